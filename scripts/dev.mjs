@@ -1,0 +1,25 @@
+#!/usr/bin/env node
+// `npm run dev [-- --port N …]`: ensure .dev.vars, apply local D1 migrations, run `wrangler dev`.
+import { spawnSync, spawn } from "node:child_process";
+import { copyFileSync, existsSync } from "node:fs";
+
+process.env.WRANGLER_SEND_METRICS ??= "false";
+
+if (!existsSync(".dev.vars")) {
+  copyFileSync(".dev.vars.example", ".dev.vars");
+  console.log("Created .dev.vars from .dev.vars.example (local development values; edit it to change them).");
+}
+
+const args = process.argv.slice(2);
+// Local state goes where wrangler dev will look for it.
+const persist = args.includes("--persist-to") ? ["--persist-to", args[args.indexOf("--persist-to") + 1]] : [];
+
+const migrate = spawnSync("wrangler", ["d1", "migrations", "apply", "DB", "--local", ...persist], {
+  stdio: "inherit",
+  env: { ...process.env, CI: "true" }, // answer wrangler's confirmation prompt
+});
+if (migrate.status !== 0) process.exit(migrate.status ?? 1);
+
+const dev = spawn("wrangler", ["dev", ...args], { stdio: "inherit" });
+for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => dev.kill(sig));
+dev.on("exit", (code) => process.exit(code ?? 0));

@@ -1,0 +1,34 @@
+import type { z } from "zod";
+import { AppError } from "../domain/errors";
+
+/** Parses input with a zod schema; 400 `invalid_request` with the issues otherwise. */
+export function parseInput<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const issues = result.error.issues.map((i) => ({ path: i.path.join("."), message: i.message }));
+  const first = issues[0];
+  throw new AppError(
+    400,
+    "invalid_request",
+    `Invalid ${what}${first ? `: ${first.path ? `${first.path}: ` : ""}${first.message}` : ""}.`,
+    { issues },
+  );
+}
+
+/** Opaque list cursors: base64url of the position to continue below. */
+export function encodeCursor(seq: number): string {
+  return btoa(`s${seq}`).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
+}
+
+export function decodeCursor(cursor: string): number {
+  try {
+    const text = atob(cursor.replace(/-/g, "+").replace(/_/g, "/"));
+    const m = /^s(\d{1,15})$/.exec(text);
+    if (m?.[1]) return Number(m[1]);
+  } catch {
+    // fall through
+  }
+  throw new AppError(400, "invalid_request", "The cursor is not one this API returned.", {
+    issues: [{ path: "cursor", message: "unknown cursor" }],
+  });
+}

@@ -1,0 +1,29 @@
+/** Token scopes (CONTRACT §5). `admin` implies every other. */
+export const SCOPES = [
+  "admin",
+  "sources:read",
+  "sources:write",
+  "webhooks:read",
+  "webhooks:write",
+  "events:read",
+  "events:replay",
+  "read_messages",
+  "read_contacts",
+  "read_payments",
+  "read_reviews",
+] as const;
+
+export type Scope = (typeof SCOPES)[number];
+
+/** Who is calling the API, and what it may see. */
+export interface Principal {
+  tokenId: string | null;
+  scopes: ReadonlySet<Scope>;
+  /** null: not limited. */
+  organizationUids: string[] | null;
+  locationUids: string[] | null;
+}
+
+export function hasScope(p: Principal, scope: Scope): boolean {
+  return p.scopes.has("admin") || p.scopes.has(scope);
+}

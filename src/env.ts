@@ -1,0 +1,22 @@
+import type { IngestMessage } from "./domain/types";
+
+/** Bindings and settings of the Worker, as declared in wrangler.toml and .dev.vars. */
+export interface Env {
+  DB: D1Database;
+  BODIES: R2Bucket;
+  INGEST: Queue<IngestMessage>;
+
+  ADMIN_TOKEN?: string;
+  PODIUM_WEBHOOK_SECRET?: string;
+  STANDARD_WEBHOOKS_SECRET?: string;
+
+  RETENTION_DAYS?: string;
+  SIGNATURE_TOLERANCE_S?: string;
+  DELIVERY_TIMEOUT_MS?: string;
+  MAX_ATTEMPTS?: string;
+  RETRY_BASE_SECONDS?: string;
+  RETRY_CAP_SECONDS?: string;
+  ALLOW_PRIVATE_DESTINATIONS?: string;
+}
+
+export type AppEnv = { Bindings: Env };

@@ -1,0 +1,34 @@
+import type { IngestMessage } from "../domain/types";
+import type { Env } from "../env";
+
+/** Queue messages hold 128 KB; leave room for the queue's own framing. */
+export const MAX_INLINE_MESSAGE_BYTES = 120_000;
+
+/**
+ * Puts a message on the ingest queue. A body that would not fit in one message
+ * is written to R2 first and the message carries its key (claim check).
+ * Resolves only once the queue accepted the message.
+ */
+export async function enqueue(env: Env, msg: IngestMessage): Promise<void> {
+  const size = new TextEncoder().encode(JSON.stringify(msg)).byteLength;
+  if (size > MAX_INLINE_MESSAGE_BYTES && msg.body !== undefined) {
+    const bodyKey = `ingest/${msg.eventId}/${crypto.randomUUID()}`;
+    await env.BODIES.put(bodyKey, msg.body);
+    const { body: _inline, ...rest } = msg;
+    msg = { ...rest, bodyKey };
+  }
+  await env.INGEST.send(msg, { contentType: "json" });
+}
+
+/** The body of a message, inline or from R2; null when the claim-checked object is gone. */
+export async function bodyOf(env: Env, msg: IngestMessage): Promise<string | null> {
+  if (msg.body !== undefined) return msg.body;
+  if (!msg.bodyKey) return null;
+  const obj = await env.BODIES.get(msg.bodyKey);
+  return obj ? obj.text() : null;
+}
+
+/** Removes claim-checked bodies once their events are stored. */
+export async function dropBodies(env: Env, keys: string[]): Promise<void> {
+  if (keys.length > 0) await env.BODIES.delete(keys);
+}

@@ -1,0 +1,91 @@
+/**
+ * WebCrypto helpers for signature checks. Comparison is left to
+ * crypto.subtle.verify, which is constant-time, so no secret-dependent
+ * early exit exists anywhere in the verify path.
+ */
+const encoder = new TextEncoder();
+
+export const utf8 = (s: string): Uint8Array => encoder.encode(s);
+
+export function concatBytes(...parts: Uint8Array[]): Uint8Array {
+  let size = 0;
+  for (const p of parts) size += p.byteLength;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
+}
+
+/** Hex (either case) to bytes; null when it is not hex of the given length. */
+export function hexToBytes(hex: string, byteLength: number): Uint8Array | null {
+  if (hex.length !== byteLength * 2 || !/^[0-9a-fA-F]+$/.test(hex)) return null;
+  const out = new Uint8Array(byteLength);
+  for (let i = 0; i < byteLength; i++) out[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
+  return out;
+}
+
+/** Standard or URL-safe base64 to bytes; null when it is not base64. */
+export function base64ToBytes(b64: string): Uint8Array | null {
+  const normal = b64.replace(/-/g, "+").replace(/_/g, "/");
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(normal)) return null;
+  try {
+    const bin = atob(normal);
+    const out = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+    return out;
+  } catch {
+    return null;
+  }
+}
+
+export function bytesToBase64(bytes: ArrayBuffer | Uint8Array): string {
+  const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+  let bin = "";
+  for (let i = 0; i < view.length; i += 0x8000) {
+    bin += String.fromCharCode(...view.subarray(i, i + 0x8000));
+  }
+  return btoa(bin);
+}
+
+export type HmacHash = "SHA-256" | "SHA-1" | "SHA-512";
+
+// Importing a key costs more than the HMAC of a small body: keep them per isolate.
+const keys = new Map<string, Promise<CryptoKey>>();
+const MAX_CACHED_KEYS = 1000;
+
+export function hmacKey(secret: Uint8Array, hash: HmacHash = "SHA-256"): Promise<CryptoKey> {
+  const id = `${hash}:${bytesToBase64(secret)}`;
+  let key = keys.get(id);
+  if (!key) {
+    if (keys.size >= MAX_CACHED_KEYS) keys.clear();
+    key = crypto.subtle.importKey("raw", secret, { name: "HMAC", hash }, false, ["sign", "verify"]);
+    keys.set(id, key);
+  }
+  return key;
+}
+
+export async function hmac(secret: Uint8Array, data: Uint8Array, hash: HmacHash = "SHA-256"): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.sign("HMAC", await hmacKey(secret, hash), data));
+}
+
+/** True when `signature` is the HMAC of `data` under any of `secrets` (constant-time per check). */
+export async function verifyHmacAny(
+  secrets: Uint8Array[],
+  signature: Uint8Array,
+  data: Uint8Array,
+  hash: HmacHash = "SHA-256",
+): Promise<boolean> {
+  for (const secret of secrets) {
+    if (await crypto.subtle.verify("HMAC", await hmacKey(secret, hash), signature, data)) return true;
+  }
+  return false;
+}
+
+/** A timestamp check shared by providers; tolerance 0 turns it off. */
+export function withinTolerance(timestampSeconds: number, nowMs: number, toleranceSeconds: number): boolean {
+  if (toleranceSeconds === 0) return true;
+  return Math.abs(nowMs / 1000 - timestampSeconds) <= toleranceSeconds;
+}

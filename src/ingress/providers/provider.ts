@@ -1,0 +1,55 @@
+import { AppError } from "../../domain/errors";
+import type { EventFacts, ProviderName, Source } from "../../domain/types";
+
+/** One inbound request, as a provider sees it. */
+export interface InboundRequest {
+  headers: Headers;
+  /** The raw body bytes, exactly as received: what signatures cover. */
+  raw: Uint8Array;
+  /** Epoch milliseconds at the edge. */
+  now: number;
+}
+
+/** What a provider module knows: how to verify its requests and read its events. */
+export interface Provider {
+  readonly name: ProviderName;
+  /** Throws an AppError (401) unless the request is signed by one of the source's secrets. */
+  verify(req: InboundRequest, source: Source): Promise<void>;
+  /** Reads the event's facts from the decoded body; throws AppError 400 when it is not this provider's shape. */
+  facts(req: InboundRequest, body: string): Promise<EventFacts>;
+}
+
+export const missingSignature = (headers: string) =>
+  new AppError(401, "missing_signature", `The request has no ${headers} header(s); it must be signed.`);
+export const invalidSignature = (why: string) => new AppError(401, "invalid_signature", why);
+export const staleTimestamp = (toleranceSeconds: number) =>
+  new AppError(
+    401,
+    "timestamp_out_of_tolerance",
+    `The signature timestamp is more than ${toleranceSeconds} s away from the current time.`,
+  );
+export const malformed = (why: string) => new AppError(400, "malformed_payload", why);
+
+/** Parses a body that must be a JSON object. */
+export function jsonObject(body: string, provider: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    throw malformed(`A ${provider} webhook body is JSON; this one does not parse.`);
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw malformed(`A ${provider} webhook body is a JSON object; this one is not.`);
+  }
+  return value as Record<string, unknown>;
+}
+
+/** Reads a nested string field, or null. */
+export function stringAt(obj: unknown, ...path: string[]): string | null {
+  let cur: unknown = obj;
+  for (const key of path) {
+    if (cur === null || typeof cur !== "object" || Array.isArray(cur)) return null;
+    cur = (cur as Record<string, unknown>)[key];
+  }
+  return typeof cur === "string" && cur !== "" ? cur : null;
+}

@@ -1,0 +1,62 @@
+import { sha256Hex } from "../../domain/ids";
+import { base64ToBytes, concatBytes, utf8, verifyHmacAny, withinTolerance } from "../crypto";
+import {
+  invalidSignature,
+  jsonObject,
+  missingSignature,
+  staleTimestamp,
+  stringAt,
+  type Provider,
+} from "./provider";
+
+/** `whsec_` secrets are base64 after the prefix; any other secret is its UTF-8 bytes. */
+export function standardWebhooksKey(secret: string): Uint8Array {
+  if (secret.startsWith("whsec_")) {
+    const bytes = base64ToBytes(secret.slice("whsec_".length));
+    if (bytes) return bytes;
+  }
+  return utf8(secret);
+}
+
+/**
+ * Standard Webhooks: `webhook-signature` holds space-separated `v1,<base64>` entries,
+ * each an HMAC-SHA256 of `${webhook-id}.${webhook-timestamp}.${rawBody}`.
+ */
+export const standardWebhooks: Provider = {
+  name: "standard-webhooks",
+
+  async verify(req, source) {
+    const id = req.headers.get("webhook-id")?.trim();
+    const timestamp = req.headers.get("webhook-timestamp")?.trim();
+    const header = req.headers.get("webhook-signature")?.trim();
+    if (!id || !timestamp || !header) throw missingSignature("webhook-id, webhook-timestamp and webhook-signature");
+    if (!/^\d{1,12}$/.test(timestamp)) throw invalidSignature("webhook-timestamp is not epoch seconds.");
+
+    const signed = concatBytes(utf8(`${id}.${timestamp}.`), req.raw);
+    const keys = source.secrets.map(standardWebhooksKey);
+    let valid = false;
+    for (const entry of header.split(" ")) {
+      const [version, b64] = entry.split(",", 2);
+      const sig = version === "v1" && b64 ? base64ToBytes(b64) : null;
+      if (sig && sig.byteLength === 32 && (await verifyHmacAny(keys, sig, signed))) {
+        valid = true;
+        break;
+      }
+    }
+    if (!valid) throw invalidSignature("No v1 entry of webhook-signature matches under the source's secrets.");
+    if (!withinTolerance(Number(timestamp), req.now, source.toleranceSeconds)) {
+      throw staleTimestamp(source.toleranceSeconds);
+    }
+  },
+
+  async facts(req, body) {
+    const event = jsonObject(body, "Standard Webhooks");
+    return {
+      // verify() already required the header, but a `verification: "none"` source may not have it.
+      dedupeKey: req.headers.get("webhook-id")?.trim() || (await sha256Hex(req.raw)),
+      eventType: stringAt(event, "type") ?? "unknown",
+      locationUid: null,
+      organizationUid: null,
+    };
+  },
+};

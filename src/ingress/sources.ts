@@ -1,0 +1,67 @@
+import { settings } from "../domain/settings";
+import type { ProviderName, Source } from "../domain/types";
+import type { Env } from "../env";
+import { getSource } from "../store/sources";
+
+/** How long a warm isolate trusts what it read about a source (found or not). */
+export const SOURCE_CACHE_TTL_MS = 15_000;
+const MAX_CACHED = 10_000;
+
+export const SOURCE_ID = /^[a-z0-9-]{1,64}$/;
+
+const cache = new Map<string, { source: Source | null; expires: number }>();
+
+/** Sources declared by configuration: `PODIUM_WEBHOOK_SECRET` → `podium`, and so on. */
+const CONFIG_SOURCES: { id: string; provider: ProviderName; name: string; secret: keyof Env }[] = [
+  { id: "podium", provider: "podium", name: "Podium (configuration)", secret: "PODIUM_WEBHOOK_SECRET" },
+  {
+    id: "standard-webhooks",
+    provider: "standard-webhooks",
+    name: "Standard Webhooks (configuration)",
+    secret: "STANDARD_WEBHOOKS_SECRET",
+  },
+];
+
+export function configSources(env: Env): Source[] {
+  const tolerance = settings(env).signatureToleranceSeconds;
+  const out: Source[] = [];
+  for (const c of CONFIG_SOURCES) {
+    const value = env[c.secret];
+    const secrets = typeof value === "string" ? value.split(/\s+/).filter(Boolean) : [];
+    if (secrets.length === 0) continue;
+    out.push({
+      id: c.id,
+      name: c.name,
+      provider: c.provider,
+      verification: "signature",
+      secrets,
+      toleranceSeconds: tolerance,
+      disabled: false,
+      fromConfig: true,
+    });
+  }
+  return out;
+}
+
+/**
+ * The source for an ingress request. Configuration wins; stored sources are read
+ * from D1 once per TTL per isolate, so a warm isolate's ack path reads nothing.
+ */
+export async function findSource(env: Env, id: string, now = Date.now()): Promise<Source | null> {
+  if (!SOURCE_ID.test(id)) return null;
+  const declared = configSources(env).find((s) => s.id === id);
+  if (declared) return declared;
+
+  const hit = cache.get(id);
+  if (hit && hit.expires > now) return hit.source;
+  const source = await getSource(env.DB, id, settings(env).signatureToleranceSeconds);
+  if (cache.size >= MAX_CACHED) cache.clear();
+  cache.set(id, { source, expires: now + SOURCE_CACHE_TTL_MS });
+  return source;
+}
+
+/** Drops what this isolate remembers of a source, after the API changed it. */
+export function forgetSource(id?: string): void {
+  if (id === undefined) cache.clear();
+  else cache.delete(id);
+}

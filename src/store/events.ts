@@ -1,0 +1,92 @@
+import type { IngestMessage, StoredEvent } from "../domain/types";
+
+/** An event ready to store: the queue message with its body resolved. */
+export type EventRow = Omit<IngestMessage, "v" | "body" | "bodyKey"> & { body: string };
+
+function insertStatement(db: D1Database, e: EventRow): D1PreparedStatement {
+  return db
+    .prepare(
+      `INSERT INTO events (id, source_id, dedupe_key, event_type, location_uid, organization_uid, received_at, headers, body)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT DO NOTHING`,
+    )
+    .bind(
+      e.eventId,
+      e.sourceId,
+      e.dedupeKey,
+      e.eventType,
+      e.locationUid,
+      e.organizationUid,
+      e.receivedAt,
+      JSON.stringify(e.headers),
+      e.body,
+    );
+}
+
+/**
+ * Stores events in one transaction; an event already stored (same source and
+ * dedupe key) is left as it is. Returns, per event, whether this call inserted it.
+ */
+export async function insertEvents(db: D1Database, events: EventRow[]): Promise<boolean[]> {
+  if (events.length === 0) return [];
+  const results = await db.batch(events.map((e) => insertStatement(db, e)));
+  return results.map((r) => (r.meta.changes ?? 0) > 0);
+}
+
+export async function eventExists(db: D1Database, id: string): Promise<boolean> {
+  return (await db.prepare("SELECT 1 FROM events WHERE id = ?").bind(id).first()) !== null;
+}
+
+interface EventDbRow {
+  seq: number;
+  id: string;
+  source_id: string;
+  dedupe_key: string;
+  event_type: string;
+  location_uid: string | null;
+  organization_uid: string | null;
+  received_at: number;
+  headers: string;
+  body: string;
+}
+
+function toEvent(r: EventDbRow): StoredEvent {
+  return {
+    seq: r.seq,
+    id: r.id,
+    sourceId: r.source_id,
+    dedupeKey: r.dedupe_key,
+    eventType: r.event_type,
+    locationUid: r.location_uid,
+    organizationUid: r.organization_uid,
+    receivedAt: r.received_at,
+    headers: JSON.parse(r.headers) as Record<string, string>,
+    body: r.body,
+  };
+}
+
+export async function getEvent(db: D1Database, id: string): Promise<StoredEvent | null> {
+  const row = await db.prepare("SELECT * FROM events WHERE id = ?").bind(id).first<EventDbRow>();
+  return row ? toEvent(row) : null;
+}
+
+export interface EventPage {
+  events: Omit<StoredEvent, "body" | "headers">[];
+  /** The seq to continue below, or null at the end. */
+  nextBefore: number | null;
+}
+
+/** Newest first, `limit` at a time, strictly below `before` (an insertion sequence). */
+export async function listEvents(db: D1Database, opts: { limit: number; before?: number }): Promise<EventPage> {
+  const { results } = await db
+    .prepare(
+      `SELECT seq, id, source_id, dedupe_key, event_type, location_uid, organization_uid, received_at, '{}' AS headers, '' AS body
+       FROM events WHERE seq < ? ORDER BY seq DESC LIMIT ?`,
+    )
+    .bind(opts.before ?? Number.MAX_SAFE_INTEGER, opts.limit + 1)
+    .all<EventDbRow>();
+  const page = results.slice(0, opts.limit).map(toEvent);
+  const events = page.map(({ body: _b, headers: _h, ...rest }) => rest);
+  const last = page[page.length - 1];
+  return { events, nextBefore: results.length > opts.limit && last ? last.seq : null };
+}
