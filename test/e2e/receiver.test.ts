@@ -1,0 +1,114 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { Webhook } from "standardwebhooks";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { podiumEvent, sendPodium } from "./podium";
+import { eventually, startStack, type Stack } from "./stack";
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack();
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+const admin = () => ({ authorization: `Bearer ${stack.vars.ADMIN_TOKEN}` });
+const podiumSecret = () => stack.vars.PODIUM_WEBHOOK_SECRET!.split(" ")[0]!;
+
+async function getEvent(id: string) {
+  const res = await fetch(`${stack.url}/v1/events/${id}`, { headers: admin() });
+  return res.status === 200 ? ((await res.json()) as { id: string; body: string; eventType: string; deliveries: unknown[] }) : null;
+}
+
+async function listAll(): Promise<{ id: string }[]> {
+  const out: { id: string }[] = [];
+  let cursor: string | null = null;
+  do {
+    const res = await fetch(`${stack.url}/v1/events?limit=100${cursor ? `&cursor=${cursor}` : ""}`, { headers: admin() });
+    const page = (await res.json()) as { data: { id: string }[]; nextCursor: string | null };
+    out.push(...page.data);
+    cursor = page.nextCursor;
+  } while (cursor);
+  return out;
+}
+
+describe("the local stack (wrangler dev)", () => {
+  it("receives signed Podium events, stores each once, and serves them through /v1/events", async () => {
+    const eventUid = `dup-${Date.now()}`;
+    const bodies = [podiumEvent({ type: "message.received" }), podiumEvent({ type: "contact.updated", eventUid })];
+    const ids: string[] = [];
+    for (const body of bodies) {
+      const res = await sendPodium(`${stack.url}/webhooks/podium`, body, podiumSecret());
+      expect(res.status).toBe(202);
+      ids.push(((await res.json()) as { eventId: string }).eventId);
+    }
+    // The same event again (a provider retry), signed with the older secret of the rotation.
+    const again = await sendPodium(`${stack.url}/webhooks/podium`, bodies[1]!, "e2e-podium-old");
+    expect(((await again.json()) as { eventId: string }).eventId).toBe(ids[1]);
+
+    for (const [i, id] of ids.entries()) {
+      const event = await eventually(() => getEvent(id), 20_000, `event ${id}`);
+      expect(event.body).toBe(bodies[i]);
+      expect(event.deliveries).toEqual([]);
+    }
+    // Give the queue time to deliver the duplicate too, then count.
+    await new Promise((r) => setTimeout(r, 2500));
+    const listed = await listAll();
+    expect(listed.filter((e) => e.id === ids[1])).toHaveLength(1);
+  });
+
+  it("carries a 200 KiB body through R2 and stores it byte for byte", async () => {
+    const body = podiumEvent({ pad: "ü".repeat(100 * 1024) });
+    expect(Buffer.byteLength(body)).toBeGreaterThan(200 * 1024);
+    const res = await sendPodium(`${stack.url}/webhooks/podium`, body, podiumSecret());
+    expect(res.status).toBe(202);
+    const { eventId } = (await res.json()) as { eventId: string };
+    const event = await eventually(() => getEvent(eventId), 20_000, "the large event");
+    expect(event.body).toBe(body);
+  });
+
+  it("receives Standard Webhooks requests signed by the standardwebhooks package", async () => {
+    const body = JSON.stringify({ type: "invoice.paid", data: { id: 42 } });
+    const id = `msg_${Date.now()}`;
+    const now = new Date();
+    const res = await fetch(`${stack.url}/webhooks/standard-webhooks`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "webhook-id": id,
+        "webhook-timestamp": String(Math.floor(now.getTime() / 1000)),
+        "webhook-signature": new Webhook(stack.vars.STANDARD_WEBHOOKS_SECRET!).sign(id, now, body),
+      },
+      body,
+    });
+    expect(res.status).toBe(202);
+    const { eventId } = (await res.json()) as { eventId: string };
+    const event = await eventually(() => getEvent(eventId), 20_000, "the Standard Webhooks event");
+    expect(event.eventType).toBe("invoice.paid");
+  });
+
+  it("refuses what it cannot verify, with the contract's error codes", async () => {
+    const body = podiumEvent();
+    const forged = await sendPodium(`${stack.url}/webhooks/podium`, body, "not-the-secret");
+    expect(forged.status).toBe(401);
+    expect(((await forged.json()) as { error: { code: string } }).error.code).toBe("invalid_signature");
+    const unknown = await sendPodium(`${stack.url}/webhooks/nobody`, body, podiumSecret());
+    expect(unknown.status).toBe(404);
+    const unauth = await fetch(`${stack.url}/v1/events`);
+    expect(unauth.status).toBe(401);
+  });
+
+  it("`npm run send` delivers a signed sample event that is then stored", async () => {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ["scripts/send.mjs", "--url", `${stack.url}/webhooks/podium`, "--secret", podiumSecret(), "--type", "review.created"],
+      { cwd: new URL("../..", import.meta.url).pathname },
+    );
+    expect(stdout).toMatch(/→ 202/);
+    const eventId = /"eventId":"(evt_[0-9a-f]+)"/.exec(stdout)?.[1];
+    expect(eventId).toBeDefined();
+    const event = await eventually(() => getEvent(eventId!), 20_000, "the sent event");
+    expect(event.eventType).toBe("review.created");
+  });
+});

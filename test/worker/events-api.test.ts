@@ -1,0 +1,90 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { insertEvents, type EventRow } from "../../src/store/events";
+import { ADMIN, call } from "./helpers";
+
+function row(i: number, tag: string): EventRow {
+  return {
+    eventId: `evt_${tag}_${i}`,
+    sourceId: "podium",
+    dedupeKey: `${tag}-${i}`,
+    eventType: "message.received",
+    locationUid: "loc-1",
+    organizationUid: "org-1",
+    receivedAt: Date.UTC(2026, 10, 1, 0, 0, i),
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ i }),
+  };
+}
+
+async function get(path: string, headers: Record<string, string> = ADMIN) {
+  const res = await call(new Request(`https://edgehook.test${path}`, { headers }));
+  return { status: res.status, json: (await res.json()) as any };
+}
+
+describe("GET /v1/events", () => {
+  it("answers 401 unauthorized without the admin token, or with a wrong one", async () => {
+    const attempts: Record<string, string>[] = [{}, { authorization: "Bearer nope" }, { authorization: "test-admin-token" }];
+    for (const headers of attempts) {
+      const { status, json } = await get("/v1/events", headers);
+      expect(status).toBe(401);
+      expect(json.error.code).toBe("unauthorized");
+    }
+  });
+
+  it("lists newest first and pages with an opaque cursor, skipping and repeating nothing while events arrive", async () => {
+    const tag = crypto.randomUUID().slice(0, 8);
+    await insertEvents(env.DB, [1, 2, 3, 4, 5].map((i) => row(i, tag)));
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const { status, json } = await get(`/v1/events?limit=2${cursor ? `&cursor=${cursor}` : ""}`);
+      expect(status).toBe(200);
+      expect(json.data.length).toBeLessThanOrEqual(2);
+      seen.push(...json.data.map((e: { id: string }) => e.id));
+      cursor = json.nextCursor;
+      // New events arriving mid-walk must not shift the pages.
+      if (pages++ === 0) await insertEvents(env.DB, [6, 7].map((i) => row(i, tag)));
+    } while (cursor);
+    const ours = seen.filter((id) => id.includes(tag));
+    expect(ours).toEqual([5, 4, 3, 2, 1].map((i) => `evt_${tag}_${i}`));
+    expect(new Set(seen).size).toBe(seen.length);
+  });
+
+  it("answers 400 invalid_request for a limit over 100 or a forged cursor", async () => {
+    for (const q of ["limit=101", "limit=0", "limit=abc", "cursor=bm9wZQ"]) {
+      const { status, json } = await get(`/v1/events?${q}`);
+      expect(status).toBe(400);
+      expect(json.error.code).toBe("invalid_request");
+      expect(json.error.details.issues.length).toBeGreaterThan(0);
+    }
+  });
+});
+
+describe("GET /v1/events/{id}", () => {
+  it("answers the event with its raw body and ISO times", async () => {
+    const tag = crypto.randomUUID().slice(0, 8);
+    await insertEvents(env.DB, [row(1, tag)]);
+    const { status, json } = await get(`/v1/events/evt_${tag}_1`);
+    expect(status).toBe(200);
+    expect(json).toEqual({
+      id: `evt_${tag}_1`,
+      sourceId: "podium",
+      eventType: "message.received",
+      locationUid: "loc-1",
+      organizationUid: "org-1",
+      dedupeKey: `${tag}-1`,
+      receivedAt: "2026-11-01T00:00:01.000Z",
+      headers: { "content-type": "application/json" },
+      body: '{"i":1}',
+      deliveries: [],
+    });
+  });
+
+  it("answers 404 not_found for an unknown id", async () => {
+    const { status, json } = await get("/v1/events/evt_nope");
+    expect(status).toBe(404);
+    expect(json.error.code).toBe("not_found");
+  });
+});

@@ -1,0 +1,115 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import type { IngestMessage } from "../../src/domain/types";
+import type { Env } from "../../src/env";
+import { insertSource, type NewSource } from "../../src/store/sources";
+import worker from "../../src/index";
+
+export const ADMIN = { authorization: "Bearer test-admin-token" };
+
+const encoder = new TextEncoder();
+
+export async function hmacHex(secret: string, data: string): Promise<string> {
+  const key = await crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
+    "sign",
+  ]);
+  const sig = await crypto.subtle.sign("HMAC", key, encoder.encode(data));
+  return [...new Uint8Array(sig)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** A Podium event body in the documented shape. */
+export function podiumBody(overrides: { type?: string; eventUid?: string; locationUid?: string; organizationUid?: string } = {}) {
+  return JSON.stringify({
+    data: {
+      uid: crypto.randomUUID(),
+      body: "hello",
+      location: {
+        uid: overrides.locationUid ?? "loc-1",
+        organizationUid: overrides.organizationUid ?? "org-1",
+      },
+    },
+    metadata: {
+      eventType: overrides.type ?? "message.received",
+      eventUid: overrides.eventUid ?? crypto.randomUUID(),
+      version: "2021.04.01",
+    },
+  });
+}
+
+/** Headers a Podium sender would attach: ms timestamp, lower-case hex. */
+export async function podiumHeaders(body: string, secret = "podium-current", timestamp = String(Date.now())) {
+  return {
+    "content-type": "application/json",
+    "podium-timestamp": timestamp,
+    "podium-signature": await hmacHex(secret, `${timestamp}.${body}`),
+  };
+}
+
+/** A queue that records what was sent, or fails when told to. */
+export function recordingQueue(fail = false) {
+  const sent: IngestMessage[] = [];
+  const queue = {
+    sent,
+    async send(msg: IngestMessage) {
+      if (fail) throw new Error("queue unavailable (test)");
+      sent.push(structuredClone(msg));
+    },
+    async sendBatch(msgs: Iterable<{ body: IngestMessage }>) {
+      if (fail) throw new Error("queue unavailable (test)");
+      for (const m of msgs) sent.push(structuredClone(m.body));
+    },
+  };
+  return queue;
+}
+
+export type RecordingQueue = ReturnType<typeof recordingQueue>;
+
+/** The worker's fetch with the test env, optionally with some bindings replaced. */
+export async function call(request: Request, overrides: Partial<Env> = {}): Promise<Response> {
+  const ctx = createExecutionContext();
+  const res = await worker.fetch(request, { ...env, ...overrides } as Env, ctx);
+  await waitOnExecutionContext(ctx);
+  return res;
+}
+
+export function post(path: string, body: string, headers: Record<string, string>): Request {
+  return new Request(`https://edgehook.test${path}`, { method: "POST", body, headers });
+}
+
+export async function createSource(s: Partial<NewSource> & { secrets: string[] }): Promise<string> {
+  const id = s.id ?? `src-${crypto.randomUUID().slice(0, 8)}`;
+  await insertSource(env.DB, {
+    id,
+    name: s.name ?? id,
+    provider: s.provider ?? "podium",
+    verification: s.verification ?? "signature",
+    secrets: s.secrets,
+    toleranceSeconds: s.toleranceSeconds ?? null,
+    disabled: s.disabled ?? false,
+  });
+  return id;
+}
+
+/** A D1 binding that counts the statements it is asked to prepare. */
+export function countingDb(db: D1Database) {
+  const counter = { prepared: 0, batches: 0 };
+  const proxy = new Proxy(db, {
+    get(target, prop) {
+      if (prop === "prepare") {
+        return (sql: string) => {
+          counter.prepared++;
+          return target.prepare(sql);
+        };
+      }
+      if (prop === "batch") {
+        return (stmts: D1PreparedStatement[]) => {
+          counter.batches++;
+          return target.batch(stmts);
+        };
+      }
+      const value = Reflect.get(target, prop);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return { db: proxy, counter };
+}

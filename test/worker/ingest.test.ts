@@ -1,0 +1,162 @@
+import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import type { IngestMessage } from "../../src/domain/types";
+import type { Env } from "../../src/env";
+import worker from "../../src/index";
+import { getEvent } from "../../src/store/events";
+import { call, podiumBody, podiumHeaders, post, recordingQueue } from "./helpers";
+
+/** Runs the ingress for a signed Podium body and returns the message it queued. */
+async function ingressMessage(body = podiumBody()): Promise<IngestMessage> {
+  const queue = recordingQueue();
+  const res = await call(post("/webhooks/podium", body, await podiumHeaders(body)), { INGEST: queue as never });
+  expect(res.status).toBe(202);
+  return queue.sent[0]!;
+}
+
+let seq = 0;
+async function consume(messages: IngestMessage[], overrides: Partial<Env> = {}) {
+  const batch = createMessageBatch<IngestMessage>(
+    "edgehook-ingest",
+    messages.map((body) => ({ id: `m${++seq}`, timestamp: new Date(), attempts: 1, body })),
+  );
+  const ctx = createExecutionContext();
+  await (worker as ExportedHandler<Env>).queue!(batch as MessageBatch, { ...env, ...overrides } as Env, ctx);
+  const result = await getQueueResult(batch, ctx);
+  return { result, ids: batch.messages.map((m) => m.id) };
+}
+
+async function countRows(id: string): Promise<number> {
+  const row = await env.DB.prepare("SELECT COUNT(*) AS n FROM events WHERE id = ?").bind(id).first<{ n: number }>();
+  return row?.n ?? 0;
+}
+
+/** A D1 binding whose batch() fails when a statement would store one of `poisoned` event ids. */
+function failingDb(poisoned: (bound: unknown[]) => boolean): D1Database {
+  return new Proxy(env.DB, {
+    get(target, prop) {
+      if (prop === "prepare") {
+        return (sql: string) => {
+          const stmt = target.prepare(sql);
+          return new Proxy(stmt, {
+            get(s, p) {
+              if (p === "bind") {
+                return (...values: unknown[]) => {
+                  const bound = s.bind(...values);
+                  (bound as unknown as { __poison?: boolean }).__poison = poisoned(values);
+                  return bound;
+                };
+              }
+              const v = Reflect.get(s, p);
+              return typeof v === "function" ? v.bind(s) : v;
+            },
+          });
+        };
+      }
+      if (prop === "batch") {
+        return async (stmts: D1PreparedStatement[]) => {
+          if (stmts.some((s) => (s as unknown as { __poison?: boolean }).__poison)) throw new Error("D1 write failed (test)");
+          return target.batch(stmts);
+        };
+      }
+      const value = Reflect.get(target, prop);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+describe("ingest consumer", () => {
+  it("stores an event with its facts, headers and body byte for byte, then acks", async () => {
+    const body = podiumBody({ type: "message.sent", locationUid: "loc-a", organizationUid: "org-a" });
+    const msg = await ingressMessage(body);
+    const { result, ids } = await consume([msg]);
+    expect(result.explicitAcks).toEqual(ids);
+    expect(result.retryMessages).toEqual([]);
+    const stored = await getEvent(env.DB, msg.eventId);
+    expect(stored).toMatchObject({
+      id: msg.eventId,
+      sourceId: "podium",
+      eventType: "message.sent",
+      locationUid: "loc-a",
+      organizationUid: "org-a",
+      receivedAt: msg.receivedAt,
+      body,
+    });
+    expect(stored?.headers["content-type"]).toBe("application/json");
+    expect(stored?.headers["podium-signature"]).toBeUndefined();
+  });
+
+  it("stores an event once however often it arrives, within a batch and across batches", async () => {
+    const msg = await ingressMessage();
+    const again = { ...msg, receivedAt: msg.receivedAt + 5 };
+    const first = await consume([msg, again, msg]);
+    expect(first.result.explicitAcks).toHaveLength(3);
+    const second = await consume([msg]);
+    expect(second.result.explicitAcks).toHaveLength(1);
+    expect(await countRows(msg.eventId)).toBe(1);
+    expect((await getEvent(env.DB, msg.eventId))?.receivedAt).toBe(msg.receivedAt);
+  });
+
+  it("writes a whole batch in one D1 transaction", async () => {
+    const msgs = await Promise.all([1, 2, 3, 4, 5].map(() => ingressMessage()));
+    let batches = 0;
+    const db = new Proxy(env.DB, {
+      get(target, prop) {
+        if (prop === "batch") return (s: D1PreparedStatement[]) => (batches++, target.batch(s));
+        const v = Reflect.get(target, prop);
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+    });
+    await consume(msgs, { DB: db });
+    expect(batches).toBe(1);
+    for (const m of msgs) expect(await countRows(m.eventId)).toBe(1);
+  });
+
+  it("retries, and never acks, a message whose write fails", async () => {
+    const msg = await ingressMessage();
+    const { result, ids } = await consume([msg], { DB: failingDb(() => true) });
+    expect(result.explicitAcks).toEqual([]);
+    expect(result.retryMessages.map((r) => r.msgId)).toEqual(ids);
+    expect(await countRows(msg.eventId)).toBe(0);
+    // Once D1 is back, the retried message is stored.
+    await consume([msg]);
+    expect(await countRows(msg.eventId)).toBe(1);
+  });
+
+  it("stores the rest of a batch when one event cannot be written", async () => {
+    const [good1, bad, good2] = await Promise.all([ingressMessage(), ingressMessage(), ingressMessage()]);
+    const { result, ids } = await consume([good1!, bad!, good2!], {
+      DB: failingDb((values) => values[0] === bad!.eventId),
+    });
+    expect(result.explicitAcks.sort()).toEqual([ids[0], ids[2]].sort());
+    expect(result.retryMessages.map((r) => r.msgId)).toEqual([ids[1]]);
+    expect(await countRows(good1!.eventId)).toBe(1);
+    expect(await countRows(good2!.eventId)).toBe(1);
+    expect(await countRows(bad!.eventId)).toBe(0);
+  });
+
+  it("reads a claim-checked 200 KiB body back from R2, stores it byte for byte and drops the object", async () => {
+    const shell = podiumBody();
+    const body = shell.replace('"body":"hello"', `"body":"hello","pad":"${"é".repeat(100 * 1024)}"`);
+    expect(new TextEncoder().encode(body).byteLength).toBeGreaterThan(200 * 1024);
+    const msg = await ingressMessage(body);
+    expect(msg.bodyKey).toBeDefined();
+    const { result } = await consume([msg]);
+    expect(result.explicitAcks).toHaveLength(1);
+    expect((await getEvent(env.DB, msg.eventId))?.body).toBe(body);
+    expect(await env.BODIES.get(msg.bodyKey!)).toBeNull();
+    // A redelivery after the object is gone is recognised as stored.
+    const again = await consume([msg]);
+    expect(again.result.explicitAcks).toHaveLength(1);
+    expect(await countRows(msg.eventId)).toBe(1);
+  });
+
+  it("retries a claim-checked message whose body is missing and whose event is not stored", async () => {
+    const msg = await ingressMessage();
+    const lost = { ...msg, body: undefined, bodyKey: "ingest/none/missing" };
+    const { result } = await consume([lost]);
+    expect(result.explicitAcks).toEqual([]);
+    expect(result.retryMessages).toHaveLength(1);
+  });
+});

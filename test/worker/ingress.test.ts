@@ -1,0 +1,308 @@
+import { env } from "cloudflare:workers";
+import { Webhook } from "standardwebhooks";
+import { describe, expect, it } from "vitest";
+import { eventIdFor } from "../../src/domain/ids";
+import vectors from "../fixtures/signature-vectors.json";
+import docsExample from "../fixtures/docs-example.json?raw";
+import messageReceived from "../fixtures/message.received.json?raw";
+import contactUpdated from "../fixtures/contact.updated.json?raw";
+import {
+  call,
+  countingDb,
+  createSource,
+  hmacHex,
+  podiumBody,
+  podiumHeaders,
+  post,
+  recordingQueue,
+} from "./helpers";
+
+const fixtures: Record<string, string> = {
+  "docs-example.json": docsExample,
+  "message.received.json": messageReceived,
+  "contact.updated.json": contactUpdated,
+};
+
+async function sendPodium(body: string, headers: Record<string, string>, path = "/webhooks/podium") {
+  const queue = recordingQueue();
+  const res = await call(post(path, body, headers), { INGEST: queue as never });
+  return { res, queue, json: (await res.json()) as { eventId?: string; error?: { code: string; message: string } } };
+}
+
+describe("Podium signatures", () => {
+  it("reproduces the shared signature vectors", async () => {
+    for (const v of vectors) {
+      const body = fixtures[v.file]!;
+      expect(await hmacHex(v.secret, `${v.timestamp}.${body}`)).toBe(v.signatureHex);
+    }
+  });
+
+  it("accepts the vectors' requests on a source with their secret and the tolerance off", async () => {
+    const source = await createSource({ secrets: [vectors[0]!.secret], toleranceSeconds: 0 });
+    for (const v of vectors) {
+      const body = fixtures[v.file]!;
+      const { res, queue } = await sendPodium(
+        body,
+        { "podium-timestamp": v.timestamp, "podium-signature": v.signatureHex },
+        `/webhooks/${source}`,
+      );
+      expect(res.status).toBe(202);
+      expect(queue.sent[0]?.body).toBe(body);
+    }
+  });
+
+  it("answers 202 with a deterministic eventId and queues the event's facts", async () => {
+    const eventUid = crypto.randomUUID();
+    const body = podiumBody({ type: "contact.updated", eventUid, locationUid: "loc-9", organizationUid: "org-9" });
+    const { res, queue, json } = await sendPodium(body, await podiumHeaders(body));
+    expect(res.status).toBe(202);
+    expect(json.eventId).toBe(await eventIdFor("podium", eventUid));
+    expect(json.eventId).toMatch(/^evt_[0-9a-f]{32}$/);
+    expect(queue.sent).toHaveLength(1);
+    expect(queue.sent[0]).toMatchObject({
+      eventId: json.eventId,
+      sourceId: "podium",
+      dedupeKey: eventUid,
+      eventType: "contact.updated",
+      locationUid: "loc-9",
+      organizationUid: "org-9",
+      body,
+    });
+  });
+
+  it("gives a redelivered event the same id", async () => {
+    const body = podiumBody();
+    const first = await sendPodium(body, await podiumHeaders(body));
+    const again = await sendPodium(body, await podiumHeaders(body, "podium-current", String(Date.now() + 1000)));
+    expect(again.json.eventId).toBe(first.json.eventId);
+  });
+
+  it("accepts upper-case hex and a sha256= prefix", async () => {
+    const body = podiumBody();
+    const h = await podiumHeaders(body);
+    for (const sig of [h["podium-signature"].toUpperCase(), `sha256=${h["podium-signature"]}`]) {
+      const { res } = await sendPodium(body, { ...h, "podium-signature": sig });
+      expect(res.status).toBe(202);
+    }
+  });
+
+  it("accepts timestamps in seconds as well as milliseconds", async () => {
+    const body = podiumBody();
+    const { res } = await sendPodium(body, await podiumHeaders(body, "podium-current", String(Math.floor(Date.now() / 1000))));
+    expect(res.status).toBe(202);
+  });
+
+  it("accepts a signature under any secret of a rotation, and no other", async () => {
+    const body = podiumBody();
+    expect((await sendPodium(body, await podiumHeaders(body, "podium-previous"))).res.status).toBe(202);
+    const bad = await sendPodium(body, await podiumHeaders(body, "some-other-secret"));
+    expect(bad.res.status).toBe(401);
+    expect(bad.json.error?.code).toBe("invalid_signature");
+    expect(bad.queue.sent).toHaveLength(0);
+  });
+
+  it("refuses a body changed after signing", async () => {
+    const body = podiumBody();
+    const { res, json, queue } = await sendPodium(body.replace("hello", "hellO"), await podiumHeaders(body));
+    expect(res.status).toBe(401);
+    expect(json.error?.code).toBe("invalid_signature");
+    expect(queue.sent).toHaveLength(0);
+  });
+
+  it("answers 401 missing_signature without the headers, and queues nothing", async () => {
+    const body = podiumBody();
+    const h = await podiumHeaders(body);
+    for (const drop of ["podium-signature", "podium-timestamp"] as const) {
+      const headers: Record<string, string> = { ...h };
+      delete headers[drop];
+      const { res, json, queue } = await sendPodium(body, headers);
+      expect(res.status).toBe(401);
+      expect(json.error?.code).toBe("missing_signature");
+      expect(json.error?.message).toMatch(/podium/);
+      expect(queue.sent).toHaveLength(0);
+    }
+  });
+
+  it("holds the 300 s tolerance at its edges, in the past and the future", async () => {
+    const body = podiumBody();
+    const at = async (offsetMs: number) =>
+      sendPodium(body, await podiumHeaders(body, "podium-current", String(Date.now() + offsetMs)));
+    expect((await at(-295_000)).res.status).toBe(202);
+    expect((await at(295_000)).res.status).toBe(202);
+    for (const off of [-305_000, 305_000]) {
+      const { res, json, queue } = await at(off);
+      expect(res.status).toBe(401);
+      expect(json.error?.code).toBe("timestamp_out_of_tolerance");
+      expect(queue.sent).toHaveLength(0);
+    }
+  });
+
+  it("uses a stored source's own tolerance", async () => {
+    const source = await createSource({ secrets: ["s3cret"], toleranceSeconds: 10 });
+    const body = podiumBody();
+    const stale = await sendPodium(body, await podiumHeaders(body, "s3cret", String(Date.now() - 20_000)), `/webhooks/${source}`);
+    expect(stale.json.error?.code).toBe("timestamp_out_of_tolerance");
+    const fresh = await sendPodium(body, await podiumHeaders(body, "s3cret", String(Date.now() - 5_000)), `/webhooks/${source}`);
+    expect(fresh.res.status).toBe(202);
+  });
+
+  it("answers 400 malformed_payload for a signed body that is not a JSON object", async () => {
+    for (const body of ["[1,2,3]", "not json", "null", '"text"']) {
+      const { res, json, queue } = await sendPodium(body, await podiumHeaders(body));
+      expect(res.status).toBe(400);
+      expect(json.error?.code).toBe("malformed_payload");
+      expect(queue.sent).toHaveLength(0);
+    }
+  });
+
+  it("reads the type from metadata.event_type, and says unknown without one", async () => {
+    const snake = JSON.stringify({ data: {}, metadata: { event_type: "review.created", eventUid: "u1" } });
+    const a = await sendPodium(snake, await podiumHeaders(snake));
+    expect(a.queue.sent[0]).toMatchObject({ eventType: "review.created", locationUid: null, organizationUid: null });
+    const bare = JSON.stringify({ data: {}, metadata: { locationUid: "L", organizationUid: "O" } });
+    const b = await sendPodium(bare, await podiumHeaders(bare));
+    expect(b.queue.sent[0]).toMatchObject({ eventType: "unknown", locationUid: "L", organizationUid: "O" });
+    // Without an eventUid, the dedupe key is the SHA-256 of the raw body.
+    const digest = [...new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(bare)))]
+      .map((x) => x.toString(16).padStart(2, "0"))
+      .join("");
+    expect(b.queue.sent[0]?.dedupeKey).toBe(digest);
+  });
+
+  it("never stores signature headers or credentials with the event", async () => {
+    const body = podiumBody();
+    const { queue } = await sendPodium(body, { ...(await podiumHeaders(body)), authorization: "Bearer x", cookie: "a=b", "x-trace": "t1" });
+    const stored = queue.sent[0]!.headers;
+    expect(stored["x-trace"]).toBe("t1");
+    expect(stored["podium-timestamp"]).toBeDefined();
+    expect(Object.keys(stored)).not.toEqual(expect.arrayContaining(["podium-signature"]));
+    expect(stored.authorization).toBeUndefined();
+    expect(stored.cookie).toBeUndefined();
+  });
+});
+
+describe("Standard Webhooks signatures", () => {
+  const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+  const sw = (s = secret) => new Webhook(s);
+
+  function swRequest(body: string, id: string, at: Date, signer = sw()) {
+    return {
+      "content-type": "application/json",
+      "webhook-id": id,
+      "webhook-timestamp": String(Math.floor(at.getTime() / 1000)),
+      "webhook-signature": signer.sign(id, at, body),
+    };
+  }
+
+  it("accepts a request signed by the standardwebhooks package, deduped by webhook-id", async () => {
+    const body = JSON.stringify({ type: "invoice.paid", timestamp: new Date().toISOString(), data: { id: 1 } });
+    const id = `msg_${crypto.randomUUID()}`;
+    const { res, json, queue } = await sendPodium(body, swRequest(body, id, new Date()), "/webhooks/standard-webhooks");
+    expect(res.status).toBe(202);
+    expect(json.eventId).toBe(await eventIdFor("standard-webhooks", id));
+    expect(queue.sent[0]).toMatchObject({ eventType: "invoice.paid", dedupeKey: id, body });
+  });
+
+  it("accepts any matching v1 entry among several", async () => {
+    const body = JSON.stringify({ type: "a.b", data: {} });
+    const h = swRequest(body, "msg_1", new Date());
+    const other = swRequest(body, "msg_1", new Date(), sw("whsec_" + btoa("another key")))["webhook-signature"];
+    const { res } = await sendPodium(body, { ...h, "webhook-signature": `${other} ${h["webhook-signature"]}` }, "/webhooks/standard-webhooks");
+    expect(res.status).toBe(202);
+  });
+
+  it("refuses a wrong key, a missing header and a stale timestamp", async () => {
+    const body = JSON.stringify({ type: "a.b", data: {} });
+    const wrong = await sendPodium(body, swRequest(body, "m1", new Date(), sw("whsec_" + btoa("wrong"))), "/webhooks/standard-webhooks");
+    expect(wrong.json.error?.code).toBe("invalid_signature");
+    const h: Record<string, string> = swRequest(body, "m1", new Date());
+    delete h["webhook-id"];
+    const missing = await sendPodium(body, h, "/webhooks/standard-webhooks");
+    expect(missing.json.error?.code).toBe("missing_signature");
+    const stale = await sendPodium(body, swRequest(body, "m1", new Date(Date.now() - 600_000)), "/webhooks/standard-webhooks");
+    expect(stale.res.status).toBe(401);
+    expect(stale.json.error?.code).toBe("timestamp_out_of_tolerance");
+    for (const r of [wrong, missing, stale]) expect(r.queue.sent).toHaveLength(0);
+  });
+});
+
+describe("sources", () => {
+  it("answers 404 unknown_source for a missing, disabled or ill-formed source", async () => {
+    const disabled = await createSource({ secrets: ["x"], disabled: true });
+    for (const path of ["/webhooks/no-such-source", `/webhooks/${disabled}`, "/webhooks/..%2Fetc", "/webhooks/UPPER"]) {
+      const body = podiumBody();
+      const { res, json, queue } = await sendPodium(body, await podiumHeaders(body, "x"), path);
+      expect(res.status).toBe(404);
+      expect(json.error?.code).toBe("unknown_source");
+      expect(queue.sent).toHaveLength(0);
+    }
+  });
+
+  it("accepts unsigned requests only on a source created with verification none", async () => {
+    const open = await createSource({ secrets: ["unused"], verification: "none" });
+    const body = podiumBody();
+    const { res } = await sendPodium(body, { "content-type": "application/json" }, `/webhooks/${open}`);
+    expect(res.status).toBe(202);
+  });
+
+  it("makes no D1 write on the ack path, and no D1 read once the isolate's cache is warm", async () => {
+    const source = await createSource({ secrets: ["warm"] });
+    const { db, counter } = countingDb(env.DB);
+    const send = async (path: string, secret: string) => {
+      const body = podiumBody();
+      const res = await call(post(path, body, await podiumHeaders(body, secret)), { DB: db, INGEST: recordingQueue() as never });
+      expect(res.status).toBe(202);
+    };
+    await send(`/webhooks/${source}`, "warm");
+    expect(counter.prepared).toBe(1); // the cold read of the source
+    await send(`/webhooks/${source}`, "warm");
+    await send("/webhooks/podium", "podium-current");
+    expect(counter.prepared).toBe(1);
+    expect(counter.batches).toBe(0);
+  });
+});
+
+describe("answers", () => {
+  it("answers 503 queue_unavailable with Retry-After when the enqueue fails, and stores nothing", async () => {
+    const body = podiumBody();
+    const res = await call(post("/webhooks/podium", body, await podiumHeaders(body)), { INGEST: recordingQueue(true) as never });
+    expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).toMatch(/^\d+$/);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("queue_unavailable");
+  });
+
+  it("answers 413 payload_too_large over 256 KiB, and accepts exactly 256 KiB", async () => {
+    const pad = (n: number) => {
+      const shell = podiumBody();
+      const filler = "x".repeat(n - shell.length - 9);
+      return shell.replace('"body":"hello"', `"body":"hello","pad":"${filler}"`);
+    };
+    const max = pad(256 * 1024);
+    expect(new TextEncoder().encode(max).byteLength).toBe(256 * 1024);
+    const ok = await sendPodium(max, await podiumHeaders(max));
+    expect(ok.res.status).toBe(202);
+    // Too large for one queue message: the body waits in R2 and the message carries its key.
+    const msg = ok.queue.sent[0]!;
+    expect(msg.body).toBeUndefined();
+    expect(await (await env.BODIES.get(msg.bodyKey!))?.text()).toBe(max);
+    const over = max.replace("hello", "hello!");
+    const big = await sendPodium(over, await podiumHeaders(over));
+    expect(big.res.status).toBe(413);
+    expect(big.json.error?.code).toBe("payload_too_large");
+    expect(big.queue.sent).toHaveLength(0);
+  });
+
+  it("answers 405 to other methods on a webhook URL and JSON 404 elsewhere", async () => {
+    const get = await call(new Request("https://edgehook.test/webhooks/podium"));
+    expect(get.status).toBe(405);
+    expect(((await get.json()) as { error: { code: string } }).error.code).toBe("method_not_allowed");
+    const nowhere = await call(new Request("https://edgehook.test/nowhere"));
+    expect(nowhere.status).toBe(404);
+    expect(((await nowhere.json()) as { error: { code: string } }).error.code).toBe("not_found");
+  });
+
+  it("answers healthz", async () => {
+    const res = await call(new Request("https://edgehook.test/healthz"));
+    expect(res.status).toBe(200);
+  });
+});
