@@ -21,5 +21,5 @@ const migrate = spawnSync("wrangler", ["d1", "migrations", "apply", "DB", "--loc
 if (migrate.status !== 0) process.exit(migrate.status ?? 1);
 
 const dev = spawn("wrangler", ["dev", ...args], { stdio: "inherit" });
-for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => dev.kill(sig));
+for (const sig of /** @type {const} */ (["SIGINT", "SIGTERM"])) process.on(sig, () => dev.kill(sig));
 dev.on("exit", (code) => process.exit(code ?? 0));

@@ -36,8 +36,11 @@ function devSecret() {
   throw new Error("No secret: pass --secret or set PODIUM_WEBHOOK_SECRET in .dev.vars");
 }
 
-/** A body in the shape Podium documents: `data` plus `metadata`. */
-export function sampleEvent(type, locationUid, organizationUid, eventUid = randomUUID()) {
+/**
+ * A body in the shape Podium documents: `data` plus `metadata`.
+ * @param {string} type @param {string} locationUid @param {string} organizationUid @param {string} [eventUid]
+ */
+function sampleEvent(type, locationUid, organizationUid, eventUid = randomUUID()) {
   const location = { uid: locationUid, organizationUid };
   const now = new Date().toISOString();
   const object = type.split(".")[0];
