@@ -1,5 +1,6 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { fakeDownstream } from "./test/support/fake-downstream";
 
 const migrations = await readD1Migrations("migrations");
 
@@ -12,6 +13,8 @@ export default defineConfig({
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },
             miniflare: {
+              // Outbound fetch (deliveries) goes to an in-process fake downstream.
+              outboundService: fakeDownstream as never,
               bindings: {
                 TEST_MIGRATIONS: migrations,
                 ADMIN_TOKEN: "test-admin-token",

@@ -1,10 +1,12 @@
-import type { IngestMessage } from "./domain/types";
+import type { DeadDelivery, DeliveryMessage, IngestMessage } from "./domain/types";
 
 /** Bindings and settings of the Worker, as declared in wrangler.toml and .dev.vars. */
 export interface Env {
   DB: D1Database;
   BODIES: R2Bucket;
   INGEST: Queue<IngestMessage>;
+  DELIVERIES: Queue<DeliveryMessage>;
+  DELIVERIES_DLQ: Queue<DeadDelivery>;
 
   ADMIN_TOKEN?: string;
   PODIUM_WEBHOOK_SECRET?: string;

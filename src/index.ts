@@ -1,11 +1,12 @@
 import { app } from "./app";
-import type { IngestMessage } from "./domain/types";
+import type { DeliveryMessage, IngestMessage } from "./domain/types";
 import type { Env } from "./env";
 import { runMaintenance } from "./maintenance/cron";
+import { consumeDeliveries } from "./pipeline/deliver";
 import { consumeIngest } from "./pipeline/ingest";
 
 /** Queue names as declared in wrangler.toml. */
-export const QUEUES = { ingest: "edgehook-ingest" } as const;
+export const QUEUES = { ingest: "edgehook-ingest", deliveries: "edgehook-deliveries" } as const;
 
 export default {
   fetch: app.fetch,
@@ -14,6 +15,8 @@ export default {
     switch (batch.queue) {
       case QUEUES.ingest:
         return consumeIngest(batch as MessageBatch<IngestMessage>, env);
+      case QUEUES.deliveries:
+        return consumeDeliveries(batch as MessageBatch<DeliveryMessage>, env);
       default:
         console.error("message from an unknown queue; retrying", { queue: batch.queue });
         batch.retryAll();

@@ -32,3 +32,14 @@ export function decodeCursor(cursor: string): number {
     issues: [{ path: "cursor", message: "unknown cursor" }],
   });
 }
+
+/** The request's JSON body; an empty body is `{}` when `emptyOk`. 400 when it is not JSON. */
+export async function readJson(req: Request, emptyOk = false): Promise<unknown> {
+  const text = await req.text();
+  if (emptyOk && text.trim() === "") return {};
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new AppError(400, "invalid_request", "The body is not JSON.", { issues: [{ path: "", message: "invalid JSON" }] });
+  }
+}

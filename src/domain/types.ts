@@ -46,3 +46,58 @@ export interface StoredEvent extends EventFacts {
   headers: Record<string, string>;
   body: string;
 }
+
+/** A forwarding subscription (CONTRACT §3). `secret` never leaves through the API after creation. */
+export interface Webhook {
+  uid: string;
+  url: string;
+  eventTypes: string[];
+  locationUid: string | null;
+  organizationUid: string | null;
+  sourceIds: string[] | null;
+  secret: string;
+  disabled: boolean;
+  timeoutMs: number;
+  maxAttempts: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export const DELIVERY_STATUSES = ["held", "pending", "succeeded", "failed", "expired"] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+/** One event owed to one webhook. */
+export interface Delivery {
+  id: string;
+  eventId: string;
+  webhookUid: string;
+  status: DeliveryStatus;
+  attemptCount: number;
+  nextAttemptAt: number | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** One HTTP try of a delivery. */
+export interface Attempt {
+  deliveryId: string;
+  number: number;
+  startedAt: number;
+  durationMs: number;
+  statusCode: number | null;
+  error: string | null;
+  responseSnippet: string | null;
+}
+
+/** The message the routing step puts on the deliveries queue. */
+export interface DeliveryMessage {
+  deliveryId: string;
+}
+
+/** What goes to the deliveries dead-letter queue when a delivery has failed for good. */
+export interface DeadDelivery extends DeliveryMessage {
+  eventId: string;
+  webhookUid: string;
+  attempts: number;
+  lastError: string | null;
+}

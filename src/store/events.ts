@@ -1,4 +1,5 @@
 import type { IngestMessage, StoredEvent } from "../domain/types";
+import { insertDeliveryStatement, unattemptedPendingStatement, type NewDelivery } from "./deliveries";
 
 /** An event ready to store: the queue message with its body resolved. */
 export type EventRow = Omit<IngestMessage, "v" | "body" | "bodyKey"> & { body: string };
@@ -24,13 +25,32 @@ function insertStatement(db: D1Database, e: EventRow): D1PreparedStatement {
 }
 
 /**
- * Stores events in one transaction; an event already stored (same source and
- * dedupe key) is left as it is. Returns, per event, whether this call inserted it.
+ * Stores events and the deliveries they are owed in one transaction; an event or
+ * a delivery already stored is left as it is. Returns the ids of the given
+ * deliveries that are pending and never attempted: each is owed a queue message.
  */
-export async function insertEvents(db: D1Database, events: EventRow[]): Promise<boolean[]> {
+export async function storeEvents(db: D1Database, events: EventRow[], deliveries: NewDelivery[] = []): Promise<string[]> {
   if (events.length === 0) return [];
-  const results = await db.batch(events.map((e) => insertStatement(db, e)));
-  return results.map((r) => (r.meta.changes ?? 0) > 0);
+  const stmts = [...events.map((e) => insertStatement(db, e)), ...deliveries.map((d) => insertDeliveryStatement(db, d))];
+  if (deliveries.length > 0) stmts.push(unattemptedPendingStatement(db, deliveries.map((d) => d.id)));
+  const results = await db.batch<{ id: string }>(stmts);
+  return deliveries.length > 0 ? (results[results.length - 1]?.results ?? []).map((r) => r.id) : [];
+}
+
+/**
+ * Deletes up to `chunk` events received before `cutoff`, with their deliveries
+ * and attempts, in one transaction. Returns how many events went.
+ */
+export async function purgeEvents(db: D1Database, cutoff: number, chunk: number): Promise<number> {
+  const ids = `(SELECT id FROM events WHERE received_at < ?1 ORDER BY seq LIMIT ?2)`;
+  const [, , del] = await db.batch([
+    db
+      .prepare(`DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE event_id IN ${ids})`)
+      .bind(cutoff, chunk),
+    db.prepare(`DELETE FROM deliveries WHERE event_id IN ${ids}`).bind(cutoff, chunk),
+    db.prepare(`DELETE FROM events WHERE id IN ${ids}`).bind(cutoff, chunk),
+  ]);
+  return del?.meta.changes ?? 0;
 }
 
 export async function eventExists(db: D1Database, id: string): Promise<boolean> {

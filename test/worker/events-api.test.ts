@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { insertEvents, type EventRow } from "../../src/store/events";
+import { storeEvents, type EventRow } from "../../src/store/events";
 import { ADMIN, call } from "./helpers";
 
 function row(i: number, tag: string): EventRow {
@@ -34,7 +34,7 @@ describe("GET /v1/events", () => {
 
   it("lists newest first and pages with an opaque cursor, skipping and repeating nothing while events arrive", async () => {
     const tag = crypto.randomUUID().slice(0, 8);
-    await insertEvents(env.DB, [1, 2, 3, 4, 5].map((i) => row(i, tag)));
+    await storeEvents(env.DB, [1, 2, 3, 4, 5].map((i) => row(i, tag)));
     const seen: string[] = [];
     let cursor: string | null = null;
     let pages = 0;
@@ -45,7 +45,7 @@ describe("GET /v1/events", () => {
       seen.push(...json.data.map((e: { id: string }) => e.id));
       cursor = json.nextCursor;
       // New events arriving mid-walk must not shift the pages.
-      if (pages++ === 0) await insertEvents(env.DB, [6, 7].map((i) => row(i, tag)));
+      if (pages++ === 0) await storeEvents(env.DB, [6, 7].map((i) => row(i, tag)));
     } while (cursor);
     const ours = seen.filter((id) => id.includes(tag));
     expect(ours).toEqual([5, 4, 3, 2, 1].map((i) => `evt_${tag}_${i}`));
@@ -65,7 +65,7 @@ describe("GET /v1/events", () => {
 describe("GET /v1/events/{id}", () => {
   it("answers the event with its raw body and ISO times", async () => {
     const tag = crypto.randomUUID().slice(0, 8);
-    await insertEvents(env.DB, [row(1, tag)]);
+    await storeEvents(env.DB, [row(1, tag)]);
     const { status, json } = await get(`/v1/events/evt_${tag}_1`);
     expect(status).toBe(200);
     expect(json).toEqual({

@@ -1,6 +1,6 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import type { IngestMessage } from "../../src/domain/types";
+import type { DeadDelivery, DeliveryMessage, IngestMessage } from "../../src/domain/types";
 import type { Env } from "../../src/env";
 import { insertSource, type NewSource } from "../../src/store/sources";
 import worker from "../../src/index";
@@ -46,15 +46,15 @@ export async function podiumHeaders(body: string, secret = "podium-current", tim
 }
 
 /** A queue that records what was sent, or fails when told to. */
-export function recordingQueue(fail = false) {
-  const sent: IngestMessage[] = [];
+export function recordingQueue<T = IngestMessage>(fail = false) {
+  const sent: T[] = [];
   const queue = {
     sent,
-    async send(msg: IngestMessage) {
+    async send(msg: T) {
       if (fail) throw new Error("queue unavailable (test)");
       sent.push(structuredClone(msg));
     },
-    async sendBatch(msgs: Iterable<{ body: IngestMessage }>) {
+    async sendBatch(msgs: Iterable<{ body: T }>) {
       if (fail) throw new Error("queue unavailable (test)");
       for (const m of msgs) sent.push(structuredClone(m.body));
     },
@@ -62,12 +62,29 @@ export function recordingQueue(fail = false) {
   return queue;
 }
 
-export type RecordingQueue = ReturnType<typeof recordingQueue>;
+export type RecordingQueue<T = IngestMessage> = ReturnType<typeof recordingQueue<T>>;
+
+/** The test env with every queue replaced by a recording one, so nothing runs in the background. */
+export function testEnv(overrides: Partial<Env> = {}) {
+  const queues = {
+    ingest: recordingQueue<IngestMessage>(),
+    deliveries: recordingQueue<DeliveryMessage>(),
+    dlq: recordingQueue<DeadDelivery>(),
+  };
+  const e = {
+    ...env,
+    INGEST: queues.ingest as never,
+    DELIVERIES: queues.deliveries as never,
+    DELIVERIES_DLQ: queues.dlq as never,
+    ...overrides,
+  } as Env;
+  return { env: e, queues };
+}
 
 /** The worker's fetch with the test env, optionally with some bindings replaced. */
 export async function call(request: Request, overrides: Partial<Env> = {}): Promise<Response> {
   const ctx = createExecutionContext();
-  const res = await worker.fetch(request, { ...env, ...overrides } as Env, ctx);
+  const res = await worker.fetch(request, testEnv(overrides).env, ctx);
   await waitOnExecutionContext(ctx);
   return res;
 }

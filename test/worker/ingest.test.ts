@@ -5,7 +5,7 @@ import type { IngestMessage } from "../../src/domain/types";
 import type { Env } from "../../src/env";
 import worker from "../../src/index";
 import { getEvent } from "../../src/store/events";
-import { call, podiumBody, podiumHeaders, post, recordingQueue } from "./helpers";
+import { call, podiumBody, podiumHeaders, post, recordingQueue, testEnv } from "./helpers";
 
 /** Runs the ingress for a signed Podium body and returns the message it queued. */
 async function ingressMessage(body = podiumBody()): Promise<IngestMessage> {
@@ -22,7 +22,7 @@ async function consume(messages: IngestMessage[], overrides: Partial<Env> = {}) 
     messages.map((body) => ({ id: `m${++seq}`, timestamp: new Date(), attempts: 1, body })),
   );
   const ctx = createExecutionContext();
-  await (worker as ExportedHandler<Env>).queue!(batch as MessageBatch, { ...env, ...overrides } as Env, ctx);
+  await (worker as ExportedHandler<Env>).queue!(batch as MessageBatch, testEnv(overrides).env, ctx);
   const result = await getQueueResult(batch, ctx);
   return { result, ids: batch.messages.map((m) => m.id) };
 }

@@ -1,5 +1,5 @@
 import { sha256Hex } from "../../domain/ids";
-import { concatBytes, hexToBytes, utf8, verifyHmacAny, withinTolerance } from "../crypto";
+import { concatBytes, hexToBytes, utf8, verifyHmacAny, withinTolerance } from "../../domain/crypto";
 import {
   invalidSignature,
   jsonObject,

@@ -1,5 +1,5 @@
 import { sha256Hex } from "../../domain/ids";
-import { base64ToBytes, concatBytes, utf8, verifyHmacAny, withinTolerance } from "../crypto";
+import { base64ToBytes, concatBytes, standardWebhooksKey, utf8, verifyHmacAny, withinTolerance } from "../../domain/crypto";
 import {
   invalidSignature,
   jsonObject,
@@ -8,15 +8,6 @@ import {
   stringAt,
   type Provider,
 } from "./provider";
-
-/** `whsec_` secrets are base64 after the prefix; any other secret is its UTF-8 bytes. */
-export function standardWebhooksKey(secret: string): Uint8Array {
-  if (secret.startsWith("whsec_")) {
-    const bytes = base64ToBytes(secret.slice("whsec_".length));
-    if (bytes) return bytes;
-  }
-  return utf8(secret);
-}
 
 /**
  * Standard Webhooks: `webhook-signature` holds space-separated `v1,<base64>` entries,

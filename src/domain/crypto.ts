@@ -89,3 +89,12 @@ export function withinTolerance(timestampSeconds: number, nowMs: number, toleran
   if (toleranceSeconds === 0) return true;
   return Math.abs(nowMs / 1000 - timestampSeconds) <= toleranceSeconds;
 }
+
+/** `whsec_` secrets are base64 after the prefix; any other secret is its UTF-8 bytes. */
+export function standardWebhooksKey(secret: string): Uint8Array {
+  if (secret.startsWith("whsec_")) {
+    const bytes = base64ToBytes(secret.slice("whsec_".length));
+    if (bytes) return bytes;
+  }
+  return utf8(secret);
+}

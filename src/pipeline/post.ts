@@ -1,0 +1,87 @@
+import type { Attempt } from "../domain/types";
+import { parseRetryAfter } from "./backoff";
+import { signatureHeaders } from "./sign";
+
+const SNIPPET_BYTES = 512;
+
+export interface PostRequest {
+  deliveryId: string;
+  attempt: number;
+  url: string;
+  secret: string;
+  eventId: string;
+  eventType: string;
+  body: string;
+  timeoutMs: number;
+}
+
+export interface PostResult {
+  ok: boolean;
+  attempt: Attempt;
+  retryAfterSeconds: number | null;
+}
+
+/** Reads at most a snippet of a response body, and lets go of the rest. */
+async function snippet(res: Response): Promise<string | null> {
+  if (!res.body) return null;
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < SNIPPET_BYTES) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.byteLength;
+    }
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) bytes.set(c, (at += c.byteLength) - c.byteLength);
+  return new TextDecoder().decode(bytes.subarray(0, SNIPPET_BYTES)) || null;
+}
+
+/**
+ * One attempt: POST the stored body byte for byte, signed, within the timeout.
+ * Success is a 2xx in time; redirects are not followed (a 3xx is a failure).
+ */
+export async function postDelivery(r: PostRequest, now = Date.now()): Promise<PostResult> {
+  const headers = {
+    "content-type": "application/json",
+    "user-agent": "Edgehook/1",
+    ...(await signatureHeaders(r.secret, r.eventId, r.body, now)),
+    "edgehook-event-type": r.eventType,
+    "edgehook-event-id": r.eventId,
+    "edgehook-attempt": String(r.attempt),
+  };
+  const base = { deliveryId: r.deliveryId, number: r.attempt, startedAt: now };
+  const started = performance.now();
+  const elapsed = () => Math.round(performance.now() - started);
+  const signal = AbortSignal.timeout(r.timeoutMs);
+  try {
+    const res = await fetch(r.url, { method: "POST", headers, body: r.body, redirect: "manual", signal });
+    const ok = res.status >= 200 && res.status < 300;
+    // The answer counts once its status arrived; the body is read only for a snippet.
+    const durationMs = elapsed();
+    const text = await snippet(res).catch(() => null);
+    const error = ok
+      ? null
+      : res.status >= 300 && res.status < 400
+        ? `redirect ${res.status} not followed`
+        : `HTTP ${res.status}`;
+    return {
+      ok,
+      attempt: { ...base, durationMs, statusCode: res.status, error, responseSnippet: text },
+      retryAfterSeconds: parseRetryAfter(res.headers.get("retry-after"), now),
+    };
+  } catch (err) {
+    const error = signal.aborted ? `timed out after ${r.timeoutMs} ms` : `request failed: ${String(err).slice(0, 200)}`;
+    return {
+      ok: false,
+      attempt: { ...base, durationMs: elapsed(), statusCode: null, error, responseSnippet: null },
+      retryAfterSeconds: null,
+    };
+  }
+}

@@ -1,0 +1,267 @@
+import type { Attempt, Delivery, DeliveryStatus, StoredEvent, Webhook } from "../domain/types";
+import { toWebhook } from "./webhooks";
+
+interface DeliveryRow {
+  seq: number;
+  id: string;
+  event_id: string;
+  webhook_uid: string;
+  status: DeliveryStatus;
+  attempt_count: number;
+  next_attempt_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+function toDelivery(r: DeliveryRow): Delivery {
+  return {
+    id: r.id,
+    eventId: r.event_id,
+    webhookUid: r.webhook_uid,
+    status: r.status,
+    attemptCount: r.attempt_count,
+    nextAttemptAt: r.next_attempt_at,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+/** A delivery routing or replay wants to create. */
+export interface NewDelivery {
+  id: string;
+  eventId: string;
+  webhookUid: string;
+  status: "held" | "pending";
+  createdAt: number;
+}
+
+/** Creates a delivery unless one with the same id exists. */
+export function insertDeliveryStatement(db: D1Database, d: NewDelivery): D1PreparedStatement {
+  return db
+    .prepare(
+      `INSERT INTO deliveries (id, event_id, webhook_uid, status, attempt_count, next_attempt_at, created_at, updated_at)
+       VALUES (?, ?, ?, ?, 0, ?, ?, ?) ON CONFLICT DO NOTHING`,
+    )
+    .bind(d.id, d.eventId, d.webhookUid, d.status, d.status === "pending" ? d.createdAt : null, d.createdAt, d.createdAt);
+}
+
+/** Of the given ids, those pending and never attempted: the ones a queue message is owed. */
+export function unattemptedPendingStatement(db: D1Database, ids: string[]): D1PreparedStatement {
+  return db
+    .prepare(
+      `SELECT id FROM deliveries WHERE id IN (SELECT value FROM json_each(?)) AND status = 'pending' AND attempt_count = 0
+       ORDER BY seq`,
+    )
+    .bind(JSON.stringify(ids));
+}
+
+/** Creates deliveries (replay); returns the ids of those pending. */
+export async function insertDeliveries(db: D1Database, deliveries: NewDelivery[]): Promise<string[]> {
+  if (deliveries.length === 0) return [];
+  await db.batch(deliveries.map((d) => insertDeliveryStatement(db, d)));
+  return deliveries.filter((d) => d.status === "pending").map((d) => d.id);
+}
+
+/** Everything the delivery consumer needs for one delivery. */
+export interface DeliveryJob {
+  delivery: Delivery;
+  webhook: Webhook | null;
+  event: Pick<StoredEvent, "id" | "eventType" | "body"> | null;
+}
+
+/** Loads deliveries with their webhooks and events, in one query. */
+export async function loadJobs(db: D1Database, ids: string[]): Promise<Map<string, DeliveryJob>> {
+  const { results } = await db
+    .prepare(
+      `SELECT d.*, e.event_type AS e_event_type, e.body AS e_body, e.id AS e_id,
+              w.uid AS w_uid, w.url AS w_url, w.event_types AS w_event_types, w.location_uid AS w_location_uid,
+              w.organization_uid AS w_organization_uid, w.source_ids AS w_source_ids, w.secret AS w_secret,
+              w.disabled AS w_disabled, w.timeout_ms AS w_timeout_ms, w.max_attempts AS w_max_attempts,
+              w.created_at AS w_created_at, w.updated_at AS w_updated_at
+       FROM deliveries d
+       LEFT JOIN events e ON e.id = d.event_id
+       LEFT JOIN webhooks w ON w.uid = d.webhook_uid
+       WHERE d.id IN (SELECT value FROM json_each(?))`,
+    )
+    .bind(JSON.stringify(ids))
+    .all<Record<string, unknown>>();
+  const jobs = new Map<string, DeliveryJob>();
+  for (const r of results) {
+    const delivery = toDelivery(r as unknown as DeliveryRow);
+    const webhook =
+      r.w_uid === null
+        ? null
+        : toWebhook(
+            Object.fromEntries(
+              Object.entries(r)
+                .filter(([k]) => k.startsWith("w_"))
+                .map(([k, v]) => [k.slice(2), v]),
+            ) as never,
+          );
+    const event =
+      r.e_id === null ? null : { id: r.e_id as string, eventType: r.e_event_type as string, body: r.e_body as string };
+    jobs.set(delivery.id, { delivery, webhook, event });
+  }
+  return jobs;
+}
+
+export interface AttemptOutcome {
+  attempt: Attempt;
+  status: "pending" | "succeeded" | "failed";
+  nextAttemptAt: number | null;
+}
+
+/**
+ * Records an attempt and the delivery's new state in one transaction. The update
+ * applies only if no other attempt was recorded meanwhile (a duplicate message).
+ */
+export async function recordAttempt(db: D1Database, o: AttemptOutcome): Promise<void> {
+  const a = o.attempt;
+  await db.batch([
+    db
+      .prepare(
+        `INSERT INTO attempts (delivery_id, number, started_at, duration_ms, status_code, error, response_snippet)
+         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+      )
+      .bind(a.deliveryId, a.number, a.startedAt, a.durationMs, a.statusCode, a.error, a.responseSnippet),
+    db
+      .prepare(
+        `UPDATE deliveries SET status = ?, attempt_count = ?, next_attempt_at = ?, updated_at = ?
+         WHERE id = ? AND attempt_count = ? AND status = 'pending'`,
+      )
+      .bind(o.status, a.number, o.nextAttemptAt, a.startedAt + a.durationMs, a.deliveryId, a.number - 1),
+  ]);
+}
+
+export async function getDelivery(db: D1Database, id: string): Promise<Delivery | null> {
+  const row = await db.prepare("SELECT * FROM deliveries WHERE id = ?").bind(id).first<DeliveryRow>();
+  return row ? toDelivery(row) : null;
+}
+
+export interface DeliveryFilter {
+  status?: DeliveryStatus;
+  webhookUid?: string;
+  eventId?: string;
+  since?: number;
+}
+
+function where(f: DeliveryFilter): { sql: string; binds: unknown[] } {
+  const clauses: string[] = [];
+  const binds: unknown[] = [];
+  if (f.status) clauses.push("status = ?"), binds.push(f.status);
+  if (f.webhookUid) clauses.push("webhook_uid = ?"), binds.push(f.webhookUid);
+  if (f.eventId) clauses.push("event_id = ?"), binds.push(f.eventId);
+  if (f.since !== undefined) clauses.push("created_at >= ?"), binds.push(f.since);
+  return { sql: clauses.length ? clauses.join(" AND ") : "1 = 1", binds };
+}
+
+/** Newest first, strictly below `before` (the insertion sequence). */
+export async function listDeliveries(
+  db: D1Database,
+  f: DeliveryFilter,
+  opts: { limit: number; before?: number },
+): Promise<{ deliveries: Delivery[]; nextBefore: number | null }> {
+  const w = where(f);
+  const { results } = await db
+    .prepare(`SELECT * FROM deliveries WHERE ${w.sql} AND seq < ? ORDER BY seq DESC LIMIT ?`)
+    .bind(...w.binds, opts.before ?? Number.MAX_SAFE_INTEGER, opts.limit + 1)
+    .all<DeliveryRow>();
+  const page = results.slice(0, opts.limit);
+  const last = page[page.length - 1];
+  return { deliveries: page.map(toDelivery), nextBefore: results.length > opts.limit && last ? last.seq : null };
+}
+
+/** An event's deliveries, each with its attempts, oldest first. */
+export async function deliveriesOfEvent(db: D1Database, eventId: string): Promise<(Delivery & { attempts: Attempt[] })[]> {
+  const [d, a] = await db.batch([
+    db.prepare("SELECT * FROM deliveries WHERE event_id = ? ORDER BY seq").bind(eventId),
+    db
+      .prepare(
+        `SELECT a.* FROM attempts a JOIN deliveries d ON d.id = a.delivery_id WHERE d.event_id = ? ORDER BY a.delivery_id, a.number`,
+      )
+      .bind(eventId),
+  ]);
+  const attempts = new Map<string, Attempt[]>();
+  for (const r of (a?.results ?? []) as Record<string, unknown>[]) {
+    const attempt: Attempt = {
+      deliveryId: r.delivery_id as string,
+      number: r.number as number,
+      startedAt: r.started_at as number,
+      durationMs: r.duration_ms as number,
+      statusCode: r.status_code as number | null,
+      error: r.error as string | null,
+      responseSnippet: r.response_snippet as string | null,
+    };
+    attempts.set(attempt.deliveryId, [...(attempts.get(attempt.deliveryId) ?? []), attempt]);
+  }
+  return ((d?.results ?? []) as unknown as DeliveryRow[]).map((r) => ({
+    ...toDelivery(r),
+    attempts: attempts.get(r.id) ?? [],
+  }));
+}
+
+/**
+ * Makes matching deliveries pending again, due now; returns their ids oldest first.
+ * Held deliveries are left alone: enabling their webhook releases them.
+ */
+export async function requeueDeliveries(db: D1Database, f: DeliveryFilter & { ids?: string[] }, now = Date.now()): Promise<string[]> {
+  const w = where(f);
+  const idClause = f.ids ? " AND id IN (SELECT value FROM json_each(?))" : "";
+  const { results } = await db
+    .prepare(
+      `UPDATE deliveries SET status = 'pending', next_attempt_at = ?, updated_at = ?
+       WHERE ${w.sql}${idClause} AND status != 'held' RETURNING id, seq`,
+    )
+    .bind(now, now, ...w.binds, ...(f.ids ? [JSON.stringify(f.ids)] : []))
+    .all<{ id: string; seq: number }>();
+  return results.sort((x, y) => x.seq - y.seq).map((r) => r.id);
+}
+
+/** Releases held deliveries of enabled webhooks, oldest first, at most `limit`. */
+export async function releaseHeld(db: D1Database, opts: { webhookUid?: string; limit: number }, now = Date.now()): Promise<string[]> {
+  const { results } = await db
+    .prepare(
+      `UPDATE deliveries SET status = 'pending', next_attempt_at = ?, updated_at = ?
+       WHERE id IN (
+         SELECT d.id FROM deliveries d JOIN webhooks w ON w.uid = d.webhook_uid
+         WHERE d.status = 'held' AND w.disabled = 0 AND (? IS NULL OR d.webhook_uid = ?)
+         ORDER BY d.seq LIMIT ?)
+       RETURNING id, seq`,
+    )
+    .bind(now, now, opts.webhookUid ?? null, opts.webhookUid ?? null, opts.limit)
+    .all<{ id: string; seq: number }>();
+  return results.sort((x, y) => x.seq - y.seq).map((r) => r.id);
+}
+
+/** Held deliveries created before `cutoff` expire. Returns how many. */
+export async function expireHeld(db: D1Database, cutoff: number, now = Date.now()): Promise<number> {
+  const res = await db
+    .prepare("UPDATE deliveries SET status = 'expired', updated_at = ? WHERE status = 'held' AND created_at < ?")
+    .bind(now, cutoff)
+    .run();
+  return res.meta.changes ?? 0;
+}
+
+/**
+ * Pending deliveries whose next attempt is overdue by more than `graceMs`: their
+ * queue message was lost. Pushes their due time to now and returns their ids.
+ */
+export async function claimOverdue(db: D1Database, graceMs: number, limit: number, now = Date.now()): Promise<string[]> {
+  const { results } = await db
+    .prepare(
+      `UPDATE deliveries SET next_attempt_at = ?, updated_at = ?
+       WHERE id IN (SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at < ? ORDER BY next_attempt_at LIMIT ?)
+       RETURNING id, seq`,
+    )
+    .bind(now, now, now - graceMs, limit)
+    .all<{ id: string; seq: number }>();
+  return results.sort((x, y) => x.seq - y.seq).map((r) => r.id);
+}
+
+export async function countHeld(db: D1Database, webhookUid: string): Promise<number> {
+  const row = await db
+    .prepare("SELECT COUNT(*) AS n FROM deliveries WHERE webhook_uid = ? AND status = 'held'")
+    .bind(webhookUid)
+    .first<{ n: number }>();
+  return row?.n ?? 0;
+}

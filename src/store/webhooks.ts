@@ -1,0 +1,120 @@
+import type { Webhook } from "../domain/types";
+
+interface WebhookRow {
+  uid: string;
+  url: string;
+  event_types: string;
+  location_uid: string | null;
+  organization_uid: string | null;
+  source_ids: string | null;
+  secret: string;
+  disabled: number;
+  timeout_ms: number;
+  max_attempts: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export function toWebhook(r: WebhookRow): Webhook {
+  return {
+    uid: r.uid,
+    url: r.url,
+    eventTypes: JSON.parse(r.event_types) as string[],
+    locationUid: r.location_uid,
+    organizationUid: r.organization_uid,
+    sourceIds: r.source_ids === null ? null : (JSON.parse(r.source_ids) as string[]),
+    secret: r.secret,
+    disabled: r.disabled === 1,
+    timeoutMs: r.timeout_ms,
+    maxAttempts: r.max_attempts,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+/** Every webhook: routing reads them once per queue batch. */
+export async function allWebhooks(db: D1Database): Promise<Webhook[]> {
+  const { results } = await db.prepare("SELECT * FROM webhooks ORDER BY created_at, uid").all<WebhookRow>();
+  return results.map(toWebhook);
+}
+
+export async function listWebhooks(db: D1Database, opts: { limit: number; after?: string }): Promise<Webhook[]> {
+  const { results } = await db
+    .prepare("SELECT * FROM webhooks WHERE uid > ? ORDER BY uid LIMIT ?")
+    .bind(opts.after ?? "", opts.limit)
+    .all<WebhookRow>();
+  return results.map(toWebhook);
+}
+
+export async function getWebhook(db: D1Database, uid: string): Promise<Webhook | null> {
+  const row = await db.prepare("SELECT * FROM webhooks WHERE uid = ?").bind(uid).first<WebhookRow>();
+  return row ? toWebhook(row) : null;
+}
+
+export async function insertWebhook(db: D1Database, w: Webhook): Promise<void> {
+  await db
+    .prepare(
+      `INSERT INTO webhooks (uid, url, event_types, location_uid, organization_uid, source_ids, secret, disabled,
+         timeout_ms, max_attempts, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    )
+    .bind(
+      w.uid,
+      w.url,
+      JSON.stringify(w.eventTypes),
+      w.locationUid,
+      w.organizationUid,
+      w.sourceIds === null ? null : JSON.stringify(w.sourceIds),
+      w.secret,
+      w.disabled ? 1 : 0,
+      w.timeoutMs,
+      w.maxAttempts,
+      w.createdAt,
+      w.updatedAt,
+    )
+    .run();
+}
+
+/**
+ * Saves the changeable fields. Disabling holds the webhook's pending deliveries
+ * in the same transaction, so nothing goes out after the answer.
+ */
+export async function updateWebhook(db: D1Database, w: Webhook): Promise<void> {
+  const stmts = [
+    db
+      .prepare(
+        `UPDATE webhooks SET url = ?, event_types = ?, source_ids = ?, secret = ?, disabled = ?, timeout_ms = ?,
+           max_attempts = ?, updated_at = ? WHERE uid = ?`,
+      )
+      .bind(
+        w.url,
+        JSON.stringify(w.eventTypes),
+        w.sourceIds === null ? null : JSON.stringify(w.sourceIds),
+        w.secret,
+        w.disabled ? 1 : 0,
+        w.timeoutMs,
+        w.maxAttempts,
+        w.updatedAt,
+        w.uid,
+      ),
+  ];
+  if (w.disabled) {
+    stmts.push(
+      db
+        .prepare("UPDATE deliveries SET status = 'held', next_attempt_at = NULL, updated_at = ? WHERE webhook_uid = ? AND status = 'pending'")
+        .bind(w.updatedAt, w.uid),
+    );
+  }
+  await db.batch(stmts);
+}
+
+/** Deletes a webhook; what it was still owed expires (its history stays). */
+export async function deleteWebhook(db: D1Database, uid: string, now = Date.now()): Promise<boolean> {
+  const [del] = await db.batch([
+    db.prepare("DELETE FROM webhooks WHERE uid = ?").bind(uid),
+    db
+      .prepare("UPDATE deliveries SET status = 'expired', next_attempt_at = NULL, updated_at = ? WHERE webhook_uid = ? AND status IN ('held', 'pending')")
+      .bind(now, uid),
+  ]);
+  return (del?.meta.changes ?? 0) > 0;
+}

@@ -1,0 +1,193 @@
+import { env } from "cloudflare:workers";
+import { Webhook as StandardWebhook } from "standardwebhooks";
+import { describe, expect, it } from "vitest";
+import { hmacHex, podiumBody } from "./helpers";
+import { pipeline, received, uniqueKey } from "./pipeline";
+
+/** A webhook scoped to its own organization, so tests never see each other's events. */
+async function setup(behaviour: string, hook: Record<string, unknown> = {}, overrides: Record<string, string> = {}) {
+  const p = pipeline(overrides);
+  const key = uniqueKey();
+  const org = `org-${key}`;
+  const path = behaviour.includes("?") ? behaviour.replace("?", `/${key}?`) : `${behaviour}/${key}`;
+  const webhook = await p.createWebhook({ url: `https://downstream.test/${path}`, eventTypes: ["*"], organizationUid: org, ...hook });
+  const event = (type = "message.received") => podiumBody({ type, organizationUid: org });
+  return { p, key, org, webhook, event };
+}
+
+async function deliveryOf(eventId: string) {
+  const row = await env.DB.prepare("SELECT * FROM deliveries WHERE event_id = ?").bind(eventId).first<any>();
+  return row;
+}
+
+describe("delivery", () => {
+  it("POSTs the stored body byte for byte, signed for the standardwebhooks package and Podium-style", async () => {
+    const { p, key, webhook, event } = await setup("ok");
+    const body = event("message.received");
+    const eventId = await p.ingest(body);
+    expect(p.queues.deliveries.sent).toHaveLength(1);
+    const { acked } = await p.deliver();
+    expect(acked).toHaveLength(1);
+
+    const [req] = await received(key);
+    expect(req!.body).toBe(body);
+    expect(req!.headers["content-type"]).toBe("application/json");
+    expect(req!.headers["webhook-id"]).toBe(eventId);
+    expect(req!.headers["edgehook-event-id"]).toBe(eventId);
+    expect(req!.headers["edgehook-event-type"]).toBe("message.received");
+    expect(req!.headers["edgehook-attempt"]).toBe("1");
+    // A receiver using the standardwebhooks package verifies it unchanged.
+    expect(() => new StandardWebhook(webhook.secret).verify(req!.body, req!.headers)).not.toThrow();
+    expect(() => new StandardWebhook("whsec_" + btoa("another secret")).verify(req!.body, req!.headers)).toThrow();
+    // Code that verifies Podium's own webhooks works unchanged.
+    const ts = req!.headers["podium-timestamp"]!;
+    expect(ts).toMatch(/^\d{13}$/);
+    expect(req!.headers["podium-signature"]).toBe(await hmacHex(webhook.secret, `${ts}.${body}`));
+
+    const d = await deliveryOf(eventId);
+    expect(d).toMatchObject({ status: "succeeded", attempt_count: 1 });
+  });
+
+  it("signs with the UTF-8 bytes of a secret given without the whsec_ prefix", async () => {
+    const { p, key, event } = await setup("ok", { secret: "my-own-plain-secret" });
+    const body = event();
+    await p.ingest(body);
+    await p.deliver();
+    const [req] = await received(key);
+    const raw = new TextEncoder().encode("my-own-plain-secret");
+    expect(() => new StandardWebhook(raw as never, { format: "raw" }).verify(req!.body, req!.headers)).not.toThrow();
+  });
+
+  it("records every attempt and retries with backoff until the downstream answers 2xx", async () => {
+    const { p, key, event } = await setup("flaky?fails=2", {}, { RETRY_BASE_SECONDS: "0" });
+    const eventId = await p.ingest(event());
+    const first = await p.deliver();
+    expect(first.retried).toHaveLength(1);
+    expect((await deliveryOf(eventId)).status).toBe("pending");
+    const second = await p.deliver(first.retried);
+    expect(second.retried).toHaveLength(1);
+    const third = await p.deliver(second.retried);
+    expect(third.acked).toHaveLength(1);
+    expect((await received(key)).map((r) => r.headers["edgehook-attempt"])).toEqual(["1", "2", "3"]);
+
+    const { json } = await p.api("GET", `/v1/events/${eventId}`);
+    expect(json.deliveries).toHaveLength(1);
+    const d = json.deliveries[0];
+    expect(d).toMatchObject({ status: "succeeded", attemptCount: 3 });
+    expect(d.attempts.map((a: any) => [a.number, a.statusCode])).toEqual([[1, 503], [2, 503], [3, 200]]);
+    expect(d.attempts[0].error).toBe("HTTP 503");
+    expect(d.attempts[0].responseSnippet).toBe("not yet");
+    expect(typeof d.attempts[0].durationMs).toBe("number");
+  });
+
+  it("schedules the next attempt within the backoff ceiling and keeps early messages waiting", async () => {
+    const { p, event } = await setup("fail", {}, { RETRY_BASE_SECONDS: "60", RETRY_CAP_SECONDS: "600" });
+    const eventId = await p.ingest(event());
+    const before = Date.now();
+    const first = await p.deliver();
+    const d = await deliveryOf(eventId);
+    expect(d.next_attempt_at).toBeGreaterThanOrEqual(before);
+    expect(d.next_attempt_at).toBeLessThanOrEqual(Date.now() + 60_000 + 1000);
+    if (d.next_attempt_at > Date.now() + 2000) {
+      // Arriving early (a duplicate message), it does not attempt again.
+      const early = await p.deliver(first.retried);
+      expect(early.retried).toHaveLength(1);
+      expect((await deliveryOf(eventId)).attempt_count).toBe(1);
+    }
+  });
+
+  it("counts a downstream slower than timeoutMs as a failed attempt", async () => {
+    const { p, key, event } = await setup("slow?ms=3000", { timeoutMs: 300 });
+    const eventId = await p.ingest(event());
+    const { retried } = await p.deliver();
+    expect(retried).toHaveLength(1);
+    const { json } = await p.api("GET", `/v1/events/${eventId}`);
+    expect(json.deliveries[0].attempts[0]).toMatchObject({ statusCode: null, error: "timed out after 300 ms" });
+    expect(await received(key)).toHaveLength(1);
+  });
+
+  it("fails a delivery after maxAttempts and announces it on the dead-letter queue", async () => {
+    const { p, webhook, event } = await setup("fail", { maxAttempts: 2 }, { RETRY_BASE_SECONDS: "0" });
+    const eventId = await p.ingest(event());
+    const first = await p.deliver();
+    const second = await p.deliver(first.retried);
+    expect(second.acked).toHaveLength(1);
+    expect(await deliveryOf(eventId)).toMatchObject({ status: "failed", attempt_count: 2 });
+    expect(p.queues.dlq.sent).toEqual([
+      expect.objectContaining({ eventId, webhookUid: webhook.uid, attempts: 2, lastError: "HTTP 500" }),
+    ]);
+  });
+
+  it("honours Retry-After up to the cap, treats a redirect as a failure, and reads only a snippet of a huge body", async () => {
+    const ra = await setup("retry-after?s=120", {}, { RETRY_BASE_SECONDS: "0" });
+    const raId = await ra.p.ingest(ra.event());
+    const before = Date.now();
+    await ra.p.deliver();
+    expect((await deliveryOf(raId)).next_attempt_at).toBeGreaterThanOrEqual(before + 120_000);
+
+    const rd = await setup("redirect");
+    const rdId = await rd.p.ingest(rd.event());
+    await rd.p.deliver();
+    const rdJson = (await rd.p.api("GET", `/v1/events/${rdId}`)).json;
+    expect(rdJson.deliveries[0].attempts[0]).toMatchObject({ statusCode: 302, error: "redirect 302 not followed" });
+    expect(await received("redirected")).toHaveLength(0);
+
+    const hg = await setup("huge");
+    const hgId = await hg.p.ingest(hg.event());
+    await hg.p.deliver();
+    const hgJson = (await hg.p.api("GET", `/v1/events/${hgId}`)).json;
+    expect(hgJson.deliveries[0].attempts[0].responseSnippet.length).toBeLessThanOrEqual(512);
+  });
+
+  it("serves webhooks concurrently: a slow downstream does not hold a fast one", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const org = `org-${key}`;
+    await p.createWebhook({ url: `https://downstream.test/slow/${key}-slow?ms=1500`, eventTypes: ["*"], organizationUid: org });
+    await p.createWebhook({ url: `https://downstream.test/ok/${key}-fast`, eventTypes: ["*"], organizationUid: org });
+    await p.ingest(podiumBody({ organizationUid: org }));
+    expect(p.queues.deliveries.sent).toHaveLength(2);
+    const { acked } = await p.deliver();
+    expect(acked).toHaveLength(2);
+    const [slow] = await received(`${key}-slow`);
+    const [fast] = await received(`${key}-fast`);
+    // Both requests started together; the fast one was not queued behind the slow one.
+    expect(Math.abs(slow!.at - fast!.at)).toBeLessThan(1000);
+  });
+
+  it("creates a delivery once however often the ingest message is redelivered", async () => {
+    const { p, key, event } = await setup("ok");
+    const body = event();
+    const eventId = await p.ingest(body);
+    await p.deliver();
+    // The same event from the provider twice more, and the queue redelivering it.
+    await p.ingest(body);
+    await p.ingest(body);
+    expect(p.queues.deliveries.sent).toHaveLength(0); // nothing new is owed
+    const rows = await env.DB.prepare("SELECT COUNT(*) AS n FROM deliveries WHERE event_id = ?").bind(eventId).first<{ n: number }>();
+    expect(rows?.n).toBe(1);
+    expect(await received(key)).toHaveLength(1);
+  });
+
+  it("re-queues a pending delivery when the ingest message is retried after the enqueue failed", async () => {
+    const { p, key, event } = await setup("ok");
+    const body = event();
+    const failing = pipeline({
+      DELIVERIES: { sendBatch: async () => Promise.reject(new Error("deliveries queue down (test)")) } as never,
+    });
+    // The ingest consumer stores the event and its delivery, then the enqueue fails: retried, not acked.
+    const first = await failing.ingestWithResult(body);
+    expect(first.acked).toHaveLength(0);
+    expect(first.retried).toHaveLength(1);
+    const stored = { id: first.eventId };
+    expect((await deliveryOf(stored.id)).status).toBe("pending");
+    expect(await received(key)).toHaveLength(0);
+
+    // The retried message, through a working queue: the delivery is queued and goes out once.
+    await p.ingest(body);
+    expect(p.queues.deliveries.sent).toHaveLength(1);
+    await p.deliver();
+    expect(await received(key)).toHaveLength(1);
+    expect((await deliveryOf(stored.id)).status).toBe("succeeded");
+  });
+});

@@ -1,0 +1,79 @@
+// Drives the whole pipeline inside workerd, one queue hop at a time, with
+// recording queues so each step is explicit and nothing runs in the background.
+import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import type { DeliveryMessage, IngestMessage } from "../../src/domain/types";
+import type { Env } from "../../src/env";
+import worker from "../../src/index";
+import { podiumBody, podiumHeaders, post, testEnv } from "./helpers";
+
+let msgSeq = 0;
+
+export function pipeline(overrides: Partial<Env> = {}) {
+  const { env, queues } = testEnv(overrides);
+  const handler = worker as ExportedHandler<Env>;
+
+  async function runQueue<T>(queue: string, bodies: T[], attempts = 1) {
+    const batch = createMessageBatch<T>(
+      queue,
+      bodies.map((body) => ({ id: `q${++msgSeq}`, timestamp: new Date(), attempts, body })),
+    );
+    const ctx = createExecutionContext();
+    await handler.queue!(batch as MessageBatch, env, ctx);
+    const result = await getQueueResult(batch, ctx);
+    const byId = new Map(batch.messages.map((m) => [m.id, m.body]));
+    return {
+      acked: result.explicitAcks.map((id) => byId.get(id)!),
+      retried: result.retryMessages.map((r) => byId.get(r.msgId)!),
+    };
+  }
+
+  async function api(method: string, path: string, body?: unknown) {
+    const ctx = createExecutionContext();
+    const res = await handler.fetch!(
+      new Request(`https://edgehook.test${path}`, {
+        method,
+        headers: { authorization: "Bearer test-admin-token", "content-type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      }) as never,
+      env,
+      ctx,
+    );
+    return { status: res.status, json: res.status === 204 ? null : ((await res.json()) as any) };
+  }
+
+  return {
+    env,
+    queues,
+    api,
+    /** Sends a signed Podium event through the ingress and the ingest consumer. */
+    async ingestWithResult(body = podiumBody()) {
+      const ctx = createExecutionContext();
+      const res = await handler.fetch!(post("/webhooks/podium", body, await podiumHeaders(body)) as never, env, ctx);
+      if (res.status !== 202) throw new Error(`ingress answered ${res.status}`);
+      const consumed = await runQueue<IngestMessage>("edgehook-ingest", queues.ingest.sent.splice(0));
+      return { eventId: ((await res.json()) as { eventId: string }).eventId, ...consumed };
+    },
+    /** The same, returning the event id. */
+    async ingest(body = podiumBody()): Promise<string> {
+      return (await this.ingestWithResult(body)).eventId;
+    },
+    runIngest: (msgs: IngestMessage[]) => runQueue<IngestMessage>("edgehook-ingest", msgs),
+    /** Runs the delivery consumer over every queued delivery message (taking them off the queue). */
+    async deliver(msgs: DeliveryMessage[] = queues.deliveries.sent.splice(0)) {
+      return runQueue<DeliveryMessage>("edgehook-deliveries", msgs);
+    },
+    async createWebhook(body: Record<string, unknown>) {
+      const res = await api("POST", "/v1/webhooks", body);
+      if (res.status !== 201) throw new Error(`create webhook: ${res.status} ${JSON.stringify(res.json)}`);
+      return res.json as { uid: string; secret: string; [k: string]: unknown };
+    },
+  };
+}
+
+/** What the fake downstream received under a key. */
+export async function received(key: string) {
+  const res = await fetch(`https://downstream.test/__requests/${key}`);
+  return (await res.json()) as { url: string; headers: Record<string, string>; body: string; at: number }[];
+}
+
+export const uniqueKey = () => crypto.randomUUID().slice(0, 8);
