@@ -1,0 +1,170 @@
+import { createScheduledController, createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import worker from "../../src/index";
+import type { Env } from "../../src/env";
+import { REDRIVE_GRACE_MS, runMaintenance } from "../../src/maintenance/cron";
+import { podiumBody } from "./helpers";
+import { pipeline, received, uniqueKey } from "./pipeline";
+
+async function scoped(behaviour = "ok", hook: Record<string, unknown> = {}, overrides: Record<string, string> = {}) {
+  const p = pipeline(overrides);
+  const key = uniqueKey();
+  const org = `org-${key}`;
+  const webhook = await p.createWebhook({ url: `https://downstream.test/${behaviour}/${key}`, eventTypes: ["*"], organizationUid: org, ...hook });
+  return { p, key, org, webhook, event: (n = 0) => podiumBody({ organizationUid: org, type: `message.n${n}` }) };
+}
+
+const statusOf = async (eventId: string) =>
+  (await env.DB.prepare("SELECT status FROM deliveries WHERE event_id = ? ORDER BY seq").bind(eventId).all<{ status: string }>())
+    .results.map((r) => r.status);
+
+describe("held deliveries", () => {
+  it("holds what a disabled webhook is owed, then releases it oldest first when enabled", async () => {
+    const { p, key, webhook, event } = await scoped("ok", { disabled: true });
+    const bodies = [event(1), event(2), event(3)];
+    const ids: string[] = [];
+    for (const b of bodies) ids.push(await p.ingest(b));
+    expect(p.queues.deliveries.sent).toHaveLength(0);
+    for (const id of ids) expect(await statusOf(id)).toEqual(["held"]);
+    expect((await p.api("GET", `/v1/webhooks/${webhook.uid}`)).json.heldDeliveries).toBe(3);
+
+    const enabled = await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { disabled: false });
+    expect(enabled.json.heldDeliveries).toBe(0);
+    expect(p.queues.deliveries.sent).toHaveLength(3);
+    await p.deliver();
+    expect((await received(key)).map((r) => r.body)).toEqual(bodies);
+    for (const id of ids) expect(await statusOf(id)).toEqual(["succeeded"]);
+  });
+
+  it("holds pending deliveries when a webhook is disabled, and the cron releases held ones of enabled webhooks", async () => {
+    const { p, key, webhook, event } = await scoped("ok");
+    const id = await p.ingest(event());
+    p.queues.deliveries.sent.splice(0); // the message is in flight...
+    await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { disabled: true });
+    expect(await statusOf(id)).toEqual(["held"]);
+    // ...and arrives while held: nothing goes out.
+    const d = await env.DB.prepare("SELECT id FROM deliveries WHERE event_id = ?").bind(id).first<{ id: string }>();
+    const { acked } = await p.deliver([{ deliveryId: d!.id }]);
+    expect(acked).toHaveLength(1);
+    expect(await received(key)).toHaveLength(0);
+
+    // Enabled behind the API's back (as if the release enqueue was lost): the cron catches it.
+    await env.DB.prepare("UPDATE webhooks SET disabled = 0 WHERE uid = ?").bind(webhook.uid).run();
+    const report = await runMaintenance(p.env);
+    expect(report.released).toBeGreaterThanOrEqual(1);
+    await p.deliver();
+    expect(await received(key)).toHaveLength(1);
+  });
+
+  it("expires held deliveries older than the retention; enabling does not send them", async () => {
+    const { p, key, webhook, event } = await scoped("ok", { disabled: true }, { RETENTION_DAYS: "1" });
+    const id = await p.ingest(event());
+    await runMaintenance(p.env);
+    expect(await statusOf(id)).toEqual(["held"]);
+    await env.DB.prepare("UPDATE deliveries SET created_at = created_at - 2 * 86400000 WHERE event_id = ?").bind(id).run();
+    await runMaintenance(p.env);
+    expect(await statusOf(id)).toEqual(["expired"]);
+    await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { disabled: false });
+    expect(p.queues.deliveries.sent).toHaveLength(0);
+    expect(await received(key)).toHaveLength(0);
+  });
+});
+
+describe("maintenance", () => {
+  it("purges events past RETENTION_DAYS with their deliveries and attempts", async () => {
+    const { p, event } = await scoped("ok");
+    const id = await p.ingest(event());
+    await p.deliver();
+    await env.DB.prepare("UPDATE events SET received_at = received_at - 11 * 86400000 WHERE id = ?").bind(id).run();
+    const fresh = await p.ingest(event(2));
+    await runMaintenance(p.env);
+    expect((await p.api("GET", `/v1/events/${id}`)).status).toBe(404);
+    expect(await statusOf(id)).toEqual([]);
+    const attempts = await env.DB.prepare("SELECT COUNT(*) AS n FROM attempts a JOIN deliveries d ON d.id = a.delivery_id WHERE d.event_id = ?").bind(id).first<{ n: number }>();
+    expect(attempts?.n).toBe(0);
+    expect((await p.api("GET", `/v1/events/${fresh}`)).status).toBe(200);
+  });
+
+  it("re-drives a pending delivery whose queue message was lost", async () => {
+    const { p, key, event } = await scoped("ok");
+    const id = await p.ingest(event());
+    p.queues.deliveries.sent.splice(0); // the message is lost
+    const ours = (await env.DB.prepare("SELECT id FROM deliveries WHERE event_id = ?").bind(id).first<{ id: string }>())!.id;
+    await runMaintenance(p.env);
+    expect(p.queues.deliveries.sent.map((m) => m.deliveryId)).not.toContain(ours); // not yet overdue
+    // Time passes: the delivery is now long overdue.
+    await env.DB.prepare("UPDATE deliveries SET next_attempt_at = ? WHERE id = ?").bind(Date.now() - REDRIVE_GRACE_MS - 60_000, ours).run();
+    await runMaintenance(p.env);
+    expect(p.queues.deliveries.sent.map((m) => m.deliveryId)).toContain(ours);
+    await p.deliver(p.queues.deliveries.sent.splice(0).filter((m) => m.deliveryId === ours));
+    expect(await received(key)).toHaveLength(1);
+    expect(await statusOf(id)).toEqual(["succeeded"]);
+  });
+
+  it("runs from the Worker's scheduled handler", async () => {
+    const { p, event } = await scoped("ok");
+    const id = await p.ingest(event());
+    await env.DB.prepare("UPDATE events SET received_at = 0 WHERE id = ?").bind(id).run();
+    const ctx = createExecutionContext();
+    await (worker as ExportedHandler<Env>).scheduled!(createScheduledController({ scheduledTime: Date.now() }), p.env, ctx);
+    await waitOnExecutionContext(ctx);
+    expect((await p.api("GET", `/v1/events/${id}`)).status).toBe(404);
+  });
+});
+
+describe("replay and retry", () => {
+  it("replays an event to every matching webhook, or to the one named", async () => {
+    const { p, key, org, webhook, event } = await scoped("ok");
+    const other = await p.createWebhook({ url: `https://downstream.test/ok/${key}-b`, eventTypes: ["message.*"], organizationUid: org });
+    const id = await p.ingest(event());
+    await p.deliver();
+    const all = await p.api("POST", `/v1/events/${id}/replay`, {});
+    expect(all).toMatchObject({ status: 202, json: { deliveries: 2 } });
+    await p.deliver();
+    expect(await received(key)).toHaveLength(2);
+    expect(await received(`${key}-b`)).toHaveLength(2);
+    const one = await p.api("POST", `/v1/events/${id}/replay`, { webhookUid: other.uid });
+    expect(one.json.deliveries).toBe(1);
+    await p.deliver();
+    expect(await received(`${key}-b`)).toHaveLength(3);
+    expect(await received(key)).toHaveLength(2);
+    expect((await p.api("GET", `/v1/events/${id}`)).json.deliveries).toHaveLength(5);
+    expect((await p.api("POST", `/v1/events/${id}/replay`, { webhookUid: "nope" })).status).toBe(404);
+    expect((await p.api("POST", "/v1/events/evt_nope/replay", {})).status).toBe(404);
+    void webhook;
+  });
+
+  it("retries a failed delivery by hand, and in bulk by filter", async () => {
+    const { p, key, webhook, event } = await scoped("fail", { maxAttempts: 1 });
+    const ids = [await p.ingest(event(1)), await p.ingest(event(2))];
+    await p.deliver();
+    for (const id of ids) expect(await statusOf(id)).toEqual(["failed"]);
+    // The downstream is fixed.
+    await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { url: `https://downstream.test/ok/${key}` });
+
+    const list = await p.api("GET", `/v1/deliveries?status=failed&webhookUid=${webhook.uid}`);
+    expect(list.json.data).toHaveLength(2);
+    const one = await p.api("POST", `/v1/deliveries/${list.json.data[0].id}/retry`);
+    expect(one.status).toBe(202);
+    expect(one.json.status).toBe("pending");
+    await p.deliver();
+    expect((await p.api("GET", `/v1/deliveries?status=failed&webhookUid=${webhook.uid}`)).json.data).toHaveLength(1);
+
+    const bulk = await p.api("POST", "/v1/deliveries/retry", { status: "failed", webhookUid: webhook.uid });
+    expect(bulk).toMatchObject({ status: 202, json: { count: 1 } });
+    await p.deliver();
+    for (const id of ids) expect(await statusOf(id)).toEqual(["succeeded"]);
+    expect((await p.api("POST", "/v1/deliveries/dlv_nope/retry")).status).toBe(404);
+    expect((await p.api("POST", "/v1/deliveries/retry", { status: "bogus" })).status).toBe(400);
+  });
+
+  it("refuses to retry a held delivery (409 conflict)", async () => {
+    const { p, event } = await scoped("ok", { disabled: true });
+    const id = await p.ingest(event());
+    const d = (await p.api("GET", `/v1/deliveries?eventId=${id}`)).json.data[0];
+    const res = await p.api("POST", `/v1/deliveries/${d.id}/retry`);
+    expect(res.status).toBe(409);
+    expect(res.json.error.code).toBe("conflict");
+  });
+});

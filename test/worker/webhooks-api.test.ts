@@ -1,0 +1,128 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { call } from "./helpers";
+import { pipeline, uniqueKey } from "./pipeline";
+
+const base = () => ({ url: `https://downstream.test/ok/${uniqueKey()}`, eventTypes: ["message.*"], organizationUid: `org-${uniqueKey()}` });
+
+describe("/v1/webhooks", () => {
+  it("creates a webhook with a generated whsec_ secret shown once, and never shows it again", async () => {
+    const p = pipeline();
+    const { status, json } = await p.api("POST", "/v1/webhooks", base());
+    expect(status).toBe(201);
+    expect(json.secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+    expect(json).toMatchObject({
+      eventTypes: ["message.*"],
+      locationUid: null,
+      sourceIds: null,
+      disabled: false,
+      timeoutMs: 5000,
+      maxAttempts: 15,
+    });
+    expect(json.createdAt).toMatch(/^\d{4}-\d\d-\d\dT/);
+    const got = await p.api("GET", `/v1/webhooks/${json.uid}`);
+    expect(got.status).toBe(200);
+    expect(got.json.secret).toBeUndefined();
+    expect(JSON.stringify(got.json)).not.toContain(json.secret);
+    const list = await p.api("GET", "/v1/webhooks?limit=100");
+    expect(JSON.stringify(list.json)).not.toContain(json.secret);
+    expect(list.json.data.some((w: { uid: string }) => w.uid === json.uid)).toBe(true);
+  });
+
+  it("keeps a given secret, and signs with it", async () => {
+    const p = pipeline();
+    const { json } = await p.api("POST", "/v1/webhooks", { ...base(), secret: "whsec_" + btoa("given secret value") });
+    expect(json.secret).toBe("whsec_" + btoa("given secret value"));
+    const row = await env.DB.prepare("SELECT secret FROM webhooks WHERE uid = ?").bind(json.uid).first<{ secret: string }>();
+    expect(row?.secret).toBe(json.secret);
+  });
+
+  it("answers 400 invalid_request with the issues for bad input", async () => {
+    const p = pipeline();
+    for (const body of [
+      { ...base(), eventTypes: [] },
+      { ...base(), eventTypes: ["message received"] },
+      { ...base(), url: 42 },
+      { ...base(), timeoutMs: 10 },
+      { ...base(), maxAttempts: 0 },
+      { ...base(), unknownField: true },
+      { eventTypes: ["*"] },
+    ]) {
+      const { status, json } = await p.api("POST", "/v1/webhooks", body);
+      expect(status).toBe(400);
+      expect(json.error.code).toBe("invalid_request");
+      expect(json.error.details.issues.length).toBeGreaterThan(0);
+    }
+  });
+
+  it.each([
+    "https://127.0.0.1/hook",
+    "https://localhost/hook",
+    "https://[::1]/hook",
+    "https://169.254.169.254/latest",
+    "https://10.1.2.3/",
+    "http://hooks.example.com/",
+  ])("refuses the destination %s while ALLOW_PRIVATE_DESTINATIONS is false", async (url) => {
+    const p = pipeline();
+    const { status, json } = await p.api("POST", "/v1/webhooks", { ...base(), url });
+    expect(status).toBe(400);
+    expect(json.error.code).toBe("invalid_request");
+    expect(json.error.details.issues[0].path).toBe("url");
+  });
+
+  it("accepts loopback destinations when ALLOW_PRIVATE_DESTINATIONS is true", async () => {
+    const p = pipeline({ ALLOW_PRIVATE_DESTINATIONS: "true" });
+    const { status } = await p.api("POST", "/v1/webhooks", { ...base(), url: "http://127.0.0.1:9/hook" });
+    expect(status).toBe(201);
+  });
+
+  it("changes url, types, sources, secret, disabled, timeout and attempts with PATCH and PUT, never the scope", async () => {
+    const p = pipeline();
+    const created = (await p.api("POST", "/v1/webhooks", { ...base(), locationUid: "loc-1" })).json;
+    const patched = await p.api("PATCH", `/v1/webhooks/${created.uid}`, { eventTypes: ["*"], timeoutMs: 1000, disabled: true });
+    expect(patched.status).toBe(200);
+    expect(patched.json).toMatchObject({ eventTypes: ["*"], timeoutMs: 1000, disabled: true, url: created.url });
+
+    for (const field of ["locationUid", "organizationUid"]) {
+      const res = await p.api("PATCH", `/v1/webhooks/${created.uid}`, { [field]: "elsewhere" });
+      expect(res.status).toBe(400);
+      expect(res.json.error.code).toBe("invalid_request");
+      expect(res.json.error.message).toMatch(/cannot change/);
+    }
+    const put = await p.api("PUT", `/v1/webhooks/${created.uid}`, { url: created.url, eventTypes: ["contact.updated"], sourceIds: ["podium"] });
+    expect(put.status).toBe(200);
+    expect(put.json).toMatchObject({
+      eventTypes: ["contact.updated"],
+      sourceIds: ["podium"],
+      disabled: false,
+      timeoutMs: 5000,
+      locationUid: "loc-1",
+      organizationUid: created.organizationUid,
+    });
+    const badPut = await p.api("PUT", `/v1/webhooks/${created.uid}`, { url: created.url, eventTypes: ["*"], organizationUid: "x" });
+    expect(badPut.status).toBe(400);
+    const rotated = await p.api("PATCH", `/v1/webhooks/${created.uid}`, { secret: "whsec_" + btoa("rotated secret") });
+    expect(rotated.json.secret).toBeUndefined();
+    const row = await env.DB.prepare("SELECT secret FROM webhooks WHERE uid = ?").bind(created.uid).first<{ secret: string }>();
+    expect(row?.secret).toBe("whsec_" + btoa("rotated secret"));
+  });
+
+  it("deletes a webhook: 204, then 404", async () => {
+    const p = pipeline();
+    const { json } = await p.api("POST", "/v1/webhooks", base());
+    expect((await p.api("DELETE", `/v1/webhooks/${json.uid}`)).status).toBe(204);
+    const gone = await p.api("GET", `/v1/webhooks/${json.uid}`);
+    expect(gone.status).toBe(404);
+    expect(gone.json.error.code).toBe("not_found");
+    expect((await p.api("DELETE", `/v1/webhooks/${json.uid}`)).status).toBe(404);
+    expect((await p.api("PATCH", `/v1/webhooks/${json.uid}`, { disabled: true })).status).toBe(404);
+  });
+
+  it("answers 401 unauthorized without the admin token", async () => {
+    for (const method of ["GET", "POST"]) {
+      const res = await call(new Request("https://edgehook.test/v1/webhooks", { method, body: method === "POST" ? "{}" : undefined }));
+      expect(res.status).toBe(401);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe("unauthorized");
+    }
+  });
+});
