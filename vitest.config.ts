@@ -37,6 +37,8 @@ export default defineConfig({
           name: "e2e",
           include: ["test/e2e/**/*.test.ts"],
           environment: "node",
+          // Each file starts its own wrangler dev; one at a time suits a 2-core machine.
+          fileParallelism: false,
           testTimeout: 60_000,
           hookTimeout: 120_000,
         },

@@ -1,53 +1,57 @@
-// A programmable downstream for tests inside workerd: miniflare routes the
-// Worker's outbound fetch here (outboundService), so deliveries reach Node.
-// Behaviour is chosen by path: /{behaviour}/{key}; /__requests/{key} lists
-// what arrived under a key.
+// A programmable downstream. Inside workerd, miniflare routes the Worker's
+// outbound fetch to it (outboundService); end to end, a real HTTP server on
+// 127.0.0.1 serves it. Behaviour is chosen by path: /{behaviour}/{key}?…;
+// /__requests/{key} lists what arrived under a key.
 
-interface Recorded {
-  url: string;
-  headers: Record<string, string>;
-  body: string;
-  at: number;
+export type Recorded = { url: string; headers: Record<string, string>; body: string; at: number };
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function downstreamHandler() {
+  const seen = new Map<string, Recorded[]>();
+
+  return async function handle(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    const [, behaviour = "", key = ""] = url.pathname.split("/");
+    if (behaviour === "__requests") return Response.json(seen.get(key) ?? []);
+
+    const list = seen.get(key) ?? [];
+    list.push({ url: request.url, headers: Object.fromEntries(request.headers), body: await request.text(), at: Date.now() });
+    seen.set(key, list);
+    const n = list.length;
+    const param = (name: string) => Number(url.searchParams.get(name) ?? 0);
+
+    switch (behaviour) {
+      case "ok":
+        return new Response("ok");
+      case "fail":
+        return new Response("downstream says no", { status: 500 });
+      case "flaky": // fails the first `fails` requests
+        return n <= param("fails") ? new Response("not yet", { status: 503 }) : new Response("ok");
+      case "slow":
+        await sleep(param("ms"));
+        return new Response("late ok");
+      case "slow-once": // slow the first time only
+        if (n === 1) await sleep(param("ms"));
+        return new Response("ok");
+      case "retry-after":
+        return new Response("busy", { status: 429, headers: { "retry-after": String(param("s")) } });
+      case "redirect":
+        return new Response(null, { status: 302, headers: { location: "https://downstream.test/ok/redirected" } });
+      case "huge":
+        return new Response("x".repeat(2_000_000), { status: 500 });
+      default:
+        return new Response("unknown behaviour", { status: 404 });
+    }
+  };
 }
 
-const seen = new Map<string, Recorded[]>();
+const shared = downstreamHandler();
 
+/** The outboundService of the workerd tests: only the fake host is reachable. */
 export async function fakeDownstream(request: Request): Promise<Response> {
-  const url = new URL(request.url);
-  if (url.hostname !== "downstream.test") {
+  if (new URL(request.url).hostname !== "downstream.test") {
     return new Response("outbound fetch outside the fake downstream is not allowed in tests", { status: 599 });
   }
-  const [, behaviour = "", key = ""] = url.pathname.split("/");
-  if (behaviour === "__requests") return Response.json(seen.get(key) ?? []);
-
-  const list = seen.get(key) ?? [];
-  list.push({
-    url: request.url,
-    headers: Object.fromEntries(request.headers),
-    body: await request.text(),
-    at: Date.now(),
-  });
-  seen.set(key, list);
-  const n = list.length;
-  const param = (name: string) => Number(url.searchParams.get(name) ?? 0);
-
-  switch (behaviour) {
-    case "ok":
-      return new Response("ok", { status: 200 });
-    case "fail":
-      return new Response("downstream says no", { status: 500 });
-    case "flaky":
-      return n <= param("fails") ? new Response("not yet", { status: 503 }) : new Response("ok");
-    case "slow":
-      await new Promise((r) => setTimeout(r, param("ms")));
-      return new Response("late ok");
-    case "retry-after":
-      return new Response("busy", { status: 429, headers: { "retry-after": String(param("s")) } });
-    case "redirect":
-      return new Response(null, { status: 302, headers: { location: "https://downstream.test/ok/redirected" } });
-    case "huge":
-      return new Response("x".repeat(2_000_000), { status: 500 });
-    default:
-      return new Response("unknown behaviour", { status: 404 });
-  }
+  return shared(request);
 }

@@ -1,0 +1,136 @@
+import { createHmac, randomUUID } from "node:crypto";
+import { Webhook as StandardWebhook } from "standardwebhooks";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startDownstream, type Downstream } from "./downstream";
+import { podiumEvent, sendPodium } from "./podium";
+import { eventually, startStack, type Stack } from "./stack";
+
+let stack: Stack;
+let down: Downstream;
+beforeAll(async () => {
+  down = await startDownstream();
+  // Short backoff so retries happen within the test.
+  stack = await startStack({ RETRY_BASE_SECONDS: "1", RETRY_CAP_SECONDS: "2" });
+});
+afterAll(async () => {
+  await stack?.stop();
+  await down?.close();
+});
+
+async function api(method: string, path: string, body?: unknown) {
+  const res = await fetch(`${stack.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${stack.vars.ADMIN_TOKEN}`, "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, json: res.status === 204 ? null : ((await res.json()) as any) };
+}
+
+/** A webhook scoped to a fresh organization, pointed at a behaviour of the local downstream. */
+async function subscribe(behaviour: string, extra: Record<string, unknown> = {}) {
+  const key = randomUUID().slice(0, 8);
+  const org = `org-${key}`;
+  const path = behaviour.includes("?") ? behaviour.replace("?", `/${key}?`) : `${behaviour}/${key}`;
+  const res = await api("POST", "/v1/webhooks", { url: `${down.url}/${path}`, eventTypes: ["*"], organizationUid: org, ...extra });
+  expect(res.status).toBe(201);
+  return { key, org, webhook: res.json as { uid: string; secret: string } };
+}
+
+async function send(body: string): Promise<string> {
+  const res = await sendPodium(`${stack.url}/webhooks/podium`, body, stack.vars.PODIUM_WEBHOOK_SECRET!.split(" ")[0]!);
+  expect(res.status).toBe(202);
+  return ((await res.json()) as { eventId: string }).eventId;
+}
+
+const arrived = (key: string, n: number, ms = 30_000) =>
+  eventually(async () => {
+    const r = await down.requests(key);
+    return r.length >= n ? r : null;
+  }, ms, `${n} request(s) under ${key}`);
+
+const settle = () => new Promise((r) => setTimeout(r, 3000));
+
+describe("forwarding through the local stack", () => {
+  it("delivers matching events, verifiable with the standardwebhooks package and Podium-style", async () => {
+    const { key, org, webhook } = await subscribe("ok", { eventTypes: ["message.*"] });
+    const body = podiumEvent({ type: "message.received", organizationUid: org });
+    const eventId = await send(body);
+    await send(podiumEvent({ type: "contact.updated", organizationUid: org })); // another type
+    await send(podiumEvent({ type: "message.received", organizationUid: `${org}-other` })); // another organization
+    const [req] = await arrived(key, 1);
+    await settle();
+    expect(await down.requests(key)).toHaveLength(1);
+
+    expect(req!.body).toBe(body);
+    expect(req!.headers["edgehook-event-id"]).toBe(eventId);
+    expect(() => new StandardWebhook(webhook.secret).verify(req!.body, req!.headers)).not.toThrow();
+    const ts = req!.headers["podium-timestamp"]!;
+    const expected = createHmac("sha256", webhook.secret).update(`${ts}.${req!.body}`).digest("hex");
+    expect(req!.headers["podium-signature"]).toBe(expected);
+  });
+
+  it("retries a downstream that fails twice, then delivers", async () => {
+    const { key, org } = await subscribe("flaky?fails=2");
+    const eventId = await send(podiumEvent({ organizationUid: org }));
+    const reqs = await arrived(key, 3);
+    expect(reqs.map((r) => r.headers["edgehook-attempt"])).toEqual(["1", "2", "3"]);
+    const event = await eventually(async () => {
+      const { json } = await api("GET", `/v1/events/${eventId}`);
+      return json.deliveries[0]?.status === "succeeded" ? json : null;
+    }, 10_000, "the delivery to succeed");
+    expect(event.deliveries[0].attempts.map((a: any) => a.statusCode)).toEqual([503, 503, 200]);
+  });
+
+  it("retries a downstream slower than timeoutMs", async () => {
+    const { key, org } = await subscribe("slow-once?ms=4000", { timeoutMs: 1000 });
+    const eventId = await send(podiumEvent({ organizationUid: org }));
+    await arrived(key, 2);
+    const event = await eventually(async () => {
+      const { json } = await api("GET", `/v1/events/${eventId}`);
+      return json.deliveries[0]?.status === "succeeded" ? json : null;
+    }, 15_000, "the delivery to succeed");
+    expect(event.deliveries[0].attempts[0].error).toBe("timed out after 1000 ms");
+    expect(event.deliveries[0].attempts[1].statusCode).toBe(200);
+  });
+
+  it("holds events for a disabled webhook, then delivers them in order once enabled", async () => {
+    const { key, org, webhook } = await subscribe("ok", { disabled: true });
+    const bodies = [1, 2, 3].map((i) => podiumEvent({ organizationUid: org, type: `message.n${i}` }));
+    for (const b of bodies) await send(b);
+    await settle();
+    expect(await down.requests(key)).toHaveLength(0);
+    expect((await api("GET", `/v1/webhooks/${webhook.uid}`)).json.heldDeliveries).toBe(3);
+    await api("PATCH", `/v1/webhooks/${webhook.uid}`, { disabled: false });
+    const reqs = await arrived(key, 3);
+    expect(reqs.map((r) => r.body)).toEqual(bodies);
+  });
+
+  it("delivers again on replay and on a manual retry", async () => {
+    const { key, org } = await subscribe("ok");
+    const eventId = await send(podiumEvent({ organizationUid: org }));
+    await arrived(key, 1);
+    expect((await api("POST", `/v1/events/${eventId}/replay`, {})).json).toEqual({ deliveries: 1 });
+    await arrived(key, 2);
+    const deliveries = (await api("GET", `/v1/deliveries?eventId=${eventId}`)).json.data;
+    expect(deliveries).toHaveLength(2);
+    expect((await api("POST", `/v1/deliveries/${deliveries[0].id}/retry`)).status).toBe(202);
+    await arrived(key, 3);
+  });
+
+  it("delivers an event sent three times once", async () => {
+    const { key, org } = await subscribe("ok");
+    const body = podiumEvent({ organizationUid: org });
+    const ids = [await send(body), await send(body), await send(body)];
+    expect(new Set(ids).size).toBe(1);
+    await arrived(key, 1);
+    await settle();
+    expect(await down.requests(key)).toHaveLength(1);
+  });
+
+  it("runs the maintenance cron locally without error", async () => {
+    const res = await fetch(`${stack.url}/cdn-cgi/local/scheduled?cron=*+*+*+*+*`);
+    expect(res.status).toBe(200);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(stack.logs()).not.toMatch(/Uncaught|unhandled error/i);
+  });
+});
