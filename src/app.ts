@@ -1,21 +1,100 @@
-import { Hono } from "hono";
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { Scalar } from "@scalar/hono-api-reference";
+import { HTTPException } from "hono/http-exception";
 import { api } from "./api";
+import { ErrorSchema } from "./api/schemas";
 import { AppError, errorResponse } from "./domain/errors";
 import type { AppEnv } from "./env";
 import { receive } from "./ingress/receive";
 
-export const app = new Hono<AppEnv>();
+export const app = new OpenAPIHono<AppEnv>();
 
-app.get("/healthz", (c) => c.json({ ok: true }));
+// The ack path first: a plain route, no validation middleware in its way.
 app.post("/webhooks/:sourceId", receive);
-app.all("/webhooks/:sourceId", () =>
-  errorResponse(new AppError(405, "method_not_allowed", "Webhooks are received with POST.", undefined, { allow: "POST" })),
+
+app.openapi(
+  createRoute({
+    method: "get",
+    path: "/healthz",
+    summary: "Liveness",
+    responses: { 200: { description: "Up", content: { "application/json": { schema: z.object({ ok: z.boolean() }) } } } },
+  }),
+  (c) => c.json({ ok: true }, 200),
 );
+
 app.route("/v1", api);
 
-app.notFound((c) => errorResponse(new AppError(404, "not_found", `No route for ${c.req.method} ${c.req.path}.`)));
+// The ingress is documented here; it reads the raw body itself (signatures cover the bytes).
+const ingressError = (description: string) => ({ description, content: { "application/json": { schema: ErrorSchema } } });
+app.openAPIRegistry.registerPath({
+  method: "post",
+  path: "/webhooks/{sourceId}",
+  summary: "Receive a webhook from a provider",
+  description:
+    "Verifies the provider's signature, queues the event durably and answers 202. Podium: `podium-timestamp`, `podium-signature`; Standard Webhooks: `webhook-id`, `webhook-timestamp`, `webhook-signature`.",
+  request: {
+    params: z.object({ sourceId: z.string().openapi({ param: { name: "sourceId", in: "path" }, example: "podium" }) }),
+    body: { content: { "application/json": { schema: z.record(z.string(), z.unknown()) } }, required: true },
+  },
+  responses: {
+    202: {
+      description: "Queued durably",
+      content: { "application/json": { schema: z.object({ eventId: z.string() }).openapi("Accepted") } },
+    },
+    400: ingressError("malformed_payload"),
+    401: ingressError("missing_signature, invalid_signature or timestamp_out_of_tolerance"),
+    404: ingressError("unknown_source"),
+    413: ingressError("payload_too_large (over 256 KiB)"),
+    503: ingressError("queue_unavailable: retry after Retry-After seconds"),
+  },
+});
+
+app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
+  type: "http",
+  scheme: "bearer",
+  description: "The ADMIN_TOKEN secret, or a scoped token from POST /v1/tokens.",
+});
+
+app.doc31("/openapi.json", (c) => ({
+  openapi: "3.1.0",
+  info: {
+    title: "Edgehook",
+    version: "1.0.0",
+    description: "A webhook edge receiver: verify at the edge, store once, forward signed.",
+  },
+  servers: [{ url: new URL(c.req.url).origin }],
+}));
+
+app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Edgehook API" }));
+
+/** Methods the app serves at a path, for a 405 that says which. */
+function allowedMethods(path: string): string[] {
+  const methods = new Set<string>();
+  for (const r of app.routes) {
+    if (r.method === "ALL") continue;
+    const pattern = new RegExp(`^${r.path.replace(/\/:[^/]+/g, "/[^/]+").replace(/\*/g, ".*")}$`);
+    if (pattern.test(path)) methods.add(r.method);
+  }
+  return [...methods];
+}
+
+app.notFound((c) => {
+  const allowed = allowedMethods(c.req.path);
+  if (allowed.length > 0) {
+    return errorResponse(
+      new AppError(405, "method_not_allowed", `${c.req.method} is not served here; use ${allowed.join(", ")}.`, undefined, {
+        allow: allowed.join(", "),
+      }),
+    );
+  }
+  return errorResponse(new AppError(404, "not_found", `No route for ${c.req.method} ${c.req.path}.`));
+});
+
 app.onError((err) => {
   if (err instanceof AppError) return errorResponse(err);
+  if (err instanceof HTTPException && err.status === 400) {
+    return errorResponse(new AppError(400, "invalid_request", "The body is not valid JSON.", { issues: [{ path: "", message: err.message }] }));
+  }
   console.error("unhandled error", { error: String(err) });
   return errorResponse(new AppError(500, "internal_error", "Something went wrong on our side; it has been logged."));
 });

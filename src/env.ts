@@ -9,6 +9,7 @@ export interface Env {
   DELIVERIES_DLQ: Queue<DeadDelivery>;
 
   ADMIN_TOKEN?: string;
+  TOKEN_PEPPER?: string;
   PODIUM_WEBHOOK_SECRET?: string;
   STANDARD_WEBHOOKS_SECRET?: string;
 

@@ -1,6 +1,8 @@
 import type { MiddlewareHandler } from "hono";
 import { AppError } from "../domain/errors";
 import { hasScope, SCOPES, type Principal, type Scope } from "../domain/scopes";
+import { hashApiToken } from "../domain/tokens";
+import { tokenByHash, touchToken } from "../store/tokens";
 import type { ApiEnv } from "./context";
 
 const encoder = new TextEncoder();
@@ -17,20 +19,36 @@ async function sameSecret(a: string, b: string): Promise<boolean> {
 const unauthorized = () =>
   new AppError(401, "unauthorized", "Send a valid API token as `Authorization: Bearer <token>`.");
 
+/** The principal a bearer token stands for: the ADMIN_TOKEN secret, or a live scoped token. */
+export async function principalFor(
+  env: ApiEnv["Bindings"],
+  token: string,
+  waitUntil: (p: Promise<unknown>) => void,
+): Promise<Principal | null> {
+  if (env.ADMIN_TOKEN && (await sameSecret(token, env.ADMIN_TOKEN))) {
+    return { tokenId: null, scopes: new Set(SCOPES), organizationUids: null, locationUids: null };
+  }
+  if (!token.startsWith("ehk_")) return null;
+  // The lookup is by hash: equality on a keyed hash leaks nothing useful about the token.
+  const record = await tokenByHash(env.DB, await hashApiToken(token, env.TOKEN_PEPPER));
+  if (!record) return null;
+  waitUntil(touchToken(env.DB, record.id).catch(() => {}));
+  return {
+    tokenId: record.id,
+    scopes: new Set(record.scopes),
+    organizationUids: record.organizationUids,
+    locationUids: record.locationUids,
+  };
+}
+
 /** Resolves the bearer token to a principal; 401 without a valid one. */
 export const authenticate: MiddlewareHandler<ApiEnv> = async (c, next) => {
-  const header = c.req.header("authorization") ?? "";
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header("authorization") ?? "");
   if (!match?.[1]) throw unauthorized();
-  const token = match[1];
-
-  const admin = c.env.ADMIN_TOKEN;
-  if (admin && (await sameSecret(token, admin))) {
-    const principal: Principal = { tokenId: null, scopes: new Set(SCOPES), organizationUids: null, locationUids: null };
-    c.set("principal", principal);
-    return next();
-  }
-  throw unauthorized();
+  const principal = await principalFor(c.env, match[1], (p) => c.executionCtx.waitUntil(p));
+  if (!principal) throw unauthorized();
+  c.set("principal", principal);
+  await next();
 };
 
 /** 403 naming the missing scope unless the caller holds it. */
@@ -39,6 +57,6 @@ export function requireScope(scope: Scope): MiddlewareHandler<ApiEnv> {
     if (!hasScope(c.get("principal"), scope)) {
       throw new AppError(403, "forbidden", `This token lacks the scope "${scope}".`, { missingScope: scope });
     }
-    return next();
+    await next();
   };
 }

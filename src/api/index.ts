@@ -1,13 +1,18 @@
-import { Hono } from "hono";
 import { authenticate } from "./auth";
-import type { ApiEnv } from "./context";
-import { deliveries } from "./deliveries";
-import { events } from "./events";
-import { webhooks } from "./webhooks";
+import { router } from "./openapi";
+import { catalog } from "./routes/catalog";
+import { deliveries } from "./routes/deliveries";
+import { events } from "./routes/events";
+import { sources } from "./routes/sources";
+import { tokens } from "./routes/tokens";
+import { webhooks } from "./routes/webhooks";
 
-/** The management API, mounted at /v1. */
-export const api = new Hono<ApiEnv>()
+/** The management API, mounted at /v1: every route authenticated, each checking its scope. */
+export const api = router()
   .use("*", authenticate)
-  .route("/events", events)
-  .route("/webhooks", webhooks)
-  .route("/deliveries", deliveries);
+  .route("/", events)
+  .route("/", webhooks)
+  .route("/", deliveries)
+  .route("/", sources)
+  .route("/", tokens)
+  .route("/", catalog);

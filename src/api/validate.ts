@@ -1,18 +1,23 @@
 import type { z } from "zod";
 import { AppError } from "../domain/errors";
 
-/** Parses input with a zod schema; 400 `invalid_request` with the issues otherwise. */
-export function parseInput<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
-  const result = schema.safeParse(input);
-  if (result.success) return result.data;
-  const issues = result.error.issues.map((i) => ({ path: i.path.join("."), message: i.message }));
+/** 400 `invalid_request` listing a zod error's issues. */
+export function invalidRequest(error: z.ZodError, what: string): AppError {
+  const issues = error.issues.map((i) => ({ path: i.path.join("."), message: i.message }));
   const first = issues[0];
-  throw new AppError(
+  return new AppError(
     400,
     "invalid_request",
     `Invalid ${what}${first ? `: ${first.path ? `${first.path}: ` : ""}${first.message}` : ""}.`,
     { issues },
   );
+}
+
+/** Parses input with a zod schema; 400 `invalid_request` with the issues otherwise. */
+export function parseInput<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  throw invalidRequest(result.error, what);
 }
 
 /** Opaque list cursors: base64url of the position to continue below. */

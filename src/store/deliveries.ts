@@ -1,4 +1,6 @@
 import type { Attempt, Delivery, DeliveryStatus, StoredEvent, Webhook } from "../domain/types";
+import type { Access } from "../domain/access";
+import { eventAccessSql } from "./access";
 import { toWebhook } from "./webhooks";
 
 interface DeliveryRow {
@@ -143,11 +145,18 @@ export interface DeliveryFilter {
   webhookUid?: string;
   eventId?: string;
   since?: number;
+  /** Only deliveries of events this access may see. */
+  access?: Access | null;
 }
 
 function where(f: DeliveryFilter): { sql: string; binds: unknown[] } {
   const clauses: string[] = [];
   const binds: unknown[] = [];
+  if (f.access) {
+    const a = eventAccessSql(f.access);
+    clauses.push(`event_id IN (SELECT id FROM events WHERE ${a.sql})`);
+    binds.push(...a.binds);
+  }
   if (f.status) clauses.push("status = ?"), binds.push(f.status);
   if (f.webhookUid) clauses.push("webhook_uid = ?"), binds.push(f.webhookUid);
   if (f.eventId) clauses.push("event_id = ?"), binds.push(f.eventId);

@@ -1,4 +1,6 @@
-import type { IngestMessage, StoredEvent } from "../domain/types";
+import type { Access } from "../domain/access";
+import type { DeliveryStatus, IngestMessage, StoredEvent } from "../domain/types";
+import { eventAccessSql } from "./access";
 import { insertDeliveryStatement, unattemptedPendingStatement, type NewDelivery } from "./deliveries";
 
 /** An event ready to store: the queue message with its body resolved. */
@@ -96,14 +98,43 @@ export interface EventPage {
   nextBefore: number | null;
 }
 
-/** Newest first, `limit` at a time, strictly below `before` (an insertion sequence). */
-export async function listEvents(db: D1Database, opts: { limit: number; before?: number }): Promise<EventPage> {
+export interface EventFilter {
+  eventType?: string;
+  sourceId?: string;
+  locationUid?: string;
+  organizationUid?: string;
+  /** Events with at least one delivery in this status. */
+  status?: DeliveryStatus;
+  since?: number;
+  until?: number;
+}
+
+/** Newest first, `limit` at a time, strictly below `before` (the insertion sequence). */
+export async function listEvents(
+  db: D1Database,
+  opts: { limit: number; before?: number; filter?: EventFilter; access?: Access | null },
+): Promise<EventPage> {
+  const f = opts.filter ?? {};
+  const clauses = ["seq < ?"];
+  const binds: unknown[] = [opts.before ?? Number.MAX_SAFE_INTEGER];
+  const add = (sql: string, value: unknown) => (clauses.push(sql), binds.push(value));
+  if (f.eventType) add("event_type = ?", f.eventType);
+  if (f.sourceId) add("source_id = ?", f.sourceId);
+  if (f.locationUid) add("location_uid = ?", f.locationUid);
+  if (f.organizationUid) add("organization_uid = ?", f.organizationUid);
+  if (f.since !== undefined) add("received_at >= ?", f.since);
+  if (f.until !== undefined) add("received_at < ?", f.until);
+  if (f.status) add("id IN (SELECT event_id FROM deliveries WHERE status = ?)", f.status);
+  const access = eventAccessSql(opts.access ?? null);
+  clauses.push(access.sql);
+  binds.push(...access.binds);
+
   const { results } = await db
     .prepare(
       `SELECT seq, id, source_id, dedupe_key, event_type, location_uid, organization_uid, received_at, '{}' AS headers, '' AS body
-       FROM events WHERE seq < ? ORDER BY seq DESC LIMIT ?`,
+       FROM events WHERE ${clauses.join(" AND ")} ORDER BY seq DESC LIMIT ?`,
     )
-    .bind(opts.before ?? Number.MAX_SAFE_INTEGER, opts.limit + 1)
+    .bind(...binds, opts.limit + 1)
     .all<EventDbRow>();
   const page = results.slice(0, opts.limit).map(toEvent);
   const events = page.map(({ body: _b, headers: _h, ...rest }) => rest);

@@ -8,25 +8,12 @@ interface SourceRow {
   secrets: string;
   tolerance_seconds: number | null;
   disabled: number;
+  created_at: number;
+  updated_at: number;
 }
 
-/** A source stored in D1, or null. `defaultTolerance` fills a row without its own. */
-export async function getSource(db: D1Database, id: string, defaultTolerance: number): Promise<Source | null> {
-  const row = await db.prepare("SELECT * FROM sources WHERE id = ?").bind(id).first<SourceRow>();
-  if (!row) return null;
-  return {
-    id: row.id,
-    name: row.name,
-    provider: row.provider as ProviderName,
-    verification: row.verification === "none" ? "none" : "signature",
-    secrets: JSON.parse(row.secrets) as string[],
-    toleranceSeconds: row.tolerance_seconds ?? defaultTolerance,
-    disabled: row.disabled === 1,
-    fromConfig: false,
-  };
-}
-
-export interface NewSource {
+/** A source as stored: `toleranceSeconds` null means the SIGNATURE_TOLERANCE_S default. */
+export interface StoredSource {
   id: string;
   name: string;
   provider: ProviderName;
@@ -34,14 +21,74 @@ export interface NewSource {
   secrets: string[];
   toleranceSeconds: number | null;
   disabled: boolean;
+  createdAt: number;
+  updatedAt: number;
 }
 
-export async function insertSource(db: D1Database, s: NewSource, now = Date.now()): Promise<void> {
-  await db
+function toStored(r: SourceRow): StoredSource {
+  return {
+    id: r.id,
+    name: r.name,
+    provider: r.provider as ProviderName,
+    verification: r.verification === "none" ? "none" : "signature",
+    secrets: JSON.parse(r.secrets) as string[],
+    toleranceSeconds: r.tolerance_seconds,
+    disabled: r.disabled === 1,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+export async function getStoredSource(db: D1Database, id: string): Promise<StoredSource | null> {
+  const row = await db.prepare("SELECT * FROM sources WHERE id = ?").bind(id).first<SourceRow>();
+  return row ? toStored(row) : null;
+}
+
+/** A stored source, as the ingress uses it, or null. `defaultTolerance` fills a row without its own. */
+export async function getSource(db: D1Database, id: string, defaultTolerance: number): Promise<Source | null> {
+  const s = await getStoredSource(db, id);
+  if (!s) return null;
+  return {
+    id: s.id,
+    name: s.name,
+    provider: s.provider,
+    verification: s.verification,
+    secrets: s.secrets,
+    toleranceSeconds: s.toleranceSeconds ?? defaultTolerance,
+    disabled: s.disabled,
+    fromConfig: false,
+  };
+}
+
+export async function listStoredSources(db: D1Database): Promise<StoredSource[]> {
+  const { results } = await db.prepare("SELECT * FROM sources ORDER BY id").all<SourceRow>();
+  return results.map(toStored);
+}
+
+export type NewSource = Omit<StoredSource, "createdAt" | "updatedAt">;
+
+/** Inserts a source; false when the id is taken. */
+export async function insertSource(db: D1Database, s: NewSource, now = Date.now()): Promise<boolean> {
+  const res = await db
     .prepare(
       `INSERT INTO sources (id, name, provider, verification, secrets, tolerance_seconds, disabled, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
     )
     .bind(s.id, s.name, s.provider, s.verification, JSON.stringify(s.secrets), s.toleranceSeconds, s.disabled ? 1 : 0, now, now)
     .run();
+  return (res.meta.changes ?? 0) > 0;
+}
+
+export async function updateSource(db: D1Database, s: StoredSource): Promise<void> {
+  await db
+    .prepare(
+      `UPDATE sources SET name = ?, verification = ?, secrets = ?, tolerance_seconds = ?, disabled = ?, updated_at = ? WHERE id = ?`,
+    )
+    .bind(s.name, s.verification, JSON.stringify(s.secrets), s.toleranceSeconds, s.disabled ? 1 : 0, s.updatedAt, s.id)
+    .run();
+}
+
+export async function deleteSource(db: D1Database, id: string): Promise<boolean> {
+  const res = await db.prepare("DELETE FROM sources WHERE id = ?").bind(id).run();
+  return (res.meta.changes ?? 0) > 0;
 }

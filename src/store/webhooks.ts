@@ -1,4 +1,6 @@
+import type { Access } from "../domain/access";
 import type { Webhook } from "../domain/types";
+import { webhookAccessSql } from "./access";
 
 interface WebhookRow {
   uid: string;
@@ -38,10 +40,14 @@ export async function allWebhooks(db: D1Database): Promise<Webhook[]> {
   return results.map(toWebhook);
 }
 
-export async function listWebhooks(db: D1Database, opts: { limit: number; after?: string }): Promise<Webhook[]> {
+export async function listWebhooks(
+  db: D1Database,
+  opts: { limit: number; after?: string; access?: Access | null },
+): Promise<Webhook[]> {
+  const a = webhookAccessSql(opts.access ?? null);
   const { results } = await db
-    .prepare("SELECT * FROM webhooks WHERE uid > ? ORDER BY uid LIMIT ?")
-    .bind(opts.after ?? "", opts.limit)
+    .prepare(`SELECT * FROM webhooks WHERE uid > ? AND ${a.sql} ORDER BY uid LIMIT ?`)
+    .bind(opts.after ?? "", ...a.binds, opts.limit)
     .all<WebhookRow>();
   return results.map(toWebhook);
 }

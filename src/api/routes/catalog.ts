@@ -1,0 +1,43 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { accessOf } from "../../domain/access";
+import { EVENT_TYPES } from "../../domain/event-types";
+import { isoTime } from "../../domain/ids";
+import { stats } from "../../store/stats";
+import { errors, json, router, scoped } from "../openapi";
+import { EventTypeSchema, StatsSchema } from "../schemas";
+
+const eventTypes = createRoute({
+  method: "get",
+  path: "/event-types",
+  summary: "The catalog of event types, with the data scope each needs",
+  security: [{ bearer: [] }],
+  responses: {
+    200: json(z.object({ data: z.array(EventTypeSchema), nextCursor: z.null() }).openapi("EventTypeList"), "The catalog"),
+    401: errors()[401]!,
+  },
+});
+
+const statsRoute = createRoute({
+  method: "get",
+  path: "/stats",
+  summary: "Counts of events and deliveries by status, and per webhook",
+  ...scoped("events:read"),
+  responses: { 200: json(StatsSchema, "The counts, within what the token may see"), ...errors() },
+});
+
+export const catalog = router()
+  .openapi(eventTypes, (c) => c.json({ data: EVENT_TYPES, nextCursor: null }, 200))
+  .openapi(statsRoute, async (c) => {
+    const s = await stats(c.env.DB, accessOf(c.get("principal")));
+    return c.json(
+      {
+        ...s,
+        webhooks: s.webhooks.map((w) => ({
+          ...w,
+          successRate: w.succeeded + w.failed === 0 ? null : w.succeeded / (w.succeeded + w.failed),
+          lastFailureAt: isoTime(w.lastFailureAt),
+        })),
+      },
+      200,
+    );
+  });

@@ -1,0 +1,57 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { AppError } from "../../domain/errors";
+import { hashApiToken, newApiToken } from "../../domain/tokens";
+import { insertToken, listTokens, revokeToken, type TokenRecord } from "../../store/tokens";
+import { body, errors, json, router, scoped } from "../openapi";
+import { IdParam, TokenCreate, TokenCreated, TokenSchema } from "../schemas";
+import { tokenView } from "../views";
+
+const create = createRoute({
+  method: "post",
+  path: "/tokens",
+  summary: "Create a scoped API token; the token is returned this once",
+  ...scoped("admin"),
+  request: body(TokenCreate),
+  responses: { 201: json(TokenCreated, "The token record, with the token"), ...errors(400) },
+});
+
+const list = createRoute({
+  method: "get",
+  path: "/tokens",
+  summary: "List tokens (never the tokens themselves)",
+  ...scoped("admin"),
+  responses: { 200: json(z.object({ data: z.array(TokenSchema), nextCursor: z.null() }).openapi("TokenList"), "Every token"), ...errors() },
+});
+
+const revoke = createRoute({
+  method: "delete",
+  path: "/tokens/{id}",
+  summary: "Revoke a token: it stops working at once",
+  ...scoped("admin"),
+  request: { params: IdParam },
+  responses: { 204: { description: "Revoked" }, ...errors(404) },
+});
+
+export const tokens = router()
+  .openapi(create, async (c) => {
+    const b = c.req.valid("json");
+    const token = newApiToken();
+    const record: TokenRecord = {
+      id: `tok_${crypto.randomUUID().replace(/-/g, "").slice(0, 20)}`,
+      name: b.name,
+      scopes: [...new Set(b.scopes)],
+      organizationUids: b.organizationUids ?? null,
+      locationUids: b.locationUids ?? null,
+      createdAt: Date.now(),
+      lastUsedAt: null,
+      revokedAt: null,
+    };
+    await insertToken(c.env.DB, record, await hashApiToken(token, c.env.TOKEN_PEPPER));
+    return c.json({ ...tokenView(record), token }, 201);
+  })
+  .openapi(list, async (c) => c.json({ data: (await listTokens(c.env.DB)).map(tokenView), nextCursor: null }, 200))
+  .openapi(revoke, async (c) => {
+    const { id } = c.req.valid("param");
+    if (!(await revokeToken(c.env.DB, id))) throw new AppError(404, "not_found", `No live token "${id.slice(0, 80)}".`);
+    return c.body(null, 204);
+  });

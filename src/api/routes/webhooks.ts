@@ -1,0 +1,167 @@
+import { createRoute } from "@hono/zod-openapi";
+import { accessOf, assertMaySubscribe, inGrant } from "../../domain/access";
+import { destinationProblem } from "../../domain/destination";
+import { AppError } from "../../domain/errors";
+import { newWebhookSecret } from "../../domain/secrets";
+import type { Principal } from "../../domain/scopes";
+import { settings } from "../../domain/settings";
+import type { Webhook } from "../../domain/types";
+import { enqueueDeliveries } from "../../pipeline/enqueue";
+import { countHeld, releaseHeld } from "../../store/deliveries";
+import { deleteWebhook, getWebhook, insertWebhook, listWebhooks, updateWebhook } from "../../store/webhooks";
+import { body, errors, json, router, scoped } from "../openapi";
+import { ListQuery, page, UidParam, WebhookCreate, WebhookCreated, WebhookPatch, WebhookPut, WebhookSchema } from "../schemas";
+import { webhookView } from "../views";
+
+function checkUrl(url: string, allowPrivate: boolean): void {
+  const problem = destinationProblem(url, allowPrivate);
+  if (problem) throw new AppError(400, "invalid_request", `url ${problem}.`, { issues: [{ path: "url", message: problem }] });
+}
+
+/** A webhook the caller may see, or 404. */
+async function visibleWebhook(db: D1Database, p: Principal, uid: string): Promise<Webhook> {
+  const w = await getWebhook(db, uid);
+  if (!w || !inGrant(p, w)) throw new AppError(404, "not_found", `No webhook "${uid.slice(0, 80)}".`);
+  return w;
+}
+
+const create = createRoute({
+  method: "post",
+  path: "/webhooks",
+  summary: "Create a webhook (forwarding subscription); the secret is returned this once",
+  description: "Needs the data scope of every event type (`*` needs all four) and, for a limited token, one of its organizations or locations.",
+  ...scoped("webhooks:write"),
+  request: body(WebhookCreate),
+  responses: { 201: json(WebhookCreated, "The webhook, with its secret"), ...errors(400) },
+});
+
+const list = createRoute({
+  method: "get",
+  path: "/webhooks",
+  summary: "List webhooks",
+  ...scoped("webhooks:read"),
+  request: { query: ListQuery },
+  responses: { 200: json(page(WebhookSchema, "WebhookPage"), "A page of webhooks"), ...errors(400) },
+});
+
+const get = createRoute({
+  method: "get",
+  path: "/webhooks/{uid}",
+  summary: "One webhook (never its secret), with its count of held deliveries",
+  ...scoped("webhooks:read"),
+  request: { params: UidParam },
+  responses: { 200: json(WebhookSchema, "The webhook"), ...errors(404) },
+});
+
+const patch = createRoute({
+  method: "patch",
+  path: "/webhooks/{uid}",
+  summary: "Change some fields (never the location or organization); enabling releases held deliveries",
+  ...scoped("webhooks:write"),
+  request: { params: UidParam, ...body(WebhookPatch) },
+  responses: { 200: json(WebhookSchema, "The webhook"), ...errors(400, 404) },
+});
+
+const put = createRoute({
+  method: "put",
+  path: "/webhooks/{uid}",
+  summary: "Replace the changeable fields (never the location or organization)",
+  ...scoped("webhooks:write"),
+  request: { params: UidParam, ...body(WebhookPut) },
+  responses: { 200: json(WebhookSchema, "The webhook"), ...errors(400, 404) },
+});
+
+const remove = createRoute({
+  method: "delete",
+  path: "/webhooks/{uid}",
+  summary: "Delete a webhook; what it was still owed expires",
+  ...scoped("webhooks:write"),
+  request: { params: UidParam },
+  responses: { 204: { description: "Deleted" }, ...errors(404) },
+});
+
+type Changes = Partial<Pick<Webhook, "url" | "eventTypes" | "sourceIds" | "secret" | "disabled" | "timeoutMs" | "maxAttempts">>;
+
+async function change(c: { env: import("../../env").Env; get: (k: "principal") => Principal }, uid: string, changes: Changes) {
+  const p = c.get("principal");
+  const current = await visibleWebhook(c.env.DB, p, uid);
+  const next: Webhook = {
+    ...current,
+    ...Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined)),
+    updatedAt: Date.now(),
+  };
+  assertMaySubscribe(p, next);
+  if (next.url !== current.url) checkUrl(next.url, settings(c.env).allowPrivateDestinations);
+  await updateWebhook(c.env.DB, next);
+  // Enabling releases what was held, oldest first, now; the cron catches anything missed.
+  if (current.disabled && !next.disabled) {
+    const released = await releaseHeld(c.env.DB, { webhookUid: next.uid, limit: 1000 });
+    await enqueueDeliveries(c.env, released).catch((err) =>
+      console.error("release enqueue failed; the cron will re-drive", { webhookUid: next.uid, error: String(err) }),
+    );
+  }
+  return { ...webhookView(next), heldDeliveries: await countHeld(c.env.DB, next.uid) };
+}
+
+export const webhooks = router()
+  .openapi(create, async (c) => {
+    const b = c.req.valid("json");
+    const s = settings(c.env);
+    const now = Date.now();
+    const webhook: Webhook = {
+      uid: crypto.randomUUID(),
+      url: b.url,
+      eventTypes: b.eventTypes,
+      locationUid: b.locationUid ?? null,
+      organizationUid: b.organizationUid ?? null,
+      sourceIds: b.sourceIds ?? null,
+      secret: b.secret ?? newWebhookSecret(),
+      disabled: b.disabled ?? false,
+      timeoutMs: b.timeoutMs ?? s.deliveryTimeoutMs,
+      maxAttempts: b.maxAttempts ?? s.maxAttempts,
+      createdAt: now,
+      updatedAt: now,
+    };
+    assertMaySubscribe(c.get("principal"), webhook);
+    checkUrl(webhook.url, s.allowPrivateDestinations);
+    await insertWebhook(c.env.DB, webhook);
+    return c.json({ ...webhookView(webhook), secret: webhook.secret }, 201);
+  })
+  .openapi(list, async (c) => {
+    const q = c.req.valid("query");
+    const rows = await listWebhooks(c.env.DB, { limit: q.limit + 1, after: q.cursor, access: accessOf(c.get("principal")) });
+    const data = rows.slice(0, q.limit);
+    const last = data[data.length - 1];
+    return c.json({ data: data.map(webhookView), nextCursor: rows.length > q.limit && last ? last.uid : null }, 200);
+  })
+  .openapi(get, async (c) => {
+    const w = await visibleWebhook(c.env.DB, c.get("principal"), c.req.valid("param").uid);
+    return c.json({ ...webhookView(w), heldDeliveries: await countHeld(c.env.DB, w.uid) }, 200);
+  })
+  .openapi(patch, async (c) => {
+    const { locationUid: _l, organizationUid: _o, ...changes } = c.req.valid("json");
+    return c.json(await change(c, c.req.valid("param").uid, changes), 200);
+  })
+  .openapi(put, async (c) => {
+    const b = c.req.valid("json");
+    const s = settings(c.env);
+    const uid = c.req.valid("param").uid;
+    return c.json(
+      await change(c, uid, {
+        url: b.url,
+        eventTypes: b.eventTypes,
+        sourceIds: b.sourceIds ?? null,
+        secret: b.secret,
+        disabled: b.disabled ?? false,
+        timeoutMs: b.timeoutMs ?? s.deliveryTimeoutMs,
+        maxAttempts: b.maxAttempts ?? s.maxAttempts,
+      }),
+      200,
+    );
+  })
+  .openapi(remove, async (c) => {
+    const uid = c.req.valid("param").uid;
+    await visibleWebhook(c.env.DB, c.get("principal"), uid);
+    await deleteWebhook(c.env.DB, uid);
+    return c.body(null, 204);
+  });

@@ -1,0 +1,293 @@
+// One zod schema per shape: they validate requests, type the handlers and
+// generate /openapi.json.
+import { z } from "@hono/zod-openapi";
+import { SCOPES } from "../domain/scopes";
+import { DELIVERY_STATUSES } from "../domain/types";
+import { providerNames } from "../ingress/providers";
+import { SOURCE_ID } from "../ingress/sources";
+
+const time = z.string().openapi({ format: "date-time", example: "2026-11-28T17:59:31.123Z" });
+const limit = z.coerce.number().int().min(1).max(100).default(50).openapi({ description: "Page size, at most 100." });
+const cursor = z.string().min(1).max(200).optional().openapi({ description: "The `nextCursor` of the previous page." });
+const uid = z.string().min(1).max(128);
+
+export const ErrorSchema = z
+  .object({
+    error: z.object({
+      code: z.string().openapi({ example: "invalid_request" }),
+      message: z.string(),
+      details: z.unknown().optional(),
+    }),
+  })
+  .openapi("Error");
+
+export const page = <T extends z.ZodType>(item: T, name: string) =>
+  z.object({ data: z.array(item), nextCursor: z.string().nullable() }).openapi(name);
+
+// Events
+
+export const EventSummarySchema = z
+  .object({
+    id: z.string().openapi({ example: "evt_528e218bd5c051bf5503ef78c46b97e3" }),
+    sourceId: z.string(),
+    eventType: z.string().openapi({ example: "message.received" }),
+    locationUid: z.string().nullable(),
+    organizationUid: z.string().nullable(),
+    dedupeKey: z.string(),
+    receivedAt: time,
+  })
+  .openapi("EventSummary");
+
+export const AttemptSchema = z
+  .object({
+    number: z.number().int(),
+    startedAt: time,
+    durationMs: z.number().int(),
+    statusCode: z.number().int().nullable(),
+    error: z.string().nullable(),
+    responseSnippet: z.string().nullable(),
+  })
+  .openapi("Attempt");
+
+export const DeliverySchema = z
+  .object({
+    id: z.string(),
+    eventId: z.string(),
+    webhookUid: z.string(),
+    status: z.enum(DELIVERY_STATUSES),
+    attemptCount: z.number().int(),
+    nextAttemptAt: time.nullable(),
+    createdAt: time,
+    updatedAt: time,
+  })
+  .openapi("Delivery");
+
+export const EventSchema = EventSummarySchema.extend({
+  headers: z.record(z.string(), z.string()),
+  body: z.string().openapi({ description: "The raw body, exactly as received." }),
+  deliveries: z.array(DeliverySchema.extend({ attempts: z.array(AttemptSchema) })),
+}).openapi("Event");
+
+export const EventListQuery = z.object({
+  eventType: z.string().max(200).optional(),
+  sourceId: z.string().max(64).optional(),
+  locationUid: uid.optional(),
+  organizationUid: uid.optional(),
+  status: z.enum(DELIVERY_STATUSES).optional().openapi({ description: "Events with a delivery in this status." }),
+  since: z.iso.datetime({ offset: true }).optional(),
+  until: z.iso.datetime({ offset: true }).optional(),
+  limit,
+  cursor,
+});
+
+export const ReplayBody = z.strictObject({ webhookUid: uid.optional() }).openapi("ReplayRequest");
+export const ReplayAnswer = z.object({ deliveries: z.number().int() }).openapi("ReplayAnswer");
+
+// Webhooks
+
+const EVENT_TYPE_PATTERN = /^(\*|[A-Za-z0-9_-]+(\.[A-Za-z0-9_/-]+)*(\.\*)?)$/;
+const webhookFields = {
+  url: z.string().max(2048).openapi({ example: "https://api.example.com/podium-events" }),
+  eventTypes: z
+    .array(z.string().max(200).regex(EVENT_TYPE_PATTERN, "an exact type, `object.*` or `*`"))
+    .min(1, "subscribe to at least one event type")
+    .max(100)
+    .openapi({ example: ["message.received", "contact.*"] }),
+  sourceIds: z.array(z.string().regex(SOURCE_ID, "a source id")).min(1).max(100).nullable(),
+  secret: z.string().min(8).max(256).openapi({ description: "Write-only. Generated as `whsec_…` when omitted." }),
+  disabled: z.boolean(),
+  timeoutMs: z.number().int().min(100).max(30_000),
+  maxAttempts: z.number().int().min(1).max(50),
+};
+
+export const WebhookSchema = z
+  .object({
+    uid: z.string(),
+    url: z.string(),
+    eventTypes: z.array(z.string()),
+    locationUid: z.string().nullable(),
+    organizationUid: z.string().nullable(),
+    sourceIds: z.array(z.string()).nullable(),
+    disabled: z.boolean(),
+    timeoutMs: z.number().int(),
+    maxAttempts: z.number().int(),
+    createdAt: time,
+    updatedAt: time,
+    heldDeliveries: z.number().int().optional(),
+  })
+  .openapi("Webhook");
+
+export const WebhookCreated = WebhookSchema.extend({ secret: z.string() }).openapi("WebhookCreated");
+
+export const WebhookCreate = z
+  .strictObject({
+    url: webhookFields.url,
+    eventTypes: webhookFields.eventTypes,
+    locationUid: uid.nullish(),
+    organizationUid: uid.nullish(),
+    sourceIds: webhookFields.sourceIds.optional(),
+    secret: webhookFields.secret.optional(),
+    disabled: webhookFields.disabled.optional(),
+    timeoutMs: webhookFields.timeoutMs.optional(),
+    maxAttempts: webhookFields.maxAttempts.optional(),
+  })
+  .openapi("WebhookCreate");
+
+const IMMUTABLE = "the location and organization of a webhook cannot change; create a new webhook instead";
+const immutableScope = { locationUid: z.never(IMMUTABLE).optional(), organizationUid: z.never(IMMUTABLE).optional() };
+
+export const WebhookPatch = z
+  .strictObject({
+    url: webhookFields.url.optional(),
+    eventTypes: webhookFields.eventTypes.optional(),
+    sourceIds: webhookFields.sourceIds.optional(),
+    secret: webhookFields.secret.optional(),
+    disabled: webhookFields.disabled.optional(),
+    timeoutMs: webhookFields.timeoutMs.optional(),
+    maxAttempts: webhookFields.maxAttempts.optional(),
+    ...immutableScope,
+  })
+  .openapi("WebhookPatch");
+
+export const WebhookPut = z
+  .strictObject({
+    url: webhookFields.url,
+    eventTypes: webhookFields.eventTypes,
+    sourceIds: webhookFields.sourceIds.optional(),
+    secret: webhookFields.secret.optional(),
+    disabled: webhookFields.disabled.optional(),
+    timeoutMs: webhookFields.timeoutMs.optional(),
+    maxAttempts: webhookFields.maxAttempts.optional(),
+    ...immutableScope,
+  })
+  .openapi("WebhookPut");
+
+export const ListQuery = z.object({ limit, cursor });
+
+// Deliveries
+
+export const DeliveryListQuery = z.object({
+  status: z.enum(DELIVERY_STATUSES).optional(),
+  webhookUid: uid.optional(),
+  eventId: uid.optional(),
+  limit,
+  cursor,
+});
+
+export const BulkRetryBody = z
+  .strictObject({
+    status: z.enum(["pending", "failed", "expired", "succeeded"]),
+    webhookUid: uid.optional(),
+    since: z.iso.datetime({ offset: true }).optional(),
+  })
+  .openapi("BulkRetryRequest");
+export const CountAnswer = z.object({ count: z.number().int() }).openapi("CountAnswer");
+
+// Sources
+
+export const SourceSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    provider: z.enum(providerNames as [string, ...string[]]),
+    verification: z.enum(["signature", "none"]),
+    toleranceSeconds: z.number().int(),
+    disabled: z.boolean(),
+    ingressUrl: z.string(),
+    readOnly: z.boolean().openapi({ description: "Declared by configuration (a Worker secret); change it there." }),
+    createdAt: time.nullable(),
+    updatedAt: time.nullable(),
+  })
+  .openapi("Source");
+
+const secrets = z.array(z.string().min(8).max(256)).min(1).max(5).openapi({
+  description: "Write-only. The first is current; the others are still accepted (rotation).",
+});
+
+export const SourceCreate = z
+  .strictObject({
+    id: z.string().regex(SOURCE_ID, "a slug: [a-z0-9-]{1,64}").optional(),
+    name: z.string().min(1).max(200),
+    provider: z.enum(providerNames as [string, ...string[]]),
+    secrets: secrets.optional(),
+    verification: z.enum(["signature", "none"]).optional(),
+    toleranceSeconds: z.number().int().min(0).max(86_400).optional(),
+    disabled: z.boolean().optional(),
+  })
+  .refine((s) => s.verification === "none" || (s.secrets?.length ?? 0) > 0, {
+    message: "a source with signature verification needs 1 to 5 secrets",
+    path: ["secrets"],
+  })
+  .openapi("SourceCreate");
+
+export const SourcePatch = z
+  .strictObject({
+    name: z.string().min(1).max(200).optional(),
+    secrets: secrets.optional(),
+    verification: z.enum(["signature", "none"]).optional(),
+    toleranceSeconds: z.number().int().min(0).max(86_400).nullable().optional(),
+    disabled: z.boolean().optional(),
+  })
+  .openapi("SourcePatch");
+
+// Tokens
+
+export const TokenSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    scopes: z.array(z.enum(SCOPES)),
+    organizationUids: z.array(z.string()).nullable(),
+    locationUids: z.array(z.string()).nullable(),
+    createdAt: time,
+    lastUsedAt: time.nullable(),
+    revokedAt: time.nullable(),
+  })
+  .openapi("Token");
+
+export const TokenCreated = TokenSchema.extend({ token: z.string() }).openapi("TokenCreated");
+
+export const TokenCreate = z
+  .strictObject({
+    name: z.string().min(1).max(200),
+    scopes: z.array(z.enum(SCOPES)).min(1),
+    organizationUids: z.array(uid).min(1).max(100).optional(),
+    locationUids: z.array(uid).min(1).max(100).optional(),
+  })
+  .openapi("TokenCreate");
+
+// Catalog and stats
+
+export const EventTypeSchema = z
+  .object({ type: z.string(), provider: z.string(), scope: z.string().nullable(), description: z.string() })
+  .openapi("EventType");
+
+export const StatsSchema = z
+  .object({
+    events: z.object({ total: z.number().int(), last24h: z.number().int() }),
+    deliveries: z.object({
+      held: z.number().int(),
+      pending: z.number().int(),
+      succeeded: z.number().int(),
+      failed: z.number().int(),
+      expired: z.number().int(),
+    }),
+    webhooks: z.array(
+      z.object({
+        uid: z.string(),
+        url: z.string(),
+        disabled: z.boolean(),
+        succeeded: z.number().int(),
+        failed: z.number().int(),
+        pending: z.number().int(),
+        held: z.number().int(),
+        successRate: z.number().nullable().openapi({ description: "succeeded / (succeeded + failed); null before any." }),
+        lastFailureAt: time.nullable(),
+        lastError: z.string().nullable(),
+      }),
+    ),
+  })
+  .openapi("Stats");
+
+export const IdParam = z.object({ id: uid.openapi({ param: { name: "id", in: "path" } }) });
+export const UidParam = z.object({ uid: uid.openapi({ param: { name: "uid", in: "path" } }) });

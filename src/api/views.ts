@@ -1,0 +1,88 @@
+// The API's view of stored records: times as ISO 8601, secrets never.
+import { isoTime } from "../domain/ids";
+import type { Attempt, Delivery, Source, StoredEvent, Webhook } from "../domain/types";
+import type { StoredSource } from "../store/sources";
+import type { TokenRecord } from "../store/tokens";
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export function eventSummaryView(e: Omit<StoredEvent, "body" | "headers">) {
+  return {
+    id: e.id,
+    sourceId: e.sourceId,
+    eventType: e.eventType,
+    locationUid: e.locationUid,
+    organizationUid: e.organizationUid,
+    dedupeKey: e.dedupeKey,
+    receivedAt: iso(e.receivedAt),
+  };
+}
+
+export function deliveryView(d: Delivery) {
+  return {
+    id: d.id,
+    eventId: d.eventId,
+    webhookUid: d.webhookUid,
+    status: d.status,
+    attemptCount: d.attemptCount,
+    nextAttemptAt: d.status === "pending" ? isoTime(d.nextAttemptAt) : null,
+    createdAt: iso(d.createdAt),
+    updatedAt: iso(d.updatedAt),
+  };
+}
+
+export function attemptView(a: Attempt) {
+  return {
+    number: a.number,
+    startedAt: iso(a.startedAt),
+    durationMs: a.durationMs,
+    statusCode: a.statusCode,
+    error: a.error,
+    responseSnippet: a.responseSnippet,
+  };
+}
+
+export function webhookView(w: Webhook) {
+  return {
+    uid: w.uid,
+    url: w.url,
+    eventTypes: w.eventTypes,
+    locationUid: w.locationUid,
+    organizationUid: w.organizationUid,
+    sourceIds: w.sourceIds,
+    disabled: w.disabled,
+    timeoutMs: w.timeoutMs,
+    maxAttempts: w.maxAttempts,
+    createdAt: iso(w.createdAt),
+    updatedAt: iso(w.updatedAt),
+  };
+}
+
+export function sourceView(s: StoredSource | Source, origin: string, defaultTolerance: number) {
+  const stored = "createdAt" in s;
+  return {
+    id: s.id,
+    name: s.name,
+    provider: s.provider,
+    verification: s.verification,
+    toleranceSeconds: s.toleranceSeconds ?? defaultTolerance,
+    disabled: s.disabled,
+    ingressUrl: `${origin}/webhooks/${s.id}`,
+    readOnly: !stored,
+    createdAt: stored ? iso(s.createdAt) : null,
+    updatedAt: stored ? iso(s.updatedAt) : null,
+  };
+}
+
+export function tokenView(t: TokenRecord) {
+  return {
+    id: t.id,
+    name: t.name,
+    scopes: t.scopes,
+    organizationUids: t.organizationUids,
+    locationUids: t.locationUids,
+    createdAt: iso(t.createdAt),
+    lastUsedAt: isoTime(t.lastUsedAt),
+    revokedAt: isoTime(t.revokedAt),
+  };
+}

@@ -1,0 +1,83 @@
+import type { Scope } from "../domain/scopes";
+
+export interface TokenRecord {
+  id: string;
+  name: string;
+  scopes: Scope[];
+  organizationUids: string[] | null;
+  locationUids: string[] | null;
+  createdAt: number;
+  lastUsedAt: number | null;
+  revokedAt: number | null;
+}
+
+interface TokenRow {
+  id: string;
+  name: string;
+  scopes: string;
+  organization_uids: string | null;
+  location_uids: string | null;
+  created_at: number;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
+const list = (v: string | null) => (v === null ? null : (JSON.parse(v) as string[]));
+
+function toToken(r: TokenRow): TokenRecord {
+  return {
+    id: r.id,
+    name: r.name,
+    scopes: JSON.parse(r.scopes) as Scope[],
+    organizationUids: list(r.organization_uids),
+    locationUids: list(r.location_uids),
+    createdAt: r.created_at,
+    lastUsedAt: r.last_used_at,
+    revokedAt: r.revoked_at,
+  };
+}
+
+export async function insertToken(db: D1Database, t: TokenRecord, tokenHash: string): Promise<void> {
+  await db
+    .prepare(
+      `INSERT INTO tokens (id, name, token_hash, scopes, organization_uids, location_uids, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    )
+    .bind(
+      t.id,
+      t.name,
+      tokenHash,
+      JSON.stringify(t.scopes),
+      t.organizationUids === null ? null : JSON.stringify(t.organizationUids),
+      t.locationUids === null ? null : JSON.stringify(t.locationUids),
+      t.createdAt,
+    )
+    .run();
+}
+
+/** The live (not revoked) token with this hash. */
+export async function tokenByHash(db: D1Database, tokenHash: string): Promise<TokenRecord | null> {
+  const row = await db
+    .prepare("SELECT * FROM tokens WHERE token_hash = ? AND revoked_at IS NULL")
+    .bind(tokenHash)
+    .first<TokenRow>();
+  return row ? toToken(row) : null;
+}
+
+/** Records use, at most once a minute per token. */
+export async function touchToken(db: D1Database, id: string, now = Date.now()): Promise<void> {
+  await db
+    .prepare("UPDATE tokens SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)")
+    .bind(now, id, now - 60_000)
+    .run();
+}
+
+export async function listTokens(db: D1Database): Promise<TokenRecord[]> {
+  const { results } = await db.prepare("SELECT * FROM tokens ORDER BY created_at DESC, id").all<TokenRow>();
+  return results.map(toToken);
+}
+
+export async function revokeToken(db: D1Database, id: string, now = Date.now()): Promise<boolean> {
+  const res = await db.prepare("UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL").bind(now, id).run();
+  return (res.meta.changes ?? 0) > 0;
+}

@@ -1,0 +1,198 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { SCOPES, type Scope } from "../../src/domain/scopes";
+import { podiumBody } from "./helpers";
+import { pipeline, uniqueKey } from "./pipeline";
+
+type P = ReturnType<typeof pipeline>;
+
+async function makeToken(p: P, scopes: Scope[], limits: { organizationUids?: string[]; locationUids?: string[] } = {}) {
+  const res = await p.api("POST", "/v1/tokens", { name: `t-${uniqueKey()}`, scopes, ...limits });
+  expect(res.status).toBe(201);
+  return res.json as { id: string; token: string };
+}
+
+/** Calls the API as a given token. */
+async function as(p: P, token: string, method: string, path: string, body?: unknown) {
+  const { env: e } = p;
+  const { createExecutionContext, waitOnExecutionContext } = await import("cloudflare:test");
+  const worker = (await import("../../src/index")).default as ExportedHandler<typeof e>;
+  const ctx = createExecutionContext();
+  const res = await worker.fetch!(
+    new Request(`https://edgehook.test${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    }) as never,
+    e,
+    ctx,
+  );
+  await waitOnExecutionContext(ctx);
+  return { status: res.status, json: res.status === 204 ? null : ((await res.json()) as any) };
+}
+
+describe("tokens", () => {
+  it("shows a token once, keeps only a hash, lists it without the token, and records its use", async () => {
+    const p = pipeline();
+    const t = await makeToken(p, ["events:read"]);
+    expect(t.token).toMatch(/^ehk_[A-Za-z0-9_-]{43}$/);
+    const rows = await env.DB.prepare("SELECT * FROM tokens").all();
+    expect(JSON.stringify(rows.results)).not.toContain(t.token);
+    expect(JSON.stringify(rows.results)).not.toContain(t.token.slice(4, 30));
+    const list = await p.api("GET", "/v1/tokens");
+    expect(JSON.stringify(list.json)).not.toContain(t.token);
+    expect(list.json.data.find((x: { id: string }) => x.id === t.id)).toMatchObject({ scopes: ["events:read"], lastUsedAt: null });
+
+    expect((await as(p, t.token, "GET", "/v1/events")).status).toBe(200);
+    const after = (await p.api("GET", "/v1/tokens")).json.data.find((x: { id: string }) => x.id === t.id);
+    expect(after.lastUsedAt).toEqual(expect.any(String));
+  });
+
+  it("stops working as soon as it is revoked", async () => {
+    const p = pipeline();
+    const t = await makeToken(p, ["events:read"]);
+    expect((await as(p, t.token, "GET", "/v1/events")).status).toBe(200);
+    expect((await p.api("DELETE", `/v1/tokens/${t.id}`)).status).toBe(204);
+    const res = await as(p, t.token, "GET", "/v1/events");
+    expect(res.status).toBe(401);
+    expect(res.json.error.code).toBe("unauthorized");
+    expect((await p.api("DELETE", `/v1/tokens/${t.id}`)).status).toBe(404);
+  });
+
+  it("refuses unknown and malformed tokens", async () => {
+    const p = pipeline();
+    for (const token of ["ehk_not-a-real-token", "garbage", "test-admin-token-but-longer"]) {
+      expect((await as(p, token, "GET", "/v1/events")).status).toBe(401);
+    }
+  });
+});
+
+describe("scope matrix: every route × a token with its scope, and one with every other scope", () => {
+  // [method, path, scope, body]; ids are filled in per test.
+  const routes: [string, string, Scope, unknown?][] = [
+    ["GET", "/v1/events", "events:read"],
+    ["GET", "/v1/events/{event}", "events:read"],
+    ["POST", "/v1/events/{event}/replay", "events:replay", {}],
+    ["GET", "/v1/deliveries", "events:read"],
+    ["POST", "/v1/deliveries/{delivery}/retry", "events:replay"],
+    ["POST", "/v1/deliveries/retry", "events:replay", { status: "failed" }],
+    ["GET", "/v1/webhooks", "webhooks:read"],
+    ["GET", "/v1/webhooks/{webhook}", "webhooks:read"],
+    ["POST", "/v1/webhooks", "webhooks:write", { url: "https://downstream.test/ok/m", eventTypes: ["some.thing"] }],
+    ["PATCH", "/v1/webhooks/{webhook}", "webhooks:write", { timeoutMs: 2000 }],
+    ["PUT", "/v1/webhooks/{webhook}", "webhooks:write", { url: "https://downstream.test/ok/m", eventTypes: ["some.thing"] }],
+    ["DELETE", "/v1/webhooks/{webhook}", "webhooks:write"],
+    ["GET", "/v1/sources", "sources:read"],
+    ["GET", "/v1/sources/{source}", "sources:read"],
+    ["POST", "/v1/sources", "sources:write", { name: "m", provider: "podium", secrets: ["matrix-secret"] }],
+    ["PATCH", "/v1/sources/{source}", "sources:write", { name: "renamed" }],
+    ["DELETE", "/v1/sources/{source}", "sources:write"],
+    ["GET", "/v1/tokens", "admin"],
+    ["POST", "/v1/tokens", "admin", { name: "x", scopes: ["events:read"] }],
+    ["DELETE", "/v1/tokens/{token}", "admin"],
+    ["GET", "/v1/stats", "events:read"],
+  ];
+
+  it.each(routes)("%s %s needs %s", async (method, path, scope, body) => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const org = `org-${key}`;
+    const hook = await p.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["some.*"], organizationUid: org });
+    const eventId = await p.ingest(podiumBody({ type: "some.thing", organizationUid: org }));
+    await p.deliver();
+    const delivery = (await p.api("GET", `/v1/deliveries?eventId=${eventId}`)).json.data[0].id;
+    const source = (await p.api("POST", "/v1/sources", { name: "s", provider: "podium", secrets: ["source-secret"] })).json.id;
+    const victim = await makeToken(p, ["events:read"]);
+    const resolved = path
+      .replace("{event}", eventId)
+      .replace("{delivery}", delivery)
+      .replace("{webhook}", hook.uid)
+      .replace("{source}", source)
+      .replace("{token}", victim.id);
+
+    const without = await makeToken(p, SCOPES.filter((s) => s !== scope && s !== "admin"));
+    const denied = await as(p, without.token, method, resolved, body);
+    expect(denied.status).toBe(403);
+    expect(denied.json.error.code).toBe("forbidden");
+    expect(denied.json.error.details.missingScope).toBe(scope);
+    expect(denied.json.error.message).toContain(scope);
+
+    const withIt = await makeToken(p, [scope]);
+    const allowed = await as(p, withIt.token, method, resolved, body);
+    expect(allowed.status).toBeLessThan(300);
+  });
+
+  it("lets any valid token read the event-type catalog", async () => {
+    const p = pipeline();
+    const t = await makeToken(p, ["events:read"]);
+    const res = await as(p, t.token, "GET", "/v1/event-types");
+    expect(res.status).toBe(200);
+    expect(res.json.data.filter((e: { provider: string }) => e.provider === "podium")).toHaveLength(22);
+    expect(res.json.data.find((e: { type: string }) => e.type === "invoice.payment_failed").scope).toBe("read_payments");
+  });
+});
+
+describe("data scopes and location/organization limits", () => {
+  it("needs the data scope of every subscribed type, and all four for *", async () => {
+    const p = pipeline();
+    const url = `https://downstream.test/ok/${uniqueKey()}`;
+    const messages = await makeToken(p, ["webhooks:write", "read_messages"]);
+    expect((await as(p, messages.token, "POST", "/v1/webhooks", { url, eventTypes: ["message.received"] })).status).toBe(201);
+    expect((await as(p, messages.token, "POST", "/v1/webhooks", { url, eventTypes: ["message.*"] })).status).toBe(201);
+    const contact = await as(p, messages.token, "POST", "/v1/webhooks", { url, eventTypes: ["message.sent", "contact.updated"] });
+    expect(contact.status).toBe(403);
+    expect(contact.json.error.details.missingScope).toBe("read_contacts");
+    const star = await as(p, messages.token, "POST", "/v1/webhooks", { url, eventTypes: ["*"] });
+    expect(star.status).toBe(403);
+    const all = await makeToken(p, ["webhooks:write", "read_messages", "read_contacts", "read_payments", "read_reviews"]);
+    expect((await as(p, all.token, "POST", "/v1/webhooks", { url, eventTypes: ["*"] })).status).toBe(201);
+    // Changing the types is held to the same rule.
+    const created = (await as(p, messages.token, "POST", "/v1/webhooks", { url, eventTypes: ["message.sent"] })).json;
+    expect((await as(p, messages.token, "PATCH", `/v1/webhooks/${created.uid}`, { eventTypes: ["review.*"] })).status).toBe(403);
+  });
+
+  it("limits a token to its organizations and locations: subscribing, seeing webhooks and seeing events", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const mine = `org-${key}-mine`;
+    const theirs = `org-${key}-theirs`;
+    const url = `https://downstream.test/ok/${key}`;
+    const t = await makeToken(
+      p,
+      ["webhooks:write", "webhooks:read", "events:read", "events:replay", "read_messages", "read_contacts", "read_payments", "read_reviews"],
+      { organizationUids: [mine], locationUids: [`loc-${key}`] },
+    );
+    expect((await as(p, t.token, "POST", "/v1/webhooks", { url, eventTypes: ["*"], organizationUid: mine })).status).toBe(201);
+    expect((await as(p, t.token, "POST", "/v1/webhooks", { url, eventTypes: ["*"], locationUid: `loc-${key}` })).status).toBe(201);
+    expect((await as(p, t.token, "POST", "/v1/webhooks", { url, eventTypes: ["*"], organizationUid: theirs })).status).toBe(403);
+    expect((await as(p, t.token, "POST", "/v1/webhooks", { url, eventTypes: ["*"] })).status).toBe(403);
+
+    const foreign = await p.createWebhook({ url, eventTypes: ["*"], organizationUid: theirs });
+    const visible = (await as(p, t.token, "GET", "/v1/webhooks?limit=100")).json.data.map((w: { uid: string }) => w.uid);
+    expect(visible).not.toContain(foreign.uid);
+    expect((await as(p, t.token, "GET", `/v1/webhooks/${foreign.uid}`)).status).toBe(404);
+    expect((await as(p, t.token, "PATCH", `/v1/webhooks/${foreign.uid}`, { disabled: true })).status).toBe(404);
+
+    const seen = await p.ingest(podiumBody({ organizationUid: mine }));
+    const unseen = await p.ingest(podiumBody({ organizationUid: theirs }));
+    const listed = (await as(p, t.token, "GET", "/v1/events?limit=100")).json.data.map((e: { id: string }) => e.id);
+    expect(listed).toContain(seen);
+    expect(listed).not.toContain(unseen);
+    expect((await as(p, t.token, "GET", `/v1/events/${unseen}`)).status).toBe(404);
+    expect((await as(p, t.token, "POST", `/v1/events/${unseen}/replay`, {})).status).toBe(404);
+    const deliveries = (await as(p, t.token, "GET", "/v1/deliveries?limit=100")).json.data;
+    expect(deliveries.every((d: { eventId: string }) => d.eventId !== unseen)).toBe(true);
+  });
+
+  it("hides events whose data scope the token lacks", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const org = `org-${key}`;
+    const message = await p.ingest(podiumBody({ type: "message.received", organizationUid: org }));
+    const contact = await p.ingest(podiumBody({ type: "contact.updated", organizationUid: org }));
+    const t = await makeToken(p, ["events:read", "read_messages"]);
+    const listed = (await as(p, t.token, "GET", `/v1/events?organizationUid=${org}`)).json.data.map((e: { id: string }) => e.id);
+    expect(listed).toEqual([message]);
+    expect((await as(p, t.token, "GET", `/v1/events/${contact}`)).status).toBe(404);
+  });
+});
