@@ -134,7 +134,12 @@ export const WebhookCreate = z
   .openapi("WebhookCreate");
 
 const IMMUTABLE = "the location and organization of a webhook cannot change; create a new webhook instead";
-const immutableScope = { locationUid: z.never(IMMUTABLE).optional(), organizationUid: z.never(IMMUTABLE).optional() };
+const immutable = z
+  .unknown()
+  .refine((v) => v === undefined, IMMUTABLE)
+  .optional()
+  .openapi({ description: `Refused: ${IMMUTABLE}.` });
+const immutableScope = { locationUid: immutable, organizationUid: immutable };
 
 export const WebhookPatch = z
   .strictObject({

@@ -1,5 +1,6 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
+import { compileErrors, validate } from "@readme/openapi-parser";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { podiumEvent, sendPodium } from "./podium";
@@ -110,5 +111,42 @@ describe("the local stack (wrangler dev)", () => {
     expect(eventId).toBeDefined();
     const event = await eventually(() => getEvent(eventId!), 20_000, "the sent event");
     expect(event.eventType).toBe("review.created");
+  });
+
+  it("publishes a valid OpenAPI 3.1 document listing every route, and the /docs page", async () => {
+    const doc = (await (await fetch(`${stack.url}/openapi.json`)).json()) as { openapi: string; paths: Record<string, object> };
+    expect(doc.openapi).toBe("3.1.0");
+    const result = await validate(structuredClone(doc) as never);
+    if (!result.valid) throw new Error(compileErrors(result));
+    const routes: [string, string][] = [
+      ["/webhooks/{sourceId}", "post"],
+      ["/healthz", "get"],
+      ["/v1/events", "get"],
+      ["/v1/events/{id}", "get"],
+      ["/v1/events/{id}/replay", "post"],
+      ["/v1/webhooks", "get"],
+      ["/v1/webhooks", "post"],
+      ["/v1/webhooks/{uid}", "get"],
+      ["/v1/webhooks/{uid}", "patch"],
+      ["/v1/webhooks/{uid}", "put"],
+      ["/v1/webhooks/{uid}", "delete"],
+      ["/v1/deliveries", "get"],
+      ["/v1/deliveries/{id}/retry", "post"],
+      ["/v1/deliveries/retry", "post"],
+      ["/v1/sources", "get"],
+      ["/v1/sources", "post"],
+      ["/v1/sources/{id}", "get"],
+      ["/v1/sources/{id}", "patch"],
+      ["/v1/sources/{id}", "delete"],
+      ["/v1/tokens", "get"],
+      ["/v1/tokens", "post"],
+      ["/v1/tokens/{id}", "delete"],
+      ["/v1/event-types", "get"],
+      ["/v1/stats", "get"],
+    ];
+    for (const [path, method] of routes) expect(doc.paths[path], `${method} ${path}`).toHaveProperty(method);
+    const docs = await fetch(`${stack.url}/docs`);
+    expect(docs.status).toBe(200);
+    expect(docs.headers.get("content-type")).toMatch(/html/);
   });
 });

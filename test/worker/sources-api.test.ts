@@ -1,0 +1,169 @@
+import { describe, expect, it } from "vitest";
+import { call, podiumBody, podiumHeaders, post } from "./helpers";
+import { pipeline, uniqueKey } from "./pipeline";
+
+describe("/v1/sources", () => {
+  it("creates a source whose ingress verifies at once with its secret; secrets never come back", async () => {
+    const p = pipeline();
+    const id = `acme-${uniqueKey()}`;
+    const created = await p.api("POST", "/v1/sources", { id, name: "Acme Podium", provider: "podium", secrets: ["acme-secret-1"] });
+    expect(created.status).toBe(201);
+    expect(created.json).toMatchObject({
+      id,
+      name: "Acme Podium",
+      provider: "podium",
+      verification: "signature",
+      toleranceSeconds: 300,
+      disabled: false,
+      ingressUrl: `https://edgehook.test/webhooks/${id}`,
+      readOnly: false,
+    });
+    expect(JSON.stringify(created.json)).not.toContain("acme-secret-1");
+    expect(JSON.stringify((await p.api("GET", `/v1/sources/${id}`)).json)).not.toContain("acme-secret-1");
+
+    const body = podiumBody();
+    expect((await call(post(`/webhooks/${id}`, body, await podiumHeaders(body, "acme-secret-1")))).status).toBe(202);
+  });
+
+  it("rotates secrets with PATCH: new and old both verify, then the old one is dropped", async () => {
+    const p = pipeline();
+    const id = (await p.api("POST", "/v1/sources", { name: "r", provider: "podium", secrets: ["old-secret-1"] })).json.id;
+    expect(id).toMatch(/^src-[a-z0-9-]+$/);
+    const send = async (secret: string) => {
+      const body = podiumBody();
+      return (await call(post(`/webhooks/${id}`, body, await podiumHeaders(body, secret)))).status;
+    };
+    expect(await send("old-secret-1")).toBe(202);
+    await p.api("PATCH", `/v1/sources/${id}`, { secrets: ["new-secret-2", "old-secret-1"] });
+    expect(await send("new-secret-2")).toBe(202);
+    expect(await send("old-secret-1")).toBe(202);
+    await p.api("PATCH", `/v1/sources/${id}`, { secrets: ["new-secret-2"] });
+    expect(await send("old-secret-1")).toBe(401);
+  });
+
+  it("disables and deletes: the ingress answers 404 unknown_source", async () => {
+    const p = pipeline();
+    const id = (await p.api("POST", "/v1/sources", { name: "d", provider: "podium", secrets: ["d-secret-1"] })).json.id;
+    const send = async () => {
+      const body = podiumBody();
+      return (await call(post(`/webhooks/${id}`, body, await podiumHeaders(body, "d-secret-1")))).status;
+    };
+    await p.api("PATCH", `/v1/sources/${id}`, { disabled: true });
+    expect(await send()).toBe(404);
+    await p.api("PATCH", `/v1/sources/${id}`, { disabled: false });
+    expect(await send()).toBe(202);
+    expect((await p.api("DELETE", `/v1/sources/${id}`)).status).toBe(204);
+    expect(await send()).toBe(404);
+    expect((await p.api("GET", `/v1/sources/${id}`)).status).toBe(404);
+  });
+
+  it("lists configuration sources read-only beside stored ones, and refuses to change them", async () => {
+    const p = pipeline();
+    const list = (await p.api("GET", "/v1/sources")).json.data;
+    expect(list.find((s: { id: string }) => s.id === "podium")).toMatchObject({ provider: "podium", readOnly: true });
+    expect(list.find((s: { id: string }) => s.id === "standard-webhooks")).toMatchObject({ readOnly: true });
+    for (const [method, body] of [["PATCH", { name: "x" }], ["DELETE", undefined]] as const) {
+      const res = await p.api(method, "/v1/sources/podium", body);
+      expect(res.status).toBe(409);
+      expect(res.json.error.code).toBe("conflict");
+    }
+    expect((await p.api("POST", "/v1/sources", { id: "podium", name: "x", provider: "podium", secrets: ["12345678"] })).status).toBe(409);
+  });
+
+  it("answers 409 for a taken id and 400 for bad input", async () => {
+    const p = pipeline();
+    const id = `dup-${uniqueKey()}`;
+    expect((await p.api("POST", "/v1/sources", { id, name: "a", provider: "podium", secrets: ["12345678"] })).status).toBe(201);
+    expect((await p.api("POST", "/v1/sources", { id, name: "b", provider: "podium", secrets: ["12345678"] })).status).toBe(409);
+    for (const body of [
+      { name: "a", provider: "podium" }, // signature verification needs secrets
+      { name: "a", provider: "nope", secrets: ["12345678"] },
+      { name: "a", provider: "podium", secrets: ["1", "2", "3", "4", "5", "6"] },
+      { id: "Bad_Id", name: "a", provider: "podium", secrets: ["12345678"] },
+      { name: "a", provider: "podium", secrets: Array(6).fill("12345678") },
+    ]) {
+      const res = await p.api("POST", "/v1/sources", body);
+      expect(res.status).toBe(400);
+      expect(res.json.error.code).toBe("invalid_request");
+    }
+    // A source without verification exists only if created so on purpose.
+    expect((await p.api("POST", "/v1/sources", { name: "open", provider: "podium", verification: "none" })).status).toBe(201);
+  });
+});
+
+describe("event filters, stats and errors", () => {
+  it("filters events by type, source, location, organization, delivery status and time", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const org = `org-${key}`;
+    await p.createWebhook({ url: `https://downstream.test/fail/${key}`, eventTypes: ["contact.*"], organizationUid: org, maxAttempts: 1 });
+    const a = await p.ingest(podiumBody({ type: "message.received", organizationUid: org, locationUid: `loc-${key}-a` }));
+    const b = await p.ingest(podiumBody({ type: "contact.updated", organizationUid: org, locationUid: `loc-${key}-b` }));
+    await p.deliver();
+    const ids = async (q: string) =>
+      (await p.api("GET", `/v1/events?organizationUid=${org}&${q}`)).json.data.map((e: { id: string }) => e.id);
+    expect(await ids("")).toEqual([b, a]);
+    expect(await ids("eventType=contact.updated")).toEqual([b]);
+    expect(await ids(`locationUid=loc-${key}-a`)).toEqual([a]);
+    expect(await ids("sourceId=podium")).toEqual([b, a]);
+    expect(await ids("sourceId=other")).toEqual([]);
+    expect(await ids("status=failed")).toEqual([b]);
+    expect(await ids(`since=${new Date(Date.now() + 60_000).toISOString()}`)).toEqual([]);
+    expect(await ids(`until=${new Date(Date.now() + 60_000).toISOString()}`)).toEqual([b, a]);
+    expect((await p.api("GET", "/v1/events?since=yesterday")).status).toBe(400);
+    expect((await p.api("GET", "/v1/events?status=lost")).status).toBe(400);
+  });
+
+  it("counts events and deliveries by status, and per webhook with its success rate and last failure", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const org = `org-${key}`;
+    const bad = await p.createWebhook({ url: `https://downstream.test/fail/${key}`, eventTypes: ["*"], organizationUid: org, maxAttempts: 1 });
+    const good = await p.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["*"], organizationUid: org });
+    await p.ingest(podiumBody({ organizationUid: org }));
+    await p.deliver();
+    const { status, json } = await p.api("GET", "/v1/stats");
+    expect(status).toBe(200);
+    expect(json.events.total).toBeGreaterThanOrEqual(1);
+    expect(json.deliveries.failed).toBeGreaterThanOrEqual(1);
+    const badStats = json.webhooks.find((w: { uid: string }) => w.uid === bad.uid);
+    expect(badStats).toMatchObject({ failed: 1, succeeded: 0, successRate: 0, lastError: "HTTP 500" });
+    expect(badStats.lastFailureAt).toEqual(expect.any(String));
+    expect(json.webhooks.find((w: { uid: string }) => w.uid === good.uid)).toMatchObject({ succeeded: 1, successRate: 1, lastFailureAt: null });
+  });
+
+  it("answers 405 with Allow for a wrong method, and JSON 404 for an unknown route", async () => {
+    const p = pipeline();
+    const wrong = await p.api("DELETE", "/v1/events");
+    expect(wrong.status).toBe(405);
+    expect(wrong.json.error.code).toBe("method_not_allowed");
+    const res = await call(new Request("https://edgehook.test/v1/events", { method: "PUT", headers: { authorization: "Bearer test-admin-token" } }));
+    expect(res.headers.get("allow")).toBe("GET");
+    const missing = await p.api("GET", "/v1/nothing-here");
+    expect(missing.status).toBe(404);
+    expect(missing.json.error.code).toBe("not_found");
+  });
+
+  it("answers 400 invalid_request for a body that is not JSON", async () => {
+    const res = await call(
+      new Request("https://edgehook.test/v1/webhooks", {
+        method: "POST",
+        headers: { authorization: "Bearer test-admin-token", "content-type": "application/json" },
+        body: "{not json",
+      }),
+    );
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("invalid_request");
+  });
+
+  it("serves an OpenAPI 3.1 document and the reference page", async () => {
+    const raw = await call(new Request("https://edgehook.test/openapi.json"));
+    expect(raw.status).toBe(200);
+    const doc = (await raw.json()) as any;
+    expect(doc.openapi).toBe("3.1.0");
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(["/v1/events", "/v1/webhooks/{uid}", "/webhooks/{sourceId}"]));
+    const docs = await call(new Request("https://edgehook.test/docs"));
+    expect(docs.status).toBe(200);
+    expect(await docs.text()).toContain("/openapi.json");
+  });
+});
