@@ -2,8 +2,7 @@
 // generate /openapi.json.
 import { z } from "@hono/zod-openapi";
 import { SCOPES } from "../domain/scopes";
-import { DELIVERY_STATUSES } from "../domain/types";
-import { providerNames } from "../ingress/providers";
+import { DELIVERY_STATUSES, PROVIDER_NAMES } from "../domain/types";
 import { SOURCE_ID } from "../ingress/sources";
 
 const time = z.string().openapi({ format: "date-time", example: "2026-11-28T17:59:31.123Z" });
@@ -190,16 +189,34 @@ export const CountAnswer = z.object({ count: z.number().int() }).openapi("CountA
 
 // Sources
 
+const headerName = z.string().regex(/^[A-Za-z0-9-]{1,100}$/, "an HTTP header name").transform((h) => h.toLowerCase());
+const dotPath = z.string().regex(/^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/, "a dot path such as data.object.id").max(200);
+
+export const HmacConfigSchema = z
+  .strictObject({
+    header: headerName.openapi({ example: "x-signature" }),
+    algorithm: z.enum(["SHA-256", "SHA-1", "SHA-512"]).default("SHA-256"),
+    encoding: z.enum(["hex", "base64"]).default("hex"),
+    prefix: z.string().max(40).default("").openapi({ example: "sha256=" }),
+    timestampHeader: headerName.nullable().default(null).openapi({
+      description: "When set, the signed content is `${timestamp}.${body}` and the timestamp must be within the tolerance.",
+    }),
+    typePath: dotPath.nullable().default(null).openapi({ example: "type" }),
+    dedupePath: dotPath.nullable().default(null).openapi({ example: "id" }),
+  })
+  .openapi("HmacConfig");
+
 export const SourceSchema = z
   .object({
     id: z.string(),
     name: z.string(),
-    provider: z.enum(providerNames as [string, ...string[]]),
+    provider: z.enum(PROVIDER_NAMES),
     verification: z.enum(["signature", "none"]),
     toleranceSeconds: z.number().int(),
     disabled: z.boolean(),
     ingressUrl: z.string(),
     readOnly: z.boolean().openapi({ description: "Declared by configuration (a Worker secret); change it there." }),
+    hmac: HmacConfigSchema.nullable(),
     createdAt: time.nullable(),
     updatedAt: time.nullable(),
   })
@@ -213,15 +230,20 @@ export const SourceCreate = z
   .strictObject({
     id: z.string().regex(SOURCE_ID, "a slug: [a-z0-9-]{1,64}").optional(),
     name: z.string().min(1).max(200),
-    provider: z.enum(providerNames as [string, ...string[]]),
+    provider: z.enum(PROVIDER_NAMES),
     secrets: secrets.optional(),
     verification: z.enum(["signature", "none"]).optional(),
     toleranceSeconds: z.number().int().min(0).max(86_400).optional(),
     disabled: z.boolean().optional(),
+    hmac: HmacConfigSchema.optional().openapi({ description: "Required for the `hmac` provider, refused for others." }),
   })
   .refine((s) => s.verification === "none" || (s.secrets?.length ?? 0) > 0, {
     message: "a source with signature verification needs 1 to 5 secrets",
     path: ["secrets"],
+  })
+  .refine((s) => (s.provider === "hmac") === (s.hmac !== undefined), {
+    message: "the hmac configuration is required for the hmac provider, and only for it",
+    path: ["hmac"],
   })
   .openapi("SourceCreate");
 
@@ -232,6 +254,7 @@ export const SourcePatch = z
     verification: z.enum(["signature", "none"]).optional(),
     toleranceSeconds: z.number().int().min(0).max(86_400).nullable().optional(),
     disabled: z.boolean().optional(),
+    hmac: HmacConfigSchema.optional(),
   })
   .openapi("SourcePatch");
 

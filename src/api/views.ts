@@ -69,6 +69,7 @@ export function sourceView(s: StoredSource | Source, origin: string, defaultTole
     disabled: s.disabled,
     ingressUrl: `${origin}/webhooks/${s.id}`,
     readOnly: !stored,
+    hmac: s.hmac,
     createdAt: stored ? iso(s.createdAt) : null,
     updatedAt: stored ? iso(s.updatedAt) : null,
   };

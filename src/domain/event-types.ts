@@ -44,13 +44,42 @@ const podium: [string, string][] = [
   ["review.updated", "A review was updated."],
 ];
 
-/** The event-type catalog. Other providers' types appear as their providers are added. */
-export const EVENT_TYPES: EventTypeInfo[] = podium.map(([type, description]) => ({
-  type,
-  provider: "podium",
-  scope: DATA_SCOPE_OF_OBJECT[type.split(".")[0]!] ?? null,
-  description,
-}));
+/** Common types of the other providers (they send many more; any type is accepted and routed). */
+const others: [string, string, string][] = [
+  ["stripe", "payment_intent.succeeded", "A PaymentIntent succeeded."],
+  ["stripe", "payment_intent.payment_failed", "A PaymentIntent failed."],
+  ["stripe", "charge.refunded", "A charge was refunded."],
+  ["stripe", "customer.subscription.created", "A subscription was created."],
+  ["stripe", "customer.subscription.deleted", "A subscription ended."],
+  ["stripe", "checkout.session.completed", "A Checkout Session completed."],
+  ["github", "ping", "The webhook was created or pinged."],
+  ["github", "push", "Commits were pushed."],
+  ["github", "pull_request.opened", "A pull request was opened."],
+  ["github", "pull_request.closed", "A pull request was closed or merged."],
+  ["github", "issues.opened", "An issue was opened."],
+  ["github", "release.published", "A release was published."],
+  ["shopify", "orders.create", "An order was created."],
+  ["shopify", "orders.paid", "An order was paid."],
+  ["shopify", "orders.cancelled", "An order was cancelled."],
+  ["shopify", "customers.create", "A customer was created."],
+  ["shopify", "products.update", "A product was updated."],
+  ["shopify", "app.uninstalled", "The app was uninstalled."],
+  ["slack", "message", "A message was posted in a channel the app is in."],
+  ["slack", "app_mention", "The app was mentioned."],
+  ["slack", "reaction_added", "A reaction was added."],
+  ["slack", "member_joined_channel", "A user joined a channel."],
+];
+
+/** The event-type catalog: Podium's 22 types with their data scopes, then common types of other providers. */
+export const EVENT_TYPES: EventTypeInfo[] = [
+  ...podium.map(([type, description]) => ({
+    type,
+    provider: "podium",
+    scope: DATA_SCOPE_OF_OBJECT[type.split(".")[0]!] ?? null,
+    description,
+  })),
+  ...others.map(([provider, type, description]) => ({ type, provider, scope: null, description })),
+];
 
 /** The data scope an event type needs, or null for types outside the Podium data objects. */
 export function dataScopeOf(eventType: string): DataScope | null {

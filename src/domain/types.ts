@@ -1,5 +1,21 @@
 /** The providers Edgehook can verify. One module each in src/ingress/providers/. */
-export type ProviderName = "podium" | "standard-webhooks";
+export const PROVIDER_NAMES = ["podium", "standard-webhooks", "stripe", "github", "shopify", "slack", "hmac"] as const;
+export type ProviderName = (typeof PROVIDER_NAMES)[number];
+
+/** How a generic `hmac` source is signed. */
+export interface HmacConfig {
+  /** The header carrying the signature, e.g. `x-signature`. */
+  header: string;
+  algorithm: "SHA-256" | "SHA-1" | "SHA-512";
+  encoding: "hex" | "base64";
+  /** Stripped from the header value before decoding, e.g. `sha256=`. */
+  prefix: string;
+  /** When set, the signed content is `${timestamp}.${body}` and the timestamp must be fresh. */
+  timestampHeader: string | null;
+  /** Dot paths into the JSON body for the event type and the dedupe key. */
+  typePath: string | null;
+  dedupePath: string | null;
+}
 
 /** An inbound endpoint for one provider account. */
 export interface Source {
@@ -14,6 +30,8 @@ export interface Source {
   disabled: boolean;
   /** Declared by configuration (env secrets) rather than stored in D1. */
   fromConfig: boolean;
+  /** Only for the generic `hmac` provider. */
+  hmac: HmacConfig | null;
 }
 
 /** What a provider reads out of a verified request. */

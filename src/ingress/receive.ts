@@ -66,7 +66,9 @@ async function accept(c: Context<AppEnv>): Promise<Response> {
   } catch {
     throw malformed("The body is not valid UTF-8.");
   }
-  const facts = await provider.facts(req, body);
+  const handshake = provider.handshake?.(req, body);
+  if (handshake) return handshake;
+  const facts = await provider.facts(req, body, source);
   const msg: IngestMessage = {
     v: 1,
     eventId: await eventIdFor(source.id, facts.dedupeKey),

@@ -38,6 +38,7 @@ export function configSources(env: Env): Source[] {
       toleranceSeconds: tolerance,
       disabled: false,
       fromConfig: true,
+      hmac: null,
     });
   }
   return out;

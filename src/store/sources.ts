@@ -1,4 +1,4 @@
-import type { ProviderName, Source } from "../domain/types";
+import type { HmacConfig, ProviderName, Source } from "../domain/types";
 
 interface SourceRow {
   id: string;
@@ -8,6 +8,7 @@ interface SourceRow {
   secrets: string;
   tolerance_seconds: number | null;
   disabled: number;
+  hmac: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -21,6 +22,7 @@ export interface StoredSource {
   secrets: string[];
   toleranceSeconds: number | null;
   disabled: boolean;
+  hmac: HmacConfig | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -34,6 +36,7 @@ function toStored(r: SourceRow): StoredSource {
     secrets: JSON.parse(r.secrets) as string[],
     toleranceSeconds: r.tolerance_seconds,
     disabled: r.disabled === 1,
+    hmac: r.hmac === null ? null : (JSON.parse(r.hmac) as HmacConfig),
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
@@ -57,6 +60,7 @@ export async function getSource(db: D1Database, id: string, defaultTolerance: nu
     toleranceSeconds: s.toleranceSeconds ?? defaultTolerance,
     disabled: s.disabled,
     fromConfig: false,
+    hmac: s.hmac,
   };
 }
 
@@ -71,10 +75,21 @@ export type NewSource = Omit<StoredSource, "createdAt" | "updatedAt">;
 export async function insertSource(db: D1Database, s: NewSource, now = Date.now()): Promise<boolean> {
   const res = await db
     .prepare(
-      `INSERT INTO sources (id, name, provider, verification, secrets, tolerance_seconds, disabled, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+      `INSERT INTO sources (id, name, provider, verification, secrets, tolerance_seconds, disabled, hmac, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
     )
-    .bind(s.id, s.name, s.provider, s.verification, JSON.stringify(s.secrets), s.toleranceSeconds, s.disabled ? 1 : 0, now, now)
+    .bind(
+      s.id,
+      s.name,
+      s.provider,
+      s.verification,
+      JSON.stringify(s.secrets),
+      s.toleranceSeconds,
+      s.disabled ? 1 : 0,
+      s.hmac === null ? null : JSON.stringify(s.hmac),
+      now,
+      now,
+    )
     .run();
   return (res.meta.changes ?? 0) > 0;
 }
@@ -82,9 +97,19 @@ export async function insertSource(db: D1Database, s: NewSource, now = Date.now(
 export async function updateSource(db: D1Database, s: StoredSource): Promise<void> {
   await db
     .prepare(
-      `UPDATE sources SET name = ?, verification = ?, secrets = ?, tolerance_seconds = ?, disabled = ?, updated_at = ? WHERE id = ?`,
+      `UPDATE sources SET name = ?, verification = ?, secrets = ?, tolerance_seconds = ?, disabled = ?, hmac = ?, updated_at = ?
+       WHERE id = ?`,
     )
-    .bind(s.name, s.verification, JSON.stringify(s.secrets), s.toleranceSeconds, s.disabled ? 1 : 0, s.updatedAt, s.id)
+    .bind(
+      s.name,
+      s.verification,
+      JSON.stringify(s.secrets),
+      s.toleranceSeconds,
+      s.disabled ? 1 : 0,
+      s.hmac === null ? null : JSON.stringify(s.hmac),
+      s.updatedAt,
+      s.id,
+    )
     .run();
 }
 

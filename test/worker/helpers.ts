@@ -103,6 +103,7 @@ export async function createSource(s: Partial<NewSource> & { secrets: string[] }
     secrets: s.secrets,
     toleranceSeconds: s.toleranceSeconds ?? null,
     disabled: s.disabled ?? false,
+    hmac: s.hmac ?? null,
   });
   return id;
 }

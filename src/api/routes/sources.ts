@@ -1,7 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { AppError } from "../../domain/errors";
 import { settings } from "../../domain/settings";
-import type { ProviderName } from "../../domain/types";
 import { configSources, forgetSource } from "../../ingress/sources";
 import { deleteSource, getStoredSource, insertSource, listStoredSources, updateSource } from "../../store/sources";
 import { body, errors, json, router, scoped } from "../openapi";
@@ -64,11 +63,12 @@ export const sources = router()
     const inserted = await insertSource(c.env.DB, {
       id,
       name: b.name,
-      provider: b.provider as ProviderName,
+      provider: b.provider,
       verification: b.verification ?? "signature",
       secrets: b.secrets ?? [],
       toleranceSeconds: b.toleranceSeconds ?? null,
       disabled: b.disabled ?? false,
+      hmac: b.hmac ?? null,
     });
     if (!inserted) throw new AppError(409, "conflict", `A source "${id}" exists already.`);
     forgetSource(id);
@@ -99,6 +99,11 @@ export const sources = router()
       ...Object.fromEntries(Object.entries(b).filter(([, v]) => v !== undefined)),
       updatedAt: Date.now(),
     };
+    if (b.hmac !== undefined && current.provider !== "hmac") {
+      throw new AppError(400, "invalid_request", "Only an hmac source has an hmac configuration.", {
+        issues: [{ path: "hmac", message: "not an hmac source" }],
+      });
+    }
     if (next.verification === "signature" && next.secrets.length === 0) {
       throw new AppError(400, "invalid_request", "A source with signature verification needs 1 to 5 secrets.", {
         issues: [{ path: "secrets", message: "required" }],

@@ -1,6 +1,6 @@
-import { sha256Hex } from "../../domain/ids";
 import { concatBytes, hexToBytes, utf8, verifyHmacAny, withinTolerance } from "../../domain/crypto";
 import {
+  dedupeKeyOr,
   invalidSignature,
   jsonObject,
   missingSignature,
@@ -36,7 +36,7 @@ export const podium: Provider = {
   async facts(req, body) {
     const event = jsonObject(body, "Podium");
     return {
-      dedupeKey: stringAt(event, "metadata", "eventUid") ?? (await sha256Hex(req.raw)),
+      dedupeKey: await dedupeKeyOr(stringAt(event, "metadata", "eventUid"), req.raw),
       eventType: stringAt(event, "metadata", "eventType") ?? stringAt(event, "metadata", "event_type") ?? "unknown",
       locationUid: stringAt(event, "data", "location", "uid") ?? stringAt(event, "metadata", "locationUid"),
       organizationUid:

@@ -1,4 +1,5 @@
 import { AppError } from "../../domain/errors";
+import { sha256Hex } from "../../domain/ids";
 import type { EventFacts, ProviderName, Source } from "../../domain/types";
 
 /** One inbound request, as a provider sees it. */
@@ -16,7 +17,19 @@ export interface Provider {
   /** Throws an AppError (401) unless the request is signed by one of the source's secrets. */
   verify(req: InboundRequest, source: Source): Promise<void>;
   /** Reads the event's facts from the decoded body; throws AppError 400 when it is not this provider's shape. */
-  facts(req: InboundRequest, body: string): Promise<EventFacts>;
+  facts(req: InboundRequest, body: string, source: Source): Promise<EventFacts>;
+  /** A verified request the provider expects answered directly, not queued (e.g. Slack's url_verification). */
+  handshake?(req: InboundRequest, body: string): Response | null;
+}
+
+/** The dedupe key a provider gives, or else the SHA-256 of the raw body. */
+export async function dedupeKeyOr(key: string | null | undefined, raw: Uint8Array): Promise<string> {
+  return key || (await sha256Hex(raw));
+}
+
+/** A header's trimmed value, or null. */
+export function header(req: InboundRequest, name: string): string | null {
+  return req.headers.get(name)?.trim() || null;
 }
 
 export const missingSignature = (headers: string) =>

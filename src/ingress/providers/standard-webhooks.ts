@@ -1,6 +1,7 @@
-import { sha256Hex } from "../../domain/ids";
 import { base64ToBytes, concatBytes, standardWebhooksKey, utf8, verifyHmacAny, withinTolerance } from "../../domain/crypto";
 import {
+  dedupeKeyOr,
+  header,
   invalidSignature,
   jsonObject,
   missingSignature,
@@ -44,7 +45,7 @@ export const standardWebhooks: Provider = {
     const event = jsonObject(body, "Standard Webhooks");
     return {
       // verify() already required the header, but a `verification: "none"` source may not have it.
-      dedupeKey: req.headers.get("webhook-id")?.trim() || (await sha256Hex(req.raw)),
+      dedupeKey: await dedupeKeyOr(header(req, "webhook-id"), req.raw),
       eventType: stringAt(event, "type") ?? "unknown",
       locationUid: null,
       organizationUid: null,

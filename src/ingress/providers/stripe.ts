@@ -1,0 +1,44 @@
+import { concatBytes, hexToBytes, utf8, verifyHmacAny, withinTolerance } from "../../domain/crypto";
+import { dedupeKeyOr, header, invalidSignature, jsonObject, missingSignature, staleTimestamp, stringAt, type Provider } from "./provider";
+
+/**
+ * Stripe: `Stripe-Signature: t=<seconds>,v1=<hex>[,v1=<hex>…]`, each v1 the hex
+ * HMAC-SHA256 of `${t}.${rawBody}` keyed by the whole `whsec_…` string.
+ */
+export const stripe: Provider = {
+  name: "stripe",
+
+  async verify(req, source) {
+    const value = header(req, "stripe-signature");
+    if (!value) throw missingSignature("Stripe-Signature");
+    let timestamp: string | null = null;
+    const signatures: Uint8Array[] = [];
+    for (const part of value.split(",")) {
+      const [k, v] = part.trim().split("=", 2);
+      if (k === "t" && v) timestamp = v;
+      if (k === "v1" && v) {
+        const bytes = hexToBytes(v, 32);
+        if (bytes) signatures.push(bytes);
+      }
+    }
+    if (!timestamp || !/^\d{1,12}$/.test(timestamp)) throw invalidSignature("Stripe-Signature has no t= timestamp.");
+    if (signatures.length === 0) throw invalidSignature("Stripe-Signature has no v1= signature.");
+    const signed = concatBytes(utf8(`${timestamp}.`), req.raw);
+    const keys = source.secrets.map(utf8);
+    let valid = false;
+    for (const sig of signatures) if (!valid && (await verifyHmacAny(keys, sig, signed))) valid = true;
+    if (!valid) throw invalidSignature("No v1 signature of Stripe-Signature matches under the source's secrets.");
+    if (!withinTolerance(Number(timestamp), req.now, source.toleranceSeconds)) throw staleTimestamp(source.toleranceSeconds);
+  },
+
+  async facts(req, body) {
+    const event = jsonObject(body, "Stripe");
+    return {
+      dedupeKey: await dedupeKeyOr(stringAt(event, "id"), req.raw),
+      eventType: stringAt(event, "type") ?? "unknown",
+      locationUid: null,
+      // A Connect event names the connected account.
+      organizationUid: stringAt(event, "account"),
+    };
+  },
+};

@@ -1,0 +1,199 @@
+import { sign as githubSign } from "@octokit/webhooks-methods";
+import Stripe from "stripe";
+import { describe, expect, it } from "vitest";
+import { eventIdFor } from "../../src/domain/ids";
+import { call, createSource, post, recordingQueue } from "./helpers";
+
+const enc = new TextEncoder();
+
+async function hmac(secret: string, data: string, hash = "SHA-256"): Promise<Uint8Array> {
+  const key = await crypto.subtle.importKey("raw", enc.encode(secret), { name: "HMAC", hash }, false, ["sign"]);
+  return new Uint8Array(await crypto.subtle.sign("HMAC", key, enc.encode(data)));
+}
+const hex = (b: Uint8Array) => [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+const b64 = (b: Uint8Array) => btoa(String.fromCharCode(...b));
+const nowS = () => Math.floor(Date.now() / 1000);
+
+async function send(source: string, body: string, headers: Record<string, string>) {
+  const queue = recordingQueue();
+  const res = await call(post(`/webhooks/${source}`, body, { "content-type": "application/json", ...headers }), { INGEST: queue as never });
+  return { status: res.status, json: (await res.json()) as any, queued: queue.sent };
+}
+
+describe("stripe (signed with the stripe package)", () => {
+  const secret = "whsec_test_stripe_secret_value";
+  const body = JSON.stringify({ id: "evt_1Stripe", object: "event", type: "payment_intent.succeeded", account: "acct_9", data: { object: {} } });
+  const header = (payload: string, timestamp = nowS(), s = secret) =>
+    Stripe.webhooks.generateTestHeaderStringAsync({ payload, secret: s, timestamp, cryptoProvider: Stripe.createSubtleCryptoProvider() });
+
+  it("accepts a request signed by stripe's generateTestHeaderString, reading type, id and account", async () => {
+    const source = await createSource({ provider: "stripe", secrets: [secret] });
+    const r = await send(source, body, { "stripe-signature": await header(body) });
+    expect(r.status).toBe(202);
+    expect(r.json.eventId).toBe(await eventIdFor(source, "evt_1Stripe"));
+    expect(r.queued[0]).toMatchObject({ eventType: "payment_intent.succeeded", dedupeKey: "evt_1Stripe", organizationUid: "acct_9" });
+  });
+
+  it("accepts any of several v1 signatures, and refuses wrong, stale or missing ones", async () => {
+    const source = await createSource({ provider: "stripe", secrets: [secret] });
+    const t = nowS();
+    const good = (await header(body, t)).split(",").find((p) => p.startsWith("v1="))!;
+    const other = (await header(body, t, "whsec_other")).split(",").find((p) => p.startsWith("v1="))!;
+    expect((await send(source, body, { "stripe-signature": `t=${t},${other},${good}` })).status).toBe(202);
+    expect((await send(source, body, { "stripe-signature": `t=${t},${other}` })).json.error.code).toBe("invalid_signature");
+    expect((await send(source, body, { "stripe-signature": await header(body, t - 600) })).json.error.code).toBe("timestamp_out_of_tolerance");
+    expect((await send(source, body, {})).json.error.code).toBe("missing_signature");
+    expect((await send(source, body, { "stripe-signature": good })).json.error.code).toBe("invalid_signature");
+  });
+});
+
+describe("github (signed with @octokit/webhooks-methods)", () => {
+  const secret = "github-webhook-secret";
+
+  it("types events as X-GitHub-Event.action, dedupes on X-GitHub-Delivery, and stores pings", async () => {
+    const source = await createSource({ provider: "github", secrets: [secret] });
+    const body = JSON.stringify({ action: "opened", repository: { full_name: "acme/api" }, organization: { login: "acme" } });
+    const r = await send(source, body, {
+      "x-hub-signature-256": await githubSign(secret, body),
+      "x-github-event": "pull_request",
+      "x-github-delivery": "d-123",
+    });
+    expect(r.status).toBe(202);
+    expect(r.queued[0]).toMatchObject({ eventType: "pull_request.opened", dedupeKey: "d-123", locationUid: "acme/api", organizationUid: "acme" });
+
+    const ping = JSON.stringify({ zen: "Keep it logically awesome.", hook_id: 1 });
+    const p = await send(source, ping, { "x-hub-signature-256": await githubSign(secret, ping), "x-github-event": "ping", "x-github-delivery": "d-ping" });
+    expect(p.status).toBe(202);
+    expect(p.queued[0]?.eventType).toBe("ping");
+  });
+
+  it("refuses a wrong or missing signature", async () => {
+    const source = await createSource({ provider: "github", secrets: [secret] });
+    const body = JSON.stringify({ action: "opened" });
+    expect((await send(source, body, { "x-hub-signature-256": await githubSign("other", body) })).json.error.code).toBe("invalid_signature");
+    expect((await send(source, body, { "x-hub-signature-256": "deadbeef" })).json.error.code).toBe("invalid_signature");
+    expect((await send(source, body, {})).json.error.code).toBe("missing_signature");
+  });
+});
+
+describe("shopify (the documented formula: base64 HMAC-SHA256 of the body)", () => {
+  const secret = "shopify-app-secret";
+
+  it("verifies, types orders/create as orders.create and dedupes on X-Shopify-Webhook-Id", async () => {
+    const source = await createSource({ provider: "shopify", secrets: [secret] });
+    const body = JSON.stringify({ id: 820982911946154500, total_price: "10.00" });
+    const r = await send(source, body, {
+      "x-shopify-hmac-sha256": b64(await hmac(secret, body)),
+      "x-shopify-topic": "orders/create",
+      "x-shopify-webhook-id": "wh-1",
+      "x-shopify-shop-domain": "acme.myshopify.com",
+    });
+    expect(r.status).toBe(202);
+    expect(r.queued[0]).toMatchObject({ eventType: "orders.create", dedupeKey: "wh-1", organizationUid: "acme.myshopify.com" });
+    const withEventId = await send(source, body, {
+      "x-shopify-hmac-sha256": b64(await hmac(secret, body)),
+      "x-shopify-topic": "orders/paid",
+      "x-shopify-event-id": "ev-7",
+    });
+    expect(withEventId.queued[0]?.dedupeKey).toBe("ev-7");
+  });
+
+  it("refuses a wrong or missing signature", async () => {
+    const source = await createSource({ provider: "shopify", secrets: [secret] });
+    const body = "{}";
+    expect((await send(source, body, { "x-shopify-hmac-sha256": b64(await hmac("nope", body)) })).json.error.code).toBe("invalid_signature");
+    expect((await send(source, body, {})).json.error.code).toBe("missing_signature");
+  });
+});
+
+describe("slack (the documented formula: v0= hex HMAC-SHA256 of v0:ts:body)", () => {
+  const secret = "slack-signing-secret";
+  const headers = async (body: string, ts = nowS(), s = secret) => ({
+    "x-slack-request-timestamp": String(ts),
+    "x-slack-signature": `v0=${hex(await hmac(s, `v0:${ts}:${body}`))}`,
+  });
+
+  it("answers a signed url_verification with its challenge, without queueing", async () => {
+    const source = await createSource({ provider: "slack", secrets: [secret] });
+    const body = JSON.stringify({ token: "x", challenge: "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P", type: "url_verification" });
+    const r = await send(source, body, await headers(body));
+    expect(r.status).toBe(200);
+    expect(r.json).toEqual({ challenge: "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P" });
+    expect(r.queued).toHaveLength(0);
+    // Unsigned, the handshake is refused like anything else.
+    expect((await send(source, body, {})).status).toBe(401);
+  });
+
+  it("queues event callbacks typed by event.type and deduped by event_id", async () => {
+    const source = await createSource({ provider: "slack", secrets: [secret] });
+    const body = JSON.stringify({ type: "event_callback", team_id: "T1", event_id: "Ev1", event: { type: "app_mention", channel: "C1" } });
+    const r = await send(source, body, await headers(body));
+    expect(r.status).toBe(202);
+    expect(r.queued[0]).toMatchObject({ eventType: "app_mention", dedupeKey: "Ev1", organizationUid: "T1", locationUid: "C1" });
+  });
+
+  it("refuses stale timestamps, wrong and missing signatures", async () => {
+    const source = await createSource({ provider: "slack", secrets: [secret] });
+    const body = JSON.stringify({ type: "event_callback", event_id: "Ev2", event: { type: "message" } });
+    expect((await send(source, body, await headers(body, nowS() - 600))).json.error.code).toBe("timestamp_out_of_tolerance");
+    expect((await send(source, body, await headers(body, nowS(), "wrong"))).json.error.code).toBe("invalid_signature");
+    expect((await send(source, body, {})).json.error.code).toBe("missing_signature");
+  });
+});
+
+describe("generic hmac (configured per source)", () => {
+  it.each([
+    ["SHA-256", "hex", "sha256="],
+    ["SHA-1", "hex", ""],
+    ["SHA-512", "base64", ""],
+  ] as const)("verifies %s %s signatures with prefix %j", async (algorithm, encoding, prefix) => {
+    const source = await createSource({
+      provider: "hmac",
+      secrets: ["generic-secret"],
+      hmac: { header: "x-sig", algorithm, encoding, prefix, timestampHeader: null, typePath: "kind", dedupePath: "meta.id" },
+    });
+    const body = JSON.stringify({ kind: "thing.happened", meta: { id: "m-1" } });
+    const digest = await hmac("generic-secret", body, algorithm);
+    const value = prefix + (encoding === "hex" ? hex(digest) : b64(digest));
+    const r = await send(source, body, { "x-sig": value });
+    expect(r.status).toBe(202);
+    expect(r.queued[0]).toMatchObject({ eventType: "thing.happened", dedupeKey: "m-1" });
+    expect((await send(source, body, { "x-sig": prefix + hex(await hmac("wrong", body, algorithm)) })).status).toBe(401);
+    expect((await send(source, body, {})).json.error.code).toBe("missing_signature");
+  });
+
+  it("signs timestamp and body together when a timestamp header is configured", async () => {
+    const source = await createSource({
+      provider: "hmac",
+      secrets: ["ts-secret"],
+      hmac: { header: "x-sig", algorithm: "SHA-256", encoding: "hex", prefix: "", timestampHeader: "x-ts", typePath: null, dedupePath: null },
+    });
+    const body = "plain text is fine too";
+    const ts = String(nowS());
+    const r = await send(source, body, { "x-ts": ts, "x-sig": hex(await hmac("ts-secret", `${ts}.${body}`)) });
+    expect(r.status).toBe(202);
+    expect(r.queued[0]?.eventType).toBe("unknown");
+    const stale = String(nowS() - 3600);
+    expect((await send(source, body, { "x-ts": stale, "x-sig": hex(await hmac("ts-secret", `${stale}.${body}`)) })).json.error.code).toBe(
+      "timestamp_out_of_tolerance",
+    );
+    expect((await send(source, body, { "x-sig": hex(await hmac("ts-secret", body)) })).json.error.code).toBe("missing_signature");
+  });
+});
+
+describe("sources of every provider through the API", () => {
+  it("creates one of each, with hmac requiring its configuration", async () => {
+    const { pipeline } = await import("./pipeline");
+    const p = pipeline();
+    for (const provider of ["podium", "standard-webhooks", "stripe", "github", "shopify", "slack"]) {
+      const res = await p.api("POST", "/v1/sources", { name: provider, provider, secrets: ["a-long-secret"] });
+      expect(res.status).toBe(201);
+      expect(res.json.provider).toBe(provider);
+    }
+    expect((await p.api("POST", "/v1/sources", { name: "h", provider: "hmac", secrets: ["a-long-secret"] })).status).toBe(400);
+    const h = await p.api("POST", "/v1/sources", { name: "h", provider: "hmac", secrets: ["a-long-secret"], hmac: { header: "X-Sig" } });
+    expect(h.status).toBe(201);
+    expect(h.json.hmac).toEqual({ header: "x-sig", algorithm: "SHA-256", encoding: "hex", prefix: "", timestampHeader: null, typePath: null, dedupePath: null });
+    expect((await p.api("POST", "/v1/sources", { name: "x", provider: "github", secrets: ["a-long-secret"], hmac: { header: "x" } })).status).toBe(400);
+  });
+});
