@@ -1,7 +1,8 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { Scalar } from "@scalar/hono-api-reference";
-import { HTTPException } from "hono/http-exception";
 import { api } from "./api";
+import { handleError } from "./api/errors";
+import { dashboard } from "./dashboard";
 import { ErrorSchema } from "./api/schemas";
 import { AppError, errorResponse } from "./domain/errors";
 import type { AppEnv } from "./env";
@@ -23,6 +24,7 @@ app.openapi(
 );
 
 app.route("/v1", api);
+app.route("/dashboard", dashboard);
 
 // The ingress is documented here; it reads the raw body itself (signatures cover the bytes).
 const ingressError = (description: string) => ({ description, content: { "application/json": { schema: ErrorSchema } } });
@@ -90,11 +92,4 @@ app.notFound((c) => {
   return errorResponse(new AppError(404, "not_found", `No route for ${c.req.method} ${c.req.path}.`));
 });
 
-app.onError((err) => {
-  if (err instanceof AppError) return errorResponse(err);
-  if (err instanceof HTTPException && err.status === 400) {
-    return errorResponse(new AppError(400, "invalid_request", "The body is not valid JSON.", { issues: [{ path: "", message: err.message }] }));
-  }
-  console.error("unhandled error", { error: String(err) });
-  return errorResponse(new AppError(500, "internal_error", "Something went wrong on our side; it has been logged."));
-});
+app.onError(handleError);

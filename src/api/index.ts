@@ -1,4 +1,5 @@
 import { authenticate } from "./auth";
+import { handleError } from "./errors";
 import { router } from "./openapi";
 import { catalog } from "./routes/catalog";
 import { deliveries } from "./routes/deliveries";
@@ -16,3 +17,6 @@ export const api = router()
   .route("/", sources)
   .route("/", tokens)
   .route("/", catalog);
+
+// Also when the dashboard calls the API in-process, errors answer in the contract's shape.
+api.onError(handleError);

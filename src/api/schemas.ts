@@ -293,6 +293,9 @@ export const EventTypeSchema = z
 export const StatsSchema = z
   .object({
     events: z.object({ total: z.number().int(), last24h: z.number().int() }),
+    series: z
+      .array(z.object({ start: time, events: z.number().int(), attempts: z.number().int(), succeededAttempts: z.number().int() }))
+      .openapi({ description: "The last six hours in ten-minute buckets, oldest first." }),
     deliveries: z.object({
       held: z.number().int(),
       pending: z.number().int(),

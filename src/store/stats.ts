@@ -1,8 +1,13 @@
 import type { Access } from "../domain/access";
 import { eventAccessSql, webhookAccessSql } from "./access";
 
+export const SERIES_BUCKET_MS = 10 * 60_000;
+export const SERIES_BUCKETS = 36; // six hours
+
 export interface Stats {
   events: { total: number; last24h: number };
+  /** Six hours in ten-minute buckets, oldest first. */
+  series: { start: number; events: number; attempts: number; succeededAttempts: number }[];
   deliveries: Record<"held" | "pending" | "succeeded" | "failed" | "expired", number>;
   webhooks: {
     uid: string;
@@ -21,7 +26,8 @@ export interface Stats {
 export async function stats(db: D1Database, access: Access | null, now = Date.now()): Promise<Stats> {
   const ev = eventAccessSql(access, "e");
   const wh = webhookAccessSql(access, "w");
-  const [events, byStatus, perWebhook] = await db.batch<Record<string, unknown>>([
+  const from = Math.floor(now / SERIES_BUCKET_MS) * SERIES_BUCKET_MS - (SERIES_BUCKETS - 1) * SERIES_BUCKET_MS;
+  const [events, byStatus, perWebhook, eventSeries, attemptSeries] = await db.batch<Record<string, unknown>>([
     db
       .prepare(`SELECT COUNT(*) AS total, COALESCE(SUM(received_at >= ?), 0) AS last24h FROM events e WHERE ${ev.sql}`)
       .bind(now - 86_400_000, ...ev.binds),
@@ -44,12 +50,40 @@ export async function stats(db: D1Database, access: Access | null, now = Date.no
          WHERE ${wh.sql} GROUP BY w.uid ORDER BY failed DESC, w.uid`,
       )
       .bind(...wh.binds),
+    db
+      .prepare(`SELECT CAST((e.received_at - ?1) / ?2 AS INTEGER) AS b, COUNT(*) AS n FROM events e WHERE e.received_at >= ?1 AND ${ev.sql} GROUP BY b`) // D1 binds numbers as REAL: CAST keeps buckets whole
+      .bind(from, SERIES_BUCKET_MS, ...ev.binds),
+    db
+      .prepare(
+        `SELECT CAST((a.started_at - ?1) / ?2 AS INTEGER) AS b, COUNT(*) AS n, COALESCE(SUM(a.error IS NULL), 0) AS ok
+         FROM attempts a JOIN deliveries d ON d.id = a.delivery_id JOIN events e ON e.id = d.event_id
+         WHERE a.started_at >= ?1 AND ${ev.sql} GROUP BY b`,
+      )
+      .bind(from, SERIES_BUCKET_MS, ...ev.binds),
   ]);
+  const series = Array.from({ length: SERIES_BUCKETS }, (_, i) => ({
+    start: from + i * SERIES_BUCKET_MS,
+    events: 0,
+    attempts: 0,
+    succeededAttempts: 0,
+  }));
+  for (const r of eventSeries?.results ?? []) {
+    const bucket = series[Number(r.b)];
+    if (bucket) bucket.events = Number(r.n);
+  }
+  for (const r of attemptSeries?.results ?? []) {
+    const bucket = series[Number(r.b)];
+    if (bucket) {
+      bucket.attempts = Number(r.n);
+      bucket.succeededAttempts = Number(r.ok);
+    }
+  }
   const counts = { held: 0, pending: 0, succeeded: 0, failed: 0, expired: 0 };
   for (const r of byStatus?.results ?? []) counts[r.status as keyof typeof counts] = r.n as number;
   const e = events?.results[0] ?? {};
   return {
     events: { total: Number(e.total ?? 0), last24h: Number(e.last24h ?? 0) },
+    series,
     deliveries: counts,
     webhooks: (perWebhook?.results ?? []).map((r) => ({
       uid: r.uid as string,

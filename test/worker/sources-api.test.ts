@@ -130,6 +130,13 @@ describe("event filters, stats and errors", () => {
     expect(badStats).toMatchObject({ failed: 1, succeeded: 0, successRate: 0, lastError: "HTTP 500" });
     expect(badStats.lastFailureAt).toEqual(expect.any(String));
     expect(json.webhooks.find((w: { uid: string }) => w.uid === good.uid)).toMatchObject({ succeeded: 1, successRate: 1, lastFailureAt: null });
+    // The last ten-minute bucket of the six-hour series holds this event and both attempts.
+    expect(json.series).toHaveLength(36);
+    const last = json.series[json.series.length - 1];
+    expect(last.events).toBeGreaterThanOrEqual(1);
+    expect(last.attempts).toBeGreaterThanOrEqual(2);
+    expect(last.succeededAttempts).toBeGreaterThanOrEqual(1);
+    expect(last.succeededAttempts).toBeLessThan(last.attempts);
   });
 
   it("answers 405 with Allow for a wrong method, and JSON 404 for an unknown route", async () => {

@@ -32,6 +32,7 @@ export const catalog = router()
     return c.json(
       {
         ...s,
+        series: s.series.map((b) => ({ ...b, start: new Date(b.start).toISOString() })),
         webhooks: s.webhooks.map((w) => ({
           ...w,
           successRate: w.succeeded + w.failed === 0 ? null : w.succeeded / (w.succeeded + w.failed),

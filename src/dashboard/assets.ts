@@ -1,0 +1,65 @@
+// The dashboard's only stylesheet and script, served from the Worker so the
+// Content-Security-Policy can stay at 'self'.
+
+export const CSS = `
+:root { --fg:#1b1f24; --muted:#5b6470; --bg:#fff; --line:#d9dee5; --accent:#0b57d0; --ok:#137333; --bad:#b3261e; --warn:#8a5a00; --chip:#f1f3f6; }
+* { box-sizing: border-box; }
+body { margin:0; font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color:var(--fg); background:var(--bg); }
+a { color:var(--accent); }
+a:focus-visible, button:focus-visible, input:focus-visible, select:focus-visible, textarea:focus-visible, summary:focus-visible { outline:3px solid #f9ab00; outline-offset:2px; }
+.skip { position:absolute; left:-999px; } .skip:focus { left:8px; top:8px; background:#fff; padding:4px 8px; z-index:2; }
+header.top { display:flex; flex-wrap:wrap; gap:12px; align-items:center; padding:10px 20px; border-bottom:1px solid var(--line); background:#f8f9fb; }
+header.top .brand { font-weight:700; margin-right:12px; }
+nav ul { display:flex; flex-wrap:wrap; gap:4px; list-style:none; margin:0; padding:0; }
+nav a { display:block; padding:6px 10px; border-radius:6px; text-decoration:none; color:var(--fg); }
+nav a[aria-current="page"] { background:var(--chip); font-weight:600; }
+header.top form { margin-left:auto; }
+main { padding:16px 20px 40px; max-width:1240px; }
+h1 { font-size:1.4rem; margin:4px 0 14px; } h2 { font-size:1.1rem; margin:22px 0 8px; }
+table { border-collapse:collapse; width:100%; }
+th, td { text-align:left; padding:6px 8px; border-bottom:1px solid var(--line); vertical-align:top; }
+th { font-size:.8rem; text-transform:uppercase; letter-spacing:.03em; color:var(--muted); }
+.scroll { overflow-x:auto; }
+code, pre, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size:.85rem; }
+pre { background:#f6f8fa; border:1px solid var(--line); border-radius:6px; padding:10px; overflow:auto; max-height:480px; }
+.badge { display:inline-block; padding:1px 8px; border-radius:10px; font-size:.8rem; background:var(--chip); }
+.badge.succeeded { background:#e6f4ea; color:var(--ok); } .badge.failed { background:#fce8e6; color:var(--bad); }
+.badge.pending { background:#fef7e0; color:var(--warn); } .badge.held, .badge.expired { background:#eceff1; }
+form.filters { display:flex; flex-wrap:wrap; gap:8px 12px; align-items:end; margin-bottom:12px; }
+label { display:flex; flex-direction:column; font-size:.8rem; color:var(--muted); gap:2px; }
+input, select, textarea { font:inherit; padding:5px 7px; border:1px solid #b8c0cc; border-radius:6px; min-width:0; }
+button { font:inherit; padding:5px 12px; border-radius:6px; border:1px solid var(--accent); background:var(--accent); color:#fff; cursor:pointer; }
+button.secondary { background:#fff; color:var(--accent); } button.danger { background:#fff; color:var(--bad); border-color:var(--bad); }
+.inline { display:inline; } .actions { display:flex; flex-wrap:wrap; gap:6px; }
+.notice { padding:8px 12px; border-radius:6px; background:#e8f0fe; margin-bottom:12px; }
+.notice.error { background:#fce8e6; color:var(--bad); }
+.secret { padding:10px; border:2px dashed var(--warn); border-radius:6px; background:#fffaf0; word-break:break-all; }
+.grid { display:grid; grid-template-columns: repeat(auto-fit, minmax(280px, 1fr)); gap:16px; }
+.card { border:1px solid var(--line); border-radius:8px; padding:12px; }
+.kpis { display:flex; flex-wrap:wrap; gap:16px; } .kpi b { display:block; font-size:1.4rem; }
+ol.timeline { list-style:none; padding:0; margin:6px 0; border-left:3px solid var(--line); }
+ol.timeline li { padding:4px 0 4px 12px; }
+.muted { color:var(--muted); }
+svg.chart { width:100%; height:120px; } svg.chart rect { fill:#6f9de8; } svg.chart rect.low { fill:#e57373; }
+.stack > * + * { margin-top:10px; }
+.narrow { max-width:440px; } label.check { flex-direction:row; gap:6px; align-items:center; }
+@media (max-width: 640px) { main { padding:12px; } th.opt, td.opt { display:none; } header.top form { margin-left:0; } }
+`;
+
+/** Live refresh of the events list: fetch the rows again every 5 s unless the reader paged away. */
+export const JS = `
+(function () {
+  var rows = document.getElementById("event-rows");
+  if (!rows || rows.dataset.live !== "1") return;
+  var status = document.getElementById("live-status");
+  setInterval(function () {
+    var url = new URL(location.href);
+    url.searchParams.set("partial", "1");
+    fetch(url, { credentials: "same-origin" }).then(function (r) { return r.ok ? r.text() : null; }).then(function (html) {
+      if (html === null) return;
+      rows.innerHTML = html;
+      if (status) status.textContent = "Updated " + new Date().toLocaleTimeString();
+    }).catch(function () {});
+  }, 5000);
+})();
+`;

@@ -1,0 +1,238 @@
+import { Hono, type Context } from "hono";
+import { csrf } from "hono/csrf";
+import { secureHeaders } from "hono/secure-headers";
+import { principalFor } from "../api/auth";
+import { handleError } from "../api/errors";
+import { hasScope } from "../domain/scopes";
+import { CSS, JS } from "./assets";
+import { Layout } from "./layout";
+import { EventList, EventPage, EventRows, FILTERS, type EventDetail, type EventRow } from "./pages/events";
+import { Login } from "./pages/login";
+import { Overview, type StatsJson } from "./pages/overview";
+import { SourceList, type SourceJson } from "./pages/sources";
+import { SecretOnce, WebhookList, WebhookPage, type WebhookCounts, type WebhookJson } from "./pages/webhooks";
+import { callApi, endSession, requireSession, startSession, type DashEnv } from "./session";
+
+type C = Context<DashEnv>;
+
+/** Redirect after an action, carrying what happened to show it on the next page. */
+function back(c: C, path: string, answer: { ok: boolean; error: string | null }, notice: string) {
+  const url = new URL(path, "https://x");
+  url.searchParams.set(answer.ok ? "notice" : "error", answer.ok ? notice : (answer.error ?? "That did not work."));
+  return c.redirect(`${url.pathname}${url.search}`, 303);
+}
+
+function page(c: C, title: string, path: string, body: unknown, status: 200 | 403 | 404 = 200) {
+  return c.html(
+    <Layout title={title} path={path} principal={c.get("principal")} notice={c.req.query("notice")} error={c.req.query("error")}>
+      {body as never}
+    </Layout>,
+    status,
+  );
+}
+
+const can = (c: C, scope: Parameters<typeof hasScope>[1]) => hasScope(c.get("principal"), scope);
+
+/** Per-webhook counts from /v1/stats, when the token may read them. */
+async function webhookCounts(c: C): Promise<Map<string, WebhookCounts>> {
+  const stats = can(c, "events:read") ? await callApi<StatsJson>(c, "GET", "/stats") : null;
+  return new Map((stats?.ok ? stats.json.webhooks : []).map((w) => [w.uid, { held: w.held, failed: w.failed }]));
+}
+
+export const dashboard = new Hono<DashEnv>();
+dashboard.onError(handleError);
+
+dashboard.use(
+  "*",
+  secureHeaders({
+    contentSecurityPolicy: {
+      defaultSrc: ["'none'"],
+      scriptSrc: ["'self'"],
+      styleSrc: ["'self'"],
+      imgSrc: ["'self'", "data:"],
+      connectSrc: ["'self'"],
+      formAction: ["'self'"],
+      frameAncestors: ["'none'"],
+      baseUri: ["'none'"],
+    },
+    referrerPolicy: "same-origin",
+  }),
+);
+// Actions are POSTs from our own pages only (Origin checked), and the cookie is SameSite=Strict.
+dashboard.use("*", csrf());
+
+dashboard.get("/assets/app.css", (c) => c.body(CSS, 200, { "content-type": "text/css; charset=utf-8", "cache-control": "max-age=300" }));
+dashboard.get("/assets/app.js", (c) => c.body(JS, 200, { "content-type": "text/javascript; charset=utf-8", "cache-control": "max-age=300" }));
+
+dashboard.get("/login", (c) =>
+  c.html(
+    <Layout title="Sign in" path="/dashboard/login" error={c.req.query("error")}>
+      <Login />
+    </Layout>,
+  ),
+);
+
+dashboard.post("/login", async (c) => {
+  const token = String((await c.req.parseBody()).token ?? "").trim();
+  const principal = token ? await principalFor(c.env, token, (p) => c.executionCtx.waitUntil(p)) : null;
+  if (!principal) return c.redirect("/dashboard/login?error=That+token+is+not+valid.", 303);
+  startSession(c, token);
+  return c.redirect(hasScope(principal, "events:read") ? "/dashboard" : "/dashboard/webhooks", 303);
+});
+
+dashboard.post("/logout", (c) => {
+  endSession(c);
+  return c.redirect("/dashboard/login?error=Signed+out.", 303);
+});
+
+dashboard.use("*", requireSession);
+
+dashboard.get("/", async (c) => {
+  const stats = await callApi<StatsJson>(c, "GET", "/stats");
+  if (!stats.ok) return page(c, "Overview", "/dashboard", <p>{stats.error}</p>, 403);
+  return page(c, "Overview", "/dashboard", <Overview stats={stats.json} />);
+});
+
+dashboard.get("/events", async (c) => {
+  const id = c.req.query("id")?.trim();
+  if (id) return c.redirect(`/dashboard/events/${encodeURIComponent(id)}`, 303);
+  const query: Record<string, string> = {};
+  const api = new URLSearchParams({ limit: "50" });
+  for (const f of FILTERS) {
+    const v = c.req.query(f)?.trim();
+    if (!v) continue;
+    query[f] = v;
+    // datetime-local has no zone: the page says UTC.
+    api.set(f, f === "since" || f === "until" ? `${v.length === 16 ? `${v}:00` : v}Z` : v);
+  }
+  const cursor = c.req.query("cursor");
+  if (cursor) api.set("cursor", cursor);
+  const list = await callApi<{ data: EventRow[]; nextCursor: string | null }>(c, "GET", `/events?${api}`);
+  if (!list.ok) return page(c, "Events", "/dashboard/events", <p>{list.error}</p>, list.status === 403 ? 403 : 200);
+  if (c.req.query("partial") === "1") return c.html(<EventRows events={list.json.data} />);
+  return page(
+    c,
+    "Events",
+    "/dashboard/events",
+    <EventList events={list.json.data} query={query} nextCursor={list.json.nextCursor} live={!cursor} />,
+  );
+});
+
+dashboard.get("/events/:id", async (c) => {
+  const event = await callApi<EventDetail>(c, "GET", `/events/${encodeURIComponent(c.req.param("id"))}`);
+  if (!event.ok) return page(c, "Event", "/dashboard/events", <p>{event.error}</p>, 404);
+  return page(c, event.json.eventType, "/dashboard/events", <EventPage event={event.json} canReplay={can(c, "events:replay")} />);
+});
+
+dashboard.post("/events/:id/replay", async (c) => {
+  const id = c.req.param("id");
+  const res = await callApi<{ deliveries: number }>(c, "POST", `/events/${encodeURIComponent(id)}/replay`, {});
+  return back(c, `/dashboard/events/${id}`, res, `Replayed: ${res.json?.deliveries ?? 0} new deliveries.`);
+});
+
+dashboard.post("/deliveries/:id/retry", async (c) => {
+  const eventId = String((await c.req.parseBody()).back ?? "");
+  const res = await callApi(c, "POST", `/deliveries/${encodeURIComponent(c.req.param("id"))}/retry`);
+  return back(c, eventId ? `/dashboard/events/${eventId}` : "/dashboard/events", res, "The delivery will be tried again now.");
+});
+
+dashboard.get("/webhooks", async (c) => {
+  const list = await callApi<{ data: WebhookJson[] }>(c, "GET", "/webhooks?limit=100");
+  if (!list.ok) return page(c, "Webhooks", "/dashboard/webhooks", <p>{list.error}</p>, 403);
+  return page(
+    c,
+    "Webhooks",
+    "/dashboard/webhooks",
+    <WebhookList webhooks={list.json.data} counts={await webhookCounts(c)} canWrite={can(c, "webhooks:write")} canReplay={can(c, "events:replay")} />,
+  );
+});
+
+/** The form's fields as the API's webhook body. */
+function webhookBody(form: Record<string, string | File>, creating: boolean) {
+  const text = (k: string) => (typeof form[k] === "string" ? (form[k] as string).trim() : "");
+  const body: Record<string, unknown> = {
+    url: text("url"),
+    eventTypes: text("eventTypes").split(",").map((t) => t.trim()).filter(Boolean),
+    disabled: form.disabled === "on",
+  };
+  if (text("timeoutMs")) body.timeoutMs = Number(text("timeoutMs"));
+  if (text("maxAttempts")) body.maxAttempts = Number(text("maxAttempts"));
+  if (creating && text("organizationUid")) body.organizationUid = text("organizationUid");
+  if (creating && text("locationUid")) body.locationUid = text("locationUid");
+  return body;
+}
+
+dashboard.post("/webhooks", async (c) => {
+  const res = await callApi<{ uid: string; secret: string }>(c, "POST", "/webhooks", webhookBody(await c.req.parseBody(), true));
+  if (!res.ok) return back(c, "/dashboard/webhooks", res, "");
+  return page(
+    c,
+    "Webhook created",
+    "/dashboard/webhooks",
+    <SecretOnce what="webhook" secret={res.json.secret} href={`/dashboard/webhooks/${res.json.uid}`} />,
+  );
+});
+
+dashboard.get("/webhooks/:uid", async (c) => {
+  const w = await callApi<WebhookJson>(c, "GET", `/webhooks/${encodeURIComponent(c.req.param("uid"))}`);
+  if (!w.ok) return page(c, "Webhook", "/dashboard/webhooks", <p>{w.error}</p>, 404);
+  const counts = (await webhookCounts(c)).get(w.json.uid);
+  return page(
+    c,
+    "Webhook",
+    "/dashboard/webhooks",
+    <WebhookPage webhook={w.json} counts={counts} canWrite={can(c, "webhooks:write")} canReplay={can(c, "events:replay")} />,
+  );
+});
+
+dashboard.post("/webhooks/:uid", async (c) => {
+  const uid = c.req.param("uid");
+  const res = await callApi(c, "PATCH", `/webhooks/${encodeURIComponent(uid)}`, webhookBody(await c.req.parseBody(), false));
+  return back(c, `/dashboard/webhooks/${uid}`, res, "Saved.");
+});
+
+dashboard.post("/webhooks/:uid/:action{enable|disable|retry-failed|delete}", async (c) => {
+  const uid = c.req.param("uid");
+  const action = c.req.param("action");
+  const path = `/webhooks/${encodeURIComponent(uid)}`;
+  if (action === "delete") return back(c, "/dashboard/webhooks", await callApi(c, "DELETE", path), "Webhook deleted.");
+  if (action === "retry-failed") {
+    const res = await callApi<{ count: number }>(c, "POST", "/deliveries/retry", { status: "failed", webhookUid: uid });
+    return back(c, "/dashboard/webhooks", res, `${res.json?.count ?? 0} failed deliveries will be tried again.`);
+  }
+  const res = await callApi<WebhookJson>(c, "PATCH", path, { disabled: action === "disable" });
+  return back(c, "/dashboard/webhooks", res, action === "disable" ? "Disabled: new deliveries are held." : "Enabled: held deliveries are going out, oldest first.");
+});
+
+dashboard.get("/sources", async (c) => {
+  const list = await callApi<{ data: SourceJson[] }>(c, "GET", "/sources");
+  if (!list.ok) return page(c, "Sources", "/dashboard/sources", <p>{list.error}</p>, 403);
+  return page(c, "Sources", "/dashboard/sources", <SourceList sources={list.json.data} canWrite={can(c, "sources:write")} />);
+});
+
+dashboard.post("/sources", async (c) => {
+  const form = await c.req.parseBody();
+  const id = String(form.id ?? "").trim();
+  const res = await callApi<SourceJson>(c, "POST", "/sources", {
+    ...(id ? { id } : {}),
+    name: String(form.name ?? "").trim(),
+    provider: String(form.provider ?? ""),
+    secrets: [String(form.secret ?? "")],
+  });
+  return back(c, "/dashboard/sources", res, `Source created: point the provider at ${res.json?.ingressUrl ?? ""}`);
+});
+
+dashboard.post("/sources/:id/rotate", async (c) => {
+  const id = c.req.param("id");
+  const current = await callApi<SourceJson>(c, "GET", `/sources/${encodeURIComponent(id)}`);
+  if (!current.ok) return back(c, "/dashboard/sources", current, "");
+  // The API never returns secrets: the new one leads, and the API keeps accepting the old ones only if given,
+  // so rotation here replaces the secret outright. Use the API for overlapping rotations.
+  const res = await callApi(c, "PATCH", `/sources/${encodeURIComponent(id)}`, { secrets: [String((await c.req.parseBody()).secret ?? "")] });
+  return back(c, "/dashboard/sources", res, "Secret replaced.");
+});
+
+dashboard.post("/sources/:id/delete", async (c) => {
+  const res = await callApi(c, "DELETE", `/sources/${encodeURIComponent(c.req.param("id"))}`);
+  return back(c, "/dashboard/sources", res, "Source deleted.");
+});

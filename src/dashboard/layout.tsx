@@ -1,0 +1,112 @@
+import { raw } from "hono/html";
+import type { Child } from "hono/jsx";
+import { hasScope, type Principal } from "../domain/scopes";
+
+const NAV: { href: string; label: string; scope: Parameters<typeof hasScope>[1] }[] = [
+  { href: "/dashboard", label: "Overview", scope: "events:read" },
+  { href: "/dashboard/events", label: "Events", scope: "events:read" },
+  { href: "/dashboard/webhooks", label: "Webhooks", scope: "webhooks:read" },
+  { href: "/dashboard/sources", label: "Sources", scope: "sources:read" },
+];
+
+export function Layout(props: { title: string; path: string; principal?: Principal; notice?: string; error?: string; children: Child }) {
+  const p = props.principal;
+  return (
+    <>
+    {raw("<!DOCTYPE html>")}
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>{`${props.title} · Edgehook`}</title>
+        <link rel="icon" href="data:," />
+        <link rel="stylesheet" href="/dashboard/assets/app.css" />
+      </head>
+      <body>
+        <a class="skip" href="#main">Skip to content</a>
+        <header class="top">
+          <span class="brand">Edgehook</span>
+          {p && (
+            <nav aria-label="Main">
+              <ul>
+                {NAV.filter((n) => hasScope(p, n.scope)).map((n) => (
+                  <li>
+                    <a href={n.href} aria-current={props.path === n.href ? "page" : undefined}>
+                      {n.label}
+                    </a>
+                  </li>
+                ))}
+              </ul>
+            </nav>
+          )}
+          {p && (
+            <form method="post" action="/dashboard/logout">
+              <button type="submit" class="secondary">
+                Sign out
+              </button>
+            </form>
+          )}
+        </header>
+        <main id="main">
+          <h1>{props.title}</h1>
+          {props.notice && (
+            <p class="notice" role="status">
+              {props.notice}
+            </p>
+          )}
+          {props.error && (
+            <p class="notice error" role="alert">
+              {props.error}
+            </p>
+          )}
+          {props.children}
+        </main>
+        <script src="/dashboard/assets/app.js" defer></script>
+      </body>
+    </html>
+    </>
+  );
+}
+
+export function Badge(props: { status: string }) {
+  return <span class={`badge ${props.status}`}>{props.status}</span>;
+}
+
+export function Time(props: { iso: string | null }) {
+  if (!props.iso) return <span class="muted">—</span>;
+  return <time datetime={props.iso}>{props.iso.replace("T", " ").replace(/\.\d+Z$/, "Z")}</time>;
+}
+
+/** A one-button form: every action is a POST, checked for same origin (CSRF) and by the API's scopes. */
+export function Action(props: { action: string; label: string; kind?: "secondary" | "danger"; fields?: Record<string, string> }) {
+  return (
+    <form method="post" action={props.action} class="inline">
+      {Object.entries(props.fields ?? {}).map(([name, value]) => (
+        <input type="hidden" name={name} value={value} />
+      ))}
+      <button type="submit" class={props.kind}>
+        {props.label}
+      </button>
+    </form>
+  );
+}
+
+/** A small bar chart in SVG: null draws no bar (no data); `low` marks bars to draw in the warning colour. */
+export function BarChart(props: { label: string; values: (number | null)[]; max?: number; low?: (v: number) => boolean; unit: string }) {
+  const max = props.max ?? Math.max(1, ...props.values.map((v) => v ?? 0));
+  const w = 100 / Math.max(1, props.values.length);
+  return (
+    <svg class="chart" viewBox="0 0 100 40" preserveAspectRatio="none" role="img" aria-label={props.label}>
+      <title>{props.label}</title>
+      {props.values.map((v, i) => {
+        if (v === null) return null;
+        const h = Math.max(0.5, (v / max) * 38);
+        return (
+          <rect x={i * w + 0.15} y={40 - h} width={w - 0.3} height={h} class={props.low?.(v) ? "low" : undefined}>
+            <title>{`${Math.round(v * 100) / 100} ${props.unit}`}</title>
+          </rect>
+        );
+      })}
+    </svg>
+  );
+}

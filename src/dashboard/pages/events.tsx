@@ -1,0 +1,223 @@
+import { Action, Badge, Time } from "../layout";
+
+export interface EventRow {
+  id: string;
+  sourceId: string;
+  eventType: string;
+  locationUid: string | null;
+  organizationUid: string | null;
+  receivedAt: string;
+}
+
+export const FILTERS = ["eventType", "sourceId", "locationUid", "organizationUid", "status", "since", "until"] as const;
+const LABELS: Record<(typeof FILTERS)[number], string> = {
+  eventType: "Type",
+  sourceId: "Source",
+  locationUid: "Location",
+  organizationUid: "Organization",
+  status: "Delivery status",
+  since: "Since (UTC)",
+  until: "Until (UTC)",
+};
+
+export function EventRows(props: { events: EventRow[] }) {
+  if (props.events.length === 0) {
+    return (
+      <tr>
+        <td colspan={5} class="muted">
+          No events yet.
+        </td>
+      </tr>
+    );
+  }
+  return (
+    <>
+      {props.events.map((e) => (
+        <tr>
+          <td>
+            <Time iso={e.receivedAt} />
+          </td>
+          <td>
+            <a href={`/dashboard/events/${e.id}`}>{e.eventType}</a>
+          </td>
+          <td class="opt">{e.sourceId}</td>
+          <td class="opt mono">{e.organizationUid ?? e.locationUid ?? "—"}</td>
+          <td class="mono">{e.id}</td>
+        </tr>
+      ))}
+    </>
+  );
+}
+
+export function EventList(props: { events: EventRow[]; query: Record<string, string>; nextCursor: string | null; live: boolean }) {
+  const q = props.query;
+  const next = new URLSearchParams({ ...q, cursor: props.nextCursor ?? "" });
+  return (
+    <div class="stack">
+      <form method="get" action="/dashboard/events" class="filters" role="search" aria-label="Find an event by id">
+        <label>
+          Event id
+          <input name="id" placeholder="evt_…" size={36} />
+        </label>
+        <button type="submit" class="secondary">
+          Open
+        </button>
+      </form>
+      <form method="get" action="/dashboard/events" class="filters" aria-label="Filter events">
+        {FILTERS.map((f) =>
+          f === "status" ? (
+            <label>
+              {LABELS[f]}
+              <select name="status">
+                {["", "held", "pending", "succeeded", "failed", "expired"].map((s) => (
+                  <option value={s} selected={q.status === s}>
+                    {s || "any"}
+                  </option>
+                ))}
+              </select>
+            </label>
+          ) : (
+            <label>
+              {LABELS[f]}
+              <input
+                name={f}
+                value={q[f] ?? ""}
+                type={f === "since" || f === "until" ? "datetime-local" : "text"}
+                size={f.endsWith("Uid") ? 14 : 16}
+              />
+            </label>
+          ),
+        )}
+        <button type="submit">Filter</button>
+        <a href="/dashboard/events">Clear</a>
+      </form>
+      <p class="muted" aria-live="polite" id="live-status">
+        {props.live ? "Live: new events appear every 5 seconds." : "Showing an older page: not live."}
+      </p>
+      <div class="scroll">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Received</th>
+              <th scope="col">Type</th>
+              <th scope="col" class="opt">Source</th>
+              <th scope="col" class="opt">Organization / location</th>
+              <th scope="col">Id</th>
+            </tr>
+          </thead>
+          <tbody id="event-rows" data-live={props.live ? "1" : "0"}>
+            <EventRows events={props.events} />
+          </tbody>
+        </table>
+      </div>
+      {props.nextCursor && <a href={`/dashboard/events?${next}`}>Older events →</a>}
+    </div>
+  );
+}
+
+export interface EventDetail extends EventRow {
+  dedupeKey: string;
+  headers: Record<string, string>;
+  body: string;
+  deliveries: {
+    id: string;
+    webhookUid: string;
+    status: string;
+    attemptCount: number;
+    nextAttemptAt: string | null;
+    attempts: { number: number; startedAt: string; durationMs: number; statusCode: number | null; error: string | null; responseSnippet: string | null }[];
+  }[];
+}
+
+function pretty(body: string): string {
+  try {
+    return JSON.stringify(JSON.parse(body), null, 2);
+  } catch {
+    return body;
+  }
+}
+
+export function EventPage(props: { event: EventDetail; canReplay: boolean }) {
+  const e = props.event;
+  return (
+    <div class="stack">
+      <dl class="kpis">
+        <div>
+          <dt class="muted">Type</dt>
+          <dd>{e.eventType}</dd>
+        </div>
+        <div>
+          <dt class="muted">Received</dt>
+          <dd>
+            <Time iso={e.receivedAt} />
+          </dd>
+        </div>
+        <div>
+          <dt class="muted">Source</dt>
+          <dd>{e.sourceId}</dd>
+        </div>
+        <div>
+          <dt class="muted">Organization</dt>
+          <dd class="mono">{e.organizationUid ?? "—"}</dd>
+        </div>
+        <div>
+          <dt class="muted">Location</dt>
+          <dd class="mono">{e.locationUid ?? "—"}</dd>
+        </div>
+        <div>
+          <dt class="muted">Id</dt>
+          <dd class="mono">{e.id}</dd>
+        </div>
+      </dl>
+      {props.canReplay && <Action action={`/dashboard/events/${e.id}/replay`} label="Replay to every matching webhook" />}
+      <h2 id="deliveries">Deliveries</h2>
+      {e.deliveries.length === 0 && <p class="muted">No webhook was owed this event.</p>}
+      {e.deliveries.map((d) => (
+        <section class="card" aria-label={`Delivery ${d.id}`}>
+          <p>
+            <Badge status={d.status} /> to <a href={`/dashboard/webhooks/${d.webhookUid}`}>webhook {d.webhookUid}</a>
+            {" · "}
+            {d.attemptCount} attempt{d.attemptCount === 1 ? "" : "s"}
+            {d.nextAttemptAt && (
+              <>
+                {" · next "}
+                <Time iso={d.nextAttemptAt} />
+              </>
+            )}
+          </p>
+          <ol class="timeline" aria-label="Attempts">
+            {d.attempts.map((a) => (
+              <li>
+                <b>#{a.number}</b> <Time iso={a.startedAt} /> · {a.statusCode ?? "no answer"} · {a.durationMs} ms
+                {a.error && <span class="muted"> · {a.error}</span>}
+                {a.responseSnippet && <pre>{a.responseSnippet}</pre>}
+              </li>
+            ))}
+          </ol>
+          {props.canReplay && d.status !== "held" && (
+            <Action action={`/dashboard/deliveries/${d.id}/retry`} label="Retry this delivery" kind="secondary" fields={{ back: e.id }} />
+          )}
+        </section>
+      ))}
+      <h2>Body</h2>
+      <pre tabindex={0} aria-label="Event body">
+        {pretty(e.body)}
+      </pre>
+      <h2>Headers</h2>
+      <div class="scroll">
+        <table>
+          <tbody>
+            {Object.entries(e.headers).map(([k, v]) => (
+              <tr>
+                <th scope="row" class="mono">
+                  {k}
+                </th>
+                <td class="mono">{v}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,14 @@
+export function Login() {
+  return (
+    <form method="post" action="/dashboard/login" class="card stack narrow" aria-label="Sign in">
+      <p>Sign in with an API token: the admin token, or a scoped token. You see and do only what its scopes allow.</p>
+      <label>
+        API token
+        <input name="token" type="password" required autocomplete="current-password" autofocus />
+      </label>
+      <div>
+        <button type="submit">Sign in</button>
+      </div>
+    </form>
+  );
+}

@@ -1,0 +1,92 @@
+import { BarChart, Time } from "../layout";
+
+export interface StatsJson {
+  events: { total: number; last24h: number };
+  series: { start: string; events: number; attempts: number; succeededAttempts: number }[];
+  deliveries: Record<string, number>;
+  webhooks: {
+    uid: string;
+    url: string;
+    disabled: boolean;
+    succeeded: number;
+    failed: number;
+    pending: number;
+    held: number;
+    successRate: number | null;
+    lastFailureAt: string | null;
+    lastError: string | null;
+  }[];
+}
+
+export function Overview(props: { stats: StatsJson }) {
+  const s = props.stats;
+  const perMinute = s.series.map((b) => (b.events === 0 ? null : b.events / 10));
+  const rates = s.series.map((b) => (b.attempts === 0 ? null : b.succeededAttempts / b.attempts));
+  const from = s.series[0]?.start ?? null;
+  return (
+    <div class="stack">
+      <div class="kpis">
+        <div class="kpi">
+          <b>{s.events.last24h}</b> events in 24 h
+        </div>
+        {Object.entries(s.deliveries).map(([status, n]) => (
+          <div class="kpi">
+            <b>{n}</b> {status}
+          </div>
+        ))}
+      </div>
+      <div class="grid">
+        <section class="card" aria-labelledby="epm">
+          <h2 id="epm">Events per minute</h2>
+          <BarChart label="Events per minute, last six hours in ten-minute steps" values={perMinute} unit="events/min" />
+          <p class="muted">
+            Six hours from <Time iso={from} />.
+          </p>
+        </section>
+        <section class="card" aria-labelledby="rate">
+          <h2 id="rate">Delivery success rate</h2>
+          <BarChart
+            label="Share of delivery attempts that succeeded, last six hours in ten-minute steps"
+            values={rates}
+            max={1}
+            low={(v) => v < 0.9}
+            unit="of attempts succeeded"
+          />
+          <p class="muted">Red bars: under 90% of attempts succeeded. No bar: no attempts.</p>
+        </section>
+      </div>
+      <h2>Webhooks, failures first</h2>
+      <div class="scroll">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Webhook</th>
+              <th scope="col">Failed</th>
+              <th scope="col">Succeeded</th>
+              <th scope="col" class="opt">Held</th>
+              <th scope="col" class="opt">Success rate</th>
+              <th scope="col" class="opt">Last failure</th>
+            </tr>
+          </thead>
+          <tbody>
+            {s.webhooks.map((w) => (
+              <tr>
+                <td>
+                  <a href={`/dashboard/webhooks/${w.uid}`}>{w.url}</a>
+                  {w.disabled && <span class="badge held"> disabled</span>}
+                </td>
+                <td>{w.failed}</td>
+                <td>{w.succeeded}</td>
+                <td class="opt">{w.held}</td>
+                <td class="opt">{w.successRate === null ? "—" : `${Math.round(w.successRate * 100)}%`}</td>
+                <td class="opt">
+                  <Time iso={w.lastFailureAt} /> {w.lastError && <span class="muted">{w.lastError}</span>}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </div>
+  );
+}

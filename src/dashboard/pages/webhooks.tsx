@@ -1,0 +1,158 @@
+import { Action } from "../layout";
+
+export interface WebhookJson {
+  uid: string;
+  url: string;
+  eventTypes: string[];
+  locationUid: string | null;
+  organizationUid: string | null;
+  sourceIds: string[] | null;
+  disabled: boolean;
+  timeoutMs: number;
+  maxAttempts: number;
+  heldDeliveries?: number;
+}
+
+export interface WebhookCounts {
+  held: number;
+  failed: number;
+}
+
+function scopeOf(w: WebhookJson): string {
+  if (w.organizationUid) return `organization ${w.organizationUid}`;
+  if (w.locationUid) return `location ${w.locationUid}`;
+  return "every event";
+}
+
+export function WebhookRowActions(props: { w: WebhookJson; counts?: WebhookCounts; canWrite: boolean; canReplay: boolean }) {
+  const { w } = props;
+  return (
+    <div class="actions">
+      {props.canWrite &&
+        (w.disabled ? (
+          <Action action={`/dashboard/webhooks/${w.uid}/enable`} label={`Enable (send ${props.counts?.held ?? w.heldDeliveries ?? 0} held)`} />
+        ) : (
+          <Action action={`/dashboard/webhooks/${w.uid}/disable`} label="Disable" kind="secondary" />
+        ))}
+      {props.canReplay && (props.counts?.failed ?? 0) > 0 && (
+        <Action action={`/dashboard/webhooks/${w.uid}/retry-failed`} label={`Retry ${props.counts?.failed} failed`} kind="secondary" />
+      )}
+    </div>
+  );
+}
+
+export function WebhookList(props: { webhooks: WebhookJson[]; counts: Map<string, WebhookCounts>; canWrite: boolean; canReplay: boolean }) {
+  return (
+    <div class="stack">
+      <div class="scroll">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">URL</th>
+              <th scope="col" class="opt">Event types</th>
+              <th scope="col" class="opt">For</th>
+              <th scope="col">State</th>
+              <th scope="col">Actions</th>
+            </tr>
+          </thead>
+          <tbody>
+            {props.webhooks.map((w) => {
+              const counts = props.counts.get(w.uid);
+              return (
+                <tr>
+                  <td>
+                    <a href={`/dashboard/webhooks/${w.uid}`}>{w.url}</a>
+                  </td>
+                  <td class="opt mono">{w.eventTypes.join(", ")}</td>
+                  <td class="opt">{scopeOf(w)}</td>
+                  <td>
+                    {w.disabled ? "disabled" : "enabled"}
+                    {counts && counts.held > 0 && <span class="muted"> · {counts.held} held</span>}
+                  </td>
+                  <td>
+                    <WebhookRowActions w={w} counts={counts} canWrite={props.canWrite} canReplay={props.canReplay} />
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </div>
+      {props.canWrite && <WebhookForm />}
+    </div>
+  );
+}
+
+/** Create (no webhook) or edit (a webhook) form. Location and organization are fixed once created. */
+export function WebhookForm(props: { webhook?: WebhookJson }) {
+  const w = props.webhook;
+  return (
+    <form method="post" action={w ? `/dashboard/webhooks/${w.uid}` : "/dashboard/webhooks"} class="card stack" aria-label={w ? "Edit webhook" : "New webhook"}>
+      <h2>{w ? "Edit" : "New webhook"}</h2>
+      <label>
+        URL
+        <input name="url" type="url" required value={w?.url ?? ""} placeholder="https://api.example.com/hooks" />
+      </label>
+      <label>
+        Event types (comma separated: exact, object.* or *)
+        <input name="eventTypes" required value={w?.eventTypes.join(", ") ?? ""} placeholder="message.received, contact.*" />
+      </label>
+      {!w && (
+        <>
+          <label>
+            Organization uid (optional)
+            <input name="organizationUid" />
+          </label>
+          <label>
+            Location uid (optional)
+            <input name="locationUid" />
+          </label>
+        </>
+      )}
+      <label>
+        Timeout (ms)
+        <input name="timeoutMs" type="number" min="100" max="30000" value={String(w?.timeoutMs ?? 5000)} />
+      </label>
+      <label>
+        Attempts
+        <input name="maxAttempts" type="number" min="1" max="50" value={String(w?.maxAttempts ?? 15)} />
+      </label>
+      <label class="check">
+        <input name="disabled" type="checkbox" checked={w?.disabled ?? false} /> Disabled (deliveries are held)
+      </label>
+      <div>
+        <button type="submit">{w ? "Save" : "Create webhook"}</button>
+      </div>
+    </form>
+  );
+}
+
+export function WebhookPage(props: { webhook: WebhookJson; counts?: WebhookCounts; canWrite: boolean; canReplay: boolean }) {
+  const w = props.webhook;
+  return (
+    <div class="stack">
+      <p>
+        <span class="mono">{w.url}</span> · {scopeOf(w)} · {w.disabled ? "disabled" : "enabled"} · {w.heldDeliveries ?? 0} held
+      </p>
+      <WebhookRowActions w={w} counts={props.counts ?? { held: w.heldDeliveries ?? 0, failed: 0 }} canWrite={props.canWrite} canReplay={props.canReplay} />
+      <p>
+        <a href={`/dashboard/events?webhook=${w.uid}`}>Deliveries of this webhook</a> are listed on each event; failed ones can be retried
+        above.
+      </p>
+      {props.canWrite && <WebhookForm webhook={w} />}
+      {props.canWrite && <Action action={`/dashboard/webhooks/${w.uid}/delete`} label="Delete webhook" kind="danger" />}
+    </div>
+  );
+}
+
+export function SecretOnce(props: { what: string; secret: string; href: string }) {
+  return (
+    <div class="stack">
+      <p>Copy the signing secret of this {props.what} now: it is shown this once.</p>
+      <p class="secret mono" aria-label="Signing secret">
+        {props.secret}
+      </p>
+      <a href={props.href}>Continue</a>
+    </div>
+  );
+}

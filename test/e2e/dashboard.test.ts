@@ -1,0 +1,183 @@
+// The dashboard in real headless Chromium (Debian's chromium, driven by playwright-core) against the local stack.
+import { existsSync, mkdirSync } from "node:fs";
+import { randomUUID } from "node:crypto";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startDownstream, type Downstream } from "./downstream";
+import { podiumEvent, sendPodium } from "./podium";
+import { eventually, startStack, type Stack } from "./stack";
+
+const CHROMIUM = "/usr/bin/chromium";
+const SHOTS = new URL("../../docs/screenshots/", import.meta.url).pathname;
+
+let stack: Stack;
+let down: Downstream;
+let browser: Browser;
+const consoleErrors: string[] = [];
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`Browser tests need Debian's chromium at ${CHROMIUM}: apt-get install -y chromium`);
+  down = await startDownstream();
+  stack = await startStack({ RETRY_BASE_SECONDS: "1", RETRY_CAP_SECONDS: "2" });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-quic", "--disable-sync"],
+  });
+  mkdirSync(SHOTS, { recursive: true });
+});
+afterAll(async () => {
+  await browser?.close();
+  await stack?.stop();
+  await down?.close();
+});
+
+async function api(method: string, path: string, body?: unknown) {
+  const res = await fetch(`${stack.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${stack.vars.ADMIN_TOKEN}`, "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return (await res.json()) as any;
+}
+
+const send = async (body: string) => {
+  const res = await sendPodium(`${stack.url}/webhooks/podium`, body, stack.vars.PODIUM_WEBHOOK_SECRET!.split(" ")[0]!);
+  expect(res.status).toBe(202);
+  return ((await res.json()) as { eventId: string }).eventId;
+};
+
+async function newPage(width = 1280, height = 800): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width, height } });
+  const page = await context.newPage();
+  page.on("console", (m) => m.type() === "error" && consoleErrors.push(`${page.url()}: ${m.text()}`));
+  page.on("pageerror", (e) => consoleErrors.push(`${page.url()}: ${e.message}`));
+  return page;
+}
+
+async function signIn(page: Page, token: string) {
+  await page.goto(`${stack.url}/dashboard`);
+  expect(new URL(page.url()).pathname).toBe("/dashboard/login");
+  await page.getByLabel("API token").fill(token);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForLoadState();
+}
+
+describe("the dashboard in Chromium", () => {
+  it("signs in, shows an event arriving live, opens it, replays it, retries a failed delivery, holds and releases, signs out", async () => {
+    const key = randomUUID().slice(0, 8);
+    const org = `org-${key}`;
+    const ok = await api("POST", "/v1/webhooks", { url: `${down.url}/ok/${key}`, eventTypes: ["*"], organizationUid: org });
+    // Fails its one attempt, then the downstream recovers: a retry by hand delivers it.
+    await api("POST", "/v1/webhooks", { url: `${down.url}/flaky/${key}-flaky?fails=1`, eventTypes: ["message.*"], organizationUid: org, maxAttempts: 1 });
+
+    const page = await newPage();
+    await signIn(page, stack.vars.ADMIN_TOKEN!);
+    await expect(page.getByRole("heading", { name: "Overview" }).isVisible()).resolves.toBe(true);
+    const cookie = (await page.context().cookies()).find((c) => c.name === "edgehook_session")!;
+    expect(cookie).toMatchObject({ httpOnly: true, secure: true, sameSite: "Strict" });
+
+    // Keyboard: the first Tab lands on the skip link.
+    await page.keyboard.press("Tab");
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe("Skip to content");
+
+    // An event arrives while the events page is open: the live list shows it without a reload.
+    await page.getByRole("link", { name: "Events" }).click();
+    await page.waitForSelector("#event-rows");
+    const eventId = await send(podiumEvent({ type: "message.received", organizationUid: org }));
+    await page.getByRole("link", { name: eventId }).or(page.locator(`text=${eventId}`)).first().waitFor({ timeout: 20_000 });
+    await page.screenshot({ path: `${SHOTS}events.png` });
+
+    // Open it: body, headers, deliveries with their attempts.
+    await page.locator(`#event-rows tr:has-text("${eventId}") a`).first().click();
+    await page.waitForSelector("text=Deliveries");
+    expect(await page.locator("pre[aria-label='Event body']").textContent()).toContain('"eventType": "message.received"');
+    await eventually(async () => {
+      await page.reload();
+      return (await page.locator(".badge.failed").count()) === 1 && (await page.locator(".badge.succeeded").count()) === 1;
+    }, 20_000, "one delivery failed and one succeeded");
+
+    // Retry the failed delivery by hand: it succeeds.
+    await page.locator("section:has(.badge.failed)").getByRole("button", { name: "Retry this delivery" }).click();
+    await page.waitForSelector("text=will be tried again");
+    await eventually(async () => {
+      await page.reload();
+      return (await page.locator(".badge.succeeded").count()) === 2;
+    }, 20_000, "the retried delivery to succeed");
+    await page.screenshot({ path: `${SHOTS}event-retried.png`, fullPage: true });
+    expect(await down.requests(`${key}-flaky`)).toHaveLength(2);
+
+    // Replay it.
+    await page.getByRole("button", { name: "Replay to every matching webhook" }).click();
+    await page.waitForSelector("text=Replayed: 2 new deliveries");
+    await eventually(async () => (await down.requests(key)).length >= 2, 20_000, "the replay to arrive");
+
+    // Disable a webhook: an event is held; enable it: it goes out.
+    await page.goto(`${stack.url}/dashboard/webhooks/${ok.uid}`);
+    await page.getByRole("button", { name: "Disable" }).click();
+    await page.waitForSelector("text=new deliveries are held");
+    const before = (await down.requests(key)).length;
+    await send(podiumEvent({ type: "contact.updated", organizationUid: org }));
+    await eventually(async () => {
+      await page.goto(`${stack.url}/dashboard/webhooks/${ok.uid}`);
+      return (await page.getByRole("button", { name: "Enable (send 1 held)" }).count()) === 1;
+    }, 20_000, "one held delivery");
+    expect((await down.requests(key)).length).toBe(before);
+    await page.getByRole("button", { name: "Enable (send 1 held)" }).click();
+    await page.waitForSelector("text=held deliveries are going out");
+    await eventually(async () => (await down.requests(key)).length === before + 1, 20_000, "the held delivery to go out");
+
+    await page.goto(`${stack.url}/dashboard`);
+    await page.screenshot({ path: `${SHOTS}overview.png` });
+
+    // A phone-width look: nothing overflows sideways.
+    await page.setViewportSize({ width: 390, height: 800 });
+    await page.goto(`${stack.url}/dashboard/events`);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+
+    // Sign out: the session is gone.
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.waitForURL(/\/dashboard\/login/);
+    await page.goto(`${stack.url}/dashboard/events`);
+    expect(new URL(page.url()).pathname).toBe("/dashboard/login");
+    await page.context().close();
+  });
+
+  it("shows a scoped token only what its scopes allow", async () => {
+    const key = randomUUID().slice(0, 8);
+    const mine = `org-${key}-mine`;
+    const theirs = `org-${key}-theirs`;
+    const token = (await api("POST", "/v1/tokens", { name: "viewer", scopes: ["events:read", "read_messages"], organizationUids: [mine] })).token;
+    const seen = await send(podiumEvent({ type: "message.received", organizationUid: mine }));
+    const hidden = await send(podiumEvent({ type: "message.received", organizationUid: theirs }));
+    const contact = await send(podiumEvent({ type: "contact.updated", organizationUid: mine }));
+    await eventually(async () => (await api("GET", `/v1/events/${contact}`)).id, 20_000, "the events to be stored");
+
+    const page = await newPage();
+    await signIn(page, token);
+    const nav = await page.getByRole("navigation", { name: "Main" }).textContent();
+    expect(nav).toContain("Events");
+    expect(nav).not.toContain("Webhooks");
+    expect(nav).not.toContain("Sources");
+    await page.goto(`${stack.url}/dashboard/events`);
+    const rows = await page.locator("#event-rows").textContent();
+    expect(rows).toContain(seen);
+    expect(rows).not.toContain(hidden);
+    expect(rows).not.toContain(contact);
+    await page.goto(`${stack.url}/dashboard/events/${seen}`);
+    expect(await page.getByRole("button", { name: "Replay to every matching webhook" }).count()).toBe(0);
+    // (Fetched with the page's session rather than navigated, so the expected 403/404 is not a console error.)
+    const direct = await page.request.get(`${stack.url}/dashboard/webhooks`);
+    expect(direct.status()).toBe(403);
+    expect(await direct.text()).toContain("webhooks:read");
+    const other = await page.request.get(`${stack.url}/dashboard/events/${hidden}`);
+    expect(other.status()).toBe(404);
+    // An action the token may not take is refused by the API behind the page.
+    const replay = await page.request.post(`${stack.url}/dashboard/events/${seen}/replay`, { headers: { origin: stack.url }, maxRedirects: 0 });
+    expect(replay.headers().location).toMatch(/error=.*events%3Areplay|error=.*events:replay/);
+    await page.context().close();
+  });
+
+  it("logged no console errors on any page", () => {
+    expect(consoleErrors).toEqual([]);
+  });
+});

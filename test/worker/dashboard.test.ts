@@ -1,0 +1,63 @@
+import { describe, expect, it } from "vitest";
+import { call } from "./helpers";
+
+const url = (path: string) => `https://edgehook.test${path}`;
+
+async function signIn(token = "test-admin-token") {
+  const res = await call(
+    new Request(url("/dashboard/login"), {
+      method: "POST",
+      headers: { origin: "https://edgehook.test", "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ token }),
+    }),
+  );
+  return res;
+}
+
+describe("dashboard sessions and security", () => {
+  it("sends visitors without a session to sign in", async () => {
+    const res = await call(new Request(url("/dashboard/events")));
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe("/dashboard/login");
+  });
+
+  it("keeps the token in an HttpOnly, Secure, SameSite=Strict cookie, and refuses a wrong token", async () => {
+    const ok = await signIn();
+    expect(ok.status).toBe(303);
+    const cookie = ok.headers.get("set-cookie")!;
+    expect(cookie).toMatch(/^edgehook_session=/);
+    expect(cookie).toContain("HttpOnly");
+    expect(cookie).toContain("Secure");
+    expect(cookie).toContain("SameSite=Strict");
+    const bad = await signIn("nope");
+    expect(bad.headers.get("location")).toContain("/dashboard/login?error=");
+    expect(bad.headers.get("set-cookie")).toBeNull();
+  });
+
+  it("refuses actions posted from another origin (CSRF)", async () => {
+    const cookie = (await signIn()).headers.get("set-cookie")!.split(";")[0]!;
+    const res = await call(
+      new Request(url("/dashboard/webhooks"), {
+        method: "POST",
+        headers: { cookie, origin: "https://evil.example", "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ url: "https://downstream.test/ok/csrf", eventTypes: "*" }),
+      }),
+    );
+    expect(res.status).toBe(403);
+  });
+
+  it("sends a strict Content-Security-Policy and the usual security headers", async () => {
+    const cookie = (await signIn()).headers.get("set-cookie")!.split(";")[0]!;
+    const res = await call(new Request(url("/dashboard/events"), { headers: { cookie } }));
+    expect(res.status).toBe(200);
+    const csp = res.headers.get("content-security-policy")!;
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(res.headers.get("x-frame-options")).toBe("SAMEORIGIN");
+    const html = await res.text();
+    expect(html.startsWith("<!DOCTYPE html>")).toBe(true);
+    expect(html).not.toMatch(/<script>(?!<\/script>)/); // no inline script
+  });
+});
