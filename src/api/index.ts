@@ -2,6 +2,7 @@ import { authenticate } from "./auth";
 import { handleError } from "./errors";
 import { router } from "./openapi";
 import { catalog } from "./routes/catalog";
+import { deadLetters } from "./routes/dead-letters";
 import { deliveries } from "./routes/deliveries";
 import { events } from "./routes/events";
 import { sources } from "./routes/sources";
@@ -16,7 +17,8 @@ export const api = router()
   .route("/", deliveries)
   .route("/", sources)
   .route("/", tokens)
-  .route("/", catalog);
+  .route("/", catalog)
+  .route("/", deadLetters);
 
 // Also when the dashboard calls the API in-process, errors answer in the contract's shape.
 api.onError(handleError);

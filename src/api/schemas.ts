@@ -303,6 +303,7 @@ export const StatsSchema = z
       failed: z.number().int(),
       expired: z.number().int(),
     }),
+    deadLetters: z.number().int().openapi({ description: "Dead letters not replayed yet: see /v1/dead-letters." }),
     webhooks: z.array(
       z.object({
         uid: z.string(),

@@ -9,6 +9,8 @@ export interface Stats {
   /** Six hours in ten-minute buckets, oldest first. */
   series: { start: number; events: number; attempts: number; succeededAttempts: number }[];
   deliveries: Record<"held" | "pending" | "succeeded" | "failed" | "expired", number>;
+  /** Dead letters not replayed yet (whatever the access: they are an operator's alarm). */
+  deadLetters: number;
   webhooks: {
     uid: string;
     url: string;
@@ -27,7 +29,7 @@ export async function stats(db: D1Database, access: Access | null, now = Date.no
   const ev = eventAccessSql(access, "e");
   const wh = webhookAccessSql(access, "w");
   const from = Math.floor(now / SERIES_BUCKET_MS) * SERIES_BUCKET_MS - (SERIES_BUCKETS - 1) * SERIES_BUCKET_MS;
-  const [events, byStatus, perWebhook, eventSeries, attemptSeries] = await db.batch<Record<string, unknown>>([
+  const [events, byStatus, perWebhook, eventSeries, attemptSeries, dead] = await db.batch<Record<string, unknown>>([
     db
       .prepare(`SELECT COUNT(*) AS total, COALESCE(SUM(received_at >= ?), 0) AS last24h FROM events e WHERE ${ev.sql}`)
       .bind(now - 86_400_000, ...ev.binds),
@@ -60,6 +62,7 @@ export async function stats(db: D1Database, access: Access | null, now = Date.no
          WHERE a.started_at >= ?1 AND ${ev.sql} GROUP BY b`,
       )
       .bind(from, SERIES_BUCKET_MS, ...ev.binds),
+    db.prepare("SELECT COUNT(*) AS n FROM dead_letters WHERE replayed_at IS NULL"),
   ]);
   const series = Array.from({ length: SERIES_BUCKETS }, (_, i) => ({
     start: from + i * SERIES_BUCKET_MS,
@@ -85,6 +88,7 @@ export async function stats(db: D1Database, access: Access | null, now = Date.no
     events: { total: Number(e.total ?? 0), last24h: Number(e.last24h ?? 0) },
     series,
     deliveries: counts,
+    deadLetters: Number(dead?.results[0]?.n ?? 0),
     webhooks: (perWebhook?.results ?? []).map((r) => ({
       uid: r.uid as string,
       url: r.url as string,

@@ -12,18 +12,19 @@ export function pipeline(overrides: Partial<Env> = {}) {
   const { env, queues } = testEnv(overrides);
   const handler = worker as ExportedHandler<Env>;
 
-  async function runQueue<T>(queue: string, bodies: T[], attempts = 1) {
+  async function runQueue<T>(queue: string, bodies: T[], attempts = 1, id?: string) {
     const batch = createMessageBatch<T>(
       queue,
-      bodies.map((body) => ({ id: `q${++msgSeq}`, timestamp: new Date(), attempts, body })),
+      bodies.map((body, i) => ({ id: id ? `${id}-${i}` : `q${++msgSeq}`, timestamp: new Date(), attempts, body })),
     );
     const ctx = createExecutionContext();
     await handler.queue!(batch as MessageBatch, env, ctx);
     const result = await getQueueResult(batch, ctx);
     const byId = new Map(batch.messages.map((m) => [m.id, m.body]));
+    const all = batch.messages.map((m) => m.body);
     return {
-      acked: result.explicitAcks.map((id) => byId.get(id)!),
-      retried: result.retryMessages.map((r) => byId.get(r.msgId)!),
+      acked: result.ackAll ? all : result.explicitAcks.map((id) => byId.get(id)!),
+      retried: result.retryBatch.retry ? all : result.retryMessages.map((r) => byId.get(r.msgId)!),
     };
   }
 
@@ -45,6 +46,7 @@ export function pipeline(overrides: Partial<Env> = {}) {
     env,
     queues,
     api,
+    runQueue,
     /** Sends a signed Podium event through the ingress and the ingest consumer. */
     async ingestWithResult(body = podiumBody()) {
       const ctx = createExecutionContext();

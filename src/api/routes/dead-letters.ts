@@ -1,0 +1,90 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { AppError } from "../../domain/errors";
+import type { IngestMessage } from "../../domain/types";
+import { enqueueDeliveries } from "../../pipeline/enqueue";
+import { DEAD_LETTER_QUEUES } from "../../pipeline/dead-letters";
+import { getDeadLetter, listDeadLetters, markReplayed, type DeadLetter } from "../../store/dead-letters";
+import { requeueDeliveries } from "../../store/deliveries";
+import { errors, json, router, scoped } from "../openapi";
+import { page } from "../schemas";
+import { decodeCursor, encodeCursor } from "../validate";
+
+const DeadLetterSchema = z
+  .object({
+    id: z.number().int(),
+    queue: z.string(),
+    eventId: z.string().nullable(),
+    deliveryId: z.string().nullable(),
+    reason: z.string().nullable(),
+    attempts: z.number().int(),
+    receivedAt: z.string(),
+    replayedAt: z.string().nullable(),
+    message: z.unknown().openapi({ description: "The dead message as it was queued." }),
+  })
+  .openapi("DeadLetter");
+
+const view = (d: DeadLetter) => ({
+  id: d.seq,
+  queue: d.queue,
+  eventId: d.eventId,
+  deliveryId: d.deliveryId,
+  reason: d.reason,
+  attempts: d.attempts,
+  receivedAt: new Date(d.receivedAt).toISOString(),
+  replayedAt: d.replayedAt === null ? null : new Date(d.replayedAt).toISOString(),
+  message: JSON.parse(d.body) as unknown,
+});
+
+const list = createRoute({
+  method: "get",
+  path: "/dead-letters",
+  summary: "What reached a dead-letter queue, newest first",
+  ...scoped("admin"),
+  request: {
+    query: z.object({
+      open: z.enum(["true", "false"]).optional().openapi({ description: "Only those not replayed yet." }),
+      limit: z.coerce.number().int().min(1).max(100).default(50),
+      cursor: z.string().min(1).max(200).optional(),
+    }),
+  },
+  responses: { 200: json(page(DeadLetterSchema, "DeadLetterPage"), "A page of dead letters"), ...errors(400) },
+});
+
+const replay = createRoute({
+  method: "post",
+  path: "/dead-letters/{id}/replay",
+  summary: "Replay a dead letter: queue the event again, or retry the delivery",
+  ...scoped("admin"),
+  request: { params: z.object({ id: z.coerce.number().int().min(1).openapi({ param: { name: "id", in: "path" } }) }) },
+  responses: { 202: json(DeadLetterSchema, "Replayed"), ...errors(404, 409) },
+});
+
+export const deadLetters = router()
+  .openapi(list, async (c) => {
+    const q = c.req.valid("query");
+    const result = await listDeadLetters(c.env.DB, {
+      limit: q.limit,
+      before: q.cursor === undefined ? undefined : decodeCursor(q.cursor),
+      open: q.open === "true",
+    });
+    return c.json(
+      { data: result.letters.map(view), nextCursor: result.nextBefore === null ? null : encodeCursor(result.nextBefore) },
+      200,
+    );
+  })
+  .openapi(replay, async (c) => {
+    const { id } = c.req.valid("param");
+    const letter = await getDeadLetter(c.env.DB, id);
+    if (!letter) throw new AppError(404, "not_found", `No dead letter ${id}.`);
+    if (letter.queue === DEAD_LETTER_QUEUES.ingest) {
+      await c.env.INGEST.send(JSON.parse(letter.body) as IngestMessage, { contentType: "json" });
+    } else if (letter.deliveryId) {
+      const ids = await requeueDeliveries(c.env.DB, { ids: [letter.deliveryId] });
+      if (ids.length === 0) throw new AppError(409, "conflict", "The delivery is gone or held; nothing to retry.");
+      await enqueueDeliveries(c.env, ids);
+    } else {
+      throw new AppError(409, "conflict", "This dead letter names nothing to replay.");
+    }
+    await markReplayed(c.env.DB, id);
+    return c.json(view((await getDeadLetter(c.env.DB, id))!), 202);
+  });
