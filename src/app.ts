@@ -1,6 +1,6 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import { Scalar } from "@scalar/hono-api-reference";
 import { api } from "./api";
+import { docsPage } from "./api/docs-page";
 import { handleError } from "./api/errors";
 import { dashboard } from "./dashboard";
 import { ErrorSchema } from "./api/schemas";
@@ -67,7 +67,7 @@ app.doc31("/openapi.json", (c) => ({
   servers: [{ url: new URL(c.req.url).origin }],
 }));
 
-app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Edgehook API" }));
+app.get("/docs", docsPage);
 
 /** Methods the app serves at a path, for a 405 that says which. */
 function allowedMethods(path: string): string[] {

@@ -7,6 +7,8 @@ export interface Env {
   INGEST: Queue<IngestMessage>;
   DELIVERIES: Queue<DeliveryMessage>;
   DELIVERIES_DLQ: Queue<DeadDelivery>;
+  /** Counts failed API authentications per client. */
+  AUTH_FAILURES?: RateLimit;
 
   ADMIN_TOKEN?: string;
   TOKEN_PEPPER?: string;

@@ -41,12 +41,26 @@ export async function principalFor(
   };
 }
 
-/** Resolves the bearer token to a principal; 401 without a valid one. */
+/**
+ * Counts a failed authentication against the client's address; past the limit
+ * the answer is 429, so tokens cannot be guessed at speed.
+ */
+export async function failedAuthentication(env: ApiEnv["Bindings"], client: string): Promise<AppError> {
+  const outcome = await env.AUTH_FAILURES?.limit({ key: client }).catch(() => ({ success: true }));
+  if (outcome && !outcome.success) {
+    return new AppError(429, "rate_limited", "Too many failed authentications from this address; wait a minute.", undefined, {
+      "retry-after": "60",
+    });
+  }
+  return unauthorized();
+}
+
+/** Resolves the bearer token to a principal; 401 without a valid one (429 after too many). */
 export const authenticate: MiddlewareHandler<ApiEnv> = async (c, next) => {
+  const client = c.req.header("cf-connecting-ip") ?? "unknown";
   const match = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header("authorization") ?? "");
-  if (!match?.[1]) throw unauthorized();
-  const principal = await principalFor(c.env, match[1], (p) => c.executionCtx.waitUntil(p));
-  if (!principal) throw unauthorized();
+  const principal = match?.[1] ? await principalFor(c.env, match[1], (p) => c.executionCtx.waitUntil(p)) : null;
+  if (!principal) throw await failedAuthentication(c.env, client);
   c.set("principal", principal);
   await next();
 };

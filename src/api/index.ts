@@ -1,3 +1,5 @@
+import { bodyLimit } from "hono/body-limit";
+import { AppError, errorResponse } from "../domain/errors";
 import { authenticate } from "./auth";
 import { handleError } from "./errors";
 import { router } from "./openapi";
@@ -10,7 +12,17 @@ import { tokens } from "./routes/tokens";
 import { webhooks } from "./routes/webhooks";
 
 /** The management API, mounted at /v1: every route authenticated, each checking its scope. */
+/** No API request needs more than this; a larger body is refused before it is read. */
+export const MAX_API_BODY_BYTES = 64 * 1024;
+
 export const api = router()
+  .use(
+    "*",
+    bodyLimit({
+      maxSize: MAX_API_BODY_BYTES,
+      onError: () => errorResponse(new AppError(413, "payload_too_large", `API request bodies are limited to ${MAX_API_BODY_BYTES} bytes.`)),
+    }),
+  )
   .use("*", authenticate)
   .route("/", events)
   .route("/", webhooks)

@@ -1,7 +1,8 @@
 import { Hono, type Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { csrf } from "hono/csrf";
 import { secureHeaders } from "hono/secure-headers";
-import { principalFor } from "../api/auth";
+import { failedAuthentication, principalFor } from "../api/auth";
 import { handleError } from "../api/errors";
 import { hasScope } from "../domain/scopes";
 import { CSS, JS } from "./assets";
@@ -60,6 +61,7 @@ dashboard.use(
 );
 // Actions are POSTs from our own pages only (Origin checked), and the cookie is SameSite=Strict.
 dashboard.use("*", csrf());
+dashboard.use("*", bodyLimit({ maxSize: 64 * 1024, onError: (c) => c.text("Request too large.", 413) }));
 
 dashboard.get("/assets/app.css", (c) => c.body(CSS, 200, { "content-type": "text/css; charset=utf-8", "cache-control": "max-age=300" }));
 dashboard.get("/assets/app.js", (c) => c.body(JS, 200, { "content-type": "text/javascript; charset=utf-8", "cache-control": "max-age=300" }));
@@ -75,7 +77,10 @@ dashboard.get("/login", (c) =>
 dashboard.post("/login", async (c) => {
   const token = String((await c.req.parseBody()).token ?? "").trim();
   const principal = token ? await principalFor(c.env, token, (p) => c.executionCtx.waitUntil(p)) : null;
-  if (!principal) return c.redirect("/dashboard/login?error=That+token+is+not+valid.", 303);
+  if (!principal) {
+    const refusal = await failedAuthentication(c.env, c.req.header("cf-connecting-ip") ?? "unknown");
+    return c.redirect(`/dashboard/login?error=${encodeURIComponent(refusal.status === 429 ? refusal.message : "That token is not valid.")}`, 303);
+  }
   startSession(c, token);
   return c.redirect(hasScope(principal, "events:read") ? "/dashboard" : "/dashboard/webhooks", 303);
 });

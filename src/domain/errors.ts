@@ -15,6 +15,7 @@ export type ErrorCode =
   | "not_found"
   | "conflict"
   | "method_not_allowed"
+  | "rate_limited"
   | "internal_error";
 
 /** An error as a value: the status, a code to branch on and a message to act on. */

@@ -60,4 +60,14 @@ describe("dashboard sessions and security", () => {
     expect(html.startsWith("<!DOCTYPE html>")).toBe(true);
     expect(html).not.toMatch(/<script>(?!<\/script>)/); // no inline script
   });
+
+  it("serves /docs under a CSP that allows only its own inline scripts, by hash", async () => {
+    const res = await call(new Request(url("/docs")));
+    expect(res.status).toBe(200);
+    const csp = res.headers.get("content-security-policy")!;
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toMatch(/script-src [^;]*'sha256-[A-Za-z0-9+/=]+'/);
+    expect(csp).not.toMatch(/script-src [^;]*'unsafe-inline'/);
+    expect(res.headers.get("x-frame-options")).toBe("DENY");
+  });
 });
