@@ -22,10 +22,13 @@ const RECORD_RETRY_S = 5;
 export async function consumeDeliveries(batch: MessageBatch<DeliveryMessage>, env: Env): Promise<void> {
   const jobs = await loadJobs(env.DB, [...new Set(batch.messages.map((m) => m.body.deliveryId))]);
   const groups = new Map<string, { msg: Msg; job: DeliveryJob }[]>();
+  const seen = new Set<string>();
   for (const msg of batch.messages) {
     const job = jobs.get(msg.body.deliveryId);
-    if (!job || job.delivery.status !== "pending" || !job.webhook || !job.event) {
-      msg.ack(); // gone, already done, held or expired: nothing is owed
+    const duplicate = seen.has(msg.body.deliveryId);
+    seen.add(msg.body.deliveryId);
+    if (duplicate || !job || job.delivery.status !== "pending" || !job.webhook || !job.event) {
+      msg.ack(); // a duplicate in this batch, gone, already done, held or expired: nothing more is owed
       continue;
     }
     const list = groups.get(job.webhook.uid) ?? [];
