@@ -8,9 +8,18 @@ export interface Downstream {
   close(): Promise<void>;
 }
 
-export async function startDownstream(): Promise<Downstream> {
+export async function startDownstream(port = 0): Promise<Downstream> {
   const handle = downstreamHandler();
+  const resets = new Map<string, number>();
   const server: Server = createServer(async (req, res) => {
+    // /reset/{key}?times=N: drop the connection without an answer, the first N times.
+    const reset = /^\/reset\/([^/?]+)(?:\?times=(\d+))?/.exec(req.url ?? "");
+    if (reset) {
+      const n = (resets.get(reset[1]!) ?? 0) + 1;
+      resets.set(reset[1]!, n);
+      if (n <= Number(reset[2] ?? 1)) return req.socket.destroy();
+      return res.end("ok after reset");
+    }
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const headers = new Headers();
@@ -24,7 +33,7 @@ export async function startDownstream(): Promise<Downstream> {
     res.writeHead(answer.status, Object.fromEntries(answer.headers));
     res.end(Buffer.from(await answer.arrayBuffer()));
   });
-  await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+  await new Promise<void>((ok) => server.listen(port, "127.0.0.1", ok));
   const address = server.address();
   const url = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
   return {

@@ -3,7 +3,7 @@ import { Webhook as StandardWebhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDownstream, type Downstream } from "./downstream";
 import { podiumEvent, sendPodium } from "./podium";
-import { eventually, startStack, type Stack } from "./stack";
+import { eventually, freePort, startStack, type Stack } from "./stack";
 
 let stack: Stack;
 let down: Downstream;
@@ -132,5 +132,33 @@ describe("forwarding through the local stack", () => {
     expect(res.status).toBe(200);
     await new Promise((r) => setTimeout(r, 500));
     expect(stack.logs()).not.toMatch(/Uncaught|unhandled error/i);
+  });
+
+  it("records a refused connection and a reset as failed attempts, and delivers once the downstream is back", async () => {
+    const key = randomUUID().slice(0, 8);
+    const org = `org-${key}`;
+    const port = await freePort(); // nothing listens here yet
+    const refused = await api("POST", "/v1/webhooks", { url: `http://127.0.0.1:${port}/ok/${key}`, eventTypes: ["*"], organizationUid: org, maxAttempts: 2 });
+    const reset = await api("POST", "/v1/webhooks", { url: `${down.url}/reset/${key}?times=1`, eventTypes: ["*"], organizationUid: org });
+    const eventId = await send(podiumEvent({ organizationUid: org }));
+    const event = await eventually(async () => {
+      const { json } = await api("GET", `/v1/events/${eventId}`);
+      const byHook = (uid: string) => json.deliveries?.find((d: any) => d.webhookUid === uid);
+      return byHook(refused.json.uid)?.status === "failed" && byHook(reset.json.uid)?.status === "succeeded" ? json : null;
+    }, 30_000, "the refused delivery to fail and the reset one to succeed on retry");
+    const refusedDelivery = event.deliveries.find((d: any) => d.webhookUid === refused.json.uid);
+    expect(refusedDelivery.attempts.map((a: any) => [a.statusCode, /request failed/.test(a.error)])).toEqual([[null, true], [null, true]]);
+    const resetDelivery = event.deliveries.find((d: any) => d.webhookUid === reset.json.uid);
+    expect(resetDelivery.attempts[0]).toMatchObject({ statusCode: null, error: expect.stringMatching(/request failed/) });
+    expect(resetDelivery.attempts.at(-1).statusCode).toBe(200);
+
+    // The fault clears: a downstream appears on that port, and a retry by hand delivers.
+    const back = await startDownstream(port);
+    try {
+      expect((await api("POST", `/v1/deliveries/${refusedDelivery.id}/retry`)).status).toBe(202);
+      await eventually(async () => (await back.requests(key)).length === 1, 15_000, "the retried delivery");
+    } finally {
+      await back.close();
+    }
   });
 });
