@@ -1,0 +1,204 @@
+// Property-based tests: whatever arrives, the ingress and the API answer a 4xx
+// with the error shape (never a 5xx, never a throw), and nothing unverified is queued.
+import fc from "fast-check";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { AppError } from "../../src/domain/errors";
+import { providers } from "../../src/ingress/providers";
+import type { Source } from "../../src/domain/types";
+import { call, createSource, hmacHex, post, recordingQueue } from "./helpers";
+
+const SIGNATURE_HEADERS = [
+  "podium-timestamp",
+  "podium-signature",
+  "webhook-id",
+  "webhook-timestamp",
+  "webhook-signature",
+  "stripe-signature",
+  "x-hub-signature-256",
+  "x-github-event",
+  "x-shopify-hmac-sha256",
+  "x-shopify-topic",
+  "x-slack-signature",
+  "x-slack-request-timestamp",
+  "x-sig",
+  "x-ts",
+  "content-type",
+  "content-length",
+];
+
+const headerValue = fc.oneof(
+  fc.string({ maxLength: 80 }).map((s) => s.replace(/[\r\n\0]/g, "")),
+  fc.constantFrom("sha256=", "v1,", "t=1,v1=00", "v0=", "1620771659663", String(Math.floor(Date.now() / 1000)), "whsec_AAAA"),
+  fc.stringMatching(/^[0-9a-fA-F]{64}$/),
+);
+const headers = fc.dictionary(fc.constantFrom(...SIGNATURE_HEADERS), headerValue, { maxKeys: 6 });
+const bodies = fc.oneof(
+  fc.uint8Array({ maxLength: 512 }),
+  fc.json({ maxDepth: 4 }).map((j) => new TextEncoder().encode(j)),
+  fc.constantFrom("{}", "[]", "null", '{"metadata":{"eventType":1}}', '{"type":"url_verification","challenge":"x"}').map((s) =>
+    new TextEncoder().encode(s),
+  ),
+);
+
+let sourceIds: string[] = [];
+async function sources(): Promise<string[]> {
+  if (sourceIds.length) return sourceIds;
+  const hmac = { header: "x-sig", algorithm: "SHA-256" as const, encoding: "hex" as const, prefix: "", timestampHeader: "x-ts", typePath: "type", dedupePath: "id" };
+  sourceIds = ["podium", "standard-webhooks"];
+  for (const provider of ["stripe", "github", "shopify", "slack", "hmac"] as const) {
+    sourceIds.push(await createSource({ provider, secrets: ["a-fuzz-secret"], hmac: provider === "hmac" ? hmac : null }));
+  }
+  return sourceIds;
+}
+
+describe("the ingress under arbitrary input", () => {
+  it("answers 4xx with the error shape, never throws, never queues an unsigned request", async () => {
+    const ids = await sources();
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...ids, "nope", "UPPER", "a/b", "..", "-", "x".repeat(65)),
+        fc.constantFrom("POST", "POST", "POST", "GET", "PUT", "DELETE", "PATCH"),
+        headers,
+        bodies,
+        async (source, method, h, body) => {
+          const queue = recordingQueue();
+          const res = await call(
+            new Request(`https://edgehook.test/webhooks/${encodeURIComponent(source)}`, {
+              method,
+              headers: h,
+              body: method === "GET" ? undefined : body,
+            }),
+            { INGEST: queue as never },
+          );
+          expect(res.status).toBeGreaterThanOrEqual(400);
+          expect(res.status).toBeLessThan(500);
+          const json = (await res.json()) as { error: { code: string; message: string } };
+          expect(typeof json.error.code).toBe("string");
+          expect(queue.sent).toHaveLength(0);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it("reads every provider's bodies and headers without throwing anything but a 400 or 401", async () => {
+    const source: Source = {
+      id: "fuzz",
+      name: "fuzz",
+      provider: "hmac",
+      verification: "signature",
+      secrets: ["a-fuzz-secret"],
+      toleranceSeconds: 300,
+      disabled: false,
+      fromConfig: false,
+      hmac: { header: "x-sig", algorithm: "SHA-512", encoding: "base64", prefix: "p=", timestampHeader: "x-ts", typePath: "a.b", dedupePath: "c" },
+    };
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...Object.values(providers)), headers, fc.string({ maxLength: 300 }), async (provider, h, text) => {
+        const req = { headers: new Headers(h), raw: new TextEncoder().encode(text), now: Date.now() };
+        for (const step of [() => provider.verify(req, source), () => provider.facts(req, text, source)]) {
+          try {
+            await step();
+          } catch (err) {
+            expect(err).toBeInstanceOf(AppError);
+            expect([400, 401]).toContain((err as AppError).status);
+          }
+        }
+        try {
+          provider.handshake?.(req, text);
+        } catch (err) {
+          expect((err as AppError).status).toBe(400);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("handles deep nesting, invalid UTF-8, huge and duplicate headers without a 5xx", async () => {
+    const sign = async (body: string | Uint8Array, ts = String(Date.now())) => {
+      const text = typeof body === "string" ? body : new TextDecoder().decode(body);
+      return { "podium-timestamp": ts, "podium-signature": await hmacHex("podium-current", `${ts}.${text}`) };
+    };
+    const deep = `${'{"a":'.repeat(5000)}1${"}".repeat(5000)}`;
+    const deepRes = await call(post("/webhooks/podium", deep, await sign(deep)), { INGEST: recordingQueue() as never });
+    expect([202, 400]).toContain(deepRes.status);
+
+    // Invalid UTF-8 whose signature is valid over the raw bytes.
+    const raw = new Uint8Array([0x7b, 0x22, 0x61, 0x22, 0x3a, 0xff, 0xfe, 0x7d]);
+    const ts = String(Date.now());
+    const key = await crypto.subtle.importKey("raw", new TextEncoder().encode("podium-current"), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    const signed = new Uint8Array([...new TextEncoder().encode(`${ts}.`), ...raw]);
+    const sig = [...new Uint8Array(await crypto.subtle.sign("HMAC", key, signed))].map((b) => b.toString(16).padStart(2, "0")).join("");
+    const bad = await call(new Request("https://edgehook.test/webhooks/podium", { method: "POST", body: raw, headers: { "podium-timestamp": ts, "podium-signature": sig } }), {
+      INGEST: recordingQueue() as never,
+    });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { code: string } }).error.code).toBe("malformed_payload");
+
+    const huge = await call(post("/webhooks/podium", "{}", { "podium-signature": "a".repeat(32_000), "podium-timestamp": ts }));
+    expect(huge.status).toBe(401);
+
+    const dup = new Headers(await sign("{}"));
+    dup.append("podium-signature", "0".repeat(64));
+    const dupRes = await call(new Request("https://edgehook.test/webhooks/podium", { method: "POST", body: "{}", headers: dup }));
+    expect(dupRes.status).toBe(401);
+  });
+});
+
+describe("the API under arbitrary input", () => {
+  it("answers every malformed request with a 4xx and the error shape", async () => {
+    const routes: [string, string][] = [
+      ["POST", "/v1/webhooks"],
+      ["PATCH", "/v1/webhooks/none"],
+      ["PUT", "/v1/webhooks/none"],
+      ["POST", "/v1/sources"],
+      ["PATCH", "/v1/sources/none"],
+      ["POST", "/v1/tokens"],
+      ["POST", "/v1/deliveries/retry"],
+      ["POST", "/v1/events/none/replay"],
+    ];
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...routes),
+        fc.oneof(fc.json({ maxDepth: 3 }), fc.string({ maxLength: 200 }), fc.constant("")),
+        async ([method, path], body) => {
+          const res = await call(
+            new Request(`https://edgehook.test${path}`, {
+              method,
+              headers: { authorization: "Bearer test-admin-token", "content-type": "application/json" },
+              body,
+            }),
+          );
+          expect(res.status).toBeLessThan(500);
+          if (res.status >= 400) {
+            const json = (await res.json()) as { error: { code: string } };
+            expect(typeof json.error.code).toBe("string");
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
+    void env;
+  });
+
+  it("answers arbitrary list queries with 200 or 400", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom("/v1/events", "/v1/deliveries", "/v1/webhooks", "/v1/dead-letters"),
+        fc.dictionary(
+          fc.constantFrom("limit", "cursor", "status", "since", "until", "eventType", "webhookUid", "eventId", "open"),
+          fc.string({ maxLength: 40 }),
+          { maxKeys: 4 },
+        ),
+        async (path, query) => {
+          const res = await call(
+            new Request(`https://edgehook.test${path}?${new URLSearchParams(query)}`, { headers: { authorization: "Bearer test-admin-token" } }),
+          );
+          expect([200, 400]).toContain(res.status);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+});
