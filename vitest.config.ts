@@ -32,6 +32,16 @@ export default defineConfig({
         },
       },
       {
+        // The soak: many events through the real local stack (npm run soak for the large run).
+        test: {
+          name: "soak",
+          include: ["test/soak/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 900_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
         // The real local stack (wrangler dev) driven over HTTP from Node.
         test: {
           name: "e2e",

@@ -16,8 +16,9 @@ const RECORD_RETRY_S = 5;
 /**
  * The delivery consumer. Webhooks are served concurrently, so one slow or failing
  * downstream never holds the others; a webhook's own deliveries in a batch go out
- * one after another, in order. After a failure the rest of that webhook's batch
- * waits for the same backoff instead of each spending its own timeout.
+ * one after another, in order. When an attempt gets no answer at all (timeout,
+ * refused connection) the rest of that webhook's batch waits for the same backoff
+ * instead of each spending its own timeout; a quick error answer defers nothing.
  */
 export async function consumeDeliveries(batch: MessageBatch<DeliveryMessage>, env: Env): Promise<void> {
   const jobs = await loadJobs(env.DB, [...new Set(batch.messages.map((m) => m.body.deliveryId))]);
@@ -45,12 +46,12 @@ async function deliverInOrder(env: Env, group: { msg: Msg; job: DeliveryJob }[])
       msg.retry({ delaySeconds: deferSeconds });
       continue;
     }
-    const failedRetryIn = await deliverOne(env, msg, job);
-    if (failedRetryIn !== null) deferSeconds = Math.max(1, failedRetryIn);
+    const unanswered = await deliverOne(env, msg, job);
+    if (unanswered !== null) deferSeconds = Math.max(1, unanswered);
   }
 }
 
-/** Attempts one delivery and settles its message; returns the retry delay when the attempt failed. */
+/** Attempts one delivery and settles its message; returns the retry delay when the attempt got no answer. */
 async function deliverOne(env: Env, msg: Msg, job: DeliveryJob): Promise<number | null> {
   const s = settings(env);
   const { delivery, webhook, event } = job as Required<{ [K in keyof DeliveryJob]: NonNullable<DeliveryJob[K]> }>;
@@ -117,5 +118,5 @@ async function deliverOne(env: Env, msg: Msg, job: DeliveryJob): Promise<number 
     return null;
   }
   msg.retry({ delaySeconds: delay });
-  return delay;
+  return result.attempt.statusCode === null ? delay : null;
 }

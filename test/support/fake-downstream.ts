@@ -34,6 +34,9 @@ export function downstreamHandler() {
       case "slow-once": // slow the first time only
         if (n === 1) await sleep(param("ms"));
         return new Response("ok");
+      case "chaos": // fails a share `fail` of requests, and answers a share `slow` after `ms`
+        if (Math.random() < Number(url.searchParams.get("slow") ?? 0)) await sleep(param("ms"));
+        return Math.random() < Number(url.searchParams.get("fail") ?? 0) ? new Response("chaos", { status: 503 }) : new Response("ok");
       case "retry-after":
         return new Response("busy", { status: 429, headers: { "retry-after": String(param("s")) } });
       case "redirect":
