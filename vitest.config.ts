@@ -7,6 +7,10 @@ const migrations = await readD1Migrations("migrations");
 export default defineConfig({
   test: {
     projects: [
+      // `npm run bench` only: measurements, not tests.
+      ...(process.env.EDGEHOOK_BENCH
+        ? [{ test: { name: "bench", include: ["bench/**/*.test.ts"], environment: "node", testTimeout: 1_800_000 } }]
+        : []),
       {
         // Runtime code, inside workerd with local D1, R2 and Queues.
         plugins: [

@@ -34,26 +34,30 @@ export const STACK_VARS = {
   ALLOW_PRIVATE_DESTINATIONS: "true",
 };
 
-export async function startStack(extraVars: Record<string, string> = {}): Promise<Stack> {
+/** Starts `wrangler dev` for Edgehook, or with `config` another Worker (the bench's baseline). */
+export async function startStack(extraVars: Record<string, string> = {}, opts: { config?: string } = {}): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), "edgehook-e2e-"));
   const vars = { ...STACK_VARS, ...extraVars };
   const envFile = join(dir, "vars.env");
   writeFileSync(envFile, Object.entries(vars).map(([k, v]) => `${k}="${v}"`).join("\n"));
   const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true", NO_COLOR: "1" };
 
-  const migrate = spawnSync(process.execPath, [wranglerJs, "d1", "migrations", "apply", "DB", "--local", "--persist-to", dir], {
-    cwd: root,
-    env,
-    encoding: "utf8",
-  });
-  if (migrate.status !== 0) throw new Error(`migrations failed: ${migrate.stderr}${migrate.stdout}`);
+  if (!opts.config) {
+    const migrate = spawnSync(process.execPath, [wranglerJs, "d1", "migrations", "apply", "DB", "--local", "--persist-to", dir], {
+      cwd: root,
+      env,
+      encoding: "utf8",
+    });
+    if (migrate.status !== 0) throw new Error(`migrations failed: ${migrate.stderr}${migrate.stdout}`);
+  }
 
   const port = await freePort();
   let output = "";
   const child: ChildProcess = spawn(
     process.execPath,
     [wranglerJs, "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", dir, "--env-file", envFile,
-      "--inspector-port", String(await freePort()), "--show-interactive-dev-session=false"],
+      "--inspector-port", String(await freePort()), "--show-interactive-dev-session=false",
+      ...(opts.config ? ["--config", opts.config] : [])],
     { cwd: root, env, detached: true, stdio: ["ignore", "pipe", "pipe"] },
   );
   child.stdout?.on("data", (d) => (output += d));
@@ -64,7 +68,9 @@ export async function startStack(extraVars: Record<string, string> = {}): Promis
   for (;;) {
     if (child.exitCode !== null) throw new Error(`wrangler dev exited:\n${output}`);
     try {
-      if ((await fetch(`${url}/healthz`)).ok) break;
+      const res = await fetch(`${url}/healthz`);
+      await res.body?.cancel();
+      if (res.status < 500) break;
     } catch {
       // not listening yet
     }

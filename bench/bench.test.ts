@@ -1,0 +1,125 @@
+// `npm run bench`: the ingress against a baseline Worker that only reads the body and answers 202,
+// in one run, on the same runtime and client, rounds alternating (A B A B …), loopback only;
+// then 1,000 signed events end to end; then the Worker's bundle size. Prints ratios; asserts nothing
+// about time.
+import autocannon from "autocannon";
+import { spawnSync } from "node:child_process";
+import { createHmac, randomUUID } from "node:crypto";
+import { mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { gzipSync } from "node:zlib";
+import { afterAll, beforeAll, it } from "vitest";
+import { startDownstream, type Downstream } from "../test/e2e/downstream";
+import { podiumEvent, sendPodium } from "../test/e2e/podium";
+import { eventually, startStack, type Stack } from "../test/e2e/stack";
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20);
+const root = resolve(import.meta.dirname, "..");
+
+let edgehook: Stack;
+let baseline: Stack;
+let down: Downstream;
+
+beforeAll(async () => {
+  edgehook = await startStack({ RETRY_BASE_SECONDS: "1" });
+  baseline = await startStack({}, { config: join(root, "bench/baseline/wrangler.toml") });
+  down = await startDownstream();
+}, 180_000);
+afterAll(async () => {
+  await edgehook?.stop();
+  await baseline?.stop();
+  await down?.close();
+});
+
+/** Signed Podium requests, each a distinct event, timestamps fresh for the run. */
+function signedRequests(n: number, secret: string) {
+  return Array.from({ length: n }, () => {
+    const body = podiumEvent();
+    const ts = String(Date.now());
+    return {
+      method: "POST" as const,
+      path: "/webhooks/podium",
+      headers: {
+        "content-type": "application/json",
+        "podium-timestamp": ts,
+        "podium-signature": createHmac("sha256", secret).update(`${ts}.${body}`).digest("hex"),
+      },
+      body,
+    };
+  });
+}
+
+async function round(url: string, requests: ReturnType<typeof signedRequests>) {
+  const result = await autocannon({ url, connections: CONNECTIONS, duration: SECONDS, requests });
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx + result.errors };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const fmt = (x: number) => (Math.round(x * 100) / 100).toString();
+
+it("measures the ingress against the baseline, the pipeline end to end, and the bundle", async () => {
+  const secret = edgehook.vars.PODIUM_WEBHOOK_SECRET!.split(" ")[0]!;
+  const lines: string[] = [`bench: ${ROUNDS} rounds × ${SECONDS} s each, ${CONNECTIONS} connections, loopback`];
+  const ratios = { rps: [] as number[], p50: [] as number[], p99: [] as number[] };
+  for (let i = 0; i < ROUNDS; i++) {
+    const requests = signedRequests(2000, secret);
+    const a = await round(edgehook.url, requests);
+    const b = await round(baseline.url, requests);
+    ratios.rps.push(a.rps / b.rps);
+    ratios.p50.push(a.p50 / Math.max(b.p50, 0.001));
+    ratios.p99.push(a.p99 / Math.max(b.p99, 0.001));
+    lines.push(
+      `  round ${i + 1}: ingress ${fmt(a.rps)} req/s p50 ${a.p50} ms p99 ${a.p99} ms non-2xx ${a.non2xx} | baseline ${fmt(b.rps)} req/s p50 ${b.p50} ms p99 ${b.p99} ms non-2xx ${b.non2xx} | throughput ×${fmt(a.rps / b.rps)}`,
+    );
+  }
+  lines.push(
+    `  medians: ingress/baseline throughput ×${fmt(median(ratios.rps))}, p50 ×${fmt(median(ratios.p50))}, p99 ×${fmt(median(ratios.p99))}`,
+  );
+
+  // End to end: 1,000 events at concurrency 20 to a local downstream.
+  const key = randomUUID().slice(0, 8);
+  const org = `org-${key}`;
+  await fetch(`${edgehook.url}/v1/webhooks`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${edgehook.vars.ADMIN_TOKEN}`, "content-type": "application/json" },
+    body: JSON.stringify({ url: `${down.url}/ok/${key}`, eventTypes: ["*"], organizationUid: org }),
+  });
+  const N = 1000;
+  const started = Date.now();
+  let next = 0;
+  let accepted = 0;
+  await Promise.all(
+    Array.from({ length: 20 }, async () => {
+      while (next < N) {
+        next++;
+        const res = await sendPodium(`${edgehook.url}/webhooks/podium`, podiumEvent({ organizationUid: org }), secret);
+        if (res.status === 202) accepted++;
+        await res.body?.cancel();
+      }
+    }),
+  );
+  const ingressSeconds = (Date.now() - started) / 1000;
+  await eventually(async () => new Set((await down.requests(key)).map((r) => r.headers["webhook-id"])).size >= accepted, 600_000, "every event downstream").catch(
+    () => undefined,
+  );
+  const seconds = (Date.now() - started) / 1000;
+  const arrived = new Set((await down.requests(key)).map((r) => r.headers["webhook-id"])).size;
+  lines.push(
+    `  end to end: ${accepted} accepted in ${fmt(ingressSeconds)} s (${fmt(accepted / ingressSeconds)}/s); last arrived after ${fmt(seconds)} s: ${fmt(arrived / seconds)} events/s = ×${fmt(arrived / seconds / (accepted / ingressSeconds))} of the accept rate; lost ${accepted - arrived}`,
+  );
+
+  // Bundle size, as deployed.
+  const out = mkdtempSync(join(tmpdir(), "edgehook-bundle-"));
+  spawnSync(process.execPath, [join(root, "node_modules/wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--outdir", out], {
+    cwd: root,
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+  });
+  const files = readdirSync(out).filter((f) => f.endsWith(".js"));
+  const raw = files.reduce((n, f) => n + statSync(join(out, f)).size, 0);
+  const gz = files.reduce((n, f) => n + gzipSync(readFileSync(join(out, f))).length, 0);
+  lines.push(`  bundle: ${fmt(raw / 1024)} KiB, ${fmt(gz / 1024)} KiB gzip`);
+  console.log(lines.join("\n"));
+}, 1_800_000);
