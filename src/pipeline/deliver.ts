@@ -1,28 +1,40 @@
 import { destinationProblem } from "../domain/destination";
-import { settings } from "../domain/settings";
+import { settings, type Settings } from "../domain/settings";
 import type { DeadDelivery, DeliveryMessage } from "../domain/types";
 import type { Env } from "../env";
-import { loadJobs, recordAttempt, type DeliveryJob } from "../store/deliveries";
+import { loadJobs, recordAttempts, type AttemptOutcome, type DeliveryJob } from "../store/deliveries";
 import { retryDelaySeconds } from "./backoff";
-import { postDelivery } from "./post";
+import { postDelivery, type PostResult } from "./post";
 
 type Msg = Message<DeliveryMessage>;
+type Job = { [K in keyof DeliveryJob]: NonNullable<DeliveryJob[K]> };
 
 /** A message that came early (a duplicate, or a re-drive) waits for its due time. */
 const EARLY_SLACK_MS = 1000;
-/** When recording an attempt fails, try again soon (the POST may be repeated: at-least-once). */
+/** When recording the attempts fails, try again soon (the POSTs may be repeated: at-least-once). */
 const RECORD_RETRY_S = 5;
+
+/** One attempt made in this batch, waiting to be recorded. */
+interface Attempted {
+  msg: Msg;
+  outcome: AttemptOutcome;
+  /** Seconds until the next attempt, or null when the delivery is settled. */
+  retryIn: number | null;
+  dead: DeadDelivery | null;
+}
 
 /**
  * The delivery consumer. Webhooks are served concurrently, so one slow or failing
  * downstream never holds the others; a webhook's own deliveries in a batch go out
  * one after another, in order. When an attempt gets no answer at all (timeout,
  * refused connection) the rest of that webhook's batch waits for the same backoff
- * instead of each spending its own timeout; a quick error answer defers nothing.
+ * instead of each spending its own timeout. Every attempt of the batch is then
+ * recorded in one D1 transaction, and only after that are messages settled.
  */
 export async function consumeDeliveries(batch: MessageBatch<DeliveryMessage>, env: Env): Promise<void> {
+  const s = settings(env);
   const jobs = await loadJobs(env.DB, [...new Set(batch.messages.map((m) => m.body.deliveryId))]);
-  const groups = new Map<string, { msg: Msg; job: DeliveryJob }[]>();
+  const groups = new Map<string, { msg: Msg; job: Job }[]>();
   const seen = new Set<string>();
   for (const msg of batch.messages) {
     const job = jobs.get(msg.body.deliveryId);
@@ -33,37 +45,51 @@ export async function consumeDeliveries(batch: MessageBatch<DeliveryMessage>, en
       continue;
     }
     const list = groups.get(job.webhook.uid) ?? [];
-    list.push({ msg, job });
+    list.push({ msg, job: job as Job });
     groups.set(job.webhook.uid, list);
   }
-  await Promise.all([...groups.values()].map((group) => deliverInOrder(env, group)));
+
+  const attempted = (await Promise.all([...groups.values()].map((group) => deliverInOrder(s, group)))).flat();
+  if (attempted.length === 0) return;
+  try {
+    await recordAttempts(env.DB, attempted.map((a) => a.outcome));
+    const dead = attempted.flatMap((a) => (a.dead ? [{ body: a.dead, contentType: "json" as const }] : []));
+    if (dead.length > 0) await env.DELIVERIES_DLQ.sendBatch(dead);
+  } catch (err) {
+    console.error("recording delivery attempts failed", { attempts: attempted.length, error: String(err) });
+    for (const a of attempted) a.msg.retry({ delaySeconds: RECORD_RETRY_S });
+    return;
+  }
+  for (const a of attempted) {
+    if (a.retryIn === null) a.msg.ack();
+    else a.msg.retry({ delaySeconds: a.retryIn });
+  }
 }
 
-async function deliverInOrder(env: Env, group: { msg: Msg; job: DeliveryJob }[]): Promise<void> {
+async function deliverInOrder(s: Settings, group: { msg: Msg; job: Job }[]): Promise<Attempted[]> {
+  const attempted: Attempted[] = [];
   let deferSeconds: number | null = null;
   for (const { msg, job } of group) {
+    const now = Date.now();
+    const due = job.delivery.nextAttemptAt;
     if (deferSeconds !== null) {
       msg.retry({ delaySeconds: deferSeconds });
-      continue;
+    } else if (due !== null && due > now + EARLY_SLACK_MS) {
+      msg.retry({ delaySeconds: Math.ceil((due - now) / 1000) });
+    } else {
+      const a = await attempt(s, msg, job, now);
+      attempted.push(a);
+      if (a.retryIn !== null && a.outcome.attempt.statusCode === null) deferSeconds = Math.max(1, a.retryIn);
     }
-    const unanswered = await deliverOne(env, msg, job);
-    if (unanswered !== null) deferSeconds = Math.max(1, unanswered);
   }
+  return attempted;
 }
 
-/** Attempts one delivery and settles its message; returns the retry delay when the attempt got no answer. */
-async function deliverOne(env: Env, msg: Msg, job: DeliveryJob): Promise<number | null> {
-  const s = settings(env);
-  const { delivery, webhook, event } = job as Required<{ [K in keyof DeliveryJob]: NonNullable<DeliveryJob[K]> }>;
-  const now = Date.now();
-  if (delivery.nextAttemptAt !== null && delivery.nextAttemptAt > now + EARLY_SLACK_MS) {
-    msg.retry({ delaySeconds: Math.ceil((delivery.nextAttemptAt - now) / 1000) });
-    return null;
-  }
-
+/** Makes one attempt and decides what follows; records nothing yet. */
+async function attempt(s: Settings, msg: Msg, { delivery, webhook, event }: Job, now: number): Promise<Attempted> {
   const number = delivery.attemptCount + 1;
   const refused = destinationProblem(webhook.url, s.allowPrivateDestinations);
-  const result = refused
+  const result: PostResult = refused
     ? {
         ok: false,
         attempt: {
@@ -77,46 +103,32 @@ async function deliverOne(env: Env, msg: Msg, job: DeliveryJob): Promise<number 
         },
         retryAfterSeconds: null,
       }
-    : await postDelivery({
-        deliveryId: delivery.id,
-        attempt: number,
-        url: webhook.url,
-        secret: webhook.secret,
-        eventId: event.id,
-        eventType: event.eventType,
-        body: event.body,
-        timeoutMs: webhook.timeoutMs,
-      }, now);
+    : await postDelivery(
+        {
+          deliveryId: delivery.id,
+          attempt: number,
+          url: webhook.url,
+          secret: webhook.secret,
+          eventId: event.id,
+          eventType: event.eventType,
+          body: event.body,
+          timeoutMs: webhook.timeoutMs,
+        },
+        now,
+      );
 
   const final = !result.ok && number >= webhook.maxAttempts;
-  const delay = result.ok || final ? null : retryDelaySeconds(number, s, result.retryAfterSeconds);
-  const status = result.ok ? "succeeded" : final ? "failed" : "pending";
-  try {
-    await recordAttempt(env.DB, {
+  const retryIn = result.ok || final ? null : retryDelaySeconds(number, s, result.retryAfterSeconds);
+  return {
+    msg,
+    outcome: {
       attempt: result.attempt,
-      status,
-      nextAttemptAt: delay === null ? null : now + result.attempt.durationMs + delay * 1000,
-    });
-    if (final) {
-      const dead: DeadDelivery = {
-        deliveryId: delivery.id,
-        eventId: event.id,
-        webhookUid: webhook.uid,
-        attempts: number,
-        lastError: result.attempt.error,
-      };
-      await env.DELIVERIES_DLQ.send(dead, { contentType: "json" });
-    }
-  } catch (err) {
-    console.error("recording a delivery attempt failed", { deliveryId: delivery.id, error: String(err) });
-    msg.retry({ delaySeconds: RECORD_RETRY_S });
-    return null;
-  }
-
-  if (delay === null) {
-    msg.ack();
-    return null;
-  }
-  msg.retry({ delaySeconds: delay });
-  return result.attempt.statusCode === null ? delay : null;
+      status: result.ok ? "succeeded" : final ? "failed" : "pending",
+      nextAttemptAt: retryIn === null ? null : now + result.attempt.durationMs + retryIn * 1000,
+    },
+    retryIn,
+    dead: final
+      ? { deliveryId: delivery.id, eventId: event.id, webhookUid: webhook.uid, attempts: number, lastError: result.attempt.error }
+      : null,
+  };
 }

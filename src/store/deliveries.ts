@@ -114,25 +114,31 @@ export interface AttemptOutcome {
 }
 
 /**
- * Records an attempt and the delivery's new state in one transaction. The update
- * applies only if no other attempt was recorded meanwhile (a duplicate message).
+ * Records attempts and their deliveries' new states, all in one transaction.
+ * Each update applies only if no other attempt was recorded meanwhile (a
+ * duplicate message), so a delivery's count and status stay consistent.
  */
-export async function recordAttempt(db: D1Database, o: AttemptOutcome): Promise<void> {
-  const a = o.attempt;
-  await db.batch([
-    db
-      .prepare(
-        `INSERT INTO attempts (delivery_id, number, started_at, duration_ms, status_code, error, response_snippet)
-         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-      )
-      .bind(a.deliveryId, a.number, a.startedAt, a.durationMs, a.statusCode, a.error, a.responseSnippet),
-    db
-      .prepare(
-        `UPDATE deliveries SET status = ?, attempt_count = ?, next_attempt_at = ?, updated_at = ?
-         WHERE id = ? AND attempt_count = ? AND status = 'pending'`,
-      )
-      .bind(o.status, a.number, o.nextAttemptAt, a.startedAt + a.durationMs, a.deliveryId, a.number - 1),
-  ]);
+export async function recordAttempts(db: D1Database, outcomes: AttemptOutcome[]): Promise<void> {
+  if (outcomes.length === 0) return;
+  await db.batch(
+    outcomes.flatMap((o) => {
+      const a = o.attempt;
+      return [
+        db
+          .prepare(
+            `INSERT INTO attempts (delivery_id, number, started_at, duration_ms, status_code, error, response_snippet)
+             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+          )
+          .bind(a.deliveryId, a.number, a.startedAt, a.durationMs, a.statusCode, a.error, a.responseSnippet),
+        db
+          .prepare(
+            `UPDATE deliveries SET status = ?, attempt_count = ?, next_attempt_at = ?, updated_at = ?
+             WHERE id = ? AND attempt_count = ? AND status = 'pending'`,
+          )
+          .bind(o.status, a.number, o.nextAttemptAt, a.startedAt + a.durationMs, a.deliveryId, a.number - 1),
+      ];
+    }),
+  );
 }
 
 export async function getDelivery(db: D1Database, id: string): Promise<Delivery | null> {
