@@ -82,11 +82,7 @@ it("measures the ingress against the baseline, the pipeline end to end, and the 
   // End to end: 1,000 events at concurrency 20 to a local downstream.
   const key = randomUUID().slice(0, 8);
   const org = `org-${key}`;
-  await fetch(`${edgehook.url}/v1/webhooks`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${edgehook.vars.ADMIN_TOKEN}`, "content-type": "application/json" },
-    body: JSON.stringify({ url: `${down.url}/ok/${key}`, eventTypes: ["*"], organizationUid: org }),
-  });
+  await edgehook.api("POST", "/v1/webhooks", { url: `${down.url}/ok/${key}`, eventTypes: ["*"], organizationUid: org });
   const N = 1000;
   const started = Date.now();
   let next = 0;

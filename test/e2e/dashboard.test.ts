@@ -31,14 +31,7 @@ afterAll(async () => {
   await down?.close();
 });
 
-async function api(method: string, path: string, body?: unknown) {
-  const res = await fetch(`${stack.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${stack.vars.ADMIN_TOKEN}`, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return (await res.json()) as any;
-}
+const api = async (method: string, path: string, body?: unknown) => (await stack.api(method, path, body)).json;
 
 const send = async (body: string) => {
   const res = await sendPodium(`${stack.url}/webhooks/podium`, body, stack.vars.PODIUM_WEBHOOK_SECRET!.split(" ")[0]!);

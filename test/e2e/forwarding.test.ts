@@ -17,14 +17,7 @@ afterAll(async () => {
   await down?.close();
 });
 
-async function api(method: string, path: string, body?: unknown) {
-  const res = await fetch(`${stack.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${stack.vars.ADMIN_TOKEN}`, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, json: res.status === 204 ? null : ((await res.json()) as any) };
-}
+const api = (method: string, path: string, body?: unknown) => stack.api(method, path, body);
 
 /** A webhook scoped to a fresh organization, pointed at a behaviour of the local downstream. */
 async function subscribe(behaviour: string, extra: Record<string, unknown> = {}) {

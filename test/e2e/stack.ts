@@ -12,6 +12,8 @@ export interface Stack {
   url: string;
   port: number;
   vars: Record<string, string>;
+  /** Calls the management API with the admin token. */
+  api(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }>;
   stop(): Promise<void>;
   logs(): string;
 }
@@ -82,6 +84,14 @@ export async function startStack(extraVars: Record<string, string> = {}, opts: {
     url,
     port,
     vars,
+    async api(method, path, body) {
+      const res = await fetch(`${url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${vars.ADMIN_TOKEN}`, "content-type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return { status: res.status, json: res.status === 204 ? null : await res.json() };
+    },
     logs: () => output,
     async stop() {
       if (child.exitCode === null && child.pid) {

@@ -22,14 +22,7 @@ afterAll(async () => {
   await down?.close();
 });
 
-async function api(method: string, path: string, body?: unknown) {
-  const res = await fetch(`${stack.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${stack.vars.ADMIN_TOKEN}`, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return (await res.json()) as any;
-}
+const api = async (method: string, path: string, body?: unknown) => (await stack.api(method, path, body)).json;
 
 it(`carries ${EVENTS} events through the pipeline: each stored once, every delivery succeeded, no 5xx`, async () => {
   const key = randomUUID().slice(0, 8);

@@ -1,13 +1,8 @@
+import type { z } from "@hono/zod-openapi";
+import type { EventSchema, EventSummarySchema } from "../../api/schemas";
 import { Action, Badge, Time } from "../layout";
 
-export interface EventRow {
-  id: string;
-  sourceId: string;
-  eventType: string;
-  locationUid: string | null;
-  organizationUid: string | null;
-  receivedAt: string;
-}
+export type EventRow = z.infer<typeof EventSummarySchema>;
 
 export const FILTERS = ["eventType", "sourceId", "locationUid", "organizationUid", "status", "since", "until"] as const;
 const LABELS: Record<(typeof FILTERS)[number], string> = {
@@ -115,19 +110,7 @@ export function EventList(props: { events: EventRow[]; query: Record<string, str
   );
 }
 
-export interface EventDetail extends EventRow {
-  dedupeKey: string;
-  headers: Record<string, string>;
-  body: string;
-  deliveries: {
-    id: string;
-    webhookUid: string;
-    status: string;
-    attemptCount: number;
-    nextAttemptAt: string | null;
-    attempts: { number: number; startedAt: string; durationMs: number; statusCode: number | null; error: string | null; responseSnippet: string | null }[];
-  }[];
-}
+export type EventDetail = z.infer<typeof EventSchema>;
 
 function pretty(body: string): string {
   try {

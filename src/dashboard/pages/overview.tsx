@@ -1,22 +1,9 @@
+import type { z } from "@hono/zod-openapi";
+import type { StatsSchema } from "../../api/schemas";
 import { BarChart, Time } from "../layout";
 
-export interface StatsJson {
-  events: { total: number; last24h: number };
-  series: { start: string; events: number; attempts: number; succeededAttempts: number }[];
-  deliveries: Record<string, number>;
-  webhooks: {
-    uid: string;
-    url: string;
-    disabled: boolean;
-    succeeded: number;
-    failed: number;
-    pending: number;
-    held: number;
-    successRate: number | null;
-    lastFailureAt: string | null;
-    lastError: string | null;
-  }[];
-}
+/** /v1/stats, as the API answers it. */
+export type StatsJson = z.infer<typeof StatsSchema>;
 
 export function Overview(props: { stats: StatsJson }) {
   const s = props.stats;

@@ -1,17 +1,12 @@
+import type { z } from "@hono/zod-openapi";
+import type { SourceSchema } from "../../api/schemas";
+import { PROVIDER_NAMES } from "../../domain/types";
 import { Action } from "../layout";
 
-export interface SourceJson {
-  id: string;
-  name: string;
-  provider: string;
-  verification: string;
-  toleranceSeconds: number;
-  disabled: boolean;
-  ingressUrl: string;
-  readOnly: boolean;
-}
+export type SourceJson = z.infer<typeof SourceSchema>;
 
-const PROVIDERS = ["podium", "standard-webhooks", "stripe", "github", "shopify", "slack"];
+// An hmac source needs its signing configuration: create those through the API.
+const PROVIDERS = PROVIDER_NAMES.filter((p) => p !== "hmac");
 
 export function SourceList(props: { sources: SourceJson[]; canWrite: boolean }) {
   return (

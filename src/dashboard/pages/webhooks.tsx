@@ -1,17 +1,8 @@
+import type { z } from "@hono/zod-openapi";
+import type { WebhookSchema } from "../../api/schemas";
 import { Action } from "../layout";
 
-export interface WebhookJson {
-  uid: string;
-  url: string;
-  eventTypes: string[];
-  locationUid: string | null;
-  organizationUid: string | null;
-  sourceIds: string[] | null;
-  disabled: boolean;
-  timeoutMs: number;
-  maxAttempts: number;
-  heldDeliveries?: number;
-}
+export type WebhookJson = z.infer<typeof WebhookSchema>;
 
 export interface WebhookCounts {
   held: number;
