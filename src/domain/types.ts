@@ -110,6 +110,8 @@ export interface Attempt {
 /** The message the routing step puts on the deliveries queue. */
 export interface DeliveryMessage {
   deliveryId: string;
+  /** Released held deliveries: sent one after another, oldest first. */
+  ordered?: boolean;
 }
 
 /** What goes to the deliveries dead-letter queue when a delivery has failed for good. */

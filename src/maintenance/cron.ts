@@ -27,7 +27,7 @@ export async function runMaintenance(env: Env, now = Date.now()): Promise<Mainte
 
   const expired = await expireHeld(env.DB, retentionCutoff, now);
   const released = await releaseHeld(env.DB, { limit: RELEASE_LIMIT }, now);
-  await enqueueDeliveries(env, released);
+  await enqueueDeliveries(env, released, { ordered: true });
 
   let purged = 0;
   for (let i = 0; i < PURGE_CHUNKS; i++) {

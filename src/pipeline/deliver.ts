@@ -13,6 +13,8 @@ type Job = { [K in keyof DeliveryJob]: NonNullable<DeliveryJob[K]> };
 const EARLY_SLACK_MS = 1000;
 /** When recording the attempts fails, try again soon (the POSTs may be repeated: at-least-once). */
 const RECORD_RETRY_S = 5;
+/** How many requests one webhook gets at once from one batch (released held deliveries get one at a time). */
+const PER_WEBHOOK_CONCURRENCY = 8;
 
 /** One attempt made in this batch, waiting to be recorded. */
 interface Attempted {
@@ -25,11 +27,12 @@ interface Attempted {
 
 /**
  * The delivery consumer. Webhooks are served concurrently, so one slow or failing
- * downstream never holds the others; a webhook's own deliveries in a batch go out
- * one after another, in order. When an attempt gets no answer at all (timeout,
- * refused connection) the rest of that webhook's batch waits for the same backoff
- * instead of each spending its own timeout. Every attempt of the batch is then
- * recorded in one D1 transaction, and only after that are messages settled.
+ * downstream never holds the others; each webhook gets a few requests at once,
+ * except released held deliveries, which go out one after another, oldest first.
+ * When an attempt gets no answer at all (timeout, refused connection) the rest of
+ * that webhook's batch waits for the same backoff instead of each spending its
+ * own timeout. Every attempt of the batch is then recorded in one D1 transaction,
+ * and only after that are messages settled.
  */
 export async function consumeDeliveries(batch: MessageBatch<DeliveryMessage>, env: Env): Promise<void> {
   const s = settings(env);
@@ -49,7 +52,7 @@ export async function consumeDeliveries(batch: MessageBatch<DeliveryMessage>, en
     groups.set(job.webhook.uid, list);
   }
 
-  const attempted = (await Promise.all([...groups.values()].map((group) => deliverInOrder(s, group)))).flat();
+  const attempted = (await Promise.all([...groups.values()].map((group) => deliverToWebhook(s, group)))).flat();
   if (attempted.length === 0) return;
   try {
     await recordAttempts(env.DB, attempted.map((a) => a.outcome));
@@ -66,10 +69,10 @@ export async function consumeDeliveries(batch: MessageBatch<DeliveryMessage>, en
   }
 }
 
-async function deliverInOrder(s: Settings, group: { msg: Msg; job: Job }[]): Promise<Attempted[]> {
+async function deliverToWebhook(s: Settings, group: { msg: Msg; job: Job }[]): Promise<Attempted[]> {
   const attempted: Attempted[] = [];
   let deferSeconds: number | null = null;
-  for (const { msg, job } of group) {
+  const one = async ({ msg, job }: { msg: Msg; job: Job }) => {
     const now = Date.now();
     const due = job.delivery.nextAttemptAt;
     if (deferSeconds !== null) {
@@ -81,7 +84,16 @@ async function deliverInOrder(s: Settings, group: { msg: Msg; job: Job }[]): Pro
       attempted.push(a);
       if (a.retryIn !== null && a.outcome.attempt.statusCode === null) deferSeconds = Math.max(1, a.retryIn);
     }
-  }
+  };
+  // Released held deliveries first, in order; then the rest, a few at a time.
+  for (const item of group.filter((g) => g.msg.body.ordered)) await one(item);
+  const rest = group.filter((g) => !g.msg.body.ordered);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(PER_WEBHOOK_CONCURRENCY, rest.length) }, async () => {
+      while (next < rest.length) await one(rest[next++]!);
+    }),
+  );
   return attempted;
 }
 

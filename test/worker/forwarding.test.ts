@@ -155,6 +155,14 @@ describe("delivery", () => {
     expect(Math.abs(slow!.at - fast!.at)).toBeLessThan(1000);
   });
 
+  it("sends one webhook a few deliveries at once (released held ones go one by one: see held tests)", async () => {
+    const { p, key, event } = await setup("slow?ms=400");
+    for (let i = 0; i < 4; i++) await p.ingest(event(`message.n${i}`));
+    await p.deliver();
+    const at = (await received(key)).map((r) => r.at);
+    expect(Math.max(...at) - Math.min(...at)).toBeLessThan(300); // started together, not 400 ms apart
+  });
+
   it("creates a delivery once however often the ingest message is redelivered", async () => {
     const { p, key, event } = await setup("ok");
     const body = event();

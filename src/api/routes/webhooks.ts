@@ -96,7 +96,7 @@ async function change(c: { env: import("../../env").Env; get: (k: "principal") =
   // Enabling releases what was held, oldest first, now; the cron catches anything missed.
   if (current.disabled && !next.disabled) {
     const released = await releaseHeld(c.env.DB, { webhookUid: next.uid, limit: 1000 });
-    await enqueueDeliveries(c.env, released).catch((err) =>
+    await enqueueDeliveries(c.env, released, { ordered: true }).catch((err) =>
       console.error("release enqueue failed; the cron will re-drive", { webhookUid: next.uid, error: String(err) }),
     );
   }
