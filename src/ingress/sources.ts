@@ -22,7 +22,19 @@ const CONFIG_SOURCES: { id: string; provider: ProviderName; name: string; secret
   },
 ];
 
+// Parsed once per env object (one per isolate in production), not per request.
+const declaredFor = new WeakMap<Env, Source[]>();
+
 export function configSources(env: Env): Source[] {
+  let declared = declaredFor.get(env);
+  if (!declared) {
+    declared = parseConfigSources(env);
+    declaredFor.set(env, declared);
+  }
+  return declared;
+}
+
+function parseConfigSources(env: Env): Source[] {
   const tolerance = settings(env).signatureToleranceSeconds;
   const out: Source[] = [];
   for (const c of CONFIG_SOURCES) {
