@@ -83,6 +83,12 @@ export function testEnv(overrides: Partial<Env> = {}) {
 
 /** The worker's fetch with the test env, optionally with some bindings replaced. */
 export async function call(request: Request, overrides: Partial<Env> = {}): Promise<Response> {
+  // Each call comes from its own client address unless a test names one, so deliberate
+  // authentication failures across the suite never add up to the per-client rate limit.
+  if (!request.headers.has("cf-connecting-ip")) {
+    request = new Request(request, { headers: new Headers(request.headers) });
+    request.headers.set("cf-connecting-ip", `192.0.2.${Math.floor(Math.random() * 250) + 1}`);
+  }
   const ctx = createExecutionContext();
   const res = await worker.fetch(request, testEnv(overrides).env, ctx);
   await waitOnExecutionContext(ctx);
