@@ -3,11 +3,9 @@ import type { DeliveryMessage, IngestMessage } from "./domain/types";
 import type { Env } from "./env";
 import { runMaintenance } from "./maintenance/cron";
 import { consumeDeliveries } from "./pipeline/deliver";
-import { consumeDeadLetters, DEAD_LETTER_QUEUES } from "./pipeline/dead-letters";
+import { consumeDeadLetters } from "./pipeline/dead-letters";
 import { consumeIngest } from "./pipeline/ingest";
-
-/** Queue names as declared in wrangler.toml. */
-export const QUEUES = { ingest: "edgehook-ingest", deliveries: "edgehook-deliveries" } as const;
+import { QUEUES } from "./pipeline/queues";
 
 export default {
   fetch: app.fetch,
@@ -18,8 +16,8 @@ export default {
         return consumeIngest(batch as MessageBatch<IngestMessage>, env);
       case QUEUES.deliveries:
         return consumeDeliveries(batch as MessageBatch<DeliveryMessage>, env);
-      case DEAD_LETTER_QUEUES.ingest:
-      case DEAD_LETTER_QUEUES.deliveries:
+      case QUEUES.ingestDead:
+      case QUEUES.deliveriesDead:
         return consumeDeadLetters(batch, env);
       default:
         console.error("message from an unknown queue; retrying", { queue: batch.queue });

@@ -118,20 +118,6 @@ export const WebhookSchema = z
 
 export const WebhookCreated = WebhookSchema.extend({ secret: z.string() }).openapi("WebhookCreated");
 
-export const WebhookCreate = z
-  .strictObject({
-    url: webhookFields.url,
-    eventTypes: webhookFields.eventTypes,
-    locationUid: uid.nullish(),
-    organizationUid: uid.nullish(),
-    sourceIds: webhookFields.sourceIds.optional(),
-    secret: webhookFields.secret.optional(),
-    disabled: webhookFields.disabled.optional(),
-    timeoutMs: webhookFields.timeoutMs.optional(),
-    maxAttempts: webhookFields.maxAttempts.optional(),
-  })
-  .openapi("WebhookCreate");
-
 const IMMUTABLE = "the location and organization of a webhook cannot change; create a new webhook instead";
 const immutable = z
   .unknown()
@@ -140,31 +126,30 @@ const immutable = z
   .openapi({ description: `Refused: ${IMMUTABLE}.` });
 const immutableScope = { locationUid: immutable, organizationUid: immutable };
 
-export const WebhookPatch = z
-  .strictObject({
-    url: webhookFields.url.optional(),
-    eventTypes: webhookFields.eventTypes.optional(),
-    sourceIds: webhookFields.sourceIds.optional(),
-    secret: webhookFields.secret.optional(),
-    disabled: webhookFields.disabled.optional(),
-    timeoutMs: webhookFields.timeoutMs.optional(),
-    maxAttempts: webhookFields.maxAttempts.optional(),
-    ...immutableScope,
-  })
-  .openapi("WebhookPatch");
+/** What every write may set; PATCH may set any of them, PUT must give url and eventTypes. */
+const changeable = {
+  sourceIds: webhookFields.sourceIds.optional(),
+  secret: webhookFields.secret.optional(),
+  disabled: webhookFields.disabled.optional(),
+  timeoutMs: webhookFields.timeoutMs.optional(),
+  maxAttempts: webhookFields.maxAttempts.optional(),
+};
 
-export const WebhookPut = z
+export const WebhookCreate = z
   .strictObject({
     url: webhookFields.url,
     eventTypes: webhookFields.eventTypes,
-    sourceIds: webhookFields.sourceIds.optional(),
-    secret: webhookFields.secret.optional(),
-    disabled: webhookFields.disabled.optional(),
-    timeoutMs: webhookFields.timeoutMs.optional(),
-    maxAttempts: webhookFields.maxAttempts.optional(),
-    ...immutableScope,
+    locationUid: uid.nullish(),
+    organizationUid: uid.nullish(),
+    ...changeable,
   })
+  .openapi("WebhookCreate");
+
+export const WebhookPut = z
+  .strictObject({ url: webhookFields.url, eventTypes: webhookFields.eventTypes, ...changeable, ...immutableScope })
   .openapi("WebhookPut");
+
+export const WebhookPatch = WebhookPut.partial().openapi("WebhookPatch");
 
 export const ListQuery = z.object({ limit, cursor });
 

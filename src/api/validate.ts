@@ -13,13 +13,6 @@ export function invalidRequest(error: z.ZodError, what: string): AppError {
   );
 }
 
-/** Parses input with a zod schema; 400 `invalid_request` with the issues otherwise. */
-export function parseInput<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
-  const result = schema.safeParse(input);
-  if (result.success) return result.data;
-  throw invalidRequest(result.error, what);
-}
-
 /** Opaque list cursors: base64url of the position to continue below. */
 export function encodeCursor(seq: number): string {
   return btoa(`s${seq}`).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
@@ -36,15 +29,4 @@ export function decodeCursor(cursor: string): number {
   throw new AppError(400, "invalid_request", "The cursor is not one this API returned.", {
     issues: [{ path: "cursor", message: "unknown cursor" }],
   });
-}
-
-/** The request's JSON body; an empty body is `{}` when `emptyOk`. 400 when it is not JSON. */
-export async function readJson(req: Request, emptyOk = false): Promise<unknown> {
-  const text = await req.text();
-  if (emptyOk && text.trim() === "") return {};
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new AppError(400, "invalid_request", "The body is not JSON.", { issues: [{ path: "", message: "invalid JSON" }] });
-  }
 }

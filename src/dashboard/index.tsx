@@ -229,10 +229,8 @@ dashboard.post("/sources", async (c) => {
 
 dashboard.post("/sources/:id/rotate", async (c) => {
   const id = c.req.param("id");
-  const current = await callApi<SourceJson>(c, "GET", `/sources/${encodeURIComponent(id)}`);
-  if (!current.ok) return back(c, "/dashboard/sources", current, "");
-  // The API never returns secrets: the new one leads, and the API keeps accepting the old ones only if given,
-  // so rotation here replaces the secret outright. Use the API for overlapping rotations.
+  // Secrets are write-only, so the page cannot keep the old one beside the new: it replaces it.
+  // An overlapping rotation (`secrets: [new, old]`) is a PATCH through the API.
   const res = await callApi(c, "PATCH", `/sources/${encodeURIComponent(id)}`, { secrets: [String((await c.req.parseBody()).secret ?? "")] });
   return back(c, "/dashboard/sources", res, "Secret replaced.");
 });

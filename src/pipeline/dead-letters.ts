@@ -1,8 +1,7 @@
 import type { DeadDelivery, IngestMessage } from "../domain/types";
 import type { Env } from "../env";
 import { recordDeadLetters } from "../store/dead-letters";
-
-export const DEAD_LETTER_QUEUES = { ingest: "edgehook-ingest-dlq", deliveries: "edgehook-deliveries-dlq" } as const;
+import { QUEUES } from "./queues";
 
 /**
  * The consumer of both dead-letter queues: it records what arrived in D1 (visible
@@ -20,7 +19,7 @@ export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env)
       eventId: body.eventId ?? null,
       deliveryId: body.deliveryId ?? null,
       reason:
-        batch.queue === DEAD_LETTER_QUEUES.deliveries
+        batch.queue === QUEUES.deliveriesDead
           ? `delivery failed after ${body.attempts ?? "?"} attempts: ${body.lastError ?? "unknown error"}`
           : "the event could not be stored after the queue's retries",
       body: JSON.stringify(m.body),

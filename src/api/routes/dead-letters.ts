@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { AppError } from "../../domain/errors";
 import type { IngestMessage } from "../../domain/types";
 import { enqueueDeliveries } from "../../pipeline/enqueue";
-import { DEAD_LETTER_QUEUES } from "../../pipeline/dead-letters";
+import { QUEUES } from "../../pipeline/queues";
 import { getDeadLetter, listDeadLetters, markReplayed, type DeadLetter } from "../../store/dead-letters";
 import { requeueDeliveries } from "../../store/deliveries";
 import { errors, json, router, scoped } from "../openapi";
@@ -76,7 +76,7 @@ export const deadLetters = router()
     const { id } = c.req.valid("param");
     const letter = await getDeadLetter(c.env.DB, id);
     if (!letter) throw new AppError(404, "not_found", `No dead letter ${id}.`);
-    if (letter.queue === DEAD_LETTER_QUEUES.ingest) {
+    if (letter.queue === QUEUES.ingestDead) {
       await c.env.INGEST.send(JSON.parse(letter.body) as IngestMessage, { contentType: "json" });
     } else if (letter.deliveryId) {
       const ids = await requeueDeliveries(c.env.DB, { ids: [letter.deliveryId] });

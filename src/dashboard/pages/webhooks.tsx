@@ -126,10 +126,6 @@ export function WebhookPage(props: { webhook: WebhookJson; counts?: WebhookCount
         <span class="mono">{w.url}</span> · {scopeOf(w)} · {w.disabled ? "disabled" : "enabled"} · {w.heldDeliveries ?? 0} held
       </p>
       <WebhookRowActions w={w} counts={props.counts ?? { held: w.heldDeliveries ?? 0, failed: 0 }} canWrite={props.canWrite} canReplay={props.canReplay} />
-      <p>
-        <a href={`/dashboard/events?webhook=${w.uid}`}>Deliveries of this webhook</a> are listed on each event; failed ones can be retried
-        above.
-      </p>
       {props.canWrite && <WebhookForm webhook={w} />}
       {props.canWrite && <Action action={`/dashboard/webhooks/${w.uid}/delete`} label="Delete webhook" kind="danger" />}
     </div>
