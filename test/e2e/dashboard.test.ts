@@ -1,5 +1,7 @@
 // The dashboard in real headless Chromium (Debian's chromium, driven by playwright-core) against the local stack.
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -8,7 +10,10 @@ import { podiumEvent, sendPodium } from "./podium";
 import { eventually, startStack, type Stack } from "./stack";
 
 const CHROMIUM = "/usr/bin/chromium";
-const SHOTS = new URL("../../docs/screenshots/", import.meta.url).pathname;
+// `npm run screenshots` refreshes the README's pictures; a plain `npm test` takes them into a temporary folder.
+const SHOTS = process.env.UPDATE_SCREENSHOTS
+  ? new URL("../../docs/screenshots/", import.meta.url).pathname
+  : `${mkdtempSync(join(tmpdir(), "edgehook-shots-"))}/`;
 
 let stack: Stack;
 let down: Downstream;
