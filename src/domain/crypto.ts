@@ -52,28 +52,33 @@ export function bytesToBase64(bytes: ArrayBuffer | Uint8Array): string {
 
 export type HmacHash = "SHA-256" | "SHA-1" | "SHA-512";
 
-// Importing a key costs more than the HMAC of a small body: keep them per isolate.
+/** A key: a string stands for its UTF-8 bytes. */
+export type Secret = string | Uint8Array;
+
+// Importing a key costs more than the HMAC of a small body: keep them per isolate,
+// found by the secret as given, so a hit encodes nothing.
 const keys = new Map<string, Promise<CryptoKey>>();
 const MAX_CACHED_KEYS = 1000;
 
-export function hmacKey(secret: Uint8Array, hash: HmacHash = "SHA-256"): Promise<CryptoKey> {
-  const id = `${hash}:${bytesToBase64(secret)}`;
+export function hmacKey(secret: Secret, hash: HmacHash = "SHA-256"): Promise<CryptoKey> {
+  const id = typeof secret === "string" ? `${hash}:s:${secret}` : `${hash}:b:${bytesToBase64(secret)}`;
   let key = keys.get(id);
   if (!key) {
     if (keys.size >= MAX_CACHED_KEYS) keys.clear();
-    key = crypto.subtle.importKey("raw", secret, { name: "HMAC", hash }, false, ["sign", "verify"]);
+    const raw = typeof secret === "string" ? utf8(secret) : secret;
+    key = crypto.subtle.importKey("raw", raw, { name: "HMAC", hash }, false, ["sign", "verify"]);
     keys.set(id, key);
   }
   return key;
 }
 
-export async function hmac(secret: Uint8Array, data: Uint8Array, hash: HmacHash = "SHA-256"): Promise<Uint8Array> {
+export async function hmac(secret: Secret, data: Uint8Array, hash: HmacHash = "SHA-256"): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.sign("HMAC", await hmacKey(secret, hash), data));
 }
 
 /** True when `signature` is the HMAC of `data` under any of `secrets` (constant-time per check). */
 export async function verifyHmacAny(
-  secrets: Uint8Array[],
+  secrets: readonly Secret[],
   signature: Uint8Array,
   data: Uint8Array,
   hash: HmacHash = "SHA-256",

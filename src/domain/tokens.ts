@@ -12,5 +12,5 @@ export function newApiToken(): string {
  * (TOKEN_PEPPER), so a leaked table neither reveals nor verifies tokens offline.
  */
 export async function hashApiToken(token: string, pepper: string | undefined): Promise<string> {
-  return toHex(await hmac(utf8(pepper || "edgehook-token-hash"), utf8(token)));
+  return toHex(await hmac(pepper || "edgehook-token-hash", utf8(token)));
 }

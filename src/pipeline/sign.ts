@@ -14,7 +14,7 @@ export async function signatureHeaders(
 ): Promise<Record<string, string>> {
   const seconds = Math.floor(nowMs / 1000);
   const standard = await hmac(standardWebhooksKey(secret), utf8(`${msgId}.${seconds}.${body}`));
-  const podium = await hmac(utf8(secret), utf8(`${nowMs}.${body}`));
+  const podium = await hmac(secret, utf8(`${nowMs}.${body}`));
   return {
     "webhook-id": msgId,
     "webhook-timestamp": String(seconds),

@@ -6,24 +6,30 @@ import { insertDeliveryStatement, unattemptedPendingStatement, type NewDelivery 
 /** An event ready to store: the queue message with its body resolved. */
 export type EventRow = Omit<IngestMessage, "v" | "body" | "bodyKey"> & { body: string };
 
-function insertStatement(db: D1Database, e: EventRow): D1PreparedStatement {
-  return db
-    .prepare(
-      `INSERT INTO events (id, source_id, dedupe_key, event_type, location_uid, organization_uid, received_at, headers, body)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT DO NOTHING`,
-    )
-    .bind(
-      e.eventId,
-      e.sourceId,
-      e.dedupeKey,
-      e.eventType,
-      e.locationUid,
-      e.organizationUid,
-      e.receivedAt,
-      JSON.stringify(e.headers),
-      e.body,
-    );
+// One statement inserts many events: its rows travel as one JSON parameter, since D1
+// binds at most 100 parameters. A chunk stays far below D1's 2 MB value limit.
+const MAX_CHUNK_CHARS = 512 * 1024;
+
+function insertStatements(db: D1Database, events: EventRow[]): D1PreparedStatement[] {
+  const chunks: unknown[][][] = [[]];
+  let chars = 0;
+  for (const e of events) {
+    const row = [e.eventId, e.sourceId, e.dedupeKey, e.eventType, e.locationUid, e.organizationUid, e.receivedAt, JSON.stringify(e.headers), e.body];
+    const size = e.body.length + 2048;
+    if (chars + size > MAX_CHUNK_CHARS && chunks[chunks.length - 1]!.length > 0) (chunks.push([]), (chars = 0));
+    chunks[chunks.length - 1]!.push(row);
+    chars += size;
+  }
+  return chunks.map((rows) =>
+    db
+      .prepare(
+        `INSERT INTO events (id, source_id, dedupe_key, event_type, location_uid, organization_uid, received_at, headers, body)
+         SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7, value->>8
+         FROM json_each(?) WHERE true
+         ON CONFLICT DO NOTHING`,
+      )
+      .bind(JSON.stringify(rows)),
+  );
 }
 
 /**
@@ -33,7 +39,7 @@ function insertStatement(db: D1Database, e: EventRow): D1PreparedStatement {
  */
 export async function storeEvents(db: D1Database, events: EventRow[], deliveries: NewDelivery[] = []): Promise<string[]> {
   if (events.length === 0) return [];
-  const stmts = [...events.map((e) => insertStatement(db, e)), ...deliveries.map((d) => insertDeliveryStatement(db, d))];
+  const stmts = [...insertStatements(db, events), ...deliveries.map((d) => insertDeliveryStatement(db, d))];
   if (deliveries.length > 0) stmts.push(unattemptedPendingStatement(db, deliveries.map((d) => d.id)));
   const results = await db.batch<{ id: string }>(stmts);
   return deliveries.length > 0 ? (results[results.length - 1]?.results ?? []).map((r) => r.id) : [];

@@ -42,7 +42,9 @@ export async function startStack(extraVars: Record<string, string> = {}, opts: {
   const vars = { ...STACK_VARS, ...extraVars };
   const envFile = join(dir, "vars.env");
   writeFileSync(envFile, Object.entries(vars).map(([k, v]) => `${k}="${v}"`).join("\n"));
-  const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true", NO_COLOR: "1" };
+  // X_LOCAL_OBSERVABILITY=false: wrangler's local trace collector (a Local Explorer aid that
+  // records every span on the same cores, with no production counterpart) stays off here.
+  const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true", NO_COLOR: "1", X_LOCAL_OBSERVABILITY: "false" };
 
   if (!opts.config) {
     const migrate = spawnSync(process.execPath, [wranglerJs, "d1", "migrations", "apply", "DB", "--local", "--persist-to", dir], {

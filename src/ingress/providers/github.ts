@@ -1,4 +1,4 @@
-import { hexToBytes, utf8, verifyHmacAny } from "../../domain/crypto";
+import { hexToBytes, verifyHmacAny } from "../../domain/crypto";
 import { dedupeKeyOr, header, invalidSignature, jsonObject, missingSignature, stringAt, type Provider } from "./provider";
 
 /**
@@ -14,7 +14,7 @@ export const github: Provider = {
     if (!value) throw missingSignature("X-Hub-Signature-256");
     const sig = value.startsWith("sha256=") ? hexToBytes(value.slice(7), 32) : null;
     if (!sig) throw invalidSignature("X-Hub-Signature-256 is not sha256=<hex>.");
-    if (!(await verifyHmacAny(source.secrets.map(utf8), sig, req.raw))) {
+    if (!(await verifyHmacAny(source.secrets, sig, req.raw))) {
       throw invalidSignature("X-Hub-Signature-256 does not match the body under the source's secrets.");
     }
   },

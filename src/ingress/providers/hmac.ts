@@ -43,7 +43,7 @@ export const hmac: Provider = {
       if (!/^\d{1,16}$/.test(timestamp)) throw invalidSignature(`${config.timestampHeader} is not an epoch time.`);
       signed = concatBytes(utf8(`${timestamp}.`), req.raw);
     }
-    if (!(await verifyHmacAny(source.secrets.map(utf8), sig, signed, config.algorithm))) {
+    if (!(await verifyHmacAny(source.secrets, sig, signed, config.algorithm))) {
       throw invalidSignature(`${config.header} does not match under the source's secrets.`);
     }
     if (timestamp !== null) {

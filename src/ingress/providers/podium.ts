@@ -25,7 +25,7 @@ export const podium: Provider = {
     const sig = hexToBytes(signature.replace(/^sha256=/i, ""), 32);
     if (!sig) throw invalidSignature("podium-signature is not a hex HMAC-SHA256.");
     const signed = concatBytes(utf8(`${timestamp}.`), req.raw);
-    if (!(await verifyHmacAny(source.secrets.map(utf8), sig, signed))) {
+    if (!(await verifyHmacAny(source.secrets, sig, signed))) {
       throw invalidSignature("podium-signature does not match the body under any of the source's secrets.");
     }
 

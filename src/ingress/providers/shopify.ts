@@ -1,4 +1,4 @@
-import { base64ToBytes, utf8, verifyHmacAny } from "../../domain/crypto";
+import { base64ToBytes, verifyHmacAny } from "../../domain/crypto";
 import { dedupeKeyOr, header, invalidSignature, jsonObject, missingSignature, type Provider } from "./provider";
 
 /**
@@ -14,7 +14,7 @@ export const shopify: Provider = {
     if (!value) throw missingSignature("X-Shopify-Hmac-Sha256");
     const sig = base64ToBytes(value);
     if (!sig || sig.byteLength !== 32) throw invalidSignature("X-Shopify-Hmac-Sha256 is not a base64 HMAC-SHA256.");
-    if (!(await verifyHmacAny(source.secrets.map(utf8), sig, req.raw))) {
+    if (!(await verifyHmacAny(source.secrets, sig, req.raw))) {
       throw invalidSignature("X-Shopify-Hmac-Sha256 does not match the body under the source's secrets.");
     }
   },

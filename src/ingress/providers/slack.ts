@@ -26,7 +26,7 @@ export const slack: Provider = {
     const sig = value.startsWith("v0=") ? hexToBytes(value.slice(3), 32) : null;
     if (!sig) throw invalidSignature("X-Slack-Signature is not v0=<hex>.");
     const signed = concatBytes(utf8(`v0:${timestamp}:`), req.raw);
-    if (!(await verifyHmacAny(source.secrets.map(utf8), sig, signed))) {
+    if (!(await verifyHmacAny(source.secrets, sig, signed))) {
       throw invalidSignature("X-Slack-Signature does not match under the source's signing secrets.");
     }
     if (!withinTolerance(Number(timestamp), req.now, source.toleranceSeconds)) throw staleTimestamp(source.toleranceSeconds);

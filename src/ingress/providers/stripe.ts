@@ -24,9 +24,8 @@ export const stripe: Provider = {
     if (!timestamp || !/^\d{1,12}$/.test(timestamp)) throw invalidSignature("Stripe-Signature has no t= timestamp.");
     if (signatures.length === 0) throw invalidSignature("Stripe-Signature has no v1= signature.");
     const signed = concatBytes(utf8(`${timestamp}.`), req.raw);
-    const keys = source.secrets.map(utf8);
     let valid = false;
-    for (const sig of signatures) if (!valid && (await verifyHmacAny(keys, sig, signed))) valid = true;
+    for (const sig of signatures) if (!valid && (await verifyHmacAny(source.secrets, sig, signed))) valid = true;
     if (!valid) throw invalidSignature("No v1 signature of Stripe-Signature matches under the source's secrets.");
     if (!withinTolerance(Number(timestamp), req.now, source.toleranceSeconds)) throw staleTimestamp(source.toleranceSeconds);
   },
