@@ -6,30 +6,42 @@ import { insertDeliveryStatement, unattemptedPendingStatement, type NewDelivery 
 /** An event ready to store: the queue message with its body resolved. */
 export type EventRow = Omit<IngestMessage, "v" | "body" | "bodyKey"> & { body: string };
 
-// One statement inserts many events: its rows travel as one JSON parameter, since D1
-// binds at most 100 parameters. A chunk stays far below D1's 2 MB value limit.
-const MAX_CHUNK_CHARS = 512 * 1024;
+// D1 binds at most 100 parameters, so one statement inserts many events, their rows
+// travelling as one JSON parameter. A chunk keeps that value under 1 MB (D1 allows
+// 2 MB); a lone row can be larger and still fits, since a body is at most 256 KiB.
+const MAX_CHUNK_BYTES = 1_000_000;
+const INSERT_EVENTS = `INSERT INTO events (id, source_id, dedupe_key, event_type, location_uid, organization_uid, received_at, headers, body)
+  SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7, value->>8
+  FROM json_each(?) WHERE true
+  ON CONFLICT DO NOTHING`;
 
 function insertStatements(db: D1Database, events: EventRow[]): D1PreparedStatement[] {
-  const chunks: unknown[][][] = [[]];
-  let chars = 0;
+  const chunks: string[][] = [];
+  let rows: string[] = [];
+  let bytes = 0;
   for (const e of events) {
-    const row = [e.eventId, e.sourceId, e.dedupeKey, e.eventType, e.locationUid, e.organizationUid, e.receivedAt, JSON.stringify(e.headers), e.body];
-    const size = e.body.length + 2048;
-    if (chars + size > MAX_CHUNK_CHARS && chunks[chunks.length - 1]!.length > 0) (chunks.push([]), (chars = 0));
-    chunks[chunks.length - 1]!.push(row);
-    chars += size;
+    const row = JSON.stringify([
+      e.eventId,
+      e.sourceId,
+      e.dedupeKey,
+      e.eventType,
+      e.locationUid,
+      e.organizationUid,
+      e.receivedAt,
+      JSON.stringify(e.headers),
+      e.body,
+    ]);
+    const rowBytes = row.length * 3; // a UTF-16 unit is at most 3 bytes of UTF-8
+    if (rows.length > 0 && bytes + rowBytes > MAX_CHUNK_BYTES) {
+      chunks.push(rows);
+      rows = [];
+      bytes = 0;
+    }
+    rows.push(row);
+    bytes += rowBytes;
   }
-  return chunks.map((rows) =>
-    db
-      .prepare(
-        `INSERT INTO events (id, source_id, dedupe_key, event_type, location_uid, organization_uid, received_at, headers, body)
-         SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7, value->>8
-         FROM json_each(?) WHERE true
-         ON CONFLICT DO NOTHING`,
-      )
-      .bind(JSON.stringify(rows)),
-  );
+  chunks.push(rows);
+  return chunks.map((chunk) => db.prepare(INSERT_EVENTS).bind(`[${chunk.join(",")}]`));
 }
 
 /**

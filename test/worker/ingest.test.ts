@@ -66,6 +66,19 @@ function failingDb(poisoned: (bound: unknown[]) => boolean): D1Database {
   });
 }
 
+/** The test D1, recording how many statements each batch() call carries. */
+function batchRecordingDb() {
+  const statements: number[] = [];
+  const db = new Proxy(env.DB, {
+    get(target, prop) {
+      if (prop === "batch") return (s: D1PreparedStatement[]) => (statements.push(s.length), target.batch(s));
+      const v = Reflect.get(target, prop);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
+  return { db, statements };
+}
+
 describe("ingest consumer", () => {
   it("stores an event with its facts, headers and body byte for byte, then acks", async () => {
     const body = podiumBody({ type: "message.sent", locationUid: "loc-a", organizationUid: "org-a" });
@@ -100,16 +113,9 @@ describe("ingest consumer", () => {
 
   it("writes a whole batch in one D1 transaction", async () => {
     const msgs = await Promise.all([1, 2, 3, 4, 5].map(() => ingressMessage()));
-    let batches = 0;
-    const db = new Proxy(env.DB, {
-      get(target, prop) {
-        if (prop === "batch") return (s: D1PreparedStatement[]) => (batches++, target.batch(s));
-        const v = Reflect.get(target, prop);
-        return typeof v === "function" ? v.bind(target) : v;
-      },
-    });
+    const { db, statements } = batchRecordingDb();
     await consume(msgs, { DB: db });
-    expect(batches).toBe(1);
+    expect(statements).toEqual([1]); // the five events in one statement, in one transaction
     for (const m of msgs) expect(await countRows(m.eventId)).toBe(1);
   });
 
@@ -132,14 +138,7 @@ describe("ingest consumer", () => {
     const big = (c: string) => podiumBody().replace('"body":"hello"', `"body":"hello","pad":"${c.repeat(100_000)}"`);
     const msgs = await Promise.all(Array.from({ length: 12 }, (_, i) => ingressMessage(big("abcdefghijkl"[i]!))));
     expect(msgs.every((m) => m.body !== undefined)).toBe(true);
-    const statements: number[] = [];
-    const db = new Proxy(env.DB, {
-      get(target, prop) {
-        if (prop === "batch") return (s: D1PreparedStatement[]) => (statements.push(s.length), target.batch(s));
-        const v = Reflect.get(target, prop);
-        return typeof v === "function" ? v.bind(target) : v;
-      },
-    });
+    const { db, statements } = batchRecordingDb();
     const { result } = await consume(msgs, { DB: db });
     expect(result.explicitAcks).toHaveLength(12);
     expect(statements).toHaveLength(1);
@@ -151,6 +150,16 @@ describe("ingest consumer", () => {
       seqs.push(stored!.seq);
     }
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+  });
+
+  it("stores bodies at the 256 KiB limit whose JSON is six times larger, several in one batch", async () => {
+    const bodies = ["\u0001", "\u001f", "€"].map((c) => c.repeat(c === "€" ? 87_381 : 256 * 1024));
+    const msgs = await Promise.all(bodies.map(async (body) => ({ ...(await ingressMessage()), body })));
+    const { db, statements } = batchRecordingDb();
+    const { result } = await consume(msgs, { DB: db });
+    expect(result.explicitAcks).toHaveLength(3);
+    expect(statements).toHaveLength(1); // one transaction, no one-by-one fallback
+    for (const [i, m] of msgs.entries()) expect((await getEvent(env.DB, m.eventId))?.body).toBe(bodies[i]);
   });
 
   it("retries, and never acks, a message whose write fails", async () => {
