@@ -117,7 +117,7 @@ it("measures the ingress against the baseline, the pipeline end to end, and the 
     firstArrival.set(id, Math.min(firstArrival.get(id) ?? Infinity, r.at));
   }
   const arrived = firstArrival.size;
-  const seconds = (Math.max(...firstArrival.values()) - started) / 1000;
+  const seconds = ((arrived > 0 ? Math.max(...firstArrival.values()) : Date.now()) - started) / 1000;
   lines.push(
     `  end to end: ${accepted} accepted in ${fmt(ingressSeconds)} s (${fmt(accepted / ingressSeconds)}/s); last arrived after ${fmt(seconds)} s: ${fmt(arrived / seconds)} events/s = ×${fmt(arrived / seconds / (accepted / ingressSeconds))} of the accept rate; lost ${accepted - arrived}`,
   );
