@@ -1,16 +1,5 @@
 import { concatBytes, hexToBytes, macMatchesAny, utf8, withinTolerance } from "../../domain/crypto";
-import {
-  capCandidates,
-  capSignatureHeader,
-  dedupeKeyOr,
-  header,
-  invalidSignature,
-  jsonObject,
-  missingSignature,
-  staleTimestamp,
-  stringAt,
-  type Provider,
-} from "./provider";
+import { capCandidates, capSignatureHeader, dedupeKeyOr, header, invalidSignature, jsonObject, missingSignature, staleTimestamp, stringAt, type Provider } from "./provider";
 
 /**
  * Stripe: `Stripe-Signature: t=<seconds>,v1=<hex>[,v1=<hex>…]`, each v1 the hex
