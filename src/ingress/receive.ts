@@ -10,7 +10,7 @@ import { malformed } from "./providers/provider";
 import { blockedFor, countRejection } from "./rejections";
 import { findSource } from "./sources";
 
-/** The largest body accepted (CONTRACT §1). */
+/** The largest body accepted. */
 export const MAX_BODY_BYTES = 256 * 1024;
 const QUEUE_RETRY_AFTER_S = "5";
 

@@ -97,7 +97,7 @@ async function retention(env: Env, now: number, retentionDays: number): Promise<
 }
 
 /**
- * The every-minute maintenance run (CONTRACT §6). Each step is idempotent and
+ * The every-minute maintenance run. Each step is idempotent and
  * runs even when another failed: parked dead letters are re-ingested without D1.
  */
 export async function runMaintenance(env: Env, now = Date.now()): Promise<MaintenanceReport> {
