@@ -47,6 +47,7 @@ app.openAPIRegistry.registerPath({
     401: ingressError("missing_signature, invalid_signature or timestamp_out_of_tolerance"),
     404: ingressError("unknown_source"),
     413: ingressError("payload_too_large (over 256 KiB)"),
+    429: ingressError("rate_limited: too many rejected signatures from this client for this source; retry after Retry-After seconds"),
     503: ingressError("queue_unavailable: retry after Retry-After seconds"),
   },
 });

@@ -9,6 +9,8 @@ export interface Env {
   DELIVERIES_DLQ: Queue<DeadDelivery>;
   /** Counts failed API authentications per client. */
   AUTH_FAILURES?: RateLimit;
+  /** Counts rejected ingress signatures per source and client. */
+  SIGNATURE_FAILURES?: RateLimit;
 
   ADMIN_TOKEN?: string;
   TOKEN_PEPPER?: string;

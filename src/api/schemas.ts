@@ -1,6 +1,7 @@
 // One zod schema per shape: they validate requests, type the handlers and
 // generate /openapi.json.
 import { z } from "@hono/zod-openapi";
+import { isWeakWhsec, WHSEC_RULE } from "../domain/crypto";
 import { SCOPES } from "../domain/scopes";
 import { DELIVERY_STATUSES, PROVIDER_NAMES } from "../domain/types";
 import { SOURCE_ID } from "../ingress/sources";
@@ -9,6 +10,8 @@ const time = z.string().openapi({ format: "date-time", example: "2026-11-28T17:5
 const limit = z.coerce.number().int().min(1).max(100).default(50).openapi({ description: "Page size, at most 100." });
 const cursor = z.string().min(1).max(200).optional().openapi({ description: "The `nextCursor` of the previous page." });
 const uid = z.string().min(1).max(128);
+/** A signing secret: a `whsec_` one must carry a key long enough not to be guessed. */
+const signingSecret = z.string().min(8).max(256).refine((s) => !isWeakWhsec(s), WHSEC_RULE);
 
 export const ErrorSchema = z
   .object({
@@ -93,7 +96,9 @@ const webhookFields = {
     .max(100)
     .openapi({ example: ["message.received", "contact.*"] }),
   sourceIds: z.array(z.string().regex(SOURCE_ID, "a source id")).min(1).max(100).nullable(),
-  secret: z.string().min(8).max(256).openapi({ description: "Write-only. Generated as `whsec_…` when omitted." }),
+  secret: signingSecret.openapi({
+    description: "Write-only. Generated as `whsec_…` when omitted; a given `whsec_` secret is base64 of at least 24 bytes.",
+  }),
   disabled: z.boolean(),
   timeoutMs: z.number().int().min(100).max(30_000),
   maxAttempts: z.number().int().min(1).max(50),
@@ -202,14 +207,25 @@ export const SourceSchema = z
     ingressUrl: z.string(),
     readOnly: z.boolean().openapi({ description: "Declared by configuration (a Worker secret); change it there." }),
     hmac: HmacConfigSchema.nullable(),
+    shopDomain: z.string().nullable().openapi({ description: "Shopify: the one shop this source accepts." }),
     createdAt: time.nullable(),
     updatedAt: time.nullable(),
   })
   .openapi("Source");
 
-const secrets = z.array(z.string().min(8).max(256)).min(1).max(5).openapi({
-  description: "Write-only. The first is current; the others are still accepted (rotation).",
+const secrets = z.array(signingSecret).min(1).max(5).openapi({
+  description:
+    "Write-only. The first is current; the others are still accepted (rotation). A `whsec_` secret is base64 of at least 24 bytes.",
 });
+const shopDomain = z
+  .string()
+  .max(255)
+  .toLowerCase()
+  .regex(/^[a-z0-9][a-z0-9-]*\.myshopify\.com$/, "a shop's myshopify.com domain, e.g. acme.myshopify.com")
+  .openapi({
+    example: "acme.myshopify.com",
+    description: "Shopify only: requests whose X-Shopify-Shop-Domain names another shop are refused (401).",
+  });
 
 export const SourceCreate = z
   .strictObject({
@@ -221,6 +237,7 @@ export const SourceCreate = z
     toleranceSeconds: z.number().int().min(0).max(86_400).optional(),
     disabled: z.boolean().optional(),
     hmac: HmacConfigSchema.optional().openapi({ description: "Required for the `hmac` provider, refused for others." }),
+    shopDomain: shopDomain.optional(),
   })
   .refine((s) => s.verification === "none" || (s.secrets?.length ?? 0) > 0, {
     message: "a source with signature verification needs 1 to 5 secrets",
@@ -229,6 +246,10 @@ export const SourceCreate = z
   .refine((s) => (s.provider === "hmac") === (s.hmac !== undefined), {
     message: "the hmac configuration is required for the hmac provider, and only for it",
     path: ["hmac"],
+  })
+  .refine((s) => s.shopDomain === undefined || s.provider === "shopify", {
+    message: "only a shopify source has a shop domain",
+    path: ["shopDomain"],
   })
   .openapi("SourceCreate");
 
@@ -240,6 +261,7 @@ export const SourcePatch = z
     toleranceSeconds: z.number().int().min(0).max(86_400).nullable().optional(),
     disabled: z.boolean().optional(),
     hmac: HmacConfigSchema.optional(),
+    shopDomain: shopDomain.nullable().optional(),
   })
   .openapi("SourcePatch");
 
@@ -289,6 +311,10 @@ export const StatsSchema = z
       expired: z.number().int(),
     }),
     deadLetters: z.number().int().openapi({ description: "Dead letters not replayed yet: see /v1/dead-letters." }),
+    parkedDeadLetters: z.number().int().openapi({
+      description:
+        "Dead letters waiting in R2 because D1 could not take them (counted up to 1000); the maintenance run records or re-ingests them.",
+    }),
     webhooks: z.array(
       z.object({
         uid: z.string(),

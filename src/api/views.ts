@@ -70,6 +70,7 @@ export function sourceView(s: StoredSource | Source, origin: string, defaultTole
     ingressUrl: `${origin}/webhooks/${s.id}`,
     readOnly: !stored,
     hmac: s.hmac,
+    shopDomain: s.shopDomain,
     createdAt: stored ? iso(s.createdAt) : null,
     updatedAt: stored ? iso(s.updatedAt) : null,
   };

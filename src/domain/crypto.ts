@@ -1,7 +1,8 @@
 /**
- * WebCrypto helpers for signature checks. Comparison is left to
- * crypto.subtle.verify, which is constant-time, so no secret-dependent
- * early exit exists anywhere in the verify path.
+ * WebCrypto helpers for signature checks. Each secret's MAC is computed once per
+ * request and compared with crypto.subtle.timingSafeEqual, so no secret-dependent
+ * early exit exists anywhere in the verify path, and extra candidate signatures
+ * cost a comparison, not an HMAC.
  */
 const encoder = new TextEncoder();
 
@@ -76,23 +77,66 @@ export async function hmac(secret: Secret, data: Uint8Array, hash: HmacHash = "S
   return new Uint8Array(await crypto.subtle.sign("HMAC", await hmacKey(secret, hash), data));
 }
 
-/** True when `signature` is the HMAC of `data` under any of `secrets` (constant-time per check). */
-export async function verifyHmacAny(
+/**
+ * True when one of `candidates` is the HMAC of `data` under one of `secrets`.
+ * One HMAC per secret, however many candidates; each comparison is constant-time.
+ */
+export async function macMatchesAny(
+  secrets: readonly Secret[],
+  candidates: readonly Uint8Array[],
+  data: Uint8Array,
+  hash: HmacHash = "SHA-256",
+): Promise<boolean> {
+  if (candidates.length === 0) return false;
+  let match = false;
+  for (const secret of secrets) {
+    const mac = await hmac(secret, data, hash);
+    for (const c of candidates) {
+      if (c.byteLength === mac.byteLength && crypto.subtle.timingSafeEqual(c, mac)) match = true;
+    }
+    if (match) return true;
+  }
+  return false;
+}
+
+/** True when `signature` is the HMAC of `data` under any of `secrets`. */
+export function verifyHmacAny(
   secrets: readonly Secret[],
   signature: Uint8Array,
   data: Uint8Array,
   hash: HmacHash = "SHA-256",
 ): Promise<boolean> {
-  for (const secret of secrets) {
-    if (await crypto.subtle.verify("HMAC", await hmacKey(secret, hash), signature, data)) return true;
-  }
-  return false;
+  return macMatchesAny(secrets, [signature], data, hash);
 }
 
 /** A timestamp check shared by providers; tolerance 0 turns it off. */
 export function withinTolerance(timestampSeconds: number, nowMs: number, toleranceSeconds: number): boolean {
   if (toleranceSeconds === 0) return true;
   return Math.abs(nowMs / 1000 - timestampSeconds) <= toleranceSeconds;
+}
+
+/** A `whsec_` key shorter than this is refused: a short key can be guessed. */
+export const MIN_WHSEC_KEY_BYTES = 24;
+export const WHSEC_RULE = `a whsec_ secret must be base64 of at least ${MIN_WHSEC_KEY_BYTES} bytes`;
+
+/** The key bytes of a `whsec_` secret, or null when it is not base64 of at least 24 bytes. */
+export function whsecKey(secret: string): Uint8Array | null {
+  const bytes = base64ToBytes(secret.slice("whsec_".length));
+  return bytes && bytes.byteLength >= MIN_WHSEC_KEY_BYTES ? bytes : null;
+}
+
+/** A `whsec_` secret that must not be used: not base64, or too short. */
+export function isWeakWhsec(secret: string): boolean {
+  return secret.startsWith("whsec_") && whsecKey(secret) === null;
+}
+
+/**
+ * The key a Standard Webhooks signature is verified with: the base64 after `whsec_`,
+ * or the UTF-8 bytes of any other secret. A weak `whsec_` secret gives no key at all,
+ * never its UTF-8 bytes.
+ */
+export function verificationKey(secret: string): Uint8Array | null {
+  return secret.startsWith("whsec_") ? whsecKey(secret) : utf8(secret);
 }
 
 /** `whsec_` secrets are base64 after the prefix; any other secret is its UTF-8 bytes. */

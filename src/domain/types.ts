@@ -32,6 +32,8 @@ export interface Source {
   fromConfig: boolean;
   /** Only for the generic `hmac` provider. */
   hmac: HmacConfig | null;
+  /** Only for `shopify`: the one shop (`acme.myshopify.com`) this source accepts. */
+  shopDomain: string | null;
 }
 
 /** What a provider reads out of a verified request. */

@@ -3,32 +3,39 @@ import { AppError, errorResponse } from "../domain/errors";
 import { eventIdFor } from "../domain/ids";
 import type { IngestMessage } from "../domain/types";
 import type { AppEnv } from "../env";
+import { readLimited } from "./body";
 import { enqueue } from "./claim-check";
 import { providers } from "./providers";
 import { malformed } from "./providers/provider";
+import { blockedFor, countRejection } from "./rejections";
 import { findSource } from "./sources";
 
-/** The largest body accepted (CONTRACT §1). */
+/** The largest body accepted. */
 export const MAX_BODY_BYTES = 256 * 1024;
 const QUEUE_RETRY_AFTER_S = "5";
 
-// Signatures and credentials are never stored with an event.
-const SECRET_HEADER = /^(authorization|proxy-authorization|cookie)$|signature|hmac|token|secret/i;
-const MAX_STORED_HEADERS = 40;
+// Only these headers, and those the provider declares, are stored with an event:
+// an allowlist, so no credential header (x-api-key, x-auth, …) is ever kept.
+const ALWAYS_STORED = ["content-type", "user-agent"] as const;
 const MAX_HEADER_VALUE = 1024;
 
-function storableHeaders(headers: Headers): Record<string, string> {
+function storableHeaders(headers: Headers, providerHeaders: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
-  let n = 0;
-  for (const [name, value] of headers) {
-    if (SECRET_HEADER.test(name) || name.startsWith("cf-")) continue;
-    if (++n > MAX_STORED_HEADERS) break;
-    out[name] = value.slice(0, MAX_HEADER_VALUE);
+  for (const names of [ALWAYS_STORED, providerHeaders]) {
+    for (const name of names) {
+      const value = headers.get(name);
+      if (value !== null) out[name] = value.slice(0, MAX_HEADER_VALUE);
+    }
   }
   return out;
 }
 
 const utf8Decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+const rateLimited = (seconds: number) =>
+  new AppError(429, "rate_limited", "Too many rejected signatures from this address for this source; wait and retry.", undefined, {
+    "retry-after": String(seconds),
+  });
 
 /**
  * POST /webhooks/:sourceId — the ack path. It verifies, enqueues and answers;
@@ -50,16 +57,31 @@ async function accept(c: Context<AppEnv>): Promise<Response> {
   if (!source || source.disabled) {
     throw new AppError(404, "unknown_source", `No enabled source is called "${sourceId.slice(0, 64)}".`);
   }
+  const client = c.req.header("cf-connecting-ip") ?? "unknown";
+  const signed = source.verification === "signature";
+  // A client that kept sending rejected signatures waits, whatever it sends now.
+  const wait = signed ? blockedFor(source.id, client, now) : 0;
+  if (wait > 0) throw rateLimited(wait);
 
   // (An error is built only when thrown: the ack path allocates no stack traces for nothing.)
   const tooLarge = () => new AppError(413, "payload_too_large", `The body is over the ${MAX_BODY_BYTES}-byte limit.`);
   if (Number(c.req.header("content-length") ?? 0) > MAX_BODY_BYTES) throw tooLarge();
-  const raw = new Uint8Array(await c.req.arrayBuffer());
-  if (raw.byteLength > MAX_BODY_BYTES) throw tooLarge();
+  const raw = await readLimited(c.req.raw.body, MAX_BODY_BYTES);
+  if (!raw) throw tooLarge();
 
   const provider = providers[source.provider];
   const req = { headers: c.req.raw.headers, raw, now };
-  if (source.verification === "signature") await provider.verify(req, source);
+  if (signed) {
+    try {
+      await provider.verify(req, source);
+    } catch (err) {
+      if (err instanceof AppError && err.status === 401) {
+        const blocked = await countRejection(c.env, source.id, client, now);
+        if (blocked > 0) throw rateLimited(blocked);
+      }
+      throw err;
+    }
+  }
 
   let body: string;
   try {
@@ -75,7 +97,7 @@ async function accept(c: Context<AppEnv>): Promise<Response> {
     eventId: await eventIdFor(source.id, facts.dedupeKey),
     sourceId: source.id,
     receivedAt: now,
-    headers: storableHeaders(c.req.raw.headers),
+    headers: storableHeaders(c.req.raw.headers, provider.storedHeaders(source)),
     ...facts,
     body,
   };

@@ -1,3 +1,4 @@
+import { isWeakWhsec, WHSEC_RULE } from "../domain/crypto";
 import { settings } from "../domain/settings";
 import type { ProviderName, Source } from "../domain/types";
 import type { Env } from "../env";
@@ -39,7 +40,17 @@ function parseConfigSources(env: Env): Source[] {
   const out: Source[] = [];
   for (const c of CONFIG_SOURCES) {
     const value = env[c.secret];
-    const secrets = typeof value === "string" ? value.split(/\s+/).filter(Boolean) : [];
+    const given = typeof value === "string" ? value.split(/\s+/).filter(Boolean) : [];
+    // A weak whsec_ key is left out (never read as UTF-8 instead), and said so without showing it.
+    const secrets = given.filter((s) => !isWeakWhsec(s));
+    if (secrets.length < given.length) {
+      console.error("configuration secret ignored", {
+        source: c.id,
+        variable: c.secret,
+        ignored: given.length - secrets.length,
+        reason: WHSEC_RULE,
+      });
+    }
     if (secrets.length === 0) continue;
     out.push({
       id: c.id,
@@ -51,6 +62,7 @@ function parseConfigSources(env: Env): Source[] {
       disabled: false,
       fromConfig: true,
       hmac: null,
+      shopDomain: null,
     });
   }
   return out;

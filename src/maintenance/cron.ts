@@ -1,45 +1,144 @@
 import { settings } from "../domain/settings";
+import type { IngestMessage } from "../domain/types";
 import type { Env } from "../env";
+import { deadLetterOf } from "../pipeline/dead-letters";
 import { enqueueDeliveries } from "../pipeline/enqueue";
+import { countParked, listParked, unpark } from "../pipeline/parked";
+import { QUEUES } from "../pipeline/queues";
+import { recordDeadLetters } from "../store/dead-letters";
 import { claimOverdue, expireHeld, releaseHeld } from "../store/deliveries";
-import { purgeEvents } from "../store/events";
+import { RETENTION_START, retentionStep } from "../store/events";
 
 const DAY_MS = 86_400_000;
 /** A pending delivery this far past due has lost its queue message. */
 export const REDRIVE_GRACE_MS = 10 * 60_000;
+/** How long a delivery expired at retention stays visible, with its event, before the purge takes them. */
+export const EXPIRED_GRACE_MS = DAY_MS;
 /** Bounds per run, so one run stays well inside the cron's limits. */
 const RELEASE_LIMIT = 1000;
 const REDRIVE_LIMIT = 1000;
-const PURGE_CHUNK = 500;
-const PURGE_CHUNKS = 20;
+const RETENTION_CHUNK = 500;
+const RETENTION_CHUNKS = 20;
+const UNPARK_LIMIT = 50;
 
 export interface MaintenanceReport {
   released: number;
+  /** Held or pending deliveries settled as `expired` (held too long, or their event reached the retention). */
   expired: number;
   purged: number;
   redriven: number;
+  /** Dead letters taken out of R2: re-ingested, or recorded in D1. */
+  unparked: number;
+  /** Dead letters still waiting in R2 after this run (counted up to 1000). */
+  parked: number;
+  /** Steps that failed this run (each is retried by the next). */
+  failed: string[];
 }
 
-/** The every-minute maintenance run (CONTRACT §6). Each step is idempotent. */
+function isIngestMessage(v: unknown): v is IngestMessage {
+  return v !== null && typeof v === "object" && "eventId" in v && typeof v.eventId === "string" && "sourceId" in v;
+}
+
+/**
+ * Takes parked dead letters out of R2: an ingest message goes back on the ingest
+ * queue (so its event is stored once D1 is back; its claim-checked body, if any,
+ * is still in R2), a delivery's dead letter is recorded in D1. Each object is
+ * deleted only after that succeeded.
+ */
+async function drainParked(env: Env, now: number): Promise<number> {
+  const parked = await listParked(env.BODIES, UNPARK_LIMIT);
+  const done: string[] = [];
+  try {
+    for (const { key, letter } of parked.filter((p) => p.letter.queue === QUEUES.ingestDead)) {
+      if (!isIngestMessage(letter.body)) {
+        console.error("parked ingest dead letter is not an ingest message; left in place", { key });
+        continue;
+      }
+      await env.INGEST.send(letter.body, { contentType: "json" });
+      console.warn("parked dead letter re-ingested", { eventId: letter.body.eventId });
+      done.push(key);
+    }
+    const others = parked.filter((p) => p.letter.queue !== QUEUES.ingestDead);
+    if (others.length > 0) {
+      await recordDeadLetters(
+        env.DB,
+        others.map((p) => deadLetterOf(p.letter, now)),
+      );
+      done.push(...others.map((p) => p.key));
+    }
+  } finally {
+    // What went through is let go of even when a later letter failed.
+    await unpark(env.BODIES, done);
+  }
+  return done.length;
+}
+
+/** Expires what is owed past the retention and purges what is settled, in bounded chunks. */
+async function retention(env: Env, now: number, retentionDays: number): Promise<{ expired: number; purged: number }> {
+  const total = { expired: 0, purged: 0 };
+  let from = RETENTION_START;
+  for (let i = 0; i < RETENTION_CHUNKS; i++) {
+    const step = await retentionStep(env.DB, {
+      cutoff: now - retentionDays * DAY_MS,
+      graceCutoff: now - EXPIRED_GRACE_MS,
+      from,
+      limit: RETENTION_CHUNK,
+      now,
+    });
+    total.expired += step.expired;
+    total.purged += step.purged;
+    if (!step.next) break;
+    from = step.next;
+  }
+  if (total.expired > 0) {
+    console.warn("deliveries still owed at the retention expired", { expired: total.expired, visibleForMs: EXPIRED_GRACE_MS });
+  }
+  return total;
+}
+
+/**
+ * The every-minute maintenance run. Each step is idempotent and
+ * runs even when another failed: parked dead letters are re-ingested without D1.
+ */
 export async function runMaintenance(env: Env, now = Date.now()): Promise<MaintenanceReport> {
   const s = settings(env);
-  const retentionCutoff = now - s.retentionDays * DAY_MS;
+  const report: MaintenanceReport = { released: 0, expired: 0, purged: 0, redriven: 0, unparked: 0, parked: 0, failed: [] };
+  const step = async (name: string, run: () => Promise<void>) => {
+    try {
+      await run();
+    } catch (err) {
+      report.failed.push(name);
+      console.error("maintenance step failed", { step: name, error: String(err) });
+    }
+  };
 
-  const expired = await expireHeld(env.DB, retentionCutoff, now);
-  const released = await releaseHeld(env.DB, { limit: RELEASE_LIMIT }, now);
-  await enqueueDeliveries(env, released, { ordered: true });
+  await step("unpark", async () => {
+    report.unparked = await drainParked(env, now);
+  });
+  await step("expire-held", async () => {
+    report.expired += await expireHeld(env.DB, now - s.retentionDays * DAY_MS, now);
+  });
+  await step("release", async () => {
+    const released = await releaseHeld(env.DB, { limit: RELEASE_LIMIT }, now);
+    await enqueueDeliveries(env, released, { ordered: true });
+    report.released = released.length;
+  });
+  await step("retention", async () => {
+    const r = await retention(env, now, s.retentionDays);
+    report.expired += r.expired;
+    report.purged = r.purged;
+  });
+  await step("redrive", async () => {
+    const overdue = await claimOverdue(env.DB, REDRIVE_GRACE_MS, REDRIVE_LIMIT, now);
+    await enqueueDeliveries(env, overdue);
+    report.redriven = overdue.length;
+  });
+  await step("count-parked", async () => {
+    report.parked = await countParked(env.BODIES);
+  });
 
-  let purged = 0;
-  for (let i = 0; i < PURGE_CHUNKS; i++) {
-    const n = await purgeEvents(env.DB, retentionCutoff, PURGE_CHUNK);
-    purged += n;
-    if (n < PURGE_CHUNK) break;
-  }
-
-  const overdue = await claimOverdue(env.DB, REDRIVE_GRACE_MS, REDRIVE_LIMIT, now);
-  await enqueueDeliveries(env, overdue);
-
-  const report = { released: released.length, expired, purged, redriven: overdue.length };
-  if (Object.values(report).some((n) => n > 0)) console.log("maintenance", report);
+  if (report.parked > 0) console.error("dead letters are waiting in R2 for D1", { parked: report.parked });
+  const { failed, ...counts } = report;
+  if (failed.length > 0 || Object.values(counts).some((n) => n > 0)) console.log("maintenance", report);
   return report;
 }

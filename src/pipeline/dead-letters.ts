@@ -1,37 +1,67 @@
-import type { DeadDelivery, IngestMessage } from "../domain/types";
 import type { Env } from "../env";
-import { recordDeadLetters } from "../store/dead-letters";
+import { recordDeadLetters, type NewDeadLetter } from "../store/dead-letters";
+import { park, type ParkedLetter } from "./parked";
 import { QUEUES } from "./queues";
+import { scheduledDelay } from "./retry-schedule";
+
+function field(body: unknown, name: string): unknown {
+  return body !== null && typeof body === "object" && name in body ? Reflect.get(body, name) : undefined;
+}
+const text = (v: unknown): string | null => (typeof v === "string" ? v : null);
+
+/** The record of a dead-letter message, from the consumer or from R2. */
+export function deadLetterOf(letter: Omit<ParkedLetter, "parkedAt">, receivedAt: number): NewDeadLetter {
+  const { queue, body } = letter;
+  const attempts = field(body, "attempts");
+  return {
+    queue,
+    messageId: letter.messageId,
+    eventId: text(field(body, "eventId")),
+    deliveryId: text(field(body, "deliveryId")),
+    reason:
+      queue === QUEUES.deliveriesDead
+        ? `delivery failed after ${typeof attempts === "number" ? attempts : "?"} attempts: ${text(field(body, "lastError")) ?? "unknown error"}`
+        : "the event could not be stored after the queue's retries",
+    body: JSON.stringify(body),
+    attempts: letter.attempts,
+    receivedAt,
+  };
+}
 
 /**
  * The consumer of both dead-letter queues: it records what arrived in D1 (visible
  * at /v1/dead-letters and in /v1/stats) so that nothing fails silently, and an
- * operator can replay it. A message is acked only once recorded.
+ * operator can replay it. When D1 cannot take them, each message is parked in R2
+ * (the maintenance run records or re-ingests it later). A message is acked only
+ * once it is recorded or parked.
  */
 export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env): Promise<void> {
   const now = Date.now();
   const letters = batch.messages.map((m) => {
-    const body = (m.body ?? {}) as Partial<IngestMessage & DeadDelivery>;
-    console.error("dead letter", { queue: batch.queue, eventId: body.eventId ?? null, deliveryId: body.deliveryId ?? null });
-    return {
-      queue: batch.queue,
-      messageId: m.id,
-      eventId: body.eventId ?? null,
-      deliveryId: body.deliveryId ?? null,
-      reason:
-        batch.queue === QUEUES.deliveriesDead
-          ? `delivery failed after ${body.attempts ?? "?"} attempts: ${body.lastError ?? "unknown error"}`
-          : "the event could not be stored after the queue's retries",
-      body: JSON.stringify(m.body),
-      attempts: m.attempts,
-      receivedAt: now,
-    };
+    const letter = { queue: batch.queue, messageId: m.id, attempts: m.attempts, body: m.body ?? null };
+    const record = deadLetterOf(letter, now);
+    console.error("dead letter", { queue: batch.queue, eventId: record.eventId, deliveryId: record.deliveryId });
+    return { m, letter, record };
   });
   try {
-    await recordDeadLetters(env.DB, letters);
+    await recordDeadLetters(
+      env.DB,
+      letters.map((l) => l.record),
+    );
     batch.ackAll();
+    return;
   } catch (err) {
-    console.error("recording dead letters failed; retrying", { error: String(err) });
-    batch.retryAll({ delaySeconds: 30 });
+    console.error("recording dead letters in D1 failed; parking them in R2", { count: letters.length, error: String(err) });
   }
+  await Promise.all(
+    letters.map(async ({ m, letter }) => {
+      try {
+        await park(env.BODIES, { ...letter, parkedAt: now });
+        m.ack();
+      } catch (err) {
+        console.error("parking a dead letter in R2 failed; retrying", { messageId: m.id, error: String(err) });
+        m.retry({ delaySeconds: scheduledDelay(m.attempts) });
+      }
+    }),
+  );
 }

@@ -4,17 +4,15 @@ import { bodyOf, dropBodies } from "../ingress/claim-check";
 import { route } from "../routing/match";
 import { eventExists, storeEvents, type EventRow } from "../store/events";
 import { allWebhooks } from "../store/webhooks";
-import { backoffSeconds } from "./backoff";
 import { enqueueDeliveries } from "./enqueue";
-
-// A failed store is retried soon; the queue's max_retries then moves it to the DLQ.
-const RETRY_BASE_S = 2;
-const RETRY_CAP_S = 60;
+import { scheduledDelay } from "./retry-schedule";
 
 type Ready = { msg: Message<IngestMessage>; row: EventRow };
 
+// A failed store is retried on a schedule that spans hours, so D1 trouble of that
+// length loses nothing; only then does the queue move the message to the DLQ.
 function retryLater(msg: Message<IngestMessage>): void {
-  msg.retry({ delaySeconds: Math.max(1, backoffSeconds(msg.attempts, RETRY_BASE_S, RETRY_CAP_S)) });
+  msg.retry({ delaySeconds: scheduledDelay(msg.attempts) });
 }
 
 /**

@@ -39,7 +39,11 @@ const toDeadLetter = (r: Row): DeadLetter => ({
 
 export type NewDeadLetter = Omit<DeadLetter, "seq" | "replayedAt">;
 
-/** Records dead letters in one transaction; one already recorded (same message id) is left alone. */
+/**
+ * Records dead letters in one transaction. A message already recorded (same
+ * message id) is left alone; a delivery keeps one record: its new failure updates
+ * that record and opens it again.
+ */
 export async function recordDeadLetters(db: D1Database, letters: NewDeadLetter[]): Promise<void> {
   if (letters.length === 0) return;
   await db.batch(
@@ -47,11 +51,31 @@ export async function recordDeadLetters(db: D1Database, letters: NewDeadLetter[]
       db
         .prepare(
           `INSERT INTO dead_letters (queue, message_id, event_id, delivery_id, reason, body, attempts, received_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING`,
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (message_id) DO NOTHING
+           ON CONFLICT (delivery_id) WHERE delivery_id IS NOT NULL DO UPDATE SET
+             queue = excluded.queue, message_id = excluded.message_id, event_id = excluded.event_id,
+             reason = excluded.reason, body = excluded.body, attempts = excluded.attempts,
+             received_at = excluded.received_at, replayed_at = NULL`,
         )
         .bind(l.queue, l.messageId, l.eventId, l.deliveryId, l.reason, l.body, l.attempts, l.receivedAt),
     ),
   );
+}
+
+/**
+ * Closes the open dead letters of the deliveries a subquery selects (they are
+ * being retried): run it in the same transaction as the retry itself.
+ */
+export function closeDeadLettersStatement(
+  db: D1Database,
+  deliveryIdsSql: string,
+  binds: unknown[],
+  now: number,
+): D1PreparedStatement {
+  return db
+    .prepare(`UPDATE dead_letters SET replayed_at = ? WHERE replayed_at IS NULL AND delivery_id IN (${deliveryIdsSql})`)
+    .bind(now, ...binds);
 }
 
 export async function listDeadLetters(db: D1Database, opts: { limit: number; before?: number; open?: boolean }) {

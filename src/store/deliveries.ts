@@ -1,6 +1,7 @@
 import type { Attempt, Delivery, DeliveryStatus, StoredEvent, Webhook } from "../domain/types";
 import type { Access } from "../domain/access";
 import { eventAccessSql } from "./access";
+import { closeDeadLettersStatement } from "./dead-letters";
 import { toWebhook } from "./webhooks";
 
 interface DeliveryRow {
@@ -217,19 +218,21 @@ export async function deliveriesOfEvent(db: D1Database, eventId: string): Promis
 
 /**
  * Makes matching deliveries pending again, due now; returns their ids oldest first.
- * Held deliveries are left alone: enabling their webhook releases them.
+ * Held deliveries are left alone: enabling their webhook releases them. Their open
+ * dead letters close in the same transaction (a new failure reopens the same one).
  */
 export async function requeueDeliveries(db: D1Database, f: DeliveryFilter & { ids?: string[] }, now = Date.now()): Promise<string[]> {
   const w = where(f);
   const idClause = f.ids ? " AND id IN (SELECT value FROM json_each(?))" : "";
-  const { results } = await db
-    .prepare(
-      `UPDATE deliveries SET status = 'pending', next_attempt_at = ?, updated_at = ?
-       WHERE ${w.sql}${idClause} AND status != 'held' RETURNING id, seq`,
-    )
-    .bind(now, now, ...w.binds, ...(f.ids ? [JSON.stringify(f.ids)] : []))
-    .all<{ id: string; seq: number }>();
-  return results.sort((x, y) => x.seq - y.seq).map((r) => r.id);
+  const matching = `${w.sql}${idClause} AND status != 'held'`;
+  const binds = [...w.binds, ...(f.ids ? [JSON.stringify(f.ids)] : [])];
+  const [, requeued] = await db.batch<{ id: string; seq: number }>([
+    closeDeadLettersStatement(db, `SELECT id FROM deliveries WHERE ${matching}`, binds, now),
+    db
+      .prepare(`UPDATE deliveries SET status = 'pending', next_attempt_at = ?, updated_at = ? WHERE ${matching} RETURNING id, seq`)
+      .bind(now, now, ...binds),
+  ]);
+  return (requeued?.results ?? []).sort((x, y) => x.seq - y.seq).map((r) => r.id);
 }
 
 /** Releases held deliveries of enabled webhooks, oldest first, at most `limit`. */

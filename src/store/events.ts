@@ -57,20 +57,75 @@ export async function storeEvents(db: D1Database, events: EventRow[], deliveries
   return deliveries.length > 0 ? (results[results.length - 1]?.results ?? []).map((r) => r.id) : [];
 }
 
+/** Where a retention pass has got to: events are taken in (received_at, seq) order. */
+export interface RetentionCursor {
+  receivedAt: number;
+  seq: number;
+}
+
+export const RETENTION_START: RetentionCursor = { receivedAt: -1, seq: 0 };
+
+export interface RetentionStep {
+  /** Held or pending deliveries of the chunk's events settled as `expired` now. */
+  expired: number;
+  purged: number;
+  /** Where the next chunk starts, or null when no event past the cutoff is left. */
+  next: RetentionCursor | null;
+}
+
+// An event still owes something while a delivery is held or pending, and stays
+// visible while a delivery expired within the grace period (?2 = its cutoff).
+const OWED = `d.status IN ('held', 'pending')`;
+const GRACED = `d.status = 'expired' AND d.updated_at >= ?2`;
+const PURGEABLE = `SELECT j.value FROM json_each(?1) j
+  WHERE NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = j.value AND (${OWED} OR (${GRACED})))`;
+
 /**
- * Deletes up to `chunk` events received before `cutoff`, with their deliveries
- * and attempts, in one transaction. Returns how many events went.
+ * One chunk of the retention pass over events received before `cutoff`, after
+ * `from`: their held and pending deliveries expire (nothing owed disappears
+ * silently), and the events with nothing owed and no delivery expired since
+ * `graceCutoff` are deleted with their deliveries and attempts. The rest stay
+ * visible until the grace period is over. One read, then one transaction.
  */
-export async function purgeEvents(db: D1Database, cutoff: number, chunk: number): Promise<number> {
-  const ids = `(SELECT id FROM events WHERE received_at < ?1 ORDER BY seq LIMIT ?2)`;
-  const [, , del] = await db.batch([
+export async function retentionStep(
+  db: D1Database,
+  opts: { cutoff: number; graceCutoff: number; from: RetentionCursor; limit: number; now: number },
+): Promise<RetentionStep> {
+  const { results } = await db
+    .prepare(
+      `SELECT e.id, e.seq, e.received_at,
+         EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND ${OWED}) AS owed,
+         EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND ${GRACED}) AS graced
+       FROM events e
+       WHERE e.received_at >= ?1 AND e.received_at < ?3 AND (e.received_at > ?1 OR e.seq > ?4)
+       ORDER BY e.received_at, e.seq LIMIT ?5`,
+    )
+    .bind(opts.from.receivedAt, opts.graceCutoff, opts.cutoff, opts.from.seq, opts.limit)
+    .all<{ id: string; seq: number; received_at: number; owed: number; graced: number }>();
+  const last = results[results.length - 1];
+  if (!last) return { expired: 0, purged: 0, next: null };
+  const owed = results.filter((r) => r.owed).map((r) => r.id);
+  const candidates = JSON.stringify(results.filter((r) => !r.owed && !r.graced).map((r) => r.id));
+
+  // The purge checks again inside the transaction: a delivery made meanwhile (a replay) keeps its event.
+  const [expire, , , purge] = await db.batch([
     db
-      .prepare(`DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE event_id IN ${ids})`)
-      .bind(cutoff, chunk),
-    db.prepare(`DELETE FROM deliveries WHERE event_id IN ${ids}`).bind(cutoff, chunk),
-    db.prepare(`DELETE FROM events WHERE id IN ${ids}`).bind(cutoff, chunk),
+      .prepare(
+        `UPDATE deliveries SET status = 'expired', next_attempt_at = NULL, updated_at = ?2
+         WHERE event_id IN (SELECT value FROM json_each(?1)) AND status IN ('held', 'pending')`,
+      )
+      .bind(JSON.stringify(owed), opts.now),
+    db
+      .prepare(`DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE event_id IN (${PURGEABLE}))`)
+      .bind(candidates, opts.graceCutoff),
+    db.prepare(`DELETE FROM deliveries WHERE event_id IN (${PURGEABLE})`).bind(candidates, opts.graceCutoff),
+    db.prepare(`DELETE FROM events WHERE id IN (${PURGEABLE})`).bind(candidates, opts.graceCutoff),
   ]);
-  return del?.meta.changes ?? 0;
+  return {
+    expired: expire?.meta.changes ?? 0,
+    purged: purge?.meta.changes ?? 0,
+    next: results.length < opts.limit ? null : { receivedAt: last.received_at, seq: last.seq },
+  };
 }
 
 export async function eventExists(db: D1Database, id: string): Promise<boolean> {

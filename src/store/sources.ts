@@ -9,6 +9,7 @@ interface SourceRow {
   tolerance_seconds: number | null;
   disabled: number;
   hmac: string | null;
+  shop_domain: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -23,6 +24,7 @@ export interface StoredSource {
   toleranceSeconds: number | null;
   disabled: boolean;
   hmac: HmacConfig | null;
+  shopDomain: string | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -37,6 +39,7 @@ function toStored(r: SourceRow): StoredSource {
     toleranceSeconds: r.tolerance_seconds,
     disabled: r.disabled === 1,
     hmac: r.hmac === null ? null : (JSON.parse(r.hmac) as HmacConfig),
+    shopDomain: r.shop_domain,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
@@ -61,6 +64,7 @@ export async function getSource(db: D1Database, id: string, defaultTolerance: nu
     disabled: s.disabled,
     fromConfig: false,
     hmac: s.hmac,
+    shopDomain: s.shopDomain,
   };
 }
 
@@ -69,14 +73,14 @@ export async function listStoredSources(db: D1Database): Promise<StoredSource[]>
   return results.map(toStored);
 }
 
-export type NewSource = Omit<StoredSource, "createdAt" | "updatedAt">;
+export type NewSource = Omit<StoredSource, "createdAt" | "updatedAt" | "shopDomain"> & { shopDomain?: string | null };
 
 /** Inserts a source; false when the id is taken. */
 export async function insertSource(db: D1Database, s: NewSource, now = Date.now()): Promise<boolean> {
   const res = await db
     .prepare(
-      `INSERT INTO sources (id, name, provider, verification, secrets, tolerance_seconds, disabled, hmac, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+      `INSERT INTO sources (id, name, provider, verification, secrets, tolerance_seconds, disabled, hmac, shop_domain, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
     )
     .bind(
       s.id,
@@ -87,6 +91,7 @@ export async function insertSource(db: D1Database, s: NewSource, now = Date.now(
       s.toleranceSeconds,
       s.disabled ? 1 : 0,
       s.hmac === null ? null : JSON.stringify(s.hmac),
+      s.shopDomain ?? null,
       now,
       now,
     )
@@ -97,8 +102,8 @@ export async function insertSource(db: D1Database, s: NewSource, now = Date.now(
 export async function updateSource(db: D1Database, s: StoredSource): Promise<void> {
   await db
     .prepare(
-      `UPDATE sources SET name = ?, verification = ?, secrets = ?, tolerance_seconds = ?, disabled = ?, hmac = ?, updated_at = ?
-       WHERE id = ?`,
+      `UPDATE sources SET name = ?, verification = ?, secrets = ?, tolerance_seconds = ?, disabled = ?, hmac = ?, shop_domain = ?,
+       updated_at = ? WHERE id = ?`,
     )
     .bind(
       s.name,
@@ -107,6 +112,7 @@ export async function updateSource(db: D1Database, s: StoredSource): Promise<voi
       s.toleranceSeconds,
       s.disabled ? 1 : 0,
       s.hmac === null ? null : JSON.stringify(s.hmac),
+      s.shopDomain,
       s.updatedAt,
       s.id,
     )

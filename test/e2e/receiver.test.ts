@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { request } from "node:http";
 import { promisify } from "node:util";
 import { compileErrors, validate } from "@readme/openapi-parser";
 import { Webhook } from "standardwebhooks";
@@ -98,6 +99,37 @@ describe("the local stack (wrangler dev)", () => {
     expect(unknown.status).toBe(404);
     const unauth = await fetch(`${stack.url}/v1/events`);
     expect(unauth.status).toBe(401);
+  });
+
+  it("answers 413 to a chunked body while it is still being sent, past 256 KiB", async () => {
+    // At most 4 MiB, 16 KiB every 5 ms; the answer must come long before the sender is done.
+    const total = 4 * 1024 * 1024;
+    const chunk = Buffer.alloc(16 * 1024, 0x20);
+    const target = new URL(`${stack.url}/webhooks/podium`);
+    const outcome = await new Promise<{ status: number; sentWhenAnswered: number }>((resolve, reject) => {
+      let sent = 0;
+      let answered = false;
+      const req = request(
+        { host: target.hostname, port: target.port, path: target.pathname, method: "POST", headers: { "content-type": "application/json" } },
+        (res) => {
+          answered = true;
+          resolve({ status: res.statusCode ?? 0, sentWhenAnswered: sent });
+          res.resume();
+          req.destroy();
+        },
+      );
+      req.on("error", (err) => (answered ? undefined : reject(err)));
+      const pump = () => {
+        if (answered || req.destroyed) return;
+        if (sent >= total) return void req.end();
+        req.write(chunk);
+        sent += chunk.byteLength;
+        setTimeout(pump, 5);
+      };
+      pump();
+    });
+    expect(outcome.status).toBe(413);
+    expect(outcome.sentWhenAnswered).toBeLessThan(total / 2);
   });
 
   it("`npm run send` delivers a signed sample event that is then stored", async () => {

@@ -59,11 +59,11 @@ describe("dead letters are never silent", () => {
     expect((await p.api("GET", `/v1/events/${msg.eventId}`)).json.body).toBe(body);
   });
 
-  it("retries a dead letter it cannot record, rather than dropping it", async () => {
+  it("parks a dead letter it cannot record in R2 rather than dropping it (see reliability.test.ts)", async () => {
     const p = pipeline({ DB: { batch: async () => Promise.reject(new Error("D1 down (test)")) } as never });
     const res = await p.runQueue("edgehook-deliveries-dlq", [{ deliveryId: "dlv_x" }], 1, "dead-x");
-    expect(res.acked).toHaveLength(0);
-    expect(res.retried).toHaveLength(1);
+    expect(res.acked).toHaveLength(1);
+    expect(await p.env.BODIES.head("dead-letters/edgehook-deliveries-dlq/dead-x-0")).not.toBeNull();
   });
 
   it("keeps /v1/dead-letters to admins", async () => {

@@ -105,6 +105,7 @@ describe("maintenance", () => {
   it("runs from the Worker's scheduled handler", async () => {
     const { p, event } = await scoped("ok");
     const id = await p.ingest(event());
+    await p.deliver(); // settled: nothing owed holds the purge back
     await env.DB.prepare("UPDATE events SET received_at = 0 WHERE id = ?").bind(id).run();
     const ctx = createExecutionContext();
     await (worker as ExportedHandler<Env>).scheduled!(createScheduledController({ scheduledTime: Date.now() }), p.env, ctx);

@@ -93,6 +93,7 @@ describe("the ingress under arbitrary input", () => {
       disabled: false,
       fromConfig: false,
       hmac: { header: "x-sig", algorithm: "SHA-512", encoding: "base64", prefix: "p=", timestampHeader: "x-ts", typePath: "a.b", dedupePath: "c" },
+      shopDomain: "fuzz.myshopify.com",
     };
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...Object.values(providers)), headers, fc.string({ maxLength: 300 }), async (provider, h, text) => {

@@ -17,6 +17,17 @@ export function pipeline(overrides: Partial<Env> = {}) {
       queue,
       bodies.map((body, i) => ({ id: id ? `${id}-${i}` : `q${++msgSeq}`, timestamp: new Date(), attempts, body })),
     );
+    // getQueueResult does not report retry delays: record what the consumer asked for.
+    const delays = new Map<string, number | undefined>();
+    for (const m of batch.messages) {
+      const retry = m.retry.bind(m);
+      m.retry = (options?: QueueRetryOptions) => (delays.set(m.id, options?.delaySeconds), retry(options));
+    }
+    const retryAll = batch.retryAll.bind(batch);
+    batch.retryAll = (options?: QueueRetryOptions) => {
+      for (const m of batch.messages) delays.set(m.id, options?.delaySeconds);
+      retryAll(options);
+    };
     const ctx = createExecutionContext();
     await handler.queue!(batch as MessageBatch, env, ctx);
     const result = await getQueueResult(batch, ctx);
@@ -25,6 +36,10 @@ export function pipeline(overrides: Partial<Env> = {}) {
     return {
       acked: result.ackAll ? all : result.explicitAcks.map((id) => byId.get(id)!),
       retried: result.retryBatch.retry ? all : result.retryMessages.map((r) => byId.get(r.msgId)!),
+      /** The delay each retried message asked for, in seconds (undefined: the queue's default). */
+      retryDelays: result.retryBatch.retry
+        ? batch.messages.map((m) => delays.get(m.id))
+        : result.retryMessages.map((r) => delays.get(r.msgId)),
     };
   }
 

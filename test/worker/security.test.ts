@@ -47,7 +47,7 @@ describe("secrets never reach the logs", () => {
       });
     }
     const p = pipeline({ RETRY_BASE_SECONDS: "0" });
-    const webhookSecret = `whsec_${btoa(`never-log-${uniqueKey()}`)}`;
+    const webhookSecret = `whsec_${btoa(`never-log-this-secret-${uniqueKey()}`)}`;
     const sourceSecret = `source-secret-${uniqueKey()}`;
     const token = (await p.api("POST", "/v1/tokens", { name: "t", scopes: ["events:read"] })).json.token as string;
     const org = `org-${uniqueKey()}`;

@@ -31,8 +31,8 @@ describe("/v1/webhooks", () => {
 
   it("keeps a given secret, and signs with it", async () => {
     const p = pipeline();
-    const { json } = await p.api("POST", "/v1/webhooks", { ...base(), secret: "whsec_" + btoa("given secret value") });
-    expect(json.secret).toBe("whsec_" + btoa("given secret value"));
+    const { json } = await p.api("POST", "/v1/webhooks", { ...base(), secret: "whsec_" + btoa("given secret value, 24+ bytes") });
+    expect(json.secret).toBe("whsec_" + btoa("given secret value, 24+ bytes"));
     const row = await env.DB.prepare("SELECT secret FROM webhooks WHERE uid = ?").bind(json.uid).first<{ secret: string }>();
     expect(row?.secret).toBe(json.secret);
   });
@@ -101,10 +101,10 @@ describe("/v1/webhooks", () => {
     });
     const badPut = await p.api("PUT", `/v1/webhooks/${created.uid}`, { url: created.url, eventTypes: ["*"], organizationUid: "x" });
     expect(badPut.status).toBe(400);
-    const rotated = await p.api("PATCH", `/v1/webhooks/${created.uid}`, { secret: "whsec_" + btoa("rotated secret") });
+    const rotated = await p.api("PATCH", `/v1/webhooks/${created.uid}`, { secret: "whsec_" + btoa("rotated secret, 24 bytes long") });
     expect(rotated.json.secret).toBeUndefined();
     const row = await env.DB.prepare("SELECT secret FROM webhooks WHERE uid = ?").bind(created.uid).first<{ secret: string }>();
-    expect(row?.secret).toBe("whsec_" + btoa("rotated secret"));
+    expect(row?.secret).toBe("whsec_" + btoa("rotated secret, 24 bytes long"));
   });
 
   it("deletes a webhook: 204, then 404", async () => {

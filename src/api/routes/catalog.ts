@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { accessOf } from "../../domain/access";
 import { EVENT_TYPES } from "../../domain/event-types";
 import { isoTime } from "../../domain/ids";
+import { countParked } from "../../pipeline/parked";
 import { stats } from "../../store/stats";
 import { errors, json, router, scoped } from "../openapi";
 import { EventTypeSchema, StatsSchema } from "../schemas";
@@ -28,10 +29,11 @@ const statsRoute = createRoute({
 export const catalog = router()
   .openapi(eventTypes, (c) => c.json({ data: EVENT_TYPES, nextCursor: null }, 200))
   .openapi(statsRoute, async (c) => {
-    const s = await stats(c.env.DB, accessOf(c.get("principal")));
+    const [s, parkedDeadLetters] = await Promise.all([stats(c.env.DB, accessOf(c.get("principal"))), countParked(c.env.BODIES)]);
     return c.json(
       {
         ...s,
+        parkedDeadLetters,
         series: s.series.map((b) => ({ ...b, start: new Date(b.start).toISOString() })),
         webhooks: s.webhooks.map((w) => ({
           ...w,

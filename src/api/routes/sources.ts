@@ -69,6 +69,7 @@ export const sources = router()
       toleranceSeconds: b.toleranceSeconds ?? null,
       disabled: b.disabled ?? false,
       hmac: b.hmac ?? null,
+      shopDomain: b.shopDomain ?? null,
     });
     if (!inserted) throw new AppError(409, "conflict", `A source "${id}" exists already.`);
     forgetSource(id);
@@ -102,6 +103,11 @@ export const sources = router()
     if (b.hmac !== undefined && current.provider !== "hmac") {
       throw new AppError(400, "invalid_request", "Only an hmac source has an hmac configuration.", {
         issues: [{ path: "hmac", message: "not an hmac source" }],
+      });
+    }
+    if (b.shopDomain && current.provider !== "shopify") {
+      throw new AppError(400, "invalid_request", "Only a shopify source has a shop domain.", {
+        issues: [{ path: "shopDomain", message: "not a shopify source" }],
       });
     }
     if (next.verification === "signature" && next.secrets.length === 0) {

@@ -1,10 +1,21 @@
 import { hexToBytes, verifyHmacAny } from "../../domain/crypto";
-import { dedupeKeyOr, header, invalidSignature, jsonObject, missingSignature, stringAt, type Provider } from "./provider";
+import { sha256Hex } from "../../domain/ids";
+import { header, invalidSignature, jsonObject, missingSignature, stringAt, type Provider } from "./provider";
+
+const STORED_HEADERS = [
+  "x-github-event",
+  "x-github-delivery",
+  "x-github-hook-id",
+  "x-github-hook-installation-target-id",
+  "x-github-hook-installation-target-type",
+] as const;
 
 /**
  * GitHub: `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the body>`. The type
  * is `X-GitHub-Event` plus `.action` when the body has one; `ping` is stored like
- * any other event.
+ * any other event. The signature covers the body only, so the dedupe key is the
+ * body's hash: a captured request re-sent with another X-GitHub-Delivery or
+ * X-GitHub-Event lands on the event already stored.
  */
 export const github: Provider = {
   name: "github",
@@ -24,10 +35,12 @@ export const github: Provider = {
     const name = header(req, "x-github-event") ?? "unknown";
     const action = stringAt(event, "action");
     return {
-      dedupeKey: await dedupeKeyOr(header(req, "x-github-delivery"), req.raw),
+      dedupeKey: await sha256Hex(req.raw),
       eventType: action ? `${name}.${action}` : name,
       locationUid: stringAt(event, "repository", "full_name"),
       organizationUid: stringAt(event, "organization", "login"),
     };
   },
+
+  storedHeaders: () => STORED_HEADERS,
 };

@@ -66,4 +66,7 @@ export const hmac: Provider = {
       organizationUid: null,
     };
   },
+
+  // The signed timestamp, when the source names one; the signature header never.
+  storedHeaders: (source) => (source.hmac?.timestampHeader ? [source.hmac.timestampHeader] : []),
 };

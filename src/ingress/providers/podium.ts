@@ -9,6 +9,8 @@ import {
   type Provider,
 } from "./provider";
 
+const STORED_HEADERS = ["podium-timestamp"] as const;
+
 /**
  * Podium: `podium-signature` is the hex HMAC-SHA256 of `${podium-timestamp}.${rawBody}`,
  * keyed by the secret's UTF-8 bytes. The timestamp is epoch ms (13 digits) or seconds.
@@ -43,4 +45,6 @@ export const podium: Provider = {
         stringAt(event, "data", "location", "organizationUid") ?? stringAt(event, "metadata", "organizationUid"),
     };
   },
+
+  storedHeaders: () => STORED_HEADERS,
 };

@@ -20,6 +20,28 @@ export interface Provider {
   facts(req: InboundRequest, body: string, source: Source): Promise<EventFacts>;
   /** A verified request the provider expects answered directly, not queued (e.g. Slack's url_verification). */
   handshake?(req: InboundRequest, body: string): Response | null;
+  /** The provider's non-secret headers worth keeping with the event (lower case). */
+  storedHeaders(source: Source): readonly string[];
+}
+
+/** A signature header may carry this many candidate signatures, in this many characters. */
+export const MAX_SIGNATURE_CANDIDATES = 10;
+export const MAX_SIGNATURE_HEADER_CHARS = 4096;
+
+/**
+ * Refuses a signature header too long or with too many candidates before any
+ * HMAC is computed, so an unauthenticated request cannot buy CPU time.
+ */
+export function capSignatureHeader(name: string, value: string): void {
+  if (value.length > MAX_SIGNATURE_HEADER_CHARS) {
+    throw invalidSignature(`${name} is too long (over ${MAX_SIGNATURE_HEADER_CHARS} characters).`);
+  }
+}
+
+export function capCandidates(name: string, count: number): void {
+  if (count > MAX_SIGNATURE_CANDIDATES) {
+    throw invalidSignature(`${name} carries ${count} signatures; at most ${MAX_SIGNATURE_CANDIDATES} are accepted.`);
+  }
 }
 
 /** The dedupe key a provider gives, or else the SHA-256 of the raw body. */

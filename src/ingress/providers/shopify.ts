@@ -1,10 +1,23 @@
 import { base64ToBytes, verifyHmacAny } from "../../domain/crypto";
-import { dedupeKeyOr, header, invalidSignature, jsonObject, missingSignature, type Provider } from "./provider";
+import { sha256Hex } from "../../domain/ids";
+import { header, invalidSignature, jsonObject, missingSignature, type Provider } from "./provider";
+
+const SHOP_DOMAIN = "x-shopify-shop-domain";
+const STORED_HEADERS = [
+  "x-shopify-topic",
+  SHOP_DOMAIN,
+  "x-shopify-webhook-id",
+  "x-shopify-event-id",
+  "x-shopify-api-version",
+  "x-shopify-triggered-at",
+] as const;
 
 /**
  * Shopify: `X-Shopify-Hmac-Sha256` is the base64 HMAC-SHA256 of the body. The type
- * comes from `X-Shopify-Topic` (`orders/create` → `orders.create`), the shop
- * (`X-Shopify-Shop-Domain`) is the organization.
+ * comes from `X-Shopify-Topic` (`orders/create` → `orders.create`). Only the body
+ * is signed, so the dedupe key is the body's hash (a request re-sent with other
+ * headers lands on the event already stored), and a source pinned to its shop
+ * (`shopDomain`) refuses any other `X-Shopify-Shop-Domain`; the shop is the organization.
  */
 export const shopify: Provider = {
   name: "shopify",
@@ -12,6 +25,9 @@ export const shopify: Provider = {
   async verify(req, source) {
     const value = header(req, "x-shopify-hmac-sha256");
     if (!value) throw missingSignature("X-Shopify-Hmac-Sha256");
+    if (source.shopDomain && header(req, SHOP_DOMAIN)?.toLowerCase() !== source.shopDomain) {
+      throw invalidSignature(`X-Shopify-Shop-Domain must be ${source.shopDomain}: this source belongs to that shop.`);
+    }
     const sig = base64ToBytes(value);
     if (!sig || sig.byteLength !== 32) throw invalidSignature("X-Shopify-Hmac-Sha256 is not a base64 HMAC-SHA256.");
     if (!(await verifyHmacAny(source.secrets, sig, req.raw))) {
@@ -19,13 +35,15 @@ export const shopify: Provider = {
     }
   },
 
-  async facts(req, body) {
+  async facts(req, body, source) {
     jsonObject(body, "Shopify");
     return {
-      dedupeKey: await dedupeKeyOr(header(req, "x-shopify-webhook-id") ?? header(req, "x-shopify-event-id"), req.raw),
+      dedupeKey: await sha256Hex(req.raw),
       eventType: header(req, "x-shopify-topic")?.replace(/\//g, ".") ?? "unknown",
       locationUid: null,
-      organizationUid: header(req, "x-shopify-shop-domain"),
+      organizationUid: source.shopDomain ?? header(req, SHOP_DOMAIN),
     };
   },
+
+  storedHeaders: () => STORED_HEADERS,
 };

@@ -10,6 +10,8 @@ import {
   type Provider,
 } from "./provider";
 
+const STORED_HEADERS = ["x-slack-request-timestamp", "x-slack-retry-num", "x-slack-retry-reason"] as const;
+
 /**
  * Slack (Events API): `X-Slack-Signature: v0=<hex HMAC-SHA256 of "v0:${ts}:${body}">`
  * with `X-Slack-Request-Timestamp` in seconds. A signed `url_verification` is
@@ -47,4 +49,6 @@ export const slack: Provider = {
       organizationUid: stringAt(event, "team_id"),
     };
   },
+
+  storedHeaders: () => STORED_HEADERS,
 };

@@ -1,5 +1,7 @@
-import { base64ToBytes, concatBytes, standardWebhooksKey, utf8, verifyHmacAny, withinTolerance } from "../../domain/crypto";
+import { base64ToBytes, concatBytes, macMatchesAny, utf8, verificationKey, withinTolerance } from "../../domain/crypto";
 import {
+  capCandidates,
+  capSignatureHeader,
   dedupeKeyOr,
   header,
   invalidSignature,
@@ -9,6 +11,8 @@ import {
   stringAt,
   type Provider,
 } from "./provider";
+
+const STORED_HEADERS = ["webhook-id", "webhook-timestamp"] as const;
 
 /**
  * Standard Webhooks: `webhook-signature` holds space-separated `v1,<base64>` entries,
@@ -23,19 +27,21 @@ export const standardWebhooks: Provider = {
     const header = req.headers.get("webhook-signature")?.trim();
     if (!id || !timestamp || !header) throw missingSignature("webhook-id, webhook-timestamp and webhook-signature");
     if (!/^\d{1,12}$/.test(timestamp)) throw invalidSignature("webhook-timestamp is not epoch seconds.");
+    capSignatureHeader("webhook-signature", header);
+    const entries = header.split(" ").filter(Boolean);
+    capCandidates("webhook-signature", entries.length);
 
-    const signed = concatBytes(utf8(`${id}.${timestamp}.`), req.raw);
-    const keys = source.secrets.map(standardWebhooksKey);
-    let valid = false;
-    for (const entry of header.split(" ")) {
+    const candidates: Uint8Array[] = [];
+    for (const entry of entries) {
       const [version, b64] = entry.split(",", 2);
       const sig = version === "v1" && b64 ? base64ToBytes(b64) : null;
-      if (sig && sig.byteLength === 32 && (await verifyHmacAny(keys, sig, signed))) {
-        valid = true;
-        break;
-      }
+      if (sig && sig.byteLength === 32) candidates.push(sig);
     }
-    if (!valid) throw invalidSignature("No v1 entry of webhook-signature matches under the source's secrets.");
+    const keys = source.secrets.flatMap((s) => verificationKey(s) ?? []);
+    const signed = concatBytes(utf8(`${id}.${timestamp}.`), req.raw);
+    if (!(await macMatchesAny(keys, candidates, signed))) {
+      throw invalidSignature("No v1 entry of webhook-signature matches under the source's secrets.");
+    }
     if (!withinTolerance(Number(timestamp), req.now, source.toleranceSeconds)) {
       throw staleTimestamp(source.toleranceSeconds);
     }
@@ -51,4 +57,6 @@ export const standardWebhooks: Provider = {
       organizationUid: null,
     };
   },
+
+  storedHeaders: () => STORED_HEADERS,
 };

@@ -1,0 +1,348 @@
+// The ack path against hostile senders: replayed requests with other unsigned
+// headers, CPU-costly signature headers, endless bodies, weak keys, guessing,
+// and credential headers that must not be stored.
+import { sign as githubSign } from "@octokit/webhooks-methods";
+import { env } from "cloudflare:workers";
+import { Webhook } from "standardwebhooks";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { bytesToBase64 } from "../../src/domain/crypto";
+import { configSources } from "../../src/ingress/sources";
+import { call, createSource, podiumBody, podiumHeaders, post, recordingQueue, testEnv } from "./helpers";
+import { pipeline, uniqueKey } from "./pipeline";
+
+const enc = new TextEncoder();
+const b64 = (b: Uint8Array) => btoa(String.fromCharCode(...b));
+async function hmac(secret: string, data: string): Promise<Uint8Array> {
+  const key = await crypto.subtle.importKey("raw", enc.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  return new Uint8Array(await crypto.subtle.sign("HMAC", key, enc.encode(data)));
+}
+const hex = (b: Uint8Array) => [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+const nowS = () => Math.floor(Date.now() / 1000);
+const goodWhsec = () => `whsec_${bytesToBase64(crypto.getRandomValues(new Uint8Array(32)))}`;
+
+async function send(path: string, body: string | ReadableStream, headers: Record<string, string>, overrides = {}) {
+  const queue = recordingQueue();
+  const res = await call(new Request(`https://edgehook.test${path}`, { method: "POST", body, headers }), {
+    INGEST: queue as never,
+    ...overrides,
+  });
+  return { status: res.status, headers: res.headers, json: (await res.json()) as any, queued: queue.sent };
+}
+
+afterEach(() => vi.restoreAllMocks());
+
+describe("unsigned headers cannot make a new event (GitHub, Shopify)", () => {
+  it("GitHub: a captured request re-sent with another event name and delivery id lands on the same event", async () => {
+    const secret = "github-webhook-secret";
+    const source = await createSource({ provider: "github", secrets: [secret] });
+    const body = JSON.stringify({ action: "opened", repository: { full_name: "acme/api" }, organization: { login: "acme" } });
+    const signature = await githubSign(secret, body);
+    const p = pipeline();
+    const first = await send(`/webhooks/${source}`, body, {
+      "x-hub-signature-256": signature,
+      "x-github-event": "pull_request",
+      "x-github-delivery": "d-1",
+    });
+    const replayed = await send(`/webhooks/${source}`, body, {
+      "x-hub-signature-256": signature,
+      "x-github-event": "issues",
+      "x-github-delivery": "d-forged",
+    });
+    expect(first.status).toBe(202);
+    expect(replayed.status).toBe(202);
+    expect(replayed.json.eventId).toBe(first.json.eventId);
+    await p.runIngest([...first.queued, ...replayed.queued]);
+    const rows = await env.DB.prepare("SELECT event_type FROM events WHERE source_id = ?").bind(source).all<{ event_type: string }>();
+    expect(rows.results).toEqual([{ event_type: "pull_request.opened" }]);
+  });
+
+  it("Shopify: a source pinned to its shop refuses another shop, and re-sent requests land on the same event", async () => {
+    const secret = "shopify-app-secret";
+    const p = pipeline();
+    const created = await p.api("POST", "/v1/sources", {
+      name: "shop",
+      provider: "shopify",
+      secrets: [secret],
+      shopDomain: "acme.myshopify.com",
+    });
+    expect(created.status).toBe(201);
+    expect(created.json.shopDomain).toBe("acme.myshopify.com");
+    const source = created.json.id as string;
+    const body = JSON.stringify({ id: 820982911946154500, total_price: "10.00" });
+    const signature = b64(await hmac(secret, body));
+    // One captured signed request, re-sent with other unsigned headers.
+    const resend = (topic: string, webhookId: string, shop: string) =>
+      send(`/webhooks/${source}`, body, {
+        "x-shopify-hmac-sha256": signature,
+        "x-shopify-topic": topic,
+        "x-shopify-webhook-id": webhookId,
+        "x-shopify-shop-domain": shop,
+      });
+    const first = await resend("orders/create", "wh-1", "acme.myshopify.com");
+    expect(first.status).toBe(202);
+    expect(first.queued[0]).toMatchObject({ eventType: "orders.create", organizationUid: "acme.myshopify.com" });
+
+    const otherShop = await resend("orders/create", "wh-2", "victim.myshopify.com");
+    expect(otherShop.status).toBe(401);
+    expect(otherShop.json.error.code).toBe("invalid_signature");
+    expect(otherShop.json.error.message).toMatch(/acme\.myshopify\.com/);
+    expect(otherShop.queued).toHaveLength(0);
+
+    const otherTopic = await resend("orders/cancelled", "wh-forged", "acme.myshopify.com");
+    expect(otherTopic.status).toBe(202);
+    expect(otherTopic.json.eventId).toBe(first.json.eventId);
+    await p.runIngest([...first.queued, ...otherTopic.queued]);
+    const rows = await env.DB.prepare("SELECT event_type, organization_uid FROM events WHERE source_id = ?")
+      .bind(source)
+      .all<{ event_type: string; organization_uid: string }>();
+    expect(rows.results).toEqual([{ event_type: "orders.create", organization_uid: "acme.myshopify.com" }]);
+  });
+
+  it("Shopify: the shop domain is validated, settable by PATCH, and only for shopify sources", async () => {
+    const p = pipeline();
+    expect((await p.api("POST", "/v1/sources", { name: "x", provider: "shopify", secrets: ["a-long-secret"], shopDomain: "not a domain" })).status).toBe(400);
+    expect((await p.api("POST", "/v1/sources", { name: "x", provider: "github", secrets: ["a-long-secret"], shopDomain: "acme.myshopify.com" })).status).toBe(400);
+    const id = (await p.api("POST", "/v1/sources", { name: "x", provider: "shopify", secrets: ["a-long-secret"] })).json.id;
+    const patched = await p.api("PATCH", `/v1/sources/${id}`, { shopDomain: "Acme.myshopify.com" });
+    expect(patched.status).toBe(200);
+    expect(patched.json.shopDomain).toBe("acme.myshopify.com");
+    expect((await p.api("GET", `/v1/sources/${id}`)).json.shopDomain).toBe("acme.myshopify.com");
+  });
+});
+
+describe("signature headers cannot buy CPU", () => {
+  function countMacs() {
+    let n = 0;
+    const sign = crypto.subtle.sign.bind(crypto.subtle);
+    const verify = crypto.subtle.verify.bind(crypto.subtle);
+    vi.spyOn(crypto.subtle, "sign").mockImplementation((...a: Parameters<typeof sign>) => (n++, sign(...a)));
+    vi.spyOn(crypto.subtle, "verify").mockImplementation((...a: Parameters<typeof verify>) => (n++, verify(...a)));
+    return () => n;
+  }
+
+  it("standard-webhooks: 2,500 v1 entries are refused by the cap, without 2,500 HMACs", async () => {
+    const body = JSON.stringify({ type: "a.b", data: {} });
+    const id = `msg_${uniqueKey()}`;
+    const ts = String(nowS());
+    const fake = `v1,${b64(new Uint8Array(32))}`;
+    const macs = countMacs();
+    const r = await send("/webhooks/standard-webhooks", body, {
+      "webhook-id": id,
+      "webhook-timestamp": ts,
+      "webhook-signature": Array(2500).fill(fake).join(" "),
+    });
+    expect(r.status).toBe(401);
+    expect(r.json.error.code).toBe("invalid_signature");
+    expect(r.json.error.message).toMatch(/at most 10|too long/);
+    expect(macs()).toBe(0);
+    expect(r.queued).toHaveLength(0);
+  });
+
+  it("standard-webhooks: each secret's MAC is computed once, whatever the number of entries, and a valid one still passes", async () => {
+    const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    const body = JSON.stringify({ type: "a.b", data: {} });
+    const id = `msg_${uniqueKey()}`;
+    const at = new Date();
+    const good = new Webhook(secret).sign(id, at, body);
+    const fake = `v1,${b64(new Uint8Array(32))}`;
+    const headers = { "webhook-id": id, "webhook-timestamp": String(Math.floor(at.getTime() / 1000)) };
+    const macs = countMacs();
+    const bad = await send("/webhooks/standard-webhooks", body, { ...headers, "webhook-signature": Array(10).fill(fake).join(" ") });
+    expect(bad.status).toBe(401);
+    expect(macs()).toBe(1); // one configured secret: one MAC for ten candidates
+    const ok = await send("/webhooks/standard-webhooks", body, { ...headers, "webhook-signature": [...Array(9).fill(fake), good].join(" ") });
+    expect(ok.status).toBe(202);
+    const tooLong = await send("/webhooks/standard-webhooks", body, { ...headers, "webhook-signature": `${good} ${"v1,".padEnd(5000, "A")}` });
+    expect(tooLong.status).toBe(401);
+    expect(tooLong.json.error.code).toBe("invalid_signature");
+  });
+
+  it("stripe: caps v1 entries, and computes each secret's MAC once", async () => {
+    const secret = "whsec_test_stripe_secret_value";
+    const source = await createSource({ provider: "stripe", secrets: [secret, "whsec_second_stripe_secret"] });
+    const body = JSON.stringify({ id: `evt_${uniqueKey()}`, type: "charge.succeeded" });
+    const t = nowS();
+    const good = `v1=${hex(await hmac(secret, `${t}.${body}`))}`;
+    const fake = `v1=${"0".repeat(64)}`;
+    const macs = countMacs();
+    const many = await send(`/webhooks/${source}`, body, { "stripe-signature": [`t=${t}`, ...Array(2500).fill(fake)].join(",") });
+    expect(many.status).toBe(401);
+    expect(many.json.error.message).toMatch(/at most 10|too long/);
+    expect(macs()).toBe(0);
+    const ten = await send(`/webhooks/${source}`, body, { "stripe-signature": [`t=${t}`, ...Array(10).fill(fake)].join(",") });
+    expect(ten.status).toBe(401);
+    expect(macs()).toBe(2); // two secrets
+    const ok = await send(`/webhooks/${source}`, body, { "stripe-signature": [`t=${t}`, ...Array(9).fill(fake), good].join(",") });
+    expect(ok.status).toBe(202);
+  });
+});
+
+describe("bodies are counted while they stream", () => {
+  // Large rather than endless: if the limit ever broke, the test fails instead of eating the machine's memory.
+  function endless(chunk = 16 * 1024, total = 32 * 1024 * 1024) {
+    const counter = { pulls: 0 };
+    let sent = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(c) {
+        counter.pulls++;
+        if (sent >= total) return c.close();
+        sent += chunk;
+        c.enqueue(new Uint8Array(chunk).fill(0x20));
+      },
+    });
+    return { stream, counter };
+  }
+
+  it("answers 413 to a streamed body with no length as soon as it passes 256 KiB", async () => {
+    const { stream, counter } = endless();
+    const body = podiumBody();
+    const r = await send("/webhooks/podium", stream, await podiumHeaders(body));
+    expect(r.status).toBe(413);
+    expect(r.json.error.code).toBe("payload_too_large");
+    expect(counter.pulls).toBeLessThan(64);
+    expect(r.queued).toHaveLength(0);
+  });
+
+  it("answers 413 before verifying anything, in small chunks too", async () => {
+    const { stream, counter } = endless(1024, 8 * 1024 * 1024);
+    const r = await send("/webhooks/podium", stream, { "content-type": "application/json" });
+    expect(r.status).toBe(413);
+    expect(counter.pulls).toBeLessThan(300);
+  });
+
+  it("accepts a streamed body within the limit, byte for byte", async () => {
+    const body = podiumBody();
+    const bytes = enc.encode(body);
+    const stream = new ReadableStream<Uint8Array>({
+      start(c) {
+        for (let i = 0; i < bytes.length; i += 7) c.enqueue(bytes.slice(i, i + 7));
+        c.close();
+      },
+    });
+    const r = await send("/webhooks/podium", stream, await podiumHeaders(body));
+    expect(r.status).toBe(202);
+    expect(r.queued[0]?.body).toBe(body);
+  });
+});
+
+describe("weak whsec_ keys are refused", () => {
+  it("refuses a short or malformed whsec_ secret for a source or a webhook through the API", async () => {
+    const p = pipeline();
+    for (const secret of ["whsec_Kg==", `whsec_${btoa("twenty-three bytes long")}`, "whsec_!!!!not-base64!!!!!!!!!!!!!!!!!!!!"]) {
+      const source = await p.api("POST", "/v1/sources", { name: "s", provider: "standard-webhooks", secrets: [secret] });
+      expect(source.status, secret).toBe(400);
+      expect(source.json.error.code).toBe("invalid_request");
+      expect(source.json.error.message).toMatch(/24 bytes/);
+      const hook = await p.api("POST", "/v1/webhooks", { url: "https://downstream.test/ok/x", eventTypes: ["*"], secret });
+      expect(hook.status, secret).toBe(400);
+      expect(hook.json.error.code).toBe("invalid_request");
+    }
+    const id = (await p.api("POST", "/v1/sources", { name: "s", provider: "standard-webhooks", secrets: [goodWhsec()] })).json.id;
+    expect(id).toEqual(expect.any(String));
+    expect((await p.api("PATCH", `/v1/sources/${id}`, { secrets: ["whsec_Kg=="] })).status).toBe(400);
+    const hook = await p.createWebhook({ url: "https://downstream.test/ok/x", eventTypes: ["*"], secret: goodWhsec() });
+    expect((await p.api("PATCH", `/v1/webhooks/${hook.uid}`, { secret: "whsec_Kg==" })).status).toBe(400);
+  });
+
+  it("ignores a short whsec_ secret declared by configuration, with a log line that does not show it", async () => {
+    const logged: string[] = [];
+    for (const level of ["error", "warn", "log"] as const) {
+      vi.spyOn(console, level).mockImplementation((...args: unknown[]) => void logged.push(JSON.stringify(args)));
+    }
+    const good = goodWhsec();
+    const { env: configured } = testEnv({ STANDARD_WEBHOOKS_SECRET: `whsec_Kg== ${good}` });
+    const declared = configSources(configured).find((s) => s.id === "standard-webhooks");
+    expect(declared?.secrets).toEqual([good]);
+    expect(logged.join("\n")).toMatch(/standard-webhooks/);
+    expect(logged.join("\n")).not.toContain("Kg==");
+
+    const body = JSON.stringify({ type: "a.b", data: {} });
+    const at = new Date();
+    const forged = new Webhook("whsec_Kg==").sign("m-1", at, body);
+    const headers = { "webhook-id": "m-1", "webhook-timestamp": String(Math.floor(at.getTime() / 1000)) };
+    expect((await send("/webhooks/standard-webhooks", body, { ...headers, "webhook-signature": forged }, configured)).status).toBe(401);
+    const signed = new Webhook(good).sign("m-1", at, body);
+    expect((await send("/webhooks/standard-webhooks", body, { ...headers, "webhook-signature": signed }, configured)).status).toBe(202);
+
+    const { env: onlyShort } = testEnv({ STANDARD_WEBHOOKS_SECRET: "whsec_Kg==" });
+    expect(configSources(onlyShort).find((s) => s.id === "standard-webhooks")).toBeUndefined();
+  });
+});
+
+describe("rejected signatures are rate-limited per source and client", () => {
+  it("blocks a guessing client, even its correct signature, with 429 and Retry-After; other clients pass", async () => {
+    const source = await createSource({ secrets: ["rate-limited-secret"] });
+    const client = `203.0.113.${Math.floor(Math.random() * 200) + 1}`;
+    const body = podiumBody();
+    const statuses: number[] = [];
+    for (let i = 0; i < 30 && statuses.at(-1) !== 429; i++) {
+      const r = await send(`/webhooks/${source}`, body, { ...(await podiumHeaders(body, `guess-${i}`)), "cf-connecting-ip": client });
+      statuses.push(r.status);
+    }
+    expect(statuses.slice(0, 20).every((s) => s === 401)).toBe(true);
+    expect(statuses.at(-1)).toBe(429);
+
+    const right = await send(`/webhooks/${source}`, body, { ...(await podiumHeaders(body, "rate-limited-secret")), "cf-connecting-ip": client });
+    expect(right.status).toBe(429);
+    expect(right.json.error.code).toBe("rate_limited");
+    expect(Number(right.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(Number(right.headers.get("retry-after"))).toBeLessThanOrEqual(60);
+    expect(right.queued).toHaveLength(0);
+
+    const other = await send(`/webhooks/${source}`, body, { ...(await podiumHeaders(body, "rate-limited-secret")), "cf-connecting-ip": "198.51.100.9" });
+    expect(other.status).toBe(202);
+  });
+
+  it("consults the limiter only when a signature is rejected, and never D1", async () => {
+    let limits = 0;
+    const limiter = { limit: async () => (limits++, { success: true }) };
+    const source = await createSource({ secrets: ["limiter-secret"] });
+    const body = podiumBody();
+    // Warm the source cache, then count D1 calls on both paths.
+    await send(`/webhooks/${source}`, body, await podiumHeaders(body, "limiter-secret"));
+    let d1 = 0;
+    const db = new Proxy(env.DB, { get: (t, p) => (d1++, Reflect.get(t, p)) });
+    const ok = await send(`/webhooks/${source}`, body, await podiumHeaders(body, "limiter-secret"), { SIGNATURE_FAILURES: limiter, DB: db });
+    expect(ok.status).toBe(202);
+    expect(limits).toBe(0);
+    const bad = await send(`/webhooks/${source}`, body, await podiumHeaders(body, "wrong"), { SIGNATURE_FAILURES: limiter, DB: db });
+    expect(bad.status).toBe(401);
+    expect(limits).toBe(1);
+    expect(d1).toBe(0);
+  });
+});
+
+describe("only an allowlist of headers is stored", () => {
+  it("stores content-type, user-agent and the provider's own headers; never credentials or unknown headers", async () => {
+    const body = podiumBody();
+    const r = await send("/webhooks/podium", body, {
+      ...(await podiumHeaders(body)),
+      "user-agent": "Podium-Webhooks/1.0",
+      "x-api-key": "k-123",
+      "x-auth": "a-456",
+      authorization: "Bearer t",
+      "x-custom": "c",
+    });
+    expect(r.status).toBe(202);
+    expect(Object.keys(r.queued[0]!.headers).sort()).toEqual(["content-type", "podium-timestamp", "user-agent"]);
+
+    const secret = "github-webhook-secret";
+    const source = await createSource({ provider: "github", secrets: [secret] });
+    const gh = JSON.stringify({ action: "opened" });
+    const g = await send(`/webhooks/${source}`, gh, {
+      "content-type": "application/json",
+      "x-hub-signature-256": await githubSign(secret, gh),
+      "x-github-event": "issues",
+      "x-github-delivery": "d-9",
+      "x-github-hook-id": "42",
+      "x-api-key": "k",
+    });
+    expect(g.status).toBe(202);
+    expect(g.queued[0]!.headers).toEqual({
+      "content-type": "application/json",
+      "x-github-event": "issues",
+      "x-github-delivery": "d-9",
+      "x-github-hook-id": "42",
+    });
+  });
+});

@@ -1,0 +1,228 @@
+// What is retried, for how long, where dead letters go when D1 is down, and
+// what the retention purge may take: nothing acknowledged or owed disappears.
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import wranglerToml from "../../wrangler.toml?raw";
+import type { DeadDelivery, IngestMessage } from "../../src/domain/types";
+import { EXPIRED_GRACE_MS, runMaintenance } from "../../src/maintenance/cron";
+import { call, podiumBody, podiumHeaders, post } from "./helpers";
+import { pipeline, received, uniqueKey } from "./pipeline";
+
+const HOUR_S = 3600;
+const DAY_MS = 86_400_000;
+/** Queues deletes a message this long after it was first sent, retried or not. */
+const QUEUE_RETENTION_S = 4 * 24 * HOUR_S;
+
+/** A setting of one `[[queues.consumers]]` block of wrangler.toml. */
+function consumerSetting(queue: string, key: string): number | undefined {
+  const block = wranglerToml
+    .split("[[queues.consumers]]")
+    .slice(1)
+    .find((b) => new RegExp(`^queue\\s*=\\s*"${queue}"`, "m").test(b.split(/^\[/m)[0]!));
+  const m = block?.split(/^\[/m)[0]!.match(new RegExp(`^${key}\\s*=\\s*(\\d+)`, "m"));
+  return m ? Number(m[1]) : undefined;
+}
+
+/** A D1 binding that is down: every call fails. */
+const downDb = {
+  prepare() {
+    throw new Error("D1 unavailable (test)");
+  },
+  async batch() {
+    throw new Error("D1 unavailable (test)");
+  },
+  async exec() {
+    throw new Error("D1 unavailable (test)");
+  },
+} as unknown as D1Database;
+
+const parkedKey = (queue: string, messageId: string) => `dead-letters/${queue}/${messageId}`;
+
+describe("ingest retries span hours, and a dead letter D1 cannot take waits in R2", () => {
+  it("loses nothing while D1 fails for longer than the whole retry window, and stores the event once D1 is back", async () => {
+    const maxRetries = consumerSetting("edgehook-ingest", "max_retries");
+    expect(maxRetries).toBeDefined();
+    expect(maxRetries).toBeLessThanOrEqual(100);
+    for (const dlq of ["edgehook-ingest-dlq", "edgehook-deliveries-dlq"]) {
+      expect(consumerSetting(dlq, "max_retries"), `${dlq} max_retries`).toBeGreaterThanOrEqual(10);
+    }
+
+    const down = pipeline({ DB: downDb });
+    // A body too large for one queue message: claim-checked in R2 for the whole ride.
+    const body = podiumBody().replace('"body":"hello"', `"body":"${"x".repeat(150_000)}"`);
+    const res = await call(post("/webhooks/podium", body, await podiumHeaders(body)), { INGEST: down.queues.ingest as never });
+    expect(res.status).toBe(202);
+    const { eventId } = (await res.json()) as { eventId: string };
+    const [msg] = down.queues.ingest.sent.splice(0);
+    expect(msg?.bodyKey).toEqual(expect.any(String));
+
+    // Every delivery of the message the queue makes fails; the delays asked for add up to hours.
+    let window = 0;
+    for (let attempt = 1; attempt <= maxRetries! + 1; attempt++) {
+      const r = await down.runQueue<IngestMessage>("edgehook-ingest", [msg!], attempt);
+      expect(r.acked).toHaveLength(0);
+      expect(r.retried).toHaveLength(1);
+      if (attempt <= maxRetries!) window += r.retryDelays[0] ?? 0;
+    }
+    expect(window).toBeGreaterThanOrEqual(12 * HOUR_S);
+    expect(window).toBeLessThan(QUEUE_RETENTION_S - 12 * HOUR_S);
+
+    // The queue moves it to the DLQ; D1 is still down, so it is parked in R2 and acknowledged.
+    const dlqId = `dlq-${uniqueKey()}`;
+    const dead = await down.runQueue<IngestMessage>("edgehook-ingest-dlq", [msg!], 1, dlqId);
+    expect(dead.acked).toHaveLength(1);
+    const key = parkedKey("edgehook-ingest-dlq", `${dlqId}-0`);
+    expect(await env.BODIES.head(key)).not.toBeNull();
+    // Counted while it waits.
+    const normal = pipeline();
+    expect((await normal.api("GET", "/v1/stats")).json.parkedDeadLetters).toBeGreaterThanOrEqual(1);
+    // The claim-checked body stays while its message is parked.
+    expect(await env.BODIES.head(msg!.bodyKey!)).not.toBeNull();
+
+    // The cron, still without D1, puts it back on the ingest queue and only then lets go of it.
+    const report = await runMaintenance(down.env);
+    expect(report.unparked).toBeGreaterThanOrEqual(1);
+    expect(down.queues.ingest.sent).toContainEqual(msg);
+    expect(await env.BODIES.head(key)).toBeNull();
+    expect(await env.BODIES.head(msg!.bodyKey!)).not.toBeNull();
+
+    // D1 is back: the next delivery of the message stores the event, byte for byte, once.
+    const stored = await normal.runIngest(down.queues.ingest.sent.splice(0).filter((m) => m.eventId === eventId));
+    expect(stored.acked).toHaveLength(1);
+    const event = await normal.api("GET", `/v1/events/${eventId}`);
+    expect(event.status).toBe(200);
+    expect(event.json.body).toBe(body);
+    const rows = await env.DB.prepare("SELECT COUNT(*) AS n FROM events WHERE id = ?").bind(eventId).first<{ n: number }>();
+    expect(rows?.n).toBe(1);
+    expect(await env.BODIES.head(msg!.bodyKey!)).toBeNull();
+  });
+
+  it("parks a delivery dead letter D1 cannot record, counts it, and records it once D1 is back", async () => {
+    const down = pipeline({ DB: downDb });
+    const normal = pipeline();
+    const deliveryId = `dlv_parked_${uniqueKey()}`;
+    const letter: DeadDelivery = { deliveryId, eventId: "evt_x", webhookUid: "wh_x", attempts: 15, lastError: "HTTP 500" };
+    const id = `dlq-${uniqueKey()}`;
+    const r = await down.runQueue<DeadDelivery>("edgehook-deliveries-dlq", [letter], 1, id);
+    expect(r.acked).toHaveLength(1);
+    const key = parkedKey("edgehook-deliveries-dlq", `${id}-0`);
+    expect(await env.BODIES.head(key)).not.toBeNull();
+
+    // While D1 stays down, the cron keeps it and reports it.
+    const still = await runMaintenance(down.env);
+    expect(still.parked).toBeGreaterThanOrEqual(1);
+    expect(await env.BODIES.head(key)).not.toBeNull();
+
+    const back = await runMaintenance(normal.env);
+    expect(back.unparked).toBeGreaterThanOrEqual(1);
+    expect(await env.BODIES.head(key)).toBeNull();
+    const letters = (await normal.api("GET", "/v1/dead-letters?open=true")).json.data.filter(
+      (d: { deliveryId: string }) => d.deliveryId === deliveryId,
+    );
+    expect(letters).toHaveLength(1);
+    expect(letters[0]).toMatchObject({ queue: "edgehook-deliveries-dlq", reason: expect.stringContaining("HTTP 500") });
+  });
+
+  it("retries a dead letter that neither D1 nor R2 can take", async () => {
+    const p = pipeline({
+      DB: downDb,
+      BODIES: { put: async () => Promise.reject(new Error("R2 down (test)")) } as never,
+    });
+    const res = await p.runQueue("edgehook-deliveries-dlq", [{ deliveryId: "dlv_x" }], 1, `dead-${uniqueKey()}`);
+    expect(res.acked).toHaveLength(0);
+    expect(res.retried).toHaveLength(1);
+  });
+});
+
+describe("the retention purge never takes a delivery still owed", () => {
+  const statuses = async (eventId: string) =>
+    (
+      await env.DB.prepare("SELECT webhook_uid, status FROM deliveries WHERE event_id = ? ORDER BY seq")
+        .bind(eventId)
+        .all<{ webhook_uid: string; status: string }>()
+    ).results.map((r) => [r.webhook_uid, r.status]);
+
+  it("settles held and pending deliveries as expired, keeps them visible for a grace period, then purges", async () => {
+    const p = pipeline({ RETENTION_DAYS: "2" });
+    const key = uniqueKey();
+    const org = `org-${key}`;
+    const held = await p.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["*"], organizationUid: org, disabled: true });
+    const pending = await p.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["*"], organizationUid: org });
+    const eventId = await p.ingest(podiumBody({ organizationUid: org }));
+    const inFlight = p.queues.deliveries.sent.splice(0); // the pending delivery's message, not consumed yet
+    expect(await statuses(eventId)).toEqual([
+      [held.uid, "held"],
+      [pending.uid, "pending"],
+    ]);
+    await env.DB.prepare("UPDATE events SET received_at = received_at - 3 * ? WHERE id = ?").bind(DAY_MS, eventId).run();
+
+    const now = Date.now();
+    const first = await runMaintenance(p.env, now);
+    expect(first.expired).toBeGreaterThanOrEqual(2);
+    expect(await statuses(eventId)).toEqual([
+      [held.uid, "expired"],
+      [pending.uid, "expired"],
+    ]);
+    // Still visible through the API, with its deliveries' fate.
+    const visible = await p.api("GET", `/v1/events/${eventId}`);
+    expect(visible.status).toBe(200);
+    expect(visible.json.deliveries.map((d: { status: string }) => d.status)).toEqual(["expired", "expired"]);
+    // The in-flight message finds it settled: nothing goes out.
+    await p.deliver(inFlight);
+    expect(await received(key)).toHaveLength(0);
+
+    // Within the grace period the event stays; after it, the purge takes it.
+    await runMaintenance(p.env, now + EXPIRED_GRACE_MS - 60_000);
+    expect((await p.api("GET", `/v1/events/${eventId}`)).status).toBe(200);
+    const later = await runMaintenance(p.env, now + EXPIRED_GRACE_MS + 60_000);
+    expect(later.purged).toBeGreaterThanOrEqual(1);
+    expect((await p.api("GET", `/v1/events/${eventId}`)).status).toBe(404);
+    expect(await statuses(eventId)).toEqual([]);
+  });
+
+  it("purges an event whose deliveries are all settled at the retention, without a grace period", async () => {
+    const p = pipeline({ RETENTION_DAYS: "2" });
+    const key = uniqueKey();
+    const org = `org-${key}`;
+    await p.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["*"], organizationUid: org });
+    const eventId = await p.ingest(podiumBody({ organizationUid: org }));
+    await p.deliver();
+    await env.DB.prepare("UPDATE events SET received_at = received_at - 3 * ? WHERE id = ?").bind(DAY_MS, eventId).run();
+    await runMaintenance(p.env);
+    expect((await p.api("GET", `/v1/events/${eventId}`)).status).toBe(404);
+  });
+});
+
+describe("one delivery, one open dead letter", () => {
+  it("updates the open dead letter when a retried delivery fails again, instead of adding one", async () => {
+    const p = pipeline({ RETRY_BASE_SECONDS: "0" });
+    const key = uniqueKey();
+    const org = `org-${key}`;
+    await p.createWebhook({ url: `https://downstream.test/fail/${key}`, eventTypes: ["*"], organizationUid: org, maxAttempts: 1 });
+    const eventId = await p.ingest(podiumBody({ organizationUid: org }));
+    const before = (await p.api("GET", "/v1/stats")).json.deadLetters as number;
+
+    await p.deliver();
+    const [firstDead] = p.queues.dlq.sent.splice(0);
+    await p.runQueue<DeadDelivery>("edgehook-deliveries-dlq", [firstDead!], 1, `dead-a-${key}`);
+    expect((await p.api("GET", "/v1/stats")).json.deadLetters).toBe(before + 1);
+
+    // A manual retry closes it...
+    const retried = await p.api("POST", `/v1/deliveries/${firstDead!.deliveryId}/retry`);
+    expect(retried.status).toBe(202);
+    expect((await p.api("GET", "/v1/stats")).json.deadLetters).toBe(before);
+    // ...and the failure that follows reopens the same record.
+    await p.deliver();
+    const [secondDead] = p.queues.dlq.sent.splice(0);
+    expect(secondDead).toMatchObject({ deliveryId: firstDead!.deliveryId, attempts: 2 });
+    await p.runQueue<DeadDelivery>("edgehook-deliveries-dlq", [secondDead!], 1, `dead-b-${key}`);
+    expect((await p.api("GET", "/v1/stats")).json.deadLetters).toBe(before + 1);
+
+    const all = (await p.api("GET", "/v1/dead-letters")).json.data.filter((d: { eventId: string }) => d.eventId === eventId);
+    expect(all).toHaveLength(1);
+    expect(all[0]).toMatchObject({ deliveryId: firstDead!.deliveryId, replayedAt: null, reason: expect.stringContaining("after 2 attempts") });
+    // The same dead-letter message delivered again changes nothing.
+    await p.runQueue<DeadDelivery>("edgehook-deliveries-dlq", [secondDead!], 2, `dead-b-${key}`);
+    expect((await p.api("GET", "/v1/stats")).json.deadLetters).toBe(before + 1);
+  });
+});
