@@ -32,6 +32,8 @@ export interface Source {
   fromConfig: boolean;
   /** Only for the generic `hmac` provider. */
   hmac: HmacConfig | null;
+  /** The organization that owns it, whose events alone it may send; null: the admin's. */
+  organizationUid: string | null;
 }
 
 /** What a provider reads out of a verified request. */
@@ -47,6 +49,8 @@ export interface IngestMessage extends EventFacts {
   v: 1;
   eventId: string;
   sourceId: string;
+  /** The owner of a tenant's source: its events are pinned to this organization. */
+  sourceOwner?: string;
   /** Epoch milliseconds at the edge. */
   receivedAt: number;
   headers: Record<string, string>;

@@ -51,6 +51,7 @@ function parseConfigSources(env: Env): Source[] {
       disabled: false,
       fromConfig: true,
       hmac: null,
+      organizationUid: null,
     });
   }
   return out;

@@ -9,6 +9,7 @@ interface SourceRow {
   tolerance_seconds: number | null;
   disabled: number;
   hmac: string | null;
+  organization_uid: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -23,6 +24,8 @@ export interface StoredSource {
   toleranceSeconds: number | null;
   disabled: boolean;
   hmac: HmacConfig | null;
+  /** The owning organization; null: the admin's. */
+  organizationUid: string | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -37,6 +40,7 @@ function toStored(r: SourceRow): StoredSource {
     toleranceSeconds: r.tolerance_seconds,
     disabled: r.disabled === 1,
     hmac: r.hmac === null ? null : (JSON.parse(r.hmac) as HmacConfig),
+    organizationUid: r.organization_uid,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
@@ -61,12 +65,26 @@ export async function getSource(db: D1Database, id: string, defaultTolerance: nu
     disabled: s.disabled,
     fromConfig: false,
     hmac: s.hmac,
+    organizationUid: s.organizationUid,
   };
 }
 
-export async function listStoredSources(db: D1Database): Promise<StoredSource[]> {
-  const { results } = await db.prepare("SELECT * FROM sources ORDER BY id").all<SourceRow>();
+/** Every stored source, or (`organizationUids` given) those these organizations own. */
+export async function listStoredSources(db: D1Database, organizationUids: string[] | null = null): Promise<StoredSource[]> {
+  const { results } = await (organizationUids === null
+    ? db.prepare("SELECT * FROM sources ORDER BY id")
+    : db.prepare("SELECT * FROM sources WHERE organization_uid IN (SELECT value FROM json_each(?)) ORDER BY id").bind(JSON.stringify(organizationUids))
+  ).all<SourceRow>();
   return results.map(toStored);
+}
+
+/** The providers of these stored sources. */
+export async function providersOf(db: D1Database, ids: string[]): Promise<string[]> {
+  const { results } = await db
+    .prepare("SELECT DISTINCT provider FROM sources WHERE id IN (SELECT value FROM json_each(?))")
+    .bind(JSON.stringify(ids))
+    .all<{ provider: string }>();
+  return results.map((r) => r.provider);
 }
 
 export type NewSource = Omit<StoredSource, "createdAt" | "updatedAt">;
@@ -75,8 +93,8 @@ export type NewSource = Omit<StoredSource, "createdAt" | "updatedAt">;
 export async function insertSource(db: D1Database, s: NewSource, now = Date.now()): Promise<boolean> {
   const res = await db
     .prepare(
-      `INSERT INTO sources (id, name, provider, verification, secrets, tolerance_seconds, disabled, hmac, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+      `INSERT INTO sources (id, name, provider, verification, secrets, tolerance_seconds, disabled, hmac, organization_uid, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
     )
     .bind(
       s.id,
@@ -87,6 +105,7 @@ export async function insertSource(db: D1Database, s: NewSource, now = Date.now(
       s.toleranceSeconds,
       s.disabled ? 1 : 0,
       s.hmac === null ? null : JSON.stringify(s.hmac),
+      s.organizationUid,
       now,
       now,
     )
