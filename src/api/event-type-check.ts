@@ -15,7 +15,8 @@ export interface TypeWarning {
 async function providersFor(env: Env, sourceIds: string[] | null): Promise<ReadonlySet<string> | null> {
   if (sourceIds === null) return null;
   const declared = configSources(env).filter((s) => sourceIds.includes(s.id));
-  const stored = await providersOf(env.DB, sourceIds.filter((id) => !declared.some((s) => s.id === id)));
+  const others = sourceIds.filter((id) => !declared.some((s) => s.id === id));
+  const stored = others.length > 0 ? await providersOf(env.DB, others) : [];
   return new Set([...declared.map((s) => s.provider), ...stored]);
 }
 
