@@ -3,6 +3,7 @@
 import { createHmac, randomUUID } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { PODIUM_OBJECTS, podiumSample } from "./podium-sample.mjs";
 
 const { values: o } = parseArgs({
   options: {
@@ -36,35 +37,20 @@ function devSecret() {
   throw new Error("No secret: pass --secret or set PODIUM_WEBHOOK_SECRET in .dev.vars");
 }
 
-/**
- * A body in the shape Podium documents: `data` plus `metadata`.
- * @param {string} type @param {string} locationUid @param {string} organizationUid @param {string} [eventUid]
- */
-function sampleEvent(type, locationUid, organizationUid, eventUid = randomUUID()) {
-  const location = { uid: locationUid, organizationUid };
-  const now = new Date().toISOString();
-  const object = type.split(".")[0];
-  const data =
-    object === "message"
-      ? {
-          uid: randomUUID(),
-          body: "Hi! Is the 2pm appointment still open?",
-          direction: type === "message.received" ? "inbound" : "outbound",
-          createdAt: now,
-          conversation: { uid: randomUUID(), channel: { type: "phone", identifier: "+18015550123" } },
-          location,
-        }
-      : object === "contact"
-        ? { before: null, after: { uid: randomUUID(), name: "Ada Lovelace", updatedAt: now, location }, errors: [] }
-        : { uid: randomUUID(), createdAt: now, location };
-  return { data, metadata: { eventType: type, eventUid, version: "2021.04.01" } };
+/** The fixture of a type's object (a message's for types outside Podium's four objects). */
+function fixtureOf(/** @type {string} */ type) {
+  const object = type.split(".")[0] ?? "";
+  const name = PODIUM_OBJECTS.includes(object) ? object : "message";
+  return JSON.parse(readFileSync(new URL(`../test/fixtures/podium/${name}.json`, import.meta.url), "utf8"));
 }
 
 const url = o.url ?? `http://127.0.0.1:${o.port}/webhooks/${o.source}`;
 const secret = o.secret ?? devSecret();
 let failed = 0;
 for (let i = 0; i < Number(o.count); i++) {
-  const body = JSON.stringify(sampleEvent(o.type, o.location, o.organization, o["event-uid"]));
+  const body = JSON.stringify(
+    podiumSample(fixtureOf(o.type), { type: o.type, eventUid: o["event-uid"] ?? randomUUID(), locationUid: o.location, organizationUid: o.organization }),
+  );
   const timestamp = String(Date.now());
   const signature = createHmac("sha256", secret).update(`${timestamp}.${body}`).digest("hex");
   const res = await fetch(url, {

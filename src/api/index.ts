@@ -7,6 +7,7 @@ import { catalog } from "./routes/catalog";
 import { deadLetters } from "./routes/dead-letters";
 import { deliveries } from "./routes/deliveries";
 import { events } from "./routes/events";
+import { replay } from "./routes/replay";
 import { sources } from "./routes/sources";
 import { tokens } from "./routes/tokens";
 import { webhooks } from "./routes/webhooks";
@@ -25,6 +26,7 @@ export const api = router()
   )
   .use("*", authenticate)
   .route("/", events)
+  .route("/", replay)
   .route("/", webhooks)
   .route("/", deliveries)
   .route("/", sources)

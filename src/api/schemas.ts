@@ -85,6 +85,26 @@ export const EventListQuery = z.object({
 export const ReplayBody = z.strictObject({ webhookUid: uid.optional() }).openapi("ReplayRequest");
 export const ReplayAnswer = z.object({ deliveries: z.number().int() }).openapi("ReplayAnswer");
 
+export const RangeReplayBody = z
+  .strictObject({
+    since: z.iso.datetime({ offset: true }).openapi({ description: "From this time (included)." }),
+    until: z.iso.datetime({ offset: true }).openapi({ description: "Up to this time (excluded)." }),
+    webhookUid: uid.optional().openapi({ description: "Only to this webhook (else every matching webhook)." }),
+    eventType: z.string().max(200).optional().openapi({ description: "Only events of this exact type." }),
+    dryRun: z.boolean().optional().openapi({ description: "Count what would be replayed; create nothing." }),
+    cursor,
+  })
+  .refine((b) => Date.parse(b.until) > Date.parse(b.since), { message: "until must be later than since", path: ["until"] })
+  .openapi("RangeReplayRequest");
+export const RangeReplayAnswer = z
+  .object({
+    dryRun: z.boolean(),
+    events: z.number().int().openapi({ description: "Events of this page replayed (or, dry, to be replayed)." }),
+    deliveries: z.number().int().openapi({ description: "Deliveries created (or, dry, to be created); held for a disabled webhook." }),
+    nextCursor: z.string().nullable().openapi({ description: "Call again with it for the rest of the range; null at the end." }),
+  })
+  .openapi("RangeReplayAnswer");
+
 // Webhooks
 
 const EVENT_TYPE_PATTERN = /^(\*|[A-Za-z0-9_-]+(\.[A-Za-z0-9_/-]+)*(\.\*)?)$/;
@@ -111,6 +131,7 @@ export const WebhookSchema = z
     eventTypes: z.array(z.string()),
     locationUid: z.string().nullable(),
     organizationUid: z.string().nullable(),
+    catchAll: z.boolean().openapi({ description: "Neither location nor organization: it is owed every event (of its types and sources)." }),
     sourceIds: z.array(z.string()).nullable(),
     disabled: z.boolean(),
     timeoutMs: z.number().int(),
@@ -121,7 +142,13 @@ export const WebhookSchema = z
   })
   .openapi("Webhook");
 
-export const WebhookCreated = WebhookSchema.extend({ secret: z.string() }).openapi("WebhookCreated");
+const warnings = z
+  .array(z.object({ code: z.literal("unseen_event_type"), eventType: z.string(), message: z.string() }))
+  .optional()
+  .openapi({ description: "Saved, but worth a look: event types none of the webhook's sources has received or declares. Absent when there is none." });
+
+export const WebhookCreated = WebhookSchema.extend({ secret: z.string(), warnings }).openapi("WebhookCreated");
+export const WebhookChanged = WebhookSchema.extend({ warnings }).openapi("WebhookChanged");
 
 const IMMUTABLE = "the location and organization of a webhook cannot change; create a new webhook instead";
 const immutable = z
@@ -147,6 +174,11 @@ export const WebhookCreate = z
     locationUid: uid.nullish(),
     organizationUid: uid.nullish(),
     ...changeable,
+  })
+  .refine((w) => w.locationUid == null || w.organizationUid == null, {
+    message:
+      "give exactly one of locationUid or organizationUid (a webhook belongs to one location or one organization, as in Podium), or neither for a catch-all",
+    path: ["locationUid"],
   })
   .openapi("WebhookCreate");
 
@@ -176,6 +208,12 @@ export const BulkRetryBody = z
   })
   .openapi("BulkRetryRequest");
 export const CountAnswer = z.object({ count: z.number().int() }).openapi("CountAnswer");
+export const RetryAnswer = z
+  .object({
+    count: z.number().int().openapi({ description: "Deliveries tried again." }),
+    held: z.number().int().openapi({ description: "Of them, held because their webhook is disabled: they go out when it is enabled." }),
+  })
+  .openapi("RetryAnswer");
 
 // Sources
 
@@ -208,6 +246,9 @@ export const SourceSchema = z
     readOnly: z.boolean().openapi({ description: "Declared by configuration (a Worker secret); change it there." }),
     hmac: HmacConfigSchema.nullable(),
     shopDomain: z.string().nullable().openapi({ description: "Shopify: the one shop this source accepts." }),
+    organizationUid: z.string().nullable().openapi({
+      description: "The owning organization: its events alone come through (pinned to it). null: the admin's.",
+    }),
     createdAt: time.nullable(),
     updatedAt: time.nullable(),
   })
@@ -238,6 +279,9 @@ export const SourceCreate = z
     disabled: z.boolean().optional(),
     hmac: HmacConfigSchema.optional().openapi({ description: "Required for the `hmac` provider, refused for others." }),
     shopDomain: shopDomain.optional(),
+    organizationUid: uid.optional().openapi({
+      description: "The owning organization. A limited token's sources belong to one of its organizations (the only one by default).",
+    }),
   })
   .refine((s) => s.verification === "none" || (s.secrets?.length ?? 0) > 0, {
     message: "a source with signature verification needs 1 to 5 secrets",
@@ -288,6 +332,10 @@ export const TokenCreate = z
     scopes: z.array(z.enum(SCOPES)).min(1),
     organizationUids: z.array(uid).min(1).max(100).optional(),
     locationUids: z.array(uid).min(1).max(100).optional(),
+  })
+  .refine((t) => !t.scopes.includes("admin") || (t.organizationUids === undefined && t.locationUids === undefined), {
+    message: "admin reaches every organization, so it cannot be limited to organizationUids or locationUids; give the scopes the token needs instead",
+    path: ["scopes"],
   })
   .openapi("TokenCreate");
 

@@ -13,20 +13,37 @@ export function invalidRequest(error: z.ZodError, what: string): AppError {
   );
 }
 
-/** Opaque list cursors: base64url of the position to continue below. */
-export function encodeCursor(seq: number): string {
-  return btoa(`s${seq}`).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
-}
+/** Opaque list cursors: base64url of the position to continue from. */
+const toCursor = (text: string) => btoa(text).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
 
-export function decodeCursor(cursor: string): number {
+/** The groups of a cursor's text, or 400 when it is not one this API returned. */
+function fromCursor(cursor: string, pattern: RegExp): string[] {
   try {
-    const text = atob(cursor.replace(/-/g, "+").replace(/_/g, "/"));
-    const m = /^s(\d{1,15})$/.exec(text);
-    if (m?.[1]) return Number(m[1]);
+    const m = pattern.exec(atob(cursor.replace(/-/g, "+").replace(/_/g, "/")));
+    if (m) return m.slice(1);
   } catch {
     // fall through
   }
   throw new AppError(400, "invalid_request", "The cursor is not one this API returned.", {
     issues: [{ path: "cursor", message: "unknown cursor" }],
   });
+}
+
+/** A position in insertion order (lists, newest first). */
+export function encodeCursor(seq: number): string {
+  return toCursor(`s${seq}`);
+}
+
+export function decodeCursor(cursor: string): number {
+  return Number(fromCursor(cursor, /^s(\d{1,15})$/)[0]);
+}
+
+/** A position in time order: (received time, insertion sequence). */
+export function encodePosition(p: { receivedAt: number; seq: number }): string {
+  return toCursor(`t${p.receivedAt}s${p.seq}`);
+}
+
+export function decodePosition(cursor: string): { receivedAt: number; seq: number } {
+  const [receivedAt, seq] = fromCursor(cursor, /^t(\d{1,15})s(\d{1,15})$/);
+  return { receivedAt: Number(receivedAt), seq: Number(seq) };
 }

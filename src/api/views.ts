@@ -49,6 +49,7 @@ export function webhookView(w: Webhook) {
     eventTypes: w.eventTypes,
     locationUid: w.locationUid,
     organizationUid: w.organizationUid,
+    catchAll: w.locationUid === null && w.organizationUid === null,
     sourceIds: w.sourceIds,
     disabled: w.disabled,
     timeoutMs: w.timeoutMs,
@@ -71,6 +72,7 @@ export function sourceView(s: StoredSource | Source, origin: string, defaultTole
     readOnly: !stored,
     hmac: s.hmac,
     shopDomain: s.shopDomain,
+    organizationUid: s.organizationUid,
     createdAt: stored ? iso(s.createdAt) : null,
     updatedAt: stored ? iso(s.updatedAt) : null,
   };

@@ -13,6 +13,11 @@ export interface Access {
   locationUids: string[] | null;
 }
 
+/** The organization each known location belongs to (learned at ingest). */
+export type LocationOrganizations = ReadonlyMap<string, string>;
+
+type Owner = { organizationUid: string | null; locationUid: string | null };
+
 export function isLimited(p: Principal): boolean {
   return p.organizationUids !== null || p.locationUids !== null;
 }
@@ -26,31 +31,45 @@ export function accessOf(p: Principal): Access | null {
   return { hiddenObjects, organizationUids: p.organizationUids, locationUids: p.locationUids };
 }
 
-/** Whether an organization/location pair falls within the principal's grant. */
-export function inGrant(p: Principal, target: { organizationUid: string | null; locationUid: string | null }): boolean {
+/** Whether an event's organization/location pair falls within the principal's grant. */
+export function eventInGrant(p: Principal, e: Owner): boolean {
   if (!isLimited(p)) return true;
   return (
-    (target.organizationUid !== null && (p.organizationUids ?? []).includes(target.organizationUid)) ||
-    (target.locationUid !== null && (p.locationUids ?? []).includes(target.locationUid))
+    (e.organizationUid !== null && (p.organizationUids ?? []).includes(e.organizationUid)) ||
+    (e.locationUid !== null && (p.locationUids ?? []).includes(e.locationUid))
   );
 }
 
+/**
+ * Whether a webhook lies within the principal's grant: its organization is one
+ * the token holds; or (for a location webhook) its location is, or is known to
+ * belong to one of the token's organizations. The organization decides when a
+ * (legacy) row names both, as routing does; a catch-all is for unlimited tokens.
+ * `webhookAccessSql` (store/access.ts) says the same in SQL.
+ */
+export function webhookInGrant(p: Principal, w: Owner, locations: LocationOrganizations): boolean {
+  if (!isLimited(p)) return true;
+  const orgs = p.organizationUids ?? [];
+  if (w.organizationUid !== null) return orgs.includes(w.organizationUid);
+  if (w.locationUid === null) return false;
+  if ((p.locationUids ?? []).includes(w.locationUid)) return true;
+  const owner = locations.get(w.locationUid);
+  return owner !== undefined && orgs.includes(owner);
+}
+
 /** Whether the principal may see an event. */
-export function canSeeEvent(p: Principal, e: { eventType: string; organizationUid: string | null; locationUid: string | null }): boolean {
+export function canSeeEvent(p: Principal, e: Owner & { eventType: string }): boolean {
   const access = accessOf(p);
   if (!access) return true;
   if (access.hiddenObjects.includes(e.eventType.split(".")[0]!)) return false;
-  return inGrant(p, e);
+  return eventInGrant(p, e);
 }
 
 /**
  * Subscribing needs the data scope of every event type (as in Podium), and a
- * limited token may only subscribe for an organization or location it holds.
+ * limited token may only subscribe for an organization or location in its grant.
  */
-export function assertMaySubscribe(
-  p: Principal,
-  w: { eventTypes: string[]; organizationUid: string | null; locationUid: string | null },
-): void {
+export function assertMaySubscribe(p: Principal, w: Owner & { eventTypes: string[] }, locations: LocationOrganizations): void {
   for (const pattern of w.eventTypes) {
     for (const scope of dataScopesForPattern(pattern)) {
       if (!hasScope(p, scope)) {
@@ -58,11 +77,13 @@ export function assertMaySubscribe(
       }
     }
   }
-  if (!inGrant(p, w)) {
+  if (!webhookInGrant(p, w, locations)) {
     throw new AppError(
       403,
       "forbidden",
-      "This token is limited to some organizations or locations; give the webhook an organizationUid or locationUid it holds.",
+      w.organizationUid === null && w.locationUid === null
+        ? "A webhook with neither organizationUid nor locationUid is a catch-all, which only an unlimited token may create; give it an organization or location this token holds."
+        : "This token is limited to some organizations or locations; give the webhook an organizationUid it holds, or a locationUid it holds or known to belong to one of its organizations.",
     );
   }
 }

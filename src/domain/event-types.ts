@@ -92,3 +92,76 @@ export function dataScopesForPattern(pattern: string): DataScope[] {
   const scope = dataScopeOf(pattern);
   return scope ? [scope] : [];
 }
+
+/** The Podium objects: their types are the catalog's, nothing else. */
+export const PODIUM_OBJECTS = Object.keys(DATA_SCOPE_OF_OBJECT);
+const PODIUM_TYPES = EVENT_TYPES.filter((t) => t.provider === "podium").map((t) => t.type);
+
+/** Levenshtein distance: how many single-character edits turn `a` into `b`. */
+export function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = row;
+  }
+  return prev[b.length]!;
+}
+
+/** The candidate nearest to `s` (the first of equals), or null when none is within `maxDistance`. */
+export function closestTo(s: string, candidates: readonly string[], maxDistance = Infinity): string | null {
+  let best: string | null = null;
+  let bestDistance = Infinity;
+  for (const c of candidates) {
+    const d = editDistance(s, c);
+    if (d < bestDistance) [best, bestDistance] = [c, d];
+  }
+  return bestDistance <= maxDistance ? best : null;
+}
+
+/** What a webhook's event types can be checked against. */
+export interface TypeContext {
+  /** Providers of the webhook's sources (null: it listens to every source, so every provider). */
+  providers: ReadonlySet<string> | null;
+  /** Patterns some source of the webhook has received. */
+  seen: ReadonlySet<string>;
+}
+
+export interface TypeCheck {
+  /** A Podium object's type that does not exist: refused. */
+  invalid: { index: number; pattern: string; closest: string }[];
+  /** Another provider's type that no source of the webhook has received or declares: accepted, pointed out. */
+  unseen: { pattern: string; closest: string | null }[];
+}
+
+/** Whether the catalog declares the pattern for one of these providers: an exact type, or types under `object.*`. */
+function declared(pattern: string, providers: ReadonlySet<string> | null): boolean {
+  const prefix = pattern.endsWith(".*") ? pattern.slice(0, -1) : null;
+  return EVENT_TYPES.some(
+    (t) => (providers === null || providers.has(t.provider)) && (prefix === null ? t.type === pattern : t.type.startsWith(prefix)),
+  );
+}
+
+/**
+ * Checks a subscription's patterns: `*`, a type the catalog declares or a source
+ * has received, and `object.*` over such types are known. For Podium's objects
+ * (when a Podium source may send to the webhook) an unknown exact type is a typo;
+ * any other unknown pattern is accepted but pointed out.
+ */
+export function checkEventTypes(patterns: string[], ctx: TypeContext): TypeCheck {
+  const result: TypeCheck = { invalid: [], unseen: [] };
+  const mayReceivePodium = ctx.providers === null || ctx.providers.has("podium");
+  for (const [index, pattern] of patterns.entries()) {
+    if (pattern === "*" || ctx.seen.has(pattern) || declared(pattern, ctx.providers)) continue;
+    const object = pattern.split(".")[0]!;
+    if (mayReceivePodium && PODIUM_OBJECTS.includes(object) && !pattern.endsWith(".*")) {
+      result.invalid.push({ index, pattern, closest: closestTo(pattern, PODIUM_TYPES)! });
+    } else {
+      const known = EVENT_TYPES.filter((t) => ctx.providers === null || ctx.providers.has(t.provider)).map((t) => t.type);
+      result.unseen.push({ pattern, closest: closestTo(pattern, known, 3) });
+    }
+  }
+  return result;
+}

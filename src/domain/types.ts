@@ -34,6 +34,8 @@ export interface Source {
   hmac: HmacConfig | null;
   /** Only for `shopify`: the one shop (`acme.myshopify.com`) this source accepts. */
   shopDomain: string | null;
+  /** The organization that owns it, whose events alone it may send; null: the admin's. */
+  organizationUid: string | null;
 }
 
 /** What a provider reads out of a verified request. */
@@ -49,6 +51,8 @@ export interface IngestMessage extends EventFacts {
   v: 1;
   eventId: string;
   sourceId: string;
+  /** The owner of a tenant's source: its events are pinned to this organization. */
+  sourceOwner?: string;
   /** Epoch milliseconds at the edge. */
   receivedAt: number;
   headers: Record<string, string>;

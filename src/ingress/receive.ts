@@ -101,6 +101,11 @@ async function accept(c: Context<AppEnv>): Promise<Response> {
     ...facts,
     body,
   };
+  // A tenant's source sends only its own organization's events, whatever the body says
+  // (the ingest consumer then keeps the location only if it is known to be the owner's).
+  if (source.organizationUid !== null) {
+    msg.organizationUid = msg.sourceOwner = source.organizationUid;
+  }
 
   try {
     await enqueue(c.env, msg);

@@ -63,6 +63,7 @@ function parseConfigSources(env: Env): Source[] {
       fromConfig: true,
       hmac: null,
       shopDomain: null,
+      organizationUid: null,
     });
   }
   return out;

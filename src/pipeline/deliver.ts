@@ -2,7 +2,7 @@ import { destinationProblem } from "../domain/destination";
 import { settings, type Settings } from "../domain/settings";
 import type { DeadDelivery, DeliveryMessage } from "../domain/types";
 import type { Env } from "../env";
-import { loadJobs, recordAttempts, type AttemptOutcome, type DeliveryJob } from "../store/deliveries";
+import { holdDeliveries, loadJobs, recordAttempts, type AttemptOutcome, type DeliveryJob } from "../store/deliveries";
 import { retryDelaySeconds } from "./backoff";
 import { postDelivery, type PostResult } from "./post";
 
@@ -39,6 +39,7 @@ export async function consumeDeliveries(batch: MessageBatch<DeliveryMessage>, en
   const jobs = await loadJobs(env.DB, [...new Set(batch.messages.map((m) => m.body.deliveryId))]);
   const groups = new Map<string, { msg: Msg; job: Job }[]>();
   const seen = new Set<string>();
+  const toHold: Msg[] = [];
   for (const msg of batch.messages) {
     const job = jobs.get(msg.body.deliveryId);
     const duplicate = seen.has(msg.body.deliveryId);
@@ -47,10 +48,15 @@ export async function consumeDeliveries(batch: MessageBatch<DeliveryMessage>, en
       msg.ack(); // a duplicate in this batch, gone, already done, held or expired: nothing more is owed
       continue;
     }
+    if (job.webhook.disabled) {
+      toHold.push(msg); // disabled since the message was queued: held until it is enabled, never posted
+      continue;
+    }
     const list = groups.get(job.webhook.uid) ?? [];
     list.push({ msg, job: job as Job });
     groups.set(job.webhook.uid, list);
   }
+  await hold(env, toHold);
 
   const attempted = (await Promise.all([...groups.values()].map((group) => deliverToWebhook(s, group)))).flat();
   if (attempted.length === 0) return;
@@ -66,6 +72,17 @@ export async function consumeDeliveries(batch: MessageBatch<DeliveryMessage>, en
   for (const a of attempted) {
     if (a.retryIn === null) a.msg.ack();
     else a.msg.retry({ delaySeconds: a.retryIn });
+  }
+}
+
+async function hold(env: Env, msgs: Msg[]): Promise<void> {
+  if (msgs.length === 0) return;
+  try {
+    await holdDeliveries(env.DB, msgs.map((m) => m.body.deliveryId));
+    for (const m of msgs) m.ack();
+  } catch (err) {
+    console.error("holding deliveries of a disabled webhook failed", { deliveries: msgs.length, error: String(err) });
+    for (const m of msgs) m.retry({ delaySeconds: RECORD_RETRY_S });
   }
 }
 

@@ -2,10 +2,13 @@ import type { IngestMessage } from "../domain/types";
 import type { Env } from "../env";
 import { bodyOf, dropBodies } from "../ingress/claim-check";
 import { route } from "../routing/match";
+import { recordEventTypes } from "../store/event-types";
 import { eventExists, storeEvents, type EventRow } from "../store/events";
+import { learnLocations, locationOrganizations } from "../store/locations";
 import { allWebhooks } from "../store/webhooks";
 import { enqueueDeliveries } from "./enqueue";
 import { scheduledDelay } from "./retry-schedule";
+import { locationsToLookUp, settleOwners } from "./owners";
 
 type Ready = { msg: Message<IngestMessage>; row: EventRow };
 
@@ -54,10 +57,13 @@ export async function consumeIngest(batch: MessageBatch<IngestMessage>, env: Env
 }
 
 async function storeAndRoute(env: Env, ready: Ready[]): Promise<void> {
-  // Webhooks are read once per batch, never per event.
-  const webhooks = await allWebhooks(env.DB);
-  const deliveries = (await Promise.all(ready.map((r) => route(webhooks, r.row)))).flat();
-  const pending = await storeEvents(env.DB, ready.map((r) => r.row), deliveries);
+  // Webhooks are read once per batch, never per event; locations only when an owner depends on one.
+  const [webhooks, known] = await Promise.all([allWebhooks(env.DB), locationOrganizations(env.DB, locationsToLookUp(ready.map((r) => r.row)))]);
+  const { rows, learned } = settleOwners(ready.map((r) => r.row), known);
+  const deliveries = (await Promise.all(rows.map((r) => route(webhooks, r)))).flat();
+  // What the batch teaches is written in its own transaction, so it is learned exactly when stored.
+  const also = [learnLocations(env.DB, learned), recordEventTypes(env.DB, rows)].filter((s) => s !== null);
+  const pending = await storeEvents(env.DB, rows, deliveries, also);
   await enqueueDeliveries(env, pending);
   for (const r of ready) r.msg.ack();
   const keys = ready.flatMap((r) => (r.msg.body.bodyKey ? [r.msg.body.bodyKey] : []));

@@ -9,7 +9,7 @@ export function typeMatches(pattern: string, eventType: string): boolean {
   return pattern === eventType;
 }
 
-type RoutedEvent = Pick<EventFacts, "eventType" | "locationUid" | "organizationUid"> & { sourceId: string };
+export type RoutedEvent = Pick<EventFacts, "eventType" | "locationUid" | "organizationUid"> & { sourceId: string };
 
 /**
  * Whether a webhook is owed an event, ignoring time: the types match, the

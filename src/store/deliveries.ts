@@ -1,6 +1,6 @@
 import type { Attempt, Delivery, DeliveryStatus, StoredEvent, Webhook } from "../domain/types";
 import type { Access } from "../domain/access";
-import { eventAccessSql } from "./access";
+import { deliveryAccessSql, eventAccessSql } from "./access";
 import { closeDeadLettersStatement } from "./dead-letters";
 import { toWebhook } from "./webhooks";
 
@@ -58,11 +58,30 @@ export function unattemptedPendingStatement(db: D1Database, ids: string[]): D1Pr
     .bind(JSON.stringify(ids));
 }
 
-/** Creates deliveries (replay); returns the ids of those pending. */
+/** Creates deliveries (replay) in one statement, in the given order; returns the ids of those pending. */
 export async function insertDeliveries(db: D1Database, deliveries: NewDelivery[]): Promise<string[]> {
   if (deliveries.length === 0) return [];
-  await db.batch(deliveries.map((d) => insertDeliveryStatement(db, d)));
+  const rows = deliveries.map((d) => [d.id, d.eventId, d.webhookUid, d.status, d.status === "pending" ? d.createdAt : null, d.createdAt]);
+  await db
+    .prepare(
+      `INSERT INTO deliveries (id, event_id, webhook_uid, status, attempt_count, next_attempt_at, created_at, updated_at)
+       SELECT value->>0, value->>1, value->>2, value->>3, 0, value->>4, value->>5, value->>5 FROM json_each(?) WHERE true
+       ON CONFLICT DO NOTHING`,
+    )
+    .bind(JSON.stringify(rows))
+    .run();
   return deliveries.filter((d) => d.status === "pending").map((d) => d.id);
+}
+
+/** Holds pending deliveries (their webhook is disabled): they go out when it is enabled. */
+export async function holdDeliveries(db: D1Database, ids: string[], now = Date.now()): Promise<void> {
+  await db
+    .prepare(
+      `UPDATE deliveries SET status = 'held', next_attempt_at = NULL, updated_at = ?
+       WHERE id IN (SELECT value FROM json_each(?)) AND status = 'pending'`,
+    )
+    .bind(now, JSON.stringify(ids))
+    .run();
 }
 
 /** Everything the delivery consumer needs for one delivery. */
@@ -152,7 +171,7 @@ export interface DeliveryFilter {
   webhookUid?: string;
   eventId?: string;
   since?: number;
-  /** Only deliveries of events this access may see. */
+  /** Only deliveries of events this access may see, to webhooks within its grant. */
   access?: Access | null;
 }
 
@@ -161,8 +180,9 @@ function where(f: DeliveryFilter): { sql: string; binds: unknown[] } {
   const binds: unknown[] = [];
   if (f.access) {
     const a = eventAccessSql(f.access);
-    clauses.push(`event_id IN (SELECT id FROM events WHERE ${a.sql})`);
-    binds.push(...a.binds);
+    const d = deliveryAccessSql(f.access);
+    clauses.push(`event_id IN (SELECT id FROM events WHERE ${a.sql})`, d.sql);
+    binds.push(...a.binds, ...d.binds);
   }
   if (f.status) clauses.push("status = ?"), binds.push(f.status);
   if (f.webhookUid) clauses.push("webhook_uid = ?"), binds.push(f.webhookUid);
@@ -187,15 +207,20 @@ export async function listDeliveries(
   return { deliveries: page.map(toDelivery), nextBefore: results.length > opts.limit && last ? last.seq : null };
 }
 
-/** An event's deliveries, each with its attempts, oldest first. */
-export async function deliveriesOfEvent(db: D1Database, eventId: string): Promise<(Delivery & { attempts: Attempt[] })[]> {
+/** An event's deliveries to webhooks within `access`'s grant, each with its attempts, oldest first. */
+export async function deliveriesOfEvent(
+  db: D1Database,
+  eventId: string,
+  access: Access | null = null,
+): Promise<(Delivery & { attempts: Attempt[] })[]> {
+  const g = deliveryAccessSql(access, "d");
   const [d, a] = await db.batch([
-    db.prepare("SELECT * FROM deliveries WHERE event_id = ? ORDER BY seq").bind(eventId),
+    db.prepare(`SELECT * FROM deliveries d WHERE d.event_id = ? AND ${g.sql} ORDER BY d.seq`).bind(eventId, ...g.binds),
     db
       .prepare(
-        `SELECT a.* FROM attempts a JOIN deliveries d ON d.id = a.delivery_id WHERE d.event_id = ? ORDER BY a.delivery_id, a.number`,
+        `SELECT a.* FROM attempts a JOIN deliveries d ON d.id = a.delivery_id WHERE d.event_id = ? AND ${g.sql} ORDER BY a.delivery_id, a.number`,
       )
-      .bind(eventId),
+      .bind(eventId, ...g.binds),
   ]);
   const attempts = new Map<string, Attempt[]>();
   for (const r of (a?.results ?? []) as Record<string, unknown>[]) {
@@ -217,22 +242,38 @@ export async function deliveriesOfEvent(db: D1Database, eventId: string): Promis
 }
 
 /**
- * Makes matching deliveries pending again, due now; returns their ids oldest first.
- * Held deliveries are left alone: enabling their webhook releases them. Their open
- * dead letters close in the same transaction (a new failure reopens the same one).
+ * Tries matching deliveries again: pending and due now, or held when their
+ * webhook is disabled (enabling it releases them). Deliveries already held, and
+ * those whose webhook was deleted, are left alone. Their open dead letters close in
+ * the same transaction (a new failure reopens the same one). Returns their ids oldest first.
  */
-export async function requeueDeliveries(db: D1Database, f: DeliveryFilter & { ids?: string[] }, now = Date.now()): Promise<string[]> {
+export async function retryDeliveries(
+  db: D1Database,
+  f: DeliveryFilter & { ids?: string[] },
+  now = Date.now(),
+): Promise<{ pending: string[]; held: string[] }> {
   const w = where(f);
   const idClause = f.ids ? " AND id IN (SELECT value FROM json_each(?))" : "";
-  const matching = `${w.sql}${idClause} AND status != 'held'`;
+  const matching = `${w.sql}${idClause} AND status != 'held' AND webhook_uid IN (SELECT uid FROM webhooks)`;
   const binds = [...w.binds, ...(f.ids ? [JSON.stringify(f.ids)] : [])];
-  const [, requeued] = await db.batch<{ id: string; seq: number }>([
+  const disabled = "(SELECT w.disabled FROM webhooks w WHERE w.uid = deliveries.webhook_uid) = 1";
+  const [, retried] = await db.batch<{ id: string; seq: number; status: string }>([
     closeDeadLettersStatement(db, `SELECT id FROM deliveries WHERE ${matching}`, binds, now),
     db
-      .prepare(`UPDATE deliveries SET status = 'pending', next_attempt_at = ?, updated_at = ? WHERE ${matching} RETURNING id, seq`)
+      .prepare(
+        `UPDATE deliveries SET status = CASE WHEN ${disabled} THEN 'held' ELSE 'pending' END,
+           next_attempt_at = CASE WHEN ${disabled} THEN NULL ELSE ? END, updated_at = ?
+         WHERE ${matching} RETURNING id, seq, status`,
+      )
       .bind(now, now, ...binds),
   ]);
-  return (requeued?.results ?? []).sort((x, y) => x.seq - y.seq).map((r) => r.id);
+  const sorted = (retried?.results ?? []).sort((x, y) => x.seq - y.seq);
+  return { pending: sorted.filter((r) => r.status === "pending").map((r) => r.id), held: sorted.filter((r) => r.status === "held").map((r) => r.id) };
+}
+
+/** The same, for callers that only send what is pending again. */
+export async function requeueDeliveries(db: D1Database, f: DeliveryFilter & { ids?: string[] }, now = Date.now()): Promise<string[]> {
+  return (await retryDeliveries(db, f, now)).pending;
 }
 
 /** Releases held deliveries of enabled webhooks, oldest first, at most `limit`. */

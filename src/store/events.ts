@@ -45,13 +45,19 @@ function insertStatements(db: D1Database, events: EventRow[]): D1PreparedStateme
 }
 
 /**
- * Stores events and the deliveries they are owed in one transaction; an event or
- * a delivery already stored is left as it is. Returns the ids of the given
- * deliveries that are pending and never attempted: each is owed a queue message.
+ * Stores events and the deliveries they are owed in one transaction, with `also`
+ * (what the batch teaches other tables); an event or a delivery already stored is
+ * left as it is. Returns the ids of the given deliveries that are pending and never
+ * attempted: each is owed a queue message.
  */
-export async function storeEvents(db: D1Database, events: EventRow[], deliveries: NewDelivery[] = []): Promise<string[]> {
+export async function storeEvents(
+  db: D1Database,
+  events: EventRow[],
+  deliveries: NewDelivery[] = [],
+  also: D1PreparedStatement[] = [],
+): Promise<string[]> {
   if (events.length === 0) return [];
-  const stmts = [...insertStatements(db, events), ...deliveries.map((d) => insertDeliveryStatement(db, d))];
+  const stmts = [...insertStatements(db, events), ...also, ...deliveries.map((d) => insertDeliveryStatement(db, d))];
   if (deliveries.length > 0) stmts.push(unattemptedPendingStatement(db, deliveries.map((d) => d.id)));
   const results = await db.batch<{ id: string }>(stmts);
   return deliveries.length > 0 ? (results[results.length - 1]?.results ?? []).map((r) => r.id) : [];
@@ -213,4 +219,31 @@ export async function listEvents(
   const events = page.map(({ body: _b, headers: _h, ...rest }) => rest);
   const last = page[page.length - 1];
   return { events, nextBefore: results.length > opts.limit && last ? last.seq : null };
+}
+
+/** A place in time order: events are read by `received_at`, then insertion order. */
+export interface TimePosition {
+  receivedAt: number;
+  seq: number;
+}
+
+/**
+ * Events received in [since, until), oldest first, after `after`, at most `limit`:
+ * one range of the `received_at` index (which holds `seq`), so a page reads at most
+ * `limit` rows however many events the account keeps.
+ */
+export async function eventsInRange(
+  db: D1Database,
+  opts: { since: number; until: number; after: TimePosition | null; limit: number },
+): Promise<Omit<StoredEvent, "body" | "headers">[]> {
+  const after = opts.after ?? { receivedAt: opts.since, seq: -1 };
+  const { results } = await db
+    .prepare(
+      `SELECT seq, id, source_id, dedupe_key, event_type, location_uid, organization_uid, received_at, '{}' AS headers, '' AS body
+       FROM events WHERE received_at >= ? AND received_at < ? AND (received_at, seq) > (?, ?)
+       ORDER BY received_at, seq LIMIT ?`,
+    )
+    .bind(opts.since, opts.until, after.receivedAt, after.seq, opts.limit)
+    .all<EventDbRow>();
+  return results.map(toEvent).map(({ body: _b, headers: _h, ...rest }) => rest);
 }

@@ -10,6 +10,7 @@ interface SourceRow {
   disabled: number;
   hmac: string | null;
   shop_domain: string | null;
+  organization_uid: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -25,6 +26,8 @@ export interface StoredSource {
   disabled: boolean;
   hmac: HmacConfig | null;
   shopDomain: string | null;
+  /** The owning organization; null: the admin's. */
+  organizationUid: string | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -40,6 +43,7 @@ function toStored(r: SourceRow): StoredSource {
     disabled: r.disabled === 1,
     hmac: r.hmac === null ? null : (JSON.parse(r.hmac) as HmacConfig),
     shopDomain: r.shop_domain,
+    organizationUid: r.organization_uid,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
@@ -65,22 +69,37 @@ export async function getSource(db: D1Database, id: string, defaultTolerance: nu
     fromConfig: false,
     hmac: s.hmac,
     shopDomain: s.shopDomain,
+    organizationUid: s.organizationUid,
   };
 }
 
-export async function listStoredSources(db: D1Database): Promise<StoredSource[]> {
-  const { results } = await db.prepare("SELECT * FROM sources ORDER BY id").all<SourceRow>();
+/** Every stored source, or (`organizationUids` given) those these organizations own. */
+export async function listStoredSources(db: D1Database, organizationUids: string[] | null = null): Promise<StoredSource[]> {
+  const { results } = await (organizationUids === null
+    ? db.prepare("SELECT * FROM sources ORDER BY id")
+    : db.prepare("SELECT * FROM sources WHERE organization_uid IN (SELECT value FROM json_each(?)) ORDER BY id").bind(JSON.stringify(organizationUids))
+  ).all<SourceRow>();
   return results.map(toStored);
 }
 
 export type NewSource = Omit<StoredSource, "createdAt" | "updatedAt" | "shopDomain"> & { shopDomain?: string | null };
+/** The providers of these stored sources. */
+export async function providersOf(db: D1Database, ids: string[]): Promise<string[]> {
+  const { results } = await db
+    .prepare("SELECT DISTINCT provider FROM sources WHERE id IN (SELECT value FROM json_each(?))")
+    .bind(JSON.stringify(ids))
+    .all<{ provider: string }>();
+  return results.map((r) => r.provider);
+}
+
 
 /** Inserts a source; false when the id is taken. */
 export async function insertSource(db: D1Database, s: NewSource, now = Date.now()): Promise<boolean> {
   const res = await db
     .prepare(
-      `INSERT INTO sources (id, name, provider, verification, secrets, tolerance_seconds, disabled, hmac, shop_domain, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+      `INSERT INTO sources (id, name, provider, verification, secrets, tolerance_seconds, disabled, hmac, shop_domain, organization_uid,
+         created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
     )
     .bind(
       s.id,
@@ -92,6 +111,7 @@ export async function insertSource(db: D1Database, s: NewSource, now = Date.now(
       s.disabled ? 1 : 0,
       s.hmac === null ? null : JSON.stringify(s.hmac),
       s.shopDomain ?? null,
+      s.organizationUid,
       now,
       now,
     )

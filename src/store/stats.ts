@@ -1,5 +1,5 @@
 import type { Access } from "../domain/access";
-import { eventAccessSql, webhookAccessSql } from "./access";
+import { deliveryAccessSql, eventAccessSql, webhookAccessSql } from "./access";
 
 export const SERIES_BUCKET_MS = 10 * 60_000;
 export const SERIES_BUCKETS = 36; // six hours
@@ -28,6 +28,7 @@ export interface Stats {
 export async function stats(db: D1Database, access: Access | null, now = Date.now()): Promise<Stats> {
   const ev = eventAccessSql(access, "e");
   const wh = webhookAccessSql(access, "w");
+  const dg = deliveryAccessSql(access, "d");
   const from = Math.floor(now / SERIES_BUCKET_MS) * SERIES_BUCKET_MS - (SERIES_BUCKETS - 1) * SERIES_BUCKET_MS;
   const [events, byStatus, perWebhook, eventSeries, attemptSeries, dead] = await db.batch<Record<string, unknown>>([
     db
@@ -36,9 +37,9 @@ export async function stats(db: D1Database, access: Access | null, now = Date.no
     db
       .prepare(
         `SELECT d.status AS status, COUNT(*) AS n FROM deliveries d JOIN events e ON e.id = d.event_id
-         WHERE ${ev.sql} GROUP BY d.status`,
+         WHERE ${ev.sql} AND ${dg.sql} GROUP BY d.status`,
       )
-      .bind(...ev.binds),
+      .bind(...ev.binds, ...dg.binds),
     db
       .prepare(
         `SELECT w.uid, w.url, w.disabled,
@@ -59,9 +60,9 @@ export async function stats(db: D1Database, access: Access | null, now = Date.no
       .prepare(
         `SELECT CAST((a.started_at - ?1) / ?2 AS INTEGER) AS b, COUNT(*) AS n, COALESCE(SUM(a.error IS NULL), 0) AS ok
          FROM attempts a JOIN deliveries d ON d.id = a.delivery_id JOIN events e ON e.id = d.event_id
-         WHERE a.started_at >= ?1 AND ${ev.sql} GROUP BY b`,
+         WHERE a.started_at >= ?1 AND ${ev.sql} AND ${dg.sql} GROUP BY b`,
       )
-      .bind(from, SERIES_BUCKET_MS, ...ev.binds),
+      .bind(from, SERIES_BUCKET_MS, ...ev.binds, ...dg.binds),
     db.prepare("SELECT COUNT(*) AS n FROM dead_letters WHERE replayed_at IS NULL"),
   ]);
   const series = Array.from({ length: SERIES_BUCKETS }, (_, i) => ({

@@ -61,6 +61,24 @@ describe("dashboard sessions and security", () => {
     expect(html).not.toMatch(/<script>(?!<\/script>)/); // no inline script
   });
 
+  it("shows a catch-all webhook as such, in the list and on its page", async () => {
+    const cookie = (await signIn()).headers.get("set-cookie")!.split(";")[0]!;
+    const key = crypto.randomUUID().slice(0, 8);
+    const created = await call(
+      new Request(url("/v1/webhooks"), {
+        method: "POST",
+        headers: { authorization: "Bearer test-admin-token", "content-type": "application/json" },
+        body: JSON.stringify({ url: `https://downstream.test/ok/${key}`, eventTypes: ["*"], sourceIds: [`nothing-${key}`] }),
+      }),
+    );
+    const { uid } = (await created.json()) as { uid: string };
+    const list = await (await call(new Request(url("/dashboard/webhooks"), { headers: { cookie } }))).text();
+    const row = list.slice(list.indexOf(`/dashboard/webhooks/${uid}`));
+    expect(row.slice(0, row.indexOf("</tr>"))).toContain("catch-all");
+    const page = await (await call(new Request(url(`/dashboard/webhooks/${uid}`), { headers: { cookie } }))).text();
+    expect(page).toContain("catch-all");
+  });
+
   it("serves /docs under a CSP that allows only its own inline scripts, by hash", async () => {
     const res = await call(new Request(url("/docs")));
     expect(res.status).toBe(200);

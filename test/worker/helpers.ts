@@ -110,6 +110,7 @@ export async function createSource(s: Partial<NewSource> & { secrets: string[] }
     toleranceSeconds: s.toleranceSeconds ?? null,
     disabled: s.disabled ?? false,
     hmac: s.hmac ?? null,
+    organizationUid: s.organizationUid ?? null,
   });
   return id;
 }

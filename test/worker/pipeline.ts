@@ -62,17 +62,18 @@ export function pipeline(overrides: Partial<Env> = {}) {
     queues,
     api,
     runQueue,
-    /** Sends a signed Podium event through the ingress and the ingest consumer. */
-    async ingestWithResult(body = podiumBody()) {
+    /** Sends a signed Podium event through the ingress (of `from`, else `podium`) and the ingest consumer. */
+    async ingestWithResult(body = podiumBody(), from: { source: string; secret: string } = { source: "podium", secret: "podium-current" }) {
       const ctx = createExecutionContext();
-      const res = await handler.fetch!(post("/webhooks/podium", body, await podiumHeaders(body)) as never, env, ctx);
+      const headers = await podiumHeaders(body, from.secret);
+      const res = await handler.fetch!(post(`/webhooks/${from.source}`, body, headers) as never, env, ctx);
       if (res.status !== 202) throw new Error(`ingress answered ${res.status}`);
       const consumed = await runQueue<IngestMessage>("edgehook-ingest", queues.ingest.sent.splice(0));
       return { eventId: ((await res.json()) as { eventId: string }).eventId, ...consumed };
     },
     /** The same, returning the event id. */
-    async ingest(body = podiumBody()): Promise<string> {
-      return (await this.ingestWithResult(body)).eventId;
+    async ingest(body = podiumBody(), from?: { source: string; secret: string }): Promise<string> {
+      return (await this.ingestWithResult(body, from)).eventId;
     },
     runIngest: (msgs: IngestMessage[]) => runQueue<IngestMessage>("edgehook-ingest", msgs),
     /** Runs the delivery consumer over every queued delivery message (taking them off the queue). */

@@ -3,33 +3,7 @@ import { describe, expect, it } from "vitest";
 import { SCOPES, type Scope } from "../../src/domain/scopes";
 import { podiumBody } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
-
-type P = ReturnType<typeof pipeline>;
-
-async function makeToken(p: P, scopes: Scope[], limits: { organizationUids?: string[]; locationUids?: string[] } = {}) {
-  const res = await p.api("POST", "/v1/tokens", { name: `t-${uniqueKey()}`, scopes, ...limits });
-  expect(res.status).toBe(201);
-  return res.json as { id: string; token: string };
-}
-
-/** Calls the API as a given token. */
-async function as(p: P, token: string, method: string, path: string, body?: unknown) {
-  const { env: e } = p;
-  const { createExecutionContext, waitOnExecutionContext } = await import("cloudflare:test");
-  const worker = (await import("../../src/index")).default as ExportedHandler<typeof e>;
-  const ctx = createExecutionContext();
-  const res = await worker.fetch!(
-    new Request(`https://edgehook.test${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    }) as never,
-    e,
-    ctx,
-  );
-  await waitOnExecutionContext(ctx);
-  return { status: res.status, json: res.status === 204 ? null : ((await res.json()) as any) };
-}
+import { as, makeToken } from "./tokens";
 
 describe("tokens", () => {
   it("shows a token once, keeps only a hash, lists it without the token, and records its use", async () => {
@@ -59,6 +33,17 @@ describe("tokens", () => {
     expect((await p.api("DELETE", `/v1/tokens/${t.id}`)).status).toBe(404);
   });
 
+  it("refuses `admin` together with organization or location limits", async () => {
+    const p = pipeline();
+    for (const limits of [{ organizationUids: ["org-x"] }, { locationUids: ["loc-x"] }]) {
+      const res = await p.api("POST", "/v1/tokens", { name: "limited admin", scopes: ["admin", "events:read"], ...limits });
+      expect(res.status).toBe(400);
+      expect(res.json.error.code).toBe("invalid_request");
+      expect(res.json.error.message).toMatch(/admin/);
+    }
+    expect((await p.api("GET", "/v1/tokens")).json.data.some((t: { name: string }) => t.name === "limited admin")).toBe(false);
+  });
+
   it("refuses unknown and malformed tokens", async () => {
     const p = pipeline();
     for (const token of ["ehk_not-a-real-token", "garbage", "test-admin-token-but-longer"]) {
@@ -73,6 +58,7 @@ describe("scope matrix: every route × a token with its scope, and one with ever
     ["GET", "/v1/events", "events:read"],
     ["GET", "/v1/events/{event}", "events:read"],
     ["POST", "/v1/events/{event}/replay", "events:replay", {}],
+    ["POST", "/v1/events/replay", "events:replay", { since: "2026-11-01T00:00:00Z", until: "2026-11-01T01:00:00Z", dryRun: true }],
     ["GET", "/v1/deliveries", "events:read"],
     ["POST", "/v1/deliveries/{delivery}/retry", "events:replay"],
     ["POST", "/v1/deliveries/retry", "events:replay", { status: "failed" }],

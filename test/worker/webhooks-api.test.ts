@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { call } from "./helpers";
+import type { IngestMessage } from "../../src/domain/types";
+import { call, createSource } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
 
 const base = () => ({ url: `https://downstream.test/ok/${uniqueKey()}`, eventTypes: ["message.*"], organizationUid: `org-${uniqueKey()}` });
@@ -78,7 +79,7 @@ describe("/v1/webhooks", () => {
 
   it("changes url, types, sources, secret, disabled, timeout and attempts with PATCH and PUT, never the scope", async () => {
     const p = pipeline();
-    const created = (await p.api("POST", "/v1/webhooks", { ...base(), locationUid: "loc-1" })).json;
+    const created = (await p.api("POST", "/v1/webhooks", { ...base(), organizationUid: undefined, locationUid: "loc-1" })).json;
     const patched = await p.api("PATCH", `/v1/webhooks/${created.uid}`, { eventTypes: ["*"], timeoutMs: 1000, disabled: true });
     expect(patched.status).toBe(200);
     expect(patched.json).toMatchObject({ eventTypes: ["*"], timeoutMs: 1000, disabled: true, url: created.url });
@@ -123,6 +124,76 @@ describe("/v1/webhooks", () => {
       const res = await call(new Request("https://edgehook.test/v1/webhooks", { method, body: method === "POST" ? "{}" : undefined }));
       expect(res.status).toBe(401);
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe("unauthorized");
+    }
+  });
+});
+
+describe("event types of a webhook", () => {
+  it.each([
+    ["message.recieved", "message.received"],
+    ["review.creatd", "review.created"],
+    ["invoice.payment_succeded", "invoice.payment_succeeded"],
+    ["contact.update", "contact.updated"],
+  ])("refuses the Podium type %s that does not exist, naming %s", async (typo, closest) => {
+    const p = pipeline();
+    const res = await p.api("POST", "/v1/webhooks", { ...base(), eventTypes: ["message.*", typo] });
+    expect(res.status).toBe(400);
+    expect(res.json.error.code).toBe("invalid_request");
+    expect(res.json.error.message).toContain(`"${closest}"`);
+    expect(res.json.error.details.issues[0]).toMatchObject({ path: "eventTypes.1" });
+    const created = await p.createWebhook(base());
+    for (const method of ["PATCH", "PUT"]) {
+      const changed = await p.api(method, `/v1/webhooks/${created.uid}`, { url: created.url, eventTypes: [typo] });
+      expect(changed.status).toBe(400);
+      expect(changed.json.error.message).toContain(`"${closest}"`);
+    }
+  });
+
+  it("accepts the catalog's types, object.* and *, without warnings", async () => {
+    const p = pipeline();
+    const res = await p.api("POST", "/v1/webhooks", { ...base(), eventTypes: ["message.received", "contact.*", "review.response_updated", "*"] });
+    expect(res.status).toBe(201);
+    expect(res.json.warnings).toBeUndefined();
+  });
+
+  it("accepts other providers' types, warning about those its sources have neither received nor declared", async () => {
+    const p = pipeline();
+    const k = uniqueKey();
+    const stripe = await createSource({ provider: "stripe", secrets: ["whsec_stripe_test_secret"] });
+    const body = { url: `https://downstream.test/ok/${k}`, eventTypes: ["invoice.paid", "payment_intent.succeeded", "charge.*"], sourceIds: [stripe] };
+    const first = await p.api("POST", "/v1/webhooks", body);
+    expect(first.status).toBe(201);
+    expect(first.json.warnings).toEqual([
+      { code: "unseen_event_type", eventType: "invoice.paid", message: expect.stringContaining("invoice.paid") },
+    ]);
+
+    // Once the source has received the type, it is known.
+    const msg: IngestMessage = {
+      v: 1,
+      eventId: `evt_${k}`,
+      sourceId: stripe,
+      receivedAt: Date.now(),
+      headers: {},
+      body: "{}",
+      dedupeKey: k,
+      eventType: "invoice.paid",
+      locationUid: null,
+      organizationUid: null,
+    };
+    expect((await p.runIngest([msg])).acked).toHaveLength(1);
+    expect((await p.api("POST", "/v1/webhooks", body)).json.warnings).toBeUndefined();
+
+    const bogus = await p.api("POST", "/v1/webhooks", { ...base(), eventTypes: ["bogus.type"] });
+    expect(bogus.status).toBe(201);
+    expect(bogus.json.warnings.map((w: { eventType: string }) => w.eventType)).toEqual(["bogus.type"]);
+  });
+
+  it("documents the catch-all flag and the warnings in OpenAPI", async () => {
+    const doc = (await (await call(new Request("https://edgehook.test/openapi.json"))).json()) as any;
+    expect(doc.components.schemas.Webhook.properties.catchAll.type).toBe("boolean");
+    for (const name of ["WebhookCreated", "WebhookChanged"]) {
+      const own = doc.components.schemas[name].allOf.find((s: { properties?: object }) => s.properties);
+      expect(own.properties.warnings.type).toBe("array");
     }
   });
 });

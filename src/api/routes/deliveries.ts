@@ -1,18 +1,20 @@
 import { createRoute } from "@hono/zod-openapi";
-import { accessOf, canSeeEvent } from "../../domain/access";
+import { accessOf, canSeeEvent, isLimited } from "../../domain/access";
 import { AppError } from "../../domain/errors";
 import { enqueueDeliveries } from "../../pipeline/enqueue";
-import { getDelivery, listDeliveries, requeueDeliveries } from "../../store/deliveries";
+import { getDelivery, listDeliveries, retryDeliveries } from "../../store/deliveries";
 import { getEvent } from "../../store/events";
+import { getWebhook } from "../../store/webhooks";
+import { grantedWebhooks } from "../grants";
 import { body, errors, json, router, scoped } from "../openapi";
-import { BulkRetryBody, CountAnswer, DeliveryListQuery, DeliverySchema, IdParam, page } from "../schemas";
+import { BulkRetryBody, DeliveryListQuery, DeliverySchema, IdParam, page, RetryAnswer } from "../schemas";
 import { decodeCursor, encodeCursor } from "../validate";
 import { deliveryView } from "../views";
 
 const list = createRoute({
   method: "get",
   path: "/deliveries",
-  summary: "List deliveries, newest first",
+  summary: "List deliveries, newest first (a limited token: of its events, to webhooks within its grant)",
   ...scoped("events:read"),
   request: { query: DeliveryListQuery },
   responses: { 200: json(page(DeliverySchema, "DeliveryPage"), "A page of deliveries"), ...errors(400) },
@@ -21,7 +23,7 @@ const list = createRoute({
 const retryOne = createRoute({
   method: "post",
   path: "/deliveries/{id}/retry",
-  summary: "Try a delivery again now",
+  summary: "Try a delivery again now (held instead while its webhook is disabled)",
   ...scoped("events:replay"),
   request: { params: IdParam },
   responses: { 202: json(DeliverySchema, "The delivery, pending again"), ...errors(404, 409) },
@@ -30,10 +32,11 @@ const retryOne = createRoute({
 const retryMany = createRoute({
   method: "post",
   path: "/deliveries/retry",
-  summary: "Try again every delivery matching a filter",
+  summary: "Try again every delivery matching a filter, among those the caller may see",
+  description: "Deliveries to a disabled webhook are held (they go out when it is enabled); those of deleted webhooks are left alone.",
   ...scoped("events:replay"),
   request: body(BulkRetryBody),
-  responses: { 202: json(CountAnswer, "How many deliveries are pending again"), ...errors(400) },
+  responses: { 202: json(RetryAnswer, "How many deliveries were tried again, and how many of them are held"), ...errors(400) },
 });
 
 export const deliveries = router()
@@ -54,27 +57,31 @@ export const deliveries = router()
   })
   .openapi(retryMany, async (c) => {
     const b = c.req.valid("json");
-    const ids = await requeueDeliveries(c.env.DB, {
+    const retried = await retryDeliveries(c.env.DB, {
       status: b.status,
       webhookUid: b.webhookUid,
       since: b.since === undefined ? undefined : Date.parse(b.since),
       access: accessOf(c.get("principal")),
     });
-    await enqueueDeliveries(c.env, ids);
-    return c.json({ count: ids.length }, 202);
+    await enqueueDeliveries(c.env, retried.pending);
+    return c.json({ count: retried.pending.length + retried.held.length, held: retried.held.length }, 202);
   })
   .openapi(retryOne, async (c) => {
     const { id } = c.req.valid("param");
+    const p = c.get("principal");
     const d = await getDelivery(c.env.DB, id);
-    const event = d && (await getEvent(c.env.DB, d.eventId));
-    if (!d || !event || !canSeeEvent(c.get("principal"), event)) {
+    const [event, webhook] = d ? await Promise.all([getEvent(c.env.DB, d.eventId), getWebhook(c.env.DB, d.webhookUid)]) : [null, null];
+    const granted = webhook ? await grantedWebhooks(c.env.DB, p, [webhook]) : [];
+    // A deleted webhook is within no limited token's grant.
+    if (!d || !event || !canSeeEvent(p, event) || (webhook ? granted.length === 0 : isLimited(p))) {
       throw new AppError(404, "not_found", `No delivery "${id.slice(0, 80)}".`);
     }
+    if (!webhook) throw new AppError(409, "conflict", "The webhook of this delivery was deleted; there is nowhere to send it.");
     if (d.status === "held") {
       throw new AppError(409, "conflict", "The delivery is held because its webhook is disabled; enable the webhook to release it.");
     }
-    const [requeued] = await requeueDeliveries(c.env.DB, { ids: [id] });
-    if (!requeued) throw new AppError(409, "conflict", "The delivery changed meanwhile; try again.");
-    await enqueueDeliveries(c.env, [requeued]);
+    const retried = await retryDeliveries(c.env.DB, { ids: [id] });
+    if (retried.pending.length + retried.held.length === 0) throw new AppError(409, "conflict", "The delivery changed meanwhile; try again.");
+    await enqueueDeliveries(c.env, retried.pending);
     return c.json(deliveryView((await getDelivery(c.env.DB, id)) ?? d), 202);
   });

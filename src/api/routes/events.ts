@@ -1,20 +1,17 @@
 import { createRoute } from "@hono/zod-openapi";
-import { accessOf, canSeeEvent, inGrant } from "../../domain/access";
+import { accessOf, canSeeEvent } from "../../domain/access";
 import { AppError } from "../../domain/errors";
 import type { Principal } from "../../domain/scopes";
 import type { StoredEvent } from "../../domain/types";
-import { enqueueDeliveries } from "../../pipeline/enqueue";
-import { matches } from "../../routing/match";
-import { deliveriesOfEvent, insertDeliveries } from "../../store/deliveries";
+import { deliveriesOfEvent } from "../../store/deliveries";
 import { getEvent, listEvents } from "../../store/events";
-import { allWebhooks, getWebhook } from "../../store/webhooks";
-import { body, errors, json, router, scoped } from "../openapi";
-import { EventListQuery, EventSchema, EventSummarySchema, IdParam, page, ReplayAnswer, ReplayBody } from "../schemas";
+import { errors, json, router, scoped } from "../openapi";
+import { EventListQuery, EventSchema, EventSummarySchema, IdParam, page } from "../schemas";
 import { decodeCursor, encodeCursor } from "../validate";
 import { attemptView, deliveryView, eventSummaryView } from "../views";
 
 /** An event the caller may see, or 404 (never 403: existence is not disclosed). */
-async function visibleEvent(db: D1Database, p: Principal, id: string): Promise<StoredEvent> {
+export async function visibleEvent(db: D1Database, p: Principal, id: string): Promise<StoredEvent> {
   const event = await getEvent(db, id);
   if (!event || !canSeeEvent(p, event)) throw new AppError(404, "not_found", `No event "${id.slice(0, 80)}".`);
   return event;
@@ -32,19 +29,10 @@ const list = createRoute({
 const get = createRoute({
   method: "get",
   path: "/events/{id}",
-  summary: "One event with its raw body, deliveries and attempts",
+  summary: "One event with its raw body, deliveries and attempts (a limited token's: to webhooks within its grant)",
   ...scoped("events:read"),
   request: { params: IdParam },
   responses: { 200: json(EventSchema, "The event"), ...errors(404) },
-});
-
-const replay = createRoute({
-  method: "post",
-  path: "/events/{id}/replay",
-  summary: "Deliver an event again, to every matching webhook or to the one named",
-  ...scoped("events:replay"),
-  request: { params: IdParam, ...body(ReplayBody) },
-  responses: { 202: json(ReplayAnswer, "New deliveries were created"), ...errors(400, 404) },
 });
 
 export const events = router()
@@ -73,8 +61,9 @@ export const events = router()
     );
   })
   .openapi(get, async (c) => {
-    const event = await visibleEvent(c.env.DB, c.get("principal"), c.req.valid("param").id);
-    const deliveries = await deliveriesOfEvent(c.env.DB, event.id);
+    const p = c.get("principal");
+    const event = await visibleEvent(c.env.DB, p, c.req.valid("param").id);
+    const deliveries = await deliveriesOfEvent(c.env.DB, event.id, accessOf(p));
     return c.json(
       {
         ...eventSummaryView(event),
@@ -84,30 +73,4 @@ export const events = router()
       },
       200,
     );
-  })
-  .openapi(replay, async (c) => {
-    const p = c.get("principal");
-    const event = await visibleEvent(c.env.DB, p, c.req.valid("param").id);
-    const { webhookUid } = c.req.valid("json");
-    let targets;
-    if (webhookUid) {
-      const w = await getWebhook(c.env.DB, webhookUid);
-      if (!w || !inGrant(p, w)) throw new AppError(404, "not_found", `No webhook "${webhookUid.slice(0, 80)}".`);
-      targets = [w];
-    } else {
-      targets = (await allWebhooks(c.env.DB)).filter((w) => matches(w, event) && inGrant(p, w));
-    }
-    const now = Date.now();
-    const pending = await insertDeliveries(
-      c.env.DB,
-      targets.map((w) => ({
-        id: `dlv_${crypto.randomUUID().replace(/-/g, "")}`,
-        eventId: event.id,
-        webhookUid: w.uid,
-        status: w.disabled ? ("held" as const) : ("pending" as const),
-        createdAt: now,
-      })),
-    );
-    await enqueueDeliveries(c.env, pending);
-    return c.json({ deliveries: targets.length }, 202);
   });

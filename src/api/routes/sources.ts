@@ -1,8 +1,12 @@
 import { createRoute } from "@hono/zod-openapi";
+import { isLimited } from "../../domain/access";
 import { AppError } from "../../domain/errors";
+import { hasScope, type Principal } from "../../domain/scopes";
 import { settings } from "../../domain/settings";
+import type { Source } from "../../domain/types";
+import type { Env } from "../../env";
 import { configSources, forgetSource } from "../../ingress/sources";
-import { deleteSource, getStoredSource, insertSource, listStoredSources, updateSource } from "../../store/sources";
+import { deleteSource, getStoredSource, insertSource, listStoredSources, updateSource, type StoredSource } from "../../store/sources";
 import { body, errors, json, router, scoped } from "../openapi";
 import { IdParam, SourceCreate, SourcePatch, SourceSchema } from "../schemas";
 import { sourceView } from "../views";
@@ -54,10 +58,60 @@ const remove = createRoute({
 
 const readOnly = (id: string) =>
   new AppError(409, "conflict", `The source "${id}" is declared by configuration (a Worker secret); change it there.`);
+const notFound = (id: string) => new AppError(404, "not_found", `No source "${id.slice(0, 80)}".`);
+
+/** Turning verification off is the admin's alone: anyone could then send that source's events. */
+function assertMaySkipVerification(p: Principal, verification: string | undefined): void {
+  if (verification === "none" && !hasScope(p, "admin")) {
+    throw new AppError(403, "forbidden", 'Only the admin may make a source with verification "none".', { missingScope: "admin" });
+  }
+}
+
+/** Who owns a new source: a limited token's sources belong to one of its organizations. */
+function ownerOf(p: Principal, asked: string | undefined): string | null {
+  if (!isLimited(p)) return asked ?? null;
+  const orgs = p.organizationUids;
+  if (orgs === null) {
+    throw new AppError(403, "forbidden", "A token limited to locations cannot create sources: a source belongs to an organization.");
+  }
+  if (asked !== undefined) {
+    if (!orgs.includes(asked)) throw new AppError(403, "forbidden", `This token cannot create sources for the organization "${asked.slice(0, 80)}".`);
+    return asked;
+  }
+  if (orgs.length === 1) return orgs[0]!;
+  throw new AppError(400, "invalid_request", "Give the source an organizationUid: one of this token's organizations.", {
+    issues: [{ path: "organizationUid", message: "required for a token limited to several organizations" }],
+  });
+}
+
+/**
+ * A source the caller may see, or 404: a limited token sees only the sources its
+ * organizations own, never the admin's nor those declared by configuration.
+ */
+async function visibleSource(env: Env, p: Principal, id: string): Promise<Source | StoredSource> {
+  if (isLimited(p)) {
+    const s = await getStoredSource(env.DB, id);
+    if (!s || s.organizationUid === null || !(p.organizationUids ?? []).includes(s.organizationUid)) throw notFound(id);
+    return s;
+  }
+  const s = configSources(env).find((d) => d.id === id) ?? (await getStoredSource(env.DB, id));
+  if (!s) throw notFound(id);
+  return s;
+}
+
+/** A stored source the caller may change, or 404 (409 for one declared by configuration). */
+async function changeableSource(env: Env, p: Principal, id: string): Promise<StoredSource> {
+  const s = await visibleSource(env, p, id);
+  if (!("createdAt" in s)) throw readOnly(id);
+  return s;
+}
 
 export const sources = router()
   .openapi(create, async (c) => {
     const b = c.req.valid("json");
+    const p = c.get("principal");
+    assertMaySkipVerification(p, b.verification);
+    const organizationUid = ownerOf(p, b.organizationUid);
     const id = b.id ?? `src-${crypto.randomUUID().slice(0, 8)}`;
     if (configSources(c.env).some((s) => s.id === id)) throw readOnly(id);
     const inserted = await insertSource(c.env.DB, {
@@ -70,6 +124,7 @@ export const sources = router()
       disabled: b.disabled ?? false,
       hmac: b.hmac ?? null,
       shopDomain: b.shopDomain ?? null,
+      organizationUid,
     });
     if (!inserted) throw new AppError(409, "conflict", `A source "${id}" exists already.`);
     forgetSource(id);
@@ -77,24 +132,24 @@ export const sources = router()
     return c.json(sourceView(stored, new URL(c.req.url).origin, settings(c.env).signatureToleranceSeconds), 201);
   })
   .openapi(list, async (c) => {
+    const p = c.get("principal");
     const origin = new URL(c.req.url).origin;
     const tolerance = settings(c.env).signatureToleranceSeconds;
-    const declared = configSources(c.env);
-    const stored = (await listStoredSources(c.env.DB)).filter((s) => !declared.some((d) => d.id === s.id));
+    const declared = isLimited(p) ? [] : configSources(c.env);
+    const owners = isLimited(p) ? (p.organizationUids ?? []) : null;
+    const stored = (await listStoredSources(c.env.DB, owners)).filter((s) => !declared.some((d) => d.id === s.id));
     return c.json({ data: [...declared, ...stored].map((s) => sourceView(s, origin, tolerance)), nextCursor: null }, 200);
   })
   .openapi(get, async (c) => {
-    const { id } = c.req.valid("param");
-    const s = configSources(c.env).find((d) => d.id === id) ?? (await getStoredSource(c.env.DB, id));
-    if (!s) throw new AppError(404, "not_found", `No source "${id.slice(0, 80)}".`);
+    const s = await visibleSource(c.env, c.get("principal"), c.req.valid("param").id);
     return c.json(sourceView(s, new URL(c.req.url).origin, settings(c.env).signatureToleranceSeconds), 200);
   })
   .openapi(patch, async (c) => {
     const { id } = c.req.valid("param");
-    if (configSources(c.env).some((s) => s.id === id)) throw readOnly(id);
-    const current = await getStoredSource(c.env.DB, id);
-    if (!current) throw new AppError(404, "not_found", `No source "${id.slice(0, 80)}".`);
+    const p = c.get("principal");
+    const current = await changeableSource(c.env, p, id);
     const b = c.req.valid("json");
+    assertMaySkipVerification(p, b.verification);
     const next = {
       ...current,
       ...Object.fromEntries(Object.entries(b).filter(([, v]) => v !== undefined)),
@@ -121,8 +176,8 @@ export const sources = router()
   })
   .openapi(remove, async (c) => {
     const { id } = c.req.valid("param");
-    if (configSources(c.env).some((s) => s.id === id)) throw readOnly(id);
-    if (!(await deleteSource(c.env.DB, id))) throw new AppError(404, "not_found", `No source "${id.slice(0, 80)}".`);
+    await changeableSource(c.env, c.get("principal"), id);
+    if (!(await deleteSource(c.env.DB, id))) throw notFound(id);
     forgetSource(id);
     return c.body(null, 204);
   });

@@ -1,5 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
-import { accessOf, assertMaySubscribe, inGrant } from "../../domain/access";
+import { accessOf, assertMaySubscribe, webhookInGrant } from "../../domain/access";
 import { destinationProblem } from "../../domain/destination";
 import { AppError } from "../../domain/errors";
 import { newWebhookSecret } from "../../domain/secrets";
@@ -9,8 +9,10 @@ import type { Webhook } from "../../domain/types";
 import { enqueueDeliveries } from "../../pipeline/enqueue";
 import { countHeld, releaseHeld } from "../../store/deliveries";
 import { deleteWebhook, getWebhook, insertWebhook, listWebhooks, updateWebhook } from "../../store/webhooks";
+import { checkSubscriptionTypes } from "../event-type-check";
+import { locationsFor } from "../grants";
 import { body, errors, json, router, scoped } from "../openapi";
-import { ListQuery, page, UidParam, WebhookCreate, WebhookCreated, WebhookPatch, WebhookPut, WebhookSchema } from "../schemas";
+import { ListQuery, page, UidParam, WebhookChanged, WebhookCreate, WebhookCreated, WebhookPatch, WebhookPut, WebhookSchema } from "../schemas";
 import { webhookView } from "../views";
 
 function checkUrl(url: string, allowPrivate: boolean): void {
@@ -19,17 +21,30 @@ function checkUrl(url: string, allowPrivate: boolean): void {
 }
 
 /** A webhook the caller may see, or 404. */
-async function visibleWebhook(db: D1Database, p: Principal, uid: string): Promise<Webhook> {
+export async function visibleWebhook(db: D1Database, p: Principal, uid: string): Promise<Webhook> {
   const w = await getWebhook(db, uid);
-  if (!w || !inGrant(p, w)) throw new AppError(404, "not_found", `No webhook "${uid.slice(0, 80)}".`);
+  if (!w || !webhookInGrant(p, w, await locationsFor(db, p, [w]))) throw new AppError(404, "not_found", `No webhook "${uid.slice(0, 80)}".`);
   return w;
+}
+
+/**
+ * Checks that the principal may subscribe to the webhook's scope and types and,
+ * unless they are unchanged from `before`, that the types exist; answers the warnings they deserve.
+ */
+async function mayHave(env: import("../../env").Env, p: Principal, w: Webhook, before?: Webhook) {
+  assertMaySubscribe(p, w, await locationsFor(env.DB, p, [w]));
+  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  if (before && same(before.eventTypes, w.eventTypes) && same(before.sourceIds, w.sourceIds)) return {};
+  const warnings = await checkSubscriptionTypes(env, w.eventTypes, w.sourceIds);
+  return warnings.length > 0 ? { warnings } : {};
 }
 
 const create = createRoute({
   method: "post",
   path: "/webhooks",
   summary: "Create a webhook (forwarding subscription); the secret is returned this once",
-  description: "Needs the data scope of every event type (`*` needs all four) and, for a limited token, one of its organizations or locations.",
+  description:
+    "Exactly one of `organizationUid` or `locationUid` (neither: a catch-all, for unlimited tokens only). Needs the data scope of every event type (`*` needs all four) and, for a limited token, an organization it holds, or a location it holds or known to belong to one of its organizations. A Podium object's type must exist (400 names the closest); another provider's type none of the webhook's sources has seen comes back in `warnings`.",
   ...scoped("webhooks:write"),
   request: body(WebhookCreate),
   responses: { 201: json(WebhookCreated, "The webhook, with its secret"), ...errors(400) },
@@ -59,7 +74,7 @@ const patch = createRoute({
   summary: "Change some fields (never the location or organization); enabling releases held deliveries",
   ...scoped("webhooks:write"),
   request: { params: UidParam, ...body(WebhookPatch) },
-  responses: { 200: json(WebhookSchema, "The webhook"), ...errors(400, 404) },
+  responses: { 200: json(WebhookChanged, "The webhook"), ...errors(400, 404) },
 });
 
 const put = createRoute({
@@ -68,7 +83,7 @@ const put = createRoute({
   summary: "Replace the changeable fields (never the location or organization)",
   ...scoped("webhooks:write"),
   request: { params: UidParam, ...body(WebhookPut) },
-  responses: { 200: json(WebhookSchema, "The webhook"), ...errors(400, 404) },
+  responses: { 200: json(WebhookChanged, "The webhook"), ...errors(400, 404) },
 });
 
 const remove = createRoute({
@@ -90,7 +105,7 @@ async function change(c: { env: import("../../env").Env; get: (k: "principal") =
     ...Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined)),
     updatedAt: Date.now(),
   };
-  assertMaySubscribe(p, next);
+  const warnings = await mayHave(c.env, p, next, current);
   if (next.url !== current.url) checkUrl(next.url, settings(c.env).allowPrivateDestinations);
   await updateWebhook(c.env.DB, next);
   // Enabling releases what was held, oldest first, now; the cron catches anything missed.
@@ -100,7 +115,7 @@ async function change(c: { env: import("../../env").Env; get: (k: "principal") =
       console.error("release enqueue failed; the cron will re-drive", { webhookUid: next.uid, error: String(err) }),
     );
   }
-  return { ...webhookView(next), heldDeliveries: await countHeld(c.env.DB, next.uid) };
+  return { ...webhookView(next), heldDeliveries: await countHeld(c.env.DB, next.uid), ...warnings };
 }
 
 export const webhooks = router()
@@ -122,10 +137,10 @@ export const webhooks = router()
       createdAt: now,
       updatedAt: now,
     };
-    assertMaySubscribe(c.get("principal"), webhook);
+    const warnings = await mayHave(c.env, c.get("principal"), webhook);
     checkUrl(webhook.url, s.allowPrivateDestinations);
     await insertWebhook(c.env.DB, webhook);
-    return c.json({ ...webhookView(webhook), secret: webhook.secret }, 201);
+    return c.json({ ...webhookView(webhook), secret: webhook.secret, ...warnings }, 201);
   })
   .openapi(list, async (c) => {
     const q = c.req.valid("query");

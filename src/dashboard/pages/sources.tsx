@@ -17,6 +17,7 @@ export function SourceList(props: { sources: SourceJson[]; canWrite: boolean }) 
             <tr>
               <th scope="col">Source</th>
               <th scope="col">Provider</th>
+              <th scope="col" class="opt">Owner</th>
               <th scope="col" class="opt">Ingress URL</th>
               <th scope="col">State</th>
               <th scope="col">Actions</th>
@@ -29,6 +30,7 @@ export function SourceList(props: { sources: SourceJson[]; canWrite: boolean }) 
                   {s.name} <span class="muted mono">{s.id}</span>
                 </td>
                 <td>{s.provider}</td>
+                <td class="opt">{s.organizationUid ? `organization ${s.organizationUid}` : "admin"}</td>
                 <td class="opt mono">{s.ingressUrl}</td>
                 <td>
                   {s.disabled ? "disabled" : "enabled"}

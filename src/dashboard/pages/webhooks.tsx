@@ -10,9 +10,9 @@ export interface WebhookCounts {
 }
 
 function scopeOf(w: WebhookJson): string {
+  if (w.catchAll) return "catch-all: every organization and location";
   if (w.organizationUid) return `organization ${w.organizationUid}`;
-  if (w.locationUid) return `location ${w.locationUid}`;
-  return "every event";
+  return `location ${w.locationUid}`;
 }
 
 export function WebhookRowActions(props: { w: WebhookJson; counts?: WebhookCounts; canWrite: boolean; canReplay: boolean }) {
@@ -90,12 +90,13 @@ export function WebhookForm(props: { webhook?: WebhookJson }) {
       </label>
       {!w && (
         <>
+          <p class="muted">One organization or one location, as in Podium; leave both empty for a catch-all (unlimited tokens only).</p>
           <label>
-            Organization uid (optional)
+            Organization uid
             <input name="organizationUid" />
           </label>
           <label>
-            Location uid (optional)
+            Location uid
             <input name="locationUid" />
           </label>
         </>

@@ -10,6 +10,33 @@ import {
 } from "./provider";
 
 const STORED_HEADERS = ["podium-timestamp"] as const;
+type Path = string[];
+interface OwnerPaths {
+  organization: Path[];
+  location: Path[];
+}
+
+const LOCATION_OF_DATA: OwnerPaths = { organization: [["data", "location", "organizationUid"]], location: [["data", "location", "uid"]] };
+
+/**
+ * Where each Podium object documents its owner, in order of preference. A message
+ * and an invoice name their location and its organization; a contact belongs to an
+ * organization (`after`, or `before` once deleted; a `data.location` beside them
+ * is read too); a review names only its locations, and the ingest consumer adds the
+ * organization it knows for the first. Other types read `data.location`.
+ */
+const OWNER_PATHS: Record<string, OwnerPaths> = {
+  message: LOCATION_OF_DATA,
+  invoice: LOCATION_OF_DATA,
+  contact: {
+    organization: [["data", "after", "organization", "uid"], ["data", "before", "organization", "uid"], ...LOCATION_OF_DATA.organization],
+    location: LOCATION_OF_DATA.location,
+  },
+  review: { organization: [], location: [["data", "locations", "0", "uid"]] },
+};
+
+/** After an object's own paths, for every type. */
+const FALLBACK: OwnerPaths = { organization: [["metadata", "organizationUid"]], location: [["metadata", "locationUid"]] };
 
 /**
  * Podium: `podium-signature` is the hex HMAC-SHA256 of `${podium-timestamp}.${rawBody}`,
@@ -37,12 +64,14 @@ export const podium: Provider = {
 
   async facts(req, body) {
     const event = jsonObject(body, "Podium");
+    const eventType = stringAt(event, "metadata", "eventType") ?? stringAt(event, "metadata", "event_type") ?? "unknown";
+    const owner = OWNER_PATHS[eventType.split(".")[0]!] ?? LOCATION_OF_DATA;
+    const first = (paths: Path[]) => paths.reduce<string | null>((found, path) => found ?? stringAt(event, ...path), null);
     return {
       dedupeKey: await dedupeKeyOr(stringAt(event, "metadata", "eventUid"), req.raw),
-      eventType: stringAt(event, "metadata", "eventType") ?? stringAt(event, "metadata", "event_type") ?? "unknown",
-      locationUid: stringAt(event, "data", "location", "uid") ?? stringAt(event, "metadata", "locationUid"),
-      organizationUid:
-        stringAt(event, "data", "location", "organizationUid") ?? stringAt(event, "metadata", "organizationUid"),
+      eventType,
+      locationUid: first([...owner.location, ...FALLBACK.location]),
+      organizationUid: first([...owner.organization, ...FALLBACK.organization]),
     };
   },
 

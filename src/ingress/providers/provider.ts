@@ -79,12 +79,13 @@ export function jsonObject(body: string, provider: string): Record<string, unkno
   return value as Record<string, unknown>;
 }
 
-/** Reads a nested string field, or null. */
+/** Reads a nested string field, or null. A digit key indexes an array. */
 export function stringAt(obj: unknown, ...path: string[]): string | null {
   let cur: unknown = obj;
   for (const key of path) {
-    if (cur === null || typeof cur !== "object" || Array.isArray(cur)) return null;
-    cur = (cur as Record<string, unknown>)[key];
+    if (Array.isArray(cur)) cur = /^\d+$/.test(key) ? cur[Number(key)] : undefined;
+    else if (cur !== null && typeof cur === "object") cur = (cur as Record<string, unknown>)[key];
+    else return null;
   }
   return typeof cur === "string" && cur !== "" ? cur : null;
 }

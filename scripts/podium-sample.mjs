@@ -1,0 +1,40 @@
+// Sample Podium events in the shapes Podium documents, for `npm run send` and the tests:
+// each object's fixture (test/fixtures/podium/<object>.json) with its type, event uid,
+// location and organization replaced, so both send exactly the documented shapes.
+
+/** The location and organization uids the fixtures carry, replaced wherever they appear. */
+export const FIXTURE_LOCATION = "0d4f5a6b-7c8d-4e9f-a0b1-c2d3e4f5a6b7";
+export const FIXTURE_ORGANIZATION = "8e9f0a1b-2c3d-4e5f-a6b7-c8d9e0f1a2b3";
+
+/** The Podium objects that have a fixture (the first part of their event types). */
+export const PODIUM_OBJECTS = ["message", "contact", "invoice", "review"];
+
+/**
+ * @param {unknown} value
+ * @param {(s: string) => string} replace
+ * @returns {unknown}
+ */
+function mapStrings(value, replace) {
+  if (typeof value === "string") return replace(value);
+  if (Array.isArray(value)) return value.map((v) => mapStrings(v, replace));
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, mapStrings(v, replace)]));
+  }
+  return value;
+}
+
+/**
+ * A sample event of `type` built from its object's fixture. A fixture without an
+ * organization (a review names only its location) stays without one.
+ * @param {Record<string, unknown>} fixture the object's fixture, parsed
+ * @param {{ type: string, eventUid: string, locationUid: string, organizationUid: string }} o
+ * @returns {Record<string, unknown>}
+ */
+export function podiumSample(fixture, o) {
+  const body = /** @type {Record<string, unknown>} */ (
+    mapStrings(fixture, (s) => (s === FIXTURE_LOCATION ? o.locationUid : s === FIXTURE_ORGANIZATION ? o.organizationUid : s))
+  );
+  const metadata = /** @type {Record<string, unknown>} */ (body.metadata ?? {});
+  body.metadata = { ...metadata, eventType: o.type, eventUid: o.eventUid };
+  return body;
+}

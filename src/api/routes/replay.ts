@@ -1,0 +1,108 @@
+import { createRoute } from "@hono/zod-openapi";
+import { canSeeEvent } from "../../domain/access";
+import { AppError } from "../../domain/errors";
+import type { Principal } from "../../domain/scopes";
+import type { Webhook } from "../../domain/types";
+import type { Env } from "../../env";
+import { enqueueDeliveries } from "../../pipeline/enqueue";
+import { matches } from "../../routing/match";
+import { replayDeliveries } from "../../routing/replay";
+import type { NewDelivery } from "../../store/deliveries";
+import { insertDeliveries } from "../../store/deliveries";
+import { eventsInRange, type TimePosition } from "../../store/events";
+import { allWebhooks } from "../../store/webhooks";
+import { grantedWebhooks } from "../grants";
+import { body, errors, json, router, scoped } from "../openapi";
+import { IdParam, RangeReplayAnswer, RangeReplayBody, ReplayAnswer, ReplayBody } from "../schemas";
+import { decodePosition, encodePosition } from "../validate";
+import { visibleEvent } from "./events";
+import { visibleWebhook } from "./webhooks";
+
+/** Events one range replay call reads (oldest first); a dry run counts over more. */
+export const REPLAY_PAGE_EVENTS = 500;
+export const DRY_RUN_PAGE_EVENTS = 5_000;
+/** A page also stops before it would create more deliveries than this. */
+export const REPLAY_PAGE_DELIVERIES = 2_000;
+
+const replayOne = createRoute({
+  method: "post",
+  path: "/events/{id}/replay",
+  summary: "Deliver an event again, to every matching webhook or to the one named",
+  description: "Only to webhooks within the caller's grant that are owed the event; held for a disabled one.",
+  ...scoped("events:replay"),
+  request: { params: IdParam, ...body(ReplayBody) },
+  responses: { 202: json(ReplayAnswer, "New deliveries were created"), ...errors(400, 404, 409) },
+});
+
+const replayRange = createRoute({
+  method: "post",
+  path: "/events/replay",
+  summary: "Deliver again the events received in a time range, a page per call, oldest first",
+  description: `Reads at most ${REPLAY_PAGE_EVENTS} events per call (${DRY_RUN_PAGE_EVENTS} with \`dryRun\`) and answers \`nextCursor\` until the range is done. Only the caller's events, to matching webhooks within its grant (or the one named); held for a disabled one.`,
+  ...scoped("events:replay"),
+  request: body(RangeReplayBody),
+  responses: {
+    200: json(RangeReplayAnswer, "Dry run: what would be replayed"),
+    202: json(RangeReplayAnswer, "Replayed"),
+    ...errors(400, 404),
+  },
+});
+
+/** The webhooks a replay may reach: the one named (404 unless within the grant), or every one within it. */
+async function targetsFor(env: Env, p: Principal, webhookUid: string | undefined): Promise<Webhook[]> {
+  if (webhookUid !== undefined) return [await visibleWebhook(env.DB, p, webhookUid)];
+  return grantedWebhooks(env.DB, p, await allWebhooks(env.DB));
+}
+
+async function create(env: Env, deliveries: NewDelivery[]): Promise<void> {
+  await enqueueDeliveries(env, await insertDeliveries(env.DB, deliveries));
+}
+
+export const replay = router()
+  .openapi(replayOne, async (c) => {
+    const p = c.get("principal");
+    const event = await visibleEvent(c.env.DB, p, c.req.valid("param").id);
+    const { webhookUid } = c.req.valid("json");
+    const targets = await targetsFor(c.env, p, webhookUid);
+    if (webhookUid !== undefined && !matches(targets[0]!, event)) {
+      throw new AppError(
+        409,
+        "conflict",
+        `The webhook "${webhookUid.slice(0, 80)}" is not subscribed to this event (its types, organization or location, or sources).`,
+      );
+    }
+    const deliveries = replayDeliveries(targets, [event]);
+    await create(c.env, deliveries);
+    return c.json({ deliveries: deliveries.length }, 202);
+  })
+  .openapi(replayRange, async (c) => {
+    const p = c.get("principal");
+    const b = c.req.valid("json");
+    const dryRun = b.dryRun ?? false;
+    const limit = dryRun ? DRY_RUN_PAGE_EVENTS : REPLAY_PAGE_EVENTS;
+    const targets = await targetsFor(c.env, p, b.webhookUid);
+    const page = await eventsInRange(c.env.DB, {
+      since: Date.parse(b.since),
+      until: Date.parse(b.until),
+      after: b.cursor === undefined ? null : decodePosition(b.cursor),
+      limit,
+    });
+
+    const deliveries: NewDelivery[] = [];
+    let events = 0;
+    let last: TimePosition | null = null;
+    let full = page.length === limit;
+    for (const e of page) {
+      const owed = canSeeEvent(p, e) && (b.eventType === undefined || e.eventType === b.eventType) ? replayDeliveries(targets, [e]) : [];
+      if (!dryRun && deliveries.length > 0 && deliveries.length + owed.length > REPLAY_PAGE_DELIVERIES) {
+        full = true; // the rest on the next call
+        break;
+      }
+      deliveries.push(...owed);
+      if (owed.length > 0) events++;
+      last = { receivedAt: e.receivedAt, seq: e.seq };
+    }
+    if (!dryRun) await create(c.env, deliveries);
+    const answer = { dryRun, events, deliveries: deliveries.length, nextCursor: full && last ? encodePosition(last) : null };
+    return dryRun ? c.json(answer, 200) : c.json(answer, 202);
+  });

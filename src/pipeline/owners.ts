@@ -1,0 +1,33 @@
+import type { LocationOrganizations } from "../domain/access";
+import type { EventRow } from "../store/events";
+import type { LocationOwner } from "../store/locations";
+
+/** The locations whose organization must be known to settle these events' owners. */
+export function locationsToLookUp(rows: EventRow[]): string[] {
+  return rows.flatMap((r) => (r.locationUid !== null && (r.sourceOwner !== undefined || r.organizationUid === null) ? [r.locationUid] : []));
+}
+
+/**
+ * Settles who owns each event of a batch, and what the batch teaches about where
+ * locations belong. Only events of sources no tenant owns (configuration and the
+ * admin's) teach: a tenant's source could otherwise claim another's location and
+ * widen its own grant. Such an event without an organization gets the one its
+ * location is known to belong to. An event of a tenant's source (already pinned to
+ * the owner at the ingress) keeps its location only if it is known to be the owner's.
+ */
+export function settleOwners(rows: EventRow[], known: LocationOrganizations): { rows: EventRow[]; learned: LocationOwner[] } {
+  const learned: LocationOwner[] = rows.flatMap((r) =>
+    r.sourceOwner === undefined && r.locationUid !== null && r.organizationUid !== null
+      ? [{ locationUid: r.locationUid, organizationUid: r.organizationUid }]
+      : [],
+  );
+  const where = new Map(known);
+  for (const l of learned) where.set(l.locationUid, l.organizationUid);
+  const settled = rows.map((r) => {
+    if (r.locationUid === null) return r;
+    const locationOrg = where.get(r.locationUid);
+    if (r.sourceOwner !== undefined) return locationOrg === r.sourceOwner ? r : { ...r, locationUid: null };
+    return r.organizationUid === null && locationOrg !== undefined ? { ...r, organizationUid: locationOrg } : r;
+  });
+  return { rows: settled, learned };
+}

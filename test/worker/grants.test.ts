@@ -1,0 +1,383 @@
+// Grants: what a token limited to some organizations or locations may subscribe to,
+// see, retry and replay; who owns a source; what a disabled webhook receives.
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { learnLocations, locationOrganizations } from "../../src/store/locations";
+import { podiumBody } from "./helpers";
+import { pipeline, received, uniqueKey } from "./pipeline";
+import { as, DATA_SCOPES, makeToken } from "./tokens";
+
+type P = ReturnType<typeof pipeline>;
+
+const ids = (list: { data: { uid?: string; id?: string }[] }) => list.data.map((x) => x.uid ?? x.id);
+
+/** An admin-owned source with its own secret, so a test's events reach only the webhooks it names. */
+async function adminSource(p: P) {
+  const secret = `secret-${uniqueKey()}`;
+  const res = await p.api("POST", "/v1/sources", { name: "admin source", provider: "podium", secrets: [secret] });
+  expect(res.status).toBe(201);
+  return { source: res.json.id as string, secret };
+}
+
+async function statusOf(deliveryId: string) {
+  return (await env.DB.prepare("SELECT status FROM deliveries WHERE id = ?").bind(deliveryId).first<{ status: string }>())?.status;
+}
+
+async function deliveriesOf(p: P, eventId: string) {
+  return (await p.api("GET", `/v1/events/${eventId}`)).json.deliveries as { id: string; webhookUid: string; status: string }[];
+}
+
+describe("a webhook belongs to exactly one location or organization", () => {
+  it("a location-limited token cannot widen its webhook to a whole organization (the org-B/loc-A escape)", async () => {
+    const p = pipeline();
+    const k = uniqueKey();
+    const [orgB, locA, locB] = [`org-${k}-b`, `loc-${k}-a`, `loc-${k}-b`];
+    const t = await makeToken(p, ["webhooks:write", "webhooks:read", "events:read", "read_messages"], { locationUids: [locA] });
+    const url = `https://downstream.test/ok/${k}`;
+
+    const both = await as(p, t.token, "POST", "/v1/webhooks", { url, eventTypes: ["message.*"], organizationUid: orgB, locationUid: locA });
+    expect(both.status).toBe(400);
+    expect(both.json.error.code).toBe("invalid_request");
+    expect(both.json.error.message).toMatch(/exactly one of locationUid or organizationUid/);
+    expect((await as(p, t.token, "POST", "/v1/webhooks", { url, eventTypes: ["message.*"], organizationUid: orgB })).status).toBe(403);
+    expect((await as(p, t.token, "POST", "/v1/webhooks", { url, eventTypes: ["message.*"], locationUid: locA })).status).toBe(201);
+
+    // An event of org-B at another location reaches none of the token's webhooks, and stays invisible to it.
+    const eventId = await p.ingest(podiumBody({ organizationUid: orgB, locationUid: locB }));
+    await p.deliver();
+    expect(await received(k)).toHaveLength(0);
+    expect((await as(p, t.token, "GET", `/v1/events/${eventId}`)).status).toBe(404);
+  });
+
+  it("answers 400 for both on create, PUT and PATCH; neither is a catch-all for unlimited tokens only, shown as such", async () => {
+    const p = pipeline();
+    const k = uniqueKey();
+    const url = `https://downstream.test/ok/${k}`;
+    const both = await p.api("POST", "/v1/webhooks", { url, eventTypes: ["*"], organizationUid: `org-${k}`, locationUid: `loc-${k}` });
+    expect(both.status).toBe(400);
+    expect(both.json.error.message).toMatch(/exactly one of locationUid or organizationUid/);
+    expect(both.json.error.details.issues.map((i: { path: string }) => i.path)).toContain("locationUid");
+
+    const org = await p.createWebhook({ url, eventTypes: ["*"], organizationUid: `org-${k}` });
+    expect(org.catchAll).toBe(false);
+    // A catch-all limited to a source of its own, so it catches nothing else in this file.
+    const catchAll = await p.createWebhook({ url, eventTypes: ["*"], sourceIds: [`nothing-${k}`] });
+    expect(catchAll).toMatchObject({ organizationUid: null, locationUid: null, catchAll: true });
+    expect((await p.api("GET", `/v1/webhooks/${catchAll.uid}`)).json.catchAll).toBe(true);
+    const listed = (await p.api("GET", "/v1/webhooks?limit=100")).json.data.find((w: { uid: string }) => w.uid === catchAll.uid);
+    expect(listed.catchAll).toBe(true);
+
+    for (const method of ["PUT", "PATCH"]) {
+      const res = await p.api(method, `/v1/webhooks/${org.uid}`, { url, eventTypes: ["*"], organizationUid: `org-${k}`, locationUid: `loc-${k}` });
+      expect(res.status).toBe(400);
+      expect(res.json.error.code).toBe("invalid_request");
+      expect(res.json.error.message).toMatch(/cannot change/);
+      expect(res.json.error.details.issues.map((i: { path: string }) => i.path).sort()).toEqual(["locationUid", "organizationUid"]);
+    }
+
+    const limited = await makeToken(p, ["webhooks:write", ...DATA_SCOPES], { organizationUids: [`org-${k}`] });
+    const refused = await as(p, limited.token, "POST", "/v1/webhooks", { url, eventTypes: ["*"] });
+    expect(refused.status).toBe(403);
+    expect(refused.json.error.message).toMatch(/catch-all/);
+  });
+
+  it("migration 0006 turns a webhook with both set into an organization webhook, as routing already treated it", async () => {
+    const k = uniqueKey();
+    const uid = `legacy-${k}`;
+    await env.DB.prepare(
+      `INSERT INTO webhooks (uid, url, event_types, location_uid, organization_uid, source_ids, secret, disabled, timeout_ms, max_attempts, created_at, updated_at)
+       VALUES (?, 'https://downstream.test/ok/x', '["*"]', ?, ?, NULL, 'whsec_x', 0, 5000, 15, 0, 0)`,
+    )
+      .bind(uid, `loc-${k}`, `org-${k}`)
+      .run();
+    const migration = env.TEST_MIGRATIONS.find((m) => m.name.startsWith("0006"));
+    for (const q of migration!.queries.filter((q) => q.includes("UPDATE webhooks"))) await env.DB.prepare(q).run();
+    const row = await env.DB.prepare("SELECT location_uid, organization_uid FROM webhooks WHERE uid = ?").bind(uid).first();
+    expect(row).toEqual({ location_uid: null, organization_uid: `org-${k}` });
+  });
+
+  it("migration 0006 revokes a token that held `admin` with organization limits (it read every organization)", async () => {
+    const k = uniqueKey();
+    const insert = (id: string, scopes: string[], orgs: string[] | null) =>
+      env.DB.prepare("INSERT INTO tokens (id, name, token_hash, scopes, organization_uids, location_uids, created_at) VALUES (?, ?, ?, ?, ?, NULL, 0)")
+        .bind(id, id, `hash-${id}`, JSON.stringify(scopes), orgs && JSON.stringify(orgs))
+        .run();
+    await insert(`tok_a${k}`, ["admin"], [`org-${k}`]);
+    await insert(`tok_b${k}`, ["events:read"], [`org-${k}`]);
+    await insert(`tok_c${k}`, ["admin"], null);
+    const migration = env.TEST_MIGRATIONS.find((m) => m.name.startsWith("0006"));
+    for (const q of migration!.queries.filter((q) => q.includes("UPDATE tokens"))) await env.DB.prepare(q).run();
+    const { results } = await env.DB.prepare("SELECT id, revoked_at IS NOT NULL AS revoked FROM tokens WHERE id LIKE ? ORDER BY id")
+      .bind(`tok_%${k}`)
+      .all();
+    expect(results).toEqual([
+      { id: `tok_a${k}`, revoked: 1 },
+      { id: `tok_b${k}`, revoked: 0 },
+      { id: `tok_c${k}`, revoked: 0 },
+    ]);
+  });
+});
+
+describe("the location → organization map", () => {
+  it("lets an organization-limited token subscribe to a location known to belong to its organization", async () => {
+    const p = pipeline();
+    const k = uniqueKey();
+    const [org, loc, otherOrg, otherLoc] = [`org-${k}`, `loc-${k}`, `org-${k}-x`, `loc-${k}-x`];
+    const t = await makeToken(p, ["webhooks:write", "webhooks:read", "read_messages"], { organizationUids: [org] });
+    const hook = { url: `https://downstream.test/ok/${k}`, eventTypes: ["message.*"], locationUid: loc };
+    expect((await as(p, t.token, "POST", "/v1/webhooks", hook)).status).toBe(403); // unknown yet
+
+    // Podium's own events (the configuration source) say where each location belongs.
+    await p.ingest(podiumBody({ organizationUid: org, locationUid: loc }));
+    await p.ingest(podiumBody({ organizationUid: otherOrg, locationUid: otherLoc }));
+    const created = await as(p, t.token, "POST", "/v1/webhooks", hook);
+    expect(created.status).toBe(201);
+    expect((await as(p, t.token, "GET", `/v1/webhooks/${created.json.uid}`)).status).toBe(200);
+    expect(ids((await as(p, t.token, "GET", "/v1/webhooks?limit=100")).json)).toContain(created.json.uid);
+    expect((await as(p, t.token, "POST", "/v1/webhooks", { ...hook, locationUid: otherLoc })).status).toBe(403);
+  });
+
+  it("learns only from sources no tenant owns: a tenant's source cannot claim someone else's location", async () => {
+    const p = pipeline();
+    const k = uniqueKey();
+    const [mine, theirs, theirLoc] = [`org-${k}-mine`, `org-${k}-theirs`, `loc-${k}-theirs`];
+    const secret = `tenant-${k}`;
+    const source = (await p.api("POST", "/v1/sources", { name: "tenant", provider: "podium", secrets: [secret], organizationUid: mine })).json.id;
+    await p.ingest(podiumBody({ organizationUid: mine, locationUid: theirLoc }), { source, secret });
+    expect(await locationOrganizations(env.DB, [theirLoc])).toEqual(new Map());
+
+    await p.ingest(podiumBody({ organizationUid: theirs, locationUid: theirLoc }));
+    expect(await locationOrganizations(env.DB, [theirLoc])).toEqual(new Map([[theirLoc, theirs]]));
+    const t = await makeToken(p, ["webhooks:write", "read_messages"], { organizationUids: [mine] });
+    const hook = { url: `https://downstream.test/ok/${k}`, eventTypes: ["message.*"], locationUid: theirLoc };
+    expect((await as(p, t.token, "POST", "/v1/webhooks", hook)).status).toBe(403);
+  });
+
+  it("writes a location's row only when its organization changed", async () => {
+    const k = uniqueKey();
+    const pair = { locationUid: `loc-${k}`, organizationUid: `org-${k}` };
+    const first = await learnLocations(env.DB, [pair], 1000)!.run();
+    expect(first.meta.rows_written).toBeGreaterThan(0);
+    const again = await learnLocations(env.DB, [pair, pair], 2000)!.run();
+    expect(again.meta.rows_written).toBe(0);
+    const moved = await learnLocations(env.DB, [{ ...pair, organizationUid: `org-${k}-new` }], 3000)!.run();
+    expect(moved.meta.rows_written).toBeGreaterThan(0);
+    const row = await env.DB.prepare("SELECT organization_uid, updated_at FROM locations WHERE location_uid = ?").bind(pair.locationUid).first();
+    expect(row).toEqual({ organization_uid: `org-${k}-new`, updated_at: 3000 });
+  });
+
+  it("gives the same answer through the list's SQL as through the grant check of one webhook", async () => {
+    const p = pipeline();
+    const k = uniqueKey();
+    const [orgA, orgB, locA, locB, locUnknown] = [`org-${k}-a`, `org-${k}-b`, `loc-${k}-a`, `loc-${k}-b`, `loc-${k}-u`];
+    await p.ingest(podiumBody({ organizationUid: orgA, locationUid: locA }));
+    await p.ingest(podiumBody({ organizationUid: orgB, locationUid: locB }));
+    const url = `https://downstream.test/ok/${k}`;
+    const scopes = [{ organizationUid: orgA }, { organizationUid: orgB }, { locationUid: locA }, { locationUid: locB }, { locationUid: locUnknown }, {}];
+    const hooks = [];
+    for (const s of scopes) hooks.push((await p.createWebhook({ url, eventTypes: ["*"], sourceIds: [`none-${k}`], ...s })).uid);
+    // A legacy row with both set (before migration 0006) counts as its organization's.
+    await env.DB.prepare(
+      `INSERT INTO webhooks (uid, url, event_types, location_uid, organization_uid, source_ids, secret, disabled, timeout_ms, max_attempts, created_at, updated_at)
+       VALUES (?, ?, '["*"]', ?, ?, ?, 'whsec_x', 0, 5000, 15, 0, 0)`,
+    )
+      .bind(`both-${k}`, url, locA, orgB, JSON.stringify([`none-${k}`]))
+      .run();
+    hooks.push(`both-${k}`);
+
+    const grants = [{ organizationUids: [orgA] }, { locationUids: [locA] }, { locationUids: [locUnknown] }, { organizationUids: [orgB], locationUids: [locA] }];
+    const expected = [
+      [true, false, true, false, false, false, false],
+      [false, false, true, false, false, false, false],
+      [false, false, false, false, true, false, false],
+      [false, true, true, true, false, false, true],
+    ];
+    for (const [i, grant] of grants.entries()) {
+      const t = await makeToken(p, ["webhooks:read"], grant);
+      const listed = new Set(ids((await as(p, t.token, "GET", "/v1/webhooks?limit=100")).json));
+      const one = await Promise.all(hooks.map(async (uid) => (await as(p, t.token, "GET", `/v1/webhooks/${uid}`)).status === 200));
+      expect(hooks.map((uid) => listed.has(uid))).toEqual(expected[i]);
+      expect(one).toEqual(expected[i]);
+    }
+  });
+});
+
+describe("sources have an owner", () => {
+  it("an organization-limited token cannot forge another organization's invoice (the audit's reproduction)", async () => {
+    const p = pipeline();
+    const k = uniqueKey();
+    const [orgA, orgB, locB] = [`org-${k}-a`, `org-${k}-b`, `loc-${k}-b`];
+    await p.ingest(podiumBody({ organizationUid: orgB, locationUid: locB })); // Podium says loc-B is org-B's
+    await p.createWebhook({ url: `https://downstream.test/ok/${k}-org`, eventTypes: ["invoice.*"], organizationUid: orgB });
+    await p.createWebhook({ url: `https://downstream.test/ok/${k}-loc`, eventTypes: ["invoice.*"], locationUid: locB });
+    const t = await makeToken(p, ["sources:write", "sources:read"], { organizationUids: [orgA] });
+
+    const open = await as(p, t.token, "POST", "/v1/sources", { name: "open", provider: "podium", verification: "none" });
+    expect(open.status).toBe(403);
+    expect(open.json.error.details.missingScope).toBe("admin");
+    const own = await as(p, t.token, "POST", "/v1/sources", { name: "mine", provider: "podium", secrets: [`tenant-${k}`] });
+    expect(own.status).toBe(201);
+    expect(own.json.organizationUid).toBe(orgA);
+
+    const forged = podiumBody({ type: "invoice.payment_succeeded", organizationUid: orgB, locationUid: locB });
+    const eventId = await p.ingest(forged, { source: own.json.id, secret: `tenant-${k}` });
+    await p.deliver();
+    const stored = (await p.api("GET", `/v1/events/${eventId}`)).json;
+    expect(stored).toMatchObject({ organizationUid: orgA, locationUid: null, deliveries: [] });
+    expect(await received(`${k}-org`)).toHaveLength(0);
+    expect(await received(`${k}-loc`)).toHaveLength(0);
+  });
+
+  it("a limited token sees, changes and deletes only the sources its organizations own", async () => {
+    const p = pipeline();
+    const k = uniqueKey();
+    const org = `org-${k}`;
+    const admin = (await p.api("POST", "/v1/sources", { name: "admin", provider: "podium", secrets: [`admin-${k}`] })).json.id;
+    const t = await makeToken(p, ["sources:write", "sources:read"], { organizationUids: [org] });
+    const mine = (await as(p, t.token, "POST", "/v1/sources", { name: "mine", provider: "podium", secrets: [`mine-${k}`] })).json.id;
+
+    expect(ids((await as(p, t.token, "GET", "/v1/sources")).json)).toEqual([mine]);
+    for (const id of [admin, "podium"]) {
+      expect((await as(p, t.token, "GET", `/v1/sources/${id}`)).status).toBe(404);
+      expect((await as(p, t.token, "PATCH", `/v1/sources/${id}`, { verification: "none" })).status).toBe(404);
+      expect((await as(p, t.token, "PATCH", `/v1/sources/${id}`, { secrets: [`stolen-${k}`] })).status).toBe(404);
+      expect((await as(p, t.token, "DELETE", `/v1/sources/${id}`)).status).toBe(404);
+    }
+    expect((await p.api("GET", `/v1/sources/${admin}`)).json).toMatchObject({ id: admin, organizationUid: null });
+
+    const noneForMe = await as(p, t.token, "PATCH", `/v1/sources/${mine}`, { verification: "none" });
+    expect(noneForMe.status).toBe(403);
+    expect((await as(p, t.token, "PATCH", `/v1/sources/${mine}`, { name: "renamed" })).json).toMatchObject({ name: "renamed", organizationUid: org });
+    expect((await as(p, t.token, "POST", "/v1/sources", { name: "x", provider: "podium", secrets: ["12345678"], organizationUid: `${org}-other` })).status).toBe(403);
+
+    const byLocation = await makeToken(p, ["sources:write", "sources:read"], { locationUids: [`loc-${k}`] });
+    const refused = await as(p, byLocation.token, "POST", "/v1/sources", { name: "x", provider: "podium", secrets: ["12345678"] });
+    expect(refused.status).toBe(403);
+    expect(refused.json.error.message).toMatch(/location/);
+    expect((await as(p, byLocation.token, "GET", "/v1/sources")).json.data).toEqual([]);
+
+    // Only the admin turns verification off, on create and on change; an unlimited token without `admin` may not.
+    const writer = await makeToken(p, ["sources:write"]);
+    expect((await as(p, writer.token, "POST", "/v1/sources", { name: "o", provider: "podium", verification: "none" })).status).toBe(403);
+    expect((await as(p, writer.token, "PATCH", `/v1/sources/${admin}`, { verification: "none" })).status).toBe(403);
+    expect((await p.api("PATCH", `/v1/sources/${admin}`, { verification: "none" })).status).toBe(200);
+    expect((await as(p, t.token, "DELETE", `/v1/sources/${mine}`)).status).toBe(204);
+  });
+
+  it("pins an owned source's events to its organization, keeping a location only when the map ties it to the owner", async () => {
+    const p = pipeline();
+    const k = uniqueKey();
+    const [org, loc, elsewhere] = [`org-${k}`, `loc-${k}`, `loc-${k}-elsewhere`];
+    await p.ingest(podiumBody({ organizationUid: org, locationUid: loc }));
+    const secret = `tenant-${k}`;
+    const source = (await p.api("POST", "/v1/sources", { name: "t", provider: "podium", secrets: [secret], organizationUid: org })).json;
+    expect(source.organizationUid).toBe(org);
+    const hook = await p.createWebhook({ url: `https://downstream.test/ok/${k}`, eventTypes: ["message.*"], locationUid: loc });
+
+    const kept = await p.ingest(podiumBody({ organizationUid: `org-${k}-claimed`, locationUid: loc }), { source: source.id, secret });
+    const dropped = await p.ingest(podiumBody({ organizationUid: org, locationUid: elsewhere }), { source: source.id, secret });
+    expect((await p.api("GET", `/v1/events/${kept}`)).json).toMatchObject({ organizationUid: org, locationUid: loc });
+    expect((await p.api("GET", `/v1/events/${dropped}`)).json).toMatchObject({ organizationUid: org, locationUid: null });
+    expect((await deliveriesOf(p, kept)).map((d) => d.webhookUid)).toEqual([hook.uid]);
+  });
+});
+
+describe("retries and replays reach only enabled webhooks inside the caller's grant", () => {
+  async function setup() {
+    const p = pipeline();
+    const k = uniqueKey();
+    const [org, loc] = [`org-${k}`, `loc-${k}`];
+    const from = await adminSource(p);
+    // A catch-all on this test's own source, and the organization's webhook.
+    const global = await p.createWebhook({ url: `https://downstream.test/ok/${k}-global`, eventTypes: ["*"], sourceIds: [from.source] });
+    const mine = await p.createWebhook({ url: `https://downstream.test/ok/${k}-mine`, eventTypes: ["*"], organizationUid: org });
+    const eventId = await p.ingest(podiumBody({ organizationUid: org, locationUid: loc }), from);
+    await p.deliver();
+    const t = await makeToken(p, ["events:read", "events:replay", "webhooks:read", "read_messages"], { organizationUids: [org] });
+    const byHook = new Map((await deliveriesOf(p, eventId)).map((d) => [d.webhookUid, d.id]));
+    return { p, k, org, global, mine, eventId, t, globalDelivery: byHook.get(global.uid)!, myDelivery: byHook.get(mine.uid)! };
+  }
+
+  it("an organization token's bulk retry reaches neither a catch-all webhook nor a disabled one (the audit's reproduction)", async () => {
+    const { p, k, mine, t, globalDelivery, myDelivery } = await setup();
+    expect(await statusOf(globalDelivery)).toBe("succeeded");
+    await p.api("PATCH", `/v1/webhooks/${mine.uid}`, { disabled: true });
+
+    const res = await as(p, t.token, "POST", "/v1/deliveries/retry", { status: "succeeded" });
+    expect(res.status).toBe(202);
+    expect(res.json).toEqual({ count: 1, held: 1 });
+    await p.deliver();
+    expect(await received(`${k}-global`)).toHaveLength(1);
+    expect(await received(`${k}-mine`)).toHaveLength(1);
+    expect(await statusOf(globalDelivery)).toBe("succeeded");
+    expect(await statusOf(myDelivery)).toBe("held");
+    expect((await as(p, t.token, "POST", `/v1/deliveries/${globalDelivery}/retry`)).status).toBe(404);
+  });
+
+  it("retrying one delivery of a disabled webhook holds it; enabling the webhook sends it", async () => {
+    const { p, k, mine, t, myDelivery } = await setup();
+    await p.api("PATCH", `/v1/webhooks/${mine.uid}`, { disabled: true });
+    const res = await as(p, t.token, "POST", `/v1/deliveries/${myDelivery}/retry`);
+    expect(res.status).toBe(202);
+    expect(res.json.status).toBe("held");
+    expect(p.queues.deliveries.sent).toHaveLength(0);
+    await p.api("PATCH", `/v1/webhooks/${mine.uid}`, { disabled: false });
+    await p.deliver();
+    expect(await received(`${k}-mine`)).toHaveLength(2);
+  });
+
+  it("replays to the caller's granted webhooks only, held for a disabled one", async () => {
+    const { p, k, global, mine, eventId, t } = await setup();
+    await p.api("PATCH", `/v1/webhooks/${mine.uid}`, { disabled: true });
+    const res = await as(p, t.token, "POST", `/v1/events/${eventId}/replay`, {});
+    expect(res).toMatchObject({ status: 202, json: { deliveries: 1 } });
+    expect((await as(p, t.token, "POST", `/v1/events/${eventId}/replay`, { webhookUid: global.uid })).status).toBe(404);
+    await p.deliver();
+    expect(await received(`${k}-global`)).toHaveLength(1);
+    const replayed = (await deliveriesOf(p, eventId)).filter((d) => d.webhookUid === mine.uid);
+    expect(replayed.map((d) => d.status).sort()).toEqual(["held", "succeeded"]);
+  });
+
+  it("the delivery consumer holds, and never posts, a delivery whose webhook was disabled after its message was queued", async () => {
+    const p = pipeline();
+    const k = uniqueKey();
+    const hook = await p.createWebhook({ url: `https://downstream.test/ok/${k}`, eventTypes: ["*"], organizationUid: `org-${k}` });
+    const eventId = await p.ingest(podiumBody({ organizationUid: `org-${k}` }));
+    expect(p.queues.deliveries.sent).toHaveLength(1);
+    // Disabled between routing and the consumer (the API would also hold it; this is the race it cannot see).
+    await env.DB.prepare("UPDATE webhooks SET disabled = 1 WHERE uid = ?").bind(hook.uid).run();
+    const { acked } = await p.deliver();
+    expect(acked).toHaveLength(1);
+    const [d] = await deliveriesOf(p, eventId);
+    expect(d!.status).toBe("held");
+    await p.api("PATCH", `/v1/webhooks/${hook.uid}`, { disabled: false });
+    await p.deliver();
+    const got = await received(k);
+    expect(got).toHaveLength(1); // only after it was enabled again
+    expect(await statusOf(d!.id)).toBe("succeeded");
+  });
+});
+
+describe("a limited token sees only the deliveries of webhooks inside its grant", () => {
+  it("on an event's page and in the delivery list, attempts and responses included", async () => {
+    const p = pipeline();
+    const k = uniqueKey();
+    const org = `org-${k}`;
+    const from = await adminSource(p);
+    const other = await p.createWebhook({ url: `https://downstream.test/fail/${k}-other`, eventTypes: ["*"], sourceIds: [from.source], maxAttempts: 1 });
+    const mine = await p.createWebhook({ url: `https://downstream.test/ok/${k}`, eventTypes: ["*"], organizationUid: org });
+    const eventId = await p.ingest(podiumBody({ organizationUid: org }), from);
+    await p.deliver();
+    expect((await deliveriesOf(p, eventId)).map((d) => d.webhookUid).sort()).toEqual([other.uid, mine.uid].sort());
+
+    const t = await makeToken(p, ["events:read", "read_messages"], { organizationUids: [org] });
+    const page = await as(p, t.token, "GET", `/v1/events/${eventId}`);
+    expect(page.json.deliveries.map((d: { webhookUid: string }) => d.webhookUid)).toEqual([mine.uid]);
+    expect(JSON.stringify(page.json)).not.toContain("downstream says no");
+    const list = await as(p, t.token, "GET", `/v1/deliveries?eventId=${eventId}`);
+    expect(list.json.data.map((d: { webhookUid: string }) => d.webhookUid)).toEqual([mine.uid]);
+    expect((await as(p, t.token, "GET", `/v1/deliveries?webhookUid=${other.uid}`)).json.data).toEqual([]);
+    const stats = (await as(p, t.token, "GET", "/v1/stats")).json;
+    expect(stats.deliveries.failed).toBe(0);
+  });
+});

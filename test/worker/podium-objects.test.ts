@@ -1,0 +1,103 @@
+// Every Podium event type, in the shape Podium documents for its object, is stored
+// with the organization (and location) that owns it.
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { FIXTURE_LOCATION, FIXTURE_ORGANIZATION, PODIUM_OBJECTS, podiumSample } from "../../scripts/podium-sample.mjs";
+import { EVENT_TYPES } from "../../src/domain/event-types";
+import type { IngestMessage } from "../../src/domain/types";
+import { getEvent } from "../../src/store/events";
+import contact from "../fixtures/podium/contact.json?raw";
+import invoice from "../fixtures/podium/invoice.json?raw";
+import message from "../fixtures/podium/message.json?raw";
+import review from "../fixtures/podium/review.json?raw";
+import { call, podiumHeaders, post, recordingQueue } from "./helpers";
+import { pipeline, uniqueKey } from "./pipeline";
+
+const fixtures: Record<string, Record<string, unknown>> = {
+  message: JSON.parse(message),
+  contact: JSON.parse(contact),
+  invoice: JSON.parse(invoice),
+  review: JSON.parse(review),
+};
+const PODIUM_TYPES = EVENT_TYPES.filter((t) => t.provider === "podium").map((t) => t.type);
+/** Where each object documents a location: contacts belong to an organization only. */
+const HAS_LOCATION: Record<string, boolean> = { message: true, invoice: true, review: true, contact: false };
+
+/** Sends signed bodies through the ingress and returns the queued messages, in order. */
+async function throughIngress(bodies: string[]): Promise<IngestMessage[]> {
+  const queue = recordingQueue();
+  for (const body of bodies) {
+    const res = await call(post("/webhooks/podium", body, await podiumHeaders(body)), { INGEST: queue as never });
+    expect(res.status).toBe(202);
+  }
+  return queue.sent;
+}
+
+function sample(type: string, locationUid: string, organizationUid: string) {
+  const object = type.split(".")[0]!;
+  return JSON.stringify(podiumSample(fixtures[object]!, { type, eventUid: crypto.randomUUID(), locationUid, organizationUid }));
+}
+
+/** Every path to a leaf of a JSON value (array items as []), to compare shapes. */
+function paths(value: unknown, prefix = ""): string[] {
+  if (Array.isArray(value)) return value.length ? value.flatMap((v) => paths(v, `${prefix}[]`)) : [`${prefix}[]`];
+  if (value !== null && typeof value === "object") return Object.entries(value).flatMap(([k, v]) => paths(v, `${prefix}.${k}`));
+  return [prefix];
+}
+
+describe("Podium objects and their owners", () => {
+  it("has a fixture for each of the catalog's objects, which the samples keep the shape of", () => {
+    expect(new Set(PODIUM_TYPES.map((t) => t.split(".")[0]))).toEqual(new Set(PODIUM_OBJECTS));
+    expect(PODIUM_TYPES).toHaveLength(22);
+    for (const type of PODIUM_TYPES) {
+      const object = type.split(".")[0]!;
+      const body = JSON.parse(sample(type, "loc-x", "org-x"));
+      expect(paths(body)).toEqual(paths(fixtures[object]));
+      expect(body.metadata.eventType).toBe(type);
+      expect(JSON.stringify(body)).not.toContain(FIXTURE_LOCATION);
+      expect(JSON.stringify(body)).not.toContain(FIXTURE_ORGANIZATION);
+    }
+  });
+
+  it("stores each of the 22 types with its organization, and its location where the object has one", async () => {
+    const p = pipeline();
+    const k = uniqueKey();
+    const [loc, org] = [`loc-${k}`, `org-${k}`];
+    const msgs = await throughIngress(PODIUM_TYPES.map((type) => sample(type, loc, org)));
+    const { acked } = await p.runIngest(msgs);
+    expect(acked).toHaveLength(22);
+    for (const [i, type] of PODIUM_TYPES.entries()) {
+      const stored = await getEvent(env.DB, msgs[i]!.eventId);
+      const object = type.split(".")[0]!;
+      expect({ type, eventType: stored?.eventType, organizationUid: stored?.organizationUid, locationUid: stored?.locationUid }).toEqual({
+        type,
+        eventType: type,
+        organizationUid: org,
+        locationUid: HAS_LOCATION[object] ? loc : null,
+      });
+    }
+  });
+
+  it("reads a contact's organization from after, or before when it was deleted", async () => {
+    const p = pipeline();
+    const k = uniqueKey();
+    const deleted = JSON.parse(sample("contact.deleted", `loc-${k}`, `org-${k}`));
+    deleted.data.after = null;
+    const [msg] = await throughIngress([JSON.stringify(deleted)]);
+    await p.runIngest([msg!]);
+    expect(await getEvent(env.DB, msg!.eventId)).toMatchObject({ organizationUid: `org-${k}`, locationUid: null });
+  });
+
+  it("gives a review the organization its location is known to belong to, and none while unknown", async () => {
+    const p = pipeline();
+    const k = uniqueKey();
+    const [early] = await throughIngress([sample("review.created", `loc-${k}`, `org-${k}`)]);
+    await p.runIngest([early!]);
+    expect(await getEvent(env.DB, early!.eventId)).toMatchObject({ organizationUid: null, locationUid: `loc-${k}` });
+
+    await p.ingest(sample("message.received", `loc-${k}`, `org-${k}`)); // Podium tells where the location belongs
+    const [later] = await throughIngress([sample("review.updated", `loc-${k}`, `org-${k}`)]);
+    await p.runIngest([later!]);
+    expect(await getEvent(env.DB, later!.eventId)).toMatchObject({ organizationUid: `org-${k}`, locationUid: `loc-${k}` });
+  });
+});

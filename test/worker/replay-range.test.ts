@@ -1,0 +1,125 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { REPLAY_PAGE_EVENTS } from "../../src/api/routes/replay";
+import { storeEvents, type EventRow } from "../../src/store/events";
+import { pipeline, uniqueKey } from "./pipeline";
+import { as, makeToken } from "./tokens";
+
+type P = ReturnType<typeof pipeline>;
+
+/** Events of this test's own source, at minutes of their own (no other test shares them). */
+function timeline() {
+  const k = uniqueKey();
+  const base = Date.UTC(2024, 0, 1) + Math.floor(Math.random() * 1_000_000) * 60_000;
+  const source = `src-${k}`;
+  const row = (i: number, over: Partial<EventRow> = {}): EventRow => ({
+    eventId: `evt_${k}_${i}`,
+    sourceId: source,
+    dedupeKey: `${k}-${i}`,
+    eventType: "message.received",
+    locationUid: `loc-${k}`,
+    organizationUid: `org-${k}`,
+    receivedAt: base + i * 1000,
+    headers: {},
+    body: JSON.stringify({ i }),
+    ...over,
+  });
+  const at = (i: number) => new Date(base + i * 1000).toISOString();
+  return { k, base, source, row, at, org: `org-${k}` };
+}
+
+async function replay(p: P, body: Record<string, unknown>) {
+  return p.api("POST", "/v1/events/replay", body);
+}
+
+async function deliveryEvents(webhookUid: string) {
+  const { results } = await env.DB.prepare("SELECT event_id, status FROM deliveries WHERE webhook_uid = ? ORDER BY seq")
+    .bind(webhookUid)
+    .all<{ event_id: string; status: string }>();
+  return results;
+}
+
+describe("POST /v1/events/replay (a time range)", () => {
+  it("counts with dryRun, then replays the range oldest first, one bounded page per call", async () => {
+    const p = pipeline();
+    const t = timeline();
+    const n = REPLAY_PAGE_EVENTS + 5;
+    const hook = await p.createWebhook({ url: `https://downstream.test/ok/${t.k}`, eventTypes: ["message.*"], organizationUid: t.org });
+    const rows = [
+      t.row(-1), // before the range
+      ...Array.from({ length: n }, (_, i) => t.row(i)),
+      t.row(n, { eventType: "contact.updated" }), // in the range, not subscribed
+      t.row(n + 1), // at `until`: outside
+    ];
+    await storeEvents(env.DB, rows);
+    const range = { since: t.at(0), until: t.at(n + 1), webhookUid: hook.uid };
+
+    const dry = await replay(p, { ...range, dryRun: true });
+    expect(dry).toMatchObject({ status: 200, json: { dryRun: true, events: n, deliveries: n, nextCursor: null } });
+    expect(await deliveryEvents(hook.uid)).toEqual([]);
+
+    const first = await replay(p, range);
+    expect(first.status).toBe(202);
+    expect(first.json).toMatchObject({ dryRun: false, events: REPLAY_PAGE_EVENTS, deliveries: REPLAY_PAGE_EVENTS });
+    expect(first.json.nextCursor).toEqual(expect.any(String));
+    const firstPage = await deliveryEvents(hook.uid);
+    expect(firstPage.map((d) => d.event_id)).toEqual(rows.slice(1, 1 + REPLAY_PAGE_EVENTS).map((r) => r.eventId));
+    expect(p.queues.deliveries.sent).toHaveLength(REPLAY_PAGE_EVENTS);
+
+    const second = await replay(p, { ...range, cursor: first.json.nextCursor });
+    expect(second.json).toMatchObject({ events: 5, deliveries: 5, nextCursor: null });
+    const all = await deliveryEvents(hook.uid);
+    expect(all.map((d) => d.event_id)).toEqual(rows.slice(1, 1 + n).map((r) => r.eventId));
+    expect(all.every((d) => d.status === "pending")).toBe(true);
+  });
+
+  it("replays only the caller's events, to matching webhooks in its grant, held for a disabled one; by type too", async () => {
+    const p = pipeline();
+    const t = timeline();
+    const other = `org-${t.k}-other`;
+    const mine = await p.createWebhook({ url: `https://downstream.test/ok/${t.k}`, eventTypes: ["*"], organizationUid: t.org });
+    const global = await p.createWebhook({ url: `https://downstream.test/ok/${t.k}-g`, eventTypes: ["*"], sourceIds: [t.source] });
+    const contacts = await p.createWebhook({ url: `https://downstream.test/ok/${t.k}-c`, eventTypes: ["contact.*"], organizationUid: t.org });
+    await storeEvents(env.DB, [t.row(0), t.row(1, { organizationUid: other }), t.row(2, { eventType: "contact.updated" })]);
+    await p.api("PATCH", `/v1/webhooks/${mine.uid}`, { disabled: true });
+    const token = await makeToken(p, ["events:replay", "read_messages", "read_contacts"], { organizationUids: [t.org] });
+    const range = { since: t.at(0), until: t.at(3) };
+
+    const res = await as(p, token.token, "POST", "/v1/events/replay", range);
+    expect(res.status).toBe(202);
+    expect(res.json).toMatchObject({ events: 2, deliveries: 3, nextCursor: null });
+    expect(await deliveryEvents(global.uid)).toEqual([]);
+    expect(await deliveryEvents(mine.uid)).toEqual([
+      { event_id: `evt_${t.k}_0`, status: "held" },
+      { event_id: `evt_${t.k}_2`, status: "held" },
+    ]);
+    expect(await deliveryEvents(contacts.uid)).toEqual([{ event_id: `evt_${t.k}_2`, status: "pending" }]);
+    expect(p.queues.deliveries.sent).toHaveLength(1);
+
+    const byType = await replay(p, { ...range, eventType: "message.received", webhookUid: global.uid });
+    expect(byType.json).toMatchObject({ events: 2, deliveries: 2 });
+    expect((await deliveryEvents(global.uid)).map((d) => d.event_id)).toEqual([`evt_${t.k}_0`, `evt_${t.k}_1`]);
+    expect((await as(p, token.token, "POST", "/v1/events/replay", { ...range, webhookUid: global.uid })).status).toBe(404);
+
+    // One event is replayed the same way: a named webhook must be owed it.
+    const single = await p.api("POST", `/v1/events/evt_${t.k}_0/replay`, { webhookUid: contacts.uid });
+    expect(single.status).toBe(409);
+    expect(single.json.error.message).toMatch(/not subscribed/);
+  });
+
+  it("answers 400 for a range that does not move forward or a cursor it did not give", async () => {
+    const p = pipeline();
+    const t = timeline();
+    for (const body of [
+      { since: t.at(5), until: t.at(5) },
+      { since: t.at(5), until: t.at(1) },
+      { since: "yesterday", until: t.at(1) },
+      { until: t.at(1) },
+      { since: t.at(0), until: t.at(1), cursor: "bm9wZQ" },
+    ]) {
+      const res = await replay(p, body);
+      expect(res.status).toBe(400);
+      expect(res.json.error.code).toBe("invalid_request");
+    }
+  });
+});
