@@ -21,7 +21,7 @@ export default defineConfig({
               outboundService: fakeDownstream as never,
               bindings: {
                 TEST_MIGRATIONS: migrations,
-                ADMIN_TOKEN: "test-admin-token",
+                ADMIN_TOKEN: "test-admin-token-of-at-least-32-characters",
                 PODIUM_WEBHOOK_SECRET: "podium-current podium-previous",
                 STANDARD_WEBHOOKS_SECRET: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
                 ALLOW_PRIVATE_DESTINATIONS: "false",

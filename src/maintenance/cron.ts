@@ -3,6 +3,7 @@ import type { Env } from "../env";
 import { enqueueDeliveries } from "../pipeline/enqueue";
 import { claimOverdue, expireHeld, releaseHeld } from "../store/deliveries";
 import { purgeEvents } from "../store/events";
+import { purgeExpiredSessions } from "../store/sessions";
 
 const DAY_MS = 86_400_000;
 /** A pending delivery this far past due has lost its queue message. */
@@ -36,6 +37,7 @@ export async function runMaintenance(env: Env, now = Date.now()): Promise<Mainte
     if (n < PURGE_CHUNK) break;
   }
 
+  await purgeExpiredSessions(env.DB, now);
   const overdue = await claimOverdue(env.DB, REDRIVE_GRACE_MS, REDRIVE_LIMIT, now);
   await enqueueDeliveries(env, overdue);
 
