@@ -1,7 +1,10 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { copyDocsBundle } from "./scripts/docs-assets.mjs";
 import { fakeDownstream } from "./test/support/fake-downstream";
 
+// wrangler.toml's [assets] directory must hold the API reference's bundle before any Worker starts.
+copyDocsBundle();
 const migrations = await readD1Migrations("migrations");
 
 export default defineConfig({

@@ -64,7 +64,7 @@ describe("dashboard sessions and security", () => {
     expect(html).not.toMatch(/<script>(?!<\/script>)/); // no inline script
   });
 
-  it("serves /docs under a CSP that allows only its own inline scripts, by hash", async () => {
+  it("serves /docs under a CSP that allows scripts only from its own origin and its inline ones by hash", async () => {
     const res = await call(new Request(url("/docs")));
     expect(res.status).toBe(200);
     const csp = res.headers.get("content-security-policy")!;
@@ -72,6 +72,11 @@ describe("dashboard sessions and security", () => {
     expect(csp).toMatch(/script-src [^;]*'sha256-[A-Za-z0-9+/=]+'/);
     expect(csp).not.toMatch(/script-src [^;]*'unsafe-inline'/);
     expect(res.headers.get("x-frame-options")).toBe("DENY");
+    // Every script is this origin's: the pinned bundle served from /docs, and the inline ones by hash.
+    const html = await res.text();
+    expect([...html.matchAll(/<script[^>]*\bsrc="([^"]*)"/g)].map((m) => m[1])).toEqual(["/docs/api-reference.js"]);
+    expect(csp).toMatch(/script-src 'self'( 'sha256-[A-Za-z0-9+/=]+')+;/);
+    expect(csp).not.toMatch(/https?:/);
   });
 });
 
