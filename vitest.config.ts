@@ -1,7 +1,10 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { copyDocsBundle } from "./scripts/docs-assets.mjs";
 import { fakeDownstream } from "./test/support/fake-downstream";
 
+// wrangler.toml's [assets] directory must hold the API reference's bundle before any Worker starts.
+copyDocsBundle();
 const migrations = await readD1Migrations("migrations");
 
 export default defineConfig({
@@ -21,7 +24,7 @@ export default defineConfig({
               outboundService: fakeDownstream as never,
               bindings: {
                 TEST_MIGRATIONS: migrations,
-                ADMIN_TOKEN: "test-admin-token",
+                ADMIN_TOKEN: "test-admin-token-of-at-least-32-characters",
                 PODIUM_WEBHOOK_SECRET: "podium-current podium-previous",
                 STANDARD_WEBHOOKS_SECRET: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
                 ALLOW_PRIVATE_DESTINATIONS: "false",

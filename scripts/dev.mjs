@@ -2,6 +2,7 @@
 // `npm run dev [-- --port N …]`: ensure .dev.vars, apply local D1 migrations, run `wrangler dev`.
 import { spawnSync, spawn } from "node:child_process";
 import { copyFileSync, existsSync } from "node:fs";
+import { copyDocsBundle } from "./docs-assets.mjs";
 
 process.env.WRANGLER_SEND_METRICS ??= "false";
 
@@ -9,6 +10,8 @@ if (!existsSync(".dev.vars")) {
   copyFileSync(".dev.vars.example", ".dev.vars");
   console.log("Created .dev.vars from .dev.vars.example (local development values; edit it to change them).");
 }
+
+copyDocsBundle(); // /docs serves it from public/
 
 const args = process.argv.slice(2);
 // Local state goes where wrangler dev will look for it.

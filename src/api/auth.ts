@@ -2,7 +2,8 @@ import type { MiddlewareHandler } from "hono";
 import { AppError } from "../domain/errors";
 import { hasScope, SCOPES, type Principal, type Scope } from "../domain/scopes";
 import { hashApiToken } from "../domain/tokens";
-import { tokenByHash, touchToken } from "../store/tokens";
+import type { Env } from "../env";
+import { tokenByHash, touchToken, type TokenRecord } from "../store/tokens";
 import type { ApiEnv } from "./context";
 
 const encoder = new TextEncoder();
@@ -19,20 +20,28 @@ async function sameSecret(a: string, b: string): Promise<boolean> {
 const unauthorized = () =>
   new AppError(401, "unauthorized", "Send a valid API token as `Authorization: Bearer <token>`.");
 
-/** The principal a bearer token stands for: the ADMIN_TOKEN secret, or a live scoped token. */
-export async function principalFor(
-  env: ApiEnv["Bindings"],
-  token: string,
-  waitUntil: (p: Promise<unknown>) => void,
-): Promise<Principal | null> {
-  if (env.ADMIN_TOKEN && (await sameSecret(token, env.ADMIN_TOKEN))) {
-    return { tokenId: null, scopes: new Set(SCOPES), organizationUids: null, locationUids: null };
+/** An ADMIN_TOKEN shorter than this authenticates nothing. */
+export const MIN_ADMIN_TOKEN_LENGTH = 32;
+let shortAdminTokenLogged = false;
+
+/** The ADMIN_TOKEN when it is long enough to stand for every scope. */
+function adminToken(env: Env): string | null {
+  const token = env.ADMIN_TOKEN;
+  if (!token) return null;
+  if (token.length >= MIN_ADMIN_TOKEN_LENGTH) return token;
+  if (!shortAdminTokenLogged) {
+    shortAdminTokenLogged = true;
+    console.error(
+      `ADMIN_TOKEN is shorter than ${MIN_ADMIN_TOKEN_LENGTH} characters, so it authenticates nothing: set a random one of at least ${MIN_ADMIN_TOKEN_LENGTH} (e.g. \`openssl rand -base64 32\`).`,
+    );
   }
-  if (!token.startsWith("ehk_")) return null;
-  // The lookup is by hash: equality on a keyed hash leaks nothing useful about the token.
-  const record = await tokenByHash(env.DB, await hashApiToken(token, env.TOKEN_PEPPER));
-  if (!record) return null;
-  waitUntil(touchToken(env.DB, record.id).catch(() => {}));
+  return null;
+}
+
+const adminPrincipal = (): Principal => ({ tokenId: null, scopes: new Set(SCOPES), organizationUids: null, locationUids: null });
+
+/** The principal a live scoped token stands for. */
+export function tokenPrincipal(record: TokenRecord): Principal {
   return {
     tokenId: record.id,
     scopes: new Set(record.scopes),
@@ -41,23 +50,114 @@ export async function principalFor(
   };
 }
 
+/** The principal a bearer token stands for: the ADMIN_TOKEN secret, or a live scoped token. */
+export async function principalFor(env: Env, token: string, waitUntil: (p: Promise<unknown>) => void): Promise<Principal | null> {
+  const admin = adminToken(env);
+  if (admin && (await sameSecret(token, admin))) return adminPrincipal();
+  if (!token.startsWith("ehk_")) return null;
+  // The lookup is by hash: equality on a keyed hash leaks nothing useful about the token.
+  const record = await tokenByHash(env.DB, await hashApiToken(token, env.TOKEN_PEPPER));
+  if (!record) return null;
+  waitUntil(touchToken(env.DB, record.id).catch(() => {}));
+  return tokenPrincipal(record);
+}
+
+const ADMIN_MARKER = "admin:";
+
 /**
- * Counts a failed authentication against the client's address; past the limit
- * the answer is 429, so tokens cannot be guessed at speed.
+ * What a dashboard session records of its principal: the scoped token's id,
+ * or for the ADMIN_TOKEN a fingerprint of it (keyed like scoped tokens'
+ * hashes), so that changing ADMIN_TOKEN ends its sessions.
  */
-export async function failedAuthentication(env: ApiEnv["Bindings"], client: string): Promise<AppError> {
+export async function sessionPrincipalKey(env: Env, principal: Principal): Promise<string | null> {
+  if (principal.tokenId !== null) return principal.tokenId;
+  const admin = adminToken(env);
+  return admin ? `${ADMIN_MARKER}${(await hashApiToken(admin, env.TOKEN_PEPPER)).slice(0, 32)}` : null;
+}
+
+/** The principal of a session's record, if it still stands for one. */
+export async function sessionPrincipal(env: Env, key: string, token: TokenRecord | null): Promise<Principal | null> {
+  if (key.startsWith(ADMIN_MARKER)) return key === (await sessionPrincipalKey(env, adminPrincipal())) ? adminPrincipal() : null;
+  return token?.id === key ? tokenPrincipal(token) : null;
+}
+
+// Failed authentications. The Rate Limiting binding counts on every limit()
+// call and cannot be asked without counting, so it is called on failures only;
+// once it says an address is over, the address is remembered here, in this
+// isolate, until the period ends, and refused before any credential it sends
+// is evaluated (another isolate learns it at that address's next failure).
+
+/** The binding's period (wrangler.toml, [[ratelimits]] AUTH_FAILURES). */
+const BLOCK_MS = 60_000;
+const MAX_BLOCKED = 10_000;
+/** Address → end of its block. Every block lasts as long, so insertion order is expiry order. */
+const blockedUntil = new Map<string, number>();
+
+const rateLimited = (seconds: number) =>
+  new AppError(429, "rate_limited", `Too many failed authentications from this address; try again in ${seconds} s.`, undefined, {
+    "retry-after": String(seconds),
+  });
+
+/** The address a request comes from (Cloudflare sets the header on every request it forwards). */
+export const clientAddress = (header: (name: string) => string | undefined): string => header("cf-connecting-ip") ?? "unknown";
+
+/** 429 when this address is over the failed-authentication limit; checked before any credential is looked at. */
+export function blockedRefusal(client: string, now = Date.now()): AppError | null {
+  const until = blockedUntil.get(client);
+  if (until === undefined) return null;
+  if (until <= now) {
+    blockedUntil.delete(client);
+    return null;
+  }
+  return rateLimited(Math.ceil((until - now) / 1000));
+}
+
+function block(client: string, now: number): void {
+  for (const [address, until] of blockedUntil) {
+    if (until > now && blockedUntil.size < MAX_BLOCKED) break;
+    blockedUntil.delete(address);
+  }
+  blockedUntil.delete(client);
+  blockedUntil.set(client, now + BLOCK_MS);
+}
+
+/**
+ * Counts a failed authentication against the client's address: 401, or past
+ * the limit 429, after which the address is refused until the period ends.
+ */
+export async function failedAuthentication(env: Env, client: string): Promise<AppError> {
   const outcome = await env.AUTH_FAILURES?.limit({ key: client }).catch(() => ({ success: true }));
   if (outcome && !outcome.success) {
-    return new AppError(429, "rate_limited", "Too many failed authentications from this address; wait a minute.", undefined, {
-      "retry-after": "60",
-    });
+    block(client, Date.now());
+    return rateLimited(BLOCK_MS / 1000);
   }
   return unauthorized();
 }
 
-/** Resolves the bearer token to a principal; 401 without a valid one (429 after too many). */
+// In-process calls. The dashboard calls the API in-process on behalf of its
+// session's principal. It passes a copy of the env registered here: Hono hands
+// the env object through untouched (the Request may be rebuilt, by the body
+// limit for one), and an outside request always carries the Worker's own env,
+// never one of these copies, so no client can reach this path.
+const actingFor = new WeakMap<Env, Principal>();
+
+/** An env for an in-process API call that acts as `principal`. */
+export function envActingAs(env: Env, principal: Principal): Env {
+  const copy: Env = { ...env };
+  actingFor.set(copy, principal);
+  return copy;
+}
+
+/** Resolves the bearer token to a principal; 401 without a valid one, 429 while the address is over the limit. */
 export const authenticate: MiddlewareHandler<ApiEnv> = async (c, next) => {
-  const client = c.req.header("cf-connecting-ip") ?? "unknown";
+  const inProcess = actingFor.get(c.env);
+  if (inProcess) {
+    c.set("principal", inProcess);
+    return next();
+  }
+  const client = clientAddress((name) => c.req.header(name));
+  const blocked = blockedRefusal(client);
+  if (blocked) throw blocked;
   const match = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header("authorization") ?? "");
   const principal = match?.[1] ? await principalFor(c.env, match[1], (p) => c.executionCtx.waitUntil(p)) : null;
   if (!principal) throw await failedAuthentication(c.env, client);

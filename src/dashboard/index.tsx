@@ -2,17 +2,36 @@ import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { csrf } from "hono/csrf";
 import { secureHeaders } from "hono/secure-headers";
-import { failedAuthentication, principalFor } from "../api/auth";
+import { z } from "@hono/zod-openapi";
+import { blockedRefusal, clientAddress, failedAuthentication, principalFor } from "../api/auth";
 import { handleError } from "../api/errors";
+import {
+  CountAnswer,
+  EventSchema,
+  EventSummarySchema,
+  page as pageOf,
+  ReplayAnswer,
+  SourceSchema,
+  StatsSchema,
+  WebhookCreated,
+  WebhookSchema,
+} from "../api/schemas";
+import { isEventId } from "../domain/ids";
 import { hasScope } from "../domain/scopes";
 import { CSS, JS } from "./assets";
 import { Layout } from "./layout";
-import { EventList, EventPage, EventRows, FILTERS, type EventDetail, type EventRow } from "./pages/events";
+import { EventList, EventPage, EventRows, FILTERS } from "./pages/events";
 import { Login } from "./pages/login";
-import { Overview, type StatsJson } from "./pages/overview";
-import { SourceList, type SourceJson } from "./pages/sources";
-import { SecretOnce, WebhookList, WebhookPage, type WebhookCounts, type WebhookJson } from "./pages/webhooks";
-import { callApi, endSession, requireSession, startSession, type DashEnv } from "./session";
+import { Overview } from "./pages/overview";
+import { SourceList } from "./pages/sources";
+import { SecretOnce, WebhookList, WebhookPage, type WebhookCounts } from "./pages/webhooks";
+import { callApi, endSession, requireSession, startSession, tooManyFailures, type DashEnv } from "./session";
+
+// The answers the dashboard reads, as the API documents them.
+const EventList_ = pageOf(EventSummarySchema, "EventPage");
+const WebhookList_ = pageOf(WebhookSchema, "WebhookPage");
+const SourceList_ = pageOf(SourceSchema, "SourceList");
+const Ignored = z.unknown();
 
 type C = Context<DashEnv>;
 
@@ -36,7 +55,7 @@ const can = (c: C, scope: Parameters<typeof hasScope>[1]) => hasScope(c.get("pri
 
 /** Per-webhook counts from /v1/stats, when the token may read them. */
 async function webhookCounts(c: C): Promise<Map<string, WebhookCounts>> {
-  const stats = can(c, "events:read") ? await callApi<StatsJson>(c, "GET", "/stats") : null;
+  const stats = can(c, "events:read") ? await callApi(c, "GET", "/stats", StatsSchema) : null;
   return new Map((stats?.ok ? stats.json.webhooks : []).map((w) => [w.uid, { held: w.held, failed: w.failed }]));
 }
 
@@ -75,25 +94,29 @@ dashboard.get("/login", (c) =>
 );
 
 dashboard.post("/login", async (c) => {
+  const client = clientAddress((name) => c.req.header(name));
+  const blocked = blockedRefusal(client);
+  if (blocked) return tooManyFailures(c, blocked);
   const token = String((await c.req.parseBody()).token ?? "").trim();
   const principal = token ? await principalFor(c.env, token, (p) => c.executionCtx.waitUntil(p)) : null;
   if (!principal) {
-    const refusal = await failedAuthentication(c.env, c.req.header("cf-connecting-ip") ?? "unknown");
-    return c.redirect(`/dashboard/login?error=${encodeURIComponent(refusal.status === 429 ? refusal.message : "That token is not valid.")}`, 303);
+    const refusal = await failedAuthentication(c.env, client);
+    if (refusal.status === 429) return tooManyFailures(c, refusal);
+    return c.redirect(`/dashboard/login?error=${encodeURIComponent("That token is not valid.")}`, 303);
   }
-  startSession(c, token);
+  await startSession(c, principal);
   return c.redirect(hasScope(principal, "events:read") ? "/dashboard" : "/dashboard/webhooks", 303);
 });
 
-dashboard.post("/logout", (c) => {
-  endSession(c);
+dashboard.post("/logout", async (c) => {
+  await endSession(c);
   return c.redirect("/dashboard/login?error=Signed+out.", 303);
 });
 
 dashboard.use("*", requireSession);
 
 dashboard.get("/", async (c) => {
-  const stats = await callApi<StatsJson>(c, "GET", "/stats");
+  const stats = await callApi(c, "GET", "/stats", StatsSchema);
   if (!stats.ok) return page(c, "Overview", "/dashboard", <p>{stats.error}</p>, 403);
   return page(c, "Overview", "/dashboard", <Overview stats={stats.json} />);
 });
@@ -112,7 +135,7 @@ dashboard.get("/events", async (c) => {
   }
   const cursor = c.req.query("cursor");
   if (cursor) api.set("cursor", cursor);
-  const list = await callApi<{ data: EventRow[]; nextCursor: string | null }>(c, "GET", `/events?${api}`);
+  const list = await callApi(c, "GET", `/events?${api}`, EventList_);
   if (!list.ok) return page(c, "Events", "/dashboard/events", <p>{list.error}</p>, list.status === 403 ? 403 : 200);
   if (c.req.query("partial") === "1") return c.html(<EventRows events={list.json.data} />);
   return page(
@@ -124,25 +147,26 @@ dashboard.get("/events", async (c) => {
 });
 
 dashboard.get("/events/:id", async (c) => {
-  const event = await callApi<EventDetail>(c, "GET", `/events/${encodeURIComponent(c.req.param("id"))}`);
+  const event = await callApi(c, "GET", `/events/${encodeURIComponent(c.req.param("id"))}`, EventSchema);
   if (!event.ok) return page(c, "Event", "/dashboard/events", <p>{event.error}</p>, 404);
   return page(c, event.json.eventType, "/dashboard/events", <EventPage event={event.json} canReplay={can(c, "events:replay")} />);
 });
 
 dashboard.post("/events/:id/replay", async (c) => {
   const id = c.req.param("id");
-  const res = await callApi<{ deliveries: number }>(c, "POST", `/events/${encodeURIComponent(id)}/replay`, {});
+  const res = await callApi(c, "POST", `/events/${encodeURIComponent(id)}/replay`, ReplayAnswer, {});
   return back(c, `/dashboard/events/${id}`, res, `Replayed: ${res.json?.deliveries ?? 0} new deliveries.`);
 });
 
 dashboard.post("/deliveries/:id/retry", async (c) => {
+  // Where to go afterwards: the event's page when `back` is an event id, else the list.
   const eventId = String((await c.req.parseBody()).back ?? "");
-  const res = await callApi(c, "POST", `/deliveries/${encodeURIComponent(c.req.param("id"))}/retry`);
-  return back(c, eventId ? `/dashboard/events/${eventId}` : "/dashboard/events", res, "The delivery will be tried again now.");
+  const res = await callApi(c, "POST", `/deliveries/${encodeURIComponent(c.req.param("id"))}/retry`, Ignored);
+  return back(c, isEventId(eventId) ? `/dashboard/events/${eventId}` : "/dashboard/events", res, "The delivery will be tried again now.");
 });
 
 dashboard.get("/webhooks", async (c) => {
-  const list = await callApi<{ data: WebhookJson[] }>(c, "GET", "/webhooks?limit=100");
+  const list = await callApi(c, "GET", "/webhooks?limit=100", WebhookList_);
   if (!list.ok) return page(c, "Webhooks", "/dashboard/webhooks", <p>{list.error}</p>, 403);
   return page(
     c,
@@ -168,7 +192,7 @@ function webhookBody(form: Record<string, string | File>, creating: boolean) {
 }
 
 dashboard.post("/webhooks", async (c) => {
-  const res = await callApi<{ uid: string; secret: string }>(c, "POST", "/webhooks", webhookBody(await c.req.parseBody(), true));
+  const res = await callApi(c, "POST", "/webhooks", WebhookCreated, webhookBody(await c.req.parseBody(), true));
   if (!res.ok) return back(c, "/dashboard/webhooks", res, "");
   return page(
     c,
@@ -179,7 +203,7 @@ dashboard.post("/webhooks", async (c) => {
 });
 
 dashboard.get("/webhooks/:uid", async (c) => {
-  const w = await callApi<WebhookJson>(c, "GET", `/webhooks/${encodeURIComponent(c.req.param("uid"))}`);
+  const w = await callApi(c, "GET", `/webhooks/${encodeURIComponent(c.req.param("uid"))}`, WebhookSchema);
   if (!w.ok) return page(c, "Webhook", "/dashboard/webhooks", <p>{w.error}</p>, 404);
   const counts = (await webhookCounts(c)).get(w.json.uid);
   return page(
@@ -192,7 +216,7 @@ dashboard.get("/webhooks/:uid", async (c) => {
 
 dashboard.post("/webhooks/:uid", async (c) => {
   const uid = c.req.param("uid");
-  const res = await callApi(c, "PATCH", `/webhooks/${encodeURIComponent(uid)}`, webhookBody(await c.req.parseBody(), false));
+  const res = await callApi(c, "PATCH", `/webhooks/${encodeURIComponent(uid)}`, Ignored, webhookBody(await c.req.parseBody(), false));
   return back(c, `/dashboard/webhooks/${uid}`, res, "Saved.");
 });
 
@@ -200,17 +224,17 @@ dashboard.post("/webhooks/:uid/:action{enable|disable|retry-failed|delete}", asy
   const uid = c.req.param("uid");
   const action = c.req.param("action");
   const path = `/webhooks/${encodeURIComponent(uid)}`;
-  if (action === "delete") return back(c, "/dashboard/webhooks", await callApi(c, "DELETE", path), "Webhook deleted.");
+  if (action === "delete") return back(c, "/dashboard/webhooks", await callApi(c, "DELETE", path, Ignored), "Webhook deleted.");
   if (action === "retry-failed") {
-    const res = await callApi<{ count: number }>(c, "POST", "/deliveries/retry", { status: "failed", webhookUid: uid });
+    const res = await callApi(c, "POST", "/deliveries/retry", CountAnswer, { status: "failed", webhookUid: uid });
     return back(c, "/dashboard/webhooks", res, `${res.json?.count ?? 0} failed deliveries will be tried again.`);
   }
-  const res = await callApi<WebhookJson>(c, "PATCH", path, { disabled: action === "disable" });
+  const res = await callApi(c, "PATCH", path, Ignored, { disabled: action === "disable" });
   return back(c, "/dashboard/webhooks", res, action === "disable" ? "Disabled: new deliveries are held." : "Enabled: held deliveries are going out, oldest first.");
 });
 
 dashboard.get("/sources", async (c) => {
-  const list = await callApi<{ data: SourceJson[] }>(c, "GET", "/sources");
+  const list = await callApi(c, "GET", "/sources", SourceList_);
   if (!list.ok) return page(c, "Sources", "/dashboard/sources", <p>{list.error}</p>, 403);
   return page(c, "Sources", "/dashboard/sources", <SourceList sources={list.json.data} canWrite={can(c, "sources:write")} />);
 });
@@ -218,7 +242,7 @@ dashboard.get("/sources", async (c) => {
 dashboard.post("/sources", async (c) => {
   const form = await c.req.parseBody();
   const id = String(form.id ?? "").trim();
-  const res = await callApi<SourceJson>(c, "POST", "/sources", {
+  const res = await callApi(c, "POST", "/sources", SourceSchema, {
     ...(id ? { id } : {}),
     name: String(form.name ?? "").trim(),
     provider: String(form.provider ?? ""),
@@ -231,11 +255,11 @@ dashboard.post("/sources/:id/rotate", async (c) => {
   const id = c.req.param("id");
   // Secrets are write-only, so the page cannot keep the old one beside the new: it replaces it.
   // An overlapping rotation (`secrets: [new, old]`) is a PATCH through the API.
-  const res = await callApi(c, "PATCH", `/sources/${encodeURIComponent(id)}`, { secrets: [String((await c.req.parseBody()).secret ?? "")] });
+  const res = await callApi(c, "PATCH", `/sources/${encodeURIComponent(id)}`, Ignored, { secrets: [String((await c.req.parseBody()).secret ?? "")] });
   return back(c, "/dashboard/sources", res, "Secret replaced.");
 });
 
 dashboard.post("/sources/:id/delete", async (c) => {
-  const res = await callApi(c, "DELETE", `/sources/${encodeURIComponent(c.req.param("id"))}`);
+  const res = await callApi(c, "DELETE", `/sources/${encodeURIComponent(c.req.param("id"))}`, Ignored);
   return back(c, "/dashboard/sources", res, "Source deleted.");
 });

@@ -1,58 +1,128 @@
+import type { z } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
-import { principalFor } from "../api/auth";
+import {
+  blockedRefusal,
+  clientAddress,
+  envActingAs,
+  failedAuthentication,
+  sessionPrincipal,
+  sessionPrincipalKey,
+} from "../api/auth";
 import { api } from "../api";
+import type { AppError } from "../domain/errors";
+import { sha256Hex } from "../domain/ids";
 import type { Principal } from "../domain/scopes";
+import { randomSecret } from "../domain/tokens";
 import type { Env } from "../env";
+import { deleteSession, insertSession, liveSession } from "../store/sessions";
+import { touchToken } from "../store/tokens";
 
 export const COOKIE = "edgehook_session";
-const EIGHT_HOURS = 8 * 3600;
+/** Sessions end on the server this long after sign-in; the cookie's own lifetime only mirrors it. */
+export const SESSION_TTL_MS = 8 * 3600_000;
+const COOKIE_OPTIONS = { httpOnly: true, secure: true, sameSite: "Strict", path: "/dashboard" } as const;
+/** What a session secret looks like (randomSecret): anything else is refused without a lookup. */
+const SECRET_SHAPE = /^[A-Za-z0-9_-]{43}$/;
 
-export type DashEnv = { Bindings: Env; Variables: { principal: Principal; token: string } };
+export type DashEnv = { Bindings: Env; Variables: { principal: Principal } };
 
-export function startSession(c: Context<DashEnv>, token: string): void {
-  setCookie(c, COOKIE, token, { httpOnly: true, secure: true, sameSite: "Strict", path: "/dashboard", maxAge: EIGHT_HOURS });
+/**
+ * Signs the principal in: a random secret goes into the cookie, and only its
+ * SHA-256 and the principal it stands for into the sessions table.
+ */
+export async function startSession(c: Context<DashEnv>, principal: Principal): Promise<void> {
+  const key = await sessionPrincipalKey(c.env, principal);
+  if (key === null) throw new Error("no session can stand for this principal");
+  const secret = randomSecret();
+  const now = Date.now();
+  await insertSession(c.env.DB, { id: await sha256Hex(secret), principal: key, createdAt: now, expiresAt: now + SESSION_TTL_MS });
+  setCookie(c, COOKIE, secret, { ...COOKIE_OPTIONS, maxAge: SESSION_TTL_MS / 1000 });
 }
 
-export function endSession(c: Context<DashEnv>): void {
-  deleteCookie(c, COOKIE, { path: "/dashboard", secure: true, httpOnly: true, sameSite: "Strict" });
+/** Signs out: the session is deleted on the server, and the cookie dropped. */
+export async function endSession(c: Context<DashEnv>): Promise<void> {
+  const secret = getCookie(c, COOKIE);
+  if (secret && SECRET_SHAPE.test(secret)) await deleteSession(c.env.DB, await sha256Hex(secret));
+  deleteCookie(c, COOKIE, COOKIE_OPTIONS);
 }
 
-/** Every dashboard page but the sign-in needs a session whose token is still valid. */
-export const requireSession: MiddlewareHandler<DashEnv> = async (c, next) => {
-  const token = getCookie(c, COOKIE);
-  const principal = token ? await principalFor(c.env, token, (p) => c.executionCtx.waitUntil(p)) : null;
-  if (!token || !principal) {
-    if (token) endSession(c);
-    return c.redirect("/dashboard/login", 303);
-  }
-  c.set("principal", principal);
-  c.set("token", token);
-  await next();
-};
+/** The principal of a live session, or null (unknown, expired, its token revoked, or ADMIN_TOKEN changed). */
+async function principalOfSession(c: Context<DashEnv>, secret: string): Promise<Principal | null> {
+  if (!SECRET_SHAPE.test(secret)) return null;
+  const session = await liveSession(c.env.DB, await sha256Hex(secret), Date.now());
+  if (!session) return null;
+  const principal = await sessionPrincipal(c.env, session.principal, session.token);
+  if (principal?.tokenId) c.executionCtx.waitUntil(touchToken(c.env.DB, principal.tokenId).catch(() => {}));
+  return principal;
+}
 
-export interface ApiAnswer<T> {
-  status: number;
-  ok: boolean;
-  json: T;
-  error: string | null;
+/** A 429 page for an address over the failed-authentication limit. */
+export function tooManyFailures(c: Context<DashEnv>, refusal: AppError): Response {
+  return c.text(refusal.message, 429, refusal.headers);
 }
 
 /**
- * The dashboard is a client of the /v1 API, called in-process with the
- * signed-in token: every page and action gets exactly the API's scope checks.
+ * Every dashboard page but the sign-in needs a live session. An address over
+ * the failed-authentication limit is refused before its cookie is looked up,
+ * and a cookie that names no live session counts as a failure.
  */
-export async function callApi<T = any>(c: Context<DashEnv>, method: string, path: string, body?: unknown): Promise<ApiAnswer<T>> {
+export const requireSession: MiddlewareHandler<DashEnv> = async (c, next) => {
+  const secret = getCookie(c, COOKIE);
+  if (!secret) return c.redirect("/dashboard/login", 303);
+  const client = clientAddress((name) => c.req.header(name));
+  const blocked = blockedRefusal(client);
+  if (blocked) return tooManyFailures(c, blocked);
+  const principal = await principalOfSession(c, secret);
+  if (!principal) {
+    const refusal = await failedAuthentication(c.env, client);
+    deleteCookie(c, COOKIE, COOKIE_OPTIONS);
+    if (refusal.status === 429) return tooManyFailures(c, refusal);
+    return c.redirect("/dashboard/login", 303);
+  }
+  c.set("principal", principal);
+  await next();
+};
+
+export type ApiAnswer<T> =
+  | { ok: true; status: number; json: T; error: null }
+  | { ok: false; status: number; json: null; error: string };
+
+function errorMessage(json: unknown): string | null {
+  if (typeof json !== "object" || json === null || !("error" in json)) return null;
+  const error = json.error;
+  if (typeof error !== "object" || error === null || !("message" in error)) return null;
+  return typeof error.message === "string" ? error.message : null;
+}
+
+/**
+ * The dashboard is a client of the /v1 API, called in-process as the
+ * session's principal (no credential travels with the request): every page
+ * and action gets exactly the API's scope checks. The answer is checked
+ * against the schema the route documents.
+ */
+export async function callApi<S extends z.ZodType>(
+  c: Context<DashEnv>,
+  method: string,
+  path: string,
+  schema: S,
+  body?: unknown,
+): Promise<ApiAnswer<z.output<S>>> {
   const res = await api.fetch(
     new Request(new URL(path, "https://edgehook.internal"), {
       method,
-      headers: { authorization: `Bearer ${c.get("token")}`, "content-type": "application/json" },
+      headers: { "content-type": "application/json" },
       body: body === undefined ? undefined : JSON.stringify(body),
     }),
-    c.env,
+    envActingAs(c.env, c.get("principal")),
     c.executionCtx,
   );
-  const json = res.status === 204 ? null : await res.json().catch(() => null);
-  const error = res.ok ? null : ((json as { error?: { message?: string } } | null)?.error?.message ?? `HTTP ${res.status}`);
-  return { status: res.status, ok: res.ok, json: json as T, error };
+  const json: unknown = res.status === 204 ? null : await res.json().catch(() => null);
+  if (!res.ok) return { ok: false, status: res.status, json: null, error: errorMessage(json) ?? `HTTP ${res.status}` };
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    console.error("dashboard: unexpected API answer", { method, path: new URL(path, "https://x").pathname, status: res.status });
+    return { ok: false, status: 502, json: null, error: "The API answered in an unexpected shape." };
+  }
+  return { ok: true, status: res.status, json: parsed.data, error: null };
 }

@@ -1,8 +1,10 @@
 /**
- * Where Edgehook may POST. Production destinations are public `https:` hosts;
- * loopback, private, link-local and metadata addresses are refused (SSRF), in
- * every notation the URL parser accepts (it normalises decimal, octal and hex
- * IPv4 to dotted form). `allowPrivate` lifts both rules for local use.
+ * Where Edgehook may POST. Production destinations are public `https:` hosts
+ * named by a dotted DNS name or a public address; loopback, private,
+ * link-local and metadata addresses are refused (SSRF), in every notation the
+ * URL parser accepts (it normalises decimal, octal and hex IPv4 to dotted
+ * form, and IPv6 to its compressed form). `allowPrivate` lifts these rules for
+ * local use.
  */
 export function destinationProblem(url: string, allowPrivate: boolean): string | null {
   let u: URL;
@@ -14,14 +16,34 @@ export function destinationProblem(url: string, allowPrivate: boolean): string |
   if (u.username || u.password) return "must not carry credentials";
   if (allowPrivate) return u.protocol === "https:" || u.protocol === "http:" ? null : "must be http: or https:";
   if (u.protocol !== "https:") return "must be https:";
-  const host = u.hostname.toLowerCase().replace(/\.$/, "");
+  if (u.hostname.startsWith("[")) {
+    return privateIPv6(u.hostname.slice(1, -1)) ? "must not be a loopback, private or otherwise non-public address" : null;
+  }
+  const host = canonicalHost(u.hostname);
+  if (host === null) return "is not a valid host name";
   if (host === "localhost" || host.endsWith(".localhost") || host.endsWith(".local") || host.endsWith(".internal")) {
     return "must not be a local host name";
   }
-  if (host.startsWith("[")) return privateIPv6(host.slice(1, -1)) ? "must not be a loopback or private address" : null;
   const v4 = parseIPv4(host);
-  if (v4 && privateIPv4(v4)) return "must not be a loopback, private, link-local or metadata address";
+  if (v4) return privateIPv4(v4) ? "must not be a loopback, private, link-local or metadata address" : null;
+  // A single label resolves through local search domains (`intranet`, `metadata`).
+  if (!host.includes(".")) return "must be a fully qualified host name (with a dot)";
   return null;
+}
+
+/**
+ * The host without its trailing dots, parsed again: the URL parser leaves
+ * `127.1..` a name, but resolvers drop the dots and reach 127.0.0.1.
+ */
+function canonicalHost(hostname: string): string | null {
+  const bare = hostname.toLowerCase().replace(/\.+$/, "");
+  if (bare === "") return null;
+  if (bare === hostname) return bare;
+  try {
+    return new URL(`https://${bare}/`).hostname;
+  } catch {
+    return null;
+  }
 }
 
 function parseIPv4(host: string): number[] | null {
@@ -45,21 +67,32 @@ function privateIPv4([a, b]: number[]): boolean {
   );
 }
 
+/** The eight 16-bit groups of an IPv6 address as the URL parser writes it (no dotted tail). */
+function ipv6Groups(addr: string): number[] | null {
+  const halves = addr.toLowerCase().split("::");
+  if (halves.length > 2) return null;
+  const parse = (part: string | undefined) => (part ? part.split(":").map((g) => parseInt(g, 16)) : []);
+  const head = parse(halves[0]);
+  const tail = parse(halves[1]);
+  const groups = halves.length === 2 ? [...head, ...new Array<number>(8 - head.length - tail.length).fill(0), ...tail] : head;
+  return groups.length === 8 && groups.every((g) => Number.isInteger(g) && g >= 0 && g <= 0xffff) ? groups : null;
+}
+
+const embeddedIPv4 = (hi: number, lo: number) => [hi >> 8, hi & 255, lo >> 8, lo & 255];
+
+/**
+ * Only global unicast (2000::/3) is public; inside it, 6to4 (2002::/16) is
+ * judged by the IPv4 address it carries, and Teredo and documentation ranges
+ * are refused. Outside it, only IPv4-mapped addresses of public IPv4 pass.
+ */
 function privateIPv6(addr: string): boolean {
-  const a = addr.toLowerCase();
-  if (a === "::" || a === "::1") return true;
-  // IPv4-mapped or -compatible (the parser writes them in hex: ::ffff:7f00:1).
-  const mapped = /^::(ffff:)?([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(a);
-  if (mapped) {
-    const hi = parseInt(mapped[2]!, 16);
-    const lo = parseInt(mapped[3]!, 16);
-    return privateIPv4([hi >> 8, hi & 255, lo >> 8, lo & 255]);
-  }
-  const first = parseInt(a.split(":")[0] || "0", 16);
-  return (
-    (first & 0xfe00) === 0xfc00 || // unique local fc00::/7
-    (first & 0xffc0) === 0xfe80 || // link-local fe80::/10
-    (first & 0xff00) === 0xff00 || // multicast
-    a.startsWith("64:ff9b:") // NAT64 can reach IPv4 ranges
-  );
+  const g = ipv6Groups(addr);
+  if (!g) return true;
+  const [g0 = 0, g1 = 0, g2 = 0, g3 = 0, g4 = 0, g5 = 0, g6 = 0, g7 = 0] = g;
+  if (g0 === 0 && g1 === 0 && g2 === 0 && g3 === 0 && g4 === 0 && g5 === 0xffff) return privateIPv4(embeddedIPv4(g6, g7));
+  if ((g0 & 0xe000) !== 0x2000) return true; // loopback, unspecified, IPv4-compatible/-translated, NAT64, ULA, link/site-local, multicast, discard
+  if (g0 === 0x2002) return privateIPv4(embeddedIPv4(g1, g2)); // 6to4
+  if (g0 === 0x2001 && g1 === 0) return true; // Teredo: tunnels to an address it hides
+  if (g0 === 0x2001 && g1 === 0xdb8) return true; // documentation
+  return false;
 }

@@ -21,6 +21,11 @@ export async function eventIdFor(sourceId: string, dedupeKey: string): Promise<s
   return `evt_${hex.slice(0, 32)}`;
 }
 
+/** True for what eventIdFor makes: `evt_` and 32 lower-case hex digits. */
+export function isEventId(id: string): boolean {
+  return /^evt_[0-9a-f]{32}$/.test(id);
+}
+
 export function isoTime(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
 }

@@ -1,10 +1,15 @@
 import { bytesToBase64, hmac, utf8 } from "./crypto";
 import { toHex } from "./ids";
 
-/** A new API token: `ehk_` + 32 random bytes, base64url. Shown once, never stored. */
-export function newApiToken(): string {
+/** 32 random bytes, base64url without padding (43 characters). */
+export function randomSecret(): string {
   const b64 = bytesToBase64(crypto.getRandomValues(new Uint8Array(32)));
-  return `ehk_${b64.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "")}`;
+  return b64.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/** A new API token: `ehk_` + a random secret. Shown once, never stored. */
+export function newApiToken(): string {
+  return `ehk_${randomSecret()}`;
 }
 
 /**

@@ -8,6 +8,7 @@ import { QUEUES } from "../pipeline/queues";
 import { recordDeadLetters } from "../store/dead-letters";
 import { claimOverdue, expireHeld, releaseHeld } from "../store/deliveries";
 import { RETENTION_START, retentionStep } from "../store/events";
+import { purgeExpiredSessions } from "../store/sessions";
 
 const DAY_MS = 86_400_000;
 /** A pending delivery this far past due has lost its queue message. */
@@ -132,6 +133,9 @@ export async function runMaintenance(env: Env, now = Date.now()): Promise<Mainte
     const overdue = await claimOverdue(env.DB, REDRIVE_GRACE_MS, REDRIVE_LIMIT, now);
     await enqueueDeliveries(env, overdue);
     report.redriven = overdue.length;
+  });
+  await step("sessions", async () => {
+    await purgeExpiredSessions(env.DB, now);
   });
   await step("count-parked", async () => {
     report.parked = await countParked(env.BODIES);

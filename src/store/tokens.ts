@@ -11,7 +11,7 @@ export interface TokenRecord {
   revokedAt: number | null;
 }
 
-interface TokenRow {
+export interface TokenRow {
   id: string;
   name: string;
   scopes: string;
@@ -24,7 +24,7 @@ interface TokenRow {
 
 const list = (v: string | null) => (v === null ? null : (JSON.parse(v) as string[]));
 
-function toToken(r: TokenRow): TokenRecord {
+export function toToken(r: TokenRow): TokenRecord {
   return {
     id: r.id,
     name: r.name,

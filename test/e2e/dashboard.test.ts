@@ -1,5 +1,5 @@
 // The dashboard in real headless Chromium (Debian's chromium, driven by playwright-core) against the local stack.
-import { existsSync, mkdirSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
@@ -137,6 +137,10 @@ describe("the dashboard in Chromium", () => {
     await page.waitForURL(/\/dashboard\/login/);
     await page.goto(`${stack.url}/dashboard/events`);
     expect(new URL(page.url()).pathname).toBe("/dashboard/login");
+    // It is gone on the server: the old cookie, sent again, signs nobody in.
+    await page.context().addCookies([cookie]);
+    await page.goto(`${stack.url}/dashboard/events`);
+    expect(new URL(page.url()).pathname).toBe("/dashboard/login");
     await page.context().close();
   });
 
@@ -172,6 +176,27 @@ describe("the dashboard in Chromium", () => {
     // An action the token may not take is refused by the API behind the page.
     const replay = await page.request.post(`${stack.url}/dashboard/events/${seen}/replay`, { headers: { origin: stack.url }, maxRedirects: 0 });
     expect(replay.headers().location).toMatch(/error=.*events%3Areplay|error=.*events:replay/);
+    await page.context().close();
+  });
+
+  it("renders /docs with scripts from its own origin only: the pinned reference bundle, byte for byte", async () => {
+    const bundle = await fetch(`${stack.url}/docs/api-reference.js`);
+    expect(bundle.status).toBe(200);
+    expect(bundle.headers.get("content-type")).toMatch(/javascript/);
+    expect(bundle.headers.get("x-content-type-options")).toBe("nosniff");
+    const served = Buffer.from(await bundle.arrayBuffer());
+    const pinned = readFileSync(new URL("../../node_modules/@scalar/api-reference/dist/browser/standalone.js", import.meta.url));
+    expect(served.equals(pinned)).toBe(true);
+
+    const page = await newPage();
+    const elsewhere: string[] = [];
+    page.on("request", (r) => {
+      if (!r.url().startsWith(`${stack.url}/`) && !r.url().startsWith("data:")) elsewhere.push(r.url());
+    });
+    await page.goto(`${stack.url}/docs`);
+    // The reference ran: it fetched /openapi.json and shows the API's operations.
+    await page.getByText("Receive a webhook from a provider").first().waitFor({ timeout: 30_000 });
+    expect(elsewhere).toEqual([]);
     await page.context().close();
   });
 

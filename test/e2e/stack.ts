@@ -30,7 +30,7 @@ export async function freePort(): Promise<number> {
 }
 
 export const STACK_VARS = {
-  ADMIN_TOKEN: "e2e-admin-token",
+  ADMIN_TOKEN: "e2e-admin-token-of-at-least-32-characters",
   PODIUM_WEBHOOK_SECRET: "e2e-podium-secret e2e-podium-old",
   STANDARD_WEBHOOKS_SECRET: "whsec_ZTJlLXN0YW5kYXJkLXdlYmhvb2tzLXNlY3JldA==",
   ALLOW_PRIVATE_DESTINATIONS: "true",

@@ -1,9 +1,12 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { call } from "./helpers";
+import { runMaintenance } from "../../src/maintenance/cron";
+import { ADMIN, ADMIN_TOKEN, call, podiumBody } from "./helpers";
+import { pipeline } from "./pipeline";
 
 const url = (path: string) => `https://edgehook.test${path}`;
 
-async function signIn(token = "test-admin-token") {
+async function signIn(token = ADMIN_TOKEN) {
   const res = await call(
     new Request(url("/dashboard/login"), {
       method: "POST",
@@ -21,7 +24,7 @@ describe("dashboard sessions and security", () => {
     expect(res.headers.get("location")).toBe("/dashboard/login");
   });
 
-  it("keeps the token in an HttpOnly, Secure, SameSite=Strict cookie, and refuses a wrong token", async () => {
+  it("keeps the session in an HttpOnly, Secure, SameSite=Strict cookie, and refuses a wrong token", async () => {
     const ok = await signIn();
     expect(ok.status).toBe(303);
     const cookie = ok.headers.get("set-cookie")!;
@@ -67,7 +70,7 @@ describe("dashboard sessions and security", () => {
     const created = await call(
       new Request(url("/v1/webhooks"), {
         method: "POST",
-        headers: { authorization: "Bearer test-admin-token", "content-type": "application/json" },
+        headers: { ...ADMIN, "content-type": "application/json" },
         body: JSON.stringify({ url: `https://downstream.test/ok/${key}`, eventTypes: ["*"], sourceIds: [`nothing-${key}`] }),
       }),
     );
@@ -79,7 +82,7 @@ describe("dashboard sessions and security", () => {
     expect(page).toContain("catch-all");
   });
 
-  it("serves /docs under a CSP that allows only its own inline scripts, by hash", async () => {
+  it("serves /docs under a CSP that allows scripts only from its own origin and its inline ones by hash", async () => {
     const res = await call(new Request(url("/docs")));
     expect(res.status).toBe(200);
     const csp = res.headers.get("content-security-policy")!;
@@ -87,5 +90,138 @@ describe("dashboard sessions and security", () => {
     expect(csp).toMatch(/script-src [^;]*'sha256-[A-Za-z0-9+/=]+'/);
     expect(csp).not.toMatch(/script-src [^;]*'unsafe-inline'/);
     expect(res.headers.get("x-frame-options")).toBe("DENY");
+    // Every script is this origin's: the pinned bundle served from /docs, and the inline ones by hash.
+    const html = await res.text();
+    expect([...html.matchAll(/<script[^>]*\bsrc="([^"]*)"/g)].map((m) => m[1])).toEqual(["/docs/api-reference.js"]);
+    expect(csp).toMatch(/script-src 'self'( 'sha256-[A-Za-z0-9+/=]+')+;/);
+    expect(csp).not.toMatch(/https?:/);
+  });
+});
+
+const sha256Hex = async (s: string) =>
+  [...new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(s)))].map((b) => b.toString(16).padStart(2, "0")).join("");
+
+/** The session cookie a sign-in set, as `name=value`, and its value. */
+async function session(token = ADMIN_TOKEN) {
+  const res = await signIn(token);
+  const pair = res.headers.get("set-cookie")?.split(";")[0];
+  if (!pair) throw new Error(`no session: ${res.status} ${res.headers.get("location")}`);
+  return { cookie: pair, secret: pair.slice(pair.indexOf("=") + 1) };
+}
+
+const page = (path: string, cookie: string, init: RequestInit = {}) =>
+  call(new Request(url(path), { ...init, headers: { cookie, origin: "https://edgehook.test", ...(init.headers ?? {}) } }));
+
+describe("server-side dashboard sessions", () => {
+  it("puts a random session secret in the cookie, never the token, and keeps only its hash for 8 hours", async () => {
+    const { secret } = await session();
+    expect(secret).not.toContain(ADMIN_TOKEN);
+    expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const row = await env.DB.prepare("SELECT * FROM sessions WHERE id = ?").bind(await sha256Hex(secret)).first<{ created_at: number; expires_at: number; principal: string }>();
+    expect(row).not.toBeNull();
+    expect(row!.expires_at - row!.created_at).toBe(8 * 3600_000);
+    expect(row!.principal).not.toContain(ADMIN_TOKEN);
+    expect(await env.DB.prepare("SELECT COUNT(*) AS n FROM sessions WHERE id = ?").bind(secret).first("n")).toBe(0);
+    const again = await session();
+    expect(again.secret).not.toBe(secret);
+  });
+
+  it("never accepts the session cookie as a /v1 bearer token", async () => {
+    const { secret } = await session();
+    const res = await call(new Request(url("/v1/events"), { headers: { authorization: `Bearer ${secret}` } }));
+    expect(res.status).toBe(401);
+  });
+
+  it("ends the session on the server at logout: the old cookie no longer works", async () => {
+    const { cookie, secret } = await session();
+    expect((await page("/dashboard/events", cookie)).status).toBe(200);
+    const out = await page("/dashboard/logout", cookie, { method: "POST" });
+    expect(out.status).toBe(303);
+    expect(await env.DB.prepare("SELECT COUNT(*) AS n FROM sessions WHERE id = ?").bind(await sha256Hex(secret)).first("n")).toBe(0);
+    const after = await page("/dashboard/events", cookie);
+    expect(after.status).toBe(303);
+    expect(after.headers.get("location")).toBe("/dashboard/login");
+  });
+
+  it("refuses a session past its server-side expiry, whatever the cookie says", async () => {
+    const { cookie, secret } = await session();
+    expect((await page("/dashboard/events", cookie)).status).toBe(200);
+    await env.DB.prepare("UPDATE sessions SET expires_at = ? WHERE id = ?").bind(Date.now() - 1, await sha256Hex(secret)).run();
+    const res = await page("/dashboard/events", cookie);
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe("/dashboard/login");
+  });
+
+  it("stops a scoped token's sessions when the token is revoked", async () => {
+    const created = await call(
+      new Request(url("/v1/tokens"), {
+        method: "POST",
+        headers: { ...ADMIN, "content-type": "application/json" },
+        body: JSON.stringify({ name: "dash", scopes: ["events:read"] }),
+      }),
+    );
+    const { id, token } = (await created.json()) as { id: string; token: string };
+    const { cookie } = await session(token);
+    expect((await page("/dashboard/events", cookie)).status).toBe(200);
+    expect((await call(new Request(url(`/v1/tokens/${id}`), { method: "DELETE", headers: ADMIN }))).status).toBe(204);
+    const res = await page("/dashboard/events", cookie);
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe("/dashboard/login");
+  });
+
+  it("stops admin sessions when ADMIN_TOKEN changes", async () => {
+    const { cookie } = await session();
+    expect((await page("/dashboard/events", cookie)).status).toBe(200);
+    const rotated = await call(new Request(url("/dashboard/events"), { headers: { cookie } }), { ADMIN_TOKEN: `${ADMIN_TOKEN}-rotated` });
+    expect(rotated.status).toBe(303);
+  });
+
+  it("has the maintenance run delete expired sessions and keep live ones", async () => {
+    const { secret: live } = await session();
+    const { secret: old } = await session();
+    await env.DB.prepare("UPDATE sessions SET expires_at = ? WHERE id = ?").bind(Date.now() - 1, await sha256Hex(old)).run();
+    await runMaintenance(env);
+    const ids = async (s: string) => env.DB.prepare("SELECT COUNT(*) AS n FROM sessions WHERE id = ?").bind(await sha256Hex(s)).first("n");
+    expect(await ids(old)).toBe(0);
+    expect(await ids(live)).toBe(1);
+  });
+});
+
+describe("dashboard input", () => {
+  it("sends the retry form back only to an event id, ignoring any other `back`", async () => {
+    const { cookie } = await session();
+    for (const back of ["../sources?notice=Signed", "//evil.example/x", "evt_../../webhooks", "evt_ZZ"]) {
+      const res = await page("/dashboard/deliveries/dlv_nope/retry", cookie, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ back }),
+      });
+      expect(res.status).toBe(303);
+      expect(new URL(res.headers.get("location")!, "https://x").pathname).toBe("/dashboard/events");
+    }
+    const good = await page("/dashboard/deliveries/dlv_nope/retry", cookie, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ back: "evt_0123456789abcdef0123456789abcdef" }),
+    });
+    expect(new URL(good.headers.get("location")!, "https://x").pathname).toBe("/dashboard/events/evt_0123456789abcdef0123456789abcdef");
+  });
+
+  it("pretty-prints a normal body, and shows a deeply nested one as received, in a page linear in its size", async () => {
+    const p = pipeline();
+    const { cookie } = await session();
+    const normal = await p.ingest(podiumBody({ type: "message.received" }));
+    const normalPage = await (await page(`/dashboard/events/${normal}`, cookie)).text();
+    expect(normalPage).toContain('\n  &quot;metadata&quot;: {\n    &quot;eventType&quot;: &quot;message.received&quot;');
+
+    const meta = JSON.parse(podiumBody()) as Record<string, unknown>;
+    const deep = `{"metadata":${JSON.stringify(meta.metadata)},"data":${"[".repeat(3000)}${"]".repeat(3000)}}`;
+    expect(deep.length).toBeGreaterThan(6000);
+    const deepId = await p.ingest(deep);
+    const res = await page(`/dashboard/events/${deepId}`, cookie);
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toContain(`${"[".repeat(3000)}${"]".repeat(3000)}`);
+    expect(html.length).toBeLessThan(4 * deep.length);
   });
 });

@@ -7,6 +7,9 @@ describe("destination URLs (SSRF)", () => {
     "https://8.8.8.8/x",
     "https://[2606:4700::1111]/x",
     "https://downstream.test/ok/a",
+    "https://hooks.example.com./edgehook",
+    "https://[::ffff:808:808]/x",
+    "https://[2002:808:808::1]/x",
   ])("allows the public https URL %s", (url) => {
     expect(destinationProblem(url, false)).toBeNull();
   });
@@ -34,6 +37,25 @@ describe("destination URLs (SSRF)", () => {
     ["https://[::ffff:127.0.0.1]/", "IPv4-mapped loopback"],
     ["https://[::ffff:10.1.2.3]/", "IPv4-mapped private"],
     ["https://user:pw@hooks.example.com/", "credentials in the URL"],
+    ["https://localhost../", "localhost with two trailing dots"],
+    ["https://localhost./", "localhost with a trailing dot"],
+    ["https://api.localhost../", "a .localhost name with two trailing dots"],
+    ["https://127.0.0.1../", "loopback with two trailing dots"],
+    ["https://127.1../", "short loopback with two trailing dots"],
+    ["https://0x7f000001../", "hex loopback with two trailing dots"],
+    ["https://[::ffff:0:7f00:1]/", "IPv4-translated loopback"],
+    ["https://[::ffff:0:a01:203]/", "IPv4-translated private"],
+    ["https://[::7f00:1]/", "IPv4-compatible loopback"],
+    ["https://[fec0::1]/", "IPv6 site-local"],
+    ["https://[2002:7f00:1::1]/", "6to4 of loopback"],
+    ["https://[2002:a00:1::1]/", "6to4 of 10/8"],
+    ["https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/", "Teredo"],
+    ["https://[64:ff9b::7f00:1]/", "NAT64 of loopback"],
+    ["https://[100::1]/", "IPv6 discard-only"],
+    ["https://[2001:db8::1]/", "IPv6 documentation"],
+    ["https://intranet/", "a single-label name"],
+    ["https://intranet./", "a single-label name with a trailing dot"],
+    ["https://metadata/computeMetadata/v1/", "a single-label metadata name"],
     ["not a url", "garbage"],
   ])("refuses %s (%s)", (url) => {
     expect(destinationProblem(url, false)).toEqual(expect.any(String));

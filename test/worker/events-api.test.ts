@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { storeEvents, type EventRow } from "../../src/store/events";
-import { ADMIN, call } from "./helpers";
+import { ADMIN, ADMIN_TOKEN, call } from "./helpers";
 
 function row(i: number, tag: string): EventRow {
   return {
@@ -24,7 +24,7 @@ async function get(path: string, headers: Record<string, string> = ADMIN) {
 
 describe("GET /v1/events", () => {
   it("answers 401 unauthorized without the admin token, or with a wrong one", async () => {
-    const attempts: Record<string, string>[] = [{}, { authorization: "Bearer nope" }, { authorization: "test-admin-token" }];
+    const attempts: Record<string, string>[] = [{}, { authorization: "Bearer nope" }, { authorization: ADMIN_TOKEN }];
     for (const headers of attempts) {
       const { status, json } = await get("/v1/events", headers);
       expect(status).toBe(401);

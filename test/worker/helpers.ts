@@ -5,7 +5,9 @@ import type { Env } from "../../src/env";
 import { insertSource, type NewSource } from "../../src/store/sources";
 import worker from "../../src/index";
 
-export const ADMIN = { authorization: "Bearer test-admin-token" };
+/** The admin token of the test configuration (vitest.config.ts). */
+export const ADMIN_TOKEN = env.ADMIN_TOKEN ?? "";
+export const ADMIN = { authorization: `Bearer ${ADMIN_TOKEN}` };
 
 const encoder = new TextEncoder();
 
@@ -81,13 +83,19 @@ export function testEnv(overrides: Partial<Env> = {}) {
   return { env: e, queues };
 }
 
+// Documentation addresses (2001:db8::/32), one network per test file's isolate and one address per call.
+const network = `2001:db8:${crypto.getRandomValues(new Uint16Array(1))[0]!.toString(16)}`;
+let clients = 0;
+/** A client address no other call uses. */
+export const clientAddress = () => `${network}::${(++clients).toString(16)}`;
+
 /** The worker's fetch with the test env, optionally with some bindings replaced. */
 export async function call(request: Request, overrides: Partial<Env> = {}): Promise<Response> {
   // Each call comes from its own client address unless a test names one, so deliberate
   // authentication failures across the suite never add up to the per-client rate limit.
   if (!request.headers.has("cf-connecting-ip")) {
     request = new Request(request, { headers: new Headers(request.headers) });
-    request.headers.set("cf-connecting-ip", `192.0.2.${Math.floor(Math.random() * 250) + 1}`);
+    request.headers.set("cf-connecting-ip", clientAddress());
   }
   const ctx = createExecutionContext();
   const res = await worker.fetch(request, testEnv(overrides).env, ctx);

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { AppError } from "../../src/domain/errors";
 import { providers } from "../../src/ingress/providers";
 import type { Source } from "../../src/domain/types";
-import { call, createSource, hmacHex, post, recordingQueue } from "./helpers";
+import { ADMIN, call, createSource, hmacHex, post, recordingQueue } from "./helpers";
 
 const SIGNATURE_HEADERS = [
   "podium-timestamp",
@@ -168,7 +168,7 @@ describe("the API under arbitrary input", () => {
           const res = await call(
             new Request(`https://edgehook.test${path}`, {
               method,
-              headers: { authorization: "Bearer test-admin-token", "content-type": "application/json" },
+              headers: { ...ADMIN, "content-type": "application/json" },
               body,
             }),
           );
@@ -195,7 +195,7 @@ describe("the API under arbitrary input", () => {
         ),
         async (path, query) => {
           const res = await call(
-            new Request(`https://edgehook.test${path}?${new URLSearchParams(query)}`, { headers: { authorization: "Bearer test-admin-token" } }),
+            new Request(`https://edgehook.test${path}?${new URLSearchParams(query)}`, { headers: ADMIN }),
           );
           expect([200, 400]).toContain(res.status);
         },

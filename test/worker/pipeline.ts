@@ -4,7 +4,7 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from "clou
 import type { DeliveryMessage, IngestMessage } from "../../src/domain/types";
 import type { Env } from "../../src/env";
 import worker from "../../src/index";
-import { podiumBody, podiumHeaders, post, testEnv } from "./helpers";
+import { ADMIN, podiumBody, podiumHeaders, post, testEnv } from "./helpers";
 
 let msgSeq = 0;
 
@@ -48,7 +48,7 @@ export function pipeline(overrides: Partial<Env> = {}) {
     const res = await handler.fetch!(
       new Request(`https://edgehook.test${path}`, {
         method,
-        headers: { authorization: "Bearer test-admin-token", "content-type": "application/json" },
+        headers: { ...ADMIN, "content-type": "application/json" },
         body: body === undefined ? undefined : JSON.stringify(body),
       }) as never,
       env,

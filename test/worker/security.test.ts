@@ -1,33 +1,112 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { call, podiumBody, podiumHeaders, post } from "./helpers";
+import { env } from "cloudflare:workers";
+import { ADMIN, ADMIN_TOKEN, call, clientAddress, countingDb, podiumBody, podiumHeaders, post } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
 
 const v1 = (path: string, init: RequestInit = {}) => new Request(`https://edgehook.test/v1${path}`, init);
+const errorCode = async (res: Response) => ((await res.json()) as { error: { code: string } }).error.code;
 
 describe("API hardening", () => {
-  it("rate-limits failed authentications per client address, leaving valid tokens and other clients alone", async () => {
-    const client = `203.0.113.${Math.floor(Math.random() * 200) + 1}`;
+  it("once an address is over the failed-authentication limit, refuses even the right token, before evaluating it", async () => {
+    const client = clientAddress();
     const statuses: number[] = [];
-    for (let i = 0; i < 25; i++) {
+    for (let i = 0; i < 21; i++) {
       const res = await call(v1("/events", { headers: { authorization: `Bearer guess-${i}`, "cf-connecting-ip": client } }));
       statuses.push(res.status);
     }
     expect(statuses.slice(0, 20).every((s) => s === 401)).toBe(true);
     expect(statuses.at(-1)).toBe(429);
-    const limited = await call(v1("/events", { headers: { authorization: "Bearer guess", "cf-connecting-ip": client } }));
-    expect(limited.headers.get("retry-after")).toBe("60");
-    expect(((await limited.json()) as { error: { code: string } }).error.code).toBe("rate_limited");
-    const valid = await call(v1("/events", { headers: { authorization: "Bearer test-admin-token", "cf-connecting-ip": client } }));
-    expect(valid.status).toBe(200);
-    const other = await call(v1("/events", { headers: { authorization: "Bearer guess", "cf-connecting-ip": "198.51.100.7" } }));
-    expect(other.status).toBe(401);
+
+    const { db, counter } = countingDb(env.DB);
+    const right = await call(v1("/events", { headers: { ...ADMIN, "cf-connecting-ip": client } }), { DB: db });
+    expect(right.status).toBe(429);
+    expect(await errorCode(right)).toBe("rate_limited");
+    const wait = Number(right.headers.get("retry-after"));
+    expect(wait).toBeGreaterThan(0);
+    expect(wait).toBeLessThanOrEqual(60);
+    const scoped = await call(v1("/events", { headers: { authorization: "Bearer ehk_anything", "cf-connecting-ip": client } }), { DB: db });
+    expect(scoped.status).toBe(429);
+    expect(counter.prepared).toBe(0); // nothing was looked up
+
+    const other = await call(v1("/events", { headers: { ...ADMIN, "cf-connecting-ip": clientAddress() } }));
+    expect(other.status).toBe(200);
+  });
+
+  it("counts failed dashboard sign-ins, then refuses the right token at sign-in too", async () => {
+    const client = clientAddress();
+    const signIn = (token: string) =>
+      call(
+        new Request("https://edgehook.test/dashboard/login", {
+          method: "POST",
+          headers: { origin: "https://edgehook.test", "content-type": "application/x-www-form-urlencoded", "cf-connecting-ip": client },
+          body: new URLSearchParams({ token }),
+        }),
+      );
+    for (let i = 0; i < 21; i++) await signIn(`guess-${i}`);
+    const right = await signIn(ADMIN_TOKEN);
+    expect(right.status).toBe(429);
+    expect(right.headers.get("retry-after")).toMatch(/^\d+$/);
+    expect(right.headers.get("set-cookie")).toBeNull();
+    // The block holds for the API as well.
+    expect((await call(v1("/events", { headers: { ...ADMIN, "cf-connecting-ip": client } }))).status).toBe(429);
+  });
+
+  it("counts unknown session cookies as failures, then refuses a valid session from that address", async () => {
+    const client = clientAddress();
+    const login = await call(
+      new Request("https://edgehook.test/dashboard/login", {
+        method: "POST",
+        headers: { origin: "https://edgehook.test", "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ token: ADMIN_TOKEN }),
+      }),
+    );
+    const cookie = login.headers.get("set-cookie")!.split(";")[0]!;
+    const visit = (c: string) => call(new Request("https://edgehook.test/dashboard/events", { headers: { cookie: c, "cf-connecting-ip": client } }));
+    expect((await visit(cookie)).status).toBe(200);
+    const statuses: number[] = [];
+    for (let i = 0; i < 21; i++) statuses.push((await visit(`edgehook_session=${btoa(`guess-${i}-`.padEnd(32, "x")).replace(/=+$/, "")}`)).status);
+    expect(statuses.slice(0, 20).every((s) => s === 303)).toBe(true);
+    expect(statuses.at(-1)).toBe(429);
+    const refused = await visit(cookie);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get("retry-after")).toMatch(/^\d+$/);
+  });
+
+  it("refuses an ADMIN_TOKEN shorter than 32 characters: it authenticates nothing, and says so once in the log", async () => {
+    const lines: string[] = [];
+    for (const level of ["log", "info", "warn", "error"] as const) {
+      vi.spyOn(console, level).mockImplementation((...args: unknown[]) => void lines.push(args.map(String).join(" ")));
+    }
+    const short = "short-admin-token-31-characters";
+    expect(short.length).toBe(31);
+    for (let i = 0; i < 2; i++) {
+      const res = await call(v1("/events", { headers: { authorization: `Bearer ${short}` } }), { ADMIN_TOKEN: short });
+      expect(res.status).toBe(401);
+    }
+    const login = await call(
+      new Request("https://edgehook.test/dashboard/login", {
+        method: "POST",
+        headers: { origin: "https://edgehook.test", "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ token: short }),
+      }),
+      { ADMIN_TOKEN: short },
+    );
+    expect(login.headers.get("set-cookie")).toBeNull();
+    const said = lines.filter((l) => l.includes("ADMIN_TOKEN"));
+    expect(said).toHaveLength(1);
+    expect(said[0]).toContain("32");
+    expect(lines.join("\n")).not.toContain(short);
+    vi.restoreAllMocks();
+    // 32 characters are enough.
+    const long = `${short}x`;
+    expect((await call(v1("/events", { headers: { authorization: `Bearer ${long}` } }), { ADMIN_TOKEN: long })).status).toBe(200);
   });
 
   it("refuses API bodies over 64 KiB with 413 payload_too_large", async () => {
     const res = await call(
       v1("/webhooks", {
         method: "POST",
-        headers: { authorization: "Bearer test-admin-token", "content-type": "application/json" },
+        headers: { ...ADMIN, "content-type": "application/json" },
         body: JSON.stringify({ url: "https://downstream.test/ok/x", eventTypes: ["*"], pad: "x".repeat(70_000) }),
       }),
     );
@@ -66,7 +145,7 @@ describe("secrets never reach the logs", () => {
 
     const all = lines.join("\n");
     expect(lines.length).toBeGreaterThan(0); // something was logged, and none of it is secret
-    for (const secret of [webhookSecret, sourceSecret, token, "test-admin-token", "podium-current", headers["podium-signature"]]) {
+    for (const secret of [webhookSecret, sourceSecret, token, ADMIN_TOKEN, "podium-current", headers["podium-signature"]]) {
       expect(all).not.toContain(secret);
     }
   });

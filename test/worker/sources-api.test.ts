@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { call, podiumBody, podiumHeaders, post } from "./helpers";
+import { ADMIN, call, podiumBody, podiumHeaders, post } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
 
 describe("/v1/sources", () => {
@@ -144,7 +144,7 @@ describe("event filters, stats and errors", () => {
     const wrong = await p.api("DELETE", "/v1/events");
     expect(wrong.status).toBe(405);
     expect(wrong.json.error.code).toBe("method_not_allowed");
-    const res = await call(new Request("https://edgehook.test/v1/events", { method: "PUT", headers: { authorization: "Bearer test-admin-token" } }));
+    const res = await call(new Request("https://edgehook.test/v1/events", { method: "PUT", headers: ADMIN }));
     expect(res.headers.get("allow")).toBe("GET");
     const missing = await p.api("GET", "/v1/nothing-here");
     expect(missing.status).toBe(404);
@@ -155,7 +155,7 @@ describe("event filters, stats and errors", () => {
     const res = await call(
       new Request("https://edgehook.test/v1/webhooks", {
         method: "POST",
-        headers: { authorization: "Bearer test-admin-token", "content-type": "application/json" },
+        headers: { ...ADMIN, "content-type": "application/json" },
         body: "{not json",
       }),
     );

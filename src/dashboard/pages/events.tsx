@@ -1,6 +1,7 @@
 import type { z } from "@hono/zod-openapi";
 import type { EventSchema, EventSummarySchema } from "../../api/schemas";
 import { Action, Badge, Time } from "../layout";
+import { prettyBody } from "../pretty-body";
 
 export type EventRow = z.infer<typeof EventSummarySchema>;
 
@@ -112,14 +113,6 @@ export function EventList(props: { events: EventRow[]; query: Record<string, str
 
 export type EventDetail = z.infer<typeof EventSchema>;
 
-function pretty(body: string): string {
-  try {
-    return JSON.stringify(JSON.parse(body), null, 2);
-  } catch {
-    return body;
-  }
-}
-
 export function EventPage(props: { event: EventDetail; canReplay: boolean }) {
   const e = props.event;
   return (
@@ -184,7 +177,7 @@ export function EventPage(props: { event: EventDetail; canReplay: boolean }) {
       ))}
       <h2>Body</h2>
       <pre tabindex={0} aria-label="Event body">
-        {pretty(e.body)}
+        {prettyBody(e.body)}
       </pre>
       <h2>Headers</h2>
       <div class="scroll">
