@@ -38,7 +38,9 @@ async function connect(p: P, query = "", opts: { token?: string; headers?: Recor
   ws.accept();
   open.push(ws);
   const messages: ListenMessage[] = [];
-  ws.addEventListener("message", (m) => messages.push(JSON.parse(String(m.data)) as ListenMessage));
+  ws.addEventListener("message", (m) => {
+    messages.push(JSON.parse(String(m.data)) as ListenMessage);
+  });
   const events = () => messages.filter((m): m is EventNote => m.type === "event");
   const attempts = () => messages.filter((m): m is AttemptNote => m.type === "attempt");
   /** Waits until the listener has been sent everything up to `position` (heard or not). */
@@ -179,19 +181,29 @@ describe("GET /v1/listen", () => {
   it("tail shows events without bodies and each delivery attempt", async () => {
     const p = pipeline();
     const org = `org-${uniqueKey()}`;
-    const key = uniqueKey();
-    await p.createWebhook({ url: `https://downstream.test/flaky/${key}?fails=1`, eventTypes: ["*"], organizationUid: org });
+    const ok = await p.createWebhook({ url: `https://downstream.test/ok/${uniqueKey()}`, eventTypes: ["*"], organizationUid: org });
+    const failing = await p.createWebhook({ url: `https://downstream.test/fail/${uniqueKey()}`, eventTypes: ["*"], organizationUid: org });
     const t = await connect(p, "mode=tail");
     const id = await p.ingest(body("message.received", org));
-    await p.deliver(); // 503
-    await vi.waitFor(() => expect(t.attempts()).toHaveLength(1), { timeout: 5_000 });
-    await p.runQueue("edgehook-deliveries", t.attempts().map((a) => ({ deliveryId: a.deliveryId }))); // 200
+    await p.deliver();
     await vi.waitFor(() => expect(t.attempts()).toHaveLength(2), { timeout: 5_000 });
-    expect(t.events().map((e) => [e.id, e.body])).toEqual([[id, undefined]]);
-    expect(t.attempts().map((a) => [a.eventId, a.number, a.statusCode, a.status])).toEqual([
-      [id, 1, 503, "pending"],
-      [id, 2, 200, "succeeded"],
-    ]);
+    expect(t.events().map((e) => [e.id, e.body, e.headers])).toEqual([[id, undefined, undefined]]);
+    const byWebhook = Object.fromEntries(t.attempts().map((a) => [a.webhookUid, [a.eventId, a.number, a.statusCode, a.status]]));
+    expect(byWebhook).toEqual({ [ok.uid]: [id, 1, 200, "succeeded"], [failing.uid]: [id, 1, 500, "pending"] });
+  });
+
+  it("tail as a webhook shows only that webhook's attempts", async () => {
+    const p = pipeline();
+    const org = `org-${uniqueKey()}`;
+    const mine = await p.createWebhook({ url: `https://downstream.test/ok/${uniqueKey()}`, eventTypes: ["*"], organizationUid: org });
+    const other = await p.createWebhook({ url: `https://downstream.test/ok/${uniqueKey()}`, eventTypes: ["*"], organizationUid: org });
+    const all = await connect(p, "mode=tail");
+    const t = await connect(p, `mode=tail&webhookUid=${mine.uid}`);
+    await p.ingest(body("message.received", org));
+    await p.deliver();
+    await vi.waitFor(() => expect(all.attempts().map((a) => a.webhookUid).sort()).toEqual([mine.uid, other.uid].sort()), { timeout: 5_000 });
+    await vi.waitFor(() => expect(t.attempts()).toHaveLength(1), { timeout: 5_000 });
+    expect(t.attempts()[0]!.webhookUid).toBe(mine.uid);
   });
 });
 
