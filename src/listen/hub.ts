@@ -39,11 +39,11 @@ export type AttemptFact = Pick<AttemptNote, "deliveryId" | "number" | "status" |
 };
 
 function isAttachment(v: unknown): v is Attachment {
-  return typeof v === "object" && v !== null && typeof (v as Attachment).id === "string" && typeof (v as Attachment).position === "number";
+  return typeof v === "object" && v !== null && "id" in v && typeof v.id === "string" && "position" in v && typeof v.position === "number";
 }
 
 function isConfig(v: unknown): v is ListenerConfig {
-  return typeof v === "object" && v !== null && ((v as ListenerConfig).mode === "listen" || (v as ListenerConfig).mode === "tail");
+  return typeof v === "object" && v !== null && "mode" in v && (v.mode === "listen" || v.mode === "tail") && "principal" in v;
 }
 
 function send(ws: WebSocket, m: ListenMessage): void {
@@ -96,7 +96,7 @@ export class ListenerHub extends DurableObject<Env> {
       position = await this.replayStart(config, principal, webhook, head);
     }
 
-    const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
+    const { 0: client, 1: server } = new WebSocketPair();
     const at: Attachment = { id: crypto.randomUUID(), position };
     this.ctx.acceptWebSocket(server, [config.mode]);
     server.serializeAttachment(at);
