@@ -39,6 +39,10 @@ export default defineConfig({
         },
       },
       {
+        // The CLI's own code in Node: its generated API types, setup against a fake wrangler.
+        test: { name: "cli", include: ["test/cli/**/*.test.ts"], environment: "node", testTimeout: 60_000 },
+      },
+      {
         // The soak: many events through the real local stack (npm run soak for the large run).
         test: {
           name: "soak",

@@ -1,4 +1,5 @@
 import type { DeadDelivery, DeliveryMessage, IngestMessage } from "./domain/types";
+import type { ListenerHub } from "./listen/hub";
 
 /** Bindings and settings of the Worker, as declared in wrangler.toml and .dev.vars. */
 export interface Env {
@@ -7,6 +8,8 @@ export interface Env {
   INGEST: Queue<IngestMessage>;
   DELIVERIES: Queue<DeliveryMessage>;
   DELIVERIES_DLQ: Queue<DeadDelivery>;
+  /** Holds the WebSockets of `edgehook listen` and `edgehook tail` (src/listen/hub.ts). */
+  LISTENERS: DurableObjectNamespace<ListenerHub>;
   /** Counts failed API authentications per client. */
   AUTH_FAILURES?: RateLimit;
   /** Counts rejected ingress signatures per source and client. */

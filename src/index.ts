@@ -7,6 +7,9 @@ import { consumeDeadLetters } from "./pipeline/dead-letters";
 import { consumeIngest } from "./pipeline/ingest";
 import { QUEUES } from "./pipeline/queues";
 
+// The listener hub (`edgehook listen`, `tail`) is a Durable Object class of this Worker.
+export { ListenerHub } from "./listen/hub";
+
 export default {
   fetch: app.fetch,
 

@@ -7,6 +7,7 @@ import { catalog } from "./routes/catalog";
 import { deadLetters } from "./routes/dead-letters";
 import { deliveries } from "./routes/deliveries";
 import { events } from "./routes/events";
+import { listener } from "./routes/listen";
 import { replay } from "./routes/replay";
 import { sources } from "./routes/sources";
 import { tokens } from "./routes/tokens";
@@ -32,7 +33,8 @@ export const api = router()
   .route("/", sources)
   .route("/", tokens)
   .route("/", catalog)
-  .route("/", deadLetters);
+  .route("/", deadLetters)
+  .route("/", listener);
 
 // Also when the dashboard calls the API in-process, errors answer in the contract's shape.
 api.onError(handleError);

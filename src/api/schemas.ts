@@ -382,3 +382,30 @@ export const StatsSchema = z
 
 export const IdParam = z.object({ id: uid.openapi({ param: { name: "id", in: "path" } }) });
 export const UidParam = z.object({ uid: uid.openapi({ param: { name: "uid", in: "path" } }) });
+
+// Listeners (`edgehook listen` and `tail`)
+
+const commaList = (item: z.ZodString, description: string) =>
+  z
+    .string()
+    .max(2000)
+    .transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean))
+    .pipe(z.array(item).min(1).max(50))
+    .optional()
+    .openapi({ type: "string", description });
+
+export const ListenQuery = z.object({
+  mode: z.enum(["listen", "tail"]).default("listen").openapi({
+    description: "`listen`: events with their bodies and signature headers; `tail`: events without bodies, and delivery attempts.",
+  }),
+  sourceIds: commaList(z.string().regex(SOURCE_ID, "a source id"), "Comma-separated source ids; default all."),
+  eventTypes: commaList(
+    z.string().max(200).regex(EVENT_TYPE_PATTERN, "an exact type, `object.*` or `*`"),
+    "Comma-separated event types (`message.received`, `message.*`, `*`); default all.",
+  ),
+  webhookUid: uid.optional().openapi({
+    description: "Hear what this webhook is owed, signed with its secret (listen needs webhooks:write, tail webhooks:read).",
+  }),
+  after: z.coerce.number().int().min(0).optional().openapi({ description: "Resume: send what was stored after this position first." }),
+  replay: z.coerce.number().int().min(0).max(100).default(0).openapi({ description: "Send the last N matching events first." }),
+});

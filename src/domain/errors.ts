@@ -16,6 +16,7 @@ export type ErrorCode =
   | "conflict"
   | "method_not_allowed"
   | "rate_limited"
+  | "upgrade_required"
   | "internal_error";
 
 /** An error as a value: the status, a code to branch on and a message to act on. */

@@ -2,6 +2,7 @@ import { destinationProblem } from "../domain/destination";
 import { settings, type Settings } from "../domain/settings";
 import type { DeadDelivery, DeliveryMessage } from "../domain/types";
 import type { Env } from "../env";
+import { announceAttempts } from "../listen/announce";
 import { holdDeliveries, loadJobs, recordAttempts, type AttemptOutcome, type DeliveryJob } from "../store/deliveries";
 import { retryDelaySeconds } from "./backoff";
 import { postDelivery, type PostResult } from "./post";
@@ -73,6 +74,7 @@ export async function consumeDeliveries(batch: MessageBatch<DeliveryMessage>, en
     if (a.retryIn === null) a.msg.ack();
     else a.msg.retry({ delaySeconds: a.retryIn });
   }
+  await announceAttempts(env, attempted.map((a) => a.outcome)); // never throws, and skipped while nobody tails
 }
 
 async function hold(env: Env, msgs: Msg[]): Promise<void> {

@@ -1,6 +1,7 @@
 import type { IngestMessage } from "../domain/types";
 import type { Env } from "../env";
 import { bodyOf, dropBodies } from "../ingress/claim-check";
+import { announceEvents } from "../listen/announce";
 import { route } from "../routing/match";
 import { recordEventTypes } from "../store/event-types";
 import { eventExists, storeEvents, type EventRow } from "../store/events";
@@ -66,6 +67,7 @@ async function storeAndRoute(env: Env, ready: Ready[]): Promise<void> {
   const pending = await storeEvents(env.DB, rows, deliveries, also);
   await enqueueDeliveries(env, pending);
   for (const r of ready) r.msg.ack();
+  await announceEvents(env); // never throws, and skipped while nobody listens
   const keys = ready.flatMap((r) => (r.msg.body.bodyKey ? [r.msg.body.bodyKey] : []));
   // Losing this delete only leaves an orphan object; the events are stored.
   await dropBodies(env, keys).catch((err) => console.error("claim-check cleanup failed", { error: String(err) }));

@@ -1,6 +1,6 @@
 import type { Attempt } from "../domain/types";
 import { parseRetryAfter } from "./backoff";
-import { signatureHeaders } from "./sign";
+import { deliveryHeaders } from "./sign";
 
 const SNIPPET_BYTES = 512;
 
@@ -48,14 +48,7 @@ async function snippet(res: Response): Promise<string | null> {
  * Success is a 2xx in time; redirects are not followed (a 3xx is a failure).
  */
 export async function postDelivery(r: PostRequest, now = Date.now()): Promise<PostResult> {
-  const headers = {
-    "content-type": "application/json",
-    "user-agent": "Edgehook/1",
-    ...(await signatureHeaders(r.secret, r.eventId, r.body, now)),
-    "edgehook-event-type": r.eventType,
-    "edgehook-event-id": r.eventId,
-    "edgehook-attempt": String(r.attempt),
-  };
+  const headers = await deliveryHeaders(r, now);
   const base = { deliveryId: r.deliveryId, number: r.attempt, startedAt: now };
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);

@@ -23,3 +23,18 @@ export async function signatureHeaders(
     "podium-signature": toHex(podium),
   };
 }
+
+/** Every header a webhook's POST carries besides its body: what a downstream (or `edgehook listen`) gets. */
+export async function deliveryHeaders(
+  d: { secret: string; eventId: string; eventType: string; body: string; attempt: number },
+  nowMs: number,
+): Promise<Record<string, string>> {
+  return {
+    "content-type": "application/json",
+    "user-agent": "Edgehook/1",
+    ...(await signatureHeaders(d.secret, d.eventId, d.body, nowMs)),
+    "edgehook-event-type": d.eventType,
+    "edgehook-event-id": d.eventId,
+    "edgehook-attempt": String(d.attempt),
+  };
+}

@@ -43,7 +43,7 @@ describe("npm run send", () => {
     const args = ["scripts/send.mjs", "--url", url, "--secret", secret, "--type", type, "--location", "loc-send", "--organization", "org-send"];
     await run(process.execPath, args, { env: { ...process.env, NODE_OPTIONS: "" } });
     const { body, headers } = bodies.pop()!;
-    const fixture = JSON.parse(readFileSync(`test/fixtures/podium/${object}.json`, "utf8"));
+    const fixture = JSON.parse(readFileSync(`cli/src/samples/${object}.json`, "utf8"));
     const sent = JSON.parse(body);
     expect(paths(sent)).toEqual(paths(fixture));
     expect(sent.metadata.eventType).toBe(type);

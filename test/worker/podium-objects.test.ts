@@ -2,14 +2,14 @@
 // with the organization (and location) that owns it.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { FIXTURE_LOCATION, FIXTURE_ORGANIZATION, PODIUM_OBJECTS, podiumSample } from "../../scripts/podium-sample.mjs";
+import { FIXTURE_LOCATION, FIXTURE_ORGANIZATION, PODIUM_OBJECTS, podiumSample } from "../../cli/src/samples/podium.js";
 import { EVENT_TYPES } from "../../src/domain/event-types";
 import type { IngestMessage } from "../../src/domain/types";
 import { getEvent } from "../../src/store/events";
-import contact from "../fixtures/podium/contact.json?raw";
-import invoice from "../fixtures/podium/invoice.json?raw";
-import message from "../fixtures/podium/message.json?raw";
-import review from "../fixtures/podium/review.json?raw";
+import contact from "../../cli/src/samples/contact.json?raw";
+import invoice from "../../cli/src/samples/invoice.json?raw";
+import message from "../../cli/src/samples/message.json?raw";
+import review from "../../cli/src/samples/review.json?raw";
 import { call, podiumHeaders, post, recordingQueue } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
 

@@ -1,5 +1,5 @@
-// Sample Podium events in the shapes Podium documents, for `npm run send` and the tests:
-// each object's fixture (test/fixtures/podium/<object>.json) with its type, event uid,
+// Sample Podium events in the shapes Podium documents, for `edgehook send` and the tests:
+// each object's fixture (<object>.json beside this file) with its type, event uid,
 // location and organization replaced, so both send exactly the documented shapes.
 
 /** The location and organization uids the fixtures carry, replaced wherever they appear. */

@@ -1,4 +1,4 @@
-// Types of podium-sample.mjs, for the workerd tests (their tsconfig checks no JavaScript).
+// Types of podium.js, for the workerd tests (their tsconfig checks no JavaScript).
 export declare const FIXTURE_LOCATION: string;
 export declare const FIXTURE_ORGANIZATION: string;
 export declare const PODIUM_OBJECTS: string[];

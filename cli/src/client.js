@@ -1,0 +1,44 @@
+// The API client: openapi-fetch typed by the types generated from the API's own
+// OpenAPI document (api.d.ts), so a command cannot call a route or send a field
+// the API does not have.
+import createClient from "openapi-fetch";
+import { requireToken } from "./config.js";
+import { CliError } from "./errors.js";
+
+/**
+ * @typedef {import("./api").paths} paths
+ * @typedef {import("./api").components["schemas"]} Schemas
+ * @typedef {import("openapi-fetch").Client<paths>} Client
+ */
+
+/** @param {import("./config.js").Connection} c @returns {Client} */
+export function apiClient(c) {
+  return createClient({ baseUrl: c.url, headers: { authorization: `Bearer ${requireToken(c)}` } });
+}
+
+/**
+ * The data of an API answer, or a CliError carrying the API's error code and message.
+ * @template T
+ * @param {Promise<{ data?: T, error?: unknown, response: Response }>} call
+ * @returns {Promise<T>}
+ */
+export async function unwrap(call) {
+  let result;
+  try {
+    result = await call;
+  } catch (err) {
+    const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err);
+    throw new CliError(`Cannot reach the API: ${cause}. Is the URL right (and \`npm run dev\` running, locally)?`);
+  }
+  const { response, error, data } = result;
+  if (!response.ok) throw apiError(response.status, error);
+  return /** @type {T} */ (data);
+}
+
+/** A CliError from an error answer in the API's `{"error":{code,message}}` shape. */
+export function apiError(/** @type {number} */ status, /** @type {unknown} */ body) {
+  const e = typeof body === "object" && body !== null && "error" in body ? body.error : null;
+  const code = typeof e === "object" && e !== null && "code" in e ? String(e.code) : undefined;
+  const message = typeof e === "object" && e !== null && "message" in e ? String(e.message) : `HTTP ${status}`;
+  return new CliError(`${status}${code ? ` ${code}` : ""}: ${message}`, { code });
+}

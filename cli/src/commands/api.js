@@ -1,0 +1,312 @@
+// The API commands: a thin layer over the typed client (../client.js). Each prints
+// a table, or with --json the API's answer as it came.
+import { readFileSync } from "node:fs";
+import { Option } from "commander";
+import { apiClient, unwrap } from "../client.js";
+import { CliError } from "../errors.js";
+import { printJson, printTable } from "../output.js";
+import { connectionOf, count, list, withConnection } from "./common.js";
+
+/** @typedef {import("../client.js").Schemas} S @typedef {S["TokenCreate"]["scopes"][number]} Scope */
+
+/** The scopes the API knows, read from the same OpenAPI document the client's types come from. */
+const SCOPES = new Set(
+  JSON.parse(readFileSync(new URL("../openapi.json", import.meta.url), "utf8")).components.schemas.TokenCreate.properties.scopes.items.enum,
+);
+
+/** @param {string} s @returns {s is Scope} */
+const isScope = (s) => SCOPES.has(s);
+
+/** @param {string | undefined} value @returns {Scope[]} */
+function scopes(value) {
+  const given = list(value) ?? [];
+  const unknown = given.filter((s) => !isScope(s));
+  if (unknown.length) throw new CliError(`Unknown scope ${unknown.join(", ")}; the scopes are ${[...SCOPES].join(", ")}.`, { exitCode: 2 });
+  return given.filter(isScope);
+}
+
+/** A subcommand with the connection options and --json. @param {import("commander").Command} parent @param {string} spec @param {string} what */
+const sub = (parent, spec, what) => withConnection(parent.command(spec).description(what)).option("--json", "print the API's JSON answer");
+
+/** @param {import("commander").Command} cmd */
+const paged = (cmd) => cmd.option("--limit <n>", "page size (at most 100)", count).option("--cursor <cursor>", "the nextCursor of the previous page");
+
+/** Prints a page's rows, then how to get the next one. @template T @param {{ data: T[], nextCursor: string | null }} page @param {[string, (row: T) => unknown][]} columns */
+function printPage(page, columns) {
+  printTable(page.data, columns);
+  if (page.nextCursor) process.stderr.write(`more: --cursor ${page.nextCursor}\n`);
+}
+
+/** @param {boolean} json @param {unknown} value @param {() => void} human */
+const show = (json, value, human) => (json ? printJson(value) : human());
+
+/** @type {[string, (w: S["Webhook"]) => unknown][]} */
+const WEBHOOK_COLUMNS = [
+  ["UID", (w) => w.uid],
+  ["URL", (w) => w.url],
+  ["TYPES", (w) => w.eventTypes.join(",")],
+  ["SCOPE", (w) => (w.organizationUid ? `org ${w.organizationUid}` : w.locationUid ? `loc ${w.locationUid}` : "all")],
+  ["STATE", (w) => (w.disabled ? "disabled" : "enabled")],
+];
+
+/** @param {import("commander").Command} program */
+export function registerApi(program) {
+  const webhooks = program.command("webhooks").description("forwarding subscriptions");
+  paged(sub(webhooks, "list", "list webhooks")).action(async (o) => {
+    const page = await unwrap(apiClient(connectionOf(o)).GET("/v1/webhooks", { params: { query: { limit: o.limit, cursor: o.cursor } } }));
+    show(o.json, page, () => printPage(page, WEBHOOK_COLUMNS));
+  });
+  sub(webhooks, "get <uid>", "one webhook").action(async (uid, o) => {
+    const w = await unwrap(apiClient(connectionOf(o)).GET("/v1/webhooks/{uid}", { params: { path: { uid } } }));
+    show(o.json, w, () => printJson(w));
+  });
+  sub(webhooks, "create", "create a webhook; its secret is printed this once")
+    .requiredOption("--endpoint <url>", "the webhook's url: where events are POSTed")
+    .requiredOption("--types <types>", "event types: message.received, message.*, * (comma-separated)")
+    .addOption(new Option("--organization <uid>", "that organization's events").conflicts("location"))
+    .option("--location <uid>", "that location's events")
+    .option("--sources <ids>", "only these sources (comma-separated)")
+    .option("--secret <secret>", "signing secret (default: a generated whsec_…)")
+    .option("--disabled", "create it disabled: deliveries are held until it is enabled")
+    .option("--timeout-ms <ms>", "downstream timeout", count)
+    .option("--max-attempts <n>", "attempts before a delivery fails", count)
+    .action(async (o) => {
+      const w = await unwrap(
+        apiClient(connectionOf(o)).POST("/v1/webhooks", {
+          body: {
+            url: o.endpoint,
+            eventTypes: list(o.types) ?? [],
+            organizationUid: o.organization,
+            locationUid: o.location,
+            sourceIds: list(o.sources),
+            secret: o.secret,
+            disabled: o.disabled,
+            timeoutMs: o.timeoutMs,
+            maxAttempts: o.maxAttempts,
+          },
+        }),
+      );
+      show(o.json, w, () => {
+        printTable([w], WEBHOOK_COLUMNS);
+        process.stdout.write(`secret: ${w.secret}  (shown this once)\n`);
+      });
+    });
+  sub(webhooks, "update <uid>", "change a webhook (never its organization or location)")
+    .option("--endpoint <url>", "new url")
+    .option("--types <types>", "new event types (comma-separated)")
+    .option("--sources <ids>", "only these sources (comma-separated; 'all' for every source)")
+    .option("--secret <secret>", "new signing secret")
+    .addOption(new Option("--enable", "enable it: held deliveries go out, oldest first").conflicts("disable"))
+    .option("--disable", "disable it: new deliveries are held")
+    .option("--timeout-ms <ms>", "downstream timeout", count)
+    .option("--max-attempts <n>", "attempts before a delivery fails", count)
+    .action(async (uid, o) => {
+      const w = await unwrap(
+        apiClient(connectionOf(o)).PATCH("/v1/webhooks/{uid}", {
+          params: { path: { uid } },
+          body: {
+            url: o.endpoint,
+            eventTypes: list(o.types),
+            sourceIds: o.sources === "all" ? null : list(o.sources),
+            secret: o.secret,
+            disabled: o.enable ? false : o.disable ? true : undefined,
+            timeoutMs: o.timeoutMs,
+            maxAttempts: o.maxAttempts,
+          },
+        }),
+      );
+      show(o.json, w, () => printTable([w], WEBHOOK_COLUMNS));
+    });
+  sub(webhooks, "delete <uid>", "delete a webhook (its held deliveries expire)").action(async (uid, o) => {
+    await unwrap(apiClient(connectionOf(o)).DELETE("/v1/webhooks/{uid}", { params: { path: { uid } } }));
+    show(o.json, { deleted: uid }, () => process.stdout.write(`deleted ${uid}\n`));
+  });
+
+  const events = program.command("events").description("stored events");
+  paged(sub(events, "list", "list events, newest first"))
+    .option("--type <type>", "event type")
+    .option("--source <id>", "source id")
+    .option("--location <uid>", "location uid")
+    .option("--organization <uid>", "organization uid")
+    .option("--status <status>", "with a delivery in this status (held, pending, succeeded, failed, expired)")
+    .option("--since <time>", "received at or after (ISO 8601)")
+    .option("--until <time>", "received before (ISO 8601)")
+    .action(async (o) => {
+      const query = {
+        eventType: o.type,
+        sourceId: o.source,
+        locationUid: o.location,
+        organizationUid: o.organization,
+        status: o.status,
+        since: o.since,
+        until: o.until,
+        limit: o.limit,
+        cursor: o.cursor,
+      };
+      const page = await unwrap(apiClient(connectionOf(o)).GET("/v1/events", { params: { query } }));
+      show(o.json, page, () =>
+        printPage(page, [
+          ["ID", (e) => e.id],
+          ["TYPE", (e) => e.eventType],
+          ["SOURCE", (e) => e.sourceId],
+          ["ORGANIZATION", (e) => e.organizationUid],
+          ["LOCATION", (e) => e.locationUid],
+          ["RECEIVED", (e) => e.receivedAt],
+        ]),
+      );
+    });
+  sub(events, "show <id>", "one event: its body, deliveries and attempts")
+    .option("--body", "print only the raw body")
+    .action(async (id, o) => {
+      const e = await unwrap(apiClient(connectionOf(o)).GET("/v1/events/{id}", { params: { path: { id } } }));
+      if (o.body && !o.json) return void process.stdout.write(`${e.body}\n`);
+      show(o.json, e, () => {
+        const { body, deliveries, ...summary } = e;
+        printJson(summary);
+        process.stdout.write(`${body}\n`);
+        printTable(
+          deliveries.flatMap((d) => (d.attempts.length ? d.attempts : [null]).map((a) => ({ d, a }))),
+          [
+            ["DELIVERY", ({ d }) => d.id],
+            ["WEBHOOK", ({ d }) => d.webhookUid],
+            ["STATUS", ({ d }) => d.status],
+            ["ATTEMPT", ({ a }) => a?.number],
+            ["HTTP", ({ a }) => a?.statusCode],
+            ["MS", ({ a }) => a?.durationMs],
+            ["ERROR", ({ a }) => a?.error],
+          ],
+        );
+      });
+    });
+  sub(events, "replay <id>", "deliver an event again, to every matching webhook or to one")
+    .option("--webhook <uid>", "only to this webhook")
+    .action(async (id, o) => {
+      const r = await unwrap(
+        apiClient(connectionOf(o)).POST("/v1/events/{id}/replay", { params: { path: { id } }, body: { webhookUid: o.webhook } }),
+      );
+      show(o.json, r, () => process.stdout.write(`${r.deliveries} new deliver${r.deliveries === 1 ? "y" : "ies"}\n`));
+    });
+
+  const deliveries = program.command("deliveries").description("deliveries of events to webhooks");
+  paged(sub(deliveries, "list", "list deliveries, newest first"))
+    .option("--status <status>", "held, pending, succeeded, failed or expired")
+    .option("--webhook <uid>", "of this webhook")
+    .option("--event <id>", "of this event")
+    .action(async (o) => {
+      const query = { status: o.status, webhookUid: o.webhook, eventId: o.event, limit: o.limit, cursor: o.cursor };
+      const page = await unwrap(apiClient(connectionOf(o)).GET("/v1/deliveries", { params: { query } }));
+      show(o.json, page, () =>
+        printPage(page, [
+          ["ID", (d) => d.id],
+          ["EVENT", (d) => d.eventId],
+          ["WEBHOOK", (d) => d.webhookUid],
+          ["STATUS", (d) => d.status],
+          ["ATTEMPTS", (d) => d.attemptCount],
+          ["NEXT", (d) => d.nextAttemptAt],
+        ]),
+      );
+    });
+  sub(deliveries, "retry [id]", "retry one delivery now, or every delivery matching --status")
+    .option("--status <status>", "bulk: pending, failed, expired or succeeded")
+    .option("--webhook <uid>", "bulk: of this webhook")
+    .option("--since <time>", "bulk: created at or after (ISO 8601)")
+    .action(async (id, o) => {
+      const client = apiClient(connectionOf(o));
+      if (id) {
+        await unwrap(client.POST("/v1/deliveries/{id}/retry", { params: { path: { id } } }));
+        return show(o.json, { retried: id }, () => process.stdout.write(`retrying ${id}\n`));
+      }
+      if (!o.status) throw new CliError("Give a delivery id, or --status for a bulk retry.", { exitCode: 2 });
+      const r = await unwrap(client.POST("/v1/deliveries/retry", { body: { status: o.status, webhookUid: o.webhook, since: o.since } }));
+      show(o.json, r, () => process.stdout.write(`retrying ${r.count} deliver${r.count === 1 ? "y" : "ies"}\n`));
+    });
+
+  const sources = program.command("sources").description("inbound endpoints and their secrets");
+  /** @type {[string, (s: S["Source"]) => unknown][]} */
+  const SOURCE_COLUMNS = [
+    ["ID", (s) => s.id],
+    ["PROVIDER", (s) => s.provider],
+    ["NAME", (s) => s.name],
+    ["STATE", (s) => (s.disabled ? "disabled" : "enabled")],
+    ["INGRESS URL", (s) => s.ingressUrl],
+  ];
+  sub(sources, "list", "list sources").action(async (o) => {
+    const r = await unwrap(apiClient(connectionOf(o)).GET("/v1/sources"));
+    show(o.json, r, () => printTable(r.data, SOURCE_COLUMNS));
+  });
+  sub(sources, "get <id>", "one source (never its secrets)").action(async (id, o) => {
+    const s = await unwrap(apiClient(connectionOf(o)).GET("/v1/sources/{id}", { params: { path: { id } } }));
+    show(o.json, s, () => printJson(s));
+  });
+  sub(sources, "create", "create a source; give its ingress URL to the provider")
+    .requiredOption("--name <name>", "a name")
+    .requiredOption("--provider <provider>", "podium, standard-webhooks, stripe, github, shopify, slack or hmac")
+    .option("--id <slug>", "its id in the ingress URL ([a-z0-9-]); generated by default")
+    .option("--secret <secret...>", "signing secrets, current first")
+    .option("--no-verification", "accept unsigned requests (only on purpose)")
+    .option("--tolerance <seconds>", "allowed timestamp age", count)
+    .action(async (o) => {
+      const s = await unwrap(
+        apiClient(connectionOf(o)).POST("/v1/sources", {
+          body: {
+            id: o.id,
+            name: o.name,
+            provider: o.provider,
+            secrets: o.secret,
+            verification: o.verification ? "signature" : "none",
+            toleranceSeconds: o.tolerance,
+          },
+        }),
+      );
+      show(o.json, s, () => printTable([s], SOURCE_COLUMNS));
+    });
+  sub(sources, "update <id>", "rename, rotate secrets (current first), enable or disable a source")
+    .option("--name <name>", "new name")
+    .option("--secret <secret...>", "the new list of secrets, current first (rotation: new old)")
+    .addOption(new Option("--enable", "enable it").conflicts("disable"))
+    .option("--disable", "disable it: its ingress answers 404")
+    .option("--tolerance <seconds>", "allowed timestamp age", count)
+    .action(async (id, o) => {
+      const s = await unwrap(
+        apiClient(connectionOf(o)).PATCH("/v1/sources/{id}", {
+          params: { path: { id } },
+          body: { name: o.name, secrets: o.secret, disabled: o.enable ? false : o.disable ? true : undefined, toleranceSeconds: o.tolerance },
+        }),
+      );
+      show(o.json, s, () => printTable([s], SOURCE_COLUMNS));
+    });
+  sub(sources, "delete <id>", "delete a source").action(async (id, o) => {
+    await unwrap(apiClient(connectionOf(o)).DELETE("/v1/sources/{id}", { params: { path: { id } } }));
+    show(o.json, { deleted: id }, () => process.stdout.write(`deleted ${id}\n`));
+  });
+
+  const tokens = program.command("tokens").description("scoped API tokens (admin only)");
+  /** @type {[string, (t: S["Token"]) => unknown][]} */
+  const TOKEN_COLUMNS = [
+    ["ID", (t) => t.id],
+    ["NAME", (t) => t.name],
+    ["SCOPES", (t) => t.scopes.join(",")],
+    ["LIMITED TO", (t) => [...(t.organizationUids ?? []).map((u) => `org ${u}`), ...(t.locationUids ?? []).map((u) => `loc ${u}`)].join(",") || "—"],
+  ];
+  sub(tokens, "list", "list tokens (never the tokens themselves)").action(async (o) => {
+    const r = await unwrap(apiClient(connectionOf(o)).GET("/v1/tokens"));
+    show(o.json, r, () => printTable(r.data, TOKEN_COLUMNS));
+  });
+  sub(tokens, "create", "create a token; printed this once")
+    .requiredOption("--name <name>", "a name")
+    .requiredOption("--scopes <scopes>", "comma-separated: events:read, webhooks:write, read_messages, …")
+    .option("--organizations <uids>", "limit it to these organizations (comma-separated)")
+    .option("--locations <uids>", "limit it to these locations (comma-separated)")
+    .action(async (o) => {
+      const body = { name: o.name, scopes: scopes(o.scopes), organizationUids: list(o.organizations), locationUids: list(o.locations) };
+      const t = await unwrap(apiClient(connectionOf(o)).POST("/v1/tokens", { body }));
+      show(o.json, t, () => {
+        printTable([t], TOKEN_COLUMNS);
+        process.stdout.write(`token: ${t.token}  (shown this once)\n`);
+      });
+    });
+  sub(tokens, "revoke <id>", "revoke a token: it stops working at once").action(async (id, o) => {
+    await unwrap(apiClient(connectionOf(o)).DELETE("/v1/tokens/{id}", { params: { path: { id } } }));
+    show(o.json, { revoked: id }, () => process.stdout.write(`revoked ${id}\n`));
+  });
+}

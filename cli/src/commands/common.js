@@ -1,0 +1,28 @@
+// Options every command that talks to the API shares.
+import { InvalidArgumentError, Option } from "commander";
+import { connection } from "../config.js";
+
+/** Adds --url, --token and --config to a command. @param {import("commander").Command} cmd */
+export function withConnection(cmd) {
+  return cmd
+    .addOption(new Option("--url <url>", "the API's base URL (env EDGEHOOK_URL; default http://127.0.0.1:8787)"))
+    .addOption(new Option("--token <token>", "API token (env EDGEHOOK_TOKEN; locally .dev.vars' ADMIN_TOKEN)"))
+    .addOption(new Option("--config <file>", "config file (env EDGEHOOK_CONFIG; default ~/.config/edgehook/config.json)"));
+}
+
+/** The connection a command's options describe. @param {{ url?: string, token?: string, config?: string }} opts */
+export const connectionOf = (opts) => connection(opts);
+
+/** Splits a comma-separated flag value. @param {string | undefined} value */
+export function list(value) {
+  if (value === undefined) return undefined;
+  const items = value.split(",").map((s) => s.trim()).filter(Boolean);
+  return items.length ? items : undefined;
+}
+
+/** A positive integer flag value. @param {string} value */
+export function count(value) {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`"${value}" is not a whole number.`);
+  return n;
+}

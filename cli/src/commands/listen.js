@@ -1,0 +1,175 @@
+// `edgehook listen <port|url>` and `edgehook tail`: live events (and attempts) from
+// GET /v1/listen, forwarded to a local server or shown in the terminal.
+import { createHash, randomBytes } from "node:crypto";
+import { dirname, join } from "node:path";
+import { InvalidArgumentError } from "commander";
+import pc from "picocolors";
+import { readJson, writeJson } from "../config.js";
+import { clock, colourStatus, printJsonLine } from "../output.js";
+import { openStream } from "../stream.js";
+import { connectionOf, count, list, withConnection } from "./common.js";
+
+/** Headers a forward does not copy from the event: the connection's own. */
+const HOP_BY_HOP = new Set(["connection", "content-length", "host", "transfer-encoding", "keep-alive"]);
+const FORWARD_TIMEOUT_MS = 30_000;
+
+/** `3000`, `3000/hooks` or a URL → the local URL events are POSTed to. @param {string} target */
+export function targetUrl(target) {
+  const port = /^(\d{1,5})(\/.*)?$/.exec(target);
+  const url = port ? `http://127.0.0.1:${port[1]}${port[2] ?? "/"}` : target;
+  let parsed;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new InvalidArgumentError(`"${target}" is neither a port nor a URL.`);
+  }
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") throw new InvalidArgumentError(`"${target}" is not an http(s) URL.`);
+  return parsed.toString();
+}
+
+/**
+ * Where a listener keeps its position and secret between runs: one entry per API,
+ * token and filter, so a restarted `listen` resumes where the last one stopped.
+ * @param {import("../config.js").Connection} conn @param {Record<string, string | undefined>} query
+ */
+function stateOf(conn, query) {
+  const path = join(dirname(conn.configFile), "listen-state.json");
+  const tokenId = createHash("sha256").update(conn.token ?? "").digest("hex").slice(0, 12);
+  const key = [conn.url, tokenId, query.mode, query.sourceIds ?? "*", query.eventTypes ?? "*", query.webhookUid ?? "-"].join(" ");
+  /** @returns {{ position?: number, secret?: string }} */
+  const read = () => readJson(path)?.[key] ?? {};
+  return {
+    read,
+    save(/** @type {{ position?: number, secret?: string }} */ patch) {
+      const all = readJson(path) ?? {};
+      all[key] = { ...all[key], ...patch };
+      writeJson(path, all);
+    },
+  };
+}
+
+/** @param {import("commander").Command} cmd */
+const filters = (cmd) =>
+  cmd
+    .option("--source <ids>", "only these sources (comma-separated)")
+    .option("--types <types>", "only these event types, e.g. message.received,contact.* (comma-separated)")
+    .option("--webhook <uid>", "hear what this webhook is owed (listen: signed with its secret)")
+    .option("--json", "one JSON line per event instead of text");
+
+/** Stops the stream on Ctrl-C or SIGTERM after the event in hand is finished and saved. */
+function stopOnSignals(/** @type {{ stop: () => Promise<void> }} */ stream) {
+  for (const sig of /** @type {const} */ (["SIGINT", "SIGTERM"])) process.once(sig, () => void stream.stop());
+}
+
+/** @param {import("commander").Command} program */
+export function registerListen(program) {
+  withConnection(
+    filters(
+      program
+        .command("listen")
+        .description("forward events to a local server, live, as they are stored; resumes where it stopped")
+        .argument("<target>", "a local port (3000), port and path (3000/webhooks) or URL", targetUrl),
+    ),
+  )
+    .option("--replay <n>", "first send the last N matching events (at most 100)", count)
+    .option("--secret <secret>", "sign forwards with this secret (default: one generated once, kept with the config)")
+    .option("--from-now", "forget the saved position: only events stored from now on")
+    .addHelpText(
+      "after",
+      `
+Each event is POSTed to the target with its stored body and the headers a webhook gets
+(webhook-id/-timestamp/-signature, podium-timestamp/-signature, edgehook-*), signed with
+--webhook's secret or the listener's own (printed at start). One line per event:
+time, type, id, local status, ms. Ctrl-C stops; the next run resumes after the last event
+forwarded, so nothing stored meanwhile (within retention) is missed.`,
+    )
+    .action(async (target, opts) => {
+      const conn = connectionOf(opts);
+      const query = { mode: "listen", sourceIds: list(opts.source)?.join(","), eventTypes: list(opts.types)?.join(","), webhookUid: opts.webhook };
+      const state = stateOf(conn, query);
+      const saved = state.read();
+      const secret = opts.webhook ? undefined : (opts.secret ?? saved.secret ?? `whsec_${randomBytes(32).toString("base64")}`);
+      if (secret && secret !== saved.secret) state.save({ secret });
+      const resumeFrom = opts.fromNow || opts.replay ? null : (saved.position ?? null);
+      const log = (/** @type {string} */ line) => process.stderr.write(`${line}\n`);
+
+      const stream = openStream({
+        conn,
+        query,
+        headers: secret ? { "x-edgehook-listen-secret": secret } : {},
+        position: resumeFrom,
+        replay: opts.replay ?? 0,
+        log,
+        onPosition: (position) => state.save({ position }),
+        async onMessage(m) {
+          if (m.type === "hello") {
+            log(
+              `${pc.green("Listening")} on ${conn.url} → ${pc.bold(target)}${resumeFrom !== null ? ` (resuming after ${resumeFrom})` : ""}\n` +
+                (m.secret ? `Signing secret: ${pc.bold(m.secret)}` : `Signed with webhook ${m.webhookUid}'s secret`),
+            );
+          } else if (m.type === "notice") {
+            log(pc.yellow(m.message));
+          } else if (m.type === "event") {
+            const result = await forward(target, m);
+            if (opts.json) printJsonLine({ time: new Date().toISOString(), position: m.position, eventId: m.id, eventType: m.eventType, ...result });
+            else {
+              const status = colourStatus(result.status, result.status === null ? `ERR ${result.error}` : String(result.status));
+              process.stdout.write(`${clock()}  ${m.eventType.padEnd(22)}  ${m.id}  ${status}  ${pc.dim(`${result.ms} ms`)}\n`);
+            }
+          }
+        },
+      });
+      stopOnSignals(stream);
+      await stream.done;
+    });
+
+  withConnection(
+    filters(program.command("tail").description("stream events and delivery attempts to the terminal, coloured by status")),
+  ).action(async (opts) => {
+    const conn = connectionOf(opts);
+    const query = { mode: "tail", sourceIds: list(opts.source)?.join(","), eventTypes: list(opts.types)?.join(","), webhookUid: opts.webhook };
+    const stream = openStream({
+      conn,
+      query,
+      position: null,
+      replay: 0,
+      log: (line) => process.stderr.write(`${line}\n`),
+      onPosition: () => {},
+      async onMessage(m) {
+        if (m.type === "hello") process.stderr.write(`${pc.green("Tailing")} ${conn.url} (Ctrl-C stops)\n`);
+        if (m.type === "notice") process.stderr.write(`${pc.yellow(m.message)}\n`);
+        if (m.type !== "event" && m.type !== "attempt") return;
+        if (opts.json) return printJsonLine(m);
+        if (m.type === "event") {
+          process.stdout.write(`${clock(m.receivedAt)}  ${pc.cyan("event  ")}  ${m.eventType.padEnd(22)}  ${m.id}  ${pc.dim(m.sourceId)}\n`);
+          return;
+        }
+        const outcome = m.status === "succeeded" ? pc.green(m.status) : m.status === "failed" ? pc.red(m.status) : pc.yellow("retrying");
+        const status = colourStatus(m.statusCode, m.statusCode === null ? "ERR" : String(m.statusCode));
+        process.stdout.write(
+          `${clock(m.startedAt)}  ${pc.magenta("attempt")}  ${m.eventType.padEnd(22)}  ${m.eventId}  → ${m.webhookUid} #${m.number}  ${status}  ${outcome}  ${pc.dim(`${m.durationMs} ms`)}${m.error ? `  ${pc.dim(m.error)}` : ""}\n`,
+        );
+      },
+    });
+    stopOnSignals(stream);
+    await stream.done;
+  });
+}
+
+/**
+ * POSTs one event to the local server as a webhook would get it.
+ * @param {string} target @param {import("../../../src/listen/protocol").EventNote} m
+ * @returns {Promise<{ status: number | null, ms: number, error: string | null }>}
+ */
+async function forward(target, m) {
+  const headers = Object.fromEntries(Object.entries(m.headers ?? {}).filter(([k]) => !HOP_BY_HOP.has(k.toLowerCase())));
+  const started = performance.now();
+  try {
+    const res = await fetch(target, { method: "POST", headers, body: m.body, redirect: "manual", signal: AbortSignal.timeout(FORWARD_TIMEOUT_MS) });
+    await res.arrayBuffer().catch(() => {});
+    return { status: res.status, ms: Math.round(performance.now() - started), error: null };
+  } catch (err) {
+    const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err);
+    return { status: null, ms: Math.round(performance.now() - started), error: cause };
+  }
+}

@@ -1,0 +1,80 @@
+// `edgehook send` (and its alias `npm run send`): a correctly signed sample Podium event.
+import { createHmac, randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { connection, devVar } from "../config.js";
+import { CliError } from "../errors.js";
+import { PODIUM_OBJECTS, podiumSample } from "../samples/podium.js";
+import { count } from "./common.js";
+
+/**
+ * A body in the shape Podium documents for the type's object (`samples/*.json`),
+ * with its type, event uid, location and organization filled in.
+ * @param {string} type @param {string} locationUid @param {string} organizationUid @param {string} [eventUid]
+ */
+export function sampleEvent(type, locationUid, organizationUid, eventUid = randomUUID()) {
+  const object = type.split(".")[0] ?? "";
+  const name = PODIUM_OBJECTS.includes(object) ? object : "message";
+  const fixture = JSON.parse(readFileSync(new URL(`../samples/${name}.json`, import.meta.url), "utf8"));
+  return podiumSample(fixture, { type, eventUid, locationUid, organizationUid });
+}
+
+/**
+ * The ingress URL: `--url` as given when it names a /webhooks/ path, else the API
+ * base (`--url`, `--port`, EDGEHOOK_URL or the config file) + /webhooks/{source}.
+ * @param {{ url?: string, port?: string, source: string, config?: string }} o
+ */
+export function ingressUrl(o) {
+  if (o.url && new URL(o.url).pathname.startsWith("/webhooks/")) return o.url;
+  const base = o.url ?? (o.port ? `http://127.0.0.1:${o.port}` : connection({ config: o.config }).url);
+  return `${base.replace(/\/+$/, "")}/webhooks/${o.source}`;
+}
+
+/** @param {import("commander").Command} program */
+export function registerSend(program) {
+  program
+    .command("send")
+    .description("send a correctly signed sample Podium event to the ingress and print the answer")
+    .option("--type <type>", "event type", "message.received")
+    .option("--location <uid>", "location uid", "0d4f5a6b-7c8d-4e9f-a0b1-c2d3e4f5a6b7")
+    .option("--organization <uid>", "organization uid", "8e9f0a1b-2c3d-4e5f-a6b7-c8d9e0f1a2b3")
+    .option("--event-uid <uid>", "metadata.eventUid (the dedupe key); random by default")
+    .option("--source <id>", "source id", "podium")
+    .option("--url <url>", "the ingress URL, or the API's base URL (env EDGEHOOK_URL)")
+    .option("--port <port>", "a local stack's port, when no --url (default 8787)")
+    .option("--secret <secret>", "signing secret (default: the first PODIUM_WEBHOOK_SECRET of .dev.vars)")
+    .option("--count <n>", "how many events", count, 1)
+    .option("--config <file>", "config file (env EDGEHOOK_CONFIG)")
+    .option("--json", "one JSON line per answer")
+    .addHelpText("after", "\nSigns like Podium: podium-signature = hex HMAC-SHA256(secret, `${podium-timestamp}.${body}`).")
+    .action(async (o) => {
+      const url = ingressUrl(o);
+      const secret = o.secret ?? devVar("PODIUM_WEBHOOK_SECRET")?.split(/\s+/)[0];
+      if (!secret) throw new CliError("No secret: pass --secret or set PODIUM_WEBHOOK_SECRET in .dev.vars.", { exitCode: 2 });
+      let failed = 0;
+      for (let i = 0; i < o.count; i++) {
+        const body = JSON.stringify(sampleEvent(o.type, o.location, o.organization, o.eventUid));
+        const timestamp = String(Date.now());
+        const signature = createHmac("sha256", secret).update(`${timestamp}.${body}`).digest("hex");
+        const res = await fetch(url, {
+          method: "POST",
+          headers: { "content-type": "application/json", "podium-timestamp": timestamp, "podium-signature": signature },
+          body,
+        }).catch((err) => {
+          throw new CliError(`POST ${url} failed: ${err.cause?.message ?? err.message}. Is \`npm run dev\` running?`);
+        });
+        const text = await res.text();
+        if (o.json) process.stdout.write(`${JSON.stringify({ url, type: o.type, status: res.status, answer: safeJson(text) })}\n`);
+        else process.stdout.write(`POST ${url} (${o.type}) → ${res.status} ${text}\n`);
+        if (!res.ok) failed++;
+      }
+      if (failed) process.exitCode = 1;
+    });
+}
+
+function safeJson(/** @type {string} */ text) {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}

@@ -1,0 +1,234 @@
+// `edgehook setup` and `edgehook deploy`: the Cloudflare resources wrangler.toml
+// names, created with wrangler when missing and reused when present.
+import { randomBytes } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { createInterface } from "node:readline/promises";
+import { createSpinner } from "nanospinner";
+import pc from "picocolors";
+import { parse } from "smol-toml";
+import { configFile, readJson, writeJson } from "../config.js";
+import { CliError } from "../errors.js";
+import { bucketNames, jsonOutput, queueNames, wranglerRunner } from "../wrangler.js";
+
+/** Secrets the Worker reads; the first two are generated when not given. */
+const GENERATED = ["TOKEN_PEPPER", "ADMIN_TOKEN"];
+const OPTIONAL = ["PODIUM_WEBHOOK_SECRET", "STANDARD_WEBHOOKS_SECRET"];
+
+/**
+ * What wrangler.toml asks for: the D1 database, R2 buckets and every queue
+ * (producers, consumers and their dead-letter queues).
+ * @param {string} text
+ */
+export function resourcesOf(text) {
+  const t = /** @type {Record<string, any>} */ (parse(text));
+  const db = t.d1_databases?.[0];
+  if (!db?.database_name) throw new CliError("wrangler.toml declares no [[d1_databases]] with a database_name.");
+  const queues = new Set();
+  for (const p of t.queues?.producers ?? []) queues.add(p.queue);
+  for (const c of t.queues?.consumers ?? []) {
+    queues.add(c.queue);
+    if (c.dead_letter_queue) queues.add(c.dead_letter_queue);
+  }
+  return {
+    worker: String(t.name ?? ""),
+    database: { binding: String(db.binding ?? "DB"), name: String(db.database_name), id: String(db.database_id ?? "") },
+    buckets: (t.r2_buckets ?? []).map((/** @type {any} */ b) => String(b.bucket_name)),
+    queues: [...queues].map(String),
+  };
+}
+
+/** wrangler.toml with the database's id written in, comments and layout kept. @param {string} text @param {string} name @param {string} id */
+export function withDatabaseId(text, name, id) {
+  const blocks = text.split(/(?=^\[)/m);
+  const out = blocks
+    .map((b) => {
+      if (!b.startsWith("[[d1_databases]]") || !new RegExp(`^database_name\\s*=\\s*"${name}"`, "m").test(b)) return b;
+      return /^database_id\s*=/m.test(b)
+        ? b.replace(/^(database_id\s*=\s*)"[^"]*"/m, `$1"${id}"`)
+        : b.replace(/^(database_name\s*=.*)$/m, `$1\ndatabase_id = "${id}"`);
+    })
+    .join("");
+  if (resourcesOf(out).database.id !== id) throw new CliError("Could not write the database id into wrangler.toml; set database_id by hand.");
+  return out;
+}
+
+/**
+ * @param {{ dir: string, dryRun: boolean, adminToken?: string, config?: string }} o
+ * @returns {Promise<{ adminToken: string | null }>}
+ */
+export async function setup(o) {
+  const tomlPath = join(o.dir, "wrangler.toml");
+  let text;
+  try {
+    text = readFileSync(tomlPath, "utf8");
+  } catch {
+    throw new CliError(`No wrangler.toml in ${o.dir}: run this in the Edgehook clone (or pass --dir).`);
+  }
+  const want = resourcesOf(text);
+  const log = (/** @type {string} */ line) => process.stderr.write(`${line}\n`);
+  const wrangler = wranglerRunner({ dir: o.dir, dryRun: o.dryRun, log });
+  if (o.dryRun) log(pc.dim("Dry run: the wrangler commands setup runs, none of them run now."));
+
+  /** One step with a spinner; a failed wrangler call stops setup with its output. @param {string} what @param {() => Promise<string | undefined>} work */
+  async function step(what, work) {
+    if (o.dryRun) return void (await work());
+    const spinner = createSpinner(what).start();
+    try {
+      spinner.success({ text: `${what}: ${await work()}` });
+    } catch (err) {
+      spinner.error({ text: what });
+      throw err;
+    }
+  }
+  /** @param {string[]} args @param {{ input?: string, note?: string }} [opts] */
+  async function must(args, opts) {
+    const r = await wrangler(args, opts);
+    if (r.code !== 0) {
+      const hint = /login|auth|token/i.test(r.stderr + r.stdout) ? " (not logged in? run `npx wrangler login`)" : "";
+      throw new CliError(`wrangler ${args.slice(0, 3).join(" ")} failed${hint}:\n${(r.stderr || r.stdout).trim()}`);
+    }
+    return r;
+  }
+
+  await step(`D1 database ${want.database.name}`, async () => {
+    const find = async () => {
+      const list = jsonOutput((await must(["d1", "list", "--json"])).stdout);
+      return (Array.isArray(list) ? list : []).find((d) => d?.name === want.database.name)?.uuid;
+    };
+    let id = await find();
+    let how = "reused";
+    if (!id) {
+      await must(["d1", "create", want.database.name], { note: "unless it exists" });
+      id = await find();
+      how = "created";
+    }
+    if (o.dryRun) return void log(pc.dim(`  (its database_id is written into wrangler.toml)`));
+    if (!id) throw new CliError(`wrangler d1 create ${want.database.name} ran, but the database is not listed.`);
+    if (id !== want.database.id) {
+      writeFileSync(tomlPath, withDatabaseId(readFileSync(tomlPath, "utf8"), want.database.name, id));
+      how += ", id written into wrangler.toml";
+    }
+    return `${how} (${id})`;
+  });
+
+  await step(`R2 bucket${want.buckets.length === 1 ? "" : "s"} ${want.buckets.join(", ")}`, async () => {
+    const have = new Set(bucketNames((await must(["r2", "bucket", "list"])).stdout));
+    /** @type {string[]} */
+    const created = [];
+    for (const b of want.buckets) {
+      if (have.has(b)) continue;
+      await must(["r2", "bucket", "create", b], { note: "unless it exists" });
+      created.push(b);
+    }
+    return created.length ? `created ${created.join(", ")}` : "reused";
+  });
+
+  await step(`Queues ${want.queues.join(", ")}`, async () => {
+    const have = new Set(queueNames((await must(["queues", "list"])).stdout));
+    /** @type {string[]} */
+    const created = [];
+    for (const q of want.queues) {
+      if (have.has(q)) continue;
+      const r = await wrangler(["queues", "create", q], { note: "unless it exists" });
+      // A queue past the first page of the list is found here, by its name being taken.
+      if (r.code !== 0 && !/already (exists|taken)/i.test(r.stderr + r.stdout)) {
+        throw new CliError(`wrangler queues create ${q} failed:\n${(r.stderr || r.stdout).trim()}`);
+      }
+      if (r.code === 0) created.push(q);
+    }
+    return created.length ? `created ${created.join(", ")}` : "reused";
+  });
+
+  await step("Migrations", async () => {
+    await must(["d1", "migrations", "apply", want.database.binding, "--remote"]);
+    return "applied (those already applied are skipped)";
+  });
+
+  let adminToken = null;
+  await step("Secrets", async () => {
+    const listed = await wrangler(["secret", "list", "--format", "json"]);
+    const names = new Set((jsonOutput(listed.stdout) ?? []).map((/** @type {{ name: string }} */ s) => s.name));
+    /** @type {string[]} */
+    const put = [];
+    for (const name of GENERATED) {
+      if (names.has(name) && !(name === "ADMIN_TOKEN" && o.adminToken)) continue;
+      const value = name === "ADMIN_TOKEN" ? (o.adminToken ?? randomBytes(32).toString("base64url")) : randomBytes(32).toString("base64url");
+      await must(["secret", "put", name], { input: value, note: "unless set; the value goes on stdin" });
+      if (name === "ADMIN_TOKEN") adminToken = value;
+      put.push(name);
+    }
+    for (const name of OPTIONAL) {
+      if (names.has(name)) continue;
+      const value = process.env[name];
+      if (value) {
+        await must(["secret", "put", name], { input: value, note: `if ${name} is set in the environment` });
+        put.push(name);
+      } else if (!o.dryRun && process.stdin.isTTY && (await ask(`Set ${name} now? [y/N] `))) {
+        const r = await wrangler(["secret", "put", name], { interactive: true });
+        if (r.code === 0) put.push(name);
+      } else if (o.dryRun) {
+        log(`$ wrangler secret put ${name}    # if ${name} is set in the environment (or answered at the prompt)`);
+      }
+    }
+    const missing = OPTIONAL.filter((n) => !names.has(n) && !put.includes(n));
+    return `${put.length ? `set ${put.join(", ")}` : "already set"}${missing.length === OPTIONAL.length ? pc.yellow(` (no provider secret yet: ${OPTIONAL.join(" or ")})`) : ""}`;
+  });
+
+  if (adminToken && !o.dryRun) {
+    const path = configFile(o.config);
+    writeJson(path, { ...(readJson(path) ?? {}), token: adminToken });
+    log(`ADMIN_TOKEN: ${pc.bold(adminToken)}  (shown this once; saved to ${path})`);
+  }
+  return { adminToken };
+}
+
+/** A yes/no question on the terminal. @param {string} question */
+async function ask(question) {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(question)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
+/** @param {import("commander").Command} program */
+export function registerSetup(program) {
+  const common = (/** @type {import("commander").Command} */ cmd) =>
+    cmd
+      .option("--dry-run", "print every wrangler command instead of running it")
+      .option("--dir <dir>", "the Edgehook project (where wrangler.toml is)", ".")
+      .option("--admin-token <token>", "ADMIN_TOKEN to set (default: generated once, printed and saved to the config file)")
+      .option("--config <file>", "the CLI's config file, where the token and URL are saved");
+  common(program.command("setup"))
+    .description("create (or reuse) the D1 database, R2 bucket and queues, write the database id, migrate, set secrets")
+    .addHelpText(
+      "after",
+      `
+Needs \`npx wrangler login\` once. Safe to run again: what exists is reused, secrets already set
+are kept. PODIUM_WEBHOOK_SECRET and STANDARD_WEBHOOKS_SECRET are taken from the environment when
+set there, else asked for on a terminal.`,
+    )
+    .action(async (o) => {
+      await setup({ dir: resolve(o.dir), dryRun: !!o.dryRun, adminToken: o.adminToken, config: o.config });
+      if (!o.dryRun) process.stderr.write(`${pc.green("Ready.")} Deploy with \`edgehook deploy\`.\n`);
+    });
+  common(program.command("deploy"))
+    .description("setup (what is missing), then wrangler deploy; saves the Worker's URL to the config file")
+    .action(async (o) => {
+      const dir = resolve(o.dir);
+      await setup({ dir, dryRun: !!o.dryRun, adminToken: o.adminToken, config: o.config });
+      const wrangler = wranglerRunner({ dir, dryRun: !!o.dryRun, log: (l) => process.stderr.write(`${l}\n`) });
+      const r = await wrangler(["deploy"]);
+      if (o.dryRun) return;
+      process.stderr.write(r.stdout);
+      if (r.code !== 0) throw new CliError(`wrangler deploy failed:\n${(r.stderr || r.stdout).trim()}`);
+      const url = /https:\/\/[^\s]+\.workers\.dev/.exec(r.stdout)?.[0];
+      if (url) {
+        const path = configFile(o.config);
+        writeJson(path, { ...(readJson(path) ?? {}), url });
+        process.stderr.write(`${pc.green("Deployed")} ${url}  (saved to ${path}; try \`edgehook events list\`)\n`);
+      }
+    });
+}

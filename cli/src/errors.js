@@ -1,0 +1,12 @@
+/** An error the CLI reports as one line and an exit status, without a stack trace. */
+export class CliError extends Error {
+  /**
+   * @param {string} message what went wrong and what to do
+   * @param {{ code?: string, exitCode?: number }} [opts] the API's error code, if any
+   */
+  constructor(message, opts = {}) {
+    super(message);
+    this.code = opts.code;
+    this.exitCode = opts.exitCode ?? 1;
+  }
+}

@@ -1,0 +1,59 @@
+// The `edgehook` command: one commander program, one module per command family.
+import { readFileSync } from "node:fs";
+import { Command, CommanderError } from "commander";
+import pc from "picocolors";
+import { registerApi } from "./commands/api.js";
+import { registerListen } from "./commands/listen.js";
+import { registerSend } from "./commands/send.js";
+import { registerSetup } from "./commands/setup.js";
+import { configFile, readJson, writeJson } from "./config.js";
+import { CliError } from "./errors.js";
+
+const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
+
+export function program() {
+  const p = new Command("edgehook")
+    .description("Edgehook from the terminal: listen on localhost, tail, send, set up and deploy, and the API.")
+    .version(version)
+    .showHelpAfterError("(add --help for usage)")
+    .exitOverride();
+  registerListen(p);
+  registerSend(p);
+  registerSetup(p);
+  registerApi(p);
+  p.command("config")
+    .description("show or save the API URL and token the other commands use")
+    .option("--url <url>", "save this API base URL")
+    .option("--token <token>", "save this API token")
+    .option("--config <file>", "the config file (env EDGEHOOK_CONFIG; default ~/.config/edgehook/config.json)")
+    .action((o) => {
+      const path = configFile(o.config);
+      const current = readJson(path) ?? {};
+      if (o.url || o.token) writeJson(path, { ...current, ...(o.url && { url: o.url }), ...(o.token && { token: o.token }) });
+      const saved = readJson(path) ?? {};
+      const token = typeof saved.token === "string" ? `${saved.token.slice(0, 4)}…(${saved.token.length} characters)` : "(none)";
+      process.stdout.write(`${path}\nurl:   ${saved.url ?? "(none)"}\ntoken: ${token}\n`);
+    });
+  // Every subcommand exits through the error handler below rather than process.exit.
+  const override = (/** @type {Command} */ c) => {
+    c.exitOverride();
+    c.commands.forEach(override);
+  };
+  override(p);
+  return p;
+}
+
+/** Runs the CLI with arguments (without `node` and the script); resolves to the exit status. */
+export async function run(/** @type {string[]} */ args) {
+  try {
+    await program().parseAsync(args, { from: "user" });
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode; // help, version or a usage error: commander printed it
+    if (err instanceof CliError) {
+      process.stderr.write(`${pc.red("error")} ${err.message}\n`);
+      return err.exitCode;
+    }
+    throw err;
+  }
+}

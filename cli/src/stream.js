@@ -1,0 +1,134 @@
+// A resilient listener connection: opens GET /v1/listen as a WebSocket, hands each
+// message to a handler one at a time (in order), and reconnects after a drop,
+// resuming after the last position the handler finished, so nothing is skipped.
+import pc from "picocolors";
+import WebSocket from "ws";
+import { apiError } from "./client.js";
+import { requireToken } from "./config.js";
+import { CliError } from "./errors.js";
+
+/**
+ * @typedef {import("../../src/listen/protocol").ListenMessage} ListenMessage
+ * @typedef {{
+ *   conn: import("./config.js").Connection,
+ *   query: Record<string, string | undefined>,
+ *   headers?: Record<string, string>,
+ *   position: number | null,
+ *   replay: number,
+ *   onMessage: (m: ListenMessage) => Promise<void>,
+ *   onPosition: (position: number) => void,
+ *   log: (line: string) => void,
+ * }} StreamOptions
+ */
+
+const PING_MS = 25_000;
+const MAX_BACKOFF_MS = 15_000;
+/** Close codes after which reconnecting cannot help. */
+const FINAL_CLOSES = new Set([1008, 4404]);
+
+/** @param {StreamOptions} o @returns {{ done: Promise<void>, stop: () => Promise<void> }} */
+export function openStream(o) {
+  let position = o.position;
+  let stopped = false;
+  let attempt = 0;
+  /** @type {WebSocket | null} */
+  let ws = null;
+  let chain = Promise.resolve();
+  /** @type {(err?: unknown) => void} */
+  let finish = () => {};
+  /** @type {Promise<void>} */
+  const done = new Promise((resolve, reject) => (finish = (err) => (err ? reject(err) : resolve())));
+
+  const handle = async (/** @type {ListenMessage} */ m) => {
+    if (m.type === "hello" && position === null) position = m.position;
+    await o.onMessage(m);
+    if ((m.type === "event" || m.type === "position") && (position === null || m.position > position)) {
+      position = m.position;
+      o.onPosition(position);
+    }
+  };
+
+  const connect = () => {
+    const base = new URL("/v1/listen", o.conn.url);
+    base.protocol = base.protocol === "https:" ? "wss:" : "ws:";
+    for (const [k, v] of Object.entries(o.query)) if (v !== undefined) base.searchParams.set(k, v);
+    if (position !== null) base.searchParams.set("after", String(position));
+    else if (o.replay > 0) base.searchParams.set("replay", String(o.replay));
+
+    const socket = new WebSocket(base, { headers: { authorization: `Bearer ${requireToken(o.conn)}`, ...o.headers } });
+    ws = socket;
+    let alive = true;
+    const ping = setInterval(() => {
+      if (!alive) return socket.terminate(); // no answer for a whole interval: a dead connection
+      alive = false;
+      socket.send("ping");
+    }, PING_MS);
+
+    socket.on("unexpected-response", (_req, res) => {
+      let text = "";
+      res.on("data", (c) => (text += c));
+      res.on("end", () => {
+        let body = null;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          // not the API's JSON: reported by status
+        }
+        const status = res.statusCode ?? 0;
+        if (status === 429 || status >= 500) return retry(`the API answered ${status}`);
+        stopped = true;
+        finish(apiError(status, body));
+      });
+    });
+    socket.on("open", () => {
+      attempt = 0;
+    });
+    socket.on("message", (data) => {
+      alive = true;
+      const text = data.toString();
+      if (text === "pong") return;
+      /** @type {ListenMessage} */
+      let m;
+      try {
+        m = JSON.parse(text);
+      } catch {
+        return o.log(pc.yellow(`ignored a message that is not JSON: ${text.slice(0, 80)}`));
+      }
+      chain = chain.then(() => handle(m)).catch((err) => {
+        stopped = true;
+        socket.close(1000);
+        finish(err);
+      });
+    });
+    socket.on("error", (err) => {
+      if (!stopped) o.log(pc.yellow(`connection error: ${err.message}`));
+    });
+    socket.on("close", (code, reason) => {
+      clearInterval(ping);
+      if (stopped) return;
+      if (FINAL_CLOSES.has(code)) {
+        stopped = true;
+        return chain.then(() => finish(new CliError(`The API closed the listener: ${reason.toString() || code}.`)));
+      }
+      retry(`disconnected (${code})`);
+    });
+  };
+
+  const retry = (/** @type {string} */ why) => {
+    if (stopped) return;
+    const wait = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** attempt++);
+    o.log(pc.yellow(`${why}; reconnecting in ${Math.round(wait / 1000)} s, resuming after position ${position ?? "–"}`));
+    setTimeout(() => !stopped && connect(), wait);
+  };
+
+  connect();
+  return {
+    done,
+    async stop() {
+      stopped = true;
+      ws?.close(1000);
+      await chain.catch(() => {});
+      finish();
+    },
+  };
+}

@@ -1,0 +1,73 @@
+// Running wrangler, and reading what it prints. Setup uses the `wrangler` on PATH
+// (the project's own comes after it, from node_modules/.bin).
+import { spawn } from "node:child_process";
+import { delimiter, join } from "node:path";
+import { stripVTControlCharacters } from "node:util";
+
+/** @typedef {{ code: number, stdout: string, stderr: string }} Result */
+
+/**
+ * @param {{ dir: string, dryRun: boolean, log: (line: string) => void }} o
+ */
+export function wranglerRunner(o) {
+  const env = {
+    ...process.env,
+    WRANGLER_SEND_METRICS: "false",
+    PATH: [process.env.PATH, join(o.dir, "node_modules", ".bin")].filter(Boolean).join(delimiter),
+  };
+  /**
+   * Runs `wrangler …args`; in a dry run only prints it. A secret goes on stdin, never in the arguments.
+   * @param {string[]} args
+   * @param {{ input?: string, interactive?: boolean, note?: string }} [opts]
+   * @returns {Promise<Result>}
+   */
+  return function wrangler(args, opts = {}) {
+    if (o.dryRun) {
+      o.log(`$ wrangler ${args.join(" ")}${opts.note ? `    # ${opts.note}` : ""}`);
+      return Promise.resolve({ code: 0, stdout: "", stderr: "" });
+    }
+    return new Promise((resolve, reject) => {
+      const child = spawn("wrangler", args, {
+        cwd: o.dir,
+        // Non-interactive calls answer wrangler's confirmations (CI=true); an interactive one prompts the user.
+        env: opts.interactive ? env : { ...env, CI: "true" },
+        stdio: opts.interactive ? "inherit" : ["pipe", "pipe", "pipe"],
+      });
+      let stdout = "";
+      let stderr = "";
+      child.stdout?.on("data", (d) => (stdout += d));
+      child.stderr?.on("data", (d) => (stderr += d));
+      child.on("error", (err) =>
+        reject(new Error(`cannot run wrangler (${err.message}); run \`npm install\` in the project, or put wrangler on PATH`)),
+      );
+      child.on("close", (code) => resolve({ code: code ?? 1, stdout: stripVTControlCharacters(stdout), stderr: stripVTControlCharacters(stderr) }));
+      child.stdin?.end(opts.input ?? "");
+    });
+  };
+}
+
+/** The JSON a `--json` command printed (after any banner). @param {string} stdout */
+export function jsonOutput(stdout) {
+  const at = stdout.search(/^[[{]/m);
+  if (at < 0) return null;
+  try {
+    return JSON.parse(stdout.slice(at));
+  } catch {
+    return null;
+  }
+}
+
+/** Bucket names from `wrangler r2 bucket list` (labelled blocks: `name: …`). @param {string} stdout */
+export function bucketNames(stdout) {
+  return [...stdout.matchAll(/^name:\s+(\S+)/gm)].map((m) => m[1] ?? "");
+}
+
+/** Queue names from `wrangler queues list` (a table with a `name` column). @param {string} stdout */
+export function queueNames(stdout) {
+  const rows = stdout
+    .split("\n")
+    .filter((l) => l.trimStart().startsWith("│"))
+    .map((l) => l.split("│").slice(1, -1).map((c) => c.trim()));
+  const column = rows[0]?.indexOf("name") ?? -1;
+  return column < 0 ? [] : rows.slice(1).map((r) => r[column] ?? "").filter(Boolean);
+}

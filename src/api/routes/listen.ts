@@ -1,0 +1,62 @@
+import { createRoute } from "@hono/zod-openapi";
+import { AppError } from "../../domain/errors";
+import { hasScope } from "../../domain/scopes";
+import { newWebhookSecret } from "../../domain/secrets";
+import { hubOf, listenerConnected } from "../../listen/announce";
+import { CONFIG_HEADER, SECRET_HEADER, type ListenerConfig } from "../../listen/protocol";
+import { errors, router, scoped } from "../openapi";
+import { ErrorSchema, ListenQuery } from "../schemas";
+import { visibleWebhook } from "./webhooks";
+
+const listen = createRoute({
+  method: "get",
+  path: "/listen",
+  summary: "A WebSocket that streams matching events as they are stored (and, in tail mode, delivery attempts)",
+  description:
+    "Send `Upgrade: websocket`. Each message is one JSON object: `hello`, then `event` (with `position`, and in listen mode `headers` and `body`), " +
+    "`attempt` (tail mode), `position` and `notice`. Events are signed with the webhook's secret (`webhookUid`) or the listener's own " +
+    "(header `x-edgehook-listen-secret`, else generated and sent in `hello`). A token hears only the events it may read.",
+  ...scoped("events:read"),
+  request: { query: ListenQuery },
+  responses: {
+    101: { description: "Switching Protocols: the WebSocket" },
+    426: { description: "upgrade_required: not a WebSocket upgrade", content: { "application/json": { schema: ErrorSchema } } },
+    ...errors(400, 404),
+  },
+});
+
+export const listener = router().openapi(listen, async (c) => {
+  if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+    throw new AppError(426, "upgrade_required", "GET /v1/listen is a WebSocket: send `Upgrade: websocket` (the edgehook CLI does).", undefined, {
+      upgrade: "websocket",
+    });
+  }
+  const q = c.req.valid("query");
+  const p = c.get("principal");
+  if (q.webhookUid !== undefined) {
+    // Hearing a webhook's events signed with its secret is what its URL receives: as much as changing that URL.
+    const scope = q.mode === "listen" ? "webhooks:write" : "webhooks:read";
+    if (!hasScope(p, scope)) throw new AppError(403, "forbidden", `Listening as a webhook needs the scope "${scope}".`, { missingScope: scope });
+    await visibleWebhook(c.env.DB, p, q.webhookUid);
+  }
+  const given = c.req.header(SECRET_HEADER);
+  if (given !== undefined && (given.length < 8 || given.length > 256)) {
+    throw new AppError(400, "invalid_request", `${SECRET_HEADER} must be 8 to 256 characters.`, {
+      issues: [{ path: SECRET_HEADER, message: "8 to 256 characters" }],
+    });
+  }
+  const config: ListenerConfig = {
+    mode: q.mode,
+    principal: { tokenId: p.tokenId, scopes: [...p.scopes], organizationUids: p.organizationUids, locationUids: p.locationUids },
+    sourceIds: q.sourceIds ?? null,
+    eventTypes: q.eventTypes ?? null,
+    webhookUid: q.webhookUid ?? null,
+    secret: q.mode === "listen" && q.webhookUid === undefined ? (given ?? newWebhookSecret()) : null,
+    after: q.after ?? null,
+    replay: q.replay,
+  };
+  listenerConnected();
+  return hubOf(c.env).fetch("https://listeners.internal/connect", {
+    headers: { upgrade: "websocket", [CONFIG_HEADER]: JSON.stringify(config) },
+  });
+});

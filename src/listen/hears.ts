@@ -1,0 +1,32 @@
+import { canSeeEvent } from "../domain/access";
+import { SCOPES, type Principal, type Scope } from "../domain/scopes";
+import type { Webhook } from "../domain/types";
+import { matches, typeMatches } from "../routing/match";
+import type { EventMeta } from "../store/listen";
+import type { ListenerConfig } from "./protocol";
+
+function isScope(s: string): s is Scope {
+  return (SCOPES as readonly string[]).includes(s);
+}
+
+/** The principal a listener connected as (kept as plain JSON by the hub). */
+export function principalOf(c: ListenerConfig): Principal {
+  return {
+    tokenId: c.principal.tokenId,
+    scopes: new Set(c.principal.scopes.filter(isScope)),
+    organizationUids: c.principal.organizationUids,
+    locationUids: c.principal.locationUids,
+  };
+}
+
+/**
+ * Whether a listener hears an event: its token may see it (scopes and
+ * organization/location limits), and it passes the listener's filters and, with
+ * `webhookUid`, that webhook's subscription.
+ */
+export function hears(c: ListenerConfig, p: Principal, e: EventMeta, webhook: Webhook | null): boolean {
+  if (!canSeeEvent(p, e)) return false;
+  if (c.sourceIds && !c.sourceIds.includes(e.sourceId)) return false;
+  if (c.eventTypes && !c.eventTypes.some((pattern) => typeMatches(pattern, e.eventType))) return false;
+  return webhook === null || matches(webhook, e);
+}

@@ -1,0 +1,303 @@
+import { DurableObject } from "cloudflare:workers";
+import type { Principal } from "../domain/scopes";
+import type { Webhook } from "../domain/types";
+import type { Env } from "../env";
+import { deliveryHeaders } from "../pipeline/sign";
+import { deliveryContext, eventBodies, eventsAfter, eventsUpTo, lastEventSeq, type EventMeta } from "../store/listen";
+import { getWebhook } from "../store/webhooks";
+import { QUIET_MS } from "./announce";
+import { hears, principalOf } from "./hears";
+import { CLOSE_CODES, CONFIG_HEADER, type AttemptNote, type EventNote, type ListenerConfig, type ListenMessage } from "./protocol";
+
+/** Events read from the store at a time (bodies of the ones someone hears are read after). */
+const PAGE = 50;
+/** `replay N` looks this far back for matching events, at most. */
+const REPLAY_SCAN_ROWS = 2_000;
+
+/** How many sockets hear events (listen and tail) and attempts (tail). */
+export interface ListenerCounts {
+  events: number;
+  attempts: number;
+}
+
+/** What a socket keeps across hibernation: its id, and the position it has been sent up to. */
+interface Attachment {
+  id: string;
+  position: number;
+}
+
+interface Listener {
+  ws: WebSocket;
+  at: Attachment;
+  config: ListenerConfig;
+  principal: Principal;
+}
+
+/** An attempt as the delivery consumer announces it. */
+export type AttemptFact = Pick<AttemptNote, "deliveryId" | "number" | "status" | "statusCode" | "durationMs" | "error"> & {
+  startedAt: number;
+};
+
+function isAttachment(v: unknown): v is Attachment {
+  return typeof v === "object" && v !== null && "id" in v && typeof v.id === "string" && "position" in v && typeof v.position === "number";
+}
+
+function isConfig(v: unknown): v is ListenerConfig {
+  return typeof v === "object" && v !== null && "mode" in v && (v.mode === "listen" || v.mode === "tail") && "principal" in v;
+}
+
+function send(ws: WebSocket, m: ListenMessage): void {
+  try {
+    ws.send(JSON.stringify(m));
+  } catch {
+    // The socket closed meanwhile; its close handler cleans up.
+  }
+}
+
+/**
+ * Holds the WebSockets of `edgehook listen` and `tail` (hibernating while idle)
+ * and streams them events in store order. Each socket remembers the position it
+ * was sent up to; on an announcement (or an alarm) the hub reads what was stored
+ * after the lowest position, a page at a time, and sends each socket what it may
+ * hear. Reading from the store rather than trusting announcements keeps the
+ * stream gap-free and lets a listener resume from any position within retention.
+ */
+export class ListenerHub extends DurableObject<Env> {
+  private configs = new Map<string, ListenerConfig>();
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    // Keep-alives are answered without waking the hub.
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
+  }
+
+  /** The route hands over an authorised WebSocket upgrade with the listener's configuration. */
+  async fetch(request: Request): Promise<Response> {
+    let config: unknown = null;
+    try {
+      config = JSON.parse(request.headers.get(CONFIG_HEADER) ?? "null");
+    } catch {
+      // refused below
+    }
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket" || !isConfig(config)) {
+      return new Response("expected a listener upgrade from the API", { status: 400 });
+    }
+    const principal = principalOf(config);
+    const webhook = config.webhookUid ? await getWebhook(this.env.DB, config.webhookUid) : null;
+    const head = await lastEventSeq(this.env.DB);
+    let position = head;
+    const notices: ListenMessage[] = [];
+    if (config.after !== null) {
+      position = Math.min(config.after, head);
+      if (config.after > head) {
+        notices.push({ type: "notice", code: "position_ahead", message: "The store has nothing that far; listening from now." });
+      }
+    } else if (config.replay > 0) {
+      position = await this.replayStart(config, principal, webhook, head);
+    }
+
+    const { 0: client, 1: server } = new WebSocketPair();
+    const at: Attachment = { id: crypto.randomUUID(), position };
+    this.ctx.acceptWebSocket(server, [config.mode]);
+    server.serializeAttachment(at);
+    await this.ctx.storage.put(`listener:${at.id}`, config);
+    this.configs.set(at.id, config);
+    send(server, { type: "hello", listenerId: at.id, mode: config.mode, position, secret: config.secret, webhookUid: config.webhookUid });
+    for (const n of notices) send(server, n);
+    // Pump now (replay or resume), and once more after isolates that thought nobody listened have asked again.
+    await this.ctx.storage.put("catchUpAt", Date.now() + QUIET_MS + 500);
+    await this.ctx.storage.setAlarm(Date.now());
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /** The ingest consumer stored events. */
+  async eventsStored(): Promise<ListenerCounts> {
+    const counts = this.counts();
+    if (counts.events > 0) await this.ctx.storage.setAlarm(Date.now());
+    return counts;
+  }
+
+  /** The delivery consumer recorded attempts; `tail` shows them (best effort, live only). */
+  async attemptsRecorded(attempts: AttemptFact[]): Promise<ListenerCounts> {
+    const counts = this.counts();
+    if (counts.attempts > 0) {
+      this.sendAttempts(attempts).catch((err) => console.error("tail: attempts not sent", { error: String(err) }));
+    }
+    return counts;
+  }
+
+  async alarm(): Promise<void> {
+    await this.pump();
+    const catchUpAt = await this.ctx.storage.get<number>("catchUpAt");
+    if (catchUpAt === undefined) return;
+    if (catchUpAt > Date.now()) await this.ctx.storage.setAlarm(catchUpAt);
+    else await this.ctx.storage.delete("catchUpAt");
+  }
+
+  async webSocketClose(ws: WebSocket, code: number): Promise<void> {
+    await this.forget(ws, code === 1005 || code === 1006 ? 1000 : code);
+  }
+
+  async webSocketError(ws: WebSocket): Promise<void> {
+    await this.forget(ws, 1011);
+  }
+
+  private async forget(ws: WebSocket, code: number): Promise<void> {
+    const at: unknown = ws.deserializeAttachment();
+    if (isAttachment(at)) {
+      this.configs.delete(at.id);
+      await this.ctx.storage.delete(`listener:${at.id}`);
+    }
+    try {
+      ws.close(code);
+    } catch {
+      // already closed
+    }
+  }
+
+  private counts(): ListenerCounts {
+    return { events: this.ctx.getWebSockets().length, attempts: this.ctx.getWebSockets("tail").length };
+  }
+
+  private async listeners(tag?: string): Promise<Listener[]> {
+    const out: Listener[] = [];
+    for (const ws of this.ctx.getWebSockets(tag)) {
+      const at: unknown = ws.deserializeAttachment();
+      if (!isAttachment(at)) continue;
+      let config = this.configs.get(at.id);
+      if (!config) {
+        const stored = await this.ctx.storage.get(`listener:${at.id}`);
+        if (!isConfig(stored)) continue;
+        config = stored;
+        this.configs.set(at.id, config);
+      }
+      out.push({ ws, at, config, principal: principalOf(config) });
+    }
+    return out;
+  }
+
+  /** The webhooks listeners act as, read afresh; a listener whose webhook is gone is told and closed. */
+  private async webhooksOf(listeners: Listener[]): Promise<{ live: Listener[]; webhooks: Map<string, Webhook> }> {
+    const webhooks = new Map<string, Webhook>();
+    const live: Listener[] = [];
+    for (const l of listeners) {
+      const uid = l.config.webhookUid;
+      if (uid === null) {
+        live.push(l);
+        continue;
+      }
+      if (!webhooks.has(uid)) {
+        const w = await getWebhook(this.env.DB, uid);
+        if (w) webhooks.set(uid, w);
+      }
+      if (webhooks.has(uid)) {
+        live.push(l);
+      } else {
+        send(l.ws, { type: "notice", code: "webhook_gone", message: `The webhook ${uid} was deleted.` });
+        await this.forget(l.ws, CLOSE_CODES.webhookGone);
+      }
+    }
+    return { live, webhooks };
+  }
+
+  /** Sends every listener what was stored after its position, in store order. */
+  private async pump(): Promise<void> {
+    const { live, webhooks } = await this.webhooksOf(await this.listeners());
+    if (live.length === 0) return;
+    const webhookOf = (l: Listener) => (l.config.webhookUid === null ? null : (webhooks.get(l.config.webhookUid) ?? null));
+    const started = new Map(live.map((l) => [l, l.at.position]));
+    let from = Math.min(...live.map((l) => l.at.position));
+    for (;;) {
+      const page = await eventsAfter(this.env.DB, from, PAGE);
+      const last = page[page.length - 1];
+      if (!last) break;
+      const heard = live.map((l) => ({
+        l,
+        events: page.filter((e) => e.seq > l.at.position && hears(l.config, l.principal, e, webhookOf(l))),
+      }));
+      const withBodies = new Set(heard.flatMap(({ l, events }) => (l.config.mode === "listen" ? events.map((e) => e.id) : [])));
+      const bodies = await eventBodies(this.env.DB, [...withBodies]);
+      for (const { l, events } of heard) {
+        for (const e of events) {
+          const note = await this.eventNote(l, e, bodies.get(e.id), webhookOf(l));
+          if (note) send(l.ws, note);
+        }
+        if (last.seq > l.at.position) {
+          l.at.position = last.seq;
+          l.ws.serializeAttachment(l.at);
+        }
+      }
+      from = last.seq;
+      if (page.length < PAGE) break;
+    }
+    for (const l of live) {
+      if (l.at.position !== started.get(l)) send(l.ws, { type: "position", position: l.at.position });
+    }
+  }
+
+  private async eventNote(l: Listener, e: EventMeta, body: string | undefined, webhook: Webhook | null): Promise<EventNote | null> {
+    const note: EventNote = {
+      type: "event",
+      position: e.seq,
+      id: e.id,
+      eventType: e.eventType,
+      sourceId: e.sourceId,
+      locationUid: e.locationUid,
+      organizationUid: e.organizationUid,
+      receivedAt: new Date(e.receivedAt).toISOString(),
+    };
+    if (l.config.mode === "tail") return note;
+    if (body === undefined) return null; // purged meanwhile
+    const secret = webhook?.secret ?? l.config.secret;
+    if (!secret) return null;
+    const headers = await deliveryHeaders({ secret, eventId: e.id, eventType: e.eventType, body, attempt: 1 }, Date.now());
+    return { ...note, headers, body };
+  }
+
+  /** Finds the position before the last `replay` events the listener hears, looking back a bounded way. */
+  private async replayStart(c: ListenerConfig, p: Principal, webhook: Webhook | null, head: number): Promise<number> {
+    let upTo = head;
+    let found = 0;
+    let start = head;
+    for (let scanned = 0; scanned < REPLAY_SCAN_ROWS && upTo > 0; ) {
+      const page = await eventsUpTo(this.env.DB, upTo, 100);
+      const oldest = page[page.length - 1];
+      if (!oldest) break;
+      for (const e of page) {
+        if (!hears(c, p, e, webhook)) continue;
+        start = e.seq - 1;
+        if (++found === c.replay) return start;
+      }
+      scanned += page.length;
+      upTo = oldest.seq - 1;
+    }
+    return start;
+  }
+
+  private async sendAttempts(attempts: AttemptFact[]): Promise<void> {
+    const tails = (await this.webhooksOf(await this.listeners("tail"))).live;
+    if (tails.length === 0) return;
+    const context = await deliveryContext(this.env.DB, [...new Set(attempts.map((a) => a.deliveryId))]);
+    for (const a of attempts) {
+      const ctx = context.get(a.deliveryId);
+      if (!ctx) continue;
+      const note: AttemptNote = {
+        type: "attempt",
+        deliveryId: a.deliveryId,
+        eventId: ctx.event.id,
+        eventType: ctx.event.eventType,
+        webhookUid: ctx.webhookUid,
+        number: a.number,
+        status: a.status,
+        statusCode: a.statusCode,
+        durationMs: a.durationMs,
+        error: a.error,
+        startedAt: new Date(a.startedAt).toISOString(),
+      };
+      for (const l of tails) {
+        if (l.config.webhookUid !== null && l.config.webhookUid !== ctx.webhookUid) continue;
+        if (hears(l.config, l.principal, ctx.event, null)) send(l.ws, note);
+      }
+    }
+  }
+}

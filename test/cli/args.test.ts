@@ -1,0 +1,58 @@
+// How the CLI reads its arguments and where it connects.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { targetUrl } from "../../cli/src/commands/listen.js";
+import { ingressUrl } from "../../cli/src/commands/send.js";
+import { connection } from "../../cli/src/config.js";
+
+describe("listen's target", () => {
+  it("is a port, a port and path, or an http(s) URL", () => {
+    expect(targetUrl("3000")).toBe("http://127.0.0.1:3000/");
+    expect(targetUrl("3000/webhooks/in")).toBe("http://127.0.0.1:3000/webhooks/in");
+    expect(targetUrl("https://localhost:8443/hooks")).toBe("https://localhost:8443/hooks");
+    expect(() => targetUrl("ftp://example.com")).toThrow(/not an http/);
+    expect(() => targetUrl("nowhere")).toThrow(/neither a port nor a URL/);
+  });
+});
+
+describe("send's ingress URL", () => {
+  it("keeps npm run send's --url and --port, and builds one from an API base URL", () => {
+    expect(ingressUrl({ url: "http://127.0.0.1:9000/webhooks/podium", source: "podium" })).toBe("http://127.0.0.1:9000/webhooks/podium");
+    expect(ingressUrl({ port: "9001", source: "stripe" })).toBe("http://127.0.0.1:9001/webhooks/stripe");
+    expect(ingressUrl({ url: "https://hooks.example.com/", source: "podium" })).toBe("https://hooks.example.com/webhooks/podium");
+  });
+});
+
+describe("the connection", () => {
+  let dir: string;
+  const saved = { url: process.env.EDGEHOOK_URL, token: process.env.EDGEHOOK_TOKEN };
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "edgehook-args-"));
+    delete process.env.EDGEHOOK_URL;
+    delete process.env.EDGEHOOK_TOKEN;
+  });
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+    for (const [k, v] of Object.entries({ EDGEHOOK_URL: saved.url, EDGEHOOK_TOKEN: saved.token })) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  });
+
+  it("comes from flags, then the environment, then the config file", () => {
+    const config = join(dir, "config.json");
+    writeFileSync(config, JSON.stringify({ url: "https://from-file.example", token: "file-token" }));
+    expect(connection({ config })).toMatchObject({ url: "https://from-file.example", token: "file-token" });
+    process.env.EDGEHOOK_URL = "https://from-env.example/";
+    process.env.EDGEHOOK_TOKEN = "env-token";
+    expect(connection({ config })).toMatchObject({ url: "https://from-env.example", token: "env-token" });
+    expect(connection({ config, url: "https://flag.example", token: "flag-token" })).toMatchObject({ url: "https://flag.example", token: "flag-token" });
+  });
+
+  it("defaults to the local stack, and refuses what is not a URL", () => {
+    expect(connection({ config: join(dir, "none.json") }).url).toBe("http://127.0.0.1:8787");
+    expect(() => connection({ config: join(dir, "none.json"), url: "not a url" })).toThrow(/not a URL/);
+  });
+});

@@ -1,0 +1,152 @@
+// `edgehook setup` and `deploy` against a fake `wrangler` on PATH that records every call.
+import { execFile } from "node:child_process";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { delimiter, join, resolve } from "node:path";
+import { promisify } from "node:util";
+import { parse } from "smol-toml";
+import { afterEach, describe, expect, it } from "vitest";
+
+const root = resolve(import.meta.dirname, "../..");
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+type Call = { args: string[]; stdin: string };
+type Account = { d1: { name: string; uuid: string }[]; buckets: string[]; queues: string[]; secrets: string[]; migrated: boolean; deployed: boolean };
+
+/** A project directory with the repository's wrangler.toml, and an account the fake wrangler serves. */
+function project(account: Partial<Account> = {}) {
+  const dir = mkdtempSync(join(tmpdir(), "edgehook-setup-"));
+  dirs.push(dir);
+  copyFileSync(join(root, "wrangler.toml"), join(dir, "wrangler.toml"));
+  const state = join(dir, "account.json");
+  writeFileSync(state, JSON.stringify({ d1: [], buckets: [], queues: [], secrets: [], migrated: false, deployed: false, ...account }));
+  const log = join(dir, "calls.jsonl");
+  writeFileSync(log, "");
+  async function edgehook(args: string[], env: Record<string, string> = {}) {
+    const run = await promisify(execFile)(process.execPath, [join(root, "cli/bin/edgehook.js"), ...args, "--dir", dir, "--config", join(dir, "config.json")], {
+      cwd: dir,
+      env: {
+        ...process.env,
+        PATH: [join(root, "test/cli/fake-wrangler"), process.env.PATH].join(delimiter),
+        FAKE_WRANGLER_STATE: state,
+        FAKE_WRANGLER_LOG: log,
+        PODIUM_WEBHOOK_SECRET: "",
+        STANDARD_WEBHOOKS_SECRET: "",
+        NO_COLOR: "1",
+        ...env,
+      },
+    });
+    return { output: run.stdout + run.stderr };
+  }
+  return {
+    dir,
+    edgehook,
+    calls: (): Call[] => readFileSync(log, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l)),
+    account: (): Account => JSON.parse(readFileSync(state, "utf8")),
+    toml: () => readFileSync(join(dir, "wrangler.toml"), "utf8"),
+    config: () => JSON.parse(readFileSync(join(dir, "config.json"), "utf8")) as { url?: string; token?: string },
+  };
+}
+
+const original = readFileSync(join(root, "wrangler.toml"), "utf8");
+const declared = parse(original) as any;
+/** Every queue wrangler.toml names: producers, consumers and dead-letter queues. */
+const QUEUES = [
+  ...new Set<string>([
+    ...declared.queues.producers.map((p: any) => p.queue),
+    ...declared.queues.consumers.flatMap((c: any) => [c.queue, ...(c.dead_letter_queue ? [c.dead_letter_queue] : [])]),
+  ]),
+];
+
+/** What setup runs on an account with nothing yet, before any provider secret. */
+const FRESH_ACCOUNT = [
+  "d1 list --json",
+  "d1 create edgehook",
+  "d1 list --json",
+  "r2 bucket list",
+  "r2 bucket create edgehook-bodies",
+  "queues list",
+  ...QUEUES.map((q) => `queues create ${q}`),
+  "d1 migrations apply DB --remote",
+  "secret list --format json",
+  "secret put TOKEN_PEPPER",
+  "secret put ADMIN_TOKEN",
+];
+
+describe("edgehook setup", () => {
+  it("creates what is missing, writes the database id, migrates remotely and sets secrets through stdin", async () => {
+    const p = project();
+    await p.edgehook(["setup"], { PODIUM_WEBHOOK_SECRET: "podium-secret-from-env" });
+    const calls = p.calls();
+    expect(calls.map((c) => c.args.join(" "))).toEqual([...FRESH_ACCOUNT, "secret put PODIUM_WEBHOOK_SECRET"]);
+    expect(QUEUES).toEqual(expect.arrayContaining(["edgehook-ingest", "edgehook-ingest-dlq", "edgehook-deliveries", "edgehook-deliveries-dlq"]));
+
+    const account = p.account();
+    expect(account.queues.sort()).toEqual([...QUEUES].sort());
+    expect(account.buckets).toEqual(["edgehook-bodies"]);
+    expect(account.migrated).toBe(true);
+    // The new database's id is in wrangler.toml, and nothing else there changed.
+    const id = account.d1[0]!.uuid;
+    expect((parse(p.toml()) as any).d1_databases[0].database_id).toBe(id);
+    expect(p.toml()).toBe(original.replace(/database_id = "[^"]*"/, `database_id = "${id}"`));
+
+    // Secret values travel on stdin only; the generated admin token is saved for the CLI.
+    const put = Object.fromEntries(calls.filter((c) => c.args[1] === "put").map((c) => [c.args[2], c.stdin]));
+    expect(put.PODIUM_WEBHOOK_SECRET).toBe("podium-secret-from-env");
+    expect(put.ADMIN_TOKEN).toBe(p.config().token);
+    expect(put.TOKEN_PEPPER!.length).toBeGreaterThanOrEqual(32);
+    for (const value of Object.values(put)) expect(calls.some((c) => c.args.includes(value!))).toBe(false);
+  });
+
+  it("is idempotent: a second run reuses everything and changes nothing", async () => {
+    const p = project();
+    await p.edgehook(["setup"]);
+    const toml = p.toml();
+    const first = p.calls().length;
+    const { output } = await p.edgehook(["setup"]);
+    const again = p.calls().slice(first).map((c) => c.args.join(" "));
+    expect(again).toEqual(["d1 list --json", "r2 bucket list", "queues list", "d1 migrations apply DB --remote", "secret list --format json"]);
+    expect(p.toml()).toBe(toml);
+    expect(output).toMatch(/reused/);
+  });
+
+  it("reuses an existing database, bucket and queue, and creates only the rest", async () => {
+    const uuid = "11111111-2222-3333-4444-555555555555";
+    const p = project({ d1: [{ name: "edgehook", uuid }], buckets: ["edgehook-bodies"], queues: ["edgehook-ingest"], secrets: ["TOKEN_PEPPER", "ADMIN_TOKEN"], deployed: true });
+    await p.edgehook(["setup"]);
+    const created = p.calls().map((c) => c.args.join(" ")).filter((a) => /create|put/.test(a));
+    expect(created).toEqual(QUEUES.filter((q) => q !== "edgehook-ingest").map((q) => `queues create ${q}`));
+    expect((parse(p.toml()) as any).d1_databases[0].database_id).toBe(uuid);
+  });
+
+  it("--dry-run prints every wrangler command and runs none", async () => {
+    const p = project();
+    const { output } = await p.edgehook(["setup", "--dry-run"]);
+    expect(p.calls()).toEqual([]);
+    expect(p.toml()).toBe(original);
+    const printed = [...output.matchAll(/^\$ wrangler (.+?)(?:\s{4}#.*)?$/gm)].map((m) => m[1]);
+    expect(printed).toEqual([...FRESH_ACCOUNT, "secret put PODIUM_WEBHOOK_SECRET", "secret put STANDARD_WEBHOOKS_SECRET"]);
+  });
+});
+
+describe("edgehook deploy", () => {
+  it("sets up what is missing, runs wrangler deploy and saves the Worker's URL", async () => {
+    const p = project();
+    await p.edgehook(["deploy"]);
+    const calls = p.calls().map((c) => c.args.join(" "));
+    expect(calls.filter((c) => c.startsWith("queues create"))).toHaveLength(QUEUES.length);
+    expect(calls.at(-1)).toBe("deploy");
+    expect(p.config().url).toBe("https://edgehook.example-sub.workers.dev");
+    expect(p.config().token).toBeTruthy();
+  });
+
+  it("--dry-run prints wrangler deploy after the setup commands", async () => {
+    const p = project();
+    const { output } = await p.edgehook(["deploy", "--dry-run"]);
+    expect(p.calls()).toEqual([]);
+    expect(output.trimEnd().split("\n").at(-1)).toBe("$ wrangler deploy");
+  });
+});

@@ -1,0 +1,193 @@
+// The `edgehook` CLI against the real local stack: listen forwarding to a real local
+// server, resuming after a kill, token limits, tail, and the API commands.
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import { Webhook as StandardWebhook } from "standardwebhooks";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startDownstream, type Downstream } from "./downstream";
+import { podiumEvent, sendPodium } from "./podium";
+import { eventually, startStack, type Stack } from "./stack";
+
+const root = resolve(import.meta.dirname, "../..");
+const bin = join(root, "cli/bin/edgehook.js");
+let stack: Stack;
+let down: Downstream;
+let home: string;
+const children: ChildProcess[] = [];
+
+beforeAll(async () => {
+  home = mkdtempSync(join(tmpdir(), "edgehook-cli-"));
+  down = await startDownstream();
+  stack = await startStack();
+});
+afterAll(async () => {
+  for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+  await stack?.stop();
+  await down?.close();
+  rmSync(home, { recursive: true, force: true });
+});
+
+const key = () => Math.random().toString(36).slice(2, 10);
+const env = (config: string) => ({ ...process.env, NO_COLOR: "1", EDGEHOOK_URL: stack.url, EDGEHOOK_CONFIG: config });
+
+/** Runs one CLI command to completion. */
+async function edgehook(args: string[], opts: { token?: string; config?: string } = {}) {
+  const token = args[0] === "send" ? [] : ["--token", opts.token ?? stack.vars.ADMIN_TOKEN!]; // send signs; it needs no token
+  const { stdout } = await promisify(execFile)(process.execPath, [bin, ...args, ...token], {
+    cwd: root,
+    env: env(opts.config ?? join(home, "config.json")),
+  });
+  return stdout;
+}
+const json = async (args: string[], opts?: { token?: string }) => JSON.parse(await edgehook([...args, "--json"], opts));
+
+/** Starts a long-running command (listen, tail) and collects its JSON lines. */
+async function start(args: string[], opts: { token?: string; config?: string } = {}) {
+  const child = spawn(process.execPath, [bin, ...args, "--json", "--token", opts.token ?? stack.vars.ADMIN_TOKEN!], {
+    cwd: root,
+    env: env(opts.config ?? join(home, "config.json")),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.push(child);
+  const lines: any[] = [];
+  let out = "";
+  let err = "";
+  child.stdout!.on("data", (d) => {
+    out += d;
+    const parts = out.split("\n");
+    out = parts.pop()!;
+    for (const p of parts) if (p.trim()) lines.push(JSON.parse(p));
+  });
+  child.stderr!.on("data", (d) => (err += d));
+  await eventually(async () => /Listening|Tailing/.test(err), 20_000, `${args[0]} to connect:\n${err}`);
+  return { child, lines, stderr: () => err };
+}
+
+const secret = () => stack.vars.PODIUM_WEBHOOK_SECRET!.split(" ")[0]!;
+async function send(opts: Parameters<typeof podiumEvent>[0]): Promise<string> {
+  const res = await sendPodium(`${stack.url}/webhooks/podium`, podiumEvent(opts), secret());
+  expect(res.status).toBe(202);
+  return ((await res.json()) as { eventId: string }).eventId;
+}
+const arrived = (k: string, n: number) =>
+  eventually(async () => {
+    const r = await down.requests(k);
+    return r.length >= n ? r : null;
+  }, 30_000, `${n} forward(s) under ${k}`);
+
+describe("edgehook listen", () => {
+  it("forwards each live event to the local server with the webhook headers, verifiable with standardwebhooks", async () => {
+    const k = key();
+    const org = `org-${k}`;
+    const listenSecret = "whsec_ZTJlLWxpc3Rlbi1zZWNyZXQtZm9yLWNsaQ==";
+    const l = await start(["listen", `${down.url.split(":").pop()}/ok/${k}`, "--types", "message.*", "--secret", listenSecret, "--from-now"]);
+    await send({ type: "contact.updated", organizationUid: org }); // not a message: never forwarded
+    const first = await send({ type: "message.received", organizationUid: org });
+    const second = await send({ type: "message.sent", organizationUid: org });
+    const reqs = await arrived(k, 2);
+    expect(reqs.map((r) => r.headers["webhook-id"])).toEqual([first, second]);
+    for (const r of reqs) {
+      expect(() => new StandardWebhook(listenSecret).verify(r.body, r.headers)).not.toThrow();
+      expect(r.headers["edgehook-event-type"]).toMatch(/^message\./);
+    }
+    const stored = await json(["events", "show", first]);
+    expect(reqs[0]!.body).toBe(stored.body);
+    await eventually(async () => l.lines.length >= 2, 10_000, "two output lines");
+    expect(l.lines.map((x) => [x.eventId, x.status])).toEqual([
+      [first, 200],
+      [second, 200],
+    ]);
+    l.child.kill("SIGTERM");
+  });
+
+  it("killed and restarted, resumes: every event arrives once, none lost, none twice", async () => {
+    const k = key();
+    const type = `invoice.${k}`;
+    const target = `${down.url}/ok/${k}`;
+    const config = join(home, `resume-${k}.json`);
+    const ids: string[] = [];
+    const first = await start(["listen", target, "--types", type], { config });
+    for (let i = 0; i < 3; i++) ids.push(await send({ type }));
+    await arrived(k, 3);
+    await eventually(async () => first.lines.length >= 3, 10_000, "three output lines");
+    first.child.kill("SIGKILL");
+    await new Promise((r) => first.child.once("exit", r));
+
+    for (let i = 0; i < 4; i++) ids.push(await send({ type })); // while nobody listens
+    await eventually(async () => (await json(["events", "list", "--type", type])).data.length === 7, 20_000, "seven stored events");
+    const again = await start(["listen", target, "--types", type], { config });
+    expect(again.stderr()).toMatch(/resuming after \d+/);
+    await arrived(k, 7);
+    for (let i = 0; i < 2; i++) ids.push(await send({ type })); // live again
+    const all = await arrived(k, 9);
+    expect(all.map((r) => r.headers["webhook-id"])).toEqual(ids);
+    // The signing secret is kept across runs, so the local server's verification goes on working.
+    const state = JSON.parse(readFileSync(join(home, "listen-state.json"), "utf8")) as Record<string, { secret: string }>;
+    const kept = Object.entries(state).find(([entry]) => entry.includes(type))![1].secret;
+    for (const r of all) expect(() => new StandardWebhook(kept).verify(r.body, r.headers)).not.toThrow();
+    again.child.kill("SIGTERM");
+  });
+
+  it("with a token limited to one location, hears that location's events and nothing else", async () => {
+    const k = key();
+    const mine = `loc-${k}`;
+    const token = await json(["tokens", "create", "--name", `only-${k}`, "--scopes", "events:read,read_messages", "--locations", mine]);
+    const l = await start(["listen", `${down.url}/ok/${k}`, "--from-now"], { token: token.token });
+    const other = `loc-${k}-other`;
+    await send({ locationUid: other, organizationUid: `org-${k}` });
+    const a = await send({ locationUid: mine, organizationUid: `org-${k}` });
+    await send({ locationUid: other, organizationUid: `org-${k}` });
+    const b = await send({ locationUid: mine, organizationUid: `org-${k}` });
+    const reqs = await arrived(k, 2);
+    // Events reach a listener in store order, so the other location's were examined before b.
+    expect(reqs.map((r) => r.headers["webhook-id"])).toEqual([a, b]);
+    l.child.kill("SIGTERM");
+  });
+});
+
+describe("edgehook tail", () => {
+  it("shows events and their delivery attempts with status", async () => {
+    const k = key();
+    const org = `org-${k}`;
+    const w = await json(["webhooks", "create", "--endpoint", `${down.url}/flaky/${k}?fails=1`, "--types", "*", "--organization", org]);
+    const t = await start(["tail", "--webhook", w.uid]);
+    const id = await send({ organizationUid: org });
+    const lines = await eventually(async () => (t.lines.filter((x) => x.type === "attempt").length >= 1 ? t.lines : null), 30_000, "an attempt");
+    expect(lines.find((x) => x.type === "event")).toMatchObject({ id, eventType: "message.received" });
+    expect(lines.find((x) => x.type === "attempt")).toMatchObject({ eventId: id, webhookUid: w.uid, number: 1, statusCode: 503, status: "pending" });
+    t.child.kill("SIGTERM");
+  });
+});
+
+describe("the API commands", () => {
+  it("create and list webhooks, list and show events, and send", async () => {
+    const k = key();
+    const org = `org-${k}`;
+    const created = await json(["webhooks", "create", "--endpoint", `${down.url}/ok/${k}`, "--types", "message.*", "--organization", org]);
+    expect(created.secret).toMatch(/^whsec_/);
+    const listed = await json(["webhooks", "list", "--limit", "100"]);
+    expect(listed.data.map((x: { uid: string }) => x.uid)).toContain(created.uid);
+    expect(await edgehook(["webhooks", "list", "--limit", "100"])).toContain(created.uid);
+
+    const sent = JSON.parse(
+      await edgehook(["send", "--url", stack.url, "--secret", secret(), "--organization", org, "--type", "message.received", "--json"]),
+    );
+    expect(sent.status).toBe(202);
+    const id = sent.answer.eventId as string;
+    const event = await eventually(async () => {
+      const page = await json(["events", "list", "--organization", org]);
+      return page.data.find((e: { id: string }) => e.id === id);
+    }, 20_000, "the sent event in the list");
+    expect(event.eventType).toBe("message.received");
+    const shown = await json(["events", "show", id]);
+    expect(JSON.parse(shown.body).metadata.eventType).toBe("message.received");
+    await arrived(k, 1);
+
+    const bad = await promisify(execFile)(process.execPath, [bin, "events", "show", "evt_nope", "--token", "wrong"], { cwd: root, env: env(join(home, "config.json")) }).catch((e) => e);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/401 unauthorized/);
+  });
+});

@@ -1,0 +1,251 @@
+import { createExecutionContext } from "cloudflare:test";
+import { Webhook as StandardWebhook } from "standardwebhooks";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import type { Scope } from "../../src/domain/scopes";
+import type { Env } from "../../src/env";
+import worker from "../../src/index";
+import { listenerConnected } from "../../src/listen/announce";
+import type { AttemptNote, EventNote, ListenMessage } from "../../src/listen/protocol";
+import { hmacHex, podiumBody } from "./helpers";
+import { pipeline, uniqueKey } from "./pipeline";
+
+type P = ReturnType<typeof pipeline>;
+const open: WebSocket[] = [];
+afterEach(() => {
+  for (const ws of open.splice(0)) ws.close(1000);
+});
+
+async function listenResponse(p: P, query: string, opts: { token?: string; headers?: Record<string, string> } = {}) {
+  return worker.fetch!(
+    new Request(`https://edgehook.test/v1/listen?${query}`, {
+      headers: {
+        upgrade: "websocket",
+        authorization: `Bearer ${opts.token ?? "test-admin-token"}`,
+        "cf-connecting-ip": `192.0.2.${Math.floor(Math.random() * 250) + 1}`,
+        ...opts.headers,
+      },
+    }) as never,
+    p.env,
+    createExecutionContext(),
+  );
+}
+
+/** Opens a listener and collects what it hears. */
+async function connect(p: P, query = "", opts: { token?: string; headers?: Record<string, string> } = {}) {
+  const res = await listenResponse(p, query, opts);
+  expect(res.status).toBe(101);
+  const ws = res.webSocket!;
+  ws.accept();
+  open.push(ws);
+  const messages: ListenMessage[] = [];
+  ws.addEventListener("message", (m) => {
+    messages.push(JSON.parse(String(m.data)) as ListenMessage);
+  });
+  const events = () => messages.filter((m): m is EventNote => m.type === "event");
+  const attempts = () => messages.filter((m): m is AttemptNote => m.type === "attempt");
+  /** Waits until the listener has been sent everything up to `position` (heard or not). */
+  const examined = (position: number) =>
+    vi.waitFor(
+      () => {
+        const last = [...messages].reverse().find((m) => m.type === "position" || m.type === "event" || m.type === "hello");
+        const at = last && "position" in last ? last.position : -1;
+        if (at < position) throw new Error(`at ${at}, waiting for ${position}`);
+      },
+      { timeout: 10_000, interval: 20 },
+    );
+  await vi.waitFor(() => expect(messages[0]?.type).toBe("hello"), { timeout: 5_000 });
+  return { ws, messages, events, attempts, examined, hello: messages[0] as Extract<ListenMessage, { type: "hello" }> };
+}
+
+async function positionOf(p: P, eventId: string): Promise<number> {
+  const row = await p.env.DB.prepare("SELECT seq FROM events WHERE id = ?").bind(eventId).first<{ seq: number }>();
+  return row!.seq;
+}
+
+async function makeToken(p: P, scopes: Scope[], limits: Record<string, string[]> = {}) {
+  const res = await p.api("POST", "/v1/tokens", { name: `listen-${uniqueKey()}`, scopes, ...limits });
+  expect(res.status).toBe(201);
+  return res.json.token as string;
+}
+
+const body = (type: string, org: string, loc = `loc-${uniqueKey()}`) => podiumBody({ type, organizationUid: org, locationUid: loc });
+
+describe("GET /v1/listen", () => {
+  it("refuses what is not an authorised WebSocket upgrade", async () => {
+    const p = pipeline();
+    const plain = await p.api("GET", "/v1/listen");
+    expect(plain.status).toBe(426);
+    expect(plain.json.error.code).toBe("upgrade_required");
+    expect((await listenResponse(p, "", { token: "nope" })).status).toBe(401);
+    const noEvents = await listenResponse(p, "", { token: await makeToken(p, ["webhooks:read"]) });
+    expect(noEvents.status).toBe(403);
+    const bad = await listenResponse(p, "eventTypes=not a type");
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { code: string } }).error.code).toBe("invalid_request");
+    expect((await listenResponse(p, "webhookUid=wh_missing")).status).toBe(404);
+    const w = await p.createWebhook({ url: "https://downstream.test/ok/x", eventTypes: ["*"], organizationUid: "org-x" });
+    const readOnly = await makeToken(p, ["events:read", "webhooks:read", "read_messages"]);
+    expect((await listenResponse(p, `webhookUid=${w.uid}`, { token: readOnly })).status).toBe(403);
+  });
+
+  it("streams each stored event with its body and headers signed with the listener's secret", async () => {
+    const p = pipeline();
+    const org = `org-${uniqueKey()}`;
+    const secret = "whsec_bGlzdGVuZXItc2VjcmV0LWZvci10ZXN0cw==";
+    const l = await connect(p, `eventTypes=message.*`, { headers: { "x-edgehook-listen-secret": secret } });
+    expect(l.hello.secret).toBe(secret);
+    const b = body("message.received", org);
+    const id = await p.ingest(b);
+    await p.ingest(body("contact.updated", org)); // another type: not heard
+    const last = await p.ingest(body("message.sent", org));
+    await l.examined(await positionOf(p, last));
+
+    const heard = l.events();
+    expect(heard.map((e) => e.id)).toEqual([id, last]);
+    expect(heard[0]!.body).toBe(b);
+    expect(heard[0]!.headers!["edgehook-event-id"]).toBe(id);
+    expect(() => new StandardWebhook(secret).verify(heard[0]!.body!, heard[0]!.headers!)).not.toThrow();
+    const ts = heard[0]!.headers!["podium-timestamp"]!;
+    expect(heard[0]!.headers!["podium-signature"]).toBe(await hmacHex(secret, `${ts}.${b}`));
+  });
+
+  it("generates a listener secret when none is given", async () => {
+    const l = await connect(pipeline(), "");
+    expect(l.hello.secret).toMatch(/^whsec_/);
+  });
+
+  it("as a webhook: hears what the webhook is owed, signed with its secret", async () => {
+    const p = pipeline();
+    const org = `org-${uniqueKey()}`;
+    const w = await p.createWebhook({ url: "https://downstream.test/ok/listen-as", eventTypes: ["message.*"], organizationUid: org });
+    const l = await connect(p, `webhookUid=${w.uid}`);
+    expect(l.hello.secret).toBeNull();
+    const b = body("message.received", org);
+    const id = await p.ingest(b);
+    await p.ingest(body("message.received", `${org}-other`)); // not the webhook's organization
+    const last = await p.ingest(body("review.created", org)); // not its types
+    await l.examined(await positionOf(p, last));
+    expect(l.events().map((e) => e.id)).toEqual([id]);
+    expect(() => new StandardWebhook(w.secret).verify(b, l.events()[0]!.headers!)).not.toThrow();
+  });
+
+  it("a token limited to one location, or lacking a data scope, hears nothing else", async () => {
+    const p = pipeline();
+    const org = `org-${uniqueKey()}`;
+    const mine = `loc-${uniqueKey()}`;
+    const limited = await connect(p, "", { token: await makeToken(p, ["events:read", "read_messages"], { locationUids: [mine] }) });
+    const contactsOnly = await connect(p, "", { token: await makeToken(p, ["events:read", "read_contacts"]) });
+    const own = await p.ingest(body("message.received", org, mine));
+    await p.ingest(body("message.received", org)); // another location of the same organization
+    const contact = await p.ingest(body("contact.updated", org, mine)); // needs read_contacts
+    const last = await p.ingest(body("message.received", `${org}-2`));
+    const end = await positionOf(p, last);
+    await limited.examined(end);
+    await contactsOnly.examined(end);
+    expect(limited.events().map((e) => e.id)).toEqual([own]);
+    expect(contactsOnly.events().map((e) => e.id)).toEqual([contact]);
+  });
+
+  it("resumes after a position: what was stored meanwhile first, then live, without duplicates", async () => {
+    const p = pipeline();
+    const org = `org-${uniqueKey()}`;
+    const filter = `eventTypes=invoice.*`;
+    const first = await connect(p, filter);
+    const a = await p.ingest(body("invoice.created", org));
+    await first.examined(await positionOf(p, a));
+    const seen = first.events().at(-1)!.position;
+    first.ws.close(1000);
+
+    const b = await p.ingest(body("invoice.created", org)); // while nobody listened
+    const c = await p.ingest(body("invoice.paid", org));
+    const again = await connect(p, `${filter}&after=${seen}`);
+    await again.examined(await positionOf(p, c));
+    const d = await p.ingest(body("invoice.paid", org)); // live
+    await again.examined(await positionOf(p, d));
+    expect(again.events().map((e) => e.id)).toEqual([b, c, d]);
+  });
+
+  it("--replay N sends the last N matching events first, then live ones", async () => {
+    const p = pipeline();
+    const org = `org-${uniqueKey()}`;
+    const type = `review.${uniqueKey()}`;
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) ids.push(await p.ingest(body(type, org)));
+    await p.ingest(body("review.other", org));
+    const l = await connect(p, `eventTypes=${type}&replay=2`);
+    const live = await p.ingest(body(type, org));
+    await l.examined(await positionOf(p, live));
+    expect(l.events().map((e) => e.id)).toEqual([ids[2], ids[3], live]);
+  });
+
+  it("tail shows events without bodies and each delivery attempt", async () => {
+    const p = pipeline();
+    const org = `org-${uniqueKey()}`;
+    const ok = await p.createWebhook({ url: `https://downstream.test/ok/${uniqueKey()}`, eventTypes: ["*"], organizationUid: org });
+    const failing = await p.createWebhook({ url: `https://downstream.test/fail/${uniqueKey()}`, eventTypes: ["*"], organizationUid: org });
+    const t = await connect(p, "mode=tail");
+    const id = await p.ingest(body("message.received", org));
+    await p.deliver();
+    await vi.waitFor(() => expect(t.attempts()).toHaveLength(2), { timeout: 5_000 });
+    expect(t.events().map((e) => [e.id, e.body, e.headers])).toEqual([[id, undefined, undefined]]);
+    const byWebhook = Object.fromEntries(t.attempts().map((a) => [a.webhookUid, [a.eventId, a.number, a.statusCode, a.status]]));
+    expect(byWebhook).toEqual({ [ok.uid]: [id, 1, 200, "succeeded"], [failing.uid]: [id, 1, 500, "pending"] });
+  });
+
+  it("tail as a webhook shows only that webhook's attempts", async () => {
+    const p = pipeline();
+    const org = `org-${uniqueKey()}`;
+    const mine = await p.createWebhook({ url: `https://downstream.test/ok/${uniqueKey()}`, eventTypes: ["*"], organizationUid: org });
+    const other = await p.createWebhook({ url: `https://downstream.test/ok/${uniqueKey()}`, eventTypes: ["*"], organizationUid: org });
+    const all = await connect(p, "mode=tail");
+    const t = await connect(p, `mode=tail&webhookUid=${mine.uid}`);
+    await p.ingest(body("message.received", org));
+    await p.deliver();
+    await vi.waitFor(() => expect(all.attempts().map((a) => a.webhookUid).sort()).toEqual([mine.uid, other.uid].sort()), { timeout: 5_000 });
+    await vi.waitFor(() => expect(t.attempts()).toHaveLength(1), { timeout: 5_000 });
+    expect(t.attempts()[0]!.webhookUid).toBe(mine.uid);
+  });
+});
+
+describe("announcements", () => {
+  /** A hub stand-in that counts calls and says how many listen. */
+  function countingHub(counts: { events: number; attempts: number }, fail = false) {
+    const calls = { events: 0 };
+    const stub = {
+      async eventsStored() {
+        calls.events++;
+        if (fail) throw new Error("hub unavailable (test)");
+        return counts;
+      },
+    };
+    const namespace = { idFromName: () => ({}), get: () => stub } as unknown as Env["LISTENERS"];
+    return { namespace, calls };
+  }
+
+  it("cost one call, then none while the isolate knows nobody listens, until a listener connects here", async () => {
+    const hub = countingHub({ events: 0, attempts: 0 });
+    const p = pipeline({ LISTENERS: hub.namespace });
+    listenerConnected();
+    await p.ingest();
+    await p.ingest();
+    await p.ingest();
+    expect(hub.calls.events).toBe(1);
+    listenerConnected();
+    await p.ingest();
+    expect(hub.calls.events).toBe(2);
+  });
+
+  it("never fail the ingest: a failing hub is logged and the events are stored and acked", async () => {
+    const hub = countingHub({ events: 1, attempts: 0 }, true);
+    const p = pipeline({ LISTENERS: hub.namespace });
+    listenerConnected();
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    const { eventId, acked, retried } = await p.ingestWithResult();
+    expect(hub.calls.events).toBe(1);
+    expect(acked).toHaveLength(1);
+    expect(retried).toHaveLength(0);
+    expect(await p.env.DB.prepare("SELECT 1 FROM events WHERE id = ?").bind(eventId).first()).not.toBeNull();
+    expect(errors.mock.calls.some((c) => String(c[0]).includes("announcing to listeners failed"))).toBe(true);
+    errors.mockRestore();
+  });
+});
