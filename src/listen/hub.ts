@@ -3,6 +3,7 @@ import type { Principal } from "../domain/scopes";
 import type { Webhook } from "../domain/types";
 import type { Env } from "../env";
 import { deliveryHeaders } from "../pipeline/sign";
+import { grantedWebhooks } from "../api/grants";
 import { deliveryContext, eventBodies, eventsAfter, eventsUpTo, lastEventSeq, type EventMeta } from "../store/listen";
 import { getWebhook } from "../store/webhooks";
 import { QUIET_MS } from "./announce";
@@ -278,6 +279,11 @@ export class ListenerHub extends DurableObject<Env> {
     const tails = (await this.webhooksOf(await this.listeners("tail"))).live;
     if (tails.length === 0) return;
     const context = await deliveryContext(this.env.DB, [...new Set(attempts.map((a) => a.deliveryId))]);
+    // A limited token hears only the attempts of webhooks inside its grant, as the API shows them.
+    const webhooks = [...context.values()].map((c) => c.webhook);
+    const granted = new Map(
+      await Promise.all(tails.map(async (l) => [l, new Set((await grantedWebhooks(this.env.DB, l.principal, webhooks)).map((w) => w.uid))] as const)),
+    );
     for (const a of attempts) {
       const ctx = context.get(a.deliveryId);
       if (!ctx) continue;
@@ -286,7 +292,7 @@ export class ListenerHub extends DurableObject<Env> {
         deliveryId: a.deliveryId,
         eventId: ctx.event.id,
         eventType: ctx.event.eventType,
-        webhookUid: ctx.webhookUid,
+        webhookUid: ctx.webhook.uid,
         number: a.number,
         status: a.status,
         statusCode: a.statusCode,
@@ -295,7 +301,8 @@ export class ListenerHub extends DurableObject<Env> {
         startedAt: new Date(a.startedAt).toISOString(),
       };
       for (const l of tails) {
-        if (l.config.webhookUid !== null && l.config.webhookUid !== ctx.webhookUid) continue;
+        if (l.config.webhookUid !== null && l.config.webhookUid !== ctx.webhook.uid) continue;
+        if (!granted.get(l)?.has(ctx.webhook.uid)) continue;
         if (hears(l.config, l.principal, ctx.event, null)) send(l.ws, note);
       }
     }

@@ -67,15 +67,21 @@ export async function eventBodies(db: D1Database, ids: string[]): Promise<Map<st
 export async function deliveryContext(
   db: D1Database,
   deliveryIds: string[],
-): Promise<Map<string, { webhookUid: string; event: EventMeta }>> {
+): Promise<Map<string, { webhook: { uid: string; organizationUid: string | null; locationUid: string | null }; event: EventMeta }>> {
   if (deliveryIds.length === 0) return new Map();
   const { results } = await db
     .prepare(
-      `SELECT d.id AS delivery_id, d.webhook_uid, e.seq, e.id, e.source_id, e.event_type, e.location_uid, e.organization_uid, e.received_at
-       FROM deliveries d JOIN events e ON e.id = d.event_id
+      `SELECT d.id AS delivery_id, d.webhook_uid, w.organization_uid AS w_organization_uid, w.location_uid AS w_location_uid,
+         e.seq, e.id, e.source_id, e.event_type, e.location_uid, e.organization_uid, e.received_at
+       FROM deliveries d JOIN events e ON e.id = d.event_id JOIN webhooks w ON w.uid = d.webhook_uid
        WHERE d.id IN (SELECT value FROM json_each(?))`,
     )
     .bind(JSON.stringify(deliveryIds))
-    .all<MetaRow & { delivery_id: string; webhook_uid: string }>();
-  return new Map(results.map((r) => [r.delivery_id, { webhookUid: r.webhook_uid, event: toMeta(r) }]));
+    .all<MetaRow & { delivery_id: string; webhook_uid: string; w_organization_uid: string | null; w_location_uid: string | null }>();
+  return new Map(
+    results.map((r) => [
+      r.delivery_id,
+      { webhook: { uid: r.webhook_uid, organizationUid: r.w_organization_uid, locationUid: r.w_location_uid }, event: toMeta(r) },
+    ]),
+  );
 }

@@ -6,7 +6,7 @@ import type { Env } from "../../src/env";
 import worker from "../../src/index";
 import { listenerConnected } from "../../src/listen/announce";
 import type { AttemptNote, EventNote, ListenMessage } from "../../src/listen/protocol";
-import { hmacHex, podiumBody } from "./helpers";
+import { ADMIN_TOKEN, hmacHex, podiumBody } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
 
 type P = ReturnType<typeof pipeline>;
@@ -20,7 +20,7 @@ async function listenResponse(p: P, query: string, opts: { token?: string; heade
     new Request(`https://edgehook.test/v1/listen?${query}`, {
       headers: {
         upgrade: "websocket",
-        authorization: `Bearer ${opts.token ?? "test-admin-token"}`,
+        authorization: `Bearer ${opts.token ?? ADMIN_TOKEN}`,
         "cf-connecting-ip": `192.0.2.${Math.floor(Math.random() * 250) + 1}`,
         ...opts.headers,
       },
@@ -204,6 +204,22 @@ describe("GET /v1/listen", () => {
     await vi.waitFor(() => expect(all.attempts().map((a) => a.webhookUid).sort()).toEqual([mine.uid, other.uid].sort()), { timeout: 5_000 });
     await vi.waitFor(() => expect(t.attempts()).toHaveLength(1), { timeout: 5_000 });
     expect(t.attempts()[0]!.webhookUid).toBe(mine.uid);
+  });
+
+  it("a limited token's tail shows only the attempts of webhooks inside its grant", async () => {
+    const p = pipeline();
+    const org = `org-${uniqueKey()}`;
+    const granted = await p.createWebhook({ url: `https://downstream.test/ok/${uniqueKey()}`, eventTypes: ["*"], organizationUid: org });
+    const elsewhere = await p.createWebhook({ url: `https://downstream.test/ok/${uniqueKey()}`, eventTypes: ["*"], sourceIds: ["podium"] });
+    const all = await connect(p, "mode=tail");
+    const token = await makeToken(p, ["events:read", "read_messages"], { organizationUids: [org] });
+    const limited = await connect(p, "mode=tail", { token });
+    await p.ingest(body("message.received", org));
+    await p.deliver();
+    // Both attempts went out (the admin's tail shows them); the limited tail shows its own webhook's only.
+    await vi.waitFor(() => expect(all.attempts().map((a) => a.webhookUid).sort()).toEqual([granted.uid, elsewhere.uid].sort()), { timeout: 5_000 });
+    await vi.waitFor(() => expect(limited.attempts().length).toBeGreaterThan(0), { timeout: 5_000 });
+    expect(limited.attempts().map((a) => a.webhookUid)).toEqual([granted.uid]);
   });
 });
 
