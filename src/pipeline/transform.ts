@@ -1,0 +1,254 @@
+/**
+ * Transformations: a webhook's `transform` is a JSONata expression evaluated with the event's
+ * parsed body as input; its result, as JSON, is the body forwarded. `transformHeaders` maps header
+ * names to JSONata expressions giving their values.
+ *
+ * Bounds. Deployed Workers do not advance `Date.now()` while code runs, so JSONata's own
+ * `timeout` would never fire there: evaluation is bounded by a count of evaluation steps instead,
+ * which also makes the outcome deterministic (the same event fails the same way on every attempt,
+ * so a failure is permanent). Recursion depth, sequence length, intermediate string length and the
+ * serialized output are bounded too, and regular expressions run on RE2 (linear time).
+ */
+import jsonata from "jsonata";
+import { LinearRegExp, type RegExpMatchLike } from "./linear-regexp";
+
+export interface TransformIssue {
+  /** `transform`, or `transformHeaders["x-name"]`. */
+  path: string;
+  message: string;
+  /** Character offset in the expression, for syntax errors. */
+  position?: number;
+}
+
+/** Validated expressions; `runTransform` evaluates them. */
+export interface CompiledTransform {
+  readonly body: string;
+  /** Lower-case header name → expression. */
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+export type TransformResult =
+  | { ok: true; body: string; headers: Record<string, string> }
+  /** `permanent`: the same event would fail the same way, so retrying is pointless. */
+  | { ok: false; reason: string; permanent: boolean };
+
+export const TRANSFORM_LIMITS = {
+  expressionChars: 8192,
+  headers: 10,
+  headerValueChars: 4096,
+  /** Evaluation steps per expression: tens of milliseconds of CPU. */
+  steps: 50_000,
+  /** JSONata call depth. */
+  depth: 500,
+  /** Items in one sequence (array). */
+  sequence: 100_000,
+  /** The forwarded body, in UTF-8 bytes. */
+  outputBytes: 256 * 1024,
+  /** Any string built while evaluating, in UTF-16 units. */
+  stringChars: 1024 * 1024,
+} as const;
+
+/** Names the delivery layer sets, or that describe the body or connection. */
+const RESERVED_HEADER = /^(content-type|content-length|content-encoding|host|connection|transfer-encoding|(webhook|podium|edgehook)-.*)$/;
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
+const HEADER_VALUE = /^[\t\x20-\x7e]*$/;
+
+export function compileTransform(
+  expr: string,
+  headers: Record<string, string> = {},
+): { ok: true; transform: CompiledTransform } | { ok: false; issues: TransformIssue[] } {
+  const issues: TransformIssue[] = [...checkExpression("transform", expr)];
+  const names = Object.keys(headers);
+  if (names.length > TRANSFORM_LIMITS.headers) {
+    issues.push({ path: "transformHeaders", message: `at most ${TRANSFORM_LIMITS.headers} headers` });
+  }
+  const compiledHeaders: Record<string, string> = {};
+  for (const name of names) {
+    const path = `transformHeaders[${JSON.stringify(name)}]`;
+    const lower = name.toLowerCase();
+    if (!HEADER_NAME.test(lower)) issues.push({ path, message: "not a valid HTTP header name" });
+    else if (RESERVED_HEADER.test(lower)) issues.push({ path, message: `${lower} is set by Edgehook and cannot be transformed` });
+    else if (Object.hasOwn(compiledHeaders, lower)) issues.push({ path, message: `${lower} is given twice` });
+    const source = headers[name] ?? "";
+    issues.push(...checkExpression(path, source));
+    compiledHeaders[lower] = source;
+  }
+  return issues.length > 0 ? { ok: false, issues } : { ok: true, transform: { body: expr, headers: compiledHeaders } };
+}
+
+export async function runTransform(
+  compiled: CompiledTransform,
+  body: string,
+  opts: { maxSteps?: number; maxOutputBytes?: number } = {},
+): Promise<TransformResult> {
+  const maxSteps = opts.maxSteps ?? TRANSFORM_LIMITS.steps;
+  const maxOutputBytes = opts.maxOutputBytes ?? TRANSFORM_LIMITS.outputBytes;
+  const input = parseBody(body);
+
+  const result = await evaluate(compiled.body, input, maxSteps);
+  if (!result.ok) return failed(`transform: ${result.reason}`);
+  const out = serialize(result.value, maxOutputBytes);
+  if (!out.ok) return failed(`transform: ${out.reason}`);
+
+  const headers: Record<string, string> = {};
+  for (const [name, source] of Object.entries(compiled.headers)) {
+    const h = await evaluate(source, input, maxSteps);
+    if (!h.ok) return failed(`transformHeaders["${name}"]: ${h.reason}`);
+    if (h.value === undefined) continue; // nothing matched: the header is not sent
+    if (typeof h.value !== "string" && typeof h.value !== "number" && typeof h.value !== "boolean") {
+      return failed(`transformHeaders["${name}"]: the value is not a string`);
+    }
+    const value = String(h.value);
+    if (value.length > TRANSFORM_LIMITS.headerValueChars || !HEADER_VALUE.test(value)) {
+      return failed(`transformHeaders["${name}"]: not a valid header value (printable ASCII, at most ${TRANSFORM_LIMITS.headerValueChars} characters)`);
+    }
+    headers[name] = value;
+  }
+  return { ok: true, body: out.json, headers };
+}
+
+/** Evaluation is deterministic, so every failure of a transform is permanent. */
+function failed(reason: string): TransformResult {
+  return { ok: false, reason, permanent: true };
+}
+
+/** A JSON body is the input as data; any other body is the input as one string. */
+function parseBody(body: string): unknown {
+  try {
+    return JSON.parse(body);
+  } catch {
+    return body;
+  }
+}
+
+/**
+ * JSONata's typings ask for a whole `RegExpConstructor` as `RegexEngine` and a string as an
+ * `assign` name; at run time it only calls `new RegexEngine(re)`, `lastIndex` and `exec`, and binds
+ * any property key (its evaluation hooks are symbols). This view says what is really used.
+ */
+interface Evaluator {
+  evaluate(input: unknown): Promise<unknown>;
+  assign(name: string | symbol, value: unknown): void;
+  ast(): unknown;
+}
+interface Jsonata {
+  parse(
+    source: string,
+    options?: {
+      RegexEngine?: new (source: RegExp) => { lastIndex: number; exec(input: string): RegExpMatchLike | null };
+      stack?: number;
+      sequence?: number;
+    },
+  ): Evaluator;
+}
+const JSONATA: Jsonata = { parse: jsonata };
+
+function parse(source: string): Evaluator {
+  return JSONATA.parse(source, { RegexEngine: LinearRegExp, stack: TRANSFORM_LIMITS.depth, sequence: TRANSFORM_LIMITS.sequence });
+}
+
+function checkExpression(path: string, source: string): TransformIssue[] {
+  if (source.trim() === "") return [{ path, message: "the expression is empty" }];
+  if (source.length > TRANSFORM_LIMITS.expressionChars) {
+    return [{ path, message: `the expression is ${source.length} characters; the limit is ${TRANSFORM_LIMITS.expressionChars}` }];
+  }
+  let evaluator: Evaluator;
+  try {
+    evaluator = parse(source);
+  } catch (e) {
+    const err = jsonataError(e);
+    return [{ path, message: `${err.message} (at position ${err.position ?? 0})`, position: err.position ?? 0 }];
+  }
+  // JSONata compiles /…/ literals with RegExp; check now that RE2 can run them.
+  const issues: TransformIssue[] = [];
+  for (const node of regexNodes(evaluator.ast())) {
+    try {
+      new LinearRegExp(node.value);
+    } catch (e) {
+      const why = e instanceof Error ? e.message.replace(/^error parsing regexp: /, "") : String(e);
+      issues.push({
+        path,
+        message: `the regular expression /${node.value.source}/ is not supported (${why}): RE2 syntax, without lookaround or backreferences`,
+        position: node.position,
+      });
+    }
+  }
+  return issues;
+}
+
+function* regexNodes(node: unknown, seen = new Set<object>()): Generator<{ value: RegExp; position?: number }> {
+  if (typeof node !== "object" || node === null || node instanceof RegExp || seen.has(node)) return;
+  seen.add(node);
+  if ("type" in node && node.type === "regex" && "value" in node && node.value instanceof RegExp) {
+    yield { value: node.value, position: "position" in node && typeof node.position === "number" ? node.position : undefined };
+  }
+  for (const child of Object.values(node)) yield* regexNodes(child, seen);
+}
+
+class BoundExceeded extends Error {}
+
+const ENTRY = Symbol.for("jsonata.__evaluate_entry");
+const EXIT = Symbol.for("jsonata.__evaluate_exit");
+
+async function evaluate(
+  source: string,
+  input: unknown,
+  maxSteps: number,
+): Promise<{ ok: true; value: unknown } | { ok: false; reason: string }> {
+  try {
+    // A fresh evaluator per run: the step counter below is this run's alone.
+    const evaluator = parse(source);
+    let steps = 0;
+    evaluator.assign(ENTRY, () => {
+      if (++steps > maxSteps) throw new BoundExceeded(`stopped after ${maxSteps} evaluation steps (an endless or too costly expression)`);
+    });
+    evaluator.assign(EXIT, (_expr: unknown, _input: unknown, _env: unknown, result: unknown) => {
+      if (typeof result === "string" && result.length > TRANSFORM_LIMITS.stringChars) {
+        throw new BoundExceeded(`stopped: a string grew over ${TRANSFORM_LIMITS.stringChars} characters`);
+      }
+    });
+    return { ok: true, value: await evaluator.evaluate(input) };
+  } catch (e) {
+    if (e instanceof BoundExceeded) return { ok: false, reason: e.message };
+    const err = jsonataError(e);
+    return { ok: false, reason: err.position === undefined ? err.message : `${err.message} (at position ${err.position})` };
+  }
+}
+
+/** JSONata throws plain objects `{code, position, message}`; anything else is reported by its message. */
+function jsonataError(e: unknown): { message: string; position?: number } {
+  if (typeof e !== "object" || e === null) return { message: String(e) };
+  const message = "message" in e && typeof e.message === "string" ? e.message : String(e);
+  const code = "code" in e && typeof e.code === "string" ? `${e.code}: ` : "";
+  const position = "position" in e && typeof e.position === "number" ? e.position : undefined;
+  return { message: `${code}${message}`, position };
+}
+
+/**
+ * JSON text of the result, within `maxBytes`. The replacer counts as it goes, so a result that
+ * shares one object many times (small in memory, huge as text) is refused before it is written.
+ */
+function serialize(value: unknown, maxBytes: number): { ok: true; json: string } | { ok: false; reason: string } {
+  if (value === undefined) return { ok: false, reason: "the expression produced nothing for this event" };
+  let budget = maxBytes;
+  let json: string;
+  try {
+    json = JSON.stringify(value, (key, v: unknown) => {
+      if (isFunction(v)) throw new BoundExceeded("the result contains a function, which is not JSON");
+      budget -= key.length + (typeof v === "string" ? v.length : 1);
+      if (budget < 0) throw new BoundExceeded(`the result is over ${maxBytes} bytes`);
+      return v;
+    });
+  } catch (e) {
+    return { ok: false, reason: e instanceof BoundExceeded ? e.message : `the result is not JSON (${String(e)})` };
+  }
+  const bytes = new TextEncoder().encode(json).length;
+  if (bytes > maxBytes) return { ok: false, reason: `the result is ${bytes} bytes; the limit is ${maxBytes}` };
+  return { ok: true, json };
+}
+
+/** JSONata lambdas and built-in functions are objects marked as such, not JS functions. */
+function isFunction(v: unknown): boolean {
+  if (typeof v === "function") return true;
+  return typeof v === "object" && v !== null && ("_jsonata_lambda" in v || "_jsonata_function" in v);
+}

@@ -1,0 +1,331 @@
+/**
+ * Content filters: a JSON document in the syntax Hookdeck and Convoy users know, matched against
+ * `{ body, headers }` of an event. `validateFilter` turns an untrusted document into a `Filter` or
+ * says precisely what is wrong and where; `matchesFilter` is a pure, total, bounded function.
+ *
+ * `$regex` runs on RE2 (re2js): matching is linear in the tested string whatever the pattern, so no
+ * pattern can backtrack catastrophically; lookaround and backreferences, which need backtracking,
+ * are refused when the filter is validated.
+ */
+import { RE2JS } from "re2js";
+
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** A validated filter. Only `validateFilter` makes one (a `regex` node holds a compiled pattern). */
+export type Filter =
+  | { kind: "all"; of: Filter[] }
+  | { kind: "any"; of: Filter[] }
+  | { kind: "not"; of: Filter }
+  /** The value under `key`; in an array, that of some object element. */
+  | { kind: "field"; key: string; of: Filter }
+  /** An array pattern: the value is an array and each pattern matches some element. */
+  | { kind: "elements"; of: Filter[] }
+  | { kind: "eq"; value: Json }
+  | { kind: "in"; values: Json[] }
+  | { kind: "compare"; op: "gt" | "gte" | "lt" | "lte"; value: number | string }
+  | { kind: "text"; op: "startsWith" | "endsWith" | "contains"; value: string }
+  | { kind: "regex"; source: string; pattern: RE2JS }
+  | { kind: "exist"; value: boolean };
+
+export interface FilterIssue {
+  /** Where in the filter document, e.g. `$.body.data.amount.$gt`. */
+  path: string;
+  message: string;
+}
+
+export const FILTER_LIMITS = {
+  /** The filter document as JSON, in UTF-8 bytes. */
+  bytes: 8192,
+  /** Nesting of objects and arrays in the document. */
+  depth: 16,
+  /** Literals and operators together. */
+  conditions: 128,
+  regexes: 8,
+  regexLength: 256,
+  /** `$regex` never matches a longer string, so one event costs at most this per pattern and string. */
+  regexInput: 16384,
+} as const;
+
+const COMPARE = { $gt: "gt", $gte: "gte", $lt: "lt", $lte: "lte" } as const;
+const TEXT = { $startsWith: "startsWith", $endsWith: "endsWith", $contains: "contains" } as const;
+/** Spellings from other filter languages, answered with ours. */
+const DID_YOU_MEAN: Record<string, string> = { $ne: "$neq", $exists: "$exist", $nor: "$not with $or", $regexp: "$regex" };
+
+export function validateFilter(doc: unknown): { ok: true; filter: Filter } | { ok: false; issues: FilterIssue[] } {
+  const bytes = jsonBytes(doc);
+  if (bytes === null) return { ok: false, issues: [{ path: "$", message: "the filter is not a JSON document" }] };
+  if (bytes > FILTER_LIMITS.bytes) {
+    return {
+      ok: false,
+      issues: [{ path: "$", message: `the filter is ${bytes} bytes of JSON; the limit is ${FILTER_LIMITS.bytes}` }],
+    };
+  }
+  if (!isPlainObject(doc)) {
+    return {
+      ok: false,
+      issues: [{ path: "$", message: 'a filter is a JSON object, e.g. {"body": {"type": "invoice.paid"}}' }],
+    };
+  }
+  const v = new Validator();
+  const filter = v.object(doc, "$", 1, []);
+  return v.issues.length > 0 ? { ok: false, issues: v.issues } : { ok: true, filter };
+}
+
+export function matchesFilter(filter: Filter, input: { body: unknown; headers: Record<string, string> }): boolean {
+  try {
+    const headers = Object.fromEntries(Object.entries(input.headers).map(([name, value]) => [name.toLowerCase(), value]));
+    return test(filter, { body: input.body, headers });
+  } catch {
+    // Only an input that is not plain data (a throwing getter, a proxy) gets here: such an
+    // event cannot be shown to match, and routing must not crash on it.
+    return false;
+  }
+}
+
+function test(f: Filter, v: unknown): boolean {
+  switch (f.kind) {
+    case "all":
+      return f.of.every((g) => test(g, v));
+    case "any":
+      return f.of.some((g) => test(g, v));
+    case "not":
+      return !test(f.of, v);
+    case "field":
+      if (Array.isArray(v)) return v.some((e) => isRecord(e) && test(f.of, own(e, f.key)));
+      return test(f.of, isRecord(v) ? own(v, f.key) : undefined);
+    case "elements":
+      return Array.isArray(v) && f.of.every((g) => v.some((e) => test(g, e)));
+    case "eq":
+      return equalOrHas(v, f.value);
+    case "in":
+      return f.values.some((x) => equalOrHas(v, x));
+    case "compare":
+      return anyScalar(v, (s) => compare(f.op, s, f.value));
+    case "text":
+      return anyScalar(v, (s) => typeof s === "string" && textTest(f.op, s, f.value));
+    case "regex":
+      return anyScalar(v, (s) => typeof s === "string" && s.length <= FILTER_LIMITS.regexInput && f.pattern.test(s));
+    case "exist":
+      return (v !== undefined) === f.value;
+  }
+}
+
+/** Equal, or an array with an equal element. */
+function equalOrHas(v: unknown, x: Json): boolean {
+  return deepEqual(v, x) || (Array.isArray(v) && v.some((e) => deepEqual(e, x)));
+}
+
+/** Recursion follows `x`, which is a validated, bounded document. */
+function deepEqual(v: unknown, x: Json): boolean {
+  if (x === null || typeof x !== "object") return v === x;
+  if (Array.isArray(x)) return Array.isArray(v) && v.length === x.length && x.every((xi, i) => deepEqual(v[i], xi));
+  if (!isRecord(v)) return false;
+  const keys = Object.keys(x);
+  return Object.keys(v).length === keys.length && keys.every((k) => Object.hasOwn(v, k) && deepEqual(v[k], x[k] ?? null));
+}
+
+/** The value itself, or one element of it when it is an array. */
+function anyScalar(v: unknown, pred: (s: unknown) => boolean): boolean {
+  return pred(v) || (Array.isArray(v) && v.some(pred));
+}
+
+/** Numbers compare with numbers and strings with strings (ISO times in one format sort in time order). */
+function compare(op: "gt" | "gte" | "lt" | "lte", s: unknown, x: number | string): boolean {
+  let order: number;
+  if (typeof s === "number" && typeof x === "number") order = s < x ? -1 : s > x ? 1 : 0;
+  else if (typeof s === "string" && typeof x === "string") order = s < x ? -1 : s > x ? 1 : 0;
+  else return false;
+  return op === "gt" ? order > 0 : op === "gte" ? order >= 0 : op === "lt" ? order < 0 : order <= 0;
+}
+
+function textTest(op: "startsWith" | "endsWith" | "contains", s: string, x: string): boolean {
+  return op === "startsWith" ? s.startsWith(x) : op === "endsWith" ? s.endsWith(x) : s.includes(x);
+}
+
+class Validator {
+  issues: FilterIssue[] = [];
+  private conditions = 0;
+  private regexes = 0;
+
+  /**
+   * `at` is the field path from the top of the filter while it is known (not inside an array
+   * pattern): it places `body`/`headers` and lower-cases header names, as HTTP compares them.
+   */
+  object(obj: Record<string, unknown>, path: string, depth: number, at: string[] | null): Filter {
+    const entries = Object.entries(obj);
+    if (entries.length === 0) {
+      if (at?.length !== 0) this.issue(path, 'an empty object matches nothing in particular: use {"$exist": true}');
+      return { kind: "all", of: [] };
+    }
+    const parts = entries.map(([key, value]) =>
+      key.startsWith("$") ? this.operator(key, value, step(path, key), depth, at) : this.field(key, value, path, depth, at),
+    );
+    return parts.length === 1 && parts[0] ? parts[0] : { kind: "all", of: parts };
+  }
+
+  private field(key: string, value: unknown, path: string, depth: number, at: string[] | null): Filter {
+    const here = step(path, key);
+    // A dotted key is a path: {"data.object.amount": 1} is {"data": {"object": {"amount": 1}}}.
+    const segments = key.split(".");
+    if (segments.some((s) => s === "")) this.issue(here, "a field path has an empty segment");
+    if (at?.length === 0 && segments[0] !== "body" && segments[0] !== "headers") {
+      this.issue(here, `unknown field "${segments[0]}": a filter matches {"body": …, "headers": …}`);
+    }
+    // Header names are case-insensitive: the second step of a `headers` path is compared in lower case.
+    const nameAt = at && (at.length === 0 ? segments[0] : at[0]) === "headers" ? 1 - at.length : -1;
+    if (nameAt >= 0 && nameAt < segments.length) segments[nameAt] = segments[nameAt]?.toLowerCase() ?? "";
+    const full = at ? [...at, ...segments] : null;
+    const inner = this.pattern(value, here, depth + 1, full);
+    return segments.reduceRight<Filter>((of, k) => ({ kind: "field", key: k, of }), inner);
+  }
+
+  private pattern(value: unknown, path: string, depth: number, at: string[] | null): Filter {
+    if (depth > FILTER_LIMITS.depth) return this.fail(path, `nested deeper than ${FILTER_LIMITS.depth} levels`);
+    if (isPlainObject(value)) return this.object(value, path, depth, at);
+    if (at?.length === 0) return this.fail(path, "at the top level, a filter is an object with body or headers");
+    this.count(path);
+    if (Array.isArray(value)) {
+      if (value.length === 0) {
+        return this.fail(path, 'an empty array is ambiguous: use {"$eq": []} for an empty array');
+      }
+      return { kind: "elements", of: value.map((e, i) => this.pattern(e, `${path}[${i}]`, depth + 1, null)) };
+    }
+    const json = this.json(value, path, depth);
+    return { kind: "eq", value: json };
+  }
+
+  private operator(name: string, operand: unknown, path: string, depth: number, at: string[] | null): Filter {
+    this.count(path);
+    const logical = name === "$and" || name === "$or" || name === "$not";
+    if (at?.length === 0 && !logical && name in OPERATORS) {
+      return this.fail(path, `${name} tests a field's value: at the top level, use body or headers, or $and, $or, $not`);
+    }
+    switch (name) {
+      case "$and":
+      case "$or": {
+        if (!Array.isArray(operand) || operand.length === 0) return this.fail(path, `${name} takes a non-empty array of filters`);
+        const of = operand.map((f, i) => this.pattern(f, `${path}[${i}]`, depth + 2, at));
+        return { kind: name === "$and" ? "all" : "any", of };
+      }
+      case "$not":
+        return { kind: "not", of: this.pattern(operand, path, depth + 1, at) };
+      case "$eq":
+        return { kind: "eq", value: this.json(operand, path, depth) };
+      case "$neq":
+        return { kind: "not", of: { kind: "eq", value: this.json(operand, path, depth) } };
+      case "$in":
+      case "$nin": {
+        if (!Array.isArray(operand) || operand.length === 0) {
+          const hint = typeof operand === "string" ? "; to find text inside a string, use $contains" : "";
+          return this.fail(path, `${name} takes a non-empty array of values${hint}`);
+        }
+        const values = operand.map((x, i) => this.json(x, `${path}[${i}]`, depth + 1));
+        return name === "$in" ? { kind: "in", values } : { kind: "not", of: { kind: "in", values } };
+      }
+      case "$gt":
+      case "$gte":
+      case "$lt":
+      case "$lte":
+        if (typeof operand === "string" || (typeof operand === "number" && Number.isFinite(operand))) {
+          return { kind: "compare", op: COMPARE[name], value: operand };
+        }
+        return this.fail(path, `${name} takes a number or a string`);
+      case "$startsWith":
+      case "$endsWith":
+      case "$contains":
+        if (typeof operand === "string") return { kind: "text", op: TEXT[name], value: operand };
+        return this.fail(path, `${name} takes a string`);
+      case "$regex":
+        return this.regex(operand, path);
+      case "$exist":
+        if (typeof operand === "boolean") return { kind: "exist", value: operand };
+        return this.fail(path, "$exist takes true or false");
+      default: {
+        const hint = DID_YOU_MEAN[name] ? ` (did you mean ${DID_YOU_MEAN[name]}?)` : "";
+        return this.fail(path, `unknown operator ${name}${hint}`);
+      }
+    }
+  }
+
+  private regex(operand: unknown, path: string): Filter {
+    if (typeof operand !== "string") return this.fail(path, "$regex takes a string");
+    if (operand.length > FILTER_LIMITS.regexLength) {
+      return this.fail(path, `the pattern is ${operand.length} characters; the limit is ${FILTER_LIMITS.regexLength}`);
+    }
+    if (++this.regexes > FILTER_LIMITS.regexes) return this.fail(path, `more than ${FILTER_LIMITS.regexes} $regex in one filter`);
+    try {
+      return { kind: "regex", source: operand, pattern: RE2JS.compile(operand) };
+    } catch (e) {
+      const why = e instanceof Error ? e.message.replace(/^error parsing regexp: /, "") : String(e);
+      return this.fail(path, `unsupported pattern (${why}); RE2 syntax, without lookaround or backreferences`);
+    }
+  }
+
+  /** An operand of $eq / $in: any JSON value, within the depth bound. */
+  private json(value: unknown, path: string, depth: number): Json {
+    if (depth > FILTER_LIMITS.depth) {
+      this.issue(path, `nested deeper than ${FILTER_LIMITS.depth} levels`);
+      return null;
+    }
+    if (value === null || typeof value === "string" || typeof value === "boolean") return value;
+    if (typeof value === "number" && Number.isFinite(value)) return value;
+    if (Array.isArray(value)) return value.map((e, i) => this.json(e, `${path}[${i}]`, depth + 1));
+    if (isPlainObject(value)) {
+      // fromEntries defines own properties, so a "__proto__" key stays a key.
+      return Object.fromEntries(Object.entries(value).map(([k, e]) => [k, this.json(e, step(path, k), depth + 1)]));
+    }
+    this.issue(path, "not a JSON value");
+    return null;
+  }
+
+  private count(path: string): void {
+    if (++this.conditions === FILTER_LIMITS.conditions + 1) {
+      this.issue(path, `more than ${FILTER_LIMITS.conditions} conditions in one filter`);
+    }
+  }
+
+  private fail(path: string, message: string): Filter {
+    this.issue(path, message);
+    return { kind: "all", of: [] };
+  }
+
+  private issue(path: string, message: string): void {
+    this.issues.push({ path, message });
+  }
+}
+
+const OPERATORS: Record<string, true> = Object.fromEntries(
+  ["$eq", "$neq", "$in", "$nin", "$gt", "$gte", "$lt", "$lte", "$exist", "$startsWith", "$endsWith", "$contains", "$regex"].map(
+    (op) => [op, true],
+  ),
+);
+
+/** A JSONPath-like step: `$.body.type`, `$.headers["x-github-event"]`. */
+function step(path: string, key: string): string {
+  return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
+}
+
+function jsonBytes(doc: unknown): number | null {
+  try {
+    const text = JSON.stringify(doc);
+    return typeof text === "string" ? new TextEncoder().encode(text).length : null;
+  } catch {
+    return null; // cycles, BigInt
+  }
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Only what JSON.parse makes: not a Date, Map or class instance. */
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (!isRecord(v)) return false;
+  const proto: unknown = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+/** Own properties only, so `constructor` or `__proto__` never reach the prototype. */
+function own(o: Record<string, unknown>, key: string): unknown {
+  return Object.hasOwn(o, key) ? o[key] : undefined;
+}

@@ -1,0 +1,401 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { FILTER_LIMITS, type Filter, matchesFilter, validateFilter } from "../../src/routing/filter";
+import messageReceived from "../fixtures/message.received.json?raw";
+
+interface PodiumMessage {
+  data: { conversation: { channel: { type: string } } };
+  metadata: { eventType: string };
+}
+const podiumMessage: PodiumMessage = JSON.parse(messageReceived);
+
+function compile(doc: unknown): Filter {
+  const r = validateFilter(doc);
+  if (!r.ok) throw new Error(`invalid filter: ${JSON.stringify(r.issues)}`);
+  return r.filter;
+}
+
+function matches(doc: unknown, body: unknown, headers: Record<string, string> = {}): boolean {
+  return matchesFilter(compile(doc), { body, headers });
+}
+
+function issuesOf(doc: unknown): { path: string; message: string }[] {
+  const r = validateFilter(doc);
+  if (r.ok) throw new Error("expected the filter to be refused");
+  return r.issues;
+}
+
+const clone = <T>(v: T): T => structuredClone(v);
+
+describe("provider examples", () => {
+  const smsOnly = {
+    body: { metadata: { eventType: "message.received" }, data: { conversation: { channel: { type: "sms" } } } },
+  };
+
+  it("Podium: message.received on the sms channel only", () => {
+    const sms = clone(podiumMessage);
+    sms.data.conversation.channel.type = "sms";
+    expect(matches(smsOnly, sms)).toBe(true);
+    expect(matches(smsOnly, podiumMessage)).toBe(false); // the fixture's channel is "phone"
+    const sent = clone(sms);
+    sent.metadata.eventType = "message.sent";
+    expect(matches(smsOnly, sent)).toBe(false);
+    // The same filter with dotted paths.
+    const dotted = { body: { "metadata.eventType": "message.received", "data.conversation.channel.type": "sms" } };
+    expect(matches(dotted, sms)).toBe(true);
+    expect(matches(dotted, podiumMessage)).toBe(false);
+  });
+
+  it("Stripe: invoices over $500 (amount_due in cents)", () => {
+    const filter = { body: { type: { $startsWith: "invoice." }, data: { object: { amount_due: { $gt: 50000 } } } } };
+    const invoice = (amount_due: unknown, type = "invoice.finalized") => ({
+      id: "evt_1",
+      type,
+      data: { object: { id: "in_1", object: "invoice", amount_due, currency: "usd" } },
+    });
+    expect(matches(filter, invoice(50001))).toBe(true);
+    expect(matches(filter, invoice(125000))).toBe(true);
+    expect(matches(filter, invoice(50000))).toBe(false);
+    expect(matches(filter, invoice("75000"))).toBe(false); // a string is not a number
+    expect(matches(filter, invoice(90000, "charge.succeeded"))).toBe(false);
+    expect(matches(filter, { type: "invoice.finalized", data: { object: {} } })).toBe(false);
+  });
+
+  it("Stripe: a price among the invoice lines (objects inside an array)", () => {
+    const filter = { body: { "data.object.lines.data": { price: { id: "price_gold" } } } };
+    const lines = (...ids: string[]) => ({ data: { object: { lines: { data: ids.map((id) => ({ price: { id } })) } } } });
+    expect(matches(filter, lines("price_basic", "price_gold"))).toBe(true);
+    expect(matches(filter, lines("price_basic"))).toBe(false);
+    expect(matches(filter, lines())).toBe(false);
+  });
+
+  it("GitHub: pushes to main, by header and body", () => {
+    const filter = { headers: { "X-GitHub-Event": "push" }, body: { ref: "refs/heads/main" } };
+    const push = { ref: "refs/heads/main", repository: { full_name: "acme/api" }, commits: [] };
+    expect(matches(filter, push, { "x-github-event": "push" })).toBe(true);
+    expect(matches(filter, push, { "X-GitHub-Event": "push" })).toBe(true);
+    expect(matches(filter, { ...push, ref: "refs/heads/feature" }, { "x-github-event": "push" })).toBe(false);
+    expect(matches(filter, push, { "x-github-event": "pull_request" })).toBe(false);
+    expect(matches(filter, push, {})).toBe(false);
+  });
+
+  it("headers: operators on header values, names in any case", () => {
+    const filter = { headers: { "User-Agent": { $startsWith: "GitHub-Hookshot/" }, "x-github-delivery": { $exist: true } } };
+    expect(matches(filter, {}, { "user-agent": "GitHub-Hookshot/abc123", "X-GitHub-Delivery": "d-1" })).toBe(true);
+    expect(matches(filter, {}, { "user-agent": "curl/8.0", "x-github-delivery": "d-1" })).toBe(false);
+    expect(matches(filter, {}, { "user-agent": "GitHub-Hookshot/abc123" })).toBe(false);
+    expect(matches({ "headers.X-Shopify-Topic": "orders/create" }, {}, { "x-shopify-topic": "orders/create" })).toBe(true);
+  });
+
+  it("logic: $or, $and, $not, and $neq on a missing field", () => {
+    const filter = {
+      $or: [
+        { body: { "metadata.eventType": { $in: ["message.received", "message.sent"] } } },
+        { $and: [{ body: { "metadata.eventType": { $startsWith: "contact." } } }, { $not: { body: { "data.errors": { $exist: true } } } }] },
+      ],
+    };
+    expect(matches(filter, podiumMessage)).toBe(true);
+    expect(matches(filter, { metadata: { eventType: "contact.created" }, data: {} })).toBe(true);
+    expect(matches(filter, { metadata: { eventType: "contact.created" }, data: { errors: [] } })).toBe(false);
+    expect(matches(filter, { metadata: { eventType: "review.created" } })).toBe(false);
+    expect(matches({ body: { status: { $neq: "draft" } } }, {})).toBe(true);
+    expect(matches({ body: { status: { $nin: ["draft", "void"] } } }, { status: "paid" })).toBe(true);
+    expect(matches({ body: { status: { $nin: ["draft", "void"] } } }, { status: "void" })).toBe(false);
+  });
+
+  it("arrays: a scalar matches an element, an array pattern needs every value", () => {
+    const body = { tags: ["vip", "sms", "new"], scores: [3, 9] };
+    expect(matches({ body: { tags: "vip" } }, body)).toBe(true);
+    expect(matches({ body: { tags: ["sms", "vip"] } }, body)).toBe(true);
+    expect(matches({ body: { tags: ["sms", "gone"] } }, body)).toBe(false);
+    expect(matches({ body: { tags: { $eq: ["vip", "sms", "new"] } } }, body)).toBe(true);
+    expect(matches({ body: { scores: { $gt: 8 } } }, body)).toBe(true);
+    expect(matches({ body: { scores: { $gt: 9 } } }, body)).toBe(false);
+    expect(matches({ body: { tags: { $regex: "^ne" } } }, body)).toBe(true);
+  });
+
+  it("text operators and $regex", () => {
+    const body = { data: { body: "Is the 2pm appointment still open?", email: "jamie@example.com" } };
+    expect(matches({ body: { "data.body": { $contains: "appointment" } } }, body)).toBe(true);
+    expect(matches({ body: { "data.body": { $endsWith: "open?" } } }, body)).toBe(true);
+    expect(matches({ body: { "data.body": { $regex: "\\b[0-9]{1,2}(am|pm)\\b" } } }, body)).toBe(true);
+    expect(matches({ body: { "data.email": { $regex: "@example\\.org$" } } }, body)).toBe(false);
+  });
+
+  it("only own properties count: constructor and __proto__ are not fields of an empty body", () => {
+    expect(matches({ body: { constructor: { $exist: true } } }, {})).toBe(false);
+    expect(matches({ body: { toString: { $exist: true } } }, {})).toBe(false);
+    const protoFilter = JSON.parse('{"body": {"__proto__": {"$exist": true}}}');
+    expect(matches(protoFilter, {})).toBe(false);
+    expect(matches(protoFilter, JSON.parse('{"__proto__": 1}'))).toBe(true);
+    expect(matches(JSON.parse('{"body": {"a": {"$eq": {"__proto__": 1}}}}'), JSON.parse('{"a": {"__proto__": 1}}'))).toBe(true);
+    expect(matches(JSON.parse('{"body": {"a": {"$eq": {"__proto__": 1}}}}'), { a: {} })).toBe(false);
+  });
+
+  it("an empty filter matches every event", () => {
+    expect(matches({}, podiumMessage)).toBe(true);
+    expect(matches({}, "not json")).toBe(true);
+  });
+});
+
+describe("bounds on matching", () => {
+  it("$regex runs in linear time: a pattern that backtracks catastrophically in RegExp returns", () => {
+    const filter = compile({ body: { s: { $regex: "^(a+)+$" } } });
+    const hostile = `${"a".repeat(FILTER_LIMITS.regexInput - 1)}!`;
+    expect(matchesFilter(filter, { body: { s: hostile }, headers: {} })).toBe(false);
+    expect(matchesFilter(filter, { body: { s: "aaaa" }, headers: {} })).toBe(true);
+  });
+
+  it("$regex never matches a string over the input bound", () => {
+    const filter = compile({ body: { s: { $regex: "^a" } } });
+    expect(matchesFilter(filter, { body: { s: "a".repeat(FILTER_LIMITS.regexInput) }, headers: {} })).toBe(true);
+    expect(matchesFilter(filter, { body: { s: "a".repeat(FILTER_LIMITS.regexInput + 1) }, headers: {} })).toBe(false);
+  });
+
+  it("is total: any body, even one that throws when read, gives true or false", () => {
+    const filter = compile({
+      body: { a: { b: { $gt: 1 } }, c: { $regex: "x" }, d: { $eq: { e: [1] } }, f: ["x"] },
+      $not: { headers: { h: { $in: ["1", 2, null] } } },
+    });
+    fc.assert(
+      fc.property(fc.anything(), (body) => {
+        expect(typeof matchesFilter(filter, { body, headers: {} })).toBe("boolean");
+      }),
+    );
+    const boom = () => {
+      throw new Error("boom");
+    };
+    const hostile = new Proxy({}, { get: boom, ownKeys: boom, getOwnPropertyDescriptor: boom });
+    expect(matchesFilter(filter, { body: hostile, headers: {} })).toBe(false);
+  });
+});
+
+describe("validation", () => {
+  it("names the path and the reason", () => {
+    expect(issuesOf({ body: { data: { amount: { $foo: 1 } } } })).toEqual([
+      { path: "$.body.data.amount.$foo", message: "unknown operator $foo" },
+    ]);
+    expect(issuesOf({ body: { status: { $ne: "draft" } } })).toEqual([
+      { path: "$.body.status.$ne", message: "unknown operator $ne (did you mean $neq?)" },
+    ]);
+    expect(issuesOf({ body: { "data.amount": { $gt: true } } })).toEqual([
+      { path: '$.body["data.amount"].$gt', message: "$gt takes a number or a string" },
+    ]);
+    expect(issuesOf({ headers: { "X-Event": { $exist: "yes" } } })).toEqual([
+      { path: '$.headers["X-Event"].$exist', message: "$exist takes true or false" },
+    ]);
+    expect(issuesOf({ body: { title: { $in: "Gift" } } })).toEqual([
+      { path: "$.body.title.$in", message: "$in takes a non-empty array of values; to find text inside a string, use $contains" },
+    ]);
+    expect(issuesOf({ body: { $or: [] } })).toEqual([{ path: "$.body.$or", message: "$or takes a non-empty array of filters" }]);
+    expect(issuesOf({ body: { tags: [] } })[0]?.path).toBe("$.body.tags");
+    expect(issuesOf({ body: { data: {} } })[0]?.path).toBe("$.body.data");
+    expect(issuesOf({ body: { "a..b": 1 } })[0]).toEqual({ path: '$.body["a..b"]', message: "a field path has an empty segment" });
+  });
+
+  it("reports every issue of a document at once", () => {
+    const issues = issuesOf({ body: { a: { $gt: null }, b: { $startsWith: 3 } }, headers: { c: { $contains: [] } } });
+    expect(issues.map((i) => i.path)).toEqual(["$.body.a.$gt", "$.body.b.$startsWith", "$.headers.c.$contains"]);
+  });
+
+  it("the top level is {body, headers}", () => {
+    expect(issuesOf({ data: { type: "x" } })).toEqual([
+      { path: "$.data", message: 'unknown field "data": a filter matches {"body": …, "headers": …}' },
+    ]);
+    expect(issuesOf({ $gt: 1 })[0]?.path).toBe("$.$gt");
+    expect(issuesOf({ $or: ["x"] })[0]?.path).toBe("$.$or[0]");
+    expect(issuesOf("message.received")[0]?.path).toBe("$");
+    expect(issuesOf([{ body: {} }])[0]?.path).toBe("$");
+    expect(issuesOf(null)[0]?.path).toBe("$");
+  });
+
+  it("refuses what is not JSON", () => {
+    expect(issuesOf({ body: { a: Number.NaN } })).toEqual([{ path: "$.body.a", message: "not a JSON value" }]);
+    expect(issuesOf({ body: { a: { $eq: new Date(0) } } })).toEqual([{ path: "$.body.a.$eq", message: "not a JSON value" }]);
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    expect(issuesOf({ body: cyclic })).toEqual([{ path: "$", message: "the filter is not a JSON document" }]);
+    expect(issuesOf(undefined)[0]?.path).toBe("$");
+  });
+
+  it("refuses regular expressions that need backtracking, and over-long ones", () => {
+    const backref = issuesOf({ body: { s: { $regex: "(a)\\1" } } });
+    expect(backref[0]?.path).toBe("$.body.s.$regex");
+    expect(backref[0]?.message).toMatch(/^unsupported pattern .*without lookaround or backreferences$/);
+    expect(issuesOf({ body: { s: { $regex: "foo(?=bar)" } } })[0]?.message).toMatch(/unsupported pattern/);
+    expect(issuesOf({ body: { s: { $regex: "(" } } })[0]?.message).toMatch(/unsupported pattern \(missing closing \)/);
+    expect(issuesOf({ body: { s: { $regex: "a".repeat(FILTER_LIMITS.regexLength + 1) } } })).toEqual([
+      { path: "$.body.s.$regex", message: `the pattern is ${FILTER_LIMITS.regexLength + 1} characters; the limit is ${FILTER_LIMITS.regexLength}` },
+    ]);
+    expect(validateFilter({ body: { s: { $regex: "a".repeat(FILTER_LIMITS.regexLength) } } }).ok).toBe(true);
+    const nine = Object.fromEntries(Array.from({ length: FILTER_LIMITS.regexes + 1 }, (_, i) => [`f${i}`, { $regex: "x" }]));
+    expect(issuesOf({ body: nine })).toEqual([
+      { path: `$.body.f${FILTER_LIMITS.regexes}.$regex`, message: `more than ${FILTER_LIMITS.regexes} $regex in one filter` },
+    ]);
+  });
+
+  it("bounds the document: size, depth and number of conditions", () => {
+    const big = { body: { note: "x".repeat(FILTER_LIMITS.bytes) } };
+    expect(issuesOf(big)).toEqual([
+      { path: "$", message: `the filter is ${JSON.stringify(big).length} bytes of JSON; the limit is ${FILTER_LIMITS.bytes}` },
+    ]);
+    // Multi-byte characters count as bytes.
+    expect(validateFilter({ body: { note: "é".repeat(FILTER_LIMITS.bytes / 2) } }).ok).toBe(false);
+
+    let deep: unknown = 1;
+    for (let i = 0; i < FILTER_LIMITS.depth; i++) deep = { a: deep };
+    const deepIssues = issuesOf({ body: deep });
+    expect(deepIssues).toHaveLength(1);
+    expect(deepIssues[0]?.message).toBe(`nested deeper than ${FILTER_LIMITS.depth} levels`);
+    expect(deepIssues[0]?.path.startsWith("$.body.a.a.a")).toBe(true);
+    let shallow: unknown = 1;
+    for (let i = 0; i < FILTER_LIMITS.depth - 2; i++) shallow = { a: shallow };
+    expect(validateFilter({ body: shallow }).ok).toBe(true);
+
+    const many = { $or: Array.from({ length: FILTER_LIMITS.conditions + 1 }, (_, i) => ({ body: { n: i } })) };
+    expect(issuesOf(many)).toEqual([
+      { path: `$.$or[${FILTER_LIMITS.conditions - 1}].body.n`, message: `more than ${FILTER_LIMITS.conditions} conditions in one filter` },
+    ]);
+  });
+});
+
+// ---- Property tests: every operator against a reference model written independently. ----
+
+type V = unknown;
+/** Canonical JSON (sorted keys): two values are equal when their canonical texts are. */
+function canon(v: V): string {
+  if (Array.isArray(v)) return `[${v.map(canon).join(",")}]`;
+  if (v !== null && typeof v === "object") {
+    const entries = Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1));
+    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canon(x)}`).join(",")}}`;
+  }
+  return JSON.stringify(v);
+}
+/** What a leaf operator looks at: the value itself, and its elements when it is an array. */
+const candidates = (v: V): V[] => (v === undefined ? [] : Array.isArray(v) ? [v, ...v] : [v]);
+const refEq = (v: V, x: V) => candidates(v).some((c) => canon(c) === canon(x));
+const refIn = (v: V, xs: V) => Array.isArray(xs) && xs.some((x) => refEq(v, x));
+const refOrder = (c: V, x: V, ok: (a: number | string, b: number | string) => boolean) =>
+  ((typeof c === "number" && typeof x === "number") || (typeof c === "string" && typeof x === "string")) && ok(c, x);
+const refText = (v: V, x: V, ok: (s: string, t: string) => boolean) =>
+  candidates(v).some((c) => typeof c === "string" && typeof x === "string" && ok(c, x));
+
+const OPS = ["$eq", "$neq", "$in", "$nin", "$gt", "$gte", "$lt", "$lte", "$startsWith", "$endsWith", "$contains", "$regex", "$exist"] as const;
+type Op = (typeof OPS)[number];
+
+const reference: Record<Op, (v: V, x: V) => boolean> = {
+  $eq: refEq,
+  $neq: (v, x) => !refEq(v, x),
+  $in: refIn,
+  $nin: (v, xs) => !refIn(v, xs),
+  $gt: (v, x) => candidates(v).some((c) => refOrder(c, x, (a, b) => a > b)),
+  $gte: (v, x) => candidates(v).some((c) => refOrder(c, x, (a, b) => a >= b)),
+  $lt: (v, x) => candidates(v).some((c) => refOrder(c, x, (a, b) => a < b)),
+  $lte: (v, x) => candidates(v).some((c) => refOrder(c, x, (a, b) => a <= b)),
+  $startsWith: (v, x) => refText(v, x, (s, t) => s.slice(0, t.length) === t),
+  $endsWith: (v, x) => refText(v, x, (s, t) => s.length >= t.length && s.slice(s.length - t.length) === t),
+  $contains: (v, x) => refText(v, x, (s, t) => s.split(t).length > 1 || t === ""),
+  // The generated patterns mean the same in RegExp and RE2.
+  $regex: (v, x) => refText(v, x, (s, t) => new RegExp(t).test(s)),
+  $exist: (v, x) => (v !== undefined) === x,
+};
+
+const text = fc.string({ unit: fc.constantFrom("a", "b", "c"), maxLength: 4 });
+const scalar = fc.oneof(text, fc.integer({ min: -3, max: 3 }), fc.constantFrom(0.5, -2.5), fc.boolean(), fc.constant(null));
+const leaf = fc.oneof(scalar, fc.array(scalar, { maxLength: 4 }), fc.dictionary(text, scalar, { maxKeys: 2 }), fc.constant(undefined));
+const orderable = fc.oneof(text, fc.integer({ min: -3, max: 3 }), fc.constantFrom(0.5, -2.5));
+const regex = fc.constantFrom("^a", "b$", "a.c", "^(ab|c)+$", "b?c", "[ac]{2}", "^$", "^[^a]*$");
+const operand: Record<Op, fc.Arbitrary<unknown>> = {
+  $eq: fc.oneof(scalar, fc.array(scalar, { maxLength: 3 }), fc.dictionary(text, scalar, { maxKeys: 2 })),
+  $neq: scalar,
+  $in: fc.array(fc.oneof(scalar, fc.array(scalar, { maxLength: 2 })), { minLength: 1, maxLength: 3 }),
+  $nin: fc.array(scalar, { minLength: 1, maxLength: 3 }),
+  $gt: orderable,
+  $gte: orderable,
+  $lt: orderable,
+  $lte: orderable,
+  $startsWith: text,
+  $endsWith: text,
+  $contains: text,
+  $regex: regex,
+  $exist: fc.boolean(),
+};
+
+const at = (v: V) => (v === undefined ? {} : { v });
+
+describe("operators against the reference model", () => {
+  for (const op of OPS) {
+    it(`${op}`, () => {
+      fc.assert(
+        fc.property(leaf, operand[op], (v, x) => {
+          const filter = compile({ body: { v: { [op]: x } } });
+          expect(matchesFilter(filter, { body: at(v), headers: {} })).toBe(reference[op](v, x));
+        }),
+        { numRuns: 300 },
+      );
+    });
+  }
+
+  const condition = fc.constantFrom(...OPS).chain((op) => operand[op].map((x) => ({ op, x })));
+  const refCondition = (v: V, c: { op: Op; x: unknown }) => reference[c.op](v, c.x);
+  const single = (c: { op: Op; x: unknown }) => ({ body: { v: { [c.op]: c.x } } });
+
+  it("equality by example: a literal is $eq", () => {
+    fc.assert(
+      fc.property(leaf, scalar, (v, x) => {
+        expect(matches({ body: { v: x } }, at(v))).toBe(refEq(v, x));
+      }),
+    );
+  });
+
+  it("$and, $or and $not combine conditions as every, some and not", () => {
+    fc.assert(
+      fc.property(leaf, fc.array(condition, { minLength: 1, maxLength: 4 }), (v, cs) => {
+        const body = at(v);
+        expect(matches({ $and: cs.map(single) }, body)).toBe(cs.every((c) => refCondition(v, c)));
+        expect(matches({ $or: cs.map(single) }, body)).toBe(cs.some((c) => refCondition(v, c)));
+        expect(matches({ $not: { $or: cs.map(single) } }, body)).toBe(!cs.some((c) => refCondition(v, c)));
+        // Several operators on one field all hold.
+        const last = new Map(cs.map((c) => [c.op, c.x])); // one key per operator, as in a JSON object
+        const together = Object.fromEntries(last);
+        expect(matches({ body: { v: together } }, body)).toBe([...last].every(([op, x]) => refCondition(v, { op, x })));
+        // $not at the field.
+        for (const c of cs) expect(matches({ body: { v: { $not: { [c.op]: c.x } } } }, body)).toBe(!refCondition(v, c));
+      }),
+    );
+  });
+
+  it("nested objects match as subsets, and a dotted key is the same path", () => {
+    fc.assert(
+      fc.property(fc.dictionary(text, leaf, { maxKeys: 3 }), text, text, condition, condition, (inner, k1, k2, c1, c2) => {
+        fc.pre(k1 !== "" && k2 !== "" && k1 !== k2);
+        const body = { o: { ...inner, extra: "ignored" } };
+        const v1 = Object.hasOwn(inner, k1) ? inner[k1] : undefined;
+        const v2 = Object.hasOwn(inner, k2) ? inner[k2] : undefined;
+        const expected = refCondition(v1, c1) && refCondition(v2, c2);
+        const nested = { body: { o: { [k1]: { [c1.op]: c1.x }, [k2]: { [c2.op]: c2.x } } } };
+        const dotted = { body: { [`o.${k1}`]: { [c1.op]: c1.x }, [`o.${k2}`]: { [c2.op]: c2.x } } };
+        expect(matches(nested, body)).toBe(expected);
+        expect(matches(dotted, body)).toBe(expected);
+      }),
+    );
+  });
+
+  it("a field condition inside an array of objects holds for some element", () => {
+    fc.assert(
+      fc.property(fc.array(fc.dictionary(fc.constantFrom("k", "j"), leaf, { maxKeys: 2 }), { maxLength: 4 }), condition, (items, c) => {
+        const expected = items.some((item) => refCondition(Object.hasOwn(item, "k") ? item.k : undefined, c));
+        expect(matches({ body: { items: { k: { [c.op]: c.x } } } }, { items })).toBe(expected);
+      }),
+    );
+  });
+
+  it("an array pattern needs each of its values in the array", () => {
+    fc.assert(
+      fc.property(leaf, fc.array(scalar, { minLength: 1, maxLength: 3 }), (v, xs) => {
+        const expected = Array.isArray(v) && xs.every((x) => v.some((e) => refEq(e, x)));
+        expect(matches({ body: { v: xs } }, at(v))).toBe(expected);
+      }),
+    );
+  });
+});

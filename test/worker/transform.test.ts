@@ -1,0 +1,295 @@
+import { describe, expect, it } from "vitest";
+import { type CompiledTransform, TRANSFORM_LIMITS, compileTransform, runTransform } from "../../src/pipeline/transform";
+import jsonataSource from "jsonata/jsonata.js?raw";
+// re2js exports no subpaths: its ES build (the file the bundler picks) is read by path.
+import re2jsSource from "../../node_modules/re2js/build/index.js?raw";
+import messageReceived from "../fixtures/message.received.json?raw";
+
+function compile(expr: string, headers?: Record<string, string>): CompiledTransform {
+  const r = compileTransform(expr, headers);
+  if (!r.ok) throw new Error(`invalid transform: ${JSON.stringify(r.issues)}`);
+  return r.transform;
+}
+
+async function transformed(expr: string, body: string, headers?: Record<string, string>) {
+  const r = await runTransform(compile(expr, headers), body);
+  if (!r.ok) throw new Error(`transform failed: ${r.reason}`);
+  return { body: JSON.parse(r.body), headers: r.headers };
+}
+
+async function failure(expr: string, body: string, opts?: { maxSteps?: number; maxOutputBytes?: number }) {
+  const r = await runTransform(compile(expr), body, opts);
+  if (r.ok) throw new Error(`expected the transform to fail, got ${r.body}`);
+  return r;
+}
+
+const podium = JSON.parse(messageReceived);
+const podiumWithContact = JSON.stringify({
+  ...podium,
+  data: { ...podium.data, contact: { uid: "ct-1", name: "Jamie Rivera", phone: "+18015550123", email: "jamie@example.com" } },
+});
+
+const stripeInvoice = JSON.stringify({
+  id: "evt_1Q",
+  type: "invoice.finalized",
+  data: { object: { id: "in_1Q", object: "invoice", amount_due: 125000, currency: "usd", customer_email: "ap@acme.test" } },
+});
+
+const githubPush = JSON.stringify({
+  ref: "refs/heads/main",
+  repository: { full_name: "acme/api" },
+  pusher: { name: "octocat" },
+  commits: [{ id: "a1", message: "Fix retries" }, { id: "b2", message: "Add filters" }],
+});
+
+describe("transformations", () => {
+  it("Podium → Slack: a {text} message", async () => {
+    const out = await transformed(
+      `{"text": "New " & data.conversation.channel.type & " message from " & data.conversation.channel.identifier & ": " & data.body}`,
+      messageReceived,
+    );
+    expect(out.body).toEqual({ text: "New phone message from +18015550123: Hi! Is the 2pm appointment still open?" });
+  });
+
+  it("removes PII before it leaves, keeping everything else", async () => {
+    const out = await transformed(
+      `$ ~> |data.contact|{}, ["phone", "email"]| ~> |data.conversation.channel|{}, ["identifier"]|`,
+      podiumWithContact,
+    );
+    const expected = JSON.parse(podiumWithContact);
+    delete expected.data.contact.phone;
+    delete expected.data.contact.email;
+    delete expected.data.conversation.channel.identifier;
+    expect(out.body).toEqual(expected);
+    expect(JSON.stringify(out.body)).not.toContain("+18015550123");
+    expect(out.body.data.contact.name).toBe("Jamie Rivera");
+  });
+
+  it("Stripe: a compact invoice summary in dollars", async () => {
+    const out = await transformed(
+      `{"invoice": data.object.id, "amount": data.object.amount_due / 100, "currency": $uppercase(data.object.currency)}`,
+      stripeInvoice,
+    );
+    expect(out.body).toEqual({ invoice: "in_1Q", amount: 1250, currency: "USD" });
+  });
+
+  it("GitHub: branch and commit messages of a push", async () => {
+    const out = await transformed(
+      `{"repo": repository.full_name, "branch": $substringAfter(ref, "refs/heads/"), "messages": [commits.message]}`,
+      githubPush,
+    );
+    expect(out.body).toEqual({ repo: "acme/api", branch: "main", messages: ["Fix retries", "Add filters"] });
+  });
+
+  it("computes headers: names in lower case, numbers as text, nothing matched means no header", async () => {
+    const out = await transformed(`$`, messageReceived, {
+      "X-Podium-Event": "metadata.eventType",
+      "x-conversation": "data.conversation.uid",
+      "x-item-count": "$count(data.items)",
+      "x-absent": "data.nothing.here",
+    });
+    expect(out.headers).toEqual({
+      "x-podium-event": "message.received",
+      "x-conversation": "c0a8d1e2-3f40-4b5c-8d6e-7f8091a2b3c4",
+      "x-item-count": "0",
+    });
+    expect(out.body).toEqual(podium);
+  });
+
+  it("refuses a header value that is not a string or not sendable", async () => {
+    const object = await runTransform(compile("$", { "x-obj": "data.location" }), messageReceived);
+    expect(object).toEqual({ ok: false, reason: 'transformHeaders["x-obj"]: the value is not a string', permanent: true });
+    const newline = await runTransform(compile("$", { "x-split": '"a\\nb"' }), messageReceived);
+    expect(newline.ok).toBe(false);
+    expect(newline.ok ? "" : newline.reason).toMatch(/^transformHeaders\["x-split"\]: not a valid header value/);
+  });
+
+  it("a body that is not JSON is the input as one string", async () => {
+    const form = "token=abc&text=hello+world";
+    expect((await transformed(`{"raw": $, "fields": $split($, "&")}`, form)).body).toEqual({
+      raw: form,
+      fields: ["token=abc", "text=hello+world"],
+    });
+    const nothing = await failure(`data.body`, form);
+    expect(nothing).toEqual({ ok: false, reason: "transform: the expression produced nothing for this event", permanent: true });
+  });
+
+  it("regular expressions run on RE2, with JavaScript's flags and offsets", async () => {
+    const out = await transformed(
+      `{"masked": $replace(data.body, /[0-9]+PM/i, "[time]"), "at": $match("héllo wörld", /w.rld/).index, "words": $split("a1b22c", /[0-9]+/)}`,
+      messageReceived,
+    );
+    expect(out.body).toEqual({ masked: "Hi! Is the [time] appointment still open?", at: 6, words: ["a", "b", "c"] });
+    // Catastrophic for a backtracking engine; linear for RE2.
+    const hostile = JSON.stringify({ s: `${"a".repeat(30_000)}!` });
+    expect((await transformed(`{"m": $contains(s, /^(a+)+$/)}`, hostile)).body).toEqual({ m: false });
+  });
+
+  it("runs without eval or new Function (which workerd forbids)", async () => {
+    // Neither library's source generates code…
+    // (A call to eval, not a method definition named eval.)
+    const codegen = /\bnew Function\b|\bFunction\s*\(|(?<![.\w])eval\s*\([^)]*\)(?!\s*\{)/;
+    expect(jsonataSource).not.toMatch(codegen);
+    expect(re2jsSource).not.toMatch(codegen);
+    // …and a run that uses paths, lambdas, regexes, sorting and the transform operator succeeds
+    // while both are booby-trapped.
+    const calls: string[] = [];
+    const realEval = globalThis.eval;
+    const realFunction = globalThis.Function;
+    globalThis.eval = () => {
+      calls.push("eval");
+      throw new Error("eval");
+    };
+    globalThis.Function = new Proxy(realFunction, {
+      construct() {
+        calls.push("new Function");
+        throw new Error("new Function");
+      },
+      apply() {
+        calls.push("Function");
+        throw new Error("Function");
+      },
+    });
+    try {
+      const out = await transformed(
+        `($up := function($s) { $uppercase($s) }; {"who": $up(pusher.name), "sorted": $sort(commits.id, function($a, $b) { $a < $b }), "fixes": commits[$contains(message, /fix/i)].id, "redacted": $ ~> |pusher|{}, ["name"]|})`,
+        githubPush,
+      );
+      expect(out.body.who).toBe("OCTOCAT");
+      expect(out.body.sorted).toEqual(["b2", "a1"]);
+      expect(out.body.fixes).toBe("a1");
+      expect(out.body.redacted.pusher).toEqual({});
+    } finally {
+      globalThis.eval = realEval;
+      globalThis.Function = realFunction;
+    }
+    expect(calls).toEqual([]);
+  });
+});
+
+describe("bounds", () => {
+  it("stops an endless recursion: a tail call at the step bound, a deep one at the depth bound", async () => {
+    const tail = await failure(`($f := function($n) { $f($n + 1) }; $f(0))`, "{}");
+    expect(tail).toEqual({
+      ok: false,
+      reason: `transform: stopped after ${TRANSFORM_LIMITS.steps} evaluation steps (an endless or too costly expression)`,
+      permanent: true,
+    });
+    const deep = await failure(`($f := function($n) { 1 + $f($n + 1) }; $f(0))`, "{}");
+    expect(deep.permanent).toBe(true);
+    expect(deep.reason).toMatch(/^transform: D1011: Stack overflow/);
+  });
+
+  it("stops an expression that does too much work, at the step bound", async () => {
+    const r = await failure(`$sum([1..90000].($ * 2))`, "{}");
+    expect(r).toEqual({
+      ok: false,
+      reason: `transform: stopped after ${TRANSFORM_LIMITS.steps} evaluation steps (an endless or too costly expression)`,
+      permanent: true,
+    });
+    // The same event fails the same way every time.
+    expect(await failure(`$sum([1..90000].($ * 2))`, "{}")).toEqual(r);
+    // A smaller budget is honoured, and work within it runs.
+    expect((await failure(`$sum([1..500].($ * 2))`, "{}", { maxSteps: 100 })).reason).toMatch(/stopped after 100 evaluation steps/);
+    expect((await transformed(`{"n": $sum([1..500].($ * 2))}`, "{}")).body).toEqual({ n: 250500 });
+  });
+
+  it("stops a sequence over the length bound", async () => {
+    const r = await failure(`$count([1..${TRANSFORM_LIMITS.sequence + 1}])`, "{}");
+    expect(r.reason).toMatch(/^transform: D2015/);
+  });
+
+  it("stops a string that doubles until it is huge", async () => {
+    const r = await failure(`($d := function($s, $n) { $n = 0 ? $s : $d($s & $s, $n - 1) }; $d("x", 40))`, "{}");
+    expect(r.reason).toBe(`transform: stopped: a string grew over ${TRANSFORM_LIMITS.stringChars} characters`);
+  });
+
+  it("refuses a result that shares one object into a huge document, before writing it", async () => {
+    const r = await failure(`($d := function($x, $n) { $n = 0 ? $x : $d({"l": $x, "r": $x}, $n - 1) }; $d("leaf", 40))`, "{}");
+    expect(r.reason).toBe(`transform: the result is over ${TRANSFORM_LIMITS.outputBytes} bytes`);
+  });
+
+  it("refuses output over the size bound, counted in UTF-8 bytes", async () => {
+    expect((await failure(`{"pad": $pad("", 300000, "x")}`, "{}")).reason).toBe(
+      `transform: the result is over ${TRANSFORM_LIMITS.outputBytes} bytes`,
+    );
+    // 100,000 "é" are 200,000 bytes (plus quotes): fits 256 KiB, not 150,000 bytes.
+    const wide = `$pad("", 100000, "é")`;
+    expect((await runTransform(compile(wide), "{}")).ok).toBe(true);
+    expect((await failure(wide, "{}", { maxOutputBytes: 150_000 })).reason).toBe(
+      "transform: the result is 200002 bytes; the limit is 150000",
+    );
+  });
+
+  it("a function is not a JSON result", async () => {
+    expect((await failure(`function($x) { $x }`, "{}")).reason).toBe("transform: the result contains a function, which is not JSON");
+    expect((await failure(`{"f": $uppercase}`, "{}")).reason).toBe("transform: the result contains a function, which is not JSON");
+  });
+
+  it("an evaluation error is a permanent failure with JSONata's code and position", async () => {
+    const r = await failure(`{"n": data.body + 1}`, messageReceived);
+    expect(r.permanent).toBe(true);
+    expect(r.reason).toMatch(/^transform: T2001: .* \(at position \d+\)$/);
+  });
+});
+
+describe("compiling", () => {
+  it("reports a syntax error with its position", () => {
+    const r = compileTransform(`{"text": data.body`);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.issues).toHaveLength(1);
+    expect(r.issues[0]?.path).toBe("transform");
+    expect(r.issues[0]?.position).toBe(18);
+    expect(r.issues[0]?.message).toMatch(/^S0\d{3}: .* \(at position 18\)$/);
+  });
+
+  it("reports header issues by header", () => {
+    const r = compileTransform("$", {
+      "X-Ok": "metadata.eventType",
+      "bad name": "1",
+      "Webhook-Signature": '"forged"',
+      "content-type": '"text/plain"',
+      "x-broken": "metadata.(",
+      "x-empty": " ",
+    });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.issues.map((i) => i.path)).toEqual([
+      'transformHeaders["bad name"]',
+      'transformHeaders["Webhook-Signature"]',
+      'transformHeaders["content-type"]',
+      'transformHeaders["x-broken"]',
+      'transformHeaders["x-empty"]',
+    ]);
+    expect(r.issues.map((i) => i.message)).toEqual([
+      "not a valid HTTP header name",
+      "webhook-signature is set by Edgehook and cannot be transformed",
+      "content-type is set by Edgehook and cannot be transformed",
+      expect.stringMatching(/^S0\d{3}: .* \(at position \d+\)$/),
+      "the expression is empty",
+    ]);
+    expect(r.issues[3]?.position).toBeTypeOf("number");
+  });
+
+  it("refuses a regular expression RE2 cannot run, where it is written", () => {
+    const r = compileTransform(`$replace(data.body, /(a)\\1/, "")`);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.issues[0]?.path).toBe("transform");
+    expect(r.issues[0]?.message).toMatch(/^the regular expression \/\(a\)\\1\/ is not supported .*without lookaround or backreferences$/);
+    expect(r.issues[0]?.position).toBeTypeOf("number");
+    expect(compileTransform(`$match(data.body, /x(?=y)/)`).ok).toBe(false);
+  });
+
+  it("bounds the expression and the number of headers", () => {
+    const long = compileTransform(`"${"x".repeat(TRANSFORM_LIMITS.expressionChars)}"`);
+    expect(long.ok ? [] : long.issues).toEqual([
+      { path: "transform", message: `the expression is ${TRANSFORM_LIMITS.expressionChars + 2} characters; the limit is ${TRANSFORM_LIMITS.expressionChars}` },
+    ]);
+    const many = Object.fromEntries(Array.from({ length: TRANSFORM_LIMITS.headers + 1 }, (_, i) => [`x-h${i}`, "1"]));
+    const tooMany = compileTransform("$", many);
+    expect(tooMany.ok ? [] : tooMany.issues).toEqual([{ path: "transformHeaders", message: `at most ${TRANSFORM_LIMITS.headers} headers` }]);
+    expect(compileTransform("  ").ok).toBe(false);
+  });
+});
