@@ -3,7 +3,8 @@
 import { z } from "@hono/zod-openapi";
 import { isWeakWhsec, WHSEC_RULE } from "../domain/crypto";
 import { SCOPES } from "../domain/scopes";
-import { DELIVERY_STATUSES, PROVIDER_NAMES } from "../domain/types";
+import { DELIVERY_STATUSES, MAX_ATTEMPTS_LIMIT } from "../domain/delivery";
+import { PROVIDER_NAMES } from "../domain/types";
 import { SOURCE_ID } from "../ingress/sources";
 
 const time = z.string().openapi({ format: "date-time", example: "2026-11-28T17:59:31.123Z" });
@@ -121,7 +122,7 @@ const webhookFields = {
   }),
   disabled: z.boolean(),
   timeoutMs: z.number().int().min(100).max(30_000),
-  maxAttempts: z.number().int().min(1).max(50),
+  maxAttempts: z.number().int().min(1).max(MAX_ATTEMPTS_LIMIT),
 };
 
 export const WebhookSchema = z

@@ -2,12 +2,11 @@ import type { IngestMessage } from "../domain/types";
 import type { Env } from "../env";
 import { bodyOf, dropBodies } from "../ingress/claim-check";
 import { announceEvents } from "../listen/announce";
-import { route } from "../routing/match";
 import { recordEventTypes } from "../store/event-types";
-import { eventExists, storeEvents, type EventRow } from "../store/events";
+import { eventExists, type EventRow } from "../store/events";
 import { learnLocations, locationOrganizations } from "../store/locations";
 import { allWebhooks } from "../store/webhooks";
-import { enqueueDeliveries } from "./enqueue";
+import { storeAndRoute } from "./commands";
 import { scheduledDelay } from "./retry-schedule";
 import { locationsToLookUp, settleOwners } from "./owners";
 
@@ -44,28 +43,26 @@ export async function consumeIngest(batch: MessageBatch<IngestMessage>, env: Env
   if (ready.length === 0) return;
 
   try {
-    await storeAndRoute(env, ready);
+    await storeBatch(env, ready);
     return;
   } catch (err) {
     console.error("ingest batch failed; storing one by one", { size: ready.length, error: String(err) });
   }
   for (const r of ready) {
-    await storeAndRoute(env, [r]).catch((err) => {
+    await storeBatch(env, [r]).catch((err) => {
       console.error("ingest failed", { eventId: r.row.eventId, error: String(err) });
       retryLater(r.msg);
     });
   }
 }
 
-async function storeAndRoute(env: Env, ready: Ready[]): Promise<void> {
+async function storeBatch(env: Env, ready: Ready[]): Promise<void> {
   // Webhooks are read once per batch, never per event; locations only when an owner depends on one.
   const [webhooks, known] = await Promise.all([allWebhooks(env.DB), locationOrganizations(env.DB, locationsToLookUp(ready.map((r) => r.row)))]);
   const { rows, learned } = settleOwners(ready.map((r) => r.row), known);
-  const deliveries = (await Promise.all(rows.map((r) => route(webhooks, r)))).flat();
   // What the batch teaches is written in its own transaction, so it is learned exactly when stored.
   const also = [learnLocations(env.DB, learned), recordEventTypes(env.DB, rows)].filter((s) => s !== null);
-  const pending = await storeEvents(env.DB, rows, deliveries, also);
-  await enqueueDeliveries(env, pending);
+  await storeAndRoute(env, rows, webhooks, also);
   for (const r of ready) r.msg.ack();
   await announceEvents(env); // never throws, and skipped while nobody listens
   const keys = ready.flatMap((r) => (r.msg.body.bodyKey ? [r.msg.body.bodyKey] : []));
