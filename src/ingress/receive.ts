@@ -4,7 +4,7 @@ import { eventIdFor } from "../domain/ids";
 import type { IngestMessage } from "../domain/types";
 import type { AppEnv } from "../env";
 import { readLimited } from "./body";
-import { enqueue } from "./claim-check";
+import { enqueue } from "./enqueue";
 import { providers } from "./providers";
 import { malformed } from "./providers/provider";
 import { blockedFor, countRejection } from "./rejections";

@@ -3,7 +3,7 @@ import { isIngestMessage } from "../domain/types";
 import type { Env } from "../env";
 import { redrive, release } from "../pipeline/commands";
 import { deadLetterOf } from "../pipeline/dead-letters";
-import { countParked, listParked, unpark } from "../pipeline/parked";
+import { countParked, listParked, unpark } from "../store/parked";
 import { QUEUES } from "../pipeline/queues";
 import { recordDeadLetters } from "../store/dead-letters";
 import { expireHeld } from "../store/deliveries";

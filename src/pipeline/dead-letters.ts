@@ -1,6 +1,6 @@
 import type { Env } from "../env";
 import { recordDeadLetters, type NewDeadLetter } from "../store/dead-letters";
-import { park, type ParkedLetter } from "./parked";
+import { park, type ParkedLetter } from "../store/parked";
 import { QUEUES } from "./queues";
 import { scheduledDelay } from "./retry-schedule";
 

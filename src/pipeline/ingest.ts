@@ -1,6 +1,6 @@
 import type { IngestMessage } from "../domain/types";
 import type { Env } from "../env";
-import { bodyOf, dropBodies } from "../ingress/claim-check";
+import { bodyOf, dropBodies } from "../store/bodies";
 import { announceEvents } from "../listen/announce";
 import { recordEventTypes } from "../store/event-types";
 import { eventExists, type EventRow } from "../store/events";
@@ -30,7 +30,7 @@ export async function consumeIngest(batch: MessageBatch<IngestMessage>, env: Env
   const ready: Ready[] = [];
   for (const msg of batch.messages) {
     const { v: _v, body: _b, bodyKey: _k, ...facts } = msg.body;
-    const body = await bodyOf(env, msg.body).catch(() => null);
+    const body = await bodyOf(env.BODIES, msg.body).catch(() => null);
     if (body !== null) {
       ready.push({ msg, row: { ...facts, body } });
     } else if (await eventExists(env.DB, msg.body.eventId).catch(() => false)) {
@@ -67,5 +67,5 @@ async function storeBatch(env: Env, ready: Ready[]): Promise<void> {
   await announceEvents(env); // never throws, and skipped while nobody listens
   const keys = ready.flatMap((r) => (r.msg.body.bodyKey ? [r.msg.body.bodyKey] : []));
   // Losing this delete only leaves an orphan object; the events are stored.
-  await dropBodies(env, keys).catch((err) => console.error("claim-check cleanup failed", { error: String(err) }));
+  await dropBodies(env.BODIES, keys).catch((err) => console.error("claim-check cleanup failed", { error: String(err) }));
 }
