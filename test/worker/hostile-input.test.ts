@@ -5,6 +5,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { AppError } from "../../src/domain/errors";
 import { providers } from "../../src/ingress/providers";
+import { verifyRequest } from "../../src/ingress/providers/provider";
 import type { Source } from "../../src/domain/types";
 import { call, createSource, hmacHex, post, recordingQueue } from "./helpers";
 
@@ -99,7 +100,7 @@ describe("the ingress under arbitrary input", () => {
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...Object.values(providers)), headers, fc.string({ maxLength: 300 }), async (provider, h, text) => {
         const req = { headers: new Headers(h), raw: new TextEncoder().encode(text), now: Date.now() };
-        for (const step of [() => provider.verify(req, source), () => provider.facts(req, text, source)]) {
+        for (const step of [() => verifyRequest(provider, req, source), () => provider.facts(req, text, source)]) {
           try {
             await step();
           } catch (err) {
