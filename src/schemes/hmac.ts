@@ -1,16 +1,16 @@
 import type { HmacConfig } from "../domain/types";
-import { defineScheme, type Scheme } from "./scheme";
+import { defineScheme, type HmacScheme } from "./scheme";
 
 // One scheme per configuration object: a cached source keeps its object, so a warm
 // isolate builds nothing per request.
-const schemes = new WeakMap<HmacConfig, Scheme>();
+const schemes = new WeakMap<HmacConfig, HmacScheme>();
 
 /**
  * A generic HMAC, configured per source: the header, algorithm, encoding and prefix,
  * and optionally a timestamp header (epoch ms or seconds) signed with the body as
  * `${timestamp}.${body}`.
  */
-export function hmacScheme(config: HmacConfig): Scheme {
+export function hmacScheme(config: HmacConfig): HmacScheme {
   let scheme = schemes.get(config);
   if (!scheme) {
     scheme = defineScheme({

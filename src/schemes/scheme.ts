@@ -50,8 +50,8 @@ export interface SignOptions {
   id?: string;
 }
 
+/** One signature scheme: what a sender does, and what a receiver checks. */
 export interface Scheme {
-  readonly spec: SchemeSpec;
   /** The headers a sender attaches to `body` signed with `secret`. */
   sign(secret: string, body: string | Uint8Array, options?: SignOptions): Promise<Record<string, string>>;
   /** Returns when one of `secrets` signed the request within the tolerance (0: unchecked); throws AppError 401 otherwise. */
@@ -77,19 +77,29 @@ export function header(req: { headers: Headers }, name: string): string | null {
 }
 
 /** Tolerance 0 turns the check off. */
-export function withinTolerance(timestampSeconds: number, nowMs: number, toleranceSeconds: number): boolean {
+function withinTolerance(timestampSeconds: number, nowMs: number, toleranceSeconds: number): boolean {
   return toleranceSeconds === 0 || Math.abs(nowMs / 1000 - timestampSeconds) <= toleranceSeconds;
 }
 
-const signedPrefix = (spec: SchemeSpec, id: string | undefined, timestamp: string | undefined) =>
-  spec.content.replace(/\{(id|timestamp)\}/g, (_, field: string) => (field === "id" ? id : timestamp) ?? "");
+/** What is signed before the body, as a function of the id and the timestamp: `content` parsed once. */
+type Render = (id: string | undefined, timestamp: string | undefined) => string;
+function template(content: string): Render {
+  const parts = content.split(/(\{id\}|\{timestamp\})/);
+  return (id = "", timestamp = "") => {
+    let out = "";
+    for (const p of parts) out += p === "{id}" ? id : p === "{timestamp}" ? timestamp : p;
+    return out;
+  };
+}
 
 /** One candidate signature's MAC bytes, or null when it is not one this scheme writes. */
 function decode(spec: SchemeSpec, entry: string): Uint8Array | null {
   let encoded = entry;
-  if (spec.prefix && entry.startsWith(spec.prefix)) encoded = entry.slice(spec.prefix.length);
-  else if (spec.prefix && spec.optionalPrefix && entry.toLowerCase().startsWith(spec.prefix)) encoded = entry.slice(spec.prefix.length);
-  else if (spec.prefix && !spec.optionalPrefix) return null;
+  if (spec.prefix) {
+    const prefixed = entry.startsWith(spec.prefix) || (spec.optionalPrefix && entry.slice(0, spec.prefix.length).toLowerCase() === spec.prefix);
+    if (prefixed) encoded = entry.slice(spec.prefix.length);
+    else if (!spec.optionalPrefix) return null;
+  }
   const size = DIGEST_BYTES[spec.hash ?? "SHA-256"];
   const bytes = spec.encoding === "hex" ? hexToBytes(encoded, size) : base64ToBytes(encoded);
   return bytes && bytes.byteLength === size ? bytes : null;
@@ -113,7 +123,7 @@ async function macMatchesAny(spec: SchemeSpec, secrets: readonly string[], candi
   return false;
 }
 
-async function verify(spec: SchemeSpec, req: SignedRequest, secrets: readonly string[], toleranceSeconds: number): Promise<void> {
+async function verify(spec: SchemeSpec, render: Render, req: SignedRequest, secrets: readonly string[], toleranceSeconds: number): Promise<void> {
   const ts = spec.timestamp;
   const value = header(req, spec.header);
   const id = spec.idHeader ? header(req, spec.idHeader) : undefined;
@@ -135,9 +145,16 @@ async function verify(spec: SchemeSpec, req: SignedRequest, secrets: readonly st
   if (ts && !EPOCH[ts.unit].test(timestamp ?? "")) {
     throw invalidSignature(`${"header" in ts ? ts.header : `${spec.header} ${ts.entry}`} is not an epoch time in ${ts.unit === "s" ? "seconds" : "ms or seconds"}.`);
   }
-  const candidates = entries.flatMap((e) => decode(spec, e) ?? []);
-  if (candidates.length === 0) throw invalidSignature(`${spec.header} is not ${spec.prefix}<${spec.encoding} HMAC-${spec.hash ?? "SHA-256"}>.`);
-  const signed = concatBytes(utf8(signedPrefix(spec, id ?? undefined, timestamp ?? undefined)), req.raw);
+  const candidates: Uint8Array[] = [];
+  for (const e of entries) {
+    const mac = decode(spec, e);
+    if (mac) candidates.push(mac);
+  }
+  if (candidates.length === 0) {
+    const prefix = spec.optionalPrefix ? `[${spec.prefix}]` : spec.prefix;
+    throw invalidSignature(`${spec.header} is not ${prefix}<${spec.encoding} HMAC-${spec.hash ?? "SHA-256"}>.`);
+  }
+  const signed = concatBytes(utf8(render(id ?? undefined, timestamp ?? undefined)), req.raw);
   if (!(await macMatchesAny(spec, secrets, candidates, signed))) {
     throw invalidSignature(`${spec.header} does not match the body under any of the source's secrets.`);
   }
@@ -147,12 +164,12 @@ async function verify(spec: SchemeSpec, req: SignedRequest, secrets: readonly st
   }
 }
 
-async function sign(spec: SchemeSpec, secret: string, body: string | Uint8Array, options: SignOptions = {}): Promise<Record<string, string>> {
+async function sign(spec: SchemeSpec, render: Render, secret: string, body: string | Uint8Array, options: SignOptions = {}): Promise<Record<string, string>> {
   const ts = spec.timestamp;
   const now = options.now ?? Date.now();
   const timestamp = ts ? (options.timestamp ?? String(ts.unit === "ms" ? now : Math.floor(now / 1000))) : undefined;
   const id = spec.idHeader ? (options.id ?? `msg_${crypto.randomUUID()}`) : undefined;
-  const prefix = signedPrefix(spec, id, timestamp);
+  const prefix = render(id, timestamp);
   const data = typeof body === "string" ? utf8(prefix + body) : concatBytes(utf8(prefix), body);
   const mac = await hmac(secret, data, spec.hash, spec.signingKey ?? spec.key ?? UTF8_KEY);
   const signature = (spec.optionalPrefix ? "" : spec.prefix) + (spec.encoding === "hex" ? toHex(mac) : bytesToBase64(mac));
@@ -163,11 +180,17 @@ async function sign(spec: SchemeSpec, secret: string, body: string | Uint8Array,
   return headers;
 }
 
+/** A scheme made from its description. */
+export interface HmacScheme extends Scheme {
+  readonly spec: SchemeSpec;
+}
+
 /** A scheme from its description: `sign` and `verify` both follow `spec`. */
-export function defineScheme(spec: SchemeSpec): Scheme {
+export function defineScheme(spec: SchemeSpec): HmacScheme {
+  const render = template(spec.content);
   return {
     spec,
-    sign: (secret, body, options) => sign(spec, secret, body, options),
-    verify: (req, secrets, toleranceSeconds) => verify(spec, req, secrets, toleranceSeconds),
+    sign: (secret, body, options) => sign(spec, render, secret, body, options),
+    verify: (req, secrets, toleranceSeconds) => verify(spec, render, req, secrets, toleranceSeconds),
   };
 }

@@ -12,7 +12,7 @@ import { signatureHeaders } from "../../src/pipeline/sign";
 import { github } from "../../src/schemes/github";
 import { hmacScheme } from "../../src/schemes/hmac";
 import { podium } from "../../src/schemes/podium";
-import type { Scheme, SignedRequest } from "../../src/schemes/scheme";
+import type { HmacScheme, SignedRequest } from "../../src/schemes/scheme";
 import { shopify } from "../../src/schemes/shopify";
 import { slack } from "../../src/schemes/slack";
 import { secretProblem, standardWebhooks } from "../../src/schemes/standard-webhooks";
@@ -48,7 +48,7 @@ const hmacConfig = (c: Partial<HmacConfig>): HmacConfig => ({
   ...c,
 });
 
-const SCHEMES: [string, Scheme, string][] = [
+const SCHEMES: [string, HmacScheme, string][] = [
   ["podium", podium, "podium-scheme-secret"],
   ["standard-webhooks", standardWebhooks, whsec()],
   ["stripe", stripe, "whsec_stripe_scheme_secret_value"],
@@ -229,7 +229,7 @@ describe("github, against @octokit/webhooks-methods", () => {
 });
 
 describe("shopify, slack and generic hmac, against vectors made with Node's createHmac", () => {
-  const cases: [string, Scheme, { secret: string; body: string; timestamp?: string; headers: Record<string, string> }][] = [
+  const cases: [string, HmacScheme, { secret: string; body: string; timestamp?: string; headers: Record<string, string> }][] = [
     ["shopify", shopify, vectors.shopify],
     ["slack", slack, vectors.slack],
     ["hmac SHA-1 hex sha1=", hmacScheme(hmacConfig({ algorithm: "SHA-1", prefix: "sha1=" })), vectors["hmac-sha1-hex"]],
