@@ -125,13 +125,11 @@ async function macMatchesAny(spec: SchemeSpec, secrets: readonly string[], candi
 
 async function verify(spec: SchemeSpec, render: Render, req: SignedRequest, secrets: readonly string[], toleranceSeconds: number): Promise<void> {
   const ts = spec.timestamp;
+  const tsHeader = ts && "header" in ts ? ts.header : undefined;
   const value = header(req, spec.header);
   const id = spec.idHeader ? header(req, spec.idHeader) : undefined;
-  let timestamp = ts && "header" in ts ? header(req, ts.header) : undefined;
-  if (!value || id === null || timestamp === null) {
-    const names = [spec.idHeader, ts && "header" in ts ? ts.header : undefined, spec.header].filter(Boolean);
-    throw missingSignature(names.join(", ").replace(/, ([^,]*)$/, " and $1"));
-  }
+  let timestamp = tsHeader ? header(req, tsHeader) : undefined;
+  if (!value || id === null || timestamp === null) throw missingSignature([spec.idHeader, tsHeader, spec.header].filter(Boolean).join(", "));
   // Bounded before any HMAC, so an unauthenticated request cannot buy CPU time.
   if (value.length > MAX_SIGNATURE_HEADER_CHARS) throw invalidSignature(`${spec.header} is too long (over ${MAX_SIGNATURE_HEADER_CHARS} characters).`);
   let entries = spec.separator ? value.split(spec.separator).map((e) => e.trim()).filter(Boolean) : [value];
@@ -143,7 +141,7 @@ async function verify(spec: SchemeSpec, render: Render, req: SignedRequest, secr
     throw invalidSignature(`${spec.header} carries ${entries.length} signatures; at most ${MAX_SIGNATURE_CANDIDATES} are accepted.`);
   }
   if (ts && !EPOCH[ts.unit].test(timestamp ?? "")) {
-    throw invalidSignature(`${"header" in ts ? ts.header : `${spec.header} ${ts.entry}`} is not an epoch time in ${ts.unit === "s" ? "seconds" : "ms or seconds"}.`);
+    throw invalidSignature(`${tsHeader ?? spec.header} has no epoch timestamp in ${ts.unit === "s" ? "seconds" : "ms or seconds"}.`);
   }
   const candidates: Uint8Array[] = [];
   for (const e of entries) {
@@ -181,9 +179,7 @@ async function sign(spec: SchemeSpec, render: Render, secret: string, body: stri
 }
 
 /** A scheme made from its description. */
-export interface HmacScheme extends Scheme {
-  readonly spec: SchemeSpec;
-}
+export type HmacScheme = Scheme & { readonly spec: SchemeSpec };
 
 /** A scheme from its description: `sign` and `verify` both follow `spec`. */
 export function defineScheme(spec: SchemeSpec): HmacScheme {

@@ -1,12 +1,9 @@
 import { AppError } from "../../domain/errors";
 import { sha256Hex } from "../../domain/ids";
 import type { EventFacts, ProviderName, Source } from "../../domain/types";
-import type { Scheme, SignedRequest } from "../../schemes/scheme";
+import type { Scheme, SignedRequest as InboundRequest } from "../../schemes/scheme";
 
 export { header, invalidSignature } from "../../schemes/scheme";
-
-/** One inbound request, as a provider sees it. */
-export type InboundRequest = SignedRequest;
 
 /** What a provider module knows: its signature scheme, and how to read its events. */
 export interface Provider {
