@@ -1,18 +1,25 @@
 // One zod schema per shape: they validate requests, type the handlers and
 // generate /openapi.json.
 import { z } from "@hono/zod-openapi";
-import { isWeakWhsec, WHSEC_RULE } from "../domain/crypto";
 import { SCOPES } from "../domain/scopes";
 import { DELIVERY_STATUSES, MAX_ATTEMPTS_LIMIT } from "../domain/delivery";
 import { PROVIDER_NAMES } from "../domain/types";
 import { SOURCE_ID } from "../ingress/sources";
+import { secretProblem } from "../schemes/standard-webhooks";
 
 const time = z.string().openapi({ format: "date-time", example: "2026-11-28T17:59:31.123Z" });
 const limit = z.coerce.number().int().min(1).max(100).default(50).openapi({ description: "Page size, at most 100." });
 const cursor = z.string().min(1).max(200).optional().openapi({ description: "The `nextCursor` of the previous page." });
 const uid = z.string().min(1).max(128);
 /** A signing secret: a `whsec_` one must carry a key long enough not to be guessed. */
-const signingSecret = z.string().min(8).max(256).refine((s) => !isWeakWhsec(s), WHSEC_RULE);
+const signingSecret = z
+  .string()
+  .min(8)
+  .max(256)
+  .superRefine((s, ctx) => {
+    const problem = secretProblem(s);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  });
 
 export const ErrorSchema = z
   .object({

@@ -6,7 +6,7 @@ import type { AppEnv } from "../env";
 import { readLimited } from "./body";
 import { enqueue } from "./enqueue";
 import { providers } from "./providers";
-import { malformed } from "./providers/provider";
+import { malformed, verifyRequest } from "./providers/provider";
 import { blockedFor, countRejection } from "./rejections";
 import { findSource } from "./sources";
 
@@ -73,7 +73,7 @@ async function accept(c: Context<AppEnv>): Promise<Response> {
   const req = { headers: c.req.raw.headers, raw, now };
   if (signed) {
     try {
-      await provider.verify(req, source);
+      await verifyRequest(provider, req, source);
     } catch (err) {
       if (err instanceof AppError && err.status === 401) {
         const blocked = await countRejection(c.env, source.id, client, now);

@@ -1,7 +1,7 @@
-import { isWeakWhsec, WHSEC_RULE } from "../domain/crypto";
 import { settings } from "../domain/settings";
 import type { ProviderName, Source } from "../domain/types";
 import type { Env } from "../env";
+import { secretProblem } from "../schemes/standard-webhooks";
 import { getSource } from "../store/sources";
 
 /** How long a warm isolate trusts what it read about a source (found or not). */
@@ -42,13 +42,14 @@ function parseConfigSources(env: Env): Source[] {
     const value = env[c.secret];
     const given = typeof value === "string" ? value.split(/\s+/).filter(Boolean) : [];
     // A weak whsec_ key is left out (never read as UTF-8 instead), and said so without showing it.
-    const secrets = given.filter((s) => !isWeakWhsec(s));
+    const problems = given.map(secretProblem);
+    const secrets = given.filter((_, i) => problems[i] === null);
     if (secrets.length < given.length) {
       console.error("configuration secret ignored", {
         source: c.id,
         variable: c.secret,
         ignored: given.length - secrets.length,
-        reason: WHSEC_RULE,
+        reason: problems.find((p) => p !== null),
       });
     }
     if (secrets.length === 0) continue;

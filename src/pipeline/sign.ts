@@ -1,27 +1,14 @@
-import { bytesToBase64, hmac, standardWebhooksKey, utf8 } from "../domain/crypto";
-import { toHex } from "../domain/ids";
+import { podium } from "../schemes/podium";
+import { standardWebhooks } from "../schemes/standard-webhooks";
 
 /**
  * The signature headers of an outbound delivery: Standard Webhooks (verifiable
  * with the `standardwebhooks` package) and Podium style (verifiable by code that
- * already checks Podium's own webhooks).
+ * already checks Podium's own webhooks), made by the schemes the ingress verifies with.
  */
-export async function signatureHeaders(
-  secret: string,
-  msgId: string,
-  body: string,
-  nowMs: number,
-): Promise<Record<string, string>> {
-  const seconds = Math.floor(nowMs / 1000);
-  const standard = await hmac(standardWebhooksKey(secret), utf8(`${msgId}.${seconds}.${body}`));
-  const podium = await hmac(secret, utf8(`${nowMs}.${body}`));
-  return {
-    "webhook-id": msgId,
-    "webhook-timestamp": String(seconds),
-    "webhook-signature": `v1,${bytesToBase64(standard)}`,
-    "podium-timestamp": String(nowMs),
-    "podium-signature": toHex(podium),
-  };
+export async function signatureHeaders(secret: string, msgId: string, body: string, nowMs: number): Promise<Record<string, string>> {
+  const standard = await standardWebhooks.sign(secret, body, { id: msgId, now: nowMs });
+  return { ...standard, ...(await podium.sign(secret, body, { now: nowMs })) };
 }
 
 /** Every header a webhook's POST carries besides its body: what a downstream (or `edgehook listen`) gets. */

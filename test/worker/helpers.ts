@@ -2,22 +2,13 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import type { DeadDelivery, DeliveryMessage, IngestMessage } from "../../src/domain/types";
 import type { Env } from "../../src/env";
+import { podium } from "../../src/schemes/podium";
 import { insertSource, type NewSource } from "../../src/store/sources";
 import worker from "../../src/index";
 
 /** The admin token of the test configuration (vitest.config.ts). */
 export const ADMIN_TOKEN = env.ADMIN_TOKEN ?? "";
 export const ADMIN = { authorization: `Bearer ${ADMIN_TOKEN}` };
-
-const encoder = new TextEncoder();
-
-export async function hmacHex(secret: string, data: string): Promise<string> {
-  const key = await crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
-    "sign",
-  ]);
-  const sig = await crypto.subtle.sign("HMAC", key, encoder.encode(data));
-  return [...new Uint8Array(sig)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 /** A Podium event body in the documented shape. */
 export function podiumBody(overrides: { type?: string; eventUid?: string; locationUid?: string; organizationUid?: string } = {}) {
@@ -38,13 +29,10 @@ export function podiumBody(overrides: { type?: string; eventUid?: string; locati
   });
 }
 
-/** Headers a Podium sender would attach: ms timestamp, lower-case hex. */
-export async function podiumHeaders(body: string, secret = "podium-current", timestamp = String(Date.now())) {
-  return {
-    "content-type": "application/json",
-    "podium-timestamp": timestamp,
-    "podium-signature": await hmacHex(secret, `${timestamp}.${body}`),
-  };
+/** Headers a Podium sender would attach: ms timestamp, lower-case hex, signed by the Podium scheme. */
+export async function podiumHeaders(body: string | Uint8Array, secret = "podium-current", timestamp = String(Date.now())) {
+  const signed = await podium.sign(secret, body, { timestamp });
+  return { "content-type": "application/json", "podium-timestamp": timestamp, "podium-signature": signed["podium-signature"] ?? "" };
 }
 
 /** A queue that records what was sent, or fails when told to. */

@@ -1,7 +1,9 @@
 import { env } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
+import { utf8 } from "../../src/domain/crypto";
 import { eventIdFor } from "../../src/domain/ids";
+import { podium } from "../../src/schemes/podium";
 import vectors from "../fixtures/signature-vectors.json";
 import docsExample from "../fixtures/docs-example.json?raw";
 import messageReceived from "../fixtures/message.received.json?raw";
@@ -10,7 +12,6 @@ import {
   call,
   countingDb,
   createSource,
-  hmacHex,
   podiumBody,
   podiumHeaders,
   post,
@@ -33,7 +34,11 @@ describe("Podium signatures", () => {
   it("reproduces the shared signature vectors", async () => {
     for (const v of vectors) {
       const body = fixtures[v.file]!;
-      expect(await hmacHex(v.secret, `${v.timestamp}.${body}`)).toBe(v.signatureHex);
+      const signed = await podium.sign(v.secret, body, { timestamp: v.timestamp });
+      expect(signed).toEqual({ "podium-timestamp": v.timestamp, "podium-signature": v.signatureHex });
+      const request = { headers: new Headers(signed), raw: utf8(body), now: Date.now() };
+      await expect(podium.verify(request, [v.secret], 0)).resolves.toBeUndefined();
+      await expect(podium.verify(request, ["another-secret"], 0)).rejects.toMatchObject({ code: "invalid_signature" });
     }
   });
 

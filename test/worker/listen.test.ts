@@ -6,7 +6,8 @@ import type { Env } from "../../src/env";
 import worker from "../../src/index";
 import { listenerConnected } from "../../src/listen/announce";
 import type { AttemptNote, EventNote, ListenMessage } from "../../src/listen/protocol";
-import { ADMIN_TOKEN, hmacHex, podiumBody } from "./helpers";
+import { podium } from "../../src/schemes/podium";
+import { ADMIN_TOKEN, podiumBody } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
 
 type P = ReturnType<typeof pipeline>;
@@ -106,7 +107,7 @@ describe("GET /v1/listen", () => {
     expect(heard[0]!.headers!["edgehook-event-id"]).toBe(id);
     expect(() => new StandardWebhook(secret).verify(heard[0]!.body!, heard[0]!.headers!)).not.toThrow();
     const ts = heard[0]!.headers!["podium-timestamp"]!;
-    expect(heard[0]!.headers!["podium-signature"]).toBe(await hmacHex(secret, `${ts}.${b}`));
+    expect(heard[0]!.headers!["podium-signature"]).toBe((await podium.sign(secret, b, { timestamp: ts }))["podium-signature"]);
   });
 
   it("generates a listener secret when none is given", async () => {

@@ -2,16 +2,12 @@ import { sign as githubSign } from "@octokit/webhooks-methods";
 import Stripe from "stripe";
 import { describe, expect, it } from "vitest";
 import { eventIdFor, sha256Hex } from "../../src/domain/ids";
+import type { HmacConfig } from "../../src/domain/types";
+import { hmacScheme } from "../../src/schemes/hmac";
+import { shopify } from "../../src/schemes/shopify";
+import { slack } from "../../src/schemes/slack";
 import { call, createSource, post, recordingQueue } from "./helpers";
 
-const enc = new TextEncoder();
-
-async function hmac(secret: string, data: string, hash = "SHA-256"): Promise<Uint8Array> {
-  const key = await crypto.subtle.importKey("raw", enc.encode(secret), { name: "HMAC", hash }, false, ["sign"]);
-  return new Uint8Array(await crypto.subtle.sign("HMAC", key, enc.encode(data)));
-}
-const hex = (b: Uint8Array) => [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
-const b64 = (b: Uint8Array) => btoa(String.fromCharCode(...b));
 const nowS = () => Math.floor(Date.now() / 1000);
 
 async function send(source: string, body: string, headers: Record<string, string>) {
@@ -76,14 +72,14 @@ describe("github (signed with @octokit/webhooks-methods)", () => {
   });
 });
 
-describe("shopify (the documented formula: base64 HMAC-SHA256 of the body)", () => {
+describe("shopify (signed by the Shopify scheme: base64 HMAC-SHA256 of the body)", () => {
   const secret = "shopify-app-secret";
 
   it("verifies, types orders/create as orders.create and dedupes on the signed body's hash", async () => {
     const source = await createSource({ provider: "shopify", secrets: [secret] });
     const body = JSON.stringify({ id: 820982911946154500, total_price: "10.00" });
     const r = await send(source, body, {
-      "x-shopify-hmac-sha256": b64(await hmac(secret, body)),
+      ...(await shopify.sign(secret, body)),
       "x-shopify-topic": "orders/create",
       "x-shopify-webhook-id": "wh-1",
       "x-shopify-shop-domain": "acme.myshopify.com",
@@ -95,17 +91,14 @@ describe("shopify (the documented formula: base64 HMAC-SHA256 of the body)", () 
   it("refuses a wrong or missing signature", async () => {
     const source = await createSource({ provider: "shopify", secrets: [secret] });
     const body = "{}";
-    expect((await send(source, body, { "x-shopify-hmac-sha256": b64(await hmac("nope", body)) })).json.error.code).toBe("invalid_signature");
+    expect((await send(source, body, await shopify.sign("nope", body))).json.error.code).toBe("invalid_signature");
     expect((await send(source, body, {})).json.error.code).toBe("missing_signature");
   });
 });
 
-describe("slack (the documented formula: v0= hex HMAC-SHA256 of v0:ts:body)", () => {
+describe("slack (signed by the Slack scheme: v0= hex HMAC-SHA256 of v0:ts:body)", () => {
   const secret = "slack-signing-secret";
-  const headers = async (body: string, ts = nowS(), s = secret) => ({
-    "x-slack-request-timestamp": String(ts),
-    "x-slack-signature": `v0=${hex(await hmac(s, `v0:${ts}:${body}`))}`,
-  });
+  const headers = (body: string, ts = nowS(), s = secret) => slack.sign(s, body, { timestamp: String(ts) });
 
   it("answers a signed url_verification with its challenge, without queueing", async () => {
     const source = await createSource({ provider: "slack", secrets: [secret] });
@@ -141,37 +134,27 @@ describe("generic hmac (configured per source)", () => {
     ["SHA-1", "hex", ""],
     ["SHA-512", "base64", ""],
   ] as const)("verifies %s %s signatures with prefix %j", async (algorithm, encoding, prefix) => {
-    const source = await createSource({
-      provider: "hmac",
-      secrets: ["generic-secret"],
-      hmac: { header: "x-sig", algorithm, encoding, prefix, timestampHeader: null, typePath: "kind", dedupePath: "meta.id" },
-    });
+    const hmac: HmacConfig = { header: "x-sig", algorithm, encoding, prefix, timestampHeader: null, typePath: "kind", dedupePath: "meta.id" };
+    const source = await createSource({ provider: "hmac", secrets: ["generic-secret"], hmac });
     const body = JSON.stringify({ kind: "thing.happened", meta: { id: "m-1" } });
-    const digest = await hmac("generic-secret", body, algorithm);
-    const value = prefix + (encoding === "hex" ? hex(digest) : b64(digest));
-    const r = await send(source, body, { "x-sig": value });
+    const r = await send(source, body, await hmacScheme(hmac).sign("generic-secret", body));
     expect(r.status).toBe(202);
     expect(r.queued[0]).toMatchObject({ eventType: "thing.happened", dedupeKey: "m-1" });
-    expect((await send(source, body, { "x-sig": prefix + hex(await hmac("wrong", body, algorithm)) })).status).toBe(401);
+    expect((await send(source, body, await hmacScheme(hmac).sign("wrong", body))).status).toBe(401);
     expect((await send(source, body, {})).json.error.code).toBe("missing_signature");
   });
 
   it("signs timestamp and body together when a timestamp header is configured", async () => {
-    const source = await createSource({
-      provider: "hmac",
-      secrets: ["ts-secret"],
-      hmac: { header: "x-sig", algorithm: "SHA-256", encoding: "hex", prefix: "", timestampHeader: "x-ts", typePath: null, dedupePath: null },
-    });
+    const hmac: HmacConfig = { header: "x-sig", algorithm: "SHA-256", encoding: "hex", prefix: "", timestampHeader: "x-ts", typePath: null, dedupePath: null };
+    const source = await createSource({ provider: "hmac", secrets: ["ts-secret"], hmac });
     const body = "plain text is fine too";
-    const ts = String(nowS());
-    const r = await send(source, body, { "x-ts": ts, "x-sig": hex(await hmac("ts-secret", `${ts}.${body}`)) });
+    const sign = (timestamp: string) => hmacScheme(hmac).sign("ts-secret", body, { timestamp });
+    const r = await send(source, body, await sign(String(nowS())));
     expect(r.status).toBe(202);
     expect(r.queued[0]?.eventType).toBe("unknown");
-    const stale = String(nowS() - 3600);
-    expect((await send(source, body, { "x-ts": stale, "x-sig": hex(await hmac("ts-secret", `${stale}.${body}`)) })).json.error.code).toBe(
-      "timestamp_out_of_tolerance",
-    );
-    expect((await send(source, body, { "x-sig": hex(await hmac("ts-secret", body)) })).json.error.code).toBe("missing_signature");
+    expect((await send(source, body, await sign(String(nowS() - 3600)))).json.error.code).toBe("timestamp_out_of_tolerance");
+    const { "x-ts": _, ...withoutTimestamp } = await sign(String(nowS()));
+    expect((await send(source, body, withoutTimestamp)).json.error.code).toBe("missing_signature");
   });
 });
 

@@ -8,7 +8,7 @@ import { slack } from "./slack";
 import { standardWebhooks } from "./standard-webhooks";
 import { stripe } from "./stripe";
 
-/** Every provider, by name. Adding one is a module here and a line below. */
+/** Every provider, by name. Adding one: docs/adding-a-provider.md. */
 export const providers: Record<ProviderName, Provider> = {
   podium,
   "standard-webhooks": standardWebhooks,

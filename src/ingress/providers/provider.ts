@@ -1,21 +1,17 @@
 import { AppError } from "../../domain/errors";
 import { sha256Hex } from "../../domain/ids";
 import type { EventFacts, ProviderName, Source } from "../../domain/types";
+import type { Scheme, SignedRequest as InboundRequest } from "../../schemes/scheme";
 
-/** One inbound request, as a provider sees it. */
-export interface InboundRequest {
-  headers: Headers;
-  /** The raw body bytes, exactly as received: what signatures cover. */
-  raw: Uint8Array;
-  /** Epoch milliseconds at the edge. */
-  now: number;
-}
+export { header, invalidSignature } from "../../schemes/scheme";
 
-/** What a provider module knows: how to verify its requests and read its events. */
+/** What a provider module knows: its signature scheme, and how to read its events. */
 export interface Provider {
   readonly name: ProviderName;
-  /** Throws an AppError (401) unless the request is signed by one of the source's secrets. */
-  verify(req: InboundRequest, source: Source): Promise<void>;
+  /** The scheme its requests are signed with (for `hmac`, the source's own configuration). */
+  scheme(source: Source): Scheme;
+  /** What a signed request must also satisfy (Shopify's shop pin); throws AppError 401. */
+  pin?(req: InboundRequest, source: Source): void;
   /** Reads the event's facts from the decoded body; throws AppError 400 when it is not this provider's shape. */
   facts(req: InboundRequest, body: string, source: Source): Promise<EventFacts>;
   /** A verified request the provider expects answered directly, not queued (e.g. Slack's url_verification). */
@@ -24,24 +20,10 @@ export interface Provider {
   storedHeaders(source: Source): readonly string[];
 }
 
-/** A signature header may carry this many candidate signatures, in this many characters. */
-export const MAX_SIGNATURE_CANDIDATES = 10;
-export const MAX_SIGNATURE_HEADER_CHARS = 4096;
-
-/**
- * Refuses a signature header too long or with too many candidates before any
- * HMAC is computed, so an unauthenticated request cannot buy CPU time.
- */
-export function capSignatureHeader(name: string, value: string): void {
-  if (value.length > MAX_SIGNATURE_HEADER_CHARS) {
-    throw invalidSignature(`${name} is too long (over ${MAX_SIGNATURE_HEADER_CHARS} characters).`);
-  }
-}
-
-export function capCandidates(name: string, count: number): void {
-  if (count > MAX_SIGNATURE_CANDIDATES) {
-    throw invalidSignature(`${name} carries ${count} signatures; at most ${MAX_SIGNATURE_CANDIDATES} are accepted.`);
-  }
+/** Throws an AppError (401) unless the request is signed by one of the source's secrets (and passes the provider's pin). */
+export async function verifyRequest(provider: Provider, req: InboundRequest, source: Source): Promise<void> {
+  await provider.scheme(source).verify(req, source.secrets, source.toleranceSeconds);
+  provider.pin?.(req, source);
 }
 
 /** The dedupe key a provider gives, or else the SHA-256 of the raw body. */
@@ -49,20 +31,6 @@ export async function dedupeKeyOr(key: string | null | undefined, raw: Uint8Arra
   return key || (await sha256Hex(raw));
 }
 
-/** A header's trimmed value, or null. */
-export function header(req: InboundRequest, name: string): string | null {
-  return req.headers.get(name)?.trim() || null;
-}
-
-export const missingSignature = (headers: string) =>
-  new AppError(401, "missing_signature", `The request has no ${headers} header(s); it must be signed.`);
-export const invalidSignature = (why: string) => new AppError(401, "invalid_signature", why);
-export const staleTimestamp = (toleranceSeconds: number) =>
-  new AppError(
-    401,
-    "timestamp_out_of_tolerance",
-    `The signature timestamp is more than ${toleranceSeconds} s away from the current time.`,
-  );
 export const malformed = (why: string) => new AppError(400, "malformed_payload", why);
 
 /** Parses a body that must be a JSON object. */

@@ -1,6 +1,6 @@
-import { base64ToBytes, verifyHmacAny } from "../../domain/crypto";
 import { sha256Hex } from "../../domain/ids";
-import { header, invalidSignature, jsonObject, missingSignature, type Provider } from "./provider";
+import { shopify as scheme } from "../../schemes/shopify";
+import { header, invalidSignature, jsonObject, type Provider } from "./provider";
 
 const SHOP_DOMAIN = "x-shopify-shop-domain";
 const STORED_HEADERS = [
@@ -13,25 +13,19 @@ const STORED_HEADERS = [
 ] as const;
 
 /**
- * Shopify: `X-Shopify-Hmac-Sha256` is the base64 HMAC-SHA256 of the body. The type
- * comes from `X-Shopify-Topic` (`orders/create` → `orders.create`). Only the body
- * is signed, so the dedupe key is the body's hash (a request re-sent with other
- * headers lands on the event already stored), and a source pinned to its shop
+ * Shopify: the type comes from `X-Shopify-Topic` (`orders/create` → `orders.create`).
+ * Only the body is signed, so the dedupe key is the body's hash (a request re-sent with
+ * other headers lands on the event already stored), and a source pinned to its shop
  * (`shopDomain`) refuses any other `X-Shopify-Shop-Domain`; the shop is the organization.
  */
 export const shopify: Provider = {
   name: "shopify",
 
-  async verify(req, source) {
-    const value = header(req, "x-shopify-hmac-sha256");
-    if (!value) throw missingSignature("X-Shopify-Hmac-Sha256");
+  scheme: () => scheme,
+
+  pin(req, source) {
     if (source.shopDomain && header(req, SHOP_DOMAIN)?.toLowerCase() !== source.shopDomain) {
       throw invalidSignature(`X-Shopify-Shop-Domain must be ${source.shopDomain}: this source belongs to that shop.`);
-    }
-    const sig = base64ToBytes(value);
-    if (!sig || sig.byteLength !== 32) throw invalidSignature("X-Shopify-Hmac-Sha256 is not a base64 HMAC-SHA256.");
-    if (!(await verifyHmacAny(source.secrets, sig, req.raw))) {
-      throw invalidSignature("X-Shopify-Hmac-Sha256 does not match the body under the source's secrets.");
     }
   },
 

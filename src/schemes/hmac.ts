@@ -1,0 +1,27 @@
+import type { HmacConfig } from "../domain/types";
+import { defineScheme, type HmacScheme } from "./scheme";
+
+// One scheme per configuration object: a cached source keeps its object, so a warm
+// isolate builds nothing per request.
+const schemes = new WeakMap<HmacConfig, HmacScheme>();
+
+/**
+ * A generic HMAC, configured per source: the header, algorithm, encoding and prefix,
+ * and optionally a timestamp header (epoch ms or seconds) signed with the body as
+ * `${timestamp}.${body}`.
+ */
+export function hmacScheme(config: HmacConfig): HmacScheme {
+  let scheme = schemes.get(config);
+  if (!scheme) {
+    scheme = defineScheme({
+      header: config.header,
+      prefix: config.prefix,
+      encoding: config.encoding,
+      hash: config.algorithm,
+      timestamp: config.timestampHeader ? { header: config.timestampHeader, unit: "ms" } : undefined,
+      content: config.timestampHeader ? "{timestamp}." : "",
+    });
+    schemes.set(config, scheme);
+  }
+  return scheme;
+}

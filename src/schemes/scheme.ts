@@ -1,0 +1,192 @@
+import { base64ToBytes, bytesToBase64, concatBytes, hexToBytes, hmac, hmacKey, utf8, UTF8_KEY, type HmacHash, type KeyDerivation } from "../domain/crypto";
+import { AppError } from "../domain/errors";
+import { toHex } from "../domain/ids";
+
+/**
+ * What an HMAC signature scheme signs and how it writes the signature: one
+ * description that both `sign` and `verify` follow, so the two agree by construction.
+ */
+export interface SchemeSpec {
+  /** The header carrying the signature (lower case). */
+  header: string;
+  /** Written before each encoded MAC (`v1,`, `sha256=`). */
+  prefix: string;
+  /** The prefix may be left out, or sent in any case; signing leaves it out. */
+  optionalPrefix?: boolean;
+  encoding: "hex" | "base64";
+  hash?: HmacHash;
+  /** The header may carry several signatures, separated by this. */
+  separator?: string;
+  /**
+   * The signed timestamp: its own header, or an entry of the signature header (`t=`).
+   * In `s` it is epoch seconds; in `ms` it is signed in milliseconds, and seconds are accepted too.
+   */
+  timestamp?: { header: string; unit: "s" | "ms" } | { entry: string; unit: "s" };
+  /** The header naming the message, when the signed content includes it. */
+  idHeader?: string;
+  /** What is signed before the raw body; `{id}` and `{timestamp}` stand for those values. */
+  content: string;
+  /** The key a secret gives; its UTF-8 bytes unless said otherwise. */
+  key?: KeyDerivation;
+  /** The key a secret gives when signing, where that differs. */
+  signingKey?: KeyDerivation;
+}
+
+/** A request as received: what a signature covers. */
+export interface SignedRequest {
+  headers: Headers;
+  /** The raw body bytes, exactly as received. */
+  raw: Uint8Array;
+  /** Epoch milliseconds at the edge. */
+  now: number;
+}
+
+export interface SignOptions {
+  /** Epoch milliseconds; now by default. */
+  now?: number;
+  /** The timestamp to send as it is, instead of `now` in the scheme's unit. */
+  timestamp?: string;
+  /** The message id, for schemes that sign one; random by default. */
+  id?: string;
+}
+
+/** One signature scheme: what a sender does, and what a receiver checks. */
+export interface Scheme {
+  /** The headers a sender attaches to `body` signed with `secret`. */
+  sign(secret: string, body: string | Uint8Array, options?: SignOptions): Promise<Record<string, string>>;
+  /** Returns when one of `secrets` signed the request within the tolerance (0: unchecked); throws AppError 401 otherwise. */
+  verify(req: SignedRequest, secrets: readonly string[], toleranceSeconds: number): Promise<void>;
+}
+
+/** A signature header may carry this many candidate signatures, in this many characters. */
+export const MAX_SIGNATURE_CANDIDATES = 10;
+export const MAX_SIGNATURE_HEADER_CHARS = 4096;
+
+const DIGEST_BYTES: Record<HmacHash, number> = { "SHA-1": 20, "SHA-256": 32, "SHA-512": 64 };
+const EPOCH = { s: /^\d{1,12}$/, ms: /^\d{1,16}$/ };
+
+export const missingSignature = (headers: string) =>
+  new AppError(401, "missing_signature", `The request has no ${headers} header(s); it must be signed.`);
+export const invalidSignature = (why: string) => new AppError(401, "invalid_signature", why);
+export const staleTimestamp = (toleranceSeconds: number) =>
+  new AppError(401, "timestamp_out_of_tolerance", `The signature timestamp is more than ${toleranceSeconds} s away from the current time.`);
+
+/** A header's trimmed value, or null. */
+export function header(req: { headers: Headers }, name: string): string | null {
+  return req.headers.get(name)?.trim() || null;
+}
+
+/** Tolerance 0 turns the check off. */
+function withinTolerance(timestampSeconds: number, nowMs: number, toleranceSeconds: number): boolean {
+  return toleranceSeconds === 0 || Math.abs(nowMs / 1000 - timestampSeconds) <= toleranceSeconds;
+}
+
+/** What is signed before the body, as a function of the id and the timestamp: `content` parsed once. */
+type Render = (id: string | undefined, timestamp: string | undefined) => string;
+function template(content: string): Render {
+  const parts = content.split(/(\{id\}|\{timestamp\})/);
+  return (id = "", timestamp = "") => {
+    let out = "";
+    for (const p of parts) out += p === "{id}" ? id : p === "{timestamp}" ? timestamp : p;
+    return out;
+  };
+}
+
+/** One candidate signature's MAC bytes, or null when it is not one this scheme writes. */
+function decode(spec: SchemeSpec, entry: string): Uint8Array | null {
+  let encoded = entry;
+  if (spec.prefix) {
+    const prefixed = entry.startsWith(spec.prefix) || (spec.optionalPrefix && entry.slice(0, spec.prefix.length).toLowerCase() === spec.prefix);
+    if (prefixed) encoded = entry.slice(spec.prefix.length);
+    else if (!spec.optionalPrefix) return null;
+  }
+  const size = DIGEST_BYTES[spec.hash ?? "SHA-256"];
+  const bytes = spec.encoding === "hex" ? hexToBytes(encoded, size) : base64ToBytes(encoded);
+  return bytes && bytes.byteLength === size ? bytes : null;
+}
+
+/**
+ * True when one of `candidates` is the MAC of `data` under one of `secrets`. Each
+ * secret's MAC is computed once, however many candidates, and every comparison is
+ * constant-time, so no secret-dependent early exit exists and an extra candidate
+ * costs a comparison, not an HMAC.
+ */
+async function macMatchesAny(spec: SchemeSpec, secrets: readonly string[], candidates: readonly Uint8Array[], data: Uint8Array): Promise<boolean> {
+  for (const secret of secrets) {
+    const key = hmacKey(secret, spec.hash, spec.key);
+    if (!key) continue;
+    const mac = new Uint8Array(await crypto.subtle.sign("HMAC", await key, data));
+    let match = false;
+    for (const c of candidates) if (c.byteLength === mac.byteLength && crypto.subtle.timingSafeEqual(c, mac)) match = true;
+    if (match) return true;
+  }
+  return false;
+}
+
+async function verify(spec: SchemeSpec, render: Render, req: SignedRequest, secrets: readonly string[], toleranceSeconds: number): Promise<void> {
+  const ts = spec.timestamp;
+  const tsHeader = ts && "header" in ts ? ts.header : undefined;
+  const value = header(req, spec.header);
+  const id = spec.idHeader ? header(req, spec.idHeader) : undefined;
+  let timestamp = tsHeader ? header(req, tsHeader) : undefined;
+  if (!value || id === null || timestamp === null) throw missingSignature([spec.idHeader, tsHeader, spec.header].filter(Boolean).join(", "));
+  // Bounded before any HMAC, so an unauthenticated request cannot buy CPU time.
+  if (value.length > MAX_SIGNATURE_HEADER_CHARS) throw invalidSignature(`${spec.header} is too long (over ${MAX_SIGNATURE_HEADER_CHARS} characters).`);
+  let entries = spec.separator ? value.split(spec.separator).map((e) => e.trim()).filter(Boolean) : [value];
+  if (ts && "entry" in ts) {
+    for (const e of entries) if (e.startsWith(ts.entry)) timestamp = e.slice(ts.entry.length);
+    entries = entries.filter((e) => !e.startsWith(ts.entry));
+  }
+  if (entries.length > MAX_SIGNATURE_CANDIDATES) {
+    throw invalidSignature(`${spec.header} carries ${entries.length} signatures; at most ${MAX_SIGNATURE_CANDIDATES} are accepted.`);
+  }
+  if (ts && !EPOCH[ts.unit].test(timestamp ?? "")) {
+    throw invalidSignature(`${tsHeader ?? spec.header} has no epoch timestamp in ${ts.unit === "s" ? "seconds" : "ms or seconds"}.`);
+  }
+  const candidates: Uint8Array[] = [];
+  for (const e of entries) {
+    const mac = decode(spec, e);
+    if (mac) candidates.push(mac);
+  }
+  if (candidates.length === 0) {
+    const prefix = spec.optionalPrefix ? `[${spec.prefix}]` : spec.prefix;
+    throw invalidSignature(`${spec.header} is not ${prefix}<${spec.encoding} HMAC-${spec.hash ?? "SHA-256"}>.`);
+  }
+  const signed = concatBytes(utf8(render(id ?? undefined, timestamp ?? undefined)), req.raw);
+  if (!(await macMatchesAny(spec, secrets, candidates, signed))) {
+    throw invalidSignature(`${spec.header} does not match the body under any of the source's secrets.`);
+  }
+  if (ts && timestamp) {
+    const seconds = ts.unit === "ms" && timestamp.length >= 13 ? Number(timestamp) / 1000 : Number(timestamp);
+    if (!withinTolerance(seconds, req.now, toleranceSeconds)) throw staleTimestamp(toleranceSeconds);
+  }
+}
+
+async function sign(spec: SchemeSpec, render: Render, secret: string, body: string | Uint8Array, options: SignOptions = {}): Promise<Record<string, string>> {
+  const ts = spec.timestamp;
+  const now = options.now ?? Date.now();
+  const timestamp = ts ? (options.timestamp ?? String(ts.unit === "ms" ? now : Math.floor(now / 1000))) : undefined;
+  const id = spec.idHeader ? (options.id ?? `msg_${crypto.randomUUID()}`) : undefined;
+  const prefix = render(id, timestamp);
+  const data = typeof body === "string" ? utf8(prefix + body) : concatBytes(utf8(prefix), body);
+  const mac = await hmac(secret, data, spec.hash, spec.signingKey ?? spec.key ?? UTF8_KEY);
+  const signature = (spec.optionalPrefix ? "" : spec.prefix) + (spec.encoding === "hex" ? toHex(mac) : bytesToBase64(mac));
+  const headers: Record<string, string> = {};
+  if (spec.idHeader && id) headers[spec.idHeader] = id;
+  if (ts && "header" in ts && timestamp) headers[ts.header] = timestamp;
+  headers[spec.header] = ts && "entry" in ts ? `${ts.entry}${timestamp}${spec.separator ?? ","}${signature}` : signature;
+  return headers;
+}
+
+/** A scheme made from its description. */
+export type HmacScheme = Scheme & { readonly spec: SchemeSpec };
+
+/** A scheme from its description: `sign` and `verify` both follow `spec`. */
+export function defineScheme(spec: SchemeSpec): HmacScheme {
+  const render = template(spec.content);
+  return {
+    spec,
+    sign: (secret, body, options) => sign(spec, render, secret, body, options),
+    verify: (req, secrets, toleranceSeconds) => verify(spec, render, req, secrets, toleranceSeconds),
+  };
+}

@@ -1,0 +1,47 @@
+import { base64ToBytes, utf8, type KeyDerivation } from "../domain/crypto";
+import { defineScheme } from "./scheme";
+
+const WHSEC = "whsec_";
+/** A `whsec_` key shorter than this is refused: a short key can be guessed. */
+export const MIN_WHSEC_KEY_BYTES = 24;
+
+/**
+ * Why `secret` cannot be a signing secret, or null when it can. A `whsec_` secret is
+ * the base64 of its key after the prefix, at least 24 bytes; any other secret is its
+ * UTF-8 bytes. Every secret the API or the configuration sets goes through this.
+ */
+export function secretProblem(secret: string): string | null {
+  if (!secret.startsWith(WHSEC)) return null;
+  const key = base64ToBytes(secret.slice(WHSEC.length));
+  const rule = `a whsec_ secret must be base64 of at least ${MIN_WHSEC_KEY_BYTES} bytes after the prefix`;
+  if (!key) return `${rule}; this one is not base64`;
+  return key.byteLength < MIN_WHSEC_KEY_BYTES ? `${rule}; this one has ${key.byteLength}` : null;
+}
+
+// The one special case: a webhook secret stored before the rule existed keeps being signed
+// as it always was (a whsec_ secret that is not base64 as its UTF-8 bytes, a short one with
+// its short key), so the receivers that verify it see no change.
+const signingKey: KeyDerivation = {
+  name: "whsec-signing",
+  bytes: (secret) => (secret.startsWith(WHSEC) && base64ToBytes(secret.slice(WHSEC.length))) || utf8(secret),
+};
+
+// Verifying: a secret that breaks the rule gives no key at all, never its UTF-8 bytes.
+const verificationKey: KeyDerivation = { name: "whsec", bytes: (secret) => (secretProblem(secret) ? null : signingKey.bytes(secret)) };
+
+/**
+ * Standard Webhooks: `webhook-signature` holds space-separated `v1,<base64>` entries,
+ * each an HMAC-SHA256 of `${webhook-id}.${webhook-timestamp}.${rawBody}` (seconds),
+ * keyed by the base64 after `whsec_` (or the UTF-8 bytes of any other secret).
+ */
+export const standardWebhooks = defineScheme({
+  header: "webhook-signature",
+  prefix: "v1,",
+  encoding: "base64",
+  separator: " ",
+  idHeader: "webhook-id",
+  timestamp: { header: "webhook-timestamp", unit: "s" },
+  content: "{id}.{timestamp}.",
+  key: verificationKey,
+  signingKey,
+});

@@ -1,0 +1,247 @@
+// Each signature scheme's sign and verify, in process: they agree with each other, and
+// with the real libraries (standardwebhooks, stripe, @octokit/webhooks-methods) or with
+// vectors made by an independent implementation (Node's createHmac) where none exists.
+import { sign as octokitSign, verify as octokitVerify } from "@octokit/webhooks-methods";
+import { Webhook } from "standardwebhooks";
+import Stripe from "stripe";
+import { describe, expect, it } from "vitest";
+import { bytesToBase64, utf8 } from "../../src/domain/crypto";
+import { AppError } from "../../src/domain/errors";
+import type { HmacConfig } from "../../src/domain/types";
+import { signatureHeaders } from "../../src/pipeline/sign";
+import { github } from "../../src/schemes/github";
+import { hmacScheme } from "../../src/schemes/hmac";
+import { podium } from "../../src/schemes/podium";
+import type { HmacScheme, SignedRequest } from "../../src/schemes/scheme";
+import { shopify } from "../../src/schemes/shopify";
+import { slack } from "../../src/schemes/slack";
+import { secretProblem, standardWebhooks } from "../../src/schemes/standard-webhooks";
+import { stripe } from "../../src/schemes/stripe";
+import vectors from "../fixtures/scheme-vectors.json";
+
+const whsec = () => `whsec_${bytesToBase64(crypto.getRandomValues(new Uint8Array(32)))}`;
+const request = (headers: Record<string, string>, body: string | Uint8Array, now = Date.now()): SignedRequest => ({
+  headers: new Headers(headers),
+  raw: typeof body === "string" ? utf8(body) : body,
+  now,
+});
+
+/** The code a verification fails with, or "accepted". */
+async function outcome(verification: Promise<void>): Promise<string> {
+  try {
+    await verification;
+    return "accepted";
+  } catch (err) {
+    if (err instanceof AppError && err.status === 401) return err.code;
+    throw err;
+  }
+}
+
+const hmacConfig = (c: Partial<HmacConfig>): HmacConfig => ({
+  header: "x-sig",
+  algorithm: "SHA-256",
+  encoding: "hex",
+  prefix: "",
+  timestampHeader: null,
+  typePath: null,
+  dedupePath: null,
+  ...c,
+});
+
+const SCHEMES: [string, HmacScheme, string][] = [
+  ["podium", podium, "podium-scheme-secret"],
+  ["standard-webhooks", standardWebhooks, whsec()],
+  ["stripe", stripe, "whsec_stripe_scheme_secret_value"],
+  ["github", github, "github-scheme-secret"],
+  ["shopify", shopify, "shopify-scheme-secret"],
+  ["slack", slack, "slack-scheme-secret"],
+  ["hmac SHA-256 hex sha256=", hmacScheme(hmacConfig({ prefix: "sha256=" })), "generic-secret"],
+  ["hmac SHA-512 base64 with a timestamp", hmacScheme(hmacConfig({ algorithm: "SHA-512", encoding: "base64", timestampHeader: "x-ts" })), "generic-secret"],
+];
+const TIMESTAMPED = SCHEMES.filter(([, scheme]) => scheme.spec.timestamp);
+const UNTIMESTAMPED = SCHEMES.filter(([, scheme]) => !scheme.spec.timestamp);
+
+describe.each(SCHEMES)("%s: sign, then verify", (name, scheme, secret) => {
+  const body = JSON.stringify({ type: "thing.happened", id: name });
+
+  it("verifies what it signs, under any secret of a rotation, and nothing else", async () => {
+    const headers = await scheme.sign(secret, body);
+    expect(await outcome(scheme.verify(request(headers, body), ["an-older-secret", secret], 300))).toBe("accepted");
+    expect(await outcome(scheme.verify(request(headers, utf8(body)), [secret], 300))).toBe("accepted");
+    expect(await outcome(scheme.verify(request(headers, `${body} `), [secret], 300))).toBe("invalid_signature");
+    expect(await outcome(scheme.verify(request(headers, body), ["an-older-secret"], 300))).toBe("invalid_signature");
+    expect(await outcome(scheme.verify(request({}, body), [secret], 300))).toBe("missing_signature");
+  });
+
+  it("signs raw bytes as they are, invalid UTF-8 included", async () => {
+    const raw = new Uint8Array([0x7b, 0x22, 0x61, 0x22, 0x3a, 0xff, 0xfe, 0x7d]);
+    const headers = await scheme.sign(secret, raw);
+    expect(await outcome(scheme.verify(request(headers, raw), [secret], 300))).toBe("accepted");
+  });
+});
+
+describe.each(TIMESTAMPED)("%s: the timestamp is signed", (_name, scheme, secret) => {
+  const body = JSON.stringify({ type: "thing.happened" });
+
+  it("refuses a changed timestamp, and a stale one unless the tolerance is 0", async () => {
+    const at = Date.now() - 600_000;
+    const headers = await scheme.sign(secret, body, { now: at });
+    expect(await outcome(scheme.verify(request(headers, body), [secret], 300))).toBe("timestamp_out_of_tolerance");
+    expect(await outcome(scheme.verify(request(headers, body), [secret], 0))).toBe("accepted");
+    expect(await outcome(scheme.verify(request(headers, body, at + 299_000), [secret], 300))).toBe("accepted");
+
+    const timestamp = "1700000000";
+    const signed = await scheme.sign(secret, body, { timestamp });
+    const moved = Object.fromEntries(Object.entries(signed).map(([k, v]) => [k, v.replace(timestamp, "1700000001")]));
+    expect(moved).not.toEqual(signed);
+    expect(await outcome(scheme.verify(request(moved, body), [secret], 0))).toBe("invalid_signature");
+  });
+});
+
+describe.each(UNTIMESTAMPED)("%s: no timestamp", (_name, scheme, secret) => {
+  it("sends the signature header alone, and verifies it at any time", async () => {
+    const headers = await scheme.sign(secret, "{}", { now: 0 });
+    expect(Object.keys(headers)).toEqual([scheme.spec.header]);
+    expect(await outcome(scheme.verify(request(headers, "{}"), [secret], 300))).toBe("accepted");
+  });
+});
+
+describe("podium", () => {
+  it("signs in milliseconds, and accepts seconds, upper-case hex and a sha256= prefix", async () => {
+    const secret = "podium-scheme-secret";
+    const now = Date.now();
+    const headers = await podium.sign(secret, "{}", { now });
+    expect(headers).toEqual({ "podium-timestamp": String(now), "podium-signature": expect.stringMatching(/^[0-9a-f]{64}$/) });
+    const signature = headers["podium-signature"]!;
+    for (const sig of [signature.toUpperCase(), `sha256=${signature}`, `SHA256=${signature}`]) {
+      expect(await outcome(podium.verify(request({ ...headers, "podium-signature": sig }, "{}"), [secret], 300))).toBe("accepted");
+    }
+    const seconds = await podium.sign(secret, "{}", { timestamp: String(Math.floor(now / 1000)) });
+    expect(await outcome(podium.verify(request(seconds, "{}"), [secret], 300))).toBe("accepted");
+  });
+});
+
+describe("standard-webhooks, against the standardwebhooks package", () => {
+  const body = JSON.stringify({ type: "invoice.paid", data: { id: 1 } });
+
+  it("signs what the package verifies, and verifies what the package signs", async () => {
+    const secret = whsec();
+    const ours = await standardWebhooks.sign(secret, body, { id: "msg_1" });
+    expect(() => new Webhook(secret).verify(body, ours)).not.toThrow();
+    const at = new Date();
+    const theirs = {
+      "webhook-id": "msg_2",
+      "webhook-timestamp": String(Math.floor(at.getTime() / 1000)),
+      "webhook-signature": new Webhook(secret).sign("msg_2", at, body),
+    };
+    expect(await outcome(standardWebhooks.verify(request(theirs, body), [secret], 300))).toBe("accepted");
+    // A plain secret is its UTF-8 bytes.
+    const plain = await standardWebhooks.sign("a-plain-secret", body);
+    expect(() => new Webhook(utf8("a-plain-secret"), { format: "raw" }).verify(body, plain)).not.toThrow();
+  });
+
+  it("accepts any matching v1 entry among several, and ignores other versions", async () => {
+    const secret = whsec();
+    const good = await standardWebhooks.sign(secret, body, { id: "msg_3" });
+    const other = await standardWebhooks.sign(whsec(), body, { id: "msg_3", timestamp: good["webhook-timestamp"] });
+    const signature = `v2,${good["webhook-signature"]!.slice(3)} ${other["webhook-signature"]} ${good["webhook-signature"]}`;
+    expect(await outcome(standardWebhooks.verify(request({ ...good, "webhook-signature": signature }, body), [secret], 300))).toBe("accepted");
+    const versionOnly = `v2,${good["webhook-signature"]!.slice(3)}`;
+    expect(await outcome(standardWebhooks.verify(request({ ...good, "webhook-signature": versionOnly }, body), [secret], 300))).toBe(
+      "invalid_signature",
+    );
+  });
+
+  it("refuses a whsec_ secret that is not base64 or under 24 bytes, with one clear reason, and never verifies with it", async () => {
+    expect(secretProblem(whsec())).toBeNull();
+    expect(secretProblem("any-other-secret")).toBeNull();
+    expect(secretProblem("whsec_!!!!not-base64!!!!")).toMatch(/not base64/);
+    expect(secretProblem(`whsec_${btoa("twenty-three bytes long")}`)).toMatch(/at least 24 bytes.*has 23/);
+    for (const weak of ["whsec_!!!!not-base64!!!!", "whsec_Kg=="]) {
+      const signed = await standardWebhooks.sign(weak, body);
+      expect(await outcome(standardWebhooks.verify(request(signed, body), [weak], 300))).toBe("invalid_signature");
+    }
+  });
+
+  it("signs with a malformed stored secret as it always did: its UTF-8 bytes (the one special case)", async () => {
+    const stored = "whsec_!!!!not-base64!!!!";
+    const headers = await signatureHeaders(stored, "evt_1", body, Date.now());
+    expect(() => new Webhook(utf8(stored), { format: "raw" }).verify(body, headers)).not.toThrow();
+    // A short but valid base64 key is signed with its short key, as the package does.
+    const short = await signatureHeaders("whsec_Kg==", "evt_2", body, Date.now());
+    expect(() => new Webhook("whsec_Kg==").verify(body, short)).not.toThrow();
+  });
+});
+
+describe("outbound deliveries", () => {
+  it("carry the Standard Webhooks and the Podium signature of one secret, id and time", async () => {
+    const secret = whsec();
+    const now = Date.now();
+    const body = JSON.stringify({ metadata: { eventType: "message.received" } });
+    const headers = await signatureHeaders(secret, "evt_abc", body, now);
+    expect(headers).toEqual({
+      ...(await standardWebhooks.sign(secret, body, { id: "evt_abc", now })),
+      ...(await podium.sign(secret, body, { now })),
+    });
+    expect(headers["webhook-id"]).toBe("evt_abc");
+    expect(headers["podium-timestamp"]).toBe(String(now));
+    expect(() => new Webhook(secret).verify(body, headers)).not.toThrow();
+    expect(await outcome(podium.verify(request(headers, body), [secret], 300))).toBe("accepted");
+  });
+});
+
+describe("stripe, against the stripe package", () => {
+  const secret = "whsec_stripe_scheme_secret_value";
+  const body = JSON.stringify({ id: "evt_1", object: "event", type: "charge.succeeded" });
+  const cryptoProvider = Stripe.createSubtleCryptoProvider();
+
+  it("writes the header generateTestHeaderString writes, and the package verifies ours", async () => {
+    const timestamp = Math.floor(Date.now() / 1000);
+    const ours = await stripe.sign(secret, body, { timestamp: String(timestamp) });
+    const theirs = await Stripe.webhooks.generateTestHeaderStringAsync({ payload: body, secret, timestamp, cryptoProvider });
+    expect(ours["stripe-signature"]).toBe(theirs);
+    const event = await Stripe.webhooks.constructEventAsync(body, ours["stripe-signature"]!, secret, 300, cryptoProvider);
+    expect(event.id).toBe("evt_1");
+    expect(await outcome(stripe.verify(request({ "stripe-signature": theirs }, body), [secret], 300))).toBe("accepted");
+  });
+
+  it("accepts any of several v1 signatures", async () => {
+    const timestamp = Math.floor(Date.now() / 1000);
+    const other = await Stripe.webhooks.generateTestHeaderStringAsync({ payload: body, secret: "whsec_other", timestamp, cryptoProvider });
+    const good = await Stripe.webhooks.generateTestHeaderStringAsync({ payload: body, secret, timestamp, cryptoProvider });
+    const header = `${other},${good.split(",")[1]}`;
+    expect(await outcome(stripe.verify(request({ "stripe-signature": header }, body), [secret], 300))).toBe("accepted");
+    expect(await outcome(stripe.verify(request({ "stripe-signature": other }, body), [secret], 300))).toBe("invalid_signature");
+  });
+});
+
+describe("github, against @octokit/webhooks-methods", () => {
+  it("writes the signature octokit writes, and each verifies the other's", async () => {
+    const secret = "github-scheme-secret";
+    const body = JSON.stringify({ action: "opened" });
+    const ours = (await github.sign(secret, body))["x-hub-signature-256"]!;
+    expect(ours).toBe(await octokitSign(secret, body));
+    expect(await octokitVerify(secret, body, ours)).toBe(true);
+    const theirs = await octokitSign(secret, body);
+    expect(await outcome(github.verify(request({ "x-hub-signature-256": theirs }, body), [secret], 300))).toBe("accepted");
+    expect(await outcome(github.verify(request({ "x-hub-signature-256": theirs.slice(7) }, body), [secret], 300))).toBe("invalid_signature");
+  });
+});
+
+describe("shopify, slack and generic hmac, against vectors made with Node's createHmac", () => {
+  const cases: [string, HmacScheme, { secret: string; body: string; timestamp?: string; headers: Record<string, string> }][] = [
+    ["shopify", shopify, vectors.shopify],
+    ["slack", slack, vectors.slack],
+    ["hmac SHA-1 hex sha1=", hmacScheme(hmacConfig({ algorithm: "SHA-1", prefix: "sha1=" })), vectors["hmac-sha1-hex"]],
+    [
+      "hmac SHA-512 base64 with a timestamp",
+      hmacScheme(hmacConfig({ algorithm: "SHA-512", encoding: "base64", timestampHeader: "x-ts" })),
+      vectors["hmac-sha512-base64-timestamp"],
+    ],
+  ];
+
+  it.each(cases)("%s signs the vector's headers and verifies them", async (_name, scheme, v) => {
+    expect(await scheme.sign(v.secret, v.body, { timestamp: v.timestamp })).toEqual(v.headers);
+    expect(await outcome(scheme.verify(request(v.headers, v.body), [v.secret], 0))).toBe("accepted");
+  });
+});
