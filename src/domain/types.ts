@@ -123,11 +123,3 @@ export interface DeliveryMessage {
   /** Released held deliveries: sent one after another, oldest first. */
   ordered?: boolean;
 }
-
-/** What goes to the deliveries dead-letter queue when a delivery has failed for good. */
-export interface DeadDelivery extends DeliveryMessage {
-  eventId: string;
-  webhookUid: string;
-  attempts: number;
-  lastError: string | null;
-}

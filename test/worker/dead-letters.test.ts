@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { DeadDelivery, IngestMessage } from "../../src/domain/types";
+import type { IngestMessage } from "../../src/domain/types";
 import { podiumBody } from "./helpers";
 import { pipeline, received, uniqueKey } from "./pipeline";
 

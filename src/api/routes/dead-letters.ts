@@ -72,8 +72,8 @@ export const deadLetters = router()
   .openapi(replay, async (c) => {
     const { id } = c.req.valid("param");
     const replayed = await replayDeadLetter(c.env, id);
-    if (replayed === "not_found") throw new AppError(404, "not_found", `No dead letter ${id}.`);
-    if (replayed === "nothing_to_retry") throw new AppError(409, "conflict", "The delivery is gone or held; nothing to retry.");
-    if (replayed === "unreplayable") throw new AppError(409, "conflict", "This dead letter names nothing to replay.");
+    if (replayed === "not_found") throw new AppError("not_found", `No dead letter ${id}.`);
+    if (replayed === "nothing_to_retry") throw new AppError("conflict", "The delivery is gone or held; nothing to retry.");
+    if (replayed === "unreplayable") throw new AppError("conflict", "This dead letter names nothing to replay.");
     return c.json(view(replayed), 202);
   });

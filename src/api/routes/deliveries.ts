@@ -73,13 +73,13 @@ export const deliveries = router()
     const granted = webhook ? await grantedWebhooks(c.env.DB, p, [webhook]) : [];
     // A deleted webhook is within no limited token's grant.
     if (!d || !event || !canSeeEvent(p, event) || (webhook ? granted.length === 0 : isLimited(p))) {
-      throw new AppError(404, "not_found", `No delivery "${id.slice(0, 80)}".`);
+      throw new AppError("not_found", `No delivery "${id.slice(0, 80)}".`);
     }
-    if (!webhook) throw new AppError(409, "conflict", "The webhook of this delivery was deleted; there is nowhere to send it.");
+    if (!webhook) throw new AppError("conflict", "The webhook of this delivery was deleted; there is nowhere to send it.");
     if (d.status === "held") {
-      throw new AppError(409, "conflict", "The delivery is held because its webhook is disabled; enable the webhook to release it.");
+      throw new AppError("conflict", "The delivery is held because its webhook is disabled; enable the webhook to release it.");
     }
     const retried = await retry(c.env, { ids: [id] });
-    if (retried.pending.length + retried.held.length === 0) throw new AppError(409, "conflict", "The delivery changed meanwhile; try again.");
+    if (retried.pending.length + retried.held.length === 0) throw new AppError("conflict", "The delivery changed meanwhile; try again.");
     return c.json(deliveryView((await getDelivery(c.env.DB, id)) ?? d), 202);
   });

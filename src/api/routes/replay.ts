@@ -58,9 +58,7 @@ export const replay = router()
     const { webhookUid } = c.req.valid("json");
     const targets = await targetsFor(c.env, p, webhookUid);
     if (webhookUid !== undefined && !matches(targets[0]!, event)) {
-      throw new AppError(
-        409,
-        "conflict",
+      throw new AppError("conflict",
         `The webhook "${webhookUid.slice(0, 80)}" is not subscribed to this event (its types, organization or location, or sources).`,
       );
     }

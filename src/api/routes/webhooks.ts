@@ -17,13 +17,13 @@ import { webhookView } from "../views";
 
 function checkUrl(url: string, allowPrivate: boolean): void {
   const problem = destinationProblem(url, allowPrivate);
-  if (problem) throw new AppError(400, "invalid_request", `url ${problem}.`, { issues: [{ path: "url", message: problem }] });
+  if (problem) throw new AppError("invalid_request", `url ${problem}.`, { issues: [{ path: "url", message: problem }] });
 }
 
 /** A webhook the caller may see, or 404. */
 export async function visibleWebhook(db: D1Database, p: Principal, uid: string): Promise<Webhook> {
   const w = await getWebhook(db, uid);
-  if (!w || !webhookInGrant(p, w, await locationsFor(db, p, [w]))) throw new AppError(404, "not_found", `No webhook "${uid.slice(0, 80)}".`);
+  if (!w || !webhookInGrant(p, w, await locationsFor(db, p, [w]))) throw new AppError("not_found", `No webhook "${uid.slice(0, 80)}".`);
   return w;
 }
 
