@@ -39,6 +39,10 @@ export default defineConfig({
         },
       },
       {
+        // The docs against the code they describe (npm run docs:retries rewrites what is printed from it).
+        test: { name: "docs", include: ["test/docs/**/*.test.ts"], environment: "node" },
+      },
+      {
         // The CLI's own code in Node: its generated API types, setup against a fake wrangler.
         test: { name: "cli", include: ["test/cli/**/*.test.ts"], environment: "node", testTimeout: 60_000 },
       },

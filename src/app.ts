@@ -1,10 +1,10 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { api } from "./api";
 import { docsPage } from "./api/docs-page";
-import { handleError } from "./api/errors";
+import { errorResponse, handleError } from "./api/errors";
 import { dashboard } from "./dashboard";
 import { ErrorSchema } from "./api/schemas";
-import { AppError, errorResponse } from "./domain/errors";
+import { AppError } from "./domain/errors";
 import type { AppEnv } from "./env";
 import { receive } from "./ingress/receive";
 
@@ -85,12 +85,11 @@ app.notFound((c) => {
   const allowed = allowedMethods(c.req.path);
   if (allowed.length > 0) {
     return errorResponse(
-      new AppError(405, "method_not_allowed", `${c.req.method} is not served here; use ${allowed.join(", ")}.`, undefined, {
-        allow: allowed.join(", "),
-      }),
+      new AppError("method_not_allowed", `${c.req.method} is not served here; use ${allowed.join(", ")}.`),
+      { allow: allowed.join(", ") },
     );
   }
-  return errorResponse(new AppError(404, "not_found", `No route for ${c.req.method} ${c.req.path}.`));
+  return errorResponse(new AppError("not_found", `No route for ${c.req.method} ${c.req.path}.`));
 });
 
 app.onError(handleError);

@@ -3,7 +3,7 @@ import type { DeliveryMessage, IngestMessage } from "./domain/types";
 import type { Env } from "./env";
 import { runMaintenance } from "./maintenance/cron";
 import { consumeDeliveries } from "./pipeline/deliver";
-import { consumeDeadLetters } from "./pipeline/dead-letters";
+import { consumeDeliveryDeadLetters, consumeIngestDeadLetters } from "./pipeline/dead-letters";
 import { consumeIngest } from "./pipeline/ingest";
 import { QUEUES } from "./pipeline/queues";
 
@@ -13,6 +13,8 @@ export { ListenerHub } from "./listen/hub";
 export default {
   fetch: app.fetch,
 
+  // Each queue carries the messages its producer sends (domain/types.ts): the
+  // Worker is the only producer, so a batch is typed by the queue it came from.
   async queue(batch, env) {
     switch (batch.queue) {
       case QUEUES.ingest:
@@ -20,8 +22,9 @@ export default {
       case QUEUES.deliveries:
         return consumeDeliveries(batch as MessageBatch<DeliveryMessage>, env);
       case QUEUES.ingestDead:
+        return consumeIngestDeadLetters(batch as MessageBatch<IngestMessage>, env);
       case QUEUES.deliveriesDead:
-        return consumeDeadLetters(batch, env);
+        return consumeDeliveryDeadLetters(batch as MessageBatch<DeliveryMessage>, env);
       default:
         console.error("message from an unknown queue; retrying", { queue: batch.queue });
         batch.retryAll();

@@ -18,7 +18,7 @@ async function sameSecret(a: string, b: string): Promise<boolean> {
 }
 
 const unauthorized = () =>
-  new AppError(401, "unauthorized", "Send a valid API token as `Authorization: Bearer <token>`.");
+  new AppError("unauthorized", "Send a valid API token as `Authorization: Bearer <token>`.");
 
 /** An ADMIN_TOKEN shorter than this authenticates nothing. */
 export const MIN_ADMIN_TOKEN_LENGTH = 32;
@@ -94,9 +94,7 @@ const MAX_BLOCKED = 10_000;
 const blockedUntil = new Map<string, number>();
 
 const rateLimited = (seconds: number) =>
-  new AppError(429, "rate_limited", `Too many failed authentications from this address; try again in ${seconds} s.`, undefined, {
-    "retry-after": String(seconds),
-  });
+  new AppError("rate_limited", `Too many failed authentications from this address; try again in ${seconds} s.`, undefined, seconds);
 
 /** The address a request comes from (Cloudflare sets the header on every request it forwards). */
 export const clientAddress = (header: (name: string) => string | undefined): string => header("cf-connecting-ip") ?? "unknown";
@@ -169,7 +167,7 @@ export const authenticate: MiddlewareHandler<ApiEnv> = async (c, next) => {
 export function requireScope(scope: Scope): MiddlewareHandler<ApiEnv> {
   return async (c, next) => {
     if (!hasScope(c.get("principal"), scope)) {
-      throw new AppError(403, "forbidden", `This token lacks the scope "${scope}".`, { missingScope: scope });
+      throw new AppError("forbidden", `This token lacks the scope "${scope}".`, { missingScope: scope });
     }
     await next();
   };

@@ -1,16 +1,43 @@
 import { HTTPException } from "hono/http-exception";
-import { AppError, errorResponse } from "../domain/errors";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { AppError, errorBody, type ErrorCode } from "../domain/errors";
+
+/** The HTTP status of each error code. */
+export const STATUS_OF: Record<ErrorCode, ContentfulStatusCode> = {
+  malformed_payload: 400,
+  invalid_request: 400,
+  missing_signature: 401,
+  invalid_signature: 401,
+  timestamp_out_of_tolerance: 401,
+  unauthorized: 401,
+  forbidden: 403,
+  unknown_source: 404,
+  not_found: 404,
+  method_not_allowed: 405,
+  conflict: 409,
+  payload_too_large: 413,
+  upgrade_required: 426,
+  rate_limited: 429,
+  internal_error: 500,
+  queue_unavailable: 503,
+};
+
+/** An AppError as the answer: its code's status, Retry-After when it says when, and any headers given. */
+export function errorResponse(err: AppError, headers: Record<string, string> = {}): Response {
+  const retry: Record<string, string> = err.retryAfterSeconds === undefined ? {} : { "retry-after": String(err.retryAfterSeconds) };
+  return Response.json(errorBody(err.code, err.message, err.details), { status: STATUS_OF[err.code], headers: { ...retry, ...headers } });
+}
 
 /** The one error handler: AppErrors answer as themselves, anything else as a logged 500. */
 export function handleError(err: Error): Response {
   if (err instanceof AppError) return errorResponse(err);
   if (err instanceof HTTPException && err.status === 400) {
-    return errorResponse(new AppError(400, "invalid_request", "The body is not valid JSON.", { issues: [{ path: "", message: err.message }] }));
+    return errorResponse(new AppError("invalid_request", "The body is not valid JSON.", { issues: [{ path: "", message: err.message }] }));
   }
   if (err instanceof HTTPException && err.status === 403) {
     // hono/csrf: a form posted from another origin.
-    return errorResponse(new AppError(403, "forbidden", "Cross-origin form posts are refused."));
+    return errorResponse(new AppError("forbidden", "Cross-origin form posts are refused."));
   }
   console.error("unhandled error", { error: String(err) });
-  return errorResponse(new AppError(500, "internal_error", "Something went wrong on our side; it has been logged."));
+  return errorResponse(new AppError("internal_error", "Something went wrong on our side; it has been logged."));
 }

@@ -38,9 +38,7 @@ export async function checkSubscriptionTypes(env: Env, eventTypes: string[], sou
       message: `"${i.pattern}" is not a Podium event type; did you mean "${i.closest}"?`,
       closest: i.closest,
     }));
-    throw new AppError(
-      400,
-      "invalid_request",
+    throw new AppError("invalid_request",
       `Invalid body: ${issues[0]!.path}: ${issues[0]!.message} (GET /v1/event-types lists them.)`,
       { issues },
     );

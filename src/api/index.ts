@@ -1,7 +1,7 @@
 import { bodyLimit } from "hono/body-limit";
-import { AppError, errorResponse } from "../domain/errors";
+import { AppError } from "../domain/errors";
 import { authenticate } from "./auth";
-import { handleError } from "./errors";
+import { errorResponse, handleError } from "./errors";
 import { router } from "./openapi";
 import { catalog } from "./routes/catalog";
 import { deadLetters } from "./routes/dead-letters";
@@ -22,7 +22,7 @@ export const api = router()
     "*",
     bodyLimit({
       maxSize: MAX_API_BODY_BYTES,
-      onError: () => errorResponse(new AppError(413, "payload_too_large", `API request bodies are limited to ${MAX_API_BODY_BYTES} bytes.`)),
+      onError: () => errorResponse(new AppError("payload_too_large", `API request bodies are limited to ${MAX_API_BODY_BYTES} bytes.`)),
     }),
   )
   .use("*", authenticate)

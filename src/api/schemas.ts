@@ -2,7 +2,8 @@
 // generate /openapi.json.
 import { z } from "@hono/zod-openapi";
 import { SCOPES } from "../domain/scopes";
-import { DELIVERY_STATUSES, PROVIDER_NAMES } from "../domain/types";
+import { DELIVERY_STATUSES, MAX_ATTEMPTS_LIMIT } from "../domain/delivery";
+import { PROVIDER_NAMES } from "../domain/types";
 import { SOURCE_ID } from "../ingress/sources";
 import { secretProblem } from "../schemes/standard-webhooks";
 
@@ -128,7 +129,7 @@ const webhookFields = {
   }),
   disabled: z.boolean(),
   timeoutMs: z.number().int().min(100).max(30_000),
-  maxAttempts: z.number().int().min(1).max(50),
+  maxAttempts: z.number().int().min(1).max(MAX_ATTEMPTS_LIMIT),
 };
 
 export const WebhookSchema = z

@@ -5,9 +5,7 @@ import { AppError } from "../domain/errors";
 export function invalidRequest(error: z.ZodError, what: string): AppError {
   const issues = error.issues.map((i) => ({ path: i.path.join("."), message: i.message }));
   const first = issues[0];
-  return new AppError(
-    400,
-    "invalid_request",
+  return new AppError("invalid_request",
     `Invalid ${what}${first ? `: ${first.path ? `${first.path}: ` : ""}${first.message}` : ""}.`,
     { issues },
   );
@@ -24,7 +22,7 @@ function fromCursor(cursor: string, pattern: RegExp): string[] {
   } catch {
     // fall through
   }
-  throw new AppError(400, "invalid_request", "The cursor is not one this API returned.", {
+  throw new AppError("invalid_request", "The cursor is not one this API returned.", {
     issues: [{ path: "cursor", message: "unknown cursor" }],
   });
 }

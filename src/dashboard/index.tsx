@@ -1,4 +1,5 @@
 import { Hono, type Context } from "hono";
+import type { Child } from "hono/jsx";
 import { bodyLimit } from "hono/body-limit";
 import { csrf } from "hono/csrf";
 import { secureHeaders } from "hono/secure-headers";
@@ -42,10 +43,10 @@ function back(c: C, path: string, answer: { ok: boolean; error: string | null },
   return c.redirect(`${url.pathname}${url.search}`, 303);
 }
 
-function page(c: C, title: string, path: string, body: unknown, status: 200 | 403 | 404 = 200) {
+function page(c: C, title: string, path: string, body: Child, status: 200 | 403 | 404 = 200) {
   return c.html(
     <Layout title={title} path={path} principal={c.get("principal")} notice={c.req.query("notice")} error={c.req.query("error")}>
-      {body as never}
+      {body}
     </Layout>,
     status,
   );
@@ -101,7 +102,7 @@ dashboard.post("/login", async (c) => {
   const principal = token ? await principalFor(c.env, token, (p) => c.executionCtx.waitUntil(p)) : null;
   if (!principal) {
     const refusal = await failedAuthentication(c.env, client);
-    if (refusal.status === 429) return tooManyFailures(c, refusal);
+    if (refusal.code === "rate_limited") return tooManyFailures(c, refusal);
     return c.redirect(`/dashboard/login?error=${encodeURIComponent("That token is not valid.")}`, 303);
   }
   await startSession(c, principal);

@@ -59,7 +59,7 @@ async function principalOfSession(c: Context<DashEnv>, secret: string): Promise<
 
 /** A 429 page for an address over the failed-authentication limit. */
 export function tooManyFailures(c: Context<DashEnv>, refusal: AppError): Response {
-  return c.text(refusal.message, 429, refusal.headers);
+  return c.text(refusal.message, 429, refusal.retryAfterSeconds === undefined ? {} : { "retry-after": String(refusal.retryAfterSeconds) });
 }
 
 /**
@@ -77,7 +77,7 @@ export const requireSession: MiddlewareHandler<DashEnv> = async (c, next) => {
   if (!principal) {
     const refusal = await failedAuthentication(c.env, client);
     deleteCookie(c, COOKIE, COOKIE_OPTIONS);
-    if (refusal.status === 429) return tooManyFailures(c, refusal);
+    if (refusal.code === "rate_limited") return tooManyFailures(c, refusal);
     return c.redirect("/dashboard/login", 303);
   }
   c.set("principal", principal);

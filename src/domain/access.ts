@@ -73,14 +73,12 @@ export function assertMaySubscribe(p: Principal, w: Owner & { eventTypes: string
   for (const pattern of w.eventTypes) {
     for (const scope of dataScopesForPattern(pattern)) {
       if (!hasScope(p, scope)) {
-        throw new AppError(403, "forbidden", `Subscribing to "${pattern}" needs the scope "${scope}".`, { missingScope: scope });
+        throw new AppError("forbidden", `Subscribing to "${pattern}" needs the scope "${scope}".`, { missingScope: scope });
       }
     }
   }
   if (!webhookInGrant(p, w, locations)) {
-    throw new AppError(
-      403,
-      "forbidden",
+    throw new AppError("forbidden",
       w.organizationUid === null && w.locationUid === null
         ? "A webhook with neither organizationUid nor locationUid is a catch-all, which only an unlimited token may create; give it an organization or location this token holds."
         : "This token is limited to some organizations or locations; give the webhook an organizationUid it holds, or a locationUid it holds or known to belong to one of its organizations.",

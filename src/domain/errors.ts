@@ -1,5 +1,3 @@
-import type { ContentfulStatusCode } from "hono/utils/http-status";
-
 /** Every machine-readable error code Edgehook answers with. */
 export type ErrorCode =
   | "malformed_payload"
@@ -19,14 +17,14 @@ export type ErrorCode =
   | "upgrade_required"
   | "internal_error";
 
-/** An error as a value: the status, a code to branch on and a message to act on. */
+/** An error as a value: a code to branch on and a message to act on (api/errors.ts gives each code its HTTP status). */
 export class AppError extends Error {
   constructor(
-    readonly status: ContentfulStatusCode,
     readonly code: ErrorCode,
     message: string,
     readonly details?: unknown,
-    readonly headers?: Record<string, string>,
+    /** When to try again, for the codes that say "later" (rate_limited, queue_unavailable). */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
   }
@@ -34,8 +32,4 @@ export class AppError extends Error {
 
 export function errorBody(code: ErrorCode, message: string, details?: unknown) {
   return { error: details === undefined ? { code, message } : { code, message, details } };
-}
-
-export function errorResponse(err: AppError): Response {
-  return Response.json(errorBody(err.code, err.message, err.details), { status: err.status, headers: err.headers });
 }

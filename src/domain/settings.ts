@@ -1,12 +1,29 @@
-import type { Env } from "../env";
+import { DEFAULT_MAX_ATTEMPTS, exponentialSchedule, MAX_ATTEMPTS_LIMIT, type RetrySchedule } from "./delivery";
 
-/** Settings from wrangler.toml [vars], with the contract's defaults. */
+/** The variables settings are read from (wrangler.toml [vars]; the Worker's Env has them all). */
+export type SettingVars = Partial<
+  Record<
+    | "RETENTION_DAYS"
+    | "SIGNATURE_TOLERANCE_S"
+    | "DELIVERY_TIMEOUT_MS"
+    | "MAX_ATTEMPTS"
+    | "RETRY_BASE_SECONDS"
+    | "RETRY_CAP_SECONDS"
+    | "ALLOW_PRIVATE_DESTINATIONS",
+    string
+  >
+>;
+
+/** Settings, with their defaults. */
 export interface Settings {
   retentionDays: number;
   signatureToleranceSeconds: number;
   deliveryTimeoutMs: number;
+  /** A new webhook's maxAttempts unless it gives its own. */
   maxAttempts: number;
-  retryBaseSeconds: number;
+  /** The delay after each failed attempt: RETRY_BASE_SECONDS doubling up to RETRY_CAP_SECONDS. */
+  retrySchedule: RetrySchedule;
+  /** RETRY_CAP_SECONDS: also the longest a Retry-After is honoured. */
   retryCapSeconds: number;
   allowPrivateDestinations: boolean;
 }
@@ -17,14 +34,14 @@ function num(value: string | undefined, fallback: number): number {
   return Number.isFinite(n) && n >= 0 ? n : fallback;
 }
 
-export function settings(env: Env): Settings {
+export function settings(vars: SettingVars): Settings {
   return {
-    retentionDays: num(env.RETENTION_DAYS, 10),
-    signatureToleranceSeconds: num(env.SIGNATURE_TOLERANCE_S, 300),
-    deliveryTimeoutMs: num(env.DELIVERY_TIMEOUT_MS, 5000),
-    maxAttempts: num(env.MAX_ATTEMPTS, 15),
-    retryBaseSeconds: num(env.RETRY_BASE_SECONDS, 5),
-    retryCapSeconds: num(env.RETRY_CAP_SECONDS, 3600),
-    allowPrivateDestinations: env.ALLOW_PRIVATE_DESTINATIONS === "true",
+    retentionDays: num(vars.RETENTION_DAYS, 10),
+    signatureToleranceSeconds: num(vars.SIGNATURE_TOLERANCE_S, 300),
+    deliveryTimeoutMs: num(vars.DELIVERY_TIMEOUT_MS, 5000),
+    maxAttempts: Math.min(MAX_ATTEMPTS_LIMIT, Math.max(1, num(vars.MAX_ATTEMPTS, DEFAULT_MAX_ATTEMPTS))),
+    retrySchedule: exponentialSchedule(num(vars.RETRY_BASE_SECONDS, 5), num(vars.RETRY_CAP_SECONDS, 3600), MAX_ATTEMPTS_LIMIT - 1),
+    retryCapSeconds: num(vars.RETRY_CAP_SECONDS, 3600),
+    allowPrivateDestinations: vars.ALLOW_PRIVATE_DESTINATIONS === "true",
   };
 }

@@ -1,3 +1,4 @@
+import type { DeliveryStatus } from "./delivery";
 /** The providers Edgehook can verify. One module each in src/ingress/providers/. */
 export const PROVIDER_NAMES = ["podium", "standard-webhooks", "stripe", "github", "shopify", "slack", "hmac"] as const;
 export type ProviderName = (typeof PROVIDER_NAMES)[number];
@@ -61,6 +62,11 @@ export interface IngestMessage extends EventFacts {
   bodyKey?: string;
 }
 
+/** Whether a queue message (or a parked or dead-lettered copy of one) is an ingest message. */
+export function isIngestMessage(v: unknown): v is IngestMessage {
+  return v !== null && typeof v === "object" && "eventId" in v && typeof v.eventId === "string" && "sourceId" in v;
+}
+
 /** A stored event, as the store returns it. */
 export interface StoredEvent extends EventFacts {
   seq: number;
@@ -87,8 +93,6 @@ export interface Webhook {
   updatedAt: number;
 }
 
-export const DELIVERY_STATUSES = ["held", "pending", "succeeded", "failed", "expired"] as const;
-export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
 /** One event owed to one webhook. */
 export interface Delivery {
@@ -118,12 +122,4 @@ export interface DeliveryMessage {
   deliveryId: string;
   /** Released held deliveries: sent one after another, oldest first. */
   ordered?: boolean;
-}
-
-/** What goes to the deliveries dead-letter queue when a delivery has failed for good. */
-export interface DeadDelivery extends DeliveryMessage {
-  eventId: string;
-  webhookUid: string;
-  attempts: number;
-  lastError: string | null;
 }

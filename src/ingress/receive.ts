@@ -1,10 +1,11 @@
 import type { Context } from "hono";
-import { AppError, errorResponse } from "../domain/errors";
+import { errorResponse, STATUS_OF } from "../api/errors";
+import { AppError } from "../domain/errors";
 import { eventIdFor } from "../domain/ids";
 import type { IngestMessage } from "../domain/types";
 import type { AppEnv } from "../env";
 import { readLimited } from "./body";
-import { enqueue } from "./claim-check";
+import { enqueue } from "./enqueue";
 import { providers } from "./providers";
 import { malformed, verifyRequest } from "./providers/provider";
 import { blockedFor, countRejection } from "./rejections";
@@ -12,7 +13,7 @@ import { findSource } from "./sources";
 
 /** The largest body accepted. */
 export const MAX_BODY_BYTES = 256 * 1024;
-const QUEUE_RETRY_AFTER_S = "5";
+const QUEUE_RETRY_AFTER_S = 5;
 
 // Only these headers, and those the provider declares, are stored with an event:
 // an allowlist, so no credential header (x-api-key, x-auth, …) is ever kept.
@@ -33,9 +34,7 @@ function storableHeaders(headers: Headers, providerHeaders: readonly string[]): 
 const utf8Decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 const rateLimited = (seconds: number) =>
-  new AppError(429, "rate_limited", "Too many rejected signatures from this address for this source; wait and retry.", undefined, {
-    "retry-after": String(seconds),
-  });
+  new AppError("rate_limited", "Too many rejected signatures from this address for this source; wait and retry.", undefined, seconds);
 
 /**
  * POST /webhooks/:sourceId — the ack path. It verifies, enqueues and answers;
@@ -55,7 +54,7 @@ async function accept(c: Context<AppEnv>): Promise<Response> {
   const sourceId = c.req.param("sourceId") ?? "";
   const source = await findSource(c.env, sourceId, now);
   if (!source || source.disabled) {
-    throw new AppError(404, "unknown_source", `No enabled source is called "${sourceId.slice(0, 64)}".`);
+    throw new AppError("unknown_source", `No enabled source is called "${sourceId.slice(0, 64)}".`);
   }
   const client = c.req.header("cf-connecting-ip") ?? "unknown";
   const signed = source.verification === "signature";
@@ -64,7 +63,7 @@ async function accept(c: Context<AppEnv>): Promise<Response> {
   if (wait > 0) throw rateLimited(wait);
 
   // (An error is built only when thrown: the ack path allocates no stack traces for nothing.)
-  const tooLarge = () => new AppError(413, "payload_too_large", `The body is over the ${MAX_BODY_BYTES}-byte limit.`);
+  const tooLarge = () => new AppError("payload_too_large", `The body is over the ${MAX_BODY_BYTES}-byte limit.`);
   if (Number(c.req.header("content-length") ?? 0) > MAX_BODY_BYTES) throw tooLarge();
   const raw = await readLimited(c.req.raw.body, MAX_BODY_BYTES);
   if (!raw) throw tooLarge();
@@ -75,7 +74,7 @@ async function accept(c: Context<AppEnv>): Promise<Response> {
     try {
       await verifyRequest(provider, req, source);
     } catch (err) {
-      if (err instanceof AppError && err.status === 401) {
+      if (err instanceof AppError && STATUS_OF[err.code] === 401) {
         const blocked = await countRejection(c.env, source.id, client, now);
         if (blocked > 0) throw rateLimited(blocked);
       }
@@ -111,9 +110,7 @@ async function accept(c: Context<AppEnv>): Promise<Response> {
     await enqueue(c.env, msg);
   } catch (err) {
     console.error("ingest enqueue failed", { eventId: msg.eventId, error: String(err) });
-    throw new AppError(503, "queue_unavailable", "The event could not be queued durably; retry later.", undefined, {
-      "retry-after": QUEUE_RETRY_AFTER_S,
-    });
+    throw new AppError("queue_unavailable", "The event could not be queued durably; retry later.", undefined, QUEUE_RETRY_AFTER_S);
   }
   return c.json({ eventId: msg.eventId }, 202);
 }

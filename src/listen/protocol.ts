@@ -1,7 +1,7 @@
 // The listener protocol of `GET /v1/listen`: what the route hands the hub, and
 // what the hub sends each WebSocket (one JSON text message each). The CLI reads
 // these types too, so the wire format has one definition.
-import type { DeliveryStatus } from "../domain/types";
+import type { DeliveryStatus } from "../domain/delivery";
 
 export type ListenMode = "listen" | "tail";
 

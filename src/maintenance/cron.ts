@@ -1,23 +1,19 @@
 import { settings } from "../domain/settings";
-import type { IngestMessage } from "../domain/types";
+import { isIngestMessage } from "../domain/types";
 import type { Env } from "../env";
+import { redrive, release } from "../pipeline/commands";
 import { deadLetterOf } from "../pipeline/dead-letters";
-import { enqueueDeliveries } from "../pipeline/enqueue";
-import { countParked, listParked, unpark } from "../pipeline/parked";
+import { countParked, listParked, unpark } from "../store/parked";
 import { QUEUES } from "../pipeline/queues";
 import { recordDeadLetters } from "../store/dead-letters";
-import { claimOverdue, expireHeld, releaseHeld } from "../store/deliveries";
+import { expireHeld } from "../store/deliveries";
 import { RETENTION_START, retentionStep } from "../store/events";
 import { purgeExpiredSessions } from "../store/sessions";
 
 const DAY_MS = 86_400_000;
-/** A pending delivery this far past due has lost its queue message. */
-export const REDRIVE_GRACE_MS = 10 * 60_000;
 /** How long a delivery expired at retention stays visible, with its event, before the purge takes them. */
 export const EXPIRED_GRACE_MS = DAY_MS;
 /** Bounds per run, so one run stays well inside the cron's limits. */
-const RELEASE_LIMIT = 1000;
-const REDRIVE_LIMIT = 1000;
 const RETENTION_CHUNK = 500;
 const RETENTION_CHUNKS = 20;
 const UNPARK_LIMIT = 50;
@@ -34,10 +30,6 @@ export interface MaintenanceReport {
   parked: number;
   /** Steps that failed this run (each is retried by the next). */
   failed: string[];
-}
-
-function isIngestMessage(v: unknown): v is IngestMessage {
-  return v !== null && typeof v === "object" && "eventId" in v && typeof v.eventId === "string" && "sourceId" in v;
 }
 
 /**
@@ -97,50 +89,38 @@ async function retention(env: Env, now: number, retentionDays: number): Promise<
   return total;
 }
 
-/**
- * The every-minute maintenance run. Each step is idempotent and
- * runs even when another failed: parked dead letters are re-ingested without D1.
- */
+type Step = (env: Env, now: number, report: MaintenanceReport) => Promise<void>;
+
+/** The maintenance run, in order: each step is idempotent, and runs even when another failed. */
+const STEPS: [name: string, run: Step][] = [
+  // First, and without D1: parked dead letters go back on the ingest queue.
+  ["unpark", async (env, now, r) => void (r.unparked = await drainParked(env, now))],
+  ["expire-held", async (env, now, r) => void (r.expired += await expireHeld(env.DB, now - settings(env).retentionDays * DAY_MS, now))],
+  ["release", async (env, now, r) => void (r.released = await release(env, {}, now))],
+  [
+    "retention",
+    async (env, now, r) => {
+      const done = await retention(env, now, settings(env).retentionDays);
+      r.expired += done.expired;
+      r.purged = done.purged;
+    },
+  ],
+  ["redrive", async (env, now, r) => void (r.redriven = await redrive(env, now))],
+  ["sessions", async (env, now) => void (await purgeExpiredSessions(env.DB, now))],
+  ["count-parked", async (env, _now, r) => void (r.parked = await countParked(env.BODIES))],
+];
+
+/** The every-minute maintenance run. */
 export async function runMaintenance(env: Env, now = Date.now()): Promise<MaintenanceReport> {
-  const s = settings(env);
   const report: MaintenanceReport = { released: 0, expired: 0, purged: 0, redriven: 0, unparked: 0, parked: 0, failed: [] };
-  const step = async (name: string, run: () => Promise<void>) => {
+  for (const [name, run] of STEPS) {
     try {
-      await run();
+      await run(env, now, report);
     } catch (err) {
       report.failed.push(name);
       console.error("maintenance step failed", { step: name, error: String(err) });
     }
-  };
-
-  await step("unpark", async () => {
-    report.unparked = await drainParked(env, now);
-  });
-  await step("expire-held", async () => {
-    report.expired += await expireHeld(env.DB, now - s.retentionDays * DAY_MS, now);
-  });
-  await step("release", async () => {
-    const released = await releaseHeld(env.DB, { limit: RELEASE_LIMIT }, now);
-    await enqueueDeliveries(env, released, { ordered: true });
-    report.released = released.length;
-  });
-  await step("retention", async () => {
-    const r = await retention(env, now, s.retentionDays);
-    report.expired += r.expired;
-    report.purged = r.purged;
-  });
-  await step("redrive", async () => {
-    const overdue = await claimOverdue(env.DB, REDRIVE_GRACE_MS, REDRIVE_LIMIT, now);
-    await enqueueDeliveries(env, overdue);
-    report.redriven = overdue.length;
-  });
-  await step("sessions", async () => {
-    await purgeExpiredSessions(env.DB, now);
-  });
-  await step("count-parked", async () => {
-    report.parked = await countParked(env.BODIES);
-  });
-
+  }
   if (report.parked > 0) console.error("dead letters are waiting in R2 for D1", { parked: report.parked });
   const { failed, ...counts } = report;
   if (failed.length > 0 || Object.values(counts).some((n) => n > 0)) console.log("maintenance", report);

@@ -1,6 +1,7 @@
+import type { DeliveryMessage, IngestMessage } from "../domain/types";
 import type { Env } from "../env";
 import { recordDeadLetters, type NewDeadLetter } from "../store/dead-letters";
-import { park, type ParkedLetter } from "./parked";
+import { park, type ParkedLetter } from "../store/parked";
 import { QUEUES } from "./queues";
 import { scheduledDelay } from "./retry-schedule";
 
@@ -19,14 +20,22 @@ export function deadLetterOf(letter: Omit<ParkedLetter, "parkedAt">, receivedAt:
     eventId: text(field(body, "eventId")),
     deliveryId: text(field(body, "deliveryId")),
     reason:
-      queue === QUEUES.deliveriesDead
-        ? `delivery failed after ${typeof attempts === "number" ? attempts : "?"} attempts: ${text(field(body, "lastError")) ?? "unknown error"}`
-        : "the event could not be stored after the queue's retries",
+      queue !== QUEUES.deliveriesDead
+        ? "the event could not be stored after the queue's retries"
+        : typeof attempts === "number"
+          ? `delivery failed after ${attempts} attempts: ${text(field(body, "lastError")) ?? "unknown error"}`
+          : "the delivery's queue message ran out of the queue's retries",
     body: JSON.stringify(body),
     attempts: letter.attempts,
     receivedAt,
   };
 }
+
+/** The ingest queue's dead letters: events that could not be stored. */
+export const consumeIngestDeadLetters = (batch: MessageBatch<IngestMessage>, env: Env) => consumeDeadLetters(batch, env);
+
+/** The deliveries queue's dead letters: messages that outlived the queue's own retries (a backstop). */
+export const consumeDeliveryDeadLetters = (batch: MessageBatch<DeliveryMessage>, env: Env) => consumeDeadLetters(batch, env);
 
 /**
  * The consumer of both dead-letter queues: it records what arrived in D1 (visible
@@ -35,10 +44,10 @@ export function deadLetterOf(letter: Omit<ParkedLetter, "parkedAt">, receivedAt:
  * (the maintenance run records or re-ingests it later). A message is acked only
  * once it is recorded or parked.
  */
-export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+async function consumeDeadLetters(batch: MessageBatch<IngestMessage | DeliveryMessage>, env: Env): Promise<void> {
   const now = Date.now();
   const letters = batch.messages.map((m) => {
-    const letter = { queue: batch.queue, messageId: m.id, attempts: m.attempts, body: m.body ?? null };
+    const letter = { queue: batch.queue, messageId: m.id, attempts: m.attempts, body: m.body };
     const record = deadLetterOf(letter, now);
     console.error("dead letter", { queue: batch.queue, eventId: record.eventId, deliveryId: record.deliveryId });
     return { m, letter, record };

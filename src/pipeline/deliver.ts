@@ -1,14 +1,21 @@
+import { decide, statusAfter } from "../domain/delivery";
 import { destinationProblem } from "../domain/destination";
 import { settings, type Settings } from "../domain/settings";
-import type { DeadDelivery, DeliveryMessage } from "../domain/types";
+import type { DeliveryMessage } from "../domain/types";
 import type { Env } from "../env";
 import { announceAttempts } from "../listen/announce";
-import { holdDeliveries, loadJobs, recordAttempts, type AttemptOutcome, type DeliveryJob } from "../store/deliveries";
-import { retryDelaySeconds } from "./backoff";
+import { loadJobs, type AttemptOutcome, type DeliveryJob } from "../store/deliveries";
+import { hold, recordAttempts } from "./commands";
 import { postDelivery, type PostResult } from "./post";
+import { QUEUES } from "./queues";
 
 type Msg = Message<DeliveryMessage>;
+/** A job with everything still there: the delivery's webhook and event. */
 type Job = { [K in keyof DeliveryJob]: NonNullable<DeliveryJob[K]> };
+
+function isComplete(job: DeliveryJob): job is Job {
+  return job.webhook !== null && job.event !== null;
+}
 
 /** A message that came early (a duplicate, or a re-drive) waits for its due time. */
 const EARLY_SLACK_MS = 1000;
@@ -23,7 +30,6 @@ interface Attempted {
   outcome: AttemptOutcome;
   /** Seconds until the next attempt, or null when the delivery is settled. */
   retryIn: number | null;
-  dead: DeadDelivery | null;
 }
 
 /**
@@ -45,7 +51,7 @@ export async function consumeDeliveries(batch: MessageBatch<DeliveryMessage>, en
     const job = jobs.get(msg.body.deliveryId);
     const duplicate = seen.has(msg.body.deliveryId);
     seen.add(msg.body.deliveryId);
-    if (duplicate || !job || job.delivery.status !== "pending" || !job.webhook || !job.event) {
+    if (duplicate || !job || job.delivery.status !== "pending" || !isComplete(job)) {
       msg.ack(); // a duplicate in this batch, gone, already done, held or expired: nothing more is owed
       continue;
     }
@@ -54,17 +60,15 @@ export async function consumeDeliveries(batch: MessageBatch<DeliveryMessage>, en
       continue;
     }
     const list = groups.get(job.webhook.uid) ?? [];
-    list.push({ msg, job: job as Job });
+    list.push({ msg, job });
     groups.set(job.webhook.uid, list);
   }
-  await hold(env, toHold);
+  await holdAll(env, toHold);
 
   const attempted = (await Promise.all([...groups.values()].map((group) => deliverToWebhook(s, group)))).flat();
   if (attempted.length === 0) return;
   try {
-    await recordAttempts(env.DB, attempted.map((a) => a.outcome));
-    const dead = attempted.flatMap((a) => (a.dead ? [{ body: a.dead, contentType: "json" as const }] : []));
-    if (dead.length > 0) await env.DELIVERIES_DLQ.sendBatch(dead);
+    await recordAttempts(env, attempted.map((a) => a.outcome));
   } catch (err) {
     console.error("recording delivery attempts failed", { attempts: attempted.length, error: String(err) });
     for (const a of attempted) a.msg.retry({ delaySeconds: RECORD_RETRY_S });
@@ -77,10 +81,10 @@ export async function consumeDeliveries(batch: MessageBatch<DeliveryMessage>, en
   await announceAttempts(env, attempted.map((a) => a.outcome)); // never throws, and skipped while nobody tails
 }
 
-async function hold(env: Env, msgs: Msg[]): Promise<void> {
+async function holdAll(env: Env, msgs: Msg[]): Promise<void> {
   if (msgs.length === 0) return;
   try {
-    await holdDeliveries(env.DB, msgs.map((m) => m.body.deliveryId));
+    await hold(env, msgs.map((m) => m.body.deliveryId));
     for (const m of msgs) m.ack();
   } catch (err) {
     console.error("holding deliveries of a disabled webhook failed", { deliveries: msgs.length, error: String(err) });
@@ -148,18 +152,34 @@ async function attempt(s: Settings, msg: Msg, { delivery, webhook, event }: Job,
         now,
       );
 
-  const final = !result.ok && number >= webhook.maxAttempts;
-  const retryIn = result.ok || final ? null : retryDelaySeconds(number, s, result.retryAfterSeconds);
+  const decision = decide(
+    result.ok ? { ok: true } : { ok: false, retryAfterSeconds: result.retryAfterSeconds },
+    number,
+    { schedule: s.retrySchedule, maxAttempts: webhook.maxAttempts, retryAfterCapSeconds: s.retryCapSeconds },
+  );
+  const retryIn = decision.kind === "retry" ? decision.inSeconds : null;
+  const a = result.attempt;
   return {
     msg,
     outcome: {
-      attempt: result.attempt,
-      status: result.ok ? "succeeded" : final ? "failed" : "pending",
-      nextAttemptAt: retryIn === null ? null : now + result.attempt.durationMs + retryIn * 1000,
+      attempt: a,
+      status: statusAfter(decision),
+      nextAttemptAt: retryIn === null ? null : now + a.durationMs + retryIn * 1000,
+      // Failed for good: one dead letter per delivery, recorded with the attempt (a retry closes it).
+      deadLetter:
+        decision.kind === "failed"
+          ? {
+              queue: QUEUES.deliveriesDead,
+              messageId: `${delivery.id}#${number}`,
+              eventId: event.id,
+              deliveryId: delivery.id,
+              reason: `delivery failed after ${number} attempts: ${a.error ?? "unknown error"}`,
+              body: JSON.stringify({ deliveryId: delivery.id, eventId: event.id, webhookUid: webhook.uid, attempts: number, lastError: a.error }),
+              attempts: number,
+              receivedAt: a.startedAt + a.durationMs,
+            }
+          : null,
     },
     retryIn,
-    dead: final
-      ? { deliveryId: delivery.id, eventId: event.id, webhookUid: webhook.uid, attempts: number, lastError: result.attempt.error }
-      : null,
   };
 }

@@ -1,13 +1,12 @@
 import type { IngestMessage } from "../domain/types";
 import type { Env } from "../env";
-import { bodyOf, dropBodies } from "../ingress/claim-check";
+import { bodyOf, dropBodies } from "../store/bodies";
 import { announceEvents } from "../listen/announce";
-import { route } from "../routing/match";
 import { recordEventTypes } from "../store/event-types";
-import { eventExists, storeEvents, type EventRow } from "../store/events";
+import { eventExists, type EventRow } from "../store/events";
 import { learnLocations, locationOrganizations } from "../store/locations";
 import { allWebhooks } from "../store/webhooks";
-import { enqueueDeliveries } from "./enqueue";
+import { storeAndRoute } from "./commands";
 import { scheduledDelay } from "./retry-schedule";
 import { locationsToLookUp, settleOwners } from "./owners";
 
@@ -31,7 +30,7 @@ export async function consumeIngest(batch: MessageBatch<IngestMessage>, env: Env
   const ready: Ready[] = [];
   for (const msg of batch.messages) {
     const { v: _v, body: _b, bodyKey: _k, ...facts } = msg.body;
-    const body = await bodyOf(env, msg.body).catch(() => null);
+    const body = await bodyOf(env.BODIES, msg.body).catch(() => null);
     if (body !== null) {
       ready.push({ msg, row: { ...facts, body } });
     } else if (await eventExists(env.DB, msg.body.eventId).catch(() => false)) {
@@ -44,31 +43,29 @@ export async function consumeIngest(batch: MessageBatch<IngestMessage>, env: Env
   if (ready.length === 0) return;
 
   try {
-    await storeAndRoute(env, ready);
+    await storeBatch(env, ready);
     return;
   } catch (err) {
     console.error("ingest batch failed; storing one by one", { size: ready.length, error: String(err) });
   }
   for (const r of ready) {
-    await storeAndRoute(env, [r]).catch((err) => {
+    await storeBatch(env, [r]).catch((err) => {
       console.error("ingest failed", { eventId: r.row.eventId, error: String(err) });
       retryLater(r.msg);
     });
   }
 }
 
-async function storeAndRoute(env: Env, ready: Ready[]): Promise<void> {
+async function storeBatch(env: Env, ready: Ready[]): Promise<void> {
   // Webhooks are read once per batch, never per event; locations only when an owner depends on one.
   const [webhooks, known] = await Promise.all([allWebhooks(env.DB), locationOrganizations(env.DB, locationsToLookUp(ready.map((r) => r.row)))]);
   const { rows, learned } = settleOwners(ready.map((r) => r.row), known);
-  const deliveries = (await Promise.all(rows.map((r) => route(webhooks, r)))).flat();
   // What the batch teaches is written in its own transaction, so it is learned exactly when stored.
   const also = [learnLocations(env.DB, learned), recordEventTypes(env.DB, rows)].filter((s) => s !== null);
-  const pending = await storeEvents(env.DB, rows, deliveries, also);
-  await enqueueDeliveries(env, pending);
+  await storeAndRoute(env, rows, webhooks, also);
   for (const r of ready) r.msg.ack();
   await announceEvents(env); // never throws, and skipped while nobody listens
   const keys = ready.flatMap((r) => (r.msg.body.bodyKey ? [r.msg.body.bodyKey] : []));
   // Losing this delete only leaves an orphan object; the events are stored.
-  await dropBodies(env, keys).catch((err) => console.error("claim-check cleanup failed", { error: String(err) }));
+  await dropBodies(env.BODIES, keys).catch((err) => console.error("claim-check cleanup failed", { error: String(err) }));
 }

@@ -1,5 +1,5 @@
 import type { Attempt } from "../domain/types";
-import { parseRetryAfter } from "./backoff";
+import { parseRetryAfter } from "../domain/delivery";
 import { deliveryHeaders } from "./sign";
 
 const SNIPPET_BYTES = 512;

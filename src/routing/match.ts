@@ -1,6 +1,4 @@
-import { sha256Hex } from "../domain/ids";
 import type { EventFacts, Webhook } from "../domain/types";
-import type { NewDelivery } from "../store/deliveries";
 
 /** An entry of `eventTypes` matches an exact type, every type of an object (`message.*`), or all (`*`). */
 export function typeMatches(pattern: string, eventType: string): boolean {
@@ -26,28 +24,7 @@ export function matches(w: Webhook, e: RoutedEvent): boolean {
   return w.sourceIds === null || w.sourceIds.includes(e.sourceId);
 }
 
-/** Routing's delivery id: the same event and webhook always give the same delivery. */
-export async function deliveryIdFor(eventId: string, webhookUid: string): Promise<string> {
-  return `dlv_${(await sha256Hex(`${eventId}\n${webhookUid}`)).slice(0, 32)}`;
-}
-
-/**
- * The deliveries an event is owed: one per matching webhook that existed when the
- * event was received, held while the webhook is disabled.
- */
-export async function route(
-  webhooks: Webhook[],
-  e: RoutedEvent & { eventId: string; receivedAt: number },
-  now = Date.now(),
-): Promise<NewDelivery[]> {
-  const owed = webhooks.filter((w) => w.createdAt <= e.receivedAt && matches(w, e));
-  return Promise.all(
-    owed.map(async (w) => ({
-      id: await deliveryIdFor(e.eventId, w.uid),
-      eventId: e.eventId,
-      webhookUid: w.uid,
-      status: w.disabled ? ("held" as const) : ("pending" as const),
-      createdAt: now,
-    })),
-  );
+/** The webhooks owed an event: those it matches that existed when it was received. */
+export function owedWebhooks(webhooks: Webhook[], e: RoutedEvent & { receivedAt: number }): Webhook[] {
+  return webhooks.filter((w) => w.createdAt <= e.receivedAt && matches(w, e));
 }

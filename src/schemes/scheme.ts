@@ -66,10 +66,10 @@ const DIGEST_BYTES: Record<HmacHash, number> = { "SHA-1": 20, "SHA-256": 32, "SH
 const EPOCH = { s: /^\d{1,12}$/, ms: /^\d{1,16}$/ };
 
 export const missingSignature = (headers: string) =>
-  new AppError(401, "missing_signature", `The request has no ${headers} header(s); it must be signed.`);
-export const invalidSignature = (why: string) => new AppError(401, "invalid_signature", why);
+  new AppError("missing_signature", `The request has no ${headers} header(s); it must be signed.`);
+export const invalidSignature = (why: string) => new AppError("invalid_signature", why);
 export const staleTimestamp = (toleranceSeconds: number) =>
-  new AppError(401, "timestamp_out_of_tolerance", `The signature timestamp is more than ${toleranceSeconds} s away from the current time.`);
+  new AppError("timestamp_out_of_tolerance", `The signature timestamp is more than ${toleranceSeconds} s away from the current time.`);
 
 /** A header's trimmed value, or null. */
 export function header(req: { headers: Headers }, name: string): string | null {

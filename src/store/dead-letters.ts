@@ -46,9 +46,12 @@ export type NewDeadLetter = Omit<DeadLetter, "seq" | "replayedAt">;
  */
 export async function recordDeadLetters(db: D1Database, letters: NewDeadLetter[]): Promise<void> {
   if (letters.length === 0) return;
-  await db.batch(
-    letters.map((l) =>
-      db
+  await db.batch(letters.map((l) => recordDeadLetterStatement(db, l)));
+}
+
+/** Records one dead letter, as `recordDeadLetters` does, for a caller's own transaction. */
+export function recordDeadLetterStatement(db: D1Database, l: NewDeadLetter): D1PreparedStatement {
+  return db
         .prepare(
           `INSERT INTO dead_letters (queue, message_id, event_id, delivery_id, reason, body, attempts, received_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -58,9 +61,7 @@ export async function recordDeadLetters(db: D1Database, letters: NewDeadLetter[]
              reason = excluded.reason, body = excluded.body, attempts = excluded.attempts,
              received_at = excluded.received_at, replayed_at = NULL`,
         )
-        .bind(l.queue, l.messageId, l.eventId, l.deliveryId, l.reason, l.body, l.attempts, l.receivedAt),
-    ),
-  );
+        .bind(l.queue, l.messageId, l.eventId, l.deliveryId, l.reason, l.body, l.attempts, l.receivedAt);
 }
 
 /**

@@ -1,8 +1,10 @@
-import type { Attempt, Delivery, DeliveryStatus, StoredEvent, Webhook } from "../domain/types";
 import type { Access } from "../domain/access";
+import type { DeliveryStatus, NewDelivery } from "../domain/delivery";
+import type { Attempt, Delivery, StoredEvent, Webhook } from "../domain/types";
 import { deliveryAccessSql, eventAccessSql } from "./access";
-import { closeDeadLettersStatement } from "./dead-letters";
-import { toWebhook } from "./webhooks";
+import { closeDeadLettersStatement, recordDeadLetterStatement, type NewDeadLetter } from "./dead-letters";
+import { from, status, to } from "./transitions";
+import { toWebhook, type WebhookRow } from "./webhooks";
 
 interface DeliveryRow {
   seq: number;
@@ -29,15 +31,6 @@ function toDelivery(r: DeliveryRow): Delivery {
   };
 }
 
-/** A delivery routing or replay wants to create. */
-export interface NewDelivery {
-  id: string;
-  eventId: string;
-  webhookUid: string;
-  status: "held" | "pending";
-  createdAt: number;
-}
-
 /** Creates a delivery unless one with the same id exists. */
 export function insertDeliveryStatement(db: D1Database, d: NewDelivery): D1PreparedStatement {
   return db
@@ -52,13 +45,13 @@ export function insertDeliveryStatement(db: D1Database, d: NewDelivery): D1Prepa
 export function unattemptedPendingStatement(db: D1Database, ids: string[]): D1PreparedStatement {
   return db
     .prepare(
-      `SELECT id FROM deliveries WHERE id IN (SELECT value FROM json_each(?)) AND status = 'pending' AND attempt_count = 0
+      `SELECT id FROM deliveries WHERE id IN (SELECT value FROM json_each(?)) AND status = ${status("pending")} AND attempt_count = 0
        ORDER BY seq`,
     )
     .bind(JSON.stringify(ids));
 }
 
-/** Creates deliveries (replay) in one statement, in the given order; returns the ids of those pending. */
+/** Creates deliveries (replay) in one statement, in the given order; returns the ids of those pending, in order. */
 export async function insertDeliveries(db: D1Database, deliveries: NewDelivery[]): Promise<string[]> {
   if (deliveries.length === 0) return [];
   const rows = deliveries.map((d) => [d.id, d.eventId, d.webhookUid, d.status, d.status === "pending" ? d.createdAt : null, d.createdAt]);
@@ -77,8 +70,8 @@ export async function insertDeliveries(db: D1Database, deliveries: NewDelivery[]
 export async function holdDeliveries(db: D1Database, ids: string[], now = Date.now()): Promise<void> {
   await db
     .prepare(
-      `UPDATE deliveries SET status = 'held', next_attempt_at = NULL, updated_at = ?
-       WHERE id IN (SELECT value FROM json_each(?)) AND status = 'pending'`,
+      `UPDATE deliveries SET status = ${to("hold")}, next_attempt_at = NULL, updated_at = ?
+       WHERE id IN (SELECT value FROM json_each(?)) AND ${from("hold")}`,
     )
     .bind(now, JSON.stringify(ids))
     .run();
@@ -89,6 +82,46 @@ export interface DeliveryJob {
   delivery: Delivery;
   webhook: Webhook | null;
   event: Pick<StoredEvent, "id" | "eventType" | "body"> | null;
+}
+
+/** A delivery joined with its event and webhook: either may be gone (NULL columns). */
+interface JobRow extends DeliveryRow {
+  e_id: string | null;
+  e_event_type: string | null;
+  e_body: string | null;
+  w_uid: string | null;
+  w_url: string | null;
+  w_event_types: string | null;
+  w_location_uid: string | null;
+  w_organization_uid: string | null;
+  w_source_ids: string | null;
+  w_secret: string | null;
+  w_disabled: number | null;
+  w_timeout_ms: number | null;
+  w_max_attempts: number | null;
+  w_created_at: number | null;
+  w_updated_at: number | null;
+}
+
+function webhookRowOf(r: JobRow): WebhookRow | null {
+  const { w_uid: uid, w_url: url, w_event_types: event_types, w_secret: secret, w_disabled: disabled } = r;
+  const { w_timeout_ms: timeout_ms, w_max_attempts: max_attempts, w_created_at: created_at, w_updated_at: updated_at } = r;
+  if (uid === null || url === null || event_types === null || secret === null || disabled === null) return null;
+  if (timeout_ms === null || max_attempts === null || created_at === null || updated_at === null) return null;
+  return {
+    uid,
+    url,
+    event_types,
+    location_uid: r.w_location_uid,
+    organization_uid: r.w_organization_uid,
+    source_ids: r.w_source_ids,
+    secret,
+    disabled,
+    timeout_ms,
+    max_attempts,
+    created_at,
+    updated_at,
+  };
 }
 
 /** Loads deliveries with their webhooks and events, in one query. */
@@ -106,44 +139,38 @@ export async function loadJobs(db: D1Database, ids: string[]): Promise<Map<strin
        WHERE d.id IN (SELECT value FROM json_each(?))`,
     )
     .bind(JSON.stringify(ids))
-    .all<Record<string, unknown>>();
+    .all<JobRow>();
   const jobs = new Map<string, DeliveryJob>();
   for (const r of results) {
-    const delivery = toDelivery(r as unknown as DeliveryRow);
-    const webhook =
-      r.w_uid === null
-        ? null
-        : toWebhook(
-            Object.fromEntries(
-              Object.entries(r)
-                .filter(([k]) => k.startsWith("w_"))
-                .map(([k, v]) => [k.slice(2), v]),
-            ) as never,
-          );
-    const event =
-      r.e_id === null ? null : { id: r.e_id as string, eventType: r.e_event_type as string, body: r.e_body as string };
-    jobs.set(delivery.id, { delivery, webhook, event });
+    const webhookRow = webhookRowOf(r);
+    const event = r.e_id === null || r.e_event_type === null || r.e_body === null ? null : { id: r.e_id, eventType: r.e_event_type, body: r.e_body };
+    jobs.set(r.id, { delivery: toDelivery(r), webhook: webhookRow && toWebhook(webhookRow), event });
   }
   return jobs;
 }
 
+/** An attempt and the delivery's state after it; a delivery failed for good carries its dead letter. */
 export interface AttemptOutcome {
   attempt: Attempt;
   status: "pending" | "succeeded" | "failed";
   nextAttemptAt: number | null;
+  deadLetter: NewDeadLetter | null;
 }
 
 /**
- * Records attempts and their deliveries' new states, all in one transaction.
- * Each update applies only if no other attempt was recorded meanwhile (a
- * duplicate message), so a delivery's count and status stay consistent.
+ * Records attempts, their deliveries' new states and the dead letters of those
+ * failed for good, all in one transaction. Each update applies only if no other
+ * attempt was recorded meanwhile (a duplicate message), so a delivery's count and
+ * status stay consistent.
  */
 export async function recordAttempts(db: D1Database, outcomes: AttemptOutcome[]): Promise<void> {
   if (outcomes.length === 0) return;
   await db.batch(
     outcomes.flatMap((o) => {
       const a = o.attempt;
+      const dead = o.deadLetter ? [recordDeadLetterStatement(db, o.deadLetter)] : [];
       return [
+        ...dead,
         db
           .prepare(
             `INSERT INTO attempts (delivery_id, number, started_at, duration_ms, status_code, error, response_snippet)
@@ -153,7 +180,7 @@ export async function recordAttempts(db: D1Database, outcomes: AttemptOutcome[])
         db
           .prepare(
             `UPDATE deliveries SET status = ?, attempt_count = ?, next_attempt_at = ?, updated_at = ?
-             WHERE id = ? AND attempt_count = ? AND status = 'pending'`,
+             WHERE id = ? AND attempt_count = ? AND ${from("attempt")}`,
           )
           .bind(o.status, a.number, o.nextAttemptAt, a.startedAt + a.durationMs, a.deliveryId, a.number - 1),
       ];
@@ -214,31 +241,40 @@ export async function deliveriesOfEvent(
   access: Access | null = null,
 ): Promise<(Delivery & { attempts: Attempt[] })[]> {
   const g = deliveryAccessSql(access, "d");
-  const [d, a] = await db.batch([
-    db.prepare(`SELECT * FROM deliveries d WHERE d.event_id = ? AND ${g.sql} ORDER BY d.seq`).bind(eventId, ...g.binds),
+  const [deliveries, attempts] = await Promise.all([
+    db.prepare(`SELECT * FROM deliveries d WHERE d.event_id = ? AND ${g.sql} ORDER BY d.seq`).bind(eventId, ...g.binds).all<DeliveryRow>(),
     db
       .prepare(
         `SELECT a.* FROM attempts a JOIN deliveries d ON d.id = a.delivery_id WHERE d.event_id = ? AND ${g.sql} ORDER BY a.delivery_id, a.number`,
       )
-      .bind(eventId, ...g.binds),
+      .bind(eventId, ...g.binds)
+      .all<AttemptRow>(),
   ]);
-  const attempts = new Map<string, Attempt[]>();
-  for (const r of (a?.results ?? []) as Record<string, unknown>[]) {
-    const attempt: Attempt = {
-      deliveryId: r.delivery_id as string,
-      number: r.number as number,
-      startedAt: r.started_at as number,
-      durationMs: r.duration_ms as number,
-      statusCode: r.status_code as number | null,
-      error: r.error as string | null,
-      responseSnippet: r.response_snippet as string | null,
-    };
-    attempts.set(attempt.deliveryId, [...(attempts.get(attempt.deliveryId) ?? []), attempt]);
-  }
-  return ((d?.results ?? []) as unknown as DeliveryRow[]).map((r) => ({
-    ...toDelivery(r),
-    attempts: attempts.get(r.id) ?? [],
-  }));
+  const byDelivery = new Map<string, Attempt[]>();
+  for (const a of attempts.results.map(toAttempt)) byDelivery.set(a.deliveryId, [...(byDelivery.get(a.deliveryId) ?? []), a]);
+  return deliveries.results.map((r) => ({ ...toDelivery(r), attempts: byDelivery.get(r.id) ?? [] }));
+}
+
+interface AttemptRow {
+  delivery_id: string;
+  number: number;
+  started_at: number;
+  duration_ms: number;
+  status_code: number | null;
+  error: string | null;
+  response_snippet: string | null;
+}
+
+function toAttempt(r: AttemptRow): Attempt {
+  return {
+    deliveryId: r.delivery_id,
+    number: r.number,
+    startedAt: r.started_at,
+    durationMs: r.duration_ms,
+    statusCode: r.status_code,
+    error: r.error,
+    responseSnippet: r.response_snippet,
+  };
 }
 
 /**
@@ -254,14 +290,14 @@ export async function retryDeliveries(
 ): Promise<{ pending: string[]; held: string[] }> {
   const w = where(f);
   const idClause = f.ids ? " AND id IN (SELECT value FROM json_each(?))" : "";
-  const matching = `${w.sql}${idClause} AND status != 'held' AND webhook_uid IN (SELECT uid FROM webhooks)`;
+  const matching = `${w.sql}${idClause} AND ${from("retry")} AND webhook_uid IN (SELECT uid FROM webhooks)`;
   const binds = [...w.binds, ...(f.ids ? [JSON.stringify(f.ids)] : [])];
   const disabled = "(SELECT w.disabled FROM webhooks w WHERE w.uid = deliveries.webhook_uid) = 1";
   const [, retried] = await db.batch<{ id: string; seq: number; status: string }>([
     closeDeadLettersStatement(db, `SELECT id FROM deliveries WHERE ${matching}`, binds, now),
     db
       .prepare(
-        `UPDATE deliveries SET status = CASE WHEN ${disabled} THEN 'held' ELSE 'pending' END,
+        `UPDATE deliveries SET status = CASE WHEN ${disabled} THEN ${status("held")} ELSE ${status("pending")} END,
            next_attempt_at = CASE WHEN ${disabled} THEN NULL ELSE ? END, updated_at = ?
          WHERE ${matching} RETURNING id, seq, status`,
       )
@@ -271,19 +307,14 @@ export async function retryDeliveries(
   return { pending: sorted.filter((r) => r.status === "pending").map((r) => r.id), held: sorted.filter((r) => r.status === "held").map((r) => r.id) };
 }
 
-/** The same, for callers that only send what is pending again. */
-export async function requeueDeliveries(db: D1Database, f: DeliveryFilter & { ids?: string[] }, now = Date.now()): Promise<string[]> {
-  return (await retryDeliveries(db, f, now)).pending;
-}
-
 /** Releases held deliveries of enabled webhooks, oldest first, at most `limit`. */
 export async function releaseHeld(db: D1Database, opts: { webhookUid?: string; limit: number }, now = Date.now()): Promise<string[]> {
   const { results } = await db
     .prepare(
-      `UPDATE deliveries SET status = 'pending', next_attempt_at = ?, updated_at = ?
+      `UPDATE deliveries SET status = ${to("release")}, next_attempt_at = ?, updated_at = ?
        WHERE id IN (
          SELECT d.id FROM deliveries d JOIN webhooks w ON w.uid = d.webhook_uid
-         WHERE d.status = 'held' AND w.disabled = 0 AND (? IS NULL OR d.webhook_uid = ?)
+         WHERE ${from("release", "d.status")} AND w.disabled = 0 AND (? IS NULL OR d.webhook_uid = ?)
          ORDER BY d.seq LIMIT ?)
        RETURNING id, seq`,
     )
@@ -295,7 +326,7 @@ export async function releaseHeld(db: D1Database, opts: { webhookUid?: string; l
 /** Held deliveries created before `cutoff` expire. Returns how many. */
 export async function expireHeld(db: D1Database, cutoff: number, now = Date.now()): Promise<number> {
   const res = await db
-    .prepare("UPDATE deliveries SET status = 'expired', updated_at = ? WHERE status = 'held' AND created_at < ?")
+    .prepare(`UPDATE deliveries SET status = ${to("expire")}, updated_at = ? WHERE status = ${status("held")} AND created_at < ?`)
     .bind(now, cutoff)
     .run();
   return res.meta.changes ?? 0;
@@ -309,7 +340,7 @@ export async function claimOverdue(db: D1Database, graceMs: number, limit: numbe
   const { results } = await db
     .prepare(
       `UPDATE deliveries SET next_attempt_at = ?, updated_at = ?
-       WHERE id IN (SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at < ? ORDER BY next_attempt_at LIMIT ?)
+       WHERE id IN (SELECT id FROM deliveries WHERE status = ${status("pending")} AND next_attempt_at < ? ORDER BY next_attempt_at LIMIT ?)
        RETURNING id, seq`,
     )
     .bind(now, now, now - graceMs, limit)
@@ -319,7 +350,7 @@ export async function claimOverdue(db: D1Database, graceMs: number, limit: numbe
 
 export async function countHeld(db: D1Database, webhookUid: string): Promise<number> {
   const row = await db
-    .prepare("SELECT COUNT(*) AS n FROM deliveries WHERE webhook_uid = ? AND status = 'held'")
+    .prepare(`SELECT COUNT(*) AS n FROM deliveries WHERE webhook_uid = ? AND status = ${status("held")}`)
     .bind(webhookUid)
     .first<{ n: number }>();
   return row?.n ?? 0;

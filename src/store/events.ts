@@ -1,7 +1,9 @@
 import type { Access } from "../domain/access";
-import type { DeliveryStatus, IngestMessage, StoredEvent } from "../domain/types";
+import type { DeliveryStatus, NewDelivery } from "../domain/delivery";
+import type { IngestMessage, StoredEvent } from "../domain/types";
 import { eventAccessSql } from "./access";
-import { insertDeliveryStatement, unattemptedPendingStatement, type NewDelivery } from "./deliveries";
+import { insertDeliveryStatement, unattemptedPendingStatement } from "./deliveries";
+import { from, to } from "./transitions";
 
 /** An event ready to store: the queue message with its body resolved. */
 export type EventRow = Omit<IngestMessage, "v" | "body" | "bodyKey"> & { body: string };
@@ -81,8 +83,8 @@ export interface RetentionStep {
 
 // An event still owes something while a delivery is held or pending, and stays
 // visible while a delivery expired within the grace period (?2 = its cutoff).
-const OWED = `d.status IN ('held', 'pending')`;
-const GRACED = `d.status = 'expired' AND d.updated_at >= ?2`;
+const OWED = from("expire", "d.status");
+const GRACED = `d.status = ${to("expire")} AND d.updated_at >= ?2`;
 const PURGEABLE = `SELECT j.value FROM json_each(?1) j
   WHERE NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = j.value AND (${OWED} OR (${GRACED})))`;
 
@@ -117,8 +119,8 @@ export async function retentionStep(
   const [expire, , , purge] = await db.batch([
     db
       .prepare(
-        `UPDATE deliveries SET status = 'expired', next_attempt_at = NULL, updated_at = ?2
-         WHERE event_id IN (SELECT value FROM json_each(?1)) AND status IN ('held', 'pending')`,
+        `UPDATE deliveries SET status = ${to("expire")}, next_attempt_at = NULL, updated_at = ?2
+         WHERE event_id IN (SELECT value FROM json_each(?1)) AND ${from("expire")}`,
       )
       .bind(JSON.stringify(owed), opts.now),
     db

@@ -1,8 +1,9 @@
 import type { Access } from "../domain/access";
 import type { Webhook } from "../domain/types";
 import { webhookAccessSql } from "./access";
+import { from, to } from "./transitions";
 
-interface WebhookRow {
+export interface WebhookRow {
   uid: string;
   url: string;
   event_types: string;
@@ -107,7 +108,7 @@ export async function updateWebhook(db: D1Database, w: Webhook): Promise<void> {
   if (w.disabled) {
     stmts.push(
       db
-        .prepare("UPDATE deliveries SET status = 'held', next_attempt_at = NULL, updated_at = ? WHERE webhook_uid = ? AND status = 'pending'")
+        .prepare(`UPDATE deliveries SET status = ${to("hold")}, next_attempt_at = NULL, updated_at = ? WHERE webhook_uid = ? AND ${from("hold")}`)
         .bind(w.updatedAt, w.uid),
     );
   }
@@ -119,7 +120,7 @@ export async function deleteWebhook(db: D1Database, uid: string, now = Date.now(
   const [del] = await db.batch([
     db.prepare("DELETE FROM webhooks WHERE uid = ?").bind(uid),
     db
-      .prepare("UPDATE deliveries SET status = 'expired', next_attempt_at = NULL, updated_at = ? WHERE webhook_uid = ? AND status IN ('held', 'pending')")
+      .prepare(`UPDATE deliveries SET status = ${to("expire")}, next_attempt_at = NULL, updated_at = ? WHERE webhook_uid = ? AND ${from("expire")}`)
       .bind(now, uid),
   ]);
   return (del?.meta.changes ?? 0) > 0;

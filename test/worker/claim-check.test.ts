@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { IngestMessage } from "../../src/domain/types";
 import type { Env } from "../../src/env";
-import { enqueue, MAX_INLINE_MESSAGE_BYTES } from "../../src/ingress/claim-check";
+import { enqueue, MAX_INLINE_MESSAGE_BYTES } from "../../src/ingress/enqueue";
 import { recordingQueue } from "./helpers";
 
 const jsonBytes = (value: unknown) => new TextEncoder().encode(JSON.stringify(value)).byteLength;

@@ -1,6 +1,8 @@
 import { env } from "cloudflare:workers";
 import { Webhook as StandardWebhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
+import { runMaintenance } from "../../src/maintenance/cron";
+import { REDRIVE_GRACE_MS } from "../../src/pipeline/commands";
 import { utf8 } from "../../src/domain/crypto";
 import { podium } from "../../src/schemes/podium";
 import { podiumBody } from "./helpers";
@@ -110,16 +112,18 @@ describe("delivery", () => {
     expect(await received(key)).toHaveLength(1);
   });
 
-  it("fails a delivery after maxAttempts and announces it on the dead-letter queue", async () => {
+  it("fails a delivery after maxAttempts and records its one dead letter with the last attempt", async () => {
     const { p, webhook, event } = await setup("fail", { maxAttempts: 2 }, { RETRY_BASE_SECONDS: "0" });
     const eventId = await p.ingest(event());
     const first = await p.deliver();
     const second = await p.deliver(first.retried);
     expect(second.acked).toHaveLength(1);
-    expect(await deliveryOf(eventId)).toMatchObject({ status: "failed", attempt_count: 2 });
-    expect(p.queues.dlq.sent).toEqual([
-      expect.objectContaining({ eventId, webhookUid: webhook.uid, attempts: 2, lastError: "HTTP 500" }),
-    ]);
+    const delivery = await deliveryOf(eventId);
+    expect(delivery).toMatchObject({ status: "failed", attempt_count: 2 });
+    const letters = await env.DB.prepare("SELECT * FROM dead_letters WHERE delivery_id = ?").bind(delivery.id).all<Record<string, unknown>>();
+    expect(letters.results).toHaveLength(1);
+    expect(letters.results[0]).toMatchObject({ event_id: eventId, attempts: 2, replayed_at: null });
+    expect(JSON.parse(String(letters.results[0]!.body))).toMatchObject({ webhookUid: webhook.uid, attempts: 2, lastError: "HTTP 500" });
   });
 
   it("honours Retry-After up to the cap, treats a redirect as a failure, and reads only a snippet of a huge body", async () => {
@@ -181,25 +185,25 @@ describe("delivery", () => {
     expect(await received(key)).toHaveLength(1);
   });
 
-  it("re-queues a pending delivery when the ingest message is retried after the enqueue failed", async () => {
+  it("keeps a delivery whose enqueue failed after the event was stored, and the maintenance run re-drives it once", async () => {
     const { p, key, event } = await setup("ok");
     const body = event();
     const failing = pipeline({
       DELIVERIES: { sendBatch: async () => Promise.reject(new Error("deliveries queue down (test)")) } as never,
     });
-    // The ingest consumer stores the event and its delivery, then the enqueue fails: retried, not acked.
+    // The ingest consumer stores the event and its delivery (the commit), then the enqueue fails: logged, acked.
     const first = await failing.ingestWithResult(body);
-    expect(first.acked).toHaveLength(0);
-    expect(first.retried).toHaveLength(1);
-    const stored = { id: first.eventId };
-    expect((await deliveryOf(stored.id)).status).toBe("pending");
+    expect(first.acked).toHaveLength(1);
+    expect((await deliveryOf(first.eventId)).status).toBe("pending");
     expect(await received(key)).toHaveLength(0);
 
-    // The retried message, through a working queue: the delivery is queued and goes out once.
-    await p.ingest(body);
-    expect(p.queues.deliveries.sent).toHaveLength(1);
+    // Once overdue, the maintenance run queues it again through a working queue: it goes out once.
+    const overdue = Date.now() - REDRIVE_GRACE_MS - 60_000;
+    await env.DB.prepare("UPDATE deliveries SET next_attempt_at = ? WHERE event_id = ?").bind(overdue, first.eventId).run();
+    const report = await runMaintenance(p.env);
+    expect(report.redriven).toBeGreaterThanOrEqual(1);
     await p.deliver();
     expect(await received(key)).toHaveLength(1);
-    expect((await deliveryOf(stored.id)).status).toBe("succeeded");
+    expect((await deliveryOf(first.eventId)).status).toBe("succeeded");
   });
 });

@@ -3,7 +3,8 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
 import type { Env } from "../../src/env";
-import { REDRIVE_GRACE_MS, runMaintenance } from "../../src/maintenance/cron";
+import { runMaintenance } from "../../src/maintenance/cron";
+import { REDRIVE_GRACE_MS } from "../../src/pipeline/commands";
 import { podiumBody } from "./helpers";
 import { pipeline, received, uniqueKey } from "./pipeline";
 

@@ -1,6 +1,6 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import type { DeadDelivery, DeliveryMessage, IngestMessage } from "../../src/domain/types";
+import type { DeliveryMessage, IngestMessage } from "../../src/domain/types";
 import type { Env } from "../../src/env";
 import { podium } from "../../src/schemes/podium";
 import { insertSource, type NewSource } from "../../src/store/sources";
@@ -59,13 +59,11 @@ export function testEnv(overrides: Partial<Env> = {}) {
   const queues = {
     ingest: recordingQueue<IngestMessage>(),
     deliveries: recordingQueue<DeliveryMessage>(),
-    dlq: recordingQueue<DeadDelivery>(),
   };
   const e = {
     ...env,
     INGEST: queues.ingest as never,
     DELIVERIES: queues.deliveries as never,
-    DELIVERIES_DLQ: queues.dlq as never,
     ...overrides,
   } as Env;
   return { env: e, queues };

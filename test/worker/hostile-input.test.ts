@@ -3,6 +3,7 @@
 import fc from "fast-check";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { STATUS_OF } from "../../src/api/errors";
 import { AppError } from "../../src/domain/errors";
 import { providers } from "../../src/ingress/providers";
 import { verifyRequest } from "../../src/ingress/providers/provider";
@@ -105,13 +106,13 @@ describe("the ingress under arbitrary input", () => {
             await step();
           } catch (err) {
             expect(err).toBeInstanceOf(AppError);
-            expect([400, 401]).toContain((err as AppError).status);
+            expect([400, 401]).toContain(STATUS_OF[(err as AppError).code]);
           }
         }
         try {
           provider.handshake?.(req, text);
         } catch (err) {
-          expect((err as AppError).status).toBe(400);
+          expect(STATUS_OF[(err as AppError).code]).toBe(400);
         }
       }),
       { numRuns: 300 },

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Webhook } from "../../src/domain/types";
-import { deliveryIdFor, matches, route, typeMatches } from "../../src/routing/match";
+import { newDelivery } from "../../src/domain/delivery";
+import { matches, owedWebhooks, typeMatches } from "../../src/routing/match";
 
 function webhook(over: Partial<Webhook> = {}): Webhook {
   return {
@@ -64,28 +65,41 @@ describe("routing table: types × location/organization × sources", () => {
   });
 });
 
-describe("route", () => {
-  it("creates one delivery per owed webhook, held while disabled, with deterministic ids", async () => {
+describe("routing and new deliveries", () => {
+  it("owes an event to each matching webhook; a routed delivery is held while disabled and has a deterministic id", async () => {
     const hooks = [
       webhook({ uid: "a" }),
       webhook({ uid: "b", disabled: true }),
       webhook({ uid: "c", eventTypes: ["contact.*"] }),
     ];
     const e = { ...event, eventId: "evt_1", receivedAt: 2000 };
-    const out = await route(hooks, e, 3000);
-    expect(out).toEqual([
-      { id: await deliveryIdFor("evt_1", "a"), eventId: "evt_1", webhookUid: "a", status: "pending", createdAt: 3000 },
-      { id: await deliveryIdFor("evt_1", "b"), eventId: "evt_1", webhookUid: "b", status: "held", createdAt: 3000 },
+    const owed = owedWebhooks(hooks, e);
+    expect(owed.map((w) => w.uid)).toEqual(["a", "b"]);
+    const made = (now: number) => Promise.all(owed.map((w) => newDelivery("routed", { id: "evt_1" }, w, now)));
+    const out = await made(3000);
+    expect(out.map((d) => [d.eventId, d.webhookUid, d.status, d.createdAt])).toEqual([
+      ["evt_1", "a", "pending", 3000],
+      ["evt_1", "b", "held", 3000],
     ]);
-    expect(await route(hooks, e, 4000)).toEqual(out.map((d) => ({ ...d, createdAt: 4000 })));
+    expect(new Set(out.map((d) => d.id)).size).toBe(2);
+    expect((await made(4000)).map((d) => d.id)).toEqual(out.map((d) => d.id));
   });
 
-  it("owes an event only to webhooks that existed when it was received", async () => {
-    const out = await route([webhook({ uid: "old", createdAt: 1000 }), webhook({ uid: "new", createdAt: 5000 })], {
+  it("gives a replayed delivery a new id each time", async () => {
+    const w = webhook({ uid: "a" });
+    const [x, y, routed] = await Promise.all([
+      newDelivery("replay", { id: "evt_1" }, w, 1),
+      newDelivery("replay", { id: "evt_1" }, w, 1),
+      newDelivery("routed", { id: "evt_1" }, w, 1),
+    ]);
+    expect(new Set([x.id, y.id, routed.id]).size).toBe(3);
+  });
+
+  it("owes an event only to webhooks that existed when it was received", () => {
+    const owed = owedWebhooks([webhook({ uid: "old", createdAt: 1000 }), webhook({ uid: "new", createdAt: 5000 })], {
       ...event,
-      eventId: "evt_2",
       receivedAt: 2000,
     });
-    expect(out.map((d) => d.webhookUid)).toEqual(["old"]);
+    expect(owed.map((w) => w.uid)).toEqual(["old"]);
   });
 });

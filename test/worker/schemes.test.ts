@@ -6,6 +6,7 @@ import { Webhook } from "standardwebhooks";
 import Stripe from "stripe";
 import { describe, expect, it } from "vitest";
 import { bytesToBase64, utf8 } from "../../src/domain/crypto";
+import { STATUS_OF } from "../../src/api/errors";
 import { AppError } from "../../src/domain/errors";
 import type { HmacConfig } from "../../src/domain/types";
 import { signatureHeaders } from "../../src/pipeline/sign";
@@ -32,7 +33,7 @@ async function outcome(verification: Promise<void>): Promise<string> {
     await verification;
     return "accepted";
   } catch (err) {
-    if (err instanceof AppError && err.status === 401) return err.code;
+    if (err instanceof AppError && STATUS_OF[err.code] === 401) return err.code;
     throw err;
   }
 }

@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { accessOf } from "../../domain/access";
 import { EVENT_TYPES } from "../../domain/event-types";
 import { isoTime } from "../../domain/ids";
-import { countParked } from "../../pipeline/parked";
+import { countParked } from "../../store/parked";
 import { stats } from "../../store/stats";
 import { errors, json, router, scoped } from "../openapi";
 import { EventTypeSchema, StatsSchema } from "../schemas";

@@ -1,10 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { AppError } from "../../domain/errors";
-import type { IngestMessage } from "../../domain/types";
-import { enqueueDeliveries } from "../../pipeline/enqueue";
-import { QUEUES } from "../../pipeline/queues";
-import { getDeadLetter, listDeadLetters, markReplayed, type DeadLetter } from "../../store/dead-letters";
-import { requeueDeliveries } from "../../store/deliveries";
+import { replayDeadLetter } from "../../pipeline/commands";
+import { listDeadLetters, type DeadLetter } from "../../store/dead-letters";
 import { errors, json, router, scoped } from "../openapi";
 import { page } from "../schemas";
 import { decodeCursor, encodeCursor } from "../validate";
@@ -74,17 +71,9 @@ export const deadLetters = router()
   })
   .openapi(replay, async (c) => {
     const { id } = c.req.valid("param");
-    const letter = await getDeadLetter(c.env.DB, id);
-    if (!letter) throw new AppError(404, "not_found", `No dead letter ${id}.`);
-    if (letter.queue === QUEUES.ingestDead) {
-      await c.env.INGEST.send(JSON.parse(letter.body) as IngestMessage, { contentType: "json" });
-    } else if (letter.deliveryId) {
-      const ids = await requeueDeliveries(c.env.DB, { ids: [letter.deliveryId] });
-      if (ids.length === 0) throw new AppError(409, "conflict", "The delivery is gone or held; nothing to retry.");
-      await enqueueDeliveries(c.env, ids);
-    } else {
-      throw new AppError(409, "conflict", "This dead letter names nothing to replay.");
-    }
-    await markReplayed(c.env.DB, id);
-    return c.json(view((await getDeadLetter(c.env.DB, id))!), 202);
+    const replayed = await replayDeadLetter(c.env, id);
+    if (replayed === "not_found") throw new AppError("not_found", `No dead letter ${id}.`);
+    if (replayed === "nothing_to_retry") throw new AppError("conflict", "The delivery is gone or held; nothing to retry.");
+    if (replayed === "unreplayable") throw new AppError("conflict", "This dead letter names nothing to replay.");
+    return c.json(view(replayed), 202);
   });

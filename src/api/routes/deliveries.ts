@@ -1,8 +1,8 @@
 import { createRoute } from "@hono/zod-openapi";
 import { accessOf, canSeeEvent, isLimited } from "../../domain/access";
 import { AppError } from "../../domain/errors";
-import { enqueueDeliveries } from "../../pipeline/enqueue";
-import { getDelivery, listDeliveries, retryDeliveries } from "../../store/deliveries";
+import { retry } from "../../pipeline/commands";
+import { getDelivery, listDeliveries } from "../../store/deliveries";
 import { getEvent } from "../../store/events";
 import { getWebhook } from "../../store/webhooks";
 import { grantedWebhooks } from "../grants";
@@ -57,13 +57,12 @@ export const deliveries = router()
   })
   .openapi(retryMany, async (c) => {
     const b = c.req.valid("json");
-    const retried = await retryDeliveries(c.env.DB, {
+    const retried = await retry(c.env, {
       status: b.status,
       webhookUid: b.webhookUid,
       since: b.since === undefined ? undefined : Date.parse(b.since),
       access: accessOf(c.get("principal")),
     });
-    await enqueueDeliveries(c.env, retried.pending);
     return c.json({ count: retried.pending.length + retried.held.length, held: retried.held.length }, 202);
   })
   .openapi(retryOne, async (c) => {
@@ -74,14 +73,13 @@ export const deliveries = router()
     const granted = webhook ? await grantedWebhooks(c.env.DB, p, [webhook]) : [];
     // A deleted webhook is within no limited token's grant.
     if (!d || !event || !canSeeEvent(p, event) || (webhook ? granted.length === 0 : isLimited(p))) {
-      throw new AppError(404, "not_found", `No delivery "${id.slice(0, 80)}".`);
+      throw new AppError("not_found", `No delivery "${id.slice(0, 80)}".`);
     }
-    if (!webhook) throw new AppError(409, "conflict", "The webhook of this delivery was deleted; there is nowhere to send it.");
+    if (!webhook) throw new AppError("conflict", "The webhook of this delivery was deleted; there is nowhere to send it.");
     if (d.status === "held") {
-      throw new AppError(409, "conflict", "The delivery is held because its webhook is disabled; enable the webhook to release it.");
+      throw new AppError("conflict", "The delivery is held because its webhook is disabled; enable the webhook to release it.");
     }
-    const retried = await retryDeliveries(c.env.DB, { ids: [id] });
-    if (retried.pending.length + retried.held.length === 0) throw new AppError(409, "conflict", "The delivery changed meanwhile; try again.");
-    await enqueueDeliveries(c.env, retried.pending);
+    const retried = await retry(c.env, { ids: [id] });
+    if (retried.pending.length + retried.held.length === 0) throw new AppError("conflict", "The delivery changed meanwhile; try again.");
     return c.json(deliveryView((await getDelivery(c.env.DB, id)) ?? d), 202);
   });

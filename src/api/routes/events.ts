@@ -13,7 +13,7 @@ import { attemptView, deliveryView, eventSummaryView } from "../views";
 /** An event the caller may see, or 404 (never 403: existence is not disclosed). */
 export async function visibleEvent(db: D1Database, p: Principal, id: string): Promise<StoredEvent> {
   const event = await getEvent(db, id);
-  if (!event || !canSeeEvent(p, event)) throw new AppError(404, "not_found", `No event "${id.slice(0, 80)}".`);
+  if (!event || !canSeeEvent(p, event)) throw new AppError("not_found", `No event "${id.slice(0, 80)}".`);
   return event;
 }
 

@@ -1,5 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { AppError } from "../../domain/errors";
+import { errorResponse } from "../errors";
 import { hasScope } from "../../domain/scopes";
 import { newWebhookSecret } from "../../domain/secrets";
 import { hubOf, listenerConnected } from "../../listen/announce";
@@ -27,7 +28,7 @@ const listen = createRoute({
 
 export const listener = router().openapi(listen, async (c) => {
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
-    throw new AppError(426, "upgrade_required", "GET /v1/listen is a WebSocket: send `Upgrade: websocket` (the edgehook CLI does).", undefined, {
+    return errorResponse(new AppError("upgrade_required", "GET /v1/listen is a WebSocket: send `Upgrade: websocket` (the edgehook CLI does)."), {
       upgrade: "websocket",
     });
   }
@@ -36,12 +37,12 @@ export const listener = router().openapi(listen, async (c) => {
   if (q.webhookUid !== undefined) {
     // Hearing a webhook's events signed with its secret is what its URL receives: as much as changing that URL.
     const scope = q.mode === "listen" ? "webhooks:write" : "webhooks:read";
-    if (!hasScope(p, scope)) throw new AppError(403, "forbidden", `Listening as a webhook needs the scope "${scope}".`, { missingScope: scope });
+    if (!hasScope(p, scope)) throw new AppError("forbidden", `Listening as a webhook needs the scope "${scope}".`, { missingScope: scope });
     await visibleWebhook(c.env.DB, p, q.webhookUid);
   }
   const given = c.req.header(SECRET_HEADER);
   if (given !== undefined && (given.length < 8 || given.length > 256)) {
-    throw new AppError(400, "invalid_request", `${SECRET_HEADER} must be 8 to 256 characters.`, {
+    throw new AppError("invalid_request", `${SECRET_HEADER} must be 8 to 256 characters.`, {
       issues: [{ path: SECRET_HEADER, message: "8 to 256 characters" }],
     });
   }

@@ -4,11 +4,8 @@ import { AppError } from "../../domain/errors";
 import type { Principal } from "../../domain/scopes";
 import type { Webhook } from "../../domain/types";
 import type { Env } from "../../env";
-import { enqueueDeliveries } from "../../pipeline/enqueue";
+import { replay as replayEvents } from "../../pipeline/commands";
 import { matches } from "../../routing/match";
-import { replayDeliveries } from "../../routing/replay";
-import type { NewDelivery } from "../../store/deliveries";
-import { insertDeliveries } from "../../store/deliveries";
 import { eventsInRange, type TimePosition } from "../../store/events";
 import { allWebhooks } from "../../store/webhooks";
 import { grantedWebhooks } from "../grants";
@@ -54,10 +51,6 @@ async function targetsFor(env: Env, p: Principal, webhookUid: string | undefined
   return grantedWebhooks(env.DB, p, await allWebhooks(env.DB));
 }
 
-async function create(env: Env, deliveries: NewDelivery[]): Promise<void> {
-  await enqueueDeliveries(env, await insertDeliveries(env.DB, deliveries));
-}
-
 export const replay = router()
   .openapi(replayOne, async (c) => {
     const p = c.get("principal");
@@ -65,14 +58,11 @@ export const replay = router()
     const { webhookUid } = c.req.valid("json");
     const targets = await targetsFor(c.env, p, webhookUid);
     if (webhookUid !== undefined && !matches(targets[0]!, event)) {
-      throw new AppError(
-        409,
-        "conflict",
+      throw new AppError("conflict",
         `The webhook "${webhookUid.slice(0, 80)}" is not subscribed to this event (its types, organization or location, or sources).`,
       );
     }
-    const deliveries = replayDeliveries(targets, [event]);
-    await create(c.env, deliveries);
+    const deliveries = await replayEvents(c.env, targets, [event]);
     return c.json({ deliveries: deliveries.length }, 202);
   })
   .openapi(replayRange, async (c) => {
@@ -88,21 +78,22 @@ export const replay = router()
       limit,
     });
 
-    const deliveries: NewDelivery[] = [];
-    let events = 0;
+    // The events of this page that are owed something, as far as the page's delivery bound allows.
+    const chosen: typeof page = [];
+    let deliveries = 0;
     let last: TimePosition | null = null;
     let full = page.length === limit;
     for (const e of page) {
-      const owed = canSeeEvent(p, e) && (b.eventType === undefined || e.eventType === b.eventType) ? replayDeliveries(targets, [e]) : [];
-      if (!dryRun && deliveries.length > 0 && deliveries.length + owed.length > REPLAY_PAGE_DELIVERIES) {
+      const owed = canSeeEvent(p, e) && (b.eventType === undefined || e.eventType === b.eventType) ? targets.filter((w) => matches(w, e)).length : 0;
+      if (!dryRun && deliveries > 0 && deliveries + owed > REPLAY_PAGE_DELIVERIES) {
         full = true; // the rest on the next call
         break;
       }
-      deliveries.push(...owed);
-      if (owed.length > 0) events++;
+      if (owed > 0) chosen.push(e);
+      deliveries += owed;
       last = { receivedAt: e.receivedAt, seq: e.seq };
     }
-    if (!dryRun) await create(c.env, deliveries);
-    const answer = { dryRun, events, deliveries: deliveries.length, nextCursor: full && last ? encodePosition(last) : null };
+    if (!dryRun) await replayEvents(c.env, targets, chosen);
+    const answer = { dryRun, events: chosen.length, deliveries, nextCursor: full && last ? encodePosition(last) : null };
     return dryRun ? c.json(answer, 200) : c.json(answer, 202);
   });

@@ -57,13 +57,13 @@ const remove = createRoute({
 });
 
 const readOnly = (id: string) =>
-  new AppError(409, "conflict", `The source "${id}" is declared by configuration (a Worker secret); change it there.`);
-const notFound = (id: string) => new AppError(404, "not_found", `No source "${id.slice(0, 80)}".`);
+  new AppError("conflict", `The source "${id}" is declared by configuration (a Worker secret); change it there.`);
+const notFound = (id: string) => new AppError("not_found", `No source "${id.slice(0, 80)}".`);
 
 /** Turning verification off is the admin's alone: anyone could then send that source's events. */
 function assertMaySkipVerification(p: Principal, verification: string | undefined): void {
   if (verification === "none" && !hasScope(p, "admin")) {
-    throw new AppError(403, "forbidden", 'Only the admin may make a source with verification "none".', { missingScope: "admin" });
+    throw new AppError("forbidden", 'Only the admin may make a source with verification "none".', { missingScope: "admin" });
   }
 }
 
@@ -72,14 +72,14 @@ function ownerOf(p: Principal, asked: string | undefined): string | null {
   if (!isLimited(p)) return asked ?? null;
   const orgs = p.organizationUids;
   if (orgs === null) {
-    throw new AppError(403, "forbidden", "A token limited to locations cannot create sources: a source belongs to an organization.");
+    throw new AppError("forbidden", "A token limited to locations cannot create sources: a source belongs to an organization.");
   }
   if (asked !== undefined) {
-    if (!orgs.includes(asked)) throw new AppError(403, "forbidden", `This token cannot create sources for the organization "${asked.slice(0, 80)}".`);
+    if (!orgs.includes(asked)) throw new AppError("forbidden", `This token cannot create sources for the organization "${asked.slice(0, 80)}".`);
     return asked;
   }
   if (orgs.length === 1) return orgs[0]!;
-  throw new AppError(400, "invalid_request", "Give the source an organizationUid: one of this token's organizations.", {
+  throw new AppError("invalid_request", "Give the source an organizationUid: one of this token's organizations.", {
     issues: [{ path: "organizationUid", message: "required for a token limited to several organizations" }],
   });
 }
@@ -126,7 +126,7 @@ export const sources = router()
       shopDomain: b.shopDomain ?? null,
       organizationUid,
     });
-    if (!inserted) throw new AppError(409, "conflict", `A source "${id}" exists already.`);
+    if (!inserted) throw new AppError("conflict", `A source "${id}" exists already.`);
     forgetSource(id);
     const stored = (await getStoredSource(c.env.DB, id))!;
     return c.json(sourceView(stored, new URL(c.req.url).origin, settings(c.env).signatureToleranceSeconds), 201);
@@ -156,17 +156,17 @@ export const sources = router()
       updatedAt: Date.now(),
     };
     if (b.hmac !== undefined && current.provider !== "hmac") {
-      throw new AppError(400, "invalid_request", "Only an hmac source has an hmac configuration.", {
+      throw new AppError("invalid_request", "Only an hmac source has an hmac configuration.", {
         issues: [{ path: "hmac", message: "not an hmac source" }],
       });
     }
     if (b.shopDomain && current.provider !== "shopify") {
-      throw new AppError(400, "invalid_request", "Only a shopify source has a shop domain.", {
+      throw new AppError("invalid_request", "Only a shopify source has a shop domain.", {
         issues: [{ path: "shopDomain", message: "not a shopify source" }],
       });
     }
     if (next.verification === "signature" && next.secrets.length === 0) {
-      throw new AppError(400, "invalid_request", "A source with signature verification needs 1 to 5 secrets.", {
+      throw new AppError("invalid_request", "A source with signature verification needs 1 to 5 secrets.", {
         issues: [{ path: "secrets", message: "required" }],
       });
     }

@@ -52,6 +52,6 @@ export const tokens = router()
   .openapi(list, async (c) => c.json({ data: (await listTokens(c.env.DB)).map(tokenView), nextCursor: null }, 200))
   .openapi(revoke, async (c) => {
     const { id } = c.req.valid("param");
-    if (!(await revokeToken(c.env.DB, id))) throw new AppError(404, "not_found", `No live token "${id.slice(0, 80)}".`);
+    if (!(await revokeToken(c.env.DB, id))) throw new AppError("not_found", `No live token "${id.slice(0, 80)}".`);
     return c.body(null, 204);
   });

@@ -6,8 +6,8 @@ import { newWebhookSecret } from "../../domain/secrets";
 import type { Principal } from "../../domain/scopes";
 import { settings } from "../../domain/settings";
 import type { Webhook } from "../../domain/types";
-import { enqueueDeliveries } from "../../pipeline/enqueue";
-import { countHeld, releaseHeld } from "../../store/deliveries";
+import { release } from "../../pipeline/commands";
+import { countHeld } from "../../store/deliveries";
 import { deleteWebhook, getWebhook, insertWebhook, listWebhooks, updateWebhook } from "../../store/webhooks";
 import { checkSubscriptionTypes } from "../event-type-check";
 import { locationsFor } from "../grants";
@@ -17,13 +17,13 @@ import { webhookView } from "../views";
 
 function checkUrl(url: string, allowPrivate: boolean): void {
   const problem = destinationProblem(url, allowPrivate);
-  if (problem) throw new AppError(400, "invalid_request", `url ${problem}.`, { issues: [{ path: "url", message: problem }] });
+  if (problem) throw new AppError("invalid_request", `url ${problem}.`, { issues: [{ path: "url", message: problem }] });
 }
 
 /** A webhook the caller may see, or 404. */
 export async function visibleWebhook(db: D1Database, p: Principal, uid: string): Promise<Webhook> {
   const w = await getWebhook(db, uid);
-  if (!w || !webhookInGrant(p, w, await locationsFor(db, p, [w]))) throw new AppError(404, "not_found", `No webhook "${uid.slice(0, 80)}".`);
+  if (!w || !webhookInGrant(p, w, await locationsFor(db, p, [w]))) throw new AppError("not_found", `No webhook "${uid.slice(0, 80)}".`);
   return w;
 }
 
@@ -108,13 +108,8 @@ async function change(c: { env: import("../../env").Env; get: (k: "principal") =
   const warnings = await mayHave(c.env, p, next, current);
   if (next.url !== current.url) checkUrl(next.url, settings(c.env).allowPrivateDestinations);
   await updateWebhook(c.env.DB, next);
-  // Enabling releases what was held, oldest first, now; the cron catches anything missed.
-  if (current.disabled && !next.disabled) {
-    const released = await releaseHeld(c.env.DB, { webhookUid: next.uid, limit: 1000 });
-    await enqueueDeliveries(c.env, released, { ordered: true }).catch((err) =>
-      console.error("release enqueue failed; the cron will re-drive", { webhookUid: next.uid, error: String(err) }),
-    );
-  }
+  // Enabling releases what was held, oldest first, now; the maintenance run releases the rest.
+  if (current.disabled && !next.disabled) await release(c.env, { webhookUid: next.uid });
   return { ...webhookView(next), heldDeliveries: await countHeld(c.env.DB, next.uid), ...warnings };
 }
 

@@ -31,7 +31,7 @@ export async function dedupeKeyOr(key: string | null | undefined, raw: Uint8Arra
   return key || (await sha256Hex(raw));
 }
 
-export const malformed = (why: string) => new AppError(400, "malformed_payload", why);
+export const malformed = (why: string) => new AppError("malformed_payload", why);
 
 /** Parses a body that must be a JSON object. */
 export function jsonObject(body: string, provider: string): Record<string, unknown> {

@@ -1,5 +1,8 @@
 import type { IngestMessage } from "../domain/types";
 import type { Env } from "../env";
+import { putBody } from "../store/bodies";
+
+// The ingest queue's producer, used by the ack path.
 
 /** Queue messages hold 128 KB; leave room for the queue's own framing. */
 export const MAX_INLINE_MESSAGE_BYTES = 120_000;
@@ -33,23 +36,8 @@ export async function enqueue(env: Env, msg: IngestMessage): Promise<void> {
   // The ack path serialises a typical message once, inside send(); only a large one is measured first.
   const fits = sizeBound(msg) <= MAX_INLINE_MESSAGE_BYTES || size(msg) <= MAX_INLINE_MESSAGE_BYTES;
   if (!fits && msg.body !== undefined) {
-    const bodyKey = `ingest/${msg.eventId}/${crypto.randomUUID()}`;
-    await env.BODIES.put(bodyKey, msg.body);
-    const { body: _inline, ...rest } = msg;
-    msg = { ...rest, bodyKey };
+    const { body, ...rest } = msg;
+    msg = { ...rest, bodyKey: await putBody(env.BODIES, msg.eventId, body) };
   }
   await env.INGEST.send(msg, { contentType: "json" });
-}
-
-/** The body of a message, inline or from R2; null when the claim-checked object is gone. */
-export async function bodyOf(env: Env, msg: IngestMessage): Promise<string | null> {
-  if (msg.body !== undefined) return msg.body;
-  if (!msg.bodyKey) return null;
-  const obj = await env.BODIES.get(msg.bodyKey);
-  return obj ? obj.text() : null;
-}
-
-/** Removes claim-checked bodies once their events are stored. */
-export async function dropBodies(env: Env, keys: string[]): Promise<void> {
-  if (keys.length > 0) await env.BODIES.delete(keys);
 }

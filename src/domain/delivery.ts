@@ -1,0 +1,128 @@
+/**
+ * A delivery's lifecycle: its statuses, the changes allowed between them, the
+ * retry schedule, and the one decision taken after each attempt. Everything
+ * that changes a delivery's status goes through these definitions.
+ */
+import { sha256Hex } from "./ids";
+
+export const DELIVERY_STATUSES = ["held", "pending", "succeeded", "failed", "expired"] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+/** Statuses a delivery can still leave on its own: something is owed. */
+export const OWED_STATUSES = ["held", "pending"] as const satisfies readonly DeliveryStatus[];
+
+/** Every state change a delivery makes, by name, with the statuses it may start from and where it ends. */
+export const TRANSITIONS = {
+  /** An attempt is recorded: succeeded, failed for good, or still pending with a later due time. */
+  attempt: { from: ["pending"], to: ["pending", "succeeded", "failed"] },
+  /** Someone asks for another try (manual or bulk retry, dead-letter replay): held instead while the webhook is disabled. */
+  retry: { from: ["pending", "succeeded", "failed", "expired"], to: ["pending", "held"] },
+  /** The webhook was disabled: what was due waits. */
+  hold: { from: ["pending"], to: ["held"] },
+  /** The webhook is enabled again: what waited goes out, oldest first. */
+  release: { from: ["held"], to: ["pending"] },
+  /** Past the retention, or the webhook was deleted: nothing more is owed. */
+  expire: { from: ["held", "pending"], to: ["expired"] },
+} as const satisfies Record<string, { from: readonly DeliveryStatus[]; to: readonly DeliveryStatus[] }>;
+
+export type Transition = keyof typeof TRANSITIONS;
+
+export function mayMove(t: Transition, from: DeliveryStatus): boolean {
+  return (TRANSITIONS[t].from as readonly DeliveryStatus[]).includes(from);
+}
+
+/** One step of a retry schedule: the delay after an attempt fails, drawn from [0, seconds] with full jitter. */
+export interface RetryStep {
+  seconds: number;
+  jitter: "full" | "none";
+}
+
+/** The delay after failed attempt n is schedule[n - 1]; a webhook makes at most schedule.length + 1 attempts. */
+export type RetrySchedule = readonly RetryStep[];
+
+/** Exponential backoff as a schedule: base·2^(n-1) seconds, capped, with full jitter. */
+export function exponentialSchedule(baseSeconds: number, capSeconds: number, steps: number): RetrySchedule {
+  return Array.from({ length: steps }, (_, i) => ({ seconds: Math.min(capSeconds, baseSeconds * 2 ** i), jitter: "full" as const }));
+}
+
+/** The most attempts any webhook may ask for; every schedule is this long less one. */
+export const MAX_ATTEMPTS_LIMIT = 50;
+
+/** The default schedule: 5 s doubling to 1 h, the one the README's retry table is printed from. */
+export const DEFAULT_RETRY_SCHEDULE = exponentialSchedule(5, 3600, MAX_ATTEMPTS_LIMIT - 1);
+export const DEFAULT_MAX_ATTEMPTS = 15;
+
+/** What one attempt came to, as the decision needs it. */
+export type AttemptResult =
+  | { ok: true }
+  | { ok: false; /** The downstream's Retry-After, in seconds. */ retryAfterSeconds: number | null };
+
+/** The status a delivery takes after an attempt, by the decision taken. */
+export function statusAfter(d: Decision): "pending" | "succeeded" | "failed" {
+  return d.kind === "retry" ? "pending" : d.kind;
+}
+
+/** What follows an attempt. */
+export type Decision =
+  | { kind: "succeeded" }
+  | { kind: "retry"; inSeconds: number }
+  /** Failed for good: the delivery is dead-lettered and can be retried by hand. */
+  | { kind: "failed" };
+
+/** How a webhook's deliveries are retried. */
+export interface RetryPolicy {
+  schedule: RetrySchedule;
+  maxAttempts: number;
+  /** The longest a downstream's Retry-After may make a delivery wait. */
+  retryAfterCapSeconds: number;
+}
+
+/**
+ * The decision after attempt `attempt` (counting from 1): success, another try
+ * after the schedule's delay (never sooner than a Retry-After, up to its cap), or
+ * failure once `maxAttempts` are spent.
+ */
+export function decide(result: AttemptResult, attempt: number, policy: RetryPolicy, random: () => number = Math.random): Decision {
+  if (result.ok) return { kind: "succeeded" };
+  const step = policy.schedule[attempt - 1];
+  if (attempt >= policy.maxAttempts || !step) return { kind: "failed" };
+  const jittered = step.jitter === "full" ? Math.round(random() * step.seconds) : step.seconds;
+  if (result.retryAfterSeconds === null) return { kind: "retry", inSeconds: jittered };
+  return { kind: "retry", inSeconds: Math.max(jittered, Math.min(policy.retryAfterCapSeconds, result.retryAfterSeconds)) };
+}
+
+/** `Retry-After` as seconds from now: delta-seconds or an HTTP date. */
+export function parseRetryAfter(value: string | null, now: number): number | null {
+  if (!value) return null;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed);
+  const at = Date.parse(trimmed);
+  return Number.isNaN(at) ? null : Math.max(0, Math.ceil((at - now) / 1000));
+}
+
+/** A delivery about to be created: owed to a webhook by routing, or asked for by a replay. */
+export interface NewDelivery {
+  id: string;
+  eventId: string;
+  webhookUid: string;
+  status: (typeof OWED_STATUSES)[number];
+  createdAt: number;
+}
+
+/**
+ * The one way a delivery comes to be. Routing derives its id from the event and
+ * the webhook, so a redelivered queue message creates nothing twice; a replay is
+ * a new delivery each time. Either way it is held while the webhook is disabled.
+ */
+export async function newDelivery(
+  kind: "routed" | "replay",
+  event: { id: string },
+  webhook: { uid: string; disabled: boolean },
+  now: number,
+): Promise<NewDelivery> {
+  const id =
+    kind === "routed"
+      ? `dlv_${(await sha256Hex(`${event.id}\n${webhook.uid}`)).slice(0, 32)}`
+      : `dlv_${crypto.randomUUID().replace(/-/g, "")}`;
+  return { id, eventId: event.id, webhookUid: webhook.uid, status: webhook.disabled ? "held" : "pending", createdAt: now };
+}

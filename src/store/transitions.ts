@@ -1,0 +1,19 @@
+// The delivery lifecycle in SQL: every statement that changes a delivery's status
+// takes its "from" and "to" here, from the one table in domain/delivery.ts.
+import { TRANSITIONS, type DeliveryStatus, type Transition } from "../domain/delivery";
+
+const literal = (s: DeliveryStatus) => `'${s}'`;
+
+/** `<column> IN (…)`: the statuses a transition may start from. */
+export function from(t: Transition, column = "status"): string {
+  return `${column} IN (${TRANSITIONS[t].from.map(literal).join(", ")})`;
+}
+
+/** The status a transition ends in, as an SQL literal, for transitions with one end. */
+export function to(t: "hold" | "release" | "expire"): string {
+  const [end] = TRANSITIONS[t].to;
+  return literal(end);
+}
+
+/** One status as an SQL literal (for reads: counts, filters). */
+export const status = literal;

@@ -1,0 +1,49 @@
+// The retry table in the docs is printed from the schedule itself: `npm run docs:retries`
+// rewrites it (UPDATE_DOCS=1); otherwise this test fails when the two differ.
+import { readFileSync, writeFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { DEFAULT_MAX_ATTEMPTS, DEFAULT_RETRY_SCHEDULE, type RetrySchedule } from "../../src/domain/delivery";
+
+const FILE = "README.md";
+const START = "<!-- retry-table:start (npm run docs:retries) -->";
+const END = "<!-- retry-table:end -->";
+
+function duration(seconds: number): string {
+  if (seconds < 1000) return `${seconds} s`;
+  if (seconds < 3600) return `~${Math.round(seconds / 60)} min`;
+  return `${Math.round((seconds / 3600) * 10) / 10} h`.replace(".0 h", " h");
+}
+
+/** The waits before each retry of a webhook with `maxAttempts`, equal ones merged, and what they add up to. */
+function retryTable(schedule: RetrySchedule, maxAttempts: number): string {
+  const steps = schedule.slice(0, maxAttempts - 1);
+  const columns: { from: number; to: number; seconds: number }[] = [];
+  steps.forEach((s, i) => {
+    const last = columns[columns.length - 1];
+    if (last && last.seconds === s.seconds) last.to = i + 1;
+    else columns.push({ from: i + 1, to: i + 1, seconds: s.seconds });
+  });
+  const most = steps.reduce((sum, s) => sum + s.seconds, 0);
+  const mean = steps.reduce((sum, s) => sum + (s.jitter === "full" ? s.seconds / 2 : s.seconds), 0);
+  const head = columns.map((c) => (c.from === c.to ? String(c.from) : `${c.from}–${c.to}`));
+  return [
+    `| after attempt | ${head.join(" | ")} |`,
+    `|---|${head.map(() => "---|").join("")}`,
+    `| waits up to | ${columns.map((c) => duration(c.seconds)).join(" | ")} |`,
+    "",
+    `With ${maxAttempts} attempts a delivery is given up after about ${duration(Math.round(mean))} on average (${duration(most)} at most).`,
+  ].join("\n");
+}
+
+describe("the retry table in the docs", () => {
+  it("is the one printed from the default schedule", () => {
+    const text = readFileSync(FILE, "utf8");
+    const start = text.indexOf(START);
+    const end = text.indexOf(END);
+    expect(start, `${FILE} has no ${START} marker`).toBeGreaterThanOrEqual(0);
+    expect(end).toBeGreaterThan(start);
+    const printed = `${START}\n${retryTable(DEFAULT_RETRY_SCHEDULE, DEFAULT_MAX_ATTEMPTS)}\n${END}`;
+    if (process.env.UPDATE_DOCS) writeFileSync(FILE, text.slice(0, start) + printed + text.slice(end + END.length));
+    else expect(text.slice(start, end + END.length)).toBe(printed);
+  });
+});

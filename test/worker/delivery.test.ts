@@ -1,0 +1,70 @@
+import { describe, expect, it } from "vitest";
+import {
+  decide,
+  DEFAULT_RETRY_SCHEDULE,
+  DELIVERY_STATUSES,
+  exponentialSchedule,
+  mayMove,
+  parseRetryAfter,
+  statusAfter,
+  TRANSITIONS,
+} from "../../src/domain/delivery";
+
+const policy = { schedule: exponentialSchedule(5, 3600, 49), maxAttempts: 15, retryAfterCapSeconds: 3600 };
+const failure = { ok: false as const, retryAfterSeconds: null };
+
+describe("the delivery lifecycle", () => {
+  it("names every status change, each between known statuses", () => {
+    for (const t of Object.values(TRANSITIONS)) {
+      for (const s of [...t.from, ...t.to]) expect(DELIVERY_STATUSES).toContain(s);
+    }
+    // Nothing owed moves on by itself once settled: only a retry brings a settled delivery back.
+    expect(mayMove("retry", "failed")).toBe(true);
+    expect(mayMove("retry", "held")).toBe(false);
+    expect(mayMove("attempt", "held")).toBe(false);
+    expect(mayMove("release", "pending")).toBe(false);
+    expect(mayMove("expire", "succeeded")).toBe(false);
+  });
+
+  it("keeps the retry schedule as data: 5 s doubling to 1 h, with full jitter", () => {
+    expect(DEFAULT_RETRY_SCHEDULE.slice(0, 12).map((s) => s.seconds)).toEqual([5, 10, 20, 40, 80, 160, 320, 640, 1280, 2560, 3600, 3600]);
+    expect(DEFAULT_RETRY_SCHEDULE.every((s) => s.jitter === "full")).toBe(true);
+    expect(DEFAULT_RETRY_SCHEDULE).toHaveLength(49);
+  });
+
+  it("decides after each attempt: success, a jittered retry within the step, or failure once maxAttempts are spent", () => {
+    expect(decide({ ok: true }, 3, policy)).toEqual({ kind: "succeeded" });
+    for (let n = 1; n < 15; n++) {
+      const ceiling = policy.schedule[n - 1]!.seconds;
+      expect(decide(failure, n, policy, () => 0)).toEqual({ kind: "retry", inSeconds: 0 });
+      expect(decide(failure, n, policy, () => 1)).toEqual({ kind: "retry", inSeconds: ceiling });
+      const samples = Array.from({ length: 200 }, () => decide(failure, n, policy));
+      for (const d of samples) {
+        expect(d.kind).toBe("retry");
+        if (d.kind === "retry") expect(d.inSeconds).toBeLessThanOrEqual(ceiling);
+      }
+    }
+    expect(decide(failure, 15, policy)).toEqual({ kind: "failed" });
+    expect(decide(failure, 1, { ...policy, maxAttempts: 1 })).toEqual({ kind: "failed" });
+  });
+
+  it("waits at least the downstream's Retry-After, up to its cap", () => {
+    expect(decide({ ok: false, retryAfterSeconds: 120 }, 1, policy, () => 0)).toEqual({ kind: "retry", inSeconds: 120 });
+    expect(decide({ ok: false, retryAfterSeconds: 999_999 }, 1, policy, () => 0)).toEqual({ kind: "retry", inSeconds: 3600 });
+    expect(decide({ ok: false, retryAfterSeconds: 60 }, 12, policy, () => 1)).toEqual({ kind: "retry", inSeconds: 3600 });
+  });
+
+  it("maps each decision to the status the delivery takes", () => {
+    expect(statusAfter({ kind: "succeeded" })).toBe("succeeded");
+    expect(statusAfter({ kind: "retry", inSeconds: 5 })).toBe("pending");
+    expect(statusAfter({ kind: "failed" })).toBe("failed");
+  });
+
+  it("reads Retry-After as seconds or an HTTP date", () => {
+    const now = Date.UTC(2026, 10, 28, 12, 0, 0);
+    expect(parseRetryAfter("30", now)).toBe(30);
+    expect(parseRetryAfter(new Date(now + 90_000).toUTCString(), now)).toBe(90);
+    expect(parseRetryAfter("soon", now)).toBeNull();
+    expect(parseRetryAfter(null, now)).toBeNull();
+  });
+});
