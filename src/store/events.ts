@@ -1,38 +1,38 @@
 import type { Access } from "../domain/access";
 import type { DeliveryStatus, NewDelivery } from "../domain/delivery";
 import type { IngestMessage, StoredEvent } from "../domain/types";
-import { eventAccessSql } from "./access";
-import { insertDeliveryStatement, unattemptedPendingStatement } from "./deliveries";
-import { from, to } from "./transitions";
+import { eventAccessIds } from "./access";
+import { decodeContent, encodeContent, hexOf } from "./content";
+import { attemptCountsStatement, deliveryCountsStatement, eventCountsStatement, objectOf } from "./counters";
+import { insertDeliveriesStatements, unattemptedPendingStatement } from "./deliveries";
+import { apiIdSql, idKeySql, learnNamesStatement, nameIdSql, nameIds } from "./names";
+import { boundedScan, type Driver } from "./scan";
+import { from, statusCode, to } from "./transitions";
 
 /** An event ready to store: the queue message with its body resolved. */
 export type EventRow = Omit<IngestMessage, "v" | "body" | "bodyKey"> & { body: string };
 
 // D1 binds at most 100 parameters, so one statement inserts many events, their rows
-// travelling as one JSON parameter. A chunk keeps that value under 1 MB (D1 allows
-// 2 MB); a lone row can be larger and still fits, since a body is at most 256 KiB.
+// travelling as one JSON parameter (compressed content as hex). A chunk keeps that
+// value under 1 MB (D1 allows 2 MB); a lone row can be larger and still fits.
 const MAX_CHUNK_BYTES = 1_000_000;
-const INSERT_EVENTS = `INSERT INTO events (id, source_id, dedupe_key, event_type, location_uid, organization_uid, received_at, headers, body)
-  SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7, value->>8
+const INSERT_EVENTS = `INSERT INTO events (id, source, type, object, organization, location, received_at, content)
+  SELECT ${idKeySql("evt_", "value->>0")}, ${nameIdSql("value->>1")}, ${nameIdSql("value->>2")}, value->>3,
+    ${nameIdSql("value->>4")}, ${nameIdSql("value->>5")}, value->>6, unhex(value->>7)
   FROM json_each(?) WHERE true
   ON CONFLICT DO NOTHING`;
 
-function insertStatements(db: D1Database, events: EventRow[]): D1PreparedStatement[] {
+/** The events of a JSON list (`[id, org, loc, receivedAt, object]`) not stored yet, as the counters take them. */
+const NEW_EVENTS = `SELECT ${nameIdSql("j.value->>1")} AS org, ${nameIdSql("j.value->>2")} AS loc, j.value->>3 AS received_at, j.value->>4 AS object
+  FROM json_each(?) j WHERE NOT EXISTS (SELECT 1 FROM events WHERE id = ${idKeySql("evt_", "j.value->>0")})`;
+
+async function insertStatements(db: D1Database, events: EventRow[]): Promise<D1PreparedStatement[]> {
   const chunks: string[][] = [];
   let rows: string[] = [];
   let bytes = 0;
   for (const e of events) {
-    const row = JSON.stringify([
-      e.eventId,
-      e.sourceId,
-      e.dedupeKey,
-      e.eventType,
-      e.locationUid,
-      e.organizationUid,
-      e.receivedAt,
-      JSON.stringify(e.headers),
-      e.body,
-    ]);
+    const content = hexOf(await encodeContent(e));
+    const row = JSON.stringify([e.eventId, e.sourceId, e.eventType, objectOf(e.eventType), e.organizationUid, e.locationUid, e.receivedAt, content]);
     const rowBytes = row.length * 3; // a UTF-16 unit is at most 3 bytes of UTF-8
     if (rows.length > 0 && bytes + rowBytes > MAX_CHUNK_BYTES) {
       chunks.push(rows);
@@ -46,11 +46,17 @@ function insertStatements(db: D1Database, events: EventRow[]): D1PreparedStateme
   return chunks.map((chunk) => db.prepare(INSERT_EVENTS).bind(`[${chunk.join(",")}]`));
 }
 
+/** The first of each id: a batch may carry the same event twice (queue redelivery). */
+function distinctBy<T>(items: T[], key: (t: T) => string): T[] {
+  const seen = new Set<string>();
+  return items.filter((t) => !seen.has(key(t)) && seen.add(key(t)) !== undefined);
+}
+
 /**
  * Stores events and the deliveries they are owed in one transaction, with `also`
- * (what the batch teaches other tables); an event or a delivery already stored is
- * left as it is. Returns the ids of the given deliveries that are pending and never
- * attempted: each is owed a queue message.
+ * (what the batch teaches other tables) and the counters they change; an event or
+ * a delivery already stored is left as it is. Returns the ids of the given
+ * deliveries that are pending and never attempted: each is owed a queue message.
  */
 export async function storeEvents(
   db: D1Database,
@@ -59,10 +65,23 @@ export async function storeEvents(
   also: D1PreparedStatement[] = [],
 ): Promise<string[]> {
   if (events.length === 0) return [];
-  const stmts = [...insertStatements(db, events), ...also, ...deliveries.map((d) => insertDeliveryStatement(db, d))];
-  if (deliveries.length > 0) stmts.push(unattemptedPendingStatement(db, deliveries.map((d) => d.id)));
+  const unique = distinctBy(events, (e) => e.eventId);
+  const owed = distinctBy(deliveries, (d) => d.id);
+  const names = learnNamesStatement(db, [
+    ...unique.flatMap((e) => [e.sourceId, e.eventType, e.organizationUid, e.locationUid]),
+    ...owed.map((d) => d.webhookUid),
+  ]);
+  const counted = JSON.stringify(unique.map((e) => [e.eventId, e.organizationUid, e.locationUid, e.receivedAt, objectOf(e.eventType)]));
+  const stmts = [
+    ...(names ? [names] : []),
+    eventCountsStatement(db, NEW_EVENTS, [counted], 1),
+    ...(await insertStatements(db, unique)),
+    ...also,
+    ...insertDeliveriesStatements(db, owed),
+  ];
+  if (owed.length > 0) stmts.push(unattemptedPendingStatement(db, owed.map((d) => d.id)));
   const results = await db.batch<{ id: string }>(stmts);
-  return deliveries.length > 0 ? (results[results.length - 1]?.results ?? []).map((r) => r.id) : [];
+  return owed.length > 0 ? (results[results.length - 1]?.results ?? []).map((r) => r.id) : [];
 }
 
 /** Where a retention pass has got to: events are taken in (received_at, seq) order. */
@@ -86,14 +105,14 @@ export interface RetentionStep {
 const OWED = from("expire", "d.status");
 const GRACED = `d.status = ${to("expire")} AND d.updated_at >= ?2`;
 const PURGEABLE = `SELECT j.value FROM json_each(?1) j
-  WHERE NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = j.value AND (${OWED} OR (${GRACED})))`;
+  WHERE NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event = j.value AND (${OWED} OR (${GRACED})))`;
 
 /**
  * One chunk of the retention pass over events received before `cutoff`, after
  * `from`: their held and pending deliveries expire (nothing owed disappears
  * silently), and the events with nothing owed and no delivery expired since
- * `graceCutoff` are deleted with their deliveries and attempts. The rest stay
- * visible until the grace period is over. One read, then one transaction.
+ * `graceCutoff` are deleted with their deliveries, attempts and counts. The rest
+ * stay visible until the grace period is over. One read, then one transaction.
  */
 export async function retentionStep(
   db: D1Database,
@@ -101,76 +120,104 @@ export async function retentionStep(
 ): Promise<RetentionStep> {
   const { results } = await db
     .prepare(
-      `SELECT e.id, e.seq, e.received_at,
-         EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND ${OWED}) AS owed,
-         EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND ${GRACED}) AS graced
+      `SELECT e.seq, e.received_at,
+         EXISTS (SELECT 1 FROM deliveries d WHERE d.event = e.seq AND ${OWED}) AS owed,
+         EXISTS (SELECT 1 FROM deliveries d WHERE d.event = e.seq AND ${GRACED}) AS graced
        FROM events e
        WHERE e.received_at >= ?1 AND e.received_at < ?3 AND (e.received_at > ?1 OR e.seq > ?4)
        ORDER BY e.received_at, e.seq LIMIT ?5`,
     )
     .bind(opts.from.receivedAt, opts.graceCutoff, opts.cutoff, opts.from.seq, opts.limit)
-    .all<{ id: string; seq: number; received_at: number; owed: number; graced: number }>();
+    .all<{ seq: number; received_at: number; owed: number; graced: number }>();
   const last = results[results.length - 1];
   if (!last) return { expired: 0, purged: 0, next: null };
-  const owed = results.filter((r) => r.owed).map((r) => r.id);
-  const candidates = JSON.stringify(results.filter((r) => !r.owed && !r.graced).map((r) => r.id));
+  const owed = JSON.stringify(results.filter((r) => r.owed).map((r) => r.seq));
+  const candidates = JSON.stringify(results.filter((r) => !r.owed && !r.graced).map((r) => r.seq));
+  const expiring = `FROM deliveries WHERE event IN (SELECT value FROM json_each(?1)) AND ${from("expire")}`;
+  const purged = `event IN (${PURGEABLE})`;
 
   // The purge checks again inside the transaction: a delivery made meanwhile (a replay) keeps its event.
-  const [expire, , , purge] = await db.batch([
-    db
-      .prepare(
-        `UPDATE deliveries SET status = ${to("expire")}, next_attempt_at = NULL, updated_at = ?2
-         WHERE event_id IN (SELECT value FROM json_each(?1)) AND ${from("expire")}`,
-      )
-      .bind(JSON.stringify(owed), opts.now),
-    db
-      .prepare(`DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE event_id IN (${PURGEABLE}))`)
-      .bind(candidates, opts.graceCutoff),
-    db.prepare(`DELETE FROM deliveries WHERE event_id IN (${PURGEABLE})`).bind(candidates, opts.graceCutoff),
-    db.prepare(`DELETE FROM events WHERE id IN (${PURGEABLE})`).bind(candidates, opts.graceCutoff),
+  const results2 = await db.batch([
+    deliveryCountsStatement(db, `SELECT webhook, object, status AS old_status, ${to("expire")} AS new_status ${expiring}`, [owed]),
+    db.prepare(`UPDATE deliveries SET status = ${to("expire")}, next_attempt_at = NULL, updated_at = ?2 WHERE seq IN (SELECT seq ${expiring})`).bind(owed, opts.now),
+    attemptCountsStatement(
+      db,
+      `SELECT d.webhook, d.object, a.started_at, a.error IS NULL AS ok FROM attempts a JOIN deliveries d ON d.seq = a.delivery WHERE d.${purged}`,
+      [candidates, opts.graceCutoff],
+      -1,
+    ),
+    deliveryCountsStatement(db, `SELECT webhook, object, status AS old_status, NULL AS new_status FROM deliveries WHERE ${purged}`, [
+      candidates,
+      opts.graceCutoff,
+    ]),
+    eventCountsStatement(db, `SELECT organization AS org, location AS loc, received_at, object FROM events WHERE seq IN (${PURGEABLE})`, [
+      candidates,
+      opts.graceCutoff,
+    ], -1),
+    db.prepare(`DELETE FROM attempts WHERE delivery IN (SELECT seq FROM deliveries WHERE ${purged})`).bind(candidates, opts.graceCutoff),
+    db.prepare(`DELETE FROM deliveries WHERE ${purged}`).bind(candidates, opts.graceCutoff),
+    db.prepare(`DELETE FROM events WHERE seq IN (${PURGEABLE})`).bind(candidates, opts.graceCutoff),
   ]);
   return {
-    expired: expire?.meta.changes ?? 0,
-    purged: purge?.meta.changes ?? 0,
+    expired: results2[1]?.meta.changes ?? 0,
+    purged: results2[7]?.meta.changes ?? 0,
     next: results.length < opts.limit ? null : { receivedAt: last.received_at, seq: last.seq },
   };
 }
 
 export async function eventExists(db: D1Database, id: string): Promise<boolean> {
-  return (await db.prepare("SELECT 1 FROM events WHERE id = ?").bind(id).first()) !== null;
+  return (await db.prepare(`SELECT 1 FROM events WHERE id = ${idKeySql("evt_", "?1")}`).bind(id).first()) !== null;
 }
 
-interface EventDbRow {
+/** An event's columns with its names spelled out; `content` still encoded. */
+export interface EventDbRow {
   seq: number;
   id: string;
   source_id: string;
-  dedupe_key: string;
   event_type: string;
   location_uid: string | null;
   organization_uid: string | null;
   received_at: number;
-  headers: string;
-  body: string;
+  content: unknown;
 }
 
-function toEvent(r: EventDbRow): StoredEvent {
+/** SELECT … FROM events e with its names: add WHERE, ORDER BY, LIMIT. */
+export const EVENT_SELECT = `SELECT e.seq, ${apiIdSql("evt_", "e.id")} AS id, s.name AS source_id, t.name AS event_type,
+    l.name AS location_uid, o.name AS organization_uid, e.received_at, e.content
+  FROM events e JOIN names s ON s.id = e.source JOIN names t ON t.id = e.type
+  LEFT JOIN names o ON o.id = e.organization LEFT JOIN names l ON l.id = e.location`;
+
+export async function toEvent(r: EventDbRow): Promise<StoredEvent> {
+  const c = await decodeContent(r.content);
   return {
     seq: r.seq,
     id: r.id,
     sourceId: r.source_id,
-    dedupeKey: r.dedupe_key,
+    dedupeKey: c.dedupeKey,
     eventType: r.event_type,
     locationUid: r.location_uid,
     organizationUid: r.organization_uid,
     receivedAt: r.received_at,
-    headers: JSON.parse(r.headers) as Record<string, string>,
-    body: r.body,
+    headers: c.headers,
+    body: c.body,
   };
 }
 
+const withoutBody = ({ body: _b, headers: _h, ...rest }: StoredEvent): Omit<StoredEvent, "body" | "headers"> => rest;
+
 export async function getEvent(db: D1Database, id: string): Promise<StoredEvent | null> {
-  const row = await db.prepare("SELECT * FROM events WHERE id = ?").bind(id).first<EventDbRow>();
+  const row = await db.prepare(`${EVENT_SELECT} WHERE e.id = ${idKeySql("evt_", "?1")}`).bind(id).first<EventDbRow>();
   return row ? toEvent(row) : null;
+}
+
+/** Events by their positions, newest first, decoded. */
+export async function eventsAt(db: D1Database, seqs: number[]): Promise<StoredEvent[]> {
+  if (seqs.length === 0) return [];
+  const { results } = await db
+    .prepare(`${EVENT_SELECT} WHERE e.seq IN (SELECT value FROM json_each(?)) ORDER BY e.seq DESC`)
+    .bind(JSON.stringify(seqs))
+    .all<EventDbRow>();
+  return Promise.all(results.map(toEvent));
 }
 
 export interface EventPage {
@@ -190,37 +237,61 @@ export interface EventFilter {
   until?: number;
 }
 
-/** Newest first, `limit` at a time, strictly below `before` (the insertion sequence). */
+/** Rows one list call examines at most, however rare its filter: past them it answers a cursor. */
+export const EVENT_SCAN_ROWS = 2_000;
+
+/**
+ * Newest first, up to `limit`, strictly below `before` (the insertion sequence).
+ * A location or organization filter, or a token limited to some, walks those
+ * index ranges; any other filter is checked along the walk. One call examines at
+ * most EVENT_SCAN_ROWS events: a page can hold fewer than `limit` events and still
+ * carry `nextBefore`, where the next call continues.
+ */
 export async function listEvents(
   db: D1Database,
   opts: { limit: number; before?: number; filter?: EventFilter; access?: Access | null },
 ): Promise<EventPage> {
   const f = opts.filter ?? {};
-  const clauses = ["seq < ?"];
-  const binds: unknown[] = [opts.before ?? Number.MAX_SAFE_INTEGER];
-  const add = (sql: string, value: unknown) => (clauses.push(sql), binds.push(value));
-  if (f.eventType) add("event_type = ?", f.eventType);
-  if (f.sourceId) add("source_id = ?", f.sourceId);
-  if (f.locationUid) add("location_uid = ?", f.locationUid);
-  if (f.organizationUid) add("organization_uid = ?", f.organizationUid);
-  if (f.since !== undefined) add("received_at >= ?", f.since);
-  if (f.until !== undefined) add("received_at < ?", f.until);
-  if (f.status) add("id IN (SELECT event_id FROM deliveries WHERE status = ?)", f.status);
-  const access = eventAccessSql(opts.access ?? null);
-  clauses.push(access.sql);
-  binds.push(...access.binds);
+  const access = opts.access ?? null;
+  const ids = await nameIds(db, [
+    ...[f.eventType, f.sourceId, f.locationUid, f.organizationUid].filter((n): n is string => n !== undefined),
+    ...(access?.organizationUids ?? []),
+    ...(access?.locationUids ?? []),
+  ]);
+  const idOf = (name: string | undefined) => (name === undefined ? undefined : (ids.get(name) ?? null));
+  const [type, source, location, organization] = [idOf(f.eventType), idOf(f.sourceId), idOf(f.locationUid), idOf(f.organizationUid)];
+  // A name never stored matches nothing.
+  if (type === null || source === null || location === null || organization === null) return { events: [], nextBefore: null };
 
-  const { results } = await db
-    .prepare(
-      `SELECT seq, id, source_id, dedupe_key, event_type, location_uid, organization_uid, received_at, '{}' AS headers, '' AS body
-       FROM events WHERE ${clauses.join(" AND ")} ORDER BY seq DESC LIMIT ?`,
-    )
-    .bind(...binds, opts.limit + 1)
-    .all<EventDbRow>();
-  const page = results.slice(0, opts.limit).map(toEvent);
-  const events = page.map(({ body: _b, headers: _h, ...rest }) => rest);
-  const last = page[page.length - 1];
-  return { events, nextBefore: results.length > opts.limit && last ? last.seq : null };
+  const conditions: string[] = [];
+  if (type !== undefined) conditions.push(`type = ${type}`);
+  if (source !== undefined) conditions.push(`source = ${source}`);
+  if (location !== undefined) conditions.push(`location = ${location}`);
+  if (organization !== undefined) conditions.push(`organization = ${organization}`);
+  if (f.since !== undefined) conditions.push(`received_at >= ${Math.trunc(f.since)}`);
+  if (f.until !== undefined) conditions.push(`received_at < ${Math.trunc(f.until)}`);
+  if (f.status) conditions.push(`EXISTS (SELECT 1 FROM deliveries d WHERE d.event = walked.seq AND d.status = ${statusCode(f.status)})`);
+  const grant = eventAccessIds(access, ids);
+  if (grant.sql) conditions.push(grant.sql);
+  if (grant.none) return { events: [], nextBefore: null };
+
+  let drivers: Driver[];
+  if (location !== undefined) drivers = [`location = ${location}`];
+  else if (organization !== undefined) drivers = [`organization = ${organization}`];
+  else if (grant.drivers.length > 0) drivers = grant.drivers;
+  else drivers = ["1"];
+
+  const page = await boundedScan(db, {
+    table: "events",
+    columns: "seq, source, type, object, organization, location, received_at",
+    drivers,
+    filter: conditions.join(" AND ") || "1",
+    before: opts.before ?? Number.MAX_SAFE_INTEGER,
+    limit: opts.limit,
+    scanRows: EVENT_SCAN_ROWS,
+  });
+  const events = (await eventsAt(db, page.seqs)).map(withoutBody);
+  return { events, nextBefore: page.nextBefore };
 }
 
 /** A place in time order: events are read by `received_at`, then insertion order. */
@@ -229,23 +300,31 @@ export interface TimePosition {
   seq: number;
 }
 
+const IN_RANGE = `WHERE e.received_at >= ? AND e.received_at < ? AND (e.received_at, e.seq) > (?, ?) ORDER BY e.received_at, e.seq LIMIT ?`;
+
 /**
- * Events received in [since, until), oldest first, after `after`, at most `limit`:
- * one range of the `received_at` index (which holds `seq`), so a page reads at most
- * `limit` rows however many events the account keeps.
+ * Events received in [since, until), oldest first, after `after`, at most `limit`,
+ * with their decoded headers and bodies: one range of the `received_at` index, so
+ * a call reads at most `limit` events however many the account keeps. What a body
+ * search goes through.
  */
+export async function eventsWithBodiesInRange(
+  db: D1Database,
+  opts: { since: number; until: number; after: TimePosition | null; limit: number },
+): Promise<StoredEvent[]> {
+  const after = opts.after ?? { receivedAt: opts.since, seq: -1 };
+  const { results } = await db
+    .prepare(`${EVENT_SELECT} ${IN_RANGE}`)
+    .bind(opts.since, opts.until, after.receivedAt, after.seq, opts.limit)
+    .all<EventDbRow>();
+  return Promise.all(results.map(toEvent));
+}
+
+/** The same range without bodies (replays). */
 export async function eventsInRange(
   db: D1Database,
   opts: { since: number; until: number; after: TimePosition | null; limit: number },
 ): Promise<Omit<StoredEvent, "body" | "headers">[]> {
-  const after = opts.after ?? { receivedAt: opts.since, seq: -1 };
-  const { results } = await db
-    .prepare(
-      `SELECT seq, id, source_id, dedupe_key, event_type, location_uid, organization_uid, received_at, '{}' AS headers, '' AS body
-       FROM events WHERE received_at >= ? AND received_at < ? AND (received_at, seq) > (?, ?)
-       ORDER BY received_at, seq LIMIT ?`,
-    )
-    .bind(opts.since, opts.until, after.receivedAt, after.seq, opts.limit)
-    .all<EventDbRow>();
-  return results.map(toEvent).map(({ body: _b, headers: _h, ...rest }) => rest);
+  return (await eventsWithBodiesInRange(db, opts)).map(withoutBody);
 }
+

@@ -1,7 +1,7 @@
 import type { Access } from "../domain/access";
 import type { Webhook } from "../domain/types";
 import { webhookAccessSql } from "./access";
-import { from, to } from "./transitions";
+import { expireWebhookStatements, holdWebhookStatements } from "./deliveries";
 
 export interface WebhookRow {
   uid: string;
@@ -106,22 +106,13 @@ export async function updateWebhook(db: D1Database, w: Webhook): Promise<void> {
       ),
   ];
   if (w.disabled) {
-    stmts.push(
-      db
-        .prepare(`UPDATE deliveries SET status = ${to("hold")}, next_attempt_at = NULL, updated_at = ? WHERE webhook_uid = ? AND ${from("hold")}`)
-        .bind(w.updatedAt, w.uid),
-    );
+    stmts.push(...holdWebhookStatements(db, w.uid, w.updatedAt));
   }
   await db.batch(stmts);
 }
 
 /** Deletes a webhook; what it was still owed expires (its history stays). */
 export async function deleteWebhook(db: D1Database, uid: string, now = Date.now()): Promise<boolean> {
-  const [del] = await db.batch([
-    db.prepare("DELETE FROM webhooks WHERE uid = ?").bind(uid),
-    db
-      .prepare(`UPDATE deliveries SET status = ${to("expire")}, next_attempt_at = NULL, updated_at = ? WHERE webhook_uid = ? AND ${from("expire")}`)
-      .bind(now, uid),
-  ]);
+  const [del] = await db.batch([db.prepare("DELETE FROM webhooks WHERE uid = ?").bind(uid), ...expireWebhookStatements(db, uid, now)]);
   return (del?.meta.changes ?? 0) > 0;
 }
