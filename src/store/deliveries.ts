@@ -5,7 +5,7 @@ import { eventAccessIds, grantedWebhookIdsSql, hiddenGroups } from "./access";
 import { decodeContent } from "./content";
 import { attemptCountsStatement, deliveryColumn, deliveryCountsStatement, lastFailureStatement, OBJECT_GROUPS } from "./counters";
 import { closeDeadLettersStatement, recordDeadLetterStatement, type NewDeadLetter } from "./dead-letters";
-import { apiIdSql, idKeySql, learnNamesStatement, nameIdSql, nameIds } from "./names";
+import { apiIdSql, idKeyParamSql, idKeySql, learnNamesStatement, nameIdSql, nameIds } from "./names";
 import { boundedScan, type Driver } from "./scan";
 import { from, status, statusCode, statusOfCode, to } from "./transitions";
 import { toWebhook, type WebhookRow } from "./webhooks";
@@ -248,7 +248,7 @@ export async function recordAttempts(db: D1Database, outcomes: AttemptOutcome[])
   );
   const joined = `FROM json_each(?1) j JOIN deliveries d ON d.id = ${dlvKey("j.value->>0")}`;
   const newAttempts = `${joined} WHERE NOT EXISTS (SELECT 1 FROM attempts a WHERE a.delivery = d.seq AND a.number = j.value->>1)`;
-  const applies = `d.attempt_count = (j.value->>1) - 1 AND ${from("attempt", "d.status")}`;
+  const applies = (d: string) => `${d}.attempt_count = (j.value->>1) - 1 AND ${from("attempt", `${d}.status`)}`;
   await db.batch([
     ...unique.flatMap((o) => (o.deadLetter ? [recordDeadLetterStatement(db, o.deadLetter)] : [])),
     attemptCountsStatement(db, `SELECT d.webhook, d.object, j.value->>2 AS started_at, j.value->>5 IS NULL AS ok ${newAttempts}`, [rows], 1),
@@ -260,12 +260,12 @@ export async function recordAttempts(db: D1Database, outcomes: AttemptOutcome[])
          ON CONFLICT DO NOTHING`,
       )
       .bind(rows),
-    deliveryCountsStatement(db, `SELECT d.webhook, d.object, d.status AS old_status, j.value->>7 AS new_status ${joined} WHERE ${applies}`, [rows]),
+    deliveryCountsStatement(db, `SELECT d.webhook, d.object, d.status AS old_status, j.value->>7 AS new_status ${joined} WHERE ${applies("d")}`, [rows]),
     db
       .prepare(
-        `UPDATE deliveries AS d SET status = j.value->>7, attempt_count = j.value->>1, next_attempt_at = j.value->>8,
+        `UPDATE deliveries SET status = j.value->>7, attempt_count = j.value->>1, next_attempt_at = j.value->>8,
            updated_at = (j.value->>2) + (j.value->>3)
-         FROM json_each(?1) j WHERE d.id = ${dlvKey("j.value->>0")} AND ${applies}`,
+         FROM json_each(?1) j WHERE deliveries.id = ${dlvKey("j.value->>0")} AND ${applies("deliveries")}`,
       )
       .bind(rows),
   ]);
@@ -307,7 +307,7 @@ function where(f: DeliveryFilter): { sql: string; binds: unknown[] } {
   }
   if (f.status) clauses.push(`status = ${statusCode(f.status)}`);
   if (f.webhookUid) clauses.push(`webhook = ${nameIdSql("?")}`), binds.push(f.webhookUid);
-  if (f.eventId) clauses.push(`event = (SELECT seq FROM events WHERE id = ${evtKey("?")})`), binds.push(f.eventId);
+  if (f.eventId) clauses.push(`event = (SELECT seq FROM events WHERE id = ${idKeyParamSql("evt_")})`), binds.push(f.eventId);
   if (f.since !== undefined) clauses.push("created_at >= ?"), binds.push(f.since);
   if (f.status && !f.webhookUid && !f.eventId) clauses.push("webhook IN (SELECT webhook FROM delivery_counts)"); // one index range per webhook
   return { sql: clauses.length ? clauses.join(" AND ") : "1 = 1", binds };

@@ -9,6 +9,7 @@ import { REDRIVE_GRACE_MS } from "../../src/pipeline/commands";
 import { insertWebhook } from "../../src/store/webhooks";
 import { podiumBody } from "./helpers";
 import { pipeline, received, uniqueKey } from "./pipeline";
+import { deliveryRows, setEventDeliveries } from "./rows";
 
 /** A D1 binding whose batch() fails, while `broken()` says so, when one of its statements' SQL matches. */
 function flakyDb(sqlPattern: RegExp, broken: () => boolean): D1Database {
@@ -41,9 +42,7 @@ function flakyDb(sqlPattern: RegExp, broken: () => boolean): D1Database {
 }
 
 const statuses = async (eventId: string) =>
-  (await env.DB.prepare("SELECT status FROM deliveries WHERE event_id = ?").bind(eventId).all<{ status: string }>()).results.map(
-    (r) => r.status,
-  );
+  (await deliveryRows(eventId)).map((r) => r.status);
 
 describe("fault injection in the delivery consumer", () => {
   for (const [name, pattern] of [
@@ -133,9 +132,7 @@ describe("fault injection in the ingest consumer", () => {
     expect(first.acked).toHaveLength(1);
     expect(sent).toHaveLength(100);
     // Once overdue, the maintenance run queues the 30 left behind, and only those.
-    await env.DB.prepare("UPDATE deliveries SET next_attempt_at = ? WHERE event_id = ? AND attempt_count = 0")
-      .bind(Date.now() - REDRIVE_GRACE_MS - 60_000, first.eventId)
-      .run();
+    await setEventDeliveries(first.eventId, "next_attempt_at = ?1", Date.now() - REDRIVE_GRACE_MS - 60_000);
     const p = pipeline();
     await p.deliver(sent);
     await runMaintenance(p.env);

@@ -7,6 +7,7 @@ import { runMaintenance } from "../../src/maintenance/cron";
 import { REDRIVE_GRACE_MS } from "../../src/pipeline/commands";
 import { podiumBody } from "./helpers";
 import { pipeline, received, uniqueKey } from "./pipeline";
+import { attemptCount, deliveryRows, setDelivery, setEvent, setEventDeliveries } from "./rows";
 
 async function scoped(behaviour = "ok", hook: Record<string, unknown> = {}, overrides: Record<string, string> = {}) {
   const p = pipeline(overrides);
@@ -17,8 +18,7 @@ async function scoped(behaviour = "ok", hook: Record<string, unknown> = {}, over
 }
 
 const statusOf = async (eventId: string) =>
-  (await env.DB.prepare("SELECT status FROM deliveries WHERE event_id = ? ORDER BY seq").bind(eventId).all<{ status: string }>())
-    .results.map((r) => r.status);
+  (await deliveryRows(eventId)).map((r) => r.status);
 
 describe("held deliveries", () => {
   it("holds what a disabled webhook is owed, then releases it oldest first when enabled", async () => {
@@ -45,7 +45,7 @@ describe("held deliveries", () => {
     await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { disabled: true });
     expect(await statusOf(id)).toEqual(["held"]);
     // ...and arrives while held: nothing goes out.
-    const d = await env.DB.prepare("SELECT id FROM deliveries WHERE event_id = ?").bind(id).first<{ id: string }>();
+    const [d] = await deliveryRows(id);
     const { acked } = await p.deliver([{ deliveryId: d!.id }]);
     expect(acked).toHaveLength(1);
     expect(await received(key)).toHaveLength(0);
@@ -63,7 +63,7 @@ describe("held deliveries", () => {
     const id = await p.ingest(event());
     await runMaintenance(p.env);
     expect(await statusOf(id)).toEqual(["held"]);
-    await env.DB.prepare("UPDATE deliveries SET created_at = created_at - 2 * 86400000 WHERE event_id = ?").bind(id).run();
+    await setEventDeliveries(id, "created_at = created_at - 2 * 86400000");
     await runMaintenance(p.env);
     expect(await statusOf(id)).toEqual(["expired"]);
     await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { disabled: false });
@@ -77,13 +77,12 @@ describe("maintenance", () => {
     const { p, event } = await scoped("ok");
     const id = await p.ingest(event());
     await p.deliver();
-    await env.DB.prepare("UPDATE events SET received_at = received_at - 11 * 86400000 WHERE id = ?").bind(id).run();
+    await setEvent(id, "received_at = received_at - 11 * 86400000");
     const fresh = await p.ingest(event(2));
     await runMaintenance(p.env);
     expect((await p.api("GET", `/v1/events/${id}`)).status).toBe(404);
     expect(await statusOf(id)).toEqual([]);
-    const attempts = await env.DB.prepare("SELECT COUNT(*) AS n FROM attempts a JOIN deliveries d ON d.id = a.delivery_id WHERE d.event_id = ?").bind(id).first<{ n: number }>();
-    expect(attempts?.n).toBe(0);
+    expect(await attemptCount(id)).toBe(0);
     expect((await p.api("GET", `/v1/events/${fresh}`)).status).toBe(200);
   });
 
@@ -91,11 +90,11 @@ describe("maintenance", () => {
     const { p, key, event } = await scoped("ok");
     const id = await p.ingest(event());
     p.queues.deliveries.sent.splice(0); // the message is lost
-    const ours = (await env.DB.prepare("SELECT id FROM deliveries WHERE event_id = ?").bind(id).first<{ id: string }>())!.id;
+    const ours = (await deliveryRows(id))[0]!.id;
     await runMaintenance(p.env);
     expect(p.queues.deliveries.sent.map((m) => m.deliveryId)).not.toContain(ours); // not yet overdue
     // Time passes: the delivery is now long overdue.
-    await env.DB.prepare("UPDATE deliveries SET next_attempt_at = ? WHERE id = ?").bind(Date.now() - REDRIVE_GRACE_MS - 60_000, ours).run();
+    await setDelivery(ours, "next_attempt_at = ?1", Date.now() - REDRIVE_GRACE_MS - 60_000);
     await runMaintenance(p.env);
     expect(p.queues.deliveries.sent.map((m) => m.deliveryId)).toContain(ours);
     await p.deliver(p.queues.deliveries.sent.splice(0).filter((m) => m.deliveryId === ours));
@@ -107,7 +106,7 @@ describe("maintenance", () => {
     const { p, event } = await scoped("ok");
     const id = await p.ingest(event());
     await p.deliver(); // settled: nothing owed holds the purge back
-    await env.DB.prepare("UPDATE events SET received_at = 0 WHERE id = ?").bind(id).run();
+    await setEvent(id, "received_at = 0");
     const ctx = createExecutionContext();
     await (worker as ExportedHandler<Env>).scheduled!(createScheduledController({ scheduledTime: Date.now() }), p.env, ctx);
     await waitOnExecutionContext(ctx);

@@ -6,6 +6,7 @@ import type { Env } from "../../src/env";
 import worker from "../../src/index";
 import { getEvent } from "../../src/store/events";
 import { call, podiumBody, podiumHeaders, post, recordingQueue, testEnv } from "./helpers";
+import { eventStored } from "./rows";
 
 /** Runs the ingress for a signed Podium body and returns the message it queued. */
 async function ingressMessage(body = podiumBody()): Promise<IngestMessage> {
@@ -28,8 +29,7 @@ async function consume(messages: IngestMessage[], overrides: Partial<Env> = {}) 
 }
 
 async function countRows(id: string): Promise<number> {
-  const row = await env.DB.prepare("SELECT COUNT(*) AS n FROM events WHERE id = ?").bind(id).first<{ n: number }>();
-  return row?.n ?? 0;
+  return (await eventStored(id)) ? 1 : 0;
 }
 
 /** A D1 binding whose batch() fails when a statement would store one of `poisoned` event ids. */
