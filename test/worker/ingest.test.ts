@@ -115,8 +115,9 @@ describe("ingest consumer", () => {
     const msgs = await Promise.all([1, 2, 3, 4, 5].map(() => ingressMessage()));
     const { db, statements } = batchRecordingDb();
     await consume(msgs, { DB: db });
-    // One transaction: the five events in one statement, then what they teach (locations, event types).
-    expect(statements).toEqual([3]);
+    // One transaction: the names they use, their counts, the five events in one statement, then what
+    // they teach (locations, event types).
+    expect(statements).toEqual([5]);
     for (const m of msgs) expect(await countRows(m.eventId)).toBe(1);
   });
 

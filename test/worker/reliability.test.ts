@@ -10,6 +10,7 @@ type DeadDelivery = DeliveryMessage & { eventId: string; webhookUid: string; att
 import { EXPIRED_GRACE_MS, runMaintenance } from "../../src/maintenance/cron";
 import { call, podiumBody, podiumHeaders, post } from "./helpers";
 import { pipeline, received, uniqueKey } from "./pipeline";
+import { deliveryRows, eventStored, setEvent } from "./rows";
 
 const HOUR_S = 3600;
 const DAY_MS = 86_400_000;
@@ -95,7 +96,7 @@ describe("ingest retries span hours, and a dead letter D1 cannot take waits in R
     const event = await normal.api("GET", `/v1/events/${eventId}`);
     expect(event.status).toBe(200);
     expect(event.json.body).toBe(body);
-    const rows = await env.DB.prepare("SELECT COUNT(*) AS n FROM events WHERE id = ?").bind(eventId).first<{ n: number }>();
+    const rows = { n: (await eventStored(eventId)) ? 1 : 0 };
     expect(rows?.n).toBe(1);
     expect(await env.BODIES.head(msg!.bodyKey!)).toBeNull();
   });
@@ -139,11 +140,7 @@ describe("ingest retries span hours, and a dead letter D1 cannot take waits in R
 
 describe("the retention purge never takes a delivery still owed", () => {
   const statuses = async (eventId: string) =>
-    (
-      await env.DB.prepare("SELECT webhook_uid, status FROM deliveries WHERE event_id = ? ORDER BY seq")
-        .bind(eventId)
-        .all<{ webhook_uid: string; status: string }>()
-    ).results.map((r) => [r.webhook_uid, r.status]);
+    (await deliveryRows(eventId)).map((r) => [r.webhook_uid, r.status]);
 
   it("settles held and pending deliveries as expired, keeps them visible for a grace period, then purges", async () => {
     const p = pipeline({ RETENTION_DAYS: "2" });
@@ -157,7 +154,7 @@ describe("the retention purge never takes a delivery still owed", () => {
       [held.uid, "held"],
       [pending.uid, "pending"],
     ]);
-    await env.DB.prepare("UPDATE events SET received_at = received_at - 3 * ? WHERE id = ?").bind(DAY_MS, eventId).run();
+    await setEvent(eventId, "received_at = received_at - 3 * ?1", DAY_MS);
 
     const now = Date.now();
     const first = await runMaintenance(p.env, now);
@@ -190,7 +187,7 @@ describe("the retention purge never takes a delivery still owed", () => {
     await p.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["*"], organizationUid: org });
     const eventId = await p.ingest(podiumBody({ organizationUid: org }));
     await p.deliver();
-    await env.DB.prepare("UPDATE events SET received_at = received_at - 3 * ? WHERE id = ?").bind(DAY_MS, eventId).run();
+    await setEvent(eventId, "received_at = received_at - 3 * ?1", DAY_MS);
     await runMaintenance(p.env);
     expect((await p.api("GET", `/v1/events/${eventId}`)).status).toBe(404);
   });

@@ -11,6 +11,8 @@ export const deliveryKeySql = (param?: string) => (param ? idKeySql("dlv_", para
 
 export interface DeliveryRow {
   id: string;
+  event_id: string;
+  webhook_uid: string;
   status: string;
   attempt_count: number;
   next_attempt_at: number | null;
@@ -18,12 +20,19 @@ export interface DeliveryRow {
   updated_at: number;
 }
 
-const SELECT = `SELECT ${apiIdSql("dlv_", "d.id")} AS id, ${statusName} AS status, d.attempt_count, d.next_attempt_at, d.created_at, d.updated_at
-  FROM deliveries d`;
+const SELECT = `SELECT ${apiIdSql("dlv_", "d.id")} AS id, ${apiIdSql("evt_", "e.id")} AS event_id, w.name AS webhook_uid,
+    ${statusName} AS status, d.attempt_count, d.next_attempt_at, d.created_at, d.updated_at
+  FROM deliveries d JOIN events e ON e.seq = d.event JOIN names w ON w.id = d.webhook`;
 
 /** An event's deliveries, oldest first. */
 export async function deliveryRows(eventId: string): Promise<DeliveryRow[]> {
   return (await env.DB.prepare(`${SELECT} WHERE d.event = ${eventSeqSql()} ORDER BY d.seq`).bind(eventId).all<DeliveryRow>()).results;
+}
+
+/** A webhook's deliveries, oldest first. */
+export async function webhookDeliveryRows(webhookUid: string): Promise<DeliveryRow[]> {
+  return (await env.DB.prepare(`${SELECT} WHERE d.webhook = (SELECT id FROM names WHERE name = ?) ORDER BY d.seq`).bind(webhookUid).all<DeliveryRow>())
+    .results;
 }
 
 export async function deliveryRow(deliveryId: string): Promise<DeliveryRow | null> {
