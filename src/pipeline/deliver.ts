@@ -4,6 +4,7 @@ import { settings, type Settings } from "../domain/settings";
 import type { DeliveryMessage } from "../domain/types";
 import type { Env } from "../env";
 import { announceAttempts } from "../listen/announce";
+import type { NewDeadLetter } from "../store/dead-letters";
 import { loadJobs, type AttemptOutcome, type DeliveryJob } from "../store/deliveries";
 import { hold, recordAttempts } from "./commands";
 import { postDelivery, type PostResult } from "./post";
@@ -166,20 +167,22 @@ async function attempt(s: Settings, msg: Msg, { delivery, webhook, event }: Job,
       status: statusAfter(decision),
       nextAttemptAt: retryIn === null ? null : now + a.durationMs + retryIn * 1000,
       // Failed for good: one dead letter per delivery, recorded with the attempt (a retry closes it).
-      deadLetter:
-        decision.kind === "failed"
-          ? {
-              queue: QUEUES.deliveriesDead,
-              messageId: `${delivery.id}#${number}`,
-              eventId: event.id,
-              deliveryId: delivery.id,
-              reason: `delivery failed after ${number} attempts: ${a.error ?? "unknown error"}`,
-              body: JSON.stringify({ deliveryId: delivery.id, eventId: event.id, webhookUid: webhook.uid, attempts: number, lastError: a.error }),
-              attempts: number,
-              receivedAt: a.startedAt + a.durationMs,
-            }
-          : null,
+      deadLetter: decision.kind === "failed" ? failedDeliveryLetter({ deliveryId: delivery.id, eventId: event.id, webhookUid: webhook.uid }, a) : null,
     },
     retryIn,
+  };
+}
+
+/** The one dead letter of a delivery failed for good, recorded with its last attempt (a retry closes it). */
+export function failedDeliveryLetter(d: { deliveryId: string; eventId: string; webhookUid: string }, a: AttemptOutcome["attempt"]): NewDeadLetter {
+  return {
+    queue: QUEUES.deliveriesDead,
+    messageId: `${d.deliveryId}#${a.number}`,
+    eventId: d.eventId,
+    deliveryId: d.deliveryId,
+    reason: `delivery failed after ${a.number} attempts: ${a.error ?? "unknown error"}`,
+    body: JSON.stringify({ deliveryId: d.deliveryId, eventId: d.eventId, webhookUid: d.webhookUid, attempts: a.number, lastError: a.error }),
+    attempts: a.number,
+    receivedAt: a.startedAt + a.durationMs,
   };
 }
