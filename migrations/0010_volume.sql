@@ -2,12 +2,12 @@
 --
 -- Strings that repeat on every row (sources, event types, organizations, locations,
 -- webhook uids) are stored once in `names` and referred to by integer; event and
--- delivery ids are kept as the 16 bytes behind their hex (the API ids do not change);
--- statuses are small integers (their order in domain/delivery.ts). An event's
--- dedupe key, headers and raw body travel together in `content`: deflate-raw
--- (CompressionStream) of the JSON [dedupeKey, headers], a newline, then the body.
--- Rows copied here keep that text uncompressed (SQL cannot deflate); they are
--- served the same way and go with the retention like any other.
+-- delivery ids, and dedupe keys that are UUIDs, are kept as their 16 bytes (the API
+-- ids do not change); statuses are small integers (their order in domain/delivery.ts).
+-- Headers and raw bodies are stored a batch to a row in `contents`, compressed
+-- together (src/store/content.ts). Rows copied here keep their text uncompressed,
+-- one event to a row (SQL cannot deflate); they are served the same way and go with
+-- the retention like any other.
 
 CREATE TABLE names (
   id INTEGER PRIMARY KEY,
@@ -28,13 +28,23 @@ CREATE TABLE events_v2 (
   organization INTEGER,                   -- names.id
   location INTEGER,                       -- names.id
   received_at INTEGER NOT NULL,           -- epoch ms, at the edge
-  content BLOB NOT NULL
+  dedupe BLOB NOT NULL,                   -- the 16 bytes of a UUID, else the key as text
+  part INTEGER NOT NULL                   -- its place in its contents row
 );
-INSERT INTO events_v2 (seq, id, source, type, object, organization, location, received_at, content)
+INSERT INTO events_v2 (seq, id, source, type, object, organization, location, received_at, dedupe, part)
   SELECT seq, (CASE WHEN length(id) = 36 AND substr(id, 1, 4) = 'evt_' AND substr(id, 5) NOT GLOB '*[^0-9a-f]*' THEN unhex(substr(id, 5)) ELSE id END), (SELECT id FROM names WHERE name = source_id), (SELECT id FROM names WHERE name = event_type), CASE WHEN event_type LIKE 'message.%' THEN 0 WHEN event_type LIKE 'contact.%' THEN 1 WHEN event_type LIKE 'invoice.%' THEN 2 WHEN event_type LIKE 'review.%' THEN 3 ELSE 4 END,
-    (SELECT id FROM names WHERE name = organization_uid), (SELECT id FROM names WHERE name = location_uid), received_at,
-    json_array(dedupe_key, json(headers)) || char(10) || body
+    (SELECT id FROM names WHERE name = organization_uid), (SELECT id FROM names WHERE name = location_uid), received_at, (CASE WHEN length(dedupe_key) = 36 AND substr(dedupe_key, 9, 1) = '-' AND substr(dedupe_key, 14, 1) = '-' AND substr(dedupe_key, 19, 1) = '-'
+       AND substr(dedupe_key, 24, 1) = '-' AND length(replace(dedupe_key, '-', '')) = 32 AND replace(dedupe_key, '-', '') NOT GLOB '*[^0-9a-f]*'
+     THEN unhex(replace(dedupe_key, '-', '')) ELSE dedupe_key END), 0
   FROM events ORDER BY seq;
+
+-- The headers and bodies of the events from seq to last: key = the seq of the first.
+CREATE TABLE contents (
+  seq INTEGER PRIMARY KEY,
+  last INTEGER NOT NULL,
+  data BLOB NOT NULL
+);
+INSERT INTO contents (seq, last, data) SELECT seq, seq, '[]' || char(10) || json(headers) || char(10) || body FROM events;
 
 CREATE TABLE deliveries_v2 (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,

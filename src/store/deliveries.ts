@@ -2,7 +2,7 @@ import type { Access } from "../domain/access";
 import { DELIVERY_STATUSES, type DeliveryStatus, type NewDelivery } from "../domain/delivery";
 import type { Attempt, Delivery, StoredEvent, Webhook } from "../domain/types";
 import { eventAccessIds, grantedWebhookIdsSql, hiddenGroups } from "./access";
-import { decodeContent } from "./content";
+import { contentsOf } from "./contents";
 import { attemptCountsStatement, deliveryColumn, deliveryCountsStatement, lastFailureStatement, OBJECT_GROUPS } from "./counters";
 import { closeDeadLettersStatement, recordDeadLetterStatement, type NewDeadLetter } from "./dead-letters";
 import { apiIdSql, idKeyParamSql, idKeySql, learnNamesStatement, nameIdSql, nameIds } from "./names";
@@ -158,7 +158,7 @@ export interface DeliveryJob {
 /** A delivery joined with its event and webhook: the webhook may be gone (NULL columns). */
 interface JobRow extends DeliveryRow {
   e_event_type: string;
-  e_content: unknown;
+  e_seq: number;
   w_uid: string | null;
   w_url: string | null;
   w_event_types: string | null;
@@ -200,7 +200,7 @@ export async function loadJobs(db: D1Database, ids: string[]): Promise<Map<strin
     .prepare(
       `SELECT d.seq, ${apiIdSql("dlv_", "d.id")} AS id, ${apiIdSql("evt_", "e.id")} AS event_id, wn.name AS webhook_uid,
               d.status, d.attempt_count, d.next_attempt_at, d.created_at, d.updated_at,
-              t.name AS e_event_type, e.content AS e_content,
+              t.name AS e_event_type, e.seq AS e_seq,
               w.uid AS w_uid, w.url AS w_url, w.event_types AS w_event_types, w.location_uid AS w_location_uid,
               w.organization_uid AS w_organization_uid, w.source_ids AS w_source_ids, w.secret AS w_secret,
               w.disabled AS w_disabled, w.timeout_ms AS w_timeout_ms, w.max_attempts AS w_max_attempts,
@@ -213,11 +213,13 @@ export async function loadJobs(db: D1Database, ids: string[]): Promise<Map<strin
     )
     .bind(JSON.stringify(ids))
     .all<JobRow>();
+  const contents = await contentsOf(db, [...new Set(results.map((r) => r.e_seq))]);
   const jobs = new Map<string, DeliveryJob>();
   for (const r of results) {
     const webhookRow = webhookRowOf(r);
-    const { body } = await decodeContent(r.e_content);
-    jobs.set(r.id, { delivery: toDelivery(r), webhook: webhookRow && toWebhook(webhookRow), event: { id: r.event_id, eventType: r.e_event_type, body } });
+    const body = contents.get(r.e_seq)?.body;
+    const event = body === undefined ? null : { id: r.event_id, eventType: r.e_event_type, body };
+    jobs.set(r.id, { delivery: toDelivery(r), webhook: webhookRow && toWebhook(webhookRow), event });
   }
   return jobs;
 }

@@ -2,24 +2,23 @@ import type { Access } from "../domain/access";
 import type { DeliveryStatus, NewDelivery } from "../domain/delivery";
 import type { IngestMessage, StoredEvent } from "../domain/types";
 import { eventAccessIds } from "./access";
-import { decodeContent, encodeContent, hexOf } from "./content";
+import { groupsOf } from "./content";
+import { contentsOf, dropGroupsStatement, groupStatement } from "./contents";
 import { attemptCountsStatement, deliveryCountsStatement, eventCountsStatement, objectOf } from "./counters";
 import { insertDeliveriesStatements, unattemptedPendingStatement } from "./deliveries";
-import { apiIdSql, idKeySql, learnNamesStatement, nameIdSql, nameIds } from "./names";
+import { apiIdSql, dedupeKeySql, dedupeTextSql, idKeySql, learnNamesStatement, nameIdSql, nameIds } from "./names";
 import { boundedScan, type Driver } from "./scan";
 import { from, statusCode, to } from "./transitions";
 
 /** An event ready to store: the queue message with its body resolved. */
 export type EventRow = Omit<IngestMessage, "v" | "body" | "bodyKey"> & { body: string };
 
-// D1 binds at most 100 parameters, so one statement inserts many events, their rows
-// travelling as one JSON parameter (compressed content as hex). A chunk keeps that
-// value under 1 MB (D1 allows 2 MB); a lone row can be larger and still fits.
-const MAX_CHUNK_BYTES = 1_000_000;
-const INSERT_EVENTS = `INSERT INTO events (id, source, type, object, organization, location, received_at, content)
+// D1 binds at most 100 parameters, so one statement inserts a group of events, their
+// rows travelling as one JSON parameter, just after the group's contents (contents.ts).
+const INSERT_EVENTS = `INSERT INTO events (id, source, type, object, organization, location, received_at, dedupe, part)
   SELECT ${idKeySql("evt_", "value->>0")}, ${nameIdSql("value->>1")}, ${nameIdSql("value->>2")}, value->>3,
-    ${nameIdSql("value->>4")}, ${nameIdSql("value->>5")}, value->>6, unhex(value->>7)
-  FROM json_each(?) WHERE true
+    ${nameIdSql("value->>4")}, ${nameIdSql("value->>5")}, value->>6, ${dedupeKeySql("value->>7")}, key
+  FROM json_each(?) WHERE true ORDER BY key
   ON CONFLICT DO NOTHING`;
 
 /** The events of a JSON list (`[id, org, loc, receivedAt, object]`) not stored yet, as the counters take them. */
@@ -27,23 +26,12 @@ const NEW_EVENTS = `SELECT ${nameIdSql("j.value->>1")} AS org, ${nameIdSql("j.va
   FROM json_each(?) j WHERE NOT EXISTS (SELECT 1 FROM events WHERE id = ${idKeySql("evt_", "j.value->>0")})`;
 
 async function insertStatements(db: D1Database, events: EventRow[]): Promise<D1PreparedStatement[]> {
-  const chunks: string[][] = [];
-  let rows: string[] = [];
-  let bytes = 0;
-  for (const e of events) {
-    const content = hexOf(await encodeContent(e));
-    const row = JSON.stringify([e.eventId, e.sourceId, e.eventType, objectOf(e.eventType), e.organizationUid, e.locationUid, e.receivedAt, content]);
-    const rowBytes = row.length * 3; // a UTF-16 unit is at most 3 bytes of UTF-8
-    if (rows.length > 0 && bytes + rowBytes > MAX_CHUNK_BYTES) {
-      chunks.push(rows);
-      rows = [];
-      bytes = 0;
-    }
-    rows.push(row);
-    bytes += rowBytes;
+  const stmts: D1PreparedStatement[] = [];
+  for (const group of groupsOf(events)) {
+    const rows = group.map((e) => [e.eventId, e.sourceId, e.eventType, objectOf(e.eventType), e.organizationUid, e.locationUid, e.receivedAt, e.dedupeKey]);
+    stmts.push(await groupStatement(db, group), db.prepare(INSERT_EVENTS).bind(JSON.stringify(rows)));
   }
-  chunks.push(rows);
-  return chunks.map((chunk) => db.prepare(INSERT_EVENTS).bind(`[${chunk.join(",")}]`));
+  return stmts;
 }
 
 /** The first of each id: a batch may carry the same event twice (queue redelivery). */
@@ -157,6 +145,7 @@ export async function retentionStep(
     db.prepare(`DELETE FROM attempts WHERE delivery IN (SELECT seq FROM deliveries WHERE ${purged})`).bind(candidates, opts.graceCutoff),
     db.prepare(`DELETE FROM deliveries WHERE ${purged}`).bind(candidates, opts.graceCutoff),
     db.prepare(`DELETE FROM events WHERE seq IN (${PURGEABLE})`).bind(candidates, opts.graceCutoff),
+    dropGroupsStatement(db, candidates),
   ]);
   return {
     expired: results2[1]?.meta.changes ?? 0,
@@ -169,7 +158,7 @@ export async function eventExists(db: D1Database, id: string): Promise<boolean> 
   return (await db.prepare(`SELECT 1 FROM events WHERE id = ${idKeySql("evt_", "?1")}`).bind(id).first()) !== null;
 }
 
-/** An event's columns with its names spelled out; `content` still encoded. */
+/** An event's columns with its names spelled out. */
 export interface EventDbRow {
   seq: number;
   id: string;
@@ -178,46 +167,52 @@ export interface EventDbRow {
   location_uid: string | null;
   organization_uid: string | null;
   received_at: number;
-  content: unknown;
+  dedupe_key: string;
 }
 
 /** SELECT … FROM events e with its names: add WHERE, ORDER BY, LIMIT. */
 export const EVENT_SELECT = `SELECT e.seq, ${apiIdSql("evt_", "e.id")} AS id, s.name AS source_id, t.name AS event_type,
-    l.name AS location_uid, o.name AS organization_uid, e.received_at, e.content
+    l.name AS location_uid, o.name AS organization_uid, e.received_at, ${dedupeTextSql("e.dedupe")} AS dedupe_key
   FROM events e JOIN names s ON s.id = e.source JOIN names t ON t.id = e.type
   LEFT JOIN names o ON o.id = e.organization LEFT JOIN names l ON l.id = e.location`;
 
-export async function toEvent(r: EventDbRow): Promise<StoredEvent> {
-  const c = await decodeContent(r.content);
+type EventMeta = Omit<StoredEvent, "body" | "headers">;
+
+function toMeta(r: EventDbRow): EventMeta {
   return {
     seq: r.seq,
     id: r.id,
     sourceId: r.source_id,
-    dedupeKey: c.dedupeKey,
+    dedupeKey: r.dedupe_key,
     eventType: r.event_type,
     locationUid: r.location_uid,
     organizationUid: r.organization_uid,
     receivedAt: r.received_at,
-    headers: c.headers,
-    body: c.body,
   };
 }
 
-const withoutBody = ({ body: _b, headers: _h, ...rest }: StoredEvent): Omit<StoredEvent, "body" | "headers"> => rest;
+/** Events with their headers and bodies (rows whose contents are missing are left out). */
+async function withContents(db: D1Database, rows: EventDbRow[]): Promise<StoredEvent[]> {
+  const contents = await contentsOf(db, rows.map((r) => r.seq));
+  return rows.flatMap((r) => {
+    const c = contents.get(r.seq);
+    return c ? [{ ...toMeta(r), headers: c.headers, body: c.body }] : [];
+  });
+}
 
 export async function getEvent(db: D1Database, id: string): Promise<StoredEvent | null> {
   const row = await db.prepare(`${EVENT_SELECT} WHERE e.id = ${idKeySql("evt_", "?1")}`).bind(id).first<EventDbRow>();
-  return row ? toEvent(row) : null;
+  return row ? ((await withContents(db, [row]))[0] ?? null) : null;
 }
 
-/** Events by their positions, newest first, decoded. */
-export async function eventsAt(db: D1Database, seqs: number[]): Promise<StoredEvent[]> {
+/** Events by their positions, newest first, without bodies. */
+export async function eventsAt(db: D1Database, seqs: number[]): Promise<EventMeta[]> {
   if (seqs.length === 0) return [];
   const { results } = await db
     .prepare(`${EVENT_SELECT} WHERE e.seq IN (SELECT value FROM json_each(?)) ORDER BY e.seq DESC`)
     .bind(JSON.stringify(seqs))
     .all<EventDbRow>();
-  return Promise.all(results.map(toEvent));
+  return results.map(toMeta);
 }
 
 export interface EventPage {
@@ -290,8 +285,7 @@ export async function listEvents(
     limit: opts.limit,
     scanRows: EVENT_SCAN_ROWS,
   });
-  const events = (await eventsAt(db, page.seqs)).map(withoutBody);
-  return { events, nextBefore: page.nextBefore };
+  return { events: await eventsAt(db, page.seqs), nextBefore: page.nextBefore };
 }
 
 /** A place in time order: events are read by `received_at`, then insertion order. */
@@ -317,14 +311,19 @@ export async function eventsWithBodiesInRange(
     .prepare(`${EVENT_SELECT} ${IN_RANGE}`)
     .bind(opts.since, opts.until, after.receivedAt, after.seq, opts.limit)
     .all<EventDbRow>();
-  return Promise.all(results.map(toEvent));
+  return withContents(db, results);
 }
 
 /** The same range without bodies (replays). */
 export async function eventsInRange(
   db: D1Database,
   opts: { since: number; until: number; after: TimePosition | null; limit: number },
-): Promise<Omit<StoredEvent, "body" | "headers">[]> {
-  return (await eventsWithBodiesInRange(db, opts)).map(withoutBody);
+): Promise<EventMeta[]> {
+  const after = opts.after ?? { receivedAt: opts.since, seq: -1 };
+  const { results } = await db
+    .prepare(`${EVENT_SELECT} ${IN_RANGE}`)
+    .bind(opts.since, opts.until, after.receivedAt, after.seq, opts.limit)
+    .all<EventDbRow>();
+  return results.map(toMeta);
 }
 

@@ -1,7 +1,7 @@
 // What `edgehook listen` and `tail` read: events in insertion order (`seq`, the
 // primary key), so every read here is a bounded range of the primary key.
 import type { StoredEvent } from "../domain/types";
-import { decodeContent } from "./content";
+import { contentsOf } from "./contents";
 import { apiIdSql, idKeySql } from "./names";
 
 /** An event without its body and headers: enough to decide who may hear it. */
@@ -62,10 +62,14 @@ export async function eventsUpTo(db: D1Database, seq: number, limit: number): Pr
 export async function eventBodies(db: D1Database, ids: string[]): Promise<Map<string, string>> {
   if (ids.length === 0) return new Map();
   const { results } = await db
-    .prepare(`SELECT ${apiIdSql("evt_", "id")} AS id, content FROM events WHERE id IN (SELECT ${idKeySql("evt_", "value")} FROM json_each(?))`)
+    .prepare(`SELECT ${apiIdSql("evt_", "id")} AS id, seq FROM events WHERE id IN (SELECT ${idKeySql("evt_", "value")} FROM json_each(?))`)
     .bind(JSON.stringify(ids))
-    .all<{ id: string; content: unknown }>();
-  return new Map(await Promise.all(results.map(async (r) => [r.id, (await decodeContent(r.content)).body] as const)));
+    .all<{ id: string; seq: number }>();
+  const contents = await contentsOf(db, results.map((r) => r.seq));
+  return new Map(results.flatMap((r) => {
+    const c = contents.get(r.seq);
+    return c ? [[r.id, c.body] as const] : [];
+  }));
 }
 
 /** The event and webhook behind each of some deliveries. */

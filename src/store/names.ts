@@ -39,3 +39,14 @@ export const idKeyParamSql = (prefix: "evt_" | "dlv_") => `(SELECT ${idKeySql(pr
 /** SQL for the API id of a stored key column. */
 export const apiIdSql = (prefix: "evt_" | "dlv_", column: string) =>
   `(CASE WHEN typeof(${column}) = 'blob' THEN '${prefix}' || lower(hex(${column})) ELSE ${column} END)`;
+
+/** SQL for the stored form of a dedupe key: the 16 bytes of a lower-case UUID, or the key itself as text. */
+export const dedupeKeySql = (expr: string) =>
+  `(CASE WHEN length(${expr}) = 36 AND substr(${expr}, 9, 1) = '-' AND substr(${expr}, 14, 1) = '-' AND substr(${expr}, 19, 1) = '-'
+       AND substr(${expr}, 24, 1) = '-' AND length(replace(${expr}, '-', '')) = 32 AND replace(${expr}, '-', '') NOT GLOB '*[^0-9a-f]*'
+     THEN unhex(replace(${expr}, '-', '')) ELSE ${expr} END)`;
+
+/** SQL for a stored dedupe key as the provider gave it. */
+export const dedupeTextSql = (column: string) =>
+  `(CASE WHEN typeof(${column}) = 'blob' THEN lower(substr(hex(${column}), 1, 8) || '-' || substr(hex(${column}), 9, 4) || '-' ||
+     substr(hex(${column}), 13, 4) || '-' || substr(hex(${column}), 17, 4) || '-' || substr(hex(${column}), 21)) ELSE ${column} END)`;

@@ -115,9 +115,9 @@ describe("ingest consumer", () => {
     const msgs = await Promise.all([1, 2, 3, 4, 5].map(() => ingressMessage()));
     const { db, statements } = batchRecordingDb();
     await consume(msgs, { DB: db });
-    // One transaction: the names they use, their counts, the five events in one statement, then what
-    // they teach (locations, event types).
-    expect(statements).toEqual([5]);
+    // One transaction: the names they use, their counts, their bodies in one row and the five events in
+    // one statement, then what they teach (locations, event types).
+    expect(statements).toEqual([6]);
     for (const m of msgs) expect(await countRows(m.eventId)).toBe(1);
   });
 
