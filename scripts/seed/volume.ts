@@ -119,10 +119,10 @@ export function seedBody(rand: () => number, type: string, locationUid: string, 
   const some = (min: number, max: number) => min + Math.floor(rand() * (max - min + 1));
   const phone = () => `+1801555${String(some(0, 9999)).padStart(4, "0")}`;
   if (object === "message") {
-    Object.assign(data, { body: text(rand, some(200, 1000)), createdAt: iso });
+    Object.assign(data, { body: text(rand, some(300, 1200)), createdAt: iso });
     (data.conversation as Record<string, unknown>).channel = { type: "phone", identifier: phone() };
   } else if (object === "review") {
-    data.review = { ...(data.review as Record<string, unknown>), body: text(rand, some(150, 800)), rating: some(1, 5) };
+    data.review = { ...(data.review as Record<string, unknown>), body: text(rand, some(250, 950)), rating: some(1, 5) };
     data.createdAt = data.updatedAt = iso;
     if (rand() < 0.5) data.responses = [{ uid: uuid(rand), body: text(rand, some(60, 300)), createdAt: iso, userUid: uuid(rand) }];
   } else if (object === "invoice") {
