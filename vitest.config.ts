@@ -22,6 +22,8 @@ export default defineConfig({
             miniflare: {
               // Outbound fetch (deliveries) goes to an in-process fake downstream.
               outboundService: fakeDownstream as never,
+              // An empty database for the migration test to build the old schema in.
+              d1Databases: { MIGRATION_DB: "migration-test" },
               bindings: {
                 TEST_MIGRATIONS: migrations,
                 ADMIN_TOKEN: "test-admin-token-of-at-least-32-characters",

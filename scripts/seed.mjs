@@ -45,8 +45,9 @@ writeFileSync(config, `name = "edgehook-seed"\nmain = "${join(root, "scripts/see
 const worker = await unstable_dev(join(root, "scripts/seed/worker.ts"), {
   config,
   persistTo: state,
-  logLevel: "warn",
-  experimental: { disableExperimentalWarning: true, disableDevRegistry: true },
+  logLevel: "error",
+  // A seed runs for minutes: editing the sources meanwhile must not restart it.
+  experimental: { disableExperimentalWarning: true, disableDevRegistry: true, watch: false },
 });
 const started = Date.now();
 const now = Date.now();
@@ -55,12 +56,16 @@ try {
   const report = { events: 0, bodyBytes: 0, deliveries: { held: 0, pending: 0, succeeded: 0, failed: 0 }, attempts: 0, deadLetters: 0 };
   let last;
   for (let offset = 0; offset < events; offset += CHUNK) {
-    const res = await worker.fetch("http://seed/", {
-      method: "POST",
-      body: JSON.stringify({ events, offset, count: CHUNK, now, seed: Number(values.seed), batch: Number(values.batch) }),
-    });
-    if (!res.ok) throw new Error(`seed chunk at ${offset} failed: ${res.status} ${await res.text()}`);
-    last = await res.json();
+    const body = JSON.stringify({ events, offset, count: CHUNK, now, seed: Number(values.seed), batch: Number(values.batch) });
+    // A chunk is idempotent (the same ids; every write keeps what is stored), so a failed one is run again.
+    for (let attempt = 1; ; attempt++) {
+      const res = await worker.fetch("http://seed/", { method: "POST", body });
+      if (res.ok) {
+        last = await res.json();
+        break;
+      }
+      if (attempt === 3) throw new Error(`seed chunk at ${offset} failed: ${res.status} ${await res.text()}`);
+    }
     report.events += last.events;
     report.bodyBytes += last.bodyBytes;
     report.attempts += last.attempts;
