@@ -53,7 +53,9 @@ const started = Date.now();
 const now = Date.now();
 const CHUNK = 10_000;
 try {
+  /** @type {Record<string, any>} */
   const report = { events: 0, bodyBytes: 0, deliveries: { held: 0, pending: 0, succeeded: 0, failed: 0 }, attempts: 0, deadLetters: 0 };
+  /** @type {any} */
   let last;
   for (let offset = 0; offset < events; offset += CHUNK) {
     const body = JSON.stringify({ events, offset, count: CHUNK, now, seed: Number(values.seed), batch: Number(values.batch) });
@@ -77,9 +79,10 @@ try {
   Object.assign(report, { webhooks: last.webhooks, organizations: last.organizations, locations: last.locations, from: last.from, to: last.to });
   const seconds = (Date.now() - started) / 1000;
   const d1dir = join(state, "v3/d1");
+  /** @type {(dir: string) => string[]} */
   const files = (dir) => readdirSync(dir, { withFileTypes: true }).flatMap((f) => (f.isDirectory() ? files(join(dir, f.name)) : [join(dir, f.name)]));
   const bytes = files(d1dir).filter((f) => f.endsWith(".sqlite")).reduce((n, f) => n + statSync(f).size, 0);
-  const n = (x) => x.toLocaleString("en");
+  const n = (/** @type {number} */ x) => x.toLocaleString("en");
   console.log(
     [
       `seeded ${n(report.events)} events in ${seconds.toFixed(0)} s (${n(Math.round(report.events / seconds))}/s), received ${new Date(report.from).toISOString()} … ${new Date(report.to).toISOString()}`,

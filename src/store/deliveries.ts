@@ -316,7 +316,7 @@ function where(f: DeliveryFilter): { sql: string; binds: unknown[] } {
 }
 
 /** Rows one list call examines at most. */
-export const DELIVERY_SCAN_ROWS = 2_000;
+export const DELIVERY_SCAN_ROWS = 4_000;
 
 /**
  * Newest first, strictly below `before` (the insertion sequence). A webhook or

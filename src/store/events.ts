@@ -233,7 +233,9 @@ export interface EventFilter {
 }
 
 /** Rows one list call examines at most, however rare its filter: past them it answers a cursor. */
-export const EVENT_SCAN_ROWS = 2_000;
+export const EVENT_SCAN_ROWS = 4_000;
+/** With a status filter each row examined also looks up its deliveries. */
+export const EVENT_STATUS_SCAN_ROWS = 2_000;
 
 /**
  * Newest first, up to `limit`, strictly below `before` (the insertion sequence).
@@ -283,7 +285,7 @@ export async function listEvents(
     filter: conditions.join(" AND ") || "1",
     before: opts.before ?? Number.MAX_SAFE_INTEGER,
     limit: opts.limit,
-    scanRows: EVENT_SCAN_ROWS,
+    scanRows: f.status ? EVENT_STATUS_SCAN_ROWS : EVENT_SCAN_ROWS,
   });
   return { events: await eventsAt(db, page.seqs), nextBefore: page.nextBefore };
 }

@@ -44,21 +44,25 @@ export async function stats(db: D1Database, access: Access | null, now = Date.no
 
   // Which event_counts rows: everyone's, or the grant's organizations and, for its
   // locations, the events that named none of those organizations (counted once).
-  let scopes: string;
-  if (!limited) scopes = "scope = 0";
+  // Each set is its own statement so that each is ranges of the key.
+  const scopes: string[] = [];
+  if (!limited) scopes.push("scope = 0");
   else {
     const ids = await nameIds(db, [...(access.organizationUids ?? []), ...(access.locationUids ?? [])]);
     const known = (names: string[] | null) => (names ?? []).flatMap((n) => (ids.has(n) ? [ids.get(n)!] : []));
     const orgs = known(access.organizationUids);
     const locs = known(access.locationUids);
-    scopes = `(scope IN (${orgs.join(", ")}) OR (scope IN (${locs.map((l) => -l).join(", ")}) AND owner NOT IN (${orgs.join(", ")})))`;
+    if (orgs.length) scopes.push(`scope IN (${orgs.join(", ")})`);
+    if (locs.length) scopes.push(`scope IN (${locs.map((l) => -l).join(", ")}) AND owner NOT IN (${orgs.join(", ")})`);
   }
   const granted = limited ? grantedWebhookIdsSql(access) : null;
   const webhookFilter = granted ? `webhook IN (${granted.sql})` : "1";
   const wh = webhookAccessSql(access, "w");
-  const [totals, hours, deliveries, attempts, perWebhook, dead] = await db.batch<Counts>([
-    db.prepare(`SELECT * FROM event_counts WHERE ${scopes} AND hour = ${TOTAL_HOUR}`),
-    db.prepare(`SELECT * FROM event_counts WHERE ${scopes} AND hour >= ?`).bind(firstHour),
+  const eventStatements = scopes.flatMap((scope) => [
+    db.prepare(`SELECT * FROM event_counts WHERE ${scope} AND hour = ${TOTAL_HOUR}`),
+    db.prepare(`SELECT * FROM event_counts WHERE ${scope} AND hour >= ?`).bind(firstHour),
+  ]);
+  const results = await db.batch<Counts>([
     db.prepare(`SELECT * FROM delivery_counts WHERE ${webhookFilter}`).bind(...(granted?.binds ?? [])),
     db.prepare(`SELECT * FROM attempt_counts WHERE hour >= ? AND ${webhookFilter}`).bind(Math.floor(from / HOUR_MS), ...(granted?.binds ?? [])),
     db
@@ -68,7 +72,12 @@ export async function stats(db: D1Database, access: Access | null, now = Date.no
       )
       .bind(...wh.binds),
     db.prepare("SELECT open AS n FROM dead_letter_counts"),
+    ...eventStatements,
   ]);
+  const [deliveries, attempts, perWebhook, dead] = results;
+  const eventRows = results.slice(4).map((r) => r.results);
+  const totals = { results: eventRows.filter((_, i) => i % 2 === 0).flat() };
+  const hours = { results: eventRows.filter((_, i) => i % 2 === 1).flat() };
 
   const n = (row: Counts, column: string) => Number(row[column] ?? 0);
   const eventsIn = (row: Counts, tenths: (t: number) => boolean) =>
