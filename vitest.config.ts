@@ -12,7 +12,7 @@ export default defineConfig({
     projects: [
       // `npm run bench` only: measurements, not tests.
       ...(process.env.EDGEHOOK_BENCH
-        ? [{ test: { name: "bench", include: ["bench/**/*.test.ts"], environment: "node", testTimeout: 1_800_000 } }]
+        ? [{ test: { name: "bench", include: ["bench/**/*.test.ts"], environment: "node", testTimeout: 1_800_000, fileParallelism: false } }]
         : []),
       {
         // Runtime code, inside workerd with local D1, R2 and Queues.

@@ -25,7 +25,8 @@ export async function boundedScan(
   db: D1Database,
   o: { table: string; columns: string; drivers: Driver[]; filter: string; before: number; limit: number; scanRows: number },
 ): Promise<ScanPage> {
-  const budget = Math.max(o.limit + 1, Math.floor(o.scanRows / o.drivers.length));
+  // Without a filter every walked row is a hit: one more than a page settles each walk.
+  const budget = o.filter === "1" ? o.limit + 1 : Math.max(o.limit + 1, Math.floor(o.scanRows / o.drivers.length));
   const walks = o.drivers.map(
     (d, i) => `SELECT * FROM (SELECT ${i} AS driver, ${o.columns} FROM ${o.table} WHERE ${d} AND seq < ?1 ORDER BY seq DESC LIMIT ${budget})`,
   );

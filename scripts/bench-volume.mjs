@@ -1,0 +1,181 @@
+#!/usr/bin/env node
+// `npm run bench:volume -- [--events N] [--persist-to DIR] [--reseed] [--repeat R] [--rounds K] [--ingest M]`
+//
+// Seeds a local D1 with N events (default 1,000,000; `npm run seed`, reused on the next
+// run when a seed of that size is there), then, against Edgehook in the local runtime
+// (bench/volume/worker.ts: the real Worker, its D1 metered):
+// 1. times each operator read (stats as admin and as limited tokens, the dashboard's
+//    pages, every /v1/events filter, /v1/deliveries filters, webhook and event detail):
+//    R timed calls after a warm-up, with the D1 rows each read;
+// 2. measures the ingest consumer's events/s on that database against an empty one,
+//    K rounds of M events each, alternating, and prints the median ratio.
+// Times are this machine's, printed here and asserted nowhere.
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { BENCH_ADMIN_TOKEN, startBenchWorker } from "../bench/volume/stack.mjs";
+
+process.env.WRANGLER_SEND_METRICS ??= "false";
+const root = resolve(import.meta.dirname, "..");
+const { values } = parseArgs({
+  options: {
+    events: { type: "string", default: "1000000" },
+    "persist-to": { type: "string", default: join(root, ".wrangler/bench-volume") },
+    reseed: { type: "boolean", default: false },
+    repeat: { type: "string", default: "5" },
+    rounds: { type: "string", default: "6" },
+    ingest: { type: "string", default: "2000" },
+  },
+});
+const N = Number(values.events);
+const REPEAT = Number(values.repeat);
+const ROUNDS = Number(values.rounds);
+const INGEST = Number(values.ingest);
+const dir = resolve(values["persist-to"]);
+const marker = join(dir, "bench-volume.json");
+const n = (/** @type {number} */ x) => x.toLocaleString("en");
+
+// 1. The seed: reused when this directory holds one of N events.
+/** @type {{ events: number; output: string } | null} */
+const seeded = existsSync(marker) ? JSON.parse(readFileSync(marker, "utf8")) : null;
+if (values.reseed || seeded?.events !== N) {
+  rmSync(dir, { recursive: true, force: true });
+  console.log(`seeding ${n(N)} events into ${dir} …`);
+  const res = spawnSync(process.execPath, [join(root, "scripts/seed.mjs"), "--events", String(N), "--persist-to", dir], {
+    cwd: root,
+    stdio: ["ignore", "pipe", "inherit"],
+    encoding: "utf8",
+  });
+  if (res.status !== 0) process.exit(res.status ?? 1);
+  writeFileSync(marker, JSON.stringify({ events: N, output: res.stdout }));
+  console.log(res.stdout.trim());
+} else {
+  console.log(`reusing the seed of ${n(N)} events in ${dir} (--reseed to make it again):\n${seeded.output.trim()}`);
+}
+const full = await startBenchWorker({ persistTo: dir });
+const emptyDir = mkdtempSync(join(tmpdir(), "edgehook-bench-empty-"));
+/** @type {any} */
+let empty;
+try {
+  // 2. The reads.
+  const admin = { authorization: `Bearer ${BENCH_ADMIN_TOKEN}` };
+  const get = async (/** @type {string} */ path, /** @type {Record<string, string>} */ headers = admin) => {
+    const res = await full.fetch(path, { headers });
+    const body = await res.text();
+    return { status: res.status, body, rows: Number(res.headers.get("x-d1-rows-read")), size: Number(res.headers.get("x-d1-size")) };
+  };
+  const json = async (/** @type {string} */ path) => JSON.parse((await get(path)).body);
+  const statsRead = await get("/v1/stats");
+  const stats = JSON.parse(statsRead.body);
+  console.log(
+    `\nD1 reports ${n(statsRead.size)} bytes: ${n(Math.round(statsRead.size / stats.events.total))} per stored event ` +
+      `(with its deliveries, attempts, counters and indexes; ~1.5 KB bodies)\n`,
+  );
+  // A seeded event (only those have failed deliveries), not one a previous run's ingest bench added.
+  const sample = await json(`/v1/events/${(await json("/v1/deliveries?status=failed&limit=1")).data[0].eventId}`);
+  const enabled = stats.webhooks.find((/** @type {any} */ w) => !w.disabled).uid;
+  const org = sample.organizationUid;
+  const loc = sample.locationUid;
+  const token = async (/** @type {object} */ body) => (await full.api("POST", "/v1/tokens", { name: `bench-${Date.now()}`, ...body })).json.token;
+  const all = ["events:read", "webhooks:read", "read_messages", "read_contacts", "read_payments", "read_reviews"];
+  const orgToken = await token({ scopes: all, organizationUids: [org] });
+  const locToken = await token({ scopes: ["events:read", "read_messages"], locationUids: [loc] });
+  const login = await full.fetch("/dashboard/login", {
+    method: "POST",
+    headers: { origin: "http://bench", "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ token: BENCH_ADMIN_TOKEN }),
+    redirect: "manual",
+  });
+  const cookie = { cookie: (login.headers.get("set-cookie") ?? "").split(";")[0] };
+  const since = new Date(Date.now() - 5 * 86_400_000).toISOString();
+  const until = new Date(Date.now() - 4 * 86_400_000).toISOString();
+  const asOrg = { authorization: `Bearer ${orgToken}` };
+  const asLoc = { authorization: `Bearer ${locToken}` };
+  /** @type {[string, string, Record<string, string>?][]} */
+  const reads = [
+    ["GET /v1/stats (admin)", "/v1/stats"],
+    ["GET /v1/stats (organization token)", "/v1/stats", asOrg],
+    ["GET /v1/stats (location token)", "/v1/stats", asLoc],
+    ["dashboard overview", "/dashboard", cookie],
+    ["dashboard events", "/dashboard/events", cookie],
+    ["dashboard events, failed", "/dashboard/events?status=failed", cookie],
+    ["dashboard event", `/dashboard/events/${sample.id}`, cookie],
+    ["dashboard webhooks", "/dashboard/webhooks", cookie],
+    ["dashboard webhook", `/dashboard/webhooks/${enabled}`, cookie],
+    ["GET /v1/events?limit=50", "/v1/events?limit=50"],
+    ["events by type", "/v1/events?eventType=review.created&limit=50"],
+    ["events by type (organization token)", "/v1/events?eventType=review.created&limit=50", asOrg],
+    ["events by source", "/v1/events?sourceId=podium&limit=50"],
+    ["events by location", `/v1/events?locationUid=${loc}&limit=50`],
+    ["events by organization", `/v1/events?organizationUid=${org}&limit=50`],
+    ["events by status=failed", "/v1/events?status=failed&limit=50"],
+    ["events by status=held", "/v1/events?status=held&limit=50"],
+    ["events since/until (one day)", `/v1/events?since=${since}&until=${until}&limit=50`],
+    ["events org+type+status+since", `/v1/events?organizationUid=${org}&eventType=message.received&status=succeeded&since=${since}&limit=50`],
+    ["events (location token)", "/v1/events?limit=50", asLoc],
+    ["GET /v1/deliveries?limit=50", "/v1/deliveries?limit=50"],
+    ["deliveries by status=failed", "/v1/deliveries?status=failed&limit=50"],
+    ["deliveries by webhook", `/v1/deliveries?webhookUid=${enabled}&limit=50`],
+    ["deliveries by webhook+status", `/v1/deliveries?webhookUid=${enabled}&status=pending&limit=50`],
+    ["deliveries by event", `/v1/deliveries?eventId=${sample.id}`],
+    ["deliveries (organization token)", "/v1/deliveries?status=succeeded&limit=50", asOrg],
+    ["GET /v1/events/:id", `/v1/events/${sample.id}`],
+    ["GET /v1/webhooks/:uid", `/v1/webhooks/${enabled}`],
+  ];
+  const median = (/** @type {number[]} */ xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+  const lines = [`operator reads with ${n(stats.events.total)} events stored (${REPEAT} timed calls each after a warm-up):`];
+  lines.push(`  ${"read".padEnd(38)} ${"median ms".padStart(9)} ${"max ms".padStart(7)} ${"rows read".padStart(9)}  status`);
+  for (const [name, path, headers] of reads) {
+    const warm = await get(path, headers);
+    const times = [];
+    for (let i = 0; i < REPEAT; i++) {
+      const t = performance.now();
+      await get(path, headers);
+      times.push(performance.now() - t);
+    }
+    lines.push(
+      `  ${name.padEnd(38)} ${median(times).toFixed(1).padStart(9)} ${Math.max(...times).toFixed(1).padStart(7)} ${n(warm.rows).padStart(9)}  ${warm.status}`,
+    );
+  }
+  console.log(lines.join("\n"));
+
+  // 3. The ingest consumer, on this database and on an empty one, rounds alternating. Both
+  // are prepared by an earlier run of the runtime and opened afresh (a database created in
+  // the running process is served faster than one opened from disk), and both have the
+  // same webhooks (the seed's five and one for these events), so every event routes alike.
+  const organizationUid = "org-bench-ingest";
+  const benchWebhook = { url: "https://hooks.example.com/bench-ingest", eventTypes: ["*"], organizationUid };
+  const prepare = await startBenchWorker({ persistTo: emptyDir });
+  if (!(await prepare.fetch("/__bench/seed-webhooks", { method: "POST" })).ok) throw new Error("could not add the seed's webhooks");
+  await prepare.api("POST", "/v1/webhooks", benchWebhook);
+  await prepare.stop();
+  const hooks = await full.api("GET", "/v1/webhooks?limit=100");
+  if (!hooks.json.data.some((/** @type {any} */ w) => w.url === benchWebhook.url)) await full.api("POST", "/v1/webhooks", benchWebhook);
+  empty = await startBenchWorker({ persistTo: emptyDir });
+  const rate = async (/** @type {any} */ w) => {
+    const res = await w.fetch("/__bench/ingest", { method: "POST", body: JSON.stringify({ n: INGEST, batch: 100, organizationUid }) });
+    const out = await res.json();
+    return { perSecond: (out.events / out.ms) * 1000, rowsWritten: out.d1.rowsWritten / out.events, rowsRead: out.d1.rowsRead / out.events };
+  };
+  await rate(empty); // warm-up, not counted
+  await rate(full);
+  const ratios = [];
+  const out = [`\ningest consumer: ${ROUNDS} rounds of ${n(INGEST)} events in batches of 100 (the same six webhooks on both sides), empty database vs ${n(N)} seeded:`];
+  for (let i = 0; i < ROUNDS; i++) {
+    const a = await rate(empty);
+    const b = await rate(full);
+    ratios.push(b.perSecond / a.perSecond);
+    out.push(
+      `  round ${i + 1}: empty ${a.perSecond.toFixed(0)} events/s (${a.rowsRead.toFixed(1)} rows read, ${a.rowsWritten.toFixed(2)} written per event) | ` +
+        `seeded ${b.perSecond.toFixed(0)} events/s (${b.rowsRead.toFixed(1)} read, ${b.rowsWritten.toFixed(2)} written) | ×${(b.perSecond / a.perSecond).toFixed(2)}`,
+    );
+  }
+  out.push(`  median: seeded/empty ×${median(ratios).toFixed(2)} (target ≥ 0.9)`);
+  console.log(out.join("\n"));
+} finally {
+  await full.stop();
+  await empty?.stop();
+  rmSync(emptyDir, { recursive: true, force: true });
+}
