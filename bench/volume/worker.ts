@@ -233,6 +233,8 @@ export default {
     headers.set("x-d1-rows-read", String(meter.usage.rowsRead));
     headers.set("x-d1-rows-written", String(meter.usage.rowsWritten));
     headers.set("x-d1-size", String(meter.usage.sizeAfter));
+    headers.set("x-d1-ms", String(meter.usage.durationMs));
+    if (request.headers.get("x-bench-detail")) headers.set("x-d1-statements", JSON.stringify(meter.usage.bySql));
     return new Response(res.body, { status: res.status, headers });
   },
   queue: worker.queue,

@@ -48,8 +48,9 @@ export function eventCountsStatement(db: D1Database, rowsSql: string, binds: unk
   const sums = EVENT_COLUMNS.map((c, i) => `${sign} * SUM(col = ${i}) AS ${c}`).join(", ");
   return db
     .prepare(
-      `WITH r AS (${rowsSql}),
-       k AS (
+      // r is read three times and k twice: each is worked out once (its name lookups and existence checks too).
+      `WITH r AS MATERIALIZED (${rowsSql}),
+       k AS MATERIALIZED (
          SELECT 0 AS scope, 0 AS owner, received_at, object FROM r
          UNION ALL SELECT org, 0, received_at, object FROM r WHERE org IS NOT NULL
          UNION ALL SELECT -loc, COALESCE(org, 0), received_at, object FROM r WHERE loc IS NOT NULL),
