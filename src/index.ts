@@ -1,14 +1,15 @@
 import { app } from "./app";
-import type { DeliveryMessage, IngestMessage } from "./domain/types";
+import type { IngestMessage } from "./domain/types";
 import type { Env } from "./env";
 import { runMaintenance } from "./maintenance/cron";
-import { consumeDeliveries } from "./pipeline/deliver";
-import { consumeDeliveryDeadLetters, consumeIngestDeadLetters } from "./pipeline/dead-letters";
+import { consumeIngestDeadLetters } from "./pipeline/dead-letters";
 import { consumeIngest } from "./pipeline/ingest";
 import { QUEUES } from "./pipeline/queues";
 
 // The listener hub (`edgehook listen`, `tail`) is a Durable Object class of this Worker.
 export { ListenerHub } from "./listen/hub";
+// One delivery scheduler per webhook: the only sender of its deliveries (pipeline/scheduler.ts).
+export { WebhookScheduler } from "./pipeline/scheduler";
 
 export default {
   fetch: app.fetch,
@@ -19,12 +20,8 @@ export default {
     switch (batch.queue) {
       case QUEUES.ingest:
         return consumeIngest(batch as MessageBatch<IngestMessage>, env);
-      case QUEUES.deliveries:
-        return consumeDeliveries(batch as MessageBatch<DeliveryMessage>, env);
       case QUEUES.ingestDead:
         return consumeIngestDeadLetters(batch as MessageBatch<IngestMessage>, env);
-      case QUEUES.deliveriesDead:
-        return consumeDeliveryDeadLetters(batch as MessageBatch<DeliveryMessage>, env);
       default:
         console.error("message from an unknown queue; retrying", { queue: batch.queue });
         batch.retryAll();

@@ -1,4 +1,5 @@
 import type { DeliveryStatus } from "./delivery";
+import type { FlowLimits } from "./flow";
 /** The providers Edgehook can verify. One module each in src/ingress/providers/. */
 export const PROVIDER_NAMES = ["podium", "standard-webhooks", "stripe", "github", "shopify", "slack", "hmac"] as const;
 export type ProviderName = (typeof PROVIDER_NAMES)[number];
@@ -77,8 +78,8 @@ export interface StoredEvent extends EventFacts {
   body: string;
 }
 
-/** A forwarding subscription (CONTRACT §3). `secret` never leaves through the API after creation. */
-export interface Webhook {
+/** A forwarding subscription with its flow limits. `secret` never leaves through the API after creation. */
+export interface Webhook extends FlowLimits {
   uid: string;
   url: string;
   eventTypes: string[];
@@ -92,7 +93,6 @@ export interface Webhook {
   createdAt: number;
   updatedAt: number;
 }
-
 
 /** One event owed to one webhook. */
 export interface Delivery {
@@ -117,9 +117,3 @@ export interface Attempt {
   responseSnippet: string | null;
 }
 
-/** The message the routing step puts on the deliveries queue. */
-export interface DeliveryMessage {
-  deliveryId: string;
-  /** Released held deliveries: sent one after another, oldest first. */
-  ordered?: boolean;
-}

@@ -1,6 +1,8 @@
 import type { Access } from "../domain/access";
+import { isOrdering } from "../domain/flow";
 import type { Webhook } from "../domain/types";
 import { webhookAccessSql } from "./access";
+import { holdPendingStatement } from "./deliveries";
 import { from, to } from "./transitions";
 
 export interface WebhookRow {
@@ -14,6 +16,9 @@ export interface WebhookRow {
   disabled: number;
   timeout_ms: number;
   max_attempts: number;
+  rate_limit: number | null;
+  max_concurrency: number;
+  ordering: string;
   created_at: number;
   updated_at: number;
 }
@@ -30,6 +35,10 @@ export function toWebhook(r: WebhookRow): Webhook {
     disabled: r.disabled === 1,
     timeoutMs: r.timeout_ms,
     maxAttempts: r.max_attempts,
+    rateLimit: r.rate_limit,
+    maxConcurrency: r.max_concurrency,
+    // The column's CHECK allows only the two orderings.
+    ordering: isOrdering(r.ordering) ? r.ordering : "unordered",
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
@@ -62,8 +71,8 @@ export async function insertWebhook(db: D1Database, w: Webhook): Promise<void> {
   await db
     .prepare(
       `INSERT INTO webhooks (uid, url, event_types, location_uid, organization_uid, source_ids, secret, disabled,
-         timeout_ms, max_attempts, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         timeout_ms, max_attempts, rate_limit, max_concurrency, ordering, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
     .bind(
       w.uid,
@@ -76,6 +85,9 @@ export async function insertWebhook(db: D1Database, w: Webhook): Promise<void> {
       w.disabled ? 1 : 0,
       w.timeoutMs,
       w.maxAttempts,
+      w.rateLimit,
+      w.maxConcurrency,
+      w.ordering,
       w.createdAt,
       w.updatedAt,
     )
@@ -91,7 +103,7 @@ export async function updateWebhook(db: D1Database, w: Webhook): Promise<void> {
     db
       .prepare(
         `UPDATE webhooks SET url = ?, event_types = ?, source_ids = ?, secret = ?, disabled = ?, timeout_ms = ?,
-           max_attempts = ?, updated_at = ? WHERE uid = ?`,
+           max_attempts = ?, rate_limit = ?, max_concurrency = ?, ordering = ?, updated_at = ? WHERE uid = ?`,
       )
       .bind(
         w.url,
@@ -101,17 +113,14 @@ export async function updateWebhook(db: D1Database, w: Webhook): Promise<void> {
         w.disabled ? 1 : 0,
         w.timeoutMs,
         w.maxAttempts,
+        w.rateLimit,
+        w.maxConcurrency,
+        w.ordering,
         w.updatedAt,
         w.uid,
       ),
   ];
-  if (w.disabled) {
-    stmts.push(
-      db
-        .prepare(`UPDATE deliveries SET status = ${to("hold")}, next_attempt_at = NULL, updated_at = ? WHERE webhook_uid = ? AND ${from("hold")}`)
-        .bind(w.updatedAt, w.uid),
-    );
-  }
+  if (w.disabled) stmts.push(holdPendingStatement(db, w.uid, w.updatedAt));
   await db.batch(stmts);
 }
 

@@ -11,9 +11,9 @@ describe("dead letters are never silent", () => {
     const hook = await p.createWebhook({ url: `https://downstream.test/flaky/${key}?fails=1`, eventTypes: ["*"], organizationUid: org, maxAttempts: 1 });
     const before = (await p.api("GET", "/v1/stats")).json.deadLetters;
     const eventId = await p.ingest(podiumBody({ organizationUid: org }));
-    const first = await p.deliver();
-    // Failed for good: its one dead letter is recorded with the attempt; a duplicate message changes nothing.
-    await p.deliver(first.acked);
+    await p.deliver();
+    // Failed for good: its one dead letter is recorded with the attempt; its scheduler woken again changes nothing.
+    await p.deliver();
     const list = (await p.api("GET", "/v1/dead-letters?open=true")).json.data.filter((d: { eventId: string }) => d.eventId === eventId);
     expect(list).toHaveLength(1);
     expect(list[0]).toMatchObject({ queue: "edgehook-deliveries-dlq", reason: expect.stringContaining("HTTP 503"), replayedAt: null });
@@ -57,9 +57,10 @@ describe("dead letters are never silent", () => {
 
   it("parks a dead letter it cannot record in R2 rather than dropping it (see reliability.test.ts)", async () => {
     const p = pipeline({ DB: { batch: async () => Promise.reject(new Error("D1 down (test)")) } as never });
-    const res = await p.runQueue("edgehook-deliveries-dlq", [{ deliveryId: "dlv_x" }], 1, "dead-x");
+    const msg = { v: 1, eventId: `evt_x_${uniqueKey()}`, sourceId: "podium", dedupeKey: "x", eventType: "message.received" };
+    const res = await p.runQueue("edgehook-ingest-dlq", [msg], 1, "dead-x");
     expect(res.acked).toHaveLength(1);
-    expect(await p.env.BODIES.head("dead-letters/edgehook-deliveries-dlq/dead-x-0")).not.toBeNull();
+    expect(await p.env.BODIES.head("dead-letters/edgehook-ingest-dlq/dead-x-0")).not.toBeNull();
   });
 
   it("keeps /v1/dead-letters to admins", async () => {

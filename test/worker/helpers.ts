@@ -1,7 +1,8 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import type { DeliveryMessage, IngestMessage } from "../../src/domain/types";
+import type { IngestMessage } from "../../src/domain/types";
 import type { Env } from "../../src/env";
+import { IDLE_STATUS, type FlowStatus } from "../../src/pipeline/flow";
 import { podium } from "../../src/schemes/podium";
 import { insertSource, type NewSource } from "../../src/store/sources";
 import worker from "../../src/index";
@@ -54,19 +55,42 @@ export function recordingQueue<T = IngestMessage>(fail = false) {
 
 export type RecordingQueue<T = IngestMessage> = ReturnType<typeof recordingQueue<T>>;
 
-/** The test env with every queue replaced by a recording one, so nothing runs in the background. */
-export function testEnv(overrides: Partial<Env> = {}) {
-  const queues = {
-    ingest: recordingQueue<IngestMessage>(),
-    deliveries: recordingQueue<DeliveryMessage>(),
+/**
+ * Delivery schedulers that record which webhooks were woken instead of sending
+ * anything (pipeline.ts's `deliver()` runs their flows), or fail for the webhooks
+ * `fails` names.
+ */
+export function recordingSchedulers(fails: (webhookUid: string) => boolean = () => false) {
+  const woken: string[] = [];
+  return {
+    woken,
+    getByName: (_name: string) => ({
+      async wake(webhookUid: string): Promise<void> {
+        if (fails(webhookUid)) throw new Error("scheduler unreachable (test)");
+        woken.push(webhookUid);
+      },
+      status: async (): Promise<FlowStatus> => IDLE_STATUS,
+    }),
   };
+}
+
+export type RecordingSchedulers = ReturnType<typeof recordingSchedulers>;
+
+/**
+ * The test env with the ingest queue and the schedulers replaced by recording ones,
+ * so nothing runs in the background; the schedulers of the webhooks `unreachable`
+ * names fail to wake.
+ */
+export function testEnv(overrides: Partial<Env> = {}, unreachable?: (webhookUid: string) => boolean) {
+  const queues = { ingest: recordingQueue<IngestMessage>() };
+  const schedulers = recordingSchedulers(unreachable);
   const e = {
     ...env,
     INGEST: queues.ingest as never,
-    DELIVERIES: queues.deliveries as never,
+    SCHEDULERS: schedulers as never,
     ...overrides,
   } as Env;
-  return { env: e, queues };
+  return { env: e, queues, schedulers };
 }
 
 // Documentation addresses (2001:db8::/32), one network per test file's isolate and one address per call.

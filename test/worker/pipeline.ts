@@ -1,16 +1,22 @@
-// Drives the whole pipeline inside workerd, one queue hop at a time, with
-// recording queues so each step is explicit and nothing runs in the background.
+// Drives the whole pipeline inside workerd, one hop at a time, with a recording
+// ingest queue and recording schedulers, so each step is explicit and nothing
+// runs in the background: `deliver()` runs the flows of the webhooks woken, in
+// this isolate, with this pipeline's env (its faults included).
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
-import type { DeliveryMessage, IngestMessage } from "../../src/domain/types";
+import type { IngestMessage } from "../../src/domain/types";
 import type { Env } from "../../src/env";
 import worker from "../../src/index";
+import { WebhookFlow } from "../../src/pipeline/flow";
 import { ADMIN, podiumBody, podiumHeaders, post, testEnv } from "./helpers";
 
 let msgSeq = 0;
 
-export function pipeline(overrides: Partial<Env> = {}) {
-  const { env, queues } = testEnv(overrides);
+export function pipeline(overrides: Partial<Env> = {}, opts: { unreachable?: (webhookUid: string) => boolean } = {}) {
+  const { env, queues, schedulers } = testEnv(overrides, opts.unreachable);
   const handler = worker as ExportedHandler<Env>;
+  // One flow per webhook woken through this pipeline, kept across deliver() calls as
+  // its Durable Object keeps it (what it failed to record, a pause).
+  const flows = new Map<string, WebhookFlow>();
 
   async function runQueue<T>(queue: string, bodies: T[], attempts = 1, id?: string) {
     const batch = createMessageBatch<T>(
@@ -60,6 +66,8 @@ export function pipeline(overrides: Partial<Env> = {}) {
   return {
     env,
     queues,
+    /** The webhooks whose scheduler was woken, in order (deliver() takes them). */
+    woken: schedulers.woken,
     api,
     runQueue,
     /** Sends a signed Podium event through the ingress (of `from`, else `podium`) and the ingest consumer. */
@@ -76,9 +84,15 @@ export function pipeline(overrides: Partial<Env> = {}) {
       return (await this.ingestWithResult(body, from)).eventId;
     },
     runIngest: (msgs: IngestMessage[]) => runQueue<IngestMessage>("edgehook-ingest", msgs),
-    /** Runs the delivery consumer over every queued delivery message (taking them off the queue). */
-    async deliver(msgs: DeliveryMessage[] = queues.deliveries.sent.splice(0)) {
-      return runQueue<DeliveryMessage>("edgehook-deliveries", msgs);
+    /**
+     * Runs the flow of every webhook woken so far through this pipeline: what is due
+     * now goes out within its limits, and is recorded. Returns when nothing more can
+     * start now (a retry due later, a pause, or nothing owed).
+     */
+    async deliver() {
+      for (const uid of schedulers.woken.splice(0)) if (!flows.has(uid)) flows.set(uid, new WebhookFlow(env, uid));
+      for (const flow of flows.values()) flow.wake();
+      await Promise.all([...flows.values()].map((f) => f.run({ deadline: Infinity, maxStarts: Infinity, maxWaitMs: 0 })));
     },
     async createWebhook(body: Record<string, unknown>) {
       const res = await api("POST", "/v1/webhooks", body);

@@ -3,11 +3,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import wranglerToml from "../../wrangler.toml?raw";
-import type { DeliveryMessage, IngestMessage } from "../../src/domain/types";
-
-/** A delivery dead letter as the delivery consumer once sent it (older messages may still carry this shape). */
-type DeadDelivery = DeliveryMessage & { eventId: string; webhookUid: string; attempts: number; lastError: string | null };
+import type { IngestMessage } from "../../src/domain/types";
 import { EXPIRED_GRACE_MS, runMaintenance } from "../../src/maintenance/cron";
+import { park } from "../../src/store/parked";
 import { call, podiumBody, podiumHeaders, post } from "./helpers";
 import { pipeline, received, uniqueKey } from "./pipeline";
 
@@ -46,9 +44,7 @@ describe("ingest retries span hours, and a dead letter D1 cannot take waits in R
     const maxRetries = consumerSetting("edgehook-ingest", "max_retries");
     expect(maxRetries).toBeDefined();
     expect(maxRetries).toBeLessThanOrEqual(100);
-    for (const dlq of ["edgehook-ingest-dlq", "edgehook-deliveries-dlq"]) {
-      expect(consumerSetting(dlq, "max_retries"), `${dlq} max_retries`).toBeGreaterThanOrEqual(10);
-    }
+    expect(consumerSetting("edgehook-ingest-dlq", "max_retries"), "edgehook-ingest-dlq max_retries").toBeGreaterThanOrEqual(10);
 
     const down = pipeline({ DB: downDb });
     // A body too large for one queue message: claim-checked in R2 for the whole ride.
@@ -100,15 +96,14 @@ describe("ingest retries span hours, and a dead letter D1 cannot take waits in R
     expect(await env.BODIES.head(msg!.bodyKey!)).toBeNull();
   });
 
-  it("parks a delivery dead letter D1 cannot record, counts it, and records it once D1 is back", async () => {
+  it("records a delivery dead letter left parked in R2 (by the deliveries queue's consumer of earlier versions) once D1 is back", async () => {
     const down = pipeline({ DB: downDb });
     const normal = pipeline();
     const deliveryId = `dlv_parked_${uniqueKey()}`;
-    const letter: DeadDelivery = { deliveryId, eventId: "evt_x", webhookUid: "wh_x", attempts: 15, lastError: "HTTP 500" };
+    const letter = { deliveryId, eventId: "evt_x", webhookUid: "wh_x", attempts: 15, lastError: "HTTP 500" };
     const id = `dlq-${uniqueKey()}`;
-    const r = await down.runQueue<DeadDelivery>("edgehook-deliveries-dlq", [letter], 1, id);
-    expect(r.acked).toHaveLength(1);
-    const key = parkedKey("edgehook-deliveries-dlq", `${id}-0`);
+    await park(env.BODIES, { queue: "edgehook-deliveries-dlq", messageId: id, attempts: 1, parkedAt: Date.now(), body: letter });
+    const key = parkedKey("edgehook-deliveries-dlq", id);
     expect(await env.BODIES.head(key)).not.toBeNull();
 
     // While D1 stays down, the cron keeps it and reports it.
@@ -131,7 +126,19 @@ describe("ingest retries span hours, and a dead letter D1 cannot take waits in R
       DB: downDb,
       BODIES: { put: async () => Promise.reject(new Error("R2 down (test)")) } as never,
     });
-    const res = await p.runQueue("edgehook-deliveries-dlq", [{ deliveryId: "dlv_x" }], 1, `dead-${uniqueKey()}`);
+    const msg: IngestMessage = {
+      v: 1,
+      eventId: `evt_dead_${uniqueKey()}`,
+      sourceId: "podium",
+      dedupeKey: uniqueKey(),
+      eventType: "message.received",
+      locationUid: null,
+      organizationUid: null,
+      receivedAt: Date.now(),
+      headers: {},
+      body: podiumBody(),
+    };
+    const res = await p.runQueue("edgehook-ingest-dlq", [msg], 1, `dead-${uniqueKey()}`);
     expect(res.acked).toHaveLength(0);
     expect(res.retried).toHaveLength(1);
   });
@@ -152,7 +159,7 @@ describe("the retention purge never takes a delivery still owed", () => {
     const held = await p.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["*"], organizationUid: org, disabled: true });
     const pending = await p.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["*"], organizationUid: org });
     const eventId = await p.ingest(podiumBody({ organizationUid: org }));
-    const inFlight = p.queues.deliveries.sent.splice(0); // the pending delivery's message, not consumed yet
+    expect(p.woken).toEqual([pending.uid]); // its scheduler is woken, and has not run yet
     expect(await statuses(eventId)).toEqual([
       [held.uid, "held"],
       [pending.uid, "pending"],
@@ -170,8 +177,8 @@ describe("the retention purge never takes a delivery still owed", () => {
     const visible = await p.api("GET", `/v1/events/${eventId}`);
     expect(visible.status).toBe(200);
     expect(visible.json.deliveries.map((d: { status: string }) => d.status)).toEqual(["expired", "expired"]);
-    // The in-flight message finds it settled: nothing goes out.
-    await p.deliver(inFlight);
+    // The scheduler, running late, finds it settled: nothing goes out.
+    await p.deliver();
     expect(await received(key)).toHaveLength(0);
 
     // Within the grace period the event stays; after it, the purge takes it.
@@ -205,8 +212,7 @@ describe("one delivery, one open dead letter", () => {
     const eventId = await p.ingest(podiumBody({ organizationUid: org }));
     const before = (await p.api("GET", "/v1/stats")).json.deadLetters as number;
 
-    const [queued] = [...p.queues.deliveries.sent];
-    const deliveryId = queued!.deliveryId;
+    const deliveryId = (await env.DB.prepare("SELECT id FROM deliveries WHERE event_id = ?").bind(eventId).first<{ id: string }>())!.id;
     await p.deliver();
     expect((await p.api("GET", "/v1/stats")).json.deadLetters).toBe(before + 1);
 
@@ -221,8 +227,8 @@ describe("one delivery, one open dead letter", () => {
     const all = (await p.api("GET", "/v1/dead-letters")).json.data.filter((d: { eventId: string }) => d.eventId === eventId);
     expect(all).toHaveLength(1);
     expect(all[0]).toMatchObject({ deliveryId, replayedAt: null, reason: expect.stringContaining("after 2 attempts") });
-    // The delivery's backstop dead letter (the queue's own max_retries) arriving later changes nothing.
-    await p.runQueue<DeliveryMessage>("edgehook-deliveries-dlq", [{ deliveryId }], 1, `dead-b-${key}`);
+    // Its scheduler woken again finds nothing owed: still one open dead letter.
+    await p.deliver();
     expect((await p.api("GET", "/v1/stats")).json.deadLetters).toBe(before + 1);
   });
 });
