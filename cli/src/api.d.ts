@@ -488,7 +488,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One webhook (never its secret), with its count of held deliveries */
+        /**
+         * One webhook (never its secret), with its count of held deliveries and its backlog
+         * @description `backlog` counts held and pending deliveries (up to a cap), and says how fast the webhook's scheduler is sending and when it expects to be done.
+         */
         get: {
             parameters: {
                 query?: never;
@@ -1964,6 +1967,32 @@ export interface components {
                 message: string;
             }[];
         };
+        /** @description In the answer for one webhook: what it is owed and how fast it goes. */
+        WebhookBacklog: {
+            /** @description Deliveries held (the webhook is, or was until just now, disabled). */
+            held: number;
+            /** @description Deliveries due or waiting for a retry. */
+            pending: number;
+            /** @description Held and pending are counted up to 10000 in all: true means at least that many. */
+            capped: boolean;
+            /** @description Requests in flight right now. */
+            inFlight: number;
+            /** @description Attempts made per second over the last 30 seconds. */
+            deliveriesPerSecond: number;
+            /**
+             * Format: date-time
+             * @description Nothing starts before this time: the downstream answered 429/503 with Retry-After, or did not answer.
+             * @example 2026-11-28T17:59:31.123Z
+             */
+            pausedUntil: string | null;
+            /** @description Seconds until held and pending are done, at the pace deliveries have been settling (else at rateLimit); null: unknown, or disabled. */
+            estimatedSeconds: number | null;
+            /**
+             * Format: date-time
+             * @example 2026-11-28T17:59:31.123Z
+             */
+            estimatedDoneAt: string | null;
+        };
         Webhook: {
             uid: string;
             url: string;
@@ -1976,6 +2005,10 @@ export interface components {
             disabled: boolean;
             timeoutMs: number;
             maxAttempts: number;
+            rateLimit: number | null;
+            maxConcurrency: number;
+            /** @enum {string} */
+            ordering: "unordered" | "fifo";
             /**
              * Format: date-time
              * @example 2026-11-28T17:59:31.123Z
@@ -1987,6 +2020,7 @@ export interface components {
              */
             updatedAt: string;
             heldDeliveries?: number;
+            backlog?: components["schemas"]["WebhookBacklog"];
         };
         WebhookCreate: {
             /** @example https://api.example.com/podium-events */
@@ -2006,6 +2040,15 @@ export interface components {
             disabled?: boolean;
             timeoutMs?: number;
             maxAttempts?: number;
+            /** @description Deliveries started per second at most, evenly spaced (1..1000); null: no limit. Default null. */
+            rateLimit?: number | null;
+            /** @description Requests in flight at once at most (1..100). Default 8. */
+            maxConcurrency?: number;
+            /**
+             * @description `fifo`: one at a time, strictly in the order the events were received; a failing delivery holds back the ones after it until it succeeds or fails for good. `unordered` (default): in parallel, up to maxConcurrency.
+             * @enum {string}
+             */
+            ordering?: "unordered" | "fifo";
         };
         WebhookPage: {
             data: components["schemas"]["Webhook"][];
@@ -2036,6 +2079,15 @@ export interface components {
             disabled?: boolean;
             timeoutMs?: number;
             maxAttempts?: number;
+            /** @description Deliveries started per second at most, evenly spaced (1..1000); null: no limit. Default null. */
+            rateLimit?: number | null;
+            /** @description Requests in flight at once at most (1..100). Default 8. */
+            maxConcurrency?: number;
+            /**
+             * @description `fifo`: one at a time, strictly in the order the events were received; a failing delivery holds back the ones after it until it succeeds or fails for good. `unordered` (default): in parallel, up to maxConcurrency.
+             * @enum {string}
+             */
+            ordering?: "unordered" | "fifo";
             /** @description Refused: the location and organization of a webhook cannot change; create a new webhook instead. */
             locationUid?: unknown;
             /** @description Refused: the location and organization of a webhook cannot change; create a new webhook instead. */
@@ -2057,6 +2109,15 @@ export interface components {
             disabled?: boolean;
             timeoutMs?: number;
             maxAttempts?: number;
+            /** @description Deliveries started per second at most, evenly spaced (1..1000); null: no limit. Default null. */
+            rateLimit?: number | null;
+            /** @description Requests in flight at once at most (1..100). Default 8. */
+            maxConcurrency?: number;
+            /**
+             * @description `fifo`: one at a time, strictly in the order the events were received; a failing delivery holds back the ones after it until it succeeds or fails for good. `unordered` (default): in parallel, up to maxConcurrency.
+             * @enum {string}
+             */
+            ordering?: "unordered" | "fifo";
             /** @description Refused: the location and organization of a webhook cannot change; create a new webhook instead. */
             locationUid?: unknown;
             /** @description Refused: the location and organization of a webhook cannot change; create a new webhook instead. */
