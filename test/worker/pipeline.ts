@@ -7,6 +7,7 @@ import type { IngestMessage } from "../../src/domain/types";
 import type { Env } from "../../src/env";
 import worker from "../../src/index";
 import { WebhookFlow } from "../../src/pipeline/flow";
+import type { Recorded } from "../support/fake-downstream";
 import { ADMIN, podiumBody, podiumHeaders, post, testEnv } from "./helpers";
 
 let msgSeq = 0;
@@ -103,9 +104,9 @@ export function pipeline(overrides: Partial<Env> = {}, opts: { unreachable?: (we
 }
 
 /** What the fake downstream received under a key. */
-export async function received(key: string) {
+export async function received(key: string): Promise<Recorded[]> {
   const res = await fetch(`https://downstream.test/__requests/${key}`);
-  return (await res.json()) as { url: string; headers: Record<string, string>; body: string; at: number }[];
+  return res.json();
 }
 
 export const uniqueKey = () => crypto.randomUUID().slice(0, 8);
