@@ -87,7 +87,8 @@ describe("forwarding through the local stack", () => {
   });
 
   it("holds events for a disabled webhook, then delivers them in order once enabled", async () => {
-    const { key, org, webhook } = await subscribe("ok", { disabled: true });
+    // In order, whatever the timing: FIFO (unordered, they start oldest first but in parallel).
+    const { key, org, webhook } = await subscribe("ok", { disabled: true, ordering: "fifo" });
     const bodies = [1, 2, 3].map((i) => podiumEvent({ organizationUid: org, type: `message.n${i}` }));
     for (const b of bodies) await send(b);
     await settle();
