@@ -15,7 +15,7 @@ export function isOrdering(v: unknown): v is Ordering {
 
 export const RATE_LIMIT_MAX = 1000;
 export const MAX_CONCURRENCY_MAX = 100;
-/** Requests one webhook gets at once unless it says otherwise (the delivery consumer's old per-batch figure). */
+/** Requests one webhook gets at once unless it says otherwise. */
 export const DEFAULT_MAX_CONCURRENCY = 8;
 
 /** A webhook's limits, as the scheduler reads them on every wake. */
