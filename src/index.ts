@@ -31,7 +31,8 @@ export default {
     }
   },
 
-  async scheduled(controller, env, ctx) {
-    ctx.waitUntil(runMaintenance(env, controller.scheduledTime));
+  // Awaited, not waitUntil: the run's end is the invocation's end (a local trigger answers when it is done).
+  async scheduled(controller, env) {
+    await runMaintenance(env, controller.scheduledTime);
   },
 } satisfies ExportedHandler<Env>;

@@ -54,8 +54,10 @@ describe("the local stack (wrangler dev)", () => {
       expect(event.body).toBe(bodies[i]);
       expect(event.deliveries).toEqual([]);
     }
-    // Give the queue time to deliver the duplicate too, then count.
-    await new Promise((r) => setTimeout(r, 2500));
+    // A later event: once it is stored, the duplicate queued ahead of it was consumed too. Then count.
+    const sentinel = await sendPodium(`${stack.url}/webhooks/podium`, podiumEvent({ type: "message.sent" }), podiumSecret());
+    const { eventId: sentinelId } = (await sentinel.json()) as { eventId: string };
+    await eventually(() => getEvent(sentinelId), 20_000, "the later event");
     const listed = await listAll();
     expect(listed.filter((e) => e.id === ids[1])).toHaveLength(1);
   });
