@@ -1,10 +1,11 @@
 import { app } from "./app";
-import type { DeliveryMessage, IngestMessage } from "./domain/types";
+import type { DeliveryMessage, IngestMessage, RejectionsMessage } from "./domain/types";
 import type { Env } from "./env";
 import { runMaintenance } from "./maintenance/cron";
 import { consumeDeliveries } from "./pipeline/deliver";
 import { consumeDeliveryDeadLetters, consumeIngestDeadLetters } from "./pipeline/dead-letters";
 import { consumeIngest } from "./pipeline/ingest";
+import { consumeRejections } from "./pipeline/rejections";
 import { QUEUES } from "./pipeline/queues";
 
 // The listener hub (`edgehook listen`, `tail`) is a Durable Object class of this Worker.
@@ -25,6 +26,8 @@ export default {
         return consumeIngestDeadLetters(batch as MessageBatch<IngestMessage>, env);
       case QUEUES.deliveriesDead:
         return consumeDeliveryDeadLetters(batch as MessageBatch<DeliveryMessage>, env);
+      case QUEUES.rejections:
+        return consumeRejections(batch as MessageBatch<RejectionsMessage>, env);
       default:
         console.error("message from an unknown queue; retrying", { queue: batch.queue });
         batch.retryAll();

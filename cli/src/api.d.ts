@@ -1238,6 +1238,85 @@ export interface paths {
         };
         trace?: never;
     };
+    "/v1/sources/{id}/rejections": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Requests the ingress refused for a source: counts by reason over the last day, and the latest few hundred
+         * @description Counted per source and reason (401, 404, 400, 413, 429), never the body nor a signature. The admin may also read `(unknown)` (requests to a source id that names no enabled source: a wrong URL; each sample says which) and `(invalid)` (paths that are no source id). Tallies reach this within seconds of the refusal.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The source's refused requests */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Rejections"];
+                    };
+                };
+                /** @description invalid_request: the input failed validation (details.issues lists why) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description unauthorized: no valid bearer token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tokens": {
         parameters: {
             query?: never;
@@ -2106,6 +2185,8 @@ export interface components {
              * @example 2026-11-28T17:59:31.123Z
              */
             updatedAt: string | null;
+            /** @description In lists and reads: requests refused in the last 24 hours, by reason, latest first. */
+            rejections?: components["schemas"]["RejectionSummary"][];
         };
         HmacConfig: {
             /** @example x-signature */
@@ -2141,6 +2222,19 @@ export interface components {
              */
             dedupePath: string | null;
         } | null;
+        RejectionSummary: {
+            /** @example invalid_signature */
+            reason: string;
+            /** @description Refused in the current clock hour. */
+            thisHour: number;
+            /** @description Refused in the last 24 clock hours. */
+            lastDay: number;
+            /**
+             * Format: date-time
+             * @example 2026-11-28T17:59:31.123Z
+             */
+            lastAt: string;
+        };
         SourceCreate: {
             id?: string;
             name: string;
@@ -2164,6 +2258,25 @@ export interface components {
         SourceList: {
             data: components["schemas"]["Source"][];
             nextCursor: null;
+        };
+        Rejections: {
+            sourceId: string;
+            summary: components["schemas"]["RejectionSummary"][];
+            recent: {
+                /**
+                 * Format: date-time
+                 * @example 2026-11-28T17:59:31.123Z
+                 */
+                at: string;
+                reason: string;
+                /** @description The source id the request's path named. */
+                requested: string;
+                /** @description The client's address. */
+                client: string;
+                userAgent: string | null;
+                /** @description The request's header names; never their values, nor the body. */
+                headerNames: string[];
+            }[];
         };
         SourcePatch: {
             name?: string;

@@ -242,6 +242,32 @@ export const HmacConfigSchema = z
   })
   .openapi("HmacConfig");
 
+export const RejectionSummarySchema = z
+  .object({
+    reason: z.string().openapi({ example: "invalid_signature" }),
+    thisHour: z.number().int().openapi({ description: "Refused in the current clock hour." }),
+    lastDay: z.number().int().openapi({ description: "Refused in the last 24 clock hours." }),
+    lastAt: time,
+  })
+  .openapi("RejectionSummary");
+
+export const RejectionsSchema = z
+  .object({
+    sourceId: z.string(),
+    summary: z.array(RejectionSummarySchema),
+    recent: z.array(
+      z.object({
+        at: time,
+        reason: z.string(),
+        requested: z.string().openapi({ description: "The source id the request's path named." }),
+        client: z.string().openapi({ description: "The client's address." }),
+        userAgent: z.string().nullable(),
+        headerNames: z.array(z.string()).openapi({ description: "The request's header names; never their values, nor the body." }),
+      }),
+    ),
+  })
+  .openapi("Rejections");
+
 export const SourceSchema = z
   .object({
     id: z.string(),
@@ -259,6 +285,10 @@ export const SourceSchema = z
     }),
     createdAt: time.nullable(),
     updatedAt: time.nullable(),
+    rejections: z
+      .array(RejectionSummarySchema)
+      .optional()
+      .openapi({ description: "In lists and reads: requests refused in the last 24 hours, by reason, latest first." }),
   })
   .openapi("Source");
 

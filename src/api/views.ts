@@ -1,8 +1,9 @@
 // The API's view of stored records: times as ISO 8601, secrets never.
 import { isoTime } from "../domain/ids";
-import type { Attempt, Delivery, Source, StoredEvent, Webhook } from "../domain/types";
+import type { Attempt, Delivery, RejectionSample, Source, StoredEvent, Webhook } from "../domain/types";
 import type { StoredSource } from "../store/sources";
 import type { TokenRecord } from "../store/tokens";
+import type { RejectionSummary } from "../store/rejections";
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -76,6 +77,14 @@ export function sourceView(s: StoredSource | Source, origin: string, defaultTole
     createdAt: stored ? iso(s.createdAt) : null,
     updatedAt: stored ? iso(s.updatedAt) : null,
   };
+}
+
+export function rejectionSummaryView(r: RejectionSummary) {
+  return { reason: r.reason, thisHour: r.thisHour, lastDay: r.lastDay, lastAt: iso(r.lastAt) };
+}
+
+export function rejectionView(r: RejectionSample) {
+  return { at: iso(r.at), reason: r.reason, requested: r.requested, client: r.client, userAgent: r.userAgent, headerNames: r.headerNames };
 }
 
 export function tokenView(t: TokenRecord) {

@@ -12,6 +12,7 @@ import {
   EventSummarySchema,
   page as pageOf,
   ReplayAnswer,
+  RejectionsSchema,
   SourceSchema,
   StatsSchema,
   WebhookCreated,
@@ -237,7 +238,14 @@ dashboard.post("/webhooks/:uid/:action{enable|disable|retry-failed|delete}", asy
 dashboard.get("/sources", async (c) => {
   const list = await callApi(c, "GET", "/sources", SourceList_);
   if (!list.ok) return page(c, "Sources", "/dashboard/sources", <p>{list.error}</p>, 403);
-  return page(c, "Sources", "/dashboard/sources", <SourceList sources={list.json.data} canWrite={can(c, "sources:write")} />);
+  // The admin also sees requests to ids that name no source (a wrong URL given to a provider).
+  const unknown = can(c, "admin") ? await callApi(c, "GET", "/sources/(unknown)/rejections?limit=1", RejectionsSchema) : null;
+  return page(
+    c,
+    "Sources",
+    "/dashboard/sources",
+    <SourceList sources={list.json.data} canWrite={can(c, "sources:write")} now={Date.now()} unknown={unknown?.ok ? unknown.json : null} />,
+  );
 });
 
 dashboard.post("/sources", async (c) => {

@@ -1,4 +1,5 @@
 import type { DeliveryStatus } from "./delivery";
+import type { ErrorCode } from "./errors";
 /** The providers Edgehook can verify. One module each in src/ingress/providers/. */
 export const PROVIDER_NAMES = ["podium", "standard-webhooks", "stripe", "github", "shopify", "slack", "hmac"] as const;
 export type ProviderName = (typeof PROVIDER_NAMES)[number];
@@ -122,4 +123,24 @@ export interface DeliveryMessage {
   deliveryId: string;
   /** Released held deliveries: sent one after another, oldest first. */
   ordered?: boolean;
+}
+
+/** One request the ingress refused, as kept: never its body, a signature or a secret. */
+export interface RejectionSample {
+  /** The source it is counted under: the source, or `(unknown)` / `(invalid)` for a path that names none. */
+  sourceId: string;
+  /** The source id the request's path asked for. */
+  requested: string;
+  reason: ErrorCode;
+  at: number;
+  client: string;
+  userAgent: string | null;
+  headerNames: string[];
+}
+
+/** What the ack path sends to the rejections queue: a tally of refusals over a window, and a few samples. */
+export interface RejectionsMessage {
+  v: 1;
+  counts: { sourceId: string; reason: ErrorCode; count: number; lastAt: number }[];
+  samples: RejectionSample[];
 }

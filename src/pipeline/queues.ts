@@ -4,4 +4,5 @@ export const QUEUES = {
   deliveries: "edgehook-deliveries",
   ingestDead: "edgehook-ingest-dlq",
   deliveriesDead: "edgehook-deliveries-dlq",
+  rejections: "edgehook-rejections",
 } as const;

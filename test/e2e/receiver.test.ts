@@ -101,6 +101,19 @@ describe("the local stack (wrangler dev)", () => {
     expect(unknown.status).toBe(404);
     const unauth = await fetch(`${stack.url}/v1/events`);
     expect(unauth.status).toBe(401);
+
+    // Both refusals reach the rejection log (tallied, sent after the answer, recorded by its consumer).
+    type Log = { summary: { reason: string; lastDay: number }[]; recent: { requested: string; headerNames: string[] }[] };
+    const log = (id: string) =>
+      eventually(async () => {
+        const res = await fetch(`${stack.url}/v1/sources/${id}/rejections`, { headers: admin() });
+        const json = (await res.json()) as Log;
+        return json.summary.length > 0 ? json : null;
+      }, 30_000, `the rejection log of ${id}`);
+    const podium = await log("podium");
+    expect(podium.summary).toContainEqual(expect.objectContaining({ reason: "invalid_signature" }));
+    expect(podium.recent[0]!.headerNames).toContain("podium-signature");
+    expect((await log("(unknown)")).recent.map((r) => r.requested)).toContain("nobody");
   });
 
   it("answers 413 to a chunked body while it is still being sent, past 256 KiB", async () => {

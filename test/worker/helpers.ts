@@ -1,6 +1,6 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import type { DeliveryMessage, IngestMessage } from "../../src/domain/types";
+import type { DeliveryMessage, IngestMessage, RejectionsMessage } from "../../src/domain/types";
 import type { Env } from "../../src/env";
 import { podium } from "../../src/schemes/podium";
 import { insertSource, type NewSource } from "../../src/store/sources";
@@ -59,11 +59,13 @@ export function testEnv(overrides: Partial<Env> = {}) {
   const queues = {
     ingest: recordingQueue<IngestMessage>(),
     deliveries: recordingQueue<DeliveryMessage>(),
+    rejections: recordingQueue<RejectionsMessage>(),
   };
   const e = {
     ...env,
     INGEST: queues.ingest as never,
     DELIVERIES: queues.deliveries as never,
+    REJECTIONS: queues.rejections as never,
     ...overrides,
   } as Env;
   return { env: e, queues };
