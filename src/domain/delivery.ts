@@ -48,7 +48,7 @@ export function exponentialSchedule(baseSeconds: number, capSeconds: number, ste
 /** The most attempts any webhook may ask for; every schedule is this long less one. */
 export const MAX_ATTEMPTS_LIMIT = 50;
 
-/** The default schedule: 5 s doubling to 1 h, the one the README's retry table is printed from. */
+/** The default schedule: 5 s doubling to 1 h, the one the retry table in docs/forwarding.md is printed from. */
 export const DEFAULT_RETRY_SCHEDULE = exponentialSchedule(5, 3600, MAX_ATTEMPTS_LIMIT - 1);
 export const DEFAULT_MAX_ATTEMPTS = 15;
 

@@ -78,7 +78,7 @@ export interface StoredEvent extends EventFacts {
   body: string;
 }
 
-/** A forwarding subscription (CONTRACT §3). `secret` never leaves through the API after creation. */
+/** A forwarding subscription (docs/forwarding.md). `secret` never leaves through the API after creation. */
 export interface Webhook {
   uid: string;
   url: string;
