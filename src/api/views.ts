@@ -1,10 +1,15 @@
 // The API's view of stored records: times as ISO 8601, secrets never.
 import { isoTime } from "../domain/ids";
-import type { Attempt, Delivery, Source, StoredEvent, Webhook } from "../domain/types";
+import type { Attempt, Delivery, Json, Source, StoredEvent, Webhook } from "../domain/types";
 import type { StoredSource } from "../store/sources";
 import type { TokenRecord } from "../store/tokens";
 
 const iso = (ms: number) => new Date(ms).toISOString();
+
+/** Filters are JSON objects (the API accepts nothing else). */
+function isJsonObject(v: Json | null): v is { [key: string]: Json } {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
 
 export function eventSummaryView(e: Omit<StoredEvent, "body" | "headers">) {
   return {
@@ -56,6 +61,9 @@ export function webhookView(w: Webhook) {
     maxAttempts: w.maxAttempts,
     createdAt: iso(w.createdAt),
     updatedAt: iso(w.updatedAt),
+    filter: isJsonObject(w.filter) ? w.filter : null,
+    transform: w.transform,
+    transformHeaders: w.transformHeaders,
   };
 }
 
