@@ -27,15 +27,17 @@ async function setup() {
   return { p, key, org: `org-${key}` };
 }
 
+/** A webhook for `message.*` of an organization, posting to the fake downstream under `key`. */
+function subscribe(p: ReturnType<typeof pipeline>, key: string, org: string, extra: Record<string, unknown> = {}) {
+  return p.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["message.*"], organizationUid: org, ...extra });
+}
+
 const SMS_ONLY = { body: { "metadata.eventType": "message.received", "data.conversation.channel.type": "sms" } };
 
 describe("webhook filter and transform fields in the API", () => {
   it("saves filter, transform and transformHeaders, shows them, and PATCH null or PUT without them clears them", async () => {
     const { p, key, org } = await setup();
-    const created = await p.createWebhook({
-      url: `https://downstream.test/ok/${key}`,
-      eventTypes: ["message.*"],
-      organizationUid: org,
+    const created = await subscribe(p, key, org, {
       filter: SMS_ONLY,
       transform: '{"text": data.body}',
       transformHeaders: { "X-Conversation": "data.conversation.uid" },
@@ -96,8 +98,8 @@ describe("webhook filter and transform fields in the API", () => {
 describe("filters at storage", () => {
   it("creates no delivery for a webhook whose filter excludes the event, and the event's timeline says so", async () => {
     const { p, key, org } = await setup();
-    const smsOnly = await p.createWebhook({ url: `https://downstream.test/ok/${key}-sms`, eventTypes: ["message.*"], organizationUid: org, filter: SMS_ONLY });
-    const all = await p.createWebhook({ url: `https://downstream.test/ok/${key}-all`, eventTypes: ["message.*"], organizationUid: org });
+    const smsOnly = await subscribe(p, `${key}-sms`, org, { filter: SMS_ONLY });
+    const all = await subscribe(p, `${key}-all`, org);
 
     const emailId = await p.ingest(message(org, { channel: "email" }));
     const smsId = await p.ingest(message(org, { channel: "sms" }));
@@ -120,7 +122,7 @@ describe("filters at storage", () => {
 
   it("shows a limited token only the exclusions of webhooks within its grant", async () => {
     const { p, key, org } = await setup();
-    const own = await p.createWebhook({ url: `https://downstream.test/ok/${key}-own`, eventTypes: ["message.*"], organizationUid: org, filter: SMS_ONLY });
+    const own = await subscribe(p, `${key}-own`, org, { filter: SMS_ONLY });
     const catchAll = await p.createWebhook({ url: `https://downstream.test/ok/${key}-any`, eventTypes: ["message.*"], filter: { body: { never: true } } });
     try {
       const id = await p.ingest(message(org, { channel: "email" }));
@@ -136,7 +138,7 @@ describe("filters at storage", () => {
 
   it("replays only to webhooks whose filter admits the event; naming one that excludes it is a 409 saying so", async () => {
     const { p, key, org } = await setup();
-    const smsOnly = await p.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["message.*"], organizationUid: org, filter: SMS_ONLY });
+    const smsOnly = await subscribe(p, key, org, { filter: SMS_ONLY });
     const id = await p.ingest(message(org, { channel: "email" }));
     const named = await p.api("POST", `/v1/events/${id}/replay`, { webhookUid: smsOnly.uid });
     expect(named.status).toBe(409);
@@ -158,10 +160,7 @@ describe("filters at storage", () => {
 describe("transformations at delivery", () => {
   it("sends the transformation's output with its headers, signed over exactly the bytes sent", async () => {
     const { p, key, org } = await setup();
-    const webhook = await p.createWebhook({
-      url: `https://downstream.test/ok/${key}`,
-      eventTypes: ["message.*"],
-      organizationUid: org,
+    const webhook = await subscribe(p, key, org, {
       transform: '{"text": "New " & data.conversation.channel.type & " message: " & data.body, "conversation": data.conversation.uid}',
       transformHeaders: { "x-podium-event": "metadata.eventType", "x-missing": "data.nothing" },
     });
@@ -188,10 +187,7 @@ describe("transformations at delivery", () => {
 
   it("fails a delivery whose transformation errors at once, for good, with the reason in its attempt, sending nothing", async () => {
     const { p, key, org } = await setup();
-    const webhook = await p.createWebhook({
-      url: `https://downstream.test/ok/${key}`,
-      eventTypes: ["message.*"],
-      organizationUid: org,
+    const webhook = await subscribe(p, key, org, {
       maxAttempts: 15,
       transform: "data.body + 1",
     });
@@ -221,10 +217,7 @@ describe("transformations at delivery", () => {
 describe("test this webhook", () => {
   it("answers what would be sent for a matching event, and sends and records nothing", async () => {
     const { p, key, org } = await setup();
-    const webhook = await p.createWebhook({
-      url: `https://downstream.test/ok/${key}`,
-      eventTypes: ["message.*"],
-      organizationUid: org,
+    const webhook = await subscribe(p, key, org, {
       filter: SMS_ONLY,
       transform: '{"text": data.body}',
       transformHeaders: { "x-conversation": "data.conversation.uid" },
@@ -277,7 +270,7 @@ describe("test this webhook", () => {
 
   it("needs events:read, and both the webhook and the event within the token's grant", async () => {
     const { p, key, org } = await setup();
-    const webhook = await p.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["message.*"], organizationUid: org });
+    const webhook = await subscribe(p, key, org);
     const id = await p.ingest(message(org));
     const other = await p.ingest(message(`${org}-other`));
     const noEvents = await makeToken(p, ["webhooks:read", ...DATA_SCOPES], { organizationUids: [org] });

@@ -12,6 +12,9 @@ function window() {
   return { since, until: since + 3600_000, iso: (ms: number) => new Date(ms).toISOString() };
 }
 
+/** A pipeline, a tag for event ids and a window of time, all this test's own. */
+const fresh = () => ({ p: pipeline(), tag: uniqueKey(), w: window() });
+
 function row(tag: string, i: number, receivedAt: number, data: Record<string, unknown>, over: Partial<EventRow> = {}): EventRow {
   return {
     eventId: `evt_${tag}_${i}`,
@@ -36,9 +39,7 @@ const ids = (res: { json: { data: { id: string }[] } }) => res.json.data.map((e)
 
 describe("event search", () => {
   it("finds events by a field's value at a dotted path, newest first; numbers, strings and array elements alike", async () => {
-    const p = pipeline();
-    const tag = uniqueKey();
-    const w = window();
+    const { p, tag, w } = fresh();
     await storeEvents(env.DB, [
       row(tag, 1, w.since + 1000, { conversation: { uid: "conv-a" }, amount: 500, tags: ["new"] }),
       row(tag, 2, w.since + 2000, { conversation: { uid: "conv-b" }, amount: "500", tags: ["vip", "new"] }),
@@ -53,9 +54,7 @@ describe("event search", () => {
   });
 
   it("finds text anywhere in the raw body, case-insensitively", async () => {
-    const p = pipeline();
-    const tag = uniqueKey();
-    const w = window();
+    const { p, tag, w } = fresh();
     await storeEvents(env.DB, [
       row(tag, 1, w.since + 1000, { body: "Is the 2pm Appointment still open?" }),
       row(tag, 2, w.since + 2000, { body: "Thanks!" }),
@@ -65,9 +64,7 @@ describe("event search", () => {
   });
 
   it("pages with a cursor, skipping and repeating nothing", async () => {
-    const p = pipeline();
-    const tag = uniqueKey();
-    const w = window();
+    const { p, tag, w } = fresh();
     await storeEvents(env.DB, [1, 2, 3, 4, 5].map((i) => row(tag, i, w.since + i * 1000, { needle: "yes", i })));
     const seen: string[][] = [];
     let cursor: string | null = null;
@@ -81,9 +78,7 @@ describe("event search", () => {
   });
 
   it(`examines at most ${SEARCH_BOUND.events} events per call, and answers a cursor to search further back`, async () => {
-    const p = pipeline();
-    const tag = uniqueKey();
-    const w = window();
+    const { p, tag, w } = fresh();
     const older = row(tag, 0, w.since + 1, { needle: "the-one" });
     const newer = Array.from({ length: SEARCH_BOUND.events }, (_, i) => row(tag, i + 1, w.since + 1000 + i, { needle: "other" }));
     await storeEvents(env.DB, [older, ...newer]);
@@ -97,9 +92,7 @@ describe("event search", () => {
   });
 
   it(`stops a call once the bodies examined reach ${SEARCH_BOUND.chars} characters`, async () => {
-    const p = pipeline();
-    const tag = uniqueKey();
-    const w = window();
+    const { p, tag, w } = fresh();
     const big = "x".repeat(1_000_000);
     await storeEvents(env.DB, [1, 2, 3, 4, 5, 6].map((i) => row(tag, i, w.since + i * 1000, { pad: big, needle: "yes" })));
     const first = await search(p, "data.needle=yes", w);
@@ -111,9 +104,7 @@ describe("event search", () => {
   });
 
   it("shows a limited token only the events it may see", async () => {
-    const p = pipeline();
-    const tag = uniqueKey();
-    const w = window();
+    const { p, tag, w } = fresh();
     await storeEvents(env.DB, [
       row(tag, 1, w.since + 1000, { text: "shared words" }),
       row(tag, 2, w.since + 2000, { text: "shared words" }, { organizationUid: `org-${tag}-other`, locationUid: `loc-${tag}-other` }),

@@ -1,6 +1,6 @@
 import type { z } from "@hono/zod-openapi";
 import { SEARCH_BOUND, type EventSchema, type EventSummarySchema } from "../../api/schemas";
-import { Action, Badge, Time } from "../layout";
+import { Action, Badge, HeaderTable, Time } from "../layout";
 import { prettyBody } from "../pretty-body";
 
 export type EventRow = z.infer<typeof EventSummarySchema>;
@@ -194,20 +194,7 @@ export function EventPage(props: { event: EventDetail; canReplay: boolean; canTe
         {prettyBody(e.body)}
       </pre>
       <h2>Headers</h2>
-      <div class="scroll">
-        <table>
-          <tbody>
-            {Object.entries(e.headers).map(([k, v]) => (
-              <tr>
-                <th scope="row" class="mono">
-                  {k}
-                </th>
-                <td class="mono">{v}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <HeaderTable headers={e.headers} />
     </div>
   );
 }

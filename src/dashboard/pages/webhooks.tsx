@@ -1,6 +1,6 @@
 import type { z } from "@hono/zod-openapi";
 import type { WebhookSchema, WebhookTestAnswer } from "../../api/schemas";
-import { Action } from "../layout";
+import { Action, HeaderTable } from "../layout";
 import { prettyBody } from "../pretty-body";
 
 export type WebhookJson = z.infer<typeof WebhookSchema>;
@@ -204,20 +204,7 @@ export function WebhookTestResult(props: { result: WebhookTestJson }) {
         <>
           <h2>Request</h2>
           <p class="mono">POST {r.request.url}</p>
-          <div class="scroll">
-            <table aria-label="Request headers">
-              <tbody>
-                {Object.entries(r.request.headers).map(([k, v]) => (
-                  <tr>
-                    <th scope="row" class="mono">
-                      {k}
-                    </th>
-                    <td class="mono">{v}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <HeaderTable headers={r.request.headers} label="Request headers" />
           <p class="muted">Plus the signature headers, computed at each attempt over exactly this body.</p>
           <pre tabindex={0} aria-label="Request body">
             {prettyBody(r.request.body)}
