@@ -1,11 +1,16 @@
 // The API's view of stored records: times as ISO 8601, secrets never.
 import { isoTime } from "../domain/ids";
-import type { Attempt, Delivery, RejectionSample, Source, StoredEvent, Webhook } from "../domain/types";
+import type { Attempt, Delivery, Json, RejectionSample, Source, StoredEvent, Webhook } from "../domain/types";
 import type { StoredSource } from "../store/sources";
 import type { TokenRecord } from "../store/tokens";
 import type { RejectionSummary } from "../store/rejections";
 
 const iso = (ms: number) => new Date(ms).toISOString();
+
+/** Filters are JSON objects (the API accepts nothing else). */
+function isJsonObject(v: Json | null): v is { [key: string]: Json } {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
 
 export function eventSummaryView(e: Omit<StoredEvent, "body" | "headers">) {
   return {
@@ -57,6 +62,9 @@ export function webhookView(w: Webhook) {
     maxAttempts: w.maxAttempts,
     createdAt: iso(w.createdAt),
     updatedAt: iso(w.updatedAt),
+    filter: isJsonObject(w.filter) ? w.filter : null,
+    transform: w.transform,
+    transformHeaders: w.transformHeaders,
   };
 }
 

@@ -78,6 +78,19 @@ export interface StoredEvent extends EventFacts {
   body: string;
 }
 
+/** A JSON value, as `JSON.parse` makes it. */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** Whether a value is JSON data (finite numbers, plain arrays and objects all the way down). */
+export function isJson(v: unknown): v is Json {
+  if (v === null || typeof v === "string" || typeof v === "boolean") return true;
+  if (typeof v === "number") return Number.isFinite(v);
+  if (Array.isArray(v)) return v.every(isJson);
+  if (typeof v !== "object") return false;
+  const proto: unknown = Object.getPrototypeOf(v);
+  return (proto === Object.prototype || proto === null) && Object.values(v).every(isJson);
+}
+
 /** A forwarding subscription (docs/forwarding.md). `secret` never leaves through the API after creation. */
 export interface Webhook {
   uid: string;
@@ -92,6 +105,12 @@ export interface Webhook {
   maxAttempts: number;
   createdAt: number;
   updatedAt: number;
+  /** A content filter (routing/filter.ts) matched against `{ body, headers }` at storage; null: none. */
+  filter: Json | null;
+  /** A JSONata expression whose result is the body sent; null: the stored body byte for byte. */
+  transform: string | null;
+  /** Extra headers sent: lower-case name → JSONata expression; null: none. */
+  transformHeaders: Record<string, string> | null;
 }
 
 

@@ -137,6 +137,7 @@ async function attempt(s: Settings, msg: Msg, { delivery, webhook, event }: Job,
           responseSnippet: null,
         },
         retryAfterSeconds: null,
+        permanent: false,
       }
     : await postDelivery(
         {
@@ -148,12 +149,13 @@ async function attempt(s: Settings, msg: Msg, { delivery, webhook, event }: Job,
           eventType: event.eventType,
           body: event.body,
           timeoutMs: webhook.timeoutMs,
+          transform: webhook,
         },
         now,
       );
 
   const decision = decide(
-    result.ok ? { ok: true } : { ok: false, retryAfterSeconds: result.retryAfterSeconds },
+    result.ok ? { ok: true } : result.permanent ? { ok: false, permanent: true } : { ok: false, retryAfterSeconds: result.retryAfterSeconds },
     number,
     { schedule: s.retrySchedule, maxAttempts: webhook.maxAttempts, retryAfterCapSeconds: s.retryCapSeconds },
   );

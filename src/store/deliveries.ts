@@ -101,6 +101,9 @@ interface JobRow extends DeliveryRow {
   w_max_attempts: number | null;
   w_created_at: number | null;
   w_updated_at: number | null;
+  w_filter: string | null;
+  w_transform: string | null;
+  w_transform_headers: string | null;
 }
 
 function webhookRowOf(r: JobRow): WebhookRow | null {
@@ -121,6 +124,9 @@ function webhookRowOf(r: JobRow): WebhookRow | null {
     max_attempts,
     created_at,
     updated_at,
+    filter: r.w_filter,
+    transform: r.w_transform,
+    transform_headers: r.w_transform_headers,
   };
 }
 
@@ -132,7 +138,8 @@ export async function loadJobs(db: D1Database, ids: string[]): Promise<Map<strin
               w.uid AS w_uid, w.url AS w_url, w.event_types AS w_event_types, w.location_uid AS w_location_uid,
               w.organization_uid AS w_organization_uid, w.source_ids AS w_source_ids, w.secret AS w_secret,
               w.disabled AS w_disabled, w.timeout_ms AS w_timeout_ms, w.max_attempts AS w_max_attempts,
-              w.created_at AS w_created_at, w.updated_at AS w_updated_at
+              w.created_at AS w_created_at, w.updated_at AS w_updated_at, w.filter AS w_filter,
+              w.transform AS w_transform, w.transform_headers AS w_transform_headers
        FROM deliveries d
        LEFT JOIN events e ON e.id = d.event_id
        LEFT JOIN webhooks w ON w.uid = d.webhook_uid

@@ -1,5 +1,5 @@
 import type { Access } from "../domain/access";
-import type { Webhook } from "../domain/types";
+import type { Json, Webhook } from "../domain/types";
 import { webhookAccessSql } from "./access";
 import { from, to } from "./transitions";
 
@@ -16,6 +16,33 @@ export interface WebhookRow {
   max_attempts: number;
   created_at: number;
   updated_at: number;
+  filter: string | null;
+  transform: string | null;
+  transform_headers: string | null;
+}
+
+function parseJson(text: string): Json {
+  return JSON.parse(text);
+}
+
+function isStringRecord(v: Json): v is Record<string, string> {
+  return typeof v === "object" && v !== null && !Array.isArray(v) && Object.values(v).every((x) => typeof x === "string");
+}
+
+/** The stored transformHeaders, or null when none (or not an object of strings, which nothing writes). */
+function headersOf(text: string | null): Record<string, string> | null {
+  if (text === null) return null;
+  const v = parseJson(text);
+  return isStringRecord(v) ? v : null;
+}
+
+/** The content columns of a webhook row, as written. */
+function contentColumns(w: Webhook): [string | null, string | null, string | null] {
+  return [
+    w.filter === null ? null : JSON.stringify(w.filter),
+    w.transform,
+    w.transformHeaders === null ? null : JSON.stringify(w.transformHeaders),
+  ];
 }
 
 export function toWebhook(r: WebhookRow): Webhook {
@@ -32,6 +59,9 @@ export function toWebhook(r: WebhookRow): Webhook {
     maxAttempts: r.max_attempts,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
+    filter: r.filter === null ? null : parseJson(r.filter),
+    transform: r.transform,
+    transformHeaders: headersOf(r.transform_headers),
   };
 }
 
@@ -53,6 +83,13 @@ export async function listWebhooks(
   return results.map(toWebhook);
 }
 
+/** The webhooks of these uids that still exist. */
+export async function webhooksByUid(db: D1Database, uids: string[]): Promise<Webhook[]> {
+  if (uids.length === 0) return [];
+  const { results } = await db.prepare("SELECT * FROM webhooks WHERE uid IN (SELECT value FROM json_each(?))").bind(JSON.stringify(uids)).all<WebhookRow>();
+  return results.map(toWebhook);
+}
+
 export async function getWebhook(db: D1Database, uid: string): Promise<Webhook | null> {
   const row = await db.prepare("SELECT * FROM webhooks WHERE uid = ?").bind(uid).first<WebhookRow>();
   return row ? toWebhook(row) : null;
@@ -62,8 +99,8 @@ export async function insertWebhook(db: D1Database, w: Webhook): Promise<void> {
   await db
     .prepare(
       `INSERT INTO webhooks (uid, url, event_types, location_uid, organization_uid, source_ids, secret, disabled,
-         timeout_ms, max_attempts, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         timeout_ms, max_attempts, created_at, updated_at, filter, transform, transform_headers)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
     .bind(
       w.uid,
@@ -78,6 +115,7 @@ export async function insertWebhook(db: D1Database, w: Webhook): Promise<void> {
       w.maxAttempts,
       w.createdAt,
       w.updatedAt,
+      ...contentColumns(w),
     )
     .run();
 }
@@ -91,7 +129,7 @@ export async function updateWebhook(db: D1Database, w: Webhook): Promise<void> {
     db
       .prepare(
         `UPDATE webhooks SET url = ?, event_types = ?, source_ids = ?, secret = ?, disabled = ?, timeout_ms = ?,
-           max_attempts = ?, updated_at = ? WHERE uid = ?`,
+           max_attempts = ?, updated_at = ?, filter = ?, transform = ?, transform_headers = ? WHERE uid = ?`,
       )
       .bind(
         w.url,
@@ -102,6 +140,7 @@ export async function updateWebhook(db: D1Database, w: Webhook): Promise<void> {
         w.timeoutMs,
         w.maxAttempts,
         w.updatedAt,
+        ...contentColumns(w),
         w.uid,
       ),
   ];

@@ -115,6 +115,9 @@ describe("fault injection in the ingest consumer", () => {
         maxAttempts: 15,
         createdAt: now,
         updatedAt: now,
+        filter: null,
+        transform: null,
+        transformHeaders: null,
       });
     }
     let calls = 0;

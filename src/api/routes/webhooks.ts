@@ -3,7 +3,7 @@ import { accessOf, assertMaySubscribe, webhookInGrant } from "../../domain/acces
 import { destinationProblem } from "../../domain/destination";
 import { AppError } from "../../domain/errors";
 import { newWebhookSecret } from "../../domain/secrets";
-import type { Principal } from "../../domain/scopes";
+import { hasScope, type Principal } from "../../domain/scopes";
 import { settings } from "../../domain/settings";
 import type { Webhook } from "../../domain/types";
 import { release } from "../../pipeline/commands";
@@ -12,8 +12,22 @@ import { deleteWebhook, getWebhook, insertWebhook, listWebhooks, updateWebhook }
 import { checkSubscriptionTypes } from "../event-type-check";
 import { locationsFor } from "../grants";
 import { body, errors, json, router, scoped } from "../openapi";
-import { ListQuery, page, UidParam, WebhookChanged, WebhookCreate, WebhookCreated, WebhookPatch, WebhookPut, WebhookSchema } from "../schemas";
+import {
+  ListQuery,
+  page,
+  UidParam,
+  WebhookChanged,
+  WebhookCreate,
+  WebhookCreated,
+  WebhookPatch,
+  WebhookPut,
+  WebhookSchema,
+  WebhookTestAnswer,
+  WebhookTestBody,
+} from "../schemas";
 import { webhookView } from "../views";
+import { visibleEvent } from "./events";
+import { testWebhook } from "../webhook-test";
 
 function checkUrl(url: string, allowPrivate: boolean): void {
   const problem = destinationProblem(url, allowPrivate);
@@ -86,6 +100,17 @@ const put = createRoute({
   responses: { 200: json(WebhookChanged, "The webhook"), ...errors(400, 404) },
 });
 
+const test = createRoute({
+  method: "post",
+  path: "/webhooks/{uid}/test",
+  summary: "Test this webhook: run its routing checks, filter and transformation on a stored event, without delivering",
+  description:
+    "Answers whether the webhook is owed the event and why (event types, organization or location, sources, filter: the first condition that fails, with the event's value), and the request a delivery would POST: the transformation's output as body (or the stored body) and the headers, signatures aside. Nothing is sent or recorded. Needs `events:read` as well, and both the webhook and the event within the token's grant.",
+  ...scoped("webhooks:read"),
+  request: { params: UidParam, ...body(WebhookTestBody) },
+  responses: { 200: json(WebhookTestAnswer, "What would happen"), ...errors(400, 404) },
+});
+
 const remove = createRoute({
   method: "delete",
   path: "/webhooks/{uid}",
@@ -95,7 +120,9 @@ const remove = createRoute({
   responses: { 204: { description: "Deleted" }, ...errors(404) },
 });
 
-type Changes = Partial<Pick<Webhook, "url" | "eventTypes" | "sourceIds" | "secret" | "disabled" | "timeoutMs" | "maxAttempts">>;
+type Changes = Partial<
+  Pick<Webhook, "url" | "eventTypes" | "sourceIds" | "secret" | "disabled" | "timeoutMs" | "maxAttempts" | "filter" | "transform" | "transformHeaders">
+>;
 
 async function change(c: { env: import("../../env").Env; get: (k: "principal") => Principal }, uid: string, changes: Changes) {
   const p = c.get("principal");
@@ -131,6 +158,9 @@ export const webhooks = router()
       maxAttempts: b.maxAttempts ?? s.maxAttempts,
       createdAt: now,
       updatedAt: now,
+      filter: b.filter ?? null,
+      transform: b.transform ?? null,
+      transformHeaders: b.transformHeaders ?? null,
     };
     const warnings = await mayHave(c.env, c.get("principal"), webhook);
     checkUrl(webhook.url, s.allowPrivateDestinations);
@@ -165,9 +195,21 @@ export const webhooks = router()
         disabled: b.disabled ?? false,
         timeoutMs: b.timeoutMs ?? s.deliveryTimeoutMs,
         maxAttempts: b.maxAttempts ?? s.maxAttempts,
+        filter: b.filter ?? null,
+        transform: b.transform ?? null,
+        transformHeaders: b.transformHeaders ?? null,
       }),
       200,
     );
+  })
+  .openapi(test, async (c) => {
+    const p = c.get("principal");
+    if (!hasScope(p, "events:read")) {
+      throw new AppError("forbidden", 'Testing a webhook reads an event: this token lacks the scope "events:read".', { missingScope: "events:read" });
+    }
+    const webhook = await visibleWebhook(c.env.DB, p, c.req.valid("param").uid);
+    const event = await visibleEvent(c.env.DB, p, c.req.valid("json").eventId);
+    return c.json(await testWebhook(webhook, event), 200);
   })
   .openapi(remove, async (c) => {
     const uid = c.req.valid("param").uid;
