@@ -156,7 +156,7 @@ interface EventDbRow {
 }
 
 /** Uids in a `filtered_out` column. */
-function uidsOf(text: string | null): string[] {
+export function uidsOf(text: string | null): string[] {
   if (text === null) return [];
   const v: unknown = JSON.parse(text);
   return Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
