@@ -19,6 +19,8 @@ function workerd(vars: Record<string, string> = {}) {
         PODIUM_WEBHOOK_SECRET: "podium-current podium-previous",
         STANDARD_WEBHOOKS_SECRET: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
         ALLOW_PRIVATE_DESTINATIONS: "false",
+        // Each refusal sends its tally at once, so no test waits for a flush window.
+        REJECTIONS_FLUSH_MS: "0",
         ...vars,
       },
     },

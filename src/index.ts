@@ -1,9 +1,10 @@
 import { app } from "./app";
-import type { IngestMessage } from "./domain/types";
+import type { IngestMessage, RejectionsMessage } from "./domain/types";
 import type { Env } from "./env";
 import { runMaintenance } from "./maintenance/cron";
 import { consumeIngestDeadLetters } from "./pipeline/dead-letters";
 import { consumeIngest } from "./pipeline/ingest";
+import { consumeRejections } from "./pipeline/rejections";
 import { QUEUES } from "./pipeline/queues";
 
 // The listener hub (`edgehook listen`, `tail`) is a Durable Object class of this Worker.
@@ -22,13 +23,16 @@ export default {
         return consumeIngest(batch as MessageBatch<IngestMessage>, env);
       case QUEUES.ingestDead:
         return consumeIngestDeadLetters(batch as MessageBatch<IngestMessage>, env);
+      case QUEUES.rejections:
+        return consumeRejections(batch as MessageBatch<RejectionsMessage>, env);
       default:
         console.error("message from an unknown queue; retrying", { queue: batch.queue });
         batch.retryAll();
     }
   },
 
-  async scheduled(controller, env, ctx) {
-    ctx.waitUntil(runMaintenance(env, controller.scheduledTime));
+  // Awaited, not waitUntil: the run's end is the invocation's end (a local trigger answers when it is done).
+  async scheduled(controller, env) {
+    await runMaintenance(env, controller.scheduledTime);
   },
 } satisfies ExportedHandler<Env>;

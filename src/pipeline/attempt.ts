@@ -38,6 +38,7 @@ export async function attemptDelivery(s: Settings, { delivery, event }: FlowJob,
           responseSnippet: null,
         },
         retryAfterSeconds: null,
+        permanent: false,
       }
     : await postDelivery(
         {
@@ -49,12 +50,13 @@ export async function attemptDelivery(s: Settings, { delivery, event }: FlowJob,
           eventType: event.eventType,
           body: event.body,
           timeoutMs: webhook.timeoutMs,
+          transform: webhook,
         },
         now,
       );
 
   const decision = decide(
-    result.ok ? { ok: true } : { ok: false, retryAfterSeconds: result.retryAfterSeconds },
+    result.ok ? { ok: true } : result.permanent ? { ok: false, permanent: true } : { ok: false, retryAfterSeconds: result.retryAfterSeconds },
     number,
     { schedule: s.retrySchedule, maxAttempts: webhook.maxAttempts, retryAfterCapSeconds: s.retryCapSeconds },
   );

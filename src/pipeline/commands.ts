@@ -9,7 +9,7 @@
 import { newDelivery, type NewDelivery } from "../domain/delivery";
 import { isIngestMessage, type Webhook } from "../domain/types";
 import type { Env } from "../env";
-import { matches, owedWebhooks, type RoutedEvent } from "../routing/match";
+import { owedWebhooks, replayTargets, type ReplayEvent } from "../routing/match";
 import { getDeadLetter, markReplayed, type DeadLetter } from "../store/dead-letters";
 import {
   holdPendingStatement,
@@ -49,6 +49,7 @@ async function dispatch(env: Env, webhookUids: Iterable<string>): Promise<void> 
 /**
  * Stores a batch of events with the deliveries they are owed (routing), in one
  * transaction with `also` (what the batch teaches), then queues the pending ones.
+ * The webhooks whose filter excluded an event are recorded on the event's own row.
  */
 export async function storeAndRoute(
   env: Env,
@@ -57,10 +58,14 @@ export async function storeAndRoute(
   also: D1PreparedStatement[] = [],
   now = Date.now(),
 ): Promise<void> {
+  const routed = rows.map((e) => ({ e, routing: owedWebhooks(webhooks, e) }));
+  const stored = routed.map(({ e, routing }) => ({ ...e, filteredOut: routing.filteredOut.map((w) => w.uid) }));
   const deliveries = await Promise.all(
-    rows.flatMap((e) => owedWebhooks(webhooks, e).map((w) => newDelivery("routed", { id: e.eventId, receivedAt: e.receivedAt }, w, now))),
+    routed.flatMap(({ e, routing }) =>
+      routing.owed.map((w) => newDelivery("routed", { id: e.eventId, receivedAt: e.receivedAt }, w, now)),
+    ),
   );
-  const fresh = new Set(await storeEvents(env.DB, rows, deliveries, also));
+  const fresh = new Set(await storeEvents(env.DB, stored, deliveries, also));
   await dispatch(env, deliveries.filter((d) => fresh.has(d.id)).map((d) => d.webhookUid));
 }
 
@@ -108,17 +113,11 @@ export async function redrive(env: Env, now = Date.now()): Promise<number> {
 
 /**
  * Replays events to target webhooks: a new delivery for each event and target owed
- * it (types, owner and sources; whenever the webhook was made), held for a disabled
- * webhook. Returns the deliveries made.
+ * it (`replayTargets`), held for a disabled webhook. Returns the deliveries made.
  */
-export async function replay(
-  env: Env,
-  targets: Webhook[],
-  events: (RoutedEvent & { id: string; receivedAt: number })[],
-  now = Date.now(),
-): Promise<NewDelivery[]> {
+export async function replay(env: Env, targets: Webhook[], events: ReplayEvent[], now = Date.now()): Promise<NewDelivery[]> {
   const deliveries = await Promise.all(
-    events.flatMap((e) => targets.filter((w) => matches(w, e)).map((w) => newDelivery("replay", e, w, now))),
+    events.flatMap((e) => replayTargets(targets, e).map((w) => newDelivery("replay", e, w, now))),
   );
   await dispatch(env, (await insertDeliveries(env.DB, deliveries)).map((d) => d.webhookUid));
   return deliveries;

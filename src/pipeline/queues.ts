@@ -2,4 +2,5 @@
 export const QUEUES = {
   ingest: "edgehook-ingest",
   ingestDead: "edgehook-ingest-dlq",
+  rejections: "edgehook-rejections",
 } as const;

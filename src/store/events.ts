@@ -5,15 +5,16 @@ import { eventAccessSql } from "./access";
 import { insertDeliveryStatement, unattemptedPendingStatement } from "./deliveries";
 import { from, to } from "./transitions";
 
-/** An event ready to store: the queue message with its body resolved. */
-export type EventRow = Omit<IngestMessage, "v" | "body" | "bodyKey"> & { body: string };
+/** An event ready to store: the queue message with its body resolved, and the webhooks whose filter excluded it. */
+export type EventRow = Omit<IngestMessage, "v" | "body" | "bodyKey"> & { body: string; filteredOut?: string[] };
 
 // D1 binds at most 100 parameters, so one statement inserts many events, their rows
 // travelling as one JSON parameter. A chunk keeps that value under 1 MB (D1 allows
 // 2 MB); a lone row can be larger and still fits, since a body is at most 256 KiB.
 const MAX_CHUNK_BYTES = 1_000_000;
-const INSERT_EVENTS = `INSERT INTO events (id, source_id, dedupe_key, event_type, location_uid, organization_uid, received_at, headers, body)
-  SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7, value->>8
+const INSERT_EVENTS = `INSERT INTO events (id, source_id, dedupe_key, event_type, location_uid, organization_uid, received_at, headers, body,
+    filtered_out)
+  SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7, value->>8, value->>9
   FROM json_each(?) WHERE true
   ON CONFLICT DO NOTHING`;
 
@@ -32,6 +33,7 @@ function insertStatements(db: D1Database, events: EventRow[]): D1PreparedStateme
       e.receivedAt,
       JSON.stringify(e.headers),
       e.body,
+      e.filteredOut?.length ? JSON.stringify(e.filteredOut) : null,
     ]);
     const rowBytes = row.length * 3; // a UTF-16 unit is at most 3 bytes of UTF-8
     if (rows.length > 0 && bytes + rowBytes > MAX_CHUNK_BYTES) {
@@ -153,6 +155,13 @@ interface EventDbRow {
   body: string;
 }
 
+/** Uids in a `filtered_out` column. */
+export function uidsOf(text: string | null): string[] {
+  if (text === null) return [];
+  const v: unknown = JSON.parse(text);
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
+}
+
 function toEvent(r: EventDbRow): StoredEvent {
   return {
     seq: r.seq,
@@ -168,9 +177,10 @@ function toEvent(r: EventDbRow): StoredEvent {
   };
 }
 
-export async function getEvent(db: D1Database, id: string): Promise<StoredEvent | null> {
-  const row = await db.prepare("SELECT * FROM events WHERE id = ?").bind(id).first<EventDbRow>();
-  return row ? toEvent(row) : null;
+/** An event, with the uids of the webhooks whose filter excluded it when it was stored. */
+export async function getEvent(db: D1Database, id: string): Promise<(StoredEvent & { filteredOut: string[] }) | null> {
+  const row = await db.prepare("SELECT * FROM events WHERE id = ?").bind(id).first<EventDbRow & { filtered_out: string | null }>();
+  return row ? { ...toEvent(row), filteredOut: uidsOf(row.filtered_out) } : null;
 }
 
 export interface EventPage {
@@ -190,14 +200,10 @@ export interface EventFilter {
   until?: number;
 }
 
-/** Newest first, `limit` at a time, strictly below `before` (the insertion sequence). */
-export async function listEvents(
-  db: D1Database,
-  opts: { limit: number; before?: number; filter?: EventFilter; access?: Access | null },
-): Promise<EventPage> {
-  const f = opts.filter ?? {};
-  const clauses = ["seq < ?"];
-  const binds: unknown[] = [opts.before ?? Number.MAX_SAFE_INTEGER];
+/** The SQL conditions of a filter and an access on `events` rows. */
+function filterSql(f: EventFilter, access: Access | null): { clauses: string[]; binds: unknown[] } {
+  const clauses: string[] = [];
+  const binds: unknown[] = [];
   const add = (sql: string, value: unknown) => (clauses.push(sql), binds.push(value));
   if (f.eventType) add("event_type = ?", f.eventType);
   if (f.sourceId) add("source_id = ?", f.sourceId);
@@ -206,9 +212,20 @@ export async function listEvents(
   if (f.since !== undefined) add("received_at >= ?", f.since);
   if (f.until !== undefined) add("received_at < ?", f.until);
   if (f.status) add("id IN (SELECT event_id FROM deliveries WHERE status = ?)", f.status);
-  const access = eventAccessSql(opts.access ?? null);
-  clauses.push(access.sql);
-  binds.push(...access.binds);
+  const a = eventAccessSql(access);
+  clauses.push(a.sql);
+  binds.push(...a.binds);
+  return { clauses, binds };
+}
+
+/** Newest first, `limit` at a time, strictly below `before` (the insertion sequence). */
+export async function listEvents(
+  db: D1Database,
+  opts: { limit: number; before?: number; filter?: EventFilter; access?: Access | null },
+): Promise<EventPage> {
+  const where = filterSql(opts.filter ?? {}, opts.access ?? null);
+  const clauses = ["seq < ?", ...where.clauses];
+  const binds: unknown[] = [opts.before ?? Number.MAX_SAFE_INTEGER, ...where.binds];
 
   const { results } = await db
     .prepare(
@@ -248,4 +265,73 @@ export async function eventsInRange(
     .bind(opts.since, opts.until, after.receivedAt, after.seq, opts.limit)
     .all<EventDbRow>();
   return results.map(toEvent).map(({ body: _b, headers: _h, ...rest }) => rest);
+}
+
+/** A bounded read of events with their bodies (`eventsWithBodies`). */
+export interface BodiesRead {
+  /** The events examined that pass the filter and access, in the order read, each with its body and headers. */
+  events: (StoredEvent & TimePosition)[];
+  /** Where reading stopped (the last event examined, visible or not), or null when nothing was left. */
+  last: TimePosition | null;
+  /** Whether the range may hold more events past `last`: a bound was reached. */
+  more: boolean;
+}
+
+/**
+ * Events received in [since, until), newest or oldest first, strictly past `after`,
+ * with their bodies: at most `limit` events are examined, and no more once their
+ * bodies reach `maxChars` characters (the first is always taken), in one range of
+ * the `received_at` index. The filter and access apply to the events examined, not
+ * before the bound, so a search or replay page costs at most `limit` rows however
+ * few of them the caller may see (their bodies are not returned). The one read of
+ * many bodies at once.
+ */
+export async function eventsWithBodies(
+  db: D1Database,
+  opts: {
+    since: number;
+    until: number;
+    after: TimePosition | null;
+    order: "newest" | "oldest";
+    limit: number;
+    maxChars: number;
+    filter?: Omit<EventFilter, "since" | "until">;
+    access?: Access | null;
+  },
+): Promise<BodiesRead> {
+  const newest = opts.order === "newest";
+  const dir = newest ? "DESC" : "ASC";
+  const after = opts.after ?? (newest ? { receivedAt: opts.until, seq: -1 } : { receivedAt: opts.since, seq: -1 });
+  // The cursor's time bounds the index range too, so a later page does not walk the earlier ones again.
+  const past = newest ? "received_at <= ?3 AND (received_at, seq) < (?3, ?4)" : "received_at >= ?3 AND (received_at, seq) > (?3, ?4)";
+  const where = filterSql(opts.filter ?? {}, opts.access ?? null);
+  const { results } = await db
+    .prepare(
+      `WITH examined AS (
+         SELECT seq AS s, received_at AS r, length(body) AS chars FROM events
+         WHERE received_at >= ?1 AND received_at < ?2 AND ${past}
+         ORDER BY received_at ${dir}, seq ${dir} LIMIT ?5),
+       bounded AS (
+         SELECT s, r, SUM(chars) OVER (ORDER BY r ${dir}, s ${dir}) - chars AS before FROM examined),
+       capped AS (SELECT s FROM bounded WHERE before < ?6),
+       -- The filter's plain ? parameters come after ?6 in the text, so they number from ?7.
+       judged AS (
+         SELECT events.seq AS s, (${where.clauses.join(" AND ")}) AS visible FROM capped JOIN events ON events.seq = capped.s)
+       SELECT events.seq, events.id, events.source_id, events.dedupe_key, events.event_type, events.location_uid,
+         events.organization_uid, events.received_at,
+         CASE WHEN judged.visible THEN events.headers ELSE '{}' END AS headers,
+         CASE WHEN judged.visible THEN events.body ELSE '' END AS body,
+         judged.visible AS visible, (SELECT COUNT(*) FROM examined) AS examined
+       FROM judged JOIN events ON events.seq = judged.s
+       ORDER BY events.received_at ${dir}, events.seq ${dir}`,
+    )
+    .bind(opts.since, opts.until, after.receivedAt, after.seq, opts.limit, opts.maxChars, ...where.binds)
+    .all<EventDbRow & { visible: number; examined: number }>();
+  const lastRow = results[results.length - 1];
+  const examined = lastRow?.examined ?? 0;
+  return {
+    events: results.filter((r) => r.visible === 1).map((r) => ({ ...toEvent(r), receivedAt: r.received_at, seq: r.seq })),
+    last: lastRow ? { receivedAt: lastRow.received_at, seq: lastRow.seq } : null,
+    more: examined === opts.limit || results.length < examined,
+  };
 }

@@ -1,9 +1,10 @@
 // What `edgehook listen` and `tail` read: events in insertion order (`seq`, the
 // primary key), so every read here is a bounded range of the primary key.
 import type { StoredEvent } from "../domain/types";
+import { uidsOf } from "./events";
 
-/** An event without its body and headers: enough to decide who may hear it. */
-export type EventMeta = Omit<StoredEvent, "body" | "headers" | "dedupeKey">;
+/** An event without its body and headers: enough to decide who may hear it, with the webhooks its routing filtered out. */
+export type EventMeta = Omit<StoredEvent, "body" | "headers" | "dedupeKey"> & { filteredOut: string[] };
 
 interface MetaRow {
   seq: number;
@@ -13,9 +14,10 @@ interface MetaRow {
   location_uid: string | null;
   organization_uid: string | null;
   received_at: number;
+  filtered_out: string | null;
 }
 
-const META = "seq, id, source_id, event_type, location_uid, organization_uid, received_at";
+const META = "seq, id, source_id, event_type, location_uid, organization_uid, received_at, filtered_out";
 
 function toMeta(r: MetaRow): EventMeta {
   return {
@@ -26,6 +28,7 @@ function toMeta(r: MetaRow): EventMeta {
     locationUid: r.location_uid,
     organizationUid: r.organization_uid,
     receivedAt: r.received_at,
+    filteredOut: uidsOf(r.filtered_out),
   };
 }
 
@@ -72,7 +75,7 @@ export async function deliveryContext(
   const { results } = await db
     .prepare(
       `SELECT d.id AS delivery_id, d.webhook_uid, w.organization_uid AS w_organization_uid, w.location_uid AS w_location_uid,
-         e.seq, e.id, e.source_id, e.event_type, e.location_uid, e.organization_uid, e.received_at
+         e.seq, e.id, e.source_id, e.event_type, e.location_uid, e.organization_uid, e.received_at, e.filtered_out
        FROM deliveries d JOIN events e ON e.id = d.event_id JOIN webhooks w ON w.uid = d.webhook_uid
        WHERE d.id IN (SELECT value FROM json_each(?))`,
     )

@@ -130,6 +130,9 @@ describe("fault injection in the ingest consumer", () => {
         ordering: "unordered",
         createdAt: now,
         updatedAt: now,
+        filter: null,
+        transform: null,
+        transformHeaders: null,
       });
     }
     // 30 of their schedulers cannot be reached when the ingest consumer wakes them.

@@ -1,6 +1,6 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import type { IngestMessage } from "../../src/domain/types";
+import type { IngestMessage, RejectionsMessage } from "../../src/domain/types";
 import type { Env } from "../../src/env";
 import { IDLE_STATUS, type FlowStatus } from "../../src/pipeline/flow";
 import { podium } from "../../src/schemes/podium";
@@ -82,12 +82,13 @@ export type RecordingSchedulers = ReturnType<typeof recordingSchedulers>;
  * names fail to wake.
  */
 export function testEnv(overrides: Partial<Env> = {}, unreachable?: (webhookUid: string) => boolean) {
-  const queues = { ingest: recordingQueue<IngestMessage>() };
+  const queues = { ingest: recordingQueue<IngestMessage>(), rejections: recordingQueue<RejectionsMessage>() };
   const schedulers = recordingSchedulers(unreachable);
   const e = {
     ...env,
     INGEST: queues.ingest as never,
     SCHEDULERS: schedulers as never,
+    REJECTIONS: queues.rejections as never,
     ...overrides,
   } as Env;
   return { env: e, queues, schedulers };

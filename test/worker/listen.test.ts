@@ -130,6 +130,28 @@ describe("GET /v1/listen", () => {
     expect(() => new StandardWebhook(w.secret).verify(b, l.events()[0]!.headers!)).not.toThrow();
   });
 
+  it("as a webhook with a filter and a transformation: hears what passes the filter, in the shape it would be sent", async () => {
+    const p = pipeline();
+    const org = `org-${uniqueKey()}`;
+    const w = await p.createWebhook({
+      url: "https://downstream.test/ok/listen-content",
+      eventTypes: ["message.*"],
+      organizationUid: org,
+      filter: { body: { metadata: { eventType: "message.received" } } },
+      transform: '{"text": "got " & metadata.eventType}',
+      transformHeaders: { "x-kind": '"podium"' },
+    });
+    const l = await connect(p, `webhookUid=${w.uid}`);
+    const id = await p.ingest(body("message.received", org));
+    const last = await p.ingest(body("message.sent", org)); // filtered out
+    await l.examined(await positionOf(p, last));
+    expect(l.events().map((e) => e.id)).toEqual([id]);
+    const heard = l.events()[0]!;
+    expect(JSON.parse(heard.body!)).toEqual({ text: "got message.received" });
+    expect(heard.headers!["x-kind"]).toBe("podium");
+    expect(() => new StandardWebhook(w.secret).verify(heard.body!, heard.headers!)).not.toThrow();
+  });
+
   it("a token limited to one location, or lacking a data scope, hears nothing else", async () => {
     const p = pipeline();
     const org = `org-${uniqueKey()}`;

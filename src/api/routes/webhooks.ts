@@ -3,7 +3,7 @@ import { accessOf, assertMaySubscribe, webhookInGrant } from "../../domain/acces
 import { destinationProblem } from "../../domain/destination";
 import { AppError } from "../../domain/errors";
 import { newWebhookSecret } from "../../domain/secrets";
-import type { Principal } from "../../domain/scopes";
+import { hasScope, type Principal } from "../../domain/scopes";
 import { DEFAULT_MAX_CONCURRENCY } from "../../domain/flow";
 import { settings } from "../../domain/settings";
 import type { Webhook } from "../../domain/types";
@@ -27,8 +27,12 @@ import {
   WebhookPatch,
   WebhookPut,
   WebhookSchema,
+  WebhookTestAnswer,
+  WebhookTestBody,
 } from "../schemas";
 import { backlogView, webhookView } from "../views";
+import { visibleEvent } from "./events";
+import { testWebhook } from "../webhook-test";
 
 function checkUrl(url: string, allowPrivate: boolean): void {
   const problem = destinationProblem(url, allowPrivate);
@@ -103,6 +107,17 @@ const put = createRoute({
   responses: { 200: json(WebhookChanged, "The webhook"), ...errors(400, 404) },
 });
 
+const test = createRoute({
+  method: "post",
+  path: "/webhooks/{uid}/test",
+  summary: "Test this webhook: run its routing checks, filter and transformation on a stored event, without delivering",
+  description:
+    "Answers whether the webhook is owed the event and why (event types, organization or location, sources, filter: the first condition that fails, with the event's value), and the request a delivery would POST: the transformation's output as body (or the stored body) and the headers, signatures aside. Nothing is sent or recorded. Needs `events:read` as well, and both the webhook and the event within the token's grant.",
+  ...scoped("webhooks:read"),
+  request: { params: UidParam, ...body(WebhookTestBody) },
+  responses: { 200: json(WebhookTestAnswer, "What would happen"), ...errors(400, 404) },
+});
+
 const remove = createRoute({
   method: "delete",
   path: "/webhooks/{uid}",
@@ -113,7 +128,10 @@ const remove = createRoute({
 });
 
 type Changes = Partial<
-  Pick<Webhook, "url" | "eventTypes" | "sourceIds" | "secret" | "disabled" | "timeoutMs" | "maxAttempts" | "rateLimit" | "maxConcurrency" | "ordering">
+  Pick<
+    Webhook,
+    "url" | "eventTypes" | "sourceIds" | "secret" | "disabled" | "timeoutMs" | "maxAttempts" | "rateLimit" | "maxConcurrency" | "ordering" | "filter" | "transform" | "transformHeaders"
+  >
 >;
 
 /** What the scheduler says of its webhook; the backlog view does without it when it cannot be reached. */
@@ -165,6 +183,9 @@ export const webhooks = router()
       ordering: b.ordering ?? "unordered",
       createdAt: now,
       updatedAt: now,
+      filter: b.filter ?? null,
+      transform: b.transform ?? null,
+      transformHeaders: b.transformHeaders ?? null,
     };
     const warnings = await mayHave(c.env, c.get("principal"), webhook);
     checkUrl(webhook.url, s.allowPrivateDestinations);
@@ -203,9 +224,21 @@ export const webhooks = router()
         rateLimit: b.rateLimit ?? null,
         maxConcurrency: b.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY,
         ordering: b.ordering ?? "unordered",
+        filter: b.filter ?? null,
+        transform: b.transform ?? null,
+        transformHeaders: b.transformHeaders ?? null,
       }),
       200,
     );
+  })
+  .openapi(test, async (c) => {
+    const p = c.get("principal");
+    if (!hasScope(p, "events:read")) {
+      throw new AppError("forbidden", 'Testing a webhook reads an event: this token lacks the scope "events:read".', { missingScope: "events:read" });
+    }
+    const webhook = await visibleWebhook(c.env.DB, p, c.req.valid("param").uid);
+    const event = await visibleEvent(c.env.DB, p, c.req.valid("json").eventId);
+    return c.json(await testWebhook(webhook, event), 200);
   })
   .openapi(remove, async (c) => {
     const uid = c.req.valid("param").uid;

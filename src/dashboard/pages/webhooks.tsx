@@ -1,9 +1,11 @@
 import type { z } from "@hono/zod-openapi";
-import type { WebhookSchema } from "../../api/schemas";
+import type { WebhookSchema, WebhookTestAnswer } from "../../api/schemas";
 import { DEFAULT_MAX_CONCURRENCY, MAX_CONCURRENCY_MAX, RATE_LIMIT_MAX } from "../../domain/flow";
-import { Action, Time } from "../layout";
+import { Action, HeaderTable, Time } from "../layout";
+import { prettyBody } from "../pretty-body";
 
 export type WebhookJson = z.infer<typeof WebhookSchema>;
+export type WebhookTestJson = z.infer<typeof WebhookTestAnswer>;
 
 export interface WebhookCounts {
   held: number;
@@ -133,6 +135,24 @@ export function WebhookForm(props: { webhook?: WebhookJson }) {
       <label class="check">
         <input name="disabled" type="checkbox" checked={w?.disabled ?? false} /> Disabled (deliveries are held)
       </label>
+      <label>
+        Filter (JSON matched against the event's body and headers; empty: every event)
+        <textarea name="filter" rows={4} class="mono" placeholder='{"body": {"data.conversation.channel.type": "sms"}}'>
+          {w?.filter ? JSON.stringify(w.filter, null, 2) : ""}
+        </textarea>
+      </label>
+      <label>
+        Transformation (JSONata on the body; its result is the body sent; empty: the body as received)
+        <textarea name="transform" rows={3} class="mono" placeholder='{"text": data.body}'>
+          {w?.transform ?? ""}
+        </textarea>
+      </label>
+      <label>
+        Extra headers (JSON: header name → JSONata)
+        <textarea name="transformHeaders" rows={2} class="mono" placeholder='{"x-conversation": "data.conversation.uid"}'>
+          {w?.transformHeaders ? JSON.stringify(w.transformHeaders, null, 2) : ""}
+        </textarea>
+      </label>
       <div>
         <button type="submit">{w ? "Save" : "Create webhook"}</button>
       </div>
@@ -203,7 +223,83 @@ function Backlog(props: { w: WebhookJson }) {
   );
 }
 
-export function WebhookPage(props: { webhook: WebhookJson; counts?: WebhookCounts; canWrite: boolean; canReplay: boolean }) {
+/** The webhook's filter and transformation, for readers who cannot edit them. */
+function ContentRules(props: { w: WebhookJson }) {
+  const { w } = props;
+  if (w.filter === null && w.transform === null && w.transformHeaders === null) return <p class="muted">No filter and no transformation: every event it is subscribed to, sent as received.</p>;
+  return (
+    <dl class="stack" aria-label="Filter and transformation">
+      <dt class="muted">Filter</dt>
+      <dd><pre>{w.filter ? JSON.stringify(w.filter, null, 2) : "none"}</pre></dd>
+      <dt class="muted">Transformation</dt>
+      <dd><pre>{w.transform ?? "none"}</pre></dd>
+      {w.transformHeaders && (
+        <>
+          <dt class="muted">Extra headers</dt>
+          <dd><pre>{JSON.stringify(w.transformHeaders, null, 2)}</pre></dd>
+        </>
+      )}
+    </dl>
+  );
+}
+
+/** "Test this webhook": pick a stored event, see what would be sent. */
+export function WebhookTestForm(props: { uid: string; eventId?: string }) {
+  return (
+    <form method="post" action={`/dashboard/webhooks/${props.uid}/test`} class="card stack" aria-label="Test this webhook">
+      <h2>Test this webhook</h2>
+      <p class="muted">Runs its checks, filter and transformation on a stored event and shows what would be sent. Nothing is delivered.</p>
+      <label>
+        Event id
+        <input name="eventId" required value={props.eventId ?? ""} placeholder="evt_…" size={40} />
+      </label>
+      <div>
+        <button type="submit" class="secondary">
+          Test
+        </button>
+      </div>
+    </form>
+  );
+}
+
+export function WebhookTestResult(props: { result: WebhookTestJson }) {
+  const r = props.result;
+  return (
+    <section class="stack" aria-label="Test result">
+      <p>
+        <b>{r.matched ? "Owed: a delivery would be made." : "Not owed: no delivery would be made."}</b> Event{" "}
+        <a href={`/dashboard/events/${r.eventId}`} class="mono">
+          {r.eventId}
+        </a>
+      </p>
+      <ul aria-label="Checks">
+        {r.checks.map((c) => (
+          <li>
+            {c.passed ? "✓" : "✗"} <b>{c.check}</b>: {c.message}
+          </li>
+        ))}
+      </ul>
+      {r.transformError && (
+        <p class="notice error" role="alert">
+          The transformation fails on this event: {r.transformError}. A delivery would fail at once, without retries.
+        </p>
+      )}
+      {r.request && (
+        <>
+          <h2>Request</h2>
+          <p class="mono">POST {r.request.url}</p>
+          <HeaderTable headers={r.request.headers} label="Request headers" />
+          <p class="muted">Plus the signature headers, computed at each attempt over exactly this body.</p>
+          <pre tabindex={0} aria-label="Request body">
+            {prettyBody(r.request.body)}
+          </pre>
+        </>
+      )}
+    </section>
+  );
+}
+
+export function WebhookPage(props: { webhook: WebhookJson; counts?: WebhookCounts; canWrite: boolean; canReplay: boolean; canTest: boolean; testEventId?: string }) {
   const w = props.webhook;
   return (
     <div class="stack">
@@ -212,6 +308,8 @@ export function WebhookPage(props: { webhook: WebhookJson; counts?: WebhookCount
       </p>
       <Backlog w={w} />
       <WebhookRowActions w={w} counts={props.counts ?? { held: w.heldDeliveries ?? 0, failed: 0 }} canWrite={props.canWrite} canReplay={props.canReplay} />
+      {props.canTest && <WebhookTestForm uid={w.uid} eventId={props.testEventId} />}
+      {!props.canWrite && <ContentRules w={w} />}
       {props.canWrite && <WebhookForm webhook={w} />}
       {props.canWrite && <Action action={`/dashboard/webhooks/${w.uid}/delete`} label="Delete webhook" kind="danger" />}
     </div>
