@@ -13,6 +13,8 @@ export type Recorded = {
   inFlight: number;
   /** The status it was answered with. */
   status: number;
+  /** When its answer was sent (epoch ms); 0 while it is being answered. */
+  answeredAt: number;
 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -29,7 +31,7 @@ export function downstreamHandler() {
     const list = seen.get(key) ?? [];
     const inFlight = (answering.get(key) ?? 0) + 1;
     answering.set(key, inFlight);
-    const record: Recorded = { url: request.url, headers: Object.fromEntries(request.headers), body: "", at: Date.now(), inFlight, status: 0 };
+    const record: Recorded = { url: request.url, headers: Object.fromEntries(request.headers), body: "", at: Date.now(), inFlight, status: 0, answeredAt: 0 };
     list.push(record);
     seen.set(key, list);
     try {
@@ -38,6 +40,7 @@ export function downstreamHandler() {
       record.status = res.status;
       return res;
     } finally {
+      record.answeredAt = Date.now();
       answering.set(key, (answering.get(key) ?? 1) - 1);
     }
   };
