@@ -1,8 +1,8 @@
-import { createHmac, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { Webhook as StandardWebhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDownstream, type Downstream } from "./downstream";
-import { podiumEvent, sendPodium } from "./podium";
+import { podiumEvent, sendPodium, timestampedHmac } from "./podium";
 import { eventually, freePort, startStack, type Stack } from "./stack";
 
 let stack: Stack;
@@ -74,7 +74,7 @@ describe("forwarding through the local stack", () => {
     expect(req!.headers["edgehook-event-id"]).toBe(eventId);
     expect(() => new StandardWebhook(webhook.secret).verify(req!.body, req!.headers)).not.toThrow();
     const ts = req!.headers["podium-timestamp"]!;
-    const expected = createHmac("sha256", webhook.secret).update(`${ts}.${req!.body}`).digest("hex");
+    const expected = timestampedHmac(webhook.secret, ts, req!.body);
     expect(req!.headers["podium-signature"]).toBe(expected);
   });
 

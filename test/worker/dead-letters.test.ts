@@ -6,9 +6,7 @@ import { pipeline, received, uniqueKey } from "./pipeline";
 describe("dead letters are never silent", () => {
   it("records a delivery that failed for good, shows it in the API and stats, and replays it", async () => {
     const p = pipeline({ RETRY_BASE_SECONDS: "0" });
-    const key = uniqueKey();
-    const org = `org-${key}`;
-    const hook = await p.createWebhook({ url: `https://downstream.test/flaky/${key}?fails=1`, eventTypes: ["*"], organizationUid: org, maxAttempts: 1 });
+    const { key, org, webhook: hook } = await p.webhookOn("flaky?fails=1", { maxAttempts: 1 });
     const before = (await p.api("GET", "/v1/stats")).json.deadLetters;
     const eventId = await p.ingest(podiumBody({ organizationUid: org }));
     await p.deliver();

@@ -6,38 +6,13 @@ import { describe, expect, it } from "vitest";
 import { runMaintenance } from "../../src/maintenance/cron";
 import { REDRIVE_GRACE_MS } from "../../src/pipeline/commands";
 import { insertWebhook } from "../../src/store/webhooks";
+import { d1Double } from "./d1-double";
 import { podiumBody } from "./helpers";
 import { pipeline, received, uniqueKey } from "./pipeline";
 
-/** A D1 binding whose batch() fails, while `broken()` says so, when one of its statements' SQL matches. */
-function flakyDb(sqlPattern: RegExp, broken: () => boolean): D1Database {
-  const sqlOf = new WeakMap<object, string>();
-  return new Proxy(env.DB, {
-    get(target, prop) {
-      if (prop === "batch") {
-        return async (stmts: D1PreparedStatement[]) => {
-          if (broken() && stmts.some((s) => sqlPattern.test(sqlOf.get(s) ?? ""))) throw new Error(`D1 unavailable (test): ${sqlPattern}`);
-          return target.batch(stmts);
-        };
-      }
-      if (prop === "prepare") {
-        return (sql: string) => {
-          const stmt = target.prepare(sql);
-          const bind = stmt.bind.bind(stmt);
-          return Object.assign(stmt, {
-            bind: (...values: unknown[]) => {
-              const bound = bind(...values);
-              sqlOf.set(bound, sql);
-              return bound;
-            },
-          });
-        };
-      }
-      const v = Reflect.get(target, prop);
-      return typeof v === "function" ? v.bind(target) : v;
-    },
-  });
-}
+/** The test D1 with batch() failing, while `broken()` says so, when one of its statements' SQL matches. */
+const flakyDb = (sqlPattern: RegExp, broken: () => boolean) =>
+  d1Double({ failBatch: (stmts) => broken() && stmts.some((st) => sqlPattern.test(st.sql)) }).db;
 
 const statuses = async (eventId: string) =>
   (await env.DB.prepare("SELECT status FROM deliveries WHERE event_id = ?").bind(eventId).all<{ status: string }>()).results.map(
@@ -52,10 +27,8 @@ describe("fault injection in the delivery scheduler", () => {
     it(`records again when D1 fails at ${name}, and the delivery ends succeeded`, async () => {
       let broken = true;
       const p = pipeline({ DB: flakyDb(pattern, () => broken) });
-      const key = uniqueKey();
-      const org = `org-${key}`;
-      await p.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["*"], organizationUid: org });
-      const eventId = await p.ingest(podiumBody({ organizationUid: org }));
+      const { key, event } = await p.webhookOn("ok");
+      const eventId = await p.ingest(event());
       await p.deliver();
       expect(await received(key)).toHaveLength(1);
       expect(await statuses(eventId)).toEqual(["pending"]); // the attempt is not recorded yet
@@ -69,7 +42,7 @@ describe("fault injection in the delivery scheduler", () => {
       // Lost with its scheduler before it was recorded, the attempt is made again: at least once.
       broken = true;
       const again = pipeline({ DB: flakyDb(pattern, () => broken) });
-      const second = await again.ingest(podiumBody({ organizationUid: org }));
+      const second = await again.ingest(event());
       await again.deliver();
       expect(await received(key)).toHaveLength(2);
       broken = false;
@@ -94,10 +67,8 @@ describe("fault injection in the delivery scheduler", () => {
       }),
     });
     const ok = pipeline();
-    const key = uniqueKey();
-    const org = `org-${key}`;
-    await ok.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["*"], organizationUid: org });
-    const eventId = await ok.ingest(podiumBody({ organizationUid: org }));
+    const { key, event } = await ok.webhookOn("ok");
+    const eventId = await ok.ingest(event());
     p.woken.push(...ok.woken.splice(0)); // its scheduler runs with the failing D1
     await expect(p.deliver()).rejects.toThrow(/D1 read failed/);
     expect(await received(key)).toHaveLength(0);

@@ -188,11 +188,7 @@ describe("the scheduler's flow", () => {
   /** A webhook of its own organization, and a way to send it events. */
   async function setup(behaviour: string, hook: Record<string, unknown> = {}, overrides: Record<string, string> = {}) {
     const p = pipeline(overrides);
-    const key = uniqueKey();
-    const org = `org-${key}`;
-    const path = behaviour.includes("?") ? behaviour.replace("?", `/${key}?`) : `${behaviour}/${key}`;
-    const webhook = await p.createWebhook({ url: `https://downstream.test/${path}`, eventTypes: ["*"], organizationUid: org, ...hook });
-    return { p, key, org, webhook };
+    return { p, ...(await p.webhookOn(behaviour, hook)) };
   }
 
   const attemptsOf = async (webhookUid: string) =>

@@ -11,12 +11,7 @@ import { pipeline, received, uniqueKey } from "./pipeline";
 /** A webhook scoped to its own organization, so tests never see each other's events. */
 async function setup(behaviour: string, hook: Record<string, unknown> = {}, overrides: Record<string, string> = {}) {
   const p = pipeline(overrides);
-  const key = uniqueKey();
-  const org = `org-${key}`;
-  const path = behaviour.includes("?") ? behaviour.replace("?", `/${key}?`) : `${behaviour}/${key}`;
-  const webhook = await p.createWebhook({ url: `https://downstream.test/${path}`, eventTypes: ["*"], organizationUid: org, ...hook });
-  const event = (type = "message.received") => podiumBody({ type, organizationUid: org });
-  return { p, key, org, webhook, event };
+  return { p, ...(await p.webhookOn(behaviour, hook)) };
 }
 
 async function deliveryOf(eventId: string) {

@@ -5,15 +5,12 @@ import worker from "../../src/index";
 import type { Env } from "../../src/env";
 import { runMaintenance } from "../../src/maintenance/cron";
 import { REDRIVE_GRACE_MS } from "../../src/pipeline/commands";
-import { podiumBody } from "./helpers";
-import { pipeline, received, uniqueKey } from "./pipeline";
+import { pipeline, received } from "./pipeline";
 
 async function scoped(behaviour = "ok", hook: Record<string, unknown> = {}, overrides: Record<string, string> = {}) {
   const p = pipeline(overrides);
-  const key = uniqueKey();
-  const org = `org-${key}`;
-  const webhook = await p.createWebhook({ url: `https://downstream.test/${behaviour}/${key}`, eventTypes: ["*"], organizationUid: org, ...hook });
-  return { p, key, org, webhook, event: (n = 0) => podiumBody({ organizationUid: org, type: `message.n${n}` }) };
+  const { key, org, webhook, event } = await p.webhookOn(behaviour, hook);
+  return { p, key, org, webhook, event: (n = 0) => event(`message.n${n}`) };
 }
 
 const statusOf = async (eventId: string) =>

@@ -133,27 +133,3 @@ export async function createSource(s: Partial<NewSource> & { secrets: string[] }
   });
   return id;
 }
-
-/** A D1 binding that counts the statements it is asked to prepare. */
-export function countingDb(db: D1Database) {
-  const counter = { prepared: 0, batches: 0 };
-  const proxy = new Proxy(db, {
-    get(target, prop) {
-      if (prop === "prepare") {
-        return (sql: string) => {
-          counter.prepared++;
-          return target.prepare(sql);
-        };
-      }
-      if (prop === "batch") {
-        return (stmts: D1PreparedStatement[]) => {
-          counter.batches++;
-          return target.batch(stmts);
-        };
-      }
-      const value = Reflect.get(target, prop);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-  return { db: proxy, counter };
-}

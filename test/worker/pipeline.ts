@@ -64,6 +64,12 @@ export function pipeline(overrides: Partial<Env> = {}, opts: { unreachable?: (we
     return { status: res.status, json: res.status === 204 ? null : ((await res.json()) as any) };
   }
 
+  async function createWebhook(body: Record<string, unknown>) {
+    const res = await api("POST", "/v1/webhooks", body);
+    if (res.status !== 201) throw new Error(`create webhook: ${res.status} ${JSON.stringify(res.json)}`);
+    return res.json as { uid: string; secret: string; [k: string]: unknown };
+  }
+
   return {
     env,
     queues,
@@ -95,10 +101,17 @@ export function pipeline(overrides: Partial<Env> = {}, opts: { unreachable?: (we
       for (const flow of flows.values()) flow.wake();
       await Promise.all([...flows.values()].map((f) => f.run({ deadline: Infinity, maxStarts: Infinity, maxWaitMs: 0 })));
     },
-    async createWebhook(body: Record<string, unknown>) {
-      const res = await api("POST", "/v1/webhooks", body);
-      if (res.status !== 201) throw new Error(`create webhook: ${res.status} ${JSON.stringify(res.json)}`);
-      return res.json as { uid: string; secret: string; [k: string]: unknown };
+    createWebhook,
+    /**
+     * A webhook of its own organization (so tests never see each other's events) on a
+     * downstream behaviour of the fake downstream ("ok", "slow?ms=400", …), and its events.
+     */
+    async webhookOn(behaviour: string, hook: Record<string, unknown> = {}) {
+      const key = uniqueKey();
+      const org = `org-${key}`;
+      const path = behaviour.includes("?") ? behaviour.replace("?", `/${key}?`) : `${behaviour}/${key}`;
+      const webhook = await createWebhook({ url: `https://downstream.test/${path}`, eventTypes: ["*"], organizationUid: org, ...hook });
+      return { key, org, webhook, event: (type = "message.received") => podiumBody({ type, organizationUid: org }) };
     },
   };
 }

@@ -6,6 +6,7 @@ import wranglerToml from "../../wrangler.toml?raw";
 import type { IngestMessage } from "../../src/domain/types";
 import { EXPIRED_GRACE_MS, runMaintenance } from "../../src/maintenance/cron";
 import { park } from "../../src/store/parked";
+import { d1Double } from "./d1-double";
 import { call, podiumBody, podiumHeaders, post } from "./helpers";
 import { pipeline, received, uniqueKey } from "./pipeline";
 
@@ -25,17 +26,7 @@ function consumerSetting(queue: string, key: string): number | undefined {
 }
 
 /** A D1 binding that is down: every call fails. */
-const downDb = {
-  prepare() {
-    throw new Error("D1 unavailable (test)");
-  },
-  async batch() {
-    throw new Error("D1 unavailable (test)");
-  },
-  async exec() {
-    throw new Error("D1 unavailable (test)");
-  },
-} as unknown as D1Database;
+const downDb = d1Double({ down: true }).db;
 
 const parkedKey = (queue: string, messageId: string) => `dead-letters/${queue}/${messageId}`;
 
@@ -192,10 +183,8 @@ describe("the retention purge never takes a delivery still owed", () => {
 
   it("purges an event whose deliveries are all settled at the retention, without a grace period", async () => {
     const p = pipeline({ RETENTION_DAYS: "2" });
-    const key = uniqueKey();
-    const org = `org-${key}`;
-    await p.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["*"], organizationUid: org });
-    const eventId = await p.ingest(podiumBody({ organizationUid: org }));
+    const { event } = await p.webhookOn("ok");
+    const eventId = await p.ingest(event());
     await p.deliver();
     await env.DB.prepare("UPDATE events SET received_at = received_at - 3 * ? WHERE id = ?").bind(DAY_MS, eventId).run();
     await runMaintenance(p.env);
@@ -206,10 +195,8 @@ describe("the retention purge never takes a delivery still owed", () => {
 describe("one delivery, one open dead letter", () => {
   it("updates the open dead letter when a retried delivery fails again, instead of adding one", async () => {
     const p = pipeline({ RETRY_BASE_SECONDS: "0" });
-    const key = uniqueKey();
-    const org = `org-${key}`;
-    await p.createWebhook({ url: `https://downstream.test/fail/${key}`, eventTypes: ["*"], organizationUid: org, maxAttempts: 1 });
-    const eventId = await p.ingest(podiumBody({ organizationUid: org }));
+    const { event } = await p.webhookOn("fail", { maxAttempts: 1 });
+    const eventId = await p.ingest(event());
     const before = (await p.api("GET", "/v1/stats")).json.deadLetters as number;
 
     const deliveryId = (await env.DB.prepare("SELECT id FROM deliveries WHERE event_id = ?").bind(eventId).first<{ id: string }>())!.id;
