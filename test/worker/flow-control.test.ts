@@ -4,10 +4,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { concurrencyOf, drainEstimate, Pacer, pauseAfter, RateMeter } from "../../src/domain/flow";
-import type { IngestMessage } from "../../src/domain/types";
 import { backlogOf } from "../../src/store/deliveries";
-import { ADMIN_TOKEN, call, podiumBody } from "./helpers";
-import { pipeline, received, uniqueKey } from "./pipeline";
+import { call, dashboardCookie, ingestMessage, podiumBody } from "./helpers";
+import { pipeline, received, uniqueKey, webhookSetup } from "./pipeline";
 
 const limits = { rateLimit: null, maxConcurrency: 8, ordering: "unordered" as const };
 
@@ -81,7 +80,7 @@ describe("the webhook's flow limits in the API", () => {
     const p = pipeline();
     const base = { url: "https://downstream.test/ok/limits", eventTypes: ["*"], organizationUid: `org-${uniqueKey()}` };
     const plain = await p.createWebhook(base);
-    expect(plain).toMatchObject({ rateLimit: null, maxConcurrency: 8, ordering: "unordered" });
+    expect(plain).toMatchObject({ rateLimit: null, maxConcurrency: 6, ordering: "unordered" });
     const set = await p.createWebhook({ ...base, rateLimit: 25, maxConcurrency: 3, ordering: "fifo" });
     expect(set).toMatchObject({ rateLimit: 25, maxConcurrency: 3, ordering: "fifo" });
     expect((await p.api("GET", `/v1/webhooks/${set.uid}`)).json).toMatchObject({ rateLimit: 25, maxConcurrency: 3, ordering: "fifo" });
@@ -99,7 +98,7 @@ describe("the webhook's flow limits in the API", () => {
     const patched = await p.api("PATCH", `/v1/webhooks/${set.uid}`, { rateLimit: null, ordering: "unordered" });
     expect(patched.json).toMatchObject({ rateLimit: null, maxConcurrency: 3, ordering: "unordered" });
     const put = await p.api("PUT", `/v1/webhooks/${set.uid}`, { url: base.url, eventTypes: ["*"] });
-    expect(put.json).toMatchObject({ rateLimit: null, maxConcurrency: 8, ordering: "unordered" });
+    expect(put.json).toMatchObject({ rateLimit: null, maxConcurrency: 6, ordering: "unordered" });
   });
 
   it("wakes the webhook's scheduler on every change, so new limits apply without a restart", async () => {
@@ -150,14 +149,7 @@ describe("the backlog view", () => {
   });
 
   it("shows the backlog, the pace and the limits on the dashboard, whose form sets them", async () => {
-    const login = await call(
-      new Request("https://edgehook.test/dashboard/login", {
-        method: "POST",
-        headers: { origin: "https://edgehook.test", "content-type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams({ token: ADMIN_TOKEN }),
-      }),
-    );
-    const cookie = login.headers.get("set-cookie")!.split(";")[0]!;
+    const cookie = await dashboardCookie();
     const p = pipeline();
     const key = uniqueKey();
     const org = `org-${key}`;
@@ -167,7 +159,7 @@ describe("the backlog view", () => {
     const backlog = page.slice(page.indexOf('aria-label="Backlog"'), page.indexOf("</dl>", page.indexOf('aria-label="Backlog"')));
     expect(backlog).toContain("3 (3 held, 0 pending)");
     expect(backlog).toContain("when enabled");
-    expect(backlog).toContain("10/s, 8 at once");
+    expect(backlog).toContain("10/s, 6 at once");
     expect(page).toMatch(/name="rateLimit"[^>]*value="10"/);
 
     const saved = await call(
@@ -185,12 +177,6 @@ describe("the backlog view", () => {
 });
 
 describe("the scheduler's flow", () => {
-  /** A webhook of its own organization, and a way to send it events. */
-  async function setup(behaviour: string, hook: Record<string, unknown> = {}, overrides: Record<string, string> = {}) {
-    const p = pipeline(overrides);
-    return { p, ...(await p.webhookOn(behaviour, hook)) };
-  }
-
   const attemptsOf = async (webhookUid: string) =>
     (
       await env.DB.prepare("SELECT attempt_count FROM deliveries WHERE webhook_uid = ? ORDER BY event_received_at")
@@ -204,19 +190,7 @@ describe("the scheduler's flow", () => {
     const org = `org-${key}`;
     const a = await p.createWebhook({ url: `https://downstream.test/ok/${key}-a`, eventTypes: ["*"], organizationUid: org });
     const b = await p.createWebhook({ url: `https://downstream.test/ok/${key}-b`, eventTypes: ["*"], organizationUid: org });
-    const messages: IngestMessage[] = Array.from({ length: 10 }, (_, i) => ({
-      v: 1,
-      eventId: `evt_${key}_${i}`,
-      sourceId: "podium",
-      dedupeKey: `${key}-${i}`,
-      eventType: "message.received",
-      locationUid: null,
-      organizationUid: org,
-      receivedAt: Date.now(),
-      headers: {},
-      body: podiumBody({ organizationUid: org }),
-    }));
-    await p.runIngest(messages);
+    await p.runIngest(Array.from({ length: 10 }, () => ingestMessage({ organizationUid: org, body: podiumBody({ organizationUid: org }) })));
     expect([...p.woken].sort()).toEqual([a.uid, b.uid].sort());
     await p.deliver();
     expect(await received(`${key}-a`)).toHaveLength(10);
@@ -224,7 +198,7 @@ describe("the scheduler's flow", () => {
   });
 
   it("unordered: a downstream that does not answer costs one timeout, not one per queued delivery", async () => {
-    const { p, key, org, webhook } = await setup("slow?ms=3000", { timeoutMs: 200, maxConcurrency: 1 });
+    const { p, key, org, webhook } = await webhookSetup("slow?ms=3000", { timeoutMs: 200, maxConcurrency: 1 });
     for (let i = 0; i < 4; i++) await p.ingest(podiumBody({ organizationUid: org }));
     await p.deliver();
     expect(await received(key)).toHaveLength(1);
@@ -233,7 +207,7 @@ describe("the scheduler's flow", () => {
   });
 
   it("unordered: a failing delivery does not hold back the others", async () => {
-    const { p, key, org, webhook } = await setup("flaky?fails=1", { maxConcurrency: 1 });
+    const { p, key, org, webhook } = await webhookSetup("flaky?fails=1", { maxConcurrency: 1 });
     for (let i = 0; i < 3; i++) await p.ingest(podiumBody({ organizationUid: org }));
     await p.deliver();
     const got = await received(key);
@@ -244,7 +218,7 @@ describe("the scheduler's flow", () => {
 
   it("FIFO: a failing head holds back what comes after it, until it fails for good; then the next goes", async () => {
     // Retries up to an hour away: none comes due within the test unless it says so.
-    const { p, key, org, webhook } = await setup("fail", { ordering: "fifo", maxAttempts: 2 }, { RETRY_BASE_SECONDS: "3600" });
+    const { p, key, org, webhook } = await webhookSetup("fail", { ordering: "fifo", maxAttempts: 2 }, { RETRY_BASE_SECONDS: "3600" });
     for (let i = 0; i < 3; i++) await p.ingest(podiumBody({ organizationUid: org }));
     await p.deliver();
     const first = await attemptsOf(webhook.uid);
@@ -261,5 +235,38 @@ describe("the scheduler's flow", () => {
     expect(statuses.results[2]!.attempt_count).toBe(0);
     const order = (await received(key)).map((r) => r.headers["edgehook-event-id"]);
     expect(order.indexOf(order[order.length - 1]!)).toBeGreaterThan(order.lastIndexOf(order[0]!));
+  });
+
+  it("FIFO: disabling the webhook stops its failing head; enabled again, the head goes first, then the rest in order", async () => {
+    const { p, key, org, webhook } = await webhookSetup("fail", { ordering: "fifo" }, { RETRY_BASE_SECONDS: "3600" });
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push(await p.ingest(podiumBody({ organizationUid: org })));
+    await p.deliver();
+    expect(await attemptsOf(webhook.uid)).toEqual([1, 0, 0]);
+
+    await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { disabled: true });
+    await p.deliver();
+    // Held, the head with its attempt, and nothing more was sent.
+    const held = await env.DB.prepare("SELECT status, attempt_count FROM deliveries WHERE webhook_uid = ? ORDER BY event_received_at")
+      .bind(webhook.uid)
+      .all<{ status: string; attempt_count: number }>();
+    expect(held.results).toEqual([
+      { status: "held", attempt_count: 1 },
+      { status: "held", attempt_count: 0 },
+      { status: "held", attempt_count: 0 },
+    ]);
+    expect(await received(key)).toHaveLength(1);
+
+    // Enabled, and pointed at a downstream that answers: the head first, then the others, in order.
+    await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { disabled: false, url: `https://downstream.test/ok/${key}` });
+    await p.deliver();
+    const got = await received(key);
+    expect(got.map((r) => [r.headers["edgehook-event-id"], r.status])).toEqual([
+      [ids[0], 500],
+      [ids[0], 200],
+      [ids[1], 200],
+      [ids[2], 200],
+    ]);
+    expect(Math.max(...got.map((r) => r.inFlight))).toBe(1);
   });
 });
