@@ -1,15 +1,16 @@
 import { app } from "./app";
-import type { DeliveryMessage, IngestMessage, RejectionsMessage } from "./domain/types";
+import type { IngestMessage, RejectionsMessage } from "./domain/types";
 import type { Env } from "./env";
 import { runMaintenance } from "./maintenance/cron";
-import { consumeDeliveries } from "./pipeline/deliver";
-import { consumeDeliveryDeadLetters, consumeIngestDeadLetters } from "./pipeline/dead-letters";
+import { consumeIngestDeadLetters } from "./pipeline/dead-letters";
 import { consumeIngest } from "./pipeline/ingest";
 import { consumeRejections } from "./pipeline/rejections";
 import { QUEUES } from "./pipeline/queues";
 
 // The listener hub (`edgehook listen`, `tail`) is a Durable Object class of this Worker.
 export { ListenerHub } from "./listen/hub";
+// One delivery scheduler per webhook: the only sender of its deliveries (pipeline/scheduler.ts).
+export { WebhookScheduler } from "./pipeline/scheduler";
 
 export default {
   fetch: app.fetch,
@@ -20,12 +21,8 @@ export default {
     switch (batch.queue) {
       case QUEUES.ingest:
         return consumeIngest(batch as MessageBatch<IngestMessage>, env);
-      case QUEUES.deliveries:
-        return consumeDeliveries(batch as MessageBatch<DeliveryMessage>, env);
       case QUEUES.ingestDead:
         return consumeIngestDeadLetters(batch as MessageBatch<IngestMessage>, env);
-      case QUEUES.deliveriesDead:
-        return consumeDeliveryDeadLetters(batch as MessageBatch<DeliveryMessage>, env);
       case QUEUES.rejections:
         return consumeRejections(batch as MessageBatch<RejectionsMessage>, env);
       default:

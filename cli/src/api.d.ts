@@ -493,7 +493,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One webhook (never its secret), with its count of held deliveries */
+        /**
+         * One webhook (never its secret), with its count of held deliveries and its backlog
+         * @description `backlog` counts held and pending deliveries (up to a cap), and says how fast the webhook's scheduler is sending and when it expects to be done.
+         */
         get: {
             parameters: {
                 query?: never;
@@ -2131,6 +2134,32 @@ export interface components {
                 message: string;
             }[];
         };
+        /** @description In the answer for one webhook: what it is owed and how fast it goes. */
+        WebhookBacklog: {
+            /** @description Deliveries held (the webhook is, or was until just now, disabled). */
+            held: number;
+            /** @description Deliveries due or waiting for a retry. */
+            pending: number;
+            /** @description Held and pending are counted up to 10000 in all: true means at least that many. */
+            capped: boolean;
+            /** @description Requests in flight right now. */
+            inFlight: number;
+            /** @description Attempts made per second over the last 30 seconds. */
+            deliveriesPerSecond: number;
+            /**
+             * Format: date-time
+             * @description Nothing starts before this time: the downstream answered 429/503 with Retry-After, or did not answer.
+             * @example 2026-11-28T17:59:31.123Z
+             */
+            pausedUntil: string | null;
+            /** @description Seconds until held and pending are done, at the pace deliveries have been settling (else at rateLimit); null: unknown, or disabled. */
+            estimatedSeconds: number | null;
+            /**
+             * Format: date-time
+             * @example 2026-11-28T17:59:31.123Z
+             */
+            estimatedDoneAt: string | null;
+        };
         Webhook: {
             uid: string;
             url: string;
@@ -2143,6 +2172,10 @@ export interface components {
             disabled: boolean;
             timeoutMs: number;
             maxAttempts: number;
+            rateLimit: number | null;
+            maxConcurrency: number;
+            /** @enum {string} */
+            ordering: "unordered" | "fifo";
             /**
              * Format: date-time
              * @example 2026-11-28T17:59:31.123Z
@@ -2174,6 +2207,7 @@ export interface components {
                 [key: string]: string;
             } | null;
             heldDeliveries?: number;
+            backlog?: components["schemas"]["WebhookBacklog"];
         };
         WebhookCreate: {
             /** @example https://api.example.com/podium-events */
@@ -2193,6 +2227,15 @@ export interface components {
             disabled?: boolean;
             timeoutMs?: number;
             maxAttempts?: number;
+            /** @description Deliveries started per second at most, evenly spaced (1..1000); null: no limit. Default null. */
+            rateLimit?: number | null;
+            /** @description Requests in flight at once at most (1..100). Default 6. */
+            maxConcurrency?: number;
+            /**
+             * @description `fifo`: one at a time, strictly in the order the events were received; a failing delivery holds back the ones after it until it succeeds or fails for good. `unordered` (default): in parallel, up to maxConcurrency.
+             * @enum {string}
+             */
+            ordering?: "unordered" | "fifo";
             /**
              * @description A JSON document matched against `{body, headers}` of each event when it is stored: equality by example on nested or dotted paths, `$eq $neq $in $nin $gt $gte $lt $lte $exist $startsWith $endsWith $contains $regex` (RE2), `$and $or $not`; an array matches when any element does. At most 8 KiB, depth 16, 128 conditions. An event it excludes gets no delivery, and its `filteredOut` says so. null: none.
              * @example {
@@ -2273,6 +2316,15 @@ export interface components {
             disabled?: boolean;
             timeoutMs?: number;
             maxAttempts?: number;
+            /** @description Deliveries started per second at most, evenly spaced (1..1000); null: no limit. Default null. */
+            rateLimit?: number | null;
+            /** @description Requests in flight at once at most (1..100). Default 6. */
+            maxConcurrency?: number;
+            /**
+             * @description `fifo`: one at a time, strictly in the order the events were received; a failing delivery holds back the ones after it until it succeeds or fails for good. `unordered` (default): in parallel, up to maxConcurrency.
+             * @enum {string}
+             */
+            ordering?: "unordered" | "fifo";
             /**
              * @description A JSON document matched against `{body, headers}` of each event when it is stored: equality by example on nested or dotted paths, `$eq $neq $in $nin $gt $gte $lt $lte $exist $startsWith $endsWith $contains $regex` (RE2), `$and $or $not`; an array matches when any element does. At most 8 KiB, depth 16, 128 conditions. An event it excludes gets no delivery, and its `filteredOut` says so. null: none.
              * @example {
@@ -2344,6 +2396,15 @@ export interface components {
             disabled?: boolean;
             timeoutMs?: number;
             maxAttempts?: number;
+            /** @description Deliveries started per second at most, evenly spaced (1..1000); null: no limit. Default null. */
+            rateLimit?: number | null;
+            /** @description Requests in flight at once at most (1..100). Default 6. */
+            maxConcurrency?: number;
+            /**
+             * @description `fifo`: one at a time, strictly in the order the events were received; a failing delivery holds back the ones after it until it succeeds or fails for good. `unordered` (default): in parallel, up to maxConcurrency.
+             * @enum {string}
+             */
+            ordering?: "unordered" | "fifo";
             /**
              * @description A JSON document matched against `{body, headers}` of each event when it is stored: equality by example on nested or dotted paths, `$eq $neq $in $nin $gt $gte $lt $lte $exist $startsWith $endsWith $contains $regex` (RE2), `$and $or $not`; an array matches when any element does. At most 8 KiB, depth 16, 128 conditions. An event it excludes gets no delivery, and its `filteredOut` says so. null: none.
              * @example {

@@ -3,6 +3,7 @@
 import { z } from "@hono/zod-openapi";
 import { SCOPES } from "../domain/scopes";
 import { DELIVERY_STATUSES, MAX_ATTEMPTS_LIMIT } from "../domain/delivery";
+import { DEFAULT_MAX_CONCURRENCY, MAX_CONCURRENCY_MAX, ORDERINGS, RATE_LIMIT_MAX } from "../domain/flow";
 import { isJson, PROVIDER_NAMES } from "../domain/types";
 import { SOURCE_ID } from "../ingress/sources";
 import { compileTransform } from "../pipeline/transform";
@@ -148,8 +149,42 @@ const webhookFields = {
   disabled: z.boolean(),
   timeoutMs: z.number().int().min(100).max(30_000),
   maxAttempts: z.number().int().min(1).max(MAX_ATTEMPTS_LIMIT),
+  rateLimit: z
+    .number()
+    .int()
+    .min(1)
+    .max(RATE_LIMIT_MAX)
+    .nullable()
+    .openapi({ description: `Deliveries started per second at most, evenly spaced (1..${RATE_LIMIT_MAX}); null: no limit. Default null.` }),
+  maxConcurrency: z
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_CONCURRENCY_MAX)
+    .openapi({ description: `Requests in flight at once at most (1..${MAX_CONCURRENCY_MAX}). Default ${DEFAULT_MAX_CONCURRENCY}.` }),
+  ordering: z.enum(ORDERINGS).openapi({
+    description:
+      "`fifo`: one at a time, strictly in the order the events were received; a failing delivery holds back the ones after it until it succeeds or fails for good. `unordered` (default): in parallel, up to maxConcurrency.",
+  }),
 };
 
+/** Counted up to this many held and pending deliveries per webhook. */
+export const BACKLOG_COUNT_CAP = 10_000;
+
+export const WebhookBacklog = z
+  .object({
+    held: z.number().int().openapi({ description: "Deliveries held (the webhook is, or was until just now, disabled)." }),
+    pending: z.number().int().openapi({ description: "Deliveries due or waiting for a retry." }),
+    capped: z.boolean().openapi({ description: `Held and pending are counted up to ${BACKLOG_COUNT_CAP} in all: true means at least that many.` }),
+    inFlight: z.number().int().openapi({ description: "Requests in flight right now." }),
+    deliveriesPerSecond: z.number().openapi({ description: "Attempts made per second over the last 30 seconds." }),
+    pausedUntil: time.nullable().openapi({ description: "Nothing starts before this time: the downstream answered 429/503 with Retry-After, or did not answer." }),
+    estimatedSeconds: z.number().int().nullable().openapi({
+      description: "Seconds until held and pending are done, at the pace deliveries have been settling (else at rateLimit); null: unknown, or disabled.",
+    }),
+    estimatedDoneAt: time.nullable(),
+  })
+  .openapi("WebhookBacklog");
 // Content routing and reshaping (docs/filters-and-transforms.md)
 
 const FILTER_EXAMPLES = {
@@ -233,12 +268,16 @@ export const WebhookSchema = z
     disabled: z.boolean(),
     timeoutMs: z.number().int(),
     maxAttempts: z.number().int(),
+    rateLimit: z.number().int().nullable(),
+    maxConcurrency: z.number().int(),
+    ordering: z.enum(ORDERINGS),
     createdAt: time,
     updatedAt: time,
     filter: z.record(z.string(), z.unknown()).nullable().openapi({ description: "The content filter; null: none.", example: FILTER_EXAMPLES.podium }),
     transform: z.string().nullable().openapi({ description: "The JSONata transformation; null: none.", example: TRANSFORM_EXAMPLES.podium }),
     transformHeaders: z.record(z.string(), z.string()).nullable(),
     heldDeliveries: z.number().int().optional(),
+    backlog: WebhookBacklog.optional().openapi({ description: "In the answer for one webhook: what it is owed and how fast it goes." }),
   })
   .openapi("Webhook");
 
@@ -265,6 +304,9 @@ const changeable = {
   disabled: webhookFields.disabled.optional(),
   timeoutMs: webhookFields.timeoutMs.optional(),
   maxAttempts: webhookFields.maxAttempts.optional(),
+  rateLimit: webhookFields.rateLimit.optional(),
+  maxConcurrency: webhookFields.maxConcurrency.optional(),
+  ordering: webhookFields.ordering.optional(),
   filter: filterDoc.nullable().optional(),
   transform: transformExpression.nullable().optional(),
   transformHeaders: transformHeaderMap.nullable().optional(),

@@ -1,6 +1,8 @@
 // The API's view of stored records: times as ISO 8601, secrets never.
+import { drainEstimate } from "../domain/flow";
 import { isoTime } from "../domain/ids";
 import type { Attempt, Delivery, Json, RejectionSample, Source, StoredEvent, Webhook } from "../domain/types";
+import type { FlowStatus } from "../pipeline/flow";
 import type { StoredSource } from "../store/sources";
 import type { TokenRecord } from "../store/tokens";
 import type { RejectionSummary } from "../store/rejections";
@@ -60,11 +62,27 @@ export function webhookView(w: Webhook) {
     disabled: w.disabled,
     timeoutMs: w.timeoutMs,
     maxAttempts: w.maxAttempts,
+    rateLimit: w.rateLimit,
+    maxConcurrency: w.maxConcurrency,
+    ordering: w.ordering,
     createdAt: iso(w.createdAt),
     updatedAt: iso(w.updatedAt),
     filter: isJsonObject(w.filter) ? w.filter : null,
     transform: w.transform,
     transformHeaders: w.transformHeaders,
+  };
+}
+
+/** A webhook's backlog: what it holds and has pending (counted up to a cap), and how fast it is going. */
+export function backlogView(w: Webhook, owed: { held: number; pending: number; capped: boolean }, status: FlowStatus, now = Date.now()) {
+  const seconds = drainEstimate(owed.held + owed.pending, status.settledPerSecond, w);
+  return {
+    ...owed,
+    inFlight: status.inFlight,
+    deliveriesPerSecond: status.attemptsPerSecond,
+    pausedUntil: isoTime(status.pausedUntil),
+    estimatedSeconds: seconds,
+    estimatedDoneAt: seconds === null ? null : iso(now + seconds * 1000),
   };
 }
 

@@ -197,6 +197,10 @@ function webhookBody(form: Record<string, string | File>, creating: boolean): { 
   };
   if (text("timeoutMs")) body.timeoutMs = Number(text("timeoutMs"));
   if (text("maxAttempts")) body.maxAttempts = Number(text("maxAttempts"));
+  // An empty rate limit is none; the form always carries the field, so clearing it lifts the limit.
+  if ("rateLimit" in form) body.rateLimit = text("rateLimit") ? Number(text("rateLimit")) : null;
+  if (text("maxConcurrency")) body.maxConcurrency = Number(text("maxConcurrency"));
+  if (text("ordering")) body.ordering = text("ordering");
   if (creating && text("organizationUid")) body.organizationUid = text("organizationUid");
   if (creating && text("locationUid")) body.locationUid = text("locationUid");
   // An empty box clears the field when editing, and leaves it out when creating.

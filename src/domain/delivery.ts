@@ -107,6 +107,8 @@ export function parseRetryAfter(value: string | null, now: number): number | nul
 export interface NewDelivery {
   id: string;
   eventId: string;
+  /** When its event was received: the order a webhook is owed its deliveries in. */
+  eventReceivedAt: number;
   webhookUid: string;
   status: (typeof OWED_STATUSES)[number];
   createdAt: number;
@@ -119,7 +121,7 @@ export interface NewDelivery {
  */
 export async function newDelivery(
   kind: "routed" | "replay",
-  event: { id: string },
+  event: { id: string; receivedAt: number },
   webhook: { uid: string; disabled: boolean },
   now: number,
 ): Promise<NewDelivery> {
@@ -127,5 +129,12 @@ export async function newDelivery(
     kind === "routed"
       ? `dlv_${(await sha256Hex(`${event.id}\n${webhook.uid}`)).slice(0, 32)}`
       : `dlv_${crypto.randomUUID().replace(/-/g, "")}`;
-  return { id, eventId: event.id, webhookUid: webhook.uid, status: webhook.disabled ? "held" : "pending", createdAt: now };
+  return {
+    id,
+    eventId: event.id,
+    eventReceivedAt: event.receivedAt,
+    webhookUid: webhook.uid,
+    status: webhook.disabled ? "held" : "pending",
+    createdAt: now,
+  };
 }

@@ -1,4 +1,5 @@
 import type { DeliveryStatus } from "./delivery";
+import type { FlowLimits } from "./flow";
 import type { ErrorCode } from "./errors";
 /** The providers Edgehook can verify. One module each in src/ingress/providers/. */
 export const PROVIDER_NAMES = ["podium", "standard-webhooks", "stripe", "github", "shopify", "slack", "hmac"] as const;
@@ -91,8 +92,8 @@ export function isJson(v: unknown): v is Json {
   return (proto === Object.prototype || proto === null) && Object.values(v).every(isJson);
 }
 
-/** A forwarding subscription (docs/forwarding.md). `secret` never leaves through the API after creation. */
-export interface Webhook {
+/** A forwarding subscription (docs/forwarding.md) with its flow limits (docs/flow-control.md). `secret` never leaves through the API after creation. */
+export interface Webhook extends FlowLimits {
   uid: string;
   url: string;
   eventTypes: string[];
@@ -112,7 +113,6 @@ export interface Webhook {
   /** Extra headers sent: lower-case name → JSONata expression; null: none. */
   transformHeaders: Record<string, string> | null;
 }
-
 
 /** One event owed to one webhook. */
 export interface Delivery {
@@ -135,13 +135,6 @@ export interface Attempt {
   statusCode: number | null;
   error: string | null;
   responseSnippet: string | null;
-}
-
-/** The message the routing step puts on the deliveries queue. */
-export interface DeliveryMessage {
-  deliveryId: string;
-  /** Released held deliveries: sent one after another, oldest first. */
-  ordered?: boolean;
 }
 
 /** One request the ingress refused, as kept: never its body, a signature or a secret. */

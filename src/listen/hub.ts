@@ -35,7 +35,7 @@ interface Listener {
   principal: Principal;
 }
 
-/** An attempt as the delivery consumer announces it. */
+/** An attempt as a delivery scheduler announces it. */
 export type AttemptFact = Pick<AttemptNote, "deliveryId" | "number" | "status" | "statusCode" | "durationMs" | "error"> & {
   startedAt: number;
 };
@@ -119,7 +119,7 @@ export class ListenerHub extends DurableObject<Env> {
     return counts;
   }
 
-  /** The delivery consumer recorded attempts; `tail` shows them (best effort, live only). */
+  /** A delivery scheduler recorded attempts; `tail` shows them (best effort, live only). */
   async attemptsRecorded(attempts: AttemptFact[]): Promise<ListenerCounts> {
     const counts = this.counts();
     if (counts.attempts > 0) {

@@ -106,7 +106,7 @@ export function owedWebhooks(webhooks: Webhook[], e: RoutedEvent & EventContent 
 }
 
 /** An event to replay: its content is needed when a target has a filter (else it may be null). */
-export type ReplayEvent = RoutedEvent & { id: string; content: EventContent | null };
+export type ReplayEvent = RoutedEvent & { id: string; receivedAt: number; content: EventContent | null };
 
 /** The targets a replayed event is owed: types, owner and sources (whenever the webhook was made), and filter. */
 export function replayTargets(targets: Webhook[], e: ReplayEvent): Webhook[] {

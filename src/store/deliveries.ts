@@ -1,10 +1,9 @@
 import type { Access } from "../domain/access";
 import type { DeliveryStatus, NewDelivery } from "../domain/delivery";
-import type { Attempt, Delivery, StoredEvent, Webhook } from "../domain/types";
+import type { Attempt, Delivery, StoredEvent } from "../domain/types";
 import { deliveryAccessSql, eventAccessSql } from "./access";
 import { closeDeadLettersStatement, recordDeadLetterStatement, type NewDeadLetter } from "./dead-letters";
-import { from, status, to } from "./transitions";
-import { toWebhook, type WebhookRow } from "./webhooks";
+import { from, owed, status, to } from "./transitions";
 
 interface DeliveryRow {
   seq: number;
@@ -35,13 +34,13 @@ function toDelivery(r: DeliveryRow): Delivery {
 export function insertDeliveryStatement(db: D1Database, d: NewDelivery): D1PreparedStatement {
   return db
     .prepare(
-      `INSERT INTO deliveries (id, event_id, webhook_uid, status, attempt_count, next_attempt_at, created_at, updated_at)
-       VALUES (?, ?, ?, ?, 0, ?, ?, ?) ON CONFLICT DO NOTHING`,
+      `INSERT INTO deliveries (id, event_id, event_received_at, webhook_uid, status, attempt_count, next_attempt_at, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?) ON CONFLICT DO NOTHING`,
     )
-    .bind(d.id, d.eventId, d.webhookUid, d.status, d.status === "pending" ? d.createdAt : null, d.createdAt, d.createdAt);
+    .bind(d.id, d.eventId, d.eventReceivedAt, d.webhookUid, d.status, d.status === "pending" ? d.createdAt : null, d.createdAt, d.createdAt);
 }
 
-/** Of the given ids, those pending and never attempted: the ones a queue message is owed. */
+/** Of the given ids, those pending and never attempted: the ones whose scheduler is owed a wake-up. */
 export function unattemptedPendingStatement(db: D1Database, ids: string[]): D1PreparedStatement {
   return db
     .prepare(
@@ -51,109 +50,26 @@ export function unattemptedPendingStatement(db: D1Database, ids: string[]): D1Pr
     .bind(JSON.stringify(ids));
 }
 
-/** Creates deliveries (replay) in one statement, in the given order; returns the ids of those pending, in order. */
-export async function insertDeliveries(db: D1Database, deliveries: NewDelivery[]): Promise<string[]> {
+/** Creates deliveries (replay) in one statement, in the given order; returns those pending, in order. */
+export async function insertDeliveries(db: D1Database, deliveries: NewDelivery[]): Promise<NewDelivery[]> {
   if (deliveries.length === 0) return [];
-  const rows = deliveries.map((d) => [d.id, d.eventId, d.webhookUid, d.status, d.status === "pending" ? d.createdAt : null, d.createdAt]);
+  const rows = deliveries.map((d) => [d.id, d.eventId, d.eventReceivedAt, d.webhookUid, d.status, d.status === "pending" ? d.createdAt : null, d.createdAt]);
   await db
     .prepare(
-      `INSERT INTO deliveries (id, event_id, webhook_uid, status, attempt_count, next_attempt_at, created_at, updated_at)
-       SELECT value->>0, value->>1, value->>2, value->>3, 0, value->>4, value->>5, value->>5 FROM json_each(?) WHERE true
+      `INSERT INTO deliveries (id, event_id, event_received_at, webhook_uid, status, attempt_count, next_attempt_at, created_at, updated_at)
+       SELECT value->>0, value->>1, value->>2, value->>3, value->>4, 0, value->>5, value->>6, value->>6 FROM json_each(?) WHERE true
        ON CONFLICT DO NOTHING`,
     )
     .bind(JSON.stringify(rows))
     .run();
-  return deliveries.filter((d) => d.status === "pending").map((d) => d.id);
+  return deliveries.filter((d) => d.status === "pending");
 }
 
-/** Holds pending deliveries (their webhook is disabled): they go out when it is enabled. */
-export async function holdDeliveries(db: D1Database, ids: string[], now = Date.now()): Promise<void> {
-  await db
-    .prepare(
-      `UPDATE deliveries SET status = ${to("hold")}, next_attempt_at = NULL, updated_at = ?
-       WHERE id IN (SELECT value FROM json_each(?)) AND ${from("hold")}`,
-    )
-    .bind(now, JSON.stringify(ids))
-    .run();
-}
-
-/** Everything the delivery consumer needs for one delivery. */
-export interface DeliveryJob {
-  delivery: Delivery;
-  webhook: Webhook | null;
-  event: Pick<StoredEvent, "id" | "eventType" | "body"> | null;
-}
-
-/** A delivery joined with its event and webhook: either may be gone (NULL columns). */
-interface JobRow extends DeliveryRow {
-  e_id: string | null;
-  e_event_type: string | null;
-  e_body: string | null;
-  w_uid: string | null;
-  w_url: string | null;
-  w_event_types: string | null;
-  w_location_uid: string | null;
-  w_organization_uid: string | null;
-  w_source_ids: string | null;
-  w_secret: string | null;
-  w_disabled: number | null;
-  w_timeout_ms: number | null;
-  w_max_attempts: number | null;
-  w_created_at: number | null;
-  w_updated_at: number | null;
-  w_filter: string | null;
-  w_transform: string | null;
-  w_transform_headers: string | null;
-}
-
-function webhookRowOf(r: JobRow): WebhookRow | null {
-  const { w_uid: uid, w_url: url, w_event_types: event_types, w_secret: secret, w_disabled: disabled } = r;
-  const { w_timeout_ms: timeout_ms, w_max_attempts: max_attempts, w_created_at: created_at, w_updated_at: updated_at } = r;
-  if (uid === null || url === null || event_types === null || secret === null || disabled === null) return null;
-  if (timeout_ms === null || max_attempts === null || created_at === null || updated_at === null) return null;
-  return {
-    uid,
-    url,
-    event_types,
-    location_uid: r.w_location_uid,
-    organization_uid: r.w_organization_uid,
-    source_ids: r.w_source_ids,
-    secret,
-    disabled,
-    timeout_ms,
-    max_attempts,
-    created_at,
-    updated_at,
-    filter: r.w_filter,
-    transform: r.w_transform,
-    transform_headers: r.w_transform_headers,
-  };
-}
-
-/** Loads deliveries with their webhooks and events, in one query. */
-export async function loadJobs(db: D1Database, ids: string[]): Promise<Map<string, DeliveryJob>> {
-  const { results } = await db
-    .prepare(
-      `SELECT d.*, e.event_type AS e_event_type, e.body AS e_body, e.id AS e_id,
-              w.uid AS w_uid, w.url AS w_url, w.event_types AS w_event_types, w.location_uid AS w_location_uid,
-              w.organization_uid AS w_organization_uid, w.source_ids AS w_source_ids, w.secret AS w_secret,
-              w.disabled AS w_disabled, w.timeout_ms AS w_timeout_ms, w.max_attempts AS w_max_attempts,
-              w.created_at AS w_created_at, w.updated_at AS w_updated_at, w.filter AS w_filter,
-              w.transform AS w_transform, w.transform_headers AS w_transform_headers
-       FROM deliveries d
-       LEFT JOIN events e ON e.id = d.event_id
-       LEFT JOIN webhooks w ON w.uid = d.webhook_uid
-       WHERE d.id IN (SELECT value FROM json_each(?))`,
-    )
-    .bind(JSON.stringify(ids))
-    .all<JobRow>();
-  const jobs = new Map<string, DeliveryJob>();
-  for (const r of results) {
-    const webhookRow = webhookRowOf(r);
-    const event = r.e_id === null || r.e_event_type === null || r.e_body === null ? null : { id: r.e_id, eventType: r.e_event_type, body: r.e_body };
-    jobs.set(r.id, { delivery: toDelivery(r), webhook: webhookRow && toWebhook(webhookRow), event });
-  }
-  return jobs;
+/** Holds every pending delivery of a webhook (it is disabled): they go out when it is enabled. */
+export function holdPendingStatement(db: D1Database, webhookUid: string, now: number): D1PreparedStatement {
+  return db
+    .prepare(`UPDATE deliveries SET status = ${to("hold")}, next_attempt_at = NULL, updated_at = ? WHERE webhook_uid = ? AND ${from("hold")}`)
+    .bind(now, webhookUid);
 }
 
 /** An attempt and the delivery's state after it; a delivery failed for good carries its dead letter. */
@@ -288,46 +204,67 @@ function toAttempt(r: AttemptRow): Attempt {
  * Tries matching deliveries again: pending and due now, or held when their
  * webhook is disabled (enabling it releases them). Deliveries already held, and
  * those whose webhook was deleted, are left alone. Their open dead letters close in
- * the same transaction (a new failure reopens the same one). Returns their ids oldest first.
+ * the same transaction (a new failure reopens the same one). Returns their ids oldest
+ * first, and the webhooks that now have deliveries pending.
  */
 export async function retryDeliveries(
   db: D1Database,
   f: DeliveryFilter & { ids?: string[] },
   now = Date.now(),
-): Promise<{ pending: string[]; held: string[] }> {
+): Promise<{ pending: string[]; held: string[]; webhooks: string[] }> {
   const w = where(f);
   const idClause = f.ids ? " AND id IN (SELECT value FROM json_each(?))" : "";
   const matching = `${w.sql}${idClause} AND ${from("retry")} AND webhook_uid IN (SELECT uid FROM webhooks)`;
   const binds = [...w.binds, ...(f.ids ? [JSON.stringify(f.ids)] : [])];
   const disabled = "(SELECT w.disabled FROM webhooks w WHERE w.uid = deliveries.webhook_uid) = 1";
-  const [, retried] = await db.batch<{ id: string; seq: number; status: string }>([
+  const [, retried] = await db.batch<{ id: string; seq: number; status: string; webhook_uid: string }>([
     closeDeadLettersStatement(db, `SELECT id FROM deliveries WHERE ${matching}`, binds, now),
     db
       .prepare(
         `UPDATE deliveries SET status = CASE WHEN ${disabled} THEN ${status("held")} ELSE ${status("pending")} END,
-           next_attempt_at = CASE WHEN ${disabled} THEN NULL ELSE ? END, updated_at = ?
-         WHERE ${matching} RETURNING id, seq, status`,
+           next_attempt_at = CASE WHEN ${disabled} THEN NULL ELSE ? END, updated_at = ?,
+           event_received_at = COALESCE(event_received_at, (SELECT e.received_at FROM events e WHERE e.id = deliveries.event_id))
+         WHERE ${matching} RETURNING id, seq, status, webhook_uid`,
       )
       .bind(now, now, ...binds),
   ]);
   const sorted = (retried?.results ?? []).sort((x, y) => x.seq - y.seq);
-  return { pending: sorted.filter((r) => r.status === "pending").map((r) => r.id), held: sorted.filter((r) => r.status === "held").map((r) => r.id) };
+  const pending = sorted.filter((r) => r.status === "pending");
+  return {
+    pending: pending.map((r) => r.id),
+    held: sorted.filter((r) => r.status === "held").map((r) => r.id),
+    webhooks: [...new Set(pending.map((r) => r.webhook_uid))],
+  };
 }
 
-/** Releases held deliveries of enabled webhooks, oldest first, at most `limit`. */
-export async function releaseHeld(db: D1Database, opts: { webhookUid?: string; limit: number }, now = Date.now()): Promise<string[]> {
+/**
+ * Releases the oldest held deliveries of a webhook, at most `limit`, in the order
+ * their events were received, unless it is disabled. Returns how many.
+ */
+export async function releaseHeld(db: D1Database, webhookUid: string, limit: number, now = Date.now()): Promise<number> {
+  const res = await db
+    .prepare(
+      `UPDATE deliveries SET status = ${to("release")}, next_attempt_at = ?1, updated_at = ?1
+       WHERE id IN (
+         SELECT d.id FROM deliveries d WHERE d.webhook_uid = ?2 AND ${owed("d.status")} AND ${from("release", "d.status")}
+         ORDER BY d.event_received_at, d.seq LIMIT ?3)
+       AND (SELECT w.disabled FROM webhooks w WHERE w.uid = ?2) = 0`,
+    )
+    .bind(now, webhookUid, limit)
+    .run();
+  return res.meta.changes ?? 0;
+}
+
+/** Enabled webhooks that still hold deliveries (a release was cut short), at most `limit`. */
+export async function webhooksWithHeld(db: D1Database, limit: number): Promise<string[]> {
   const { results } = await db
     .prepare(
-      `UPDATE deliveries SET status = ${to("release")}, next_attempt_at = ?, updated_at = ?
-       WHERE id IN (
-         SELECT d.id FROM deliveries d JOIN webhooks w ON w.uid = d.webhook_uid
-         WHERE ${from("release", "d.status")} AND w.disabled = 0 AND (? IS NULL OR d.webhook_uid = ?)
-         ORDER BY d.seq LIMIT ?)
-       RETURNING id, seq`,
+      `SELECT w.uid FROM webhooks w WHERE w.disabled = 0
+       AND EXISTS (SELECT 1 FROM deliveries d WHERE d.webhook_uid = w.uid AND d.status = ${status("held")}) LIMIT ?`,
     )
-    .bind(now, now, opts.webhookUid ?? null, opts.webhookUid ?? null, opts.limit)
-    .all<{ id: string; seq: number }>();
-  return results.sort((x, y) => x.seq - y.seq).map((r) => r.id);
+    .bind(limit)
+    .all<{ uid: string }>();
+  return results.map((r) => r.uid);
 }
 
 /** Held deliveries created before `cutoff` expire. Returns how many. */
@@ -340,19 +277,19 @@ export async function expireHeld(db: D1Database, cutoff: number, now = Date.now(
 }
 
 /**
- * Pending deliveries whose next attempt is overdue by more than `graceMs`: their
- * queue message was lost. Pushes their due time to now and returns their ids.
+ * Enabled webhooks with a pending delivery due before `cutoff`, at most `limit`: a
+ * wake-up of their scheduler may have been lost (or they are draining a backlog).
+ * One probe of the pending index per webhook.
  */
-export async function claimOverdue(db: D1Database, graceMs: number, limit: number, now = Date.now()): Promise<string[]> {
+export async function webhooksOverdue(db: D1Database, cutoff: number, limit: number): Promise<string[]> {
   const { results } = await db
     .prepare(
-      `UPDATE deliveries SET next_attempt_at = ?, updated_at = ?
-       WHERE id IN (SELECT id FROM deliveries WHERE status = ${status("pending")} AND next_attempt_at < ? ORDER BY next_attempt_at LIMIT ?)
-       RETURNING id, seq`,
+      `SELECT w.uid FROM webhooks w WHERE w.disabled = 0
+       AND EXISTS (SELECT 1 FROM deliveries d WHERE d.webhook_uid = w.uid AND d.status = ${status("pending")} AND d.next_attempt_at < ?) LIMIT ?`,
     )
-    .bind(now, now, now - graceMs, limit)
-    .all<{ id: string; seq: number }>();
-  return results.sort((x, y) => x.seq - y.seq).map((r) => r.id);
+    .bind(cutoff, limit)
+    .all<{ uid: string }>();
+  return results.map((r) => r.uid);
 }
 
 export async function countHeld(db: D1Database, webhookUid: string): Promise<number> {
@@ -361,4 +298,93 @@ export async function countHeld(db: D1Database, webhookUid: string): Promise<num
     .bind(webhookUid)
     .first<{ n: number }>();
   return row?.n ?? 0;
+}
+
+// What one webhook's scheduler reads. Each query is one range of a partial index
+// (migration 0011), so it reads what it returns and no more, however large the table.
+
+/** A delivery the scheduler may send, with what it sends. */
+export interface FlowJob {
+  delivery: Delivery;
+  event: Pick<StoredEvent, "id" | "eventType" | "body">;
+}
+
+interface FlowJobRow extends DeliveryRow {
+  e_event_type: string;
+  e_body: string | null;
+}
+
+function toJob(r: FlowJobRow): FlowJob {
+  return { delivery: toDelivery(r), event: { id: r.event_id, eventType: r.e_event_type, body: r.e_body ?? "" } };
+}
+
+const JOB_COLUMNS = `d.*, e.event_type AS e_event_type, CASE WHEN d.status = ${status("pending")} THEN e.body END AS e_body`;
+
+/** A webhook's pending deliveries due by `now`, soonest due first, leaving out `exclude` (in flight). */
+export async function duePending(
+  db: D1Database,
+  webhookUid: string,
+  opts: { now: number; limit: number; exclude: string[] },
+): Promise<FlowJob[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT ${JOB_COLUMNS} FROM deliveries d JOIN events e ON e.id = d.event_id
+       WHERE d.webhook_uid = ? AND d.status = ${status("pending")} AND d.next_attempt_at <= ?
+         AND d.id NOT IN (SELECT value FROM json_each(?))
+       ORDER BY d.next_attempt_at, d.seq LIMIT ?`,
+    )
+    .bind(webhookUid, opts.now, JSON.stringify(opts.exclude), opts.limit)
+    .all<FlowJobRow>();
+  return results.map(toJob);
+}
+
+/**
+ * When a webhook's next pending delivery (leaving out `exclude`) is due, if any,
+ * and whether it holds deliveries.
+ */
+export async function pendingOutlook(db: D1Database, webhookUid: string, exclude: string[]): Promise<{ nextDueAt: number | null; held: boolean }> {
+  const row = await db
+    .prepare(
+      `SELECT
+         (SELECT d.next_attempt_at FROM deliveries d
+          WHERE d.webhook_uid = ?1 AND d.status = ${status("pending")} AND d.id NOT IN (SELECT value FROM json_each(?2))
+            AND EXISTS (SELECT 1 FROM events e WHERE e.id = d.event_id)
+          ORDER BY d.next_attempt_at LIMIT 1) AS next_due_at,
+         EXISTS (SELECT 1 FROM deliveries d WHERE d.webhook_uid = ?1 AND d.status = ${status("held")}) AS held`,
+    )
+    .bind(webhookUid, JSON.stringify(exclude))
+    .first<{ next_due_at: number | null; held: number }>();
+  return { nextDueAt: row?.next_due_at ?? null, held: row?.held === 1 };
+}
+
+/**
+ * A webhook's first `limit` owed deliveries (held or pending) in the order their
+ * events were received; only pending ones carry their body.
+ */
+export async function owedInOrder(db: D1Database, webhookUid: string, limit: number): Promise<FlowJob[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT ${JOB_COLUMNS} FROM deliveries d JOIN events e ON e.id = d.event_id
+       WHERE d.webhook_uid = ? AND ${owed("d.status")}
+       ORDER BY d.event_received_at, d.seq LIMIT ?`,
+    )
+    .bind(webhookUid, limit)
+    .all<FlowJobRow>();
+  return results.map(toJob);
+}
+
+/** How many deliveries a webhook holds and has pending, counting at most `cap` of them. */
+export async function backlogOf(db: D1Database, webhookUid: string, cap: number): Promise<{ held: number; pending: number; capped: boolean }> {
+  const { results } = await db
+    .prepare(
+      `SELECT status, COUNT(*) AS n FROM (SELECT status FROM deliveries WHERE webhook_uid = ? AND ${owed()} LIMIT ?) GROUP BY status`,
+    )
+    .bind(webhookUid, cap + 1)
+    .all<{ status: string; n: number }>();
+  const count = (s: DeliveryStatus) => results.find((r) => r.status === s)?.n ?? 0;
+  const held = count("held");
+  const pending = count("pending");
+  if (held + pending <= cap) return { held, pending, capped: false };
+  // One row more than the cap was read, only to know there are more.
+  return pending > 0 ? { held, pending: pending - 1, capped: true } : { held: held - 1, pending, capped: true };
 }

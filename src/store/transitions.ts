@@ -1,6 +1,6 @@
 // The delivery lifecycle in SQL: every statement that changes a delivery's status
 // takes its "from" and "to" here, from the one table in domain/delivery.ts.
-import { TRANSITIONS, type DeliveryStatus, type Transition } from "../domain/delivery";
+import { OWED_STATUSES, TRANSITIONS, type DeliveryStatus, type Transition } from "../domain/delivery";
 
 const literal = (s: DeliveryStatus) => `'${s}'`;
 
@@ -17,3 +17,12 @@ export function to(t: "hold" | "release" | "expire"): string {
 
 /** One status as an SQL literal (for reads: counts, filters). */
 export const status = literal;
+
+/**
+ * `<column> IN ('held', 'pending')`: something is still owed. Written exactly as the
+ * partial index deliveries_owed_in_order's condition, which SQLite uses only for a
+ * query that repeats it.
+ */
+export function owed(column = "status"): string {
+  return `${column} IN (${OWED_STATUSES.map(literal).join(", ")})`;
+}

@@ -1,6 +1,8 @@
 import type { Access } from "../domain/access";
+import { isOrdering } from "../domain/flow";
 import type { Json, Webhook } from "../domain/types";
 import { webhookAccessSql } from "./access";
+import { holdPendingStatement } from "./deliveries";
 import { from, to } from "./transitions";
 
 export interface WebhookRow {
@@ -14,6 +16,9 @@ export interface WebhookRow {
   disabled: number;
   timeout_ms: number;
   max_attempts: number;
+  rate_limit: number | null;
+  max_concurrency: number;
+  ordering: string;
   created_at: number;
   updated_at: number;
   filter: string | null;
@@ -57,6 +62,10 @@ export function toWebhook(r: WebhookRow): Webhook {
     disabled: r.disabled === 1,
     timeoutMs: r.timeout_ms,
     maxAttempts: r.max_attempts,
+    rateLimit: r.rate_limit,
+    maxConcurrency: r.max_concurrency,
+    // The column's CHECK allows only the two orderings.
+    ordering: isOrdering(r.ordering) ? r.ordering : "unordered",
     createdAt: r.created_at,
     updatedAt: r.updated_at,
     filter: r.filter === null ? null : parseJson(r.filter),
@@ -99,8 +108,8 @@ export async function insertWebhook(db: D1Database, w: Webhook): Promise<void> {
   await db
     .prepare(
       `INSERT INTO webhooks (uid, url, event_types, location_uid, organization_uid, source_ids, secret, disabled,
-         timeout_ms, max_attempts, created_at, updated_at, filter, transform, transform_headers)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         timeout_ms, max_attempts, rate_limit, max_concurrency, ordering, created_at, updated_at, filter, transform, transform_headers)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
     .bind(
       w.uid,
@@ -113,6 +122,9 @@ export async function insertWebhook(db: D1Database, w: Webhook): Promise<void> {
       w.disabled ? 1 : 0,
       w.timeoutMs,
       w.maxAttempts,
+      w.rateLimit,
+      w.maxConcurrency,
+      w.ordering,
       w.createdAt,
       w.updatedAt,
       ...contentColumns(w),
@@ -129,7 +141,7 @@ export async function updateWebhook(db: D1Database, w: Webhook): Promise<void> {
     db
       .prepare(
         `UPDATE webhooks SET url = ?, event_types = ?, source_ids = ?, secret = ?, disabled = ?, timeout_ms = ?,
-           max_attempts = ?, updated_at = ?, filter = ?, transform = ?, transform_headers = ? WHERE uid = ?`,
+           max_attempts = ?, rate_limit = ?, max_concurrency = ?, ordering = ?, updated_at = ?, filter = ?, transform = ?, transform_headers = ? WHERE uid = ?`,
       )
       .bind(
         w.url,
@@ -139,18 +151,15 @@ export async function updateWebhook(db: D1Database, w: Webhook): Promise<void> {
         w.disabled ? 1 : 0,
         w.timeoutMs,
         w.maxAttempts,
+        w.rateLimit,
+        w.maxConcurrency,
+        w.ordering,
         w.updatedAt,
         ...contentColumns(w),
         w.uid,
       ),
   ];
-  if (w.disabled) {
-    stmts.push(
-      db
-        .prepare(`UPDATE deliveries SET status = ${to("hold")}, next_attempt_at = NULL, updated_at = ? WHERE webhook_uid = ? AND ${from("hold")}`)
-        .bind(w.updatedAt, w.uid),
-    );
-  }
+  if (w.disabled) stmts.push(holdPendingStatement(db, w.uid, w.updatedAt));
   await db.batch(stmts);
 }
 

@@ -82,7 +82,7 @@ describe("edgehook setup", () => {
     await p.edgehook(["setup"], { PODIUM_WEBHOOK_SECRET: "podium-secret-from-env" });
     const calls = p.calls();
     expect(calls.map((c) => c.args.join(" "))).toEqual([...FRESH_ACCOUNT, "secret put PODIUM_WEBHOOK_SECRET"]);
-    expect(QUEUES).toEqual(expect.arrayContaining(["edgehook-ingest", "edgehook-ingest-dlq", "edgehook-deliveries", "edgehook-deliveries-dlq"]));
+    expect(QUEUES).toEqual(expect.arrayContaining(["edgehook-ingest", "edgehook-ingest-dlq"]));
 
     const account = p.account();
     expect(account.queues.sort()).toEqual([...QUEUES].sort());

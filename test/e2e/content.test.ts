@@ -1,22 +1,15 @@
 // Routing and reshaping by content through the real local stack: webhooks with filters and
 // transformations, a real downstream, and exactly which events arrive and in what shape.
-import { createHmac, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { Webhook as StandardWebhook } from "standardwebhooks";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startDownstream, type Downstream } from "./downstream";
-import { sendPodium } from "./podium";
-import { eventually, startStack, type Stack } from "./stack";
+import { describe, expect, it } from "vitest";
+import type { Downstream } from "./downstream";
+import { sendPodium, timestampedHmac } from "./podium";
+import { eventually, useLocalStack, type Stack } from "./stack";
 
 let stack: Stack;
 let down: Downstream;
-beforeAll(async () => {
-  down = await startDownstream();
-  stack = await startStack();
-});
-afterAll(async () => {
-  await stack?.stop();
-  await down?.close();
-});
+useLocalStack({}, (s, d) => ((stack = s), (down = d)));
 
 const api = (method: string, path: string, body?: unknown) => stack.api(method, path, body);
 
@@ -41,7 +34,7 @@ async function sendToPodium(body: string): Promise<string> {
 /** POSTs a body signed the way Stripe signs it (keyed by the whole whsec_ string). */
 async function sendToStripe(source: string, secret: string, body: string): Promise<string> {
   const t = Math.floor(Date.now() / 1000);
-  const v1 = createHmac("sha256", secret).update(`${t}.${body}`).digest("hex");
+  const v1 = timestampedHmac(secret, t, body);
   const res = await fetch(`${stack.url}/webhooks/${source}`, {
     method: "POST",
     headers: { "content-type": "application/json", "stripe-signature": `t=${t},v1=${v1}` },

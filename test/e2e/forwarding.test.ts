@@ -1,21 +1,14 @@
-import { createHmac, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { Webhook as StandardWebhook } from "standardwebhooks";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { startDownstream, type Downstream } from "./downstream";
-import { podiumEvent, sendPodium } from "./podium";
-import { eventually, freePort, startStack, type Stack } from "./stack";
+import { podiumEvent, sendPodium, timestampedHmac } from "./podium";
+import { eventually, freePort, useLocalStack, type Stack } from "./stack";
 
 let stack: Stack;
 let down: Downstream;
-beforeAll(async () => {
-  down = await startDownstream();
-  // Short backoff so retries happen within the test.
-  stack = await startStack({ RETRY_BASE_SECONDS: "1", RETRY_CAP_SECONDS: "2" });
-});
-afterAll(async () => {
-  await stack?.stop();
-  await down?.close();
-});
+// Short backoff so retries happen within the test.
+useLocalStack({ RETRY_BASE_SECONDS: "1", RETRY_CAP_SECONDS: "2" }, (s, d) => ((stack = s), (down = d)));
 
 const api = (method: string, path: string, body?: unknown) => stack.api(method, path, body);
 
@@ -74,7 +67,7 @@ describe("forwarding through the local stack", () => {
     expect(req!.headers["edgehook-event-id"]).toBe(eventId);
     expect(() => new StandardWebhook(webhook.secret).verify(req!.body, req!.headers)).not.toThrow();
     const ts = req!.headers["podium-timestamp"]!;
-    const expected = createHmac("sha256", webhook.secret).update(`${ts}.${req!.body}`).digest("hex");
+    const expected = timestampedHmac(webhook.secret, ts, req!.body);
     expect(req!.headers["podium-signature"]).toBe(expected);
   });
 
@@ -103,7 +96,8 @@ describe("forwarding through the local stack", () => {
   });
 
   it("holds events for a disabled webhook, then delivers them in order once enabled", async () => {
-    const { key, org, webhook } = await subscribe("ok", { disabled: true });
+    // In order, whatever the timing: FIFO (unordered, they start oldest first but in parallel).
+    const { key, org, webhook } = await subscribe("ok", { disabled: true, ordering: "fifo" });
     const bodies = [1, 2, 3].map((i) => podiumEvent({ organizationUid: org, type: `message.n${i}` }));
     const ids: string[] = [];
     for (const b of bodies) ids.push(await send(b));

@@ -152,7 +152,7 @@ describe("filters at storage", () => {
     expect(range.status).toBe(202);
     expect(range.json.deliveries).toBe(0);
     const smsId = await p.ingest(message(org, { channel: "sms" }));
-    p.queues.deliveries.sent.splice(0);
+    p.woken.splice(0);
     expect((await p.api("POST", `/v1/events/${smsId}/replay`, { webhookUid: smsOnly.uid })).json).toEqual({ deliveries: 1 });
   });
 });
@@ -165,8 +165,7 @@ describe("transformations at delivery", () => {
       transformHeaders: { "x-podium-event": "metadata.eventType", "x-missing": "data.nothing" },
     });
     const id = await p.ingest(message(org, { channel: "sms", conversation: "conv-1", text: "hello there" }));
-    const { acked } = await p.deliver();
-    expect(acked).toHaveLength(1);
+    await p.deliver();
 
     const [req] = await received(key);
     expect(req!.body).toBe('{"text":"New sms message: hello there","conversation":"conv-1"}');
@@ -192,9 +191,7 @@ describe("transformations at delivery", () => {
       transform: "data.body + 1",
     });
     const id = await p.ingest(message(org, { text: "not a number" }));
-    const first = await p.deliver();
-    expect(first.acked).toHaveLength(1);
-    expect(first.retried).toHaveLength(0);
+    await p.deliver();
 
     const event = (await p.api("GET", `/v1/events/${id}`)).json;
     const [d] = event.deliveries;

@@ -94,7 +94,7 @@ describe("dashboard: filters, transformations and tests", () => {
     expect(shown).toContain("Not owed: no delivery would be made.");
     expect(shown).toContain('✗ filter : body.data.conversation.channel.type is "email", not "sms"');
     expect(shown).toContain('"text": "Hello from the test"');
-    expect(p.queues.deliveries.sent).toHaveLength(0);
+    expect(p.woken).toHaveLength(0);
 
     const unknown = await form(`/dashboard/webhooks/${w.uid}/test`, c, { eventId: "evt_nope" });
     expect(unknown.status).toBe(303);

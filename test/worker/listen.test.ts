@@ -205,14 +205,15 @@ describe("GET /v1/listen", () => {
     const p = pipeline();
     const org = `org-${uniqueKey()}`;
     const ok = await p.createWebhook({ url: `https://downstream.test/ok/${uniqueKey()}`, eventTypes: ["*"], organizationUid: org });
-    const failing = await p.createWebhook({ url: `https://downstream.test/fail/${uniqueKey()}`, eventTypes: ["*"], organizationUid: org });
+    // 429 with Retry-After: failed, and not due again during this test's run.
+    const failing = await p.createWebhook({ url: `https://downstream.test/retry-after/${uniqueKey()}?s=60`, eventTypes: ["*"], organizationUid: org });
     const t = await connect(p, "mode=tail");
     const id = await p.ingest(body("message.received", org));
     await p.deliver();
     await vi.waitFor(() => expect(t.attempts()).toHaveLength(2), { timeout: 5_000 });
     expect(t.events().map((e) => [e.id, e.body, e.headers])).toEqual([[id, undefined, undefined]]);
     const byWebhook = Object.fromEntries(t.attempts().map((a) => [a.webhookUid, [a.eventId, a.number, a.statusCode, a.status]]));
-    expect(byWebhook).toEqual({ [ok.uid]: [id, 1, 200, "succeeded"], [failing.uid]: [id, 1, 500, "pending"] });
+    expect(byWebhook).toEqual({ [ok.uid]: [id, 1, 200, "succeeded"], [failing.uid]: [id, 1, 429, "pending"] });
   });
 
   it("tail as a webhook shows only that webhook's attempts", async () => {

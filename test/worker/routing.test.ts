@@ -15,6 +15,9 @@ function webhook(over: Partial<Webhook> = {}): Webhook {
     disabled: false,
     timeoutMs: 5000,
     maxAttempts: 15,
+    rateLimit: null,
+    maxConcurrency: 8,
+    ordering: "unordered",
     createdAt: 1000,
     updatedAt: 1000,
     filter: null,
@@ -79,11 +82,11 @@ describe("routing and new deliveries", () => {
     const { owed, filteredOut } = owedWebhooks(hooks, e);
     expect(filteredOut).toEqual([]);
     expect(owed.map((w) => w.uid)).toEqual(["a", "b"]);
-    const made = (now: number) => Promise.all(owed.map((w) => newDelivery("routed", { id: "evt_1" }, w, now)));
+    const made = (now: number) => Promise.all(owed.map((w) => newDelivery("routed", { id: "evt_1", receivedAt: 2000 }, w, now)));
     const out = await made(3000);
-    expect(out.map((d) => [d.eventId, d.webhookUid, d.status, d.createdAt])).toEqual([
-      ["evt_1", "a", "pending", 3000],
-      ["evt_1", "b", "held", 3000],
+    expect(out.map((d) => [d.eventId, d.eventReceivedAt, d.webhookUid, d.status, d.createdAt])).toEqual([
+      ["evt_1", 2000, "a", "pending", 3000],
+      ["evt_1", 2000, "b", "held", 3000],
     ]);
     expect(new Set(out.map((d) => d.id)).size).toBe(2);
     expect((await made(4000)).map((d) => d.id)).toEqual(out.map((d) => d.id));
@@ -92,9 +95,9 @@ describe("routing and new deliveries", () => {
   it("gives a replayed delivery a new id each time", async () => {
     const w = webhook({ uid: "a" });
     const [x, y, routed] = await Promise.all([
-      newDelivery("replay", { id: "evt_1" }, w, 1),
-      newDelivery("replay", { id: "evt_1" }, w, 1),
-      newDelivery("routed", { id: "evt_1" }, w, 1),
+      newDelivery("replay", { id: "evt_1", receivedAt: 0 }, w, 1),
+      newDelivery("replay", { id: "evt_1", receivedAt: 0 }, w, 1),
+      newDelivery("routed", { id: "evt_1", receivedAt: 0 }, w, 1),
     ]);
     expect(new Set([x.id, y.id, routed.id]).size).toBe(3);
   });

@@ -4,15 +4,20 @@ import { destinationProblem } from "../../domain/destination";
 import { AppError } from "../../domain/errors";
 import { newWebhookSecret } from "../../domain/secrets";
 import { hasScope, type Principal } from "../../domain/scopes";
+import { DEFAULT_MAX_CONCURRENCY } from "../../domain/flow";
 import { settings } from "../../domain/settings";
 import type { Webhook } from "../../domain/types";
-import { release } from "../../pipeline/commands";
-import { countHeld } from "../../store/deliveries";
+import type { Env } from "../../env";
+import { release, webhookChanged } from "../../pipeline/commands";
+import { IDLE_STATUS, type FlowStatus } from "../../pipeline/flow";
+import { schedulerStatus } from "../../pipeline/schedulers";
+import { backlogOf, countHeld } from "../../store/deliveries";
 import { deleteWebhook, getWebhook, insertWebhook, listWebhooks, updateWebhook } from "../../store/webhooks";
 import { checkSubscriptionTypes } from "../event-type-check";
 import { locationsFor } from "../grants";
 import { body, errors, json, router, scoped } from "../openapi";
 import {
+  BACKLOG_COUNT_CAP,
   ListQuery,
   page,
   UidParam,
@@ -25,7 +30,7 @@ import {
   WebhookTestAnswer,
   WebhookTestBody,
 } from "../schemas";
-import { webhookView } from "../views";
+import { backlogView, webhookView } from "../views";
 import { visibleEvent } from "./events";
 import { testWebhook } from "../webhook-test";
 
@@ -45,7 +50,7 @@ export async function visibleWebhook(db: D1Database, p: Principal, uid: string):
  * Checks that the principal may subscribe to the webhook's scope and types and,
  * unless they are unchanged from `before`, that the types exist; answers the warnings they deserve.
  */
-async function mayHave(env: import("../../env").Env, p: Principal, w: Webhook, before?: Webhook) {
+async function mayHave(env: Env, p: Principal, w: Webhook, before?: Webhook) {
   assertMaySubscribe(p, w, await locationsFor(env.DB, p, [w]));
   const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
   if (before && same(before.eventTypes, w.eventTypes) && same(before.sourceIds, w.sourceIds)) return {};
@@ -76,7 +81,9 @@ const list = createRoute({
 const get = createRoute({
   method: "get",
   path: "/webhooks/{uid}",
-  summary: "One webhook (never its secret), with its count of held deliveries",
+  summary: "One webhook (never its secret), with its count of held deliveries and its backlog",
+  description:
+    "`backlog` counts held and pending deliveries (up to a cap), and says how fast the webhook's scheduler is sending and when it expects to be done.",
   ...scoped("webhooks:read"),
   request: { params: UidParam },
   responses: { 200: json(WebhookSchema, "The webhook"), ...errors(404) },
@@ -121,10 +128,23 @@ const remove = createRoute({
 });
 
 type Changes = Partial<
-  Pick<Webhook, "url" | "eventTypes" | "sourceIds" | "secret" | "disabled" | "timeoutMs" | "maxAttempts" | "filter" | "transform" | "transformHeaders">
+  Pick<
+    Webhook,
+    "url" | "eventTypes" | "sourceIds" | "secret" | "disabled" | "timeoutMs" | "maxAttempts" | "rateLimit" | "maxConcurrency" | "ordering" | "filter" | "transform" | "transformHeaders"
+  >
 >;
 
-async function change(c: { env: import("../../env").Env; get: (k: "principal") => Principal }, uid: string, changes: Changes) {
+/** What the scheduler says of its webhook; the backlog view does without it when it cannot be reached. */
+async function statusOf(env: Env, uid: string): Promise<FlowStatus> {
+  try {
+    return await schedulerStatus(env, uid);
+  } catch (err) {
+    console.error("reading a delivery scheduler's status failed", { webhookUid: uid, error: String(err) });
+    return IDLE_STATUS;
+  }
+}
+
+async function change(c: { env: Env; get: (k: "principal") => Principal }, uid: string, changes: Changes) {
   const p = c.get("principal");
   const current = await visibleWebhook(c.env.DB, p, uid);
   const next: Webhook = {
@@ -135,8 +155,10 @@ async function change(c: { env: import("../../env").Env; get: (k: "principal") =
   const warnings = await mayHave(c.env, p, next, current);
   if (next.url !== current.url) checkUrl(next.url, settings(c.env).allowPrivateDestinations);
   await updateWebhook(c.env.DB, next);
-  // Enabling releases what was held, oldest first, now; the maintenance run releases the rest.
+  // Enabling releases the oldest held deliveries now (the scheduler releases the rest as
+  // it drains); any other change reaches the scheduler on its next look, which this asks for.
   if (current.disabled && !next.disabled) await release(c.env, { webhookUid: next.uid });
+  else await webhookChanged(c.env, next.uid);
   return { ...webhookView(next), heldDeliveries: await countHeld(c.env.DB, next.uid), ...warnings };
 }
 
@@ -156,6 +178,9 @@ export const webhooks = router()
       disabled: b.disabled ?? false,
       timeoutMs: b.timeoutMs ?? s.deliveryTimeoutMs,
       maxAttempts: b.maxAttempts ?? s.maxAttempts,
+      rateLimit: b.rateLimit ?? null,
+      maxConcurrency: b.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY,
+      ordering: b.ordering ?? "unordered",
       createdAt: now,
       updatedAt: now,
       filter: b.filter ?? null,
@@ -176,7 +201,8 @@ export const webhooks = router()
   })
   .openapi(get, async (c) => {
     const w = await visibleWebhook(c.env.DB, c.get("principal"), c.req.valid("param").uid);
-    return c.json({ ...webhookView(w), heldDeliveries: await countHeld(c.env.DB, w.uid) }, 200);
+    const [owed, status] = await Promise.all([backlogOf(c.env.DB, w.uid, BACKLOG_COUNT_CAP), statusOf(c.env, w.uid)]);
+    return c.json({ ...webhookView(w), heldDeliveries: await countHeld(c.env.DB, w.uid), backlog: backlogView(w, owed, status) }, 200);
   })
   .openapi(patch, async (c) => {
     const { locationUid: _l, organizationUid: _o, ...changes } = c.req.valid("json");
@@ -195,6 +221,9 @@ export const webhooks = router()
         disabled: b.disabled ?? false,
         timeoutMs: b.timeoutMs ?? s.deliveryTimeoutMs,
         maxAttempts: b.maxAttempts ?? s.maxAttempts,
+        rateLimit: b.rateLimit ?? null,
+        maxConcurrency: b.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY,
+        ordering: b.ordering ?? "unordered",
         filter: b.filter ?? null,
         transform: b.transform ?? null,
         transformHeaders: b.transformHeaders ?? null,

@@ -1,6 +1,7 @@
 import type { z } from "@hono/zod-openapi";
 import type { WebhookSchema, WebhookTestAnswer } from "../../api/schemas";
-import { Action, HeaderTable } from "../layout";
+import { DEFAULT_MAX_CONCURRENCY, MAX_CONCURRENCY_MAX, RATE_LIMIT_MAX } from "../../domain/flow";
+import { Action, HeaderTable, Time } from "../layout";
 import { prettyBody } from "../pretty-body";
 
 export type WebhookJson = z.infer<typeof WebhookSchema>;
@@ -61,6 +62,7 @@ export function WebhookList(props: { webhooks: WebhookJson[]; counts: Map<string
                   <td>
                     {w.disabled ? "disabled" : "enabled"}
                     {counts && counts.held > 0 && <span class="muted"> · {counts.held} held</span>}
+                    <span class="muted"> · {limitsOf(w)}</span>
                   </td>
                   <td>
                     <WebhookRowActions w={w} counts={counts} canWrite={props.canWrite} canReplay={props.canReplay} />
@@ -111,6 +113,25 @@ export function WebhookForm(props: { webhook?: WebhookJson }) {
         Attempts
         <input name="maxAttempts" type="number" min="1" max="50" value={String(w?.maxAttempts ?? 15)} />
       </label>
+      <label>
+        Rate limit (deliveries per second; empty: none)
+        <input name="rateLimit" type="number" min="1" max={String(RATE_LIMIT_MAX)} value={w?.rateLimit == null ? "" : String(w.rateLimit)} />
+      </label>
+      <label>
+        Requests at once
+        <input name="maxConcurrency" type="number" min="1" max={String(MAX_CONCURRENCY_MAX)} value={String(w?.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY)} />
+      </label>
+      <label>
+        Order
+        <select name="ordering">
+          <option value="unordered" selected={w?.ordering !== "fifo"}>
+            Unordered: in parallel
+          </option>
+          <option value="fifo" selected={w?.ordering === "fifo"}>
+            FIFO: one at a time, in the order events were received
+          </option>
+        </select>
+      </label>
       <label class="check">
         <input name="disabled" type="checkbox" checked={w?.disabled ?? false} /> Disabled (deliveries are held)
       </label>
@@ -136,6 +157,69 @@ export function WebhookForm(props: { webhook?: WebhookJson }) {
         <button type="submit">{w ? "Save" : "Create webhook"}</button>
       </div>
     </form>
+  );
+}
+
+/** Rate, concurrency and order in a few words. */
+function limitsOf(w: WebhookJson): string {
+  const rate = w.rateLimit === null ? "no rate limit" : `${w.rateLimit}/s`;
+  return w.ordering === "fifo" ? `FIFO, ${rate}` : `${rate}, ${w.maxConcurrency} at once`;
+}
+
+/** About how long, in words: "40 s", "12 min", "3 h". */
+function duration(seconds: number): string {
+  if (seconds < 90) return `${seconds} s`;
+  if (seconds < 90 * 60) return `${Math.round(seconds / 60)} min`;
+  return `${Math.round(seconds / 3600)} h`;
+}
+
+/** What the webhook is owed, how fast it goes, and when it expects to be done. */
+function Backlog(props: { w: WebhookJson }) {
+  const b = props.w.backlog;
+  if (!b) return null;
+  const total = b.held + b.pending;
+  return (
+    <dl class="kpis" aria-label="Backlog">
+      <div>
+        <dt class="muted">Backlog</dt>
+        <dd>
+          {b.capped ? "at least " : ""}
+          {total.toLocaleString("en")} ({b.held.toLocaleString("en")} held, {b.pending.toLocaleString("en")} pending)
+        </dd>
+      </div>
+      <div>
+        <dt class="muted">Delivering</dt>
+        <dd>
+          {b.deliveriesPerSecond}/s · {b.inFlight} in flight
+        </dd>
+      </div>
+      <div>
+        <dt class="muted">Done</dt>
+        <dd>
+          {total === 0 ? (
+            "nothing owed"
+          ) : b.estimatedSeconds === null || b.estimatedDoneAt === null ? (
+            props.w.disabled ? "when enabled" : "unknown yet"
+          ) : (
+            <>
+              in about {duration(b.estimatedSeconds)} (<Time iso={b.estimatedDoneAt} />)
+            </>
+          )}
+        </dd>
+      </div>
+      <div>
+        <dt class="muted">Limits</dt>
+        <dd>{limitsOf(props.w)}</dd>
+      </div>
+      {b.pausedUntil && (
+        <div>
+          <dt class="muted">Paused until</dt>
+          <dd>
+            <Time iso={b.pausedUntil} />
+          </dd>
+        </div>
+      )}
+    </dl>
   );
 }
 
@@ -222,6 +306,7 @@ export function WebhookPage(props: { webhook: WebhookJson; counts?: WebhookCount
       <p>
         <span class="mono">{w.url}</span> · {scopeOf(w)} · {w.disabled ? "disabled" : "enabled"} · {w.heldDeliveries ?? 0} held
       </p>
+      <Backlog w={w} />
       <WebhookRowActions w={w} counts={props.counts ?? { held: w.heldDeliveries ?? 0, failed: 0 }} canWrite={props.canWrite} canReplay={props.canReplay} />
       {props.canTest && <WebhookTestForm uid={w.uid} eventId={props.testEventId} />}
       {!props.canWrite && <ContentRules w={w} />}
