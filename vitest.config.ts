@@ -7,6 +7,28 @@ import { fakeDownstream } from "./test/support/fake-downstream";
 copyDocsBundle();
 const migrations = await readD1Migrations("migrations");
 
+/** The Worker inside workerd: local D1, R2, Queues and Durable Objects; outbound fetch goes to an in-process fake downstream. */
+function workerd(vars: Record<string, string> = {}) {
+  return cloudflareTest({
+    wrangler: { configPath: "./wrangler.toml" },
+    miniflare: {
+      outboundService: fakeDownstream as never,
+      // An empty database for the migration test to build the old schema in.
+      d1Databases: { MIGRATION_DB: "migration-test" },
+      bindings: {
+        TEST_MIGRATIONS: migrations,
+        ADMIN_TOKEN: "test-admin-token-of-at-least-32-characters",
+        PODIUM_WEBHOOK_SECRET: "podium-current podium-previous",
+        STANDARD_WEBHOOKS_SECRET: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        ALLOW_PRIVATE_DESTINATIONS: "false",
+        // Each refusal sends its tally at once, so no test waits for a flush window.
+        REJECTIONS_FLUSH_MS: "0",
+        ...vars,
+      },
+    },
+  });
+}
+
 export default defineConfig({
   test: {
     projects: [
@@ -16,28 +38,23 @@ export default defineConfig({
         : []),
       {
         // Runtime code, inside workerd with local D1, R2 and Queues.
-        plugins: [
-          cloudflareTest({
-            wrangler: { configPath: "./wrangler.toml" },
-            miniflare: {
-              // Outbound fetch (deliveries) goes to an in-process fake downstream.
-              outboundService: fakeDownstream as never,
-              // An empty database for the migration test to build the old schema in.
-              d1Databases: { MIGRATION_DB: "migration-test" },
-              bindings: {
-                TEST_MIGRATIONS: migrations,
-                ADMIN_TOKEN: "test-admin-token-of-at-least-32-characters",
-                PODIUM_WEBHOOK_SECRET: "podium-current podium-previous",
-                STANDARD_WEBHOOKS_SECRET: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-                ALLOW_PRIVATE_DESTINATIONS: "false",
-              },
-            },
-          }),
-        ],
+        plugins: [workerd()],
         test: {
           name: "workers",
           include: ["test/worker/**/*.test.ts"],
+          exclude: ["test/worker/flow/**"],
           setupFiles: ["test/worker/setup.ts"],
+        },
+      },
+      {
+        // The delivery schedulers (Durable Objects) running on their own, with retries due at
+        // once (a backoff of 0 s), so a downstream failing at random is retried within the test.
+        plugins: [workerd({ RETRY_BASE_SECONDS: "0" })],
+        test: {
+          name: "workers-flow",
+          include: ["test/worker/flow/**/*.test.ts"],
+          setupFiles: ["test/worker/setup.ts"],
+          testTimeout: 180_000,
         },
       },
       {

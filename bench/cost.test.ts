@@ -3,9 +3,10 @@
 // retention, through the real code in the local runtime (bench/volume/worker.ts), and
 // its price per million events at the list prices in bench/prices.json. Measured: D1
 // rows read and written (each result's meta), the database's growth, queue messages
-// written, read and deleted, R2 operations, invocations. CPU time is an upper bound:
-// the local runtime's whole process (workerd, local D1's SQLite included). Prints;
-// asserts only that every event went through.
+// written, read and deleted, R2 operations, invocations and scheduler wake-ups. CPU
+// time is an upper bound: the local runtime's whole process (workerd, local D1's
+// SQLite included); the schedulers' duration is estimated from the delivery phase's
+// wall time. Prints; asserts only that every event went through.
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -62,7 +63,7 @@ it(`measures what an event costs, received, stored, delivered once and purged ($
   phases.ack = await phase("ack");
   expect(phases.ack.accepted).toBe(N);
   phases.ingest = await phase("ingest");
-  expect(phases.ingest.deliveriesQueued).toBe(N);
+  expect(phases.ingest.deliveriesOwed).toBe(N);
   const stored = phases.ingest.d1.sizeAfter;
   phases.deliver = await phase("deliver");
   const received = new Set((await down.requests(key)).map((r) => r.headers["webhook-id"]));
@@ -79,6 +80,10 @@ it(`measures what an event costs, received, stored, delivered once and purged ($
   const classA = per((p) => p.r2.classA);
   const classB = per((p) => p.r2.classB);
   const invocations = per((p) => p.invocations);
+  // A wake-up is one request to the webhook's scheduler, and the alarm it sets another (at most).
+  const doRequests = (2 * Number(phases.ingest.schedulerWakes)) / N;
+  // The scheduler is active (billed for duration, 128 MB) while it sends: the delivery phase's wall time.
+  const doGbSeconds = (phases.deliver.ms / 1000) * 0.128 / N;
   const cpuKnown = Object.values(phases).every((p) => p.cpuMs !== null);
   const cpuMs = cpuKnown ? per((p) => p.cpuMs ?? 0) : 0;
   const bytes = (delivered - sizeBefore) / N;
@@ -90,6 +95,8 @@ it(`measures what an event costs, received, stored, delivered once and purged ($
   const p = prices.perMillion;
   const dollars: Record<string, number> = {
     "Worker requests": invocations * p.workerRequests,
+    "Durable Object requests": doRequests * p.durableObjectRequests,
+    "Durable Object duration": doGbSeconds * p.durableObjectGbSeconds,
     "Worker CPU (upper bound)": cpuMs * p.workerCpuMs,
     "Queue operations": queueOps * p.queueOperations,
     "D1 rows read": rowsRead * p.d1RowsRead,
@@ -105,18 +112,20 @@ it(`measures what an event costs, received, stored, delivered once and purged ($
     `${fmt(ph.invocations / N, 3).padStart(8)} ${ph.cpuMs === null ? "    n/a" : fmt(ph.cpuMs / N, 3).padStart(7)}  ${String(ph.ms).padStart(7)}`;
   console.log(
     [
-      `cost per event: ${N} Podium events (~1.5 KB bodies) received, stored, delivered once to one webhook (batches of 100 and 50), purged`,
+      `cost per event: ${N} Podium events (~1.5 KB bodies) received, stored (batches of 100), delivered once to one webhook by its scheduler, purged`,
       `  phase    rows read  rows wrt  stmts     queue    R2  invocs   CPU ms  wall ms (whole phase)`,
       ...Object.entries(phases).map(([name, ph]) => row(name, ph)),
       `  per event: ${fmt(rowsRead)} D1 rows read, ${fmt(rowsWritten)} written; ${fmt(queueOps)} queue operations; ${fmt(classA + classB)} R2 operations; ` +
-        `${fmt(invocations, 3)} invocations; ${cpuKnown ? `≤ ${fmt(cpuMs, 3)} CPU ms` : "CPU not measurable here"}`,
+        `${fmt(invocations, 3)} invocations; ${fmt(doRequests, 3)} scheduler requests, ${fmt(doGbSeconds * 1000, 3)} GB-ms; ` +
+        `${cpuKnown ? `≤ ${fmt(cpuMs, 3)} CPU ms` : "CPU not measurable here"}`,
       `  D1 size: ${fmt(bytes, 0)} bytes per event stored with its delivery and attempt (local SQLite pages, growth over ${N} events)`,
       `  D1 busy: ${fmt(d1Ms, 3)} ms of statement time per event (meta.duration) → one database takes at most ~${fmt(1000 / d1Ms, 0)} events/s through the whole cycle`,
       `  price per million events at list prices read ${prices.read} (beyond the plan's included usage):`,
       ...Object.entries(dollars).map(([k, v]) => `    ${k.padEnd(30)} $${fmt(v, 3)}`),
       `    ${"total".padEnd(30)} $${fmt(total, 3)}  (target ≤ $3.00)`,
       `  measured: D1 rows and size (result meta), queue messages, R2 calls and invocations (counted at the bindings, 1 queue op per message under 64 KB);`,
-      `  estimated: CPU (the local runtime process's CPU time, SQLite included: an upper bound), consumer invocations billed as requests.`,
+      `  estimated: CPU (the local runtime process's CPU time, SQLite included: an upper bound), consumer invocations billed as requests,`,
+      `  scheduler requests (a wake-up and an alarm each) and duration (the delivery phase's wall time with a local downstream; a slower one costs more).`,
     ].join("\n"),
   );
 }, 1_800_000);

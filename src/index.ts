@@ -1,14 +1,16 @@
 import { app } from "./app";
-import type { DeliveryMessage, IngestMessage } from "./domain/types";
+import type { IngestMessage, RejectionsMessage } from "./domain/types";
 import type { Env } from "./env";
 import { runMaintenance } from "./maintenance/cron";
-import { consumeDeliveries } from "./pipeline/deliver";
-import { consumeDeliveryDeadLetters, consumeIngestDeadLetters } from "./pipeline/dead-letters";
+import { consumeIngestDeadLetters } from "./pipeline/dead-letters";
 import { consumeIngest } from "./pipeline/ingest";
+import { consumeRejections } from "./pipeline/rejections";
 import { QUEUES } from "./pipeline/queues";
 
 // The listener hub (`edgehook listen`, `tail`) is a Durable Object class of this Worker.
 export { ListenerHub } from "./listen/hub";
+// One delivery scheduler per webhook: the only sender of its deliveries (pipeline/scheduler.ts).
+export { WebhookScheduler } from "./pipeline/scheduler";
 
 export default {
   fetch: app.fetch,
@@ -19,19 +21,18 @@ export default {
     switch (batch.queue) {
       case QUEUES.ingest:
         return consumeIngest(batch as MessageBatch<IngestMessage>, env);
-      case QUEUES.deliveries:
-        return consumeDeliveries(batch as MessageBatch<DeliveryMessage>, env);
       case QUEUES.ingestDead:
         return consumeIngestDeadLetters(batch as MessageBatch<IngestMessage>, env);
-      case QUEUES.deliveriesDead:
-        return consumeDeliveryDeadLetters(batch as MessageBatch<DeliveryMessage>, env);
+      case QUEUES.rejections:
+        return consumeRejections(batch as MessageBatch<RejectionsMessage>, env);
       default:
         console.error("message from an unknown queue; retrying", { queue: batch.queue });
         batch.retryAll();
     }
   },
 
-  async scheduled(controller, env, ctx) {
-    ctx.waitUntil(runMaintenance(env, controller.scheduledTime));
+  // Awaited, not waitUntil: the run's end is the invocation's end (a local trigger answers when it is done).
+  async scheduled(controller, env) {
+    await runMaintenance(env, controller.scheduledTime);
   },
 } satisfies ExportedHandler<Env>;

@@ -1,23 +1,24 @@
 // The benches' Worker: Edgehook itself, with D1 metered (every answer carries the rows
 // its D1 statements read and wrote), and measuring routes that drive the real code
-// in-process with counting queues and R2:
+// in-process with counting queues, schedulers and R2:
 // - /__bench/ingest: events/s of the ingest consumer on this database;
 // - /__bench/cycle/{start,ack,ingest,deliver,purge}: what events cost, one phase a
 //   request (so the caller can read the runtime's CPU time around each): received by
 //   the ack path, stored, delivered once to one webhook, purged at the retention.
 import { random, seedBody, seedWebhooks } from "../../scripts/seed/volume";
+import { DEFAULT_MAX_CONCURRENCY } from "../../src/domain/flow";
 import { eventIdFor } from "../../src/domain/ids";
-import type { DeliveryMessage, IngestMessage } from "../../src/domain/types";
+import type { IngestMessage } from "../../src/domain/types";
 import type { Env } from "../../src/env";
 import worker from "../../src/index";
-import { consumeDeliveries } from "../../src/pipeline/deliver";
+import { IDLE_STATUS, WebhookFlow } from "../../src/pipeline/flow";
 import { consumeIngest } from "../../src/pipeline/ingest";
 import { podium } from "../../src/schemes/podium";
 import { RETENTION_START, retentionStep } from "../../src/store/events";
 import { insertWebhook } from "../../src/store/webhooks";
 import { meteredD1, type D1Usage } from "../d1-meter";
 
-export { ListenerHub } from "../../src/index";
+export { ListenerHub, WebhookScheduler } from "../../src/index";
 
 /** A queue producer that keeps what it is sent, counting messages written. */
 function countingQueue<T>() {
@@ -36,6 +37,22 @@ function countingQueue<T>() {
     },
   };
   return q;
+}
+
+/** Delivery schedulers that count their wake-ups (each a Durable Object request, and the alarm it sets another). */
+function countingSchedulers() {
+  const s = {
+    wakes: 0,
+    woken: new Set<string>(),
+    getByName: (_name: string) => ({
+      async wake(webhookUid: string) {
+        s.wakes++;
+        s.woken.add(webhookUid);
+      },
+      status: async () => IDLE_STATUS,
+    }),
+  };
+  return s;
 }
 
 /** An R2 bucket that counts Class A (put, delete, list, multipart) and Class B (get, head) operations. */
@@ -132,19 +149,19 @@ interface Phase {
 }
 
 /** The cycle's state between its phases (one isolate serves them all under `wrangler dev`). */
-let cycle: { n: number; now: number; requests: { body: string; headers: Record<string, string> }[]; ingest: IngestMessage[]; deliveries: DeliveryMessage[] } | null = null;
+let cycle: { n: number; now: number; requests: { body: string; headers: Record<string, string> }[]; ingest: IngestMessage[]; woken: string[] } | null = null;
 
 async function cyclePhase(phase: string, request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
   const meter = meteredD1(env.DB);
   const ingestQ = countingQueue<IngestMessage>();
-  const deliveriesQ = countingQueue<DeliveryMessage>();
+  const schedulers = countingSchedulers();
   const r2 = countingBucket(env.BODIES);
-  const benchEnv = { ...env, DB: meter.db, BODIES: r2.bucket, INGEST: ingestQ, DELIVERIES: deliveriesQ } as unknown as Env;
+  const benchEnv = { ...env, DB: meter.db, BODIES: r2.bucket, INGEST: ingestQ, SCHEDULERS: schedulers } as unknown as Env;
   const started = Date.now();
   const result = (extra: { invocations: number; queue?: Partial<Phase["queue"]>; [more: string]: unknown }): Phase & Record<string, unknown> => ({
     ...extra,
     d1: meter.usage,
-    queue: { writes: ingestQ.writes + deliveriesQ.writes, reads: 0, deletes: 0, ...extra.queue },
+    queue: { writes: ingestQ.writes, reads: 0, deletes: 0, ...extra.queue },
     r2: r2.ops,
     ms: Date.now() - started,
   });
@@ -158,8 +175,9 @@ async function cyclePhase(phase: string, request: Request, env: Env, ctx: Execut
     await insertWebhook(env.DB, {
       uid: crypto.randomUUID(), url: downstream, eventTypes: ["*"], organizationUid: org, locationUid: null, sourceIds: null,
       secret: "whsec_YmVuY2gtY3ljbGUtc2VjcmV0LW9mLWVub3VnaC1ieXRlcw==", disabled: false, timeoutMs: 5000, maxAttempts: 3, createdAt: now - 1, updatedAt: now - 1,
+      rateLimit: null, maxConcurrency: DEFAULT_MAX_CONCURRENCY, ordering: "unordered", filter: null, transform: null, transformHeaders: null,
     });
-    cycle = { n, now, requests: await signedRequests(n, org, secret), ingest: [], deliveries: [] };
+    cycle = { n, now, requests: await signedRequests(n, org, secret), ingest: [], woken: [] };
     const size = (await env.DB.prepare("SELECT 1").run()).meta.size_after;
     return Response.json({ n, sizeBefore: size });
   }
@@ -180,12 +198,16 @@ async function cyclePhase(phase: string, request: Request, env: Env, ctx: Execut
   if (phase === "ingest") {
     // Full batches (100, the queue's max_batch_size): a busy account's case.
     const q = await consume("edgehook-ingest", c.ingest, 100, (b) => consumeIngest(b, benchEnv));
-    c.deliveries = deliveriesQ.sent.splice(0);
-    return Response.json(result({ invocations: q.invocations, queue: { reads: q.reads, deletes: q.deletes }, retries: q.retries, deliveriesQueued: c.deliveries.length }));
+    c.woken = [...schedulers.woken];
+    const owed = await env.DB.prepare("SELECT COUNT(*) AS n FROM deliveries WHERE status = 1").first<number>("n");
+    return Response.json(
+      result({ invocations: q.invocations, queue: { reads: q.reads, deletes: q.deletes }, retries: q.retries, deliveriesOwed: owed, schedulerWakes: schedulers.wakes }),
+    );
   }
   if (phase === "deliver") {
-    const q = await consume("edgehook-deliveries", c.deliveries, 50, (b) => consumeDeliveries(b, benchEnv));
-    return Response.json(result({ invocations: q.invocations, queue: { reads: q.reads, deletes: q.deletes }, retries: q.retries }));
+    // What each woken webhook's scheduler does in its alarm, run here with the metered D1.
+    for (const uid of c.woken) await new WebhookFlow(benchEnv, uid).run({ deadline: Infinity, maxStarts: Infinity, maxWaitMs: 0 });
+    return Response.json(result({ invocations: 0, schedulerRuns: c.woken.length }));
   }
   if (phase === "purge") {
     // Time passes: the retention purges these events (and their deliveries, attempts, bodies and counts).
@@ -212,12 +234,12 @@ export default {
     if (url.pathname === "/__bench/ingest") {
       // The ingest consumer's rate on this database: batches of `batch` for one webhook's organization.
       const { n, batch, organizationUid } = await request.json<{ n: number; batch: number; organizationUid: string }>();
-      const deliveriesQ = countingQueue<DeliveryMessage>();
-      const benchEnv = { ...env, DB: meter.db, DELIVERIES: deliveriesQ } as unknown as Env;
+      const schedulers = countingSchedulers();
+      const benchEnv = { ...env, DB: meter.db, SCHEDULERS: schedulers } as unknown as Env;
       const msgs = await ingestMessages(n, organizationUid, Date.now());
       const started = Date.now();
       for (let i = 0; i < msgs.length; i += batch) await consumeIngest(batchOf("edgehook-ingest", msgs.slice(i, i + batch)).batch, benchEnv);
-      return Response.json({ events: n, ms: Date.now() - started, d1: meter.usage, deliveries: deliveriesQ.writes });
+      return Response.json({ events: n, ms: Date.now() - started, d1: meter.usage, schedulerWakes: schedulers.wakes });
     }
     if (url.pathname === "/__bench/seed-webhooks") {
       // The seed's five webhooks on a database without them, so both sides of a comparison route alike.

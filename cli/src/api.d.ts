@@ -47,10 +47,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List events, newest first */
+        /**
+         * List events, newest first; or search them by a field's value or text in the body (`q`)
+         * @description Without `q`: newest first by arrival, filtered by the indexed fields. With `q`: a bounded search newest first by received time, within `since`..`until` (default the last 24 hours); each call examines at most 1000 events (fewer once their bodies reach 4 Mi characters) and answers a `nextCursor` to continue further back.
+         */
         get: {
             parameters: {
                 query?: {
+                    /** @description Search: `path=value` finds events whose body has that value at a dotted path (`data.conversation.uid=5d9f…`; any element of an array; `amount=500` matches the number or the string), a filter document (`{"body": …}`, the language of webhook filters) matches as a filter does, anything else is text found in the raw body (case-insensitive). Within `since`..`until` (default: the 24 hours before now), newest first by received time. One call examines at most 1000 events, or fewer once their bodies reach 4 Mi characters; the other filters and the token's access apply to those. A page may hold fewer than `limit` events, even none, and still have a `nextCursor`: call again with it to search further back. */
+                    q?: string;
                     eventType?: string;
                     sourceId?: string;
                     locationUid?: string;
@@ -282,7 +287,7 @@ export interface paths {
         put?: never;
         /**
          * Deliver again the events received in a time range, a page per call, oldest first
-         * @description Reads at most 500 events per call (5000 with `dryRun`) and answers `nextCursor` until the range is done. Only the caller's events, to matching webhooks within its grant (or the one named); held for a disabled one.
+         * @description Reads at most 500 events per call (5000 with `dryRun`; when a target has a content filter, which reads bodies, at most 1000 or 4 Mi characters of bodies) and answers `nextCursor` until the range is done. Only the caller's events, to matching webhooks within its grant (or the one named) whose filter admits them; held for a disabled one.
          */
         post: {
             parameters: {
@@ -488,7 +493,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One webhook (never its secret), with its count of held deliveries */
+        /**
+         * One webhook (never its secret), with its count of held deliveries and its backlog
+         * @description `backlog` counts held and pending deliveries (up to a cap), and says how fast the webhook's scheduler is sending and when it expects to be done.
+         */
         get: {
             parameters: {
                 query?: never;
@@ -715,6 +723,87 @@ export interface paths {
                 };
             };
         };
+        trace?: never;
+    };
+    "/v1/webhooks/{uid}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Test this webhook: run its routing checks, filter and transformation on a stored event, without delivering
+         * @description Answers whether the webhook is owed the event and why (event types, organization or location, sources, filter: the first condition that fails, with the event's value), and the request a delivery would POST: the transformation's output as body (or the stored body) and the headers, signatures aside. Nothing is sent or recorded. Needs `events:read` as well, and both the webhook and the event within the token's grant.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    uid: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["WebhookTestRequest"];
+                };
+            };
+            responses: {
+                /** @description What would happen */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["WebhookTestAnswer"];
+                    };
+                };
+                /** @description invalid_request: the input failed validation (details.issues lists why) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description unauthorized: no valid bearer token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/v1/deliveries": {
@@ -1236,6 +1325,85 @@ export interface paths {
                 };
             };
         };
+        trace?: never;
+    };
+    "/v1/sources/{id}/rejections": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Requests the ingress refused for a source: counts by reason over the last day, and the latest few hundred
+         * @description Counted per source and reason (401, 404, 400, 413, 429), never the body nor a signature. The admin may also read `(unknown)` (requests to a source id that names no enabled source: a wrong URL; each sample says which) and `(invalid)` (paths that are no source id). Tallies reach this within seconds of the refusal.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The source's refused requests */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Rejections"];
+                    };
+                };
+                /** @description invalid_request: the input failed validation (details.issues lists why) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description unauthorized: no valid bearer token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/v1/tokens": {
@@ -1883,6 +2051,8 @@ export interface components {
             deliveries: (components["schemas"]["Delivery"] & {
                 attempts: components["schemas"]["Attempt"][];
             })[];
+            /** @description Webhooks owed this event by type, owner and source whose filter excluded it when it was stored: no delivery was made. A limited token sees those within its grant. `POST /v1/webhooks/{uid}/test` says why. */
+            filteredOut: string[];
         };
         Attempt: {
             number: number;
@@ -1964,6 +2134,32 @@ export interface components {
                 message: string;
             }[];
         };
+        /** @description In the answer for one webhook: what it is owed and how fast it goes. */
+        WebhookBacklog: {
+            /** @description Deliveries held (the webhook is, or was until just now, disabled). */
+            held: number;
+            /** @description Deliveries due or waiting for a retry. */
+            pending: number;
+            /** @description Held and pending are counted up to 10000 in all: true means at least that many. */
+            capped: boolean;
+            /** @description Requests in flight right now. */
+            inFlight: number;
+            /** @description Attempts made per second over the last 30 seconds. */
+            deliveriesPerSecond: number;
+            /**
+             * Format: date-time
+             * @description Nothing starts before this time: the downstream answered 429/503 with Retry-After, or did not answer.
+             * @example 2026-11-28T17:59:31.123Z
+             */
+            pausedUntil: string | null;
+            /** @description Seconds until held and pending are done, at the pace deliveries have been settling (else at rateLimit); null: unknown, or disabled. */
+            estimatedSeconds: number | null;
+            /**
+             * Format: date-time
+             * @example 2026-11-28T17:59:31.123Z
+             */
+            estimatedDoneAt: string | null;
+        };
         Webhook: {
             uid: string;
             url: string;
@@ -1976,6 +2172,10 @@ export interface components {
             disabled: boolean;
             timeoutMs: number;
             maxAttempts: number;
+            rateLimit: number | null;
+            maxConcurrency: number;
+            /** @enum {string} */
+            ordering: "unordered" | "fifo";
             /**
              * Format: date-time
              * @example 2026-11-28T17:59:31.123Z
@@ -1986,7 +2186,28 @@ export interface components {
              * @example 2026-11-28T17:59:31.123Z
              */
             updatedAt: string;
+            /**
+             * @description The content filter; null: none.
+             * @example {
+             *       "body": {
+             *         "metadata.eventType": "message.received",
+             *         "data.conversation.channel.type": "sms"
+             *       }
+             *     }
+             */
+            filter: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * @description The JSONata transformation; null: none.
+             * @example {"text": "New " & data.conversation.channel.type & " message: " & data.body}
+             */
+            transform: string | null;
+            transformHeaders: {
+                [key: string]: string;
+            } | null;
             heldDeliveries?: number;
+            backlog?: components["schemas"]["WebhookBacklog"];
         };
         WebhookCreate: {
             /** @example https://api.example.com/podium-events */
@@ -2006,6 +2227,65 @@ export interface components {
             disabled?: boolean;
             timeoutMs?: number;
             maxAttempts?: number;
+            /** @description Deliveries started per second at most, evenly spaced (1..1000); null: no limit. Default null. */
+            rateLimit?: number | null;
+            /** @description Requests in flight at once at most (1..100). Default 6. */
+            maxConcurrency?: number;
+            /**
+             * @description `fifo`: one at a time, strictly in the order the events were received; a failing delivery holds back the ones after it until it succeeds or fails for good. `unordered` (default): in parallel, up to maxConcurrency.
+             * @enum {string}
+             */
+            ordering?: "unordered" | "fifo";
+            /**
+             * @description A JSON document matched against `{body, headers}` of each event when it is stored: equality by example on nested or dotted paths, `$eq $neq $in $nin $gt $gte $lt $lte $exist $startsWith $endsWith $contains $regex` (RE2), `$and $or $not`; an array matches when any element does. At most 8 KiB, depth 16, 128 conditions. An event it excludes gets no delivery, and its `filteredOut` says so. null: none.
+             * @example {
+             *       "body": {
+             *         "metadata.eventType": "message.received",
+             *         "data.conversation.channel.type": "sms"
+             *       }
+             *     }
+             * @example {
+             *       "body": {
+             *         "type": {
+             *           "$startsWith": "invoice."
+             *         },
+             *         "data.object.amount_due": {
+             *           "$gt": 50000
+             *         }
+             *       }
+             *     }
+             * @example {
+             *       "headers": {
+             *         "x-github-event": "push"
+             *       },
+             *       "body": {
+             *         "ref": "refs/heads/main"
+             *       }
+             *     }
+             */
+            filter?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * @description A JSONata expression evaluated on the event's parsed body; its result, as JSON, is the body sent and signed (the event is stored unchanged). Bounded (50,000 steps, 256 KiB of output); an error fails the attempt for good, without retries. null: the stored body byte for byte.
+             * @example {"text": "New " & data.conversation.channel.type & " message: " & data.body}
+             * @example {"invoice": data.object.id, "amount": data.object.amount_due / 100, "currency": $uppercase(data.object.currency)}
+             * @example {"repo": repository.full_name, "branch": $substringAfter(ref, "refs/heads/"), "messages": [commits.message]}
+             */
+            transform?: string | null;
+            /**
+             * @description Extra headers: name → JSONata expression on the same input; a string, number or boolean result is the value, nothing found leaves the header out. At most 10; never `content-type`, `user-agent`, `webhook-*`, `podium-*` or `edgehook-*`. null: none.
+             * @example {
+             *       "x-podium-event": "metadata.eventType",
+             *       "x-conversation": "data.conversation.uid"
+             *     }
+             * @example {
+             *       "x-repository": "repository.full_name"
+             *     }
+             */
+            transformHeaders?: {
+                [key: string]: string;
+            } | null;
         };
         WebhookPage: {
             data: components["schemas"]["Webhook"][];
@@ -2036,6 +2316,65 @@ export interface components {
             disabled?: boolean;
             timeoutMs?: number;
             maxAttempts?: number;
+            /** @description Deliveries started per second at most, evenly spaced (1..1000); null: no limit. Default null. */
+            rateLimit?: number | null;
+            /** @description Requests in flight at once at most (1..100). Default 6. */
+            maxConcurrency?: number;
+            /**
+             * @description `fifo`: one at a time, strictly in the order the events were received; a failing delivery holds back the ones after it until it succeeds or fails for good. `unordered` (default): in parallel, up to maxConcurrency.
+             * @enum {string}
+             */
+            ordering?: "unordered" | "fifo";
+            /**
+             * @description A JSON document matched against `{body, headers}` of each event when it is stored: equality by example on nested or dotted paths, `$eq $neq $in $nin $gt $gte $lt $lte $exist $startsWith $endsWith $contains $regex` (RE2), `$and $or $not`; an array matches when any element does. At most 8 KiB, depth 16, 128 conditions. An event it excludes gets no delivery, and its `filteredOut` says so. null: none.
+             * @example {
+             *       "body": {
+             *         "metadata.eventType": "message.received",
+             *         "data.conversation.channel.type": "sms"
+             *       }
+             *     }
+             * @example {
+             *       "body": {
+             *         "type": {
+             *           "$startsWith": "invoice."
+             *         },
+             *         "data.object.amount_due": {
+             *           "$gt": 50000
+             *         }
+             *       }
+             *     }
+             * @example {
+             *       "headers": {
+             *         "x-github-event": "push"
+             *       },
+             *       "body": {
+             *         "ref": "refs/heads/main"
+             *       }
+             *     }
+             */
+            filter?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * @description A JSONata expression evaluated on the event's parsed body; its result, as JSON, is the body sent and signed (the event is stored unchanged). Bounded (50,000 steps, 256 KiB of output); an error fails the attempt for good, without retries. null: the stored body byte for byte.
+             * @example {"text": "New " & data.conversation.channel.type & " message: " & data.body}
+             * @example {"invoice": data.object.id, "amount": data.object.amount_due / 100, "currency": $uppercase(data.object.currency)}
+             * @example {"repo": repository.full_name, "branch": $substringAfter(ref, "refs/heads/"), "messages": [commits.message]}
+             */
+            transform?: string | null;
+            /**
+             * @description Extra headers: name → JSONata expression on the same input; a string, number or boolean result is the value, nothing found leaves the header out. At most 10; never `content-type`, `user-agent`, `webhook-*`, `podium-*` or `edgehook-*`. null: none.
+             * @example {
+             *       "x-podium-event": "metadata.eventType",
+             *       "x-conversation": "data.conversation.uid"
+             *     }
+             * @example {
+             *       "x-repository": "repository.full_name"
+             *     }
+             */
+            transformHeaders?: {
+                [key: string]: string;
+            } | null;
             /** @description Refused: the location and organization of a webhook cannot change; create a new webhook instead. */
             locationUid?: unknown;
             /** @description Refused: the location and organization of a webhook cannot change; create a new webhook instead. */
@@ -2057,10 +2396,102 @@ export interface components {
             disabled?: boolean;
             timeoutMs?: number;
             maxAttempts?: number;
+            /** @description Deliveries started per second at most, evenly spaced (1..1000); null: no limit. Default null. */
+            rateLimit?: number | null;
+            /** @description Requests in flight at once at most (1..100). Default 6. */
+            maxConcurrency?: number;
+            /**
+             * @description `fifo`: one at a time, strictly in the order the events were received; a failing delivery holds back the ones after it until it succeeds or fails for good. `unordered` (default): in parallel, up to maxConcurrency.
+             * @enum {string}
+             */
+            ordering?: "unordered" | "fifo";
+            /**
+             * @description A JSON document matched against `{body, headers}` of each event when it is stored: equality by example on nested or dotted paths, `$eq $neq $in $nin $gt $gte $lt $lte $exist $startsWith $endsWith $contains $regex` (RE2), `$and $or $not`; an array matches when any element does. At most 8 KiB, depth 16, 128 conditions. An event it excludes gets no delivery, and its `filteredOut` says so. null: none.
+             * @example {
+             *       "body": {
+             *         "metadata.eventType": "message.received",
+             *         "data.conversation.channel.type": "sms"
+             *       }
+             *     }
+             * @example {
+             *       "body": {
+             *         "type": {
+             *           "$startsWith": "invoice."
+             *         },
+             *         "data.object.amount_due": {
+             *           "$gt": 50000
+             *         }
+             *       }
+             *     }
+             * @example {
+             *       "headers": {
+             *         "x-github-event": "push"
+             *       },
+             *       "body": {
+             *         "ref": "refs/heads/main"
+             *       }
+             *     }
+             */
+            filter?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * @description A JSONata expression evaluated on the event's parsed body; its result, as JSON, is the body sent and signed (the event is stored unchanged). Bounded (50,000 steps, 256 KiB of output); an error fails the attempt for good, without retries. null: the stored body byte for byte.
+             * @example {"text": "New " & data.conversation.channel.type & " message: " & data.body}
+             * @example {"invoice": data.object.id, "amount": data.object.amount_due / 100, "currency": $uppercase(data.object.currency)}
+             * @example {"repo": repository.full_name, "branch": $substringAfter(ref, "refs/heads/"), "messages": [commits.message]}
+             */
+            transform?: string | null;
+            /**
+             * @description Extra headers: name → JSONata expression on the same input; a string, number or boolean result is the value, nothing found leaves the header out. At most 10; never `content-type`, `user-agent`, `webhook-*`, `podium-*` or `edgehook-*`. null: none.
+             * @example {
+             *       "x-podium-event": "metadata.eventType",
+             *       "x-conversation": "data.conversation.uid"
+             *     }
+             * @example {
+             *       "x-repository": "repository.full_name"
+             *     }
+             */
+            transformHeaders?: {
+                [key: string]: string;
+            } | null;
             /** @description Refused: the location and organization of a webhook cannot change; create a new webhook instead. */
             locationUid?: unknown;
             /** @description Refused: the location and organization of a webhook cannot change; create a new webhook instead. */
             organizationUid?: unknown;
+        };
+        WebhookTestAnswer: {
+            eventId: string;
+            webhookUid: string;
+            /** @description Whether the webhook is owed the event: every check passed. */
+            matched: boolean;
+            /** @description Each routing check, in order, with why it passed or failed. */
+            checks: {
+                /** @enum {string} */
+                check: "eventTypes" | "owner" | "sources" | "filter";
+                passed: boolean;
+                /** @example body.data.conversation.channel.type is "email", not "sms" */
+                message: string;
+            }[];
+            /** @description Why the transformation fails on this event (a delivery would fail for good, not retried); null when it runs. */
+            transformError: string | null;
+            /** @description What a delivery would POST, whether or not the webhook is owed the event; null when the transformation fails. */
+            request: {
+                url: string;
+                /** @description The headers sent, except the signatures (`webhook-id`, `webhook-timestamp`, `webhook-signature`, `podium-timestamp`, `podium-signature`), which each attempt computes over exactly `body`. */
+                headers: {
+                    [key: string]: string;
+                };
+                /** @description The body sent: the transformation's output, or the stored body byte for byte. */
+                body: string;
+            } | null;
+        };
+        WebhookTestRequest: {
+            /**
+             * @description A stored event the caller may see.
+             * @example evt_528e218bd5c051bf5503ef78c46b97e3
+             */
+            eventId: string;
         };
         DeliveryPage: {
             data: components["schemas"]["Delivery"][];
@@ -2106,6 +2537,8 @@ export interface components {
              * @example 2026-11-28T17:59:31.123Z
              */
             updatedAt: string | null;
+            /** @description In lists and reads: requests refused in the last 24 hours, by reason, latest first. */
+            rejections?: components["schemas"]["RejectionSummary"][];
         };
         HmacConfig: {
             /** @example x-signature */
@@ -2141,6 +2574,19 @@ export interface components {
              */
             dedupePath: string | null;
         } | null;
+        RejectionSummary: {
+            /** @example invalid_signature */
+            reason: string;
+            /** @description Refused in the current clock hour. */
+            thisHour: number;
+            /** @description Refused in the last 24 clock hours. */
+            lastDay: number;
+            /**
+             * Format: date-time
+             * @example 2026-11-28T17:59:31.123Z
+             */
+            lastAt: string;
+        };
         SourceCreate: {
             id?: string;
             name: string;
@@ -2164,6 +2610,25 @@ export interface components {
         SourceList: {
             data: components["schemas"]["Source"][];
             nextCursor: null;
+        };
+        Rejections: {
+            sourceId: string;
+            summary: components["schemas"]["RejectionSummary"][];
+            recent: {
+                /**
+                 * Format: date-time
+                 * @example 2026-11-28T17:59:31.123Z
+                 */
+                at: string;
+                reason: string;
+                /** @description The source id the request's path named. */
+                requested: string;
+                /** @description The client's address. */
+                client: string;
+                userAgent: string | null;
+                /** @description The request's header names; never their values, nor the body. */
+                headerNames: string[];
+            }[];
         };
         SourcePatch: {
             name?: string;

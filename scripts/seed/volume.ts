@@ -9,10 +9,11 @@ import reviewFixture from "../../cli/src/samples/review.json";
 import { podiumSample } from "../../cli/src/samples/podium.js";
 import { newDelivery, type NewDelivery } from "../../src/domain/delivery";
 import { EVENT_TYPES } from "../../src/domain/event-types";
+import { DEFAULT_MAX_CONCURRENCY } from "../../src/domain/flow";
 import { eventIdFor } from "../../src/domain/ids";
 import type { Webhook } from "../../src/domain/types";
 import { podium } from "../../src/ingress/providers/podium";
-import { failedDeliveryLetter } from "../../src/pipeline/deliver";
+import { failedDeliveryLetter } from "../../src/pipeline/attempt";
 import { settleOwners } from "../../src/pipeline/owners";
 import { owedWebhooks } from "../../src/routing/match";
 import { recordAttempts, type AttemptOutcome } from "../../src/store/deliveries";
@@ -145,7 +146,10 @@ export function seedBody(rand: () => number, type: string, locationUid: string, 
 
 /** The five webhooks: one per Podium object, and one organization's everything, disabled (its deliveries held). */
 export function seedWebhooks(rand: () => number, createdAt: number, organizationUid: string): Webhook[] {
-  const base = { locationUid: null, sourceIds: null, timeoutMs: 5000, maxAttempts: 3, createdAt, updatedAt: createdAt };
+  const base = {
+    locationUid: null, sourceIds: null, timeoutMs: 5000, maxAttempts: 3, createdAt, updatedAt: createdAt,
+    rateLimit: null, maxConcurrency: DEFAULT_MAX_CONCURRENCY, ordering: "unordered" as const, filter: null, transform: null, transformHeaders: null,
+  };
   const hook = (name: string, eventTypes: string[], extra: Partial<Webhook> = {}): Webhook => ({
     ...base,
     uid: uuid(rand),
@@ -247,7 +251,7 @@ export async function seedVolume(db: D1Database, opts: SeedOptions): Promise<See
     const also = [learnLocations(db, settled.learned, from), recordEventTypes(db, settled.rows, from)].filter((s) => s !== null);
     const deliveries: NewDelivery[] = [];
     for (const e of settled.rows) {
-      for (const w of owedWebhooks(webhooks, e)) deliveries.push(await newDelivery("routed", { id: e.eventId }, w, e.receivedAt));
+      for (const w of owedWebhooks(webhooks, e).owed) deliveries.push(await newDelivery("routed", { id: e.eventId, receivedAt: e.receivedAt }, w, e.receivedAt));
     }
     await storeEvents(db, settled.rows, deliveries, also);
     report.events += n;

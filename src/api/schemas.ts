@@ -3,8 +3,11 @@
 import { z } from "@hono/zod-openapi";
 import { SCOPES } from "../domain/scopes";
 import { DELIVERY_STATUSES, MAX_ATTEMPTS_LIMIT } from "../domain/delivery";
-import { PROVIDER_NAMES } from "../domain/types";
+import { DEFAULT_MAX_CONCURRENCY, MAX_CONCURRENCY_MAX, ORDERINGS, RATE_LIMIT_MAX } from "../domain/flow";
+import { isJson, PROVIDER_NAMES } from "../domain/types";
 import { SOURCE_ID } from "../ingress/sources";
+import { compileTransform } from "../pipeline/transform";
+import { validateFilter } from "../routing/filter";
 import { secretProblem } from "../schemes/standard-webhooks";
 
 const time = z.string().openapi({ format: "date-time", example: "2026-11-28T17:59:31.123Z" });
@@ -76,9 +79,25 @@ export const EventSchema = EventSummarySchema.extend({
   headers: z.record(z.string(), z.string()),
   body: z.string().openapi({ description: "The raw body, exactly as received." }),
   deliveries: z.array(DeliverySchema.extend({ attempts: z.array(AttemptSchema) })),
+  filteredOut: z.array(z.string()).openapi({
+    description:
+      "Webhooks owed this event by type, owner and source whose filter excluded it when it was stored: no delivery was made. A limited token sees those within its grant. `POST /v1/webhooks/{uid}/test` says why.",
+  }),
 }).openapi("Event");
 
+/** How much one search call reads: events examined, and characters of their bodies. */
+export const SEARCH_BOUND = { events: 1000, chars: 4 * 1024 * 1024, defaultHours: 24 } as const;
+
 export const EventListQuery = z.object({
+  q: z
+    .string()
+    .min(1)
+    .max(2000)
+    .optional()
+    .openapi({
+      description: `Search: \`path=value\` finds events whose body has that value at a dotted path (\`data.conversation.uid=5d9f…\`; any element of an array; \`amount=500\` matches the number or the string), a filter document (\`{"body": …}\`, the language of webhook filters) matches as a filter does, anything else is text found in the raw body (case-insensitive). Within \`since\`..\`until\` (default: the ${SEARCH_BOUND.defaultHours} hours before now), newest first by received time. One call examines at most ${SEARCH_BOUND.events} events, or fewer once their bodies reach ${SEARCH_BOUND.chars / 1024 / 1024} Mi characters; the other filters and the token's access apply to those. A page may hold fewer than \`limit\` events, even none, and still have a \`nextCursor\`: call again with it to search further back.`,
+      examples: ["data.conversation.uid=5d9f1c2e-8a7b-4c3d-9e0f-1a2b3c4d5e6f", "appointment", '{"body": {"data.object.amount_due": {"$gt": 50000}}}'],
+    }),
   eventType: z.string().max(200).optional(),
   sourceId: z.string().max(64).optional(),
   locationUid: uid.optional(),
@@ -130,7 +149,112 @@ const webhookFields = {
   disabled: z.boolean(),
   timeoutMs: z.number().int().min(100).max(30_000),
   maxAttempts: z.number().int().min(1).max(MAX_ATTEMPTS_LIMIT),
+  rateLimit: z
+    .number()
+    .int()
+    .min(1)
+    .max(RATE_LIMIT_MAX)
+    .nullable()
+    .openapi({ description: `Deliveries started per second at most, evenly spaced (1..${RATE_LIMIT_MAX}); null: no limit. Default null.` }),
+  maxConcurrency: z
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_CONCURRENCY_MAX)
+    .openapi({ description: `Requests in flight at once at most (1..${MAX_CONCURRENCY_MAX}). Default ${DEFAULT_MAX_CONCURRENCY}.` }),
+  ordering: z.enum(ORDERINGS).openapi({
+    description:
+      "`fifo`: one at a time, strictly in the order the events were received; a failing delivery holds back the ones after it until it succeeds or fails for good. `unordered` (default): in parallel, up to maxConcurrency.",
+  }),
 };
+
+/** Counted up to this many held and pending deliveries per webhook. */
+export const BACKLOG_COUNT_CAP = 10_000;
+
+export const WebhookBacklog = z
+  .object({
+    held: z.number().int().openapi({ description: "Deliveries held (the webhook is, or was until just now, disabled)." }),
+    pending: z.number().int().openapi({ description: "Deliveries due or waiting for a retry." }),
+    capped: z.boolean().openapi({ description: `Held and pending are counted up to ${BACKLOG_COUNT_CAP} in all: true means at least that many.` }),
+    inFlight: z.number().int().openapi({ description: "Requests in flight right now." }),
+    deliveriesPerSecond: z.number().openapi({ description: "Attempts made per second over the last 30 seconds." }),
+    pausedUntil: time.nullable().openapi({ description: "Nothing starts before this time: the downstream answered 429/503 with Retry-After, or did not answer." }),
+    estimatedSeconds: z.number().int().nullable().openapi({
+      description: "Seconds until held and pending are done, at the pace deliveries have been settling (else at rateLimit); null: unknown, or disabled.",
+    }),
+    estimatedDoneAt: time.nullable(),
+  })
+  .openapi("WebhookBacklog");
+// Content routing and reshaping (docs/filters-and-transforms.md)
+
+const FILTER_EXAMPLES = {
+  podium: { body: { "metadata.eventType": "message.received", "data.conversation.channel.type": "sms" } },
+  stripe: { body: { type: { $startsWith: "invoice." }, "data.object.amount_due": { $gt: 50000 } } },
+  github: { headers: { "x-github-event": "push" }, body: { ref: "refs/heads/main" } },
+};
+const TRANSFORM_EXAMPLES = {
+  podium: '{"text": "New " & data.conversation.channel.type & " message: " & data.body}',
+  stripe: '{"invoice": data.object.id, "amount": data.object.amount_due / 100, "currency": $uppercase(data.object.currency)}',
+  github: '{"repo": repository.full_name, "branch": $substringAfter(ref, "refs/heads/"), "messages": [commits.message]}',
+};
+
+/** A filter issue's path (`$.body["x-y"][0]`) as path segments under the field. */
+function filterPath(path: string): (string | number)[] {
+  const segments: (string | number)[] = [];
+  for (const m of path.slice(1).matchAll(/\.([^.[\]]+)|\[("(?:[^"\\]|\\.)*")\]|\[(\d+)\]/g)) {
+    segments.push(m[1] ?? (m[2] !== undefined ? String(JSON.parse(m[2])) : Number(m[3])));
+  }
+  return segments;
+}
+
+const filterDoc = z
+  .record(z.string(), z.unknown())
+  .superRefine((doc, ctx) => {
+    const r = validateFilter(doc);
+    if (!r.ok) for (const i of r.issues) ctx.addIssue({ code: "custom", message: i.message, path: filterPath(i.path) });
+  })
+  .transform((doc, ctx) => {
+    if (isJson(doc) && typeof doc === "object" && doc !== null && !Array.isArray(doc)) return doc;
+    ctx.addIssue({ code: "custom", message: "the filter is not JSON data" });
+    return z.NEVER;
+  })
+  .openapi({
+    description:
+      "A JSON document matched against `{body, headers}` of each event when it is stored: equality by example on nested or dotted paths, `$eq $neq $in $nin $gt $gte $lt $lte $exist $startsWith $endsWith $contains $regex` (RE2), `$and $or $not`; an array matches when any element does. At most 8 KiB, depth 16, 128 conditions. An event it excludes gets no delivery, and its `filteredOut` says so. null: none.",
+    examples: [FILTER_EXAMPLES.podium, FILTER_EXAMPLES.stripe, FILTER_EXAMPLES.github],
+  });
+
+const transformExpression = z
+  .string()
+  .superRefine((expr, ctx) => {
+    const r = compileTransform(expr);
+    if (!r.ok) for (const i of r.issues) ctx.addIssue({ code: "custom", message: i.message });
+  })
+  .openapi({
+    description:
+      "A JSONata expression evaluated on the event's parsed body; its result, as JSON, is the body sent and signed (the event is stored unchanged). Bounded (50,000 steps, 256 KiB of output); an error fails the attempt for good, without retries. null: the stored body byte for byte.",
+    examples: [TRANSFORM_EXAMPLES.podium, TRANSFORM_EXAMPLES.stripe, TRANSFORM_EXAMPLES.github],
+  });
+
+const transformHeaderMap = z
+  .record(z.string(), z.string())
+  .superRefine((headers, ctx) => {
+    const r = compileTransform(null, headers);
+    if (r.ok) return;
+    for (const i of r.issues) {
+      const name = /^transformHeaders\[(".*")\]$/.exec(i.path)?.[1];
+      ctx.addIssue({ code: "custom", message: i.message, path: name === undefined ? [] : [String(JSON.parse(name))] });
+    }
+  })
+  // Names are compared and sent in lower case; no header at all is stored as none.
+  .transform((headers) =>
+    Object.keys(headers).length === 0 ? null : Object.fromEntries(Object.entries(headers).map(([name, expr]) => [name.toLowerCase(), expr])),
+  )
+  .openapi({
+    description:
+      "Extra headers: name → JSONata expression on the same input; a string, number or boolean result is the value, nothing found leaves the header out. At most 10; never `content-type`, `user-agent`, `webhook-*`, `podium-*` or `edgehook-*`. null: none.",
+    examples: [{ "x-podium-event": "metadata.eventType", "x-conversation": "data.conversation.uid" }, { "x-repository": "repository.full_name" }],
+  });
 
 export const WebhookSchema = z
   .object({
@@ -144,9 +268,16 @@ export const WebhookSchema = z
     disabled: z.boolean(),
     timeoutMs: z.number().int(),
     maxAttempts: z.number().int(),
+    rateLimit: z.number().int().nullable(),
+    maxConcurrency: z.number().int(),
+    ordering: z.enum(ORDERINGS),
     createdAt: time,
     updatedAt: time,
+    filter: z.record(z.string(), z.unknown()).nullable().openapi({ description: "The content filter; null: none.", example: FILTER_EXAMPLES.podium }),
+    transform: z.string().nullable().openapi({ description: "The JSONata transformation; null: none.", example: TRANSFORM_EXAMPLES.podium }),
+    transformHeaders: z.record(z.string(), z.string()).nullable(),
     heldDeliveries: z.number().int().optional(),
+    backlog: WebhookBacklog.optional().openapi({ description: "In the answer for one webhook: what it is owed and how fast it goes." }),
   })
   .openapi("Webhook");
 
@@ -173,6 +304,12 @@ const changeable = {
   disabled: webhookFields.disabled.optional(),
   timeoutMs: webhookFields.timeoutMs.optional(),
   maxAttempts: webhookFields.maxAttempts.optional(),
+  rateLimit: webhookFields.rateLimit.optional(),
+  maxConcurrency: webhookFields.maxConcurrency.optional(),
+  ordering: webhookFields.ordering.optional(),
+  filter: filterDoc.nullable().optional(),
+  transform: transformExpression.nullable().optional(),
+  transformHeaders: transformHeaderMap.nullable().optional(),
 };
 
 export const WebhookCreate = z
@@ -197,6 +334,39 @@ export const WebhookPut = z
 export const WebhookPatch = WebhookPut.partial().openapi("WebhookPatch");
 
 export const ListQuery = z.object({ limit, cursor });
+
+export const WebhookTestBody = z
+  .strictObject({ eventId: uid.openapi({ description: "A stored event the caller may see.", example: "evt_528e218bd5c051bf5503ef78c46b97e3" }) })
+  .openapi("WebhookTestRequest");
+
+export const WebhookTestAnswer = z
+  .object({
+    eventId: z.string(),
+    webhookUid: z.string(),
+    matched: z.boolean().openapi({ description: "Whether the webhook is owed the event: every check passed." }),
+    checks: z
+      .array(
+        z.object({
+          check: z.enum(["eventTypes", "owner", "sources", "filter"]),
+          passed: z.boolean(),
+          message: z.string().openapi({ example: 'body.data.conversation.channel.type is "email", not "sms"' }),
+        }),
+      )
+      .openapi({ description: "Each routing check, in order, with why it passed or failed." }),
+    transformError: z.string().nullable().openapi({ description: "Why the transformation fails on this event (a delivery would fail for good, not retried); null when it runs." }),
+    request: z
+      .object({
+        url: z.string(),
+        headers: z.record(z.string(), z.string()).openapi({
+          description:
+            "The headers sent, except the signatures (`webhook-id`, `webhook-timestamp`, `webhook-signature`, `podium-timestamp`, `podium-signature`), which each attempt computes over exactly `body`.",
+        }),
+        body: z.string().openapi({ description: "The body sent: the transformation's output, or the stored body byte for byte." }),
+      })
+      .nullable()
+      .openapi({ description: "What a delivery would POST, whether or not the webhook is owed the event; null when the transformation fails." }),
+  })
+  .openapi("WebhookTestAnswer");
 
 // Deliveries
 
@@ -242,6 +412,32 @@ export const HmacConfigSchema = z
   })
   .openapi("HmacConfig");
 
+export const RejectionSummarySchema = z
+  .object({
+    reason: z.string().openapi({ example: "invalid_signature" }),
+    thisHour: z.number().int().openapi({ description: "Refused in the current clock hour." }),
+    lastDay: z.number().int().openapi({ description: "Refused in the last 24 clock hours." }),
+    lastAt: time,
+  })
+  .openapi("RejectionSummary");
+
+export const RejectionsSchema = z
+  .object({
+    sourceId: z.string(),
+    summary: z.array(RejectionSummarySchema),
+    recent: z.array(
+      z.object({
+        at: time,
+        reason: z.string(),
+        requested: z.string().openapi({ description: "The source id the request's path named." }),
+        client: z.string().openapi({ description: "The client's address." }),
+        userAgent: z.string().nullable(),
+        headerNames: z.array(z.string()).openapi({ description: "The request's header names; never their values, nor the body." }),
+      }),
+    ),
+  })
+  .openapi("Rejections");
+
 export const SourceSchema = z
   .object({
     id: z.string(),
@@ -259,6 +455,10 @@ export const SourceSchema = z
     }),
     createdAt: time.nullable(),
     updatedAt: time.nullable(),
+    rejections: z
+      .array(RejectionSummarySchema)
+      .optional()
+      .openapi({ description: "In lists and reads: requests refused in the last 24 hours, by reason, latest first." }),
   })
   .openapi("Source");
 

@@ -1,10 +1,18 @@
 // The API's view of stored records: times as ISO 8601, secrets never.
+import { drainEstimate } from "../domain/flow";
 import { isoTime } from "../domain/ids";
-import type { Attempt, Delivery, Source, StoredEvent, Webhook } from "../domain/types";
+import type { Attempt, Delivery, Json, RejectionSample, Source, StoredEvent, Webhook } from "../domain/types";
+import type { FlowStatus } from "../pipeline/flow";
 import type { StoredSource } from "../store/sources";
 import type { TokenRecord } from "../store/tokens";
+import type { RejectionSummary } from "../store/rejections";
 
 const iso = (ms: number) => new Date(ms).toISOString();
+
+/** Filters are JSON objects (the API accepts nothing else). */
+function isJsonObject(v: Json | null): v is { [key: string]: Json } {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
 
 export function eventSummaryView(e: Omit<StoredEvent, "body" | "headers">) {
   return {
@@ -54,8 +62,27 @@ export function webhookView(w: Webhook) {
     disabled: w.disabled,
     timeoutMs: w.timeoutMs,
     maxAttempts: w.maxAttempts,
+    rateLimit: w.rateLimit,
+    maxConcurrency: w.maxConcurrency,
+    ordering: w.ordering,
     createdAt: iso(w.createdAt),
     updatedAt: iso(w.updatedAt),
+    filter: isJsonObject(w.filter) ? w.filter : null,
+    transform: w.transform,
+    transformHeaders: w.transformHeaders,
+  };
+}
+
+/** A webhook's backlog: what it holds and has pending (counted up to a cap), and how fast it is going. */
+export function backlogView(w: Webhook, owed: { held: number; pending: number; capped: boolean }, status: FlowStatus, now = Date.now()) {
+  const seconds = drainEstimate(owed.held + owed.pending, status.settledPerSecond, w);
+  return {
+    ...owed,
+    inFlight: status.inFlight,
+    deliveriesPerSecond: status.attemptsPerSecond,
+    pausedUntil: isoTime(status.pausedUntil),
+    estimatedSeconds: seconds,
+    estimatedDoneAt: seconds === null ? null : iso(now + seconds * 1000),
   };
 }
 
@@ -76,6 +103,14 @@ export function sourceView(s: StoredSource | Source, origin: string, defaultTole
     createdAt: stored ? iso(s.createdAt) : null,
     updatedAt: stored ? iso(s.updatedAt) : null,
   };
+}
+
+export function rejectionSummaryView(r: RejectionSummary) {
+  return { reason: r.reason, thisHour: r.thisHour, lastDay: r.lastDay, lastAt: iso(r.lastAt) };
+}
+
+export function rejectionView(r: RejectionSample) {
+  return { at: iso(r.at), reason: r.reason, requested: r.requested, client: r.client, userAgent: r.userAgent, headerNames: r.headerNames };
 }
 
 export function tokenView(t: TokenRecord) {

@@ -12,10 +12,12 @@ import {
   EventSummarySchema,
   page as pageOf,
   ReplayAnswer,
+  RejectionsSchema,
   SourceSchema,
   StatsSchema,
   WebhookCreated,
   WebhookSchema,
+  WebhookTestAnswer,
 } from "../api/schemas";
 import { isEventId } from "../domain/ids";
 import { hasScope } from "../domain/scopes";
@@ -25,7 +27,7 @@ import { EventList, EventPage, EventRows, FILTERS } from "./pages/events";
 import { Login } from "./pages/login";
 import { Overview } from "./pages/overview";
 import { SourceList } from "./pages/sources";
-import { SecretOnce, WebhookList, WebhookPage, type WebhookCounts } from "./pages/webhooks";
+import { SecretOnce, WebhookList, WebhookPage, WebhookTestForm, WebhookTestResult, type WebhookCounts } from "./pages/webhooks";
 import { callApi, endSession, requireSession, startSession, tooManyFailures, type DashEnv } from "./session";
 
 // The answers the dashboard reads, as the API documents them.
@@ -143,14 +145,19 @@ dashboard.get("/events", async (c) => {
     c,
     "Events",
     "/dashboard/events",
-    <EventList events={list.json.data} query={query} nextCursor={list.json.nextCursor} live={!cursor} />,
+    <EventList events={list.json.data} query={query} nextCursor={list.json.nextCursor} live={!cursor && !query.q} />,
   );
 });
 
 dashboard.get("/events/:id", async (c) => {
   const event = await callApi(c, "GET", `/events/${encodeURIComponent(c.req.param("id"))}`, EventSchema);
   if (!event.ok) return page(c, "Event", "/dashboard/events", <p>{event.error}</p>, 404);
-  return page(c, event.json.eventType, "/dashboard/events", <EventPage event={event.json} canReplay={can(c, "events:replay")} />);
+  return page(
+    c,
+    event.json.eventType,
+    "/dashboard/events",
+    <EventPage event={event.json} canReplay={can(c, "events:replay")} canTest={can(c, "webhooks:read")} />,
+  );
 });
 
 dashboard.post("/events/:id/replay", async (c) => {
@@ -177,9 +184,12 @@ dashboard.get("/webhooks", async (c) => {
   );
 });
 
-/** The form's fields as the API's webhook body. */
-function webhookBody(form: Record<string, string | File>, creating: boolean) {
-  const text = (k: string) => (typeof form[k] === "string" ? (form[k] as string).trim() : "");
+/** The form's fields as the API's webhook body, or what in them is not JSON. */
+function webhookBody(form: Record<string, string | File>, creating: boolean): { ok: true; body: Record<string, unknown> } | { ok: false; error: string } {
+  const text = (k: string) => {
+    const v = form[k];
+    return typeof v === "string" ? v.trim() : "";
+  };
   const body: Record<string, unknown> = {
     url: text("url"),
     eventTypes: text("eventTypes").split(",").map((t) => t.trim()).filter(Boolean),
@@ -187,13 +197,36 @@ function webhookBody(form: Record<string, string | File>, creating: boolean) {
   };
   if (text("timeoutMs")) body.timeoutMs = Number(text("timeoutMs"));
   if (text("maxAttempts")) body.maxAttempts = Number(text("maxAttempts"));
+  // An empty rate limit is none; the form always carries the field, so clearing it lifts the limit.
+  if ("rateLimit" in form) body.rateLimit = text("rateLimit") ? Number(text("rateLimit")) : null;
+  if (text("maxConcurrency")) body.maxConcurrency = Number(text("maxConcurrency"));
+  if (text("ordering")) body.ordering = text("ordering");
   if (creating && text("organizationUid")) body.organizationUid = text("organizationUid");
   if (creating && text("locationUid")) body.locationUid = text("locationUid");
-  return body;
+  // An empty box clears the field when editing, and leaves it out when creating.
+  for (const [field, json] of [["filter", true], ["transform", false], ["transformHeaders", true]] as const) {
+    const value = text(field);
+    if (!value) {
+      if (!creating) body[field] = null;
+      continue;
+    }
+    if (!json) {
+      body[field] = value;
+      continue;
+    }
+    try {
+      body[field] = JSON.parse(value);
+    } catch (e) {
+      return { ok: false, error: `${field} is not valid JSON: ${e instanceof Error ? e.message : String(e)}` };
+    }
+  }
+  return { ok: true, body };
 }
 
 dashboard.post("/webhooks", async (c) => {
-  const res = await callApi(c, "POST", "/webhooks", WebhookCreated, webhookBody(await c.req.parseBody(), true));
+  const form = webhookBody(await c.req.parseBody(), true);
+  if (!form.ok) return back(c, "/dashboard/webhooks", { ok: false, error: form.error }, "");
+  const res = await callApi(c, "POST", "/webhooks", WebhookCreated, form.body);
   if (!res.ok) return back(c, "/dashboard/webhooks", res, "");
   return page(
     c,
@@ -211,14 +244,43 @@ dashboard.get("/webhooks/:uid", async (c) => {
     c,
     "Webhook",
     "/dashboard/webhooks",
-    <WebhookPage webhook={w.json} counts={counts} canWrite={can(c, "webhooks:write")} canReplay={can(c, "events:replay")} />,
+    <WebhookPage
+      webhook={w.json}
+      counts={counts}
+      canWrite={can(c, "webhooks:write")}
+      canReplay={can(c, "events:replay")}
+      canTest={can(c, "events:read")}
+      testEventId={c.req.query("test")}
+    />,
   );
 });
 
 dashboard.post("/webhooks/:uid", async (c) => {
   const uid = c.req.param("uid");
-  const res = await callApi(c, "PATCH", `/webhooks/${encodeURIComponent(uid)}`, Ignored, webhookBody(await c.req.parseBody(), false));
+  const form = webhookBody(await c.req.parseBody(), false);
+  if (!form.ok) return back(c, `/dashboard/webhooks/${uid}`, { ok: false, error: form.error }, "");
+  const res = await callApi(c, "PATCH", `/webhooks/${encodeURIComponent(uid)}`, Ignored, form.body);
   return back(c, `/dashboard/webhooks/${uid}`, res, "Saved.");
+});
+
+dashboard.post("/webhooks/:uid/test", async (c) => {
+  const uid = c.req.param("uid");
+  const eventId = String((await c.req.parseBody()).eventId ?? "").trim();
+  const res = await callApi(c, "POST", `/webhooks/${encodeURIComponent(uid)}/test`, WebhookTestAnswer, { eventId });
+  const here = `/dashboard/webhooks/${uid}`;
+  if (!res.ok) return back(c, `${here}?test=${encodeURIComponent(eventId)}`, res, "");
+  return page(
+    c,
+    "Test this webhook",
+    "/dashboard/webhooks",
+    <div class="stack">
+      <p>
+        Webhook <a href={here}>{uid}</a>: nothing was sent.
+      </p>
+      <WebhookTestResult result={res.json} />
+      <WebhookTestForm uid={uid} eventId={eventId} />
+    </div>,
+  );
 });
 
 dashboard.post("/webhooks/:uid/:action{enable|disable|retry-failed|delete}", async (c) => {
@@ -237,7 +299,14 @@ dashboard.post("/webhooks/:uid/:action{enable|disable|retry-failed|delete}", asy
 dashboard.get("/sources", async (c) => {
   const list = await callApi(c, "GET", "/sources", SourceList_);
   if (!list.ok) return page(c, "Sources", "/dashboard/sources", <p>{list.error}</p>, 403);
-  return page(c, "Sources", "/dashboard/sources", <SourceList sources={list.json.data} canWrite={can(c, "sources:write")} />);
+  // The admin also sees requests to ids that name no source (a wrong URL given to a provider).
+  const unknown = can(c, "admin") ? await callApi(c, "GET", "/sources/(unknown)/rejections?limit=1", RejectionsSchema) : null;
+  return page(
+    c,
+    "Sources",
+    "/dashboard/sources",
+    <SourceList sources={list.json.data} canWrite={can(c, "sources:write")} now={Date.now()} unknown={unknown?.ok ? unknown.json : null} />,
+  );
 });
 
 dashboard.post("/sources", async (c) => {

@@ -77,6 +77,26 @@ export function Time(props: { iso: string | null }) {
   return <time datetime={props.iso}>{props.iso.replace("T", " ").replace(/\.\d+Z$/, "Z")}</time>;
 }
 
+/** Header names and values, one row each. */
+export function HeaderTable(props: { headers: Record<string, string>; label?: string }) {
+  return (
+    <div class="scroll">
+      <table aria-label={props.label}>
+        <tbody>
+          {Object.entries(props.headers).map(([k, v]) => (
+            <tr>
+              <th scope="row" class="mono">
+                {k}
+              </th>
+              <td class="mono">{v}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
 /** A one-button form: every action is a POST, checked for same origin (CSRF) and by the API's scopes. */
 export function Action(props: { action: string; label: string; kind?: "secondary" | "danger"; fields?: Record<string, string> }) {
   return (

@@ -48,14 +48,16 @@ export function exponentialSchedule(baseSeconds: number, capSeconds: number, ste
 /** The most attempts any webhook may ask for; every schedule is this long less one. */
 export const MAX_ATTEMPTS_LIMIT = 50;
 
-/** The default schedule: 5 s doubling to 1 h, the one the README's retry table is printed from. */
+/** The default schedule: 5 s doubling to 1 h, the one the retry table in docs/forwarding.md is printed from. */
 export const DEFAULT_RETRY_SCHEDULE = exponentialSchedule(5, 3600, MAX_ATTEMPTS_LIMIT - 1);
 export const DEFAULT_MAX_ATTEMPTS = 15;
 
 /** What one attempt came to, as the decision needs it. */
 export type AttemptResult =
   | { ok: true }
-  | { ok: false; /** The downstream's Retry-After, in seconds. */ retryAfterSeconds: number | null };
+  | { ok: false; /** The downstream's Retry-After, in seconds. */ retryAfterSeconds: number | null }
+  /** A failure every later attempt would meet too (the webhook's transformation fails on this event). */
+  | { ok: false; permanent: true };
 
 /** The status a delivery takes after an attempt, by the decision taken. */
 export function statusAfter(d: Decision): "pending" | "succeeded" | "failed" {
@@ -80,10 +82,11 @@ export interface RetryPolicy {
 /**
  * The decision after attempt `attempt` (counting from 1): success, another try
  * after the schedule's delay (never sooner than a Retry-After, up to its cap), or
- * failure once `maxAttempts` are spent.
+ * failure once `maxAttempts` are spent, or at once when the failure is permanent.
  */
 export function decide(result: AttemptResult, attempt: number, policy: RetryPolicy, random: () => number = Math.random): Decision {
   if (result.ok) return { kind: "succeeded" };
+  if ("permanent" in result) return { kind: "failed" };
   const step = policy.schedule[attempt - 1];
   if (attempt >= policy.maxAttempts || !step) return { kind: "failed" };
   const jittered = step.jitter === "full" ? Math.round(random() * step.seconds) : step.seconds;
@@ -104,6 +107,8 @@ export function parseRetryAfter(value: string | null, now: number): number | nul
 export interface NewDelivery {
   id: string;
   eventId: string;
+  /** When its event was received: the order a webhook is owed its deliveries in. */
+  eventReceivedAt: number;
   webhookUid: string;
   status: (typeof OWED_STATUSES)[number];
   createdAt: number;
@@ -116,7 +121,7 @@ export interface NewDelivery {
  */
 export async function newDelivery(
   kind: "routed" | "replay",
-  event: { id: string },
+  event: { id: string; receivedAt: number },
   webhook: { uid: string; disabled: boolean },
   now: number,
 ): Promise<NewDelivery> {
@@ -124,5 +129,12 @@ export async function newDelivery(
     kind === "routed"
       ? `dlv_${(await sha256Hex(`${event.id}\n${webhook.uid}`)).slice(0, 32)}`
       : `dlv_${crypto.randomUUID().replace(/-/g, "")}`;
-  return { id, eventId: event.id, webhookUid: webhook.uid, status: webhook.disabled ? "held" : "pending", createdAt: now };
+  return {
+    id,
+    eventId: event.id,
+    eventReceivedAt: event.receivedAt,
+    webhookUid: webhook.uid,
+    status: webhook.disabled ? "held" : "pending",
+    createdAt: now,
+  };
 }

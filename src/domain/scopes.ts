@@ -1,4 +1,4 @@
-/** Token scopes (CONTRACT §5). `admin` implies every other. */
+/** Token scopes (what each allows: docs/api.md). `admin` implies every other. */
 export const SCOPES = [
   "admin",
   "sources:read",

@@ -1,4 +1,6 @@
 import type { DeliveryStatus } from "./delivery";
+import type { FlowLimits } from "./flow";
+import type { ErrorCode } from "./errors";
 /** The providers Edgehook can verify. One module each in src/ingress/providers/. */
 export const PROVIDER_NAMES = ["podium", "standard-webhooks", "stripe", "github", "shopify", "slack", "hmac"] as const;
 export type ProviderName = (typeof PROVIDER_NAMES)[number];
@@ -77,8 +79,21 @@ export interface StoredEvent extends EventFacts {
   body: string;
 }
 
-/** A forwarding subscription (CONTRACT §3). `secret` never leaves through the API after creation. */
-export interface Webhook {
+/** A JSON value, as `JSON.parse` makes it. */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** Whether a value is JSON data (finite numbers, plain arrays and objects all the way down). */
+export function isJson(v: unknown): v is Json {
+  if (v === null || typeof v === "string" || typeof v === "boolean") return true;
+  if (typeof v === "number") return Number.isFinite(v);
+  if (Array.isArray(v)) return v.every(isJson);
+  if (typeof v !== "object") return false;
+  const proto: unknown = Object.getPrototypeOf(v);
+  return (proto === Object.prototype || proto === null) && Object.values(v).every(isJson);
+}
+
+/** A forwarding subscription (docs/forwarding.md) with its flow limits (docs/flow-control.md). `secret` never leaves through the API after creation. */
+export interface Webhook extends FlowLimits {
   uid: string;
   url: string;
   eventTypes: string[];
@@ -91,8 +106,13 @@ export interface Webhook {
   maxAttempts: number;
   createdAt: number;
   updatedAt: number;
+  /** A content filter (routing/filter.ts) matched against `{ body, headers }` at storage; null: none. */
+  filter: Json | null;
+  /** A JSONata expression whose result is the body sent; null: the stored body byte for byte. */
+  transform: string | null;
+  /** Extra headers sent: lower-case name → JSONata expression; null: none. */
+  transformHeaders: Record<string, string> | null;
 }
-
 
 /** One event owed to one webhook. */
 export interface Delivery {
@@ -117,9 +137,22 @@ export interface Attempt {
   responseSnippet: string | null;
 }
 
-/** The message the routing step puts on the deliveries queue. */
-export interface DeliveryMessage {
-  deliveryId: string;
-  /** Released held deliveries: sent one after another, oldest first. */
-  ordered?: boolean;
+/** One request the ingress refused, as kept: never its body, a signature or a secret. */
+export interface RejectionSample {
+  /** The source it is counted under: the source, or `(unknown)` / `(invalid)` for a path that names none. */
+  sourceId: string;
+  /** The source id the request's path asked for. */
+  requested: string;
+  reason: ErrorCode;
+  at: number;
+  client: string;
+  userAgent: string | null;
+  headerNames: string[];
+}
+
+/** What the ack path sends to the rejections queue: a tally of refusals over a window, and a few samples. */
+export interface RejectionsMessage {
+  v: 1;
+  counts: { sourceId: string; reason: ErrorCode; count: number; lastAt: number }[];
+  samples: RejectionSample[];
 }

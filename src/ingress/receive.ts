@@ -8,12 +8,16 @@ import { readLimited } from "./body";
 import { enqueue } from "./enqueue";
 import { providers } from "./providers";
 import { malformed, verifyRequest } from "./providers/provider";
+import { noteRefusal } from "./rejection-log";
 import { blockedFor, countRejection } from "./rejections";
-import { findSource } from "./sources";
+import { findSource, SOURCE_ID } from "./sources";
 
 /** The largest body accepted. */
 export const MAX_BODY_BYTES = 256 * 1024;
 const QUEUE_RETRY_AFTER_S = 5;
+/** Where refusals of a path naming no enabled source are logged: a source id that is not one, or no id at all. */
+const UNKNOWN_SOURCE = "(unknown)";
+const INVALID_SOURCE = "(invalid)";
 
 // Only these headers, and those the provider declares, are stored with an event:
 // an allowlist, so no credential header (x-api-key, x-auth, …) is ever kept.
@@ -44,8 +48,21 @@ export async function receive(c: Context<AppEnv>): Promise<Response> {
   try {
     return await accept(c);
   } catch (err) {
-    if (err instanceof AppError) return errorResponse(err);
-    throw err;
+    if (!(err instanceof AppError)) throw err;
+    // A refusal of the request (not our own 503) is tallied for the rejection log, after the answer.
+    if (STATUS_OF[err.code] < 500) {
+      const requested = c.req.param("sourceId") ?? "";
+      noteRefusal(c.env, (p) => c.executionCtx.waitUntil(p), {
+        sourceId: err.code === "unknown_source" ? (SOURCE_ID.test(requested) ? UNKNOWN_SOURCE : INVALID_SOURCE) : requested,
+        requested,
+        reason: err.code,
+        at: Date.now(),
+        client: c.req.header("cf-connecting-ip") ?? "unknown",
+        userAgent: c.req.header("user-agent") ?? null,
+        headers: c.req.raw.headers,
+      });
+    }
+    return errorResponse(err);
   }
 }
 

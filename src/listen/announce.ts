@@ -45,7 +45,7 @@ export async function announceEvents(env: Env): Promise<void> {
   await tell("events", () => hubOf(env).eventsStored());
 }
 
-/** After the delivery consumer recorded a batch's attempts: `tail` shows them. */
+/** After a delivery scheduler recorded attempts: `tail` shows them. */
 export async function announceAttempts(env: Env, outcomes: AttemptOutcome[]): Promise<void> {
   if (outcomes.length === 0 || Date.now() < quietUntil.attempts) return;
   const attempts = outcomes.map(({ attempt: a, status }) => ({

@@ -22,11 +22,12 @@ export function principalOf(c: ListenerConfig): Principal {
 /**
  * Whether a listener hears an event: its token may see it (scopes and
  * organization/location limits), and it passes the listener's filters and, with
- * `webhookUid`, that webhook's subscription.
+ * `webhookUid`, that webhook's subscription and filter.
  */
 export function hears(c: ListenerConfig, p: Principal, e: EventMeta, webhook: Webhook | null): boolean {
   if (!canSeeEvent(p, e)) return false;
   if (c.sourceIds && !c.sourceIds.includes(e.sourceId)) return false;
   if (c.eventTypes && !c.eventTypes.some((pattern) => typeMatches(pattern, e.eventType))) return false;
-  return webhook === null || matches(webhook, e);
+  // As a webhook: what it is owed, as routing decided it when the event was stored (its filter included).
+  return webhook === null || (matches(webhook, e) && !e.filteredOut.includes(webhook.uid));
 }

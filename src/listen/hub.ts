@@ -2,6 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { Principal } from "../domain/scopes";
 import type { Webhook } from "../domain/types";
 import type { Env } from "../env";
+import { outbound } from "../pipeline/outbound";
 import { deliveryHeaders } from "../pipeline/sign";
 import { grantedWebhooks } from "../api/grants";
 import { deliveryContext, eventBodies, eventsAfter, eventsUpTo, lastEventSeq, type EventMeta } from "../store/listen";
@@ -34,7 +35,7 @@ interface Listener {
   principal: Principal;
 }
 
-/** An attempt as the delivery consumer announces it. */
+/** An attempt as a delivery scheduler announces it. */
 export type AttemptFact = Pick<AttemptNote, "deliveryId" | "number" | "status" | "statusCode" | "durationMs" | "error"> & {
   startedAt: number;
 };
@@ -118,7 +119,7 @@ export class ListenerHub extends DurableObject<Env> {
     return counts;
   }
 
-  /** The delivery consumer recorded attempts; `tail` shows them (best effort, live only). */
+  /** A delivery scheduler recorded attempts; `tail` shows them (best effort, live only). */
   async attemptsRecorded(attempts: AttemptFact[]): Promise<ListenerCounts> {
     const counts = this.counts();
     if (counts.attempts > 0) {
@@ -251,8 +252,11 @@ export class ListenerHub extends DurableObject<Env> {
     if (body === undefined) return null; // purged meanwhile
     const secret = webhook?.secret ?? l.config.secret;
     if (!secret) return null;
-    const headers = await deliveryHeaders({ secret, eventId: e.id, eventType: e.eventType, body, attempt: 1 }, Date.now());
-    return { ...note, headers, body };
+    // As a webhook: what its delivery would send, transformed and signed as sent.
+    const out = webhook ? await outbound(webhook, body) : { ok: true as const, body, headers: {} };
+    if (!out.ok) return { ...note, transformError: out.reason };
+    const headers = await deliveryHeaders({ secret, eventId: e.id, eventType: e.eventType, body: out.body, attempt: 1 }, Date.now());
+    return { ...note, headers: { ...out.headers, ...headers }, body: out.body };
   }
 
   /** Finds the position before the last `replay` events the listener hears, looking back a bounded way. */

@@ -35,6 +35,8 @@ export interface EventNote {
   receivedAt: string;
   headers?: Record<string, string>;
   body?: string;
+  /** Listening as a webhook whose transformation failed on this event: nothing to forward (a delivery would fail too). */
+  transformError?: string;
 }
 
 /** A delivery attempt as `tail` shows it. */

@@ -8,6 +8,7 @@ import { QUEUES } from "../pipeline/queues";
 import { recordDeadLetters } from "../store/dead-letters";
 import { expireHeld } from "../store/deliveries";
 import { RETENTION_START, retentionStep } from "../store/events";
+import { purgeRejectionCounts } from "../store/rejections";
 import { purgeExpiredSessions } from "../store/sessions";
 
 const DAY_MS = 86_400_000;
@@ -107,6 +108,7 @@ const STEPS: [name: string, run: Step][] = [
   ],
   ["redrive", async (env, now, r) => void (r.redriven = await redrive(env, now))],
   ["sessions", async (env, now) => void (await purgeExpiredSessions(env.DB, now))],
+  ["rejections", async (env, now) => void (await purgeRejectionCounts(env.DB, now - settings(env).retentionDays * DAY_MS))],
   ["count-parked", async (env, _now, r) => void (r.parked = await countParked(env.BODIES))],
 ];
 

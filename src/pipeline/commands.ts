@@ -1,48 +1,55 @@
 /**
  * Every change of a delivery's state, as commands: each is one store transition
- * (a D1 write: the commit) followed by handing what became pending to the
- * deliveries queue. One failure policy for all of them: once the write has
- * committed, a failed enqueue is logged and not retried here; the maintenance
- * run re-drives pending deliveries whose queue message was lost once they are
- * overdue (REDRIVE_GRACE_MS), so the caller always gets the committed answer.
+ * (a D1 write: the commit) followed by waking the schedulers of the webhooks that
+ * have something new to send. One failure policy for all of them: once the write
+ * has committed, a failed wake-up is logged and not retried here; the maintenance
+ * run wakes the scheduler of any webhook whose pending deliveries are overdue
+ * (REDRIVE_GRACE_MS), so the caller always gets the committed answer.
  */
 import { newDelivery, type NewDelivery } from "../domain/delivery";
 import { isIngestMessage, type Webhook } from "../domain/types";
 import type { Env } from "../env";
-import { matches, owedWebhooks, type RoutedEvent } from "../routing/match";
+import { owedWebhooks, replayTargets, type ReplayEvent } from "../routing/match";
 import { getDeadLetter, markReplayed, type DeadLetter } from "../store/dead-letters";
 import {
-  claimOverdue,
-  holdDeliveries,
+  holdWebhookStatements,
   insertDeliveries,
   recordAttempts as storeAttempts,
   releaseHeld,
   retryDeliveries,
+  webhooksOverdue,
+  webhooksWithHeld,
   type AttemptOutcome,
   type DeliveryFilter,
 } from "../store/deliveries";
 import { storeEvents, type EventRow } from "../store/events";
-import { enqueueDeliveries } from "./enqueue";
 import { QUEUES } from "./queues";
+import { wakeScheduler } from "./schedulers";
 
-/** A pending delivery this far past due has lost its queue message; the maintenance run re-drives it. */
-export const REDRIVE_GRACE_MS = 10 * 60_000;
-/** How many deliveries one release or re-drive takes at a time. */
+/** A pending delivery this far past due may have lost its scheduler's wake-up; the maintenance run wakes it. */
+export const REDRIVE_GRACE_MS = 60_000;
+/** How many held deliveries one release takes at a time, oldest first. */
 export const RELEASE_LIMIT = 1000;
+/** How many webhooks one maintenance step wakes at most. */
+const WEBHOOKS_PER_RUN = 500;
 
-/** Queues what is pending after a committed write; a failure is left to the re-drive. */
-async function dispatch(env: Env, ids: string[], opts: { ordered?: boolean } = {}): Promise<void> {
-  if (ids.length === 0) return;
-  try {
-    await enqueueDeliveries(env, ids, opts);
-  } catch (err) {
-    console.error("enqueueing deliveries failed; the maintenance run re-drives them", { deliveries: ids.length, error: String(err) });
+/**
+ * Hands what became pending to the transport: one wake-up per webhook concerned,
+ * however many deliveries it got. A failure is left to the maintenance run.
+ */
+async function dispatch(env: Env, webhookUids: Iterable<string>): Promise<void> {
+  const uids = [...new Set(webhookUids)];
+  const results = await Promise.allSettled(uids.map((uid) => wakeScheduler(env, uid)));
+  const failed = results.flatMap((r) => (r.status === "rejected" ? [String(r.reason)] : []));
+  if (failed.length > 0) {
+    console.error("waking delivery schedulers failed; the maintenance run wakes them", { webhooks: failed.length, of: uids.length, error: failed[0] });
   }
 }
 
 /**
  * Stores a batch of events with the deliveries they are owed (routing), in one
  * transaction with `also` (what the batch teaches), then queues the pending ones.
+ * The webhooks whose filter excluded an event are recorded on the event's own row.
  */
 export async function storeAndRoute(
   env: Env,
@@ -51,10 +58,15 @@ export async function storeAndRoute(
   also: D1PreparedStatement[] = [],
   now = Date.now(),
 ): Promise<void> {
+  const routed = rows.map((e) => ({ e, routing: owedWebhooks(webhooks, e) }));
+  const stored = routed.map(({ e, routing }) => ({ ...e, filteredOut: routing.filteredOut.map((w) => w.uid) }));
   const deliveries = await Promise.all(
-    rows.flatMap((e) => owedWebhooks(webhooks, e).map((w) => newDelivery("routed", { id: e.eventId }, w, now))),
+    routed.flatMap(({ e, routing }) =>
+      routing.owed.map((w) => newDelivery("routed", { id: e.eventId, receivedAt: e.receivedAt }, w, now)),
+    ),
   );
-  await dispatch(env, await storeEvents(env.DB, rows, deliveries, also));
+  const fresh = new Set(await storeEvents(env.DB, stored, deliveries, also));
+  await dispatch(env, deliveries.filter((d) => fresh.has(d.id)).map((d) => d.webhookUid));
 }
 
 /** Records a batch's attempts, their outcomes and the dead letters of deliveries failed for good. */
@@ -62,48 +74,58 @@ export async function recordAttempts(env: Env, outcomes: AttemptOutcome[]): Prom
   await storeAttempts(env.DB, outcomes);
 }
 
-/** Holds pending deliveries whose webhook is disabled: nothing is sent until it is enabled. */
-export async function hold(env: Env, deliveryIds: string[]): Promise<void> {
-  await holdDeliveries(env.DB, deliveryIds);
+/** Holds what a disabled webhook has pending (its scheduler found it disabled): nothing is sent until it is enabled. */
+export async function holdWebhook(env: Env, webhookUid: string, now = Date.now()): Promise<void> {
+  await env.DB.batch(holdWebhookStatements(env.DB, webhookUid, now));
 }
 
 /** Tries deliveries again (held instead while their webhook is disabled); their dead letters close. */
 export async function retry(env: Env, filter: DeliveryFilter & { ids?: string[] }): Promise<{ pending: string[]; held: string[] }> {
-  const retried = await retryDeliveries(env.DB, filter);
-  await dispatch(env, retried.pending);
-  return retried;
+  const { pending, held, webhooks } = await retryDeliveries(env.DB, filter);
+  await dispatch(env, webhooks);
+  return { pending, held };
 }
 
-/** Releases held deliveries of enabled webhooks (or of one), oldest first, to go out one after another. */
+/**
+ * Releases the oldest held deliveries (RELEASE_LIMIT) of an enabled webhook, or of
+ * every enabled webhook that still holds some, and wakes their schedulers, which
+ * release the rest as they drain. Returns how many were released.
+ */
 export async function release(env: Env, opts: { webhookUid?: string } = {}, now = Date.now()): Promise<number> {
-  const released = await releaseHeld(env.DB, { webhookUid: opts.webhookUid, limit: RELEASE_LIMIT }, now);
-  await dispatch(env, released, { ordered: true });
-  return released.length;
+  const uids = opts.webhookUid !== undefined ? [opts.webhookUid] : await webhooksWithHeld(env.DB, WEBHOOKS_PER_RUN);
+  let released = 0;
+  for (const uid of uids) released += await releaseHeld(env.DB, uid, RELEASE_LIMIT, now);
+  await dispatch(env, uids);
+  return released;
 }
 
-/** Queues again the pending deliveries whose queue message was lost. */
+/** A scheduler's own release of its webhook's next held deliveries, as its backlog drains. */
+export async function releaseNext(env: Env, webhookUid: string, now = Date.now()): Promise<number> {
+  return releaseHeld(env.DB, webhookUid, RELEASE_LIMIT, now);
+}
+
+/** Wakes the schedulers of webhooks with overdue pending deliveries (a wake-up may have been lost). Returns how many. */
 export async function redrive(env: Env, now = Date.now()): Promise<number> {
-  const overdue = await claimOverdue(env.DB, REDRIVE_GRACE_MS, RELEASE_LIMIT, now);
+  const overdue = await webhooksOverdue(env.DB, now - REDRIVE_GRACE_MS, WEBHOOKS_PER_RUN);
   await dispatch(env, overdue);
   return overdue.length;
 }
 
 /**
  * Replays events to target webhooks: a new delivery for each event and target owed
- * it (types, owner and sources; whenever the webhook was made), held for a disabled
- * webhook. Returns the deliveries made.
+ * it (`replayTargets`), held for a disabled webhook. Returns the deliveries made.
  */
-export async function replay(
-  env: Env,
-  targets: Webhook[],
-  events: (RoutedEvent & { id: string })[],
-  now = Date.now(),
-): Promise<NewDelivery[]> {
+export async function replay(env: Env, targets: Webhook[], events: ReplayEvent[], now = Date.now()): Promise<NewDelivery[]> {
   const deliveries = await Promise.all(
-    events.flatMap((e) => targets.filter((w) => matches(w, e)).map((w) => newDelivery("replay", e, w, now))),
+    events.flatMap((e) => replayTargets(targets, e).map((w) => newDelivery("replay", e, w, now))),
   );
-  await dispatch(env, await insertDeliveries(env.DB, deliveries));
+  await dispatch(env, (await insertDeliveries(env.DB, deliveries)).map((d) => d.webhookUid));
   return deliveries;
+}
+
+/** A webhook's settings changed (limits, URL, enabled): its scheduler reads them again. */
+export async function webhookChanged(env: Env, webhookUid: string): Promise<void> {
+  await dispatch(env, [webhookUid]);
 }
 
 /** Why a dead letter cannot be replayed. */

@@ -1,8 +1,8 @@
-import type { DeliveryMessage, IngestMessage } from "../domain/types";
+import type { IngestMessage } from "../domain/types";
 import type { Env } from "../env";
 import { recordDeadLetters, type NewDeadLetter } from "../store/dead-letters";
 import { park, type ParkedLetter } from "../store/parked";
-import { QUEUES } from "./queues";
+import { DELIVERY_DEAD_LETTERS } from "./attempt";
 import { scheduledDelay } from "./retry-schedule";
 
 function field(body: unknown, name: string): unknown {
@@ -10,7 +10,10 @@ function field(body: unknown, name: string): unknown {
 }
 const text = (v: unknown): string | null => (typeof v === "string" ? v : null);
 
-/** The record of a dead-letter message, from the consumer or from R2. */
+/**
+ * The record of a dead-letter message, from the consumer or from R2 (where a
+ * delivery's could also wait, parked before deliveries left the queues).
+ */
 export function deadLetterOf(letter: Omit<ParkedLetter, "parkedAt">, receivedAt: number): NewDeadLetter {
   const { queue, body } = letter;
   const attempts = field(body, "attempts");
@@ -20,7 +23,7 @@ export function deadLetterOf(letter: Omit<ParkedLetter, "parkedAt">, receivedAt:
     eventId: text(field(body, "eventId")),
     deliveryId: text(field(body, "deliveryId")),
     reason:
-      queue !== QUEUES.deliveriesDead
+      queue !== DELIVERY_DEAD_LETTERS
         ? "the event could not be stored after the queue's retries"
         : typeof attempts === "number"
           ? `delivery failed after ${attempts} attempts: ${text(field(body, "lastError")) ?? "unknown error"}`
@@ -31,20 +34,14 @@ export function deadLetterOf(letter: Omit<ParkedLetter, "parkedAt">, receivedAt:
   };
 }
 
-/** The ingest queue's dead letters: events that could not be stored. */
-export const consumeIngestDeadLetters = (batch: MessageBatch<IngestMessage>, env: Env) => consumeDeadLetters(batch, env);
-
-/** The deliveries queue's dead letters: messages that outlived the queue's own retries (a backstop). */
-export const consumeDeliveryDeadLetters = (batch: MessageBatch<DeliveryMessage>, env: Env) => consumeDeadLetters(batch, env);
-
 /**
- * The consumer of both dead-letter queues: it records what arrived in D1 (visible
- * at /v1/dead-letters and in /v1/stats) so that nothing fails silently, and an
- * operator can replay it. When D1 cannot take them, each message is parked in R2
+ * The ingest dead-letter queue's consumer (events that could not be stored): it
+ * records what arrived in D1 (visible at /v1/dead-letters and in /v1/stats) so
+ * that nothing fails silently, and an operator can replay it. When D1 cannot take them, each message is parked in R2
  * (the maintenance run records or re-ingests it later). A message is acked only
  * once it is recorded or parked.
  */
-async function consumeDeadLetters(batch: MessageBatch<IngestMessage | DeliveryMessage>, env: Env): Promise<void> {
+export async function consumeIngestDeadLetters(batch: MessageBatch<IngestMessage>, env: Env): Promise<void> {
   const now = Date.now();
   const letters = batch.messages.map((m) => {
     const letter = { queue: batch.queue, messageId: m.id, attempts: m.attempts, body: m.body };

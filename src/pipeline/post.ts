@@ -1,5 +1,6 @@
-import type { Attempt } from "../domain/types";
+import type { Attempt, Webhook } from "../domain/types";
 import { parseRetryAfter } from "../domain/delivery";
+import { outbound } from "./outbound";
 import { deliveryHeaders } from "./sign";
 
 const SNIPPET_BYTES = 512;
@@ -11,14 +12,18 @@ export interface PostRequest {
   secret: string;
   eventId: string;
   eventType: string;
+  /** The stored body; the webhook's transformation (if any) makes what is sent from it. */
   body: string;
   timeoutMs: number;
+  transform: Pick<Webhook, "transform" | "transformHeaders">;
 }
 
 export interface PostResult {
   ok: boolean;
   attempt: Attempt;
   retryAfterSeconds: number | null;
+  /** Every attempt would fail the same way (the transformation fails on this event): not retried. */
+  permanent: boolean;
 }
 
 /** Reads at most a snippet of a response body, and lets go of the rest. */
@@ -44,17 +49,25 @@ async function snippet(res: Response): Promise<string | null> {
 }
 
 /**
- * One attempt: POST the stored body byte for byte, signed, within the timeout.
- * Success is a 2xx in time; redirects are not followed (a 3xx is a failure).
+ * One attempt: POST the stored body byte for byte (or the transformation's output),
+ * signed over exactly what is sent, within the timeout. Success is a 2xx in time;
+ * redirects are not followed (a 3xx is a failure). A transformation that fails is a
+ * failed attempt that sends nothing.
  */
 export async function postDelivery(r: PostRequest, now = Date.now()): Promise<PostResult> {
-  const headers = await deliveryHeaders(r, now);
   const base = { deliveryId: r.deliveryId, number: r.attempt, startedAt: now };
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
+  const payload = await outbound(r.transform, r.body);
+  if (!payload.ok) {
+    const error = `transformation failed, not retried: ${payload.reason}`.slice(0, 1000);
+    return { ok: false, permanent: true, retryAfterSeconds: null, attempt: { ...base, durationMs: elapsed(), statusCode: null, error, responseSnippet: null } };
+  }
+  // Edgehook's own headers come last: a transformation never replaces a signature.
+  const headers = { ...payload.headers, ...(await deliveryHeaders({ ...r, body: payload.body }, now)) };
   const signal = AbortSignal.timeout(r.timeoutMs);
   try {
-    const res = await fetch(r.url, { method: "POST", headers, body: r.body, redirect: "manual", signal });
+    const res = await fetch(r.url, { method: "POST", headers, body: payload.body, redirect: "manual", signal });
     const ok = res.status >= 200 && res.status < 300;
     // The answer counts once its status arrived; the body is read only for a snippet.
     const durationMs = elapsed();
@@ -68,6 +81,7 @@ export async function postDelivery(r: PostRequest, now = Date.now()): Promise<Po
       ok,
       attempt: { ...base, durationMs, statusCode: res.status, error, responseSnippet: text },
       retryAfterSeconds: parseRetryAfter(res.headers.get("retry-after"), now),
+      permanent: false,
     };
   } catch (err) {
     const error = signal.aborted ? `timed out after ${r.timeoutMs} ms` : `request failed: ${String(err).slice(0, 200)}`;
@@ -75,6 +89,7 @@ export async function postDelivery(r: PostRequest, now = Date.now()): Promise<Po
       ok: false,
       attempt: { ...base, durationMs: elapsed(), statusCode: null, error, responseSnippet: null },
       retryAfterSeconds: null,
+      permanent: false,
     };
   }
 }

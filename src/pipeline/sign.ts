@@ -11,17 +11,21 @@ export async function signatureHeaders(secret: string, msgId: string, body: stri
   return { ...standard, ...(await podium.sign(secret, body, { now: nowMs })) };
 }
 
+/** The headers of a webhook's POST besides its body and signatures. */
+export function unsignedHeaders(d: { eventId: string; eventType: string; attempt: number }): Record<string, string> {
+  return {
+    "content-type": "application/json",
+    "user-agent": "Edgehook/1",
+    "edgehook-event-type": d.eventType,
+    "edgehook-event-id": d.eventId,
+    "edgehook-attempt": String(d.attempt),
+  };
+}
+
 /** Every header a webhook's POST carries besides its body: what a downstream (or `edgehook listen`) gets. */
 export async function deliveryHeaders(
   d: { secret: string; eventId: string; eventType: string; body: string; attempt: number },
   nowMs: number,
 ): Promise<Record<string, string>> {
-  return {
-    "content-type": "application/json",
-    "user-agent": "Edgehook/1",
-    ...(await signatureHeaders(d.secret, d.eventId, d.body, nowMs)),
-    "edgehook-event-type": d.eventType,
-    "edgehook-event-id": d.eventId,
-    "edgehook-attempt": String(d.attempt),
-  };
+  return { ...unsignedHeaders(d), ...(await signatureHeaders(d.secret, d.eventId, d.body, nowMs)) };
 }

@@ -22,7 +22,8 @@ export interface TransformIssue {
 
 /** Validated expressions; `runTransform` evaluates them. */
 export interface CompiledTransform {
-  readonly body: string;
+  /** null: the body is sent as stored (only headers are computed). */
+  readonly body: string | null;
   /** Lower-case header name → expression. */
   readonly headers: Readonly<Record<string, string>>;
 }
@@ -49,15 +50,15 @@ export const TRANSFORM_LIMITS = {
 } as const;
 
 /** Names the delivery layer sets, or that describe the body or connection. */
-const RESERVED_HEADER = /^(content-type|content-length|content-encoding|host|connection|transfer-encoding|(webhook|podium|edgehook)-.*)$/;
+const RESERVED_HEADER = /^(content-type|content-length|content-encoding|host|connection|transfer-encoding|user-agent|(webhook|podium|edgehook)-.*)$/;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
 const HEADER_VALUE = /^[\t\x20-\x7e]*$/;
 
 export function compileTransform(
-  expr: string,
+  expr: string | null,
   headers: Record<string, string> = {},
 ): { ok: true; transform: CompiledTransform } | { ok: false; issues: TransformIssue[] } {
-  const issues: TransformIssue[] = [...checkExpression("transform", expr)];
+  const issues: TransformIssue[] = expr === null ? [] : [...checkExpression("transform", expr)];
   const names = Object.keys(headers);
   if (names.length > TRANSFORM_LIMITS.headers) {
     issues.push({ path: "transformHeaders", message: `at most ${TRANSFORM_LIMITS.headers} headers` });
@@ -85,10 +86,14 @@ export async function runTransform(
   const maxOutputBytes = opts.maxOutputBytes ?? TRANSFORM_LIMITS.outputBytes;
   const input = parseBody(body);
 
-  const result = await evaluate(compiled.body, input, maxSteps);
-  if (!result.ok) return failed(`transform: ${result.reason}`);
-  const out = serialize(result.value, maxOutputBytes);
-  if (!out.ok) return failed(`transform: ${out.reason}`);
+  let sent = body;
+  if (compiled.body !== null) {
+    const result = await evaluate(compiled.body, input, maxSteps);
+    if (!result.ok) return failed(`transform: ${result.reason}`);
+    const out = serialize(result.value, maxOutputBytes);
+    if (!out.ok) return failed(`transform: ${out.reason}`);
+    sent = out.json;
+  }
 
   const headers: Record<string, string> = {};
   for (const [name, source] of Object.entries(compiled.headers)) {
@@ -104,7 +109,7 @@ export async function runTransform(
     }
     headers[name] = value;
   }
-  return { ok: true, body: out.json, headers };
+  return { ok: true, body: sent, headers };
 }
 
 /** Evaluation is deterministic, so every failure of a transform is permanent. */

@@ -8,8 +8,9 @@
  * are refused when the filter is validated.
  */
 import { RE2JS } from "re2js";
+import type { Json } from "../domain/types";
 
-export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+export type { Json };
 
 /** A validated filter. Only `validateFilter` makes one (a `regex` node holds a compiled pattern). */
 export type Filter =
@@ -80,6 +81,66 @@ export function matchesFilter(filter: Filter, input: { body: unknown; headers: R
     // event cannot be shown to match, and routing must not crash on it.
     return false;
   }
+}
+
+/**
+ * Why an input does not match: the first condition that fails, with the event's value there
+ * (`body.data.channel.type is "email", not "sms"`), or null when it matches. For people
+ * testing a webhook; routing only needs `matchesFilter`.
+ */
+export function explainMismatch(filter: Filter, input: { body: unknown; headers: Record<string, string> }): string | null {
+  if (matchesFilter(filter, input)) return null;
+  try {
+    const headers = Object.fromEntries(Object.entries(input.headers).map(([name, value]) => [name.toLowerCase(), value]));
+    return why(filter, { body: input.body, headers }, "") ?? "the event does not match the filter";
+  } catch {
+    return "the event is not plain data";
+  }
+}
+
+const OP_SYMBOL = { gt: ">", gte: ">=", lt: "<", lte: "<=" } as const;
+
+function why(f: Filter, v: unknown, at: string): string | null {
+  if (test(f, v)) return null;
+  const here = at || "the event";
+  switch (f.kind) {
+    case "all":
+      for (const g of f.of) {
+        const reason = why(g, v, at);
+        if (reason) return reason;
+      }
+      return null;
+    case "any":
+      return `none of the $or alternatives matches ${here}`;
+    case "not":
+      return `${here} matches what $not excludes`;
+    case "field": {
+      const path = at ? `${at}.${f.key}` : f.key;
+      if (Array.isArray(v)) return `no element of ${here} has a matching ${f.key}`;
+      return why(f.of, isRecord(v) ? own(v, f.key) : undefined, path);
+    }
+    case "elements":
+      return `${here} is ${shown(v)}, not an array with an element matching each pattern`;
+    case "eq":
+      return `${here} is ${shown(v)}, not ${shown(f.value)}`;
+    case "in":
+      return `${here} is ${shown(v)}, not one of ${shown(f.values)}`;
+    case "compare":
+      return `${here} is ${shown(v)}, not ${OP_SYMBOL[f.op]} ${shown(f.value)}`;
+    case "text":
+      return `${here} is ${shown(v)}, which does not ${f.op === "contains" ? "contain" : f.op === "startsWith" ? "start with" : "end with"} ${shown(f.value)}`;
+    case "regex":
+      return `${here} is ${shown(v)}, which does not match /${f.source}/`;
+    case "exist":
+      return f.value ? `${here} is missing` : `${here} exists`;
+  }
+}
+
+/** A value as a reason shows it: JSON, cut short. */
+function shown(v: unknown): string {
+  if (v === undefined) return "missing";
+  const text = JSON.stringify(v) ?? String(v);
+  return text.length > 80 ? `${text.slice(0, 77)}…` : text;
 }
 
 function test(f: Filter, v: unknown): boolean {

@@ -1,4 +1,5 @@
 import type { EventFacts, Webhook } from "../domain/types";
+import { explainMismatch, matchesFilter, validateFilter, type Filter } from "./filter";
 
 /** An entry of `eventTypes` matches an exact type, every type of an object (`message.*`), or all (`*`). */
 export function typeMatches(pattern: string, eventType: string): boolean {
@@ -9,10 +10,16 @@ export function typeMatches(pattern: string, eventType: string): boolean {
 
 export type RoutedEvent = Pick<EventFacts, "eventType" | "locationUid" | "organizationUid"> & { sourceId: string };
 
+/** What a content filter reads of an event: its raw body and stored headers. */
+export interface EventContent {
+  body: string;
+  headers: Record<string, string>;
+}
+
 /**
- * Whether a webhook is owed an event, ignoring time: the types match, the
- * organization (which wins, as in Podium) or else the location matches, and the
- * source is one it listens to.
+ * Whether a webhook is owed an event, ignoring time and content: the types match,
+ * the organization (which wins, as in Podium) or else the location matches, and
+ * the source is one it listens to.
  */
 export function matches(w: Webhook, e: RoutedEvent): boolean {
   if (!w.eventTypes.some((p) => typeMatches(p, e.eventType))) return false;
@@ -24,7 +31,86 @@ export function matches(w: Webhook, e: RoutedEvent): boolean {
   return w.sourceIds === null || w.sourceIds.includes(e.sourceId);
 }
 
-/** The webhooks owed an event: those it matches that existed when it was received. */
-export function owedWebhooks(webhooks: Webhook[], e: RoutedEvent & { receivedAt: number }): Webhook[] {
-  return webhooks.filter((w) => w.createdAt <= e.receivedAt && matches(w, e));
+/** A filter's input: the body parsed as JSON (else the raw string), parsed at most once per event. */
+export class FilterInput {
+  private parsed: { body: unknown; headers: Record<string, string> } | null = null;
+  constructor(private readonly content: EventContent) {}
+
+  get value(): { body: unknown; headers: Record<string, string> } {
+    this.parsed ??= { body: parseBody(this.content.body), headers: this.content.headers };
+    return this.parsed;
+  }
+}
+
+function parseBody(body: string): unknown {
+  try {
+    return JSON.parse(body);
+  } catch {
+    return body;
+  }
+}
+
+// Webhooks are read once per batch (or request) and shared by its events, so each
+// stored filter document is validated into a Filter once, not once per event.
+const compiled = new WeakMap<object, Filter | string>();
+
+/** The webhook's filter compiled, or why the stored document no longer validates. */
+function filterOf(doc: NonNullable<Webhook["filter"]>): Filter | string {
+  if (typeof doc !== "object") return "the stored filter is not a JSON object";
+  let f = compiled.get(doc);
+  if (f === undefined) {
+    const r = validateFilter(doc);
+    f = r.ok ? r.filter : `the stored filter is invalid: ${r.issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`;
+    compiled.set(doc, f);
+  }
+  return f;
+}
+
+/**
+ * Why a webhook's filter excludes the event, or null when it has none or the event
+ * matches. A stored filter that no longer validates excludes everything (fails closed).
+ */
+export function filterMismatch(w: Webhook, input: FilterInput): string | null {
+  if (w.filter === null) return null;
+  const f = filterOf(w.filter);
+  if (typeof f === "string") return f;
+  return matchesFilter(f, input.value) ? null : (explainMismatch(f, input.value) ?? "the filter does not match");
+}
+
+/** Whether the webhook's filter (if any) admits the event. */
+export function passesFilter(w: Webhook, input: FilterInput): boolean {
+  if (w.filter === null) return true;
+  const f = filterOf(w.filter);
+  return typeof f !== "string" && matchesFilter(f, input.value);
+}
+
+/** Where an event goes: the webhooks owed it, and those whose filter excluded it. */
+export interface Routing {
+  owed: Webhook[];
+  filteredOut: Webhook[];
+}
+
+/**
+ * The webhooks owed an event: those it matches that existed when it was received
+ * and whose filter admits its content. A pure function of the event and the
+ * webhooks; the body is parsed once, and only when a candidate has a filter.
+ */
+export function owedWebhooks(webhooks: Webhook[], e: RoutedEvent & EventContent & { receivedAt: number }): Routing {
+  const input = new FilterInput(e);
+  const routing: Routing = { owed: [], filteredOut: [] };
+  for (const w of webhooks) {
+    if (w.createdAt > e.receivedAt || !matches(w, e)) continue;
+    (passesFilter(w, input) ? routing.owed : routing.filteredOut).push(w);
+  }
+  return routing;
+}
+
+/** An event to replay: its content is needed when a target has a filter (else it may be null). */
+export type ReplayEvent = RoutedEvent & { id: string; receivedAt: number; content: EventContent | null };
+
+/** The targets a replayed event is owed: types, owner and sources (whenever the webhook was made), and filter. */
+export function replayTargets(targets: Webhook[], e: ReplayEvent): Webhook[] {
+  const input = e.content && new FilterInput(e.content);
+  // Without content no filter can be shown to pass; callers read it whenever a target has a filter.
+  return targets.filter((w) => matches(w, e) && (w.filter === null || (input !== null && passesFilter(w, input))));
 }

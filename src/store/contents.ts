@@ -39,6 +39,32 @@ export async function contentsOf(db: D1Database, seqs: number[]): Promise<Map<nu
   return out;
 }
 
+/**
+ * A reader of events' contents in the order a walk reaches them: `read(group, part,
+ * upcoming)` answers one event's part of a group (the `groupOfSql` key), reading the
+ * group row, with the next groups the walk will need (`upcoming()`, up to `perRead`
+ * in all), only when it is not read yet, and inflating each group once.
+ */
+export function contentsReader(db: D1Database, perRead: number) {
+  const groups = new Map<number, EventContent[]>();
+  return async (group: number, part: number, upcoming: () => Iterable<number | null>): Promise<EventContent | undefined> => {
+    if (!groups.has(group)) {
+      const keys = new Set([group]);
+      for (const g of upcoming()) {
+        if (keys.size >= perRead) break;
+        if (g !== null && !groups.has(g)) keys.add(g);
+      }
+      const { results } = await db
+        .prepare("SELECT seq, data FROM contents WHERE seq IN (SELECT value FROM json_each(?))")
+        .bind(JSON.stringify([...keys]))
+        .all<{ seq: number; data: unknown }>();
+      for (const k of keys) groups.set(k, []);
+      for (const r of results) groups.set(Number(r.seq), await decodeGroup(r.data));
+    }
+    return groups.get(group)?.[part];
+  };
+}
+
 /** Deletes the groups of some purged events that no stored event needs any more (for the purge's transaction). */
 export function dropGroupsStatement(db: D1Database, purgedSeqs: string): D1PreparedStatement {
   return db

@@ -1,14 +1,13 @@
 import type { Access } from "../domain/access";
 import { DELIVERY_STATUSES, type DeliveryStatus, type NewDelivery } from "../domain/delivery";
-import type { Attempt, Delivery, StoredEvent, Webhook } from "../domain/types";
+import type { Attempt, Delivery, StoredEvent } from "../domain/types";
 import { eventAccessIds, grantedWebhookIdsSql, hiddenGroups } from "./access";
 import { contentsOf } from "./contents";
 import { attemptCountsStatement, deliveryColumn, deliveryCountsStatement, lastFailureStatement, OBJECT_GROUPS } from "./counters";
 import { closeDeadLettersStatement, recordDeadLetterStatement, type NewDeadLetter } from "./dead-letters";
 import { apiIdSql, idKeyParamSql, idKeySql, learnNamesStatement, nameIdSql, nameIds } from "./names";
 import { boundedScan, type Driver } from "./scan";
-import { from, status, statusCode, statusOfCode, to } from "./transitions";
-import { toWebhook, type WebhookRow } from "./webhooks";
+import { from, owed, status, statusCode, statusOfCode, to } from "./transitions";
 
 interface DeliveryRow {
   seq: number;
@@ -52,7 +51,7 @@ const EXISTING_WEBHOOKS = "SELECT n.id FROM webhooks w JOIN names n ON n.name = 
 export function insertDeliveriesStatements(db: D1Database, deliveries: NewDelivery[]): D1PreparedStatement[] {
   if (deliveries.length === 0) return [];
   const rows = JSON.stringify(
-    deliveries.map((d) => [d.id, d.eventId, d.webhookUid, statusCode(d.status), d.status === "pending" ? d.createdAt : null, d.createdAt]),
+    deliveries.map((d) => [d.id, d.eventId, d.webhookUid, statusCode(d.status), d.status === "pending" ? d.createdAt : null, d.createdAt, d.eventReceivedAt]),
   );
   const source = `FROM json_each(?) j JOIN events e ON e.id = ${evtKey("j.value->>1")}`;
   return [
@@ -65,8 +64,9 @@ export function insertDeliveriesStatements(db: D1Database, deliveries: NewDelive
     ),
     db
       .prepare(
-        `INSERT INTO deliveries (id, event, webhook, object, status, attempt_count, next_attempt_at, created_at, updated_at)
-         SELECT ${dlvKey("j.value->>0")}, e.seq, ${nameIdSql("j.value->>2")}, e.object, j.value->>3, 0, j.value->>4, j.value->>5, j.value->>5
+        `INSERT INTO deliveries (id, event, webhook, object, status, attempt_count, next_attempt_at, created_at, updated_at, event_received_at)
+         SELECT ${dlvKey("j.value->>0")}, e.seq, ${nameIdSql("j.value->>2")}, e.object, j.value->>3, 0, j.value->>4, j.value->>5, j.value->>5,
+           j.value->>6
          ${source} WHERE true ORDER BY j.key
          ON CONFLICT DO NOTHING`,
       )
@@ -74,7 +74,7 @@ export function insertDeliveriesStatements(db: D1Database, deliveries: NewDelive
   ];
 }
 
-/** Of the given ids, those pending and never attempted: the ones a queue message is owed. */
+/** Of the given ids, those pending and never attempted: the ones whose scheduler is owed a wake-up. */
 export function unattemptedPendingStatement(db: D1Database, ids: string[]): D1PreparedStatement {
   return db
     .prepare(
@@ -85,11 +85,11 @@ export function unattemptedPendingStatement(db: D1Database, ids: string[]): D1Pr
     .bind(JSON.stringify(ids));
 }
 
-/** Creates deliveries (replay) in one transaction, in the given order; returns the ids of those pending, in order. */
-export async function insertDeliveries(db: D1Database, deliveries: NewDelivery[]): Promise<string[]> {
+/** Creates deliveries (replay) in one transaction, in the given order; returns those pending, in order. */
+export async function insertDeliveries(db: D1Database, deliveries: NewDelivery[]): Promise<NewDelivery[]> {
   if (deliveries.length === 0) return [];
   await db.batch(insertDeliveriesStatements(db, deliveries));
-  return deliveries.filter((d) => d.status === "pending").map((d) => d.id);
+  return deliveries.filter((d) => d.status === "pending");
 }
 
 /**
@@ -113,20 +113,7 @@ function transition(
   ];
 }
 
-/** Holds pending deliveries (their webhook is disabled): they go out when it is enabled. */
-export async function holdDeliveries(db: D1Database, ids: string[], now = Date.now()): Promise<void> {
-  await db.batch(
-    transition(db, {
-      where: `id IN (SELECT ${dlvKey("value")} FROM json_each(?1)) AND ${from("hold")}`,
-      binds: [JSON.stringify(ids)],
-      newStatus: to("hold"),
-      set: "next_attempt_at = NULL, updated_at = ?2",
-      setBinds: [now],
-    }),
-  );
-}
-
-/** Holds every pending delivery of a webhook (it is being disabled), for the caller's transaction. */
+/** Holds every pending delivery of a webhook (it is disabled): they go out when it is enabled. For the caller's transaction. */
 export function holdWebhookStatements(db: D1Database, webhookUid: string, now: number): D1PreparedStatement[] {
   return transition(db, {
     where: `webhook = ${nameIdSql("?1")} AND ${from("hold")}`,
@@ -146,82 +133,6 @@ export function expireWebhookStatements(db: D1Database, webhookUid: string, now:
     set: "next_attempt_at = NULL, updated_at = ?2",
     setBinds: [now],
   });
-}
-
-/** Everything the delivery consumer needs for one delivery. */
-export interface DeliveryJob {
-  delivery: Delivery;
-  webhook: Webhook | null;
-  event: Pick<StoredEvent, "id" | "eventType" | "body"> | null;
-}
-
-/** A delivery joined with its event and webhook: the webhook may be gone (NULL columns). */
-interface JobRow extends DeliveryRow {
-  e_event_type: string;
-  e_seq: number;
-  w_uid: string | null;
-  w_url: string | null;
-  w_event_types: string | null;
-  w_location_uid: string | null;
-  w_organization_uid: string | null;
-  w_source_ids: string | null;
-  w_secret: string | null;
-  w_disabled: number | null;
-  w_timeout_ms: number | null;
-  w_max_attempts: number | null;
-  w_created_at: number | null;
-  w_updated_at: number | null;
-}
-
-function webhookRowOf(r: JobRow): WebhookRow | null {
-  const { w_uid: uid, w_url: url, w_event_types: event_types, w_secret: secret, w_disabled: disabled } = r;
-  const { w_timeout_ms: timeout_ms, w_max_attempts: max_attempts, w_created_at: created_at, w_updated_at: updated_at } = r;
-  if (uid === null || url === null || event_types === null || secret === null || disabled === null) return null;
-  if (timeout_ms === null || max_attempts === null || created_at === null || updated_at === null) return null;
-  return {
-    uid,
-    url,
-    event_types,
-    location_uid: r.w_location_uid,
-    organization_uid: r.w_organization_uid,
-    source_ids: r.w_source_ids,
-    secret,
-    disabled,
-    timeout_ms,
-    max_attempts,
-    created_at,
-    updated_at,
-  };
-}
-
-/** Loads deliveries with their webhooks and events (bodies decoded), in one query. */
-export async function loadJobs(db: D1Database, ids: string[]): Promise<Map<string, DeliveryJob>> {
-  const { results } = await db
-    .prepare(
-      `SELECT d.seq, ${apiIdSql("dlv_", "d.id")} AS id, ${apiIdSql("evt_", "e.id")} AS event_id, wn.name AS webhook_uid,
-              d.status, d.attempt_count, d.next_attempt_at, d.created_at, d.updated_at,
-              t.name AS e_event_type, e.seq AS e_seq,
-              w.uid AS w_uid, w.url AS w_url, w.event_types AS w_event_types, w.location_uid AS w_location_uid,
-              w.organization_uid AS w_organization_uid, w.source_ids AS w_source_ids, w.secret AS w_secret,
-              w.disabled AS w_disabled, w.timeout_ms AS w_timeout_ms, w.max_attempts AS w_max_attempts,
-              w.created_at AS w_created_at, w.updated_at AS w_updated_at
-       FROM deliveries d
-       JOIN events e ON e.seq = d.event JOIN names t ON t.id = e.type
-       JOIN names wn ON wn.id = d.webhook
-       LEFT JOIN webhooks w ON w.uid = wn.name
-       WHERE d.id IN (SELECT ${dlvKey("value")} FROM json_each(?))`,
-    )
-    .bind(JSON.stringify(ids))
-    .all<JobRow>();
-  const contents = await contentsOf(db, [...new Set(results.map((r) => r.e_seq))]);
-  const jobs = new Map<string, DeliveryJob>();
-  for (const r of results) {
-    const webhookRow = webhookRowOf(r);
-    const body = contents.get(r.e_seq)?.body;
-    const event = body === undefined ? null : { id: r.event_id, eventType: r.e_event_type, body };
-    jobs.set(r.id, { delivery: toDelivery(r), webhook: webhookRow && toWebhook(webhookRow), event });
-  }
-  return jobs;
 }
 
 /** An attempt and the delivery's state after it; a delivery failed for good carries its dead letter. */
@@ -454,49 +365,73 @@ function toAttempt(r: AttemptRow): Attempt {
  * Tries matching deliveries again: pending and due now, or held when their
  * webhook is disabled (enabling it releases them). Deliveries already held, and
  * those whose webhook was deleted, are left alone. Their open dead letters close in
- * the same transaction (a new failure reopens the same one). Returns their ids oldest first.
+ * the same transaction (a new failure reopens the same one). Returns their ids oldest
+ * first, and the webhooks that now have deliveries pending.
  */
 export async function retryDeliveries(
   db: D1Database,
   f: DeliveryFilter & { ids?: string[] },
   now = Date.now(),
-): Promise<{ pending: string[]; held: string[] }> {
+): Promise<{ pending: string[]; held: string[]; webhooks: string[] }> {
   const w = where(f);
   const idClause = f.ids ? ` AND id IN (SELECT ${dlvKey("value")} FROM json_each(?))` : "";
   const matching = `${w.sql}${idClause} AND ${from("retry")} AND webhook IN (${EXISTING_WEBHOOKS})`;
   const binds = [...w.binds, ...(f.ids ? [JSON.stringify(f.ids)] : [])];
   const disabled = `(SELECT w.disabled FROM webhooks w JOIN names n ON n.name = w.uid WHERE n.id = deliveries.webhook) = 1`;
   const newStatus = `CASE WHEN ${disabled} THEN ${status("held")} ELSE ${status("pending")} END`;
-  const [, , retried] = await db.batch<{ id: string; seq: number; status: number }>([
+  const [, , retried] = await db.batch<{ id: string; seq: number; status: number; webhook_uid: string }>([
     closeDeadLettersStatement(db, `SELECT ${apiIdSql("dlv_", "id")} FROM deliveries WHERE ${matching}`, binds, now),
     ...transition(db, {
       where: matching,
       binds,
       newStatus,
-      // Literals, not binds: the filter's binds are positional.
-      set: `next_attempt_at = CASE WHEN ${disabled} THEN NULL ELSE ${Math.trunc(now)} END, updated_at = ${Math.trunc(now)}`,
-      returning: `${apiIdSql("dlv_", "id")} AS id, seq, status`,
+      // Literals, not binds: the filter's binds are positional. A settled delivery owed again
+      // takes its place in its webhook's order by its event's receipt.
+      set: `next_attempt_at = CASE WHEN ${disabled} THEN NULL ELSE ${Math.trunc(now)} END, updated_at = ${Math.trunc(now)},
+        event_received_at = COALESCE(event_received_at, (SELECT e.received_at FROM events e WHERE e.seq = deliveries.event))`,
+      returning: `${apiIdSql("dlv_", "id")} AS id, seq, status, (SELECT name FROM names WHERE id = deliveries.webhook) AS webhook_uid`,
     }),
   ]);
   const sorted = (retried?.results ?? []).sort((x, y) => x.seq - y.seq);
   const held = statusCode("held");
-  return { pending: sorted.filter((r) => r.status !== held).map((r) => r.id), held: sorted.filter((r) => r.status === held).map((r) => r.id) };
+  const pending = sorted.filter((r) => r.status !== held);
+  return {
+    pending: pending.map((r) => r.id),
+    held: sorted.filter((r) => r.status === held).map((r) => r.id),
+    webhooks: [...new Set(pending.map((r) => r.webhook_uid))],
+  };
 }
 
-/** Releases held deliveries of enabled webhooks, oldest first, at most `limit`. */
-export async function releaseHeld(db: D1Database, opts: { webhookUid?: string; limit: number }, now = Date.now()): Promise<string[]> {
-  const enabled = `SELECT n.id FROM webhooks w JOIN names n ON n.name = w.uid WHERE w.disabled = 0 AND (?1 IS NULL OR w.uid = ?1)`;
-  const [, released] = await db.batch<{ id: string; seq: number }>(
+/**
+ * Releases the oldest held deliveries of a webhook, at most `limit`, in the order
+ * their events were received, unless it is disabled. Returns how many.
+ */
+export async function releaseHeld(db: D1Database, webhookUid: string, limit: number, now = Date.now()): Promise<number> {
+  const [, released] = await db.batch(
     transition(db, {
-      where: `seq IN (SELECT seq FROM deliveries WHERE webhook IN (${enabled}) AND ${from("release")} ORDER BY seq LIMIT ?2)`,
-      binds: [opts.webhookUid ?? null, opts.limit],
+      where: `seq IN (
+          SELECT d.seq FROM deliveries d WHERE d.webhook = ${nameIdSql("?1")} AND ${owed("d.status")} AND ${from("release", "d.status")}
+          ORDER BY d.event_received_at, d.seq LIMIT ?2)
+        AND (SELECT w.disabled FROM webhooks w WHERE w.uid = ?1) = 0`,
+      binds: [webhookUid, limit],
       newStatus: to("release"),
       set: "next_attempt_at = ?3, updated_at = ?3",
       setBinds: [now],
-      returning: `${apiIdSql("dlv_", "id")} AS id, seq`,
     }),
   );
-  return (released?.results ?? []).sort((x, y) => x.seq - y.seq).map((r) => r.id);
+  return released?.meta.changes ?? 0;
+}
+
+/** Enabled webhooks that still hold deliveries (a release was cut short), at most `limit`: from their counts. */
+export async function webhooksWithHeld(db: D1Database, limit: number): Promise<string[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT w.uid FROM webhooks w JOIN names n ON n.name = w.uid JOIN delivery_counts c ON c.webhook = n.id
+       WHERE w.disabled = 0 AND ${statusSum("held")} > 0 LIMIT ?`,
+    )
+    .bind(limit)
+    .all<{ uid: string }>();
+  return results.map((r) => r.uid);
 }
 
 /** Held deliveries created before `cutoff` expire. Returns how many. */
@@ -515,19 +450,19 @@ export async function expireHeld(db: D1Database, cutoff: number, now = Date.now(
 }
 
 /**
- * Pending deliveries whose next attempt is overdue by more than `graceMs`: their
- * queue message was lost. Pushes their due time to now and returns their ids.
+ * Enabled webhooks with a pending delivery due before `cutoff`, at most `limit`: a
+ * wake-up of their scheduler may have been lost (or they are draining a backlog).
+ * One probe of the pending index per webhook.
  */
-export async function claimOverdue(db: D1Database, graceMs: number, limit: number, now = Date.now()): Promise<string[]> {
+export async function webhooksOverdue(db: D1Database, cutoff: number, limit: number): Promise<string[]> {
   const { results } = await db
     .prepare(
-      `UPDATE deliveries SET next_attempt_at = ?, updated_at = ?
-       WHERE seq IN (SELECT seq FROM deliveries WHERE status = ${status("pending")} AND next_attempt_at < ? ORDER BY next_attempt_at LIMIT ?)
-       RETURNING ${apiIdSql("dlv_", "id")} AS id, seq`,
+      `SELECT w.uid FROM webhooks w JOIN names n ON n.name = w.uid WHERE w.disabled = 0
+       AND EXISTS (SELECT 1 FROM deliveries d WHERE d.webhook = n.id AND d.status = ${status("pending")} AND d.next_attempt_at < ?) LIMIT ?`,
     )
-    .bind(now, now, now - graceMs, limit)
-    .all<{ id: string; seq: number }>();
-  return results.sort((x, y) => x.seq - y.seq).map((r) => r.id);
+    .bind(cutoff, limit)
+    .all<{ uid: string }>();
+  return results.map((r) => r.uid);
 }
 
 /** How many deliveries of a webhook are held (from its counts). */
@@ -539,3 +474,97 @@ export async function countHeld(db: D1Database, webhookUid: string): Promise<num
   return row?.n ?? 0;
 }
 
+// What one webhook's scheduler reads. Each query is one range of a partial index
+// (deliveries_owed_in_order, deliveries_pending_due), so it reads what it returns and
+// no more, however large the table.
+
+/** A delivery the scheduler may send, with what it sends. */
+export interface FlowJob {
+  delivery: Delivery;
+  event: Pick<StoredEvent, "id" | "eventType" | "body">;
+}
+
+type FlowJobRow = DeliveryRow & { e_event_type: string };
+
+const JOB_SELECT = `SELECT d.seq, ${apiIdSql("dlv_", "d.id")} AS id, ${apiIdSql("evt_", "e.id")} AS event_id, wn.name AS webhook_uid,
+    d.status, d.attempt_count, d.next_attempt_at, d.created_at, d.updated_at, t.name AS e_event_type, e.seq AS e_seq
+  FROM deliveries d JOIN events e ON e.seq = d.event JOIN names t ON t.id = e.type JOIN names wn ON wn.id = d.webhook`;
+
+/** The jobs of some rows: only pending ones carry their body (read and inflated here). */
+async function jobsOf(db: D1Database, rows: (FlowJobRow & { e_seq: number })[]): Promise<FlowJob[]> {
+  const pending = statusCode("pending");
+  const contents = await contentsOf(db, rows.filter((r) => r.status === pending).map((r) => r.e_seq));
+  return rows.map((r) => ({
+    delivery: toDelivery(r),
+    event: { id: r.event_id, eventType: r.e_event_type, body: r.status === pending ? (contents.get(r.e_seq)?.body ?? "") : "" },
+  }));
+}
+
+/** A webhook's pending deliveries due by `now`, soonest due first, leaving out `exclude` (in flight). */
+export async function duePending(
+  db: D1Database,
+  webhookUid: string,
+  opts: { now: number; limit: number; exclude: string[] },
+): Promise<FlowJob[]> {
+  const { results } = await db
+    .prepare(
+      `${JOB_SELECT}
+       WHERE d.webhook = ${nameIdSql("?1")} AND d.status = ${status("pending")} AND d.next_attempt_at <= ?2
+         AND d.id NOT IN (SELECT ${dlvKey("value")} FROM json_each(?3))
+       ORDER BY d.next_attempt_at, d.seq LIMIT ?4`,
+    )
+    .bind(webhookUid, opts.now, JSON.stringify(opts.exclude), opts.limit)
+    .all<FlowJobRow & { e_seq: number }>();
+  return jobsOf(db, results);
+}
+
+/**
+ * When a webhook's next pending delivery (leaving out `exclude`) is due, if any,
+ * and whether it holds deliveries.
+ */
+export async function pendingOutlook(db: D1Database, webhookUid: string, exclude: string[]): Promise<{ nextDueAt: number | null; held: boolean }> {
+  const row = await db
+    .prepare(
+      `SELECT
+         (SELECT d.next_attempt_at FROM deliveries d
+          WHERE d.webhook = ${nameIdSql("?1")} AND d.status = ${status("pending")} AND d.id NOT IN (SELECT ${dlvKey("value")} FROM json_each(?2))
+            AND EXISTS (SELECT 1 FROM events e WHERE e.seq = d.event)
+          ORDER BY d.next_attempt_at LIMIT 1) AS next_due_at,
+         EXISTS (SELECT 1 FROM deliveries d WHERE d.webhook = ${nameIdSql("?1")} AND d.status = ${status("held")}) AS held`,
+    )
+    .bind(webhookUid, JSON.stringify(exclude))
+    .first<{ next_due_at: number | null; held: number }>();
+  return { nextDueAt: row?.next_due_at ?? null, held: row?.held === 1 };
+}
+
+/**
+ * A webhook's first `limit` owed deliveries (held or pending) in the order their
+ * events were received; only pending ones carry their body.
+ */
+export async function owedInOrder(db: D1Database, webhookUid: string, limit: number): Promise<FlowJob[]> {
+  const { results } = await db
+    .prepare(
+      `${JOB_SELECT}
+       WHERE d.webhook = ${nameIdSql("?1")} AND ${owed("d.status")}
+       ORDER BY d.event_received_at, d.seq LIMIT ?2`,
+    )
+    .bind(webhookUid, limit)
+    .all<FlowJobRow & { e_seq: number }>();
+  return jobsOf(db, results);
+}
+
+/**
+ * How many deliveries a webhook holds and has pending, reported up to `cap` in all
+ * (held first): one row of its counts, however many are owed.
+ */
+export async function backlogOf(db: D1Database, webhookUid: string, cap: number): Promise<{ held: number; pending: number; capped: boolean }> {
+  const row = await db
+    .prepare(`SELECT ${statusSum("held")} AS held, ${statusSum("pending")} AS pending FROM delivery_counts WHERE webhook = ${nameIdSql("?")}`)
+    .bind(webhookUid)
+    .first<{ held: number; pending: number }>();
+  const held = row?.held ?? 0;
+  const pending = row?.pending ?? 0;
+  if (held + pending <= cap) return { held, pending, capped: false };
+  const shownHeld = Math.min(held, cap);
+  return { held: shownHeld, pending: cap - shownHeld, capped: true };
+}

@@ -3,21 +3,21 @@ import type { DeliveryStatus, NewDelivery } from "../domain/delivery";
 import type { IngestMessage, StoredEvent } from "../domain/types";
 import { eventAccessIds } from "./access";
 import { groupsOf } from "./content";
-import { contentsOf, dropGroupsStatement, groupStatement } from "./contents";
+import { contentsOf, contentsReader, dropGroupsStatement, groupOfSql, groupStatement } from "./contents";
 import { attemptCountsStatement, deliveryCountsStatement, eventCountsStatement, objectOf } from "./counters";
 import { insertDeliveriesStatements, unattemptedPendingStatement } from "./deliveries";
 import { apiIdSql, dedupeKeySql, dedupeTextSql, idKeySql, learnNamesStatement, nameIdSql, nameIds } from "./names";
 import { boundedScan, type Driver } from "./scan";
 import { from, statusCode, to } from "./transitions";
 
-/** An event ready to store: the queue message with its body resolved. */
-export type EventRow = Omit<IngestMessage, "v" | "body" | "bodyKey"> & { body: string };
+/** An event ready to store: the queue message with its body resolved, and the webhooks whose filter excluded it. */
+export type EventRow = Omit<IngestMessage, "v" | "body" | "bodyKey"> & { body: string; filteredOut?: string[] };
 
 // D1 binds at most 100 parameters, so one statement inserts a group of events, their
 // rows travelling as one JSON parameter, just after the group's contents (contents.ts).
-const INSERT_EVENTS = `INSERT INTO events (id, source, type, object, organization, location, received_at, dedupe, part)
+const INSERT_EVENTS = `INSERT INTO events (id, source, type, object, organization, location, received_at, dedupe, part, filtered_out)
   SELECT ${idKeySql("evt_", "value->>0")}, ${nameIdSql("value->>1")}, ${nameIdSql("value->>2")}, value->>3,
-    ${nameIdSql("value->>4")}, ${nameIdSql("value->>5")}, value->>6, ${dedupeKeySql("value->>7")}, key
+    ${nameIdSql("value->>4")}, ${nameIdSql("value->>5")}, value->>6, ${dedupeKeySql("value->>7")}, key, value->>8
   FROM json_each(?) WHERE true ORDER BY key
   ON CONFLICT DO NOTHING`;
 
@@ -28,7 +28,10 @@ const NEW_EVENTS = `SELECT ${nameIdSql("j.value->>1")} AS org, ${nameIdSql("j.va
 async function insertStatements(db: D1Database, events: EventRow[]): Promise<D1PreparedStatement[]> {
   const stmts: D1PreparedStatement[] = [];
   for (const group of groupsOf(events)) {
-    const rows = group.map((e) => [e.eventId, e.sourceId, e.eventType, objectOf(e.eventType), e.organizationUid, e.locationUid, e.receivedAt, e.dedupeKey]);
+    const rows = group.map((e) => [
+      e.eventId, e.sourceId, e.eventType, objectOf(e.eventType), e.organizationUid, e.locationUid, e.receivedAt, e.dedupeKey,
+      e.filteredOut?.length ? JSON.stringify(e.filteredOut) : null,
+    ]);
     stmts.push(await groupStatement(db, group), db.prepare(INSERT_EVENTS).bind(JSON.stringify(rows)));
   }
   return stmts;
@@ -44,7 +47,8 @@ function distinctBy<T>(items: T[], key: (t: T) => string): T[] {
  * Stores events and the deliveries they are owed in one transaction, with `also`
  * (what the batch teaches other tables) and the counters they change; an event or
  * a delivery already stored is left as it is. Returns the ids of the given
- * deliveries that are pending and never attempted: each is owed a queue message.
+ * deliveries that are pending and never attempted: their webhooks' schedulers are
+ * owed a wake-up.
  */
 export async function storeEvents(
   db: D1Database,
@@ -168,13 +172,15 @@ export interface EventDbRow {
   organization_uid: string | null;
   received_at: number;
   dedupe_key: string;
+  filtered_out: string | null;
 }
 
-/** SELECT … FROM events e with its names: add WHERE, ORDER BY, LIMIT. */
-export const EVENT_SELECT = `SELECT e.seq, ${apiIdSql("evt_", "e.id")} AS id, s.name AS source_id, t.name AS event_type,
-    l.name AS location_uid, o.name AS organization_uid, e.received_at, ${dedupeTextSql("e.dedupe")} AS dedupe_key
-  FROM events e JOIN names s ON s.id = e.source JOIN names t ON t.id = e.type
+const EVENT_COLUMNS = `e.seq, ${apiIdSql("evt_", "e.id")} AS id, s.name AS source_id, t.name AS event_type,
+    l.name AS location_uid, o.name AS organization_uid, e.received_at, ${dedupeTextSql("e.dedupe")} AS dedupe_key, e.filtered_out`;
+const EVENT_FROM = `FROM events e JOIN names s ON s.id = e.source JOIN names t ON t.id = e.type
   LEFT JOIN names o ON o.id = e.organization LEFT JOIN names l ON l.id = e.location`;
+/** SELECT … FROM events e with its names: add WHERE, ORDER BY, LIMIT. */
+const EVENT_SELECT = `SELECT ${EVENT_COLUMNS} ${EVENT_FROM}`;
 
 type EventMeta = Omit<StoredEvent, "body" | "headers">;
 
@@ -200,9 +206,18 @@ async function withContents(db: D1Database, rows: EventDbRow[]): Promise<StoredE
   });
 }
 
-export async function getEvent(db: D1Database, id: string): Promise<StoredEvent | null> {
+/** Uids in a `filtered_out` column. */
+export function uidsOf(text: string | null): string[] {
+  if (text === null) return [];
+  const v: unknown = JSON.parse(text);
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
+}
+
+/** An event, with the uids of the webhooks whose filter excluded it when it was stored. */
+export async function getEvent(db: D1Database, id: string): Promise<(StoredEvent & { filteredOut: string[] }) | null> {
   const row = await db.prepare(`${EVENT_SELECT} WHERE e.id = ${idKeySql("evt_", "?1")}`).bind(id).first<EventDbRow>();
-  return row ? ((await withContents(db, [row]))[0] ?? null) : null;
+  const event = row ? (await withContents(db, [row]))[0] : undefined;
+  return row && event ? { ...event, filteredOut: uidsOf(row.filtered_out) } : null;
 }
 
 /** Events by their positions, newest first, without bodies. */
@@ -249,7 +264,32 @@ export async function listEvents(
   opts: { limit: number; before?: number; filter?: EventFilter; access?: Access | null },
 ): Promise<EventPage> {
   const f = opts.filter ?? {};
-  const access = opts.access ?? null;
+  const where = await eventConditions(db, f, opts.access ?? null, "walked.seq");
+  if (!where) return { events: [], nextBefore: null };
+  const page = await boundedScan(db, {
+    table: "events",
+    columns: "seq, source, type, object, organization, location, received_at",
+    drivers: where.drivers,
+    filter: where.conditions.join(" AND ") || "1",
+    before: opts.before ?? Number.MAX_SAFE_INTEGER,
+    limit: opts.limit,
+    scanRows: f.status ? EVENT_STATUS_SCAN_ROWS : EVENT_SCAN_ROWS,
+  });
+  return { events: await eventsAt(db, page.seqs), nextBefore: page.nextBefore };
+}
+
+/**
+ * A filter and an access as conditions on an events row (`seq` names its position,
+ * for the status filter), with the index ranges that hold every match: a location
+ * or organization filter's, else a limited token's, else the table's. Null when
+ * nothing stored can match (a name never stored, a token granted nothing stored).
+ */
+async function eventConditions(
+  db: D1Database,
+  f: EventFilter,
+  access: Access | null,
+  seq: string,
+): Promise<{ conditions: string[]; drivers: Driver[] } | null> {
   const ids = await nameIds(db, [
     ...[f.eventType, f.sourceId, f.locationUid, f.organizationUid].filter((n): n is string => n !== undefined),
     ...(access?.organizationUids ?? []),
@@ -257,8 +297,7 @@ export async function listEvents(
   ]);
   const idOf = (name: string | undefined) => (name === undefined ? undefined : (ids.get(name) ?? null));
   const [type, source, location, organization] = [idOf(f.eventType), idOf(f.sourceId), idOf(f.locationUid), idOf(f.organizationUid)];
-  // A name never stored matches nothing.
-  if (type === null || source === null || location === null || organization === null) return { events: [], nextBefore: null };
+  if (type === null || source === null || location === null || organization === null) return null;
 
   const conditions: string[] = [];
   if (type !== undefined) conditions.push(`type = ${type}`);
@@ -267,27 +306,17 @@ export async function listEvents(
   if (organization !== undefined) conditions.push(`organization = ${organization}`);
   if (f.since !== undefined) conditions.push(`received_at >= ${Math.trunc(f.since)}`);
   if (f.until !== undefined) conditions.push(`received_at < ${Math.trunc(f.until)}`);
-  if (f.status) conditions.push(`EXISTS (SELECT 1 FROM deliveries d WHERE d.event = walked.seq AND d.status = ${statusCode(f.status)})`);
+  if (f.status) conditions.push(`EXISTS (SELECT 1 FROM deliveries d WHERE d.event = ${seq} AND d.status = ${statusCode(f.status)})`);
   const grant = eventAccessIds(access, ids);
+  if (grant.none) return null;
   if (grant.sql) conditions.push(grant.sql);
-  if (grant.none) return { events: [], nextBefore: null };
 
   let drivers: Driver[];
   if (location !== undefined) drivers = [`location = ${location}`];
   else if (organization !== undefined) drivers = [`organization = ${organization}`];
   else if (grant.drivers.length > 0) drivers = grant.drivers;
   else drivers = ["1"];
-
-  const page = await boundedScan(db, {
-    table: "events",
-    columns: "seq, source, type, object, organization, location, received_at",
-    drivers,
-    filter: conditions.join(" AND ") || "1",
-    before: opts.before ?? Number.MAX_SAFE_INTEGER,
-    limit: opts.limit,
-    scanRows: f.status ? EVENT_STATUS_SCAN_ROWS : EVENT_SCAN_ROWS,
-  });
-  return { events: await eventsAt(db, page.seqs), nextBefore: page.nextBefore };
+  return { conditions, drivers };
 }
 
 /** A place in time order: events are read by `received_at`, then insertion order. */
@@ -298,22 +327,78 @@ export interface TimePosition {
 
 const IN_RANGE = `WHERE e.received_at >= ? AND e.received_at < ? AND (e.received_at, e.seq) > (?, ?) ORDER BY e.received_at, e.seq LIMIT ?`;
 
+/** A bounded read of events with their bodies (`eventsWithBodies`). */
+export interface BodiesRead {
+  /** The events examined that pass the filter and access, in the order read, each with its body and headers. */
+  events: (StoredEvent & TimePosition)[];
+  /** Where reading stopped (the last event examined, visible or not), or null when nothing was left. */
+  last: TimePosition | null;
+  /** Whether the range may hold more events past `last`: a bound was reached. */
+  more: boolean;
+}
+
+/** Content rows read (and inflated) per query while a bounded read goes through bodies. */
+const GROUPS_PER_READ = 4;
+
 /**
- * Events received in [since, until), oldest first, after `after`, at most `limit`,
- * with their decoded headers and bodies: one range of the `received_at` index, so
- * a call reads at most `limit` events however many the account keeps. What a body
- * search goes through.
+ * Events received in [since, until), newest or oldest first, strictly past `after`,
+ * with their bodies: at most `limit` events are examined, in one range of the
+ * `received_at` index, and no more once their bodies reach `maxChars` characters
+ * (the first is always taken); their content rows are read a few at a time, as the
+ * walk reaches them. The filter and access apply to the events examined, not before
+ * the bound, so a search or replay page costs at most `limit` rows however few of
+ * them the caller may see (their bodies are not returned). The one read of many
+ * bodies at once.
  */
-export async function eventsWithBodiesInRange(
+export async function eventsWithBodies(
   db: D1Database,
-  opts: { since: number; until: number; after: TimePosition | null; limit: number },
-): Promise<StoredEvent[]> {
-  const after = opts.after ?? { receivedAt: opts.since, seq: -1 };
+  opts: {
+    since: number;
+    until: number;
+    after: TimePosition | null;
+    order: "newest" | "oldest";
+    limit: number;
+    maxChars: number;
+    filter?: Omit<EventFilter, "since" | "until">;
+    access?: Access | null;
+  },
+): Promise<BodiesRead> {
+  const where = await eventConditions(db, opts.filter ?? {}, opts.access ?? null, "e.seq");
+  const newest = opts.order === "newest";
+  const dir = newest ? "DESC" : "ASC";
+  const after = opts.after ?? (newest ? { receivedAt: opts.until, seq: -1 } : { receivedAt: opts.since, seq: -1 });
+  // The cursor's time bounds the index range too, so a later page does not walk the earlier ones again.
+  const past = newest
+    ? "e.received_at <= ?3 AND (e.received_at, e.seq) < (?3, ?4)"
+    : "e.received_at >= ?3 AND (e.received_at, e.seq) > (?3, ?4)";
+  const visible = where ? where.conditions.join(" AND ") || "1" : "0";
   const { results } = await db
-    .prepare(`${EVENT_SELECT} ${IN_RANGE}`)
+    .prepare(
+      `SELECT ${EVENT_COLUMNS}, e.part, ${groupOfSql("e.seq")} AS grp, (${visible}) AS visible ${EVENT_FROM}
+       WHERE e.received_at >= ?1 AND e.received_at < ?2 AND ${past}
+       ORDER BY e.received_at ${dir}, e.seq ${dir} LIMIT ?5`,
+    )
     .bind(opts.since, opts.until, after.receivedAt, after.seq, opts.limit)
-    .all<EventDbRow>();
-  return withContents(db, results);
+    .all<EventDbRow & { part: number; grp: number | null; visible: number }>();
+
+  const read = contentsReader(db, GROUPS_PER_READ);
+  const events: (StoredEvent & TimePosition)[] = [];
+  let chars = 0;
+  let taken = 0;
+  for (const [i, r] of results.entries()) {
+    if (i > 0 && chars >= opts.maxChars) break;
+    const content = r.grp === null ? undefined : await read(r.grp, r.part, () => results.slice(i + 1).map((x) => x.grp));
+    taken++;
+    if (!content) continue;
+    chars += content.body.length;
+    if (r.visible === 1) events.push({ ...toMeta(r), headers: content.headers, body: content.body });
+  }
+  const lastRow = results[taken - 1];
+  return {
+    events,
+    last: lastRow ? { receivedAt: lastRow.received_at, seq: lastRow.seq } : null,
+    more: results.length === opts.limit || taken < results.length,
+  };
 }
 
 /** The same range without bodies (replays). */

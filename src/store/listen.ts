@@ -2,10 +2,11 @@
 // primary key), so every read here is a bounded range of the primary key.
 import type { StoredEvent } from "../domain/types";
 import { contentsOf } from "./contents";
+import { uidsOf } from "./events";
 import { apiIdSql, idKeySql } from "./names";
 
-/** An event without its body and headers: enough to decide who may hear it. */
-export type EventMeta = Omit<StoredEvent, "body" | "headers" | "dedupeKey">;
+/** An event without its body and headers: enough to decide who may hear it, with the webhooks its routing filtered out. */
+export type EventMeta = Omit<StoredEvent, "body" | "headers" | "dedupeKey"> & { filteredOut: string[] };
 
 interface MetaRow {
   seq: number;
@@ -15,10 +16,11 @@ interface MetaRow {
   location_uid: string | null;
   organization_uid: string | null;
   received_at: number;
+  filtered_out: string | null;
 }
 
 const META_COLUMNS = `e.seq, ${apiIdSql("evt_", "e.id")} AS id, s.name AS source_id, t.name AS event_type,
-  l.name AS location_uid, o.name AS organization_uid, e.received_at`;
+  l.name AS location_uid, o.name AS organization_uid, e.received_at, e.filtered_out`;
 const META_JOINS = `JOIN names s ON s.id = e.source JOIN names t ON t.id = e.type
   LEFT JOIN names o ON o.id = e.organization LEFT JOIN names l ON l.id = e.location`;
 
@@ -31,6 +33,7 @@ function toMeta(r: MetaRow): EventMeta {
     locationUid: r.location_uid,
     organizationUid: r.organization_uid,
     receivedAt: r.received_at,
+    filteredOut: uidsOf(r.filtered_out),
   };
 }
 

@@ -1,7 +1,7 @@
 // The delivery lifecycle in SQL: every statement that changes a delivery's status
 // takes its "from" and "to" here, from the one table in domain/delivery.ts.
 // A status is stored as its position in DELIVERY_STATUSES (one byte a row and index entry).
-import { DELIVERY_STATUSES, TRANSITIONS, type DeliveryStatus, type Transition } from "../domain/delivery";
+import { DELIVERY_STATUSES, OWED_STATUSES, TRANSITIONS, type DeliveryStatus, type Transition } from "../domain/delivery";
 
 /** The stored code of a status. */
 export const statusCode = (s: DeliveryStatus): number => DELIVERY_STATUSES.indexOf(s);
@@ -28,3 +28,12 @@ export function to(t: "hold" | "release" | "expire"): string {
 
 /** One status as an SQL literal (for reads: counts, filters). */
 export const status = literal;
+
+/**
+ * `<column> IN (0, 1)` (held, pending): something is still owed. Written exactly as the
+ * partial index deliveries_owed_in_order's condition, which SQLite uses only for a
+ * query that repeats it.
+ */
+export function owed(column = "status"): string {
+  return `${column} IN (${OWED_STATUSES.map(literal).join(", ")})`;
+}

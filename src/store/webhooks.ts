@@ -1,5 +1,6 @@
 import type { Access } from "../domain/access";
-import type { Webhook } from "../domain/types";
+import { isOrdering } from "../domain/flow";
+import type { Json, Webhook } from "../domain/types";
 import { webhookAccessSql } from "./access";
 import { expireWebhookStatements, holdWebhookStatements } from "./deliveries";
 
@@ -14,8 +15,38 @@ export interface WebhookRow {
   disabled: number;
   timeout_ms: number;
   max_attempts: number;
+  rate_limit: number | null;
+  max_concurrency: number;
+  ordering: string;
   created_at: number;
   updated_at: number;
+  filter: string | null;
+  transform: string | null;
+  transform_headers: string | null;
+}
+
+function parseJson(text: string): Json {
+  return JSON.parse(text);
+}
+
+function isStringRecord(v: Json): v is Record<string, string> {
+  return typeof v === "object" && v !== null && !Array.isArray(v) && Object.values(v).every((x) => typeof x === "string");
+}
+
+/** The stored transformHeaders, or null when none (or not an object of strings, which nothing writes). */
+function headersOf(text: string | null): Record<string, string> | null {
+  if (text === null) return null;
+  const v = parseJson(text);
+  return isStringRecord(v) ? v : null;
+}
+
+/** The content columns of a webhook row, as written. */
+function contentColumns(w: Webhook): [string | null, string | null, string | null] {
+  return [
+    w.filter === null ? null : JSON.stringify(w.filter),
+    w.transform,
+    w.transformHeaders === null ? null : JSON.stringify(w.transformHeaders),
+  ];
 }
 
 export function toWebhook(r: WebhookRow): Webhook {
@@ -30,8 +61,15 @@ export function toWebhook(r: WebhookRow): Webhook {
     disabled: r.disabled === 1,
     timeoutMs: r.timeout_ms,
     maxAttempts: r.max_attempts,
+    rateLimit: r.rate_limit,
+    maxConcurrency: r.max_concurrency,
+    // The column's CHECK allows only the two orderings.
+    ordering: isOrdering(r.ordering) ? r.ordering : "unordered",
     createdAt: r.created_at,
     updatedAt: r.updated_at,
+    filter: r.filter === null ? null : parseJson(r.filter),
+    transform: r.transform,
+    transformHeaders: headersOf(r.transform_headers),
   };
 }
 
@@ -53,6 +91,13 @@ export async function listWebhooks(
   return results.map(toWebhook);
 }
 
+/** The webhooks of these uids that still exist. */
+export async function webhooksByUid(db: D1Database, uids: string[]): Promise<Webhook[]> {
+  if (uids.length === 0) return [];
+  const { results } = await db.prepare("SELECT * FROM webhooks WHERE uid IN (SELECT value FROM json_each(?))").bind(JSON.stringify(uids)).all<WebhookRow>();
+  return results.map(toWebhook);
+}
+
 export async function getWebhook(db: D1Database, uid: string): Promise<Webhook | null> {
   const row = await db.prepare("SELECT * FROM webhooks WHERE uid = ?").bind(uid).first<WebhookRow>();
   return row ? toWebhook(row) : null;
@@ -62,8 +107,8 @@ export async function insertWebhook(db: D1Database, w: Webhook): Promise<void> {
   await db
     .prepare(
       `INSERT INTO webhooks (uid, url, event_types, location_uid, organization_uid, source_ids, secret, disabled,
-         timeout_ms, max_attempts, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         timeout_ms, max_attempts, rate_limit, max_concurrency, ordering, created_at, updated_at, filter, transform, transform_headers)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
     .bind(
       w.uid,
@@ -76,8 +121,12 @@ export async function insertWebhook(db: D1Database, w: Webhook): Promise<void> {
       w.disabled ? 1 : 0,
       w.timeoutMs,
       w.maxAttempts,
+      w.rateLimit,
+      w.maxConcurrency,
+      w.ordering,
       w.createdAt,
       w.updatedAt,
+      ...contentColumns(w),
     )
     .run();
 }
@@ -91,7 +140,7 @@ export async function updateWebhook(db: D1Database, w: Webhook): Promise<void> {
     db
       .prepare(
         `UPDATE webhooks SET url = ?, event_types = ?, source_ids = ?, secret = ?, disabled = ?, timeout_ms = ?,
-           max_attempts = ?, updated_at = ? WHERE uid = ?`,
+           max_attempts = ?, rate_limit = ?, max_concurrency = ?, ordering = ?, updated_at = ?, filter = ?, transform = ?, transform_headers = ? WHERE uid = ?`,
       )
       .bind(
         w.url,
@@ -101,13 +150,15 @@ export async function updateWebhook(db: D1Database, w: Webhook): Promise<void> {
         w.disabled ? 1 : 0,
         w.timeoutMs,
         w.maxAttempts,
+        w.rateLimit,
+        w.maxConcurrency,
+        w.ordering,
         w.updatedAt,
+        ...contentColumns(w),
         w.uid,
       ),
   ];
-  if (w.disabled) {
-    stmts.push(...holdWebhookStatements(db, w.uid, w.updatedAt));
-  }
+  if (w.disabled) stmts.push(...holdWebhookStatements(db, w.uid, w.updatedAt));
   await db.batch(stmts);
 }
 

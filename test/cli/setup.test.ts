@@ -1,6 +1,6 @@
 // `edgehook setup` and `deploy` against a fake `wrangler` on PATH that records every call.
 import { execFile } from "node:child_process";
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -82,7 +82,7 @@ describe("edgehook setup", () => {
     await p.edgehook(["setup"], { PODIUM_WEBHOOK_SECRET: "podium-secret-from-env" });
     const calls = p.calls();
     expect(calls.map((c) => c.args.join(" "))).toEqual([...FRESH_ACCOUNT, "secret put PODIUM_WEBHOOK_SECRET"]);
-    expect(QUEUES).toEqual(expect.arrayContaining(["edgehook-ingest", "edgehook-ingest-dlq", "edgehook-deliveries", "edgehook-deliveries-dlq"]));
+    expect(QUEUES).toEqual(expect.arrayContaining(["edgehook-ingest", "edgehook-ingest-dlq"]));
 
     const account = p.account();
     expect(account.queues.sort()).toEqual([...QUEUES].sort());
@@ -133,9 +133,13 @@ describe("edgehook setup", () => {
 });
 
 describe("edgehook deploy", () => {
-  it("sets up what is missing, runs wrangler deploy and saves the Worker's URL", async () => {
+  it("sets up what is missing, copies the /docs bundle, runs wrangler deploy and saves the Worker's URL", async () => {
     const p = project();
+    // The clone's own asset script runs before wrangler deploy (here a stand-in that leaves a mark).
+    mkdirSync(join(p.dir, "scripts"));
+    writeFileSync(join(p.dir, "scripts/docs-assets.mjs"), 'import { writeFileSync } from "node:fs"; writeFileSync("assets-copied", "");');
     await p.edgehook(["deploy"]);
+    expect(existsSync(join(p.dir, "assets-copied"))).toBe(true);
     const calls = p.calls().map((c) => c.args.join(" "));
     expect(calls.filter((c) => c.startsWith("queues create"))).toHaveLength(QUEUES.length);
     expect(calls.at(-1)).toBe("deploy");

@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_MAX_ATTEMPTS, DEFAULT_RETRY_SCHEDULE, type RetrySchedule } from "../../src/domain/delivery";
 
-const FILE = "README.md";
+const FILE = "docs/forwarding.md";
 const START = "<!-- retry-table:start (npm run docs:retries) -->";
 const END = "<!-- retry-table:end -->";
 

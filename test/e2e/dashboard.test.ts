@@ -10,7 +10,7 @@ import { podiumEvent, sendPodium } from "./podium";
 import { eventually, startStack, type Stack } from "./stack";
 
 const CHROMIUM = "/usr/bin/chromium";
-// `npm run screenshots` refreshes the README's pictures; a plain `npm test` takes them into a temporary folder.
+// `npm run screenshots` refreshes the pictures in docs/screenshots/; a plain `npm test` takes them into a temporary folder.
 const SHOTS = process.env.UPDATE_SCREENSHOTS
   ? new URL("../../docs/screenshots/", import.meta.url).pathname
   : `${mkdtempSync(join(tmpdir(), "edgehook-shots-"))}/`;

@@ -1,21 +1,14 @@
-import { createHmac, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { Webhook as StandardWebhook } from "standardwebhooks";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { startDownstream, type Downstream } from "./downstream";
-import { podiumEvent, sendPodium } from "./podium";
-import { eventually, freePort, startStack, type Stack } from "./stack";
+import { podiumEvent, sendPodium, timestampedHmac } from "./podium";
+import { eventually, freePort, useLocalStack, type Stack } from "./stack";
 
 let stack: Stack;
 let down: Downstream;
-beforeAll(async () => {
-  down = await startDownstream();
-  // Short backoff so retries happen within the test.
-  stack = await startStack({ RETRY_BASE_SECONDS: "1", RETRY_CAP_SECONDS: "2" });
-});
-afterAll(async () => {
-  await stack?.stop();
-  await down?.close();
-});
+// Short backoff so retries happen within the test.
+useLocalStack({ RETRY_BASE_SECONDS: "1", RETRY_CAP_SECONDS: "2" }, (s, d) => ((stack = s), (down = d)));
 
 const api = (method: string, path: string, body?: unknown) => stack.api(method, path, body);
 
@@ -41,24 +34,40 @@ const arrived = (key: string, n: number, ms = 30_000) =>
     return r.length >= n ? r : null;
   }, ms, `${n} request(s) under ${key}`);
 
-const settle = () => new Promise((r) => setTimeout(r, 3000));
+/** An event once stored, with its deliveries: routing decided them at storage, so none can appear later. */
+const stored = (eventId: string) =>
+  eventually(async () => {
+    const { status, json } = await api("GET", `/v1/events/${eventId}`);
+    return status === 200 ? json : null;
+  }, 30_000, `event ${eventId} stored`);
+
+/** Waits until a webhook's delivery of an event has settled. */
+const settled = (eventId: string, status = "succeeded") =>
+  eventually(async () => {
+    const { json } = await api("GET", `/v1/events/${eventId}`);
+    return json.deliveries?.[0]?.status === status ? json : null;
+  }, 30_000, `the delivery of ${eventId} to be ${status}`);
 
 describe("forwarding through the local stack", () => {
   it("delivers matching events, verifiable with the standardwebhooks package and Podium-style", async () => {
     const { key, org, webhook } = await subscribe("ok", { eventTypes: ["message.*"] });
     const body = podiumEvent({ type: "message.received", organizationUid: org });
     const eventId = await send(body);
-    await send(podiumEvent({ type: "contact.updated", organizationUid: org })); // another type
-    await send(podiumEvent({ type: "message.received", organizationUid: `${org}-other` })); // another organization
+    const others = [
+      await send(podiumEvent({ type: "contact.updated", organizationUid: org })), // another type
+      await send(podiumEvent({ type: "message.received", organizationUid: `${org}-other` })), // another organization
+    ];
     const [req] = await arrived(key, 1);
-    await settle();
+    await settled(eventId);
+    // The others are stored and owed nothing to this webhook: nothing more can arrive.
+    for (const id of others) expect((await stored(id)).deliveries.filter((d: any) => d.webhookUid === webhook.uid)).toEqual([]);
     expect(await down.requests(key)).toHaveLength(1);
 
     expect(req!.body).toBe(body);
     expect(req!.headers["edgehook-event-id"]).toBe(eventId);
     expect(() => new StandardWebhook(webhook.secret).verify(req!.body, req!.headers)).not.toThrow();
     const ts = req!.headers["podium-timestamp"]!;
-    const expected = createHmac("sha256", webhook.secret).update(`${ts}.${req!.body}`).digest("hex");
+    const expected = timestampedHmac(webhook.secret, ts, req!.body);
     expect(req!.headers["podium-signature"]).toBe(expected);
   });
 
@@ -87,10 +96,13 @@ describe("forwarding through the local stack", () => {
   });
 
   it("holds events for a disabled webhook, then delivers them in order once enabled", async () => {
-    const { key, org, webhook } = await subscribe("ok", { disabled: true });
+    // In order, whatever the timing: FIFO (unordered, they start oldest first but in parallel).
+    const { key, org, webhook } = await subscribe("ok", { disabled: true, ordering: "fifo" });
     const bodies = [1, 2, 3].map((i) => podiumEvent({ organizationUid: org, type: `message.n${i}` }));
-    for (const b of bodies) await send(b);
-    await settle();
+    const ids: string[] = [];
+    for (const b of bodies) ids.push(await send(b));
+    // Each is stored with its delivery held: nothing goes out while the webhook is disabled.
+    for (const id of ids) expect((await stored(id)).deliveries.map((d: any) => d.status)).toEqual(["held"]);
     expect(await down.requests(key)).toHaveLength(0);
     expect((await api("GET", `/v1/webhooks/${webhook.uid}`)).json.heldDeliveries).toBe(3);
     await api("PATCH", `/v1/webhooks/${webhook.uid}`, { disabled: false });
@@ -116,15 +128,19 @@ describe("forwarding through the local stack", () => {
     const ids = [await send(body), await send(body), await send(body)];
     expect(new Set(ids).size).toBe(1);
     await arrived(key, 1);
-    await settle();
-    expect(await down.requests(key)).toHaveLength(1);
+    await settled(ids[0]!);
+    // A later event through the same queues and webhook: once it has arrived, the duplicates ahead of it were consumed.
+    const sentinel = await send(podiumEvent({ organizationUid: org }));
+    await settled(sentinel);
+    const requests = await down.requests(key);
+    expect(requests).toHaveLength(2);
+    expect(requests.filter((r) => r.headers["edgehook-event-id"] === ids[0])).toHaveLength(1);
   });
 
   it("runs the maintenance cron locally without error", async () => {
     const res = await fetch(`${stack.url}/cdn-cgi/local/scheduled?cron=*+*+*+*+*`);
-    expect(res.status).toBe(200);
-    await new Promise((r) => setTimeout(r, 500));
-    expect(stack.logs()).not.toMatch(/Uncaught|unhandled error/i);
+    expect(res.status).toBe(200); // answered once the run ended (the handler awaits it)
+    expect(stack.logs()).not.toMatch(/Uncaught|unhandled error|maintenance step failed/i);
   });
 
   it("records a refused connection and a reset as failed attempts, and delivers once the downstream is back", async () => {

@@ -12,9 +12,14 @@ export function podiumEvent(opts: { type?: string; eventUid?: string; locationUi
   });
 }
 
+/** HMAC-SHA256, hex, of `{timestamp}.{body}`: how Podium (and Stripe's v1) sign, computed apart from src/. */
+export function timestampedHmac(secret: string, timestamp: string | number, body: string): string {
+  return createHmac("sha256", secret).update(`${timestamp}.${body}`).digest("hex");
+}
+
 /** POSTs a body signed the way Podium signs it. */
 export async function sendPodium(url: string, body: string, secret: string, timestamp = String(Date.now())) {
-  const signature = createHmac("sha256", secret).update(`${timestamp}.${body}`).digest("hex");
+  const signature = timestampedHmac(secret, timestamp, body);
   return fetch(url, {
     method: "POST",
     headers: { "content-type": "application/json", "podium-timestamp": timestamp, "podium-signature": signature },

@@ -54,8 +54,10 @@ describe("the local stack (wrangler dev)", () => {
       expect(event.body).toBe(bodies[i]);
       expect(event.deliveries).toEqual([]);
     }
-    // Give the queue time to deliver the duplicate too, then count.
-    await new Promise((r) => setTimeout(r, 2500));
+    // A later event: once it is stored, the duplicate queued ahead of it was consumed too. Then count.
+    const sentinel = await sendPodium(`${stack.url}/webhooks/podium`, podiumEvent({ type: "message.sent" }), podiumSecret());
+    const { eventId: sentinelId } = (await sentinel.json()) as { eventId: string };
+    await eventually(() => getEvent(sentinelId), 20_000, "the later event");
     const listed = await listAll();
     expect(listed.filter((e) => e.id === ids[1])).toHaveLength(1);
   });
@@ -99,6 +101,19 @@ describe("the local stack (wrangler dev)", () => {
     expect(unknown.status).toBe(404);
     const unauth = await fetch(`${stack.url}/v1/events`);
     expect(unauth.status).toBe(401);
+
+    // Both refusals reach the rejection log (tallied, sent after the answer, recorded by its consumer).
+    type Log = { summary: { reason: string; lastDay: number }[]; recent: { requested: string; headerNames: string[] }[] };
+    const log = (id: string) =>
+      eventually(async () => {
+        const res = await fetch(`${stack.url}/v1/sources/${id}/rejections`, { headers: admin() });
+        const json = (await res.json()) as Log;
+        return json.summary.length > 0 ? json : null;
+      }, 30_000, `the rejection log of ${id}`);
+    const podium = await log("podium");
+    expect(podium.summary).toContainEqual(expect.objectContaining({ reason: "invalid_signature" }));
+    expect(podium.recent[0]!.headerNames).toContain("podium-signature");
+    expect((await log("(unknown)")).recent.map((r) => r.requested)).toContain("nobody");
   });
 
   it("answers 413 to a chunked body while it is still being sent, past 256 KiB", async () => {

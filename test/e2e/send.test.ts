@@ -1,11 +1,11 @@
 // `npm run send` signs and sends each Podium object in the shape of its fixture.
 import { execFile } from "node:child_process";
-import { createHmac } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { timestampedHmac } from "./podium";
 
 const run = promisify(execFile);
 const bodies: { body: string; headers: Record<string, string | string[] | undefined> }[] = [];
@@ -50,7 +50,7 @@ describe("npm run send", () => {
     const at = (path: readonly string[]) => path.reduce<any>((v, key) => v?.[key], sent);
     if (locationPath) expect(at(locationPath)).toBe("loc-send");
     if (organizationPath) expect(at(organizationPath)).toBe("org-send");
-    const expected = createHmac("sha256", secret).update(`${headers["podium-timestamp"]}.${body}`).digest("hex");
+    const expected = timestampedHmac(secret, String(headers["podium-timestamp"]), body);
     expect(headers["podium-signature"]).toBe(expected);
   });
 });

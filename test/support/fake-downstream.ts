@@ -3,12 +3,25 @@
 // 127.0.0.1 serves it. Behaviour is chosen by path: /{behaviour}/{key}?…;
 // /__requests/{key} lists what arrived under a key.
 
-export type Recorded = { url: string; headers: Record<string, string>; body: string; at: number };
+export type Recorded = {
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+  /** Arrival time (epoch ms). */
+  at: number;
+  /** Requests under this key being answered when it arrived, itself included. */
+  inFlight: number;
+  /** The status it was answered with. */
+  status: number;
+  /** When its answer was sent (epoch ms); 0 while it is being answered. */
+  answeredAt: number;
+};
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export function downstreamHandler() {
   const seen = new Map<string, Recorded[]>();
+  const answering = new Map<string, number>();
 
   return async function handle(request: Request): Promise<Response> {
     const url = new URL(request.url);
@@ -16,37 +29,55 @@ export function downstreamHandler() {
     if (behaviour === "__requests") return Response.json(seen.get(key) ?? []);
 
     const list = seen.get(key) ?? [];
-    list.push({ url: request.url, headers: Object.fromEntries(request.headers), body: await request.text(), at: Date.now() });
+    const inFlight = (answering.get(key) ?? 0) + 1;
+    answering.set(key, inFlight);
+    const record: Recorded = { url: request.url, headers: Object.fromEntries(request.headers), body: "", at: Date.now(), inFlight, status: 0, answeredAt: 0 };
+    list.push(record);
     seen.set(key, list);
-    const n = list.length;
-    const param = (name: string) => Number(url.searchParams.get(name) ?? 0);
-
-    switch (behaviour) {
-      case "ok":
-        return new Response("ok");
-      case "fail":
-        return new Response("downstream says no", { status: 500 });
-      case "flaky": // fails the first `fails` requests
-        return n <= param("fails") ? new Response("not yet", { status: 503 }) : new Response("ok");
-      case "slow":
-        await sleep(param("ms"));
-        return new Response("late ok");
-      case "slow-once": // slow the first time only
-        if (n === 1) await sleep(param("ms"));
-        return new Response("ok");
-      case "chaos": // fails a share `fail` of requests, and answers a share `slow` after `ms`
-        if (Math.random() < Number(url.searchParams.get("slow") ?? 0)) await sleep(param("ms"));
-        return Math.random() < Number(url.searchParams.get("fail") ?? 0) ? new Response("chaos", { status: 503 }) : new Response("ok");
-      case "retry-after":
-        return new Response("busy", { status: 429, headers: { "retry-after": String(param("s")) } });
-      case "redirect":
-        return new Response(null, { status: 302, headers: { location: "https://downstream.test/ok/redirected" } });
-      case "huge":
-        return new Response("x".repeat(2_000_000), { status: 500 });
-      default:
-        return new Response("unknown behaviour", { status: 404 });
+    try {
+      record.body = await request.text();
+      const res = await answer(behaviour, url, list.length);
+      record.status = res.status;
+      return res;
+    } finally {
+      record.answeredAt = Date.now();
+      answering.set(key, (answering.get(key) ?? 1) - 1);
     }
   };
+}
+
+async function answer(behaviour: string, url: URL, n: number): Promise<Response> {
+  const param = (name: string) => Number(url.searchParams.get(name) ?? 0);
+
+  switch (behaviour) {
+    case "ok":
+      return new Response("ok");
+    case "fail":
+      return new Response("downstream says no", { status: 500 });
+    case "flaky": // fails the first `fails` requests
+      return n <= param("fails") ? new Response("not yet", { status: 503 }) : new Response("ok");
+    case "slow":
+      await sleep(param("ms"));
+      return new Response("late ok");
+    case "slow-once": // slow the first time only
+      if (n === 1) await sleep(param("ms"));
+      return new Response("ok");
+    case "chaos": // fails a share `fail` of requests, and answers a share `slow` after `ms`
+      if (Math.random() < Number(url.searchParams.get("slow") ?? 0)) await sleep(param("ms"));
+      return Math.random() < Number(url.searchParams.get("fail") ?? 0) ? new Response("chaos", { status: 503 }) : new Response("ok");
+    case "retry-after":
+      return new Response("busy", { status: 429, headers: { "retry-after": String(param("s")) } });
+    case "redirect":
+      return new Response(null, { status: 302, headers: { location: "https://downstream.test/ok/redirected" } });
+    case "huge":
+      return new Response("x".repeat(2_000_000), { status: 500 });
+    case "record": // answers after `ms`; the first `busy` requests get 429 (or `busyStatus`) with Retry-After `s`; then a share `fail` get 503
+      await sleep(param("ms"));
+      if (n <= param("busy")) return new Response("slow down", { status: param("busyStatus") || 429, headers: { "retry-after": String(param("s")) } });
+      return Math.random() < param("fail") ? new Response("not now", { status: 503 }) : new Response("ok");
+    default:
+      return new Response("unknown behaviour", { status: 404 });
+  }
 }
 
 const shared = downstreamHandler();

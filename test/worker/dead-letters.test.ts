@@ -1,19 +1,17 @@
 import { describe, expect, it } from "vitest";
 import type { IngestMessage } from "../../src/domain/types";
-import { podiumBody } from "./helpers";
+import { ingestMessage, podiumBody } from "./helpers";
 import { pipeline, received, uniqueKey } from "./pipeline";
 
 describe("dead letters are never silent", () => {
   it("records a delivery that failed for good, shows it in the API and stats, and replays it", async () => {
     const p = pipeline({ RETRY_BASE_SECONDS: "0" });
-    const key = uniqueKey();
-    const org = `org-${key}`;
-    const hook = await p.createWebhook({ url: `https://downstream.test/flaky/${key}?fails=1`, eventTypes: ["*"], organizationUid: org, maxAttempts: 1 });
+    const { key, org, webhook: hook } = await p.webhookOn("flaky?fails=1", { maxAttempts: 1 });
     const before = (await p.api("GET", "/v1/stats")).json.deadLetters;
     const eventId = await p.ingest(podiumBody({ organizationUid: org }));
-    const first = await p.deliver();
-    // Failed for good: its one dead letter is recorded with the attempt; a duplicate message changes nothing.
-    await p.deliver(first.acked);
+    await p.deliver();
+    // Failed for good: its one dead letter is recorded with the attempt; its scheduler woken again changes nothing.
+    await p.deliver();
     const list = (await p.api("GET", "/v1/dead-letters?open=true")).json.data.filter((d: { eventId: string }) => d.eventId === eventId);
     expect(list).toHaveLength(1);
     expect(list[0]).toMatchObject({ queue: "edgehook-deliveries-dlq", reason: expect.stringContaining("HTTP 503"), replayedAt: null });
@@ -32,18 +30,7 @@ describe("dead letters are never silent", () => {
   it("records an event the ingest consumer could not store, and replays it onto the ingest queue", async () => {
     const p = pipeline();
     const body = podiumBody();
-    const msg: IngestMessage = {
-      v: 1,
-      eventId: `evt_dead_${uniqueKey()}`,
-      sourceId: "podium",
-      dedupeKey: uniqueKey(),
-      eventType: "message.received",
-      locationUid: null,
-      organizationUid: null,
-      receivedAt: Date.now(),
-      headers: {},
-      body,
-    };
+    const msg = ingestMessage({ body });
     const res = await p.runQueue<IngestMessage>("edgehook-ingest-dlq", [msg], 11, `dead-${msg.eventId}`);
     expect(res.acked).toHaveLength(1);
     const letter = (await p.api("GET", "/v1/dead-letters")).json.data.find((d: { eventId: string }) => d.eventId === msg.eventId);
@@ -57,9 +44,10 @@ describe("dead letters are never silent", () => {
 
   it("parks a dead letter it cannot record in R2 rather than dropping it (see reliability.test.ts)", async () => {
     const p = pipeline({ DB: { batch: async () => Promise.reject(new Error("D1 down (test)")) } as never });
-    const res = await p.runQueue("edgehook-deliveries-dlq", [{ deliveryId: "dlv_x" }], 1, "dead-x");
+    const msg = { v: 1, eventId: `evt_x_${uniqueKey()}`, sourceId: "podium", dedupeKey: "x", eventType: "message.received" };
+    const res = await p.runQueue("edgehook-ingest-dlq", [msg], 1, "dead-x");
     expect(res.acked).toHaveLength(1);
-    expect(await p.env.BODIES.head("dead-letters/edgehook-deliveries-dlq/dead-x-0")).not.toBeNull();
+    expect(await p.env.BODIES.head("dead-letters/edgehook-ingest-dlq/dead-x-0")).not.toBeNull();
   });
 
   it("keeps /v1/dead-letters to admins", async () => {

@@ -54,6 +54,13 @@ describe("the delivery lifecycle", () => {
     expect(decide({ ok: false, retryAfterSeconds: 60 }, 12, policy, () => 1)).toEqual({ kind: "retry", inSeconds: 3600 });
   });
 
+  it("fails a permanent failure for good at once, whatever attempts remain", () => {
+    expect(decide({ ok: false, permanent: true }, 1, policy, () => 0)).toEqual({ kind: "failed" });
+    expect(decide({ ok: false, permanent: true }, 1, { ...policy, maxAttempts: 50 }, () => 1)).toEqual({ kind: "failed" });
+    // The same attempt number with an ordinary failure is retried.
+    expect(decide(failure, 1, policy, () => 0).kind).toBe("retry");
+  });
+
   it("maps each decision to the status the delivery takes", () => {
     expect(statusAfter({ kind: "succeeded" })).toBe("succeeded");
     expect(statusAfter({ kind: "retry", inSeconds: 5 })).toBe("pending");

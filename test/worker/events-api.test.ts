@@ -79,6 +79,7 @@ describe("GET /v1/events/{id}", () => {
       headers: { "content-type": "application/json" },
       body: '{"i":1}',
       deliveries: [],
+      filteredOut: [],
     });
   });
 

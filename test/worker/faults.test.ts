@@ -3,103 +3,86 @@
 // fault clears, and that nothing was acknowledged before it was durable.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { DeliveryMessage } from "../../src/domain/types";
 import { runMaintenance } from "../../src/maintenance/cron";
 import { REDRIVE_GRACE_MS } from "../../src/pipeline/commands";
 import { insertWebhook } from "../../src/store/webhooks";
+import { d1Double } from "./d1-double";
 import { podiumBody } from "./helpers";
 import { pipeline, received, uniqueKey } from "./pipeline";
 import { deliveryRows, setEventDeliveries } from "./rows";
 
-/** A D1 binding whose batch() fails, while `broken()` says so, when one of its statements' SQL matches. */
-function flakyDb(sqlPattern: RegExp, broken: () => boolean): D1Database {
-  const sqlOf = new WeakMap<object, string>();
-  return new Proxy(env.DB, {
-    get(target, prop) {
-      if (prop === "batch") {
-        return async (stmts: D1PreparedStatement[]) => {
-          if (broken() && stmts.some((s) => sqlPattern.test(sqlOf.get(s) ?? ""))) throw new Error(`D1 unavailable (test): ${sqlPattern}`);
-          return target.batch(stmts);
-        };
-      }
-      if (prop === "prepare") {
-        return (sql: string) => {
-          const stmt = target.prepare(sql);
-          const bind = stmt.bind.bind(stmt);
-          return Object.assign(stmt, {
-            bind: (...values: unknown[]) => {
-              const bound = bind(...values);
-              sqlOf.set(bound, sql);
-              return bound;
-            },
-          });
-        };
-      }
-      const v = Reflect.get(target, prop);
-      return typeof v === "function" ? v.bind(target) : v;
-    },
-  });
-}
+/** The test D1 with batch() failing, while `broken()` says so, when one of its statements' SQL matches. */
+const flakyDb = (sqlPattern: RegExp, broken: () => boolean) =>
+  d1Double({ failBatch: (stmts) => broken() && stmts.some((st) => sqlPattern.test(st.sql)) }).db;
 
 const statuses = async (eventId: string) =>
   (await deliveryRows(eventId)).map((r) => r.status);
 
-describe("fault injection in the delivery consumer", () => {
+describe("fault injection in the delivery scheduler", () => {
   for (const [name, pattern] of [
     ["the attempt record", /INSERT INTO attempts/],
     ["the status update", /UPDATE deliveries SET status/],
   ] as const) {
-    it(`retries when D1 fails at ${name}, and the delivery ends succeeded`, async () => {
+    it(`records again when D1 fails at ${name}, and the delivery ends succeeded`, async () => {
       let broken = true;
       const p = pipeline({ DB: flakyDb(pattern, () => broken) });
-      const key = uniqueKey();
-      const org = `org-${key}`;
-      await p.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["*"], organizationUid: org });
-      const eventId = await p.ingest(podiumBody({ organizationUid: org }));
-      const first = await p.deliver();
-      expect(first.acked).toHaveLength(0);
-      expect(first.retried).toHaveLength(1);
-      expect(await statuses(eventId)).toEqual(["pending"]);
+      const { key, event } = await p.webhookOn("ok");
+      const eventId = await p.ingest(event());
+      await p.deliver();
+      expect(await received(key)).toHaveLength(1);
+      expect(await statuses(eventId)).toEqual(["pending"]); // the attempt is not recorded yet
+      await p.deliver(); // still broken: kept, not sent again
+      expect(await received(key)).toHaveLength(1);
       broken = false;
-      const second = await p.deliver(first.retried);
-      expect(second.acked).toHaveLength(1);
+      await p.deliver();
       expect(await statuses(eventId)).toEqual(["succeeded"]);
-      // At least once: the downstream may see it twice, never zero times.
-      expect((await received(key)).length).toBeGreaterThanOrEqual(1);
+      expect(await received(key)).toHaveLength(1);
+
+      // Lost with its scheduler before it was recorded, the attempt is made again: at least once.
+      broken = true;
+      const again = pipeline({ DB: flakyDb(pattern, () => broken) });
+      const second = await again.ingest(event());
+      await again.deliver();
+      expect(await received(key)).toHaveLength(2);
+      broken = false;
+      const fresh = pipeline();
+      await runMaintenance(fresh.env, Date.now() + REDRIVE_GRACE_MS + 60_000); // a new scheduler knows nothing of it
+      await fresh.deliver();
+      expect(await statuses(second)).toEqual(["succeeded"]);
+      expect(await received(key)).toHaveLength(3);
     });
   }
 
-  it("lets the whole batch be retried when the consumer throws before settling anything", async () => {
+  it("sends nothing when its run fails on a D1 read, and delivers on the next run", async () => {
     let broken = true;
+    const failing = async () => Promise.reject(new Error("D1 read failed (test)"));
     const p = pipeline({
       DB: new Proxy(env.DB, {
         get(target, prop) {
-          if (prop === "prepare" && broken) return () => ({ bind: () => ({ all: async () => Promise.reject(new Error("D1 read failed (test)")) }) });
+          if (prop === "prepare" && broken) return () => ({ bind: () => ({ all: failing, first: failing, run: failing }) });
           const v = Reflect.get(target, prop);
           return typeof v === "function" ? v.bind(target) : v;
         },
       }),
     });
     const ok = pipeline();
-    const key = uniqueKey();
-    const org = `org-${key}`;
-    await ok.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["*"], organizationUid: org });
-    const eventId = await ok.ingest(podiumBody({ organizationUid: org }));
-    const msgs: DeliveryMessage[] = ok.queues.deliveries.sent.splice(0);
-    await expect(p.deliver(msgs)).rejects.toThrow(/D1 read failed/);
+    const { key, event } = await ok.webhookOn("ok");
+    const eventId = await ok.ingest(event());
+    p.woken.push(...ok.woken.splice(0)); // its scheduler runs with the failing D1
+    await expect(p.deliver()).rejects.toThrow(/D1 read failed/);
     expect(await received(key)).toHaveLength(0);
     broken = false;
-    await ok.deliver(msgs);
+    await p.deliver();
     expect(await statuses(eventId)).toEqual(["succeeded"]);
   });
 });
 
 describe("fault injection in the ingest consumer", () => {
-  it("survives sendBatch failing half-way: what was not queued is re-driven, and every owed delivery goes out once", async () => {
+  it("survives some wake-ups failing: the schedulers not woken are woken by the maintenance run, and every owed delivery goes out once", async () => {
     const key = uniqueKey();
     const org = `org-${key}`;
     const now = Date.now() - 1000;
-    // 130 webhooks owed the same event: more than one sendBatch of 100.
+    // 130 webhooks owed the same event, each with its own scheduler.
     for (let i = 0; i < 130; i++) {
       await insertWebhook(env.DB, {
         uid: `wh-${key}-${i}`,
@@ -112,36 +95,34 @@ describe("fault injection in the ingest consumer", () => {
         disabled: false,
         timeoutMs: 5000,
         maxAttempts: 15,
+        rateLimit: null,
+        maxConcurrency: 8,
+        ordering: "unordered",
         createdAt: now,
         updatedAt: now,
+        filter: null,
+        transform: null,
+        transformHeaders: null,
       });
     }
-    let calls = 0;
-    const sent: DeliveryMessage[] = [];
-    const halfBroken = pipeline({
-      DELIVERIES: {
-        async sendBatch(msgs: { body: DeliveryMessage }[]) {
-          if (++calls === 2) throw new Error("deliveries queue failed half-way (test)");
-          for (const m of msgs) sent.push(m.body);
-        },
-      } as never,
-    });
+    // 30 of their schedulers cannot be reached when the ingest consumer wakes them.
+    const unreachable = new Set(Array.from({ length: 30 }, (_, i) => `wh-${key}-${100 + i}`));
+    const halfBroken = pipeline({}, { unreachable: (uid) => unreachable.has(uid) });
     const body = podiumBody({ organizationUid: org });
-    // Stored with its 130 deliveries (the commit): acked, though only the first 100 were queued.
+    // Stored with its 130 deliveries (the commit): acked, though only 100 schedulers heard of it.
     const first = await halfBroken.ingestWithResult(body);
     expect(first.acked).toHaveLength(1);
-    expect(sent).toHaveLength(100);
-    // Once overdue, the maintenance run queues the 30 left behind, and only those.
+    expect(halfBroken.woken).toHaveLength(100);
+    await halfBroken.deliver();
+    expect(await received(key)).toHaveLength(100);
+    // Once overdue, the maintenance run wakes the 30 left behind (only pending ones are overdue), and only those of this test.
     await setEventDeliveries(first.eventId, "next_attempt_at = ?1", Date.now() - REDRIVE_GRACE_MS - 60_000);
     const p = pipeline();
-    await p.deliver(sent);
     await runMaintenance(p.env);
-    const redriven = p.queues.deliveries.sent.splice(0);
-    expect(redriven).toHaveLength(30);
-    expect(new Set([...sent, ...redriven].map((m) => m.deliveryId)).size).toBe(130);
-    await p.deliver(redriven);
+    expect(p.woken.filter((uid) => uid.startsWith(`wh-${key}-`)).sort()).toEqual([...unreachable].sort());
+    await p.deliver();
     expect(await statuses(first.eventId)).toEqual(Array(130).fill("succeeded"));
     expect(await received(key)).toHaveLength(130);
-  });
+  }, 30_000); // 130 schedulers, each reading and recording on its own
 
 });

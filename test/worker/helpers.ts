@@ -1,7 +1,8 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import type { DeliveryMessage, IngestMessage } from "../../src/domain/types";
+import type { IngestMessage, RejectionsMessage } from "../../src/domain/types";
 import type { Env } from "../../src/env";
+import { IDLE_STATUS, type FlowStatus } from "../../src/pipeline/flow";
 import { podium } from "../../src/schemes/podium";
 import { insertSource, type NewSource } from "../../src/store/sources";
 import worker from "../../src/index";
@@ -54,19 +55,43 @@ export function recordingQueue<T = IngestMessage>(fail = false) {
 
 export type RecordingQueue<T = IngestMessage> = ReturnType<typeof recordingQueue<T>>;
 
-/** The test env with every queue replaced by a recording one, so nothing runs in the background. */
-export function testEnv(overrides: Partial<Env> = {}) {
-  const queues = {
-    ingest: recordingQueue<IngestMessage>(),
-    deliveries: recordingQueue<DeliveryMessage>(),
+/**
+ * Delivery schedulers that record which webhooks were woken instead of sending
+ * anything (pipeline.ts's `deliver()` runs their flows), or fail for the webhooks
+ * `fails` names.
+ */
+export function recordingSchedulers(fails: (webhookUid: string) => boolean = () => false) {
+  const woken: string[] = [];
+  return {
+    woken,
+    getByName: (_name: string) => ({
+      async wake(webhookUid: string): Promise<void> {
+        if (fails(webhookUid)) throw new Error("scheduler unreachable (test)");
+        woken.push(webhookUid);
+      },
+      status: async (): Promise<FlowStatus> => IDLE_STATUS,
+    }),
   };
+}
+
+export type RecordingSchedulers = ReturnType<typeof recordingSchedulers>;
+
+/**
+ * The test env with the ingest queue and the schedulers replaced by recording ones,
+ * so nothing runs in the background; the schedulers of the webhooks `unreachable`
+ * names fail to wake.
+ */
+export function testEnv(overrides: Partial<Env> = {}, unreachable?: (webhookUid: string) => boolean) {
+  const queues = { ingest: recordingQueue<IngestMessage>(), rejections: recordingQueue<RejectionsMessage>() };
+  const schedulers = recordingSchedulers(unreachable);
   const e = {
     ...env,
     INGEST: queues.ingest as never,
-    DELIVERIES: queues.deliveries as never,
+    SCHEDULERS: schedulers as never,
+    REJECTIONS: queues.rejections as never,
     ...overrides,
   } as Env;
-  return { env: e, queues };
+  return { env: e, queues, schedulers };
 }
 
 // Documentation addresses (2001:db8::/32), one network per test file's isolate and one address per call.
@@ -89,6 +114,36 @@ export async function call(request: Request, overrides: Partial<Env> = {}): Prom
   return res;
 }
 
+/** An ingest message as the ingress queues it (a Podium message.received of no owner), with `fields` changed. */
+export function ingestMessage(fields: Partial<IngestMessage> = {}): IngestMessage {
+  const id = crypto.randomUUID().slice(0, 8);
+  return {
+    v: 1,
+    eventId: `evt_${id}`,
+    sourceId: "podium",
+    dedupeKey: id,
+    eventType: "message.received",
+    locationUid: null,
+    organizationUid: null,
+    receivedAt: Date.now(),
+    headers: {},
+    body: podiumBody(),
+    ...fields,
+  };
+}
+
+/** A dashboard session cookie (`name=value`), signed in as the admin. */
+export async function dashboardCookie(): Promise<string> {
+  const login = await call(
+    new Request("https://edgehook.test/dashboard/login", {
+      method: "POST",
+      headers: { origin: "https://edgehook.test", "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ token: ADMIN_TOKEN }),
+    }),
+  );
+  return login.headers.get("set-cookie")!.split(";")[0]!;
+}
+
 export function post(path: string, body: string, headers: Record<string, string>): Request {
   return new Request(`https://edgehook.test${path}`, { method: "POST", body, headers });
 }
@@ -107,28 +162,4 @@ export async function createSource(s: Partial<NewSource> & { secrets: string[] }
     organizationUid: s.organizationUid ?? null,
   });
   return id;
-}
-
-/** A D1 binding that counts the statements it is asked to prepare. */
-export function countingDb(db: D1Database) {
-  const counter = { prepared: 0, batches: 0 };
-  const proxy = new Proxy(db, {
-    get(target, prop) {
-      if (prop === "prepare") {
-        return (sql: string) => {
-          counter.prepared++;
-          return target.prepare(sql);
-        };
-      }
-      if (prop === "batch") {
-        return (stmts: D1PreparedStatement[]) => {
-          counter.batches++;
-          return target.batch(stmts);
-        };
-      }
-      const value = Reflect.get(target, prop);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-  return { db: proxy, counter };
 }

@@ -5,6 +5,7 @@ import type { IngestMessage } from "../../src/domain/types";
 import type { Env } from "../../src/env";
 import worker from "../../src/index";
 import { getEvent } from "../../src/store/events";
+import { d1Double } from "./d1-double";
 import { call, podiumBody, podiumHeaders, post, recordingQueue, testEnv } from "./helpers";
 import { eventStored } from "./rows";
 
@@ -32,52 +33,8 @@ async function countRows(id: string): Promise<number> {
   return (await eventStored(id)) ? 1 : 0;
 }
 
-/** A D1 binding whose batch() fails when a statement would store one of `poisoned` event ids. */
-function failingDb(poisoned: (bound: unknown[]) => boolean): D1Database {
-  return new Proxy(env.DB, {
-    get(target, prop) {
-      if (prop === "prepare") {
-        return (sql: string) => {
-          const stmt = target.prepare(sql);
-          return new Proxy(stmt, {
-            get(s, p) {
-              if (p === "bind") {
-                return (...values: unknown[]) => {
-                  const bound = s.bind(...values);
-                  (bound as unknown as { __poison?: boolean }).__poison = poisoned(values);
-                  return bound;
-                };
-              }
-              const v = Reflect.get(s, p);
-              return typeof v === "function" ? v.bind(s) : v;
-            },
-          });
-        };
-      }
-      if (prop === "batch") {
-        return async (stmts: D1PreparedStatement[]) => {
-          if (stmts.some((s) => (s as unknown as { __poison?: boolean }).__poison)) throw new Error("D1 write failed (test)");
-          return target.batch(stmts);
-        };
-      }
-      const value = Reflect.get(target, prop);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-}
-
-/** The test D1, recording how many statements each batch() call carries. */
-function batchRecordingDb() {
-  const statements: number[] = [];
-  const db = new Proxy(env.DB, {
-    get(target, prop) {
-      if (prop === "batch") return (s: D1PreparedStatement[]) => (statements.push(s.length), target.batch(s));
-      const v = Reflect.get(target, prop);
-      return typeof v === "function" ? v.bind(target) : v;
-    },
-  });
-  return { db, statements };
-}
+/** The test D1 with batch() failing when a statement's values say it would store a poisoned event. */
+const failingDb = (poisoned: (bound: unknown[]) => boolean) => d1Double({ failBatch: (stmts) => stmts.some((st) => poisoned(st.values)) }).db;
 
 describe("ingest consumer", () => {
   it("stores an event with its facts, headers and body byte for byte, then acks", async () => {
@@ -113,7 +70,7 @@ describe("ingest consumer", () => {
 
   it("writes a whole batch in one D1 transaction", async () => {
     const msgs = await Promise.all([1, 2, 3, 4, 5].map(() => ingressMessage()));
-    const { db, statements } = batchRecordingDb();
+    const { db, calls: { batches: statements } } = d1Double();
     await consume(msgs, { DB: db });
     // One transaction: the names they use, their counts, their bodies in one row and the five events in
     // one statement, then what they teach (locations, event types).
@@ -140,7 +97,7 @@ describe("ingest consumer", () => {
     const big = (c: string) => podiumBody().replace('"body":"hello"', `"body":"hello","pad":"${c.repeat(100_000)}"`);
     const msgs = await Promise.all(Array.from({ length: 12 }, (_, i) => ingressMessage(big("abcdefghijkl"[i]!))));
     expect(msgs.every((m) => m.body !== undefined)).toBe(true);
-    const { db, statements } = batchRecordingDb();
+    const { db, calls: { batches: statements } } = d1Double();
     const { result } = await consume(msgs, { DB: db });
     expect(result.explicitAcks).toHaveLength(12);
     expect(statements).toHaveLength(1);
@@ -157,7 +114,7 @@ describe("ingest consumer", () => {
   it("stores bodies at the 256 KiB limit whose JSON is six times larger, several in one batch", async () => {
     const bodies = ["\u0001", "\u001f", "€"].map((c) => c.repeat(c === "€" ? 87_381 : 256 * 1024));
     const msgs = await Promise.all(bodies.map(async (body) => ({ ...(await ingressMessage()), body })));
-    const { db, statements } = batchRecordingDb();
+    const { db, calls: { batches: statements } } = d1Double();
     const { result } = await consume(msgs, { DB: db });
     expect(result.explicitAcks).toHaveLength(3);
     expect(statements).toHaveLength(1); // one transaction, no one-by-one fallback

@@ -130,6 +130,28 @@ describe("GET /v1/listen", () => {
     expect(() => new StandardWebhook(w.secret).verify(b, l.events()[0]!.headers!)).not.toThrow();
   });
 
+  it("as a webhook with a filter and a transformation: hears what passes the filter, in the shape it would be sent", async () => {
+    const p = pipeline();
+    const org = `org-${uniqueKey()}`;
+    const w = await p.createWebhook({
+      url: "https://downstream.test/ok/listen-content",
+      eventTypes: ["message.*"],
+      organizationUid: org,
+      filter: { body: { metadata: { eventType: "message.received" } } },
+      transform: '{"text": "got " & metadata.eventType}',
+      transformHeaders: { "x-kind": '"podium"' },
+    });
+    const l = await connect(p, `webhookUid=${w.uid}`);
+    const id = await p.ingest(body("message.received", org));
+    const last = await p.ingest(body("message.sent", org)); // filtered out
+    await l.examined(await positionOf(p, last));
+    expect(l.events().map((e) => e.id)).toEqual([id]);
+    const heard = l.events()[0]!;
+    expect(JSON.parse(heard.body!)).toEqual({ text: "got message.received" });
+    expect(heard.headers!["x-kind"]).toBe("podium");
+    expect(() => new StandardWebhook(w.secret).verify(heard.body!, heard.headers!)).not.toThrow();
+  });
+
   it("a token limited to one location, or lacking a data scope, hears nothing else", async () => {
     const p = pipeline();
     const org = `org-${uniqueKey()}`;
@@ -183,14 +205,15 @@ describe("GET /v1/listen", () => {
     const p = pipeline();
     const org = `org-${uniqueKey()}`;
     const ok = await p.createWebhook({ url: `https://downstream.test/ok/${uniqueKey()}`, eventTypes: ["*"], organizationUid: org });
-    const failing = await p.createWebhook({ url: `https://downstream.test/fail/${uniqueKey()}`, eventTypes: ["*"], organizationUid: org });
+    // 429 with Retry-After: failed, and not due again during this test's run.
+    const failing = await p.createWebhook({ url: `https://downstream.test/retry-after/${uniqueKey()}?s=60`, eventTypes: ["*"], organizationUid: org });
     const t = await connect(p, "mode=tail");
     const id = await p.ingest(body("message.received", org));
     await p.deliver();
     await vi.waitFor(() => expect(t.attempts()).toHaveLength(2), { timeout: 5_000 });
     expect(t.events().map((e) => [e.id, e.body, e.headers])).toEqual([[id, undefined, undefined]]);
     const byWebhook = Object.fromEntries(t.attempts().map((a) => [a.webhookUid, [a.eventId, a.number, a.statusCode, a.status]]));
-    expect(byWebhook).toEqual({ [ok.uid]: [id, 1, 200, "succeeded"], [failing.uid]: [id, 1, 500, "pending"] });
+    expect(byWebhook).toEqual({ [ok.uid]: [id, 1, 200, "succeeded"], [failing.uid]: [id, 1, 429, "pending"] });
   });
 
   it("tail as a webhook shows only that webhook's attempts", async () => {

@@ -2,17 +2,18 @@ import { applyD1Migrations } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { eventIdFor } from "../../src/domain/ids";
+import { duePending, owedInOrder } from "../../src/store/deliveries";
 import { ADMIN, call } from "./helpers";
 import { kept, recounted } from "./recount";
 
-const VOLUME = "0010_volume.sql";
+const VOLUME = "0014_volume.sql";
 
 async function api(path: string) {
   const res = await call(new Request(`https://edgehook.test${path}`, { headers: ADMIN }), { DB: env.MIGRATION_DB });
   return { status: res.status, json: (await res.json()) as any };
 }
 
-describe("migration 0010 (volume)", () => {
+describe("migration 0014 (volume)", () => {
   it("converts a database of the old layout without losing an event, a delivery, an attempt or a byte of a body", async () => {
     const db = env.MIGRATION_DB;
     await applyD1Migrations(db, env.TEST_MIGRATIONS.filter((m) => m.name < VOLUME));
@@ -28,18 +29,18 @@ describe("migration 0010 (volume)", () => {
     const stmts = old.map((r) =>
       db
         .prepare(
-          `INSERT INTO events (id, source_id, dedupe_key, event_type, location_uid, organization_uid, received_at, headers, body)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO events (id, source_id, dedupe_key, event_type, location_uid, organization_uid, received_at, headers, body, filtered_out)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
-        .bind(...r),
+        .bind(...r, r[0] === ids[1] ? '["wh-1"]' : null),
     );
     await db.batch([
       ...stmts,
       db.prepare(`INSERT INTO webhooks (uid, url, event_types, organization_uid, secret, disabled, timeout_ms, max_attempts, created_at, updated_at)
                   VALUES ('wh-1', 'https://downstream.test/ok/m', '["*"]', 'org-a', 's', 0, 5000, 3, 0, 0)`),
-      db.prepare(`INSERT INTO deliveries (id, event_id, webhook_uid, status, attempt_count, next_attempt_at, created_at, updated_at) VALUES
-        ('dlv_0123456789abcdef0123456789abcdef', ?1, 'wh-1', 'failed', 2, NULL, ?3, ?3),
-        ('dlv_legacy', ?2, 'wh-1', 'pending', 0, ?3, ?3, ?3)`).bind(ids[0], "evt_legacy-id", t0),
+      db.prepare(`INSERT INTO deliveries (id, event_id, webhook_uid, status, attempt_count, next_attempt_at, created_at, updated_at, event_received_at) VALUES
+        ('dlv_0123456789abcdef0123456789abcdef', ?1, 'wh-1', 'failed', 2, NULL, ?3, ?3, NULL),
+        ('dlv_legacy', ?2, 'wh-1', 'pending', 0, ?3, ?3, ?3, ?4)`).bind(ids[0], "evt_legacy-id", t0, t0 + 2 * hour - 1),
       db.prepare(`INSERT INTO attempts (delivery_id, number, started_at, duration_ms, status_code, error, response_snippet) VALUES
         ('dlv_0123456789abcdef0123456789abcdef', 1, ?1, 10, 500, 'HTTP 500', 'no'),
         ('dlv_0123456789abcdef0123456789abcdef', 2, ?1 + 1000, 12, 500, 'HTTP 500', 'still no')`).bind(t0 + 5),
@@ -59,12 +60,18 @@ describe("migration 0010 (volume)", () => {
       expect(e.headers).toEqual(JSON.parse(String(r[7])));
       expect(Date.parse(e.receivedAt)).toBe(r[6]);
     }
+    // What a webhook's filter excluded stays recorded on its event.
+    expect((await api(`/v1/events/${ids[1]}`)).json.filteredOut).toEqual(["wh-1"]);
     const first = (await api(`/v1/events/${ids[0]}`)).json;
     expect(first.deliveries).toHaveLength(1);
     expect(first.deliveries[0]).toMatchObject({ id: "dlv_0123456789abcdef0123456789abcdef", webhookUid: "wh-1", status: "failed", attemptCount: 2 });
     expect(first.deliveries[0].attempts.map((a: { responseSnippet: string }) => a.responseSnippet)).toEqual(["no", "still no"]);
     expect((await api("/v1/deliveries?status=pending")).json.data.map((d: { id: string }) => d.id)).toEqual(["dlv_legacy"]);
     expect((await api("/v1/events?organizationUid=org-a")).json.data.map((e: { id: string }) => e.id)).toEqual(["evt_legacy-id", ids[0]]);
+    // The webhook's scheduler finds what it is owed, in its events' order, with the body to send.
+    const due = await duePending(db, "wh-1", { now: Date.now(), limit: 10, exclude: [] });
+    expect(due.map((j) => [j.delivery.id, j.event.id, j.event.body])).toEqual([["dlv_legacy", "evt_legacy-id", bodies[2]]]);
+    expect((await owedInOrder(db, "wh-1", 10)).map((j) => j.delivery.id)).toEqual(["dlv_legacy"]);
 
     // The counters start equal to what is stored, and the stats read them.
     expect(await kept(db)).toEqual(await recounted(db));

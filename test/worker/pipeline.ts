@@ -1,16 +1,23 @@
-// Drives the whole pipeline inside workerd, one queue hop at a time, with
-// recording queues so each step is explicit and nothing runs in the background.
+// Drives the whole pipeline inside workerd, one hop at a time, with a recording
+// ingest queue and recording schedulers, so each step is explicit and nothing
+// runs in the background: `deliver()` runs the flows of the webhooks woken, in
+// this isolate, with this pipeline's env (its faults included).
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
-import type { DeliveryMessage, IngestMessage } from "../../src/domain/types";
+import type { IngestMessage } from "../../src/domain/types";
 import type { Env } from "../../src/env";
 import worker from "../../src/index";
+import { WebhookFlow } from "../../src/pipeline/flow";
+import type { Recorded } from "../support/fake-downstream";
 import { ADMIN, podiumBody, podiumHeaders, post, testEnv } from "./helpers";
 
 let msgSeq = 0;
 
-export function pipeline(overrides: Partial<Env> = {}) {
-  const { env, queues } = testEnv(overrides);
+export function pipeline(overrides: Partial<Env> = {}, opts: { unreachable?: (webhookUid: string) => boolean } = {}) {
+  const { env, queues, schedulers } = testEnv(overrides, opts.unreachable);
   const handler = worker as ExportedHandler<Env>;
+  // One flow per webhook woken through this pipeline, kept across deliver() calls as
+  // its Durable Object keeps it (what it failed to record, a pause).
+  const flows = new Map<string, WebhookFlow>();
 
   async function runQueue<T>(queue: string, bodies: T[], attempts = 1, id?: string) {
     const batch = createMessageBatch<T>(
@@ -57,9 +64,17 @@ export function pipeline(overrides: Partial<Env> = {}) {
     return { status: res.status, json: res.status === 204 ? null : ((await res.json()) as any) };
   }
 
+  async function createWebhook(body: Record<string, unknown>) {
+    const res = await api("POST", "/v1/webhooks", body);
+    if (res.status !== 201) throw new Error(`create webhook: ${res.status} ${JSON.stringify(res.json)}`);
+    return res.json as { uid: string; secret: string; [k: string]: unknown };
+  }
+
   return {
     env,
     queues,
+    /** The webhooks whose scheduler was woken, in order (deliver() takes them). */
+    woken: schedulers.woken,
     api,
     runQueue,
     /** Sends a signed Podium event through the ingress (of `from`, else `podium`) and the ingest consumer. */
@@ -76,22 +91,44 @@ export function pipeline(overrides: Partial<Env> = {}) {
       return (await this.ingestWithResult(body, from)).eventId;
     },
     runIngest: (msgs: IngestMessage[]) => runQueue<IngestMessage>("edgehook-ingest", msgs),
-    /** Runs the delivery consumer over every queued delivery message (taking them off the queue). */
-    async deliver(msgs: DeliveryMessage[] = queues.deliveries.sent.splice(0)) {
-      return runQueue<DeliveryMessage>("edgehook-deliveries", msgs);
+    /**
+     * Runs the flow of every webhook woken so far through this pipeline: what is due
+     * now goes out within its limits, and is recorded. Returns when nothing more can
+     * start now (a retry due later, a pause, or nothing owed).
+     */
+    async deliver() {
+      for (const uid of schedulers.woken.splice(0)) if (!flows.has(uid)) flows.set(uid, new WebhookFlow(env, uid));
+      for (const flow of flows.values()) flow.wake();
+      await Promise.all([...flows.values()].map((f) => f.run({ deadline: Infinity, maxStarts: Infinity, maxWaitMs: 0 })));
     },
-    async createWebhook(body: Record<string, unknown>) {
-      const res = await api("POST", "/v1/webhooks", body);
-      if (res.status !== 201) throw new Error(`create webhook: ${res.status} ${JSON.stringify(res.json)}`);
-      return res.json as { uid: string; secret: string; [k: string]: unknown };
+    createWebhook,
+    /**
+     * A webhook of its own organization (so tests never see each other's events) on a
+     * downstream behaviour of the fake downstream ("ok", "slow?ms=400", …), and its events.
+     */
+    async webhookOn(behaviour: string, hook: Record<string, unknown> = {}) {
+      const key = uniqueKey();
+      const org = `org-${key}`;
+      const path = behaviour.includes("?") ? behaviour.replace("?", `/${key}?`) : `${behaviour}/${key}`;
+      const webhook = await createWebhook({ url: `https://downstream.test/${path}`, eventTypes: ["*"], organizationUid: org, ...hook });
+      return { key, org, webhook, event: (type = "message.received") => podiumBody({ type, organizationUid: org }) };
     },
   };
 }
 
 /** What the fake downstream received under a key. */
-export async function received(key: string) {
+export async function received(key: string): Promise<Recorded[]> {
   const res = await fetch(`https://downstream.test/__requests/${key}`);
-  return (await res.json()) as { url: string; headers: Record<string, string>; body: string; at: number }[];
+  return res.json();
 }
 
 export const uniqueKey = () => crypto.randomUUID().slice(0, 8);
+
+/**
+ * A pipeline and a webhook of its own organization, so tests never see each other's
+ * events, sending to the fake downstream's `behaviour` ("fail", "slow?ms=300") under a fresh key.
+ */
+export async function webhookSetup(behaviour: string, hook: Record<string, unknown> = {}, overrides: Record<string, string> = {}) {
+  const p = pipeline(overrides);
+  return { p, ...(await p.webhookOn(behaviour, hook)) };
+}

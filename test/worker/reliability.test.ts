@@ -3,12 +3,11 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import wranglerToml from "../../wrangler.toml?raw";
-import type { DeliveryMessage, IngestMessage } from "../../src/domain/types";
-
-/** A delivery dead letter as the delivery consumer once sent it (older messages may still carry this shape). */
-type DeadDelivery = DeliveryMessage & { eventId: string; webhookUid: string; attempts: number; lastError: string | null };
+import type { IngestMessage } from "../../src/domain/types";
 import { EXPIRED_GRACE_MS, runMaintenance } from "../../src/maintenance/cron";
-import { call, podiumBody, podiumHeaders, post } from "./helpers";
+import { park } from "../../src/store/parked";
+import { d1Double } from "./d1-double";
+import { call, ingestMessage, podiumBody, podiumHeaders, post } from "./helpers";
 import { pipeline, received, uniqueKey } from "./pipeline";
 import { deliveryRows, eventStored, setEvent } from "./rows";
 
@@ -28,17 +27,7 @@ function consumerSetting(queue: string, key: string): number | undefined {
 }
 
 /** A D1 binding that is down: every call fails. */
-const downDb = {
-  prepare() {
-    throw new Error("D1 unavailable (test)");
-  },
-  async batch() {
-    throw new Error("D1 unavailable (test)");
-  },
-  async exec() {
-    throw new Error("D1 unavailable (test)");
-  },
-} as unknown as D1Database;
+const downDb = d1Double({ down: true }).db;
 
 const parkedKey = (queue: string, messageId: string) => `dead-letters/${queue}/${messageId}`;
 
@@ -47,9 +36,7 @@ describe("ingest retries span hours, and a dead letter D1 cannot take waits in R
     const maxRetries = consumerSetting("edgehook-ingest", "max_retries");
     expect(maxRetries).toBeDefined();
     expect(maxRetries).toBeLessThanOrEqual(100);
-    for (const dlq of ["edgehook-ingest-dlq", "edgehook-deliveries-dlq"]) {
-      expect(consumerSetting(dlq, "max_retries"), `${dlq} max_retries`).toBeGreaterThanOrEqual(10);
-    }
+    expect(consumerSetting("edgehook-ingest-dlq", "max_retries"), "edgehook-ingest-dlq max_retries").toBeGreaterThanOrEqual(10);
 
     const down = pipeline({ DB: downDb });
     // A body too large for one queue message: claim-checked in R2 for the whole ride.
@@ -101,15 +88,14 @@ describe("ingest retries span hours, and a dead letter D1 cannot take waits in R
     expect(await env.BODIES.head(msg!.bodyKey!)).toBeNull();
   });
 
-  it("parks a delivery dead letter D1 cannot record, counts it, and records it once D1 is back", async () => {
+  it("records a delivery dead letter left parked in R2 (by the deliveries queue's consumer of earlier versions) once D1 is back", async () => {
     const down = pipeline({ DB: downDb });
     const normal = pipeline();
     const deliveryId = `dlv_parked_${uniqueKey()}`;
-    const letter: DeadDelivery = { deliveryId, eventId: "evt_x", webhookUid: "wh_x", attempts: 15, lastError: "HTTP 500" };
+    const letter = { deliveryId, eventId: "evt_x", webhookUid: "wh_x", attempts: 15, lastError: "HTTP 500" };
     const id = `dlq-${uniqueKey()}`;
-    const r = await down.runQueue<DeadDelivery>("edgehook-deliveries-dlq", [letter], 1, id);
-    expect(r.acked).toHaveLength(1);
-    const key = parkedKey("edgehook-deliveries-dlq", `${id}-0`);
+    await park(env.BODIES, { queue: "edgehook-deliveries-dlq", messageId: id, attempts: 1, parkedAt: Date.now(), body: letter });
+    const key = parkedKey("edgehook-deliveries-dlq", id);
     expect(await env.BODIES.head(key)).not.toBeNull();
 
     // While D1 stays down, the cron keeps it and reports it.
@@ -132,7 +118,7 @@ describe("ingest retries span hours, and a dead letter D1 cannot take waits in R
       DB: downDb,
       BODIES: { put: async () => Promise.reject(new Error("R2 down (test)")) } as never,
     });
-    const res = await p.runQueue("edgehook-deliveries-dlq", [{ deliveryId: "dlv_x" }], 1, `dead-${uniqueKey()}`);
+    const res = await p.runQueue("edgehook-ingest-dlq", [ingestMessage()], 1, `dead-${uniqueKey()}`);
     expect(res.acked).toHaveLength(0);
     expect(res.retried).toHaveLength(1);
   });
@@ -149,7 +135,7 @@ describe("the retention purge never takes a delivery still owed", () => {
     const held = await p.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["*"], organizationUid: org, disabled: true });
     const pending = await p.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["*"], organizationUid: org });
     const eventId = await p.ingest(podiumBody({ organizationUid: org }));
-    const inFlight = p.queues.deliveries.sent.splice(0); // the pending delivery's message, not consumed yet
+    expect(p.woken).toEqual([pending.uid]); // its scheduler is woken, and has not run yet
     expect(await statuses(eventId)).toEqual([
       [held.uid, "held"],
       [pending.uid, "pending"],
@@ -167,8 +153,8 @@ describe("the retention purge never takes a delivery still owed", () => {
     const visible = await p.api("GET", `/v1/events/${eventId}`);
     expect(visible.status).toBe(200);
     expect(visible.json.deliveries.map((d: { status: string }) => d.status)).toEqual(["expired", "expired"]);
-    // The in-flight message finds it settled: nothing goes out.
-    await p.deliver(inFlight);
+    // The scheduler, running late, finds it settled: nothing goes out.
+    await p.deliver();
     expect(await received(key)).toHaveLength(0);
 
     // Within the grace period the event stays; after it, the purge takes it.
@@ -182,10 +168,8 @@ describe("the retention purge never takes a delivery still owed", () => {
 
   it("purges an event whose deliveries are all settled at the retention, without a grace period", async () => {
     const p = pipeline({ RETENTION_DAYS: "2" });
-    const key = uniqueKey();
-    const org = `org-${key}`;
-    await p.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["*"], organizationUid: org });
-    const eventId = await p.ingest(podiumBody({ organizationUid: org }));
+    const { event } = await p.webhookOn("ok");
+    const eventId = await p.ingest(event());
     await p.deliver();
     await setEvent(eventId, "received_at = received_at - 3 * ?1", DAY_MS);
     await runMaintenance(p.env);
@@ -196,14 +180,11 @@ describe("the retention purge never takes a delivery still owed", () => {
 describe("one delivery, one open dead letter", () => {
   it("updates the open dead letter when a retried delivery fails again, instead of adding one", async () => {
     const p = pipeline({ RETRY_BASE_SECONDS: "0" });
-    const key = uniqueKey();
-    const org = `org-${key}`;
-    await p.createWebhook({ url: `https://downstream.test/fail/${key}`, eventTypes: ["*"], organizationUid: org, maxAttempts: 1 });
-    const eventId = await p.ingest(podiumBody({ organizationUid: org }));
+    const { event } = await p.webhookOn("fail", { maxAttempts: 1 });
+    const eventId = await p.ingest(event());
     const before = (await p.api("GET", "/v1/stats")).json.deadLetters as number;
 
-    const [queued] = [...p.queues.deliveries.sent];
-    const deliveryId = queued!.deliveryId;
+    const deliveryId = (await deliveryRows(eventId))[0]!.id;
     await p.deliver();
     expect((await p.api("GET", "/v1/stats")).json.deadLetters).toBe(before + 1);
 
@@ -218,8 +199,8 @@ describe("one delivery, one open dead letter", () => {
     const all = (await p.api("GET", "/v1/dead-letters")).json.data.filter((d: { eventId: string }) => d.eventId === eventId);
     expect(all).toHaveLength(1);
     expect(all[0]).toMatchObject({ deliveryId, replayedAt: null, reason: expect.stringContaining("after 2 attempts") });
-    // The delivery's backstop dead letter (the queue's own max_retries) arriving later changes nothing.
-    await p.runQueue<DeliveryMessage>("edgehook-deliveries-dlq", [{ deliveryId }], 1, `dead-b-${key}`);
+    // Its scheduler woken again finds nothing owed: still one open dead letter.
+    await p.deliver();
     expect((await p.api("GET", "/v1/stats")).json.deadLetters).toBe(before + 1);
   });
 });

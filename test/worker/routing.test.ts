@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { Webhook } from "../../src/domain/types";
 import { newDelivery } from "../../src/domain/delivery";
 import { matches, owedWebhooks, typeMatches } from "../../src/routing/match";
@@ -15,8 +15,14 @@ function webhook(over: Partial<Webhook> = {}): Webhook {
     disabled: false,
     timeoutMs: 5000,
     maxAttempts: 15,
+    rateLimit: null,
+    maxConcurrency: 8,
+    ordering: "unordered",
     createdAt: 1000,
     updatedAt: 1000,
+    filter: null,
+    transform: null,
+    transformHeaders: null,
     ...over,
   };
 }
@@ -72,14 +78,15 @@ describe("routing and new deliveries", () => {
       webhook({ uid: "b", disabled: true }),
       webhook({ uid: "c", eventTypes: ["contact.*"] }),
     ];
-    const e = { ...event, eventId: "evt_1", receivedAt: 2000 };
-    const owed = owedWebhooks(hooks, e);
+    const e = { ...event, eventId: "evt_1", receivedAt: 2000, body: "{}", headers: {} };
+    const { owed, filteredOut } = owedWebhooks(hooks, e);
+    expect(filteredOut).toEqual([]);
     expect(owed.map((w) => w.uid)).toEqual(["a", "b"]);
-    const made = (now: number) => Promise.all(owed.map((w) => newDelivery("routed", { id: "evt_1" }, w, now)));
+    const made = (now: number) => Promise.all(owed.map((w) => newDelivery("routed", { id: "evt_1", receivedAt: 2000 }, w, now)));
     const out = await made(3000);
-    expect(out.map((d) => [d.eventId, d.webhookUid, d.status, d.createdAt])).toEqual([
-      ["evt_1", "a", "pending", 3000],
-      ["evt_1", "b", "held", 3000],
+    expect(out.map((d) => [d.eventId, d.eventReceivedAt, d.webhookUid, d.status, d.createdAt])).toEqual([
+      ["evt_1", 2000, "a", "pending", 3000],
+      ["evt_1", 2000, "b", "held", 3000],
     ]);
     expect(new Set(out.map((d) => d.id)).size).toBe(2);
     expect((await made(4000)).map((d) => d.id)).toEqual(out.map((d) => d.id));
@@ -88,18 +95,71 @@ describe("routing and new deliveries", () => {
   it("gives a replayed delivery a new id each time", async () => {
     const w = webhook({ uid: "a" });
     const [x, y, routed] = await Promise.all([
-      newDelivery("replay", { id: "evt_1" }, w, 1),
-      newDelivery("replay", { id: "evt_1" }, w, 1),
-      newDelivery("routed", { id: "evt_1" }, w, 1),
+      newDelivery("replay", { id: "evt_1", receivedAt: 0 }, w, 1),
+      newDelivery("replay", { id: "evt_1", receivedAt: 0 }, w, 1),
+      newDelivery("routed", { id: "evt_1", receivedAt: 0 }, w, 1),
     ]);
     expect(new Set([x.id, y.id, routed.id]).size).toBe(3);
   });
 
   it("owes an event only to webhooks that existed when it was received", () => {
-    const owed = owedWebhooks([webhook({ uid: "old", createdAt: 1000 }), webhook({ uid: "new", createdAt: 5000 })], {
+    const { owed } = owedWebhooks([webhook({ uid: "old", createdAt: 1000 }), webhook({ uid: "new", createdAt: 5000 })], {
       ...event,
       receivedAt: 2000,
+      body: "{}",
+      headers: {},
     });
     expect(owed.map((w) => w.uid)).toEqual(["old"]);
+  });
+});
+
+describe("routing by content", () => {
+  const sms = JSON.stringify({ metadata: { eventType: "message.received" }, data: { conversation: { channel: { type: "sms" } }, amount: 700 } });
+  const email = JSON.stringify({ metadata: { eventType: "message.received" }, data: { conversation: { channel: { type: "email" } }, amount: 70 } });
+  const at = (body: string, headers: Record<string, string> = {}) => ({ ...event, eventId: "evt_c", receivedAt: 2000, body, headers });
+
+  it("owes an event to webhooks whose filter admits it, and names those whose filter excluded it", () => {
+    const hooks = [
+      webhook({ uid: "sms", filter: { body: { "data.conversation.channel.type": "sms" } } }),
+      webhook({ uid: "big", filter: { body: { data: { amount: { $gt: 500 } } } } }),
+      webhook({ uid: "plain" }),
+      // Not owed by type: its filter is never consulted, and it is not "filtered out".
+      webhook({ uid: "contacts", eventTypes: ["contact.*"], filter: { body: { nope: true } } }),
+    ];
+    const uids = (ws: Webhook[]) => ws.map((w) => w.uid);
+    const forSms = owedWebhooks(hooks, at(sms));
+    expect([uids(forSms.owed), uids(forSms.filteredOut)]).toEqual([["sms", "big", "plain"], []]);
+    const forEmail = owedWebhooks(hooks, at(email));
+    expect([uids(forEmail.owed), uids(forEmail.filteredOut)]).toEqual([["plain"], ["sms", "big"]]);
+  });
+
+  it("matches headers case-insensitively, and a body that is not JSON as one string", () => {
+    const hooks = [
+      webhook({ uid: "push", filter: { headers: { "X-GitHub-Event": "push" } } }),
+      webhook({ uid: "text", filter: { body: { $startsWith: "plain " } } }),
+    ];
+    expect(owedWebhooks(hooks, at("{}", { "x-github-event": "push" })).owed.map((w) => w.uid)).toEqual(["push"]);
+    expect(owedWebhooks(hooks, at("plain text body")).owed.map((w) => w.uid)).toEqual(["text"]);
+  });
+
+  it("parses the body once per event, however many webhooks have filters", () => {
+    const hooks = Array.from({ length: 20 }, (_, i) => webhook({ uid: `f${i}`, filter: { body: { data: { amount: { $gt: i * 50 } } } } }));
+    const parse = vi.spyOn(JSON, "parse");
+    try {
+      const { owed } = owedWebhooks(hooks, at(sms));
+      expect(owed).toHaveLength(14); // 700 > 0, 50, …, 650
+      expect(parse).toHaveBeenCalledTimes(1);
+      parse.mockClear();
+      owedWebhooks([webhook({ uid: "none" })], at(sms));
+      expect(parse).not.toHaveBeenCalled(); // no filter: the body is not parsed at all
+    } finally {
+      parse.mockRestore();
+    }
+  });
+
+  it("fails closed on a stored filter that no longer validates: excluded, and recorded as such", () => {
+    const { owed, filteredOut } = owedWebhooks([webhook({ uid: "bad", filter: { body: { a: { $ne: 1 } } } })], at(sms));
+    expect(owed).toEqual([]);
+    expect(filteredOut.map((w) => w.uid)).toEqual(["bad"]);
   });
 });

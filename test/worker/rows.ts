@@ -1,7 +1,7 @@
 // Stored rows as the tests look at them, in the API's terms (ids and status names):
 // the schema keeps ids as bytes, names as integers and statuses as codes.
 import { env } from "cloudflare:workers";
-import { DELIVERY_STATUSES } from "../../src/domain/delivery";
+import { DELIVERY_STATUSES, type DeliveryStatus } from "../../src/domain/delivery";
 import { apiIdSql, idKeyParamSql, idKeySql } from "../../src/store/names";
 
 const statusName = `CASE d.status ${DELIVERY_STATUSES.map((s, i) => `WHEN ${i} THEN '${s}'`).join(" ")} END`;
@@ -29,10 +29,31 @@ export async function deliveryRows(eventId: string): Promise<DeliveryRow[]> {
   return (await env.DB.prepare(`${SELECT} WHERE d.event = ${eventSeqSql()} ORDER BY d.seq`).bind(eventId).all<DeliveryRow>()).results;
 }
 
-/** A webhook's deliveries, oldest first. */
-export async function webhookDeliveryRows(webhookUid: string): Promise<DeliveryRow[]> {
-  return (await env.DB.prepare(`${SELECT} WHERE d.webhook = (SELECT id FROM names WHERE name = ?) ORDER BY d.seq`).bind(webhookUid).all<DeliveryRow>())
-    .results;
+const webhookIdSql = (param: string) => `(SELECT id FROM names WHERE name = ${param})`;
+
+/** A webhook's deliveries, oldest first, or in the order it is owed them (`"owed"`: their events' receipt). */
+export async function webhookDeliveryRows(webhookUid: string, order: "made" | "owed" = "made"): Promise<DeliveryRow[]> {
+  const by = order === "owed" ? "d.event_received_at, d.seq" : "d.seq";
+  return (await env.DB.prepare(`${SELECT} WHERE d.webhook = ${webhookIdSql("?")} ORDER BY ${by}`).bind(webhookUid).all<DeliveryRow>()).results;
+}
+
+/** When each attempt of a webhook's deliveries started, in the order it is owed them. */
+export async function webhookAttemptStarts(webhookUid: string): Promise<number[]> {
+  const { results } = await env.DB.prepare(
+    `SELECT a.started_at FROM deliveries d JOIN attempts a ON a.delivery = d.seq WHERE d.webhook = ${webhookIdSql("?")}
+     ORDER BY d.event_received_at, d.seq, a.number`,
+  )
+    .bind(webhookUid)
+    .all<{ started_at: number }>();
+  return results.map((r) => r.started_at);
+}
+
+/** Changes columns of a webhook's deliveries in a status behind the store's back. */
+export async function setWebhookDeliveries(webhookUid: string, status: DeliveryStatus, set: string, ...binds: unknown[]): Promise<void> {
+  const n = binds.length;
+  await env.DB.prepare(`UPDATE deliveries SET ${set} WHERE webhook = ${webhookIdSql(`?${n + 1}`)} AND status = ?${n + 2}`)
+    .bind(...binds, webhookUid, DELIVERY_STATUSES.indexOf(status))
+    .run();
 }
 
 export async function deliveryRow(deliveryId: string): Promise<DeliveryRow | null> {

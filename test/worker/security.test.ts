@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { env } from "cloudflare:workers";
-import { ADMIN, ADMIN_TOKEN, call, clientAddress, countingDb, podiumBody, podiumHeaders, post } from "./helpers";
+import { ADMIN, ADMIN_TOKEN, call, clientAddress, podiumBody, podiumHeaders, post } from "./helpers";
+import { d1Double } from "./d1-double";
 import { pipeline, uniqueKey } from "./pipeline";
 
 const v1 = (path: string, init: RequestInit = {}) => new Request(`https://edgehook.test/v1${path}`, init);
@@ -17,7 +17,7 @@ describe("API hardening", () => {
     expect(statuses.slice(0, 20).every((s) => s === 401)).toBe(true);
     expect(statuses.at(-1)).toBe(429);
 
-    const { db, counter } = countingDb(env.DB);
+    const { db, calls: counter } = d1Double();
     const right = await call(v1("/events", { headers: { ...ADMIN, "cf-connecting-ip": client } }), { DB: db });
     expect(right.status).toBe(429);
     expect(await errorCode(right)).toBe("rate_limited");

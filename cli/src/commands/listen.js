@@ -162,6 +162,7 @@ forwarded, so nothing stored meanwhile (within retention) is missed.`,
  * @returns {Promise<{ status: number | null, ms: number, error: string | null }>}
  */
 async function forward(target, m) {
+  if (m.transformError) return { status: null, ms: 0, error: `not forwarded: ${m.transformError}` };
   const headers = Object.fromEntries(Object.entries(m.headers ?? {}).filter(([k]) => !HOP_BY_HOP.has(k.toLowerCase())));
   const started = performance.now();
   try {

@@ -1,7 +1,8 @@
 // `edgehook setup` and `edgehook deploy`: the Cloudflare resources wrangler.toml
 // names, created with wrangler when missing and reused when present.
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline/promises";
 import { createSpinner } from "nanospinner";
@@ -219,6 +220,12 @@ set there, else asked for on a terminal.`,
     .action(async (o) => {
       const dir = resolve(o.dir);
       await setup({ dir, dryRun: !!o.dryRun, adminToken: o.adminToken, config: o.config });
+      // The /docs reference bundle is a static asset copied from node_modules, not committed (npm run deploy does the same).
+      const assets = join(dir, "scripts/docs-assets.mjs");
+      if (existsSync(assets)) {
+        if (o.dryRun) process.stderr.write(`node scripts/docs-assets.mjs\n`);
+        else execFileSync(process.execPath, [assets], { cwd: dir, stdio: ["ignore", "ignore", "inherit"] });
+      }
       const wrangler = wranglerRunner({ dir, dryRun: !!o.dryRun, log: (l) => process.stderr.write(`${l}\n`) });
       const r = await wrangler(["deploy"]);
       if (o.dryRun) return;

@@ -1,17 +1,20 @@
 import { createRoute } from "@hono/zod-openapi";
-import { accessOf, canSeeEvent } from "../../domain/access";
+import { accessOf, canSeeEvent, isLimited } from "../../domain/access";
 import { AppError } from "../../domain/errors";
 import type { Principal } from "../../domain/scopes";
 import type { StoredEvent } from "../../domain/types";
+import { matchesSearch, parseSearch } from "../../routing/search";
 import { deliveriesOfEvent } from "../../store/deliveries";
-import { getEvent, listEvents } from "../../store/events";
+import { eventsWithBodies, getEvent, listEvents, type EventFilter, type TimePosition } from "../../store/events";
+import { webhooksByUid } from "../../store/webhooks";
+import { grantedWebhooks } from "../grants";
 import { errors, json, router, scoped } from "../openapi";
-import { EventListQuery, EventSchema, EventSummarySchema, IdParam, page } from "../schemas";
-import { decodeCursor, encodeCursor } from "../validate";
+import { EventListQuery, EventSchema, EventSummarySchema, IdParam, page, SEARCH_BOUND } from "../schemas";
+import { decodeCursor, decodePosition, encodeCursor, encodePosition } from "../validate";
 import { attemptView, deliveryView, eventSummaryView } from "../views";
 
 /** An event the caller may see, or 404 (never 403: existence is not disclosed). */
-export async function visibleEvent(db: D1Database, p: Principal, id: string): Promise<StoredEvent> {
+export async function visibleEvent(db: D1Database, p: Principal, id: string): Promise<StoredEvent & { filteredOut: string[] }> {
   const event = await getEvent(db, id);
   if (!event || !canSeeEvent(p, event)) throw new AppError("not_found", `No event "${id.slice(0, 80)}".`);
   return event;
@@ -20,7 +23,8 @@ export async function visibleEvent(db: D1Database, p: Principal, id: string): Pr
 const list = createRoute({
   method: "get",
   path: "/events",
-  summary: "List events, newest first",
+  summary: "List events, newest first; or search them by a field's value or text in the body (`q`)",
+  description: `Without \`q\`: newest first by arrival, filtered by the indexed fields. With \`q\`: a bounded search newest first by received time, within \`since\`..\`until\` (default the last ${SEARCH_BOUND.defaultHours} hours); each call examines at most ${SEARCH_BOUND.events} events (fewer once their bodies reach ${SEARCH_BOUND.chars / 1024 / 1024} Mi characters) and answers a \`nextCursor\` to continue further back.`,
   ...scoped("events:read"),
   request: { query: EventListQuery },
   responses: { 200: json(page(EventSummarySchema, "EventPage"), "A page of events"), ...errors(400) },
@@ -35,18 +39,55 @@ const get = createRoute({
   responses: { 200: json(EventSchema, "The event"), ...errors(404) },
 });
 
+/** The webhooks whose filter excluded the event that the caller may know of. */
+async function visibleFilteredOut(db: D1Database, p: Principal, uids: string[]): Promise<string[]> {
+  if (uids.length === 0 || !isLimited(p)) return uids;
+  return (await grantedWebhooks(db, p, await webhooksByUid(db, uids))).map((w) => w.uid);
+}
+
+/** One bounded search call: matches newest first, and where to continue. */
+async function search(
+  db: D1Database,
+  p: Principal,
+  q: { q: string; since?: string; until?: string; cursor?: string; limit: number; filter: Omit<EventFilter, "since" | "until"> },
+) {
+  const parsed = parseSearch(q.q);
+  if (!parsed.ok) throw new AppError("invalid_request", `Invalid query: ${parsed.path}: ${parsed.message}.`, { issues: [{ path: parsed.path, message: parsed.message }] });
+  const until = q.until === undefined ? Date.now() : Date.parse(q.until);
+  const since = q.since === undefined ? until - SEARCH_BOUND.defaultHours * 3600_000 : Date.parse(q.since);
+  if (since >= until) throw new AppError("invalid_request", "Invalid query: until must be later than since.", { issues: [{ path: "until", message: "until must be later than since" }] });
+  const read = await eventsWithBodies(db, {
+    since,
+    until,
+    after: q.cursor === undefined ? null : decodePosition(q.cursor),
+    order: "newest",
+    limit: SEARCH_BOUND.events,
+    maxChars: SEARCH_BOUND.chars,
+    filter: q.filter,
+    access: accessOf(p),
+  });
+  const found: (StoredEvent & TimePosition)[] = [];
+  for (const e of read.events) {
+    if (!matchesSearch(parsed.query, e)) continue;
+    found.push(e);
+    if (found.length === q.limit) break;
+  }
+  const full = found.length === q.limit ? found[found.length - 1] : undefined;
+  // A full page continues after its last match; otherwise after the last event examined, while any may be left.
+  const next = full && (full !== read.events[read.events.length - 1] || read.more) ? full : read.more ? read.last : null;
+  return { data: found.map(eventSummaryView), nextCursor: next ? encodePosition(next) : null };
+}
+
 export const events = router()
   .openapi(list, async (c) => {
     const q = c.req.valid("query");
+    const filter = { eventType: q.eventType, sourceId: q.sourceId, locationUid: q.locationUid, organizationUid: q.organizationUid, status: q.status };
+    if (q.q !== undefined) return c.json(await search(c.env.DB, c.get("principal"), { ...q, q: q.q, filter }), 200);
     const result = await listEvents(c.env.DB, {
       limit: q.limit,
       before: q.cursor === undefined ? undefined : decodeCursor(q.cursor),
       filter: {
-        eventType: q.eventType,
-        sourceId: q.sourceId,
-        locationUid: q.locationUid,
-        organizationUid: q.organizationUid,
-        status: q.status,
+        ...filter,
         since: q.since === undefined ? undefined : Date.parse(q.since),
         until: q.until === undefined ? undefined : Date.parse(q.until),
       },
@@ -63,13 +104,17 @@ export const events = router()
   .openapi(get, async (c) => {
     const p = c.get("principal");
     const event = await visibleEvent(c.env.DB, p, c.req.valid("param").id);
-    const deliveries = await deliveriesOfEvent(c.env.DB, event.id, accessOf(p));
+    const [deliveries, filteredOut] = await Promise.all([
+      deliveriesOfEvent(c.env.DB, event.id, accessOf(p)),
+      visibleFilteredOut(c.env.DB, p, event.filteredOut),
+    ]);
     return c.json(
       {
         ...eventSummaryView(event),
         headers: event.headers,
         body: event.body,
         deliveries: deliveries.map((d) => ({ ...deliveryView(d), attempts: d.attempts.map(attemptView) })),
+        filteredOut,
       },
       200,
     );

@@ -5,12 +5,12 @@ import type { Principal } from "../../domain/scopes";
 import type { Webhook } from "../../domain/types";
 import type { Env } from "../../env";
 import { replay as replayEvents } from "../../pipeline/commands";
-import { matches } from "../../routing/match";
-import { eventsInRange, type TimePosition } from "../../store/events";
+import { matches, replayTargets, type ReplayEvent } from "../../routing/match";
+import { eventsInRange, eventsWithBodies, type TimePosition } from "../../store/events";
 import { allWebhooks } from "../../store/webhooks";
 import { grantedWebhooks } from "../grants";
 import { body, errors, json, router, scoped } from "../openapi";
-import { IdParam, RangeReplayAnswer, RangeReplayBody, ReplayAnswer, ReplayBody } from "../schemas";
+import { IdParam, RangeReplayAnswer, RangeReplayBody, ReplayAnswer, ReplayBody, SEARCH_BOUND } from "../schemas";
 import { decodePosition, encodePosition } from "../validate";
 import { visibleEvent } from "./events";
 import { visibleWebhook } from "./webhooks";
@@ -35,7 +35,7 @@ const replayRange = createRoute({
   method: "post",
   path: "/events/replay",
   summary: "Deliver again the events received in a time range, a page per call, oldest first",
-  description: `Reads at most ${REPLAY_PAGE_EVENTS} events per call (${DRY_RUN_PAGE_EVENTS} with \`dryRun\`) and answers \`nextCursor\` until the range is done. Only the caller's events, to matching webhooks within its grant (or the one named); held for a disabled one.`,
+  description: `Reads at most ${REPLAY_PAGE_EVENTS} events per call (${DRY_RUN_PAGE_EVENTS} with \`dryRun\`; when a target has a content filter, which reads bodies, at most ${SEARCH_BOUND.events} or ${SEARCH_BOUND.chars / 1024 / 1024} Mi characters of bodies) and answers \`nextCursor\` until the range is done. Only the caller's events, to matching webhooks within its grant (or the one named) whose filter admits them; held for a disabled one.`,
   ...scoped("events:replay"),
   request: body(RangeReplayBody),
   responses: {
@@ -57,34 +57,43 @@ export const replay = router()
     const event = await visibleEvent(c.env.DB, p, c.req.valid("param").id);
     const { webhookUid } = c.req.valid("json");
     const targets = await targetsFor(c.env, p, webhookUid);
-    if (webhookUid !== undefined && !matches(targets[0]!, event)) {
+    const replayed: ReplayEvent = { ...event, content: event };
+    if (webhookUid !== undefined && replayTargets(targets, replayed).length === 0) {
       throw new AppError("conflict",
-        `The webhook "${webhookUid.slice(0, 80)}" is not subscribed to this event (its types, organization or location, or sources).`,
+        matches(targets[0]!, event)
+          ? `The filter of the webhook "${webhookUid.slice(0, 80)}" excludes this event (POST /v1/webhooks/{uid}/test says why).`
+          : `The webhook "${webhookUid.slice(0, 80)}" is not subscribed to this event (its types, organization or location, or sources).`,
       );
     }
-    const deliveries = await replayEvents(c.env, targets, [event]);
+    const deliveries = await replayEvents(c.env, targets, [replayed]);
     return c.json({ deliveries: deliveries.length }, 202);
   })
   .openapi(replayRange, async (c) => {
     const p = c.get("principal");
     const b = c.req.valid("json");
     const dryRun = b.dryRun ?? false;
-    const limit = dryRun ? DRY_RUN_PAGE_EVENTS : REPLAY_PAGE_EVENTS;
     const targets = await targetsFor(c.env, p, b.webhookUid);
-    const page = await eventsInRange(c.env.DB, {
-      since: Date.parse(b.since),
-      until: Date.parse(b.until),
-      after: b.cursor === undefined ? null : decodePosition(b.cursor),
-      limit,
-    });
+    const range = { since: Date.parse(b.since), until: Date.parse(b.until), after: b.cursor === undefined ? null : decodePosition(b.cursor) };
+    // A content filter reads bodies: then a page is the bounded read of events with their bodies.
+    const withBodies = targets.some((w) => w.filter !== null);
+    let page: (ReplayEvent & TimePosition & { eventType: string })[];
+    let full: boolean;
+    if (withBodies) {
+      const read = await eventsWithBodies(c.env.DB, { ...range, order: "oldest", limit: SEARCH_BOUND.events, maxChars: SEARCH_BOUND.chars });
+      page = read.events.map((e) => ({ ...e, content: e }));
+      full = read.more;
+    } else {
+      const limit = dryRun ? DRY_RUN_PAGE_EVENTS : REPLAY_PAGE_EVENTS;
+      page = (await eventsInRange(c.env.DB, { ...range, limit })).map((e) => ({ ...e, content: null }));
+      full = page.length === limit;
+    }
 
     // The events of this page that are owed something, as far as the page's delivery bound allows.
     const chosen: typeof page = [];
     let deliveries = 0;
     let last: TimePosition | null = null;
-    let full = page.length === limit;
     for (const e of page) {
-      const owed = canSeeEvent(p, e) && (b.eventType === undefined || e.eventType === b.eventType) ? targets.filter((w) => matches(w, e)).length : 0;
+      const owed = canSeeEvent(p, e) && (b.eventType === undefined || e.eventType === b.eventType) ? replayTargets(targets, e).length : 0;
       if (!dryRun && deliveries > 0 && deliveries + owed > REPLAY_PAGE_DELIVERIES) {
         full = true; // the rest on the next call
         break;

@@ -6,10 +6,11 @@ import { settings } from "../../domain/settings";
 import type { Source } from "../../domain/types";
 import type { Env } from "../../env";
 import { configSources, forgetSource } from "../../ingress/sources";
+import { latestRejections, rejectionSummaries, SAMPLES_KEPT } from "../../store/rejections";
 import { deleteSource, getStoredSource, insertSource, listStoredSources, updateSource, type StoredSource } from "../../store/sources";
 import { body, errors, json, router, scoped } from "../openapi";
-import { IdParam, SourceCreate, SourcePatch, SourceSchema } from "../schemas";
-import { sourceView } from "../views";
+import { IdParam, RejectionsSchema, SourceCreate, SourcePatch, SourceSchema } from "../schemas";
+import { rejectionSummaryView, rejectionView, sourceView } from "../views";
 import { z } from "@hono/zod-openapi";
 
 const create = createRoute({
@@ -54,6 +55,17 @@ const remove = createRoute({
   ...scoped("sources:write"),
   request: { params: IdParam },
   responses: { 204: { description: "Deleted" }, ...errors(404, 409) },
+});
+
+const rejections = createRoute({
+  method: "get",
+  path: "/sources/{id}/rejections",
+  summary: "Requests the ingress refused for a source: counts by reason over the last day, and the latest few hundred",
+  description:
+    "Counted per source and reason (401, 404, 400, 413, 429), never the body nor a signature. The admin may also read `(unknown)` (requests to a source id that names no enabled source: a wrong URL; each sample says which) and `(invalid)` (paths that are no source id). Tallies reach this within seconds of the refusal.",
+  ...scoped("sources:read"),
+  request: { params: IdParam, query: z.object({ limit: z.coerce.number().int().min(1).max(SAMPLES_KEPT).default(50) }) },
+  responses: { 200: json(RejectionsSchema, "The source's refused requests"), ...errors(400, 404) },
 });
 
 const readOnly = (id: string) =>
@@ -138,11 +150,29 @@ export const sources = router()
     const declared = isLimited(p) ? [] : configSources(c.env);
     const owners = isLimited(p) ? (p.organizationUids ?? []) : null;
     const stored = (await listStoredSources(c.env.DB, owners)).filter((s) => !declared.some((d) => d.id === s.id));
-    return c.json({ data: [...declared, ...stored].map((s) => sourceView(s, origin, tolerance)), nextCursor: null }, 200);
+    const all = [...declared, ...stored];
+    const refused = await rejectionSummaries(c.env.DB, all.map((s) => s.id));
+    const data = all.map((s) => ({ ...sourceView(s, origin, tolerance), rejections: (refused.get(s.id) ?? []).map(rejectionSummaryView) }));
+    return c.json({ data, nextCursor: null }, 200);
   })
   .openapi(get, async (c) => {
     const s = await visibleSource(c.env, c.get("principal"), c.req.valid("param").id);
-    return c.json(sourceView(s, new URL(c.req.url).origin, settings(c.env).signatureToleranceSeconds), 200);
+    const refused = (await rejectionSummaries(c.env.DB, [s.id])).get(s.id) ?? [];
+    return c.json({ ...sourceView(s, new URL(c.req.url).origin, settings(c.env).signatureToleranceSeconds), rejections: refused.map(rejectionSummaryView) }, 200);
+  })
+  .openapi(rejections, async (c) => {
+    const { id } = c.req.valid("param");
+    const p = c.get("principal");
+    // A limited token reads its own sources'; the admin reads any id, so a wrong URL can be diagnosed too.
+    if (!hasScope(p, "admin")) await visibleSource(c.env, p, id);
+    const [summary, recent] = await Promise.all([
+      rejectionSummaries(c.env.DB, [id]),
+      latestRejections(c.env.DB, id, c.req.valid("query").limit),
+    ]);
+    return c.json(
+      { sourceId: id, summary: (summary.get(id) ?? []).map(rejectionSummaryView), recent: recent.map(rejectionView) },
+      200,
+    );
   })
   .openapi(patch, async (c) => {
     const { id } = c.req.valid("param");

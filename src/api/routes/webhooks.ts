@@ -3,17 +3,36 @@ import { accessOf, assertMaySubscribe, webhookInGrant } from "../../domain/acces
 import { destinationProblem } from "../../domain/destination";
 import { AppError } from "../../domain/errors";
 import { newWebhookSecret } from "../../domain/secrets";
-import type { Principal } from "../../domain/scopes";
+import { hasScope, type Principal } from "../../domain/scopes";
+import { DEFAULT_MAX_CONCURRENCY } from "../../domain/flow";
 import { settings } from "../../domain/settings";
 import type { Webhook } from "../../domain/types";
-import { release } from "../../pipeline/commands";
-import { countHeld } from "../../store/deliveries";
+import type { Env } from "../../env";
+import { release, webhookChanged } from "../../pipeline/commands";
+import { IDLE_STATUS, type FlowStatus } from "../../pipeline/flow";
+import { schedulerStatus } from "../../pipeline/schedulers";
+import { backlogOf, countHeld } from "../../store/deliveries";
 import { deleteWebhook, getWebhook, insertWebhook, listWebhooks, updateWebhook } from "../../store/webhooks";
 import { checkSubscriptionTypes } from "../event-type-check";
 import { locationsFor } from "../grants";
 import { body, errors, json, router, scoped } from "../openapi";
-import { ListQuery, page, UidParam, WebhookChanged, WebhookCreate, WebhookCreated, WebhookPatch, WebhookPut, WebhookSchema } from "../schemas";
-import { webhookView } from "../views";
+import {
+  BACKLOG_COUNT_CAP,
+  ListQuery,
+  page,
+  UidParam,
+  WebhookChanged,
+  WebhookCreate,
+  WebhookCreated,
+  WebhookPatch,
+  WebhookPut,
+  WebhookSchema,
+  WebhookTestAnswer,
+  WebhookTestBody,
+} from "../schemas";
+import { backlogView, webhookView } from "../views";
+import { visibleEvent } from "./events";
+import { testWebhook } from "../webhook-test";
 
 function checkUrl(url: string, allowPrivate: boolean): void {
   const problem = destinationProblem(url, allowPrivate);
@@ -31,7 +50,7 @@ export async function visibleWebhook(db: D1Database, p: Principal, uid: string):
  * Checks that the principal may subscribe to the webhook's scope and types and,
  * unless they are unchanged from `before`, that the types exist; answers the warnings they deserve.
  */
-async function mayHave(env: import("../../env").Env, p: Principal, w: Webhook, before?: Webhook) {
+async function mayHave(env: Env, p: Principal, w: Webhook, before?: Webhook) {
   assertMaySubscribe(p, w, await locationsFor(env.DB, p, [w]));
   const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
   if (before && same(before.eventTypes, w.eventTypes) && same(before.sourceIds, w.sourceIds)) return {};
@@ -62,7 +81,9 @@ const list = createRoute({
 const get = createRoute({
   method: "get",
   path: "/webhooks/{uid}",
-  summary: "One webhook (never its secret), with its count of held deliveries",
+  summary: "One webhook (never its secret), with its count of held deliveries and its backlog",
+  description:
+    "`backlog` counts held and pending deliveries (up to a cap), and says how fast the webhook's scheduler is sending and when it expects to be done.",
   ...scoped("webhooks:read"),
   request: { params: UidParam },
   responses: { 200: json(WebhookSchema, "The webhook"), ...errors(404) },
@@ -86,6 +107,17 @@ const put = createRoute({
   responses: { 200: json(WebhookChanged, "The webhook"), ...errors(400, 404) },
 });
 
+const test = createRoute({
+  method: "post",
+  path: "/webhooks/{uid}/test",
+  summary: "Test this webhook: run its routing checks, filter and transformation on a stored event, without delivering",
+  description:
+    "Answers whether the webhook is owed the event and why (event types, organization or location, sources, filter: the first condition that fails, with the event's value), and the request a delivery would POST: the transformation's output as body (or the stored body) and the headers, signatures aside. Nothing is sent or recorded. Needs `events:read` as well, and both the webhook and the event within the token's grant.",
+  ...scoped("webhooks:read"),
+  request: { params: UidParam, ...body(WebhookTestBody) },
+  responses: { 200: json(WebhookTestAnswer, "What would happen"), ...errors(400, 404) },
+});
+
 const remove = createRoute({
   method: "delete",
   path: "/webhooks/{uid}",
@@ -95,9 +127,24 @@ const remove = createRoute({
   responses: { 204: { description: "Deleted" }, ...errors(404) },
 });
 
-type Changes = Partial<Pick<Webhook, "url" | "eventTypes" | "sourceIds" | "secret" | "disabled" | "timeoutMs" | "maxAttempts">>;
+type Changes = Partial<
+  Pick<
+    Webhook,
+    "url" | "eventTypes" | "sourceIds" | "secret" | "disabled" | "timeoutMs" | "maxAttempts" | "rateLimit" | "maxConcurrency" | "ordering" | "filter" | "transform" | "transformHeaders"
+  >
+>;
 
-async function change(c: { env: import("../../env").Env; get: (k: "principal") => Principal }, uid: string, changes: Changes) {
+/** What the scheduler says of its webhook; the backlog view does without it when it cannot be reached. */
+async function statusOf(env: Env, uid: string): Promise<FlowStatus> {
+  try {
+    return await schedulerStatus(env, uid);
+  } catch (err) {
+    console.error("reading a delivery scheduler's status failed", { webhookUid: uid, error: String(err) });
+    return IDLE_STATUS;
+  }
+}
+
+async function change(c: { env: Env; get: (k: "principal") => Principal }, uid: string, changes: Changes) {
   const p = c.get("principal");
   const current = await visibleWebhook(c.env.DB, p, uid);
   const next: Webhook = {
@@ -108,8 +155,10 @@ async function change(c: { env: import("../../env").Env; get: (k: "principal") =
   const warnings = await mayHave(c.env, p, next, current);
   if (next.url !== current.url) checkUrl(next.url, settings(c.env).allowPrivateDestinations);
   await updateWebhook(c.env.DB, next);
-  // Enabling releases what was held, oldest first, now; the maintenance run releases the rest.
+  // Enabling releases the oldest held deliveries now (the scheduler releases the rest as
+  // it drains); any other change reaches the scheduler on its next look, which this asks for.
   if (current.disabled && !next.disabled) await release(c.env, { webhookUid: next.uid });
+  else await webhookChanged(c.env, next.uid);
   return { ...webhookView(next), heldDeliveries: await countHeld(c.env.DB, next.uid), ...warnings };
 }
 
@@ -129,8 +178,14 @@ export const webhooks = router()
       disabled: b.disabled ?? false,
       timeoutMs: b.timeoutMs ?? s.deliveryTimeoutMs,
       maxAttempts: b.maxAttempts ?? s.maxAttempts,
+      rateLimit: b.rateLimit ?? null,
+      maxConcurrency: b.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY,
+      ordering: b.ordering ?? "unordered",
       createdAt: now,
       updatedAt: now,
+      filter: b.filter ?? null,
+      transform: b.transform ?? null,
+      transformHeaders: b.transformHeaders ?? null,
     };
     const warnings = await mayHave(c.env, c.get("principal"), webhook);
     checkUrl(webhook.url, s.allowPrivateDestinations);
@@ -146,7 +201,8 @@ export const webhooks = router()
   })
   .openapi(get, async (c) => {
     const w = await visibleWebhook(c.env.DB, c.get("principal"), c.req.valid("param").uid);
-    return c.json({ ...webhookView(w), heldDeliveries: await countHeld(c.env.DB, w.uid) }, 200);
+    const [owed, status] = await Promise.all([backlogOf(c.env.DB, w.uid, BACKLOG_COUNT_CAP), statusOf(c.env, w.uid)]);
+    return c.json({ ...webhookView(w), heldDeliveries: await countHeld(c.env.DB, w.uid), backlog: backlogView(w, owed, status) }, 200);
   })
   .openapi(patch, async (c) => {
     const { locationUid: _l, organizationUid: _o, ...changes } = c.req.valid("json");
@@ -165,9 +221,24 @@ export const webhooks = router()
         disabled: b.disabled ?? false,
         timeoutMs: b.timeoutMs ?? s.deliveryTimeoutMs,
         maxAttempts: b.maxAttempts ?? s.maxAttempts,
+        rateLimit: b.rateLimit ?? null,
+        maxConcurrency: b.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY,
+        ordering: b.ordering ?? "unordered",
+        filter: b.filter ?? null,
+        transform: b.transform ?? null,
+        transformHeaders: b.transformHeaders ?? null,
       }),
       200,
     );
+  })
+  .openapi(test, async (c) => {
+    const p = c.get("principal");
+    if (!hasScope(p, "events:read")) {
+      throw new AppError("forbidden", 'Testing a webhook reads an event: this token lacks the scope "events:read".', { missingScope: "events:read" });
+    }
+    const webhook = await visibleWebhook(c.env.DB, p, c.req.valid("param").uid);
+    const event = await visibleEvent(c.env.DB, p, c.req.valid("json").eventId);
+    return c.json(await testWebhook(webhook, event), 200);
   })
   .openapi(remove, async (c) => {
     const uid = c.req.valid("param").uid;

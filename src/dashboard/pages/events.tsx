@@ -1,12 +1,13 @@
 import type { z } from "@hono/zod-openapi";
-import type { EventSchema, EventSummarySchema } from "../../api/schemas";
-import { Action, Badge, Time } from "../layout";
+import { SEARCH_BOUND, type EventSchema, type EventSummarySchema } from "../../api/schemas";
+import { Action, Badge, HeaderTable, Time } from "../layout";
 import { prettyBody } from "../pretty-body";
 
 export type EventRow = z.infer<typeof EventSummarySchema>;
 
-export const FILTERS = ["eventType", "sourceId", "locationUid", "organizationUid", "status", "since", "until"] as const;
+export const FILTERS = ["q", "eventType", "sourceId", "locationUid", "organizationUid", "status", "since", "until"] as const;
 const LABELS: Record<(typeof FILTERS)[number], string> = {
+  q: "Search: text, or data.path=value",
   eventType: "Type",
   sourceId: "Source",
   locationUid: "Location",
@@ -16,12 +17,12 @@ const LABELS: Record<(typeof FILTERS)[number], string> = {
   until: "Until (UTC)",
 };
 
-export function EventRows(props: { events: EventRow[] }) {
+export function EventRows(props: { events: EventRow[]; empty?: string }) {
   if (props.events.length === 0) {
     return (
       <tr>
         <td colspan={5} class="muted">
-          No events yet.
+          {props.empty ?? "No events yet."}
         </td>
       </tr>
     );
@@ -78,8 +79,8 @@ export function EventList(props: { events: EventRow[]; query: Record<string, str
               <input
                 name={f}
                 value={q[f] ?? ""}
-                type={f === "since" || f === "until" ? "datetime-local" : "text"}
-                size={f.endsWith("Uid") ? 14 : 16}
+                type={f === "since" || f === "until" ? "datetime-local" : f === "q" ? "search" : "text"}
+                size={f.endsWith("Uid") ? 14 : f === "q" ? 32 : 16}
               />
             </label>
           ),
@@ -88,7 +89,11 @@ export function EventList(props: { events: EventRow[]; query: Record<string, str
         <a href="/dashboard/events">Clear</a>
       </form>
       <p class="muted" aria-live="polite" id="live-status">
-        {props.live ? "Live: new events appear every 5 seconds." : "Showing an older page: not live."}
+        {q.q
+          ? `Search results, newest first: each page looks through up to ${SEARCH_BOUND.events.toLocaleString("en")} events of the range (the last ${SEARCH_BOUND.defaultHours} hours unless Since/Until say otherwise).`
+          : props.live
+            ? "Live: new events appear every 5 seconds."
+            : "Showing an older page: not live."}
       </p>
       <div class="scroll">
         <table>
@@ -102,18 +107,18 @@ export function EventList(props: { events: EventRow[]; query: Record<string, str
             </tr>
           </thead>
           <tbody id="event-rows" data-live={props.live ? "1" : "0"}>
-            <EventRows events={props.events} />
+            <EventRows events={props.events} empty={q.q ? (props.nextCursor ? "No match in this part of the range." : "No match.") : undefined} />
           </tbody>
         </table>
       </div>
-      {props.nextCursor && <a href={`/dashboard/events?${next}`}>Older events →</a>}
+      {props.nextCursor && <a href={`/dashboard/events?${next}`}>{q.q ? "Search further back →" : "Older events →"}</a>}
     </div>
   );
 }
 
 export type EventDetail = z.infer<typeof EventSchema>;
 
-export function EventPage(props: { event: EventDetail; canReplay: boolean }) {
+export function EventPage(props: { event: EventDetail; canReplay: boolean; canTest: boolean }) {
   const e = props.event;
   return (
     <div class="stack">
@@ -147,7 +152,16 @@ export function EventPage(props: { event: EventDetail; canReplay: boolean }) {
       </dl>
       {props.canReplay && <Action action={`/dashboard/events/${e.id}/replay`} label="Replay to every matching webhook" />}
       <h2 id="deliveries">Deliveries</h2>
-      {e.deliveries.length === 0 && <p class="muted">No webhook was owed this event.</p>}
+      {e.deliveries.length === 0 && e.filteredOut.length === 0 && <p class="muted">No webhook was owed this event.</p>}
+      {e.filteredOut.map((uid) => (
+        <section class="card" aria-label={`Filtered out by webhook ${uid}`}>
+          <p>
+            <span class="badge">filtered out</span> by <a href={`/dashboard/webhooks/${uid}`}>webhook {uid}</a>: its filter excluded this event
+            when it was stored, so nothing was sent to it.
+          </p>
+          {props.canTest && <Action action={`/dashboard/webhooks/${uid}/test`} label="Why? Test this webhook" kind="secondary" fields={{ eventId: e.id }} />}
+        </section>
+      ))}
       {e.deliveries.map((d) => (
         <section class="card" aria-label={`Delivery ${d.id}`}>
           <p>
@@ -180,20 +194,7 @@ export function EventPage(props: { event: EventDetail; canReplay: boolean }) {
         {prettyBody(e.body)}
       </pre>
       <h2>Headers</h2>
-      <div class="scroll">
-        <table>
-          <tbody>
-            {Object.entries(e.headers).map(([k, v]) => (
-              <tr>
-                <th scope="row" class="mono">
-                  {k}
-                </th>
-                <td class="mono">{v}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <HeaderTable headers={e.headers} />
     </div>
   );
 }

@@ -1,14 +1,46 @@
 import type { z } from "@hono/zod-openapi";
-import type { SourceSchema } from "../../api/schemas";
+import type { RejectionsSchema, SourceSchema } from "../../api/schemas";
 import { PROVIDER_NAMES } from "../../domain/types";
 import { Action } from "../layout";
 
 export type SourceJson = z.infer<typeof SourceSchema>;
+export type RejectionsJson = z.infer<typeof RejectionsSchema>;
+
+/** What to look at first, by why requests were refused. */
+const HINTS: Record<string, string> = {
+  invalid_signature: "check the secret",
+  missing_signature: "the sender does not sign: check its webhook settings",
+  timestamp_out_of_tolerance: "check the sender's clock, or the tolerance",
+  malformed_payload: "the body is not what this provider sends",
+  payload_too_large: "bodies over 256 KiB are refused",
+  rate_limited: "one address kept sending bad signatures",
+  unknown_source: "the URL names no enabled source",
+};
+
+function ago(iso: string, now: number): string {
+  const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
+  if (s < 90) return `${s} s ago`;
+  if (s < 5400) return `${Math.round(s / 60)} min ago`;
+  return `${Math.round(s / 3600)} h ago`;
+}
+
+/** "last refused: 2 min ago, invalid_signature ×412 — check the secret", or nothing refused in a day. */
+export function Refused(props: { rejections: RejectionsJson["summary"]; now: number }) {
+  const [latest, ...rest] = props.rejections;
+  if (!latest) return <span class="muted">none in 24 h</span>;
+  return (
+    <span>
+      last refused: {ago(latest.lastAt, props.now)}, <b>{latest.reason}</b> ×{latest.lastDay}
+      {HINTS[latest.reason] && <> — {HINTS[latest.reason]}</>}
+      {rest.length > 0 && <span class="muted"> (also {rest.map((r) => `${r.reason} ×${r.lastDay}`).join(", ")})</span>}
+    </span>
+  );
+}
 
 // An hmac source needs its signing configuration: create those through the API.
 const PROVIDERS = PROVIDER_NAMES.filter((p) => p !== "hmac");
 
-export function SourceList(props: { sources: SourceJson[]; canWrite: boolean }) {
+export function SourceList(props: { sources: SourceJson[]; canWrite: boolean; now: number; unknown?: RejectionsJson | null }) {
   return (
     <div class="stack">
       <div class="scroll">
@@ -20,6 +52,7 @@ export function SourceList(props: { sources: SourceJson[]; canWrite: boolean }) 
               <th scope="col" class="opt">Owner</th>
               <th scope="col" class="opt">Ingress URL</th>
               <th scope="col">State</th>
+              <th scope="col">Refused requests</th>
               <th scope="col">Actions</th>
             </tr>
           </thead>
@@ -35,6 +68,9 @@ export function SourceList(props: { sources: SourceJson[]; canWrite: boolean }) 
                 <td>
                   {s.disabled ? "disabled" : "enabled"}
                   {s.readOnly && <span class="muted"> · from configuration</span>}
+                </td>
+                <td>
+                  <Refused rejections={s.rejections ?? []} now={props.now} />
                 </td>
                 <td>
                   {props.canWrite && !s.readOnly && (
@@ -57,6 +93,12 @@ export function SourceList(props: { sources: SourceJson[]; canWrite: boolean }) 
           </tbody>
         </table>
       </div>
+      {props.unknown && props.unknown.summary.length > 0 && (
+        <p>
+          Requests to source ids that name no enabled source: <Refused rejections={props.unknown.summary} now={props.now} />
+          {props.unknown.recent[0] && <> (latest asked for <code>{props.unknown.recent[0].requested}</code>)</>}
+        </p>
+      )}
       {props.canWrite && (
         <form method="post" action="/dashboard/sources" class="card stack" aria-label="New source">
           <h2>New source</h2>

@@ -1,8 +1,11 @@
 import type { z } from "@hono/zod-openapi";
-import type { WebhookSchema } from "../../api/schemas";
-import { Action } from "../layout";
+import type { WebhookSchema, WebhookTestAnswer } from "../../api/schemas";
+import { DEFAULT_MAX_CONCURRENCY, MAX_CONCURRENCY_MAX, RATE_LIMIT_MAX } from "../../domain/flow";
+import { Action, HeaderTable, Time } from "../layout";
+import { prettyBody } from "../pretty-body";
 
 export type WebhookJson = z.infer<typeof WebhookSchema>;
+export type WebhookTestJson = z.infer<typeof WebhookTestAnswer>;
 
 export interface WebhookCounts {
   held: number;
@@ -59,6 +62,7 @@ export function WebhookList(props: { webhooks: WebhookJson[]; counts: Map<string
                   <td>
                     {w.disabled ? "disabled" : "enabled"}
                     {counts && counts.held > 0 && <span class="muted"> · {counts.held} held</span>}
+                    <span class="muted"> · {limitsOf(w)}</span>
                   </td>
                   <td>
                     <WebhookRowActions w={w} counts={counts} canWrite={props.canWrite} canReplay={props.canReplay} />
@@ -109,8 +113,45 @@ export function WebhookForm(props: { webhook?: WebhookJson }) {
         Attempts
         <input name="maxAttempts" type="number" min="1" max="50" value={String(w?.maxAttempts ?? 15)} />
       </label>
+      <label>
+        Rate limit (deliveries per second; empty: none)
+        <input name="rateLimit" type="number" min="1" max={String(RATE_LIMIT_MAX)} value={w?.rateLimit == null ? "" : String(w.rateLimit)} />
+      </label>
+      <label>
+        Requests at once
+        <input name="maxConcurrency" type="number" min="1" max={String(MAX_CONCURRENCY_MAX)} value={String(w?.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY)} />
+      </label>
+      <label>
+        Order
+        <select name="ordering">
+          <option value="unordered" selected={w?.ordering !== "fifo"}>
+            Unordered: in parallel
+          </option>
+          <option value="fifo" selected={w?.ordering === "fifo"}>
+            FIFO: one at a time, in the order events were received
+          </option>
+        </select>
+      </label>
       <label class="check">
         <input name="disabled" type="checkbox" checked={w?.disabled ?? false} /> Disabled (deliveries are held)
+      </label>
+      <label>
+        Filter (JSON matched against the event's body and headers; empty: every event)
+        <textarea name="filter" rows={4} class="mono" placeholder='{"body": {"data.conversation.channel.type": "sms"}}'>
+          {w?.filter ? JSON.stringify(w.filter, null, 2) : ""}
+        </textarea>
+      </label>
+      <label>
+        Transformation (JSONata on the body; its result is the body sent; empty: the body as received)
+        <textarea name="transform" rows={3} class="mono" placeholder='{"text": data.body}'>
+          {w?.transform ?? ""}
+        </textarea>
+      </label>
+      <label>
+        Extra headers (JSON: header name → JSONata)
+        <textarea name="transformHeaders" rows={2} class="mono" placeholder='{"x-conversation": "data.conversation.uid"}'>
+          {w?.transformHeaders ? JSON.stringify(w.transformHeaders, null, 2) : ""}
+        </textarea>
       </label>
       <div>
         <button type="submit">{w ? "Save" : "Create webhook"}</button>
@@ -119,14 +160,156 @@ export function WebhookForm(props: { webhook?: WebhookJson }) {
   );
 }
 
-export function WebhookPage(props: { webhook: WebhookJson; counts?: WebhookCounts; canWrite: boolean; canReplay: boolean }) {
+/** Rate, concurrency and order in a few words. */
+function limitsOf(w: WebhookJson): string {
+  const rate = w.rateLimit === null ? "no rate limit" : `${w.rateLimit}/s`;
+  return w.ordering === "fifo" ? `FIFO, ${rate}` : `${rate}, ${w.maxConcurrency} at once`;
+}
+
+/** About how long, in words: "40 s", "12 min", "3 h". */
+function duration(seconds: number): string {
+  if (seconds < 90) return `${seconds} s`;
+  if (seconds < 90 * 60) return `${Math.round(seconds / 60)} min`;
+  return `${Math.round(seconds / 3600)} h`;
+}
+
+/** What the webhook is owed, how fast it goes, and when it expects to be done. */
+function Backlog(props: { w: WebhookJson }) {
+  const b = props.w.backlog;
+  if (!b) return null;
+  const total = b.held + b.pending;
+  return (
+    <dl class="kpis" aria-label="Backlog">
+      <div>
+        <dt class="muted">Backlog</dt>
+        <dd>
+          {b.capped ? "at least " : ""}
+          {total.toLocaleString("en")} ({b.held.toLocaleString("en")} held, {b.pending.toLocaleString("en")} pending)
+        </dd>
+      </div>
+      <div>
+        <dt class="muted">Delivering</dt>
+        <dd>
+          {b.deliveriesPerSecond}/s · {b.inFlight} in flight
+        </dd>
+      </div>
+      <div>
+        <dt class="muted">Done</dt>
+        <dd>
+          {total === 0 ? (
+            "nothing owed"
+          ) : b.estimatedSeconds === null || b.estimatedDoneAt === null ? (
+            props.w.disabled ? "when enabled" : "unknown yet"
+          ) : (
+            <>
+              in about {duration(b.estimatedSeconds)} (<Time iso={b.estimatedDoneAt} />)
+            </>
+          )}
+        </dd>
+      </div>
+      <div>
+        <dt class="muted">Limits</dt>
+        <dd>{limitsOf(props.w)}</dd>
+      </div>
+      {b.pausedUntil && (
+        <div>
+          <dt class="muted">Paused until</dt>
+          <dd>
+            <Time iso={b.pausedUntil} />
+          </dd>
+        </div>
+      )}
+    </dl>
+  );
+}
+
+/** The webhook's filter and transformation, for readers who cannot edit them. */
+function ContentRules(props: { w: WebhookJson }) {
+  const { w } = props;
+  if (w.filter === null && w.transform === null && w.transformHeaders === null) return <p class="muted">No filter and no transformation: every event it is subscribed to, sent as received.</p>;
+  return (
+    <dl class="stack" aria-label="Filter and transformation">
+      <dt class="muted">Filter</dt>
+      <dd><pre>{w.filter ? JSON.stringify(w.filter, null, 2) : "none"}</pre></dd>
+      <dt class="muted">Transformation</dt>
+      <dd><pre>{w.transform ?? "none"}</pre></dd>
+      {w.transformHeaders && (
+        <>
+          <dt class="muted">Extra headers</dt>
+          <dd><pre>{JSON.stringify(w.transformHeaders, null, 2)}</pre></dd>
+        </>
+      )}
+    </dl>
+  );
+}
+
+/** "Test this webhook": pick a stored event, see what would be sent. */
+export function WebhookTestForm(props: { uid: string; eventId?: string }) {
+  return (
+    <form method="post" action={`/dashboard/webhooks/${props.uid}/test`} class="card stack" aria-label="Test this webhook">
+      <h2>Test this webhook</h2>
+      <p class="muted">Runs its checks, filter and transformation on a stored event and shows what would be sent. Nothing is delivered.</p>
+      <label>
+        Event id
+        <input name="eventId" required value={props.eventId ?? ""} placeholder="evt_…" size={40} />
+      </label>
+      <div>
+        <button type="submit" class="secondary">
+          Test
+        </button>
+      </div>
+    </form>
+  );
+}
+
+export function WebhookTestResult(props: { result: WebhookTestJson }) {
+  const r = props.result;
+  return (
+    <section class="stack" aria-label="Test result">
+      <p>
+        <b>{r.matched ? "Owed: a delivery would be made." : "Not owed: no delivery would be made."}</b> Event{" "}
+        <a href={`/dashboard/events/${r.eventId}`} class="mono">
+          {r.eventId}
+        </a>
+      </p>
+      <ul aria-label="Checks">
+        {r.checks.map((c) => (
+          <li>
+            {c.passed ? "✓" : "✗"} <b>{c.check}</b>: {c.message}
+          </li>
+        ))}
+      </ul>
+      {r.transformError && (
+        <p class="notice error" role="alert">
+          The transformation fails on this event: {r.transformError}. A delivery would fail at once, without retries.
+        </p>
+      )}
+      {r.request && (
+        <>
+          <h2>Request</h2>
+          <p class="mono">POST {r.request.url}</p>
+          <HeaderTable headers={r.request.headers} label="Request headers" />
+          <p class="muted">Plus the signature headers, computed at each attempt over exactly this body.</p>
+          <pre tabindex={0} aria-label="Request body">
+            {prettyBody(r.request.body)}
+          </pre>
+        </>
+      )}
+    </section>
+  );
+}
+
+export function WebhookPage(props: { webhook: WebhookJson; counts?: WebhookCounts; canWrite: boolean; canReplay: boolean; canTest: boolean; testEventId?: string }) {
   const w = props.webhook;
   return (
     <div class="stack">
       <p>
         <span class="mono">{w.url}</span> · {scopeOf(w)} · {w.disabled ? "disabled" : "enabled"} · {w.heldDeliveries ?? 0} held
       </p>
+      <Backlog w={w} />
       <WebhookRowActions w={w} counts={props.counts ?? { held: w.heldDeliveries ?? 0, failed: 0 }} canWrite={props.canWrite} canReplay={props.canReplay} />
+      {props.canTest && <WebhookTestForm uid={w.uid} eventId={props.testEventId} />}
+      {!props.canWrite && <ContentRules w={w} />}
       {props.canWrite && <WebhookForm webhook={w} />}
       {props.canWrite && <Action action={`/dashboard/webhooks/${w.uid}/delete`} label="Delete webhook" kind="danger" />}
     </div>

@@ -1,4 +1,6 @@
 -- Volume: compact rows, compressed bodies, counters kept with the writes they count.
+-- It comes after 0011-0013 (written for the text layout), so every database, whichever
+-- of those it already had, reaches this layout the same way.
 --
 -- Strings that repeat on every row (sources, event types, organizations, locations,
 -- webhook uids) are stored once in `names` and referred to by integer; event and
@@ -29,13 +31,14 @@ CREATE TABLE events_v2 (
   location INTEGER,                       -- names.id
   received_at INTEGER NOT NULL,           -- epoch ms, at the edge
   dedupe BLOB NOT NULL,                   -- the 16 bytes of a UUID, else the key as text
-  part INTEGER NOT NULL                   -- its place in its contents row
+  part INTEGER NOT NULL,                  -- its place in its contents row
+  filtered_out TEXT                       -- JSON array of the uids of webhooks whose filter excluded it; NULL: none
 );
-INSERT INTO events_v2 (seq, id, source, type, object, organization, location, received_at, dedupe, part)
+INSERT INTO events_v2 (seq, id, source, type, object, organization, location, received_at, dedupe, part, filtered_out)
   SELECT seq, (CASE WHEN length(id) = 36 AND substr(id, 1, 4) = 'evt_' AND substr(id, 5) NOT GLOB '*[^0-9a-f]*' THEN unhex(substr(id, 5)) ELSE id END), (SELECT id FROM names WHERE name = source_id), (SELECT id FROM names WHERE name = event_type), CASE WHEN event_type LIKE 'message.%' THEN 0 WHEN event_type LIKE 'contact.%' THEN 1 WHEN event_type LIKE 'invoice.%' THEN 2 WHEN event_type LIKE 'review.%' THEN 3 ELSE 4 END,
     (SELECT id FROM names WHERE name = organization_uid), (SELECT id FROM names WHERE name = location_uid), received_at, (CASE WHEN length(dedupe_key) = 36 AND substr(dedupe_key, 9, 1) = '-' AND substr(dedupe_key, 14, 1) = '-' AND substr(dedupe_key, 19, 1) = '-'
        AND substr(dedupe_key, 24, 1) = '-' AND length(replace(dedupe_key, '-', '')) = 32 AND replace(dedupe_key, '-', '') NOT GLOB '*[^0-9a-f]*'
-     THEN unhex(replace(dedupe_key, '-', '')) ELSE dedupe_key END), 0
+     THEN unhex(replace(dedupe_key, '-', '')) ELSE dedupe_key END), 0, filtered_out
   FROM events ORDER BY seq;
 
 -- The headers and bodies of the events from seq to last: key = the seq of the first.
@@ -56,11 +59,12 @@ CREATE TABLE deliveries_v2 (
   attempt_count INTEGER NOT NULL DEFAULT 0,
   next_attempt_at INTEGER,                -- epoch ms, while pending
   created_at INTEGER NOT NULL,
-  updated_at INTEGER NOT NULL
+  updated_at INTEGER NOT NULL,
+  event_received_at INTEGER               -- its event's, while owed: the order a webhook is owed its deliveries in
 );
-INSERT INTO deliveries_v2 (seq, id, event, webhook, object, status, attempt_count, next_attempt_at, created_at, updated_at)
+INSERT INTO deliveries_v2 (seq, id, event, webhook, object, status, attempt_count, next_attempt_at, created_at, updated_at, event_received_at)
   SELECT d.seq, (CASE WHEN length(d.id) = 36 AND substr(d.id, 1, 4) = 'dlv_' AND substr(d.id, 5) NOT GLOB '*[^0-9a-f]*' THEN unhex(substr(d.id, 5)) ELSE d.id END), e.seq, (SELECT id FROM names WHERE name = d.webhook_uid), e.object, CASE d.status WHEN 'held' THEN 0 WHEN 'pending' THEN 1 WHEN 'succeeded' THEN 2 WHEN 'failed' THEN 3 ELSE 4 END,
-    d.attempt_count, d.next_attempt_at, d.created_at, d.updated_at
+    d.attempt_count, d.next_attempt_at, d.created_at, d.updated_at, d.event_received_at
   FROM deliveries d JOIN events_v2 e ON e.id = (CASE WHEN length(d.event_id) = 36 AND substr(d.event_id, 1, 4) = 'evt_' AND substr(d.event_id, 5) NOT GLOB '*[^0-9a-f]*' THEN unhex(substr(d.event_id, 5)) ELSE d.event_id END) ORDER BY d.seq;
 
 CREATE TABLE attempts_v2 (
@@ -90,8 +94,11 @@ CREATE INDEX events_organization ON events (organization, seq);
 CREATE INDEX events_location ON events (location, seq);
 CREATE INDEX deliveries_event ON deliveries (event);
 CREATE INDEX deliveries_webhook_status ON deliveries (webhook, status, seq);
--- Only pending deliveries carry a due time worth finding (the re-drive of lost messages).
-CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE status = 1;
+-- What the scheduler of one webhook reads: its owed deliveries in event order (FIFO, and
+-- releasing held ones oldest first), and its pending ones by due time (the next alarm, the
+-- maintenance run's wake-up). Partial, so a settled delivery has no entry in either.
+CREATE INDEX deliveries_owed_in_order ON deliveries (webhook, event_received_at) WHERE status IN (0, 1);
+CREATE INDEX deliveries_pending_due ON deliveries (webhook, next_attempt_at) WHERE status = 1;
 
 -- Events counted by where they belong and when they arrived. scope 0: every event;
 -- +n: organization names.id n; -n: location names.id n, whose rows are split by

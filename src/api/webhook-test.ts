@@ -1,0 +1,53 @@
+// "Test this webhook": the routing checks and the transformation on one stored event, as data.
+import type { StoredEvent, Webhook } from "../domain/types";
+import { outbound } from "../pipeline/outbound";
+import { unsignedHeaders } from "../pipeline/sign";
+import { filterMismatch, FilterInput, typeMatches } from "../routing/match";
+
+type Check = { check: "eventTypes" | "owner" | "sources" | "filter"; passed: boolean; message: string };
+
+const list = (xs: string[]) => xs.join(", ");
+
+function ownerCheck(w: Webhook, e: StoredEvent): Check {
+  if (w.organizationUid !== null) {
+    const passed = e.organizationUid === w.organizationUid;
+    return { check: "owner", passed, message: passed ? `organization ${w.organizationUid}` : `the event's organization is ${e.organizationUid ?? "none"}, the webhook's ${w.organizationUid}` };
+  }
+  if (w.locationUid !== null) {
+    const passed = e.locationUid === w.locationUid;
+    return { check: "owner", passed, message: passed ? `location ${w.locationUid}` : `the event's location is ${e.locationUid ?? "none"}, the webhook's ${w.locationUid}` };
+  }
+  return { check: "owner", passed: true, message: "a catch-all: every organization and location" };
+}
+
+/** The same checks routing makes (routing/match.ts), each with why, and what a delivery would send. */
+export async function testWebhook(w: Webhook, e: StoredEvent) {
+  const type = w.eventTypes.find((p) => typeMatches(p, e.eventType));
+  const mismatch = filterMismatch(w, new FilterInput(e));
+  const checks: Check[] = [
+    {
+      check: "eventTypes",
+      passed: type !== undefined,
+      message: type !== undefined ? `${e.eventType} matches ${type}` : `${e.eventType} is not among ${list(w.eventTypes)}`,
+    },
+    ownerCheck(w, e),
+    {
+      check: "sources",
+      passed: w.sourceIds === null || w.sourceIds.includes(e.sourceId),
+      message:
+        w.sourceIds === null ? "every source" : w.sourceIds.includes(e.sourceId) ? `source ${e.sourceId}` : `source ${e.sourceId} is not among ${list(w.sourceIds)}`,
+    },
+    { check: "filter", passed: mismatch === null, message: w.filter === null ? "no filter" : (mismatch ?? "the filter matches") },
+  ];
+  const payload = await outbound(w, e.body);
+  return {
+    eventId: e.id,
+    webhookUid: w.uid,
+    matched: checks.every((c) => c.passed),
+    checks,
+    transformError: payload.ok ? null : payload.reason,
+    request: payload.ok
+      ? { url: w.url, headers: { ...payload.headers, ...unsignedHeaders({ eventId: e.id, eventType: e.eventType, attempt: 1 }) }, body: payload.body }
+      : null,
+  };
+}

@@ -1,0 +1,135 @@
+/**
+ * Flow control of one webhook, as pure rules: its limits, the pacing that keeps
+ * a rate limit, when a downstream's answer pauses the webhook, how fast it is
+ * going, and when its backlog should be done. The scheduler (pipeline/flow.ts)
+ * applies them; nothing here knows about time beyond the `now` it is given.
+ */
+
+export const ORDERINGS = ["unordered", "fifo"] as const;
+/** `fifo`: one at a time, strictly in the order the events were received; `unordered`: in parallel. */
+export type Ordering = (typeof ORDERINGS)[number];
+
+export function isOrdering(v: unknown): v is Ordering {
+  return ORDERINGS.some((o) => o === v);
+}
+
+export const RATE_LIMIT_MAX = 1000;
+export const MAX_CONCURRENCY_MAX = 100;
+/**
+ * Requests one webhook gets at once unless it says otherwise: six, the requests one
+ * Workers invocation may have waiting for headers before the rest queue in the runtime
+ * with their timeouts running (docs/flow-control.md).
+ */
+export const DEFAULT_MAX_CONCURRENCY = 6;
+
+/** A webhook's limits, as the scheduler reads them on every wake. */
+export interface FlowLimits {
+  /** Deliveries started per second, or null for no limit. */
+  rateLimit: number | null;
+  maxConcurrency: number;
+  ordering: Ordering;
+}
+
+/** How many requests may be in flight at once: FIFO sends one at a time whatever maxConcurrency says. */
+export function concurrencyOf(l: FlowLimits): number {
+  return l.ordering === "fifo" ? 1 : Math.max(1, l.maxConcurrency);
+}
+
+/**
+ * Evenly spaced starts: one every 1000/rateLimit ms. Two starts are never closer
+ * than that, so no window of one second ever holds more than rateLimit of them;
+ * time not used is not saved up (no burst after a quiet spell).
+ */
+export class Pacer {
+  private nextAt = 0;
+
+  /** When the next start may happen (at or before `now`: at once). */
+  next(): number {
+    return this.nextAt;
+  }
+
+  /** Takes the slot at `now` for a webhook limited to `rateLimit` per second (null: none). */
+  take(now: number, rateLimit: number | null): void {
+    this.nextAt = rateLimit === null ? 0 : Math.max(this.nextAt, now) + 1000 / rateLimit;
+  }
+}
+
+/** What an attempt came to, as far as pausing the webhook is concerned. */
+export interface AttemptSignal {
+  /** null: no answer at all (timeout, refused connection, reset). */
+  statusCode: number | null;
+  /** The downstream's Retry-After, in seconds. */
+  retryAfterSeconds: number | null;
+  /** When the delivery is tried again, in seconds; null when settled. */
+  retryInSeconds: number | null;
+}
+
+/**
+ * How long (ms) the whole webhook waits after an attempt before starting another:
+ * - a 429 or 503 with Retry-After: that long (up to the cap), so a downstream asking
+ *   for air gets it from every delivery, not only the one that was told;
+ * - no answer at all, unordered: the failed delivery's own backoff (at least 1 s),
+ *   so a downstream that is down costs one timeout per backoff, not one per queued
+ *   delivery. FIFO needs neither: its head waits for its own retry anyway.
+ */
+export function pauseAfter(a: AttemptSignal, ordering: Ordering, retryAfterCapSeconds: number): number {
+  if ((a.statusCode === 429 || a.statusCode === 503) && a.retryAfterSeconds !== null) {
+    return Math.min(retryAfterCapSeconds, a.retryAfterSeconds) * 1000;
+  }
+  if (ordering === "unordered" && a.statusCode === null && a.retryInSeconds !== null) return Math.max(1, a.retryInSeconds) * 1000;
+  return 0;
+}
+
+/** Counts per second over a sliding window, to tell how fast a webhook is going. */
+export class RateMeter {
+  private readonly buckets = new Map<number, { attempts: number; settled: number }>();
+  private since: number | null = null;
+
+  constructor(private readonly windowMs = 30_000) {}
+
+  /** One attempt ended at `now`; `settled` when it left nothing owed (succeeded, or failed for good). */
+  record(now: number, settled: boolean): void {
+    const second = Math.floor(now / 1000);
+    const b = this.buckets.get(second) ?? { attempts: 0, settled: 0 };
+    b.attempts++;
+    if (settled) b.settled++;
+    this.buckets.set(second, b);
+    this.since ??= now;
+    this.prune(now);
+  }
+
+  /** Attempts and settled deliveries per second over the window (or since the first one, if later). */
+  rates(now: number): { attemptsPerSecond: number; settledPerSecond: number } {
+    this.prune(now);
+    let attempts = 0;
+    let settled = 0;
+    for (const b of this.buckets.values()) {
+      attempts += b.attempts;
+      settled += b.settled;
+    }
+    if (attempts === 0 || this.since === null) return { attemptsPerSecond: 0, settledPerSecond: 0 };
+    const span = Math.max(1000, Math.min(this.windowMs, now - this.since)) / 1000;
+    return { attemptsPerSecond: round(attempts / span), settledPerSecond: round(settled / span) };
+  }
+
+  private prune(now: number): void {
+    const oldest = Math.floor((now - this.windowMs) / 1000);
+    for (const second of this.buckets.keys()) if (second <= oldest) this.buckets.delete(second);
+    if (this.buckets.size === 0) this.since = null;
+    else if (this.since !== null && this.since < now - this.windowMs) this.since = now - this.windowMs;
+  }
+}
+
+const round = (n: number) => Math.round(n * 100) / 100;
+
+/**
+ * Seconds until `owed` deliveries are done: at the pace they are being settled,
+ * else (nothing settled lately) at the rate limit, else unknown. A disabled
+ * webhook sends nothing, so it has no estimate.
+ */
+export function drainEstimate(owed: number, settledPerSecond: number, limits: FlowLimits & { disabled: boolean }): number | null {
+  if (owed === 0) return 0;
+  if (limits.disabled) return null;
+  const pace = settledPerSecond > 0 ? settledPerSecond : limits.rateLimit;
+  return pace ? Math.ceil(owed / pace) : null;
+}

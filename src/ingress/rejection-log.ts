@@ -1,0 +1,82 @@
+// Requests the ingress refuses are kept in sight ("why are my events not
+// arriving?") without costing the ack path a D1 write or an await: each refusal
+// is added to this isolate's tally, and the tally goes to the rejections queue
+// as one message per flush window, sent after the answer (waitUntil). A flood of
+// bad requests thus costs one message per isolate per window, whatever its size.
+import type { ErrorCode } from "../domain/errors";
+import type { RejectionsMessage, RejectionSample } from "../domain/types";
+import type { Env } from "../env";
+
+/** How long refusals are tallied before the tally is sent (REJECTIONS_FLUSH_MS, default 5 s). */
+export const DEFAULT_FLUSH_MS = 5_000;
+/** Samples one message carries at most (the consumer keeps the latest few hundred per source). */
+export const MAX_SAMPLES = 20;
+const MAX_HEADER_NAMES = 40;
+
+/** What is kept of one refusal: never its body, a signature or a secret. */
+export interface Refusal {
+  /** The source it is counted under (a path naming no source: one key for all such, so a flood of ids adds no rows). */
+  sourceId: string;
+  requested: string;
+  reason: ErrorCode;
+  at: number;
+  client: string;
+  userAgent: string | null;
+  headers: Headers;
+}
+
+interface Tally {
+  counts: Map<string, { sourceId: string; reason: ErrorCode; count: number; lastAt: number }>;
+  samples: RejectionSample[];
+}
+
+const empty = (): Tally => ({ counts: new Map(), samples: [] });
+let tally = empty();
+let flushing = false;
+
+function flushMs(env: Env): number {
+  const n = Number(env.REJECTIONS_FLUSH_MS);
+  return Number.isFinite(n) && n >= 0 ? n : DEFAULT_FLUSH_MS;
+}
+
+function add(r: Refusal): void {
+  const key = `${r.sourceId}\n${r.reason}`;
+  const c = tally.counts.get(key) ?? { sourceId: r.sourceId, reason: r.reason, count: 0, lastAt: r.at };
+  c.count++;
+  c.lastAt = Math.max(c.lastAt, r.at);
+  tally.counts.set(key, c);
+  if (tally.samples.length < MAX_SAMPLES) {
+    tally.samples.push({
+      sourceId: r.sourceId,
+      requested: r.requested.slice(0, 64),
+      reason: r.reason,
+      at: r.at,
+      client: r.client.slice(0, 64),
+      userAgent: r.userAgent?.slice(0, 256) ?? null,
+      headerNames: [...r.headers.keys()].slice(0, MAX_HEADER_NAMES),
+    });
+  }
+}
+
+async function flushAfter(env: Env, ms: number): Promise<void> {
+  if (ms > 0) await new Promise((r) => setTimeout(r, ms));
+  const taken = tally;
+  tally = empty();
+  flushing = false;
+  const message: RejectionsMessage = { v: 1, counts: [...taken.counts.values()], samples: taken.samples };
+  if (message.counts.length === 0) return;
+  try {
+    await env.REJECTIONS.send(message, { contentType: "json" });
+  } catch (err) {
+    // What is lost is a tally of refused requests, never an event.
+    console.error("rejection log: sending the tally failed", { requests: message.counts.reduce((n, c) => n + c.count, 0), error: String(err) });
+  }
+}
+
+/** Tallies a refused request; the tally is sent after the answer, at most once per window in this isolate. */
+export function noteRefusal(env: Env, waitUntil: (p: Promise<unknown>) => void, r: Refusal): void {
+  add(r);
+  if (flushing) return;
+  flushing = true;
+  waitUntil(flushAfter(env, flushMs(env)));
+}

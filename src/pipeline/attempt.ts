@@ -1,0 +1,91 @@
+import { decide, statusAfter } from "../domain/delivery";
+import { destinationProblem } from "../domain/destination";
+import type { Settings } from "../domain/settings";
+import type { Webhook } from "../domain/types";
+import type { NewDeadLetter } from "../store/dead-letters";
+import type { AttemptOutcome, FlowJob } from "../store/deliveries";
+import { postDelivery, type PostResult } from "./post";
+
+/**
+ * The name dead letters of failed deliveries are recorded under (`queue` in
+ * /v1/dead-letters): the deliveries dead-letter queue's, from when deliveries
+ * travelled on a queue, so every such record keeps one name.
+ */
+export const DELIVERY_DEAD_LETTERS = "edgehook-deliveries-dlq";
+
+/** One attempt made, waiting to be recorded. */
+export interface Attempted {
+  outcome: AttemptOutcome;
+  /** Seconds until the next attempt, or null when the delivery is settled. */
+  retryIn: number | null;
+  /** The downstream's Retry-After, in seconds. */
+  retryAfterSeconds: number | null;
+}
+
+/** Makes one attempt of a delivery and decides what follows; records nothing. */
+export async function attemptDelivery(s: Settings, { delivery, event }: FlowJob, webhook: Webhook, now = Date.now()): Promise<Attempted> {
+  const number = delivery.attemptCount + 1;
+  const refused = destinationProblem(webhook.url, s.allowPrivateDestinations);
+  const result: PostResult = refused
+    ? {
+        ok: false,
+        attempt: {
+          deliveryId: delivery.id,
+          number,
+          startedAt: now,
+          durationMs: 0,
+          statusCode: null,
+          error: `destination refused: the URL ${refused}`,
+          responseSnippet: null,
+        },
+        retryAfterSeconds: null,
+        permanent: false,
+      }
+    : await postDelivery(
+        {
+          deliveryId: delivery.id,
+          attempt: number,
+          url: webhook.url,
+          secret: webhook.secret,
+          eventId: event.id,
+          eventType: event.eventType,
+          body: event.body,
+          timeoutMs: webhook.timeoutMs,
+          transform: webhook,
+        },
+        now,
+      );
+
+  const decision = decide(
+    result.ok ? { ok: true } : result.permanent ? { ok: false, permanent: true } : { ok: false, retryAfterSeconds: result.retryAfterSeconds },
+    number,
+    { schedule: s.retrySchedule, maxAttempts: webhook.maxAttempts, retryAfterCapSeconds: s.retryCapSeconds },
+  );
+  const retryIn = decision.kind === "retry" ? decision.inSeconds : null;
+  const a = result.attempt;
+  return {
+    outcome: {
+      attempt: a,
+      status: statusAfter(decision),
+      nextAttemptAt: retryIn === null ? null : now + a.durationMs + retryIn * 1000,
+      // Failed for good: one dead letter per delivery, recorded with the attempt (a retry closes it).
+      deadLetter: decision.kind === "failed" ? failedDeliveryLetter({ deliveryId: delivery.id, eventId: event.id, webhookUid: webhook.uid }, a) : null,
+    },
+    retryIn,
+    retryAfterSeconds: result.retryAfterSeconds,
+  };
+}
+
+/** The one dead letter of a delivery failed for good, recorded with its last attempt (a retry closes it). */
+export function failedDeliveryLetter(d: { deliveryId: string; eventId: string; webhookUid: string }, a: AttemptOutcome["attempt"]): NewDeadLetter {
+  return {
+    queue: DELIVERY_DEAD_LETTERS,
+    messageId: `${d.deliveryId}#${a.number}`,
+    eventId: d.eventId,
+    deliveryId: d.deliveryId,
+    reason: `delivery failed after ${a.number} attempts: ${a.error ?? "unknown error"}`,
+    body: JSON.stringify({ deliveryId: d.deliveryId, eventId: d.eventId, webhookUid: d.webhookUid, attempts: a.number, lastError: a.error }),
+    attempts: a.number,
+    receivedAt: a.startedAt + a.durationMs,
+  };
+}

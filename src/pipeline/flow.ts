@@ -1,0 +1,304 @@
+/**
+ * One webhook's deliveries, sent within its limits: at most maxConcurrency in
+ * flight (one for FIFO), starts spaced to keep rateLimit, a pause after a 429/503
+ * with Retry-After or a downstream that does not answer, and for FIFO strictly
+ * the owed deliveries in the order their events were received. D1 stays the
+ * truth: what to send is read from it a page at a time, each attempt is recorded
+ * in it (several at once under load), and nothing here is lost with the object
+ * but the attempts not yet recorded, which are then simply made again.
+ *
+ * The Durable Object WebhookScheduler (scheduler.ts) is the only runner of a
+ * webhook's flow, which is what makes its limits hold across every isolate.
+ */
+import { concurrencyOf, Pacer, pauseAfter, RateMeter } from "../domain/flow";
+import { settings, type Settings } from "../domain/settings";
+import type { Webhook } from "../domain/types";
+import type { Env } from "../env";
+import { announceAttempts } from "../listen/announce";
+import { duePending, owedInOrder, pendingOutlook, type FlowJob } from "../store/deliveries";
+import { getWebhook } from "../store/webhooks";
+import { attemptDelivery, type Attempted } from "./attempt";
+import { holdWebhook, recordAttempts, releaseNext } from "./commands";
+
+/** Due deliveries read at a time (unordered), and owed ones looked ahead at (FIFO). */
+const PAGE = 50;
+const FIFO_PAGE = 20;
+/** Attempts recorded in one D1 transaction, at most. */
+const RECORD_BATCH = 50;
+/** When D1 refused to record attempts, the next try. */
+export const RECORD_RETRY_MS = 5_000;
+
+export interface RunOptions {
+  /** No attempt starts after this time. */
+  deadline: number;
+  /** Nor more than this many in one run. */
+  maxStarts: number;
+  /** A start that must wait (pacing, a pause, a due time) is waited for within the run if it is this close; else the run ends and says when. */
+  maxWaitMs: number;
+}
+
+/** What the scheduler can say about its webhook right now. */
+export interface FlowStatus {
+  inFlight: number;
+  /** Epoch ms until which nothing starts (a 429/503 Retry-After, or a downstream that did not answer), or null. */
+  pausedUntil: number | null;
+  attemptsPerSecond: number;
+  /** Deliveries settled (succeeded, or failed for good) per second. */
+  settledPerSecond: number;
+}
+
+export const IDLE_STATUS: FlowStatus = { inFlight: 0, pausedUntil: null, attemptsPerSecond: 0, settledPerSecond: 0 };
+
+type Next = { kind: "start"; job: FlowJob } | { kind: "wait"; at: number } | { kind: "none" };
+
+export class WebhookFlow {
+  private webhook: Webhook | null = null;
+  /** A wake arrived: read the webhook and the store again before the next start. */
+  private stale = true;
+  /** Read ahead from D1: due deliveries (unordered), or the owed ones in order, head first (FIFO). */
+  private buffer: FlowJob[] = [];
+  private readonly inFlight = new Map<string, Promise<void>>();
+  /** Attempts made and not recorded yet; their deliveries are never picked again meanwhile. */
+  private readonly unrecorded: Attempted[] = [];
+  private recording: Promise<void> | null = null;
+  private recordRetryAt = 0;
+  private readonly pacer = new Pacer();
+  private pausedUntil: number;
+  private readonly meter = new RateMeter();
+  private running: Promise<number | null> | null = null;
+  private poke: (() => void) | null = null;
+  /** Counts completions, recordings and wakes, so a run notices one that happened while it awaited D1. */
+  private changes = 0;
+
+  constructor(
+    private readonly env: Env,
+    readonly uid: string,
+    /** The pause survives the object: it is given back here and reported through `paused`. */
+    private readonly pause: { until?: number; paused?(until: number): void } = {},
+  ) {
+    this.pausedUntil = pause.until ?? 0;
+  }
+
+  /** New deliveries, or the webhook changed: look again. */
+  wake(): void {
+    this.stale = true;
+    this.nudge();
+  }
+
+  /** A wake that no run has acted on yet. */
+  get woken(): boolean {
+    return this.stale;
+  }
+
+  status(now = Date.now()): FlowStatus {
+    return { inFlight: this.inFlight.size, pausedUntil: this.pausedUntil > now ? this.pausedUntil : null, ...this.meter.rates(now) };
+  }
+
+  /**
+   * Sends what is due, within the limits, until nothing more can start now (or
+   * the run's bounds are reached) and what is in flight is recorded. Returns when
+   * to run again: the next due time, the end of a pause, or null when nothing is
+   * owed. One run at a time: a second caller shares the first's.
+   */
+  run(opts: RunOptions): Promise<number | null> {
+    this.running ??= this.loop(opts).finally(() => (this.running = null));
+    return this.running;
+  }
+
+  private async loop(opts: RunOptions): Promise<number | null> {
+    const s = settings(this.env);
+    let starts = 0;
+    this.record(); // a new run is also the next try of a recording that failed
+    for (;;) {
+      if (this.stale) {
+        this.stale = false;
+        this.buffer = [];
+        this.webhook = await getWebhook(this.env.DB, this.uid);
+        continue;
+      }
+      const w = this.webhook;
+      if (!w || w.disabled) {
+        // Deleted: what it was owed expired with it. Disabled: what is pending waits, held.
+        if (w) await holdWebhook(this.env, w.uid);
+        await this.settle();
+        if (this.stale) continue;
+        return null;
+      }
+
+      const seen = this.changes;
+      const now = Date.now();
+      const blocked = this.blockedUntil(w, now);
+      const open = now < opts.deadline && starts < opts.maxStarts;
+      // FIFO moves past a delivery only once its attempt is recorded, so that no later
+      // one goes out while a restart could still send it again.
+      const waitsForRecord = w.ordering === "fifo" && this.unrecorded.length > 0;
+      let due: number | null = null;
+      if (blocked === 0 && !waitsForRecord && open && this.inFlight.size < concurrencyOf(w)) {
+        const next = await this.next(w, now);
+        if (this.stale) continue;
+        if (next.kind === "start") {
+          this.start(s, w, next.job);
+          starts++;
+          continue;
+        }
+        due = next.kind === "wait" ? next.at : null;
+      }
+      if (this.changes !== seen) continue; // something settled meanwhile: look again
+
+      if (this.inFlight.size > 0 || this.recording) {
+        // A completion, a recording, a wake, or the end of what blocks starts.
+        await this.nap(blocked > now && open ? blocked - now : null);
+        continue;
+      }
+      const retryRecording = this.unrecorded.length > 0 ? this.recordRetryAt : null;
+      if (retryRecording !== null && retryRecording <= now) {
+        this.record();
+        continue;
+      }
+      const wakeAt = earliest(!open ? now : blocked > now ? blocked : due, retryRecording);
+      if (wakeAt !== null && open && wakeAt - now <= opts.maxWaitMs) {
+        await this.nap(wakeAt - now);
+        continue;
+      }
+      if (this.stale) continue;
+      return wakeAt;
+    }
+  }
+
+  /** Until when nothing may start (0: now): a pause, or the rate's pacing. */
+  private blockedUntil(w: Webhook, now: number): number {
+    const until = Math.max(this.pausedUntil, w.rateLimit === null ? 0 : this.pacer.next());
+    return until > now ? until : 0;
+  }
+
+  /** The next delivery to start, or when one will be due, or nothing owed. */
+  private async next(w: Webhook, now: number): Promise<Next> {
+    return w.ordering === "fifo" ? this.nextInOrder(now) : this.nextDue(now);
+  }
+
+  private async nextInOrder(now: number): Promise<Next> {
+    for (;;) {
+      if (this.buffer.length === 0) this.buffer = await owedInOrder(this.env.DB, this.uid, FIFO_PAGE);
+      const head = this.buffer[0];
+      if (!head || this.stale) return { kind: "none" };
+      if (head.delivery.status === "held") {
+        // Older than anything pending: the held backlog goes first, oldest first.
+        if (!(await this.releaseMore())) return { kind: "none" };
+        continue;
+      }
+      const at = head.delivery.nextAttemptAt ?? now;
+      return at > now ? { kind: "wait", at } : { kind: "start", job: head };
+    }
+  }
+
+  private async nextDue(now: number): Promise<Next> {
+    for (;;) {
+      const job = this.buffer.shift();
+      if (job) return { kind: "start", job };
+      const exclude = [...this.inFlight.keys(), ...this.unrecorded.map((a) => a.outcome.attempt.deliveryId)];
+      this.buffer = await duePending(this.env.DB, this.uid, { now, limit: PAGE, exclude });
+      if (this.stale) return { kind: "none" };
+      if (this.buffer.length > 0) continue;
+      const outlook = await pendingOutlook(this.env.DB, this.uid, exclude);
+      if (this.stale) return { kind: "none" };
+      if (outlook.held) {
+        if (!(await this.releaseMore())) return { kind: "none" };
+        continue;
+      }
+      return outlook.nextDueAt === null ? { kind: "none" } : { kind: "wait", at: outlook.nextDueAt };
+    }
+  }
+
+  /** Releases the next held deliveries; none released means the webhook changed (disabled meanwhile): read it again. */
+  private async releaseMore(): Promise<boolean> {
+    this.buffer = [];
+    if ((await releaseNext(this.env, this.uid)) > 0) return true;
+    this.stale = true;
+    return false;
+  }
+
+  private start(s: Settings, w: Webhook, job: FlowJob): void {
+    const now = Date.now();
+    this.pacer.take(now, w.rateLimit);
+    const id = job.delivery.id;
+    const done = attemptDelivery(s, job, w, now)
+      .then((a) => this.finished(s, w, job, a))
+      .catch((err) => console.error("a delivery attempt failed unexpectedly; it stays pending", { deliveryId: id, error: String(err) }))
+      .finally(() => {
+        this.inFlight.delete(id);
+        this.nudge();
+      });
+    this.inFlight.set(id, done);
+  }
+
+  private finished(s: Settings, w: Webhook, job: FlowJob, a: Attempted): void {
+    const { attempt } = a.outcome;
+    const end = attempt.startedAt + attempt.durationMs;
+    const pause = pauseAfter({ statusCode: attempt.statusCode, retryAfterSeconds: a.retryAfterSeconds, retryInSeconds: a.retryIn }, w.ordering, s.retryCapSeconds);
+    if (pause > 0 && end + pause > this.pausedUntil) {
+      this.pausedUntil = end + pause;
+      this.pause.paused?.(this.pausedUntil);
+    }
+    this.meter.record(end, a.retryIn === null);
+    const head = this.buffer[0];
+    if (w.ordering === "fifo" && head?.delivery.id === job.delivery.id) {
+      // The head moves on once settled; until then it stays the head, due again later.
+      if (a.retryIn === null) this.buffer.shift();
+      else head.delivery = { ...head.delivery, attemptCount: attempt.number, nextAttemptAt: a.outcome.nextAttemptAt };
+    }
+    this.unrecorded.push(a);
+    this.record();
+  }
+
+  /** Records what was attempted, a batch per D1 transaction, while more keeps coming; a failure waits RECORD_RETRY_MS. */
+  private record(): void {
+    if (this.recording || this.unrecorded.length === 0) return;
+    this.recording = (async () => {
+      while (this.unrecorded.length > 0) {
+        const batch = this.unrecorded.slice(0, RECORD_BATCH).map((a) => a.outcome);
+        try {
+          await recordAttempts(this.env, batch);
+        } catch (err) {
+          console.error("recording delivery attempts failed; trying again", { webhookUid: this.uid, attempts: batch.length, error: String(err) });
+          this.recordRetryAt = Date.now() + RECORD_RETRY_MS;
+          return;
+        }
+        this.unrecorded.splice(0, batch.length);
+        this.recordRetryAt = 0;
+        await announceAttempts(this.env, batch); // never throws, and skipped while nobody tails
+      }
+    })().finally(() => {
+      this.recording = null;
+      this.nudge();
+    });
+  }
+
+  /** Waits for what is in flight and its recording. */
+  private async settle(): Promise<void> {
+    while (this.inFlight.size > 0 || this.recording) await Promise.all([...this.inFlight.values(), this.recording]);
+  }
+
+  /** Sleeps until nudged (a completion, a recording, a wake) or `ms` passed (null: until nudged). */
+  private nap(ms: number | null): Promise<void> {
+    return new Promise((resolve) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const wake = () => {
+        clearTimeout(timer);
+        if (this.poke === wake) this.poke = null;
+        resolve();
+      };
+      if (ms !== null) timer = setTimeout(wake, Math.max(0, ms));
+      this.poke = wake;
+    });
+  }
+
+  private nudge(): void {
+    this.changes++;
+    this.poke?.();
+  }
+}
+
+function earliest(...times: (number | null)[]): number | null {
+  const set = times.filter((t): t is number => t !== null);
+  return set.length === 0 ? null : Math.min(...set);
+}

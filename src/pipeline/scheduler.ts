@@ -1,0 +1,86 @@
+import { DurableObject } from "cloudflare:workers";
+import type { Env } from "../env";
+import { IDLE_STATUS, WebhookFlow, type FlowStatus } from "./flow";
+
+/**
+ * A run sends for at most this long, or this many attempts, then the next alarm
+ * goes on: CPU time and subrequests are counted per invocation.
+ */
+const RUN_BUDGET_MS = 30_000;
+const RUN_MAX_STARTS = 2_000;
+/** Within a run, a wait this short (pacing, a pause, a retry due soon) is waited out; a longer one becomes the alarm. */
+const IN_RUN_WAIT_MS = 2_000;
+/** After a run failed (D1 unreachable), the next one. */
+const FAILED_RUN_RETRY_MS = 5_000;
+
+const UID_KEY = "webhookUid";
+const PAUSE_KEY = "pausedUntil";
+
+/**
+ * The one sender of one webhook's deliveries (`idFromName(webhook uid)`). A
+ * Durable Object is a single instance with a single thread, wherever and however
+ * often it is called, so the limits its flow keeps are the webhook's limits, not
+ * one isolate's. It keeps in storage only its webhook's uid and a pause; the
+ * deliveries are in D1. Work happens in the alarm: a wake stores an alarm for
+ * now (durable once `wake` returned), a run sends what is due and sets the alarm
+ * for the next due time, and the alarm is retried if the object is lost mid-run.
+ */
+export class WebhookScheduler extends DurableObject<Env> {
+  private flow: WebhookFlow | null = null;
+  private running = false;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    const uid = ctx.storage.kv.get(UID_KEY);
+    if (typeof uid === "string") this.flow = this.flowFor(uid);
+  }
+
+  private flowFor(uid: string): WebhookFlow {
+    const paused = this.ctx.storage.kv.get(PAUSE_KEY);
+    return new WebhookFlow(this.env, uid, {
+      until: typeof paused === "number" ? paused : 0,
+      paused: (until) => this.ctx.storage.kv.put(PAUSE_KEY, until),
+    });
+  }
+
+  /** Something changed for the webhook (new pending deliveries, its settings): a run follows. */
+  async wake(webhookUid: string): Promise<void> {
+    if (!this.flow) {
+      this.ctx.storage.kv.put(UID_KEY, webhookUid);
+      this.flow = this.flowFor(webhookUid);
+    }
+    this.flow.wake();
+    if (this.running) return; // the run under way sees the wake
+    const at = await this.ctx.storage.getAlarm();
+    const now = Date.now();
+    if (at === null || at > now) await this.ctx.storage.setAlarm(now);
+  }
+
+  /** In flight, paused, and how fast it is going, for the webhook's backlog view. */
+  async status(): Promise<FlowStatus> {
+    return this.flow?.status() ?? IDLE_STATUS;
+  }
+
+  async alarm(): Promise<void> {
+    const flow = this.flow;
+    if (!flow || this.running) return;
+    this.running = true;
+    try {
+      for (;;) {
+        let next: number | null;
+        try {
+          next = await flow.run({ deadline: Date.now() + RUN_BUDGET_MS, maxStarts: RUN_MAX_STARTS, maxWaitMs: IN_RUN_WAIT_MS });
+        } catch (err) {
+          console.error("delivery scheduler run failed; trying again", { webhookUid: flow.uid, error: String(err) });
+          next = Date.now() + FAILED_RUN_RETRY_MS;
+        }
+        if (flow.woken) continue;
+        if (next !== null) await this.ctx.storage.setAlarm(next);
+        // A wake that came while the alarm was being stored found this run still going.
+        if (!flow.woken) return;
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+}

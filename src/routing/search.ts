@@ -1,0 +1,46 @@
+/**
+ * Event search (`GET /v1/events?q=…`): a query is a field's value (`data.conversation.uid=abc`,
+ * a dotted path into the body), a filter document (`{"body": …}`, the language of webhook
+ * filters), or else text found in the raw body (case-insensitive). Matching is pure; the
+ * bound on how many events one search examines is the caller's.
+ */
+import { matchesFilter, validateFilter, type Filter } from "./filter";
+import { FilterInput, type EventContent } from "./match";
+
+export type SearchQuery = { kind: "text"; lower: string } | { kind: "filter"; filter: Filter };
+
+/** A dotted path into the body; a segment never starts with `$` (that would be an operator). */
+const FIELD = /^([A-Za-z0-9_-][A-Za-z0-9_$-]*(?:\.[A-Za-z0-9_-][A-Za-z0-9_$-]*)*)=(.*)$/s;
+
+export function parseSearch(q: string): { ok: true; query: SearchQuery } | { ok: false; path: string; message: string } {
+  const text = q.trim();
+  if (text === "") return { ok: false, path: "q", message: "the search is empty" };
+  if (text.startsWith("{")) {
+    let doc: unknown;
+    try {
+      doc = JSON.parse(text);
+    } catch {
+      return { ok: false, path: "q", message: "a search starting with { is a filter document, and this one is not valid JSON" };
+    }
+    const r = validateFilter(doc);
+    if (!r.ok) return { ok: false, path: `q${r.issues[0]?.path.slice(1) ?? ""}`, message: r.issues[0]?.message ?? "invalid filter" };
+    return { ok: true, query: { kind: "filter", filter: r.filter } };
+  }
+  const field = FIELD.exec(text);
+  if (field) {
+    const [, path = "", value = ""] = field;
+    // The value as written matches a string; when it reads as a number, boolean or null, that value too.
+    const candidates: unknown[] = [value];
+    if (/^-?\d+(\.\d+)?$/.test(value)) candidates.push(Number(value));
+    if (value === "true" || value === "false" || value === "null") candidates.push(JSON.parse(value));
+    const r = validateFilter({ body: { [path]: { $in: candidates } } });
+    if (!r.ok) return { ok: false, path: "q", message: r.issues[0]?.message ?? "invalid field search" };
+    return { ok: true, query: { kind: "filter", filter: r.filter } };
+  }
+  return { ok: true, query: { kind: "text", lower: text.toLowerCase() } };
+}
+
+export function matchesSearch(query: SearchQuery, e: EventContent): boolean {
+  if (query.kind === "text") return e.body.toLowerCase().includes(query.lower);
+  return matchesFilter(query.filter, new FilterInput(e).value);
+}

@@ -1,0 +1,121 @@
+import type { ErrorCode } from "../domain/errors";
+import type { RejectionsMessage, RejectionSample } from "../domain/types";
+
+const HOUR_MS = 3_600_000;
+/** Samples kept per source: the latest few hundred. */
+export const SAMPLES_KEPT = 200;
+
+/**
+ * Records tallies of refused requests in one transaction: counts added to their
+ * hour, samples appended, and each source's samples pruned to the latest SAMPLES_KEPT.
+ */
+export async function recordRejections(db: D1Database, messages: RejectionsMessage[]): Promise<void> {
+  const counts = messages.flatMap((m) => m.counts);
+  const samples = messages.flatMap((m) => m.samples);
+  if (counts.length === 0) return;
+  const sources = [...new Set(samples.map((s) => s.sourceId))];
+  await db.batch([
+    db
+      .prepare(
+        `INSERT INTO rejection_counts (source_id, reason, hour, count, last_at)
+         SELECT value->>0, value->>1, value->>2, value->>3, value->>4 FROM json_each(?) WHERE true
+         ON CONFLICT (source_id, reason, hour) DO UPDATE SET count = count + excluded.count, last_at = max(last_at, excluded.last_at)`,
+      )
+      .bind(JSON.stringify(counts.map((c) => [c.sourceId, c.reason, Math.floor(c.lastAt / HOUR_MS) * HOUR_MS, c.count, c.lastAt]))),
+    db
+      .prepare(
+        `INSERT INTO rejections (source_id, requested, at, reason, client, user_agent, header_names)
+         SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6 FROM json_each(?)`,
+      )
+      .bind(JSON.stringify(samples.map((s) => [s.sourceId, s.requested, s.at, s.reason, s.client, s.userAgent, JSON.stringify(s.headerNames)]))),
+    ...sources.map((id) =>
+      db
+        .prepare(
+          `DELETE FROM rejections WHERE source_id = ?1
+           AND seq <= (SELECT seq FROM rejections WHERE source_id = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2)`,
+        )
+        .bind(id, SAMPLES_KEPT),
+    ),
+  ]);
+}
+
+export interface RejectionSummary {
+  reason: ErrorCode;
+  /** Refusals in the current clock hour. */
+  thisHour: number;
+  /** Refusals in the last 24 clock hours (this one included). */
+  lastDay: number;
+  lastAt: number;
+}
+
+interface CountRow {
+  source_id: string;
+  reason: ErrorCode;
+  hour: number;
+  count: number;
+  last_at: number;
+}
+
+/** Per source and reason, the last day's refusals: one read of at most 24 hourly rows per source and reason. */
+export async function rejectionSummaries(db: D1Database, sourceIds: string[], now = Date.now()): Promise<Map<string, RejectionSummary[]>> {
+  const out = new Map<string, RejectionSummary[]>();
+  if (sourceIds.length === 0) return out;
+  const thisHour = Math.floor(now / HOUR_MS) * HOUR_MS;
+  const { results } = await db
+    .prepare(
+      `SELECT source_id, reason, hour, count, last_at FROM rejection_counts
+       WHERE source_id IN (SELECT value FROM json_each(?)) AND hour > ?`,
+    )
+    .bind(JSON.stringify(sourceIds), thisHour - 24 * HOUR_MS)
+    .all<CountRow>();
+  for (const r of results) {
+    const list = out.get(r.source_id) ?? [];
+    let s = list.find((x) => x.reason === r.reason);
+    if (!s) list.push((s = { reason: r.reason, thisHour: 0, lastDay: 0, lastAt: 0 }));
+    s.lastDay += r.count;
+    if (r.hour === thisHour) s.thisHour += r.count;
+    s.lastAt = Math.max(s.lastAt, r.last_at);
+    out.set(r.source_id, list);
+  }
+  for (const list of out.values()) list.sort((a, b) => b.lastAt - a.lastAt);
+  return out;
+}
+
+interface SampleRow {
+  source_id: string;
+  requested: string;
+  at: number;
+  reason: ErrorCode;
+  client: string;
+  user_agent: string | null;
+  header_names: string;
+}
+
+/** A source's latest refused requests, newest first. */
+export async function latestRejections(db: D1Database, sourceId: string, limit: number): Promise<RejectionSample[]> {
+  const { results } = await db
+    .prepare("SELECT source_id, requested, at, reason, client, user_agent, header_names FROM rejections WHERE source_id = ? ORDER BY seq DESC LIMIT ?")
+    .bind(sourceId, limit)
+    .all<SampleRow>();
+  return results.map((r) => ({
+    sourceId: r.source_id,
+    requested: r.requested,
+    at: r.at,
+    reason: r.reason,
+    client: r.client,
+    userAgent: r.user_agent,
+    headerNames: JSON.parse(r.header_names) as string[],
+  }));
+}
+
+/** Drops counts older than `cutoff`, at most `limit` (the table holds sources × reasons × retained hours). */
+export async function purgeRejectionCounts(db: D1Database, cutoff: number, limit = 5000): Promise<number> {
+  const res = await db
+    .prepare(
+      `DELETE FROM rejection_counts WHERE (source_id, reason, hour) IN
+         (SELECT source_id, reason, hour FROM rejection_counts WHERE hour < ? LIMIT ?)`,
+    )
+    .bind(cutoff, limit)
+    .run();
+  return res.meta.changes ?? 0;
+}

@@ -1,0 +1,280 @@
+// Filters and transformations on webhooks, through the API, routing and delivery.
+import { Webhook as StandardWebhook } from "standardwebhooks";
+import { describe, expect, it } from "vitest";
+import { utf8 } from "../../src/domain/crypto";
+import { podium } from "../../src/schemes/podium";
+import { pipeline, received, uniqueKey } from "./pipeline";
+import { attemptCount, deliveryRows } from "./rows";
+import { as, DATA_SCOPES, makeToken } from "./tokens";
+
+/** A Podium message.received in the documented shape, for one organization. */
+function message(org: string, opts: { channel?: string; conversation?: string; text?: string } = {}) {
+  return JSON.stringify({
+    data: {
+      uid: crypto.randomUUID(),
+      body: opts.text ?? "Is the 2pm appointment still open?",
+      conversation: { uid: opts.conversation ?? crypto.randomUUID(), channel: { type: opts.channel ?? "sms", identifier: "+18015550123" } },
+      contact: { name: "Ada", phone: "+18015550123", email: "ada@example.com" },
+      location: { uid: `loc-${org}`, organizationUid: org },
+    },
+    metadata: { eventType: "message.received", eventUid: crypto.randomUUID(), version: "2021.04.01" },
+  });
+}
+
+async function setup() {
+  const p = pipeline({ RETRY_BASE_SECONDS: "0" });
+  const key = uniqueKey();
+  return { p, key, org: `org-${key}` };
+}
+
+/** A webhook for `message.*` of an organization, posting to the fake downstream under `key`. */
+function subscribe(p: ReturnType<typeof pipeline>, key: string, org: string, extra: Record<string, unknown> = {}) {
+  return p.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["message.*"], organizationUid: org, ...extra });
+}
+
+const SMS_ONLY = { body: { "metadata.eventType": "message.received", "data.conversation.channel.type": "sms" } };
+
+describe("webhook filter and transform fields in the API", () => {
+  it("saves filter, transform and transformHeaders, shows them, and PATCH null or PUT without them clears them", async () => {
+    const { p, key, org } = await setup();
+    const created = await subscribe(p, key, org, {
+      filter: SMS_ONLY,
+      transform: '{"text": data.body}',
+      transformHeaders: { "X-Conversation": "data.conversation.uid" },
+    });
+    expect(created).toMatchObject({ filter: SMS_ONLY, transform: '{"text": data.body}', transformHeaders: { "x-conversation": "data.conversation.uid" } });
+    expect((await p.api("GET", `/v1/webhooks/${created.uid}`)).json).toMatchObject({ filter: SMS_ONLY, transform: '{"text": data.body}' });
+
+    const patched = await p.api("PATCH", `/v1/webhooks/${created.uid}`, { filter: null });
+    expect(patched.status).toBe(200);
+    expect(patched.json).toMatchObject({ filter: null, transform: '{"text": data.body}', transformHeaders: { "x-conversation": "data.conversation.uid" } });
+
+    const put = await p.api("PUT", `/v1/webhooks/${created.uid}`, { url: `https://downstream.test/ok/${key}`, eventTypes: ["message.*"] });
+    expect(put.status).toBe(200);
+    expect(put.json).toMatchObject({ filter: null, transform: null, transformHeaders: null });
+  });
+
+  it("refuses a bad filter, transform or header with 400 invalid_request naming the path and the reason, and stores nothing", async () => {
+    const { p, key, org } = await setup();
+    const base = { url: `https://downstream.test/ok/${key}`, eventTypes: ["*"], organizationUid: org };
+    const cases: [Record<string, unknown>, { path: string; message: RegExp }][] = [
+      [{ filter: { body: { data: { amount: { $gt: true } } } } }, { path: "filter.body.data.amount.$gt", message: /\$gt takes a number or a string/ }],
+      [{ filter: { body: { status: { $ne: "void" } } } }, { path: "filter.body.status.$ne", message: /unknown operator \$ne \(did you mean \$neq\?\)/ }],
+      [{ filter: { body: { s: { $regex: "(a)\\1" } } } }, { path: "filter.body.s.$regex", message: /RE2 syntax/ }],
+      [{ filter: { type: "x" } }, { path: "filter.type", message: /a filter matches \{"body": …, "headers": …\}/ }],
+      [{ transform: '{"text": data.body' }, { path: "transform", message: /Expected "}" before end of expression \(at position \d+\)/ }],
+      [{ transformHeaders: { "webhook-signature": "'x'" } }, { path: "transformHeaders.webhook-signature", message: /set by Edgehook/ }],
+      [{ transformHeaders: { "x-ok": "(" } }, { path: "transformHeaders.x-ok", message: /position/ }],
+    ];
+    for (const [extra, expected] of cases) {
+      const res = await p.api("POST", "/v1/webhooks", { ...base, ...extra });
+      expect(res.status, JSON.stringify(extra)).toBe(400);
+      expect(res.json.error.code).toBe("invalid_request");
+      const issue = res.json.error.details.issues.find((i: { path: string }) => i.path === expected.path);
+      expect(issue, JSON.stringify(res.json.error.details.issues)).toBeDefined();
+      expect(issue.message).toMatch(expected.message);
+      expect(res.json.error.message).toContain(expected.path);
+    }
+    const ok = await p.createWebhook(base);
+    const patched = await p.api("PATCH", `/v1/webhooks/${ok.uid}`, { filter: { body: { a: { $in: "x" } } } });
+    expect(patched.status).toBe(400);
+    expect(patched.json.error.details.issues[0]).toMatchObject({ path: "filter.body.a.$in" });
+    expect((await p.api("GET", `/v1/webhooks/${ok.uid}`)).json.filter).toBeNull();
+  });
+
+  it("documents the fields in OpenAPI with Podium, Stripe and GitHub examples", async () => {
+    const { p } = await setup();
+    const res = await p.api("GET", "/openapi.json");
+    const schemas = res.json.components.schemas;
+    const create = schemas.WebhookCreate.properties;
+    expect(create.filter.examples.map((e: object) => JSON.stringify(e)).join(" ")).toMatch(/metadata\.eventType.*amount_due.*x-github-event/);
+    expect(create.transform.examples.join(" ")).toMatch(/data\.conversation.*amount_due.*repository\.full_name/);
+    expect(create.transformHeaders.description).toContain("JSONata");
+    expect(res.json.paths["/v1/webhooks/{uid}/test"].post).toBeDefined();
+    expect(res.json.paths["/v1/events"].get.parameters.find((x: { name: string }) => x.name === "q").description).toContain("at most 1000 events");
+  });
+});
+
+describe("filters at storage", () => {
+  it("creates no delivery for a webhook whose filter excludes the event, and the event's timeline says so", async () => {
+    const { p, key, org } = await setup();
+    const smsOnly = await subscribe(p, `${key}-sms`, org, { filter: SMS_ONLY });
+    const all = await subscribe(p, `${key}-all`, org);
+
+    const emailId = await p.ingest(message(org, { channel: "email" }));
+    const smsId = await p.ingest(message(org, { channel: "sms" }));
+    await p.deliver();
+
+    expect((await received(`${key}-sms`)).map((r) => JSON.parse(r.body).data.conversation.channel.type)).toEqual(["sms"]);
+    expect(await received(`${key}-all`)).toHaveLength(2);
+
+    const email = (await p.api("GET", `/v1/events/${emailId}`)).json;
+    expect(email.deliveries.map((d: { webhookUid: string }) => d.webhookUid)).toEqual([all.uid]);
+    expect(email.filteredOut).toEqual([smsOnly.uid]);
+    const sms = (await p.api("GET", `/v1/events/${smsId}`)).json;
+    expect(sms.deliveries.map((d: { webhookUid: string }) => d.webhookUid).sort()).toEqual([all.uid, smsOnly.uid].sort());
+    expect(sms.filteredOut).toEqual([]);
+
+    // The exclusion is a field of the event's own row: no delivery row (or any other) stands for it.
+    expect(await deliveryRows(emailId)).toHaveLength(1);
+  });
+
+  it("shows a limited token only the exclusions of webhooks within its grant", async () => {
+    const { p, key, org } = await setup();
+    const own = await subscribe(p, `${key}-own`, org, { filter: SMS_ONLY });
+    const catchAll = await p.createWebhook({ url: `https://downstream.test/ok/${key}-any`, eventTypes: ["message.*"], filter: { body: { never: true } } });
+    try {
+      const id = await p.ingest(message(org, { channel: "email" }));
+      expect((await p.api("GET", `/v1/events/${id}`)).json.filteredOut.sort()).toEqual([own.uid, catchAll.uid].sort());
+      const { token } = await makeToken(p, ["events:read", ...DATA_SCOPES], { organizationUids: [org] });
+      const limited = await as(p, token, "GET", `/v1/events/${id}`);
+      expect(limited.status).toBe(200);
+      expect(limited.json.filteredOut).toEqual([own.uid]);
+    } finally {
+      await p.api("DELETE", `/v1/webhooks/${catchAll.uid}`); // a catch-all would see the other tests' events
+    }
+  });
+
+  it("replays only to webhooks whose filter admits the event; naming one that excludes it is a 409 saying so", async () => {
+    const { p, key, org } = await setup();
+    const smsOnly = await subscribe(p, key, org, { filter: SMS_ONLY });
+    const id = await p.ingest(message(org, { channel: "email" }));
+    const named = await p.api("POST", `/v1/events/${id}/replay`, { webhookUid: smsOnly.uid });
+    expect(named.status).toBe(409);
+    expect(named.json.error.message).toContain("filter");
+    expect((await p.api("POST", `/v1/events/${id}/replay`, {})).json).toEqual({ deliveries: 0 });
+    const range = await p.api("POST", "/v1/events/replay", {
+      since: new Date(Date.now() - 60_000).toISOString(),
+      until: new Date(Date.now() + 60_000).toISOString(),
+      webhookUid: smsOnly.uid,
+    });
+    expect(range.status).toBe(202);
+    expect(range.json.deliveries).toBe(0);
+    const smsId = await p.ingest(message(org, { channel: "sms" }));
+    p.woken.splice(0);
+    expect((await p.api("POST", `/v1/events/${smsId}/replay`, { webhookUid: smsOnly.uid })).json).toEqual({ deliveries: 1 });
+  });
+});
+
+describe("transformations at delivery", () => {
+  it("sends the transformation's output with its headers, signed over exactly the bytes sent", async () => {
+    const { p, key, org } = await setup();
+    const webhook = await subscribe(p, key, org, {
+      transform: '{"text": "New " & data.conversation.channel.type & " message: " & data.body, "conversation": data.conversation.uid}',
+      transformHeaders: { "x-podium-event": "metadata.eventType", "x-missing": "data.nothing" },
+    });
+    const id = await p.ingest(message(org, { channel: "sms", conversation: "conv-1", text: "hello there" }));
+    await p.deliver();
+
+    const [req] = await received(key);
+    expect(req!.body).toBe('{"text":"New sms message: hello there","conversation":"conv-1"}');
+    expect(req!.headers["x-podium-event"]).toBe("message.received");
+    expect(req!.headers["x-missing"]).toBeUndefined(); // nothing found: the header is left out
+    expect(req!.headers["content-type"]).toBe("application/json");
+    expect(req!.headers["edgehook-event-id"]).toBe(id);
+    // The standardwebhooks package verifies the received bytes as they are; the original body does not verify.
+    expect(new StandardWebhook(webhook.secret).verify(req!.body, req!.headers)).toEqual({ text: "New sms message: hello there", conversation: "conv-1" });
+    const stored = (await p.api("GET", `/v1/events/${id}`)).json;
+    expect(() => new StandardWebhook(webhook.secret).verify(stored.body, req!.headers)).toThrow();
+    // So does Podium-style verification.
+    const asReceived = { headers: new Headers(req!.headers), raw: utf8(req!.body), now: Date.now() };
+    await expect(podium.verify(asReceived, [webhook.secret], 300)).resolves.toBeUndefined();
+    // The event itself is stored unchanged.
+    expect(JSON.parse(stored.body).data.body).toBe("hello there");
+  });
+
+  it("fails a delivery whose transformation errors at once, for good, with the reason in its attempt, sending nothing", async () => {
+    const { p, key, org } = await setup();
+    const webhook = await subscribe(p, key, org, {
+      maxAttempts: 15,
+      transform: "data.body + 1",
+    });
+    const id = await p.ingest(message(org, { text: "not a number" }));
+    await p.deliver();
+
+    const event = (await p.api("GET", `/v1/events/${id}`)).json;
+    const [d] = event.deliveries;
+    expect(d).toMatchObject({ status: "failed", attemptCount: 1, nextAttemptAt: null });
+    expect(d.attempts).toHaveLength(1);
+    expect(d.attempts[0]).toMatchObject({ statusCode: null });
+    expect(d.attempts[0].error).toMatch(/^transformation failed, not retried: transform: T2001: .*"\+" operator/);
+    const letters = await p.api("GET", `/v1/dead-letters?limit=100`);
+    expect(letters.json.data.filter((l: { deliveryId: string | null }) => l.deliveryId === d.id)).toHaveLength(1);
+    expect(await received(key)).toHaveLength(0);
+
+    // Fixed, and retried by hand, it goes out.
+    expect((await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { transform: '{"n": $length(data.body)}' })).status).toBe(200);
+    expect((await p.api("POST", `/v1/deliveries/${d.id}/retry`)).status).toBe(202);
+    await p.deliver();
+    expect((await received(key)).map((r) => r.body)).toEqual(['{"n":12}']);
+  });
+});
+
+describe("test this webhook", () => {
+  it("answers what would be sent for a matching event, and sends and records nothing", async () => {
+    const { p, key, org } = await setup();
+    const webhook = await subscribe(p, key, org, {
+      filter: SMS_ONLY,
+      transform: '{"text": data.body}',
+      transformHeaders: { "x-conversation": "data.conversation.uid" },
+      disabled: true, // routing holds its delivery: nothing is sent while we test
+    });
+    const id = await p.ingest(message(org, { channel: "sms", conversation: "conv-9", text: "hi" }));
+    const before = (await deliveryRows(id)).length;
+
+    const res = await p.api("POST", `/v1/webhooks/${webhook.uid}/test`, { eventId: id });
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({ eventId: id, webhookUid: webhook.uid, matched: true, transformError: null });
+    expect(res.json.checks.map((c: { check: string; passed: boolean }) => [c.check, c.passed])).toEqual([
+      ["eventTypes", true],
+      ["owner", true],
+      ["sources", true],
+      ["filter", true],
+    ]);
+    expect(res.json.request.url).toBe(`https://downstream.test/ok/${key}`);
+    expect(res.json.request.body).toBe('{"text":"hi"}');
+    expect(res.json.request.headers).toMatchObject({ "x-conversation": "conv-9", "content-type": "application/json", "edgehook-event-id": id });
+    expect(res.json.request.headers["webhook-signature"]).toBeUndefined();
+
+    expect(await received(key)).toHaveLength(0);
+    expect(await deliveryRows(id)).toHaveLength(before);
+    expect(await attemptCount(id)).toBe(0);
+  });
+
+  it("says which check fails and why, with the event's value, and reports a transformation error", async () => {
+    const { p, key, org } = await setup();
+    const webhook = await p.createWebhook({
+      url: `https://downstream.test/ok/${key}`,
+      eventTypes: ["message.sent", "contact.*"],
+      organizationUid: org,
+      filter: SMS_ONLY,
+      transform: "data.body + 1",
+    });
+    const id = await p.ingest(message(org, { channel: "email" }));
+    const res = await p.api("POST", `/v1/webhooks/${webhook.uid}/test`, { eventId: id });
+    expect(res.status).toBe(200);
+    expect(res.json.matched).toBe(false);
+    const checks = Object.fromEntries(res.json.checks.map((c: { check: string }) => [c.check, c]));
+    expect(checks.eventTypes).toMatchObject({ passed: false, message: "message.received is not among message.sent, contact.*" });
+    expect(checks.owner.passed).toBe(true);
+    expect(checks.filter).toMatchObject({ passed: false, message: 'body.data.conversation.channel.type is "email", not "sms"' });
+    expect(res.json.transformError).toMatch(/T2001/);
+    expect(res.json.request).toBeNull();
+  });
+
+  it("needs events:read, and both the webhook and the event within the token's grant", async () => {
+    const { p, key, org } = await setup();
+    const webhook = await subscribe(p, key, org);
+    const id = await p.ingest(message(org));
+    const other = await p.ingest(message(`${org}-other`));
+    const noEvents = await makeToken(p, ["webhooks:read", ...DATA_SCOPES], { organizationUids: [org] });
+    const forbidden = await as(p, noEvents.token, "POST", `/v1/webhooks/${webhook.uid}/test`, { eventId: id });
+    expect(forbidden.status).toBe(403);
+    expect(forbidden.json.error.details.missingScope).toBe("events:read");
+    const limited = await makeToken(p, ["webhooks:read", "events:read", ...DATA_SCOPES], { organizationUids: [org] });
+    expect((await as(p, limited.token, "POST", `/v1/webhooks/${webhook.uid}/test`, { eventId: id })).status).toBe(200);
+    const hidden = await as(p, limited.token, "POST", `/v1/webhooks/${webhook.uid}/test`, { eventId: other });
+    expect(hidden.status).toBe(404);
+    expect(hidden.json.error.code).toBe("not_found");
+  });
+});

@@ -1,0 +1,61 @@
+// The one D1 double of the workerd tests: the real local D1, seen through a proxy
+// that records what is prepared and batched and fails on demand.
+import { env } from "cloudflare:workers";
+
+/** A statement as the double saw it: its SQL and the values bound to it. */
+export interface SeenStatement {
+  sql: string;
+  values: unknown[];
+}
+
+export interface D1DoubleOptions {
+  /** Every call fails: D1 is down. */
+  down?: boolean;
+  /** A batch() call fails, before anything of it is written, when this says so. */
+  failBatch?: (statements: SeenStatement[]) => boolean;
+}
+
+/**
+ * The test D1 (or `db`) with faults: `calls.prepared` counts prepare() calls,
+ * `calls.batches` the number of statements of each batch() call, in order.
+ */
+export function d1Double(opts: D1DoubleOptions = {}, db: D1Database = env.DB) {
+  const calls = { prepared: 0, batches: [] as number[] };
+  const seen = new WeakMap<D1PreparedStatement, SeenStatement>();
+  const down = () => {
+    throw new Error("D1 unavailable (test)");
+  };
+
+  // A statement that remembers its SQL and values through bind().
+  const track = (stmt: D1PreparedStatement, sql: string, values: unknown[]): D1PreparedStatement => {
+    seen.set(stmt, { sql, values });
+    const bind = stmt.bind.bind(stmt);
+    stmt.bind = (...more: unknown[]) => track(bind(...more), sql, more);
+    return stmt;
+  };
+
+  const proxy = new Proxy(db, {
+    get(target, prop) {
+      if (prop === "prepare") {
+        return (sql: string) => {
+          if (opts.down) down();
+          calls.prepared++;
+          return track(target.prepare(sql), sql, []);
+        };
+      }
+      if (prop === "batch") {
+        return async (stmts: D1PreparedStatement[]) => {
+          if (opts.down) down();
+          calls.batches.push(stmts.length);
+          const statements = stmts.map((s) => seen.get(s) ?? { sql: "", values: [] });
+          if (opts.failBatch?.(statements)) throw new Error("D1 write failed (test)");
+          return target.batch(stmts);
+        };
+      }
+      if (opts.down && (prop === "exec" || prop === "dump")) return async () => down();
+      const v = Reflect.get(target, prop);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
+  return { db: proxy, calls };
+}

@@ -1,0 +1,119 @@
+// The dashboard's side of filters, transformations, "test this webhook" and search.
+import { describe, expect, it } from "vitest";
+import { ADMIN_TOKEN, call } from "./helpers";
+import { pipeline, uniqueKey } from "./pipeline";
+
+const url = (path: string) => `https://edgehook.test${path}`;
+
+async function cookie(): Promise<string> {
+  const res = await call(
+    new Request(url("/dashboard/login"), {
+      method: "POST",
+      headers: { origin: "https://edgehook.test", "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ token: ADMIN_TOKEN }),
+    }),
+  );
+  return res.headers.get("set-cookie")!.split(";")[0]!;
+}
+
+const get = async (path: string, c: string) => call(new Request(url(path), { headers: { cookie: c } }));
+const form = async (path: string, c: string, fields: Record<string, string>) =>
+  call(
+    new Request(url(path), {
+      method: "POST",
+      headers: { cookie: c, origin: "https://edgehook.test", "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams(fields),
+    }),
+  );
+
+function message(org: string, channel: string, conversation = crypto.randomUUID()) {
+  return JSON.stringify({
+    data: { body: "Hello from the test", conversation: { uid: conversation, channel: { type: channel } }, location: { uid: `loc-${org}`, organizationUid: org } },
+    metadata: { eventType: "message.received", eventUid: crypto.randomUUID() },
+  });
+}
+
+/** The error an action's redirect carries to the next page. */
+const shownError = (res: Response) => new URL(res.headers.get("location")!, "https://x").searchParams.get("error") ?? "";
+
+/** HTML text with tags removed and entities decoded enough to compare. */
+const text = (html: string) => html.replace(/<[^>]+>/g, " ").replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, "&").replace(/\s+/g, " ");
+
+describe("dashboard: filters, transformations and tests", () => {
+  it("creates and edits a webhook's filter and transformation from the form, refusing what is not JSON or not valid", async () => {
+    const c = await cookie();
+    const key = uniqueKey();
+    const fields = {
+      url: `https://downstream.test/ok/${key}`,
+      eventTypes: "message.*",
+      organizationUid: `org-${key}`,
+      filter: '{"body": {"data.conversation.channel.type": "sms"}}',
+      transform: '{"text": data.body}',
+      transformHeaders: '{"X-Conversation": "data.conversation.uid"}',
+    };
+    const created = await form("/dashboard/webhooks", c, fields);
+    expect(created.status).toBe(200);
+    const uid = /\/dashboard\/webhooks\/([0-9a-f-]{36})/.exec(await created.text())![1]!;
+    const pageText = text(await (await get(`/dashboard/webhooks/${uid}`, c)).text());
+    expect(pageText).toContain('"data.conversation.channel.type": "sms"');
+    expect(pageText).toContain('{"text": data.body}');
+    expect(pageText).toContain('"x-conversation": "data.conversation.uid"');
+
+    const notJson = await form(`/dashboard/webhooks/${uid}`, c, { ...fields, filter: "{body:" });
+    expect(shownError(notJson)).toContain("filter is not valid JSON");
+    const invalid = await form(`/dashboard/webhooks/${uid}`, c, { ...fields, filter: '{"body": {"a": {"$ne": 1}}}' });
+    expect(shownError(invalid)).toContain("filter.body.a.$ne: unknown operator $ne (did you mean $neq?)");
+
+    // Emptied boxes clear the fields.
+    const cleared = await form(`/dashboard/webhooks/${uid}`, c, { ...fields, filter: "", transform: "", transformHeaders: "" });
+    expect(cleared.headers.get("location")).toContain("notice=");
+    const p = pipeline();
+    expect((await p.api("GET", `/v1/webhooks/${uid}`)).json).toMatchObject({ filter: null, transform: null, transformHeaders: null });
+  });
+
+  it("shows a filtered-out webhook on the event's page, and tests the webhook on that event without sending anything", async () => {
+    const p = pipeline();
+    const c = await cookie();
+    const key = uniqueKey();
+    const org = `org-${key}`;
+    const w = await p.createWebhook({
+      url: `https://downstream.test/ok/${key}`,
+      eventTypes: ["message.*"],
+      organizationUid: org,
+      filter: { body: { "data.conversation.channel.type": "sms" } },
+      transform: '{"text": data.body}',
+    });
+    const id = await p.ingest(message(org, "email"));
+    const eventPage = await (await get(`/dashboard/events/${id}`, c)).text();
+    expect(text(eventPage)).toContain(`filtered out by webhook ${w.uid} : its filter excluded this event`);
+    expect(eventPage).toContain(`action="/dashboard/webhooks/${w.uid}/test"`);
+
+    const result = await form(`/dashboard/webhooks/${w.uid}/test`, c, { eventId: id });
+    expect(result.status).toBe(200);
+    const shown = text(await result.text());
+    expect(shown).toContain("Not owed: no delivery would be made.");
+    expect(shown).toContain('✗ filter : body.data.conversation.channel.type is "email", not "sms"');
+    expect(shown).toContain('"text": "Hello from the test"');
+    expect(p.woken).toHaveLength(0);
+
+    const unknown = await form(`/dashboard/webhooks/${w.uid}/test`, c, { eventId: "evt_nope" });
+    expect(unknown.status).toBe(303);
+    const back = new URL(unknown.headers.get("location")!, "https://x");
+    expect(back.searchParams.get("test")).toBe("evt_nope");
+    expect(back.searchParams.get("error")).toContain("No event");
+  });
+
+  it("searches events from the events page: matches only, and not live", async () => {
+    const p = pipeline();
+    const c = await cookie();
+    const key = uniqueKey();
+    const conversation = `conv-${key}`;
+    const hit = await p.ingest(message(`org-${key}`, "sms", conversation));
+    const miss = await p.ingest(message(`org-${key}`, "sms"));
+    const html = await (await get(`/dashboard/events?q=${encodeURIComponent(`data.conversation.uid=${conversation}`)}`, c)).text();
+    expect(html).toContain(`/dashboard/events/${hit}`);
+    expect(html).not.toContain(`/dashboard/events/${miss}`);
+    expect(html).toContain('data-live="0"');
+    expect(html).toMatch(/<input name="q" value="data\.conversation\.uid=conv-/);
+  });
+});

@@ -1,0 +1,265 @@
+// Flow control per webhook: the rules (domain/flow.ts), the webhook's fields in the
+// API and the dashboard, its backlog view, and the scheduler's flow run in this isolate
+// (pipeline.ts's deliver()). The real schedulers, racing, are in flow/scheduler.test.ts.
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { concurrencyOf, drainEstimate, Pacer, pauseAfter, RateMeter } from "../../src/domain/flow";
+import { backlogOf } from "../../src/store/deliveries";
+import { call, dashboardCookie, ingestMessage, podiumBody } from "./helpers";
+import { pipeline, received, uniqueKey, webhookSetup } from "./pipeline";
+import { setWebhookDeliveries, webhookDeliveryRows } from "./rows";
+
+const limits = { rateLimit: null, maxConcurrency: 8, ordering: "unordered" as const };
+
+describe("the flow rules", () => {
+  it("spaces starts 1000/rateLimit ms apart, so no second ever holds more than rateLimit, and saves nothing up", () => {
+    for (const rate of [1, 7, 1000]) {
+      const pacer = new Pacer();
+      const starts: number[] = [];
+      let now = 1_000_000;
+      for (let i = 0; i < 3 * rate; i++) {
+        now = Math.max(now, pacer.next());
+        pacer.take(now, rate);
+        starts.push(now);
+        now += i % 5 === 0 ? 0 : 0.3; // a start as soon as allowed, or a little late
+      }
+      for (let i = 0; i < starts.length; i++) {
+        expect(starts.filter((t) => t >= starts[i]! && t < starts[i]! + 1000).length).toBeLessThanOrEqual(rate);
+      }
+      // A quiet spell earns no burst: after it, the second start still waits its spacing.
+      now = starts.at(-1)! + 60_000;
+      expect(pacer.next()).toBeLessThanOrEqual(now);
+      pacer.take(now, rate);
+      expect(pacer.next()).toBe(now + 1000 / rate);
+    }
+    const free = new Pacer();
+    free.take(5, null);
+    expect(free.next()).toBe(0);
+  });
+
+  it("pauses a webhook after a 429/503 with Retry-After (up to the cap), and unordered after no answer at all", () => {
+    const answer = (statusCode: number | null, retryAfterSeconds: number | null, retryInSeconds: number | null = 5) => ({
+      statusCode,
+      retryAfterSeconds,
+      retryInSeconds,
+    });
+    expect(pauseAfter(answer(429, 30), "unordered", 3600)).toBe(30_000);
+    expect(pauseAfter(answer(503, 30), "fifo", 3600)).toBe(30_000);
+    expect(pauseAfter(answer(429, 99_999), "unordered", 3600)).toBe(3_600_000);
+    expect(pauseAfter(answer(500, 30), "unordered", 3600)).toBe(0); // Retry-After on another status: only that delivery waits
+    expect(pauseAfter(answer(429, null), "unordered", 3600)).toBe(0);
+    expect(pauseAfter(answer(null, null, 7), "unordered", 3600)).toBe(7_000);
+    expect(pauseAfter(answer(null, null, 0), "unordered", 3600)).toBe(1_000);
+    expect(pauseAfter(answer(null, null, 7), "fifo", 3600)).toBe(0); // its head waits for its own retry anyway
+    expect(pauseAfter(answer(null, null, null), "unordered", 3600)).toBe(0); // failed for good: nothing to wait for
+  });
+
+  it("measures attempts and settled deliveries per second over a sliding window", () => {
+    const meter = new RateMeter(10_000);
+    expect(meter.rates(0)).toEqual({ attemptsPerSecond: 0, settledPerSecond: 0 });
+    for (let t = 0; t < 5000; t += 100) meter.record(1_000_000 + t, t % 200 === 0);
+    expect(meter.rates(1_005_000)).toEqual({ attemptsPerSecond: 10, settledPerSecond: 5 });
+    expect(meter.rates(1_020_000)).toEqual({ attemptsPerSecond: 0, settledPerSecond: 0 });
+  });
+
+  it("estimates the time to drain from the settling pace, else the rate limit", () => {
+    expect(drainEstimate(0, 0, { ...limits, disabled: false })).toBe(0);
+    expect(drainEstimate(100, 4, { ...limits, disabled: false })).toBe(25);
+    expect(drainEstimate(100, 0, { ...limits, rateLimit: 10, disabled: false })).toBe(10);
+    expect(drainEstimate(100, 0, { ...limits, disabled: false })).toBeNull();
+    expect(drainEstimate(100, 4, { ...limits, disabled: true })).toBeNull();
+  });
+
+  it("sends FIFO one at a time, whatever maxConcurrency says", () => {
+    expect(concurrencyOf({ ...limits, maxConcurrency: 20, ordering: "fifo" })).toBe(1);
+    expect(concurrencyOf({ ...limits, maxConcurrency: 20 })).toBe(20);
+  });
+});
+
+describe("the webhook's flow limits in the API", () => {
+  it("defaults to no rate limit, 8 at once, unordered; takes and validates rateLimit, maxConcurrency and ordering", async () => {
+    const p = pipeline();
+    const base = { url: "https://downstream.test/ok/limits", eventTypes: ["*"], organizationUid: `org-${uniqueKey()}` };
+    const plain = await p.createWebhook(base);
+    expect(plain).toMatchObject({ rateLimit: null, maxConcurrency: 6, ordering: "unordered" });
+    const set = await p.createWebhook({ ...base, rateLimit: 25, maxConcurrency: 3, ordering: "fifo" });
+    expect(set).toMatchObject({ rateLimit: 25, maxConcurrency: 3, ordering: "fifo" });
+    expect((await p.api("GET", `/v1/webhooks/${set.uid}`)).json).toMatchObject({ rateLimit: 25, maxConcurrency: 3, ordering: "fifo" });
+
+    for (const bad of [{ rateLimit: 0 }, { rateLimit: 1001 }, { rateLimit: 2.5 }, { rateLimit: "10" }, { maxConcurrency: 0 }, { maxConcurrency: 101 }, { ordering: "lifo" }]) {
+      const res = await p.api("POST", "/v1/webhooks", { ...base, ...bad });
+      expect(res.status, JSON.stringify(bad)).toBe(400);
+      expect(res.json.error.code).toBe("invalid_request");
+      expect(JSON.stringify(res.json.error.details.issues)).toContain(Object.keys(bad)[0]);
+      expect((await p.api("PATCH", `/v1/webhooks/${set.uid}`, bad)).status).toBe(400);
+    }
+    // Refused changes left it as it was.
+    expect((await p.api("GET", `/v1/webhooks/${set.uid}`)).json).toMatchObject({ rateLimit: 25, maxConcurrency: 3, ordering: "fifo" });
+
+    const patched = await p.api("PATCH", `/v1/webhooks/${set.uid}`, { rateLimit: null, ordering: "unordered" });
+    expect(patched.json).toMatchObject({ rateLimit: null, maxConcurrency: 3, ordering: "unordered" });
+    const put = await p.api("PUT", `/v1/webhooks/${set.uid}`, { url: base.url, eventTypes: ["*"] });
+    expect(put.json).toMatchObject({ rateLimit: null, maxConcurrency: 6, ordering: "unordered" });
+  });
+
+  it("wakes the webhook's scheduler on every change, so new limits apply without a restart", async () => {
+    const p = pipeline();
+    const hook = await p.createWebhook({ url: "https://downstream.test/ok/wake", eventTypes: ["*"], organizationUid: `org-${uniqueKey()}` });
+    expect(p.woken).toEqual([]);
+    await p.api("PATCH", `/v1/webhooks/${hook.uid}`, { rateLimit: 5 });
+    await p.api("PATCH", `/v1/webhooks/${hook.uid}`, { disabled: true });
+    await p.api("PATCH", `/v1/webhooks/${hook.uid}`, { disabled: false });
+    expect(p.woken).toEqual([hook.uid, hook.uid, hook.uid]);
+  });
+
+  it("documents the fields and the backlog in /openapi.json", async () => {
+    const doc = (await (await call(new Request("https://edgehook.test/openapi.json"))).json()) as any;
+    const webhook = doc.components.schemas.Webhook.properties;
+    expect(Object.keys(webhook)).toEqual(expect.arrayContaining(["rateLimit", "maxConcurrency", "ordering", "backlog"]));
+    expect(doc.components.schemas.WebhookCreate.properties.ordering.enum).toEqual(["unordered", "fifo"]);
+    expect(doc.components.schemas.WebhookBacklog.required).toEqual(
+      expect.arrayContaining(["held", "pending", "capped", "deliveriesPerSecond", "estimatedSeconds", "estimatedDoneAt"]),
+    );
+  });
+});
+
+describe("the backlog view", () => {
+  it("counts held and pending deliveries, bounded, and estimates the drain", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const org = `org-${key}`;
+    const hook = await p.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["*"], organizationUid: org, disabled: true, rateLimit: 2 });
+    for (let i = 0; i < 5; i++) await p.ingest(podiumBody({ organizationUid: org }));
+    const held = (await p.api("GET", `/v1/webhooks/${hook.uid}`)).json;
+    expect(held.heldDeliveries).toBe(5);
+    expect(held.backlog).toMatchObject({ held: 5, pending: 0, capped: false, inFlight: 0, estimatedSeconds: null, estimatedDoneAt: null });
+
+    await p.api("PATCH", `/v1/webhooks/${hook.uid}`, { disabled: false });
+    const pending = (await p.api("GET", `/v1/webhooks/${hook.uid}`)).json.backlog;
+    // Nothing has gone out yet: the estimate is at the rate limit, 5 at 2 a second.
+    expect(pending).toMatchObject({ held: 0, pending: 5, capped: false, estimatedSeconds: 3 });
+    expect(Date.parse(pending.estimatedDoneAt)).toBeGreaterThan(Date.now());
+
+    // The count is reported up to its cap (from the webhook's counters: one row, however many are owed).
+    expect(await backlogOf(env.DB, hook.uid, 3)).toEqual({ held: 0, pending: 3, capped: true });
+    expect(await backlogOf(env.DB, hook.uid, 5)).toEqual({ held: 0, pending: 5, capped: false });
+    // (This isolate's flow does not wait out the pacing: with no limit it sends all at once.)
+    await p.api("PATCH", `/v1/webhooks/${hook.uid}`, { rateLimit: null });
+    await p.deliver();
+    expect((await p.api("GET", `/v1/webhooks/${hook.uid}`)).json.backlog).toMatchObject({ held: 0, pending: 0, estimatedSeconds: 0 });
+  });
+
+  it("shows the backlog, the pace and the limits on the dashboard, whose form sets them", async () => {
+    const cookie = await dashboardCookie();
+    const p = pipeline();
+    const key = uniqueKey();
+    const org = `org-${key}`;
+    const hook = await p.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["*"], organizationUid: org, disabled: true, rateLimit: 10 });
+    for (let i = 0; i < 3; i++) await p.ingest(podiumBody({ organizationUid: org }));
+    const page = await (await call(new Request(`https://edgehook.test/dashboard/webhooks/${hook.uid}`, { headers: { cookie } }))).text();
+    const backlog = page.slice(page.indexOf('aria-label="Backlog"'), page.indexOf("</dl>", page.indexOf('aria-label="Backlog"')));
+    expect(backlog).toContain("3 (3 held, 0 pending)");
+    expect(backlog).toContain("when enabled");
+    expect(backlog).toContain("10/s, 6 at once");
+    expect(page).toMatch(/name="rateLimit"[^>]*value="10"/);
+
+    const saved = await call(
+      new Request(`https://edgehook.test/dashboard/webhooks/${hook.uid}`, {
+        method: "POST",
+        headers: { cookie, origin: "https://edgehook.test", "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ url: `https://downstream.test/ok/${key}`, eventTypes: "*", rateLimit: "", maxConcurrency: "4", ordering: "fifo", disabled: "on" }),
+      }),
+    );
+    expect(saved.status).toBe(303);
+    expect((await p.api("GET", `/v1/webhooks/${hook.uid}`)).json).toMatchObject({ rateLimit: null, maxConcurrency: 4, ordering: "fifo" });
+    const after = await (await call(new Request(`https://edgehook.test/dashboard/webhooks/${hook.uid}`, { headers: { cookie } }))).text();
+    expect(after).toContain("FIFO, no rate limit");
+  });
+});
+
+describe("the scheduler's flow", () => {
+  const attemptsOf = async (webhookUid: string) =>
+    (await webhookDeliveryRows(webhookUid, "owed")).map((r) => r.attempt_count);
+
+  it("wakes each webhook's scheduler once per hand-off, however many deliveries it got", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const org = `org-${key}`;
+    const a = await p.createWebhook({ url: `https://downstream.test/ok/${key}-a`, eventTypes: ["*"], organizationUid: org });
+    const b = await p.createWebhook({ url: `https://downstream.test/ok/${key}-b`, eventTypes: ["*"], organizationUid: org });
+    await p.runIngest(Array.from({ length: 10 }, () => ingestMessage({ organizationUid: org, body: podiumBody({ organizationUid: org }) })));
+    expect([...p.woken].sort()).toEqual([a.uid, b.uid].sort());
+    await p.deliver();
+    expect(await received(`${key}-a`)).toHaveLength(10);
+    expect(await received(`${key}-b`)).toHaveLength(10);
+  });
+
+  it("unordered: a downstream that does not answer costs one timeout, not one per queued delivery", async () => {
+    const { p, key, org, webhook } = await webhookSetup("slow?ms=3000", { timeoutMs: 200, maxConcurrency: 1 });
+    for (let i = 0; i < 4; i++) await p.ingest(podiumBody({ organizationUid: org }));
+    await p.deliver();
+    expect(await received(key)).toHaveLength(1);
+    // The one that timed out waits for its retry; the others were not tried: the webhook is paused.
+    expect(await attemptsOf(webhook.uid)).toEqual([1, 0, 0, 0]);
+  });
+
+  it("unordered: a failing delivery does not hold back the others", async () => {
+    const { p, key, org, webhook } = await webhookSetup("flaky?fails=1", { maxConcurrency: 1 });
+    for (let i = 0; i < 3; i++) await p.ingest(podiumBody({ organizationUid: org }));
+    await p.deliver();
+    const got = await received(key);
+    expect(new Set(got.map((r) => r.headers["edgehook-event-id"])).size).toBe(3);
+    const statuses = await webhookDeliveryRows(webhook.uid, "owed");
+    expect(statuses.slice(1).map((r) => r.status)).toEqual(["succeeded", "succeeded"]);
+  });
+
+  it("FIFO: a failing head holds back what comes after it, until it fails for good; then the next goes", async () => {
+    // Retries up to an hour away: none comes due within the test unless it says so.
+    const { p, key, org, webhook } = await webhookSetup("fail", { ordering: "fifo", maxAttempts: 2 }, { RETRY_BASE_SECONDS: "3600" });
+    for (let i = 0; i < 3; i++) await p.ingest(podiumBody({ organizationUid: org }));
+    await p.deliver();
+    const first = await attemptsOf(webhook.uid);
+    expect(first[0]).toBeGreaterThanOrEqual(1);
+    expect(first.slice(1)).toEqual([0, 0]);
+    // Its last attempt comes due: it fails for good, and the next one is the head.
+    await setWebhookDeliveries(webhook.uid, "pending", "next_attempt_at = CASE WHEN attempt_count = 1 THEN 0 ELSE next_attempt_at END");
+    await p.deliver();
+    const statuses = await webhookDeliveryRows(webhook.uid, "owed");
+    expect(statuses[0]).toMatchObject({ status: "failed", attempt_count: 2 });
+    expect(statuses[1]!.attempt_count).toBeGreaterThanOrEqual(1);
+    expect(statuses[2]!.attempt_count).toBe(0);
+    const order = (await received(key)).map((r) => r.headers["edgehook-event-id"]);
+    expect(order.indexOf(order[order.length - 1]!)).toBeGreaterThan(order.lastIndexOf(order[0]!));
+  });
+
+  it("FIFO: disabling the webhook stops its failing head; enabled again, the head goes first, then the rest in order", async () => {
+    const { p, key, org, webhook } = await webhookSetup("fail", { ordering: "fifo" }, { RETRY_BASE_SECONDS: "3600" });
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push(await p.ingest(podiumBody({ organizationUid: org })));
+    await p.deliver();
+    expect(await attemptsOf(webhook.uid)).toEqual([1, 0, 0]);
+
+    await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { disabled: true });
+    await p.deliver();
+    // Held, the head with its attempt, and nothing more was sent.
+    const held = (await webhookDeliveryRows(webhook.uid, "owed")).map((d) => ({ status: d.status, attempt_count: d.attempt_count }));
+    expect(held).toEqual([
+      { status: "held", attempt_count: 1 },
+      { status: "held", attempt_count: 0 },
+      { status: "held", attempt_count: 0 },
+    ]);
+    expect(await received(key)).toHaveLength(1);
+
+    // Enabled, and pointed at a downstream that answers: the head first, then the others, in order.
+    await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { disabled: false, url: `https://downstream.test/ok/${key}` });
+    await p.deliver();
+    const got = await received(key);
+    expect(got.map((r) => [r.headers["edgehook-event-id"], r.status])).toEqual([
+      [ids[0], 500],
+      [ids[0], 200],
+      [ids[1], 200],
+      [ids[2], 200],
+    ]);
+    expect(Math.max(...got.map((r) => r.inFlight))).toBe(1);
+  });
+});

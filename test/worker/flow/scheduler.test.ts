@@ -1,0 +1,241 @@
+// The delivery schedulers as they run: real Durable Objects (one per webhook) woken by
+// ingest consumer invocations running at once and by concurrent RPC calls, sending to a
+// recording downstream that notes each request's arrival and how many were in flight.
+// Retries are due at once here (RETRY_BASE_SECONDS=0, see vitest.config.ts). Limits
+// are checked on recorded arrival times and concurrency, never on how long things took.
+import { evictDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it, vi } from "vitest";
+import type { IngestMessage } from "../../../src/domain/types";
+import { busiestWindow } from "../../support/arrivals";
+import { call, dashboardCookie, ingestMessage, podiumBody } from "../helpers";
+import { pipeline, received, uniqueKey } from "../pipeline";
+import { webhookAttemptStarts, webhookDeliveryRows } from "../rows";
+
+/** The i-th event of a test for the ingest consumer (no signature: it comes off the queue), received at `receivedAt`. */
+function message(key: string, org: string, i: number, receivedAt: number): IngestMessage {
+  return ingestMessage({ eventId: `evt_${key}_${i}`, dedupeKey: `${key}-${i}`, organizationUid: org, receivedAt, body: podiumBody({ organizationUid: org }) });
+}
+
+const indexOf = (r: { headers: Record<string, string> }) => Number(r.headers["edgehook-event-id"]!.split("_").pop());
+
+async function count(webhookUid: string, status: string): Promise<number> {
+  return (await webhookDeliveryRows(webhookUid)).filter((d) => d.status === status).length;
+}
+
+/** Waits until `n` of the webhook's deliveries succeeded. */
+async function succeeded(webhookUid: string, n: number, timeout = 120_000): Promise<void> {
+  await vi.waitFor(async () => expect(await count(webhookUid, "succeeded")).toBe(n), { timeout, interval: 200 });
+}
+
+/** The tolerance on counts per window: one request may arrive a little early against the next start. */
+const JITTER = 1;
+
+const realSchedulers = () => pipeline({ SCHEDULERS: env.SCHEDULERS });
+
+describe("a webhook's limits hold however its scheduler is called", () => {
+  it("never has more than maxConcurrency requests in flight, with ingest invocations and wake-ups racing", async () => {
+    const p = realSchedulers();
+    const key = uniqueKey();
+    const org = `org-${key}`;
+    const hook = await p.createWebhook({ url: `https://downstream.test/record/${key}?ms=60`, eventTypes: ["*"], organizationUid: org, maxConcurrency: 3 });
+    const now = Date.now();
+    const batches = Array.from({ length: 6 }, (_, b) => Array.from({ length: 10 }, (_, i) => message(key, org, b * 10 + i, now + b * 10 + i)));
+    const stub = env.SCHEDULERS.getByName(hook.uid);
+    // Six ingest consumer invocations at once, each waking the scheduler, and ten more wake-ups on top.
+    await Promise.all([...batches.map((m) => p.runIngest(m)), ...Array.from({ length: 10 }, () => stub.wake(hook.uid))]);
+    await succeeded(hook.uid, 60);
+    const got = await received(key);
+    expect(got).toHaveLength(60);
+    expect(Math.max(...got.map((r) => r.inFlight))).toBe(3); // reached, never exceeded
+  });
+
+  it("never starts more than rateLimit deliveries in any second", async () => {
+    const p = realSchedulers();
+    const key = uniqueKey();
+    const org = `org-${key}`;
+    const hook = await p.createWebhook({ url: `https://downstream.test/record/${key}`, eventTypes: ["*"], organizationUid: org, rateLimit: 8, maxConcurrency: 8 });
+    const now = Date.now();
+    const batches = Array.from({ length: 3 }, (_, b) => Array.from({ length: 10 }, (_, i) => message(key, org, b * 10 + i, now + b * 10 + i)));
+    const stub = env.SCHEDULERS.getByName(hook.uid);
+    await Promise.all([...batches.map((m) => p.runIngest(m)), ...Array.from({ length: 10 }, () => stub.wake(hook.uid))]);
+    await succeeded(hook.uid, 30);
+    const got = await received(key);
+    expect(got).toHaveLength(30);
+    expect(busiestWindow(got.map((r) => r.at))).toBeLessThanOrEqual(8 + JITTER);
+  });
+
+  it("applies new limits on PATCH, without a restart", async () => {
+    const p = realSchedulers();
+    const key = uniqueKey();
+    const org = `org-${key}`;
+    const hook = await p.createWebhook({ url: `https://downstream.test/record/${key}?ms=150`, eventTypes: ["*"], organizationUid: org, maxConcurrency: 1, rateLimit: 4 });
+    const now = Date.now();
+    await p.runIngest(Array.from({ length: 24 }, (_, i) => message(key, org, i, now + i)));
+    await vi.waitFor(async () => expect((await received(key)).length).toBeGreaterThanOrEqual(4), { timeout: 30_000, interval: 50 });
+    const changedAt = Date.now();
+    const patched = await p.api("PATCH", `/v1/webhooks/${hook.uid}`, { maxConcurrency: 4, rateLimit: 20 });
+    expect(patched.json).toMatchObject({ maxConcurrency: 4, rateLimit: 20 });
+    await succeeded(hook.uid, 24);
+    const got = await received(key);
+    const before = got.filter((r) => r.at < changedAt);
+    const after = got.filter((r) => r.at >= changedAt);
+    expect(Math.max(...before.map((r) => r.inFlight))).toBe(1);
+    expect(busiestWindow(before.map((r) => r.at))).toBeLessThanOrEqual(4 + JITTER);
+    // The new limits took effect (more at once, and faster, than the old ones allowed) and held.
+    expect(Math.max(...after.map((r) => r.inFlight))).toBeGreaterThan(1);
+    expect(Math.max(...after.map((r) => r.inFlight))).toBeLessThanOrEqual(4);
+    expect(busiestWindow(after.map((r) => r.at))).toBeGreaterThan(4 + JITTER);
+    expect(busiestWindow(after.map((r) => r.at))).toBeLessThanOrEqual(20 + JITTER);
+  });
+
+  it.each([429, 503])("pauses only the webhook told %i with Retry-After, for that long", async (busyStatus) => {
+    const p = realSchedulers();
+    const key = uniqueKey();
+    const org = `org-${key}`;
+    const told = await p.createWebhook({
+      url: `https://downstream.test/record/${key}-told?busy=1&busyStatus=${busyStatus}&s=2`,
+      eventTypes: ["*"],
+      organizationUid: org,
+      maxConcurrency: 1,
+    });
+    const other = await p.createWebhook({ url: `https://downstream.test/record/${key}-other?ms=250`, eventTypes: ["*"], organizationUid: org, maxConcurrency: 1 });
+    const now = Date.now();
+    await p.runIngest(Array.from({ length: 8 }, (_, i) => message(key, org, i, now + i)));
+    await succeeded(told.uid, 8);
+    await succeeded(other.uid, 8);
+    const got = await received(`${key}-told`);
+    const [first, ...rest] = got;
+    expect(first!.status).toBe(busyStatus);
+    // Nothing went to it while it asked for air (100 ms for the two clocks)...
+    expect(rest.filter((r) => r.at < first!.at + 1900)).toEqual([]);
+    // ...while the other webhook went on.
+    const others = await received(`${key}-other`);
+    expect(others.filter((r) => r.at > first!.at && r.at < first!.at + 1900).length).toBeGreaterThan(0);
+  });
+});
+
+describe("FIFO", () => {
+  it("delivers 1,200 held events strictly in the order they were received, one at a time, with a downstream failing at random", async () => {
+    const p = realSchedulers();
+    const key = uniqueKey();
+    const org = `org-${key}`;
+    const hook = await p.createWebhook({
+      url: `https://downstream.test/record/${key}?fail=0.3`,
+      eventTypes: ["*"],
+      organizationUid: org,
+      ordering: "fifo",
+      maxAttempts: 50,
+      disabled: true,
+    });
+    const now = Date.now();
+    const n = 1200;
+    // Stored in an order unlike their receipt: batch b holds the events received b-th,
+    // (b+12)-th, …, and the last batch is stored first.
+    for (let b = 11; b >= 0; b--) {
+      await p.runIngest(Array.from({ length: n / 12 }, (_, j) => message(key, org, b + 12 * j, now + b + 12 * j)));
+    }
+    expect(await count(hook.uid, "held")).toBe(n);
+    // Enabling releases the oldest 1,000; the scheduler releases the rest when its head is one of them.
+    await p.api("PATCH", `/v1/webhooks/${hook.uid}`, { disabled: false });
+    const stub = env.SCHEDULERS.getByName(hook.uid);
+    await Promise.all(Array.from({ length: 10 }, () => stub.wake(hook.uid)));
+    await succeeded(hook.uid, n, 170_000);
+
+    const got = await received(key);
+    const order = got.map(indexOf);
+    // Never back: each request is for the event it was at or the next one...
+    for (let k = 1; k < order.length; k++) expect(order[k]! - order[k - 1]!, `request ${k}`).toBeGreaterThanOrEqual(0);
+    // ...and it moved on only after a success.
+    for (let k = 1; k < order.length; k++) if (order[k] !== order[k - 1]) expect(got[k - 1]!.status, `request ${k - 1}`).toBe(200);
+    expect(got.filter((r) => r.status === 200).map(indexOf)).toEqual(Array.from({ length: n }, (_, i) => i));
+    expect(got.filter((r) => r.status === 503).length).toBeGreaterThan(0);
+    expect(Math.max(...got.map((r) => r.inFlight))).toBe(1);
+  });
+
+  it("holds back only its own webhook: a failing head does not delay another webhook", async () => {
+    const p = realSchedulers();
+    const key = uniqueKey();
+    const org = `org-${key}`;
+    // Its head gets 429 with Retry-After 60: it waits a minute, and everything behind it with it.
+    const blocked = await p.createWebhook({ url: `https://downstream.test/record/${key}-b?busy=1000&s=60`, eventTypes: ["*"], organizationUid: org, ordering: "fifo" });
+    const free = await p.createWebhook({ url: `https://downstream.test/record/${key}-f`, eventTypes: ["*"], organizationUid: org, ordering: "fifo" });
+    const now = Date.now();
+    for (let i = 0; i < 5; i++) await p.runIngest([message(key, org, i, now + i)]);
+    await succeeded(free.uid, 5);
+    expect((await received(`${key}-f`)).map(indexOf)).toEqual([0, 1, 2, 3, 4]);
+    await vi.waitFor(async () => expect((await received(`${key}-b`)).length).toBeGreaterThan(0), { timeout: 10_000 });
+    expect((await received(`${key}-b`)).map(indexOf)).toEqual([0]);
+    const states = await webhookDeliveryRows(blocked.uid, "owed");
+    expect(states.map((d) => [d.status, d.attempt_count])).toEqual([["pending", 1], ...Array(4).fill(["pending", 0])]);
+  });
+
+  it("drains a re-enabled webhook's 5,000 held deliveries oldest first, at its limits, and says how it is going", async () => {
+    const p = realSchedulers();
+    const key = uniqueKey();
+    const org = `org-${key}`;
+    const hook = await p.createWebhook({
+      url: `https://downstream.test/record/${key}`,
+      eventTypes: ["*"],
+      organizationUid: org,
+      rateLimit: 1000,
+      maxConcurrency: 16,
+      disabled: true,
+    });
+    const now = Date.now();
+    const n = 5000;
+    for (let b = 0; b < n / 100; b++) await p.runIngest(Array.from({ length: 100 }, (_, j) => message(key, org, b * 100 + j, now + b * 100 + j)));
+    expect(await count(hook.uid, "held")).toBe(n);
+    expect((await p.api("GET", `/v1/webhooks/${hook.uid}`)).json.backlog).toMatchObject({ held: n, pending: 0, estimatedSeconds: null });
+
+    const cookie = await dashboardCookie();
+    await p.api("PATCH", `/v1/webhooks/${hook.uid}`, { disabled: false });
+    // While it drains, the webhook's view says how fast it goes and when it expects to be done,
+    // and so does its dashboard page.
+    const { view, page } = await vi.waitFor(
+      async () => {
+        const b = (await p.api("GET", `/v1/webhooks/${hook.uid}`)).json.backlog;
+        expect(b.held + b.pending).toBeGreaterThan(0);
+        expect(b.deliveriesPerSecond).toBeGreaterThan(0);
+        const html = await (await call(new Request(`https://edgehook.test/dashboard/webhooks/${hook.uid}`, { headers: { cookie } }), { SCHEDULERS: env.SCHEDULERS })).text();
+        const section = html.slice(html.indexOf('aria-label="Backlog"'), html.indexOf("</dl>", html.indexOf('aria-label="Backlog"')));
+        expect(section).toContain("in about");
+        return { view: b, page: section };
+      },
+      { timeout: 60_000, interval: 100 },
+    );
+    expect(view.estimatedSeconds).toEqual(expect.any(Number));
+    expect(Date.parse(view.estimatedDoneAt)).toBeGreaterThan(Date.now() - 1000);
+    const pace = /([\d.]+)\/s · (\d+) in flight/.exec(page);
+    expect(pace, page).not.toBeNull();
+    expect(Number(pace![1])).toBeGreaterThan(0);
+    expect(page).toContain("1000/s, 16 at once");
+    await succeeded(hook.uid, n, 170_000);
+
+    const got = await received(key);
+    expect(new Set(got.map(indexOf)).size).toBe(n);
+    expect(Math.max(...got.map((r) => r.inFlight))).toBeLessThanOrEqual(16);
+    expect(busiestWindow(got.map((r) => r.at))).toBeLessThanOrEqual(1000 + JITTER);
+    // Oldest first: in the order their events were received, each started no earlier than the one before.
+    const at = await webhookAttemptStarts(hook.uid);
+    expect(at).toHaveLength(n);
+    for (let k = 1; k < n; k++) expect(at[k]! - at[k - 1]!, `delivery ${k}`).toBeGreaterThanOrEqual(0);
+    expect((await p.api("GET", `/v1/webhooks/${hook.uid}`)).json.backlog).toMatchObject({ held: 0, pending: 0, estimatedSeconds: 0 });
+  });
+
+  it("keeps its order across an eviction: the scheduler rebuilds what it needs from D1", async () => {
+    const p = realSchedulers();
+    const key = uniqueKey();
+    const org = `org-${key}`;
+    const hook = await p.createWebhook({ url: `https://downstream.test/record/${key}?fail=0.2`, eventTypes: ["*"], organizationUid: org, ordering: "fifo", rateLimit: 10, maxAttempts: 50 });
+    const now = Date.now();
+    await p.runIngest(Array.from({ length: 30 }, (_, i) => message(key, org, i, now + i)));
+    await vi.waitFor(async () => expect(await count(hook.uid, "succeeded")).toBeGreaterThanOrEqual(5), { timeout: 30_000, interval: 50 });
+    const stub = env.SCHEDULERS.getByName(hook.uid);
+    await evictDurableObject(stub);
+    await succeeded(hook.uid, 30); // its alarm brings it back, as a new instance
+    const order = (await received(key)).map(indexOf);
+    for (let k = 1; k < order.length; k++) expect(order[k]! - order[k - 1]!, `request ${k}`).toBeGreaterThanOrEqual(0);
+    expect([...new Set(order)]).toEqual(Array.from({ length: 30 }, (_, i) => i));
+  });
+});

@@ -1,0 +1,144 @@
+// Requests the ingress refuses are counted and kept in sight, without a D1 write or an
+// await on the ack path, and a flood of them costs a bounded number of queue messages.
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import type { RejectionsMessage } from "../../src/domain/types";
+import worker from "../../src/index";
+import { MAX_SAMPLES } from "../../src/ingress/rejection-log";
+import { runMaintenance } from "../../src/maintenance/cron";
+import { SAMPLES_KEPT } from "../../src/store/rejections";
+import { ADMIN, call, clientAddress, createSource, podiumBody, podiumHeaders, post, recordingQueue } from "./helpers";
+import { pipeline, uniqueKey } from "./pipeline";
+import { as, makeToken } from "./tokens";
+
+const HOUR_MS = 3_600_000;
+
+/** Sends one request through the worker with a recording rejections queue; returns the answer and what was sent. */
+async function refused(request: Request) {
+  const rejections = recordingQueue<RejectionsMessage>();
+  const res = await call(request, { REJECTIONS: rejections as never });
+  return { res, sent: rejections.sent };
+}
+
+async function record(p: ReturnType<typeof pipeline>, messages: RejectionsMessage[]) {
+  const r = await p.runQueue<RejectionsMessage>("edgehook-rejections", messages);
+  expect(r.acked).toHaveLength(messages.length);
+}
+
+describe("the rejection log", () => {
+  it("counts a refused request per source and reason, and keeps its header names but never its body, signature or secret", async () => {
+    const p = pipeline();
+    const secret = `right-${uniqueKey()}`;
+    const source = await createSource({ secrets: [secret] });
+    const body = podiumBody({ organizationUid: `org-${uniqueKey()}` });
+    const headers = { ...(await podiumHeaders(body, "a-wrong-secret")), "user-agent": "Podium-Webhooks/1.0", "x-api-key": "k-123" };
+    const { res, sent } = await refused(post(`/webhooks/${source}`, body, headers));
+    expect(res.status).toBe(401);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.counts).toEqual([{ sourceId: source, reason: "invalid_signature", count: 1, lastAt: expect.any(Number) }]);
+    await record(p, sent);
+
+    const answer = await p.api("GET", `/v1/sources/${source}/rejections`);
+    expect(answer.status).toBe(200);
+    expect(answer.json.summary).toEqual([{ reason: "invalid_signature", thisHour: 1, lastDay: 1, lastAt: expect.any(String) }]);
+    expect(answer.json.recent).toHaveLength(1);
+    expect(answer.json.recent[0]).toMatchObject({ reason: "invalid_signature", requested: source, userAgent: "Podium-Webhooks/1.0" });
+    expect(answer.json.recent[0].headerNames).toEqual(expect.arrayContaining(["podium-signature", "podium-timestamp", "x-api-key"]));
+    const text = JSON.stringify(answer.json);
+    for (const secretValue of [headers["podium-signature"], body, "k-123", secret]) expect(text).not.toContain(secretValue);
+    // The source's own answer carries the summary, for the dashboard.
+    const view = await p.api("GET", `/v1/sources/${source}`);
+    expect(view.json.rejections).toEqual(answer.json.summary);
+  });
+
+  it("answers an accepted request without a word to the rejection log", async () => {
+    const body = podiumBody();
+    const { res, sent } = await refused(post("/webhooks/podium", body, await podiumHeaders(body)));
+    expect(res.status).toBe(202);
+    expect(sent).toEqual([]);
+  });
+
+  it("counts requests to ids that name no source together, saying which id each asked for; only the admin reads them", async () => {
+    const p = pipeline();
+    const wrong = `typo-${uniqueKey()}`;
+    const { res, sent } = await refused(post(`/webhooks/${wrong}`, "{}", { "content-type": "application/json" }));
+    expect(res.status).toBe(404);
+    expect(sent[0]!.counts).toEqual([expect.objectContaining({ sourceId: "(unknown)", reason: "unknown_source", count: 1 })]);
+    await record(p, sent);
+    const admin = await p.api("GET", "/v1/sources/(unknown)/rejections");
+    expect(admin.json.recent.map((r: { requested: string }) => r.requested)).toContain(wrong);
+
+    const { token } = await makeToken(p, ["sources:read"], { organizationUids: [`org-${uniqueKey()}`] });
+    expect((await as(p, token, "GET", "/v1/sources/(unknown)/rejections")).status).toBe(404);
+  });
+
+  it("holds a flood of 10,000 refused requests to a few messages, counts every one, and keeps a bounded sample", async () => {
+    const p = pipeline();
+    const rejections = recordingQueue<RejectionsMessage>();
+    const flood = { ...p.env, REJECTIONS: rejections as never, REJECTIONS_FLUSH_MS: "200" };
+    const ctx = createExecutionContext();
+    const n = 10_000;
+    for (let i = 0; i < n; i++) {
+      const res = await worker.fetch!(
+        new Request(`https://edgehook.test/webhooks/flood-${i % 500}`, { method: "POST", body: "{}", headers: { "cf-connecting-ip": clientAddress() } }) as never,
+        flood,
+        ctx,
+      );
+      expect(res.status).toBe(404);
+    }
+    await waitOnExecutionContext(ctx);
+    const messages = rejections.sent;
+    // One message per flush window while the flood lasted, not one per request.
+    expect(messages.length).toBeGreaterThan(0);
+    expect(messages.length).toBeLessThan(n / 100);
+    expect(messages.flatMap((m) => m.counts).reduce((sum, c) => sum + c.count, 0)).toBe(n);
+    for (const m of messages) {
+      expect(m.samples.length).toBeLessThanOrEqual(MAX_SAMPLES);
+      expect(m.counts.length).toBe(1); // 500 ids, one key: nothing a flood of ids can multiply
+    }
+
+    await record(p, messages);
+    const kept = await env.DB.prepare("SELECT COUNT(*) AS n FROM rejections WHERE source_id = '(unknown)'").first<{ n: number }>();
+    expect(kept!.n).toBeLessThanOrEqual(SAMPLES_KEPT);
+    const counted = await p.api("GET", "/v1/sources/(unknown)/rejections");
+    expect(counted.json.summary[0].lastDay).toBeGreaterThanOrEqual(n);
+  }, 120_000); // ten thousand requests through workerd: slow on a busy machine, not a measure of anything
+
+  it("lets a limited token read its own sources' refusals only, and the maintenance run drops counts past the retention", async () => {
+    const p = pipeline();
+    const org = `org-${uniqueKey()}`;
+    const own = await createSource({ secrets: [`s-${uniqueKey()}`], organizationUid: org });
+    const admins = await createSource({ secrets: [`s-${uniqueKey()}`] });
+    const { token } = await makeToken(p, ["sources:read"], { organizationUids: [org] });
+    expect((await as(p, token, "GET", `/v1/sources/${own}/rejections`)).status).toBe(200);
+    expect((await as(p, token, "GET", `/v1/sources/${admins}/rejections`)).status).toBe(404);
+
+    const old = Date.now() - 11 * 24 * HOUR_MS;
+    await record(p, [{ v: 1, counts: [{ sourceId: own, reason: "missing_signature", count: 3, lastAt: old }], samples: [] }]);
+    const before = await env.DB.prepare("SELECT COUNT(*) AS n FROM rejection_counts WHERE source_id = ?").bind(own).first<{ n: number }>();
+    expect(before!.n).toBe(1);
+    await runMaintenance(p.env);
+    const after = await env.DB.prepare("SELECT COUNT(*) AS n FROM rejection_counts WHERE source_id = ?").bind(own).first<{ n: number }>();
+    expect(after!.n).toBe(0);
+  });
+
+  it("shows the last refusal and what to check on the dashboard's sources page", async () => {
+    const p = pipeline();
+    const source = await createSource({ secrets: [`s-${uniqueKey()}`] });
+    const body = podiumBody();
+    const { sent } = await refused(post(`/webhooks/${source}`, body, await podiumHeaders(body, "not-the-secret")));
+    await record(p, sent);
+    const login = await call(
+      new Request("https://edgehook.test/dashboard/login", {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded", origin: "https://edgehook.test" },
+        body: `token=${encodeURIComponent(ADMIN.authorization.slice("Bearer ".length))}`,
+      }),
+    );
+    const cookie = login.headers.get("set-cookie")!.split(";")[0]!;
+    const page = await (await call(new Request("https://edgehook.test/dashboard/sources", { headers: { cookie } }))).text();
+    const row = page.slice(page.indexOf(source));
+    expect(row.slice(0, row.indexOf("</tr>"))).toMatch(/last refused: \d+ s ago, <b>invalid_signature<\/b> ×1 — check the secret/);
+  });
+});

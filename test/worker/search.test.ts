@@ -1,0 +1,150 @@
+// GET /v1/events?q=…: by a field's value or text in the body, bounded, newest first, paginated, access-limited.
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { SEARCH_BOUND } from "../../src/api/schemas";
+import { storeEvents, type EventRow } from "../../src/store/events";
+import { pipeline, uniqueKey } from "./pipeline";
+import { as, DATA_SCOPES, makeToken } from "./tokens";
+
+/** A window of time of its own, far in the past, so each test searches only its events. */
+function window() {
+  const since = Date.UTC(2021, 0, 1) + Math.floor(Math.random() * 1e6) * 60_000;
+  return { since, until: since + 3600_000, iso: (ms: number) => new Date(ms).toISOString() };
+}
+
+/** A pipeline, a tag for event ids and a window of time, all this test's own. */
+const fresh = () => ({ p: pipeline(), tag: uniqueKey(), w: window() });
+
+function row(tag: string, i: number, receivedAt: number, data: Record<string, unknown>, over: Partial<EventRow> = {}): EventRow {
+  return {
+    eventId: `evt_${tag}_${i}`,
+    sourceId: "podium",
+    dedupeKey: `${tag}-${i}`,
+    eventType: "message.received",
+    locationUid: `loc-${tag}`,
+    organizationUid: `org-${tag}`,
+    receivedAt,
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ data, metadata: { eventType: "message.received" } }),
+    ...over,
+  };
+}
+
+async function search(p: ReturnType<typeof pipeline>, q: string, w: { since: number; until: number }, extra = "") {
+  const params = new URLSearchParams({ q, since: new Date(w.since).toISOString(), until: new Date(w.until).toISOString() });
+  return p.api("GET", `/v1/events?${params}${extra}`);
+}
+
+const ids = (res: { json: { data: { id: string }[] } }) => res.json.data.map((e) => e.id);
+
+describe("event search", () => {
+  it("finds events by a field's value at a dotted path, newest first; numbers, strings and array elements alike", async () => {
+    const { p, tag, w } = fresh();
+    await storeEvents(env.DB, [
+      row(tag, 1, w.since + 1000, { conversation: { uid: "conv-a" }, amount: 500, tags: ["new"] }),
+      row(tag, 2, w.since + 2000, { conversation: { uid: "conv-b" }, amount: "500", tags: ["vip", "new"] }),
+      row(tag, 3, w.since + 3000, { conversation: { uid: "conv-a" }, amount: 501 }),
+    ]);
+    expect(ids(await search(p, "data.conversation.uid=conv-a", w))).toEqual([`evt_${tag}_3`, `evt_${tag}_1`]);
+    expect(ids(await search(p, "data.amount=500", w))).toEqual([`evt_${tag}_2`, `evt_${tag}_1`]);
+    expect(ids(await search(p, "data.tags=vip", w))).toEqual([`evt_${tag}_2`]);
+    expect(ids(await search(p, "data.conversation.uid=conv-z", w))).toEqual([]);
+    // A filter document, in the language of webhook filters.
+    expect(ids(await search(p, '{"body": {"data.amount": {"$gt": 500}}}', w))).toEqual([`evt_${tag}_3`]);
+  });
+
+  it("finds text anywhere in the raw body, case-insensitively", async () => {
+    const { p, tag, w } = fresh();
+    await storeEvents(env.DB, [
+      row(tag, 1, w.since + 1000, { body: "Is the 2pm Appointment still open?" }),
+      row(tag, 2, w.since + 2000, { body: "Thanks!" }),
+    ]);
+    expect(ids(await search(p, "appointment STILL", w))).toEqual([`evt_${tag}_1`]);
+    expect(ids(await search(p, "thanks", w))).toEqual([`evt_${tag}_2`]);
+  });
+
+  it("pages with a cursor, skipping and repeating nothing", async () => {
+    const { p, tag, w } = fresh();
+    await storeEvents(env.DB, [1, 2, 3, 4, 5].map((i) => row(tag, i, w.since + i * 1000, { needle: "yes", i })));
+    const seen: string[][] = [];
+    let cursor: string | null = null;
+    do {
+      const res = await search(p, "data.needle=yes", w, `&limit=2${cursor ? `&cursor=${cursor}` : ""}`);
+      expect(res.status).toBe(200);
+      seen.push(ids(res));
+      cursor = res.json.nextCursor;
+    } while (cursor && seen.length < 10);
+    expect(seen).toEqual([[5, 4], [3, 2], [1]].map((page) => page.map((i) => `evt_${tag}_${i}`)));
+  });
+
+  it(`examines at most ${SEARCH_BOUND.events} events per call, and answers a cursor to search further back`, async () => {
+    const { p, tag, w } = fresh();
+    const older = row(tag, 0, w.since + 1, { needle: "the-one" });
+    const newer = Array.from({ length: SEARCH_BOUND.events }, (_, i) => row(tag, i + 1, w.since + 1000 + i, { needle: "other" }));
+    await storeEvents(env.DB, [older, ...newer]);
+    const first = await search(p, "data.needle=the-one", w);
+    expect(first.status).toBe(200);
+    expect(first.json.data).toEqual([]); // the bound was reached before the match
+    expect(first.json.nextCursor).not.toBeNull();
+    const second = await search(p, "data.needle=the-one", w, `&cursor=${first.json.nextCursor}`);
+    expect(ids(second)).toEqual([older.eventId]);
+    expect(second.json.nextCursor).toBeNull();
+  });
+
+  it(`stops a call once the bodies examined reach ${SEARCH_BOUND.chars} characters`, async () => {
+    const { p, tag, w } = fresh();
+    const big = "x".repeat(1_000_000);
+    await storeEvents(env.DB, [1, 2, 3, 4, 5, 6].map((i) => row(tag, i, w.since + i * 1000, { pad: big, needle: "yes" })));
+    const first = await search(p, "data.needle=yes", w);
+    expect(first.json.data.length).toBeGreaterThan(0);
+    expect(first.json.data.length).toBeLessThan(6);
+    expect(first.json.nextCursor).not.toBeNull();
+    const second = await search(p, "data.needle=yes", w, `&cursor=${first.json.nextCursor}`);
+    expect([...ids(first), ...ids(second)]).toEqual([6, 5, 4, 3, 2, 1].map((i) => `evt_${tag}_${i}`));
+  });
+
+  it("shows a limited token only the events it may see", async () => {
+    const { p, tag, w } = fresh();
+    await storeEvents(env.DB, [
+      row(tag, 1, w.since + 1000, { text: "shared words" }),
+      row(tag, 2, w.since + 2000, { text: "shared words" }, { organizationUid: `org-${tag}-other`, locationUid: `loc-${tag}-other` }),
+      row(tag, 3, w.since + 3000, { text: "shared words" }, { eventType: "contact.updated" }),
+    ]);
+    expect(ids(await search(p, "shared words", w)).sort()).toEqual([1, 2, 3].map((i) => `evt_${tag}_${i}`));
+    const params = `q=shared+words&since=${w.iso(w.since)}&until=${w.iso(w.until)}`;
+    const own = await makeToken(p, ["events:read", ...DATA_SCOPES], { organizationUids: [`org-${tag}`] });
+    expect(ids(await as(p, own.token, "GET", `/v1/events?${params}`))).toEqual([`evt_${tag}_3`, `evt_${tag}_1`]);
+    // Without read_contacts, contact events stay hidden.
+    const messagesOnly = await makeToken(p, ["events:read", "read_messages"], { organizationUids: [`org-${tag}`] });
+    expect(ids(await as(p, messagesOnly.token, "GET", `/v1/events?${params}`))).toEqual([`evt_${tag}_1`]);
+  });
+
+  it("searches the last 24 hours unless told otherwise, and combines with the other filters", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const conversation = `conv-${key}`;
+    const body = JSON.stringify({
+      data: { conversation: { uid: conversation }, location: { uid: `loc-${key}`, organizationUid: `org-${key}` } },
+      metadata: { eventType: "message.received", eventUid: crypto.randomUUID() },
+    });
+    const id = await p.ingest(body);
+    expect(ids(await p.api("GET", `/v1/events?q=data.conversation.uid=${conversation}`))).toEqual([id]);
+    expect(ids(await p.api("GET", `/v1/events?q=data.conversation.uid=${conversation}&eventType=message.sent`))).toEqual([]);
+    expect(ids(await p.api("GET", `/v1/events?q=data.conversation.uid=${conversation}&organizationUid=org-${key}`))).toEqual([id]);
+  });
+
+  it("answers 400 invalid_request for a bad filter document, an empty range or a list cursor", async () => {
+    const p = pipeline();
+    const w = window();
+    const bad = await search(p, '{"body": {"a": {"$ne": 1}}}', w);
+    expect(bad.status).toBe(400);
+    expect(bad.json.error.details.issues[0]).toMatchObject({ path: "q.body.a.$ne" });
+    const empty = await search(p, "x", { since: w.until, until: w.since });
+    expect(empty.status).toBe(400);
+    const list = await p.api("GET", "/v1/events?limit=1");
+    const cursor = list.json.nextCursor ?? "czE";
+    const mixed = await search(p, "x", w, `&cursor=${cursor}`);
+    expect(mixed.status).toBe(400);
+    expect(mixed.json.error.code).toBe("invalid_request");
+  });
+});
