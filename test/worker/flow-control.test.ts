@@ -3,6 +3,7 @@
 // (pipeline.ts's deliver()). The real schedulers, racing, are in flow/scheduler.test.ts.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { meteredD1 } from "../../bench/d1-meter";
 import { concurrencyOf, drainEstimate, Pacer, pauseAfter, RateMeter } from "../../src/domain/flow";
 import { backlogOf } from "../../src/store/deliveries";
 import { call, dashboardCookie, ingestMessage, podiumBody } from "./helpers";
@@ -192,6 +193,23 @@ describe("the scheduler's flow", () => {
     await p.deliver();
     expect(await received(`${key}-a`)).toHaveLength(10);
     expect(await received(`${key}-b`)).toHaveLength(10);
+  });
+
+  it("records a backlog's attempts many to a transaction, each once, while others are still in flight", async () => {
+    const meter = meteredD1(env.DB);
+    const p = pipeline({ DB: meter.db });
+    const key = uniqueKey();
+    const org = `org-${key}`;
+    const hook = await p.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["*"], organizationUid: org });
+    const n = 120;
+    await p.runIngest(Array.from({ length: n }, () => ingestMessage({ organizationUid: org, body: podiumBody({ organizationUid: org }) })));
+    meter.reset();
+    await p.deliver();
+    expect(new Set((await received(key)).map((r) => r.headers["webhook-id"])).size).toBe(n);
+    expect(await attemptsOf(hook.uid)).toEqual(Array(n).fill(1));
+    // Each transaction costs a few counter rows however many attempts it records.
+    const transactions = Object.entries(meter.usage.bySql).filter(([sql]) => sql.startsWith("INSERT INTO attempts")).reduce((k, [, v]) => k + v.runs, 0);
+    expect(transactions).toBeLessThanOrEqual(n / 10);
   });
 
   it("unordered: a downstream that does not answer costs one timeout, not one per queued delivery", async () => {
