@@ -7,7 +7,7 @@ import type { RejectionsMessage } from "../../src/domain/types";
 import { runMaintenance } from "../../src/maintenance/cron";
 import { recordAttempts } from "../../src/store/deliveries";
 import { healthOf } from "../../src/store/health";
-import { ADMIN_TOKEN, call, podiumBody } from "./helpers";
+import { call, dashboardForm, dashboardSession, podiumBody } from "./helpers";
 import { pipeline, received, uniqueKey } from "./pipeline";
 import { as, DATA_SCOPES, makeToken } from "./tokens";
 
@@ -364,16 +364,6 @@ describe("health counters", () => {
 
 describe("health and alerts on the dashboard", () => {
   const url = (path: string) => `https://edgehook.test${path}`;
-  async function session() {
-    const res = await call(
-      new Request(url("/dashboard/login"), {
-        method: "POST",
-        headers: { origin: "https://edgehook.test", "content-type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams({ token: ADMIN_TOKEN }),
-      }),
-    );
-    return res.headers.get("set-cookie")!.split(";")[0]!;
-  }
   const get = async (cookie: string, path: string) => (await call(new Request(url(path), { headers: { cookie } }))).text();
 
   it("shows a webhook's health and why it was disabled, the alerts, and manages notification endpoints", async () => {
@@ -385,7 +375,7 @@ describe("health and alerts on the dashboard", () => {
     await p.ingest(podiumBody({ organizationUid: org }));
     await settle(p);
     await runMaintenance(p.env, Date.now() + 6 * MINUTE);
-    const cookie = await session();
+    const cookie = await dashboardSession();
 
     const page = await get(cookie, `/dashboard/webhooks/${hook.uid}`);
     expect(page).toContain('aria-label="Health"');
@@ -400,29 +390,18 @@ describe("health and alerts on the dashboard", () => {
     expect(alerts).toContain(`Webhook ${hook.uid} (https://downstream.test/fail/${key}) was disabled`);
     expect(alerts).toContain(`https://downstream.test/ok/${key}-alerts`);
 
-    const created = await call(
-      new Request(url("/dashboard/alerts/endpoints"), {
-        method: "POST",
-        headers: { cookie, origin: "https://edgehook.test", "content-type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams([
-          ["url", `https://downstream.test/ok/${key}-slack`],
-          ["alertTypes", "webhook.failing"],
-          ["alertTypes", "webhook.recovered"],
-          ["format", "slack"],
-        ]),
-      }),
-    );
+    const created = await dashboardForm("/dashboard/alerts/endpoints", cookie, [
+      ["url", `https://downstream.test/ok/${key}-slack`],
+      ["alertTypes", "webhook.failing"],
+      ["alertTypes", "webhook.recovered"],
+      ["format", "slack"],
+    ]);
     const shown = await created.text();
     expect(shown).toMatch(/shown this once/);
     expect(shown).toMatch(/whsec_/);
     const made = (await p.api("GET", "/v1/notification-endpoints?limit=100")).json.data.find((e: { url: string }) => e.url.endsWith(`${key}-slack`));
     expect(made).toMatchObject({ format: "slack", alertTypes: ["webhook.failing", "webhook.recovered"] });
-    const deleted = await call(
-      new Request(url(`/dashboard/alerts/endpoints/${made.uid}/delete`), {
-        method: "POST",
-        headers: { cookie, origin: "https://edgehook.test", "content-type": "application/x-www-form-urlencoded" },
-      }),
-    );
+    const deleted = await dashboardForm(`/dashboard/alerts/endpoints/${made.uid}/delete`, cookie, {});
     expect(deleted.status).toBe(303);
     expect((await p.api("GET", `/v1/notification-endpoints/${made.uid}`)).status).toBe(404);
   });

@@ -1,6 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
 import { SLACK_TRANSFORM, ALERT_SOURCE } from "../../domain/alerts";
-import { destinationProblem } from "../../domain/destination";
 import { AppError } from "../../domain/errors";
 import { DEFAULT_MAX_CONCURRENCY } from "../../domain/flow";
 import { newWebhookSecret } from "../../domain/secrets";
@@ -22,7 +21,7 @@ import {
   UidParam,
 } from "../schemas";
 import { alertView, notificationEndpointView } from "../views";
-import { withDisabled } from "./webhooks";
+import { checkUrl, withDisabled } from "./webhooks";
 
 const ADMIN_ONLY = "Admin tokens only (the `admin` scope): alerts are about the whole installation.";
 
@@ -85,11 +84,6 @@ const alerts = createRoute({
   request: { query: AlertListQuery },
   responses: { 200: json(page(AlertSchema, "AlertPage"), "A page of alerts"), ...errors(400) },
 });
-
-function checkUrl(url: string, allowPrivate: boolean): void {
-  const problem = destinationProblem(url, allowPrivate);
-  if (problem) throw new AppError("invalid_request", `url ${problem}.`, { issues: [{ path: "url", message: problem }] });
-}
 
 async function endpoint(db: D1Database, uid: string): Promise<Webhook> {
   const w = await getWebhook(db, uid);

@@ -39,7 +39,8 @@ const UNKNOWN_HEALTH = { record: NO_ATTEMPTS, hours: [] };
 import { visibleEvent } from "./events";
 import { testWebhook } from "../webhook-test";
 
-function checkUrl(url: string, allowPrivate: boolean): void {
+/** Refuses a destination URL deliveries may not go to (scheme, private addresses). */
+export function checkUrl(url: string, allowPrivate: boolean): void {
   const problem = destinationProblem(url, allowPrivate);
   if (problem) throw new AppError("invalid_request", `url ${problem}.`, { issues: [{ path: "url", message: problem }] });
 }
