@@ -20,7 +20,7 @@ import {
 import { eventIdFor } from "../domain/ids";
 import type { Webhook } from "../domain/types";
 import type { Env } from "../env";
-import { closeEpisode, closeQuietEpisodes, openEpisode, type AlertEpisode, type AttemptAlertContext } from "../store/alerts";
+import { closeEpisode, closeEpisodesOf, closeQuietEpisodes, openEpisode, type AlertEpisode, type AttemptAlertContext } from "../store/alerts";
 import type { AttemptOutcome } from "../store/deliveries";
 import { rejectionSummaries } from "../store/rejections";
 import { notificationEndpoints } from "../store/webhooks";
@@ -127,6 +127,11 @@ export async function alertDisabled(env: Env, w: Webhook, reason: string, now = 
 /** A webhook was enabled again: its `webhook.disabled` episode closes without a word (someone just did it). */
 export async function forgetDisabled(env: Env, webhookUid: string, now = Date.now()) {
   await safely("enabled", async () => void (await closeEpisode(env.DB, "webhook.disabled", webhookUid, now)));
+}
+
+/** A webhook was deleted: its open episodes close without a word (nothing will recover). */
+export async function forgetWebhook(env: Env, webhookUid: string, now = Date.now()) {
+  await safely("deleted", async () => void (await closeEpisodesOf(env.DB, webhookUid, now)));
 }
 
 /** Events could not be stored and were dead-lettered. */

@@ -87,6 +87,12 @@ export async function closeEpisode(db: D1Database, type: EpisodeType, subject: s
   return episodes(results)[0] ?? null;
 }
 
+/** Closes every open episode of a subject (a deleted webhook); returns how many. */
+export async function closeEpisodesOf(db: D1Database, subject: string, now: number): Promise<number> {
+  const res = await db.prepare("UPDATE alerts SET closed_at = ? WHERE subject = ? AND closed_at IS NULL").bind(now, subject).run();
+  return res.meta.changes ?? 0;
+}
+
 /** Closes the open episodes of these types that last counted at or before `cutoff` (the open ones are few: a partial index). */
 export async function closeQuietEpisodes(db: D1Database, types: EpisodeType[], cutoff: number, now: number): Promise<AlertEpisode[]> {
   const { results } = await db

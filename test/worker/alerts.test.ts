@@ -218,6 +218,34 @@ describe("webhook health, auto-disable and alerts", () => {
     expect((await p.api("GET", `/v1/webhooks/${ok.uid}`)).json.health.state).toBe("healthy");
   });
 
+  it("closes a deleted webhook's episodes without a word, and pages /v1/alerts newest first", async () => {
+    const p = pipeline({ RETRY_BASE_SECONDS: "0" });
+    const key = uniqueKey();
+    const org = `org-${key}`;
+    const alertKey = `${key}-alerts`;
+    await endpoint(p, alertKey);
+    const hook = await p.createWebhook({ url: `https://downstream.test/fail/${key}`, eventTypes: ["*"], organizationUid: org, maxAttempts: 1, failingAfterAttempts: 1 });
+    await p.ingest(podiumBody({ organizationUid: org }));
+    await settle(p);
+    expect((await alertsAt(alertKey, hook.uid)).map((a) => a.type).sort()).toEqual(["delivery.dead_lettered", "webhook.failing"]);
+    const mine = async () => (await p.api("GET", "/v1/alerts?limit=100")).json.data.filter((a: { subject: string }) => a.subject === hook.uid);
+    expect((await mine()).map((a: { state: string }) => a.state)).toEqual(["open", "open"]);
+
+    expect((await p.api("DELETE", `/v1/webhooks/${hook.uid}`)).status).toBe(204);
+    expect((await mine()).map((a: { state: string }) => a.state)).toEqual(["closed", "closed"]);
+    await settle(p);
+    expect(await alertsAt(alertKey, hook.uid)).toHaveLength(2);
+
+    const first = await p.api("GET", "/v1/alerts?limit=1");
+    expect(first.json.data).toHaveLength(1);
+    expect(first.json.nextCursor).not.toBeNull();
+    const second = await p.api("GET", `/v1/alerts?limit=1&cursor=${first.json.nextCursor}`);
+    expect(second.json.data).toHaveLength(1);
+    expect(Date.parse(second.json.data[0].openedAt)).toBeLessThanOrEqual(Date.parse(first.json.data[0].openedAt));
+    expect(second.json.data[0].id).not.toBe(first.json.data[0].id);
+    expect((await p.api("GET", "/v1/alerts?cursor=abc")).json).toMatchObject({ error: { code: "invalid_request" } });
+  });
+
   it("source.rejecting opens at a spike with the reasons, and closes after a quiet hour", async () => {
     const p = pipeline();
     const key = uniqueKey();

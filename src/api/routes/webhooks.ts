@@ -32,7 +32,7 @@ import {
 } from "../schemas";
 import { backlogView, healthView, webhookView } from "../views";
 import { DEFAULT_AUTO_DISABLE_MINUTES, DEFAULT_FAILING_AFTER, NO_ATTEMPTS } from "../../domain/health";
-import { forgetDisabled } from "../../pipeline/alerts";
+import { forgetDisabled, forgetWebhook } from "../../pipeline/alerts";
 import { healthOf } from "../../store/health";
 
 const UNKNOWN_HEALTH = { record: NO_ATTEMPTS, hours: [] };
@@ -296,5 +296,6 @@ export const webhooks = router()
     const uid = c.req.valid("param").uid;
     await visibleWebhook(c.env.DB, c.get("principal"), uid);
     await deleteWebhook(c.env.DB, uid);
+    await forgetWebhook(c.env, uid);
     return c.body(null, 204);
   });
