@@ -41,7 +41,7 @@ export function insertDeliveryStatement(db: D1Database, d: NewDelivery): D1Prepa
     .bind(d.id, d.eventId, d.eventReceivedAt, d.webhookUid, d.status, d.status === "pending" ? d.createdAt : null, d.createdAt, d.createdAt);
 }
 
-/** Of the given ids, those pending and never attempted: the ones a queue message is owed. */
+/** Of the given ids, those pending and never attempted: the ones whose scheduler is owed a wake-up. */
 export function unattemptedPendingStatement(db: D1Database, ids: string[]): D1PreparedStatement {
   return db
     .prepare(

@@ -52,7 +52,7 @@ function insertStatements(db: D1Database, events: EventRow[]): D1PreparedStateme
  * Stores events and the deliveries they are owed in one transaction, with `also`
  * (what the batch teaches other tables); an event or a delivery already stored is
  * left as it is. Returns the ids of the given deliveries that are pending and never
- * attempted: each is owed a queue message.
+ * attempted: their webhooks' schedulers are owed a wake-up.
  */
 export async function storeEvents(
   db: D1Database,

@@ -71,9 +71,9 @@ async function answer(behaviour: string, url: URL, n: number): Promise<Response>
       return new Response(null, { status: 302, headers: { location: "https://downstream.test/ok/redirected" } });
     case "huge":
       return new Response("x".repeat(2_000_000), { status: 500 });
-    case "record": // answers after `ms`; the first `busy` requests get 429 with Retry-After `s`; then a share `fail` get 503
+    case "record": // answers after `ms`; the first `busy` requests get 429 (or `busyStatus`) with Retry-After `s`; then a share `fail` get 503
       await sleep(param("ms"));
-      if (n <= param("busy")) return new Response("slow down", { status: 429, headers: { "retry-after": String(param("s")) } });
+      if (n <= param("busy")) return new Response("slow down", { status: param("busyStatus") || 429, headers: { "retry-after": String(param("s")) } });
       return Math.random() < param("fail") ? new Response("not now", { status: 503 }) : new Response("ok");
     default:
       return new Response("unknown behaviour", { status: 404 });

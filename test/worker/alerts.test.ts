@@ -7,7 +7,7 @@ import type { RejectionsMessage } from "../../src/domain/types";
 import { runMaintenance } from "../../src/maintenance/cron";
 import { recordAttempts } from "../../src/store/deliveries";
 import { healthOf } from "../../src/store/health";
-import { call, dashboardForm, dashboardSession, podiumBody } from "./helpers";
+import { call, dashboardForm, dashboardCookie, podiumBody } from "./helpers";
 import { pipeline, received, uniqueKey } from "./pipeline";
 import { as, DATA_SCOPES, makeToken } from "./tokens";
 
@@ -403,7 +403,7 @@ describe("health and alerts on the dashboard", () => {
     await p.ingest(podiumBody({ organizationUid: org }));
     await settle(p);
     await runMaintenance(p.env, Date.now() + 6 * MINUTE);
-    const cookie = await dashboardSession();
+    const cookie = await dashboardCookie();
 
     const page = await get(cookie, `/dashboard/webhooks/${hook.uid}`);
     expect(page).toContain('aria-label="Health"');

@@ -1,11 +1,11 @@
 // The dashboard's side of filters, transformations, "test this webhook" and search.
 import { describe, expect, it } from "vitest";
-import { call, dashboardForm, dashboardSession } from "./helpers";
+import { call, dashboardForm, dashboardCookie } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
 
 const url = (path: string) => `https://edgehook.test${path}`;
 
-const cookie = dashboardSession;
+const cookie = dashboardCookie;
 const get = async (path: string, c: string) => call(new Request(url(path), { headers: { cookie: c } }));
 const form = (path: string, c: string, fields: Record<string, string>) => dashboardForm(path, c, fields);
 

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { concurrencyOf, drainEstimate, Pacer, pauseAfter, RateMeter } from "../../src/domain/flow";
 import type { IngestMessage } from "../../src/domain/types";
 import { backlogOf } from "../../src/store/deliveries";
-import { ADMIN_TOKEN, call, podiumBody } from "./helpers";
+import { call, dashboardCookie, podiumBody } from "./helpers";
 import { pipeline, received, uniqueKey } from "./pipeline";
 
 const limits = { rateLimit: null, maxConcurrency: 8, ordering: "unordered" as const };
@@ -150,14 +150,7 @@ describe("the backlog view", () => {
   });
 
   it("shows the backlog, the pace and the limits on the dashboard, whose form sets them", async () => {
-    const login = await call(
-      new Request("https://edgehook.test/dashboard/login", {
-        method: "POST",
-        headers: { origin: "https://edgehook.test", "content-type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams({ token: ADMIN_TOKEN }),
-      }),
-    );
-    const cookie = login.headers.get("set-cookie")!.split(";")[0]!;
+    const cookie = await dashboardCookie();
     const p = pipeline();
     const key = uniqueKey();
     const org = `org-${key}`;
@@ -265,5 +258,38 @@ describe("the scheduler's flow", () => {
     expect(statuses.results[2]!.attempt_count).toBe(0);
     const order = (await received(key)).map((r) => r.headers["edgehook-event-id"]);
     expect(order.indexOf(order[order.length - 1]!)).toBeGreaterThan(order.lastIndexOf(order[0]!));
+  });
+
+  it("FIFO: disabling the webhook stops its failing head; enabled again, the head goes first, then the rest in order", async () => {
+    const { p, key, org, webhook } = await setup("fail", { ordering: "fifo" }, { RETRY_BASE_SECONDS: "3600" });
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push(await p.ingest(podiumBody({ organizationUid: org })));
+    await p.deliver();
+    expect(await attemptsOf(webhook.uid)).toEqual([1, 0, 0]);
+
+    await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { disabled: true });
+    await p.deliver();
+    // Held, the head with its attempt, and nothing more was sent.
+    const held = await env.DB.prepare("SELECT status, attempt_count FROM deliveries WHERE webhook_uid = ? ORDER BY event_received_at")
+      .bind(webhook.uid)
+      .all<{ status: string; attempt_count: number }>();
+    expect(held.results).toEqual([
+      { status: "held", attempt_count: 1 },
+      { status: "held", attempt_count: 0 },
+      { status: "held", attempt_count: 0 },
+    ]);
+    expect(await received(key)).toHaveLength(1);
+
+    // Enabled, and pointed at a downstream that answers: the head first, then the others, in order.
+    await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { disabled: false, url: `https://downstream.test/ok/${key}` });
+    await p.deliver();
+    const got = await received(key);
+    expect(got.map((r) => [r.headers["edgehook-event-id"], r.status])).toEqual([
+      [ids[0], 500],
+      [ids[0], 200],
+      [ids[1], 200],
+      [ids[2], 200],
+    ]);
+    expect(Math.max(...got.map((r) => r.inFlight))).toBe(1);
   });
 });

@@ -114,6 +114,23 @@ export async function call(request: Request, overrides: Partial<Env> = {}): Prom
   return res;
 }
 
+/** A dashboard session cookie (`name=value`), signed in as the admin. */
+export async function dashboardCookie(): Promise<string> {
+  const login = await dashboardForm("/dashboard/login", null, { token: ADMIN_TOKEN });
+  return login.headers.get("set-cookie")!.split(";")[0]!;
+}
+
+/** A same-origin form post to the dashboard, with a session cookie (or none). */
+export function dashboardForm(path: string, cookie: string | null, fields: Record<string, string> | [string, string][]): Promise<Response> {
+  return call(
+    new Request(`https://edgehook.test${path}`, {
+      method: "POST",
+      headers: { ...(cookie ? { cookie } : {}), origin: "https://edgehook.test", "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams(fields),
+    }),
+  );
+}
+
 export function post(path: string, body: string, headers: Record<string, string>): Request {
   return new Request(`https://edgehook.test${path}`, { method: "POST", body, headers });
 }
@@ -158,21 +175,3 @@ export function countingDb(db: D1Database) {
   return { db: proxy, counter };
 }
 
-const dashboardUrl = (path: string) => `https://edgehook.test${path}`;
-
-/** Signs in to the dashboard with the admin token; returns the session cookie. */
-export async function dashboardSession(): Promise<string> {
-  const res = await dashboardForm("/dashboard/login", null, { token: ADMIN_TOKEN });
-  return res.headers.get("set-cookie")!.split(";")[0]!;
-}
-
-/** A same-origin form post to the dashboard, with a session cookie (or none). */
-export function dashboardForm(path: string, cookie: string | null, fields: Record<string, string> | [string, string][]): Promise<Response> {
-  return call(
-    new Request(dashboardUrl(path), {
-      method: "POST",
-      headers: { ...(cookie ? { cookie } : {}), origin: "https://edgehook.test", "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams(fields),
-    }),
-  );
-}

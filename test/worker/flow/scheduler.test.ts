@@ -7,7 +7,7 @@ import { evictDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import type { IngestMessage } from "../../../src/domain/types";
-import { podiumBody } from "../helpers";
+import { call, dashboardCookie, podiumBody } from "../helpers";
 import { pipeline, received, uniqueKey } from "../pipeline";
 
 /** An event for the ingest consumer (no signature: it comes off the queue), received at `receivedAt`. */
@@ -112,11 +112,16 @@ describe("a webhook's limits hold however its scheduler is called", () => {
     expect(busiestWindow(after.map((r) => r.at))).toBeLessThanOrEqual(20 + JITTER);
   });
 
-  it("pauses only the webhook told 429 with Retry-After, for that long", async () => {
+  it.each([429, 503])("pauses only the webhook told %i with Retry-After, for that long", async (busyStatus) => {
     const p = realSchedulers();
     const key = uniqueKey();
     const org = `org-${key}`;
-    const told = await p.createWebhook({ url: `https://downstream.test/record/${key}-told?busy=1&s=2`, eventTypes: ["*"], organizationUid: org, maxConcurrency: 1 });
+    const told = await p.createWebhook({
+      url: `https://downstream.test/record/${key}-told?busy=1&busyStatus=${busyStatus}&s=2`,
+      eventTypes: ["*"],
+      organizationUid: org,
+      maxConcurrency: 1,
+    });
     const other = await p.createWebhook({ url: `https://downstream.test/record/${key}-other?ms=250`, eventTypes: ["*"], organizationUid: org, maxConcurrency: 1 });
     const now = Date.now();
     await p.runIngest(Array.from({ length: 8 }, (_, i) => message(key, org, i, now + i)));
@@ -124,7 +129,7 @@ describe("a webhook's limits hold however its scheduler is called", () => {
     await succeeded(other.uid, 8);
     const got = await received(`${key}-told`);
     const [first, ...rest] = got;
-    expect(first!.status).toBe(429);
+    expect(first!.status).toBe(busyStatus);
     // Nothing went to it while it asked for air (100 ms for the two clocks)...
     expect(rest.filter((r) => r.at < first!.at + 1900)).toEqual([]);
     // ...while the other webhook went on.
@@ -208,19 +213,28 @@ describe("FIFO", () => {
     expect(await count(hook.uid, "held")).toBe(n);
     expect((await p.api("GET", `/v1/webhooks/${hook.uid}`)).json.backlog).toMatchObject({ held: n, pending: 0, estimatedSeconds: null });
 
+    const cookie = await dashboardCookie();
     await p.api("PATCH", `/v1/webhooks/${hook.uid}`, { disabled: false });
-    // While it drains, the webhook's view says how fast it goes and when it expects to be done.
-    const view = await vi.waitFor(
+    // While it drains, the webhook's view says how fast it goes and when it expects to be done,
+    // and so does its dashboard page.
+    const { view, page } = await vi.waitFor(
       async () => {
         const b = (await p.api("GET", `/v1/webhooks/${hook.uid}`)).json.backlog;
         expect(b.held + b.pending).toBeGreaterThan(0);
         expect(b.deliveriesPerSecond).toBeGreaterThan(0);
-        return b;
+        const html = await (await call(new Request(`https://edgehook.test/dashboard/webhooks/${hook.uid}`, { headers: { cookie } }), { SCHEDULERS: env.SCHEDULERS })).text();
+        const section = html.slice(html.indexOf('aria-label="Backlog"'), html.indexOf("</dl>", html.indexOf('aria-label="Backlog"')));
+        expect(section).toContain("in about");
+        return { view: b, page: section };
       },
       { timeout: 60_000, interval: 100 },
     );
     expect(view.estimatedSeconds).toEqual(expect.any(Number));
     expect(Date.parse(view.estimatedDoneAt)).toBeGreaterThan(Date.now() - 1000);
+    const pace = /([\d.]+)\/s · (\d+) in flight/.exec(page);
+    expect(pace, page).not.toBeNull();
+    expect(Number(pace![1])).toBeGreaterThan(0);
+    expect(page).toContain("1000/s, 16 at once");
     await succeeded(hook.uid, n, 170_000);
 
     const got = await received(key);
