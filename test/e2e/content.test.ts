@@ -2,21 +2,14 @@
 // transformations, a real downstream, and exactly which events arrive and in what shape.
 import { createHmac, randomUUID } from "node:crypto";
 import { Webhook as StandardWebhook } from "standardwebhooks";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startDownstream, type Downstream } from "./downstream";
+import { describe, expect, it } from "vitest";
+import type { Downstream } from "./downstream";
 import { sendPodium } from "./podium";
-import { eventually, startStack, type Stack } from "./stack";
+import { eventually, useLocalStack, type Stack } from "./stack";
 
 let stack: Stack;
 let down: Downstream;
-beforeAll(async () => {
-  down = await startDownstream();
-  stack = await startStack();
-});
-afterAll(async () => {
-  await stack?.stop();
-  await down?.close();
-});
+useLocalStack({}, (s, d) => ((stack = s), (down = d)));
 
 const api = (method: string, path: string, body?: unknown) => stack.api(method, path, body);
 

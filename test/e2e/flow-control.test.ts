@@ -3,35 +3,18 @@
 // and how many were in flight. Limits are checked on those records, with a tolerance of
 // one request per window for network jitter; nothing here asserts how long anything took.
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startDownstream, type Downstream } from "./downstream";
+import { describe, expect, it } from "vitest";
+import { busiestWindow } from "../support/arrivals";
+import type { Downstream } from "./downstream";
 import { podiumEvent, sendPodium } from "./podium";
-import { eventually, startStack, type Stack } from "./stack";
+import { eventually, useLocalStack, type Stack } from "./stack";
 
 let stack: Stack;
 let down: Downstream;
-beforeAll(async () => {
-  down = await startDownstream();
-  // Short backoff, so the FIFO webhook's failures are retried within the test.
-  stack = await startStack({ RETRY_BASE_SECONDS: "1", RETRY_CAP_SECONDS: "2" });
-});
-afterAll(async () => {
-  await stack?.stop();
-  await down?.close();
-});
+// Short backoff, so the FIFO webhook's failures are retried within the test.
+useLocalStack({ RETRY_BASE_SECONDS: "1", RETRY_CAP_SECONDS: "2" }, (s, d) => ((stack = s), (down = d)));
 
 const api = (method: string, path: string, body?: unknown) => stack.api(method, path, body);
-
-/** The most arrivals within any window of `ms` (half-open). */
-function busiestWindow(times: number[], ms = 1000): number {
-  const t = [...times].sort((a, b) => a - b);
-  let best = 0;
-  for (let i = 0, j = 0; i < t.length; i++) {
-    while (t[i]! - t[j]! >= ms) j++;
-    best = Math.max(best, i - j + 1);
-  }
-  return best;
-}
 
 describe("flow control through the local stack", () => {
   it("keeps each webhook's rate limit, concurrency limit and FIFO order with a recording downstream", async () => {

@@ -1,21 +1,14 @@
 import { createHmac, randomUUID } from "node:crypto";
 import { Webhook as StandardWebhook } from "standardwebhooks";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { startDownstream, type Downstream } from "./downstream";
 import { podiumEvent, sendPodium } from "./podium";
-import { eventually, freePort, startStack, type Stack } from "./stack";
+import { eventually, freePort, useLocalStack, type Stack } from "./stack";
 
 let stack: Stack;
 let down: Downstream;
-beforeAll(async () => {
-  down = await startDownstream();
-  // Short backoff so retries happen within the test.
-  stack = await startStack({ RETRY_BASE_SECONDS: "1", RETRY_CAP_SECONDS: "2" });
-});
-afterAll(async () => {
-  await stack?.stop();
-  await down?.close();
-});
+// Short backoff so retries happen within the test.
+useLocalStack({ RETRY_BASE_SECONDS: "1", RETRY_CAP_SECONDS: "2" }, (s, d) => ((stack = s), (down = d)));
 
 const api = (method: string, path: string, body?: unknown) => stack.api(method, path, body);
 

@@ -4,6 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { afterAll, beforeAll } from "vitest";
+import { startDownstream, type Downstream } from "./downstream";
 
 const root = resolve(import.meta.dirname, "../..");
 const wranglerJs = join(root, "node_modules/wrangler/bin/wrangler.js");
@@ -108,6 +110,24 @@ export async function startStack(extraVars: Record<string, string> = {}, opts: {
 }
 
 /** Polls `check` until it returns a value, or fails after `ms`. */
+/**
+ * For a test file: starts a local downstream and the local stack (with `vars`) before its
+ * tests, hands both to `use`, and stops them after.
+ */
+export function useLocalStack(vars: Record<string, string>, use: (stack: Stack, down: Downstream) => void): void {
+  let stack: Stack | undefined;
+  let down: Downstream | undefined;
+  beforeAll(async () => {
+    down = await startDownstream();
+    stack = await startStack(vars);
+    use(stack, down);
+  });
+  afterAll(async () => {
+    await stack?.stop();
+    await down?.close();
+  });
+}
+
 export async function eventually<T>(check: () => Promise<T | undefined | null | false>, ms = 20_000, what = "condition"): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {

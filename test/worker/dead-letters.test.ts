@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { IngestMessage } from "../../src/domain/types";
-import { podiumBody } from "./helpers";
+import { ingestMessage, podiumBody } from "./helpers";
 import { pipeline, received, uniqueKey } from "./pipeline";
 
 describe("dead letters are never silent", () => {
@@ -32,18 +32,7 @@ describe("dead letters are never silent", () => {
   it("records an event the ingest consumer could not store, and replays it onto the ingest queue", async () => {
     const p = pipeline();
     const body = podiumBody();
-    const msg: IngestMessage = {
-      v: 1,
-      eventId: `evt_dead_${uniqueKey()}`,
-      sourceId: "podium",
-      dedupeKey: uniqueKey(),
-      eventType: "message.received",
-      locationUid: null,
-      organizationUid: null,
-      receivedAt: Date.now(),
-      headers: {},
-      body,
-    };
+    const msg = ingestMessage({ body });
     const res = await p.runQueue<IngestMessage>("edgehook-ingest-dlq", [msg], 11, `dead-${msg.eventId}`);
     expect(res.acked).toHaveLength(1);
     const letter = (await p.api("GET", "/v1/dead-letters")).json.data.find((d: { eventId: string }) => d.eventId === msg.eventId);

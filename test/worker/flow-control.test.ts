@@ -4,10 +4,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { concurrencyOf, drainEstimate, Pacer, pauseAfter, RateMeter } from "../../src/domain/flow";
-import type { IngestMessage } from "../../src/domain/types";
 import { backlogOf } from "../../src/store/deliveries";
-import { call, dashboardCookie, podiumBody } from "./helpers";
-import { pipeline, received, uniqueKey } from "./pipeline";
+import { call, dashboardCookie, ingestMessage, podiumBody } from "./helpers";
+import { pipeline, received, uniqueKey, webhookSetup } from "./pipeline";
 
 const limits = { rateLimit: null, maxConcurrency: 8, ordering: "unordered" as const };
 
@@ -178,16 +177,6 @@ describe("the backlog view", () => {
 });
 
 describe("the scheduler's flow", () => {
-  /** A webhook of its own organization, and a way to send it events. */
-  async function setup(behaviour: string, hook: Record<string, unknown> = {}, overrides: Record<string, string> = {}) {
-    const p = pipeline(overrides);
-    const key = uniqueKey();
-    const org = `org-${key}`;
-    const path = behaviour.includes("?") ? behaviour.replace("?", `/${key}?`) : `${behaviour}/${key}`;
-    const webhook = await p.createWebhook({ url: `https://downstream.test/${path}`, eventTypes: ["*"], organizationUid: org, ...hook });
-    return { p, key, org, webhook };
-  }
-
   const attemptsOf = async (webhookUid: string) =>
     (
       await env.DB.prepare("SELECT attempt_count FROM deliveries WHERE webhook_uid = ? ORDER BY event_received_at")
@@ -201,19 +190,7 @@ describe("the scheduler's flow", () => {
     const org = `org-${key}`;
     const a = await p.createWebhook({ url: `https://downstream.test/ok/${key}-a`, eventTypes: ["*"], organizationUid: org });
     const b = await p.createWebhook({ url: `https://downstream.test/ok/${key}-b`, eventTypes: ["*"], organizationUid: org });
-    const messages: IngestMessage[] = Array.from({ length: 10 }, (_, i) => ({
-      v: 1,
-      eventId: `evt_${key}_${i}`,
-      sourceId: "podium",
-      dedupeKey: `${key}-${i}`,
-      eventType: "message.received",
-      locationUid: null,
-      organizationUid: org,
-      receivedAt: Date.now(),
-      headers: {},
-      body: podiumBody({ organizationUid: org }),
-    }));
-    await p.runIngest(messages);
+    await p.runIngest(Array.from({ length: 10 }, () => ingestMessage({ organizationUid: org, body: podiumBody({ organizationUid: org }) })));
     expect([...p.woken].sort()).toEqual([a.uid, b.uid].sort());
     await p.deliver();
     expect(await received(`${key}-a`)).toHaveLength(10);
@@ -221,7 +198,7 @@ describe("the scheduler's flow", () => {
   });
 
   it("unordered: a downstream that does not answer costs one timeout, not one per queued delivery", async () => {
-    const { p, key, org, webhook } = await setup("slow?ms=3000", { timeoutMs: 200, maxConcurrency: 1 });
+    const { p, key, org, webhook } = await webhookSetup("slow?ms=3000", { timeoutMs: 200, maxConcurrency: 1 });
     for (let i = 0; i < 4; i++) await p.ingest(podiumBody({ organizationUid: org }));
     await p.deliver();
     expect(await received(key)).toHaveLength(1);
@@ -230,7 +207,7 @@ describe("the scheduler's flow", () => {
   });
 
   it("unordered: a failing delivery does not hold back the others", async () => {
-    const { p, key, org, webhook } = await setup("flaky?fails=1", { maxConcurrency: 1 });
+    const { p, key, org, webhook } = await webhookSetup("flaky?fails=1", { maxConcurrency: 1 });
     for (let i = 0; i < 3; i++) await p.ingest(podiumBody({ organizationUid: org }));
     await p.deliver();
     const got = await received(key);
@@ -241,7 +218,7 @@ describe("the scheduler's flow", () => {
 
   it("FIFO: a failing head holds back what comes after it, until it fails for good; then the next goes", async () => {
     // Retries up to an hour away: none comes due within the test unless it says so.
-    const { p, key, org, webhook } = await setup("fail", { ordering: "fifo", maxAttempts: 2 }, { RETRY_BASE_SECONDS: "3600" });
+    const { p, key, org, webhook } = await webhookSetup("fail", { ordering: "fifo", maxAttempts: 2 }, { RETRY_BASE_SECONDS: "3600" });
     for (let i = 0; i < 3; i++) await p.ingest(podiumBody({ organizationUid: org }));
     await p.deliver();
     const first = await attemptsOf(webhook.uid);
@@ -261,7 +238,7 @@ describe("the scheduler's flow", () => {
   });
 
   it("FIFO: disabling the webhook stops its failing head; enabled again, the head goes first, then the rest in order", async () => {
-    const { p, key, org, webhook } = await setup("fail", { ordering: "fifo" }, { RETRY_BASE_SECONDS: "3600" });
+    const { p, key, org, webhook } = await webhookSetup("fail", { ordering: "fifo" }, { RETRY_BASE_SECONDS: "3600" });
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) ids.push(await p.ingest(podiumBody({ organizationUid: org })));
     await p.deliver();

@@ -6,17 +6,12 @@ import { REDRIVE_GRACE_MS } from "../../src/pipeline/commands";
 import { utf8 } from "../../src/domain/crypto";
 import { podium } from "../../src/schemes/podium";
 import { podiumBody } from "./helpers";
-import { pipeline, received, uniqueKey } from "./pipeline";
+import { pipeline, received, uniqueKey, webhookSetup } from "./pipeline";
 
-/** A webhook scoped to its own organization, so tests never see each other's events. */
+/** A webhook scoped to its own organization, and events of that organization. */
 async function setup(behaviour: string, hook: Record<string, unknown> = {}, overrides: Record<string, string> = {}) {
-  const p = pipeline(overrides);
-  const key = uniqueKey();
-  const org = `org-${key}`;
-  const path = behaviour.includes("?") ? behaviour.replace("?", `/${key}?`) : `${behaviour}/${key}`;
-  const webhook = await p.createWebhook({ url: `https://downstream.test/${path}`, eventTypes: ["*"], organizationUid: org, ...hook });
-  const event = (type = "message.received") => podiumBody({ type, organizationUid: org });
-  return { p, key, org, webhook, event };
+  const s = await webhookSetup(behaviour, hook, overrides);
+  return { ...s, event: (type = "message.received") => podiumBody({ type, organizationUid: s.org }) };
 }
 
 async function deliveryOf(eventId: string) {

@@ -114,6 +114,24 @@ export async function call(request: Request, overrides: Partial<Env> = {}): Prom
   return res;
 }
 
+/** An ingest message as the ingress queues it (a Podium message.received of no owner), with `fields` changed. */
+export function ingestMessage(fields: Partial<IngestMessage> = {}): IngestMessage {
+  const id = crypto.randomUUID().slice(0, 8);
+  return {
+    v: 1,
+    eventId: `evt_${id}`,
+    sourceId: "podium",
+    dedupeKey: id,
+    eventType: "message.received",
+    locationUid: null,
+    organizationUid: null,
+    receivedAt: Date.now(),
+    headers: {},
+    body: podiumBody(),
+    ...fields,
+  };
+}
+
 /** A dashboard session cookie (`name=value`), signed in as the admin. */
 export async function dashboardCookie(): Promise<string> {
   const login = await dashboardForm("/dashboard/login", null, { token: ADMIN_TOKEN });

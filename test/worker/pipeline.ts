@@ -110,3 +110,16 @@ export async function received(key: string): Promise<Recorded[]> {
 }
 
 export const uniqueKey = () => crypto.randomUUID().slice(0, 8);
+
+/**
+ * A pipeline and a webhook of its own organization, so tests never see each other's
+ * events, sending to the fake downstream's `behaviour` ("fail", "slow?ms=300") under a fresh key.
+ */
+export async function webhookSetup(behaviour: string, hook: Record<string, unknown> = {}, overrides: Record<string, string> = {}) {
+  const p = pipeline(overrides);
+  const key = uniqueKey();
+  const org = `org-${key}`;
+  const path = behaviour.includes("?") ? behaviour.replace("?", `/${key}?`) : `${behaviour}/${key}`;
+  const webhook = await p.createWebhook({ url: `https://downstream.test/${path}`, eventTypes: ["*"], organizationUid: org, ...hook });
+  return { p, key, org, webhook };
+}

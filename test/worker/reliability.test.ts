@@ -6,7 +6,7 @@ import wranglerToml from "../../wrangler.toml?raw";
 import type { IngestMessage } from "../../src/domain/types";
 import { EXPIRED_GRACE_MS, runMaintenance } from "../../src/maintenance/cron";
 import { park } from "../../src/store/parked";
-import { call, podiumBody, podiumHeaders, post } from "./helpers";
+import { call, ingestMessage, podiumBody, podiumHeaders, post } from "./helpers";
 import { pipeline, received, uniqueKey } from "./pipeline";
 
 const HOUR_S = 3600;
@@ -126,19 +126,7 @@ describe("ingest retries span hours, and a dead letter D1 cannot take waits in R
       DB: downDb,
       BODIES: { put: async () => Promise.reject(new Error("R2 down (test)")) } as never,
     });
-    const msg: IngestMessage = {
-      v: 1,
-      eventId: `evt_dead_${uniqueKey()}`,
-      sourceId: "podium",
-      dedupeKey: uniqueKey(),
-      eventType: "message.received",
-      locationUid: null,
-      organizationUid: null,
-      receivedAt: Date.now(),
-      headers: {},
-      body: podiumBody(),
-    };
-    const res = await p.runQueue("edgehook-ingest-dlq", [msg], 1, `dead-${uniqueKey()}`);
+    const res = await p.runQueue("edgehook-ingest-dlq", [ingestMessage()], 1, `dead-${uniqueKey()}`);
     expect(res.acked).toHaveLength(0);
     expect(res.retried).toHaveLength(1);
   });

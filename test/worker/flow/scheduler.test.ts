@@ -7,23 +7,13 @@ import { evictDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import type { IngestMessage } from "../../../src/domain/types";
-import { call, dashboardCookie, podiumBody } from "../helpers";
+import { busiestWindow } from "../../support/arrivals";
+import { call, dashboardCookie, ingestMessage, podiumBody } from "../helpers";
 import { pipeline, received, uniqueKey } from "../pipeline";
 
-/** An event for the ingest consumer (no signature: it comes off the queue), received at `receivedAt`. */
+/** The i-th event of a test for the ingest consumer (no signature: it comes off the queue), received at `receivedAt`. */
 function message(key: string, org: string, i: number, receivedAt: number): IngestMessage {
-  return {
-    v: 1,
-    eventId: `evt_${key}_${i}`,
-    sourceId: "podium",
-    dedupeKey: `${key}-${i}`,
-    eventType: "message.received",
-    locationUid: null,
-    organizationUid: org,
-    receivedAt,
-    headers: {},
-    body: podiumBody({ organizationUid: org }),
-  };
+  return ingestMessage({ eventId: `evt_${key}_${i}`, dedupeKey: `${key}-${i}`, organizationUid: org, receivedAt, body: podiumBody({ organizationUid: org }) });
 }
 
 const indexOf = (r: { headers: Record<string, string> }) => Number(r.headers["edgehook-event-id"]!.split("_").pop());
@@ -38,17 +28,6 @@ async function count(webhookUid: string, status: string): Promise<number> {
 /** Waits until `n` of the webhook's deliveries succeeded. */
 async function succeeded(webhookUid: string, n: number, timeout = 120_000): Promise<void> {
   await vi.waitFor(async () => expect(await count(webhookUid, "succeeded")).toBe(n), { timeout, interval: 200 });
-}
-
-/** The most arrivals within any window of `ms` (half-open), from arrival times. */
-function busiestWindow(times: number[], ms = 1000): number {
-  const t = [...times].sort((a, b) => a - b);
-  let best = 0;
-  for (let i = 0, j = 0; i < t.length; i++) {
-    while (t[i]! - t[j]! >= ms) j++;
-    best = Math.max(best, i - j + 1);
-  }
-  return best;
 }
 
 /** The tolerance on counts per window: one request may arrive a little early against the next start. */
