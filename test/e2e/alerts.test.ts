@@ -3,22 +3,15 @@
 // operator's notification endpoint.
 import { randomUUID } from "node:crypto";
 import { Webhook as StandardWebhook } from "standardwebhooks";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startDownstream, type Downstream } from "./downstream";
+import { describe, expect, it } from "vitest";
+import type { Downstream } from "./downstream";
 import { podiumEvent, sendPodium } from "./podium";
-import { eventually, startStack, type Stack } from "./stack";
+import { eventually, useLocalStack, type Stack } from "./stack";
 
 let stack: Stack;
 let down: Downstream;
-beforeAll(async () => {
-  down = await startDownstream();
-  // Retries within a second or two, so a few failed attempts happen within the test.
-  stack = await startStack({ RETRY_BASE_SECONDS: "1", RETRY_CAP_SECONDS: "2" });
-});
-afterAll(async () => {
-  await stack?.stop();
-  await down?.close();
-});
+// Retries within a second or two, so a few failed attempts happen within the test.
+useLocalStack({ RETRY_BASE_SECONDS: "1", RETRY_CAP_SECONDS: "2" }, (s, d) => ((stack = s), (down = d)));
 
 interface Alert {
   type: string;
