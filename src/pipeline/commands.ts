@@ -94,7 +94,8 @@ export async function disableFailing(env: Env, now = Date.now()): Promise<{ webh
   for (const d of due) {
     const w = webhooks.get(d.uid);
     if (!w) continue;
-    const reason = `every attempt failed for ${w.autoDisableAfterMinutes} minutes (since ${new Date(d.failingSince).toISOString()}), the last with: ${d.lastError ?? "unknown error"}`;
+    const minutes = w.autoDisableAfterMinutes === 1 ? "1 minute" : `${w.autoDisableAfterMinutes} minutes`;
+    const reason = `every attempt failed for ${minutes} (since ${new Date(d.failingSince).toISOString()}), the last with: ${d.lastError ?? "unknown error"}`;
     if (await disableWebhook(env.DB, w.uid, reason, now)) disabled.push({ webhook: { ...w, disabled: true, disabledReason: reason, disabledAt: now }, reason });
   }
   // Their schedulers stop sending (what they had pending is held already).
