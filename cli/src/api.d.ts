@@ -2629,6 +2629,12 @@ export interface components {
                     at: string;
                     error: string | null;
                 } | null;
+                /** @description Deliveries held and pending now, as counted in `backlog`. */
+                backlog?: {
+                    held: number;
+                    pending: number;
+                    capped: boolean;
+                };
             };
         };
         WebhookCreate: {

@@ -209,6 +209,9 @@ export const WebhookHealth = z
       .openapi({ description: "Share of attempts that succeeded (0..1); null: no attempt. The last hour is estimated from hourly counts." }),
     lastSuccessAt: time.nullable(),
     lastFailure: z.object({ at: time, error: z.string().nullable() }).nullable(),
+    backlog: z
+      .object({ held: z.number().int(), pending: z.number().int(), capped: z.boolean() })
+      .openapi({ description: "Deliveries held and pending now, as counted in `backlog`." }),
   })
   .openapi("WebhookHealth");
 

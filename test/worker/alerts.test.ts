@@ -115,7 +115,9 @@ describe("webhook health, auto-disable and alerts", () => {
     // Its events are held meanwhile, as when disabled by hand.
     await p.ingest(podiumBody({ organizationUid: org }));
     await settle(p);
-    expect((await health(p, hook.uid)).heldDeliveries).toBe(1);
+    w = await health(p, hook.uid);
+    expect(w.heldDeliveries).toBe(1);
+    expect(w.health.backlog).toEqual({ held: 1, pending: 0, capped: false });
 
     // Re-enabled (the downstream fixed): the reason is cleared, the held event goes out, it recovers.
     const enabled = await p.api("PATCH", `/v1/webhooks/${hook.uid}`, { disabled: false, url: `https://downstream.test/ok/${key}` });

@@ -249,7 +249,7 @@ export const webhooks = router()
         ...webhookView(w),
         heldDeliveries: await countHeld(c.env.DB, w.uid),
         backlog: backlogView(w, owed, status),
-        health: healthView(w, health.get(w.uid) ?? UNKNOWN_HEALTH, now),
+        health: { ...healthView(w, health.get(w.uid) ?? UNKNOWN_HEALTH, now), backlog: owed },
       },
       200,
     );
