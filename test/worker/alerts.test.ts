@@ -3,6 +3,7 @@
 import { env } from "cloudflare:workers";
 import { Webhook as StandardWebhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
+import type { ErrorCode } from "../../src/domain/errors";
 import type { RejectionsMessage } from "../../src/domain/types";
 import { runMaintenance } from "../../src/maintenance/cron";
 import { recordAttempts } from "../../src/store/deliveries";
@@ -255,7 +256,7 @@ describe("webhook health, auto-disable and alerts", () => {
     const alertKey = `${key}-alerts`;
     await endpoint(p, alertKey, { alertTypes: ["source.rejecting"] });
     const now = Date.now();
-    const tally = (reason: string, count: number): RejectionsMessage => ({ v: 1, counts: [{ sourceId: source, reason: reason as never, count, lastAt: now }], samples: [] });
+    const tally = (reason: ErrorCode, count: number): RejectionsMessage => ({ v: 1, counts: [{ sourceId: source, reason, count, lastAt: now }], samples: [] });
     await p.runQueue("edgehook-rejections", [tally("invalid_signature", 30)]);
     await settle(p);
     await p.runQueue("edgehook-rejections", [tally("invalid_signature", 12), tally("timestamp_out_of_tolerance", 8)]);

@@ -34,10 +34,11 @@ import { backlogView, healthView, webhookView } from "../views";
 import { DEFAULT_AUTO_DISABLE_MINUTES, DEFAULT_FAILING_AFTER, NO_ATTEMPTS } from "../../domain/health";
 import { forgetDisabled, forgetWebhook } from "../../pipeline/alerts";
 import { healthOf } from "../../store/health";
-
-const UNKNOWN_HEALTH = { record: NO_ATTEMPTS, hours: [] };
 import { visibleEvent } from "./events";
 import { testWebhook } from "../webhook-test";
+
+/** A webhook never attempted yet. */
+const UNKNOWN_HEALTH = { record: NO_ATTEMPTS, hours: [] };
 
 /** Refuses a destination URL deliveries may not go to (scheme, private addresses). */
 export function checkUrl(url: string, allowPrivate: boolean): void {
@@ -186,7 +187,11 @@ async function change(c: { env: Env; get: (k: "principal") => Principal }, uid: 
  * clears when and why it was disabled.
  */
 export function withDisabled(current: Webhook, next: Webhook, now = Date.now()): Webhook {
-  const when = next.disabled ? (current.disabled ? { disabledAt: current.disabledAt, disabledReason: current.disabledReason } : { disabledAt: now, disabledReason: null }) : { disabledAt: null, disabledReason: null };
+  const when = !next.disabled
+    ? { disabledAt: null, disabledReason: null }
+    : current.disabled
+      ? { disabledAt: current.disabledAt, disabledReason: current.disabledReason }
+      : { disabledAt: now, disabledReason: null };
   return { ...next, ...when, updatedAt: now };
 }
 
