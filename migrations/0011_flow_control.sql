@@ -2,7 +2,7 @@
 -- requests may be in flight at once, and whether deliveries go out strictly in the
 -- order their events were received (one at a time) or in parallel.
 ALTER TABLE webhooks ADD COLUMN rate_limit INTEGER;
-ALTER TABLE webhooks ADD COLUMN max_concurrency INTEGER NOT NULL DEFAULT 8;
+ALTER TABLE webhooks ADD COLUMN max_concurrency INTEGER NOT NULL DEFAULT 6;
 ALTER TABLE webhooks ADD COLUMN ordering TEXT NOT NULL DEFAULT 'unordered' CHECK (ordering IN ('fifo', 'unordered'));
 
 -- The order a webhook's deliveries are owed in is their events' order of receipt, which

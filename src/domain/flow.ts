@@ -15,8 +15,12 @@ export function isOrdering(v: unknown): v is Ordering {
 
 export const RATE_LIMIT_MAX = 1000;
 export const MAX_CONCURRENCY_MAX = 100;
-/** Requests one webhook gets at once unless it says otherwise. */
-export const DEFAULT_MAX_CONCURRENCY = 8;
+/**
+ * Requests one webhook gets at once unless it says otherwise: six, the requests one
+ * Workers invocation may have waiting for headers before the rest queue in the runtime
+ * with their timeouts running (docs/flow-control.md).
+ */
+export const DEFAULT_MAX_CONCURRENCY = 6;
 
 /** A webhook's limits, as the scheduler reads them on every wake. */
 export interface FlowLimits {

@@ -80,7 +80,7 @@ describe("the webhook's flow limits in the API", () => {
     const p = pipeline();
     const base = { url: "https://downstream.test/ok/limits", eventTypes: ["*"], organizationUid: `org-${uniqueKey()}` };
     const plain = await p.createWebhook(base);
-    expect(plain).toMatchObject({ rateLimit: null, maxConcurrency: 8, ordering: "unordered" });
+    expect(plain).toMatchObject({ rateLimit: null, maxConcurrency: 6, ordering: "unordered" });
     const set = await p.createWebhook({ ...base, rateLimit: 25, maxConcurrency: 3, ordering: "fifo" });
     expect(set).toMatchObject({ rateLimit: 25, maxConcurrency: 3, ordering: "fifo" });
     expect((await p.api("GET", `/v1/webhooks/${set.uid}`)).json).toMatchObject({ rateLimit: 25, maxConcurrency: 3, ordering: "fifo" });
@@ -98,7 +98,7 @@ describe("the webhook's flow limits in the API", () => {
     const patched = await p.api("PATCH", `/v1/webhooks/${set.uid}`, { rateLimit: null, ordering: "unordered" });
     expect(patched.json).toMatchObject({ rateLimit: null, maxConcurrency: 3, ordering: "unordered" });
     const put = await p.api("PUT", `/v1/webhooks/${set.uid}`, { url: base.url, eventTypes: ["*"] });
-    expect(put.json).toMatchObject({ rateLimit: null, maxConcurrency: 8, ordering: "unordered" });
+    expect(put.json).toMatchObject({ rateLimit: null, maxConcurrency: 6, ordering: "unordered" });
   });
 
   it("wakes the webhook's scheduler on every change, so new limits apply without a restart", async () => {
@@ -159,7 +159,7 @@ describe("the backlog view", () => {
     const backlog = page.slice(page.indexOf('aria-label="Backlog"'), page.indexOf("</dl>", page.indexOf('aria-label="Backlog"')));
     expect(backlog).toContain("3 (3 held, 0 pending)");
     expect(backlog).toContain("when enabled");
-    expect(backlog).toContain("10/s, 8 at once");
+    expect(backlog).toContain("10/s, 6 at once");
     expect(page).toMatch(/name="rateLimit"[^>]*value="10"/);
 
     const saved = await call(

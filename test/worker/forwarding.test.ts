@@ -150,7 +150,7 @@ describe("delivery", () => {
     expect(fast!.at).toBeLessThan(slow!.answeredAt);
   });
 
-  it("sends one webhook a few deliveries at once (up to its maxConcurrency, 8 by default)", async () => {
+  it("sends one webhook a few deliveries at once (up to its maxConcurrency, 6 by default)", async () => {
     const { p, key, event } = await setup("slow?ms=400");
     for (let i = 0; i < 4; i++) await p.ingest(event(`message.n${i}`));
     await p.deliver();
