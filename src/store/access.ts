@@ -1,4 +1,5 @@
 import type { Access } from "../domain/access";
+import { ALERT_SOURCE } from "../domain/alerts";
 
 type Sql = { sql: string; binds: unknown[] };
 const ALL: Sql = { sql: "1 = 1", binds: [] };
@@ -8,8 +9,9 @@ const isLimited = (a: Access | null): a is Access => a !== null && (a.organizati
 /** A SQL condition on an `events` row (under `alias`) that keeps what `access` may see. */
 export function eventAccessSql(access: Access | null, alias = "events"): Sql {
   if (!access) return ALL;
-  const clauses: string[] = [];
-  const binds: unknown[] = [];
+  // Alerts (events of the reserved source) are for admins only.
+  const clauses: string[] = [`${alias}.source_id <> ?`];
+  const binds: unknown[] = [ALERT_SOURCE];
   for (const object of access.hiddenObjects) {
     clauses.push(`${alias}.event_type NOT LIKE ?`);
     binds.push(`${object}.%`);

@@ -3,6 +3,7 @@ import type { DeliveryStatus, NewDelivery } from "../domain/delivery";
 import type { Attempt, Delivery, StoredEvent } from "../domain/types";
 import { deliveryAccessSql, eventAccessSql } from "./access";
 import { closeDeadLettersStatement, recordDeadLetterStatement, type NewDeadLetter } from "./dead-letters";
+import { attemptHealthStatements } from "./health";
 import { from, owed, status, to } from "./transitions";
 
 interface DeliveryRow {
@@ -81,25 +82,33 @@ export interface AttemptOutcome {
 }
 
 /**
- * Records attempts, their deliveries' new states and the dead letters of those
- * failed for good, all in one transaction. Each update applies only if no other
- * attempt was recorded meanwhile (a duplicate message), so a delivery's count and
- * status stay consistent.
+ * Records a webhook's attempts, their deliveries' new states, the dead letters of
+ * those failed for good and the webhook's health (store/health.ts), all in one
+ * transaction, then runs `then` in it (a read of what the batch left). Each update
+ * applies only if no other attempt was recorded meanwhile (a duplicate message),
+ * so a delivery's count and status, and the health counters, stay consistent.
  */
-export async function recordAttempts(db: D1Database, outcomes: AttemptOutcome[]): Promise<void> {
-  if (outcomes.length === 0) return;
-  await db.batch(
-    outcomes.flatMap((o) => {
+export async function recordAttempts<T = unknown>(
+  db: D1Database,
+  webhookUid: string,
+  outcomes: AttemptOutcome[],
+  then?: D1PreparedStatement,
+): Promise<T | null> {
+  if (outcomes.length === 0) return null;
+  const results = await db.batch<T>([
+    ...outcomes.flatMap((o) => {
       const a = o.attempt;
       const dead = o.deadLetter ? [recordDeadLetterStatement(db, o.deadLetter)] : [];
       return [
-        ...dead,
         db
           .prepare(
             `INSERT INTO attempts (delivery_id, number, started_at, duration_ms, status_code, error, response_snippet)
              VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
           )
           .bind(a.deliveryId, a.number, a.startedAt, a.durationMs, a.statusCode, a.error, a.responseSnippet),
+        // Right after the INSERT: they apply only if it stored the attempt.
+        ...attemptHealthStatements(db, webhookUid, a, o.status === "succeeded"),
+        ...dead,
         db
           .prepare(
             `UPDATE deliveries SET status = ?, attempt_count = ?, next_attempt_at = ?, updated_at = ?
@@ -108,7 +117,9 @@ export async function recordAttempts(db: D1Database, outcomes: AttemptOutcome[])
           .bind(o.status, a.number, o.nextAttemptAt, a.startedAt + a.durationMs, a.deliveryId, a.number - 1),
       ];
     }),
-  );
+    ...(then ? [then] : []),
+  ]);
+  return then ? (results.at(-1)?.results[0] ?? null) : null;
 }
 
 export async function getDelivery(db: D1Database, id: string): Promise<Delivery | null> {

@@ -50,7 +50,7 @@ export async function stats(db: D1Database, access: Access | null, now = Date.no
            (SELECT a.error FROM attempts a JOIN deliveries d2 ON d2.id = a.delivery_id
               WHERE d2.webhook_uid = w.uid AND a.error IS NOT NULL ORDER BY a.started_at DESC LIMIT 1) AS last_error
          FROM webhooks w LEFT JOIN deliveries d ON d.webhook_uid = w.uid
-         WHERE ${wh.sql} GROUP BY w.uid ORDER BY failed DESC, w.uid`,
+         WHERE w.kind = 'webhook' AND ${wh.sql} GROUP BY w.uid ORDER BY failed DESC, w.uid`,
       )
       .bind(...wh.binds),
     db
