@@ -7,6 +7,7 @@
 //   the ack path, stored, delivered once to one webhook, purged at the retention.
 import { random, seedBody, seedWebhooks } from "../../scripts/seed/volume";
 import { DEFAULT_MAX_CONCURRENCY } from "../../src/domain/flow";
+import { DEFAULT_AUTO_DISABLE_MINUTES, DEFAULT_FAILING_AFTER } from "../../src/domain/health";
 import { eventIdFor } from "../../src/domain/ids";
 import type { IngestMessage } from "../../src/domain/types";
 import type { Env } from "../../src/env";
@@ -176,6 +177,7 @@ async function cyclePhase(phase: string, request: Request, env: Env, ctx: Execut
       uid: crypto.randomUUID(), url: downstream, eventTypes: ["*"], organizationUid: org, locationUid: null, sourceIds: null,
       secret: "whsec_YmVuY2gtY3ljbGUtc2VjcmV0LW9mLWVub3VnaC1ieXRlcw==", disabled: false, timeoutMs: 5000, maxAttempts: 3, createdAt: now - 1, updatedAt: now - 1,
       rateLimit: null, maxConcurrency: DEFAULT_MAX_CONCURRENCY, ordering: "unordered", filter: null, transform: null, transformHeaders: null,
+      kind: "webhook", autoDisableAfterMinutes: DEFAULT_AUTO_DISABLE_MINUTES, failingAfterAttempts: DEFAULT_FAILING_AFTER, disabledReason: null, disabledAt: null,
     });
     cycle = { n, now, requests: await signedRequests(n, org, secret), ingest: [], woken: [] };
     const size = (await env.DB.prepare("SELECT 1").run()).meta.size_after;

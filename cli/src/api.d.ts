@@ -1910,6 +1910,385 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/notification-endpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List notification endpoints (never their secrets)
+         * @description Admin tokens only (the `admin` scope): alerts are about the whole installation.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Page size, at most 100. */
+                    limit?: number;
+                    /** @description The `nextCursor` of the previous page. */
+                    cursor?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A page of endpoints */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["NotificationEndpointPage"];
+                    };
+                };
+                /** @description invalid_request: the input failed validation (details.issues lists why) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description unauthorized: no valid bearer token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Register a notification endpoint for alerts; its signing secret is returned this once
+         * @description Admin tokens only (the `admin` scope): alerts are about the whole installation. Alerts go out like events: signed (Standard Webhooks headers), retried, and to public addresses only.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["NotificationEndpointCreate"];
+                };
+            };
+            responses: {
+                /** @description The endpoint, with its secret */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["NotificationEndpointCreated"];
+                    };
+                };
+                /** @description invalid_request: the input failed validation (details.issues lists why) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description unauthorized: no valid bearer token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/notification-endpoints/{uid}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One notification endpoint (never its secret)
+         * @description Admin tokens only (the `admin` scope): alerts are about the whole installation.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    uid: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The endpoint */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["NotificationEndpoint"];
+                    };
+                };
+                /** @description unauthorized: no valid bearer token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        /**
+         * Delete a notification endpoint; alerts it was still owed expire
+         * @description Admin tokens only (the `admin` scope): alerts are about the whole installation.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    uid: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Deleted */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description unauthorized: no valid bearer token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        /**
+         * Change a notification endpoint's URL, alert types, format or disabled
+         * @description Admin tokens only (the `admin` scope): alerts are about the whole installation.
+         */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    uid: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["NotificationEndpointPatch"];
+                };
+            };
+            responses: {
+                /** @description The endpoint */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["NotificationEndpoint"];
+                    };
+                };
+                /** @description invalid_request: the input failed validation (details.issues lists why) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description unauthorized: no valid bearer token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/v1/alerts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Alert episodes, newest first
+         * @description Admin tokens only (the `admin` scope): alerts are about the whole installation. One per condition and subject while it lasts: `count` says how often it was seen, `closedAt` when it recovered.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Page size, at most 100. */
+                    limit?: number;
+                    /** @description The `nextCursor` of the previous page (newest first). */
+                    cursor?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A page of alerts */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AlertPage"];
+                    };
+                };
+                /** @description invalid_request: the input failed validation (details.issues lists why) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description unauthorized: no valid bearer token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/webhooks/{sourceId}": {
         parameters: {
             query?: never;
@@ -2206,8 +2585,57 @@ export interface components {
             transformHeaders: {
                 [key: string]: string;
             } | null;
+            autoDisableAfterMinutes: number | null;
+            failingAfterAttempts: number;
+            /** @description Read-only: why it was disabled automatically; null when enabled or disabled by hand. */
+            disabledReason: string | null;
+            /**
+             * Format: date-time
+             * @description Read-only: when it was disabled, while it is.
+             * @example 2026-11-28T17:59:31.123Z
+             */
+            disabledAt: string | null;
             heldDeliveries?: number;
             backlog?: components["schemas"]["WebhookBacklog"];
+            /** @description Every field in the answer for one webhook (with `backlog`); `state` alone in lists. */
+            health?: {
+                /**
+                 * @description `disabled`; `failing`: failingAfterAttempts failed attempts in a row or more; `degraded`: the last attempt failed, or under 90% succeeded over the last hour; else `healthy`.
+                 * @enum {string}
+                 */
+                state?: "healthy" | "degraded" | "failing" | "disabled";
+                consecutiveFailures?: number;
+                /**
+                 * Format: date-time
+                 * @description When the current streak of failed attempts began.
+                 * @example 2026-11-28T17:59:31.123Z
+                 */
+                failingSince?: string | null;
+                /** @description Share of attempts that succeeded (0..1); null: no attempt. The last hour is estimated from hourly counts. */
+                successRate?: {
+                    lastHour: number | null;
+                    lastDay: number | null;
+                };
+                /**
+                 * Format: date-time
+                 * @example 2026-11-28T17:59:31.123Z
+                 */
+                lastSuccessAt?: string | null;
+                lastFailure?: {
+                    /**
+                     * Format: date-time
+                     * @example 2026-11-28T17:59:31.123Z
+                     */
+                    at: string;
+                    error: string | null;
+                } | null;
+                /** @description Deliveries held and pending now, as counted in `backlog`. */
+                backlog?: {
+                    held: number;
+                    pending: number;
+                    capped: boolean;
+                };
+            };
         };
         WebhookCreate: {
             /** @example https://api.example.com/podium-events */
@@ -2236,6 +2664,10 @@ export interface components {
              * @enum {string}
              */
             ordering?: "unordered" | "fifo";
+            /** @description Disabled automatically once every attempt has failed for this many minutes (1..43200); its events are then held. null: never. Default 1440. */
+            autoDisableAfterMinutes?: number | null;
+            /** @description Failed attempts in a row that make the webhook `failing` (and raise `webhook.failing`). Default 10. */
+            failingAfterAttempts?: number;
             /**
              * @description A JSON document matched against `{body, headers}` of each event when it is stored: equality by example on nested or dotted paths, `$eq $neq $in $nin $gt $gte $lt $lte $exist $startsWith $endsWith $contains $regex` (RE2), `$and $or $not`; an array matches when any element does. At most 8 KiB, depth 16, 128 conditions. An event it excludes gets no delivery, and its `filteredOut` says so. null: none.
              * @example {
@@ -2325,6 +2757,10 @@ export interface components {
              * @enum {string}
              */
             ordering?: "unordered" | "fifo";
+            /** @description Disabled automatically once every attempt has failed for this many minutes (1..43200); its events are then held. null: never. Default 1440. */
+            autoDisableAfterMinutes?: number | null;
+            /** @description Failed attempts in a row that make the webhook `failing` (and raise `webhook.failing`). Default 10. */
+            failingAfterAttempts?: number;
             /**
              * @description A JSON document matched against `{body, headers}` of each event when it is stored: equality by example on nested or dotted paths, `$eq $neq $in $nin $gt $gte $lt $lte $exist $startsWith $endsWith $contains $regex` (RE2), `$and $or $not`; an array matches when any element does. At most 8 KiB, depth 16, 128 conditions. An event it excludes gets no delivery, and its `filteredOut` says so. null: none.
              * @example {
@@ -2405,6 +2841,10 @@ export interface components {
              * @enum {string}
              */
             ordering?: "unordered" | "fifo";
+            /** @description Disabled automatically once every attempt has failed for this many minutes (1..43200); its events are then held. null: never. Default 1440. */
+            autoDisableAfterMinutes?: number | null;
+            /** @description Failed attempts in a row that make the webhook `failing` (and raise `webhook.failing`). Default 10. */
+            failingAfterAttempts?: number;
             /**
              * @description A JSON document matched against `{body, headers}` of each event when it is stored: equality by example on nested or dotted paths, `$eq $neq $in $nin $gt $gte $lt $lte $exist $startsWith $endsWith $contains $regex` (RE2), `$and $or $not`; an array matches when any element does. At most 8 KiB, depth 16, 128 conditions. An event it excludes gets no delivery, and its `filteredOut` says so. null: none.
              * @example {
@@ -2750,6 +3190,106 @@ export interface components {
             replayedAt: string | null;
             /** @description The dead message as it was queued. */
             message?: unknown;
+        };
+        NotificationEndpointCreated: components["schemas"]["NotificationEndpoint"] & {
+            /** @description The signing secret (`whsec_…`), shown this once. */
+            secret: string;
+        };
+        NotificationEndpoint: {
+            uid: string;
+            url: string;
+            alertTypes: ("webhook.failing" | "webhook.disabled" | "webhook.recovered" | "delivery.dead_lettered" | "ingest.dead_lettered" | "source.rejecting")[];
+            /** @enum {string} */
+            format: "standard-webhooks" | "slack";
+            disabled: boolean;
+            /**
+             * Format: date-time
+             * @example 2026-11-28T17:59:31.123Z
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @example 2026-11-28T17:59:31.123Z
+             */
+            updatedAt: string;
+        };
+        NotificationEndpointCreate: {
+            /** @example https://ops.example.com/edgehook-alerts */
+            url: string;
+            /**
+             * @example [
+             *       "webhook.failing",
+             *       "webhook.disabled",
+             *       "webhook.recovered"
+             *     ]
+             */
+            alertTypes: ("webhook.failing" | "webhook.disabled" | "webhook.recovered" | "delivery.dead_lettered" | "ingest.dead_lettered" | "source.rejecting")[];
+            /**
+             * @description `standard-webhooks` (default): `{type, timestamp, data}` JSON signed with the endpoint's secret. `slack`: `{"text": …}` for Slack and similar incoming webhooks (signed the same way).
+             * @enum {string}
+             */
+            format?: "standard-webhooks" | "slack";
+            disabled?: boolean;
+        };
+        NotificationEndpointPage: {
+            data: components["schemas"]["NotificationEndpoint"][];
+            nextCursor: string | null;
+        };
+        NotificationEndpointPatch: {
+            /** @example https://ops.example.com/edgehook-alerts */
+            url?: string;
+            /**
+             * @example [
+             *       "webhook.failing",
+             *       "webhook.disabled",
+             *       "webhook.recovered"
+             *     ]
+             */
+            alertTypes?: ("webhook.failing" | "webhook.disabled" | "webhook.recovered" | "delivery.dead_lettered" | "ingest.dead_lettered" | "source.rejecting")[];
+            /**
+             * @description `standard-webhooks` (default): `{type, timestamp, data}` JSON signed with the endpoint's secret. `slack`: `{"text": …}` for Slack and similar incoming webhooks (signed the same way).
+             * @enum {string}
+             */
+            format?: "standard-webhooks" | "slack";
+            disabled?: boolean;
+        };
+        AlertPage: {
+            data: components["schemas"]["Alert"][];
+            nextCursor: string | null;
+        };
+        Alert: {
+            id: string;
+            /**
+             * @description The condition; a `webhook.failing` episode closes with a `webhook.recovered` alert.
+             * @enum {string}
+             */
+            type: "webhook.failing" | "webhook.disabled" | "webhook.recovered" | "delivery.dead_lettered" | "ingest.dead_lettered" | "source.rejecting";
+            /** @description The webhook uid, the source id, or `ingest`. */
+            subject: string;
+            /** @enum {string} */
+            state: "open" | "closed";
+            /**
+             * Format: date-time
+             * @example 2026-11-28T17:59:31.123Z
+             */
+            openedAt: string;
+            /**
+             * Format: date-time
+             * @description When the condition was last seen.
+             * @example 2026-11-28T17:59:31.123Z
+             */
+            lastAt: string;
+            /**
+             * Format: date-time
+             * @example 2026-11-28T17:59:31.123Z
+             */
+            closedAt: string | null;
+            /** @description How many times the condition was seen in this episode (failed attempts, dead letters, refused requests). */
+            count: number;
+            data: {
+                [key: string]: unknown;
+            };
+            message: string;
         };
         Accepted: {
             eventId: string;

@@ -10,6 +10,7 @@ import { podiumSample } from "../../cli/src/samples/podium.js";
 import { newDelivery, type NewDelivery } from "../../src/domain/delivery";
 import { EVENT_TYPES } from "../../src/domain/event-types";
 import { DEFAULT_MAX_CONCURRENCY } from "../../src/domain/flow";
+import { DEFAULT_AUTO_DISABLE_MINUTES, DEFAULT_FAILING_AFTER } from "../../src/domain/health";
 import { eventIdFor } from "../../src/domain/ids";
 import type { Webhook } from "../../src/domain/types";
 import { podium } from "../../src/ingress/providers/podium";
@@ -149,6 +150,8 @@ export function seedWebhooks(rand: () => number, createdAt: number, organization
   const base = {
     locationUid: null, sourceIds: null, timeoutMs: 5000, maxAttempts: 3, createdAt, updatedAt: createdAt,
     rateLimit: null, maxConcurrency: DEFAULT_MAX_CONCURRENCY, ordering: "unordered" as const, filter: null, transform: null, transformHeaders: null,
+    kind: "webhook" as const, autoDisableAfterMinutes: DEFAULT_AUTO_DISABLE_MINUTES, failingAfterAttempts: DEFAULT_FAILING_AFTER,
+    disabledReason: null, disabledAt: null,
   };
   const hook = (name: string, eventTypes: string[], extra: Partial<Webhook> = {}): Webhook => ({
     ...base,
@@ -293,9 +296,11 @@ export async function seedVolume(db: D1Database, opts: SeedOptions): Promise<See
       }
       report.deliveries[f === "failed" ? "failed" : f === "pending" ? "pending" : "succeeded"]++;
     }
+    // A scheduler records one webhook's attempts at a time.
+    const webhookOf = new Map(deliveries.map((d) => [d.id, d.webhookUid]));
     for (const round of rounds) {
-      if (round.length === 0) continue;
-      await recordAttempts(db, round);
+      const byWebhook = Map.groupBy(round, (o) => webhookOf.get(o.attempt.deliveryId) ?? "");
+      for (const [uid, outcomes] of byWebhook) await recordAttempts(db, uid, outcomes);
       report.attempts += round.length;
     }
     opts.progress?.(report.events);

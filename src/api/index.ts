@@ -3,6 +3,7 @@ import { AppError } from "../domain/errors";
 import { authenticate } from "./auth";
 import { errorResponse, handleError } from "./errors";
 import { router } from "./openapi";
+import { notifications } from "./routes/alerts";
 import { catalog } from "./routes/catalog";
 import { deadLetters } from "./routes/dead-letters";
 import { deliveries } from "./routes/deliveries";
@@ -34,7 +35,8 @@ export const api = router()
   .route("/", tokens)
   .route("/", catalog)
   .route("/", deadLetters)
-  .route("/", listener);
+  .route("/", listener)
+  .route("/", notifications);
 
 // Also when the dashboard calls the API in-process, errors answer in the contract's shape.
 api.onError(handleError);

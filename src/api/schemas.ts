@@ -4,6 +4,14 @@ import { z } from "@hono/zod-openapi";
 import { SCOPES } from "../domain/scopes";
 import { DELIVERY_STATUSES, MAX_ATTEMPTS_LIMIT } from "../domain/delivery";
 import { DEFAULT_MAX_CONCURRENCY, MAX_CONCURRENCY_MAX, ORDERINGS, RATE_LIMIT_MAX } from "../domain/flow";
+import { ALERT_SOURCE, ALERT_TYPES } from "../domain/alerts";
+import {
+  AUTO_DISABLE_MINUTES_MAX,
+  DEFAULT_AUTO_DISABLE_MINUTES,
+  DEFAULT_FAILING_AFTER,
+  FAILING_AFTER_MAX,
+  HEALTH_STATES,
+} from "../domain/health";
 import { isJson, PROVIDER_NAMES } from "../domain/types";
 import { SOURCE_ID } from "../ingress/sources";
 import { compileTransform } from "../pipeline/transform";
@@ -166,10 +174,46 @@ const webhookFields = {
     description:
       "`fifo`: one at a time, strictly in the order the events were received; a failing delivery holds back the ones after it until it succeeds or fails for good. `unordered` (default): in parallel, up to maxConcurrency.",
   }),
+  autoDisableAfterMinutes: z
+    .number()
+    .int()
+    .min(1)
+    .max(AUTO_DISABLE_MINUTES_MAX)
+    .nullable()
+    .openapi({
+      description: `Disabled automatically once every attempt has failed for this many minutes (1..${AUTO_DISABLE_MINUTES_MAX}); its events are then held. null: never. Default ${DEFAULT_AUTO_DISABLE_MINUTES}.`,
+    }),
+  failingAfterAttempts: z
+    .number()
+    .int()
+    .min(1)
+    .max(FAILING_AFTER_MAX)
+    .openapi({ description: `Failed attempts in a row that make the webhook \`failing\` (and raise \`webhook.failing\`). Default ${DEFAULT_FAILING_AFTER}.` }),
 };
 
 /** Counted up to this many held and pending deliveries per webhook. */
 export const BACKLOG_COUNT_CAP = 10_000;
+
+const rate = z.number().min(0).max(1).nullable();
+
+export const WebhookHealth = z
+  .object({
+    state: z.enum(HEALTH_STATES).openapi({
+      description:
+        "`disabled`; `failing`: failingAfterAttempts failed attempts in a row or more; `degraded`: the last attempt failed, or under 90% succeeded over the last hour; else `healthy`.",
+    }),
+    consecutiveFailures: z.number().int(),
+    failingSince: time.nullable().openapi({ description: "When the current streak of failed attempts began." }),
+    successRate: z
+      .object({ lastHour: rate, lastDay: rate })
+      .openapi({ description: "Share of attempts that succeeded (0..1); null: no attempt. The last hour is estimated from hourly counts." }),
+    lastSuccessAt: time.nullable(),
+    lastFailure: z.object({ at: time, error: z.string().nullable() }).nullable(),
+    backlog: z
+      .object({ held: z.number().int(), pending: z.number().int(), capped: z.boolean() })
+      .openapi({ description: "Deliveries held and pending now, as counted in `backlog`." }),
+  })
+  .openapi("WebhookHealth");
 
 export const WebhookBacklog = z
   .object({
@@ -276,8 +320,15 @@ export const WebhookSchema = z
     filter: z.record(z.string(), z.unknown()).nullable().openapi({ description: "The content filter; null: none.", example: FILTER_EXAMPLES.podium }),
     transform: z.string().nullable().openapi({ description: "The JSONata transformation; null: none.", example: TRANSFORM_EXAMPLES.podium }),
     transformHeaders: z.record(z.string(), z.string()).nullable(),
+    autoDisableAfterMinutes: z.number().int().nullable(),
+    failingAfterAttempts: z.number().int(),
+    disabledReason: z.string().nullable().openapi({ description: "Read-only: why it was disabled automatically; null when enabled or disabled by hand." }),
+    disabledAt: time.nullable().openapi({ description: "Read-only: when it was disabled, while it is." }),
     heldDeliveries: z.number().int().optional(),
     backlog: WebhookBacklog.optional().openapi({ description: "In the answer for one webhook: what it is owed and how fast it goes." }),
+    health: WebhookHealth.partial()
+      .optional()
+      .openapi({ description: "Every field in the answer for one webhook (with `backlog`); `state` alone in lists." }),
   })
   .openapi("Webhook");
 
@@ -307,6 +358,8 @@ const changeable = {
   rateLimit: webhookFields.rateLimit.optional(),
   maxConcurrency: webhookFields.maxConcurrency.optional(),
   ordering: webhookFields.ordering.optional(),
+  autoDisableAfterMinutes: webhookFields.autoDisableAfterMinutes.optional(),
+  failingAfterAttempts: webhookFields.failingAfterAttempts.optional(),
   filter: filterDoc.nullable().optional(),
   transform: transformExpression.nullable().optional(),
   transformHeaders: transformHeaderMap.nullable().optional(),
@@ -478,7 +531,11 @@ const shopDomain = z
 
 export const SourceCreate = z
   .strictObject({
-    id: z.string().regex(SOURCE_ID, "a slug: [a-z0-9-]{1,64}").optional(),
+    id: z
+      .string()
+      .regex(SOURCE_ID, "a slug: [a-z0-9-]{1,64}")
+      .refine((id) => id !== ALERT_SOURCE, `"${ALERT_SOURCE}" is reserved: Edgehook's alerts are stored under it`)
+      .optional(),
     name: z.string().min(1).max(200),
     provider: z.enum(PROVIDER_NAMES),
     secrets: secrets.optional(),
@@ -616,4 +673,68 @@ export const ListenQuery = z.object({
   }),
   after: z.coerce.number().int().min(0).optional().openapi({ description: "Resume: send what was stored after this position first." }),
   replay: z.coerce.number().int().min(0).max(100).default(0).openapi({ description: "Send the last N matching events first." }),
+});
+
+// Notification endpoints and alerts (docs/alerts.md)
+
+export const ALERT_FORMATS = ["standard-webhooks", "slack"] as const;
+
+const notificationFields = {
+  url: webhookFields.url.openapi({ example: "https://ops.example.com/edgehook-alerts" }),
+  alertTypes: z
+    .array(z.enum(ALERT_TYPES))
+    .min(1, "subscribe to at least one alert type")
+    .refine((t) => new Set(t).size === t.length, "an alert type is given twice")
+    .openapi({ example: ["webhook.failing", "webhook.disabled", "webhook.recovered"] }),
+  format: z.enum(ALERT_FORMATS).openapi({
+    description: "`standard-webhooks` (default): `{type, timestamp, data}` JSON signed with the endpoint's secret. `slack`: `{\"text\": …}` for Slack and similar incoming webhooks (signed the same way).",
+  }),
+  disabled: z.boolean(),
+};
+
+export const NotificationEndpointSchema = z
+  .object({
+    uid: z.string(),
+    url: z.string(),
+    alertTypes: z.array(z.enum(ALERT_TYPES)),
+    format: z.enum(ALERT_FORMATS),
+    disabled: z.boolean(),
+    createdAt: time,
+    updatedAt: time,
+  })
+  .openapi("NotificationEndpoint");
+
+export const NotificationEndpointCreated = NotificationEndpointSchema.extend({
+  secret: z.string().openapi({ description: "The signing secret (`whsec_…`), shown this once." }),
+}).openapi("NotificationEndpointCreated");
+
+export const NotificationEndpointCreate = z
+  .strictObject({
+    url: notificationFields.url,
+    alertTypes: notificationFields.alertTypes,
+    format: notificationFields.format.optional(),
+    disabled: notificationFields.disabled.optional(),
+  })
+  .openapi("NotificationEndpointCreate");
+
+export const NotificationEndpointPatch = NotificationEndpointCreate.partial().openapi("NotificationEndpointPatch");
+
+export const AlertSchema = z
+  .object({
+    id: z.string(),
+    type: z.enum(ALERT_TYPES).openapi({ description: "The condition; a `webhook.failing` episode closes with a `webhook.recovered` alert." }),
+    subject: z.string().openapi({ description: "The webhook uid, the source id, or `ingest`." }),
+    state: z.enum(["open", "closed"]),
+    openedAt: time,
+    lastAt: time.openapi({ description: "When the condition was last seen." }),
+    closedAt: time.nullable(),
+    count: z.number().int().openapi({ description: "How many times the condition was seen in this episode (failed attempts, dead letters, refused requests)." }),
+    data: z.record(z.string(), z.unknown()),
+    message: z.string(),
+  })
+  .openapi("Alert");
+
+export const AlertListQuery = z.object({
+  limit,
+  cursor: cursor.openapi({ description: "The `nextCursor` of the previous page (newest first)." }),
 });

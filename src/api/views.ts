@@ -1,11 +1,14 @@
 // The API's view of stored records: times as ISO 8601, secrets never.
+import { alertMessage, closingType, isAlertType, SLACK_TRANSFORM } from "../domain/alerts";
 import { drainEstimate } from "../domain/flow";
+import { healthState, successRates, type HealthRecord, type HourCount } from "../domain/health";
 import { isoTime } from "../domain/ids";
 import type { Attempt, Delivery, Json, RejectionSample, Source, StoredEvent, Webhook } from "../domain/types";
 import type { FlowStatus } from "../pipeline/flow";
 import type { StoredSource } from "../store/sources";
 import type { TokenRecord } from "../store/tokens";
 import type { RejectionSummary } from "../store/rejections";
+import type { AlertEpisode } from "../store/alerts";
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -70,6 +73,53 @@ export function webhookView(w: Webhook) {
     filter: isJsonObject(w.filter) ? w.filter : null,
     transform: w.transform,
     transformHeaders: w.transformHeaders,
+    autoDisableAfterMinutes: w.autoDisableAfterMinutes,
+    failingAfterAttempts: w.failingAfterAttempts,
+    disabledReason: w.disabled ? w.disabledReason : null,
+    disabledAt: w.disabled ? isoTime(w.disabledAt) : null,
+  };
+}
+
+/** A webhook's health: its state, streak, success rates and last outcomes. */
+export function healthView(w: Webhook, h: { record: HealthRecord; hours: HourCount[] }, now = Date.now()) {
+  const rates = successRates(h.hours, now);
+  const r = h.record;
+  return {
+    state: healthState(w, r, rates),
+    consecutiveFailures: r.consecutiveFailures,
+    failingSince: isoTime(r.failingSince),
+    successRate: rates,
+    lastSuccessAt: isoTime(r.lastSuccessAt),
+    lastFailure: r.lastFailureAt === null ? null : { at: iso(r.lastFailureAt), error: r.lastError },
+  };
+}
+
+export function notificationEndpointView(w: Webhook) {
+  return {
+    uid: w.uid,
+    url: w.url,
+    alertTypes: w.eventTypes.filter(isAlertType),
+    format: w.transform === SLACK_TRANSFORM ? ("slack" as const) : ("standard-webhooks" as const),
+    disabled: w.disabled,
+    createdAt: iso(w.createdAt),
+    updatedAt: iso(w.updatedAt),
+  };
+}
+
+export function alertView(e: AlertEpisode) {
+  const closing = e.closedAt !== null;
+  const type = closing ? closingType(e.type) : e.type;
+  return {
+    id: e.id,
+    type: e.type,
+    subject: e.subject,
+    state: closing ? ("closed" as const) : ("open" as const),
+    openedAt: iso(e.openedAt),
+    lastAt: iso(e.lastAt),
+    closedAt: isoTime(e.closedAt),
+    count: e.count,
+    data: e.data,
+    message: alertMessage(type, e.subject, e.data, e.count, closing),
   };
 }
 

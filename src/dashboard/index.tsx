@@ -7,7 +7,10 @@ import { z } from "@hono/zod-openapi";
 import { blockedRefusal, clientAddress, failedAuthentication, principalFor } from "../api/auth";
 import { handleError } from "../api/errors";
 import {
+  AlertSchema,
   CountAnswer,
+  NotificationEndpointCreated,
+  NotificationEndpointSchema,
   EventSchema,
   EventSummarySchema,
   page as pageOf,
@@ -24,6 +27,7 @@ import { hasScope } from "../domain/scopes";
 import { CSS, JS } from "./assets";
 import { Layout } from "./layout";
 import { EventList, EventPage, EventRows, FILTERS } from "./pages/events";
+import { AlertsPage } from "./pages/alerts";
 import { Login } from "./pages/login";
 import { Overview } from "./pages/overview";
 import { SourceList } from "./pages/sources";
@@ -34,6 +38,8 @@ import { callApi, endSession, requireSession, startSession, tooManyFailures, typ
 const EventList_ = pageOf(EventSummarySchema, "EventPage");
 const WebhookList_ = pageOf(WebhookSchema, "WebhookPage");
 const SourceList_ = pageOf(SourceSchema, "SourceList");
+const AlertList_ = pageOf(AlertSchema, "AlertPage");
+const EndpointList_ = pageOf(NotificationEndpointSchema, "NotificationEndpointPage");
 const Ignored = z.unknown();
 
 type C = Context<DashEnv>;
@@ -201,6 +207,9 @@ function webhookBody(form: Record<string, string | File>, creating: boolean): { 
   if ("rateLimit" in form) body.rateLimit = text("rateLimit") ? Number(text("rateLimit")) : null;
   if (text("maxConcurrency")) body.maxConcurrency = Number(text("maxConcurrency"));
   if (text("ordering")) body.ordering = text("ordering");
+  if (text("failingAfterAttempts")) body.failingAfterAttempts = Number(text("failingAfterAttempts"));
+  // An empty "disable after" is never; the form always carries the field.
+  if ("autoDisableAfterMinutes" in form) body.autoDisableAfterMinutes = text("autoDisableAfterMinutes") ? Number(text("autoDisableAfterMinutes")) : null;
   if (creating && text("organizationUid")) body.organizationUid = text("organizationUid");
   if (creating && text("locationUid")) body.locationUid = text("locationUid");
   // An empty box clears the field when editing, and leaves it out when creating.
@@ -294,6 +303,32 @@ dashboard.post("/webhooks/:uid/:action{enable|disable|retry-failed|delete}", asy
   }
   const res = await callApi(c, "PATCH", path, Ignored, { disabled: action === "disable" });
   return back(c, "/dashboard/webhooks", res, action === "disable" ? "Disabled: new deliveries are held." : "Enabled: held deliveries are going out, oldest first.");
+});
+
+dashboard.get("/alerts", async (c) => {
+  const [alerts, endpoints] = await Promise.all([
+    callApi(c, "GET", "/alerts?limit=100", AlertList_),
+    callApi(c, "GET", "/notification-endpoints?limit=100", EndpointList_),
+  ]);
+  if (!alerts.ok || !endpoints.ok) return page(c, "Alerts", "/dashboard/alerts", <p>{alerts.error ?? endpoints.error}</p>, 403);
+  return page(c, "Alerts", "/dashboard/alerts", <AlertsPage alerts={alerts.json.data} endpoints={endpoints.json.data} />);
+});
+
+dashboard.post("/alerts/endpoints", async (c) => {
+  const form = await c.req.parseBody({ all: true });
+  const types = form.alertTypes;
+  const res = await callApi(c, "POST", "/notification-endpoints", NotificationEndpointCreated, {
+    url: String(form.url ?? "").trim(),
+    alertTypes: (Array.isArray(types) ? types : types === undefined ? [] : [types]).map(String),
+    format: String(form.format ?? "standard-webhooks"),
+  });
+  if (!res.ok) return back(c, "/dashboard/alerts", res, "");
+  return page(c, "Notification endpoint created", "/dashboard/alerts", <SecretOnce what="notification endpoint" secret={res.json.secret} href="/dashboard/alerts" />);
+});
+
+dashboard.post("/alerts/endpoints/:uid/delete", async (c) => {
+  const res = await callApi(c, "DELETE", `/notification-endpoints/${encodeURIComponent(c.req.param("uid"))}`, Ignored);
+  return back(c, "/dashboard/alerts", res, "Notification endpoint deleted.");
 });
 
 dashboard.get("/sources", async (c) => {

@@ -7,6 +7,7 @@ const NAV: { href: string; label: string; scope: Parameters<typeof hasScope>[1] 
   { href: "/dashboard/events", label: "Events", scope: "events:read" },
   { href: "/dashboard/webhooks", label: "Webhooks", scope: "webhooks:read" },
   { href: "/dashboard/sources", label: "Sources", scope: "sources:read" },
+  { href: "/dashboard/alerts", label: "Alerts", scope: "admin" },
 ];
 
 export function Layout(props: { title: string; path: string; principal?: Principal; notice?: string; error?: string; children: Child }) {

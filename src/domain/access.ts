@@ -1,3 +1,4 @@
+import { ALERT_SOURCE } from "./alerts";
 import { DATA_SCOPE_OF_OBJECT, dataScopesForPattern } from "./event-types";
 import { AppError } from "./errors";
 import { hasScope, type Principal } from "./scopes";
@@ -58,9 +59,11 @@ export function webhookInGrant(p: Principal, w: Owner, locations: LocationOrgani
 }
 
 /** Whether the principal may see an event. */
-export function canSeeEvent(p: Principal, e: Owner & { eventType: string }): boolean {
+export function canSeeEvent(p: Principal, e: Owner & { eventType: string; sourceId: string }): boolean {
   const access = accessOf(p);
   if (!access) return true;
+  // Alerts are for admins only (store/access.ts says the same in SQL).
+  if (e.sourceId === ALERT_SOURCE) return false;
   if (access.hiddenObjects.includes(e.eventType.split(".")[0]!)) return false;
   return eventInGrant(p, e);
 }

@@ -112,6 +112,23 @@ export interface Webhook extends FlowLimits {
   transform: string | null;
   /** Extra headers sent: lower-case name → JSONata expression; null: none. */
   transformHeaders: Record<string, string> | null;
+  /** `notification`: an operator's notification endpoint, sent alerts only (docs/alerts.md). */
+  kind: WebhookKind;
+  /** Disabled once every attempt has failed for this long; null: never. */
+  autoDisableAfterMinutes: number | null;
+  /** Failed attempts in a row that make it `failing`. */
+  failingAfterAttempts: number;
+  /** Why it was disabled automatically; null otherwise. */
+  disabledReason: string | null;
+  /** When it was disabled, while it is. */
+  disabledAt: number | null;
+}
+
+export const WEBHOOK_KINDS = ["webhook", "notification"] as const;
+export type WebhookKind = (typeof WEBHOOK_KINDS)[number];
+
+export function isWebhookKind(v: unknown): v is WebhookKind {
+  return WEBHOOK_KINDS.some((k) => k === v);
 }
 
 /** One event owed to one webhook. */

@@ -1,7 +1,10 @@
 import { settings } from "../domain/settings";
 import { isIngestMessage } from "../domain/types";
 import type { Env } from "../env";
-import { redrive, release } from "../pipeline/commands";
+import { alertDisabled, closeQuietAlerts } from "../pipeline/alerts";
+import { disableFailing, redrive, release } from "../pipeline/commands";
+import { purgeClosedAlerts } from "../store/alerts";
+import { purgeAttemptHours } from "../store/health";
 import { deadLetterOf } from "../pipeline/dead-letters";
 import { countParked, listParked, unpark } from "../store/parked";
 import { QUEUES } from "../pipeline/queues";
@@ -29,6 +32,10 @@ export interface MaintenanceReport {
   unparked: number;
   /** Dead letters still waiting in R2 after this run (counted up to 1000). */
   parked: number;
+  /** Webhooks disabled because every attempt failed for their autoDisableAfterMinutes. */
+  disabled: number;
+  /** Alert episodes closed after a quiet hour (ingest dead letters, rejection spikes). */
+  alertsClosed: number;
   /** Steps that failed this run (each is retried by the next). */
   failed: string[];
 }
@@ -107,6 +114,22 @@ const STEPS: [name: string, run: Step][] = [
     },
   ],
   ["redrive", async (env, now, r) => void (r.redriven = await redrive(env, now))],
+  [
+    "auto-disable",
+    async (env, now, r) => {
+      const disabled = await disableFailing(env, now);
+      r.disabled = disabled.length;
+      for (const d of disabled) await alertDisabled(env, d.webhook, d.reason, now);
+    },
+  ],
+  ["quiet-alerts", async (env, now, r) => void (r.alertsClosed = await closeQuietAlerts(env, now))],
+  [
+    "health-and-alerts",
+    async (env, now) => {
+      await purgeAttemptHours(env.DB, now);
+      await purgeClosedAlerts(env.DB, now - settings(env).retentionDays * DAY_MS);
+    },
+  ],
   ["sessions", async (env, now) => void (await purgeExpiredSessions(env.DB, now))],
   ["rejections", async (env, now) => void (await purgeRejectionCounts(env.DB, now - settings(env).retentionDays * DAY_MS))],
   ["count-parked", async (env, _now, r) => void (r.parked = await countParked(env.BODIES))],
@@ -114,7 +137,17 @@ const STEPS: [name: string, run: Step][] = [
 
 /** The every-minute maintenance run. */
 export async function runMaintenance(env: Env, now = Date.now()): Promise<MaintenanceReport> {
-  const report: MaintenanceReport = { released: 0, expired: 0, purged: 0, redriven: 0, unparked: 0, parked: 0, failed: [] };
+  const report: MaintenanceReport = {
+    released: 0,
+    expired: 0,
+    purged: 0,
+    redriven: 0,
+    unparked: 0,
+    parked: 0,
+    disabled: 0,
+    alertsClosed: 0,
+    failed: [],
+  };
   for (const [name, run] of STEPS) {
     try {
       await run(env, now, report);

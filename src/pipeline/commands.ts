@@ -23,6 +23,9 @@ import {
   type DeliveryFilter,
 } from "../store/deliveries";
 import { storeEvents, type EventRow } from "../store/events";
+import { attemptAlertContextStatement, type AttemptAlertContext } from "../store/alerts";
+import { webhooksToAutoDisable } from "../store/health";
+import { disableWebhook, webhooksByUid } from "../store/webhooks";
 import { QUEUES } from "./queues";
 import { wakeScheduler } from "./schedulers";
 
@@ -69,9 +72,35 @@ export async function storeAndRoute(
   await dispatch(env, deliveries.filter((d) => fresh.has(d.id)).map((d) => d.webhookUid));
 }
 
-/** Records a batch's attempts, their outcomes and the dead letters of deliveries failed for good. */
-export async function recordAttempts(env: Env, outcomes: AttemptOutcome[]): Promise<void> {
-  await storeAttempts(env.DB, outcomes);
+/**
+ * Records a batch of a webhook's attempts, their outcomes, the dead letters of
+ * deliveries failed for good and the webhook's health; returns what alerting needs
+ * to know of what they left, read in the same transaction.
+ */
+export async function recordAttempts(env: Env, webhookUid: string, outcomes: AttemptOutcome[]): Promise<AttemptAlertContext | null> {
+  return storeAttempts<AttemptAlertContext>(env.DB, webhookUid, outcomes, attemptAlertContextStatement(env.DB, webhookUid));
+}
+
+/**
+ * Disables the webhooks whose every attempt has failed for their
+ * autoDisableAfterMinutes, with the reason recorded, holding their pending
+ * deliveries as a disable through the API does (they expire after the retention,
+ * and go out oldest first once the webhook is enabled). Returns those disabled.
+ */
+export async function disableFailing(env: Env, now = Date.now()): Promise<{ webhook: Webhook; reason: string }[]> {
+  const due = await webhooksToAutoDisable(env.DB, now, WEBHOOKS_PER_RUN);
+  const webhooks = new Map((await webhooksByUid(env.DB, due.map((d) => d.uid))).map((w) => [w.uid, w]));
+  const disabled: { webhook: Webhook; reason: string }[] = [];
+  for (const d of due) {
+    const w = webhooks.get(d.uid);
+    if (!w) continue;
+    const minutes = w.autoDisableAfterMinutes === 1 ? "1 minute" : `${w.autoDisableAfterMinutes} minutes`;
+    const reason = `every attempt failed for ${minutes} (since ${new Date(d.failingSince).toISOString()}), the last with: ${d.lastError ?? "unknown error"}`;
+    if (await disableWebhook(env.DB, w.uid, reason, now)) disabled.push({ webhook: { ...w, disabled: true, disabledReason: reason, disabledAt: now }, reason });
+  }
+  // Their schedulers stop sending (what they had pending is held already).
+  await dispatch(env, disabled.map((d) => d.webhook.uid));
+  return disabled;
 }
 
 /** Holds what a disabled webhook has pending (its scheduler found it disabled): nothing is sent until it is enabled. */

@@ -3,6 +3,7 @@ import type { Env } from "../env";
 import { recordDeadLetters, type NewDeadLetter } from "../store/dead-letters";
 import { park, type ParkedLetter } from "../store/parked";
 import { DELIVERY_DEAD_LETTERS } from "./attempt";
+import { alertIngestDeadLetters } from "./alerts";
 import { scheduledDelay } from "./retry-schedule";
 
 function field(body: unknown, name: string): unknown {
@@ -55,6 +56,7 @@ export async function consumeIngestDeadLetters(batch: MessageBatch<IngestMessage
       letters.map((l) => l.record),
     );
     batch.ackAll();
+    await alertIngestDeadLetters(env, letters.length, letters[0]?.record.reason ?? "", now); // never throws
     return;
   } catch (err) {
     console.error("recording dead letters in D1 failed; parking them in R2", { count: letters.length, error: String(err) });

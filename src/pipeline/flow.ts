@@ -17,6 +17,8 @@ import type { Env } from "../env";
 import { announceAttempts } from "../listen/announce";
 import { duePending, owedInOrder, pendingOutlook, type FlowJob } from "../store/deliveries";
 import { getWebhook } from "../store/webhooks";
+import type { AttemptAlertContext } from "../store/alerts";
+import { alertAfterAttempts } from "./alerts";
 import { attemptDelivery, type Attempted } from "./attempt";
 import { holdWebhook, recordAttempts, releaseNext } from "./commands";
 
@@ -259,8 +261,9 @@ export class WebhookFlow {
     this.recording = (async () => {
       while (this.unrecorded.length > 0) {
         const batch = this.unrecorded.slice(0, RECORD_BATCH).map((a) => a.outcome);
+        let context: AttemptAlertContext | null;
         try {
-          await recordAttempts(this.env, batch);
+          context = await recordAttempts(this.env, this.uid, batch);
         } catch (err) {
           console.error("recording delivery attempts failed; trying again", { webhookUid: this.uid, attempts: batch.length, error: String(err) });
           this.recordRetryAt = Date.now() + RECORD_RETRY_MS;
@@ -269,6 +272,7 @@ export class WebhookFlow {
         this.unrecorded.splice(0, batch.length);
         this.recordRetryAt = 0;
         await announceAttempts(this.env, batch); // never throws, and skipped while nobody tails
+        if (this.webhook) await alertAfterAttempts(this.env, this.webhook, batch, context); // never throws
       }
     })().finally(() => {
       this.recording = null;

@@ -1,3 +1,4 @@
+import { ALERT_SOURCE } from "../domain/alerts";
 import type { EventFacts, Webhook } from "../domain/types";
 import { explainMismatch, matchesFilter, validateFilter, type Filter } from "./filter";
 
@@ -17,11 +18,14 @@ export interface EventContent {
 }
 
 /**
- * Whether a webhook is owed an event, ignoring time and content: the types match,
+ * Whether a webhook is owed an event, ignoring time and content: an alert goes to
+ * notification endpoints and an event to webhooks, the types match,
  * the organization (which wins, as in Podium) or else the location matches, and
  * the source is one it listens to.
  */
 export function matches(w: Webhook, e: RoutedEvent): boolean {
+  // Alerts go to notification endpoints only, and nothing else does (whatever `eventTypes` says).
+  if ((w.kind === "notification") !== (e.sourceId === ALERT_SOURCE)) return false;
   if (!w.eventTypes.some((p) => typeMatches(p, e.eventType))) return false;
   if (w.organizationUid !== null) {
     if (e.organizationUid !== w.organizationUid) return false;

@@ -1,4 +1,5 @@
 import type { Access } from "../domain/access";
+import { ALERT_SOURCE } from "../domain/alerts";
 import { COUNTED_OBJECTS } from "./counters";
 
 type Sql = { sql: string; binds: unknown[] };
@@ -12,29 +13,35 @@ export const hiddenGroups = (access: Access | null): number[] =>
 
 const NAMES_IN = "(SELECT id FROM names WHERE name IN (SELECT value FROM json_each(?)))";
 
-/** A SQL condition on an `events` row (under `alias`) that keeps what `access` may see. */
+/** A SQL condition on an `events` row (under `alias`) that keeps what `access` may see: alerts are for admins only. */
 export function eventAccessSql(access: Access | null, alias = "events"): Sql {
   if (!access) return ALL;
-  const clauses: string[] = [];
-  const binds: unknown[] = [];
+  const clauses: string[] = [`${alias}.source IS NOT (SELECT id FROM names WHERE name = ?)`];
+  const binds: unknown[] = [ALERT_SOURCE];
   const hidden = hiddenGroups(access);
   if (hidden.length > 0) clauses.push(`${alias}.object NOT IN (${hidden.join(", ")})`);
   if (isLimited(access)) {
     clauses.push(`(${alias}.organization IN ${NAMES_IN} OR ${alias}.location IN ${NAMES_IN})`);
     binds.push(JSON.stringify(access.organizationUids ?? []), JSON.stringify(access.locationUids ?? []));
   }
-  return { sql: clauses.length ? clauses.join(" AND ") : "1 = 1", binds };
+  return { sql: clauses.join(" AND "), binds };
 }
 
+/** The names to look up (store/names.ts) for what `access` may see of events: `eventAccessIds` takes them. */
+export const accessNames = (access: Access | null): string[] =>
+  access ? [ALERT_SOURCE, ...(access.organizationUids ?? []), ...(access.locationUids ?? [])] : [];
+
 /**
- * What `access` may see of events, with its names already looked up (`ids`):
- * a condition on an events row (empty: everything), the index ranges a limited
- * token's events lie in (one per organization and location), and whether it can
- * see nothing stored at all.
+ * What `access` may see of events, with its names already looked up (`ids`, from
+ * `accessNames`): a condition on an events row (empty: everything), the index ranges
+ * a limited token's events lie in (one per organization and location), and whether
+ * it can see nothing stored at all. Alerts (events of the reserved source) are for
+ * admins only.
  */
 export function eventAccessIds(access: Access | null, ids: ReadonlyMap<string, number>): { sql: string; drivers: string[]; none: boolean } {
   if (!access) return { sql: "", drivers: [], none: false };
-  const clauses: string[] = [];
+  const alerts = ids.get(ALERT_SOURCE);
+  const clauses: string[] = alerts === undefined ? [] : [`source <> ${alerts}`];
   const hidden = hiddenGroups(access);
   if (hidden.length > 0) clauses.push(`object NOT IN (${hidden.join(", ")})`);
   if (!isLimited(access)) return { sql: clauses.join(" AND "), drivers: [], none: false };

@@ -1,10 +1,11 @@
 import type { Access } from "../domain/access";
 import { DELIVERY_STATUSES, type DeliveryStatus, type NewDelivery } from "../domain/delivery";
 import type { Attempt, Delivery, StoredEvent } from "../domain/types";
-import { eventAccessIds, grantedWebhookIdsSql, hiddenGroups } from "./access";
+import { accessNames, eventAccessIds, eventAccessSql, grantedWebhookIdsSql } from "./access";
 import { contentsOf } from "./contents";
 import { attemptCountsStatement, deliveryColumn, deliveryCountsStatement, lastFailureStatement, OBJECT_GROUPS } from "./counters";
 import { closeDeadLettersStatement, recordDeadLetterStatement, type NewDeadLetter } from "./dead-letters";
+import { attemptsHealthStatements } from "./health";
 import { apiIdSql, idKeyParamSql, idKeySql, learnNamesStatement, nameIdSql, nameIds } from "./names";
 import { boundedScan, type Driver } from "./scan";
 import { from, owed, status, statusCode, statusOfCode, to } from "./transitions";
@@ -144,15 +145,21 @@ export interface AttemptOutcome {
 }
 
 /**
- * Records attempts, their deliveries' new states, the dead letters of those
- * failed for good and the counts, all in one transaction. Each update applies
- * only if no other attempt was recorded meanwhile (a duplicate message), so a
- * delivery's count and status stay consistent.
+ * Records a webhook's attempts, their deliveries' new states, the dead letters of
+ * those failed for good, the counts and the webhook's health (store/health.ts), all
+ * in one transaction, then runs `then` in it (a read of what the batch left). Each
+ * update applies only if no other attempt was recorded meanwhile (a duplicate), so a
+ * delivery's count and status, the counts and the health stay consistent.
  */
-export async function recordAttempts(db: D1Database, outcomes: AttemptOutcome[]): Promise<void> {
+export async function recordAttempts<T = unknown>(
+  db: D1Database,
+  webhookUid: string,
+  outcomes: AttemptOutcome[],
+  then?: D1PreparedStatement,
+): Promise<T | null> {
   const seen = new Set<string>();
   const unique = outcomes.filter((o) => !seen.has(o.attempt.deliveryId) && seen.add(o.attempt.deliveryId) !== undefined);
-  if (unique.length === 0) return;
+  if (unique.length === 0) return null;
   const rows = JSON.stringify(
     unique.map((o) => {
       const a = o.attempt;
@@ -162,10 +169,17 @@ export async function recordAttempts(db: D1Database, outcomes: AttemptOutcome[])
   const joined = `FROM json_each(?1) j JOIN deliveries d ON d.id = ${dlvKey("j.value->>0")}`;
   const newAttempts = `${joined} WHERE NOT EXISTS (SELECT 1 FROM attempts a WHERE a.delivery = d.seq AND a.number = j.value->>1)`;
   const applies = (d: string) => `${d}.attempt_count = (j.value->>1) - 1 AND ${from("attempt", `${d}.status`)}`;
-  await db.batch([
+  const results = await db.batch<T>([
     ...unique.flatMap((o) => (o.deadLetter ? [recordDeadLetterStatement(db, o.deadLetter)] : [])),
     attemptCountsStatement(db, `SELECT d.webhook, d.object, j.value->>2 AS started_at, j.value->>5 IS NULL AS ok ${newAttempts}`, [rows], 1),
     lastFailureStatement(db, `SELECT d.webhook, j.value->>2 AS started_at, j.value->>5 AS error ${newAttempts}`, [rows]),
+    ...attemptsHealthStatements(
+      db,
+      webhookUid,
+      `SELECT j.key AS k, j.value->>2 AS started_at, (j.value->>2) + (j.value->>3) AS ended_at, j.value->>5 AS error,
+         (j.value->>7) = ${status("succeeded")} AS ok ${newAttempts}`,
+      [rows],
+    ),
     db
       .prepare(
         `INSERT INTO attempts (delivery, number, started_at, duration_ms, status_code, error, response_snippet)
@@ -181,7 +195,9 @@ export async function recordAttempts(db: D1Database, outcomes: AttemptOutcome[])
          FROM json_each(?1) j WHERE deliveries.id = ${dlvKey("j.value->>0")} AND ${applies("deliveries")}`,
       )
       .bind(rows),
+    ...(then ? [then] : []),
   ]);
+  return then ? (results.at(-1)?.results[0] ?? null) : null;
 }
 
 export async function getDelivery(db: D1Database, id: string): Promise<Delivery | null> {
@@ -203,16 +219,10 @@ function where(f: DeliveryFilter): { sql: string; binds: unknown[] } {
   const clauses: string[] = [];
   const binds: unknown[] = [];
   if (f.access) {
-    const limited = f.access.organizationUids !== null || f.access.locationUids !== null;
-    const hidden = hiddenGroups(f.access);
-    const namesIn = "(SELECT id FROM names WHERE name IN (SELECT value FROM json_each(?)))";
-    const seen = [
-      ...(hidden.length ? [`ev.object NOT IN (${hidden.join(", ")})`] : []),
-      ...(limited ? [`(ev.organization IN ${namesIn} OR ev.location IN ${namesIn})`] : []),
-    ];
-    if (seen.length) clauses.push(`EXISTS (SELECT 1 FROM events ev WHERE ev.seq = deliveries.event AND ${seen.join(" AND ")})`);
-    if (limited) {
-      binds.push(JSON.stringify(f.access.organizationUids ?? []), JSON.stringify(f.access.locationUids ?? []));
+    const seen = eventAccessSql(f.access, "ev");
+    clauses.push(`EXISTS (SELECT 1 FROM events ev WHERE ev.seq = deliveries.event AND ${seen.sql})`);
+    binds.push(...seen.binds);
+    if (f.access.organizationUids !== null || f.access.locationUids !== null) {
       const g = grantedWebhookIdsSql(f.access);
       clauses.push(`webhook IN (${g.sql})`);
       binds.push(...g.binds);
@@ -242,7 +252,7 @@ export async function listDeliveries(
 ): Promise<{ deliveries: Delivery[]; nextBefore: number | null }> {
   const access = f.access ?? null;
   const limited = access !== null && (access.organizationUids !== null || access.locationUids !== null);
-  const ids = await nameIds(db, [...(f.webhookUid ? [f.webhookUid] : []), ...(access?.organizationUids ?? []), ...(access?.locationUids ?? [])]);
+  const ids = await nameIds(db, [...(f.webhookUid ? [f.webhookUid] : []), ...accessNames(access)]);
   const empty = { deliveries: [], nextBefore: null };
   let webhooks: number[] | null = null; // null: any
   if (f.webhookUid) {

@@ -1,7 +1,7 @@
 import type { Access } from "../domain/access";
 import type { DeliveryStatus, NewDelivery } from "../domain/delivery";
 import type { IngestMessage, StoredEvent } from "../domain/types";
-import { eventAccessIds } from "./access";
+import { accessNames, eventAccessIds } from "./access";
 import { groupsOf } from "./content";
 import { contentsOf, contentsReader, dropGroupsStatement, groupOfSql, groupStatement } from "./contents";
 import { attemptCountsStatement, deliveryCountsStatement, eventCountsStatement, objectOf } from "./counters";
@@ -292,8 +292,7 @@ async function eventConditions(
 ): Promise<{ conditions: string[]; drivers: Driver[] } | null> {
   const ids = await nameIds(db, [
     ...[f.eventType, f.sourceId, f.locationUid, f.organizationUid].filter((n): n is string => n !== undefined),
-    ...(access?.organizationUids ?? []),
-    ...(access?.locationUids ?? []),
+    ...accessNames(access),
   ]);
   const idOf = (name: string | undefined) => (name === undefined ? undefined : (ids.get(name) ?? null));
   const [type, source, location, organization] = [idOf(f.eventType), idOf(f.sourceId), idOf(f.locationUid), idOf(f.organizationUid)];

@@ -56,7 +56,9 @@ export async function stats(db: D1Database, access: Access | null, now = Date.no
     if (locs.length) scopes.push(`scope IN (${locs.map((l) => -l).join(", ")}) AND owner NOT IN (${orgs.join(", ")})`);
   }
   const granted = limited ? grantedWebhookIdsSql(access) : null;
-  const webhookFilter = granted ? `webhook IN (${granted.sql})` : "1";
+  // Deliveries to notification endpoints carry alerts, which only the admin sees.
+  const notifications = "SELECT n.id FROM webhooks w JOIN names n ON n.name = w.uid WHERE w.kind = 'notification'";
+  const webhookFilter = granted ? `webhook IN (${granted.sql})` : access ? `webhook NOT IN (${notifications})` : "1";
   const wh = webhookAccessSql(access, "w");
   const eventStatements = scopes.flatMap((scope) => [
     db.prepare(`SELECT * FROM event_counts WHERE ${scope} AND hour = ${TOTAL_HOUR}`),
@@ -68,7 +70,7 @@ export async function stats(db: D1Database, access: Access | null, now = Date.no
     db
       .prepare(
         `SELECT w.uid, w.url, w.disabled, c.* FROM webhooks w LEFT JOIN names n ON n.name = w.uid LEFT JOIN delivery_counts c ON c.webhook = n.id
-         WHERE ${wh.sql}`,
+         WHERE w.kind = 'webhook' AND ${wh.sql}`,
       )
       .bind(...wh.binds),
     db.prepare("SELECT open AS n FROM dead_letter_counts"),

@@ -1,8 +1,9 @@
 import type { Access } from "../domain/access";
 import { isOrdering } from "../domain/flow";
-import type { Json, Webhook } from "../domain/types";
+import { isWebhookKind, type Json, type Webhook, type WebhookKind } from "../domain/types";
 import { webhookAccessSql } from "./access";
 import { expireWebhookStatements, holdWebhookStatements } from "./deliveries";
+import { forgetHealthStatements, resetStreakStatement } from "./health";
 
 export interface WebhookRow {
   uid: string;
@@ -23,6 +24,11 @@ export interface WebhookRow {
   filter: string | null;
   transform: string | null;
   transform_headers: string | null;
+  kind: string;
+  auto_disable_after_minutes: number | null;
+  failing_after_attempts: number;
+  disabled_reason: string | null;
+  disabled_at: number | null;
 }
 
 function parseJson(text: string): Json {
@@ -49,6 +55,11 @@ function contentColumns(w: Webhook): [string | null, string | null, string | nul
   ];
 }
 
+/** The kind and health settings of a webhook row, as written. */
+function healthColumns(w: Webhook): [string, number | null, number, string | null, number | null] {
+  return [w.kind, w.autoDisableAfterMinutes, w.failingAfterAttempts, w.disabledReason, w.disabledAt];
+}
+
 export function toWebhook(r: WebhookRow): Webhook {
   return {
     uid: r.uid,
@@ -70,6 +81,12 @@ export function toWebhook(r: WebhookRow): Webhook {
     filter: r.filter === null ? null : parseJson(r.filter),
     transform: r.transform,
     transformHeaders: headersOf(r.transform_headers),
+    // The column's CHECK allows only the two kinds.
+    kind: isWebhookKind(r.kind) ? r.kind : "webhook",
+    autoDisableAfterMinutes: r.auto_disable_after_minutes,
+    failingAfterAttempts: r.failing_after_attempts,
+    disabledReason: r.disabled_reason,
+    disabledAt: r.disabled_at,
   };
 }
 
@@ -81,12 +98,12 @@ export async function allWebhooks(db: D1Database): Promise<Webhook[]> {
 
 export async function listWebhooks(
   db: D1Database,
-  opts: { limit: number; after?: string; access?: Access | null },
+  opts: { limit: number; after?: string; access?: Access | null; kind?: WebhookKind },
 ): Promise<Webhook[]> {
   const a = webhookAccessSql(opts.access ?? null);
   const { results } = await db
-    .prepare(`SELECT * FROM webhooks WHERE uid > ? AND ${a.sql} ORDER BY uid LIMIT ?`)
-    .bind(opts.after ?? "", ...a.binds, opts.limit)
+    .prepare(`SELECT * FROM webhooks WHERE uid > ? AND kind = ? AND ${a.sql} ORDER BY uid LIMIT ?`)
+    .bind(opts.after ?? "", opts.kind ?? "webhook", ...a.binds, opts.limit)
     .all<WebhookRow>();
   return results.map(toWebhook);
 }
@@ -107,8 +124,9 @@ export async function insertWebhook(db: D1Database, w: Webhook): Promise<void> {
   await db
     .prepare(
       `INSERT INTO webhooks (uid, url, event_types, location_uid, organization_uid, source_ids, secret, disabled,
-         timeout_ms, max_attempts, rate_limit, max_concurrency, ordering, created_at, updated_at, filter, transform, transform_headers)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         timeout_ms, max_attempts, rate_limit, max_concurrency, ordering, created_at, updated_at, filter, transform, transform_headers,
+         kind, auto_disable_after_minutes, failing_after_attempts, disabled_reason, disabled_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
     .bind(
       w.uid,
@@ -127,20 +145,23 @@ export async function insertWebhook(db: D1Database, w: Webhook): Promise<void> {
       w.createdAt,
       w.updatedAt,
       ...contentColumns(w),
+      ...healthColumns(w),
     )
     .run();
 }
 
 /**
  * Saves the changeable fields. Disabling holds the webhook's pending deliveries
- * in the same transaction, so nothing goes out after the answer.
+ * in the same transaction, so nothing goes out after the answer; enabling (from
+ * `before`) resets its streak of failed attempts.
  */
-export async function updateWebhook(db: D1Database, w: Webhook): Promise<void> {
+export async function updateWebhook(db: D1Database, w: Webhook, before?: Webhook): Promise<void> {
   const stmts = [
     db
       .prepare(
         `UPDATE webhooks SET url = ?, event_types = ?, source_ids = ?, secret = ?, disabled = ?, timeout_ms = ?,
-           max_attempts = ?, rate_limit = ?, max_concurrency = ?, ordering = ?, updated_at = ?, filter = ?, transform = ?, transform_headers = ? WHERE uid = ?`,
+           max_attempts = ?, rate_limit = ?, max_concurrency = ?, ordering = ?, updated_at = ?, filter = ?, transform = ?, transform_headers = ?,
+           kind = ?, auto_disable_after_minutes = ?, failing_after_attempts = ?, disabled_reason = ?, disabled_at = ? WHERE uid = ?`,
       )
       .bind(
         w.url,
@@ -155,15 +176,42 @@ export async function updateWebhook(db: D1Database, w: Webhook): Promise<void> {
         w.ordering,
         w.updatedAt,
         ...contentColumns(w),
+        ...healthColumns(w),
         w.uid,
       ),
   ];
   if (w.disabled) stmts.push(...holdWebhookStatements(db, w.uid, w.updatedAt));
+  // Enabled again: a new streak begins, so the old one cannot disable it again at once.
+  else if (before?.disabled) stmts.push(resetStreakStatement(db, w.uid));
   await db.batch(stmts);
 }
 
 /** Deletes a webhook; what it was still owed expires (its history stays). */
 export async function deleteWebhook(db: D1Database, uid: string, now = Date.now()): Promise<boolean> {
-  const [del] = await db.batch([db.prepare("DELETE FROM webhooks WHERE uid = ?").bind(uid), ...expireWebhookStatements(db, uid, now)]);
+  const [del] = await db.batch([
+    db.prepare("DELETE FROM webhooks WHERE uid = ?").bind(uid),
+    ...forgetHealthStatements(db, uid),
+    ...expireWebhookStatements(db, uid, now),
+  ]);
   return (del?.meta.changes ?? 0) > 0;
+}
+
+/** The operator's notification endpoints: alerts are routed to them alone. */
+export async function notificationEndpoints(db: D1Database): Promise<Webhook[]> {
+  const { results } = await db.prepare("SELECT * FROM webhooks WHERE kind = 'notification' ORDER BY uid").all<WebhookRow>();
+  return results.map(toWebhook);
+}
+
+/**
+ * Disables an enabled webhook with its reason, holding its pending deliveries in
+ * the same transaction as a disable through the API does. False if it was not enabled.
+ */
+export async function disableWebhook(db: D1Database, uid: string, reason: string, now: number): Promise<boolean> {
+  const [changed] = await db.batch([
+    db
+      .prepare("UPDATE webhooks SET disabled = 1, disabled_reason = ?, disabled_at = ?, updated_at = ? WHERE uid = ? AND disabled = 0")
+      .bind(reason, now, now, uid),
+    ...holdWebhookStatements(db, uid, now),
+  ]);
+  return (changed?.meta.changes ?? 0) > 0;
 }

@@ -1,30 +1,13 @@
 // The dashboard's side of filters, transformations, "test this webhook" and search.
 import { describe, expect, it } from "vitest";
-import { ADMIN_TOKEN, call } from "./helpers";
+import { call, dashboardForm, dashboardCookie } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
 
 const url = (path: string) => `https://edgehook.test${path}`;
 
-async function cookie(): Promise<string> {
-  const res = await call(
-    new Request(url("/dashboard/login"), {
-      method: "POST",
-      headers: { origin: "https://edgehook.test", "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({ token: ADMIN_TOKEN }),
-    }),
-  );
-  return res.headers.get("set-cookie")!.split(";")[0]!;
-}
-
+const cookie = dashboardCookie;
 const get = async (path: string, c: string) => call(new Request(url(path), { headers: { cookie: c } }));
-const form = async (path: string, c: string, fields: Record<string, string>) =>
-  call(
-    new Request(url(path), {
-      method: "POST",
-      headers: { cookie: c, origin: "https://edgehook.test", "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams(fields),
-    }),
-  );
+const form = (path: string, c: string, fields: Record<string, string>) => dashboardForm(path, c, fields);
 
 function message(org: string, channel: string, conversation = crypto.randomUUID()) {
   return JSON.stringify({

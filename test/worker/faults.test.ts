@@ -103,6 +103,11 @@ describe("fault injection in the ingest consumer", () => {
         filter: null,
         transform: null,
         transformHeaders: null,
+        kind: "webhook",
+        autoDisableAfterMinutes: 1440,
+        failingAfterAttempts: 10,
+        disabledReason: null,
+        disabledAt: null,
       });
     }
     // 30 of their schedulers cannot be reached when the ingest consumer wakes them.

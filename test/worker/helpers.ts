@@ -134,14 +134,19 @@ export function ingestMessage(fields: Partial<IngestMessage> = {}): IngestMessag
 
 /** A dashboard session cookie (`name=value`), signed in as the admin. */
 export async function dashboardCookie(): Promise<string> {
-  const login = await call(
-    new Request("https://edgehook.test/dashboard/login", {
+  const login = await dashboardForm("/dashboard/login", null, { token: ADMIN_TOKEN });
+  return login.headers.get("set-cookie")!.split(";")[0]!;
+}
+
+/** A same-origin form post to the dashboard, with a session cookie (or none). */
+export function dashboardForm(path: string, cookie: string | null, fields: Record<string, string> | [string, string][]): Promise<Response> {
+  return call(
+    new Request(`https://edgehook.test${path}`, {
       method: "POST",
-      headers: { origin: "https://edgehook.test", "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({ token: ADMIN_TOKEN }),
+      headers: { ...(cookie ? { cookie } : {}), origin: "https://edgehook.test", "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams(fields),
     }),
   );
-  return login.headers.get("set-cookie")!.split(";")[0]!;
 }
 
 export function post(path: string, body: string, headers: Record<string, string>): Request {

@@ -23,6 +23,11 @@ function webhook(over: Partial<Webhook> = {}): Webhook {
     filter: null,
     transform: null,
     transformHeaders: null,
+    kind: "webhook",
+    autoDisableAfterMinutes: 1440,
+    failingAfterAttempts: 10,
+    disabledReason: null,
+    disabledAt: null,
     ...over,
   };
 }

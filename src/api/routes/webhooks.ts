@@ -30,11 +30,18 @@ import {
   WebhookTestAnswer,
   WebhookTestBody,
 } from "../schemas";
-import { backlogView, webhookView } from "../views";
+import { backlogView, healthView, webhookView } from "../views";
+import { DEFAULT_AUTO_DISABLE_MINUTES, DEFAULT_FAILING_AFTER, NO_ATTEMPTS } from "../../domain/health";
+import { forgetDisabled, forgetWebhook } from "../../pipeline/alerts";
+import { healthOf } from "../../store/health";
 import { visibleEvent } from "./events";
 import { testWebhook } from "../webhook-test";
 
-function checkUrl(url: string, allowPrivate: boolean): void {
+/** A webhook never attempted yet. */
+const UNKNOWN_HEALTH = { record: NO_ATTEMPTS, hours: [] };
+
+/** Refuses a destination URL deliveries may not go to (scheme, private addresses). */
+export function checkUrl(url: string, allowPrivate: boolean): void {
   const problem = destinationProblem(url, allowPrivate);
   if (problem) throw new AppError("invalid_request", `url ${problem}.`, { issues: [{ path: "url", message: problem }] });
 }
@@ -42,7 +49,8 @@ function checkUrl(url: string, allowPrivate: boolean): void {
 /** A webhook the caller may see, or 404. */
 export async function visibleWebhook(db: D1Database, p: Principal, uid: string): Promise<Webhook> {
   const w = await getWebhook(db, uid);
-  if (!w || !webhookInGrant(p, w, await locationsFor(db, p, [w]))) throw new AppError("not_found", `No webhook "${uid.slice(0, 80)}".`);
+  // A notification endpoint is not a webhook here (/v1/notification-endpoints).
+  if (!w || w.kind !== "webhook" || !webhookInGrant(p, w, await locationsFor(db, p, [w]))) throw new AppError("not_found", `No webhook "${uid.slice(0, 80)}".`);
   return w;
 }
 
@@ -130,7 +138,21 @@ const remove = createRoute({
 type Changes = Partial<
   Pick<
     Webhook,
-    "url" | "eventTypes" | "sourceIds" | "secret" | "disabled" | "timeoutMs" | "maxAttempts" | "rateLimit" | "maxConcurrency" | "ordering" | "filter" | "transform" | "transformHeaders"
+    | "url"
+    | "eventTypes"
+    | "sourceIds"
+    | "secret"
+    | "disabled"
+    | "timeoutMs"
+    | "maxAttempts"
+    | "rateLimit"
+    | "maxConcurrency"
+    | "ordering"
+    | "filter"
+    | "transform"
+    | "transformHeaders"
+    | "autoDisableAfterMinutes"
+    | "failingAfterAttempts"
   >
 >;
 
@@ -147,19 +169,30 @@ async function statusOf(env: Env, uid: string): Promise<FlowStatus> {
 async function change(c: { env: Env; get: (k: "principal") => Principal }, uid: string, changes: Changes) {
   const p = c.get("principal");
   const current = await visibleWebhook(c.env.DB, p, uid);
-  const next: Webhook = {
-    ...current,
-    ...Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined)),
-    updatedAt: Date.now(),
-  };
+  const next = withDisabled(current, { ...current, ...Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined)) });
   const warnings = await mayHave(c.env, p, next, current);
   if (next.url !== current.url) checkUrl(next.url, settings(c.env).allowPrivateDestinations);
-  await updateWebhook(c.env.DB, next);
+  await updateWebhook(c.env.DB, next, current);
   // Enabling releases the oldest held deliveries now (the scheduler releases the rest as
   // it drains); any other change reaches the scheduler on its next look, which this asks for.
-  if (current.disabled && !next.disabled) await release(c.env, { webhookUid: next.uid });
-  else await webhookChanged(c.env, next.uid);
+  if (current.disabled && !next.disabled) {
+    await release(c.env, { webhookUid: next.uid });
+    await forgetDisabled(c.env, next.uid);
+  } else await webhookChanged(c.env, next.uid);
   return { ...webhookView(next), heldDeliveries: await countHeld(c.env.DB, next.uid), ...warnings };
+}
+
+/**
+ * The webhook as changed: disabling records when (by hand: no reason); enabling
+ * clears when and why it was disabled.
+ */
+export function withDisabled(current: Webhook, next: Webhook, now = Date.now()): Webhook {
+  const when = !next.disabled
+    ? { disabledAt: null, disabledReason: null }
+    : current.disabled
+      ? { disabledAt: current.disabledAt, disabledReason: current.disabledReason }
+      : { disabledAt: now, disabledReason: null };
+  return { ...next, ...when, updatedAt: now };
 }
 
 export const webhooks = router()
@@ -186,6 +219,11 @@ export const webhooks = router()
       filter: b.filter ?? null,
       transform: b.transform ?? null,
       transformHeaders: b.transformHeaders ?? null,
+      kind: "webhook",
+      autoDisableAfterMinutes: b.autoDisableAfterMinutes === undefined ? DEFAULT_AUTO_DISABLE_MINUTES : b.autoDisableAfterMinutes,
+      failingAfterAttempts: b.failingAfterAttempts ?? DEFAULT_FAILING_AFTER,
+      disabledReason: null,
+      disabledAt: b.disabled ? now : null,
     };
     const warnings = await mayHave(c.env, c.get("principal"), webhook);
     checkUrl(webhook.url, s.allowPrivateDestinations);
@@ -197,12 +235,29 @@ export const webhooks = router()
     const rows = await listWebhooks(c.env.DB, { limit: q.limit + 1, after: q.cursor, access: accessOf(c.get("principal")) });
     const data = rows.slice(0, q.limit);
     const last = data[data.length - 1];
-    return c.json({ data: data.map(webhookView), nextCursor: rows.length > q.limit && last ? last.uid : null }, 200);
+    const now = Date.now();
+    const health = await healthOf(c.env.DB, data.map((w) => w.uid), now);
+    return c.json(
+      {
+        data: data.map((w) => ({ ...webhookView(w), health: { state: healthView(w, health.get(w.uid) ?? UNKNOWN_HEALTH, now).state } })),
+        nextCursor: rows.length > q.limit && last ? last.uid : null,
+      },
+      200,
+    );
   })
   .openapi(get, async (c) => {
     const w = await visibleWebhook(c.env.DB, c.get("principal"), c.req.valid("param").uid);
-    const [owed, status] = await Promise.all([backlogOf(c.env.DB, w.uid, BACKLOG_COUNT_CAP), statusOf(c.env, w.uid)]);
-    return c.json({ ...webhookView(w), heldDeliveries: await countHeld(c.env.DB, w.uid), backlog: backlogView(w, owed, status) }, 200);
+    const now = Date.now();
+    const [owed, status, health] = await Promise.all([backlogOf(c.env.DB, w.uid, BACKLOG_COUNT_CAP), statusOf(c.env, w.uid), healthOf(c.env.DB, [w.uid], now)]);
+    return c.json(
+      {
+        ...webhookView(w),
+        heldDeliveries: await countHeld(c.env.DB, w.uid),
+        backlog: backlogView(w, owed, status),
+        health: { ...healthView(w, health.get(w.uid) ?? UNKNOWN_HEALTH, now), backlog: owed },
+      },
+      200,
+    );
   })
   .openapi(patch, async (c) => {
     const { locationUid: _l, organizationUid: _o, ...changes } = c.req.valid("json");
@@ -227,6 +282,8 @@ export const webhooks = router()
         filter: b.filter ?? null,
         transform: b.transform ?? null,
         transformHeaders: b.transformHeaders ?? null,
+        autoDisableAfterMinutes: b.autoDisableAfterMinutes === undefined ? DEFAULT_AUTO_DISABLE_MINUTES : b.autoDisableAfterMinutes,
+        failingAfterAttempts: b.failingAfterAttempts ?? DEFAULT_FAILING_AFTER,
       }),
       200,
     );
@@ -244,5 +301,6 @@ export const webhooks = router()
     const uid = c.req.valid("param").uid;
     await visibleWebhook(c.env.DB, c.get("principal"), uid);
     await deleteWebhook(c.env.DB, uid);
+    await forgetWebhook(c.env, uid);
     return c.body(null, 204);
   });

@@ -1,6 +1,7 @@
 import type { z } from "@hono/zod-openapi";
 import type { WebhookSchema, WebhookTestAnswer } from "../../api/schemas";
 import { DEFAULT_MAX_CONCURRENCY, MAX_CONCURRENCY_MAX, RATE_LIMIT_MAX } from "../../domain/flow";
+import { AUTO_DISABLE_MINUTES_MAX, DEFAULT_AUTO_DISABLE_MINUTES, DEFAULT_FAILING_AFTER, FAILING_AFTER_MAX } from "../../domain/health";
 import { Action, HeaderTable, Time } from "../layout";
 import { prettyBody } from "../pretty-body";
 
@@ -60,7 +61,7 @@ export function WebhookList(props: { webhooks: WebhookJson[]; counts: Map<string
                   <td class="opt mono">{w.eventTypes.join(", ")}</td>
                   <td class="opt">{scopeOf(w)}</td>
                   <td>
-                    {w.disabled ? "disabled" : "enabled"}
+                    <b>{w.health?.state ?? (w.disabled ? "disabled" : "enabled")}</b>
                     {counts && counts.held > 0 && <span class="muted"> · {counts.held} held</span>}
                     <span class="muted"> · {limitsOf(w)}</span>
                   </td>
@@ -136,6 +137,20 @@ export function WebhookForm(props: { webhook?: WebhookJson }) {
         <input name="disabled" type="checkbox" checked={w?.disabled ?? false} /> Disabled (deliveries are held)
       </label>
       <label>
+        Failing after (failed attempts in a row)
+        <input name="failingAfterAttempts" type="number" min="1" max={String(FAILING_AFTER_MAX)} value={String(w?.failingAfterAttempts ?? DEFAULT_FAILING_AFTER)} />
+      </label>
+      <label>
+        Disable after (minutes of nothing but failures; empty: never)
+        <input
+          name="autoDisableAfterMinutes"
+          type="number"
+          min="1"
+          max={String(AUTO_DISABLE_MINUTES_MAX)}
+          value={w === undefined ? String(DEFAULT_AUTO_DISABLE_MINUTES) : w.autoDisableAfterMinutes === null ? "" : String(w.autoDisableAfterMinutes)}
+        />
+      </label>
+      <label>
         Filter (JSON matched against the event's body and headers; empty: every event)
         <textarea name="filter" rows={4} class="mono" placeholder='{"body": {"data.conversation.channel.type": "sms"}}'>
           {w?.filter ? JSON.stringify(w.filter, null, 2) : ""}
@@ -171,6 +186,49 @@ function duration(seconds: number): string {
   if (seconds < 90) return `${seconds} s`;
   if (seconds < 90 * 60) return `${Math.round(seconds / 60)} min`;
   return `${Math.round(seconds / 3600)} h`;
+}
+
+const percent = (r: number | null | undefined) => (r === null || r === undefined ? "no attempts" : `${Math.round(r * 1000) / 10}%`);
+
+/** The webhook's health: state, streak, success rates, last success and failure. */
+function Health(props: { w: WebhookJson }) {
+  const h = props.w.health;
+  if (!h?.state) return null;
+  return (
+    <dl class="kpis" aria-label="Health">
+      <div>
+        <dt class="muted">Health</dt>
+        <dd>
+          <b>{h.state}</b>
+          {h.consecutiveFailures ? ` · ${h.consecutiveFailures} failed in a row` : ""}
+        </dd>
+      </div>
+      <div>
+        <dt class="muted">Succeeded</dt>
+        <dd>
+          {percent(h.successRate?.lastHour)} last hour · {percent(h.successRate?.lastDay)} last day
+        </dd>
+      </div>
+      <div>
+        <dt class="muted">Last success</dt>
+        <dd>
+          <Time iso={h.lastSuccessAt ?? null} />
+        </dd>
+      </div>
+      <div>
+        <dt class="muted">Last failure</dt>
+        <dd>
+          {h.lastFailure ? (
+            <>
+              <Time iso={h.lastFailure.at} /> {h.lastFailure.error}
+            </>
+          ) : (
+            "none"
+          )}
+        </dd>
+      </div>
+    </dl>
+  );
 }
 
 /** What the webhook is owed, how fast it goes, and when it expects to be done. */
@@ -306,6 +364,12 @@ export function WebhookPage(props: { webhook: WebhookJson; counts?: WebhookCount
       <p>
         <span class="mono">{w.url}</span> · {scopeOf(w)} · {w.disabled ? "disabled" : "enabled"} · {w.heldDeliveries ?? 0} held
       </p>
+      {w.disabled && w.disabledReason && (
+        <p role="status">
+          Disabled automatically <Time iso={w.disabledAt} />: {w.disabledReason}. Its events are held; enabling it sends them, oldest first.
+        </p>
+      )}
+      <Health w={w} />
       <Backlog w={w} />
       <WebhookRowActions w={w} counts={props.counts ?? { held: w.heldDeliveries ?? 0, failed: 0 }} canWrite={props.canWrite} canReplay={props.canReplay} />
       {props.canTest && <WebhookTestForm uid={w.uid} eventId={props.testEventId} />}

@@ -1,0 +1,166 @@
+import { createRoute } from "@hono/zod-openapi";
+import { SLACK_TRANSFORM, ALERT_SOURCE } from "../../domain/alerts";
+import { AppError } from "../../domain/errors";
+import { DEFAULT_MAX_CONCURRENCY } from "../../domain/flow";
+import { newWebhookSecret } from "../../domain/secrets";
+import { settings } from "../../domain/settings";
+import type { Webhook } from "../../domain/types";
+import { release, webhookChanged } from "../../pipeline/commands";
+import { listAlerts } from "../../store/alerts";
+import { deleteWebhook, getWebhook, insertWebhook, listWebhooks, updateWebhook } from "../../store/webhooks";
+import { body, errors, json, router, scoped } from "../openapi";
+import {
+  AlertListQuery,
+  AlertSchema,
+  ListQuery,
+  NotificationEndpointCreate,
+  NotificationEndpointCreated,
+  NotificationEndpointPatch,
+  NotificationEndpointSchema,
+  page,
+  UidParam,
+} from "../schemas";
+import { alertView, notificationEndpointView } from "../views";
+import { checkUrl, withDisabled } from "./webhooks";
+
+const ADMIN_ONLY = "Admin tokens only (the `admin` scope): alerts are about the whole installation.";
+
+const create = createRoute({
+  method: "post",
+  path: "/notification-endpoints",
+  summary: "Register a notification endpoint for alerts; its signing secret is returned this once",
+  description: `${ADMIN_ONLY} Alerts go out like events: signed (Standard Webhooks headers), retried, and to public addresses only.`,
+  ...scoped("admin"),
+  request: body(NotificationEndpointCreate),
+  responses: { 201: json(NotificationEndpointCreated, "The endpoint, with its secret"), ...errors(400) },
+});
+
+const list = createRoute({
+  method: "get",
+  path: "/notification-endpoints",
+  summary: "List notification endpoints (never their secrets)",
+  description: ADMIN_ONLY,
+  ...scoped("admin"),
+  request: { query: ListQuery },
+  responses: { 200: json(page(NotificationEndpointSchema, "NotificationEndpointPage"), "A page of endpoints"), ...errors(400) },
+});
+
+const get = createRoute({
+  method: "get",
+  path: "/notification-endpoints/{uid}",
+  summary: "One notification endpoint (never its secret)",
+  description: ADMIN_ONLY,
+  ...scoped("admin"),
+  request: { params: UidParam },
+  responses: { 200: json(NotificationEndpointSchema, "The endpoint"), ...errors(404) },
+});
+
+const patch = createRoute({
+  method: "patch",
+  path: "/notification-endpoints/{uid}",
+  summary: "Change a notification endpoint's URL, alert types, format or disabled",
+  description: ADMIN_ONLY,
+  ...scoped("admin"),
+  request: { params: UidParam, ...body(NotificationEndpointPatch) },
+  responses: { 200: json(NotificationEndpointSchema, "The endpoint"), ...errors(400, 404) },
+});
+
+const remove = createRoute({
+  method: "delete",
+  path: "/notification-endpoints/{uid}",
+  summary: "Delete a notification endpoint; alerts it was still owed expire",
+  description: ADMIN_ONLY,
+  ...scoped("admin"),
+  request: { params: UidParam },
+  responses: { 204: { description: "Deleted" }, ...errors(404) },
+});
+
+const alerts = createRoute({
+  method: "get",
+  path: "/alerts",
+  summary: "Alert episodes, newest first",
+  description: `${ADMIN_ONLY} One per condition and subject while it lasts: \`count\` says how often it was seen, \`closedAt\` when it recovered.`,
+  ...scoped("admin"),
+  request: { query: AlertListQuery },
+  responses: { 200: json(page(AlertSchema, "AlertPage"), "A page of alerts"), ...errors(400) },
+});
+
+async function endpoint(db: D1Database, uid: string): Promise<Webhook> {
+  const w = await getWebhook(db, uid);
+  if (!w || w.kind !== "notification") throw new AppError("not_found", `No notification endpoint "${uid.slice(0, 80)}".`);
+  return w;
+}
+
+const transformOf = (format: "standard-webhooks" | "slack") => (format === "slack" ? SLACK_TRANSFORM : null);
+
+export const notifications = router()
+  .openapi(create, async (c) => {
+    const b = c.req.valid("json");
+    const s = settings(c.env);
+    checkUrl(b.url, s.allowPrivateDestinations);
+    const now = Date.now();
+    // A webhook row of its own kind: alerts reach it through the delivery path events take.
+    const w: Webhook = {
+      uid: crypto.randomUUID(),
+      url: b.url,
+      eventTypes: b.alertTypes,
+      locationUid: null,
+      organizationUid: null,
+      sourceIds: [ALERT_SOURCE],
+      secret: newWebhookSecret(),
+      disabled: b.disabled ?? false,
+      timeoutMs: s.deliveryTimeoutMs,
+      maxAttempts: s.maxAttempts,
+      rateLimit: null,
+      maxConcurrency: DEFAULT_MAX_CONCURRENCY,
+      ordering: "unordered",
+      createdAt: now,
+      updatedAt: now,
+      filter: null,
+      transform: transformOf(b.format ?? "standard-webhooks"),
+      transformHeaders: null,
+      kind: "notification",
+      autoDisableAfterMinutes: null,
+      failingAfterAttempts: s.maxAttempts,
+      disabledReason: null,
+      disabledAt: b.disabled ? now : null,
+    };
+    await insertWebhook(c.env.DB, w);
+    return c.json({ ...notificationEndpointView(w), secret: w.secret }, 201);
+  })
+  .openapi(list, async (c) => {
+    const q = c.req.valid("query");
+    const rows = await listWebhooks(c.env.DB, { limit: q.limit + 1, after: q.cursor, kind: "notification" });
+    const data = rows.slice(0, q.limit);
+    const last = data[data.length - 1];
+    return c.json({ data: data.map(notificationEndpointView), nextCursor: rows.length > q.limit && last ? last.uid : null }, 200);
+  })
+  .openapi(get, async (c) => c.json(notificationEndpointView(await endpoint(c.env.DB, c.req.valid("param").uid)), 200))
+  .openapi(patch, async (c) => {
+    const b = c.req.valid("json");
+    const current = await endpoint(c.env.DB, c.req.valid("param").uid);
+    if (b.url !== undefined && b.url !== current.url) checkUrl(b.url, settings(c.env).allowPrivateDestinations);
+    const next = withDisabled(current, {
+      ...current,
+      url: b.url ?? current.url,
+      eventTypes: b.alertTypes ?? current.eventTypes,
+      transform: b.format === undefined ? current.transform : transformOf(b.format),
+      disabled: b.disabled ?? current.disabled,
+    });
+    await updateWebhook(c.env.DB, next, current);
+    if (current.disabled && !next.disabled) await release(c.env, { webhookUid: next.uid });
+    else await webhookChanged(c.env, next.uid);
+    return c.json(notificationEndpointView(next), 200);
+  })
+  .openapi(remove, async (c) => {
+    const w = await endpoint(c.env.DB, c.req.valid("param").uid);
+    await deleteWebhook(c.env.DB, w.uid);
+    return c.body(null, 204);
+  })
+  .openapi(alerts, async (c) => {
+    const q = c.req.valid("query");
+    const before = q.cursor === undefined ? undefined : Number(q.cursor);
+    if (before !== undefined && !Number.isSafeInteger(before)) throw new AppError("invalid_request", "cursor is not one this API gave.");
+    const { alerts: rows, nextBefore } = await listAlerts(c.env.DB, { limit: q.limit, before });
+    return c.json({ data: rows.map(alertView), nextCursor: nextBefore === null ? null : String(nextBefore) }, 200);
+  });

@@ -1,0 +1,107 @@
+import type { z } from "@hono/zod-openapi";
+import type { AlertSchema, NotificationEndpointSchema } from "../../api/schemas";
+import { ALERT_TYPES } from "../../domain/alerts";
+import { Action, Time } from "../layout";
+
+export type AlertJson = z.infer<typeof AlertSchema>;
+export type NotificationEndpointJson = z.infer<typeof NotificationEndpointSchema>;
+
+/** Alert episodes (newest first), and the notification endpoints they go to, with a form for a new one. */
+export function AlertsPage(props: { alerts: AlertJson[]; endpoints: NotificationEndpointJson[] }) {
+  return (
+    <div class="stack">
+      <section aria-label="Alerts" class="stack">
+        <h2>Alerts</h2>
+        {props.alerts.length === 0 ? (
+          <p class="muted">No alert yet.</p>
+        ) : (
+          <div class="scroll">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Opened</th>
+                  <th scope="col">Alert</th>
+                  <th scope="col">Seen</th>
+                  <th scope="col">Closed</th>
+                </tr>
+              </thead>
+              <tbody>
+                {props.alerts.map((a) => (
+                  <tr>
+                    <td>
+                      <Time iso={a.openedAt} />
+                    </td>
+                    <td>
+                      <b>{a.type}</b> {a.message}
+                    </td>
+                    <td>×{a.count}</td>
+                    <td>{a.closedAt ? <Time iso={a.closedAt} /> : <b>open</b>}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </section>
+      <section aria-label="Notification endpoints" class="stack">
+        <h2>Notification endpoints</h2>
+        {props.endpoints.length === 0 ? (
+          <p class="muted">None: alerts are recorded here and sent nowhere.</p>
+        ) : (
+          <div class="scroll">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">URL</th>
+                  <th scope="col">Alerts</th>
+                  <th scope="col">Format</th>
+                  <th scope="col">Actions</th>
+                </tr>
+              </thead>
+              <tbody>
+                {props.endpoints.map((e) => (
+                  <tr>
+                    <td class="mono">{e.url}</td>
+                    <td class="mono">{e.alertTypes.join(", ")}</td>
+                    <td>
+                      {e.format}
+                      {e.disabled && " · disabled"}
+                    </td>
+                    <td>
+                      <Action action={`/dashboard/alerts/endpoints/${e.uid}/delete`} label="Delete" kind="danger" />
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+        <form method="post" action="/dashboard/alerts/endpoints" class="card stack" aria-label="New notification endpoint">
+          <h3>New notification endpoint</h3>
+          <label>
+            URL
+            <input name="url" type="url" required placeholder="https://hooks.slack.com/services/…" />
+          </label>
+          <fieldset>
+            <legend>Alerts</legend>
+            {ALERT_TYPES.map((t) => (
+              <label class="check">
+                <input name="alertTypes" type="checkbox" value={t} checked /> {t}
+              </label>
+            ))}
+          </fieldset>
+          <label>
+            Format
+            <select name="format">
+              <option value="standard-webhooks">Standard Webhooks: signed {"{type, timestamp, data}"} JSON</option>
+              <option value="slack">Slack: {'{"text": …}'}</option>
+            </select>
+          </label>
+          <div>
+            <button type="submit">Create endpoint</button>
+          </div>
+        </form>
+      </section>
+    </div>
+  );
+}

@@ -1,0 +1,150 @@
+/**
+ * Alerts: what Edgehook tells an operator's notification endpoints, as pure rules.
+ * A condition (an episode type) is open at most once per subject; a repeat only
+ * counts, and its recovery closes it with one alert carrying the count.
+ */
+
+export const ALERT_TYPES = [
+  "webhook.failing",
+  "webhook.disabled",
+  "webhook.recovered",
+  "delivery.dead_lettered",
+  "ingest.dead_lettered",
+  "source.rejecting",
+] as const;
+export type AlertType = (typeof ALERT_TYPES)[number];
+
+/** The conditions that open episodes; `webhook.recovered` is how a `webhook.failing` one closes. */
+export type EpisodeType = Exclude<AlertType, "webhook.recovered">;
+
+export function isAlertType(v: unknown): v is AlertType {
+  return ALERT_TYPES.some((t) => t === v);
+}
+
+export function isEpisodeType(v: unknown): v is EpisodeType {
+  return isAlertType(v) && v !== "webhook.recovered";
+}
+
+/** The reserved source alerts are stored under as events: no user source may take this id, and only notification endpoints get them. */
+export const ALERT_SOURCE = "edgehook";
+
+/** The subject of the ingest-wide condition. */
+export const INGEST_SUBJECT = "ingest";
+
+/** Refused requests on one source within one clock hour that make a spike. */
+export const REJECTING_THRESHOLD = 50;
+/** Ingest dead letters and rejection spikes close after this long without another. */
+export const QUIET_CLOSE_MS = 3_600_000;
+
+/** The alert sent when an episode closes: `webhook.failing` recovers; the others resolve under their own type. */
+export function closingType(t: EpisodeType): AlertType {
+  return t === "webhook.failing" ? "webhook.recovered" : t;
+}
+
+export type AlertData = Record<string, string | number | boolean | null | Record<string, number>>;
+
+/** A change of one episode, in the order they happen. */
+export type EpisodeAction =
+  | { kind: "open"; type: EpisodeType; subject: string; /** Added to an open episode's count. */ count: number; /** A new episode's count. */ initialCount: number; data: AlertData }
+  | { kind: "close"; type: EpisodeType; subject: string };
+
+/** What one recorded attempt says, for alerting. */
+export interface AttemptFact {
+  ok: boolean;
+  deadLettered: boolean;
+  error: string | null;
+  deliveryId: string;
+}
+
+/**
+ * The episode changes after a webhook's batch of attempts (in the order made):
+ * a success closes `webhook.failing` and `delivery.dead_lettered`; a dead letter
+ * opens (or counts in) `delivery.dead_lettered`; being at failingAfterAttempts
+ * failures in a row or more opens (or counts in) `webhook.failing`.
+ */
+export function attemptEpisodes(
+  w: { uid: string; url: string; failingAfterAttempts: number },
+  attempts: readonly AttemptFact[],
+  after: { consecutiveFailures: number; failingSince: number | null; open: readonly string[] },
+): EpisodeAction[] {
+  const open = new Set(after.open);
+  const actions: EpisodeAction[] = [];
+  let failedSinceSuccess = 0;
+  for (const a of attempts) {
+    if (a.ok) {
+      failedSinceSuccess = 0;
+      for (const type of ["webhook.failing", "delivery.dead_lettered"] as const) {
+        if (open.delete(type)) actions.push({ kind: "close", type, subject: w.uid });
+      }
+      continue;
+    }
+    failedSinceSuccess++;
+    if (a.deadLettered) {
+      open.add("delivery.dead_lettered");
+      actions.push({
+        kind: "open",
+        type: "delivery.dead_lettered",
+        subject: w.uid,
+        count: 1,
+        initialCount: 1,
+        data: { webhookUid: w.uid, url: w.url, deliveryId: a.deliveryId, lastError: a.error },
+      });
+    }
+  }
+  if (after.consecutiveFailures >= w.failingAfterAttempts && failedSinceSuccess > 0) {
+    actions.push({
+      kind: "open",
+      type: "webhook.failing",
+      subject: w.uid,
+      count: failedSinceSuccess,
+      initialCount: after.consecutiveFailures,
+      data: { webhookUid: w.uid, url: w.url, consecutiveFailures: after.consecutiveFailures, failingSince: iso(after.failingSince), lastError: attempts.at(-1)?.error ?? null },
+    });
+  }
+  return actions;
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/** A line a person reads (Slack's text, the dashboard). */
+export function alertMessage(type: AlertType, subject: string, data: AlertData, count: number, closing: boolean): string {
+  const s = (k: string) => {
+    const v = data[k];
+    return typeof v === "string" || typeof v === "number" ? String(v) : "";
+  };
+  if (closing) {
+    switch (type) {
+      case "webhook.recovered":
+        return `Webhook ${subject} (${s("url")}) recovered after ${count} failed attempts.`;
+      case "delivery.dead_lettered":
+        return `Webhook ${subject} (${s("url")}) delivers again; ${count} deliveries were dead-lettered meanwhile.`;
+      case "ingest.dead_lettered":
+        return `No event failed to be stored for an hour; ${count} were dead-lettered.`;
+      case "source.rejecting":
+        return `Source ${subject} has not had a spike of refused requests for an hour; ${count} were refused.`;
+      default:
+        return `${type} on ${subject} resolved (${count}).`;
+    }
+  }
+  switch (type) {
+    case "webhook.failing":
+      return `Webhook ${subject} (${s("url")}) is failing: ${s("consecutiveFailures")} attempts in a row failed, the last with: ${s("lastError")}.`;
+    case "webhook.disabled":
+      return `Webhook ${subject} (${s("url")}) was disabled: ${s("reason")}. Its events are held until it is enabled again.`;
+    case "delivery.dead_lettered":
+      return `A delivery to webhook ${subject} (${s("url")}) failed for good: ${s("lastError")}.`;
+    case "ingest.dead_lettered":
+      return `Events could not be stored and were dead-lettered (${s("reason")}).`;
+    case "source.rejecting": {
+      const reasons = data.reasons;
+      const breakdown =
+        reasons !== null && typeof reasons === "object" ? Object.entries(reasons).map(([r, n]) => `${r} ×${n}`).join(", ") : "";
+      return `Source ${subject} refused ${s("thisHour")} requests this hour: ${breakdown}.`;
+    }
+    default:
+      return `${type} on ${subject}.`;
+  }
+}
+
+/** The built-in transformation of a Slack-format notification endpoint: Slack's incoming webhooks take `{"text": …}`. */
+export const SLACK_TRANSFORM = '{"text": data.message}';

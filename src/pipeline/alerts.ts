@@ -1,0 +1,171 @@
+/**
+ * Raising alerts: episodes opened, counted and closed (store/alerts.ts), and the
+ * alerts they send. An alert is stored as an event of the reserved source
+ * `edgehook`, routed only to the notification endpoints subscribed to its type, so
+ * it goes out through the same scheduler, signing, retries and destination checks
+ * as any event, each endpoint with its own scheduler. Raising never throws: the
+ * attempts or the maintenance step it follows are committed whatever happens here.
+ */
+import {
+  ALERT_SOURCE,
+  alertMessage,
+  attemptEpisodes,
+  closingType,
+  INGEST_SUBJECT,
+  QUIET_CLOSE_MS,
+  REJECTING_THRESHOLD,
+  type AlertData,
+  type EpisodeAction,
+} from "../domain/alerts";
+import { eventIdFor } from "../domain/ids";
+import type { Webhook } from "../domain/types";
+import type { Env } from "../env";
+import { closeEpisode, closeEpisodesOf, closeQuietEpisodes, openEpisode, type AlertEpisode, type AttemptAlertContext } from "../store/alerts";
+import type { AttemptOutcome } from "../store/deliveries";
+import { rejectionSummaries } from "../store/rejections";
+import { notificationEndpoints } from "../store/webhooks";
+import { storeAndRoute } from "./commands";
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** The body a notification endpoint receives (before a Slack endpoint's transformation). */
+function alertBody(e: AlertEpisode, closing: boolean, now: number): { type: string; body: string } {
+  const type = closing ? closingType(e.type) : e.type;
+  const data = {
+    alertId: e.id,
+    subject: e.subject,
+    ...e.data,
+    state: closing ? "resolved" : "open",
+    count: e.count,
+    openedAt: iso(e.openedAt),
+    ...(closing ? { closedAt: iso(now) } : {}),
+    message: alertMessage(type, e.subject, e.data, e.count, closing),
+  };
+  return { type, body: JSON.stringify({ type, timestamp: iso(now), data }) };
+}
+
+/** Sends the alert of an episode opening or closing to the endpoints subscribed to its type. */
+async function announce(env: Env, e: AlertEpisode, closing: boolean, now: number): Promise<void> {
+  const endpoints = await notificationEndpoints(env.DB);
+  const { type, body } = alertBody(e, closing, now);
+  if (!endpoints.some((w) => w.eventTypes.includes(type))) return;
+  const dedupeKey = `${e.id}:${closing ? "closed" : "opened"}`;
+  // The episode's times are the caller's `now`; the alert is stored, and due, by the clock.
+  const at = Date.now();
+  await storeAndRoute(
+    env,
+    [
+      {
+        eventId: await eventIdFor(ALERT_SOURCE, dedupeKey),
+        sourceId: ALERT_SOURCE,
+        dedupeKey,
+        eventType: type,
+        locationUid: null,
+        organizationUid: null,
+        receivedAt: at,
+        headers: { "content-type": "application/json" },
+        body,
+      },
+    ],
+    endpoints,
+    [],
+    at,
+  );
+}
+
+/** Applies episode changes in order, announcing each opening and closing. */
+async function apply(env: Env, actions: EpisodeAction[], now: number): Promise<void> {
+  for (const a of actions) {
+    if (a.kind === "open") {
+      const opened = await openEpisode(env.DB, { ...a, id: `alr_${crypto.randomUUID().replace(/-/g, "")}`, now });
+      if (opened) await announce(env, opened, false, now);
+    } else {
+      const closed = await closeEpisode(env.DB, a.type, a.subject, now);
+      if (closed) await announce(env, closed, true, now);
+    }
+  }
+}
+
+async function safely(what: string, work: () => Promise<void>): Promise<void> {
+  try {
+    await work();
+  } catch (err) {
+    console.error("raising alerts failed", { what, error: String(err) });
+  }
+}
+
+function openTypes(json: string): string[] {
+  const v: unknown = JSON.parse(json);
+  return Array.isArray(v) ? v.filter((t) => typeof t === "string") : [];
+}
+
+/**
+ * After a webhook's attempts are recorded: failing, dead letters, recovery. A
+ * notification endpoint's own attempts raise nothing (no alert about alerts).
+ */
+export async function alertAfterAttempts(env: Env, w: Webhook, outcomes: AttemptOutcome[], context: AttemptAlertContext | null, now = Date.now()) {
+  if (w.kind !== "webhook" || !context) return;
+  await safely("attempts", async () => {
+    const facts = outcomes.map((o) => ({
+      ok: o.status === "succeeded",
+      deadLettered: o.deadLetter !== null,
+      error: o.attempt.error,
+      deliveryId: o.attempt.deliveryId,
+    }));
+    const after = { consecutiveFailures: context.consecutive_failures ?? 0, failingSince: context.failing_since, open: openTypes(context.open) };
+    await apply(env, attemptEpisodes(w, facts, after), now);
+  });
+}
+
+/** A webhook was disabled automatically: `webhook.disabled`, until it is enabled again. */
+export async function alertDisabled(env: Env, w: Webhook, reason: string, now = Date.now()) {
+  await safely("disabled", () =>
+    apply(env, [{ kind: "open", type: "webhook.disabled", subject: w.uid, count: 1, initialCount: 1, data: { webhookUid: w.uid, url: w.url, reason } }], now),
+  );
+}
+
+/** A webhook was enabled again: its `webhook.disabled` episode closes without a word (someone just did it). */
+export async function forgetDisabled(env: Env, webhookUid: string, now = Date.now()) {
+  await safely("enabled", async () => void (await closeEpisode(env.DB, "webhook.disabled", webhookUid, now)));
+}
+
+/** A webhook was deleted: its open episodes close without a word (nothing will recover). */
+export async function forgetWebhook(env: Env, webhookUid: string, now = Date.now()) {
+  await safely("deleted", async () => void (await closeEpisodesOf(env.DB, webhookUid, now)));
+}
+
+/** Events could not be stored and were dead-lettered. */
+export async function alertIngestDeadLetters(env: Env, count: number, reason: string, now = Date.now()) {
+  if (count === 0) return;
+  await safely("ingest dead letters", () =>
+    apply(env, [{ kind: "open", type: "ingest.dead_lettered", subject: INGEST_SUBJECT, count, initialCount: count, data: { reason } }], now),
+  );
+}
+
+/**
+ * After a batch of refusal tallies is recorded: each source they touched whose
+ * refusals this clock hour reached REJECTING_THRESHOLD opens (or counts in)
+ * `source.rejecting`, with the breakdown by reason.
+ */
+export async function alertRejecting(env: Env, added: Map<string, number>, now = Date.now()) {
+  if (added.size === 0) return;
+  await safely("rejections", async () => {
+    const summaries = await rejectionSummaries(env.DB, [...added.keys()], now);
+    const actions: EpisodeAction[] = [];
+    for (const [sourceId, list] of summaries) {
+      const thisHour = list.reduce((n, r) => n + r.thisHour, 0);
+      if (thisHour < REJECTING_THRESHOLD) continue;
+      const reasons = Object.fromEntries(list.filter((r) => r.thisHour > 0).map((r) => [r.reason, r.thisHour]));
+      const data: AlertData = { sourceId, thisHour, reasons };
+      actions.push({ kind: "open", type: "source.rejecting", subject: sourceId, count: added.get(sourceId) ?? 0, initialCount: thisHour, data });
+    }
+    await apply(env, actions, now);
+  });
+}
+
+/** Closes ingest dead-letter and rejection episodes quiet for an hour, announcing each. */
+export async function closeQuietAlerts(env: Env, now = Date.now()): Promise<number> {
+  const closed = await closeQuietEpisodes(env.DB, ["ingest.dead_lettered", "source.rejecting"], now - QUIET_CLOSE_MS, now);
+  for (const e of closed) await safely("quiet", () => announce(env, e, true, now));
+  return closed.length;
+}

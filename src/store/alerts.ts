@@ -1,0 +1,125 @@
+import { isEpisodeType, type AlertData, type EpisodeType } from "../domain/alerts";
+
+/** One alert episode: a condition on a subject, from when it opened to when it closed. */
+export interface AlertEpisode {
+  seq: number;
+  id: string;
+  type: EpisodeType;
+  subject: string;
+  openedAt: number;
+  lastAt: number;
+  closedAt: number | null;
+  count: number;
+  data: AlertData;
+}
+
+interface AlertRow {
+  seq: number;
+  id: string;
+  type: string;
+  subject: string;
+  opened_at: number;
+  last_at: number;
+  closed_at: number | null;
+  count: number;
+  data: string;
+}
+
+function isAlertData(v: unknown): v is AlertData {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
+}
+
+function toEpisode(r: AlertRow): AlertEpisode | null {
+  const data: unknown = JSON.parse(r.data);
+  // Only episode types are written; a row of another is skipped rather than mislabelled.
+  if (!isEpisodeType(r.type) || !isAlertData(data)) return null;
+  return { seq: r.seq, id: r.id, type: r.type, subject: r.subject, openedAt: r.opened_at, lastAt: r.last_at, closedAt: r.closed_at, count: r.count, data };
+}
+
+const episodes = (rows: AlertRow[]) => rows.flatMap((r) => toEpisode(r) ?? []);
+
+/** What a webhook's attempts left, read in their transaction: its streak and its open episodes. */
+export interface AttemptAlertContext {
+  consecutive_failures: number | null;
+  failing_since: number | null;
+  /** JSON array of the open episodes' types. */
+  open: string;
+}
+
+export function attemptAlertContextStatement(db: D1Database, webhookUid: string): D1PreparedStatement {
+  return db
+    .prepare(
+      `SELECT h.consecutive_failures, h.failing_since,
+         (SELECT json_group_array(a.type) FROM alerts a WHERE a.subject = ?1 AND a.closed_at IS NULL) AS open
+       FROM (SELECT 1) LEFT JOIN webhook_health h ON h.webhook_uid = ?1`,
+    )
+    .bind(webhookUid);
+}
+
+/**
+ * Opens an episode of `type` on `subject`, or counts `count` more in the one open
+ * (its count and last time only). Returns the episode when it is new: only then is it announced.
+ */
+export async function openEpisode(
+  db: D1Database,
+  e: { id: string; type: EpisodeType; subject: string; count: number; initialCount: number; data: AlertData; now: number },
+): Promise<AlertEpisode | null> {
+  const [, inserted] = await db.batch<AlertRow>([
+    db
+      .prepare("UPDATE alerts SET count = count + ?, last_at = max(last_at, ?) WHERE subject = ? AND type = ? AND closed_at IS NULL")
+      .bind(e.count, e.now, e.subject, e.type),
+    db
+      .prepare(
+        `INSERT INTO alerts (id, type, subject, opened_at, last_at, closed_at, count, data) VALUES (?, ?, ?, ?, ?, NULL, ?, ?)
+         ON CONFLICT DO NOTHING RETURNING *`,
+      )
+      .bind(e.id, e.type, e.subject, e.now, e.now, e.initialCount, JSON.stringify(e.data)),
+  ]);
+  return episodes(inserted?.results ?? [])[0] ?? null;
+}
+
+/** Closes the open episode of `type` on `subject`, if any, and returns it. */
+export async function closeEpisode(db: D1Database, type: EpisodeType, subject: string, now: number): Promise<AlertEpisode | null> {
+  const { results } = await db
+    .prepare("UPDATE alerts SET closed_at = ? WHERE subject = ? AND type = ? AND closed_at IS NULL RETURNING *")
+    .bind(now, subject, type)
+    .all<AlertRow>();
+  return episodes(results)[0] ?? null;
+}
+
+/** Closes every open episode of a subject (a deleted webhook); returns how many. */
+export async function closeEpisodesOf(db: D1Database, subject: string, now: number): Promise<number> {
+  const res = await db.prepare("UPDATE alerts SET closed_at = ? WHERE subject = ? AND closed_at IS NULL").bind(now, subject).run();
+  return res.meta.changes ?? 0;
+}
+
+/** Closes the open episodes of these types that last counted at or before `cutoff` (the open ones are few: a partial index). */
+export async function closeQuietEpisodes(db: D1Database, types: EpisodeType[], cutoff: number, now: number): Promise<AlertEpisode[]> {
+  const { results } = await db
+    .prepare(
+      `UPDATE alerts SET closed_at = ? WHERE closed_at IS NULL AND type IN (SELECT value FROM json_each(?)) AND last_at <= ? RETURNING *`,
+    )
+    .bind(now, JSON.stringify(types), cutoff)
+    .all<AlertRow>();
+  return episodes(results);
+}
+
+/** Episodes newest first, strictly below `before` (their sequence). */
+export async function listAlerts(db: D1Database, opts: { limit: number; before?: number }): Promise<{ alerts: AlertEpisode[]; nextBefore: number | null }> {
+  const { results } = await db
+    .prepare("SELECT * FROM alerts WHERE seq < ? ORDER BY seq DESC LIMIT ?")
+    .bind(opts.before ?? Number.MAX_SAFE_INTEGER, opts.limit + 1)
+    .all<AlertRow>();
+  const page = results.slice(0, opts.limit);
+  const last = page[page.length - 1];
+  return { alerts: episodes(page), nextBefore: results.length > opts.limit && last ? last.seq : null };
+}
+
+/** Drops episodes closed before `cutoff`, oldest first, at most `limit`. */
+export async function purgeClosedAlerts(db: D1Database, cutoff: number, limit = 1000): Promise<number> {
+  const res = await db
+    .prepare("DELETE FROM alerts WHERE seq IN (SELECT seq FROM alerts WHERE closed_at < ? ORDER BY seq LIMIT ?)")
+    .bind(cutoff, limit)
+    .run();
+  return res.meta.changes ?? 0;
+}

@@ -1,0 +1,138 @@
+// Webhook health: the per-webhook row and the hourly attempt counts, written with
+// the attempts they count (store/deliveries.ts recordAttempts), and read a webhook
+// at a time (one row and at most 25 hourly ones). The hourly counts are this
+// module's alone, so another source of per-hour attempt counts can replace them here.
+import { HOUR_MS, hourOf, NO_ATTEMPTS, type HealthRecord, type HourCount } from "../domain/health";
+
+/** Hourly counts are kept this long: the last day's success rate, and the share of the previous hour. */
+const HOURS_KEPT = 25;
+
+interface HealthRow {
+  webhook_uid: string;
+  consecutive_failures: number;
+  failing_since: number | null;
+  last_success_at: number | null;
+  last_failure_at: number | null;
+  last_error: string | null;
+}
+
+function toRecord(r: HealthRow): HealthRecord {
+  return {
+    consecutiveFailures: r.consecutive_failures,
+    failingSince: r.failing_since,
+    lastSuccessAt: r.last_success_at,
+    lastFailureAt: r.last_failure_at,
+    lastError: r.last_error,
+  };
+}
+
+/**
+ * What a batch of a webhook's attempts changes in its health, for the transaction
+ * that records them, before their INSERT: `rowsSql` selects the attempts not
+ * recorded yet (so an attempt recorded twice is counted once), in the order they
+ * were made, as columns `k` (that order), `started_at`, `ended_at`, `error` and `ok`.
+ * The streak is what follows the batch's last success (or adds to the stored one when
+ * none succeeded); the hours are counted a row per clock hour the batch touches.
+ */
+export function attemptsHealthStatements(db: D1Database, webhookUid: string, rowsSql: string, binds: unknown[]): D1PreparedStatement[] {
+  const n = binds.length;
+  const uid = `?${n + 1}`;
+  const health = db
+    .prepare(
+      `WITH r AS MATERIALIZED (${rowsSql}),
+       b AS (SELECT (SELECT MAX(k) FROM r WHERE ok) AS last_ok, (SELECT MAX(ended_at) FROM r WHERE ok) AS ok_at, (SELECT COUNT(*) FROM r) AS total),
+       t AS (SELECT COUNT(*) AS fails, MIN(started_at) AS first FROM r WHERE NOT ok AND k > COALESCE((SELECT last_ok FROM b), -1)),
+       l AS (SELECT ended_at, error FROM r WHERE NOT ok ORDER BY k DESC LIMIT 1)
+       INSERT INTO webhook_health (webhook_uid, consecutive_failures, failing_since, last_success_at, last_failure_at, last_error)
+       SELECT ${uid}, t.fails, CASE WHEN t.fails > 0 THEN t.first END, b.ok_at, (SELECT ended_at FROM l), (SELECT error FROM l)
+       FROM b, t WHERE b.total > 0
+       ON CONFLICT (webhook_uid) DO UPDATE SET
+         consecutive_failures = CASE WHEN excluded.last_success_at IS NULL THEN consecutive_failures + excluded.consecutive_failures ELSE excluded.consecutive_failures END,
+         failing_since = CASE WHEN excluded.last_success_at IS NULL THEN coalesce(failing_since, excluded.failing_since) ELSE excluded.failing_since END,
+         last_success_at = CASE WHEN excluded.last_success_at IS NULL THEN last_success_at ELSE max(coalesce(last_success_at, 0), excluded.last_success_at) END,
+         last_failure_at = coalesce(excluded.last_failure_at, last_failure_at),
+         last_error = CASE WHEN excluded.last_failure_at IS NULL THEN last_error ELSE excluded.last_error END`,
+    )
+    .bind(...binds, webhookUid);
+  const hours = db
+    .prepare(
+      `WITH r AS (${rowsSql})
+       INSERT INTO webhook_attempt_hours (webhook_uid, hour, attempts, succeeded)
+       SELECT ${uid}, (CAST(started_at AS INTEGER) / ${HOUR_MS}) * ${HOUR_MS} AS hour, COUNT(*), SUM(ok) FROM r WHERE true GROUP BY 2
+       ON CONFLICT (webhook_uid, hour) DO UPDATE SET attempts = attempts + excluded.attempts, succeeded = succeeded + excluded.succeeded`,
+    )
+    .bind(...binds, webhookUid);
+  return [health, hours];
+}
+
+/** The health rows and last HOURS_KEPT hourly counts of some webhooks: one indexed read each. */
+export async function healthOf(
+  db: D1Database,
+  webhookUids: string[],
+  now: number,
+): Promise<Map<string, { record: HealthRecord; hours: HourCount[] }>> {
+  const out = new Map<string, { record: HealthRecord; hours: HourCount[] }>();
+  if (webhookUids.length === 0) return out;
+  const uids = JSON.stringify(webhookUids);
+  const [rows, hours] = await db.batch<HealthRow | (HourCount & { webhook_uid: string })>([
+    db.prepare("SELECT * FROM webhook_health WHERE webhook_uid IN (SELECT value FROM json_each(?))").bind(uids),
+    db
+      .prepare("SELECT webhook_uid, hour, attempts, succeeded FROM webhook_attempt_hours WHERE webhook_uid IN (SELECT value FROM json_each(?)) AND hour > ?")
+      .bind(uids, hourOf(now) - HOURS_KEPT * HOUR_MS),
+  ]);
+  for (const uid of webhookUids) out.set(uid, { record: NO_ATTEMPTS, hours: [] });
+  for (const r of (rows?.results ?? []).filter(isHealthRow)) out.set(r.webhook_uid, { record: toRecord(r), hours: [] });
+  for (const h of (hours?.results ?? []).filter(isHourRow)) out.get(h.webhook_uid)?.hours.push({ hour: h.hour, attempts: h.attempts, succeeded: h.succeeded });
+  return out;
+}
+
+function isHealthRow(r: object): r is HealthRow {
+  return "consecutive_failures" in r;
+}
+
+function isHourRow(r: object): r is HourCount & { webhook_uid: string } {
+  return "hour" in r;
+}
+
+/** Enabled webhooks whose every attempt has failed for their autoDisableAfterMinutes by `now`, at most `limit`. */
+export async function webhooksToAutoDisable(
+  db: D1Database,
+  now: number,
+  limit: number,
+): Promise<{ uid: string; failingSince: number; lastError: string | null }[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT h.webhook_uid, h.failing_since, h.last_error FROM webhook_health h JOIN webhooks w ON w.uid = h.webhook_uid
+       WHERE h.failing_since IS NOT NULL AND h.failing_since <= ?1 AND w.disabled = 0 AND w.kind = 'webhook'
+         AND w.auto_disable_after_minutes IS NOT NULL AND h.failing_since <= ?1 - w.auto_disable_after_minutes * 60000
+       LIMIT ?2`,
+    )
+    .bind(now, limit)
+    .all<{ webhook_uid: string; failing_since: number; last_error: string | null }>();
+  return results.map((r) => ({ uid: r.webhook_uid, failingSince: r.failing_since, lastError: r.last_error }));
+}
+
+/** A webhook enabled again starts a new streak: the old one no longer counts towards disabling it. */
+export function resetStreakStatement(db: D1Database, webhookUid: string): D1PreparedStatement {
+  return db.prepare("UPDATE webhook_health SET consecutive_failures = 0, failing_since = NULL WHERE webhook_uid = ?").bind(webhookUid);
+}
+
+/** A deleted webhook's health goes with it. */
+export function forgetHealthStatements(db: D1Database, webhookUid: string): D1PreparedStatement[] {
+  return [
+    db.prepare("DELETE FROM webhook_health WHERE webhook_uid = ?").bind(webhookUid),
+    db.prepare("DELETE FROM webhook_attempt_hours WHERE webhook_uid = ?").bind(webhookUid),
+  ];
+}
+
+/** Drops hourly counts past what is read, at most `limit`. */
+export async function purgeAttemptHours(db: D1Database, now: number, limit = 5000): Promise<number> {
+  const res = await db
+    .prepare(
+      `DELETE FROM webhook_attempt_hours WHERE (webhook_uid, hour) IN
+         (SELECT webhook_uid, hour FROM webhook_attempt_hours WHERE hour <= ? LIMIT ?)`,
+    )
+    .bind(hourOf(now) - HOURS_KEPT * HOUR_MS, limit)
+    .run();
+  return res.meta.changes ?? 0;
+}

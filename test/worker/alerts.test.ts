@@ -1,0 +1,478 @@
+// Webhook health, auto-disable and alerts, driven through the pipeline and the
+// maintenance run with an explicit `now`.
+import { env } from "cloudflare:workers";
+import { Webhook as StandardWebhook } from "standardwebhooks";
+import { describe, expect, it } from "vitest";
+import type { ErrorCode } from "../../src/domain/errors";
+import type { RejectionsMessage } from "../../src/domain/types";
+import { runMaintenance } from "../../src/maintenance/cron";
+import { recordAttempts } from "../../src/store/deliveries";
+import { healthOf } from "../../src/store/health";
+import { call, dashboardCookie, dashboardForm, ingestMessage, podiumBody } from "./helpers";
+import { pipeline, received, uniqueKey } from "./pipeline";
+import { deliveryRows } from "./rows";
+import { as, DATA_SCOPES, makeToken } from "./tokens";
+
+type P = ReturnType<typeof pipeline>;
+const MINUTE = 60_000;
+
+/** Runs the schedulers until nothing new was woken: alerts raised by one run go out in the next. */
+async function settle(p: P) {
+  for (let i = 0; i < 6; i++) {
+    await p.deliver();
+    if (p.woken.length === 0) return;
+  }
+}
+
+interface Alert {
+  type: string;
+  timestamp: string;
+  data: Record<string, unknown> & { subject: string; state: string; count: number; message: string };
+}
+
+/** The alerts a notification endpoint received about one subject, in order. */
+async function alertsAt(key: string, subject: string): Promise<Alert[]> {
+  return (await received(key)).map((r) => JSON.parse(r.body) as Alert).filter((a) => a.data.subject === subject);
+}
+
+async function endpoint(p: P, key: string, extra: Record<string, unknown> = {}) {
+  const res = await p.api("POST", "/v1/notification-endpoints", {
+    url: `https://downstream.test/ok/${key}`,
+    alertTypes: ["webhook.failing", "webhook.disabled", "webhook.recovered", "delivery.dead_lettered", "ingest.dead_lettered", "source.rejecting"],
+    ...extra,
+  });
+  expect(res.status).toBe(201);
+  return res.json as { uid: string; secret: string };
+}
+
+async function health(p: P, uid: string) {
+  const res = await p.api("GET", `/v1/webhooks/${uid}`);
+  expect(res.status).toBe(200);
+  return res.json;
+}
+
+describe("webhook health, auto-disable and alerts", () => {
+  it("goes healthy → degraded → failing → disabled → re-enabled → recovered, alerting once at each change that deserves it", async () => {
+    const p = pipeline({ RETRY_BASE_SECONDS: "0" });
+    const key = uniqueKey();
+    const org = `org-${key}`;
+    const alertKey = `${key}-alerts`;
+    const notify = await endpoint(p, alertKey);
+    const hook = await p.createWebhook({
+      url: `https://downstream.test/ok/${key}`,
+      eventTypes: ["message.*"],
+      organizationUid: org,
+      maxAttempts: 2,
+      failingAfterAttempts: 3,
+      autoDisableAfterMinutes: 60,
+    });
+    expect(hook).toMatchObject({ failingAfterAttempts: 3, autoDisableAfterMinutes: 60, disabledReason: null, disabledAt: null });
+    const send = async () => {
+      await p.ingest(podiumBody({ organizationUid: org }));
+      await settle(p);
+    };
+
+    // Healthy: one success.
+    await send();
+    let w = await health(p, hook.uid);
+    expect(w.health).toMatchObject({ state: "healthy", consecutiveFailures: 0, successRate: { lastHour: 1, lastDay: 1 }, lastFailure: null });
+    expect(w.health.lastSuccessAt).not.toBeNull();
+
+    // Degraded: the downstream breaks; one event fails twice and is dead-lettered.
+    expect((await p.api("PATCH", `/v1/webhooks/${hook.uid}`, { url: `https://downstream.test/fail/${key}` })).status).toBe(200);
+    await send();
+    w = await health(p, hook.uid);
+    expect(w.health).toMatchObject({ state: "degraded", consecutiveFailures: 2, lastFailure: { error: "HTTP 500" } });
+    expect(w.health.successRate.lastDay).toBeCloseTo(1 / 3, 2);
+    let alerts = await alertsAt(alertKey, hook.uid);
+    expect(alerts.map((a) => [a.type, a.data.state])).toEqual([["delivery.dead_lettered", "open"]]);
+
+    // Failing: two more failures (4 in a row, threshold 3). The dead-letter episode only counts.
+    await send();
+    w = await health(p, hook.uid);
+    expect(w.health).toMatchObject({ state: "failing", consecutiveFailures: 4 });
+    const list = await p.api("GET", "/v1/webhooks?limit=100");
+    expect(list.json.data.find((x: { uid: string }) => x.uid === hook.uid).health).toEqual({ state: "failing" });
+    alerts = await alertsAt(alertKey, hook.uid);
+    expect(alerts.map((a) => [a.type, a.data.state])).toEqual([
+      ["delivery.dead_lettered", "open"],
+      ["webhook.failing", "open"],
+    ]);
+    // It opened at the third failure in a row; the fourth only counted.
+    expect(alerts[1]!.data).toMatchObject({ webhookUid: hook.uid, consecutiveFailures: 3, lastError: "HTTP 500" });
+
+    // Not yet an hour of failures: the maintenance run leaves it alone.
+    expect((await runMaintenance(p.env, Date.now() + 30 * MINUTE)).disabled).toBe(0);
+    // Disabled by the maintenance run once every attempt has failed for 60 minutes.
+    const report = await runMaintenance(p.env, Date.now() + 61 * MINUTE);
+    expect(report.disabled).toBe(1);
+    await settle(p);
+    w = await health(p, hook.uid);
+    expect(w).toMatchObject({ disabled: true, health: { state: "disabled" } });
+    expect(w.disabledReason).toMatch(/every attempt failed for 60 minutes.*HTTP 500/);
+    expect(w.disabledAt).not.toBeNull();
+    alerts = await alertsAt(alertKey, hook.uid);
+    expect(alerts.map((a) => a.type)).toEqual(["delivery.dead_lettered", "webhook.failing", "webhook.disabled"]);
+    expect(alerts[2]!.data.reason).toBe(w.disabledReason);
+    // Its events are held meanwhile, as when disabled by hand.
+    await p.ingest(podiumBody({ organizationUid: org }));
+    await settle(p);
+    w = await health(p, hook.uid);
+    expect(w.heldDeliveries).toBe(1);
+    expect(w.health.backlog).toEqual({ held: 1, pending: 0, capped: false });
+
+    // Re-enabled (the downstream fixed): the reason is cleared, the held event goes out, it recovers.
+    const enabled = await p.api("PATCH", `/v1/webhooks/${hook.uid}`, { disabled: false, url: `https://downstream.test/ok/${key}` });
+    expect(enabled.json).toMatchObject({ disabled: false, disabledReason: null, disabledAt: null });
+    await settle(p);
+    w = await health(p, hook.uid);
+    // No longer failing; still degraded while the last hour's success rate is under 90% (3 of 7).
+    expect(w.health).toMatchObject({ state: "degraded", consecutiveFailures: 0, failingSince: null });
+    expect(w.health.successRate.lastHour).toBeLessThan(0.9);
+    expect(w.heldDeliveries).toBe(0);
+    alerts = await alertsAt(alertKey, hook.uid);
+    expect(alerts.map((a) => [a.type, a.data.state])).toEqual([
+      ["delivery.dead_lettered", "open"],
+      ["webhook.failing", "open"],
+      ["webhook.disabled", "open"],
+      ["webhook.recovered", "resolved"],
+      ["delivery.dead_lettered", "resolved"],
+    ]);
+    expect(alerts[3]!.data).toMatchObject({ count: 4 });
+    expect(alerts[4]!.data).toMatchObject({ count: 2 });
+    // The episodes in /v1/alerts: all closed, with their counts.
+    const episodes = (await p.api("GET", "/v1/alerts?limit=100")).json.data.filter((a: { subject: string }) => a.subject === hook.uid);
+    expect(episodes.map((a: { type: string; state: string; count: number }) => [a.type, a.state, a.count])).toEqual([
+      ["webhook.disabled", "closed", 1],
+      ["webhook.failing", "closed", 4],
+      ["delivery.dead_lettered", "closed", 2],
+    ]);
+
+    // Signed as the Standard Webhooks spec says, with the endpoint's secret.
+    const last = (await received(alertKey)).at(-1)!;
+    expect(new StandardWebhook(notify.secret).verify(last.body, last.headers)).toMatchObject({ type: expect.any(String) });
+    expect(() => new StandardWebhook(`whsec_${btoa("another secret of enough length")}`).verify(last.body, last.headers)).toThrow();
+  });
+
+  it("alerts once per episode: 20 failed attempts make one webhook.failing with count 20", async () => {
+    const p = pipeline({ RETRY_BASE_SECONDS: "0" });
+    const key = uniqueKey();
+    const org = `org-${key}`;
+    const alertKey = `${key}-alerts`;
+    await endpoint(p, alertKey, { alertTypes: ["webhook.failing", "webhook.recovered"] });
+    const hook = await p.createWebhook({ url: `https://downstream.test/fail/${key}`, eventTypes: ["*"], organizationUid: org, maxAttempts: 20, failingAfterAttempts: 5 });
+    await p.ingest(podiumBody({ organizationUid: org }));
+    await settle(p);
+    expect(await received(key)).toHaveLength(20);
+    const alerts = await alertsAt(alertKey, hook.uid);
+    expect(alerts.map((a) => a.type)).toEqual(["webhook.failing"]);
+    const episode = (await p.api("GET", "/v1/alerts?limit=100")).json.data.find(
+      (a: { subject: string; type: string }) => a.subject === hook.uid && a.type === "webhook.failing",
+    );
+    expect(episode).toMatchObject({ type: "webhook.failing", state: "open", count: 20, closedAt: null });
+    // Not subscribed to delivery.dead_lettered: the episode is recorded, nothing is sent.
+    expect((await p.api("GET", "/v1/alerts?limit=100")).json.data.some((a: { subject: string; type: string }) => a.subject === hook.uid && a.type === "delivery.dead_lettered")).toBe(true);
+
+    // A success closes it: one webhook.recovered with the count.
+    await p.api("PATCH", `/v1/webhooks/${hook.uid}`, { url: `https://downstream.test/ok/${key}` });
+    await p.ingest(podiumBody({ organizationUid: org }));
+    await settle(p);
+    const after = await alertsAt(alertKey, hook.uid);
+    expect(after.map((a) => [a.type, a.data.count])).toEqual([
+      ["webhook.failing", 5],
+      ["webhook.recovered", 20],
+    ]);
+    expect(after[1]!.data.message).toMatch(/recovered after 20 failed attempts/);
+  });
+
+  it("sends a Slack-format endpoint {text}, and never alerts to regular webhooks, even catch-alls for every type", async () => {
+    const p = pipeline({ RETRY_BASE_SECONDS: "0" });
+    const key = uniqueKey();
+    const org = `org-${key}`;
+    await endpoint(p, `${key}-slack`, { format: "slack", alertTypes: ["delivery.dead_lettered"] });
+    const everything = await p.createWebhook({ url: `https://downstream.test/ok/${key}-all`, eventTypes: ["*"] });
+    const hook = await p.createWebhook({ url: `https://downstream.test/fail/${key}`, eventTypes: ["*"], organizationUid: org, maxAttempts: 1 });
+    await p.ingest(podiumBody({ organizationUid: org }));
+    await settle(p);
+    const slack = (await received(`${key}-slack`)).map((r) => JSON.parse(r.body) as { text: string });
+    const mine = slack.filter((s) => s.text.includes(hook.uid));
+    expect(mine).toEqual([{ text: expect.stringMatching(/^A delivery to webhook .* failed for good: HTTP 500\.$/) }]);
+    // The catch-all got the event (a positive signal) and nothing of Edgehook's own.
+    const got = await received(`${key}-all`);
+    expect(got.length).toBeGreaterThan(0);
+    expect(got.every((r) => r.headers["edgehook-event-type"] === "message.received")).toBe(true);
+    expect((await p.api("GET", `/v1/webhooks/${everything.uid}`)).json.health.state).toBe("healthy");
+  });
+
+  it("an endpoint's own failures raise no alert and do not hold back event delivery", async () => {
+    const p = pipeline({ RETRY_BASE_SECONDS: "0" });
+    const key = uniqueKey();
+    const org = `org-${key}`;
+    const broken = await endpoint(p, `${key}-x`, { url: `https://downstream.test/fail/${key}-alerts`, alertTypes: ["delivery.dead_lettered"] });
+    const ok = await p.createWebhook({ url: `https://downstream.test/ok/${key}-ok`, eventTypes: ["*"], organizationUid: org });
+    const hook = await p.createWebhook({ url: `https://downstream.test/fail/${key}`, eventTypes: ["*"], organizationUid: org, maxAttempts: 1 });
+    await p.ingest(podiumBody({ organizationUid: org }));
+    await settle(p);
+    // The alert was tried (and failed) at the broken endpoint; the event went to the working webhook.
+    expect((await received(`${key}-alerts`)).length).toBeGreaterThan(0);
+    expect(await received(`${key}-ok`)).toHaveLength(1);
+    const episodes = (await p.api("GET", "/v1/alerts?limit=100")).json.data;
+    expect(episodes.filter((a: { subject: string }) => a.subject === broken.uid)).toEqual([]);
+    expect(episodes.filter((a: { subject: string }) => a.subject === hook.uid).map((a: { type: string }) => a.type)).toEqual(["delivery.dead_lettered"]);
+    expect((await p.api("GET", `/v1/webhooks/${ok.uid}`)).json.health.state).toBe("healthy");
+  });
+
+  it("closes a deleted webhook's episodes without a word, and pages /v1/alerts newest first", async () => {
+    const p = pipeline({ RETRY_BASE_SECONDS: "0" });
+    const key = uniqueKey();
+    const org = `org-${key}`;
+    const alertKey = `${key}-alerts`;
+    await endpoint(p, alertKey);
+    const hook = await p.createWebhook({ url: `https://downstream.test/fail/${key}`, eventTypes: ["*"], organizationUid: org, maxAttempts: 1, failingAfterAttempts: 1 });
+    await p.ingest(podiumBody({ organizationUid: org }));
+    await settle(p);
+    expect((await alertsAt(alertKey, hook.uid)).map((a) => a.type).sort()).toEqual(["delivery.dead_lettered", "webhook.failing"]);
+    const mine = async () => (await p.api("GET", "/v1/alerts?limit=100")).json.data.filter((a: { subject: string }) => a.subject === hook.uid);
+    expect((await mine()).map((a: { state: string }) => a.state)).toEqual(["open", "open"]);
+
+    expect((await p.api("DELETE", `/v1/webhooks/${hook.uid}`)).status).toBe(204);
+    expect((await mine()).map((a: { state: string }) => a.state)).toEqual(["closed", "closed"]);
+    await settle(p);
+    expect(await alertsAt(alertKey, hook.uid)).toHaveLength(2);
+
+    const first = await p.api("GET", "/v1/alerts?limit=1");
+    expect(first.json.data).toHaveLength(1);
+    expect(first.json.nextCursor).not.toBeNull();
+    const second = await p.api("GET", `/v1/alerts?limit=1&cursor=${first.json.nextCursor}`);
+    expect(second.json.data).toHaveLength(1);
+    expect(Date.parse(second.json.data[0].openedAt)).toBeLessThanOrEqual(Date.parse(first.json.data[0].openedAt));
+    expect(second.json.data[0].id).not.toBe(first.json.data[0].id);
+    expect((await p.api("GET", "/v1/alerts?cursor=abc")).json).toMatchObject({ error: { code: "invalid_request" } });
+  });
+
+  it("source.rejecting opens at a spike with the reasons, and closes after a quiet hour", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const source = `src-${key}`;
+    const alertKey = `${key}-alerts`;
+    await endpoint(p, alertKey, { alertTypes: ["source.rejecting"] });
+    const now = Date.now();
+    const tally = (reason: ErrorCode, count: number): RejectionsMessage => ({ v: 1, counts: [{ sourceId: source, reason, count, lastAt: now }], samples: [] });
+    await p.runQueue("edgehook-rejections", [tally("invalid_signature", 30)]);
+    await settle(p);
+    await p.runQueue("edgehook-rejections", [tally("invalid_signature", 12), tally("timestamp_out_of_tolerance", 8)]);
+    await settle(p);
+    await p.runQueue("edgehook-rejections", [tally("invalid_signature", 5)]);
+    await settle(p);
+    let alerts = await alertsAt(alertKey, source);
+    expect(alerts.map((a) => a.type)).toEqual(["source.rejecting"]);
+    expect(alerts[0]!.data).toMatchObject({ thisHour: 50, reasons: { invalid_signature: 42, timestamp_out_of_tolerance: 8 } });
+    expect(alerts[0]!.data.message).toMatch(/invalid_signature ×42/);
+
+    expect((await runMaintenance(p.env, now + 30 * MINUTE)).alertsClosed).toBe(0);
+    expect((await runMaintenance(p.env, now + 61 * MINUTE)).alertsClosed).toBeGreaterThanOrEqual(1);
+    await settle(p);
+    alerts = await alertsAt(alertKey, source);
+    expect(alerts.map((a) => [a.type, a.data.state, a.data.count])).toEqual([
+      ["source.rejecting", "open", 50],
+      ["source.rejecting", "resolved", 55],
+    ]);
+  });
+
+  it("ingest.dead_lettered opens once for events that could not be stored, counts the rest, and closes after a quiet hour", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const alertKey = `${key}-alerts`;
+    // Whatever ingest episode an earlier test left open closes first (it is quiet by then).
+    await runMaintenance(p.env, Date.now() + 2 * 60 * MINUTE);
+    await endpoint(p, alertKey, { alertTypes: ["ingest.dead_lettered"] });
+    await p.runQueue("edgehook-ingest-dlq", [ingestMessage(), ingestMessage()]);
+    await p.runQueue("edgehook-ingest-dlq", [ingestMessage()]);
+    await settle(p);
+    let alerts = await alertsAt(alertKey, "ingest");
+    expect(alerts.map((a) => [a.type, a.data.state, a.data.count])).toEqual([["ingest.dead_lettered", "open", 2]]);
+    const episode = (await p.api("GET", "/v1/alerts?limit=100")).json.data.find((a: { subject: string; state: string }) => a.subject === "ingest" && a.state === "open");
+    expect(episode).toMatchObject({ type: "ingest.dead_lettered", count: 3 });
+
+    await runMaintenance(p.env, Date.now() + 61 * MINUTE);
+    await settle(p);
+    alerts = await alertsAt(alertKey, "ingest");
+    expect(alerts.map((a) => [a.type, a.data.state, a.data.count])).toEqual([
+      ["ingest.dead_lettered", "open", 2],
+      ["ingest.dead_lettered", "resolved", 3],
+    ]);
+  });
+});
+
+describe("notification endpoints and alerts in the API", () => {
+  it("shows the secret once, hides endpoints from /v1/webhooks, and refuses limited tokens", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const created = await endpoint(p, key, { format: "slack" });
+    expect(created.secret).toMatch(/^whsec_/);
+    const one = await p.api("GET", `/v1/notification-endpoints/${created.uid}`);
+    expect(one.json).toMatchObject({ uid: created.uid, format: "slack", disabled: false });
+    expect(JSON.stringify(one.json)).not.toContain(created.secret);
+    const all = await p.api("GET", "/v1/notification-endpoints?limit=100");
+    expect(all.json.data.some((e: { uid: string }) => e.uid === created.uid)).toBe(true);
+    expect(JSON.stringify(all.json)).not.toContain(created.secret);
+    const patched = await p.api("PATCH", `/v1/notification-endpoints/${created.uid}`, { format: "standard-webhooks", alertTypes: ["webhook.disabled"] });
+    expect(patched.json).toMatchObject({ format: "standard-webhooks", alertTypes: ["webhook.disabled"] });
+    expect(JSON.stringify(patched.json)).not.toContain(created.secret);
+
+    expect((await p.api("GET", `/v1/webhooks/${created.uid}`)).status).toBe(404);
+    expect((await p.api("GET", "/v1/webhooks?limit=100")).json.data.some((w: { uid: string }) => w.uid === created.uid)).toBe(false);
+
+    const bad = await p.api("POST", "/v1/notification-endpoints", { url: "https://x.example.com/", alertTypes: ["webhook.exploded"] });
+    expect(bad).toMatchObject({ status: 400, json: { error: { code: "invalid_request" } } });
+    const privateUrl = await p.api("POST", "/v1/notification-endpoints", { url: "http://10.0.0.1/", alertTypes: ["webhook.failing"] });
+    expect(privateUrl).toMatchObject({ status: 400, json: { error: { code: "invalid_request" } } });
+
+    const token = await makeToken(p, [...DATA_SCOPES, "webhooks:read", "webhooks:write", "events:read"]);
+    for (const path of ["/v1/alerts", "/v1/notification-endpoints", `/v1/notification-endpoints/${created.uid}`]) {
+      expect((await as(p, token.token, "GET", path)).status).toBe(403);
+    }
+    expect((await p.api("DELETE", `/v1/notification-endpoints/${created.uid}`)).status).toBe(204);
+    expect((await p.api("GET", `/v1/notification-endpoints/${created.uid}`)).status).toBe(404);
+  });
+
+  it("keeps alert events from limited tokens, and the reserved source id from users", async () => {
+    const p = pipeline({ RETRY_BASE_SECONDS: "0" });
+    const key = uniqueKey();
+    const org = `org-${key}`;
+    await endpoint(p, `${key}-alerts`, { alertTypes: ["delivery.dead_lettered"] });
+    await p.createWebhook({ url: `https://downstream.test/fail/${key}`, eventTypes: ["*"], organizationUid: org, maxAttempts: 1 });
+    await p.ingest(podiumBody({ organizationUid: org }));
+    await settle(p);
+    const [alert] = await received(`${key}-alerts`);
+    const eventId = alert!.headers["webhook-id"]!;
+    expect((await p.api("GET", `/v1/events/${eventId}`)).json).toMatchObject({ sourceId: "edgehook", eventType: "delivery.dead_lettered" });
+    const limited = await makeToken(p, [...DATA_SCOPES, "events:read"], { organizationUids: [org] });
+    const partial = await makeToken(p, ["read_messages", "events:read"]);
+    for (const t of [limited, partial]) {
+      expect((await as(p, t.token, "GET", `/v1/events/${eventId}`)).status).toBe(404);
+      const listed = await as(p, t.token, "GET", "/v1/events?sourceId=edgehook&limit=100");
+      expect(listed.json.data ?? []).toEqual([]);
+    }
+    const reserved = await p.api("POST", "/v1/sources", { id: "edgehook", name: "mine", provider: "podium", secrets: ["s3cret-value"] });
+    expect(reserved).toMatchObject({ status: 400, json: { error: { code: "invalid_request" } } });
+  });
+
+  it("reads a webhook's health in one row and at most 25 hourly ones, however long its history", async () => {
+    const uid = `wh-${uniqueKey()}`;
+    const now = Date.now();
+    const hour = Math.floor(now / 3_600_000) * 3_600_000;
+    await env.DB.prepare("INSERT INTO webhook_health (webhook_uid, consecutive_failures) VALUES (?, 0)").bind(uid).run();
+    await env.DB.prepare(
+      `INSERT INTO webhook_attempt_hours (webhook_uid, hour, attempts, succeeded)
+       SELECT ?1, ?2 - value * 3600000, 10, 9 FROM json_each(?3)`,
+    )
+      .bind(uid, hour, JSON.stringify(Array.from({ length: 200 }, (_, i) => i)))
+      .run();
+    let rowsRead = 0;
+    const db = new Proxy(env.DB, {
+      get(target, prop) {
+        if (prop === "batch") {
+          return async (stmts: D1PreparedStatement[]) => {
+            const results = await target.batch(stmts);
+            for (const r of results) rowsRead += r.meta.rows_read;
+            return results;
+          };
+        }
+        const value = Reflect.get(target, prop);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const h = (await healthOf(db, [uid], now)).get(uid)!;
+    expect(h.hours).toHaveLength(25);
+    // One health row, 25 hourly ones and the probes that end each range (and the uid lists), not 200 hours.
+    expect(rowsRead).toBeGreaterThan(0);
+    expect(rowsRead).toBeLessThanOrEqual(32);
+  });
+});
+
+describe("health counters", () => {
+  it("count an attempt recorded twice (a duplicate) once, in the transaction that records it", async () => {
+    const p = pipeline();
+    const { webhook, event } = await p.webhookOn("fail");
+    const [delivery] = await deliveryRows(await p.ingest(event()));
+    const uid = webhook.uid;
+    const attempt = { deliveryId: delivery!.id, number: 1, startedAt: Date.now(), durationMs: 5, statusCode: 500, error: "HTTP 500", responseSnippet: null };
+    const outcome = { attempt, status: "pending" as const, nextAttemptAt: Date.now() + 1000, deadLetter: null };
+    await recordAttempts(env.DB, uid, [outcome]);
+    await recordAttempts(env.DB, uid, [{ ...outcome, attempt: { ...attempt, startedAt: attempt.startedAt + 7 } }]);
+    const h = (await healthOf(env.DB, [uid], Date.now())).get(uid)!;
+    expect(h.record).toMatchObject({ consecutiveFailures: 1, failingSince: attempt.startedAt, lastError: "HTTP 500" });
+    expect(h.hours.reduce((n, x) => n + x.attempts, 0)).toBe(1);
+  });
+});
+
+describe("health counters of a batch", () => {
+  it("take the streak after the batch's last success, in the order the attempts were made", async () => {
+    const p = pipeline();
+    const { webhook, event } = await p.webhookOn("fail");
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) ids.push((await deliveryRows(await p.ingest(event())))[0]!.id);
+    const t = Date.now();
+    const outcome = (i: number, ok: boolean) => ({
+      attempt: { deliveryId: ids[i]!, number: 1, startedAt: t + i * 10, durationMs: 5, statusCode: ok ? 200 : 503, error: ok ? null : `HTTP 503 #${i}`, responseSnippet: null },
+      status: ok ? ("succeeded" as const) : ("pending" as const),
+      nextAttemptAt: ok ? null : t + 60_000,
+      deadLetter: null,
+    });
+    await recordAttempts(env.DB, webhook.uid, [outcome(0, false), outcome(1, true), outcome(2, false), outcome(3, false)]);
+    const h = (await healthOf(env.DB, [webhook.uid], Date.now())).get(webhook.uid)!;
+    expect(h.record).toEqual({ consecutiveFailures: 2, failingSince: t + 20, lastSuccessAt: t + 15, lastFailureAt: t + 35, lastError: "HTTP 503 #3" });
+    expect(h.hours.reduce((n, x) => n + x.attempts, 0)).toBe(4);
+    expect(h.hours.reduce((n, x) => n + x.succeeded, 0)).toBe(1);
+    // A batch of failures only adds to the streak and keeps when it began.
+    const [more] = await deliveryRows(await p.ingest(event()));
+    await recordAttempts(env.DB, webhook.uid, [{ ...outcome(0, false), attempt: { ...outcome(0, false).attempt, deliveryId: more!.id, startedAt: t + 50 } }]);
+    expect((await healthOf(env.DB, [webhook.uid], Date.now())).get(webhook.uid)!.record).toMatchObject({ consecutiveFailures: 3, failingSince: t + 20, lastSuccessAt: t + 15 });
+  });
+});
+
+describe("health and alerts on the dashboard", () => {
+  const url = (path: string) => `https://edgehook.test${path}`;
+  const get = async (cookie: string, path: string) => (await call(new Request(url(path), { headers: { cookie } }))).text();
+
+  it("shows a webhook's health and why it was disabled, the alerts, and manages notification endpoints", async () => {
+    const p = pipeline({ RETRY_BASE_SECONDS: "0" });
+    const key = uniqueKey();
+    const org = `org-${key}`;
+    await endpoint(p, `${key}-alerts`, { url: `https://downstream.test/ok/${key}-alerts` });
+    const hook = await p.createWebhook({ url: `https://downstream.test/fail/${key}`, eventTypes: ["*"], organizationUid: org, maxAttempts: 3, failingAfterAttempts: 2, autoDisableAfterMinutes: 5 });
+    await p.ingest(podiumBody({ organizationUid: org }));
+    await settle(p);
+    await runMaintenance(p.env, Date.now() + 6 * MINUTE);
+    const cookie = await dashboardCookie();
+
+    const page = await get(cookie, `/dashboard/webhooks/${hook.uid}`);
+    expect(page).toContain('aria-label="Health"');
+    expect(page).toContain("<b>disabled</b> · 3 failed in a row");
+    expect(page).toMatch(/Disabled automatically .*every attempt failed for 5 minutes/);
+    expect(page).toContain("HTTP 500");
+    const list = await get(cookie, "/dashboard/webhooks");
+    expect(list).toContain(`<b>disabled</b>`);
+
+    const alerts = await get(cookie, "/dashboard/alerts");
+    expect(alerts).toContain(`Webhook ${hook.uid} (https://downstream.test/fail/${key}) is failing`);
+    expect(alerts).toContain(`Webhook ${hook.uid} (https://downstream.test/fail/${key}) was disabled`);
+    expect(alerts).toContain(`https://downstream.test/ok/${key}-alerts`);
+
+    const created = await dashboardForm("/dashboard/alerts/endpoints", cookie, [
+      ["url", `https://downstream.test/ok/${key}-slack`],
+      ["alertTypes", "webhook.failing"],
+      ["alertTypes", "webhook.recovered"],
+      ["format", "slack"],
+    ]);
+    const shown = await created.text();
+    expect(shown).toMatch(/shown this once/);
+    expect(shown).toMatch(/whsec_/);
+    const made = (await p.api("GET", "/v1/notification-endpoints?limit=100")).json.data.find((e: { url: string }) => e.url.endsWith(`${key}-slack`));
+    expect(made).toMatchObject({ format: "slack", alertTypes: ["webhook.failing", "webhook.recovered"] });
+    const deleted = await dashboardForm(`/dashboard/alerts/endpoints/${made.uid}/delete`, cookie, {});
+    expect(deleted.status).toBe(303);
+    expect((await p.api("GET", `/v1/notification-endpoints/${made.uid}`)).status).toBe(404);
+  });
+});
