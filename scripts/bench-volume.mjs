@@ -86,8 +86,10 @@ async function timeReads() {
     `\nD1 reports ${n(statsRead.size)} bytes: ${n(Math.round(statsRead.size / stats.events.total))} per stored event ` +
       `(with its deliveries, attempts, counters and indexes; ~1.5 KB bodies)\n`,
   );
-  // A seeded event (only those have failed deliveries), not one a previous run's ingest bench added.
-  const sample = await json(`/v1/events/${(await json("/v1/deliveries?status=failed&limit=1")).data[0].eventId}`);
+  // A seeded event with a location and an organization (only seeded events have failed
+  // deliveries), not one a previous run's ingest bench added.
+  const failed = (await json("/v1/events?status=failed&limit=50")).data;
+  const sample = failed.find((/** @type {any} */ e) => e.locationUid && e.organizationUid) ?? failed[0];
   const enabled = stats.webhooks.find((/** @type {any} */ w) => !w.disabled).uid;
   const org = sample.organizationUid;
   const loc = sample.locationUid;
