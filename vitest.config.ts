@@ -13,6 +13,8 @@ function workerd(vars: Record<string, string> = {}) {
     wrangler: { configPath: "./wrangler.toml" },
     miniflare: {
       outboundService: fakeDownstream as never,
+      // An empty database for the migration test to build the old schema in.
+      d1Databases: { MIGRATION_DB: "migration-test" },
       bindings: {
         TEST_MIGRATIONS: migrations,
         ADMIN_TOKEN: "test-admin-token-of-at-least-32-characters",
@@ -32,7 +34,7 @@ export default defineConfig({
     projects: [
       // `npm run bench` only: measurements, not tests.
       ...(process.env.EDGEHOOK_BENCH
-        ? [{ test: { name: "bench", include: ["bench/**/*.test.ts"], environment: "node", testTimeout: 1_800_000 } }]
+        ? [{ test: { name: "bench", include: ["bench/**/*.test.ts"], environment: "node", testTimeout: 1_800_000, fileParallelism: false } }]
         : []),
       {
         // Runtime code, inside workerd with local D1, R2 and Queues.

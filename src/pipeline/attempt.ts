@@ -2,6 +2,7 @@ import { decide, statusAfter } from "../domain/delivery";
 import { destinationProblem } from "../domain/destination";
 import type { Settings } from "../domain/settings";
 import type { Webhook } from "../domain/types";
+import type { NewDeadLetter } from "../store/dead-letters";
 import type { AttemptOutcome, FlowJob } from "../store/deliveries";
 import { postDelivery, type PostResult } from "./post";
 
@@ -68,21 +69,23 @@ export async function attemptDelivery(s: Settings, { delivery, event }: FlowJob,
       status: statusAfter(decision),
       nextAttemptAt: retryIn === null ? null : now + a.durationMs + retryIn * 1000,
       // Failed for good: one dead letter per delivery, recorded with the attempt (a retry closes it).
-      deadLetter:
-        decision.kind === "failed"
-          ? {
-              queue: DELIVERY_DEAD_LETTERS,
-              messageId: `${delivery.id}#${number}`,
-              eventId: event.id,
-              deliveryId: delivery.id,
-              reason: `delivery failed after ${number} attempts: ${a.error ?? "unknown error"}`,
-              body: JSON.stringify({ deliveryId: delivery.id, eventId: event.id, webhookUid: webhook.uid, attempts: number, lastError: a.error }),
-              attempts: number,
-              receivedAt: a.startedAt + a.durationMs,
-            }
-          : null,
+      deadLetter: decision.kind === "failed" ? failedDeliveryLetter({ deliveryId: delivery.id, eventId: event.id, webhookUid: webhook.uid }, a) : null,
     },
     retryIn,
     retryAfterSeconds: result.retryAfterSeconds,
+  };
+}
+
+/** The one dead letter of a delivery failed for good, recorded with its last attempt (a retry closes it). */
+export function failedDeliveryLetter(d: { deliveryId: string; eventId: string; webhookUid: string }, a: AttemptOutcome["attempt"]): NewDeadLetter {
+  return {
+    queue: DELIVERY_DEAD_LETTERS,
+    messageId: `${d.deliveryId}#${a.number}`,
+    eventId: d.eventId,
+    deliveryId: d.deliveryId,
+    reason: `delivery failed after ${a.number} attempts: ${a.error ?? "unknown error"}`,
+    body: JSON.stringify({ deliveryId: d.deliveryId, eventId: d.eventId, webhookUid: d.webhookUid, attempts: a.number, lastError: a.error }),
+    attempts: a.number,
+    receivedAt: a.startedAt + a.durationMs,
   };
 }

@@ -12,7 +12,7 @@ import type { Env } from "../env";
 import { owedWebhooks, replayTargets, type ReplayEvent } from "../routing/match";
 import { getDeadLetter, markReplayed, type DeadLetter } from "../store/dead-letters";
 import {
-  holdPendingStatement,
+  holdWebhookStatements,
   insertDeliveries,
   recordAttempts as storeAttempts,
   releaseHeld,
@@ -105,7 +105,7 @@ export async function disableFailing(env: Env, now = Date.now()): Promise<{ webh
 
 /** Holds what a disabled webhook has pending (its scheduler found it disabled): nothing is sent until it is enabled. */
 export async function holdWebhook(env: Env, webhookUid: string, now = Date.now()): Promise<void> {
-  await holdPendingStatement(env.DB, webhookUid, now).run();
+  await env.DB.batch(holdWebhookStatements(env.DB, webhookUid, now));
 }
 
 /** Tries deliveries again (held instead while their webhook is disabled); their dead letters close. */

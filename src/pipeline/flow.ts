@@ -25,7 +25,7 @@ import { holdWebhook, recordAttempts, releaseNext } from "./commands";
 /** Due deliveries read at a time (unordered), and owed ones looked ahead at (FIFO). */
 const PAGE = 50;
 const FIFO_PAGE = 20;
-/** Attempts recorded in one D1 transaction, at most. */
+/** Attempts recorded in one D1 transaction, at most; a steady flow records this many at a time. */
 const RECORD_BATCH = 50;
 /** When D1 refused to record attempts, the next try. */
 export const RECORD_RETRY_MS = 5_000;
@@ -228,6 +228,10 @@ export class WebhookFlow {
       .catch((err) => console.error("a delivery attempt failed unexpectedly; it stays pending", { deliveryId: id, error: String(err) }))
       .finally(() => {
         this.inFlight.delete(id);
+        // While others are still in flight their attempts join this one's transaction (each
+        // costs a few counter rows however many attempts it records): the last to finish,
+        // or a full batch, records them all.
+        if (this.inFlight.size === 0 || this.unrecorded.length >= RECORD_BATCH) this.record();
         this.nudge();
       });
     this.inFlight.set(id, done);
@@ -249,7 +253,6 @@ export class WebhookFlow {
       else head.delivery = { ...head.delivery, attemptCount: attempt.number, nextAttemptAt: a.outcome.nextAttemptAt };
     }
     this.unrecorded.push(a);
-    this.record();
   }
 
   /** Records what was attempted, a batch per D1 transaction, while more keeps coming; a failure waits RECORD_RETRY_MS. */

@@ -1,28 +1,59 @@
 import type { Access } from "../domain/access";
 import { ALERT_SOURCE } from "../domain/alerts";
+import { COUNTED_OBJECTS } from "./counters";
 
 type Sql = { sql: string; binds: unknown[] };
 const ALL: Sql = { sql: "1 = 1", binds: [] };
 
 const isLimited = (a: Access | null): a is Access => a !== null && (a.organizationUids !== null || a.locationUids !== null);
 
-/** A SQL condition on an `events` row (under `alias`) that keeps what `access` may see. */
+/** The object groups (store/counters.ts) a token may not see. */
+export const hiddenGroups = (access: Access | null): number[] =>
+  (access?.hiddenObjects ?? []).map((o) => COUNTED_OBJECTS.indexOf(o)).filter((i) => i >= 0);
+
+const NAMES_IN = "(SELECT id FROM names WHERE name IN (SELECT value FROM json_each(?)))";
+
+/** A SQL condition on an `events` row (under `alias`) that keeps what `access` may see: alerts are for admins only. */
 export function eventAccessSql(access: Access | null, alias = "events"): Sql {
   if (!access) return ALL;
-  // Alerts (events of the reserved source) are for admins only.
-  const clauses: string[] = [`${alias}.source_id <> ?`];
+  const clauses: string[] = [`${alias}.source IS NOT (SELECT id FROM names WHERE name = ?)`];
   const binds: unknown[] = [ALERT_SOURCE];
-  for (const object of access.hiddenObjects) {
-    clauses.push(`${alias}.event_type NOT LIKE ?`);
-    binds.push(`${object}.%`);
-  }
+  const hidden = hiddenGroups(access);
+  if (hidden.length > 0) clauses.push(`${alias}.object NOT IN (${hidden.join(", ")})`);
   if (isLimited(access)) {
-    clauses.push(
-      `(${alias}.organization_uid IN (SELECT value FROM json_each(?)) OR ${alias}.location_uid IN (SELECT value FROM json_each(?)))`,
-    );
+    clauses.push(`(${alias}.organization IN ${NAMES_IN} OR ${alias}.location IN ${NAMES_IN})`);
     binds.push(JSON.stringify(access.organizationUids ?? []), JSON.stringify(access.locationUids ?? []));
   }
-  return { sql: clauses.length ? clauses.join(" AND ") : "1 = 1", binds };
+  return { sql: clauses.join(" AND "), binds };
+}
+
+/** The names to look up (store/names.ts) for what `access` may see of events: `eventAccessIds` takes them. */
+export const accessNames = (access: Access | null): string[] =>
+  access ? [ALERT_SOURCE, ...(access.organizationUids ?? []), ...(access.locationUids ?? [])] : [];
+
+/**
+ * What `access` may see of events, with its names already looked up (`ids`, from
+ * `accessNames`): a condition on an events row (empty: everything), the index ranges
+ * a limited token's events lie in (one per organization and location), and whether
+ * it can see nothing stored at all. Alerts (events of the reserved source) are for
+ * admins only.
+ */
+export function eventAccessIds(access: Access | null, ids: ReadonlyMap<string, number>): { sql: string; drivers: string[]; none: boolean } {
+  if (!access) return { sql: "", drivers: [], none: false };
+  const alerts = ids.get(ALERT_SOURCE);
+  const clauses: string[] = alerts === undefined ? [] : [`source <> ${alerts}`];
+  const hidden = hiddenGroups(access);
+  if (hidden.length > 0) clauses.push(`object NOT IN (${hidden.join(", ")})`);
+  if (!isLimited(access)) return { sql: clauses.join(" AND "), drivers: [], none: false };
+  const known = (names: string[] | null) => (names ?? []).flatMap((n) => (ids.has(n) ? [ids.get(n)!] : []));
+  const orgs = known(access.organizationUids);
+  const locs = known(access.locationUids);
+  clauses.push(`(organization IN (${orgs.join(", ")}) OR location IN (${locs.join(", ")}))`);
+  return {
+    sql: clauses.join(" AND "),
+    drivers: [...orgs.map((o) => `organization = ${o}`), ...locs.map((l) => `location = ${l}`)],
+    none: orgs.length + locs.length === 0,
+  };
 }
 
 /**
@@ -43,9 +74,15 @@ export function webhookAccessSql(access: Access | null, alias = "webhooks"): Sql
   };
 }
 
+/** SQL for the names.id of the webhooks within `access`'s grant. */
+export function grantedWebhookIdsSql(access: Access | null): Sql {
+  const w = webhookAccessSql(access, "gw");
+  return { sql: `SELECT gn.id FROM webhooks gw JOIN names gn ON gn.name = gw.uid WHERE ${w.sql}`, binds: w.binds };
+}
+
 /** A SQL condition on a `deliveries` row (under `alias`) that keeps those of webhooks within the grant. */
 export function deliveryAccessSql(access: Access | null, alias = "deliveries"): Sql {
   if (!isLimited(access)) return ALL;
-  const w = webhookAccessSql(access, "gw");
-  return { sql: `${alias}.webhook_uid IN (SELECT gw.uid FROM webhooks gw WHERE ${w.sql})`, binds: w.binds };
+  const g = grantedWebhookIdsSql(access);
+  return { sql: `${alias}.webhook IN (${g.sql})`, binds: g.binds };
 }

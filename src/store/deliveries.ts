@@ -1,29 +1,38 @@
 import type { Access } from "../domain/access";
-import type { DeliveryStatus, NewDelivery } from "../domain/delivery";
+import { DELIVERY_STATUSES, type DeliveryStatus, type NewDelivery } from "../domain/delivery";
 import type { Attempt, Delivery, StoredEvent } from "../domain/types";
-import { deliveryAccessSql, eventAccessSql } from "./access";
+import { accessNames, eventAccessIds, eventAccessSql, grantedWebhookIdsSql } from "./access";
+import { contentsOf } from "./contents";
+import { attemptCountsStatement, deliveryColumn, deliveryCountsStatement, lastFailureStatement, OBJECT_GROUPS } from "./counters";
 import { closeDeadLettersStatement, recordDeadLetterStatement, type NewDeadLetter } from "./dead-letters";
-import { attemptHealthStatements } from "./health";
-import { from, owed, status, to } from "./transitions";
+import { attemptsHealthStatements } from "./health";
+import { apiIdSql, idKeyParamSql, idKeySql, learnNamesStatement, nameIdSql, nameIds } from "./names";
+import { boundedScan, type Driver } from "./scan";
+import { from, owed, status, statusCode, statusOfCode, to } from "./transitions";
 
 interface DeliveryRow {
   seq: number;
   id: string;
   event_id: string;
   webhook_uid: string;
-  status: DeliveryStatus;
+  status: number;
   attempt_count: number;
   next_attempt_at: number | null;
   created_at: number;
   updated_at: number;
 }
 
+/** SELECT … FROM deliveries d with its ids and webhook spelled out: add WHERE, ORDER BY, LIMIT. */
+const DELIVERY_SELECT = `SELECT d.seq, ${apiIdSql("dlv_", "d.id")} AS id, ${apiIdSql("evt_", "e.id")} AS event_id, wn.name AS webhook_uid,
+    d.status, d.attempt_count, d.next_attempt_at, d.created_at, d.updated_at
+  FROM deliveries d JOIN events e ON e.seq = d.event JOIN names wn ON wn.id = d.webhook`;
+
 function toDelivery(r: DeliveryRow): Delivery {
   return {
     id: r.id,
     eventId: r.event_id,
     webhookUid: r.webhook_uid,
-    status: r.status,
+    status: statusOfCode(r.status),
     attemptCount: r.attempt_count,
     nextAttemptAt: r.next_attempt_at,
     createdAt: r.created_at,
@@ -31,46 +40,100 @@ function toDelivery(r: DeliveryRow): Delivery {
   };
 }
 
-/** Creates a delivery unless one with the same id exists. */
-export function insertDeliveryStatement(db: D1Database, d: NewDelivery): D1PreparedStatement {
-  return db
-    .prepare(
-      `INSERT INTO deliveries (id, event_id, event_received_at, webhook_uid, status, attempt_count, next_attempt_at, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?) ON CONFLICT DO NOTHING`,
-    )
-    .bind(d.id, d.eventId, d.eventReceivedAt, d.webhookUid, d.status, d.status === "pending" ? d.createdAt : null, d.createdAt, d.createdAt);
+const dlvKey = (expr: string) => idKeySql("dlv_", expr);
+const evtKey = (expr: string) => idKeySql("evt_", expr);
+/** The names.id of the webhooks that exist (not deleted). */
+const EXISTING_WEBHOOKS = "SELECT n.id FROM webhooks w JOIN names n ON n.name = w.uid";
+
+/**
+ * Creates deliveries, each unless one with the same id exists, with their
+ * counts; their events must be stored (or stored earlier in the same transaction).
+ */
+export function insertDeliveriesStatements(db: D1Database, deliveries: NewDelivery[]): D1PreparedStatement[] {
+  if (deliveries.length === 0) return [];
+  const rows = JSON.stringify(
+    deliveries.map((d) => [d.id, d.eventId, d.webhookUid, statusCode(d.status), d.status === "pending" ? d.createdAt : null, d.createdAt, d.eventReceivedAt]),
+  );
+  const source = `FROM json_each(?) j JOIN events e ON e.id = ${evtKey("j.value->>1")}`;
+  return [
+    learnNamesStatement(db, deliveries.map((d) => d.webhookUid))!,
+    deliveryCountsStatement(
+      db,
+      `SELECT ${nameIdSql("j.value->>2")} AS webhook, e.object, NULL AS old_status, j.value->>3 AS new_status ${source}
+       WHERE NOT EXISTS (SELECT 1 FROM deliveries WHERE id = ${dlvKey("j.value->>0")})`,
+      [rows],
+    ),
+    db
+      .prepare(
+        `INSERT INTO deliveries (id, event, webhook, object, status, attempt_count, next_attempt_at, created_at, updated_at, event_received_at)
+         SELECT ${dlvKey("j.value->>0")}, e.seq, ${nameIdSql("j.value->>2")}, e.object, j.value->>3, 0, j.value->>4, j.value->>5, j.value->>5,
+           j.value->>6
+         ${source} WHERE true ORDER BY j.key
+         ON CONFLICT DO NOTHING`,
+      )
+      .bind(rows),
+  ];
 }
 
 /** Of the given ids, those pending and never attempted: the ones whose scheduler is owed a wake-up. */
 export function unattemptedPendingStatement(db: D1Database, ids: string[]): D1PreparedStatement {
   return db
     .prepare(
-      `SELECT id FROM deliveries WHERE id IN (SELECT value FROM json_each(?)) AND status = ${status("pending")} AND attempt_count = 0
+      `SELECT ${apiIdSql("dlv_", "id")} AS id FROM deliveries
+       WHERE id IN (SELECT ${dlvKey("value")} FROM json_each(?)) AND status = ${status("pending")} AND attempt_count = 0
        ORDER BY seq`,
     )
     .bind(JSON.stringify(ids));
 }
 
-/** Creates deliveries (replay) in one statement, in the given order; returns those pending, in order. */
+/** Creates deliveries (replay) in one transaction, in the given order; returns those pending, in order. */
 export async function insertDeliveries(db: D1Database, deliveries: NewDelivery[]): Promise<NewDelivery[]> {
   if (deliveries.length === 0) return [];
-  const rows = deliveries.map((d) => [d.id, d.eventId, d.eventReceivedAt, d.webhookUid, d.status, d.status === "pending" ? d.createdAt : null, d.createdAt]);
-  await db
-    .prepare(
-      `INSERT INTO deliveries (id, event_id, event_received_at, webhook_uid, status, attempt_count, next_attempt_at, created_at, updated_at)
-       SELECT value->>0, value->>1, value->>2, value->>3, value->>4, 0, value->>5, value->>6, value->>6 FROM json_each(?) WHERE true
-       ON CONFLICT DO NOTHING`,
-    )
-    .bind(JSON.stringify(rows))
-    .run();
+  await db.batch(insertDeliveriesStatements(db, deliveries));
   return deliveries.filter((d) => d.status === "pending");
 }
 
-/** Holds every pending delivery of a webhook (it is disabled): they go out when it is enabled. */
-export function holdPendingStatement(db: D1Database, webhookUid: string, now: number): D1PreparedStatement {
-  return db
-    .prepare(`UPDATE deliveries SET status = ${to("hold")}, next_attempt_at = NULL, updated_at = ? WHERE webhook_uid = ? AND ${from("hold")}`)
-    .bind(now, webhookUid);
+/**
+ * A status change of the deliveries `where` selects (a condition on a
+ * `deliveries` row, `?` binds first), with its counts: the same selection, once
+ * to count and once to change, in one transaction.
+ */
+function transition(
+  db: D1Database,
+  o: { where: string; binds: unknown[]; newStatus: string; set: string; setBinds?: unknown[]; returning?: string },
+): [D1PreparedStatement, D1PreparedStatement] {
+  return [
+    deliveryCountsStatement(
+      db,
+      `SELECT webhook, object, status AS old_status, ${o.newStatus} AS new_status FROM deliveries WHERE ${o.where}`,
+      o.binds,
+    ),
+    db
+      .prepare(`UPDATE deliveries SET status = ${o.newStatus}, ${o.set} WHERE ${o.where}${o.returning ? ` RETURNING ${o.returning}` : ""}`)
+      .bind(...o.binds, ...(o.setBinds ?? [])),
+  ];
+}
+
+/** Holds every pending delivery of a webhook (it is disabled): they go out when it is enabled. For the caller's transaction. */
+export function holdWebhookStatements(db: D1Database, webhookUid: string, now: number): D1PreparedStatement[] {
+  return transition(db, {
+    where: `webhook = ${nameIdSql("?1")} AND ${from("hold")}`,
+    binds: [webhookUid],
+    newStatus: to("hold"),
+    set: "next_attempt_at = NULL, updated_at = ?2",
+    setBinds: [now],
+  });
+}
+
+/** Expires what a webhook is still owed (it is being deleted), for the caller's transaction. */
+export function expireWebhookStatements(db: D1Database, webhookUid: string, now: number): D1PreparedStatement[] {
+  return transition(db, {
+    where: `webhook = ${nameIdSql("?1")} AND ${from("expire")}`,
+    binds: [webhookUid],
+    newStatus: to("expire"),
+    set: "next_attempt_at = NULL, updated_at = ?2",
+    setBinds: [now],
+  });
 }
 
 /** An attempt and the delivery's state after it; a delivery failed for good carries its dead letter. */
@@ -83,10 +146,10 @@ export interface AttemptOutcome {
 
 /**
  * Records a webhook's attempts, their deliveries' new states, the dead letters of
- * those failed for good and the webhook's health (store/health.ts), all in one
- * transaction, then runs `then` in it (a read of what the batch left). Each update
- * applies only if no other attempt was recorded meanwhile (a duplicate message),
- * so a delivery's count and status, and the health counters, stay consistent.
+ * those failed for good, the counts and the webhook's health (store/health.ts), all
+ * in one transaction, then runs `then` in it (a read of what the batch left). Each
+ * update applies only if no other attempt was recorded meanwhile (a duplicate), so a
+ * delivery's count and status, the counts and the health stay consistent.
  */
 export async function recordAttempts<T = unknown>(
   db: D1Database,
@@ -94,36 +157,51 @@ export async function recordAttempts<T = unknown>(
   outcomes: AttemptOutcome[],
   then?: D1PreparedStatement,
 ): Promise<T | null> {
-  if (outcomes.length === 0) return null;
-  const results = await db.batch<T>([
-    ...outcomes.flatMap((o) => {
+  const seen = new Set<string>();
+  const unique = outcomes.filter((o) => !seen.has(o.attempt.deliveryId) && seen.add(o.attempt.deliveryId) !== undefined);
+  if (unique.length === 0) return null;
+  const rows = JSON.stringify(
+    unique.map((o) => {
       const a = o.attempt;
-      const dead = o.deadLetter ? [recordDeadLetterStatement(db, o.deadLetter)] : [];
-      return [
-        db
-          .prepare(
-            `INSERT INTO attempts (delivery_id, number, started_at, duration_ms, status_code, error, response_snippet)
-             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-          )
-          .bind(a.deliveryId, a.number, a.startedAt, a.durationMs, a.statusCode, a.error, a.responseSnippet),
-        // Right after the INSERT: they apply only if it stored the attempt.
-        ...attemptHealthStatements(db, webhookUid, a, o.status === "succeeded"),
-        ...dead,
-        db
-          .prepare(
-            `UPDATE deliveries SET status = ?, attempt_count = ?, next_attempt_at = ?, updated_at = ?
-             WHERE id = ? AND attempt_count = ? AND ${from("attempt")}`,
-          )
-          .bind(o.status, a.number, o.nextAttemptAt, a.startedAt + a.durationMs, a.deliveryId, a.number - 1),
-      ];
+      return [a.deliveryId, a.number, a.startedAt, a.durationMs, a.statusCode, a.error, a.responseSnippet, statusCode(o.status), o.nextAttemptAt];
     }),
+  );
+  const joined = `FROM json_each(?1) j JOIN deliveries d ON d.id = ${dlvKey("j.value->>0")}`;
+  const newAttempts = `${joined} WHERE NOT EXISTS (SELECT 1 FROM attempts a WHERE a.delivery = d.seq AND a.number = j.value->>1)`;
+  const applies = (d: string) => `${d}.attempt_count = (j.value->>1) - 1 AND ${from("attempt", `${d}.status`)}`;
+  const results = await db.batch<T>([
+    ...unique.flatMap((o) => (o.deadLetter ? [recordDeadLetterStatement(db, o.deadLetter)] : [])),
+    attemptCountsStatement(db, `SELECT d.webhook, d.object, j.value->>2 AS started_at, j.value->>5 IS NULL AS ok ${newAttempts}`, [rows], 1),
+    lastFailureStatement(db, `SELECT d.webhook, j.value->>2 AS started_at, j.value->>5 AS error ${newAttempts}`, [rows]),
+    ...attemptsHealthStatements(
+      db,
+      webhookUid,
+      `SELECT j.key AS k, j.value->>2 AS started_at, (j.value->>2) + (j.value->>3) AS ended_at, j.value->>5 AS error,
+         (j.value->>7) = ${status("succeeded")} AS ok ${newAttempts}`,
+      [rows],
+    ),
+    db
+      .prepare(
+        `INSERT INTO attempts (delivery, number, started_at, duration_ms, status_code, error, response_snippet)
+         SELECT d.seq, j.value->>1, j.value->>2, j.value->>3, j.value->>4, j.value->>5, j.value->>6 ${joined} WHERE true
+         ON CONFLICT DO NOTHING`,
+      )
+      .bind(rows),
+    deliveryCountsStatement(db, `SELECT d.webhook, d.object, d.status AS old_status, j.value->>7 AS new_status ${joined} WHERE ${applies("d")}`, [rows]),
+    db
+      .prepare(
+        `UPDATE deliveries SET status = j.value->>7, attempt_count = j.value->>1, next_attempt_at = j.value->>8,
+           updated_at = (j.value->>2) + (j.value->>3)
+         FROM json_each(?1) j WHERE deliveries.id = ${dlvKey("j.value->>0")} AND ${applies("deliveries")}`,
+      )
+      .bind(rows),
     ...(then ? [then] : []),
   ]);
   return then ? (results.at(-1)?.results[0] ?? null) : null;
 }
 
 export async function getDelivery(db: D1Database, id: string): Promise<Delivery | null> {
-  const row = await db.prepare("SELECT * FROM deliveries WHERE id = ?").bind(id).first<DeliveryRow>();
+  const row = await db.prepare(`${DELIVERY_SELECT} WHERE d.id = ${dlvKey("?1")}`).bind(id).first<DeliveryRow>();
   return row ? toDelivery(row) : null;
 }
 
@@ -136,36 +214,110 @@ export interface DeliveryFilter {
   access?: Access | null;
 }
 
+/** The same filter as a condition on a `deliveries` row (for writes over every match). */
 function where(f: DeliveryFilter): { sql: string; binds: unknown[] } {
   const clauses: string[] = [];
   const binds: unknown[] = [];
   if (f.access) {
-    const a = eventAccessSql(f.access);
-    const d = deliveryAccessSql(f.access);
-    clauses.push(`event_id IN (SELECT id FROM events WHERE ${a.sql})`, d.sql);
-    binds.push(...a.binds, ...d.binds);
+    const seen = eventAccessSql(f.access, "ev");
+    clauses.push(`EXISTS (SELECT 1 FROM events ev WHERE ev.seq = deliveries.event AND ${seen.sql})`);
+    binds.push(...seen.binds);
+    if (f.access.organizationUids !== null || f.access.locationUids !== null) {
+      const g = grantedWebhookIdsSql(f.access);
+      clauses.push(`webhook IN (${g.sql})`);
+      binds.push(...g.binds);
+    }
   }
-  if (f.status) clauses.push("status = ?"), binds.push(f.status);
-  if (f.webhookUid) clauses.push("webhook_uid = ?"), binds.push(f.webhookUid);
-  if (f.eventId) clauses.push("event_id = ?"), binds.push(f.eventId);
+  if (f.status) clauses.push(`status = ${statusCode(f.status)}`);
+  if (f.webhookUid) clauses.push(`webhook = ${nameIdSql("?")}`), binds.push(f.webhookUid);
+  if (f.eventId) clauses.push(`event = (SELECT seq FROM events WHERE id = ${idKeyParamSql("evt_")})`), binds.push(f.eventId);
   if (f.since !== undefined) clauses.push("created_at >= ?"), binds.push(f.since);
+  if (f.status && !f.webhookUid && !f.eventId) clauses.push("webhook IN (SELECT webhook FROM delivery_counts)"); // one index range per webhook
   return { sql: clauses.length ? clauses.join(" AND ") : "1 = 1", binds };
 }
 
-/** Newest first, strictly below `before` (the insertion sequence). */
+/** Rows one list call examines at most. */
+export const DELIVERY_SCAN_ROWS = 4_000;
+
+/**
+ * Newest first, strictly below `before` (the insertion sequence). A webhook or
+ * status filter walks the (webhook, status) index ranges it names, an event
+ * its deliveries; a call examines at most DELIVERY_SCAN_ROWS deliveries and may
+ * answer fewer than `limit` with `nextBefore` set.
+ */
 export async function listDeliveries(
   db: D1Database,
   f: DeliveryFilter,
   opts: { limit: number; before?: number },
 ): Promise<{ deliveries: Delivery[]; nextBefore: number | null }> {
-  const w = where(f);
+  const access = f.access ?? null;
+  const limited = access !== null && (access.organizationUids !== null || access.locationUids !== null);
+  const ids = await nameIds(db, [...(f.webhookUid ? [f.webhookUid] : []), ...accessNames(access)]);
+  const empty = { deliveries: [], nextBefore: null };
+  let webhooks: number[] | null = null; // null: any
+  if (f.webhookUid) {
+    const id = ids.get(f.webhookUid);
+    if (id === undefined) return empty;
+    webhooks = [id];
+  }
+  if (limited) {
+    const g = grantedWebhookIdsSql(access);
+    const granted = (await db.prepare(g.sql).bind(...g.binds).all<{ id: number }>()).results.map((r) => r.id);
+    webhooks = webhooks === null ? granted : webhooks.filter((w) => granted.includes(w));
+    if (webhooks.length === 0) return empty;
+  }
+  let event: number | undefined;
+  if (f.eventId) {
+    const row = await db.prepare(`SELECT seq FROM events WHERE id = ${evtKey("?1")}`).bind(f.eventId).first<{ seq: number }>();
+    if (!row) return empty;
+    event = row.seq;
+  }
+  if (webhooks === null && f.status && event === undefined) {
+    // Only the webhooks that have deliveries in this status: one index range each.
+    const { results } = await db
+      .prepare(`SELECT webhook FROM delivery_counts WHERE ${statusSum(f.status)} > 0`)
+      .all<{ webhook: number }>();
+    webhooks = results.map((r) => r.webhook);
+    if (webhooks.length === 0) return empty;
+  }
+
+  const conditions: string[] = [];
+  if (f.status) conditions.push(`status = ${statusCode(f.status)}`);
+  if (webhooks !== null) conditions.push(`webhook IN (${webhooks.join(", ")})`);
+  if (event !== undefined) conditions.push(`event = ${event}`);
+  if (f.since !== undefined) conditions.push(`created_at >= ${Math.trunc(f.since)}`);
+  if (access) {
+    const seen = eventAccessIds(access, ids);
+    if (seen.none) return empty;
+    if (seen.sql) conditions.push(`EXISTS (SELECT 1 FROM events ev WHERE ev.seq = event AND ${seen.sql})`);
+  }
+  let drivers: Driver[];
+  if (event !== undefined) drivers = [`event = ${event}`];
+  else if (webhooks !== null) {
+    const statuses = f.status ? [statusCode(f.status)] : DELIVERY_STATUSES.map(statusCode);
+    drivers = webhooks.flatMap((w) => statuses.map((s) => `webhook = ${w} AND status = ${s}`));
+  } else drivers = ["1"];
+
+  const page = await boundedScan(db, {
+    table: "deliveries",
+    columns: "seq, event, webhook, status, created_at",
+    drivers,
+    filter: conditions.join(" AND ") || "1",
+    before: opts.before ?? Number.MAX_SAFE_INTEGER,
+    limit: opts.limit,
+    scanRows: DELIVERY_SCAN_ROWS,
+  });
+  if (page.seqs.length === 0) return { deliveries: [], nextBefore: page.nextBefore };
   const { results } = await db
-    .prepare(`SELECT * FROM deliveries WHERE ${w.sql} AND seq < ? ORDER BY seq DESC LIMIT ?`)
-    .bind(...w.binds, opts.before ?? Number.MAX_SAFE_INTEGER, opts.limit + 1)
+    .prepare(`${DELIVERY_SELECT} WHERE d.seq IN (SELECT value FROM json_each(?)) ORDER BY d.seq DESC`)
+    .bind(JSON.stringify(page.seqs))
     .all<DeliveryRow>();
-  const page = results.slice(0, opts.limit);
-  const last = page[page.length - 1];
-  return { deliveries: page.map(toDelivery), nextBefore: results.length > opts.limit && last ? last.seq : null };
+  return { deliveries: results.map(toDelivery), nextBefore: page.nextBefore };
+}
+
+/** SQL summing a status's columns of a delivery_counts row (every object). */
+export function statusSum(s: DeliveryStatus, objects: number[] = Array.from({ length: OBJECT_GROUPS }, (_, i) => i)): string {
+  return objects.length ? `(${objects.map((o) => deliveryColumn(s, o)).join(" + ")})` : "0";
 }
 
 /** An event's deliveries to webhooks within `access`'s grant, each with its attempts, oldest first. */
@@ -174,19 +326,24 @@ export async function deliveriesOfEvent(
   eventId: string,
   access: Access | null = null,
 ): Promise<(Delivery & { attempts: Attempt[] })[]> {
-  const g = deliveryAccessSql(access, "d");
-  const [deliveries, attempts] = await Promise.all([
-    db.prepare(`SELECT * FROM deliveries d WHERE d.event_id = ? AND ${g.sql} ORDER BY d.seq`).bind(eventId, ...g.binds).all<DeliveryRow>(),
+  const limited = access !== null && (access.organizationUids !== null || access.locationUids !== null);
+  const g = limited ? grantedWebhookIdsSql(access) : { sql: "", binds: [] };
+  const grant = limited ? ` AND d.webhook IN (${g.sql})` : "";
+  const ofEvent = `d.event = (SELECT seq FROM events WHERE id = ${evtKey("?1")})${grant}`;
+  const [deliveries, attempts] = await db.batch<Record<string, unknown>>([
+    db.prepare(`${DELIVERY_SELECT} WHERE ${ofEvent} ORDER BY d.seq`).bind(eventId, ...g.binds),
     db
       .prepare(
-        `SELECT a.* FROM attempts a JOIN deliveries d ON d.id = a.delivery_id WHERE d.event_id = ? AND ${g.sql} ORDER BY a.delivery_id, a.number`,
+        `SELECT ${apiIdSql("dlv_", "d.id")} AS delivery_id, a.number, a.started_at, a.duration_ms, a.status_code, a.error, a.response_snippet
+         FROM deliveries d JOIN attempts a ON a.delivery = d.seq WHERE ${ofEvent} ORDER BY d.seq, a.number`,
       )
-      .bind(eventId, ...g.binds)
-      .all<AttemptRow>(),
+      .bind(eventId, ...g.binds),
   ]);
   const byDelivery = new Map<string, Attempt[]>();
-  for (const a of attempts.results.map(toAttempt)) byDelivery.set(a.deliveryId, [...(byDelivery.get(a.deliveryId) ?? []), a]);
-  return deliveries.results.map((r) => ({ ...toDelivery(r), attempts: byDelivery.get(r.id) ?? [] }));
+  for (const a of (attempts?.results ?? []).filter(isAttemptRow).map(toAttempt)) {
+    byDelivery.set(a.deliveryId, [...(byDelivery.get(a.deliveryId) ?? []), a]);
+  }
+  return (deliveries?.results ?? []).filter(isDeliveryRow).map((r) => ({ ...toDelivery(r), attempts: byDelivery.get(r.id) ?? [] }));
 }
 
 interface AttemptRow {
@@ -198,6 +355,9 @@ interface AttemptRow {
   error: string | null;
   response_snippet: string | null;
 }
+
+const isAttemptRow = (r: Record<string, unknown>): r is Record<string, unknown> & AttemptRow => typeof r.delivery_id === "string";
+const isDeliveryRow = (r: Record<string, unknown>): r is Record<string, unknown> & DeliveryRow => typeof r.webhook_uid === "string";
 
 function toAttempt(r: AttemptRow): Attempt {
   return {
@@ -224,26 +384,30 @@ export async function retryDeliveries(
   now = Date.now(),
 ): Promise<{ pending: string[]; held: string[]; webhooks: string[] }> {
   const w = where(f);
-  const idClause = f.ids ? " AND id IN (SELECT value FROM json_each(?))" : "";
-  const matching = `${w.sql}${idClause} AND ${from("retry")} AND webhook_uid IN (SELECT uid FROM webhooks)`;
+  const idClause = f.ids ? ` AND id IN (SELECT ${dlvKey("value")} FROM json_each(?))` : "";
+  const matching = `${w.sql}${idClause} AND ${from("retry")} AND webhook IN (${EXISTING_WEBHOOKS})`;
   const binds = [...w.binds, ...(f.ids ? [JSON.stringify(f.ids)] : [])];
-  const disabled = "(SELECT w.disabled FROM webhooks w WHERE w.uid = deliveries.webhook_uid) = 1";
-  const [, retried] = await db.batch<{ id: string; seq: number; status: string; webhook_uid: string }>([
-    closeDeadLettersStatement(db, `SELECT id FROM deliveries WHERE ${matching}`, binds, now),
-    db
-      .prepare(
-        `UPDATE deliveries SET status = CASE WHEN ${disabled} THEN ${status("held")} ELSE ${status("pending")} END,
-           next_attempt_at = CASE WHEN ${disabled} THEN NULL ELSE ? END, updated_at = ?,
-           event_received_at = COALESCE(event_received_at, (SELECT e.received_at FROM events e WHERE e.id = deliveries.event_id))
-         WHERE ${matching} RETURNING id, seq, status, webhook_uid`,
-      )
-      .bind(now, now, ...binds),
+  const disabled = `(SELECT w.disabled FROM webhooks w JOIN names n ON n.name = w.uid WHERE n.id = deliveries.webhook) = 1`;
+  const newStatus = `CASE WHEN ${disabled} THEN ${status("held")} ELSE ${status("pending")} END`;
+  const [, , retried] = await db.batch<{ id: string; seq: number; status: number; webhook_uid: string }>([
+    closeDeadLettersStatement(db, `SELECT ${apiIdSql("dlv_", "id")} FROM deliveries WHERE ${matching}`, binds, now),
+    ...transition(db, {
+      where: matching,
+      binds,
+      newStatus,
+      // Literals, not binds: the filter's binds are positional. A settled delivery owed again
+      // takes its place in its webhook's order by its event's receipt.
+      set: `next_attempt_at = CASE WHEN ${disabled} THEN NULL ELSE ${Math.trunc(now)} END, updated_at = ${Math.trunc(now)},
+        event_received_at = COALESCE(event_received_at, (SELECT e.received_at FROM events e WHERE e.seq = deliveries.event))`,
+      returning: `${apiIdSql("dlv_", "id")} AS id, seq, status, (SELECT name FROM names WHERE id = deliveries.webhook) AS webhook_uid`,
+    }),
   ]);
   const sorted = (retried?.results ?? []).sort((x, y) => x.seq - y.seq);
-  const pending = sorted.filter((r) => r.status === "pending");
+  const held = statusCode("held");
+  const pending = sorted.filter((r) => r.status !== held);
   return {
     pending: pending.map((r) => r.id),
-    held: sorted.filter((r) => r.status === "held").map((r) => r.id),
+    held: sorted.filter((r) => r.status === held).map((r) => r.id),
     webhooks: [...new Set(pending.map((r) => r.webhook_uid))],
   };
 }
@@ -253,25 +417,27 @@ export async function retryDeliveries(
  * their events were received, unless it is disabled. Returns how many.
  */
 export async function releaseHeld(db: D1Database, webhookUid: string, limit: number, now = Date.now()): Promise<number> {
-  const res = await db
-    .prepare(
-      `UPDATE deliveries SET status = ${to("release")}, next_attempt_at = ?1, updated_at = ?1
-       WHERE id IN (
-         SELECT d.id FROM deliveries d WHERE d.webhook_uid = ?2 AND ${owed("d.status")} AND ${from("release", "d.status")}
-         ORDER BY d.event_received_at, d.seq LIMIT ?3)
-       AND (SELECT w.disabled FROM webhooks w WHERE w.uid = ?2) = 0`,
-    )
-    .bind(now, webhookUid, limit)
-    .run();
-  return res.meta.changes ?? 0;
+  const [, released] = await db.batch(
+    transition(db, {
+      where: `seq IN (
+          SELECT d.seq FROM deliveries d WHERE d.webhook = ${nameIdSql("?1")} AND ${owed("d.status")} AND ${from("release", "d.status")}
+          ORDER BY d.event_received_at, d.seq LIMIT ?2)
+        AND (SELECT w.disabled FROM webhooks w WHERE w.uid = ?1) = 0`,
+      binds: [webhookUid, limit],
+      newStatus: to("release"),
+      set: "next_attempt_at = ?3, updated_at = ?3",
+      setBinds: [now],
+    }),
+  );
+  return released?.meta.changes ?? 0;
 }
 
-/** Enabled webhooks that still hold deliveries (a release was cut short), at most `limit`. */
+/** Enabled webhooks that still hold deliveries (a release was cut short), at most `limit`: from their counts. */
 export async function webhooksWithHeld(db: D1Database, limit: number): Promise<string[]> {
   const { results } = await db
     .prepare(
-      `SELECT w.uid FROM webhooks w WHERE w.disabled = 0
-       AND EXISTS (SELECT 1 FROM deliveries d WHERE d.webhook_uid = w.uid AND d.status = ${status("held")}) LIMIT ?`,
+      `SELECT w.uid FROM webhooks w JOIN names n ON n.name = w.uid JOIN delivery_counts c ON c.webhook = n.id
+       WHERE w.disabled = 0 AND ${statusSum("held")} > 0 LIMIT ?`,
     )
     .bind(limit)
     .all<{ uid: string }>();
@@ -280,11 +446,17 @@ export async function webhooksWithHeld(db: D1Database, limit: number): Promise<s
 
 /** Held deliveries created before `cutoff` expire. Returns how many. */
 export async function expireHeld(db: D1Database, cutoff: number, now = Date.now()): Promise<number> {
-  const res = await db
-    .prepare(`UPDATE deliveries SET status = ${to("expire")}, updated_at = ? WHERE status = ${status("held")} AND created_at < ?`)
-    .bind(now, cutoff)
-    .run();
-  return res.meta.changes ?? 0;
+  const [, res] = await db.batch(
+    transition(db, {
+      // One (webhook, held) index range per webhook.
+      where: `webhook IN (SELECT webhook FROM delivery_counts) AND status = ${status("held")} AND created_at < ?1`,
+      binds: [cutoff],
+      newStatus: to("expire"),
+      set: "updated_at = ?2",
+      setBinds: [now],
+    }),
+  );
+  return res?.meta.changes ?? 0;
 }
 
 /**
@@ -295,24 +467,26 @@ export async function expireHeld(db: D1Database, cutoff: number, now = Date.now(
 export async function webhooksOverdue(db: D1Database, cutoff: number, limit: number): Promise<string[]> {
   const { results } = await db
     .prepare(
-      `SELECT w.uid FROM webhooks w WHERE w.disabled = 0
-       AND EXISTS (SELECT 1 FROM deliveries d WHERE d.webhook_uid = w.uid AND d.status = ${status("pending")} AND d.next_attempt_at < ?) LIMIT ?`,
+      `SELECT w.uid FROM webhooks w JOIN names n ON n.name = w.uid WHERE w.disabled = 0
+       AND EXISTS (SELECT 1 FROM deliveries d WHERE d.webhook = n.id AND d.status = ${status("pending")} AND d.next_attempt_at < ?) LIMIT ?`,
     )
     .bind(cutoff, limit)
     .all<{ uid: string }>();
   return results.map((r) => r.uid);
 }
 
+/** How many deliveries of a webhook are held (from its counts). */
 export async function countHeld(db: D1Database, webhookUid: string): Promise<number> {
   const row = await db
-    .prepare(`SELECT COUNT(*) AS n FROM deliveries WHERE webhook_uid = ? AND status = ${status("held")}`)
+    .prepare(`SELECT ${statusSum("held")} AS n FROM delivery_counts WHERE webhook = ${nameIdSql("?")}`)
     .bind(webhookUid)
     .first<{ n: number }>();
   return row?.n ?? 0;
 }
 
 // What one webhook's scheduler reads. Each query is one range of a partial index
-// (migration 0011), so it reads what it returns and no more, however large the table.
+// (deliveries_owed_in_order, deliveries_pending_due), so it reads what it returns and
+// no more, however large the table.
 
 /** A delivery the scheduler may send, with what it sends. */
 export interface FlowJob {
@@ -320,16 +494,21 @@ export interface FlowJob {
   event: Pick<StoredEvent, "id" | "eventType" | "body">;
 }
 
-interface FlowJobRow extends DeliveryRow {
-  e_event_type: string;
-  e_body: string | null;
-}
+type FlowJobRow = DeliveryRow & { e_event_type: string };
 
-function toJob(r: FlowJobRow): FlowJob {
-  return { delivery: toDelivery(r), event: { id: r.event_id, eventType: r.e_event_type, body: r.e_body ?? "" } };
-}
+const JOB_SELECT = `SELECT d.seq, ${apiIdSql("dlv_", "d.id")} AS id, ${apiIdSql("evt_", "e.id")} AS event_id, wn.name AS webhook_uid,
+    d.status, d.attempt_count, d.next_attempt_at, d.created_at, d.updated_at, t.name AS e_event_type, e.seq AS e_seq
+  FROM deliveries d JOIN events e ON e.seq = d.event JOIN names t ON t.id = e.type JOIN names wn ON wn.id = d.webhook`;
 
-const JOB_COLUMNS = `d.*, e.event_type AS e_event_type, CASE WHEN d.status = ${status("pending")} THEN e.body END AS e_body`;
+/** The jobs of some rows: only pending ones carry their body (read and inflated here). */
+async function jobsOf(db: D1Database, rows: (FlowJobRow & { e_seq: number })[]): Promise<FlowJob[]> {
+  const pending = statusCode("pending");
+  const contents = await contentsOf(db, rows.filter((r) => r.status === pending).map((r) => r.e_seq));
+  return rows.map((r) => ({
+    delivery: toDelivery(r),
+    event: { id: r.event_id, eventType: r.e_event_type, body: r.status === pending ? (contents.get(r.e_seq)?.body ?? "") : "" },
+  }));
+}
 
 /** A webhook's pending deliveries due by `now`, soonest due first, leaving out `exclude` (in flight). */
 export async function duePending(
@@ -339,14 +518,14 @@ export async function duePending(
 ): Promise<FlowJob[]> {
   const { results } = await db
     .prepare(
-      `SELECT ${JOB_COLUMNS} FROM deliveries d JOIN events e ON e.id = d.event_id
-       WHERE d.webhook_uid = ? AND d.status = ${status("pending")} AND d.next_attempt_at <= ?
-         AND d.id NOT IN (SELECT value FROM json_each(?))
-       ORDER BY d.next_attempt_at, d.seq LIMIT ?`,
+      `${JOB_SELECT}
+       WHERE d.webhook = ${nameIdSql("?1")} AND d.status = ${status("pending")} AND d.next_attempt_at <= ?2
+         AND d.id NOT IN (SELECT ${dlvKey("value")} FROM json_each(?3))
+       ORDER BY d.next_attempt_at, d.seq LIMIT ?4`,
     )
     .bind(webhookUid, opts.now, JSON.stringify(opts.exclude), opts.limit)
-    .all<FlowJobRow>();
-  return results.map(toJob);
+    .all<FlowJobRow & { e_seq: number }>();
+  return jobsOf(db, results);
 }
 
 /**
@@ -358,10 +537,10 @@ export async function pendingOutlook(db: D1Database, webhookUid: string, exclude
     .prepare(
       `SELECT
          (SELECT d.next_attempt_at FROM deliveries d
-          WHERE d.webhook_uid = ?1 AND d.status = ${status("pending")} AND d.id NOT IN (SELECT value FROM json_each(?2))
-            AND EXISTS (SELECT 1 FROM events e WHERE e.id = d.event_id)
+          WHERE d.webhook = ${nameIdSql("?1")} AND d.status = ${status("pending")} AND d.id NOT IN (SELECT ${dlvKey("value")} FROM json_each(?2))
+            AND EXISTS (SELECT 1 FROM events e WHERE e.seq = d.event)
           ORDER BY d.next_attempt_at LIMIT 1) AS next_due_at,
-         EXISTS (SELECT 1 FROM deliveries d WHERE d.webhook_uid = ?1 AND d.status = ${status("held")}) AS held`,
+         EXISTS (SELECT 1 FROM deliveries d WHERE d.webhook = ${nameIdSql("?1")} AND d.status = ${status("held")}) AS held`,
     )
     .bind(webhookUid, JSON.stringify(exclude))
     .first<{ next_due_at: number | null; held: number }>();
@@ -375,27 +554,27 @@ export async function pendingOutlook(db: D1Database, webhookUid: string, exclude
 export async function owedInOrder(db: D1Database, webhookUid: string, limit: number): Promise<FlowJob[]> {
   const { results } = await db
     .prepare(
-      `SELECT ${JOB_COLUMNS} FROM deliveries d JOIN events e ON e.id = d.event_id
-       WHERE d.webhook_uid = ? AND ${owed("d.status")}
-       ORDER BY d.event_received_at, d.seq LIMIT ?`,
+      `${JOB_SELECT}
+       WHERE d.webhook = ${nameIdSql("?1")} AND ${owed("d.status")}
+       ORDER BY d.event_received_at, d.seq LIMIT ?2`,
     )
     .bind(webhookUid, limit)
-    .all<FlowJobRow>();
-  return results.map(toJob);
+    .all<FlowJobRow & { e_seq: number }>();
+  return jobsOf(db, results);
 }
 
-/** How many deliveries a webhook holds and has pending, counting at most `cap` of them. */
+/**
+ * How many deliveries a webhook holds and has pending, reported up to `cap` in all
+ * (held first): one row of its counts, however many are owed.
+ */
 export async function backlogOf(db: D1Database, webhookUid: string, cap: number): Promise<{ held: number; pending: number; capped: boolean }> {
-  const { results } = await db
-    .prepare(
-      `SELECT status, COUNT(*) AS n FROM (SELECT status FROM deliveries WHERE webhook_uid = ? AND ${owed()} LIMIT ?) GROUP BY status`,
-    )
-    .bind(webhookUid, cap + 1)
-    .all<{ status: string; n: number }>();
-  const count = (s: DeliveryStatus) => results.find((r) => r.status === s)?.n ?? 0;
-  const held = count("held");
-  const pending = count("pending");
+  const row = await db
+    .prepare(`SELECT ${statusSum("held")} AS held, ${statusSum("pending")} AS pending FROM delivery_counts WHERE webhook = ${nameIdSql("?")}`)
+    .bind(webhookUid)
+    .first<{ held: number; pending: number }>();
+  const held = row?.held ?? 0;
+  const pending = row?.pending ?? 0;
   if (held + pending <= cap) return { held, pending, capped: false };
-  // One row more than the cap was read, only to know there are more.
-  return pending > 0 ? { held, pending: pending - 1, capped: true } : { held: held - 1, pending, capped: true };
+  const shownHeld = Math.min(held, cap);
+  return { held: shownHeld, pending: cap - shownHeld, capped: true };
 }

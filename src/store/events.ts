@@ -1,58 +1,54 @@
 import type { Access } from "../domain/access";
 import type { DeliveryStatus, NewDelivery } from "../domain/delivery";
 import type { IngestMessage, StoredEvent } from "../domain/types";
-import { eventAccessSql } from "./access";
-import { insertDeliveryStatement, unattemptedPendingStatement } from "./deliveries";
-import { from, to } from "./transitions";
+import { accessNames, eventAccessIds } from "./access";
+import { groupsOf } from "./content";
+import { contentsOf, contentsReader, dropGroupsStatement, groupOfSql, groupStatement } from "./contents";
+import { attemptCountsStatement, deliveryCountsStatement, eventCountsStatement, objectOf } from "./counters";
+import { insertDeliveriesStatements, unattemptedPendingStatement } from "./deliveries";
+import { apiIdSql, dedupeKeySql, dedupeTextSql, idKeySql, learnNamesStatement, nameIdSql, nameIds } from "./names";
+import { boundedScan, type Driver } from "./scan";
+import { from, statusCode, to } from "./transitions";
 
 /** An event ready to store: the queue message with its body resolved, and the webhooks whose filter excluded it. */
 export type EventRow = Omit<IngestMessage, "v" | "body" | "bodyKey"> & { body: string; filteredOut?: string[] };
 
-// D1 binds at most 100 parameters, so one statement inserts many events, their rows
-// travelling as one JSON parameter. A chunk keeps that value under 1 MB (D1 allows
-// 2 MB); a lone row can be larger and still fits, since a body is at most 256 KiB.
-const MAX_CHUNK_BYTES = 1_000_000;
-const INSERT_EVENTS = `INSERT INTO events (id, source_id, dedupe_key, event_type, location_uid, organization_uid, received_at, headers, body,
-    filtered_out)
-  SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7, value->>8, value->>9
-  FROM json_each(?) WHERE true
+// D1 binds at most 100 parameters, so one statement inserts a group of events, their
+// rows travelling as one JSON parameter, just after the group's contents (contents.ts).
+const INSERT_EVENTS = `INSERT INTO events (id, source, type, object, organization, location, received_at, dedupe, part, filtered_out)
+  SELECT ${idKeySql("evt_", "value->>0")}, ${nameIdSql("value->>1")}, ${nameIdSql("value->>2")}, value->>3,
+    ${nameIdSql("value->>4")}, ${nameIdSql("value->>5")}, value->>6, ${dedupeKeySql("value->>7")}, key, value->>8
+  FROM json_each(?) WHERE true ORDER BY key
   ON CONFLICT DO NOTHING`;
 
-function insertStatements(db: D1Database, events: EventRow[]): D1PreparedStatement[] {
-  const chunks: string[][] = [];
-  let rows: string[] = [];
-  let bytes = 0;
-  for (const e of events) {
-    const row = JSON.stringify([
-      e.eventId,
-      e.sourceId,
-      e.dedupeKey,
-      e.eventType,
-      e.locationUid,
-      e.organizationUid,
-      e.receivedAt,
-      JSON.stringify(e.headers),
-      e.body,
+/** The events of a JSON list (`[id, org, loc, receivedAt, object]`) not stored yet, as the counters take them. */
+const NEW_EVENTS = `SELECT ${nameIdSql("j.value->>1")} AS org, ${nameIdSql("j.value->>2")} AS loc, j.value->>3 AS received_at, j.value->>4 AS object
+  FROM json_each(?) j WHERE NOT EXISTS (SELECT 1 FROM events WHERE id = ${idKeySql("evt_", "j.value->>0")})`;
+
+async function insertStatements(db: D1Database, events: EventRow[]): Promise<D1PreparedStatement[]> {
+  const stmts: D1PreparedStatement[] = [];
+  for (const group of groupsOf(events)) {
+    const rows = group.map((e) => [
+      e.eventId, e.sourceId, e.eventType, objectOf(e.eventType), e.organizationUid, e.locationUid, e.receivedAt, e.dedupeKey,
       e.filteredOut?.length ? JSON.stringify(e.filteredOut) : null,
     ]);
-    const rowBytes = row.length * 3; // a UTF-16 unit is at most 3 bytes of UTF-8
-    if (rows.length > 0 && bytes + rowBytes > MAX_CHUNK_BYTES) {
-      chunks.push(rows);
-      rows = [];
-      bytes = 0;
-    }
-    rows.push(row);
-    bytes += rowBytes;
+    stmts.push(await groupStatement(db, group), db.prepare(INSERT_EVENTS).bind(JSON.stringify(rows)));
   }
-  chunks.push(rows);
-  return chunks.map((chunk) => db.prepare(INSERT_EVENTS).bind(`[${chunk.join(",")}]`));
+  return stmts;
+}
+
+/** The first of each id: a batch may carry the same event twice (queue redelivery). */
+function distinctBy<T>(items: T[], key: (t: T) => string): T[] {
+  const seen = new Set<string>();
+  return items.filter((t) => !seen.has(key(t)) && seen.add(key(t)) !== undefined);
 }
 
 /**
  * Stores events and the deliveries they are owed in one transaction, with `also`
- * (what the batch teaches other tables); an event or a delivery already stored is
- * left as it is. Returns the ids of the given deliveries that are pending and never
- * attempted: their webhooks' schedulers are owed a wake-up.
+ * (what the batch teaches other tables) and the counters they change; an event or
+ * a delivery already stored is left as it is. Returns the ids of the given
+ * deliveries that are pending and never attempted: their webhooks' schedulers are
+ * owed a wake-up.
  */
 export async function storeEvents(
   db: D1Database,
@@ -61,10 +57,23 @@ export async function storeEvents(
   also: D1PreparedStatement[] = [],
 ): Promise<string[]> {
   if (events.length === 0) return [];
-  const stmts = [...insertStatements(db, events), ...also, ...deliveries.map((d) => insertDeliveryStatement(db, d))];
-  if (deliveries.length > 0) stmts.push(unattemptedPendingStatement(db, deliveries.map((d) => d.id)));
+  const unique = distinctBy(events, (e) => e.eventId);
+  const owed = distinctBy(deliveries, (d) => d.id);
+  const names = learnNamesStatement(db, [
+    ...unique.flatMap((e) => [e.sourceId, e.eventType, e.organizationUid, e.locationUid]),
+    ...owed.map((d) => d.webhookUid),
+  ]);
+  const counted = JSON.stringify(unique.map((e) => [e.eventId, e.organizationUid, e.locationUid, e.receivedAt, objectOf(e.eventType)]));
+  const stmts = [
+    ...(names ? [names] : []),
+    eventCountsStatement(db, NEW_EVENTS, [counted], 1),
+    ...(await insertStatements(db, unique)),
+    ...also,
+    ...insertDeliveriesStatements(db, owed),
+  ];
+  if (owed.length > 0) stmts.push(unattemptedPendingStatement(db, owed.map((d) => d.id)));
   const results = await db.batch<{ id: string }>(stmts);
-  return deliveries.length > 0 ? (results[results.length - 1]?.results ?? []).map((r) => r.id) : [];
+  return owed.length > 0 ? (results[results.length - 1]?.results ?? []).map((r) => r.id) : [];
 }
 
 /** Where a retention pass has got to: events are taken in (received_at, seq) order. */
@@ -88,14 +97,14 @@ export interface RetentionStep {
 const OWED = from("expire", "d.status");
 const GRACED = `d.status = ${to("expire")} AND d.updated_at >= ?2`;
 const PURGEABLE = `SELECT j.value FROM json_each(?1) j
-  WHERE NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = j.value AND (${OWED} OR (${GRACED})))`;
+  WHERE NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event = j.value AND (${OWED} OR (${GRACED})))`;
 
 /**
  * One chunk of the retention pass over events received before `cutoff`, after
  * `from`: their held and pending deliveries expire (nothing owed disappears
  * silently), and the events with nothing owed and no delivery expired since
- * `graceCutoff` are deleted with their deliveries and attempts. The rest stay
- * visible until the grace period is over. One read, then one transaction.
+ * `graceCutoff` are deleted with their deliveries, attempts and counts. The rest
+ * stay visible until the grace period is over. One read, then one transaction.
  */
 export async function retentionStep(
   db: D1Database,
@@ -103,66 +112,79 @@ export async function retentionStep(
 ): Promise<RetentionStep> {
   const { results } = await db
     .prepare(
-      `SELECT e.id, e.seq, e.received_at,
-         EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND ${OWED}) AS owed,
-         EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND ${GRACED}) AS graced
+      `SELECT e.seq, e.received_at,
+         EXISTS (SELECT 1 FROM deliveries d WHERE d.event = e.seq AND ${OWED}) AS owed,
+         EXISTS (SELECT 1 FROM deliveries d WHERE d.event = e.seq AND ${GRACED}) AS graced
        FROM events e
        WHERE e.received_at >= ?1 AND e.received_at < ?3 AND (e.received_at > ?1 OR e.seq > ?4)
        ORDER BY e.received_at, e.seq LIMIT ?5`,
     )
     .bind(opts.from.receivedAt, opts.graceCutoff, opts.cutoff, opts.from.seq, opts.limit)
-    .all<{ id: string; seq: number; received_at: number; owed: number; graced: number }>();
+    .all<{ seq: number; received_at: number; owed: number; graced: number }>();
   const last = results[results.length - 1];
   if (!last) return { expired: 0, purged: 0, next: null };
-  const owed = results.filter((r) => r.owed).map((r) => r.id);
-  const candidates = JSON.stringify(results.filter((r) => !r.owed && !r.graced).map((r) => r.id));
+  const owed = JSON.stringify(results.filter((r) => r.owed).map((r) => r.seq));
+  const candidates = JSON.stringify(results.filter((r) => !r.owed && !r.graced).map((r) => r.seq));
+  const expiring = `FROM deliveries WHERE event IN (SELECT value FROM json_each(?1)) AND ${from("expire")}`;
+  const purged = `event IN (${PURGEABLE})`;
 
   // The purge checks again inside the transaction: a delivery made meanwhile (a replay) keeps its event.
-  const [expire, , , purge] = await db.batch([
-    db
-      .prepare(
-        `UPDATE deliveries SET status = ${to("expire")}, next_attempt_at = NULL, updated_at = ?2
-         WHERE event_id IN (SELECT value FROM json_each(?1)) AND ${from("expire")}`,
-      )
-      .bind(JSON.stringify(owed), opts.now),
-    db
-      .prepare(`DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE event_id IN (${PURGEABLE}))`)
-      .bind(candidates, opts.graceCutoff),
-    db.prepare(`DELETE FROM deliveries WHERE event_id IN (${PURGEABLE})`).bind(candidates, opts.graceCutoff),
-    db.prepare(`DELETE FROM events WHERE id IN (${PURGEABLE})`).bind(candidates, opts.graceCutoff),
+  const results2 = await db.batch([
+    deliveryCountsStatement(db, `SELECT webhook, object, status AS old_status, ${to("expire")} AS new_status ${expiring}`, [owed]),
+    db.prepare(`UPDATE deliveries SET status = ${to("expire")}, next_attempt_at = NULL, updated_at = ?2 WHERE seq IN (SELECT seq ${expiring})`).bind(owed, opts.now),
+    attemptCountsStatement(
+      db,
+      `SELECT d.webhook, d.object, a.started_at, a.error IS NULL AS ok FROM attempts a JOIN deliveries d ON d.seq = a.delivery WHERE d.${purged}`,
+      [candidates, opts.graceCutoff],
+      -1,
+    ),
+    deliveryCountsStatement(db, `SELECT webhook, object, status AS old_status, NULL AS new_status FROM deliveries WHERE ${purged}`, [
+      candidates,
+      opts.graceCutoff,
+    ]),
+    eventCountsStatement(db, `SELECT organization AS org, location AS loc, received_at, object FROM events WHERE seq IN (${PURGEABLE})`, [
+      candidates,
+      opts.graceCutoff,
+    ], -1),
+    db.prepare(`DELETE FROM attempts WHERE delivery IN (SELECT seq FROM deliveries WHERE ${purged})`).bind(candidates, opts.graceCutoff),
+    db.prepare(`DELETE FROM deliveries WHERE ${purged}`).bind(candidates, opts.graceCutoff),
+    db.prepare(`DELETE FROM events WHERE seq IN (${PURGEABLE})`).bind(candidates, opts.graceCutoff),
+    dropGroupsStatement(db, candidates),
   ]);
   return {
-    expired: expire?.meta.changes ?? 0,
-    purged: purge?.meta.changes ?? 0,
+    expired: results2[1]?.meta.changes ?? 0,
+    purged: results2[7]?.meta.changes ?? 0,
     next: results.length < opts.limit ? null : { receivedAt: last.received_at, seq: last.seq },
   };
 }
 
 export async function eventExists(db: D1Database, id: string): Promise<boolean> {
-  return (await db.prepare("SELECT 1 FROM events WHERE id = ?").bind(id).first()) !== null;
+  return (await db.prepare(`SELECT 1 FROM events WHERE id = ${idKeySql("evt_", "?1")}`).bind(id).first()) !== null;
 }
 
-interface EventDbRow {
+/** An event's columns with its names spelled out. */
+export interface EventDbRow {
   seq: number;
   id: string;
   source_id: string;
-  dedupe_key: string;
   event_type: string;
   location_uid: string | null;
   organization_uid: string | null;
   received_at: number;
-  headers: string;
-  body: string;
+  dedupe_key: string;
+  filtered_out: string | null;
 }
 
-/** Uids in a `filtered_out` column. */
-export function uidsOf(text: string | null): string[] {
-  if (text === null) return [];
-  const v: unknown = JSON.parse(text);
-  return Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
-}
+const EVENT_COLUMNS = `e.seq, ${apiIdSql("evt_", "e.id")} AS id, s.name AS source_id, t.name AS event_type,
+    l.name AS location_uid, o.name AS organization_uid, e.received_at, ${dedupeTextSql("e.dedupe")} AS dedupe_key, e.filtered_out`;
+const EVENT_FROM = `FROM events e JOIN names s ON s.id = e.source JOIN names t ON t.id = e.type
+  LEFT JOIN names o ON o.id = e.organization LEFT JOIN names l ON l.id = e.location`;
+/** SELECT … FROM events e with its names: add WHERE, ORDER BY, LIMIT. */
+const EVENT_SELECT = `SELECT ${EVENT_COLUMNS} ${EVENT_FROM}`;
 
-function toEvent(r: EventDbRow): StoredEvent {
+type EventMeta = Omit<StoredEvent, "body" | "headers">;
+
+function toMeta(r: EventDbRow): EventMeta {
   return {
     seq: r.seq,
     id: r.id,
@@ -172,15 +194,40 @@ function toEvent(r: EventDbRow): StoredEvent {
     locationUid: r.location_uid,
     organizationUid: r.organization_uid,
     receivedAt: r.received_at,
-    headers: JSON.parse(r.headers) as Record<string, string>,
-    body: r.body,
   };
+}
+
+/** Events with their headers and bodies (rows whose contents are missing are left out). */
+async function withContents(db: D1Database, rows: EventDbRow[]): Promise<StoredEvent[]> {
+  const contents = await contentsOf(db, rows.map((r) => r.seq));
+  return rows.flatMap((r) => {
+    const c = contents.get(r.seq);
+    return c ? [{ ...toMeta(r), headers: c.headers, body: c.body }] : [];
+  });
+}
+
+/** Uids in a `filtered_out` column. */
+export function uidsOf(text: string | null): string[] {
+  if (text === null) return [];
+  const v: unknown = JSON.parse(text);
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
 }
 
 /** An event, with the uids of the webhooks whose filter excluded it when it was stored. */
 export async function getEvent(db: D1Database, id: string): Promise<(StoredEvent & { filteredOut: string[] }) | null> {
-  const row = await db.prepare("SELECT * FROM events WHERE id = ?").bind(id).first<EventDbRow & { filtered_out: string | null }>();
-  return row ? { ...toEvent(row), filteredOut: uidsOf(row.filtered_out) } : null;
+  const row = await db.prepare(`${EVENT_SELECT} WHERE e.id = ${idKeySql("evt_", "?1")}`).bind(id).first<EventDbRow>();
+  const event = row ? (await withContents(db, [row]))[0] : undefined;
+  return row && event ? { ...event, filteredOut: uidsOf(row.filtered_out) } : null;
+}
+
+/** Events by their positions, newest first, without bodies. */
+export async function eventsAt(db: D1Database, seqs: number[]): Promise<EventMeta[]> {
+  if (seqs.length === 0) return [];
+  const { results } = await db
+    .prepare(`${EVENT_SELECT} WHERE e.seq IN (SELECT value FROM json_each(?)) ORDER BY e.seq DESC`)
+    .bind(JSON.stringify(seqs))
+    .all<EventDbRow>();
+  return results.map(toMeta);
 }
 
 export interface EventPage {
@@ -200,44 +247,75 @@ export interface EventFilter {
   until?: number;
 }
 
-/** The SQL conditions of a filter and an access on `events` rows. */
-function filterSql(f: EventFilter, access: Access | null): { clauses: string[]; binds: unknown[] } {
-  const clauses: string[] = [];
-  const binds: unknown[] = [];
-  const add = (sql: string, value: unknown) => (clauses.push(sql), binds.push(value));
-  if (f.eventType) add("event_type = ?", f.eventType);
-  if (f.sourceId) add("source_id = ?", f.sourceId);
-  if (f.locationUid) add("location_uid = ?", f.locationUid);
-  if (f.organizationUid) add("organization_uid = ?", f.organizationUid);
-  if (f.since !== undefined) add("received_at >= ?", f.since);
-  if (f.until !== undefined) add("received_at < ?", f.until);
-  if (f.status) add("id IN (SELECT event_id FROM deliveries WHERE status = ?)", f.status);
-  const a = eventAccessSql(access);
-  clauses.push(a.sql);
-  binds.push(...a.binds);
-  return { clauses, binds };
-}
+/** Rows one list call examines at most, however rare its filter: past them it answers a cursor. */
+export const EVENT_SCAN_ROWS = 4_000;
+/** With a status filter each row examined also looks up its deliveries. */
+export const EVENT_STATUS_SCAN_ROWS = 2_000;
 
-/** Newest first, `limit` at a time, strictly below `before` (the insertion sequence). */
+/**
+ * Newest first, up to `limit`, strictly below `before` (the insertion sequence).
+ * A location or organization filter, or a token limited to some, walks those
+ * index ranges; any other filter is checked along the walk. One call examines at
+ * most EVENT_SCAN_ROWS events: a page can hold fewer than `limit` events and still
+ * carry `nextBefore`, where the next call continues.
+ */
 export async function listEvents(
   db: D1Database,
   opts: { limit: number; before?: number; filter?: EventFilter; access?: Access | null },
 ): Promise<EventPage> {
-  const where = filterSql(opts.filter ?? {}, opts.access ?? null);
-  const clauses = ["seq < ?", ...where.clauses];
-  const binds: unknown[] = [opts.before ?? Number.MAX_SAFE_INTEGER, ...where.binds];
+  const f = opts.filter ?? {};
+  const where = await eventConditions(db, f, opts.access ?? null, "walked.seq");
+  if (!where) return { events: [], nextBefore: null };
+  const page = await boundedScan(db, {
+    table: "events",
+    columns: "seq, source, type, object, organization, location, received_at",
+    drivers: where.drivers,
+    filter: where.conditions.join(" AND ") || "1",
+    before: opts.before ?? Number.MAX_SAFE_INTEGER,
+    limit: opts.limit,
+    scanRows: f.status ? EVENT_STATUS_SCAN_ROWS : EVENT_SCAN_ROWS,
+  });
+  return { events: await eventsAt(db, page.seqs), nextBefore: page.nextBefore };
+}
 
-  const { results } = await db
-    .prepare(
-      `SELECT seq, id, source_id, dedupe_key, event_type, location_uid, organization_uid, received_at, '{}' AS headers, '' AS body
-       FROM events WHERE ${clauses.join(" AND ")} ORDER BY seq DESC LIMIT ?`,
-    )
-    .bind(...binds, opts.limit + 1)
-    .all<EventDbRow>();
-  const page = results.slice(0, opts.limit).map(toEvent);
-  const events = page.map(({ body: _b, headers: _h, ...rest }) => rest);
-  const last = page[page.length - 1];
-  return { events, nextBefore: results.length > opts.limit && last ? last.seq : null };
+/**
+ * A filter and an access as conditions on an events row (`seq` names its position,
+ * for the status filter), with the index ranges that hold every match: a location
+ * or organization filter's, else a limited token's, else the table's. Null when
+ * nothing stored can match (a name never stored, a token granted nothing stored).
+ */
+async function eventConditions(
+  db: D1Database,
+  f: EventFilter,
+  access: Access | null,
+  seq: string,
+): Promise<{ conditions: string[]; drivers: Driver[] } | null> {
+  const ids = await nameIds(db, [
+    ...[f.eventType, f.sourceId, f.locationUid, f.organizationUid].filter((n): n is string => n !== undefined),
+    ...accessNames(access),
+  ]);
+  const idOf = (name: string | undefined) => (name === undefined ? undefined : (ids.get(name) ?? null));
+  const [type, source, location, organization] = [idOf(f.eventType), idOf(f.sourceId), idOf(f.locationUid), idOf(f.organizationUid)];
+  if (type === null || source === null || location === null || organization === null) return null;
+
+  const conditions: string[] = [];
+  if (type !== undefined) conditions.push(`type = ${type}`);
+  if (source !== undefined) conditions.push(`source = ${source}`);
+  if (location !== undefined) conditions.push(`location = ${location}`);
+  if (organization !== undefined) conditions.push(`organization = ${organization}`);
+  if (f.since !== undefined) conditions.push(`received_at >= ${Math.trunc(f.since)}`);
+  if (f.until !== undefined) conditions.push(`received_at < ${Math.trunc(f.until)}`);
+  if (f.status) conditions.push(`EXISTS (SELECT 1 FROM deliveries d WHERE d.event = ${seq} AND d.status = ${statusCode(f.status)})`);
+  const grant = eventAccessIds(access, ids);
+  if (grant.none) return null;
+  if (grant.sql) conditions.push(grant.sql);
+
+  let drivers: Driver[];
+  if (location !== undefined) drivers = [`location = ${location}`];
+  else if (organization !== undefined) drivers = [`organization = ${organization}`];
+  else if (grant.drivers.length > 0) drivers = grant.drivers;
+  else drivers = ["1"];
+  return { conditions, drivers };
 }
 
 /** A place in time order: events are read by `received_at`, then insertion order. */
@@ -246,26 +324,7 @@ export interface TimePosition {
   seq: number;
 }
 
-/**
- * Events received in [since, until), oldest first, after `after`, at most `limit`:
- * one range of the `received_at` index (which holds `seq`), so a page reads at most
- * `limit` rows however many events the account keeps.
- */
-export async function eventsInRange(
-  db: D1Database,
-  opts: { since: number; until: number; after: TimePosition | null; limit: number },
-): Promise<Omit<StoredEvent, "body" | "headers">[]> {
-  const after = opts.after ?? { receivedAt: opts.since, seq: -1 };
-  const { results } = await db
-    .prepare(
-      `SELECT seq, id, source_id, dedupe_key, event_type, location_uid, organization_uid, received_at, '{}' AS headers, '' AS body
-       FROM events WHERE received_at >= ? AND received_at < ? AND (received_at, seq) > (?, ?)
-       ORDER BY received_at, seq LIMIT ?`,
-    )
-    .bind(opts.since, opts.until, after.receivedAt, after.seq, opts.limit)
-    .all<EventDbRow>();
-  return results.map(toEvent).map(({ body: _b, headers: _h, ...rest }) => rest);
-}
+const IN_RANGE = `WHERE e.received_at >= ? AND e.received_at < ? AND (e.received_at, e.seq) > (?, ?) ORDER BY e.received_at, e.seq LIMIT ?`;
 
 /** A bounded read of events with their bodies (`eventsWithBodies`). */
 export interface BodiesRead {
@@ -277,14 +336,18 @@ export interface BodiesRead {
   more: boolean;
 }
 
+/** Content rows read (and inflated) per query while a bounded read goes through bodies. */
+const GROUPS_PER_READ = 4;
+
 /**
  * Events received in [since, until), newest or oldest first, strictly past `after`,
- * with their bodies: at most `limit` events are examined, and no more once their
- * bodies reach `maxChars` characters (the first is always taken), in one range of
- * the `received_at` index. The filter and access apply to the events examined, not
- * before the bound, so a search or replay page costs at most `limit` rows however
- * few of them the caller may see (their bodies are not returned). The one read of
- * many bodies at once.
+ * with their bodies: at most `limit` events are examined, in one range of the
+ * `received_at` index, and no more once their bodies reach `maxChars` characters
+ * (the first is always taken); their content rows are read a few at a time, as the
+ * walk reaches them. The filter and access apply to the events examined, not before
+ * the bound, so a search or replay page costs at most `limit` rows however few of
+ * them the caller may see (their bodies are not returned). The one read of many
+ * bodies at once.
  */
 export async function eventsWithBodies(
   db: D1Database,
@@ -299,39 +362,54 @@ export async function eventsWithBodies(
     access?: Access | null;
   },
 ): Promise<BodiesRead> {
+  const where = await eventConditions(db, opts.filter ?? {}, opts.access ?? null, "e.seq");
   const newest = opts.order === "newest";
   const dir = newest ? "DESC" : "ASC";
   const after = opts.after ?? (newest ? { receivedAt: opts.until, seq: -1 } : { receivedAt: opts.since, seq: -1 });
   // The cursor's time bounds the index range too, so a later page does not walk the earlier ones again.
-  const past = newest ? "received_at <= ?3 AND (received_at, seq) < (?3, ?4)" : "received_at >= ?3 AND (received_at, seq) > (?3, ?4)";
-  const where = filterSql(opts.filter ?? {}, opts.access ?? null);
+  const past = newest
+    ? "e.received_at <= ?3 AND (e.received_at, e.seq) < (?3, ?4)"
+    : "e.received_at >= ?3 AND (e.received_at, e.seq) > (?3, ?4)";
+  const visible = where ? where.conditions.join(" AND ") || "1" : "0";
   const { results } = await db
     .prepare(
-      `WITH examined AS (
-         SELECT seq AS s, received_at AS r, length(body) AS chars FROM events
-         WHERE received_at >= ?1 AND received_at < ?2 AND ${past}
-         ORDER BY received_at ${dir}, seq ${dir} LIMIT ?5),
-       bounded AS (
-         SELECT s, r, SUM(chars) OVER (ORDER BY r ${dir}, s ${dir}) - chars AS before FROM examined),
-       capped AS (SELECT s FROM bounded WHERE before < ?6),
-       -- The filter's plain ? parameters come after ?6 in the text, so they number from ?7.
-       judged AS (
-         SELECT events.seq AS s, (${where.clauses.join(" AND ")}) AS visible FROM capped JOIN events ON events.seq = capped.s)
-       SELECT events.seq, events.id, events.source_id, events.dedupe_key, events.event_type, events.location_uid,
-         events.organization_uid, events.received_at,
-         CASE WHEN judged.visible THEN events.headers ELSE '{}' END AS headers,
-         CASE WHEN judged.visible THEN events.body ELSE '' END AS body,
-         judged.visible AS visible, (SELECT COUNT(*) FROM examined) AS examined
-       FROM judged JOIN events ON events.seq = judged.s
-       ORDER BY events.received_at ${dir}, events.seq ${dir}`,
+      `SELECT ${EVENT_COLUMNS}, e.part, ${groupOfSql("e.seq")} AS grp, (${visible}) AS visible ${EVENT_FROM}
+       WHERE e.received_at >= ?1 AND e.received_at < ?2 AND ${past}
+       ORDER BY e.received_at ${dir}, e.seq ${dir} LIMIT ?5`,
     )
-    .bind(opts.since, opts.until, after.receivedAt, after.seq, opts.limit, opts.maxChars, ...where.binds)
-    .all<EventDbRow & { visible: number; examined: number }>();
-  const lastRow = results[results.length - 1];
-  const examined = lastRow?.examined ?? 0;
+    .bind(opts.since, opts.until, after.receivedAt, after.seq, opts.limit)
+    .all<EventDbRow & { part: number; grp: number | null; visible: number }>();
+
+  const read = contentsReader(db, GROUPS_PER_READ);
+  const events: (StoredEvent & TimePosition)[] = [];
+  let chars = 0;
+  let taken = 0;
+  for (const [i, r] of results.entries()) {
+    if (i > 0 && chars >= opts.maxChars) break;
+    const content = r.grp === null ? undefined : await read(r.grp, r.part, () => results.slice(i + 1).map((x) => x.grp));
+    taken++;
+    if (!content) continue;
+    chars += content.body.length;
+    if (r.visible === 1) events.push({ ...toMeta(r), headers: content.headers, body: content.body });
+  }
+  const lastRow = results[taken - 1];
   return {
-    events: results.filter((r) => r.visible === 1).map((r) => ({ ...toEvent(r), receivedAt: r.received_at, seq: r.seq })),
+    events,
     last: lastRow ? { receivedAt: lastRow.received_at, seq: lastRow.seq } : null,
-    more: examined === opts.limit || results.length < examined,
+    more: results.length === opts.limit || taken < results.length,
   };
 }
+
+/** The same range without bodies (replays). */
+export async function eventsInRange(
+  db: D1Database,
+  opts: { since: number; until: number; after: TimePosition | null; limit: number },
+): Promise<EventMeta[]> {
+  const after = opts.after ?? { receivedAt: opts.since, seq: -1 };
+  const { results } = await db
+    .prepare(`${EVENT_SELECT} ${IN_RANGE}`)
+    .bind(opts.since, opts.until, after.receivedAt, after.seq, opts.limit)
+    .all<EventDbRow>();
+  return results.map(toMeta);
+}
+

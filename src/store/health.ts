@@ -3,7 +3,6 @@
 // at a time (one row and at most 25 hourly ones). The hourly counts are this
 // module's alone, so another source of per-hour attempt counts can replace them here.
 import { HOUR_MS, hourOf, NO_ATTEMPTS, type HealthRecord, type HourCount } from "../domain/health";
-import type { Attempt } from "../domain/types";
 
 /** Hourly counts are kept this long: the last day's success rate, and the share of the previous hour. */
 const HOURS_KEPT = 25;
@@ -28,37 +27,42 @@ function toRecord(r: HealthRow): HealthRecord {
 }
 
 /**
- * What one attempt changes in its webhook's health, for the transaction that
- * records it, right after the attempt's own INSERT … ON CONFLICT DO NOTHING: each
- * applies only if the statement before it changed a row (`changes()`), so an
- * attempt recorded twice is counted once.
+ * What a batch of a webhook's attempts changes in its health, for the transaction
+ * that records them, before their INSERT: `rowsSql` selects the attempts not
+ * recorded yet (so an attempt recorded twice is counted once), in the order they
+ * were made, as columns `k` (that order), `started_at`, `ended_at`, `error` and `ok`.
+ * The streak is what follows the batch's last success (or adds to the stored one when
+ * none succeeded); the hours are counted a row per clock hour the batch touches.
  */
-export function attemptHealthStatements(db: D1Database, webhookUid: string, a: Attempt, ok: boolean): D1PreparedStatement[] {
-  const at = a.startedAt + a.durationMs;
-  const health = ok
-    ? db
-        .prepare(
-          `INSERT INTO webhook_health (webhook_uid, consecutive_failures, failing_since, last_success_at, last_failure_at, last_error)
-           SELECT ?1, 0, NULL, ?2, NULL, NULL WHERE changes() > 0
-           ON CONFLICT (webhook_uid) DO UPDATE SET consecutive_failures = 0, failing_since = NULL,
-             last_success_at = max(coalesce(last_success_at, 0), excluded.last_success_at)`,
-        )
-        .bind(webhookUid, at)
-    : db
-        .prepare(
-          `INSERT INTO webhook_health (webhook_uid, consecutive_failures, failing_since, last_success_at, last_failure_at, last_error)
-           SELECT ?1, 1, ?2, NULL, ?3, ?4 WHERE changes() > 0
-           ON CONFLICT (webhook_uid) DO UPDATE SET consecutive_failures = consecutive_failures + 1,
-             failing_since = coalesce(failing_since, excluded.failing_since), last_failure_at = excluded.last_failure_at, last_error = excluded.last_error`,
-        )
-        .bind(webhookUid, a.startedAt, at, a.error);
-  const hour = db
+export function attemptsHealthStatements(db: D1Database, webhookUid: string, rowsSql: string, binds: unknown[]): D1PreparedStatement[] {
+  const n = binds.length;
+  const uid = `?${n + 1}`;
+  const health = db
     .prepare(
-      `INSERT INTO webhook_attempt_hours (webhook_uid, hour, attempts, succeeded) SELECT ?, ?, 1, ? WHERE changes() > 0
-       ON CONFLICT (webhook_uid, hour) DO UPDATE SET attempts = attempts + 1, succeeded = succeeded + excluded.succeeded`,
+      `WITH r AS MATERIALIZED (${rowsSql}),
+       b AS (SELECT (SELECT MAX(k) FROM r WHERE ok) AS last_ok, (SELECT MAX(ended_at) FROM r WHERE ok) AS ok_at, (SELECT COUNT(*) FROM r) AS total),
+       t AS (SELECT COUNT(*) AS fails, MIN(started_at) AS first FROM r WHERE NOT ok AND k > COALESCE((SELECT last_ok FROM b), -1)),
+       l AS (SELECT ended_at, error FROM r WHERE NOT ok ORDER BY k DESC LIMIT 1)
+       INSERT INTO webhook_health (webhook_uid, consecutive_failures, failing_since, last_success_at, last_failure_at, last_error)
+       SELECT ${uid}, t.fails, CASE WHEN t.fails > 0 THEN t.first END, b.ok_at, (SELECT ended_at FROM l), (SELECT error FROM l)
+       FROM b, t WHERE b.total > 0
+       ON CONFLICT (webhook_uid) DO UPDATE SET
+         consecutive_failures = CASE WHEN excluded.last_success_at IS NULL THEN consecutive_failures + excluded.consecutive_failures ELSE excluded.consecutive_failures END,
+         failing_since = CASE WHEN excluded.last_success_at IS NULL THEN coalesce(failing_since, excluded.failing_since) ELSE excluded.failing_since END,
+         last_success_at = CASE WHEN excluded.last_success_at IS NULL THEN last_success_at ELSE max(coalesce(last_success_at, 0), excluded.last_success_at) END,
+         last_failure_at = coalesce(excluded.last_failure_at, last_failure_at),
+         last_error = CASE WHEN excluded.last_failure_at IS NULL THEN last_error ELSE excluded.last_error END`,
     )
-    .bind(webhookUid, hourOf(a.startedAt), ok ? 1 : 0);
-  return [health, hour];
+    .bind(...binds, webhookUid);
+  const hours = db
+    .prepare(
+      `WITH r AS (${rowsSql})
+       INSERT INTO webhook_attempt_hours (webhook_uid, hour, attempts, succeeded)
+       SELECT ${uid}, (CAST(started_at AS INTEGER) / ${HOUR_MS}) * ${HOUR_MS} AS hour, COUNT(*), SUM(ok) FROM r WHERE true GROUP BY 2
+       ON CONFLICT (webhook_uid, hour) DO UPDATE SET attempts = attempts + excluded.attempts, succeeded = succeeded + excluded.succeeded`,
+    )
+    .bind(...binds, webhookUid);
+  return [health, hours];
 }
 
 /** The health rows and last HOURS_KEPT hourly counts of some webhooks: one indexed read each. */

@@ -1,7 +1,9 @@
 // What `edgehook listen` and `tail` read: events in insertion order (`seq`, the
 // primary key), so every read here is a bounded range of the primary key.
 import type { StoredEvent } from "../domain/types";
+import { contentsOf } from "./contents";
 import { uidsOf } from "./events";
+import { apiIdSql, idKeySql } from "./names";
 
 /** An event without its body and headers: enough to decide who may hear it, with the webhooks its routing filtered out. */
 export type EventMeta = Omit<StoredEvent, "body" | "headers" | "dedupeKey"> & { filteredOut: string[] };
@@ -17,7 +19,10 @@ interface MetaRow {
   filtered_out: string | null;
 }
 
-const META = "seq, id, source_id, event_type, location_uid, organization_uid, received_at, filtered_out";
+const META_COLUMNS = `e.seq, ${apiIdSql("evt_", "e.id")} AS id, s.name AS source_id, t.name AS event_type,
+  l.name AS location_uid, o.name AS organization_uid, e.received_at, e.filtered_out`;
+const META_JOINS = `JOIN names s ON s.id = e.source JOIN names t ON t.id = e.type
+  LEFT JOIN names o ON o.id = e.organization LEFT JOIN names l ON l.id = e.location`;
 
 function toMeta(r: MetaRow): EventMeta {
   return {
@@ -41,7 +46,7 @@ export async function lastEventSeq(db: D1Database): Promise<number> {
 /** Up to `limit` events stored after position `seq`, oldest first. */
 export async function eventsAfter(db: D1Database, seq: number, limit: number): Promise<EventMeta[]> {
   const { results } = await db
-    .prepare(`SELECT ${META} FROM events WHERE seq > ? ORDER BY seq LIMIT ?`)
+    .prepare(`SELECT ${META_COLUMNS} FROM events e ${META_JOINS} WHERE e.seq > ? ORDER BY e.seq LIMIT ?`)
     .bind(seq, limit)
     .all<MetaRow>();
   return results.map(toMeta);
@@ -50,7 +55,7 @@ export async function eventsAfter(db: D1Database, seq: number, limit: number): P
 /** Up to `limit` events at or before position `seq`, newest first. */
 export async function eventsUpTo(db: D1Database, seq: number, limit: number): Promise<EventMeta[]> {
   const { results } = await db
-    .prepare(`SELECT ${META} FROM events WHERE seq <= ? ORDER BY seq DESC LIMIT ?`)
+    .prepare(`SELECT ${META_COLUMNS} FROM events e ${META_JOINS} WHERE e.seq <= ? ORDER BY e.seq DESC LIMIT ?`)
     .bind(seq, limit)
     .all<MetaRow>();
   return results.map(toMeta);
@@ -60,10 +65,14 @@ export async function eventsUpTo(db: D1Database, seq: number, limit: number): Pr
 export async function eventBodies(db: D1Database, ids: string[]): Promise<Map<string, string>> {
   if (ids.length === 0) return new Map();
   const { results } = await db
-    .prepare("SELECT id, body FROM events WHERE id IN (SELECT value FROM json_each(?))")
+    .prepare(`SELECT ${apiIdSql("evt_", "id")} AS id, seq FROM events WHERE id IN (SELECT ${idKeySql("evt_", "value")} FROM json_each(?))`)
     .bind(JSON.stringify(ids))
-    .all<{ id: string; body: string }>();
-  return new Map(results.map((r) => [r.id, r.body]));
+    .all<{ id: string; seq: number }>();
+  const contents = await contentsOf(db, results.map((r) => r.seq));
+  return new Map(results.flatMap((r) => {
+    const c = contents.get(r.seq);
+    return c ? [[r.id, c.body] as const] : [];
+  }));
 }
 
 /** The event and webhook behind each of some deliveries. */
@@ -74,10 +83,11 @@ export async function deliveryContext(
   if (deliveryIds.length === 0) return new Map();
   const { results } = await db
     .prepare(
-      `SELECT d.id AS delivery_id, d.webhook_uid, w.organization_uid AS w_organization_uid, w.location_uid AS w_location_uid,
-         e.seq, e.id, e.source_id, e.event_type, e.location_uid, e.organization_uid, e.received_at, e.filtered_out
-       FROM deliveries d JOIN events e ON e.id = d.event_id JOIN webhooks w ON w.uid = d.webhook_uid
-       WHERE d.id IN (SELECT value FROM json_each(?))`,
+      `SELECT ${apiIdSql("dlv_", "d.id")} AS delivery_id, w.uid AS webhook_uid, w.organization_uid AS w_organization_uid,
+         w.location_uid AS w_location_uid, ${META_COLUMNS}
+       FROM deliveries d JOIN events e ON e.seq = d.event ${META_JOINS}
+       JOIN names wn ON wn.id = d.webhook JOIN webhooks w ON w.uid = wn.name
+       WHERE d.id IN (SELECT ${idKeySql("dlv_", "value")} FROM json_each(?))`,
     )
     .bind(JSON.stringify(deliveryIds))
     .all<MetaRow & { delivery_id: string; webhook_uid: string; w_organization_uid: string | null; w_location_uid: string | null }>();

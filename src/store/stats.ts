@@ -1,8 +1,15 @@
+// /v1/stats from the counters (store/counters.ts): a read touches a few rows per
+// organization or location of the grant, never the events or deliveries counted.
 import type { Access } from "../domain/access";
-import { deliveryAccessSql, eventAccessSql, webhookAccessSql } from "./access";
+import { DELIVERY_STATUSES } from "../domain/delivery";
+import { grantedWebhookIdsSql, hiddenGroups, webhookAccessSql } from "./access";
+import { ATTEMPT_COLUMNS, ATTEMPT_OK_COLUMNS, deliveryColumn, EVENT_COLUMNS, HOUR_MS, OBJECT_GROUPS, TENTH_MS, TENTHS, TOTAL_HOUR } from "./counters";
+import { nameIds } from "./names";
 
-export const SERIES_BUCKET_MS = 10 * 60_000;
+export const SERIES_BUCKET_MS = TENTH_MS;
 export const SERIES_BUCKETS = 36; // six hours
+/** `last24h` counts the ten-minute buckets of the last day, the current one included. */
+const DAY_BUCKETS = 144;
 
 export interface Stats {
   events: { total: number; last24h: number };
@@ -24,82 +31,107 @@ export interface Stats {
   }[];
 }
 
-/** Counts for /v1/stats, limited to what `access` may see; one round trip. */
+type Counts = Record<string, unknown>;
+
+/** Counts for /v1/stats, limited to what `access` may see; one round trip for the counts. */
 export async function stats(db: D1Database, access: Access | null, now = Date.now()): Promise<Stats> {
-  const ev = eventAccessSql(access, "e");
+  const visible = Array.from({ length: OBJECT_GROUPS }, (_, i) => i).filter((o) => !hiddenGroups(access).includes(o));
+  const current = Math.floor(now / SERIES_BUCKET_MS) * SERIES_BUCKET_MS;
+  const from = current - (SERIES_BUCKETS - 1) * SERIES_BUCKET_MS;
+  const dayFrom = current - (DAY_BUCKETS - 1) * SERIES_BUCKET_MS;
+  const firstHour = Math.floor(dayFrom / HOUR_MS);
+  const limited = access !== null && (access.organizationUids !== null || access.locationUids !== null);
+
+  // Which event_counts rows: everyone's, or the grant's organizations and, for its
+  // locations, the events that named none of those organizations (counted once).
+  // Each set is its own statement so that each is ranges of the key.
+  const scopes: string[] = [];
+  if (!limited) scopes.push("scope = 0");
+  else {
+    const ids = await nameIds(db, [...(access.organizationUids ?? []), ...(access.locationUids ?? [])]);
+    const known = (names: string[] | null) => (names ?? []).flatMap((n) => (ids.has(n) ? [ids.get(n)!] : []));
+    const orgs = known(access.organizationUids);
+    const locs = known(access.locationUids);
+    if (orgs.length) scopes.push(`scope IN (${orgs.join(", ")})`);
+    if (locs.length) scopes.push(`scope IN (${locs.map((l) => -l).join(", ")}) AND owner NOT IN (${orgs.join(", ")})`);
+  }
+  const granted = limited ? grantedWebhookIdsSql(access) : null;
+  // Deliveries to notification endpoints carry alerts, which only the admin sees.
+  const notifications = "SELECT n.id FROM webhooks w JOIN names n ON n.name = w.uid WHERE w.kind = 'notification'";
+  const webhookFilter = granted ? `webhook IN (${granted.sql})` : access ? `webhook NOT IN (${notifications})` : "1";
   const wh = webhookAccessSql(access, "w");
-  const dg = deliveryAccessSql(access, "d");
-  const from = Math.floor(now / SERIES_BUCKET_MS) * SERIES_BUCKET_MS - (SERIES_BUCKETS - 1) * SERIES_BUCKET_MS;
-  const [events, byStatus, perWebhook, eventSeries, attemptSeries, dead] = await db.batch<Record<string, unknown>>([
-    db
-      .prepare(`SELECT COUNT(*) AS total, COALESCE(SUM(received_at >= ?), 0) AS last24h FROM events e WHERE ${ev.sql}`)
-      .bind(now - 86_400_000, ...ev.binds),
-    db
-      .prepare(
-        `SELECT d.status AS status, COUNT(*) AS n FROM deliveries d JOIN events e ON e.id = d.event_id
-         WHERE ${ev.sql} AND ${dg.sql} GROUP BY d.status`,
-      )
-      .bind(...ev.binds, ...dg.binds),
+  const eventStatements = scopes.flatMap((scope) => [
+    db.prepare(`SELECT * FROM event_counts WHERE ${scope} AND hour = ${TOTAL_HOUR}`),
+    db.prepare(`SELECT * FROM event_counts WHERE ${scope} AND hour >= ?`).bind(firstHour),
+  ]);
+  const results = await db.batch<Counts>([
+    db.prepare(`SELECT * FROM delivery_counts WHERE ${webhookFilter}`).bind(...(granted?.binds ?? [])),
+    db.prepare(`SELECT * FROM attempt_counts WHERE hour >= ? AND ${webhookFilter}`).bind(Math.floor(from / HOUR_MS), ...(granted?.binds ?? [])),
     db
       .prepare(
-        `SELECT w.uid, w.url, w.disabled,
-           COALESCE(SUM(d.status = 'succeeded'), 0) AS succeeded, COALESCE(SUM(d.status = 'failed'), 0) AS failed,
-           COALESCE(SUM(d.status = 'pending'), 0) AS pending, COALESCE(SUM(d.status = 'held'), 0) AS held,
-           (SELECT MAX(a.started_at) FROM attempts a JOIN deliveries d2 ON d2.id = a.delivery_id
-              WHERE d2.webhook_uid = w.uid AND a.error IS NOT NULL) AS last_failure_at,
-           (SELECT a.error FROM attempts a JOIN deliveries d2 ON d2.id = a.delivery_id
-              WHERE d2.webhook_uid = w.uid AND a.error IS NOT NULL ORDER BY a.started_at DESC LIMIT 1) AS last_error
-         FROM webhooks w LEFT JOIN deliveries d ON d.webhook_uid = w.uid
-         WHERE w.kind = 'webhook' AND ${wh.sql} GROUP BY w.uid ORDER BY failed DESC, w.uid`,
+        `SELECT w.uid, w.url, w.disabled, c.* FROM webhooks w LEFT JOIN names n ON n.name = w.uid LEFT JOIN delivery_counts c ON c.webhook = n.id
+         WHERE w.kind = 'webhook' AND ${wh.sql}`,
       )
       .bind(...wh.binds),
-    db
-      .prepare(`SELECT CAST((e.received_at - ?1) / ?2 AS INTEGER) AS b, COUNT(*) AS n FROM events e WHERE e.received_at >= ?1 AND ${ev.sql} GROUP BY b`) // D1 binds numbers as REAL: CAST keeps buckets whole
-      .bind(from, SERIES_BUCKET_MS, ...ev.binds),
-    db
-      .prepare(
-        `SELECT CAST((a.started_at - ?1) / ?2 AS INTEGER) AS b, COUNT(*) AS n, COALESCE(SUM(a.error IS NULL), 0) AS ok
-         FROM attempts a JOIN deliveries d ON d.id = a.delivery_id JOIN events e ON e.id = d.event_id
-         WHERE a.started_at >= ?1 AND ${ev.sql} AND ${dg.sql} GROUP BY b`,
-      )
-      .bind(from, SERIES_BUCKET_MS, ...ev.binds, ...dg.binds),
-    db.prepare("SELECT COUNT(*) AS n FROM dead_letters WHERE replayed_at IS NULL"),
+    db.prepare("SELECT open AS n FROM dead_letter_counts"),
+    ...eventStatements,
   ]);
-  const series = Array.from({ length: SERIES_BUCKETS }, (_, i) => ({
-    start: from + i * SERIES_BUCKET_MS,
-    events: 0,
-    attempts: 0,
-    succeededAttempts: 0,
-  }));
-  for (const r of eventSeries?.results ?? []) {
-    const bucket = series[Number(r.b)];
-    if (bucket) bucket.events = Number(r.n);
-  }
-  for (const r of attemptSeries?.results ?? []) {
-    const bucket = series[Number(r.b)];
-    if (bucket) {
-      bucket.attempts = Number(r.n);
-      bucket.succeededAttempts = Number(r.ok);
+  const [deliveries, attempts, perWebhook, dead] = results;
+  const eventRows = results.slice(4).map((r) => r.results);
+  const totals = { results: eventRows.filter((_, i) => i % 2 === 0).flat() };
+  const hours = { results: eventRows.filter((_, i) => i % 2 === 1).flat() };
+
+  const n = (row: Counts, column: string) => Number(row[column] ?? 0);
+  const eventsIn = (row: Counts, tenths: (t: number) => boolean) =>
+    visible.reduce((sum, o) => sum + Array.from({ length: TENTHS }, (_, t) => t).filter(tenths).reduce((s, t) => s + n(row, EVENT_COLUMNS[o * TENTHS + t]!), 0), 0);
+  const total = (totals?.results ?? []).reduce((sum, r) => sum + eventsIn(r, () => true), 0);
+
+  const series = Array.from({ length: SERIES_BUCKETS }, (_, i) => ({ start: from + i * SERIES_BUCKET_MS, events: 0, attempts: 0, succeededAttempts: 0 }));
+  const bucketOf = (hour: number, tenth: number) => (hour * HOUR_MS + tenth * TENTH_MS - from) / SERIES_BUCKET_MS;
+  let last24h = 0;
+  for (const r of hours?.results ?? []) {
+    const hour = n(r, "hour");
+    last24h += eventsIn(r, (t) => hour * HOUR_MS + t * TENTH_MS >= dayFrom);
+    for (let t = 0; t < TENTHS; t++) {
+      const bucket = series[bucketOf(hour, t)];
+      if (bucket) bucket.events += eventsIn(r, (x) => x === t);
     }
   }
+  for (const r of attempts?.results ?? []) {
+    const hour = n(r, "hour");
+    for (let t = 0; t < TENTHS; t++) {
+      const bucket = series[bucketOf(hour, t)];
+      if (!bucket) continue;
+      for (const o of visible) {
+        bucket.attempts += n(r, ATTEMPT_COLUMNS[o * TENTHS + t]!);
+        bucket.succeededAttempts += n(r, ATTEMPT_OK_COLUMNS[o * TENTHS + t]!);
+      }
+    }
+  }
+
+  const byStatus = (row: Counts, s: (typeof DELIVERY_STATUSES)[number]) => visible.reduce((sum, o) => sum + n(row, deliveryColumn(s, o)), 0);
   const counts = { held: 0, pending: 0, succeeded: 0, failed: 0, expired: 0 };
-  for (const r of byStatus?.results ?? []) counts[r.status as keyof typeof counts] = r.n as number;
-  const e = events?.results[0] ?? {};
+  for (const r of deliveries?.results ?? []) for (const s of DELIVERY_STATUSES) counts[s] += byStatus(r, s);
+
+  const webhooks = (perWebhook?.results ?? [])
+    .map((r) => ({
+      uid: String(r.uid),
+      url: String(r.url),
+      disabled: r.disabled === 1,
+      succeeded: byStatus(r, "succeeded"),
+      failed: byStatus(r, "failed"),
+      pending: byStatus(r, "pending"),
+      held: byStatus(r, "held"),
+      lastFailureAt: typeof r.last_failure_at === "number" ? r.last_failure_at : null,
+      lastError: typeof r.last_error === "string" ? r.last_error : null,
+    }))
+    .sort((a, b) => b.failed - a.failed || (a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0));
+
   return {
-    events: { total: Number(e.total ?? 0), last24h: Number(e.last24h ?? 0) },
+    events: { total, last24h },
     series,
     deliveries: counts,
     deadLetters: Number(dead?.results[0]?.n ?? 0),
-    webhooks: (perWebhook?.results ?? []).map((r) => ({
-      uid: r.uid as string,
-      url: r.url as string,
-      disabled: r.disabled === 1,
-      succeeded: r.succeeded as number,
-      failed: r.failed as number,
-      pending: r.pending as number,
-      held: r.held as number,
-      lastFailureAt: (r.last_failure_at as number | null) ?? null,
-      lastError: (r.last_error as string | null) ?? null,
-    })),
+    webhooks,
   };
 }

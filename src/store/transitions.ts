@@ -1,8 +1,19 @@
 // The delivery lifecycle in SQL: every statement that changes a delivery's status
 // takes its "from" and "to" here, from the one table in domain/delivery.ts.
-import { OWED_STATUSES, TRANSITIONS, type DeliveryStatus, type Transition } from "../domain/delivery";
+// A status is stored as its position in DELIVERY_STATUSES (one byte a row and index entry).
+import { DELIVERY_STATUSES, OWED_STATUSES, TRANSITIONS, type DeliveryStatus, type Transition } from "../domain/delivery";
 
-const literal = (s: DeliveryStatus) => `'${s}'`;
+/** The stored code of a status. */
+export const statusCode = (s: DeliveryStatus): number => DELIVERY_STATUSES.indexOf(s);
+
+/** The status a stored code stands for. */
+export function statusOfCode(code: number): DeliveryStatus {
+  const s = DELIVERY_STATUSES[code];
+  if (s === undefined) throw new Error(`unknown delivery status code ${code}`);
+  return s;
+}
+
+const literal = (s: DeliveryStatus) => String(statusCode(s));
 
 /** `<column> IN (…)`: the statuses a transition may start from. */
 export function from(t: Transition, column = "status"): string {
@@ -19,7 +30,7 @@ export function to(t: "hold" | "release" | "expire"): string {
 export const status = literal;
 
 /**
- * `<column> IN ('held', 'pending')`: something is still owed. Written exactly as the
+ * `<column> IN (0, 1)` (held, pending): something is still owed. Written exactly as the
  * partial index deliveries_owed_in_order's condition, which SQLite uses only for a
  * query that repeats it.
  */

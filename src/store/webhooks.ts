@@ -2,9 +2,8 @@ import type { Access } from "../domain/access";
 import { isOrdering } from "../domain/flow";
 import { isWebhookKind, type Json, type Webhook, type WebhookKind } from "../domain/types";
 import { webhookAccessSql } from "./access";
-import { holdPendingStatement } from "./deliveries";
+import { expireWebhookStatements, holdWebhookStatements } from "./deliveries";
 import { forgetHealthStatements, resetStreakStatement } from "./health";
-import { from, to } from "./transitions";
 
 export interface WebhookRow {
   uid: string;
@@ -181,7 +180,7 @@ export async function updateWebhook(db: D1Database, w: Webhook, before?: Webhook
         w.uid,
       ),
   ];
-  if (w.disabled) stmts.push(holdPendingStatement(db, w.uid, w.updatedAt));
+  if (w.disabled) stmts.push(...holdWebhookStatements(db, w.uid, w.updatedAt));
   // Enabled again: a new streak begins, so the old one cannot disable it again at once.
   else if (before?.disabled) stmts.push(resetStreakStatement(db, w.uid));
   await db.batch(stmts);
@@ -192,9 +191,7 @@ export async function deleteWebhook(db: D1Database, uid: string, now = Date.now(
   const [del] = await db.batch([
     db.prepare("DELETE FROM webhooks WHERE uid = ?").bind(uid),
     ...forgetHealthStatements(db, uid),
-    db
-      .prepare(`UPDATE deliveries SET status = ${to("expire")}, next_attempt_at = NULL, updated_at = ? WHERE webhook_uid = ? AND ${from("expire")}`)
-      .bind(now, uid),
+    ...expireWebhookStatements(db, uid, now),
   ]);
   return (del?.meta.changes ?? 0) > 0;
 }
@@ -214,7 +211,7 @@ export async function disableWebhook(db: D1Database, uid: string, reason: string
     db
       .prepare("UPDATE webhooks SET disabled = 1, disabled_reason = ?, disabled_at = ?, updated_at = ? WHERE uid = ? AND disabled = 0")
       .bind(reason, now, now, uid),
-    holdPendingStatement(db, uid, now),
+    ...holdWebhookStatements(db, uid, now),
   ]);
   return (changed?.meta.changes ?? 0) > 0;
 }

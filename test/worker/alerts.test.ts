@@ -10,6 +10,7 @@ import { recordAttempts } from "../../src/store/deliveries";
 import { healthOf } from "../../src/store/health";
 import { call, dashboardCookie, dashboardForm, ingestMessage, podiumBody } from "./helpers";
 import { pipeline, received, uniqueKey } from "./pipeline";
+import { deliveryRows } from "./rows";
 import { as, DATA_SCOPES, makeToken } from "./tokens";
 
 type P = ReturnType<typeof pipeline>;
@@ -392,14 +393,42 @@ describe("notification endpoints and alerts in the API", () => {
 
 describe("health counters", () => {
   it("count an attempt recorded twice (a duplicate) once, in the transaction that records it", async () => {
-    const uid = `wh-${uniqueKey()}`;
-    const attempt = { deliveryId: `dlv_${uniqueKey()}`, number: 1, startedAt: Date.now(), durationMs: 5, statusCode: 500, error: "HTTP 500", responseSnippet: null };
+    const p = pipeline();
+    const { webhook, event } = await p.webhookOn("fail");
+    const [delivery] = await deliveryRows(await p.ingest(event()));
+    const uid = webhook.uid;
+    const attempt = { deliveryId: delivery!.id, number: 1, startedAt: Date.now(), durationMs: 5, statusCode: 500, error: "HTTP 500", responseSnippet: null };
     const outcome = { attempt, status: "pending" as const, nextAttemptAt: Date.now() + 1000, deadLetter: null };
     await recordAttempts(env.DB, uid, [outcome]);
     await recordAttempts(env.DB, uid, [{ ...outcome, attempt: { ...attempt, startedAt: attempt.startedAt + 7 } }]);
     const h = (await healthOf(env.DB, [uid], Date.now())).get(uid)!;
     expect(h.record).toMatchObject({ consecutiveFailures: 1, failingSince: attempt.startedAt, lastError: "HTTP 500" });
     expect(h.hours.reduce((n, x) => n + x.attempts, 0)).toBe(1);
+  });
+});
+
+describe("health counters of a batch", () => {
+  it("take the streak after the batch's last success, in the order the attempts were made", async () => {
+    const p = pipeline();
+    const { webhook, event } = await p.webhookOn("fail");
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) ids.push((await deliveryRows(await p.ingest(event())))[0]!.id);
+    const t = Date.now();
+    const outcome = (i: number, ok: boolean) => ({
+      attempt: { deliveryId: ids[i]!, number: 1, startedAt: t + i * 10, durationMs: 5, statusCode: ok ? 200 : 503, error: ok ? null : `HTTP 503 #${i}`, responseSnippet: null },
+      status: ok ? ("succeeded" as const) : ("pending" as const),
+      nextAttemptAt: ok ? null : t + 60_000,
+      deadLetter: null,
+    });
+    await recordAttempts(env.DB, webhook.uid, [outcome(0, false), outcome(1, true), outcome(2, false), outcome(3, false)]);
+    const h = (await healthOf(env.DB, [webhook.uid], Date.now())).get(webhook.uid)!;
+    expect(h.record).toEqual({ consecutiveFailures: 2, failingSince: t + 20, lastSuccessAt: t + 15, lastFailureAt: t + 35, lastError: "HTTP 503 #3" });
+    expect(h.hours.reduce((n, x) => n + x.attempts, 0)).toBe(4);
+    expect(h.hours.reduce((n, x) => n + x.succeeded, 0)).toBe(1);
+    // A batch of failures only adds to the streak and keeps when it began.
+    const [more] = await deliveryRows(await p.ingest(event()));
+    await recordAttempts(env.DB, webhook.uid, [{ ...outcome(0, false), attempt: { ...outcome(0, false).attempt, deliveryId: more!.id, startedAt: t + 50 } }]);
+    expect((await healthOf(env.DB, [webhook.uid], Date.now())).get(webhook.uid)!.record).toMatchObject({ consecutiveFailures: 3, failingSince: t + 20, lastSuccessAt: t + 15 });
   });
 });
 

@@ -1,10 +1,10 @@
 // Filters and transformations on webhooks, through the API, routing and delivery.
-import { env } from "cloudflare:workers";
 import { Webhook as StandardWebhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
 import { utf8 } from "../../src/domain/crypto";
 import { podium } from "../../src/schemes/podium";
 import { pipeline, received, uniqueKey } from "./pipeline";
+import { attemptCount, deliveryRows } from "./rows";
 import { as, DATA_SCOPES, makeToken } from "./tokens";
 
 /** A Podium message.received in the documented shape, for one organization. */
@@ -116,8 +116,7 @@ describe("filters at storage", () => {
     expect(sms.filteredOut).toEqual([]);
 
     // The exclusion is a field of the event's own row: no delivery row (or any other) stands for it.
-    const rows = await env.DB.prepare("SELECT COUNT(*) AS n FROM deliveries WHERE event_id = ?").bind(emailId).first<{ n: number }>();
-    expect(rows?.n).toBe(1);
+    expect(await deliveryRows(emailId)).toHaveLength(1);
   });
 
   it("shows a limited token only the exclusions of webhooks within its grant", async () => {
@@ -221,7 +220,7 @@ describe("test this webhook", () => {
       disabled: true, // routing holds its delivery: nothing is sent while we test
     });
     const id = await p.ingest(message(org, { channel: "sms", conversation: "conv-9", text: "hi" }));
-    const before = await env.DB.prepare("SELECT COUNT(*) AS n FROM deliveries WHERE event_id = ?").bind(id).first<{ n: number }>();
+    const before = (await deliveryRows(id)).length;
 
     const res = await p.api("POST", `/v1/webhooks/${webhook.uid}/test`, { eventId: id });
     expect(res.status).toBe(200);
@@ -238,10 +237,8 @@ describe("test this webhook", () => {
     expect(res.json.request.headers["webhook-signature"]).toBeUndefined();
 
     expect(await received(key)).toHaveLength(0);
-    const after = await env.DB.prepare("SELECT COUNT(*) AS n FROM deliveries WHERE event_id = ?").bind(id).first<{ n: number }>();
-    expect(after?.n).toBe(before?.n);
-    const attempts = await env.DB.prepare("SELECT COUNT(*) AS n FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE event_id = ?)").bind(id).first<{ n: number }>();
-    expect(attempts?.n).toBe(0);
+    expect(await deliveryRows(id)).toHaveLength(before);
+    expect(await attemptCount(id)).toBe(0);
   });
 
   it("says which check fails and why, with the event's value, and reports a transformation error", async () => {

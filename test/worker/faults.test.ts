@@ -9,15 +9,14 @@ import { insertWebhook } from "../../src/store/webhooks";
 import { d1Double } from "./d1-double";
 import { podiumBody } from "./helpers";
 import { pipeline, received, uniqueKey } from "./pipeline";
+import { deliveryRows, setEventDeliveries } from "./rows";
 
 /** The test D1 with batch() failing, while `broken()` says so, when one of its statements' SQL matches. */
 const flakyDb = (sqlPattern: RegExp, broken: () => boolean) =>
   d1Double({ failBatch: (stmts) => broken() && stmts.some((st) => sqlPattern.test(st.sql)) }).db;
 
 const statuses = async (eventId: string) =>
-  (await env.DB.prepare("SELECT status FROM deliveries WHERE event_id = ?").bind(eventId).all<{ status: string }>()).results.map(
-    (r) => r.status,
-  );
+  (await deliveryRows(eventId)).map((r) => r.status);
 
 describe("fault injection in the delivery scheduler", () => {
   for (const [name, pattern] of [
@@ -121,10 +120,8 @@ describe("fault injection in the ingest consumer", () => {
     expect(halfBroken.woken).toHaveLength(100);
     await halfBroken.deliver();
     expect(await received(key)).toHaveLength(100);
-    // Once overdue, the maintenance run wakes the 30 left behind, and only those of this test.
-    await env.DB.prepare("UPDATE deliveries SET next_attempt_at = ? WHERE event_id = ? AND status = 'pending'")
-      .bind(Date.now() - REDRIVE_GRACE_MS - 60_000, first.eventId)
-      .run();
+    // Once overdue, the maintenance run wakes the 30 left behind (only pending ones are overdue), and only those of this test.
+    await setEventDeliveries(first.eventId, "next_attempt_at = ?1", Date.now() - REDRIVE_GRACE_MS - 60_000);
     const p = pipeline();
     await runMaintenance(p.env);
     expect(p.woken.filter((uid) => uid.startsWith(`wh-${key}-`)).sort()).toEqual([...unreachable].sort());

@@ -7,6 +7,7 @@ import { utf8 } from "../../src/domain/crypto";
 import { podium } from "../../src/schemes/podium";
 import { podiumBody } from "./helpers";
 import { pipeline, received, uniqueKey, webhookSetup } from "./pipeline";
+import { deliveryRows, setDelivery, setEventDeliveries } from "./rows";
 
 /** A webhook scoped to its own organization, and events of that organization. */
 async function setup(behaviour: string, hook: Record<string, unknown> = {}, overrides: Record<string, string> = {}) {
@@ -14,8 +15,8 @@ async function setup(behaviour: string, hook: Record<string, unknown> = {}, over
 }
 
 async function deliveryOf(eventId: string) {
-  const row = await env.DB.prepare("SELECT * FROM deliveries WHERE event_id = ?").bind(eventId).first<any>();
-  return row;
+  const [row] = await deliveryRows(eventId);
+  return row!;
 }
 
 describe("delivery", () => {
@@ -85,7 +86,7 @@ describe("delivery", () => {
     expect(d.next_attempt_at).toBeGreaterThanOrEqual(before);
     expect(d.next_attempt_at).toBeLessThanOrEqual(Date.now() + ceiling + 1000);
     // Jitter may draw a due time of now: make it certainly later, so the wake-up below comes early.
-    await env.DB.prepare("UPDATE deliveries SET next_attempt_at = ? WHERE id = ?").bind(Date.now() + 60_000, d.id).run();
+    await setDelivery(d.id, "next_attempt_at = ?1", Date.now() + 60_000);
     // Woken again early (new deliveries, a re-drive), the scheduler does not attempt it again.
     await p.deliver();
     expect((await deliveryOf(eventId)).attempt_count).toBe(d.attempt_count);
@@ -166,8 +167,7 @@ describe("delivery", () => {
     await p.ingest(body);
     await p.ingest(body);
     expect(p.woken).toHaveLength(0); // nothing new is owed: no scheduler is woken
-    const rows = await env.DB.prepare("SELECT COUNT(*) AS n FROM deliveries WHERE event_id = ?").bind(eventId).first<{ n: number }>();
-    expect(rows?.n).toBe(1);
+    expect(await deliveryRows(eventId)).toHaveLength(1);
     expect(await received(key)).toHaveLength(1);
   });
 
@@ -184,7 +184,7 @@ describe("delivery", () => {
 
     // Once overdue, the maintenance run wakes its scheduler: it goes out once.
     const overdue = Date.now() - REDRIVE_GRACE_MS - 60_000;
-    await env.DB.prepare("UPDATE deliveries SET next_attempt_at = ? WHERE event_id = ?").bind(overdue, first.eventId).run();
+    await setEventDeliveries(first.eventId, "next_attempt_at = ?1", overdue);
     const report = await runMaintenance(p.env);
     expect(report.redriven).toBeGreaterThanOrEqual(1);
     expect(p.woken).toContain(webhook.uid);

@@ -6,6 +6,7 @@ import { learnLocations, locationOrganizations } from "../../src/store/locations
 import { podiumBody } from "./helpers";
 import { pipeline, received, uniqueKey } from "./pipeline";
 import { as, DATA_SCOPES, makeToken } from "./tokens";
+import { deliveryRow } from "./rows";
 
 type P = ReturnType<typeof pipeline>;
 
@@ -20,7 +21,7 @@ async function adminSource(p: P) {
 }
 
 async function statusOf(deliveryId: string) {
-  return (await env.DB.prepare("SELECT status FROM deliveries WHERE id = ?").bind(deliveryId).first<{ status: string }>())?.status;
+  return (await deliveryRow(deliveryId))?.status;
 }
 
 async function deliveriesOf(p: P, eventId: string) {

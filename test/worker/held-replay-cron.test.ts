@@ -6,6 +6,7 @@ import type { Env } from "../../src/env";
 import { runMaintenance } from "../../src/maintenance/cron";
 import { REDRIVE_GRACE_MS } from "../../src/pipeline/commands";
 import { pipeline, received } from "./pipeline";
+import { attemptCount, deliveryRows, setDelivery, setEvent, setEventDeliveries } from "./rows";
 
 async function scoped(behaviour = "ok", hook: Record<string, unknown> = {}, overrides: Record<string, string> = {}) {
   const p = pipeline(overrides);
@@ -14,8 +15,7 @@ async function scoped(behaviour = "ok", hook: Record<string, unknown> = {}, over
 }
 
 const statusOf = async (eventId: string) =>
-  (await env.DB.prepare("SELECT status FROM deliveries WHERE event_id = ? ORDER BY seq").bind(eventId).all<{ status: string }>())
-    .results.map((r) => r.status);
+  (await deliveryRows(eventId)).map((r) => r.status);
 
 describe("held deliveries", () => {
   it("holds what a disabled webhook is owed, then releases it oldest first when enabled", async () => {
@@ -61,7 +61,7 @@ describe("held deliveries", () => {
     const id = await p.ingest(event());
     await runMaintenance(p.env);
     expect(await statusOf(id)).toEqual(["held"]);
-    await env.DB.prepare("UPDATE deliveries SET created_at = created_at - 2 * 86400000 WHERE event_id = ?").bind(id).run();
+    await setEventDeliveries(id, "created_at = created_at - 2 * 86400000");
     await runMaintenance(p.env);
     expect(await statusOf(id)).toEqual(["expired"]);
     await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { disabled: false });
@@ -75,13 +75,12 @@ describe("maintenance", () => {
     const { p, event } = await scoped("ok");
     const id = await p.ingest(event());
     await p.deliver();
-    await env.DB.prepare("UPDATE events SET received_at = received_at - 11 * 86400000 WHERE id = ?").bind(id).run();
+    await setEvent(id, "received_at = received_at - 11 * 86400000");
     const fresh = await p.ingest(event(2));
     await runMaintenance(p.env);
     expect((await p.api("GET", `/v1/events/${id}`)).status).toBe(404);
     expect(await statusOf(id)).toEqual([]);
-    const attempts = await env.DB.prepare("SELECT COUNT(*) AS n FROM attempts a JOIN deliveries d ON d.id = a.delivery_id WHERE d.event_id = ?").bind(id).first<{ n: number }>();
-    expect(attempts?.n).toBe(0);
+    expect(await attemptCount(id)).toBe(0);
     expect((await p.api("GET", `/v1/events/${fresh}`)).status).toBe(200);
   });
 
@@ -89,11 +88,11 @@ describe("maintenance", () => {
     const { p, key, webhook, event } = await scoped("ok");
     const id = await p.ingest(event());
     expect(p.woken.splice(0)).toEqual([webhook.uid]); // the wake-up is lost
-    const ours = (await env.DB.prepare("SELECT id FROM deliveries WHERE event_id = ?").bind(id).first<{ id: string }>())!.id;
+    const ours = (await deliveryRows(id))[0]!.id;
     await runMaintenance(p.env);
     expect(p.woken).not.toContain(webhook.uid); // not yet overdue
     // Time passes: the delivery is now overdue.
-    await env.DB.prepare("UPDATE deliveries SET next_attempt_at = ? WHERE id = ?").bind(Date.now() - REDRIVE_GRACE_MS - 60_000, ours).run();
+    await setDelivery(ours, "next_attempt_at = ?1", Date.now() - REDRIVE_GRACE_MS - 60_000);
     await runMaintenance(p.env);
     expect(p.woken).toContain(webhook.uid);
     await p.deliver();
@@ -105,7 +104,7 @@ describe("maintenance", () => {
     const { p, event } = await scoped("ok");
     const id = await p.ingest(event());
     await p.deliver(); // settled: nothing owed holds the purge back
-    await env.DB.prepare("UPDATE events SET received_at = 0 WHERE id = ?").bind(id).run();
+    await setEvent(id, "received_at = 0");
     const ctx = createExecutionContext();
     await (worker as ExportedHandler<Env>).scheduled!(createScheduledController({ scheduledTime: Date.now() }), p.env, ctx);
     await waitOnExecutionContext(ctx);

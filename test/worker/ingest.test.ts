@@ -7,6 +7,7 @@ import worker from "../../src/index";
 import { getEvent } from "../../src/store/events";
 import { d1Double } from "./d1-double";
 import { call, podiumBody, podiumHeaders, post, recordingQueue, testEnv } from "./helpers";
+import { eventStored } from "./rows";
 
 /** Runs the ingress for a signed Podium body and returns the message it queued. */
 async function ingressMessage(body = podiumBody()): Promise<IngestMessage> {
@@ -29,8 +30,7 @@ async function consume(messages: IngestMessage[], overrides: Partial<Env> = {}) 
 }
 
 async function countRows(id: string): Promise<number> {
-  const row = await env.DB.prepare("SELECT COUNT(*) AS n FROM events WHERE id = ?").bind(id).first<{ n: number }>();
-  return row?.n ?? 0;
+  return (await eventStored(id)) ? 1 : 0;
 }
 
 /** The test D1 with batch() failing when a statement's values say it would store a poisoned event. */
@@ -72,8 +72,9 @@ describe("ingest consumer", () => {
     const msgs = await Promise.all([1, 2, 3, 4, 5].map(() => ingressMessage()));
     const { db, calls: { batches: statements } } = d1Double();
     await consume(msgs, { DB: db });
-    // One transaction: the five events in one statement, then what they teach (locations, event types).
-    expect(statements).toEqual([3]);
+    // One transaction: the names they use, their counts, their bodies in one row and the five events in
+    // one statement, then what they teach (locations, event types).
+    expect(statements).toEqual([6]);
     for (const m of msgs) expect(await countRows(m.eventId)).toBe(1);
   });
 

@@ -9,6 +9,7 @@ import type { AttemptNote, EventNote, ListenMessage } from "../../src/listen/pro
 import { podium } from "../../src/schemes/podium";
 import { ADMIN_TOKEN, podiumBody } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
+import { eventSeq, eventStored } from "./rows";
 
 type P = ReturnType<typeof pipeline>;
 const open: WebSocket[] = [];
@@ -59,8 +60,7 @@ async function connect(p: P, query = "", opts: { token?: string; headers?: Recor
 }
 
 async function positionOf(p: P, eventId: string): Promise<number> {
-  const row = await p.env.DB.prepare("SELECT seq FROM events WHERE id = ?").bind(eventId).first<{ seq: number }>();
-  return row!.seq;
+  return (await eventSeq(eventId))!;
 }
 
 async function makeToken(p: P, scopes: Scope[], limits: Record<string, string[]> = {}) {
@@ -284,7 +284,7 @@ describe("announcements", () => {
     expect(hub.calls.events).toBe(1);
     expect(acked).toHaveLength(1);
     expect(retried).toHaveLength(0);
-    expect(await p.env.DB.prepare("SELECT 1 FROM events WHERE id = ?").bind(eventId).first()).not.toBeNull();
+    expect(await eventStored(eventId)).toBe(true);
     expect(errors.mock.calls.some((c) => String(c[0]).includes("announcing to listeners failed"))).toBe(true);
     errors.mockRestore();
   });

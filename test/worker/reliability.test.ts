@@ -9,6 +9,7 @@ import { park } from "../../src/store/parked";
 import { d1Double } from "./d1-double";
 import { call, ingestMessage, podiumBody, podiumHeaders, post } from "./helpers";
 import { pipeline, received, uniqueKey } from "./pipeline";
+import { deliveryRows, eventStored, setEvent } from "./rows";
 
 const HOUR_S = 3600;
 const DAY_MS = 86_400_000;
@@ -82,7 +83,7 @@ describe("ingest retries span hours, and a dead letter D1 cannot take waits in R
     const event = await normal.api("GET", `/v1/events/${eventId}`);
     expect(event.status).toBe(200);
     expect(event.json.body).toBe(body);
-    const rows = await env.DB.prepare("SELECT COUNT(*) AS n FROM events WHERE id = ?").bind(eventId).first<{ n: number }>();
+    const rows = { n: (await eventStored(eventId)) ? 1 : 0 };
     expect(rows?.n).toBe(1);
     expect(await env.BODIES.head(msg!.bodyKey!)).toBeNull();
   });
@@ -125,11 +126,7 @@ describe("ingest retries span hours, and a dead letter D1 cannot take waits in R
 
 describe("the retention purge never takes a delivery still owed", () => {
   const statuses = async (eventId: string) =>
-    (
-      await env.DB.prepare("SELECT webhook_uid, status FROM deliveries WHERE event_id = ? ORDER BY seq")
-        .bind(eventId)
-        .all<{ webhook_uid: string; status: string }>()
-    ).results.map((r) => [r.webhook_uid, r.status]);
+    (await deliveryRows(eventId)).map((r) => [r.webhook_uid, r.status]);
 
   it("settles held and pending deliveries as expired, keeps them visible for a grace period, then purges", async () => {
     const p = pipeline({ RETENTION_DAYS: "2" });
@@ -143,7 +140,7 @@ describe("the retention purge never takes a delivery still owed", () => {
       [held.uid, "held"],
       [pending.uid, "pending"],
     ]);
-    await env.DB.prepare("UPDATE events SET received_at = received_at - 3 * ? WHERE id = ?").bind(DAY_MS, eventId).run();
+    await setEvent(eventId, "received_at = received_at - 3 * ?1", DAY_MS);
 
     const now = Date.now();
     const first = await runMaintenance(p.env, now);
@@ -174,7 +171,7 @@ describe("the retention purge never takes a delivery still owed", () => {
     const { event } = await p.webhookOn("ok");
     const eventId = await p.ingest(event());
     await p.deliver();
-    await env.DB.prepare("UPDATE events SET received_at = received_at - 3 * ? WHERE id = ?").bind(DAY_MS, eventId).run();
+    await setEvent(eventId, "received_at = received_at - 3 * ?1", DAY_MS);
     await runMaintenance(p.env);
     expect((await p.api("GET", `/v1/events/${eventId}`)).status).toBe(404);
   });
@@ -187,7 +184,7 @@ describe("one delivery, one open dead letter", () => {
     const eventId = await p.ingest(event());
     const before = (await p.api("GET", "/v1/stats")).json.deadLetters as number;
 
-    const deliveryId = (await env.DB.prepare("SELECT id FROM deliveries WHERE event_id = ?").bind(eventId).first<{ id: string }>())!.id;
+    const deliveryId = (await deliveryRows(eventId))[0]!.id;
     await p.deliver();
     expect((await p.api("GET", "/v1/stats")).json.deadLetters).toBe(before + 1);
 

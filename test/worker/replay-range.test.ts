@@ -4,6 +4,7 @@ import { REPLAY_PAGE_EVENTS } from "../../src/api/routes/replay";
 import { storeEvents, type EventRow } from "../../src/store/events";
 import { pipeline, uniqueKey } from "./pipeline";
 import { as, makeToken } from "./tokens";
+import { webhookDeliveryRows } from "./rows";
 
 type P = ReturnType<typeof pipeline>;
 
@@ -33,10 +34,7 @@ async function replay(p: P, body: Record<string, unknown>) {
 }
 
 async function deliveryEvents(webhookUid: string) {
-  const { results } = await env.DB.prepare("SELECT event_id, status FROM deliveries WHERE webhook_uid = ? ORDER BY seq")
-    .bind(webhookUid)
-    .all<{ event_id: string; status: string }>();
-  return results;
+  return (await webhookDeliveryRows(webhookUid)).map((r) => ({ event_id: r.event_id, status: r.status }));
 }
 
 describe("POST /v1/events/replay (a time range)", () => {

@@ -10,6 +10,7 @@ import type { IngestMessage } from "../../../src/domain/types";
 import { busiestWindow } from "../../support/arrivals";
 import { call, dashboardCookie, ingestMessage, podiumBody } from "../helpers";
 import { pipeline, received, uniqueKey } from "../pipeline";
+import { webhookAttemptStarts, webhookDeliveryRows } from "../rows";
 
 /** The i-th event of a test for the ingest consumer (no signature: it comes off the queue), received at `receivedAt`. */
 function message(key: string, org: string, i: number, receivedAt: number): IngestMessage {
@@ -19,10 +20,7 @@ function message(key: string, org: string, i: number, receivedAt: number): Inges
 const indexOf = (r: { headers: Record<string, string> }) => Number(r.headers["edgehook-event-id"]!.split("_").pop());
 
 async function count(webhookUid: string, status: string): Promise<number> {
-  const row = await env.DB.prepare("SELECT COUNT(*) AS n FROM deliveries WHERE webhook_uid = ? AND status = ?")
-    .bind(webhookUid, status)
-    .first<{ n: number }>();
-  return row?.n ?? 0;
+  return (await webhookDeliveryRows(webhookUid)).filter((d) => d.status === status).length;
 }
 
 /** Waits until `n` of the webhook's deliveries succeeded. */
@@ -168,10 +166,8 @@ describe("FIFO", () => {
     expect((await received(`${key}-f`)).map(indexOf)).toEqual([0, 1, 2, 3, 4]);
     await vi.waitFor(async () => expect((await received(`${key}-b`)).length).toBeGreaterThan(0), { timeout: 10_000 });
     expect((await received(`${key}-b`)).map(indexOf)).toEqual([0]);
-    const states = await env.DB.prepare("SELECT event_id, status, attempt_count FROM deliveries WHERE webhook_uid = ? ORDER BY event_received_at")
-      .bind(blocked.uid)
-      .all<{ event_id: string; status: string; attempt_count: number }>();
-    expect(states.results.map((d) => [d.status, d.attempt_count])).toEqual([["pending", 1], ...Array(4).fill(["pending", 0])]);
+    const states = await webhookDeliveryRows(blocked.uid, "owed");
+    expect(states.map((d) => [d.status, d.attempt_count])).toEqual([["pending", 1], ...Array(4).fill(["pending", 0])]);
   });
 
   it("drains a re-enabled webhook's 5,000 held deliveries oldest first, at its limits, and says how it is going", async () => {
@@ -221,12 +217,7 @@ describe("FIFO", () => {
     expect(Math.max(...got.map((r) => r.inFlight))).toBeLessThanOrEqual(16);
     expect(busiestWindow(got.map((r) => r.at))).toBeLessThanOrEqual(1000 + JITTER);
     // Oldest first: in the order their events were received, each started no earlier than the one before.
-    const starts = await env.DB.prepare(
-      `SELECT a.started_at FROM deliveries d JOIN attempts a ON a.delivery_id = d.id WHERE d.webhook_uid = ? ORDER BY d.event_received_at`,
-    )
-      .bind(hook.uid)
-      .all<{ started_at: number }>();
-    const at = starts.results.map((r) => r.started_at);
+    const at = await webhookAttemptStarts(hook.uid);
     expect(at).toHaveLength(n);
     for (let k = 1; k < n; k++) expect(at[k]! - at[k - 1]!, `delivery ${k}`).toBeGreaterThanOrEqual(0);
     expect((await p.api("GET", `/v1/webhooks/${hook.uid}`)).json.backlog).toMatchObject({ held: 0, pending: 0, estimatedSeconds: 0 });

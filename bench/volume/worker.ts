@@ -1,0 +1,266 @@
+// The benches' Worker: Edgehook itself, with D1 metered (every answer carries the rows
+// its D1 statements read and wrote), and measuring routes that drive the real code
+// in-process with counting queues, schedulers and R2:
+// - /__bench/ingest: events/s of the ingest consumer on this database;
+// - /__bench/cycle/{start,ack,ingest,deliver,purge}: what events cost, one phase a
+//   request (so the caller can read the runtime's CPU time around each): received by
+//   the ack path, stored, delivered once to one webhook, purged at the retention.
+import { random, seedBody, seedWebhooks } from "../../scripts/seed/volume";
+import { DEFAULT_MAX_CONCURRENCY } from "../../src/domain/flow";
+import { DEFAULT_AUTO_DISABLE_MINUTES, DEFAULT_FAILING_AFTER } from "../../src/domain/health";
+import { eventIdFor } from "../../src/domain/ids";
+import type { IngestMessage } from "../../src/domain/types";
+import type { Env } from "../../src/env";
+import worker from "../../src/index";
+import { IDLE_STATUS, WebhookFlow } from "../../src/pipeline/flow";
+import { consumeIngest } from "../../src/pipeline/ingest";
+import { podium } from "../../src/schemes/podium";
+import { RETENTION_START, retentionStep } from "../../src/store/events";
+import { insertWebhook } from "../../src/store/webhooks";
+import { meteredD1, type D1Usage } from "../d1-meter";
+
+export { ListenerHub, WebhookScheduler } from "../../src/index";
+
+/** A queue producer that keeps what it is sent, counting messages written. */
+function countingQueue<T>() {
+  const q = {
+    sent: [] as T[],
+    writes: 0,
+    async send(body: T) {
+      q.writes++;
+      q.sent.push(body);
+    },
+    async sendBatch(msgs: Iterable<{ body: T }>) {
+      for (const m of msgs) {
+        q.writes++;
+        q.sent.push(m.body);
+      }
+    },
+  };
+  return q;
+}
+
+/** Delivery schedulers that count their wake-ups (each a Durable Object request, and the alarm it sets another). */
+function countingSchedulers() {
+  const s = {
+    wakes: 0,
+    woken: new Set<string>(),
+    getByName: (_name: string) => ({
+      async wake(webhookUid: string) {
+        s.wakes++;
+        s.woken.add(webhookUid);
+      },
+      status: async () => IDLE_STATUS,
+    }),
+  };
+  return s;
+}
+
+/** An R2 bucket that counts Class A (put, delete, list, multipart) and Class B (get, head) operations. */
+function countingBucket(bucket: R2Bucket) {
+  const ops = { classA: 0, classB: 0 };
+  const classOf: Record<string, keyof typeof ops> = { put: "classA", delete: "classA", list: "classA", createMultipartUpload: "classA", get: "classB", head: "classB" };
+  const proxy = new Proxy(bucket, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop);
+      if (typeof value !== "function") return value;
+      const cls = typeof prop === "string" ? classOf[prop] : undefined;
+      return (...args: unknown[]) => {
+        if (cls) ops[cls]++;
+        return value.apply(target, args);
+      };
+    },
+  });
+  return { bucket: proxy, ops };
+}
+
+/** A queue batch as the runtime hands it to a consumer, counting acks (deletes) and retries. */
+function batchOf<T>(queue: string, bodies: T[]) {
+  const settled = { acked: 0, retried: 0 };
+  const messages = bodies.map((body, i) => ({
+    id: `m${i}`,
+    timestamp: new Date(),
+    attempts: 1,
+    body,
+    ack: () => void settled.acked++,
+    retry: () => void settled.retried++,
+  }));
+  const batch = { queue, messages, ackAll: () => messages.forEach((m) => m.ack()), retryAll: () => messages.forEach((m) => m.retry()) };
+  return { batch: batch as unknown as MessageBatch<T>, settled };
+}
+
+/** Runs a consumer over messages in batches of `size`: how many invocations, reads and deletes it took. */
+async function consume<T>(queue: string, bodies: T[], size: number, consumer: (b: MessageBatch<T>) => Promise<void>) {
+  const out = { invocations: 0, reads: 0, deletes: 0, retries: 0 };
+  for (let i = 0; i < bodies.length; i += size) {
+    const { batch, settled } = batchOf(queue, bodies.slice(i, i + size));
+    await consumer(batch);
+    out.invocations++;
+    out.reads += batch.messages.length;
+    out.deletes += settled.acked;
+    out.retries += settled.retried;
+  }
+  return out;
+}
+
+let made = 0;
+
+/** Podium events as the ack path queues them, with the seed's bodies (about 1.5 KB). */
+async function ingestMessages(n: number, organizationUid: string, now: number): Promise<IngestMessage[]> {
+  const rand = random(now % 1_000_000);
+  return Promise.all(
+    Array.from({ length: n }, async (_, i) => {
+      const dedupeKey = `bench-${now}-${made++}`;
+      const body = seedBody(rand, "message.received", `loc-bench-${i % 10}`, organizationUid, now);
+      return {
+        v: 1 as const,
+        eventId: await eventIdFor("podium", dedupeKey),
+        sourceId: "podium",
+        dedupeKey,
+        eventType: "message.received",
+        locationUid: `loc-bench-${i % 10}`,
+        organizationUid,
+        receivedAt: now,
+        headers: { "content-type": "application/json", "podium-timestamp": String(now) },
+        body,
+      };
+    }),
+  );
+}
+
+/** Signed Podium requests (made into Requests by the phase that sends them): the seed's bodies, each with its own eventUid. */
+async function signedRequests(n: number, organizationUid: string, secret: string): Promise<{ body: string; headers: Record<string, string> }[]> {
+  const now = Date.now();
+  const rand = random(now % 1_000_000);
+  return Promise.all(
+    Array.from({ length: n }, async (_, i) => {
+      const body = seedBody(rand, "message.received", `loc-cycle-${i % 10}`, organizationUid, now);
+      return { body, headers: { "content-type": "application/json", ...(await podium.sign(secret, body, { now })) } };
+    }),
+  );
+}
+
+/** A measured phase: D1 as reported by its results, and the platform operations counted around it. */
+interface Phase {
+  d1: D1Usage;
+  queue: { writes: number; reads: number; deletes: number };
+  r2: { classA: number; classB: number };
+  invocations: number;
+  ms: number;
+}
+
+/** The cycle's state between its phases (one isolate serves them all under `wrangler dev`). */
+let cycle: { n: number; now: number; requests: { body: string; headers: Record<string, string> }[]; ingest: IngestMessage[]; woken: string[] } | null = null;
+
+async function cyclePhase(phase: string, request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+  const meter = meteredD1(env.DB);
+  const ingestQ = countingQueue<IngestMessage>();
+  const schedulers = countingSchedulers();
+  const r2 = countingBucket(env.BODIES);
+  const benchEnv = { ...env, DB: meter.db, BODIES: r2.bucket, INGEST: ingestQ, SCHEDULERS: schedulers } as unknown as Env;
+  const started = Date.now();
+  const result = (extra: { invocations: number; queue?: Partial<Phase["queue"]>; [more: string]: unknown }): Phase & Record<string, unknown> => ({
+    ...extra,
+    d1: meter.usage,
+    queue: { writes: ingestQ.writes, reads: 0, deletes: 0, ...extra.queue },
+    r2: r2.ops,
+    ms: Date.now() - started,
+  });
+
+  if (phase === "start") {
+    // It purges what it stored by moving the retention past it: only on a database of its own.
+    if (await env.DB.prepare("SELECT 1 FROM events LIMIT 1").first()) return new Response("the cycle needs an empty database", { status: 409 });
+    const { n, downstream, secret } = await request.json<{ n: number; downstream: string; secret: string }>();
+    const org = `org-cycle-${Date.now()}`;
+    const now = Date.now();
+    await insertWebhook(env.DB, {
+      uid: crypto.randomUUID(), url: downstream, eventTypes: ["*"], organizationUid: org, locationUid: null, sourceIds: null,
+      secret: "whsec_YmVuY2gtY3ljbGUtc2VjcmV0LW9mLWVub3VnaC1ieXRlcw==", disabled: false, timeoutMs: 5000, maxAttempts: 3, createdAt: now - 1, updatedAt: now - 1,
+      rateLimit: null, maxConcurrency: DEFAULT_MAX_CONCURRENCY, ordering: "unordered", filter: null, transform: null, transformHeaders: null,
+      kind: "webhook", autoDisableAfterMinutes: DEFAULT_AUTO_DISABLE_MINUTES, failingAfterAttempts: DEFAULT_FAILING_AFTER, disabledReason: null, disabledAt: null,
+    });
+    cycle = { n, now, requests: await signedRequests(n, org, secret), ingest: [], woken: [] };
+    const size = (await env.DB.prepare("SELECT 1").run()).meta.size_after;
+    return Response.json({ n, sizeBefore: size });
+  }
+  if (!cycle) return new Response("POST /__bench/cycle/start first", { status: 409 });
+  const c = cycle;
+
+  if (phase === "ack") {
+    // The ingress as deployed (routing, verification, the enqueue), one request per event.
+    let accepted = 0;
+    for (const { body, headers } of c.requests.splice(0)) {
+      const res = await worker.fetch(new Request("http://bench/webhooks/podium", { method: "POST", headers, body }), benchEnv, ctx);
+      if (res.status === 202) accepted++;
+      await res.body?.cancel();
+    }
+    c.ingest = ingestQ.sent.splice(0);
+    return Response.json(result({ invocations: c.n, accepted }));
+  }
+  if (phase === "ingest") {
+    // Full batches (100, the queue's max_batch_size): a busy account's case.
+    const q = await consume("edgehook-ingest", c.ingest, 100, (b) => consumeIngest(b, benchEnv));
+    c.woken = [...schedulers.woken];
+    const owed = await env.DB.prepare("SELECT COUNT(*) AS n FROM deliveries WHERE status = 1").first<number>("n");
+    return Response.json(
+      result({ invocations: q.invocations, queue: { reads: q.reads, deletes: q.deletes }, retries: q.retries, deliveriesOwed: owed, schedulerWakes: schedulers.wakes }),
+    );
+  }
+  if (phase === "deliver") {
+    // What each woken webhook's scheduler does in its alarm, run here with the metered D1.
+    for (const uid of c.woken) await new WebhookFlow(benchEnv, uid).run({ deadline: Infinity, maxStarts: Infinity, maxWaitMs: 0 });
+    return Response.json(result({ invocations: 0, schedulerRuns: c.woken.length }));
+  }
+  if (phase === "purge") {
+    // Time passes: the retention purges these events (and their deliveries, attempts, bodies and counts).
+    let from = RETENTION_START;
+    let purged = 0;
+    for (;;) {
+      const step = await retentionStep(meter.db, { cutoff: Date.now() + 1, graceCutoff: Date.now() + 60_000, from, limit: 500, now: Date.now() });
+      purged += step.purged;
+      if (!step.next) break;
+      from = step.next;
+    }
+    const left = await env.DB.prepare("SELECT COUNT(*) AS n FROM events").first<number>("n");
+    cycle = null;
+    return Response.json(result({ invocations: 0, purged, left }));
+  }
+  return new Response("unknown phase", { status: 404 });
+}
+
+export default {
+  async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+    const url = new URL(request.url);
+    const meter = meteredD1(env.DB);
+
+    if (url.pathname === "/__bench/ingest") {
+      // The ingest consumer's rate on this database: batches of `batch` for one webhook's organization.
+      const { n, batch, organizationUid } = await request.json<{ n: number; batch: number; organizationUid: string }>();
+      const schedulers = countingSchedulers();
+      const benchEnv = { ...env, DB: meter.db, SCHEDULERS: schedulers } as unknown as Env;
+      const msgs = await ingestMessages(n, organizationUid, Date.now());
+      const started = Date.now();
+      for (let i = 0; i < msgs.length; i += batch) await consumeIngest(batchOf("edgehook-ingest", msgs.slice(i, i + batch)).batch, benchEnv);
+      return Response.json({ events: n, ms: Date.now() - started, d1: meter.usage, schedulerWakes: schedulers.wakes });
+    }
+    if (url.pathname === "/__bench/seed-webhooks") {
+      // The seed's five webhooks on a database without them, so both sides of a comparison route alike.
+      if (await env.DB.prepare("SELECT 1 FROM webhooks LIMIT 1").first()) return new Response("this database has webhooks", { status: 409 });
+      for (const w of seedWebhooks(random(1), Date.now() - 1, "org-bench-none")) await insertWebhook(env.DB, w);
+      return new Response(null, { status: 204 });
+    }
+    const phase = /^\/__bench\/cycle\/(\w+)$/.exec(url.pathname)?.[1];
+    if (phase && request.method === "POST") return cyclePhase(phase, request, env, ctx);
+
+    const res = await worker.fetch(request, { ...env, DB: meter.db }, ctx);
+    const headers = new Headers(res.headers);
+    headers.set("x-d1-rows-read", String(meter.usage.rowsRead));
+    headers.set("x-d1-rows-written", String(meter.usage.rowsWritten));
+    headers.set("x-d1-size", String(meter.usage.sizeAfter));
+    headers.set("x-d1-ms", String(meter.usage.durationMs));
+    if (request.headers.get("x-bench-detail")) headers.set("x-d1-statements", JSON.stringify(meter.usage.bySql));
+    return new Response(res.body, { status: res.status, headers });
+  },
+  queue: worker.queue,
+  scheduled: worker.scheduled,
+} satisfies ExportedHandler<Env>;

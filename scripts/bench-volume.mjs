@@ -1,0 +1,203 @@
+#!/usr/bin/env node
+// `npm run bench:volume -- [--events N] [--persist-to DIR] [--reseed] [--repeat R] [--rounds K] [--ingest M]
+//   [--skip-reads] [--skip-ingest]`
+//
+// Seeds a local D1 with N events (default 1,000,000; `npm run seed`, reused on the next
+// run when a seed of that size is there), then, against Edgehook in the local runtime
+// (bench/volume/worker.ts: the real Worker, its D1 metered):
+// 1. times each operator read (stats as admin and as limited tokens, the dashboard's
+//    pages, every /v1/events filter, /v1/deliveries filters, webhook and event detail):
+//    R timed calls after a warm-up, with the D1 rows each read;
+// 2. measures the ingest consumer's events/s on that database against an empty one,
+//    K rounds of M events each, alternating, and prints the median ratio.
+// Times are this machine's, printed here and asserted nowhere.
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { BENCH_ADMIN_TOKEN, startBenchWorker } from "../bench/volume/stack.mjs";
+
+process.env.WRANGLER_SEND_METRICS ??= "false";
+const root = resolve(import.meta.dirname, "..");
+const { values } = parseArgs({
+  options: {
+    events: { type: "string", default: "1000000" },
+    "persist-to": { type: "string", default: join(root, ".wrangler/bench-volume") },
+    reseed: { type: "boolean", default: false },
+    repeat: { type: "string", default: "5" },
+    rounds: { type: "string", default: "6" },
+    ingest: { type: "string", default: "2000" },
+    "skip-reads": { type: "boolean", default: false },
+    "skip-ingest": { type: "boolean", default: false },
+  },
+});
+const N = Number(values.events);
+const REPEAT = Number(values.repeat);
+const ROUNDS = Number(values.rounds);
+const INGEST = Number(values.ingest);
+const dir = resolve(values["persist-to"]);
+const marker = join(dir, "bench-volume.json");
+const n = (/** @type {number} */ x) => x.toLocaleString("en");
+
+// 1. The seed: reused when this directory holds one of N events.
+/** @type {{ events: number; output: string } | null} */
+const seeded = existsSync(marker) ? JSON.parse(readFileSync(marker, "utf8")) : null;
+if (values.reseed || seeded?.events !== N) {
+  rmSync(dir, { recursive: true, force: true });
+  console.log(`seeding ${n(N)} events into ${dir} …`);
+  const res = spawnSync(process.execPath, [join(root, "scripts/seed.mjs"), "--events", String(N), "--persist-to", dir], {
+    cwd: root,
+    stdio: ["ignore", "pipe", "inherit"],
+    encoding: "utf8",
+  });
+  if (res.status !== 0) process.exit(res.status ?? 1);
+  writeFileSync(marker, JSON.stringify({ events: N, output: res.stdout }));
+  console.log(res.stdout.trim());
+} else {
+  console.log(`reusing the seed of ${n(N)} events in ${dir} (--reseed to make it again):\n${seeded.output.trim()}`);
+}
+const median = (/** @type {number[]} */ xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+const full = await startBenchWorker({ persistTo: dir });
+const emptyDir = mkdtempSync(join(tmpdir(), "edgehook-bench-empty-"));
+/** @type {Awaited<ReturnType<typeof startBenchWorker>> | undefined} */
+let empty;
+try {
+  if (!values["skip-reads"]) await timeReads();
+  if (!values["skip-ingest"]) await compareIngest();
+} finally {
+  await full.stop();
+  await empty?.stop();
+  rmSync(emptyDir, { recursive: true, force: true });
+}
+
+// 2. The reads.
+async function timeReads() {
+  const admin = { authorization: `Bearer ${BENCH_ADMIN_TOKEN}` };
+  const get = async (/** @type {string} */ path, /** @type {Record<string, string>} */ headers = admin) => {
+    const res = await full.fetch(path, { headers });
+    const body = await res.text();
+    return { status: res.status, body, rows: Number(res.headers.get("x-d1-rows-read")), size: Number(res.headers.get("x-d1-size")) };
+  };
+  const json = async (/** @type {string} */ path) => JSON.parse((await get(path)).body);
+  const statsRead = await get("/v1/stats");
+  const stats = JSON.parse(statsRead.body);
+  console.log(
+    `\nD1 reports ${n(statsRead.size)} bytes: ${n(Math.round(statsRead.size / stats.events.total))} per stored event ` +
+      `(with its deliveries, attempts, counters and indexes; ~1.5 KB bodies)\n`,
+  );
+  // A seeded event with a location and an organization (only seeded events have failed
+  // deliveries), not one a previous run's ingest bench added.
+  const failed = (await json("/v1/events?status=failed&limit=50")).data;
+  const sample = failed.find((/** @type {any} */ e) => e.locationUid && e.organizationUid) ?? failed[0];
+  const enabled = stats.webhooks.find((/** @type {any} */ w) => !w.disabled).uid;
+  const org = sample.organizationUid;
+  const loc = sample.locationUid;
+  const token = async (/** @type {object} */ body) => {
+    const res = await full.api("POST", "/v1/tokens", { name: `bench-${crypto.randomUUID()}`, ...body });
+    if (res.status !== 201) throw new Error(`token: ${res.status} ${JSON.stringify(res.json)}`);
+    return res.json.token;
+  };
+  const all = ["events:read", "webhooks:read", "read_messages", "read_contacts", "read_payments", "read_reviews"];
+  const orgToken = await token({ scopes: all, organizationUids: [org] });
+  const locToken = await token({ scopes: ["events:read", "read_messages"], locationUids: [loc] });
+  const login = await full.fetch("/dashboard/login", {
+    method: "POST",
+    headers: { origin: "http://bench", "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ token: BENCH_ADMIN_TOKEN }),
+    redirect: "manual",
+  });
+  const cookie = { cookie: (login.headers.get("set-cookie") ?? "").split(";")[0] };
+  const since = new Date(Date.now() - 5 * 86_400_000).toISOString();
+  const until = new Date(Date.now() - 4 * 86_400_000).toISOString();
+  const asOrg = { authorization: `Bearer ${orgToken}` };
+  const asLoc = { authorization: `Bearer ${locToken}` };
+  /** @type {[string, string, Record<string, string>?][]} */
+  const reads = [
+    ["GET /v1/stats (admin)", "/v1/stats"],
+    ["GET /v1/stats (organization token)", "/v1/stats", asOrg],
+    ["GET /v1/stats (location token)", "/v1/stats", asLoc],
+    ["dashboard overview", "/dashboard", cookie],
+    ["dashboard events", "/dashboard/events", cookie],
+    ["dashboard events, failed", "/dashboard/events?status=failed", cookie],
+    ["dashboard event", `/dashboard/events/${sample.id}`, cookie],
+    ["dashboard webhooks", "/dashboard/webhooks", cookie],
+    ["dashboard webhook", `/dashboard/webhooks/${enabled}`, cookie],
+    ["GET /v1/events?limit=50", "/v1/events?limit=50"],
+    ["events by type", "/v1/events?eventType=review.created&limit=50"],
+    ["events by type (organization token)", "/v1/events?eventType=review.created&limit=50", asOrg],
+    ["events by source", "/v1/events?sourceId=podium&limit=50"],
+    ["events by location", `/v1/events?locationUid=${loc}&limit=50`],
+    ["events by organization", `/v1/events?organizationUid=${org}&limit=50`],
+    ["events by status=failed", "/v1/events?status=failed&limit=50"],
+    ["events by status=held", "/v1/events?status=held&limit=50"],
+    ["events since/until (one day)", `/v1/events?since=${since}&until=${until}&limit=50`],
+    ["events org+type+status+since", `/v1/events?organizationUid=${org}&eventType=message.received&status=succeeded&since=${since}&limit=50`],
+    ["events (location token)", "/v1/events?limit=50", asLoc],
+    ["GET /v1/deliveries?limit=50", "/v1/deliveries?limit=50"],
+    ["deliveries by status=failed", "/v1/deliveries?status=failed&limit=50"],
+    ["deliveries by webhook", `/v1/deliveries?webhookUid=${enabled}&limit=50`],
+    ["deliveries by webhook+status", `/v1/deliveries?webhookUid=${enabled}&status=pending&limit=50`],
+    ["deliveries by event", `/v1/deliveries?eventId=${sample.id}`],
+    ["deliveries (organization token)", "/v1/deliveries?status=succeeded&limit=50", asOrg],
+    ["GET /v1/events/:id", `/v1/events/${sample.id}`],
+    ["GET /v1/webhooks/:uid", `/v1/webhooks/${enabled}`],
+  ];
+  const lines = [`operator reads with ${n(stats.events.total)} events stored (${REPEAT} timed calls each after a warm-up):`];
+  lines.push(`  ${"read".padEnd(38)} ${"median ms".padStart(9)} ${"max ms".padStart(7)} ${"rows read".padStart(9)}  status`);
+  for (const [name, path, headers] of reads) {
+    const warm = await get(path, headers);
+    const times = [];
+    for (let i = 0; i < REPEAT; i++) {
+      const t = performance.now();
+      await get(path, headers);
+      times.push(performance.now() - t);
+    }
+    lines.push(
+      `  ${name.padEnd(38)} ${median(times).toFixed(1).padStart(9)} ${Math.max(...times).toFixed(1).padStart(7)} ${n(warm.rows).padStart(9)}  ${warm.status}`,
+    );
+  }
+  console.log(lines.join("\n"));
+}
+
+// 3. The ingest consumer, on this database and on an empty one, rounds alternating. Both
+// are prepared by an earlier run of the runtime and opened afresh (a database created in
+// the running process is served faster than one opened from disk), and both have the
+// same webhooks (the seed's five and one for these events), so every event routes alike.
+async function compareIngest() {
+  const organizationUid = "org-bench-ingest";
+  const benchWebhook = { url: "https://hooks.example.com/bench-ingest", eventTypes: ["*"], organizationUid };
+  const prepare = await startBenchWorker({ persistTo: emptyDir });
+  if (!(await prepare.fetch("/__bench/seed-webhooks", { method: "POST" })).ok) throw new Error("could not add the seed's webhooks");
+  await prepare.api("POST", "/v1/webhooks", benchWebhook);
+  await prepare.stop();
+  const hooks = await full.api("GET", "/v1/webhooks?limit=100");
+  if (!hooks.json.data.some((/** @type {any} */ w) => w.url === benchWebhook.url)) await full.api("POST", "/v1/webhooks", benchWebhook);
+  empty = await startBenchWorker({ persistTo: emptyDir });
+  /** A round on one side: events/s, and the runtime's CPU ms per event (less swayed by other load on the machine). @param {any} w */
+  const rate = async (w) => {
+    const cpu = w.cpuMs();
+    const res = await w.fetch("/__bench/ingest", { method: "POST", body: JSON.stringify({ n: INGEST, batch: 100, organizationUid }) });
+    const out = await res.json();
+    return { perSecond: (out.events / out.ms) * 1000, cpu: (w.cpuMs() - cpu) / out.events, rowsWritten: out.d1.rowsWritten / out.events };
+  };
+  await rate(empty); // warm-up, not counted
+  await rate(full);
+  const ratios = [];
+  const cpuRatios = [];
+  const out = [`\ningest consumer: ${ROUNDS} rounds of ${n(INGEST)} events in batches of 100 (the same six webhooks on both sides), empty database vs ${n(N)} seeded:`];
+  for (let i = 0; i < ROUNDS; i++) {
+    const a = await rate(empty);
+    const b = await rate(full);
+    ratios.push(b.perSecond / a.perSecond);
+    cpuRatios.push(a.cpu / b.cpu);
+    out.push(
+      `  round ${i + 1}: empty ${a.perSecond.toFixed(0)} events/s, ${a.cpu.toFixed(2)} CPU ms/event | ` +
+        `seeded ${b.perSecond.toFixed(0)} events/s, ${b.cpu.toFixed(2)} CPU ms/event | ×${(b.perSecond / a.perSecond).toFixed(2)} ` +
+        `(rows written per event ${a.rowsWritten.toFixed(2)} / ${b.rowsWritten.toFixed(2)})`,
+    );
+  }
+  out.push(`  median by CPU per event: seeded/empty ×${median(cpuRatios).toFixed(2)}`);
+  out.push(`  median events/s: seeded/empty ×${median(ratios).toFixed(2)} (target ≥ 0.9)`);
+  console.log(out.join("\n"));
+}

@@ -1,0 +1,99 @@
+#!/usr/bin/env node
+// `npm run seed -- --events N [--persist-to DIR] [--seed S]`: fills the local D1 that
+// `npm run dev` uses with a busy account's retained traffic, through the project's own
+// store code (scripts/seed/volume.ts, run by a small Worker in the local runtime with
+// the same D1 binding, a chunk per request), then prints what it wrote.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { unstable_dev } from "wrangler";
+
+process.env.WRANGLER_SEND_METRICS ??= "false";
+const root = resolve(import.meta.dirname, "..");
+
+const { values } = parseArgs({
+  options: {
+    events: { type: "string", default: "100000" },
+    "persist-to": { type: "string" },
+    seed: { type: "string", default: "14" },
+    batch: { type: "string", default: "200" },
+  },
+});
+const events = Number(values.events);
+if (!Number.isInteger(events) || events < 1) {
+  console.error("--events must be a positive whole number");
+  process.exit(2);
+}
+
+const persist = values["persist-to"] ? ["--persist-to", values["persist-to"]] : [];
+const migrate = spawnSync(process.execPath, [join(root, "node_modules/wrangler/bin/wrangler.js"), "d1", "migrations", "apply", "DB", "--local", ...persist], {
+  cwd: root,
+  stdio: ["ignore", "ignore", "inherit"],
+  env: { ...process.env, CI: "true" },
+});
+if (migrate.status !== 0) process.exit(migrate.status ?? 1);
+
+const state = resolve(root, values["persist-to"] ?? ".wrangler/state");
+// The seed Worker binds the same local database as wrangler.toml (by its id), and nothing else.
+const toml = readFileSync(join(root, "wrangler.toml"), "utf8");
+const d1 = toml.slice(toml.indexOf("[[d1_databases]]")).split(/\n(?=\[)/)[0];
+const dir = mkdtempSync(join(tmpdir(), "edgehook-seed-"));
+const config = join(dir, "wrangler.toml");
+writeFileSync(config, `name = "edgehook-seed"\nmain = "${join(root, "scripts/seed/worker.ts")}"\ncompatibility_date = "2026-11-01"\n${d1.replace(/migrations_dir.*\n?/, "")}\n`);
+const worker = await unstable_dev(join(root, "scripts/seed/worker.ts"), {
+  config,
+  persistTo: state,
+  logLevel: "error",
+  // A seed runs for minutes: editing the sources meanwhile must not restart it.
+  experimental: { disableExperimentalWarning: true, disableDevRegistry: true, watch: false },
+});
+const started = Date.now();
+const now = Date.now();
+const CHUNK = 10_000;
+try {
+  /** @type {Record<string, any>} */
+  const report = { events: 0, bodyBytes: 0, deliveries: { held: 0, pending: 0, succeeded: 0, failed: 0 }, attempts: 0, deadLetters: 0 };
+  /** @type {any} */
+  let last;
+  for (let offset = 0; offset < events; offset += CHUNK) {
+    const body = JSON.stringify({ events, offset, count: CHUNK, now, seed: Number(values.seed), batch: Number(values.batch) });
+    // A chunk is idempotent (the same ids; every write keeps what is stored), so a failed one is run again.
+    for (let attempt = 1; ; attempt++) {
+      const res = await worker.fetch("http://seed/", { method: "POST", body });
+      if (res.ok) {
+        last = await res.json();
+        break;
+      }
+      if (attempt === 3) throw new Error(`seed chunk at ${offset} failed: ${res.status} ${await res.text()}`);
+    }
+    report.events += last.events;
+    report.bodyBytes += last.bodyBytes;
+    report.attempts += last.attempts;
+    report.deadLetters += last.deadLetters;
+    for (const k of Object.keys(report.deliveries)) report.deliveries[k] += last.deliveries[k];
+    const s = (Date.now() - started) / 1000;
+    process.stderr.write(`  ${report.events.toLocaleString("en")} events in ${s.toFixed(0)} s (${Math.round(report.events / s)}/s)\n`);
+  }
+  Object.assign(report, { webhooks: last.webhooks, organizations: last.organizations, locations: last.locations, from: last.from, to: last.to });
+  const seconds = (Date.now() - started) / 1000;
+  const d1dir = join(state, "v3/d1");
+  /** @type {(dir: string) => string[]} */
+  const files = (dir) => readdirSync(dir, { withFileTypes: true }).flatMap((f) => (f.isDirectory() ? files(join(dir, f.name)) : [join(dir, f.name)]));
+  const bytes = files(d1dir).filter((f) => f.endsWith(".sqlite")).reduce((n, f) => n + statSync(f).size, 0);
+  const n = (/** @type {number} */ x) => x.toLocaleString("en");
+  console.log(
+    [
+      `seeded ${n(report.events)} events in ${seconds.toFixed(0)} s (${n(Math.round(report.events / seconds))}/s), received ${new Date(report.from).toISOString()} … ${new Date(report.to).toISOString()}`,
+      `  bodies: ${n(Math.round(report.bodyBytes / report.events))} bytes on average (Podium shapes, 22 types), ${n(report.organizations)} organizations, ${n(report.locations)} locations`,
+      `  webhooks: ${report.webhooks} (one disabled: its deliveries are held)`,
+      `  deliveries: ${Object.entries(report.deliveries).map(([k, v]) => `${k} ${n(v)}`).join(", ")}`,
+      `  attempts: ${n(report.attempts)}, dead letters: ${n(report.deadLetters)}`,
+      `  local D1 (${d1dir}): ${n(bytes)} bytes, ${n(Math.round(bytes / report.events))} bytes per event`,
+    ].join("\n"),
+  );
+} finally {
+  await worker.stop();
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,309 @@
+// The volume seed: a busy account's retained traffic, written through the same code
+// the ingest and delivery consumers run (provider facts, owners, routing, the store's
+// transactions with their counters), so everything it writes reads back through the
+// API as real traffic would. Deterministic for a given seed number.
+import contactFixture from "../../cli/src/samples/contact.json";
+import invoiceFixture from "../../cli/src/samples/invoice.json";
+import messageFixture from "../../cli/src/samples/message.json";
+import reviewFixture from "../../cli/src/samples/review.json";
+import { podiumSample } from "../../cli/src/samples/podium.js";
+import { newDelivery, type NewDelivery } from "../../src/domain/delivery";
+import { EVENT_TYPES } from "../../src/domain/event-types";
+import { DEFAULT_MAX_CONCURRENCY } from "../../src/domain/flow";
+import { DEFAULT_AUTO_DISABLE_MINUTES, DEFAULT_FAILING_AFTER } from "../../src/domain/health";
+import { eventIdFor } from "../../src/domain/ids";
+import type { Webhook } from "../../src/domain/types";
+import { podium } from "../../src/ingress/providers/podium";
+import { failedDeliveryLetter } from "../../src/pipeline/attempt";
+import { settleOwners } from "../../src/pipeline/owners";
+import { owedWebhooks } from "../../src/routing/match";
+import { recordAttempts, type AttemptOutcome } from "../../src/store/deliveries";
+import { recordEventTypes } from "../../src/store/event-types";
+import { storeEvents, type EventRow } from "../../src/store/events";
+import { learnLocations, locationOrganizations } from "../../src/store/locations";
+import { allWebhooks, insertWebhook } from "../../src/store/webhooks";
+
+export const PODIUM_TYPES = EVENT_TYPES.filter((t) => t.provider === "podium").map((t) => t.type);
+const FIXTURES: Record<string, Record<string, unknown>> = {
+  message: messageFixture,
+  contact: contactFixture,
+  invoice: invoiceFixture,
+  review: reviewFixture,
+};
+
+export interface SeedOptions {
+  /** The whole seed's size: times spread over it. */
+  events: number;
+  /** This call writes events [offset, offset + count) of it (default: all); the first call creates the webhooks. */
+  offset?: number;
+  count?: number;
+  /** Events per transaction, as the ingest consumer's batches. */
+  batch?: number;
+  retentionDays?: number;
+  now?: number;
+  seed?: number;
+  organizations?: number;
+  locations?: number;
+  /** Called after each batch with the events written so far. */
+  progress?: (written: number) => void;
+}
+
+export interface SeedReport {
+  events: number;
+  bodyBytes: number;
+  deliveries: Record<"held" | "pending" | "succeeded" | "failed", number>;
+  attempts: number;
+  deadLetters: number;
+  webhooks: number;
+  organizations: number;
+  locations: number;
+  from: number;
+  to: number;
+}
+
+/** A small deterministic generator (mulberry32). */
+export function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const WORDS = (
+  "hi thanks for reaching out we can fit you in tomorrow afternoon or friday morning your appointment is confirmed " +
+  "please bring your insurance card the estimate for the repair is ready and the parts arrive monday let us know " +
+  "if that time still works for you our team will call when the car is ready great service friendly staff quick " +
+  "and easy would recommend to friends and family the price was fair and they explained everything clearly"
+).split(" ");
+
+function uuid(rand: () => number): string {
+  const hex = Array.from({ length: 4 }, () => Math.floor(rand() * 2 ** 32).toString(16).padStart(8, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+function text(rand: () => number, chars: number): string {
+  const out: string[] = [];
+  let n = 0;
+  while (n < chars) {
+    const w = WORDS[Math.floor(rand() * WORDS.length)]!;
+    out.push(w);
+    n += w.length + 1;
+  }
+  return out.join(" ");
+}
+
+/** Every fixture uid replaced by a fresh one, as each real object has its own. */
+function freshUids(value: unknown, rand: () => number, keep: Set<string>): unknown {
+  if (typeof value === "string") return /^[0-9a-f]{8}-[0-9a-f]{4}-/.test(value) && !keep.has(value) ? uuid(rand) : value;
+  if (Array.isArray(value)) return value.map((v) => freshUids(v, rand, keep));
+  if (value !== null && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, freshUids(v, rand, keep)]));
+  return value;
+}
+
+/**
+ * A body in the documented shape of its type's object, about 1.5 KB on average:
+ * what a busy account's objects carry (a message's text, a contact's channels,
+ * attributes and tags, an invoice's line items and payments, a review's words and
+ * response), each with its own uids.
+ */
+export function seedBody(rand: () => number, type: string, locationUid: string, organizationUid: string, at: number): string {
+  const object = type.split(".")[0]!;
+  const fixture = FIXTURES[object] ?? FIXTURES.message!;
+  const body = podiumSample(fixture, { type, eventUid: uuid(rand), locationUid, organizationUid });
+  const fresh = freshUids(body, rand, new Set([locationUid, organizationUid])) as Record<string, unknown>;
+  const metadata = { ...(fresh.metadata as Record<string, unknown>), eventUid: (body.metadata as Record<string, unknown>).eventUid };
+  const data = fresh.data as Record<string, unknown>;
+  const iso = new Date(at).toISOString();
+  const some = (min: number, max: number) => min + Math.floor(rand() * (max - min + 1));
+  const phone = () => `+1801555${String(some(0, 9999)).padStart(4, "0")}`;
+  if (object === "message") {
+    Object.assign(data, { body: text(rand, some(300, 1200)), createdAt: iso });
+    (data.conversation as Record<string, unknown>).channel = { type: "phone", identifier: phone() };
+  } else if (object === "review") {
+    data.review = { ...(data.review as Record<string, unknown>), body: text(rand, some(250, 950)), rating: some(1, 5) };
+    data.createdAt = data.updatedAt = iso;
+    if (rand() < 0.5) data.responses = [{ uid: uuid(rand), body: text(rand, some(60, 300)), createdAt: iso, userUid: uuid(rand) }];
+  } else if (object === "invoice") {
+    data.lineItems = Array.from({ length: some(3, 10) }, () => ({ amount: some(500, 20000), description: text(rand, some(12, 48)) }));
+    data.payments = Array.from({ length: some(1, 2) }, () => ({
+      uid: uuid(rand), status: "succeeded", cardBrand: "visa", cardLast4: String(some(1000, 9999)), fee: some(30, 400), createdAt: iso, refunds: [],
+    }));
+    data.amount = some(1000, 90000);
+    data.createdAt = iso;
+  } else if (object === "contact") {
+    const after = data.after as Record<string, unknown>;
+    after.channels = [
+      ...(after.channels as unknown[]),
+      ...Array.from({ length: some(0, 3) }, () => ({ type: "PHONE", identifier: phone(), label: "mobile", createdAt: iso, updatedAt: iso })),
+    ];
+    after.tags = Array.from({ length: some(1, 3) }, () => ({ uid: uuid(rand), label: text(rand, 6), description: text(rand, some(10, 40)) }));
+  }
+  return JSON.stringify({ data, metadata });
+}
+
+/** The five webhooks: one per Podium object, and one organization's everything, disabled (its deliveries held). */
+export function seedWebhooks(rand: () => number, createdAt: number, organizationUid: string): Webhook[] {
+  const base = {
+    locationUid: null, sourceIds: null, timeoutMs: 5000, maxAttempts: 3, createdAt, updatedAt: createdAt,
+    rateLimit: null, maxConcurrency: DEFAULT_MAX_CONCURRENCY, ordering: "unordered" as const, filter: null, transform: null, transformHeaders: null,
+    kind: "webhook" as const, autoDisableAfterMinutes: DEFAULT_AUTO_DISABLE_MINUTES, failingAfterAttempts: DEFAULT_FAILING_AFTER,
+    disabledReason: null, disabledAt: null,
+  };
+  const hook = (name: string, eventTypes: string[], extra: Partial<Webhook> = {}): Webhook => ({
+    ...base,
+    uid: uuid(rand),
+    url: `https://hooks.example.com/${name}`,
+    eventTypes,
+    organizationUid: null,
+    secret: `whsec_${btoa(uuid(rand))}`,
+    disabled: false,
+    ...extra,
+  });
+  return [
+    hook("messages", ["message.*"]),
+    hook("contacts", ["contact.*"]),
+    hook("payments", ["invoice.payment_succeeded", "invoice.payment_failed", "invoice.refund_created", "invoice.refund_failed"]),
+    hook("reviews", ["review.*"]),
+    hook("one-organization", ["*"], { organizationUid, disabled: true }),
+  ];
+}
+
+/** What happens to a delivery: ~96% succeed (a few on the second try), ~3% fail after 3 attempts, ~1% pending. */
+function fate(rand: () => number): "ok" | "ok-second" | "failed" | "pending" {
+  const r = rand();
+  if (r < 0.03) return "failed";
+  if (r < 0.04) return "pending";
+  if (r < 0.1) return "ok-second";
+  return "ok";
+}
+
+/** Seeds `opts.events` events through the store, oldest first, spread evenly over the retention. */
+export async function seedVolume(db: D1Database, opts: SeedOptions): Promise<SeedReport> {
+  const rand = random(opts.seed ?? 14);
+  const offset = opts.offset ?? 0;
+  const end = Math.min(opts.events, offset + (opts.count ?? opts.events));
+  const now = opts.now ?? Date.now();
+  const days = opts.retentionDays ?? 10;
+  const batchSize = opts.batch ?? 200;
+  const orgCount = opts.organizations ?? 100;
+  const locCount = opts.locations ?? 1000;
+  const from = now - days * 86_400_000 + 3_600_000; // an hour inside the retention
+  const span = now - from - 60_000;
+  const orgs = Array.from({ length: orgCount }, () => uuid(rand));
+  const locations = Array.from({ length: locCount }, (_, i) => ({ uid: uuid(rand), org: orgs[i % orgCount]! }));
+
+  const hooks = seedWebhooks(rand, from - 1, orgs[0]!);
+  if (offset === 0) for (const w of hooks) await insertWebhook(db, w);
+  const webhooks = (await allWebhooks(db)).filter((w) => hooks.some((h) => h.uid === w.uid));
+  const chunkRand = random((opts.seed ?? 14) * 1_000_003 + offset);
+  const byUid = new Map(webhooks.map((w) => [w.uid, w]));
+
+  const report: SeedReport = {
+    events: 0,
+    bodyBytes: 0,
+    deliveries: { held: 0, pending: 0, succeeded: 0, failed: 0 },
+    attempts: 0,
+    deadLetters: 0,
+    webhooks: webhooks.length,
+    organizations: orgCount,
+    locations: locCount,
+    from,
+    to: from + span,
+  };
+  const encoder = new TextEncoder();
+  for (let done = offset; done < end; done += batchSize) {
+    const n = Math.min(batchSize, end - done);
+    const rows: EventRow[] = [];
+    for (let i = 0; i < n; i++) {
+      const at = from + Math.floor(((done + i) / opts.events) * span);
+      const type = PODIUM_TYPES[Math.floor(chunkRand() * PODIUM_TYPES.length)]!;
+      const loc = locations[Math.floor(chunkRand() * locations.length)]!;
+      const body = seedBody(chunkRand, type, loc.uid, loc.org, at);
+      const raw = encoder.encode(body);
+      // The provider reads the facts, as at the ingress.
+      const facts = await podium.facts({ headers: new Headers(), raw, now: at }, body, {
+        id: "podium",
+        name: "podium",
+        provider: "podium",
+        verification: "signature",
+        secrets: [],
+        toleranceSeconds: 300,
+        disabled: false,
+        fromConfig: true,
+        hmac: null,
+        shopDomain: null,
+        organizationUid: null,
+      });
+      rows.push({
+        ...facts,
+        eventId: await eventIdFor("podium", facts.dedupeKey),
+        sourceId: "podium",
+        receivedAt: at,
+        headers: { "content-type": "application/json", "user-agent": "Podium-Webhooks/1.0", "podium-timestamp": String(at) },
+        body,
+      });
+      report.bodyBytes += raw.length;
+    }
+    // As the ingest consumer: owners settled, what the batch teaches, routing, one transaction.
+    const known = await locationOrganizations(db, rows.flatMap((r) => (r.locationUid && !r.organizationUid ? [r.locationUid] : [])));
+    const settled = settleOwners(rows, known);
+    const also = [learnLocations(db, settled.learned, from), recordEventTypes(db, settled.rows, from)].filter((s) => s !== null);
+    const deliveries: NewDelivery[] = [];
+    for (const e of settled.rows) {
+      for (const w of owedWebhooks(webhooks, e).owed) deliveries.push(await newDelivery("routed", { id: e.eventId, receivedAt: e.receivedAt }, w, e.receivedAt));
+    }
+    await storeEvents(db, settled.rows, deliveries, also);
+    report.events += n;
+
+    // As the delivery consumer: attempts, one transaction per round.
+    const received = new Map(settled.rows.map((r) => [r.eventId, r.receivedAt]));
+    const rounds: AttemptOutcome[][] = [[], [], []];
+    for (const d of deliveries) {
+      if (d.status === "held") {
+        report.deliveries.held++;
+        continue;
+      }
+      const f = fate(chunkRand);
+      const start = (received.get(d.eventId) ?? from) + 200;
+      const attempt = (number: number, ok: boolean, at: number) => ({
+        deliveryId: d.id,
+        number,
+        startedAt: at,
+        durationMs: 40 + Math.floor(chunkRand() * 300),
+        statusCode: ok ? 200 : 503,
+        error: ok ? null : "HTTP 503",
+        responseSnippet: ok ? null : "upstream unavailable",
+      });
+      if (f === "ok") rounds[0]!.push({ attempt: attempt(1, true, start), status: "succeeded", nextAttemptAt: null, deadLetter: null });
+      if (f === "pending") {
+        rounds[0]!.push({ attempt: attempt(1, false, start), status: "pending", nextAttemptAt: now + Math.floor(chunkRand() * 3_600_000), deadLetter: null });
+      }
+      if (f === "ok-second") {
+        rounds[0]!.push({ attempt: attempt(1, false, start), status: "pending", nextAttemptAt: start + 5000, deadLetter: null });
+        rounds[1]!.push({ attempt: attempt(2, true, start + 5000), status: "succeeded", nextAttemptAt: null, deadLetter: null });
+      }
+      if (f === "failed") {
+        rounds[0]!.push({ attempt: attempt(1, false, start), status: "pending", nextAttemptAt: start + 5000, deadLetter: null });
+        rounds[1]!.push({ attempt: attempt(2, false, start + 5000), status: "pending", nextAttemptAt: start + 15_000, deadLetter: null });
+        const last = attempt(3, false, start + 15_000);
+        const webhookUid = byUid.get(d.webhookUid)?.uid ?? d.webhookUid;
+        rounds[2]!.push({ attempt: last, status: "failed", nextAttemptAt: null, deadLetter: failedDeliveryLetter({ deliveryId: d.id, eventId: d.eventId, webhookUid }, last) });
+        report.deadLetters++;
+      }
+      report.deliveries[f === "failed" ? "failed" : f === "pending" ? "pending" : "succeeded"]++;
+    }
+    // A scheduler records one webhook's attempts at a time.
+    const webhookOf = new Map(deliveries.map((d) => [d.id, d.webhookUid]));
+    for (const round of rounds) {
+      const byWebhook = Map.groupBy(round, (o) => webhookOf.get(o.attempt.deliveryId) ?? "");
+      for (const [uid, outcomes] of byWebhook) await recordAttempts(db, uid, outcomes);
+      report.attempts += round.length;
+    }
+    opts.progress?.(report.events);
+  }
+  return report;
+}

@@ -1,0 +1,93 @@
+// Event bodies are stored a batch at a time: one `contents` row holds the headers
+// and raw bodies of the events one ingest transaction stored, deflate-raw
+// compressed (the platform's CompressionStream) as a whole, so what bodies share
+// (their JSON keys, their common values) is stored once per batch rather than once
+// per event. Its key is the `seq` of the batch's first event: an event's bodies are
+// in the row with the greatest key not above its own seq, at its `part`.
+//
+// Uncompressed text: JSON.stringify of the UTF-16 lengths of every part but the
+// last, a newline, then the parts; a part is the JSON of the headers, a newline,
+// then the raw body. Rows migrated from the old layout hold that text as TEXT.
+
+export interface EventContent {
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** A group stays under this many UTF-16 units (a D1 row holds 2 MB); a larger body is a group of its own. */
+export const MAX_GROUP_UNITS = 512 * 1024;
+
+async function pipeThrough(bytes: Uint8Array, stream: CompressionStream | DecompressionStream): Promise<Uint8Array> {
+  const out = new Response(new Blob([bytes]).stream().pipeThrough(stream));
+  return new Uint8Array(await out.arrayBuffer());
+}
+
+const partOf = (c: EventContent) => `${JSON.stringify(c.headers)}\n${c.body}`;
+
+/** The stored form of a group of parts, in order. */
+export async function encodeGroup(parts: EventContent[]): Promise<Uint8Array> {
+  const texts = parts.map(partOf);
+  const text = `${JSON.stringify(texts.slice(0, -1).map((t) => t.length))}\n${texts.join("")}`;
+  return pipeThrough(new TextEncoder().encode(text), new CompressionStream("deflate-raw"));
+}
+
+/** Splits events into groups in order: at most `maxParts` each, and under MAX_GROUP_UNITS unless alone. */
+export function groupsOf<T extends EventContent>(items: T[], maxParts = 100): T[][] {
+  const groups: T[][] = [];
+  let current: T[] = [];
+  let units = 0;
+  for (const item of items) {
+    const size = item.body.length + 256;
+    if (current.length > 0 && (current.length >= maxParts || units + size > MAX_GROUP_UNITS)) {
+      groups.push(current);
+      current = [];
+      units = 0;
+    }
+    current.push(item);
+    units += size;
+  }
+  if (current.length > 0) groups.push(current);
+  return groups;
+}
+
+function isHeaders(v: unknown): v is Record<string, string> {
+  return v !== null && typeof v === "object" && !Array.isArray(v) && Object.values(v).every((x) => typeof x === "string");
+}
+
+function parsePart(text: string): EventContent {
+  const nl = text.indexOf("\n"); // JSON.stringify never writes a raw newline: the first one ends the headers
+  const headers: unknown = JSON.parse(text.slice(0, nl));
+  if (!isHeaders(headers)) throw new Error("malformed event content");
+  return { headers, body: text.slice(nl + 1) };
+}
+
+const utf8 = new TextDecoder("utf-8");
+
+/** A stored group back, as its parts in order: a BLOB is inflated, TEXT (a migrated row) read as is. */
+export async function decodeGroup(stored: unknown): Promise<EventContent[]> {
+  let text: string;
+  if (typeof stored === "string") text = stored;
+  else {
+    const bytes = stored instanceof ArrayBuffer ? new Uint8Array(stored) : Array.isArray(stored) ? Uint8Array.from(stored) : stored;
+    if (!(bytes instanceof Uint8Array)) throw new Error("event content is neither text nor bytes");
+    text = utf8.decode(await pipeThrough(bytes, new DecompressionStream("deflate-raw")));
+  }
+  const nl = text.indexOf("\n");
+  const lengths: unknown = JSON.parse(text.slice(0, nl));
+  if (!Array.isArray(lengths) || !lengths.every((n) => Number.isInteger(n) && n >= 0)) throw new Error("malformed event content");
+  const parts: EventContent[] = [];
+  let at = nl + 1;
+  for (const n of lengths as number[]) {
+    parts.push(parsePart(text.slice(at, at + n)));
+    at += n;
+  }
+  parts.push(parsePart(text.slice(at)));
+  return parts;
+}
+
+/** Lower-case hex of bytes. */
+export function hexOf(bytes: Uint8Array): string {
+  let out = "";
+  for (const b of bytes) out += b.toString(16).padStart(2, "0");
+  return out;
+}

@@ -1,0 +1,76 @@
+// The headers and bodies of stored events, a batch to a row (content.ts says how).
+import { decodeGroup, encodeGroup, hexOf, type EventContent } from "./content";
+
+/** The greatest `contents` key not above an events row's seq: the row holding its body. */
+export const groupOfSql = (seq: string) => `(SELECT MAX(c.seq) FROM contents c WHERE c.seq <= ${seq})`;
+
+/**
+ * Stores one group's contents keyed by the seq its first event is about to get
+ * (the events table's AUTOINCREMENT position + 1), for the caller's transaction,
+ * just before those events are inserted in one statement. A group whose events
+ * were all stored before (a redelivered batch) got no seqs, so the next group
+ * takes over its key.
+ */
+export async function groupStatement(db: D1Database, parts: EventContent[]): Promise<D1PreparedStatement> {
+  const next = "COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0) + 1";
+  return db
+    .prepare(
+      `INSERT INTO contents (seq, last, data) VALUES (${next}, ${next} + ?1 - 1, unhex(?2))
+       ON CONFLICT (seq) DO UPDATE SET last = excluded.last, data = excluded.data`,
+    )
+    .bind(parts.length, hexOf(await encodeGroup(parts)));
+}
+
+/** The headers and body of each of some events (by seq). */
+export async function contentsOf(db: D1Database, seqs: number[]): Promise<Map<number, EventContent>> {
+  if (seqs.length === 0) return new Map();
+  const list = JSON.stringify(seqs);
+  const [where, groups] = await db.batch<Record<string, unknown>>([
+    db.prepare(`SELECT e.seq, e.part, ${groupOfSql("e.seq")} AS g FROM events e WHERE e.seq IN (SELECT value FROM json_each(?))`).bind(list),
+    db.prepare(`SELECT seq, data FROM contents WHERE seq IN (SELECT ${groupOfSql("value")} FROM json_each(?))`).bind(list),
+  ]);
+  const decoded = new Map<number, EventContent[]>();
+  for (const g of groups?.results ?? []) decoded.set(Number(g.seq), await decodeGroup(g.data));
+  const out = new Map<number, EventContent>();
+  for (const r of where?.results ?? []) {
+    const part = decoded.get(Number(r.g))?.[Number(r.part)];
+    if (part) out.set(Number(r.seq), part);
+  }
+  return out;
+}
+
+/**
+ * A reader of events' contents in the order a walk reaches them: `read(group, part,
+ * upcoming)` answers one event's part of a group (the `groupOfSql` key), reading the
+ * group row, with the next groups the walk will need (`upcoming()`, up to `perRead`
+ * in all), only when it is not read yet, and inflating each group once.
+ */
+export function contentsReader(db: D1Database, perRead: number) {
+  const groups = new Map<number, EventContent[]>();
+  return async (group: number, part: number, upcoming: () => Iterable<number | null>): Promise<EventContent | undefined> => {
+    if (!groups.has(group)) {
+      const keys = new Set([group]);
+      for (const g of upcoming()) {
+        if (keys.size >= perRead) break;
+        if (g !== null && !groups.has(g)) keys.add(g);
+      }
+      const { results } = await db
+        .prepare("SELECT seq, data FROM contents WHERE seq IN (SELECT value FROM json_each(?))")
+        .bind(JSON.stringify([...keys]))
+        .all<{ seq: number; data: unknown }>();
+      for (const k of keys) groups.set(k, []);
+      for (const r of results) groups.set(Number(r.seq), await decodeGroup(r.data));
+    }
+    return groups.get(group)?.[part];
+  };
+}
+
+/** Deletes the groups of some purged events that no stored event needs any more (for the purge's transaction). */
+export function dropGroupsStatement(db: D1Database, purgedSeqs: string): D1PreparedStatement {
+  return db
+    .prepare(
+      `DELETE FROM contents WHERE seq IN (SELECT ${groupOfSql("value")} FROM json_each(?1))
+         AND NOT EXISTS (SELECT 1 FROM events e WHERE e.seq BETWEEN contents.seq AND contents.last)`,
+    )
+    .bind(purgedSeqs);
+}

@@ -1,0 +1,117 @@
+// Counters kept in the same transaction as the writes they count, so a read of a
+// count never scans what it counts. Each writer adds a "delta" statement just
+// before its own write, selecting the rows that write is about to change with the
+// same conditions: inside one D1 transaction nothing changes in between, so the
+// delta is exactly what the write does. Deltas are summed per counter row in SQL,
+// so a batch of events writes one row per organization, location and hour it
+// touches, not one per event.
+import { DATA_SCOPE_OF_OBJECT } from "../domain/event-types";
+import type { DeliveryStatus } from "../domain/delivery";
+import { DELIVERY_STATUSES } from "../domain/delivery";
+
+/** Objects counted apart (a token may lack their data scope); everything else is the last group. */
+export const COUNTED_OBJECTS = Object.keys(DATA_SCOPE_OF_OBJECT);
+export const OBJECT_GROUPS = COUNTED_OBJECTS.length + 1;
+export const TENTHS = 6; // ten-minute steps of an hour
+export const HOUR_MS = 3_600_000;
+export const TENTH_MS = HOUR_MS / TENTHS;
+/** The `hour` of an event_counts row holding the total stored. */
+export const TOTAL_HOUR = -1;
+
+/** The object group of an event type. */
+export function objectOf(eventType: string): number {
+  const i = COUNTED_OBJECTS.indexOf(eventType.split(".")[0] ?? "");
+  return i === -1 ? COUNTED_OBJECTS.length : i;
+}
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+export const EVENT_COLUMNS = range(OBJECT_GROUPS * TENTHS).map((i) => `n${i}`);
+export const DELIVERY_COLUMNS = range(DELIVERY_STATUSES.length * OBJECT_GROUPS).map((i) => `s${i}`);
+export const ATTEMPT_COLUMNS = range(OBJECT_GROUPS * TENTHS).map((i) => `a${i}`);
+export const ATTEMPT_OK_COLUMNS = range(OBJECT_GROUPS * TENTHS).map((i) => `ok${i}`);
+
+export const deliveryColumn = (s: DeliveryStatus, object: number) => `s${DELIVERY_STATUSES.indexOf(s) * OBJECT_GROUPS + object}`;
+/** The column of an object and a time within its hour. */
+export const timeColumn = (prefix: "n" | "a" | "ok", object: number, at: number) => `${prefix}${object * TENTHS + Math.floor((at % HOUR_MS) / TENTH_MS)}`;
+
+const cell = (at: string) => `(CAST(${at} AS INTEGER) % ${HOUR_MS}) / ${TENTH_MS}`;
+const hourOf = (at: string) => `CAST(${at} AS INTEGER) / ${HOUR_MS}`;
+const addAll = (cols: string[]) => cols.map((c) => `${c} = ${c} + excluded.${c}`).join(", ");
+
+/**
+ * Adds (`sign` 1) or removes (-1) the events a subquery selects, as columns
+ * `org` (names.id or NULL), `loc` (likewise), `received_at` and `object`, to
+ * every counter row they belong to: everyone's, their organization's and their
+ * location's, for their hour and for the total.
+ */
+export function eventCountsStatement(db: D1Database, rowsSql: string, binds: unknown[], sign: 1 | -1): D1PreparedStatement {
+  const sums = EVENT_COLUMNS.map((c, i) => `${sign} * SUM(col = ${i}) AS ${c}`).join(", ");
+  return db
+    .prepare(
+      // r is read three times and k twice: each is worked out once (its name lookups and existence checks too).
+      `WITH r AS MATERIALIZED (${rowsSql}),
+       k AS MATERIALIZED (
+         SELECT 0 AS scope, 0 AS owner, received_at, object FROM r
+         UNION ALL SELECT org, 0, received_at, object FROM r WHERE org IS NOT NULL
+         UNION ALL SELECT -loc, COALESCE(org, 0), received_at, object FROM r WHERE loc IS NOT NULL),
+       c AS (
+         SELECT scope, owner, ${hourOf("received_at")} AS hour, object * ${TENTHS} + ${cell("received_at")} AS col FROM k
+         UNION ALL SELECT scope, owner, ${TOTAL_HOUR}, object * ${TENTHS} + ${cell("received_at")} FROM k)
+       INSERT INTO event_counts (scope, hour, owner, ${EVENT_COLUMNS.join(", ")})
+       SELECT scope, hour, owner, ${sums} FROM c WHERE true GROUP BY scope, hour, owner
+       ON CONFLICT (scope, hour, owner) DO UPDATE SET ${addAll(EVENT_COLUMNS)}`,
+    )
+    .bind(...binds);
+}
+
+/**
+ * Moves the deliveries a subquery selects between status counts: columns
+ * `webhook`, `object`, `old_status` (NULL: being created) and `new_status`
+ * (NULL: being deleted).
+ */
+export function deliveryCountsStatement(db: D1Database, rowsSql: string, binds: unknown[]): D1PreparedStatement {
+  const code = (s: string) => `COALESCE(${s} * ${OBJECT_GROUPS} + object, -1)`;
+  const sums = DELIVERY_COLUMNS.map((c, i) => `SUM((${code("new_status")} = ${i}) - (${code("old_status")} = ${i})) AS ${c}`).join(", ");
+  return db
+    .prepare(
+      `WITH r AS (${rowsSql})
+       INSERT INTO delivery_counts (webhook, ${DELIVERY_COLUMNS.join(", ")})
+       SELECT webhook, ${sums} FROM r WHERE true GROUP BY webhook
+       ON CONFLICT (webhook) DO UPDATE SET ${addAll(DELIVERY_COLUMNS)}`,
+    )
+    .bind(...binds);
+}
+
+/**
+ * Adds or removes the attempts a subquery selects: columns `webhook`, `object`,
+ * `started_at` and `ok` (1 when it succeeded).
+ */
+export function attemptCountsStatement(db: D1Database, rowsSql: string, binds: unknown[], sign: 1 | -1): D1PreparedStatement {
+  const col = `object * ${TENTHS} + ${cell("started_at")}`;
+  const sums = [
+    ...ATTEMPT_COLUMNS.map((c, i) => `${sign} * SUM(${col} = ${i}) AS ${c}`),
+    ...ATTEMPT_OK_COLUMNS.map((c, i) => `${sign} * SUM(${col} = ${i} AND ok) AS ${c}`),
+  ].join(", ");
+  const all = [...ATTEMPT_COLUMNS, ...ATTEMPT_OK_COLUMNS];
+  return db
+    .prepare(
+      `WITH r AS (${rowsSql})
+       INSERT INTO attempt_counts (hour, webhook, ${all.join(", ")})
+       SELECT ${hourOf("started_at")} AS hour, webhook, ${sums} FROM r WHERE true GROUP BY 1, 2
+       ON CONFLICT (hour, webhook) DO UPDATE SET ${addAll(all)}`,
+    )
+    .bind(...binds);
+}
+
+/** Records each webhook's latest failed attempt among those a subquery selects (`webhook`, `started_at`, `error`). */
+export function lastFailureStatement(db: D1Database, rowsSql: string, binds: unknown[]): D1PreparedStatement {
+  return db
+    .prepare(
+      `WITH r AS (${rowsSql})
+       INSERT INTO delivery_counts (webhook, last_failure_at, last_error)
+       SELECT webhook, MAX(started_at), error FROM r WHERE error IS NOT NULL GROUP BY webhook
+       ON CONFLICT (webhook) DO UPDATE SET last_failure_at = excluded.last_failure_at, last_error = excluded.last_error
+       WHERE excluded.last_failure_at >= COALESCE(delivery_counts.last_failure_at, 0)`,
+    )
+    .bind(...binds);
+}

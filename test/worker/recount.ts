@@ -1,0 +1,69 @@
+// Every counter recounted from the rows it counts, for the tests to compare with
+// what the store kept (store/counters.ts): each as a map "key → count", zeros left out.
+import { ATTEMPT_COLUMNS, ATTEMPT_OK_COLUMNS, DELIVERY_COLUMNS, EVENT_COLUMNS, HOUR_MS, OBJECT_GROUPS, TENTH_MS, TENTHS } from "../../src/store/counters";
+
+type Counts = Record<string, number>;
+
+function unpivot(rows: Record<string, unknown>[], keys: string[], columns: string[]): Counts {
+  const out: Counts = {};
+  for (const r of rows) {
+    for (const c of columns) {
+      const n = Number(r[c] ?? 0);
+      if (n !== 0) out[[...keys.map((k) => r[k]), c].join("/")] = n;
+    }
+  }
+  return out;
+}
+
+function grouped(rows: { k: string; n: number }[]): Counts {
+  return Object.fromEntries(rows.filter((r) => r.n !== 0).map((r) => [r.k, r.n]));
+}
+
+/** What the counters hold. */
+export async function kept(db: D1Database) {
+  const [events, deliveries, attempts, dead] = await db.batch<Record<string, unknown>>([
+    db.prepare("SELECT * FROM event_counts"),
+    db.prepare("SELECT * FROM delivery_counts"),
+    db.prepare("SELECT * FROM attempt_counts"),
+    db.prepare("SELECT open FROM dead_letter_counts"),
+  ]);
+  return {
+    events: unpivot(events!.results, ["scope", "hour", "owner"], EVENT_COLUMNS),
+    deliveries: unpivot(deliveries!.results, ["webhook"], DELIVERY_COLUMNS),
+    attempts: unpivot(attempts!.results, ["hour", "webhook"], [...ATTEMPT_COLUMNS, ...ATTEMPT_OK_COLUMNS]),
+    openDeadLetters: Number(dead!.results[0]?.open ?? 0),
+  };
+}
+
+/** The same, counted from the events, deliveries, attempts and dead letters stored. */
+export async function recounted(db: D1Database) {
+  const cell = (at: string) => `(${at} % ${HOUR_MS}) / ${TENTH_MS}`;
+  const [events, deliveries, attempts, oks, dead] = await db.batch<{ k: string; n: number }>([
+    db.prepare(
+      `WITH k AS (
+         SELECT 0 AS scope, 0 AS owner, received_at, object FROM events
+         UNION ALL SELECT organization, 0, received_at, object FROM events WHERE organization IS NOT NULL
+         UNION ALL SELECT -location, COALESCE(organization, 0), received_at, object FROM events WHERE location IS NOT NULL),
+       c AS (
+         SELECT scope, owner, received_at / ${HOUR_MS} AS hour, object * ${TENTHS} + ${cell("received_at")} AS col FROM k
+         UNION ALL SELECT scope, owner, -1, object * ${TENTHS} + ${cell("received_at")} FROM k)
+       SELECT scope || '/' || hour || '/' || owner || '/n' || col AS k, COUNT(*) AS n FROM c GROUP BY scope, hour, owner, col`,
+    ),
+    db.prepare(`SELECT webhook || '/s' || (status * ${OBJECT_GROUPS} + object) AS k, COUNT(*) AS n FROM deliveries GROUP BY webhook, status, object`),
+    db.prepare(
+      `SELECT (a.started_at / ${HOUR_MS}) || '/' || d.webhook || '/a' || (d.object * ${TENTHS} + ${cell("a.started_at")}) AS k, COUNT(*) AS n
+       FROM attempts a JOIN deliveries d ON d.seq = a.delivery GROUP BY 1`,
+    ),
+    db.prepare(
+      `SELECT (a.started_at / ${HOUR_MS}) || '/' || d.webhook || '/ok' || (d.object * ${TENTHS} + ${cell("a.started_at")}) AS k, SUM(a.error IS NULL) AS n
+       FROM attempts a JOIN deliveries d ON d.seq = a.delivery GROUP BY 1`,
+    ),
+    db.prepare("SELECT 'open' AS k, COUNT(*) AS n FROM dead_letters WHERE replayed_at IS NULL"),
+  ]);
+  return {
+    events: grouped(events!.results),
+    deliveries: grouped(deliveries!.results),
+    attempts: { ...grouped(attempts!.results), ...grouped(oks!.results) },
+    openDeadLetters: Number(dead!.results[0]?.n ?? 0),
+  };
+}

@@ -1,0 +1,102 @@
+// Stored rows as the tests look at them, in the API's terms (ids and status names):
+// the schema keeps ids as bytes, names as integers and statuses as codes.
+import { env } from "cloudflare:workers";
+import { DELIVERY_STATUSES, type DeliveryStatus } from "../../src/domain/delivery";
+import { apiIdSql, idKeyParamSql, idKeySql } from "../../src/store/names";
+
+const statusName = `CASE d.status ${DELIVERY_STATUSES.map((s, i) => `WHEN ${i} THEN '${s}'`).join(" ")} END`;
+/** SQL for the position of the event whose API id is bound at `param`. */
+export const eventSeqSql = (param?: string) => `(SELECT seq FROM events WHERE id = ${param ? idKeySql("evt_", param) : idKeyParamSql("evt_")})`;
+export const deliveryKeySql = (param?: string) => (param ? idKeySql("dlv_", param) : idKeyParamSql("dlv_"));
+
+export interface DeliveryRow {
+  id: string;
+  event_id: string;
+  webhook_uid: string;
+  status: string;
+  attempt_count: number;
+  next_attempt_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+const SELECT = `SELECT ${apiIdSql("dlv_", "d.id")} AS id, ${apiIdSql("evt_", "e.id")} AS event_id, w.name AS webhook_uid,
+    ${statusName} AS status, d.attempt_count, d.next_attempt_at, d.created_at, d.updated_at
+  FROM deliveries d JOIN events e ON e.seq = d.event JOIN names w ON w.id = d.webhook`;
+
+/** An event's deliveries, oldest first. */
+export async function deliveryRows(eventId: string): Promise<DeliveryRow[]> {
+  return (await env.DB.prepare(`${SELECT} WHERE d.event = ${eventSeqSql()} ORDER BY d.seq`).bind(eventId).all<DeliveryRow>()).results;
+}
+
+const webhookIdSql = (param: string) => `(SELECT id FROM names WHERE name = ${param})`;
+
+/** A webhook's deliveries, oldest first, or in the order it is owed them (`"owed"`: their events' receipt). */
+export async function webhookDeliveryRows(webhookUid: string, order: "made" | "owed" = "made"): Promise<DeliveryRow[]> {
+  const by = order === "owed" ? "d.event_received_at, d.seq" : "d.seq";
+  return (await env.DB.prepare(`${SELECT} WHERE d.webhook = ${webhookIdSql("?")} ORDER BY ${by}`).bind(webhookUid).all<DeliveryRow>()).results;
+}
+
+/** When each attempt of a webhook's deliveries started, in the order it is owed them. */
+export async function webhookAttemptStarts(webhookUid: string): Promise<number[]> {
+  const { results } = await env.DB.prepare(
+    `SELECT a.started_at FROM deliveries d JOIN attempts a ON a.delivery = d.seq WHERE d.webhook = ${webhookIdSql("?")}
+     ORDER BY d.event_received_at, d.seq, a.number`,
+  )
+    .bind(webhookUid)
+    .all<{ started_at: number }>();
+  return results.map((r) => r.started_at);
+}
+
+/** Changes columns of a webhook's deliveries in a status behind the store's back. */
+export async function setWebhookDeliveries(webhookUid: string, status: DeliveryStatus, set: string, ...binds: unknown[]): Promise<void> {
+  const n = binds.length;
+  await env.DB.prepare(`UPDATE deliveries SET ${set} WHERE webhook = ${webhookIdSql(`?${n + 1}`)} AND status = ?${n + 2}`)
+    .bind(...binds, webhookUid, DELIVERY_STATUSES.indexOf(status))
+    .run();
+}
+
+export async function deliveryRow(deliveryId: string): Promise<DeliveryRow | null> {
+  return env.DB.prepare(`${SELECT} WHERE d.id = ${deliveryKeySql()}`).bind(deliveryId).first<DeliveryRow>();
+}
+
+/** Changes columns of an event's deliveries behind the store's back (time passing). */
+export async function setEventDeliveries(eventId: string, set: string, ...binds: unknown[]): Promise<void> {
+  await env.DB.prepare(`UPDATE deliveries SET ${set} WHERE event = ${eventSeqSql(`?${binds.length + 1}`)}`).bind(...binds, eventId).run();
+}
+
+export async function setDelivery(deliveryId: string, set: string, ...binds: unknown[]): Promise<void> {
+  await env.DB.prepare(`UPDATE deliveries SET ${set} WHERE id = ${deliveryKeySql(`?${binds.length + 1}`)}`).bind(...binds, deliveryId).run();
+}
+
+/** Changes columns of an event behind the store's back (its age). */
+export async function setEvent(eventId: string, set: string, ...binds: unknown[]): Promise<void> {
+  await env.DB.prepare(`UPDATE events SET ${set} WHERE id = ${idKeySql("evt_", `?${binds.length + 1}`)}`).bind(...binds, eventId).run();
+}
+
+export async function attemptCount(eventId: string): Promise<number> {
+  const row = await env.DB.prepare(`SELECT COUNT(*) AS n FROM attempts a JOIN deliveries d ON d.seq = a.delivery WHERE d.event = ${eventSeqSql()}`)
+    .bind(eventId)
+    .first<{ n: number }>();
+  return row?.n ?? 0;
+}
+
+export async function eventStored(eventId: string): Promise<boolean> {
+  return (await env.DB.prepare(`SELECT 1 FROM events WHERE id = ${idKeyParamSql("evt_")}`).bind(eventId).first()) !== null;
+}
+
+export async function eventSeq(eventId: string): Promise<number | null> {
+  return (await env.DB.prepare(`SELECT seq FROM events WHERE id = ${idKeyParamSql("evt_")}`).bind(eventId).first<{ seq: number }>())?.seq ?? null;
+}
+
+/** An event's type and organization by source, oldest first. */
+export async function eventsOfSource(source: string): Promise<{ event_type: string; organization_uid: string | null }[]> {
+  return (
+    await env.DB.prepare(
+      `SELECT t.name AS event_type, o.name AS organization_uid FROM events e JOIN names t ON t.id = e.type LEFT JOIN names o ON o.id = e.organization
+       WHERE e.source = (SELECT id FROM names WHERE name = ?) ORDER BY e.seq`,
+    )
+      .bind(source)
+      .all<{ event_type: string; organization_uid: string | null }>()
+  ).results;
+}

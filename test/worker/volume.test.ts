@@ -1,0 +1,117 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { meteredD1 } from "../../bench/d1-meter";
+import { seedVolume } from "../../scripts/seed/volume";
+import type { Env } from "../../src/env";
+import worker from "../../src/index";
+import { ADMIN } from "./helpers";
+import { pipeline } from "./pipeline";
+import { kept, recounted } from "./recount";
+import { makeToken } from "./tokens";
+
+/** The most D1 rows any operator read may read, whatever the volume stored. */
+const MAX_ROWS = 10_000;
+
+const meter = meteredD1(env.DB);
+
+/** Calls the API with the metered D1 and answers what it read. */
+async function read(path: string, headers: Record<string, string> = ADMIN) {
+  meter.reset();
+  const ctx = createExecutionContext();
+  const res = await (worker as ExportedHandler<Env>).fetch!(new Request(`https://edgehook.test${path}`, { headers }) as never, { ...env, DB: meter.db } as Env, ctx);
+  await waitOnExecutionContext(ctx);
+  const json = (await res.json()) as any;
+  return { status: res.status, json, rows: meter.usage.rowsRead };
+}
+
+describe("the volume seed", () => {
+  // Seeding writes thousands of rows: a loaded machine takes longer than the default 5 s (nothing here is timed).
+  it("writes what reads back through the API as ingested traffic does, with its counters equal to a recount", async () => {
+    const report = await seedVolume(env.DB, { events: 600, batch: 100, seed: 7 });
+    expect(report.events).toBe(600);
+    expect(report.bodyBytes / report.events).toBeGreaterThan(1000);
+    expect(await kept(env.DB)).toEqual(await recounted(env.DB));
+
+    const stats = (await read("/v1/stats")).json;
+    expect(stats.events.total).toBe(600);
+    expect(stats.deliveries).toEqual({ ...report.deliveries, expired: 0 });
+    expect(stats.deadLetters).toBe(report.deadLetters);
+    expect(stats.webhooks).toHaveLength(5);
+
+    // A seeded event is a Podium event as the ingress would have stored it.
+    const failed = (await read("/v1/deliveries?status=failed&limit=1")).json.data[0];
+    const event = (await read(`/v1/events/${failed.eventId}`)).json;
+    const body = JSON.parse(event.body);
+    expect(event).toMatchObject({ sourceId: "podium", eventType: body.metadata.eventType, dedupeKey: body.metadata.eventUid });
+    expect(event.headers["podium-timestamp"]).toEqual(expect.any(String));
+    expect(event.deliveries.find((d: { id: string }) => d.id === failed.id).attempts).toHaveLength(3);
+
+    // The same body through the real ingress and ingest consumer lands on the same event, stored once.
+    const p = pipeline();
+    const again = await p.ingestWithResult(event.body);
+    expect(again.eventId).toBe(event.id);
+    expect((await read("/v1/stats")).json.events.total).toBe(600);
+    expect((await read(`/v1/events/${event.id}`)).json.body).toBe(event.body);
+  }, 60_000);
+});
+
+describe("operator reads", () => {
+  it(`read at most ${MAX_ROWS} D1 rows each, and no more with twice the events stored`, async () => {
+    const p = pipeline();
+    const first = await seedVolume(env.DB, { events: 1500, batch: 100, seed: 11 });
+    const sample = (await read("/v1/events?limit=1")).json.data[0];
+    const webhooks = (await read("/v1/stats")).json.webhooks as { uid: string; disabled: boolean }[];
+    const enabled = webhooks.find((w) => !w.disabled)!.uid;
+    const org = sample.organizationUid as string;
+    const loc = sample.locationUid as string;
+    const orgToken = (await makeToken(p, ["events:read", "read_messages", "read_contacts", "read_payments", "read_reviews"], { organizationUids: [org] })).token;
+    const locToken = (await makeToken(p, ["events:read", "read_messages"], { locationUids: [loc] })).token;
+    const since = new Date(first.from + 86_400_000).toISOString();
+    const until = new Date(first.to - 86_400_000).toISOString();
+    const reads: [string, string, Record<string, string>?][] = [
+      ["stats", "/v1/stats"],
+      ["stats, organization token", "/v1/stats", { authorization: `Bearer ${orgToken}` }],
+      ["stats, location token", "/v1/stats", { authorization: `Bearer ${locToken}` }],
+      ["events", "/v1/events?limit=50"],
+      ["events by type", "/v1/events?eventType=review.created&limit=50"],
+      ["events by source", "/v1/events?sourceId=podium&limit=50"],
+      ["events by location", `/v1/events?locationUid=${loc}&limit=50`],
+      ["events by organization", `/v1/events?organizationUid=${org}&limit=50`],
+      ["events by status", "/v1/events?status=failed&limit=50"],
+      ["events by time", `/v1/events?since=${since}&until=${until}&limit=50`],
+      ["events by everything", `/v1/events?organizationUid=${org}&eventType=message.received&status=succeeded&since=${since}&limit=50`],
+      ["events, organization token, by type", "/v1/events?eventType=review.created&limit=50", { authorization: `Bearer ${orgToken}` }],
+      ["events, location token", "/v1/events?limit=50", { authorization: `Bearer ${locToken}` }],
+      ["deliveries by status", "/v1/deliveries?status=failed&limit=50"],
+      ["deliveries by webhook", `/v1/deliveries?webhookUid=${enabled}&limit=50`],
+      ["deliveries by webhook and status", `/v1/deliveries?webhookUid=${enabled}&status=pending&limit=50`],
+      ["deliveries by event", `/v1/deliveries?eventId=${sample.id}`],
+      ["deliveries, organization token", "/v1/deliveries?status=succeeded&limit=50", { authorization: `Bearer ${orgToken}` }],
+      ["an event", `/v1/events/${sample.id}`],
+      ["a webhook", `/v1/webhooks/${enabled}`],
+    ];
+    const measure = async () => {
+      const rows: Record<string, number> = {};
+      for (const [name, path, headers] of reads) {
+        const r = await read(path, headers);
+        expect(r.status, name).toBe(200);
+        rows[name] = r.rows;
+      }
+      return rows;
+    };
+    const before = await measure();
+    await seedVolume(env.DB, { events: 3000, offset: 1500, count: 1500, batch: 100, seed: 11 });
+    const after = await measure();
+    console.log("rows read per read, 1,500 then 3,000 events:", Object.fromEntries(reads.map(([name]) => [name, [before[name], after[name]]])));
+    // Stats read a few counter rows per hour of the last day and per webhook (a small table), never what they count.
+    const webhookCount = (await env.DB.prepare("SELECT COUNT(*) AS n FROM delivery_counts").first<{ n: number }>())!.n;
+    for (const [name] of reads) {
+      expect(after[name], name).toBeLessThanOrEqual(MAX_ROWS);
+      if (name.startsWith("stats")) expect(after[name], name).toBeLessThanOrEqual(60 + 10 * webhookCount);
+    }
+    expect(before["events by type"]).toBeLessThanOrEqual(MAX_ROWS);
+    // Without a filter a list walks one page (and reads the names to spell it out), not a scan's budget.
+    expect(after.events).toBeLessThanOrEqual(8 * 50);
+  }, 120_000);
+});
