@@ -99,17 +99,17 @@ export async function startStack(extraVars: Record<string, string> = {}, opts: {
     logs: () => output,
     async stop() {
       if (child.exitCode === null && child.pid) {
+        // A test stack keeps nothing worth a graceful shutdown (its state directory goes next):
+        // end the whole process group at once and wait for the exit itself.
         const exited = new Promise((r) => child.once("exit", r));
-        process.kill(-child.pid, "SIGTERM");
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-        if (child.exitCode === null) process.kill(-child.pid, "SIGKILL");
+        process.kill(-child.pid, "SIGKILL");
+        await exited;
       }
       rmSync(dir, { recursive: true, force: true });
     },
   };
 }
 
-/** Polls `check` until it returns a value, or fails after `ms`. */
 /**
  * For a test file: starts a local downstream and the local stack (with `vars`) before its
  * tests, hands both to `use`, and stops them after.
@@ -128,6 +128,7 @@ export function useLocalStack(vars: Record<string, string>, use: (stack: Stack, 
   });
 }
 
+/** Polls `check` until it returns a value, or fails after `ms`. */
 export async function eventually<T>(check: () => Promise<T | undefined | null | false>, ms = 20_000, what = "condition"): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
