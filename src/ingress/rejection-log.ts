@@ -13,17 +13,11 @@ export const DEFAULT_FLUSH_MS = 5_000;
 export const MAX_SAMPLES = 20;
 const MAX_HEADER_NAMES = 40;
 
-/** What is kept of one refusal: never its body, a signature or a secret. */
-export interface Refusal {
-  /** The source it is counted under (a path naming no source: one key for all such, so a flood of ids adds no rows). */
-  sourceId: string;
-  requested: string;
-  reason: ErrorCode;
-  at: number;
-  client: string;
-  userAgent: string | null;
-  headers: Headers;
-}
+/**
+ * One refusal as the ingress sees it: a sample before its header names are taken
+ * (a path naming no source counts under one key for all such, so a flood of ids adds no rows).
+ */
+export type Refusal = Omit<RejectionSample, "headerNames"> & { headers: Headers };
 
 interface Tally {
   counts: Map<string, { sourceId: string; reason: ErrorCode; count: number; lastAt: number }>;
