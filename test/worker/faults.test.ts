@@ -7,7 +7,7 @@ import { runMaintenance } from "../../src/maintenance/cron";
 import { REDRIVE_GRACE_MS } from "../../src/pipeline/commands";
 import { insertWebhook } from "../../src/store/webhooks";
 import { d1Double } from "./d1-double";
-import { podiumBody } from "./helpers";
+import { aWebhook, podiumBody } from "./helpers";
 import { pipeline, received, uniqueKey } from "./pipeline";
 import { deliveryRows, setEventDeliveries } from "./rows";
 
@@ -84,31 +84,10 @@ describe("fault injection in the ingest consumer", () => {
     const now = Date.now() - 1000;
     // 130 webhooks owed the same event, each with its own scheduler.
     for (let i = 0; i < 130; i++) {
-      await insertWebhook(env.DB, {
-        uid: `wh-${key}-${i}`,
-        url: `https://downstream.test/ok/${key}`,
-        eventTypes: ["*"],
-        locationUid: null,
-        organizationUid: org,
-        sourceIds: null,
-        secret: "whsec_dGVzdA==",
-        disabled: false,
-        timeoutMs: 5000,
-        maxAttempts: 15,
-        rateLimit: null,
-        maxConcurrency: 8,
-        ordering: "unordered",
-        createdAt: now,
-        updatedAt: now,
-        filter: null,
-        transform: null,
-        transformHeaders: null,
-        kind: "webhook",
-        autoDisableAfterMinutes: 1440,
-        failingAfterAttempts: 10,
-        disabledReason: null,
-        disabledAt: null,
-      });
+      await insertWebhook(
+        env.DB,
+        aWebhook({ uid: `wh-${key}-${i}`, url: `https://downstream.test/ok/${key}`, organizationUid: org, createdAt: now, updatedAt: now }),
+      );
     }
     // 30 of their schedulers cannot be reached when the ingest consumer wakes them.
     const unreachable = new Set(Array.from({ length: 30 }, (_, i) => `wh-${key}-${100 + i}`));

@@ -1,6 +1,6 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import type { IngestMessage, RejectionsMessage } from "../../src/domain/types";
+import type { IngestMessage, RejectionsMessage, Webhook } from "../../src/domain/types";
 import type { Env } from "../../src/env";
 import { IDLE_STATUS, type FlowStatus } from "../../src/pipeline/flow";
 import { podium } from "../../src/schemes/podium";
@@ -167,4 +167,34 @@ export async function createSource(s: Partial<NewSource> & { secrets: string[] }
     organizationUid: s.organizationUid ?? null,
   });
   return id;
+}
+
+/** A whole webhook record with plain defaults, for code that takes one (routing, the store). */
+export function aWebhook(over: Partial<Webhook> = {}): Webhook {
+  return {
+    uid: "wh-1",
+    url: "https://downstream.test/ok/x",
+    eventTypes: ["*"],
+    locationUid: null,
+    organizationUid: null,
+    sourceIds: null,
+    secret: "whsec_dGVzdA==",
+    disabled: false,
+    timeoutMs: 5000,
+    maxAttempts: 15,
+    rateLimit: null,
+    maxConcurrency: 8,
+    ordering: "unordered",
+    createdAt: 1000,
+    updatedAt: 1000,
+    filter: null,
+    transform: null,
+    transformHeaders: null,
+    kind: "webhook",
+    autoDisableAfterMinutes: 1440,
+    failingAfterAttempts: 10,
+    disabledReason: null,
+    disabledAt: null,
+    ...over,
+  };
 }

@@ -2,35 +2,8 @@ import { describe, expect, it, vi } from "vitest";
 import type { Webhook } from "../../src/domain/types";
 import { newDelivery } from "../../src/domain/delivery";
 import { matches, owedWebhooks, typeMatches } from "../../src/routing/match";
+import { aWebhook as webhook } from "./helpers";
 
-function webhook(over: Partial<Webhook> = {}): Webhook {
-  return {
-    uid: "wh-1",
-    url: "https://downstream.test/ok/x",
-    eventTypes: ["*"],
-    locationUid: null,
-    organizationUid: null,
-    sourceIds: null,
-    secret: "whsec_x",
-    disabled: false,
-    timeoutMs: 5000,
-    maxAttempts: 15,
-    rateLimit: null,
-    maxConcurrency: 8,
-    ordering: "unordered",
-    createdAt: 1000,
-    updatedAt: 1000,
-    filter: null,
-    transform: null,
-    transformHeaders: null,
-    kind: "webhook",
-    autoDisableAfterMinutes: 1440,
-    failingAfterAttempts: 10,
-    disabledReason: null,
-    disabledAt: null,
-    ...over,
-  };
-}
 
 const event: { eventType: string; locationUid: string | null; organizationUid: string | null; sourceId: string } = {
   eventType: "message.received",
