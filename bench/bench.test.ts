@@ -1,4 +1,5 @@
-// `npm run bench`: the ingress against a baseline Worker that only reads the body and answers 202,
+// `npm run bench`: the ingress against a baseline Worker that only reads the body and answers 202
+// (with the same static assets in front, bench/baseline/wrangler.toml),
 // in one run, on the same runtime and client, rounds alternating (A B A B …), loopback only;
 // then 1,000 signed events end to end; then the Worker's bundle size. Prints ratios; asserts nothing
 // about time.
@@ -13,6 +14,7 @@ import { afterAll, beforeAll, it } from "vitest";
 import { startDownstream, type Downstream } from "../test/e2e/downstream";
 import { podiumEvent, sendPodium } from "../test/e2e/podium";
 import { eventually, startStack, type Stack } from "../test/e2e/stack";
+import { cpuSince, groupCpu } from "./proc-cpu";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -58,9 +60,21 @@ function signedRequests(n: number, secret: string) {
   });
 }
 
-async function round(url: string, requests: ReturnType<typeof signedRequests>) {
-  const result = await autocannon({ url, connections: CONNECTIONS, duration: SECONDS, requests });
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx + result.errors };
+/**
+ * One round against `target`, with the CPU each stack's processes spent meanwhile (from /proc):
+ * the target's per request, and the other's, which should be idle (work left over from its own
+ * round, such as the consumers catching up, shows here).
+ */
+async function round(target: Stack, other: Stack, requests: ReturnType<typeof signedRequests>) {
+  const [t0, o0, c0] = [groupCpu(target.processGroup), groupCpu(other.processGroup), process.cpuUsage()];
+  const result = await autocannon({ url: target.url, connections: CONNECTIONS, duration: SECONDS, requests });
+  const client = process.cpuUsage(c0);
+  const perRequest = (ms: Map<string, number>) =>
+    [...cpuSince(t0, ms)].map(([k, v]) => `${k} ${fmt(v / Math.max(result.requests.total, 1))}`).join(", ");
+  const cpu =
+    `cpu ms/request: ${perRequest(groupCpu(target.processGroup))}, client ${fmt((client.user + client.system) / 1000 / Math.max(result.requests.total, 1))}; ` +
+    `other stack meanwhile ${fmt([...cpuSince(o0, groupCpu(other.processGroup)).values()].reduce((a, b) => a + b, 0))} ms`;
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx + result.errors, cpu };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -71,17 +85,19 @@ it("measures the ingress against the baseline, the pipeline end to end, and the 
   const lines: string[] = [`bench: ${ROUNDS} rounds × ${SECONDS} s each, ${CONNECTIONS} connections, loopback`];
   const ratios = { rps: [] as number[], p50: [] as number[], p99: [] as number[] };
   // A warm-up round each, not counted: JIT, the source cache and the first D1 pages.
-  await round(edgehook.url, signedRequests(REQUESTS, secret));
-  await round(baseline.url, signedRequests(REQUESTS, secret));
+  await round(edgehook, baseline, signedRequests(REQUESTS, secret));
+  await round(baseline, edgehook, signedRequests(REQUESTS, secret));
   for (let i = 0; i < ROUNDS; i++) {
     const requests = signedRequests(REQUESTS, secret);
-    const a = await round(edgehook.url, requests);
-    const b = await round(baseline.url, requests);
+    const a = await round(edgehook, baseline, requests);
+    const b = await round(baseline, edgehook, requests);
     ratios.rps.push(a.rps / b.rps);
     ratios.p50.push(a.p50 / Math.max(b.p50, 0.001));
     ratios.p99.push(a.p99 / Math.max(b.p99, 0.001));
     lines.push(
       `  round ${i + 1}: ingress ${fmt(a.rps)} req/s p50 ${a.p50} ms p99 ${a.p99} ms non-2xx ${a.non2xx} | baseline ${fmt(b.rps)} req/s p50 ${b.p50} ms p99 ${b.p99} ms non-2xx ${b.non2xx} | throughput ×${fmt(a.rps / b.rps)}`,
+      `    ingress ${a.cpu}`,
+      `    baseline ${b.cpu}`,
     );
   }
   lines.push(

@@ -1,4 +1,4 @@
-import { app } from "./app";
+import { fetchHandler } from "./app";
 import type { IngestMessage, RejectionsMessage } from "./domain/types";
 import type { Env } from "./env";
 import { runMaintenance } from "./maintenance/cron";
@@ -13,7 +13,7 @@ export { ListenerHub } from "./listen/hub";
 export { WebhookScheduler } from "./pipeline/scheduler";
 
 export default {
-  fetch: app.fetch,
+  fetch: fetchHandler,
 
   // Each queue carries the messages its producer sends (domain/types.ts): the
   // Worker is the only producer, so a batch is typed by the queue it came from.

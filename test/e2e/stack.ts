@@ -14,6 +14,8 @@ export interface Stack {
   url: string;
   port: number;
   vars: Record<string, string>;
+  /** The process group of `wrangler dev` and its runtime (the bench reads their CPU from /proc). */
+  processGroup: number;
   /** Calls the management API with the admin token. */
   api(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }>;
   stop(): Promise<void>;
@@ -88,6 +90,7 @@ export async function startStack(extraVars: Record<string, string> = {}, opts: {
     url,
     port,
     vars,
+    processGroup: child.pid!,
     async api(method, path, body) {
       const res = await fetch(`${url}${path}`, {
         method,

@@ -216,6 +216,37 @@ describe("bodies are counted while they stream", () => {
     expect(r.status).toBe(202);
     expect(r.queued[0]?.body).toBe(body);
   });
+
+  it("refuses a body whose declared length is over the limit without reading it", async () => {
+    const { stream, counter } = endless();
+    const body = podiumBody();
+    const r = await send("/webhooks/podium", stream, { ...(await podiumHeaders(body)), "content-length": String(256 * 1024 + 1) });
+    expect(r.status).toBe(413);
+    expect(r.json.error.code).toBe("payload_too_large");
+    expect(counter.pulls).toBeLessThan(3);
+    expect(r.queued).toHaveLength(0);
+  });
+
+  it("never accepts more than the limit under a declared length that understates the body", async () => {
+    const { stream } = endless(16 * 1024, 512 * 1024);
+    const body = podiumBody();
+    const r = await send("/webhooks/podium", stream, { ...(await podiumHeaders(body)), "content-length": "100" });
+    expect(r.status).toBeGreaterThanOrEqual(400);
+    expect(r.status).toBeLessThan(500);
+    expect(r.queued).toHaveLength(0);
+  });
+});
+
+describe("the ack path's own router", () => {
+  it("hands what it does not match to the app: deeper paths, other methods", async () => {
+    const deeper = await send("/webhooks/podium/extra", podiumBody(), { "content-type": "application/json" });
+    expect(deeper.status).toBe(404);
+    expect(deeper.json.error.code).toBe("not_found");
+    expect(deeper.queued).toHaveLength(0);
+    const bare = await send("/webhooks/", podiumBody(), { "content-type": "application/json" });
+    expect(bare.status).toBe(404);
+    expect(bare.json.error.code).toBe("not_found");
+  });
 });
 
 describe("weak whsec_ keys are refused", () => {
