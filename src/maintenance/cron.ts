@@ -4,7 +4,6 @@ import type { Env } from "../env";
 import { alertDisabled, closeQuietAlerts } from "../pipeline/alerts";
 import { disableFailing, redrive, release } from "../pipeline/commands";
 import { purgeClosedAlerts } from "../store/alerts";
-import { purgeAttemptHours } from "../store/health";
 import { deadLetterOf } from "../pipeline/dead-letters";
 import { countParked, listParked, unpark } from "../store/parked";
 import { QUEUES } from "../pipeline/queues";
@@ -124,11 +123,8 @@ const STEPS: [name: string, run: Step][] = [
   ],
   ["quiet-alerts", async (env, now, r) => void (r.alertsClosed = await closeQuietAlerts(env, now))],
   [
-    "health-and-alerts",
-    async (env, now) => {
-      await purgeAttemptHours(env.DB, now);
-      await purgeClosedAlerts(env.DB, now - settings(env).retentionDays * DAY_MS);
-    },
+    "closed-alerts",
+    async (env, now) => void (await purgeClosedAlerts(env.DB, now - settings(env).retentionDays * DAY_MS)),
   ],
   ["sessions", async (env, now) => void (await purgeExpiredSessions(env.DB, now))],
   ["rejections", async (env, now) => void (await purgeRejectionCounts(env.DB, now - settings(env).retentionDays * DAY_MS))],

@@ -5,7 +5,7 @@ import { accessNames, eventAccessIds, eventAccessSql, grantedWebhookIdsSql } fro
 import { contentsOf } from "./contents";
 import { attemptCountsStatement, deliveryColumn, deliveryCountsStatement, lastFailureStatement, OBJECT_GROUPS } from "./counters";
 import { closeDeadLettersStatement, recordDeadLetterStatement, type NewDeadLetter } from "./dead-letters";
-import { attemptsHealthStatements } from "./health";
+import { attemptsHealthStatement } from "./health";
 import { apiIdSql, idKeyParamSql, idKeySql, learnNamesStatement, nameIdSql, nameIds } from "./names";
 import { boundedScan, type Driver } from "./scan";
 import { from, owed, status, statusCode, statusOfCode, to } from "./transitions";
@@ -173,7 +173,7 @@ export async function recordAttempts<T = unknown>(
     ...unique.flatMap((o) => (o.deadLetter ? [recordDeadLetterStatement(db, o.deadLetter)] : [])),
     attemptCountsStatement(db, `SELECT d.webhook, d.object, j.value->>2 AS started_at, j.value->>5 IS NULL AS ok ${newAttempts}`, [rows], 1),
     lastFailureStatement(db, `SELECT d.webhook, j.value->>2 AS started_at, j.value->>5 AS error ${newAttempts}`, [rows]),
-    ...attemptsHealthStatements(
+    attemptsHealthStatement(
       db,
       webhookUid,
       `SELECT j.key AS k, j.value->>2 AS started_at, (j.value->>2) + (j.value->>3) AS ended_at, j.value->>5 AS error,

@@ -1,11 +1,12 @@
-// Webhook health: the per-webhook row and the hourly attempt counts, written with
-// the attempts they count (store/deliveries.ts recordAttempts), and read a webhook
-// at a time (one row and at most 25 hourly ones). The hourly counts are this
-// module's alone, so another source of per-hour attempt counts can replace them here.
-import { HOUR_MS, hourOf, NO_ATTEMPTS, type HealthRecord, type HourCount } from "../domain/health";
+// Webhook health: the per-webhook row, written with the attempts it follows
+// (store/deliveries.ts recordAttempts), and the hourly attempt counts the stats keep
+// (attempt_counts, store/counters.ts), read a webhook at a time: one row and at most
+// 25 hourly ones.
+import { HOUR_MS, NO_ATTEMPTS, type HealthRecord, type HourCount } from "../domain/health";
+import { ATTEMPT_COLUMNS, ATTEMPT_OK_COLUMNS } from "./counters";
 
-/** Hourly counts are kept this long: the last day's success rate, and the share of the previous hour. */
-const HOURS_KEPT = 25;
+/** Hours read: the last day's success rate, and the share of the previous hour. */
+const HOURS_READ = 25;
 
 interface HealthRow {
   webhook_uid: string;
@@ -32,12 +33,12 @@ function toRecord(r: HealthRow): HealthRecord {
  * recorded yet (so an attempt recorded twice is counted once), in the order they
  * were made, as columns `k` (that order), `started_at`, `ended_at`, `error` and `ok`.
  * The streak is what follows the batch's last success (or adds to the stored one when
- * none succeeded); the hours are counted a row per clock hour the batch touches.
+ * none succeeded).
  */
-export function attemptsHealthStatements(db: D1Database, webhookUid: string, rowsSql: string, binds: unknown[]): D1PreparedStatement[] {
+export function attemptsHealthStatement(db: D1Database, webhookUid: string, rowsSql: string, binds: unknown[]): D1PreparedStatement {
   const n = binds.length;
   const uid = `?${n + 1}`;
-  const health = db
+  return db
     .prepare(
       `WITH r AS MATERIALIZED (${rowsSql}),
        b AS (SELECT (SELECT MAX(k) FROM r WHERE ok) AS last_ok, (SELECT MAX(ended_at) FROM r WHERE ok) AS ok_at, (SELECT COUNT(*) FROM r) AS total),
@@ -54,18 +55,9 @@ export function attemptsHealthStatements(db: D1Database, webhookUid: string, row
          last_error = CASE WHEN excluded.last_failure_at IS NULL THEN last_error ELSE excluded.last_error END`,
     )
     .bind(...binds, webhookUid);
-  const hours = db
-    .prepare(
-      `WITH r AS (${rowsSql})
-       INSERT INTO webhook_attempt_hours (webhook_uid, hour, attempts, succeeded)
-       SELECT ${uid}, (CAST(started_at AS INTEGER) / ${HOUR_MS}) * ${HOUR_MS} AS hour, COUNT(*), SUM(ok) FROM r WHERE true GROUP BY 2
-       ON CONFLICT (webhook_uid, hour) DO UPDATE SET attempts = attempts + excluded.attempts, succeeded = succeeded + excluded.succeeded`,
-    )
-    .bind(...binds, webhookUid);
-  return [health, hours];
 }
 
-/** The health rows and last HOURS_KEPT hourly counts of some webhooks: one indexed read each. */
+/** The health rows and last HOURS_READ hourly counts of some webhooks: one indexed read each. */
 export async function healthOf(
   db: D1Database,
   webhookUids: string[],
@@ -76,9 +68,14 @@ export async function healthOf(
   const uids = JSON.stringify(webhookUids);
   const [rows, hours] = await db.batch<HealthRow | (HourCount & { webhook_uid: string })>([
     db.prepare("SELECT * FROM webhook_health WHERE webhook_uid IN (SELECT value FROM json_each(?))").bind(uids),
+    // One point lookup per (hour, webhook), in this order (CROSS JOIN): attempt_counts is keyed by the hour first.
     db
-      .prepare("SELECT webhook_uid, hour, attempts, succeeded FROM webhook_attempt_hours WHERE webhook_uid IN (SELECT value FROM json_each(?)) AND hour > ?")
-      .bind(uids, hourOf(now) - HOURS_KEPT * HOUR_MS),
+      .prepare(
+        `SELECT n.name AS webhook_uid, c.hour * ${HOUR_MS} AS hour, ${ATTEMPT_COLUMNS.join(" + ")} AS attempts, ${ATTEMPT_OK_COLUMNS.join(" + ")} AS succeeded
+         FROM names n CROSS JOIN json_each(?2) h CROSS JOIN attempt_counts c
+         WHERE n.name IN (SELECT value FROM json_each(?1)) AND c.hour = h.value AND c.webhook = n.id`,
+      )
+      .bind(uids, JSON.stringify(Array.from({ length: HOURS_READ }, (_, i) => Math.floor(now / HOUR_MS) - i))),
   ]);
   for (const uid of webhookUids) out.set(uid, { record: NO_ATTEMPTS, hours: [] });
   for (const r of (rows?.results ?? []).filter(isHealthRow)) out.set(r.webhook_uid, { record: toRecord(r), hours: [] });
@@ -118,21 +115,6 @@ export function resetStreakStatement(db: D1Database, webhookUid: string): D1Prep
 }
 
 /** A deleted webhook's health goes with it. */
-export function forgetHealthStatements(db: D1Database, webhookUid: string): D1PreparedStatement[] {
-  return [
-    db.prepare("DELETE FROM webhook_health WHERE webhook_uid = ?").bind(webhookUid),
-    db.prepare("DELETE FROM webhook_attempt_hours WHERE webhook_uid = ?").bind(webhookUid),
-  ];
-}
-
-/** Drops hourly counts past what is read, at most `limit`. */
-export async function purgeAttemptHours(db: D1Database, now: number, limit = 5000): Promise<number> {
-  const res = await db
-    .prepare(
-      `DELETE FROM webhook_attempt_hours WHERE (webhook_uid, hour) IN
-         (SELECT webhook_uid, hour FROM webhook_attempt_hours WHERE hour <= ? LIMIT ?)`,
-    )
-    .bind(hourOf(now) - HOURS_KEPT * HOUR_MS, limit)
-    .run();
-  return res.meta.changes ?? 0;
+export function forgetHealthStatement(db: D1Database, webhookUid: string): D1PreparedStatement {
+  return db.prepare("DELETE FROM webhook_health WHERE webhook_uid = ?").bind(webhookUid);
 }

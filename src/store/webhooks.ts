@@ -3,7 +3,7 @@ import { isOrdering } from "../domain/flow";
 import { isWebhookKind, type Json, type Webhook, type WebhookKind } from "../domain/types";
 import { webhookAccessSql } from "./access";
 import { expireWebhookStatements, holdWebhookStatements } from "./deliveries";
-import { forgetHealthStatements, resetStreakStatement } from "./health";
+import { forgetHealthStatement, resetStreakStatement } from "./health";
 
 export interface WebhookRow {
   uid: string;
@@ -190,7 +190,7 @@ export async function updateWebhook(db: D1Database, w: Webhook, before?: Webhook
 export async function deleteWebhook(db: D1Database, uid: string, now = Date.now()): Promise<boolean> {
   const [del] = await db.batch([
     db.prepare("DELETE FROM webhooks WHERE uid = ?").bind(uid),
-    ...forgetHealthStatements(db, uid),
+    forgetHealthStatement(db, uid),
     ...expireWebhookStatements(db, uid, now),
   ]);
   return (del?.meta.changes ?? 0) > 0;

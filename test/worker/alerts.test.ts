@@ -363,9 +363,10 @@ describe("notification endpoints and alerts in the API", () => {
     const now = Date.now();
     const hour = Math.floor(now / 3_600_000) * 3_600_000;
     await env.DB.prepare("INSERT INTO webhook_health (webhook_uid, consecutive_failures) VALUES (?, 0)").bind(uid).run();
+    await env.DB.prepare("INSERT INTO names (name) VALUES (?)").bind(uid).run();
     await env.DB.prepare(
-      `INSERT INTO webhook_attempt_hours (webhook_uid, hour, attempts, succeeded)
-       SELECT ?1, ?2 - value * 3600000, 10, 9 FROM json_each(?3)`,
+      `INSERT INTO attempt_counts (hour, webhook, a0, ok0)
+       SELECT ?2 / 3600000 - value, (SELECT id FROM names WHERE name = ?1), 10, 9 FROM json_each(?3)`,
     )
       .bind(uid, hour, JSON.stringify(Array.from({ length: 200 }, (_, i) => i)))
       .run();
@@ -385,9 +386,10 @@ describe("notification endpoints and alerts in the API", () => {
     });
     const h = (await healthOf(db, [uid], now)).get(uid)!;
     expect(h.hours).toHaveLength(25);
-    // One health row, 25 hourly ones and the probes that end each range (and the uid lists), not 200 hours.
+    expect(h.hours.every((x) => x.attempts === 10 && x.succeeded === 9)).toBe(true);
+    // One health row, the webhook's name, 25 hours looked up (each a list entry and a counter row), not 200 hours.
     expect(rowsRead).toBeGreaterThan(0);
-    expect(rowsRead).toBeLessThanOrEqual(32);
+    expect(rowsRead).toBeLessThanOrEqual(60);
   });
 });
 
@@ -395,7 +397,7 @@ describe("health counters", () => {
   it("count an attempt recorded twice (a duplicate) once, in the transaction that records it", async () => {
     const p = pipeline();
     const { webhook, event } = await p.webhookOn("fail");
-    const [delivery] = await deliveryRows(await p.ingest(event()));
+    const delivery = (await deliveryRows(await p.ingest(event()))).find((d) => d.webhook_uid === webhook.uid);
     const uid = webhook.uid;
     const attempt = { deliveryId: delivery!.id, number: 1, startedAt: Date.now(), durationMs: 5, statusCode: 500, error: "HTTP 500", responseSnippet: null };
     const outcome = { attempt, status: "pending" as const, nextAttemptAt: Date.now() + 1000, deadLetter: null };
@@ -412,7 +414,7 @@ describe("health counters of a batch", () => {
     const p = pipeline();
     const { webhook, event } = await p.webhookOn("fail");
     const ids: string[] = [];
-    for (let i = 0; i < 4; i++) ids.push((await deliveryRows(await p.ingest(event())))[0]!.id);
+    for (let i = 0; i < 4; i++) ids.push((await deliveryRows(await p.ingest(event()))).find((d) => d.webhook_uid === webhook.uid)!.id);
     const t = Date.now();
     const outcome = (i: number, ok: boolean) => ({
       attempt: { deliveryId: ids[i]!, number: 1, startedAt: t + i * 10, durationMs: 5, statusCode: ok ? 200 : 503, error: ok ? null : `HTTP 503 #${i}`, responseSnippet: null },
@@ -426,7 +428,7 @@ describe("health counters of a batch", () => {
     expect(h.hours.reduce((n, x) => n + x.attempts, 0)).toBe(4);
     expect(h.hours.reduce((n, x) => n + x.succeeded, 0)).toBe(1);
     // A batch of failures only adds to the streak and keeps when it began.
-    const [more] = await deliveryRows(await p.ingest(event()));
+    const more = (await deliveryRows(await p.ingest(event()))).find((d) => d.webhook_uid === webhook.uid);
     await recordAttempts(env.DB, webhook.uid, [{ ...outcome(0, false), attempt: { ...outcome(0, false).attempt, deliveryId: more!.id, startedAt: t + 50 } }]);
     expect((await healthOf(env.DB, [webhook.uid], Date.now())).get(webhook.uid)!.record).toMatchObject({ consecutiveFailures: 3, failingSince: t + 20, lastSuccessAt: t + 15 });
   });
