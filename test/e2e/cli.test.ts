@@ -168,6 +168,10 @@ describe("the API commands", () => {
     const org = `org-${k}`;
     const created = await json(["webhooks", "create", "--endpoint", `${down.url}/ok/${k}`, "--types", "message.*", "--organization", org]);
     expect(created.secret).toMatch(/^whsec_/);
+    expect(created).toMatchObject({ rateLimit: null, ordering: "unordered" });
+    const paced = await json(["webhooks", "update", created.uid, "--rate-limit", "5", "--max-concurrency", "2", "--ordering", "fifo"]);
+    expect(paced).toMatchObject({ rateLimit: 5, maxConcurrency: 2, ordering: "fifo" });
+    expect(await json(["webhooks", "update", created.uid, "--rate-limit", "none", "--ordering", "unordered"])).toMatchObject({ rateLimit: null, maxConcurrency: 2, ordering: "unordered" });
     const listed = await json(["webhooks", "list", "--limit", "100"]);
     expect(listed.data.map((x: { uid: string }) => x.uid)).toContain(created.uid);
     expect(await edgehook(["webhooks", "list", "--limit", "100"])).toContain(created.uid);

@@ -5,7 +5,7 @@ import { Option } from "commander";
 import { apiClient, unwrap } from "../client.js";
 import { CliError } from "../errors.js";
 import { printJson, printTable } from "../output.js";
-import { connectionOf, count, list, withConnection } from "./common.js";
+import { connectionOf, count, list, rateLimit, withConnection } from "./common.js";
 
 /** @typedef {import("../client.js").Schemas} S @typedef {S["TokenCreate"]["scopes"][number]} Scope */
 
@@ -70,6 +70,9 @@ export function registerApi(program) {
     .option("--disabled", "create it disabled: deliveries are held until it is enabled")
     .option("--timeout-ms <ms>", "downstream timeout", count)
     .option("--max-attempts <n>", "attempts before a delivery fails", count)
+    .option("--rate-limit <n|none>", "deliveries started per second at most; none: no limit", rateLimit)
+    .option("--max-concurrency <n>", "requests in flight at once at most", count)
+    .addOption(new Option("--ordering <ordering>", "fifo: one at a time, in the order received").choices(["fifo", "unordered"]))
     .action(async (o) => {
       const w = await unwrap(
         apiClient(connectionOf(o)).POST("/v1/webhooks", {
@@ -83,6 +86,9 @@ export function registerApi(program) {
             disabled: o.disabled,
             timeoutMs: o.timeoutMs,
             maxAttempts: o.maxAttempts,
+            rateLimit: o.rateLimit,
+            maxConcurrency: o.maxConcurrency,
+            ordering: o.ordering,
           },
         }),
       );
@@ -100,6 +106,9 @@ export function registerApi(program) {
     .option("--disable", "disable it: new deliveries are held")
     .option("--timeout-ms <ms>", "downstream timeout", count)
     .option("--max-attempts <n>", "attempts before a delivery fails", count)
+    .option("--rate-limit <n|none>", "deliveries started per second at most; none: no limit", rateLimit)
+    .option("--max-concurrency <n>", "requests in flight at once at most", count)
+    .addOption(new Option("--ordering <ordering>", "fifo: one at a time, in the order received").choices(["fifo", "unordered"]))
     .action(async (uid, o) => {
       const w = await unwrap(
         apiClient(connectionOf(o)).PATCH("/v1/webhooks/{uid}", {
@@ -112,6 +121,9 @@ export function registerApi(program) {
             disabled: o.enable ? false : o.disable ? true : undefined,
             timeoutMs: o.timeoutMs,
             maxAttempts: o.maxAttempts,
+            rateLimit: o.rateLimit,
+            maxConcurrency: o.maxConcurrency,
+            ordering: o.ordering,
           },
         }),
       );

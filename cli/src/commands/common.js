@@ -26,3 +26,8 @@ export function count(value) {
   if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`"${value}" is not a whole number.`);
   return n;
 }
+
+/** A rate limit flag value: a whole number of deliveries a second, or "none". @param {string} value */
+export function rateLimit(value) {
+  return value === "none" ? null : count(value);
+}
