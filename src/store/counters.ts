@@ -38,11 +38,15 @@ const cell = (at: string) => `(CAST(${at} AS INTEGER) % ${HOUR_MS}) / ${TENTH_MS
 const hourOf = (at: string) => `CAST(${at} AS INTEGER) / ${HOUR_MS}`;
 const addAll = (cols: string[]) => cols.map((c) => `${c} = ${c} + excluded.${c}`).join(", ");
 
+/** The `owner` of everyone's rows (scope 0) that count alerts: events only the admin counts. */
+export const ALERTS_OWNER = -1;
+
 /**
  * Adds (`sign` 1) or removes (-1) the events a subquery selects, as columns
- * `org` (names.id or NULL), `loc` (likewise), `received_at` and `object`, to
- * every counter row they belong to: everyone's, their organization's and their
- * location's, for their hour and for the total.
+ * `org` (names.id or NULL), `loc` (likewise), `received_at`, `object` and `alert`
+ * (1 for an alert, else 0), to every counter row they belong to: everyone's (apart
+ * for alerts), their organization's and their location's, for their hour and for
+ * the total.
  */
 export function eventCountsStatement(db: D1Database, rowsSql: string, binds: unknown[], sign: 1 | -1): D1PreparedStatement {
   const sums = EVENT_COLUMNS.map((c, i) => `${sign} * SUM(col = ${i}) AS ${c}`).join(", ");
@@ -51,7 +55,7 @@ export function eventCountsStatement(db: D1Database, rowsSql: string, binds: unk
       // r is read three times and k twice: each is worked out once (its name lookups and existence checks too).
       `WITH r AS MATERIALIZED (${rowsSql}),
        k AS MATERIALIZED (
-         SELECT 0 AS scope, 0 AS owner, received_at, object FROM r
+         SELECT 0 AS scope, alert * ${ALERTS_OWNER} AS owner, received_at, object FROM r
          UNION ALL SELECT org, 0, received_at, object FROM r WHERE org IS NOT NULL
          UNION ALL SELECT -loc, COALESCE(org, 0), received_at, object FROM r WHERE loc IS NOT NULL),
        c AS (

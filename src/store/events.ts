@@ -4,6 +4,7 @@ import type { IngestMessage, StoredEvent } from "../domain/types";
 import { accessNames, eventAccessIds } from "./access";
 import { groupsOf } from "./content";
 import { contentsOf, contentsReader, dropGroupsStatement, groupOfSql, groupStatement } from "./contents";
+import { ALERT_SOURCE } from "../domain/alerts";
 import { attemptCountsStatement, deliveryCountsStatement, eventCountsStatement, objectOf } from "./counters";
 import { insertDeliveriesStatements, unattemptedPendingStatement } from "./deliveries";
 import { apiIdSql, dedupeKeySql, dedupeTextSql, idKeySql, learnNamesStatement, nameIdSql, nameIds } from "./names";
@@ -22,8 +23,12 @@ const INSERT_EVENTS = `INSERT INTO events (id, source, type, object, organizatio
   ON CONFLICT DO NOTHING`;
 
 /** The events of a JSON list (`[id, org, loc, receivedAt, object]`) not stored yet, as the counters take them. */
-const NEW_EVENTS = `SELECT ${nameIdSql("j.value->>1")} AS org, ${nameIdSql("j.value->>2")} AS loc, j.value->>3 AS received_at, j.value->>4 AS object
+const NEW_EVENTS = `SELECT ${nameIdSql("j.value->>1")} AS org, ${nameIdSql("j.value->>2")} AS loc, j.value->>3 AS received_at, j.value->>4 AS object,
+    j.value->>5 AS alert
   FROM json_each(?) j WHERE NOT EXISTS (SELECT 1 FROM events WHERE id = ${idKeySql("evt_", "j.value->>0")})`;
+
+/** 1 for an event of the alerts' source, else 0 (a column of `events`). */
+const IS_ALERT = `(source IS ${nameIdSql(`'${ALERT_SOURCE}'`)})`;
 
 async function insertStatements(db: D1Database, events: EventRow[]): Promise<D1PreparedStatement[]> {
   const stmts: D1PreparedStatement[] = [];
@@ -63,7 +68,9 @@ export async function storeEvents(
     ...unique.flatMap((e) => [e.sourceId, e.eventType, e.organizationUid, e.locationUid]),
     ...owed.map((d) => d.webhookUid),
   ]);
-  const counted = JSON.stringify(unique.map((e) => [e.eventId, e.organizationUid, e.locationUid, e.receivedAt, objectOf(e.eventType)]));
+  const counted = JSON.stringify(
+    unique.map((e) => [e.eventId, e.organizationUid, e.locationUid, e.receivedAt, objectOf(e.eventType), e.sourceId === ALERT_SOURCE ? 1 : 0]),
+  );
   const stmts = [
     ...(names ? [names] : []),
     eventCountsStatement(db, NEW_EVENTS, [counted], 1),
@@ -142,7 +149,7 @@ export async function retentionStep(
       candidates,
       opts.graceCutoff,
     ]),
-    eventCountsStatement(db, `SELECT organization AS org, location AS loc, received_at, object FROM events WHERE seq IN (${PURGEABLE})`, [
+    eventCountsStatement(db, `SELECT organization AS org, location AS loc, received_at, object, ${IS_ALERT} AS alert FROM events WHERE seq IN (${PURGEABLE})`, [
       candidates,
       opts.graceCutoff,
     ], -1),

@@ -354,6 +354,12 @@ describe("notification endpoints and alerts in the API", () => {
       const listed = await as(p, t.token, "GET", "/v1/events?sourceId=edgehook&limit=100");
       expect(listed.json.data ?? []).toEqual([]);
     }
+    // A token limited to no organization counts every event in its stats but the alerts.
+    const unlimited = await makeToken(p, [...DATA_SCOPES, "events:read"]);
+    const alerts = (await p.api("GET", "/v1/events?sourceId=edgehook&limit=100")).json.data.length;
+    expect(alerts).toBeGreaterThan(0);
+    const all = (await p.api("GET", "/v1/stats")).json.events;
+    expect((await as(p, unlimited.token, "GET", "/v1/stats")).json.events).toEqual({ total: all.total - alerts, last24h: all.last24h - alerts });
     const reserved = await p.api("POST", "/v1/sources", { id: "edgehook", name: "mine", provider: "podium", secrets: ["s3cret-value"] });
     expect(reserved).toMatchObject({ status: 400, json: { error: { code: "invalid_request" } } });
   });

@@ -2,7 +2,9 @@ import { applyD1Migrations } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { eventIdFor } from "../../src/domain/ids";
+import { EVENT_COLUMNS } from "../../src/store/counters";
 import { duePending, owedInOrder } from "../../src/store/deliveries";
+import { storeEvents, type EventRow } from "../../src/store/events";
 import { ADMIN, call } from "./helpers";
 import { kept, recounted } from "./recount";
 
@@ -80,5 +82,46 @@ describe("migration 0014 (volume)", () => {
     expect(stats.deliveries).toMatchObject({ failed: 1, pending: 1 });
     expect(stats.deadLetters).toBe(1);
     expect(stats.webhooks[0]).toMatchObject({ uid: "wh-1", failed: 1, pending: 1, lastError: "HTTP 500" });
+  });
+});
+
+describe("migration 0017 (alert counts)", () => {
+  it("moves the alerts counted so far into their own rows", async () => {
+    const db = env.MIGRATION_DB;
+    // The database the test above migrated (every migration is applied to it by now).
+    await applyD1Migrations(db, env.TEST_MIGRATIONS);
+    const at = Date.UTC(2026, 10, 1, 0, 30);
+    const row = (i: number, sourceId: string, eventType: string): EventRow => ({
+      eventId: `evt_m17_${i}`,
+      sourceId,
+      dedupeKey: `m17-${i}`,
+      eventType,
+      locationUid: null,
+      organizationUid: sourceId === "edgehook" ? null : "org-m17",
+      receivedAt: at + i * 60_000,
+      headers: {},
+      body: "{}",
+    });
+    await storeEvents(db, [row(1, "podium", "message.received"), row(2, "edgehook", "webhook.failing"), row(3, "edgehook", "webhook.recovered")]);
+    // As counted before 0017: the alerts in everyone's rows with the rest (owner 0).
+    const { results: apart } = await db.prepare("SELECT * FROM event_counts WHERE scope = 0 AND owner = -1").all<Record<string, number>>();
+    expect(apart.length).toBeGreaterThan(0);
+    for (const r of apart) {
+      await db
+        .prepare(
+          `INSERT INTO event_counts (scope, hour, owner, ${EVENT_COLUMNS.join(", ")}) VALUES (0, ?, 0, ${EVENT_COLUMNS.map(() => "?").join(", ")})
+           ON CONFLICT (scope, hour, owner) DO UPDATE SET ${EVENT_COLUMNS.map((c) => `${c} = ${c} + excluded.${c}`).join(", ")}`,
+        )
+        .bind(r.hour, ...EVENT_COLUMNS.map((c) => r[c]))
+        .run();
+    }
+    await db.prepare("DELETE FROM event_counts WHERE owner = -1").run();
+    expect(await kept(db)).not.toEqual(await recounted(db));
+
+    const migration = env.TEST_MIGRATIONS.find((m) => m.name.startsWith("0017_"))!;
+    await db.batch(migration.queries.map((q) => db.prepare(q)));
+    expect(await kept(db)).toEqual(await recounted(db));
+    const total = (await api("/v1/stats")).json.events.total;
+    expect(total).toBe((await db.prepare("SELECT COUNT(*) AS n FROM events").first<{ n: number }>())!.n);
   });
 });

@@ -41,7 +41,7 @@ export async function recounted(db: D1Database) {
   const [events, deliveries, attempts, oks, dead] = await db.batch<{ k: string; n: number }>([
     db.prepare(
       `WITH k AS (
-         SELECT 0 AS scope, 0 AS owner, received_at, object FROM events
+         SELECT 0 AS scope, CASE WHEN source = (SELECT id FROM names WHERE name = 'edgehook') THEN -1 ELSE 0 END AS owner, received_at, object FROM events
          UNION ALL SELECT organization, 0, received_at, object FROM events WHERE organization IS NOT NULL
          UNION ALL SELECT -location, COALESCE(organization, 0), received_at, object FROM events WHERE location IS NOT NULL),
        c AS (
