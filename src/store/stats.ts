@@ -34,11 +34,10 @@ export interface Stats {
 type Counts = Record<string, unknown>;
 
 /**
- * Counts for /v1/stats, limited to what `access` may see, and alerts (events and
- * deliveries to notification endpoints) counted for the `admin` only; one round
- * trip for the counts.
+ * Counts for /v1/stats, limited to what `access` may see (null: the admin's, alerts
+ * included); one round trip for the counts.
  */
-export async function stats(db: D1Database, access: Access | null, admin: boolean, now = Date.now()): Promise<Stats> {
+export async function stats(db: D1Database, access: Access | null, now = Date.now()): Promise<Stats> {
   const visible = Array.from({ length: OBJECT_GROUPS }, (_, i) => i).filter((o) => !hiddenGroups(access).includes(o));
   const current = Math.floor(now / SERIES_BUCKET_MS) * SERIES_BUCKET_MS;
   const from = current - (SERIES_BUCKETS - 1) * SERIES_BUCKET_MS;
@@ -51,7 +50,7 @@ export async function stats(db: D1Database, access: Access | null, admin: boolea
   // Each set is its own statement so that each is ranges of the key.
   const scopes: string[] = [];
   // Alerts are counted apart in everyone's rows (ALERTS_OWNER): only the admin sees them.
-  if (!limited) scopes.push(admin ? "scope = 0" : `scope = 0 AND owner = 0`);
+  if (!limited) scopes.push(access === null ? "scope = 0" : "scope = 0 AND owner = 0");
   else {
     const ids = await nameIds(db, [...(access.organizationUids ?? []), ...(access.locationUids ?? [])]);
     const known = (names: string[] | null) => (names ?? []).flatMap((n) => (ids.has(n) ? [ids.get(n)!] : []));
@@ -63,7 +62,7 @@ export async function stats(db: D1Database, access: Access | null, admin: boolea
   const granted = limited ? grantedWebhookIdsSql(access) : null;
   // Deliveries to notification endpoints carry alerts, which only the admin sees.
   const notifications = "SELECT n.id FROM webhooks w JOIN names n ON n.name = w.uid WHERE w.kind = 'notification'";
-  const webhookFilter = granted ? `webhook IN (${granted.sql})` : admin ? "1" : `webhook NOT IN (${notifications})`;
+  const webhookFilter = granted ? `webhook IN (${granted.sql})` : access ? `webhook NOT IN (${notifications})` : "1";
   const wh = webhookAccessSql(access, "w");
   const eventStatements = scopes.flatMap((scope) => [
     db.prepare(`SELECT * FROM event_counts WHERE ${scope} AND hour = ${TOTAL_HOUR}`),

@@ -354,8 +354,10 @@ describe("notification endpoints and alerts in the API", () => {
       const listed = await as(p, t.token, "GET", "/v1/events?sourceId=edgehook&limit=100");
       expect(listed.json.data ?? []).toEqual([]);
     }
-    // A token limited to no organization counts every event in its stats but the alerts.
+    // A token with every data scope and no grant sees every event but the alerts, in lists and in its stats.
     const unlimited = await makeToken(p, [...DATA_SCOPES, "events:read"]);
+    expect((await as(p, unlimited.token, "GET", `/v1/events/${eventId}`)).status).toBe(404);
+    expect((await as(p, unlimited.token, "GET", "/v1/events?sourceId=edgehook&limit=100")).json.data ?? []).toEqual([]);
     const alerts = (await p.api("GET", "/v1/events?sourceId=edgehook&limit=100")).json.data.length;
     expect(alerts).toBeGreaterThan(0);
     const all = (await p.api("GET", "/v1/stats")).json.events;
