@@ -1,9 +1,8 @@
-import type { Context } from "hono";
 import { errorResponse, STATUS_OF } from "../api/errors";
 import { AppError } from "../domain/errors";
 import { eventIdFor } from "../domain/ids";
 import type { IngestMessage } from "../domain/types";
-import type { AppEnv } from "../env";
+import type { Env } from "../env";
 import { readLimited } from "./body";
 import { enqueue } from "./enqueue";
 import { providers } from "./providers";
@@ -44,36 +43,35 @@ const rateLimited = (seconds: number) =>
  * POST /webhooks/:sourceId — the ack path. It verifies, enqueues and answers;
  * it writes nothing to D1 and reads D1 only on a cold source cache.
  */
-export async function receive(c: Context<AppEnv>): Promise<Response> {
+export async function receive(request: Request, sourceId: string, env: Env, ctx: Pick<ExecutionContext, "waitUntil">): Promise<Response> {
   try {
-    return await accept(c);
+    return await accept(request, sourceId, env);
   } catch (err) {
     if (!(err instanceof AppError)) throw err;
     // A refusal of the request (not our own 503) is tallied for the rejection log, after the answer.
     if (STATUS_OF[err.code] < 500) {
-      const requested = c.req.param("sourceId") ?? "";
-      noteRefusal(c.env, (p) => c.executionCtx.waitUntil(p), {
+      const requested = sourceId;
+      noteRefusal(env, (p) => ctx.waitUntil(p), {
         sourceId: err.code === "unknown_source" ? (SOURCE_ID.test(requested) ? UNKNOWN_SOURCE : INVALID_SOURCE) : requested,
         requested,
         reason: err.code,
         at: Date.now(),
-        client: c.req.header("cf-connecting-ip") ?? "unknown",
-        userAgent: c.req.header("user-agent") ?? null,
-        headers: c.req.raw.headers,
+        client: request.headers.get("cf-connecting-ip") ?? "unknown",
+        userAgent: request.headers.get("user-agent"),
+        headers: request.headers,
       });
     }
     return errorResponse(err);
   }
 }
 
-async function accept(c: Context<AppEnv>): Promise<Response> {
+async function accept(request: Request, sourceId: string, env: Env): Promise<Response> {
   const now = Date.now();
-  const sourceId = c.req.param("sourceId") ?? "";
-  const source = await findSource(c.env, sourceId, now);
+  const source = await findSource(env, sourceId, now);
   if (!source || source.disabled) {
     throw new AppError("unknown_source", `No enabled source is called "${sourceId.slice(0, 64)}".`);
   }
-  const client = c.req.header("cf-connecting-ip") ?? "unknown";
+  const client = request.headers.get("cf-connecting-ip") ?? "unknown";
   const signed = source.verification === "signature";
   // A client that kept sending rejected signatures waits, whatever it sends now.
   const wait = signed ? blockedFor(source.id, client, now) : 0;
@@ -81,18 +79,18 @@ async function accept(c: Context<AppEnv>): Promise<Response> {
 
   // (An error is built only when thrown: the ack path allocates no stack traces for nothing.)
   const tooLarge = () => new AppError("payload_too_large", `The body is over the ${MAX_BODY_BYTES}-byte limit.`);
-  if (Number(c.req.header("content-length") ?? 0) > MAX_BODY_BYTES) throw tooLarge();
-  const raw = await readLimited(c.req.raw.body, MAX_BODY_BYTES);
+  if (Number(request.headers.get("content-length") ?? 0) > MAX_BODY_BYTES) throw tooLarge();
+  const raw = await readLimited(request.body, MAX_BODY_BYTES);
   if (!raw) throw tooLarge();
 
   const provider = providers[source.provider];
-  const req = { headers: c.req.raw.headers, raw, now };
+  const req = { headers: request.headers, raw, now };
   if (signed) {
     try {
       await verifyRequest(provider, req, source);
     } catch (err) {
       if (err instanceof AppError && STATUS_OF[err.code] === 401) {
-        const blocked = await countRejection(c.env, source.id, client, now);
+        const blocked = await countRejection(env, source.id, client, now);
         if (blocked > 0) throw rateLimited(blocked);
       }
       throw err;
@@ -113,7 +111,7 @@ async function accept(c: Context<AppEnv>): Promise<Response> {
     eventId: await eventIdFor(source.id, facts.dedupeKey),
     sourceId: source.id,
     receivedAt: now,
-    headers: storableHeaders(c.req.raw.headers, provider.storedHeaders(source)),
+    headers: storableHeaders(request.headers, provider.storedHeaders(source)),
     ...facts,
     body,
   };
@@ -124,10 +122,10 @@ async function accept(c: Context<AppEnv>): Promise<Response> {
   }
 
   try {
-    await enqueue(c.env, msg);
+    await enqueue(env, msg);
   } catch (err) {
     console.error("ingest enqueue failed", { eventId: msg.eventId, error: String(err) });
     throw new AppError("queue_unavailable", "The event could not be queued durably; retry later.", undefined, QUEUE_RETRY_AFTER_S);
   }
-  return c.json({ eventId: msg.eventId }, 202);
+  return Response.json({ eventId: msg.eventId }, { status: 202 });
 }

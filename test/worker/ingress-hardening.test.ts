@@ -237,8 +237,17 @@ describe("bodies are counted while they stream", () => {
   });
 });
 
-describe("the ack path's own router", () => {
-  it("hands what it does not match to the app: deeper paths, other methods", async () => {
+describe("the ack path's own dispatch", () => {
+  it("takes a query string, and leaves a percent-encoded source id to the app's router, decoded as before", async () => {
+    for (const path of ["/webhooks/podium?attempt=2", "/webhooks/pod%69um"]) {
+      const body = podiumBody();
+      const r = await send(path, body, await podiumHeaders(body));
+      expect(r.status, path).toBe(202);
+      expect(r.queued[0]?.sourceId, path).toBe("podium");
+    }
+  });
+
+  it("hands what it does not match to the app: deeper paths, no source id", async () => {
     const deeper = await send("/webhooks/podium/extra", podiumBody(), { "content-type": "application/json" });
     expect(deeper.status).toBe(404);
     expect(deeper.json.error.code).toBe("not_found");
