@@ -85,7 +85,7 @@ describe("migration 0014 (volume)", () => {
   });
 });
 
-describe("migration 0017 (alert counts)", () => {
+describe("migration 0016 (alert counts)", () => {
   it("moves the alerts counted so far into their own rows", async () => {
     const db = env.MIGRATION_DB;
     // The database the test above migrated (every migration is applied to it by now).
@@ -103,7 +103,7 @@ describe("migration 0017 (alert counts)", () => {
       body: "{}",
     });
     await storeEvents(db, [row(1, "podium", "message.received"), row(2, "edgehook", "webhook.failing"), row(3, "edgehook", "webhook.recovered")]);
-    // As counted before 0017: the alerts in everyone's rows with the rest (owner 0).
+    // As counted before 0016: the alerts in everyone's rows with the rest (owner 0).
     const { results: apart } = await db.prepare("SELECT * FROM event_counts WHERE scope = 0 AND owner = -1").all<Record<string, number>>();
     expect(apart.length).toBeGreaterThan(0);
     for (const r of apart) {
@@ -118,7 +118,7 @@ describe("migration 0017 (alert counts)", () => {
     await db.prepare("DELETE FROM event_counts WHERE owner = -1").run();
     expect(await kept(db)).not.toEqual(await recounted(db));
 
-    const migration = env.TEST_MIGRATIONS.find((m) => m.name.startsWith("0017_"))!;
+    const migration = env.TEST_MIGRATIONS.find((m) => m.name.startsWith("0016_"))!;
     await db.batch(migration.queries.map((q) => db.prepare(q)));
     expect(await kept(db)).toEqual(await recounted(db));
     const total = (await api("/v1/stats")).json.events.total;
