@@ -5,7 +5,7 @@ import { Option } from "commander";
 import { apiClient, unwrap } from "../client.js";
 import { CliError } from "../errors.js";
 import { printJson, printTable } from "../output.js";
-import { connectionOf, count, list, rateLimit, withConnection } from "./common.js";
+import { connectionOf, count, list, rateLimit, rateLimitOf, withConnection } from "./common.js";
 
 /** @typedef {import("../client.js").Schemas} S @typedef {S["TokenCreate"]["scopes"][number]} Scope */
 
@@ -86,7 +86,7 @@ export function registerApi(program) {
             disabled: o.disabled,
             timeoutMs: o.timeoutMs,
             maxAttempts: o.maxAttempts,
-            rateLimit: o.rateLimit,
+            rateLimit: rateLimitOf(o.rateLimit),
             maxConcurrency: o.maxConcurrency,
             ordering: o.ordering,
           },
@@ -121,7 +121,7 @@ export function registerApi(program) {
             disabled: o.enable ? false : o.disable ? true : undefined,
             timeoutMs: o.timeoutMs,
             maxAttempts: o.maxAttempts,
-            rateLimit: o.rateLimit,
+            rateLimit: rateLimitOf(o.rateLimit),
             maxConcurrency: o.maxConcurrency,
             ordering: o.ordering,
           },

@@ -27,7 +27,13 @@ export function count(value) {
   return n;
 }
 
-/** A rate limit flag value: a whole number of deliveries a second, or "none". @param {string} value */
+/** A --rate-limit value: a whole number of deliveries a second, or "none". @param {string} value */
 export function rateLimit(value) {
-  return value === "none" ? null : count(value);
+  return value === "none" ? value : count(value);
 }
+
+/**
+ * The API's rateLimit for a --rate-limit value: null for "none" (a flag's parser cannot
+ * answer null: commander reads that as no value). @param {number | "none" | undefined} value
+ */
+export const rateLimitOf = (value) => (value === "none" ? null : value);
