@@ -50,10 +50,9 @@ export async function receive(request: Request, sourceId: string, env: Env, ctx:
     if (!(err instanceof AppError)) throw err;
     // A refusal of the request (not our own 503) is tallied for the rejection log, after the answer.
     if (STATUS_OF[err.code] < 500) {
-      const requested = sourceId;
       noteRefusal(env, (p) => ctx.waitUntil(p), {
-        sourceId: err.code === "unknown_source" ? (SOURCE_ID.test(requested) ? UNKNOWN_SOURCE : INVALID_SOURCE) : requested,
-        requested,
+        sourceId: err.code === "unknown_source" ? (SOURCE_ID.test(sourceId) ? UNKNOWN_SOURCE : INVALID_SOURCE) : sourceId,
+        requested: sourceId,
         reason: err.code,
         at: Date.now(),
         client: request.headers.get("cf-connecting-ip") ?? "unknown",
