@@ -79,10 +79,3 @@ export function grantedWebhookIdsSql(access: Access | null): Sql {
   const w = webhookAccessSql(access, "gw");
   return { sql: `SELECT gn.id FROM webhooks gw JOIN names gn ON gn.name = gw.uid WHERE ${w.sql}`, binds: w.binds };
 }
-
-/** A SQL condition on a `deliveries` row (under `alias`) that keeps those of webhooks within the grant. */
-export function deliveryAccessSql(access: Access | null, alias = "deliveries"): Sql {
-  if (!isLimited(access)) return ALL;
-  const g = grantedWebhookIdsSql(access);
-  return { sql: `${alias}.webhook IN (${g.sql})`, binds: g.binds };
-}

@@ -84,10 +84,3 @@ export async function decodeGroup(stored: unknown): Promise<EventContent[]> {
   parts.push(parsePart(text.slice(at)));
   return parts;
 }
-
-/** Lower-case hex of bytes. */
-export function hexOf(bytes: Uint8Array): string {
-  let out = "";
-  for (const b of bytes) out += b.toString(16).padStart(2, "0");
-  return out;
-}

@@ -31,8 +31,6 @@ export const ATTEMPT_COLUMNS = range(OBJECT_GROUPS * TENTHS).map((i) => `a${i}`)
 export const ATTEMPT_OK_COLUMNS = range(OBJECT_GROUPS * TENTHS).map((i) => `ok${i}`);
 
 export const deliveryColumn = (s: DeliveryStatus, object: number) => `s${DELIVERY_STATUSES.indexOf(s) * OBJECT_GROUPS + object}`;
-/** The column of an object and a time within its hour. */
-export const timeColumn = (prefix: "n" | "a" | "ok", object: number, at: number) => `${prefix}${object * TENTHS + Math.floor((at % HOUR_MS) / TENTH_MS)}`;
 
 const cell = (at: string) => `(CAST(${at} AS INTEGER) % ${HOUR_MS}) / ${TENTH_MS}`;
 const hourOf = (at: string) => `CAST(${at} AS INTEGER) / ${HOUR_MS}`;

@@ -316,8 +316,8 @@ export async function listDeliveries(
 }
 
 /** SQL summing a status's columns of a delivery_counts row (every object). */
-export function statusSum(s: DeliveryStatus, objects: number[] = Array.from({ length: OBJECT_GROUPS }, (_, i) => i)): string {
-  return objects.length ? `(${objects.map((o) => deliveryColumn(s, o)).join(" + ")})` : "0";
+export function statusSum(s: DeliveryStatus): string {
+  return `(${Array.from({ length: OBJECT_GROUPS }, (_, o) => deliveryColumn(s, o)).join(" + ")})`;
 }
 
 /** An event's deliveries to webhooks within `access`'s grant, each with its attempts, oldest first. */

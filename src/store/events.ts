@@ -64,10 +64,8 @@ export async function storeEvents(
   if (events.length === 0) return [];
   const unique = distinctBy(events, (e) => e.eventId);
   const owed = distinctBy(deliveries, (d) => d.id);
-  const names = learnNamesStatement(db, [
-    ...unique.flatMap((e) => [e.sourceId, e.eventType, e.organizationUid, e.locationUid]),
-    ...owed.map((d) => d.webhookUid),
-  ]);
+  // (The deliveries' statements learn their webhooks' names.)
+  const names = learnNamesStatement(db, unique.flatMap((e) => [e.sourceId, e.eventType, e.organizationUid, e.locationUid]));
   const counted = JSON.stringify(
     unique.map((e) => [e.eventId, e.organizationUid, e.locationUid, e.receivedAt, objectOf(e.eventType), e.sourceId === ALERT_SOURCE ? 1 : 0]),
   );
