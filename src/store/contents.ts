@@ -1,5 +1,7 @@
 // The headers and bodies of stored events, a batch to a row (content.ts says how).
-import { decodeGroup, encodeGroup, hexOf, type EventContent } from "./content";
+import { toHex } from "../domain/ids";
+import { decodeGroup, encodeGroup, type EventContent } from "./content";
+import { idKeySql } from "./names";
 
 /** The greatest `contents` key not above an events row's seq: the row holding its body. */
 export const groupOfSql = (seq: string) => `(SELECT MAX(c.seq) FROM contents c WHERE c.seq <= ${seq})`;
@@ -7,18 +9,21 @@ export const groupOfSql = (seq: string) => `(SELECT MAX(c.seq) FROM contents c W
 /**
  * Stores one group's contents keyed by the seq its first event is about to get
  * (the events table's AUTOINCREMENT position + 1), for the caller's transaction,
- * just before those events are inserted in one statement. A group whose events
- * were all stored before (a redelivered batch) got no seqs, so the next group
- * takes over its key.
+ * just before those events are inserted in one statement. Every event of the group
+ * takes a seq, one stored before too (AUTOINCREMENT allocates it before the
+ * conflict), so `last` is exact; a group none of whose events is new (a redelivered
+ * batch) is not stored at all, as no event would ever lead the purge to it.
  */
-export async function groupStatement(db: D1Database, parts: EventContent[]): Promise<D1PreparedStatement> {
+export async function groupStatement(db: D1Database, parts: (EventContent & { eventId: string })[]): Promise<D1PreparedStatement> {
   const next = "COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0) + 1";
   return db
     .prepare(
-      `INSERT INTO contents (seq, last, data) VALUES (${next}, ${next} + ?1 - 1, unhex(?2))
+      `INSERT INTO contents (seq, last, data)
+       SELECT ${next}, ${next} + ?1 - 1, unhex(?2)
+       WHERE EXISTS (SELECT 1 FROM json_each(?3) j WHERE NOT EXISTS (SELECT 1 FROM events WHERE id = ${idKeySql("evt_", "j.value")}))
        ON CONFLICT (seq) DO UPDATE SET last = excluded.last, data = excluded.data`,
     )
-    .bind(parts.length, hexOf(await encodeGroup(parts)));
+    .bind(parts.length, toHex(await encodeGroup(parts)), JSON.stringify(parts.map((p) => p.eventId)));
 }
 
 /** The headers and body of each of some events (by seq). */
@@ -65,7 +70,11 @@ export function contentsReader(db: D1Database, perRead: number) {
   };
 }
 
-/** Deletes the groups of some purged events that no stored event needs any more (for the purge's transaction). */
+/**
+ * Deletes the groups of some purged events that no stored event needs any more (for the
+ * purge's transaction). `last` bounds a group's seqs exactly: an event of the batch that
+ * was stored before still takes its seq (AUTOINCREMENT allocates it before the conflict).
+ */
 export function dropGroupsStatement(db: D1Database, purgedSeqs: string): D1PreparedStatement {
   return db
     .prepare(

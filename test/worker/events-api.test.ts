@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { storeEvents, type EventRow } from "../../src/store/events";
+import { getEvent, RETENTION_START, retentionStep, storeEvents, type EventRow } from "../../src/store/events";
 import { ADMIN, ADMIN_TOKEN, call } from "./helpers";
 
 function row(i: number, tag: string): EventRow {
@@ -87,5 +87,44 @@ describe("GET /v1/events/{id}", () => {
     const { status, json } = await get("/v1/events/evt_nope");
     expect(status).toBe(404);
     expect(json.error.code).toBe("not_found");
+  });
+});
+
+describe("bodies are purged with their events", () => {
+  it("drops a batch's contents row once its last event goes, and stores none for a batch redelivered whole", async () => {
+    const old = Date.now() - 30 * 86_400_000;
+    const row = (i: number): EventRow => ({
+      eventId: `evt_purge_${i}_${old}`,
+      sourceId: "podium",
+      dedupeKey: `purge-${i}-${old}`,
+      eventType: "message.received",
+      locationUid: null,
+      organizationUid: null,
+      receivedAt: old + i,
+      headers: {},
+      body: `{"i":${i}}`,
+    });
+    const groups = async () => (await env.DB.prepare("SELECT COUNT(*) AS n FROM contents").first<{ n: number }>())!.n;
+    const before = await groups();
+    await storeEvents(env.DB, [row(1), row(2)]);
+    await storeEvents(env.DB, [row(2), row(3)]); // a redelivery: 2 is stored already, 3 is new
+    await storeEvents(env.DB, [row(1), row(3)]); // a redelivery of events all stored
+    await storeEvents(env.DB, [row(4)]);
+    expect(await groups()).toBe(before + 3);
+    expect((await getEvent(env.DB, row(3).eventId))?.body).toBe('{"i":3}');
+    // Purge 1–3 first (4 stays), then 4: every group goes with its last event.
+    const purge = async (cutoff: number) => {
+      let from = RETENTION_START;
+      for (;;) {
+        const step = await retentionStep(env.DB, { cutoff, graceCutoff: Date.now() + 1, from, limit: 10, now: Date.now() });
+        if (!step.next) break;
+        from = step.next;
+      }
+    };
+    await purge(old + 4);
+    expect(await groups()).toBe(before + 1);
+    expect((await getEvent(env.DB, row(4).eventId))?.body).toBe('{"i":4}');
+    await purge(old + 5);
+    expect(await groups()).toBe(before);
   });
 });
