@@ -15,7 +15,7 @@ export interface ScanPage {
 }
 
 /**
- * Walks each driver below `before` for up to scanRows / drivers rows, keeps
+ * Walks each driver below `before` for scanRows / drivers rows, keeps
  * those matching `filter`, and merges them newest first. Every driver that ran
  * out of budget has seen everything from its last row up, so the page holds only
  * rows above the highest such row and continues below it. Conditions are SQL over
@@ -25,8 +25,10 @@ export async function boundedScan(
   db: D1Database,
   o: { table: string; columns: string; drivers: Driver[]; filter: string; before: number; limit: number; scanRows: number },
 ): Promise<ScanPage> {
-  // Without a filter every walked row is a hit: one more than a page settles each walk.
-  const budget = o.filter === "1" ? o.limit + 1 : Math.max(o.limit + 1, Math.floor(o.scanRows / o.drivers.length));
+  // Without a filter every walked row is a hit: one more than a page settles a single walk.
+  // Otherwise the walks share scanRows, however many there are (a walk short of a page
+  // only makes the page shorter, with the cursor below its last row).
+  const budget = o.filter === "1" && o.drivers.length === 1 ? o.limit + 1 : Math.max(1, Math.floor(o.scanRows / o.drivers.length));
   const walks = o.drivers.map(
     (d, i) => `SELECT * FROM (SELECT ${i} AS driver, ${o.columns} FROM ${o.table} WHERE ${d} AND seq < ?1 ORDER BY seq DESC LIMIT ${budget})`,
   );
