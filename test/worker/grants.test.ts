@@ -382,3 +382,31 @@ describe("a limited token sees only the deliveries of webhooks inside its grant"
     expect(stats.deliveries.failed).toBe(0);
   });
 });
+
+describe("a limited token's stats", () => {
+  it("count what it can list: its organizations' events, its locations' under other organizations once, no hidden object", async () => {
+    const p = pipeline();
+    const k = uniqueKey();
+    const [a, b] = [`org-a-${k}`, `org-b-${k}`];
+    const [l, m, n] = [`loc-l-${k}`, `loc-m-${k}`, `loc-n-${k}`];
+    const hook = await p.createWebhook({ url: `https://downstream.test/ok/${k}`, eventTypes: ["*"], organizationUid: a });
+    for (const e of [
+      { organizationUid: a, locationUid: l },
+      { organizationUid: a, locationUid: l, type: "review.created" },
+      { organizationUid: b, locationUid: m },
+      { organizationUid: b, locationUid: n },
+    ]) {
+      await p.ingest(podiumBody(e));
+    }
+    await p.deliver();
+    const t = await makeToken(p, ["events:read", "read_messages"], { organizationUids: [a], locationUids: [m] });
+    const listed = (await as(p, t.token, "GET", "/v1/events?limit=100")).json.data;
+    expect(listed.map((e: { locationUid: string }) => e.locationUid).sort()).toEqual([l, m].sort());
+    const delivered = (await as(p, t.token, "GET", `/v1/deliveries?webhookUid=${hook.uid}&limit=100`)).json.data;
+    expect(delivered).toHaveLength(1);
+    const stats = (await as(p, t.token, "GET", "/v1/stats")).json;
+    expect(stats.events).toEqual({ total: listed.length, last24h: listed.length });
+    expect(stats.deliveries).toMatchObject({ succeeded: delivered.length, pending: 0, failed: 0, held: 0 });
+    expect(stats.webhooks.map((w: { uid: string }) => w.uid)).toEqual([hook.uid]);
+  });
+});
