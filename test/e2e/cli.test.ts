@@ -166,9 +166,10 @@ describe("the API commands", () => {
   it("create and list webhooks, list and show events, and send", async () => {
     const k = key();
     const org = `org-${k}`;
-    const created = await json(["webhooks", "create", "--endpoint", `${down.url}/ok/${k}`, "--types", "message.*", "--organization", org]);
+    const created = await json(["webhooks", "create", "--endpoint", `${down.url}/ok/${k}`, "--types", "message.*", "--organization", org,
+      "--rate-limit", "none", "--max-concurrency", "3", "--ordering", "unordered"]);
     expect(created.secret).toMatch(/^whsec_/);
-    expect(created).toMatchObject({ rateLimit: null, ordering: "unordered" });
+    expect(created).toMatchObject({ rateLimit: null, maxConcurrency: 3, ordering: "unordered" });
     const paced = await json(["webhooks", "update", created.uid, "--rate-limit", "5", "--max-concurrency", "2", "--ordering", "fifo"]);
     expect(paced).toMatchObject({ rateLimit: 5, maxConcurrency: 2, ordering: "fifo" });
     expect(await json(["webhooks", "update", created.uid, "--rate-limit", "none", "--ordering", "unordered"])).toMatchObject({ rateLimit: null, maxConcurrency: 2, ordering: "unordered" });
