@@ -3,7 +3,7 @@
  * retry schedule, and the one decision taken after each attempt. Everything
  * that changes a delivery's status goes through these definitions.
  */
-import { sha256Hex } from "./ids";
+import { sha256Hex, toHex } from "./ids";
 
 export const DELIVERY_STATUSES = ["held", "pending", "succeeded", "failed", "expired"] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
@@ -114,10 +114,19 @@ export interface NewDelivery {
   createdAt: number;
 }
 
+/** A time in ms as 12 hex digits (6 bytes, big-endian, as a UUIDv7 starts with). */
+function timeHex(ms: number): string {
+  return Math.max(0, Math.trunc(ms)).toString(16).padStart(12, "0").slice(-12);
+}
+
 /**
- * The one way a delivery comes to be. Routing derives its id from the event and
- * the webhook, so a redelivered queue message creates nothing twice; a replay is
- * a new delivery each time. Either way it is held while the webhook is disabled.
+ * The one way a delivery comes to be. Its id starts with a time, so ids made
+ * later sort later and each new one lands at the end of the id index instead of
+ * on a random page (what keeps storing fast with millions of deliveries stored).
+ * Routing's ends with a hash of the event and the webhook, after the event's
+ * receipt time, so a redelivered queue message creates nothing twice; a replay's
+ * is random, after the time it was asked for. Either way it is held while the
+ * webhook is disabled.
  */
 export async function newDelivery(
   kind: "routed" | "replay",
@@ -127,8 +136,8 @@ export async function newDelivery(
 ): Promise<NewDelivery> {
   const id =
     kind === "routed"
-      ? `dlv_${(await sha256Hex(`${event.id}\n${webhook.uid}`)).slice(0, 32)}`
-      : `dlv_${crypto.randomUUID().replace(/-/g, "")}`;
+      ? `dlv_${timeHex(event.receivedAt)}${(await sha256Hex(`${event.id}\n${webhook.uid}`)).slice(0, 20)}`
+      : `dlv_${timeHex(now)}${toHex(crypto.getRandomValues(new Uint8Array(10)))}`;
   return {
     id,
     eventId: event.id,

@@ -54,7 +54,9 @@ export function insertDeliveriesStatements(db: D1Database, deliveries: NewDelive
   const rows = JSON.stringify(
     deliveries.map((d) => [d.id, d.eventId, d.webhookUid, statusCode(d.status), d.status === "pending" ? d.createdAt : null, d.createdAt, d.eventReceivedAt]),
   );
-  const source = `FROM json_each(?) j JOIN events e ON e.id = ${evtKey("j.value->>1")}`;
+  // Routed deliveries are made only with the stored copy of their event: a provider's
+  // second copy (another receipt time, so other delivery ids) finds it stored and owes nothing.
+  const source = `FROM json_each(?) j JOIN events e ON e.id = ${evtKey("j.value->>1")} AND e.received_at = j.value->>6`;
   return [
     learnNamesStatement(db, deliveries.map((d) => d.webhookUid))!,
     deliveryCountsStatement(

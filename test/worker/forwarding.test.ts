@@ -171,6 +171,19 @@ describe("delivery", () => {
     expect(await received(key)).toHaveLength(1);
   });
 
+  it("owes nothing for a second copy of a stored event that arrived at another time (its delivery ids would differ)", async () => {
+    const { p, key, event } = await setup("ok");
+    const first = await p.ingestWithResult(event());
+    const [message] = first.acked;
+    const [stored] = await deliveryRows(first.eventId);
+    // The provider's second copy, received a minute later: the ack path queued it with its own receipt time.
+    const again = await p.runIngest([{ ...message!, receivedAt: message!.receivedAt + 60_000 }]);
+    expect(again.acked).toHaveLength(1);
+    expect(await deliveryRows(first.eventId)).toEqual([stored]);
+    await p.deliver();
+    expect(await received(key)).toHaveLength(1);
+  });
+
   it("keeps a delivery whose scheduler could not be woken after the event was stored, and the maintenance run wakes it", async () => {
     const { p, key, webhook, event } = await setup("ok");
     const body = event();

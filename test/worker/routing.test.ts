@@ -80,6 +80,19 @@ describe("routing and new deliveries", () => {
     expect(new Set([x.id, y.id, routed.id]).size).toBe(3);
   });
 
+  it("starts a delivery id with a time, so later ids sort later (routed: the event's receipt; replayed: now)", async () => {
+    const w = webhook({ uid: "a" });
+    const ids = await Promise.all([
+      newDelivery("routed", { id: "evt_2", receivedAt: 1_000 }, w, 9_000),
+      newDelivery("routed", { id: "evt_1", receivedAt: 2_000 }, w, 1),
+      newDelivery("replay", { id: "evt_1", receivedAt: 2_000 }, w, 2_001),
+      newDelivery("routed", { id: "evt_0", receivedAt: Date.UTC(2026, 10, 29) }, w, 1),
+    ]).then((ds) => ds.map((d) => d.id));
+    for (const id of ids) expect(id).toMatch(/^dlv_[0-9a-f]{32}$/);
+    expect(ids.slice(0, 2).map((id) => id.slice(4, 16))).toEqual(["0000000003e8", "0000000007d0"]);
+    expect([...ids].sort()).toEqual(ids);
+  });
+
   it("owes an event only to webhooks that existed when it was received", () => {
     const { owed } = owedWebhooks([webhook({ uid: "old", createdAt: 1000 }), webhook({ uid: "new", createdAt: 5000 })], {
       ...event,
