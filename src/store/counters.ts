@@ -39,29 +39,52 @@ const addAll = (cols: string[]) => cols.map((c) => `${c} = ${c} + excluded.${c}`
 /** The `owner` of everyone's rows (scope 0) that count alerts: events only the admin counts. */
 export const ALERTS_OWNER = -1;
 
-/**
- * Adds (`sign` 1) or removes (-1) the events a subquery selects, as columns
- * `org` (names.id or NULL), `loc` (likewise), `received_at`, `object` and `alert`
- * (1 for an alert, else 0), to every counter row they belong to: everyone's (apart
- * for alerts), their organization's and their location's, for their hour and for
- * the total.
- */
-export function eventCountsStatement(db: D1Database, rowsSql: string, binds: unknown[], sign: 1 | -1): D1PreparedStatement {
-  const sums = EVENT_COLUMNS.map((c, i) => `${sign} * SUM(col = ${i}) AS ${c}`).join(", ");
-  return db
-    .prepare(
-      // r is read three times and k twice: each is worked out once (its name lookups and existence checks too).
-      `WITH r AS MATERIALIZED (${rowsSql}),
+/** The counter cells (`scope`, `owner`, `hour`, `col`) of the events a subquery selects (see eventCountsStatement). */
+function eventCellsSql(rowsSql: string): string {
+  // r is read three times and k twice: each is worked out once (its name lookups and existence checks too).
+  return `WITH r AS MATERIALIZED (${rowsSql}),
        k AS MATERIALIZED (
          SELECT 0 AS scope, alert * ${ALERTS_OWNER} AS owner, received_at, object FROM r
          UNION ALL SELECT org, 0, received_at, object FROM r WHERE org IS NOT NULL
          UNION ALL SELECT -loc, COALESCE(org, 0), received_at, object FROM r WHERE loc IS NOT NULL),
        c AS (
          SELECT scope, owner, ${hourOf("received_at")} AS hour, object * ${TENTHS} + ${cell("received_at")} AS col FROM k
-         UNION ALL SELECT scope, owner, ${TOTAL_HOUR}, object * ${TENTHS} + ${cell("received_at")} FROM k)
+         UNION ALL SELECT scope, owner, ${TOTAL_HOUR}, object * ${TENTHS} + ${cell("received_at")} FROM k)`;
+}
+
+// Counts are never negative, so a row is empty when its largest is 0 (one call: a chain of
+// 60 ANDs is past D1's expression depth).
+const allZero = (cols: string[]) => `max(${cols.join(", ")}) = 0`;
+
+/**
+ * Adds (`sign` 1) or removes (-1) the events a subquery selects, as columns
+ * `org` (names.id or NULL), `loc` (likewise), `received_at`, `object` and `alert`
+ * (1 for an alert, else 0), to every counter row they belong to: everyone's (apart
+ * for alerts), their organization's and their location's, for their hour and for
+ * the total. A removal is followed by dropEmptyEventCountsStatement.
+ */
+export function eventCountsStatement(db: D1Database, rowsSql: string, binds: unknown[], sign: 1 | -1): D1PreparedStatement {
+  const sums = EVENT_COLUMNS.map((c, i) => `${sign} * SUM(col = ${i}) AS ${c}`).join(", ");
+  return db
+    .prepare(
+      `${eventCellsSql(rowsSql)}
        INSERT INTO event_counts (scope, hour, owner, ${EVENT_COLUMNS.join(", ")})
        SELECT scope, hour, owner, ${sums} FROM c WHERE true GROUP BY scope, hour, owner
        ON CONFLICT (scope, hour, owner) DO UPDATE SET ${addAll(EVENT_COLUMNS)}`,
+    )
+    .bind(...binds);
+}
+
+/**
+ * Deletes the event_counts rows of the events a subquery selects that a removal
+ * left at zero: an hour's rows go with its last event at the retention, instead
+ * of a row of zeros per scope and hour kept forever (a missing row reads as zero).
+ */
+export function dropEmptyEventCountsStatement(db: D1Database, rowsSql: string, binds: unknown[]): D1PreparedStatement {
+  return db
+    .prepare(
+      `${eventCellsSql(rowsSql)}
+       DELETE FROM event_counts WHERE (scope, hour, owner) IN (SELECT scope, hour, owner FROM c) AND ${allZero(EVENT_COLUMNS)}`,
     )
     .bind(...binds);
 }
@@ -101,6 +124,17 @@ export function attemptCountsStatement(db: D1Database, rowsSql: string, binds: u
        INSERT INTO attempt_counts (hour, webhook, ${all.join(", ")})
        SELECT ${hourOf("started_at")} AS hour, webhook, ${sums} FROM r WHERE true GROUP BY 1, 2
        ON CONFLICT (hour, webhook) DO UPDATE SET ${addAll(all)}`,
+    )
+    .bind(...binds);
+}
+
+/** The same for attempt_counts: the rows of the attempts a subquery selects (`webhook`, `started_at`) that a removal left at zero. */
+export function dropEmptyAttemptCountsStatement(db: D1Database, rowsSql: string, binds: unknown[]): D1PreparedStatement {
+  return db
+    .prepare(
+      `WITH r AS (${rowsSql})
+       DELETE FROM attempt_counts WHERE (hour, webhook) IN (SELECT ${hourOf("started_at")}, webhook FROM r)
+         AND ${allZero([...ATTEMPT_COLUMNS, ...ATTEMPT_OK_COLUMNS])}`,
     )
     .bind(...binds);
 }

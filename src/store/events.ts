@@ -5,7 +5,14 @@ import { accessNames, eventAccessIds } from "./access";
 import { groupsOf } from "./content";
 import { contentsOf, contentsReader, dropGroupsStatement, groupOfSql, groupStatement } from "./contents";
 import { ALERT_SOURCE } from "../domain/alerts";
-import { attemptCountsStatement, deliveryCountsStatement, eventCountsStatement, objectOf } from "./counters";
+import {
+  attemptCountsStatement,
+  deliveryCountsStatement,
+  dropEmptyAttemptCountsStatement,
+  dropEmptyEventCountsStatement,
+  eventCountsStatement,
+  objectOf,
+} from "./counters";
 import { insertDeliveriesStatements, unattemptedPendingStatement } from "./deliveries";
 import { apiIdSql, dedupeKeySql, dedupeTextSql, idKeySql, learnNamesStatement, nameIdSql, nameIds } from "./names";
 import { boundedScan, type Driver } from "./scan";
@@ -134,31 +141,25 @@ export async function retentionStep(
   const purged = `event IN (${PURGEABLE})`;
 
   // The purge checks again inside the transaction: a delivery made meanwhile (a replay) keeps its event.
-  const results2 = await db.batch([
+  const purgedAttempts = `SELECT d.webhook, d.object, a.started_at, a.error IS NULL AS ok FROM attempts a JOIN deliveries d ON d.seq = a.delivery WHERE d.${purged}`;
+  const purgedEvents = `SELECT organization AS org, location AS loc, received_at, object, ${IS_ALERT} AS alert FROM events WHERE seq IN (${PURGEABLE})`;
+  const purgeBinds = [candidates, opts.graceCutoff];
+  const [expired, , , , , , , , , deletedEvents] = await db.batch([
     deliveryCountsStatement(db, `SELECT webhook, object, status AS old_status, ${to("expire")} AS new_status ${expiring}`, [owed]),
     db.prepare(`UPDATE deliveries SET status = ${to("expire")}, next_attempt_at = NULL, updated_at = ?2 WHERE seq IN (SELECT seq ${expiring})`).bind(owed, opts.now),
-    attemptCountsStatement(
-      db,
-      `SELECT d.webhook, d.object, a.started_at, a.error IS NULL AS ok FROM attempts a JOIN deliveries d ON d.seq = a.delivery WHERE d.${purged}`,
-      [candidates, opts.graceCutoff],
-      -1,
-    ),
-    deliveryCountsStatement(db, `SELECT webhook, object, status AS old_status, NULL AS new_status FROM deliveries WHERE ${purged}`, [
-      candidates,
-      opts.graceCutoff,
-    ]),
-    eventCountsStatement(db, `SELECT organization AS org, location AS loc, received_at, object, ${IS_ALERT} AS alert FROM events WHERE seq IN (${PURGEABLE})`, [
-      candidates,
-      opts.graceCutoff,
-    ], -1),
-    db.prepare(`DELETE FROM attempts WHERE delivery IN (SELECT seq FROM deliveries WHERE ${purged})`).bind(candidates, opts.graceCutoff),
-    db.prepare(`DELETE FROM deliveries WHERE ${purged}`).bind(candidates, opts.graceCutoff),
-    db.prepare(`DELETE FROM events WHERE seq IN (${PURGEABLE})`).bind(candidates, opts.graceCutoff),
+    attemptCountsStatement(db, purgedAttempts, purgeBinds, -1),
+    dropEmptyAttemptCountsStatement(db, purgedAttempts, purgeBinds),
+    deliveryCountsStatement(db, `SELECT webhook, object, status AS old_status, NULL AS new_status FROM deliveries WHERE ${purged}`, purgeBinds),
+    eventCountsStatement(db, purgedEvents, purgeBinds, -1),
+    dropEmptyEventCountsStatement(db, purgedEvents, purgeBinds),
+    db.prepare(`DELETE FROM attempts WHERE delivery IN (SELECT seq FROM deliveries WHERE ${purged})`).bind(...purgeBinds),
+    db.prepare(`DELETE FROM deliveries WHERE ${purged}`).bind(...purgeBinds),
+    db.prepare(`DELETE FROM events WHERE seq IN (${PURGEABLE})`).bind(...purgeBinds),
     dropGroupsStatement(db, candidates),
   ]);
   return {
-    expired: results2[1]?.meta.changes ?? 0,
-    purged: results2[7]?.meta.changes ?? 0,
+    expired: expired?.meta.changes ?? 0,
+    purged: deletedEvents?.meta.changes ?? 0,
     next: results.length < opts.limit ? null : { receivedAt: last.received_at, seq: last.seq },
   };
 }

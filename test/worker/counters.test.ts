@@ -8,7 +8,7 @@ import { expireHeld } from "../../src/store/deliveries";
 import { RETENTION_START, retentionStep } from "../../src/store/events";
 import { podiumBody } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
-import { kept, recounted } from "./recount";
+import { emptyCounterRows, kept, recounted } from "./recount";
 
 const DAY = 86_400_000;
 const TYPES = EVENT_TYPES.filter((t) => t.provider === "podium").map((t) => t.type).concat(["unknown"]);
@@ -119,6 +119,8 @@ describe("counters", () => {
         }
         const [have, want] = [await kept(env.DB), await recounted(env.DB)];
         expect(have).toEqual(want);
+        // Nor does a purge leave rows of zeros behind (hours past the retention would pile up).
+        expect(await emptyCounterRows(env.DB)).toBe(0);
       }),
       { numRuns: 12 },
     );
@@ -131,4 +133,48 @@ describe("counters", () => {
     const statuses = ["held", "pending", "succeeded", "failed", "expired"];
     expect(stats.deliveries).toEqual(Object.fromEntries(statuses.map((s, i) => [s, byStatus.results.find((r) => r.status === i)?.n ?? 0])));
   }, 60_000); // a dozen random histories of D1 transactions: a busy machine takes longer than 5 s (nothing here is timed)
+
+  it("go with the last event they count: the retention leaves no row of zeros for an hour, a scope or a webhook", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const [org, loc] = [`org-${key}`, `loc-${key}`];
+    const hook = await p.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["*"], organizationUid: org });
+    await env.DB.prepare("UPDATE webhooks SET created_at = 0 WHERE uid = ?").bind(hook.uid).run(); // it was there when they arrived
+    const now = Date.now();
+    const msgs: IngestMessage[] = await Promise.all(
+      [0, 1, 2].map(async (i) => ({
+        v: 1 as const,
+        eventId: await eventIdFor("podium", `${key}-${i}`),
+        sourceId: "podium",
+        dedupeKey: `${key}-${i}`,
+        eventType: "message.received",
+        locationUid: loc,
+        organizationUid: org,
+        receivedAt: now - 11 * DAY - i * 3_600_000,
+        headers: { "content-type": "application/json" },
+        body: podiumBody({ type: "message.received", eventUid: `${key}-${i}`, organizationUid: org, locationUid: loc }),
+      })),
+    );
+    await p.runIngest(msgs);
+    await p.deliver();
+    const rows = async () => {
+      const r = await env.DB.prepare(
+        `SELECT (SELECT COUNT(*) FROM event_counts WHERE scope IN ((SELECT id FROM names WHERE name = ?1), -(SELECT id FROM names WHERE name = ?2)))
+           + (SELECT COUNT(*) FROM attempt_counts WHERE webhook = (SELECT id FROM names WHERE name = ?3)) AS n`,
+      )
+        .bind(org, loc, hook.uid)
+        .first<{ n: number }>();
+      return r!.n;
+    };
+    // Three hours and the total, for the organization and the location; this hour's attempts.
+    expect(await rows()).toBe(2 * 4 + 1);
+    let from = RETENTION_START;
+    for (let step = await retentionStep(env.DB, { cutoff: now - 10 * DAY, graceCutoff: now + 1, from, limit: 2, now }); step.next; ) {
+      from = step.next;
+      step = await retentionStep(env.DB, { cutoff: now - 10 * DAY, graceCutoff: now + 1, from, limit: 2, now });
+    }
+    expect(await env.DB.prepare("SELECT COUNT(*) AS n FROM events WHERE organization = (SELECT id FROM names WHERE name = ?)").bind(org).first("n")).toBe(0);
+    expect(await rows()).toBe(0);
+    expect(await kept(env.DB)).toEqual(await recounted(env.DB));
+  });
 });

@@ -35,6 +35,18 @@ export async function kept(db: D1Database) {
   };
 }
 
+/** Counter rows holding nothing, in event_counts and attempt_counts (the retention deletes them with their last event). */
+export async function emptyCounterRows(db: D1Database): Promise<number> {
+  const zero = (cols: string[]) => `max(${cols.join(", ")}) = 0`;
+  const row = await db
+    .prepare(
+      `SELECT (SELECT COUNT(*) FROM event_counts WHERE ${zero(EVENT_COLUMNS)})
+         + (SELECT COUNT(*) FROM attempt_counts WHERE ${zero([...ATTEMPT_COLUMNS, ...ATTEMPT_OK_COLUMNS])}) AS n`,
+    )
+    .first<{ n: number }>();
+  return row?.n ?? 0;
+}
+
 /** The same, counted from the events, deliveries, attempts and dead letters stored. */
 export async function recounted(db: D1Database) {
   const cell = (at: string) => `(${at} % ${HOUR_MS}) / ${TENTH_MS}`;
