@@ -446,12 +446,19 @@ export async function webhooksWithHeld(db: D1Database, limit: number): Promise<s
   return results.map((r) => r.uid);
 }
 
-/** Held deliveries created before `cutoff` expire. Returns how many. */
-export async function expireHeld(db: D1Database, cutoff: number, now = Date.now()): Promise<number> {
+/** How many held deliveries one expiry pass takes at most (the next minute's takes the rest). */
+export const EXPIRE_LIMIT = 1000;
+
+/** Held deliveries created before `cutoff` expire, at most `limit`. Returns how many. */
+export async function expireHeld(db: D1Database, cutoff: number, now = Date.now(), limit = EXPIRE_LIMIT): Promise<number> {
   const [, res] = await db.batch(
     transition(db, {
-      // One (webhook, held) index range per webhook.
-      where: `webhook IN (SELECT webhook FROM delivery_counts) AND status = ${status("held")} AND created_at < ?1`,
+      // Per webhook, the owed index up to the cutoff (a delivery is made after its event is
+      // received, so it holds every one due): what is read is what expires, not every held delivery.
+      where: `seq IN (SELECT d.seq FROM delivery_counts c CROSS JOIN deliveries d
+        WHERE d.webhook = c.webhook AND ${owed("d.status")} AND d.event_received_at < ?1
+          AND d.status = ${status("held")} AND d.created_at < ?1
+        ORDER BY d.webhook, d.event_received_at LIMIT ${Math.trunc(limit)})`,
       binds: [cutoff],
       newStatus: to("expire"),
       set: "updated_at = ?2",

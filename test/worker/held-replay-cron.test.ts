@@ -5,6 +5,8 @@ import worker from "../../src/index";
 import type { Env } from "../../src/env";
 import { runMaintenance } from "../../src/maintenance/cron";
 import { REDRIVE_GRACE_MS } from "../../src/pipeline/commands";
+import { meteredD1 } from "../../bench/d1-meter";
+import { expireHeld } from "../../src/store/deliveries";
 import { pipeline, received } from "./pipeline";
 import { attemptCount, deliveryRows, setDelivery, setEvent, setEventDeliveries } from "./rows";
 
@@ -61,12 +63,36 @@ describe("held deliveries", () => {
     const id = await p.ingest(event());
     await runMaintenance(p.env);
     expect(await statusOf(id)).toEqual(["held"]);
-    await setEventDeliveries(id, "created_at = created_at - 2 * 86400000");
+    await setEventDeliveries(id, "created_at = created_at - 2 * 86400000, event_received_at = event_received_at - 2 * 86400000");
     await runMaintenance(p.env);
     expect(await statusOf(id)).toEqual(["expired"]);
     await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { disabled: false });
     await p.deliver();
     expect(await received(key)).toHaveLength(0);
+  });
+
+  it("expires them a bounded pass at a time, reading what expires rather than every held delivery", async () => {
+    const { p, webhook, event } = await scoped("ok", { disabled: true });
+    const ids: string[] = [];
+    for (let i = 0; i < 60; i++) ids.push(await p.ingest(event(i)));
+    const old = ids.slice(0, 3);
+    for (const id of old) await setEventDeliveries(id, "created_at = 1000, event_received_at = 1000");
+    const meter = meteredD1(env.DB);
+    const rowsOf = async (limit: number) => {
+      meter.reset();
+      const n = await expireHeld(meter.db, 5000, Date.now(), limit);
+      return { n, rows: meter.usage.rowsRead };
+    };
+    expect((await rowsOf(2)).n).toBe(2);
+    expect((await rowsOf(2)).n).toBe(1);
+    const last = await rowsOf(2);
+    expect(last.n).toBe(0);
+    // Nothing left to expire: per webhook its count row and one probe of the owed index, twice (counted,
+    // then changed), and the counts' own rows; not the 57 held deliveries.
+    const webhooks = await env.DB.prepare("SELECT COUNT(*) AS n FROM delivery_counts").first<number>("n");
+    expect(last.rows).toBeLessThanOrEqual(4 * webhooks! + 8);
+    expect((await Promise.all(old.map(statusOf))).flat()).toEqual(["expired", "expired", "expired"]);
+    expect((await p.api("GET", `/v1/webhooks/${webhook.uid}`)).json.heldDeliveries).toBe(57);
   });
 });
 
