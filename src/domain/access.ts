@@ -19,8 +19,11 @@ export type LocationOrganizations = ReadonlyMap<string, string>;
 
 type Owner = { organizationUid: string | null; locationUid: string | null };
 
-export function isLimited(p: Principal): boolean {
-  return p.organizationUids !== null || p.locationUids !== null;
+type Grant = { organizationUids: string[] | null; locationUids: string[] | null };
+
+/** Whether a principal's (or an access's) grant is limited to some organizations or locations. */
+export function isLimited<T extends Grant>(p: T | null): p is T {
+  return p !== null && (p.organizationUids !== null || p.locationUids !== null);
 }
 
 export function accessOf(p: Principal): Access | null {

@@ -3,11 +3,11 @@
  * rates from hourly attempt counts. Nothing here reads the clock beyond the `now`
  * it is given.
  */
+import { HOUR_MS } from "./time";
 
 export const HEALTH_STATES = ["healthy", "degraded", "failing", "disabled"] as const;
 export type HealthState = (typeof HEALTH_STATES)[number];
 
-export const HOUR_MS = 3_600_000;
 /** Below this success rate over the last hour a webhook is `degraded`. */
 export const DEGRADED_BELOW = 0.9;
 

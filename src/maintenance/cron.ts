@@ -1,4 +1,5 @@
 import { settings } from "../domain/settings";
+import { DAY_MS } from "../domain/time";
 import { isIngestMessage } from "../domain/types";
 import type { Env } from "../env";
 import { alertDisabled, closeQuietAlerts } from "../pipeline/alerts";
@@ -13,7 +14,6 @@ import { RETENTION_START, retentionStep } from "../store/events";
 import { purgeRejectionCounts } from "../store/rejections";
 import { purgeExpiredSessions } from "../store/sessions";
 
-const DAY_MS = 86_400_000;
 /** How long a delivery expired at retention stays visible, with its event, before the purge takes them. */
 export const EXPIRED_GRACE_MS = DAY_MS;
 /** Bounds per run, so one run stays well inside the cron's limits. */

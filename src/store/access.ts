@@ -1,11 +1,9 @@
-import type { Access } from "../domain/access";
+import { isLimited, type Access } from "../domain/access";
 import { ALERT_SOURCE } from "../domain/alerts";
 import { COUNTED_OBJECTS } from "./counters";
 
 type Sql = { sql: string; binds: unknown[] };
 const ALL: Sql = { sql: "1 = 1", binds: [] };
-
-const isLimited = (a: Access | null): a is Access => a !== null && (a.organizationUids !== null || a.locationUids !== null);
 
 /** The object groups (store/counters.ts) a token may not see. */
 export const hiddenGroups = (access: Access | null): number[] =>

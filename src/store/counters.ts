@@ -8,12 +8,12 @@
 import { DATA_SCOPE_OF_OBJECT } from "../domain/event-types";
 import type { DeliveryStatus } from "../domain/delivery";
 import { DELIVERY_STATUSES } from "../domain/delivery";
+import { HOUR_MS } from "../domain/time";
 
 /** Objects counted apart (a token may lack their data scope); everything else is the last group. */
 export const COUNTED_OBJECTS = Object.keys(DATA_SCOPE_OF_OBJECT);
 export const OBJECT_GROUPS = COUNTED_OBJECTS.length + 1;
 export const TENTHS = 6; // ten-minute steps of an hour
-export const HOUR_MS = 3_600_000;
 export const TENTH_MS = HOUR_MS / TENTHS;
 /** The `hour` of an event_counts row holding the total stored. */
 export const TOTAL_HOUR = -1;

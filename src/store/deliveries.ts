@@ -1,4 +1,4 @@
-import type { Access } from "../domain/access";
+import { isLimited, type Access } from "../domain/access";
 import { DELIVERY_STATUSES, type DeliveryStatus, type NewDelivery } from "../domain/delivery";
 import type { Attempt, Delivery, StoredEvent } from "../domain/types";
 import { accessNames, eventAccessIds, eventAccessSql, grantedWebhookIdsSql } from "./access";
@@ -224,7 +224,7 @@ function where(f: DeliveryFilter): { sql: string; binds: unknown[] } {
     const seen = eventAccessSql(f.access, "ev");
     clauses.push(`EXISTS (SELECT 1 FROM events ev WHERE ev.seq = deliveries.event AND ${seen.sql})`);
     binds.push(...seen.binds);
-    if (f.access.organizationUids !== null || f.access.locationUids !== null) {
+    if (isLimited(f.access)) {
       const g = grantedWebhookIdsSql(f.access);
       clauses.push(`webhook IN (${g.sql})`);
       binds.push(...g.binds);
@@ -253,7 +253,7 @@ export async function listDeliveries(
   opts: { limit: number; before?: number },
 ): Promise<{ deliveries: Delivery[]; nextBefore: number | null }> {
   const access = f.access ?? null;
-  const limited = access !== null && (access.organizationUids !== null || access.locationUids !== null);
+  const limited = isLimited(access);
   const ids = await nameIds(db, [...(f.webhookUid ? [f.webhookUid] : []), ...accessNames(access)]);
   const empty = { deliveries: [], nextBefore: null };
   let webhooks: number[] | null = null; // null: any
@@ -328,9 +328,8 @@ export async function deliveriesOfEvent(
   eventId: string,
   access: Access | null = null,
 ): Promise<(Delivery & { attempts: Attempt[] })[]> {
-  const limited = access !== null && (access.organizationUids !== null || access.locationUids !== null);
-  const g = limited ? grantedWebhookIdsSql(access) : { sql: "", binds: [] };
-  const grant = limited ? ` AND d.webhook IN (${g.sql})` : "";
+  const g = isLimited(access) ? grantedWebhookIdsSql(access) : { sql: "", binds: [] };
+  const grant = isLimited(access) ? ` AND d.webhook IN (${g.sql})` : "";
   const ofEvent = `d.event = (SELECT seq FROM events WHERE id = ${evtKey("?1")})${grant}`;
   const [deliveries, attempts] = await db.batch<Record<string, unknown>>([
     db.prepare(`${DELIVERY_SELECT} WHERE ${ofEvent} ORDER BY d.seq`).bind(eventId, ...g.binds),

@@ -181,10 +181,12 @@ export interface EventDbRow {
   filtered_out: string | null;
 }
 
-const EVENT_COLUMNS = `e.seq, ${apiIdSql("evt_", "e.id")} AS id, s.name AS source_id, t.name AS event_type,
+/** An event's columns (events e) with its names, read through EVENT_JOINS. */
+export const EVENT_COLUMNS = `e.seq, ${apiIdSql("evt_", "e.id")} AS id, s.name AS source_id, t.name AS event_type,
     l.name AS location_uid, o.name AS organization_uid, e.received_at, ${dedupeTextSql("e.dedupe")} AS dedupe_key, e.filtered_out`;
-const EVENT_FROM = `FROM events e JOIN names s ON s.id = e.source JOIN names t ON t.id = e.type
+export const EVENT_JOINS = `JOIN names s ON s.id = e.source JOIN names t ON t.id = e.type
   LEFT JOIN names o ON o.id = e.organization LEFT JOIN names l ON l.id = e.location`;
+const EVENT_FROM = `FROM events e ${EVENT_JOINS}`;
 /** SELECT … FROM events e with its names: add WHERE, ORDER BY, LIMIT. */
 const EVENT_SELECT = `SELECT ${EVENT_COLUMNS} ${EVENT_FROM}`;
 

@@ -2,7 +2,8 @@
 // (store/deliveries.ts recordAttempts), and the hourly attempt counts the stats keep
 // (attempt_counts, store/counters.ts), read a webhook at a time: one row and at most
 // 25 hourly ones.
-import { HOUR_MS, NO_ATTEMPTS, type HealthRecord, type HourCount } from "../domain/health";
+import { NO_ATTEMPTS, type HealthRecord, type HourCount } from "../domain/health";
+import { HOUR_MS } from "../domain/time";
 import { ATTEMPT_COLUMNS, ATTEMPT_OK_COLUMNS } from "./counters";
 
 /** Hours read: the last day's success rate, and the share of the previous hour. */

@@ -2,29 +2,13 @@
 // primary key), so every read here is a bounded range of the primary key.
 import type { StoredEvent } from "../domain/types";
 import { contentsOf } from "./contents";
-import { uidsOf } from "./events";
+import { EVENT_COLUMNS, EVENT_JOINS, uidsOf, type EventDbRow } from "./events";
 import { apiIdSql, idKeySql } from "./names";
 
 /** An event without its body and headers: enough to decide who may hear it, with the webhooks its routing filtered out. */
 export type EventMeta = Omit<StoredEvent, "body" | "headers" | "dedupeKey"> & { filteredOut: string[] };
 
-interface MetaRow {
-  seq: number;
-  id: string;
-  source_id: string;
-  event_type: string;
-  location_uid: string | null;
-  organization_uid: string | null;
-  received_at: number;
-  filtered_out: string | null;
-}
-
-const META_COLUMNS = `e.seq, ${apiIdSql("evt_", "e.id")} AS id, s.name AS source_id, t.name AS event_type,
-  l.name AS location_uid, o.name AS organization_uid, e.received_at, e.filtered_out`;
-const META_JOINS = `JOIN names s ON s.id = e.source JOIN names t ON t.id = e.type
-  LEFT JOIN names o ON o.id = e.organization LEFT JOIN names l ON l.id = e.location`;
-
-function toMeta(r: MetaRow): EventMeta {
+function toMeta(r: EventDbRow): EventMeta {
   return {
     seq: r.seq,
     id: r.id,
@@ -46,18 +30,18 @@ export async function lastEventSeq(db: D1Database): Promise<number> {
 /** Up to `limit` events stored after position `seq`, oldest first. */
 export async function eventsAfter(db: D1Database, seq: number, limit: number): Promise<EventMeta[]> {
   const { results } = await db
-    .prepare(`SELECT ${META_COLUMNS} FROM events e ${META_JOINS} WHERE e.seq > ? ORDER BY e.seq LIMIT ?`)
+    .prepare(`SELECT ${EVENT_COLUMNS} FROM events e ${EVENT_JOINS} WHERE e.seq > ? ORDER BY e.seq LIMIT ?`)
     .bind(seq, limit)
-    .all<MetaRow>();
+    .all<EventDbRow>();
   return results.map(toMeta);
 }
 
 /** Up to `limit` events at or before position `seq`, newest first. */
 export async function eventsUpTo(db: D1Database, seq: number, limit: number): Promise<EventMeta[]> {
   const { results } = await db
-    .prepare(`SELECT ${META_COLUMNS} FROM events e ${META_JOINS} WHERE e.seq <= ? ORDER BY e.seq DESC LIMIT ?`)
+    .prepare(`SELECT ${EVENT_COLUMNS} FROM events e ${EVENT_JOINS} WHERE e.seq <= ? ORDER BY e.seq DESC LIMIT ?`)
     .bind(seq, limit)
-    .all<MetaRow>();
+    .all<EventDbRow>();
   return results.map(toMeta);
 }
 
@@ -84,13 +68,13 @@ export async function deliveryContext(
   const { results } = await db
     .prepare(
       `SELECT ${apiIdSql("dlv_", "d.id")} AS delivery_id, w.uid AS webhook_uid, w.organization_uid AS w_organization_uid,
-         w.location_uid AS w_location_uid, ${META_COLUMNS}
-       FROM deliveries d JOIN events e ON e.seq = d.event ${META_JOINS}
+         w.location_uid AS w_location_uid, ${EVENT_COLUMNS}
+       FROM deliveries d JOIN events e ON e.seq = d.event ${EVENT_JOINS}
        JOIN names wn ON wn.id = d.webhook JOIN webhooks w ON w.uid = wn.name
        WHERE d.id IN (SELECT ${idKeySql("dlv_", "value")} FROM json_each(?))`,
     )
     .bind(JSON.stringify(deliveryIds))
-    .all<MetaRow & { delivery_id: string; webhook_uid: string; w_organization_uid: string | null; w_location_uid: string | null }>();
+    .all<EventDbRow & { delivery_id: string; webhook_uid: string; w_organization_uid: string | null; w_location_uid: string | null }>();
   return new Map(
     results.map((r) => [
       r.delivery_id,

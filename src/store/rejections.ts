@@ -1,7 +1,7 @@
 import type { ErrorCode } from "../domain/errors";
+import { HOUR_MS } from "../domain/time";
 import type { RejectionsMessage, RejectionSample } from "../domain/types";
 
-const HOUR_MS = 3_600_000;
 /** Samples kept per source: the latest few hundred. */
 export const SAMPLES_KEPT = 200;
 

@@ -1,9 +1,10 @@
 // /v1/stats from the counters (store/counters.ts): a read touches a few rows per
 // organization or location of the grant, never the events or deliveries counted.
-import type { Access } from "../domain/access";
+import { isLimited, type Access } from "../domain/access";
 import { DELIVERY_STATUSES } from "../domain/delivery";
+import { HOUR_MS } from "../domain/time";
 import { grantedWebhookIdsSql, hiddenGroups, webhookAccessSql } from "./access";
-import { ATTEMPT_COLUMNS, ATTEMPT_OK_COLUMNS, deliveryColumn, EVENT_COLUMNS, HOUR_MS, OBJECT_GROUPS, TENTH_MS, TENTHS, TOTAL_HOUR } from "./counters";
+import { ATTEMPT_COLUMNS, ATTEMPT_OK_COLUMNS, deliveryColumn, EVENT_COLUMNS, OBJECT_GROUPS, TENTH_MS, TENTHS, TOTAL_HOUR } from "./counters";
 import { nameIds } from "./names";
 
 export const SERIES_BUCKET_MS = TENTH_MS;
@@ -43,7 +44,7 @@ export async function stats(db: D1Database, access: Access | null, now = Date.no
   const from = current - (SERIES_BUCKETS - 1) * SERIES_BUCKET_MS;
   const dayFrom = current - (DAY_BUCKETS - 1) * SERIES_BUCKET_MS;
   const firstHour = Math.floor(dayFrom / HOUR_MS);
-  const limited = access !== null && (access.organizationUids !== null || access.locationUids !== null);
+  const limited = isLimited(access);
 
   // Which event_counts rows: everyone's, or the grant's organizations and, for its
   // locations, the events that named none of those organizations (counted once).

@@ -1,6 +1,7 @@
 // Every counter recounted from the rows it counts, for the tests to compare with
 // what the store kept (store/counters.ts): each as a map "key → count", zeros left out.
-import { ATTEMPT_COLUMNS, ATTEMPT_OK_COLUMNS, DELIVERY_COLUMNS, EVENT_COLUMNS, HOUR_MS, OBJECT_GROUPS, TENTH_MS, TENTHS } from "../../src/store/counters";
+import { HOUR_MS } from "../../src/domain/time";
+import { ATTEMPT_COLUMNS, ATTEMPT_OK_COLUMNS, DELIVERY_COLUMNS, EVENT_COLUMNS, OBJECT_GROUPS, TENTH_MS, TENTHS } from "../../src/store/counters";
 
 type Counts = Record<string, number>;
 
