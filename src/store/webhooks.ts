@@ -4,6 +4,7 @@ import { isWebhookKind, type Json, type Webhook, type WebhookKind } from "../dom
 import { webhookAccessSql } from "./access";
 import { expireWebhookStatements, holdWebhookStatements } from "./deliveries";
 import { forgetHealthStatement, resetStreakStatement } from "./health";
+import { learnNamesStatement, nameIdSql } from "./names";
 
 export interface WebhookRow {
   uid: string;
@@ -120,8 +121,13 @@ export async function getWebhook(db: D1Database, uid: string): Promise<Webhook |
   return row ? toWebhook(row) : null;
 }
 
+/**
+ * Creates a webhook. A notification endpoint's name id is also kept in alert_webhooks
+ * for good: its delivery and attempt counters are the admin's alone, before and after
+ * it is deleted (the counters stay until the retention).
+ */
 export async function insertWebhook(db: D1Database, w: Webhook): Promise<void> {
-  await db
+  const insert = db
     .prepare(
       `INSERT INTO webhooks (uid, url, event_types, location_uid, organization_uid, source_ids, secret, disabled,
          timeout_ms, max_attempts, rate_limit, max_concurrency, ordering, created_at, updated_at, filter, transform, transform_headers,
@@ -146,8 +152,9 @@ export async function insertWebhook(db: D1Database, w: Webhook): Promise<void> {
       w.updatedAt,
       ...contentColumns(w),
       ...healthColumns(w),
-    )
-    .run();
+    );
+  const notification = w.kind === "notification" ? [learnNamesStatement(db, [w.uid])!, db.prepare(`INSERT INTO alert_webhooks (webhook) VALUES (${nameIdSql("?")})`).bind(w.uid)] : [];
+  await db.batch([insert, ...notification]);
 }
 
 /**

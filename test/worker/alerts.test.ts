@@ -340,7 +340,7 @@ describe("notification endpoints and alerts in the API", () => {
     const p = pipeline({ RETRY_BASE_SECONDS: "0" });
     const key = uniqueKey();
     const org = `org-${key}`;
-    await endpoint(p, `${key}-alerts`, { alertTypes: ["delivery.dead_lettered"] });
+    const alertsTo = await endpoint(p, `${key}-alerts`, { alertTypes: ["delivery.dead_lettered"] });
     await p.createWebhook({ url: `https://downstream.test/fail/${key}`, eventTypes: ["*"], organizationUid: org, maxAttempts: 1 });
     await p.ingest(podiumBody({ organizationUid: org }));
     await settle(p);
@@ -362,6 +362,17 @@ describe("notification endpoints and alerts in the API", () => {
     expect(alerts).toBeGreaterThan(0);
     const all = (await p.api("GET", "/v1/stats")).json.events;
     expect((await as(p, unlimited.token, "GET", "/v1/stats")).json.events).toEqual({ total: all.total - alerts, last24h: all.last24h - alerts });
+    // Nor the alerts' deliveries and attempts, however many, before or after their endpoint is deleted.
+    const counted = async (token?: string) => {
+      const { json } = token ? await as(p, token, "GET", "/v1/stats") : await p.api("GET", "/v1/stats");
+      return { deliveries: json.deliveries, attempts: json.series.reduce((n: number, b: { attempts: number }) => n + b.attempts, 0) };
+    };
+    const [admin, notAdmin] = [await counted(), await counted(unlimited.token)];
+    expect(admin.deliveries.succeeded).toBeGreaterThan(notAdmin.deliveries.succeeded);
+    expect(admin.attempts).toBeGreaterThan(notAdmin.attempts);
+    expect((await p.api("DELETE", `/v1/notification-endpoints/${alertsTo.uid}`)).status).toBe(204);
+    expect(await counted(unlimited.token)).toEqual(notAdmin);
+    expect(await counted()).toEqual(admin);
     const reserved = await p.api("POST", "/v1/sources", { id: "edgehook", name: "mine", provider: "podium", secrets: ["s3cret-value"] });
     expect(reserved).toMatchObject({ status: 400, json: { error: { code: "invalid_request" } } });
   });
