@@ -139,15 +139,3 @@ export function dropEmptyAttemptCountsStatement(db: D1Database, rowsSql: string,
     .bind(...binds);
 }
 
-/** Records each webhook's latest failed attempt among those a subquery selects (`webhook`, `started_at`, `error`). */
-export function lastFailureStatement(db: D1Database, rowsSql: string, binds: unknown[]): D1PreparedStatement {
-  return db
-    .prepare(
-      `WITH r AS (${rowsSql})
-       INSERT INTO delivery_counts (webhook, last_failure_at, last_error)
-       SELECT webhook, MAX(started_at), error FROM r WHERE error IS NOT NULL GROUP BY webhook
-       ON CONFLICT (webhook) DO UPDATE SET last_failure_at = excluded.last_failure_at, last_error = excluded.last_error
-       WHERE excluded.last_failure_at >= COALESCE(delivery_counts.last_failure_at, 0)`,
-    )
-    .bind(...binds);
-}

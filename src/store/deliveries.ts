@@ -3,7 +3,7 @@ import { DELIVERY_STATUSES, type DeliveryStatus, type NewDelivery } from "../dom
 import type { Attempt, Delivery, StoredEvent } from "../domain/types";
 import { accessNames, eventAccessIds, eventAccessSql, grantedWebhookIdsSql } from "./access";
 import { contentsOf } from "./contents";
-import { attemptCountsStatement, deliveryColumn, deliveryCountsStatement, lastFailureStatement, OBJECT_GROUPS } from "./counters";
+import { attemptCountsStatement, deliveryColumn, deliveryCountsStatement, OBJECT_GROUPS } from "./counters";
 import { closeDeadLettersStatement, recordDeadLetterStatement, type NewDeadLetter } from "./dead-letters";
 import { attemptsHealthStatement } from "./health";
 import { apiIdSql, idKeyParamSql, idKeySql, learnNamesStatement, nameIdSql, nameIds } from "./names";
@@ -174,7 +174,6 @@ export async function recordAttempts<T = unknown>(
   const results = await db.batch<T>([
     ...unique.flatMap((o) => (o.deadLetter ? [recordDeadLetterStatement(db, o.deadLetter)] : [])),
     attemptCountsStatement(db, `SELECT d.webhook, d.object, j.value->>2 AS started_at, j.value->>5 IS NULL AS ok ${newAttempts}`, [rows], 1),
-    lastFailureStatement(db, `SELECT d.webhook, j.value->>2 AS started_at, j.value->>5 AS error ${newAttempts}`, [rows]),
     attemptsHealthStatement(
       db,
       webhookUid,

@@ -4,7 +4,7 @@ import { isLimited, type Access } from "../domain/access";
 import { DELIVERY_STATUSES } from "../domain/delivery";
 import { HOUR_MS } from "../domain/time";
 import { grantedWebhookIdsSql, hiddenGroups, webhookAccessSql } from "./access";
-import { ATTEMPT_COLUMNS, ATTEMPT_OK_COLUMNS, deliveryColumn, EVENT_COLUMNS, OBJECT_GROUPS, TENTH_MS, TENTHS, TOTAL_HOUR } from "./counters";
+import { ATTEMPT_COLUMNS, ATTEMPT_OK_COLUMNS, DELIVERY_COLUMNS, deliveryColumn, EVENT_COLUMNS, OBJECT_GROUPS, TENTH_MS, TENTHS, TOTAL_HOUR } from "./counters";
 import { nameIds } from "./names";
 
 export const SERIES_BUCKET_MS = TENTH_MS;
@@ -73,7 +73,9 @@ export async function stats(db: D1Database, access: Access | null, now = Date.no
     db.prepare(`SELECT * FROM attempt_counts WHERE hour >= ? AND ${webhookFilter}`).bind(Math.floor(from / HOUR_MS), ...(granted?.binds ?? [])),
     db
       .prepare(
-        `SELECT w.uid, w.url, w.disabled, c.* FROM webhooks w LEFT JOIN names n ON n.name = w.uid LEFT JOIN delivery_counts c ON c.webhook = n.id
+        `SELECT w.uid, w.url, w.disabled, ${DELIVERY_COLUMNS.map((col) => `c.${col}`).join(", ")}, h.last_failure_at, h.last_error
+         FROM webhooks w LEFT JOIN names n ON n.name = w.uid LEFT JOIN delivery_counts c ON c.webhook = n.id
+         LEFT JOIN webhook_health h ON h.webhook_uid = w.uid
          WHERE w.kind = 'webhook' AND ${wh.sql}`,
       )
       .bind(...wh.binds),

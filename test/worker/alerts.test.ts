@@ -341,9 +341,12 @@ describe("notification endpoints and alerts in the API", () => {
     const key = uniqueKey();
     const org = `org-${key}`;
     const alertsTo = await endpoint(p, `${key}-alerts`, { alertTypes: ["delivery.dead_lettered"] });
-    await p.createWebhook({ url: `https://downstream.test/fail/${key}`, eventTypes: ["*"], organizationUid: org, maxAttempts: 1 });
+    const failing = await p.createWebhook({ url: `https://downstream.test/fail/${key}`, eventTypes: ["*"], organizationUid: org, maxAttempts: 1 });
     await p.ingest(podiumBody({ organizationUid: org }));
     await settle(p);
+    // The stats name the webhook's last failure (its health's).
+    const listed = (await p.api("GET", "/v1/stats")).json.webhooks.find((w: { uid: string }) => w.uid === failing.uid);
+    expect(listed).toMatchObject({ failed: 1, lastFailureAt: expect.any(String), lastError: expect.stringMatching(/^HTTP 5\d\d/) });
     const [alert] = await received(`${key}-alerts`);
     const eventId = alert!.headers["webhook-id"]!;
     expect((await p.api("GET", `/v1/events/${eventId}`)).json).toMatchObject({ sourceId: "edgehook", eventType: "delivery.dead_lettered" });
