@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run bench:volume -- [--events N] [--persist-to DIR] [--reseed] [--repeat R] [--rounds K] [--ingest M]
-//   [--skip-reads] [--skip-ingest]`
+//   [--skip-reads] [--skip-ingest] [--by-statement]`
 //
 // Seeds a local D1 with N events (default 1,000,000; `npm run seed`, reused on the next
 // run when a seed of that size is there), then, against Edgehook in the local runtime
@@ -9,7 +9,8 @@
 //    pages, every /v1/events filter, /v1/deliveries filters, webhook and event detail):
 //    R timed calls after a warm-up, with the D1 rows each read;
 // 2. measures the ingest consumer's events/s on that database against an empty one,
-//    K rounds of M events each, alternating, and prints the median ratio.
+//    K rounds of M events each, alternating, and prints the median ratio (with
+//    --by-statement, D1's time per event for each statement on both sides).
 // Times are this machine's, printed here and asserted nowhere.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -30,6 +31,7 @@ const { values } = parseArgs({
     ingest: { type: "string", default: "2000" },
     "skip-reads": { type: "boolean", default: false },
     "skip-ingest": { type: "boolean", default: false },
+    "by-statement": { type: "boolean", default: false },
   },
 });
 const N = Number(values.events);
@@ -160,6 +162,22 @@ async function timeReads() {
   console.log(lines.join("\n"));
 }
 
+/** @param {Map<string, number>} into @param {{ bySql: Record<string, { durationMs: number }>, n: number }} round */
+function addUp(into, round) {
+  for (const [sql, s] of Object.entries(round.bySql)) into.set(sql, (into.get(sql) ?? 0) + s.durationMs / round.n / ROUNDS);
+}
+
+/** The statements by D1 time per event, seeded against empty, largest difference first. @param {Map<string, number>} empty @param {Map<string, number>} full */
+function byStatement(empty, full) {
+  const rows = [...new Set([...empty.keys(), ...full.keys()])]
+    .map((sql) => ({ sql, a: empty.get(sql) ?? 0, b: full.get(sql) ?? 0 }))
+    .sort((x, y) => y.b - y.a - (x.b - x.a));
+  return [
+    "  D1 statement ms per event (empty | seeded), by statement:",
+    ...rows.slice(0, 12).map((r) => `    ${r.a.toFixed(4).padStart(8)} | ${r.b.toFixed(4).padStart(8)}  ${r.sql.slice(0, 90)}`),
+  ];
+}
+
 // 3. The ingest consumer, on this database and on an empty one, rounds alternating. Both
 // are prepared by an earlier run of the runtime and opened afresh (a database created in
 // the running process is served faster than one opened from disk), and both have the
@@ -179,16 +197,27 @@ async function compareIngest() {
     const cpu = w.cpuMs();
     const res = await w.fetch("/__bench/ingest", { method: "POST", body: JSON.stringify({ n: INGEST, batch: 100, organizationUid }) });
     const out = await res.json();
-    return { perSecond: (out.events / out.ms) * 1000, cpu: (w.cpuMs() - cpu) / out.events, rowsWritten: out.d1.rowsWritten / out.events };
+    return {
+      perSecond: (out.events / out.ms) * 1000,
+      cpu: (w.cpuMs() - cpu) / out.events,
+      rowsWritten: out.d1.rowsWritten / out.events,
+      /** @type {Record<string, { durationMs: number }>} */
+      bySql: out.d1.bySql,
+      n: out.events,
+    };
   };
   await rate(empty); // warm-up, not counted
   await rate(full);
   const ratios = [];
   const cpuRatios = [];
+  /** D1's statement time per event, by statement, summed over the rounds: where the seeded side loses time. */
+  const bySql = { empty: /** @type {Map<string, number>} */ (new Map()), full: /** @type {Map<string, number>} */ (new Map()) };
   const out = [`\ningest consumer: ${ROUNDS} rounds of ${n(INGEST)} events in batches of 100 (the same six webhooks on both sides), empty database vs ${n(N)} seeded:`];
   for (let i = 0; i < ROUNDS; i++) {
     const a = await rate(empty);
     const b = await rate(full);
+    addUp(bySql.empty, a);
+    addUp(bySql.full, b);
     ratios.push(b.perSecond / a.perSecond);
     cpuRatios.push(a.cpu / b.cpu);
     out.push(
@@ -197,6 +226,7 @@ async function compareIngest() {
         `(rows written per event ${a.rowsWritten.toFixed(2)} / ${b.rowsWritten.toFixed(2)})`,
     );
   }
+  if (values["by-statement"]) out.push(...byStatement(bySql.empty, bySql.full));
   out.push(`  median by CPU per event: seeded/empty ×${median(cpuRatios).toFixed(2)}`);
   out.push(`  median events/s: seeded/empty ×${median(ratios).toFixed(2)} (target ≥ 0.9)`);
   console.log(out.join("\n"));
