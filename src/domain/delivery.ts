@@ -106,6 +106,8 @@ export function parseRetryAfter(value: string | null, now: number): number | nul
 /** A delivery about to be created: owed to a webhook by routing, or asked for by a replay. */
 export interface NewDelivery {
   id: string;
+  /** Routed: owed once per event and webhook. Replay: asked for, a new one each time. */
+  kind: "routed" | "replay";
   eventId: string;
   /** When its event was received: the order a webhook is owed its deliveries in. */
   eventReceivedAt: number;
@@ -140,6 +142,7 @@ export async function newDelivery(
       : `dlv_${timeHex(now)}${toHex(crypto.getRandomValues(new Uint8Array(10)))}`;
   return {
     id,
+    kind,
     eventId: event.id,
     eventReceivedAt: event.receivedAt,
     webhookUid: webhook.uid,

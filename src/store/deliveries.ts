@@ -46,23 +46,29 @@ const evtKey = (expr: string) => idKeySql("evt_", expr);
 const EXISTING_WEBHOOKS = "SELECT n.id FROM webhooks w JOIN names n ON n.name = w.uid";
 
 /**
- * Creates deliveries, each unless one with the same id exists, with their
- * counts; their events must be stored (or stored earlier in the same transaction).
+ * Creates deliveries with their counts; their events must be stored (or stored earlier
+ * in the same transaction). A routed delivery is made only with the stored copy of its
+ * event (a provider's second copy, received at another time, finds it stored and owes
+ * nothing) and only if its event has none for that webhook yet (a redelivered message,
+ * whichever release made the first: ids were derived otherwise before); any delivery
+ * whose id exists is left as it is.
  */
 export function insertDeliveriesStatements(db: D1Database, deliveries: NewDelivery[]): D1PreparedStatement[] {
   if (deliveries.length === 0) return [];
   const rows = JSON.stringify(
-    deliveries.map((d) => [d.id, d.eventId, d.webhookUid, statusCode(d.status), d.status === "pending" ? d.createdAt : null, d.createdAt, d.eventReceivedAt]),
+    deliveries.map((d) => [
+      d.id, d.eventId, d.webhookUid, statusCode(d.status), d.status === "pending" ? d.createdAt : null, d.createdAt, d.eventReceivedAt, d.kind === "routed" ? 1 : 0,
+    ]),
   );
-  // Routed deliveries are made only with the stored copy of their event: a provider's
-  // second copy (another receipt time, so other delivery ids) finds it stored and owes nothing.
-  const source = `FROM json_each(?) j JOIN events e ON e.id = ${evtKey("j.value->>1")} AND e.received_at = j.value->>6`;
+  const owed = `FROM json_each(?) j JOIN events e ON e.id = ${evtKey("j.value->>1")}
+    WHERE (j.value->>7 = 0 OR (e.received_at = j.value->>6
+      AND NOT EXISTS (SELECT 1 FROM deliveries x WHERE x.event = e.seq AND x.webhook = ${nameIdSql("j.value->>2")})))`;
   return [
     learnNamesStatement(db, deliveries.map((d) => d.webhookUid))!,
     deliveryCountsStatement(
       db,
-      `SELECT ${nameIdSql("j.value->>2")} AS webhook, e.object, NULL AS old_status, j.value->>3 AS new_status ${source}
-       WHERE NOT EXISTS (SELECT 1 FROM deliveries WHERE id = ${dlvKey("j.value->>0")})`,
+      `SELECT ${nameIdSql("j.value->>2")} AS webhook, e.object, NULL AS old_status, j.value->>3 AS new_status ${owed}
+         AND NOT EXISTS (SELECT 1 FROM deliveries WHERE id = ${dlvKey("j.value->>0")})`,
       [rows],
     ),
     db
@@ -70,7 +76,7 @@ export function insertDeliveriesStatements(db: D1Database, deliveries: NewDelive
         `INSERT INTO deliveries (id, event, webhook, object, status, attempt_count, next_attempt_at, created_at, updated_at, event_received_at)
          SELECT ${dlvKey("j.value->>0")}, e.seq, ${nameIdSql("j.value->>2")}, e.object, j.value->>3, 0, j.value->>4, j.value->>5, j.value->>5,
            j.value->>6
-         ${source} WHERE true ORDER BY j.key
+         ${owed} ORDER BY j.key
          ON CONFLICT DO NOTHING`,
       )
       .bind(rows),
@@ -456,7 +462,7 @@ export async function expireHeld(db: D1Database, cutoff: number, now = Date.now(
       where: `seq IN (SELECT d.seq FROM delivery_counts c CROSS JOIN deliveries d
         WHERE d.webhook = c.webhook AND ${owed("d.status")} AND d.event_received_at < ?1
           AND d.status = ${status("held")} AND d.created_at < ?1
-        ORDER BY d.webhook, d.event_received_at LIMIT ${Math.trunc(limit)})`,
+        ORDER BY c.webhook, d.event_received_at, d.seq LIMIT ${Math.trunc(limit)})`, // the index order: no sort before the LIMIT
       binds: [cutoff],
       newStatus: to("expire"),
       set: "updated_at = ?2",

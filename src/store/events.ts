@@ -144,9 +144,13 @@ export async function retentionStep(
   const purgedAttempts = `SELECT d.webhook, d.object, a.started_at, a.error IS NULL AS ok FROM attempts a JOIN deliveries d ON d.seq = a.delivery WHERE d.${purged}`;
   const purgedEvents = `SELECT organization AS org, location AS loc, received_at, object, ${IS_ALERT} AS alert FROM events WHERE seq IN (${PURGEABLE})`;
   const purgeBinds = [candidates, opts.graceCutoff];
-  const [expired, , , , , , , , , deletedEvents] = await db.batch([
+  const expire = db
+    .prepare(`UPDATE deliveries SET status = ${to("expire")}, next_attempt_at = NULL, updated_at = ?2 WHERE seq IN (SELECT seq ${expiring})`)
+    .bind(owed, opts.now);
+  const deleteEvents = db.prepare(`DELETE FROM events WHERE seq IN (${PURGEABLE})`).bind(...purgeBinds);
+  const stmts = [
     deliveryCountsStatement(db, `SELECT webhook, object, status AS old_status, ${to("expire")} AS new_status ${expiring}`, [owed]),
-    db.prepare(`UPDATE deliveries SET status = ${to("expire")}, next_attempt_at = NULL, updated_at = ?2 WHERE seq IN (SELECT seq ${expiring})`).bind(owed, opts.now),
+    expire,
     attemptCountsStatement(db, purgedAttempts, purgeBinds, -1),
     dropEmptyAttemptCountsStatement(db, purgedAttempts, purgeBinds),
     deliveryCountsStatement(db, `SELECT webhook, object, status AS old_status, NULL AS new_status FROM deliveries WHERE ${purged}`, purgeBinds),
@@ -154,12 +158,14 @@ export async function retentionStep(
     dropEmptyEventCountsStatement(db, purgedEvents, purgeBinds),
     db.prepare(`DELETE FROM attempts WHERE delivery IN (SELECT seq FROM deliveries WHERE ${purged})`).bind(...purgeBinds),
     db.prepare(`DELETE FROM deliveries WHERE ${purged}`).bind(...purgeBinds),
-    db.prepare(`DELETE FROM events WHERE seq IN (${PURGEABLE})`).bind(...purgeBinds),
+    deleteEvents,
     dropGroupsStatement(db, candidates),
-  ]);
+  ];
+  const done = await db.batch(stmts);
+  const changes = (stmt: D1PreparedStatement) => done[stmts.indexOf(stmt)]?.meta.changes ?? 0;
   return {
-    expired: expired?.meta.changes ?? 0,
-    purged: deletedEvents?.meta.changes ?? 0,
+    expired: changes(expire),
+    purged: changes(deleteEvents),
     next: results.length < opts.limit ? null : { receivedAt: last.received_at, seq: last.seq },
   };
 }

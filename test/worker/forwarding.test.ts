@@ -184,6 +184,19 @@ describe("delivery", () => {
     expect(await received(key)).toHaveLength(1);
   });
 
+  it("owes nothing for a redelivered message whose deliveries an earlier release stored under ids derived otherwise", async () => {
+    const { p, key, event } = await setup("ok");
+    const first = await p.ingestWithResult(event());
+    // The id as a release before time-ordered delivery ids made it (a hash of the event and the webhook).
+    await setEventDeliveries(first.eventId, "id = randomblob(16)");
+    const [stored] = await deliveryRows(first.eventId);
+    const again = await p.runIngest(first.acked);
+    expect(again.acked).toHaveLength(1);
+    expect(await deliveryRows(first.eventId)).toEqual([stored]);
+    await p.deliver();
+    expect(await received(key)).toHaveLength(1);
+  });
+
   it("keeps a delivery whose scheduler could not be woken after the event was stored, and the maintenance run wakes it", async () => {
     const { p, key, webhook, event } = await setup("ok");
     const body = event();

@@ -3,8 +3,10 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import wranglerToml from "../../wrangler.toml?raw";
+import { DAY_MS } from "../../src/domain/time";
 import type { IngestMessage } from "../../src/domain/types";
 import { EXPIRED_GRACE_MS, runMaintenance } from "../../src/maintenance/cron";
+import { RETENTION_START, retentionStep } from "../../src/store/events";
 import { park } from "../../src/store/parked";
 import { d1Double } from "./d1-double";
 import { call, ingestMessage, podiumBody, podiumHeaders, post } from "./helpers";
@@ -12,7 +14,6 @@ import { pipeline, received, uniqueKey } from "./pipeline";
 import { deliveryRows, eventStored, setEvent } from "./rows";
 
 const HOUR_S = 3600;
-const DAY_MS = 86_400_000;
 /** Queues deletes a message this long after it was first sent, retried or not. */
 const QUEUE_RETENTION_S = 4 * 24 * HOUR_S;
 
@@ -127,6 +128,19 @@ describe("ingest retries span hours, and a dead letter D1 cannot take waits in R
 describe("the retention purge never takes a delivery still owed", () => {
   const statuses = async (eventId: string) =>
     (await deliveryRows(eventId)).map((r) => [r.webhook_uid, r.status]);
+
+  it("reports each delivery it expired, however few webhooks they belong to", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const org = `org-${key}`;
+    await p.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["*"], organizationUid: org });
+    const ids = [await p.ingest(podiumBody({ organizationUid: org })), await p.ingest(podiumBody({ organizationUid: org }))];
+    for (const id of ids) await setEvent(id, "received_at = received_at - 30 * ?1", DAY_MS);
+    const now = Date.now();
+    const step = await retentionStep(env.DB, { cutoff: now - 20 * DAY_MS, graceCutoff: now - DAY_MS, from: RETENTION_START, limit: 500, now });
+    expect(step.expired).toBe(2);
+    expect(step.purged).toBe(0); // they stay visible for the grace period
+  });
 
   it("settles held and pending deliveries as expired, keeps them visible for a grace period, then purges", async () => {
     const p = pipeline({ RETENTION_DAYS: "2" });
