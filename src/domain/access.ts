@@ -20,9 +20,10 @@ export type LocationOrganizations = ReadonlyMap<string, string>;
 type Owner = { organizationUid: string | null; locationUid: string | null };
 
 type Grant = { organizationUids: string[] | null; locationUids: string[] | null };
+type LimitedGrant = { organizationUids: string[]; locationUids: string[] | null } | { organizationUids: string[] | null; locationUids: string[] };
 
 /** Whether a principal's (or an access's) grant is limited to some organizations or locations. */
-export function isLimited<T extends Grant>(p: T | null): p is T {
+export function isLimited<T extends Grant>(p: T | null): p is T & LimitedGrant {
   return p !== null && (p.organizationUids !== null || p.locationUids !== null);
 }
 

@@ -61,8 +61,11 @@ export async function stats(db: D1Database, access: Access | null, now = Date.no
     if (locs.length) scopes.push(`scope IN (${locs.map((l) => -l).join(", ")}) AND owner NOT IN (${orgs.join(", ")})`);
   }
   const granted = limited ? grantedWebhookIdsSql(access) : null;
-  // Deliveries to notification endpoints (deleted ones too) carry alerts, which only the admin sees.
-  const webhookFilter = granted ? `webhook IN (${granted.sql})` : access ? "webhook NOT IN (SELECT webhook FROM alert_webhooks)" : "1";
+  // Deliveries to notification endpoints carry alerts, which only the admin sees: those recorded
+  // in alert_webhooks (deleted ones too), and any existing one (made by a release before it).
+  const notifications = `SELECT webhook FROM alert_webhooks
+    UNION ALL SELECT n.id FROM webhooks w JOIN names n ON n.name = w.uid WHERE w.kind = 'notification'`;
+  const webhookFilter = granted ? `webhook IN (${granted.sql})` : access ? `webhook NOT IN (${notifications})` : "1";
   const wh = webhookAccessSql(access, "w");
   const eventStatements = scopes.flatMap((scope) => [
     db.prepare(`SELECT * FROM event_counts WHERE ${scope} AND hour = ${TOTAL_HOUR}`),

@@ -4,7 +4,7 @@ import { isWebhookKind, type Json, type Webhook, type WebhookKind } from "../dom
 import { webhookAccessSql } from "./access";
 import { expireWebhookStatements, holdWebhookStatements } from "./deliveries";
 import { forgetHealthStatement, resetStreakStatement } from "./health";
-import { learnNamesStatement, nameIdSql } from "./names";
+import { learnNamesStatement } from "./names";
 
 export interface WebhookRow {
   uid: string;
@@ -153,7 +153,7 @@ export async function insertWebhook(db: D1Database, w: Webhook): Promise<void> {
       ...contentColumns(w),
       ...healthColumns(w),
     );
-  const notification = w.kind === "notification" ? [learnNamesStatement(db, [w.uid])!, db.prepare(`INSERT INTO alert_webhooks (webhook) VALUES (${nameIdSql("?")})`).bind(w.uid)] : [];
+  const notification = w.kind === "notification" ? [learnNamesStatement(db, [w.uid])!, db.prepare("INSERT INTO alert_webhooks (webhook) SELECT id FROM names WHERE name = ? ON CONFLICT DO NOTHING").bind(w.uid)] : [];
   await db.batch([insert, ...notification]);
 }
 

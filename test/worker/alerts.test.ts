@@ -5,6 +5,7 @@ import { Webhook as StandardWebhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
 import type { ErrorCode } from "../../src/domain/errors";
 import type { RejectionsMessage } from "../../src/domain/types";
+import migration0018 from "../../migrations/0018_alert_webhooks.sql?raw";
 import { runMaintenance } from "../../src/maintenance/cron";
 import { recordAttempts } from "../../src/store/deliveries";
 import { healthOf } from "../../src/store/health";
@@ -376,6 +377,11 @@ describe("notification endpoints and alerts in the API", () => {
     expect((await p.api("DELETE", `/v1/notification-endpoints/${alertsTo.uid}`)).status).toBe(204);
     expect(await counted(unlimited.token)).toEqual(notAdmin);
     expect(await counted()).toEqual(admin);
+    // An endpoint deleted before alert_webhooks existed: its migration finds it from its deliveries.
+    await env.DB.prepare("DELETE FROM alert_webhooks").run();
+    expect(await counted(unlimited.token)).not.toEqual(notAdmin);
+    for (const sql of migration0018.split(";").filter((q) => q.includes("INSERT INTO alert_webhooks"))) await env.DB.prepare(sql).run();
+    expect(await counted(unlimited.token)).toEqual(notAdmin);
     const reserved = await p.api("POST", "/v1/sources", { id: "edgehook", name: "mine", provider: "podium", secrets: ["s3cret-value"] });
     expect(reserved).toMatchObject({ status: 400, json: { error: { code: "invalid_request" } } });
   });
