@@ -172,7 +172,7 @@ describe("delivery", () => {
   });
 
   it("owes nothing for a second copy of a stored event that arrived at another time (its delivery ids would differ)", async () => {
-    const { p, key, event } = await setup("ok");
+    const { p, key, webhook, event } = await setup("ok");
     const first = await p.ingestWithResult(event());
     const [message] = first.acked;
     const [stored] = await deliveryRows(first.eventId);
@@ -182,10 +182,13 @@ describe("delivery", () => {
     expect(await deliveryRows(first.eventId)).toEqual([stored]);
     await p.deliver();
     expect(await received(key)).toHaveLength(1);
+    // Nor counted twice.
+    const counts = (await p.api("GET", "/v1/stats")).json.webhooks.find((w: { uid: string }) => w.uid === webhook.uid);
+    expect(counts).toMatchObject({ succeeded: 1, pending: 0, held: 0, failed: 0 });
   });
 
   it("owes nothing for a redelivered message whose deliveries an earlier release stored under ids derived otherwise", async () => {
-    const { p, key, event } = await setup("ok");
+    const { p, key, webhook, event } = await setup("ok");
     const first = await p.ingestWithResult(event());
     // The id as a release before time-ordered delivery ids made it (a hash of the event and the webhook).
     await setEventDeliveries(first.eventId, "id = randomblob(16)");
@@ -195,6 +198,9 @@ describe("delivery", () => {
     expect(await deliveryRows(first.eventId)).toEqual([stored]);
     await p.deliver();
     expect(await received(key)).toHaveLength(1);
+    // Nor counted twice.
+    const counts = (await p.api("GET", "/v1/stats")).json.webhooks.find((w: { uid: string }) => w.uid === webhook.uid);
+    expect(counts).toMatchObject({ succeeded: 1, pending: 0, held: 0, failed: 0 });
   });
 
   it("keeps a delivery whose scheduler could not be woken after the event was stored, and the maintenance run wakes it", async () => {

@@ -140,6 +140,7 @@ describe("the retention purge never takes a delivery still owed", () => {
     const step = await retentionStep(env.DB, { cutoff: now - 20 * DAY_MS, graceCutoff: now - DAY_MS, from: RETENTION_START, limit: 500, now });
     expect(step.expired).toBe(2);
     expect(step.purged).toBe(0); // they stay visible for the grace period
+    expect((await Promise.all(ids.map(deliveryRows))).flat().map((r) => r.status)).toEqual(["expired", "expired"]);
   });
 
   it("settles held and pending deliveries as expired, keeps them visible for a grace period, then purges", async () => {
