@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { runMaintenance } from "../../src/maintenance/cron";
 import { REDRIVE_GRACE_MS } from "../../src/pipeline/commands";
 import { utf8 } from "../../src/domain/crypto";
+import type { IngestMessage } from "../../src/domain/types";
 import { podium } from "../../src/schemes/podium";
 import { podiumBody } from "./helpers";
 import { pipeline, received, uniqueKey, webhookSetup } from "./pipeline";
@@ -171,34 +172,25 @@ describe("delivery", () => {
     expect(await received(key)).toHaveLength(1);
   });
 
-  it("owes nothing for a second copy of a stored event that arrived at another time (its delivery ids would differ)", async () => {
+  it.each<[string, (message: IngestMessage, eventId: string) => Promise<IngestMessage>]>([
+    // The ack path queued the provider's second copy with its own receipt time: other delivery ids.
+    ["a provider's second copy of a stored event, received a minute later", async (m) => ({ ...m, receivedAt: m.receivedAt + 60_000 })],
+    [
+      "a redelivered message whose deliveries a release before time-ordered ids stored",
+      async (m, eventId) => {
+        await setEventDeliveries(eventId, "id = randomblob(16)"); // the id as that release made it (a hash)
+        return m;
+      },
+    ],
+  ])("owes nothing again for %s, and counts nothing twice", async (_case, again) => {
     const { p, key, webhook, event } = await setup("ok");
     const first = await p.ingestWithResult(event());
-    const [message] = first.acked;
+    const message = await again(first.acked[0]!, first.eventId);
     const [stored] = await deliveryRows(first.eventId);
-    // The provider's second copy, received a minute later: the ack path queued it with its own receipt time.
-    const again = await p.runIngest([{ ...message!, receivedAt: message!.receivedAt + 60_000 }]);
-    expect(again.acked).toHaveLength(1);
+    expect((await p.runIngest([message])).acked).toHaveLength(1);
     expect(await deliveryRows(first.eventId)).toEqual([stored]);
     await p.deliver();
     expect(await received(key)).toHaveLength(1);
-    // Nor counted twice.
-    const counts = (await p.api("GET", "/v1/stats")).json.webhooks.find((w: { uid: string }) => w.uid === webhook.uid);
-    expect(counts).toMatchObject({ succeeded: 1, pending: 0, held: 0, failed: 0 });
-  });
-
-  it("owes nothing for a redelivered message whose deliveries an earlier release stored under ids derived otherwise", async () => {
-    const { p, key, webhook, event } = await setup("ok");
-    const first = await p.ingestWithResult(event());
-    // The id as a release before time-ordered delivery ids made it (a hash of the event and the webhook).
-    await setEventDeliveries(first.eventId, "id = randomblob(16)");
-    const [stored] = await deliveryRows(first.eventId);
-    const again = await p.runIngest(first.acked);
-    expect(again.acked).toHaveLength(1);
-    expect(await deliveryRows(first.eventId)).toEqual([stored]);
-    await p.deliver();
-    expect(await received(key)).toHaveLength(1);
-    // Nor counted twice.
     const counts = (await p.api("GET", "/v1/stats")).json.webhooks.find((w: { uid: string }) => w.uid === webhook.uid);
     expect(counts).toMatchObject({ succeeded: 1, pending: 0, held: 0, failed: 0 });
   });
