@@ -8,7 +8,7 @@ import { purgeClosedAlerts } from "../store/alerts";
 import { deadLetterOf } from "../pipeline/dead-letters";
 import { countParked, listParked, unpark } from "../store/parked";
 import { QUEUES } from "../pipeline/queues";
-import { recordDeadLetters } from "../store/dead-letters";
+import { purgeClosedDeadLetters, recordDeadLetters } from "../store/dead-letters";
 import { expireHeld } from "../store/deliveries";
 import { RETENTION_START, retentionStep } from "../store/events";
 import { purgeRejectionCounts } from "../store/rejections";
@@ -126,6 +126,7 @@ const STEPS: [name: string, run: Step][] = [
     "closed-alerts",
     async (env, now) => void (await purgeClosedAlerts(env.DB, now - settings(env).retentionDays * DAY_MS)),
   ],
+  ["dead-letters", async (env, now) => void (await purgeClosedDeadLetters(env.DB, now - settings(env).retentionDays * DAY_MS))],
   ["sessions", async (env, now) => void (await purgeExpiredSessions(env.DB, now))],
   ["rejections", async (env, now) => void (await purgeRejectionCounts(env.DB, now - settings(env).retentionDays * DAY_MS))],
   ["count-parked", async (env, _now, r) => void (r.parked = await countParked(env.BODIES))],

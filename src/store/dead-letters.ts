@@ -79,6 +79,30 @@ export function closeDeadLettersStatement(
     .bind(now, ...binds);
 }
 
+/**
+ * Deletes the dead letters of the deliveries a subquery selects (the retention is
+ * purging them with their event: nothing is left to replay), for that transaction.
+ */
+export function dropDeadLettersStatement(db: D1Database, deliveryIdsSql: string, binds: unknown[]): D1PreparedStatement {
+  return db.prepare(`DELETE FROM dead_letters WHERE delivery_id IN (${deliveryIdsSql})`).bind(...binds);
+}
+
+/**
+ * Deletes up to `limit` dead letters closed (replayed or retried) before `cutoff`,
+ * oldest first: one range of dead_letters_open. An open one stays until it is
+ * replayed, however old: an ingest dead letter holds an event D1 has not stored.
+ */
+export async function purgeClosedDeadLetters(db: D1Database, cutoff: number, limit = 1000): Promise<number> {
+  const res = await db
+    .prepare(
+      `DELETE FROM dead_letters WHERE seq IN
+         (SELECT seq FROM dead_letters WHERE replayed_at > 0 AND replayed_at < ? ORDER BY replayed_at, seq LIMIT ?)`,
+    )
+    .bind(cutoff, limit)
+    .run();
+  return res.meta.changes ?? 0;
+}
+
 export async function listDeadLetters(db: D1Database, opts: { limit: number; before?: number; open?: boolean }) {
   const { results } = await db
     .prepare(`SELECT * FROM dead_letters WHERE seq < ? ${opts.open ? "AND replayed_at IS NULL" : ""} ORDER BY seq DESC LIMIT ?`)

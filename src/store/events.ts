@@ -13,6 +13,7 @@ import {
   eventCountsStatement,
   objectOf,
 } from "./counters";
+import { dropDeadLettersStatement } from "./dead-letters";
 import { insertDeliveriesStatements, unattemptedPendingStatement } from "./deliveries";
 import { apiIdSql, dedupeKeySql, dedupeTextSql, idKeySql, learnNamesStatement, nameIdSql, nameIds } from "./names";
 import { boundedScan, type Driver } from "./scan";
@@ -157,6 +158,7 @@ export async function retentionStep(
     eventCountsStatement(db, purgedEvents, purgeBinds, -1),
     dropEmptyEventCountsStatement(db, purgedEvents, purgeBinds),
     db.prepare(`DELETE FROM attempts WHERE delivery IN (SELECT seq FROM deliveries WHERE ${purged})`).bind(...purgeBinds),
+    dropDeadLettersStatement(db, `SELECT ${apiIdSql("dlv_", "id")} FROM deliveries WHERE ${purged}`, purgeBinds),
     db.prepare(`DELETE FROM deliveries WHERE ${purged}`).bind(...purgeBinds),
     deleteEvents,
     dropGroupsStatement(db, candidates),

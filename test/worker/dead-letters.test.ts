@@ -1,7 +1,11 @@
 import { describe, expect, it } from "vitest";
 import type { IngestMessage } from "../../src/domain/types";
+import { env } from "cloudflare:workers";
+import { DAY_MS } from "../../src/domain/time";
+import { runMaintenance } from "../../src/maintenance/cron";
 import { ingestMessage, podiumBody } from "./helpers";
 import { pipeline, received, uniqueKey } from "./pipeline";
+import { setEvent } from "./rows";
 
 describe("dead letters are never silent", () => {
   it("records a delivery that failed for good, shows it in the API and stats, and replays it", async () => {
@@ -56,5 +60,34 @@ describe("dead letters are never silent", () => {
     const { call } = await import("./helpers");
     const res = await call(new Request("https://edgehook.test/v1/dead-letters", { headers: { authorization: `Bearer ${t}` } }));
     expect(res.status).toBe(403);
+  });
+
+  it("go with their delivery's event at the retention, and closed ones after it; an open ingest letter stays", async () => {
+    const p = pipeline({ RETRY_BASE_SECONDS: "0" });
+    const { org } = await p.webhookOn("fail", { maxAttempts: 1 });
+    const eventId = await p.ingest(podiumBody({ organizationUid: org }));
+    await p.deliver();
+    const letters = async () => (await p.api("GET", "/v1/dead-letters?limit=100")).json.data as { id: string; eventId: string; replayedAt: string | null }[];
+    const [failed] = (await letters()).filter((d) => d.eventId === eventId);
+    expect(failed).toMatchObject({ replayedAt: null });
+    // Two ingest letters: one replayed (closed) eleven days ago, one still open as old.
+    const [closed, open] = [ingestMessage({ body: podiumBody() }), ingestMessage({ body: podiumBody() })];
+    for (const m of [closed, open]) await p.runQueue<IngestMessage>("edgehook-ingest-dlq", [m], 11, `dead-${m.eventId}`);
+    const closedId = (await letters()).find((d) => d.eventId === closed.eventId)!.id;
+    expect((await p.api("POST", `/v1/dead-letters/${closedId}/replay`)).status).toBe(202);
+    const old = Date.now() - 11 * DAY_MS;
+    await env.DB.prepare("UPDATE dead_letters SET received_at = ?1, replayed_at = CASE WHEN replayed_at IS NULL THEN NULL ELSE ?1 END WHERE event_id IN (?2, ?3)")
+      .bind(old, closed.eventId, open.eventId)
+      .run();
+    await setEvent(eventId, "received_at = received_at - 11 * ?1", DAY_MS);
+    const openBefore = (await p.api("GET", "/v1/stats")).json.deadLetters;
+
+    await runMaintenance(p.env);
+    const left = (await letters()).map((d) => d.eventId);
+    expect(left).not.toContain(eventId); // purged with its event and delivery
+    expect(left).not.toContain(closed.eventId);
+    expect(left).toContain(open.eventId);
+    expect((await p.api("GET", `/v1/events/${eventId}`)).status).toBe(404);
+    expect((await p.api("GET", "/v1/stats")).json.deadLetters).toBe(openBefore - 1); // the delivery's was open
   });
 });
