@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { IngestMessage } from "../../src/domain/types";
 import { env } from "cloudflare:workers";
 import { DAY_MS } from "../../src/domain/time";
+import migration0020 from "../../migrations/0020_orphan_dead_letters.sql?raw";
 import { runMaintenance } from "../../src/maintenance/cron";
 import { ingestMessage, podiumBody } from "./helpers";
 import { pipeline, received, uniqueKey } from "./pipeline";
@@ -70,11 +71,16 @@ describe("dead letters are never silent", () => {
     const letters = async () => (await p.api("GET", "/v1/dead-letters?limit=100")).json.data as { id: string; eventId: string; replayedAt: string | null }[];
     const [failed] = (await letters()).filter((d) => d.eventId === eventId);
     expect(failed).toMatchObject({ replayedAt: null });
-    // Two ingest letters: one replayed (closed) eleven days ago, one still open as old.
-    const [closed, open] = [ingestMessage({ body: podiumBody() }), ingestMessage({ body: podiumBody() })];
-    for (const m of [closed, open]) await p.runQueue<IngestMessage>("edgehook-ingest-dlq", [m], 11, `dead-${m.eventId}`);
-    const closedId = (await letters()).find((d) => d.eventId === closed.eventId)!.id;
-    expect((await p.api("POST", `/v1/dead-letters/${closedId}/replay`)).status).toBe(202);
+    // A recent failure, whose open letter stays.
+    const recent = await p.ingest(podiumBody({ organizationUid: org }));
+    await p.deliver();
+    // Ingest letters: one replayed (closed) eleven days ago, one still open as old, one replayed just now.
+    const [closed, open, closedNow] = [0, 1, 2].map(() => ingestMessage({ body: podiumBody() }));
+    for (const m of [closed, open, closedNow]) await p.runQueue<IngestMessage>("edgehook-ingest-dlq", [m], 11, `dead-${m.eventId}`);
+    for (const m of [closed, closedNow]) {
+      const id = (await letters()).find((d) => d.eventId === m.eventId)!.id;
+      expect((await p.api("POST", `/v1/dead-letters/${id}/replay`)).status).toBe(202);
+    }
     const old = Date.now() - 11 * DAY_MS;
     await env.DB.prepare("UPDATE dead_letters SET received_at = ?1, replayed_at = CASE WHEN replayed_at IS NULL THEN NULL ELSE ?1 END WHERE event_id IN (?2, ?3)")
       .bind(old, closed.eventId, open.eventId)
@@ -87,7 +93,28 @@ describe("dead letters are never silent", () => {
     expect(left).not.toContain(eventId); // purged with its event and delivery
     expect(left).not.toContain(closed.eventId);
     expect(left).toContain(open.eventId);
+    expect(left).toContain(closedNow.eventId);
+    expect(left).toContain(recent);
     expect((await p.api("GET", `/v1/events/${eventId}`)).status).toBe(404);
     expect((await p.api("GET", "/v1/stats")).json.deadLetters).toBe(openBefore - 1); // the delivery's was open
+  });
+
+  it("migration 0020 deletes the letters of deliveries an earlier release purged without them, and no other", async () => {
+    const p = pipeline({ RETRY_BASE_SECONDS: "0" });
+    const { org } = await p.webhookOn("fail", { maxAttempts: 1 });
+    const [gone, kept] = [await p.ingest(podiumBody({ organizationUid: org })), await p.ingest(podiumBody({ organizationUid: org }))];
+    await p.deliver();
+    const ingestOnly = ingestMessage({ body: podiumBody() });
+    await p.runQueue<IngestMessage>("edgehook-ingest-dlq", [ingestOnly], 11, `dead-${ingestOnly.eventId}`);
+    // As an earlier retention did: the delivery deleted, its dead letter left behind.
+    await env.DB.prepare("DELETE FROM deliveries WHERE event = (SELECT seq FROM events WHERE id = unhex(substr(?, 5)))").bind(gone).run();
+    const open = async () => (await p.api("GET", "/v1/stats")).json.deadLetters as number;
+    const before = await open();
+    await env.DB.prepare(migration0020).run();
+    const left = ((await p.api("GET", "/v1/dead-letters?limit=100")).json.data as { eventId: string }[]).map((d) => d.eventId);
+    expect(left).not.toContain(gone);
+    expect(left).toContain(kept);
+    expect(left).toContain(ingestOnly.eventId);
+    expect(await open()).toBe(before - 1);
   });
 });
