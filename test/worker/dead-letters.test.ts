@@ -75,7 +75,9 @@ describe("dead letters are never silent", () => {
     const recent = await p.ingest(podiumBody({ organizationUid: org }));
     await p.deliver();
     // Ingest letters: one replayed (closed) eleven days ago, one still open as old, one replayed just now.
-    const [closed, open, closedNow] = [0, 1, 2].map(() => ingestMessage({ body: podiumBody() }));
+    const closed = ingestMessage({ body: podiumBody() });
+    const open = ingestMessage({ body: podiumBody() });
+    const closedNow = ingestMessage({ body: podiumBody() });
     for (const m of [closed, open, closedNow]) await p.runQueue<IngestMessage>("edgehook-ingest-dlq", [m], 11, `dead-${m.eventId}`);
     for (const m of [closed, closedNow]) {
       const id = (await letters()).find((d) => d.eventId === m.eventId)!.id;
