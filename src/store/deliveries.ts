@@ -53,8 +53,10 @@ const EXISTING_WEBHOOKS = "SELECT n.id FROM webhooks w JOIN names n ON n.name = 
  * whichever release made the first: ids were derived otherwise before); any delivery
  * whose id exists is left as it is.
  */
-export function insertDeliveriesStatements(db: D1Database, deliveries: NewDelivery[]): D1PreparedStatement[] {
-  if (deliveries.length === 0) return [];
+export function insertDeliveriesStatements(db: D1Database, given: NewDelivery[]): D1PreparedStatement[] {
+  if (given.length === 0) return [];
+  // One of each id (a batch may carry an event twice): the counts would take a repeat twice.
+  const deliveries = [...new Map(given.map((d) => [d.id, d])).values()];
   const rows = JSON.stringify(
     deliveries.map((d) => [
       d.id, d.eventId, d.webhookUid, statusCode(d.status), d.status === "pending" ? d.createdAt : null, d.createdAt, d.eventReceivedAt, d.kind === "routed" ? 1 : 0,

@@ -71,7 +71,6 @@ export async function storeEvents(
 ): Promise<string[]> {
   if (events.length === 0) return [];
   const unique = distinctBy(events, (e) => e.eventId);
-  const owed = distinctBy(deliveries, (d) => d.id);
   // (The deliveries' statements learn their webhooks' names.)
   const names = learnNamesStatement(db, unique.flatMap((e) => [e.sourceId, e.eventType, e.organizationUid, e.locationUid]));
   const counted = JSON.stringify(
@@ -82,11 +81,11 @@ export async function storeEvents(
     eventCountsStatement(db, NEW_EVENTS, [counted], 1),
     ...(await insertStatements(db, unique)),
     ...also,
-    ...insertDeliveriesStatements(db, owed),
+    ...insertDeliveriesStatements(db, deliveries),
   ];
-  if (owed.length > 0) stmts.push(unattemptedPendingStatement(db, owed.map((d) => d.id)));
+  if (deliveries.length > 0) stmts.push(unattemptedPendingStatement(db, deliveries.map((d) => d.id)));
   const results = await db.batch<{ id: string }>(stmts);
-  return owed.length > 0 ? (results[results.length - 1]?.results ?? []).map((r) => r.id) : [];
+  return deliveries.length > 0 ? (results[results.length - 1]?.results ?? []).map((r) => r.id) : [];
 }
 
 /** Where a retention pass has got to: events are taken in (received_at, seq) order. */
