@@ -138,4 +138,3 @@ export function dropEmptyAttemptCountsStatement(db: D1Database, rowsSql: string,
     )
     .bind(...binds);
 }
-

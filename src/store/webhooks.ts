@@ -153,8 +153,16 @@ export async function insertWebhook(db: D1Database, w: Webhook): Promise<void> {
       ...contentColumns(w),
       ...healthColumns(w),
     );
-  const notification = w.kind === "notification" ? [learnNamesStatement(db, [w.uid])!, db.prepare("INSERT INTO alert_webhooks (webhook) SELECT id FROM names WHERE name = ? ON CONFLICT DO NOTHING").bind(w.uid)] : [];
-  await db.batch([insert, ...notification]);
+  const learn = w.kind === "notification" ? learnNamesStatement(db, [w.uid]) : null;
+  if (!learn) {
+    await insert.run();
+    return;
+  }
+  await db.batch([
+    insert,
+    learn,
+    db.prepare("INSERT INTO alert_webhooks (webhook) SELECT id FROM names WHERE name = ? ON CONFLICT DO NOTHING").bind(w.uid),
+  ]);
 }
 
 /**
