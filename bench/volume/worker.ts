@@ -105,21 +105,27 @@ async function consume<T>(queue: string, bodies: T[], size: number, consumer: (b
 
 let made = 0;
 
+/** A location and its organization, as events name them. */
+interface Place {
+  locationUid: string;
+  organizationUid: string;
+}
+
 /** Podium events as the ack path queues them, with the seed's bodies (about 1.5 KB). */
-async function ingestMessages(n: number, organizationUid: string, now: number): Promise<IngestMessage[]> {
+async function ingestMessages(n: number, places: Place[], now: number): Promise<IngestMessage[]> {
   const rand = random(now % 1_000_000);
   return Promise.all(
-    Array.from({ length: n }, async (_, i) => {
+    Array.from({ length: n }, async () => {
       const dedupeKey = `bench-${now}-${made++}`;
-      const body = seedBody(rand, "message.received", `loc-bench-${i % 10}`, organizationUid, now);
+      const place = places[Math.floor(rand() * places.length)]!;
+      const body = seedBody(rand, "message.received", place.locationUid, place.organizationUid, now);
       return {
         v: 1 as const,
         eventId: await eventIdFor("podium", dedupeKey),
         sourceId: "podium",
         dedupeKey,
         eventType: "message.received",
-        locationUid: `loc-bench-${i % 10}`,
-        organizationUid,
+        ...place,
         receivedAt: now,
         headers: { "content-type": "application/json", "podium-timestamp": String(now) },
         body,
@@ -128,13 +134,18 @@ async function ingestMessages(n: number, organizationUid: string, now: number): 
   );
 }
 
-/** Signed Podium requests (made into Requests by the phase that sends them): the seed's bodies, each with its own eventUid. */
-async function signedRequests(n: number, organizationUid: string, secret: string): Promise<{ body: string; headers: Record<string, string> }[]> {
+/**
+ * Signed Podium requests (made into Requests by the phase that sends them): the seed's bodies,
+ * each with its own eventUid, at a location drawn from the seed's account shape (1,000
+ * locations in 100 organizations), so each batch touches as many counters as a busy account's.
+ */
+async function signedRequests(n: number, secret: string): Promise<{ body: string; headers: Record<string, string> }[]> {
   const now = Date.now();
   const rand = random(now % 1_000_000);
   return Promise.all(
-    Array.from({ length: n }, async (_, i) => {
-      const body = seedBody(rand, "message.received", `loc-cycle-${i % 10}`, organizationUid, now);
+    Array.from({ length: n }, async () => {
+      const location = Math.floor(rand() * 1000);
+      const body = seedBody(rand, "message.received", `loc-cycle-${location}`, `org-cycle-${location % 100}`, now);
       return { body, headers: { "content-type": "application/json", ...(await podium.sign(secret, body, { now })) } };
     }),
   );
@@ -171,15 +182,14 @@ async function cyclePhase(phase: string, request: Request, env: Env, ctx: Execut
     // It purges what it stored by moving the retention past it: only on a database of its own.
     if (await env.DB.prepare("SELECT 1 FROM events LIMIT 1").first()) return new Response("the cycle needs an empty database", { status: 409 });
     const { n, downstream, secret } = await request.json<{ n: number; downstream: string; secret: string }>();
-    const org = `org-cycle-${Date.now()}`;
     const now = Date.now();
     await insertWebhook(env.DB, {
-      uid: crypto.randomUUID(), url: downstream, eventTypes: ["*"], organizationUid: org, locationUid: null, sourceIds: null,
+      uid: crypto.randomUUID(), url: downstream, eventTypes: ["*"], organizationUid: null, locationUid: null, sourceIds: null,
       secret: "whsec_YmVuY2gtY3ljbGUtc2VjcmV0LW9mLWVub3VnaC1ieXRlcw==", disabled: false, timeoutMs: 5000, maxAttempts: 3, createdAt: now - 1, updatedAt: now - 1,
       rateLimit: null, maxConcurrency: DEFAULT_MAX_CONCURRENCY, ordering: "unordered", filter: null, transform: null, transformHeaders: null,
       kind: "webhook", autoDisableAfterMinutes: DEFAULT_AUTO_DISABLE_MINUTES, failingAfterAttempts: DEFAULT_FAILING_AFTER, disabledReason: null, disabledAt: null,
     });
-    cycle = { n, now, requests: await signedRequests(n, org, secret), ingest: [], woken: [] };
+    cycle = { n, now, requests: await signedRequests(n, secret), ingest: [], woken: [] };
     const size = (await env.DB.prepare("SELECT 1").run()).meta.size_after;
     return Response.json({ n, sizeBefore: size });
   }
@@ -234,14 +244,21 @@ export default {
     const meter = meteredD1(env.DB);
 
     if (url.pathname === "/__bench/ingest") {
-      // The ingest consumer's rate on this database: batches of `batch` for one webhook's organization.
-      const { n, batch, organizationUid } = await request.json<{ n: number; batch: number; organizationUid: string }>();
+      // The ingest consumer's rate on this database: batches of `batch`, each event at one of `places`, drawn at random.
+      const { n, batch, places } = await request.json<{ n: number; batch: number; places: Place[] }>();
       const schedulers = countingSchedulers();
       const benchEnv = { ...env, DB: meter.db, SCHEDULERS: schedulers } as unknown as Env;
-      const msgs = await ingestMessages(n, organizationUid, Date.now());
+      const msgs = await ingestMessages(n, places, Date.now());
       const started = Date.now();
       for (let i = 0; i < msgs.length; i += batch) await consumeIngest(batchOf("edgehook-ingest", msgs.slice(i, i + batch)).batch, benchEnv);
       return Response.json({ events: n, ms: Date.now() - started, d1: meter.usage, schedulerWakes: schedulers.wakes });
+    }
+    if (url.pathname === "/__bench/places") {
+      // Where this database's events happen: the locations it knows, with their organizations.
+      const { results } = await env.DB.prepare(
+        "SELECT location_uid AS locationUid, organization_uid AS organizationUid FROM locations WHERE organization_uid IS NOT NULL ORDER BY location_uid LIMIT 1000",
+      ).all<Place>();
+      return Response.json(results);
     }
     if (url.pathname === "/__bench/seed-webhooks") {
       // The seed's five webhooks on a database without them, so both sides of a comparison route alike.
