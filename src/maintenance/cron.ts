@@ -1,5 +1,5 @@
 import { settings } from "../domain/settings";
-import { DAY_MS } from "../domain/time";
+import { DAY_MS, HOUR_MS } from "../domain/time";
 import { isIngestMessage } from "../domain/types";
 import type { Env } from "../env";
 import { alertDisabled, closeQuietAlerts } from "../pipeline/alerts";
@@ -8,6 +8,7 @@ import { purgeClosedAlerts } from "../store/alerts";
 import { deadLetterOf } from "../pipeline/dead-letters";
 import { countParked, listParked, unpark } from "../store/parked";
 import { QUEUES } from "../pipeline/queues";
+import { foldEventCounts } from "../store/counters";
 import { purgeClosedDeadLetters, recordDeadLetters } from "../store/dead-letters";
 import { expireHeld } from "../store/deliveries";
 import { RETENTION_START, retentionStep } from "../store/events";
@@ -104,6 +105,12 @@ const STEPS: [name: string, run: Step][] = [
   ["unpark", async (env, now, r) => void (r.unparked = await drainParked(env, now))],
   ["expire-held", async (env, now, r) => void (r.expired += await expireHeld(env.DB, now - settings(env).retentionDays * DAY_MS, now))],
   ["release", async (env, now, r) => void (r.released = await release(env, {}, now))],
+  // Before the retention, so that it purges hours already out of the totals (their rows only).
+  [
+    "fold-counts",
+    async (env, now) =>
+      void (await foldEventCounts(env.DB, Math.floor(now / HOUR_MS), Math.floor((now - settings(env).retentionDays * DAY_MS) / HOUR_MS))),
+  ],
   [
     "retention",
     async (env, now, r) => {

@@ -15,7 +15,11 @@ export const COUNTED_OBJECTS = Object.keys(DATA_SCOPE_OF_OBJECT);
 export const OBJECT_GROUPS = COUNTED_OBJECTS.length + 1;
 export const TENTHS = 6; // ten-minute steps of an hour
 export const TENTH_MS = HOUR_MS / TENTHS;
-/** The `hour` of an event_counts row holding the total stored. */
+/**
+ * The `hour` of an event_counts row holding a scope's total over the hours in
+ * (after, through] of `event_count_marks`; the scope's events stored are that
+ * total plus its hour rows outside the range (foldEventCounts).
+ */
 export const TOTAL_HOUR = -1;
 
 /** The object group of an event type. */
@@ -49,7 +53,8 @@ function eventCellsSql(rowsSql: string): string {
          UNION ALL SELECT -loc, COALESCE(org, 0), received_at, object FROM r WHERE loc IS NOT NULL),
        c AS (
          SELECT scope, owner, ${hourOf("received_at")} AS hour, object * ${TENTHS} + ${cell("received_at")} AS col FROM k
-         UNION ALL SELECT scope, owner, ${TOTAL_HOUR}, object * ${TENTHS} + ${cell("received_at")} FROM k)`;
+         UNION ALL SELECT scope, owner, ${TOTAL_HOUR}, object * ${TENTHS} + ${cell("received_at")} FROM k, event_count_marks m
+           WHERE ${hourOf("received_at")} > m.after AND ${hourOf("received_at")} <= m.through)`;
 }
 
 // Counts are never negative, so a row is empty when its largest is 0 (one call: a chain of
@@ -60,8 +65,9 @@ const allZero = (cols: string[]) => `max(${cols.join(", ")}) = 0`;
  * Adds (`sign` 1) or removes (-1) the events a subquery selects, as columns
  * `org` (names.id or NULL), `loc` (likewise), `received_at`, `object` and `alert`
  * (1 for an alert, else 0), to every counter row they belong to: everyone's (apart
- * for alerts), their organization's and their location's, for their hour and for
- * the total. A removal is followed by dropEmptyEventCountsStatement.
+ * for alerts), their organization's and their location's, for their hour, and for
+ * the total when their hour is folded into it. A removal is followed by
+ * dropEmptyEventCountsStatement.
  */
 export function eventCountsStatement(db: D1Database, rowsSql: string, binds: unknown[], sign: 1 | -1): D1PreparedStatement {
   const sums = EVENT_COLUMNS.map((c, i) => `${sign} * SUM(col = ${i}) AS ${c}`).join(", ");
@@ -137,4 +143,40 @@ export function dropEmptyAttemptCountsStatement(db: D1Database, rowsSql: string,
          AND ${allZero([...ATTEMPT_COLUMNS, ...ATTEMPT_OK_COLUMNS])}`,
     )
     .bind(...binds);
+}
+
+/**
+ * Moves hours into and out of the event totals: every closed hour (before
+ * `currentHour`) not folded yet is added to its scopes' total rows, and every folded
+ * hour before `retainedFromHour` (the retention's) is taken out of them, with the
+ * total rows that leaves empty. Ingest then writes the current hour's rows only,
+ * and the retention, purging hours already taken out, the purged hours' rows only:
+ * half the counter rows a batch writes. A late event of a folded hour is added to
+ * both, as before. Reads one index range per hour moved; idempotent.
+ */
+export async function foldEventCounts(db: D1Database, currentHour: number, retainedFromHour: number): Promise<void> {
+  const sums = (sign: 1 | -1) => EVENT_COLUMNS.map((c) => `${sign} * SUM(${c}) AS ${c}`).join(", ");
+  const move = (sign: 1 | -1, hours: string, bound: number) =>
+    db
+      .prepare(
+        `INSERT INTO event_counts (scope, hour, owner, ${EVENT_COLUMNS.join(", ")})
+         SELECT scope, ${TOTAL_HOUR}, owner, ${sums(sign)} FROM event_counts WHERE ${hours} GROUP BY scope, owner
+         ON CONFLICT (scope, hour, owner) DO UPDATE SET ${addAll(EVENT_COLUMNS)}`,
+      )
+      .bind(bound);
+  // ?1: the current hour, then the retention's first.
+  const folding = "hour > (SELECT through FROM event_count_marks) AND hour < ?1";
+  const unfolding = "hour > (SELECT after FROM event_count_marks) AND hour <= min((SELECT through FROM event_count_marks), ?1 - 1)";
+  await db.batch([
+    move(1, folding, currentHour),
+    db.prepare("UPDATE event_count_marks SET through = ?1 - 1 WHERE through < ?1 - 1").bind(currentHour),
+    move(-1, unfolding, retainedFromHour),
+    db
+      .prepare(
+        `DELETE FROM event_counts WHERE hour = ${TOTAL_HOUR} AND (scope, owner) IN (SELECT scope, owner FROM event_counts WHERE ${unfolding})
+           AND ${allZero(EVENT_COLUMNS)}`,
+      )
+      .bind(retainedFromHour),
+    db.prepare("UPDATE event_count_marks SET after = min(through, ?1 - 1) WHERE after < min(through, ?1 - 1)").bind(retainedFromHour),
+  ]);
 }

@@ -67,9 +67,17 @@ export async function stats(db: D1Database, access: Access | null, now = Date.no
     UNION ALL SELECT n.id FROM webhooks w JOIN names n ON n.name = w.uid WHERE w.kind = 'notification'`;
   const webhookFilter = granted ? `webhook IN (${granted.sql})` : access ? `webhook NOT IN (${notifications})` : "1";
   const wh = webhookAccessSql(access, "w");
+  // Per set: its total rows, its hours of the last day, and its older hours outside the
+  // totals (counters.ts: not folded yet, or already taken out at the retention).
   const eventStatements = scopes.flatMap((scope) => [
     db.prepare(`SELECT * FROM event_counts WHERE ${scope} AND hour = ${TOTAL_HOUR}`),
     db.prepare(`SELECT * FROM event_counts WHERE ${scope} AND hour >= ?`).bind(firstHour),
+    db
+      .prepare(
+        `SELECT * FROM event_counts WHERE ${scope} AND hour >= 0 AND hour <= (SELECT after FROM event_count_marks) AND hour < ?1
+         UNION ALL SELECT * FROM event_counts WHERE ${scope} AND hour > (SELECT through FROM event_count_marks) AND hour < ?1`,
+      )
+      .bind(firstHour),
   ]);
   const results = await db.batch<Counts>([
     db.prepare(`SELECT * FROM delivery_counts WHERE ${webhookFilter}`).bind(...(granted?.binds ?? [])),
@@ -83,22 +91,25 @@ export async function stats(db: D1Database, access: Access | null, now = Date.no
       )
       .bind(...wh.binds),
     db.prepare("SELECT open AS n FROM dead_letter_counts"),
+    db.prepare("SELECT after, through FROM event_count_marks"),
     ...eventStatements,
   ]);
-  const [deliveries, attempts, perWebhook, dead] = results;
-  const eventRows = results.slice(4).map((r) => r.results);
-  const totals = { results: eventRows.filter((_, i) => i % 2 === 0).flat() };
-  const hours = { results: eventRows.filter((_, i) => i % 2 === 1).flat() };
+  const [deliveries, attempts, perWebhook, dead, marks] = results;
+  const eventRows = results.slice(5).map((r) => r.results);
+  const folded = (hour: number) => hour > Number(marks?.results[0]?.after) && hour <= Number(marks?.results[0]?.through);
+  const totals = eventRows.filter((_, i) => i % 3 === 0).flat();
+  const hours = eventRows.filter((_, i) => i % 3 === 1).flat();
+  const older = eventRows.filter((_, i) => i % 3 === 2).flat();
 
   const n = (row: Counts, column: string) => Number(row[column] ?? 0);
   const eventsIn = (row: Counts, tenths: (t: number) => boolean) =>
     visible.reduce((sum, o) => sum + Array.from({ length: TENTHS }, (_, t) => t).filter(tenths).reduce((s, t) => s + n(row, EVENT_COLUMNS[o * TENTHS + t]!), 0), 0);
-  const total = (totals?.results ?? []).reduce((sum, r) => sum + eventsIn(r, () => true), 0);
+  const total = [...totals, ...older, ...hours.filter((r) => !folded(n(r, "hour")))].reduce((sum, r) => sum + eventsIn(r, () => true), 0);
 
   const series = Array.from({ length: SERIES_BUCKETS }, (_, i) => ({ start: from + i * SERIES_BUCKET_MS, events: 0, attempts: 0, succeededAttempts: 0 }));
   const bucketOf = (hour: number, tenth: number) => (hour * HOUR_MS + tenth * TENTH_MS - from) / SERIES_BUCKET_MS;
   let last24h = 0;
-  for (const r of hours?.results ?? []) {
+  for (const r of hours) {
     const hour = n(r, "hour");
     last24h += eventsIn(r, (t) => hour * HOUR_MS + t * TENTH_MS >= dayFrom);
     for (let t = 0; t < TENTHS; t++) {

@@ -20,10 +20,18 @@ function grouped(rows: { k: string; n: number }[]): Counts {
   return Object.fromEntries(rows.filter((r) => r.n !== 0).map((r) => [r.k, r.n]));
 }
 
-/** What the counters hold. */
+/**
+ * What the counters hold: for events, each hour row, and each scope's total as the
+ * reads take it (its total row and its hour rows outside the folded range).
+ */
 export async function kept(db: D1Database) {
+  const sums = EVENT_COLUMNS.map((c) => `SUM(${c}) AS ${c}`).join(", ");
   const [events, deliveries, attempts, dead] = await db.batch<Record<string, unknown>>([
-    db.prepare("SELECT * FROM event_counts"),
+    db.prepare(
+      `SELECT * FROM event_counts WHERE hour >= 0
+       UNION ALL SELECT scope, -1 AS hour, owner, ${sums} FROM event_counts, event_count_marks m
+         WHERE hour = -1 OR hour <= m.after OR hour > m.through GROUP BY scope, owner`,
+    ),
     db.prepare("SELECT * FROM delivery_counts"),
     db.prepare("SELECT * FROM attempt_counts"),
     db.prepare("SELECT open FROM dead_letter_counts"),

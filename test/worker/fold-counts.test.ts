@@ -1,0 +1,139 @@
+// Event totals folded by the hour (store/counters.ts): ingest and purge write hour rows
+// only, the maintenance run moves closed hours into the totals and hours at the
+// retention out of them, and every count reads the same at each step.
+import { env } from "cloudflare:workers";
+import fc from "fast-check";
+import { beforeAll, describe, expect, it } from "vitest";
+import { eventIdFor } from "../../src/domain/ids";
+import { DAY_MS, HOUR_MS } from "../../src/domain/time";
+import type { IngestMessage } from "../../src/domain/types";
+import { runMaintenance } from "../../src/maintenance/cron";
+import { foldEventCounts } from "../../src/store/counters";
+import { RETENTION_START, retentionStep } from "../../src/store/events";
+import { podiumBody } from "./helpers";
+import { pipeline, uniqueKey } from "./pipeline";
+import { kept, recounted } from "./recount";
+
+const HOUR = Math.floor(Date.now() / HOUR_MS);
+
+/** Events at `hour` (+ i minutes), spread over the given locations of two organizations. */
+async function eventsAt(key: string, hour: number, n: number, locations = 3): Promise<IngestMessage[]> {
+  return Promise.all(
+    Array.from({ length: n }, async (_, i) => {
+      const eventUid = `${key}-${hour}-${i}`;
+      const [org, loc] = [`org-${key}-${i % 2}`, `loc-${key}-${i % locations}`];
+      return {
+        v: 1 as const,
+        eventId: await eventIdFor("podium", eventUid),
+        sourceId: "podium",
+        dedupeKey: eventUid,
+        eventType: "message.received",
+        locationUid: loc,
+        organizationUid: org,
+        receivedAt: hour * HOUR_MS + i * 60_000,
+        headers: { "content-type": "application/json" },
+        body: podiumBody({ type: "message.received", eventUid, organizationUid: org, locationUid: loc }),
+      };
+    }),
+  );
+}
+
+const totalRows = async () =>
+  (await env.DB.prepare("SELECT * FROM event_counts WHERE hour = -1 ORDER BY scope, owner").all<Record<string, number>>()).results;
+const marks = () => env.DB.prepare("SELECT after, through FROM event_count_marks").first<{ after: number; through: number }>();
+
+async function purge(now: number) {
+  let from = RETENTION_START;
+  for (;;) {
+    const step = await retentionStep(env.DB, { cutoff: now - 10 * DAY_MS, graceCutoff: now + 1, from, limit: 4, now });
+    if (!step.next) break;
+    from = step.next;
+  }
+}
+
+async function expectCountsRight(p: ReturnType<typeof pipeline>) {
+  expect(await kept(env.DB)).toEqual(await recounted(env.DB));
+  const stored = await env.DB.prepare("SELECT COUNT(*) AS n FROM events").first<number>("n");
+  expect((await p.api("GET", "/v1/stats")).json.events.total).toBe(stored);
+}
+
+describe("event totals folded by the hour", () => {
+  beforeAll(async () => {
+    // This file's database starts empty, so the totals hold nothing and any marks are true of them.
+    expect(await env.DB.prepare("SELECT COUNT(*) AS n FROM event_counts").first("n")).toBe(0);
+    await env.DB.prepare("UPDATE event_count_marks SET after = -1, through = ?").bind(HOUR - 3).run();
+  });
+
+  it("ingest writes hour rows only past the folded hours; folding, taking out and purging keep every count", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const now = HOUR * HOUR_MS + 30 * 60_000;
+    // Two hours past the folded ones, and two hours older than the retention (folded: their totals are written too).
+    await p.runIngest([...(await eventsAt(key, HOUR - 2, 6)), ...(await eventsAt(key, HOUR - 1, 6))]);
+    expect(await totalRows()).toEqual([]);
+    await p.runIngest([...(await eventsAt(key, HOUR - 250, 4)), ...(await eventsAt(key, HOUR - 249, 4))]);
+    expect((await totalRows()).length).toBeGreaterThan(0);
+    await expectCountsRight(p);
+
+    // The closed hours go into the totals; the hours before the retention's come out of them.
+    await foldEventCounts(env.DB, HOUR, Math.floor((now - 10 * DAY_MS) / HOUR_MS));
+    expect(await marks()).toEqual({ after: HOUR - 241, through: HOUR - 1 });
+    await expectCountsRight(p);
+    const folded = await totalRows();
+    expect(folded.length).toBeGreaterThan(0);
+
+    // The retention purges hours already out of the totals: it leaves them as they are.
+    await purge(now);
+    expect(await env.DB.prepare("SELECT COUNT(*) AS n FROM events WHERE received_at < ?").bind(now - 10 * DAY_MS).first("n")).toBe(0);
+    expect(await totalRows()).toEqual(folded);
+    await expectCountsRight(p);
+
+    // This hour is not folded yet; a late event of a folded hour goes into both.
+    await p.runIngest(await eventsAt(key, HOUR, 3));
+    expect(await totalRows()).toEqual(folded);
+    await p.runIngest(await eventsAt(`${key}-late`, HOUR - 2, 2));
+    expect(await totalRows()).not.toEqual(folded);
+    await expectCountsRight(p);
+
+    // Running again moves nothing.
+    const before = await totalRows();
+    await foldEventCounts(env.DB, HOUR, Math.floor((now - 10 * DAY_MS) / HOUR_MS));
+    expect(await totalRows()).toEqual(before);
+    expect(await marks()).toEqual({ after: HOUR - 241, through: HOUR - 1 });
+  });
+
+  it("read the same as a recount after any mix of ingests, folds and purges", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    let batch = 0;
+    const action = fc.oneof(
+      fc.record({ kind: fc.constant("ingest" as const), hoursAgo: fc.integer({ min: -1, max: 260 }), n: fc.integer({ min: 1, max: 5 }) }),
+      fc.record({ kind: fc.constant("fold" as const), ahead: fc.integer({ min: -5, max: 3 }), retention: fc.integer({ min: 200, max: 260 }) }),
+      fc.record({ kind: fc.constant("purge" as const) }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(action, { minLength: 2, maxLength: 8 }), async (actions) => {
+        for (const a of actions) {
+          if (a.kind === "ingest") await p.runIngest(await eventsAt(`${key}-${batch++}`, HOUR - a.hoursAgo, a.n, 4));
+          else if (a.kind === "fold") await foldEventCounts(env.DB, HOUR + a.ahead, HOUR - a.retention);
+          else await purge(Date.now());
+        }
+        await expectCountsRight(p);
+      }),
+      { numRuns: 10 },
+    );
+  }, 60_000); // histories of D1 transactions: a busy machine takes longer than 5 s (nothing here is timed)
+
+  it("are folded by the maintenance run, before its retention", async () => {
+    const p = pipeline();
+    const later = (HOUR + 6) * HOUR_MS + 60_000;
+    await p.runIngest(await eventsAt(uniqueKey(), HOUR + 4, 3));
+    const report = await runMaintenance(p.env, later);
+    expect(report.failed).toEqual([]);
+    // Closed hours up to the one before; out, those before the retention's (10 days; earlier runs may have gone further).
+    const { after, through } = (await marks())!;
+    expect(through).toBe(HOUR + 5);
+    expect(after).toBeGreaterThanOrEqual(HOUR + 6 - 10 * 24 - 1);
+    await expectCountsRight(p);
+  });
+});
