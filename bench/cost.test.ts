@@ -20,7 +20,14 @@ const prices = JSON.parse(readFileSync(join(root, "bench/prices.json"), "utf8"))
 const RETENTION_DAYS = Number(/^RETENTION_DAYS = "(\d+)"/m.exec(readFileSync(join(root, "wrangler.toml"), "utf8"))?.[1] ?? 10);
 
 interface Phase {
-  d1: { rowsRead: number; rowsWritten: number; statements: number; durationMs: number; sizeAfter: number };
+  d1: {
+    rowsRead: number;
+    rowsWritten: number;
+    statements: number;
+    durationMs: number;
+    sizeAfter: number;
+    bySql: Record<string, { rowsWritten: number }>;
+  };
   queue: { writes: number; reads: number; deletes: number };
   r2: { classA: number; classB: number };
   invocations: number;
@@ -58,10 +65,11 @@ const EVENTS_PER_HOUR = 1_000_000 / 24;
 /** A phase that runs once per hour of traffic, scaled so that dividing by N gives its share of each of EVENTS_PER_HOUR. */
 function perHourOfTraffic(ph: Phase): Phase {
   const k = N / EVENTS_PER_HOUR;
-  const { rowsRead, rowsWritten, statements, durationMs } = ph.d1;
+  const { rowsRead, rowsWritten, statements, durationMs, bySql } = ph.d1;
+  const scaled = Object.fromEntries(Object.entries(bySql).map(([sql, st]) => [sql, { ...st, rowsWritten: st.rowsWritten * k }]));
   return {
     ...ph,
-    d1: { ...ph.d1, rowsRead: rowsRead * k, rowsWritten: rowsWritten * k, statements: statements * k, durationMs: durationMs * k },
+    d1: { ...ph.d1, rowsRead: rowsRead * k, rowsWritten: rowsWritten * k, statements: statements * k, durationMs: durationMs * k, bySql: scaled },
     cpuMs: ph.cpuMs === null ? null : ph.cpuMs * k,
   };
 }
@@ -134,6 +142,14 @@ it(`measures what an event costs, received, stored, delivered once and purged ($
       `  per event: ${fmt(rowsRead)} D1 rows read, ${fmt(rowsWritten)} written; ${fmt(queueOps)} queue operations; ${fmt(classA + classB)} R2 operations; ` +
         `${fmt(invocations, 3)} invocations; ${fmt(doRequests, 3)} scheduler requests, ${fmt(doGbSeconds * 1000, 3)} GB-ms; ` +
         `${cpuKnown ? `≤ ${fmt(cpuMs, 3)} CPU ms` : "CPU not measurable here"}`,
+      `  D1 rows written per event, by statement (those over 0.05):`,
+      ...Object.entries(phases).flatMap(([name, ph]) =>
+        Object.entries(ph.d1.bySql)
+          .map(([sql, st]) => ({ sql, rows: st.rowsWritten / N }))
+          .filter((st) => st.rows > 0.05)
+          .sort((a, b) => b.rows - a.rows)
+          .map((st) => `    ${name.padEnd(8)} ${fmt(st.rows).padStart(6)}  ${st.sql.slice(0, 100)}`),
+      ),
       `  D1 size: ${fmt(bytes, 0)} bytes per event stored with its delivery and attempt (local SQLite pages, growth over ${N} events)`,
       `  D1 busy: ${fmt(d1Ms, 3)} ms of statement time per event (meta.duration) → one database takes at most ~${fmt(1000 / d1Ms, 0)} events/s through the whole cycle`,
       `  price per million events at list prices read ${prices.read} (beyond the plan's included usage):`,

@@ -211,6 +211,7 @@ async function compareIngest() {
   const hooks = await full.api("GET", "/v1/webhooks?limit=100");
   if (!hooks.json.data.some((/** @type {any} */ w) => w.url === benchWebhook.url)) await full.api("POST", "/v1/webhooks", benchWebhook);
   empty = await startBenchWorker({ persistTo: emptyDir });
+  for (const w of [empty, full]) if (!(await w.fetch("/__bench/steady-counts", { method: "POST" })).ok) throw new Error("could not set the counters' marks");
   /** A round on one side: events/s, and the runtime's CPU ms per event (less swayed by other load on the machine). @param {any} w */
   const rate = async (w) => {
     const cpu = w.cpuMs();

@@ -53,8 +53,8 @@ function eventCellsSql(rowsSql: string): string {
          UNION ALL SELECT -loc, COALESCE(org, 0), received_at, object FROM r WHERE loc IS NOT NULL),
        c AS (
          SELECT scope, owner, ${hourOf("received_at")} AS hour, object * ${TENTHS} + ${cell("received_at")} AS col FROM k
-         UNION ALL SELECT scope, owner, ${TOTAL_HOUR}, object * ${TENTHS} + ${cell("received_at")} FROM k, event_count_marks m
-           WHERE ${hourOf("received_at")} > m.after AND ${hourOf("received_at")} <= m.through)`;
+         UNION ALL SELECT scope, owner, ${TOTAL_HOUR}, object * ${TENTHS} + ${cell("received_at")} FROM k
+           WHERE ${hourOf("received_at")} > (SELECT after FROM event_count_marks) AND ${hourOf("received_at")} <= (SELECT through FROM event_count_marks))`;
 }
 
 // Counts are never negative, so a row is empty when its largest is 0 (one call: a chain of
@@ -148,35 +148,34 @@ export function dropEmptyAttemptCountsStatement(db: D1Database, rowsSql: string,
 /**
  * Moves hours into and out of the event totals: every closed hour (before
  * `currentHour`) not folded yet is added to its scopes' total rows, and every folded
- * hour before `retainedFromHour` (the retention's) is taken out of them, with the
- * total rows that leaves empty. Ingest then writes the current hour's rows only,
- * and the retention, purging hours already taken out, the purged hours' rows only:
- * half the counter rows a batch writes. A late event of a folded hour is added to
- * both, as before. Reads one index range per hour moved; idempotent.
+ * hour up to `cutoffHour` (the one the retention's cutoff falls in) is taken out of
+ * them, with the total rows that leaves empty. Run before the retention, so the
+ * retention purges hours already out: ingest writes the current hour's rows only and
+ * the retention the purged hours' rows only, half the counter rows a batch writes. A
+ * late event of a folded hour is added to both. Nothing is taken out while the marks
+ * run ahead of the clock (migration 0022's margin for the previous release, which
+ * writes and purges both). Reads one key range per hour moved; idempotent.
  */
-export async function foldEventCounts(db: D1Database, currentHour: number, retainedFromHour: number): Promise<void> {
+export async function foldEventCounts(db: D1Database, currentHour: number, cutoffHour: number): Promise<void> {
   const sums = (sign: 1 | -1) => EVENT_COLUMNS.map((c) => `${sign} * SUM(${c}) AS ${c}`).join(", ");
-  const move = (sign: 1 | -1, hours: string, bound: number) =>
-    db
-      .prepare(
-        `INSERT INTO event_counts (scope, hour, owner, ${EVENT_COLUMNS.join(", ")})
-         SELECT scope, ${TOTAL_HOUR}, owner, ${sums(sign)} FROM event_counts WHERE ${hours} GROUP BY scope, owner
-         ON CONFLICT (scope, hour, owner) DO UPDATE SET ${addAll(EVENT_COLUMNS)}`,
-      )
-      .bind(bound);
-  // ?1: the current hour, then the retention's first.
-  const folding = "hour > (SELECT through FROM event_count_marks) AND hour < ?1";
-  const unfolding = "hour > (SELECT after FROM event_count_marks) AND hour <= min((SELECT through FROM event_count_marks), ?1 - 1)";
+  const move = (sign: 1 | -1, hours: string) =>
+    `INSERT INTO event_counts (scope, hour, owner, ${EVENT_COLUMNS.join(", ")})
+     SELECT scope, ${TOTAL_HOUR}, owner, ${sums(sign)} FROM event_counts WHERE ${hours} GROUP BY scope, owner
+     ON CONFLICT (scope, hour, owner) DO UPDATE SET ${addAll(EVENT_COLUMNS)}`;
+  const through = "(SELECT through FROM event_count_marks)";
+  // ?1: the current hour; ?2: the cutoff's.
+  const folding = `hour > ${through} AND hour < ?1`;
+  const unfolding = `${through} < ?1 AND hour > (SELECT after FROM event_count_marks) AND hour <= min(${through}, ?2)`;
   await db.batch([
-    move(1, folding, currentHour),
+    db.prepare(move(1, folding)).bind(currentHour),
     db.prepare("UPDATE event_count_marks SET through = ?1 - 1 WHERE through < ?1 - 1").bind(currentHour),
-    move(-1, unfolding, retainedFromHour),
+    db.prepare(move(-1, unfolding)).bind(currentHour, cutoffHour),
     db
       .prepare(
         `DELETE FROM event_counts WHERE hour = ${TOTAL_HOUR} AND (scope, owner) IN (SELECT scope, owner FROM event_counts WHERE ${unfolding})
            AND ${allZero(EVENT_COLUMNS)}`,
       )
-      .bind(retainedFromHour),
-    db.prepare("UPDATE event_count_marks SET after = min(through, ?1 - 1) WHERE after < min(through, ?1 - 1)").bind(retainedFromHour),
+      .bind(currentHour, cutoffHour),
+    db.prepare("UPDATE event_count_marks SET after = min(through, ?2) WHERE through < ?1 AND after < min(through, ?2)").bind(currentHour, cutoffHour),
   ]);
 }

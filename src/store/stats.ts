@@ -96,7 +96,10 @@ export async function stats(db: D1Database, access: Access | null, now = Date.no
   ]);
   const [deliveries, attempts, perWebhook, dead, marks] = results;
   const eventRows = results.slice(5).map((r) => r.results);
-  const folded = (hour: number) => hour > Number(marks?.results[0]?.after) && hour <= Number(marks?.results[0]?.through);
+  const mark = marks?.results[0];
+  if (typeof mark?.after !== "number" || typeof mark.through !== "number") throw new Error("event_count_marks has no row (migration 0022)");
+  const { after, through } = mark;
+  const folded = (hour: number) => hour > after && hour <= through;
   const totals = eventRows.filter((_, i) => i % 3 === 0).flat();
   const hours = eventRows.filter((_, i) => i % 3 === 1).flat();
   const older = eventRows.filter((_, i) => i % 3 === 2).flat();

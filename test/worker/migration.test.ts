@@ -2,7 +2,8 @@ import { applyD1Migrations } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { eventIdFor } from "../../src/domain/ids";
-import { EVENT_COLUMNS } from "../../src/store/counters";
+import { HOUR_MS } from "../../src/domain/time";
+import { EVENT_COLUMNS, foldEventCounts } from "../../src/store/counters";
 import { duePending, owedInOrder } from "../../src/store/deliveries";
 import { storeEvents, type EventRow } from "../../src/store/events";
 import { ADMIN, call } from "./helpers";
@@ -123,5 +124,21 @@ describe("migration 0016 (alert counts)", () => {
     expect(await kept(db)).toEqual(await recounted(db));
     const total = (await api("/v1/stats")).json.events.total;
     expect(total).toBe((await db.prepare("SELECT COUNT(*) AS n FROM events").first<{ n: number }>())!.n);
+  });
+});
+
+describe("migration 0022 (event count marks)", () => {
+  it("keeps every hour in the totals for a day, so a Worker of the previous release stays right until it is replaced", async () => {
+    const db = env.MIGRATION_DB;
+    await applyD1Migrations(db, env.TEST_MIGRATIONS);
+    const hour = Math.floor(Date.now() / HOUR_MS);
+    const marks = () => db.prepare("SELECT after, through FROM event_count_marks").first<{ after: number; through: number }>();
+    const at = await marks();
+    expect(at!.after).toBe(-1);
+    expect(at!.through).toBeGreaterThanOrEqual(hour + 23);
+    // Within that day the maintenance run moves nothing in or out.
+    await foldEventCounts(db, hour, hour - 240);
+    expect(await marks()).toEqual(at);
+    expect(await kept(db)).toEqual(await recounted(db));
   });
 });
