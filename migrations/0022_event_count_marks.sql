@@ -10,9 +10,10 @@ CREATE TABLE event_count_marks (
   after INTEGER NOT NULL,
   through INTEGER NOT NULL
 );
--- The totals hold every hour so far. Folding starts a day from now, so a Worker of the
--- previous release, writing both rows until the new one is deployed, keeps to the rule.
-INSERT INTO event_count_marks (id, after, through) VALUES (0, -1, unixepoch() / 3600 + 24);
+-- The totals hold every hour, as the previous release writes them until this one is
+-- deployed: `through` is an hour far ahead (in hours since the epoch), which this
+-- release's first maintenance run brings to the clock (foldEventCounts).
+INSERT INTO event_count_marks (id, after, through) VALUES (0, -1, 1000000000);
 
 -- The rows keyed hour first: an hour's rows (what a batch writes, what folding and the
 -- retention read) lie together, not one per scope across the table. The reads by scope

@@ -146,15 +146,26 @@ export function dropEmptyAttemptCountsStatement(db: D1Database, rowsSql: string,
 }
 
 /**
- * Moves hours into and out of the event totals: every closed hour (before
- * `currentHour`) not folded yet is added to its scopes' total rows, and every folded
- * hour up to `cutoffHour` (the one the retention's cutoff falls in) is taken out of
- * them, with the total rows that leaves empty. Run before the retention, so the
- * retention purges hours already out: ingest writes the current hour's rows only and
- * the retention the purged hours' rows only, half the counter rows a batch writes. A
- * late event of a folded hour is added to both. Nothing is taken out while the marks
- * run ahead of the clock (migration 0022's margin for the previous release, which
- * writes and purges both). Reads one key range per hour moved; idempotent.
+ * `event_count_marks.through` at or past this: every hour stays in the totals and the
+ * maintenance run moves nothing (scripts/freeze-event-counts.sql, before going back to
+ * a release older than migration 0022, which reads and writes the totals only).
+ */
+export const FROZEN_THROUGH = 2_000_000_000;
+/** Hours moved into or out of the totals per maintenance run at most (catching up after an outage). */
+const HOURS_PER_RUN = 48;
+
+/**
+ * Moves hours into and out of the event totals. The marks are brought to the clock
+ * (`through` at most the hour after `currentHour`: migration 0022 leaves it far ahead,
+ * so that the release before it, which writes every event into both rows, stays right
+ * until this one runs); every closed hour (before `currentHour`) not folded yet is
+ * added to its scopes' total rows; and every folded hour up to `cutoffHour` (the one
+ * the retention's cutoff falls in) is taken out of them, with the total rows that
+ * leaves empty, once folding has caught up with the clock. Run before the retention,
+ * so the retention purges hours already out: ingest writes the current hour's rows
+ * only and the retention the purged hours' rows only, half the counter rows a batch
+ * writes. A late event of a folded hour is added to both. Reads one key range per
+ * hour moved, at most HOURS_PER_RUN each way; idempotent.
  */
 export async function foldEventCounts(db: D1Database, currentHour: number, cutoffHour: number): Promise<void> {
   const sums = (sign: 1 | -1) => EVENT_COLUMNS.map((c) => `${sign} * SUM(${c}) AS ${c}`).join(", ");
@@ -163,12 +174,18 @@ export async function foldEventCounts(db: D1Database, currentHour: number, cutof
      SELECT scope, ${TOTAL_HOUR}, owner, ${sums(sign)} FROM event_counts WHERE ${hours} GROUP BY scope, owner
      ON CONFLICT (scope, hour, owner) DO UPDATE SET ${addAll(EVENT_COLUMNS)}`;
   const through = "(SELECT through FROM event_count_marks)";
-  // ?1: the current hour; ?2: the cutoff's.
-  const folding = `hour > ${through} AND hour < ?1`;
-  const unfolding = `${through} < ?1 AND hour > (SELECT after FROM event_count_marks) AND hour <= min(${through}, ?2)`;
+  const after = "(SELECT after FROM event_count_marks)";
+  // ?1: the current hour; ?2: the cutoff's. Taking out starts from the oldest hour with rows.
+  const lowering = `${through} < ${FROZEN_THROUGH} AND hour > ?1 + 1 AND hour <= ${through}`;
+  const foldTo = `min(?1 - 1, ${through} + ${HOURS_PER_RUN})`;
+  const outTo = (a: string, t: string) =>
+    `min(${t}, ?2, max(${a}, coalesce((SELECT min(hour) FROM event_counts WHERE hour >= 0) - 1, ?2)) + ${HOURS_PER_RUN})`;
+  const unfolding = `${through} < ?1 AND hour > ${after} AND hour <= ${outTo(after, through)}`;
   await db.batch([
-    db.prepare(move(1, folding)).bind(currentHour),
-    db.prepare("UPDATE event_count_marks SET through = ?1 - 1 WHERE through < ?1 - 1").bind(currentHour),
+    db.prepare(move(-1, lowering)).bind(currentHour),
+    db.prepare(`UPDATE event_count_marks SET through = ?1 + 1 WHERE through > ?1 + 1 AND through < ${FROZEN_THROUGH}`).bind(currentHour),
+    db.prepare(move(1, `hour > ${through} AND hour <= ${foldTo}`)).bind(currentHour),
+    db.prepare(`UPDATE event_count_marks SET through = min(?1 - 1, through + ${HOURS_PER_RUN}) WHERE through < ?1 - 1`).bind(currentHour),
     db.prepare(move(-1, unfolding)).bind(currentHour, cutoffHour),
     db
       .prepare(
@@ -176,6 +193,8 @@ export async function foldEventCounts(db: D1Database, currentHour: number, cutof
            AND ${allZero(EVENT_COLUMNS)}`,
       )
       .bind(currentHour, cutoffHour),
-    db.prepare("UPDATE event_count_marks SET after = min(through, ?2) WHERE through < ?1 AND after < min(through, ?2)").bind(currentHour, cutoffHour),
+    db
+      .prepare(`UPDATE event_count_marks SET after = ${outTo("after", "through")} WHERE through < ?1 AND after < ${outTo("after", "through")}`)
+      .bind(currentHour, cutoffHour),
   ]);
 }
