@@ -156,16 +156,19 @@ const HOURS_PER_RUN = 48;
 
 /**
  * Moves hours into and out of the event totals. The marks are brought to the clock
- * (`through` at most the hour after `currentHour`: migration 0022 leaves it far ahead,
- * so that the release before it, which writes every event into both rows, stays right
- * until this one runs); every closed hour (before `currentHour`) not folded yet is
- * added to its scopes' total rows; and every folded hour up to `cutoffHour` (the one
- * the retention's cutoff falls in) is taken out of them, with the total rows that
- * leaves empty, once folding has caught up with the clock. Run before the retention,
- * so the retention purges hours already out: ingest writes the current hour's rows
- * only and the retention the purged hours' rows only, half the counter rows a batch
- * writes. A late event of a folded hour is added to both. Reads one key range per
- * hour moved, at most HOURS_PER_RUN each way; idempotent.
+ * (`through` at most the hour after `currentHour`, never below `after`: migration 0022
+ * leaves it far ahead, so that the release before it, which writes every event into
+ * both rows, stays right until this one runs); every closed hour (before
+ * `currentHour`) not folded yet is added to its scopes' total rows; and every folded
+ * hour up to `cutoffHour` (the one the retention's cutoff falls in) is taken out of
+ * them, with the total rows that leaves empty. Nothing is taken out while `through`
+ * is not behind the clock, as in the hour or two after the first run (the previous
+ * release's last invocations may still purge). Run before the retention, so the
+ * retention purges hours already out: ingest writes the current hour's rows only and
+ * the retention the purged hours' rows only, half the counter rows a batch writes. A
+ * late event of a folded hour is added to both. Reads one key range per hour moved:
+ * at most HOURS_PER_RUN folded or taken out a run (bringing the marks to the clock
+ * reads only hours ahead of it); idempotent.
  */
 export async function foldEventCounts(db: D1Database, currentHour: number, cutoffHour: number): Promise<void> {
   const sums = (sign: 1 | -1) => EVENT_COLUMNS.map((c) => `${sign} * SUM(${c}) AS ${c}`).join(", ");
@@ -173,26 +176,29 @@ export async function foldEventCounts(db: D1Database, currentHour: number, cutof
     `INSERT INTO event_counts (scope, hour, owner, ${EVENT_COLUMNS.join(", ")})
      SELECT scope, ${TOTAL_HOUR}, owner, ${sums(sign)} FROM event_counts WHERE ${hours} GROUP BY scope, owner
      ON CONFLICT (scope, hour, owner) DO UPDATE SET ${addAll(EVENT_COLUMNS)}`;
+  // The total rows of the scopes of some hours, once what was moved left them at zero.
+  const dropEmptyTotals = (hours: string) =>
+    `DELETE FROM event_counts WHERE hour = ${TOTAL_HOUR} AND (scope, owner) IN (SELECT scope, owner FROM event_counts WHERE ${hours})
+       AND ${allZero(EVENT_COLUMNS)}`;
   const through = "(SELECT through FROM event_count_marks)";
   const after = "(SELECT after FROM event_count_marks)";
   // ?1: the current hour; ?2: the cutoff's. Taking out starts from the oldest hour with rows.
-  const lowering = `${through} < ${FROZEN_THROUGH} AND hour > ?1 + 1 AND hour <= ${through}`;
+  const lowerTo = `max(?1 + 1, ${after})`;
+  const lowering = `${through} < ${FROZEN_THROUGH} AND hour > ${lowerTo} AND hour <= ${through}`;
   const foldTo = `min(?1 - 1, ${through} + ${HOURS_PER_RUN})`;
   const outTo = (a: string, t: string) =>
     `min(${t}, ?2, max(${a}, coalesce((SELECT min(hour) FROM event_counts WHERE hour >= 0) - 1, ?2)) + ${HOURS_PER_RUN})`;
   const unfolding = `${through} < ?1 AND hour > ${after} AND hour <= ${outTo(after, through)}`;
   await db.batch([
     db.prepare(move(-1, lowering)).bind(currentHour),
-    db.prepare(`UPDATE event_count_marks SET through = ?1 + 1 WHERE through > ?1 + 1 AND through < ${FROZEN_THROUGH}`).bind(currentHour),
+    db.prepare(dropEmptyTotals(lowering)).bind(currentHour),
+    db
+      .prepare(`UPDATE event_count_marks SET through = max(?1 + 1, after) WHERE through > max(?1 + 1, after) AND through < ${FROZEN_THROUGH}`)
+      .bind(currentHour),
     db.prepare(move(1, `hour > ${through} AND hour <= ${foldTo}`)).bind(currentHour),
     db.prepare(`UPDATE event_count_marks SET through = min(?1 - 1, through + ${HOURS_PER_RUN}) WHERE through < ?1 - 1`).bind(currentHour),
     db.prepare(move(-1, unfolding)).bind(currentHour, cutoffHour),
-    db
-      .prepare(
-        `DELETE FROM event_counts WHERE hour = ${TOTAL_HOUR} AND (scope, owner) IN (SELECT scope, owner FROM event_counts WHERE ${unfolding})
-           AND ${allZero(EVENT_COLUMNS)}`,
-      )
-      .bind(currentHour, cutoffHour),
+    db.prepare(dropEmptyTotals(unfolding)).bind(currentHour, cutoffHour),
     db
       .prepare(`UPDATE event_count_marks SET after = ${outTo("after", "through")} WHERE through < ?1 AND after < ${outTo("after", "through")}`)
       .bind(currentHour, cutoffHour),

@@ -163,6 +163,37 @@ describe("event totals folded by the hour", () => {
     await expectCountsRight(p, key);
   });
 
+  it("folds at most 48 hours a run, catching up after an outage", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const { through } = (await marks())!;
+    await p.runIngest([...(await eventsAt(key, through + 10, 2)), ...(await eventsAt(key, through + 70, 2))]);
+    await foldEventCounts(env.DB, through + 100, through - 300);
+    expect((await marks())!.through).toBe(through + 48);
+    await expectCountsRight(p, key);
+    await foldEventCounts(env.DB, through + 100, through - 300);
+    expect((await marks())!.through).toBe(through + 96);
+    await expectCountsRight(p, key);
+  });
+
+  it("follow a clock gone back: hours ahead of it come out of the totals, never those already out", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const { after, through } = (await marks())!;
+    expect(through - after).toBeGreaterThan(3);
+    // A scope counted only in the last folded hour, and events out, folded and ahead.
+    await p.runIngest([
+      ...(await eventsAt(key, after, 2)),
+      ...(await eventsAt(key, after + 1, 2)),
+      ...(await eventsAt(`${key}-last`, through, 2)),
+    ]);
+    // The clock, hours before `after`: the folded hours come out, down to `after` and no further.
+    await foldEventCounts(env.DB, after - 5, after - 300);
+    expect(await marks()).toEqual({ after, through: after });
+    await expectCountsRight(p, key);
+    await expectCountsRight(p, `${key}-last`);
+  });
+
   it("read the same as a recount after any mix of ingests, folds and purges", async () => {
     const p = pipeline();
     const key = uniqueKey();
@@ -171,7 +202,11 @@ describe("event totals folded by the hour", () => {
     // whose clock moves on, stands or goes back, and retentions that reach the folded hours or not.
     const action = fc.oneof(
       fc.record({ kind: fc.constant("ingest" as const), hour: fc.integer({ min: -250, max: 3 }), n: fc.integer({ min: 1, max: 5 }) }),
-      fc.record({ kind: fc.constant("fold" as const), clock: fc.integer({ min: -3, max: 4 }), retention: fc.integer({ min: -2, max: 250 }) }),
+      fc.record({
+        kind: fc.constant("fold" as const),
+        clock: fc.oneof(fc.integer({ min: -4, max: 0 }), fc.integer({ min: 1, max: 4 })),
+        retention: fc.oneof(fc.integer({ min: -3, max: 3 }), fc.integer({ min: 4, max: 250 })),
+      }),
       fc.record({ kind: fc.constant("purge" as const), clock: fc.integer({ min: 0, max: 250 }) }),
     );
     await fc.assert(
@@ -181,6 +216,10 @@ describe("event totals folded by the hour", () => {
           if (a.kind === "ingest") await p.runIngest(await eventsAt(`${key}-${batch++}`, through + a.hour, a.n, 4));
           else if (a.kind === "fold") await foldEventCounts(env.DB, through + a.clock, through + a.clock - a.retention);
           else await purge((through + a.clock) * HOUR_MS);
+          const now = (await marks())!;
+          expect(now.after).toBeLessThanOrEqual(now.through);
+          expect(await kept(env.DB)).toEqual(await recounted(env.DB));
+          expect(await emptyCounterRows(env.DB)).toBe(0);
         }
         await expectCountsRight(p, `${key}-0`);
       }),
@@ -191,16 +230,29 @@ describe("event totals folded by the hour", () => {
   it("freeze with every hour back in the totals before going back to a release that reads those alone", async () => {
     const p = pipeline();
     const key = uniqueKey();
-    const { through } = (await marks())!;
-    await p.runIngest([...(await eventsAt(key, through - 3, 3)), ...(await eventsAt(key, through + 1, 3))]);
-    await env.DB.batch(freeze.split(";\n").filter((q) => /^(INSERT|UPDATE)/m.test(q)).map((q) => env.DB.prepare(q)));
-    // Every hour is in the totals: they alone are the counts, as an older release reads them.
-    expect(await marks()).toEqual({ after: -1, through: FROZEN_THROUGH });
-    await expectCountsRight(p, key);
-    // This release's maintenance run, until the older one is deployed, moves nothing; what it stores counts alike.
+    const { after, through } = (await marks())!;
+    // Events in an hour taken out, a folded one and one past the folded ones.
+    await p.runIngest([...(await eventsAt(key, after, 2)), ...(await eventsAt(key, through - 3, 3)), ...(await eventsAt(key, through + 1, 3))]);
+    const freezing = freeze.split(/;\s*\n/).filter((q) => /^(INSERT|DELETE|UPDATE)/m.test(q));
+    expect(freezing).toHaveLength(3);
+    for (let run = 0; run < 2; run++) {
+      await env.DB.batch(freezing.map((q) => env.DB.prepare(q)));
+      // Every hour is in the totals: they alone are the counts, as an older release reads them.
+      expect(await marks()).toEqual({ after: -1, through: FROZEN_THROUGH });
+      await expectCountsRight(p, key);
+    }
+    // This release's maintenance run, until the older one is deployed, moves nothing; what it
+    // stores and purges counts alike.
     await foldEventCounts(env.DB, through + 5, through - 240);
     expect(await marks()).toEqual({ after: -1, through: FROZEN_THROUGH });
     await p.runIngest(await eventsAt(`${key}-more`, through + 2, 2));
+    await purge((after + 1) * HOUR_MS + 10 * DAY_MS);
+    expect(await env.DB.prepare("SELECT COUNT(*) AS n FROM events WHERE received_at < ?").bind((after + 1) * HOUR_MS).first("n")).toBe(0);
+    await expectCountsRight(p, `${key}-more`);
+    // Back on this release: unfrozen, its next run brings the marks to the clock again.
+    await env.DB.prepare("UPDATE event_count_marks SET through = 1000000000 WHERE through >= ?").bind(FROZEN_THROUGH).run();
+    await foldEventCounts(env.DB, through + 5, through - 240);
+    expect(await marks()).toEqual({ after: -1, through: through + 6 });
     await expectCountsRight(p, `${key}-more`);
   });
 });
