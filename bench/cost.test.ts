@@ -1,6 +1,7 @@
 // `npm run bench` (cost): what one event costs, received by the ack path, stored,
-// delivered once to one webhook (a local downstream answering 200) and purged at the
-// retention, through the real code in the local runtime (bench/volume/worker.ts), and
+// delivered once to one webhook (a local downstream answering 200), counted in its
+// hour's totals (the maintenance run's folding, shared by an hour's events) and purged
+// at the retention, through the real code in the local runtime (bench/volume/worker.ts), and
 // its price per million events at the list prices in bench/prices.json. Measured: D1
 // rows read and written (each result's meta), the database's growth, queue messages
 // written, read and deleted, R2 operations, invocations and scheduler wake-ups. CPU

@@ -9,8 +9,10 @@
 //    pages, every /v1/events filter, /v1/deliveries filters, webhook and event detail):
 //    R timed calls after a warm-up, with the D1 rows each read;
 // 2. measures the ingest consumer's events/s on that database against an empty one,
-//    K rounds of M events each, alternating, and prints the median ratio (with
-//    --by-statement, D1's time per event for each statement on both sides).
+//    K rounds of M events each at the seeded account's locations, alternating, with the
+//    counters as the maintenance run keeps them, and prints the median ratio (with
+//    --by-statement, D1's time per event for each statement on both sides, and the rows
+//    each writes).
 // Times are this machine's, printed here and asserted nowhere.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";

@@ -1,10 +1,13 @@
 // The benches' Worker: Edgehook itself, with D1 metered (every answer carries the rows
 // its D1 statements read and wrote), and measuring routes that drive the real code
 // in-process with counting queues, schedulers and R2:
-// - /__bench/ingest: events/s of the ingest consumer on this database;
-// - /__bench/cycle/{start,ack,ingest,deliver,purge}: what events cost, one phase a
+// - /__bench/ingest: events/s of the ingest consumer on this database, at given places;
+// - /__bench/places: the seeded account's locations; /__bench/steady-counts: the event
+//   counters brought to what the maintenance run keeps in an account's stride;
+// - /__bench/cycle/{start,ack,ingest,deliver,fold,purge}: what events cost, one phase a
 //   request (so the caller can read the runtime's CPU time around each): received by
-//   the ack path, stored, delivered once to one webhook, purged at the retention.
+//   the ack path, stored, delivered once to one webhook, their hour folded into the
+//   counters' totals and taken out, purged at the retention.
 import { random, seedBody, seedWebhooks } from "../../scripts/seed/volume";
 import { DEFAULT_MAX_CONCURRENCY } from "../../src/domain/flow";
 import { DEFAULT_AUTO_DISABLE_MINUTES, DEFAULT_FAILING_AFTER } from "../../src/domain/health";
@@ -17,9 +20,9 @@ import { IDLE_STATUS, WebhookFlow } from "../../src/pipeline/flow";
 import { consumeIngest } from "../../src/pipeline/ingest";
 import { podium } from "../../src/schemes/podium";
 import { EVENT_COLUMNS, foldEventCounts } from "../../src/store/counters";
-import { learnLocations } from "../../src/store/locations";
-import { learnNamesStatement } from "../../src/store/names";
 import { RETENTION_START, retentionStep } from "../../src/store/events";
+import { learnLocations, type LocationOwner as Place } from "../../src/store/locations";
+import { learnNamesStatement } from "../../src/store/names";
 import { insertWebhook } from "../../src/store/webhooks";
 import { meteredD1, type D1Usage } from "../d1-meter";
 
@@ -109,11 +112,6 @@ async function consume<T>(queue: string, bodies: T[], size: number, consumer: (b
 
 let made = 0;
 
-/** A location and its organization, as events name them. */
-interface Place {
-  locationUid: string;
-  organizationUid: string;
-}
 
 /** Podium events as the ack path queues them, with the seed's bodies (about 1.5 KB). */
 async function ingestMessages(n: number, places: Place[], now: number): Promise<IngestMessage[]> {
@@ -150,6 +148,8 @@ async function steadyCounts(db: D1Database): Promise<void> {
   const marks = await db.prepare("SELECT after FROM event_count_marks").first<{ after: number }>();
   // (After a cost cycle's folding phase in this hour the hours are out already: nothing to do.)
   if (!marks || marks.after >= hour - 1) return;
+  // The closed hours an earlier run of the benches left out, folded as the maintenance run would.
+  await foldEventCounts(db, hour, -1);
   const sums = EVENT_COLUMNS.map((c) => `-SUM(${c}) AS ${c}`).join(", ");
   await db.batch([
     db
@@ -218,7 +218,7 @@ async function cyclePhase(phase: string, request: Request, env: Env, ctx: Execut
     // An account in its stride: its locations known (events name them every hour), its counters
     // folded as the maintenance run keeps them.
     const names = CYCLE_PLACES.flatMap((p) => [p.locationUid, p.organizationUid]).concat(["podium", "message.received"]);
-    await env.DB.batch([learnNamesStatement(env.DB, names)!, learnLocations(env.DB, CYCLE_PLACES, now)!]);
+    await env.DB.batch([learnNamesStatement(env.DB, names), learnLocations(env.DB, CYCLE_PLACES, now)].filter((q) => q !== null));
     await steadyCounts(env.DB);
     await insertWebhook(env.DB, {
       uid: crypto.randomUUID(), url: downstream, eventTypes: ["*"], organizationUid: null, locationUid: null, sourceIds: null,
@@ -260,7 +260,8 @@ async function cyclePhase(phase: string, request: Request, env: Env, ctx: Execut
   }
   if (phase === "fold") {
     // The hour closes, and later reaches the retention: the maintenance run folds it into the
-    // totals, then takes it out (a row per scope each time, whatever the events in the hour).
+    // totals, then takes it out (a total row per scope each time, whatever the events in the
+    // hour; here the totals are new, so each is made and deleted too: an upper bound).
     const next = Math.floor(Date.now() / HOUR_MS) + 1;
     await foldEventCounts(meter.db, next, next);
     return Response.json(result({ invocations: 0 }));
@@ -289,7 +290,10 @@ export default {
 
     if (url.pathname === "/__bench/ingest") {
       // The ingest consumer's rate on this database: batches of `batch`, each event at one of `places`, drawn at random.
-      const { n, batch, places } = await request.json<{ n: number; batch: number; places: Place[] }>();
+      const { n, batch, places } = await request.json<{ n: number; batch: number; places: unknown }>();
+      const isPlace = (p: unknown): p is Place =>
+        typeof p === "object" && p !== null && "locationUid" in p && typeof p.locationUid === "string" && "organizationUid" in p && typeof p.organizationUid === "string";
+      if (!Array.isArray(places) || places.length === 0 || !places.every(isPlace)) return new Response("places: [{ locationUid, organizationUid }]", { status: 400 });
       const schedulers = countingSchedulers();
       const benchEnv = { ...env, DB: meter.db, SCHEDULERS: schedulers } as unknown as Env;
       const msgs = await ingestMessages(n, places, Date.now());
@@ -298,9 +302,11 @@ export default {
       return Response.json({ events: n, ms: Date.now() - started, d1: meter.usage, schedulerWakes: schedulers.wakes });
     }
     if (url.pathname === "/__bench/places") {
-      // Where this database's events happen: the locations it knows, with their organizations.
+      // Where the seeded account's events happen: the seed's locations (UUIDs), with their
+      // organizations, not those the benches' own events named (loc-…).
       const { results } = await env.DB.prepare(
-        "SELECT location_uid AS locationUid, organization_uid AS organizationUid FROM locations WHERE organization_uid IS NOT NULL ORDER BY location_uid LIMIT 1000",
+        `SELECT location_uid AS locationUid, organization_uid AS organizationUid FROM locations
+         WHERE organization_uid IS NOT NULL AND location_uid NOT LIKE 'loc-%' ORDER BY location_uid LIMIT 1000`,
       ).all<Place>();
       return Response.json(results);
     }
