@@ -19,7 +19,7 @@ import worker from "../../src/index";
 import { IDLE_STATUS, WebhookFlow } from "../../src/pipeline/flow";
 import { consumeIngest } from "../../src/pipeline/ingest";
 import { podium } from "../../src/schemes/podium";
-import { EVENT_COLUMNS, foldEventCounts } from "../../src/store/counters";
+import { foldEventCounts } from "../../src/store/counters";
 import { RETENTION_START, retentionStep } from "../../src/store/events";
 import { learnLocations, type LocationOwner as Place } from "../../src/store/locations";
 import { learnNamesStatement } from "../../src/store/names";
@@ -145,22 +145,11 @@ async function ingestMessages(n: number, places: Place[], now: number): Promise<
  */
 async function steadyCounts(db: D1Database): Promise<void> {
   const hour = Math.floor(Date.now() / HOUR_MS);
-  const marks = await db.prepare("SELECT after FROM event_count_marks").first<{ after: number }>();
-  // (After a cost cycle's folding phase in this hour the hours are out already: nothing to do.)
-  if (!marks || marks.after >= hour - 1) return;
-  // The closed hours an earlier run of the benches left out, folded as the maintenance run would.
+  // The closed hours an earlier run of the benches left out, folded as the maintenance run would;
+  // then the marks brought to the clock of two hours ago, whose hour after is the last one in the
+  // totals (the maintenance run's own step, never below what was taken out).
   await foldEventCounts(db, hour, -1);
-  const sums = EVENT_COLUMNS.map((c) => `-SUM(${c}) AS ${c}`).join(", ");
-  await db.batch([
-    db
-      .prepare(
-        `INSERT INTO event_counts (scope, hour, owner, ${EVENT_COLUMNS.join(", ")})
-         SELECT scope, -1, owner, ${sums} FROM event_counts WHERE hour >= ?1 AND hour <= (SELECT through FROM event_count_marks) GROUP BY scope, owner
-         ON CONFLICT (scope, hour, owner) DO UPDATE SET ${EVENT_COLUMNS.map((c) => `${c} = ${c} + excluded.${c}`).join(", ")}`,
-      )
-      .bind(hour),
-    db.prepare("UPDATE event_count_marks SET through = ?1 - 1 WHERE through >= ?1").bind(hour),
-  ]);
+  await foldEventCounts(db, hour - 2, -1);
 }
 
 /** The account the cost cycle's events come from, as the seed's: 1,000 locations in 100 organizations. */
