@@ -12,7 +12,6 @@ const wranglerJs = join(root, "node_modules/wrangler/bin/wrangler.js");
 
 export interface Stack {
   url: string;
-  port: number;
   vars: Record<string, string>;
   /** The process group of `wrangler dev` and its runtime (the bench reads their CPU from /proc). */
   processGroup: number;
@@ -59,26 +58,29 @@ export async function startStack(extraVars: Record<string, string> = {}, opts: {
     if (migrate.status !== 0) throw new Error(`migrations failed: ${migrate.stderr}${migrate.stdout}`);
   }
 
-  const port = await freePort();
+  // Port 0: wrangler binds its own ports and prints the one it serves on. A port picked here
+  // and passed in could be taken, before wrangler binds it, by another stack's runtime (its
+  // loopback server answers 403 "Forbidden" to anything), and then the requests went there.
   let output = "";
   const child: ChildProcess = spawn(
     process.execPath,
-    [wranglerJs, "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", dir, "--env-file", envFile,
-      "--inspector-port", String(await freePort()), "--show-interactive-dev-session=false",
+    [wranglerJs, "dev", "--ip", "127.0.0.1", "--port", "0", "--persist-to", dir, "--env-file", envFile,
+      "--inspector-port", "0", "--show-interactive-dev-session=false",
       ...(opts.config ? ["--config", opts.config] : [])],
     { cwd: root, env, detached: true, stdio: ["ignore", "pipe", "pipe"] },
   );
   child.stdout?.on("data", (d) => (output += d));
   child.stderr?.on("data", (d) => (output += d));
 
-  const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 90_000;
+  let url = "";
   for (;;) {
     if (child.exitCode !== null) throw new Error(`wrangler dev exited:\n${output}`);
+    url ||= /Ready on (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1] ?? "";
     try {
-      const res = await fetch(`${url}/healthz`);
-      await res.body?.cancel();
-      if (res.status < 500) break;
+      const res = url ? await fetch(`${url}/healthz`) : undefined;
+      await res?.body?.cancel();
+      if (res && res.status < 500) break;
     } catch {
       // not listening yet
     }
@@ -88,7 +90,6 @@ export async function startStack(extraVars: Record<string, string> = {}, opts: {
 
   return {
     url,
-    port,
     vars,
     processGroup: child.pid!,
     async api(method, path, body) {
