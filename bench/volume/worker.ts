@@ -12,15 +12,16 @@ import { random, seedBody, seedWebhooks } from "../../scripts/seed/volume";
 import { DEFAULT_MAX_CONCURRENCY } from "../../src/domain/flow";
 import { DEFAULT_AUTO_DISABLE_MINUTES, DEFAULT_FAILING_AFTER } from "../../src/domain/health";
 import { eventIdFor } from "../../src/domain/ids";
-import { HOUR_MS } from "../../src/domain/time";
+import { settings } from "../../src/domain/settings";
+import { DAY_MS, HOUR_MS } from "../../src/domain/time";
 import type { IngestMessage } from "../../src/domain/types";
 import type { Env } from "../../src/env";
 import worker from "../../src/index";
+import { retention, RETENTION_GRID_MS } from "../../src/maintenance/cron";
 import { IDLE_STATUS, WebhookFlow } from "../../src/pipeline/flow";
 import { consumeIngest } from "../../src/pipeline/ingest";
 import { podium } from "../../src/schemes/podium";
 import { foldEventCounts } from "../../src/store/counters";
-import { RETENTION_START, retentionStep } from "../../src/store/events";
 import { learnLocations, type LocationOwner as Place } from "../../src/store/locations";
 import { learnNamesStatement } from "../../src/store/names";
 import { insertWebhook } from "../../src/store/webhooks";
@@ -256,15 +257,10 @@ async function cyclePhase(phase: string, request: Request, env: Env, ctx: Execut
     return Response.json(result({ invocations: 0 }));
   }
   if (phase === "purge") {
-    // Time passes: the retention purges these events (and their deliveries, attempts, bodies and counts).
-    let from = RETENTION_START;
-    let purged = 0;
-    for (;;) {
-      const step = await retentionStep(meter.db, { cutoff: Date.now() + 1, graceCutoff: Date.now() + 60_000, from, limit: 500, now: Date.now() });
-      purged += step.purged;
-      if (!step.next) break;
-      from = step.next;
-    }
+    // Time passes: the maintenance run's retention purges these events (and their deliveries,
+    // attempts, bodies and counts), in its own chunks.
+    const days = settings(env).retentionDays;
+    const { purged } = await retention(benchEnv, Date.now() + days * DAY_MS + RETENTION_GRID_MS, days);
     const left = await env.DB.prepare("SELECT COUNT(*) AS n FROM events").first<number>("n");
     cycle = null;
     return Response.json(result({ invocations: 0, purged, left }));

@@ -1,5 +1,5 @@
 import { settings } from "../domain/settings";
-import { DAY_MS, HOUR_MS } from "../domain/time";
+import { DAY_MS, HOUR_MS, MINUTE_MS } from "../domain/time";
 import { isIngestMessage } from "../domain/types";
 import type { Env } from "../env";
 import { alertDisabled, closeQuietAlerts } from "../pipeline/alerts";
@@ -17,9 +17,17 @@ import { purgeExpiredSessions } from "../store/sessions";
 
 /** How long a delivery expired at retention stays visible, with its event, before the purge takes them. */
 export const EXPIRED_GRACE_MS = DAY_MS;
+/**
+ * The retention's cutoff moves on this grid, so at 1,000,000 events a day a run
+ * purges ~7,000 events every ten minutes instead of ~700 every minute: a chunk
+ * pays one write per hour counter row its events are in (their locations,
+ * organizations and everyone's), and a bigger chunk shares those rows among more
+ * events. Events go at most this much later than RETENTION_DAYS.
+ */
+export const RETENTION_GRID_MS = 10 * MINUTE_MS;
 /** Bounds per run, so one run stays well inside the cron's limits. */
-const RETENTION_CHUNK = 500;
-const RETENTION_CHUNKS = 20;
+const RETENTION_CHUNK = 5_000;
+const RETENTION_CHUNKS = 4;
 const UNPARK_LIMIT = 50;
 
 export interface MaintenanceReport {
@@ -75,12 +83,13 @@ async function drainParked(env: Env, now: number): Promise<number> {
 }
 
 /** Expires what is owed past the retention and purges what is settled, in bounded chunks. */
-async function retention(env: Env, now: number, retentionDays: number): Promise<{ expired: number; purged: number }> {
+export async function retention(env: Env, now: number, retentionDays: number): Promise<{ expired: number; purged: number }> {
   const total = { expired: 0, purged: 0 };
+  const cutoff = Math.floor((now - retentionDays * DAY_MS) / RETENTION_GRID_MS) * RETENTION_GRID_MS;
   let from = RETENTION_START;
   for (let i = 0; i < RETENTION_CHUNKS; i++) {
     const step = await retentionStep(env.DB, {
-      cutoff: now - retentionDays * DAY_MS,
+      cutoff,
       graceCutoff: now - EXPIRED_GRACE_MS,
       from,
       limit: RETENTION_CHUNK,

@@ -3,7 +3,8 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
 import type { Env } from "../../src/env";
-import { runMaintenance } from "../../src/maintenance/cron";
+import { DAY_MS } from "../../src/domain/time";
+import { RETENTION_GRID_MS, runMaintenance } from "../../src/maintenance/cron";
 import { REDRIVE_GRACE_MS } from "../../src/pipeline/commands";
 import { meteredD1 } from "../../bench/d1-meter";
 import { expireHeld } from "../../src/store/deliveries";
@@ -112,6 +113,22 @@ describe("maintenance", () => {
     expect(await statusOf(id)).toEqual([]);
     expect(await attemptCount(id)).toBe(0);
     expect((await p.api("GET", `/v1/events/${fresh}`)).status).toBe(200);
+  });
+
+  it("purges on a ten-minute grid: an event past RETENTION_DAYS waits for the grid line after it", async () => {
+    const { p, event } = await scoped("ok");
+    const [before, after] = [await p.ingest(event(1)), await p.ingest(event(2))];
+    await p.deliver();
+    const now = Date.now();
+    const line = Math.floor((now - 10 * DAY_MS) / RETENTION_GRID_MS) * RETENTION_GRID_MS;
+    await setEvent(before, "received_at = ?1", line - 1);
+    await setEvent(after, "received_at = ?1", line);
+    expect((await runMaintenance(p.env, now)).purged).toBe(1);
+    expect((await p.api("GET", `/v1/events/${before}`)).status).toBe(404);
+    expect((await p.api("GET", `/v1/events/${after}`)).status).toBe(200);
+    // The next grid line passes it.
+    expect((await runMaintenance(p.env, now + RETENTION_GRID_MS)).purged).toBe(1);
+    expect((await p.api("GET", `/v1/events/${after}`)).status).toBe(404);
   });
 
   it("wakes the scheduler of a webhook whose pending delivery lost its wake-up", async () => {
