@@ -6,6 +6,7 @@ import { contentsOf } from "./contents";
 import { attemptCountsStatement, deliveryColumn, deliveryCountsStatement, OBJECT_GROUPS } from "./counters";
 import { closeDeadLettersStatement, recordDeadLetterStatement, type NewDeadLetter } from "./dead-letters";
 import { attemptsHealthStatement } from "./health";
+import { attemptJsonSql, attemptRecordedSql, attemptsOfSql, withAttemptSql } from "./attempts";
 import { apiIdSql, idKeyParamSql, idKeySql, learnNamesStatement, nameIdSql, nameIds } from "./names";
 import { boundedScan, type Driver } from "./scan";
 import { from, owed, status, statusCode, statusOfCode, to } from "./transitions";
@@ -177,8 +178,13 @@ export async function recordAttempts<T = unknown>(
     }),
   );
   const joined = `FROM json_each(?1) j JOIN deliveries d ON d.id = ${dlvKey("j.value->>0")}`;
-  const newAttempts = `${joined} WHERE NOT EXISTS (SELECT 1 FROM attempts a WHERE a.delivery = d.seq AND a.number = j.value->>1)`;
+  // An attempt is new unless a retried transaction recorded it already; its delivery's
+  // state follows only if nothing else was recorded meanwhile.
+  const fresh = (d: string) => `NOT ${attemptRecordedSql(d, "j.value->>1")}`;
+  const newAttempts = `${joined} WHERE ${fresh("d")}`;
   const applies = (d: string) => `${d}.attempt_count = (j.value->>1) - 1 AND ${from("attempt", `${d}.status`)}`;
+  const ifApplies = (value: string, column: string) => `CASE WHEN ${applies("deliveries")} THEN ${value} ELSE ${column} END`;
+  const entry = attemptJsonSql(["j.value->>1", "j.value->>2", "j.value->>3", "j.value->>4", "j.value->>5", "j.value->>6"]);
   const results = await db.batch<T>([
     ...unique.flatMap((o) => (o.deadLetter ? [recordDeadLetterStatement(db, o.deadLetter)] : [])),
     attemptCountsStatement(db, `SELECT d.webhook, d.object, j.value->>2 AS started_at, j.value->>5 IS NULL AS ok ${newAttempts}`, [rows], 1),
@@ -189,19 +195,13 @@ export async function recordAttempts<T = unknown>(
          (j.value->>7) = ${status("succeeded")} AS ok ${newAttempts}`,
       [rows],
     ),
-    db
-      .prepare(
-        `INSERT INTO attempts (delivery, number, started_at, duration_ms, status_code, error, response_snippet)
-         SELECT d.seq, j.value->>1, j.value->>2, j.value->>3, j.value->>4, j.value->>5, j.value->>6 ${joined} WHERE true
-         ON CONFLICT DO NOTHING`,
-      )
-      .bind(rows),
     deliveryCountsStatement(db, `SELECT d.webhook, d.object, d.status AS old_status, j.value->>7 AS new_status ${joined} WHERE ${applies("d")}`, [rows]),
     db
       .prepare(
-        `UPDATE deliveries SET status = j.value->>7, attempt_count = j.value->>1, next_attempt_at = j.value->>8,
-           updated_at = (j.value->>2) + (j.value->>3)
-         FROM json_each(?1) j WHERE deliveries.id = ${dlvKey("j.value->>0")} AND ${applies("deliveries")}`,
+        `UPDATE deliveries SET attempts = CASE WHEN ${fresh("deliveries")} THEN ${withAttemptSql("deliveries", entry)} ELSE attempts END,
+           status = ${ifApplies("j.value->>7", "status")}, attempt_count = ${ifApplies("j.value->>1", "attempt_count")},
+           next_attempt_at = ${ifApplies("j.value->>8", "next_attempt_at")}, updated_at = ${ifApplies("(j.value->>2) + (j.value->>3)", "updated_at")}
+         FROM json_each(?1) j WHERE deliveries.id = ${dlvKey("j.value->>0")} AND (${fresh("deliveries")} OR ${applies("deliveries")})`,
       )
       .bind(rows),
     ...(then ? [then] : []),
@@ -342,8 +342,8 @@ export async function deliveriesOfEvent(
     db.prepare(`${DELIVERY_SELECT} WHERE ${ofEvent} ORDER BY d.seq`).bind(eventId, ...g.binds),
     db
       .prepare(
-        `SELECT ${apiIdSql("dlv_", "d.id")} AS delivery_id, a.number, a.started_at, a.duration_ms, a.status_code, a.error, a.response_snippet
-         FROM deliveries d JOIN attempts a ON a.delivery = d.seq WHERE ${ofEvent} ORDER BY d.seq, a.number`,
+        `SELECT * FROM (${attemptsOfSql(`SELECT d.seq, d.attempts, ${apiIdSql("dlv_", "d.id")} AS delivery_id FROM deliveries d WHERE ${ofEvent}`, ["seq", "delivery_id"])})
+         ORDER BY seq, number`,
       )
       .bind(eventId, ...g.binds),
   ]);

@@ -2,6 +2,7 @@ import type { Access } from "../domain/access";
 import type { DeliveryStatus, NewDelivery } from "../domain/delivery";
 import type { IngestMessage, StoredEvent } from "../domain/types";
 import { accessNames, eventAccessIds } from "./access";
+import { attemptsOfSql } from "./attempts";
 import { groupsOf } from "./content";
 import { contentsOf, contentsReader, dropGroupsStatement, groupOfSql, groupStatement } from "./contents";
 import { ALERT_SOURCE } from "../domain/alerts";
@@ -141,7 +142,8 @@ export async function retentionStep(
   const purged = `event IN (${PURGEABLE})`;
 
   // The purge checks again inside the transaction: a delivery made meanwhile (a replay) keeps its event.
-  const purgedAttempts = `SELECT d.webhook, d.object, a.started_at, a.error IS NULL AS ok FROM attempts a JOIN deliveries d ON d.seq = a.delivery WHERE d.${purged}`;
+  const purgedAttempts = `SELECT webhook, object, started_at, error IS NULL AS ok
+    FROM (${attemptsOfSql(`SELECT seq, attempts, webhook, object FROM deliveries WHERE ${purged}`, ["webhook", "object"])})`;
   const purgedEvents = `SELECT organization AS org, location AS loc, received_at, object, ${IS_ALERT} AS alert FROM events WHERE seq IN (${PURGEABLE})`;
   const purgeBinds = [candidates, opts.graceCutoff];
   const expire = db

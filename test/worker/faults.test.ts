@@ -20,8 +20,8 @@ const statuses = async (eventId: string) =>
 
 describe("fault injection in the delivery scheduler", () => {
   for (const [name, pattern] of [
-    ["the attempt record", /INSERT INTO attempts/],
-    ["the status update", /UPDATE deliveries SET status/],
+    ["the attempt record", /UPDATE deliveries SET attempts/],
+    ["the attempt counts", /INSERT INTO attempt_counts/],
   ] as const) {
     it(`records again when D1 fails at ${name}, and the delivery ends succeeded`, async () => {
       let broken = true;

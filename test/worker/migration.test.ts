@@ -3,9 +3,9 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { eventIdFor } from "../../src/domain/ids";
 import { HOUR_MS } from "../../src/domain/time";
-import { EVENT_COLUMNS, foldEventCounts } from "../../src/store/counters";
-import { duePending, owedInOrder } from "../../src/store/deliveries";
-import { storeEvents, type EventRow } from "../../src/store/events";
+import { attemptCountsStatement, EVENT_COLUMNS, foldEventCounts } from "../../src/store/counters";
+import { duePending, owedInOrder, recordAttempts } from "../../src/store/deliveries";
+import { retentionStep, storeEvents, type EventRow } from "../../src/store/events";
 import { ADMIN, call } from "./helpers";
 import { kept, recounted } from "./recount";
 
@@ -140,5 +140,39 @@ describe("migration 0022 (event count marks)", () => {
     await foldEventCounts(db, hour, hour - 240);
     expect(await marks()).toEqual({ after: -1, through: hour + 1 });
     expect(await kept(db)).toEqual(await recounted(db));
+  });
+});
+
+describe("migration 0023 (attempts in deliveries)", () => {
+  it("reads the attempts recorded before it from their table with the new ones, and the retention purges both with their counts", async () => {
+    const db = env.MIGRATION_DB;
+    await applyD1Migrations(db, env.TEST_MIGRATIONS);
+    // dlv_legacy (the 0014 test's): pending, not attempted. Its first attempt as a release before
+    // 0023 recorded it, a row of its own with its counts; its second as this release does.
+    const legacy = "(SELECT seq FROM deliveries WHERE id = 'dlv_legacy')";
+    const t = Date.now() - 60_000;
+    await db.batch([
+      attemptCountsStatement(db, `SELECT webhook, object, ?1 AS started_at, 0 AS ok FROM deliveries WHERE id = 'dlv_legacy'`, [t], 1),
+      db.prepare(`INSERT INTO attempts (delivery, number, started_at, duration_ms, status_code, error, response_snippet)
+                  VALUES (${legacy}, 1, ?1, 7, 503, 'HTTP 503', 'busy')`).bind(t),
+      db.prepare("UPDATE deliveries SET attempt_count = 1 WHERE id = 'dlv_legacy'"),
+    ]);
+    const second = { deliveryId: "dlv_legacy", number: 2, startedAt: t + 30_000, durationMs: 9, statusCode: 200, error: null, responseSnippet: "ok" };
+    await recordAttempts(db, "wh-1", [{ attempt: second, status: "succeeded", nextAttemptAt: null, deadLetter: null }]);
+    expect(await db.prepare(`SELECT COUNT(*) AS n FROM attempts WHERE delivery = ${legacy}`).first("n")).toBe(1);
+
+    const event = (await api("/v1/events/evt_legacy-id")).json;
+    expect(event.deliveries[0]).toMatchObject({ id: "dlv_legacy", status: "succeeded", attemptCount: 2 });
+    expect(event.deliveries[0].attempts.map((a: { number: number; statusCode: number; responseSnippet: string }) => [a.number, a.statusCode, a.responseSnippet]))
+      .toEqual([[1, 503, "busy"], [2, 200, "ok"]]);
+    expect(await kept(db)).toEqual(await recounted(db));
+
+    // The retention takes the event, its delivery and both attempts, and their counts.
+    const after = { receivedAt: -1, seq: 0 };
+    await retentionStep(db, { cutoff: Date.now(), graceCutoff: Date.now(), from: after, limit: 100, now: Date.now() });
+    expect((await api("/v1/events/evt_legacy-id")).status).toBe(404);
+    expect(await db.prepare("SELECT COUNT(*) AS n FROM attempts").first("n")).toBe(0);
+    expect(await kept(db)).toEqual(await recounted(db));
+    expect(await db.prepare("SELECT COUNT(*) AS n FROM attempt_counts").first("n")).toBe(0);
   });
 });

@@ -1,9 +1,13 @@
 // Every counter recounted from the rows it counts, for the tests to compare with
 // what the store kept (store/counters.ts): each as a map "key → count", zeros left out.
 import { HOUR_MS } from "../../src/domain/time";
+import { attemptsOfSql } from "../../src/store/attempts";
 import { ATTEMPT_COLUMNS, ATTEMPT_OK_COLUMNS, DELIVERY_COLUMNS, EVENT_COLUMNS, OBJECT_GROUPS, TENTH_MS, TENTHS } from "../../src/store/counters";
 
 type Counts = Record<string, number>;
+
+/** Every attempt stored, in its delivery's row or (recorded before migration 0023) the attempts table. */
+const EVERY_ATTEMPT = attemptsOfSql("SELECT seq, attempts, webhook, object FROM deliveries", ["webhook", "object"]);
 
 function unpivot(rows: Record<string, unknown>[], keys: string[], columns: string[]): Counts {
   const out: Counts = {};
@@ -72,12 +76,12 @@ export async function recounted(db: D1Database) {
     ),
     db.prepare(`SELECT webhook || '/s' || (status * ${OBJECT_GROUPS} + object) AS k, COUNT(*) AS n FROM deliveries GROUP BY webhook, status, object`),
     db.prepare(
-      `SELECT (a.started_at / ${HOUR_MS}) || '/' || d.webhook || '/a' || (d.object * ${TENTHS} + ${cell("a.started_at")}) AS k, COUNT(*) AS n
-       FROM attempts a JOIN deliveries d ON d.seq = a.delivery GROUP BY 1`,
+      `SELECT (a.started_at / ${HOUR_MS}) || '/' || a.webhook || '/a' || (a.object * ${TENTHS} + ${cell("a.started_at")}) AS k, COUNT(*) AS n
+       FROM (${EVERY_ATTEMPT}) a GROUP BY 1`,
     ),
     db.prepare(
-      `SELECT (a.started_at / ${HOUR_MS}) || '/' || d.webhook || '/ok' || (d.object * ${TENTHS} + ${cell("a.started_at")}) AS k, SUM(a.error IS NULL) AS n
-       FROM attempts a JOIN deliveries d ON d.seq = a.delivery GROUP BY 1`,
+      `SELECT (a.started_at / ${HOUR_MS}) || '/' || a.webhook || '/ok' || (a.object * ${TENTHS} + ${cell("a.started_at")}) AS k, SUM(a.error IS NULL) AS n
+       FROM (${EVERY_ATTEMPT}) a GROUP BY 1`,
     ),
     db.prepare("SELECT 'open' AS k, COUNT(*) AS n FROM dead_letters WHERE replayed_at IS NULL"),
   ]);

@@ -2,6 +2,7 @@
 // the schema keeps ids as bytes, names as integers and statuses as codes.
 import { env } from "cloudflare:workers";
 import { DELIVERY_STATUSES, type DeliveryStatus } from "../../src/domain/delivery";
+import { attemptsOfSql } from "../../src/store/attempts";
 import { apiIdSql, idKeyParamSql, idKeySql } from "../../src/store/names";
 
 const statusName = `CASE d.status ${DELIVERY_STATUSES.map((s, i) => `WHEN ${i} THEN '${s}'`).join(" ")} END`;
@@ -40,8 +41,8 @@ export async function webhookDeliveryRows(webhookUid: string, order: "made" | "o
 /** When each attempt of a webhook's deliveries started, in the order it is owed them. */
 export async function webhookAttemptStarts(webhookUid: string): Promise<number[]> {
   const { results } = await env.DB.prepare(
-    `SELECT a.started_at FROM deliveries d JOIN attempts a ON a.delivery = d.seq WHERE d.webhook = ${webhookIdSql("?")}
-     ORDER BY d.event_received_at, d.seq, a.number`,
+    `SELECT started_at FROM (${attemptsOfSql(`SELECT seq, attempts, event_received_at FROM deliveries WHERE webhook = ${webhookIdSql("?")}`, ["seq", "event_received_at"])})
+     ORDER BY event_received_at, seq, number`,
   )
     .bind(webhookUid)
     .all<{ started_at: number }>();
@@ -75,7 +76,7 @@ export async function setEvent(eventId: string, set: string, ...binds: unknown[]
 }
 
 export async function attemptCount(eventId: string): Promise<number> {
-  const row = await env.DB.prepare(`SELECT COUNT(*) AS n FROM attempts a JOIN deliveries d ON d.seq = a.delivery WHERE d.event = ${eventSeqSql()}`)
+  const row = await env.DB.prepare(`SELECT COUNT(*) AS n FROM (${attemptsOfSql(`SELECT seq, attempts FROM deliveries WHERE event = ${eventSeqSql()}`, ["seq"])})`)
     .bind(eventId)
     .first<{ n: number }>();
   return row?.n ?? 0;
