@@ -6,7 +6,9 @@ import { HOUR_MS } from "../../src/domain/time";
 import { attemptCountsStatement, EVENT_COLUMNS, foldEventCounts } from "../../src/store/counters";
 import { duePending, owedInOrder, recordAttempts } from "../../src/store/deliveries";
 import { retentionStep, storeEvents, type EventRow } from "../../src/store/events";
+import toTable from "../../scripts/attempts-to-table.sql?raw";
 import { ADMIN, call } from "./helpers";
+import { pipeline } from "./pipeline";
 import { kept, recounted } from "./recount";
 
 const VOLUME = "0014_volume.sql";
@@ -174,5 +176,31 @@ describe("migration 0023 (attempts in deliveries)", () => {
     expect(await db.prepare("SELECT COUNT(*) AS n FROM attempts").first("n")).toBe(0);
     expect(await kept(db)).toEqual(await recounted(db));
     expect(await db.prepare("SELECT COUNT(*) AS n FROM attempt_counts").first("n")).toBe(0);
+  });
+
+  it("puts every attempt back in its table for a release before it (scripts/attempts-to-table.sql), run twice", async () => {
+    // A backoff of 0 s: the failed attempt's retry is due at once.
+    const p = pipeline({ DB: env.MIGRATION_DB, RETRY_BASE_SECONDS: "0" });
+    const { event } = await p.webhookOn("flaky?fails=1");
+    const id = await p.ingest(event());
+    await p.deliver();
+    const before = (await api(`/v1/events/${id}`)).json.deliveries[0].attempts;
+    expect(before.map((a: { number: number }) => a.number)).toEqual([1, 2]);
+    const statements = toTable.split(/;\s*\n/).filter((q) => /^(INSERT|UPDATE)/m.test(q));
+    expect(statements).toHaveLength(2);
+    for (let run = 0; run < 2; run++) {
+      await env.MIGRATION_DB.batch(statements.map((q) => env.MIGRATION_DB.prepare(q)));
+      // As a release before 0023 reads them: from the table alone, the same attempts.
+      const { results } = await env.MIGRATION_DB.prepare(
+        `SELECT a.number, a.started_at, a.duration_ms, a.status_code, a.error, a.response_snippet FROM attempts a
+         JOIN deliveries d ON d.seq = a.delivery JOIN events e ON e.seq = d.event WHERE e.id = unhex(substr(?, 5)) ORDER BY a.number`,
+      ).bind(id).all();
+      const asStored = (a: Record<string, unknown>) => [a.number, Date.parse(String(a.startedAt)), a.durationMs, a.statusCode, a.error, a.responseSnippet];
+      expect(results.map((r) => Object.values(r))).toEqual(before.map(asStored));
+      expect(await env.MIGRATION_DB.prepare("SELECT COUNT(*) AS n FROM deliveries WHERE attempts IS NOT NULL").first("n")).toBe(0);
+      // And this release reads them once each, with its counts still right.
+      expect((await api(`/v1/events/${id}`)).json.deliveries[0].attempts).toEqual(before);
+      expect(await kept(env.MIGRATION_DB)).toEqual(await recounted(env.MIGRATION_DB));
+    }
   });
 });
