@@ -63,9 +63,11 @@ export function insertDeliveriesStatements(db: D1Database, given: NewDelivery[])
       d.id, d.eventId, d.webhookUid, statusCode(d.status), d.status === "pending" ? d.createdAt : null, d.createdAt, d.eventReceivedAt, d.kind === "routed" ? 1 : 0,
     ]),
   );
+  // By its event's index, named: left to itself the planner may walk all the webhook's
+  // deliveries instead (it did once deliveries gained a column, migration 0023).
   const owed = `FROM json_each(?) j JOIN events e ON e.id = ${evtKey("j.value->>1")}
     WHERE (j.value->>7 = 0 OR (e.received_at = j.value->>6
-      AND NOT EXISTS (SELECT 1 FROM deliveries x WHERE x.event = e.seq AND x.webhook = ${nameIdSql("j.value->>2")})))`;
+      AND NOT EXISTS (SELECT 1 FROM deliveries x INDEXED BY deliveries_event WHERE x.event = e.seq AND x.webhook = ${nameIdSql("j.value->>2")})))`;
   return [
     learnNamesStatement(db, deliveries.map((d) => d.webhookUid))!,
     deliveryCountsStatement(

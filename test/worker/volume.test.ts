@@ -5,7 +5,7 @@ import { meteredD1 } from "../../bench/d1-meter";
 import { seedVolume } from "../../scripts/seed/volume";
 import type { Env } from "../../src/env";
 import worker from "../../src/index";
-import { ADMIN } from "./helpers";
+import { ADMIN, ingestMessage, podiumBody } from "./helpers";
 import { pipeline } from "./pipeline";
 import { kept, recounted } from "./recount";
 import { makeToken } from "./tokens";
@@ -117,5 +117,27 @@ describe("operator reads", () => {
     expect(before["events by type"]).toBeLessThanOrEqual(MAX_ROWS);
     // Without a filter a list walks one page (and reads the names to spell it out), not a scan's budget.
     expect(after.events).toBeLessThanOrEqual(8 * 50);
+  }, 120_000);
+});
+
+describe("storing", () => {
+  it("reads no more D1 rows per event stored with twice the events and deliveries already stored", async () => {
+    const p = pipeline({ DB: meter.db });
+    await seedVolume(env.DB, { events: 1500, batch: 100, seed: 12 });
+    const sample = (await read("/v1/events?limit=1")).json.data[0];
+    // Messages: the seed's webhook for them is owed each one, as it is owed a quarter of what is stored.
+    const ingest = async () => {
+      const place = { organizationUid: sample.organizationUid as string, locationUid: sample.locationUid as string };
+      meter.reset();
+      await p.runIngest(Array.from({ length: 20 }, () => ingestMessage({ ...place, body: podiumBody(place) })));
+      expect(meter.usage.rowsWritten).toBeGreaterThan(20 * 10); // stored, each with its delivery
+      return meter.usage.rowsRead / 20;
+    };
+    const before = await ingest();
+    await seedVolume(env.DB, { events: 3000, offset: 1500, count: 1500, batch: 100, seed: 12 });
+    const after = await ingest();
+    console.log("rows read per event stored, 1,500 then 3,000 events stored:", before, after);
+    expect(after).toBeLessThanOrEqual(before * 1.25 + 5);
+    expect(after).toBeLessThanOrEqual(100);
   }, 120_000);
 });
