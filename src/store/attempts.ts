@@ -19,7 +19,9 @@ export const attemptRecordedSql = (d: string, n: string) =>
 /**
  * The attempts of the deliveries a query selects (`deliveries`: a SELECT of delivery rows
  * with `seq`, `attempts` and the `columns` named), one row each: those columns, then
- * number, started_at, duration_ms, status_code, error and response_snippet.
+ * number, started_at, duration_ms, status_code, error and response_snippet. CROSS JOIN keeps
+ * the deliveries outside (SQLite does not reorder it): otherwise the planner may walk every
+ * stored attempt and look each up among them.
  */
 export function attemptsOfSql(deliveries: string, columns: string[]): string {
   const cols = columns.map((c) => `dd.${c}`).join(", ");
@@ -29,5 +31,5 @@ export function attemptsOfSql(deliveries: string, columns: string[]): string {
     FROM dd, json_each(dd.attempts) x
     UNION ALL
     SELECT ${cols}, a.number, a.started_at, a.duration_ms, a.status_code, a.error, a.response_snippet
-    FROM dd JOIN attempts a ON a.delivery = dd.seq`;
+    FROM dd CROSS JOIN attempts a ON a.delivery = dd.seq`;
 }
