@@ -62,6 +62,10 @@ export default defineConfig({
         test: { name: "docs", include: ["test/docs/**/*.test.ts"], environment: "node" },
       },
       {
+        // Query plans on the real schema under Node's SQLite, newer than the workers tests' runtime.
+        test: { name: "plans", include: ["test/plans/**/*.test.ts"], environment: "node" },
+      },
+      {
         // The CLI's own code in Node: its generated API types, setup against a fake wrangler.
         test: { name: "cli", include: ["test/cli/**/*.test.ts"], environment: "node", testTimeout: 60_000 },
       },
