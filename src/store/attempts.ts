@@ -4,12 +4,23 @@
 // where a row of its own cost a write to store and another to purge. Those recorded
 // before stay in the `attempts` table, read alongside, until the retention takes them.
 
-/** One attempt as it is kept, from SQL expressions for its fields. */
-export const attemptJsonSql = (fields: [number: string, startedAt: string, durationMs: string, statusCode: string, error: string, snippet: string]) =>
-  `json_array(${fields.join(", ")})`;
+/**
+ * Past this many characters of attempts in its row, a delivery's further attempts are kept
+ * without their response snippet (~70 bytes each): retried again and again, its row still
+ * stays far below D1's 2 MB, where a write would fail.
+ */
+export const ATTEMPTS_FULL_CHARS = 262_144;
 
-/** Delivery row `d`'s attempts with `entry` (attemptJsonSql) added last. */
-export const withAttemptSql = (d: string, entry: string) => `json_insert(COALESCE(${d}.attempts, '[]'), '$[#]', ${entry})`;
+type AttemptFields = [number: string, startedAt: string, durationMs: string, statusCode: string, error: string, snippet: string];
+
+/** Delivery row `d`'s attempts with one more added last, from SQL expressions for its fields. */
+export function withAttemptSql(d: string, fields: AttemptFields): string {
+  const [number, startedAt, durationMs, statusCode, error] = fields;
+  const entry = `CASE WHEN length(${d}.attempts) > ${ATTEMPTS_FULL_CHARS}
+      THEN json_array(${number}, ${startedAt}, ${durationMs}, ${statusCode}, ${error}, NULL)
+      ELSE json_array(${fields.join(", ")}) END`;
+  return `json_insert(COALESCE(${d}.attempts, '[]'), '$[#]', ${entry})`;
+}
 
 /** Whether delivery row `d` has attempt number `n` recorded, in either place. */
 export const attemptRecordedSql = (d: string, n: string) =>

@@ -6,7 +6,7 @@ import { contentsOf } from "./contents";
 import { attemptCountsStatement, deliveryColumn, deliveryCountsStatement, OBJECT_GROUPS } from "./counters";
 import { closeDeadLettersStatement, recordDeadLetterStatement, type NewDeadLetter } from "./dead-letters";
 import { attemptsHealthStatement } from "./health";
-import { attemptJsonSql, attemptRecordedSql, attemptsOfSql, withAttemptSql } from "./attempts";
+import { attemptRecordedSql, attemptsOfSql, withAttemptSql } from "./attempts";
 import { apiIdSql, idKeyParamSql, idKeySql, learnNamesStatement, nameIdSql, nameIds } from "./names";
 import { boundedScan, type Driver } from "./scan";
 import { from, owed, status, statusCode, statusOfCode, to } from "./transitions";
@@ -186,7 +186,7 @@ export async function recordAttempts<T = unknown>(
   const newAttempts = `${joined} WHERE ${fresh("d")}`;
   const applies = (d: string) => `${d}.attempt_count = (j.value->>1) - 1 AND ${from("attempt", `${d}.status`)}`;
   const ifApplies = (value: string, column: string) => `CASE WHEN ${applies("deliveries")} THEN ${value} ELSE ${column} END`;
-  const entry = attemptJsonSql(["j.value->>1", "j.value->>2", "j.value->>3", "j.value->>4", "j.value->>5", "j.value->>6"]);
+  const attempt = withAttemptSql("deliveries", ["j.value->>1", "j.value->>2", "j.value->>3", "j.value->>4", "j.value->>5", "j.value->>6"]);
   const results = await db.batch<T>([
     ...unique.flatMap((o) => (o.deadLetter ? [recordDeadLetterStatement(db, o.deadLetter)] : [])),
     attemptCountsStatement(db, `SELECT d.webhook, d.object, j.value->>2 AS started_at, j.value->>5 IS NULL AS ok ${newAttempts}`, [rows], 1),
@@ -200,7 +200,7 @@ export async function recordAttempts<T = unknown>(
     deliveryCountsStatement(db, `SELECT d.webhook, d.object, d.status AS old_status, j.value->>7 AS new_status ${joined} WHERE ${applies("d")}`, [rows]),
     db
       .prepare(
-        `UPDATE deliveries SET attempts = CASE WHEN ${fresh("deliveries")} THEN ${withAttemptSql("deliveries", entry)} ELSE attempts END,
+        `UPDATE deliveries SET attempts = CASE WHEN ${fresh("deliveries")} THEN ${attempt} ELSE attempts END,
            status = ${ifApplies("j.value->>7", "status")}, attempt_count = ${ifApplies("j.value->>1", "attempt_count")},
            next_attempt_at = ${ifApplies("j.value->>8", "next_attempt_at")}, updated_at = ${ifApplies("(j.value->>2) + (j.value->>3)", "updated_at")}
          FROM json_each(?1) j WHERE deliveries.id = ${dlvKey("j.value->>0")} AND (${fresh("deliveries")} OR ${applies("deliveries")})`,

@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { Webhook as StandardWebhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
 import { runMaintenance } from "../../src/maintenance/cron";
+import { ATTEMPTS_FULL_CHARS } from "../../src/store/attempts";
 import { REDRIVE_GRACE_MS } from "../../src/pipeline/commands";
 import { utf8 } from "../../src/domain/crypto";
 import type { IngestMessage } from "../../src/domain/types";
@@ -91,6 +92,22 @@ describe("delivery", () => {
     // Woken again early (new deliveries, a re-drive), the scheduler does not attempt it again.
     await p.deliver();
     expect((await deliveryOf(eventId)).attempt_count).toBe(d.attempt_count);
+  });
+
+  it("keeps a delivery's further attempts without their snippet once its row holds a lot of them", async () => {
+    const { p, event } = await setup("fail", {}, { RETRY_BASE_SECONDS: "600" });
+    const eventId = await p.ingest(event());
+    await p.deliver();
+    const d = await deliveryOf(eventId);
+    const attempts = async () => (await p.api("GET", `/v1/events/${eventId}`)).json.deliveries[0].attempts;
+    expect((await attempts())[0].responseSnippet).toEqual(expect.any(String));
+    // As if retried for a long time: the row's attempts past ATTEMPTS_FULL_CHARS.
+    const long = "x".repeat(ATTEMPTS_FULL_CHARS);
+    await setDelivery(d.id, "attempts = json_replace(attempts, '$[0][5]', ?1), next_attempt_at = ?2", long, Date.now() - 1);
+    await p.deliver();
+    const [first, second] = await attempts();
+    expect(first.responseSnippet).toBe(long);
+    expect(second).toMatchObject({ number: 2, statusCode: first.statusCode, error: first.error, responseSnippet: null });
   });
 
   it("counts a downstream slower than timeoutMs as a failed attempt", async () => {
