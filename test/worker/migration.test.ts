@@ -160,6 +160,11 @@ describe("migration 0023 (attempts in deliveries)", () => {
       db.prepare("UPDATE deliveries SET attempt_count = 1 WHERE id = 'dlv_legacy'"),
     ]);
     const second = { deliveryId: "dlv_legacy", number: 2, startedAt: t + 30_000, durationMs: 9, statusCode: 200, error: null, responseSnippet: "ok" };
+    // A transaction recording #1 again (retried across the deploy) adds nothing: the table has it.
+    const again = { ...second, number: 1, startedAt: t, statusCode: 503, error: "HTTP 503" };
+    await recordAttempts(db, "wh-1", [{ attempt: again, status: "pending", nextAttemptAt: t + 60_000, deadLetter: null }]);
+    expect(await db.prepare("SELECT attempts FROM deliveries WHERE id = 'dlv_legacy'").first("attempts")).toBeNull();
+    expect(await kept(db)).toEqual(await recounted(db));
     await recordAttempts(db, "wh-1", [{ attempt: second, status: "succeeded", nextAttemptAt: null, deadLetter: null }]);
     expect(await db.prepare(`SELECT COUNT(*) AS n FROM attempts WHERE delivery = ${legacy}`).first("n")).toBe(1);
 
