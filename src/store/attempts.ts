@@ -5,9 +5,9 @@
 // before stay in the `attempts` table, read alongside, until the retention takes them.
 
 /**
- * Past this many characters of attempts in its row, a delivery's further attempts are kept
- * without their response snippet (~70 bytes each): retried again and again, its row still
- * stays far below D1's 2 MB, where a write would fail.
+ * Past this many characters of attempts in its row (up to ~1 MB of UTF-8), a delivery's
+ * further attempts are kept without their response snippet (under ~1 KB each, most ~100
+ * bytes): retried again and again, its row stays below D1's 2 MB, where a write would fail.
  */
 export const ATTEMPTS_FULL_CHARS = 262_144;
 
