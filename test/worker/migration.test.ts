@@ -5,7 +5,7 @@ import { eventIdFor } from "../../src/domain/ids";
 import { HOUR_MS } from "../../src/domain/time";
 import { attemptCountsStatement, EVENT_COLUMNS, foldEventCounts } from "../../src/store/counters";
 import { duePending, owedInOrder, recordAttempts } from "../../src/store/deliveries";
-import { retentionStep, storeEvents, type EventRow } from "../../src/store/events";
+import { RETENTION_START, retentionStep, storeEvents, type EventRow } from "../../src/store/events";
 import toTable from "../../scripts/attempts-to-table.sql?raw";
 import { ADMIN, call } from "./helpers";
 import { pipeline } from "./pipeline";
@@ -175,8 +175,7 @@ describe("migration 0023 (attempts in deliveries)", () => {
     expect(await kept(db)).toEqual(await recounted(db));
 
     // The retention takes the event, its delivery and both attempts, and their counts.
-    const after = { receivedAt: -1, seq: 0 };
-    await retentionStep(db, { cutoff: Date.now(), graceCutoff: Date.now(), from: after, limit: 100, now: Date.now() });
+    await retentionStep(db, { cutoff: Date.now(), graceCutoff: Date.now(), from: RETENTION_START, limit: 100, now: Date.now() });
     expect((await api("/v1/events/evt_legacy-id")).status).toBe(404);
     expect(await db.prepare("SELECT COUNT(*) AS n FROM attempts").first("n")).toBe(0);
     expect(await kept(db)).toEqual(await recounted(db));
