@@ -1,6 +1,8 @@
 import { isLimited, type Access } from "../domain/access";
 import { ALERT_SOURCE } from "../domain/alerts";
 import { COUNTED_OBJECTS } from "./counters";
+import { byLocation, byOrganization } from "./event-places";
+import type { BlockDriver } from "./scan";
 
 type Sql = { sql: string; binds: unknown[] };
 const ALL: Sql = { sql: "1 = 1", binds: [] };
@@ -36,7 +38,7 @@ export const accessNames = (access: Access | null): string[] =>
  * it can see nothing stored at all. Alerts (events of the reserved source) are for
  * admins only.
  */
-export function eventAccessIds(access: Access | null, ids: ReadonlyMap<string, number>): { sql: string; drivers: string[]; none: boolean } {
+export function eventAccessIds(access: Access | null, ids: ReadonlyMap<string, number>): { sql: string; drivers: BlockDriver[]; none: boolean } {
   if (!access) return { sql: "", drivers: [], none: false };
   const alerts = ids.get(ALERT_SOURCE);
   const clauses: string[] = alerts === undefined ? [] : [`source <> ${alerts}`];
@@ -49,7 +51,7 @@ export function eventAccessIds(access: Access | null, ids: ReadonlyMap<string, n
   clauses.push(`(organization IN (${orgs.join(", ")}) OR location IN (${locs.join(", ")}))`);
   return {
     sql: clauses.join(" AND "),
-    drivers: [...orgs.map((o) => `organization = ${o}`), ...locs.map((l) => `location = ${l}`)],
+    drivers: [...orgs.map(byOrganization), ...locs.map(byLocation)],
     none: orgs.length + locs.length === 0,
   };
 }

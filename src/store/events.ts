@@ -16,6 +16,7 @@ import {
 } from "./counters";
 import { dropDeadLettersStatement } from "./dead-letters";
 import { insertDeliveriesStatements, unattemptedPendingStatement } from "./deliveries";
+import { byLocation, byOrganization } from "./event-places";
 import { apiIdSql, dedupeKeySql, dedupeTextSql, idKeySql, learnNamesStatement, nameIdSql, nameIds } from "./names";
 import { boundedScan, type Driver } from "./scan";
 import { from, statusCode, to } from "./transitions";
@@ -328,8 +329,8 @@ async function eventConditions(
   if (grant.sql) conditions.push(grant.sql);
 
   let drivers: Driver[];
-  if (location !== undefined) drivers = [`location = ${location}`];
-  else if (organization !== undefined) drivers = [`organization = ${organization}`];
+  if (location !== undefined) drivers = [byLocation(location)];
+  else if (organization !== undefined) drivers = [byOrganization(organization)];
   else if (grant.drivers.length > 0) drivers = grant.drivers;
   else drivers = ["1"];
   return { conditions, drivers };

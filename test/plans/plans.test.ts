@@ -10,7 +10,9 @@ import { describe, expect, it } from "vitest";
 import { newDelivery } from "../../src/domain/delivery";
 import { attemptsOfSql } from "../../src/store/attempts";
 import { insertDeliveriesStatements, recordAttempts } from "../../src/store/deliveries";
+import { byLocation, byOrganization } from "../../src/store/event-places";
 import { retentionStep } from "../../src/store/events";
+import { boundedScan } from "../../src/store/scan";
 
 const dir = join(import.meta.dirname, "../../migrations");
 const db = new DatabaseSync(":memory:");
@@ -68,6 +70,28 @@ describe("query plans", () => {
       { seq: 1, received_at: 1, owed: 0, graced: 0 },
     );
     expect(sqls.some((s) => s.startsWith("DELETE FROM events"))).toBe(true);
+    for (const sql of sqls) expect(walks(sql), sql).toEqual([]);
+  });
+
+  it("lists events by location and organization a block at a time, newest first, without sorting what they walk", async () => {
+    const sqls = await preparedBy(
+      (d1) =>
+        boundedScan(d1, {
+          table: "events",
+          columns: "seq, type",
+          drivers: [byLocation(5), byOrganization(6)],
+          filter: "walked.type = 3",
+          before: 9_000_000,
+          limit: 50,
+          scanRows: 4000,
+        }),
+      { oldest: 1, newest: 10_000_000 },
+    );
+    const walk = sqls.find((s) => s.startsWith("SELECT driver"))!;
+    const steps = plan(walk);
+    expect(steps).toContain("SEARCH events USING INDEX events_location_block (<expr>=? AND location=? AND seq<?)");
+    expect(steps).toContain("SEARCH events USING INDEX events_organization_block (<expr>=? AND organization=? AND seq<?)");
+    expect(steps.filter((s) => s.includes("TEMP B-TREE"))).toEqual([]);
     for (const sql of sqls) expect(walks(sql), sql).toEqual([]);
   });
 });

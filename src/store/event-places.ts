@@ -1,0 +1,6 @@
+// The events indexes by location and organization (migration 0024), as the drivers a
+// bounded scan walks: the lists by location or organization, and a limited token's events.
+import type { BlockDriver } from "./scan";
+
+export const byLocation = (id: number): BlockDriver => ({ index: "events_location_block", where: `location = ${id}` });
+export const byOrganization = (id: number): BlockDriver => ({ index: "events_organization_block", where: `organization = ${id}` });
