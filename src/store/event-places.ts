@@ -1,4 +1,4 @@
-// The events indexes by location and organization (migration 0024), as the drivers a
+// The events indexes by location and organization (migrations 0024, 0025), as the drivers a
 // bounded scan walks: the lists by location or organization, and a limited token's events.
 import type { BlockDriver } from "./scan";
 

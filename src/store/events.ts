@@ -273,9 +273,10 @@ export const EVENT_STATUS_SCAN_ROWS = 2_000;
 /**
  * Newest first, up to `limit`, strictly below `before` (the insertion sequence).
  * A location or organization filter, or a token limited to some, walks those
- * index ranges; any other filter is checked along the walk. One call examines at
- * most EVENT_SCAN_ROWS events: a page can hold fewer than `limit` events and still
- * carry `nextBefore`, where the next call continues.
+ * index ranges a block at a time (up to BLOCK_SEEKS blocks a call); any other filter
+ * is checked along the walk. One call examines at most EVENT_SCAN_ROWS events: a
+ * page can hold fewer than `limit` events, or none, and still carry `nextBefore`,
+ * where the next call continues.
  */
 export async function listEvents(
   db: D1Database,

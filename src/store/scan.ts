@@ -6,7 +6,7 @@
 
 /**
  * Positions (`seq`) in one block of a block index, as a power of two: the events
- * indexes by location and organization lead with `seq >> 12` (migration 0024), so
+ * indexes by location and organization lead with `seq >> 12` (migrations 0024, 0025), so
  * a batch of events writes their entries into a few pages at the end of the index
  * instead of one page per location or organization across it.
  */
@@ -63,8 +63,8 @@ export async function boundedScan(
   const walks = o.drivers.map((d, i) =>
     typeof d === "string"
       ? `SELECT * FROM (SELECT ${i} AS driver, ${o.columns} FROM ${o.table} WHERE ${d} AND seq < ?1 ORDER BY seq DESC LIMIT ${budget})`
-      : // The blocks in the IN list are taken in the index's order, newest first, so the walk
-        // stops at its budget without sorting what it found.
+      : // Ordered as the index is (block, then seq, both descending), SQLite takes the IN list's
+        // blocks newest first and the walk stops at its budget without sorting what it found.
         `SELECT * FROM (SELECT ${i} AS driver, ${o.columns} FROM ${o.table} INDEXED BY ${d.index}
          WHERE (seq >> ${BLOCK_BITS}) IN (${window ? blockList(window) : ""})
            AND ${d.where} AND seq < ?1 ORDER BY (seq >> ${BLOCK_BITS}) DESC, seq DESC LIMIT ${budget})`,
@@ -94,7 +94,7 @@ export async function boundedScan(
 /** The window's blocks, newest first, as SQL: integers the store computed. */
 const blockList = (w: BlockWindow) => Array.from({ length: w.hi - w.lo + 1 }, (_, i) => w.hi - i).join(", ");
 
-/** The `blocks` newest blocks below `before` that hold rows, or null when no row is below it. */
+/** Up to `blocks` block numbers below `before`, from its block down, none below the oldest row's; null when no row is below it. */
 async function blockWindow(db: D1Database, table: string, before: number, blocks: number): Promise<BlockWindow | null> {
   // Each in a query of its own: SQLite reads one end of the key for min() or max() alone, not for both.
   const span = await db

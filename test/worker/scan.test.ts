@@ -58,7 +58,7 @@ describe("bounded scans", () => {
       return { seen, calls: calls + 1 };
     };
 
-    // 200 drivers share the seeks: 5 blocks a call, so three windows cover the 16 blocks.
+    // 200 drivers share the seeks: 5 blocks a call, so at least four windows cover the 16 blocks.
     const many = await pageThrough(
       Array.from({ length: 200 }, (_, k) => ({ index: "block_probe_k", where: `k = ${k}` })),
       "walked.seq % 97 = 0",
@@ -71,5 +71,30 @@ describe("bounded scans", () => {
 
     // The table's own walk finds them too, 4,000 rows a call.
     expect(await pageThrough(["1"], "walked.r = 1")).toEqual({ seen: [...rare].reverse(), calls: 16 });
+  });
+
+  it("continue below a window that stops short of the oldest block, and end where the oldest row now is", async () => {
+    // One row a block over 1,100 blocks; three of them match, in the newest, a middle and the oldest block.
+    await env.DB.batch([
+      env.DB.prepare("CREATE TABLE sparse_probe (seq INTEGER PRIMARY KEY, r INTEGER)"),
+      env.DB.prepare(`CREATE INDEX sparse_probe_r ON sparse_probe (seq >> ${BLOCK_BITS}, r, seq)`),
+      env.DB.prepare(
+        `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 1099)
+         INSERT INTO sparse_probe (seq, r) SELECT i * ${2 ** BLOCK_BITS} + 7, CASE WHEN i IN (0, 500, 1099) THEN 1 END FROM n`,
+      ),
+    ]);
+    const at = (block: number) => block * 2 ** BLOCK_BITS + 7;
+    const meter = meteredD1(env.DB);
+    const scan = (before: number) =>
+      boundedScan(meter.db, { table: "sparse_probe", columns: "seq, r", drivers: [{ index: "sparse_probe_r", where: "r = 1" }], filter: "1", before, limit: 50, scanRows: 4000 });
+
+    const first = await scan(Number.MAX_SAFE_INTEGER);
+    expect(first).toEqual({ seqs: [at(1099), at(500)], nextBefore: (1099 - BLOCK_SEEKS + 1) * 2 ** BLOCK_BITS });
+    expect(meter.usage.rowsRead).toBeLessThanOrEqual(2 * BLOCK_SEEKS + 10);
+    expect(await scan(first.nextBefore!)).toEqual({ seqs: [at(0)], nextBefore: null });
+
+    // Purged below block 300 meanwhile: nothing is left below the cursor.
+    await env.DB.prepare(`DELETE FROM sparse_probe WHERE seq < ${at(300)}`).run();
+    expect(await scan(first.nextBefore!)).toEqual({ seqs: [], nextBefore: null });
   });
 });
