@@ -1,9 +1,9 @@
 // Query plans under the newest SQLite at hand (Node's), on the real schema: the plan a
 // statement gets can change with SQLite's version and with the schema (a column added to
-// deliveries once made the planner walk a webhook's deliveries), and the workers tests run
-// an older runtime than `wrangler dev`. The statements that write each event, delivery and
+// deliveries once made the planner walk a webhook's deliveries), so the workers tests must run
+// the runtime `wrangler dev` runs (checked last). The statements that write each event, delivery and
 // attempt, and purge them, must never walk a stored table or a whole index.
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { describe, expect, it } from "vitest";
@@ -93,5 +93,16 @@ describe("query plans", () => {
     expect(steps).toContain("SEARCH events USING INDEX events_organization_block (<expr>=? AND organization=? AND seq<?)");
     expect(steps.filter((s) => s.includes("TEMP B-TREE"))).toEqual([]);
     for (const sql of sqls) expect(walks(sql), sql).toEqual([]);
+  });
+});
+
+describe("the runtime the workers tests run", () => {
+  it("is the one wrangler dev runs: the vitest plugin gets wrangler's miniflare (package.json overrides)", () => {
+    const root = join(import.meta.dirname, "../..");
+    const pkg = (path: string): { version: string; dependencies?: Record<string, string> } => JSON.parse(readFileSync(join(root, path), "utf8"));
+    const nested = "node_modules/@cloudflare/vitest-plugin/node_modules/miniflare/package.json";
+    const plugins = pkg(existsSync(join(root, nested)) ? nested : "node_modules/miniflare/package.json").version;
+    const wranglers = pkg("node_modules/wrangler/package.json").dependencies?.miniflare;
+    expect(plugins).toBe(wranglers);
   });
 });
