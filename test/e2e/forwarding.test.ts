@@ -3,7 +3,7 @@ import { Webhook as StandardWebhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
 import { startDownstream, type Downstream } from "./downstream";
 import { podiumEvent, sendPodium, timestampedHmac } from "./podium";
-import { eventually, freePort, useLocalStack, type Stack } from "./stack";
+import { eventually, refusedPort, useLocalStack, type Stack } from "./stack";
 
 let stack: Stack;
 let down: Downstream;
@@ -146,7 +146,7 @@ describe("forwarding through the local stack", () => {
   it("records a refused connection and a reset as failed attempts, and delivers once the downstream is back", async () => {
     const key = randomUUID().slice(0, 8);
     const org = `org-${key}`;
-    const port = await freePort(); // nothing listens here yet
+    const port = await refusedPort();
     const refused = await api("POST", "/v1/webhooks", { url: `http://127.0.0.1:${port}/ok/${key}`, eventTypes: ["*"], organizationUid: org, maxAttempts: 2 });
     const reset = await api("POST", "/v1/webhooks", { url: `${down.url}/reset/${key}?times=1`, eventTypes: ["*"], organizationUid: org });
     const eventId = await send(podiumEvent({ organizationUid: org }));

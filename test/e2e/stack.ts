@@ -21,16 +21,23 @@ export interface Stack {
   logs(): string;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const srv = createServer();
-    srv.once("error", fail);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === "object" && addr ? ok(addr.port) : fail(new Error("no port"))));
-    });
-  });
+/**
+ * A loopback port nothing listens on, for a refused connection. It lies below the ports the
+ * system hands out for port 0 (from 32768 on Linux, 49152 on macOS), so no stack or server
+ * started meanwhile takes it, as one did a port freed by a listener on port 0.
+ */
+export async function refusedPort(): Promise<number> {
+  const start = 20_000 + Math.floor(Math.random() * 9_000);
+  for (let port = start; port < start + 1_000; port++) if (await canListen(port)) return port;
+  throw new Error(`no free port in ${start}..${start + 999}`);
 }
+
+const canListen = (port: number) =>
+  new Promise<boolean>((done) => {
+    const srv = createServer();
+    srv.once("error", () => done(false));
+    srv.listen(port, "127.0.0.1", () => srv.close(() => done(true)));
+  });
 
 export const STACK_VARS = {
   ADMIN_TOKEN: "e2e-admin-token-of-at-least-32-characters",
