@@ -62,7 +62,7 @@ export default defineConfig({
         test: { name: "docs", include: ["test/docs/**/*.test.ts"], environment: "node" },
       },
       {
-        // Query plans on the real schema under Node's SQLite (newer than the runtime's), and that the workers tests run wrangler dev's runtime.
+        // Query plans on the real schema under Node's SQLite (a second version beside the runtime's), and that the workers tests run wrangler dev's runtime.
         test: { name: "plans", include: ["test/plans/**/*.test.ts"], environment: "node" },
       },
       {

@@ -49,7 +49,7 @@ export interface paths {
         };
         /**
          * List events, newest first; or search them by a field's value or text in the body (`q`)
-         * @description Without `q`: newest first by arrival, filtered by the indexed fields. With `q`: a bounded search newest first by received time, within `since`..`until` (default the last 24 hours); each call examines at most 1000 events (fewer once their bodies reach 4 Mi characters) and answers a `nextCursor` to continue further back.
+         * @description Without `q`: newest first by arrival, filtered by the indexed fields; each call examines a bounded number of events, so a filtered page, or one under a limited token, can be short or empty and still carry a `nextCursor`. With `q`: a bounded search newest first by received time, within `since`..`until` (default the last 24 hours); each call examines at most 1000 events (fewer once their bodies reach 4 Mi characters) and answers a `nextCursor` to continue further back.
          */
         get: {
             parameters: {

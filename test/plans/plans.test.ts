@@ -1,7 +1,8 @@
-// Query plans under the newest SQLite at hand (Node's), on the real schema: the plan a
-// statement gets can change with SQLite's version and with the schema (a column added to
-// deliveries once made the planner walk a webhook's deliveries), so the workers tests must run
-// the runtime `wrangler dev` runs (checked last). The statements that write each event, delivery and
+// Query plans under Node's SQLite (3.51, older than the runtime's), on the real schema: the
+// plan a statement gets can change with SQLite's version and with the schema (a column added
+// to deliveries once made the planner walk a webhook's deliveries). The workers tests' rows-read
+// checks see the runtime's planner, which must be the one `wrangler dev` runs (checked last);
+// these see a second version's. The statements that write each event, delivery and
 // attempt, and purge them, must never walk a stored table or a whole index.
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";

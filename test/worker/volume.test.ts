@@ -6,6 +6,7 @@ import toTable from "../../scripts/attempts-to-table.sql?raw";
 import { seedVolume } from "../../scripts/seed/volume";
 import type { Env } from "../../src/env";
 import worker from "../../src/index";
+import { BLOCK_BITS, BLOCK_SEEKS } from "../../src/store/scan";
 import { ADMIN, ingestMessage, podiumBody } from "./helpers";
 import { pipeline } from "./pipeline";
 import { kept, recounted } from "./recount";
@@ -122,6 +123,51 @@ describe("operator reads", () => {
     expect(before["events by type"]).toBeLessThanOrEqual(MAX_ROWS);
     // Without a filter a list walks one page (and reads the names to spell it out), not a scan's budget.
     expect(after.events).toBeLessThanOrEqual(8 * 50);
+  }, 120_000);
+});
+
+describe("reads where the stored events lie far apart", () => {
+  it(`seek at most ${BLOCK_SEEKS} blocks a call within ${MAX_ROWS} rows, and page down to the oldest event`, async () => {
+    const p = pipeline();
+    const place = { batch: 100, seed: 13, locations: 40, organizations: 8 };
+    await seedVolume(env.DB, { ...place, events: 1200, count: 600 });
+    // Positions of 2,500 blocks left with no event between the two halves, as the retention leaves
+    // them: a row taken far above the last one and deleted (the sequence does not go back).
+    const last = (await env.DB.prepare("SELECT max(seq) AS n FROM events").first<number>("n"))!;
+    await env.DB.batch([
+      env.DB.prepare("INSERT INTO events (seq, id, source, type, object, received_at, dedupe, part) VALUES (?, randomblob(16), 0, 0, 0, 0, x'00', 0)").bind(last + 2500 * 2 ** BLOCK_BITS),
+      env.DB.prepare("DELETE FROM events WHERE seq = ?").bind(last + 2500 * 2 ** BLOCK_BITS),
+    ]);
+    await seedVolume(env.DB, { ...place, events: 1200, offset: 600, count: 600 });
+
+    const count = async (where: string, ...binds: unknown[]) =>
+      (await env.DB.prepare(`SELECT COUNT(*) AS n FROM events e JOIN names l ON l.id = e.location WHERE ${where}`).bind(...binds).first<number>("n"))!;
+    const oldest = (await env.DB.prepare("SELECT l.name AS uid FROM events e JOIN names l ON l.id = e.location ORDER BY e.seq LIMIT 1").first<string>("uid"))!;
+    const some = (await env.DB.prepare("SELECT DISTINCT l.name AS uid FROM events e JOIN names l ON l.id = e.location ORDER BY 1 LIMIT 20").all<{ uid: string }>()).results.map((r) => r.uid);
+    const token = (await makeToken(p, ["events:read", "read_messages", "read_contacts", "read_payments", "read_reviews"], { locationUids: some })).token;
+
+    const pageThrough = async (path: string, headers?: Record<string, string>) => {
+      const ids: string[] = [];
+      let cursor: string | null = null;
+      for (let calls = 1; calls <= 100; calls++) {
+        const r = await read(`${path}${cursor ? `&cursor=${cursor}` : ""}`, headers);
+        expect(r.status, path).toBe(200);
+        expect(r.rows, path).toBeLessThanOrEqual(MAX_ROWS);
+        ids.push(...r.json.data.map((e: { id: string }) => e.id));
+        cursor = r.json.nextCursor;
+        if (!cursor) return { ids, calls };
+      }
+      throw new Error(`${path}: more than 100 calls`);
+    };
+    const byLocation = await pageThrough(`/v1/events?locationUid=${oldest}&limit=50`);
+    expect(new Set(byLocation.ids).size).toBe(await count("l.name = ?", oldest));
+    expect(byLocation.calls).toBeGreaterThanOrEqual(3); // the empty blocks take more than two windows
+    const succeeded = await pageThrough(`/v1/events?locationUid=${oldest}&status=succeeded&limit=50`);
+    expect(succeeded.ids.length).toBe(await count("l.name = ? AND EXISTS (SELECT 1 FROM deliveries d WHERE d.event = e.seq AND d.status = 2)", oldest));
+    // Its 20 places share the seeks, 51 blocks each a call: ~50 calls across the empty ones.
+    const limited = await pageThrough("/v1/events?limit=50", { authorization: `Bearer ${token}` });
+    expect(limited.calls).toBeGreaterThanOrEqual(Math.ceil(2500 / Math.floor(BLOCK_SEEKS / 20)));
+    expect(new Set(limited.ids).size).toBe(await count("l.name IN (SELECT value FROM json_each(?))", JSON.stringify(some)));
   }, 120_000);
 });
 

@@ -107,7 +107,7 @@ export function EventList(props: { events: EventRow[]; query: Record<string, str
             </tr>
           </thead>
           <tbody id="event-rows" data-live={props.live ? "1" : "0"}>
-            <EventRows events={props.events} empty={props.nextCursor ? "No match in this part of the range." : q.q ? "No match." : undefined} />
+            <EventRows events={props.events} empty={props.nextCursor ? "No match in this part of the range." : FILTERS.some((f) => q[f]) ? "No match." : undefined} />
           </tbody>
         </table>
       </div>
