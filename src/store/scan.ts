@@ -54,8 +54,8 @@ export async function boundedScan(
   o: { table: string; columns: string; drivers: Driver[]; filter: string; before: number; limit: number; scanRows: number },
 ): Promise<ScanPage> {
   const blockDrivers = o.drivers.filter((d) => typeof d !== "string").length;
-  const window = blockDrivers > 0 ? await blockWindow(db, o.table, o.before, Math.max(1, Math.floor(BLOCK_SEEKS / blockDrivers))) : null;
-  if (window === null && blockDrivers > 0) return { seqs: [], nextBefore: null };
+  const window = blockDrivers > 0 ? await blockWindow(db, o.table, o.before, Math.max(1, Math.floor(BLOCK_SEEKS / blockDrivers))) : NO_BLOCKS;
+  if (window === null) return { seqs: [], nextBefore: null };
   // Without a filter every walked row is a hit: one more than a page settles a single walk.
   // Otherwise the walks share scanRows, however many there are (a walk short of a page
   // only makes the page shorter, with the cursor below its last row).
@@ -66,7 +66,7 @@ export async function boundedScan(
       : // Ordered as the index is (block, then seq, both descending), SQLite takes the IN list's
         // blocks newest first and the walk stops at its budget without sorting what it found.
         `SELECT * FROM (SELECT ${i} AS driver, ${o.columns} FROM ${o.table} INDEXED BY ${d.index}
-         WHERE (seq >> ${BLOCK_BITS}) IN (${window ? blockList(window) : ""})
+         WHERE (seq >> ${BLOCK_BITS}) IN (${blockList(window)})
            AND ${d.where} AND seq < ?1 ORDER BY (seq >> ${BLOCK_BITS}) DESC, seq DESC LIMIT ${budget})`,
   );
   // D1 allows five terms in a compound SELECT: five walks a statement, all in one batch.
@@ -84,12 +84,15 @@ export async function boundedScan(
   }
   const results = walked.map((r) => ({ ...r, ...perDriver.get(r.driver)! }));
   // The highest row below which some driver has not looked yet.
-  let cutoff: number | null = window && !window.bottom ? window.lo * BLOCK : null;
+  let cutoff: number | null = window.bottom ? null : window.lo * BLOCK;
   for (const r of results) if (r.walked >= budget && (cutoff === null || r.floor > cutoff)) cutoff = r.floor;
   const hits = [...new Set(results.filter((r) => r.hit && (cutoff === null || r.seq >= cutoff)).map((r) => r.seq))].sort((a, b) => b - a);
   if (hits.length > o.limit) return { seqs: hits.slice(0, o.limit), nextBefore: hits[o.limit - 1]! };
   return { seqs: hits, nextBefore: cutoff };
 }
+
+/** The window of a scan without block drivers: nothing seeks it, nothing lies below it. */
+const NO_BLOCKS: BlockWindow = { hi: 0, lo: 0, bottom: true };
 
 /** The window's blocks, newest first, as SQL: integers the store computed. */
 const blockList = (w: BlockWindow) => Array.from({ length: w.hi - w.lo + 1 }, (_, i) => w.hi - i).join(", ");
