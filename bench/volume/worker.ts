@@ -21,9 +21,9 @@ import { retention, RETENTION_GRID_MS } from "../../src/maintenance/cron";
 import { IDLE_STATUS, WebhookFlow } from "../../src/pipeline/flow";
 import { consumeIngest } from "../../src/pipeline/ingest";
 import { podium } from "../../src/schemes/podium";
-import { foldEventCounts } from "../../src/store/counters";
+import { eventCountsStatement, foldEventCounts } from "../../src/store/counters";
 import { learnLocations, type LocationOwner as Place } from "../../src/store/locations";
-import { learnNamesStatement } from "../../src/store/names";
+import { learnNamesStatement, nameIdSql } from "../../src/store/names";
 import { insertWebhook } from "../../src/store/webhooks";
 import { meteredD1, type D1Usage } from "../d1-meter";
 
@@ -157,6 +157,22 @@ async function steadyCounts(db: D1Database): Promise<void> {
 const CYCLE_PLACES: Place[] = Array.from({ length: 1000 }, (_, i) => ({ locationUid: `loc-cycle-${i}`, organizationUid: `org-cycle-${i % 100}` }));
 
 /**
+ * This hour's and the next one's counter rows as they are once an hour of a busy account is
+ * under way: every cycle place already counted, by events the cycle never sees. The cycle's
+ * events then update rows as a real hour's do (a new row also writes its index entry, once an
+ * hour), and its purge leaves them standing, as every chunk of an hour but its last does.
+ */
+function hourUnderWay(db: D1Database, now: number): D1PreparedStatement {
+  const rows = JSON.stringify([now, now + HOUR_MS].flatMap((at) => CYCLE_PLACES.map((p) => [p.organizationUid, p.locationUid, at])));
+  return eventCountsStatement(
+    db,
+    `SELECT ${nameIdSql("value->>0")} AS org, ${nameIdSql("value->>1")} AS loc, value->>2 AS received_at, 0 AS object, 0 AS alert FROM json_each(?)`,
+    [rows],
+    1,
+  );
+}
+
+/**
  * Signed Podium requests (made into Requests by the phase that sends them): the seed's bodies,
  * each with its own eventUid, at a location drawn from CYCLE_PLACES, so each batch touches as
  * many counters as a busy account's.
@@ -206,10 +222,11 @@ async function cyclePhase(phase: string, request: Request, env: Env, ctx: Execut
     const { n, downstream, secret } = await request.json<{ n: number; downstream: string; secret: string }>();
     const now = Date.now();
     // An account in its stride: its locations known (events name them every hour), its counters
-    // folded as the maintenance run keeps them.
+    // folded as the maintenance run keeps them, the hour's rows made by its earlier events.
     const names = CYCLE_PLACES.flatMap((p) => [p.locationUid, p.organizationUid]).concat(["podium", "message.received"]);
     await env.DB.batch([learnNamesStatement(env.DB, names), learnLocations(env.DB, CYCLE_PLACES, now)].filter((q) => q !== null));
     await steadyCounts(env.DB);
+    await hourUnderWay(env.DB, now).run();
     await insertWebhook(env.DB, {
       uid: crypto.randomUUID(), url: downstream, eventTypes: ["*"], organizationUid: null, locationUid: null, sourceIds: null,
       secret: "whsec_YmVuY2gtY3ljbGUtc2VjcmV0LW9mLWVub3VnaC1ieXRlcw==", disabled: false, timeoutMs: 5000, maxAttempts: 3, createdAt: now - 1, updatedAt: now - 1,
