@@ -115,7 +115,13 @@ export class WebhookFlow {
       if (this.stale) {
         this.stale = false;
         this.buffer = [];
-        this.webhook = await getWebhook(this.env.DB, this.uid);
+        try {
+          this.webhook = await getWebhook(this.env.DB, this.uid);
+        } catch (err) {
+          // The wake is not used up: the next run reads the webhook again.
+          this.stale = true;
+          throw err;
+        }
         continue;
       }
       const w = this.webhook;

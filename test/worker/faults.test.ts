@@ -5,6 +5,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { runMaintenance } from "../../src/maintenance/cron";
 import { REDRIVE_GRACE_MS } from "../../src/pipeline/commands";
+import { WebhookFlow } from "../../src/pipeline/flow";
 import { insertWebhook } from "../../src/store/webhooks";
 import { d1Double } from "./d1-double";
 import { aWebhook, podiumBody } from "./helpers";
@@ -14,6 +15,9 @@ import { deliveryRows, setEventDeliveries } from "./rows";
 /** The test D1 with batch() failing, while `broken()` says so, when one of its statements' SQL matches. */
 const flakyDb = (sqlPattern: RegExp, broken: () => boolean) =>
   d1Double({ failBatch: (stmts) => broken() && stmts.some((st) => sqlPattern.test(st.sql)) }).db;
+
+/** One run of a scheduler, as its alarm makes one: nothing left waiting. */
+const RUN = { deadline: Infinity, maxStarts: Infinity, maxWaitMs: 0 };
 
 const statuses = async (eventId: string) =>
   (await deliveryRows(eventId)).map((r) => r.status);
@@ -74,6 +78,28 @@ describe("fault injection in the delivery scheduler", () => {
     broken = false;
     await p.deliver();
     expect(await statuses(eventId)).toEqual(["succeeded"]);
+  });
+
+  it("keeps a wake whose read of the webhook failed: the next run, unwoken, reads it again", async () => {
+    const faults = { down: false };
+    const p = pipeline({ DB: d1Double(faults).db });
+    const { key, webhook, event } = await p.webhookOn("ok");
+    await p.ingest(event());
+    const flow = new WebhookFlow(p.env, webhook.uid); // as its Durable Object keeps it between alarms
+    await flow.run(RUN);
+    expect(await received(key)).toHaveLength(1);
+    // The URL changes (a wake), the next event waits, and the run that would read the webhook again fails.
+    const moved = uniqueKey();
+    expect((await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { url: `https://downstream.test/ok/${moved}` })).status).toBe(200);
+    await p.ingest(event());
+    flow.wake();
+    faults.down = true;
+    await expect(flow.run(RUN)).rejects.toThrow(/D1 unavailable/);
+    faults.down = false;
+    // The alarm's next run: no new wake, yet it goes to the new URL.
+    await flow.run(RUN);
+    expect(await received(moved)).toHaveLength(1);
+    expect(await received(key)).toHaveLength(1);
   });
 });
 
