@@ -11,7 +11,7 @@ import { QUEUES } from "../pipeline/queues";
 import { foldEventCounts } from "../store/counters";
 import { purgeClosedDeadLetters, recordDeadLetters } from "../store/dead-letters";
 import { expireHeld } from "../store/deliveries";
-import { RETENTION_START, retentionStep } from "../store/events";
+import { RETENTION_START, retentionMark, retentionStep, type RetentionCursor } from "../store/events";
 import { purgeRejectionCounts } from "../store/rejections";
 import { purgeExpiredSessions } from "../store/sessions";
 
@@ -82,24 +82,35 @@ async function drainParked(env: Env, now: number): Promise<number> {
   return done.length;
 }
 
-/** Expires what is owed past the retention and purges what is settled, in bounded chunks. */
-export async function retention(env: Env, now: number, retentionDays: number): Promise<{ expired: number; purged: number }> {
+/**
+ * Expires what is owed past the retention and purges what is settled, in bounded
+ * chunks: on from the retention's mark (it moves with each chunk), then behind it,
+ * from the oldest, for events whose grace period is over. Events kept for their
+ * grace are read again only by that look behind, with what the run has left (a chunk
+ * at least), so however many there are the retention keeps moving.
+ */
+export async function retention(
+  env: Env,
+  now: number,
+  retentionDays: number,
+  bounds: { chunk: number; chunks: number } = { chunk: RETENTION_CHUNK, chunks: RETENTION_CHUNKS },
+): Promise<{ expired: number; purged: number }> {
   const total = { expired: 0, purged: 0 };
   const cutoff = Math.floor((now - retentionDays * DAY_MS) / RETENTION_GRID_MS) * RETENTION_GRID_MS;
-  let from = RETENTION_START;
-  for (let i = 0; i < RETENTION_CHUNKS; i++) {
-    const step = await retentionStep(env.DB, {
-      cutoff,
-      graceCutoff: now - EXPIRED_GRACE_MS,
-      from,
-      limit: RETENTION_CHUNK,
-      now,
-    });
-    total.expired += step.expired;
-    total.purged += step.purged;
-    if (!step.next) break;
-    from = step.next;
-  }
+  const common = { cutoff, graceCutoff: now - EXPIRED_GRACE_MS, limit: bounds.chunk, now };
+  const mark = await retentionMark(env.DB);
+  let chunks = 0;
+  const pass = async (from: RetentionCursor, max: number, opts: { through?: RetentionCursor; mark?: boolean }) => {
+    for (let i = 0; i < max; i++, chunks++) {
+      const step = await retentionStep(env.DB, { ...common, ...opts, from });
+      total.expired += step.expired;
+      total.purged += step.purged;
+      if (!step.next) return;
+      from = step.next;
+    }
+  };
+  await pass(mark, bounds.chunks, { mark: true });
+  await pass(RETENTION_START, Math.max(1, bounds.chunks - chunks), { through: mark });
   if (total.expired > 0) {
     console.warn("deliveries still owed at the retention expired", { expired: total.expired, visibleForMs: EXPIRED_GRACE_MS });
   }

@@ -113,27 +113,39 @@ const GRACED = `d.status = ${to("expire")} AND d.updated_at >= ?2`;
 const PURGEABLE = `SELECT j.value FROM json_each(?1) j
   WHERE NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event = j.value AND (${OWED} OR (${GRACED})))`;
 
+/** The retention's mark: every event before it was purged, or is kept for its grace period. */
+export async function retentionMark(db: D1Database): Promise<RetentionCursor> {
+  const row = await db.prepare("SELECT received_at, seq FROM retention_marks WHERE id = 0").first<{ received_at: number; seq: number }>();
+  return row ? { receivedAt: row.received_at, seq: row.seq } : RETENTION_START;
+}
+
+const before = (a: RetentionCursor, b: RetentionCursor) => a.receivedAt < b.receivedAt || (a.receivedAt === b.receivedAt && a.seq < b.seq);
+
 /**
  * One chunk of the retention pass over events received before `cutoff`, after
- * `from`: their held and pending deliveries expire (nothing owed disappears
- * silently), and the events with nothing owed and no delivery expired since
- * `graceCutoff` are deleted with their deliveries, attempts and counts. The rest
- * stay visible until the grace period is over. One read, then one transaction.
+ * `from` (and up to `through`, inclusive): their held and pending deliveries
+ * expire (nothing owed disappears silently), and the events with nothing owed and
+ * no delivery expired since `graceCutoff` are deleted with their deliveries,
+ * attempts and counts. The rest stay visible until the grace period is over. With
+ * `mark`, the retention's mark moves past the chunk in the same transaction. One
+ * read, then one transaction.
  */
 export async function retentionStep(
   db: D1Database,
-  opts: { cutoff: number; graceCutoff: number; from: RetentionCursor; limit: number; now: number },
+  opts: { cutoff: number; graceCutoff: number; from: RetentionCursor; through?: RetentionCursor; mark?: boolean; limit: number; now: number },
 ): Promise<RetentionStep> {
+  const belowCutoff: RetentionCursor = { receivedAt: opts.cutoff - 1, seq: Number.MAX_SAFE_INTEGER };
+  const upTo = opts.through && before(opts.through, belowCutoff) ? opts.through : belowCutoff;
   const { results } = await db
     .prepare(
       `SELECT e.seq, e.received_at,
          EXISTS (SELECT 1 FROM deliveries d WHERE d.event = e.seq AND ${OWED}) AS owed,
          EXISTS (SELECT 1 FROM deliveries d WHERE d.event = e.seq AND ${GRACED}) AS graced
        FROM events e
-       WHERE e.received_at >= ?1 AND e.received_at < ?3 AND (e.received_at > ?1 OR e.seq > ?4)
+       WHERE e.received_at >= ?1 AND e.received_at <= ?3 AND (e.received_at > ?1 OR e.seq > ?4) AND (e.received_at < ?3 OR e.seq <= ?6)
        ORDER BY e.received_at, e.seq LIMIT ?5`,
     )
-    .bind(opts.from.receivedAt, opts.graceCutoff, opts.cutoff, opts.from.seq, opts.limit)
+    .bind(opts.from.receivedAt, opts.graceCutoff, upTo.receivedAt, opts.from.seq, opts.limit, upTo.seq)
     .all<{ seq: number; received_at: number; owed: number; graced: number }>();
   const last = results[results.length - 1];
   if (!last) return { expired: 0, purged: 0, next: null };
@@ -164,6 +176,13 @@ export async function retentionStep(
     db.prepare(`DELETE FROM deliveries WHERE ${purged}`).bind(...purgeBinds),
     deleteEvents,
     dropGroupsStatement(db, candidates),
+    ...(opts.mark
+      ? [
+          db
+            .prepare("UPDATE retention_marks SET received_at = ?1, seq = ?2 WHERE id = 0 AND (received_at, seq) < (?1, ?2)")
+            .bind(last.received_at, last.seq),
+        ]
+      : []),
   ];
   const done = await db.batch(stmts);
   const changes = (stmt: D1PreparedStatement) => done[stmts.indexOf(stmt)]?.meta.changes ?? 0;

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import wranglerToml from "../../wrangler.toml?raw";
 import { DAY_MS } from "../../src/domain/time";
 import type { IngestMessage } from "../../src/domain/types";
-import { EXPIRED_GRACE_MS, runMaintenance } from "../../src/maintenance/cron";
+import { EXPIRED_GRACE_MS, retention, runMaintenance } from "../../src/maintenance/cron";
 import { RETENTION_START, retentionStep } from "../../src/store/events";
 import { park } from "../../src/store/parked";
 import { d1Double } from "./d1-double";
@@ -189,6 +189,37 @@ describe("the retention purge never takes a delivery still owed", () => {
     await setEvent(eventId, "received_at = received_at - 3 * ?1", DAY_MS);
     await runMaintenance(p.env);
     expect((await p.api("GET", `/v1/events/${eventId}`)).status).toBe(404);
+  });
+});
+
+describe("the retention keeps moving past events kept for their grace period", () => {
+  it("goes on from where its last run stopped, and takes the kept events from behind once their grace is over", async () => {
+    const p = pipeline({ RETENTION_DAYS: "2" });
+    const { event } = await p.webhookOn("ok"); // its scheduler never runs: what it is owed stays pending
+    const quiet = `org-${uniqueKey()}`; // no webhook: its events owe nothing
+    const oldest = Date.now() - 400 * DAY_MS; // before anything other tests age
+    const owed: string[] = [];
+    for (let i = 0; i < 6; i++) owed.push(await p.ingest(event()));
+    const settled: string[] = [];
+    for (let i = 0; i < 4; i++) settled.push(await p.ingest(podiumBody({ organizationUid: quiet })));
+    for (const [i, id] of [...owed, ...settled].entries()) await setEvent(id, "received_at = ?1", oldest + i);
+    await env.DB.prepare("UPDATE retention_marks SET received_at = -1, seq = 0").run();
+
+    // Chunks of 2, 2 a run: the first run expires 4 of the owed, which then stay for their grace,
+    // ahead of everything else. Each later run goes on past them.
+    const bounds = { chunk: 2, chunks: 2 };
+    const now = Date.now();
+    const first = await retention(p.env, now, 2, bounds);
+    expect(first).toEqual({ expired: 4, purged: 0 });
+    for (let run = 0; run < 3; run++) await retention(p.env, now + run, 2, bounds);
+    for (const id of owed) expect((await deliveryRows(id)).map((d) => d.status)).toEqual(["expired"]);
+    for (const id of settled) expect(await eventStored(id)).toBe(false);
+    for (const id of owed) expect(await eventStored(id)).toBe(true); // visible through their grace
+
+    // Their grace over, the look behind the mark takes them, a chunk a run.
+    const later = now + EXPIRED_GRACE_MS + 60_000;
+    for (let run = 0; run < 4; run++) await retention(p.env, later + run, 2, bounds);
+    for (const id of owed) expect(await eventStored(id)).toBe(false);
   });
 });
 
