@@ -25,7 +25,7 @@ import {
 import { storeEvents, type EventRow } from "../store/events";
 import { attemptAlertContextStatement, type AttemptAlertContext } from "../store/alerts";
 import { webhooksToAutoDisable } from "../store/health";
-import { disableWebhook, webhooksByUid } from "../store/webhooks";
+import { deleteWebhook, disableWebhook, webhooksByUid } from "../store/webhooks";
 import { QUEUES } from "./queues";
 import { wakeScheduler } from "./schedulers";
 
@@ -150,6 +150,15 @@ export async function replay(env: Env, targets: Webhook[], events: ReplayEvent[]
   );
   await dispatch(env, (await insertDeliveries(env.DB, deliveries)).map((d) => d.webhookUid));
   return deliveries;
+}
+
+/**
+ * Deletes a webhook (what it was still owed expires) and wakes its scheduler, which
+ * reads it again, drops what it had read ahead and sends nothing more.
+ */
+export async function removeWebhook(env: Env, webhookUid: string): Promise<void> {
+  await deleteWebhook(env.DB, webhookUid);
+  await dispatch(env, [webhookUid]);
 }
 
 /** A webhook's settings changed (limits, URL, enabled): its scheduler reads them again. */

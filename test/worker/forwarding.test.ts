@@ -1,9 +1,10 @@
 import { env } from "cloudflare:workers";
 import { Webhook as StandardWebhook } from "standardwebhooks";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { runMaintenance } from "../../src/maintenance/cron";
 import { ATTEMPTS_FULL_CHARS } from "../../src/store/attempts";
 import { REDRIVE_GRACE_MS } from "../../src/pipeline/commands";
+import { WebhookFlow } from "../../src/pipeline/flow";
 import { utf8 } from "../../src/domain/crypto";
 import type { IngestMessage } from "../../src/domain/types";
 import { podium } from "../../src/schemes/podium";
@@ -232,5 +233,22 @@ describe("delivery", () => {
     await p.deliver();
     expect(await received(key)).toHaveLength(1);
     expect((await deliveryOf(first.eventId)).status).toBe("succeeded");
+  });
+
+  it("sends nothing more once its webhook is deleted, not even what its scheduler had read ahead", async () => {
+    const { p, key, webhook, event } = await setup("slow?ms=1000", { maxConcurrency: 1 });
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) ids.push(await p.ingest(event()));
+    p.woken.splice(0);
+    const flow = new WebhookFlow(p.env, webhook.uid); // as its Durable Object keeps it
+    const running = flow.run({ deadline: Infinity, maxStarts: Infinity, maxWaitMs: 0 });
+    await vi.waitFor(async () => expect(await received(key)).toHaveLength(1), { timeout: 10_000, interval: 20 });
+
+    expect((await p.api("DELETE", `/v1/webhooks/${webhook.uid}`)).status).toBe(204);
+    expect(p.woken).toEqual([webhook.uid]); // the delete wakes its scheduler, as its Durable Object is woken
+    flow.wake();
+    expect(await running).toBeNull(); // it settled what was in flight and stopped: nothing is owed
+    expect((await received(key)).length).toBeLessThanOrEqual(2); // the one in flight (one more if it had just started)
+    for (const id of ids) expect((await deliveryOf(id)).status).toBe("expired");
   });
 });

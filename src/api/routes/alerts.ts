@@ -5,9 +5,9 @@ import { DEFAULT_MAX_CONCURRENCY } from "../../domain/flow";
 import { newWebhookSecret } from "../../domain/secrets";
 import { settings } from "../../domain/settings";
 import type { Webhook } from "../../domain/types";
-import { release, webhookChanged } from "../../pipeline/commands";
+import { release, removeWebhook, webhookChanged } from "../../pipeline/commands";
 import { listAlerts } from "../../store/alerts";
-import { deleteWebhook, getWebhook, insertWebhook, listWebhooks, updateWebhook } from "../../store/webhooks";
+import { getWebhook, insertWebhook, listWebhooks, updateWebhook } from "../../store/webhooks";
 import { body, errors, json, router, scoped } from "../openapi";
 import {
   AlertListQuery,
@@ -154,7 +154,7 @@ export const notifications = router()
   })
   .openapi(remove, async (c) => {
     const w = await endpoint(c.env.DB, c.req.valid("param").uid);
-    await deleteWebhook(c.env.DB, w.uid);
+    await removeWebhook(c.env, w.uid);
     return c.body(null, 204);
   })
   .openapi(alerts, async (c) => {

@@ -8,11 +8,11 @@ import { DEFAULT_MAX_CONCURRENCY } from "../../domain/flow";
 import { settings } from "../../domain/settings";
 import type { Webhook } from "../../domain/types";
 import type { Env } from "../../env";
-import { release, webhookChanged } from "../../pipeline/commands";
+import { release, removeWebhook, webhookChanged } from "../../pipeline/commands";
 import { IDLE_STATUS, type FlowStatus } from "../../pipeline/flow";
 import { schedulerStatus } from "../../pipeline/schedulers";
 import { backlogOf, countHeld } from "../../store/deliveries";
-import { deleteWebhook, getWebhook, insertWebhook, listWebhooks, updateWebhook } from "../../store/webhooks";
+import { getWebhook, insertWebhook, listWebhooks, updateWebhook } from "../../store/webhooks";
 import { checkSubscriptionTypes } from "../event-type-check";
 import { locationsFor } from "../grants";
 import { body, errors, json, router, scoped } from "../openapi";
@@ -300,7 +300,7 @@ export const webhooks = router()
   .openapi(remove, async (c) => {
     const uid = c.req.valid("param").uid;
     await visibleWebhook(c.env.DB, c.get("principal"), uid);
-    await deleteWebhook(c.env.DB, uid);
+    await removeWebhook(c.env, uid);
     await forgetWebhook(c.env, uid);
     return c.body(null, 204);
   });
