@@ -65,8 +65,9 @@ export function insertDeliveriesStatements(db: D1Database, given: NewDelivery[])
   );
   // By its event's index, named: left to itself the planner may walk all the webhook's
   // deliveries instead (it did once deliveries gained a column, migration 0023).
+  // Only for a webhook that still exists: one deleted since the caller read it owes nothing.
   const owed = `FROM json_each(?) j JOIN events e ON e.id = ${evtKey("j.value->>1")}
-    WHERE (j.value->>7 = 0 OR (e.received_at = j.value->>6
+    WHERE EXISTS (SELECT 1 FROM webhooks w WHERE w.uid = j.value->>2) AND (j.value->>7 = 0 OR (e.received_at = j.value->>6
       AND NOT EXISTS (SELECT 1 FROM deliveries x INDEXED BY deliveries_event WHERE x.event = e.seq AND x.webhook = ${nameIdSql("j.value->>2")})))`;
   return [
     learnNamesStatement(db, deliveries.map((d) => d.webhookUid))!,

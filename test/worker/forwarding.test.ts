@@ -3,14 +3,15 @@ import { Webhook as StandardWebhook } from "standardwebhooks";
 import { describe, expect, it, vi } from "vitest";
 import { runMaintenance } from "../../src/maintenance/cron";
 import { ATTEMPTS_FULL_CHARS } from "../../src/store/attempts";
-import { REDRIVE_GRACE_MS } from "../../src/pipeline/commands";
+import { REDRIVE_GRACE_MS, storeAndRoute } from "../../src/pipeline/commands";
 import { WebhookFlow } from "../../src/pipeline/flow";
 import { utf8 } from "../../src/domain/crypto";
 import type { IngestMessage } from "../../src/domain/types";
 import { podium } from "../../src/schemes/podium";
-import { podiumBody } from "./helpers";
+import { getWebhook } from "../../src/store/webhooks";
+import { ingestMessage, podiumBody } from "./helpers";
 import { pipeline, received, uniqueKey, webhookSetup } from "./pipeline";
-import { deliveryRows, setDelivery, setEventDeliveries } from "./rows";
+import { deliveryRows, eventStored, setDelivery, setEventDeliveries } from "./rows";
 
 /** A webhook scoped to its own organization, and events of that organization. */
 async function setup(behaviour: string, hook: Record<string, unknown> = {}, overrides: Record<string, string> = {}) {
@@ -250,5 +251,19 @@ describe("delivery", () => {
     expect(await running).toBeNull(); // it settled what was in flight and stopped: nothing is owed
     expect((await received(key)).length).toBeLessThanOrEqual(2); // the one in flight (one more if it had just started)
     for (const id of ids) expect((await deliveryOf(id)).status).toBe("expired");
+  });
+
+  it("makes no delivery, and counts none, for a webhook deleted after the ingest consumer read it", async () => {
+    const { p, webhook, org } = await setup("ok");
+    const read = await getWebhook(env.DB, webhook.uid); // the consumer's read of the webhooks
+    expect((await p.api("DELETE", `/v1/webhooks/${webhook.uid}`)).status).toBe(204);
+    const m = ingestMessage({ organizationUid: org });
+    await storeAndRoute(p.env, [{ ...m, body: m.body ?? "" }], [read!]);
+    expect(await eventStored(m.eventId)).toBe(true);
+    expect(await deliveryRows(m.eventId)).toEqual([]);
+    const counts = await env.DB.prepare(`SELECT * FROM delivery_counts WHERE webhook = (SELECT id FROM names WHERE name = ?)`)
+      .bind(webhook.uid)
+      .first<Record<string, number>>();
+    expect(Object.entries(counts ?? {}).filter(([k, n]) => k !== "webhook" && n !== 0)).toEqual([]);
   });
 });
