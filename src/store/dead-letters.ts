@@ -50,18 +50,24 @@ export async function recordDeadLetters(db: D1Database, letters: NewDeadLetter[]
 }
 
 /** Records one dead letter, as `recordDeadLetters` does, for a caller's own transaction. */
-export function recordDeadLetterStatement(db: D1Database, l: NewDeadLetter): D1PreparedStatement {
+export function recordDeadLetterStatement(
+  db: D1Database,
+  l: NewDeadLetter,
+  /** A condition on the database, its parameters numbered from `first`: the letter is recorded only if it holds. */
+  onlyIf: (first: number) => { sql: string; binds: unknown[] } = () => ({ sql: "true", binds: [] }),
+): D1PreparedStatement {
+  const condition = onlyIf(9);
   return db
         .prepare(
           `INSERT INTO dead_letters (queue, message_id, event_id, delivery_id, reason, body, attempts, received_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+           SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 WHERE ${condition.sql}
            ON CONFLICT (message_id) DO NOTHING
            ON CONFLICT (delivery_id) WHERE delivery_id IS NOT NULL DO UPDATE SET
              queue = excluded.queue, message_id = excluded.message_id, event_id = excluded.event_id,
              reason = excluded.reason, body = excluded.body, attempts = excluded.attempts,
              received_at = excluded.received_at, replayed_at = NULL`,
         )
-        .bind(l.queue, l.messageId, l.eventId, l.deliveryId, l.reason, l.body, l.attempts, l.receivedAt);
+        .bind(l.queue, l.messageId, l.eventId, l.deliveryId, l.reason, l.body, l.attempts, l.receivedAt, ...condition.binds);
 }
 
 /**

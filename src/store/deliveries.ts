@@ -185,11 +185,17 @@ export async function recordAttempts<T = unknown>(
   // state follows only if nothing else was recorded meanwhile.
   const fresh = (d: string) => `NOT ${attemptRecordedSql(d, "j.value->>1")}`;
   const newAttempts = `${joined} WHERE ${fresh("d")}`;
-  const applies = (d: string) => `${d}.attempt_count = (j.value->>1) - 1 AND ${from("attempt", `${d}.status`)}`;
+  const applies = (d: string, number = "j.value->>1") => `${d}.attempt_count = (${number}) - 1 AND ${from("attempt", `${d}.status`)}`;
   const ifApplies = (value: string, column: string) => `CASE WHEN ${applies("deliveries")} THEN ${value} ELSE ${column} END`;
   const attempt = withAttemptSql("deliveries", ["j.value->>1", "j.value->>2", "j.value->>3", "j.value->>4", "j.value->>5", "j.value->>6"]);
+  // A delivery failed for good only if its state follows the attempt: one held, expired or
+  // retried while the attempt was out has not failed, and gets no dead letter.
+  const failsForGood = (o: AttemptOutcome) => (n: number) => ({
+    sql: `EXISTS (SELECT 1 FROM deliveries d WHERE d.id = ${dlvKey(`?${n}`)} AND ${applies("d", `?${n + 1}`)})`,
+    binds: [o.attempt.deliveryId, o.attempt.number],
+  });
   const results = await db.batch<T>([
-    ...unique.flatMap((o) => (o.deadLetter ? [recordDeadLetterStatement(db, o.deadLetter)] : [])),
+    ...unique.flatMap((o) => (o.deadLetter ? [recordDeadLetterStatement(db, o.deadLetter, failsForGood(o))] : [])),
     attemptCountsStatement(db, `SELECT d.webhook, d.object, j.value->>2 AS started_at, j.value->>5 IS NULL AS ok ${newAttempts}`, [rows], 1),
     attemptsHealthStatement(
       db,
@@ -202,7 +208,8 @@ export async function recordAttempts<T = unknown>(
     db
       .prepare(
         `UPDATE deliveries SET attempts = CASE WHEN ${fresh("deliveries")} THEN ${attempt} ELSE attempts END,
-           status = ${ifApplies("j.value->>7", "status")}, attempt_count = ${ifApplies("j.value->>1", "attempt_count")},
+           status = ${ifApplies("j.value->>7", "status")},
+           attempt_count = CASE WHEN ${applies("deliveries")} THEN j.value->>1 WHEN ${fresh("deliveries")} THEN max(attempt_count, j.value->>1) ELSE attempt_count END,
            next_attempt_at = ${ifApplies("j.value->>8", "next_attempt_at")}, updated_at = ${ifApplies("(j.value->>2) + (j.value->>3)", "updated_at")}
          FROM json_each(?1) j WHERE deliveries.id = ${dlvKey("j.value->>0")} AND (${fresh("deliveries")} OR ${applies("deliveries")})`,
       )

@@ -11,12 +11,15 @@ import { podium } from "../../src/schemes/podium";
 import { getWebhook } from "../../src/store/webhooks";
 import { ingestMessage, podiumBody } from "./helpers";
 import { pipeline, received, uniqueKey, webhookSetup } from "./pipeline";
-import { deliveryRows, eventStored, setDelivery, setEventDeliveries } from "./rows";
+import { attemptCount, deliveryRows, eventStored, setDelivery, setEventDeliveries } from "./rows";
 
 /** A webhook scoped to its own organization, and events of that organization. */
 async function setup(behaviour: string, hook: Record<string, unknown> = {}, overrides: Record<string, string> = {}) {
   return webhookSetup(behaviour, hook, overrides);
 }
+
+/** One run of a scheduler, as its alarm makes one: nothing left waiting. */
+const RUN = { deadline: Infinity, maxStarts: Infinity, maxWaitMs: 0 };
 
 async function deliveryOf(eventId: string) {
   const [row] = await deliveryRows(eventId);
@@ -242,7 +245,7 @@ describe("delivery", () => {
     for (let i = 0; i < 6; i++) ids.push(await p.ingest(event()));
     p.woken.splice(0);
     const flow = new WebhookFlow(p.env, webhook.uid); // as its Durable Object keeps it
-    const running = flow.run({ deadline: Infinity, maxStarts: Infinity, maxWaitMs: 0 });
+    const running = flow.run(RUN);
     await vi.waitFor(async () => expect(await received(key)).toHaveLength(1), { timeout: 10_000, interval: 20 });
 
     expect((await p.api("DELETE", `/v1/webhooks/${webhook.uid}`)).status).toBe(204);
@@ -252,6 +255,33 @@ describe("delivery", () => {
     expect((await received(key)).length).toBeLessThanOrEqual(2); // the one in flight (one more if it had just started)
     for (const id of ids) expect((await deliveryOf(id)).status).toBe("expired");
   });
+
+  it("gives no dead letter to a delivery held while its last attempt was out, and numbers its next attempt after that one", async () => {
+    const { p, key, webhook, event } = await setup("chaos?fail=1&slow=1&ms=800", { maxAttempts: 2 }, { RETRY_BASE_SECONDS: "0" });
+    const eventId = await p.ingest(event());
+    p.woken.splice(0);
+    const flow = new WebhookFlow(p.env, webhook.uid); // as its Durable Object keeps it
+    const running = flow.run(RUN);
+    await vi.waitFor(async () => expect(await received(key)).toHaveLength(2), { timeout: 10_000, interval: 20 }); // the last attempt is out
+    expect((await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { disabled: true })).status).toBe(200);
+    flow.wake();
+    expect(await running).toBeNull();
+    // The attempt failed, and is recorded; the delivery is held, not failed for good.
+    expect(await received(key)).toHaveLength(2);
+    expect(await deliveryOf(eventId)).toMatchObject({ status: "held", attempt_count: 2 });
+    expect(await attemptCount(eventId)).toBe(2);
+    const letters = (await p.api("GET", "/v1/dead-letters?limit=100")).json.data as { eventId: string | null }[];
+    expect(letters.filter((l) => l.eventId === eventId)).toEqual([]);
+
+    // Enabled again, toward a downstream that answers: attempt 3 goes out and is recorded.
+    const fixed = uniqueKey();
+    expect((await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { disabled: false, url: `https://downstream.test/ok/${fixed}` })).status).toBe(200);
+    flow.wake();
+    await flow.run(RUN);
+    expect(await received(fixed)).toHaveLength(1);
+    expect(await deliveryOf(eventId)).toMatchObject({ status: "succeeded", attempt_count: 3 });
+    expect(await attemptCount(eventId)).toBe(3);
+  }, 30_000);
 
   it("makes no delivery, and counts none, for a webhook deleted after the ingest consumer read it", async () => {
     const { p, webhook, org } = await setup("ok");
