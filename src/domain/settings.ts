@@ -28,6 +28,9 @@ export interface Settings {
   allowPrivateDestinations: boolean;
 }
 
+/** The shortest retention taken: a smaller RETENTION_DAYS is read as this. */
+export const MIN_RETENTION_DAYS = 1;
+
 function num(value: string | undefined, fallback: number): number {
   if (value === undefined || value.trim() === "") return fallback;
   const n = Number(value);
@@ -36,7 +39,8 @@ function num(value: string | undefined, fallback: number): number {
 
 export function settings(vars: SettingVars): Settings {
   return {
-    retentionDays: num(vars.RETENTION_DAYS, 10),
+    // Never below a day: 0 does not turn the retention off, it would expire and purge everything.
+    retentionDays: Math.max(MIN_RETENTION_DAYS, num(vars.RETENTION_DAYS, 10)),
     signatureToleranceSeconds: num(vars.SIGNATURE_TOLERANCE_S, 300),
     deliveryTimeoutMs: num(vars.DELIVERY_TIMEOUT_MS, 5000),
     maxAttempts: Math.min(MAX_ATTEMPTS_LIMIT, Math.max(1, num(vars.MAX_ATTEMPTS, DEFAULT_MAX_ATTEMPTS))),

@@ -181,6 +181,18 @@ describe("the retention purge never takes a delivery still owed", () => {
     expect(await statuses(eventId)).toEqual([]);
   });
 
+  it("takes RETENTION_DAYS below a day as a day: 0 does not purge what was just received", async () => {
+    const p = pipeline({ RETENTION_DAYS: "0" });
+    const { event } = await p.webhookOn("ok");
+    const owed = await p.ingest(event()); // pending: its scheduler has not run
+    const settledOrg = `org-${uniqueKey()}`;
+    const settled = await p.ingest(podiumBody({ organizationUid: settledOrg })); // owes nothing
+    for (const id of [owed, settled]) await setEvent(id, "received_at = received_at - 12 * 3600 * 1000");
+    await runMaintenance(p.env);
+    expect((await deliveryRows(owed)).map((d) => d.status)).toEqual(["pending"]);
+    expect(await eventStored(settled)).toBe(true);
+  });
+
   it("purges an event whose deliveries are all settled at the retention, without a grace period", async () => {
     const p = pipeline({ RETENTION_DAYS: "2" });
     const { event } = await p.webhookOn("ok");
