@@ -450,12 +450,16 @@ export async function releaseHeld(db: D1Database, webhookUid: string, limit: num
   return released?.meta.changes ?? 0;
 }
 
-/** Enabled webhooks that still hold deliveries (a release was cut short), at most `limit`: from their counts. */
+/**
+ * Enabled webhooks that still hold deliveries (a release was cut short), at most
+ * `limit`, drawn at random: from their counts. (So is webhooksOverdue's choice: with
+ * more than `limit` of them, the same ones first every run would leave the rest out.)
+ */
 export async function webhooksWithHeld(db: D1Database, limit: number): Promise<string[]> {
   const { results } = await db
     .prepare(
       `SELECT w.uid FROM webhooks w JOIN names n ON n.name = w.uid JOIN delivery_counts c ON c.webhook = n.id
-       WHERE w.disabled = 0 AND ${statusSum("held")} > 0 LIMIT ?`,
+       WHERE w.disabled = 0 AND ${statusSum("held")} > 0 ORDER BY random() LIMIT ?`,
     )
     .bind(limit)
     .all<{ uid: string }>();
@@ -485,15 +489,17 @@ export async function expireHeld(db: D1Database, cutoff: number, now = Date.now(
 }
 
 /**
- * Enabled webhooks with a pending delivery due before `cutoff`, at most `limit`: a
- * wake-up of their scheduler may have been lost (or they are draining a backlog).
+ * Enabled webhooks with a pending delivery due before `cutoff`, at most `limit`, drawn
+ * at random: a wake-up of their scheduler may have been lost (or they are draining a
+ * backlog, or paused, and stay overdue run after run).
  * One probe of the pending index per webhook.
  */
 export async function webhooksOverdue(db: D1Database, cutoff: number, limit: number): Promise<string[]> {
   const { results } = await db
     .prepare(
       `SELECT w.uid FROM webhooks w JOIN names n ON n.name = w.uid WHERE w.disabled = 0
-       AND EXISTS (SELECT 1 FROM deliveries d WHERE d.webhook = n.id AND d.status = ${status("pending")} AND d.next_attempt_at < ?) LIMIT ?`,
+       AND EXISTS (SELECT 1 FROM deliveries d WHERE d.webhook = n.id AND d.status = ${status("pending")} AND d.next_attempt_at < ?)
+       ORDER BY random() LIMIT ?`,
     )
     .bind(cutoff, limit)
     .all<{ uid: string }>();

@@ -8,6 +8,7 @@ import { WebhookFlow } from "../../src/pipeline/flow";
 import { utf8 } from "../../src/domain/crypto";
 import type { IngestMessage } from "../../src/domain/types";
 import { podium } from "../../src/schemes/podium";
+import { webhooksOverdue } from "../../src/store/deliveries";
 import { getWebhook } from "../../src/store/webhooks";
 import { ingestMessage, podiumBody } from "./helpers";
 import { pipeline, received, uniqueKey, webhookSetup } from "./pipeline";
@@ -237,6 +238,20 @@ describe("delivery", () => {
     await p.deliver();
     expect(await received(key)).toHaveLength(1);
     expect((await deliveryOf(first.eventId)).status).toBe("succeeded");
+  });
+
+  it("wakes overdue webhooks drawn afresh each run, so a run's limit never leaves the same ones out", async () => {
+    const p = pipeline();
+    const uids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const { webhook, event } = await p.webhookOn("ok");
+      const eventId = await p.ingest(event());
+      await setEventDeliveries(eventId, "next_attempt_at = ?1", 1_000 + i); // overdue long before any other test's
+      uids.push(webhook.uid);
+    }
+    const drawn = new Set<string>();
+    for (let run = 0; run < 100; run++) for (const uid of await webhooksOverdue(env.DB, 2_000, 1)) drawn.add(uid);
+    expect([...drawn].sort()).toEqual([...uids].sort());
   });
 
   it("sends nothing more once its webhook is deleted, not even what its scheduler had read ahead", async () => {
