@@ -3,7 +3,7 @@ import { DAY_MS, HOUR_MS, MINUTE_MS } from "../domain/time";
 import { isIngestMessage } from "../domain/types";
 import type { Env } from "../env";
 import { alertDisabled, closeQuietAlerts } from "../pipeline/alerts";
-import { disableFailing, redrive, release } from "../pipeline/commands";
+import { deliveriesExpired, disableFailing, redrive, release } from "../pipeline/commands";
 import { purgeClosedAlerts } from "../store/alerts";
 import { deadLetterOf } from "../pipeline/dead-letters";
 import { countParked, listParked, unpark } from "../store/parked";
@@ -96,6 +96,7 @@ export async function retention(
   bounds: { chunk: number; chunks: number } = { chunk: RETENTION_CHUNK, chunks: RETENTION_CHUNKS },
 ): Promise<{ expired: number; purged: number }> {
   const total = { expired: 0, purged: 0 };
+  const expiredFor = new Set<string>();
   const cutoff = Math.floor((now - retentionDays * DAY_MS) / RETENTION_GRID_MS) * RETENTION_GRID_MS;
   const common = { cutoff, graceCutoff: now - EXPIRED_GRACE_MS, limit: bounds.chunk, now };
   const mark = await retentionMark(env.DB);
@@ -105,6 +106,7 @@ export async function retention(
       const step = await retentionStep(env.DB, { ...common, ...opts, from });
       total.expired += step.expired;
       total.purged += step.purged;
+      for (const uid of step.expiredFor) expiredFor.add(uid);
       if (!step.next) return;
       from = step.next;
     }
@@ -113,6 +115,7 @@ export async function retention(
   await pass(RETENTION_START, Math.max(1, bounds.chunks - chunks), { through: mark });
   if (total.expired > 0) {
     console.warn("deliveries still owed at the retention expired", { expired: total.expired, visibleForMs: EXPIRED_GRACE_MS });
+    await deliveriesExpired(env, expiredFor);
   }
   return total;
 }

@@ -161,6 +161,14 @@ export async function removeWebhook(env: Env, webhookUid: string): Promise<void>
   await dispatch(env, [webhookUid]);
 }
 
+/**
+ * The retention expired deliveries of these webhooks: their schedulers read again
+ * what they are owed, dropping what they had read ahead.
+ */
+export async function deliveriesExpired(env: Env, webhookUids: Iterable<string>): Promise<void> {
+  await dispatch(env, webhookUids);
+}
+
 /** A webhook's settings changed (limits, URL, enabled): its scheduler reads them again. */
 export async function webhookChanged(env: Env, webhookUid: string): Promise<void> {
   await dispatch(env, [webhookUid]);

@@ -101,6 +101,8 @@ export const RETENTION_START: RetentionCursor = { receivedAt: -1, seq: 0 };
 export interface RetentionStep {
   /** Held or pending deliveries of the chunk's events settled as `expired` now. */
   expired: number;
+  /** The webhooks those belonged to: their schedulers may hold them, read ahead. */
+  expiredFor: string[];
   purged: number;
   /** Where the next chunk starts, or null when no event past the cutoff is left. */
   next: RetentionCursor | null;
@@ -112,6 +114,9 @@ const OWED = from("expire", "d.status");
 const GRACED = `d.status = ${to("expire")} AND d.updated_at >= ?2`;
 const PURGEABLE = `SELECT j.value FROM json_each(?1) j
   WHERE NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event = j.value AND (${OWED} OR (${GRACED})))`;
+
+const isWebhookUidRow = (r: unknown): r is { webhook_uid: string } =>
+  typeof r === "object" && r !== null && "webhook_uid" in r && typeof r.webhook_uid === "string";
 
 /** The retention's mark: every event before it was purged, or is kept for its grace period. */
 export async function retentionMark(db: D1Database): Promise<RetentionCursor> {
@@ -148,7 +153,7 @@ export async function retentionStep(
     .bind(opts.from.receivedAt, opts.graceCutoff, upTo.receivedAt, opts.from.seq, opts.limit, upTo.seq)
     .all<{ seq: number; received_at: number; owed: number; graced: number }>();
   const last = results[results.length - 1];
-  if (!last) return { expired: 0, purged: 0, next: null };
+  if (!last) return { expired: 0, expiredFor: [], purged: 0, next: null };
   const owed = JSON.stringify(results.filter((r) => r.owed).map((r) => r.seq));
   const candidates = JSON.stringify(results.filter((r) => !r.owed && !r.graced).map((r) => r.seq));
   const expiring = `FROM deliveries WHERE event IN (SELECT value FROM json_each(?1)) AND ${from("expire")}`;
@@ -160,7 +165,10 @@ export async function retentionStep(
   const purgedEvents = `SELECT organization AS org, location AS loc, received_at, object, ${IS_ALERT} AS alert FROM events WHERE seq IN (${PURGEABLE})`;
   const purgeBinds = [candidates, opts.graceCutoff];
   const expire = db
-    .prepare(`UPDATE deliveries SET status = ${to("expire")}, next_attempt_at = NULL, updated_at = ?2 WHERE seq IN (SELECT seq ${expiring})`)
+    .prepare(
+      `UPDATE deliveries SET status = ${to("expire")}, next_attempt_at = NULL, updated_at = ?2 WHERE seq IN (SELECT seq ${expiring})
+       RETURNING (SELECT name FROM names WHERE id = deliveries.webhook) AS webhook_uid`,
+    )
     .bind(owed, opts.now);
   const deleteEvents = db.prepare(`DELETE FROM events WHERE seq IN (${PURGEABLE})`).bind(...purgeBinds);
   const stmts = [
@@ -188,6 +196,7 @@ export async function retentionStep(
   const changes = (stmt: D1PreparedStatement) => done[stmts.indexOf(stmt)]?.meta.changes ?? 0;
   return {
     expired: changes(expire),
+    expiredFor: [...new Set((done[stmts.indexOf(expire)]?.results ?? []).flatMap((r) => (isWebhookUidRow(r) ? [r.webhook_uid] : [])))],
     purged: changes(deleteEvents),
     next: results.length < opts.limit ? null : { receivedAt: last.received_at, seq: last.seq },
   };

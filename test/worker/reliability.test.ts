@@ -7,6 +7,7 @@ import { DAY_MS } from "../../src/domain/time";
 import type { IngestMessage } from "../../src/domain/types";
 import { EXPIRED_GRACE_MS, retention, runMaintenance } from "../../src/maintenance/cron";
 import { RETENTION_START, retentionStep } from "../../src/store/events";
+import { WebhookFlow } from "../../src/pipeline/flow";
 import { park } from "../../src/store/parked";
 import { d1Double } from "./d1-double";
 import { call, ingestMessage, podiumBody, podiumHeaders, post } from "./helpers";
@@ -14,6 +15,8 @@ import { pipeline, received, uniqueKey } from "./pipeline";
 import { deliveryRows, eventStored, setEvent } from "./rows";
 
 const HOUR_S = 3600;
+/** One run of a scheduler, as its alarm makes one: nothing left waiting. */
+const RUN = { deadline: Infinity, maxStarts: Infinity, maxWaitMs: 0 };
 /** Queues deletes a message this long after it was first sent, retried or not. */
 const QUEUE_RETENTION_S = 4 * 24 * HOUR_S;
 
@@ -179,6 +182,25 @@ describe("the retention purge never takes a delivery still owed", () => {
     expect(later.purged).toBeGreaterThanOrEqual(1);
     expect((await p.api("GET", `/v1/events/${eventId}`)).status).toBe(404);
     expect(await statuses(eventId)).toEqual([]);
+  });
+
+  it("wakes the schedulers whose deliveries it expired, so none sends what it had read ahead", async () => {
+    const p = pipeline({ RETENTION_DAYS: "2" });
+    const { key, webhook, event } = await p.webhookOn("fail", { ordering: "fifo" });
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push(await p.ingest(event()));
+    p.woken.splice(0);
+    const flow = new WebhookFlow(p.env, webhook.uid); // as its Durable Object keeps it: the head and what follows it read ahead
+    expect(await flow.run(RUN)).not.toBeNull(); // the head failed; it is due again later
+    expect(await received(key)).toHaveLength(1);
+    for (const id of ids) await setEvent(id, "received_at = received_at - 3 * ?1", DAY_MS);
+
+    await runMaintenance(p.env);
+    for (const id of ids) expect((await deliveryRows(id)).map((d) => d.status)).toEqual(["expired"]);
+    expect(p.woken).toContain(webhook.uid);
+    flow.wake(); // as its Durable Object is woken
+    expect(await flow.run(RUN)).toBeNull(); // nothing owed: nothing more goes out
+    expect(await received(key)).toHaveLength(1);
   });
 
   it("takes RETENTION_DAYS below a day as a day: 0 does not purge what was just received", async () => {
