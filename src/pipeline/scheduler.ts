@@ -71,8 +71,11 @@ export class WebhookScheduler extends DurableObject<Env> {
         try {
           next = await flow.run({ deadline: Date.now() + RUN_BUDGET_MS, maxStarts: RUN_MAX_STARTS, maxWaitMs: IN_RUN_WAIT_MS });
         } catch (err) {
+          // Later, whatever woke it: a failed run keeps its wake for the next (flow.ts), and
+          // running again at once would hit what failed (D1, say) in a loop.
           console.error("delivery scheduler run failed; trying again", { webhookUid: flow.uid, error: String(err) });
-          next = Date.now() + FAILED_RUN_RETRY_MS;
+          await this.ctx.storage.setAlarm(Date.now() + FAILED_RUN_RETRY_MS);
+          return;
         }
         if (flow.woken) continue;
         if (next !== null) await this.ctx.storage.setAlarm(next);

@@ -3,7 +3,7 @@
 // recording downstream that notes each request's arrival and how many were in flight.
 // Retries are due at once here (RETRY_BASE_SECONDS=0, see vitest.config.ts). Limits
 // are checked on recorded arrival times and concurrency, never on how long things took.
-import { evictDurableObject } from "cloudflare:test";
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import type { IngestMessage } from "../../../src/domain/types";
@@ -237,5 +237,25 @@ describe("FIFO", () => {
     const order = (await received(key)).map(indexOf);
     for (let k = 1; k < order.length; k++) expect(order[k]! - order[k - 1]!, `request ${k}`).toBeGreaterThanOrEqual(0);
     expect([...new Set(order)]).toEqual(Array.from({ length: 30 }, (_, i) => i));
+  });
+});
+
+describe("a failed run", () => {
+  it("tries again with its alarm, a few seconds later, instead of at once", async () => {
+    const p = realSchedulers();
+    const key = uniqueKey();
+    const org = `org-${key}`;
+    const hook = await p.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["*"], organizationUid: org });
+    // The webhook's row cannot be read: every run fails on it.
+    await env.DB.prepare("UPDATE webhooks SET event_types = 'not json' WHERE uid = ?").bind(hook.uid).run();
+    const stub = env.SCHEDULERS.getByName(hook.uid);
+    const woken = Date.now();
+    await stub.wake(hook.uid);
+    // The run fails and stores its next try seconds ahead (a run retried at once would never store it).
+    await vi.waitFor(
+      async () => expect(await runInDurableObject(stub, (_, state) => state.storage.getAlarm())).toBeGreaterThan(woken + 3_000),
+      { timeout: 10_000, interval: 50 },
+    );
+    await env.DB.prepare("DELETE FROM webhooks WHERE uid = ?").bind(hook.uid).run();
   });
 });
