@@ -144,6 +144,17 @@ describe("generic hmac (configured per source)", () => {
     expect((await send(source, body, {})).json.error.code).toBe("missing_signature");
   });
 
+  it("takes a numeric id as the dedupe key only while it is exact: larger ones fall back to the body's hash", async () => {
+    const hmac: HmacConfig = { header: "x-sig", algorithm: "SHA-256", encoding: "hex", prefix: "", timestampHeader: null, typePath: null, dedupePath: "id" };
+    const source = await createSource({ provider: "hmac", secrets: ["generic-secret"], hmac });
+    const sent = async (body: string) => (await send(source, body, await hmacScheme(hmac).sign("generic-secret", body))).queued[0];
+    expect(await sent('{"id":42}')).toMatchObject({ dedupeKey: "42" });
+    // Two ids JSON.parse reads as the same number: two events, not one.
+    const [a, b] = [await sent('{"id":1234567890123456789}'), await sent('{"id":1234567890123456790}')];
+    expect(a?.eventId).not.toBe(b?.eventId);
+    expect(a?.dedupeKey).not.toBe("1234567890123456800");
+  });
+
   it("signs timestamp and body together when a timestamp header is configured", async () => {
     const hmac: HmacConfig = { header: "x-sig", algorithm: "SHA-256", encoding: "hex", prefix: "", timestampHeader: "x-ts", typePath: null, dedupePath: null };
     const source = await createSource({ provider: "hmac", secrets: ["ts-secret"], hmac });

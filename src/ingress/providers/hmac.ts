@@ -1,7 +1,11 @@
 import { hmacScheme } from "../../schemes/hmac";
 import { dedupeKeyOr, invalidSignature, type Provider } from "./provider";
 
-/** Reads a dot path (`data.object.id`) out of parsed JSON, as a string. */
+/**
+ * Reads a dot path (`data.object.id`) out of parsed JSON, as a string. A number is
+ * taken only as a safe integer: a larger one was rounded by the parse, and ids that
+ * differ would read alike (so a dedupe key falls back to the body's hash).
+ */
 function at(value: unknown, path: string | null): string | null {
   if (!path) return null;
   let cur = value;
@@ -9,7 +13,7 @@ function at(value: unknown, path: string | null): string | null {
     if (cur === null || typeof cur !== "object") return null;
     cur = (cur as Record<string, unknown>)[key];
   }
-  return typeof cur === "string" && cur !== "" ? cur : typeof cur === "number" ? String(cur) : null;
+  return typeof cur === "string" && cur !== "" ? cur : Number.isSafeInteger(cur) ? String(cur) : null;
 }
 
 /**
