@@ -29,7 +29,7 @@ export interface Settings {
 }
 
 /** The shortest retention taken: a smaller RETENTION_DAYS is read as this. */
-export const MIN_RETENTION_DAYS = 1;
+const MIN_RETENTION_DAYS = 1;
 
 function num(value: string | undefined, fallback: number): number {
   if (value === undefined || value.trim() === "") return fallback;

@@ -87,7 +87,8 @@ async function drainParked(env: Env, now: number): Promise<number> {
  * chunks: on from the retention's mark (it moves with each chunk), then behind it,
  * from the oldest, for events whose grace period is over. Events kept for their
  * grace are read again only by that look behind, with what the run has left (a chunk
- * at least), so however many there are the retention keeps moving.
+ * at least: at most RETENTION_CHUNKS + 1 a run), so however many there are the
+ * retention keeps moving.
  */
 export async function retention(
   env: Env,
@@ -102,7 +103,8 @@ export async function retention(
   const mark = await retentionMark(env.DB);
   let chunks = 0;
   const pass = async (from: RetentionCursor, max: number, opts: { through?: RetentionCursor; mark?: boolean }) => {
-    for (let i = 0; i < max; i++, chunks++) {
+    for (let i = 0; i < max; i++) {
+      chunks++;
       const step = await retentionStep(env.DB, { ...common, ...opts, from });
       total.expired += step.expired;
       total.purged += step.purged;
@@ -111,11 +113,15 @@ export async function retention(
       from = step.next;
     }
   };
-  await pass(mark, bounds.chunks, { mark: true });
-  await pass(RETENTION_START, Math.max(1, bounds.chunks - chunks), { through: mark });
-  if (total.expired > 0) {
-    console.warn("deliveries still owed at the retention expired", { expired: total.expired, visibleForMs: EXPIRED_GRACE_MS });
-    await deliveriesExpired(env, expiredFor);
+  try {
+    await pass(mark, bounds.chunks, { mark: true });
+    await pass(RETENTION_START, Math.max(1, bounds.chunks - chunks), { through: mark });
+  } finally {
+    // What expired is committed chunk by chunk: its schedulers hear of it even when a later chunk failed.
+    if (total.expired > 0) {
+      console.warn("deliveries still owed at the retention expired", { expired: total.expired, visibleForMs: EXPIRED_GRACE_MS });
+      await deliveriesExpired(env, expiredFor);
+    }
   }
   return total;
 }

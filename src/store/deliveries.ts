@@ -188,8 +188,8 @@ export async function recordAttempts<T = unknown>(
   const applies = (d: string, number = "j.value->>1") => `${d}.attempt_count = (${number}) - 1 AND ${from("attempt", `${d}.status`)}`;
   const ifApplies = (value: string, column: string) => `CASE WHEN ${applies("deliveries")} THEN ${value} ELSE ${column} END`;
   const attempt = withAttemptSql("deliveries", ["j.value->>1", "j.value->>2", "j.value->>3", "j.value->>4", "j.value->>5", "j.value->>6"]);
-  // A delivery failed for good only if its state follows the attempt: one held, expired or
-  // retried while the attempt was out has not failed, and gets no dead letter.
+  // A delivery failed for good only if its state follows the attempt: one held or expired
+  // while the attempt was out has not failed, and gets no dead letter.
   const failsForGood = (o: AttemptOutcome) => (n: number) => ({
     sql: `EXISTS (SELECT 1 FROM deliveries d WHERE d.id = ${dlvKey(`?${n}`)} AND ${applies("d", `?${n + 1}`)})`,
     binds: [o.attempt.deliveryId, o.attempt.number],

@@ -154,8 +154,19 @@ export async function retentionStep(
     .all<{ seq: number; received_at: number; owed: number; graced: number }>();
   const last = results[results.length - 1];
   if (!last) return { expired: 0, expiredFor: [], purged: 0, next: null };
-  const owed = JSON.stringify(results.filter((r) => r.owed).map((r) => r.seq));
-  const candidates = JSON.stringify(results.filter((r) => !r.owed && !r.graced).map((r) => r.seq));
+  const next = results.length < opts.limit ? null : { receivedAt: last.received_at, seq: last.seq };
+  const markStatement = opts.mark
+    ? db.prepare("UPDATE retention_marks SET received_at = ?1, seq = ?2 WHERE id = 0 AND (received_at, seq) < (?1, ?2)").bind(last.received_at, last.seq)
+    : null;
+  const owedSeqs = results.filter((r) => r.owed).map((r) => r.seq);
+  const candidateSeqs = results.filter((r) => !r.owed && !r.graced).map((r) => r.seq);
+  if (owedSeqs.length === 0 && candidateSeqs.length === 0) {
+    // Every event of the chunk is kept for its grace: nothing to write but the mark.
+    if (markStatement) await markStatement.run();
+    return { expired: 0, expiredFor: [], purged: 0, next };
+  }
+  const owed = JSON.stringify(owedSeqs);
+  const candidates = JSON.stringify(candidateSeqs);
   const expiring = `FROM deliveries WHERE event IN (SELECT value FROM json_each(?1)) AND ${from("expire")}`;
   const purged = `event IN (${PURGEABLE})`;
 
@@ -184,13 +195,7 @@ export async function retentionStep(
     db.prepare(`DELETE FROM deliveries WHERE ${purged}`).bind(...purgeBinds),
     deleteEvents,
     dropGroupsStatement(db, candidates),
-    ...(opts.mark
-      ? [
-          db
-            .prepare("UPDATE retention_marks SET received_at = ?1, seq = ?2 WHERE id = 0 AND (received_at, seq) < (?1, ?2)")
-            .bind(last.received_at, last.seq),
-        ]
-      : []),
+    ...(markStatement ? [markStatement] : []),
   ];
   const done = await db.batch(stmts);
   const changes = (stmt: D1PreparedStatement) => done[stmts.indexOf(stmt)]?.meta.changes ?? 0;
@@ -198,7 +203,7 @@ export async function retentionStep(
     expired: changes(expire),
     expiredFor: [...new Set((done[stmts.indexOf(expire)]?.results ?? []).flatMap((r) => (isWebhookUidRow(r) ? [r.webhook_uid] : [])))],
     purged: changes(deleteEvents),
-    next: results.length < opts.limit ? null : { receivedAt: last.received_at, seq: last.seq },
+    next,
   };
 }
 

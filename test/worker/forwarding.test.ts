@@ -267,12 +267,16 @@ describe("delivery", () => {
     expect(p.woken).toEqual([webhook.uid]); // the delete wakes its scheduler, as its Durable Object is woken
     flow.wake();
     expect(await running).toBeNull(); // it settled what was in flight and stopped: nothing is owed
-    expect((await received(key)).length).toBeLessThanOrEqual(2); // the one in flight (one more if it had just started)
-    for (const id of ids) expect((await deliveryOf(id)).status).toBe("expired");
+    const sent = (await received(key)).length;
+    expect(sent).toBeLessThanOrEqual(2); // the one in flight (one more if it had just started)
+    // What had not gone out expired with the webhook (one that went out before the delete may have succeeded).
+    const statuses = await Promise.all(ids.map(async (id) => (await deliveryOf(id)).status));
+    expect(statuses.filter((st) => st === "expired").length).toBeGreaterThanOrEqual(ids.length - sent);
+    expect(statuses.filter((st) => st !== "expired" && st !== "succeeded")).toEqual([]);
   });
 
   it("gives no dead letter to a delivery held while its last attempt was out, and numbers its next attempt after that one", async () => {
-    const { p, key, webhook, event } = await setup("chaos?fail=1&slow=1&ms=800", { maxAttempts: 2 }, { RETRY_BASE_SECONDS: "0" });
+    const { p, key, webhook, event } = await setup("chaos?fail=1&slow=1&ms=2000", { maxAttempts: 2 }, { RETRY_BASE_SECONDS: "0" });
     const eventId = await p.ingest(event());
     p.woken.splice(0);
     const flow = new WebhookFlow(p.env, webhook.uid); // as its Durable Object keeps it

@@ -185,8 +185,8 @@ describe("the retention purge never takes a delivery still owed", () => {
   });
 
   it("wakes the schedulers whose deliveries it expired, so none sends what it had read ahead", async () => {
-    // The head's retry is drawn from up to an hour: never due again within the test.
-    const p = pipeline({ RETENTION_DAYS: "2", RETRY_BASE_SECONDS: "3600" });
+    // The head's retry is drawn from up to a day: due again within the test once in ~200,000 runs.
+    const p = pipeline({ RETENTION_DAYS: "2", RETRY_BASE_SECONDS: "100000", RETRY_CAP_SECONDS: "100000" });
     const { key, webhook, event } = await p.webhookOn("fail", { ordering: "fifo" });
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) ids.push(await p.ingest(event()));
@@ -202,6 +202,26 @@ describe("the retention purge never takes a delivery still owed", () => {
     flow.wake(); // as its Durable Object is woken
     expect(await flow.run(RUN)).toBeNull(); // nothing owed: nothing more goes out
     expect(await received(key)).toHaveLength(1);
+  });
+
+  it("leaves its mark where it was when a chunk's transaction fails, and goes on from there", async () => {
+    let broken = true;
+    const { db } = d1Double({ failBatch: (stmts) => broken && stmts.some((st) => /retention_marks/.test(st.sql)) });
+    const p = pipeline({ RETENTION_DAYS: "2", DB: db });
+    const quiet = `org-${uniqueKey()}`; // no webhook: its events owe nothing
+    const ids: string[] = [];
+    for (let i = 0; i < 2; i++) ids.push(await p.ingest(podiumBody({ organizationUid: quiet })));
+    for (const id of ids) await setEvent(id, "received_at = received_at - 3 * ?1", DAY_MS);
+    await env.DB.prepare("UPDATE retention_marks SET received_at = -1, seq = 0").run();
+    const mark = () => env.DB.prepare("SELECT received_at, seq FROM retention_marks").first();
+
+    await expect(retention(p.env, Date.now(), 2)).rejects.toThrow(/D1 write failed/);
+    expect(await mark()).toEqual({ received_at: -1, seq: 0 });
+    for (const id of ids) expect(await eventStored(id)).toBe(true);
+    broken = false;
+    await retention(p.env, Date.now(), 2);
+    for (const id of ids) expect(await eventStored(id)).toBe(false);
+    expect((await mark())?.received_at).toBeGreaterThan(-1);
   });
 
   it("takes RETENTION_DAYS below a day as a day: 0 does not purge what was just received", async () => {
