@@ -148,8 +148,9 @@ export async function replay(env: Env, targets: Webhook[], events: ReplayEvent[]
   const deliveries = await Promise.all(
     events.flatMap((e) => replayTargets(targets, e).map((w) => newDelivery("replay", e, w, now))),
   );
-  await dispatch(env, (await insertDeliveries(env.DB, deliveries)).map((d) => d.webhookUid));
-  return deliveries;
+  const made = await insertDeliveries(env.DB, deliveries);
+  await dispatch(env, made.filter((d) => d.status === "pending").map((d) => d.webhookUid));
+  return made;
 }
 
 /**

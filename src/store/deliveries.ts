@@ -100,12 +100,23 @@ export function unattemptedPendingStatement(db: D1Database, ids: string[]): D1Pr
     .bind(JSON.stringify(ids));
 }
 
-/** Creates deliveries (replay) in one transaction, in the given order; returns those pending, in order. */
+/**
+ * Creates deliveries (replay) in one transaction, in the given order; returns those
+ * stored, in order (not one for a webhook deleted meanwhile).
+ */
 export async function insertDeliveries(db: D1Database, deliveries: NewDelivery[]): Promise<NewDelivery[]> {
   if (deliveries.length === 0) return [];
-  await db.batch(insertDeliveriesStatements(db, deliveries));
-  return deliveries.filter((d) => d.status === "pending");
+  const results = await db.batch([
+    ...insertDeliveriesStatements(db, deliveries),
+    db
+      .prepare(`SELECT ${apiIdSql("dlv_", "id")} AS id FROM deliveries WHERE id IN (SELECT ${dlvKey("value")} FROM json_each(?))`)
+      .bind(JSON.stringify(deliveries.map((d) => d.id))),
+  ]);
+  const stored = new Set((results.at(-1)?.results ?? []).flatMap((r) => (isIdRow(r) ? [r.id] : [])));
+  return deliveries.filter((d) => stored.has(d.id));
 }
+
+const isIdRow = (r: unknown): r is { id: string } => typeof r === "object" && r !== null && "id" in r && typeof r.id === "string";
 
 /**
  * A status change of the deliveries `where` selects (a condition on a

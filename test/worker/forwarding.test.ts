@@ -3,7 +3,7 @@ import { Webhook as StandardWebhook } from "standardwebhooks";
 import { describe, expect, it, vi } from "vitest";
 import { runMaintenance } from "../../src/maintenance/cron";
 import { ATTEMPTS_FULL_CHARS } from "../../src/store/attempts";
-import { REDRIVE_GRACE_MS, storeAndRoute } from "../../src/pipeline/commands";
+import { REDRIVE_GRACE_MS, replay, storeAndRoute } from "../../src/pipeline/commands";
 import { WebhookFlow } from "../../src/pipeline/flow";
 import { utf8 } from "../../src/domain/crypto";
 import type { IngestMessage } from "../../src/domain/types";
@@ -314,5 +314,12 @@ describe("delivery", () => {
       .bind(webhook.uid)
       .first<Record<string, number>>();
     expect(Object.entries(counts ?? {}).filter(([k, n]) => k !== "webhook" && n !== 0)).toEqual([]);
+
+    // A replay read the webhook too, before the delete: it makes nothing, and says so.
+    p.woken.splice(0); // (the delete woke its scheduler)
+    const made = await replay(p.env, [read!], [{ id: m.eventId, receivedAt: m.receivedAt, sourceId: "podium", eventType: m.eventType, locationUid: null, organizationUid: org, content: null }]);
+    expect(made).toEqual([]);
+    expect(await deliveryRows(m.eventId)).toEqual([]);
+    expect(p.woken).not.toContain(webhook.uid);
   });
 });
