@@ -8,7 +8,7 @@ import { WebhookFlow } from "../../src/pipeline/flow";
 import { utf8 } from "../../src/domain/crypto";
 import type { IngestMessage } from "../../src/domain/types";
 import { podium } from "../../src/schemes/podium";
-import { webhooksOverdue } from "../../src/store/deliveries";
+import { webhooksOverdue, webhooksWithHeld } from "../../src/store/deliveries";
 import { getWebhook } from "../../src/store/webhooks";
 import { ingestMessage, podiumBody } from "./helpers";
 import { pipeline, received, uniqueKey, webhookSetup } from "./pipeline";
@@ -252,6 +252,21 @@ describe("delivery", () => {
     const drawn = new Set<string>();
     for (let run = 0; run < 100; run++) for (const uid of await webhooksOverdue(env.DB, 2_000, 1)) drawn.add(uid);
     expect([...drawn].sort()).toEqual([...uids].sort());
+  });
+
+  it("releases enabled webhooks that still hold deliveries drawn afresh each run, too", async () => {
+    const p = pipeline();
+    const uids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const { webhook, event } = await p.webhookOn("ok", { disabled: true });
+      await p.ingest(event()); // held
+      // Enabled with its release cut short: it still holds it.
+      await env.DB.prepare("UPDATE webhooks SET disabled = 0 WHERE uid = ?").bind(webhook.uid).run();
+      uids.push(webhook.uid);
+    }
+    const drawn = new Set<string>();
+    for (let run = 0; run < 400; run++) for (const uid of await webhooksWithHeld(env.DB, 1)) drawn.add(uid);
+    for (const uid of uids) expect(drawn).toContain(uid);
   });
 
   it("sends nothing more once its webhook is deleted, not even what its scheduler had read ahead", async () => {
