@@ -6,7 +6,7 @@ import { alertDisabled, closeQuietAlerts } from "../pipeline/alerts";
 import { deliveriesExpired, disableFailing, redrive, release } from "../pipeline/commands";
 import { purgeClosedAlerts } from "../store/alerts";
 import { deadLetterOf } from "../pipeline/dead-letters";
-import { countParked, listParked, unpark } from "../store/parked";
+import { countParked, listParked, setAside, unpark } from "../store/parked";
 import { QUEUES } from "../pipeline/queues";
 import { foldEventCounts } from "../store/counters";
 import { purgeClosedDeadLetters, recordDeadLetters } from "../store/dead-letters";
@@ -57,28 +57,40 @@ export interface MaintenanceReport {
 async function drainParked(env: Env, now: number): Promise<number> {
   const parked = await listParked(env.BODIES, UNPARK_LIMIT);
   const done: string[] = [];
+  // The two kinds go separately: the queue failing keeps no delivery letter from D1, nor D1 the other way.
+  let failure: unknown = null;
   try {
     for (const { key, letter } of parked.filter((p) => p.letter.queue === QUEUES.ingestDead)) {
       if (!isIngestMessage(letter.body)) {
-        console.error("parked ingest dead letter is not an ingest message; left in place", { key });
+        await setAside(env.BODIES, key, "not an ingest message");
         continue;
       }
-      await env.INGEST.send(letter.body, { contentType: "json" });
+      try {
+        await env.INGEST.send(letter.body, { contentType: "json" });
+      } catch (err) {
+        failure = err;
+        break;
+      }
       console.warn("parked dead letter re-ingested", { eventId: letter.body.eventId });
       done.push(key);
     }
     const others = parked.filter((p) => p.letter.queue !== QUEUES.ingestDead);
     if (others.length > 0) {
-      await recordDeadLetters(
-        env.DB,
-        others.map((p) => deadLetterOf(p.letter, now)),
-      );
-      done.push(...others.map((p) => p.key));
+      try {
+        await recordDeadLetters(
+          env.DB,
+          others.map((p) => deadLetterOf(p.letter, now)),
+        );
+        done.push(...others.map((p) => p.key));
+      } catch (err) {
+        failure ??= err;
+      }
     }
   } finally {
     // What went through is let go of even when a later letter failed.
     await unpark(env.BODIES, done);
   }
+  if (failure !== null) throw failure;
   return done.length;
 }
 

@@ -46,7 +46,20 @@ export async function countParked(bucket: R2Bucket): Promise<number> {
   return listed.objects.length;
 }
 
-/** Up to `limit` parked letters, oldest key order; an object that is not a letter is reported, not returned. */
+/** Where a parked object that cannot be taken back is moved: out of the list, which it would block, kept for a look by hand. */
+const SET_ASIDE = "dead-letters-set-aside/";
+
+/** Moves a parked object to SET_ASIDE (logged): the next lists go past it. */
+export async function setAside(bucket: R2Bucket, key: string, why: string): Promise<void> {
+  const obj = await bucket.get(key);
+  if (!obj) return;
+  const to = `${SET_ASIDE}${key.slice(PREFIX.length)}`;
+  await bucket.put(to, await obj.arrayBuffer(), { httpMetadata: obj.httpMetadata });
+  await bucket.delete(key);
+  console.error("parked dead letter set aside", { key, to, why });
+}
+
+/** Up to `limit` parked letters, oldest key order; an object that is not a letter is set aside, not returned. */
 export async function listParked(bucket: R2Bucket, limit: number): Promise<{ key: string; letter: ParkedLetter }[]> {
   const listed = await bucket.list({ prefix: PREFIX, limit });
   const out: { key: string; letter: ParkedLetter }[] = [];
@@ -55,7 +68,7 @@ export async function listParked(bucket: R2Bucket, limit: number): Promise<{ key
     if (!obj) continue; // taken by a concurrent run
     const letter: unknown = await obj.json().catch(() => null);
     if (isParkedLetter(letter)) out.push({ key, letter });
-    else console.error("parked dead letter unreadable; left in place", { key });
+    else await setAside(bucket, key, "not a parked letter");
   }
   return out;
 }

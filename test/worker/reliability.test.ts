@@ -117,6 +117,28 @@ describe("ingest retries span hours, and a dead letter D1 cannot take waits in R
     expect(letters[0]).toMatchObject({ queue: "edgehook-deliveries-dlq", reason: expect.stringContaining("HTTP 500") });
   });
 
+  it("sets aside a parked object it cannot take back, so it never blocks the letters behind it", async () => {
+    const normal = pipeline();
+    const id = uniqueKey();
+    // Sorted first: an object that is no letter, and an ingest letter that is no ingest message.
+    const unreadable = parkedKey("edgehook-ingest-dlq", `0-${id}`);
+    await env.BODIES.put(unreadable, "not a letter");
+    const odd = `0-${id}-odd`;
+    await park(env.BODIES, { queue: "edgehook-ingest-dlq", messageId: odd, attempts: 1, parkedAt: Date.now(), body: { not: "an ingest message" } });
+    const fine = ingestMessage();
+    await park(env.BODIES, { queue: "edgehook-ingest-dlq", messageId: `1-${id}`, attempts: 1, parkedAt: Date.now(), body: fine });
+
+    await runMaintenance(normal.env);
+    for (const key of [unreadable, parkedKey("edgehook-ingest-dlq", odd), parkedKey("edgehook-ingest-dlq", `1-${id}`)]) {
+      expect(await env.BODIES.head(key), key).toBeNull();
+    }
+    // Kept for a look by hand, byte for byte.
+    expect(await (await env.BODIES.get(`dead-letters-set-aside/edgehook-ingest-dlq/0-${id}`))?.text()).toBe("not a letter");
+    expect(await env.BODIES.head(`dead-letters-set-aside/edgehook-ingest-dlq/${odd}`)).not.toBeNull();
+    // The letter behind them went back on the ingest queue.
+    expect(normal.queues.ingest.sent.map((m) => m.eventId)).toContain(fine.eventId);
+  });
+
   it("retries a dead letter that neither D1 nor R2 can take", async () => {
     const p = pipeline({
       DB: downDb,
