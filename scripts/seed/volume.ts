@@ -237,6 +237,7 @@ export async function seedVolume(db: D1Database, opts: SeedOptions): Promise<See
         hmac: null,
         shopDomain: null,
         organizationUid: null,
+        teachesLocations: true,
       });
       rows.push({
         ...facts,

@@ -39,6 +39,8 @@ export interface Source {
   shopDomain: string | null;
   /** The organization that owns it, whose events alone it may send; null: the admin's. */
   organizationUid: string | null;
+  /** Whether its events teach which organization a location belongs to: configuration's and the admin's sources only. */
+  teachesLocations: boolean;
 }
 
 /** What a provider reads out of a verified request. */
@@ -56,6 +58,8 @@ export interface IngestMessage extends EventFacts {
   sourceId: string;
   /** The owner of a tenant's source: its events are pinned to this organization. */
   sourceOwner?: string;
+  /** false: its source may not teach where locations belong (Source.teachesLocations). */
+  teaches?: false;
   /** Epoch milliseconds at the edge. */
   receivedAt: number;
   headers: Record<string, string>;

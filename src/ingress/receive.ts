@@ -119,6 +119,7 @@ async function accept(request: Request, sourceId: string, env: Env): Promise<Res
   if (source.organizationUid !== null) {
     msg.organizationUid = msg.sourceOwner = source.organizationUid;
   }
+  if (!source.teachesLocations) msg.teaches = false;
 
   try {
     await enqueue(env, msg);

@@ -65,6 +65,7 @@ function parseConfigSources(env: Env): Source[] {
       hmac: null,
       shopDomain: null,
       organizationUid: null,
+      teachesLocations: true,
     });
   }
   return out;

@@ -11,6 +11,7 @@ interface SourceRow {
   hmac: string | null;
   shop_domain: string | null;
   organization_uid: string | null;
+  teaches_locations: number;
   created_at: number;
   updated_at: number;
 }
@@ -28,6 +29,8 @@ export interface StoredSource {
   shopDomain: string | null;
   /** The owning organization; null: the admin's. */
   organizationUid: string | null;
+  /** Whether its events teach where locations belong (made by the admin). */
+  teachesLocations: boolean;
   createdAt: number;
   updatedAt: number;
 }
@@ -44,6 +47,7 @@ function toStored(r: SourceRow): StoredSource {
     hmac: r.hmac === null ? null : (JSON.parse(r.hmac) as HmacConfig),
     shopDomain: r.shop_domain,
     organizationUid: r.organization_uid,
+    teachesLocations: r.teaches_locations === 1,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
@@ -70,6 +74,7 @@ export async function getSource(db: D1Database, id: string, defaultTolerance: nu
     hmac: s.hmac,
     shopDomain: s.shopDomain,
     organizationUid: s.organizationUid,
+    teachesLocations: s.teachesLocations,
   };
 }
 
@@ -98,8 +103,8 @@ export async function insertSource(db: D1Database, s: NewSource, now = Date.now(
   const res = await db
     .prepare(
       `INSERT INTO sources (id, name, provider, verification, secrets, tolerance_seconds, disabled, hmac, shop_domain, organization_uid,
-         created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+         teaches_locations, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
     )
     .bind(
       s.id,
@@ -112,6 +117,7 @@ export async function insertSource(db: D1Database, s: NewSource, now = Date.now(
       s.hmac === null ? null : JSON.stringify(s.hmac),
       s.shopDomain ?? null,
       s.organizationUid,
+      s.teachesLocations ? 1 : 0,
       now,
       now,
     )

@@ -154,6 +154,30 @@ describe("the location → organization map", () => {
     expect((await as(p, t.token, "POST", "/v1/webhooks", hook)).status).toBe(403);
   });
 
+  it("learns from the admin's sources only: a token's ownerless source cannot move a location into an organization it holds", async () => {
+    const p = pipeline();
+    const k = uniqueKey();
+    const [victim, victimLoc, evil] = [`org-${k}-victim`, `loc-${k}-victim`, `org-${k}-evil`];
+    await p.ingest(podiumBody({ organizationUid: victim, locationUid: victimLoc })); // Podium's own word
+    // A token with no limits but no admin scope makes a source of its own, without an owner...
+    const maker = await makeToken(p, ["sources:write"]);
+    const secret = `sneaky-${k}`;
+    const made = await as(p, maker.token, "POST", "/v1/sources", { name: "sneaky", provider: "podium", secrets: [secret] });
+    expect(made.status).toBe(201);
+    // ...whose events say the victim's location is the other organization's.
+    await p.ingest(podiumBody({ organizationUid: evil, locationUid: victimLoc }), { source: made.json.id, secret });
+    expect(await locationOrganizations(env.DB, [victimLoc])).toEqual(new Map([[victimLoc, victim]]));
+    const t = await makeToken(p, ["webhooks:write", "read_messages"], { organizationUids: [evil] });
+    const hook = { url: `https://downstream.test/ok/${k}`, eventTypes: ["message.*"], locationUid: victimLoc };
+    expect((await as(p, t.token, "POST", "/v1/webhooks", hook)).status).toBe(403);
+
+    // The admin's own source still teaches.
+    const { source, secret: adminSecret } = await adminSource(p);
+    const newLoc = `loc-${k}-new`;
+    await p.ingest(podiumBody({ organizationUid: evil, locationUid: newLoc }), { source, secret: adminSecret });
+    expect(await locationOrganizations(env.DB, [newLoc])).toEqual(new Map([[newLoc, evil]]));
+  });
+
   it("writes a location's row only when its organization changed", async () => {
     const k = uniqueKey();
     const pair = { locationUid: `loc-${k}`, organizationUid: `org-${k}` };

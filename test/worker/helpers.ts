@@ -165,6 +165,7 @@ export async function createSource(s: Partial<NewSource> & { secrets: string[] }
     disabled: s.disabled ?? false,
     hmac: s.hmac ?? null,
     organizationUid: s.organizationUid ?? null,
+    teachesLocations: s.teachesLocations ?? true,
   });
   return id;
 }

@@ -137,6 +137,9 @@ export const sources = router()
       hmac: b.hmac ?? null,
       shopDomain: b.shopDomain ?? null,
       organizationUid,
+      // Only the admin's sources teach where locations belong: a token's could otherwise move
+      // another's location into an organization some limited token holds.
+      teachesLocations: hasScope(p, "admin"),
     });
     if (!inserted) throw new AppError("conflict", `A source "${id}" exists already.`);
     forgetSource(id);
