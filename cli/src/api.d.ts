@@ -1636,7 +1636,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description The counts, within what the token may see */
+                /** @description The counts, within what the token may see (per webhook only with webhooks:read) */
                 200: {
                     headers: {
                         [name: string]: unknown;

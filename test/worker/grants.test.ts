@@ -423,7 +423,7 @@ describe("a limited token's stats", () => {
       await p.ingest(podiumBody(e));
     }
     await p.deliver();
-    const t = await makeToken(p, ["events:read", "read_messages"], { organizationUids: [a], locationUids: [m] });
+    const t = await makeToken(p, ["events:read", "webhooks:read", "read_messages"], { organizationUids: [a], locationUids: [m] });
     const listed = (await as(p, t.token, "GET", "/v1/events?limit=100")).json.data;
     expect(listed.map((e: { locationUid: string }) => e.locationUid).sort()).toEqual([l, m].sort());
     const delivered = (await as(p, t.token, "GET", `/v1/deliveries?webhookUid=${hook.uid}&limit=100`)).json.data;
@@ -432,5 +432,12 @@ describe("a limited token's stats", () => {
     expect(stats.events).toEqual({ total: listed.length, last24h: listed.length });
     expect(stats.deliveries).toMatchObject({ succeeded: delivered.length, pending: 0, failed: 0, held: 0 });
     expect(stats.webhooks.map((w: { uid: string }) => w.uid)).toEqual([hook.uid]);
+
+    // Without webhooks:read, no webhook's URL or last error: the same counts, no list per webhook.
+    const reader = await makeToken(p, ["events:read", "read_messages"], { organizationUids: [a], locationUids: [m] });
+    const seen = await as(p, reader.token, "GET", "/v1/stats");
+    expect(seen.json.webhooks).toEqual([]);
+    expect(seen.json.deliveries).toEqual(stats.deliveries);
+    expect(JSON.stringify(seen.json)).not.toContain(hook.url);
   });
 });

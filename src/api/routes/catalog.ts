@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { accessOf } from "../../domain/access";
 import { EVENT_TYPES } from "../../domain/event-types";
 import { isoTime } from "../../domain/ids";
+import { hasScope } from "../../domain/scopes";
 import { countParked } from "../../store/parked";
 import { stats } from "../../store/stats";
 import { errors, json, router, scoped } from "../openapi";
@@ -23,19 +24,22 @@ const statsRoute = createRoute({
   path: "/stats",
   summary: "Counts of events and deliveries by status, and per webhook",
   ...scoped("events:read"),
-  responses: { 200: json(StatsSchema, "The counts, within what the token may see"), ...errors() },
+  responses: { 200: json(StatsSchema, "The counts, within what the token may see (per webhook only with webhooks:read)"), ...errors() },
 });
 
 export const catalog = router()
   .openapi(eventTypes, (c) => c.json({ data: EVENT_TYPES, nextCursor: null }, 200))
   .openapi(statsRoute, async (c) => {
-    const [s, parkedDeadLetters] = await Promise.all([stats(c.env.DB, accessOf(c.get("principal"))), countParked(c.env.BODIES)]);
+    const p = c.get("principal");
+    const [s, parkedDeadLetters] = await Promise.all([stats(c.env.DB, accessOf(p)), countParked(c.env.BODIES)]);
+    // Per webhook: its URL and last error are the webhook's own, behind webhooks:read.
+    const webhooks = hasScope(p, "webhooks:read") ? s.webhooks : [];
     return c.json(
       {
         ...s,
         parkedDeadLetters,
         series: s.series.map((b) => ({ ...b, start: new Date(b.start).toISOString() })),
-        webhooks: s.webhooks.map((w) => ({
+        webhooks: webhooks.map((w) => ({
           ...w,
           successRate: w.succeeded + w.failed === 0 ? null : w.succeeded / (w.succeeded + w.failed),
           lastFailureAt: isoTime(w.lastFailureAt),
