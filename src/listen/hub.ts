@@ -6,6 +6,7 @@ import { outbound } from "../pipeline/outbound";
 import { deliveryHeaders } from "../pipeline/sign";
 import { grantedWebhooks } from "../api/grants";
 import { deliveryContext, eventBodies, eventsAfter, eventsUpTo, lastEventSeq, type EventMeta } from "../store/listen";
+import { liveTokenIds } from "../store/tokens";
 import { getWebhook } from "../store/webhooks";
 import { QUIET_MS } from "./announce";
 import { hears, principalOf } from "./hears";
@@ -178,6 +179,22 @@ export class ListenerHub extends DurableObject<Env> {
     return out;
   }
 
+  /** The listeners whose token still stands (read afresh); one whose token was revoked is told and closed. */
+  private async stillAuthorised(listeners: Listener[]): Promise<Listener[]> {
+    const live = await liveTokenIds(this.env.DB, [...new Set(listeners.flatMap((l) => (l.config.principal.tokenId === null ? [] : [l.config.principal.tokenId])))]);
+    const out: Listener[] = [];
+    for (const l of listeners) {
+      const id = l.config.principal.tokenId;
+      if (id === null || live.has(id)) {
+        out.push(l);
+        continue;
+      }
+      send(l.ws, { type: "notice", code: "token_revoked", message: "The token this listener connected with was revoked." });
+      await this.forget(l.ws, CLOSE_CODES.tokenRevoked);
+    }
+    return out;
+  }
+
   /** The webhooks listeners act as, read afresh; a listener whose webhook is gone is told and closed. */
   private async webhooksOf(listeners: Listener[]): Promise<{ live: Listener[]; webhooks: Map<string, Webhook> }> {
     const webhooks = new Map<string, Webhook>();
@@ -204,7 +221,7 @@ export class ListenerHub extends DurableObject<Env> {
 
   /** Sends every listener what was stored after its position, in store order. */
   private async pump(): Promise<void> {
-    const { live, webhooks } = await this.webhooksOf(await this.listeners());
+    const { live, webhooks } = await this.webhooksOf(await this.stillAuthorised(await this.listeners()));
     if (live.length === 0) return;
     const webhookOf = (l: Listener) => (l.config.webhookUid === null ? null : (webhooks.get(l.config.webhookUid) ?? null));
     const started = new Map(live.map((l) => [l, l.at.position]));
@@ -280,7 +297,7 @@ export class ListenerHub extends DurableObject<Env> {
   }
 
   private async sendAttempts(attempts: AttemptFact[]): Promise<void> {
-    const tails = (await this.webhooksOf(await this.listeners("tail"))).live;
+    const tails = (await this.webhooksOf(await this.stillAuthorised(await this.listeners("tail")))).live;
     if (tails.length === 0) return;
     const context = await deliveryContext(this.env.DB, [...new Set(attempts.map((a) => a.deliveryId))]);
     // A limited token hears only the attempts of webhooks inside its grant, as the API shows them.

@@ -63,7 +63,7 @@ export type ListenMessage =
   | { type: "notice"; code: string; message: string };
 
 /** WebSocket close codes the hub uses; a client does not reconnect after them. */
-export const CLOSE_CODES = { webhookGone: 4404 } as const;
+export const CLOSE_CODES = { tokenRevoked: 4401, webhookGone: 4404 } as const;
 
 /** A header the route uses to hand the hub a listener's configuration (never sent by clients). */
 export const CONFIG_HEADER = "x-edgehook-listener";

@@ -55,6 +55,16 @@ export async function insertToken(db: D1Database, t: TokenRecord, tokenHash: str
     .run();
 }
 
+/** Of these token ids, those of live (not revoked) tokens. */
+export async function liveTokenIds(db: D1Database, ids: string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const { results } = await db
+    .prepare("SELECT id FROM tokens WHERE id IN (SELECT value FROM json_each(?)) AND revoked_at IS NULL")
+    .bind(JSON.stringify(ids))
+    .all<{ id: string }>();
+  return new Set(results.map((r) => r.id));
+}
+
 /** The live (not revoked) token with this hash. */
 export async function tokenByHash(db: D1Database, tokenHash: string): Promise<TokenRecord | null> {
   const row = await db

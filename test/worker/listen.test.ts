@@ -169,6 +169,24 @@ describe("GET /v1/listen", () => {
     expect(contactsOnly.events().map((e) => e.id)).toEqual([contact]);
   });
 
+  it("closes a listener whose token is revoked, before it hears anything stored after", async () => {
+    const p = pipeline();
+    const org = `org-${uniqueKey()}`;
+    const made = await p.api("POST", "/v1/tokens", { name: `listen-${uniqueKey()}`, scopes: ["events:read", "read_messages"] });
+    expect(made.status).toBe(201);
+    const l = await connect(p, "", { token: made.json.token });
+    const before = await p.ingest(body("message.received", org));
+    await l.examined(await positionOf(p, before));
+    expect(l.events().map((e) => e.id)).toContain(before);
+
+    expect((await p.api("DELETE", `/v1/tokens/${made.json.id}`)).status).toBe(204);
+    const closed = new Promise<number>((resolve) => l.ws.addEventListener("close", (e) => resolve(e.code)));
+    const after = await p.ingest(body("message.received", org));
+    expect(await closed).toBe(4401);
+    expect(l.messages.some((m) => m.type === "notice" && m.code === "token_revoked")).toBe(true);
+    expect(l.events().map((e) => e.id)).not.toContain(after);
+  });
+
   it("resumes after a position: what was stored meanwhile first, then live, without duplicates", async () => {
     const p = pipeline();
     const org = `org-${uniqueKey()}`;
