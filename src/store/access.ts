@@ -74,6 +74,14 @@ export function webhookAccessSql(access: Access | null, alias = "webhooks"): Sql
   };
 }
 
+/** The names.id of the webhooks within a limited token's grant; null for an unlimited one (every webhook). */
+export async function grantedWebhookIds(db: D1Database, access: Access | null): Promise<number[] | null> {
+  if (!isLimited(access)) return null;
+  const g = grantedWebhookIdsSql(access);
+  const { results } = await db.prepare(g.sql).bind(...g.binds).all<{ id: number }>();
+  return results.map((r) => r.id);
+}
+
 /** SQL for the names.id of the webhooks within `access`'s grant. */
 export function grantedWebhookIdsSql(access: Access | null): Sql {
   const w = webhookAccessSql(access, "gw");

@@ -1,7 +1,7 @@
 import type { Access } from "../domain/access";
 import type { DeliveryStatus, NewDelivery } from "../domain/delivery";
 import type { IngestMessage, StoredEvent } from "../domain/types";
-import { accessNames, eventAccessIds } from "./access";
+import { accessNames, eventAccessIds, grantedWebhookIds } from "./access";
 import { attemptsOfSql } from "./attempts";
 import { groupsOf } from "./content";
 import { contentsOf, contentsReader, dropGroupsStatement, groupOfSql, groupStatement } from "./contents";
@@ -357,7 +357,13 @@ async function eventConditions(
   if (organization !== undefined) conditions.push(`organization = ${organization}`);
   if (f.since !== undefined) conditions.push(`received_at >= ${Math.trunc(f.since)}`);
   if (f.until !== undefined) conditions.push(`received_at < ${Math.trunc(f.until)}`);
-  if (f.status) conditions.push(`EXISTS (SELECT 1 FROM deliveries d WHERE d.event = ${seq} AND d.status = ${statusCode(f.status)})`);
+  if (f.status) {
+    // Among the deliveries the token may see: one to a webhook outside its grant says nothing.
+    const visible = await grantedWebhookIds(db, access);
+    if (visible !== null && visible.length === 0) return null;
+    const within = visible === null ? "" : ` AND d.webhook IN (${visible.map((id) => Math.trunc(id)).join(", ")})`;
+    conditions.push(`EXISTS (SELECT 1 FROM deliveries d WHERE d.event = ${seq} AND d.status = ${statusCode(f.status)}${within})`);
+  }
   const grant = eventAccessIds(access, ids);
   if (grant.none) return null;
   if (grant.sql) conditions.push(grant.sql);

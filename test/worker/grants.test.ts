@@ -404,6 +404,12 @@ describe("a limited token sees only the deliveries of webhooks inside its grant"
     expect((await as(p, t.token, "GET", `/v1/deliveries?webhookUid=${other.uid}`)).json.data).toEqual([]);
     const stats = (await as(p, t.token, "GET", "/v1/stats")).json;
     expect(stats.deliveries.failed).toBe(0);
+    // Nor does the events list's status filter tell of the delivery it cannot see.
+    const ids = async (status: string) => (await as(p, t.token, "GET", `/v1/events?status=${status}&limit=100`)).json.data.map((e: { id: string }) => e.id);
+    expect(await ids("failed")).not.toContain(eventId);
+    expect(await ids("succeeded")).toContain(eventId);
+    const admin = (await p.api("GET", `/v1/events?status=failed&organizationUid=${org}&limit=100`)).json.data.map((e: { id: string }) => e.id);
+    expect(admin).toContain(eventId);
   });
 });
 
