@@ -70,7 +70,11 @@ const ADMIN_MARKER = "admin:";
  * hashes), so that changing ADMIN_TOKEN ends its sessions.
  */
 export async function sessionPrincipalKey(env: Env, principal: Principal): Promise<string | null> {
-  if (principal.tokenId !== null) return principal.tokenId;
+  return principal.tokenId ?? (await adminKey(env));
+}
+
+/** The fingerprint of the current ADMIN_TOKEN (null: none set): what sessions and listeners of the admin record. */
+export async function adminKey(env: Env): Promise<string | null> {
   const admin = adminToken(env);
   return admin ? `${ADMIN_MARKER}${(await hashApiToken(admin, env.TOKEN_PEPPER)).slice(0, 32)}` : null;
 }

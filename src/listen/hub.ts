@@ -4,6 +4,7 @@ import type { Webhook } from "../domain/types";
 import type { Env } from "../env";
 import { outbound } from "../pipeline/outbound";
 import { deliveryHeaders } from "../pipeline/sign";
+import { adminKey } from "../api/auth";
 import { grantedWebhooks } from "../api/grants";
 import { deliveryContext, eventBodies, eventsAfter, eventsUpTo, lastEventSeq, type EventMeta } from "../store/listen";
 import { liveTokenIds } from "../store/tokens";
@@ -179,17 +180,23 @@ export class ListenerHub extends DurableObject<Env> {
     return out;
   }
 
-  /** The listeners whose token still stands (read afresh); one whose token was revoked is told and closed. */
+  /**
+   * The listeners whose token still stands (read afresh); one whose token was revoked,
+   * or the admin's after ADMIN_TOKEN changed, is told and closed.
+   */
   private async stillAuthorised(listeners: Listener[]): Promise<Listener[]> {
     const live = await liveTokenIds(this.env.DB, [...new Set(listeners.flatMap((l) => (l.config.principal.tokenId === null ? [] : [l.config.principal.tokenId])))]);
+    const admin = listeners.some((l) => l.config.principal.tokenId === null) ? await adminKey(this.env) : null;
     const out: Listener[] = [];
     for (const l of listeners) {
-      const id = l.config.principal.tokenId;
-      if (id === null || live.has(id)) {
+      const { tokenId, adminKey: connectedAs } = l.config.principal;
+      // (A listener from before fingerprints were kept has none: it stays.)
+      const stands = tokenId === null ? connectedAs === undefined || connectedAs === admin : live.has(tokenId);
+      if (stands) {
         out.push(l);
         continue;
       }
-      send(l.ws, { type: "notice", code: "token_revoked", message: "The token this listener connected with was revoked." });
+      send(l.ws, { type: "notice", code: "token_revoked", message: "The token this listener connected with was revoked or changed." });
       await this.forget(l.ws, CLOSE_CODES.tokenRevoked);
     }
     return out;

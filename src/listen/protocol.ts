@@ -8,7 +8,14 @@ export type ListenMode = "listen" | "tail";
 /** Who connected and what they asked for; decided by the route, kept by the hub. */
 export interface ListenerConfig {
   mode: ListenMode;
-  principal: { tokenId: string | null; scopes: string[]; organizationUids: string[] | null; locationUids: string[] | null };
+  principal: {
+    tokenId: string | null;
+    scopes: string[];
+    organizationUids: string[] | null;
+    locationUids: string[] | null;
+    /** The admin's: the ADMIN_TOKEN's fingerprint when it connected (a changed one closes it). */
+    adminKey?: string | null;
+  };
   /** null: every source, every type. */
   sourceIds: string[] | null;
   eventTypes: string[] | null;

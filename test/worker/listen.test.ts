@@ -187,6 +187,19 @@ describe("GET /v1/listen", () => {
     expect(l.events().map((e) => e.id)).not.toContain(after);
   });
 
+  it("closes the admin's listeners once ADMIN_TOKEN has changed, and keeps the current admin's", async () => {
+    const old = "an-admin-token-since-rotated-away-of-32+-characters";
+    const before = pipeline({ ADMIN_TOKEN: old }); // the deployment as it was when this listener connected
+    const stale = await connect(before, "", { token: old });
+    const p = pipeline(); // today's ADMIN_TOKEN
+    const current = await connect(p);
+    const id = await p.ingest(body("message.received", `org-${uniqueKey()}`));
+    await current.examined(await positionOf(p, id));
+    expect(current.events().map((e) => e.id)).toContain(id);
+    await vi.waitFor(() => expect(stale.messages.some((m) => m.type === "notice" && m.code === "token_revoked")).toBe(true), { timeout: 5_000 });
+    expect(stale.events().map((e) => e.id)).not.toContain(id);
+  });
+
   it("resumes after a position: what was stored meanwhile first, then live, without duplicates", async () => {
     const p = pipeline();
     const org = `org-${uniqueKey()}`;

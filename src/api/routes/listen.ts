@@ -1,5 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { AppError } from "../../domain/errors";
+import { adminKey } from "../auth";
 import { errorResponse } from "../errors";
 import { hasScope } from "../../domain/scopes";
 import { newWebhookSecret } from "../../domain/secrets";
@@ -48,7 +49,13 @@ export const listener = router().openapi(listen, async (c) => {
   }
   const config: ListenerConfig = {
     mode: q.mode,
-    principal: { tokenId: p.tokenId, scopes: [...p.scopes], organizationUids: p.organizationUids, locationUids: p.locationUids },
+    principal: {
+      tokenId: p.tokenId,
+      scopes: [...p.scopes],
+      organizationUids: p.organizationUids,
+      locationUids: p.locationUids,
+      adminKey: p.tokenId === null ? await adminKey(c.env) : null,
+    },
     sourceIds: q.sourceIds ?? null,
     eventTypes: q.eventTypes ?? null,
     webhookUid: q.webhookUid ?? null,
