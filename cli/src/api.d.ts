@@ -2965,8 +2965,10 @@ export interface components {
             hmac: components["schemas"]["HmacConfig"];
             /** @description Shopify: the one shop this source accepts. */
             shopDomain: string | null;
-            /** @description The owning organization: its events alone come through (pinned to it). null: the admin's. */
+            /** @description The owning organization: its events alone come through (pinned to it). null: no organization owns it. */
             organizationUid: string | null;
+            /** @description Whether its events teach which organization a location belongs to (what organization-limited tokens may subscribe to by location): sources of the configuration or made by the admin. Only the admin may change how such a source is verified. */
+            teachesLocations: boolean;
             /**
              * Format: date-time
              * @example 2026-11-28T17:59:31.123Z

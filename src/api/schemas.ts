@@ -504,7 +504,11 @@ export const SourceSchema = z
     hmac: HmacConfigSchema.nullable(),
     shopDomain: z.string().nullable().openapi({ description: "Shopify: the one shop this source accepts." }),
     organizationUid: z.string().nullable().openapi({
-      description: "The owning organization: its events alone come through (pinned to it). null: the admin's.",
+      description: "The owning organization: its events alone come through (pinned to it). null: no organization owns it.",
+    }),
+    teachesLocations: z.boolean().openapi({
+      description:
+        "Whether its events teach which organization a location belongs to (what organization-limited tokens may subscribe to by location): sources of the configuration or made by the admin. Only the admin may change how such a source is verified.",
     }),
     createdAt: time.nullable(),
     updatedAt: time.nullable(),

@@ -150,6 +150,7 @@ export function sourceView(s: StoredSource | Source, origin: string, defaultTole
     hmac: s.hmac,
     shopDomain: s.shopDomain,
     organizationUid: s.organizationUid,
+    teachesLocations: s.teachesLocations,
     createdAt: stored ? iso(s.createdAt) : null,
     updatedAt: stored ? iso(s.updatedAt) : null,
   };

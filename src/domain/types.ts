@@ -37,7 +37,7 @@ export interface Source {
   hmac: HmacConfig | null;
   /** Only for `shopify`: the one shop (`acme.myshopify.com`) this source accepts. */
   shopDomain: string | null;
-  /** The organization that owns it, whose events alone it may send; null: the admin's. */
+  /** The organization that owns it, whose events alone it may send; null: none owns it. */
   organizationUid: string | null;
   /** Whether its events teach which organization a location belongs to: configuration's and the admin's sources only. */
   teachesLocations: boolean;

@@ -27,7 +27,7 @@ export interface StoredSource {
   disabled: boolean;
   hmac: HmacConfig | null;
   shopDomain: string | null;
-  /** The owning organization; null: the admin's. */
+  /** The owning organization; null: none owns it. */
   organizationUid: string | null;
   /** Whether its events teach where locations belong (made by the admin). */
   teachesLocations: boolean;

@@ -171,8 +171,16 @@ describe("the location → organization map", () => {
     const hook = { url: `https://downstream.test/ok/${k}`, eventTypes: ["message.*"], locationUid: victimLoc };
     expect((await as(p, t.token, "POST", "/v1/webhooks", hook)).status).toBe(403);
 
-    // The admin's own source still teaches.
+    expect(made.json.teachesLocations).toBe(false);
+
+    // The admin's own source still teaches, and the token cannot make it verify with a secret of its own.
     const { source, secret: adminSecret } = await adminSource(p);
+    expect((await p.api("GET", `/v1/sources/${source}`)).json.teachesLocations).toBe(true);
+    const hijack = await as(p, maker.token, "PATCH", `/v1/sources/${source}`, { secrets: [`mine-${k}-long-enough`] });
+    expect(hijack.status).toBe(403);
+    expect(hijack.json.error.code).toBe("forbidden");
+    expect((await as(p, maker.token, "PATCH", `/v1/sources/${source}`, { name: "renamed" })).status).toBe(200);
+    expect((await as(p, maker.token, "PATCH", `/v1/sources/${made.json.id}`, { secrets: [`other-${k}-long-enough`] })).status).toBe(200);
     const newLoc = `loc-${k}-new`;
     await p.ingest(podiumBody({ organizationUid: evil, locationUid: newLoc }), { source, secret: adminSecret });
     expect(await locationOrganizations(env.DB, [newLoc])).toEqual(new Map([[newLoc, evil]]));

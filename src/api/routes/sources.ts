@@ -79,6 +79,22 @@ function assertMaySkipVerification(p: Principal, verification: string | undefine
   }
 }
 
+/**
+ * How a source that teaches where locations belong is verified is the admin's alone: a
+ * token that set its own secret there could sign events moving someone's location.
+ */
+function assertMayChangeVerification(p: Principal, current: StoredSource, changes: Record<string, unknown>): void {
+  if (!current.teachesLocations || hasScope(p, "admin")) return;
+  const touched = (["secrets", "verification", "hmac", "shopDomain"] as const).filter((k) => changes[k] !== undefined);
+  if (touched.length > 0) {
+    throw new AppError(
+      "forbidden",
+      `Only the admin may change ${touched.join(", ")} of a source that teaches which organization a location belongs to.`,
+      { missingScope: "admin" },
+    );
+  }
+}
+
 /** Who owns a new source: a limited token's sources belong to one of its organizations. */
 function ownerOf(p: Principal, asked: string | undefined): string | null {
   if (!isLimited(p)) return asked ?? null;
@@ -183,6 +199,7 @@ export const sources = router()
     const current = await changeableSource(c.env, p, id);
     const b = c.req.valid("json");
     assertMaySkipVerification(p, b.verification);
+    assertMayChangeVerification(p, current, b);
     const next = {
       ...current,
       ...Object.fromEntries(Object.entries(b).filter(([, v]) => v !== undefined)),
