@@ -24,7 +24,7 @@ import { CliError } from "./errors.js";
 const PING_MS = 25_000;
 const MAX_BACKOFF_MS = 15_000;
 /** Close codes after which reconnecting cannot help. */
-const FINAL_CLOSES = new Set([1008, 4404]);
+const FINAL_CLOSES = new Set([1008, 4401, 4404]);
 
 /** @param {StreamOptions} o @returns {{ done: Promise<void>, stop: () => Promise<void> }} */
 export function openStream(o) {

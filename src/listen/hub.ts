@@ -68,6 +68,8 @@ function send(ws: WebSocket, m: ListenMessage): void {
  */
 export class ListenerHub extends DurableObject<Env> {
   private configs = new Map<string, ListenerConfig>();
+  /** The ADMIN_TOKEN's fingerprint: a secret changes with a new deployment, which starts a new instance. */
+  private adminKey: Promise<string | null> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -185,8 +187,9 @@ export class ListenerHub extends DurableObject<Env> {
    * or the admin's after ADMIN_TOKEN changed, is told and closed.
    */
   private async stillAuthorised(listeners: Listener[]): Promise<Listener[]> {
-    const live = await liveTokenIds(this.env.DB, [...new Set(listeners.flatMap((l) => (l.config.principal.tokenId === null ? [] : [l.config.principal.tokenId])))]);
-    const admin = listeners.some((l) => l.config.principal.tokenId === null) ? await adminKey(this.env) : null;
+    const tokenIds = listeners.flatMap((l) => (l.config.principal.tokenId === null ? [] : [l.config.principal.tokenId]));
+    const live = await liveTokenIds(this.env.DB, [...new Set(tokenIds)]);
+    const admin = listeners.some((l) => l.config.principal.tokenId === null) ? await (this.adminKey ??= adminKey(this.env)) : null;
     const out: Listener[] = [];
     for (const l of listeners) {
       const { tokenId, adminKey: connectedAs } = l.config.principal;

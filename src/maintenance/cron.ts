@@ -61,11 +61,11 @@ async function drainParked(env: Env, now: number): Promise<number> {
   let failure: unknown = null;
   try {
     for (const { key, letter } of parked.filter((p) => p.letter.queue === QUEUES.ingestDead)) {
-      if (!isIngestMessage(letter.body)) {
-        await setAside(env.BODIES, key, "not an ingest message");
-        continue;
-      }
       try {
+        if (!isIngestMessage(letter.body)) {
+          await setAside(env.BODIES, key, "not an ingest message");
+          continue;
+        }
         await env.INGEST.send(letter.body, { contentType: "json" });
       } catch (err) {
         failure = err;

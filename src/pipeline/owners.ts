@@ -9,9 +9,9 @@ export function locationsToLookUp(rows: EventRow[]): string[] {
 
 /**
  * Settles who owns each event of a batch, and what the batch teaches about where
- * locations belong. Only events of configuration's and the admin's sources teach: a tenant's source could otherwise claim another's location and
- * widen its own grant. Such an event without an organization gets the one its
- * location is known to belong to. An event of a tenant's source (already pinned to
+ * locations belong. Only events of configuration's and the admin's sources teach:
+ * another's could claim someone's location and widen a grant. Such an event without
+ * an organization gets the one its location is known to belong to. An event of a tenant's source (already pinned to
  * the owner at the ingress) keeps its location only if it is known to be the owner's.
  */
 export function settleOwners(rows: EventRow[], known: LocationOrganizations): { rows: EventRow[]; learned: LocationOwner[] } {

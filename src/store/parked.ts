@@ -66,7 +66,14 @@ export async function listParked(bucket: R2Bucket, limit: number): Promise<{ key
   for (const { key } of listed.objects) {
     const obj = await bucket.get(key);
     if (!obj) continue; // taken by a concurrent run
-    const letter: unknown = await obj.json().catch(() => null);
+    // A failed read throws (the letter stays for the next run); only what was read and is no letter is set aside.
+    const text = await obj.text();
+    let letter: unknown = null;
+    try {
+      letter = JSON.parse(text);
+    } catch {
+      // not JSON: no letter
+    }
     if (isParkedLetter(letter)) out.push({ key, letter });
     else await setAside(bucket, key, "not a parked letter");
   }

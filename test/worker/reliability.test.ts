@@ -139,6 +139,25 @@ describe("ingest retries span hours, and a dead letter D1 cannot take waits in R
     expect(normal.queues.ingest.sent.map((m) => m.eventId)).toContain(fine.eventId);
   });
 
+  it("records the delivery letters it holds even when the ingest queue refuses the ingest ones", async () => {
+    const p = pipeline({
+      INGEST: { send: async () => Promise.reject(new Error("queue down (test)")), sendBatch: async () => Promise.reject(new Error("queue down (test)")) } as never,
+    });
+    const id = uniqueKey();
+    await park(env.BODIES, { queue: "edgehook-ingest-dlq", messageId: `0-${id}`, attempts: 1, parkedAt: Date.now(), body: ingestMessage() });
+    const deliveryId = `dlv_parked_${id}`;
+    const letter = { deliveryId, eventId: "evt_x", webhookUid: "wh_x", attempts: 15, lastError: "HTTP 500" };
+    await park(env.BODIES, { queue: "edgehook-deliveries-dlq", messageId: `1-${id}`, attempts: 1, parkedAt: Date.now(), body: letter });
+
+    const report = await runMaintenance(p.env);
+    expect(report.failed).toContain("unpark");
+    expect(await env.BODIES.head(parkedKey("edgehook-ingest-dlq", `0-${id}`))).not.toBeNull(); // kept for the next run
+    expect(await env.BODIES.head(parkedKey("edgehook-deliveries-dlq", `1-${id}`))).toBeNull();
+    const letters = (await p.api("GET", "/v1/dead-letters?open=true")).json.data.filter((d: { deliveryId: string }) => d.deliveryId === deliveryId);
+    expect(letters).toHaveLength(1);
+    await env.BODIES.delete(parkedKey("edgehook-ingest-dlq", `0-${id}`));
+  });
+
   it("retries a dead letter that neither D1 nor R2 can take", async () => {
     const p = pipeline({
       DB: downDb,
@@ -226,6 +245,24 @@ describe("the retention purge never takes a delivery still owed", () => {
     expect(await received(key)).toHaveLength(1);
   });
 
+  it("wakes the schedulers of what it expired even when a later chunk fails", async () => {
+    let marked = 0;
+    const { db } = d1Double({ failBatch: (stmts) => stmts.some((st) => /retention_marks/.test(st.sql)) && ++marked === 2 });
+    const p = pipeline({ RETENTION_DAYS: "2", DB: db });
+    const [a, b] = [await p.webhookOn("ok"), await p.webhookOn("ok")]; // their schedulers never run: what they are owed stays pending
+    const [ea, eb] = [await p.ingest(a.event()), await p.ingest(b.event())];
+    const oldest = Date.now() - 500 * DAY_MS; // before anything other tests age
+    await setEvent(ea, "received_at = ?1", oldest);
+    await setEvent(eb, "received_at = ?1", oldest + 1);
+    await env.DB.prepare("UPDATE retention_marks SET received_at = -1, seq = 0").run();
+    p.woken.splice(0);
+
+    await expect(retention(p.env, Date.now(), 2, { chunk: 1, chunks: 2 })).rejects.toThrow(/D1 write failed/);
+    expect((await deliveryRows(ea)).map((d) => d.status)).toEqual(["expired"]); // the first chunk committed
+    expect((await deliveryRows(eb)).map((d) => d.status)).toEqual(["pending"]); // the second did not
+    expect(p.woken).toEqual([a.webhook.uid]);
+  });
+
   it("leaves its mark where it was when a chunk's transaction fails, and goes on from there", async () => {
     let broken = true;
     const { db } = d1Double({ failBatch: (stmts) => broken && stmts.some((st) => /retention_marks/.test(st.sql)) });
@@ -274,7 +311,7 @@ describe("the retention keeps moving past events kept for their grace period", (
     const p = pipeline({ RETENTION_DAYS: "2" });
     const { event } = await p.webhookOn("ok"); // its scheduler never runs: what it is owed stays pending
     const quiet = `org-${uniqueKey()}`; // no webhook: its events owe nothing
-    const oldest = Date.now() - 400 * DAY_MS; // before anything other tests age
+    const oldest = Date.now() - 600 * DAY_MS; // before anything other tests age
     const owed: string[] = [];
     for (let i = 0; i < 6; i++) owed.push(await p.ingest(event()));
     const settled: string[] = [];
