@@ -357,16 +357,17 @@ async function eventConditions(
   if (organization !== undefined) conditions.push(`organization = ${organization}`);
   if (f.since !== undefined) conditions.push(`received_at >= ${Math.trunc(f.since)}`);
   if (f.until !== undefined) conditions.push(`received_at < ${Math.trunc(f.until)}`);
+  const grant = eventAccessIds(access, ids);
+  if (grant.none) return null;
+  if (grant.sql) conditions.push(grant.sql);
   if (f.status) {
     // Among the deliveries the token may see: one to a webhook outside its grant says nothing.
+    // (Ids as literals, as every condition here: integers read from names.)
     const visible = await grantedWebhookIds(db, access);
     if (visible !== null && visible.length === 0) return null;
     const within = visible === null ? "" : ` AND d.webhook IN (${visible.map((id) => Math.trunc(id)).join(", ")})`;
     conditions.push(`EXISTS (SELECT 1 FROM deliveries d WHERE d.event = ${seq} AND d.status = ${statusCode(f.status)}${within})`);
   }
-  const grant = eventAccessIds(access, ids);
-  if (grant.none) return null;
-  if (grant.sql) conditions.push(grant.sql);
 
   let drivers: Driver[];
   if (location !== undefined) drivers = [byLocation(location)];
