@@ -40,7 +40,14 @@ export function openStream(o) {
   const done = new Promise((resolve, reject) => (finish = (err) => (err ? reject(err) : resolve())));
 
   const handle = async (/** @type {ListenMessage} */ m) => {
-    if (m.type === "hello" && position === null) position = m.position;
+    if (m.type === "hello" && position === null) {
+      // Saved at once: a run stopped before any event still resumes from here next time.
+      position = m.position;
+      o.onPosition(position);
+    }
+    // Already handled: a reconnect asks after the last position forwarded, and the old
+    // connection's events still queued here were forwarded meanwhile.
+    if (m.type === "event" && position !== null && m.position <= position) return;
     await o.onMessage(m);
     if ((m.type === "event" || m.type === "position") && (position === null || m.position > position)) {
       position = m.position;
@@ -58,11 +65,8 @@ export function openStream(o) {
     const socket = new WebSocket(base, { headers: { authorization: `Bearer ${requireToken(o.conn)}`, ...o.headers } });
     ws = socket;
     let alive = true;
-    const ping = setInterval(() => {
-      if (!alive) return socket.terminate(); // no answer for a whole interval: a dead connection
-      alive = false;
-      socket.send("ping");
-    }, PING_MS);
+    /** @type {ReturnType<typeof setInterval> | undefined} */
+    let ping;
 
     socket.on("unexpected-response", (_req, res) => {
       let text = "";
@@ -82,6 +86,12 @@ export function openStream(o) {
     });
     socket.on("open", () => {
       attempt = 0;
+      // Only once open: a refused upgrade never opens, and a ping on it would throw.
+      ping = setInterval(() => {
+        if (!alive) return socket.terminate(); // no answer for a whole interval: a dead connection
+        alive = false;
+        socket.send("ping");
+      }, PING_MS);
     });
     socket.on("message", (data) => {
       alive = true;

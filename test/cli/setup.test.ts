@@ -101,6 +101,21 @@ describe("edgehook setup", () => {
     for (const value of Object.values(put)) expect(calls.some((c) => c.args.includes(value!))).toBe(false);
   });
 
+  it("changes no secret when it cannot list them: a failed list is not an empty one", async () => {
+    const p = project();
+    await p.edgehook(["setup"]);
+    const first = p.calls().length;
+    const token = p.config().token;
+    const failed = await p.edgehook(["setup"], { FAKE_WRANGLER_FAIL: "secret list" }).then(
+      () => null,
+      (err: { code: number; stdout: string; stderr: string }) => err,
+    );
+    expect(failed?.code).toBe(1);
+    expect(failed?.stdout + failed!.stderr).toContain("could not list the Worker's secrets");
+    expect(p.calls().slice(first).filter((c) => c.args[0] === "secret" && c.args[1] === "put")).toEqual([]);
+    expect(p.config().token).toBe(token);
+  });
+
   it("is idempotent: a second run reuses everything and changes nothing", async () => {
     const p = project();
     await p.edgehook(["setup"]);

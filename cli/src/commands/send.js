@@ -24,6 +24,7 @@ export function sampleEvent(type, locationUid, organizationUid, eventUid = rando
  * @param {{ url?: string, port?: string, source: string, config?: string }} o
  */
 export function ingressUrl(o) {
+  if (o.url !== undefined && !URL.canParse(o.url)) throw new CliError(`--url: "${o.url}" is not a URL (http://host:port).`, { exitCode: 2 });
   if (o.url && new URL(o.url).pathname.startsWith("/webhooks/")) return o.url;
   const base = o.url ?? (o.port ? `http://127.0.0.1:${o.port}` : connection({ config: o.config }).url);
   return `${base.replace(/\/+$/, "")}/webhooks/${o.source}`;

@@ -149,7 +149,16 @@ export async function setup(o) {
   let adminToken = null;
   await step("Secrets", async () => {
     const listed = await wrangler(["secret", "list", "--format", "json"]);
-    const names = new Set((jsonOutput(listed.stdout) ?? []).map((/** @type {{ name: string }} */ s) => s.name));
+    const secrets = jsonOutput(listed.stdout);
+    // A Worker not deployed yet has none (code 10007); any other failure must not be read as
+    // none, or TOKEN_PEPPER would be made anew, ending every token and session.
+    const notYet = listed.code !== 0 && /\b10007\b/.test(listed.stdout + listed.stderr);
+    if (!o.dryRun && !notYet && (listed.code !== 0 || !Array.isArray(secrets))) {
+      throw new CliError(
+        `could not list the Worker's secrets (wrangler secret list: ${(listed.stderr || listed.stdout).trim().split("\n").pop() ?? listed.code}); nothing was changed, try again`,
+      );
+    }
+    const names = new Set((Array.isArray(secrets) ? secrets : []).map((/** @type {{ name: string }} */ s) => s.name));
     /** @type {string[]} */
     const put = [];
     for (const name of GENERATED) {

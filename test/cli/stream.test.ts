@@ -1,0 +1,96 @@
+// The CLI's listener connection against a local WebSocket server playing the API:
+// what it saves, what it hands on after a reconnect, and a refused upgrade.
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { WebSocketServer, type WebSocket } from "ws";
+import { openStream } from "../../cli/src/stream.js";
+
+let server: Server | null = null;
+afterEach(async () => {
+  vi.useRealTimers();
+  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  server = null;
+});
+
+/** A local API: `upgrade` answers each connection (its `after`), or `refuse` answers the upgrade itself. */
+async function api(o: { upgrade?: (ws: WebSocket, after: string | null, n: number) => void; refuse?: { status: number; body: unknown } }) {
+  const wss = new WebSocketServer({ noServer: true });
+  let n = 0;
+  const asked: (string | null)[] = [];
+  server = createServer();
+  server.on("upgrade", (req, socket, head) => {
+    if (o.refuse) {
+      const body = JSON.stringify(o.refuse.body);
+      socket.end(`HTTP/1.1 ${o.refuse.status} No\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`);
+      return;
+    }
+    const after = new URL(req.url ?? "/", "http://x").searchParams.get("after");
+    asked.push(after);
+    wss.handleUpgrade(req, socket, head, (ws) => o.upgrade?.(ws, after, n++));
+  });
+  await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, asked };
+}
+
+const event = (position: number) => JSON.stringify({ type: "event", position, id: `evt_${position}` });
+
+describe("edgehook listen's connection", () => {
+  it("saves the position it starts from, and hands on each event once across a reconnect", async () => {
+    const { url, asked } = await api({
+      upgrade: (ws, _after, n) => {
+        if (n === 0) {
+          ws.send(JSON.stringify({ type: "hello", position: 10 }));
+          ws.send(event(11));
+          ws.send(event(12));
+          ws.terminate(); // dropped while the handler is still on 11
+        } else {
+          // Asked after what was handed on when it reconnected: 11 and 12 come again.
+          ws.send(JSON.stringify({ type: "hello", position: 10 }));
+          for (const p of [11, 12, 13]) ws.send(event(p));
+        }
+      },
+    });
+    const handed: number[] = [];
+    const saved: number[] = [];
+    let release = () => {};
+    const slow = new Promise<void>((resolve) => (release = resolve));
+    const stream = openStream({
+      conn: { url, token: "ehk_test", configFile: "" },
+      query: {},
+      position: null,
+      replay: 0,
+      onMessage: async (m) => {
+        if (m.type !== "event") return;
+        handed.push(m.position);
+        if (m.position === 11) await slow; // a slow local server
+      },
+      onPosition: (p) => saved.push(p),
+      log: () => {},
+    });
+    await vi.waitFor(() => expect(asked).toHaveLength(2), { timeout: 10_000 });
+    release();
+    await vi.waitFor(() => expect(handed).toContain(13), { timeout: 10_000 });
+    await stream.stop();
+    expect(handed).toEqual([11, 12, 13]);
+    expect(saved[0]).toBe(10); // from hello, before any event
+    expect(saved.at(-1)).toBe(13);
+  });
+
+  it("ends with the API's error on a refused upgrade, leaving no timer behind", async () => {
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+    const { url } = await api({ refuse: { status: 401, body: { error: { code: "unauthorized", message: "Bad token." } } } });
+    const stream = openStream({
+      conn: { url, token: "ehk_wrong", configFile: "" },
+      query: {},
+      position: null,
+      replay: 0,
+      onMessage: async () => {},
+      onPosition: () => {},
+      log: () => {},
+    });
+    await expect(stream.done).rejects.toThrow(/Bad token/);
+    expect(vi.getTimerCount()).toBe(0); // no ping left to fire on a socket that never opened
+  });
+});
