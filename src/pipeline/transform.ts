@@ -47,6 +47,8 @@ export const TRANSFORM_LIMITS = {
   outputBytes: 256 * 1024,
   /** Any string built while evaluating, in UTF-16 units. */
   stringChars: 1024 * 1024,
+  /** Items `$distinct` compares (each with every other: a few tens of milliseconds at most). */
+  distinctItems: 5000,
 } as const;
 
 /** Names the delivery layer sets, or that describe the body or connection. */
@@ -134,6 +136,7 @@ function parseBody(body: string): unknown {
 interface Evaluator {
   evaluate(input: unknown): Promise<unknown>;
   assign(name: string | symbol, value: unknown): void;
+  registerFunction(name: string, implementation: (...args: unknown[]) => unknown, signature: string): void;
   ast(): unknown;
 }
 interface Jsonata {
@@ -212,12 +215,58 @@ async function evaluate(
         throw new BoundExceeded(`stopped: a string grew over ${TRANSFORM_LIMITS.stringChars} characters`);
       }
     });
+    await boundBuiltins(evaluator);
     return { ok: true, value: await evaluator.evaluate(input) };
   } catch (e) {
     if (e instanceof BoundExceeded) return { ok: false, reason: e.message };
     const err = jsonataError(e);
     return { ok: false, reason: err.position === undefined ? err.message : `${err.message} (at position ${err.position})` };
   }
+}
+
+/** A JSONata function value (what `$name` evaluates to): its JavaScript implementation. */
+function implementationOf(v: unknown): (...args: unknown[]) => unknown {
+  if (typeof v === "object" && v !== null && "implementation" in v && typeof v.implementation === "function") {
+    const f: unknown = v.implementation;
+    if (typeof f === "function") return (...args: unknown[]) => Reflect.apply(f, undefined, args);
+  }
+  throw new Error("not a JSONata function");
+}
+
+let builtins: Promise<{ pad: (...args: unknown[]) => unknown; distinct: (...args: unknown[]) => unknown }> | null = null;
+
+/**
+ * The built-ins whose work one step does not bound, each in front of its own bound: `$pad`
+ * would build its whole string (however wide) before the string bound sees it, and
+ * `$distinct` compares every item with every other.
+ */
+async function boundBuiltins(evaluator: Evaluator): Promise<void> {
+  builtins ??= (async () => ({
+    pad: implementationOf(await JSONATA.parse("$pad").evaluate({})),
+    distinct: implementationOf(await JSONATA.parse("$distinct").evaluate({})),
+  }))();
+  const { pad, distinct } = await builtins;
+  evaluator.registerFunction(
+    "pad",
+    (str: unknown, width: unknown, char: unknown) => {
+      // (The signature has made `width` a number.)
+      if (typeof width === "number" && Math.abs(width) > TRANSFORM_LIMITS.stringChars) {
+        throw new BoundExceeded(`stopped: $pad to ${width} characters is over ${TRANSFORM_LIMITS.stringChars}`);
+      }
+      return pad(str, width, char);
+    },
+    "<s-ns?:s>",
+  );
+  evaluator.registerFunction(
+    "distinct",
+    (items: unknown) => {
+      if (Array.isArray(items) && items.length > TRANSFORM_LIMITS.distinctItems) {
+        throw new BoundExceeded(`stopped: $distinct of ${items.length} items is over ${TRANSFORM_LIMITS.distinctItems}`);
+      }
+      return distinct(items);
+    },
+    "<x:x>",
+  );
 }
 
 /** JSONata throws plain objects `{code, position, message}`; anything else is reported by its message. */

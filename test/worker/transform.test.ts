@@ -204,6 +204,23 @@ describe("bounds", () => {
     expect(r.reason).toBe(`transform: stopped: a string grew over ${TRANSFORM_LIMITS.stringChars} characters`);
   });
 
+  it("bounds the built-ins one step does not: $pad before it builds its string, $distinct before it compares", async () => {
+    expect((await failure(`$pad("", 300000000, "x")`, "{}")).reason).toBe(
+      `transform: stopped: $pad to 300000000 characters is over ${TRANSFORM_LIMITS.stringChars}`,
+    );
+    expect((await failure(`$pad("", -300000000)`, "{}")).reason).toMatch(/^transform: stopped: \$pad to -300000000 characters/);
+    const many = TRANSFORM_LIMITS.distinctItems + 1;
+    expect((await failure(`$count($distinct([1..${many}]))`, "{}")).reason).toBe(
+      `transform: stopped: $distinct of ${many} items is over ${TRANSFORM_LIMITS.distinctItems}`,
+    );
+    // Within the bounds they work as JSONata's own.
+    expect((await transformed(`{"p": $pad("ab", -5, "-"), "d": $distinct([1, 2, 2, {"a": 1}, {"a": 1}])}`, "{}")).body).toEqual({
+      p: "---ab",
+      d: [1, 2, { a: 1 }],
+    });
+    expect((await transformed(`{"n": $count($distinct([1..${TRANSFORM_LIMITS.distinctItems}]))}`, "{}")).body).toEqual({ n: TRANSFORM_LIMITS.distinctItems });
+  });
+
   it("refuses a result that shares one object into a huge document, before writing it", async () => {
     const r = await failure(`($d := function($x, $n) { $n = 0 ? $x : $d({"l": $x, "r": $x}, $n - 1) }; $d("leaf", 40))`, "{}");
     expect(r.reason).toBe(`transform: the result is over ${TRANSFORM_LIMITS.outputBytes} bytes`);
