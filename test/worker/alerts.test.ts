@@ -203,6 +203,12 @@ describe("webhook health, auto-disable and alerts", () => {
     expect(got.length).toBeGreaterThan(0);
     expect(got.every((r) => r.headers["edgehook-event-type"] === "message.received")).toBe(true);
     expect((await p.api("GET", `/v1/webhooks/${everything.uid}`)).json.health.state).toBe("healthy");
+
+    // A replay of the range (as after an outage) sends the alerts in it to no endpoint again.
+    const range = { since: new Date(Date.now() - 60_000).toISOString(), until: new Date(Date.now() + 1_000).toISOString(), eventType: "delivery.dead_lettered" };
+    const again = await p.api("POST", "/v1/events/replay", range);
+    expect(again.status).toBe(202);
+    expect(again.json.deliveries).toBe(0);
   });
 
   it("an endpoint's own failures raise no alert and do not hold back event delivery", async () => {

@@ -45,10 +45,14 @@ const replayRange = createRoute({
   },
 });
 
-/** The webhooks a replay may reach: the one named (404 unless within the grant), or every one within it. */
+/**
+ * The webhooks a replay may reach: the one named (404 unless within the grant), or every
+ * webhook within it, not the alert endpoints (a replay after an outage would page everyone
+ * again with its old alerts).
+ */
 async function targetsFor(env: Env, p: Principal, webhookUid: string | undefined): Promise<Webhook[]> {
   if (webhookUid !== undefined) return [await visibleWebhook(env.DB, p, webhookUid)];
-  return grantedWebhooks(env.DB, p, await allWebhooks(env.DB));
+  return grantedWebhooks(env.DB, p, (await allWebhooks(env.DB)).filter((w) => w.kind === "webhook"));
 }
 
 export const replay = router()
