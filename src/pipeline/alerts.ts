@@ -94,7 +94,7 @@ async function safely(what: string, work: () => Promise<void>): Promise<void> {
   }
 }
 
-function openTypes(json: string): string[] {
+function jsonStrings(json: string): string[] {
   const v: unknown = JSON.parse(json);
   return Array.isArray(v) ? v.filter((t) => typeof t === "string") : [];
 }
@@ -106,13 +106,15 @@ function openTypes(json: string): string[] {
 export async function alertAfterAttempts(env: Env, w: Webhook, outcomes: AttemptOutcome[], context: AttemptAlertContext | null, now = Date.now()) {
   if (w.kind !== "webhook" || !context) return;
   await safely("attempts", async () => {
+    // Dead-lettered as recorded: an attempt that decided so for a delivery held or expired meanwhile did not.
+    const failed = new Set(jsonStrings(context.failed));
     const facts = outcomes.map((o) => ({
       ok: o.status === "succeeded",
-      deadLettered: o.deadLetter !== null,
+      deadLettered: o.deadLetter !== null && failed.has(o.attempt.deliveryId),
       error: o.attempt.error,
       deliveryId: o.attempt.deliveryId,
     }));
-    const after = { consecutiveFailures: context.consecutive_failures ?? 0, failingSince: context.failing_since, open: openTypes(context.open) };
+    const after = { consecutiveFailures: context.consecutive_failures ?? 0, failingSince: context.failing_since, open: jsonStrings(context.open) };
     await apply(env, attemptEpisodes(w, facts, after), now);
   });
 }

@@ -78,7 +78,8 @@ export async function storeAndRoute(
  * to know of what they left, read in the same transaction.
  */
 export async function recordAttempts(env: Env, webhookUid: string, outcomes: AttemptOutcome[]): Promise<AttemptAlertContext | null> {
-  return storeAttempts<AttemptAlertContext>(env.DB, webhookUid, outcomes, attemptAlertContextStatement(env.DB, webhookUid));
+  const failing = outcomes.flatMap((o) => (o.deadLetter ? [o.attempt.deliveryId] : []));
+  return storeAttempts<AttemptAlertContext>(env.DB, webhookUid, outcomes, attemptAlertContextStatement(env.DB, webhookUid, failing));
 }
 
 /**

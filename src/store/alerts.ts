@@ -1,4 +1,6 @@
 import { isEpisodeType, type AlertData, type EpisodeType } from "../domain/alerts";
+import { apiIdSql, idKeySql } from "./names";
+import { status } from "./transitions";
 
 /** One alert episode: a condition on a subject, from when it opened to when it closed. */
 export interface AlertEpisode {
@@ -44,16 +46,25 @@ export interface AttemptAlertContext {
   failing_since: number | null;
   /** JSON array of the open episodes' types. */
   open: string;
+  /** JSON array of the given deliveries that are failed for good, as the batch left them. */
+  failed: string;
 }
 
-export function attemptAlertContextStatement(db: D1Database, webhookUid: string): D1PreparedStatement {
+/**
+ * What alerting needs to know of what a batch of attempts left: the webhook's health, its open
+ * episodes, and which of `failing` (deliveries whose attempt decided they failed for good) did
+ * fail: one held or expired meanwhile did not.
+ */
+export function attemptAlertContextStatement(db: D1Database, webhookUid: string, failing: string[]): D1PreparedStatement {
   return db
     .prepare(
       `SELECT h.consecutive_failures, h.failing_since,
-         (SELECT json_group_array(a.type) FROM alerts a WHERE a.subject = ?1 AND a.closed_at IS NULL) AS open
+         (SELECT json_group_array(a.type) FROM alerts a WHERE a.subject = ?1 AND a.closed_at IS NULL) AS open,
+         (SELECT json_group_array(${apiIdSql("dlv_", "d.id")}) FROM deliveries d
+           WHERE d.id IN (SELECT ${idKeySql("dlv_", "value")} FROM json_each(?2)) AND d.status = ${status("failed")}) AS failed
        FROM (SELECT 1) LEFT JOIN webhook_health h ON h.webhook_uid = ?1`,
     )
-    .bind(webhookUid);
+    .bind(webhookUid, JSON.stringify(failing));
 }
 
 /**

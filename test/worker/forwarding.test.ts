@@ -306,6 +306,9 @@ describe("delivery", () => {
     expect(await attemptCount(eventId)).toBe(2);
     const letters = (await p.api("GET", "/v1/dead-letters?limit=100")).json.data as { eventId: string | null }[];
     expect(letters.filter((l) => l.eventId === eventId)).toEqual([]);
+    // Nor an alert that it failed for good.
+    const alerts = (await p.api("GET", "/v1/alerts?limit=100")).json.data as { type: string; subject: string }[];
+    expect(alerts.filter((a) => a.type === "delivery.dead_lettered" && a.subject === webhook.uid)).toEqual([]);
 
     // Enabled again, toward a downstream that answers: attempt 3 goes out and is recorded.
     const fixed = uniqueKey();
