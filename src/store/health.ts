@@ -92,7 +92,11 @@ function isHourRow(r: object): r is HourCount & { webhook_uid: string } {
   return "hour" in r;
 }
 
-/** Enabled webhooks whose every attempt has failed for their autoDisableAfterMinutes by `now`, at most `limit`. */
+/**
+ * Enabled webhooks failing (failingAfterAttempts in a row) whose every attempt has failed for
+ * their autoDisableAfterMinutes by `now`, at most `limit`. A failure or two and then silence is
+ * no streak: a quiet webhook is not disabled on that.
+ */
 export async function webhooksToAutoDisable(
   db: D1Database,
   now: number,
@@ -103,6 +107,7 @@ export async function webhooksToAutoDisable(
       `SELECT h.webhook_uid, h.failing_since, h.last_error FROM webhook_health h JOIN webhooks w ON w.uid = h.webhook_uid
        WHERE h.failing_since IS NOT NULL AND h.failing_since <= ?1 AND w.disabled = 0 AND w.kind = 'webhook'
          AND w.auto_disable_after_minutes IS NOT NULL AND h.failing_since <= ?1 - w.auto_disable_after_minutes * 60000
+         AND h.consecutive_failures >= w.failing_after_attempts
        LIMIT ?2`,
     )
     .bind(now, limit)

@@ -478,6 +478,23 @@ describe("health and alerts on the dashboard", () => {
   const url = (path: string) => `https://edgehook.test${path}`;
   const get = async (cookie: string, path: string) => (await call(new Request(url(path), { headers: { cookie } }))).text();
 
+  it("does not disable a quiet webhook for a failure followed by silence: only one failing (failingAfterAttempts in a row)", async () => {
+    const p = pipeline({ RETRY_BASE_SECONDS: "0" });
+    const key = uniqueKey();
+    const org = `org-${key}`;
+    const hook = await p.createWebhook({ url: `https://downstream.test/fail/${key}`, eventTypes: ["*"], organizationUid: org, maxAttempts: 1, failingAfterAttempts: 3, autoDisableAfterMinutes: 5 });
+    await p.ingest(podiumBody({ organizationUid: org }));
+    await settle(p);
+    expect((await health(p, hook.uid)).health).toMatchObject({ consecutiveFailures: 1 });
+    await runMaintenance(p.env, Date.now() + 2 * 24 * 60 * MINUTE);
+    expect((await health(p, hook.uid)).disabled).toBe(false);
+    // Failing, it is.
+    for (let i = 0; i < 2; i++) await p.ingest(podiumBody({ organizationUid: org }));
+    await settle(p);
+    await runMaintenance(p.env, Date.now() + 2 * 24 * 60 * MINUTE);
+    expect((await health(p, hook.uid)).disabled).toBe(true);
+  });
+
   it("shows a webhook's health and why it was disabled, the alerts, and manages notification endpoints", async () => {
     const p = pipeline({ RETRY_BASE_SECONDS: "0" });
     const key = uniqueKey();
