@@ -199,8 +199,11 @@ function webhookBody(form: Record<string, string | File>, creating: boolean): { 
   const body: Record<string, unknown> = {
     url: text("url"),
     eventTypes: text("eventTypes").split(",").map((t) => t.trim()).filter(Boolean),
-    disabled: form.disabled === "on",
   };
+  // Sent only when the box was changed here: a webhook disabled meanwhile (automatically,
+  // or elsewhere) stays disabled when another field is saved.
+  const disabled = form.disabled === "on";
+  if (creating || !("disabledShown" in form) || disabled !== (text("disabledShown") === "on")) body.disabled = disabled;
   if (text("timeoutMs")) body.timeoutMs = Number(text("timeoutMs"));
   if (text("maxAttempts")) body.maxAttempts = Number(text("maxAttempts"));
   // An empty rate limit is none; the form always carries the field, so clearing it lifts the limit.

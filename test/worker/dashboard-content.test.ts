@@ -52,6 +52,18 @@ describe("dashboard: filters, transformations and tests", () => {
     expect(cleared.headers.get("location")).toContain("notice=");
     const p = pipeline();
     expect((await p.api("GET", `/v1/webhooks/${uid}`)).json).toMatchObject({ filter: null, transform: null, transformHeaders: null });
+
+    // Disabled meanwhile (as the maintenance run does), the page's save of another field keeps it disabled...
+    const shown = { ...fields, filter: "", transform: "", transformHeaders: "", disabledShown: "off" };
+    expect((await p.api("PATCH", `/v1/webhooks/${uid}`, { disabled: true })).status).toBe(200);
+    await form(`/dashboard/webhooks/${uid}`, c, { ...shown, eventTypes: "message.*,review.*" });
+    expect((await p.api("GET", `/v1/webhooks/${uid}`)).json).toMatchObject({ disabled: true, eventTypes: ["message.*", "review.*"] });
+    expect(await (await get(`/dashboard/webhooks/${uid}`, c)).text()).toMatch(/name="disabledShown" value="on"/); // what the page now shows
+    // ...and ticking or unticking the box changes it.
+    await form(`/dashboard/webhooks/${uid}`, c, { ...shown, disabledShown: "on" });
+    expect((await p.api("GET", `/v1/webhooks/${uid}`)).json.disabled).toBe(false);
+    await form(`/dashboard/webhooks/${uid}`, c, { ...shown, disabled: "on" });
+    expect((await p.api("GET", `/v1/webhooks/${uid}`)).json.disabled).toBe(true);
   });
 
   it("shows a filtered-out webhook on the event's page, and tests the webhook on that event without sending anything", async () => {

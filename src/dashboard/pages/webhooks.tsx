@@ -136,6 +136,8 @@ export function WebhookForm(props: { webhook?: WebhookJson }) {
       <label class="check">
         <input name="disabled" type="checkbox" checked={w?.disabled ?? false} /> Disabled (deliveries are held)
       </label>
+      {/* What the box showed: saving changes it only if it was ticked or unticked here. */}
+      <input name="disabledShown" type="hidden" value={w?.disabled ? "on" : "off"} />
       <label>
         Failing after (failed attempts in a row)
         <input name="failingAfterAttempts" type="number" min="1" max={String(FAILING_AFTER_MAX)} value={String(w?.failingAfterAttempts ?? DEFAULT_FAILING_AFTER)} />
