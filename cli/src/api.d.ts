@@ -2664,7 +2664,7 @@ export interface components {
              * @enum {string}
              */
             ordering?: "unordered" | "fifo";
-            /** @description Disabled automatically once every attempt has failed for this many minutes (1..43200); its events are then held. null: never. Default 1440. */
+            /** @description Disabled automatically once it is failing (failingAfterAttempts in a row) and every attempt has failed for this many minutes (1..43200); its events are then held. null: never. Default 1440. */
             autoDisableAfterMinutes?: number | null;
             /** @description Failed attempts in a row that make the webhook `failing` (and raise `webhook.failing`). Default 10. */
             failingAfterAttempts?: number;
@@ -2757,7 +2757,7 @@ export interface components {
              * @enum {string}
              */
             ordering?: "unordered" | "fifo";
-            /** @description Disabled automatically once every attempt has failed for this many minutes (1..43200); its events are then held. null: never. Default 1440. */
+            /** @description Disabled automatically once it is failing (failingAfterAttempts in a row) and every attempt has failed for this many minutes (1..43200); its events are then held. null: never. Default 1440. */
             autoDisableAfterMinutes?: number | null;
             /** @description Failed attempts in a row that make the webhook `failing` (and raise `webhook.failing`). Default 10. */
             failingAfterAttempts?: number;
@@ -2841,7 +2841,7 @@ export interface components {
              * @enum {string}
              */
             ordering?: "unordered" | "fifo";
-            /** @description Disabled automatically once every attempt has failed for this many minutes (1..43200); its events are then held. null: never. Default 1440. */
+            /** @description Disabled automatically once it is failing (failingAfterAttempts in a row) and every attempt has failed for this many minutes (1..43200); its events are then held. null: never. Default 1440. */
             autoDisableAfterMinutes?: number | null;
             /** @description Failed attempts in a row that make the webhook `failing` (and raise `webhook.failing`). Default 10. */
             failingAfterAttempts?: number;

@@ -39,9 +39,11 @@ export function openStream(o) {
   /** @type {Promise<void>} */
   const done = new Promise((resolve, reject) => (finish = (err) => (err ? reject(err) : resolve())));
 
-  const handle = async (/** @type {ListenMessage} */ m) => {
-    if (m.type === "hello" && position === null) {
-      // Saved at once: a run stopped before any event still resumes from here next time.
+  const handle = async (/** @type {ListenMessage} */ m, /** @type {number | null} */ asked) => {
+    // Saved at once: a run stopped before any event still resumes from here next time. A
+    // hello below what this connection asked for means the store has less than that (it was
+    // reset): go on from where it is.
+    if (m.type === "hello" && (position === null || (asked !== null && m.position < asked))) {
       position = m.position;
       o.onPosition(position);
     }
@@ -59,7 +61,8 @@ export function openStream(o) {
     const base = new URL("/v1/listen", o.conn.url);
     base.protocol = base.protocol === "https:" ? "wss:" : "ws:";
     for (const [k, v] of Object.entries(o.query)) if (v !== undefined) base.searchParams.set(k, v);
-    if (position !== null) base.searchParams.set("after", String(position));
+    const asked = position;
+    if (asked !== null) base.searchParams.set("after", String(asked));
     else if (o.replay > 0) base.searchParams.set("replay", String(o.replay));
 
     const socket = new WebSocket(base, { headers: { authorization: `Bearer ${requireToken(o.conn)}`, ...o.headers } });
@@ -104,7 +107,7 @@ export function openStream(o) {
       } catch {
         return o.log(pc.yellow(`ignored a message that is not JSON: ${text.slice(0, 80)}`));
       }
-      chain = chain.then(() => handle(m)).catch((err) => {
+      chain = chain.then(() => handle(m, asked)).catch((err) => {
         stopped = true;
         socket.close(1000);
         finish(err);

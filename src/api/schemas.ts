@@ -181,7 +181,7 @@ const webhookFields = {
     .max(AUTO_DISABLE_MINUTES_MAX)
     .nullable()
     .openapi({
-      description: `Disabled automatically once every attempt has failed for this many minutes (1..${AUTO_DISABLE_MINUTES_MAX}); its events are then held. null: never. Default ${DEFAULT_AUTO_DISABLE_MINUTES}.`,
+      description: `Disabled automatically once it is failing (failingAfterAttempts in a row) and every attempt has failed for this many minutes (1..${AUTO_DISABLE_MINUTES_MAX}); its events are then held. null: never. Default ${DEFAULT_AUTO_DISABLE_MINUTES}.`,
     }),
   failingAfterAttempts: z
     .number()

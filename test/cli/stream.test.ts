@@ -44,7 +44,7 @@ describe("edgehook listen's connection", () => {
           ws.send(JSON.stringify({ type: "hello", position: 10 }));
           ws.send(event(11));
           ws.send(event(12));
-          ws.terminate(); // dropped while the handler is still on 11
+          ws.close(1012); // dropped (after what was sent) while the handler is still on 11
         } else {
           // Asked after what was handed on when it reconnected: 11 and 12 come again.
           ws.send(JSON.stringify({ type: "hello", position: 10 }));
@@ -76,6 +76,31 @@ describe("edgehook listen's connection", () => {
     expect(handed).toEqual([11, 12, 13]);
     expect(saved[0]).toBe(10); // from hello, before any event
     expect(saved.at(-1)).toBe(13);
+  });
+
+  it("goes on from where the store is when it has less than the saved position (it was reset)", async () => {
+    const { url, asked } = await api({
+      upgrade: (ws) => {
+        ws.send(JSON.stringify({ type: "hello", position: 3 }));
+        ws.send(JSON.stringify({ type: "notice", code: "position_ahead", message: "listening from now" }));
+        ws.send(event(4));
+      },
+    });
+    const handed: number[] = [];
+    const saved: number[] = [];
+    const stream = openStream({
+      conn: { url, token: "ehk_test", configFile: "" },
+      query: {},
+      position: 500, // saved before the store was reset
+      replay: 0,
+      onMessage: async (m) => void (m.type === "event" && handed.push(m.position)),
+      onPosition: (p) => saved.push(p),
+      log: () => {},
+    });
+    await vi.waitFor(() => expect(handed).toEqual([4]), { timeout: 10_000 });
+    await stream.stop();
+    expect(asked).toEqual(["500"]);
+    expect(saved).toEqual([3, 4]);
   });
 
   it("ends with the API's error on a refused upgrade, leaving no timer behind", async () => {

@@ -219,6 +219,15 @@ describe("bounds", () => {
       d: [1, 2, { a: 1 }],
     });
     expect((await transformed(`{"n": $count($distinct([1..${TRANSFORM_LIMITS.distinctItems}]))}`, "{}")).body).toEqual({ n: TRANSFORM_LIMITS.distinctItems });
+    // On a path's results (a sequence, which JSONata's own $distinct builds with its focus) too.
+    expect((await transformed(`{"skus": $distinct(items.sku)}`, '{"items": [{"sku": "a"}, {"sku": "a"}, {"sku": "b"}]}')).body).toEqual({ skus: ["a", "b"] });
+    expect((await transformed(`{"p": $pad(missing, 2000000)}`, "{}")).body).toEqual({});
+    // A wide pad string counts: JSONata joins whole copies of it before trimming.
+    expect((await failure(`$pad("", 500000, "abc")`, "{}")).reason).toMatch(/^transform: stopped: \$pad to 500000 characters/);
+    // Their work counts in the steps, however few calls: many $distinct of 5,000 run out of steps.
+    expect((await failure(`($a := [1..${TRANSFORM_LIMITS.distinctItems}]; [1..20].$count($distinct($a)))`, "{}")).reason).toBe(
+      `transform: stopped after ${TRANSFORM_LIMITS.steps} evaluation steps (an endless or too costly expression)`,
+    );
   });
 
   it("refuses a result that shares one object into a huge document, before writing it", async () => {
