@@ -106,17 +106,16 @@ export function unattemptedPendingStatement(db: D1Database, ids: string[]): D1Pr
  */
 export async function insertDeliveries(db: D1Database, deliveries: NewDelivery[]): Promise<NewDelivery[]> {
   if (deliveries.length === 0) return [];
-  const results = await db.batch([
+  // (Typed as the last statement's rows, as storeEvents reads its own.)
+  const results = await db.batch<{ id: string }>([
     ...insertDeliveriesStatements(db, deliveries),
     db
       .prepare(`SELECT ${apiIdSql("dlv_", "id")} AS id FROM deliveries WHERE id IN (SELECT ${dlvKey("value")} FROM json_each(?))`)
       .bind(JSON.stringify(deliveries.map((d) => d.id))),
   ]);
-  const stored = new Set((results.at(-1)?.results ?? []).flatMap((r) => (isIdRow(r) ? [r.id] : [])));
+  const stored = new Set((results.at(-1)?.results ?? []).map((r) => r.id));
   return deliveries.filter((d) => stored.has(d.id));
 }
-
-const isIdRow = (r: unknown): r is { id: string } => typeof r === "object" && r !== null && "id" in r && typeof r.id === "string";
 
 /**
  * A status change of the deliveries `where` selects (a condition on a

@@ -115,9 +115,6 @@ const GRACED = `d.status = ${to("expire")} AND d.updated_at >= ?2`;
 const PURGEABLE = `SELECT j.value FROM json_each(?1) j
   WHERE NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event = j.value AND (${OWED} OR (${GRACED})))`;
 
-const isWebhookUidRow = (r: unknown): r is { webhook_uid: string } =>
-  typeof r === "object" && r !== null && "webhook_uid" in r && typeof r.webhook_uid === "string";
-
 /** The retention's mark: every event before it was purged, or is kept for its grace period. */
 export async function retentionMark(db: D1Database): Promise<RetentionCursor> {
   const row = await db.prepare("SELECT received_at, seq FROM retention_marks WHERE id = 0").first<{ received_at: number; seq: number }>();
@@ -197,11 +194,12 @@ export async function retentionStep(
     dropGroupsStatement(db, candidates),
     ...(markStatement ? [markStatement] : []),
   ];
-  const done = await db.batch(stmts);
+  // (Typed as the expiry's RETURNING rows, the one statement whose rows are read.)
+  const done = await db.batch<{ webhook_uid: string }>(stmts);
   const changes = (stmt: D1PreparedStatement) => done[stmts.indexOf(stmt)]?.meta.changes ?? 0;
   return {
     expired: changes(expire),
-    expiredFor: [...new Set((done[stmts.indexOf(expire)]?.results ?? []).flatMap((r) => (isWebhookUidRow(r) ? [r.webhook_uid] : [])))],
+    expiredFor: [...new Set((done[stmts.indexOf(expire)]?.results ?? []).map((r) => r.webhook_uid))],
     purged: changes(deleteEvents),
     next,
   };
