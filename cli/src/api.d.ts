@@ -2545,6 +2545,8 @@ export interface components {
             eventTypes: string[];
             locationUid: string | null;
             organizationUid: string | null;
+            /** @description Read-only. A location webhook made by a token limited to organizations that holds the location through one of them: that organization. The webhook is owed the location's events only while they name it (a location that moves to another organization does not take the webhook along), and stays within that organization's grant. null: no such limit. */
+            grantOrganizationUid: string | null;
             /** @description Neither location nor organization: it is owed every event (of its types and sources). */
             catchAll: boolean;
             sourceIds: string[] | null;

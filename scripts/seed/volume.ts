@@ -148,7 +148,7 @@ export function seedBody(rand: () => number, type: string, locationUid: string, 
 /** The five webhooks: one per Podium object, and one organization's everything, disabled (its deliveries held). */
 export function seedWebhooks(rand: () => number, createdAt: number, organizationUid: string): Webhook[] {
   const base = {
-    locationUid: null, sourceIds: null, timeoutMs: 5000, maxAttempts: 3, createdAt, updatedAt: createdAt,
+    locationUid: null, grantOrganizationUid: null, sourceIds: null, timeoutMs: 5000, maxAttempts: 3, createdAt, updatedAt: createdAt,
     rateLimit: null, maxConcurrency: DEFAULT_MAX_CONCURRENCY, ordering: "unordered" as const, filter: null, transform: null, transformHeaders: null,
     kind: "webhook" as const, autoDisableAfterMinutes: DEFAULT_AUTO_DISABLE_MINUTES, failingAfterAttempts: DEFAULT_FAILING_AFTER,
     disabledReason: null, disabledAt: null,

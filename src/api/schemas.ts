@@ -307,6 +307,10 @@ export const WebhookSchema = z
     eventTypes: z.array(z.string()),
     locationUid: z.string().nullable(),
     organizationUid: z.string().nullable(),
+    grantOrganizationUid: z.string().nullable().openapi({
+      description:
+        "Read-only. A location webhook made by a token limited to organizations that holds the location through one of them: that organization. The webhook is owed the location's events only while they name it (a location that moves to another organization does not take the webhook along), and stays within that organization's grant. null: no such limit.",
+    }),
     catchAll: z.boolean().openapi({ description: "Neither location nor organization: it is owed every event (of its types and sources)." }),
     sourceIds: z.array(z.string()).nullable(),
     disabled: z.boolean(),

@@ -60,6 +60,7 @@ export function webhookView(w: Webhook) {
     eventTypes: w.eventTypes,
     locationUid: w.locationUid,
     organizationUid: w.organizationUid,
+    grantOrganizationUid: w.grantOrganizationUid,
     catchAll: w.locationUid === null && w.organizationUid === null,
     sourceIds: w.sourceIds,
     disabled: w.disabled,

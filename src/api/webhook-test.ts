@@ -2,22 +2,15 @@
 import type { StoredEvent, Webhook } from "../domain/types";
 import { outbound } from "../pipeline/outbound";
 import { unsignedHeaders } from "../pipeline/sign";
-import { filterMismatch, FilterInput, typeMatches } from "../routing/match";
+import { filterMismatch, FilterInput, ownerMismatch, ownerOf, typeMatches } from "../routing/match";
 
 type Check = { check: "eventTypes" | "owner" | "sources" | "filter"; passed: boolean; message: string };
 
 const list = (xs: string[]) => xs.join(", ");
 
 function ownerCheck(w: Webhook, e: StoredEvent): Check {
-  if (w.organizationUid !== null) {
-    const passed = e.organizationUid === w.organizationUid;
-    return { check: "owner", passed, message: passed ? `organization ${w.organizationUid}` : `the event's organization is ${e.organizationUid ?? "none"}, the webhook's ${w.organizationUid}` };
-  }
-  if (w.locationUid !== null) {
-    const passed = e.locationUid === w.locationUid;
-    return { check: "owner", passed, message: passed ? `location ${w.locationUid}` : `the event's location is ${e.locationUid ?? "none"}, the webhook's ${w.locationUid}` };
-  }
-  return { check: "owner", passed: true, message: "a catch-all: every organization and location" };
+  const mismatch = ownerMismatch(w, e);
+  return { check: "owner", passed: mismatch === null, message: mismatch ?? ownerOf(w) };
 }
 
 /** The same checks routing makes (routing/match.ts), each with why, and what a delivery would send. */

@@ -45,21 +45,37 @@ export function eventInGrant(p: Principal, e: Owner): boolean {
   );
 }
 
+/** Where a webhook listens: `grantOrganizationUid` confines a location webhook made under an organization's grant. */
+export type WebhookOwner = Owner & { grantOrganizationUid: string | null };
+
 /**
  * Whether a webhook lies within the principal's grant: its organization is one
- * the token holds; or (for a location webhook) its location is, or is known to
- * belong to one of the token's organizations. The organization decides when a
+ * the token holds; or (for a location webhook) its location is, or it was made
+ * within one of the token's organizations, or (made by an unlimited token) its
+ * location is known to belong to one of them. The organization decides when a
  * (legacy) row names both, as routing does; a catch-all is for unlimited tokens.
  * `webhookAccessSql` (store/access.ts) says the same in SQL.
  */
-export function webhookInGrant(p: Principal, w: Owner, locations: LocationOrganizations): boolean {
+export function webhookInGrant(p: Principal, w: WebhookOwner, locations: LocationOrganizations): boolean {
   if (!isLimited(p)) return true;
   const orgs = p.organizationUids ?? [];
   if (w.organizationUid !== null) return orgs.includes(w.organizationUid);
   if (w.locationUid === null) return false;
   if ((p.locationUids ?? []).includes(w.locationUid)) return true;
-  const owner = locations.get(w.locationUid);
+  const owner = w.grantOrganizationUid ?? locations.get(w.locationUid);
   return owner !== undefined && orgs.includes(owner);
+}
+
+/**
+ * The organization a new location webhook is confined to: the one through which
+ * a token limited to organizations holds its location (it would otherwise follow
+ * the location into another organization, beyond that grant). null when the
+ * token holds the location itself, is unlimited, or the webhook is not a location's.
+ */
+export function grantOrganizationOf(p: Principal, w: Owner, locations: LocationOrganizations): string | null {
+  if (!isLimited(p) || w.organizationUid !== null || w.locationUid === null) return null;
+  if ((p.locationUids ?? []).includes(w.locationUid)) return null;
+  return locations.get(w.locationUid) ?? null;
 }
 
 /** Whether the principal may see an event. */
@@ -76,7 +92,7 @@ export function canSeeEvent(p: Principal, e: Owner & { eventType: string; source
  * Subscribing needs the data scope of every event type (as in Podium), and a
  * limited token may only subscribe for an organization or location in its grant.
  */
-export function assertMaySubscribe(p: Principal, w: Owner & { eventTypes: string[] }, locations: LocationOrganizations): void {
+export function assertMaySubscribe(p: Principal, w: WebhookOwner & { eventTypes: string[] }, locations: LocationOrganizations): void {
   for (const pattern of w.eventTypes) {
     for (const scope of dataScopesForPattern(pattern)) {
       if (!hasScope(p, scope)) {

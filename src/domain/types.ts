@@ -103,6 +103,11 @@ export interface Webhook extends FlowLimits {
   eventTypes: string[];
   locationUid: string | null;
   organizationUid: string | null;
+  /**
+   * A location webhook made by a token holding the location only through this
+   * organization: owed the location's events only while they name it. null: no such limit.
+   */
+  grantOrganizationUid: string | null;
   sourceIds: string[] | null;
   secret: string;
   disabled: boolean;

@@ -17,21 +17,39 @@ export interface EventContent {
   headers: Record<string, string>;
 }
 
+type Owned = Pick<Webhook, "organizationUid" | "locationUid" | "grantOrganizationUid">;
+
+/**
+ * Why the event is not the webhook's by owner, or null when it is: the organization
+ * (which wins, as in Podium), or else the location, within the organization whose
+ * grant the webhook was made under, if any.
+ */
+export function ownerMismatch(w: Owned, e: Pick<RoutedEvent, "locationUid" | "organizationUid">): string | null {
+  const theirs = (what: string, event: string | null, webhook: string) => `the event's ${what} is ${event ?? "none"}, the webhook's ${webhook}`;
+  if (w.organizationUid !== null) return e.organizationUid === w.organizationUid ? null : theirs("organization", e.organizationUid, w.organizationUid);
+  if (w.locationUid === null) return null;
+  if (e.locationUid !== w.locationUid) return theirs("location", e.locationUid, w.locationUid);
+  const within = w.grantOrganizationUid;
+  return within === null || e.organizationUid === within ? null : `${theirs("organization", e.organizationUid, within)} (made within that organization's grant)`;
+}
+
+/** The owner a webhook listens to, in words. */
+export function ownerOf(w: Owned): string {
+  if (w.organizationUid !== null) return `organization ${w.organizationUid}`;
+  if (w.locationUid === null) return "a catch-all: every organization and location";
+  return `location ${w.locationUid}${w.grantOrganizationUid === null ? "" : ` within organization ${w.grantOrganizationUid}`}`;
+}
+
 /**
  * Whether a webhook is owed an event, ignoring time and content: an alert goes to
- * notification endpoints and an event to webhooks, the types match,
- * the organization (which wins, as in Podium) or else the location matches, and
- * the source is one it listens to.
+ * notification endpoints and an event to webhooks, the types match, the owner
+ * matches (`ownerMismatch`), and the source is one it listens to.
  */
 export function matches(w: Webhook, e: RoutedEvent): boolean {
   // Alerts go to notification endpoints only, and nothing else does (whatever `eventTypes` says).
   if ((w.kind === "notification") !== (e.sourceId === ALERT_SOURCE)) return false;
   if (!w.eventTypes.some((p) => typeMatches(p, e.eventType))) return false;
-  if (w.organizationUid !== null) {
-    if (e.organizationUid !== w.organizationUid) return false;
-  } else if (w.locationUid !== null && e.locationUid !== w.locationUid) {
-    return false;
-  }
+  if (ownerMismatch(w, e) !== null) return false;
   return w.sourceIds === null || w.sourceIds.includes(e.sourceId);
 }
 

@@ -68,7 +68,8 @@ export function webhookAccessSql(access: Access | null, alias = "webhooks"): Sql
     sql: `(CASE
       WHEN ${alias}.organization_uid IS NOT NULL THEN ${alias}.organization_uid IN (SELECT value FROM json_each(?))
       WHEN ${alias}.location_uid IS NOT NULL THEN ${alias}.location_uid IN (SELECT value FROM json_each(?))
-        OR (SELECT l.organization_uid FROM locations l WHERE l.location_uid = ${alias}.location_uid) IN (SELECT value FROM json_each(?))
+        OR COALESCE(${alias}.grant_organization_uid,
+          (SELECT l.organization_uid FROM locations l WHERE l.location_uid = ${alias}.location_uid)) IN (SELECT value FROM json_each(?))
       ELSE 0 END)`,
     binds: [orgs, locs, orgs],
   };

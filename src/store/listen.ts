@@ -1,5 +1,6 @@
 // What `edgehook listen` and `tail` read: events in insertion order (`seq`, the
 // primary key), so every read here is a bounded range of the primary key.
+import type { WebhookOwner } from "../domain/access";
 import type { StoredEvent } from "../domain/types";
 import { contentsOf } from "./contents";
 import { EVENT_COLUMNS, EVENT_JOINS, uidsOf, type EventDbRow } from "./events";
@@ -63,22 +64,27 @@ export async function eventBodies(db: D1Database, ids: string[]): Promise<Map<st
 export async function deliveryContext(
   db: D1Database,
   deliveryIds: string[],
-): Promise<Map<string, { webhook: { uid: string; organizationUid: string | null; locationUid: string | null }; event: EventMeta }>> {
+): Promise<Map<string, { webhook: WebhookOwner & { uid: string }; event: EventMeta }>> {
   if (deliveryIds.length === 0) return new Map();
   const { results } = await db
     .prepare(
       `SELECT ${apiIdSql("dlv_", "d.id")} AS delivery_id, w.uid AS webhook_uid, w.organization_uid AS w_organization_uid,
-         w.location_uid AS w_location_uid, ${EVENT_COLUMNS}
+         w.location_uid AS w_location_uid, w.grant_organization_uid AS w_grant_organization_uid, ${EVENT_COLUMNS}
        FROM deliveries d JOIN events e ON e.seq = d.event ${EVENT_JOINS}
        JOIN names wn ON wn.id = d.webhook JOIN webhooks w ON w.uid = wn.name
        WHERE d.id IN (SELECT ${idKeySql("dlv_", "value")} FROM json_each(?))`,
     )
     .bind(JSON.stringify(deliveryIds))
-    .all<EventDbRow & { delivery_id: string; webhook_uid: string; w_organization_uid: string | null; w_location_uid: string | null }>();
+    .all<
+      EventDbRow & { delivery_id: string; webhook_uid: string; w_organization_uid: string | null; w_location_uid: string | null; w_grant_organization_uid: string | null }
+    >();
   return new Map(
     results.map((r) => [
       r.delivery_id,
-      { webhook: { uid: r.webhook_uid, organizationUid: r.w_organization_uid, locationUid: r.w_location_uid }, event: toMeta(r) },
+      {
+        webhook: { uid: r.webhook_uid, organizationUid: r.w_organization_uid, locationUid: r.w_location_uid, grantOrganizationUid: r.w_grant_organization_uid },
+        event: toMeta(r),
+      },
     ]),
   );
 }

@@ -12,6 +12,7 @@ export interface WebhookRow {
   event_types: string;
   location_uid: string | null;
   organization_uid: string | null;
+  grant_organization_uid: string | null;
   source_ids: string | null;
   secret: string;
   disabled: number;
@@ -68,6 +69,7 @@ export function toWebhook(r: WebhookRow): Webhook {
     eventTypes: JSON.parse(r.event_types) as string[],
     locationUid: r.location_uid,
     organizationUid: r.organization_uid,
+    grantOrganizationUid: r.grant_organization_uid,
     sourceIds: r.source_ids === null ? null : (JSON.parse(r.source_ids) as string[]),
     secret: r.secret,
     disabled: r.disabled === 1,
@@ -129,10 +131,10 @@ export async function getWebhook(db: D1Database, uid: string): Promise<Webhook |
 export async function insertWebhook(db: D1Database, w: Webhook): Promise<void> {
   const insert = db
     .prepare(
-      `INSERT INTO webhooks (uid, url, event_types, location_uid, organization_uid, source_ids, secret, disabled,
+      `INSERT INTO webhooks (uid, url, event_types, location_uid, organization_uid, grant_organization_uid, source_ids, secret, disabled,
          timeout_ms, max_attempts, rate_limit, max_concurrency, ordering, created_at, updated_at, filter, transform, transform_headers,
          kind, auto_disable_after_minutes, failing_after_attempts, disabled_reason, disabled_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
     .bind(
       w.uid,
@@ -140,6 +142,7 @@ export async function insertWebhook(db: D1Database, w: Webhook): Promise<void> {
       JSON.stringify(w.eventTypes),
       w.locationUid,
       w.organizationUid,
+      w.grantOrganizationUid,
       w.sourceIds === null ? null : JSON.stringify(w.sourceIds),
       w.secret,
       w.disabled ? 1 : 0,

@@ -7,6 +7,7 @@ import { podiumBody } from "./helpers";
 import { pipeline, received, uniqueKey } from "./pipeline";
 import { as, DATA_SCOPES, makeToken } from "./tokens";
 import { deliveryRow } from "./rows";
+import type { Scope } from "../../src/domain/scopes";
 
 type P = ReturnType<typeof pipeline>;
 
@@ -184,6 +185,54 @@ describe("the location → organization map", () => {
     const newLoc = `loc-${k}-new`;
     await p.ingest(podiumBody({ organizationUid: evil, locationUid: newLoc }), { source, secret: adminSecret });
     expect(await locationOrganizations(env.DB, [newLoc])).toEqual(new Map([[newLoc, evil]]));
+  });
+
+  it("keeps a location webhook made under an organization's grant within it when the location moves", async () => {
+    const p = pipeline();
+    const k = uniqueKey();
+    const [orgA, orgB, loc] = [`org-${k}-a`, `org-${k}-b`, `loc-${k}`];
+    await p.ingest(podiumBody({ organizationUid: orgA, locationUid: loc }));
+    const scopes: Scope[] = ["webhooks:write", "webhooks:read", "events:read", "read_messages"];
+    const tA = await makeToken(p, scopes, { organizationUids: [orgA] });
+    const tB = await makeToken(p, scopes, { organizationUids: [orgB] });
+    const tLoc = await makeToken(p, scopes, { locationUids: [loc] });
+    const hook = { url: `https://downstream.test/ok/${k}`, eventTypes: ["message.*"], locationUid: loc };
+    const made = await as(p, tA.token, "POST", "/v1/webhooks", hook);
+    expect(made.status).toBe(201);
+    expect(made.json.grantOrganizationUid).toBe(orgA);
+    // Neither a token holding the location itself nor the admin confines theirs.
+    const byLoc = await as(p, tLoc.token, "POST", "/v1/webhooks", hook);
+    expect(byLoc.json.grantOrganizationUid).toBeNull();
+    const admins = await p.createWebhook(hook);
+    expect(admins.grantOrganizationUid).toBeNull();
+
+    const before = await p.ingest(podiumBody({ type: "message.received", organizationUid: orgA, locationUid: loc }));
+    expect((await deliveriesOf(p, before)).map((d) => d.webhookUid).sort()).toEqual([made.json.uid, byLoc.json.uid, admins.uid].sort());
+
+    // Podium's own events now place the location in the other organization.
+    const after = await p.ingest(podiumBody({ type: "message.received", organizationUid: orgB, locationUid: loc }));
+    expect(await locationOrganizations(env.DB, [loc])).toEqual(new Map([[loc, orgB]]));
+    expect((await deliveriesOf(p, after)).map((d) => d.webhookUid).sort()).toEqual([byLoc.json.uid, admins.uid].sort());
+    const test = await p.api("POST", `/v1/webhooks/${made.json.uid}/test`, { eventId: after });
+    expect(test.json.matched).toBe(false);
+    expect(test.json.checks.find((c: { check: string }) => c.check === "owner")).toEqual({
+      check: "owner",
+      passed: false,
+      message: `the event's organization is ${orgB}, the webhook's ${orgA} (made within that organization's grant)`,
+    });
+
+    // It stays the first token's (to see, change and delete), and never becomes the other organization's,
+    // through the list's SQL as through the grant check of one webhook.
+    const sees = async (t: { token: string }, uid: string) => [
+      (await as(p, t.token, "GET", `/v1/webhooks/${uid}`)).status === 200,
+      ids((await as(p, t.token, "GET", "/v1/webhooks?limit=100")).json).includes(uid),
+    ];
+    expect(await sees(tA, made.json.uid)).toEqual([true, true]);
+    expect(await sees(tB, made.json.uid)).toEqual([false, false]);
+    expect(await sees(tB, admins.uid)).toEqual([true, true]);
+    expect(await sees(tA, admins.uid)).toEqual([false, false]);
+    expect((await as(p, tA.token, "PATCH", `/v1/webhooks/${made.json.uid}`, { eventTypes: ["message.received"] })).status).toBe(200);
+    expect((await as(p, tA.token, "DELETE", `/v1/webhooks/${made.json.uid}`)).status).toBe(204);
   });
 
   it("writes a location's row only when its organization changed", async () => {

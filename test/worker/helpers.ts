@@ -178,6 +178,7 @@ export function aWebhook(over: Partial<Webhook> = {}): Webhook {
     eventTypes: ["*"],
     locationUid: null,
     organizationUid: null,
+    grantOrganizationUid: null,
     sourceIds: null,
     secret: "whsec_dGVzdA==",
     disabled: false,

@@ -106,6 +106,7 @@ export const notifications = router()
       eventTypes: b.alertTypes,
       locationUid: null,
       organizationUid: null,
+      grantOrganizationUid: null,
       sourceIds: [ALERT_SOURCE],
       secret: newWebhookSecret(),
       disabled: b.disabled ?? false,

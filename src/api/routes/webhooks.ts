@@ -1,5 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
-import { accessOf, assertMaySubscribe, webhookInGrant } from "../../domain/access";
+import { accessOf, assertMaySubscribe, grantOrganizationOf, webhookInGrant, type LocationOrganizations } from "../../domain/access";
 import { destinationProblem } from "../../domain/destination";
 import { AppError } from "../../domain/errors";
 import { newWebhookSecret } from "../../domain/secrets";
@@ -58,8 +58,8 @@ export async function visibleWebhook(db: D1Database, p: Principal, uid: string):
  * Checks that the principal may subscribe to the webhook's scope and types and,
  * unless they are unchanged from `before`, that the types exist; answers the warnings they deserve.
  */
-async function mayHave(env: Env, p: Principal, w: Webhook, before?: Webhook) {
-  assertMaySubscribe(p, w, await locationsFor(env.DB, p, [w]));
+async function mayHave(env: Env, p: Principal, w: Webhook, locations: LocationOrganizations, before?: Webhook) {
+  assertMaySubscribe(p, w, locations);
   const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
   if (before && same(before.eventTypes, w.eventTypes) && same(before.sourceIds, w.sourceIds)) return {};
   const warnings = await checkSubscriptionTypes(env, w.eventTypes, w.sourceIds);
@@ -170,7 +170,7 @@ async function change(c: { env: Env; get: (k: "principal") => Principal }, uid: 
   const p = c.get("principal");
   const current = await visibleWebhook(c.env.DB, p, uid);
   const next = withDisabled(current, { ...current, ...Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined)) });
-  const warnings = await mayHave(c.env, p, next, current);
+  const warnings = await mayHave(c.env, p, next, await locationsFor(c.env.DB, p, [next]), current);
   if (next.url !== current.url) checkUrl(next.url, settings(c.env).allowPrivateDestinations);
   await updateWebhook(c.env.DB, next, current);
   // Enabling releases the oldest held deliveries now (the scheduler releases the rest as
@@ -198,14 +198,16 @@ export function withDisabled(current: Webhook, next: Webhook, now = Date.now()):
 export const webhooks = router()
   .openapi(create, async (c) => {
     const b = c.req.valid("json");
+    const p = c.get("principal");
     const s = settings(c.env);
     const now = Date.now();
-    const webhook: Webhook = {
+    const draft: Webhook = {
       uid: crypto.randomUUID(),
       url: b.url,
       eventTypes: b.eventTypes,
       locationUid: b.locationUid ?? null,
       organizationUid: b.organizationUid ?? null,
+      grantOrganizationUid: null,
       sourceIds: b.sourceIds ?? null,
       secret: b.secret ?? newWebhookSecret(),
       disabled: b.disabled ?? false,
@@ -225,7 +227,9 @@ export const webhooks = router()
       disabledReason: null,
       disabledAt: b.disabled ? now : null,
     };
-    const warnings = await mayHave(c.env, c.get("principal"), webhook);
+    const locations = await locationsFor(c.env.DB, p, [draft]);
+    const webhook = { ...draft, grantOrganizationUid: grantOrganizationOf(p, draft, locations) };
+    const warnings = await mayHave(c.env, p, webhook, locations);
     checkUrl(webhook.url, s.allowPrivateDestinations);
     await insertWebhook(c.env.DB, webhook);
     return c.json({ ...webhookView(webhook), secret: webhook.secret, ...warnings }, 201);

@@ -4,6 +4,7 @@ import { DEFAULT_MAX_CONCURRENCY, MAX_CONCURRENCY_MAX, RATE_LIMIT_MAX } from "..
 import { AUTO_DISABLE_MINUTES_MAX, DEFAULT_AUTO_DISABLE_MINUTES, DEFAULT_FAILING_AFTER, FAILING_AFTER_MAX } from "../../domain/health";
 import { Action, HeaderTable, Time } from "../layout";
 import { prettyBody } from "../pretty-body";
+import { ownerOf } from "../../routing/match";
 
 export type WebhookJson = z.infer<typeof WebhookSchema>;
 export type WebhookTestJson = z.infer<typeof WebhookTestAnswer>;
@@ -11,12 +12,6 @@ export type WebhookTestJson = z.infer<typeof WebhookTestAnswer>;
 export interface WebhookCounts {
   held: number;
   failed: number;
-}
-
-function scopeOf(w: WebhookJson): string {
-  if (w.catchAll) return "catch-all: every organization and location";
-  if (w.organizationUid) return `organization ${w.organizationUid}`;
-  return `location ${w.locationUid}`;
 }
 
 export function WebhookRowActions(props: { w: WebhookJson; counts?: WebhookCounts; canWrite: boolean; canReplay: boolean }) {
@@ -59,7 +54,7 @@ export function WebhookList(props: { webhooks: WebhookJson[]; counts: Map<string
                     <a href={`/dashboard/webhooks/${w.uid}`}>{w.url}</a>
                   </td>
                   <td class="opt mono">{w.eventTypes.join(", ")}</td>
-                  <td class="opt">{scopeOf(w)}</td>
+                  <td class="opt">{ownerOf(w)}</td>
                   <td>
                     <b>{w.health?.state ?? (w.disabled ? "disabled" : "enabled")}</b>
                     {counts && counts.held > 0 && <span class="muted"> · {counts.held} held</span>}
@@ -364,7 +359,7 @@ export function WebhookPage(props: { webhook: WebhookJson; counts?: WebhookCount
   return (
     <div class="stack">
       <p>
-        <span class="mono">{w.url}</span> · {scopeOf(w)} · {w.disabled ? "disabled" : "enabled"} · {w.heldDeliveries ?? 0} held
+        <span class="mono">{w.url}</span> · {ownerOf(w)} · {w.disabled ? "disabled" : "enabled"} · {w.heldDeliveries ?? 0} held
       </p>
       {w.disabled && w.disabledReason && (
         <p role="status">
