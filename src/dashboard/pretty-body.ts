@@ -5,32 +5,55 @@ export const PRETTY_MAX_DEPTH = 64;
 /** Nor is a body whose indented form would be longer than this. */
 export const PRETTY_MAX_OUTPUT = 256 * 1024;
 
+const WHITESPACE = new Set([" ", "\t", "\n", "\r"]);
+const STRUCTURE = new Set(["{", "}", "[", "]", ",", ":", '"']);
+const CLOSING: Record<string, string> = { "{": "}", "[": "]" };
+
 /**
- * The deepest nesting of objects and arrays in JSON text, and the number of
- * characters `JSON.stringify(…, null, 2)` adds to it (at most: empty
- * containers count as full), in one pass and without recursion.
+ * Valid JSON text indented as `JSON.stringify(…, null, 2)` indents it, each token
+ * kept exactly as written: parsing would round integers beyond 2^53 and rewrite
+ * escapes. null when it nests deeper than `maxDepth` or grows past `maxLength`.
  */
-export function jsonShape(text: string): { depth: number; added: number } {
+export function indentJson(text: string, maxDepth: number, maxLength: number): string | null {
+  const out: string[] = [];
+  let length = 0;
   let depth = 0;
-  let max = 0;
-  let added = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text.charCodeAt(i);
-    if (inString) {
-      if (ch === 0x5c) i++; // a backslash escapes the next character
-      else if (ch === 0x22) inString = false;
-    } else if (ch === 0x22) inString = true;
-    else if (ch === 0x7b || ch === 0x5b) {
-      max = Math.max(max, ++depth);
-      added += 1 + 2 * depth; // newline and indentation of the first member
-    } else if (ch === 0x7d || ch === 0x5d) {
+  const emit = (s: string) => {
+    out.push(s);
+    length += s.length;
+  };
+  const newline = () => emit(`\n${"  ".repeat(depth)}`);
+  let i = 0;
+  while (i < text.length) {
+    const ch = text[i]!;
+    let next = i + 1;
+    if (ch === '"') {
+      while (next < text.length && text[next] !== '"') next += text[next] === "\\" ? 2 : 1;
+      emit(text.slice(i, ++next));
+    } else if (ch === "{" || ch === "[") {
+      while (WHITESPACE.has(text[next] ?? "")) next++;
+      if (text[next] === CLOSING[ch]) emit(ch + text[next++]);
+      else {
+        if (++depth > maxDepth) return null;
+        emit(ch);
+        newline();
+      }
+    } else if (ch === "}" || ch === "]") {
       depth--;
-      added += 1 + 2 * Math.max(0, depth); // before the closing bracket
-    } else if (ch === 0x2c) added += 1 + 2 * depth; // before each further member
-    else if (ch === 0x3a) added += 1; // the space after a key
+      newline();
+      emit(ch);
+    } else if (ch === ",") {
+      emit(ch);
+      newline();
+    } else if (ch === ":") emit(": ");
+    else if (!WHITESPACE.has(ch)) {
+      while (next < text.length && !STRUCTURE.has(text[next]!) && !WHITESPACE.has(text[next]!)) next++;
+      emit(text.slice(i, next)); // a number, true, false or null
+    }
+    if (length > maxLength) return null;
+    i = next;
   }
-  return { depth: max, added };
+  return out.join("");
 }
 
 /**
@@ -40,11 +63,10 @@ export function jsonShape(text: string): { depth: number; added: number } {
  */
 export function prettyBody(body: string): string {
   if (body.length > PRETTY_MAX_LENGTH) return body;
-  const { depth, added } = jsonShape(body);
-  if (depth > PRETTY_MAX_DEPTH || body.length + added > PRETTY_MAX_OUTPUT) return body;
   try {
-    return JSON.stringify(JSON.parse(body), null, 2);
+    JSON.parse(body);
   } catch {
     return body;
   }
+  return indentJson(body, PRETTY_MAX_DEPTH, PRETTY_MAX_OUTPUT) ?? body;
 }
