@@ -179,14 +179,26 @@ dashboard.post("/deliveries/:id/retry", async (c) => {
   return back(c, isEventId(eventId) ? `/dashboard/events/${eventId}` : "/dashboard/events", res, "The delivery will be tried again now.");
 });
 
+/** The API's list path for a page of 100, from the dashboard's cursor parameter `name`, if any. */
+function pageOfList(c: C, path: string, name = "cursor"): string {
+  const cursor = c.req.query(name);
+  return `${path}?${new URLSearchParams({ limit: "100", ...(cursor ? { cursor } : {}) })}`;
+}
+
 dashboard.get("/webhooks", async (c) => {
-  const list = await callApi(c, "GET", "/webhooks?limit=100", WebhookList_);
+  const list = await callApi(c, "GET", pageOfList(c, "/webhooks"), WebhookList_);
   if (!list.ok) return page(c, "Webhooks", "/dashboard/webhooks", <p>{list.error}</p>, 403);
   return page(
     c,
     "Webhooks",
     "/dashboard/webhooks",
-    <WebhookList webhooks={list.json.data} counts={await webhookCounts(c)} canWrite={can(c, "webhooks:write")} canReplay={can(c, "events:replay")} />,
+    <WebhookList
+      webhooks={list.json.data}
+      nextCursor={list.json.nextCursor}
+      counts={await webhookCounts(c)}
+      canWrite={can(c, "webhooks:write")}
+      canReplay={can(c, "events:replay")}
+    />,
   );
 });
 
@@ -310,11 +322,16 @@ dashboard.post("/webhooks/:uid/:action{enable|disable|retry-failed|delete}", asy
 
 dashboard.get("/alerts", async (c) => {
   const [alerts, endpoints] = await Promise.all([
-    callApi(c, "GET", "/alerts?limit=100", AlertList_),
-    callApi(c, "GET", "/notification-endpoints?limit=100", EndpointList_),
+    callApi(c, "GET", pageOfList(c, "/alerts", "alerts"), AlertList_),
+    callApi(c, "GET", pageOfList(c, "/notification-endpoints", "endpoints"), EndpointList_),
   ]);
   if (!alerts.ok || !endpoints.ok) return page(c, "Alerts", "/dashboard/alerts", <p>{alerts.error ?? endpoints.error}</p>, 403);
-  return page(c, "Alerts", "/dashboard/alerts", <AlertsPage alerts={alerts.json.data} endpoints={endpoints.json.data} />);
+  return page(
+    c,
+    "Alerts",
+    "/dashboard/alerts",
+    <AlertsPage alerts={alerts.json.data} endpoints={endpoints.json.data} nextAlerts={alerts.json.nextCursor} nextEndpoints={endpoints.json.nextCursor} />,
+  );
 });
 
 dashboard.post("/alerts/endpoints", async (c) => {

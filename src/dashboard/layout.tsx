@@ -112,6 +112,12 @@ export function Action(props: { action: string; label: string; kind?: "secondary
   );
 }
 
+/** A link to a list's next page (its cursor in the query parameter `name`), when there is one. */
+export function NextPage(props: { path: string; name: string; cursor: string | null; label: string }) {
+  if (props.cursor === null) return null;
+  return <a href={`${props.path}?${new URLSearchParams({ [props.name]: props.cursor })}`}>{props.label}</a>;
+}
+
 /** A small bar chart in SVG: null draws no bar (no data); `low` marks bars to draw in the warning colour. */
 export function BarChart(props: { label: string; values: (number | null)[]; max?: number; low?: (v: number) => boolean; unit: string }) {
   const max = props.max ?? Math.max(1, ...props.values.map((v) => v ?? 0));

@@ -225,3 +225,48 @@ describe("dashboard input", () => {
     expect(html.length).toBeLessThan(4 * deep.length);
   });
 });
+
+describe("dashboard lists longer than a page", () => {
+  const uidsIn = (html: string, path: string) =>
+    [...html.matchAll(new RegExp(`${path}/([0-9a-f-]{36})`, "g"))].map((m) => m[1]!).filter((u, i, all) => all.indexOf(u) === i);
+  const nextLink = (html: string, label: string) => new RegExp(`href="(/dashboard/[^"?]+\\?[^"]+)">${label}`).exec(html)?.[1]?.replaceAll("&amp;", "&");
+
+  it("pages through more than 100 webhooks", async () => {
+    const p = pipeline();
+    const key = crypto.randomUUID().slice(0, 8);
+    const org = `org-${key}`;
+    const made = new Set<string>();
+    for (let i = 0; i < 101; i++) made.add((await p.createWebhook({ url: `https://downstream.test/ok/${key}/${i}`, eventTypes: ["*"], organizationUid: org })).uid);
+    const token = await p.api("POST", "/v1/tokens", { name: `t-${key}`, scopes: ["webhooks:read"], organizationUids: [org] });
+    const { cookie } = await session(token.json.token);
+
+    const first = await (await page("/dashboard/webhooks", cookie)).text();
+    const next = nextLink(first, "More webhooks");
+    expect(next).toMatch(/^\/dashboard\/webhooks\?cursor=/);
+    const second = await (await page(next!, cookie)).text();
+    expect(nextLink(second, "More webhooks")).toBeUndefined();
+    const [a, b] = [uidsIn(first, "/dashboard/webhooks"), uidsIn(second, "/dashboard/webhooks")];
+    expect(a).toHaveLength(100);
+    expect(new Set([...a, ...b])).toEqual(made);
+  });
+
+  it("pages through more than 100 notification endpoints", async () => {
+    const p = pipeline();
+    const key = crypto.randomUUID().slice(0, 8);
+    const made = new Set<string>();
+    for (let i = 0; i < 101; i++) {
+      const res = await p.api("POST", "/v1/notification-endpoints", { url: `https://downstream.test/ok/${key}/${i}`, alertTypes: ["webhook.failing"] });
+      made.add(res.json.uid);
+    }
+    const { cookie } = await session();
+    const seen: string[] = [];
+    let path: string | undefined = "/dashboard/alerts";
+    while (path) {
+      const html = await (await page(path, cookie)).text();
+      seen.push(...uidsIn(html, "/dashboard/alerts/endpoints"));
+      path = nextLink(html, "More endpoints");
+    }
+    expect(new Set(seen).size).toBe(seen.length);
+    expect(seen.filter((u) => made.has(u))).toHaveLength(101);
+  });
+});

@@ -1,13 +1,13 @@
 import type { z } from "@hono/zod-openapi";
 import type { AlertSchema, NotificationEndpointSchema } from "../../api/schemas";
 import { ALERT_TYPES } from "../../domain/alerts";
-import { Action, Time } from "../layout";
+import { Action, NextPage, Time } from "../layout";
 
 export type AlertJson = z.infer<typeof AlertSchema>;
 export type NotificationEndpointJson = z.infer<typeof NotificationEndpointSchema>;
 
 /** Alert episodes (newest first), and the notification endpoints they go to, with a form for a new one. */
-export function AlertsPage(props: { alerts: AlertJson[]; endpoints: NotificationEndpointJson[] }) {
+export function AlertsPage(props: { alerts: AlertJson[]; endpoints: NotificationEndpointJson[]; nextAlerts: string | null; nextEndpoints: string | null }) {
   return (
     <div class="stack">
       <section aria-label="Alerts" class="stack">
@@ -42,6 +42,7 @@ export function AlertsPage(props: { alerts: AlertJson[]; endpoints: Notification
             </table>
           </div>
         )}
+        <NextPage path="/dashboard/alerts" name="alerts" cursor={props.nextAlerts} label="Older alerts →" />
       </section>
       <section aria-label="Notification endpoints" class="stack">
         <h2>Notification endpoints</h2>
@@ -76,6 +77,7 @@ export function AlertsPage(props: { alerts: AlertJson[]; endpoints: Notification
             </table>
           </div>
         )}
+        <NextPage path="/dashboard/alerts" name="endpoints" cursor={props.nextEndpoints} label="More endpoints →" />
         <form method="post" action="/dashboard/alerts/endpoints" class="card stack" aria-label="New notification endpoint">
           <h3>New notification endpoint</h3>
           <label>

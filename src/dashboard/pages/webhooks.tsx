@@ -2,7 +2,7 @@ import type { z } from "@hono/zod-openapi";
 import type { WebhookSchema, WebhookTestAnswer } from "../../api/schemas";
 import { DEFAULT_MAX_CONCURRENCY, MAX_CONCURRENCY_MAX, RATE_LIMIT_MAX } from "../../domain/flow";
 import { AUTO_DISABLE_MINUTES_MAX, DEFAULT_AUTO_DISABLE_MINUTES, DEFAULT_FAILING_AFTER, FAILING_AFTER_MAX } from "../../domain/health";
-import { Action, HeaderTable, Time } from "../layout";
+import { Action, HeaderTable, NextPage, Time } from "../layout";
 import { prettyBody } from "../pretty-body";
 import { ownerOf } from "../../routing/match";
 
@@ -31,7 +31,13 @@ export function WebhookRowActions(props: { w: WebhookJson; counts?: WebhookCount
   );
 }
 
-export function WebhookList(props: { webhooks: WebhookJson[]; counts: Map<string, WebhookCounts>; canWrite: boolean; canReplay: boolean }) {
+export function WebhookList(props: {
+  webhooks: WebhookJson[];
+  nextCursor: string | null;
+  counts: Map<string, WebhookCounts>;
+  canWrite: boolean;
+  canReplay: boolean;
+}) {
   return (
     <div class="stack">
       <div class="scroll">
@@ -69,6 +75,7 @@ export function WebhookList(props: { webhooks: WebhookJson[]; counts: Map<string
           </tbody>
         </table>
       </div>
+      <NextPage path="/dashboard/webhooks" name="cursor" cursor={props.nextCursor} label="More webhooks →" />
       {props.canWrite && <WebhookForm />}
     </div>
   );
