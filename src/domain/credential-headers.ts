@@ -12,7 +12,7 @@ export const REDACTED = "<redacted>";
 export const CREDENTIAL_NAMES: readonly string[] = ["authorization", "proxy-authorization", "cookie", "set-cookie"];
 
 /** A name containing any of these (in any case) is taken for a credential's. */
-export const CREDENTIAL_PARTS: readonly string[] = ["token", "secret", "key", "auth", "password", "passwd", "signature", "credential", "session", "cookie"];
+export const CREDENTIAL_PARTS: readonly string[] = ["token", "secret", "key", "auth", "password", "passwd", "signature", "credential", "session"];
 
 export function isCredentialHeader(name: string): boolean {
   const lower = name.toLowerCase();
