@@ -2584,6 +2584,7 @@ export interface components {
              * @example {"text": "New " & data.conversation.channel.type & " message: " & data.body}
              */
             transform: string | null;
+            /** @description The extra headers: name → JSONata expression; null: none. Write-only values: a header whose name looks like a credential (`authorization`, `proxy-authorization`, `cookie`, `set-cookie`, or a name containing any of `token`, `secret`, `key`, `auth`, `password`, `passwd`, `signature`, `credential`, `session`) is shown with the value `"<redacted>"` in every answer; deliveries send the real value. */
             transformHeaders: {
                 [key: string]: string;
             } | null;
@@ -2708,7 +2709,7 @@ export interface components {
              */
             transform?: string | null;
             /**
-             * @description Extra headers: name → JSONata expression on the same input; a string, number or boolean result is the value, nothing found leaves the header out. At most 10; never `content-type`, `user-agent`, `webhook-*`, `podium-*` or `edgehook-*`. null: none.
+             * @description Extra headers: name → JSONata expression on the same input; a string, number or boolean result is the value, nothing found leaves the header out. At most 10; never `content-type`, `user-agent`, `webhook-*`, `podium-*` or `edgehook-*`. null: none. Write-only values: a header whose name looks like a credential (`authorization`, `proxy-authorization`, `cookie`, `set-cookie`, or a name containing any of `token`, `secret`, `key`, `auth`, `password`, `passwd`, `signature`, `credential`, `session`) is shown with the value `"<redacted>"` in every answer; deliveries send the real value. On PATCH and PUT, `"<redacted>"` keeps the stored expression of that header (what a read shows may be written back as is); for a header not stored, and on create, it is refused (400 `invalid_request`). A header left out of the object is removed.
              * @example {
              *       "x-podium-event": "metadata.eventType",
              *       "x-conversation": "data.conversation.uid"
@@ -2801,7 +2802,7 @@ export interface components {
              */
             transform?: string | null;
             /**
-             * @description Extra headers: name → JSONata expression on the same input; a string, number or boolean result is the value, nothing found leaves the header out. At most 10; never `content-type`, `user-agent`, `webhook-*`, `podium-*` or `edgehook-*`. null: none.
+             * @description Extra headers: name → JSONata expression on the same input; a string, number or boolean result is the value, nothing found leaves the header out. At most 10; never `content-type`, `user-agent`, `webhook-*`, `podium-*` or `edgehook-*`. null: none. Write-only values: a header whose name looks like a credential (`authorization`, `proxy-authorization`, `cookie`, `set-cookie`, or a name containing any of `token`, `secret`, `key`, `auth`, `password`, `passwd`, `signature`, `credential`, `session`) is shown with the value `"<redacted>"` in every answer; deliveries send the real value. On PATCH and PUT, `"<redacted>"` keeps the stored expression of that header (what a read shows may be written back as is); for a header not stored, and on create, it is refused (400 `invalid_request`). A header left out of the object is removed.
              * @example {
              *       "x-podium-event": "metadata.eventType",
              *       "x-conversation": "data.conversation.uid"
@@ -2885,7 +2886,7 @@ export interface components {
              */
             transform?: string | null;
             /**
-             * @description Extra headers: name → JSONata expression on the same input; a string, number or boolean result is the value, nothing found leaves the header out. At most 10; never `content-type`, `user-agent`, `webhook-*`, `podium-*` or `edgehook-*`. null: none.
+             * @description Extra headers: name → JSONata expression on the same input; a string, number or boolean result is the value, nothing found leaves the header out. At most 10; never `content-type`, `user-agent`, `webhook-*`, `podium-*` or `edgehook-*`. null: none. Write-only values: a header whose name looks like a credential (`authorization`, `proxy-authorization`, `cookie`, `set-cookie`, or a name containing any of `token`, `secret`, `key`, `auth`, `password`, `passwd`, `signature`, `credential`, `session`) is shown with the value `"<redacted>"` in every answer; deliveries send the real value. On PATCH and PUT, `"<redacted>"` keeps the stored expression of that header (what a read shows may be written back as is); for a header not stored, and on create, it is refused (400 `invalid_request`). A header left out of the object is removed.
              * @example {
              *       "x-podium-event": "metadata.eventType",
              *       "x-conversation": "data.conversation.uid"
@@ -2920,7 +2921,7 @@ export interface components {
             /** @description What a delivery would POST, whether or not the webhook is owed the event; null when the transformation fails. */
             request: {
                 url: string;
-                /** @description The headers sent, except the signatures (`webhook-id`, `webhook-timestamp`, `webhook-signature`, `podium-timestamp`, `podium-signature`), which each attempt computes over exactly `body`. */
+                /** @description The headers sent, except the signatures (`webhook-id`, `webhook-timestamp`, `webhook-signature`, `podium-timestamp`, `podium-signature`), which each attempt computes over exactly `body`. A credential header of `transformHeaders` shows `"<redacted>"` in place of its value. */
                 headers: {
                     [key: string]: string;
                 };

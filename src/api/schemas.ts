@@ -14,6 +14,7 @@ import {
 } from "../domain/health";
 import { isJson, PROVIDER_NAMES } from "../domain/types";
 import { SOURCE_ID } from "../ingress/sources";
+import { CREDENTIAL_NAMES, CREDENTIAL_PARTS, REDACTED } from "../domain/credential-headers";
 import { compileTransform } from "../pipeline/transform";
 import { validateFilter } from "../routing/filter";
 import { secretProblem } from "../schemes/standard-webhooks";
@@ -280,10 +281,15 @@ const transformExpression = z
     examples: [TRANSFORM_EXAMPLES.podium, TRANSFORM_EXAMPLES.stripe, TRANSFORM_EXAMPLES.github],
   });
 
+const asCode = (xs: readonly string[]) => xs.map((x) => `\`${x}\``).join(", ");
+const CREDENTIAL_HEADERS_NOTE = `Write-only values: a header whose name looks like a credential (${asCode(CREDENTIAL_NAMES)}, or a name containing any of ${asCode(CREDENTIAL_PARTS)}) is shown with the value \`"${REDACTED}"\` in every answer; deliveries send the real value.`;
+
 const transformHeaderMap = z
   .record(z.string(), z.string())
   .superRefine((headers, ctx) => {
-    const r = compileTransform(null, headers);
+    // A value given as REDACTED is the stored one, checked when it was stored (the route puts it
+    // back); its name is checked here like any other.
+    const r = compileTransform(null, Object.fromEntries(Object.entries(headers).map(([name, expr]) => [name, expr === REDACTED ? "''" : expr])));
     if (r.ok) return;
     for (const i of r.issues) {
       const name = /^transformHeaders\[(".*")\]$/.exec(i.path)?.[1];
@@ -296,7 +302,7 @@ const transformHeaderMap = z
   )
   .openapi({
     description:
-      "Extra headers: name → JSONata expression on the same input; a string, number or boolean result is the value, nothing found leaves the header out. At most 10; never `content-type`, `user-agent`, `webhook-*`, `podium-*` or `edgehook-*`. null: none.",
+      `Extra headers: name → JSONata expression on the same input; a string, number or boolean result is the value, nothing found leaves the header out. At most 10; never \`content-type\`, \`user-agent\`, \`webhook-*\`, \`podium-*\` or \`edgehook-*\`. null: none. ${CREDENTIAL_HEADERS_NOTE} On PATCH and PUT, \`"${REDACTED}"\` keeps the stored expression of that header (what a read shows may be written back as is); for a header not stored, and on create, it is refused (400 \`invalid_request\`). A header left out of the object is removed.`,
     examples: [{ "x-podium-event": "metadata.eventType", "x-conversation": "data.conversation.uid" }, { "x-repository": "repository.full_name" }],
   });
 
@@ -323,7 +329,10 @@ export const WebhookSchema = z
     updatedAt: time,
     filter: z.record(z.string(), z.unknown()).nullable().openapi({ description: "The content filter; null: none.", example: FILTER_EXAMPLES.podium }),
     transform: z.string().nullable().openapi({ description: "The JSONata transformation; null: none.", example: TRANSFORM_EXAMPLES.podium }),
-    transformHeaders: z.record(z.string(), z.string()).nullable(),
+    transformHeaders: z
+      .record(z.string(), z.string())
+      .nullable()
+      .openapi({ description: `The extra headers: name → JSONata expression; null: none. ${CREDENTIAL_HEADERS_NOTE}` }),
     autoDisableAfterMinutes: z.number().int().nullable(),
     failingAfterAttempts: z.number().int(),
     disabledReason: z.string().nullable().openapi({ description: "Read-only: why it was disabled automatically; null when enabled or disabled by hand." }),
@@ -416,7 +425,7 @@ export const WebhookTestAnswer = z
         url: z.string(),
         headers: z.record(z.string(), z.string()).openapi({
           description:
-            "The headers sent, except the signatures (`webhook-id`, `webhook-timestamp`, `webhook-signature`, `podium-timestamp`, `podium-signature`), which each attempt computes over exactly `body`.",
+            `The headers sent, except the signatures (\`webhook-id\`, \`webhook-timestamp\`, \`webhook-signature\`, \`podium-timestamp\`, \`podium-signature\`), which each attempt computes over exactly \`body\`. A credential header of \`transformHeaders\` shows \`"${REDACTED}"\` in place of its value.`,
         }),
         body: z.string().openapi({ description: "The body sent: the transformation's output, or the stored body byte for byte." }),
       })

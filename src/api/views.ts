@@ -1,4 +1,5 @@
 // The API's view of stored records: times as ISO 8601, secrets never.
+import { redactHeaders } from "../domain/credential-headers";
 import { alertMessage, closingType, isAlertType, SLACK_TRANSFORM } from "../domain/alerts";
 import { drainEstimate } from "../domain/flow";
 import { healthState, successRates, type HealthRecord, type HourCount } from "../domain/health";
@@ -73,7 +74,7 @@ export function webhookView(w: Webhook) {
     updatedAt: iso(w.updatedAt),
     filter: isJsonObject(w.filter) ? w.filter : null,
     transform: w.transform,
-    transformHeaders: w.transformHeaders,
+    transformHeaders: w.transformHeaders && redactHeaders(w.transformHeaders),
     autoDisableAfterMinutes: w.autoDisableAfterMinutes,
     failingAfterAttempts: w.failingAfterAttempts,
     disabledReason: w.disabled ? w.disabledReason : null,

@@ -1,4 +1,5 @@
 // "Test this webhook": the routing checks and the transformation on one stored event, as data.
+import { redactHeaders } from "../domain/credential-headers";
 import type { StoredEvent, Webhook } from "../domain/types";
 import { outbound } from "../pipeline/outbound";
 import { unsignedHeaders } from "../pipeline/sign";
@@ -13,7 +14,7 @@ function ownerCheck(w: Webhook, e: StoredEvent): Check {
   return { check: "owner", passed: mismatch === null, message: mismatch ?? ownerOf(w) };
 }
 
-/** The same checks routing makes (routing/match.ts), each with why, and what a delivery would send. */
+/** The same checks routing makes (routing/match.ts), each with why, and what a delivery would send (credential header values redacted). */
 export async function testWebhook(w: Webhook, e: StoredEvent) {
   const type = w.eventTypes.find((p) => typeMatches(p, e.eventType));
   const mismatch = filterMismatch(w, new FilterInput(e));
@@ -40,7 +41,7 @@ export async function testWebhook(w: Webhook, e: StoredEvent) {
     checks,
     transformError: payload.ok ? null : payload.reason,
     request: payload.ok
-      ? { url: w.url, headers: { ...payload.headers, ...unsignedHeaders({ eventId: e.id, eventType: e.eventType, attempt: 1 }) }, body: payload.body }
+      ? { url: w.url, headers: { ...redactHeaders(payload.headers), ...unsignedHeaders({ eventId: e.id, eventType: e.eventType, attempt: 1 }) }, body: payload.body }
       : null,
   };
 }

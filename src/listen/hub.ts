@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { redactHeaders } from "../domain/credential-headers";
 import type { Principal } from "../domain/scopes";
 import type { Webhook } from "../domain/types";
 import type { Env } from "../env";
@@ -283,7 +284,8 @@ export class ListenerHub extends DurableObject<Env> {
     const out = webhook ? await outbound(webhook, body) : { ok: true as const, body, headers: {} };
     if (!out.ok) return { ...note, transformError: out.reason };
     const headers = await deliveryHeaders({ secret, eventId: e.id, eventType: e.eventType, body: out.body, attempt: 1 }, Date.now());
-    return { ...note, headers: { ...out.headers, ...headers }, body: out.body };
+    // A credential header's value is for the webhook's endpoint, not for whoever listens.
+    return { ...note, headers: { ...redactHeaders(out.headers), ...headers }, body: out.body };
   }
 
   /** Finds the position before the last `replay` events the listener hears, looking back a bounded way. */

@@ -1,6 +1,7 @@
 import { createExecutionContext } from "cloudflare:test";
 import { Webhook as StandardWebhook } from "standardwebhooks";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { REDACTED } from "../../src/domain/credential-headers";
 import type { Scope } from "../../src/domain/scopes";
 import type { Env } from "../../src/env";
 import worker from "../../src/index";
@@ -150,6 +151,24 @@ describe("GET /v1/listen", () => {
     expect(JSON.parse(heard.body!)).toEqual({ text: "got message.received" });
     expect(heard.headers!["x-kind"]).toBe("podium");
     expect(() => new StandardWebhook(w.secret).verify(heard.body!, heard.headers!)).not.toThrow();
+  });
+
+  it("as a webhook: hears a credential header of its transformation redacted, the others as sent", async () => {
+    const p = pipeline();
+    const org = `org-${uniqueKey()}`;
+    const w = await p.createWebhook({
+      url: "https://downstream.test/ok/listen-credentials",
+      eventTypes: ["message.*"],
+      organizationUid: org,
+      transformHeaders: { authorization: "'Bearer sk_listen_4f2a9c'", "x-kind": '"podium"' },
+    });
+    const l = await connect(p, `webhookUid=${w.uid}`);
+    const id = await p.ingest(body("message.received", org));
+    await l.examined(await positionOf(p, id));
+    const heard = l.events()[0]!;
+    expect(heard.id).toBe(id);
+    expect(heard.headers).toMatchObject({ authorization: REDACTED, "x-kind": "podium" });
+    expect(JSON.stringify(l.messages)).not.toContain("sk_listen_4f2a9c");
   });
 
   it("a token limited to one location, or lacking a data scope, hears nothing else", async () => {

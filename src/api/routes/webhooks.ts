@@ -1,5 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { accessOf, assertMaySubscribe, grantOrganizationOf, webhookInGrant, type LocationOrganizations } from "../../domain/access";
+import { keepRedacted } from "../../domain/credential-headers";
 import { destinationProblem } from "../../domain/destination";
 import { AppError } from "../../domain/errors";
 import { newWebhookSecret } from "../../domain/secrets";
@@ -169,7 +170,10 @@ async function statusOf(env: Env, uid: string): Promise<FlowStatus> {
 async function change(c: { env: Env; get: (k: "principal") => Principal }, uid: string, changes: Changes) {
   const p = c.get("principal");
   const current = await visibleWebhook(c.env.DB, p, uid);
-  const next = withDisabled(current, { ...current, ...Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined)) });
+  const given = changes.transformHeaders;
+  // A credential header read back as REDACTED keeps its stored expression.
+  const headers = given ? { transformHeaders: keepRedacted(given, current.transformHeaders) } : {};
+  const next = withDisabled(current, { ...current, ...Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined)), ...headers });
   const warnings = await mayHave(c.env, p, next, await locationsFor(c.env.DB, p, [next]), current);
   if (next.url !== current.url) checkUrl(next.url, settings(c.env).allowPrivateDestinations);
   await updateWebhook(c.env.DB, next, current);
@@ -220,7 +224,8 @@ export const webhooks = router()
       updatedAt: now,
       filter: b.filter ?? null,
       transform: b.transform ?? null,
-      transformHeaders: b.transformHeaders ?? null,
+      // Nothing is stored yet, so a REDACTED value is refused.
+      transformHeaders: b.transformHeaders ? keepRedacted(b.transformHeaders, null) : null,
       kind: "webhook",
       autoDisableAfterMinutes: b.autoDisableAfterMinutes === undefined ? DEFAULT_AUTO_DISABLE_MINUTES : b.autoDisableAfterMinutes,
       failingAfterAttempts: b.failingAfterAttempts ?? DEFAULT_FAILING_AFTER,

@@ -1,5 +1,6 @@
 import type { z } from "@hono/zod-openapi";
 import type { WebhookSchema, WebhookTestAnswer } from "../../api/schemas";
+import { REDACTED } from "../../domain/credential-headers";
 import { DEFAULT_MAX_CONCURRENCY, MAX_CONCURRENCY_MAX, RATE_LIMIT_MAX } from "../../domain/flow";
 import { AUTO_DISABLE_MINUTES_MAX, DEFAULT_AUTO_DISABLE_MINUTES, DEFAULT_FAILING_AFTER, FAILING_AFTER_MAX } from "../../domain/health";
 import { Action, HeaderTable, NextPage, Time } from "../layout";
@@ -167,7 +168,7 @@ export function WebhookForm(props: { webhook?: WebhookJson }) {
         </textarea>
       </label>
       <label>
-        Extra headers (JSON: header name → JSONata)
+        Extra headers (JSON: header name → JSONata; a credential header shows {REDACTED}, which saving keeps as stored)
         <textarea name="transformHeaders" rows={2} class="mono" placeholder='{"x-conversation": "data.conversation.uid"}'>
           {w?.transformHeaders ? JSON.stringify(w.transformHeaders, null, 2) : ""}
         </textarea>

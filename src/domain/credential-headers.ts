@@ -1,0 +1,53 @@
+/**
+ * Credential headers among a webhook's `transformHeaders`: their values are write-only. Reads show
+ * `REDACTED` in their place, and a write that gives `REDACTED` keeps the stored value, so a client
+ * can read a webhook, change one field and write the whole object back.
+ */
+import { AppError } from "./errors";
+
+/** What reads show instead of a credential header's value. Not a valid JSONata expression, so no stored value is ever equal to it. */
+export const REDACTED = "<redacted>";
+
+/** Names that are credentials whatever else they say. */
+export const CREDENTIAL_NAMES: readonly string[] = ["authorization", "proxy-authorization", "cookie", "set-cookie"];
+
+/** A name containing any of these (in any case) is taken for a credential's. */
+export const CREDENTIAL_PARTS: readonly string[] = ["token", "secret", "key", "auth", "password", "passwd", "signature", "credential", "session"];
+
+export function isCredentialHeader(name: string): boolean {
+  const lower = name.toLowerCase();
+  return CREDENTIAL_NAMES.includes(lower) || CREDENTIAL_PARTS.some((part) => lower.includes(part));
+}
+
+/** The headers as a read may show them: each credential header's value replaced by `REDACTED`. */
+export function redactHeaders(headers: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, isCredentialHeader(name) ? REDACTED : value]));
+}
+
+/**
+ * The headers to store from a write: a header given as `REDACTED` keeps its stored value (names
+ * compared in lower case, as they are stored); one not stored is refused with 400 `invalid_request`,
+ * since there is nothing to keep. A header left out of `given` is dropped.
+ */
+export function keepRedacted(
+  given: Readonly<Record<string, string>>,
+  stored: Readonly<Record<string, string>> | null,
+): Record<string, string> {
+  const kept: [string, string][] = [];
+  const issues: { path: string; message: string }[] = [];
+  for (const [name, value] of Object.entries(given)) {
+    const lower = name.toLowerCase();
+    const previous = stored !== null && Object.hasOwn(stored, lower) ? stored[lower] : undefined;
+    if (value !== REDACTED) kept.push([name, value]);
+    else if (previous !== undefined) kept.push([name, previous]);
+    else {
+      issues.push({
+        path: `transformHeaders.${name}`,
+        message: `"${REDACTED}" keeps a stored value, and this webhook stores none for ${name}: give its expression`,
+      });
+    }
+  }
+  const first = issues[0];
+  if (first) throw new AppError("invalid_request", `Invalid body: ${first.path}: ${first.message}.`, { issues });
+  return Object.fromEntries(kept);
+}

@@ -1,0 +1,167 @@
+// Credential headers among a webhook's transformHeaders: write-only values, redacted in every read,
+// kept when written back redacted, and sent for real by deliveries.
+import { describe, expect, it } from "vitest";
+import { isCredentialHeader, REDACTED } from "../../src/domain/credential-headers";
+import { getWebhook } from "../../src/store/webhooks";
+import { dashboardCookie, dashboardForm, call } from "./helpers";
+import { pipeline, received } from "./pipeline";
+
+// Values that must never come back from a read.
+const BEARER = "Bearer sk_live_Zq81xW4vT0pLmN";
+const API_KEY = "ak_7d1e5c0b9a3f";
+const CREDENTIALS = {
+  Authorization: `'${BEARER}'`,
+  "X-Api-Key": `'${API_KEY}'`,
+  "x-conversation": "metadata.eventType",
+};
+
+type P = ReturnType<typeof pipeline>;
+
+/** A webhook on the fake downstream with the credential headers above. */
+async function withCredentials(p: P) {
+  return p.webhookOn("ok", { transformHeaders: CREDENTIALS });
+}
+
+/** Fails when an answer carries a credential's value anywhere in it. */
+function expectNoCredential(answer: unknown, what: string) {
+  const text = typeof answer === "string" ? answer : JSON.stringify(answer);
+  expect(text, what).not.toContain("sk_live_Zq81xW4vT0pLmN");
+  expect(text, what).not.toContain(API_KEY);
+}
+
+const SHOWN = { authorization: REDACTED, "x-api-key": REDACTED, "x-conversation": "metadata.eventType" };
+
+/** What is stored for the webhook, as delivery reads it. */
+async function stored(p: P, uid: string) {
+  return (await getWebhook(p.env.DB, uid))?.transformHeaders;
+}
+
+/** The list page that holds the webhook, following cursors. */
+async function listed(p: P, uid: string) {
+  let cursor: string | null = null;
+  for (let pages = 0; pages < 50; pages++) {
+    const res = await p.api("GET", `/v1/webhooks?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+    expect(res.status).toBe(200);
+    expectNoCredential(res.json, "list");
+    const found = res.json.data.find((w: { uid: string }) => w.uid === uid);
+    if (found) return found;
+    cursor = res.json.nextCursor;
+    if (cursor === null) break;
+  }
+  throw new Error(`webhook ${uid} not listed`);
+}
+
+describe("credential headers are write-only", () => {
+  it("takes names that look like credentials for credentials, in any case, and leaves the others", () => {
+    for (const name of ["authorization", "Proxy-Authorization", "cookie", "Set-Cookie", "x-api-key", "X-Auth-Token", "x-client-secret", "x-hub-signature-256", "x-session-id", "x-db-password", "x-credentials"]) {
+      expect(isCredentialHeader(name), name).toBe(true);
+    }
+    for (const name of ["x-conversation", "x-podium-event", "x-repository", "accept", "x-request-id"]) {
+      expect(isCredentialHeader(name), name).toBe(false);
+    }
+  });
+
+  it("answers a credential header's value as the marker in create, get, list, PATCH, PUT and the test answer; other headers as stored", async () => {
+    const p = pipeline();
+    const { webhook, event, key } = await withCredentials(p);
+    expectNoCredential(webhook, "create");
+    expect(webhook.transformHeaders).toEqual(SHOWN);
+
+    const got = await p.api("GET", `/v1/webhooks/${webhook.uid}`);
+    expectNoCredential(got.json, "get");
+    expect(got.json.transformHeaders).toEqual(SHOWN);
+    expect((await listed(p, webhook.uid)).transformHeaders).toEqual(SHOWN);
+
+    const patched = await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { maxAttempts: 3 });
+    expect(patched.status).toBe(200);
+    expectNoCredential(patched.json, "patch");
+    expect(patched.json.transformHeaders).toEqual(SHOWN);
+
+    const put = await p.api("PUT", `/v1/webhooks/${webhook.uid}`, { url: webhook.url, eventTypes: ["*"], transformHeaders: SHOWN });
+    expect(put.status).toBe(200);
+    expectNoCredential(put.json, "put");
+    expect(put.json.transformHeaders).toEqual(SHOWN);
+
+    const id = await p.ingest(event());
+    const test = await p.api("POST", `/v1/webhooks/${webhook.uid}/test`, { eventId: id });
+    expect(test.status).toBe(200);
+    expectNoCredential(test.json, "test");
+    expect(test.json.request.headers).toMatchObject({ authorization: REDACTED, "x-api-key": REDACTED, "x-conversation": "message.received" });
+
+    // The delivery itself sends the real values.
+    await p.deliver();
+    const [req] = await received(key);
+    expect(req!.headers).toMatchObject({ authorization: BEARER, "x-api-key": API_KEY, "x-conversation": "message.received" });
+  });
+
+  it("keeps a stored value written back as the marker (GET, edit one header, PATCH it all back), and the next delivery sends the real value", async () => {
+    const p = pipeline();
+    const { webhook, event, key } = await withCredentials(p);
+    const shown = (await p.api("GET", `/v1/webhooks/${webhook.uid}`)).json.transformHeaders;
+    const patched = await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { transformHeaders: { ...shown, "x-conversation": "'changed'" } });
+    expect(patched.status).toBe(200);
+    expect(patched.json.transformHeaders).toEqual({ ...SHOWN, "x-conversation": "'changed'" });
+    expect(await stored(p, webhook.uid)).toEqual({ authorization: `'${BEARER}'`, "x-api-key": `'${API_KEY}'`, "x-conversation": "'changed'" });
+
+    await p.ingest(event());
+    await p.deliver();
+    const [req] = await received(key);
+    expect(req!.headers).toMatchObject({ authorization: BEARER, "x-api-key": API_KEY, "x-conversation": "changed" });
+  });
+
+  it("refuses the marker for a header not stored, and on create, with 400 invalid_request naming the header, storing nothing", async () => {
+    const p = pipeline();
+    const { webhook, org } = await withCredentials(p);
+    const unknown = await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { transformHeaders: { ...SHOWN, "X-Session-Token": REDACTED }, maxAttempts: 2 });
+    expect(unknown.status).toBe(400);
+    expect(unknown.json.error.code).toBe("invalid_request");
+    expect(unknown.json.error.message).toContain("transformHeaders.x-session-token");
+    expect(unknown.json.error.details.issues).toEqual([{ path: "transformHeaders.x-session-token", message: expect.stringContaining("stores none") }]);
+    expect(await stored(p, webhook.uid)).toEqual({ authorization: `'${BEARER}'`, "x-api-key": `'${API_KEY}'`, "x-conversation": "metadata.eventType" });
+    expect((await p.api("GET", `/v1/webhooks/${webhook.uid}`)).json.maxAttempts).not.toBe(2);
+
+    const created = await p.api("POST", "/v1/webhooks", {
+      url: "https://downstream.test/ok/never",
+      eventTypes: ["*"],
+      organizationUid: org,
+      transformHeaders: { authorization: REDACTED },
+    });
+    expect(created.status).toBe(400);
+    expect(created.json.error.code).toBe("invalid_request");
+    expect(created.json.error.details.issues).toEqual([{ path: "transformHeaders.authorization", message: expect.stringContaining("stores none") }]);
+  });
+
+  it("removes a header left out of the object, and the next delivery does not send it", async () => {
+    const p = pipeline();
+    const { webhook, event, key } = await withCredentials(p);
+    const { authorization: _gone, ...rest } = SHOWN;
+    const patched = await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { transformHeaders: rest });
+    expect(patched.status).toBe(200);
+    expect(patched.json.transformHeaders).toEqual(rest);
+    expect(await stored(p, webhook.uid)).toEqual({ "x-api-key": `'${API_KEY}'`, "x-conversation": "metadata.eventType" });
+
+    await p.ingest(event());
+    await p.deliver();
+    const [req] = await received(key);
+    expect(req!.headers.authorization).toBeUndefined();
+    expect(req!.headers["x-api-key"]).toBe(API_KEY);
+  });
+
+  it("shows the marker on the dashboard's webhook page, and saving the form as shown keeps the stored values", async () => {
+    const p = pipeline();
+    const { webhook, event, key } = await withCredentials(p);
+    const cookie = await dashboardCookie();
+    const html = await (await call(new Request(`https://edgehook.test/dashboard/webhooks/${webhook.uid}`, { headers: { cookie } }))).text();
+    expectNoCredential(html, "dashboard page");
+    const box = /<textarea[^>]*name="transformHeaders"[^>]*>([\s\S]*?)<\/textarea>/.exec(html)?.[1] ?? "";
+    const shown = box.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, "&");
+    expect(JSON.parse(shown)).toEqual(SHOWN);
+
+    const saved = await dashboardForm(`/dashboard/webhooks/${webhook.uid}`, cookie, { url: String(webhook.url), eventTypes: "*", transformHeaders: shown });
+    expect(saved.headers.get("location")).toContain("notice=");
+    expect(await stored(p, webhook.uid)).toEqual({ authorization: `'${BEARER}'`, "x-api-key": `'${API_KEY}'`, "x-conversation": "metadata.eventType" });
+    await p.ingest(event());
+    await p.deliver();
+    expect((await received(key))[0]!.headers.authorization).toBe(BEARER);
+  });
+});
