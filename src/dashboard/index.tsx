@@ -31,7 +31,7 @@ import { AlertsPage } from "./pages/alerts";
 import { Login } from "./pages/login";
 import { Overview } from "./pages/overview";
 import { SourceList } from "./pages/sources";
-import { SecretOnce, WebhookList, WebhookPage, WebhookTestForm, WebhookTestResult, type WebhookCounts } from "./pages/webhooks";
+import { SecretOnce, WebhookList, WebhookPage, WebhookTestForm, WebhookTestResult, type Entered, type WebhookCounts } from "./pages/webhooks";
 import { callApi, endSession, requireSession, startSession, tooManyFailures, type DashEnv } from "./session";
 
 // The answers the dashboard reads, as the API documents them.
@@ -51,9 +51,9 @@ function back(c: C, path: string, answer: { ok: boolean; error: string | null },
   return c.redirect(`${url.pathname}${url.search}`, 303);
 }
 
-function page(c: C, title: string, path: string, body: Child, status: 200 | 403 | 404 = 200) {
+function page(c: C, title: string, path: string, body: Child, status: 200 | 400 | 403 | 404 = 200, error?: string) {
   return c.html(
-    <Layout title={title} path={path} principal={c.get("principal")} notice={c.req.query("notice")} error={c.req.query("error")}>
+    <Layout title={title} path={path} principal={c.get("principal")} notice={c.req.query("notice")} error={error ?? c.req.query("error")}>
       {body}
     </Layout>,
     status,
@@ -185,7 +185,15 @@ function pageOfList(c: C, path: string, name = "cursor"): string {
   return `${path}?${new URLSearchParams({ limit: "100", ...(cursor ? { cursor } : {}) })}`;
 }
 
-dashboard.get("/webhooks", async (c) => {
+/** What a webhook form held when the API refused it: shown again with the error, so nothing typed is lost. */
+type Refused = { entered: Entered; error: string };
+
+/** A form's text fields as they were sent. */
+function enteredIn(form: Record<string, string | File>): Entered {
+  return Object.fromEntries(Object.entries(form).flatMap(([k, v]) => (typeof v === "string" ? [[k, v]] : [])));
+}
+
+async function webhookListPage(c: C, refused?: Refused) {
   const list = await callApi(c, "GET", pageOfList(c, "/webhooks"), WebhookList_);
   if (!list.ok) return page(c, "Webhooks", "/dashboard/webhooks", <p>{list.error}</p>, 403);
   return page(
@@ -198,9 +206,14 @@ dashboard.get("/webhooks", async (c) => {
       counts={await webhookCounts(c)}
       canWrite={can(c, "webhooks:write")}
       canReplay={can(c, "events:replay")}
+      entered={refused?.entered}
     />,
+    refused ? 400 : 200,
+    refused?.error,
   );
-});
+}
+
+dashboard.get("/webhooks", (c) => webhookListPage(c));
 
 /** The form's fields as the API's webhook body, or what in them is not JSON. */
 function webhookBody(form: Record<string, string | File>, creating: boolean): { ok: true; body: Record<string, unknown> } | { ok: false; error: string } {
@@ -248,10 +261,11 @@ function webhookBody(form: Record<string, string | File>, creating: boolean): { 
 }
 
 dashboard.post("/webhooks", async (c) => {
-  const form = webhookBody(await c.req.parseBody(), true);
-  if (!form.ok) return back(c, "/dashboard/webhooks", { ok: false, error: form.error }, "");
+  const sent = await c.req.parseBody();
+  const form = webhookBody(sent, true);
+  if (!form.ok) return webhookListPage(c, { entered: enteredIn(sent), error: form.error });
   const res = await callApi(c, "POST", "/webhooks", WebhookCreated, form.body);
-  if (!res.ok) return back(c, "/dashboard/webhooks", res, "");
+  if (!res.ok) return webhookListPage(c, { entered: enteredIn(sent), error: res.error ?? "That did not work." });
   return page(
     c,
     "Webhook created",
@@ -260,8 +274,8 @@ dashboard.post("/webhooks", async (c) => {
   );
 });
 
-dashboard.get("/webhooks/:uid", async (c) => {
-  const w = await callApi(c, "GET", `/webhooks/${encodeURIComponent(c.req.param("uid"))}`, WebhookSchema);
+async function webhookPage(c: C, uid: string, refused?: Refused) {
+  const w = await callApi(c, "GET", `/webhooks/${encodeURIComponent(uid)}`, WebhookSchema);
   if (!w.ok) return page(c, "Webhook", "/dashboard/webhooks", <p>{w.error}</p>, 404);
   const counts = (await webhookCounts(c)).get(w.json.uid);
   return page(
@@ -275,15 +289,22 @@ dashboard.get("/webhooks/:uid", async (c) => {
       canReplay={can(c, "events:replay")}
       canTest={can(c, "events:read")}
       testEventId={c.req.query("test")}
+      entered={refused?.entered}
     />,
+    refused ? 400 : 200,
+    refused?.error,
   );
-});
+}
+
+dashboard.get("/webhooks/:uid", (c) => webhookPage(c, c.req.param("uid")));
 
 dashboard.post("/webhooks/:uid", async (c) => {
   const uid = c.req.param("uid");
-  const form = webhookBody(await c.req.parseBody(), false);
-  if (!form.ok) return back(c, `/dashboard/webhooks/${uid}`, { ok: false, error: form.error }, "");
+  const sent = await c.req.parseBody();
+  const form = webhookBody(sent, false);
+  if (!form.ok) return webhookPage(c, uid, { entered: enteredIn(sent), error: form.error });
   const res = await callApi(c, "PATCH", `/webhooks/${encodeURIComponent(uid)}`, Ignored, form.body);
+  if (!res.ok) return webhookPage(c, uid, { entered: enteredIn(sent), error: res.error ?? "That did not work." });
   return back(c, `/dashboard/webhooks/${uid}`, res, "Saved.");
 });
 

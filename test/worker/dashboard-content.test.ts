@@ -16,9 +16,6 @@ function message(org: string, channel: string, conversation = crypto.randomUUID(
   });
 }
 
-/** The error an action's redirect carries to the next page. */
-const shownError = (res: Response) => new URL(res.headers.get("location")!, "https://x").searchParams.get("error") ?? "";
-
 /** HTML text with tags removed and entities decoded enough to compare. */
 const text = (html: string) => html.replace(/<[^>]+>/g, " ").replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, "&").replace(/\s+/g, " ");
 
@@ -42,10 +39,27 @@ describe("dashboard: filters, transformations and tests", () => {
     expect(pageText).toContain('{"text": data.body}');
     expect(pageText).toContain('"x-conversation": "data.conversation.uid"');
 
-    const notJson = await form(`/dashboard/webhooks/${uid}`, c, { ...fields, filter: "{body:" });
-    expect(shownError(notJson)).toContain("filter is not valid JSON");
-    const invalid = await form(`/dashboard/webhooks/${uid}`, c, { ...fields, filter: '{"body": {"a": {"$ne": 1}}}' });
-    expect(shownError(invalid)).toContain("filter.body.a.$ne: unknown operator $ne (did you mean $neq?)");
+    // A refused form comes back with the error and everything typed in it; nothing is stored.
+    const edited = { ...fields, url: `https://downstream.test/ok/${key}/edited`, transform: '{"edited": data.body}' };
+    const notJson = await form(`/dashboard/webhooks/${uid}`, c, { ...edited, filter: "{body:" });
+    expect(notJson.status).toBe(400);
+    const notJsonHtml = await notJson.text();
+    expect(text(notJsonHtml)).toContain("filter is not valid JSON");
+    for (const typed of ["{body:", edited.transform]) expect(text(notJsonHtml)).toContain(typed); // the boxes
+    expect(/<input[^>]*name="url"[^>]*>/.exec(notJsonHtml)?.[0]).toContain(`value="${edited.url}"`);
+    const invalid = await form(`/dashboard/webhooks/${uid}`, c, { ...edited, filter: '{"body": {"a": {"$ne": 1}}}', timeoutMs: "1234" });
+    expect(invalid.status).toBe(400);
+    const invalidHtml = await invalid.text();
+    expect(text(invalidHtml)).toContain("filter.body.a.$ne: unknown operator $ne (did you mean $neq?)");
+    expect(invalidHtml).toMatch(/<input[^>]*name="timeoutMs"[^>]*value="1234"/);
+    expect(text(invalidHtml)).toContain('{"body": {"a": {"$ne": 1}}}');
+    const kept = (await pipeline().api("GET", `/v1/webhooks/${uid}`)).json;
+    expect(kept).toMatchObject({ url: fields.url, transform: fields.transform, filter: JSON.parse(fields.filter) });
+    const refusedCreate = await form("/dashboard/webhooks", c, { ...fields, organizationUid: `org-${key}-2`, transformHeaders: "{x" });
+    expect(refusedCreate.status).toBe(400);
+    const refusedHtml = await refusedCreate.text();
+    expect(text(refusedHtml)).toContain("transformHeaders is not valid JSON");
+    expect(refusedHtml).toMatch(new RegExp(`<input[^>]*name="organizationUid"[^>]*value="org-${key}-2"`));
 
     // Emptied boxes clear the fields.
     const cleared = await form(`/dashboard/webhooks/${uid}`, c, { ...fields, filter: "", transform: "", transformHeaders: "" });

@@ -38,6 +38,7 @@ export function WebhookList(props: {
   counts: Map<string, WebhookCounts>;
   canWrite: boolean;
   canReplay: boolean;
+  entered?: Entered | undefined;
 }) {
   return (
     <div class="stack">
@@ -77,73 +78,82 @@ export function WebhookList(props: {
         </table>
       </div>
       <NextPage path="/dashboard/webhooks" name="cursor" cursor={props.nextCursor} label="More webhooks →" />
-      {props.canWrite && <WebhookForm />}
+      {props.canWrite && <WebhookForm entered={props.entered} />}
     </div>
   );
 }
 
-/** Create (no webhook) or edit (a webhook) form. Location and organization are fixed once created. */
-export function WebhookForm(props: { webhook?: WebhookJson }) {
+/** What a form held when it was sent: field name → text. */
+export type Entered = Readonly<Record<string, string>>;
+
+/**
+ * Create (no webhook) or edit (a webhook) form, showing what was `entered` when it
+ * was sent back refused. Location and organization are fixed once created.
+ */
+export function WebhookForm(props: { webhook?: WebhookJson; entered?: Entered | undefined }) {
   const w = props.webhook;
+  const typed = props.entered;
+  const value = (name: string, shown: string) => typed?.[name] ?? shown;
+  const ordering = value("ordering", w?.ordering ?? "unordered");
   return (
     <form method="post" action={w ? `/dashboard/webhooks/${w.uid}` : "/dashboard/webhooks"} class="card stack" aria-label={w ? "Edit webhook" : "New webhook"}>
       <h2>{w ? "Edit" : "New webhook"}</h2>
       <label>
         URL
-        <input name="url" type="url" required value={w?.url ?? ""} placeholder="https://api.example.com/hooks" />
+        <input name="url" type="url" required value={value("url", w?.url ?? "")} placeholder="https://api.example.com/hooks" />
       </label>
       <label>
         Event types (comma separated: exact, object.* or *)
-        <input name="eventTypes" required value={w?.eventTypes.join(", ") ?? ""} placeholder="message.received, contact.*" />
+        <input name="eventTypes" required value={value("eventTypes", w?.eventTypes.join(", ") ?? "")} placeholder="message.received, contact.*" />
       </label>
       {!w && (
         <>
           <p class="muted">One organization or one location, as in Podium; leave both empty for a catch-all (unlimited tokens only).</p>
           <label>
             Organization uid
-            <input name="organizationUid" />
+            <input name="organizationUid" value={value("organizationUid", "")} />
           </label>
           <label>
             Location uid
-            <input name="locationUid" />
+            <input name="locationUid" value={value("locationUid", "")} />
           </label>
         </>
       )}
       <label>
         Timeout (ms)
-        <input name="timeoutMs" type="number" min="100" max="30000" value={String(w?.timeoutMs ?? 5000)} />
+        <input name="timeoutMs" type="number" min="100" max="30000" value={value("timeoutMs", String(w?.timeoutMs ?? 5000))} />
       </label>
       <label>
         Attempts
-        <input name="maxAttempts" type="number" min="1" max="50" value={String(w?.maxAttempts ?? 15)} />
+        <input name="maxAttempts" type="number" min="1" max="50" value={value("maxAttempts", String(w?.maxAttempts ?? 15))} />
       </label>
       <label>
         Rate limit (deliveries per second; empty: none)
-        <input name="rateLimit" type="number" min="1" max={String(RATE_LIMIT_MAX)} value={w?.rateLimit == null ? "" : String(w.rateLimit)} />
+        <input name="rateLimit" type="number" min="1" max={String(RATE_LIMIT_MAX)} value={value("rateLimit", w?.rateLimit == null ? "" : String(w.rateLimit))} />
       </label>
       <label>
         Requests at once
-        <input name="maxConcurrency" type="number" min="1" max={String(MAX_CONCURRENCY_MAX)} value={String(w?.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY)} />
+        <input name="maxConcurrency" type="number" min="1" max={String(MAX_CONCURRENCY_MAX)} value={value("maxConcurrency", String(w?.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY))} />
       </label>
       <label>
         Order
         <select name="ordering">
-          <option value="unordered" selected={w?.ordering !== "fifo"}>
+          <option value="unordered" selected={ordering !== "fifo"}>
             Unordered: in parallel
           </option>
-          <option value="fifo" selected={w?.ordering === "fifo"}>
+          <option value="fifo" selected={ordering === "fifo"}>
             FIFO: one at a time, in the order events were received
           </option>
         </select>
       </label>
       <label class="check">
-        <input name="disabled" type="checkbox" checked={w?.disabled ?? false} /> Disabled (deliveries are held)
+        <input name="disabled" type="checkbox" checked={typed ? typed.disabled === "on" : (w?.disabled ?? false)} /> Disabled (deliveries are held)
       </label>
       {/* What the box showed: saving changes it only if it was ticked or unticked here. */}
-      <input name="disabledShown" type="hidden" value={w?.disabled ? "on" : "off"} />
+      <input name="disabledShown" type="hidden" value={value("disabledShown", w?.disabled ? "on" : "off")} />
       <label>
         Failing after (failed attempts in a row)
-        <input name="failingAfterAttempts" type="number" min="1" max={String(FAILING_AFTER_MAX)} value={String(w?.failingAfterAttempts ?? DEFAULT_FAILING_AFTER)} />
+        <input name="failingAfterAttempts" type="number" min="1" max={String(FAILING_AFTER_MAX)} value={value("failingAfterAttempts", String(w?.failingAfterAttempts ?? DEFAULT_FAILING_AFTER))} />
       </label>
       <label>
         Disable after (minutes of nothing but failures; empty: never)
@@ -152,25 +162,28 @@ export function WebhookForm(props: { webhook?: WebhookJson }) {
           type="number"
           min="1"
           max={String(AUTO_DISABLE_MINUTES_MAX)}
-          value={w === undefined ? String(DEFAULT_AUTO_DISABLE_MINUTES) : w.autoDisableAfterMinutes === null ? "" : String(w.autoDisableAfterMinutes)}
+          value={value(
+            "autoDisableAfterMinutes",
+            w === undefined ? String(DEFAULT_AUTO_DISABLE_MINUTES) : w.autoDisableAfterMinutes === null ? "" : String(w.autoDisableAfterMinutes),
+          )}
         />
       </label>
       <label>
         Filter (JSON matched against the event's body and headers; empty: every event)
         <textarea name="filter" rows={4} class="mono" placeholder='{"body": {"data.conversation.channel.type": "sms"}}'>
-          {w?.filter ? JSON.stringify(w.filter, null, 2) : ""}
+          {value("filter", w?.filter ? JSON.stringify(w.filter, null, 2) : "")}
         </textarea>
       </label>
       <label>
         Transformation (JSONata on the body; its result is the body sent; empty: the body as received)
         <textarea name="transform" rows={3} class="mono" placeholder='{"text": data.body}'>
-          {w?.transform ?? ""}
+          {value("transform", w?.transform ?? "")}
         </textarea>
       </label>
       <label>
         Extra headers (JSON: header name → JSONata; a credential header shows {REDACTED}, which saving keeps as stored)
         <textarea name="transformHeaders" rows={2} class="mono" placeholder='{"x-conversation": "data.conversation.uid"}'>
-          {w?.transformHeaders ? JSON.stringify(w.transformHeaders, null, 2) : ""}
+          {value("transformHeaders", w?.transformHeaders ? JSON.stringify(w.transformHeaders, null, 2) : "")}
         </textarea>
       </label>
       <div>
@@ -362,7 +375,15 @@ export function WebhookTestResult(props: { result: WebhookTestJson }) {
   );
 }
 
-export function WebhookPage(props: { webhook: WebhookJson; counts?: WebhookCounts; canWrite: boolean; canReplay: boolean; canTest: boolean; testEventId?: string }) {
+export function WebhookPage(props: {
+  webhook: WebhookJson;
+  counts?: WebhookCounts | undefined;
+  canWrite: boolean;
+  canReplay: boolean;
+  canTest: boolean;
+  testEventId?: string | undefined;
+  entered?: Entered | undefined;
+}) {
   const w = props.webhook;
   return (
     <div class="stack">
@@ -379,7 +400,7 @@ export function WebhookPage(props: { webhook: WebhookJson; counts?: WebhookCount
       <WebhookRowActions w={w} counts={props.counts ?? { held: w.heldDeliveries ?? 0, failed: 0 }} canWrite={props.canWrite} canReplay={props.canReplay} />
       {props.canTest && <WebhookTestForm uid={w.uid} eventId={props.testEventId} />}
       {!props.canWrite && <ContentRules w={w} />}
-      {props.canWrite && <WebhookForm webhook={w} />}
+      {props.canWrite && <WebhookForm webhook={w} entered={props.entered} />}
       {props.canWrite && <Action action={`/dashboard/webhooks/${w.uid}/delete`} label="Delete webhook" kind="danger" />}
     </div>
   );
