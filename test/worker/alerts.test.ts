@@ -327,6 +327,31 @@ async function episodesOf(p: P, subject: string): Promise<[string, string, numbe
   return all.filter((a) => a.subject === subject).map((a) => [a.type, a.state, a.count]);
 }
 
+/** A new source with an open source.rejecting episode (50 refusals this hour), and an endpoint subscribed to it. */
+async function rejectingSource(p: P) {
+  const key = uniqueKey();
+  const source = `src-${key}`;
+  const alertKey = `${key}-alerts`;
+  const now = Date.now();
+  const refused = (count: number): RejectionsMessage => ({ v: 1, counts: [{ sourceId: source, reason: "invalid_signature", count, lastAt: now }], samples: [] });
+  await endpoint(p, alertKey, { alertTypes: ["source.rejecting"] });
+  await p.runQueue("edgehook-rejections", [refused(50)]);
+  await settle(p);
+  expect(await episodesOf(p, source)).toEqual([["source.rejecting", "open", 50]]);
+  return { source, alertKey, now, refused };
+}
+
+/** Runs the maintenance at `at`: the source's episode closes with `count`, announced after its opening (50). */
+async function closesAnnounced(p: P, s: { source: string; alertKey: string }, at: number, count: number) {
+  await runMaintenance(p.env, at);
+  await settle(p);
+  expect(await episodesOf(p, s.source)).toEqual([["source.rejecting", "closed", count]]);
+  expect((await alertsAt(s.alertKey, s.source)).map((a) => [a.data.state, a.data.count])).toEqual([
+    ["open", 50],
+    ["resolved", count],
+  ]);
+}
+
 describe("an episode opens and closes only with its alert", () => {
   it("opens no episode when its alert cannot be stored, and the next failure raises it; a recovery likewise", async () => {
     let broken = true;
@@ -379,42 +404,21 @@ describe("an episode opens and closes only with its alert", () => {
   it("leaves a quiet episode open when its closing alert cannot be stored, and the next maintenance run closes it", async () => {
     let broken = false;
     const p = pipeline({ DB: alertStoreFails(() => broken) });
-    const key = uniqueKey();
-    const source = `src-${key}`;
-    const alertKey = `${key}-alerts`;
-    await endpoint(p, alertKey, { alertTypes: ["source.rejecting"] });
-    const now = Date.now();
-    const tally: RejectionsMessage = { v: 1, counts: [{ sourceId: source, reason: "invalid_signature", count: 50, lastAt: now }], samples: [] };
-    await p.runQueue("edgehook-rejections", [tally]);
-    await settle(p);
-    expect(await episodesOf(p, source)).toEqual([["source.rejecting", "open", 50]]);
+    const s = await rejectingSource(p);
 
     broken = true;
-    await runMaintenance(p.env, now + 61 * MINUTE);
+    await runMaintenance(p.env, s.now + 61 * MINUTE);
     await settle(p);
-    expect(await episodesOf(p, source)).toEqual([["source.rejecting", "open", 50]]);
-    expect((await alertsAt(alertKey, source)).map((a) => a.data.state)).toEqual(["open"]);
+    expect(await episodesOf(p, s.source)).toEqual([["source.rejecting", "open", 50]]);
+    expect((await alertsAt(s.alertKey, s.source)).map((a) => a.data.state)).toEqual(["open"]);
 
     broken = false;
-    await runMaintenance(p.env, now + 62 * MINUTE);
-    await settle(p);
-    expect(await episodesOf(p, source)).toEqual([["source.rejecting", "closed", 50]]);
-    expect((await alertsAt(alertKey, source)).map((a) => [a.data.state, a.data.count])).toEqual([
-      ["open", 50],
-      ["resolved", 50],
-    ]);
+    await closesAnnounced(p, s, s.now + 62 * MINUTE, 50);
   });
 
   it("does not close an episode counted in since it was read, nor send a resolution that misses that count", async () => {
-    const key = uniqueKey();
-    const source = `src-${key}`;
-    const alertKey = `${key}-alerts`;
-    const now = Date.now();
-    const tally = (count: number): RejectionsMessage => ({ v: 1, counts: [{ sourceId: source, reason: "invalid_signature", count, lastAt: now }], samples: [] });
     const real = pipeline();
-    await endpoint(real, alertKey, { alertTypes: ["source.rejecting"] });
-    await real.runQueue("edgehook-rejections", [tally(50)]);
-    await settle(real);
+    const s = await rejectingSource(real);
 
     // Just as the maintenance run (61 minutes later) writes the closing, a refusal counts in.
     let raced = false;
@@ -423,24 +427,18 @@ describe("an episode opens and closes only with its alert", () => {
         beforeBatch: async (stmts) => {
           if (raced || !storesAlert(stmts)) return;
           raced = true;
-          await real.runQueue("edgehook-rejections", [tally(5)]);
+          await real.runQueue("edgehook-rejections", [s.refused(5)]);
         },
       }).db,
     });
-    await runMaintenance(p.env, now + 61 * MINUTE);
+    await runMaintenance(p.env, s.now + 61 * MINUTE);
     expect(raced).toBe(true);
     await settle(p);
-    expect(await episodesOf(real, source)).toEqual([["source.rejecting", "open", 55]]);
-    expect((await alertsAt(alertKey, source)).map((a) => a.data.state)).toEqual(["open"]);
+    expect(await episodesOf(real, s.source)).toEqual([["source.rejecting", "open", 55]]);
+    expect((await alertsAt(s.alertKey, s.source)).map((a) => a.data.state)).toEqual(["open"]);
 
     // A later run closes it, with the whole count.
-    await runMaintenance(real.env, now + 122 * MINUTE);
-    await settle(real);
-    expect(await episodesOf(real, source)).toEqual([["source.rejecting", "closed", 55]]);
-    expect((await alertsAt(alertKey, source)).map((a) => [a.data.state, a.data.count])).toEqual([
-      ["open", 50],
-      ["resolved", 55],
-    ]);
+    await closesAnnounced(real, s, s.now + 122 * MINUTE, 55);
   });
 
   it("counts in when another run opened the same episode first, which alone announces it", async () => {
