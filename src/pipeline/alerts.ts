@@ -3,8 +3,10 @@
  * alerts they send. An alert is stored as an event of the reserved source
  * `edgehook`, routed only to the notification endpoints subscribed to its type, so
  * it goes out through the same scheduler, signing, retries and destination checks
- * as any event, each endpoint with its own scheduler. Raising never throws: the
- * attempts or the maintenance step it follows are committed whatever happens here.
+ * as any event, each endpoint with its own scheduler. An episode opens or closes in
+ * the transaction that stores its alert, so none is open (or closed) unannounced.
+ * Raising never throws: the attempts or the maintenance step it follows are committed
+ * whatever happens here.
  */
 import {
   ALERT_SOURCE,
@@ -20,16 +22,29 @@ import {
 import { eventIdFor } from "../domain/ids";
 import type { Webhook } from "../domain/types";
 import type { Env } from "../env";
-import { closeEpisode, closeEpisodesOf, closeQuietEpisodes, openEpisode, type AlertEpisode, type AttemptAlertContext } from "../store/alerts";
+import {
+  closeEpisode,
+  closeEpisodesOf,
+  closeEpisodeStatement,
+  countIn,
+  openEpisodeOf,
+  openEpisodeStatement,
+  quietEpisodes,
+  type AlertEpisode,
+  type AttemptAlertContext,
+  type NewEpisode,
+} from "../store/alerts";
 import type { AttemptOutcome } from "../store/deliveries";
 import { rejectionSummaries } from "../store/rejections";
 import { notificationEndpoints } from "../store/webhooks";
 import { storeAndRoute } from "./commands";
 
 const iso = (ms: number) => new Date(ms).toISOString();
+/** Quiet episodes one maintenance run closes at most; the next run takes the rest. */
+const QUIET_PER_RUN = 100;
 
 /** The body a notification endpoint receives (before a Slack endpoint's transformation). */
-function alertBody(e: AlertEpisode, closing: boolean, now: number): { type: string; body: string } {
+function alertBody(e: NewEpisode, closing: boolean, now: number): { type: string; body: string } {
   const type = closing ? closingType(e.type) : e.type;
   const data = {
     alertId: e.id,
@@ -44,11 +59,19 @@ function alertBody(e: AlertEpisode, closing: boolean, now: number): { type: stri
   return { type, body: JSON.stringify({ type, timestamp: iso(now), data }) };
 }
 
-/** Sends the alert of an episode opening or closing to the endpoints subscribed to its type. */
-async function announce(env: Env, e: AlertEpisode, closing: boolean, now: number): Promise<void> {
+/**
+ * Writes an episode's opening or closing (`change`) in one transaction with the alert that
+ * says so, sent to the endpoints subscribed to its type: if either fails, neither is written,
+ * and the next run that finds the condition raises it again. An alert no endpoint subscribes
+ * to is not stored; the change is written alone.
+ */
+async function announce(env: Env, e: NewEpisode, closing: boolean, change: D1PreparedStatement, now: number): Promise<void> {
   const endpoints = await notificationEndpoints(env.DB);
   const { type, body } = alertBody(e, closing, now);
-  if (!endpoints.some((w) => w.eventTypes.includes(type))) return;
+  if (!endpoints.some((w) => w.eventTypes.includes(type))) {
+    await change.run();
+    return;
+  }
   const dedupeKey = `${e.id}:${closing ? "closed" : "opened"}`;
   // The episode's times are the caller's `now`; the alert is stored, and due, by the clock.
   const at = Date.now();
@@ -68,20 +91,38 @@ async function announce(env: Env, e: AlertEpisode, closing: boolean, now: number
       },
     ],
     endpoints,
-    [],
+    [change],
     at,
   );
+}
+
+/** Counts an occurrence in its open episode, or opens one, announced. */
+async function open(env: Env, a: Extract<EpisodeAction, { kind: "open" }>, now: number): Promise<void> {
+  if (await countIn(env.DB, { ...a, now })) return;
+  const id = `alr_${crypto.randomUUID().replace(/-/g, "")}`;
+  const e: NewEpisode = { id, type: a.type, subject: a.subject, openedAt: now, lastAt: now, count: a.initialCount, data: a.data };
+  try {
+    await announce(env, e, false, openEpisodeStatement(env.DB, e), now);
+  } catch (err) {
+    // Another run opened it meanwhile (nothing of this one was written): count in there.
+    if (await countIn(env.DB, { ...a, now })) return;
+    throw err;
+  }
+}
+
+/** Closes an open episode, announced. */
+async function close(env: Env, e: AlertEpisode, now: number): Promise<void> {
+  await announce(env, e, true, closeEpisodeStatement(env.DB, e, now), now);
 }
 
 /** Applies episode changes in order, announcing each opening and closing. */
 async function apply(env: Env, actions: EpisodeAction[], now: number): Promise<void> {
   for (const a of actions) {
     if (a.kind === "open") {
-      const opened = await openEpisode(env.DB, { ...a, id: `alr_${crypto.randomUUID().replace(/-/g, "")}`, now });
-      if (opened) await announce(env, opened, false, now);
+      await open(env, a, now);
     } else {
-      const closed = await closeEpisode(env.DB, a.type, a.subject, now);
-      if (closed) await announce(env, closed, true, now);
+      const e = await openEpisodeOf(env.DB, a.type, a.subject);
+      if (e) await close(env, e, now);
     }
   }
 }
@@ -165,9 +206,15 @@ export async function alertRejecting(env: Env, added: Map<string, number>, now =
   });
 }
 
-/** Closes ingest dead-letter and rejection episodes quiet for an hour, announcing each. */
+/** Closes ingest dead-letter and rejection episodes quiet for an hour (QUIET_PER_RUN at most), announcing each; returns how many closed. */
 export async function closeQuietAlerts(env: Env, now = Date.now()): Promise<number> {
-  const closed = await closeQuietEpisodes(env.DB, ["ingest.dead_lettered", "source.rejecting"], now - QUIET_CLOSE_MS, now);
-  for (const e of closed) await safely("quiet", () => announce(env, e, true, now));
-  return closed.length;
+  const quiet = await quietEpisodes(env.DB, ["ingest.dead_lettered", "source.rejecting"], now - QUIET_CLOSE_MS, QUIET_PER_RUN);
+  let closed = 0;
+  for (const e of quiet) {
+    await safely("quiet", async () => {
+      await close(env, e, now);
+      closed++;
+    });
+  }
+  return closed;
 }

@@ -1,4 +1,4 @@
-import type { IngestMessage } from "../domain/types";
+import { isIngestMessage, type IngestMessage } from "../domain/types";
 import type { Env } from "../env";
 import { bodyOf, dropBodies } from "../store/bodies";
 import { announceEvents } from "../listen/announce";
@@ -21,14 +21,23 @@ function retryLater(msg: Message<IngestMessage>): void {
 /**
  * The ingest consumer: stores each event once and creates the deliveries it is
  * owed, all of a batch in one D1 transaction, then queues one message per
- * pending delivery. A message is acked only after that; a failure retries it,
- * and every step is idempotent, so the retry finishes the work. If the batch
- * transaction fails, each event is tried on its own so one bad message cannot
- * hold the others back.
+ * pending delivery. A message is acked only after that; a failure retries it
+ * on the schedule, and every step is idempotent, so the retry finishes the work.
+ * If the batch transaction fails, each event is tried on its own so one bad
+ * message cannot hold the others back. Nothing here throws: every message ends
+ * acked or retried with a delay (wrangler.toml's retry_delay covers only an
+ * invocation the platform cuts short).
  */
 export async function consumeIngest(batch: MessageBatch<IngestMessage>, env: Env): Promise<void> {
   const ready: Ready[] = [];
   for (const msg of batch.messages) {
+    if (!isIngestMessage(msg.body)) {
+      // Nothing this Worker sends: retried like a failed store, so it ends in the dead-letter
+      // queue, where it is recorded, instead of failing (and retrying at once) the whole batch.
+      console.error("not an ingest message", { messageId: msg.id });
+      retryLater(msg);
+      continue;
+    }
     const { v: _v, body: _b, bodyKey: _k, ...facts } = msg.body;
     const body = await bodyOf(env.BODIES, msg.body).catch(() => null);
     if (body !== null) {

@@ -67,29 +67,51 @@ export function attemptAlertContextStatement(db: D1Database, webhookUid: string,
     .bind(webhookUid, JSON.stringify(failing));
 }
 
-/**
- * Opens an episode of `type` on `subject`, or counts `count` more in the one open
- * (its count and last time only). Returns the episode when it is new: only then is it announced.
- */
-export async function openEpisode(
-  db: D1Database,
-  e: { id: string; type: EpisodeType; subject: string; count: number; initialCount: number; data: AlertData; now: number },
-): Promise<AlertEpisode | null> {
-  const [, inserted] = await db.batch<AlertRow>([
-    db
-      .prepare("UPDATE alerts SET count = count + ?, last_at = max(last_at, ?) WHERE subject = ? AND type = ? AND closed_at IS NULL")
-      .bind(e.count, e.now, e.subject, e.type),
-    db
-      .prepare(
-        `INSERT INTO alerts (id, type, subject, opened_at, last_at, closed_at, count, data) VALUES (?, ?, ?, ?, ?, NULL, ?, ?)
-         ON CONFLICT DO NOTHING RETURNING *`,
-      )
-      .bind(e.id, e.type, e.subject, e.now, e.now, e.initialCount, JSON.stringify(e.data)),
-  ]);
-  return episodes(inserted?.results ?? [])[0] ?? null;
+/** The open episode of `type` on `subject`, if any (one at most: the partial unique index). */
+export async function openEpisodeOf(db: D1Database, type: EpisodeType, subject: string): Promise<AlertEpisode | null> {
+  const row = await db.prepare("SELECT * FROM alerts WHERE subject = ? AND type = ? AND closed_at IS NULL").bind(subject, type).first<AlertRow>();
+  return row ? toEpisode(row) : null;
 }
 
-/** Closes the open episode of `type` on `subject`, if any, and returns it. */
+/** Counts `count` more in the open episode of `type` on `subject` (its count and last time only); false when none is open. */
+export async function countIn(db: D1Database, e: { type: EpisodeType; subject: string; count: number; now: number }): Promise<boolean> {
+  const res = await db
+    .prepare("UPDATE alerts SET count = count + ?, last_at = max(last_at, ?) WHERE subject = ? AND type = ? AND closed_at IS NULL")
+    .bind(e.count, e.now, e.subject, e.type)
+    .run();
+  return (res.meta.changes ?? 0) > 0;
+}
+
+/** An episode about to open: what its row and its alert say. */
+export type NewEpisode = Omit<AlertEpisode, "seq" | "closedAt">;
+
+/**
+ * Opens an episode, written in one transaction with the alert that announces it. No ON
+ * CONFLICT: when another run opened one of its type on its subject meanwhile, the unique
+ * index of open episodes refuses this one, and the transaction, its alert with it, is undone.
+ */
+export function openEpisodeStatement(db: D1Database, e: NewEpisode): D1PreparedStatement {
+  return db
+    .prepare("INSERT INTO alerts (id, type, subject, opened_at, last_at, closed_at, count, data) VALUES (?, ?, ?, ?, ?, NULL, ?, ?)")
+    .bind(e.id, e.type, e.subject, e.openedAt, e.lastAt, e.count, JSON.stringify(e.data));
+}
+
+/**
+ * Closes an episode as it was read (`e`), written in one transaction with the alert that says
+ * so, which carries its count. Counted in since it was read, it must not close with an alert
+ * that misses those counts: its count would become NULL, which the column refuses, undoing the
+ * transaction; it closes at a later run. One closed meanwhile is left as it is.
+ */
+export function closeEpisodeStatement(db: D1Database, e: AlertEpisode, now: number): D1PreparedStatement {
+  return db
+    .prepare(
+      `UPDATE alerts SET closed_at = ?2, count = CASE WHEN count = ?3 AND last_at = ?4 THEN count END
+       WHERE id = ?1 AND closed_at IS NULL`,
+    )
+    .bind(e.id, now, e.count, e.lastAt);
+}
+
+/** Closes the open episode of `type` on `subject`, if any, without an alert, and returns it. */
 export async function closeEpisode(db: D1Database, type: EpisodeType, subject: string, now: number): Promise<AlertEpisode | null> {
   const { results } = await db
     .prepare("UPDATE alerts SET closed_at = ? WHERE subject = ? AND type = ? AND closed_at IS NULL RETURNING *")
@@ -104,13 +126,11 @@ export async function closeEpisodesOf(db: D1Database, subject: string, now: numb
   return res.meta.changes ?? 0;
 }
 
-/** Closes the open episodes of these types that last counted at or before `cutoff` (the open ones are few: a partial index). */
-export async function closeQuietEpisodes(db: D1Database, types: EpisodeType[], cutoff: number, now: number): Promise<AlertEpisode[]> {
+/** Open episodes of these types that last counted at or before `cutoff`, at most `limit` (the open ones are few: a partial index). */
+export async function quietEpisodes(db: D1Database, types: EpisodeType[], cutoff: number, limit: number): Promise<AlertEpisode[]> {
   const { results } = await db
-    .prepare(
-      `UPDATE alerts SET closed_at = ? WHERE closed_at IS NULL AND type IN (SELECT value FROM json_each(?)) AND last_at <= ? RETURNING *`,
-    )
-    .bind(now, JSON.stringify(types), cutoff)
+    .prepare("SELECT * FROM alerts WHERE closed_at IS NULL AND type IN (SELECT value FROM json_each(?)) AND last_at <= ? LIMIT ?")
+    .bind(JSON.stringify(types), cutoff, limit)
     .all<AlertRow>();
   return episodes(results);
 }

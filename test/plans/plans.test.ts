@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { describe, expect, it } from "vitest";
 import { newDelivery } from "../../src/domain/delivery";
+import { closeEpisodeStatement, countIn, openEpisodeOf, quietEpisodes } from "../../src/store/alerts";
 import { attemptsOfSql } from "../../src/store/attempts";
 import { insertDeliveriesStatements, recordAttempts } from "../../src/store/deliveries";
 import { byLocation, byOrganization } from "../../src/store/event-places";
@@ -37,7 +38,7 @@ function walks(sql: string): string[] {
 /** The SQL a store function prepares, run against a stand-in that answers one row to reads and nothing to writes. */
 async function preparedBy(run: (d1: D1Database) => Promise<unknown> | unknown, row: Record<string, unknown> = {}): Promise<string[]> {
   const sqls: string[] = [];
-  const statement = { bind: () => statement, all: async () => ({ results: [row] }), first: async () => row, run: async () => ({}) };
+  const statement = { bind: () => statement, all: async () => ({ results: [row] }), first: async () => row, run: async () => ({ meta: {} }) };
   const d1 = { prepare: (sql: string) => (sqls.push(sql), statement), batch: async () => [] };
   await run(d1 as unknown as D1Database);
   return sqls;
@@ -94,6 +95,19 @@ describe("query plans", () => {
     expect(steps).toContain("SEARCH events USING INDEX events_organization_block (<expr>=? AND organization=? AND seq<?)");
     expect(steps.filter((s) => s.includes("TEMP B-TREE"))).toEqual([]);
     for (const sql of sqls) expect(walks(sql), sql).toEqual([]);
+  });
+});
+
+describe("alert episodes", () => {
+  it("are found, counted in and closed through their keys or the partial index of open ones, never by walking the table", async () => {
+    const sqls = await preparedBy(async (d1) => {
+      await openEpisodeOf(d1, "source.rejecting", "s");
+      await countIn(d1, { type: "source.rejecting", subject: "s", count: 1, now: 1 });
+      await quietEpisodes(d1, ["ingest.dead_lettered", "source.rejecting"], 1, 100);
+      closeEpisodeStatement(d1, { seq: 1, id: "alr_1", type: "source.rejecting", subject: "s", openedAt: 1, lastAt: 1, closedAt: null, count: 1, data: {} }, 2);
+    }, { type: "source.rejecting", data: "{}" });
+    expect(sqls).toHaveLength(4);
+    for (const sql of sqls) expect(plan(sql).filter((s) => /^(SCAN|SEARCH) alerts\b/.test(s)), sql).toEqual([expect.stringMatching(/USING INDEX (alerts_open|sqlite_autoindex_alerts_1)\b/)]);
   });
 });
 

@@ -6,9 +6,12 @@ import { describe, expect, it } from "vitest";
 import type { ErrorCode } from "../../src/domain/errors";
 import type { RejectionsMessage } from "../../src/domain/types";
 import migration0018 from "../../migrations/0018_alert_webhooks.sql?raw";
+import { ALERT_SOURCE } from "../../src/domain/alerts";
 import { runMaintenance } from "../../src/maintenance/cron";
+import { alertIngestDeadLetters } from "../../src/pipeline/alerts";
 import { recordAttempts } from "../../src/store/deliveries";
 import { healthOf } from "../../src/store/health";
+import { d1Double, type SeenStatement } from "./d1-double";
 import { call, dashboardCookie, dashboardForm, ingestMessage, podiumBody } from "./helpers";
 import { pipeline, received, uniqueKey } from "./pipeline";
 import { deliveryRows } from "./rows";
@@ -308,6 +311,158 @@ describe("webhook health, auto-disable and alerts", () => {
       ["ingest.dead_lettered", "open", 2],
       ["ingest.dead_lettered", "resolved", 3],
     ]);
+  });
+});
+
+/** Whether a batch would store an alert: an event of the alerts' source. */
+const storesAlert = (stmts: SeenStatement[]) =>
+  stmts.some((st) => /^INSERT INTO events/.test(st.sql) && st.values.some((v) => typeof v === "string" && v.includes(`"${ALERT_SOURCE}"`)));
+
+/** The test D1 with the batch that would store an alert failing while `broken()` says so. */
+const alertStoreFails = (broken: () => boolean) => d1Double({ failBatch: (stmts) => broken() && storesAlert(stmts) }).db;
+
+/** The episodes of /v1/alerts about one subject, newest first, as [type, state, count]. */
+async function episodesOf(p: P, subject: string): Promise<[string, string, number][]> {
+  const all: { subject: string; type: string; state: string; count: number }[] = (await p.api("GET", "/v1/alerts?limit=100")).json.data;
+  return all.filter((a) => a.subject === subject).map((a) => [a.type, a.state, a.count]);
+}
+
+/** A new source with an open source.rejecting episode (50 refusals this hour), and an endpoint subscribed to it. */
+async function rejectingSource(p: P) {
+  const key = uniqueKey();
+  const source = `src-${key}`;
+  const alertKey = `${key}-alerts`;
+  const now = Date.now();
+  const refused = (count: number): RejectionsMessage => ({ v: 1, counts: [{ sourceId: source, reason: "invalid_signature", count, lastAt: now }], samples: [] });
+  await endpoint(p, alertKey, { alertTypes: ["source.rejecting"] });
+  await p.runQueue("edgehook-rejections", [refused(50)]);
+  await settle(p);
+  expect(await episodesOf(p, source)).toEqual([["source.rejecting", "open", 50]]);
+  return { source, alertKey, now, refused };
+}
+
+/** Runs the maintenance at `at`: the source's episode closes with `count`, announced after its opening (50). */
+async function closesAnnounced(p: P, s: { source: string; alertKey: string }, at: number, count: number) {
+  await runMaintenance(p.env, at);
+  await settle(p);
+  expect(await episodesOf(p, s.source)).toEqual([["source.rejecting", "closed", count]]);
+  expect((await alertsAt(s.alertKey, s.source)).map((a) => [a.data.state, a.data.count])).toEqual([
+    ["open", 50],
+    ["resolved", count],
+  ]);
+}
+
+describe("an episode opens and closes only with its alert", () => {
+  it("opens no episode when its alert cannot be stored, and the next failure raises it; a recovery likewise", async () => {
+    let broken = true;
+    const p = pipeline({ RETRY_BASE_SECONDS: "0", DB: alertStoreFails(() => broken) });
+    const key = uniqueKey();
+    const org = `org-${key}`;
+    const alertKey = `${key}-alerts`;
+    await endpoint(p, alertKey, { alertTypes: ["webhook.failing", "webhook.recovered"] });
+    const hook = await p.createWebhook({ url: `https://downstream.test/fail/${key}`, eventTypes: ["*"], organizationUid: org, maxAttempts: 1, failingAfterAttempts: 1 });
+    const send = async () => {
+      await p.ingest(podiumBody({ organizationUid: org }));
+      await settle(p);
+    };
+    const failing = async () => (await episodesOf(p, hook.uid)).filter(([type]) => type === "webhook.failing");
+
+    // The attempt failed and is recorded (the webhook is failing); its alert could not be stored, so no episode opened.
+    await send();
+    expect(await received(key)).toHaveLength(1);
+    expect((await health(p, hook.uid)).health).toMatchObject({ state: "failing", consecutiveFailures: 1 });
+    expect(await failing()).toEqual([]);
+    expect(await alertsAt(alertKey, hook.uid)).toEqual([]);
+
+    // Alerts are stored again: the next failure raises it.
+    broken = false;
+    await send();
+    expect(await received(key)).toHaveLength(2);
+    expect((await alertsAt(alertKey, hook.uid)).map((a) => [a.type, a.data.state, a.data.count])).toEqual([["webhook.failing", "open", 2]]);
+    expect(await failing()).toEqual([["webhook.failing", "open", 2]]);
+
+    // A success whose recovery alert cannot be stored leaves the episode open...
+    broken = true;
+    expect((await p.api("PATCH", `/v1/webhooks/${hook.uid}`, { url: `https://downstream.test/ok/${key}` })).status).toBe(200);
+    await send();
+    expect(await received(key)).toHaveLength(3);
+    expect((await health(p, hook.uid)).health).toMatchObject({ consecutiveFailures: 0 });
+    expect(await failing()).toEqual([["webhook.failing", "open", 2]]);
+    expect(await alertsAt(alertKey, hook.uid)).toHaveLength(1);
+
+    // ...and the next success closes it, announced.
+    broken = false;
+    await send();
+    expect(await received(key)).toHaveLength(4);
+    expect((await alertsAt(alertKey, hook.uid)).map((a) => [a.type, a.data.state, a.data.count])).toEqual([
+      ["webhook.failing", "open", 2],
+      ["webhook.recovered", "resolved", 2],
+    ]);
+    expect(await failing()).toEqual([["webhook.failing", "closed", 2]]);
+  });
+
+  it("leaves a quiet episode open when its closing alert cannot be stored, and the next maintenance run closes it", async () => {
+    let broken = false;
+    const p = pipeline({ DB: alertStoreFails(() => broken) });
+    const s = await rejectingSource(p);
+
+    broken = true;
+    await runMaintenance(p.env, s.now + 61 * MINUTE);
+    await settle(p);
+    expect(await episodesOf(p, s.source)).toEqual([["source.rejecting", "open", 50]]);
+    expect((await alertsAt(s.alertKey, s.source)).map((a) => a.data.state)).toEqual(["open"]);
+
+    broken = false;
+    await closesAnnounced(p, s, s.now + 62 * MINUTE, 50);
+  });
+
+  it("does not close an episode counted in since it was read, nor send a resolution that misses that count", async () => {
+    const real = pipeline();
+    const s = await rejectingSource(real);
+
+    // Just as the maintenance run (61 minutes later) writes the closing, a refusal counts in.
+    let raced = false;
+    const p = pipeline({
+      DB: d1Double({
+        beforeBatch: async (stmts) => {
+          if (raced || !storesAlert(stmts)) return;
+          raced = true;
+          await real.runQueue("edgehook-rejections", [s.refused(5)]);
+        },
+      }).db,
+    });
+    await runMaintenance(p.env, s.now + 61 * MINUTE);
+    expect(raced).toBe(true);
+    await settle(p);
+    expect(await episodesOf(real, s.source)).toEqual([["source.rejecting", "open", 55]]);
+    expect((await alertsAt(s.alertKey, s.source)).map((a) => a.data.state)).toEqual(["open"]);
+
+    // A later run closes it, with the whole count.
+    await closesAnnounced(real, s, s.now + 122 * MINUTE, 55);
+  });
+
+  it("counts in when another run opened the same episode first, which alone announces it", async () => {
+    const real = pipeline();
+    // Whatever ingest episode an earlier test left open closes first (it is quiet by then).
+    await runMaintenance(real.env, Date.now() + 2 * 60 * MINUTE);
+    const alertKey = `${uniqueKey()}-alerts`;
+    await endpoint(real, alertKey, { alertTypes: ["ingest.dead_lettered"] });
+    let raced = false;
+    const p = pipeline({
+      DB: d1Double({
+        beforeBatch: async (stmts) => {
+          if (raced || !stmts.some((st) => /^INSERT INTO alerts/.test(st.sql))) return;
+          raced = true;
+          await alertIngestDeadLetters(real.env, 2, "the other run's");
+        },
+      }).db,
+    });
+    await alertIngestDeadLetters(p.env, 3, "this run's");
+    expect(raced).toBe(true);
+    await settle(real);
+    await settle(p);
+    expect((await episodesOf(real, "ingest")).filter(([, state]) => state === "open")).toEqual([["ingest.dead_lettered", "open", 5]]);
+    expect((await alertsAt(alertKey, "ingest")).map((a) => [a.data.state, a.data.count, a.data.reason])).toEqual([["open", 2, "the other run's"]]);
   });
 });
 

@@ -13,6 +13,8 @@ export interface D1DoubleOptions {
   down?: boolean;
   /** A batch() call fails, before anything of it is written, when this says so. */
   failBatch?: (statements: SeenStatement[]) => boolean;
+  /** A batch() call waits for this before it is written: what another run does meanwhile. */
+  beforeBatch?: (statements: SeenStatement[]) => Promise<void>;
 }
 
 /**
@@ -49,6 +51,7 @@ export function d1Double(opts: D1DoubleOptions = {}, db: D1Database = env.DB) {
           calls.batches.push(stmts.length);
           const statements = stmts.map((s) => seen.get(s) ?? { sql: "", values: [] });
           if (opts.failBatch?.(statements)) throw new Error("D1 write failed (test)");
+          await opts.beforeBatch?.(statements);
           return target.batch(stmts);
         };
       }

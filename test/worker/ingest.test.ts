@@ -4,9 +4,11 @@ import { describe, expect, it } from "vitest";
 import type { IngestMessage } from "../../src/domain/types";
 import type { Env } from "../../src/env";
 import worker from "../../src/index";
+import { scheduledDelay } from "../../src/pipeline/retry-schedule";
 import { getEvent } from "../../src/store/events";
 import { d1Double } from "./d1-double";
 import { call, podiumBody, podiumHeaders, post, recordingQueue, testEnv } from "./helpers";
+import { pipeline } from "./pipeline";
 import { eventStored } from "./rows";
 
 /** Runs the ingress for a signed Podium body and returns the message it queued. */
@@ -158,6 +160,19 @@ describe("ingest consumer", () => {
     const again = await consume([msg]);
     expect(again.result.explicitAcks).toHaveLength(1);
     expect(await countRows(msg.eventId)).toBe(1);
+  });
+
+  it("retries a message that is no ingest message with a delay, and stores the rest of its batch", async () => {
+    const good = await ingressMessage();
+    const p = pipeline();
+    const r = await p.runQueue<unknown>("edgehook-ingest", [null, good, "not a message", { eventId: 5 }]);
+    expect(r.acked).toEqual([good]);
+    expect(r.retried).toEqual([null, "not a message", { eventId: 5 }]);
+    // Retried on the schedule, as a failed store is, not at once.
+    const first = scheduledDelay(1);
+    expect(first).toBeGreaterThan(0);
+    expect(r.retryDelays).toEqual([first, first, first]);
+    expect(await countRows(good.eventId)).toBe(1);
   });
 
   it("retries a claim-checked message whose body is missing and whose event is not stored", async () => {

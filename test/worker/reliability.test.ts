@@ -8,6 +8,7 @@ import type { IngestMessage } from "../../src/domain/types";
 import { EXPIRED_GRACE_MS, retention, runMaintenance } from "../../src/maintenance/cron";
 import { RETENTION_START, retentionStep } from "../../src/store/events";
 import { WebhookFlow } from "../../src/pipeline/flow";
+import { QUEUES } from "../../src/pipeline/queues";
 import { park } from "../../src/store/parked";
 import { d1Double } from "./d1-double";
 import { call, ingestMessage, podiumBody, podiumHeaders, post } from "./helpers";
@@ -90,6 +91,18 @@ describe("ingest retries span hours, and a dead letter D1 cannot take waits in R
     const rows = { n: (await eventStored(eventId)) ? 1 : 0 };
     expect(rows?.n).toBe(1);
     expect(await env.BODIES.head(msg!.bodyKey!)).toBeNull();
+  });
+
+  it("waits before retrying an invocation that fails outright: every consumer has a retry_delay, the ingest one's spanning hours", () => {
+    expect(wranglerToml.split("[[queues.consumers]]").length - 1).toBe(Object.values(QUEUES).length);
+    for (const queue of Object.values(QUEUES)) {
+      const delay = consumerSetting(queue, "retry_delay");
+      expect(delay, `${queue} retry_delay`).toBeGreaterThanOrEqual(30);
+      expect(delay, `${queue} retry_delay`).toBeLessThanOrEqual(12 * HOUR_S); // the longest Queues delays a message
+    }
+    const span = consumerSetting("edgehook-ingest", "retry_delay")! * consumerSetting("edgehook-ingest", "max_retries")!;
+    expect(span).toBeGreaterThanOrEqual(2 * HOUR_S);
+    expect(span).toBeLessThan(QUEUE_RETENTION_S - 12 * HOUR_S);
   });
 
   it("records a delivery dead letter left parked in R2 (by the deliveries queue's consumer of earlier versions) once D1 is back", async () => {
