@@ -17,21 +17,26 @@ import { SOURCE_ID } from "../ingress/sources";
 import { CREDENTIAL_NAMES, CREDENTIAL_PARTS, REDACTED } from "../domain/credential-headers";
 import { compileTransform } from "../pipeline/transform";
 import { validateFilter } from "../routing/filter";
-import { secretProblem } from "../schemes/standard-webhooks";
+import { secretProblem, signingSecretProblem } from "../schemes/standard-webhooks";
 
 const time = z.string().openapi({ format: "date-time", example: "2026-11-28T17:59:31.123Z" });
 const limit = z.coerce.number().int().min(1).max(100).default(50).openapi({ description: "Page size, at most 100." });
 const cursor = z.string().min(1).max(200).optional().openapi({ description: "The `nextCursor` of the previous page." });
 const uid = z.string().min(1).max(128);
-/** A signing secret: a `whsec_` one must carry a key long enough not to be guessed. */
-const signingSecret = z
-  .string()
-  .min(8)
-  .max(256)
-  .superRefine((s, ctx) => {
-    const problem = secretProblem(s);
-    if (problem) ctx.addIssue({ code: "custom", message: problem });
-  });
+/** A secret checked by `problem`: a `whsec_` one must carry a key long enough not to be guessed. */
+const secretOf = (problem: (s: string) => string | null) =>
+  z
+    .string()
+    .min(8)
+    .max(256)
+    .superRefine((s, ctx) => {
+      const found = problem(s);
+      if (found) ctx.addIssue({ code: "custom", message: found });
+    });
+/** A secret a source verifies with. */
+const sourceSecret = secretOf(secretProblem);
+/** A secret Edgehook signs with, which receivers' Standard Webhooks libraries must decode. */
+const webhookSecret = secretOf(signingSecretProblem);
 
 export const ErrorSchema = z
   .object({
@@ -152,8 +157,8 @@ const webhookFields = {
     .max(100)
     .openapi({ example: ["message.received", "contact.*"] }),
   sourceIds: z.array(z.string().regex(SOURCE_ID, "a source id")).min(1).max(100).nullable(),
-  secret: signingSecret.openapi({
-    description: "Write-only. Generated as `whsec_…` when omitted; a given `whsec_` secret is base64 of at least 24 bytes.",
+  secret: webhookSecret.openapi({
+    description: "Write-only. Generated as `whsec_…` when omitted; a given `whsec_` secret is standard base64 (not URL-safe) of at least 24 bytes.",
   }),
   disabled: z.boolean(),
   timeoutMs: z.number().int().min(100).max(30_000),
@@ -532,7 +537,7 @@ export const SourceSchema = z
   })
   .openapi("Source");
 
-const secrets = z.array(signingSecret).min(1).max(5).openapi({
+const secrets = z.array(sourceSecret).min(1).max(5).openapi({
   description:
     "Write-only. The first is current; the others are still accepted (rotation). A `whsec_` secret is base64 of at least 24 bytes.",
 });

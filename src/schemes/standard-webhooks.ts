@@ -18,6 +18,18 @@ export function secretProblem(secret: string): string | null {
   return key.byteLength < MIN_WHSEC_KEY_BYTES ? `${rule}; this one has ${key.byteLength}` : null;
 }
 
+/**
+ * Why `secret` cannot sign what Edgehook sends, or null when it can: `secretProblem`'s rule,
+ * and a `whsec_` key in standard base64 only. The Standard Webhooks libraries receivers verify
+ * with decode standard base64 and refuse a key with `-` or `_` (URL-safe), which verifying
+ * incoming requests still accepts.
+ */
+export function signingSecretProblem(secret: string): string | null {
+  const problem = secretProblem(secret);
+  if (problem || !secret.startsWith(WHSEC) || !/[-_]/.test(secret.slice(WHSEC.length))) return problem;
+  return "a whsec_ secret must be standard base64 after the prefix (+ and /, not the URL-safe - and _), which Standard Webhooks libraries decode";
+}
+
 // The one special case: a webhook secret stored before the rule existed keeps being signed
 // as it always was (a whsec_ secret that is not base64 as its UTF-8 bytes, a short one with
 // its short key), so the receivers that verify it see no change.

@@ -75,7 +75,7 @@ describe("github (signed with @octokit/webhooks-methods)", () => {
 describe("shopify (signed by the Shopify scheme: base64 HMAC-SHA256 of the body)", () => {
   const secret = "shopify-app-secret";
 
-  it("verifies, types orders/create as orders.create and dedupes on the signed body's hash", async () => {
+  it("verifies, types orders/create as orders.create and dedupes on the hash of the topic and the signed body", async () => {
     const source = await createSource({ provider: "shopify", secrets: [secret] });
     const body = JSON.stringify({ id: 820982911946154500, total_price: "10.00" });
     const r = await send(source, body, {
@@ -85,7 +85,7 @@ describe("shopify (signed by the Shopify scheme: base64 HMAC-SHA256 of the body)
       "x-shopify-shop-domain": "acme.myshopify.com",
     });
     expect(r.status).toBe(202);
-    expect(r.queued[0]).toMatchObject({ eventType: "orders.create", dedupeKey: await sha256Hex(body), organizationUid: "acme.myshopify.com" });
+    expect(r.queued[0]).toMatchObject({ eventType: "orders.create", dedupeKey: await sha256Hex(`orders/create\n${body}`), organizationUid: "acme.myshopify.com" });
   });
 
   it("refuses a wrong or missing signature", async () => {

@@ -38,6 +38,22 @@ describe("/v1/webhooks", () => {
     expect(row?.secret).toBe(json.secret);
   });
 
+  it("refuses a URL-safe whsec_ secret to sign with (receivers' libraries cannot decode it); a source verifies with one", async () => {
+    const p = pipeline();
+    // 27 bytes whose base64 has both + and /, written URL-safe.
+    const standard = "whsec_" + btoa(String.fromCharCode(0xfb, 0xff, 0xbf, ...Array(24).fill(0x41)));
+    expect(standard).toMatch(/[+/]/);
+    const urlSafe = standard.replace(/\+/g, "-").replace(/\//g, "_");
+    const refused = await p.api("POST", "/v1/webhooks", { ...base(), secret: urlSafe });
+    expect(refused.status).toBe(400);
+    expect(JSON.stringify(refused.json.error)).toContain("standard base64");
+    const made = await p.api("POST", "/v1/webhooks", { ...base(), secret: standard });
+    expect(made.status).toBe(201);
+    expect((await p.api("PATCH", `/v1/webhooks/${made.json.uid}`, { secret: urlSafe })).status).toBe(400);
+    const source = await p.api("POST", "/v1/sources", { name: "url-safe", provider: "standard-webhooks", secrets: [urlSafe] });
+    expect(source.status).toBe(201);
+  });
+
   it("answers 400 invalid_request with the issues for bad input", async () => {
     const p = pipeline();
     for (const body of [

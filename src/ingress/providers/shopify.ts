@@ -1,3 +1,4 @@
+import { concatBytes, utf8 } from "../../domain/crypto";
 import { sha256Hex } from "../../domain/ids";
 import { shopify as scheme } from "../../schemes/shopify";
 import { header, invalidSignature, jsonObject, type Provider } from "./provider";
@@ -14,9 +15,11 @@ const STORED_HEADERS = [
 
 /**
  * Shopify: the type comes from `X-Shopify-Topic` (`orders/create` → `orders.create`).
- * Only the body is signed, so the dedupe key is the body's hash (a request re-sent with
- * other headers lands on the event already stored), and a source pinned to its shop
- * (`shopDomain`) refuses any other `X-Shopify-Shop-Domain`; the shop is the organization.
+ * Only the body is signed, so the dedupe key is the hash of the topic and the body: Shopify
+ * sends the same order body under several topics (`orders/create`, `orders/updated`,
+ * `orders/paid`), each an event of its own, and a request re-sent with another delivery id
+ * lands on the event already stored. A source pinned to its shop (`shopDomain`) refuses any
+ * other `X-Shopify-Shop-Domain`; the shop is the organization.
  */
 export const shopify: Provider = {
   name: "shopify",
@@ -31,9 +34,10 @@ export const shopify: Provider = {
 
   async facts(req, body, source) {
     jsonObject(body, "Shopify");
+    const topic = header(req, "x-shopify-topic");
     return {
-      dedupeKey: await sha256Hex(req.raw),
-      eventType: header(req, "x-shopify-topic")?.replace(/\//g, ".") ?? "unknown",
+      dedupeKey: await sha256Hex(topic === null ? req.raw : concatBytes(utf8(`${topic}\n`), req.raw)),
+      eventType: topic?.replace(/\//g, ".") ?? "unknown",
       locationUid: null,
       organizationUid: source.shopDomain ?? header(req, SHOP_DOMAIN),
     };
