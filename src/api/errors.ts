@@ -16,6 +16,7 @@ export const STATUS_OF: Record<ErrorCode, ContentfulStatusCode> = {
   method_not_allowed: 405,
   conflict: 409,
   payload_too_large: 413,
+  unsupported_media_type: 415,
   upgrade_required: 426,
   rate_limited: 429,
   internal_error: 500,
@@ -33,6 +34,14 @@ export function handleError(err: Error): Response {
   if (err instanceof AppError) return errorResponse(err);
   if (err instanceof HTTPException && err.status === 400) {
     return errorResponse(new AppError("invalid_request", "The body is not valid JSON.", { issues: [{ path: "", message: err.message }] }));
+  }
+  if (err instanceof HTTPException && err.status === 415) {
+    // The validator of a JSON body: a body sent as a form (curl -d) or as text.
+    return errorResponse(
+      new AppError("unsupported_media_type", "Send the body as JSON, with the header Content-Type: application/json.", {
+        issues: [{ path: "content-type", message: "must be application/json" }],
+      }),
+    );
   }
   if (err instanceof HTTPException && err.status === 403) {
     // hono/csrf: a form posted from another origin.

@@ -13,6 +13,7 @@ export type ErrorCode =
   | "not_found"
   | "conflict"
   | "method_not_allowed"
+  | "unsupported_media_type"
   | "rate_limited"
   | "upgrade_required"
   | "internal_error";

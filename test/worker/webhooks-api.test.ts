@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { IngestMessage } from "../../src/domain/types";
-import { call, createSource } from "./helpers";
+import { ADMIN, call, createSource } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
 
 const base = () => ({ url: `https://downstream.test/ok/${uniqueKey()}`, eventTypes: ["message.*"], organizationUid: `org-${uniqueKey()}` });
@@ -52,6 +52,24 @@ describe("/v1/webhooks", () => {
     expect((await p.api("PATCH", `/v1/webhooks/${made.json.uid}`, { secret: urlSafe })).status).toBe(400);
     const source = await p.api("POST", "/v1/sources", { name: "url-safe", provider: "standard-webhooks", secrets: [urlSafe] });
     expect(source.status).toBe(201);
+  });
+
+  it("answers 415 unsupported_media_type to a body not sent as JSON (curl -d sends a form), 400 to JSON that does not parse; nothing changes", async () => {
+    const p = pipeline();
+    const made = await p.createWebhook(base());
+    const send = (headers: Record<string, string>, body: string) =>
+      call(new Request(`https://edgehook.test/v1/webhooks/${made.uid}`, { method: "PATCH", headers: { ...ADMIN, ...headers }, body }));
+    for (const type of ["application/x-www-form-urlencoded", "text/plain;charset=UTF-8"]) {
+      const res = await send({ "content-type": type }, '{"timeoutMs":2000}');
+      expect(res.status).toBe(415);
+      const json = (await res.json()) as { error: { code: string; message: string } };
+      expect(json.error.code).toBe("unsupported_media_type");
+      expect(json.error.message).toContain("Content-Type: application/json");
+    }
+    const broken = await send({ "content-type": "application/json" }, '{"timeoutMs":');
+    expect(broken.status).toBe(400);
+    expect(((await broken.json()) as { error: { code: string } }).error.code).toBe("invalid_request");
+    expect((await p.api("GET", `/v1/webhooks/${made.uid}`)).json.timeoutMs).toBe(made.timeoutMs);
   });
 
   it("answers 400 invalid_request with the issues for bad input", async () => {
