@@ -181,6 +181,10 @@ describe("the location → organization map", () => {
     expect(hijack.status).toBe(403);
     expect(hijack.json.error.code).toBe("forbidden");
     expect((await as(p, maker.token, "PATCH", `/v1/sources/${source}`, { name: "renamed" })).status).toBe(200);
+    // Nor delete it, to make it again under its id with a secret of its own.
+    const deleted = await as(p, maker.token, "DELETE", `/v1/sources/${source}`);
+    expect(deleted.status).toBe(403);
+    expect((await p.api("GET", `/v1/sources/${source}`)).json.teachesLocations).toBe(true);
     expect((await as(p, maker.token, "PATCH", `/v1/sources/${made.json.id}`, { secrets: [`other-${k}-long-enough`] })).status).toBe(200);
     const newLoc = `loc-${k}-new`;
     await p.ingest(podiumBody({ organizationUid: evil, locationUid: newLoc }), { source, secret: adminSecret });

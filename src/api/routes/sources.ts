@@ -86,13 +86,16 @@ function assertMaySkipVerification(p: Principal, verification: string | undefine
 function assertMayChangeVerification(p: Principal, current: StoredSource, changes: Record<string, unknown>): void {
   if (!current.teachesLocations || hasScope(p, "admin")) return;
   const touched = (["secrets", "verification", "hmac", "shopDomain"] as const).filter((k) => changes[k] !== undefined);
-  if (touched.length > 0) {
-    throw new AppError(
-      "forbidden",
-      `Only the admin may change ${touched.join(", ")} of a source that teaches which organization a location belongs to.`,
-      { missingScope: "admin" },
-    );
-  }
+  if (touched.length > 0) refuseTeaching(`change ${touched.join(", ")} of`);
+}
+
+/** Deleting such a source is the admin's alone too: a token could make it again under its id with its own secret. */
+function assertMayDelete(p: Principal, current: StoredSource): void {
+  if (current.teachesLocations && !hasScope(p, "admin")) refuseTeaching("delete");
+}
+
+function refuseTeaching(what: string): never {
+  throw new AppError("forbidden", `Only the admin may ${what} a source that teaches which organization a location belongs to.`, { missingScope: "admin" });
 }
 
 /** Who owns a new source: a limited token's sources belong to one of its organizations. */
@@ -226,7 +229,8 @@ export const sources = router()
   })
   .openapi(remove, async (c) => {
     const { id } = c.req.valid("param");
-    await changeableSource(c.env, c.get("principal"), id);
+    const p = c.get("principal");
+    assertMayDelete(p, await changeableSource(c.env, p, id));
     if (!(await deleteSource(c.env.DB, id))) throw notFound(id);
     forgetSource(id);
     return c.body(null, 204);
