@@ -1,7 +1,8 @@
-import type { Access } from "../domain/access";
+import { isLimited, type Access } from "../domain/access";
 import type { DeliveryStatus, NewDelivery } from "../domain/delivery";
 import type { IngestMessage, StoredEvent } from "../domain/types";
 import { accessNames, eventAccessIds, grantedWebhookIds } from "./access";
+import { locationOrganizations } from "./locations";
 import { attemptsOfSql } from "./attempts";
 import { groupsOf } from "./content";
 import { contentsOf, contentsReader, dropGroupsStatement, groupOfSql, groupStatement } from "./contents";
@@ -367,12 +368,23 @@ async function eventConditions(
     conditions.push(`EXISTS (SELECT 1 FROM deliveries d WHERE d.event = ${seq} AND d.status = ${statusCode(f.status)}${within})`);
   }
 
+  // A limited token walks only index ranges its grant sees into: a page it cannot see
+  // any of still answers a cursor, which must not say where another's events lie.
   let drivers: Driver[];
-  if (location !== undefined) drivers = [byLocation(location)];
-  else if (organization !== undefined) drivers = [byOrganization(organization)];
-  else if (grant.drivers.length > 0) drivers = grant.drivers;
+  if (location !== undefined) {
+    drivers = (await reachesLocation(db, access, f.locationUid!)) ? [byLocation(location)] : grant.organizationDrivers;
+  } else if (organization !== undefined) {
+    drivers = !isLimited(access) || (access.organizationUids ?? []).includes(f.organizationUid!) ? [byOrganization(organization)] : grant.locationDrivers;
+  } else if (grant.drivers.length > 0) drivers = grant.drivers;
   else drivers = ["1"];
-  return { conditions, drivers };
+  return drivers.length === 0 ? null : { conditions, drivers };
+}
+
+/** Whether the location's own index holds (almost only) events `access` sees: it holds the location, or its organization. */
+async function reachesLocation(db: D1Database, access: Access | null, locationUid: string): Promise<boolean> {
+  if (!isLimited(access) || (access.locationUids ?? []).includes(locationUid)) return true;
+  const owner = (await locationOrganizations(db, [locationUid])).get(locationUid);
+  return owner !== undefined && (access.organizationUids ?? []).includes(owner);
 }
 
 /** A place in time order: events are read by `received_at`, then insertion order. */

@@ -3,7 +3,11 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { learnLocations, locationOrganizations } from "../../src/store/locations";
-import { podiumBody } from "./helpers";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { meteredD1 } from "../../bench/d1-meter";
+import type { Env } from "../../src/env";
+import worker from "../../src/index";
+import { ingestMessage, podiumBody } from "./helpers";
 import { pipeline, received, uniqueKey } from "./pipeline";
 import { as, DATA_SCOPES, makeToken } from "./tokens";
 import { deliveryRow } from "./rows";
@@ -508,3 +512,38 @@ describe("a limited token's stats", () => {
     expect(JSON.stringify(seen.json)).not.toContain(hook.url);
   });
 });
+
+describe("a limited token's filters on places outside its grant", () => {
+  it("walk nothing of another organization's: an empty page whose cursor says nothing of where its events lie", async () => {
+    const p = pipeline();
+    const k = uniqueKey();
+    const [orgA, orgB, locA, locB] = [`org-${k}-a`, `org-${k}-b`, `loc-${k}-a`, `loc-${k}-b`];
+    await p.ingest(podiumBody({ organizationUid: orgA, locationUid: locA }));
+    await p.ingest(podiumBody({ organizationUid: orgB, locationUid: locB }));
+    for (let i = 0; i < 3; i++) {
+      await p.runIngest(Array.from({ length: 100 }, () => ingestMessage({ organizationUid: orgB, locationUid: locB, body: podiumBody({ organizationUid: orgB, locationUid: locB }) })));
+    }
+    const t = await makeToken(p, ["events:read", "read_messages"], { organizationUids: [orgA] });
+    const meter = meteredD1(env.DB);
+    const read = async (path: string) => {
+      meter.reset();
+      const ctx = createExecutionContext();
+      const res = await (worker as ExportedHandler<Env>).fetch!(
+        new Request(`https://edgehook.test${path}`, { headers: { authorization: `Bearer ${t.token}` } }) as never,
+        { ...env, DB: meter.db } as Env,
+        ctx,
+      );
+      await waitOnExecutionContext(ctx);
+      return { json: (await res.json()) as { data: unknown[]; nextCursor: string | null }, rows: meter.usage.rowsRead };
+    };
+    for (const filter of [`organizationUid=${orgB}`, `locationUid=${locB}`]) {
+      const page = await read(`/v1/events?limit=1&${filter}`);
+      expect(page.json).toEqual({ data: [], nextCursor: null });
+      expect(page.rows).toBeLessThan(100); // not the other organization's 301 events
+    }
+    // Its own organization's location is walked as before.
+    const own = await read(`/v1/events?limit=1&locationUid=${locA}`);
+    expect(own.json.data).toHaveLength(1);
+  });
+});
+

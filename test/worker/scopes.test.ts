@@ -87,7 +87,9 @@ describe("scope matrix: every route × a token with its scope, and one with ever
     const eventId = await p.ingest(podiumBody({ type: "some.thing", organizationUid: org }));
     await p.deliver();
     const delivery = (await p.api("GET", `/v1/deliveries?eventId=${eventId}`)).json.data[0].id;
-    const source = (await p.api("POST", "/v1/sources", { name: "s", provider: "podium", secrets: ["source-secret"] })).json.id;
+    // Made by a token, so it teaches nothing: a sources:write token may change and delete it.
+    const maker = await makeToken(p, ["sources:write"]);
+    const source = (await as(p, maker.token, "POST", "/v1/sources", { name: "s", provider: "podium", secrets: ["source-secret"] })).json.id;
     const victim = await makeToken(p, ["events:read"]);
     const resolved = path
       .replace("{event}", eventId)
