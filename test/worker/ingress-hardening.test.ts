@@ -9,7 +9,7 @@ import { bytesToBase64 } from "../../src/domain/crypto";
 import { configSources } from "../../src/ingress/sources";
 import { shopify } from "../../src/schemes/shopify";
 import { stripe } from "../../src/schemes/stripe";
-import { call, createSource, podiumBody, podiumHeaders, post, recordingQueue, testEnv } from "./helpers";
+import { call, clientAddress, createSource, podiumBody, podiumHeaders, post, recordingQueue, testEnv } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
 import { eventsOfSource } from "./rows";
 
@@ -310,8 +310,9 @@ describe("weak whsec_ keys are refused", () => {
 });
 
 describe("rejected signatures are rate-limited per source and client", () => {
-  it("blocks a guessing client, even its correct signature, with 429 and Retry-After; other clients pass", async () => {
+  it("answers a guessing client's rejected signatures 429 with Retry-After, and still accepts its correct ones", async () => {
     const source = await createSource({ secrets: ["rate-limited-secret"] });
+    // Providers send everyone's webhooks from a few shared addresses: this one is one of them.
     const client = `203.0.113.${Math.floor(Math.random() * 200) + 1}`;
     const body = podiumBody();
     const statuses: number[] = [];
@@ -323,14 +324,52 @@ describe("rejected signatures are rate-limited per source and client", () => {
     expect(statuses.at(-1)).toBe(429);
 
     const right = await send(`/webhooks/${source}`, body, { ...(await podiumHeaders(body, "rate-limited-secret")), "cf-connecting-ip": client });
-    expect(right.status).toBe(429);
-    expect(right.json.error.code).toBe("rate_limited");
-    expect(Number(right.headers.get("retry-after"))).toBeGreaterThan(0);
-    expect(Number(right.headers.get("retry-after"))).toBeLessThanOrEqual(60);
-    expect(right.queued).toHaveLength(0);
+    expect(right.status).toBe(202);
+    expect(right.queued).toHaveLength(1);
+    expect(right.json.eventId).toBe(right.queued[0]!.eventId);
 
-    const other = await send(`/webhooks/${source}`, body, { ...(await podiumHeaders(body, "rate-limited-secret")), "cf-connecting-ip": "198.51.100.9" });
-    expect(other.status).toBe(202);
+    // The correct signature did not lift the block: the next rejected one still waits.
+    const wrong = await send(`/webhooks/${source}`, body, { ...(await podiumHeaders(body, "guess-again")), "cf-connecting-ip": client });
+    expect(wrong.status).toBe(429);
+    expect(wrong.json.error.code).toBe("rate_limited");
+    expect(wrong.json.error.message).toMatch(/signature/);
+    expect(Number(wrong.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(Number(wrong.headers.get("retry-after"))).toBeLessThanOrEqual(60);
+    expect(wrong.queued).toHaveLength(0);
+
+    const other = await send(`/webhooks/${source}`, body, { ...(await podiumHeaders(body, "guess-again")), "cf-connecting-ip": "198.51.100.9" });
+    expect(other.status).toBe(401);
+  });
+
+  it("while blocked, verifies without the limiter or D1 and accepts a correct signature; counts each rejected one", async () => {
+    let limits = 0;
+    let overLimit = true;
+    const limiter = { limit: async () => (limits++, { success: !overLimit }) };
+    const source = await createSource({ secrets: ["blocked-secret"] });
+    const client = clientAddress();
+    const body = podiumBody();
+    const from = async (secret: string, overrides = {}) =>
+      send(`/webhooks/${source}`, body, { ...(await podiumHeaders(body, secret)), "cf-connecting-ip": client }, { SIGNATURE_FAILURES: limiter, ...overrides });
+    // One rejection the limiter calls one too many: blocked from here on (this also warms the source cache).
+    expect((await from("wrong")).status).toBe(429);
+    expect(limits).toBe(1);
+
+    let d1 = 0;
+    const db = new Proxy(env.DB, { get: (t, p) => (d1++, Reflect.get(t, p)) });
+    const ok = await from("blocked-secret", { DB: db });
+    expect(ok.status).toBe(202);
+    expect(ok.queued).toHaveLength(1);
+    expect(limits).toBe(1);
+    expect(d1).toBe(0);
+
+    // The limiter now says this rejection is within the limit: the block still holds until its minute is over.
+    overLimit = false;
+    const bad = await from("wrong", { DB: db });
+    expect(bad.status).toBe(429);
+    expect(Number(bad.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(Number(bad.headers.get("retry-after"))).toBeLessThanOrEqual(60);
+    expect(limits).toBe(2);
+    expect(d1).toBe(0);
   });
 
   it("consults the limiter only when a signature is rejected, and never D1", async () => {
