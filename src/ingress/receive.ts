@@ -1,5 +1,6 @@
 import { errorResponse, STATUS_OF } from "../api/errors";
 import { AppError } from "../domain/errors";
+import { boundFacts } from "../domain/facts";
 import { eventIdFor } from "../domain/ids";
 import type { IngestMessage } from "../domain/types";
 import type { Env } from "../env";
@@ -113,7 +114,8 @@ async function accept(request: Request, sourceId: string, env: Env): Promise<Res
   }
   const handshake = provider.handshake?.(req, body);
   if (handshake) return handshake;
-  const facts = await provider.facts(req, body, source);
+  // Bounded, so the message fits in the queue whatever the body says.
+  const facts = await boundFacts(await provider.facts(req, body, source));
   const msg: IngestMessage = {
     v: 1,
     eventId: await eventIdFor(source.id, facts.dedupeKey),
@@ -133,6 +135,8 @@ async function accept(request: Request, sourceId: string, env: Env): Promise<Res
   try {
     await enqueue(env, msg);
   } catch (err) {
+    // enqueue's own refusal (an event too large even without its body) is the request's, not the queue's.
+    if (err instanceof AppError) throw err;
     console.error("ingest enqueue failed", { eventId: msg.eventId, error: String(err) });
     throw new AppError("queue_unavailable", "The event could not be queued durably; retry later.", undefined, QUEUE_RETRY_AFTER_S);
   }

@@ -6,7 +6,11 @@ import { env } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { bytesToBase64 } from "../../src/domain/crypto";
+import { MAX_DEDUPE_KEY_CHARS, MAX_EVENT_TYPE_CHARS, MAX_OWNER_UID_CHARS } from "../../src/domain/facts";
+import { sha256Hex } from "../../src/domain/ids";
+import type { HmacConfig } from "../../src/domain/types";
 import { configSources } from "../../src/ingress/sources";
+import { hmacScheme } from "../../src/schemes/hmac";
 import { shopify } from "../../src/schemes/shopify";
 import { stripe } from "../../src/schemes/stripe";
 import { call, clientAddress, createSource, podiumBody, podiumHeaders, post, recordingQueue, testEnv } from "./helpers";
@@ -388,6 +392,51 @@ describe("rejected signatures are rate-limited per source and client", () => {
     expect(bad.status).toBe(401);
     expect(limits).toBe(1);
     expect(d1).toBe(0);
+  });
+});
+
+describe("what the ingress reads out of a request is bounded, so its queue message fits", () => {
+  it("hmac: a 150,000-character type is unknown and a long dedupe key is its hash, and the event is queued, stored and deduped", async () => {
+    const hmac: HmacConfig = { header: "x-sig", algorithm: "SHA-256", encoding: "hex", prefix: "", timestampHeader: null, typePath: "type", dedupePath: "id" };
+    const source = await createSource({ provider: "hmac", secrets: ["bounded-secret"], hmac });
+    const id = `k-${uniqueKey()}-`.padEnd(MAX_DEDUPE_KEY_CHARS + 1, "k");
+    const body = JSON.stringify({ type: "t".repeat(150_000), id });
+    const sendSigned = async (b: string) => send(`/webhooks/${source}`, b, await hmacScheme(hmac).sign("bounded-secret", b));
+    const p = pipeline();
+
+    const first = await sendSigned(body);
+    expect(first.status).toBe(202);
+    const msg = first.queued[0]!;
+    expect(msg).toMatchObject({ eventType: "unknown", dedupeKey: await sha256Hex(id), eventId: first.json.eventId });
+    // The body went to R2 and the message kept only its key.
+    expect(msg.body).toBeUndefined();
+    expect(await (await env.BODIES.get(msg.bodyKey!))?.text()).toBe(body);
+
+    // A redelivery lands on the same event; a key differing in its last character does not.
+    const again = await sendSigned(body);
+    expect(again.json.eventId).toBe(first.json.eventId);
+    const other = await sendSigned(JSON.stringify({ type: "t".repeat(150_000), id: `${id.slice(0, -1)}j` }));
+    expect(other.status).toBe(202);
+    expect(other.json.eventId).not.toBe(first.json.eventId);
+
+    await p.runIngest([...first.queued, ...again.queued]);
+    expect(await eventsOfSource(source)).toEqual([{ event_type: "unknown", organization_uid: null }]);
+  });
+
+  it('a "none" source: a type, location or organization longer than any the API can name is dropped; one at the bound is kept', async () => {
+    const source = await createSource({ verification: "none", secrets: [] });
+    const sendMetadata = (metadata: Record<string, string>) =>
+      send(`/webhooks/${source}`, JSON.stringify({ metadata }), { "content-type": "application/json" });
+    const [location, organization] = ["l".repeat(MAX_OWNER_UID_CHARS), "o".repeat(MAX_OWNER_UID_CHARS)];
+
+    const over = await sendMetadata({ eventType: "x".repeat(200_000), locationUid: `${location}l`, organizationUid: `${organization}o` });
+    expect(over.status).toBe(202);
+    expect(over.queued[0]).toMatchObject({ eventType: "unknown", locationUid: null, organizationUid: null });
+
+    const type = "message.".padEnd(MAX_EVENT_TYPE_CHARS, "x");
+    const atBound = await sendMetadata({ eventType: type, locationUid: location, organizationUid: organization });
+    expect(atBound.status).toBe(202);
+    expect(atBound.queued[0]).toMatchObject({ eventType: type, locationUid: location, organizationUid: organization });
   });
 });
 
