@@ -1,6 +1,7 @@
+import { AppError } from "../domain/errors";
 import type { IngestMessage } from "../domain/types";
 import type { Env } from "../env";
-import { putBody } from "../store/bodies";
+import { newBodyKey, putBody } from "../store/bodies";
 
 // The ingest queue's producer, used by the ack path.
 
@@ -30,14 +31,26 @@ function size(msg: IngestMessage): number {
 /**
  * Puts a message on the ingest queue. A body that would not fit in one message
  * is written to R2 first and the message carries its key (claim check).
- * Resolves only once the queue accepted the message.
+ * Resolves only once the queue accepted the message. Throws AppError
+ * `payload_too_large`, having written nothing, when even the message without its
+ * body would not fit (the queue would refuse it on every retry).
  */
 export async function enqueue(env: Env, msg: IngestMessage): Promise<void> {
   // The ack path serialises a typical message once, inside send(); only a large one is measured first.
   const fits = sizeBound(msg) <= MAX_INLINE_MESSAGE_BYTES || size(msg) <= MAX_INLINE_MESSAGE_BYTES;
-  if (!fits && msg.body !== undefined) {
-    const { body, ...rest } = msg;
-    msg = { ...rest, bodyKey: await putBody(env.BODIES, msg.eventId, body) };
+  if (!fits) {
+    const { body, ...envelope } = msg;
+    const bodyKey = newBodyKey(msg.eventId);
+    const claimed = body === undefined ? envelope : { ...envelope, bodyKey };
+    const bytes = size(claimed);
+    if (bytes > MAX_INLINE_MESSAGE_BYTES) {
+      throw new AppError(
+        "payload_too_large",
+        `The event's headers and the fields read from its body (type, id, location, organization) take ${bytes} bytes; one queue message holds ${MAX_INLINE_MESSAGE_BYTES}.`,
+      );
+    }
+    if (body !== undefined) await putBody(env.BODIES, bodyKey, body);
+    msg = claimed;
   }
   await env.INGEST.send(msg, { contentType: "json" });
 }

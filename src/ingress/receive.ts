@@ -1,5 +1,6 @@
 import { errorResponse, STATUS_OF } from "../api/errors";
 import { AppError } from "../domain/errors";
+import { boundFacts } from "../domain/facts";
 import { eventIdFor } from "../domain/ids";
 import type { IngestMessage } from "../domain/types";
 import type { Env } from "../env";
@@ -34,10 +35,17 @@ function storableHeaders(headers: Headers, providerHeaders: readonly string[]): 
   return out;
 }
 
+const clientOf = (request: Request) => request.headers.get("cf-connecting-ip") ?? "unknown";
+
 const utf8Decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
-const rateLimited = (seconds: number) =>
-  new AppError("rate_limited", "Too many rejected signatures from this address for this source; wait and retry.", undefined, seconds);
+const rateLimited = (rejected: AppError, seconds: number) =>
+  new AppError(
+    "rate_limited",
+    `${rejected.message} Too many rejected signatures from this address for this source; wait and retry (correctly signed events are still accepted).`,
+    undefined,
+    seconds,
+  );
 
 /**
  * POST /webhooks/:sourceId — the ack path. It verifies, enqueues and answers;
@@ -55,7 +63,7 @@ export async function receive(request: Request, sourceId: string, env: Env, ctx:
         requested: sourceId,
         reason: err.code,
         at: Date.now(),
-        client: request.headers.get("cf-connecting-ip") ?? "unknown",
+        client: clientOf(request),
         userAgent: request.headers.get("user-agent"),
         headers: request.headers,
       });
@@ -70,11 +78,7 @@ async function accept(request: Request, sourceId: string, env: Env): Promise<Res
   if (!source || source.disabled) {
     throw new AppError("unknown_source", `No enabled source is called "${sourceId.slice(0, 64)}".`);
   }
-  const client = request.headers.get("cf-connecting-ip") ?? "unknown";
   const signed = source.verification === "signature";
-  // A client that kept sending rejected signatures waits, whatever it sends now.
-  const wait = signed ? blockedFor(source.id, client, now) : 0;
-  if (wait > 0) throw rateLimited(wait);
 
   // (An error is built only when thrown: the ack path allocates no stack traces for nothing.)
   const tooLarge = () => new AppError("payload_too_large", `The body is over the ${MAX_BODY_BYTES}-byte limit.`);
@@ -88,9 +92,15 @@ async function accept(request: Request, sourceId: string, env: Env): Promise<Res
     try {
       await verifyRequest(provider, req, source);
     } catch (err) {
+      // Providers send everyone's webhooks from a few shared addresses, so a block never
+      // refuses a correct signature (someone else's bad ones would lose this source's
+      // events): it only turns the answer to a rejected one into a 429. Every rejection
+      // counts, blocked or not.
       if (err instanceof AppError && STATUS_OF[err.code] === 401) {
-        const blocked = await countRejection(env, source.id, client, now);
-        if (blocked > 0) throw rateLimited(blocked);
+        const client = clientOf(request);
+        await countRejection(env, source.id, client, now);
+        const wait = blockedFor(source.id, client, now);
+        if (wait > 0) throw rateLimited(err, wait);
       }
       throw err;
     }
@@ -104,7 +114,8 @@ async function accept(request: Request, sourceId: string, env: Env): Promise<Res
   }
   const handshake = provider.handshake?.(req, body);
   if (handshake) return handshake;
-  const facts = await provider.facts(req, body, source);
+  // Bounded, so the message fits in the queue whatever the body says.
+  const facts = await boundFacts(await provider.facts(req, body, source));
   const msg: IngestMessage = {
     v: 1,
     eventId: await eventIdFor(source.id, facts.dedupeKey),
@@ -124,6 +135,8 @@ async function accept(request: Request, sourceId: string, env: Env): Promise<Res
   try {
     await enqueue(env, msg);
   } catch (err) {
+    // enqueue's own refusal (an event too large even without its body) is the request's, not the queue's.
+    if (err instanceof AppError) throw err;
     console.error("ingest enqueue failed", { eventId: msg.eventId, error: String(err) });
     throw new AppError("queue_unavailable", "The event could not be queued durably; retry later.", undefined, QUEUE_RETRY_AFTER_S);
   }

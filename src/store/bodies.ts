@@ -2,11 +2,12 @@
 // `ingest/<event id>/<random>`) from the ack path until their event is stored.
 import type { IngestMessage } from "../domain/types";
 
-/** Stores a body; resolves with its key once R2 has it. */
-export async function putBody(bucket: R2Bucket, eventId: string, body: string): Promise<string> {
-  const key = `ingest/${eventId}/${crypto.randomUUID()}`;
+/** A new key for a body of this event (a redelivered event's body gets its own). */
+export const newBodyKey = (eventId: string): string => `ingest/${eventId}/${crypto.randomUUID()}`;
+
+/** Stores a body; resolves once R2 has it. */
+export async function putBody(bucket: R2Bucket, key: string, body: string): Promise<void> {
   await bucket.put(key, body);
-  return key;
 }
 
 /** The body of a message, inline or from R2; null when the claim-checked object is gone. */

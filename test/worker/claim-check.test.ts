@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { AppError } from "../../src/domain/errors";
 import type { IngestMessage } from "../../src/domain/types";
 import type { Env } from "../../src/env";
 import { enqueue, MAX_INLINE_MESSAGE_BYTES } from "../../src/ingress/enqueue";
@@ -54,7 +55,25 @@ describe("the claim check", () => {
     expect(await place(message("\u0001".repeat(25_000)))).toBe("r2"); // 25,000 bytes raw, 150,000 as JSON
     expect(await place(message("€".repeat(41_000)))).toBe("r2"); // 41,000 characters, 123,000 bytes
     expect(await place(message("€".repeat(39_000)))).toBe("inline");
-    const headers = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`x-h${i}`, "\u0001".repeat(1024)]));
-    expect(await place(message("a".repeat(1_000), headers))).toBe("r2"); // the headers alone are 245,000 bytes
+    const headers = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`x-h${i}`, "\u0001".repeat(1024)]));
+    expect(await place(message("a".repeat(60_000), headers))).toBe("r2"); // the headers are 61,000 bytes, the body 60,000
+  });
+
+  it("refuses with payload_too_large, writing nothing, a message that would not fit even without its body", async () => {
+    const queue = recordingQueue();
+    const withQueue = { ...env, INGEST: queue as never } as Env;
+    const headers = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`x-h${i}`, "\u0001".repeat(1024)])); // 245,000 bytes
+    const tooLarge = [
+      message("a".repeat(1_000), headers),
+      { ...message("a".repeat(200_000)), eventType: "x".repeat(MAX_INLINE_MESSAGE_BYTES) },
+      { ...message("a"), dedupeKey: "\u0001".repeat(MAX_INLINE_MESSAGE_BYTES / 6) },
+    ];
+    for (const msg of tooLarge) {
+      const refused = await enqueue(withQueue, msg).then(() => null, (err: unknown) => err);
+      expect(refused).toBeInstanceOf(AppError);
+      expect(refused).toMatchObject({ code: "payload_too_large", message: expect.stringMatching(/headers and the fields read from its body/) });
+      expect((await env.BODIES.list({ prefix: `ingest/${msg.eventId}/` })).objects).toEqual([]);
+    }
+    expect(queue.sent).toEqual([]);
   });
 });

@@ -36,13 +36,17 @@ export async function podiumHeaders(body: string | Uint8Array, secret = "podium-
   return { "content-type": "application/json", "podium-timestamp": timestamp, "podium-signature": signed["podium-signature"] ?? "" };
 }
 
-/** A queue that records what was sent, or fails when told to. */
+/** What the platform's queues hold in one message (128 KB); a larger one is refused by send(). */
+export const QUEUE_MESSAGE_LIMIT_BYTES = 128_000;
+
+/** A queue that records what was sent, or fails when told to; like the platform's, it refuses a message over 128 KB. */
 export function recordingQueue<T = IngestMessage>(fail = false) {
   const sent: T[] = [];
   const queue = {
     sent,
     async send(msg: T) {
       if (fail) throw new Error("queue unavailable (test)");
+      if (new TextEncoder().encode(JSON.stringify(msg)).byteLength > QUEUE_MESSAGE_LIMIT_BYTES) throw new Error("message too large (test)");
       sent.push(structuredClone(msg));
     },
     async sendBatch(msgs: Iterable<{ body: T }>) {

@@ -6,10 +6,14 @@ import { env } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { bytesToBase64 } from "../../src/domain/crypto";
+import { MAX_DEDUPE_KEY_CHARS, MAX_EVENT_TYPE_CHARS, MAX_OWNER_UID_CHARS } from "../../src/domain/facts";
+import { sha256Hex } from "../../src/domain/ids";
+import type { HmacConfig } from "../../src/domain/types";
 import { configSources } from "../../src/ingress/sources";
+import { hmacScheme } from "../../src/schemes/hmac";
 import { shopify } from "../../src/schemes/shopify";
 import { stripe } from "../../src/schemes/stripe";
-import { call, createSource, podiumBody, podiumHeaders, post, recordingQueue, testEnv } from "./helpers";
+import { call, clientAddress, createSource, podiumBody, podiumHeaders, post, recordingQueue, testEnv } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
 import { eventsOfSource } from "./rows";
 
@@ -316,8 +320,9 @@ describe("weak whsec_ keys are refused", () => {
 });
 
 describe("rejected signatures are rate-limited per source and client", () => {
-  it("blocks a guessing client, even its correct signature, with 429 and Retry-After; other clients pass", async () => {
+  it("answers a guessing client's rejected signatures 429 with Retry-After, and still accepts its correct ones", async () => {
     const source = await createSource({ secrets: ["rate-limited-secret"] });
+    // Providers send everyone's webhooks from a few shared addresses: this one is one of them.
     const client = `203.0.113.${Math.floor(Math.random() * 200) + 1}`;
     const body = podiumBody();
     const statuses: number[] = [];
@@ -329,14 +334,52 @@ describe("rejected signatures are rate-limited per source and client", () => {
     expect(statuses.at(-1)).toBe(429);
 
     const right = await send(`/webhooks/${source}`, body, { ...(await podiumHeaders(body, "rate-limited-secret")), "cf-connecting-ip": client });
-    expect(right.status).toBe(429);
-    expect(right.json.error.code).toBe("rate_limited");
-    expect(Number(right.headers.get("retry-after"))).toBeGreaterThan(0);
-    expect(Number(right.headers.get("retry-after"))).toBeLessThanOrEqual(60);
-    expect(right.queued).toHaveLength(0);
+    expect(right.status).toBe(202);
+    expect(right.queued).toHaveLength(1);
+    expect(right.json.eventId).toBe(right.queued[0]!.eventId);
 
-    const other = await send(`/webhooks/${source}`, body, { ...(await podiumHeaders(body, "rate-limited-secret")), "cf-connecting-ip": "198.51.100.9" });
-    expect(other.status).toBe(202);
+    // The correct signature did not lift the block: the next rejected one still waits.
+    const wrong = await send(`/webhooks/${source}`, body, { ...(await podiumHeaders(body, "guess-again")), "cf-connecting-ip": client });
+    expect(wrong.status).toBe(429);
+    expect(wrong.json.error.code).toBe("rate_limited");
+    expect(wrong.json.error.message).toMatch(/signature/);
+    expect(Number(wrong.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(Number(wrong.headers.get("retry-after"))).toBeLessThanOrEqual(60);
+    expect(wrong.queued).toHaveLength(0);
+
+    const other = await send(`/webhooks/${source}`, body, { ...(await podiumHeaders(body, "guess-again")), "cf-connecting-ip": "198.51.100.9" });
+    expect(other.status).toBe(401);
+  });
+
+  it("while blocked, verifies without the limiter or D1 and accepts a correct signature; counts each rejected one", async () => {
+    let limits = 0;
+    let overLimit = true;
+    const limiter = { limit: async () => (limits++, { success: !overLimit }) };
+    const source = await createSource({ secrets: ["blocked-secret"] });
+    const client = clientAddress();
+    const body = podiumBody();
+    const from = async (secret: string, overrides = {}) =>
+      send(`/webhooks/${source}`, body, { ...(await podiumHeaders(body, secret)), "cf-connecting-ip": client }, { SIGNATURE_FAILURES: limiter, ...overrides });
+    // One rejection the limiter calls one too many: blocked from here on (this also warms the source cache).
+    expect((await from("wrong")).status).toBe(429);
+    expect(limits).toBe(1);
+
+    let d1 = 0;
+    const db = new Proxy(env.DB, { get: (t, p) => (d1++, Reflect.get(t, p)) });
+    const ok = await from("blocked-secret", { DB: db });
+    expect(ok.status).toBe(202);
+    expect(ok.queued).toHaveLength(1);
+    expect(limits).toBe(1);
+    expect(d1).toBe(0);
+
+    // The limiter now says this rejection is within the limit: the block still holds until its minute is over.
+    overLimit = false;
+    const bad = await from("wrong", { DB: db });
+    expect(bad.status).toBe(429);
+    expect(Number(bad.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(Number(bad.headers.get("retry-after"))).toBeLessThanOrEqual(60);
+    expect(limits).toBe(2);
+    expect(d1).toBe(0);
   });
 
   it("consults the limiter only when a signature is rejected, and never D1", async () => {
@@ -355,6 +398,51 @@ describe("rejected signatures are rate-limited per source and client", () => {
     expect(bad.status).toBe(401);
     expect(limits).toBe(1);
     expect(d1).toBe(0);
+  });
+});
+
+describe("what the ingress reads out of a request is bounded, so its queue message fits", () => {
+  it("hmac: a 150,000-character type is unknown and a long dedupe key is its hash, and the event is queued, stored and deduped", async () => {
+    const hmac: HmacConfig = { header: "x-sig", algorithm: "SHA-256", encoding: "hex", prefix: "", timestampHeader: null, typePath: "type", dedupePath: "id" };
+    const source = await createSource({ provider: "hmac", secrets: ["bounded-secret"], hmac });
+    const id = `k-${uniqueKey()}-`.padEnd(MAX_DEDUPE_KEY_CHARS + 1, "k");
+    const body = JSON.stringify({ type: "t".repeat(150_000), id });
+    const sendSigned = async (b: string) => send(`/webhooks/${source}`, b, await hmacScheme(hmac).sign("bounded-secret", b));
+    const p = pipeline();
+
+    const first = await sendSigned(body);
+    expect(first.status).toBe(202);
+    const msg = first.queued[0]!;
+    expect(msg).toMatchObject({ eventType: "unknown", dedupeKey: await sha256Hex(id), eventId: first.json.eventId });
+    // The body went to R2 and the message kept only its key.
+    expect(msg.body).toBeUndefined();
+    expect(await (await env.BODIES.get(msg.bodyKey!))?.text()).toBe(body);
+
+    // A redelivery lands on the same event; a key differing in its last character does not.
+    const again = await sendSigned(body);
+    expect(again.json.eventId).toBe(first.json.eventId);
+    const other = await sendSigned(JSON.stringify({ type: "t".repeat(150_000), id: `${id.slice(0, -1)}j` }));
+    expect(other.status).toBe(202);
+    expect(other.json.eventId).not.toBe(first.json.eventId);
+
+    await p.runIngest([...first.queued, ...again.queued]);
+    expect(await eventsOfSource(source)).toEqual([{ event_type: "unknown", organization_uid: null }]);
+  });
+
+  it('a "none" source: a type, location or organization longer than any the API can name is dropped; one at the bound is kept', async () => {
+    const source = await createSource({ verification: "none", secrets: [] });
+    const sendMetadata = (metadata: Record<string, string>) =>
+      send(`/webhooks/${source}`, JSON.stringify({ metadata }), { "content-type": "application/json" });
+    const [location, organization] = ["l".repeat(MAX_OWNER_UID_CHARS), "o".repeat(MAX_OWNER_UID_CHARS)];
+
+    const over = await sendMetadata({ eventType: "x".repeat(200_000), locationUid: `${location}l`, organizationUid: `${organization}o` });
+    expect(over.status).toBe(202);
+    expect(over.queued[0]).toMatchObject({ eventType: "unknown", locationUid: null, organizationUid: null });
+
+    const type = "message.".padEnd(MAX_EVENT_TYPE_CHARS, "x");
+    const atBound = await sendMetadata({ eventType: type, locationUid: location, organizationUid: organization });
+    expect(atBound.status).toBe(202);
+    expect(atBound.queued[0]).toMatchObject({ eventType: type, locationUid: location, organizationUid: organization });
   });
 });
 
