@@ -105,7 +105,10 @@ async function open(env: Env, a: Extract<EpisodeAction, { kind: "open" }>, now: 
     await announce(env, e, false, openEpisodeStatement(env.DB, e), now);
   } catch (err) {
     // Another run opened it meanwhile (nothing of this one was written): count in there.
-    if (await countIn(env.DB, { ...a, now })) return;
+    // Unless the one open is this one (written, its answer lost): it counts this already.
+    const opened = await openEpisodeOf(env.DB, a.type, a.subject);
+    if (opened?.id === id) return;
+    if (opened && (await countIn(env.DB, { ...a, now }))) return;
     throw err;
   }
 }
@@ -115,15 +118,17 @@ async function close(env: Env, e: AlertEpisode, now: number): Promise<void> {
   await announce(env, e, true, closeEpisodeStatement(env.DB, e, now), now);
 }
 
-/** Applies episode changes in order, announcing each opening and closing. */
+/** Applies episode changes in order, announcing each opening and closing; one that fails (logged) does not stop the others. */
 async function apply(env: Env, actions: EpisodeAction[], now: number): Promise<void> {
   for (const a of actions) {
-    if (a.kind === "open") {
-      await open(env, a, now);
-    } else {
-      const e = await openEpisodeOf(env.DB, a.type, a.subject);
-      if (e) await close(env, e, now);
-    }
+    await safely(`${a.kind} ${a.type}`, async () => {
+      if (a.kind === "open") {
+        await open(env, a, now);
+      } else {
+        const e = await openEpisodeOf(env.DB, a.type, a.subject);
+        if (e) await close(env, e, now);
+      }
+    });
   }
 }
 

@@ -25,12 +25,18 @@ type Owned = Pick<Webhook, "organizationUid" | "locationUid" | "grantOrganizatio
  * grant the webhook was made under, if any.
  */
 export function ownerMismatch(w: Owned, e: Pick<RoutedEvent, "locationUid" | "organizationUid">): string | null {
+  if (ownerMatches(w, e)) return null;
   const theirs = (what: string, event: string | null, webhook: string) => `the event's ${what} is ${event ?? "none"}, the webhook's ${webhook}`;
-  if (w.organizationUid !== null) return e.organizationUid === w.organizationUid ? null : theirs("organization", e.organizationUid, w.organizationUid);
-  if (w.locationUid === null) return null;
-  if (e.locationUid !== w.locationUid) return theirs("location", e.locationUid, w.locationUid);
-  const within = w.grantOrganizationUid;
-  return within === null || e.organizationUid === within ? null : `${theirs("organization", e.organizationUid, within)} (made within that organization's grant)`;
+  if (w.organizationUid !== null) return theirs("organization", e.organizationUid, w.organizationUid);
+  if (e.locationUid !== w.locationUid) return theirs("location", e.locationUid, w.locationUid ?? "none");
+  return `${theirs("organization", e.organizationUid, w.grantOrganizationUid ?? "none")} (made within that organization's grant)`;
+}
+
+/** `ownerMismatch` without the words: what routing asks of every webhook for every event. */
+function ownerMatches(w: Owned, e: Pick<RoutedEvent, "locationUid" | "organizationUid">): boolean {
+  if (w.organizationUid !== null) return e.organizationUid === w.organizationUid;
+  if (w.locationUid === null) return true;
+  return e.locationUid === w.locationUid && (w.grantOrganizationUid === null || e.organizationUid === w.grantOrganizationUid);
 }
 
 /** The owner a webhook listens to, in words. */
@@ -49,7 +55,7 @@ export function matches(w: Webhook, e: RoutedEvent): boolean {
   // Alerts go to notification endpoints only, and nothing else does (whatever `eventTypes` says).
   if ((w.kind === "notification") !== (e.sourceId === ALERT_SOURCE)) return false;
   if (!w.eventTypes.some((p) => typeMatches(p, e.eventType))) return false;
-  if (ownerMismatch(w, e) !== null) return false;
+  if (!ownerMatches(w, e)) return false;
   return w.sourceIds === null || w.sourceIds.includes(e.sourceId);
 }
 

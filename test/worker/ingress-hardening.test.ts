@@ -32,7 +32,7 @@ async function send(path: string, body: string | ReadableStream, headers: Record
 
 afterEach(() => vi.restoreAllMocks());
 
-describe("unsigned headers cannot make a new event (GitHub, Shopify)", () => {
+describe("unsigned delivery ids cannot make a new event (GitHub, Shopify); Shopify's topic can", () => {
   it("GitHub: a captured request re-sent with another event name and delivery id lands on the same event", async () => {
     const secret = "github-webhook-secret";
     const source = await createSource({ provider: "github", secrets: [secret] });
