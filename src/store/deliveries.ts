@@ -10,6 +10,7 @@ import { attemptsHealthStatement } from "./health";
 import { apiIdSql, idKeyParamSql, idKeySql, learnNamesStatement, nameIdSql, nameIds } from "./names";
 import { boundedScan, type Driver } from "./scan";
 import { from, owed, status, statusCode, statusOfCode, to } from "./transitions";
+import { atVersionSql } from "./webhook-version";
 
 interface DeliveryRow {
   seq: number;
@@ -138,13 +139,17 @@ function transition(
   ];
 }
 
-/** Holds every pending delivery of a webhook (it is disabled): they go out when it is enabled. For the caller's transaction. */
-export function holdWebhookStatements(db: D1Database, webhookUid: string, now: number): D1PreparedStatement[] {
+/**
+ * Holds every pending delivery of a webhook (it is disabled): they go out when it is enabled. For the caller's transaction;
+ * with `version`, only while the webhook row is still at that version (webhook-version.ts).
+ */
+export function holdWebhookStatements(db: D1Database, webhookUid: string, now: number, version?: number): D1PreparedStatement[] {
+  const guarded = version !== undefined;
   return transition(db, {
-    where: `webhook = ${nameIdSql("?1")} AND ${from("hold")}`,
-    binds: [webhookUid],
+    where: `webhook = ${nameIdSql("?1")} AND ${from("hold")}${guarded ? ` AND ${atVersionSql("?1", "?2")}` : ""}`,
+    binds: guarded ? [webhookUid, version] : [webhookUid],
     newStatus: to("hold"),
-    set: "next_attempt_at = NULL, updated_at = ?2",
+    set: `next_attempt_at = NULL, updated_at = ?${guarded ? 3 : 2}`,
     setBinds: [now],
   });
 }
