@@ -911,8 +911,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Try again every delivery matching a filter, among those the caller may see
-         * @description Deliveries to a disabled webhook are held (they go out when it is enabled); those of deleted webhooks are left alone.
+         * Try again the deliveries matching a filter, among those the caller may see, a page per call
+         * @description Tries again at most 1000 deliveries per call, oldest first, and answers `nextCursor` while more may match: call again with it and the same filter until it is null. Deliveries to a disabled webhook are held (they go out when it is enabled); those of deleted webhooks are left alone.
          */
         post: {
             parameters: {
@@ -2978,6 +2978,8 @@ export interface components {
             count: number;
             /** @description Of them, held because their webhook is disabled: they go out when it is enabled. */
             held: number;
+            /** @description More may match: call again with it (and the same filter) for the next ones; null when none is left. */
+            nextCursor: string | null;
         };
         BulkRetryRequest: {
             /** @enum {string} */
@@ -2985,6 +2987,8 @@ export interface components {
             webhookUid?: string;
             /** Format: date-time */
             since?: string;
+            /** @description The `nextCursor` of the previous call, with the same filter. */
+            cursor?: string;
         };
         Source: {
             id: string;
