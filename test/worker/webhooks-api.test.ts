@@ -1,10 +1,10 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { IngestMessage } from "../../src/domain/types";
 import { disableWebhook } from "../../src/store/webhooks";
-import { d1Double } from "./d1-double";
+import type { IngestMessage } from "../../src/domain/types";
 import { call, createSource } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
+import { d1Double } from "./d1-double";
 import { deliveryRows } from "./rows";
 import { makeToken, as } from "./tokens";
 
@@ -221,20 +221,21 @@ describe("a change racing another write", () => {
     expect(streak).toBeGreaterThan(0);
     expect((await deliveryRows(id)).map((d) => d.status)).toEqual(["pending"]);
 
-    before(() => other.api("PATCH", `/v1/webhooks/${webhook.uid}`, { timeoutMs: 3000 }));
-    const disabling = await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { disabled: true });
-    expect(ran()).toBe(true);
-    expect(disabling.status).toBe(409);
-    expect((await p.api("GET", `/v1/webhooks/${webhook.uid}`)).json).toMatchObject({ disabled: false, timeoutMs: 3000, heldDeliveries: 0 });
+    const path = `/v1/webhooks/${webhook.uid}`;
+    // Another client sets the timeout between this PATCH's read and its write: 409, and the webhook is as the other left it.
+    const losing = async (change: Record<string, unknown>, timeoutMs: number) => {
+      before(() => other.api("PATCH", path, { timeoutMs }));
+      const res = await p.api("PATCH", path, change);
+      expect(ran()).toBe(true);
+      expect(res.status).toBe(409);
+      return (await p.api("GET", path)).json;
+    };
+    expect(await losing({ disabled: true }, 3000)).toMatchObject({ disabled: false, timeoutMs: 3000, heldDeliveries: 0 });
     expect((await deliveryRows(id)).map((d) => d.status)).toEqual(["pending"]);
 
-    expect((await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { disabled: true })).status).toBe(200);
+    expect((await p.api("PATCH", path, { disabled: true })).status).toBe(200);
     expect((await deliveryRows(id)).map((d) => d.status)).toEqual(["held"]);
-    before(() => other.api("PATCH", `/v1/webhooks/${webhook.uid}`, { timeoutMs: 4000 }));
-    const enabling = await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { disabled: false });
-    expect(ran()).toBe(true);
-    expect(enabling.status).toBe(409);
-    expect((await p.api("GET", `/v1/webhooks/${webhook.uid}`)).json).toMatchObject({ disabled: true, timeoutMs: 4000, heldDeliveries: 1 });
+    expect(await losing({ disabled: false }, 4000)).toMatchObject({ disabled: true, timeoutMs: 4000, heldDeliveries: 1 });
     expect(await health(webhook.uid)).toBe(streak);
   });
 
