@@ -546,7 +546,10 @@ export interface paths {
                 };
             };
         };
-        /** Replace the changeable fields (never the location or organization) */
+        /**
+         * Replace the changeable fields (never the location or organization)
+         * @description Saved only if the webhook did not change between this request's read and its write (another client's change; for a webhook, also the maintenance run disabling it for failing): otherwise nothing is saved and the answer is 409 `conflict` (read it again and retry), or 404 if it was deleted meanwhile.
+         */
         put: {
             parameters: {
                 query?: never;
@@ -607,6 +610,15 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description conflict */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
             };
         };
         post?: never;
@@ -660,7 +672,10 @@ export interface paths {
         };
         options?: never;
         head?: never;
-        /** Change some fields (never the location or organization); enabling releases held deliveries */
+        /**
+         * Change some fields (never the location or organization); enabling releases held deliveries
+         * @description Saved only if the webhook did not change between this request's read and its write (another client's change; for a webhook, also the maintenance run disabling it for failing): otherwise nothing is saved and the answer is 409 `conflict` (read it again and retry), or 404 if it was deleted meanwhile.
+         */
         patch: {
             parameters: {
                 query?: never;
@@ -714,6 +729,15 @@ export interface paths {
                 };
                 /** @description not_found */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description conflict */
+                409: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -887,8 +911,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Try again every delivery matching a filter, among those the caller may see
-         * @description Deliveries to a disabled webhook are held (they go out when it is enabled); those of deleted webhooks are left alone.
+         * Try again the deliveries matching a filter, among those the caller may see, a page per call
+         * @description Tries again at most 1000 deliveries per call, oldest first, and answers `nextCursor` while more may match: call again with it and the same filter until it is null. Deliveries to a disabled webhook are held (they go out when it is enabled); those of deleted webhooks are left alone.
          */
         post: {
             parameters: {
@@ -2152,7 +2176,7 @@ export interface paths {
         head?: never;
         /**
          * Change a notification endpoint's URL, alert types, format or disabled
-         * @description Admin tokens only (the `admin` scope): alerts are about the whole installation.
+         * @description Admin tokens only (the `admin` scope): alerts are about the whole installation. Saved only if the endpoint did not change between this request's read and its write (another client's change; for a webhook, also the maintenance run disabling it for failing): otherwise nothing is saved and the answer is 409 `conflict` (read it again and retry), or 404 if it was deleted meanwhile.
          */
         patch: {
             parameters: {
@@ -2207,6 +2231,15 @@ export interface paths {
                 };
                 /** @description not_found */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description conflict */
+                409: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2653,7 +2686,7 @@ export interface components {
             locationUid?: string | null;
             organizationUid?: string | null;
             sourceIds?: string[] | null;
-            /** @description Write-only. Generated as `whsec_…` when omitted; a given `whsec_` secret is base64 of at least 24 bytes. */
+            /** @description Write-only. Generated as `whsec_…` when omitted; a given `whsec_` secret is standard base64 (not URL-safe) of at least 24 bytes. */
             secret?: string;
             disabled?: boolean;
             timeoutMs?: number;
@@ -2746,7 +2779,7 @@ export interface components {
              */
             eventTypes?: string[];
             sourceIds?: string[] | null;
-            /** @description Write-only. Generated as `whsec_…` when omitted; a given `whsec_` secret is base64 of at least 24 bytes. */
+            /** @description Write-only. Generated as `whsec_…` when omitted; a given `whsec_` secret is standard base64 (not URL-safe) of at least 24 bytes. */
             secret?: string;
             disabled?: boolean;
             timeoutMs?: number;
@@ -2830,7 +2863,7 @@ export interface components {
              */
             eventTypes: string[];
             sourceIds?: string[] | null;
-            /** @description Write-only. Generated as `whsec_…` when omitted; a given `whsec_` secret is base64 of at least 24 bytes. */
+            /** @description Write-only. Generated as `whsec_…` when omitted; a given `whsec_` secret is standard base64 (not URL-safe) of at least 24 bytes. */
             secret?: string;
             disabled?: boolean;
             timeoutMs?: number;
@@ -2945,6 +2978,8 @@ export interface components {
             count: number;
             /** @description Of them, held because their webhook is disabled: they go out when it is enabled. */
             held: number;
+            /** @description More may match: call again with it (and the same filter) for the next ones; null when none is left. */
+            nextCursor: string | null;
         };
         BulkRetryRequest: {
             /** @enum {string} */
@@ -2952,6 +2987,8 @@ export interface components {
             webhookUid?: string;
             /** Format: date-time */
             since?: string;
+            /** @description The `nextCursor` of the previous call, with the same filter. */
+            cursor?: string;
         };
         Source: {
             id: string;

@@ -454,6 +454,7 @@ export const BulkRetryBody = z
     status: z.enum(["pending", "failed", "expired", "succeeded"]),
     webhookUid: uid.optional(),
     since: z.iso.datetime({ offset: true }).optional(),
+    cursor: cursor.openapi({ description: "The `nextCursor` of the previous call, with the same filter." }),
   })
   .openapi("BulkRetryRequest");
 export const CountAnswer = z.object({ count: z.number().int() }).openapi("CountAnswer");
@@ -461,6 +462,7 @@ export const RetryAnswer = z
   .object({
     count: z.number().int().openapi({ description: "Deliveries tried again." }),
     held: z.number().int().openapi({ description: "Of them, held because their webhook is disabled: they go out when it is enabled." }),
+    nextCursor: z.string().nullable().openapi({ description: "More may match: call again with it (and the same filter) for the next ones; null when none is left." }),
   })
   .openapi("RetryAnswer");
 

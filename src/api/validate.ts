@@ -45,3 +45,13 @@ export function decodePosition(cursor: string): { receivedAt: number; seq: numbe
   const [receivedAt, seq] = fromCursor(cursor, /^t(\d{1,15})s(\d{1,15})$/);
   return { receivedAt: Number(receivedAt), seq: Number(seq) };
 }
+
+/** A position in creation order (webhook lists, newest first): (created time, uid). */
+export function encodeCreated(p: { createdAt: number; uid: string }): string {
+  return toCursor(`c${p.createdAt}u${p.uid}`);
+}
+
+export function decodeCreated(cursor: string): { createdAt: number; uid: string } {
+  const [createdAt, uid = ""] = fromCursor(cursor, /^c(\d{1,15})u([\x21-\x7e]{1,128})$/);
+  return { createdAt: Number(createdAt), uid };
+}

@@ -8,7 +8,6 @@ import { blockedRefusal, clientAddress, failedAuthentication, principalFor } fro
 import { handleError } from "../api/errors";
 import {
   AlertSchema,
-  CountAnswer,
   NotificationEndpointCreated,
   NotificationEndpointSchema,
   EventSchema,
@@ -16,6 +15,7 @@ import {
   page as pageOf,
   ReplayAnswer,
   RejectionsSchema,
+  RetryAnswer,
   SourceSchema,
   StatsSchema,
   WebhookCreated,
@@ -334,8 +334,11 @@ dashboard.post("/webhooks/:uid/:action{enable|disable|retry-failed|delete}", asy
   const path = `/webhooks/${encodeURIComponent(uid)}`;
   if (action === "delete") return back(c, "/dashboard/webhooks", await callApi(c, "DELETE", path, Ignored), "Webhook deleted.");
   if (action === "retry-failed") {
-    const res = await callApi(c, "POST", "/deliveries/retry", CountAnswer, { status: "failed", webhookUid: uid });
-    return back(c, "/dashboard/webhooks", res, `${res.json?.count ?? 0} failed deliveries will be tried again.`);
+    const res = await callApi(c, "POST", "/deliveries/retry", RetryAnswer, { status: "failed", webhookUid: uid });
+    // A call retries a bounded page, oldest first; those retried are no longer failed, so the same button takes the next.
+    const more = res.json?.nextCursor ? " More failed deliveries remain: retry again for the next ones." : "";
+    const n = res.json?.count ?? 0;
+    return back(c, "/dashboard/webhooks", res, `${n} failed deliver${n === 1 ? "y" : "ies"} will be tried again, oldest first.${more}`);
   }
   const res = await callApi(c, "PATCH", path, Ignored, { disabled: action === "disable" });
   return back(c, "/dashboard/webhooks", res, action === "disable" ? "Disabled: new deliveries are held." : "Enabled: held deliveries are going out, oldest first.");

@@ -21,6 +21,7 @@ import {
   webhooksWithHeld,
   type AttemptOutcome,
   type DeliveryFilter,
+  type RetryPage,
 } from "../store/deliveries";
 import { storeEvents, type EventRow } from "../store/events";
 import { attemptAlertContextStatement, type AttemptAlertContext } from "../store/alerts";
@@ -109,11 +110,18 @@ export async function holdWebhook(env: Env, webhookUid: string, now = Date.now()
   await env.DB.batch(holdWebhookStatements(env.DB, webhookUid, now));
 }
 
-/** Tries deliveries again (held instead while their webhook is disabled); their dead letters close. */
-export async function retry(env: Env, filter: DeliveryFilter & { ids?: string[] }): Promise<{ pending: string[]; held: string[] }> {
-  const { pending, held, webhooks } = await retryDeliveries(env.DB, filter);
+/**
+ * Tries deliveries again, a page of them (held instead while their webhook is disabled);
+ * their dead letters close. `last` and `full` say where the page ended and whether more may match.
+ */
+export async function retry(
+  env: Env,
+  filter: DeliveryFilter & { ids?: string[] },
+  page: RetryPage,
+): Promise<{ pending: string[]; held: string[]; last: number | null; full: boolean }> {
+  const { webhooks, ...retried } = await retryDeliveries(env.DB, filter, page);
   await dispatch(env, webhooks);
-  return { pending, held };
+  return retried;
 }
 
 /**
@@ -192,7 +200,7 @@ export async function replayDeadLetter(env: Env, seq: number): Promise<DeadLette
     if (!isIngestMessage(message)) return "unreplayable";
     await env.INGEST.send(message, { contentType: "json" });
   } else if (letter.deliveryId) {
-    const retried = await retry(env, { ids: [letter.deliveryId] });
+    const retried = await retry(env, { ids: [letter.deliveryId] }, { limit: 1 });
     if (retried.pending.length + retried.held.length === 0) return "nothing_to_retry";
   } else {
     return "unreplayable";

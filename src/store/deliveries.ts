@@ -10,6 +10,7 @@ import { attemptsHealthStatement } from "./health";
 import { apiIdSql, idKeyParamSql, idKeySql, learnNamesStatement, nameIdSql, nameIds } from "./names";
 import { boundedScan, type Driver } from "./scan";
 import { from, owed, status, statusCode, statusOfCode, to } from "./transitions";
+import { atVersionSql } from "./webhook-version";
 
 interface DeliveryRow {
   seq: number;
@@ -138,13 +139,17 @@ function transition(
   ];
 }
 
-/** Holds every pending delivery of a webhook (it is disabled): they go out when it is enabled. For the caller's transaction. */
-export function holdWebhookStatements(db: D1Database, webhookUid: string, now: number): D1PreparedStatement[] {
+/**
+ * Holds every pending delivery of a webhook (it is disabled): they go out when it is enabled. For the caller's transaction;
+ * with `version`, only while the webhook row is still at that version (webhook-version.ts).
+ */
+export function holdWebhookStatements(db: D1Database, webhookUid: string, now: number, version?: number): D1PreparedStatement[] {
+  const guarded = version !== undefined;
   return transition(db, {
-    where: `webhook = ${nameIdSql("?1")} AND ${from("hold")}`,
-    binds: [webhookUid],
+    where: `webhook = ${nameIdSql("?1")} AND ${from("hold")}${guarded ? ` AND ${atVersionSql("?1", "?2")}` : ""}`,
+    binds: guarded ? [webhookUid, version] : [webhookUid],
     newStatus: to("hold"),
-    set: "next_attempt_at = NULL, updated_at = ?2",
+    set: `next_attempt_at = NULL, updated_at = ?${guarded ? 3 : 2}`,
     setBinds: [now],
   });
 }
@@ -399,28 +404,41 @@ function toAttempt(r: AttemptRow): Attempt {
   };
 }
 
+/** A call's share of a retry: at most `limit` deliveries, those after `after` (a `seq`). */
+export interface RetryPage {
+  limit: number;
+  after?: number;
+}
+
 /**
- * Tries matching deliveries again: pending and due now, or held when their
- * webhook is disabled (enabling it releases them). Deliveries already held, and
- * those whose webhook was deleted, are left alone. Their open dead letters close in
- * the same transaction (a new failure reopens the same one). Returns their ids oldest
- * first, and the webhooks that now have deliveries pending.
+ * Tries matching deliveries again, the oldest `page.limit` after `page.after`: pending
+ * and due now, or held when their webhook is disabled (enabling it releases them).
+ * Deliveries already held, and those whose webhook was deleted, are left alone. Their
+ * open dead letters close in the same transaction (a new failure reopens the same
+ * one). Returns their ids oldest first, the webhooks that now have deliveries pending,
+ * the last one's `seq`, and whether the page was full (more may match after it).
  */
 export async function retryDeliveries(
   db: D1Database,
   f: DeliveryFilter & { ids?: string[] },
+  page: RetryPage,
   now = Date.now(),
-): Promise<{ pending: string[]; held: string[]; webhooks: string[] }> {
+): Promise<{ pending: string[]; held: string[]; webhooks: string[]; last: number | null; full: boolean }> {
   const w = where(f);
   const idClause = f.ids ? ` AND id IN (SELECT ${dlvKey("value")} FROM json_each(?))` : "";
   const matching = `${w.sql}${idClause} AND ${from("retry")} AND webhook IN (${EXISTING_WEBHOOKS})`;
-  const binds = [...w.binds, ...(f.ids ? [JSON.stringify(f.ids)] : [])];
+  // One bounded write whatever the store holds. The oldest come from the (webhook, status,
+  // seq) index ranges: for one webhook its range in order, up to `limit`; across webhooks
+  // SQLite reads the matches' index entries (their rows too for `since` or a limited
+  // token) and keeps only the oldest `limit`, never holding or returning more.
+  const chosen = `seq IN (SELECT seq FROM deliveries WHERE ${matching} AND seq > ? ORDER BY seq LIMIT ?)`;
+  const binds = [...w.binds, ...(f.ids ? [JSON.stringify(f.ids)] : []), page.after ?? 0, page.limit];
   const disabled = `(SELECT w.disabled FROM webhooks w JOIN names n ON n.name = w.uid WHERE n.id = deliveries.webhook) = 1`;
   const newStatus = `CASE WHEN ${disabled} THEN ${status("held")} ELSE ${status("pending")} END`;
   const [, , retried] = await db.batch<{ id: string; seq: number; status: number; webhook_uid: string }>([
-    closeDeadLettersStatement(db, `SELECT ${apiIdSql("dlv_", "id")} FROM deliveries WHERE ${matching}`, binds, now),
+    closeDeadLettersStatement(db, `SELECT ${apiIdSql("dlv_", "id")} FROM deliveries WHERE ${chosen}`, binds, now),
     ...transition(db, {
-      where: matching,
+      where: chosen,
       binds,
       newStatus,
       // Literals, not binds: the filter's binds are positional. A settled delivery owed again
@@ -437,6 +455,8 @@ export async function retryDeliveries(
     pending: pending.map((r) => r.id),
     held: sorted.filter((r) => r.status === held).map((r) => r.id),
     webhooks: [...new Set(pending.map((r) => r.webhook_uid))],
+    last: sorted.at(-1)?.seq ?? null,
+    full: sorted.length >= page.limit,
   };
 }
 

@@ -5,6 +5,7 @@
 import { NO_ATTEMPTS, type HealthRecord, type HourCount } from "../domain/health";
 import { HOUR_MS } from "../domain/time";
 import { ATTEMPT_COLUMNS, ATTEMPT_OK_COLUMNS } from "./counters";
+import { atVersionSql } from "./webhook-version";
 
 /** Hours read: the last day's success rate, and the share of the previous hour. */
 const HOURS_READ = 25;
@@ -115,9 +116,14 @@ export async function webhooksToAutoDisable(
   return results.map((r) => ({ uid: r.webhook_uid, failingSince: r.failing_since, lastError: r.last_error }));
 }
 
-/** A webhook enabled again starts a new streak: the old one no longer counts towards disabling it. */
-export function resetStreakStatement(db: D1Database, webhookUid: string): D1PreparedStatement {
-  return db.prepare("UPDATE webhook_health SET consecutive_failures = 0, failing_since = NULL WHERE webhook_uid = ?").bind(webhookUid);
+/**
+ * A webhook enabled again starts a new streak: the old one no longer counts towards disabling it.
+ * Only while the webhook row is still at `version` (webhook-version.ts).
+ */
+export function resetStreakStatement(db: D1Database, webhookUid: string, version: number): D1PreparedStatement {
+  return db
+    .prepare(`UPDATE webhook_health SET consecutive_failures = 0, failing_since = NULL WHERE webhook_uid = ?1 AND ${atVersionSql("?1", "?2")}`)
+    .bind(webhookUid, version);
 }
 
 /** A deleted webhook's health goes with it. */

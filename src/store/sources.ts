@@ -125,8 +125,9 @@ export async function insertSource(db: D1Database, s: NewSource, now = Date.now(
   return (res.meta.changes ?? 0) > 0;
 }
 
-export async function updateSource(db: D1Database, s: StoredSource): Promise<void> {
-  await db
+/** Saves a source's changeable fields; false when it no longer exists (deleted meanwhile). */
+export async function updateSource(db: D1Database, s: StoredSource): Promise<boolean> {
+  const res = await db
     .prepare(
       `UPDATE sources SET name = ?, verification = ?, secrets = ?, tolerance_seconds = ?, disabled = ?, hmac = ?, shop_domain = ?,
        updated_at = ? WHERE id = ?`,
@@ -143,6 +144,7 @@ export async function updateSource(db: D1Database, s: StoredSource): Promise<voi
       s.id,
     )
     .run();
+  return (res.meta.changes ?? 0) > 0;
 }
 
 export async function deleteSource(db: D1Database, id: string): Promise<boolean> {

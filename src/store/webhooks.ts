@@ -99,14 +99,27 @@ export async function allWebhooks(db: D1Database): Promise<Webhook[]> {
   return results.map(toWebhook);
 }
 
+/** A webhook's place in lists: newest first, by when it was created, then by uid. */
+export interface WebhookPosition {
+  createdAt: number;
+  uid: string;
+}
+
+/**
+ * A page of webhooks (or notification endpoints) newest first, strictly after `after`.
+ * Webhooks are few (hundreds), so SQLite sorts them: no index on created_at to write.
+ */
 export async function listWebhooks(
   db: D1Database,
-  opts: { limit: number; after?: string; access?: Access | null; kind?: WebhookKind },
+  opts: { limit: number; after?: WebhookPosition; access?: Access | null; kind?: WebhookKind },
 ): Promise<Webhook[]> {
   const a = webhookAccessSql(opts.access ?? null);
+  const after = opts.after ?? { createdAt: Number.MAX_SAFE_INTEGER, uid: "" };
   const { results } = await db
-    .prepare(`SELECT * FROM webhooks WHERE uid > ? AND kind = ? AND ${a.sql} ORDER BY uid LIMIT ?`)
-    .bind(opts.after ?? "", opts.kind ?? "webhook", ...a.binds, opts.limit)
+    .prepare(
+      `SELECT * FROM webhooks WHERE (created_at, uid) < (?, ?) AND kind = ? AND ${a.sql} ORDER BY created_at DESC, uid DESC LIMIT ?`,
+    )
+    .bind(after.createdAt, after.uid, opts.kind ?? "webhook", ...a.binds, opts.limit)
     .all<WebhookRow>();
   return results.map(toWebhook);
 }
@@ -168,18 +181,33 @@ export async function insertWebhook(db: D1Database, w: Webhook): Promise<void> {
   ]);
 }
 
+/** What became of a change: saved, or nothing written because the webhook was deleted or changed since it was read. */
+export type WebhookWrite = "saved" | "gone" | "changed";
+
 /**
- * Saves the changeable fields. Disabling holds the webhook's pending deliveries
- * in the same transaction, so nothing goes out after the answer; enabling (from
- * `before`) resets its streak of failed attempts.
+ * Saves the changeable fields of `w`, made from `before` (the row as read), only if
+ * the row is still at the version read (webhook-version.ts); otherwise nothing of it
+ * is written. `w.updatedAt` must be later than `before.updatedAt`. Disabling holds
+ * the webhook's pending deliveries in the same transaction, so nothing goes out after
+ * the answer; enabling resets its streak of failed attempts.
  */
-export async function updateWebhook(db: D1Database, w: Webhook, before?: Webhook): Promise<void> {
-  const stmts = [
+export async function updateWebhook(db: D1Database, w: Webhook, before: Webhook): Promise<WebhookWrite> {
+  // What goes with the change carries the same version check, and runs before it (while
+  // the check still reads the version the change replaces), so it applies exactly when the change does.
+  const along = w.disabled
+    ? holdWebhookStatements(db, w.uid, w.updatedAt, before.updatedAt)
+    : before.disabled
+      ? // Enabled again: a new streak begins, so the old one cannot disable it again at once.
+        [resetStreakStatement(db, w.uid, before.updatedAt)]
+      : [];
+  const results = await db.batch([
+    ...along,
     db
       .prepare(
         `UPDATE webhooks SET url = ?, event_types = ?, source_ids = ?, secret = ?, disabled = ?, timeout_ms = ?,
            max_attempts = ?, rate_limit = ?, max_concurrency = ?, ordering = ?, updated_at = ?, filter = ?, transform = ?, transform_headers = ?,
-           kind = ?, auto_disable_after_minutes = ?, failing_after_attempts = ?, disabled_reason = ?, disabled_at = ? WHERE uid = ?`,
+           kind = ?, auto_disable_after_minutes = ?, failing_after_attempts = ?, disabled_reason = ?, disabled_at = ?
+         WHERE uid = ? AND updated_at = ?`,
       )
       .bind(
         w.url,
@@ -196,12 +224,13 @@ export async function updateWebhook(db: D1Database, w: Webhook, before?: Webhook
         ...contentColumns(w),
         ...healthColumns(w),
         w.uid,
+        before.updatedAt,
       ),
-  ];
-  if (w.disabled) stmts.push(...holdWebhookStatements(db, w.uid, w.updatedAt));
-  // Enabled again: a new streak begins, so the old one cannot disable it again at once.
-  else if (before?.disabled) stmts.push(resetStreakStatement(db, w.uid));
-  await db.batch(stmts);
+    db.prepare("SELECT 1 AS found FROM webhooks WHERE uid = ?").bind(w.uid),
+  ]);
+  const [update, found] = results.slice(-2);
+  if ((update?.meta.changes ?? 0) > 0) return "saved";
+  return (found?.results.length ?? 0) > 0 ? "changed" : "gone";
 }
 
 /** Deletes a webhook; what it was still owed expires (its history stays). */
@@ -227,7 +256,8 @@ export async function notificationEndpoints(db: D1Database): Promise<Webhook[]> 
 export async function disableWebhook(db: D1Database, uid: string, reason: string, now: number): Promise<boolean> {
   const [changed] = await db.batch([
     db
-      .prepare("UPDATE webhooks SET disabled = 1, disabled_reason = ?, disabled_at = ?, updated_at = ? WHERE uid = ? AND disabled = 0")
+      // A new version even within the millisecond of the last write (webhook-version.ts).
+      .prepare("UPDATE webhooks SET disabled = 1, disabled_reason = ?, disabled_at = ?, updated_at = max(?, updated_at + 1) WHERE uid = ? AND disabled = 0")
       .bind(reason, now, now, uid),
     ...holdWebhookStatements(db, uid, now),
   ]);

@@ -15,6 +15,8 @@ export interface D1DoubleOptions {
   failBatch?: (statements: SeenStatement[]) => boolean;
   /** A batch() call waits for this before it is written: what another run does meanwhile. */
   beforeBatch?: (statements: SeenStatement[]) => Promise<void>;
+  /** A statement's run() waits for this before it is written: what another run does meanwhile. */
+  beforeRun?: (statement: SeenStatement) => Promise<void>;
 }
 
 /**
@@ -33,6 +35,11 @@ export function d1Double(opts: D1DoubleOptions = {}, db: D1Database = env.DB) {
     seen.set(stmt, { sql, values });
     const bind = stmt.bind.bind(stmt);
     stmt.bind = (...more: unknown[]) => track(bind(...more), sql, more);
+    const run = stmt.run.bind(stmt);
+    stmt.run = async <T>() => {
+      await opts.beforeRun?.({ sql, values });
+      return run<T>();
+    };
     return stmt;
   };
 

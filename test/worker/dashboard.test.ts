@@ -1,8 +1,10 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { BULK_RETRY_LIMIT } from "../../src/api/routes/deliveries";
 import { runMaintenance } from "../../src/maintenance/cron";
 import { ADMIN, ADMIN_TOKEN, call, podiumBody } from "./helpers";
 import { pipeline } from "./pipeline";
+import { failedDeliveries } from "./rows";
 
 const url = (path: string) => `https://edgehook.test${path}`;
 
@@ -223,6 +225,22 @@ describe("dashboard input", () => {
     const html = await res.text();
     expect(html).toContain(`${"[".repeat(3000)}${"]".repeat(3000)}`);
     expect(html.length).toBeLessThan(4 * deep.length);
+  });
+});
+
+describe("retrying a webhook's failed deliveries", () => {
+  it(`says when more than the ${BULK_RETRY_LIMIT} a press retries remain, and the next press takes them`, async () => {
+    const p = pipeline();
+    const { webhook, event } = await p.webhookOn("ok");
+    await failedDeliveries(await p.ingest(event()), webhook.uid, BULK_RETRY_LIMIT);
+    const { cookie } = await session();
+    const press = async () => {
+      const res = await page(`/dashboard/webhooks/${webhook.uid}/retry-failed`, cookie, { method: "POST" });
+      expect(res.status).toBe(303);
+      return new URL(res.headers.get("location")!, "https://x").searchParams.get("notice");
+    };
+    expect(await press()).toBe(`${BULK_RETRY_LIMIT} failed deliveries will be tried again, oldest first. More failed deliveries remain: retry again for the next ones.`);
+    expect(await press()).toBe("1 failed delivery will be tried again, oldest first.");
   });
 });
 

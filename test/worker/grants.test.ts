@@ -395,7 +395,7 @@ describe("retries and replays reach only enabled webhooks inside the caller's gr
 
     const res = await as(p, t.token, "POST", "/v1/deliveries/retry", { status: "succeeded" });
     expect(res.status).toBe(202);
-    expect(res.json).toEqual({ count: 1, held: 1 });
+    expect(res.json).toEqual({ count: 1, held: 1, nextCursor: null });
     await p.deliver();
     expect(await received(`${k}-global`)).toHaveLength(1);
     expect(await received(`${k}-mine`)).toHaveLength(1);

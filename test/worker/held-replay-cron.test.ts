@@ -7,9 +7,10 @@ import { DAY_MS } from "../../src/domain/time";
 import { RETENTION_GRID_MS, runMaintenance } from "../../src/maintenance/cron";
 import { REDRIVE_GRACE_MS } from "../../src/pipeline/commands";
 import { meteredD1 } from "../../bench/d1-meter";
+import { BULK_RETRY_LIMIT } from "../../src/api/routes/deliveries";
 import { expireHeld } from "../../src/store/deliveries";
 import { pipeline, received } from "./pipeline";
-import { attemptCount, deliveryRows, setDelivery, setEvent, setEventDeliveries } from "./rows";
+import { attemptCount, deliveryRows, failedDeliveries, setDelivery, setEvent, setEventDeliveries, webhookDeliveryRows } from "./rows";
 
 async function scoped(behaviour = "ok", hook: Record<string, unknown> = {}, overrides: Record<string, string> = {}) {
   const p = pipeline(overrides);
@@ -203,6 +204,26 @@ describe("replay and retry", () => {
     for (const id of ids) expect(await statusOf(id)).toEqual(["succeeded"]);
     expect((await p.api("POST", "/v1/deliveries/dlv_nope/retry")).status).toBe(404);
     expect((await p.api("POST", "/v1/deliveries/retry", { status: "bogus" })).status).toBe(400);
+  });
+
+  it(`retries at most ${BULK_RETRY_LIMIT} deliveries a call, oldest first, and answers a cursor while more remain`, async () => {
+    const { p, webhook, event } = await scoped("ok");
+    const id = await p.ingest(event());
+    await failedDeliveries(id, webhook.uid, BULK_RETRY_LIMIT); // with the one ingested: the bound and one more, all failed
+    const statuses = async () => (await webhookDeliveryRows(webhook.uid)).map((r) => r.status);
+    expect(await statuses()).toEqual(Array(BULK_RETRY_LIMIT + 1).fill("failed"));
+
+    const first = await p.api("POST", "/v1/deliveries/retry", { status: "failed", webhookUid: webhook.uid });
+    expect(first).toMatchObject({ status: 202, json: { count: BULK_RETRY_LIMIT, held: 0, nextCursor: expect.any(String) } });
+    expect(await statuses()).toEqual([...Array(BULK_RETRY_LIMIT).fill("pending"), "failed"]);
+    const rest = await p.api("POST", "/v1/deliveries/retry", { status: "failed", webhookUid: webhook.uid, cursor: first.json.nextCursor });
+    expect(rest).toMatchObject({ status: 202, json: { count: 1, held: 0, nextCursor: null } });
+    expect(await statuses()).toEqual(Array(BULK_RETRY_LIMIT + 1).fill("pending"));
+    expect((await p.api("GET", "/v1/stats")).json.webhooks.find((w: { uid: string }) => w.uid === webhook.uid)).toMatchObject({ failed: 0, pending: BULK_RETRY_LIMIT + 1 });
+
+    const bad = await p.api("POST", "/v1/deliveries/retry", { status: "failed", cursor: "nope" });
+    expect(bad.status).toBe(400);
+    expect(bad.json.error.code).toBe("invalid_request");
   });
 
   it("refuses to retry a held delivery (409 conflict)", async () => {

@@ -1,9 +1,12 @@
 // Stored rows as the tests look at them, in the API's terms (ids and status names):
 // the schema keeps ids as bytes, names as integers and statuses as codes.
 import { env } from "cloudflare:workers";
-import { DELIVERY_STATUSES, type DeliveryStatus } from "../../src/domain/delivery";
+import { DELIVERY_STATUSES, newDelivery, type DeliveryStatus } from "../../src/domain/delivery";
 import { attemptsOfSql } from "../../src/store/attempts";
+import { deliveryCountsStatement } from "../../src/store/counters";
+import { insertDeliveries } from "../../src/store/deliveries";
 import { apiIdSql, idKeyParamSql, idKeySql } from "../../src/store/names";
+import { status } from "../../src/store/transitions";
 
 const statusName = `CASE d.status ${DELIVERY_STATUSES.map((s, i) => `WHEN ${i} THEN '${s}'`).join(" ")} END`;
 /** SQL for the position of the event whose API id is bound at `param`. */
@@ -55,6 +58,22 @@ export async function setWebhookDeliveries(webhookUid: string, status: DeliveryS
   await env.DB.prepare(`UPDATE deliveries SET ${set} WHERE webhook = ${webhookIdSql(`?${n + 1}`)} AND status = ?${n + 2}`)
     .bind(...binds, webhookUid, DELIVERY_STATUSES.indexOf(status))
     .run();
+}
+
+/**
+ * Gives a webhook `n` more deliveries of a stored event (replays), then fails each of its
+ * pending deliveries for good, with the counts the store keeps (no attempts, no dead letters).
+ */
+export async function failedDeliveries(eventId: string, webhookUid: string, n: number): Promise<void> {
+  const receivedAt = await env.DB.prepare(`SELECT received_at FROM events WHERE id = ${idKeyParamSql("evt_")}`).bind(eventId).first<number>("received_at");
+  if (receivedAt === null) throw new Error(`no event ${eventId}`);
+  const made = await Promise.all(Array.from({ length: n }, () => newDelivery("replay", { id: eventId, receivedAt }, { uid: webhookUid, disabled: false }, Date.now())));
+  if ((await insertDeliveries(env.DB, made)).length !== n) throw new Error("deliveries not stored");
+  const pending = `webhook = ${webhookIdSql("?")} AND status = ${status("pending")}`;
+  await env.DB.batch([
+    deliveryCountsStatement(env.DB, `SELECT webhook, object, status AS old_status, ${status("failed")} AS new_status FROM deliveries WHERE ${pending}`, [webhookUid]),
+    env.DB.prepare(`UPDATE deliveries SET status = ${status("failed")}, next_attempt_at = NULL WHERE ${pending}`).bind(webhookUid),
+  ]);
 }
 
 export async function deliveryRow(deliveryId: string): Promise<DeliveryRow | null> {

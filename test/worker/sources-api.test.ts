@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { d1Double } from "./d1-double";
 import { ADMIN, call, podiumBody, podiumHeaders, post } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
 
@@ -68,6 +69,27 @@ describe("/v1/sources", () => {
       expect(res.json.error.code).toBe("conflict");
     }
     expect((await p.api("POST", "/v1/sources", { id: "podium", name: "x", provider: "podium", secrets: ["12345678"] })).status).toBe(409);
+  });
+
+  it("PATCH of a source deleted meanwhile answers 404 not_found, not 200", async () => {
+    const other = pipeline();
+    let meanwhile: (() => Promise<unknown>) | null = null;
+    const { db } = d1Double({
+      beforeRun: async (st) => {
+        const run = meanwhile;
+        if (!run || !st.sql.startsWith("UPDATE sources SET")) return;
+        meanwhile = null;
+        await run();
+      },
+    });
+    const p = pipeline({ DB: db });
+    const id = (await p.api("POST", "/v1/sources", { name: "gone", provider: "podium", secrets: ["gone-secret-1"] })).json.id;
+    meanwhile = () => other.api("DELETE", `/v1/sources/${id}`);
+    const res = await p.api("PATCH", `/v1/sources/${id}`, { name: "renamed" });
+    expect(meanwhile).toBeNull();
+    expect(res.status).toBe(404);
+    expect(res.json.error.code).toBe("not_found");
+    expect((await other.api("GET", `/v1/sources/${id}`)).status).toBe(404);
   });
 
   it("answers 409 for a taken id and 400 for bad input", async () => {

@@ -1,8 +1,12 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { disableWebhook } from "../../src/store/webhooks";
 import type { IngestMessage } from "../../src/domain/types";
 import { ADMIN, call, createSource } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
+import { d1Double } from "./d1-double";
+import { deliveryRows } from "./rows";
+import { makeToken, as } from "./tokens";
 
 const base = () => ({ url: `https://downstream.test/ok/${uniqueKey()}`, eventTypes: ["message.*"], organizationUid: `org-${uniqueKey()}` });
 
@@ -159,6 +163,164 @@ describe("/v1/webhooks", () => {
       expect(res.status).toBe(401);
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe("unauthorized");
     }
+  });
+});
+
+/**
+ * A pipeline whose webhook changes (the batch that writes the row) first let `meanwhile`
+ * run, once, as another writer would between the route's read and its write; the other
+ * writer goes straight to the database (`other`: a pipeline without the hook).
+ */
+function racing() {
+  let meanwhile: (() => Promise<unknown>) | null = null;
+  const { db } = d1Double({
+    beforeBatch: async (statements) => {
+      const run = meanwhile;
+      if (!run || !statements.some((st) => st.sql.includes("UPDATE webhooks SET url"))) return;
+      meanwhile = null;
+      await run();
+    },
+  });
+  return {
+    p: pipeline({ DB: db }),
+    other: pipeline(),
+    /** The next change of a webhook row waits for this first. */
+    before: (run: () => Promise<unknown>) => (meanwhile = run),
+    /** Whether that happened. */
+    ran: () => meanwhile === null,
+  };
+}
+
+const health = (uid: string) =>
+  env.DB.prepare("SELECT consecutive_failures FROM webhook_health WHERE webhook_uid = ?").bind(uid).first<number>("consecutive_failures");
+
+describe("a change racing another write", () => {
+  it("PATCH after the maintenance run disabled the webhook meanwhile answers 409 conflict and saves nothing: it stays disabled, its deliveries held", async () => {
+    const { p, before, ran } = racing();
+    const { webhook, event } = await p.webhookOn("ok");
+    const id = await p.ingest(event());
+    expect((await deliveryRows(id)).map((d) => d.status)).toEqual(["pending"]);
+
+    p.woken.splice(0);
+    before(() => disableWebhook(env.DB, webhook.uid, "failing for 60 minutes", Date.now()));
+    const res = await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { timeoutMs: 2000 });
+    expect(ran()).toBe(true);
+    expect(res.status).toBe(409);
+    expect(res.json.error.code).toBe("conflict");
+    expect(res.json.error.message).toMatch(/read it again and retry/);
+    const now = await p.api("GET", `/v1/webhooks/${webhook.uid}`);
+    expect(now.json).toMatchObject({ disabled: true, disabledReason: "failing for 60 minutes", timeoutMs: 5000, heldDeliveries: 1 });
+    expect((await deliveryRows(id)).map((d) => d.status)).toEqual(["held"]);
+    expect(p.woken).toEqual([]); // nothing released
+
+    // Read again, the same change is saved, and the webhook stays disabled.
+    const retried = await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { timeoutMs: 2000 });
+    expect(retried.status).toBe(200);
+    expect(retried.json).toMatchObject({ disabled: true, timeoutMs: 2000, heldDeliveries: 1 });
+  });
+
+  it("PUT after a DELETE meanwhile answers 404 not_found and writes nothing", async () => {
+    const { p, other, before, ran } = racing();
+    const { webhook } = await p.webhookOn("ok");
+    before(() => other.api("DELETE", `/v1/webhooks/${webhook.uid}`));
+    const res = await p.api("PUT", `/v1/webhooks/${webhook.uid}`, { url: webhook.url, eventTypes: ["*"] });
+    expect(ran()).toBe(true);
+    expect(res.status).toBe(404);
+    expect(res.json.error.code).toBe("not_found");
+    expect(await env.DB.prepare("SELECT COUNT(*) AS n FROM webhooks WHERE uid = ?").bind(webhook.uid).first<number>("n")).toBe(0);
+  });
+
+  it("a disabling PATCH that loses the race holds nothing, and an enabling one keeps the failed streak", async () => {
+    const { p, other, before, ran } = racing();
+    const { webhook, event } = await p.webhookOn("fail");
+    const id = await p.ingest(event());
+    await p.deliver(); // failed attempts: a streak, the delivery pending its retry
+    const streak = await health(webhook.uid);
+    expect(streak).toBeGreaterThan(0);
+    expect((await deliveryRows(id)).map((d) => d.status)).toEqual(["pending"]);
+
+    const path = `/v1/webhooks/${webhook.uid}`;
+    // Another client sets the timeout between this PATCH's read and its write: 409, and the webhook is as the other left it.
+    const losing = async (change: Record<string, unknown>, timeoutMs: number) => {
+      before(() => other.api("PATCH", path, { timeoutMs }));
+      const res = await p.api("PATCH", path, change);
+      expect(ran()).toBe(true);
+      expect(res.status).toBe(409);
+      return (await p.api("GET", path)).json;
+    };
+    expect(await losing({ disabled: true }, 3000)).toMatchObject({ disabled: false, timeoutMs: 3000, heldDeliveries: 0 });
+    expect((await deliveryRows(id)).map((d) => d.status)).toEqual(["pending"]);
+
+    expect((await p.api("PATCH", path, { disabled: true })).status).toBe(200);
+    expect((await deliveryRows(id)).map((d) => d.status)).toEqual(["held"]);
+    expect(await losing({ disabled: false }, 4000)).toMatchObject({ disabled: true, timeoutMs: 4000, heldDeliveries: 1 });
+    expect(await health(webhook.uid)).toBe(streak);
+  });
+
+  it("PATCH of a notification endpoint deleted meanwhile answers 404", async () => {
+    const { p, other, before, ran } = racing();
+    const made = await p.api("POST", "/v1/notification-endpoints", { url: `https://downstream.test/ok/${uniqueKey()}`, alertTypes: ["webhook.failing"] });
+    before(() => other.api("DELETE", `/v1/notification-endpoints/${made.json.uid}`));
+    const res = await p.api("PATCH", `/v1/notification-endpoints/${made.json.uid}`, { disabled: true });
+    expect(ran()).toBe(true);
+    expect(res.status).toBe(404);
+  });
+});
+
+/** Sets when webhooks were created (behind the store's back): `at[i]` for `uids[i]`. */
+async function createdAt(uids: string[], at: (i: number) => number) {
+  await env.DB.batch(uids.map((uid, i) => env.DB.prepare("UPDATE webhooks SET created_at = ? WHERE uid = ?").bind(at(i), uid)));
+}
+
+describe("webhook lists", () => {
+  it("page newest first by creation; a webhook created meanwhile skips nothing and repeats nothing; a bad cursor is refused", async () => {
+    const p = pipeline();
+    const org = `org-${uniqueKey()}`;
+    const made: string[] = [];
+    for (let i = 0; i < 6; i++) made.push((await p.createWebhook({ ...base(), organizationUid: org })).uid);
+    const t0 = Date.now() - 60_000;
+    await createdAt(made, (i) => t0 + i * 1000);
+    const { token } = await makeToken(p, ["webhooks:read"], { organizationUids: [org] });
+    const list = (cursor?: string) => as(p, token, "GET", `/v1/webhooks?limit=2${cursor ? `&cursor=${cursor}` : ""}`);
+
+    const seen: string[] = [];
+    let page = await list();
+    seen.push(...page.json.data.map((w: { uid: string }) => w.uid));
+    // Created while the list is being read: newer than all, so not in this walk, and nothing moves.
+    const late = (await p.createWebhook({ ...base(), organizationUid: org })).uid;
+    while (page.json.nextCursor) {
+      page = await list(page.json.nextCursor);
+      expect(page.status).toBe(200);
+      seen.push(...page.json.data.map((w: { uid: string }) => w.uid));
+    }
+    expect(seen).toEqual([...made].reverse());
+    expect((await list()).json.data[0].uid).toBe(late);
+
+    for (const bad of ["nope", btoa("c1u"), made[0]!]) {
+      const res = await list(bad);
+      expect(res.status, bad).toBe(400);
+      expect(res.json.error.code).toBe("invalid_request");
+    }
+  });
+
+  it("page notification endpoints newest first by creation", async () => {
+    const p = pipeline();
+    const made: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      made.push((await p.api("POST", "/v1/notification-endpoints", { url: `https://downstream.test/ok/${uniqueKey()}`, alertTypes: ["webhook.failing"] })).json.uid);
+    }
+    // Later than any other endpoint of this file: the first pages are these.
+    const later = Date.now() + 3_600_000;
+    await createdAt(made, (i) => later + i * 1000);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    for (let i = 0; i < 3; i++) {
+      const page = await p.api("GET", `/v1/notification-endpoints?limit=1${cursor ? `&cursor=${cursor}` : ""}`);
+      seen.push(page.json.data[0].uid);
+      cursor = page.json.nextCursor;
+    }
+    expect(seen).toEqual([...made].reverse());
+    expect((await p.api("GET", "/v1/notification-endpoints?cursor=nope")).status).toBe(400);
   });
 });
 

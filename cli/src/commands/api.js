@@ -229,7 +229,16 @@ export function registerApi(program) {
         return show(o.json, { retried: id }, () => process.stdout.write(`retrying ${id}\n`));
       }
       if (!o.status) throw new CliError("Give a delivery id, or --status for a bulk retry.", { exitCode: 2 });
-      const r = await unwrap(client.POST("/v1/deliveries/retry", { body: { status: o.status, webhookUid: o.webhook, since: o.since } }));
+      // The API retries a page per call, oldest first: follow its cursor to the end.
+      const r = { count: 0, held: 0 };
+      /** @type {string | undefined} */
+      let cursor;
+      do {
+        const page = await unwrap(client.POST("/v1/deliveries/retry", { body: { status: o.status, webhookUid: o.webhook, since: o.since, cursor } }));
+        r.count += page.count;
+        r.held += page.held;
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
       show(o.json, r, () => process.stdout.write(`retrying ${r.count} deliver${r.count === 1 ? "y" : "ies"}\n`));
     });
 

@@ -7,7 +7,7 @@ import { settings } from "../../domain/settings";
 import type { Webhook } from "../../domain/types";
 import { release, removeWebhook, webhookChanged } from "../../pipeline/commands";
 import { listAlerts } from "../../store/alerts";
-import { getWebhook, insertWebhook, listWebhooks, updateWebhook } from "../../store/webhooks";
+import { getWebhook, insertWebhook, listWebhooks } from "../../store/webhooks";
 import { body, errors, json, router, scoped } from "../openapi";
 import {
   AlertListQuery,
@@ -21,7 +21,8 @@ import {
   UidParam,
 } from "../schemas";
 import { alertView, notificationEndpointView } from "../views";
-import { checkUrl, withDisabled } from "./webhooks";
+import { decodeCreated } from "../validate";
+import { changedMeanwhile, checkUrl, nextWebhookCursor, saveWebhook, withDisabled } from "./webhooks";
 
 const ADMIN_ONLY = "Admin tokens only (the `admin` scope): alerts are about the whole installation.";
 
@@ -59,10 +60,10 @@ const patch = createRoute({
   method: "patch",
   path: "/notification-endpoints/{uid}",
   summary: "Change a notification endpoint's URL, alert types, format or disabled",
-  description: ADMIN_ONLY,
+  description: `${ADMIN_ONLY} ${changedMeanwhile("endpoint")}`,
   ...scoped("admin"),
   request: { params: UidParam, ...body(NotificationEndpointPatch) },
-  responses: { 200: json(NotificationEndpointSchema, "The endpoint"), ...errors(400, 404) },
+  responses: { 200: json(NotificationEndpointSchema, "The endpoint"), ...errors(400, 404, 409) },
 });
 
 const remove = createRoute({
@@ -131,10 +132,9 @@ export const notifications = router()
   })
   .openapi(list, async (c) => {
     const q = c.req.valid("query");
-    const rows = await listWebhooks(c.env.DB, { limit: q.limit + 1, after: q.cursor, kind: "notification" });
-    const data = rows.slice(0, q.limit);
-    const last = data[data.length - 1];
-    return c.json({ data: data.map(notificationEndpointView), nextCursor: rows.length > q.limit && last ? last.uid : null }, 200);
+    const after = q.cursor === undefined ? undefined : decodeCreated(q.cursor);
+    const rows = await listWebhooks(c.env.DB, { limit: q.limit + 1, after, kind: "notification" });
+    return c.json({ data: rows.slice(0, q.limit).map(notificationEndpointView), nextCursor: nextWebhookCursor(rows, q.limit) }, 200);
   })
   .openapi(get, async (c) => c.json(notificationEndpointView(await endpoint(c.env.DB, c.req.valid("param").uid)), 200))
   .openapi(patch, async (c) => {
@@ -148,7 +148,7 @@ export const notifications = router()
       transform: b.format === undefined ? current.transform : transformOf(b.format),
       disabled: b.disabled ?? current.disabled,
     });
-    await updateWebhook(c.env.DB, next, current);
+    await saveWebhook(c.env.DB, next, current, "notification endpoint");
     if (current.disabled && !next.disabled) await release(c.env, { webhookUid: next.uid });
     else await webhookChanged(c.env, next.uid);
     return c.json(notificationEndpointView(next), 200);

@@ -29,11 +29,14 @@ const retryOne = createRoute({
   responses: { 202: json(DeliverySchema, "The delivery, pending again"), ...errors(404, 409) },
 });
 
+/** Deliveries one bulk retry call tries again at most, oldest first. */
+export const BULK_RETRY_LIMIT = 1_000;
+
 const retryMany = createRoute({
   method: "post",
   path: "/deliveries/retry",
-  summary: "Try again every delivery matching a filter, among those the caller may see",
-  description: "Deliveries to a disabled webhook are held (they go out when it is enabled); those of deleted webhooks are left alone.",
+  summary: "Try again the deliveries matching a filter, among those the caller may see, a page per call",
+  description: `Tries again at most ${BULK_RETRY_LIMIT} deliveries per call, oldest first, and answers \`nextCursor\` while more may match: call again with it and the same filter until it is null. Deliveries to a disabled webhook are held (they go out when it is enabled); those of deleted webhooks are left alone.`,
   ...scoped("events:replay"),
   request: body(BulkRetryBody),
   responses: { 202: json(RetryAnswer, "How many deliveries were tried again, and how many of them are held"), ...errors(400) },
@@ -57,13 +60,13 @@ export const deliveries = router()
   })
   .openapi(retryMany, async (c) => {
     const b = c.req.valid("json");
-    const retried = await retry(c.env, {
-      status: b.status,
-      webhookUid: b.webhookUid,
-      since: b.since === undefined ? undefined : Date.parse(b.since),
-      access: accessOf(c.get("principal")),
-    });
-    return c.json({ count: retried.pending.length + retried.held.length, held: retried.held.length }, 202);
+    const retried = await retry(
+      c.env,
+      { status: b.status, webhookUid: b.webhookUid, since: b.since === undefined ? undefined : Date.parse(b.since), access: accessOf(c.get("principal")) },
+      { limit: BULK_RETRY_LIMIT, after: b.cursor === undefined ? undefined : decodeCursor(b.cursor) },
+    );
+    const nextCursor = retried.full && retried.last !== null ? encodeCursor(retried.last) : null;
+    return c.json({ count: retried.pending.length + retried.held.length, held: retried.held.length, nextCursor }, 202);
   })
   .openapi(retryOne, async (c) => {
     const { id } = c.req.valid("param");
@@ -79,7 +82,7 @@ export const deliveries = router()
     if (d.status === "held") {
       throw new AppError("conflict", "The delivery is held because its webhook is disabled; enable the webhook to release it.");
     }
-    const retried = await retry(c.env, { ids: [id] });
+    const retried = await retry(c.env, { ids: [id] }, { limit: 1 });
     if (retried.pending.length + retried.held.length === 0) throw new AppError("conflict", "The delivery changed meanwhile; try again.");
     return c.json(deliveryView((await getDelivery(c.env.DB, id)) ?? d), 202);
   });

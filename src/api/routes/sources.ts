@@ -223,7 +223,7 @@ export const sources = router()
         issues: [{ path: "secrets", message: "required" }],
       });
     }
-    await updateSource(c.env.DB, next);
+    if (!(await updateSource(c.env.DB, next))) throw notFound(id);
     forgetSource(id);
     return c.json(sourceView(next, new URL(c.req.url).origin, settings(c.env).signatureToleranceSeconds), 200);
   })

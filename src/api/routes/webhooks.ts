@@ -17,6 +17,7 @@ import { getWebhook, insertWebhook, listWebhooks, updateWebhook } from "../../st
 import { checkSubscriptionTypes } from "../event-type-check";
 import { locationsFor } from "../grants";
 import { body, errors, json, router, scoped } from "../openapi";
+import { decodeCreated, encodeCreated } from "../validate";
 import {
   BACKLOG_COUNT_CAP,
   ListQuery,
@@ -98,22 +99,28 @@ const get = createRoute({
   responses: { 200: json(WebhookSchema, "The webhook"), ...errors(404) },
 });
 
+/** What a change racing another write answers (saveWebhook). */
+export const changedMeanwhile = (what: string) =>
+  `Saved only if the ${what} did not change between this request's read and its write (another client's change; for a webhook, also the maintenance run disabling it for failing): otherwise nothing is saved and the answer is 409 \`conflict\` (read it again and retry), or 404 if it was deleted meanwhile.`;
+
 const patch = createRoute({
   method: "patch",
   path: "/webhooks/{uid}",
   summary: "Change some fields (never the location or organization); enabling releases held deliveries",
+  description: changedMeanwhile("webhook"),
   ...scoped("webhooks:write"),
   request: { params: UidParam, ...body(WebhookPatch) },
-  responses: { 200: json(WebhookChanged, "The webhook"), ...errors(400, 404) },
+  responses: { 200: json(WebhookChanged, "The webhook"), ...errors(400, 404, 409) },
 });
 
 const put = createRoute({
   method: "put",
   path: "/webhooks/{uid}",
   summary: "Replace the changeable fields (never the location or organization)",
+  description: changedMeanwhile("webhook"),
   ...scoped("webhooks:write"),
   request: { params: UidParam, ...body(WebhookPut) },
-  responses: { 200: json(WebhookChanged, "The webhook"), ...errors(400, 404) },
+  responses: { 200: json(WebhookChanged, "The webhook"), ...errors(400, 404, 409) },
 });
 
 const test = createRoute({
@@ -176,7 +183,7 @@ async function change(c: { env: Env; get: (k: "principal") => Principal }, uid: 
   const next = withDisabled(current, { ...current, ...Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined)), ...headers });
   const warnings = await mayHave(c.env, p, next, await locationsFor(c.env.DB, p, [next]), current);
   if (next.url !== current.url) checkUrl(next.url, settings(c.env).allowPrivateDestinations);
-  await updateWebhook(c.env.DB, next, current);
+  await saveWebhook(c.env.DB, next, current, "webhook");
   // Enabling releases the oldest held deliveries now (the scheduler releases the rest as
   // it drains); any other change reaches the scheduler on its next look, which this asks for.
   if (current.disabled && !next.disabled) {
@@ -184,6 +191,25 @@ async function change(c: { env: Env; get: (k: "principal") => Principal }, uid: 
     await forgetDisabled(c.env, next.uid);
   } else await webhookChanged(c.env, next.uid);
   return { ...webhookView(next), heldDeliveries: await countHeld(c.env.DB, next.uid), ...warnings };
+}
+
+/**
+ * Saves a change made from `current`: 404 when the webhook was deleted meanwhile, 409
+ * when it changed meanwhile (the maintenance run disables a failing one, another
+ * client saves): nothing of the change is saved then.
+ */
+export async function saveWebhook(db: D1Database, next: Webhook, current: Webhook, what: string): Promise<void> {
+  const written = await updateWebhook(db, next, current);
+  if (written === "gone") throw new AppError("not_found", `No ${what} "${next.uid.slice(0, 80)}".`);
+  if (written === "changed") {
+    throw new AppError("conflict", `The ${what} changed while this change was being made, which was not saved: read it again and retry.`);
+  }
+}
+
+/** The cursor after a page of webhooks read with one row more than `limit`; null when that row is not there. */
+export function nextWebhookCursor(rows: Webhook[], limit: number): string | null {
+  const last = rows[limit - 1];
+  return rows.length > limit && last ? encodeCreated(last) : null;
 }
 
 /**
@@ -196,7 +222,8 @@ export function withDisabled(current: Webhook, next: Webhook, now = Date.now()):
     : current.disabled
       ? { disabledAt: current.disabledAt, disabledReason: current.disabledReason }
       : { disabledAt: now, disabledReason: null };
-  return { ...next, ...when, updatedAt: now };
+  // Its new version: later than the one read, even within the same millisecond (store/webhook-version.ts).
+  return { ...next, ...when, updatedAt: Math.max(now, current.updatedAt + 1) };
 }
 
 export const webhooks = router()
@@ -241,15 +268,15 @@ export const webhooks = router()
   })
   .openapi(list, async (c) => {
     const q = c.req.valid("query");
-    const rows = await listWebhooks(c.env.DB, { limit: q.limit + 1, after: q.cursor, access: accessOf(c.get("principal")) });
+    const after = q.cursor === undefined ? undefined : decodeCreated(q.cursor);
+    const rows = await listWebhooks(c.env.DB, { limit: q.limit + 1, after, access: accessOf(c.get("principal")) });
     const data = rows.slice(0, q.limit);
-    const last = data[data.length - 1];
     const now = Date.now();
     const health = await healthOf(c.env.DB, data.map((w) => w.uid), now);
     return c.json(
       {
         data: data.map((w) => ({ ...webhookView(w), health: { state: healthView(w, health.get(w.uid) ?? UNKNOWN_HEALTH, now).state } })),
-        nextCursor: rows.length > q.limit && last ? last.uid : null,
+        nextCursor: nextWebhookCursor(rows, q.limit),
       },
       200,
     );

@@ -1,0 +1,8 @@
+// A webhook row's version is its updated_at, which every write of the row moves
+// forward. A change computed from a read of the row applies only while the row is
+// still at the version read (optimistic concurrency), and so does every statement
+// of its transaction: a change that lost the race writes nothing.
+
+/** SQL: the webhook (uid at `uidParam`) is still at the version at `versionParam`. */
+export const atVersionSql = (uidParam: string, versionParam: string) =>
+  `EXISTS (SELECT 1 FROM webhooks WHERE uid = ${uidParam} AND updated_at = ${versionParam})`;
