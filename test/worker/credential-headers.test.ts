@@ -131,6 +131,30 @@ describe("credential headers are write-only", () => {
     expect(created.json.error.details.issues).toEqual([{ path: "transformHeaders.authorization", message: expect.stringContaining("stores none") }]);
   });
 
+  it("sends stored credentials to a new URL origin only when they are given again: a token that may change the URL cannot read them out", async () => {
+    const p = pipeline();
+    const { webhook, key } = await withCredentials(p);
+    const elsewhere = "https://collector.example.com/hook";
+    for (const change of [{ url: elsewhere }, { url: elsewhere, transformHeaders: SHOWN }]) {
+      const refused = await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, change);
+      expect(refused.status).toBe(400);
+      expect(refused.json.error.code).toBe("invalid_request");
+      expect(refused.json.error.details.issues.map((i: { path: string }) => i.path).sort()).toEqual(["transformHeaders.authorization", "transformHeaders.x-api-key"]);
+    }
+    const put = await p.api("PUT", `/v1/webhooks/${webhook.uid}`, { url: elsewhere, eventTypes: ["*"], transformHeaders: SHOWN });
+    expect(put.status).toBe(400);
+    expect((await getWebhook(p.env.DB, webhook.uid))?.url).toBe(webhook.url);
+
+    // The same origin keeps them; a new one takes what is given anew, and nothing left out.
+    expect((await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { url: `https://downstream.test/ok/${key}/v2` })).status).toBe(200);
+    const moved = await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, {
+      url: elsewhere,
+      transformHeaders: { authorization: "'Bearer for the new place'", "x-conversation": REDACTED },
+    });
+    expect(moved.status).toBe(200);
+    expect(await stored(p, webhook.uid)).toEqual({ authorization: "'Bearer for the new place'", "x-conversation": "metadata.eventType" });
+  });
+
   it("removes a header left out of the object, and the next delivery does not send it", async () => {
     const p = pipeline();
     const { webhook, event, key } = await withCredentials(p);

@@ -1,6 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { accessOf, assertMaySubscribe, grantOrganizationOf, webhookInGrant, type LocationOrganizations } from "../../domain/access";
-import { keepRedacted } from "../../domain/credential-headers";
+import { assertCredentialsStay, keepRedacted } from "../../domain/credential-headers";
 import { destinationProblem } from "../../domain/destination";
 import { AppError } from "../../domain/errors";
 import { newWebhookSecret } from "../../domain/secrets";
@@ -181,6 +181,7 @@ async function change(c: { env: Env; get: (k: "principal") => Principal }, uid: 
   // A credential header read back as REDACTED keeps its stored expression.
   const headers = given ? { transformHeaders: keepRedacted(given, current.transformHeaders) } : {};
   const next = withDisabled(current, { ...current, ...Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined)), ...headers });
+  assertCredentialsStay(current, next, given ?? undefined);
   const warnings = await mayHave(c.env, p, next, await locationsFor(c.env.DB, p, [next]), current);
   if (next.url !== current.url) checkUrl(next.url, settings(c.env).allowPrivateDestinations);
   await saveWebhook(c.env.DB, next, current, "webhook");
