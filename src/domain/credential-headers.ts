@@ -53,25 +53,26 @@ export function keepRedacted(
 }
 
 /**
- * Refuses a change of a webhook's destination to another origin that would carry stored
- * credential headers there without their values being given again (as real values, not
- * `REDACTED`, or by leaving them out): a token that may change the URL cannot read them, so it
- * must not be able to have them sent to an address of its choosing.
+ * Refuses a change of a webhook's URL that would carry stored credential headers to it
+ * without their values being given again (as real values, not `REDACTED`, or by leaving them
+ * out): a token that may change the URL cannot read them, so it must not be able to have them
+ * sent to an address of its choosing. Any change counts, not only of origin: one host often
+ * serves many receivers by path (a catch-all webhook inbox).
  */
 export function assertCredentialsStay(
   before: { url: string; transformHeaders: Readonly<Record<string, string>> | null },
   after: { url: string; transformHeaders: Readonly<Record<string, string>> | null },
   given: Readonly<Record<string, string>> | undefined,
 ): void {
-  if (new URL(after.url).origin === new URL(before.url).origin) return;
+  if (after.url === before.url) return;
   const carried = Object.keys(before.transformHeaders ?? {}).filter(
     (name) => isCredentialHeader(name) && after.transformHeaders?.[name] !== undefined && (given?.[name] ?? REDACTED) === REDACTED,
   );
   if (carried.length === 0) return;
   throw new AppError(
     "invalid_request",
-    `A new URL origin would receive the stored credential header${carried.length > 1 ? "s" : ""} ${carried.join(", ")}: give ${carried.length > 1 ? "their values" : "its value"} again in transformHeaders, or leave ${carried.length > 1 ? "them" : "it"} out.`,
-    { issues: carried.map((name) => ({ path: `transformHeaders.${name}`, message: "give the value again to send it to a new origin" })) },
+    `A new URL would receive the stored credential header${carried.length > 1 ? "s" : ""} ${carried.join(", ")}: give ${carried.length > 1 ? "their values" : "its value"} again in transformHeaders, or leave ${carried.length > 1 ? "them" : "it"} out.`,
+    { issues: carried.map((name) => ({ path: `transformHeaders.${name}`, message: "give the value again to send it to a new URL" })) },
   );
 }
 

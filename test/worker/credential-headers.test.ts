@@ -5,6 +5,7 @@ import { isCredentialHeader, REDACTED } from "../../src/domain/credential-header
 import { getWebhook } from "../../src/store/webhooks";
 import { dashboardCookie, dashboardForm, call } from "./helpers";
 import { pipeline, received } from "./pipeline";
+import { as, DATA_SCOPES, makeToken } from "./tokens";
 
 // Values that must never come back from a read.
 const BEARER = "Bearer sk_live_Zq81xW4vT0pLmN";
@@ -131,12 +132,14 @@ describe("credential headers are write-only", () => {
     expect(created.json.error.details.issues).toEqual([{ path: "transformHeaders.authorization", message: expect.stringContaining("stores none") }]);
   });
 
-  it("sends stored credentials to a new URL origin only when they are given again: a token that may change the URL cannot read them out", async () => {
+  it("takes stored credentials to a new URL only when they are given again, so a webhooks:write token cannot have them sent to itself", async () => {
     const p = pipeline();
-    const { webhook, key } = await withCredentials(p);
+    const { webhook, key, org, event } = await withCredentials(p);
+    const writer = await makeToken(p, ["webhooks:write", "webhooks:read", ...DATA_SCOPES], { organizationUids: [org] });
     const elsewhere = "https://collector.example.com/hook";
-    for (const change of [{ url: elsewhere }, { url: elsewhere, transformHeaders: SHOWN }]) {
-      const refused = await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, change);
+    const samehost = `https://downstream.test/ok/${key}-inbox-of-someone-else`;
+    for (const change of [{ url: elsewhere }, { url: elsewhere, transformHeaders: SHOWN }, { url: samehost }]) {
+      const refused = await as(p, writer.token, "PATCH", `/v1/webhooks/${webhook.uid}`, change);
       expect(refused.status).toBe(400);
       expect(refused.json.error.code).toBe("invalid_request");
       expect(refused.json.error.details.issues.map((i: { path: string }) => i.path).sort()).toEqual(["transformHeaders.authorization", "transformHeaders.x-api-key"]);
@@ -145,14 +148,19 @@ describe("credential headers are write-only", () => {
     expect(put.status).toBe(400);
     expect((await getWebhook(p.env.DB, webhook.uid))?.url).toBe(webhook.url);
 
-    // The same origin keeps them; a new one takes what is given anew, and nothing left out.
-    expect((await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { url: `https://downstream.test/ok/${key}/v2` })).status).toBe(200);
-    const moved = await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, {
-      url: elsewhere,
+    // Any other change keeps them; a new URL takes what is given anew, and nothing left out.
+    expect((await as(p, writer.token, "PATCH", `/v1/webhooks/${webhook.uid}`, { maxAttempts: 3 })).status).toBe(200);
+    const moved = await as(p, writer.token, "PATCH", `/v1/webhooks/${webhook.uid}`, {
+      url: `https://downstream.test/ok/${key}-v2`,
       transformHeaders: { authorization: "'Bearer for the new place'", "x-conversation": REDACTED },
     });
     expect(moved.status).toBe(200);
     expect(await stored(p, webhook.uid)).toEqual({ authorization: "'Bearer for the new place'", "x-conversation": "metadata.eventType" });
+    await p.ingest(event());
+    await p.deliver();
+    const [req] = await received(`${key}-v2`);
+    expect(req!.headers.authorization).toBe("Bearer for the new place");
+    expect(req!.headers["x-api-key"]).toBeUndefined();
   });
 
   it("removes a header left out of the object, and the next delivery does not send it", async () => {
