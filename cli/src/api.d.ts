@@ -1277,7 +1277,10 @@ export interface paths {
         };
         options?: never;
         head?: never;
-        /** Change a source; `secrets: [new, old]` rotates */
+        /**
+         * Change a source; `secrets: [new, old]` rotates
+         * @description Saved only if the source did not change between this request's read and its write (another client's change): otherwise nothing is saved and the answer is 409 `conflict` (read it again and retry), or 404 if it was deleted meanwhile.
+         */
         patch: {
             parameters: {
                 query?: never;

@@ -1,4 +1,6 @@
 import type { HmacConfig, ProviderName, Source } from "../domain/types";
+import type { VersionedWrite } from "../domain/version";
+import { writeAtVersion } from "./versioned-write";
 
 interface SourceRow {
   id: string;
@@ -125,26 +127,35 @@ export async function insertSource(db: D1Database, s: NewSource, now = Date.now(
   return (res.meta.changes ?? 0) > 0;
 }
 
-/** Saves a source's changeable fields; false when it no longer exists (deleted meanwhile). */
-export async function updateSource(db: D1Database, s: StoredSource): Promise<boolean> {
-  const res = await db
-    .prepare(
-      `UPDATE sources SET name = ?, verification = ?, secrets = ?, tolerance_seconds = ?, disabled = ?, hmac = ?, shop_domain = ?,
-       updated_at = ? WHERE id = ?`,
-    )
-    .bind(
-      s.name,
-      s.verification,
-      JSON.stringify(s.secrets),
-      s.toleranceSeconds,
-      s.disabled ? 1 : 0,
-      s.hmac === null ? null : JSON.stringify(s.hmac),
-      s.shopDomain,
-      s.updatedAt,
-      s.id,
-    )
-    .run();
-  return (res.meta.changes ?? 0) > 0;
+/**
+ * Saves a source's changeable fields, made from the row as read at version `read` (its
+ * updated_at), only if the row is still at that version; otherwise nothing is written.
+ * `s.updatedAt` must be later than `read`.
+ */
+export async function updateSource(db: D1Database, s: StoredSource, read: number): Promise<VersionedWrite> {
+  return writeAtVersion(
+    db,
+    [
+      db
+        .prepare(
+          `UPDATE sources SET name = ?, verification = ?, secrets = ?, tolerance_seconds = ?, disabled = ?, hmac = ?, shop_domain = ?,
+           updated_at = ? WHERE id = ? AND updated_at = ?`,
+        )
+        .bind(
+          s.name,
+          s.verification,
+          JSON.stringify(s.secrets),
+          s.toleranceSeconds,
+          s.disabled ? 1 : 0,
+          s.hmac === null ? null : JSON.stringify(s.hmac),
+          s.shopDomain,
+          s.updatedAt,
+          s.id,
+          read,
+        ),
+    ],
+    db.prepare("SELECT 1 AS found FROM sources WHERE id = ?").bind(s.id),
+  );
 }
 
 export async function deleteSource(db: D1Database, id: string): Promise<boolean> {

@@ -1,10 +1,12 @@
 import type { Access } from "../domain/access";
 import { isOrdering } from "../domain/flow";
 import { isWebhookKind, type Json, type Webhook, type WebhookKind } from "../domain/types";
+import type { VersionedWrite } from "../domain/version";
 import { webhookAccessSql } from "./access";
 import { expireWebhookStatements, holdWebhookStatements } from "./deliveries";
 import { forgetHealthStatement, resetStreakStatement } from "./health";
 import { learnNamesStatement } from "./names";
+import { writeAtVersion } from "./versioned-write";
 
 export interface WebhookRow {
   uid: string;
@@ -181,9 +183,6 @@ export async function insertWebhook(db: D1Database, w: Webhook): Promise<void> {
   ]);
 }
 
-/** What became of a change: saved, or nothing written because the webhook was deleted or changed since it was read. */
-export type WebhookWrite = "saved" | "gone" | "changed";
-
 /**
  * Saves the changeable fields of `w`, made from `before` (the row as read), only if
  * the row is still at the version read (webhook-version.ts); otherwise nothing of it
@@ -191,7 +190,7 @@ export type WebhookWrite = "saved" | "gone" | "changed";
  * the webhook's pending deliveries in the same transaction, so nothing goes out after
  * the answer; enabling resets its streak of failed attempts.
  */
-export async function updateWebhook(db: D1Database, w: Webhook, before: Webhook): Promise<WebhookWrite> {
+export async function updateWebhook(db: D1Database, w: Webhook, before: Webhook): Promise<VersionedWrite> {
   // What goes with the change carries the same version check, and runs before it (while
   // the check still reads the version the change replaces), so it applies exactly when the change does.
   const along = w.disabled
@@ -200,7 +199,7 @@ export async function updateWebhook(db: D1Database, w: Webhook, before: Webhook)
       ? // Enabled again: a new streak begins, so the old one cannot disable it again at once.
         [resetStreakStatement(db, w.uid, before.updatedAt)]
       : [];
-  const results = await db.batch([
+  return writeAtVersion(db, [
     ...along,
     db
       .prepare(
@@ -226,11 +225,7 @@ export async function updateWebhook(db: D1Database, w: Webhook, before: Webhook)
         w.uid,
         before.updatedAt,
       ),
-    db.prepare("SELECT 1 AS found FROM webhooks WHERE uid = ?").bind(w.uid),
-  ]);
-  const [update, found] = results.slice(-2);
-  if ((update?.meta.changes ?? 0) > 0) return "saved";
-  return (found?.results.length ?? 0) > 0 ? "changed" : "gone";
+  ], db.prepare("SELECT 1 AS found FROM webhooks WHERE uid = ?").bind(w.uid));
 }
 
 /** Deletes a webhook; what it was still owed expires (its history stays). */

@@ -1,4 +1,7 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { nextVersion } from "../../src/domain/version";
+import { getStoredSource, updateSource } from "../../src/store/sources";
 import { d1Double } from "./d1-double";
 import { ADMIN, call, podiumBody, podiumHeaders, post } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
@@ -72,24 +75,52 @@ describe("/v1/sources", () => {
   });
 
   it("PATCH of a source deleted meanwhile answers 404 not_found, not 200", async () => {
-    const other = pipeline();
-    let meanwhile: (() => Promise<unknown>) | null = null;
-    const { db } = d1Double({
-      beforeRun: async (st) => {
-        const run = meanwhile;
-        if (!run || !st.sql.startsWith("UPDATE sources SET")) return;
-        meanwhile = null;
-        await run();
-      },
-    });
-    const p = pipeline({ DB: db });
+    const { p, other, before, ran } = racingSource();
     const id = (await p.api("POST", "/v1/sources", { name: "gone", provider: "podium", secrets: ["gone-secret-1"] })).json.id;
-    meanwhile = () => other.api("DELETE", `/v1/sources/${id}`);
+    before(() => other.api("DELETE", `/v1/sources/${id}`));
     const res = await p.api("PATCH", `/v1/sources/${id}`, { name: "renamed" });
-    expect(meanwhile).toBeNull();
+    expect(ran()).toBe(true);
     expect(res.status).toBe(404);
     expect(res.json.error.code).toBe("not_found");
     expect((await other.api("GET", `/v1/sources/${id}`)).status).toBe(404);
+  });
+
+  it("PATCH after a secret rotation meanwhile answers 409 conflict and does not undo the rotation", async () => {
+    const { p, other, before, ran } = racingSource();
+    const id = (await p.api("POST", "/v1/sources", { name: "r", provider: "podium", secrets: ["old-secret-1"] })).json.id;
+    const send = async (secret: string) => {
+      const body = podiumBody();
+      return (await call(post(`/webhooks/${id}`, body, await podiumHeaders(body, secret)))).status;
+    };
+    // The rotation lands between this rename's read and its write.
+    before(() => other.api("PATCH", `/v1/sources/${id}`, { secrets: ["new-secret-2", "old-secret-1"] }));
+    const res = await p.api("PATCH", `/v1/sources/${id}`, { name: "renamed" });
+    expect(ran()).toBe(true);
+    expect(res.status).toBe(409);
+    expect(res.json.error.code).toBe("conflict");
+    expect(res.json.error.message).toMatch(/read it again and retry/);
+    expect((await p.api("GET", `/v1/sources/${id}`)).json.name).toBe("r");
+    expect(await send("new-secret-2")).toBe(202);
+
+    // Sent again, the rename is saved, and the rotation stays.
+    const retried = await p.api("PATCH", `/v1/sources/${id}`, { name: "renamed" });
+    expect(retried.status).toBe(200);
+    expect(retried.json.name).toBe("renamed");
+    expect(await send("new-secret-2")).toBe(202);
+    expect(await send("old-secret-1")).toBe(202);
+  });
+
+  it("two PATCHes of a source within one millisecond each move its version: the second, made from the first's read, is refused", async () => {
+    const p = pipeline();
+    const id = (await p.api("POST", "/v1/sources", { name: "v", provider: "podium", secrets: ["v-secret-1"] })).json.id;
+    // Both land in the millisecond the source was written (its version): the first must still move it.
+    const at = Date.now() + 60_000;
+    await env.DB.prepare("UPDATE sources SET updated_at = ? WHERE id = ?").bind(at, id).run();
+    const read = await getStoredSource(env.DB, id);
+    const first = { ...read!, name: "first", updatedAt: nextVersion(read!.updatedAt, at) };
+    expect(await updateSource(env.DB, first, read!.updatedAt)).toBe("saved");
+    expect(await updateSource(env.DB, { ...read!, name: "second", updatedAt: nextVersion(read!.updatedAt, at) }, read!.updatedAt)).toBe("changed");
+    expect((await getStoredSource(env.DB, id))?.name).toBe("first");
   });
 
   it("answers 409 for a taken id and 400 for bad input", async () => {
@@ -196,3 +227,26 @@ describe("event filters, stats and errors", () => {
     expect(await docs.text()).toContain("/openapi.json");
   });
 });
+
+/**
+ * A pipeline whose source changes (the statement that writes the row) first let `meanwhile`
+ * run, once, as another writer would between the route's read and its write; the other
+ * writer goes straight to the database (`other`: a pipeline without the hook).
+ */
+function racingSource() {
+  let meanwhile: (() => Promise<unknown>) | null = null;
+  const { db } = d1Double({
+    beforeBatch: async (statements) => {
+      const run = meanwhile;
+      if (!run || !statements.some((st) => st.sql.trimStart().startsWith("UPDATE sources SET"))) return;
+      meanwhile = null;
+      await run();
+    },
+  });
+  return {
+    p: pipeline({ DB: db }),
+    other: pipeline(),
+    before: (run: () => Promise<unknown>) => (meanwhile = run),
+    ran: () => meanwhile === null,
+  };
+}

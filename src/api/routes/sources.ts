@@ -4,6 +4,7 @@ import { AppError } from "../../domain/errors";
 import { hasScope, type Principal } from "../../domain/scopes";
 import { settings } from "../../domain/settings";
 import type { Source } from "../../domain/types";
+import { nextVersion } from "../../domain/version";
 import type { Env } from "../../env";
 import { configSources, forgetSource } from "../../ingress/sources";
 import { latestRejections, rejectionSummaries, SAMPLES_KEPT } from "../../store/rejections";
@@ -11,6 +12,7 @@ import { deleteSource, getStoredSource, insertSource, listStoredSources, updateS
 import { body, errors, json, router, scoped } from "../openapi";
 import { IdParam, RejectionsSchema, SourceCreate, SourcePatch, SourceSchema } from "../schemas";
 import { rejectionSummaryView, rejectionView, sourceView } from "../views";
+import { assertSaved, changedMeanwhile } from "./webhooks";
 import { z } from "@hono/zod-openapi";
 
 const create = createRoute({
@@ -43,6 +45,7 @@ const patch = createRoute({
   method: "patch",
   path: "/sources/{id}",
   summary: "Change a source; `secrets: [new, old]` rotates",
+  description: changedMeanwhile("source", "another client's change"),
   ...scoped("sources:write"),
   request: { params: IdParam, ...body(SourcePatch) },
   responses: { 200: json(SourceSchema, "The source"), ...errors(400, 404, 409) },
@@ -206,7 +209,7 @@ export const sources = router()
     const next = {
       ...current,
       ...Object.fromEntries(Object.entries(b).filter(([, v]) => v !== undefined)),
-      updatedAt: Date.now(),
+      updatedAt: nextVersion(current.updatedAt),
     };
     if (b.hmac !== undefined && current.provider !== "hmac") {
       throw new AppError("invalid_request", "Only an hmac source has an hmac configuration.", {
@@ -223,7 +226,7 @@ export const sources = router()
         issues: [{ path: "secrets", message: "required" }],
       });
     }
-    if (!(await updateSource(c.env.DB, next))) throw notFound(id);
+    assertSaved(await updateSource(c.env.DB, next, current.updatedAt), "source", id);
     forgetSource(id);
     return c.json(sourceView(next, new URL(c.req.url).origin, settings(c.env).signatureToleranceSeconds), 200);
   })

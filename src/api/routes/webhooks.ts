@@ -8,6 +8,7 @@ import { hasScope, type Principal } from "../../domain/scopes";
 import { DEFAULT_MAX_CONCURRENCY } from "../../domain/flow";
 import { settings } from "../../domain/settings";
 import type { Webhook } from "../../domain/types";
+import { nextVersion, type VersionedWrite } from "../../domain/version";
 import type { Env } from "../../env";
 import { release, removeWebhook, webhookChanged } from "../../pipeline/commands";
 import { IDLE_STATUS, type FlowStatus } from "../../pipeline/flow";
@@ -100,8 +101,8 @@ const get = createRoute({
 });
 
 /** What a change racing another write answers (saveWebhook). */
-export const changedMeanwhile = (what: string) =>
-  `Saved only if the ${what} did not change between this request's read and its write (another client's change; for a webhook, also the maintenance run disabling it for failing): otherwise nothing is saved and the answer is 409 \`conflict\` (read it again and retry), or 404 if it was deleted meanwhile.`;
+export const changedMeanwhile = (what: string, by = "another client's change; for a webhook, also the maintenance run disabling it for failing") =>
+  `Saved only if the ${what} did not change between this request's read and its write (${by}): otherwise nothing is saved and the answer is 409 \`conflict\` (read it again and retry), or 404 if it was deleted meanwhile.`;
 
 const patch = createRoute({
   method: "patch",
@@ -200,8 +201,12 @@ async function change(c: { env: Env; get: (k: "principal") => Principal }, uid: 
  * client saves): nothing of the change is saved then.
  */
 export async function saveWebhook(db: D1Database, next: Webhook, current: Webhook, what: string): Promise<void> {
-  const written = await updateWebhook(db, next, current);
-  if (written === "gone") throw new AppError("not_found", `No ${what} "${next.uid.slice(0, 80)}".`);
+  assertSaved(await updateWebhook(db, next, current), what, next.uid);
+}
+
+/** A change that lost the race to another write (nothing of it saved): 404 when the row is gone, else 409. */
+export function assertSaved(written: VersionedWrite, what: string, id: string): void {
+  if (written === "gone") throw new AppError("not_found", `No ${what} "${id.slice(0, 80)}".`);
   if (written === "changed") {
     throw new AppError("conflict", `The ${what} changed while this change was being made, which was not saved: read it again and retry.`);
   }
@@ -223,8 +228,7 @@ export function withDisabled(current: Webhook, next: Webhook, now = Date.now()):
     : current.disabled
       ? { disabledAt: current.disabledAt, disabledReason: current.disabledReason }
       : { disabledAt: now, disabledReason: null };
-  // Its new version: later than the one read, even within the same millisecond (store/webhook-version.ts).
-  return { ...next, ...when, updatedAt: Math.max(now, current.updatedAt + 1) };
+  return { ...next, ...when, updatedAt: nextVersion(current.updatedAt, now) };
 }
 
 export const webhooks = router()
