@@ -95,19 +95,25 @@ export async function disableFailing(env: Env, now = Date.now()): Promise<{ webh
   const disabled: { webhook: Webhook; reason: string }[] = [];
   for (const d of due) {
     const w = webhooks.get(d.uid);
-    if (!w) continue;
+    // Changed since it was found due (its setting, enabled again): the next run decides again.
+    if (!w || w.updatedAt !== d.version) continue;
     const minutes = w.autoDisableAfterMinutes === 1 ? "1 minute" : `${w.autoDisableAfterMinutes} minutes`;
     const reason = `every attempt failed for ${minutes} (since ${new Date(d.failingSince).toISOString()}), the last with: ${d.lastError ?? "unknown error"}`;
-    if (await disableWebhook(env.DB, w.uid, reason, now)) disabled.push({ webhook: { ...w, disabled: true, disabledReason: reason, disabledAt: now }, reason });
+    // Changed since it was read, nothing is written: the next run decides again.
+    if (await disableWebhook(env.DB, w.uid, reason, now, w.updatedAt)) disabled.push({ webhook: { ...w, disabled: true, disabledReason: reason, disabledAt: now }, reason });
   }
   // Their schedulers stop sending (what they had pending is held already).
   await dispatch(env, disabled.map((d) => d.webhook.uid));
   return disabled;
 }
 
-/** Holds what a disabled webhook has pending (its scheduler found it disabled): nothing is sent until it is enabled. */
-export async function holdWebhook(env: Env, webhookUid: string, now = Date.now()): Promise<void> {
-  await env.DB.batch(holdWebhookStatements(env.DB, webhookUid, now));
+/**
+ * Holds what a disabled webhook has pending (its scheduler found it disabled): nothing is
+ * sent until it is enabled. Only while the webhook is still at the version its scheduler
+ * read: enabled (or changed) since, nothing is held, and the change wakes the scheduler.
+ */
+export async function holdWebhook(env: Env, w: Pick<Webhook, "uid" | "updatedAt">, now = Date.now()): Promise<void> {
+  await env.DB.batch(holdWebhookStatements(env.DB, w.uid, now, w.updatedAt));
 }
 
 /**

@@ -127,7 +127,7 @@ export class WebhookFlow {
       const w = this.webhook;
       if (!w || w.disabled) {
         // Deleted: what it was owed expired with it. Disabled: what is pending waits, held.
-        if (w) await holdWebhook(this.env, w.uid);
+        if (w) await holdWebhook(this.env, w);
         await this.settle();
         if (this.stale) continue;
         return null;

@@ -96,24 +96,24 @@ function isHourRow(r: object): r is HourCount & { webhook_uid: string } {
 /**
  * Enabled webhooks failing (failingAfterAttempts in a row) whose every attempt has failed for
  * their autoDisableAfterMinutes by `now`, at most `limit`. A failure or two and then silence is
- * no streak: a quiet webhook is not disabled on that.
+ * no streak: a quiet webhook is not disabled on that. `version`: the webhook row's, as this decided.
  */
 export async function webhooksToAutoDisable(
   db: D1Database,
   now: number,
   limit: number,
-): Promise<{ uid: string; failingSince: number; lastError: string | null }[]> {
+): Promise<{ uid: string; failingSince: number; lastError: string | null; version: number }[]> {
   const { results } = await db
     .prepare(
-      `SELECT h.webhook_uid, h.failing_since, h.last_error FROM webhook_health h JOIN webhooks w ON w.uid = h.webhook_uid
+      `SELECT h.webhook_uid, h.failing_since, h.last_error, w.updated_at FROM webhook_health h JOIN webhooks w ON w.uid = h.webhook_uid
        WHERE h.failing_since IS NOT NULL AND h.failing_since <= ?1 AND w.disabled = 0 AND w.kind = 'webhook'
          AND w.auto_disable_after_minutes IS NOT NULL AND h.failing_since <= ?1 - w.auto_disable_after_minutes * 60000
          AND h.consecutive_failures >= w.failing_after_attempts
        LIMIT ?2`,
     )
     .bind(now, limit)
-    .all<{ webhook_uid: string; failing_since: number; last_error: string | null }>();
-  return results.map((r) => ({ uid: r.webhook_uid, failingSince: r.failing_since, lastError: r.last_error }));
+    .all<{ webhook_uid: string; failing_since: number; last_error: string | null; updated_at: number }>();
+  return results.map((r) => ({ uid: r.webhook_uid, failingSince: r.failing_since, lastError: r.last_error, version: r.updated_at }));
 }
 
 /**

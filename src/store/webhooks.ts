@@ -246,15 +246,20 @@ export async function notificationEndpoints(db: D1Database): Promise<Webhook[]> 
 
 /**
  * Disables an enabled webhook with its reason, holding its pending deliveries in
- * the same transaction as a disable through the API does. False if it was not enabled.
+ * the same transaction as a disable through the API does, only while the row is
+ * still at `version`, the one the decision was made from (webhook-version.ts). False
+ * when nothing was written: it was disabled, changed or deleted meanwhile.
  */
-export async function disableWebhook(db: D1Database, uid: string, reason: string, now: number): Promise<boolean> {
-  const [changed] = await db.batch([
+export async function disableWebhook(db: D1Database, uid: string, reason: string, now: number, version: number): Promise<boolean> {
+  const results = await db.batch([
+    // Before the disable, while the check still reads the version it replaces.
+    ...holdWebhookStatements(db, uid, now, version),
     db
-      // A new version even within the millisecond of the last write (webhook-version.ts).
-      .prepare("UPDATE webhooks SET disabled = 1, disabled_reason = ?, disabled_at = ?, updated_at = max(?, updated_at + 1) WHERE uid = ? AND disabled = 0")
-      .bind(reason, now, now, uid),
-    ...holdWebhookStatements(db, uid, now),
+      // A new version even within the millisecond of the last write.
+      .prepare(
+        "UPDATE webhooks SET disabled = 1, disabled_reason = ?, disabled_at = ?, updated_at = max(?, updated_at + 1) WHERE uid = ? AND disabled = 0 AND updated_at = ?",
+      )
+      .bind(reason, now, now, uid, version),
   ]);
-  return (changed?.meta.changes ?? 0) > 0;
+  return (results.at(-1)?.meta.changes ?? 0) > 0;
 }

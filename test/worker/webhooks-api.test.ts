@@ -1,10 +1,11 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { disableWebhook } from "../../src/store/webhooks";
+import { disableFailing } from "../../src/pipeline/commands";
 import type { IngestMessage } from "../../src/domain/types";
 import { ADMIN, call, createSource } from "./helpers";
-import { pipeline, uniqueKey } from "./pipeline";
-import { d1Double } from "./d1-double";
+import { pipeline, received, uniqueKey } from "./pipeline";
+import { d1Double, type SeenStatement } from "./d1-double";
 import { deliveryRows } from "./rows";
 import { makeToken, as } from "./tokens";
 
@@ -167,16 +168,16 @@ describe("/v1/webhooks", () => {
 });
 
 /**
- * A pipeline whose webhook changes (the batch that writes the row) first let `meanwhile`
+ * A pipeline whose webhook changes (the batch that writes the row, or those `writes` picks) first let `meanwhile`
  * run, once, as another writer would between the route's read and its write; the other
  * writer goes straight to the database (`other`: a pipeline without the hook).
  */
-function racing() {
+function racing(writes = (statements: SeenStatement[]) => statements.some((st) => st.sql.includes("UPDATE webhooks SET url"))) {
   let meanwhile: (() => Promise<unknown>) | null = null;
   const { db } = d1Double({
     beforeBatch: async (statements) => {
       const run = meanwhile;
-      if (!run || !statements.some((st) => st.sql.includes("UPDATE webhooks SET url"))) return;
+      if (!run || !writes(statements)) return;
       meanwhile = null;
       await run();
     },
@@ -191,6 +192,9 @@ function racing() {
   };
 }
 
+/** A webhook row's version (its updated_at), as the store reads it. */
+const versionOf = async (uid: string) => (await env.DB.prepare("SELECT updated_at FROM webhooks WHERE uid = ?").bind(uid).first<number>("updated_at"))!;
+
 const health = (uid: string) =>
   env.DB.prepare("SELECT consecutive_failures FROM webhook_health WHERE webhook_uid = ?").bind(uid).first<number>("consecutive_failures");
 
@@ -202,7 +206,7 @@ describe("a change racing another write", () => {
     expect((await deliveryRows(id)).map((d) => d.status)).toEqual(["pending"]);
 
     p.woken.splice(0);
-    before(() => disableWebhook(env.DB, webhook.uid, "failing for 60 minutes", Date.now()));
+    before(async () => disableWebhook(env.DB, webhook.uid, "failing for 60 minutes", Date.now(), await versionOf(webhook.uid)));
     const res = await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { timeoutMs: 2000 });
     expect(ran()).toBe(true);
     expect(res.status).toBe(409);
@@ -264,6 +268,83 @@ describe("a change racing another write", () => {
     const res = await p.api("PATCH", `/v1/notification-endpoints/${made.json.uid}`, { disabled: true });
     expect(ran()).toBe(true);
     expect(res.status).toBe(404);
+  });
+});
+
+describe("the maintenance run and the scheduler act only on the webhook as they read it", () => {
+  const MINUTE = 60_000;
+  /** The automatic disable of webhook `uid` (its batch). */
+  const disabling = (uid: string) => (statements: SeenStatement[]) =>
+    statements.some((st) => st.sql.includes("UPDATE webhooks SET disabled = 1") && st.values.includes(uid));
+
+  /** A webhook failing for good (every attempt, one each), found due by a maintenance run a few minutes on, and an event of it pending. */
+  async function failingWithPending(p: ReturnType<typeof pipeline>) {
+    const made = await p.webhookOn("fail", { maxAttempts: 1, failingAfterAttempts: 1, autoDisableAfterMinutes: 1 });
+    await p.ingest(made.event());
+    await p.deliver();
+    const pending = await p.ingest(made.event()); // not delivered: pending
+    expect((await deliveryRows(pending)).map((d) => d.status)).toEqual(["pending"]);
+    return { ...made, pending, path: `/v1/webhooks/${made.webhook.uid}`, later: Date.now() + 5 * MINUTE };
+  }
+
+  it("auto-disable does not apply the old setting after PATCH autoDisableAfterMinutes: null saved meanwhile", async () => {
+    let uid = "";
+    const { p, other, before, ran } = racing((statements) => disabling(uid)(statements));
+    const { webhook, pending, path, later } = await failingWithPending(p);
+    uid = webhook.uid;
+    before(async () => expect((await other.api("PATCH", path, { autoDisableAfterMinutes: null })).status).toBe(200));
+    const disabled = await disableFailing(p.env, later);
+    expect(ran()).toBe(true);
+    expect(disabled.map((d) => d.webhook.uid)).not.toContain(uid);
+    expect((await p.api("GET", path)).json).toMatchObject({ disabled: false, autoDisableAfterMinutes: null, heldDeliveries: 0 });
+    expect((await deliveryRows(pending)).map((d) => d.status)).toEqual(["pending"]);
+    // The next run decides on the setting now saved: never.
+    expect((await disableFailing(p.env, later)).map((d) => d.webhook.uid)).not.toContain(uid);
+    expect((await p.api("GET", path)).json.disabled).toBe(false);
+  });
+
+  it("auto-disable skips a webhook changed meanwhile, holding nothing; the next run disables it if it still should", async () => {
+    let uid = "";
+    const { p, other, before, ran } = racing((statements) => disabling(uid)(statements));
+    const { webhook, pending, path, later } = await failingWithPending(p);
+    uid = webhook.uid;
+    before(() => other.api("PATCH", path, { timeoutMs: 3000 }));
+    expect((await disableFailing(p.env, later)).map((d) => d.webhook.uid)).not.toContain(uid);
+    expect(ran()).toBe(true);
+    expect((await p.api("GET", path)).json).toMatchObject({ disabled: false, timeoutMs: 3000 });
+    expect((await deliveryRows(pending)).map((d) => d.status)).toEqual(["pending"]);
+
+    expect((await disableFailing(p.env, later)).map((d) => d.webhook.uid)).toContain(uid);
+    expect((await p.api("GET", path)).json).toMatchObject({ disabled: true, timeoutMs: 3000, heldDeliveries: 1 });
+    expect((await deliveryRows(pending)).map((d) => d.status)).toEqual(["held"]);
+  });
+
+  it("a scheduler that read the webhook disabled holds nothing once it was enabled meanwhile: the released deliveries stay pending and go out", async () => {
+    let uid = "";
+    // The scheduler's hold: a status change of the webhook's deliveries alone.
+    const { p, other, before, ran } = racing(
+      (statements) =>
+        statements.some((st) => st.sql.startsWith("UPDATE deliveries SET status") && st.values[0] === uid) &&
+        !statements.some((st) => st.sql.includes("UPDATE webhooks")),
+    );
+    const { webhook, key, event } = await p.webhookOn("ok");
+    const path = `/v1/webhooks/${webhook.uid}`;
+    expect((await p.api("PATCH", path, { disabled: true })).status).toBe(200);
+    const id = await p.ingest(event());
+    expect((await deliveryRows(id)).map((d) => d.status)).toEqual(["held"]);
+
+    uid = webhook.uid;
+    // The scheduler reads the webhook (disabled); before its hold is written, the webhook is enabled, which releases.
+    before(async () => expect((await other.api("PATCH", path, { disabled: false })).status).toBe(200));
+    await p.deliver();
+    expect(ran()).toBe(true);
+    expect((await deliveryRows(id)).map((d) => d.status)).toEqual(["pending"]);
+    expect((await p.api("GET", path)).json).toMatchObject({ disabled: false, heldDeliveries: 0 });
+
+    // Woken by the change, the scheduler reads the webhook enabled and sends it.
+    await p.deliver();
+    expect((await deliveryRows(id)).map((d) => d.status)).toEqual(["succeeded"]);
+    expect(await received(key)).toHaveLength(1);
   });
 });
 
