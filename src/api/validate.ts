@@ -55,3 +55,13 @@ export function decodeCreated(cursor: string): { createdAt: number; uid: string 
   const [createdAt, uid = ""] = fromCursor(cursor, /^c(\d{1,15})u([\x21-\x7e]{1,128})$/);
   return { createdAt: Number(createdAt), uid };
 }
+
+/** A bulk retry's position: (webhook, insertion sequence within it). */
+export function encodeRetryCursor(p: { webhook: number; seq: number }): string {
+  return toCursor(`w${p.webhook}s${p.seq}`);
+}
+
+export function decodeRetryCursor(cursor: string): { webhook: number; seq: number } {
+  const [webhook, seq] = fromCursor(cursor, /^w(\d{1,15})s(\d{1,15})$/);
+  return { webhook: Number(webhook), seq: Number(seq) };
+}

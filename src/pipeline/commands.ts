@@ -22,6 +22,7 @@ import {
   type AttemptOutcome,
   type DeliveryFilter,
   type RetryPage,
+  type RetryPosition,
 } from "../store/deliveries";
 import { storeEvents, type EventRow } from "../store/events";
 import { attemptAlertContextStatement, type AttemptAlertContext } from "../store/alerts";
@@ -124,7 +125,7 @@ export async function retry(
   env: Env,
   filter: DeliveryFilter & { ids?: string[] },
   page: RetryPage,
-): Promise<{ pending: string[]; held: string[]; last: number | null; full: boolean }> {
+): Promise<{ pending: string[]; held: string[]; last: RetryPosition | null; full: boolean }> {
   const { webhooks, ...retried } = await retryDeliveries(env.DB, filter, page);
   await dispatch(env, webhooks);
   return retried;

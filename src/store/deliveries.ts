@@ -266,7 +266,6 @@ function where(f: DeliveryFilter): { sql: string; binds: unknown[] } {
   if (f.webhookUid) clauses.push(`webhook = ${nameIdSql("?")}`), binds.push(f.webhookUid);
   if (f.eventId) clauses.push(`event = (SELECT seq FROM events WHERE id = ${idKeyParamSql("evt_")})`), binds.push(f.eventId);
   if (f.since !== undefined) clauses.push("created_at >= ?"), binds.push(f.since);
-  if (f.status && !f.webhookUid && !f.eventId) clauses.push("webhook IN (SELECT webhook FROM delivery_counts)"); // one index range per webhook
   return { sql: clauses.length ? clauses.join(" AND ") : "1 = 1", binds };
 }
 
@@ -404,38 +403,66 @@ function toAttempt(r: AttemptRow): Attempt {
   };
 }
 
-/** A call's share of a retry: at most `limit` deliveries, those after `after` (a `seq`). */
+/** Where a bulk retry goes on: after this webhook (its names id) and, within it, after this insertion sequence. */
+export interface RetryPosition {
+  webhook: number;
+  seq: number;
+}
+
+/** A call's share of a retry: at most `limit` deliveries, those after `after`. */
 export interface RetryPage {
   limit: number;
-  after?: number;
+  after?: RetryPosition;
 }
 
 /**
- * Tries matching deliveries again, the oldest `page.limit` after `page.after`: pending
- * and due now, or held when their webhook is disabled (enabling it releases them).
- * Deliveries already held, and those whose webhook was deleted, are left alone. Their
- * open dead letters close in the same transaction (a new failure reopens the same
- * one). Returns their ids oldest first, the webhooks that now have deliveries pending,
- * the last one's `seq`, and whether the page was full (more may match after it).
+ * The deliveries a retry call takes: given `ids`, those; else the first `limit` matches
+ * after `after` in (webhook, seq) order. That walks the webhooks that have deliveries
+ * (delivery_counts) in id order and, within each, its (webhook, status, seq) index range
+ * in order from where the last call stopped: a call reads about `limit` matches plus one
+ * entry per webhook, never the matches before the cursor nor all of them to sort.
+ */
+function retryChoice(f: DeliveryFilter & { ids?: string[] }, page: RetryPage): { sql: string; binds: unknown[] } {
+  const w = where(f);
+  const matching = `${w.sql} AND ${from("retry")}`;
+  if (f.ids) {
+    return {
+      sql: `seq IN (SELECT seq FROM deliveries WHERE ${matching} AND webhook IN (${EXISTING_WEBHOOKS})
+        AND id IN (SELECT ${dlvKey("value")} FROM json_each(?)) LIMIT ?)`,
+      binds: [...w.binds, JSON.stringify(f.ids), page.limit],
+    };
+  }
+  const after = page.after ?? { webhook: 0, seq: 0 };
+  // Only webhooks that still exist, checked once per webhook; named `wh`, so that the
+  // filter's bare column names stay those of deliveries.
+  const webhooks = `SELECT c.webhook AS wh FROM delivery_counts c WHERE c.webhook >= ?
+    AND EXISTS (SELECT 1 FROM names n JOIN webhooks x ON x.uid = n.name WHERE n.id = c.webhook)`;
+  return {
+    sql: `seq IN (SELECT seq FROM (${webhooks}) walk, deliveries WHERE deliveries.webhook = walk.wh
+      AND seq > CASE WHEN walk.wh = ? THEN ? ELSE 0 END AND ${matching} ORDER BY walk.wh, seq LIMIT ?)`,
+    binds: [after.webhook, after.webhook, after.seq, ...w.binds, page.limit],
+  };
+}
+
+/**
+ * Tries matching deliveries again, at most `page.limit` (after `page.after`, per webhook
+ * oldest first: see retryChoice): pending and due now, or held when their webhook is
+ * disabled (enabling it releases them). Deliveries already held, and those whose webhook
+ * was deleted, are left alone. Their open dead letters close in the same transaction (a
+ * new failure reopens the same one). Returns their ids in that order, the webhooks that
+ * now have deliveries pending, the position of the last one, and whether the page was
+ * full (more may match after it).
  */
 export async function retryDeliveries(
   db: D1Database,
   f: DeliveryFilter & { ids?: string[] },
   page: RetryPage,
   now = Date.now(),
-): Promise<{ pending: string[]; held: string[]; webhooks: string[]; last: number | null; full: boolean }> {
-  const w = where(f);
-  const idClause = f.ids ? ` AND id IN (SELECT ${dlvKey("value")} FROM json_each(?))` : "";
-  const matching = `${w.sql}${idClause} AND ${from("retry")} AND webhook IN (${EXISTING_WEBHOOKS})`;
-  // One bounded write whatever the store holds. The oldest come from the (webhook, status,
-  // seq) index ranges: for one webhook its range in order, up to `limit`; across webhooks
-  // SQLite reads the matches' index entries (their rows too for `since` or a limited
-  // token) and keeps only the oldest `limit`, never holding or returning more.
-  const chosen = `seq IN (SELECT seq FROM deliveries WHERE ${matching} AND seq > ? ORDER BY seq LIMIT ?)`;
-  const binds = [...w.binds, ...(f.ids ? [JSON.stringify(f.ids)] : []), page.after ?? 0, page.limit];
+): Promise<{ pending: string[]; held: string[]; webhooks: string[]; last: RetryPosition | null; full: boolean }> {
+  const { sql: chosen, binds } = retryChoice(f, page);
   const disabled = `(SELECT w.disabled FROM webhooks w JOIN names n ON n.name = w.uid WHERE n.id = deliveries.webhook) = 1`;
   const newStatus = `CASE WHEN ${disabled} THEN ${status("held")} ELSE ${status("pending")} END`;
-  const [, , retried] = await db.batch<{ id: string; seq: number; status: number; webhook_uid: string }>([
+  const [, , retried] = await db.batch<{ id: string; seq: number; status: number; webhook: number; webhook_uid: string }>([
     closeDeadLettersStatement(db, `SELECT ${apiIdSql("dlv_", "id")} FROM deliveries WHERE ${chosen}`, binds, now),
     ...transition(db, {
       where: chosen,
@@ -445,17 +472,18 @@ export async function retryDeliveries(
       // takes its place in its webhook's order by its event's receipt.
       set: `next_attempt_at = CASE WHEN ${disabled} THEN NULL ELSE ${Math.trunc(now)} END, updated_at = ${Math.trunc(now)},
         event_received_at = COALESCE(event_received_at, (SELECT e.received_at FROM events e WHERE e.seq = deliveries.event))`,
-      returning: `${apiIdSql("dlv_", "id")} AS id, seq, status, (SELECT name FROM names WHERE id = deliveries.webhook) AS webhook_uid`,
+      returning: `${apiIdSql("dlv_", "id")} AS id, seq, status, webhook, (SELECT name FROM names WHERE id = deliveries.webhook) AS webhook_uid`,
     }),
   ]);
-  const sorted = (retried?.results ?? []).sort((x, y) => x.seq - y.seq);
+  const sorted = (retried?.results ?? []).sort((x, y) => x.webhook - y.webhook || x.seq - y.seq);
   const held = statusCode("held");
   const pending = sorted.filter((r) => r.status !== held);
+  const last = sorted.at(-1);
   return {
     pending: pending.map((r) => r.id),
     held: sorted.filter((r) => r.status === held).map((r) => r.id),
     webhooks: [...new Set(pending.map((r) => r.webhook_uid))],
-    last: sorted.at(-1)?.seq ?? null,
+    last: last ? { webhook: last.webhook, seq: last.seq } : null,
     full: sorted.length >= page.limit,
   };
 }

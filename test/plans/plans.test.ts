@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import { newDelivery } from "../../src/domain/delivery";
 import { closeEpisodeStatement, countIn, openEpisodeOf, quietEpisodes } from "../../src/store/alerts";
 import { attemptsOfSql } from "../../src/store/attempts";
-import { insertDeliveriesStatements, recordAttempts } from "../../src/store/deliveries";
+import { insertDeliveriesStatements, recordAttempts, retryDeliveries } from "../../src/store/deliveries";
 import { byLocation, byOrganization } from "../../src/store/event-places";
 import { retentionStep } from "../../src/store/events";
 import { boundedScan } from "../../src/store/scan";
@@ -95,6 +95,24 @@ describe("query plans", () => {
     expect(steps).toContain("SEARCH events USING INDEX events_organization_block (<expr>=? AND organization=? AND seq<?)");
     expect(steps.filter((s) => s.includes("TEMP B-TREE"))).toEqual([]);
     for (const sql of sqls) expect(walks(sql), sql).toEqual([]);
+  });
+});
+
+describe("bulk retry", () => {
+  it("takes a page webhook by webhook, each one's (webhook, status, seq) range in order from the cursor: nothing sorted, nothing walked", async () => {
+    const limited = { hiddenObjects: ["conversation"], organizationUids: ["o"], locationUids: null };
+    for (const filter of [{ status: "failed" as const }, { status: "pending" as const, webhookUid: "w", since: 1 }, { status: "expired" as const, access: limited }]) {
+      const sqls = await preparedBy((d1) => retryDeliveries(d1, filter, { limit: 1000, after: { webhook: 3, seq: 9 } }));
+      const update = sqls.find((s) => s.startsWith("UPDATE deliveries SET status"))!;
+      const steps = plan(update);
+      expect(steps.some((s) => /INDEX deliveries_webhook_status \(webhook=\? AND status=\? AND seq>\?\)/.test(s)), steps.join("\n")).toBe(true);
+      for (const sql of sqls) {
+        // (The counts group the page's own rows, at most `limit`.)
+        expect(plan(sql).filter((s) => s.includes("TEMP B-TREE FOR ORDER BY")), sql).toEqual([]);
+        // (A limited token's grant is worked out over the webhooks, which are few.)
+        expect(walks(sql).filter((s) => s !== "SCAN gw"), sql).toEqual([]);
+      }
+    }
   });
 });
 

@@ -8,9 +8,10 @@ import { RETENTION_GRID_MS, runMaintenance } from "../../src/maintenance/cron";
 import { REDRIVE_GRACE_MS } from "../../src/pipeline/commands";
 import { meteredD1 } from "../../bench/d1-meter";
 import { BULK_RETRY_LIMIT } from "../../src/api/routes/deliveries";
-import { expireHeld } from "../../src/store/deliveries";
-import { pipeline, received } from "./pipeline";
-import { attemptCount, deliveryRows, failedDeliveries, setDelivery, setEvent, setEventDeliveries, webhookDeliveryRows } from "./rows";
+import { expireHeld, retryDeliveries, type RetryPosition } from "../../src/store/deliveries";
+import { pipeline, received, uniqueKey } from "./pipeline";
+import { as, DATA_SCOPES, makeToken } from "./tokens";
+import { attemptCount, deliveryRows, failedDeliveries, failPending, setDelivery, setEvent, setEventDeliveries, webhookDeliveryRows } from "./rows";
 
 async function scoped(behaviour = "ok", hook: Record<string, unknown> = {}, overrides: Record<string, string> = {}) {
   const p = pipeline(overrides);
@@ -224,6 +225,54 @@ describe("replay and retry", () => {
     const bad = await p.api("POST", "/v1/deliveries/retry", { status: "failed", cursor: "nope" });
     expect(bad.status).toBe(400);
     expect(bad.json.error.code).toBe("invalid_request");
+  });
+
+  it("pages webhook by webhook, each oldest first, with a cursor that moves past what was retried even when it matches again", async () => {
+    const { p, org, webhook: a, event } = await scoped("ok");
+    const b = await p.createWebhook({ url: `https://downstream.test/ok/${uniqueKey()}`, eventTypes: ["*"], organizationUid: org });
+    const id = await p.ingest(event()); // one delivery to each
+    await failedDeliveries(id, a.uid, 600); // a: 601 failed
+    await failedDeliveries(id, b.uid, 599); // b: 600 failed, made after a's
+    const { token } = await makeToken(p, ["events:replay", ...DATA_SCOPES], { organizationUids: [org] });
+    const retry = (cursor?: string) => as(p, token, "POST", "/v1/deliveries/retry", { status: "failed", ...(cursor ? { cursor } : {}) });
+    const statuses = async (uid: string) => (await webhookDeliveryRows(uid)).map((r) => r.status);
+
+    const first = await retry();
+    expect(first).toMatchObject({ status: 202, json: { count: BULK_RETRY_LIMIT, held: 0, nextCursor: expect.any(String) } });
+    // a's (the webhook made first) all, then b's oldest.
+    expect(await statuses(a.uid)).toEqual(Array(601).fill("pending"));
+    expect(await statuses(b.uid)).toEqual([...Array(BULK_RETRY_LIMIT - 601).fill("pending"), ...Array(1201 - BULK_RETRY_LIMIT).fill("failed")]);
+
+    // Those retried fail again: they match again, and the cursor still takes the ones after them.
+    await failPending(a.uid);
+    await failPending(b.uid);
+    const rest = await retry(first.json.nextCursor);
+    expect(rest).toMatchObject({ status: 202, json: { count: 1201 - BULK_RETRY_LIMIT, held: 0, nextCursor: null } });
+    expect(await statuses(a.uid)).toEqual(Array(601).fill("failed"));
+    expect(await statuses(b.uid)).toEqual([...Array(BULK_RETRY_LIMIT - 601).fill("failed"), ...Array(1201 - BULK_RETRY_LIMIT).fill("pending")]);
+  });
+
+  it("reads as much for a call whether 300 matches are left or 5: a page and an entry per webhook, never every match to sort", async () => {
+    const { p, org, webhook, event } = await scoped("ok");
+    await failedDeliveries(await p.ingest(event()), webhook.uid, 299); // 300 failed
+    const access = { hiddenObjects: [], organizationUids: [org], locationUids: null };
+    const meter = meteredD1(env.DB);
+    const webhooks = (await env.DB.prepare("SELECT COUNT(*) AS n FROM delivery_counts").first<number>("n"))!;
+    let after: RetryPosition | undefined;
+    const reads: number[] = [];
+    for (;;) {
+      meter.reset();
+      const page = await retryDeliveries(meter.db, { status: "failed", access }, { limit: 5, after });
+      if (!page.full || !page.last) break;
+      reads.push(meter.usage.rowsRead);
+      after = page.last;
+    }
+    expect(reads).toHaveLength(60);
+    // Each of the page's three statements reads the matches it takes and probes each
+    // webhook: sorting every match left (295 in the first call) would read hundreds more.
+    const lastFull = reads.at(-1)!;
+    for (const n of reads) expect(n).toBeLessThanOrEqual(lastFull + 3 * 2 * webhooks);
+    expect((await webhookDeliveryRows(webhook.uid)).map((r) => r.status)).toEqual(Array(300).fill("pending"));
   });
 
   it("refuses to retry a held delivery (409 conflict)", async () => {

@@ -69,6 +69,11 @@ export async function failedDeliveries(eventId: string, webhookUid: string, n: n
   if (receivedAt === null) throw new Error(`no event ${eventId}`);
   const made = await Promise.all(Array.from({ length: n }, () => newDelivery("replay", { id: eventId, receivedAt }, { uid: webhookUid, disabled: false }, Date.now())));
   if ((await insertDeliveries(env.DB, made)).length !== n) throw new Error("deliveries not stored");
+  await failPending(webhookUid);
+}
+
+/** Every pending delivery of a webhook fails for good (behind the store's back, with its counts): as if tried and failed. */
+export async function failPending(webhookUid: string): Promise<void> {
   const pending = `webhook = ${webhookIdSql("?")} AND status = ${status("pending")}`;
   await env.DB.batch([
     deliveryCountsStatement(env.DB, `SELECT webhook, object, status AS old_status, ${status("failed")} AS new_status FROM deliveries WHERE ${pending}`, [webhookUid]),

@@ -8,7 +8,7 @@ import { getWebhook } from "../../store/webhooks";
 import { grantedWebhooks } from "../grants";
 import { body, errors, json, router, scoped } from "../openapi";
 import { BulkRetryBody, DeliveryListQuery, DeliverySchema, IdParam, page, RetryAnswer } from "../schemas";
-import { decodeCursor, encodeCursor } from "../validate";
+import { decodeCursor, decodeRetryCursor, encodeCursor, encodeRetryCursor } from "../validate";
 import { deliveryView } from "../views";
 
 const list = createRoute({
@@ -29,14 +29,14 @@ const retryOne = createRoute({
   responses: { 202: json(DeliverySchema, "The delivery, pending again"), ...errors(404, 409) },
 });
 
-/** Deliveries one bulk retry call tries again at most, oldest first. */
+/** Deliveries one bulk retry call tries again at most: per webhook, oldest first. */
 export const BULK_RETRY_LIMIT = 1_000;
 
 const retryMany = createRoute({
   method: "post",
   path: "/deliveries/retry",
   summary: "Try again the deliveries matching a filter, among those the caller may see, a page per call",
-  description: `Tries again at most ${BULK_RETRY_LIMIT} deliveries per call, oldest first, and answers \`nextCursor\` while more may match: call again with it and the same filter until it is null. Deliveries to a disabled webhook are held (they go out when it is enabled); those of deleted webhooks are left alone.`,
+  description: `Tries again at most ${BULK_RETRY_LIMIT} deliveries per call, webhook by webhook and within each oldest first, and answers \`nextCursor\` while more may match: call again with it and the same filter until it is null. The cursor moves past what a call retried, so the next call takes the next ones even when those retried still match the filter. Deliveries to a disabled webhook are held (they go out when it is enabled); those of deleted webhooks are left alone.`,
   ...scoped("events:replay"),
   request: body(BulkRetryBody),
   responses: { 202: json(RetryAnswer, "How many deliveries were tried again, and how many of them are held"), ...errors(400) },
@@ -63,9 +63,9 @@ export const deliveries = router()
     const retried = await retry(
       c.env,
       { status: b.status, webhookUid: b.webhookUid, since: b.since === undefined ? undefined : Date.parse(b.since), access: accessOf(c.get("principal")) },
-      { limit: BULK_RETRY_LIMIT, after: b.cursor === undefined ? undefined : decodeCursor(b.cursor) },
+      { limit: BULK_RETRY_LIMIT, after: b.cursor === undefined ? undefined : decodeRetryCursor(b.cursor) },
     );
-    const nextCursor = retried.full && retried.last !== null ? encodeCursor(retried.last) : null;
+    const nextCursor = retried.full && retried.last !== null ? encodeRetryCursor(retried.last) : null;
     return c.json({ count: retried.pending.length + retried.held.length, held: retried.held.length, nextCursor }, 202);
   })
   .openapi(retryOne, async (c) => {
