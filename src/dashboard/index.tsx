@@ -31,7 +31,7 @@ import { AlertsPage } from "./pages/alerts";
 import { Login } from "./pages/login";
 import { Overview } from "./pages/overview";
 import { SourceList } from "./pages/sources";
-import { SecretOnce, WebhookList, WebhookPage, WebhookTestForm, WebhookTestResult, type Entered, type WebhookCounts } from "./pages/webhooks";
+import { SecretOnce, WebhookList, WebhookPage, WebhookTestForm, WebhookTestResult, type Entered, type RetryFrom, type WebhookCounts } from "./pages/webhooks";
 import { callApi, endSession, requireSession, startSession, tooManyFailures, type DashEnv } from "./session";
 
 // The answers the dashboard reads, as the API documents them.
@@ -193,6 +193,13 @@ function enteredIn(form: Record<string, string | File>): Entered {
   return Object.fromEntries(Object.entries(form).flatMap(([k, v]) => (typeof v === "string" ? [[k, v]] : [])));
 }
 
+/** Where the last "retry failed" press of a webhook ended, when more may remain (its redirect says). */
+function retryFrom(c: C): RetryFrom | undefined {
+  const uid = c.req.query("retry");
+  const cursor = c.req.query("retryCursor");
+  return uid && cursor ? { uid, cursor } : undefined;
+}
+
 async function webhookListPage(c: C, refused?: Refused) {
   const list = await callApi(c, "GET", pageOfList(c, "/webhooks"), WebhookList_);
   if (!list.ok) return page(c, "Webhooks", "/dashboard/webhooks", <p>{list.error}</p>, 403);
@@ -206,6 +213,7 @@ async function webhookListPage(c: C, refused?: Refused) {
       counts={await webhookCounts(c)}
       canWrite={can(c, "webhooks:write")}
       canReplay={can(c, "events:replay")}
+      retryFrom={retryFrom(c)}
       entered={refused?.entered}
     />,
     refused ? 400 : 200,
@@ -334,11 +342,16 @@ dashboard.post("/webhooks/:uid/:action{enable|disable|retry-failed|delete}", asy
   const path = `/webhooks/${encodeURIComponent(uid)}`;
   if (action === "delete") return back(c, "/dashboard/webhooks", await callApi(c, "DELETE", path, Ignored), "Webhook deleted.");
   if (action === "retry-failed") {
-    const res = await callApi(c, "POST", "/deliveries/retry", RetryAnswer, { status: "failed", webhookUid: uid });
-    // A call retries a bounded page, oldest first; those retried are no longer failed, so the same button takes the next.
-    const more = res.json?.nextCursor ? " More failed deliveries remain: retry again for the next ones." : "";
+    // A press retries a bounded page, oldest first, and the button then carries where it
+    // ended: those retried may fail again meanwhile, and the next press must not take them again.
+    const cursor = String((await c.req.parseBody()).cursor ?? "");
+    const res = await callApi(c, "POST", "/deliveries/retry", RetryAnswer, { status: "failed", webhookUid: uid, ...(cursor ? { cursor } : {}) });
+    const next = res.json?.nextCursor ?? null;
+    // A full page: more may match, or it took exactly the last ones.
+    const more = next ? " More failed deliveries may remain: press again for the next ones." : "";
     const n = res.json?.count ?? 0;
-    return back(c, "/dashboard/webhooks", res, `${n} failed deliver${n === 1 ? "y" : "ies"} will be tried again, oldest first.${more}`);
+    const to = next ? `/dashboard/webhooks?${new URLSearchParams({ retry: uid, retryCursor: next })}` : "/dashboard/webhooks";
+    return back(c, to, res, `${n} failed deliver${n === 1 ? "y" : "ies"} will be tried again, oldest first.${more}`);
   }
   const res = await callApi(c, "PATCH", path, Ignored, { disabled: action === "disable" });
   return back(c, "/dashboard/webhooks", res, action === "disable" ? "Disabled: new deliveries are held." : "Enabled: held deliveries are going out, oldest first.");

@@ -4,7 +4,7 @@ import { BULK_RETRY_LIMIT } from "../../src/api/routes/deliveries";
 import { runMaintenance } from "../../src/maintenance/cron";
 import { ADMIN, ADMIN_TOKEN, call, podiumBody } from "./helpers";
 import { pipeline } from "./pipeline";
-import { failedDeliveries } from "./rows";
+import { failedDeliveries, failPending, webhookDeliveryRows } from "./rows";
 
 const url = (path: string) => `https://edgehook.test${path}`;
 
@@ -229,18 +229,38 @@ describe("dashboard input", () => {
 });
 
 describe("retrying a webhook's failed deliveries", () => {
-  it(`says when more than the ${BULK_RETRY_LIMIT} a press retries remain, and the next press takes them`, async () => {
+  it(`says more may remain after a press took ${BULK_RETRY_LIMIT}, and the next press goes on after them even when they failed again`, async () => {
     const p = pipeline();
     const { webhook, event } = await p.webhookOn("ok");
-    await failedDeliveries(await p.ingest(event()), webhook.uid, BULK_RETRY_LIMIT);
+    await failedDeliveries(await p.ingest(event()), webhook.uid, BULK_RETRY_LIMIT); // the bound and one more
     const { cookie } = await session();
+    const statuses = async () => (await webhookDeliveryRows(webhook.uid)).map((r) => r.status);
+    // Presses the button on the page the last press led to, with what its form carries.
+    let shown = "/dashboard/webhooks";
     const press = async () => {
-      const res = await page(`/dashboard/webhooks/${webhook.uid}/retry-failed`, cookie, { method: "POST" });
+      const html = await (await page(shown, cookie)).text();
+      const form = new RegExp(`action="/dashboard/webhooks/${webhook.uid}/retry-failed"[^>]*>(.*?)</form>`, "s").exec(html)?.[1];
+      expect(form).toBeDefined();
+      const cursor = /name="cursor" value="([^"]+)"/.exec(form!)?.[1];
+      const res = await page(`/dashboard/webhooks/${webhook.uid}/retry-failed`, cookie, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams(cursor ? { cursor } : {}),
+      });
       expect(res.status).toBe(303);
-      return new URL(res.headers.get("location")!, "https://x").searchParams.get("notice");
+      const to = new URL(res.headers.get("location")!, "https://x");
+      shown = `${to.pathname}${to.search}`;
+      return to.searchParams.get("notice");
     };
-    expect(await press()).toBe(`${BULK_RETRY_LIMIT} failed deliveries will be tried again, oldest first. More failed deliveries remain: retry again for the next ones.`);
+    expect(await press()).toBe(`${BULK_RETRY_LIMIT} failed deliveries will be tried again, oldest first. More failed deliveries may remain: press again for the next ones.`);
+    expect(await statuses()).toEqual([...Array(BULK_RETRY_LIMIT).fill("pending"), "failed"]);
+    // They fail again before the next press, which still takes the one after them.
+    await failPending(webhook.uid);
     expect(await press()).toBe("1 failed delivery will be tried again, oldest first.");
+    expect(await statuses()).toEqual([...Array(BULK_RETRY_LIMIT).fill("failed"), "pending"]);
+    // Done: the press after that starts from the oldest again.
+    expect(shown).toMatch(/^\/dashboard\/webhooks\?notice=/);
+    expect(await press()).toMatch(new RegExp(`^${BULK_RETRY_LIMIT} failed deliveries`));
   });
 });
 

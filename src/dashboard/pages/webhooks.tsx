@@ -15,7 +15,13 @@ export interface WebhookCounts {
   failed: number;
 }
 
-export function WebhookRowActions(props: { w: WebhookJson; counts?: WebhookCounts; canWrite: boolean; canReplay: boolean }) {
+/** A webhook's "retry failed" goes on from here (the cursor its last press answered). */
+export interface RetryFrom {
+  uid: string;
+  cursor: string;
+}
+
+export function WebhookRowActions(props: { w: WebhookJson; counts?: WebhookCounts; canWrite: boolean; canReplay: boolean; retryFrom?: RetryFrom | undefined }) {
   const { w } = props;
   return (
     <div class="actions">
@@ -26,7 +32,12 @@ export function WebhookRowActions(props: { w: WebhookJson; counts?: WebhookCount
           <Action action={`/dashboard/webhooks/${w.uid}/disable`} label="Disable" kind="secondary" />
         ))}
       {props.canReplay && (props.counts?.failed ?? 0) > 0 && (
-        <Action action={`/dashboard/webhooks/${w.uid}/retry-failed`} label={`Retry ${props.counts?.failed} failed`} kind="secondary" />
+        <Action
+          action={`/dashboard/webhooks/${w.uid}/retry-failed`}
+          label={`Retry ${props.counts?.failed} failed`}
+          kind="secondary"
+          fields={props.retryFrom?.uid === w.uid ? { cursor: props.retryFrom.cursor } : undefined}
+        />
       )}
     </div>
   );
@@ -38,6 +49,7 @@ export function WebhookList(props: {
   counts: Map<string, WebhookCounts>;
   canWrite: boolean;
   canReplay: boolean;
+  retryFrom?: RetryFrom | undefined;
   entered?: Entered | undefined;
 }) {
   return (
@@ -69,7 +81,7 @@ export function WebhookList(props: {
                     <span class="muted"> · {limitsOf(w)}</span>
                   </td>
                   <td>
-                    <WebhookRowActions w={w} counts={counts} canWrite={props.canWrite} canReplay={props.canReplay} />
+                    <WebhookRowActions w={w} counts={counts} canWrite={props.canWrite} canReplay={props.canReplay} retryFrom={props.retryFrom} />
                   </td>
                 </tr>
               );
