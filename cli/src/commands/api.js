@@ -229,16 +229,24 @@ export function registerApi(program) {
         return show(o.json, { retried: id }, () => process.stdout.write(`retrying ${id}\n`));
       }
       if (!o.status) throw new CliError("Give a delivery id, or --status for a bulk retry.", { exitCode: 2 });
-      // The API retries a page per call, oldest first: follow its cursor to the end.
+      // The API retries a page per call (webhook by webhook, each oldest first): follow its cursor to the end.
       const r = { count: 0, held: 0 };
       /** @type {string | undefined} */
       let cursor;
-      do {
-        const page = await unwrap(client.POST("/v1/deliveries/retry", { body: { status: o.status, webhookUid: o.webhook, since: o.since, cursor } }));
-        r.count += page.count;
-        r.held += page.held;
-        cursor = page.nextCursor ?? undefined;
-      } while (cursor);
+      try {
+        do {
+          const page = await unwrap(client.POST("/v1/deliveries/retry", { body: { status: o.status, webhookUid: o.webhook, since: o.since, cursor } }));
+          r.count += page.count;
+          r.held += page.held;
+          // A cursor that did not move would ask for the same page again: stop rather than loop.
+          cursor = page.nextCursor && page.nextCursor !== cursor ? page.nextCursor : undefined;
+          if (cursor) process.stderr.write(`retrying ${r.count} so far…\n`);
+        } while (cursor);
+      } catch (err) {
+        // What the earlier calls retried stays retried: say so before the error.
+        if (r.count > 0) process.stderr.write(`retried ${r.count} deliver${r.count === 1 ? "y" : "ies"} (${r.held} held) before this call failed; running it again starts from the oldest\n`);
+        throw err;
+      }
       show(o.json, r, () => process.stdout.write(`retrying ${r.count} deliver${r.count === 1 ? "y" : "ies"}\n`));
     });
 
