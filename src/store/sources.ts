@@ -100,29 +100,28 @@ export async function providersOf(db: D1Database, ids: string[]): Promise<string
 }
 
 
+/** The changeable columns' values: name, verification, secrets, tolerance_seconds, disabled, hmac, shop_domain. */
+function changeableColumns(s: NewSource): unknown[] {
+  return [
+    s.name,
+    s.verification,
+    JSON.stringify(s.secrets),
+    s.toleranceSeconds,
+    s.disabled ? 1 : 0,
+    s.hmac === null ? null : JSON.stringify(s.hmac),
+    s.shopDomain ?? null,
+  ];
+}
+
 /** Inserts a source; false when the id is taken. */
 export async function insertSource(db: D1Database, s: NewSource, now = Date.now()): Promise<boolean> {
   const res = await db
     .prepare(
-      `INSERT INTO sources (id, name, provider, verification, secrets, tolerance_seconds, disabled, hmac, shop_domain, organization_uid,
+      `INSERT INTO sources (id, provider, name, verification, secrets, tolerance_seconds, disabled, hmac, shop_domain, organization_uid,
          teaches_locations, created_at, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
     )
-    .bind(
-      s.id,
-      s.name,
-      s.provider,
-      s.verification,
-      JSON.stringify(s.secrets),
-      s.toleranceSeconds,
-      s.disabled ? 1 : 0,
-      s.hmac === null ? null : JSON.stringify(s.hmac),
-      s.shopDomain ?? null,
-      s.organizationUid,
-      s.teachesLocations ? 1 : 0,
-      now,
-      now,
-    )
+    .bind(s.id, s.provider, ...changeableColumns(s), s.organizationUid, s.teachesLocations ? 1 : 0, now, now)
     .run();
   return (res.meta.changes ?? 0) > 0;
 }
@@ -141,18 +140,7 @@ export async function updateSource(db: D1Database, s: StoredSource, read: number
           `UPDATE sources SET name = ?, verification = ?, secrets = ?, tolerance_seconds = ?, disabled = ?, hmac = ?, shop_domain = ?,
            updated_at = ? WHERE id = ? AND updated_at = ?`,
         )
-        .bind(
-          s.name,
-          s.verification,
-          JSON.stringify(s.secrets),
-          s.toleranceSeconds,
-          s.disabled ? 1 : 0,
-          s.hmac === null ? null : JSON.stringify(s.hmac),
-          s.shopDomain,
-          s.updatedAt,
-          s.id,
-          read,
-        ),
+        .bind(...changeableColumns(s), s.updatedAt, s.id, read),
     ],
     db.prepare("SELECT 1 AS found FROM sources WHERE id = ?").bind(s.id),
   );

@@ -2,9 +2,13 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { nextVersion } from "../../src/domain/version";
 import { getStoredSource, updateSource } from "../../src/store/sources";
-import { d1Double } from "./d1-double";
+import type { SeenStatement } from "./d1-double";
+import { racing } from "./racing";
 import { ADMIN, call, podiumBody, podiumHeaders, post } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
+
+/** The batch that writes a source row's change. */
+const changesSource = (statements: SeenStatement[]) => statements.some((st) => st.sql.trimStart().startsWith("UPDATE sources SET"));
 
 describe("/v1/sources", () => {
   it("creates a source whose ingress verifies at once with its secret; secrets never come back", async () => {
@@ -75,7 +79,7 @@ describe("/v1/sources", () => {
   });
 
   it("PATCH of a source deleted meanwhile answers 404 not_found, not 200", async () => {
-    const { p, other, before, ran } = racingSource();
+    const { p, other, before, ran } = racing(changesSource);
     const id = (await p.api("POST", "/v1/sources", { name: "gone", provider: "podium", secrets: ["gone-secret-1"] })).json.id;
     before(() => other.api("DELETE", `/v1/sources/${id}`));
     const res = await p.api("PATCH", `/v1/sources/${id}`, { name: "renamed" });
@@ -86,7 +90,7 @@ describe("/v1/sources", () => {
   });
 
   it("PATCH after a secret rotation meanwhile answers 409 conflict and does not undo the rotation", async () => {
-    const { p, other, before, ran } = racingSource();
+    const { p, other, before, ran } = racing(changesSource);
     const id = (await p.api("POST", "/v1/sources", { name: "r", provider: "podium", secrets: ["old-secret-1"] })).json.id;
     const send = async (secret: string) => {
       const body = podiumBody();
@@ -228,25 +232,3 @@ describe("event filters, stats and errors", () => {
   });
 });
 
-/**
- * A pipeline whose source changes (the statement that writes the row) first let `meanwhile`
- * run, once, as another writer would between the route's read and its write; the other
- * writer goes straight to the database (`other`: a pipeline without the hook).
- */
-function racingSource() {
-  let meanwhile: (() => Promise<unknown>) | null = null;
-  const { db } = d1Double({
-    beforeBatch: async (statements) => {
-      const run = meanwhile;
-      if (!run || !statements.some((st) => st.sql.trimStart().startsWith("UPDATE sources SET"))) return;
-      meanwhile = null;
-      await run();
-    },
-  });
-  return {
-    p: pipeline({ DB: db }),
-    other: pipeline(),
-    before: (run: () => Promise<unknown>) => (meanwhile = run),
-    ran: () => meanwhile === null,
-  };
-}

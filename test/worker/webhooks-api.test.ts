@@ -5,7 +5,8 @@ import { disableFailing } from "../../src/pipeline/commands";
 import type { IngestMessage } from "../../src/domain/types";
 import { ADMIN, call, createSource } from "./helpers";
 import { pipeline, received, uniqueKey } from "./pipeline";
-import { d1Double, type SeenStatement } from "./d1-double";
+import type { SeenStatement } from "./d1-double";
+import { racing } from "./racing";
 import { deliveryRows } from "./rows";
 import { makeToken, as } from "./tokens";
 
@@ -167,30 +168,8 @@ describe("/v1/webhooks", () => {
   });
 });
 
-/**
- * A pipeline whose webhook changes (the batch that writes the row, or those `writes` picks) first let `meanwhile`
- * run, once, as another writer would between the route's read and its write; the other
- * writer goes straight to the database (`other`: a pipeline without the hook).
- */
-function racing(writes = (statements: SeenStatement[]) => statements.some((st) => st.sql.includes("UPDATE webhooks SET url"))) {
-  let meanwhile: (() => Promise<unknown>) | null = null;
-  const { db } = d1Double({
-    beforeBatch: async (statements) => {
-      const run = meanwhile;
-      if (!run || !writes(statements)) return;
-      meanwhile = null;
-      await run();
-    },
-  });
-  return {
-    p: pipeline({ DB: db }),
-    other: pipeline(),
-    /** The next change of a webhook row waits for this first. */
-    before: (run: () => Promise<unknown>) => (meanwhile = run),
-    /** Whether that happened. */
-    ran: () => meanwhile === null,
-  };
-}
+/** The batch that writes a webhook row's change (PATCH, PUT). */
+const changesWebhook = (statements: SeenStatement[]) => statements.some((st) => st.sql.includes("UPDATE webhooks SET url"));
 
 /** A webhook row's version (its updated_at), as the store reads it. */
 const versionOf = async (uid: string) => (await env.DB.prepare("SELECT updated_at FROM webhooks WHERE uid = ?").bind(uid).first<number>("updated_at"))!;
@@ -200,7 +179,7 @@ const health = (uid: string) =>
 
 describe("a change racing another write", () => {
   it("PATCH after the maintenance run disabled the webhook meanwhile answers 409 conflict and saves nothing: it stays disabled, its deliveries held", async () => {
-    const { p, before, ran } = racing();
+    const { p, before, ran } = racing(changesWebhook);
     const { webhook, event } = await p.webhookOn("ok");
     const id = await p.ingest(event());
     expect((await deliveryRows(id)).map((d) => d.status)).toEqual(["pending"]);
@@ -224,7 +203,7 @@ describe("a change racing another write", () => {
   });
 
   it("PUT after a DELETE meanwhile answers 404 not_found and writes nothing", async () => {
-    const { p, other, before, ran } = racing();
+    const { p, other, before, ran } = racing(changesWebhook);
     const { webhook } = await p.webhookOn("ok");
     before(() => other.api("DELETE", `/v1/webhooks/${webhook.uid}`));
     const res = await p.api("PUT", `/v1/webhooks/${webhook.uid}`, { url: webhook.url, eventTypes: ["*"] });
@@ -235,7 +214,7 @@ describe("a change racing another write", () => {
   });
 
   it("a disabling PATCH that loses the race holds nothing, and an enabling one keeps the failed streak", async () => {
-    const { p, other, before, ran } = racing();
+    const { p, other, before, ran } = racing(changesWebhook);
     const { webhook, event } = await p.webhookOn("fail");
     const id = await p.ingest(event());
     await p.deliver(); // failed attempts: a streak, the delivery pending its retry
@@ -262,7 +241,7 @@ describe("a change racing another write", () => {
   });
 
   it("PATCH of a notification endpoint deleted meanwhile answers 404", async () => {
-    const { p, other, before, ran } = racing();
+    const { p, other, before, ran } = racing(changesWebhook);
     const made = await p.api("POST", "/v1/notification-endpoints", { url: `https://downstream.test/ok/${uniqueKey()}`, alertTypes: ["webhook.failing"] });
     before(() => other.api("DELETE", `/v1/notification-endpoints/${made.json.uid}`));
     const res = await p.api("PATCH", `/v1/notification-endpoints/${made.json.uid}`, { disabled: true });
