@@ -433,14 +433,17 @@ function retryChoice(f: DeliveryFilter & { ids?: string[] }, page: RetryPage): {
     };
   }
   const after = page.after ?? { webhook: 0, seq: 0 };
-  // Only webhooks that still exist, checked once per webhook; named `wh`, so that the
+  // Only webhooks that still exist, and for a limited token those in its grant, checked
+  // once per webhook (never row by row through another's range); named `wh`, so that the
   // filter's bare column names stay those of deliveries.
+  const granted = isLimited(f.access ?? null) ? grantedWebhookIdsSql(f.access ?? null) : null;
   const webhooks = `SELECT c.webhook AS wh FROM delivery_counts c WHERE c.webhook >= ?
-    AND EXISTS (SELECT 1 FROM names n JOIN webhooks x ON x.uid = n.name WHERE n.id = c.webhook)`;
+    AND EXISTS (SELECT 1 FROM names n JOIN webhooks x ON x.uid = n.name WHERE n.id = c.webhook)
+    ${granted ? `AND c.webhook IN (${granted.sql})` : ""}`;
   return {
     sql: `seq IN (SELECT seq FROM (${webhooks}) walk, deliveries WHERE deliveries.webhook = walk.wh
       AND seq > CASE WHEN walk.wh = ? THEN ? ELSE 0 END AND ${matching} ORDER BY walk.wh, seq LIMIT ?)`,
-    binds: [after.webhook, after.webhook, after.seq, ...w.binds, page.limit],
+    binds: [after.webhook, ...(granted?.binds ?? []), after.webhook, after.seq, ...w.binds, page.limit],
   };
 }
 

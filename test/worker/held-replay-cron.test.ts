@@ -275,6 +275,27 @@ describe("replay and retry", () => {
     expect((await webhookDeliveryRows(webhook.uid)).map((r) => r.status)).toEqual(Array(300).fill("pending"));
   });
 
+  it("never walks another organization's deliveries for a limited token's retry: what it reads does not grow with theirs", async () => {
+    const theirs = await scoped("ok");
+    const theirEvent = await theirs.p.ingest(theirs.event());
+    const mine = await scoped("ok");
+    const mineEvent = await mine.p.ingest(mine.event());
+    const access = { hiddenObjects: [], organizationUids: [mine.org], locationUids: null };
+    const meter = meteredD1(env.DB);
+    const readFor = async (theirFailed: number) => {
+      await failedDeliveries(theirEvent, theirs.webhook.uid, theirFailed); // not this token's
+      await failedDeliveries(mineEvent, mine.webhook.uid, 1);
+      meter.reset();
+      const page = await retryDeliveries(meter.db, { status: "failed", access }, { limit: 1 }); // one of its own each time
+      expect(page.pending).toHaveLength(1);
+      return meter.usage.rowsRead;
+    };
+    const few = await readFor(10);
+    const many = await readFor(1_000);
+    expect(many - few).toBeLessThan(20);
+    expect((await webhookDeliveryRows(theirs.webhook.uid)).every((r) => r.status === "failed")).toBe(true);
+  });
+
   it("refuses to retry a held delivery (409 conflict)", async () => {
     const { p, event } = await scoped("ok", { disabled: true });
     const id = await p.ingest(event());
