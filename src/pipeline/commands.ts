@@ -101,7 +101,8 @@ export async function disableFailing(env: Env, now = Date.now()): Promise<{ webh
     const minutes = w.autoDisableAfterMinutes === 1 ? "1 minute" : `${w.autoDisableAfterMinutes} minutes`;
     const reason = `every attempt failed for ${minutes} (since ${new Date(d.failingSince).toISOString()}), the last with: ${d.lastError ?? "unknown error"}`;
     // Changed since it was read, nothing is written: the next run decides again.
-    if (await disableWebhook(env.DB, w.uid, reason, now, w.updatedAt)) disabled.push({ webhook: { ...w, disabled: true, disabledReason: reason, disabledAt: now }, reason });
+    // Nor when a success ended the streak it was found failing in.
+    if (await disableWebhook(env.DB, w.uid, reason, now, w.updatedAt, d.failingSince)) disabled.push({ webhook: { ...w, disabled: true, disabledReason: reason, disabledAt: now }, reason });
   }
   // Their schedulers stop sending (what they had pending is held already).
   await dispatch(env, disabled.map((d) => d.webhook.uid));

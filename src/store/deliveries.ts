@@ -10,7 +10,7 @@ import { attemptsHealthStatement } from "./health";
 import { apiIdSql, idKeyParamSql, idKeySql, learnNamesStatement, nameIdSql, nameIds } from "./names";
 import { boundedScan, type Driver } from "./scan";
 import { from, owed, status, statusCode, statusOfCode, to } from "./transitions";
-import { atVersionSql } from "./webhook-version";
+import { atVersionSql, failingSinceSql } from "./webhook-version";
 
 interface DeliveryRow {
   seq: number;
@@ -143,13 +143,16 @@ function transition(
  * Holds every pending delivery of a webhook (it is disabled): they go out when it is enabled. For the caller's transaction;
  * with `version`, only while the webhook row is still at that version (webhook-version.ts).
  */
-export function holdWebhookStatements(db: D1Database, webhookUid: string, now: number, version?: number): D1PreparedStatement[] {
-  const guarded = version !== undefined;
+export function holdWebhookStatements(db: D1Database, webhookUid: string, now: number, version?: number, failingSince?: number): D1PreparedStatement[] {
+  const guards = [
+    ...(version === undefined ? [] : [{ sql: atVersionSql("?1", "?2"), bind: version }]),
+    ...(failingSince === undefined ? [] : [{ sql: failingSinceSql("?1", `?${version === undefined ? 2 : 3}`), bind: failingSince }]),
+  ];
   return transition(db, {
-    where: `webhook = ${nameIdSql("?1")} AND ${from("hold")}${guarded ? ` AND ${atVersionSql("?1", "?2")}` : ""}`,
-    binds: guarded ? [webhookUid, version] : [webhookUid],
+    where: [`webhook = ${nameIdSql("?1")} AND ${from("hold")}`, ...guards.map((g) => g.sql)].join(" AND "),
+    binds: [webhookUid, ...guards.map((g) => g.bind)],
     newStatus: to("hold"),
-    set: `next_attempt_at = NULL, updated_at = ?${guarded ? 3 : 2}`,
+    set: `next_attempt_at = NULL, updated_at = ?${guards.length + 2}`,
     setBinds: [now],
   });
 }

@@ -6,3 +6,8 @@
 /** SQL: the webhook (uid at `uidParam`) is still at the version at `versionParam`. */
 export const atVersionSql = (uidParam: string, versionParam: string) =>
   `EXISTS (SELECT 1 FROM webhooks WHERE uid = ${uidParam} AND updated_at = ${versionParam})`;
+
+/** SQL: the webhook (uid at `uidParam`) is still failing since the time at `sinceParam` (a success ends a streak). */
+export const failingSinceSql = (uidParam: string, sinceParam: string) =>
+  `EXISTS (SELECT 1 FROM webhook_health WHERE webhook_uid = ${uidParam} AND failing_since = ${sinceParam})`;
+

@@ -4,6 +4,7 @@ import { isWebhookKind, type Json, type Webhook, type WebhookKind } from "../dom
 import type { VersionedWrite } from "../domain/version";
 import { webhookAccessSql } from "./access";
 import { expireWebhookStatements, holdWebhookStatements } from "./deliveries";
+import { failingSinceSql } from "./webhook-version";
 import { forgetHealthStatement, resetStreakStatement } from "./health";
 import { learnNamesStatement } from "./names";
 import { writeAtVersion } from "./versioned-write";
@@ -250,16 +251,25 @@ export async function notificationEndpoints(db: D1Database): Promise<Webhook[]> 
  * still at `version`, the one the decision was made from (webhook-version.ts). False
  * when nothing was written: it was disabled, changed or deleted meanwhile.
  */
-export async function disableWebhook(db: D1Database, uid: string, reason: string, now: number, version: number): Promise<boolean> {
+export async function disableWebhook(
+  db: D1Database,
+  uid: string,
+  reason: string,
+  now: number,
+  version: number,
+  failingSince?: number,
+): Promise<boolean> {
+  const streak = failingSince === undefined ? "" : ` AND ${failingSinceSql("?4", "?6")}`;
   const results = await db.batch([
     // Before the disable, while the check still reads the version it replaces.
-    ...holdWebhookStatements(db, uid, now, version),
+    ...holdWebhookStatements(db, uid, now, version, failingSince),
     db
       // A new version even within the millisecond of the last write.
       .prepare(
-        "UPDATE webhooks SET disabled = 1, disabled_reason = ?, disabled_at = ?, updated_at = max(?, updated_at + 1) WHERE uid = ? AND disabled = 0 AND updated_at = ?",
+        `UPDATE webhooks SET disabled = 1, disabled_reason = ?1, disabled_at = ?2, updated_at = max(?3, updated_at + 1)
+         WHERE uid = ?4 AND disabled = 0 AND updated_at = ?5${streak}`,
       )
-      .bind(reason, now, now, uid, version),
+      .bind(reason, now, now, uid, version, ...(failingSince === undefined ? [] : [failingSince])),
   ]);
   return (results.at(-1)?.meta.changes ?? 0) > 0;
 }

@@ -298,6 +298,23 @@ describe("the maintenance run and the scheduler act only on the webhook as they 
     expect((await deliveryRows(pending)).map((d) => d.status)).toEqual(["held"]);
   });
 
+  it("auto-disable leaves a webhook whose failing streak a success ended meanwhile, holding nothing", async () => {
+    let uid = "";
+    const { p, before, ran } = racing((statements) => disabling(uid)(statements));
+    const { webhook, pending, path, later } = await failingWithPending(p);
+    uid = webhook.uid;
+    // What a recorded success does to the streak (store/health.ts), landing just before the disable.
+    before(async () => {
+      await env.DB.prepare("UPDATE webhook_health SET consecutive_failures = 0, failing_since = NULL, last_success_at = ? WHERE webhook_uid = ?")
+        .bind(Date.now(), uid)
+        .run();
+    });
+    expect((await disableFailing(p.env, later)).map((d) => d.webhook.uid)).not.toContain(uid);
+    expect(ran()).toBe(true);
+    expect((await p.api("GET", path)).json).toMatchObject({ disabled: false, heldDeliveries: 0 });
+    expect((await deliveryRows(pending)).map((d) => d.status)).toEqual(["pending"]);
+  });
+
   it("a scheduler that read the webhook disabled holds nothing once it was enabled meanwhile: the released deliveries stay pending and go out", async () => {
     let uid = "";
     // The scheduler's hold: a status change of the webhook's deliveries alone.
