@@ -213,7 +213,6 @@ async function webhookListPage(c: C, refused?: Refused) {
       counts={await webhookCounts(c)}
       canWrite={can(c, "webhooks:write")}
       canReplay={can(c, "events:replay")}
-      retryFrom={retryFrom(c)}
       entered={refused?.entered}
     />,
     refused ? 400 : 200,
@@ -298,6 +297,7 @@ async function webhookPage(c: C, uid: string, refused?: Refused) {
       canTest={can(c, "events:read")}
       testEventId={c.req.query("test")}
       entered={refused?.entered}
+      retryFrom={retryFrom(c)}
     />,
     refused ? 400 : 200,
     refused?.error,
@@ -350,7 +350,9 @@ dashboard.post("/webhooks/:uid/:action{enable|disable|retry-failed|delete}", asy
     // A full page: more may match, or it took exactly the last ones.
     const more = next ? " More failed deliveries may remain: press again for the next ones." : "";
     const n = res.json?.count ?? 0;
-    const to = next ? `/dashboard/webhooks?${new URLSearchParams({ retry: uid, retryCursor: next })}` : "/dashboard/webhooks";
+    // On to the webhook's own page, whose button carries the place (whatever list page the press was on).
+    const here = `/dashboard/webhooks/${encodeURIComponent(uid)}`;
+    const to = next ? `${here}?${new URLSearchParams({ retry: uid, retryCursor: next })}` : here;
     return back(c, to, res, `${n} failed deliver${n === 1 ? "y" : "ies"} will be tried again, oldest first.${more}`);
   }
   const res = await callApi(c, "PATCH", path, Ignored, { disabled: action === "disable" });

@@ -258,8 +258,8 @@ describe("retrying a webhook's failed deliveries", () => {
     await failPending(webhook.uid);
     expect(await press()).toBe("1 failed delivery will be tried again, oldest first.");
     expect(await statuses()).toEqual([...Array(BULK_RETRY_LIMIT).fill("failed"), "pending"]);
-    // Done: the press after that starts from the oldest again.
-    expect(shown).toMatch(/^\/dashboard\/webhooks\?notice=/);
+    // Done: the press after that (on the webhook's page, where each press leads) starts from the oldest again.
+    expect(shown).toMatch(new RegExp(`^/dashboard/webhooks/${webhook.uid}\\?notice=`));
     expect(await press()).toMatch(new RegExp(`^${BULK_RETRY_LIMIT} failed deliveries`));
   });
 });

@@ -49,7 +49,6 @@ export function WebhookList(props: {
   counts: Map<string, WebhookCounts>;
   canWrite: boolean;
   canReplay: boolean;
-  retryFrom?: RetryFrom | undefined;
   entered?: Entered | undefined;
 }) {
   return (
@@ -81,7 +80,7 @@ export function WebhookList(props: {
                     <span class="muted"> · {limitsOf(w)}</span>
                   </td>
                   <td>
-                    <WebhookRowActions w={w} counts={counts} canWrite={props.canWrite} canReplay={props.canReplay} retryFrom={props.retryFrom} />
+                    <WebhookRowActions w={w} counts={counts} canWrite={props.canWrite} canReplay={props.canReplay} />
                   </td>
                 </tr>
               );
@@ -395,6 +394,7 @@ export function WebhookPage(props: {
   canTest: boolean;
   testEventId?: string | undefined;
   entered?: Entered | undefined;
+  retryFrom?: RetryFrom | undefined;
 }) {
   const w = props.webhook;
   return (
@@ -409,7 +409,13 @@ export function WebhookPage(props: {
       )}
       <Health w={w} />
       <Backlog w={w} />
-      <WebhookRowActions w={w} counts={props.counts ?? { held: w.heldDeliveries ?? 0, failed: 0 }} canWrite={props.canWrite} canReplay={props.canReplay} />
+      <WebhookRowActions
+        w={w}
+        counts={props.counts ?? { held: w.heldDeliveries ?? 0, failed: 0 }}
+        canWrite={props.canWrite}
+        canReplay={props.canReplay}
+        retryFrom={props.retryFrom}
+      />
       {props.canTest && <WebhookTestForm uid={w.uid} eventId={props.testEventId} />}
       {!props.canWrite && <ContentRules w={w} />}
       {props.canWrite && <WebhookForm webhook={w} entered={props.entered} />}
