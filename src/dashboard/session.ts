@@ -109,7 +109,9 @@ export async function callApi<S extends z.ZodType>(
   body?: unknown,
 ): Promise<ApiAnswer<z.output<S>>> {
   const res = await api.fetch(
-    new Request(new URL(path, "https://edgehook.internal"), {
+    // At the dashboard's own origin, as the API would be called: what it says of its own URLs
+    // (a source's ingress URL, a webhook pointing back at the ingress) holds for the dashboard too.
+    new Request(new URL(path, new URL(c.req.url).origin), {
       method,
       headers: { "content-type": "application/json" },
       body: body === undefined ? undefined : JSON.stringify(body),

@@ -96,3 +96,16 @@ function privateIPv6(addr: string): boolean {
   if (g0 === 0x2001 && g1 === 0xdb8) return true; // documentation
   return false;
 }
+
+/**
+ * Why a destination is this Edgehook's own ingress (`/webhooks/…` at `self`, the origin its
+ * API was called at), or null: each event sent there would be received again as a new
+ * event, and sent again. (Another name for the same deployment is not recognised.)
+ */
+export function loopProblem(url: string, self: string): string | null {
+  const u = new URL(url);
+  return u.origin === self && u.pathname.startsWith("/webhooks/")
+    ? "is this Edgehook's own ingress: each event sent there would come back as a new event"
+    : null;
+}
+

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { disableWebhook } from "../../src/store/webhooks";
 import { disableFailing } from "../../src/pipeline/commands";
 import type { IngestMessage } from "../../src/domain/types";
-import { ADMIN, call, createSource } from "./helpers";
+import { ADMIN, call, createSource, dashboardCookie, dashboardForm } from "./helpers";
 import { pipeline, received, uniqueKey } from "./pipeline";
 import type { SeenStatement } from "./d1-double";
 import { racing } from "./racing";
@@ -76,6 +76,22 @@ describe("/v1/webhooks", () => {
     expect(broken.status).toBe(400);
     expect(((await broken.json()) as { error: { code: string } }).error.code).toBe("invalid_request");
     expect((await p.api("GET", `/v1/webhooks/${made.uid}`)).json.timeoutMs).toBe(made.timeoutMs);
+  });
+
+  it("refuses a URL that is this Edgehook's own ingress (each event would come back as a new one), from the API and the dashboard", async () => {
+    const p = pipeline();
+    const loop = { ...base(), url: "https://edgehook.test/webhooks/podium" };
+    const refused = await p.api("POST", "/v1/webhooks", loop);
+    expect(refused.status).toBe(400);
+    expect(refused.json.error.details.issues).toEqual([{ path: "url", message: expect.stringContaining("own ingress") }]);
+    const made = await p.createWebhook(base());
+    expect((await p.api("PATCH", `/v1/webhooks/${made.uid}`, { url: loop.url })).status).toBe(400);
+    expect((await p.api("POST", "/v1/notification-endpoints", { url: loop.url, alertTypes: ["webhook.failing"] })).status).toBe(400);
+    // Another path of the same origin is not the ingress.
+    expect((await p.api("PATCH", `/v1/webhooks/${made.uid}`, { url: "https://edgehook.test/elsewhere" })).status).toBe(200);
+    const form = await dashboardForm("/dashboard/webhooks", await dashboardCookie(), { url: loop.url, eventTypes: "*", organizationUid: loop.organizationUid });
+    expect(form.status).toBe(400);
+    expect(await form.text()).toContain("own ingress");
   });
 
   it("answers 400 invalid_request with the issues for bad input", async () => {

@@ -98,7 +98,7 @@ export const notifications = router()
   .openapi(create, async (c) => {
     const b = c.req.valid("json");
     const s = settings(c.env);
-    checkUrl(b.url, s.allowPrivateDestinations);
+    checkUrl(b.url, s.allowPrivateDestinations, new URL(c.req.url).origin);
     const now = Date.now();
     // A webhook row of its own kind: alerts reach it through the delivery path events take.
     const w: Webhook = {
@@ -140,7 +140,7 @@ export const notifications = router()
   .openapi(patch, async (c) => {
     const b = c.req.valid("json");
     const current = await endpoint(c.env.DB, c.req.valid("param").uid);
-    if (b.url !== undefined && b.url !== current.url) checkUrl(b.url, settings(c.env).allowPrivateDestinations);
+    if (b.url !== undefined && b.url !== current.url) checkUrl(b.url, settings(c.env).allowPrivateDestinations, new URL(c.req.url).origin);
     const next = withDisabled(current, {
       ...current,
       url: b.url ?? current.url,

@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { accessOf, assertMaySubscribe, grantOrganizationOf, webhookInGrant, type LocationOrganizations } from "../../domain/access";
 import { assertCredentialsStay, keepRedacted } from "../../domain/credential-headers";
-import { destinationProblem } from "../../domain/destination";
+import { destinationProblem, loopProblem } from "../../domain/destination";
 import { AppError } from "../../domain/errors";
 import { newWebhookSecret } from "../../domain/secrets";
 import { hasScope, type Principal } from "../../domain/scopes";
@@ -43,9 +43,9 @@ import { testWebhook } from "../webhook-test";
 /** A webhook never attempted yet. */
 const UNKNOWN_HEALTH = { record: NO_ATTEMPTS, hours: [] };
 
-/** Refuses a destination URL deliveries may not go to (scheme, private addresses). */
-export function checkUrl(url: string, allowPrivate: boolean): void {
-  const problem = destinationProblem(url, allowPrivate);
+/** Refuses a destination URL deliveries may not go to (scheme, private addresses, this Edgehook's own ingress at `self`). */
+export function checkUrl(url: string, allowPrivate: boolean, self: string): void {
+  const problem = destinationProblem(url, allowPrivate) ?? loopProblem(url, self);
   if (problem) throw new AppError("invalid_request", `url ${problem}.`, { issues: [{ path: "url", message: problem }] });
 }
 
@@ -175,7 +175,7 @@ async function statusOf(env: Env, uid: string): Promise<FlowStatus> {
   }
 }
 
-async function change(c: { env: Env; get: (k: "principal") => Principal }, uid: string, changes: Changes) {
+async function change(c: { env: Env; req: { url: string }; get: (k: "principal") => Principal }, uid: string, changes: Changes) {
   const p = c.get("principal");
   const current = await visibleWebhook(c.env.DB, p, uid);
   const given = changes.transformHeaders;
@@ -184,7 +184,7 @@ async function change(c: { env: Env; get: (k: "principal") => Principal }, uid: 
   const next = withDisabled(current, { ...current, ...Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined)), ...headers });
   assertCredentialsStay(current, next, given ?? undefined);
   const warnings = await mayHave(c.env, p, next, await locationsFor(c.env.DB, p, [next]), current);
-  if (next.url !== current.url) checkUrl(next.url, settings(c.env).allowPrivateDestinations);
+  if (next.url !== current.url) checkUrl(next.url, settings(c.env).allowPrivateDestinations, new URL(c.req.url).origin);
   await saveWebhook(c.env.DB, next, current, "webhook");
   // Enabling releases the oldest held deliveries now (the scheduler releases the rest as
   // it drains); any other change reaches the scheduler on its next look, which this asks for.
@@ -267,7 +267,7 @@ export const webhooks = router()
     const locations = await locationsFor(c.env.DB, p, [draft]);
     const webhook = { ...draft, grantOrganizationUid: grantOrganizationOf(p, draft, locations) };
     const warnings = await mayHave(c.env, p, webhook, locations);
-    checkUrl(webhook.url, s.allowPrivateDestinations);
+    checkUrl(webhook.url, s.allowPrivateDestinations, new URL(c.req.url).origin);
     await insertWebhook(c.env.DB, webhook);
     return c.json({ ...webhookView(webhook), secret: webhook.secret, ...warnings }, 201);
   })
