@@ -140,5 +140,7 @@ describe("the rejection log", () => {
     const page = await (await call(new Request("https://edgehook.test/dashboard/sources", { headers: { cookie } }))).text();
     const row = page.slice(page.indexOf(source));
     expect(row.slice(0, row.indexOf("</tr>"))).toMatch(/last refused: \d+ s ago, <b>invalid_signature<\/b> ×1 — check the secret/);
+    // The URL to give the provider is at the host the dashboard is served from.
+    expect(row.slice(0, row.indexOf("</tr>"))).toContain(`https://edgehook.test/webhooks/${source}`);
   });
 });
