@@ -103,9 +103,16 @@ function privateIPv6(addr: string): boolean {
  * event, and sent again. (Another name for the same deployment is not recognised.)
  */
 export function loopProblem(url: string, self: string): string | null {
-  const u = new URL(url);
-  return u.origin === self && u.pathname.startsWith("/webhooks/")
-    ? "is this Edgehook's own ingress: each event sent there would come back as a new event"
-    : null;
+  const [u, own] = [new URL(url), new URL(self)];
+  // As the router reads them: a host with trailing dots is the same host, a path is decoded.
+  const host = (h: string) => canonicalHost(h) ?? h;
+  const same = u.protocol === own.protocol && u.port === own.port && host(u.hostname) === host(own.hostname);
+  let path = u.pathname;
+  try {
+    path = decodeURI(path);
+  } catch {
+    // Not decodable: the router would not read it as the ingress either.
+  }
+  return same && path.startsWith("/webhooks/") ? "is this Edgehook's own ingress: each event sent there would come back as a new event" : null;
 }
 

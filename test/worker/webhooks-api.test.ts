@@ -81,9 +81,11 @@ describe("/v1/webhooks", () => {
   it("refuses a URL that is this Edgehook's own ingress (each event would come back as a new one), from the API and the dashboard", async () => {
     const p = pipeline();
     const loop = { ...base(), url: "https://edgehook.test/webhooks/podium" };
-    const refused = await p.api("POST", "/v1/webhooks", loop);
-    expect(refused.status).toBe(400);
-    expect(refused.json.error.details.issues).toEqual([{ path: "url", message: expect.stringContaining("own ingress") }]);
+    for (const url of [loop.url, "https://edgehook.test./webhooks/podium", "https://EDGEHOOK.test/%77ebhooks/podium"]) {
+      const refused = await p.api("POST", "/v1/webhooks", { ...loop, url });
+      expect(refused.status).toBe(400);
+      expect(refused.json.error.details.issues).toEqual([{ path: "url", message: expect.stringContaining("own ingress") }]);
+    }
     const made = await p.createWebhook(base());
     expect((await p.api("PATCH", `/v1/webhooks/${made.uid}`, { url: loop.url })).status).toBe(400);
     expect((await p.api("POST", "/v1/notification-endpoints", { url: loop.url, alertTypes: ["webhook.failing"] })).status).toBe(400);
