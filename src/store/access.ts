@@ -34,27 +34,26 @@ export const accessNames = (access: Access | null): string[] =>
 /**
  * What `access` may see of events, with its names already looked up (`ids`, from
  * `accessNames`): a condition on an events row (empty: everything), the index ranges
- * a limited token's events lie in (one per organization and location), and whether
+ * a limited token's events lie in (one per organization, one per location), and whether
  * it can see nothing stored at all. Alerts (events of the reserved source) are for
  * admins only.
  */
 export function eventAccessIds(
   access: Access | null,
   ids: ReadonlyMap<string, number>,
-): { sql: string; drivers: BlockDriver[]; organizationDrivers: BlockDriver[]; locationDrivers: BlockDriver[]; none: boolean } {
-  if (!access) return { sql: "", drivers: [], organizationDrivers: [], locationDrivers: [], none: false };
+): { sql: string; organizationDrivers: BlockDriver[]; locationDrivers: BlockDriver[]; none: boolean } {
+  if (!access) return { sql: "", organizationDrivers: [], locationDrivers: [], none: false };
   const alerts = ids.get(ALERT_SOURCE);
   const clauses: string[] = alerts === undefined ? [] : [`source <> ${alerts}`];
   const hidden = hiddenGroups(access);
   if (hidden.length > 0) clauses.push(`object NOT IN (${hidden.join(", ")})`);
-  if (!isLimited(access)) return { sql: clauses.join(" AND "), drivers: [], organizationDrivers: [], locationDrivers: [], none: false };
+  if (!isLimited(access)) return { sql: clauses.join(" AND "), organizationDrivers: [], locationDrivers: [], none: false };
   const known = (names: string[] | null) => (names ?? []).flatMap((n) => (ids.has(n) ? [ids.get(n)!] : []));
   const orgs = known(access.organizationUids);
   const locs = known(access.locationUids);
   clauses.push(`(organization IN (${orgs.join(", ")}) OR location IN (${locs.join(", ")}))`);
   return {
     sql: clauses.join(" AND "),
-    drivers: [...orgs.map(byOrganization), ...locs.map(byLocation)],
     organizationDrivers: orgs.map(byOrganization),
     locationDrivers: locs.map(byLocation),
     none: orgs.length + locs.length === 0,

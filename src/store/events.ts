@@ -375,7 +375,7 @@ async function eventConditions(
     drivers = (await reachesLocation(db, access, f.locationUid!)) ? [byLocation(location)] : grant.organizationDrivers;
   } else if (organization !== undefined) {
     drivers = !isLimited(access) || (access.organizationUids ?? []).includes(f.organizationUid!) ? [byOrganization(organization)] : grant.locationDrivers;
-  } else if (grant.drivers.length > 0) drivers = grant.drivers;
+  } else if (isLimited(access)) drivers = [...grant.organizationDrivers, ...grant.locationDrivers];
   else drivers = ["1"];
   return drivers.length === 0 ? null : { conditions, drivers };
 }
