@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import { AppError } from "../domain/errors";
 import { hasScope, SCOPES, type Principal, type Scope } from "../domain/scopes";
-import { hashApiToken } from "../domain/tokens";
+import { adminKey, hashApiToken, isAdminKey, MIN_ADMIN_TOKEN_LENGTH, usableAdminToken } from "../domain/tokens";
 import type { Env } from "../env";
 import { tokenByHash, touchToken, type TokenRecord } from "../store/tokens";
 import type { ApiEnv } from "./context";
@@ -20,15 +20,13 @@ async function sameSecret(a: string, b: string): Promise<boolean> {
 const unauthorized = () =>
   new AppError("unauthorized", "Send a valid API token as `Authorization: Bearer <token>`.");
 
-/** An ADMIN_TOKEN shorter than this authenticates nothing. */
-export const MIN_ADMIN_TOKEN_LENGTH = 32;
 let shortAdminTokenLogged = false;
 
-/** The ADMIN_TOKEN when it is long enough to stand for every scope. */
+/** The ADMIN_TOKEN when it is long enough to stand for every scope; a short one is logged once. */
 function adminToken(env: Env): string | null {
   const token = env.ADMIN_TOKEN;
   if (!token) return null;
-  if (token.length >= MIN_ADMIN_TOKEN_LENGTH) return token;
+  if (usableAdminToken(token)) return token;
   if (!shortAdminTokenLogged) {
     shortAdminTokenLogged = true;
     console.error(
@@ -62,8 +60,6 @@ export async function principalFor(env: Env, token: string, waitUntil: (p: Promi
   return tokenPrincipal(record);
 }
 
-const ADMIN_MARKER = "admin:";
-
 /**
  * What a dashboard session records of its principal: the scoped token's id,
  * or for the ADMIN_TOKEN a fingerprint of it (keyed like scoped tokens'
@@ -73,15 +69,9 @@ export async function sessionPrincipalKey(env: Env, principal: Principal): Promi
   return principal.tokenId ?? (await adminKey(env));
 }
 
-/** The fingerprint of the current ADMIN_TOKEN (null: none set): what sessions and listeners of the admin record. */
-export async function adminKey(env: Env): Promise<string | null> {
-  const admin = adminToken(env);
-  return admin ? `${ADMIN_MARKER}${(await hashApiToken(admin, env.TOKEN_PEPPER)).slice(0, 32)}` : null;
-}
-
 /** The principal of a session's record, if it still stands for one. */
 export async function sessionPrincipal(env: Env, key: string, token: TokenRecord | null): Promise<Principal | null> {
-  if (key.startsWith(ADMIN_MARKER)) return key === (await sessionPrincipalKey(env, adminPrincipal())) ? adminPrincipal() : null;
+  if (isAdminKey(key)) return key === (await sessionPrincipalKey(env, adminPrincipal())) ? adminPrincipal() : null;
   return token?.id === key ? tokenPrincipal(token) : null;
 }
 

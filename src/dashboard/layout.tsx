@@ -112,10 +112,13 @@ export function Action(props: { action: string; label: string; kind?: "secondary
   );
 }
 
-/** A link to a list's next page (its cursor in the query parameter `name`), when there is one. */
-export function NextPage(props: { path: string; name: string; cursor: string | null; label: string }) {
+/**
+ * A link to a list's next page (its cursor in the query parameter `name`), when there is one;
+ * `query` carries what else the page was asked (its filters) to the next.
+ */
+export function NextPage(props: { path: string; name: string; cursor: string | null; label: string; query?: Record<string, string> }) {
   if (props.cursor === null) return null;
-  return <a href={`${props.path}?${new URLSearchParams({ [props.name]: props.cursor })}`}>{props.label}</a>;
+  return <a href={`${props.path}?${new URLSearchParams({ ...props.query, [props.name]: props.cursor })}`}>{props.label}</a>;
 }
 
 /** A small bar chart in SVG: null draws no bar (no data); `low` marks bars to draw in the warning colour. */

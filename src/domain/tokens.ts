@@ -19,3 +19,25 @@ export function newApiToken(): string {
 export async function hashApiToken(token: string, pepper: string | undefined): Promise<string> {
   return toHex(await hmac(pepper || "edgehook-token-hash", utf8(token)));
 }
+
+/** An ADMIN_TOKEN shorter than this authenticates nothing. */
+export const MIN_ADMIN_TOKEN_LENGTH = 32;
+
+/** The ADMIN_TOKEN when it is long enough to stand for every scope. */
+export const usableAdminToken = (token: string | undefined): string | null =>
+  token !== undefined && token.length >= MIN_ADMIN_TOKEN_LENGTH ? token : null;
+
+const ADMIN_KEY_MARKER = "admin:";
+
+/**
+ * The fingerprint of the current ADMIN_TOKEN (null: none usable), keyed like scoped
+ * tokens' hashes: what sessions and listeners of the admin record, so that changing
+ * ADMIN_TOKEN ends them.
+ */
+export async function adminKey(secrets: { ADMIN_TOKEN?: string; TOKEN_PEPPER?: string }): Promise<string | null> {
+  const admin = usableAdminToken(secrets.ADMIN_TOKEN);
+  return admin ? `${ADMIN_KEY_MARKER}${(await hashApiToken(admin, secrets.TOKEN_PEPPER)).slice(0, 32)}` : null;
+}
+
+/** Whether a recorded principal key is an admin fingerprint (else a scoped token's id). */
+export const isAdminKey = (key: string): boolean => key.startsWith(ADMIN_KEY_MARKER);

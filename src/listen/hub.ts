@@ -1,11 +1,11 @@
 import { DurableObject } from "cloudflare:workers";
 import { redactHeaders } from "../domain/credential-headers";
 import type { Principal } from "../domain/scopes";
+import { adminKey } from "../domain/tokens";
 import type { Webhook } from "../domain/types";
 import type { Env } from "../env";
 import { outbound } from "../pipeline/outbound";
 import { deliveryHeaders } from "../pipeline/sign";
-import { adminKey } from "../api/auth";
 import { grantedWebhooks } from "../api/grants";
 import { deliveryContext, eventBodies, eventsAfter, eventsUpTo, lastEventSeq, type EventMeta } from "../store/listen";
 import { liveTokenIds } from "../store/tokens";

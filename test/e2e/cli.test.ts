@@ -1,7 +1,7 @@
 // The `edgehook` CLI against the real local stack: listen forwarding to a real local
 // server, resuming after a kill, token limits, tail, and the API commands.
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -125,8 +125,10 @@ describe("edgehook listen", () => {
     const all = await arrived(k, 9);
     expect(all.map((r) => r.headers["webhook-id"])).toEqual(ids);
     // The signing secret is kept across runs, so the local server's verification goes on working.
-    const state = JSON.parse(readFileSync(join(home, "listen-state.json"), "utf8")) as Record<string, { secret: string }>;
-    const kept = Object.entries(state).find(([entry]) => entry.includes(type))![1].secret;
+    const states = readdirSync(join(home, "listen-state")).map(
+      (f) => JSON.parse(readFileSync(join(home, "listen-state", f), "utf8")) as { listener: string; secret: string },
+    );
+    const kept = states.find((s) => s.listener.includes(type))!.secret;
     for (const r of all) expect(() => new StandardWebhook(kept).verify(r.body, r.headers)).not.toThrow();
     again.child.kill("SIGTERM");
   });

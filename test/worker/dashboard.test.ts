@@ -288,6 +288,30 @@ describe("dashboard lists longer than a page", () => {
     expect(new Set([...a, ...b])).toEqual(made);
   });
 
+  it("pages back through events keeping the filters: the older page is the same search, further back", async () => {
+    const p = pipeline();
+    const org = `org-${crypto.randomUUID().slice(0, 8)}`;
+    // The oldest: where the older page would show it if the type filter were lost.
+    const other = await p.ingest(podiumBody({ organizationUid: org, type: "contact.updated" }));
+    const made = new Set<string>();
+    for (let i = 0; i < 51; i++) made.add(await p.ingest(podiumBody({ organizationUid: org, type: "message.received" })));
+    const { cookie } = await session();
+    const idsIn = (html: string) => [...html.matchAll(/\/dashboard\/events\/(evt_[0-9a-f]{32})/g)].map((m) => m[1]!);
+
+    const first = await (await page(`/dashboard/events?eventType=message.received&organizationUid=${org}`, cookie)).text();
+    const next = nextLink(first, "Older events");
+    const params = new URLSearchParams(next?.slice(next.indexOf("?")));
+    expect(Object.fromEntries(params)).toEqual({ eventType: "message.received", organizationUid: org, cursor: expect.any(String) });
+    const second = await (await page(next!, cookie)).text();
+    expect(second).toContain("Showing an older page");
+    expect(nextLink(second, "Older events")).toBeUndefined();
+    const [a, b] = [idsIn(first), idsIn(second)];
+    expect(a).toHaveLength(50);
+    expect(new Set([...a, ...b])).toEqual(made);
+    expect([...a, ...b]).toHaveLength(51);
+    expect([...a, ...b]).not.toContain(other);
+  });
+
   it("pages through more than 100 notification endpoints", async () => {
     const p = pipeline();
     const key = crypto.randomUUID().slice(0, 8);

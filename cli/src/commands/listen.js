@@ -1,10 +1,9 @@
 // `edgehook listen <port|url>` and `edgehook tail`: live events (and attempts) from
 // GET /v1/listen, forwarded to a local server or shown in the terminal.
-import { createHash, randomBytes } from "node:crypto";
-import { dirname, join } from "node:path";
+import { randomBytes } from "node:crypto";
 import { InvalidArgumentError } from "commander";
 import pc from "picocolors";
-import { readJson, writeJson } from "../config.js";
+import { listenState } from "../listen-state.js";
 import { clock, colourStatus, printJsonLine } from "../output.js";
 import { openStream } from "../stream.js";
 import { connectionOf, count, list, withConnection } from "./common.js";
@@ -25,27 +24,6 @@ export function targetUrl(target) {
   }
   if (parsed.protocol !== "http:" && parsed.protocol !== "https:") throw new InvalidArgumentError(`"${target}" is not an http(s) URL.`);
   return parsed.toString();
-}
-
-/**
- * Where a listener keeps its position and secret between runs: one entry per API,
- * token and filter, so a restarted `listen` resumes where the last one stopped.
- * @param {import("../config.js").Connection} conn @param {Record<string, string | undefined>} query
- */
-function stateOf(conn, query) {
-  const path = join(dirname(conn.configFile), "listen-state.json");
-  const tokenId = createHash("sha256").update(conn.token ?? "").digest("hex").slice(0, 12);
-  const key = [conn.url, tokenId, query.mode, query.sourceIds ?? "*", query.eventTypes ?? "*", query.webhookUid ?? "-"].join(" ");
-  /** @returns {{ position?: number, secret?: string }} */
-  const read = () => readJson(path)?.[key] ?? {};
-  return {
-    read,
-    save(/** @type {{ position?: number, secret?: string }} */ patch) {
-      const all = readJson(path) ?? {};
-      all[key] = { ...all[key], ...patch };
-      writeJson(path, all);
-    },
-  };
 }
 
 /** @param {import("commander").Command} cmd */
@@ -86,7 +64,7 @@ forwarded, so nothing stored meanwhile (within retention) is missed.`,
     .action(async (target, opts) => {
       const conn = connectionOf(opts);
       const query = { mode: "listen", sourceIds: list(opts.source)?.join(","), eventTypes: list(opts.types)?.join(","), webhookUid: opts.webhook };
-      const state = stateOf(conn, query);
+      const state = listenState(conn, query);
       const saved = state.read();
       const secret = opts.webhook ? undefined : (opts.secret ?? saved.secret ?? `whsec_${randomBytes(32).toString("base64")}`);
       if (secret && secret !== saved.secret) state.save({ secret });

@@ -1,9 +1,9 @@
 import { createRoute } from "@hono/zod-openapi";
 import { AppError } from "../../domain/errors";
-import { adminKey } from "../auth";
 import { errorResponse } from "../errors";
 import { hasScope } from "../../domain/scopes";
 import { newWebhookSecret } from "../../domain/secrets";
+import { adminKey } from "../../domain/tokens";
 import { hubOf, listenerConnected } from "../../listen/announce";
 import { CONFIG_HEADER, SECRET_HEADER, type ListenerConfig } from "../../listen/protocol";
 import { errors, router, scoped } from "../openapi";

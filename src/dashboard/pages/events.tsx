@@ -1,6 +1,6 @@
 import type { z } from "@hono/zod-openapi";
 import { SEARCH_BOUND, type EventSchema, type EventSummarySchema } from "../../api/schemas";
-import { Action, Badge, HeaderTable, Time } from "../layout";
+import { Action, Badge, HeaderTable, NextPage, Time } from "../layout";
 import { prettyBody } from "../pretty-body";
 
 export type EventRow = z.infer<typeof EventSummarySchema>;
@@ -48,7 +48,6 @@ export function EventRows(props: { events: EventRow[]; empty?: string }) {
 
 export function EventList(props: { events: EventRow[]; query: Record<string, string>; nextCursor: string | null; live: boolean }) {
   const q = props.query;
-  const next = new URLSearchParams({ ...q, cursor: props.nextCursor ?? "" });
   return (
     <div class="stack">
       <form method="get" action="/dashboard/events" class="filters" role="search" aria-label="Find an event by id">
@@ -111,7 +110,7 @@ export function EventList(props: { events: EventRow[]; query: Record<string, str
           </tbody>
         </table>
       </div>
-      {props.nextCursor && <a href={`/dashboard/events?${next}`}>{q.q ? "Search further back →" : "Older events →"}</a>}
+      <NextPage path="/dashboard/events" name="cursor" cursor={props.nextCursor} query={q} label={q.q ? "Search further back →" : "Older events →"} />
     </div>
   );
 }

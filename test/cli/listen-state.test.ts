@@ -1,0 +1,83 @@
+// What `edgehook listen` keeps between runs: each listener's position and secret, safe from
+// another listener running at once, and carried over from the file all listeners once shared.
+import { createHash } from "node:crypto";
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { listenState } from "../../cli/src/listen-state.js";
+
+// Runs `between` after a save has read what it needs and before it writes: how another
+// process's save lands inside this one's when two listeners run at once.
+const race = vi.hoisted(() => ({ between: null as null | (() => void) }));
+vi.mock("../../cli/src/config.js", async (importOriginal) => {
+  const real = await importOriginal<typeof import("../../cli/src/config.js")>();
+  return {
+    ...real,
+    writeJson(path: string, value: unknown) {
+      const other = race.between;
+      race.between = null;
+      other?.();
+      real.writeJson(path, value);
+    },
+  };
+});
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+function home() {
+  const dir = mkdtempSync(join(tmpdir(), "edgehook-listen-state-"));
+  dirs.push(dir);
+  return dir;
+}
+const url = "http://127.0.0.1:8787";
+const listen = { mode: "listen", sourceIds: undefined, eventTypes: "message.*", webhookUid: undefined };
+
+describe("edgehook listen's saved state", () => {
+  it("keeps both of two listeners' positions when their saves interleave", async () => {
+    const dir = home();
+    const configFile = join(dir, "config.json");
+    const state = (token: string, query = listen) => listenState({ url, token, configFile }, query);
+    const a = state("ehk_first");
+    const b = state("ehk_second", { ...listen, eventTypes: "contact.*" });
+    a.save({ secret: "whsec_a", position: 1 });
+    b.save({ secret: "whsec_b", position: 1 });
+
+    race.between = () => b.save({ position: 8 });
+    a.save({ position: 5 });
+    race.between = () => a.save({ position: 6 });
+    b.save({ position: 9 });
+
+    expect(state("ehk_first").read()).toEqual({ secret: "whsec_a", position: 6 });
+    expect(state("ehk_second", { ...listen, eventTypes: "contact.*" }).read()).toEqual({ secret: "whsec_b", position: 9 });
+    // Secrets at rest: each listener's file readable by its owner only.
+    const files = readdirSync(join(dir, "listen-state"));
+    expect(files).toHaveLength(2);
+    for (const f of files) expect(statSync(join(dir, "listen-state", f)).mode & 0o777).toBe(0o600);
+  });
+
+  it("starts from the shared listen-state.json an earlier version wrote, and keeps its own state from then on", async () => {
+    const dir = home();
+    const configFile = join(dir, "config.json");
+    // The earlier file: one entry per API, token (a hash of it) and filters.
+    const entry = (token: string, eventTypes: string) =>
+      [url, createHash("sha256").update(token).digest("hex").slice(0, 12), "listen", "*", eventTypes, "-"].join(" ");
+    const legacy = join(dir, "listen-state.json");
+    writeFileSync(
+      legacy,
+      JSON.stringify({ [entry("ehk_first", "message.*")]: { secret: "whsec_old", position: 41 }, [entry("ehk_first", "contact.*")]: { position: 7 } }),
+    );
+
+    const a = listenState({ url, token: "ehk_first", configFile }, listen);
+    expect(a.read()).toEqual({ secret: "whsec_old", position: 41 });
+    a.save({ position: 42 });
+    // The shared file is read until the listener has its own, not after.
+    writeFileSync(legacy, JSON.stringify({ [entry("ehk_first", "message.*")]: { secret: "whsec_old", position: 3 } }));
+    expect(listenState({ url, token: "ehk_first", configFile }, listen).read()).toEqual({ secret: "whsec_old", position: 42 });
+    // Another listener of the old file is not disturbed by this one.
+    writeFileSync(legacy, JSON.stringify({ [entry("ehk_first", "contact.*")]: { position: 7 } }));
+    expect(listenState({ url, token: "ehk_first", configFile }, { ...listen, eventTypes: "contact.*" }).read()).toEqual({ position: 7 });
+  });
+});
