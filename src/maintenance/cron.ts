@@ -2,7 +2,7 @@ import { settings } from "../domain/settings";
 import { DAY_MS, HOUR_MS, MINUTE_MS } from "../domain/time";
 import { isIngestMessage } from "../domain/types";
 import type { Env } from "../env";
-import { alertDisabled, closeQuietAlerts } from "../pipeline/alerts";
+import { closeQuietAlerts } from "../pipeline/alerts";
 import { deliveriesExpired, disableFailing, redrive, release } from "../pipeline/commands";
 import { purgeClosedAlerts } from "../store/alerts";
 import { deadLetterOf } from "../pipeline/dead-letters";
@@ -163,11 +163,8 @@ const STEPS: [name: string, run: Step][] = [
   ["redrive", async (env, now, r) => void (r.redriven = await redrive(env, now))],
   [
     "auto-disable",
-    async (env, now, r) => {
-      const disabled = await disableFailing(env, now);
-      r.disabled = disabled.length;
-      for (const d of disabled) await alertDisabled(env, d.webhook, d.reason, now);
-    },
+    // Each webhook disabled with its alert, in one transaction.
+    async (env, now, r) => void (r.disabled = (await disableFailing(env, now)).length),
   ],
   ["quiet-alerts", async (env, now, r) => void (r.alertsClosed = await closeQuietAlerts(env, now))],
   [

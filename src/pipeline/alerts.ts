@@ -4,22 +4,12 @@
  * `edgehook`, routed only to the notification endpoints subscribed to its type, so
  * it goes out through the same scheduler, signing, retries and destination checks
  * as any event, each endpoint with its own scheduler. An episode opens or closes in
- * the transaction that stores its alert, so none is open (or closed) unannounced.
+ * the transaction that stores its alert, so none is open (or closed) unannounced
+ * (`webhook.disabled` opens in the one that disables its webhook: commands.ts disableFailing).
  * Raising never throws: the attempts or the maintenance step it follows are committed
  * whatever happens here.
  */
-import {
-  ALERT_SOURCE,
-  alertMessage,
-  attemptEpisodes,
-  closingType,
-  INGEST_SUBJECT,
-  QUIET_CLOSE_MS,
-  REJECTING_THRESHOLD,
-  type AlertData,
-  type EpisodeAction,
-} from "../domain/alerts";
-import { eventIdFor } from "../domain/ids";
+import { attemptEpisodes, INGEST_SUBJECT, QUIET_CLOSE_MS, REJECTING_THRESHOLD, type AlertData, type EpisodeAction } from "../domain/alerts";
 import type { Webhook } from "../domain/types";
 import type { Env } from "../env";
 import {
@@ -37,27 +27,11 @@ import {
 import type { AttemptOutcome } from "../store/deliveries";
 import { rejectionSummaries } from "../store/rejections";
 import { notificationEndpoints } from "../store/webhooks";
-import { storeAndRoute } from "./commands";
+import { announcement, newEpisodeId } from "./alert-events";
+import { writeAnnounced } from "./commands";
 
-const iso = (ms: number) => new Date(ms).toISOString();
 /** Quiet episodes one maintenance run closes at most; the next run takes the rest. */
 const QUIET_PER_RUN = 100;
-
-/** The body a notification endpoint receives (before a Slack endpoint's transformation). */
-function alertBody(e: NewEpisode, closing: boolean, now: number): { type: string; body: string } {
-  const type = closing ? closingType(e.type) : e.type;
-  const data = {
-    alertId: e.id,
-    subject: e.subject,
-    ...e.data,
-    state: closing ? "resolved" : "open",
-    count: e.count,
-    openedAt: iso(e.openedAt),
-    ...(closing ? { closedAt: iso(now) } : {}),
-    message: alertMessage(type, e.subject, e.data, e.count, closing),
-  };
-  return { type, body: JSON.stringify({ type, timestamp: iso(now), data }) };
-}
 
 /**
  * Writes an episode's opening or closing (`change`) in one transaction with the alert that
@@ -66,40 +40,13 @@ function alertBody(e: NewEpisode, closing: boolean, now: number): { type: string
  * to is not stored; the change is written alone.
  */
 async function announce(env: Env, e: NewEpisode, closing: boolean, change: D1PreparedStatement, now: number): Promise<void> {
-  const endpoints = await notificationEndpoints(env.DB);
-  const { type, body } = alertBody(e, closing, now);
-  if (!endpoints.some((w) => w.eventTypes.includes(type))) {
-    await change.run();
-    return;
-  }
-  const dedupeKey = `${e.id}:${closing ? "closed" : "opened"}`;
-  // The episode's times are the caller's `now`; the alert is stored, and due, by the clock.
-  const at = Date.now();
-  await storeAndRoute(
-    env,
-    [
-      {
-        eventId: await eventIdFor(ALERT_SOURCE, dedupeKey),
-        sourceId: ALERT_SOURCE,
-        dedupeKey,
-        eventType: type,
-        locationUid: null,
-        organizationUid: null,
-        receivedAt: at,
-        headers: { "content-type": "application/json" },
-        body,
-      },
-    ],
-    endpoints,
-    [change],
-    at,
-  );
+  await writeAnnounced(env, await announcement(await notificationEndpoints(env.DB), e, closing, now), [change]);
 }
 
 /** Counts an occurrence in its open episode, or opens one, announced. */
 async function open(env: Env, a: Extract<EpisodeAction, { kind: "open" }>, now: number): Promise<void> {
   if (await countIn(env.DB, { ...a, now })) return;
-  const id = `alr_${crypto.randomUUID().replace(/-/g, "")}`;
+  const id = newEpisodeId();
   const e: NewEpisode = { id, type: a.type, subject: a.subject, openedAt: now, lastAt: now, count: a.initialCount, data: a.data };
   try {
     await announce(env, e, false, openEpisodeStatement(env.DB, e), now);
@@ -163,13 +110,6 @@ export async function alertAfterAttempts(env: Env, w: Webhook, outcomes: Attempt
     const after = { consecutiveFailures: context.consecutive_failures ?? 0, failingSince: context.failing_since, open: jsonStrings(context.open) };
     await apply(env, attemptEpisodes(w, facts, after), now);
   });
-}
-
-/** A webhook was disabled automatically: `webhook.disabled`, until it is enabled again. */
-export async function alertDisabled(env: Env, w: Webhook, reason: string, now = Date.now()) {
-  await safely("disabled", () =>
-    apply(env, [{ kind: "open", type: "webhook.disabled", subject: w.uid, count: 1, initialCount: 1, data: { webhookUid: w.uid, url: w.url, reason } }], now),
-  );
 }
 
 /** A webhook was enabled again: its `webhook.disabled` episode closes without a word (someone just did it). */

@@ -25,9 +25,10 @@ import {
   type RetryPosition,
 } from "../store/deliveries";
 import { storeEvents, type EventRow } from "../store/events";
-import { attemptAlertContextStatement, type AttemptAlertContext } from "../store/alerts";
+import { attemptAlertContextStatement, openDisabledEpisodeStatements, openEpisodeOf, type AttemptAlertContext, type NewEpisode } from "../store/alerts";
 import { webhooksToAutoDisable } from "../store/health";
-import { deleteWebhook, disableWebhook, webhooksByUid } from "../store/webhooks";
+import { deleteWebhook, disableApplies, disableWebhookStatements, notificationEndpoints, webhooksByUid } from "../store/webhooks";
+import { announcement, disabledEpisode, type Announcement } from "./alert-events";
 import { QUEUES } from "./queues";
 import { wakeScheduler } from "./schedulers";
 
@@ -85,28 +86,72 @@ export async function recordAttempts(env: Env, webhookUid: string, outcomes: Att
 }
 
 /**
+ * Writes `changes` in one transaction with the alert that announces them (none: they are
+ * written alone), then wakes the schedulers of the endpoints it is owed to.
+ */
+export async function writeAnnounced(env: Env, alert: Announcement | null, changes: D1PreparedStatement[]): Promise<void> {
+  if (alert) await storeAndRoute(env, [alert.row], alert.endpoints, changes, alert.row.receivedAt);
+  else await env.DB.batch(changes);
+}
+
+/**
  * Disables the webhooks whose every attempt has failed for their
  * autoDisableAfterMinutes, with the reason recorded, holding their pending
  * deliveries as a disable through the API does (they expire after the retention,
- * and go out oldest first once the webhook is enabled). Returns those disabled.
+ * and go out oldest first once the webhook is enabled), each in one transaction with
+ * its `webhook.disabled` episode and alert: both are written or neither, and a webhook
+ * left enabled is found due again by the next run. Returns those disabled; throws,
+ * once the others are done, when one could not be written.
  */
 export async function disableFailing(env: Env, now = Date.now()): Promise<{ webhook: Webhook; reason: string }[]> {
   const due = await webhooksToAutoDisable(env.DB, now, WEBHOOKS_PER_RUN);
-  const webhooks = new Map((await webhooksByUid(env.DB, due.map((d) => d.uid))).map((w) => [w.uid, w]));
+  if (due.length === 0) return [];
+  const [found, endpoints] = await Promise.all([webhooksByUid(env.DB, due.map((d) => d.uid)), notificationEndpoints(env.DB)]);
+  const webhooks = new Map(found.map((w) => [w.uid, w]));
   const disabled: { webhook: Webhook; reason: string }[] = [];
+  const failures: unknown[] = [];
   for (const d of due) {
     const w = webhooks.get(d.uid);
     // Changed since it was found due (its setting, enabled again): the next run decides again.
     if (!w || w.updatedAt !== d.version) continue;
     const minutes = w.autoDisableAfterMinutes === 1 ? "1 minute" : `${w.autoDisableAfterMinutes} minutes`;
     const reason = `every attempt failed for ${minutes} (since ${new Date(d.failingSince).toISOString()}), the last with: ${d.lastError ?? "unknown error"}`;
-    // Changed since it was read, nothing is written: the next run decides again.
-    // Nor when a success ended the streak it was found failing in.
-    if (await disableWebhook(env.DB, w.uid, reason, now, w.updatedAt, d.failingSince)) disabled.push({ webhook: { ...w, disabled: true, disabledReason: reason, disabledAt: now }, reason });
+    const episode = disabledEpisode(w, reason, now);
+    try {
+      await writeAnnounced(env, await announcement(endpoints, episode, false, now), [
+        ...openDisabledEpisodeStatements(env.DB, episode, w.updatedAt, d.failingSince),
+        ...disableWebhookStatements(env.DB, w.uid, reason, now, w.updatedAt, d.failingSince),
+      ]);
+    } catch (err) {
+      const outcome = await afterFailedDisable(env, episode, w.updatedAt, d.failingSince);
+      // Lost: changed since it was read, or a success ended the streak it was found failing in; the next run decides again.
+      if (outcome === "lost") continue;
+      if (outcome === "failed") {
+        console.error("auto-disable failed; the next run tries again", { webhookUid: w.uid, error: String(err) });
+        failures.push(err);
+        continue;
+      }
+    }
+    disabled.push({ webhook: { ...w, disabled: true, disabledReason: reason, disabledAt: now }, reason });
   }
   // Their schedulers stop sending (what they had pending is held already).
   await dispatch(env, disabled.map((d) => d.webhook.uid));
+  if (failures.length > 0) throw failures[0];
   return disabled;
+}
+
+/**
+ * What became of a disable whose transaction threw: written after all when its episode is
+ * open (the answer was lost); lost to another write when it no longer applies (its episode
+ * refused it: nothing was written); else it failed, and nothing was written.
+ */
+async function afterFailedDisable(env: Env, episode: NewEpisode, version: number, failingSince: number): Promise<"written" | "lost" | "failed"> {
+  try {
+    if ((await openEpisodeOf(env.DB, episode.type, episode.subject))?.id === episode.id) return "written";
+    return (await disableApplies(env.DB, episode.subject, version, failingSince)) ? "failed" : "lost";
+  } catch {
+    return "failed";
+  }
 }
 
 /**

@@ -43,7 +43,7 @@ export async function consumeIngest(batch: MessageBatch<IngestMessage>, env: Env
     if (body !== null) {
       ready.push({ msg, row: { ...facts, body } });
     } else if (await eventExists(env.DB, msg.body.eventId).catch(() => false)) {
-      msg.ack(); // a redelivery of a claim-checked event that is already stored
+      await letGoOfStored(env, msg);
     } else {
       console.error("ingest body unavailable", { eventId: msg.body.eventId });
       retryLater(msg);
@@ -63,6 +63,23 @@ export async function consumeIngest(batch: MessageBatch<IngestMessage>, env: Env
       retryLater(r.msg);
     });
   }
+}
+
+/**
+ * A redelivery of a claim-checked event already stored, its body unread (gone, or R2
+ * failing to read it just now): its object is deleted before the message is acked, or the
+ * message comes back to try again: acked with the object there, only the bucket's lifecycle
+ * rule would remove it.
+ */
+async function letGoOfStored(env: Env, msg: Message<IngestMessage>): Promise<void> {
+  try {
+    await dropBodies(env.BODIES, msg.body.bodyKey ? [msg.body.bodyKey] : []);
+  } catch (err) {
+    console.error("claim-check cleanup failed; retrying", { eventId: msg.body.eventId, error: String(err) });
+    retryLater(msg);
+    return;
+  }
+  msg.ack();
 }
 
 async function storeBatch(env: Env, ready: Ready[]): Promise<void> {

@@ -1,6 +1,7 @@
 import { isEpisodeType, type AlertData, type EpisodeType } from "../domain/alerts";
 import { apiIdSql, idKeySql } from "./names";
 import { status } from "./transitions";
+import { disableAppliesSql } from "./webhook-version";
 
 /** One alert episode: a condition on a subject, from when it opened to when it closed. */
 export interface AlertEpisode {
@@ -94,6 +95,28 @@ export function openEpisodeStatement(db: D1Database, e: NewEpisode): D1PreparedS
   return db
     .prepare("INSERT INTO alerts (id, type, subject, opened_at, last_at, closed_at, count, data) VALUES (?, ?, ?, ?, ?, NULL, ?, ?)")
     .bind(e.id, e.type, e.subject, e.openedAt, e.lastAt, e.count, JSON.stringify(e.data));
+}
+
+/**
+ * Opens a webhook's `webhook.disabled` episode `e` in the transaction that disables it
+ * (disableWebhookStatements), before the disable: only when the disable applies, checked as
+ * it checks (disableAppliesSql); otherwise the count is NULL, which the column refuses, and
+ * the whole transaction, the alert with it, is undone. One left open from an earlier disable
+ * (its webhook enabled since, that closing lost) closes first, without a word.
+ */
+export function openDisabledEpisodeStatements(db: D1Database, e: NewEpisode, version: number, failingSince: number): D1PreparedStatement[] {
+  const applies = disableAppliesSql("?2", "?3", "?4");
+  return [
+    db
+      .prepare(`UPDATE alerts SET closed_at = ?1 WHERE subject = ?2 AND type = ?5 AND closed_at IS NULL AND ${applies}`)
+      .bind(e.openedAt, e.subject, version, failingSince, e.type),
+    db
+      .prepare(
+        `INSERT INTO alerts (id, type, subject, opened_at, last_at, closed_at, count, data)
+         VALUES (?6, ?5, ?2, ?1, ?9, NULL, CASE WHEN ${applies} THEN ?7 END, ?8)`,
+      )
+      .bind(e.openedAt, e.subject, version, failingSince, e.type, e.id, e.count, JSON.stringify(e.data), e.lastAt),
+  ];
 }
 
 /**

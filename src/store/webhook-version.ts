@@ -11,3 +11,10 @@ export const atVersionSql = (uidParam: string, versionParam: string) =>
 export const failingSinceSql = (uidParam: string, sinceParam: string) =>
   `EXISTS (SELECT 1 FROM webhook_health WHERE webhook_uid = ${uidParam} AND failing_since = ${sinceParam})`;
 
+/**
+ * SQL: a disable of the webhook (uid at `uidParam`) made from the version at `versionParam`, and
+ * the streak failing since the time at `sinceParam`, still applies: the webhook is enabled, at
+ * that version, and still failing since then.
+ */
+export const disableAppliesSql = (uidParam: string, versionParam: string, sinceParam: string) =>
+  `EXISTS (SELECT 1 FROM webhooks WHERE uid = ${uidParam} AND disabled = 0 AND updated_at = ${versionParam}) AND ${failingSinceSql(uidParam, sinceParam)}`;

@@ -4,7 +4,7 @@ import { isWebhookKind, type Json, type Webhook, type WebhookKind } from "../dom
 import type { VersionedWrite } from "../domain/version";
 import { webhookAccessSql } from "./access";
 import { expireWebhookStatements, holdWebhookStatements } from "./deliveries";
-import { failingSinceSql } from "./webhook-version";
+import { disableAppliesSql, failingSinceSql } from "./webhook-version";
 import { forgetHealthStatement, resetStreakStatement } from "./health";
 import { learnNamesStatement } from "./names";
 import { writeAtVersion } from "./versioned-write";
@@ -246,21 +246,22 @@ export async function notificationEndpoints(db: D1Database): Promise<Webhook[]> 
 }
 
 /**
- * Disables an enabled webhook with its reason, holding its pending deliveries in
- * the same transaction as a disable through the API does, only while the row is
- * still at `version`, the one the decision was made from (webhook-version.ts). False
- * when nothing was written: it was disabled, changed or deleted meanwhile.
+ * The transaction that disables an enabled webhook with its reason, holding its pending
+ * deliveries as a disable through the API does, only while the row is still at `version`,
+ * the one the decision was made from (webhook-version.ts), and (with `failingSince`) while
+ * the streak it was found failing in goes on. The disable is the last statement: what the
+ * caller writes with it checks the same before it (disableAppliesSql).
  */
-export async function disableWebhook(
+export function disableWebhookStatements(
   db: D1Database,
   uid: string,
   reason: string,
   now: number,
   version: number,
   failingSince?: number,
-): Promise<boolean> {
+): D1PreparedStatement[] {
   const streak = failingSince === undefined ? "" : ` AND ${failingSinceSql("?4", "?6")}`;
-  const results = await db.batch([
+  return [
     // Before the disable, while the check still reads the version it replaces.
     ...holdWebhookStatements(db, uid, now, version, failingSince),
     db
@@ -270,6 +271,11 @@ export async function disableWebhook(
          WHERE uid = ?4 AND disabled = 0 AND updated_at = ?5${streak}`,
       )
       .bind(reason, now, now, uid, version, ...(failingSince === undefined ? [] : [failingSince])),
-  ]);
-  return (results.at(-1)?.meta.changes ?? 0) > 0;
+  ];
+}
+
+/** Whether a disable made from `version` and the streak since `failingSince` still applies (disableAppliesSql). */
+export async function disableApplies(db: D1Database, uid: string, version: number, failingSince: number): Promise<boolean> {
+  const row = await db.prepare(`SELECT ${disableAppliesSql("?1", "?2", "?3")} AS applies`).bind(uid, version, failingSince).first<{ applies: number }>();
+  return row?.applies === 1;
 }

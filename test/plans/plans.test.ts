@@ -9,12 +9,13 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { describe, expect, it } from "vitest";
 import { newDelivery } from "../../src/domain/delivery";
-import { closeEpisodeStatement, countIn, openEpisodeOf, quietEpisodes } from "../../src/store/alerts";
+import { closeEpisodeStatement, countIn, openDisabledEpisodeStatements, openEpisodeOf, quietEpisodes } from "../../src/store/alerts";
 import { attemptsOfSql } from "../../src/store/attempts";
 import { insertDeliveriesStatements, recordAttempts, retryDeliveries } from "../../src/store/deliveries";
 import { byLocation, byOrganization } from "../../src/store/event-places";
 import { retentionStep } from "../../src/store/events";
 import { boundedScan } from "../../src/store/scan";
+import { disableApplies } from "../../src/store/webhooks";
 
 const dir = join(import.meta.dirname, "../../migrations");
 const db = new DatabaseSync(":memory:");
@@ -126,6 +127,24 @@ describe("alert episodes", () => {
     }, { type: "source.rejecting", data: "{}" });
     expect(sqls).toHaveLength(4);
     for (const sql of sqls) expect(plan(sql).filter((s) => /^(SCAN|SEARCH) alerts\b/.test(s)), sql).toEqual([expect.stringMatching(/USING INDEX (alerts_open|sqlite_autoindex_alerts_1)\b/)]);
+  });
+});
+
+describe("a webhook.disabled episode opened with its disable", () => {
+  it("checks the webhook and its streak by their keys, and finds one left open by the partial index", async () => {
+    const sqls = await preparedBy(async (d1) => {
+      openDisabledEpisodeStatements(d1, { id: "alr_1", type: "webhook.disabled", subject: "w", openedAt: 1, lastAt: 1, count: 1, data: {} }, 1, 1);
+      await disableApplies(d1, "w", 1, 1);
+    });
+    expect(sqls).toHaveLength(3);
+    for (const sql of sqls) {
+      expect(walks(sql), sql).toEqual([]);
+      expect(plan(sql).filter((s) => /^(SCAN|SEARCH) (webhooks|webhook_health)\b/.test(s)), sql).toEqual([
+        expect.stringMatching(/^SEARCH webhooks USING INDEX sqlite_autoindex_webhooks_1 \(uid=\?\)/),
+        expect.stringMatching(/^SEARCH webhook_health USING (PRIMARY KEY|INDEX sqlite_autoindex_webhook_health_1) \(webhook_uid=\?\)/),
+      ]);
+    }
+    expect(plan(sqls[0]!).filter((s) => /^(SCAN|SEARCH) alerts\b/.test(s))).toEqual([expect.stringMatching(/USING INDEX alerts_open\b/)]);
   });
 });
 

@@ -2,18 +2,20 @@
 // maintenance run with an explicit `now`.
 import { env } from "cloudflare:workers";
 import { Webhook as StandardWebhook } from "standardwebhooks";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import type { ErrorCode } from "../../src/domain/errors";
 import type { RejectionsMessage } from "../../src/domain/types";
 import migration0018 from "../../migrations/0018_alert_webhooks.sql?raw";
 import { ALERT_SOURCE } from "../../src/domain/alerts";
 import { runMaintenance } from "../../src/maintenance/cron";
+import { REDRIVE_GRACE_MS } from "../../src/pipeline/commands";
 import { alertIngestDeadLetters } from "../../src/pipeline/alerts";
 import { recordAttempts } from "../../src/store/deliveries";
 import { healthOf } from "../../src/store/health";
 import { d1Double, type SeenStatement } from "./d1-double";
 import { call, dashboardCookie, dashboardForm, ingestMessage, podiumBody } from "./helpers";
 import { pipeline, received, uniqueKey } from "./pipeline";
+import { racing } from "./racing";
 import { deliveryRows } from "./rows";
 import { as, DATA_SCOPES, makeToken } from "./tokens";
 
@@ -688,5 +690,160 @@ describe("health and alerts on the dashboard", () => {
     const deleted = await dashboardForm(`/dashboard/alerts/endpoints/${made.uid}/delete`, cookie, {});
     expect(deleted.status).toBe(303);
     expect((await p.api("GET", `/v1/notification-endpoints/${made.uid}`)).status).toBe(404);
+  });
+});
+
+describe("webhook.disabled is raised in the transaction that disables the webhook", () => {
+  /** A webhook failing for good (one attempt each, disabled after a minute of it), an event of it pending, and an endpoint for its webhook.disabled alerts. */
+  async function failingHook(p: P) {
+    const alertKey = `${uniqueKey()}-alerts`;
+    const notify = await endpoint(p, alertKey, { alertTypes: ["webhook.disabled"] });
+    // It would hear of every later test's disables too: it stops listening.
+    onTestFinished(async () => void (await pipeline().api("PATCH", `/v1/notification-endpoints/${notify.uid}`, { disabled: true })));
+    const made = await p.webhookOn("fail", { maxAttempts: 1, failingAfterAttempts: 1, autoDisableAfterMinutes: 1 });
+    await p.ingest(made.event());
+    await settle(p);
+    const pending = await p.ingest(made.event());
+    p.woken.splice(0); // not delivered: it stays pending until the disable holds it
+    return { ...made, alertKey, notify, pending, path: `/v1/webhooks/${made.webhook.uid}` };
+  }
+
+  /** The transaction that disables webhook `uid` (with its alert). */
+  const disables = (uid: string) => (stmts: SeenStatement[]) =>
+    stmts.some((st) => st.sql.includes("UPDATE webhooks SET disabled = 1") && st.values.includes(uid));
+
+  /** Runs the maintenance five minutes on (the webhook is due), then the schedulers it woke. */
+  const maintain = async (p: P) => {
+    const report = await runMaintenance(p.env, Date.now() + 5 * MINUTE);
+    await settle(p);
+    return report;
+  };
+
+  /** The webhook, its pending event's deliveries, its webhook.disabled episodes and the alerts its endpoint received. */
+  async function state(p: P, h: Awaited<ReturnType<typeof failingHook>>) {
+    const w = (await p.api("GET", h.path)).json;
+    return {
+      disabled: w.disabled,
+      heldDeliveries: w.heldDeliveries,
+      pending: (await deliveryRows(h.pending)).filter((d) => d.webhook_uid === h.webhook.uid).map((d) => d.status),
+      episodes: (await episodesOf(p, h.webhook.uid)).filter(([type]) => type === "webhook.disabled"),
+      alerts: (await alertsAt(h.alertKey, h.webhook.uid)).map((a) => [a.type, a.data.state, a.data.reason === w.disabledReason]),
+    };
+  }
+
+  const before = { disabled: false, heldDeliveries: 0, pending: ["pending"], episodes: [], alerts: [] };
+  const after = { disabled: true, heldDeliveries: 1, pending: ["held"], episodes: [["webhook.disabled", "open", 1]], alerts: [["webhook.disabled", "open", true]] };
+
+  it("writes neither the disable nor the alert when the alert cannot be stored; the next run disables and alerts once", async () => {
+    let broken = false;
+    const p = pipeline({ DB: alertStoreFails(() => broken) });
+    const h = await failingHook(p);
+
+    broken = true;
+    const failed = await runMaintenance(p.env, Date.now() + 5 * MINUTE);
+    expect(failed.failed).toContain("auto-disable");
+    expect(await state(p, h)).toEqual(before);
+    expect((await health(p, h.webhook.uid)).health).toMatchObject({ state: "failing", consecutiveFailures: 1 });
+
+    broken = false;
+    expect((await maintain(p)).failed).not.toContain("auto-disable");
+    expect(await state(p, h)).toEqual(after);
+    // Disabled once: later runs find nothing to do.
+    await maintain(p);
+    expect(await state(p, h)).toEqual(after);
+  });
+
+  for (const [race, meanwhile] of [
+    ["the webhook changed meanwhile", (p: P, uid: string) => p.api("PATCH", `/v1/webhooks/${uid}`, { timeoutMs: 3000 })],
+    [
+      "a success ended its failing streak meanwhile",
+      // What a recorded success does to the streak (store/health.ts).
+      (_p: P, uid: string) =>
+        env.DB.prepare("UPDATE webhook_health SET consecutive_failures = 0, failing_since = NULL, last_success_at = ? WHERE webhook_uid = ?").bind(Date.now(), uid).run(),
+    ],
+  ] as const) {
+    it(`raises no alert for a disable that loses its check (${race}); the next run decides again`, async () => {
+      let uid = "";
+      const { p, other, before: first, ran } = racing((stmts) => disables(uid)(stmts));
+      const h = await failingHook(p);
+      uid = h.webhook.uid;
+      first(() => meanwhile(other, uid));
+      // Lost to another write: nothing written, and no failure.
+      expect((await runMaintenance(p.env, Date.now() + 5 * MINUTE)).failed).not.toContain("auto-disable");
+      expect(ran()).toBe(true);
+      expect(await state(p, h)).toEqual(before);
+      await settle(p); // still enabled, it sends its pending event, which fails: failing still (or again)
+      expect((await state(p, h)).alerts).toEqual([]);
+
+      // The next run finds it due, disables it and alerts, once.
+      await maintain(p);
+      const { disabled, episodes, alerts } = await state(p, h);
+      expect({ disabled, episodes, alerts }).toEqual({ disabled: true, episodes: after.episodes, alerts: after.alerts });
+    });
+  }
+
+  it("closes a webhook.disabled episode left open by an enable, and announces the next disable", async () => {
+    const p = pipeline();
+    const h = await failingHook(p);
+    await maintain(p);
+    expect(await state(p, h)).toEqual(after);
+    expect((await p.api("PATCH", h.path, { disabled: false })).status).toBe(200);
+    // As if the enable's closing of the episode had been lost.
+    await env.DB.prepare("UPDATE alerts SET closed_at = NULL WHERE subject = ? AND type = 'webhook.disabled'").bind(h.webhook.uid).run();
+
+    // Failing again for a minute: disabled again, a new episode opened and announced.
+    await p.ingest(h.event());
+    await settle(p);
+    await maintain(p);
+    const s = await state(p, h);
+    expect(s.disabled).toBe(true);
+    expect(s.episodes).toEqual([
+      ["webhook.disabled", "open", 1],
+      ["webhook.disabled", "closed", 1],
+    ]);
+    expect(s.alerts).toEqual([
+      ["webhook.disabled", "open", false], // the first reason (its streak began earlier)
+      ["webhook.disabled", "open", true],
+    ]);
+  });
+
+  it("counts a disable whose answer was lost as done, and the maintenance run wakes the endpoint its alert is owed to", async () => {
+    let uid = "";
+    let lost = false;
+    const { db } = d1Double({ beforeBatch: async (stmts) => void (lost ||= disables(uid)(stmts)) });
+    let answered = false;
+    const p = pipeline({
+      DB: new Proxy(db, {
+        get(target, prop) {
+          if (prop === "batch") {
+            return async (stmts: D1PreparedStatement[]) => {
+              const results = await target.batch(stmts);
+              if (lost && !answered) {
+                answered = true;
+                throw new Error("D1 answer lost (test)");
+              }
+              return results;
+            };
+          }
+          const v = Reflect.get(target, prop);
+          return typeof v === "function" ? v.bind(target) : v;
+        },
+      }),
+    });
+    const h = await failingHook(p);
+    uid = h.webhook.uid;
+    const report = await runMaintenance(p.env, Date.now() + 5 * MINUTE);
+    expect(answered).toBe(true);
+    expect(report.failed).not.toContain("auto-disable");
+    expect(p.woken).toContain(h.webhook.uid); // its scheduler holds what it has
+    expect(p.woken).not.toContain(h.notify.uid); // the alert's wake-up was lost with the answer
+    await settle(p);
+    expect(await state(p, h)).toEqual({ ...after, alerts: [] });
+
+    // Its delivery overdue, the maintenance run wakes the endpoint, and the alert goes out once.
+    await runMaintenance(p.env, Date.now() + REDRIVE_GRACE_MS + 60_000);
+    expect(p.woken).toContain(h.notify.uid);
+    await settle(p);
+    expect(await state(p, h)).toEqual(after);
   });
 });

@@ -5,7 +5,10 @@ import { AppError } from "../../src/domain/errors";
 import type { IngestMessage } from "../../src/domain/types";
 import type { Env } from "../../src/env";
 import { enqueue, MAX_INLINE_MESSAGE_BYTES } from "../../src/ingress/enqueue";
+import { d1Double } from "./d1-double";
 import { recordingQueue } from "./helpers";
+import { pipeline } from "./pipeline";
+import { eventStored } from "./rows";
 
 const jsonBytes = (value: unknown) => new TextEncoder().encode(JSON.stringify(value)).byteLength;
 
@@ -75,5 +78,78 @@ describe("the claim check", () => {
       expect((await env.BODIES.list({ prefix: `ingest/${msg.eventId}/` })).objects).toEqual([]);
     }
     expect(queue.sent).toEqual([]);
+  });
+});
+
+/** The test bucket, its get() or delete() failing while `broken` says so (R2 failing for a while). */
+function flakyBucket(broken: { get?: boolean; delete?: boolean }): R2Bucket {
+  return new Proxy(env.BODIES, {
+    get(target, prop) {
+      if ((prop === "get" && broken.get) || (prop === "delete" && broken.delete)) {
+        return async () => Promise.reject(new Error(`R2 ${prop} failed (test)`));
+      }
+      const v = Reflect.get(target, prop);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
+}
+
+/** A message whose body waits in R2, as the ack path sends it. */
+async function claimChecked(): Promise<IngestMessage & { bodyKey: string }> {
+  const p = pipeline();
+  await enqueue(p.env, message("a".repeat(200_000)));
+  const sent = p.queues.ingest.sent[0]!;
+  const { bodyKey } = sent;
+  if (bodyKey === undefined) throw new Error("the body went inline");
+  return { ...sent, bodyKey };
+}
+
+const inR2 = async (key: string) => (await env.BODIES.head(key)) !== null;
+
+describe("the claim-checked body of a redelivered message", () => {
+  it("is deleted when R2 fails to read it for an event already stored, and the message acked", async () => {
+    const msg = await claimChecked();
+    // The first delivery stores the event and loses its cleanup (as when cut short after the store).
+    const first = await pipeline({ BODIES: flakyBucket({ delete: true }) }).runIngest([msg]);
+    expect(first.acked).toHaveLength(1);
+    expect(await eventStored(msg.eventId)).toBe(true);
+    expect(await inR2(msg.bodyKey)).toBe(true);
+
+    // The queue delivers it again, and R2 fails to read the body this time.
+    const again = await pipeline({ BODIES: flakyBucket({ get: true }) }).runIngest([msg]);
+    expect(again.acked).toHaveLength(1);
+    expect(await inR2(msg.bodyKey)).toBe(false);
+  });
+
+  it("is kept, the message retried, when its delete fails too; the next delivery deletes it", async () => {
+    const msg = await claimChecked();
+    await pipeline({ BODIES: flakyBucket({ delete: true }) }).runIngest([msg]);
+    expect(await eventStored(msg.eventId)).toBe(true);
+
+    const failing = await pipeline({ BODIES: flakyBucket({ get: true, delete: true }) }).runIngest([msg]);
+    expect(failing.acked).toEqual([]);
+    expect(failing.retried).toHaveLength(1);
+    expect(failing.retryDelays[0]).toBeGreaterThan(0);
+    expect(await inR2(msg.bodyKey)).toBe(true);
+
+    const next = await pipeline().runIngest([msg]);
+    expect(next.acked).toHaveLength(1);
+    expect(await inR2(msg.bodyKey)).toBe(false);
+  });
+
+  it("is never deleted while its event is not stored: R2 failing to read it, or D1 to say whether it is stored, retries the message", async () => {
+    const msg = await claimChecked();
+    const unread = await pipeline({ BODIES: flakyBucket({ get: true }) }).runIngest([msg]);
+    expect(unread.retried).toHaveLength(1);
+    const unknown = await pipeline({ BODIES: flakyBucket({ get: true }), DB: d1Double({ down: true }).db }).runIngest([msg]);
+    expect(unknown.retried).toHaveLength(1);
+    expect(await eventStored(msg.eventId)).toBe(false);
+    expect(await inR2(msg.bodyKey)).toBe(true);
+
+    // R2 reads it again: stored, byte for byte, then deleted.
+    const stored = await pipeline().runIngest([msg]);
+    expect(stored.acked).toHaveLength(1);
+    expect((await pipeline().api("GET", `/v1/events/${msg.eventId}`)).json.body).toBe("a".repeat(200_000));
+    expect(await inR2(msg.bodyKey)).toBe(false);
   });
 });

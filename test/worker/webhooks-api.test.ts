@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { disableWebhook } from "../../src/store/webhooks";
+import { disableWebhookStatements } from "../../src/store/webhooks";
 import { disableFailing } from "../../src/pipeline/commands";
 import type { IngestMessage } from "../../src/domain/types";
 import { ADMIN, call, createSource, dashboardCookie, dashboardForm } from "./helpers";
@@ -203,7 +203,7 @@ describe("a change racing another write", () => {
     expect((await deliveryRows(id)).map((d) => d.status)).toEqual(["pending"]);
 
     p.woken.splice(0);
-    before(async () => disableWebhook(env.DB, webhook.uid, "failing for 60 minutes", Date.now(), await versionOf(webhook.uid)));
+    before(async () => env.DB.batch(disableWebhookStatements(env.DB, webhook.uid, "failing for 60 minutes", Date.now(), await versionOf(webhook.uid))));
     const res = await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { timeoutMs: 2000 });
     expect(ran()).toBe(true);
     expect(res.status).toBe(409);

@@ -1,0 +1,76 @@
+/**
+ * The event that announces an alert episode opening or closing, made ready to be
+ * written in the transaction of the change it announces (pipeline/commands.ts
+ * writeAnnounced). An alert is an event of the reserved source `edgehook`, owed only
+ * to the notification endpoints subscribed to its type.
+ */
+import { ALERT_SOURCE, alertMessage, closingType } from "../domain/alerts";
+import { eventIdFor } from "../domain/ids";
+import type { Webhook } from "../domain/types";
+import type { NewEpisode } from "../store/alerts";
+import type { EventRow } from "../store/events";
+
+/** An alert ready to store: its event, and the endpoints it is owed to. */
+export interface Announcement {
+  row: EventRow;
+  endpoints: Webhook[];
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** A new episode's id. */
+export const newEpisodeId = (): string => `alr_${crypto.randomUUID().replace(/-/g, "")}`;
+
+/** The `webhook.disabled` episode of a webhook the maintenance run disables, opening at `now`. */
+export function disabledEpisode(w: Pick<Webhook, "uid" | "url">, reason: string, now: number): NewEpisode {
+  return {
+    id: newEpisodeId(),
+    type: "webhook.disabled",
+    subject: w.uid,
+    openedAt: now,
+    lastAt: now,
+    count: 1,
+    data: { webhookUid: w.uid, url: w.url, reason },
+  };
+}
+
+/** The body a notification endpoint receives (before a Slack endpoint's transformation). */
+function alertBody(e: NewEpisode, closing: boolean, now: number): { type: string; body: string } {
+  const type = closing ? closingType(e.type) : e.type;
+  const data = {
+    alertId: e.id,
+    subject: e.subject,
+    ...e.data,
+    state: closing ? "resolved" : "open",
+    count: e.count,
+    openedAt: iso(e.openedAt),
+    ...(closing ? { closedAt: iso(now) } : {}),
+    message: alertMessage(type, e.subject, e.data, e.count, closing),
+  };
+  return { type, body: JSON.stringify({ type, timestamp: iso(now), data }) };
+}
+
+/**
+ * The alert of an episode's opening or closing, owed to those of `endpoints` subscribed
+ * to its type; null when none is (an alert nobody subscribes to is not stored).
+ */
+export async function announcement(endpoints: Webhook[], e: NewEpisode, closing: boolean, now: number): Promise<Announcement | null> {
+  const { type, body } = alertBody(e, closing, now);
+  if (!endpoints.some((w) => w.eventTypes.includes(type))) return null;
+  const dedupeKey = `${e.id}:${closing ? "closed" : "opened"}`;
+  return {
+    row: {
+      eventId: await eventIdFor(ALERT_SOURCE, dedupeKey),
+      sourceId: ALERT_SOURCE,
+      dedupeKey,
+      eventType: type,
+      locationUid: null,
+      organizationUid: null,
+      // The episode's times are the caller's `now`; the alert is stored, and due, by the clock.
+      receivedAt: Date.now(),
+      headers: { "content-type": "application/json" },
+      body,
+    },
+    endpoints,
+  };
+}
