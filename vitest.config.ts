@@ -1,4 +1,5 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { Response as MiniflareResponse, type Request as MiniflareRequest } from "miniflare";
 import { defineConfig } from "vitest/config";
 import { copyDocsBundle } from "./scripts/docs-assets.mjs";
 import { fakeDownstream } from "./test/support/fake-downstream";
@@ -7,12 +8,19 @@ import { fakeDownstream } from "./test/support/fake-downstream";
 copyDocsBundle();
 const migrations = await readD1Migrations("migrations");
 
+/** The fake downstream as Miniflare's outbound service, which answers in Miniflare's own Response. */
+async function outboundService(request: MiniflareRequest): Promise<MiniflareResponse> {
+  const res = await fakeDownstream(request);
+  const body = res.body === null ? null : await res.arrayBuffer();
+  return new MiniflareResponse(body, { status: res.status, statusText: res.statusText, headers: [...res.headers] });
+}
+
 /** The Worker inside workerd: local D1, R2, Queues and Durable Objects; outbound fetch goes to an in-process fake downstream. */
 function workerd(vars: Record<string, string> = {}) {
   return cloudflareTest({
     wrangler: { configPath: "./wrangler.toml" },
     miniflare: {
-      outboundService: fakeDownstream as never,
+      outboundService,
       // An empty database for the migration test to build the old schema in.
       d1Databases: { MIGRATION_DB: "migration-test" },
       bindings: {

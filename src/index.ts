@@ -1,5 +1,4 @@
 import { fetchHandler } from "./app";
-import type { IngestMessage, RejectionsMessage } from "./domain/types";
 import type { Env } from "./env";
 import { runMaintenance } from "./maintenance/cron";
 import { consumeIngestDeadLetters } from "./pipeline/dead-letters";
@@ -15,16 +14,16 @@ export { WebhookScheduler } from "./pipeline/scheduler";
 export default {
   fetch: fetchHandler,
 
-  // Each queue carries the messages its producer sends (domain/types.ts): the
-  // Worker is the only producer, so a batch is typed by the queue it came from.
+  // A batch is dispatched by the queue it came from; each consumer checks what its
+  // messages hold (a dead letter is recorded whatever it holds).
   async queue(batch, env) {
     switch (batch.queue) {
       case QUEUES.ingest:
-        return consumeIngest(batch as MessageBatch<IngestMessage>, env);
+        return consumeIngest(batch, env);
       case QUEUES.ingestDead:
-        return consumeIngestDeadLetters(batch as MessageBatch<IngestMessage>, env);
+        return consumeIngestDeadLetters(batch, env);
       case QUEUES.rejections:
-        return consumeRejections(batch as MessageBatch<RejectionsMessage>, env);
+        return consumeRejections(batch, env);
       default:
         console.error("message from an unknown queue; retrying", { queue: batch.queue });
         batch.retryAll();

@@ -1,22 +1,29 @@
+import { oneOf } from "./guards";
+
 /** Every machine-readable error code Edgehook answers with. */
-export type ErrorCode =
-  | "malformed_payload"
-  | "missing_signature"
-  | "invalid_signature"
-  | "timestamp_out_of_tolerance"
-  | "unknown_source"
-  | "payload_too_large"
-  | "queue_unavailable"
-  | "invalid_request"
-  | "unauthorized"
-  | "forbidden"
-  | "not_found"
-  | "conflict"
-  | "method_not_allowed"
-  | "unsupported_media_type"
-  | "rate_limited"
-  | "upgrade_required"
-  | "internal_error";
+export const ERROR_CODES = [
+  "malformed_payload",
+  "missing_signature",
+  "invalid_signature",
+  "timestamp_out_of_tolerance",
+  "unknown_source",
+  "payload_too_large",
+  "queue_unavailable",
+  "invalid_request",
+  "unauthorized",
+  "forbidden",
+  "not_found",
+  "conflict",
+  "method_not_allowed",
+  "unsupported_media_type",
+  "rate_limited",
+  "upgrade_required",
+  "internal_error",
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export const isErrorCode = oneOf(ERROR_CODES);
 
 /** An error as a value: a code to branch on and a message to act on (api/errors.ts gives each code its HTTP status). */
 export class AppError extends Error {

@@ -1,3 +1,5 @@
+import { oneOf } from "./guards";
+
 /** Token scopes (what each allows: docs/api.md). `admin` implies every other. */
 export const SCOPES = [
   "admin",
@@ -14,6 +16,8 @@ export const SCOPES = [
 ] as const;
 
 export type Scope = (typeof SCOPES)[number];
+
+export const isScope = oneOf(SCOPES);
 
 /** Who is calling the API, and what it may see. */
 export interface Principal {

@@ -1,9 +1,12 @@
 import type { DeliveryStatus } from "./delivery";
 import type { FlowLimits } from "./flow";
-import type { ErrorCode } from "./errors";
+import { isErrorCode, type ErrorCode } from "./errors";
+import { arrayOf, isNumber, isString, objectOf, oneOf, orNull } from "./guards";
 /** The providers Edgehook can verify. One module each in src/ingress/providers/. */
 export const PROVIDER_NAMES = ["podium", "standard-webhooks", "stripe", "github", "shopify", "slack", "hmac"] as const;
 export type ProviderName = (typeof PROVIDER_NAMES)[number];
+
+export const isProviderName = oneOf(PROVIDER_NAMES);
 
 /** How a generic `hmac` source is signed. */
 export interface HmacConfig {
@@ -19,6 +22,16 @@ export interface HmacConfig {
   typePath: string | null;
   dedupePath: string | null;
 }
+
+export const isHmacConfig = objectOf<HmacConfig>({
+  header: isString,
+  algorithm: oneOf(["SHA-256", "SHA-1", "SHA-512"]),
+  encoding: oneOf(["hex", "base64"]),
+  prefix: isString,
+  timestampHeader: orNull(isString),
+  typePath: orNull(isString),
+  dedupePath: orNull(isString),
+});
 
 /** An inbound endpoint for one provider account. */
 export interface Source {
@@ -182,3 +195,20 @@ export interface RejectionsMessage {
   counts: { sourceId: string; reason: ErrorCode; count: number; lastAt: number }[];
   samples: RejectionSample[];
 }
+
+const isRejectionSample = objectOf<RejectionSample>({
+  sourceId: isString,
+  requested: isString,
+  reason: isErrorCode,
+  at: isNumber,
+  client: isString,
+  userAgent: orNull(isString),
+  headerNames: arrayOf(isString),
+});
+
+/** Whether a rejections queue message is what the ingress sends (rejection-log.ts). */
+export const isRejectionsMessage = objectOf<RejectionsMessage>({
+  v: oneOf([1]),
+  counts: arrayOf(objectOf({ sourceId: isString, reason: isErrorCode, count: isNumber, lastAt: isNumber })),
+  samples: arrayOf(isRejectionSample),
+});

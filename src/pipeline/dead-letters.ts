@@ -1,4 +1,3 @@
-import type { IngestMessage } from "../domain/types";
 import type { Env } from "../env";
 import { recordDeadLetters, type NewDeadLetter } from "../store/dead-letters";
 import { park, type ParkedLetter } from "../store/parked";
@@ -42,7 +41,7 @@ export function deadLetterOf(letter: Omit<ParkedLetter, "parkedAt">, receivedAt:
  * (the maintenance run records or re-ingests it later). A message is acked only
  * once it is recorded or parked.
  */
-export async function consumeIngestDeadLetters(batch: MessageBatch<IngestMessage>, env: Env): Promise<void> {
+export async function consumeIngestDeadLetters(batch: MessageBatch, env: Env): Promise<void> {
   const now = Date.now();
   const letters = batch.messages.map((m) => {
     const letter = { queue: batch.queue, messageId: m.id, attempts: m.attempts, body: m.body };

@@ -14,9 +14,11 @@ type Ready = { msg: Message<IngestMessage>; row: EventRow };
 
 // A failed store is retried on a schedule that spans hours, so D1 trouble of that
 // length loses nothing; only then does the queue move the message to the DLQ.
-function retryLater(msg: Message<IngestMessage>): void {
+function retryLater(msg: Message): void {
   msg.retry({ delaySeconds: scheduledDelay(msg.attempts) });
 }
+
+const isIngest = (msg: Message): msg is Message<IngestMessage> => isIngestMessage(msg.body);
 
 /**
  * The ingest consumer: stores each event once and creates the deliveries it is
@@ -28,10 +30,10 @@ function retryLater(msg: Message<IngestMessage>): void {
  * acked or retried with a delay (wrangler.toml's retry_delay covers only an
  * invocation the platform cuts short).
  */
-export async function consumeIngest(batch: MessageBatch<IngestMessage>, env: Env): Promise<void> {
+export async function consumeIngest(batch: MessageBatch, env: Env): Promise<void> {
   const ready: Ready[] = [];
   for (const msg of batch.messages) {
-    if (!isIngestMessage(msg.body)) {
+    if (!isIngest(msg)) {
       // Nothing this Worker sends: retried like a failed store, so it ends in the dead-letter
       // queue, where it is recorded, instead of failing (and retrying at once) the whole batch.
       console.error("not an ingest message", { messageId: msg.id });

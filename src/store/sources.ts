@@ -1,5 +1,7 @@
-import type { HmacConfig, ProviderName, Source } from "../domain/types";
+import { isHmacConfig, isProviderName, type HmacConfig, type ProviderName, type Source } from "../domain/types";
 import type { VersionedWrite } from "../domain/version";
+import { arrayOf, isString } from "../domain/guards";
+import { storedJson } from "./stored-json";
 import { writeAtVersion } from "./versioned-write";
 
 interface SourceRow {
@@ -38,15 +40,16 @@ export interface StoredSource {
 }
 
 function toStored(r: SourceRow): StoredSource {
+  if (!isProviderName(r.provider)) throw new Error(`source ${r.id} provider: "${r.provider}" is no provider this Worker knows`);
   return {
     id: r.id,
     name: r.name,
-    provider: r.provider as ProviderName,
+    provider: r.provider,
     verification: r.verification === "none" ? "none" : "signature",
-    secrets: JSON.parse(r.secrets) as string[],
+    secrets: storedJson(r.secrets, arrayOf(isString), `source ${r.id} secrets`),
     toleranceSeconds: r.tolerance_seconds,
     disabled: r.disabled === 1,
-    hmac: r.hmac === null ? null : (JSON.parse(r.hmac) as HmacConfig),
+    hmac: r.hmac === null ? null : storedJson(r.hmac, isHmacConfig, `source ${r.id} hmac`),
     shopDomain: r.shop_domain,
     organizationUid: r.organization_uid,
     teachesLocations: r.teaches_locations === 1,

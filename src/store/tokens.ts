@@ -1,4 +1,6 @@
-import type { Scope } from "../domain/scopes";
+import { arrayOf, isString } from "../domain/guards";
+import { isScope, type Scope } from "../domain/scopes";
+import { storedJson } from "./stored-json";
 
 export interface TokenRecord {
   id: string;
@@ -22,15 +24,17 @@ export interface TokenRow {
   revoked_at: number | null;
 }
 
-const list = (v: string | null) => (v === null ? null : (JSON.parse(v) as string[]));
+const isScopes = arrayOf(isScope);
+const isStrings = arrayOf(isString);
 
 export function toToken(r: TokenRow): TokenRecord {
+  const list = (v: string | null, column: string) => (v === null ? null : storedJson(v, isStrings, `token ${r.id} ${column}`));
   return {
     id: r.id,
     name: r.name,
-    scopes: JSON.parse(r.scopes) as Scope[],
-    organizationUids: list(r.organization_uids),
-    locationUids: list(r.location_uids),
+    scopes: storedJson(r.scopes, isScopes, `token ${r.id} scopes`),
+    organizationUids: list(r.organization_uids, "organization_uids"),
+    locationUids: list(r.location_uids, "location_uids"),
     createdAt: r.created_at,
     lastUsedAt: r.last_used_at,
     revokedAt: r.revoked_at,

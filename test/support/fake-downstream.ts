@@ -17,13 +17,20 @@ export type Recorded = {
   answeredAt: number;
 };
 
+/** What the fake reads of a request: Node's Request and Miniflare's both have it. */
+export interface Arrival {
+  url: string;
+  headers: Iterable<[string, string]>;
+  text(): Promise<string>;
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export function downstreamHandler() {
   const seen = new Map<string, Recorded[]>();
   const answering = new Map<string, number>();
 
-  return async function handle(request: Request): Promise<Response> {
+  return async function handle(request: Arrival): Promise<Response> {
     const url = new URL(request.url);
     const [, behaviour = "", key = ""] = url.pathname.split("/");
     if (behaviour === "__requests") return Response.json(seen.get(key) ?? []);
@@ -83,7 +90,7 @@ async function answer(behaviour: string, url: URL, n: number): Promise<Response>
 const shared = downstreamHandler();
 
 /** The outboundService of the workerd tests: only the fake host is reachable. */
-export async function fakeDownstream(request: Request): Promise<Response> {
+export async function fakeDownstream(request: Arrival): Promise<Response> {
   if (new URL(request.url).hostname !== "downstream.test") {
     return new Response("outbound fetch outside the fake downstream is not allowed in tests", { status: 599 });
   }

@@ -3,7 +3,6 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { AppError } from "../../src/domain/errors";
 import type { IngestMessage } from "../../src/domain/types";
-import type { Env } from "../../src/env";
 import { enqueue, MAX_INLINE_MESSAGE_BYTES } from "../../src/ingress/enqueue";
 import { d1Double } from "./d1-double";
 import { recordingQueue } from "./helpers";
@@ -30,7 +29,7 @@ function message(body: string, headers: Record<string, string> = { "content-type
 /** Enqueues `msg` and says where its body went. */
 async function place(msg: IngestMessage): Promise<"inline" | "r2"> {
   const queue = recordingQueue();
-  await enqueue({ ...env, INGEST: queue as never } as Env, msg);
+  await enqueue({ ...env, INGEST: queue }, msg);
   const sent = queue.sent[0]!;
   if (sent.body !== undefined) {
     expect(sent.body).toBe(msg.body);
@@ -64,7 +63,7 @@ describe("the claim check", () => {
 
   it("refuses with payload_too_large, writing nothing, a message that would not fit even without its body", async () => {
     const queue = recordingQueue();
-    const withQueue = { ...env, INGEST: queue as never } as Env;
+    const withQueue = { ...env, INGEST: queue };
     const headers = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`x-h${i}`, "\u0001".repeat(1024)])); // 245,000 bytes
     const tooLarge = [
       message("a".repeat(1_000), headers),

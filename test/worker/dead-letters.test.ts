@@ -4,6 +4,7 @@ import { env } from "cloudflare:workers";
 import { DAY_MS } from "../../src/domain/time";
 import migration0020 from "../../migrations/0020_orphan_dead_letters.sql?raw";
 import { runMaintenance } from "../../src/maintenance/cron";
+import { d1Double } from "./d1-double";
 import { ingestMessage, podiumBody } from "./helpers";
 import { pipeline, received, uniqueKey } from "./pipeline";
 import { setEvent } from "./rows";
@@ -48,7 +49,7 @@ describe("dead letters are never silent", () => {
   });
 
   it("parks a dead letter it cannot record in R2 rather than dropping it (see reliability.test.ts)", async () => {
-    const p = pipeline({ DB: { batch: async () => Promise.reject(new Error("D1 down (test)")) } as never });
+    const p = pipeline({ DB: d1Double({ failBatch: () => true }).db });
     const msg = { v: 1, eventId: `evt_x_${uniqueKey()}`, sourceId: "podium", dedupeKey: "x", eventType: "message.received" };
     const res = await p.runQueue("edgehook-ingest-dlq", [msg], 1, "dead-x");
     expect(res.acked).toHaveLength(1);

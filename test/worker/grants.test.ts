@@ -5,7 +5,6 @@ import { describe, expect, it } from "vitest";
 import { learnLocations, locationOrganizations } from "../../src/store/locations";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { meteredD1 } from "../../bench/d1-meter";
-import type { Env } from "../../src/env";
 import worker from "../../src/index";
 import { ingestMessage, podiumBody } from "./helpers";
 import { pipeline, received, uniqueKey } from "./pipeline";
@@ -528,9 +527,9 @@ describe("a limited token's filters on places outside its grant", () => {
     const read = async (path: string) => {
       meter.reset();
       const ctx = createExecutionContext();
-      const res = await (worker as ExportedHandler<Env>).fetch!(
-        new Request(`https://edgehook.test${path}`, { headers: { authorization: `Bearer ${t.token}` } }) as never,
-        { ...env, DB: meter.db } as Env,
+      const res = await worker.fetch(
+        new Request(`https://edgehook.test${path}`, { headers: { authorization: `Bearer ${t.token}` } }),
+        { ...env, DB: meter.db },
         ctx,
       );
       await waitOnExecutionContext(ctx);

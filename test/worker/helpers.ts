@@ -3,9 +3,11 @@ import { env } from "cloudflare:workers";
 import type { IngestMessage, RejectionsMessage, Webhook } from "../../src/domain/types";
 import type { Env } from "../../src/env";
 import { IDLE_STATUS, type FlowStatus } from "../../src/pipeline/flow";
+import type { WebhookScheduler } from "../../src/pipeline/scheduler";
 import { podium } from "../../src/schemes/podium";
 import { insertSource, type NewSource } from "../../src/store/sources";
 import worker from "../../src/index";
+import { fakeNamespace } from "./fakes";
 
 /** The admin token of the test configuration (vitest.config.ts). */
 export const ADMIN_TOKEN = env.ADMIN_TOKEN ?? "";
@@ -39,46 +41,58 @@ export async function podiumHeaders(body: string | Uint8Array, secret = "podium-
 /** What the platform's queues hold in one message (128 KB); a larger one is refused by send(). */
 export const QUEUE_MESSAGE_LIMIT_BYTES = 128_000;
 
-/** A queue that records what was sent, or fails when told to; like the platform's, it refuses a message over 128 KB. */
-export function recordingQueue<T = IngestMessage>(fail = false) {
-  const sent: T[] = [];
-  const queue = {
-    sent,
-    async send(msg: T) {
-      if (fail) throw new Error("queue unavailable (test)");
-      if (new TextEncoder().encode(JSON.stringify(msg)).byteLength > QUEUE_MESSAGE_LIMIT_BYTES) throw new Error("message too large (test)");
-      sent.push(structuredClone(msg));
-    },
-    async sendBatch(msgs: Iterable<{ body: T }>) {
-      if (fail) throw new Error("queue unavailable (test)");
-      for (const m of msgs) sent.push(structuredClone(m.body));
-    },
-  };
-  return queue;
+/** A queue binding that keeps what it was sent. */
+export interface RecordingQueue<T = IngestMessage> extends Queue<T> {
+  sent: T[];
 }
 
-export type RecordingQueue<T = IngestMessage> = ReturnType<typeof recordingQueue<T>>;
+/** A queue that records what was sent, or fails when told to; like the platform's, it refuses a message over 128 KB. */
+export function recordingQueue<T = IngestMessage>(fail = false): RecordingQueue<T> {
+  const sent: T[] = [];
+  let bytes = 0;
+  const size = (msg: T) => new TextEncoder().encode(JSON.stringify(msg)).byteLength;
+  const backlog = () => ({ backlogCount: sent.length, backlogBytes: bytes });
+  const record = (msg: T) => {
+    sent.push(structuredClone(msg));
+    bytes += size(msg);
+  };
+  return {
+    sent,
+    async metrics() {
+      return backlog();
+    },
+    async send(msg) {
+      if (fail) throw new Error("queue unavailable (test)");
+      if (size(msg) > QUEUE_MESSAGE_LIMIT_BYTES) throw new Error("message too large (test)");
+      record(msg);
+      return { metadata: { metrics: backlog() } };
+    },
+    async sendBatch(msgs) {
+      if (fail) throw new Error("queue unavailable (test)");
+      for (const m of msgs) record(m.body);
+      return { metadata: { metrics: backlog() } };
+    },
+  };
+}
 
 /**
- * Delivery schedulers that record which webhooks were woken instead of sending
- * anything (pipeline.ts's `deliver()` runs their flows), or fail for the webhooks
- * `fails` names.
+ * Delivery schedulers that record which webhooks were woken (`woken`) instead of
+ * sending anything (pipeline.ts's `deliver()` runs their flows), or fail for the
+ * webhooks `fails` names.
  */
-export function recordingSchedulers(fails: (webhookUid: string) => boolean = () => false) {
-  const woken: string[] = [];
-  return {
-    woken,
-    getByName: (_name: string) => ({
-      async wake(webhookUid: string): Promise<void> {
-        if (fails(webhookUid)) throw new Error("scheduler unreachable (test)");
-        woken.push(webhookUid);
-      },
-      status: async (): Promise<FlowStatus> => IDLE_STATUS,
-    }),
-  };
-}
+export type RecordingSchedulers = Env["SCHEDULERS"] & { woken: string[] };
 
-export type RecordingSchedulers = ReturnType<typeof recordingSchedulers>;
+export function recordingSchedulers(fails: (webhookUid: string) => boolean = () => false): RecordingSchedulers {
+  const woken: string[] = [];
+  const namespace = fakeNamespace<WebhookScheduler>(() => ({
+    async wake(webhookUid: string): Promise<void> {
+      if (fails(webhookUid)) throw new Error("scheduler unreachable (test)");
+      woken.push(webhookUid);
+    },
+    status: async (): Promise<FlowStatus> => IDLE_STATUS,
+  }));
+  return Object.assign(namespace, { woken });
+}
 
 /**
  * The test env with the ingest queue and the schedulers replaced by recording ones,
@@ -88,13 +102,13 @@ export type RecordingSchedulers = ReturnType<typeof recordingSchedulers>;
 export function testEnv(overrides: Partial<Env> = {}, unreachable?: (webhookUid: string) => boolean) {
   const queues = { ingest: recordingQueue<IngestMessage>(), rejections: recordingQueue<RejectionsMessage>() };
   const schedulers = recordingSchedulers(unreachable);
-  const e = {
+  const e: Env = {
     ...env,
-    INGEST: queues.ingest as never,
-    SCHEDULERS: schedulers as never,
-    REJECTIONS: queues.rejections as never,
+    INGEST: queues.ingest,
+    SCHEDULERS: schedulers,
+    REJECTIONS: queues.rejections,
     ...overrides,
-  } as Env;
+  };
   return { env: e, queues, schedulers };
 }
 

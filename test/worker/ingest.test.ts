@@ -14,7 +14,7 @@ import { eventStored } from "./rows";
 /** Runs the ingress for a signed Podium body and returns the message it queued. */
 async function ingressMessage(body = podiumBody()): Promise<IngestMessage> {
   const queue = recordingQueue();
-  const res = await call(post("/webhooks/podium", body, await podiumHeaders(body)), { INGEST: queue as never });
+  const res = await call(post("/webhooks/podium", body, await podiumHeaders(body)), { INGEST: queue });
   expect(res.status).toBe(202);
   return queue.sent[0]!;
 }
@@ -26,7 +26,7 @@ async function consume(messages: IngestMessage[], overrides: Partial<Env> = {}) 
     messages.map((body) => ({ id: `m${++seq}`, timestamp: new Date(), attempts: 1, body })),
   );
   const ctx = createExecutionContext();
-  await (worker as ExportedHandler<Env>).queue!(batch as MessageBatch, testEnv(overrides).env, ctx);
+  await worker.queue(batch, testEnv(overrides).env);
   const result = await getQueueResult(batch, ctx);
   return { result, ids: batch.messages.map((m) => m.id) };
 }

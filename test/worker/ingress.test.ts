@@ -26,7 +26,7 @@ const fixtures: Record<string, string> = {
 
 async function sendPodium(body: string, headers: Record<string, string>, path = "/webhooks/podium") {
   const queue = recordingQueue();
-  const res = await call(post(path, body, headers), { INGEST: queue as never });
+  const res = await call(post(path, body, headers), { INGEST: queue });
   return { res, queue, json: (await res.json()) as { eventId?: string; error?: { code: string; message: string } } };
 }
 
@@ -255,7 +255,7 @@ describe("sources", () => {
     const { db, calls: counter } = d1Double();
     const send = async (path: string, secret: string) => {
       const body = podiumBody();
-      const res = await call(post(path, body, await podiumHeaders(body, secret)), { DB: db, INGEST: recordingQueue() as never });
+      const res = await call(post(path, body, await podiumHeaders(body, secret)), { DB: db, INGEST: recordingQueue() });
       expect(res.status).toBe(202);
     };
     await send(`/webhooks/${source}`, "warm");
@@ -270,7 +270,7 @@ describe("sources", () => {
 describe("answers", () => {
   it("answers 503 queue_unavailable with Retry-After when the enqueue fails, and stores nothing", async () => {
     const body = podiumBody();
-    const res = await call(post("/webhooks/podium", body, await podiumHeaders(body)), { INGEST: recordingQueue(true) as never });
+    const res = await call(post("/webhooks/podium", body, await podiumHeaders(body)), { INGEST: recordingQueue(true) });
     expect(res.status).toBe(503);
     expect(res.headers.get("retry-after")).toMatch(/^\d+$/);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("queue_unavailable");

@@ -3,11 +3,12 @@ import { Webhook as StandardWebhook } from "standardwebhooks";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { REDACTED } from "../../src/domain/credential-headers";
 import type { Scope } from "../../src/domain/scopes";
-import type { Env } from "../../src/env";
 import worker from "../../src/index";
 import { listenerConnected } from "../../src/listen/announce";
+import type { ListenerHub } from "../../src/listen/hub";
 import type { AttemptNote, EventNote, ListenMessage } from "../../src/listen/protocol";
 import { podium } from "../../src/schemes/podium";
+import { fakeNamespace } from "./fakes";
 import { ADMIN_TOKEN, podiumBody } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
 import { eventSeq, eventStored } from "./rows";
@@ -19,7 +20,7 @@ afterEach(() => {
 });
 
 async function listenResponse(p: P, query: string, opts: { token?: string; headers?: Record<string, string> } = {}) {
-  return worker.fetch!(
+  return worker.fetch(
     new Request(`https://edgehook.test/v1/listen?${query}`, {
       headers: {
         upgrade: "websocket",
@@ -27,7 +28,7 @@ async function listenResponse(p: P, query: string, opts: { token?: string; heade
         "cf-connecting-ip": `192.0.2.${Math.floor(Math.random() * 250) + 1}`,
         ...opts.headers,
       },
-    }) as never,
+    }),
     p.env,
     createExecutionContext(),
   );
@@ -301,14 +302,13 @@ describe("announcements", () => {
   /** A hub stand-in that counts calls and says how many listen. */
   function countingHub(counts: { events: number; attempts: number }, fail = false) {
     const calls = { events: 0 };
-    const stub = {
+    const namespace = fakeNamespace<ListenerHub>(() => ({
       async eventsStored() {
         calls.events++;
         if (fail) throw new Error("hub unavailable (test)");
         return counts;
       },
-    };
-    const namespace = { idFromName: () => ({}), get: () => stub } as unknown as Env["LISTENERS"];
+    }));
     return { namespace, calls };
   }
 

@@ -14,7 +14,6 @@ let msgSeq = 0;
 
 export function pipeline(overrides: Partial<Env> = {}, opts: { unreachable?: (webhookUid: string) => boolean } = {}) {
   const { env, queues, schedulers } = testEnv(overrides, opts.unreachable);
-  const handler = worker as ExportedHandler<Env>;
   // One flow per webhook woken through this pipeline, kept across deliver() calls as
   // its Durable Object keeps it (what it failed to record, a pause).
   const flows = new Map<string, WebhookFlow>();
@@ -36,7 +35,7 @@ export function pipeline(overrides: Partial<Env> = {}, opts: { unreachable?: (we
       retryAll(options);
     };
     const ctx = createExecutionContext();
-    await handler.queue!(batch as MessageBatch, env, ctx);
+    await worker.queue(batch, env);
     const result = await getQueueResult(batch, ctx);
     const byId = new Map(batch.messages.map((m) => [m.id, m.body]));
     const all = batch.messages.map((m) => m.body);
@@ -52,12 +51,12 @@ export function pipeline(overrides: Partial<Env> = {}, opts: { unreachable?: (we
 
   async function api(method: string, path: string, body?: unknown) {
     const ctx = createExecutionContext();
-    const res = await handler.fetch!(
+    const res = await worker.fetch(
       new Request(`https://edgehook.test${path}`, {
         method,
         headers: { ...ADMIN, "content-type": "application/json" },
         body: body === undefined ? undefined : JSON.stringify(body),
-      }) as never,
+      }),
       env,
       ctx,
     );
@@ -81,7 +80,7 @@ export function pipeline(overrides: Partial<Env> = {}, opts: { unreachable?: (we
     async ingestWithResult(body = podiumBody(), from: { source: string; secret: string } = { source: "podium", secret: "podium-current" }) {
       const ctx = createExecutionContext();
       const headers = await podiumHeaders(body, from.secret);
-      const res = await handler.fetch!(post(`/webhooks/${from.source}`, body, headers) as never, env, ctx);
+      const res = await worker.fetch(post(`/webhooks/${from.source}`, body, headers), env, ctx);
       if (res.status !== 202) throw new Error(`ingress answered ${res.status}`);
       const consumed = await runQueue<IngestMessage>("edgehook-ingest", queues.ingest.sent.splice(0));
       return { eventId: ((await res.json()) as { eventId: string }).eventId, ...consumed };

@@ -2,7 +2,7 @@
 // await on the ack path, and a flood of them costs a bounded number of queue messages.
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { RejectionsMessage } from "../../src/domain/types";
 import worker from "../../src/index";
 import { MAX_SAMPLES } from "../../src/ingress/rejection-log";
@@ -17,7 +17,7 @@ const HOUR_MS = 3_600_000;
 /** Sends one request through the worker with a recording rejections queue; returns the answer and what was sent. */
 async function refused(request: Request) {
   const rejections = recordingQueue<RejectionsMessage>();
-  const res = await call(request, { REJECTIONS: rejections as never });
+  const res = await call(request, { REJECTIONS: rejections });
   return { res, sent: rejections.sent };
 }
 
@@ -52,6 +52,24 @@ describe("the rejection log", () => {
     expect(view.json.rejections).toEqual(answer.json.summary);
   });
 
+  it("retries a batch holding anything but a tally the ingress sends, and records none of it until it is alone", async () => {
+    const p = pipeline();
+    const source = await createSource({ secrets: [`right-${uniqueKey()}`] });
+    const tally: RejectionsMessage = { v: 1, counts: [{ sourceId: source, reason: "invalid_signature", count: 3, lastAt: Date.now() }], samples: [] };
+    const odd = { ...tally, counts: [{ ...tally.counts[0]!, reason: "no_such_code" }] };
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    const r = await p.runQueue("edgehook-rejections", [tally, odd]);
+    errors.mockRestore();
+    expect(r.acked).toHaveLength(0);
+    expect(r.retryDelays).toEqual([30, 30]);
+    expect((await p.api("GET", `/v1/sources/${source}/rejections`)).json.summary).toEqual([]);
+
+    await record(p, [tally]);
+    expect((await p.api("GET", `/v1/sources/${source}/rejections`)).json.summary).toEqual([
+      { reason: "invalid_signature", thisHour: 3, lastDay: 3, lastAt: expect.any(String) },
+    ]);
+  });
+
   it("answers an accepted request without a word to the rejection log", async () => {
     const body = podiumBody();
     const { res, sent } = await refused(post("/webhooks/podium", body, await podiumHeaders(body)));
@@ -76,12 +94,12 @@ describe("the rejection log", () => {
   it("holds a flood of 10,000 refused requests to a few messages, counts every one, and keeps a bounded sample", async () => {
     const p = pipeline();
     const rejections = recordingQueue<RejectionsMessage>();
-    const flood = { ...p.env, REJECTIONS: rejections as never, REJECTIONS_FLUSH_MS: "200" };
+    const flood = { ...p.env, REJECTIONS: rejections, REJECTIONS_FLUSH_MS: "200" };
     const ctx = createExecutionContext();
     const n = 10_000;
     for (let i = 0; i < n; i++) {
-      const res = await worker.fetch!(
-        new Request(`https://edgehook.test/webhooks/flood-${i % 500}`, { method: "POST", body: "{}", headers: { "cf-connecting-ip": clientAddress() } }) as never,
+      const res = await worker.fetch(
+        new Request(`https://edgehook.test/webhooks/flood-${i % 500}`, { method: "POST", body: "{}", headers: { "cf-connecting-ip": clientAddress() } }),
         flood,
         ctx,
       );

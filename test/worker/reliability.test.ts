@@ -11,7 +11,8 @@ import { WebhookFlow } from "../../src/pipeline/flow";
 import { QUEUES } from "../../src/pipeline/queues";
 import { park } from "../../src/store/parked";
 import { d1Double } from "./d1-double";
-import { call, ingestMessage, podiumBody, podiumHeaders, post } from "./helpers";
+import { bucketWith } from "./fakes";
+import { call, ingestMessage, podiumBody, podiumHeaders, post, recordingQueue } from "./helpers";
 import { pipeline, received, uniqueKey } from "./pipeline";
 import { deliveryRows, eventStored, setEvent } from "./rows";
 
@@ -46,7 +47,7 @@ describe("ingest retries span hours, and a dead letter D1 cannot take waits in R
     const down = pipeline({ DB: downDb });
     // A body too large for one queue message: claim-checked in R2 for the whole ride.
     const body = podiumBody().replace('"body":"hello"', `"body":"${"x".repeat(150_000)}"`);
-    const res = await call(post("/webhooks/podium", body, await podiumHeaders(body)), { INGEST: down.queues.ingest as never });
+    const res = await call(post("/webhooks/podium", body, await podiumHeaders(body)), { INGEST: down.queues.ingest });
     expect(res.status).toBe(202);
     const { eventId } = (await res.json()) as { eventId: string };
     const [msg] = down.queues.ingest.sent.splice(0);
@@ -154,7 +155,7 @@ describe("ingest retries span hours, and a dead letter D1 cannot take waits in R
 
   it("records the delivery letters it holds even when the ingest queue refuses the ingest ones", async () => {
     const p = pipeline({
-      INGEST: { send: async () => Promise.reject(new Error("queue down (test)")), sendBatch: async () => Promise.reject(new Error("queue down (test)")) } as never,
+      INGEST: recordingQueue(true),
     });
     const id = uniqueKey();
     await park(env.BODIES, { queue: "edgehook-ingest-dlq", messageId: `0-${id}`, attempts: 1, parkedAt: Date.now(), body: ingestMessage() });
@@ -174,7 +175,7 @@ describe("ingest retries span hours, and a dead letter D1 cannot take waits in R
   it("retries a dead letter that neither D1 nor R2 can take", async () => {
     const p = pipeline({
       DB: downDb,
-      BODIES: { put: async () => Promise.reject(new Error("R2 down (test)")) } as never,
+      BODIES: bucketWith({ put: async () => Promise.reject(new Error("R2 down (test)")) }),
     });
     const res = await p.runQueue("edgehook-ingest-dlq", [ingestMessage()], 1, `dead-${uniqueKey()}`);
     expect(res.acked).toHaveLength(0);

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { ADMIN, ADMIN_TOKEN, call, clientAddress, podiumBody, podiumHeaders, post } from "./helpers";
+import { ADMIN, ADMIN_TOKEN, call, clientAddress, podiumBody, podiumHeaders, post, recordingQueue } from "./helpers";
 import { d1Double } from "./d1-double";
 import { pipeline, uniqueKey } from "./pipeline";
 
@@ -137,7 +137,7 @@ describe("secrets never reach the logs", () => {
     const headers = await podiumHeaders(body, sourceSecret);
     await call(post(`/webhooks/${source}`, body, headers));
     await call(post(`/webhooks/${source}`, body, await podiumHeaders(body, "wrong-secret"))); // a refusal
-    await call(post("/webhooks/podium", body, await podiumHeaders(body)), { INGEST: { send: async () => Promise.reject(new Error("down")) } as never });
+    await call(post("/webhooks/podium", body, await podiumHeaders(body)), { INGEST: recordingQueue(true) });
     await p.ingest(body);
     await p.deliver(); // a failed delivery, dead-lettered
     await call(v1("/events", { headers: { authorization: `Bearer ${token}x` } }));

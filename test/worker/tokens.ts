@@ -2,7 +2,6 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { expect } from "vitest";
 import type { Scope } from "../../src/domain/scopes";
-import type { Env } from "../../src/env";
 import worker from "../../src/index";
 import { uniqueKey, type pipeline } from "./pipeline";
 
@@ -19,12 +18,12 @@ export async function makeToken(p: P, scopes: Scope[], limits: { organizationUid
 /** Calls the API as a given token. */
 export async function as(p: P, token: string, method: string, path: string, body?: unknown) {
   const ctx = createExecutionContext();
-  const res = await (worker as ExportedHandler<Env>).fetch!(
+  const res = await worker.fetch(
     new Request(`https://edgehook.test${path}`, {
       method,
       headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
       body: body === undefined ? undefined : JSON.stringify(body),
-    }) as never,
+    }),
     p.env,
     ctx,
   );

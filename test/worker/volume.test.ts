@@ -4,7 +4,6 @@ import { describe, expect, it } from "vitest";
 import { meteredD1 } from "../../bench/d1-meter";
 import toTable from "../../scripts/attempts-to-table.sql?raw";
 import { seedVolume } from "../../scripts/seed/volume";
-import type { Env } from "../../src/env";
 import worker from "../../src/index";
 import { BLOCK_BITS, BLOCK_SEEKS } from "../../src/store/scan";
 import { ADMIN, ingestMessage, podiumBody } from "./helpers";
@@ -21,7 +20,7 @@ const meter = meteredD1(env.DB);
 async function read(path: string, headers: Record<string, string> = ADMIN) {
   meter.reset();
   const ctx = createExecutionContext();
-  const res = await (worker as ExportedHandler<Env>).fetch!(new Request(`https://edgehook.test${path}`, { headers }) as never, { ...env, DB: meter.db } as Env, ctx);
+  const res = await worker.fetch(new Request(`https://edgehook.test${path}`, { headers }), { ...env, DB: meter.db }, ctx);
   await waitOnExecutionContext(ctx);
   const json = (await res.json()) as any;
   return { status: res.status, json, rows: meter.usage.rowsRead };

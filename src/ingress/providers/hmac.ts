@@ -1,5 +1,5 @@
 import { hmacScheme } from "../../schemes/hmac";
-import { dedupeKeyOr, invalidSignature, type Provider } from "./provider";
+import { dedupeKeyOr, invalidSignature, isIndexable, type Provider } from "./provider";
 
 /**
  * Reads a dot path (`data.object.id`) out of parsed JSON, as a string. A number is
@@ -10,8 +10,8 @@ function at(value: unknown, path: string | null): string | null {
   if (!path) return null;
   let cur = value;
   for (const key of path.split(".")) {
-    if (cur === null || typeof cur !== "object") return null;
-    cur = (cur as Record<string, unknown>)[key];
+    if (!isIndexable(cur)) return null;
+    cur = cur[key];
   }
   return typeof cur === "string" && cur !== "" ? cur : Number.isSafeInteger(cur) ? String(cur) : null;
 }

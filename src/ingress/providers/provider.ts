@@ -33,6 +33,11 @@ export async function dedupeKeyOr(key: string | null | undefined, raw: Uint8Arra
 
 export const malformed = (why: string) => new AppError("malformed_payload", why);
 
+/** A JSON object or array: its fields read by name (an array's by index, as a string), absent ones undefined. */
+export function isIndexable(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === "object";
+}
+
 /** Parses a body that must be a JSON object. */
 export function jsonObject(body: string, provider: string): Record<string, unknown> {
   let value: unknown;
@@ -41,10 +46,10 @@ export function jsonObject(body: string, provider: string): Record<string, unkno
   } catch {
     throw malformed(`A ${provider} webhook body is JSON; this one does not parse.`);
   }
-  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+  if (!isIndexable(value) || Array.isArray(value)) {
     throw malformed(`A ${provider} webhook body is a JSON object; this one is not.`);
   }
-  return value as Record<string, unknown>;
+  return value;
 }
 
 /** Reads a nested string field, or null. A digit key indexes an array. */
@@ -52,7 +57,7 @@ export function stringAt(obj: unknown, ...path: string[]): string | null {
   let cur: unknown = obj;
   for (const key of path) {
     if (Array.isArray(cur)) cur = /^\d+$/.test(key) ? cur[Number(key)] : undefined;
-    else if (cur !== null && typeof cur === "object") cur = (cur as Record<string, unknown>)[key];
+    else if (isIndexable(cur)) cur = cur[key];
     else return null;
   }
   return typeof cur === "string" && cur !== "" ? cur : null;

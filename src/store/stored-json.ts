@@ -1,0 +1,11 @@
+// A JSON column is read back through a guard of what it holds: a value that is
+// not (a row written by hand, a column from an older schema) raises an error that
+// names the row and column, instead of flowing on as the wrong type.
+import type { Guard } from "../domain/guards";
+
+/** `text` parsed as JSON, if `is` accepts it; else an error naming `what` (a row and column; never the value, which may be secret). */
+export function storedJson<T>(text: string, is: Guard<T>, what: string): T {
+  const value: unknown = JSON.parse(text);
+  if (!is(value)) throw new Error(`${what}: the stored value is not of its column's shape`);
+  return value;
+}

@@ -1,0 +1,72 @@
+// A JSON or enumerated column is read back through a guard: a row that holds what
+// the code never writes (by hand, or from an older schema) raises an error naming
+// the row and column, never flows on as a token or source of the wrong shape.
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { getStoredSource, listStoredSources } from "../../src/store/sources";
+import { insertToken, tokenByHash } from "../../src/store/tokens";
+import { createSource } from "./helpers";
+import { uniqueKey } from "./pipeline";
+
+const hmac = { header: "x-sig", algorithm: "SHA-256", encoding: "hex", prefix: "", timestampHeader: null, typePath: null, dedupePath: null } as const;
+
+async function setSource(id: string, column: "provider" | "secrets" | "hmac", value: string) {
+  await env.DB.prepare(`UPDATE sources SET ${column} = ? WHERE id = ?`).bind(value, id).run();
+}
+
+describe("a stored source", () => {
+  it("reads back as written", async () => {
+    const id = await createSource({ provider: "hmac", secrets: ["a-long-secret"], hmac });
+    expect(await getStoredSource(env.DB, id)).toMatchObject({ id, provider: "hmac", secrets: ["a-long-secret"], hmac });
+  });
+
+  it("of a provider this Worker does not know raises an error naming it", async () => {
+    const id = await createSource({ secrets: ["a-long-secret"] });
+    await setSource(id, "provider", "carrier-pigeon");
+    await expect(getStoredSource(env.DB, id)).rejects.toThrow(`source ${id} provider: "carrier-pigeon" is no provider this Worker knows`);
+    await expect(listStoredSources(env.DB)).rejects.toThrow(`source ${id} provider`);
+    await env.DB.prepare("DELETE FROM sources WHERE id = ?").bind(id).run();
+  });
+
+  it("whose HMAC configuration is not one raises an error naming the row and column", async () => {
+    const id = await createSource({ provider: "hmac", secrets: ["a-long-secret"], hmac });
+    for (const bad of [{ ...hmac, algorithm: "MD5" }, { ...hmac, header: undefined }, { ...hmac, typePath: 7 }, "x-sig", null]) {
+      await setSource(id, "hmac", JSON.stringify(bad));
+      await expect(getStoredSource(env.DB, id), JSON.stringify(bad)).rejects.toThrow(`source ${id} hmac: the stored value is not of its column's shape`);
+    }
+    await env.DB.prepare("DELETE FROM sources WHERE id = ?").bind(id).run();
+  });
+
+  it("whose secrets are not a list of strings raises an error that does not show them", async () => {
+    const id = await createSource({ secrets: ["a-long-secret"] });
+    await setSource(id, "secrets", JSON.stringify({ current: "the-secret-itself" }));
+    const error = await getStoredSource(env.DB, id).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect(String(error)).toContain(`source ${id} secrets`);
+    expect(String(error)).not.toContain("the-secret-itself");
+    await env.DB.prepare("DELETE FROM sources WHERE id = ?").bind(id).run();
+  });
+});
+
+describe("a stored token", () => {
+  async function token(scopes: string) {
+    const id = `tok_${uniqueKey()}`;
+    const hash = `hash-${id}`;
+    await insertToken(env.DB, { id, name: id, scopes: ["events:read"], organizationUids: null, locationUids: null, createdAt: 0, lastUsedAt: null, revokedAt: null }, hash);
+    await env.DB.prepare("UPDATE tokens SET scopes = ? WHERE id = ?").bind(scopes, id).run();
+    return { id, hash };
+  }
+
+  it("reads back with its scopes", async () => {
+    const t = await token(JSON.stringify(["events:read", "read_messages"]));
+    expect(await tokenByHash(env.DB, t.hash)).toMatchObject({ id: t.id, scopes: ["events:read", "read_messages"] });
+  });
+
+  it("holding a scope that does not exist raises an error, not a token with a scope no check knows", async () => {
+    for (const scopes of [["events:read", "root"], "admin", [null]]) {
+      const t = await token(JSON.stringify(scopes));
+      await expect(tokenByHash(env.DB, t.hash), JSON.stringify(scopes)).rejects.toThrow(`token ${t.id} scopes: the stored value is not of its column's shape`);
+      await env.DB.prepare("UPDATE tokens SET revoked_at = 0 WHERE id = ?").bind(t.id).run();
+    }
+  });
+});
