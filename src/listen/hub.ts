@@ -6,7 +6,7 @@ import type { Webhook } from "../domain/types";
 import type { Env } from "../env";
 import { outbound } from "../pipeline/outbound";
 import { deliveryHeaders } from "../pipeline/sign";
-import { grantedWebhooks } from "../api/grants";
+import { grantedWebhooks } from "../store/grants";
 import { deliveryContext, eventBodies, eventsAfter, eventsUpTo, lastEventSeq, type EventMeta } from "../store/listen";
 import { liveTokenIds } from "../store/tokens";
 import { getWebhook } from "../store/webhooks";

@@ -5,7 +5,7 @@ import { retry } from "../../pipeline/commands";
 import { getDelivery, listDeliveries } from "../../store/deliveries";
 import { getEvent } from "../../store/events";
 import { getWebhook } from "../../store/webhooks";
-import { grantedWebhooks } from "../grants";
+import { grantedWebhooks } from "../../store/grants";
 import { body, errors, json, router, scoped } from "../openapi";
 import { BulkRetryBody, DeliveryListQuery, DeliverySchema, IdParam, page, RetryAnswer } from "../schemas";
 import { decodeCursor, decodeRetryCursor, encodeCursor, encodeRetryCursor } from "../validate";

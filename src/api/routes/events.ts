@@ -7,7 +7,7 @@ import { matchesSearch, parseSearch } from "../../routing/search";
 import { deliveriesOfEvent } from "../../store/deliveries";
 import { eventsWithBodies, getEvent, listEvents, type EventFilter, type TimePosition } from "../../store/events";
 import { webhooksByUid } from "../../store/webhooks";
-import { grantedWebhooks } from "../grants";
+import { grantedWebhooks } from "../../store/grants";
 import { errors, json, router, scoped } from "../openapi";
 import { EventListQuery, EventSchema, EventSummarySchema, IdParam, page, SEARCH_BOUND } from "../schemas";
 import { decodeCursor, decodePosition, encodeCursor, encodePosition } from "../validate";

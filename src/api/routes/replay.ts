@@ -8,7 +8,7 @@ import { replay as replayEvents } from "../../pipeline/commands";
 import { matches, replayTargets, type ReplayEvent } from "../../routing/match";
 import { eventsInRange, eventsWithBodies, type TimePosition } from "../../store/events";
 import { allWebhooks } from "../../store/webhooks";
-import { grantedWebhooks } from "../grants";
+import { grantedWebhooks } from "../../store/grants";
 import { body, errors, json, router, scoped } from "../openapi";
 import { IdParam, RangeReplayAnswer, RangeReplayBody, ReplayAnswer, ReplayBody, SEARCH_BOUND } from "../schemas";
 import { decodePosition, encodePosition } from "../validate";

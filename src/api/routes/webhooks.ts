@@ -16,7 +16,7 @@ import { schedulerStatus } from "../../pipeline/schedulers";
 import { backlogOf, countHeld } from "../../store/deliveries";
 import { getWebhook, insertWebhook, listWebhooks, updateWebhook } from "../../store/webhooks";
 import { checkSubscriptionTypes } from "../event-type-check";
-import { locationsFor } from "../grants";
+import { locationsFor } from "../../store/grants";
 import { body, errors, json, router, scoped } from "../openapi";
 import { decodeCreated, encodeCreated } from "../validate";
 import {

@@ -1,6 +1,6 @@
 import { isLimited, webhookInGrant, type LocationOrganizations, type WebhookOwner } from "../domain/access";
 import type { Principal } from "../domain/scopes";
-import { locationOrganizations } from "../store/locations";
+import { locationOrganizations } from "./locations";
 
 /**
  * What the grant check of these webhooks needs to know about locations: read
