@@ -15,6 +15,11 @@ export const OWED_STATUSES = ["held", "pending"] as const satisfies readonly Del
 export const TRANSITIONS = {
   /** An attempt is recorded: succeeded, failed for good, or still pending with a later due time. */
   attempt: { from: ["pending"], to: ["pending", "succeeded", "failed"] },
+  /**
+   * An attempt that was out when its webhook was disabled settles its held delivery all the
+   * same: sent and answered, it is not owed again. Another try decided instead leaves it held.
+   */
+  settleHeld: { from: ["held"], to: ["succeeded", "failed"] },
   /** Someone asks for another try (manual or bulk retry, dead-letter replay): held instead while the webhook is disabled. */
   retry: { from: ["pending", "succeeded", "failed", "expired"], to: ["pending", "held"] },
   /** The webhook was disabled: what was due waits. */

@@ -9,7 +9,7 @@ import { closeDeadLettersStatement, recordDeadLetterStatement, type NewDeadLette
 import { attemptsHealthStatement } from "./health";
 import { apiIdSql, idKeyParamSql, idKeySql, learnNamesStatement, nameIdSql, nameIds } from "./names";
 import { boundedScan, type Driver } from "./scan";
-import { from, owed, status, statusCode, statusOfCode, to } from "./transitions";
+import { from, into, owed, status, statusCode, statusOfCode, to } from "./transitions";
 import { atVersionSql, failingSinceSql } from "./webhook-version";
 
 interface DeliveryRow {
@@ -181,7 +181,9 @@ export interface AttemptOutcome {
  * those failed for good, the counts and the webhook's health (store/health.ts), all
  * in one transaction, then runs `then` in it (a read of what the batch left). Each
  * update applies only if no other attempt was recorded meanwhile (a duplicate), so a
- * delivery's count and status, the counts and the health stay consistent.
+ * delivery's count and status, the counts and the health stay consistent, and only to
+ * a delivery still pending, or held meanwhile if the attempt settles it (an attempt
+ * leaving it owed is recorded and it stays held).
  */
 export async function recordAttempts<T = unknown>(
   db: D1Database,
@@ -203,14 +205,17 @@ export async function recordAttempts<T = unknown>(
   // state follows only if nothing else was recorded meanwhile.
   const fresh = (d: string) => `NOT ${attemptRecordedSql(d, "j.value->>1")}`;
   const newAttempts = `${joined} WHERE ${fresh("d")}`;
-  const applies = (d: string, number = "j.value->>1") => `${d}.attempt_count = (${number}) - 1 AND ${from("attempt", `${d}.status`)}`;
+  // To a delivery still pending; or held (its webhook was disabled while the attempt was
+  // out) when the attempt settles it, which then is not owed again.
+  const applies = (d: string, number = "j.value->>1", next = "j.value->>7") =>
+    `${d}.attempt_count = (${number}) - 1 AND (${from("attempt", `${d}.status`)} OR (${from("settleHeld", `${d}.status`)} AND ${into("settleHeld", next)}))`;
   const ifApplies = (value: string, column: string) => `CASE WHEN ${applies("deliveries")} THEN ${value} ELSE ${column} END`;
   const attempt = withAttemptSql("deliveries", ["j.value->>1", "j.value->>2", "j.value->>3", "j.value->>4", "j.value->>5", "j.value->>6"]);
-  // A delivery failed for good only if its state follows the attempt: one held or expired
-  // while the attempt was out has not failed, and gets no dead letter.
+  // A delivery failed for good only if its state follows the attempt: one expired while the
+  // attempt was out has not failed, and gets no dead letter.
   const failsForGood = (o: AttemptOutcome) => (n: number) => ({
-    sql: `EXISTS (SELECT 1 FROM deliveries d WHERE d.id = ${dlvKey(`?${n}`)} AND ${applies("d", `?${n + 1}`)})`,
-    binds: [o.attempt.deliveryId, o.attempt.number],
+    sql: `EXISTS (SELECT 1 FROM deliveries d WHERE d.id = ${dlvKey(`?${n}`)} AND ${applies("d", `?${n + 1}`, `?${n + 2}`)})`,
+    binds: [o.attempt.deliveryId, o.attempt.number, statusCode(o.status)],
   });
   const results = await db.batch<T>([
     ...unique.flatMap((o) => (o.deadLetter ? [recordDeadLetterStatement(db, o.deadLetter, failsForGood(o))] : [])),

@@ -20,6 +20,11 @@ export function from(t: Transition, column = "status"): string {
   return `${column} IN (${TRANSITIONS[t].from.map(literal).join(", ")})`;
 }
 
+/** `<expr> IN (…)`: the statuses a transition may end in. */
+export function into(t: Transition, expr: string): string {
+  return `${expr} IN (${TRANSITIONS[t].to.map(literal).join(", ")})`;
+}
+
 /** The status a transition ends in, as an SQL literal, for transitions with one end. */
 export function to(t: "hold" | "release" | "expire"): string {
   const [end] = TRANSITIONS[t].to;
