@@ -9,7 +9,7 @@ import { closeDeadLettersStatement, recordDeadLetterStatement, type NewDeadLette
 import { attemptsHealthStatement } from "./health";
 import { apiIdSql, idKeyParamSql, idKeySql, learnNamesStatement, nameIdSql, nameIds } from "./names";
 import { boundedScan, type Driver } from "./scan";
-import { from, into, owed, status, statusCode, statusOfCode, to } from "./transitions";
+import { from, into, owed, owedAnew, status, statusCode, statusOfCode, to } from "./transitions";
 import { atVersionSql, failingSinceSql } from "./webhook-version";
 
 interface DeliveryRow {
@@ -49,40 +49,38 @@ const EXISTING_WEBHOOKS = "SELECT n.id FROM webhooks w JOIN names n ON n.name = 
 
 /**
  * Creates deliveries with their counts; their events must be stored (or stored earlier
- * in the same transaction). A routed delivery is made only with the stored copy of its
- * event (a provider's second copy, received at another time, finds it stored and owes
- * nothing) and only if its event has none for that webhook yet (a redelivered message,
- * whichever release made the first: ids were derived otherwise before); any delivery
- * whose id exists is left as it is.
+ * in the same transaction). Each is held or pending as its webhook is when stored
+ * (disabled or not), whatever the caller read. A routed delivery is made only with the
+ * stored copy of its event (a provider's second copy, received at another time, finds
+ * it stored and owes nothing) and only if its event has none for that webhook yet (a
+ * redelivered message, whichever release made the first: ids were derived otherwise
+ * before); any delivery whose id exists is left as it is.
  */
 export function insertDeliveriesStatements(db: D1Database, given: NewDelivery[]): D1PreparedStatement[] {
   if (given.length === 0) return [];
   // One of each id (a batch may carry an event twice): the counts would take a repeat twice.
   const deliveries = [...new Map(given.map((d) => [d.id, d])).values()];
-  const rows = JSON.stringify(
-    deliveries.map((d) => [
-      d.id, d.eventId, d.webhookUid, statusCode(d.status), d.status === "pending" ? d.createdAt : null, d.createdAt, d.eventReceivedAt, d.kind === "routed" ? 1 : 0,
-    ]),
-  );
+  const rows = JSON.stringify(deliveries.map((d) => [d.id, d.eventId, d.webhookUid, d.createdAt, d.eventReceivedAt, d.kind === "routed" ? 1 : 0]));
   // By its event's index, named: left to itself the planner may walk all the webhook's
   // deliveries instead (it did once deliveries gained a column, migration 0023).
   // Only for a webhook that still exists: one deleted since the caller read it owes nothing.
-  const owed = `FROM json_each(?) j JOIN events e ON e.id = ${evtKey("j.value->>1")}
-    WHERE EXISTS (SELECT 1 FROM webhooks w WHERE w.uid = j.value->>2) AND (j.value->>7 = 0 OR (e.received_at = j.value->>6
+  const owed = `FROM json_each(?) j JOIN events e ON e.id = ${evtKey("j.value->>1")} JOIN webhooks w ON w.uid = j.value->>2
+    WHERE (j.value->>5 = 0 OR (e.received_at = j.value->>4
       AND NOT EXISTS (SELECT 1 FROM deliveries x INDEXED BY deliveries_event WHERE x.event = e.seq AND x.webhook = ${nameIdSql("j.value->>2")})))`;
+  const held = "w.disabled = 1";
   return [
     learnNamesStatement(db, deliveries.map((d) => d.webhookUid))!,
     deliveryCountsStatement(
       db,
-      `SELECT ${nameIdSql("j.value->>2")} AS webhook, e.object, NULL AS old_status, j.value->>3 AS new_status ${owed}
+      `SELECT ${nameIdSql("j.value->>2")} AS webhook, e.object, NULL AS old_status, ${owedAnew(held)} AS new_status ${owed}
          AND NOT EXISTS (SELECT 1 FROM deliveries WHERE id = ${dlvKey("j.value->>0")})`,
       [rows],
     ),
     db
       .prepare(
         `INSERT INTO deliveries (id, event, webhook, object, status, attempt_count, next_attempt_at, created_at, updated_at, event_received_at)
-         SELECT ${dlvKey("j.value->>0")}, e.seq, ${nameIdSql("j.value->>2")}, e.object, j.value->>3, 0, j.value->>4, j.value->>5, j.value->>5,
-           j.value->>6
+         SELECT ${dlvKey("j.value->>0")}, e.seq, ${nameIdSql("j.value->>2")}, e.object, ${owedAnew(held)}, 0,
+           CASE WHEN ${held} THEN NULL ELSE j.value->>3 END, j.value->>3, j.value->>3, j.value->>4
          ${owed} ORDER BY j.key
          ON CONFLICT DO NOTHING`,
       )
@@ -103,19 +101,23 @@ export function unattemptedPendingStatement(db: D1Database, ids: string[]): D1Pr
 
 /**
  * Creates deliveries (replay) in one transaction, in the given order; returns those
- * stored, in order (not one for a webhook deleted meanwhile).
+ * stored, in order (not one for a webhook deleted meanwhile), each with the status it
+ * was stored in.
  */
-export async function insertDeliveries(db: D1Database, deliveries: NewDelivery[]): Promise<NewDelivery[]> {
+export async function insertDeliveries(db: D1Database, deliveries: NewDelivery[]): Promise<(NewDelivery & { status: DeliveryStatus })[]> {
   if (deliveries.length === 0) return [];
   // (Typed as the last statement's rows, as storeEvents reads its own.)
-  const results = await db.batch<{ id: string }>([
+  const results = await db.batch<{ id: string; status: number }>([
     ...insertDeliveriesStatements(db, deliveries),
     db
-      .prepare(`SELECT ${apiIdSql("dlv_", "id")} AS id FROM deliveries WHERE id IN (SELECT ${dlvKey("value")} FROM json_each(?))`)
+      .prepare(`SELECT ${apiIdSql("dlv_", "id")} AS id, status FROM deliveries WHERE id IN (SELECT ${dlvKey("value")} FROM json_each(?))`)
       .bind(JSON.stringify(deliveries.map((d) => d.id))),
   ]);
-  const stored = new Set((results.at(-1)?.results ?? []).map((r) => r.id));
-  return deliveries.filter((d) => stored.has(d.id));
+  const stored = new Map((results.at(-1)?.results ?? []).map((r) => [r.id, statusOfCode(r.status)]));
+  return deliveries.flatMap((d) => {
+    const status = stored.get(d.id);
+    return status === undefined ? [] : [{ ...d, status }];
+  });
 }
 
 /**
@@ -472,7 +474,7 @@ export async function retryDeliveries(
 ): Promise<{ pending: string[]; held: string[]; webhooks: string[]; last: RetryPosition | null; full: boolean }> {
   const { sql: chosen, binds } = retryChoice(f, page);
   const disabled = `(SELECT w.disabled FROM webhooks w JOIN names n ON n.name = w.uid WHERE n.id = deliveries.webhook) = 1`;
-  const newStatus = `CASE WHEN ${disabled} THEN ${status("held")} ELSE ${status("pending")} END`;
+  const newStatus = owedAnew(disabled);
   const [, , retried] = await db.batch<{ id: string; seq: number; status: number; webhook: number; webhook_uid: string }>([
     closeDeadLettersStatement(db, `SELECT ${apiIdSql("dlv_", "id")} FROM deliveries WHERE ${chosen}`, binds, now),
     ...transition(db, {

@@ -31,6 +31,14 @@ export function to(t: "hold" | "release" | "expire"): string {
   return literal(end);
 }
 
+/**
+ * The status of a delivery owed anew (made, or retried): held while its webhook is
+ * disabled (`disabled`, an SQL condition on the webhook row as the statement finds it), else pending.
+ */
+export function owedAnew(disabled: string): string {
+  return `CASE WHEN ${disabled} THEN ${literal("held")} ELSE ${literal("pending")} END`;
+}
+
 /** One status as an SQL literal (for reads: counts, filters). */
 export const status = literal;
 

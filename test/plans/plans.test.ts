@@ -52,7 +52,7 @@ describe("query plans", () => {
   });
 
   it("checks what a new delivery's event already has by the event's index, and walks nothing storing deliveries", async () => {
-    const delivery = await newDelivery("routed", { id: `evt_${"0".repeat(32)}`, receivedAt: 1 }, { uid: "w", disabled: false }, 1);
+    const delivery = await newDelivery("routed", { id: `evt_${"0".repeat(32)}`, receivedAt: 1 }, { uid: "w" }, 1);
     const sqls = await preparedBy((d1) => insertDeliveriesStatements(d1, [delivery]));
     const insert = sqls.find((s) => s.startsWith("INSERT INTO deliveries"))!;
     expect(plan(insert)).toContain("SEARCH x USING INDEX deliveries_event (event=?)");

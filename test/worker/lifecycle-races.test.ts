@@ -3,8 +3,10 @@
 // queue message delivered again after its batch committed.
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
+import { ingestMessage, podiumBody } from "./helpers";
+import { racing } from "./racing";
 import { kept, recounted } from "./recount";
-import { pipeline, received, webhookSetup } from "./pipeline";
+import { pipeline, received, uniqueKey, webhookSetup } from "./pipeline";
 import { webhookDeliveryRows } from "./rows";
 
 /** A webhook's deliveries as (status, attempts), in the order it is owed them. */
@@ -58,5 +60,52 @@ describe("an attempt in flight when its webhook is disabled", () => {
     expect(await received(key)).toHaveLength(2);
     expect(await states(webhook.uid)).toEqual([["pending", 2]]);
     expect(await kept(env.DB)).toEqual(await recounted(env.DB));
+  });
+});
+
+describe("a delivery made while its webhook is enabled or disabled", () => {
+  /** A pipeline whose next write of deliveries waits for another writer to change the webhook first. */
+  const racingDeliveries = () => racing((statements) => statements.some((s) => s.sql.includes("INSERT INTO deliveries")));
+
+  it.each([
+    { read: "disabled", meanwhile: "enabled", status: "pending", woken: true },
+    { read: "enabled", meanwhile: "disabled", status: "held", woken: false },
+  ])("by the ingest takes the webhook's state at the commit: read $read, $meanwhile meanwhile, it is $status", async ({ read, meanwhile, status, woken }) => {
+    const r = racingDeliveries();
+    const key = uniqueKey();
+    const org = `org-${key}`;
+    const hook = await r.p.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["*"], organizationUid: org, ordering: "fifo", disabled: read === "disabled" });
+    r.before(() => r.other.api("PATCH", `/v1/webhooks/${hook.uid}`, { disabled: meanwhile === "disabled" }));
+    const consumed = await r.p.runIngest([ingestMessage({ organizationUid: org, body: podiumBody({ organizationUid: org }) })]);
+    expect(r.ran()).toBe(true);
+    expect(consumed.acked).toHaveLength(1);
+    expect(await states(hook.uid)).toEqual([[status, 0]]);
+    // Its scheduler is woken exactly when it has something to send.
+    expect(r.p.woken).toEqual(woken ? [hook.uid] : []);
+    const counts = (await r.p.api("GET", "/v1/stats")).json.webhooks.find((w: { uid: string }) => w.uid === hook.uid);
+    expect(counts).toMatchObject({ held: status === "held" ? 1 : 0, pending: status === "pending" ? 1 : 0 });
+    expect(await kept(env.DB)).toEqual(await recounted(env.DB));
+    if (woken) {
+      await r.p.deliver();
+      expect(await received(key)).toHaveLength(1);
+    }
+  });
+
+  it("by a replay takes the webhook's state at the commit: read disabled, enabled meanwhile, it is pending and its scheduler woken", async () => {
+    const r = racingDeliveries();
+    const key = uniqueKey();
+    const org = `org-${key}`;
+    const hook = await r.other.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["*"], organizationUid: org });
+    const eventId = await r.other.ingest(podiumBody({ organizationUid: org }));
+    await r.other.deliver();
+    await r.other.api("PATCH", `/v1/webhooks/${hook.uid}`, { disabled: true });
+    r.before(() => r.other.api("PATCH", `/v1/webhooks/${hook.uid}`, { disabled: false }));
+    expect((await r.p.api("POST", `/v1/events/${eventId}/replay`, { webhookUid: hook.uid })).json).toEqual({ deliveries: 1 });
+    expect(r.ran()).toBe(true);
+    expect(await states(hook.uid)).toEqual([["succeeded", 1], ["pending", 0]]);
+    expect(r.p.woken).toEqual([hook.uid]);
+    expect(await kept(env.DB)).toEqual(await recounted(env.DB));
+    await r.p.deliver();
+    expect(await received(key)).toHaveLength(2);
   });
 });
