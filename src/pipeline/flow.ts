@@ -131,7 +131,8 @@ export class WebhookFlow {
         await this.settle();
         if (w) await holdWebhook(this.env, w);
         if (this.stale) continue;
-        return null;
+        // Attempts D1 refused to record are still owed their recording: the next run tries again.
+        return this.unrecorded.length > 0 ? this.recordRetryAt || Date.now() + RECORD_RETRY_MS : null;
       }
 
       const seen = this.changes;

@@ -3,6 +3,8 @@
 // queue message delivered again after its batch committed.
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
+import { WebhookFlow } from "../../src/pipeline/flow";
+import { d1Double } from "./d1-double";
 import { ingestMessage, podiumBody } from "./helpers";
 import { racing } from "./racing";
 import { kept, recounted } from "./recount";
@@ -107,5 +109,31 @@ describe("a delivery made while its webhook is enabled or disabled", () => {
     expect(await kept(env.DB)).toEqual(await recounted(env.DB));
     await r.p.deliver();
     expect(await received(key)).toHaveLength(2);
+  });
+});
+
+describe("attempts a scheduler could not record", () => {
+  it("are recorded by a later run when the webhook was disabled meanwhile, not dropped", async () => {
+    const { p, key, webhook, event } = await webhookSetup("slow?ms=300");
+    await p.ingest(event());
+    let refuse = true;
+    const { db } = d1Double({ failBatch: (statements) => refuse && statements.some((s) => s.sql.startsWith("UPDATE deliveries SET attempts")) });
+    const flow = new WebhookFlow({ ...p.env, DB: db }, webhook.uid); // as its Durable Object keeps it
+    const run = { deadline: Infinity, maxStarts: Infinity, maxWaitMs: 0 };
+    const started = Date.now();
+    const running = flow.run(run);
+    await vi.waitFor(async () => expect(await received(key)).toHaveLength(1), { timeout: 5_000, interval: 20 });
+    await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { disabled: true });
+    flow.wake();
+    // D1 refused the attempt: the run says when to try recording it again.
+    const next = await running;
+    expect(next).toEqual(expect.any(Number));
+    expect(next).toBeGreaterThan(started);
+    expect(await states(webhook.uid)).toEqual([["held", 0]]);
+
+    refuse = false;
+    expect(await flow.run(run)).toBeNull();
+    expect(await states(webhook.uid)).toEqual([["succeeded", 1]]);
+    expect(await received(key)).toHaveLength(1);
   });
 });
