@@ -51,22 +51,24 @@ const EXISTING_WEBHOOKS = "SELECT n.id FROM webhooks w JOIN names n ON n.name = 
  * Creates deliveries with their counts; their events must be stored (or stored earlier
  * in the same transaction). Each is held or pending as its webhook is when stored
  * (disabled or not), whatever the caller read. A routed delivery is made only with the
- * stored copy of its event (a provider's second copy, received at another time, finds
- * it stored and owes nothing) and only if its event has none for that webhook yet (a
- * redelivered message, whichever release made the first: ids were derived otherwise
- * before); any delivery whose id exists is left as it is.
+ * copy of its event stored now: its event must be one of the `insertedEvents` the
+ * transaction's event inserts, just before, were given and stored (a provider's second
+ * copy, received at another time, finds it stored and owes nothing; a message delivered
+ * again after its batch committed, or replayed from a dead letter, is not routed again
+ * by the webhooks as they are now: one whose types or filter changed since was not owed
+ * it). Any delivery whose id exists is left as it is.
  */
-export function insertDeliveriesStatements(db: D1Database, given: NewDelivery[]): D1PreparedStatement[] {
+export function insertDeliveriesStatements(db: D1Database, given: NewDelivery[], insertedEvents = 0): D1PreparedStatement[] {
   if (given.length === 0) return [];
   // One of each id (a batch may carry an event twice): the counts would take a repeat twice.
   const deliveries = [...new Map(given.map((d) => [d.id, d])).values()];
   const rows = JSON.stringify(deliveries.map((d) => [d.id, d.eventId, d.webhookUid, d.createdAt, d.eventReceivedAt, d.kind === "routed" ? 1 : 0]));
-  // By its event's index, named: left to itself the planner may walk all the webhook's
-  // deliveries instead (it did once deliveries gained a column, migration 0023).
+  // The events this transaction stored hold the last ?2 positions of the events table's
+  // sequence: its insert takes one for each event it is given, stored before or not.
+  const storedNow = "e.seq > (SELECT seq FROM sqlite_sequence WHERE name = 'events') - ?2";
   // Only for a webhook that still exists: one deleted since the caller read it owes nothing.
-  const owed = `FROM json_each(?) j JOIN events e ON e.id = ${evtKey("j.value->>1")} JOIN webhooks w ON w.uid = j.value->>2
-    WHERE (j.value->>5 = 0 OR (e.received_at = j.value->>4
-      AND NOT EXISTS (SELECT 1 FROM deliveries x INDEXED BY deliveries_event WHERE x.event = e.seq AND x.webhook = ${nameIdSql("j.value->>2")})))`;
+  const owed = `FROM json_each(?1) j JOIN events e ON e.id = ${evtKey("j.value->>1")} JOIN webhooks w ON w.uid = j.value->>2
+    WHERE (j.value->>5 = 0 OR (e.received_at = j.value->>4 AND ${storedNow}))`;
   const held = "w.disabled = 1";
   return [
     learnNamesStatement(db, deliveries.map((d) => d.webhookUid))!,
@@ -74,7 +76,7 @@ export function insertDeliveriesStatements(db: D1Database, given: NewDelivery[])
       db,
       `SELECT ${nameIdSql("j.value->>2")} AS webhook, e.object, NULL AS old_status, ${owedAnew(held)} AS new_status ${owed}
          AND NOT EXISTS (SELECT 1 FROM deliveries WHERE id = ${dlvKey("j.value->>0")})`,
-      [rows],
+      [rows, insertedEvents],
     ),
     db
       .prepare(
@@ -84,7 +86,7 @@ export function insertDeliveriesStatements(db: D1Database, given: NewDelivery[])
          ${owed} ORDER BY j.key
          ON CONFLICT DO NOTHING`,
       )
-      .bind(rows),
+      .bind(rows, insertedEvents),
   ];
 }
 

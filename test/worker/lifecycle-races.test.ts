@@ -137,3 +137,48 @@ describe("attempts a scheduler could not record", () => {
     expect(await received(key)).toHaveLength(1);
   });
 });
+
+describe("an ingest message delivered again after its batch committed", () => {
+  it.each([
+    { change: "its types now take the event", before: { eventTypes: ["contact.*"] }, after: { eventTypes: ["*"] }, filteredOut: false },
+    { change: "its filter now admits the event", before: { filter: { body: { data: { body: "not this one" } } } }, after: { filter: null }, filteredOut: true },
+  ])("owes nothing to a webhook not owed the event when it was stored: $change", async ({ before, after, filteredOut }) => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const org = `org-${key}`;
+    const owed = await p.createWebhook({ url: `https://downstream.test/ok/${key}-owed`, eventTypes: ["*"], organizationUid: org });
+    const changed = await p.createWebhook({ url: `https://downstream.test/ok/${key}-changed`, eventTypes: ["*"], organizationUid: org, ...before });
+    const message = ingestMessage({ organizationUid: org, body: podiumBody({ organizationUid: org }) });
+    expect((await p.runIngest([message])).acked).toHaveLength(1);
+    await p.deliver();
+    expect((await p.api("PATCH", `/v1/webhooks/${changed.uid}`, after)).status).toBe(200);
+    p.woken.splice(0);
+
+    // The consumer was cut off after its commit, before the ack: the queue delivers the message again.
+    expect((await p.runIngest([message])).acked).toHaveLength(1);
+    expect(await webhookDeliveryRows(changed.uid)).toEqual([]);
+    expect(await states(owed.uid)).toEqual([["succeeded", 1]]);
+    expect(p.woken).toEqual([]);
+    const stored = (await p.api("GET", `/v1/events/${message.eventId}`)).json;
+    expect(stored.filteredOut).toEqual(filteredOut ? [changed.uid] : []);
+    await p.deliver();
+    expect(await received(`${key}-changed`)).toEqual([]);
+    expect(await received(`${key}-owed`)).toHaveLength(1);
+    expect(await kept(env.DB)).toEqual(await recounted(env.DB));
+  });
+
+  it("still wakes the scheduler of a delivery it stored and nobody was told of, and makes it once", async () => {
+    const key = uniqueKey();
+    const org = `org-${key}`;
+    const lost = pipeline({}, { unreachable: () => true });
+    const hook = await lost.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["*"], organizationUid: org });
+    const message = ingestMessage({ organizationUid: org, body: podiumBody({ organizationUid: org }) });
+    await lost.runIngest([message]); // stored; the wake-up failed
+    const p = pipeline();
+    expect((await p.runIngest([message, ingestMessage({ organizationUid: org, body: podiumBody({ organizationUid: org }) })])).acked).toHaveLength(2);
+    expect(p.woken).toEqual([hook.uid]);
+    await p.deliver();
+    expect(await states(hook.uid)).toEqual([["succeeded", 1], ["succeeded", 1]]);
+    expect(await received(key)).toHaveLength(2);
+  });
+});
