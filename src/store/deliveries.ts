@@ -651,20 +651,28 @@ export async function pendingOutlook(db: D1Database, webhookUid: string, exclude
   return { nextDueAt: row?.next_due_at ?? null, held: row?.held === 1 };
 }
 
+/** A webhook's owed deliveries (held or pending) in the order their events were received: add LIMIT. */
+const OWED_IN_ORDER = `WHERE d.webhook = ${nameIdSql("?1")} AND ${owed("d.status")} ORDER BY d.event_received_at, d.seq`;
+
 /**
  * A webhook's first `limit` owed deliveries (held or pending) in the order their
  * events were received; only pending ones carry their body.
  */
 export async function owedInOrder(db: D1Database, webhookUid: string, limit: number): Promise<FlowJob[]> {
   const { results } = await db
-    .prepare(
-      `${JOB_SELECT}
-       WHERE d.webhook = ${nameIdSql("?1")} AND ${owed("d.status")}
-       ORDER BY d.event_received_at, d.seq LIMIT ?2`,
-    )
+    .prepare(`${JOB_SELECT} ${OWED_IN_ORDER} LIMIT ?2`)
     .bind(webhookUid, limit)
     .all<FlowJobRow & { e_seq: number }>();
   return jobsOf(db, results);
+}
+
+/** The id of a webhook's first owed delivery in that order, if any: one index entry and its row. */
+export async function firstOwed(db: D1Database, webhookUid: string): Promise<string | null> {
+  const row = await db
+    .prepare(`SELECT ${apiIdSql("dlv_", "d.id")} AS id FROM deliveries d ${OWED_IN_ORDER} LIMIT 1`)
+    .bind(webhookUid)
+    .first<{ id: string }>();
+  return row?.id ?? null;
 }
 
 /**

@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import { newDelivery } from "../../src/domain/delivery";
 import { closeEpisodeStatement, countIn, openEpisodeOf, quietEpisodes } from "../../src/store/alerts";
 import { attemptsOfSql } from "../../src/store/attempts";
-import { insertDeliveriesStatements, recordAttempts, retryDeliveries } from "../../src/store/deliveries";
+import { firstOwed, insertDeliveriesStatements, recordAttempts, retryDeliveries } from "../../src/store/deliveries";
 import { byLocation, byOrganization } from "../../src/store/event-places";
 import { retentionStep } from "../../src/store/events";
 import { boundedScan } from "../../src/store/scan";
@@ -57,6 +57,14 @@ describe("query plans", () => {
     const insert = sqls.find((s) => s.startsWith("INSERT INTO deliveries"))!;
     expect(plan(insert)).toContain("SEARCH e USING INDEX sqlite_autoindex_events_1 (id=?)");
     for (const sql of sqls) expect(walks(sql), sql).toEqual([]);
+  });
+
+  it("finds a FIFO webhook's next owed delivery at the head of its owed index, sorting nothing", async () => {
+    const [sql] = await preparedBy((d1) => firstOwed(d1, "w"));
+    const steps = plan(sql!);
+    expect(steps.some((s) => s.includes("INDEX deliveries_owed_in_order (webhook=?)")), steps.join("\n")).toBe(true);
+    expect(steps.filter((s) => s.includes("TEMP B-TREE"))).toEqual([]);
+    expect(walks(sql!)).toEqual([]);
   });
 
   it("walks nothing recording attempts", async () => {

@@ -182,3 +182,22 @@ describe("an ingest message delivered again after its batch committed", () => {
     expect(await received(key)).toHaveLength(2);
   });
 });
+
+describe("FIFO, what its scheduler read ahead", () => {
+  it("gives way to an older delivery owed again whose wake-up was lost: it goes next, before the newer ones read ahead", async () => {
+    const { p, key, org, webhook } = await webhookSetup("slow?ms=600", { ordering: "fifo" });
+    const old = await p.ingest(podiumBody({ organizationUid: org }));
+    await p.deliver();
+    const [oldDelivery] = await webhookDeliveryRows(webhook.uid);
+    expect(oldDelivery).toMatchObject({ status: "succeeded", event_id: old });
+    const newer: string[] = [];
+    for (let i = 0; i < 3; i++) newer.push(await p.ingest(podiumBody({ organizationUid: org })));
+    const sending = p.deliver();
+    await vi.waitFor(async () => expect(await received(key)).toHaveLength(2), { timeout: 5_000, interval: 20 }); // the first newer one is out
+    // Retried elsewhere, its wake-up lost: this scheduler is not told.
+    const elsewhere = pipeline({}, { unreachable: () => true });
+    expect((await elsewhere.api("POST", `/v1/deliveries/${oldDelivery!.id}/retry`)).status).toBe(202);
+    await sending;
+    expect((await received(key)).map((r) => r.headers["edgehook-event-id"])).toEqual([old, newer[0], old, newer[1], newer[2]]);
+  });
+});
