@@ -9,7 +9,7 @@ import { ingestMessage, podiumBody } from "./helpers";
 import { racing } from "./racing";
 import { kept, recounted } from "./recount";
 import { pipeline, received, uniqueKey, webhookSetup } from "./pipeline";
-import { webhookDeliveryRows } from "./rows";
+import { attemptCount, webhookDeliveryRows } from "./rows";
 
 /** A webhook's deliveries as (status, attempts), in the order it is owed them. */
 const states = async (webhookUid: string) => (await webhookDeliveryRows(webhookUid, "owed")).map((d) => [d.status, d.attempt_count]);
@@ -199,5 +199,19 @@ describe("FIFO, what its scheduler read ahead", () => {
     expect((await elsewhere.api("POST", `/v1/deliveries/${oldDelivery!.id}/retry`)).status).toBe(202);
     await sending;
     expect((await received(key)).map((r) => r.headers["edgehook-event-id"])).toEqual([old, newer[0], old, newer[1], newer[2]]);
+  });
+});
+
+describe("an attempt in flight when its webhook is deleted", () => {
+  it("is kept in the delivery's history, and leaves no health row behind the webhook", async () => {
+    const { p, key, webhook, event } = await webhookSetup("slow?ms=300");
+    const eventId = await p.ingest(event());
+    const sending = p.deliver();
+    await vi.waitFor(async () => expect(await received(key)).toHaveLength(1), { timeout: 5_000, interval: 20 });
+    expect((await p.api("DELETE", `/v1/webhooks/${webhook.uid}`)).status).toBe(204);
+    await sending;
+    expect(await attemptCount(eventId)).toBe(1);
+    expect(await states(webhook.uid)).toEqual([["expired", 1]]);
+    expect(await env.DB.prepare("SELECT * FROM webhook_health WHERE webhook_uid = ?").bind(webhook.uid).first()).toBeNull();
   });
 });
