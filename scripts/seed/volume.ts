@@ -264,7 +264,7 @@ export async function seedVolume(db: D1Database, opts: SeedOptions): Promise<See
     const received = new Map(settled.rows.map((r) => [r.eventId, r.receivedAt]));
     const rounds: AttemptOutcome[][] = [[], [], []];
     for (const d of deliveries) {
-      if (d.status === "held") {
+      if (byUid.get(d.webhookUid)?.disabled) {
         report.deliveries.held++;
         continue;
       }

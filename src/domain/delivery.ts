@@ -15,6 +15,11 @@ export const OWED_STATUSES = ["held", "pending"] as const satisfies readonly Del
 export const TRANSITIONS = {
   /** An attempt is recorded: succeeded, failed for good, or still pending with a later due time. */
   attempt: { from: ["pending"], to: ["pending", "succeeded", "failed"] },
+  /**
+   * An attempt that was out when its webhook was disabled settles its held delivery all the
+   * same: sent and answered, it is not owed again. Another try decided instead leaves it held.
+   */
+  settleHeld: { from: ["held"], to: ["succeeded", "failed"] },
   /** Someone asks for another try (manual or bulk retry, dead-letter replay): held instead while the webhook is disabled. */
   retry: { from: ["pending", "succeeded", "failed", "expired"], to: ["pending", "held"] },
   /** The webhook was disabled: what was due waits. */
@@ -112,7 +117,6 @@ export interface NewDelivery {
   /** When its event was received: the order a webhook is owed its deliveries in. */
   eventReceivedAt: number;
   webhookUid: string;
-  status: (typeof OWED_STATUSES)[number];
   createdAt: number;
 }
 
@@ -127,13 +131,13 @@ function timeHex(ms: number): string {
  * on a random page (what keeps storing fast with millions of deliveries stored).
  * Routing's ends with a hash of the event and the webhook, after the event's
  * receipt time, so a redelivered queue message creates nothing twice; a replay's
- * is random, after the time it was asked for. Either way it is held while the
- * webhook is disabled.
+ * is random, after the time it was asked for. Whether it is held or pending is the
+ * store's to say, from the webhook as it is when the delivery is stored.
  */
 export async function newDelivery(
   kind: "routed" | "replay",
   event: { id: string; receivedAt: number },
-  webhook: { uid: string; disabled: boolean },
+  webhook: { uid: string },
   now: number,
 ): Promise<NewDelivery> {
   const id =
@@ -146,7 +150,6 @@ export async function newDelivery(
     eventId: event.id,
     eventReceivedAt: event.receivedAt,
     webhookUid: webhook.uid,
-    status: webhook.disabled ? "held" : "pending",
     createdAt: now,
   };
 }

@@ -204,7 +204,7 @@ export async function redrive(env: Env, now = Date.now()): Promise<number> {
 
 /**
  * Replays events to target webhooks: a new delivery for each event and target owed
- * it (`replayTargets`), held for a disabled webhook. Returns the deliveries made.
+ * it (`replayTargets`), held for a webhook disabled when it is stored. Returns the deliveries made.
  */
 export async function replay(env: Env, targets: Webhook[], events: ReplayEvent[], now = Date.now()): Promise<NewDelivery[]> {
   const deliveries = await Promise.all(

@@ -15,7 +15,7 @@ import { settings, type Settings } from "../domain/settings";
 import type { Webhook } from "../domain/types";
 import type { Env } from "../env";
 import { announceAttempts } from "../listen/announce";
-import { duePending, owedInOrder, pendingOutlook, type FlowJob } from "../store/deliveries";
+import { duePending, firstOwed, owedInOrder, pendingOutlook, type FlowJob } from "../store/deliveries";
 import { getWebhook } from "../store/webhooks";
 import type { AttemptAlertContext } from "../store/alerts";
 import { alertAfterAttempts } from "./alerts";
@@ -59,6 +59,8 @@ export class WebhookFlow {
   private stale = true;
   /** Read ahead from D1: due deliveries (unordered), or the owed ones in order, head first (FIFO). */
   private buffer: FlowJob[] = [];
+  /** FIFO: the head settled since the page was read; the next one is checked against D1 before it starts. */
+  private headSettled = false;
   private readonly inFlight = new Map<string, Promise<void>>();
   /** Attempts made and not recorded yet; their deliveries are never picked again meanwhile. */
   private readonly unrecorded: Attempted[] = [];
@@ -126,11 +128,13 @@ export class WebhookFlow {
       }
       const w = this.webhook;
       if (!w || w.disabled) {
-        // Deleted: what it was owed expired with it. Disabled: what is pending waits, held.
-        if (w) await holdWebhook(this.env, w);
+        // Deleted: what it was owed expired with it. Disabled: what is pending waits, held,
+        // once what is in flight is recorded (a delivery it settles is not owed again).
         await this.settle();
+        if (w) await holdWebhook(this.env, w);
         if (this.stale) continue;
-        return null;
+        // Attempts D1 refused to record are still owed their recording: the next run tries again.
+        return this.unrecorded.length > 0 ? this.recordRetryAt || Date.now() + RECORD_RETRY_MS : null;
       }
 
       const seen = this.changes;
@@ -186,7 +190,13 @@ export class WebhookFlow {
 
   private async nextInOrder(now: number): Promise<Next> {
     for (;;) {
-      if (this.buffer.length === 0) this.buffer = await owedInOrder(this.env.DB, this.uid, FIFO_PAGE);
+      if (this.buffer.length === 0 || this.headSettled) {
+        // Whether the page read ahead still comes next: an older delivery owed again (a retry, a
+        // replay) whose wake-up was lost goes first. (The settled head is recorded by now.)
+        const stillNext = this.buffer.length > 0 && (await firstOwed(this.env.DB, this.uid)) === this.buffer[0]?.delivery.id;
+        this.headSettled = false;
+        if (!stillNext) this.buffer = await owedInOrder(this.env.DB, this.uid, FIFO_PAGE);
+      }
       const head = this.buffer[0];
       if (!head || this.stale) return { kind: "none" };
       if (head.delivery.status === "held") {
@@ -255,8 +265,12 @@ export class WebhookFlow {
     const head = this.buffer[0];
     if (w.ordering === "fifo" && head?.delivery.id === job.delivery.id) {
       // The head moves on once settled; until then it stays the head, due again later.
-      if (a.retryIn === null) this.buffer.shift();
-      else head.delivery = { ...head.delivery, attemptCount: attempt.number, nextAttemptAt: a.outcome.nextAttemptAt };
+      if (a.retryIn === null) {
+        this.buffer.shift();
+        this.headSettled = true;
+      } else {
+        head.delivery = { ...head.delivery, attemptCount: attempt.number, nextAttemptAt: a.outcome.nextAttemptAt };
+      }
     }
     this.unrecorded.push(a);
   }

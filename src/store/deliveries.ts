@@ -9,7 +9,7 @@ import { closeDeadLettersStatement, recordDeadLetterStatement, type NewDeadLette
 import { attemptsHealthStatement } from "./health";
 import { apiIdSql, idKeyParamSql, idKeySql, learnNamesStatement, nameIdSql, nameIds } from "./names";
 import { boundedScan, type Driver } from "./scan";
-import { from, owed, status, statusCode, statusOfCode, to } from "./transitions";
+import { from, into, owed, owedAnew, status, statusCode, statusOfCode, to } from "./transitions";
 import { atVersionSql, failingSinceSql } from "./webhook-version";
 
 interface DeliveryRow {
@@ -49,44 +49,44 @@ const EXISTING_WEBHOOKS = "SELECT n.id FROM webhooks w JOIN names n ON n.name = 
 
 /**
  * Creates deliveries with their counts; their events must be stored (or stored earlier
- * in the same transaction). A routed delivery is made only with the stored copy of its
- * event (a provider's second copy, received at another time, finds it stored and owes
- * nothing) and only if its event has none for that webhook yet (a redelivered message,
- * whichever release made the first: ids were derived otherwise before); any delivery
- * whose id exists is left as it is.
+ * in the same transaction). Each is held or pending as its webhook is when stored
+ * (disabled or not), whatever the caller read. A routed delivery is made only with the
+ * copy of its event stored now: its event must be one of the `insertedEvents` the
+ * transaction's event inserts, just before, were given and stored (a provider's second
+ * copy, received at another time, finds it stored and owes nothing; a message delivered
+ * again after its batch committed, or replayed from a dead letter, is not routed again
+ * by the webhooks as they are now: one whose types or filter changed since was not owed
+ * it). Any delivery whose id exists is left as it is.
  */
-export function insertDeliveriesStatements(db: D1Database, given: NewDelivery[]): D1PreparedStatement[] {
+export function insertDeliveriesStatements(db: D1Database, given: NewDelivery[], insertedEvents = 0): D1PreparedStatement[] {
   if (given.length === 0) return [];
   // One of each id (a batch may carry an event twice): the counts would take a repeat twice.
   const deliveries = [...new Map(given.map((d) => [d.id, d])).values()];
-  const rows = JSON.stringify(
-    deliveries.map((d) => [
-      d.id, d.eventId, d.webhookUid, statusCode(d.status), d.status === "pending" ? d.createdAt : null, d.createdAt, d.eventReceivedAt, d.kind === "routed" ? 1 : 0,
-    ]),
-  );
-  // By its event's index, named: left to itself the planner may walk all the webhook's
-  // deliveries instead (it did once deliveries gained a column, migration 0023).
+  const rows = JSON.stringify(deliveries.map((d) => [d.id, d.eventId, d.webhookUid, d.createdAt, d.eventReceivedAt, d.kind === "routed" ? 1 : 0]));
+  // The events this transaction stored hold the last ?2 positions of the events table's
+  // sequence: its insert takes one for each event it is given, stored before or not.
+  const storedNow = "e.seq > (SELECT seq FROM sqlite_sequence WHERE name = 'events') - ?2";
   // Only for a webhook that still exists: one deleted since the caller read it owes nothing.
-  const owed = `FROM json_each(?) j JOIN events e ON e.id = ${evtKey("j.value->>1")}
-    WHERE EXISTS (SELECT 1 FROM webhooks w WHERE w.uid = j.value->>2) AND (j.value->>7 = 0 OR (e.received_at = j.value->>6
-      AND NOT EXISTS (SELECT 1 FROM deliveries x INDEXED BY deliveries_event WHERE x.event = e.seq AND x.webhook = ${nameIdSql("j.value->>2")})))`;
+  const owed = `FROM json_each(?1) j JOIN events e ON e.id = ${evtKey("j.value->>1")} JOIN webhooks w ON w.uid = j.value->>2
+    WHERE (j.value->>5 = 0 OR (e.received_at = j.value->>4 AND ${storedNow}))`;
+  const held = "w.disabled = 1";
   return [
     learnNamesStatement(db, deliveries.map((d) => d.webhookUid))!,
     deliveryCountsStatement(
       db,
-      `SELECT ${nameIdSql("j.value->>2")} AS webhook, e.object, NULL AS old_status, j.value->>3 AS new_status ${owed}
+      `SELECT ${nameIdSql("j.value->>2")} AS webhook, e.object, NULL AS old_status, ${owedAnew(held)} AS new_status ${owed}
          AND NOT EXISTS (SELECT 1 FROM deliveries WHERE id = ${dlvKey("j.value->>0")})`,
-      [rows],
+      [rows, insertedEvents],
     ),
     db
       .prepare(
         `INSERT INTO deliveries (id, event, webhook, object, status, attempt_count, next_attempt_at, created_at, updated_at, event_received_at)
-         SELECT ${dlvKey("j.value->>0")}, e.seq, ${nameIdSql("j.value->>2")}, e.object, j.value->>3, 0, j.value->>4, j.value->>5, j.value->>5,
-           j.value->>6
+         SELECT ${dlvKey("j.value->>0")}, e.seq, ${nameIdSql("j.value->>2")}, e.object, ${owedAnew(held)}, 0,
+           CASE WHEN ${held} THEN NULL ELSE j.value->>3 END, j.value->>3, j.value->>3, j.value->>4
          ${owed} ORDER BY j.key
          ON CONFLICT DO NOTHING`,
       )
-      .bind(rows),
+      .bind(rows, insertedEvents),
   ];
 }
 
@@ -103,19 +103,23 @@ export function unattemptedPendingStatement(db: D1Database, ids: string[]): D1Pr
 
 /**
  * Creates deliveries (replay) in one transaction, in the given order; returns those
- * stored, in order (not one for a webhook deleted meanwhile).
+ * stored, in order (not one for a webhook deleted meanwhile), each with the status it
+ * was stored in.
  */
-export async function insertDeliveries(db: D1Database, deliveries: NewDelivery[]): Promise<NewDelivery[]> {
+export async function insertDeliveries(db: D1Database, deliveries: NewDelivery[]): Promise<(NewDelivery & { status: DeliveryStatus })[]> {
   if (deliveries.length === 0) return [];
   // (Typed as the last statement's rows, as storeEvents reads its own.)
-  const results = await db.batch<{ id: string }>([
+  const results = await db.batch<{ id: string; status: number }>([
     ...insertDeliveriesStatements(db, deliveries),
     db
-      .prepare(`SELECT ${apiIdSql("dlv_", "id")} AS id FROM deliveries WHERE id IN (SELECT ${dlvKey("value")} FROM json_each(?))`)
+      .prepare(`SELECT ${apiIdSql("dlv_", "id")} AS id, status FROM deliveries WHERE id IN (SELECT ${dlvKey("value")} FROM json_each(?))`)
       .bind(JSON.stringify(deliveries.map((d) => d.id))),
   ]);
-  const stored = new Set((results.at(-1)?.results ?? []).map((r) => r.id));
-  return deliveries.filter((d) => stored.has(d.id));
+  const stored = new Map((results.at(-1)?.results ?? []).map((r) => [r.id, statusOfCode(r.status)]));
+  return deliveries.flatMap((d) => {
+    const status = stored.get(d.id);
+    return status === undefined ? [] : [{ ...d, status }];
+  });
 }
 
 /**
@@ -181,7 +185,9 @@ export interface AttemptOutcome {
  * those failed for good, the counts and the webhook's health (store/health.ts), all
  * in one transaction, then runs `then` in it (a read of what the batch left). Each
  * update applies only if no other attempt was recorded meanwhile (a duplicate), so a
- * delivery's count and status, the counts and the health stay consistent.
+ * delivery's count and status, the counts and the health stay consistent, and only to
+ * a delivery still pending, or held meanwhile if the attempt settles it (an attempt
+ * leaving it owed is recorded and it stays held).
  */
 export async function recordAttempts<T = unknown>(
   db: D1Database,
@@ -203,24 +209,28 @@ export async function recordAttempts<T = unknown>(
   // state follows only if nothing else was recorded meanwhile.
   const fresh = (d: string) => `NOT ${attemptRecordedSql(d, "j.value->>1")}`;
   const newAttempts = `${joined} WHERE ${fresh("d")}`;
-  const applies = (d: string, number = "j.value->>1") => `${d}.attempt_count = (${number}) - 1 AND ${from("attempt", `${d}.status`)}`;
+  // To a delivery still pending; or held (its webhook was disabled while the attempt was
+  // out) when the attempt settles it, which then is not owed again.
+  const applies = (d: string, number = "j.value->>1", next = "j.value->>7") =>
+    `${d}.attempt_count = (${number}) - 1 AND (${from("attempt", `${d}.status`)} OR (${from("settleHeld", `${d}.status`)} AND ${into("settleHeld", next)}))`;
   const ifApplies = (value: string, column: string) => `CASE WHEN ${applies("deliveries")} THEN ${value} ELSE ${column} END`;
   const attempt = withAttemptSql("deliveries", ["j.value->>1", "j.value->>2", "j.value->>3", "j.value->>4", "j.value->>5", "j.value->>6"]);
-  // A delivery failed for good only if its state follows the attempt: one held or expired
-  // while the attempt was out has not failed, and gets no dead letter.
+  // A delivery failed for good only if its state follows the attempt: one expired while the
+  // attempt was out has not failed, and gets no dead letter.
   const failsForGood = (o: AttemptOutcome) => (n: number) => ({
-    sql: `EXISTS (SELECT 1 FROM deliveries d WHERE d.id = ${dlvKey(`?${n}`)} AND ${applies("d", `?${n + 1}`)})`,
-    binds: [o.attempt.deliveryId, o.attempt.number],
+    sql: `EXISTS (SELECT 1 FROM deliveries d WHERE d.id = ${dlvKey(`?${n}`)} AND ${applies("d", `?${n + 1}`, `?${n + 2}`)})`,
+    binds: [o.attempt.deliveryId, o.attempt.number, statusCode(o.status)],
   });
   const results = await db.batch<T>([
     ...unique.flatMap((o) => (o.deadLetter ? [recordDeadLetterStatement(db, o.deadLetter, failsForGood(o))] : [])),
     attemptCountsStatement(db, `SELECT d.webhook, d.object, j.value->>2 AS started_at, j.value->>5 IS NULL AS ok ${newAttempts}`, [rows], 1),
+    // Not for a webhook deleted while its attempts were out: its health went with it.
     attemptsHealthStatement(
       db,
       webhookUid,
       `SELECT j.key AS k, j.value->>2 AS started_at, (j.value->>2) + (j.value->>3) AS ended_at, j.value->>5 AS error,
-         (j.value->>7) = ${status("succeeded")} AS ok ${newAttempts}`,
-      [rows],
+         (j.value->>7) = ${status("succeeded")} AS ok ${newAttempts} AND EXISTS (SELECT 1 FROM webhooks WHERE uid = ?2)`,
+      [rows, webhookUid],
     ),
     deliveryCountsStatement(db, `SELECT d.webhook, d.object, d.status AS old_status, j.value->>7 AS new_status ${joined} WHERE ${applies("d")}`, [rows]),
     db
@@ -467,7 +477,7 @@ export async function retryDeliveries(
 ): Promise<{ pending: string[]; held: string[]; webhooks: string[]; last: RetryPosition | null; full: boolean }> {
   const { sql: chosen, binds } = retryChoice(f, page);
   const disabled = `(SELECT w.disabled FROM webhooks w JOIN names n ON n.name = w.uid WHERE n.id = deliveries.webhook) = 1`;
-  const newStatus = `CASE WHEN ${disabled} THEN ${status("held")} ELSE ${status("pending")} END`;
+  const newStatus = owedAnew(disabled);
   const [, , retried] = await db.batch<{ id: string; seq: number; status: number; webhook: number; webhook_uid: string }>([
     closeDeadLettersStatement(db, `SELECT ${apiIdSql("dlv_", "id")} FROM deliveries WHERE ${chosen}`, binds, now),
     ...transition(db, {
@@ -642,20 +652,28 @@ export async function pendingOutlook(db: D1Database, webhookUid: string, exclude
   return { nextDueAt: row?.next_due_at ?? null, held: row?.held === 1 };
 }
 
+/** A webhook's owed deliveries (held or pending) in the order their events were received: add LIMIT. */
+const OWED_IN_ORDER = `WHERE d.webhook = ${nameIdSql("?1")} AND ${owed("d.status")} ORDER BY d.event_received_at, d.seq`;
+
 /**
  * A webhook's first `limit` owed deliveries (held or pending) in the order their
  * events were received; only pending ones carry their body.
  */
 export async function owedInOrder(db: D1Database, webhookUid: string, limit: number): Promise<FlowJob[]> {
   const { results } = await db
-    .prepare(
-      `${JOB_SELECT}
-       WHERE d.webhook = ${nameIdSql("?1")} AND ${owed("d.status")}
-       ORDER BY d.event_received_at, d.seq LIMIT ?2`,
-    )
+    .prepare(`${JOB_SELECT} ${OWED_IN_ORDER} LIMIT ?2`)
     .bind(webhookUid, limit)
     .all<FlowJobRow & { e_seq: number }>();
   return jobsOf(db, results);
+}
+
+/** The id of a webhook's first owed delivery in that order, if any: one index entry and its row. */
+export async function firstOwed(db: D1Database, webhookUid: string): Promise<string | null> {
+  const row = await db
+    .prepare(`SELECT ${apiIdSql("dlv_", "d.id")} AS id FROM deliveries d ${OWED_IN_ORDER} LIMIT 1`)
+    .bind(webhookUid)
+    .first<{ id: string }>();
+  return row?.id ?? null;
 }
 
 /**

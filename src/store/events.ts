@@ -61,10 +61,11 @@ function distinctBy<T>(items: T[], key: (t: T) => string): T[] {
 
 /**
  * Stores events and the deliveries they are owed in one transaction, with `also`
- * (what the batch teaches other tables) and the counters they change; an event or
- * a delivery already stored is left as it is. Returns the ids of the given
- * deliveries that are pending and never attempted: their webhooks' schedulers are
- * owed a wake-up.
+ * (what the batch teaches other tables, never events) and the counters they change;
+ * an event or a delivery already stored is left as it is, and an event stored before
+ * gets no routed delivery now. Returns the ids of the given deliveries that are
+ * pending and never attempted, made now or before (a wake-up lost): their webhooks'
+ * schedulers are owed a wake-up.
  */
 export async function storeEvents(
   db: D1Database,
@@ -84,7 +85,7 @@ export async function storeEvents(
     eventCountsStatement(db, NEW_EVENTS, [counted], 1),
     ...(await insertStatements(db, unique)),
     ...also,
-    ...insertDeliveriesStatements(db, deliveries),
+    ...insertDeliveriesStatements(db, deliveries, unique.length),
   ];
   if (deliveries.length > 0) stmts.push(unattemptedPendingStatement(db, deliveries.map((d) => d.id)));
   const results = await db.batch<{ id: string }>(stmts);

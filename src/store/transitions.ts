@@ -20,10 +20,23 @@ export function from(t: Transition, column = "status"): string {
   return `${column} IN (${TRANSITIONS[t].from.map(literal).join(", ")})`;
 }
 
+/** `<expr> IN (…)`: the statuses a transition may end in. */
+export function into(t: Transition, expr: string): string {
+  return `${expr} IN (${TRANSITIONS[t].to.map(literal).join(", ")})`;
+}
+
 /** The status a transition ends in, as an SQL literal, for transitions with one end. */
 export function to(t: "hold" | "release" | "expire"): string {
   const [end] = TRANSITIONS[t].to;
   return literal(end);
+}
+
+/**
+ * The status of a delivery owed anew (made, or retried): held while its webhook is
+ * disabled (`disabled`, an SQL condition on the webhook row as the statement finds it), else pending.
+ */
+export function owedAnew(disabled: string): string {
+  return `CASE WHEN ${disabled} THEN ${literal("held")} ELSE ${literal("pending")} END`;
 }
 
 /** One status as an SQL literal (for reads: counts, filters). */

@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import { newDelivery } from "../../src/domain/delivery";
 import { closeEpisodeStatement, countIn, openDisabledEpisodeStatements, openEpisodeOf, quietEpisodes } from "../../src/store/alerts";
 import { attemptsOfSql } from "../../src/store/attempts";
-import { insertDeliveriesStatements, recordAttempts, retryDeliveries } from "../../src/store/deliveries";
+import { firstOwed, insertDeliveriesStatements, recordAttempts, retryDeliveries } from "../../src/store/deliveries";
 import { byLocation, byOrganization } from "../../src/store/event-places";
 import { retentionStep } from "../../src/store/events";
 import { boundedScan } from "../../src/store/scan";
@@ -24,8 +24,8 @@ for (const f of readdirSync(dir).sort()) db.exec(readFileSync(join(dir, f), "utf
 /** Each step of a statement's plan (its parameters left unbound). */
 const plan = (sql: string) => db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all().map((r) => String(r.detail));
 
-/** Tables of one row, which a statement may read whole. */
-const SINGLE_ROW = new Set(["event_count_marks"]);
+/** Tables of one row, or one per AUTOINCREMENT table (sqlite_sequence), which a statement may read whole. */
+const SINGLE_ROW = new Set(["event_count_marks", "sqlite_sequence"]);
 
 /** The steps of a statement's plan that walk a stored table or index whole (not a JSON array, a CTE's or a subquery's rows). */
 function walks(sql: string): string[] {
@@ -52,12 +52,20 @@ describe("query plans", () => {
     expect(walks(attemptsOfSql("SELECT seq, attempts FROM deliveries WHERE event = 5", ["seq"]))).toEqual([]);
   });
 
-  it("checks what a new delivery's event already has by the event's index, and walks nothing storing deliveries", async () => {
-    const delivery = await newDelivery("routed", { id: `evt_${"0".repeat(32)}`, receivedAt: 1 }, { uid: "w", disabled: false }, 1);
+  it("finds a new delivery's event by its id, and walks nothing storing deliveries", async () => {
+    const delivery = await newDelivery("routed", { id: `evt_${"0".repeat(32)}`, receivedAt: 1 }, { uid: "w" }, 1);
     const sqls = await preparedBy((d1) => insertDeliveriesStatements(d1, [delivery]));
     const insert = sqls.find((s) => s.startsWith("INSERT INTO deliveries"))!;
-    expect(plan(insert)).toContain("SEARCH x USING INDEX deliveries_event (event=?)");
+    expect(plan(insert)).toContain("SEARCH e USING INDEX sqlite_autoindex_events_1 (id=?)");
     for (const sql of sqls) expect(walks(sql), sql).toEqual([]);
+  });
+
+  it("finds a FIFO webhook's next owed delivery at the head of its owed index, sorting nothing", async () => {
+    const [sql] = await preparedBy((d1) => firstOwed(d1, "w"));
+    const steps = plan(sql!);
+    expect(steps.some((s) => s.includes("INDEX deliveries_owed_in_order (webhook=?)")), steps.join("\n")).toBe(true);
+    expect(steps.filter((s) => s.includes("TEMP B-TREE"))).toEqual([]);
+    expect(walks(sql!)).toEqual([]);
   });
 
   it("walks nothing recording attempts", async () => {

@@ -290,7 +290,7 @@ describe("delivery", () => {
     expect(statuses.filter((st) => st !== "expired" && st !== "succeeded")).toEqual([]);
   });
 
-  it("gives no dead letter to a delivery held while its last attempt was out, and numbers its next attempt after that one", async () => {
+  it("fails for good a delivery held while its last attempt was out, with its dead letter, and numbers its next attempt after that one", async () => {
     const { p, key, webhook, event } = await setup("chaos?fail=1&slow=1&ms=2000", { maxAttempts: 2 }, { RETRY_BASE_SECONDS: "0" });
     const eventId = await p.ingest(event());
     p.woken.splice(0);
@@ -300,19 +300,22 @@ describe("delivery", () => {
     expect((await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { disabled: true })).status).toBe(200);
     flow.wake();
     expect(await running).toBeNull();
-    // The attempt failed, and is recorded; the delivery is held, not failed for good.
+    // The attempt failed, and is recorded; it was the last: the delivery failed for good, held or not.
     expect(await received(key)).toHaveLength(2);
-    expect(await deliveryOf(eventId)).toMatchObject({ status: "held", attempt_count: 2 });
+    const failed = await deliveryOf(eventId);
+    expect(failed).toMatchObject({ status: "failed", attempt_count: 2 });
     expect(await attemptCount(eventId)).toBe(2);
     const letters = (await p.api("GET", "/v1/dead-letters?limit=100")).json.data as { eventId: string | null }[];
-    expect(letters.filter((l) => l.eventId === eventId)).toEqual([]);
-    // Nor an alert that it failed for good.
-    const alerts = (await p.api("GET", "/v1/alerts?limit=100")).json.data as { type: string; subject: string }[];
-    expect(alerts.filter((a) => a.type === "delivery.dead_lettered" && a.subject === webhook.uid)).toEqual([]);
+    expect(letters.filter((l) => l.eventId === eventId)).toHaveLength(1);
 
-    // Enabled again, toward a downstream that answers: attempt 3 goes out and is recorded.
+    // Enabled again, toward a downstream that answers: nothing is owed until it is retried by hand;
+    // then attempt 3 goes out and is recorded.
     const fixed = uniqueKey();
     expect((await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { disabled: false, url: `https://downstream.test/ok/${fixed}` })).status).toBe(200);
+    flow.wake();
+    expect(await flow.run(RUN)).toBeNull();
+    expect(await received(fixed)).toHaveLength(0);
+    expect((await p.api("POST", `/v1/deliveries/${failed.id}/retry`)).status).toBe(202);
     flow.wake();
     await flow.run(RUN);
     expect(await received(fixed)).toHaveLength(1);

@@ -67,7 +67,7 @@ export async function setWebhookDeliveries(webhookUid: string, status: DeliveryS
 export async function failedDeliveries(eventId: string, webhookUid: string, n: number): Promise<void> {
   const receivedAt = await env.DB.prepare(`SELECT received_at FROM events WHERE id = ${idKeyParamSql("evt_")}`).bind(eventId).first<number>("received_at");
   if (receivedAt === null) throw new Error(`no event ${eventId}`);
-  const made = await Promise.all(Array.from({ length: n }, () => newDelivery("replay", { id: eventId, receivedAt }, { uid: webhookUid, disabled: false }, Date.now())));
+  const made = await Promise.all(Array.from({ length: n }, () => newDelivery("replay", { id: eventId, receivedAt }, { uid: webhookUid }, Date.now())));
   if ((await insertDeliveries(env.DB, made)).length !== n) throw new Error("deliveries not stored");
   await failPending(webhookUid);
 }

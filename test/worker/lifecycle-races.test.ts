@@ -1,0 +1,217 @@
+// The delivery lifecycle where a change lands while something else is under way: an
+// attempt in flight, an ingest between its read of the webhooks and its commit, a
+// queue message delivered again after its batch committed.
+import { env } from "cloudflare:workers";
+import { describe, expect, it, vi } from "vitest";
+import { WebhookFlow } from "../../src/pipeline/flow";
+import { d1Double } from "./d1-double";
+import { ingestMessage, podiumBody } from "./helpers";
+import { racing } from "./racing";
+import { kept, recounted } from "./recount";
+import { pipeline, received, uniqueKey, webhookSetup } from "./pipeline";
+import { attemptCount, webhookDeliveryRows } from "./rows";
+
+/** A webhook's deliveries as (status, attempts), in the order it is owed them. */
+const states = async (webhookUid: string) => (await webhookDeliveryRows(webhookUid, "owed")).map((d) => [d.status, d.attempt_count]);
+
+/** The open dead letters of an event. */
+async function openDeadLetters(p: ReturnType<typeof pipeline>, eventId: string): Promise<unknown[]> {
+  return (await p.api("GET", "/v1/dead-letters?open=true&limit=100")).json.data.filter((d: { eventId: string }) => d.eventId === eventId);
+}
+
+describe("an attempt in flight when its webhook is disabled", () => {
+  // "the scheduler's own hold": its flow is woken by the disable while the attempt is out, and holds too.
+  for (const hold of ["the API's hold", "the scheduler's own hold as well"]) {
+    it.each([
+      { outcome: "succeeds", behaviour: "slow?ms=300", hook: {}, status: "succeeded", deadLetters: 0 },
+      { outcome: "fails for good", behaviour: "record?ms=300&fail=1", hook: { maxAttempts: 1 }, status: "failed", deadLetters: 1 },
+    ])(`that $outcome settles its delivery (${hold}): it is not sent again once the webhook is enabled`, async ({ behaviour, hook, status, deadLetters }) => {
+      const { p, key, webhook, event } = await webhookSetup(behaviour, hook);
+      const eventId = await p.ingest(event());
+      const sending = p.deliver();
+      await vi.waitFor(async () => expect(await received(key)).toHaveLength(1), { timeout: 5_000, interval: 20 });
+      expect((await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { disabled: true })).status).toBe(200);
+      await Promise.all([sending, ...(hold === "the API's hold" ? [] : [p.deliver()])]);
+
+      expect(await states(webhook.uid)).toEqual([[status, 1]]);
+      expect(await openDeadLetters(p, eventId)).toHaveLength(deadLetters);
+      const counts = (await p.api("GET", "/v1/stats")).json.webhooks.find((w: { uid: string }) => w.uid === webhook.uid);
+      expect(counts).toMatchObject({ held: 0, pending: 0, [status]: 1 });
+
+      await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { disabled: false });
+      await p.deliver();
+      expect(await received(key)).toHaveLength(1);
+      expect(await states(webhook.uid)).toEqual([[status, 1]]);
+      expect(await kept(env.DB)).toEqual(await recounted(env.DB));
+    });
+  }
+
+  it("that fails with retries left stays held, its attempt recorded; enabled, it goes again", async () => {
+    // Retries up to an hour away: none comes due within the test.
+    const { p, key, webhook, event } = await webhookSetup("record?ms=300&fail=1", { maxAttempts: 3 }, { RETRY_BASE_SECONDS: "3600" });
+    const eventId = await p.ingest(event());
+    const sending = p.deliver();
+    await vi.waitFor(async () => expect(await received(key)).toHaveLength(1), { timeout: 5_000, interval: 20 });
+    await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { disabled: true });
+    await Promise.all([sending, p.deliver()]);
+    expect(await states(webhook.uid)).toEqual([["held", 1]]);
+    expect(await openDeadLetters(p, eventId)).toHaveLength(0);
+
+    await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { disabled: false });
+    await p.deliver();
+    expect(await received(key)).toHaveLength(2);
+    expect(await states(webhook.uid)).toEqual([["pending", 2]]);
+    expect(await kept(env.DB)).toEqual(await recounted(env.DB));
+  });
+});
+
+describe("a delivery made while its webhook is enabled or disabled", () => {
+  /** A pipeline whose next write of deliveries waits for another writer to change the webhook first. */
+  const racingDeliveries = () => racing((statements) => statements.some((s) => s.sql.includes("INSERT INTO deliveries")));
+
+  it.each([
+    { read: "disabled", meanwhile: "enabled", status: "pending", woken: true },
+    { read: "enabled", meanwhile: "disabled", status: "held", woken: false },
+  ])("by the ingest takes the webhook's state at the commit: read $read, $meanwhile meanwhile, it is $status", async ({ read, meanwhile, status, woken }) => {
+    const r = racingDeliveries();
+    const key = uniqueKey();
+    const org = `org-${key}`;
+    const hook = await r.p.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["*"], organizationUid: org, ordering: "fifo", disabled: read === "disabled" });
+    r.before(() => r.other.api("PATCH", `/v1/webhooks/${hook.uid}`, { disabled: meanwhile === "disabled" }));
+    const consumed = await r.p.runIngest([ingestMessage({ organizationUid: org, body: podiumBody({ organizationUid: org }) })]);
+    expect(r.ran()).toBe(true);
+    expect(consumed.acked).toHaveLength(1);
+    expect(await states(hook.uid)).toEqual([[status, 0]]);
+    // Its scheduler is woken exactly when it has something to send.
+    expect(r.p.woken).toEqual(woken ? [hook.uid] : []);
+    const counts = (await r.p.api("GET", "/v1/stats")).json.webhooks.find((w: { uid: string }) => w.uid === hook.uid);
+    expect(counts).toMatchObject({ held: status === "held" ? 1 : 0, pending: status === "pending" ? 1 : 0 });
+    expect(await kept(env.DB)).toEqual(await recounted(env.DB));
+    if (woken) {
+      await r.p.deliver();
+      expect(await received(key)).toHaveLength(1);
+    }
+  });
+
+  it("by a replay takes the webhook's state at the commit: read disabled, enabled meanwhile, it is pending and its scheduler woken", async () => {
+    const r = racingDeliveries();
+    const key = uniqueKey();
+    const org = `org-${key}`;
+    const hook = await r.other.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["*"], organizationUid: org });
+    const eventId = await r.other.ingest(podiumBody({ organizationUid: org }));
+    await r.other.deliver();
+    await r.other.api("PATCH", `/v1/webhooks/${hook.uid}`, { disabled: true });
+    r.before(() => r.other.api("PATCH", `/v1/webhooks/${hook.uid}`, { disabled: false }));
+    expect((await r.p.api("POST", `/v1/events/${eventId}/replay`, { webhookUid: hook.uid })).json).toEqual({ deliveries: 1 });
+    expect(r.ran()).toBe(true);
+    expect(await states(hook.uid)).toEqual([["succeeded", 1], ["pending", 0]]);
+    expect(r.p.woken).toEqual([hook.uid]);
+    expect(await kept(env.DB)).toEqual(await recounted(env.DB));
+    await r.p.deliver();
+    expect(await received(key)).toHaveLength(2);
+  });
+});
+
+describe("attempts a scheduler could not record", () => {
+  it("are recorded by a later run when the webhook was disabled meanwhile, not dropped", async () => {
+    const { p, key, webhook, event } = await webhookSetup("slow?ms=300");
+    await p.ingest(event());
+    let refuse = true;
+    const { db } = d1Double({ failBatch: (statements) => refuse && statements.some((s) => s.sql.startsWith("UPDATE deliveries SET attempts")) });
+    const flow = new WebhookFlow({ ...p.env, DB: db }, webhook.uid); // as its Durable Object keeps it
+    const run = { deadline: Infinity, maxStarts: Infinity, maxWaitMs: 0 };
+    const started = Date.now();
+    const running = flow.run(run);
+    await vi.waitFor(async () => expect(await received(key)).toHaveLength(1), { timeout: 5_000, interval: 20 });
+    await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { disabled: true });
+    flow.wake();
+    // D1 refused the attempt: the run says when to try recording it again.
+    const next = await running;
+    expect(next).toEqual(expect.any(Number));
+    expect(next).toBeGreaterThan(started);
+    expect(await states(webhook.uid)).toEqual([["held", 0]]);
+
+    refuse = false;
+    expect(await flow.run(run)).toBeNull();
+    expect(await states(webhook.uid)).toEqual([["succeeded", 1]]);
+    expect(await received(key)).toHaveLength(1);
+  });
+});
+
+describe("an ingest message delivered again after its batch committed", () => {
+  it.each([
+    { change: "its types now take the event", before: { eventTypes: ["contact.*"] }, after: { eventTypes: ["*"] }, filteredOut: false },
+    { change: "its filter now admits the event", before: { filter: { body: { data: { body: "not this one" } } } }, after: { filter: null }, filteredOut: true },
+  ])("owes nothing to a webhook not owed the event when it was stored: $change", async ({ before, after, filteredOut }) => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const org = `org-${key}`;
+    const owed = await p.createWebhook({ url: `https://downstream.test/ok/${key}-owed`, eventTypes: ["*"], organizationUid: org });
+    const changed = await p.createWebhook({ url: `https://downstream.test/ok/${key}-changed`, eventTypes: ["*"], organizationUid: org, ...before });
+    const message = ingestMessage({ organizationUid: org, body: podiumBody({ organizationUid: org }) });
+    expect((await p.runIngest([message])).acked).toHaveLength(1);
+    await p.deliver();
+    expect((await p.api("PATCH", `/v1/webhooks/${changed.uid}`, after)).status).toBe(200);
+    p.woken.splice(0);
+
+    // The consumer was cut off after its commit, before the ack: the queue delivers the message again.
+    expect((await p.runIngest([message])).acked).toHaveLength(1);
+    expect(await webhookDeliveryRows(changed.uid)).toEqual([]);
+    expect(await states(owed.uid)).toEqual([["succeeded", 1]]);
+    expect(p.woken).toEqual([]);
+    const stored = (await p.api("GET", `/v1/events/${message.eventId}`)).json;
+    expect(stored.filteredOut).toEqual(filteredOut ? [changed.uid] : []);
+    await p.deliver();
+    expect(await received(`${key}-changed`)).toEqual([]);
+    expect(await received(`${key}-owed`)).toHaveLength(1);
+    expect(await kept(env.DB)).toEqual(await recounted(env.DB));
+  });
+
+  it("still wakes the scheduler of a delivery it stored and nobody was told of, and makes it once", async () => {
+    const key = uniqueKey();
+    const org = `org-${key}`;
+    const lost = pipeline({}, { unreachable: () => true });
+    const hook = await lost.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["*"], organizationUid: org });
+    const message = ingestMessage({ organizationUid: org, body: podiumBody({ organizationUid: org }) });
+    await lost.runIngest([message]); // stored; the wake-up failed
+    const p = pipeline();
+    expect((await p.runIngest([message, ingestMessage({ organizationUid: org, body: podiumBody({ organizationUid: org }) })])).acked).toHaveLength(2);
+    expect(p.woken).toEqual([hook.uid]);
+    await p.deliver();
+    expect(await states(hook.uid)).toEqual([["succeeded", 1], ["succeeded", 1]]);
+    expect(await received(key)).toHaveLength(2);
+  });
+});
+
+describe("FIFO, what its scheduler read ahead", () => {
+  it("gives way to an older delivery owed again whose wake-up was lost: it goes next, before the newer ones read ahead", async () => {
+    const { p, key, org, webhook } = await webhookSetup("slow?ms=600", { ordering: "fifo" });
+    const old = await p.ingest(podiumBody({ organizationUid: org }));
+    await p.deliver();
+    const [oldDelivery] = await webhookDeliveryRows(webhook.uid);
+    expect(oldDelivery).toMatchObject({ status: "succeeded", event_id: old });
+    const newer: string[] = [];
+    for (let i = 0; i < 3; i++) newer.push(await p.ingest(podiumBody({ organizationUid: org })));
+    const sending = p.deliver();
+    await vi.waitFor(async () => expect(await received(key)).toHaveLength(2), { timeout: 5_000, interval: 20 }); // the first newer one is out
+    // Retried elsewhere, its wake-up lost: this scheduler is not told.
+    const elsewhere = pipeline({}, { unreachable: () => true });
+    expect((await elsewhere.api("POST", `/v1/deliveries/${oldDelivery!.id}/retry`)).status).toBe(202);
+    await sending;
+    expect((await received(key)).map((r) => r.headers["edgehook-event-id"])).toEqual([old, newer[0], old, newer[1], newer[2]]);
+  });
+});
+
+describe("an attempt in flight when its webhook is deleted", () => {
+  it("is kept in the delivery's history, and leaves no health row behind the webhook", async () => {
+    const { p, key, webhook, event } = await webhookSetup("slow?ms=300");
+    const eventId = await p.ingest(event());
+    const sending = p.deliver();
+    await vi.waitFor(async () => expect(await received(key)).toHaveLength(1), { timeout: 5_000, interval: 20 });
+    expect((await p.api("DELETE", `/v1/webhooks/${webhook.uid}`)).status).toBe(204);
+    await sending;
+    expect(await attemptCount(eventId)).toBe(1);
+    expect(await states(webhook.uid)).toEqual([["expired", 1]]);
+    expect(await env.DB.prepare("SELECT * FROM webhook_health WHERE webhook_uid = ?").bind(webhook.uid).first()).toBeNull();
+  });
+});
