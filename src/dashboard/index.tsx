@@ -87,6 +87,13 @@ dashboard.use(
     referrerPolicy: "same-origin",
   }),
 );
+// Pages show event bodies, secrets (once) and what a token may see: none may be kept by the
+// browser or a proxy, or Back after sign-out on a shared machine would show them again.
+// The assets set their own.
+dashboard.use("*", async (c, next) => {
+  await next();
+  if (!c.res.headers.has("cache-control")) c.res.headers.set("cache-control", "no-store");
+});
 // Actions are POSTs from our own pages only (Origin checked), and the cookie is SameSite=Strict.
 dashboard.use("*", csrf());
 dashboard.use("*", bodyLimit({ maxSize: 64 * 1024, onError: (c) => c.text("Request too large.", 413) }));

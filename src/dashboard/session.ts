@@ -18,10 +18,15 @@ import type { Env } from "../env";
 import { deleteSession, insertSession, liveSession } from "../store/sessions";
 import { touchToken } from "../store/tokens";
 
-export const COOKIE = "edgehook_session";
+/**
+ * A `__Host-` cookie is set only by this exact host over a secure origin, with Path=/ and no
+ * Domain: a sibling subdomain cannot plant one (browsers refuse it), so the session read here
+ * is one this host set. (Path=/ sends it to /v1 too, which never takes it as a credential.)
+ */
+export const COOKIE = "__Host-edgehook_session";
 /** Sessions end on the server this long after sign-in; the cookie's own lifetime only mirrors it. */
 export const SESSION_TTL_MS = 8 * 3600_000;
-const COOKIE_OPTIONS = { httpOnly: true, secure: true, sameSite: "Strict", path: "/dashboard" } as const;
+const COOKIE_OPTIONS = { httpOnly: true, secure: true, sameSite: "Strict", path: "/" } as const;
 /** What a session secret looks like (randomSecret): anything else is refused without a lookup. */
 const SECRET_SHAPE = /^[A-Za-z0-9_-]{43}$/;
 

@@ -71,7 +71,7 @@ describe("the dashboard in Chromium", () => {
     const page = await newPage();
     await signIn(page, stack.vars.ADMIN_TOKEN!);
     await expect(page.getByRole("heading", { name: "Overview" }).isVisible()).resolves.toBe(true);
-    const cookie = (await page.context().cookies()).find((c) => c.name === "edgehook_session")!;
+    const cookie = (await page.context().cookies()).find((c) => c.name === "__Host-edgehook_session")!;
     expect(cookie).toMatchObject({ httpOnly: true, secure: true, sameSite: "Strict" });
 
     // Keyboard: the first Tab lands on the skip link.
