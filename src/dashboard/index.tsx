@@ -44,9 +44,17 @@ const Ignored = z.unknown();
 
 type C = Context<DashEnv>;
 
-/** Redirect after an action, carrying what happened to show it on the next page. */
+/** Relative paths resolve against this, so what leaves it (`//host`, `/\host`) is seen as leaving. */
+const HERE = new URL("https://dashboard.invalid/dashboard/");
+
+/**
+ * Redirect after an action, carrying what happened to show it on the next page. The target
+ * is resolved first and must stay under /dashboard on this origin (else it is /dashboard):
+ * an id decoded from the URL (`..%2F..%2F%2Fevil.com`) can never make it leave.
+ */
 function back(c: C, path: string, answer: { ok: boolean; error: string | null }, notice: string) {
-  const url = new URL(path, "https://x");
+  const resolved = new URL(path, HERE);
+  const url = resolved.origin === HERE.origin && /^\/dashboard(\/|$)/.test(resolved.pathname) ? resolved : new URL("/dashboard", HERE);
   url.searchParams.set(answer.ok ? "notice" : "error", answer.ok ? notice : (answer.error ?? "That did not work."));
   return c.redirect(`${url.pathname}${url.search}`, 303);
 }
@@ -176,7 +184,7 @@ dashboard.get("/events/:id", async (c) => {
 dashboard.post("/events/:id/replay", async (c) => {
   const id = c.req.param("id");
   const res = await callApi(c, "POST", `/events/${encodeURIComponent(id)}/replay`, ReplayAnswer, {});
-  return back(c, `/dashboard/events/${id}`, res, `Replayed: ${res.json?.deliveries ?? 0} new deliveries.`);
+  return back(c, `/dashboard/events/${encodeURIComponent(id)}`, res, `Replayed: ${res.json?.deliveries ?? 0} new deliveries.`);
 });
 
 dashboard.post("/deliveries/:id/retry", async (c) => {
@@ -320,14 +328,14 @@ dashboard.post("/webhooks/:uid", async (c) => {
   if (!form.ok) return webhookPage(c, uid, { entered: enteredIn(sent), error: form.error });
   const res = await callApi(c, "PATCH", `/webhooks/${encodeURIComponent(uid)}`, Ignored, form.body);
   if (!res.ok) return webhookPage(c, uid, { entered: enteredIn(sent), error: res.error ?? "That did not work." });
-  return back(c, `/dashboard/webhooks/${uid}`, res, "Saved.");
+  return back(c, `/dashboard/webhooks/${encodeURIComponent(uid)}`, res, "Saved.");
 });
 
 dashboard.post("/webhooks/:uid/test", async (c) => {
   const uid = c.req.param("uid");
   const eventId = String((await c.req.parseBody()).eventId ?? "").trim();
   const res = await callApi(c, "POST", `/webhooks/${encodeURIComponent(uid)}/test`, WebhookTestAnswer, { eventId });
-  const here = `/dashboard/webhooks/${uid}`;
+  const here = `/dashboard/webhooks/${encodeURIComponent(uid)}`;
   if (!res.ok) return back(c, `${here}?test=${encodeURIComponent(eventId)}`, res, "");
   return page(
     c,
