@@ -25,6 +25,7 @@ import {
 import { isEventId } from "../domain/ids";
 import { hasScope } from "../domain/scopes";
 import { CSS, JS } from "./assets";
+import { bannerParams, bannersIn, SIGN_IN_MESSAGES } from "./banners";
 import { Layout } from "./layout";
 import { EventList, EventPage, EventRows, FILTERS } from "./pages/events";
 import { AlertsPage } from "./pages/alerts";
@@ -52,16 +53,17 @@ const HERE = new URL("https://dashboard.invalid/dashboard/");
  * is resolved first and must stay under /dashboard on this origin (else it is /dashboard):
  * an id decoded from the URL (`..%2F..%2F%2Fevil.com`) can never make it leave.
  */
-function back(c: C, path: string, answer: { ok: boolean; error: string | null }, notice: string) {
+async function back(c: C, path: string, answer: { ok: boolean; error: string | null }, notice: string) {
   const resolved = new URL(path, HERE);
   const url = resolved.origin === HERE.origin && /^\/dashboard(\/|$)/.test(resolved.pathname) ? resolved : new URL("/dashboard", HERE);
-  url.searchParams.set(answer.ok ? "notice" : "error", answer.ok ? notice : (answer.error ?? "That did not work."));
+  const params = await bannerParams(c.get("session"), answer.ok ? "notice" : "error", answer.ok ? notice : (answer.error ?? "That did not work."));
+  for (const [name, value] of params) url.searchParams.set(name, value);
   return c.redirect(`${url.pathname}${url.search}`, 303);
 }
 
 function page(c: C, title: string, path: string, body: Child, status: 200 | 400 | 403 | 404 = 200, error?: string) {
   return c.html(
-    <Layout title={title} path={path} principal={c.get("principal")} notice={c.req.query("notice")} error={error ?? c.req.query("error")}>
+    <Layout title={title} path={path} principal={c.get("principal")} notice={c.get("banners").notice} error={error ?? c.get("banners").error}>
       {body}
     </Layout>,
     status,
@@ -111,7 +113,12 @@ dashboard.get("/assets/app.js", (c) => c.body(JS, 200, { "content-type": "text/j
 
 dashboard.get("/login", (c) =>
   c.html(
-    <Layout title="Sign in" path="/dashboard/login" error={c.req.query("error")}>
+    <Layout
+      title="Sign in"
+      path="/dashboard/login"
+      notice={SIGN_IN_MESSAGES.notice.get(c.req.query("notice") ?? "")}
+      error={SIGN_IN_MESSAGES.error.get(c.req.query("error") ?? "")}
+    >
       <Login />
     </Layout>,
   ),
@@ -126,7 +133,7 @@ dashboard.post("/login", async (c) => {
   if (!principal) {
     const refusal = await failedAuthentication(c.env, client);
     if (refusal.code === "rate_limited") return tooManyFailures(c, refusal);
-    return c.redirect(`/dashboard/login?error=${encodeURIComponent("That token is not valid.")}`, 303);
+    return c.redirect("/dashboard/login?error=invalid-token", 303);
   }
   await startSession(c, principal);
   return c.redirect(hasScope(principal, "events:read") ? "/dashboard" : "/dashboard/webhooks", 303);
@@ -134,10 +141,14 @@ dashboard.post("/login", async (c) => {
 
 dashboard.post("/logout", async (c) => {
   await endSession(c);
-  return c.redirect("/dashboard/login?error=Signed+out.", 303);
+  return c.redirect("/dashboard/login?notice=signed-out", 303);
 });
 
 dashboard.use("*", requireSession);
+dashboard.use("*", async (c, next) => {
+  c.set("banners", await bannersIn(c.get("session"), (name) => c.req.query(name)));
+  await next();
+});
 
 dashboard.get("/", async (c) => {
   const stats = await callApi(c, "GET", "/stats", StatsSchema);

@@ -15,6 +15,7 @@ import { sha256Hex } from "../domain/ids";
 import type { Principal } from "../domain/scopes";
 import { randomSecret } from "../domain/tokens";
 import type { Env } from "../env";
+import type { Banners } from "./banners";
 import { deleteSession, insertSession, liveSession } from "../store/sessions";
 import { touchToken } from "../store/tokens";
 
@@ -30,7 +31,11 @@ const COOKIE_OPTIONS = { httpOnly: true, secure: true, sameSite: "Strict", path:
 /** What a session secret looks like (randomSecret): anything else is refused without a lookup. */
 const SECRET_SHAPE = /^[A-Za-z0-9_-]{43}$/;
 
-export type DashEnv = { Bindings: Env; Variables: { principal: Principal } };
+export type DashEnv = {
+  Bindings: Env;
+  /** `session` is the cookie's secret, which keys the banners (banners.ts); `banners` what this request's query carries of them. */
+  Variables: { principal: Principal; session: string; banners: Banners };
+};
 
 /**
  * Signs the principal in: a random secret goes into the cookie, and only its
@@ -86,6 +91,7 @@ export const requireSession: MiddlewareHandler<DashEnv> = async (c, next) => {
     return c.redirect("/dashboard/login", 303);
   }
   c.set("principal", principal);
+  c.set("session", secret);
   await next();
 };
 
