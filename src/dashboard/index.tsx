@@ -25,6 +25,7 @@ import {
 import { isEventId } from "../domain/ids";
 import { hasScope } from "../domain/scopes";
 import { CSS, JS } from "./assets";
+import { bannerParams, bannersIn, SIGN_IN_MESSAGES } from "./banners";
 import { Layout } from "./layout";
 import { EventList, EventPage, EventRows, FILTERS } from "./pages/events";
 import { AlertsPage } from "./pages/alerts";
@@ -44,16 +45,25 @@ const Ignored = z.unknown();
 
 type C = Context<DashEnv>;
 
-/** Redirect after an action, carrying what happened to show it on the next page. */
-function back(c: C, path: string, answer: { ok: boolean; error: string | null }, notice: string) {
-  const url = new URL(path, "https://x");
-  url.searchParams.set(answer.ok ? "notice" : "error", answer.ok ? notice : (answer.error ?? "That did not work."));
+/** Relative paths resolve against this, so what leaves it (`//host`, `/\host`) is seen as leaving. */
+const HERE = new URL("https://dashboard.invalid/dashboard/");
+
+/**
+ * Redirect after an action, carrying what happened to show it on the next page. The target
+ * is resolved first and must stay under /dashboard on this origin (else it is /dashboard):
+ * an id decoded from the URL (`..%2F..%2F%2Fevil.com`) can never make it leave.
+ */
+async function back(c: C, path: string, answer: { ok: boolean; error: string | null }, notice: string) {
+  const resolved = new URL(path, HERE);
+  const url = resolved.origin === HERE.origin && /^\/dashboard(\/|$)/.test(resolved.pathname) ? resolved : new URL("/dashboard", HERE);
+  const params = await bannerParams(c.get("session"), answer.ok ? "notice" : "error", answer.ok ? notice : (answer.error ?? "That did not work."));
+  for (const [name, value] of params) url.searchParams.set(name, value);
   return c.redirect(`${url.pathname}${url.search}`, 303);
 }
 
 function page(c: C, title: string, path: string, body: Child, status: 200 | 400 | 403 | 404 = 200, error?: string) {
   return c.html(
-    <Layout title={title} path={path} principal={c.get("principal")} notice={c.req.query("notice")} error={error ?? c.req.query("error")}>
+    <Layout title={title} path={path} principal={c.get("principal")} notice={c.get("banners").notice} error={error ?? c.get("banners").error}>
       {body}
     </Layout>,
     status,
@@ -87,6 +97,13 @@ dashboard.use(
     referrerPolicy: "same-origin",
   }),
 );
+// Pages show event bodies, secrets (once) and what a token may see: none may be kept by the
+// browser or a proxy, or Back after sign-out on a shared machine would show them again.
+// The assets set their own.
+dashboard.use("*", async (c, next) => {
+  await next();
+  if (!c.res.headers.has("cache-control")) c.res.headers.set("cache-control", "no-store");
+});
 // Actions are POSTs from our own pages only (Origin checked), and the cookie is SameSite=Strict.
 dashboard.use("*", csrf());
 dashboard.use("*", bodyLimit({ maxSize: 64 * 1024, onError: (c) => c.text("Request too large.", 413) }));
@@ -96,7 +113,12 @@ dashboard.get("/assets/app.js", (c) => c.body(JS, 200, { "content-type": "text/j
 
 dashboard.get("/login", (c) =>
   c.html(
-    <Layout title="Sign in" path="/dashboard/login" error={c.req.query("error")}>
+    <Layout
+      title="Sign in"
+      path="/dashboard/login"
+      notice={SIGN_IN_MESSAGES.notice.get(c.req.query("notice") ?? "")}
+      error={SIGN_IN_MESSAGES.error.get(c.req.query("error") ?? "")}
+    >
       <Login />
     </Layout>,
   ),
@@ -111,7 +133,7 @@ dashboard.post("/login", async (c) => {
   if (!principal) {
     const refusal = await failedAuthentication(c.env, client);
     if (refusal.code === "rate_limited") return tooManyFailures(c, refusal);
-    return c.redirect(`/dashboard/login?error=${encodeURIComponent("That token is not valid.")}`, 303);
+    return c.redirect("/dashboard/login?error=invalid-token", 303);
   }
   await startSession(c, principal);
   return c.redirect(hasScope(principal, "events:read") ? "/dashboard" : "/dashboard/webhooks", 303);
@@ -119,10 +141,14 @@ dashboard.post("/login", async (c) => {
 
 dashboard.post("/logout", async (c) => {
   await endSession(c);
-  return c.redirect("/dashboard/login?error=Signed+out.", 303);
+  return c.redirect("/dashboard/login?notice=signed-out", 303);
 });
 
 dashboard.use("*", requireSession);
+dashboard.use("*", async (c, next) => {
+  c.set("banners", await bannersIn(c.get("session"), (name) => c.req.query(name)));
+  await next();
+});
 
 dashboard.get("/", async (c) => {
   const stats = await callApi(c, "GET", "/stats", StatsSchema);
@@ -169,7 +195,7 @@ dashboard.get("/events/:id", async (c) => {
 dashboard.post("/events/:id/replay", async (c) => {
   const id = c.req.param("id");
   const res = await callApi(c, "POST", `/events/${encodeURIComponent(id)}/replay`, ReplayAnswer, {});
-  return back(c, `/dashboard/events/${id}`, res, `Replayed: ${res.json?.deliveries ?? 0} new deliveries.`);
+  return back(c, `/dashboard/events/${encodeURIComponent(id)}`, res, `Replayed: ${res.json?.deliveries ?? 0} new deliveries.`);
 });
 
 dashboard.post("/deliveries/:id/retry", async (c) => {
@@ -313,14 +339,14 @@ dashboard.post("/webhooks/:uid", async (c) => {
   if (!form.ok) return webhookPage(c, uid, { entered: enteredIn(sent), error: form.error });
   const res = await callApi(c, "PATCH", `/webhooks/${encodeURIComponent(uid)}`, Ignored, form.body);
   if (!res.ok) return webhookPage(c, uid, { entered: enteredIn(sent), error: res.error ?? "That did not work." });
-  return back(c, `/dashboard/webhooks/${uid}`, res, "Saved.");
+  return back(c, `/dashboard/webhooks/${encodeURIComponent(uid)}`, res, "Saved.");
 });
 
 dashboard.post("/webhooks/:uid/test", async (c) => {
   const uid = c.req.param("uid");
   const eventId = String((await c.req.parseBody()).eventId ?? "").trim();
   const res = await callApi(c, "POST", `/webhooks/${encodeURIComponent(uid)}/test`, WebhookTestAnswer, { eventId });
-  const here = `/dashboard/webhooks/${uid}`;
+  const here = `/dashboard/webhooks/${encodeURIComponent(uid)}`;
   if (!res.ok) return back(c, `${here}?test=${encodeURIComponent(eventId)}`, res, "");
   return page(
     c,

@@ -15,17 +15,27 @@ import { sha256Hex } from "../domain/ids";
 import type { Principal } from "../domain/scopes";
 import { randomSecret } from "../domain/tokens";
 import type { Env } from "../env";
+import type { Banners } from "./banners";
 import { deleteSession, insertSession, liveSession } from "../store/sessions";
 import { touchToken } from "../store/tokens";
 
-export const COOKIE = "edgehook_session";
+/**
+ * A `__Host-` cookie is set only by this exact host over a secure origin, with Path=/ and no
+ * Domain: a sibling subdomain cannot plant one (browsers refuse it), so the session read here
+ * is one this host set. (Path=/ sends it to /v1 too, which never takes it as a credential.)
+ */
+export const COOKIE = "__Host-edgehook_session";
 /** Sessions end on the server this long after sign-in; the cookie's own lifetime only mirrors it. */
 export const SESSION_TTL_MS = 8 * 3600_000;
-const COOKIE_OPTIONS = { httpOnly: true, secure: true, sameSite: "Strict", path: "/dashboard" } as const;
+const COOKIE_OPTIONS = { httpOnly: true, secure: true, sameSite: "Strict", path: "/" } as const;
 /** What a session secret looks like (randomSecret): anything else is refused without a lookup. */
 const SECRET_SHAPE = /^[A-Za-z0-9_-]{43}$/;
 
-export type DashEnv = { Bindings: Env; Variables: { principal: Principal } };
+export type DashEnv = {
+  Bindings: Env;
+  /** `session` is the cookie's secret, which keys the banners (banners.ts); `banners` what this request's query carries of them. */
+  Variables: { principal: Principal; session: string; banners: Banners };
+};
 
 /**
  * Signs the principal in: a random secret goes into the cookie, and only its
@@ -81,6 +91,7 @@ export const requireSession: MiddlewareHandler<DashEnv> = async (c, next) => {
     return c.redirect("/dashboard/login", 303);
   }
   c.set("principal", principal);
+  c.set("session", secret);
   await next();
 };
 

@@ -71,7 +71,7 @@ describe("the dashboard in Chromium", () => {
     const page = await newPage();
     await signIn(page, stack.vars.ADMIN_TOKEN!);
     await expect(page.getByRole("heading", { name: "Overview" }).isVisible()).resolves.toBe(true);
-    const cookie = (await page.context().cookies()).find((c) => c.name === "edgehook_session")!;
+    const cookie = (await page.context().cookies()).find((c) => c.name === "__Host-edgehook_session")!;
     expect(cookie).toMatchObject({ httpOnly: true, secure: true, sameSite: "Strict" });
 
     // Keyboard: the first Tab lands on the skip link.
@@ -135,6 +135,12 @@ describe("the dashboard in Chromium", () => {
     // Sign out: the session is gone.
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.waitForURL(/\/dashboard\/login/);
+    expect(await page.locator("[role=status]").textContent()).toBe("Signed out.");
+    // Back restores nothing kept from before (no-store): the events page is asked for again, and sends to sign in.
+    await page.goBack();
+    await page.waitForLoadState();
+    expect(new URL(page.url()).pathname).toBe("/dashboard/login");
+    expect(await page.locator("#event-rows").count()).toBe(0);
     await page.goto(`${stack.url}/dashboard/events`);
     expect(new URL(page.url()).pathname).toBe("/dashboard/login");
     // It is gone on the server: the old cookie, sent again, signs nobody in.

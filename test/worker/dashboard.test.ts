@@ -30,7 +30,7 @@ describe("dashboard sessions and security", () => {
     const ok = await signIn();
     expect(ok.status).toBe(303);
     const cookie = ok.headers.get("set-cookie")!;
-    expect(cookie).toMatch(/^edgehook_session=/);
+    expect(cookie).toMatch(/^__Host-edgehook_session=/);
     expect(cookie).toContain("HttpOnly");
     expect(cookie).toContain("Secure");
     expect(cookie).toContain("SameSite=Strict");

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { ADMIN, ADMIN_TOKEN, call, clientAddress, podiumBody, podiumHeaders, post, recordingQueue } from "./helpers";
+import { COOKIE } from "../../src/dashboard/session";
 import { d1Double } from "./d1-double";
 import { pipeline, uniqueKey } from "./pipeline";
 
@@ -64,7 +65,7 @@ describe("API hardening", () => {
     const visit = (c: string) => call(new Request("https://edgehook.test/dashboard/events", { headers: { cookie: c, "cf-connecting-ip": client } }));
     expect((await visit(cookie)).status).toBe(200);
     const statuses: number[] = [];
-    for (let i = 0; i < 21; i++) statuses.push((await visit(`edgehook_session=${btoa(`guess-${i}-`.padEnd(32, "x")).replace(/=+$/, "")}`)).status);
+    for (let i = 0; i < 21; i++) statuses.push((await visit(`${COOKIE}=${btoa(`guess-${i}-`.padEnd(32, "x")).replace(/=+$/, "")}`)).status);
     expect(statuses.slice(0, 20).every((s) => s === 303)).toBe(true);
     expect(statuses.at(-1)).toBe(429);
     const refused = await visit(cookie);

@@ -1,0 +1,162 @@
+// The dashboard against a shared machine's history, a sibling subdomain's cookies, crafted links and crafted banners.
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { ADMIN_TOKEN, call, dashboardCookie, dashboardForm, podiumBody } from "./helpers";
+import { pipeline, uniqueKey } from "./pipeline";
+
+const ORIGIN = "https://edgehook.test";
+const get = (path: string, cookie?: string) => call(new Request(`${ORIGIN}${path}`, { headers: cookie ? { cookie } : {} }));
+
+/** HTML text with tags removed and entities decoded enough to compare. */
+const text = (html: string) => html.replace(/<[^>]+>/g, " ").replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, "&").replace(/\s+/g, " ");
+
+/** The banners (notice and error) a page shows under its title. */
+const banners = (html: string) => [...html.matchAll(/<p class="notice[^"]*" role="(?:status|alert)">([\s\S]*?)<\/p>/g)].map((m) => text(m[1]!).trim());
+
+/** Where a redirect leads, resolved as a browser resolves it against the page that posted. */
+const target = (res: Response, from: string) => new URL(res.headers.get("location")!, `${ORIGIN}${from}`);
+
+const sha256Hex = async (s: string) =>
+  [...new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(s)))].map((b) => b.toString(16).padStart(2, "0")).join("");
+
+describe("dashboard answers are never cached", () => {
+  it("sends Cache-Control: no-store on pages, redirects and the sign-in page, and keeps the assets' own", async () => {
+    const cookie = await dashboardCookie();
+    const p = pipeline();
+    const event = await p.ingest(podiumBody());
+    const answers: [string, Response][] = [
+      ["the sign-in page", await get("/dashboard/login")],
+      ["the sign-in's redirect", await dashboardForm("/dashboard/login", null, { token: ADMIN_TOKEN })],
+      ["a refused sign-in's redirect", await dashboardForm("/dashboard/login", null, { token: "nope" })],
+      ["the redirect to sign in", await get("/dashboard/events")],
+      ["the overview", await get("/dashboard", cookie)],
+      ["an event's page", await get(`/dashboard/events/${event}`, cookie)],
+      ["the live list's rows", await get("/dashboard/events?partial=1", cookie)],
+      ["an action's redirect", await dashboardForm(`/dashboard/events/${event}/replay`, cookie, {})],
+      ["a missing page", await get("/dashboard/events/evt_00000000000000000000000000000000", cookie)],
+    ];
+    for (const [what, res] of answers) expect(res.headers.get("cache-control"), what).toBe("no-store");
+    expect(answers[1]![1].status).toBe(303);
+
+    // The pages that show a secret once.
+    const created = await dashboardForm("/dashboard/webhooks", cookie, { url: `https://downstream.test/ok/${uniqueKey()}`, eventTypes: "*" });
+    expect(created.status).toBe(200);
+    expect(text(await created.text())).toContain("it is shown this once");
+    expect(created.headers.get("cache-control")).toBe("no-store");
+    const endpoint = await dashboardForm("/dashboard/alerts/endpoints", cookie, { url: `https://downstream.test/ok/${uniqueKey()}`, alertTypes: "webhook.failing" });
+    expect(endpoint.status).toBe(200);
+    expect(text(await endpoint.text())).toContain("it is shown this once");
+    expect(endpoint.headers.get("cache-control")).toBe("no-store");
+
+    // Sign-out's redirect too.
+    const out = await dashboardForm("/dashboard/logout", cookie, {});
+    expect(out.status).toBe(303);
+    expect(out.headers.get("cache-control")).toBe("no-store");
+
+    for (const asset of ["/dashboard/assets/app.css", "/dashboard/assets/app.js"]) expect((await get(asset)).headers.get("cache-control")).toBe("max-age=300");
+  });
+});
+
+describe("the session cookie", () => {
+  it("is a __Host- cookie: Secure, Path=/, no Domain, HttpOnly, SameSite=Strict; sign-out drops that same cookie", async () => {
+    const login = await dashboardForm("/dashboard/login", null, { token: ADMIN_TOKEN });
+    const set = login.headers.get("set-cookie")!;
+    const [pair, ...attributes] = set.split(/;\s*/);
+    expect(pair).toMatch(/^__Host-edgehook_session=[A-Za-z0-9_-]{43}$/);
+    expect(attributes).toEqual(expect.arrayContaining(["Path=/", "Secure", "HttpOnly", "SameSite=Strict"]));
+    expect(attributes.filter((a) => /^path=/i.test(a))).toEqual(["Path=/"]);
+    expect(attributes.some((a) => /^domain=/i.test(a))).toBe(false);
+
+    expect((await get("/dashboard/events", pair)).status).toBe(200);
+    const out = await dashboardForm("/dashboard/logout", pair!, {});
+    const dropped = out.headers.get("set-cookie")!.split(/;\s*/);
+    expect(dropped[0]).toBe("__Host-edgehook_session=");
+    expect(dropped).toEqual(expect.arrayContaining(["Path=/", "Secure", "Max-Age=0"]));
+  });
+
+  it("is read only under its __Host- name: a live session's secret under the old, plantable name signs nobody in", async () => {
+    const pair = (await dashboardCookie()).split("=");
+    const secret = pair.slice(1).join("=");
+    expect(await env.DB.prepare("SELECT COUNT(*) AS n FROM sessions WHERE id = ?").bind(await sha256Hex(secret)).first("n")).toBe(1);
+    const res = await get("/dashboard/events", `edgehook_session=${secret}`);
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe("/dashboard/login");
+  });
+});
+
+describe("redirects stay in the dashboard", () => {
+  it("keeps an encoded path traversal in an id under /dashboard/ on this origin", async () => {
+    const cookie = await dashboardCookie();
+    const { webhook } = await pipeline().webhookOn("ok");
+    const posts = [
+      "/dashboard/events/..%2F..%2F%2Fevil.example/replay",
+      "/dashboard/events/..%5C..%5C%5Cevil.example/replay",
+      "/dashboard/events/..%2F..%2F..%2F%2Fevil.example%2Fx/replay",
+      "/dashboard/webhooks/..%2F..%2F%2Fevil.example/test",
+      "/dashboard/webhooks/..%5C..%5C%5Cevil.example/test",
+      "/dashboard/webhooks/..%2F..%2F%2Fevil.example/enable",
+    ];
+    for (const path of posts) {
+      const res = await dashboardForm(path, cookie, { eventId: "evt_nope" });
+      expect(res.status, path).toBe(303);
+      const to = target(res, path);
+      expect(to.origin, path).toBe(ORIGIN);
+      expect(to.pathname, path).toMatch(/^\/dashboard(\/|$)/);
+      expect(res.headers.get("location"), path).not.toMatch(/^[/\\]{2}/);
+    }
+    // A real action still leads to its own page.
+    const test = await dashboardForm(`/dashboard/webhooks/${webhook.uid}/test`, cookie, { eventId: "evt_nope" });
+    expect(target(test, "/").pathname).toBe(`/dashboard/webhooks/${webhook.uid}`);
+  });
+});
+
+describe("banners show only what the dashboard said", () => {
+  const PHISH = "Token expired, paste it at https://evil.example/renew";
+
+  it("ignores free text in ?notice= and ?error= on the sign-in page and on any page", async () => {
+    const cookie = await dashboardCookie();
+    const q = (kind: string) => `?${new URLSearchParams({ [kind]: PHISH })}`;
+    for (const [path, c] of [
+      [`/dashboard/login${q("error")}`, undefined],
+      [`/dashboard/login${q("notice")}`, undefined],
+      [`/dashboard/events${q("error")}`, cookie],
+      [`/dashboard/webhooks${q("notice")}`, cookie],
+      [`/dashboard${q("error")}&sig=${"0".repeat(64)}`, cookie],
+    ] as const) {
+      const html = await (await get(path, c)).text();
+      expect(html, path).not.toContain("evil.example");
+      expect(banners(html), path).toEqual([]);
+    }
+  });
+
+  it("still shows a failed action's API error, and the sign-in page's own messages, but not another session's banner", async () => {
+    const mine = await dashboardCookie();
+    const theirs = await dashboardCookie();
+    const missing = "evt_0123456789abcdef0123456789abcdef";
+    const res = await dashboardForm(`/dashboard/events/${missing}/replay`, mine, {});
+    expect(res.status).toBe(303);
+    const to = target(res, "/");
+    const shown = async (c: string) => banners(await (await get(`${to.pathname}${to.search}`, c)).text());
+    expect(await shown(mine)).toEqual([`No event "${missing}".`]);
+    // The same link opened in another session (as one sent to a victim would be) shows nothing.
+    expect(await shown(theirs)).toEqual([]);
+
+    // The sign-in page's messages: a refused token, and signing out.
+    const refused = await dashboardForm("/dashboard/login", null, { token: "nope" });
+    expect(banners(await (await get(refused.headers.get("location")!)).text())).toEqual(["That token is not valid."]);
+    const out = await dashboardForm("/dashboard/logout", mine, {});
+    expect(banners(await (await get(out.headers.get("location")!)).text())).toEqual(["Signed out."]);
+  });
+
+  it("shows a successful action's notice with its figures", async () => {
+    const p = pipeline();
+    const cookie = await dashboardCookie();
+    const { event: body } = await p.webhookOn("ok");
+    const event = await p.ingest(body());
+    const res = await dashboardForm(`/dashboard/events/${event}/replay`, cookie, {});
+    const to = target(res, "/");
+    expect(to.pathname).toBe(`/dashboard/events/${event}`);
+    const [banner] = banners(await (await get(`${to.pathname}${to.search}`, cookie)).text());
+    expect(banner).toMatch(/^Replayed: [1-9]\d* new deliveries\.$/);
+  });
+});
