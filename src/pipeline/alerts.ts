@@ -13,8 +13,6 @@ import { attemptEpisodes, INGEST_SUBJECT, QUIET_CLOSE_MS, REJECTING_THRESHOLD, t
 import type { Webhook } from "../domain/types";
 import type { Env } from "../env";
 import {
-  closeEpisode,
-  closeEpisodesOf,
   closeEpisodeStatement,
   countIn,
   openEpisodeOf,
@@ -112,15 +110,6 @@ export async function alertAfterAttempts(env: Env, w: Webhook, outcomes: Attempt
   });
 }
 
-/** A webhook was enabled again: its `webhook.disabled` episode closes without a word (someone just did it). */
-export async function forgetDisabled(env: Env, webhookUid: string, now = Date.now()) {
-  await safely("enabled", async () => void (await closeEpisode(env.DB, "webhook.disabled", webhookUid, now)));
-}
-
-/** A webhook was deleted: its open episodes close without a word (nothing will recover). */
-export async function forgetWebhook(env: Env, webhookUid: string, now = Date.now()) {
-  await safely("deleted", async () => void (await closeEpisodesOf(env.DB, webhookUid, now)));
-}
 
 /** Events could not be stored and were dead-lettered. */
 export async function alertIngestDeadLetters(env: Env, count: number, reason: string, now = Date.now()) {

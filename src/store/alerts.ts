@@ -1,7 +1,7 @@
 import { isEpisodeType, type AlertData, type EpisodeType } from "../domain/alerts";
 import { apiIdSql, idKeySql } from "./names";
 import { status } from "./transitions";
-import { disableAppliesSql } from "./webhook-version";
+import { atVersionSql, disableAppliesSql } from "./webhook-version";
 
 /** One alert episode: a condition on a subject, from when it opened to when it closed. */
 export interface AlertEpisode {
@@ -134,19 +134,19 @@ export function closeEpisodeStatement(db: D1Database, e: AlertEpisode, now: numb
     .bind(e.id, now, e.count, e.lastAt);
 }
 
-/** Closes the open episode of `type` on `subject`, if any, without an alert, and returns it. */
-export async function closeEpisode(db: D1Database, type: EpisodeType, subject: string, now: number): Promise<AlertEpisode | null> {
-  const { results } = await db
-    .prepare("UPDATE alerts SET closed_at = ? WHERE subject = ? AND type = ? AND closed_at IS NULL RETURNING *")
-    .bind(now, subject, type)
-    .all<AlertRow>();
-  return episodes(results)[0] ?? null;
+/**
+ * In the transaction that enables a webhook again, before the change and with its version
+ * check: its `webhook.disabled` episode closes without a word (someone just did it).
+ */
+export function closeDisabledEpisodeStatement(db: D1Database, webhookUid: string, version: number, now: number): D1PreparedStatement {
+  return db
+    .prepare(`UPDATE alerts SET closed_at = ?3 WHERE subject = ?1 AND type = 'webhook.disabled' AND closed_at IS NULL AND ${atVersionSql("?1", "?2")}`)
+    .bind(webhookUid, version, now);
 }
 
-/** Closes every open episode of a subject (a deleted webhook); returns how many. */
-export async function closeEpisodesOf(db: D1Database, subject: string, now: number): Promise<number> {
-  const res = await db.prepare("UPDATE alerts SET closed_at = ? WHERE subject = ? AND closed_at IS NULL").bind(now, subject).run();
-  return res.meta.changes ?? 0;
+/** In the transaction that deletes a webhook: its open episodes close without a word (nothing will recover). */
+export function closeEpisodesOfStatement(db: D1Database, subject: string, now: number): D1PreparedStatement {
+  return db.prepare("UPDATE alerts SET closed_at = ? WHERE subject = ? AND closed_at IS NULL").bind(now, subject);
 }
 
 /** Open episodes of these types that last counted at or before `cutoff`, at most `limit` (the open ones are few: a partial index). */

@@ -5,6 +5,7 @@ import type { VersionedWrite } from "../domain/version";
 import { webhookAccessSql } from "./access";
 import { expireWebhookStatements, holdWebhookStatements } from "./deliveries";
 import { disableAppliesSql, failingSinceSql } from "./webhook-version";
+import { closeDisabledEpisodeStatement, closeEpisodesOfStatement } from "./alerts";
 import { forgetHealthStatement, resetStreakStatement } from "./health";
 import { learnNamesStatement } from "./names";
 import { writeAtVersion } from "./versioned-write";
@@ -198,7 +199,7 @@ export async function updateWebhook(db: D1Database, w: Webhook, before: Webhook)
     ? holdWebhookStatements(db, w.uid, w.updatedAt, before.updatedAt)
     : before.disabled
       ? // Enabled again: a new streak begins, so the old one cannot disable it again at once.
-        [resetStreakStatement(db, w.uid, before.updatedAt)]
+        [resetStreakStatement(db, w.uid, before.updatedAt), closeDisabledEpisodeStatement(db, w.uid, before.updatedAt, w.updatedAt)]
       : [];
   return writeAtVersion(db, [
     ...along,
@@ -234,6 +235,7 @@ export async function deleteWebhook(db: D1Database, uid: string, now = Date.now(
   const [del] = await db.batch([
     db.prepare("DELETE FROM webhooks WHERE uid = ?").bind(uid),
     forgetHealthStatement(db, uid),
+    closeEpisodesOfStatement(db, uid, now),
     ...expireWebhookStatements(db, uid, now),
   ]);
   return (del?.meta.changes ?? 0) > 0;

@@ -808,6 +808,27 @@ describe("webhook.disabled is raised in the transaction that disables the webhoo
     ]);
   });
 
+  it("closes its webhook.disabled episode in the transaction that enables it: when the close cannot be written, nothing is", async () => {
+    let uid = "";
+    let broken = false;
+    const closes = (st: SeenStatement) => broken && /UPDATE alerts SET closed_at/.test(st.sql) && st.values.includes(uid);
+    const p = pipeline({ DB: d1Double({ failStatement: closes }).db });
+    const h = await failingHook(p);
+    uid = h.webhook.uid;
+    await maintain(p);
+    expect(await state(p, h)).toEqual(after);
+
+    // The enable fails as a whole: still disabled, holding its delivery, its episode open.
+    broken = true;
+    expect((await p.api("PATCH", h.path, { disabled: false })).status).toBe(500);
+    expect(await state(p, h)).toEqual(after);
+
+    broken = false;
+    expect((await p.api("PATCH", h.path, { disabled: false })).status).toBe(200);
+    const s = await state(p, h);
+    expect({ disabled: s.disabled, episodes: s.episodes }).toEqual({ disabled: false, episodes: [["webhook.disabled", "closed", 1]] });
+  });
+
   it("counts a disable whose answer was lost as done, and the maintenance run wakes the endpoint its alert is owed to", async () => {
     let uid = "";
     let lost = false;

@@ -13,6 +13,8 @@ export interface D1DoubleOptions {
   down?: boolean;
   /** A batch() call fails, before anything of it is written, when this says so. */
   failBatch?: (statements: SeenStatement[]) => boolean;
+  /** A statement fails when this says so, run alone (run/all) or in a batch (the batch fails, nothing of it written). */
+  failStatement?: (statement: SeenStatement) => boolean;
   /** A batch() call waits for this before it is written: what another run does meanwhile. */
   beforeBatch?: (statements: SeenStatement[]) => Promise<void>;
   /** A statement's run() waits for this before it is written: what another run does meanwhile. */
@@ -29,6 +31,9 @@ export function d1Double(opts: D1DoubleOptions = {}, db: D1Database = env.DB) {
   const down = () => {
     throw new Error("D1 unavailable (test)");
   };
+  const failing = (statement: SeenStatement) => {
+    if (opts.failStatement?.(statement)) throw new Error("D1 statement failed (test)");
+  };
 
   // A statement that remembers its SQL and values through bind().
   const track = (stmt: D1PreparedStatement, sql: string, values: unknown[]): D1PreparedStatement => {
@@ -37,8 +42,14 @@ export function d1Double(opts: D1DoubleOptions = {}, db: D1Database = env.DB) {
     stmt.bind = (...more: unknown[]) => track(bind(...more), sql, more);
     const run = stmt.run.bind(stmt);
     stmt.run = async <T>() => {
+      failing({ sql, values });
       await opts.beforeRun?.({ sql, values });
       return run<T>();
+    };
+    const all = stmt.all.bind(stmt);
+    stmt.all = async <T>() => {
+      failing({ sql, values });
+      return all<T>();
     };
     return stmt;
   };
@@ -58,6 +69,7 @@ export function d1Double(opts: D1DoubleOptions = {}, db: D1Database = env.DB) {
           calls.batches.push(stmts.length);
           const statements = stmts.map((s) => seen.get(s) ?? { sql: "", values: [] });
           if (opts.failBatch?.(statements)) throw new Error("D1 write failed (test)");
+          statements.forEach(failing);
           await opts.beforeBatch?.(statements);
           return target.batch(stmts);
         };

@@ -35,7 +35,6 @@ import {
 } from "../schemas";
 import { backlogView, healthView, webhookView } from "../views";
 import { DEFAULT_AUTO_DISABLE_MINUTES, DEFAULT_FAILING_AFTER, NO_ATTEMPTS } from "../../domain/health";
-import { forgetDisabled, forgetWebhook } from "../../pipeline/alerts";
 import { healthOf } from "../../store/health";
 import { visibleEvent } from "./events";
 import { testWebhook } from "../webhook-test";
@@ -190,7 +189,6 @@ async function change(c: { env: Env; req: { url: string }; get: (k: "principal")
   // it drains); any other change reaches the scheduler on its next look, which this asks for.
   if (current.disabled && !next.disabled) {
     await release(c.env, { webhookUid: next.uid });
-    await forgetDisabled(c.env, next.uid);
   } else await webhookChanged(c.env, next.uid);
   return { ...webhookView(next), heldDeliveries: await countHeld(c.env.DB, next.uid), ...warnings };
 }
@@ -342,6 +340,5 @@ export const webhooks = router()
     const uid = c.req.valid("param").uid;
     await visibleWebhook(c.env.DB, c.get("principal"), uid);
     await removeWebhook(c.env, uid);
-    await forgetWebhook(c.env, uid);
     return c.body(null, 204);
   });
