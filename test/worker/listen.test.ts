@@ -17,6 +17,7 @@ import { eventSeq, eventStored } from "./rows";
 type P = ReturnType<typeof pipeline>;
 const open: WebSocket[] = [];
 afterEach(() => {
+  vi.restoreAllMocks();
   for (const ws of open.splice(0)) ws.close(1000);
 });
 
@@ -45,7 +46,9 @@ async function connect(p: P, query = "", opts: Opts = {}) {
   ws.accept();
   open.push(ws);
   const messages: ListenMessage[] = [];
+  let pongs = 0;
   ws.addEventListener("message", (m) => {
+    if (m.data === "pong") return void pongs++;
     const message = JSON.parse(String(m.data)) as ListenMessage;
     messages.push(message);
     opts.onMessage?.(message);
@@ -66,7 +69,7 @@ async function connect(p: P, query = "", opts: Opts = {}) {
   const told = () => Math.max(...messages.map((m) => ("position" in m ? m.position : -1)));
   const closed = new Promise<number>((resolve) => ws.addEventListener("close", (e) => resolve(e.code)));
   await vi.waitFor(() => expect(messages[0]?.type).toBe("hello"), { timeout: 5_000 });
-  return { ws, messages, events, attempts, examined, told, closed, hello: messages[0] as Extract<ListenMessage, { type: "hello" }> };
+  return { ws, messages, events, attempts, examined, told, closed, pongs: () => pongs, hello: messages[0] as Extract<ListenMessage, { type: "hello" }> };
 }
 
 async function positionOf(p: P, eventId: string): Promise<number> {
@@ -330,6 +333,19 @@ async function pumped(p: P): Promise<void> {
   );
 }
 
+/**
+ * The ids of the events the hub sends, in the order it sends them, to whichever socket
+ * (the hub runs in this isolate: its sockets' send is WebSocket's).
+ */
+function eventsSent(): () => string[] {
+  const send = vi.spyOn(WebSocket.prototype, "send");
+  return () =>
+    send.mock.calls.flatMap(([data]) => {
+      const m = JSON.parse(String(data)) as ListenMessage;
+      return m.type === "event" ? [m.id] : [];
+    });
+}
+
 /** Opens a socket, or answers why not. */
 async function tryConnect(p: P, query: string, token: string) {
   const res = await listenResponse(p, query, { token });
@@ -378,49 +394,59 @@ describe("the hub's limits", () => {
     const backlog = await stored(3 * PAGES_PER_SOCKET * PAGE, backlogType, org);
     const liveType = `live.${uniqueKey()}`;
 
-    // How many events the catch-up had been sent when the live listener heard its event.
-    let caughtUp = 0;
-    let caughtUpThen: number | undefined;
-    const live = await connect(p, `eventTypes=${liveType}`, { onMessage: (m) => void (m.type === "event" && (caughtUpThen ??= caughtUp)) });
+    const live = await connect(p, `eventTypes=${liveType}`);
     await pumped(p); // so the live listener hears nothing before the catch-up connects
     const { ids: fresh, end } = await stored(1, liveType, org);
-    const catchUp = await connect(p, `eventTypes=${backlogType}&after=${backlog.before}`, {
-      onMessage: (m) => void (m.type === "event" && caughtUp++),
-    });
+    const sent = eventsSent();
+    const catchUp = await connect(p, `eventTypes=${backlogType}&after=${backlog.before}`);
 
     await live.examined(end);
     expect(live.events().map((e) => e.id)).toEqual(fresh);
-    expect(caughtUpThen).toBeLessThanOrEqual(PAGES_PER_SOCKET * PAGE);
+    // What the catch-up had been sent before the live event went out: one pump's pages at most.
+    const order = sent();
+    expect(order).toContain(fresh[0]);
+    expect(order.slice(0, order.indexOf(fresh[0]!)).length).toBeLessThanOrEqual(PAGES_PER_SOCKET * PAGE);
     // And the catch-up goes on to the end, in order, with nothing skipped.
     await catchUp.examined(backlog.end);
     expect(catchUp.events().map((e) => e.id)).toEqual(backlog.ids);
   }, 30_000);
 
-  it("stops a catch-up before its next page once its token is revoked", async () => {
-    const p = pipeline();
-    const org = `org-${uniqueKey()}`;
-    const type = `backlog.${uniqueKey()}`;
-    const backlog = await stored(12 * PAGE, type, org);
-    const made = await p.api("POST", "/v1/tokens", { name: `listen-${uniqueKey()}`, scopes: ["events:read", "read_messages"] });
-    expect(made.status).toBe(201);
-
-    // Revoked as soon as the first event of the catch-up arrives; counts what had arrived once the revocation is stored.
-    let heard = 0;
-    let revoked: Promise<number> | undefined;
-    const l = await connect(p, `eventTypes=${type}&after=${backlog.before}`, {
-      token: made.json.token,
+  /**
+   * Opens a catch-up over many pages, calls `stop` as its first event arrives, and checks
+   * that at most the rest of the page under way went out once `stop` was stored.
+   */
+  async function stoppedMidCatchUp(p: P, type: string, opts: { query?: string; token?: string; stop: () => Promise<number>; code: number; notice: string }) {
+    const backlog = await stored(12 * PAGE, type, `org-${type}`);
+    const sent = eventsSent();
+    let stopped: Promise<number> | undefined;
+    const l = await connect(p, `eventTypes=${type}&after=${backlog.before}${opts.query ?? ""}`, {
+      token: opts.token,
       onMessage: (m) => {
-        if (m.type !== "event") return;
-        heard++;
-        revoked ??= p.api("DELETE", `/v1/tokens/${made.json.id}`).then((res) => (expect(res.status).toBe(204), heard));
+        if (m.type === "event") stopped ??= opts.stop().then((status) => (expect(status).toBe(204), sent().length));
       },
     });
-    expect(await l.closed).toBe(4401);
-    const heardByRevocation = await revoked!;
-    expect(l.messages.some((m) => m.type === "notice" && m.code === "token_revoked")).toBe(true);
-    // At most the page under way when the revocation was stored (and what was on its way) arrives after it.
-    expect(l.events().length - heardByRevocation).toBeLessThanOrEqual(2 * PAGE);
-    expect(l.events().map((e) => e.id)).toEqual(backlog.ids.slice(0, l.events().length));
+    expect(await l.closed).toBe(opts.code);
+    const sentByThen = await stopped!;
+    expect(l.messages.some((m) => m.type === "notice" && m.code === opts.notice)).toBe(true);
+    expect(sent().length - sentByThen).toBeLessThanOrEqual(PAGE);
+    expect(sent()).toEqual(backlog.ids.slice(0, sent().length));
+    expect(l.events().map((e) => e.id)).toEqual(sent());
+  }
+
+  it("stops a catch-up before its next page once its token is revoked", async () => {
+    const p = pipeline();
+    const made = await p.api("POST", "/v1/tokens", { name: `listen-${uniqueKey()}`, scopes: ["events:read", "read_messages"] });
+    expect(made.status).toBe(201);
+    const revoke = async () => (await p.api("DELETE", `/v1/tokens/${made.json.id}`)).status;
+    await stoppedMidCatchUp(p, `backlog.${uniqueKey()}`, { token: made.json.token, stop: revoke, code: 4401, notice: "token_revoked" });
+  }, 30_000);
+
+  it("stops a catch-up as a webhook before its next page once the webhook is deleted", async () => {
+    const p = pipeline();
+    const type = `backlog.${uniqueKey()}`;
+    const w = await p.createWebhook({ url: `https://downstream.test/ok/${uniqueKey()}`, eventTypes: [type], organizationUid: `org-${type}` });
+    const remove = async () => (await p.api("DELETE", `/v1/webhooks/${w.uid}`)).status;
+    await stoppedMidCatchUp(p, type, { query: `&webhookUid=${w.uid}`, stop: remove, code: 4404, notice: "webhook_gone" });
   }, 30_000);
 
   it("closes a socket whose send failed without moving it past the event it did not get, so a resume gets it", async () => {
@@ -444,7 +470,7 @@ describe("the hub's limits", () => {
     void l.closed.then((c) => (code = c));
     await vi.waitFor(() => expect(code !== undefined || l.told() >= end).toBe(true), { timeout: 10_000, interval: 20 });
 
-    expect(await l.closed).toBe(1011);
+    expect(code).toBe(1011);
     expect(l.events().map((e) => e.id)).toEqual(ids.slice(0, 1));
     const resumeAfter = l.told();
     expect(resumeAfter).toBeLessThan((await eventSeq(ids[1]!))!);
@@ -454,7 +480,12 @@ describe("the hub's limits", () => {
   });
 
   it("closes a socket that sends anything but ping", async () => {
-    const l = await connect(pipeline(), "");
+    const p = pipeline();
+    const l = await connect(p, "");
+    l.ws.send("ping");
+    await vi.waitFor(() => expect(l.pongs()).toBe(1), { timeout: 5_000 });
+    const id = await p.ingest(body("message.received", `org-${uniqueKey()}`)); // still served after its ping
+    await l.examined(await positionOf(p, id));
     l.ws.send("subscribe everything");
     expect(await l.closed).toBe(1008);
     expect(l.messages.some((m) => m.type === "notice" && m.code === "unexpected_message")).toBe(true);
