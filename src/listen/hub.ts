@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { errorResponse } from "../api/errors";
 import { redactHeaders } from "../domain/credential-headers";
 import type { Principal } from "../domain/scopes";
 import { adminKey } from "../domain/tokens";
@@ -12,10 +13,9 @@ import { liveTokenIds } from "../store/tokens";
 import { getWebhook } from "../store/webhooks";
 import { QUIET_MS } from "./announce";
 import { hears, principalOf } from "./hears";
+import { PAGE, PAGES_PER_ALARM, PAGES_PER_SOCKET, socketRefusal } from "./limits";
 import { CLOSE_CODES, CONFIG_HEADER, type AttemptNote, type EventNote, type ListenerConfig, type ListenMessage } from "./protocol";
 
-/** Events read from the store at a time (bodies of the ones someone hears are read after). */
-const PAGE = 50;
 /** `replay N` looks this far back for matching events, at most. */
 const REPLAY_SCAN_ROWS = 2_000;
 
@@ -51,20 +51,32 @@ function isConfig(v: unknown): v is ListenerConfig {
   return typeof v === "object" && v !== null && "mode" in v && (v.mode === "listen" || v.mode === "tail") && "principal" in v;
 }
 
-function send(ws: WebSocket, m: ListenMessage): void {
+/** Whether the message went out (a socket that closed meanwhile throws; its close handler cleans up). */
+function send(ws: WebSocket, m: ListenMessage): boolean {
   try {
     ws.send(JSON.stringify(m));
+    return true;
   } catch {
-    // The socket closed meanwhile; its close handler cleans up.
+    return false;
   }
+}
+
+/** A socket the hub could not send an event to is closed with this: the client resumes from what it got. */
+const SEND_FAILED = 1011;
+/** A client has nothing to say but "ping" (answered without waking the hub): anything else closes its socket. */
+const UNEXPECTED_MESSAGE = 1008;
+
+/** The tag of a socket's token (or the admin's), to count the sockets each token holds. */
+function ownerTag(config: ListenerConfig): string {
+  return config.principal.tokenId === null ? "owner:admin" : `owner:${config.principal.tokenId}`;
 }
 
 /**
  * Holds the WebSockets of `edgehook listen` and `tail` (hibernating while idle)
  * and streams them events in store order. Each socket remembers the position it
  * was sent up to; on an announcement (or an alarm) the hub reads what was stored
- * after the lowest position, a page at a time, and sends each socket what it may
- * hear. Reading from the store rather than trusting announcements keeps the
+ * after the sockets' positions, a page at a time and a few pages an alarm, and sends
+ * each socket what it may hear. Reading from the store rather than trusting announcements keeps the
  * stream gap-free and lets a listener resume from any position within retention.
  */
 export class ListenerHub extends DurableObject<Env> {
@@ -89,6 +101,8 @@ export class ListenerHub extends DurableObject<Env> {
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket" || !isConfig(config)) {
       return new Response("expected a listener upgrade from the API", { status: 400 });
     }
+    const refused = this.refusal(config);
+    if (refused) return refused;
     const principal = principalOf(config);
     const webhook = config.webhookUid ? await getWebhook(this.env.DB, config.webhookUid) : null;
     const head = await lastEventSeq(this.env.DB);
@@ -103,9 +117,12 @@ export class ListenerHub extends DurableObject<Env> {
       position = await this.replayStart(config, principal, webhook, head);
     }
 
+    // Counted again with no await before accepting: connections of one token racing each other all count.
+    const full = this.refusal(config);
+    if (full) return full;
     const { 0: client, 1: server } = new WebSocketPair();
     const at: Attachment = { id: crypto.randomUUID(), position };
-    this.ctx.acceptWebSocket(server, [config.mode]);
+    this.ctx.acceptWebSocket(server, [config.mode, ownerTag(config)]);
     server.serializeAttachment(at);
     await this.ctx.storage.put(`listener:${at.id}`, config);
     this.configs.set(at.id, config);
@@ -134,11 +151,17 @@ export class ListenerHub extends DurableObject<Env> {
   }
 
   async alarm(): Promise<void> {
-    await this.pump();
+    // More to read: the next alarm at once (after whatever announced meanwhile), the catch-up kept for later.
+    if (await this.pump()) return this.ctx.storage.setAlarm(Date.now());
     const catchUpAt = await this.ctx.storage.get<number>("catchUpAt");
     if (catchUpAt === undefined) return;
     if (catchUpAt > Date.now()) await this.ctx.storage.setAlarm(catchUpAt);
     else await this.ctx.storage.delete("catchUpAt");
+  }
+
+  async webSocketMessage(ws: WebSocket): Promise<void> {
+    send(ws, { type: "notice", code: "unexpected_message", message: 'A listener sends nothing but "ping".' });
+    await this.forget(ws, UNEXPECTED_MESSAGE);
   }
 
   async webSocketClose(ws: WebSocket, code: number): Promise<void> {
@@ -160,6 +183,13 @@ export class ListenerHub extends DurableObject<Env> {
     } catch {
       // already closed
     }
+  }
+
+  /** A 429 when the token, or the hub, holds as many sockets as it may. */
+  private refusal(config: ListenerConfig): Response | null {
+    const open = { ofToken: this.ctx.getWebSockets(ownerTag(config)).length, inAll: this.ctx.getWebSockets().length };
+    const refused = socketRefusal(open, config.principal.tokenId === null);
+    return refused && errorResponse(refused);
   }
 
   private counts(): ListenerCounts {
@@ -230,39 +260,66 @@ export class ListenerHub extends DurableObject<Env> {
     return { live, webhooks };
   }
 
-  /** Sends every listener what was stored after its position, in store order. */
-  private async pump(): Promise<void> {
-    const { live, webhooks } = await this.webhooksOf(await this.stillAuthorised(await this.listeners()));
-    if (live.length === 0) return;
-    const webhookOf = (l: Listener) => (l.config.webhookUid === null ? null : (webhooks.get(l.config.webhookUid) ?? null));
-    const started = new Map(live.map((l) => [l, l.at.position]));
-    let from = Math.min(...live.map((l) => l.at.position));
-    for (;;) {
+  /**
+   * Sends listeners what was stored after their positions, in store order, a page at a
+   * time: at most PAGES_PER_ALARM pages an alarm, the listeners least behind first, each
+   * sent at most PAGES_PER_SOCKET pages, so a catch-up from far back never holds up the
+   * live listeners. Answers whether some listener has more to read.
+   */
+  private async pump(): Promise<boolean> {
+    const listeners = await this.listeners();
+    const started = new Map(listeners.map((l) => [l, l.at.position]));
+    const pages = new Map<Listener, number>();
+    const atEnd = new Set<Listener>();
+    const closed = new Set<Listener>();
+    for (let reads = 0; reads < PAGES_PER_ALARM; ) {
+      const waiting = listeners.filter((l) => !closed.has(l) && !atEnd.has(l) && (pages.get(l) ?? 0) < PAGES_PER_SOCKET);
+      if (waiting.length === 0) break;
+      const from = Math.max(...waiting.map((l) => l.at.position));
+      const due = waiting.filter((l) => l.at.position === from);
+      // Read afresh before each page: a token revoked, or a webhook deleted, during a catch-up is closed before the next page.
+      const { live, webhooks } = await this.webhooksOf(await this.stillAuthorised(due));
+      const stands = new Set(live);
+      for (const l of due) if (!stands.has(l)) closed.add(l);
+      if (live.length === 0) continue;
       const page = await eventsAfter(this.env.DB, from, PAGE);
+      reads++;
+      for (const l of live) {
+        pages.set(l, (pages.get(l) ?? 0) + 1);
+        if (page.length < PAGE) atEnd.add(l);
+      }
       const last = page[page.length - 1];
-      if (!last) break;
-      const heard = live.map((l) => ({
-        l,
-        events: page.filter((e) => e.seq > l.at.position && hears(l.config, l.principal, e, webhookOf(l))),
-      }));
+      if (!last) continue;
+      const webhookOf = (l: Listener) => (l.config.webhookUid === null ? null : (webhooks.get(l.config.webhookUid) ?? null));
+      const heard = live.map((l) => ({ l, events: page.filter((e) => hears(l.config, l.principal, e, webhookOf(l))) }));
       const withBodies = new Set(heard.flatMap(({ l, events }) => (l.config.mode === "listen" ? events.map((e) => e.id) : [])));
       const bodies = await eventBodies(this.env.DB, [...withBodies]);
       for (const { l, events } of heard) {
-        for (const e of events) {
-          const note = await this.eventNote(l, e, bodies.get(e.id), webhookOf(l));
-          if (note) send(l.ws, note);
-        }
-        if (last.seq > l.at.position) {
-          l.at.position = last.seq;
-          l.ws.serializeAttachment(l.at);
-        }
+        if (!(await this.sendPage(l, events, bodies, webhookOf(l), last.seq))) closed.add(l);
       }
-      from = last.seq;
-      if (page.length < PAGE) break;
     }
-    for (const l of live) {
+    const open = listeners.filter((l) => !closed.has(l));
+    for (const l of open) {
       if (l.at.position !== started.get(l)) send(l.ws, { type: "position", position: l.at.position });
     }
+    return open.some((l) => !atEnd.has(l));
+  }
+
+  /**
+   * Sends a listener the events it hears of a page read up to `upTo`, and moves its position
+   * there. One whose send fails is closed with its position left where the page began, so
+   * it is never past an event it did not get: the client resumes from what it received.
+   */
+  private async sendPage(l: Listener, events: EventMeta[], bodies: Map<string, string>, webhook: Webhook | null, upTo: number): Promise<boolean> {
+    for (const e of events) {
+      const note = await this.eventNote(l, e, bodies.get(e.id), webhook);
+      if (note === null || send(l.ws, note)) continue;
+      await this.forget(l.ws, SEND_FAILED);
+      return false;
+    }
+    l.at.position = upTo;
+    l.ws.serializeAttachment(l.at);
+    return true;
   }
 
   private async eventNote(l: Listener, e: EventMeta, body: string | undefined, webhook: Webhook | null): Promise<EventNote | null> {

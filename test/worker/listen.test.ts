@@ -1,25 +1,29 @@
-import { createExecutionContext } from "cloudflare:test";
+import { createExecutionContext, runInDurableObject } from "cloudflare:test";
 import { Webhook as StandardWebhook } from "standardwebhooks";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { REDACTED } from "../../src/domain/credential-headers";
 import type { Scope } from "../../src/domain/scopes";
 import worker from "../../src/index";
-import { listenerConnected } from "../../src/listen/announce";
+import { hubOf, listenerConnected } from "../../src/listen/announce";
 import type { ListenerHub } from "../../src/listen/hub";
+import { PAGE, PAGES_PER_SOCKET, SOCKETS_IN_ALL, SOCKETS_PER_TOKEN, SOCKETS_RETRY_AFTER_SECONDS, socketRefusal } from "../../src/listen/limits";
 import type { AttemptNote, EventNote, ListenMessage } from "../../src/listen/protocol";
 import { podium } from "../../src/schemes/podium";
 import { fakeNamespace } from "./fakes";
-import { ADMIN_TOKEN, podiumBody } from "./helpers";
+import { ADMIN_TOKEN, ingestMessage, podiumBody } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
 import { eventSeq, eventStored } from "./rows";
 
 type P = ReturnType<typeof pipeline>;
 const open: WebSocket[] = [];
 afterEach(() => {
+  vi.restoreAllMocks();
   for (const ws of open.splice(0)) ws.close(1000);
 });
 
-async function listenResponse(p: P, query: string, opts: { token?: string; headers?: Record<string, string> } = {}) {
+type Opts = { token?: string; headers?: Record<string, string>; onMessage?: (m: ListenMessage) => void };
+
+async function listenResponse(p: P, query: string, opts: Opts = {}) {
   return worker.fetch(
     new Request(`https://edgehook.test/v1/listen?${query}`, {
       headers: {
@@ -35,15 +39,19 @@ async function listenResponse(p: P, query: string, opts: { token?: string; heade
 }
 
 /** Opens a listener and collects what it hears. */
-async function connect(p: P, query = "", opts: { token?: string; headers?: Record<string, string> } = {}) {
+async function connect(p: P, query = "", opts: Opts = {}) {
   const res = await listenResponse(p, query, opts);
   expect(res.status).toBe(101);
   const ws = res.webSocket!;
   ws.accept();
   open.push(ws);
   const messages: ListenMessage[] = [];
+  let pongs = 0;
   ws.addEventListener("message", (m) => {
-    messages.push(JSON.parse(String(m.data)) as ListenMessage);
+    if (m.data === "pong") return void pongs++;
+    const message = JSON.parse(String(m.data)) as ListenMessage;
+    messages.push(message);
+    opts.onMessage?.(message);
   });
   const events = () => messages.filter((m): m is EventNote => m.type === "event");
   const attempts = () => messages.filter((m): m is AttemptNote => m.type === "attempt");
@@ -57,8 +65,11 @@ async function connect(p: P, query = "", opts: { token?: string; headers?: Recor
       },
       { timeout: 10_000, interval: 20 },
     );
+  /** The furthest position the listener was told it has been sent up to. */
+  const told = () => Math.max(...messages.map((m) => ("position" in m ? m.position : -1)));
+  const closed = new Promise<number>((resolve) => ws.addEventListener("close", (e) => resolve(e.code)));
   await vi.waitFor(() => expect(messages[0]?.type).toBe("hello"), { timeout: 5_000 });
-  return { ws, messages, events, attempts, examined, hello: messages[0] as Extract<ListenMessage, { type: "hello" }> };
+  return { ws, messages, events, attempts, examined, told, closed, pongs: () => pongs, hello: messages[0] as Extract<ListenMessage, { type: "hello" }> };
 }
 
 async function positionOf(p: P, eventId: string): Promise<number> {
@@ -295,6 +306,189 @@ describe("GET /v1/listen", () => {
     await vi.waitFor(() => expect(all.attempts().map((a) => a.webhookUid).sort()).toEqual([granted.uid, elsewhere.uid].sort()), { timeout: 5_000 });
     await vi.waitFor(() => expect(limited.attempts().length).toBeGreaterThan(0), { timeout: 5_000 });
     expect(limited.attempts().map((a) => a.webhookUid)).toEqual([granted.uid]);
+  });
+});
+
+/** A pipeline whose ingest stores events without telling the hub: it sends them at its next pump for another reason. */
+function unannounced(): P {
+  return pipeline({ LISTENERS: fakeNamespace<ListenerHub>(() => ({ eventsStored: async () => ({ events: 1, attempts: 1 }) })) });
+}
+
+/** Stores `n` events of a type (unannounced unless through `q`): their ids in store order, and the positions before the first and of the last. */
+async function stored(n: number, type: string, org: string, q = unannounced()) {
+  const ids: string[] = [];
+  for (let i = 0; i < n; i += 100) {
+    const batch = Array.from({ length: Math.min(100, n - i) }, () => ingestMessage({ eventType: type, organizationUid: org, body: body(type, org) }));
+    expect((await q.runIngest(batch)).acked).toHaveLength(batch.length);
+    ids.push(...batch.map((m) => m.eventId));
+  }
+  return { ids, before: (await eventSeq(ids[0]!))! - 1, end: (await eventSeq(ids.at(-1)!))! };
+}
+
+/** Waits until the hub has run the pump its last connection set off (what is left is its later catch-up alarm, or none). */
+async function pumped(p: P): Promise<void> {
+  await vi.waitFor(
+    async () => expect((await runInDurableObject(hubOf(p.env), (_, state) => state.storage.getAlarm())) ?? Infinity).toBeGreaterThan(Date.now()),
+    { timeout: 5_000, interval: 20 },
+  );
+}
+
+/**
+ * The ids of the events the hub sends, in the order it sends them, to whichever socket
+ * (the hub runs in this isolate: its sockets' send is WebSocket's).
+ */
+function eventsSent(): () => string[] {
+  const send = vi.spyOn(WebSocket.prototype, "send");
+  return () =>
+    send.mock.calls.flatMap(([data]) => {
+      const m = JSON.parse(String(data)) as ListenMessage;
+      return m.type === "event" ? [m.id] : [];
+    });
+}
+
+/** Opens a socket, or answers why not. */
+async function tryConnect(p: P, query: string, token: string) {
+  const res = await listenResponse(p, query, { token });
+  if (res.webSocket) {
+    res.webSocket.accept();
+    open.push(res.webSocket);
+  }
+  return res;
+}
+
+describe("the hub's limits", () => {
+  it(`refuses a token's socket past ${SOCKETS_PER_TOKEN} with 429 rate_limited, while another token still connects`, async () => {
+    const p = pipeline();
+    const busy = await makeToken(p, ["events:read", "read_messages"]);
+    const sockets = [];
+    for (let i = 0; i < SOCKETS_PER_TOKEN; i++) sockets.push(await connect(p, i % 2 ? "mode=tail" : "", { token: busy }));
+
+    const refused = await listenResponse(p, "mode=tail", { token: busy });
+    expect(refused.status).toBe(429);
+    expect(refused.webSocket).toBeNull();
+    expect(refused.headers.get("retry-after")).toBe(String(SOCKETS_RETRY_AFTER_SECONDS));
+    expect(await refused.json()).toMatchObject({ error: { code: "rate_limited", details: { limit: SOCKETS_PER_TOKEN, open: SOCKETS_PER_TOKEN } } });
+
+    const other = await connect(p, "", { token: await makeToken(p, ["events:read", "read_messages"]) });
+    expect(other.hello.type).toBe("hello");
+
+    // A socket closed frees its place.
+    sockets[0]!.ws.close(1000);
+    await vi.waitFor(async () => expect((await tryConnect(p, "", busy)).status).toBe(101), { timeout: 5_000, interval: 50 });
+  });
+
+  it(`refuses any token's socket once the hub holds ${SOCKETS_IN_ALL} in all`, () => {
+    // (Through real sockets this takes ~20 s in workerd; the per-token test above covers the 429 on the wire.)
+    expect(socketRefusal({ ofToken: 0, inAll: SOCKETS_IN_ALL - 1 }, false)).toBeNull();
+    expect(socketRefusal({ ofToken: SOCKETS_PER_TOKEN - 1, inAll: 0 }, true)).toBeNull();
+    const full = socketRefusal({ ofToken: 0, inAll: SOCKETS_IN_ALL }, false);
+    expect(full).toMatchObject({ code: "rate_limited", details: { limit: SOCKETS_IN_ALL }, retryAfterSeconds: SOCKETS_RETRY_AFTER_SECONDS });
+    expect(full?.message).toMatch(/try again later/);
+    expect(socketRefusal({ ofToken: SOCKETS_PER_TOKEN, inAll: 0 }, true)?.message).toMatch(/^The admin token already holds/);
+  });
+
+  it("sends a live listener its event before a catch-up from far back gets more than one pump's pages", async () => {
+    const p = pipeline();
+    const org = `org-${uniqueKey()}`;
+    const backlogType = `backlog.${uniqueKey()}`;
+    const backlog = await stored(3 * PAGES_PER_SOCKET * PAGE, backlogType, org);
+    const liveType = `live.${uniqueKey()}`;
+
+    const live = await connect(p, `eventTypes=${liveType}`);
+    await pumped(p); // so the live listener hears nothing before the catch-up connects
+    const { ids: fresh, end } = await stored(1, liveType, org);
+    const sent = eventsSent();
+    const catchUp = await connect(p, `eventTypes=${backlogType}&after=${backlog.before}`);
+
+    await live.examined(end);
+    expect(live.events().map((e) => e.id)).toEqual(fresh);
+    // What the catch-up had been sent before the live event went out: one pump's pages at most.
+    const order = sent();
+    expect(order).toContain(fresh[0]);
+    expect(order.slice(0, order.indexOf(fresh[0]!)).length).toBeLessThanOrEqual(PAGES_PER_SOCKET * PAGE);
+    // And the catch-up goes on to the end, in order, with nothing skipped.
+    await catchUp.examined(backlog.end);
+    expect(catchUp.events().map((e) => e.id)).toEqual(backlog.ids);
+  }, 30_000);
+
+  /**
+   * Opens a catch-up over many pages, calls `stop` as its first event arrives, and checks
+   * that at most the rest of the page under way went out once `stop` was stored.
+   */
+  async function stoppedMidCatchUp(p: P, type: string, opts: { query?: string; token?: string; stop: () => Promise<number>; code: number; notice: string }) {
+    const backlog = await stored(12 * PAGE, type, `org-${type}`);
+    const sent = eventsSent();
+    let stopped: Promise<number> | undefined;
+    const l = await connect(p, `eventTypes=${type}&after=${backlog.before}${opts.query ?? ""}`, {
+      token: opts.token,
+      onMessage: (m) => {
+        if (m.type === "event") stopped ??= opts.stop().then((status) => (expect(status).toBe(204), sent().length));
+      },
+    });
+    expect(await l.closed).toBe(opts.code);
+    const sentByThen = await stopped!;
+    expect(l.messages.some((m) => m.type === "notice" && m.code === opts.notice)).toBe(true);
+    expect(sent().length - sentByThen).toBeLessThanOrEqual(PAGE);
+    expect(sent()).toEqual(backlog.ids.slice(0, sent().length));
+    expect(l.events().map((e) => e.id)).toEqual(sent());
+  }
+
+  it("stops a catch-up before its next page once its token is revoked", async () => {
+    const p = pipeline();
+    const made = await p.api("POST", "/v1/tokens", { name: `listen-${uniqueKey()}`, scopes: ["events:read", "read_messages"] });
+    expect(made.status).toBe(201);
+    const revoke = async () => (await p.api("DELETE", `/v1/tokens/${made.json.id}`)).status;
+    await stoppedMidCatchUp(p, `backlog.${uniqueKey()}`, { token: made.json.token, stop: revoke, code: 4401, notice: "token_revoked" });
+  }, 30_000);
+
+  it("stops a catch-up as a webhook before its next page once the webhook is deleted", async () => {
+    const p = pipeline();
+    const type = `backlog.${uniqueKey()}`;
+    const w = await p.createWebhook({ url: `https://downstream.test/ok/${uniqueKey()}`, eventTypes: [type], organizationUid: `org-${type}` });
+    const remove = async () => (await p.api("DELETE", `/v1/webhooks/${w.uid}`)).status;
+    await stoppedMidCatchUp(p, type, { query: `&webhookUid=${w.uid}`, stop: remove, code: 4404, notice: "webhook_gone" });
+  }, 30_000);
+
+  it("closes a socket whose send failed without moving it past the event it did not get, so a resume gets it", async () => {
+    const p = pipeline();
+    const org = `org-${uniqueKey()}`;
+    const type = `sendfail.${uniqueKey()}`;
+    const l = await connect(p, `eventTypes=${type}`);
+    // The hub's second event to this socket fails to go out, as on a socket closing under it.
+    await runInDurableObject(hubOf(p.env), (_, state) => {
+      const ws = state.getWebSockets().find((w) => (w.deserializeAttachment() as { id: string }).id === l.hello.listenerId)!;
+      const real = ws.send.bind(ws);
+      let events = 0;
+      ws.send = (m) => {
+        if (String(m).includes(`"type":"event"`) && ++events === 2) throw new Error("send failed (test)");
+        real(m);
+      };
+    });
+    const { ids, end } = await stored(3, type, org, p);
+    // Closed, or (what must not be) sent on past the failure.
+    let code: number | undefined;
+    void l.closed.then((c) => (code = c));
+    await vi.waitFor(() => expect(code !== undefined || l.told() >= end).toBe(true), { timeout: 10_000, interval: 20 });
+
+    expect(code).toBe(1011);
+    expect(l.events().map((e) => e.id)).toEqual(ids.slice(0, 1));
+    const resumeAfter = l.told();
+    expect(resumeAfter).toBeLessThan((await eventSeq(ids[1]!))!);
+    const again = await connect(p, `eventTypes=${type}&after=${resumeAfter}`);
+    await again.examined(end);
+    expect(again.events().map((e) => e.id)).toEqual(ids.slice(1));
+  });
+
+  it("closes a socket that sends anything but ping", async () => {
+    const p = pipeline();
+    const l = await connect(p, "");
+    l.ws.send("ping");
+    await vi.waitFor(() => expect(l.pongs()).toBe(1), { timeout: 5_000 });
+    const id = await p.ingest(body("message.received", `org-${uniqueKey()}`)); // still served after its ping
+    await l.examined(await positionOf(p, id));
+    l.ws.send("subscribe everything");
+    expect(await l.closed).toBe(1008);
+    expect(l.messages.some((m) => m.type === "notice" && m.code === "unexpected_message")).toBe(true);
   });
 });
 

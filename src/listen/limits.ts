@@ -1,0 +1,34 @@
+// What one listener hub (every listener of a deployment) will take on, as data:
+// how many sockets, and how much reading one alarm does, so no token's sockets
+// or catch-ups hold up everyone else's.
+import { AppError } from "../domain/errors";
+
+/** Sockets one token (the admin's included) may hold open at once. */
+export const SOCKETS_PER_TOKEN = 10;
+/** Sockets the hub holds open at most, every tenant's together. */
+export const SOCKETS_IN_ALL = 1_000;
+/** What a refused connection is told to wait before trying again, in seconds. */
+export const SOCKETS_RETRY_AFTER_SECONDS = 15;
+
+/** Events read from the store at a time (bodies of the ones someone hears are read after). */
+export const PAGE = 50;
+/** Pages one alarm reads at most; what is left is read by the next alarm, set at once. */
+export const PAGES_PER_ALARM = 4;
+/** Pages one socket is sent per alarm at most, so one catch-up cannot take a whole alarm. */
+export const PAGES_PER_SOCKET = 2;
+
+/** Why a new socket is refused, if it is: its token, or the hub, already holds as many as it may. */
+export function socketRefusal(open: { ofToken: number; inAll: number }, admin: boolean): AppError | null {
+  if (open.ofToken >= SOCKETS_PER_TOKEN) {
+    return new AppError(
+      "rate_limited",
+      `${admin ? "The admin token" : "This token"} already holds ${open.ofToken} listener sockets, the most one token may: close one (listen or tail) first.`,
+      { limit: SOCKETS_PER_TOKEN, open: open.ofToken },
+      SOCKETS_RETRY_AFTER_SECONDS,
+    );
+  }
+  if (open.inAll >= SOCKETS_IN_ALL) {
+    return new AppError("rate_limited", `The listener hub holds ${open.inAll} sockets, its most: try again later.`, { limit: SOCKETS_IN_ALL }, SOCKETS_RETRY_AFTER_SECONDS);
+  }
+  return null;
+}
