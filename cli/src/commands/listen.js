@@ -3,6 +3,7 @@
 import { randomBytes } from "node:crypto";
 import { InvalidArgumentError } from "commander";
 import pc from "picocolors";
+import { requireToken } from "../config.js";
 import { listenState } from "../listen-state.js";
 import { clock, colourStatus, printable, printJsonLine } from "../output.js";
 import { openStream } from "../stream.js";
@@ -63,6 +64,7 @@ forwarded, so nothing stored meanwhile (within retention) is missed.`,
     )
     .action(async (target, opts) => {
       const conn = connectionOf(opts);
+      requireToken(conn); // before any state is kept for a listener that cannot connect
       const query = { mode: "listen", sourceIds: list(opts.source)?.join(","), eventTypes: list(opts.types)?.join(","), webhookUid: opts.webhook };
       const state = listenState(conn, query);
       const saved = state.read();
