@@ -4,32 +4,17 @@ import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { connection, isLoopback, requireToken } from "../../cli/src/config.js";
-import { cliHome, fakeApi, type FakeApi } from "./fake-api";
+import { cleanUp, cliHome, fakeApi, type FakeApi } from "./fake-api";
 
-const opened: { close?: () => Promise<void>; remove?: () => void }[] = [];
-afterEach(async () => {
-  for (const o of opened.splice(0)) {
-    await o.close?.();
-    o.remove?.();
-  }
-});
+afterEach(cleanUp);
 const page = { data: [], nextCursor: null };
-async function api() {
-  const a = await fakeApi({ routes: { "GET /v1/events": page }, listen: (ws) => ws.close(4401, "bye") });
-  opened.push(a);
-  return a;
-}
-function home() {
-  const h = cliHome();
-  opened.push(h);
-  return h;
-}
+const api = () => fakeApi({ routes: { "GET /v1/events": page }, listen: (ws) => ws.close(4401, "bye") });
 const bearers = (a: FakeApi) => a.seen.map((s) => s.authorization);
 
 describe("a saved token", () => {
   it("is sent only to the URL it was saved with; another --url or EDGEHOOK_URL needs its own token", async () => {
     const [a, b] = [await api(), await api()];
-    const h = home();
+    const h = cliHome();
     expect((await h.edgehook(["config", "--url", a.url, "--token", "token-of-a"])).code).toBe(0);
     expect((await h.edgehook(["events", "list"])).code).toBe(0);
     expect(bearers(a)).toEqual(["Bearer token-of-a"]);
@@ -58,7 +43,7 @@ describe("a saved token", () => {
 
   it("stays with its URL when `config --url` points elsewhere, which says so", async () => {
     const [a, b] = [await api(), await api()];
-    const h = home();
+    const h = cliHome();
     await h.edgehook(["config", "--url", a.url, "--token", "token-of-a"]);
     const moved = await h.edgehook(["config", "--url", b.url]);
     expect(moved.code).toBe(0);
@@ -82,7 +67,7 @@ describe("a saved token", () => {
 
   it("of a config file written by earlier versions (url and token side by side) belongs to that url", async () => {
     const [a, b] = [await api(), await api()];
-    const h = home();
+    const h = cliHome();
     writeFileSync(h.config, JSON.stringify({ url: a.url, token: "old-token" }));
     expect((await h.edgehook(["events", "list"])).code).toBe(0);
     expect((await h.edgehook(["events", "list", "--url", b.url])).code).toBe(2);
@@ -95,7 +80,7 @@ describe("a saved token", () => {
   });
 
   it("saved without a URL by an earlier version is sent nowhere, and `config` says how to pair it", async () => {
-    const h = home();
+    const h = cliHome();
     writeFileSync(h.config, JSON.stringify({ token: "orphan-token" }));
     expect(connection({ config: h.config, url: "https://api.example" }).token).toBeUndefined();
     expect(connection({ config: h.config }).token).not.toBe("orphan-token");
@@ -111,7 +96,7 @@ describe("cleartext", () => {
 
   it("an http URL of another host gets no token without --insecure (usage error, exit 2)", async () => {
     const a = await api();
-    const h = home();
+    const h = cliHome();
     for (const args of [["events", "list"], ["tail"], ["listen", "3000"]]) {
       const refused = await h.edgehook([...args, "--url", remote(a), "--token", "secret-token"]);
       expect(refused.code).toBe(2);

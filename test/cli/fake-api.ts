@@ -11,13 +11,21 @@ import { WebSocketServer, type WebSocket } from "ws";
 
 const bin = resolve(import.meta.dirname, "../../cli/bin/edgehook.js");
 
+/** What a test opened (servers, folders), undone by `cleanUp` after each test. */
+const opened: (() => Promise<void> | void)[] = [];
+export function onCleanUp(undo: () => Promise<void> | void) {
+  opened.push(undo);
+}
+export async function cleanUp() {
+  for (const undo of opened.splice(0)) await undo();
+}
+
 export type Seen = { method: string; path: string; authorization: string | undefined };
 
 export interface FakeApi {
   url: string;
   port: number;
   seen: Seen[];
-  close: () => Promise<void>;
 }
 
 /**
@@ -40,17 +48,15 @@ export async function fakeApi(o: { routes?: Record<string, unknown>; listen?: (w
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    seen,
-    close: () =>
+  onCleanUp(
+    () =>
       new Promise<void>((r) => {
         for (const c of wss.clients) c.terminate();
         server.closeAllConnections();
         server.close(() => r());
       }),
-  };
+  );
+  return { url: `http://127.0.0.1:${port}`, port, seen };
 }
 
 export type Run = { code: number; stdout: string; stderr: string };
@@ -61,6 +67,7 @@ export type Run = { code: number; stdout: string; stderr: string };
  */
 export function cliHome() {
   const dir = mkdtempSync(join(tmpdir(), "edgehook-cli-home-"));
+  onCleanUp(() => rmSync(dir, { recursive: true, force: true }));
   const config = join(dir, "config.json");
   return {
     dir,
@@ -77,6 +84,5 @@ export function cliHome() {
         );
       });
     },
-    remove: () => rmSync(dir, { recursive: true, force: true }),
   };
 }

@@ -6,15 +6,11 @@ import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { WebSocket } from "ws";
 import { run } from "../../cli/src/main.js";
-import { cliHome, fakeApi } from "./fake-api";
+import { cleanUp, cliHome, fakeApi, onCleanUp } from "./fake-api";
 
-const opened: { close?: () => Promise<void>; remove?: () => void }[] = [];
 afterEach(async () => {
   vi.restoreAllMocks();
-  for (const o of opened.splice(0)) {
-    await o.close?.();
-    o.remove?.();
-  }
+  await cleanUp();
 });
 
 const OSC52 = "\x1b]52;c;ZXZpbA==\x07"; // writes "evil" to the clipboard
@@ -32,16 +28,6 @@ const HOSTILE = {
 /** Any control character but the newline ending each line: C0, DEL, C1, and the bidi and line separators. */
 const CONTROL = /[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 
-async function api(o: Parameters<typeof fakeApi>[0]) {
-  const a = await fakeApi(o);
-  opened.push(a);
-  return a;
-}
-function home() {
-  const h = cliHome();
-  opened.push(h);
-  return h;
-}
 const event = {
   type: "event",
   position: 7,
@@ -75,8 +61,8 @@ const notice = { type: "notice", code: "position_ahead", message: HOSTILE.notice
 
 describe("human output", () => {
   it("tail shows server strings with their control characters escaped, one line per event or attempt", async () => {
-    const a = await api({ listen: chatty(hello("tail", null), notice, event, attempt) });
-    const r = await home().edgehook(["tail", "--url", a.url, "--token", "t"]);
+    const a = await fakeApi({ listen: chatty(hello("tail", null), notice, event, attempt) });
+    const r = await cliHome().edgehook(["tail", "--url", a.url, "--token", "t"]);
     expect(r.code).toBe(1); // the API closed the listener
     expect(r.stdout + r.stderr).not.toMatch(CONTROL);
     const lines = r.stdout.trimEnd().split("\n");
@@ -92,9 +78,9 @@ describe("human output", () => {
   it("listen's lines and its hello escape them too", async () => {
     const target: Server = createServer((_req, res) => res.writeHead(204).end());
     await new Promise<void>((r) => target.listen(0, "127.0.0.1", r));
-    opened.push({ close: () => new Promise((r) => target.close(() => r())) });
-    const a = await api({ listen: chatty(hello("listen", HOSTILE.secret), { ...event, headers: {}, body: "{}" }) });
-    const r = await home().edgehook(["listen", String((target.address() as AddressInfo).port), "--url", a.url, "--token", "t"]);
+    onCleanUp(() => new Promise<void>((r) => target.close(() => r())));
+    const a = await fakeApi({ listen: chatty(hello("listen", HOSTILE.secret), { ...event, headers: {}, body: "{}" }) });
+    const r = await cliHome().edgehook(["listen", String((target.address() as AddressInfo).port), "--url", a.url, "--token", "t"]);
     expect(r.code).toBe(1);
     expect(r.stdout + r.stderr).not.toMatch(CONTROL);
     expect(r.stdout.trimEnd().split("\n")).toEqual([expect.stringContaining("message.received\\x1b]52;c;ZXZpbA==\\x07  evt_1\\x7f\\x00  204")]);
@@ -103,14 +89,14 @@ describe("human output", () => {
 
   it("tables (events list, webhooks list), a shown event and the API's error messages escape them", async () => {
     const stored = { ...event, body: HOSTILE.body, headers: {}, deliveries: [{ id: "dlv_1", webhookUid: "wh_1", status: "pending", attempts: [{ ...attempt }] }] };
-    const a = await api({
+    const a = await fakeApi({
       routes: {
         "GET /v1/events": { data: [{ ...event, receivedAt: "2026-01-01T00:00:00.000Z" }], nextCursor: `c\x1b[2K` },
         "GET /v1/webhooks": { data: [{ uid: "wh_1", url: HOSTILE.url, eventTypes: [HOSTILE.eventType], disabled: false }], nextCursor: null },
         "GET /v1/events/evt_1": stored,
       },
     });
-    const h = home();
+    const h = cliHome();
     const events = await h.edgehook(["events", "list", "--url", a.url, "--token", "t"]);
     const webhooks = await h.edgehook(["webhooks", "list", "--url", a.url, "--token", "t"]);
     const shown = await h.edgehook(["events", "show", "evt_1", "--url", a.url, "--token", "t"]);
@@ -140,29 +126,29 @@ async function fakeApiWithError() {
     res.end(JSON.stringify({ error: { code: `not_found${OSC52}`, message: "No event \x1b[2J." } }));
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  opened.push({ close: () => new Promise((r) => server.close(() => r())) });
+  onCleanUp(() => new Promise<void>((r) => server.close(() => r())));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
 
 describe("machine output", () => {
   it("tail --json is exact JSON with every control character escaped", async () => {
-    const a = await api({ listen: chatty(hello("tail", null), event, attempt) });
-    const r = await home().edgehook(["tail", "--json", "--url", a.url, "--token", "t"]);
+    const a = await fakeApi({ listen: chatty(hello("tail", null), event, attempt) });
+    const r = await cliHome().edgehook(["tail", "--json", "--url", a.url, "--token", "t"]);
     expect(r.stdout).not.toMatch(CONTROL);
     expect(r.stdout.trimEnd().split("\n").map((l) => JSON.parse(l))).toEqual([event, attempt]);
   });
 
   it("events list --json is the API's answer exactly", async () => {
     const answer = { data: [{ id: "evt_1", eventType: HOSTILE.eventType, sourceId: HOSTILE.sourceId, note: "a\u2028b\u202ec" }], nextCursor: null };
-    const a = await api({ routes: { "GET /v1/events": answer } });
-    const r = await home().edgehook(["events", "list", "--json", "--url", a.url, "--token", "t"]);
+    const a = await fakeApi({ routes: { "GET /v1/events": answer } });
+    const r = await cliHome().edgehook(["events", "list", "--json", "--url", a.url, "--token", "t"]);
     expect(r.stdout).not.toMatch(CONTROL);
     expect(JSON.parse(r.stdout)).toEqual(answer);
   });
 
   it("events show --body is the stored body byte for byte into a pipe, escaped on a terminal", async () => {
-    const a = await api({ routes: { "GET /v1/events/evt_1": { ...event, body: HOSTILE.body, deliveries: [] } } });
-    const piped = await home().edgehook(["events", "show", "evt_1", "--body", "--url", a.url, "--token", "t"]);
+    const a = await fakeApi({ routes: { "GET /v1/events/evt_1": { ...event, body: HOSTILE.body, deliveries: [] } } });
+    const piped = await cliHome().edgehook(["events", "show", "evt_1", "--body", "--url", a.url, "--token", "t"]);
     expect(piped.stdout).toBe(`${HOSTILE.body}\n`);
 
     // On a terminal (in this process, with stdout a TTY):
