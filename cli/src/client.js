@@ -4,6 +4,7 @@
 import createClient from "openapi-fetch";
 import { requireToken } from "./config.js";
 import { CliError } from "./errors.js";
+import { printable } from "./output.js";
 
 /**
  * @typedef {import("./api").paths} paths
@@ -40,5 +41,6 @@ export function apiError(/** @type {number} */ status, /** @type {unknown} */ bo
   const e = typeof body === "object" && body !== null && "error" in body ? body.error : null;
   const code = typeof e === "object" && e !== null && "code" in e ? String(e.code) : undefined;
   const message = typeof e === "object" && e !== null && "message" in e ? String(e.message) : `HTTP ${status}`;
-  return new CliError(`${status}${code ? ` ${code}` : ""}: ${message}`, { code });
+  // The message is printed on the terminal: the server's words, made printable.
+  return new CliError(printable(`${status}${code ? ` ${code}` : ""}: ${message}`), { code });
 }

@@ -1,5 +1,7 @@
-// Where the CLI finds the API and its token: flags, then EDGEHOOK_URL / EDGEHOOK_TOKEN,
-// then the config file; against a local stack, .dev.vars' ADMIN_TOKEN as a last resort.
+// Where the CLI finds the API and its token. The URL: --url, then EDGEHOOK_URL, then the
+// config file's, then the local stack. The token: --token, then EDGEHOOK_TOKEN, then the token
+// the config file saved for that very URL (a saved token is sent to no other), then, against
+// a local stack, .dev.vars' ADMIN_TOKEN.
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
@@ -8,8 +10,11 @@ import { CliError } from "./errors.js";
 export const DEFAULT_URL = "http://127.0.0.1:8787";
 
 /**
- * @typedef {{ url?: string, token?: string, config?: string }} ConnectionFlags
- * @typedef {{ url: string, token: string | undefined, configFile: string }} Connection
+ * @typedef {{ url?: string, token?: string, config?: string, insecure?: boolean }} ConnectionFlags
+ * @typedef {{ url: string, token: string | undefined, configFile: string, insecure?: boolean, tokenSavedFor?: string }} Connection
+ * @typedef {{ token: string, dir?: string, worker?: string }} Unpaired
+ *   a token saved before its URL was known: setup's admin token until deploy learns the Worker's URL
+ * @typedef {{ url?: string, tokens: Record<string, string>, unpaired: Unpaired[] }} Saved
  */
 
 /** The config file: `--config`, else EDGEHOOK_CONFIG, else `$XDG_CONFIG_HOME/edgehook/config.json`. */
@@ -45,33 +50,121 @@ export function devVar(/** @type {string} */ name) {
   return undefined;
 }
 
+/** A loopback host: this machine, where plain http exposes nothing. */
 export function isLoopback(/** @type {string} */ url) {
   try {
-    return ["127.0.0.1", "localhost", "[::1]"].includes(new URL(url).hostname);
+    const host = new URL(url).hostname;
+    return host === "localhost" || host === "[::1]" || /^127(\.\d{1,3}){3}$/.test(host);
   } catch {
     return false;
   }
 }
 
+/** A URL in one spelling (host lower-case, no default port, no trailing slash), or null. @param {string} raw */
+function canonicalUrl(raw) {
+  try {
+    return new URL(raw).href.replace(/\/+$/, "");
+  } catch {
+    return null;
+  }
+}
+
+/** An API base URL as given by the user, canonical; a usage error when it is not an http(s) URL. @param {string} raw */
+export function apiUrl(raw) {
+  const url = canonicalUrl(String(raw));
+  if (url === null) throw new CliError(`"${raw}" is not a URL; give the API's base URL, e.g. ${DEFAULT_URL}.`, { exitCode: 2 });
+  if (!/^https?:$/.test(new URL(url).protocol)) throw new CliError(`"${raw}" is not an http(s) URL; give the API's base URL, e.g. ${DEFAULT_URL}.`, { exitCode: 2 });
+  return url;
+}
+
+/**
+ * The config file's URL and tokens. Earlier versions kept one `url` and one `token` side by side:
+ * that token is the URL's; one saved with no URL waits, unpaired, and is sent nowhere.
+ * @param {string} path @returns {Saved}
+ */
+export function readSaved(path) {
+  const file = readJson(path) ?? {};
+  const url = typeof file.url === "string" ? file.url : undefined;
+  /** @type {Record<string, string>} */
+  const tokens = {};
+  for (const [k, v] of Object.entries(typeof file.tokens === "object" && file.tokens !== null ? file.tokens : {})) {
+    const key = canonicalUrl(k);
+    if (key !== null && typeof v === "string") tokens[key] = v;
+  }
+  const unpaired = (Array.isArray(file.unpaired) ? file.unpaired : []).filter(
+    (/** @type {unknown} */ u) => typeof u === "object" && u !== null && "token" in u && typeof u.token === "string",
+  );
+  if (typeof file.token === "string") {
+    const key = url === undefined ? null : canonicalUrl(url);
+    if (key === null) unpaired.push({ token: file.token });
+    else tokens[key] ??= file.token;
+  }
+  return { url, tokens, unpaired };
+}
+
+/** @param {string} path @param {Saved} saved */
+function writeSaved(path, saved) {
+  writeJson(path, { url: saved.url, tokens: saved.tokens, ...(saved.unpaired.length && { unpaired: saved.unpaired }) });
+}
+
+/**
+ * Makes `url` the saved API URL; a token given is saved for it (and only it). Tokens saved
+ * for other URLs stay theirs. @param {string} path @param {string} url @param {string} [token]
+ */
+export function saveConnection(path, url, token) {
+  const saved = readSaved(path);
+  writeSaved(path, { ...saved, url, tokens: { ...saved.tokens, ...(token !== undefined && { [url]: token }) } });
+}
+
+/** Keeps setup's admin token, sent nowhere, until deploy knows the Worker's URL. @param {string} path @param {Required<Unpaired>} entry */
+export function saveUnpaired(path, entry) {
+  const saved = readSaved(path);
+  const others = saved.unpaired.filter((u) => u.dir !== entry.dir || u.worker !== entry.worker);
+  writeSaved(path, { ...saved, unpaired: [...others, entry] });
+}
+
+/**
+ * After a deploy: the Worker's URL becomes the saved URL, with the token setup made for this project and
+ * Worker when there is one. @param {string} path @param {string} deployed its URL @param {{ dir: string, worker: string }} project
+ * @returns {string | undefined} the token now saved for it
+ */
+export function saveDeployed(path, deployed, project) {
+  const url = apiUrl(deployed);
+  const saved = readSaved(path);
+  const mine = saved.unpaired.find((u) => u.dir === project.dir && u.worker === project.worker);
+  const tokens = mine ? { ...saved.tokens, [url]: mine.token } : saved.tokens;
+  writeSaved(path, { url, tokens, unpaired: saved.unpaired.filter((u) => u !== mine) });
+  return tokens[url];
+}
+
 /** @param {ConnectionFlags} flags @returns {Connection} */
 export function connection(flags) {
   const path = configFile(flags.config);
-  const file = readJson(path) ?? {};
-  const url = String(flags.url ?? process.env.EDGEHOOK_URL ?? file.url ?? DEFAULT_URL).replace(/\/+$/, "");
-  try {
-    new URL(url);
-  } catch {
-    throw new CliError(`"${url}" is not a URL; give the API's base URL, e.g. ${DEFAULT_URL}.`, { exitCode: 2 });
-  }
-  const token = flags.token ?? process.env.EDGEHOOK_TOKEN ?? file.token ?? (isLoopback(url) ? devVar("ADMIN_TOKEN") : undefined);
-  return { url, token, configFile: path };
+  const saved = readSaved(path);
+  const url = apiUrl(flags.url ?? process.env.EDGEHOOK_URL ?? saved.url ?? DEFAULT_URL);
+  const token = flags.token ?? process.env.EDGEHOOK_TOKEN ?? saved.tokens[url] ?? (isLoopback(url) ? devVar("ADMIN_TOKEN") : undefined);
+  const insecure = flags.insecure === true || process.env.EDGEHOOK_INSECURE === "1";
+  // Said when this URL has no token: the saved one is another URL's.
+  const savedUrl = saved.url === undefined ? null : canonicalUrl(saved.url);
+  const tokenSavedFor = savedUrl !== null && savedUrl !== url && saved.tokens[savedUrl] ? savedUrl : undefined;
+  return { url, token, configFile: path, insecure, ...(tokenSavedFor && { tokenSavedFor }) };
 }
 
-/** @param {Connection} c @returns {string} */
+/**
+ * The token to send to `c.url`: never in cleartext to another host (unless --insecure), and
+ * a usage error when there is none. @param {Connection} c @returns {string}
+ */
 export function requireToken(c) {
-  if (!c.token) {
+  if (!c.insecure && new URL(c.url).protocol === "http:" && !isLoopback(c.url)) {
     throw new CliError(
-      `No API token for ${c.url}: pass --token, set EDGEHOOK_TOKEN, or save one with \`edgehook config --token …\`.`,
+      `Refusing to send the API token in cleartext to ${c.url}: use its https:// URL, or pass --insecure (or set EDGEHOOK_INSECURE=1) on a network you trust.`,
+      { exitCode: 2 },
+    );
+  }
+  if (!c.token) {
+    const elsewhere = c.tokenSavedFor ? ` (the token saved in ${c.configFile} belongs to ${c.tokenSavedFor} and is sent only there)` : "";
+    throw new CliError(
+      `No API token for ${c.url}${elsewhere}: pass --token or set EDGEHOOK_TOKEN, or save one for it with \`edgehook config --url ${c.url} --token …\`.`,
       { exitCode: 2 },
     );
   }

@@ -3,10 +3,10 @@ import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import pc from "picocolors";
 import { registerApi } from "./commands/api.js";
+import { registerConfig } from "./commands/config.js";
 import { registerListen } from "./commands/listen.js";
 import { registerSend } from "./commands/send.js";
 import { registerSetup } from "./commands/setup.js";
-import { configFile, readJson, writeJson } from "./config.js";
 import { CliError } from "./errors.js";
 
 const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
@@ -21,19 +21,7 @@ export function program() {
   registerSend(p);
   registerSetup(p);
   registerApi(p);
-  p.command("config")
-    .description("show or save the API URL and token the other commands use")
-    .option("--url <url>", "save this API base URL")
-    .option("--token <token>", "save this API token")
-    .option("--config <file>", "the config file (env EDGEHOOK_CONFIG; default ~/.config/edgehook/config.json)")
-    .action((o) => {
-      const path = configFile(o.config);
-      const current = readJson(path) ?? {};
-      if (o.url || o.token) writeJson(path, { ...current, ...(o.url && { url: o.url }), ...(o.token && { token: o.token }) });
-      const saved = readJson(path) ?? {};
-      const token = typeof saved.token === "string" ? `${saved.token.slice(0, 4)}…(${saved.token.length} characters)` : "(none)";
-      process.stdout.write(`${path}\nurl:   ${saved.url ?? "(none)"}\ntoken: ${token}\n`);
-    });
+  registerConfig(p);
   // Every subcommand exits through the error handler below rather than process.exit.
   const override = (/** @type {Command} */ c) => {
     c.exitOverride();

@@ -6,6 +6,7 @@ import WebSocket from "ws";
 import { apiError } from "./client.js";
 import { requireToken } from "./config.js";
 import { CliError } from "./errors.js";
+import { printable } from "./output.js";
 
 /**
  * @typedef {import("../../src/listen/protocol").ListenMessage} ListenMessage
@@ -105,7 +106,7 @@ export function openStream(o) {
       try {
         m = JSON.parse(text);
       } catch {
-        return o.log(pc.yellow(`ignored a message that is not JSON: ${text.slice(0, 80)}`));
+        return o.log(pc.yellow(`ignored a message that is not JSON: ${printable(text.slice(0, 80))}`));
       }
       chain = chain.then(() => handle(m, asked)).catch((err) => {
         stopped = true;
@@ -114,14 +115,14 @@ export function openStream(o) {
       });
     });
     socket.on("error", (err) => {
-      if (!stopped) o.log(pc.yellow(`connection error: ${err.message}`));
+      if (!stopped) o.log(pc.yellow(`connection error: ${printable(err.message)}`));
     });
     socket.on("close", (code, reason) => {
       clearInterval(ping);
       if (stopped) return;
       if (FINAL_CLOSES.has(code)) {
         stopped = true;
-        return chain.then(() => finish(new CliError(`The API closed the listener: ${reason.toString() || code}.`)));
+        return chain.then(() => finish(new CliError(`The API closed the listener: ${printable(reason.toString() || code)}.`)));
       }
       retry(`disconnected (${code})`);
     });

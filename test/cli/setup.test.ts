@@ -6,6 +6,7 @@ import { delimiter, join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { parse } from "smol-toml";
 import { afterEach, describe, expect, it } from "vitest";
+import { connection } from "../../cli/src/config.js";
 
 const root = resolve(import.meta.dirname, "../..");
 const dirs: string[] = [];
@@ -26,7 +27,7 @@ function project(account: Partial<Account> = {}) {
   const log = join(dir, "calls.jsonl");
   writeFileSync(log, "");
   async function edgehook(args: string[], env: Record<string, string> = {}) {
-    const run = await promisify(execFile)(process.execPath, [join(root, "cli/bin/edgehook.js"), ...args, "--dir", dir, "--config", join(dir, "config.json")], {
+    const run = await promisify(execFile)(process.execPath, [join(root, "cli/bin/edgehook.js"), ...args, "--dir", dir, ...(args.includes("--config") ? [] : ["--config", join(dir, "config.json")])], {
       cwd: dir,
       env: {
         ...process.env,
@@ -47,7 +48,9 @@ function project(account: Partial<Account> = {}) {
     calls: (): Call[] => readFileSync(log, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l)),
     account: (): Account => JSON.parse(readFileSync(state, "utf8")),
     toml: () => readFileSync(join(dir, "wrangler.toml"), "utf8"),
-    config: () => JSON.parse(readFileSync(join(dir, "config.json"), "utf8")) as { url?: string; token?: string },
+    configFile: join(dir, "config.json"),
+    /** Where the CLI would now connect, and with which token (to the saved URL, or to `url`). */
+    connection: (url?: string) => connection({ config: join(dir, "config.json"), url }),
   };
 }
 
@@ -79,7 +82,7 @@ const FRESH_ACCOUNT = [
 describe("edgehook setup", () => {
   it("creates what is missing, writes the database id, migrates remotely and sets secrets through stdin", async () => {
     const p = project();
-    await p.edgehook(["setup"], { PODIUM_WEBHOOK_SECRET: "podium-secret-from-env" });
+    const { output } = await p.edgehook(["setup"], { PODIUM_WEBHOOK_SECRET: "podium-secret-from-env" });
     const calls = p.calls();
     expect(calls.map((c) => c.args.join(" "))).toEqual([...FRESH_ACCOUNT, "secret put PODIUM_WEBHOOK_SECRET"]);
     expect(QUEUES).toEqual(expect.arrayContaining(["edgehook-ingest", "edgehook-ingest-dlq"]));
@@ -93,10 +96,10 @@ describe("edgehook setup", () => {
     expect((parse(p.toml()) as any).d1_databases[0].database_id).toBe(id);
     expect(p.toml()).toBe(original.replace(/database_id = "[^"]*"/, `database_id = "${id}"`));
 
-    // Secret values travel on stdin only; the generated admin token is saved for the CLI.
+    // Secret values travel on stdin only; the generated admin token is printed (deploy pairs it with the URL).
     const put = Object.fromEntries(calls.filter((c) => c.args[1] === "put").map((c) => [c.args[2], c.stdin]));
     expect(put.PODIUM_WEBHOOK_SECRET).toBe("podium-secret-from-env");
-    expect(put.ADMIN_TOKEN).toBe(p.config().token);
+    expect(output).toContain(`ADMIN_TOKEN: ${put.ADMIN_TOKEN}`);
     expect(put.TOKEN_PEPPER!.length).toBeGreaterThanOrEqual(32);
     for (const value of Object.values(put)) expect(calls.some((c) => c.args.includes(value!))).toBe(false);
   });
@@ -105,7 +108,7 @@ describe("edgehook setup", () => {
     const p = project();
     await p.edgehook(["setup"]);
     const first = p.calls().length;
-    const token = p.config().token;
+    const saved = readFileSync(p.configFile, "utf8");
     const failed = await p.edgehook(["setup"], { FAKE_WRANGLER_FAIL: "secret list" }).then(
       () => null,
       (err: { code: number; stdout: string; stderr: string }) => err,
@@ -113,7 +116,7 @@ describe("edgehook setup", () => {
     expect(failed?.code).toBe(1);
     expect(failed?.stdout + failed!.stderr).toContain("could not list the Worker's secrets");
     expect(p.calls().slice(first).filter((c) => c.args[0] === "secret" && c.args[1] === "put")).toEqual([]);
-    expect(p.config().token).toBe(token);
+    expect(readFileSync(p.configFile, "utf8")).toBe(saved);
   });
 
   it("is idempotent: a second run reuses everything and changes nothing", async () => {
@@ -137,6 +140,15 @@ describe("edgehook setup", () => {
     expect((parse(p.toml()) as any).d1_databases[0].database_id).toBe(uuid);
   });
 
+  it("keeps the admin token it makes away from the URL already saved, which is another deployment's", async () => {
+    const p = project();
+    writeFileSync(p.configFile, JSON.stringify({ url: "https://staging.example", token: "staging-token" }));
+    await p.edgehook(["setup"]);
+    const adminToken = p.calls().find((c) => c.args.join(" ") === "secret put ADMIN_TOKEN")!.stdin;
+    expect(adminToken).toBeTruthy();
+    expect(p.connection()).toMatchObject({ url: "https://staging.example", token: "staging-token" });
+  });
+
   it("--dry-run prints every wrangler command and runs none", async () => {
     const p = project();
     const { output } = await p.edgehook(["setup", "--dry-run"]);
@@ -158,8 +170,36 @@ describe("edgehook deploy", () => {
     const calls = p.calls().map((c) => c.args.join(" "));
     expect(calls.filter((c) => c.startsWith("queues create"))).toHaveLength(QUEUES.length);
     expect(calls.at(-1)).toBe("deploy");
-    expect(p.config().url).toBe("https://edgehook.example-sub.workers.dev");
-    expect(p.config().token).toBeTruthy();
+    const adminToken = p.calls().find((c) => c.args.join(" ") === "secret put ADMIN_TOKEN")!.stdin;
+    expect(p.connection()).toMatchObject({ url: "https://edgehook.example-sub.workers.dev", token: adminToken });
+  });
+
+  it("pairs the admin token an earlier setup made with the URL it deploys to", async () => {
+    const p = project();
+    await p.edgehook(["setup"]);
+    const adminToken = p.calls().find((c) => c.args.join(" ") === "secret put ADMIN_TOKEN")!.stdin;
+    const { output } = await p.edgehook(["deploy"]);
+    expect(p.connection()).toMatchObject({ url: "https://edgehook.example-sub.workers.dev", token: adminToken });
+    expect(output).toContain("Deployed https://edgehook.example-sub.workers.dev");
+  });
+
+  it("never pairs the URL it deploys to with a token saved for another deployment", async () => {
+    // Secrets set long ago: this deploy makes no admin token, and the one saved is staging's.
+    const p = project({ secrets: ["TOKEN_PEPPER", "ADMIN_TOKEN"], deployed: true });
+    writeFileSync(p.configFile, JSON.stringify({ url: "https://staging.example", token: "staging-token" }));
+    const { output } = await p.edgehook(["deploy"]);
+    expect(p.connection()).toMatchObject({ url: "https://edgehook.example-sub.workers.dev", token: undefined });
+    expect(p.connection("https://staging.example").token).toBe("staging-token");
+    expect(output).toContain("no token is saved for it");
+  });
+
+  it("never pairs a token setup made for another project", async () => {
+    const other = project();
+    await other.edgehook(["setup"]);
+    const p = project({ secrets: ["TOKEN_PEPPER", "ADMIN_TOKEN"], deployed: true });
+    // Both projects share one config file, as they would in ~/.config/edgehook.
+    await p.edgehook(["deploy", "--config", other.configFile]);
+    expect(connection({ config: other.configFile })).toMatchObject({ url: "https://edgehook.example-sub.workers.dev", token: undefined });
   });
 
   it("--dry-run prints wrangler deploy after the setup commands", async () => {

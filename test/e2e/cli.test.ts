@@ -44,9 +44,9 @@ async function edgehook(args: string[], opts: { token?: string; config?: string 
 }
 const json = async (args: string[], opts?: { token?: string }) => JSON.parse(await edgehook([...args, "--json"], opts));
 
-/** Starts a long-running command (listen, tail) and collects its JSON lines. */
-async function start(args: string[], opts: { token?: string; config?: string } = {}) {
-  const child = spawn(process.execPath, [bin, ...args, "--json", "--token", opts.token ?? stack.vars.ADMIN_TOKEN!], {
+/** Starts a long-running command (listen, tail) and collects its JSON lines (its text lines with `human`). */
+async function start(args: string[], opts: { token?: string; config?: string; human?: boolean } = {}) {
+  const child = spawn(process.execPath, [bin, ...args, ...(opts.human ? [] : ["--json"]), "--token", opts.token ?? stack.vars.ADMIN_TOKEN!], {
     cwd: root,
     env: env(opts.config ?? join(home, "config.json")),
     stdio: ["ignore", "pipe", "pipe"],
@@ -59,7 +59,7 @@ async function start(args: string[], opts: { token?: string; config?: string } =
     out += d;
     const parts = out.split("\n");
     out = parts.pop()!;
-    for (const p of parts) if (p.trim()) lines.push(JSON.parse(p));
+    for (const p of parts) if (p.trim()) lines.push(opts.human ? p : JSON.parse(p));
   });
   child.stderr!.on("data", (d) => (err += d));
   await eventually(async () => /Listening|Tailing/.test(err), 20_000, `${args[0]} to connect:\n${err}`);
@@ -161,6 +161,24 @@ describe("edgehook tail", () => {
     expect(lines.find((x) => x.type === "event")).toMatchObject({ id, eventType: "message.received" });
     expect(lines.find((x) => x.type === "attempt")).toMatchObject({ eventId: id, webhookUid: w.uid, number: 1, statusCode: 503, status: "pending" });
     t.child.kill("SIGTERM");
+  });
+
+  it("shows an event type carrying terminal escapes (any sender's payload) as text, and --json as the same string", async () => {
+    const k = key();
+    const type = `message.${k}\x1b]52;c;ZXZpbA==\x07\u009b2J`;
+    const human = await start(["tail"], { human: true });
+    const machine = await start(["tail"]);
+    const id = await send({ type });
+    const line = await eventually(async () => human.lines.find((l: string) => l.includes(id)), 30_000, "the event's line");
+    expect(line).toContain(`message.${k}\\x1b]52;c;ZXZpbA==\\x07\\x9b2J`);
+    expect(line).not.toMatch(/[\x00-\x1f\x7f-\x9f]/);
+    const note = await eventually(async () => machine.lines.find((l) => l.id === id), 30_000, "the event's JSON line");
+    expect(note.eventType).toBe(type);
+    const table = await edgehook(["events", "list", "--type", type]);
+    expect(table).toContain(id);
+    expect(table).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f]/);
+    human.child.kill("SIGTERM");
+    machine.child.kill("SIGTERM");
   });
 });
 

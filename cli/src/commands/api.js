@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { Option } from "commander";
 import { apiClient, unwrap } from "../client.js";
 import { CliError } from "../errors.js";
-import { printJson, printTable } from "../output.js";
+import { printable, printJson, printTable } from "../output.js";
 import { connectionOf, count, list, rateLimit, rateLimitOf, withConnection } from "./common.js";
 
 /** @typedef {import("../client.js").Schemas} S @typedef {S["TokenCreate"]["scopes"][number]} Scope */
@@ -34,7 +34,7 @@ const paged = (cmd) => cmd.option("--limit <n>", "page size (at most 100)", coun
 /** Prints a page's rows, then how to get the next one. @template T @param {{ data: T[], nextCursor: string | null }} page @param {[string, (row: T) => unknown][]} columns */
 function printPage(page, columns) {
   printTable(page.data, columns);
-  if (page.nextCursor) process.stderr.write(`more: --cursor ${page.nextCursor}\n`);
+  if (page.nextCursor) process.stderr.write(`more: --cursor ${printable(page.nextCursor)}\n`);
 }
 
 /** @param {boolean} json @param {unknown} value @param {() => void} human */
@@ -94,7 +94,7 @@ export function registerApi(program) {
       );
       show(o.json, w, () => {
         printTable([w], WEBHOOK_COLUMNS);
-        process.stdout.write(`secret: ${w.secret}  (shown this once)\n`);
+        process.stdout.write(`secret: ${printable(w.secret)}  (shown this once)\n`);
       });
     });
   sub(webhooks, "update <uid>", "change a webhook (never its organization or location)")
@@ -171,11 +171,12 @@ export function registerApi(program) {
     .option("--body", "print only the raw body")
     .action(async (id, o) => {
       const e = await unwrap(apiClient(connectionOf(o)).GET("/v1/events/{id}", { params: { path: { id } } }));
-      if (o.body && !o.json) return void process.stdout.write(`${e.body}\n`);
+      // Into a pipe the body goes byte for byte; on a terminal it is text like any other output.
+      if (o.body && !o.json) return void process.stdout.write(`${process.stdout.isTTY ? printable(e.body, { lines: true }) : e.body}\n`);
       show(o.json, e, () => {
         const { body, deliveries, ...summary } = e;
         printJson(summary);
-        process.stdout.write(`${body}\n`);
+        process.stdout.write(`${printable(body, { lines: true })}\n`);
         printTable(
           deliveries.flatMap((d) => (d.attempts.length ? d.attempts : [null]).map((a) => ({ d, a }))),
           [
@@ -196,7 +197,7 @@ export function registerApi(program) {
       const r = await unwrap(
         apiClient(connectionOf(o)).POST("/v1/events/{id}/replay", { params: { path: { id } }, body: { webhookUid: o.webhook } }),
       );
-      show(o.json, r, () => process.stdout.write(`${r.deliveries} new deliver${r.deliveries === 1 ? "y" : "ies"}\n`));
+      show(o.json, r, () => process.stdout.write(`${printable(r.deliveries)} new deliver${r.deliveries === 1 ? "y" : "ies"}\n`));
     });
 
   const deliveries = program.command("deliveries").description("deliveries of events to webhooks");
@@ -236,8 +237,8 @@ export function registerApi(program) {
       try {
         do {
           const page = await unwrap(client.POST("/v1/deliveries/retry", { body: { status: o.status, webhookUid: o.webhook, since: o.since, cursor } }));
-          r.count += page.count;
-          r.held += page.held;
+          r.count += Number(page.count);
+          r.held += Number(page.held);
           // A cursor that did not move would ask for the same page again: stop rather than loop.
           cursor = page.nextCursor && page.nextCursor !== cursor ? page.nextCursor : undefined;
           if (cursor) process.stderr.write(`retrying ${r.count} so far…\n`);
@@ -331,7 +332,7 @@ export function registerApi(program) {
       const t = await unwrap(apiClient(connectionOf(o)).POST("/v1/tokens", { body }));
       show(o.json, t, () => {
         printTable([t], TOKEN_COLUMNS);
-        process.stdout.write(`token: ${t.token}  (shown this once)\n`);
+        process.stdout.write(`token: ${printable(t.token)}  (shown this once)\n`);
       });
     });
   sub(tokens, "revoke <id>", "revoke a token: it stops working at once").action(async (id, o) => {

@@ -2,15 +2,16 @@
 import { InvalidArgumentError, Option } from "commander";
 import { connection } from "../config.js";
 
-/** Adds --url, --token and --config to a command. @param {import("commander").Command} cmd */
+/** Adds --url, --token, --config and --insecure to a command. @param {import("commander").Command} cmd */
 export function withConnection(cmd) {
   return cmd
     .addOption(new Option("--url <url>", "the API's base URL (env EDGEHOOK_URL; default http://127.0.0.1:8787)"))
-    .addOption(new Option("--token <token>", "API token (env EDGEHOOK_TOKEN; locally .dev.vars' ADMIN_TOKEN)"))
-    .addOption(new Option("--config <file>", "config file (env EDGEHOOK_CONFIG; default ~/.config/edgehook/config.json)"));
+    .addOption(new Option("--token <token>", "API token (env EDGEHOOK_TOKEN; else the one saved for this URL; locally .dev.vars' ADMIN_TOKEN)"))
+    .addOption(new Option("--config <file>", "config file (env EDGEHOOK_CONFIG; default ~/.config/edgehook/config.json)"))
+    .addOption(new Option("--insecure", "allow sending the token over plain http to a host other than this machine (env EDGEHOOK_INSECURE=1)"));
 }
 
-/** The connection a command's options describe. @param {{ url?: string, token?: string, config?: string }} opts */
+/** The connection a command's options describe. @param {import("../config.js").ConnectionFlags} opts */
 export const connectionOf = (opts) => connection(opts);
 
 /** Splits a comma-separated flag value. @param {string | undefined} value */

@@ -3,8 +3,9 @@
 import { randomBytes } from "node:crypto";
 import { InvalidArgumentError } from "commander";
 import pc from "picocolors";
+import { requireToken } from "../config.js";
 import { listenState } from "../listen-state.js";
-import { clock, colourStatus, printJsonLine } from "../output.js";
+import { clock, colourStatus, printable, printJsonLine } from "../output.js";
 import { openStream } from "../stream.js";
 import { connectionOf, count, list, withConnection } from "./common.js";
 
@@ -63,6 +64,7 @@ forwarded, so nothing stored meanwhile (within retention) is missed.`,
     )
     .action(async (target, opts) => {
       const conn = connectionOf(opts);
+      requireToken(conn); // before any state is kept for a listener that cannot connect
       const query = { mode: "listen", sourceIds: list(opts.source)?.join(","), eventTypes: list(opts.types)?.join(","), webhookUid: opts.webhook };
       const state = listenState(conn, query);
       const saved = state.read();
@@ -83,16 +85,16 @@ forwarded, so nothing stored meanwhile (within retention) is missed.`,
           if (m.type === "hello") {
             log(
               `${pc.green("Listening")} on ${conn.url} → ${pc.bold(target)}${resumeFrom !== null ? ` (resuming after ${resumeFrom})` : ""}\n` +
-                (m.secret ? `Signing secret: ${pc.bold(m.secret)}` : `Signed with webhook ${m.webhookUid}'s secret`),
+                (m.secret ? `Signing secret: ${pc.bold(printable(m.secret))}` : `Signed with webhook ${printable(m.webhookUid)}'s secret`),
             );
           } else if (m.type === "notice") {
-            log(pc.yellow(m.message));
+            log(pc.yellow(printable(m.message)));
           } else if (m.type === "event") {
             const result = await forward(target, m);
             if (opts.json) printJsonLine({ time: new Date().toISOString(), position: m.position, eventId: m.id, eventType: m.eventType, ...result });
             else {
-              const status = colourStatus(result.status, result.status === null ? `ERR ${result.error}` : String(result.status));
-              process.stdout.write(`${clock()}  ${m.eventType.padEnd(22)}  ${m.id}  ${status}  ${pc.dim(`${result.ms} ms`)}\n`);
+              const status = colourStatus(result.status, result.status === null ? `ERR ${printable(result.error)}` : String(result.status));
+              process.stdout.write(`${clock()}  ${printable(m.eventType).padEnd(22)}  ${printable(m.id)}  ${status}  ${pc.dim(`${result.ms} ms`)}\n`);
             }
           }
         },
@@ -115,17 +117,18 @@ forwarded, so nothing stored meanwhile (within retention) is missed.`,
       onPosition: () => {},
       async onMessage(m) {
         if (m.type === "hello") process.stderr.write(`${pc.green("Tailing")} ${conn.url} (Ctrl-C stops)\n`);
-        if (m.type === "notice") process.stderr.write(`${pc.yellow(m.message)}\n`);
+        if (m.type === "notice") process.stderr.write(`${pc.yellow(printable(m.message))}\n`);
         if (m.type !== "event" && m.type !== "attempt") return;
         if (opts.json) return printJsonLine(m);
+        // Every field is the server's (an event type is whatever a sender put in its payload): printable.
         if (m.type === "event") {
-          process.stdout.write(`${clock(m.receivedAt)}  ${pc.cyan("event  ")}  ${m.eventType.padEnd(22)}  ${m.id}  ${pc.dim(m.sourceId)}\n`);
+          process.stdout.write(`${clock(m.receivedAt)}  ${pc.cyan("event  ")}  ${printable(m.eventType).padEnd(22)}  ${printable(m.id)}  ${pc.dim(printable(m.sourceId))}\n`);
           return;
         }
         const outcome = m.status === "succeeded" ? pc.green(m.status) : m.status === "failed" ? pc.red(m.status) : pc.yellow("retrying");
-        const status = colourStatus(m.statusCode, m.statusCode === null ? "ERR" : String(m.statusCode));
+        const status = colourStatus(m.statusCode, m.statusCode === null ? "ERR" : printable(m.statusCode));
         process.stdout.write(
-          `${clock(m.startedAt)}  ${pc.magenta("attempt")}  ${m.eventType.padEnd(22)}  ${m.eventId}  → ${m.webhookUid} #${m.number}  ${status}  ${outcome}  ${pc.dim(`${m.durationMs} ms`)}${m.error ? `  ${pc.dim(m.error)}` : ""}\n`,
+          `${clock(m.startedAt)}  ${pc.magenta("attempt")}  ${printable(m.eventType).padEnd(22)}  ${printable(m.eventId)}  → ${printable(m.webhookUid)} #${printable(m.number)}  ${status}  ${outcome}  ${pc.dim(printable(`${m.durationMs} ms`))}${m.error ? `  ${pc.dim(printable(m.error))}` : ""}\n`,
         );
       },
     });

@@ -3,6 +3,7 @@ import { createHmac, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { connection, devVar } from "../config.js";
 import { CliError } from "../errors.js";
+import { printable } from "../output.js";
 import { PODIUM_OBJECTS, podiumSample } from "../samples/podium.js";
 import { count } from "./common.js";
 
@@ -65,7 +66,7 @@ export function registerSend(program) {
         });
         const text = await res.text();
         if (o.json) process.stdout.write(`${JSON.stringify({ url, type: o.type, status: res.status, answer: safeJson(text) })}\n`);
-        else process.stdout.write(`POST ${url} (${o.type}) → ${res.status} ${text}\n`);
+        else process.stdout.write(`POST ${url} (${o.type}) → ${res.status} ${printable(text)}\n`);
         if (!res.ok) failed++;
       }
       if (failed) process.exitCode = 1;

@@ -8,7 +8,7 @@ import { createInterface } from "node:readline/promises";
 import { createSpinner } from "nanospinner";
 import pc from "picocolors";
 import { parse } from "smol-toml";
-import { configFile, readJson, writeJson } from "../config.js";
+import { configFile, saveDeployed, saveUnpaired } from "../config.js";
 import { CliError } from "../errors.js";
 import { bucketNames, jsonOutput, queueNames, wranglerRunner } from "../wrangler.js";
 
@@ -56,7 +56,7 @@ export function withDatabaseId(text, name, id) {
 
 /**
  * @param {{ dir: string, dryRun: boolean, adminToken?: string, config?: string }} o
- * @returns {Promise<{ adminToken: string | null }>}
+ * @returns {Promise<{ adminToken: string | null, worker: string }>}
  */
 export async function setup(o) {
   const tomlPath = join(o.dir, "wrangler.toml");
@@ -186,11 +186,13 @@ export async function setup(o) {
   });
 
   if (adminToken && !o.dryRun) {
+    // The Worker's URL is not known here: the token is kept unpaired, sent nowhere, until
+    // deploy pairs it with the URL (never with the URL saved before, another deployment's maybe).
     const path = configFile(o.config);
-    writeJson(path, { ...(readJson(path) ?? {}), token: adminToken });
-    log(`ADMIN_TOKEN: ${pc.bold(adminToken)}  (shown this once; saved to ${path})`);
+    saveUnpaired(path, { dir: o.dir, worker: want.worker, token: adminToken });
+    log(`ADMIN_TOKEN: ${pc.bold(adminToken)}  (shown this once; kept in ${path} until \`edgehook deploy\` saves it with the Worker's URL)`);
   }
-  return { adminToken };
+  return { adminToken, worker: want.worker };
 }
 
 /** A yes/no question on the terminal. @param {string} question */
@@ -209,7 +211,7 @@ export function registerSetup(program) {
     cmd
       .option("--dry-run", "print every wrangler command instead of running it")
       .option("--dir <dir>", "the Edgehook project (where wrangler.toml is)", ".")
-      .option("--admin-token <token>", "ADMIN_TOKEN to set (default: generated once, printed and saved to the config file)")
+      .option("--admin-token <token>", "ADMIN_TOKEN to set (default: generated once, printed, and saved by deploy with the Worker's URL)")
       .option("--config <file>", "the CLI's config file, where the token and URL are saved");
   common(program.command("setup"))
     .description("create (or reuse) the D1 database, R2 bucket and queues, write the database id, migrate, set secrets")
@@ -225,10 +227,10 @@ set there, else asked for on a terminal.`,
       if (!o.dryRun) process.stderr.write(`${pc.green("Ready.")} Deploy with \`edgehook deploy\`.\n`);
     });
   common(program.command("deploy"))
-    .description("setup (what is missing), then wrangler deploy; saves the Worker's URL to the config file")
+    .description("setup (what is missing), then wrangler deploy; saves the Worker's URL, with the admin token setup made, to the config file")
     .action(async (o) => {
       const dir = resolve(o.dir);
-      await setup({ dir, dryRun: !!o.dryRun, adminToken: o.adminToken, config: o.config });
+      const { worker } = await setup({ dir, dryRun: !!o.dryRun, adminToken: o.adminToken, config: o.config });
       // The /docs reference bundle is a static asset copied from node_modules, not committed (npm run deploy does the same).
       const assets = join(dir, "scripts/docs-assets.mjs");
       if (existsSync(assets)) {
@@ -241,10 +243,15 @@ set there, else asked for on a terminal.`,
       process.stderr.write(r.stdout);
       if (r.code !== 0) throw new CliError(`wrangler deploy failed:\n${(r.stderr || r.stdout).trim()}`);
       const url = /https:\/\/[^\s]+\.workers\.dev/.exec(r.stdout)?.[0];
-      if (url) {
-        const path = configFile(o.config);
-        writeJson(path, { ...(readJson(path) ?? {}), url });
-        process.stderr.write(`${pc.green("Deployed")} ${url}  (saved to ${path}; try \`edgehook events list\`)\n`);
+      const path = configFile(o.config);
+      if (!url) {
+        process.stderr.write(`${pc.green("Deployed")} (wrangler printed no workers.dev URL: save yours with \`edgehook config --url <it> --token …\`)\n`);
+        return;
       }
+      const token = saveDeployed(path, url, { dir, worker });
+      process.stderr.write(
+        `${pc.green("Deployed")} ${url}  (saved to ${path}` +
+          (token ? `; try \`edgehook events list\`)\n` : `; no token is saved for it: \`edgehook config --token <its ADMIN_TOKEN>\`)\n`),
+      );
     });
 }

@@ -1,0 +1,45 @@
+// `edgehook config`: shows or saves the API URL the other commands use, and the token saved
+// for it. A token is saved for one URL and sent to no other.
+import { DEFAULT_URL, apiUrl, configFile, isLoopback, readSaved, saveConnection } from "../config.js";
+
+/** A token shown without giving it away. @param {string | undefined} token */
+const masked = (token) => (token === undefined ? undefined : `${token.slice(0, 4)}…(${token.length} characters)`);
+
+/** @param {import("commander").Command} program */
+export function registerConfig(program) {
+  program
+    .command("config")
+    .description("show or save the API URL and the token saved for it")
+    .option("--url <url>", "make this the API base URL the other commands use")
+    .option("--token <token>", "save this API token for the URL (--url's, else the one saved)")
+    .option("--config <file>", "the config file (env EDGEHOOK_CONFIG; default ~/.config/edgehook/config.json)")
+    .addHelpText(
+      "after",
+      `
+A saved token is sent only to the URL it was saved for: --url or EDGEHOOK_URL naming another
+API needs --token or EDGEHOOK_TOKEN. Tokens saved for other URLs are kept for when you switch back.`,
+    )
+    .action((o) => {
+      const path = configFile(o.config);
+      const before = readSaved(path);
+      const beforeUrl = before.url === undefined ? undefined : apiUrl(before.url);
+      if (o.url !== undefined || o.token !== undefined) saveConnection(path, apiUrl(o.url ?? before.url ?? DEFAULT_URL), o.token);
+      const saved = readSaved(path);
+      const url = saved.url === undefined ? undefined : apiUrl(saved.url);
+      const token = url === undefined ? undefined : saved.tokens[url];
+      const lines = [path, `url:   ${url ?? "(none)"}`, `token: ${masked(token) ?? (url === undefined ? "(none)" : "(none for this URL)")}`];
+      if (url !== undefined && token === undefined && beforeUrl !== undefined && beforeUrl !== url && before.tokens[beforeUrl]) {
+        lines.push(`the token saved for ${beforeUrl} stays with it and is not sent to ${url}; save one for ${url} with \`edgehook config --token …\``);
+      }
+      const others = Object.keys(saved.tokens).filter((u) => u !== url);
+      if (others.length) lines.push(`tokens also saved for: ${others.join(", ")}`);
+      for (const u of saved.unpaired) {
+        const whose = u.dir ? `made by setup in ${u.dir}; \`edgehook deploy\` there saves it with the Worker's URL` : "by an earlier version";
+        lines.push(`a token saved without its URL (${masked(u.token)}, ${whose}), sent nowhere: edgehook config --url <its URL> --token <it>`);
+      }
+      if (url !== undefined && new URL(url).protocol === "http:" && !isLoopback(url)) {
+        lines.push("note: commands send no token to this http:// URL without --insecure (or EDGEHOOK_INSECURE=1)");
+      }
+      process.stdout.write(`${lines.join("\n")}\n`);
+    });
+}

@@ -1,0 +1,129 @@
+// Where the CLI sends its token: a saved token only to the URL it was saved with, a given one
+// as given, and never in cleartext to a host other than this machine unless told to.
+import { existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { connection, isLoopback, requireToken } from "../../cli/src/config.js";
+import { cleanUp, cliHome, fakeApi, type FakeApi } from "./fake-api";
+
+afterEach(cleanUp);
+const page = { data: [], nextCursor: null };
+const api = () => fakeApi({ routes: { "GET /v1/events": page }, listen: (ws) => ws.close(4401, "bye") });
+const bearers = (a: FakeApi) => a.seen.map((s) => s.authorization);
+
+describe("a saved token", () => {
+  it("is sent only to the URL it was saved with; another --url or EDGEHOOK_URL needs its own token", async () => {
+    const [a, b] = [await api(), await api()];
+    const h = cliHome();
+    expect((await h.edgehook(["config", "--url", a.url, "--token", "token-of-a"])).code).toBe(0);
+    expect((await h.edgehook(["events", "list"])).code).toBe(0);
+    expect(bearers(a)).toEqual(["Bearer token-of-a"]);
+
+    for (const [args, env] of [
+      [["events", "list", "--url", b.url], {}],
+      [["events", "list"], { EDGEHOOK_URL: b.url }],
+      [["tail", "--url", b.url], {}],
+    ] as const) {
+      const refused = await h.edgehook([...args], env);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain(`No API token for ${b.url}`);
+      expect(refused.stderr).toContain(`the token saved in ${h.config} belongs to ${a.url}`);
+      expect(refused.stderr).toMatch(/--token.*EDGEHOOK_TOKEN/);
+    }
+    expect(b.seen).toEqual([]);
+
+    // A token given on the command line or in the environment is used as given.
+    expect((await h.edgehook(["events", "list", "--url", b.url, "--token", "token-of-b"])).code).toBe(0);
+    expect((await h.edgehook(["events", "list"], { EDGEHOOK_URL: b.url, EDGEHOOK_TOKEN: "env-token-of-b" })).code).toBe(0);
+    expect(bearers(b)).toEqual(["Bearer token-of-b", "Bearer env-token-of-b"]);
+    // The saved URL, spelt another way, is still the URL the token was saved with.
+    expect((await h.edgehook(["events", "list", "--url", `${a.url.replace("http", "HTTP")}/`])).code).toBe(0);
+    expect(bearers(a)).toEqual(["Bearer token-of-a", "Bearer token-of-a"]);
+  });
+
+  it("stays with its URL when `config --url` points elsewhere, which says so", async () => {
+    const [a, b] = [await api(), await api()];
+    const h = cliHome();
+    await h.edgehook(["config", "--url", a.url, "--token", "token-of-a"]);
+    const moved = await h.edgehook(["config", "--url", b.url]);
+    expect(moved.code).toBe(0);
+    expect(moved.stdout).toContain(`url:   ${b.url}\ntoken: (none for this URL)`);
+    expect(moved.stdout).toContain(`the token saved for ${a.url} stays with it and is not sent to ${b.url}`);
+
+    const refused = await h.edgehook(["events", "list"]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`No API token for ${b.url}`);
+    expect(b.seen).toEqual([]);
+
+    await h.edgehook(["config", "--token", "token-of-b"]);
+    expect((await h.edgehook(["events", "list"])).code).toBe(0);
+    expect(bearers(b)).toEqual(["Bearer token-of-b"]);
+    // Back to the first URL: its own token again.
+    const back = await h.edgehook(["config", "--url", a.url]);
+    expect(back.stdout).toContain("token: toke…(10 characters)");
+    expect((await h.edgehook(["events", "list"])).code).toBe(0);
+    expect(bearers(a)).toEqual(["Bearer token-of-a"]);
+  });
+
+  it("of a config file written by earlier versions (url and token side by side) belongs to that url", async () => {
+    const [a, b] = [await api(), await api()];
+    const h = cliHome();
+    writeFileSync(h.config, JSON.stringify({ url: a.url, token: "old-token" }));
+    expect((await h.edgehook(["events", "list"])).code).toBe(0);
+    expect((await h.edgehook(["events", "list", "--url", b.url])).code).toBe(2);
+    expect(bearers(a)).toEqual(["Bearer old-token"]);
+    expect(b.seen).toEqual([]);
+    // Saving another token rewrites the file in its new shape; the earlier pair is kept.
+    await h.edgehook(["config", "--url", b.url, "--token", "new-token"]);
+    expect(connection({ config: h.config })).toMatchObject({ url: b.url, token: "new-token" });
+    expect(connection({ config: h.config, url: a.url })).toMatchObject({ url: a.url, token: "old-token" });
+  });
+
+  it("saved without a URL by an earlier version is sent nowhere, and `config` says how to pair it", async () => {
+    const h = cliHome();
+    writeFileSync(h.config, JSON.stringify({ token: "orphan-token" }));
+    expect(connection({ config: h.config, url: "https://api.example" }).token).toBeUndefined();
+    expect(connection({ config: h.config }).token).not.toBe("orphan-token");
+    const shown = await h.edgehook(["config"]);
+    expect(shown.stdout).toMatch(/a token saved without its URL .*: edgehook config --url <its URL> --token/);
+    expect(shown.stdout).not.toContain("orphan-token");
+  });
+});
+
+describe("cleartext", () => {
+  // 0.0.0.0 reaches this machine's own server but is not a loopback name: it stands for any host.
+  const remote = (a: FakeApi) => `http://0.0.0.0:${a.port}`;
+
+  it("an http URL of another host gets no token without --insecure (usage error, exit 2)", async () => {
+    const a = await api();
+    const h = cliHome();
+    for (const args of [["events", "list"], ["tail"], ["listen", "3000"]]) {
+      const refused = await h.edgehook([...args, "--url", remote(a), "--token", "secret-token"]);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain(`Refusing to send the API token in cleartext to ${remote(a)}`);
+      expect(refused.stderr).toMatch(/https.*--insecure/);
+    }
+    expect(a.seen).toEqual([]);
+    expect(existsSync(join(h.dir, "listen-state"))).toBe(false); // listen stopped before keeping any state
+
+    expect((await h.edgehook(["events", "list", "--url", remote(a), "--token", "secret-token", "--insecure"])).code).toBe(0);
+    expect((await h.edgehook(["events", "list", "--url", remote(a), "--token", "secret-token"], { EDGEHOOK_INSECURE: "1" })).code).toBe(0);
+    expect(bearers(a)).toEqual(["Bearer secret-token", "Bearer secret-token"]);
+  });
+
+  it("loopback http and any https URL are allowed", () => {
+    for (const url of ["http://127.0.0.1:8787", "http://127.0.0.2:1", "http://localhost:8787", "http://[::1]:8787"]) {
+      expect(isLoopback(url)).toBe(true);
+      expect(requireToken({ url, token: "t", configFile: "", insecure: false })).toBe("t");
+    }
+    for (const url of ["http://0.0.0.0:8787", "http://10.0.0.1", "http://127.0.0.1.example.com"]) {
+      expect(isLoopback(url)).toBe(false);
+      expect(() => requireToken({ url, token: "t", configFile: "", insecure: false })).toThrow(/cleartext/);
+    }
+    expect(requireToken({ url: "https://hooks.example.com", token: "t", configFile: "", insecure: false })).toBe("t");
+  });
+
+  it("only http and https URLs are API URLs", () => {
+    expect(() => connection({ config: "/nonexistent/config.json", url: "ftp://hooks.example.com" })).toThrow(/not an http\(s\) URL/);
+  });
+});

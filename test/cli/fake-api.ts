@@ -1,0 +1,88 @@
+// A local stand-in for the Edgehook API that the `edgehook` CLI (run as its own process) talks
+// to: it records every request's path and Authorization header, answers the HTTP routes a test
+// gives it, and plays the listener WebSocket of GET /v1/listen.
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { WebSocketServer, type WebSocket } from "ws";
+
+const bin = resolve(import.meta.dirname, "../../cli/bin/edgehook.js");
+
+/** What a test opened (servers, folders), undone by `cleanUp` after each test. */
+const opened: (() => Promise<void> | void)[] = [];
+export function onCleanUp(undo: () => Promise<void> | void) {
+  opened.push(undo);
+}
+export async function cleanUp() {
+  for (const undo of opened.splice(0)) await undo();
+}
+
+export type Seen = { method: string; path: string; authorization: string | undefined };
+
+export interface FakeApi {
+  url: string;
+  port: number;
+  seen: Seen[];
+}
+
+/**
+ * @param routes `METHOD /path` → the JSON answer (status 200)
+ * @param listen plays each listener connection
+ */
+export async function fakeApi(o: { routes?: Record<string, unknown>; listen?: (ws: WebSocket) => void } = {}): Promise<FakeApi> {
+  const seen: Seen[] = [];
+  const wss = new WebSocketServer({ noServer: true });
+  const server: Server = createServer((req, res) => {
+    const path = new URL(req.url ?? "/", "http://x").pathname;
+    seen.push({ method: req.method ?? "", path, authorization: req.headers.authorization });
+    const answer = o.routes?.[`${req.method} ${path}`];
+    res.writeHead(answer === undefined ? 404 : 200, { "content-type": "application/json" });
+    res.end(JSON.stringify(answer ?? { error: { code: "not_found", message: "No such route." } }));
+  });
+  server.on("upgrade", (req, socket, head) => {
+    seen.push({ method: "UPGRADE", path: new URL(req.url ?? "/", "http://x").pathname, authorization: req.headers.authorization });
+    wss.handleUpgrade(req, socket, head, (ws) => o.listen?.(ws));
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address() as AddressInfo;
+  onCleanUp(
+    () =>
+      new Promise<void>((r) => {
+        for (const c of wss.clients) c.terminate();
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  );
+  return { url: `http://127.0.0.1:${port}`, port, seen };
+}
+
+export type Run = { code: number; stdout: string; stderr: string };
+
+/**
+ * A folder to run the CLI in: no .dev.vars (so no local token is found by accident) and its
+ * own config file; `edgehook` runs the real bin as a process in it.
+ */
+export function cliHome() {
+  const dir = mkdtempSync(join(tmpdir(), "edgehook-cli-home-"));
+  onCleanUp(() => rmSync(dir, { recursive: true, force: true }));
+  const config = join(dir, "config.json");
+  return {
+    dir,
+    config,
+    edgehook(args: string[], env: Record<string, string> = {}): Promise<Run> {
+      const base = { ...process.env };
+      for (const k of ["EDGEHOOK_URL", "EDGEHOOK_TOKEN", "EDGEHOOK_INSECURE", "EDGEHOOK_CONFIG"]) delete base[k];
+      return new Promise((done) => {
+        execFile(
+          process.execPath,
+          [bin, ...args],
+          { cwd: dir, env: { ...base, NO_COLOR: "1", EDGEHOOK_CONFIG: config, ...env } },
+          (err, stdout, stderr) => done({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
+        );
+      });
+    },
+  };
+}

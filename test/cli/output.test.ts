@@ -1,0 +1,167 @@
+// What the server sends is data, never terminal control: a token that may only send events
+// must not be able to write to an admin's clipboard (OSC 52), clear the screen or fake lines
+// through `tail`, `listen` or a table, while --json stays exact JSON.
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import type { WebSocket } from "ws";
+import { run } from "../../cli/src/main.js";
+import { cleanUp, cliHome, fakeApi, onCleanUp } from "./fake-api";
+
+afterEach(async () => {
+  vi.restoreAllMocks();
+  await cleanUp();
+});
+
+const OSC52 = "\x1b]52;c;ZXZpbA==\x07"; // writes "evil" to the clipboard
+const HOSTILE = {
+  eventType: `message.received${OSC52}`,
+  sourceId: "podium\u009b2J", // C1 CSI: clear the screen
+  id: "evt_1\x7f\x00",
+  error: "timeout\r\n12:00:00  event    fake.line  evt_fake\x1b[2K",
+  url: "https://x.example/\x1b]8;;https://evil.example\x07click\x1b]8;;\x07",
+  notice: "listening \x1b[31mfrom now",
+  reason: "revoked\x1b[2J",
+  secret: "whsec_abc\x1b[8m",
+  body: '{"a":"\u009b2J"}\n\x1b]52;c;ZXZpbA==\x07',
+};
+/** Any control character but the newline ending each line: C0, DEL, C1, and the bidi and line separators. */
+const CONTROL = /[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+
+const event = {
+  type: "event",
+  position: 7,
+  id: HOSTILE.id,
+  eventType: HOSTILE.eventType,
+  sourceId: HOSTILE.sourceId,
+  locationUid: null,
+  organizationUid: null,
+  receivedAt: "2026-01-01T00:00:00.000Z",
+};
+const attempt = {
+  type: "attempt",
+  deliveryId: "dlv_1",
+  eventId: HOSTILE.id,
+  eventType: HOSTILE.eventType,
+  webhookUid: "wh\u202e1",
+  number: 1,
+  status: "pending",
+  statusCode: null,
+  durationMs: 12,
+  error: HOSTILE.error,
+  startedAt: "2026-01-01T00:00:01.000Z",
+};
+/** A listener connection that says everything, then closes for good. */
+const chatty = (hello: object, ...rest: object[]) => (ws: WebSocket) => {
+  for (const m of [hello, ...rest]) ws.send(JSON.stringify(m));
+  ws.close(4401, HOSTILE.reason);
+};
+const hello = (mode: string, secret: string | null) => ({ type: "hello", listenerId: "l1", mode, position: 6, secret, webhookUid: null });
+const notice = { type: "notice", code: "position_ahead", message: HOSTILE.notice };
+
+describe("human output", () => {
+  it("tail shows server strings with their control characters escaped, one line per event or attempt", async () => {
+    const a = await fakeApi({ listen: chatty(hello("tail", null), notice, event, attempt) });
+    const r = await cliHome().edgehook(["tail", "--url", a.url, "--token", "t"]);
+    expect(r.code).toBe(1); // the API closed the listener
+    expect(r.stdout + r.stderr).not.toMatch(CONTROL);
+    const lines = r.stdout.trimEnd().split("\n");
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toContain("message.received\\x1b]52;c;ZXZpbA==\\x07");
+    expect(lines[0]).toContain("podium\\x9b2J");
+    expect(lines[1]).toContain("timeout\\x0d\\x0a12:00:00  event    fake.line  evt_fake\\x1b[2K");
+    expect(lines[1]).toContain("wh\\u202e1");
+    expect(r.stderr).toContain("listening \\x1b[31mfrom now");
+    expect(r.stderr).toContain("revoked\\x1b[2J");
+  });
+
+  it("listen's lines and its hello escape them too", async () => {
+    const target: Server = createServer((_req, res) => res.writeHead(204).end());
+    await new Promise<void>((r) => target.listen(0, "127.0.0.1", r));
+    onCleanUp(() => new Promise<void>((r) => target.close(() => r())));
+    const a = await fakeApi({ listen: chatty(hello("listen", HOSTILE.secret), { ...event, headers: {}, body: "{}" }) });
+    const r = await cliHome().edgehook(["listen", String((target.address() as AddressInfo).port), "--url", a.url, "--token", "t"]);
+    expect(r.code).toBe(1);
+    expect(r.stdout + r.stderr).not.toMatch(CONTROL);
+    expect(r.stdout.trimEnd().split("\n")).toEqual([expect.stringContaining("message.received\\x1b]52;c;ZXZpbA==\\x07  evt_1\\x7f\\x00  204")]);
+    expect(r.stderr).toContain("whsec_abc\\x1b[8m");
+  });
+
+  it("tables (events list, webhooks list), a shown event and the API's error messages escape them", async () => {
+    const stored = { ...event, body: HOSTILE.body, headers: {}, deliveries: [{ id: "dlv_1", webhookUid: "wh_1", status: "pending", attempts: [{ ...attempt }] }] };
+    const a = await fakeApi({
+      routes: {
+        "GET /v1/events": { data: [{ ...event, receivedAt: "2026-01-01T00:00:00.000Z" }], nextCursor: `c\x1b[2K` },
+        "GET /v1/webhooks": { data: [{ uid: "wh_1", url: HOSTILE.url, eventTypes: [HOSTILE.eventType], disabled: false }], nextCursor: null },
+        "GET /v1/events/evt_1": stored,
+      },
+    });
+    const h = cliHome();
+    const events = await h.edgehook(["events", "list", "--url", a.url, "--token", "t"]);
+    const webhooks = await h.edgehook(["webhooks", "list", "--url", a.url, "--token", "t"]);
+    const shown = await h.edgehook(["events", "show", "evt_1", "--url", a.url, "--token", "t"]);
+    for (const r of [events, webhooks, shown]) {
+      expect(r.code).toBe(0);
+      expect(r.stdout + r.stderr).not.toMatch(CONTROL);
+    }
+    expect(events.stdout.trimEnd().split("\n")).toHaveLength(2); // header and one row
+    expect(events.stdout).toContain("message.received\\x1b]52;c;ZXZpbA==\\x07");
+    expect(events.stderr).toContain("more: --cursor c\\x1b[2K");
+    expect(webhooks.stdout).toContain("https://x.example/\\x1b]8;;https://evil.example\\x07click");
+    expect(shown.stdout).toContain('{"a":"\\x9b2J"}\n\\x1b]52;c;ZXZpbA==\\x07');
+    expect(shown.stdout).toContain("timeout\\x0d\\x0a12:00:00");
+
+    const a2 = await fakeApiWithError();
+    const failed = await h.edgehook(["events", "show", "evt_1", "--url", a2.url, "--token", "t"]);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).not.toMatch(CONTROL);
+    expect(failed.stderr).toContain("not_found\\x1b]52;c;ZXZpbA==\\x07: No event \\x1b[2J.");
+  });
+});
+
+/** An API whose error answer carries control characters in its code and message. */
+async function fakeApiWithError() {
+  const server: Server = createServer((_req, res) => {
+    res.writeHead(404, { "content-type": "application/json" });
+    res.end(JSON.stringify({ error: { code: `not_found${OSC52}`, message: "No event \x1b[2J." } }));
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  onCleanUp(() => new Promise<void>((r) => server.close(() => r())));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+describe("machine output", () => {
+  it("tail --json is exact JSON with every control character escaped", async () => {
+    const a = await fakeApi({ listen: chatty(hello("tail", null), event, attempt) });
+    const r = await cliHome().edgehook(["tail", "--json", "--url", a.url, "--token", "t"]);
+    expect(r.stdout).not.toMatch(CONTROL);
+    expect(r.stdout.trimEnd().split("\n").map((l) => JSON.parse(l))).toEqual([event, attempt]);
+  });
+
+  it("events list --json is the API's answer exactly", async () => {
+    const answer = { data: [{ id: "evt_1", eventType: HOSTILE.eventType, sourceId: HOSTILE.sourceId, note: "a\u2028b\u202ec" }], nextCursor: null };
+    const a = await fakeApi({ routes: { "GET /v1/events": answer } });
+    const r = await cliHome().edgehook(["events", "list", "--json", "--url", a.url, "--token", "t"]);
+    expect(r.stdout).not.toMatch(CONTROL);
+    expect(JSON.parse(r.stdout)).toEqual(answer);
+  });
+
+  it("events show --body is the stored body byte for byte into a pipe, escaped on a terminal", async () => {
+    const a = await fakeApi({ routes: { "GET /v1/events/evt_1": { ...event, body: HOSTILE.body, deliveries: [] } } });
+    const piped = await cliHome().edgehook(["events", "show", "evt_1", "--body", "--url", a.url, "--token", "t"]);
+    expect(piped.stdout).toBe(`${HOSTILE.body}\n`);
+
+    // On a terminal (in this process, with stdout a TTY):
+    const written: string[] = [];
+    vi.spyOn(process.stdout, "write").mockImplementation((chunk) => (written.push(String(chunk)), true));
+    const tty = Object.getOwnPropertyDescriptor(process.stdout, "isTTY");
+    Object.defineProperty(process.stdout, "isTTY", { value: true, configurable: true });
+    try {
+      expect(await run(["events", "show", "evt_1", "--body", "--url", a.url, "--token", "t"])).toBe(0);
+    } finally {
+      if (tty) Object.defineProperty(process.stdout, "isTTY", tty);
+      else delete (process.stdout as { isTTY?: boolean }).isTTY;
+    }
+    expect(written.join("")).toBe('{"a":"\\x9b2J"}\n\\x1b]52;c;ZXZpbA==\\x07\n');
+  });
+});
