@@ -6,6 +6,7 @@ import { newWebhookSecret } from "../../domain/secrets";
 import { adminKey } from "../../domain/tokens";
 import { hubOf, listenerConnected } from "../../listen/announce";
 import { CONFIG_HEADER, SECRET_HEADER, type ListenerConfig } from "../../listen/protocol";
+import { SOCKETS_IN_ALL, SOCKETS_PER_TOKEN } from "../../listen/limits";
 import { errors, router, scoped } from "../openapi";
 import { ErrorSchema, ListenQuery } from "../schemas";
 import { visibleWebhook } from "./webhooks";
@@ -23,6 +24,10 @@ const listen = createRoute({
   responses: {
     101: { description: "Switching Protocols: the WebSocket" },
     426: { description: "upgrade_required: not a WebSocket upgrade", content: { "application/json": { schema: ErrorSchema } } },
+    429: {
+      description: `rate_limited: the token holds its ${SOCKETS_PER_TOKEN} listener sockets already, or the hub its ${SOCKETS_IN_ALL} (Retry-After says when to try again)`,
+      content: { "application/json": { schema: ErrorSchema } },
+    },
     ...errors(400, 404),
   },
 });
