@@ -5,7 +5,19 @@ import type { Guard } from "../domain/guards";
 
 /** `text` parsed as JSON, if `is` accepts it; else an error naming `what` (a row and column; never the value, which may be secret). */
 export function storedJson<T>(text: string, is: Guard<T>, what: string): T {
-  const value: unknown = JSON.parse(text);
+  const value = parsed(text);
+  if (value === NOT_JSON) throw new Error(`${what}: the stored value is not JSON`);
   if (!is(value)) throw new Error(`${what}: the stored value is not of its column's shape`);
   return value;
+}
+
+const NOT_JSON = Symbol("not JSON");
+
+/** JSON.parse without its error, whose message quotes the text. */
+function parsed(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return NOT_JSON;
+  }
 }

@@ -39,11 +39,14 @@ describe("a stored source", () => {
 
   it("whose secrets are not a list of strings raises an error that does not show them", async () => {
     const id = await createSource({ secrets: ["a-long-secret"] });
-    await setSource(id, "secrets", JSON.stringify({ current: "the-secret-itself" }));
-    const error = await getStoredSource(env.DB, id).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(Error);
-    expect(String(error)).toContain(`source ${id} secrets`);
-    expect(String(error)).not.toContain("the-secret-itself");
+    // JSON of another shape, and no JSON at all (JSON.parse's own error quotes the text).
+    for (const stored of [JSON.stringify({ current: "the-secret-itself" }), "the-secret-itself"]) {
+      await setSource(id, "secrets", stored);
+      const error = await getStoredSource(env.DB, id).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(Error);
+      expect(String(error)).toContain(`source ${id} secrets`);
+      expect(String(error)).not.toContain("the-secret-itself");
+    }
     await env.DB.prepare("DELETE FROM sources WHERE id = ?").bind(id).run();
   });
 });
