@@ -1,25 +1,42 @@
-import { isRejectionsMessage } from "../domain/types";
+import { isRejectionsMessage, type RejectionsMessage } from "../domain/types";
 import type { Env } from "../env";
 import { recordRejections } from "../store/rejections";
 import { alertRejecting } from "./alerts";
 
-/** The rejections queue's consumer: records the ack path's tallies of refused requests in one transaction. */
+const isTally = (msg: Message): msg is Message<RejectionsMessage> => isRejectionsMessage(msg.body);
+
+/** What an unreadable message looks like, never what it holds: its type and top-level keys. */
+function shapeOf(body: unknown): string {
+  if (body === null || typeof body !== "object") return body === null ? "null" : typeof body;
+  return Array.isArray(body) ? "array" : `{${Object.keys(body).slice(0, 10).join(",")}}`;
+}
+
+/**
+ * The rejections queue's consumer: records the ack path's tallies of refused requests in one
+ * transaction. A message that is no tally this Worker reads (say, one with an error code from
+ * another version during a rollout) is logged and acked: it can never pass, and this queue has
+ * no dead-letter queue, so retrying it would only take the batch's good tallies down with it.
+ */
 export async function consumeRejections(batch: MessageBatch, env: Env): Promise<void> {
-  const messages = batch.messages.map((m) => m.body);
-  if (!messages.every(isRejectionsMessage)) {
-    // Nothing but the ingress sends here: the batch is retried, as one D1 refused is.
-    console.error("not a rejections message; retrying", { messages: messages.length });
-    batch.retryAll({ delaySeconds: 30 });
-    return;
+  const tallies: Message<RejectionsMessage>[] = [];
+  for (const msg of batch.messages) {
+    if (isTally(msg)) {
+      tallies.push(msg);
+      continue;
+    }
+    console.error("not a rejections message; dropped", { messageId: msg.id, shape: shapeOf(msg.body) });
+    msg.ack();
   }
+  if (tallies.length === 0) return;
+  const messages = tallies.map((m) => m.body);
   try {
     await recordRejections(env.DB, messages);
-    batch.ackAll();
   } catch (err) {
-    console.error("recording refused requests failed; retrying", { messages: batch.messages.length, error: String(err) });
-    batch.retryAll({ delaySeconds: 30 });
+    console.error("recording refused requests failed; retrying", { messages: tallies.length, error: String(err) });
+    for (const msg of tallies) msg.retry({ delaySeconds: 30 });
     return;
   }
+  for (const msg of tallies) msg.ack();
   const added = new Map<string, number>();
   for (const c of messages.flatMap((m) => m.counts)) added.set(c.sourceId, (added.get(c.sourceId) ?? 0) + c.count);
   await alertRejecting(env, added); // never throws

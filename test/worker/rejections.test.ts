@@ -8,6 +8,7 @@ import worker from "../../src/index";
 import { MAX_SAMPLES } from "../../src/ingress/rejection-log";
 import { runMaintenance } from "../../src/maintenance/cron";
 import { SAMPLES_KEPT } from "../../src/store/rejections";
+import { d1Double } from "./d1-double";
 import { ADMIN, call, clientAddress, createSource, podiumBody, podiumHeaders, post, recordingQueue } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
 import { as, makeToken } from "./tokens";
@@ -52,21 +53,47 @@ describe("the rejection log", () => {
     expect(view.json.rejections).toEqual(answer.json.summary);
   });
 
-  it("retries a batch holding anything but a tally the ingress sends, and records none of it until it is alone", async () => {
+  it("records a batch's tallies and acks every message, dropping (and logging only the shape of) one that is no tally the ingress sends", async () => {
     const p = pipeline();
     const source = await createSource({ secrets: [`right-${uniqueKey()}`] });
-    const tally: RejectionsMessage = { v: 1, counts: [{ sourceId: source, reason: "invalid_signature", count: 3, lastAt: Date.now() }], samples: [] };
-    const odd = { ...tally, counts: [{ ...tally.counts[0]!, reason: "no_such_code" }] };
+    const tally = (reason: string, count: number) => ({ v: 1, counts: [{ sourceId: source, reason, count, lastAt: Date.now() }], samples: [] });
+    // An error code this Worker does not know, as from another version during a rollout, and a stray body.
+    const odd = tally("no_such_code", 5);
     const errors = vi.spyOn(console, "error").mockImplementation(() => {});
-    const r = await p.runQueue("edgehook-rejections", [tally, odd]);
+    const r = await p.runQueue("edgehook-rejections", [tally("invalid_signature", 3), odd, tally("invalid_signature", 4), tally("missing_signature", 2), "stray"]);
+    const logged = errors.mock.calls.map((c) => JSON.stringify(c));
     errors.mockRestore();
-    expect(r.acked).toHaveLength(0);
-    expect(r.retryDelays).toEqual([30, 30]);
-    expect((await p.api("GET", `/v1/sources/${source}/rejections`)).json.summary).toEqual([]);
+    expect(r.acked).toHaveLength(5);
+    expect(r.retried).toEqual([]);
+    expect(logged).toHaveLength(2);
+    for (const line of logged) expect(line).not.toContain(source);
+    expect(logged.join()).toContain("{v,counts,samples}");
+    const summary = (await p.api("GET", `/v1/sources/${source}/rejections`)).json.summary;
+    expect(summary).toHaveLength(2);
+    expect(summary).toEqual(
+      expect.arrayContaining([
+        { reason: "invalid_signature", thisHour: 7, lastDay: 7, lastAt: expect.any(String) },
+        { reason: "missing_signature", thisHour: 2, lastDay: 2, lastAt: expect.any(String) },
+      ]),
+    );
+  });
 
-    await record(p, [tally]);
-    expect((await p.api("GET", `/v1/sources/${source}/rejections`)).json.summary).toEqual([
-      { reason: "invalid_signature", thisHour: 3, lastDay: 3, lastAt: expect.any(String) },
+  it("retries a batch's tallies when D1 refuses them, and records them on the retry", async () => {
+    const p = pipeline({ DB: d1Double({ failBatch: () => true }).db });
+    const source = await createSource({ secrets: [`right-${uniqueKey()}`] });
+    const tally: RejectionsMessage = { v: 1, counts: [{ sourceId: source, reason: "invalid_signature", count: 3, lastAt: Date.now() }], samples: [] };
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    const r = await p.runQueue("edgehook-rejections", [tally, { ...tally, v: 2 }, tally]);
+    errors.mockRestore();
+    expect(r.retried).toEqual([tally, tally]);
+    expect(r.retryDelays).toEqual([30, 30]);
+    expect(r.acked).toEqual([{ ...tally, v: 2 }]);
+    const healthy = pipeline();
+    expect((await healthy.api("GET", `/v1/sources/${source}/rejections`)).json.summary).toEqual([]);
+
+    await record(healthy, [tally, tally]);
+    expect((await healthy.api("GET", `/v1/sources/${source}/rejections`)).json.summary).toEqual([
+      { reason: "invalid_signature", thisHour: 6, lastDay: 6, lastAt: expect.any(String) },
     ]);
   });
 
