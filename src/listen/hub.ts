@@ -13,7 +13,7 @@ import { liveTokenIds } from "../store/tokens";
 import { getWebhook } from "../store/webhooks";
 import { QUIET_MS } from "./announce";
 import { hears, principalOf } from "./hears";
-import { PAGE, PAGES_PER_ALARM, PAGES_PER_SOCKET, socketRefusal } from "./limits";
+import { PAGE, PAGES_PER_ALARM, PAGES_PER_SOCKET, SILENT_SOCKET_MS, SOCKETS_PER_TOKEN, socketRefusal } from "./limits";
 import { CLOSE_CODES, CONFIG_HEADER, type AttemptNote, type EventNote, type ListenerConfig, type ListenMessage } from "./protocol";
 
 /** `replay N` looks this far back for matching events, at most. */
@@ -25,10 +25,11 @@ export interface ListenerCounts {
   attempts: number;
 }
 
-/** What a socket keeps across hibernation: its id, and the position it has been sent up to. */
+/** What a socket keeps across hibernation: its id, the position it has been sent up to, and when it was accepted. */
 interface Attachment {
   id: string;
   position: number;
+  acceptedAt?: number;
 }
 
 interface Listener {
@@ -63,6 +64,8 @@ function send(ws: WebSocket, m: ListenMessage): boolean {
 
 /** A socket the hub could not send an event to is closed with this: the client resumes from what it got. */
 const SEND_FAILED = 1011;
+/** A socket taken for dead (silent past SILENT_SOCKET_MS) is closed with this, to free its token's place. */
+const SILENT = 1001;
 /** A client has nothing to say but "ping" (answered without waking the hub): anything else closes its socket. */
 const UNEXPECTED_MESSAGE = 1008;
 
@@ -121,7 +124,7 @@ export class ListenerHub extends DurableObject<Env> {
     const full = this.refusal(config);
     if (full) return full;
     const { 0: client, 1: server } = new WebSocketPair();
-    const at: Attachment = { id: crypto.randomUUID(), position };
+    const at: Attachment = { id: crypto.randomUUID(), position, acceptedAt: Date.now() };
     this.ctx.acceptWebSocket(server, [config.mode, ownerTag(config)]);
     server.serializeAttachment(at);
     await this.ctx.storage.put(`listener:${at.id}`, config);
@@ -172,24 +175,47 @@ export class ListenerHub extends DurableObject<Env> {
     await this.forget(ws, 1011);
   }
 
-  private async forget(ws: WebSocket, code: number): Promise<void> {
+  /** Closes a socket (before any await, so a caller may count again at once) and drops its configuration. */
+  private async forget(ws: WebSocket, code: number, reason?: string): Promise<void> {
+    try {
+      ws.close(code, reason);
+    } catch {
+      // already closed
+    }
     const at: unknown = ws.deserializeAttachment();
     if (isAttachment(at)) {
       this.configs.delete(at.id);
       await this.ctx.storage.delete(`listener:${at.id}`);
     }
-    try {
-      ws.close(code);
-    } catch {
-      // already closed
-    }
   }
 
-  /** A 429 when the token, or the hub, holds as many sockets as it may. */
+  /**
+   * A 429 when the token, or the hub, holds as many sockets as it may. A token at its cap first
+   * loses its sockets that have shown no life for SILENT_SOCKET_MS: a client that lost its network
+   * reconnects without the old socket ever closing, and must not lock itself out.
+   */
   private refusal(config: ListenerConfig): Response | null {
-    const open = { ofToken: this.ctx.getWebSockets(ownerTag(config)).length, inAll: this.ctx.getWebSockets().length };
-    const refused = socketRefusal(open, config.principal.tokenId === null);
+    const tag = ownerTag(config);
+    if (this.open(tag) >= SOCKETS_PER_TOKEN) {
+      for (const ws of this.ctx.getWebSockets(tag)) {
+        if (ws.readyState === WebSocket.OPEN && this.silent(ws)) void this.forget(ws, SILENT, "no ping");
+      }
+    }
+    const refused = socketRefusal({ ofToken: this.open(tag), inAll: this.open() }, config.principal.tokenId === null);
     return refused && errorResponse(refused);
+  }
+
+  /** Sockets still open: one the hub closed stays listed (closing) until its peer answers, which a dead peer never does. */
+  private open(tag?: string): number {
+    return this.ctx.getWebSockets(tag).filter((ws) => ws.readyState === WebSocket.OPEN).length;
+  }
+
+  /** Whether a socket has neither pinged nor been accepted within SILENT_SOCKET_MS (one from before acceptedAt was kept counts as alive). */
+  private silent(ws: WebSocket): boolean {
+    const at: unknown = ws.deserializeAttachment();
+    const accepted = isAttachment(at) ? (at.acceptedAt ?? Date.now()) : Date.now();
+    const pinged = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
+    return Date.now() - Math.max(accepted, pinged) > SILENT_SOCKET_MS;
   }
 
   private counts(): ListenerCounts {

@@ -6,7 +6,7 @@ import type { Scope } from "../../src/domain/scopes";
 import worker from "../../src/index";
 import { hubOf, listenerConnected } from "../../src/listen/announce";
 import type { ListenerHub } from "../../src/listen/hub";
-import { PAGE, PAGES_PER_SOCKET, SOCKETS_IN_ALL, SOCKETS_PER_TOKEN, SOCKETS_RETRY_AFTER_SECONDS, socketRefusal } from "../../src/listen/limits";
+import { PAGE, PAGES_PER_SOCKET, SILENT_SOCKET_MS, SOCKETS_IN_ALL, SOCKETS_PER_TOKEN, SOCKETS_RETRY_AFTER_SECONDS, socketRefusal } from "../../src/listen/limits";
 import type { AttemptNote, EventNote, ListenMessage } from "../../src/listen/protocol";
 import { podium } from "../../src/schemes/podium";
 import { fakeNamespace } from "./fakes";
@@ -375,6 +375,47 @@ describe("the hub's limits", () => {
     // A socket closed frees its place.
     sockets[0]!.ws.close(1000);
     await vi.waitFor(async () => expect((await tryConnect(p, "", busy)).status).toBe(101), { timeout: 5_000, interval: 50 });
+  });
+
+  /** Opens a token's full quota of sockets as if accepted longer ago than a socket may stay silent (the hub runs in this isolate: its clock is Date.now). */
+  async function silentQuota(p: P, token: string) {
+    const realNow = Date.now.bind(Date);
+    const clock = vi.spyOn(Date, "now").mockImplementation(() => realNow() - SILENT_SOCKET_MS - 60_000);
+    const sockets = [];
+    for (let i = 0; i < SOCKETS_PER_TOKEN; i++) sockets.push(await connect(p, i % 2 ? "mode=tail" : "", { token }));
+    clock.mockRestore();
+    return sockets;
+  }
+
+  it("closes a token's sockets silent past the limit (no ping since accepted) to let it open another", async () => {
+    const p = pipeline();
+    const token = await makeToken(p, ["events:read", "read_messages"]);
+    const sockets = await silentQuota(p, token);
+    const pinging = sockets.slice(0, 4);
+    for (const s of pinging) s.ws.send("ping");
+    await vi.waitFor(() => expect(pinging.map((s) => s.pongs())).toEqual(pinging.map(() => 1)), { timeout: 5_000 });
+
+    const next = await tryConnect(p, "", token);
+    expect(next.status).toBe(101);
+    const silent = sockets.slice(4);
+    expect(await Promise.all(silent.map((s) => s.closed))).toEqual(silent.map(() => 1001));
+    // The ones that pinged are kept, and still served.
+    const id = await p.ingest(body("message.received", `org-${uniqueKey()}`));
+    await Promise.all(pinging.map(async (s) => s.examined(await positionOf(p, id))));
+    let closedCode: number | undefined;
+    for (const s of pinging) void s.closed.then((c) => (closedCode = c));
+    expect(closedCode).toBeUndefined();
+  });
+
+  it("still refuses a token whose sockets, however old, have all pinged within the limit", async () => {
+    const p = pipeline();
+    const token = await makeToken(p, ["events:read", "read_messages"]);
+    const sockets = await silentQuota(p, token);
+    for (const s of sockets) s.ws.send("ping");
+    await vi.waitFor(() => expect(sockets.map((s) => s.pongs())).toEqual(sockets.map(() => 1)), { timeout: 5_000 });
+    const refused = await listenResponse(p, "", { token });
+    expect(refused.status).toBe(429);
+    expect(await refused.json()).toMatchObject({ error: { code: "rate_limited", details: { open: SOCKETS_PER_TOKEN } } });
   });
 
   it(`refuses any token's socket once the hub holds ${SOCKETS_IN_ALL} in all`, () => {
