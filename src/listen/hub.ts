@@ -288,7 +288,8 @@ export class ListenerHub extends DurableObject<Env> {
 
   /**
    * Sends listeners what was stored after their positions, in store order, a page at a
-   * time: at most PAGES_PER_ALARM pages an alarm, the listeners least behind first, each
+   * time: at most PAGES_PER_ALARM pages an alarm, the listeners least behind first (those
+   * within a page of each other sharing a read), each
    * sent at most PAGES_PER_SOCKET pages, so a catch-up from far back never holds up the
    * live listeners. Answers whether some listener has more to read.
    */
@@ -301,14 +302,16 @@ export class ListenerHub extends DurableObject<Env> {
     for (let reads = 0; reads < PAGES_PER_ALARM; ) {
       const waiting = listeners.filter((l) => !closed.has(l) && !atEnd.has(l) && (pages.get(l) ?? 0) < PAGES_PER_SOCKET);
       if (waiting.length === 0) break;
-      const from = Math.max(...waiting.map((l) => l.at.position));
-      const due = waiting.filter((l) => l.at.position === from);
+      // The listeners within a page of the one least behind share one read from the lowest of them:
+      // a full page then takes each of them past its position, so none waits behind the others.
+      const top = Math.max(...waiting.map((l) => l.at.position));
+      const due = waiting.filter((l) => top - l.at.position < PAGE);
       // Read afresh before each page: a token revoked, or a webhook deleted, during a catch-up is closed before the next page.
       const { live, webhooks } = await this.webhooksOf(await this.stillAuthorised(due));
       const stands = new Set(live);
       for (const l of due) if (!stands.has(l)) closed.add(l);
       if (live.length === 0) continue;
-      const page = await eventsAfter(this.env.DB, from, PAGE);
+      const page = await eventsAfter(this.env.DB, Math.min(...live.map((l) => l.at.position)), PAGE);
       reads++;
       for (const l of live) {
         pages.set(l, (pages.get(l) ?? 0) + 1);
@@ -317,11 +320,11 @@ export class ListenerHub extends DurableObject<Env> {
       const last = page[page.length - 1];
       if (!last) continue;
       const webhookOf = (l: Listener) => (l.config.webhookUid === null ? null : (webhooks.get(l.config.webhookUid) ?? null));
-      const heard = live.map((l) => ({ l, events: page.filter((e) => hears(l.config, l.principal, e, webhookOf(l))) }));
+      const heard = live.map((l) => ({ l, events: page.filter((e) => e.seq > l.at.position && hears(l.config, l.principal, e, webhookOf(l))) }));
       const withBodies = new Set(heard.flatMap(({ l, events }) => (l.config.mode === "listen" ? events.map((e) => e.id) : [])));
       const bodies = await eventBodies(this.env.DB, [...withBodies]);
       for (const { l, events } of heard) {
-        if (!(await this.sendPage(l, events, bodies, webhookOf(l), last.seq))) closed.add(l);
+        if (!(await this.sendPage(l, events, bodies, webhookOf(l), Math.max(l.at.position, last.seq)))) closed.add(l);
       }
     }
     const open = listeners.filter((l) => !closed.has(l));

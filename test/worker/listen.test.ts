@@ -452,6 +452,31 @@ describe("the hub's limits", () => {
     expect(catchUp.events().map((e) => e.id)).toEqual(backlog.ids);
   }, 30_000);
 
+  it("advances, in one alarm, more listeners at different positions within a page than an alarm reads pages", async () => {
+    const p = pipeline();
+    const type = `spread.${uniqueKey()}`;
+    const listeners = [];
+    for (let i = 0; i < 6; i++) listeners.push(await connect(p, `eventTypes=${type}`));
+    await pumped(p);
+    const { ids, before, end } = await stored(20, type, `org-${type}`);
+    // As after a burst read unevenly: each listener sent up to a different one of these events (the hub not told of them yet).
+    const startOf = new Map(listeners.map((l, i) => [l.hello.listenerId, before + i]));
+    const after = await runInDurableObject(hubOf(p.env), async (hub: ListenerHub, state) => {
+      await state.storage.deleteAlarm();
+      for (const ws of state.getWebSockets()) {
+        const at = ws.deserializeAttachment() as { id: string; position: number };
+        ws.serializeAttachment({ ...at, position: startOf.get(at.id) });
+      }
+      await hub.alarm();
+      return state.getWebSockets().map((ws) => (ws.deserializeAttachment() as { position: number }).position);
+    });
+    expect(after).toEqual(listeners.map(() => end));
+    for (const [i, l] of listeners.entries()) {
+      await l.examined(end);
+      expect(l.events().map((e) => e.id)).toEqual(ids.slice(i));
+    }
+  });
+
   /**
    * Opens a catch-up over many pages, calls `stop` as its first event arrives, and checks
    * that at most the rest of the page under way went out once `stop` was stored.
