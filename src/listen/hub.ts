@@ -13,7 +13,7 @@ import { liveTokenIds } from "../store/tokens";
 import { getWebhook } from "../store/webhooks";
 import { QUIET_MS } from "./announce";
 import { hears, principalOf } from "./hears";
-import { PAGE, PAGES_PER_ALARM, PAGES_PER_SOCKET, socketRefusal } from "./limits";
+import { PAGE, PAGES_PER_ALARM, PAGES_PER_SOCKET, SILENT_SOCKET_MS, SOCKETS_PER_TOKEN, socketRefusal } from "./limits";
 import { CLOSE_CODES, CONFIG_HEADER, type AttemptNote, type EventNote, type ListenerConfig, type ListenMessage } from "./protocol";
 
 /** `replay N` looks this far back for matching events, at most. */
@@ -25,10 +25,11 @@ export interface ListenerCounts {
   attempts: number;
 }
 
-/** What a socket keeps across hibernation: its id, and the position it has been sent up to. */
+/** What a socket keeps across hibernation: its id, the position it has been sent up to, and when it was accepted. */
 interface Attachment {
   id: string;
   position: number;
+  acceptedAt?: number;
 }
 
 interface Listener {
@@ -63,6 +64,8 @@ function send(ws: WebSocket, m: ListenMessage): boolean {
 
 /** A socket the hub could not send an event to is closed with this: the client resumes from what it got. */
 const SEND_FAILED = 1011;
+/** A socket taken for dead (silent past SILENT_SOCKET_MS) is closed with this, to free its token's place. */
+const SILENT = 1001;
 /** A client has nothing to say but "ping" (answered without waking the hub): anything else closes its socket. */
 const UNEXPECTED_MESSAGE = 1008;
 
@@ -121,7 +124,7 @@ export class ListenerHub extends DurableObject<Env> {
     const full = this.refusal(config);
     if (full) return full;
     const { 0: client, 1: server } = new WebSocketPair();
-    const at: Attachment = { id: crypto.randomUUID(), position };
+    const at: Attachment = { id: crypto.randomUUID(), position, acceptedAt: Date.now() };
     this.ctx.acceptWebSocket(server, [config.mode, ownerTag(config)]);
     server.serializeAttachment(at);
     await this.ctx.storage.put(`listener:${at.id}`, config);
@@ -172,24 +175,47 @@ export class ListenerHub extends DurableObject<Env> {
     await this.forget(ws, 1011);
   }
 
-  private async forget(ws: WebSocket, code: number): Promise<void> {
+  /** Closes a socket (before any await, so a caller may count again at once) and drops its configuration. */
+  private async forget(ws: WebSocket, code: number, reason?: string): Promise<void> {
+    try {
+      ws.close(code, reason);
+    } catch {
+      // already closed
+    }
     const at: unknown = ws.deserializeAttachment();
     if (isAttachment(at)) {
       this.configs.delete(at.id);
       await this.ctx.storage.delete(`listener:${at.id}`);
     }
-    try {
-      ws.close(code);
-    } catch {
-      // already closed
-    }
   }
 
-  /** A 429 when the token, or the hub, holds as many sockets as it may. */
+  /**
+   * A 429 when the token, or the hub, holds as many sockets as it may. A token at its cap first
+   * loses its sockets that have shown no life for SILENT_SOCKET_MS: a client that lost its network
+   * reconnects without the old socket ever closing, and must not lock itself out.
+   */
   private refusal(config: ListenerConfig): Response | null {
-    const open = { ofToken: this.ctx.getWebSockets(ownerTag(config)).length, inAll: this.ctx.getWebSockets().length };
-    const refused = socketRefusal(open, config.principal.tokenId === null);
+    const tag = ownerTag(config);
+    if (this.open(tag) >= SOCKETS_PER_TOKEN) {
+      for (const ws of this.ctx.getWebSockets(tag)) {
+        if (ws.readyState === WebSocket.OPEN && this.silent(ws)) void this.forget(ws, SILENT, "no ping");
+      }
+    }
+    const refused = socketRefusal({ ofToken: this.open(tag), inAll: this.open() }, config.principal.tokenId === null);
     return refused && errorResponse(refused);
+  }
+
+  /** Sockets still open: one the hub closed stays listed (closing) until its peer answers, which a dead peer never does. */
+  private open(tag?: string): number {
+    return this.ctx.getWebSockets(tag).filter((ws) => ws.readyState === WebSocket.OPEN).length;
+  }
+
+  /** Whether a socket has neither pinged nor been accepted within SILENT_SOCKET_MS (one from before acceptedAt was kept counts as alive). */
+  private silent(ws: WebSocket): boolean {
+    const at: unknown = ws.deserializeAttachment();
+    const accepted = isAttachment(at) ? (at.acceptedAt ?? Date.now()) : Date.now();
+    const pinged = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
+    return Date.now() - Math.max(accepted, pinged) > SILENT_SOCKET_MS;
   }
 
   private counts(): ListenerCounts {
@@ -262,7 +288,8 @@ export class ListenerHub extends DurableObject<Env> {
 
   /**
    * Sends listeners what was stored after their positions, in store order, a page at a
-   * time: at most PAGES_PER_ALARM pages an alarm, the listeners least behind first, each
+   * time: at most PAGES_PER_ALARM pages an alarm, the listeners least behind first (those
+   * within a page of each other sharing a read), each
    * sent at most PAGES_PER_SOCKET pages, so a catch-up from far back never holds up the
    * live listeners. Answers whether some listener has more to read.
    */
@@ -275,14 +302,16 @@ export class ListenerHub extends DurableObject<Env> {
     for (let reads = 0; reads < PAGES_PER_ALARM; ) {
       const waiting = listeners.filter((l) => !closed.has(l) && !atEnd.has(l) && (pages.get(l) ?? 0) < PAGES_PER_SOCKET);
       if (waiting.length === 0) break;
-      const from = Math.max(...waiting.map((l) => l.at.position));
-      const due = waiting.filter((l) => l.at.position === from);
+      // The listeners within a page of the one least behind share one read from the lowest of them:
+      // a full page then takes each of them past its position, so none waits behind the others.
+      const top = Math.max(...waiting.map((l) => l.at.position));
+      const due = waiting.filter((l) => top - l.at.position < PAGE);
       // Read afresh before each page: a token revoked, or a webhook deleted, during a catch-up is closed before the next page.
       const { live, webhooks } = await this.webhooksOf(await this.stillAuthorised(due));
       const stands = new Set(live);
       for (const l of due) if (!stands.has(l)) closed.add(l);
       if (live.length === 0) continue;
-      const page = await eventsAfter(this.env.DB, from, PAGE);
+      const page = await eventsAfter(this.env.DB, Math.min(...live.map((l) => l.at.position)), PAGE);
       reads++;
       for (const l of live) {
         pages.set(l, (pages.get(l) ?? 0) + 1);
@@ -291,11 +320,11 @@ export class ListenerHub extends DurableObject<Env> {
       const last = page[page.length - 1];
       if (!last) continue;
       const webhookOf = (l: Listener) => (l.config.webhookUid === null ? null : (webhooks.get(l.config.webhookUid) ?? null));
-      const heard = live.map((l) => ({ l, events: page.filter((e) => hears(l.config, l.principal, e, webhookOf(l))) }));
+      const heard = live.map((l) => ({ l, events: page.filter((e) => e.seq > l.at.position && hears(l.config, l.principal, e, webhookOf(l))) }));
       const withBodies = new Set(heard.flatMap(({ l, events }) => (l.config.mode === "listen" ? events.map((e) => e.id) : [])));
       const bodies = await eventBodies(this.env.DB, [...withBodies]);
       for (const { l, events } of heard) {
-        if (!(await this.sendPage(l, events, bodies, webhookOf(l), last.seq))) closed.add(l);
+        if (!(await this.sendPage(l, events, bodies, webhookOf(l), Math.max(l.at.position, last.seq)))) closed.add(l);
       }
     }
     const open = listeners.filter((l) => !closed.has(l));

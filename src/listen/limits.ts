@@ -7,6 +7,12 @@ import { AppError } from "../domain/errors";
 export const SOCKETS_PER_TOKEN = 10;
 /** Sockets the hub holds open at most, every tenant's together. */
 export const SOCKETS_IN_ALL = 1_000;
+/**
+ * A socket silent this long (no keep-alive ping answered, none since it was accepted) is taken
+ * for dead when its token is at its cap: the CLI pings every 25 s and drops a socket that missed
+ * one, without the hub hearing of it when the network went away.
+ */
+export const SILENT_SOCKET_MS = 60_000;
 /** What a refused connection is told to wait before trying again, in seconds. */
 export const SOCKETS_RETRY_AFTER_SECONDS = 15;
 

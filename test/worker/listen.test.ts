@@ -6,7 +6,7 @@ import type { Scope } from "../../src/domain/scopes";
 import worker from "../../src/index";
 import { hubOf, listenerConnected } from "../../src/listen/announce";
 import type { ListenerHub } from "../../src/listen/hub";
-import { PAGE, PAGES_PER_SOCKET, SOCKETS_IN_ALL, SOCKETS_PER_TOKEN, SOCKETS_RETRY_AFTER_SECONDS, socketRefusal } from "../../src/listen/limits";
+import { PAGE, PAGES_PER_SOCKET, SILENT_SOCKET_MS, SOCKETS_IN_ALL, SOCKETS_PER_TOKEN, SOCKETS_RETRY_AFTER_SECONDS, socketRefusal } from "../../src/listen/limits";
 import type { AttemptNote, EventNote, ListenMessage } from "../../src/listen/protocol";
 import { podium } from "../../src/schemes/podium";
 import { fakeNamespace } from "./fakes";
@@ -377,6 +377,47 @@ describe("the hub's limits", () => {
     await vi.waitFor(async () => expect((await tryConnect(p, "", busy)).status).toBe(101), { timeout: 5_000, interval: 50 });
   });
 
+  /** Opens a token's full quota of sockets as if accepted longer ago than a socket may stay silent (the hub runs in this isolate: its clock is Date.now). */
+  async function silentQuota(p: P, token: string) {
+    const realNow = Date.now.bind(Date);
+    const clock = vi.spyOn(Date, "now").mockImplementation(() => realNow() - SILENT_SOCKET_MS - 60_000);
+    const sockets = [];
+    for (let i = 0; i < SOCKETS_PER_TOKEN; i++) sockets.push(await connect(p, i % 2 ? "mode=tail" : "", { token }));
+    clock.mockRestore();
+    return sockets;
+  }
+
+  it("closes a token's sockets silent past the limit (no ping since accepted) to let it open another", async () => {
+    const p = pipeline();
+    const token = await makeToken(p, ["events:read", "read_messages"]);
+    const sockets = await silentQuota(p, token);
+    const pinging = sockets.slice(0, 4);
+    for (const s of pinging) s.ws.send("ping");
+    await vi.waitFor(() => expect(pinging.map((s) => s.pongs())).toEqual(pinging.map(() => 1)), { timeout: 5_000 });
+
+    const next = await tryConnect(p, "", token);
+    expect(next.status).toBe(101);
+    const silent = sockets.slice(4);
+    expect(await Promise.all(silent.map((s) => s.closed))).toEqual(silent.map(() => 1001));
+    // The ones that pinged are kept, and still served.
+    const id = await p.ingest(body("message.received", `org-${uniqueKey()}`));
+    await Promise.all(pinging.map(async (s) => s.examined(await positionOf(p, id))));
+    let closedCode: number | undefined;
+    for (const s of pinging) void s.closed.then((c) => (closedCode = c));
+    expect(closedCode).toBeUndefined();
+  });
+
+  it("still refuses a token whose sockets, however old, have all pinged within the limit", async () => {
+    const p = pipeline();
+    const token = await makeToken(p, ["events:read", "read_messages"]);
+    const sockets = await silentQuota(p, token);
+    for (const s of sockets) s.ws.send("ping");
+    await vi.waitFor(() => expect(sockets.map((s) => s.pongs())).toEqual(sockets.map(() => 1)), { timeout: 5_000 });
+    const refused = await listenResponse(p, "", { token });
+    expect(refused.status).toBe(429);
+    expect(await refused.json()).toMatchObject({ error: { code: "rate_limited", details: { open: SOCKETS_PER_TOKEN } } });
+  });
+
   it(`refuses any token's socket once the hub holds ${SOCKETS_IN_ALL} in all`, () => {
     // (Through real sockets this takes ~20 s in workerd; the per-token test above covers the 429 on the wire.)
     expect(socketRefusal({ ofToken: 0, inAll: SOCKETS_IN_ALL - 1 }, false)).toBeNull();
@@ -410,6 +451,31 @@ describe("the hub's limits", () => {
     await catchUp.examined(backlog.end);
     expect(catchUp.events().map((e) => e.id)).toEqual(backlog.ids);
   }, 30_000);
+
+  it("advances, in one alarm, more listeners at different positions within a page than an alarm reads pages", async () => {
+    const p = pipeline();
+    const type = `spread.${uniqueKey()}`;
+    const listeners = [];
+    for (let i = 0; i < 6; i++) listeners.push(await connect(p, `eventTypes=${type}`));
+    await pumped(p);
+    const { ids, before, end } = await stored(20, type, `org-${type}`);
+    // As after a burst read unevenly: each listener sent up to a different one of these events (the hub not told of them yet).
+    const startOf = new Map(listeners.map((l, i) => [l.hello.listenerId, before + i]));
+    const after = await runInDurableObject(hubOf(p.env), async (hub: ListenerHub, state) => {
+      await state.storage.deleteAlarm();
+      for (const ws of state.getWebSockets()) {
+        const at = ws.deserializeAttachment() as { id: string; position: number };
+        ws.serializeAttachment({ ...at, position: startOf.get(at.id) });
+      }
+      await hub.alarm();
+      return state.getWebSockets().map((ws) => (ws.deserializeAttachment() as { position: number }).position);
+    });
+    expect(after).toEqual(listeners.map(() => end));
+    for (const [i, l] of listeners.entries()) {
+      await l.examined(end);
+      expect(l.events().map((e) => e.id)).toEqual(ids.slice(i));
+    }
+  });
 
   /**
    * Opens a catch-up over many pages, calls `stop` as its first event arrives, and checks
