@@ -30,6 +30,8 @@ interface Attachment {
   id: string;
   position: number;
   acceptedAt?: number;
+  /** Closed by the hub for silence: it no longer counts toward its token's sockets. */
+  swept?: true;
 }
 
 interface Listener {
@@ -196,24 +198,35 @@ export class ListenerHub extends DurableObject<Env> {
    */
   private refusal(config: ListenerConfig): Response | null {
     const tag = ownerTag(config);
-    if (this.open(tag) >= SOCKETS_PER_TOKEN) {
+    if (this.ofToken(tag) >= SOCKETS_PER_TOKEN) {
       for (const ws of this.ctx.getWebSockets(tag)) {
-        if (ws.readyState === WebSocket.OPEN && this.silent(ws)) void this.forget(ws, SILENT, "no ping");
+        const at: unknown = ws.deserializeAttachment();
+        if (ws.readyState !== WebSocket.OPEN || !isAttachment(at) || !this.silent(ws, at)) continue;
+        ws.serializeAttachment({ ...at, swept: true });
+        void this.forget(ws, SILENT, "no ping");
       }
     }
-    const refused = socketRefusal({ ofToken: this.open(tag), inAll: this.open() }, config.principal.tokenId === null);
+    // Every socket listed counts toward the hub's bound, closing ones too: a peer that never
+    // answers a close (one closed for a message other than ping) keeps its socket listed.
+    const inAll = this.ctx.getWebSockets().length;
+    const refused = socketRefusal({ ofToken: this.ofToken(tag), inAll }, config.principal.tokenId === null);
     return refused && errorResponse(refused);
   }
 
-  /** Sockets still open: one the hub closed stays listed (closing) until its peer answers, which a dead peer never does. */
-  private open(tag?: string): number {
-    return this.ctx.getWebSockets(tag).filter((ws) => ws.readyState === WebSocket.OPEN).length;
+  /**
+   * A token's sockets, closing ones included but for those the hub closed for silence: a dead
+   * peer never answers their close, and its token must be able to connect again.
+   */
+  private ofToken(tag: string): number {
+    return this.ctx.getWebSockets(tag).filter((ws) => {
+      const at: unknown = ws.deserializeAttachment();
+      return ws.readyState === WebSocket.OPEN || !(isAttachment(at) && at.swept);
+    }).length;
   }
 
   /** Whether a socket has neither pinged nor been accepted within SILENT_SOCKET_MS (one from before acceptedAt was kept counts as alive). */
-  private silent(ws: WebSocket): boolean {
-    const at: unknown = ws.deserializeAttachment();
-    const accepted = isAttachment(at) ? (at.acceptedAt ?? Date.now()) : Date.now();
+  private silent(ws: WebSocket, at: Attachment): boolean {
+    const accepted = at.acceptedAt ?? Date.now();
     const pinged = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
     return Date.now() - Math.max(accepted, pinged) > SILENT_SOCKET_MS;
   }
@@ -347,7 +360,8 @@ export class ListenerHub extends DurableObject<Env> {
       return false;
     }
     l.at.position = upTo;
-    l.ws.serializeAttachment(l.at);
+    // (A socket closed meanwhile keeps the attachment its close wrote: whether it was swept.)
+    if (l.ws.readyState === WebSocket.OPEN) l.ws.serializeAttachment(l.at);
     return true;
   }
 
