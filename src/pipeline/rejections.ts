@@ -12,16 +12,27 @@ function shapeOf(body: unknown): string {
 }
 
 /**
+ * Deliveries of a message this Worker cannot read before it is dropped: the queue's own
+ * max_retries (wrangler.toml) + 1, so the last one is dropped here, logged, not by the queue.
+ */
+export const UNREAD_TALLY_DELIVERIES = 11;
+
+/**
  * The rejections queue's consumer: records the ack path's tallies of refused requests in one
  * transaction. A message that is no tally this Worker reads (say, one with an error code from
- * another version during a rollout) is logged and acked: it can never pass, and this queue has
- * no dead-letter queue, so retrying it would only take the batch's good tallies down with it.
+ * another version during a rollout) does not hold the batch's good tallies back: it is retried
+ * on its own, for a Worker of the other version to read, and on its last delivery logged and
+ * acked (this queue has no dead-letter queue).
  */
 export async function consumeRejections(batch: MessageBatch, env: Env): Promise<void> {
   const tallies: Message<RejectionsMessage>[] = [];
   for (const msg of batch.messages) {
     if (isTally(msg)) {
       tallies.push(msg);
+      continue;
+    }
+    if (msg.attempts < UNREAD_TALLY_DELIVERIES) {
+      msg.retry({ delaySeconds: 30 });
       continue;
     }
     console.error("not a rejections message; dropped", { messageId: msg.id, shape: shapeOf(msg.body) });

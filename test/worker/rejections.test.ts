@@ -6,6 +6,7 @@ import { describe, expect, it, vi } from "vitest";
 import type { RejectionsMessage } from "../../src/domain/types";
 import worker from "../../src/index";
 import { MAX_SAMPLES } from "../../src/ingress/rejection-log";
+import { UNREAD_TALLY_DELIVERIES } from "../../src/pipeline/rejections";
 import { runMaintenance } from "../../src/maintenance/cron";
 import { SAMPLES_KEPT } from "../../src/store/rejections";
 import { d1Double } from "./d1-double";
@@ -53,7 +54,7 @@ describe("the rejection log", () => {
     expect(view.json.rejections).toEqual(answer.json.summary);
   });
 
-  it("records a batch's tallies and acks every message, dropping (and logging only the shape of) one that is no tally the ingress sends", async () => {
+  it("records a batch's tallies, retries alone one that is no tally the ingress sends, and on its last delivery drops it, logging only its shape", async () => {
     const p = pipeline();
     const source = await createSource({ secrets: [`right-${uniqueKey()}`] });
     const tally = (reason: string, count: number) => ({ v: 1, counts: [{ sourceId: source, reason, count, lastAt: Date.now() }], samples: [] });
@@ -61,10 +62,16 @@ describe("the rejection log", () => {
     const odd = tally("no_such_code", 5);
     const errors = vi.spyOn(console, "error").mockImplementation(() => {});
     const r = await p.runQueue("edgehook-rejections", [tally("invalid_signature", 3), odd, tally("invalid_signature", 4), tally("missing_signature", 2), "stray"]);
+    expect(r.acked).toHaveLength(3);
+    expect(r.retried).toEqual([odd, "stray"]);
+    expect(r.retryDelays).toEqual([30, 30]);
+    expect(errors).not.toHaveBeenCalled();
+    // Still unread on its last delivery: dropped, not retried again.
+    const last = await p.runQueue("edgehook-rejections", [odd, "stray"], UNREAD_TALLY_DELIVERIES);
     const logged = errors.mock.calls.map((c) => JSON.stringify(c));
     errors.mockRestore();
-    expect(r.acked).toHaveLength(5);
-    expect(r.retried).toEqual([]);
+    expect(last.acked).toEqual([odd, "stray"]);
+    expect(last.retried).toEqual([]);
     expect(logged).toHaveLength(2);
     for (const line of logged) expect(line).not.toContain(source);
     expect(logged.join()).toContain("{v,counts,samples}");
@@ -85,9 +92,11 @@ describe("the rejection log", () => {
     const errors = vi.spyOn(console, "error").mockImplementation(() => {});
     const r = await p.runQueue("edgehook-rejections", [tally, { ...tally, v: 2 }, tally]);
     errors.mockRestore();
-    expect(r.retried).toEqual([tally, tally]);
-    expect(r.retryDelays).toEqual([30, 30]);
-    expect(r.acked).toEqual([{ ...tally, v: 2 }]);
+    // The unreadable one is retried on its own account, the tallies for D1's.
+    expect(r.retried).toHaveLength(3);
+    expect(r.retried).toEqual(expect.arrayContaining([tally, { ...tally, v: 2 }]));
+    expect(r.retryDelays).toEqual([30, 30, 30]);
+    expect(r.acked).toEqual([]);
     const healthy = pipeline();
     expect((await healthy.api("GET", `/v1/sources/${source}/rejections`)).json.summary).toEqual([]);
 
