@@ -209,7 +209,10 @@ export class ListenerHub extends DurableObject<Env> {
     // Every socket listed counts toward the hub's bound, closing ones too: a peer that never
     // answers a close (one closed for a message other than ping) keeps its socket listed.
     const inAll = this.ctx.getWebSockets().length;
-    const refused = socketRefusal({ ofToken: this.ofToken(tag), inAll }, config.principal.tokenId === null);
+    // Swept sockets still listed count too past the token's own cap, so no token holds more than twice its cap of
+    // the hub's 1,000 (one reconnecting silently every minute would otherwise fill it for everyone).
+    const ofToken = Math.max(this.ofToken(tag), this.ctx.getWebSockets(tag).length - SOCKETS_PER_TOKEN);
+    const refused = socketRefusal({ ofToken, inAll }, config.principal.tokenId === null);
     return refused && errorResponse(refused);
   }
 

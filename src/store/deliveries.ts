@@ -144,13 +144,13 @@ function transition(
 }
 
 /**
- * Holds every pending delivery of a webhook (it is disabled): they go out when it is enabled. For the caller's transaction;
- * with `version`, only while the webhook row is still at that version (webhook-version.ts).
+ * Holds every pending delivery of a webhook (it is disabled): they go out when it is enabled. For the caller's transaction,
+ * only while the webhook row is still at `version` (webhook-version.ts), and with `failingSince` its failing streak.
  */
-export function holdWebhookStatements(db: D1Database, webhookUid: string, now: number, version?: number, failingSince?: number): D1PreparedStatement[] {
+export function holdWebhookStatements(db: D1Database, webhookUid: string, now: number, version: number, failingSince?: number): D1PreparedStatement[] {
   const guards = [
-    ...(version === undefined ? [] : [{ sql: atVersionSql("?1", "?2"), bind: version }]),
-    ...(failingSince === undefined ? [] : [{ sql: failingSinceSql("?1", `?${version === undefined ? 2 : 3}`), bind: failingSince }]),
+    { sql: atVersionSql("?1", "?2"), bind: version },
+    ...(failingSince === undefined ? [] : [{ sql: failingSinceSql("?1", "?3"), bind: failingSince }]),
   ];
   return transition(db, {
     where: [`webhook = ${nameIdSql("?1")} AND ${from("hold")}`, ...guards.map((g) => g.sql)].join(" AND "),

@@ -140,6 +140,14 @@ describe("banners show only what the dashboard said", () => {
     expect(await shown(mine)).toEqual([`No event "${missing}".`]);
     // The same link opened in another session (as one sent to a victim would be) shows nothing.
     expect(await shown(theirs)).toEqual([]);
+    // Its signature holds for its own text and kind only: changed text, or the error shown as a notice, shows nothing.
+    const altered = async (edit: (q: URLSearchParams) => void) => {
+      const q = new URLSearchParams(to.search);
+      edit(q);
+      return banners(await (await get(`${to.pathname}?${q}`, mine)).text());
+    };
+    expect(await altered((q) => q.set("error", PHISH))).toEqual([]);
+    expect(await altered((q) => (q.set("notice", q.get("error")!), q.delete("error")))).toEqual([]);
 
     // The sign-in page's messages: a refused token, and signing out.
     const refused = await dashboardForm("/dashboard/login", null, { token: "nope" });

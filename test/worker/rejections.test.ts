@@ -10,6 +10,7 @@ import { UNREAD_TALLY_DELIVERIES } from "../../src/pipeline/rejections";
 import { runMaintenance } from "../../src/maintenance/cron";
 import { SAMPLES_KEPT } from "../../src/store/rejections";
 import { d1Double } from "./d1-double";
+import { consumerSetting } from "./wrangler-config";
 import { ADMIN, call, clientAddress, createSource, podiumBody, podiumHeaders, post, recordingQueue } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
 import { as, makeToken } from "./tokens";
@@ -64,6 +65,10 @@ describe("the rejection log", () => {
     const r = await p.runQueue("edgehook-rejections", [tally("invalid_signature", 3), odd, tally("invalid_signature", 4), tally("missing_signature", 2), "stray"]);
     expect(r.acked).toHaveLength(3);
     expect(r.retried).toEqual([odd, "stray"]);
+    // Dropped here on the delivery the queue itself would not retry again.
+    expect(UNREAD_TALLY_DELIVERIES).toBe(consumerSetting("edgehook-rejections", "max_retries")! + 1);
+    const beforeLast = await p.runQueue("edgehook-rejections", [odd], UNREAD_TALLY_DELIVERIES - 1);
+    expect(beforeLast.retried).toEqual([odd]);
     expect(r.retryDelays).toEqual([30, 30]);
     expect(errors).not.toHaveBeenCalled();
     // Still unread on its last delivery: dropped, not retried again.

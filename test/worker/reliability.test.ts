@@ -11,6 +11,7 @@ import { WebhookFlow } from "../../src/pipeline/flow";
 import { QUEUES } from "../../src/pipeline/queues";
 import { park } from "../../src/store/parked";
 import { d1Double } from "./d1-double";
+import { consumerSetting } from "./wrangler-config";
 import { bucketWith } from "./fakes";
 import { call, ingestMessage, podiumBody, podiumHeaders, post, recordingQueue } from "./helpers";
 import { pipeline, received, uniqueKey } from "./pipeline";
@@ -22,15 +23,6 @@ const RUN = { deadline: Infinity, maxStarts: Infinity, maxWaitMs: 0 };
 /** Queues deletes a message this long after it was first sent, retried or not. */
 const QUEUE_RETENTION_S = 4 * 24 * HOUR_S;
 
-/** A setting of one `[[queues.consumers]]` block of wrangler.toml. */
-function consumerSetting(queue: string, key: string): number | undefined {
-  const block = wranglerToml
-    .split("[[queues.consumers]]")
-    .slice(1)
-    .find((b) => new RegExp(`^queue\\s*=\\s*"${queue}"`, "m").test(b.split(/^\[/m)[0]!));
-  const m = block?.split(/^\[/m)[0]!.match(new RegExp(`^${key}\\s*=\\s*(\\d+)`, "m"));
-  return m ? Number(m[1]) : undefined;
-}
 
 /** A D1 binding that is down: every call fails. */
 const downDb = d1Double({ down: true }).db;
