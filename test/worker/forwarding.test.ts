@@ -145,6 +145,16 @@ describe("delivery", () => {
     await ra.p.deliver();
     expect((await deliveryOf(raId)).next_attempt_at).toBeGreaterThanOrEqual(before + 120_000);
 
+    // Past RETRY_CAP_SECONDS, a Retry-After waits the cap, not what it asked.
+    const capped = await setup("retry-after?s=7200", {}, { RETRY_BASE_SECONDS: "0", RETRY_CAP_SECONDS: "60" });
+    const cappedId = await capped.p.ingest(capped.event());
+    const from = Date.now();
+    await capped.p.deliver();
+    const until = Date.now();
+    const next = (await deliveryOf(cappedId)).next_attempt_at;
+    expect(next).toBeGreaterThanOrEqual(from + 60_000);
+    expect(next).toBeLessThanOrEqual(until + 60_000);
+
     const rd = await setup("redirect");
     const rdId = await rd.p.ingest(rd.event());
     await rd.p.deliver();

@@ -296,12 +296,17 @@ describe("replay and retry", () => {
     expect((await webhookDeliveryRows(theirs.webhook.uid)).every((r) => r.status === "failed")).toBe(true);
   });
 
-  it("refuses to retry a held delivery (409 conflict)", async () => {
-    const { p, event } = await scoped("ok", { disabled: true });
+  it("accepts a retry of a held delivery (202) and keeps it held: it goes out when its webhook is enabled", async () => {
+    const { p, event, webhook } = await scoped("ok", { disabled: true });
     const id = await p.ingest(event());
     const d = (await p.api("GET", `/v1/deliveries?eventId=${id}`)).json.data[0];
+    expect(d.status).toBe("held");
     const res = await p.api("POST", `/v1/deliveries/${d.id}/retry`);
-    expect(res.status).toBe(409);
-    expect(res.json.error.code).toBe("conflict");
+    expect(res.status).toBe(202);
+    expect(res.json).toMatchObject({ id: d.id, status: "held", attemptCount: 0 });
+    expect((await p.api("GET", `/v1/deliveries?eventId=${id}`)).json.data[0].status).toBe("held");
+    expect((await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { disabled: false })).status).toBe(200);
+    await p.deliver();
+    expect((await p.api("GET", `/v1/deliveries?eventId=${id}`)).json.data[0]).toMatchObject({ status: "succeeded", attemptCount: 1 });
   });
 });

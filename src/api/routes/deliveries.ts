@@ -79,9 +79,8 @@ export const deliveries = router()
       throw new AppError("not_found", `No delivery "${id.slice(0, 80)}".`);
     }
     if (!webhook) throw new AppError("conflict", "The webhook of this delivery was deleted; there is nowhere to send it.");
-    if (d.status === "held") {
-      throw new AppError("conflict", "The delivery is held because its webhook is disabled; enable the webhook to release it.");
-    }
+    // Already held: accepted as it stands; it goes out when its webhook is enabled.
+    if (d.status === "held") return c.json(deliveryView(d), 202);
     const retried = await retry(c.env, { ids: [id] }, { limit: 1 });
     if (retried.pending.length + retried.held.length === 0) throw new AppError("conflict", "The delivery changed meanwhile; try again.");
     return c.json(deliveryView((await getDelivery(c.env.DB, id)) ?? d), 202);
