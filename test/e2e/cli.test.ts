@@ -1,5 +1,6 @@
 // The `edgehook` CLI against the real local stack: listen forwarding to a real local
-// server, resuming after a kill, token limits, tail, and the API commands.
+// server, resuming after a kill, token limits, tail, the API commands, and the listener
+// hub's socket caps against a peer that never answers a close.
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -7,8 +8,10 @@ import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { Webhook as StandardWebhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SOCKETS_PER_TOKEN } from "../../src/listen/limits";
 import { startDownstream, type Downstream } from "./downstream";
 import { podiumEvent, sendPodium } from "./podium";
+import { openRawPeer, type RawPeer } from "./raw-websocket";
 import { eventually, startStack, type Stack } from "./stack";
 
 const root = resolve(import.meta.dirname, "../..");
@@ -214,5 +217,27 @@ describe("the API commands", () => {
     const bad = await promisify(execFile)(process.execPath, [bin, "events", "show", "evt_nope", "--token", "wrong"], { cwd: root, env: env(join(home, "config.json")) }).catch((e) => e);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/401 unauthorized/);
+  });
+});
+
+describe("the listener hub's caps", () => {
+  it("counts a socket whose peer never answers the hub's close toward its token's cap", async () => {
+    const token = (await json(["tokens", "create", "--name", `raw-${key()}`, "--scopes", "events:read"])).token as string;
+    const peers: RawPeer[] = [];
+    const open = async () => {
+      const p = await openRawPeer(stack.url, "/v1/listen?mode=tail", { authorization: `Bearer ${token}` });
+      peers.push(p);
+      return p;
+    };
+    try {
+      const silent = await open();
+      expect(silent.status).toBe(101);
+      silent.sendText("not a ping"); // closed by the hub; this peer never answers the close
+      await eventually(async () => silent.opcodes().includes(8), 20_000, "the hub's close frame");
+      for (let i = 1; i < SOCKETS_PER_TOKEN; i++) expect((await open()).status).toBe(101);
+      expect((await open()).status).toBe(429);
+    } finally {
+      for (const p of peers) p.destroy();
+    }
   });
 });
