@@ -17,11 +17,20 @@ const args = process.argv.slice(2);
 // Local state goes where wrangler dev will look for it.
 const persist = args.includes("--persist-to") ? ["--persist-to", args[args.indexOf("--persist-to") + 1]] : [];
 
+// wrangler redraws its whole table after each migration (over a thousand lines on a first run):
+// its output is shown only when it fails.
+console.log("Applying the D1 migrations to the local database…");
 const migrate = spawnSync("wrangler", ["d1", "migrations", "apply", "DB", "--local", ...persist], {
-  stdio: "inherit",
+  encoding: "utf8",
   env: { ...process.env, CI: "true" }, // answer wrangler's confirmation prompt
 });
-if (migrate.status !== 0) process.exit(migrate.status ?? 1);
+if (migrate.status !== 0) {
+  process.stdout.write(migrate.stdout ?? "");
+  process.stderr.write(migrate.stderr ?? "");
+  process.exit(migrate.status ?? 1);
+}
+const applied = new Set((migrate.stdout ?? "").match(/\b\d{4}_[\w-]+\.sql\b/g) ?? []).size;
+console.log(/No migrations to apply/.test(migrate.stdout ?? "") ? "The local database is up to date." : `Applied ${applied} migration(s).`);
 
 const dev = spawn("wrangler", ["dev", ...args], { stdio: "inherit" });
 for (const sig of /** @type {const} */ (["SIGINT", "SIGTERM"])) process.on(sig, () => dev.kill(sig));
