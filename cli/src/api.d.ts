@@ -48,7 +48,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List events, newest first; or search them by a field's value or text in the body (`q`)
+         * List events, newest first; or search them by a field's value or text in the body (q)
          * @description Without `q`: newest first by arrival, filtered by the indexed fields; each call examines a bounded number of events, so a filtered page, or one under a limited token, can be short or empty and still carry a `nextCursor`. With `q`: a bounded search newest first by received time, within `since`..`until` (default the last 24 hours); each call examines at most 1000 events (fewer once their bodies reach 4 Mi characters) and answers a `nextCursor` to continue further back.
          */
         get: {
@@ -1278,7 +1278,7 @@ export interface paths {
         options?: never;
         head?: never;
         /**
-         * Change a source; `secrets: [new, old]` rotates
+         * Change a source; secrets [new, old] rotates
          * @description Saved only if the source did not change between this request's read and its write (another client's change): otherwise nothing is saved and the answer is 409 `conflict` (read it again and retry), or 404 if it was deleted meanwhile.
          */
         patch: {

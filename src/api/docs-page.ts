@@ -16,6 +16,9 @@ const reference = Scalar({
   // Fonts and telemetry would come from Scalar's servers: system fonts, and nothing sent.
   withDefaultFonts: false,
   telemetry: false,
+  // Nothing that offers Scalar's hosted services (its AI chat, SDK generation, sharing) on a self-hosted page.
+  agent: { disabled: true },
+  showDeveloperTools: "never",
 });
 
 async function sha256Base64(text: string): Promise<string> {

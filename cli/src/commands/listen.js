@@ -27,12 +27,12 @@ export function targetUrl(target) {
   return parsed.toString();
 }
 
-/** @param {import("commander").Command} cmd */
-const filters = (cmd) =>
+/** @param {import("commander").Command} cmd @param {string} webhookHelp */
+const filters = (cmd, webhookHelp) =>
   cmd
     .option("--source <ids>", "only these sources (comma-separated)")
     .option("--types <types>", "only these event types, e.g. message.received,contact.* (comma-separated)")
-    .option("--webhook <uid>", "hear what this webhook is owed (listen: signed with its secret)")
+    .option("--webhook <uid>", webhookHelp)
     .option("--json", "one JSON line per event instead of text");
 
 /** Stops the stream on Ctrl-C or SIGTERM after the event in hand is finished and saved. */
@@ -48,6 +48,7 @@ export function registerListen(program) {
         .command("listen")
         .description("forward events to a local server, live, as they are stored; resumes where it stopped")
         .argument("<target>", "a local port (3000), port and path (3000/webhooks) or URL", targetUrl),
+      "forward what this webhook is owed, signed with its secret",
     ),
   )
     .option("--replay <n>", "first send the last N matching events (at most 100)", count)
@@ -104,7 +105,7 @@ forwarded, so nothing stored meanwhile (within retention) is missed.`,
     });
 
   withConnection(
-    filters(program.command("tail").description("stream events and delivery attempts to the terminal, coloured by status")),
+    filters(program.command("tail").description("stream events and delivery attempts to the terminal, coloured by status"), "show what this webhook is owed"),
   ).action(async (opts) => {
     const conn = connectionOf(opts);
     const query = { mode: "tail", sourceIds: list(opts.source)?.join(","), eventTypes: list(opts.types)?.join(","), webhookUid: opts.webhook };

@@ -234,7 +234,7 @@ set there, else asked for on a terminal.`,
       // The /docs reference bundle is a static asset copied from node_modules, not committed (npm run deploy does the same).
       const assets = join(dir, "scripts/docs-assets.mjs");
       if (existsSync(assets)) {
-        if (o.dryRun) process.stderr.write(`node scripts/docs-assets.mjs\n`);
+        if (o.dryRun) process.stderr.write(`$ node scripts/docs-assets.mjs\n`);
         else execFileSync(process.execPath, [assets], { cwd: dir, stdio: ["ignore", "ignore", "inherit"] });
       }
       const wrangler = wranglerRunner({ dir, dryRun: !!o.dryRun, log: (l) => process.stderr.write(`${l}\n`) });

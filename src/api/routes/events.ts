@@ -23,7 +23,7 @@ export async function visibleEvent(db: D1Database, p: Principal, id: string): Pr
 const list = createRoute({
   method: "get",
   path: "/events",
-  summary: "List events, newest first; or search them by a field's value or text in the body (`q`)",
+  summary: "List events, newest first; or search them by a field's value or text in the body (q)",
   description: `Without \`q\`: newest first by arrival, filtered by the indexed fields; each call examines a bounded number of events, so a filtered page, or one under a limited token, can be short or empty and still carry a \`nextCursor\`. With \`q\`: a bounded search newest first by received time, within \`since\`..\`until\` (default the last ${SEARCH_BOUND.defaultHours} hours); each call examines at most ${SEARCH_BOUND.events} events (fewer once their bodies reach ${SEARCH_BOUND.chars / 1024 / 1024} Mi characters) and answers a \`nextCursor\` to continue further back.`,
   ...scoped("events:read"),
   request: { query: EventListQuery },

@@ -44,7 +44,7 @@ const get = createRoute({
 const patch = createRoute({
   method: "patch",
   path: "/sources/{id}",
-  summary: "Change a source; `secrets: [new, old]` rotates",
+  summary: "Change a source; secrets [new, old] rotates",
   description: changedMeanwhile("source", "another client's change"),
   ...scoped("sources:write"),
   request: { params: IdParam, ...body(SourcePatch) },
