@@ -24,10 +24,11 @@ const ERROR_DESCRIPTIONS = {
 
 /** Error answers of a route, all in the `{"error":{code,message}}` shape. */
 export function errors(...statuses: (keyof typeof ERROR_DESCRIPTIONS)[]) {
+  const all: (keyof typeof ERROR_DESCRIPTIONS)[] = [401, 403, ...statuses];
   return Object.fromEntries(
-    [401, 403, ...statuses].map((s) => [
+    all.map((s) => [
       s,
-      { description: ERROR_DESCRIPTIONS[s as keyof typeof ERROR_DESCRIPTIONS], content: { "application/json": { schema: ErrorSchema } } },
+      { description: ERROR_DESCRIPTIONS[s], content: { "application/json": { schema: ErrorSchema } } },
     ]),
   );
 }

@@ -12,6 +12,8 @@ import {
   FAILING_AFTER_MAX,
   HEALTH_STATES,
 } from "../domain/health";
+import { isRecord } from "../domain/guards";
+import { HmacConfigShape } from "../domain/hmac-config";
 import { isJson, PROVIDER_NAMES } from "../domain/types";
 import { SOURCE_ID } from "../ingress/sources";
 import { CREDENTIAL_NAMES, CREDENTIAL_PARTS, REDACTED } from "../domain/credential-headers";
@@ -264,7 +266,7 @@ const filterDoc = z
     if (!r.ok) for (const i of r.issues) ctx.addIssue({ code: "custom", message: i.message, path: filterPath(i.path) });
   })
   .transform((doc, ctx) => {
-    if (isJson(doc) && typeof doc === "object" && doc !== null && !Array.isArray(doc)) return doc;
+    if (isJson(doc) && isRecord(doc)) return doc;
     ctx.addIssue({ code: "custom", message: "the filter is not JSON data" });
     return z.NEVER;
   })
@@ -471,18 +473,20 @@ export const RetryAnswer = z
 const headerName = z.string().regex(/^[A-Za-z0-9-]{1,100}$/, "an HTTP header name").transform((h) => h.toLowerCase());
 const dotPath = z.string().regex(/^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/, "a dot path such as data.object.id").max(200);
 
-export const HmacConfigSchema = z
-  .strictObject({
-    header: headerName.openapi({ example: "x-signature" }),
-    algorithm: z.enum(["SHA-256", "SHA-1", "SHA-512"]).default("SHA-256"),
-    encoding: z.enum(["hex", "base64"]).default("hex"),
-    prefix: z.string().max(40).default("").openapi({ example: "sha256=" }),
-    timestampHeader: headerName.nullable().default(null).openapi({
-      description: "When set, the signed content is `${timestamp}.${body}` and the timestamp must be within the tolerance.",
-    }),
-    typePath: dotPath.nullable().default(null).openapi({ example: "type" }),
-    dedupePath: dotPath.nullable().default(null).openapi({ example: "id" }),
-  })
+// The stored shape (domain/hmac-config.ts), with what a request must also satisfy.
+const stored = HmacConfigShape.shape;
+export const HmacConfigSchema = HmacConfigShape.extend({
+  header: headerName.openapi({ example: "x-signature" }),
+  algorithm: stored.algorithm.default("SHA-256"),
+  encoding: stored.encoding.default("hex"),
+  prefix: stored.prefix.max(40).default("").openapi({ example: "sha256=" }),
+  timestampHeader: headerName.nullable().default(null).openapi({
+    description: "When set, the signed content is `${timestamp}.${body}` and the timestamp must be within the tolerance.",
+  }),
+  typePath: dotPath.nullable().default(null).openapi({ example: "type" }),
+  dedupePath: dotPath.nullable().default(null).openapi({ example: "id" }),
+})
+  .strict()
   .openapi("HmacConfig");
 
 export const RejectionSummarySchema = z

@@ -2,9 +2,10 @@
 import { redactHeaders } from "../domain/credential-headers";
 import { alertMessage, closingType, isAlertType, SLACK_TRANSFORM } from "../domain/alerts";
 import { drainEstimate } from "../domain/flow";
+import { isRecord } from "../domain/guards";
 import { healthState, successRates, type HealthRecord, type HourCount } from "../domain/health";
 import { isoTime } from "../domain/ids";
-import type { Attempt, Delivery, Json, RejectionSample, Source, StoredEvent, Webhook } from "../domain/types";
+import type { Attempt, Delivery, RejectionSample, Source, StoredEvent, Webhook } from "../domain/types";
 import type { FlowStatus } from "../pipeline/flow";
 import type { StoredSource } from "../store/sources";
 import type { TokenRecord } from "../store/tokens";
@@ -12,11 +13,6 @@ import type { RejectionSummary } from "../store/rejections";
 import type { AlertEpisode } from "../store/alerts";
 
 const iso = (ms: number) => new Date(ms).toISOString();
-
-/** Filters are JSON objects (the API accepts nothing else). */
-function isJsonObject(v: Json | null): v is { [key: string]: Json } {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 export function eventSummaryView(e: Omit<StoredEvent, "body" | "headers">) {
   return {
@@ -72,7 +68,8 @@ export function webhookView(w: Webhook) {
     ordering: w.ordering,
     createdAt: iso(w.createdAt),
     updatedAt: iso(w.updatedAt),
-    filter: isJsonObject(w.filter) ? w.filter : null,
+    // Filters are JSON objects (the API accepts nothing else).
+    filter: isRecord(w.filter) ? w.filter : null,
     transform: w.transform,
     transformHeaders: w.transformHeaders && redactHeaders(w.transformHeaders),
     autoDisableAfterMinutes: w.autoDisableAfterMinutes,

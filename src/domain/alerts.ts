@@ -3,6 +3,7 @@
  * A condition (an episode type) is open at most once per subject; a repeat only
  * counts, and its recovery closes it with one alert carrying the count.
  */
+import { isIndexable } from "./guards";
 
 export const ALERT_TYPES = [
   "webhook.failing",
@@ -138,7 +139,7 @@ export function alertMessage(type: AlertType, subject: string, data: AlertData, 
     case "source.rejecting": {
       const reasons = data.reasons;
       const breakdown =
-        reasons !== null && typeof reasons === "object" ? Object.entries(reasons).map(([r, n]) => `${r} ×${n}`).join(", ") : "";
+        isIndexable(reasons) ? Object.entries(reasons).map(([r, n]) => `${r} ×${n}`).join(", ") : "";
       return `Source ${subject} refused ${s("thisHour")} requests this hour: ${breakdown}.`;
     }
     default:

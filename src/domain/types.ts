@@ -1,37 +1,14 @@
 import type { DeliveryStatus } from "./delivery";
 import type { FlowLimits } from "./flow";
 import { isErrorCode, type ErrorCode } from "./errors";
-import { arrayOf, isNumber, isString, objectOf, oneOf, orNull } from "./guards";
+import { arrayOf, isIndexable, isNumber, isPlainObject, isString, isStringArray, objectOf, oneOf, orNull } from "./guards";
+import type { HmacConfig } from "./hmac-config";
+
 /** The providers Edgehook can verify. One module each in src/ingress/providers/. */
 export const PROVIDER_NAMES = ["podium", "standard-webhooks", "stripe", "github", "shopify", "slack", "hmac"] as const;
 export type ProviderName = (typeof PROVIDER_NAMES)[number];
 
 export const isProviderName = oneOf(PROVIDER_NAMES);
-
-/** How a generic `hmac` source is signed. */
-export interface HmacConfig {
-  /** The header carrying the signature, e.g. `x-signature`. */
-  header: string;
-  algorithm: "SHA-256" | "SHA-1" | "SHA-512";
-  encoding: "hex" | "base64";
-  /** Stripped from the header value before decoding, e.g. `sha256=`. */
-  prefix: string;
-  /** When set, the signed content is `${timestamp}.${body}` and the timestamp must be fresh. */
-  timestampHeader: string | null;
-  /** Dot paths into the JSON body for the event type and the dedupe key. */
-  typePath: string | null;
-  dedupePath: string | null;
-}
-
-export const isHmacConfig = objectOf<HmacConfig>({
-  header: isString,
-  algorithm: oneOf(["SHA-256", "SHA-1", "SHA-512"]),
-  encoding: oneOf(["hex", "base64"]),
-  prefix: isString,
-  timestampHeader: orNull(isString),
-  typePath: orNull(isString),
-  dedupePath: orNull(isString),
-});
 
 /** An inbound endpoint for one provider account. */
 export interface Source {
@@ -83,7 +60,7 @@ export interface IngestMessage extends EventFacts {
 
 /** Whether a queue message (or a parked or dead-lettered copy of one) is an ingest message. */
 export function isIngestMessage(v: unknown): v is IngestMessage {
-  return v !== null && typeof v === "object" && "eventId" in v && typeof v.eventId === "string" && "sourceId" in v;
+  return isIndexable(v) && typeof v.eventId === "string" && "sourceId" in v;
 }
 
 /** A stored event, as the store returns it. */
@@ -104,9 +81,7 @@ export function isJson(v: unknown): v is Json {
   if (v === null || typeof v === "string" || typeof v === "boolean") return true;
   if (typeof v === "number") return Number.isFinite(v);
   if (Array.isArray(v)) return v.every(isJson);
-  if (typeof v !== "object") return false;
-  const proto: unknown = Object.getPrototypeOf(v);
-  return (proto === Object.prototype || proto === null) && Object.values(v).every(isJson);
+  return isPlainObject(v) && Object.values(v).every(isJson);
 }
 
 /** A forwarding subscription (docs/forwarding.md) with its flow limits (docs/flow-control.md). `secret` never leaves through the API after creation. */
@@ -203,7 +178,7 @@ const isRejectionSample = objectOf<RejectionSample>({
   at: isNumber,
   client: isString,
   userAgent: orNull(isString),
-  headerNames: arrayOf(isString),
+  headerNames: isStringArray,
 });
 
 /** Whether a rejections queue message is what the ingress sends (rejection-log.ts). */

@@ -1,13 +1,9 @@
 import { canSeeEvent } from "../domain/access";
-import { SCOPES, type Principal, type Scope } from "../domain/scopes";
+import { isScope, type Principal } from "../domain/scopes";
 import type { Webhook } from "../domain/types";
 import { matches, typeMatches } from "../routing/match";
 import type { EventMeta } from "../store/listen";
 import type { ListenerConfig } from "./protocol";
-
-function isScope(s: string): s is Scope {
-  return (SCOPES as readonly string[]).includes(s);
-}
 
 /** The principal a listener connected as (kept as plain JSON by the hub). */
 export function principalOf(c: ListenerConfig): Principal {

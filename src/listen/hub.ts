@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { errorResponse } from "../api/errors";
 import { redactHeaders } from "../domain/credential-headers";
+import { isIndexable } from "../domain/guards";
 import type { Principal } from "../domain/scopes";
 import { adminKey } from "../domain/tokens";
 import type { Webhook } from "../domain/types";
@@ -47,11 +48,11 @@ export type AttemptFact = Pick<AttemptNote, "deliveryId" | "number" | "status" |
 };
 
 function isAttachment(v: unknown): v is Attachment {
-  return typeof v === "object" && v !== null && "id" in v && typeof v.id === "string" && "position" in v && typeof v.position === "number";
+  return isIndexable(v) && typeof v.id === "string" && typeof v.position === "number";
 }
 
 function isConfig(v: unknown): v is ListenerConfig {
-  return typeof v === "object" && v !== null && "mode" in v && (v.mode === "listen" || v.mode === "tail") && "principal" in v;
+  return isIndexable(v) && (v.mode === "listen" || v.mode === "tail") && "principal" in v;
 }
 
 /** Whether the message went out (a socket that closed meanwhile throws; its close handler cleans up). */

@@ -1,3 +1,4 @@
+import { isIndexable } from "../domain/guards";
 import type { Env } from "../env";
 import { recordDeadLetters, type NewDeadLetter } from "../store/dead-letters";
 import { park, type ParkedLetter } from "../store/parked";
@@ -6,7 +7,7 @@ import { alertIngestDeadLetters } from "./alerts";
 import { scheduledDelay } from "./retry-schedule";
 
 function field(body: unknown, name: string): unknown {
-  return body !== null && typeof body === "object" && name in body ? Reflect.get(body, name) : undefined;
+  return isIndexable(body) && name in body ? body[name] : undefined;
 }
 const text = (v: unknown): string | null => (typeof v === "string" ? v : null);
 

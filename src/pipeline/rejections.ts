@@ -1,3 +1,4 @@
+import { isIndexable } from "../domain/guards";
 import { isRejectionsMessage, type RejectionsMessage } from "../domain/types";
 import type { Env } from "../env";
 import { recordRejections } from "../store/rejections";
@@ -7,7 +8,7 @@ const isTally = (msg: Message): msg is Message<RejectionsMessage> => isRejection
 
 /** What an unreadable message looks like, never what it holds: its type and top-level keys. */
 function shapeOf(body: unknown): string {
-  if (body === null || typeof body !== "object") return body === null ? "null" : typeof body;
+  if (!isIndexable(body)) return body === null ? "null" : typeof body;
   return Array.isArray(body) ? "array" : `{${Object.keys(body).slice(0, 10).join(",")}}`;
 }
 

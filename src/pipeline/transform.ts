@@ -10,6 +10,7 @@
  * serialized output are bounded too, and regular expressions run on RE2 (linear time).
  */
 import jsonata from "jsonata";
+import { isIndexable } from "../domain/guards";
 import { LinearRegExp, type RegExpMatchLike } from "./linear-regexp";
 
 export interface TransformIssue {
@@ -185,7 +186,7 @@ function checkExpression(path: string, source: string): TransformIssue[] {
 }
 
 function* regexNodes(node: unknown, seen = new Set<object>()): Generator<{ value: RegExp; position?: number }> {
-  if (typeof node !== "object" || node === null || node instanceof RegExp || seen.has(node)) return;
+  if (!isIndexable(node) || node instanceof RegExp || seen.has(node)) return;
   seen.add(node);
   if ("type" in node && node.type === "regex" && "value" in node && node.value instanceof RegExp) {
     yield { value: node.value, position: "position" in node && typeof node.position === "number" ? node.position : undefined };
@@ -229,7 +230,7 @@ async function evaluate(
 
 /** A JSONata function value (what `$name` evaluates to): its JavaScript implementation, called with JSONata's `this`. */
 function implementationOf(v: unknown): (self: unknown, args: unknown[]) => unknown {
-  if (typeof v === "object" && v !== null && "implementation" in v && typeof v.implementation === "function") {
+  if (isIndexable(v) && typeof v.implementation === "function") {
     const f: unknown = v.implementation;
     if (typeof f === "function") return (self, args) => Reflect.apply(f, self, args);
   }
@@ -284,7 +285,7 @@ async function boundBuiltins(evaluator: Evaluator, charge: (steps: number) => vo
 
 /** JSONata throws plain objects `{code, position, message}`; anything else is reported by its message. */
 function jsonataError(e: unknown): { message: string; position?: number } {
-  if (typeof e !== "object" || e === null) return { message: String(e) };
+  if (!isIndexable(e)) return { message: String(e) };
   const message = "message" in e && typeof e.message === "string" ? e.message : String(e);
   const code = "code" in e && typeof e.code === "string" ? `${e.code}: ` : "";
   const position = "position" in e && typeof e.position === "number" ? e.position : undefined;
@@ -317,5 +318,5 @@ function serialize(value: unknown, maxBytes: number): { ok: true; json: string }
 /** JSONata lambdas and built-in functions are objects marked as such, not JS functions. */
 function isFunction(v: unknown): boolean {
   if (typeof v === "function") return true;
-  return typeof v === "object" && v !== null && ("_jsonata_lambda" in v || "_jsonata_function" in v);
+  return isIndexable(v) && ("_jsonata_lambda" in v || "_jsonata_function" in v);
 }

@@ -8,6 +8,7 @@
  * are refused when the filter is validated.
  */
 import { RE2JS } from "re2js";
+import { isPlainObject, isRecord } from "../domain/guards";
 import type { Json } from "../domain/types";
 
 export type { Json };
@@ -373,17 +374,6 @@ function jsonBytes(doc: unknown): number | null {
   } catch {
     return null; // cycles, BigInt
   }
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-/** Only what JSON.parse makes: not a Date, Map or class instance. */
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  if (!isRecord(v)) return false;
-  const proto: unknown = Object.getPrototypeOf(v);
-  return proto === Object.prototype || proto === null;
 }
 
 /** Own properties only, so `constructor` or `__proto__` never reach the prototype. */

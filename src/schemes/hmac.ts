@@ -1,4 +1,4 @@
-import type { HmacConfig } from "../domain/types";
+import type { HmacConfig } from "../domain/hmac-config";
 import { defineScheme, type HmacScheme } from "./scheme";
 
 // One scheme per configuration object: a cached source keeps its object, so a warm

@@ -1,4 +1,5 @@
 import { isEpisodeType, type AlertData, type EpisodeType } from "../domain/alerts";
+import { isRecord } from "../domain/guards";
 import { apiIdSql, idKeySql } from "./names";
 import { status } from "./transitions";
 import { atVersionSql, disableAppliesSql } from "./webhook-version";
@@ -29,7 +30,7 @@ interface AlertRow {
 }
 
 function isAlertData(v: unknown): v is AlertData {
-  return v !== null && typeof v === "object" && !Array.isArray(v);
+  return isRecord(v);
 }
 
 function toEpisode(r: AlertRow): AlertEpisode | null {

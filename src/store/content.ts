@@ -8,6 +8,7 @@
 // Uncompressed text: JSON.stringify of the UTF-16 lengths of every part but the
 // last, a newline, then the parts; a part is the JSON of the headers, a newline,
 // then the raw body. Rows migrated from the old layout hold that text as TEXT.
+import { arrayOf, isString, recordOf } from "../domain/guards";
 
 export interface EventContent {
   headers: Record<string, string>;
@@ -50,9 +51,8 @@ export function groupsOf<T extends EventContent>(items: T[], maxParts = 100): T[
   return groups;
 }
 
-function isHeaders(v: unknown): v is Record<string, string> {
-  return v !== null && typeof v === "object" && !Array.isArray(v) && Object.values(v).every((x) => typeof x === "string");
-}
+const isHeaders = recordOf(isString);
+const isLengths = arrayOf((n): n is number => typeof n === "number" && Number.isInteger(n) && n >= 0);
 
 function parsePart(text: string): EventContent {
   const nl = text.indexOf("\n"); // JSON.stringify never writes a raw newline: the first one ends the headers
@@ -74,10 +74,10 @@ export async function decodeGroup(stored: unknown): Promise<EventContent[]> {
   }
   const nl = text.indexOf("\n");
   const lengths: unknown = JSON.parse(text.slice(0, nl));
-  if (!Array.isArray(lengths) || !lengths.every((n) => Number.isInteger(n) && n >= 0)) throw new Error("malformed event content");
+  if (!isLengths(lengths)) throw new Error("malformed event content");
   const parts: EventContent[] = [];
   let at = nl + 1;
-  for (const n of lengths as number[]) {
+  for (const n of lengths) {
     parts.push(parsePart(text.slice(at, at + n)));
     at += n;
   }

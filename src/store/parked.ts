@@ -4,6 +4,7 @@
  * run records or re-ingests them. R2 is the one store here that does not share
  * D1's failure.
  */
+import { isIndexable } from "../domain/guards";
 const PREFIX = "dead-letters/";
 /** How many parked letters a count lists at most (one R2 list call). */
 export const PARKED_COUNT_LIMIT = 1000;
@@ -20,7 +21,7 @@ export interface ParkedLetter {
 }
 
 function isParkedLetter(v: unknown): v is ParkedLetter {
-  if (v === null || typeof v !== "object") return false;
+  if (!isIndexable(v)) return false;
   const o: Record<string, unknown> = { ...v };
   return (
     typeof o.queue === "string" &&

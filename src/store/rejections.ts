@@ -1,6 +1,8 @@
 import type { ErrorCode } from "../domain/errors";
+import { isStringArray } from "../domain/guards";
 import { HOUR_MS } from "../domain/time";
 import type { RejectionsMessage, RejectionSample } from "../domain/types";
+import { storedJson } from "./stored-json";
 
 /** Samples kept per source: the latest few hundred. */
 export const SAMPLES_KEPT = 200;
@@ -82,6 +84,7 @@ export async function rejectionSummaries(db: D1Database, sourceIds: string[], no
 }
 
 interface SampleRow {
+  seq: number;
   source_id: string;
   requested: string;
   at: number;
@@ -94,7 +97,7 @@ interface SampleRow {
 /** A source's latest refused requests, newest first. */
 export async function latestRejections(db: D1Database, sourceId: string, limit: number): Promise<RejectionSample[]> {
   const { results } = await db
-    .prepare("SELECT source_id, requested, at, reason, client, user_agent, header_names FROM rejections WHERE source_id = ? ORDER BY seq DESC LIMIT ?")
+    .prepare("SELECT seq, source_id, requested, at, reason, client, user_agent, header_names FROM rejections WHERE source_id = ? ORDER BY seq DESC LIMIT ?")
     .bind(sourceId, limit)
     .all<SampleRow>();
   return results.map((r) => ({
@@ -104,7 +107,7 @@ export async function latestRejections(db: D1Database, sourceId: string, limit: 
     reason: r.reason,
     client: r.client,
     userAgent: r.user_agent,
-    headerNames: JSON.parse(r.header_names) as string[],
+    headerNames: storedJson(r.header_names, isStringArray, `rejection ${r.seq} header_names`),
   }));
 }
 

@@ -1,6 +1,7 @@
-import { isHmacConfig, isProviderName, type HmacConfig, type ProviderName, type Source } from "../domain/types";
+import { isHmacConfig, type HmacConfig } from "../domain/hmac-config";
+import { isProviderName, type ProviderName, type Source } from "../domain/types";
 import type { VersionedWrite } from "../domain/version";
-import { arrayOf, isString } from "../domain/guards";
+import { isStringArray } from "../domain/guards";
 import { storedJson } from "./stored-json";
 import { writeAtVersion } from "./versioned-write";
 
@@ -46,7 +47,7 @@ function toStored(r: SourceRow): StoredSource {
     name: r.name,
     provider: r.provider,
     verification: r.verification === "none" ? "none" : "signature",
-    secrets: storedJson(r.secrets, arrayOf(isString), `source ${r.id} secrets`),
+    secrets: storedJson(r.secrets, isStringArray, `source ${r.id} secrets`),
     toleranceSeconds: r.tolerance_seconds,
     disabled: r.disabled === 1,
     hmac: r.hmac === null ? null : storedJson(r.hmac, isHmacConfig, `source ${r.id} hmac`),

@@ -1,4 +1,4 @@
-import { arrayOf, isString } from "../domain/guards";
+import { arrayOf, isStringArray } from "../domain/guards";
 import { isScope, type Scope } from "../domain/scopes";
 import { storedJson } from "./stored-json";
 
@@ -25,10 +25,9 @@ export interface TokenRow {
 }
 
 const isScopes = arrayOf(isScope);
-const isStrings = arrayOf(isString);
 
 export function toToken(r: TokenRow): TokenRecord {
-  const list = (v: string | null, column: string) => (v === null ? null : storedJson(v, isStrings, `token ${r.id} ${column}`));
+  const list = (v: string | null, column: string) => (v === null ? null : storedJson(v, isStringArray, `token ${r.id} ${column}`));
   return {
     id: r.id,
     name: r.name,

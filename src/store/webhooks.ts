@@ -1,6 +1,7 @@
 import type { Access } from "../domain/access";
 import { isOrdering } from "../domain/flow";
-import { isWebhookKind, type Json, type Webhook, type WebhookKind } from "../domain/types";
+import { isString, isStringArray, recordOf } from "../domain/guards";
+import { isJson, isWebhookKind, type Webhook, type WebhookKind } from "../domain/types";
 import type { VersionedWrite } from "../domain/version";
 import { webhookAccessSql } from "./access";
 import { expireWebhookStatements, holdWebhookStatements } from "./deliveries";
@@ -8,6 +9,7 @@ import { disableAppliesSql, failingSinceSql } from "./webhook-version";
 import { closeDisabledEpisodeStatement, closeEpisodesOfStatement } from "./alerts";
 import { forgetHealthStatement, resetStreakStatement } from "./health";
 import { learnNamesStatement } from "./names";
+import { storedJson } from "./stored-json";
 import { writeAtVersion } from "./versioned-write";
 
 export interface WebhookRow {
@@ -37,18 +39,12 @@ export interface WebhookRow {
   disabled_at: number | null;
 }
 
-function parseJson(text: string): Json {
-  return JSON.parse(text);
-}
-
-function isStringRecord(v: Json): v is Record<string, string> {
-  return typeof v === "object" && v !== null && !Array.isArray(v) && Object.values(v).every((x) => typeof x === "string");
-}
+const isStringRecord = recordOf(isString);
 
 /** The stored transformHeaders, or null when none (or not an object of strings, which nothing writes). */
 function headersOf(text: string | null): Record<string, string> | null {
   if (text === null) return null;
-  const v = parseJson(text);
+  const v: unknown = JSON.parse(text);
   return isStringRecord(v) ? v : null;
 }
 
@@ -70,11 +66,11 @@ export function toWebhook(r: WebhookRow): Webhook {
   return {
     uid: r.uid,
     url: r.url,
-    eventTypes: JSON.parse(r.event_types) as string[],
+    eventTypes: storedJson(r.event_types, isStringArray, `webhook ${r.uid} event_types`),
     locationUid: r.location_uid,
     organizationUid: r.organization_uid,
     grantOrganizationUid: r.grant_organization_uid,
-    sourceIds: r.source_ids === null ? null : (JSON.parse(r.source_ids) as string[]),
+    sourceIds: r.source_ids === null ? null : storedJson(r.source_ids, isStringArray, `webhook ${r.uid} source_ids`),
     secret: r.secret,
     disabled: r.disabled === 1,
     timeoutMs: r.timeout_ms,
@@ -85,7 +81,7 @@ export function toWebhook(r: WebhookRow): Webhook {
     ordering: isOrdering(r.ordering) ? r.ordering : "unordered",
     createdAt: r.created_at,
     updatedAt: r.updated_at,
-    filter: r.filter === null ? null : parseJson(r.filter),
+    filter: r.filter === null ? null : storedJson(r.filter, isJson, `webhook ${r.uid} filter`),
     transform: r.transform,
     transformHeaders: headersOf(r.transform_headers),
     // The column's CHECK allows only the two kinds.

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { bytesToBase64 } from "../../src/domain/crypto";
 import { MAX_DEDUPE_KEY_CHARS, MAX_EVENT_TYPE_CHARS, MAX_OWNER_UID_CHARS } from "../../src/domain/facts";
 import { sha256Hex } from "../../src/domain/ids";
-import type { HmacConfig } from "../../src/domain/types";
+import type { HmacConfig } from "../../src/domain/hmac-config";
 import { configSources } from "../../src/ingress/sources";
 import { hmacScheme } from "../../src/schemes/hmac";
 import { shopify } from "../../src/schemes/shopify";

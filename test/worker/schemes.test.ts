@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { bytesToBase64, utf8 } from "../../src/domain/crypto";
 import { STATUS_OF } from "../../src/api/errors";
 import { AppError } from "../../src/domain/errors";
-import type { HmacConfig } from "../../src/domain/types";
+import type { HmacConfig } from "../../src/domain/hmac-config";
 import { signatureHeaders } from "../../src/pipeline/sign";
 import { github } from "../../src/schemes/github";
 import { hmacScheme } from "../../src/schemes/hmac";

@@ -3,9 +3,12 @@
 // the row and column, never flows on as a token or source of the wrong shape.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { RejectionSample } from "../../src/domain/types";
+import { latestRejections, recordRejections } from "../../src/store/rejections";
 import { getStoredSource, listStoredSources } from "../../src/store/sources";
 import { insertToken, tokenByHash } from "../../src/store/tokens";
-import { createSource } from "./helpers";
+import { getWebhook, insertWebhook } from "../../src/store/webhooks";
+import { aWebhook, createSource } from "./helpers";
 import { uniqueKey } from "./pipeline";
 
 const hmac = { header: "x-sig", algorithm: "SHA-256", encoding: "hex", prefix: "", timestampHeader: null, typePath: null, dedupePath: null } as const;
@@ -70,6 +73,66 @@ describe("a stored token", () => {
       const t = await token(JSON.stringify(scopes));
       await expect(tokenByHash(env.DB, t.hash), JSON.stringify(scopes)).rejects.toThrow(`token ${t.id} scopes: the stored value is not of its column's shape`);
       await env.DB.prepare("UPDATE tokens SET revoked_at = 0 WHERE id = ?").bind(t.id).run();
+    }
+  });
+});
+
+describe("a stored webhook", () => {
+  async function webhook() {
+    const uid = `wh_${uniqueKey()}`;
+    await insertWebhook(env.DB, aWebhook({ uid, eventTypes: ["invoice.paid"], sourceIds: ["podium"], filter: { body: { amount: 5 } } }));
+    return uid;
+  }
+  async function set(uid: string, column: "event_types" | "source_ids" | "filter", value: string) {
+    await env.DB.prepare(`UPDATE webhooks SET ${column} = ? WHERE uid = ?`).bind(value, uid).run();
+  }
+  const remove = (uid: string) => env.DB.prepare("DELETE FROM webhooks WHERE uid = ?").bind(uid).run();
+
+  it("reads back with its event types, sources and filter", async () => {
+    const uid = await webhook();
+    expect(await getWebhook(env.DB, uid)).toMatchObject({ uid, eventTypes: ["invoice.paid"], sourceIds: ["podium"], filter: { body: { amount: 5 } } });
+    await remove(uid);
+  });
+
+  it("whose event types or source ids are not a list of strings raises an error naming the row and column", async () => {
+    const uid = await webhook();
+    for (const column of ["event_types", "source_ids"] as const) {
+      for (const bad of [["invoice.paid", 7], { 0: "invoice.paid" }, "invoice.paid", [null]]) {
+        await set(uid, column, JSON.stringify(bad));
+        await expect(getWebhook(env.DB, uid), `${column} ${JSON.stringify(bad)}`).rejects.toThrow(
+          `webhook ${uid} ${column}: the stored value is not of its column's shape`,
+        );
+      }
+      await set(uid, column, "[not json");
+      await expect(getWebhook(env.DB, uid)).rejects.toThrow(`webhook ${uid} ${column}: the stored value is not JSON`);
+      await set(uid, column, JSON.stringify(["podium"]));
+    }
+    await remove(uid);
+  });
+
+  it("whose filter is not JSON data raises an error naming the row and column", async () => {
+    const uid = await webhook();
+    // JSON.parse reads 1e400 as Infinity, which no JSON document holds.
+    await set(uid, "filter", '{"body": {"amount": 1e400}}');
+    await expect(getWebhook(env.DB, uid)).rejects.toThrow(`webhook ${uid} filter: the stored value is not of its column's shape`);
+    await set(uid, "filter", "{not json");
+    await expect(getWebhook(env.DB, uid)).rejects.toThrow(`webhook ${uid} filter: the stored value is not JSON`);
+    await remove(uid);
+  });
+});
+
+describe("a stored rejection", () => {
+  it("whose header names are not a list of strings raises an error naming the row and column", async () => {
+    const sourceId = `src-${uniqueKey()}`;
+    const sample: RejectionSample = { sourceId, requested: sourceId, reason: "invalid_signature", at: 1, client: "::1", userAgent: null, headerNames: ["content-type"] };
+    await recordRejections(env.DB, [{ v: 1, counts: [{ sourceId, reason: "invalid_signature", count: 1, lastAt: 1 }], samples: [sample] }]);
+    expect(await latestRejections(env.DB, sourceId, 10)).toEqual([sample]);
+    const row = await env.DB.prepare("SELECT seq FROM rejections WHERE source_id = ?").bind(sourceId).first<{ seq: number }>();
+    for (const bad of [{ 0: "content-type" }, ["content-type", 1], "content-type"]) {
+      await env.DB.prepare("UPDATE rejections SET header_names = ? WHERE source_id = ?").bind(JSON.stringify(bad), sourceId).run();
+      await expect(latestRejections(env.DB, sourceId, 10), JSON.stringify(bad)).rejects.toThrow(
+        `rejection ${row?.seq} header_names: the stored value is not of its column's shape`,
+      );
     }
   });
 });

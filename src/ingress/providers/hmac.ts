@@ -1,5 +1,6 @@
 import { hmacScheme } from "../../schemes/hmac";
-import { dedupeKeyOr, invalidSignature, isIndexable, type Provider } from "./provider";
+import { isIndexable } from "../../domain/guards";
+import { dedupeKeyOr, invalidSignature, type Provider } from "./provider";
 
 /**
  * Reads a dot path (`data.object.id`) out of parsed JSON, as a string. A number is

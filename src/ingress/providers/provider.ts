@@ -1,4 +1,5 @@
 import { AppError } from "../../domain/errors";
+import { isRecord } from "../../domain/guards";
 import { sha256Hex } from "../../domain/ids";
 import type { EventFacts, ProviderName, Source } from "../../domain/types";
 import type { Scheme, SignedRequest as InboundRequest } from "../../schemes/scheme";
@@ -33,11 +34,6 @@ export async function dedupeKeyOr(key: string | null | undefined, raw: Uint8Arra
 
 export const malformed = (why: string) => new AppError("malformed_payload", why);
 
-/** A JSON object or array: its fields read by name (an array's by index, as a string), absent ones undefined. */
-export function isIndexable(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === "object";
-}
-
 /** Parses a body that must be a JSON object. */
 export function jsonObject(body: string, provider: string): Record<string, unknown> {
   let value: unknown;
@@ -46,7 +42,7 @@ export function jsonObject(body: string, provider: string): Record<string, unkno
   } catch {
     throw malformed(`A ${provider} webhook body is JSON; this one does not parse.`);
   }
-  if (!isIndexable(value) || Array.isArray(value)) {
+  if (!isRecord(value)) {
     throw malformed(`A ${provider} webhook body is a JSON object; this one is not.`);
   }
   return value;
@@ -57,7 +53,7 @@ export function stringAt(obj: unknown, ...path: string[]): string | null {
   let cur: unknown = obj;
   for (const key of path) {
     if (Array.isArray(cur)) cur = /^\d+$/.test(key) ? cur[Number(key)] : undefined;
-    else if (isIndexable(cur)) cur = cur[key];
+    else if (isRecord(cur)) cur = cur[key];
     else return null;
   }
   return typeof cur === "string" && cur !== "" ? cur : null;
