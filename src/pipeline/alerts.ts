@@ -11,6 +11,7 @@
  */
 import { attemptEpisodes, INGEST_SUBJECT, QUIET_CLOSE_MS, REJECTING_THRESHOLD, type AlertData, type EpisodeAction } from "../domain/alerts";
 import type { Webhook } from "../domain/types";
+import { stringsIn } from "../domain/guards";
 import type { Env } from "../env";
 import {
   closeEpisodeStatement,
@@ -85,11 +86,6 @@ async function safely(what: string, work: () => Promise<void>): Promise<void> {
   }
 }
 
-function jsonStrings(json: string): string[] {
-  const v: unknown = JSON.parse(json);
-  return Array.isArray(v) ? v.filter((t) => typeof t === "string") : [];
-}
-
 /**
  * After a webhook's attempts are recorded: failing, dead letters, recovery. A
  * notification endpoint's own attempts raise nothing (no alert about alerts).
@@ -98,14 +94,14 @@ export async function alertAfterAttempts(env: Env, w: Webhook, outcomes: Attempt
   if (w.kind !== "webhook" || !context) return;
   await safely("attempts", async () => {
     // Dead-lettered as recorded: an attempt that decided so for a delivery held or expired meanwhile did not.
-    const failed = new Set(jsonStrings(context.failed));
+    const failed = new Set(stringsIn(context.failed));
     const facts = outcomes.map((o) => ({
       ok: o.status === "succeeded",
       deadLettered: o.deadLetter !== null && failed.has(o.attempt.deliveryId),
       error: o.attempt.error,
       deliveryId: o.attempt.deliveryId,
     }));
-    const after = { consecutiveFailures: context.consecutive_failures ?? 0, failingSince: context.failing_since, open: jsonStrings(context.open) };
+    const after = { consecutiveFailures: context.consecutive_failures ?? 0, failingSince: context.failing_since, open: stringsIn(context.open) };
     await apply(env, attemptEpisodes(w, facts, after), now);
   });
 }

@@ -1,6 +1,7 @@
 import { isLimited, type Access } from "../domain/access";
 import type { DeliveryStatus, NewDelivery } from "../domain/delivery";
 import type { IngestMessage, StoredEvent } from "../domain/types";
+import { stringsIn } from "../domain/guards";
 import { accessNames, eventAccessIds, grantedWebhookIds } from "./access";
 import { locationOrganizations } from "./locations";
 import { attemptsOfSql } from "./attempts";
@@ -257,18 +258,11 @@ async function withContents(db: D1Database, rows: EventDbRow[]): Promise<StoredE
   });
 }
 
-/** Uids in a `filtered_out` column. */
-export function uidsOf(text: string | null): string[] {
-  if (text === null) return [];
-  const v: unknown = JSON.parse(text);
-  return Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
-}
-
 /** An event, with the uids of the webhooks whose filter excluded it when it was stored. */
 export async function getEvent(db: D1Database, id: string): Promise<(StoredEvent & { filteredOut: string[] }) | null> {
   const row = await db.prepare(`${EVENT_SELECT} WHERE e.id = ${idKeySql("evt_", "?1")}`).bind(id).first<EventDbRow>();
   const event = row ? (await withContents(db, [row]))[0] : undefined;
-  return row && event ? { ...event, filteredOut: uidsOf(row.filtered_out) } : null;
+  return row && event ? { ...event, filteredOut: stringsIn(row.filtered_out) } : null;
 }
 
 /** Events by their positions, newest first, without bodies. */

@@ -3,7 +3,8 @@
 import type { WebhookOwner } from "../domain/access";
 import type { StoredEvent } from "../domain/types";
 import { contentsOf } from "./contents";
-import { EVENT_COLUMNS, EVENT_JOINS, uidsOf, type EventDbRow } from "./events";
+import { stringsIn } from "../domain/guards";
+import { EVENT_COLUMNS, EVENT_JOINS, type EventDbRow } from "./events";
 import { apiIdSql, idKeySql } from "./names";
 
 /** An event without its body and headers: enough to decide who may hear it, with the webhooks its routing filtered out. */
@@ -18,7 +19,7 @@ function toMeta(r: EventDbRow): EventMeta {
     locationUid: r.location_uid,
     organizationUid: r.organization_uid,
     receivedAt: r.received_at,
-    filteredOut: uidsOf(r.filtered_out),
+    filteredOut: stringsIn(r.filtered_out),
   };
 }
 
