@@ -371,7 +371,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List webhooks */
+        /** List webhooks, newest first */
         get: {
             parameters: {
                 query?: {
@@ -1052,23 +1052,40 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List sources, those declared by configuration included (read-only) */
+        /**
+         * List sources, those declared by configuration included (read-only)
+         * @description By id. A page of `limit`; follow `nextCursor` until it is null. A limited token sees its organizations' sources only.
+         */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description Page size, at most 100. */
+                    limit?: number;
+                    /** @description The `nextCursor` of the previous page. */
+                    cursor?: string;
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
             };
             requestBody?: never;
             responses: {
-                /** @description Every source */
+                /** @description A page of sources */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": components["schemas"]["SourceList"];
+                    };
+                };
+                /** @description invalid_request: the input failed validation (details.issues lists why) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
                     };
                 };
                 /** @description unauthorized: no valid bearer token */
@@ -1440,23 +1457,40 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List tokens (never the tokens themselves) */
+        /**
+         * List tokens (never the tokens themselves), newest first
+         * @description Revoked ones included (`revokedAt`). A page of `limit`; follow `nextCursor` until it is null.
+         */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description Page size, at most 100. */
+                    limit?: number;
+                    /** @description The `nextCursor` of the previous page. */
+                    cursor?: string;
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
             };
             requestBody?: never;
             responses: {
-                /** @description Every token */
+                /** @description A page of tokens */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": components["schemas"]["TokenList"];
+                    };
+                };
+                /** @description invalid_request: the input failed validation (details.issues lists why) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
                     };
                 };
                 /** @description unauthorized: no valid bearer token */
@@ -1608,23 +1642,40 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The catalog of event types, with the data scope each needs */
+        /**
+         * The catalog of event types, with the data scope each needs
+         * @description Podium's types first, then common types of the other providers, in a fixed order. A page of `limit`; follow `nextCursor` until it is null.
+         */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description Page size, at most 100. */
+                    limit?: number;
+                    /** @description The `nextCursor` of the previous page. */
+                    cursor?: string;
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
             };
             requestBody?: never;
             responses: {
-                /** @description The catalog */
+                /** @description A page of the catalog */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": components["schemas"]["EventTypeList"];
+                    };
+                };
+                /** @description invalid_request: the input failed validation (details.issues lists why) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
                     };
                 };
                 /** @description unauthorized: no valid bearer token */
@@ -1711,10 +1762,12 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
+                    /** @description Page size, at most 100. */
+                    limit?: number;
+                    /** @description The `nextCursor` of the previous page. */
+                    cursor?: string;
                     /** @description Only those not replayed yet. */
                     open?: "true" | "false";
-                    limit?: number;
-                    cursor?: string;
                 };
                 header?: never;
                 path?: never;
@@ -1954,7 +2007,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List notification endpoints (never their secrets)
+         * List notification endpoints (never their secrets), newest first
          * @description Admin tokens only (the `admin` scope): alerts are about the whole installation.
          */
         get: {
@@ -3103,7 +3156,7 @@ export interface components {
         };
         SourceList: {
             data: components["schemas"]["Source"][];
-            nextCursor: null;
+            nextCursor: string | null;
         };
         Rejections: {
             sourceId: string;
@@ -3172,11 +3225,11 @@ export interface components {
         };
         TokenList: {
             data: components["schemas"]["Token"][];
-            nextCursor: null;
+            nextCursor: string | null;
         };
         EventTypeList: {
             data: components["schemas"]["EventType"][];
-            nextCursor: null;
+            nextCursor: string | null;
         };
         EventType: {
             type: string;

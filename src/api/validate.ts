@@ -56,6 +56,15 @@ export function decodeCreated(cursor: string): { createdAt: number; uid: string 
   return { createdAt: Number(createdAt), uid };
 }
 
+/** A position in key order (sources, by id): the key of the last item given. */
+export function encodeKey(key: string): string {
+  return toCursor(`k${key}`);
+}
+
+export function decodeKey(cursor: string): string {
+  return fromCursor(cursor, /^k([\x21-\x7e]{1,128})$/)[0] ?? "";
+}
+
 /** A bulk retry's position: (webhook, insertion sequence within it). */
 export function encodeRetryCursor(p: { webhook: number; seq: number }): string {
   return toCursor(`w${p.webhook}s${p.seq}`);

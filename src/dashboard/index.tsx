@@ -417,7 +417,7 @@ dashboard.post("/alerts/endpoints/:uid/delete", async (c) => {
 });
 
 dashboard.get("/sources", async (c) => {
-  const list = await callApi(c, "GET", "/sources", SourceList_);
+  const list = await callApi(c, "GET", pageOfList(c, "/sources"), SourceList_);
   if (!list.ok) return page(c, "Sources", "/dashboard/sources", <p>{list.error}</p>, 403);
   // The admin also sees requests to ids that name no source (a wrong URL given to a provider).
   const unknown = can(c, "admin") ? await callApi(c, "GET", "/sources/(unknown)/rejections?limit=1", RejectionsSchema) : null;
@@ -425,7 +425,7 @@ dashboard.get("/sources", async (c) => {
     c,
     "Sources",
     "/dashboard/sources",
-    <SourceList sources={list.json.data} canWrite={can(c, "sources:write")} now={Date.now()} unknown={unknown?.ok ? unknown.json : null} />,
+    <SourceList sources={list.json.data} nextCursor={list.json.nextCursor} canWrite={can(c, "sources:write")} now={Date.now()} unknown={unknown?.ok ? unknown.json : null} />,
   );
 });
 

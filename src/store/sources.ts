@@ -84,11 +84,29 @@ export async function getSource(db: D1Database, id: string, defaultTolerance: nu
   };
 }
 
-/** Every stored source, or (`organizationUids` given) those these organizations own. */
-export async function listStoredSources(db: D1Database, organizationUids: string[] | null = null): Promise<StoredSource[]> {
-  const { results } = await (organizationUids === null
-    ? db.prepare("SELECT * FROM sources ORDER BY id")
-    : db.prepare("SELECT * FROM sources WHERE organization_uid IN (SELECT value FROM json_each(?)) ORDER BY id").bind(JSON.stringify(organizationUids))
+/**
+ * A page of stored sources by id, after `after`: every one but the `except` ids, or (`owners`
+ * given) those these organizations own. A limited token's page takes at most `limit` of each
+ * of its organizations (by the index on (organization_uid, id)) before keeping the first
+ * `limit`, so a page reads no more than its organizations' next few, however many they own.
+ */
+export async function listStoredSources(
+  db: D1Database,
+  opts: { limit: number; after?: string; owners?: string[] | null; except?: string[] },
+): Promise<StoredSource[]> {
+  const after = opts.after ?? "";
+  const { results } = await (opts.owners == null
+    ? db
+        .prepare("SELECT * FROM sources WHERE id > ? AND id NOT IN (SELECT value FROM json_each(?)) ORDER BY id LIMIT ?")
+        .bind(after, JSON.stringify(opts.except ?? []), opts.limit)
+    : db
+        .prepare(
+          `WITH owners AS (SELECT DISTINCT value FROM json_each(?))
+           SELECT s.* FROM owners JOIN sources s ON s.id IN
+             (SELECT i.id FROM sources i WHERE i.organization_uid = owners.value AND i.id > ? ORDER BY i.id LIMIT ?)
+           ORDER BY s.id LIMIT ?`,
+        )
+        .bind(JSON.stringify(opts.owners), after, opts.limit, opts.limit)
   ).all<SourceRow>();
   return results.map(toStored);
 }

@@ -85,8 +85,13 @@ export async function touchToken(db: D1Database, id: string, now = Date.now()): 
     .run();
 }
 
-export async function listTokens(db: D1Database): Promise<TokenRecord[]> {
-  const { results } = await db.prepare("SELECT * FROM tokens ORDER BY created_at DESC, id").all<TokenRow>();
+/** A page of tokens newest first, (created_at, id) below `after`'s, by the index on them. */
+export async function listTokens(db: D1Database, opts: { limit: number; after?: { createdAt: number; id: string } }): Promise<TokenRecord[]> {
+  const after = opts.after ?? { createdAt: Number.MAX_SAFE_INTEGER, id: "" };
+  const { results } = await db
+    .prepare("SELECT * FROM tokens WHERE (created_at, id) < (?, ?) ORDER BY created_at DESC, id DESC LIMIT ?")
+    .bind(after.createdAt, after.id, opts.limit)
+    .all<TokenRow>();
   return results.map(toToken);
 }
 

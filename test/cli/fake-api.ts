@@ -20,7 +20,10 @@ export async function cleanUp() {
   for (const undo of opened.splice(0)) await undo();
 }
 
-export type Seen = { method: string; path: string; authorization: string | undefined };
+export type Seen = { method: string; path: string; query: string; authorization: string | undefined };
+
+/** A route's JSON answer, or a function of the request's query that answers it. */
+export type Answer = unknown | ((query: URLSearchParams) => unknown);
 
 export interface FakeApi {
   url: string;
@@ -32,18 +35,21 @@ export interface FakeApi {
  * @param routes `METHOD /path` → the JSON answer (status 200)
  * @param listen plays each listener connection
  */
-export async function fakeApi(o: { routes?: Record<string, unknown>; listen?: (ws: WebSocket) => void } = {}): Promise<FakeApi> {
+export async function fakeApi(o: { routes?: Record<string, Answer>; listen?: (ws: WebSocket) => void } = {}): Promise<FakeApi> {
   const seen: Seen[] = [];
   const wss = new WebSocketServer({ noServer: true });
   const server: Server = createServer((req, res) => {
-    const path = new URL(req.url ?? "/", "http://x").pathname;
-    seen.push({ method: req.method ?? "", path, authorization: req.headers.authorization });
-    const answer = o.routes?.[`${req.method} ${path}`];
+    const url = new URL(req.url ?? "/", "http://x");
+    const path = url.pathname;
+    seen.push({ method: req.method ?? "", path, query: url.search, authorization: req.headers.authorization });
+    const route = o.routes?.[`${req.method} ${path}`];
+    const answer = typeof route === "function" ? route(url.searchParams) : route;
     res.writeHead(answer === undefined ? 404 : 200, { "content-type": "application/json" });
     res.end(JSON.stringify(answer ?? { error: { code: "not_found", message: "No such route." } }));
   });
   server.on("upgrade", (req, socket, head) => {
-    seen.push({ method: "UPGRADE", path: new URL(req.url ?? "/", "http://x").pathname, authorization: req.headers.authorization });
+    const url = new URL(req.url ?? "/", "http://x");
+    seen.push({ method: "UPGRADE", path: url.pathname, query: url.search, authorization: req.headers.authorization });
     wss.handleUpgrade(req, socket, head, (ws) => o.listen?.(ws));
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));

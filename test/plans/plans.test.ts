@@ -15,7 +15,9 @@ import { firstOwed, insertDeliveriesStatements, recordAttempts, retryDeliveries 
 import { byLocation, byOrganization } from "../../src/store/event-places";
 import { retentionStep } from "../../src/store/events";
 import { boundedScan } from "../../src/store/scan";
-import { disableApplies } from "../../src/store/webhooks";
+import { listStoredSources } from "../../src/store/sources";
+import { listTokens } from "../../src/store/tokens";
+import { disableApplies, listWebhooks } from "../../src/store/webhooks";
 
 const dir = join(import.meta.dirname, "../../migrations");
 const db = new DatabaseSync(":memory:");
@@ -164,5 +166,25 @@ describe("the runtime the workers tests run", () => {
     const plugins = pkg(existsSync(join(root, nested)) ? nested : "node_modules/miniflare/package.json").version;
     const wranglers = pkg("node_modules/wrangler/package.json").dependencies?.miniflare;
     expect(plugins).toBe(wranglers);
+  });
+});
+
+describe("lists of tokens, webhooks and sources", () => {
+  it("read a page from the cursor along their order's index: nothing walked, nothing sorted but a limited token's few a page", async () => {
+    const pages: [string, (d1: D1Database) => Promise<unknown>, RegExp][] = [
+      ["tokens", (d1) => listTokens(d1, { limit: 3, after: { createdAt: 5, id: "t" } }), /INDEX tokens_created \(\(created_at,id\)<\(\?,\?\)\)/],
+      ["webhooks", (d1) => listWebhooks(d1, { limit: 3, after: { createdAt: 5, uid: "w" } }), /INDEX webhooks_created \(kind=\? AND \(created_at,uid\)<\(\?,\?\)\)/],
+      ["sources", (d1) => listStoredSources(d1, { limit: 3, after: "s", except: ["podium"] }), /SEARCH sources USING INDEX sqlite_autoindex_sources_1 \(id>\?\)/],
+      ["a limited token's sources", (d1) => listStoredSources(d1, { limit: 3, after: "s", owners: ["o"] }), /INDEX sources_organization \(organization_uid=\? AND id>\?\)/],
+    ];
+    for (const [what, run, search] of pages) {
+      // (The stand-in's one row is no token, webhook or source: what was prepared is all that counts.)
+      const [sql] = await preparedBy((d1) => run(d1).catch(() => null));
+      const steps = plan(sql!);
+      expect(steps.some((s) => search.test(s)), `${what}:\n${steps.join("\n")}`).toBe(true);
+      expect(walks(sql!), what).toEqual([]);
+      // A limited token's page sorts the next few of each of its organizations, no more.
+      if (what !== "a limited token's sources") expect(steps.filter((s) => s.includes("TEMP B-TREE")), what).toEqual([]);
+    }
   });
 });

@@ -27,7 +27,7 @@ describe("a stored source", () => {
     const id = await createSource({ secrets: ["a-long-secret"] });
     await setSource(id, "provider", "carrier-pigeon");
     await expect(getStoredSource(env.DB, id)).rejects.toThrow(`source ${id} provider: "carrier-pigeon" is no provider this Worker knows`);
-    await expect(listStoredSources(env.DB)).rejects.toThrow(`source ${id} provider`);
+    await expect(listStoredSources(env.DB, { limit: 100 })).rejects.toThrow(`source ${id} provider`);
     await env.DB.prepare("DELETE FROM sources WHERE id = ?").bind(id).run();
   });
 

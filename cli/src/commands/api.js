@@ -37,6 +37,24 @@ function printPage(page, columns) {
   if (page.nextCursor) process.stderr.write(`more: --cursor ${printable(page.nextCursor)}\n`);
 }
 
+/**
+ * Every row of a list, following `nextCursor` to its end (the API answers a page a call), as one answer.
+ * @template T @param {(cursor: string | undefined) => Promise<{ data: T[], nextCursor: string | null }>} pageAt
+ */
+async function everyRow(pageAt) {
+  /** @type {T[]} */
+  const data = [];
+  /** @type {string | undefined} */
+  let cursor;
+  do {
+    const page = await pageAt(cursor);
+    data.push(...page.data);
+    // A cursor that did not move would ask for the same page again: stop rather than loop.
+    cursor = page.nextCursor && page.nextCursor !== cursor ? page.nextCursor : undefined;
+  } while (cursor);
+  return { data, nextCursor: null };
+}
+
 /** @param {boolean} json @param {unknown} value @param {() => void} human */
 const show = (json, value, human) => (json ? printJson(value) : human());
 
@@ -261,7 +279,8 @@ export function registerApi(program) {
     ["INGRESS URL", (s) => s.ingressUrl],
   ];
   sub(sources, "list", "list sources").action(async (o) => {
-    const r = await unwrap(apiClient(connectionOf(o)).GET("/v1/sources"));
+    const client = apiClient(connectionOf(o));
+    const r = await everyRow((cursor) => unwrap(client.GET("/v1/sources", { params: { query: { limit: 100, cursor } } })));
     show(o.json, r, () => printTable(r.data, SOURCE_COLUMNS));
   });
   sub(sources, "get <id>", "one source (never its secrets)").action(async (id, o) => {
@@ -319,7 +338,8 @@ export function registerApi(program) {
     ["LIMITED TO", (t) => [...(t.organizationUids ?? []).map((u) => `org ${u}`), ...(t.locationUids ?? []).map((u) => `loc ${u}`)].join(",") || "—"],
   ];
   sub(tokens, "list", "list tokens (never the tokens themselves)").action(async (o) => {
-    const r = await unwrap(apiClient(connectionOf(o)).GET("/v1/tokens"));
+    const client = apiClient(connectionOf(o));
+    const r = await everyRow((cursor) => unwrap(client.GET("/v1/tokens", { params: { query: { limit: 100, cursor } } })));
     show(o.json, r, () => printTable(r.data, TOKEN_COLUMNS));
   });
   sub(tokens, "create", "create a token; printed this once")

@@ -1,4 +1,4 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute } from "@hono/zod-openapi";
 import { accessOf } from "../../domain/access";
 import { EVENT_TYPES } from "../../domain/event-types";
 import { isoTime } from "../../domain/ids";
@@ -6,15 +6,19 @@ import { hasScope } from "../../domain/scopes";
 import { countParked } from "../../store/parked";
 import { stats } from "../../store/stats";
 import { errors, json, router, scoped } from "../openapi";
-import { EventTypeSchema, StatsSchema } from "../schemas";
+import { EventTypeSchema, ListQuery, page, StatsSchema } from "../schemas";
+import { decodeCursor, encodeCursor } from "../validate";
 
 const eventTypes = createRoute({
   method: "get",
   path: "/event-types",
   summary: "The catalog of event types, with the data scope each needs",
+  description: "Podium's types first, then common types of the other providers, in a fixed order. A page of `limit`; follow `nextCursor` until it is null.",
   security: [{ bearer: [] }],
+  request: { query: ListQuery },
   responses: {
-    200: json(z.object({ data: z.array(EventTypeSchema), nextCursor: z.null() }).openapi("EventTypeList"), "The catalog"),
+    200: json(page(EventTypeSchema, "EventTypeList"), "A page of the catalog"),
+    400: errors(400)[400]!,
     401: errors()[401]!,
   },
 });
@@ -28,7 +32,13 @@ const statsRoute = createRoute({
 });
 
 export const catalog = router()
-  .openapi(eventTypes, (c) => c.json({ data: EVENT_TYPES, nextCursor: null }, 200))
+  .openapi(eventTypes, (c) => {
+    const q = c.req.valid("query");
+    // The catalog is a fixed list: a position in it is where the next page starts.
+    const from = q.cursor === undefined ? 0 : decodeCursor(q.cursor);
+    const to = from + q.limit;
+    return c.json({ data: EVENT_TYPES.slice(from, to), nextCursor: to < EVENT_TYPES.length ? encodeCursor(to) : null }, 200);
+  })
   .openapi(statsRoute, async (c) => {
     const p = c.get("principal");
     const [s, parkedDeadLetters] = await Promise.all([stats(c.env.DB, accessOf(p)), countParked(c.env.BODIES)]);

@@ -3,7 +3,7 @@ import { AppError } from "../../domain/errors";
 import { replayDeadLetter } from "../../pipeline/commands";
 import { listDeadLetters, type DeadLetter } from "../../store/dead-letters";
 import { errors, json, router, scoped } from "../openapi";
-import { page } from "../schemas";
+import { ListQuery, page } from "../schemas";
 import { decodeCursor, encodeCursor } from "../validate";
 
 const DeadLetterSchema = z
@@ -38,11 +38,7 @@ const list = createRoute({
   summary: "What reached a dead-letter queue, newest first",
   ...scoped("admin"),
   request: {
-    query: z.object({
-      open: z.enum(["true", "false"]).optional().openapi({ description: "Only those not replayed yet." }),
-      limit: z.coerce.number().int().min(1).max(100).default(50),
-      cursor: z.string().min(1).max(200).optional(),
-    }),
+    query: ListQuery.extend({ open: z.enum(["true", "false"]).optional().openapi({ description: "Only those not replayed yet." }) }),
   },
   responses: { 200: json(page(DeadLetterSchema, "DeadLetterPage"), "A page of dead letters"), ...errors(400) },
 });

@@ -10,7 +10,8 @@ import { configSources, forgetSource } from "../../ingress/sources";
 import { latestRejections, rejectionSummaries, SAMPLES_KEPT } from "../../store/rejections";
 import { deleteSource, getStoredSource, insertSource, listStoredSources, updateSource, type StoredSource } from "../../store/sources";
 import { body, errors, json, router, scoped } from "../openapi";
-import { IdParam, RejectionsSchema, SourceCreate, SourcePatch, SourceSchema } from "../schemas";
+import { IdParam, ListQuery, page, RejectionsSchema, SourceCreate, SourcePatch, SourceSchema } from "../schemas";
+import { decodeKey, encodeKey } from "../validate";
 import { rejectionSummaryView, rejectionView, sourceView } from "../views";
 import { assertSaved, changedMeanwhile } from "./webhooks";
 import { z } from "@hono/zod-openapi";
@@ -28,8 +29,10 @@ const list = createRoute({
   method: "get",
   path: "/sources",
   summary: "List sources, those declared by configuration included (read-only)",
+  description: "By id. A page of `limit`; follow `nextCursor` until it is null. A limited token sees its organizations' sources only.",
   ...scoped("sources:read"),
-  responses: { 200: json(z.object({ data: z.array(SourceSchema), nextCursor: z.null() }).openapi("SourceList"), "Every source"), ...errors() },
+  request: { query: ListQuery },
+  responses: { 200: json(page(SourceSchema, "SourceList"), "A page of sources"), ...errors(400) },
 });
 
 const get = createRoute({
@@ -170,15 +173,21 @@ export const sources = router()
   })
   .openapi(list, async (c) => {
     const p = c.get("principal");
+    const q = c.req.valid("query");
+    const after = q.cursor === undefined ? "" : decodeKey(q.cursor);
     const origin = new URL(c.req.url).origin;
     const tolerance = settings(c.env).signatureToleranceSeconds;
+    // Declared sources are a few of the configuration, merged by id with a page of the stored
+    // ones (a stored row under a declared id is the declared one's shadow, never listed).
     const declared = isLimited(p) ? [] : configSources(c.env);
     const owners = isLimited(p) ? (p.organizationUids ?? []) : null;
-    const stored = (await listStoredSources(c.env.DB, owners)).filter((s) => !declared.some((d) => d.id === s.id));
-    const all = [...declared, ...stored];
-    const refused = await rejectionSummaries(c.env.DB, all.map((s) => s.id));
-    const data = all.map((s) => ({ ...sourceView(s, origin, tolerance), rejections: (refused.get(s.id) ?? []).map(rejectionSummaryView) }));
-    return c.json({ data, nextCursor: null }, 200);
+    const stored = await listStoredSources(c.env.DB, { limit: q.limit + 1, after, owners, except: declared.map((d) => d.id) });
+    const rows = [...declared.filter((d) => d.id > after), ...stored].sort((a, b) => (a.id < b.id ? -1 : 1));
+    const shown = rows.slice(0, q.limit);
+    const last = shown[q.limit - 1];
+    const refused = await rejectionSummaries(c.env.DB, shown.map((s) => s.id));
+    const data = shown.map((s) => ({ ...sourceView(s, origin, tolerance), rejections: (refused.get(s.id) ?? []).map(rejectionSummaryView) }));
+    return c.json({ data, nextCursor: rows.length > q.limit && last ? encodeKey(last.id) : null }, 200);
   })
   .openapi(get, async (c) => {
     const s = await visibleSource(c.env, c.get("principal"), c.req.valid("param").id);

@@ -1,9 +1,10 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute } from "@hono/zod-openapi";
 import { AppError } from "../../domain/errors";
 import { hashApiToken, newApiToken } from "../../domain/tokens";
 import { insertToken, listTokens, revokeToken, type TokenRecord } from "../../store/tokens";
 import { body, errors, json, router, scoped } from "../openapi";
-import { IdParam, TokenCreate, TokenCreated, TokenSchema } from "../schemas";
+import { IdParam, ListQuery, page, TokenCreate, TokenCreated, TokenSchema } from "../schemas";
+import { decodeCreated, encodeCreated } from "../validate";
 import { tokenView } from "../views";
 
 const create = createRoute({
@@ -18,9 +19,11 @@ const create = createRoute({
 const list = createRoute({
   method: "get",
   path: "/tokens",
-  summary: "List tokens (never the tokens themselves)",
+  summary: "List tokens (never the tokens themselves), newest first",
+  description: "Revoked ones included (`revokedAt`). A page of `limit`; follow `nextCursor` until it is null.",
   ...scoped("admin"),
-  responses: { 200: json(z.object({ data: z.array(TokenSchema), nextCursor: z.null() }).openapi("TokenList"), "Every token"), ...errors() },
+  request: { query: ListQuery },
+  responses: { 200: json(page(TokenSchema, "TokenList"), "A page of tokens"), ...errors(400) },
 });
 
 const revoke = createRoute({
@@ -49,7 +52,14 @@ export const tokens = router()
     await insertToken(c.env.DB, record, await hashApiToken(token, c.env.TOKEN_PEPPER));
     return c.json({ ...tokenView(record), token }, 201);
   })
-  .openapi(list, async (c) => c.json({ data: (await listTokens(c.env.DB)).map(tokenView), nextCursor: null }, 200))
+  .openapi(list, async (c) => {
+    const q = c.req.valid("query");
+    const after = q.cursor === undefined ? undefined : decodeCreated(q.cursor);
+    const rows = await listTokens(c.env.DB, { limit: q.limit + 1, after: after && { createdAt: after.createdAt, id: after.uid } });
+    const last = rows[q.limit - 1];
+    const nextCursor = rows.length > q.limit && last ? encodeCreated({ createdAt: last.createdAt, uid: last.id }) : null;
+    return c.json({ data: rows.slice(0, q.limit).map(tokenView), nextCursor }, 200);
+  })
   .openapi(revoke, async (c) => {
     const { id } = c.req.valid("param");
     if (!(await revokeToken(c.env.DB, id))) throw new AppError("not_found", `No live token "${id.slice(0, 80)}".`);

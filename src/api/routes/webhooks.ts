@@ -82,7 +82,7 @@ const create = createRoute({
 const list = createRoute({
   method: "get",
   path: "/webhooks",
-  summary: "List webhooks",
+  summary: "List webhooks, newest first",
   ...scoped("webhooks:read"),
   request: { query: ListQuery },
   responses: { 200: json(page(WebhookSchema, "WebhookPage"), "A page of webhooks"), ...errors(400) },

@@ -1,7 +1,7 @@
 import type { z } from "@hono/zod-openapi";
 import type { RejectionsSchema, SourceSchema } from "../../api/schemas";
 import { PROVIDER_NAMES } from "../../domain/types";
-import { Action } from "../layout";
+import { Action, NextPage } from "../layout";
 
 export type SourceJson = z.infer<typeof SourceSchema>;
 export type RejectionsJson = z.infer<typeof RejectionsSchema>;
@@ -40,7 +40,7 @@ export function Refused(props: { rejections: RejectionsJson["summary"]; now: num
 // An hmac source needs its signing configuration: create those through the API.
 const PROVIDERS = PROVIDER_NAMES.filter((p) => p !== "hmac");
 
-export function SourceList(props: { sources: SourceJson[]; canWrite: boolean; now: number; unknown?: RejectionsJson | null }) {
+export function SourceList(props: { sources: SourceJson[]; nextCursor: string | null; canWrite: boolean; now: number; unknown?: RejectionsJson | null }) {
   return (
     <div class="stack">
       <div class="scroll">
@@ -93,6 +93,7 @@ export function SourceList(props: { sources: SourceJson[]; canWrite: boolean; no
           </tbody>
         </table>
       </div>
+      <NextPage path="/dashboard/sources" name="cursor" cursor={props.nextCursor} label="More sources →" />
       {props.unknown && props.unknown.summary.length > 0 && (
         <p>
           Requests to source ids that name no enabled source: <Refused rejections={props.unknown.summary} now={props.now} />
