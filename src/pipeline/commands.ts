@@ -20,7 +20,7 @@ import {
   webhooksOverdue,
   webhooksWithHeld,
   type AttemptOutcome,
-  type DeliveryFilter,
+  type RetryFilter,
   type RetryPage,
   type RetryPosition,
 } from "../store/deliveries";
@@ -169,7 +169,7 @@ export async function holdWebhook(env: Env, w: Pick<Webhook, "uid" | "updatedAt"
  */
 export async function retry(
   env: Env,
-  filter: DeliveryFilter & { ids?: string[] },
+  filter: RetryFilter,
   page: RetryPage,
 ): Promise<{ pending: string[]; held: string[]; last: RetryPosition | null; full: boolean }> {
   const { webhooks, ...retried } = await retryDeliveries(env.DB, filter, page);

@@ -98,14 +98,16 @@ export function dropEmptyEventCountsStatement(db: D1Database, rowsSql: string, b
 /**
  * Moves the deliveries a subquery selects between status counts: columns
  * `webhook`, `object`, `old_status` (NULL: being created) and `new_status`
- * (NULL: being deleted).
+ * (NULL: being deleted). `once`: the rows are worked out once (MATERIALIZED), for a
+ * `new_status` that reads (a retry's reads the webhook row): each sum below names it, and
+ * would read again for every column (~50 rows a delivery). Else inlined, which reads less.
  */
-export function deliveryCountsStatement(db: D1Database, rowsSql: string, binds: unknown[]): D1PreparedStatement {
+export function deliveryCountsStatement(db: D1Database, rowsSql: string, binds: unknown[], once = false): D1PreparedStatement {
   const code = (s: string) => `COALESCE(${s} * ${OBJECT_GROUPS} + object, -1)`;
   const sums = DELIVERY_COLUMNS.map((c, i) => `SUM((${code("new_status")} = ${i}) - (${code("old_status")} = ${i})) AS ${c}`).join(", ");
   return db
     .prepare(
-      `WITH r AS (${rowsSql})
+      `WITH r AS ${once ? "MATERIALIZED " : ""}(${rowsSql})
        INSERT INTO delivery_counts (webhook, ${DELIVERY_COLUMNS.join(", ")})
        SELECT webhook, ${sums} FROM r WHERE true GROUP BY webhook
        ON CONFLICT (webhook) DO UPDATE SET ${addAll(DELIVERY_COLUMNS)}`,

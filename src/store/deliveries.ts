@@ -1,5 +1,5 @@
 import { isLimited, type Access } from "../domain/access";
-import { DELIVERY_STATUSES, type DeliveryStatus, type NewDelivery } from "../domain/delivery";
+import { DELIVERY_STATUSES, TRANSITIONS, type DeliveryStatus, type NewDelivery } from "../domain/delivery";
 import type { Attempt, Delivery, StoredEvent } from "../domain/types";
 import { accessNames, eventAccessIds, eventAccessSql, grantedWebhookIdsSql } from "./access";
 import { attemptRecordedSql, attemptsOfSql, withAttemptSql } from "./attempts";
@@ -7,7 +7,7 @@ import { contentsOf } from "./contents";
 import { attemptCountsStatement, deliveryColumn, deliveryCountsStatement, OBJECT_GROUPS } from "./counters";
 import { closeDeadLettersStatement, recordDeadLetterStatement, type NewDeadLetter } from "./dead-letters";
 import { attemptsHealthStatement } from "./health";
-import { apiIdSql, idKeyParamSql, idKeySql, learnNamesStatement, nameIdSql, nameIds } from "./names";
+import { apiIdSql, idKeySql, learnNamesStatement, nameIdSql, nameIds } from "./names";
 import { boundedScan, type Driver } from "./scan";
 import { from, into, owed, owedAnew, status, statusCode, statusOfCode, to } from "./transitions";
 import { atVersionSql, failingSinceSql } from "./webhook-version";
@@ -129,13 +129,14 @@ export async function insertDeliveries(db: D1Database, deliveries: NewDelivery[]
  */
 function transition(
   db: D1Database,
-  o: { where: string; binds: unknown[]; newStatus: string; set: string; setBinds?: unknown[]; returning?: string },
+  o: { where: string; binds: unknown[]; newStatus: string; newStatusReads?: boolean; set: string; setBinds?: unknown[]; returning?: string },
 ): [D1PreparedStatement, D1PreparedStatement] {
   return [
     deliveryCountsStatement(
       db,
       `SELECT webhook, object, status AS old_status, ${o.newStatus} AS new_status FROM deliveries WHERE ${o.where}`,
       o.binds,
+      o.newStatusReads,
     ),
     db
       .prepare(`UPDATE deliveries SET status = ${o.newStatus}, ${o.set} WHERE ${o.where}${o.returning ? ` RETURNING ${o.returning}` : ""}`)
@@ -259,27 +260,6 @@ export interface DeliveryFilter {
   since?: number;
   /** Only deliveries of events this access may see, to webhooks within its grant. */
   access?: Access | null;
-}
-
-/** The same filter as a condition on a `deliveries` row (for writes over every match). */
-function where(f: DeliveryFilter): { sql: string; binds: unknown[] } {
-  const clauses: string[] = [];
-  const binds: unknown[] = [];
-  if (f.access) {
-    const seen = eventAccessSql(f.access, "ev");
-    clauses.push(`EXISTS (SELECT 1 FROM events ev WHERE ev.seq = deliveries.event AND ${seen.sql})`);
-    binds.push(...seen.binds);
-    if (isLimited(f.access)) {
-      const g = grantedWebhookIdsSql(f.access);
-      clauses.push(`webhook IN (${g.sql})`);
-      binds.push(...g.binds);
-    }
-  }
-  if (f.status) clauses.push(`status = ${statusCode(f.status)}`);
-  if (f.webhookUid) clauses.push(`webhook = ${nameIdSql("?")}`), binds.push(f.webhookUid);
-  if (f.eventId) clauses.push(`event = (SELECT seq FROM events WHERE id = ${idKeyParamSql("evt_")})`), binds.push(f.eventId);
-  if (f.since !== undefined) clauses.push("created_at >= ?"), binds.push(f.since);
-  return { sql: clauses.length ? clauses.join(" AND ") : "1 = 1", binds };
 }
 
 /** Rows one list call examines at most. */
@@ -428,35 +408,69 @@ export interface RetryPage {
   after?: RetryPosition;
 }
 
+/** The statuses a retry takes deliveries from. */
+export type RetryableStatus = (typeof TRANSITIONS.retry.from)[number];
+
+/**
+ * What a retry takes: the deliveries of `ids`; or those in one status (each status is one
+ * range of the (webhook, status, seq) index per webhook, walked in order), of a webhook or
+ * of every one, made since a time, among those an access may see.
+ */
+export type RetryFilter = { ids: string[] } | (Pick<DeliveryFilter, "webhookUid" | "since" | "access"> & { status: RetryableStatus });
+
 /**
  * The deliveries a retry call takes: given `ids`, those; else the first `limit` matches
  * after `after` in (webhook, seq) order. That walks the webhooks that have deliveries
  * (delivery_counts) in id order and, within each, its (webhook, status, seq) index range
- * in order from where the last call stopped: a call reads about `limit` matches plus one
- * entry per webhook, never the matches before the cursor nor all of them to sort.
+ * in order from where the last call stopped, never the matches before the cursor nor all
+ * of them to sort. The walk takes at most `limit` index entries: what the index does not
+ * say (made since, seen by the access) is checked on those alone, so a call reads about
+ * `limit` deliveries plus one entry per webhook however many it passes over; `walkEnd`
+ * then selects the last entry taken when the walk took them all (the call may have
+ * retried fewer, and goes on from there).
  */
-function retryChoice(f: DeliveryFilter & { ids?: string[] }, page: RetryPage): { sql: string; binds: unknown[] } {
-  const w = where(f);
-  const matching = `${w.sql} AND ${from("retry")}`;
-  if (f.ids) {
+function retryChoice(f: RetryFilter, page: RetryPage): { sql: string; binds: unknown[]; walkEnd: { sql: string; binds: unknown[] } | null } {
+  if ("ids" in f) {
     return {
-      sql: `seq IN (SELECT seq FROM deliveries WHERE ${matching} AND webhook IN (${EXISTING_WEBHOOKS})
+      sql: `seq IN (SELECT seq FROM deliveries WHERE ${from("retry")} AND webhook IN (${EXISTING_WEBHOOKS})
         AND id IN (SELECT ${dlvKey("value")} FROM json_each(?)) LIMIT ?)`,
-      binds: [...w.binds, JSON.stringify(f.ids), page.limit],
+      binds: [JSON.stringify(f.ids), page.limit],
+      walkEnd: null,
     };
   }
   const after = page.after ?? { webhook: 0, seq: 0 };
   // Only webhooks that still exist, and for a limited token those in its grant, checked
-  // once per webhook (never row by row through another's range); named `wh`, so that the
-  // filter's bare column names stay those of deliveries.
+  // once per webhook (never row by row through another's range).
   const granted = isLimited(f.access ?? null) ? grantedWebhookIdsSql(f.access ?? null) : null;
-  const webhooks = `SELECT c.webhook AS wh FROM delivery_counts c WHERE c.webhook >= ?
+  const webhookId = f.webhookUid === undefined ? null : nameIdSql("?");
+  const webhooks = `SELECT c.webhook AS wh FROM delivery_counts c WHERE c.webhook >= ? ${webhookId ? `AND c.webhook = ${webhookId}` : ""}
     AND EXISTS (SELECT 1 FROM names n JOIN webhooks x ON x.uid = n.name WHERE n.id = c.webhook)
     ${granted ? `AND c.webhook IN (${granted.sql})` : ""}`;
+  const limit = Math.trunc(page.limit);
+  // Index entries only (the index holds webhook, status and seq): named `wh` and `at`, so
+  // that the checks below read the bare column names of the deliveries row.
+  const walk = {
+    sql: `SELECT walk.wh, d.seq AS at FROM (${webhooks}) walk, deliveries d
+      WHERE d.webhook = walk.wh AND d.status = ${statusCode(f.status)} AND d.seq > CASE WHEN walk.wh = ? THEN ? ELSE 0 END
+      ORDER BY walk.wh, d.seq LIMIT ${limit}`,
+    binds: [after.webhook, ...(webhookId ? [f.webhookUid] : []), ...(granted?.binds ?? []), after.webhook, after.seq],
+  };
+  const checks: string[] = [];
+  const checkBinds: unknown[] = [];
+  if (f.since !== undefined) checks.push(`created_at >= ${Math.trunc(f.since)}`);
+  if (f.access) {
+    const seen = eventAccessSql(f.access, "ev");
+    checks.push(`EXISTS (SELECT 1 FROM events ev WHERE ev.seq = deliveries.event AND ${seen.sql})`);
+    checkBinds.push(...seen.binds);
+  }
+  const chosen =
+    checks.length === 0
+      ? `SELECT at FROM (${walk.sql})`
+      : `SELECT x.at FROM (${walk.sql}) x JOIN deliveries ON deliveries.seq = x.at WHERE ${checks.join(" AND ")}`;
   return {
-    sql: `seq IN (SELECT seq FROM (${webhooks}) walk, deliveries WHERE deliveries.webhook = walk.wh
-      AND seq > CASE WHEN walk.wh = ? THEN ? ELSE 0 END AND ${matching} ORDER BY walk.wh, seq LIMIT ?)`,
-    binds: [after.webhook, ...(granted?.binds ?? []), after.webhook, after.seq, ...w.binds, page.limit],
+    sql: `seq IN (${chosen})`,
+    binds: [...walk.binds, ...checkBinds],
+    walkEnd: checks.length === 0 ? null : { sql: `SELECT wh, at FROM (${walk.sql}) LIMIT 1 OFFSET ${limit - 1}`, binds: walk.binds },
   };
 }
 
@@ -466,24 +480,28 @@ function retryChoice(f: DeliveryFilter & { ids?: string[] }, page: RetryPage): {
  * disabled (enabling it releases them). Deliveries already held, and those whose webhook
  * was deleted, are left alone. Their open dead letters close in the same transaction (a
  * new failure reopens the same one). Returns their ids in that order, the webhooks that
- * now have deliveries pending, the position of the last one, and whether the page was
- * full (more may match after it).
+ * now have deliveries pending, where the call stopped (the last one retried, or the last
+ * delivery it looked at), and whether more may match after it.
  */
 export async function retryDeliveries(
   db: D1Database,
-  f: DeliveryFilter & { ids?: string[] },
+  f: RetryFilter,
   page: RetryPage,
   now = Date.now(),
 ): Promise<{ pending: string[]; held: string[]; webhooks: string[]; last: RetryPosition | null; full: boolean }> {
-  const { sql: chosen, binds } = retryChoice(f, page);
+  const { sql: chosen, binds, walkEnd } = retryChoice(f, page);
   const disabled = `(SELECT w.disabled FROM webhooks w JOIN names n ON n.name = w.uid WHERE n.id = deliveries.webhook) = 1`;
   const newStatus = owedAnew(disabled);
-  const [, , retried] = await db.batch<{ id: string; seq: number; status: number; webhook: number; webhook_uid: string }>([
+  type Row = { id: string; seq: number; status: number; webhook: number; webhook_uid: string; wh: number; at: number };
+  // The walk's end is read before the page changes: the deliveries retried leave the status's range.
+  const results = await db.batch<Row>([
+    ...(walkEnd ? [db.prepare(walkEnd.sql).bind(...walkEnd.binds)] : []),
     closeDeadLettersStatement(db, `SELECT ${apiIdSql("dlv_", "id")} FROM deliveries WHERE ${chosen}`, binds, now),
     ...transition(db, {
       where: chosen,
       binds,
       newStatus,
+      newStatusReads: true,
       // Literals, not binds: the filter's binds are positional. A settled delivery owed again
       // takes its place in its webhook's order by its event's receipt.
       set: `next_attempt_at = CASE WHEN ${disabled} THEN NULL ELSE ${Math.trunc(now)} END, updated_at = ${Math.trunc(now)},
@@ -491,16 +509,19 @@ export async function retryDeliveries(
       returning: `${apiIdSql("dlv_", "id")} AS id, seq, status, webhook, (SELECT name FROM names WHERE id = deliveries.webhook) AS webhook_uid`,
     }),
   ]);
-  const sorted = (retried?.results ?? []).sort((x, y) => x.webhook - y.webhook || x.seq - y.seq);
+  const end = walkEnd ? results[0]?.results[0] : undefined;
+  const sorted = (results.at(-1)?.results ?? []).sort((x, y) => x.webhook - y.webhook || x.seq - y.seq);
   const held = statusCode("held");
   const pending = sorted.filter((r) => r.status !== held);
-  const last = sorted.at(-1);
+  const lastRetried = sorted.at(-1);
+  const full = sorted.length >= page.limit;
+  const last = !full && end ? { webhook: end.wh, seq: end.at } : lastRetried ? { webhook: lastRetried.webhook, seq: lastRetried.seq } : null;
   return {
     pending: pending.map((r) => r.id),
     held: sorted.filter((r) => r.status === held).map((r) => r.id),
     webhooks: [...new Set(pending.map((r) => r.webhook_uid))],
-    last: last ? { webhook: last.webhook, seq: last.seq } : null,
-    full: sorted.length >= page.limit,
+    last,
+    full: full || end !== undefined,
   };
 }
 
