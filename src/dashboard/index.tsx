@@ -26,13 +26,14 @@ import { isEventId } from "../domain/ids";
 import { hasScope } from "../domain/scopes";
 import { CSS, JS } from "./assets";
 import { bannerParams, bannersIn, SIGN_IN_MESSAGES } from "./banners";
+import { signedForSession, signForSession } from "./session-signature";
 import { Layout } from "./layout";
 import { EventList, EventPage, EventRows, FILTERS } from "./pages/events";
 import { AlertsPage } from "./pages/alerts";
 import { Login } from "./pages/login";
 import { Overview } from "./pages/overview";
 import { SourceList } from "./pages/sources";
-import { SecretOnce, WebhookList, WebhookPage, WebhookTestForm, WebhookTestResult, type Entered, type RetryFrom, type WebhookCounts } from "./pages/webhooks";
+import { SecretOnce, WebhookList, WebhookPage, WebhookTestForm, WebhookTestResult, type Entered, type WebhookCounts } from "./pages/webhooks";
 import { callApi, endSession, requireSession, startSession, tooManyFailures, type DashEnv } from "./session";
 
 // The answers the dashboard reads, as the API documents them.
@@ -219,11 +220,23 @@ function enteredIn(form: Record<string, string | File>): Entered {
   return Object.fromEntries(Object.entries(form).flatMap(([k, v]) => (typeof v === "string" ? [[k, v]] : [])));
 }
 
-/** Where the last "retry failed" press of a webhook ended, when more may remain (its redirect says). */
-function retryFrom(c: C): RetryFrom | undefined {
-  const uid = c.req.query("retry");
+/**
+ * A "retry failed" press's cursor is signed for the session and the webhook whose page it
+ * leads to: a crafted link could otherwise set where a signed-in user's next press starts,
+ * and make it skip deliveries.
+ */
+const retryLabel = (webhookUid: string) => `retry cursor\n${webhookUid}`;
+
+/** The query of the webhook's page after a press that ended at `cursor`. */
+async function retryParams(c: C, webhookUid: string, cursor: string): Promise<Record<string, string>> {
+  return { retryCursor: cursor, retrySig: await signForSession(c.get("session"), retryLabel(webhookUid), cursor) };
+}
+
+/** Where the last "retry failed" press on this webhook's page ended, when more may remain (its redirect says, signed). */
+async function retryFrom(c: C, webhookUid: string): Promise<string | undefined> {
   const cursor = c.req.query("retryCursor");
-  return uid && cursor ? { uid, cursor } : undefined;
+  if (!cursor) return undefined;
+  return (await signedForSession(c.get("session"), retryLabel(webhookUid), cursor, c.req.query("retrySig") ?? "")) ? cursor : undefined;
 }
 
 async function webhookListPage(c: C, refused?: Refused) {
@@ -323,7 +336,7 @@ async function webhookPage(c: C, uid: string, refused?: Refused) {
       canTest={can(c, "events:read")}
       testEventId={c.req.query("test")}
       entered={refused?.entered}
-      retryFrom={retryFrom(c)}
+      retryCursor={await retryFrom(c, uid)}
     />,
     refused ? 400 : 200,
     refused?.error,
@@ -378,7 +391,7 @@ dashboard.post("/webhooks/:uid/:action{enable|disable|retry-failed|delete}", asy
     const n = res.json?.count ?? 0;
     // On to the webhook's own page, whose button carries the place (whatever list page the press was on).
     const here = `/dashboard/webhooks/${encodeURIComponent(uid)}`;
-    const to = next ? `${here}?${new URLSearchParams({ retry: uid, retryCursor: next })}` : here;
+    const to = next ? `${here}?${new URLSearchParams(await retryParams(c, uid, next))}` : here;
     return back(c, to, res, `${n} failed deliver${n === 1 ? "y" : "ies"} will be tried again, oldest first.${more}`);
   }
   const res = await callApi(c, "PATCH", path, Ignored, { disabled: action === "disable" });

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { BULK_RETRY_LIMIT } from "../../src/api/routes/deliveries";
+import { encodeRetryCursor } from "../../src/api/validate";
 import { runMaintenance } from "../../src/maintenance/cron";
 import { ADMIN, ADMIN_TOKEN, call, podiumBody } from "./helpers";
 import { pipeline } from "./pipeline";
@@ -228,6 +229,25 @@ describe("dashboard input", () => {
   });
 });
 
+/**
+ * Presses a webhook's "retry failed" button on a page, with what its form carries: answers
+ * that cursor (if any) and the query of the page the press leads to.
+ */
+async function pressRetryFailed(shown: string, webhookUid: string, cookie: string) {
+  const html = await (await page(shown, cookie)).text();
+  const form = new RegExp(`action="/dashboard/webhooks/${webhookUid}/retry-failed"[^>]*>(.*?)</form>`, "s").exec(html)?.[1];
+  expect(form).toBeDefined();
+  const cursor = /name="cursor" value="([^"]+)"/.exec(form!)?.[1];
+  const res = await page(`/dashboard/webhooks/${webhookUid}/retry-failed`, cookie, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams(cursor ? { cursor } : {}),
+  });
+  expect(res.status).toBe(303);
+  const to = new URL(res.headers.get("location")!, "https://x");
+  return { cursor, to };
+}
+
 describe("retrying a webhook's failed deliveries", () => {
   it(`says more may remain after a press took ${BULK_RETRY_LIMIT}, and the next press goes on after them even when they failed again`, async () => {
     const p = pipeline();
@@ -238,17 +258,7 @@ describe("retrying a webhook's failed deliveries", () => {
     // Presses the button on the page the last press led to, with what its form carries.
     let shown = "/dashboard/webhooks";
     const press = async () => {
-      const html = await (await page(shown, cookie)).text();
-      const form = new RegExp(`action="/dashboard/webhooks/${webhook.uid}/retry-failed"[^>]*>(.*?)</form>`, "s").exec(html)?.[1];
-      expect(form).toBeDefined();
-      const cursor = /name="cursor" value="([^"]+)"/.exec(form!)?.[1];
-      const res = await page(`/dashboard/webhooks/${webhook.uid}/retry-failed`, cookie, {
-        method: "POST",
-        headers: { "content-type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams(cursor ? { cursor } : {}),
-      });
-      expect(res.status).toBe(303);
-      const to = new URL(res.headers.get("location")!, "https://x");
+      const { to } = await pressRetryFailed(shown, webhook.uid, cookie);
       shown = `${to.pathname}${to.search}`;
       return to.searchParams.get("notice");
     };
@@ -261,6 +271,60 @@ describe("retrying a webhook's failed deliveries", () => {
     // Done: the press after that (on the webhook's page, where each press leads) starts from the oldest again.
     expect(shown).toMatch(new RegExp(`^/dashboard/webhooks/${webhook.uid}\\?notice=`));
     expect(await press()).toMatch(new RegExp(`^${BULK_RETRY_LIMIT} failed deliveries`));
+  });
+
+  it("goes on from a press's cursor only as this session signed it for this webhook: a crafted link's cursor is ignored", async () => {
+    const p = pipeline();
+    const { webhook, event } = await p.webhookOn("ok");
+    const other = await p.webhookOn("ok");
+    await failedDeliveries(await p.ingest(event()), webhook.uid, BULK_RETRY_LIMIT); // the bound and one more
+    const { cookie } = await session();
+    const here = `/dashboard/webhooks/${webhook.uid}`;
+    const statuses = async () => (await webhookDeliveryRows(webhook.uid)).map((r) => r.status);
+    const pressOn = async (shown: string, as = cookie) => {
+      const { cursor, to } = await pressRetryFailed(shown, webhook.uid, as);
+      return { cursor, next: to.searchParams };
+    };
+
+    const first = await pressOn(here);
+    expect(first.cursor).toBeUndefined();
+    const genuine = first.next;
+    expect(genuine.get("retryCursor")).toEqual(expect.any(String));
+    expect(genuine.has("retry")).toBe(false); // the page's own webhook: not repeated
+    await failPending(webhook.uid);
+    const restart = async () => {
+      await failPending(webhook.uid);
+      expect(await statuses()).toEqual(Array(BULK_RETRY_LIMIT + 1).fill("failed"));
+    };
+
+    // Past every delivery: a press from there would retry none of them.
+    const far = encodeRetryCursor({ webhook: 2 ** 40, seq: 0 });
+    const sig = genuine.get("retrySig") ?? "";
+    const flipped = `${sig.slice(0, -1)}${sig.endsWith("0") ? "1" : "0"}`;
+    const otherSession = (await session()).cookie;
+    // A press on another webhook (made after this one: its cursor is past all of this one's deliveries).
+    await failedDeliveries(await p.ingest(other.event()), other.webhook.uid, BULK_RETRY_LIMIT);
+    const otherWebhooks = (await pressRetryFailed(`/dashboard/webhooks/${other.webhook.uid}`, other.webhook.uid, cookie)).to.searchParams;
+    expect(otherWebhooks.get("retryCursor")).toEqual(expect.any(String));
+    const crafted: [string, string][] = [
+      [`${here}?retry=${webhook.uid}&retryCursor=${far}`, cookie], // unsigned
+      [`${here}?retryCursor=${far}&retrySig=${sig}`, cookie], // another cursor's signature
+      [`${here}?retryCursor=${genuine.get("retryCursor")}&retrySig=${flipped}`, cookie], // an altered signature
+      [`${here}?${genuine}`, otherSession], // signed for another session
+      [`${here}?${otherWebhooks}`, cookie], // signed for another webhook's page
+    ];
+    for (const [link, as] of crafted) {
+      const pressed = await pressOn(link, as);
+      expect(pressed.cursor, link).toBeUndefined();
+      // From the beginning: the oldest page.
+      expect(await statuses(), link).toEqual([...Array(BULK_RETRY_LIMIT).fill("pending"), "failed"]);
+      await restart();
+    }
+
+    // The genuine link goes on after the first press's page.
+    const genuinePress = await pressOn(`${here}?${genuine}`);
+    expect(genuinePress.cursor).toBeDefined();
+    expect(await statuses()).toEqual([...Array(BULK_RETRY_LIMIT).fill("failed"), "pending"]);
   });
 });
 

@@ -15,13 +15,8 @@ export interface WebhookCounts {
   failed: number;
 }
 
-/** A webhook's "retry failed" goes on from here (the cursor its last press answered). */
-export interface RetryFrom {
-  uid: string;
-  cursor: string;
-}
-
-export function WebhookRowActions(props: { w: WebhookJson; counts?: WebhookCounts; canWrite: boolean; canReplay: boolean; retryFrom?: RetryFrom | undefined }) {
+/** `retryCursor`: where the webhook's "retry failed" goes on from (the cursor its last press answered). */
+export function WebhookRowActions(props: { w: WebhookJson; counts?: WebhookCounts; canWrite: boolean; canReplay: boolean; retryCursor?: string | undefined }) {
   const { w } = props;
   return (
     <div class="actions">
@@ -36,7 +31,7 @@ export function WebhookRowActions(props: { w: WebhookJson; counts?: WebhookCount
           action={`/dashboard/webhooks/${w.uid}/retry-failed`}
           label={`Retry ${props.counts?.failed} failed`}
           kind="secondary"
-          fields={props.retryFrom?.uid === w.uid ? { cursor: props.retryFrom.cursor } : undefined}
+          fields={props.retryCursor ? { cursor: props.retryCursor } : undefined}
         />
       )}
     </div>
@@ -394,7 +389,7 @@ export function WebhookPage(props: {
   canTest: boolean;
   testEventId?: string | undefined;
   entered?: Entered | undefined;
-  retryFrom?: RetryFrom | undefined;
+  retryCursor?: string | undefined;
 }) {
   const w = props.webhook;
   return (
@@ -414,7 +409,7 @@ export function WebhookPage(props: {
         counts={props.counts ?? { held: w.heldDeliveries ?? 0, failed: 0 }}
         canWrite={props.canWrite}
         canReplay={props.canReplay}
-        retryFrom={props.retryFrom}
+        retryCursor={props.retryCursor}
       />
       {props.canTest && <WebhookTestForm uid={w.uid} eventId={props.testEventId} />}
       {!props.canWrite && <ContentRules w={w} />}
