@@ -12,7 +12,7 @@ import type { Env } from "../env";
 import { owedWebhooks, replayTargets, type ReplayEvent } from "../routing/match";
 import { getDeadLetter, markReplayed, type DeadLetter } from "../store/dead-letters";
 import {
-  holdWebhookStatements,
+  holdPending,
   insertDeliveries,
   recordAttempts as storeAttempts,
   releaseHeld,
@@ -157,10 +157,17 @@ async function afterFailedDisable(env: Env, episode: NewEpisode, version: number
 /**
  * Holds what a disabled webhook has pending (its scheduler found it disabled): nothing is
  * sent until it is enabled. Only while the webhook is still at the version its scheduler
- * read: enabled (or changed) since, nothing is held, and the change wakes the scheduler.
+ * read: enabled (or changed) since, nothing is held, and rightly so: a change that keeps it
+ * disabled held what was pending in its own transaction (store/webhooks.ts updateWebhook),
+ * an enable wants it sent, a delete expired it; and each change wakes the scheduler, which
+ * reads the webhook again. Said in the log, as it is otherwise invisible.
  */
 export async function holdWebhook(env: Env, w: Pick<Webhook, "uid" | "updatedAt">, now = Date.now()): Promise<void> {
-  await env.DB.batch(holdWebhookStatements(env.DB, w.uid, now, w.updatedAt));
+  const { version } = await holdPending(env.DB, w.uid, now, w.updatedAt);
+  if (version !== w.updatedAt) {
+    // version null: deleted meanwhile.
+    console.log("scheduler hold skipped: the webhook changed since its scheduler read it", { webhookUid: w.uid, readVersion: w.updatedAt, version });
+  }
 }
 
 /**

@@ -112,6 +112,46 @@ describe("a delivery made while its webhook is enabled or disabled", () => {
   });
 });
 
+describe("a scheduler's hold when its webhook changed since the scheduler read it", () => {
+  it.each([
+    { meanwhile: { disabled: false }, change: "enabled", status: "succeeded", sent: 1 },
+    { meanwhile: { timeoutMs: 2000 }, change: "changed, still disabled", status: "held", sent: 0 },
+  ])("holds nothing, says so once, and the outcome is right: $change meanwhile, the delivery ends $status", async ({ meanwhile, status, sent }) => {
+    // The scheduler's next write of held statuses waits for the webhook to change first.
+    const r = racing((statements) => statements.some((s) => /^UPDATE deliveries SET status = 0, next_attempt_at = NULL/.test(s.sql)));
+    const key = uniqueKey();
+    const org = `org-${key}`;
+    const hook = await r.other.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["*"], organizationUid: org });
+    await r.other.ingest(podiumBody({ organizationUid: org }));
+    // Disabled behind the API's back (its own hold lost): the delivery is still pending, for the scheduler to hold.
+    await env.DB.prepare("UPDATE webhooks SET disabled = 1, updated_at = updated_at + 1 WHERE uid = ?").bind(hook.uid).run();
+    r.before(() => r.other.api("PATCH", `/v1/webhooks/${hook.uid}`, meanwhile));
+    const logged: unknown[][] = [];
+    const log = vi.spyOn(console, "log").mockImplementation((...args: unknown[]) => void logged.push(args));
+    const flow = new WebhookFlow(r.p.env, hook.uid);
+    const run = { deadline: Infinity, maxStarts: Infinity, maxWaitMs: 0 };
+    try {
+      expect(await flow.run(run)).toBeNull();
+    } finally {
+      log.mockRestore();
+    }
+    expect(r.ran()).toBe(true);
+    expect(logged).toEqual([
+      ["scheduler hold skipped: the webhook changed since its scheduler read it", { webhookUid: hook.uid, readVersion: expect.any(Number), version: expect.any(Number) }],
+    ]);
+    expect(JSON.stringify(logged)).not.toContain(hook.secret);
+    // Enabled: still pending, to be sent; changed and still disabled: held by the change itself.
+    expect(await states(hook.uid)).toEqual([[status === "held" ? "held" : "pending", 0]]);
+
+    // The change woke the scheduler, which reads the webhook again.
+    flow.wake();
+    expect(await flow.run(run)).toBeNull();
+    expect(await received(key)).toHaveLength(sent);
+    expect(await states(hook.uid)).toEqual([[status, sent]]);
+    expect(await kept(env.DB)).toEqual(await recounted(env.DB));
+  });
+});
+
 describe("attempts a scheduler could not record", () => {
   it("are recorded by a later run when the webhook was disabled meanwhile, not dropped", async () => {
     const { p, key, webhook, event } = await webhookSetup("slow?ms=300");
