@@ -21,7 +21,7 @@ import {
   UidParam,
 } from "../schemas";
 import { alertView, notificationEndpointView } from "../views";
-import { decodeCreated } from "../validate";
+import { decodeCreated, decodeCursor, encodeCursor } from "../validate";
 import { changedMeanwhile, checkUrl, nextWebhookCursor, saveWebhook, withDisabled } from "./webhooks";
 
 const ADMIN_ONLY = "Admin tokens only (the `admin` scope): alerts are about the whole installation.";
@@ -160,8 +160,7 @@ export const notifications = router()
   })
   .openapi(alerts, async (c) => {
     const q = c.req.valid("query");
-    const before = q.cursor === undefined ? undefined : Number(q.cursor);
-    if (before !== undefined && !Number.isSafeInteger(before)) throw new AppError("invalid_request", "cursor is not one this API gave.");
+    const before = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
     const { alerts: rows, nextBefore } = await listAlerts(c.env.DB, { limit: q.limit, before });
-    return c.json({ data: rows.map(alertView), nextCursor: nextBefore === null ? null : String(nextBefore) }, 200);
+    return c.json({ data: rows.map(alertView), nextCursor: nextBefore === null ? null : encodeCursor(nextBefore) }, 200);
   });
