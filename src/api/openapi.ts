@@ -3,13 +3,19 @@ import type { Scope } from "../domain/scopes";
 import { requireScope } from "./auth";
 import type { ApiEnv } from "./context";
 import { ErrorSchema } from "./schemas";
-import { invalidRequest } from "./validate";
+import { illFormedText, invalidRequest, repeatedParam } from "./validate";
 
-/** An OpenAPIHono whose validation failures answer the contract's 400 `invalid_request`. */
+/**
+ * An OpenAPIHono whose validation failures answer the contract's 400 `invalid_request`, as does
+ * text D1 could not store as given.
+ */
 export function router() {
   return new OpenAPIHono<ApiEnv>({
-    defaultHook: (result) => {
-      if (!result.success) throw invalidRequest(result.error, result.target === "json" ? "body" : result.target);
+    defaultHook: (result, c) => {
+      const what = result.target === "json" ? "body" : result.target;
+      if (!result.success) throw (result.target === "query" ? repeatedParam(result.error, c.req.queries()) : null) ?? invalidRequest(result.error, what);
+      const refused = illFormedText(result.data, what);
+      if (refused) throw refused;
     },
   });
 }

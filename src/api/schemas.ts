@@ -259,8 +259,18 @@ function filterPath(path: string): (string | number)[] {
   return segments;
 }
 
-const filterDoc = z
-  .record(z.string(), z.unknown())
+/**
+ * A JSON object of `value`s under any keys. A zod record leaves a "__proto__" key out of what it
+ * parses without an issue (assigning one would replace the result's prototype), so that a filter
+ * or header sent under it would be dropped in silence: it is refused instead.
+ */
+const jsonRecord = <V extends z.ZodType>(value: V) =>
+  z.preprocess((v, ctx) => {
+    if (isRecord(v) && Object.hasOwn(v, "__proto__")) ctx.addIssue({ code: "custom", message: 'the key "__proto__" is not accepted', path: ["__proto__"] });
+    return v;
+  }, z.record(z.string(), value));
+
+const filterDoc = jsonRecord(z.unknown())
   .superRefine((doc, ctx) => {
     const r = validateFilter(doc);
     if (!r.ok) for (const i of r.issues) ctx.addIssue({ code: "custom", message: i.message, path: filterPath(i.path) });
@@ -291,8 +301,7 @@ const transformExpression = z
 const asCode = (xs: readonly string[]) => xs.map((x) => `\`${x}\``).join(", ");
 const CREDENTIAL_HEADERS_NOTE = `Write-only values: a header whose name looks like a credential (${asCode(CREDENTIAL_NAMES)}, or a name containing any of ${asCode(CREDENTIAL_PARTS)}) is shown with the value \`"${REDACTED}"\` in every answer; deliveries send the real value.`;
 
-const transformHeaderMap = z
-  .record(z.string(), z.string())
+const transformHeaderMap = jsonRecord(z.string())
   .superRefine((headers, ctx) => {
     // A value given as REDACTED is the stored one, checked when it was stored (the route puts it
     // back); its name is checked here like any other.

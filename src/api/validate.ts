@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import { AppError } from "../domain/errors";
+import { isIndexable } from "../domain/guards";
 
 /** 400 `invalid_request` listing a zod error's issues. */
 export function invalidRequest(error: z.ZodError, what: string): AppError {
@@ -9,6 +10,48 @@ export function invalidRequest(error: z.ZodError, what: string): AppError {
     `Invalid ${what}${first ? `: ${first.path ? `${first.path}: ` : ""}${first.message}` : ""}.`,
     { issues },
   );
+}
+
+/**
+ * 400 `invalid_request` naming a query parameter given more than once that failed validation
+ * (the validator reads a repeated one as a list, of which zod says "received NaN" for `limit=1&limit=2`),
+ * else null.
+ */
+export function repeatedParam(error: z.ZodError, query: Record<string, string[]>): AppError | null {
+  for (const issue of error.issues) {
+    const name = String(issue.path[0]);
+    const given = Object.hasOwn(query, name) ? (query[name]?.length ?? 0) : 0;
+    if (given < 2) continue;
+    const message = `given ${given} times; give it once`;
+    return new AppError("invalid_request", `Invalid query: ${name} is ${message}.`, { issues: [{ path: name, message }] });
+  }
+  return null;
+}
+
+/**
+ * 400 `invalid_request` naming the first string (or object key) of `value` that is not
+ * well-formed UTF-16, else null. JSON's `\ud800` escapes make lone surrogates, which UTF-8
+ * cannot encode: D1 would store U+FFFD in their place, and the stored text would read back
+ * other than the answer that acknowledged it.
+ */
+export function illFormedText(value: unknown, what: string): AppError | null {
+  const stack: { v: unknown; path: string[] }[] = [{ v: value, path: [] }];
+  for (let next = stack.pop(); next; next = stack.pop()) {
+    const { v, path } = next;
+    let bad: string[] | null = typeof v === "string" && !v.isWellFormed() ? path : null;
+    if (isIndexable(v)) {
+      for (const [k, child] of Object.entries(v)) {
+        if (!k.isWellFormed()) bad ??= [...path, k];
+        stack.push({ v: child, path: [...path, k] });
+      }
+    }
+    if (bad) {
+      const at = bad.join(".");
+      const message = "not well-formed Unicode: a lone surrogate (a \\ud800-\\udfff escape without its pair)";
+      return new AppError("invalid_request", `Invalid ${what}: ${at ? `${at}: ` : ""}${message}.`, { issues: [{ path: at, message }] });
+    }
+  }
+  return null;
 }
 
 /** Opaque list cursors: base64url of the position to continue from. */

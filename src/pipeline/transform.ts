@@ -165,6 +165,8 @@ function checkExpression(path: string, source: string): TransformIssue[] {
   try {
     evaluator = parse(source);
   } catch (e) {
+    // JSONata's parser recurses once per level of nesting: too deep an expression overflows the stack.
+    if (e instanceof RangeError) return [{ path, message: "the expression is nested too deeply" }];
     const err = jsonataError(e);
     return [{ path, message: `${err.message} (at position ${err.position ?? 0})`, position: err.position ?? 0 }];
   }

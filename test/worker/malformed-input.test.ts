@@ -1,0 +1,468 @@
+// Property test over the whole documented API: every route of GET /openapi.json (with the
+// ingress) gets malformed input, as the admin and as a limited token. Each answer has a
+// status the route documents (or a generic error one), the error shape with a known code,
+// never a 5xx; and what was stored before reads back the same afterwards.
+import fc from "fast-check";
+import { beforeAll, describe, expect, it } from "vitest";
+import { STATUS_OF } from "../../src/api/errors";
+import { isErrorCode } from "../../src/domain/errors";
+import { isRecord } from "../../src/domain/guards";
+import { ADMIN_TOKEN, call } from "./helpers";
+import { pipeline, uniqueKey } from "./pipeline";
+import { makeToken } from "./tokens";
+
+/** Fixed, so that a failure replays; the cases are bounded to run in a few seconds. */
+const SEED = 20261128;
+/** Error statuses any route may answer: validation, auth, scope, unknown id, method, conflict, size, media type, rate. */
+const GENERIC = [400, 401, 403, 404, 405, 409, 413, 415, 429];
+
+interface Operation {
+  method: string;
+  path: string;
+  statuses: number[];
+  query: string[];
+  /** The request body's properties and their JSON types (none: no body). */
+  body: Record<string, string[]> | null;
+}
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+/** A schema's JSON types, `$ref`s resolved; [] when it says none (anything goes). */
+function typesOf(schema: unknown, doc: unknown): string[] {
+  if (!isRecord(schema)) return [];
+  if (typeof schema.$ref === "string") return typesOf(resolve(schema.$ref, doc), doc);
+  const t = schema.type;
+  const own = typeof t === "string" ? [t] : Array.isArray(t) ? t.filter((x): x is string => typeof x === "string") : [];
+  const alternatives = [schema.anyOf, schema.oneOf].flatMap((xs) => (Array.isArray(xs) ? xs.flatMap((x) => typesOf(x, doc)) : []));
+  return [...own, ...alternatives];
+}
+
+function resolve(ref: string, doc: unknown): unknown {
+  let node = doc;
+  for (const part of ref.replace(/^#\//, "").split("/")) node = isRecord(node) ? node[part] : undefined;
+  return node;
+}
+
+function operationsOf(doc: unknown): Operation[] {
+  const ops: Operation[] = [];
+  const paths = isRecord(doc) && isRecord(doc.paths) ? doc.paths : {};
+  for (const [path, item] of Object.entries(paths)) {
+    if (!isRecord(item)) continue;
+    for (const [method, op] of Object.entries(item)) {
+      if (!isRecord(op)) continue;
+      const params = Array.isArray(op.parameters) ? op.parameters.filter(isRecord) : [];
+      const schema = isRecord(op.requestBody) && isRecord(op.requestBody.content) ? op.requestBody.content["application/json"] : undefined;
+      const bodySchema = isRecord(schema) ? schema.schema : undefined;
+      const resolved = isRecord(bodySchema) && typeof bodySchema.$ref === "string" ? resolve(bodySchema.$ref, doc) : bodySchema;
+      const props = isRecord(resolved) && isRecord(resolved.properties) ? resolved.properties : null;
+      ops.push({
+        method: method.toUpperCase(),
+        path,
+        statuses: Object.keys(isRecord(op.responses) ? op.responses : {}).map(Number),
+        query: params.filter((p) => p.in === "query").map((p) => String(p.name)),
+        body:
+          bodySchema === undefined
+            ? null
+            : Object.fromEntries(Object.entries(props ?? {}).map(([name, s]) => [name, typesOf(s, doc)])),
+      });
+    }
+  }
+  return ops;
+}
+
+// Values of each JSON type; a field gets those of the types it does not take.
+const VALUES_BY_TYPE: Record<string, Json[]> = {
+  null: [null],
+  boolean: [true, false],
+  integer: [0, -1, 1, 2_147_483_648, 9_007_199_254_740_993],
+  number: [1.5, -0.0001, 1e308],
+  string: ["", "x", "NaN", "Infinity", "1", "true", "null", "évènement", "\u0000", "\ud800"],
+  array: [[], [1], [null], ["a", "b"], [[[]]]],
+  object: [{}, { a: 1 }, { $gt: null }, { body: { a: { $regex: "(" } } }],
+};
+const ALL_TYPES = Object.keys(VALUES_BY_TYPE);
+
+/** JSON text nested `depth` levels, as arrays or objects. */
+const deep = (depth: number, kind: "array" | "object") =>
+  kind === "array" ? `${"[".repeat(depth)}1${"]".repeat(depth)}` : `${'{"a":'.repeat(depth)}1${"}".repeat(depth)}`;
+
+/** Raw JSON spellings of numbers JSON.stringify cannot make (some are not JSON at all). */
+const RAW_NUMBERS = ["NaN", "Infinity", "-Infinity", "1e999", "-1e999", "1E400", "-0", "1e-400", "0x10", "01", "9007199254740993", "1.0"];
+const RAW = "\u0001raw\u0001";
+
+/** A value for a field; `refuse`: no route may accept it, whatever the rest of the body. */
+interface Wrong {
+  value: Json;
+  raw?: string;
+  refuse?: boolean;
+}
+
+/** Strings D1 cannot hold as text (a lone surrogate reads back as U+FFFD): never to be stored. */
+const ILL_FORMED = ["x\ud800", "\udfffx", "a\ud800b-ok-name", "https://downstream.test/ok/\ud800"];
+
+/** Values for a field whose JSON types are `types`: of other types, huge, deep, ill-formed, or raw number spellings. */
+function wrongValue(types: string[]): fc.Arbitrary<Wrong> {
+  const others = ALL_TYPES.filter((t) => !types.includes(t) && !(t === "integer" && types.includes("number")) && !(t === "number" && types.includes("integer")));
+  const wrongTyped = others.length > 0 ? fc.constantFrom(...others.flatMap((t) => VALUES_BY_TYPE[t] ?? [])) : fc.constant<Json>({ unexpected: true });
+  const variants: fc.Arbitrary<Wrong>[] = [wrongTyped.map((value) => ({ value }))];
+  if (types.includes("string") || types.length === 0) {
+    variants.push(fc.constantFrom(5_000, 20_000, 70_000).chain((n) => fc.constantFrom("a", "é", "(", "%", "\\").map((c) => ({ value: c.repeat(n) }))));
+    variants.push(fc.constantFrom(...ILL_FORMED).map((value) => ({ value, refuse: true })));
+  }
+  if (types.includes("array")) variants.push(fc.constantFrom(...ILL_FORMED).map((v) => ({ value: [v], refuse: true })));
+  if (types.includes("object")) {
+    // JSON.parse keeps a "__proto__" key as an own property; zod's records drop it without a word.
+    variants.push(fc.constantFrom<Json>({ body: { a: 1 } }, "x-a", { "x-b": "'v'" }).map((inner) => ({ value: RAW, raw: `{"__proto__":${JSON.stringify(inner)}}`, refuse: true })));
+    variants.push(fc.constantFrom(...ILL_FORMED).map((v) => ({ value: { [v]: v }, refuse: true })));
+  }
+  if (types.includes("integer") || types.includes("number")) {
+    variants.push(fc.constantFrom(...RAW_NUMBERS).map((raw) => ({ value: RAW, raw })));
+  }
+  if (types.includes("object") || types.includes("array") || types.length === 0) {
+    variants.push(fc.constantFrom(20, 200, 5_000).chain((n) => fc.constantFrom("array" as const, "object" as const).map((k) => ({ value: RAW, raw: deep(n, k) }))));
+  }
+  return fc.oneof(...variants);
+}
+
+/** Ids of the wrong prefix, length or encoding. */
+const BAD_IDS = [
+  "x",
+  "evt_",
+  "evt_zz",
+  "whk_0",
+  "tok_",
+  "del_123",
+  "00000000-0000-0000-0000-000000000000",
+  "a".repeat(129),
+  "a".repeat(5000),
+  "%",
+  "%zz",
+  "%E0%A4%A",
+  "%ff%fe",
+  "%C0%AF",
+  "%00",
+  "%2F..%2F",
+  "..",
+  "%20",
+  "%F0%9F%92%A9",
+  "-1",
+  "0",
+  "1.5",
+  "1e309",
+  "NaN",
+  "Infinity",
+  "9007199254740993",
+  "0x10",
+  "(unknown)",
+];
+
+/** Query values: of the wrong type or range, huge, badly encoded. */
+const BAD_QUERY_VALUES = [
+  "",
+  "-1",
+  "0",
+  "101",
+  "1.5",
+  "NaN",
+  "Infinity",
+  "-Infinity",
+  "1e309",
+  "1e2",
+  "0x10",
+  "9007199254740993",
+  "%",
+  "%zz",
+  "%E0%A4%A",
+  "%ff",
+  "%00",
+  "true",
+  "null",
+  "[]",
+  "{}",
+  "2026-13-45T25:61:61Z",
+  "2026-02-30T00:00:00Z",
+  "0000-01-01T00:00:00Z",
+  "9999-12-31T23:59:59.999Z",
+  "+275760-09-13T00:00:00Z",
+  "x".repeat(3000),
+  "%E2%82%AC".repeat(500),
+  "a,b,,c",
+  "*",
+  "message.*",
+  "data.x=1",
+  '{"body":{"a":{"$regex":"("}}}',
+];
+
+/** Content types for a body, most of them wrong. */
+const CONTENT_TYPES = [
+  "application/json",
+  "application/json",
+  "application/json",
+  "application/json",
+  "application/json",
+  "application/json",
+  "application/json; charset=utf-8",
+  "text/plain",
+  "application/x-www-form-urlencoded",
+  "multipart/form-data; boundary=x",
+  "application/xml",
+  "application/vnd.api+json",
+  null,
+];
+
+interface Fixture {
+  sourceId: string;
+  webhookUid: string;
+  eventId: string;
+  deliveryId: string;
+  limited: string;
+  limitedId: string;
+}
+
+/** What was stored before the run, as the admin reads it (volatile views aside). */
+async function snapshot(p: ReturnType<typeof pipeline>, f: Fixture) {
+  const source = await p.api("GET", `/v1/sources/${f.sourceId}`);
+  const webhook = await p.api("GET", `/v1/webhooks/${f.webhookUid}`);
+  const event = await p.api("GET", `/v1/events/${f.eventId}`);
+  const tokens = await p.api("GET", "/v1/tokens");
+  const { rejections: _r, ...sourceRead } = source.json;
+  const { backlog: _b, health: _h, ...webhookRead } = webhook.json;
+  const { lastUsedAt: _l, ...tokenRead } = (tokens.json.data as { id: string; lastUsedAt: string | null }[]).find((t) => t.id === f.limitedId) ?? { lastUsedAt: null };
+  return { statuses: [source.status, webhook.status, event.status], source: sourceRead, webhook: webhookRead, event: event.json, token: tokenRead };
+}
+
+/** Every answer: a documented status, never a 5xx; an error in the contract's shape with a known code. */
+async function expectWellFormed(res: Response, allowed: number[], what: string): Promise<unknown> {
+  const text = await res.text();
+  const context = `${what} -> ${res.status} ${text.slice(0, 300)}`;
+  expect(res.status, context).toBeLessThan(500);
+  expect([...allowed, ...GENERIC], context).toContain(res.status);
+  if (res.status < 400) return res.status === 204 || text === "" ? null : JSON.parse(text);
+  let parsed: unknown;
+  expect(() => (parsed = JSON.parse(text)), context).not.toThrow();
+  const error = isRecord(parsed) ? parsed.error : undefined;
+  expect(isRecord(error), context).toBe(true);
+  if (!isRecord(error)) return;
+  expect(isErrorCode(error.code), context).toBe(true);
+  expect(typeof error.message === "string" && error.message.length > 0, context).toBe(true);
+  if (isErrorCode(error.code)) expect(STATUS_OF[error.code], context).toBe(res.status);
+  return parsed;
+}
+
+/** Where a created resource of each collection is read back, and what of its answer is not stored. */
+const READ_BACK: Record<string, { read: (created: Record<string, unknown>) => string; find?: string; writeOnly: string[] }> = {
+  "/v1/webhooks": { read: (c) => `/v1/webhooks/${String(c.uid)}`, writeOnly: ["secret", "warnings"] },
+  "/v1/sources": { read: (c) => `/v1/sources/${String(c.id)}`, writeOnly: [] },
+  "/v1/notification-endpoints": { read: (c) => `/v1/notification-endpoints/${String(c.uid)}`, writeOnly: ["secret"] },
+  "/v1/tokens": { read: () => "/v1/tokens", find: "id", writeOnly: ["token"] },
+};
+
+/** What a create answered is what was stored: the admin reads back every field of the answer the same. */
+async function expectReadsBack(path: string, created: unknown, what: string) {
+  const how = READ_BACK[path];
+  if (!how || !isRecord(created)) return;
+  const res = await call(new Request(`https://edgehook.test${how.read(created)}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }));
+  const body: unknown = await res.json();
+  const found = how.find && isRecord(body) && Array.isArray(body.data) ? body.data.find((x: unknown) => isRecord(x) && x[how.find!] === created[how.find!]) : body;
+  expect(isRecord(found), `${what}: read back`).toBe(true);
+  if (!isRecord(found)) return;
+  for (const [k, v] of Object.entries(created)) if (!how.writeOnly.includes(k)) expect(found[k], `${what}: ${k} read back`).toEqual(v);
+}
+
+describe("the API under malformed input", () => {
+  const p = pipeline();
+  let ops: Operation[] = [];
+  let f: Fixture;
+
+  beforeAll(async () => {
+    const doc: unknown = await (await call(new Request("https://edgehook.test/openapi.json"))).json();
+    ops = operationsOf(doc);
+    const sourceId = `fuzz-${uniqueKey()}`;
+    expect((await p.api("POST", "/v1/sources", { id: sourceId, name: "fuzz", provider: "stripe", secrets: ["a-fuzz-secret"] })).status).toBe(201);
+    const { webhook, org, event } = await p.webhookOn("ok");
+    const eventId = await p.ingest(event());
+    const read = await p.api("GET", `/v1/events/${eventId}`);
+    const deliveryId: string = read.json.deliveries[0].id;
+    const limited = await makeToken(p, ["events:read", "webhooks:read", "webhooks:write", "events:replay", "sources:write", "read_messages"], {
+      organizationUids: [org],
+    });
+    f = { sourceId, webhookUid: webhook.uid, eventId, deliveryId, limited: limited.token, limitedId: limited.id };
+  });
+
+  it("reads every route of the OpenAPI document", () => {
+    const names = ops.map((o) => `${o.method} ${o.path}`);
+    expect(names).toContain("POST /v1/webhooks");
+    expect(names).toContain("POST /webhooks/{sourceId}");
+    expect(ops.length).toBeGreaterThan(30);
+  });
+
+  it("answers each a documented status and the error shape, and what was stored stays as it was", async () => {
+    const before = await snapshot(p, f);
+    expect(before.statuses).toEqual([200, 200, 200]);
+    expect(before.event.deliveries.map((d: { id: string }) => d.id)).toContain(f.deliveryId);
+    expect(before.token).toMatchObject({ id: f.limitedId, revokedAt: null });
+
+    // The id of what is stored, for the path parameter of each route.
+    const storedFor = (op: Operation) => {
+      if (op.path.startsWith("/v1/sources/") || op.path.startsWith("/webhooks/")) return f.sourceId;
+      if (op.path.startsWith("/v1/deliveries/")) return f.deliveryId;
+      if (op.path.startsWith("/v1/webhooks/") || op.path.startsWith("/v1/notification-endpoints/")) return f.webhookUid;
+      return f.eventId;
+    };
+
+    const request = fc
+      .record({
+        op: fc.constantFrom(...ops.filter((o) => o.path !== "/openapi.json")),
+        auth: fc.constantFrom("admin", "admin", "admin", "admin", "limited", "limited", "none", "garbage"),
+        id: fc.oneof(fc.constant("<stored>"), fc.constantFrom(...BAD_IDS)),
+        query: fc.array(
+          fc.record({ name: fc.oneof(fc.constant("<documented>"), fc.constantFrom("unknown", "limit[]", "%zz", "", "a%00b")), value: fc.constantFrom(...BAD_QUERY_VALUES) }),
+          { maxLength: 4 },
+        ),
+        body: fc.oneof(
+          { weight: 6, arbitrary: fc.constant("<field>") },
+          fc.constantFrom("", "[]", "[{}]", "null", "1", '"x"', "true", "{", '{"a":', "not json", "\ufeff{}", "{}{}", deep(5_000, "object"), deep(5_000, "array")),
+          fc.uint8Array({ minLength: 1, maxLength: 64 }),
+        ),
+        field: fc.nat(),
+        contentType: fc.constantFrom(...CONTENT_TYPES),
+        seed: fc.nat(),
+      })
+      .chain((r) => {
+        const fields = Object.entries(r.op.body ?? {});
+        const chosen = fields.length > 0 ? fields[r.field % fields.length] : undefined;
+        return (chosen ? wrongValue(chosen[1]) : fc.constant<Wrong>({ value: null })).map((wrong) => ({ ...r, chosen: chosen?.[0], wrongValue: wrong }));
+      });
+
+    await fc.assert(
+      fc.asyncProperty(request, async (r) => {
+        const { op } = r;
+        const hasParam = /\{\w+\}/.test(op.path);
+        const mutating = op.method !== "GET";
+        // A stored id is the target only of reads and of writes whose body is wrong on purpose;
+        // a write with no body never targets it (it would be a well-formed request).
+        const useStored = hasParam && r.id === "<stored>" && (!mutating || op.body !== null);
+        const id = useStored ? storedFor(op) : r.id === "<stored>" ? "does-not-exist" : r.id;
+        const path = op.path.replace(/\{\w+\}/g, id);
+
+        const query = r.query
+          .map((q, i) => `${q.name === "<documented>" ? (op.query[(r.seed + i) % Math.max(op.query.length, 1)] ?? "limit") : q.name}=${q.value}`)
+          .join("&");
+        const url = `https://edgehook.test${path}${query ? `?${query}` : ""}`;
+
+        let body: BodyInit | undefined;
+        if (mutating) {
+          if (r.body === "<field>") {
+            // A base every route accepts, with one field wrong, and on a stored target an unknown field too.
+            const base: Record<string, Json> = { ...(BASES[`${op.method} ${op.path}`] ?? {}) };
+            if (r.chosen !== undefined) base[r.chosen] = r.wrongValue.value;
+            if (useStored) base.__unknownField = true;
+            let text = JSON.stringify(base);
+            if (r.wrongValue.raw !== undefined) text = text.replace(JSON.stringify(RAW), r.wrongValue.raw);
+            body = text;
+          } else body = r.body;
+        }
+        const headers = new Headers();
+        if (r.auth === "admin") headers.set("authorization", `Bearer ${ADMIN_TOKEN}`);
+        if (r.auth === "limited") headers.set("authorization", `Bearer ${f.limited}`);
+        if (r.auth === "garbage") headers.set("authorization", "Bearer ehk_garbage-token-that-names-none");
+        if (r.contentType && body !== undefined) headers.set("content-type", r.contentType);
+        const what = `${op.method} ${url.slice(0, 300)} as ${r.auth} ${r.contentType} ${typeof body === "string" ? body.slice(0, 300) : String(body)}`;
+        let res: Response;
+        try {
+          res = await call(new Request(url, { method: op.method, headers, body }));
+        } catch (err) {
+          throw new Error(`${what} threw: ${String(err)}`);
+        }
+        const answer = await expectWellFormed(res, op.statuses, what);
+        if (r.body === "<field>" && r.wrongValue.refuse) expect(res.status, `${what}: must be refused`).toBeGreaterThanOrEqual(400);
+        // No cursor here was issued by the API: taking one as a place to continue from is silent bad input.
+        if (/(^|&)cursor=/.test(query) && op.query.includes("cursor")) expect(res.status, `${what}: an unissued cursor`).toBeGreaterThanOrEqual(400);
+        if (res.status === 201) await expectReadsBack(op.path, answer, what);
+      }),
+      { seed: SEED, numRuns: 800 },
+    );
+
+    expect(await snapshot(p, f)).toEqual(before);
+  }, 60_000);
+});
+
+/** A well-formed body per route, which the property then breaks in one field. */
+const BASES: Record<string, Record<string, Json>> = {
+  "POST /v1/webhooks": { url: "https://downstream.test/ok/fuzz", eventTypes: ["message.received"], organizationUid: "org-fuzz" },
+  "PATCH /v1/webhooks/{uid}": { disabled: false },
+  "PUT /v1/webhooks/{uid}": { url: "https://downstream.test/ok/fuzz", eventTypes: ["message.received"] },
+  "POST /v1/webhooks/{uid}/test": { eventId: "evt_0" },
+  "POST /v1/sources": { name: "fuzz", provider: "stripe", secrets: ["a-fuzz-secret"] },
+  "PATCH /v1/sources/{id}": { name: "fuzz" },
+  "POST /v1/tokens": { name: "fuzz", scopes: ["events:read"] },
+  "POST /v1/events/{id}/replay": {},
+  "POST /v1/events/replay": { since: "2026-01-01T00:00:00Z", until: "2026-01-02T00:00:00Z", dryRun: true },
+  "POST /v1/deliveries/retry": { status: "failed", webhookUid: "does-not-exist" },
+  "POST /v1/notification-endpoints": { url: "https://ops.example.com/alerts", alertTypes: ["webhook.failing"] },
+  "PATCH /v1/notification-endpoints/{uid}": { disabled: true },
+};
+
+describe("bad input the property found", () => {
+  const p = pipeline();
+  const raw = (method: string, path: string, body: string) =>
+    call(new Request(`https://edgehook.test${path}`, { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" }, body }));
+  const errorOf = async (res: Response) => ((await res.json()) as { error: { code: string; message: string; details?: { issues: { path: string }[] } } }).error;
+
+  it("refuses a lone surrogate anywhere in a body, which D1 would store as U+FFFD, and stores nothing", async () => {
+    const tokensBefore = (await p.api("GET", "/v1/tokens")).json.data.length;
+    const token = await raw("POST", "/v1/tokens", '{"name":"ops\\ud800","scopes":["events:read"]}');
+    expect(token.status).toBe(400);
+    const error = await errorOf(token);
+    expect(error).toMatchObject({ code: "invalid_request", details: { issues: [{ path: "name" }] } });
+    expect(error.message).toContain("name: not well-formed Unicode");
+    expect((await p.api("GET", "/v1/tokens")).json.data).toHaveLength(tokensBefore);
+
+    const webhook = await raw("POST", "/v1/webhooks", '{"url":"https://downstream.test/ok/\\udfff","eventTypes":["*"],"organizationUid":"org-x"}');
+    expect(webhook.status).toBe(400);
+    expect(await errorOf(webhook)).toMatchObject({ code: "invalid_request", details: { issues: [{ path: "url" }] } });
+    // Also in a key of a JSON document field; a surrogate pair (an emoji) is well-formed.
+    const filter = await raw("POST", "/v1/webhooks", '{"url":"https://downstream.test/ok/f","eventTypes":["*"],"organizationUid":"org-x","filter":{"body":{"a\\ud800":1}}}');
+    expect(await errorOf(filter)).toMatchObject({ code: "invalid_request", details: { issues: [{ path: "filter.body.a\ud800" }] } });
+    expect((await raw("POST", "/v1/tokens", '{"name":"ops \\ud83d\\ude00","scopes":["events:read"]}')).status).toBe(201);
+  });
+
+  it('refuses a "__proto__" key in a filter or transformHeaders, which zod dropped: the filter was stored as {} and matched every event', async () => {
+    const base = '"url":"https://downstream.test/ok/p","eventTypes":["*"],"organizationUid":"org-proto"';
+    const filter = await raw("POST", "/v1/webhooks", `{${base},"filter":{"__proto__":{"body":{"a":1}}}}`);
+    expect(filter.status).toBe(400);
+    expect(await errorOf(filter)).toMatchObject({ code: "invalid_request", details: { issues: [{ path: "filter.__proto__" }] } });
+    const headers = await raw("POST", "/v1/webhooks", `{${base},"transformHeaders":{"__proto__":"metadata.eventType"}}`);
+    expect(headers.status).toBe(400);
+    expect(await errorOf(headers)).toMatchObject({ code: "invalid_request", details: { issues: [{ path: "transformHeaders.__proto__" }] } });
+    // On a change too: the stored filter stays.
+    const { webhook } = await p.webhookOn("ok", { filter: { body: { "metadata.eventType": "message.received" } } });
+    const patch = await raw("PATCH", `/v1/webhooks/${webhook.uid}`, '{"filter":{"__proto__":{}}}');
+    expect(patch.status).toBe(400);
+    expect((await p.api("GET", `/v1/webhooks/${webhook.uid}`)).json.filter).toEqual({ body: { "metadata.eventType": "message.received" } });
+  });
+
+  it("refuses an alerts cursor it did not issue (a blank one read as 0 answered an empty last page)", async () => {
+    for (const cursor of ["0", "%20", "0x10", "1e2", "-5"]) {
+      const res = await p.api("GET", `/v1/alerts?cursor=${cursor}`);
+      expect(res.status, cursor).toBe(400);
+      expect(res.json.error).toMatchObject({ code: "invalid_request", details: { issues: [{ path: "cursor" }] } });
+    }
+  });
+
+  it("names a query parameter given twice, instead of zod's \"received NaN\"", async () => {
+    const limit = await p.api("GET", "/v1/events?limit=1&limit=2");
+    expect(limit.status).toBe(400);
+    expect(limit.json.error).toMatchObject({ code: "invalid_request", message: "Invalid query: limit is given 2 times; give it once.", details: { issues: [{ path: "limit" }] } });
+    const status = await p.api("GET", "/v1/deliveries?status=failed&status=held&status=failed");
+    expect(status.json.error.message).toBe("Invalid query: status is given 3 times; give it once.");
+    // A repeated parameter the route does not read stays ignored.
+    expect((await p.api("GET", "/v1/events?limit=1&x=1&x=2")).status).toBe(200);
+  });
+
+  it("says a transformation nested too deeply is, not that the parser's stack overflowed", async () => {
+    const res = await p.api("POST", "/v1/webhooks", { url: "https://downstream.test/ok/t", eventTypes: ["*"], organizationUid: "org-t", transform: `${"(".repeat(3000)}1${")".repeat(3000)}` });
+    expect(res.status).toBe(400);
+    expect(res.json.error.message).toBe("Invalid body: transform: the expression is nested too deeply.");
+  });
+});
