@@ -22,9 +22,11 @@ const persist = args.includes("--persist-to") ? ["--persist-to", args[args.index
 console.log("Applying the D1 migrations to the local database…");
 const migrate = spawnSync("wrangler", ["d1", "migrations", "apply", "DB", "--local", ...persist], {
   encoding: "utf8",
+  maxBuffer: 256 * 1024 * 1024,
   env: { ...process.env, CI: "true" }, // answer wrangler's confirmation prompt
 });
 if (migrate.status !== 0) {
+  if (migrate.error) console.error(`wrangler d1 migrations apply: ${migrate.error.message}`);
   process.stdout.write(migrate.stdout ?? "");
   process.stderr.write(migrate.stderr ?? "");
   process.exit(migrate.status ?? 1);

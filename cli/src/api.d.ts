@@ -992,7 +992,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description The delivery, pending again */
+                /** @description The delivery: pending again, or held while its webhook is disabled */
                 202: {
                     headers: {
                         [name: string]: unknown;

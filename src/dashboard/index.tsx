@@ -203,7 +203,7 @@ dashboard.post("/deliveries/:id/retry", async (c) => {
   // Where to go afterwards: the event's page when `back` is an event id, else the list.
   const eventId = String((await c.req.parseBody()).back ?? "");
   const res = await callApi(c, "POST", `/deliveries/${encodeURIComponent(c.req.param("id"))}/retry`, Ignored);
-  return back(c, isEventId(eventId) ? `/dashboard/events/${eventId}` : "/dashboard/events", res, "The delivery will be tried again now.");
+  return back(c, isEventId(eventId) ? `/dashboard/events/${eventId}` : "/dashboard/events", res, "The delivery will be tried again now (a held one when its webhook is enabled).");
 });
 
 /** The API's list path for a page of 100, from the dashboard's cursor parameter `name`, if any. */

@@ -46,13 +46,6 @@ export function arrayOf<T>(is: Guard<T>): Guard<T[]> {
 
 export const isStringArray = arrayOf(isString);
 
-/** The strings of a JSON array written by this Worker's own SQL (json_group_array), leniently: anything else is none. */
-export function stringsIn(json: string | null): string[] {
-  if (json === null) return [];
-  const v: unknown = JSON.parse(json);
-  return Array.isArray(v) ? v.filter(isString) : [];
-}
-
 /** A record whose every value passes `is`, whatever its keys. */
 export function recordOf<T>(is: Guard<T>): Guard<Record<string, T>> {
   return (v): v is Record<string, T> => isRecord(v) && Object.values(v).every(is);

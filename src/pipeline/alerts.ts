@@ -11,7 +11,7 @@
  */
 import { attemptEpisodes, INGEST_SUBJECT, QUIET_CLOSE_MS, REJECTING_THRESHOLD, type AlertData, type EpisodeAction } from "../domain/alerts";
 import type { Webhook } from "../domain/types";
-import { stringsIn } from "../domain/guards";
+import { stringsIn } from "../store/stored-json";
 import type { Env } from "../env";
 import {
   closeEpisodeStatement,

@@ -164,16 +164,16 @@ export function holdWebhookStatements(db: D1Database, webhookUid: string, now: n
 
 /**
  * Holds every pending delivery of a disabled webhook while it is still at `version` (as
- * holdWebhookStatements), on its own. Answers how many, and the webhook's version as the
- * transaction found it (null: deleted): another than `version` when it changed meanwhile,
- * and nothing was held.
+ * holdWebhookStatements), on its own. Answers the webhook's version as the transaction
+ * found it (null: deleted): another than `version` when it changed meanwhile, and nothing
+ * was held.
  */
-export async function holdPending(db: D1Database, webhookUid: string, now: number, version: number): Promise<{ held: number; version: number | null }> {
+export async function holdPending(db: D1Database, webhookUid: string, now: number, version: number): Promise<{ version: number | null }> {
   const results = await db.batch<{ updated_at: number }>([
     ...holdWebhookStatements(db, webhookUid, now, version),
     db.prepare("SELECT updated_at FROM webhooks WHERE uid = ?").bind(webhookUid),
   ]);
-  return { held: results[1]?.meta.changes ?? 0, version: results[2]?.results[0]?.updated_at ?? null };
+  return { version: results.at(-1)?.results[0]?.updated_at ?? null };
 }
 
 /** Expires what a webhook is still owed (it is being deleted), for the caller's transaction. */

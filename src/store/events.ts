@@ -1,7 +1,7 @@
 import { isLimited, type Access } from "../domain/access";
 import type { DeliveryStatus, NewDelivery } from "../domain/delivery";
 import type { IngestMessage, StoredEvent } from "../domain/types";
-import { stringsIn } from "../domain/guards";
+import { stringsIn } from "./stored-json";
 import { accessNames, eventAccessIds, grantedWebhookIds } from "./access";
 import { locationOrganizations } from "./locations";
 import { attemptsOfSql } from "./attempts";

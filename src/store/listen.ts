@@ -3,7 +3,7 @@
 import type { WebhookOwner } from "../domain/access";
 import type { StoredEvent } from "../domain/types";
 import { contentsOf } from "./contents";
-import { stringsIn } from "../domain/guards";
+import { stringsIn } from "./stored-json";
 import { EVENT_COLUMNS, EVENT_JOINS, type EventDbRow } from "./events";
 import { apiIdSql, idKeySql } from "./names";
 

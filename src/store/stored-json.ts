@@ -1,7 +1,7 @@
 // A JSON column is read back through a guard of what it holds: a value that is
 // not (a row written by hand, a column from an older schema) raises an error that
 // names the row and column, instead of flowing on as the wrong type.
-import type { Guard } from "../domain/guards";
+import { isString, type Guard } from "../domain/guards";
 
 /** `text` parsed as JSON, if `is` accepts it; else an error naming `what` (a row and column; never the value, which may be secret). */
 export function storedJson<T>(text: string, is: Guard<T>, what: string): T {
@@ -20,4 +20,11 @@ function parsed(text: string): unknown {
   } catch {
     return NOT_JSON;
   }
+}
+
+/** The strings of a JSON array this Worker's own SQL built (json_group_array), leniently: anything else is none. */
+export function stringsIn(json: string | null): string[] {
+  if (json === null) return [];
+  const v = parsed(json);
+  return Array.isArray(v) ? v.filter(isString) : [];
 }

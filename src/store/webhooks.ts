@@ -106,8 +106,8 @@ export interface WebhookPosition {
 }
 
 /**
- * A page of webhooks (or notification endpoints) newest first, strictly after `after`.
- * Webhooks are few (hundreds), so SQLite sorts them: no index on created_at to write.
+ * A page of webhooks (or notification endpoints) newest first, strictly after `after`,
+ * read through `webhooks_created` (one page of it, not the table sorted).
  */
 export async function listWebhooks(
   db: D1Database,

@@ -26,7 +26,7 @@ const retryOne = createRoute({
   summary: "Try a delivery again now (held instead while its webhook is disabled)",
   ...scoped("events:replay"),
   request: { params: IdParam },
-  responses: { 202: json(DeliverySchema, "The delivery, pending again"), ...errors(404, 409) },
+  responses: { 202: json(DeliverySchema, "The delivery: pending again, or held while its webhook is disabled"), ...errors(404, 409) },
 });
 
 /** Deliveries one bulk retry call tries again at most: per webhook, oldest first. */
