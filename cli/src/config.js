@@ -61,7 +61,7 @@ export function isLoopback(/** @type {string} */ url) {
 }
 
 /** A URL in one spelling (host lower-case, no default port, no trailing slash), or null. @param {string} raw */
-function canonicalUrl(raw) {
+export function canonicalUrl(raw) {
   try {
     return new URL(raw).href.replace(/\/+$/, "");
   } catch {

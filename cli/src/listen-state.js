@@ -3,7 +3,7 @@
 // with different filters or tokens running at once never overwrite each other's state.
 import { createHash } from "node:crypto";
 import { dirname, join } from "node:path";
-import { readJson, writeJson } from "./config.js";
+import { canonicalUrl, readJson, writeJson } from "./config.js";
 
 /** @typedef {{ position?: number, secret?: string }} ListenState */
 
@@ -22,8 +22,16 @@ export function listenState(conn, query) {
   const read = () => {
     const own = readJson(path);
     if (own) return { position: own.position, secret: own.secret };
-    // Earlier versions kept every listener in one shared file: its entry is where this one starts.
-    return readJson(join(dir, "listen-state.json"))?.[key] ?? {};
+    // Earlier versions kept every listener in one shared file: its entry is where this one starts,
+    // under the URL as it was saved then (before URLs were kept in one spelling).
+    const shared = readJson(join(dir, "listen-state.json")) ?? {};
+    if (shared[key]) return shared[key];
+    const [, ...rest] = key.split(" ");
+    const old = Object.keys(shared).find((k) => {
+      const [u = "", ...r] = k.split(" ");
+      return canonicalUrl(u) === conn.url && r.join(" ") === rest.join(" ");
+    });
+    return old ? shared[old] : {};
   };
   return {
     read,

@@ -80,4 +80,16 @@ describe("edgehook listen's saved state", () => {
     writeFileSync(legacy, JSON.stringify({ [entry("ehk_first", "contact.*")]: { position: 7 } }));
     expect(listenState({ url, token: "ehk_first", configFile }, { ...listen, eventTypes: "contact.*" }).read()).toEqual({ position: 7 });
   });
+
+  it("finds the shared file's entry saved under another spelling of the same URL", async () => {
+    const dir = home();
+    const configFile = join(dir, "config.json");
+    const token = createHash("sha256").update("ehk_first").digest("hex").slice(0, 12);
+    const spelled = (u: string) => [u, token, "listen", "*", "message.*", "-"].join(" ");
+    writeFileSync(
+      join(dir, "listen-state.json"),
+      JSON.stringify({ [spelled("https://other.example")]: { position: 3 }, [spelled("HTTPS://Edge.Example.com:443/")]: { secret: "whsec_old", position: 41 } }),
+    );
+    expect(listenState({ url: "https://edge.example.com", token: "ehk_first", configFile }, listen).read()).toEqual({ secret: "whsec_old", position: 41 });
+  });
 });
