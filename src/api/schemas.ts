@@ -17,7 +17,7 @@ import { HmacConfigShape } from "../domain/hmac-config";
 import { isJson, PROVIDER_NAMES } from "../domain/types";
 import { SOURCE_ID } from "../ingress/sources";
 import { CREDENTIAL_NAMES, CREDENTIAL_PARTS, REDACTED } from "../domain/credential-headers";
-import { compileTransform } from "../pipeline/transform";
+import { compileTransform, TRANSFORM_LIMITS } from "../pipeline/transform";
 import { validateFilter } from "../routing/filter";
 import { secretProblem, signingSecretProblem } from "../schemes/standard-webhooks";
 
@@ -294,7 +294,7 @@ const transformExpression = z
   })
   .openapi({
     description:
-      "A JSONata expression evaluated on the event's parsed body; its result, as JSON, is the body sent and signed (the event is stored unchanged). Bounded (50,000 steps, 256 KiB of output); an error fails the attempt for good, without retries. null: the stored body byte for byte.",
+      `A JSONata expression evaluated on the event's parsed body; its result, as JSON, is the body sent and signed (the event is stored unchanged). Bounded (${TRANSFORM_LIMITS.expressionChars} characters nested at most ${TRANSFORM_LIMITS.nesting} levels deep, 50,000 steps, 256 KiB of output); an error fails the attempt for good, without retries. null: the stored body byte for byte.`,
     examples: [TRANSFORM_EXAMPLES.podium, TRANSFORM_EXAMPLES.stripe, TRANSFORM_EXAMPLES.github],
   });
 
