@@ -5,6 +5,7 @@
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { STATUS_OF } from "../../src/api/errors";
+import { MAX_ATTEMPTS_LIMIT } from "../../src/domain/delivery";
 import { isErrorCode } from "../../src/domain/errors";
 import { isRecord } from "../../src/domain/guards";
 import { ADMIN_TOKEN, call } from "./helpers";
@@ -458,6 +459,23 @@ describe("bad input the property found", () => {
     expect(status.json.error.message).toBe("Invalid query: status is given 3 times; give it once.");
     // A repeated parameter the route does not read stays ignored.
     expect((await p.api("GET", "/v1/events?limit=1&x=1&x=2")).status).toBe(200);
+  });
+
+  it("states a field's own bound for a huge integer, not the safe-integer range (\"expected int to be <=9007199254740991\")", async () => {
+    const limit = await p.api("GET", "/v1/events?limit=9007199254740993");
+    expect(limit.status).toBe(400);
+    expect(limit.json.error).toEqual({
+      code: "invalid_request",
+      message: "Invalid query: limit: Too big: expected number to be <=100.",
+      details: { issues: [{ path: "limit", message: "Too big: expected number to be <=100" }] },
+    });
+    const base = { url: "https://downstream.test/ok/r", eventTypes: ["*"], organizationUid: "org-r" };
+    const big = await p.api("POST", "/v1/webhooks", { ...base, maxAttempts: 1e20 });
+    expect(big.json.error.message).toBe(`Invalid body: maxAttempts: Too big: expected number to be <=${MAX_ATTEMPTS_LIMIT}.`);
+    expect(big.json.error.details.issues).toHaveLength(1);
+    const small = await p.api("POST", "/v1/webhooks", { ...base, timeoutMs: -1e20 });
+    expect(small.json.error.message).toMatch(/^Invalid body: timeoutMs: Too small: expected number to be >=\d+\.$/);
+    expect(small.json.error.details.issues).toHaveLength(1);
   });
 
   it("says a transformation nested too deeply is, not that the parser's stack overflowed", async () => {
