@@ -8,7 +8,7 @@ import { STATUS_OF } from "../../src/api/errors";
 import { MAX_ATTEMPTS_LIMIT } from "../../src/domain/delivery";
 import { isErrorCode } from "../../src/domain/errors";
 import { isRecord } from "../../src/domain/guards";
-import { ADMIN_TOKEN, call } from "./helpers";
+import { ADMIN_TOKEN, call, createSource } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
 import { makeToken } from "./tokens";
 
@@ -487,5 +487,66 @@ describe("bad input the property found", () => {
     // 2,000 the parser took, and the walk of its AST for regular expressions overflowed (a 500).
     const parsed = await p.api("POST", "/v1/webhooks", { url: "https://downstream.test/ok/t", eventTypes: ["*"], organizationUid: "org-t", transform: `${"(".repeat(2000)}1${")".repeat(2000)}` });
     expect(parsed.status).toBe(400);
+  });
+});
+
+describe("lists and ids that name nothing, or one thing twice", () => {
+  const p = pipeline();
+  const base = (k: string) => ({ url: `https://downstream.test/ok/${k}`, eventTypes: ["*"], organizationUid: `org-${k}` });
+
+  it("refuses a token naming an organization, location or scope twice (as alertTypes always was), and stores none", async () => {
+    const before = (await p.api("GET", "/v1/tokens")).json.data.length;
+    const lists: [string, string[]][] = [
+      ["organizationUids", ["org-a", "org-b", "org-a"]],
+      ["locationUids", ["loc-a", "loc-a"]],
+      ["scopes", ["events:read", "webhooks:read", "events:read"]],
+    ];
+    for (const [field, list] of lists) {
+      const res = await p.api("POST", "/v1/tokens", { name: "twice", scopes: ["events:read"], [field]: list });
+      expect(res.status, field).toBe(400);
+      expect(res.json.error.details.issues, field).toEqual([{ path: `${field}.${list.length - 1}`, message: `"${list[0]}" is given twice` }]);
+    }
+    expect((await p.api("GET", "/v1/tokens")).json.data).toHaveLength(before);
+  });
+
+  it("gives a new source an id that starts and ends with a letter or digit; an older one with a hyphen there still works", async () => {
+    const k = uniqueKey();
+    for (const id of ["-", "--", `-${k}`, `${k}-`]) {
+      const res = await p.api("POST", "/v1/sources", { id, name: "x", provider: "stripe", secrets: ["a-fuzz-secret"] });
+      expect(res.status, id).toBe(400);
+      expect(res.json.error.details.issues, id).toEqual([{ path: "id", message: "a slug of 1 to 64 characters a-z, 0-9 and -, starting and ending with a letter or digit" }]);
+    }
+    for (const id of [`a${k}`.slice(0, 1), `${k}-b`, `${k}--c`]) {
+      expect((await p.api("POST", "/v1/sources", { id, name: "x", provider: "stripe", secrets: ["a-fuzz-secret"] })).status, id).toBe(201);
+    }
+    const older = `-${k}-`;
+    await createSource({ id: older, provider: "stripe", secrets: ["a-fuzz-secret"] });
+    expect((await p.api("GET", `/v1/sources/${older}`)).status).toBe(200);
+    expect((await p.api("POST", "/v1/webhooks", { ...base(k), sourceIds: [older] })).status).toBe(201);
+  });
+
+  it("refuses a webhook naming a source that does not exist, or one twice; one deleted since it was named stays", async () => {
+    const k = uniqueKey();
+    const stored = `src-${k}`;
+    await createSource({ id: stored, provider: "stripe", secrets: ["a-fuzz-secret"] });
+    const unknown = await p.api("POST", "/v1/webhooks", { ...base(k), sourceIds: [stored, `nope-${k}`, "podium", `nada-${k}`] });
+    expect(unknown.status).toBe(400);
+    expect(unknown.json.error).toMatchObject({
+      code: "invalid_request",
+      message: `Invalid body: sourceIds names no source "nope-${k}", "nada-${k}" (GET /v1/sources lists them).`,
+      details: { issues: [{ path: "sourceIds.1", message: `no source "nope-${k}"` }, { path: "sourceIds.3", message: `no source "nada-${k}"` }] },
+    });
+    const twice = await p.api("POST", "/v1/webhooks", { ...base(k), sourceIds: [stored, stored] });
+    expect(twice.json.error.details.issues).toEqual([{ path: "sourceIds.1", message: `"${stored}" is given twice` }]);
+
+    // A stored source and one declared by configuration are both sources.
+    const created = await p.api("POST", "/v1/webhooks", { ...base(k), sourceIds: [stored, "podium"] });
+    expect(created.status).toBe(201);
+    expect((await p.api("DELETE", `/v1/sources/${stored}`)).status).toBe(204);
+    // Its other fields still change; a new unknown source is still refused, and nothing is saved.
+    expect((await p.api("PATCH", `/v1/webhooks/${created.json.uid}`, { eventTypes: ["message.received"] })).status).toBe(200);
+    const adding = await p.api("PATCH", `/v1/webhooks/${created.json.uid}`, { sourceIds: [stored, "podium", `nope-${k}`] });
+    expect(adding.status).toBe(400);
+    expect((await p.api("GET", `/v1/webhooks/${created.json.uid}`)).json).toMatchObject({ sourceIds: [stored, "podium"], eventTypes: ["message.received"] });
   });
 });
