@@ -2750,6 +2750,7 @@ export interface components {
             eventTypes: string[];
             locationUid?: string | null;
             organizationUid?: string | null;
+            /** @description The sources it takes events from, each existing (stored, or declared by configuration like `podium`) when named; null: all. */
             sourceIds?: string[] | null;
             /** @description Write-only. Generated as `whsec_…` when omitted; a given `whsec_` secret is standard base64 (not URL-safe) of at least 24 bytes. */
             secret?: string;
@@ -2800,7 +2801,7 @@ export interface components {
                 [key: string]: unknown;
             } | null;
             /**
-             * @description A JSONata expression evaluated on the event's parsed body; its result, as JSON, is the body sent and signed (the event is stored unchanged). Bounded (50,000 steps, 256 KiB of output); an error fails the attempt for good, without retries. null: the stored body byte for byte.
+             * @description A JSONata expression evaluated on the event's parsed body; its result, as JSON, is the body sent and signed (the event is stored unchanged). Bounded (8192 characters nested at most 400 levels deep, 50,000 steps, 256 KiB of output); an error fails the attempt for good, without retries. null: the stored body byte for byte.
              * @example {"text": "New " & data.conversation.channel.type & " message: " & data.body}
              * @example {"invoice": data.object.id, "amount": data.object.amount_due / 100, "currency": $uppercase(data.object.currency)}
              * @example {"repo": repository.full_name, "branch": $substringAfter(ref, "refs/heads/"), "messages": [commits.message]}
@@ -2843,6 +2844,7 @@ export interface components {
              *     ]
              */
             eventTypes?: string[];
+            /** @description The sources it takes events from, each existing (stored, or declared by configuration like `podium`) when named; null: all. */
             sourceIds?: string[] | null;
             /** @description Write-only. Generated as `whsec_…` when omitted; a given `whsec_` secret is standard base64 (not URL-safe) of at least 24 bytes. */
             secret?: string;
@@ -2893,7 +2895,7 @@ export interface components {
                 [key: string]: unknown;
             } | null;
             /**
-             * @description A JSONata expression evaluated on the event's parsed body; its result, as JSON, is the body sent and signed (the event is stored unchanged). Bounded (50,000 steps, 256 KiB of output); an error fails the attempt for good, without retries. null: the stored body byte for byte.
+             * @description A JSONata expression evaluated on the event's parsed body; its result, as JSON, is the body sent and signed (the event is stored unchanged). Bounded (8192 characters nested at most 400 levels deep, 50,000 steps, 256 KiB of output); an error fails the attempt for good, without retries. null: the stored body byte for byte.
              * @example {"text": "New " & data.conversation.channel.type & " message: " & data.body}
              * @example {"invoice": data.object.id, "amount": data.object.amount_due / 100, "currency": $uppercase(data.object.currency)}
              * @example {"repo": repository.full_name, "branch": $substringAfter(ref, "refs/heads/"), "messages": [commits.message]}
@@ -2927,6 +2929,7 @@ export interface components {
              *     ]
              */
             eventTypes: string[];
+            /** @description The sources it takes events from, each existing (stored, or declared by configuration like `podium`) when named; null: all. */
             sourceIds?: string[] | null;
             /** @description Write-only. Generated as `whsec_…` when omitted; a given `whsec_` secret is standard base64 (not URL-safe) of at least 24 bytes. */
             secret?: string;
@@ -2977,7 +2980,7 @@ export interface components {
                 [key: string]: unknown;
             } | null;
             /**
-             * @description A JSONata expression evaluated on the event's parsed body; its result, as JSON, is the body sent and signed (the event is stored unchanged). Bounded (50,000 steps, 256 KiB of output); an error fails the attempt for good, without retries. null: the stored body byte for byte.
+             * @description A JSONata expression evaluated on the event's parsed body; its result, as JSON, is the body sent and signed (the event is stored unchanged). Bounded (8192 characters nested at most 400 levels deep, 50,000 steps, 256 KiB of output); an error fails the attempt for good, without retries. null: the stored body byte for byte.
              * @example {"text": "New " & data.conversation.channel.type & " message: " & data.body}
              * @example {"invoice": data.object.id, "amount": data.object.amount_due / 100, "currency": $uppercase(data.object.currency)}
              * @example {"repo": repository.full_name, "branch": $substringAfter(ref, "refs/heads/"), "messages": [commits.message]}

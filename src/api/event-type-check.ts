@@ -11,13 +11,24 @@ export interface TypeWarning {
   message: string;
 }
 
-/** The providers a webhook listens to: those of its sources, or every one when it names none. */
-async function providersFor(env: Env, sourceIds: string[] | null): Promise<ReadonlySet<string> | null> {
+/**
+ * The providers a webhook listens to: those of its sources, or every one when it names none.
+ * A source it names newly (not in `had`) must exist, declared by configuration or stored: a
+ * mistyped id would otherwise subscribe to nothing, without a word. One it already named may
+ * have been deleted since, which leaves the webhook's other changes free. (Whether an id names
+ * a source is no secret: the ingress answers 404 `unknown_source` to anyone for one that does not.)
+ */
+async function providersFor(env: Env, sourceIds: string[] | null, had: readonly string[]): Promise<ReadonlySet<string> | null> {
   if (sourceIds === null) return null;
   const declared = configSources(env).filter((s) => sourceIds.includes(s.id));
   const others = sourceIds.filter((id) => !declared.some((s) => s.id === id));
   const stored = others.length > 0 ? await providersOf(env.DB, others) : [];
-  return new Set([...declared.map((s) => s.provider), ...stored]);
+  const unknown = others.filter((id) => !had.includes(id) && !stored.some((s) => s.id === id));
+  if (unknown.length > 0) {
+    const issues = unknown.map((id) => ({ path: `sourceIds.${sourceIds.indexOf(id)}`, message: `no source "${id}"` }));
+    throw new AppError("invalid_request", `Invalid body: sourceIds names no source ${unknown.map((id) => `"${id}"`).join(", ")} (GET /v1/sources lists them).`, { issues });
+  }
+  return new Set([...declared.map((s) => s.provider), ...stored.map((s) => s.provider)]);
 }
 
 /**
@@ -26,8 +37,8 @@ async function providersFor(env: Env, sourceIds: string[] | null): Promise<Reado
  * webhook's sources has received or declares comes back as a warning. The table of
  * received types is read only when the catalog alone does not settle it.
  */
-export async function checkSubscriptionTypes(env: Env, eventTypes: string[], sourceIds: string[] | null): Promise<TypeWarning[]> {
-  const ctx: TypeContext = { providers: await providersFor(env, sourceIds), seen: new Set() };
+export async function checkSubscriptionTypes(env: Env, eventTypes: string[], sourceIds: string[] | null, had: readonly string[] = []): Promise<TypeWarning[]> {
+  const ctx: TypeContext = { providers: await providersFor(env, sourceIds, had), seen: new Set() };
   let check = checkEventTypes(eventTypes, ctx);
   const doubtful = [...check.invalid.map((i) => i.pattern), ...check.unseen.map((u) => u.pattern)];
   if (doubtful.length > 0) check = checkEventTypes(eventTypes, { ...ctx, seen: await seenPatterns(env.DB, doubtful, sourceIds) });

@@ -15,9 +15,9 @@ import {
 import { isRecord } from "../domain/guards";
 import { HmacConfigShape } from "../domain/hmac-config";
 import { isJson, PROVIDER_NAMES } from "../domain/types";
-import { SOURCE_ID } from "../ingress/sources";
+import { NEW_SOURCE_ID, SOURCE_ID } from "../ingress/sources";
 import { CREDENTIAL_NAMES, CREDENTIAL_PARTS, REDACTED } from "../domain/credential-headers";
-import { compileTransform } from "../pipeline/transform";
+import { compileTransform, TRANSFORM_LIMITS } from "../pipeline/transform";
 import { validateFilter } from "../routing/filter";
 import { secretProblem, signingSecretProblem } from "../schemes/standard-webhooks";
 
@@ -25,6 +25,18 @@ const time = z.string().openapi({ format: "date-time", example: "2026-11-28T17:5
 const limit = z.coerce.number().int().min(1).max(100).default(50).openapi({ description: "Page size, at most 100." });
 const cursor = z.string().min(1).max(200).optional().openapi({ description: "The `nextCursor` of the previous page." });
 const uid = z.string().min(1).max(128);
+/**
+ * A list that names each item once: one given twice is refused by its place (as `alertTypes`
+ * always was), rather than stored twice or quietly folded into one.
+ */
+const distinct = <T extends z.ZodType<string>>(list: z.ZodArray<T>) =>
+  list
+    .superRefine((items, ctx) => {
+      items.forEach((item, i) => {
+        if (items.indexOf(item) < i) ctx.addIssue({ code: "custom", message: `${JSON.stringify(item)} is given twice`, path: [i] });
+      });
+    })
+    .openapi({ uniqueItems: true });
 /** A secret checked by `problem`: a `whsec_` one must carry a key long enough not to be guessed. */
 const secretOf = (problem: (s: string) => string | null) =>
   z
@@ -158,7 +170,9 @@ const webhookFields = {
     .min(1, "subscribe to at least one event type")
     .max(100)
     .openapi({ example: ["message.received", "contact.*"] }),
-  sourceIds: z.array(z.string().regex(SOURCE_ID, "a source id")).min(1).max(100).nullable(),
+  sourceIds: distinct(z.array(z.string().regex(SOURCE_ID, "a source id")).min(1).max(100))
+    .nullable()
+    .openapi({ description: "The sources it takes events from, each existing (stored, or declared by configuration like `podium`) when named; null: all." }),
   secret: webhookSecret.openapi({
     description: "Write-only. Generated as `whsec_…` when omitted; a given `whsec_` secret is standard base64 (not URL-safe) of at least 24 bytes.",
   }),
@@ -294,7 +308,7 @@ const transformExpression = z
   })
   .openapi({
     description:
-      "A JSONata expression evaluated on the event's parsed body; its result, as JSON, is the body sent and signed (the event is stored unchanged). Bounded (50,000 steps, 256 KiB of output); an error fails the attempt for good, without retries. null: the stored body byte for byte.",
+      `A JSONata expression evaluated on the event's parsed body; its result, as JSON, is the body sent and signed (the event is stored unchanged). Bounded (${TRANSFORM_LIMITS.expressionChars} characters nested at most ${TRANSFORM_LIMITS.nesting} levels deep, 50,000 steps, 256 KiB of output); an error fails the attempt for good, without retries. null: the stored body byte for byte.`,
     examples: [TRANSFORM_EXAMPLES.podium, TRANSFORM_EXAMPLES.stripe, TRANSFORM_EXAMPLES.github],
   });
 
@@ -570,7 +584,7 @@ export const SourceCreate = z
   .strictObject({
     id: z
       .string()
-      .regex(SOURCE_ID, "a slug: [a-z0-9-]{1,64}")
+      .regex(NEW_SOURCE_ID, "a slug of 1 to 64 characters a-z, 0-9 and -, starting and ending with a letter or digit")
       .refine((id) => id !== ALERT_SOURCE, `"${ALERT_SOURCE}" is reserved: Edgehook's alerts are stored under it`)
       .optional(),
     name: z.string().min(1).max(200),
@@ -631,9 +645,9 @@ export const TokenCreated = TokenSchema.extend({ token: z.string() }).openapi("T
 export const TokenCreate = z
   .strictObject({
     name: z.string().min(1).max(200),
-    scopes: z.array(z.enum(SCOPES)).min(1),
-    organizationUids: z.array(uid).min(1).max(100).optional(),
-    locationUids: z.array(uid).min(1).max(100).optional(),
+    scopes: distinct(z.array(z.enum(SCOPES)).min(1)),
+    organizationUids: distinct(z.array(uid).min(1).max(100)).optional(),
+    locationUids: distinct(z.array(uid).min(1).max(100)).optional(),
   })
   .refine((t) => !t.scopes.includes("admin") || (t.organizationUids === undefined && t.locationUids === undefined), {
     message: "admin reaches every organization, so it cannot be limited to organizationUids or locationUids; give the scopes the token needs instead",
@@ -718,10 +732,7 @@ export const ALERT_FORMATS = ["standard-webhooks", "slack"] as const;
 
 const notificationFields = {
   url: webhookFields.url.openapi({ example: "https://ops.example.com/edgehook-alerts" }),
-  alertTypes: z
-    .array(z.enum(ALERT_TYPES))
-    .min(1, "subscribe to at least one alert type")
-    .refine((t) => new Set(t).size === t.length, "an alert type is given twice")
+  alertTypes: distinct(z.array(z.enum(ALERT_TYPES)).min(1, "subscribe to at least one alert type"))
     .openapi({ example: ["webhook.failing", "webhook.disabled", "webhook.recovered"] }),
   format: z.enum(ALERT_FORMATS).openapi({
     description: "`standard-webhooks` (default): `{type, timestamp, data}` JSON signed with the endpoint's secret. `slack`: `{\"text\": …}` for Slack and similar incoming webhooks (signed the same way).",

@@ -2,9 +2,21 @@ import type { z } from "zod";
 import { AppError } from "../domain/errors";
 import { isIndexable } from "../domain/guards";
 
-/** 400 `invalid_request` listing a zod error's issues. */
+/**
+ * Whether an issue is `.int()`'s own range, the safe integers ("expected int to be
+ * <=9007199254740991"), where the field's own bound (`.max(100)`) says the same of the value too.
+ */
+function isSafeRangeBeside(issue: z.core.$ZodIssue, all: z.core.$ZodIssue[]): boolean {
+  if ((issue.code !== "too_big" && issue.code !== "too_small") || issue.origin !== "int") return false;
+  const bound = issue.code === "too_big" ? issue.maximum : issue.minimum;
+  if (Math.abs(Number(bound)) !== Number.MAX_SAFE_INTEGER) return false;
+  const path = issue.path.join(".");
+  return all.some((other) => other !== issue && other.code === issue.code && other.path.join(".") === path);
+}
+
+/** 400 `invalid_request` listing a zod error's issues (a field's own bound, not the safe-integer range beside it). */
 export function invalidRequest(error: z.ZodError, what: string): AppError {
-  const issues = error.issues.map((i) => ({ path: i.path.join("."), message: i.message }));
+  const issues = error.issues.filter((i) => !isSafeRangeBeside(i, error.issues)).map((i) => ({ path: i.path.join("."), message: i.message }));
   const first = issues[0];
   return new AppError("invalid_request",
     `Invalid ${what}${first ? `: ${first.path ? `${first.path}: ` : ""}${first.message}` : ""}.`,

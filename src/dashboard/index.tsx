@@ -27,6 +27,7 @@ import { hasScope } from "../domain/scopes";
 import { CSS, JS } from "./assets";
 import { bannerParams, bannersIn, SIGN_IN_MESSAGES } from "./banners";
 import { signedForSession, signForSession } from "./session-signature";
+import { textOf, textsOf } from "./form";
 import { Layout } from "./layout";
 import { EventList, EventPage, EventRows, FILTERS } from "./pages/events";
 import { AlertsPage } from "./pages/alerts";
@@ -108,6 +109,25 @@ dashboard.use("*", async (c, next) => {
 // Actions are POSTs from our own pages only (Origin checked), and the cookie is SameSite=Strict.
 dashboard.use("*", csrf());
 dashboard.use("*", bodyLimit({ maxSize: 64 * 1024, onError: (c) => c.text("Request too large.", 413) }));
+// Signing out reads no form: whatever its body, it signs out.
+dashboard.post("/logout", async (c) => {
+  await endSession(c);
+  return c.redirect("/dashboard/login?notice=signed-out", 303);
+});
+
+// Every other action reads its form: one the runtime cannot parse (a multipart body without its
+// boundary) is refused here, once, instead of throwing from each handler. The parsed form is
+// cached by Hono, so the handlers read it again for free.
+dashboard.use("*", async (c, next) => {
+  if (c.req.method === "POST") {
+    try {
+      await c.req.parseBody();
+    } catch {
+      return c.text("The form could not be read: send it as application/x-www-form-urlencoded or multipart/form-data.", 400);
+    }
+  }
+  await next();
+});
 
 dashboard.get("/assets/app.css", (c) => c.body(CSS, 200, { "content-type": "text/css; charset=utf-8", "cache-control": "max-age=300" }));
 dashboard.get("/assets/app.js", (c) => c.body(JS, 200, { "content-type": "text/javascript; charset=utf-8", "cache-control": "max-age=300" }));
@@ -129,7 +149,7 @@ dashboard.post("/login", async (c) => {
   const client = clientAddress((name) => c.req.header(name));
   const blocked = blockedRefusal(client);
   if (blocked) return tooManyFailures(c, blocked);
-  const token = String((await c.req.parseBody()).token ?? "").trim();
+  const token = textOf(await c.req.parseBody(), "token").trim();
   const principal = token ? await principalFor(c.env, token, (p) => c.executionCtx.waitUntil(p)) : null;
   if (!principal) {
     const refusal = await failedAuthentication(c.env, client);
@@ -138,11 +158,6 @@ dashboard.post("/login", async (c) => {
   }
   await startSession(c, principal);
   return c.redirect(hasScope(principal, "events:read") ? "/dashboard" : "/dashboard/webhooks", 303);
-});
-
-dashboard.post("/logout", async (c) => {
-  await endSession(c);
-  return c.redirect("/dashboard/login?notice=signed-out", 303);
 });
 
 dashboard.use("*", requireSession);
@@ -201,7 +216,7 @@ dashboard.post("/events/:id/replay", async (c) => {
 
 dashboard.post("/deliveries/:id/retry", async (c) => {
   // Where to go afterwards: the event's page when `back` is an event id, else the list.
-  const eventId = String((await c.req.parseBody()).back ?? "");
+  const eventId = textOf(await c.req.parseBody(), "back");
   const res = await callApi(c, "POST", `/deliveries/${encodeURIComponent(c.req.param("id"))}/retry`, Ignored);
   return back(c, isEventId(eventId) ? `/dashboard/events/${eventId}` : "/dashboard/events", res, "The delivery will be tried again now (a held one when its webhook is enabled).");
 });
@@ -357,7 +372,7 @@ dashboard.post("/webhooks/:uid", async (c) => {
 
 dashboard.post("/webhooks/:uid/test", async (c) => {
   const uid = c.req.param("uid");
-  const eventId = String((await c.req.parseBody()).eventId ?? "").trim();
+  const eventId = textOf(await c.req.parseBody(), "eventId").trim();
   const res = await callApi(c, "POST", `/webhooks/${encodeURIComponent(uid)}/test`, WebhookTestAnswer, { eventId });
   const here = `/dashboard/webhooks/${encodeURIComponent(uid)}`;
   if (!res.ok) return back(c, `${here}?test=${encodeURIComponent(eventId)}`, res, "");
@@ -383,7 +398,7 @@ dashboard.post("/webhooks/:uid/:action{enable|disable|retry-failed|delete}", asy
   if (action === "retry-failed") {
     // A press retries a bounded page, oldest first, and the button then carries where it
     // ended: those retried may fail again meanwhile, and the next press must not take them again.
-    const cursor = String((await c.req.parseBody()).cursor ?? "");
+    const cursor = textOf(await c.req.parseBody(), "cursor");
     const res = await callApi(c, "POST", "/deliveries/retry", RetryAnswer, { status: "failed", webhookUid: uid, ...(cursor ? { cursor } : {}) });
     const next = res.json?.nextCursor ?? null;
     // A full page: more may match, or it took exactly the last ones.
@@ -414,11 +429,10 @@ dashboard.get("/alerts", async (c) => {
 
 dashboard.post("/alerts/endpoints", async (c) => {
   const form = await c.req.parseBody({ all: true });
-  const types = form.alertTypes;
   const res = await callApi(c, "POST", "/notification-endpoints", NotificationEndpointCreated, {
-    url: String(form.url ?? "").trim(),
-    alertTypes: (Array.isArray(types) ? types : types === undefined ? [] : [types]).map(String),
-    format: String(form.format ?? "standard-webhooks"),
+    url: textOf(form, "url").trim(),
+    alertTypes: textsOf(form, "alertTypes"),
+    format: "format" in form ? textOf(form, "format") : "standard-webhooks",
   });
   if (!res.ok) return back(c, "/dashboard/alerts", res, "");
   return page(c, "Notification endpoint created", "/dashboard/alerts", <SecretOnce what="notification endpoint" secret={res.json.secret} href="/dashboard/alerts" />);
@@ -444,12 +458,12 @@ dashboard.get("/sources", async (c) => {
 
 dashboard.post("/sources", async (c) => {
   const form = await c.req.parseBody();
-  const id = String(form.id ?? "").trim();
+  const id = textOf(form, "id").trim();
   const res = await callApi(c, "POST", "/sources", SourceSchema, {
     ...(id ? { id } : {}),
-    name: String(form.name ?? "").trim(),
-    provider: String(form.provider ?? ""),
-    secrets: [String(form.secret ?? "")],
+    name: textOf(form, "name").trim(),
+    provider: textOf(form, "provider"),
+    secrets: [textOf(form, "secret")],
   });
   return back(c, "/dashboard/sources", res, `Source created: point the provider at ${res.json?.ingressUrl ?? ""}`);
 });
@@ -458,7 +472,7 @@ dashboard.post("/sources/:id/rotate", async (c) => {
   const id = c.req.param("id");
   // Secrets are write-only, so the page cannot keep the old one beside the new: it replaces it.
   // An overlapping rotation (`secrets: [new, old]`) is a PATCH through the API.
-  const res = await callApi(c, "PATCH", `/sources/${encodeURIComponent(id)}`, Ignored, { secrets: [String((await c.req.parseBody()).secret ?? "")] });
+  const res = await callApi(c, "PATCH", `/sources/${encodeURIComponent(id)}`, Ignored, { secrets: [textOf(await c.req.parseBody(), "secret")] });
   return back(c, "/dashboard/sources", res, "Secret replaced.");
 });
 

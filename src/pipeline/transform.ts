@@ -7,11 +7,13 @@
  * `timeout` would never fire there: evaluation is bounded by a count of evaluation steps instead,
  * which also makes the outcome deterministic (the same event fails the same way on every attempt,
  * so a failure is permanent). Recursion depth, sequence length, intermediate string length and the
- * serialized output are bounded too, and regular expressions run on RE2 (linear time).
+ * serialized output are bounded too, and regular expressions run on RE2 (linear time). How deeply
+ * an expression nests is counted on its text before every parse (transform-nesting.ts).
  */
 import jsonata from "jsonata";
 import { isIndexable } from "../domain/guards";
 import { LinearRegExp, type RegExpMatchLike } from "./linear-regexp";
+import { nestingDepth } from "./transform-nesting";
 
 export interface TransformIssue {
   /** `transform`, or `transformHeaders["x-name"]`. */
@@ -42,6 +44,11 @@ export const TRANSFORM_LIMITS = {
   steps: 50_000,
   /** JSONata call depth. */
   depth: 500,
+  /**
+   * Levels an expression may nest (transform-nesting.ts), counted before it is parsed: the
+   * parser's stack never decides, and nesting alone stays under the call depth.
+   */
+  nesting: 400,
   /** Items in one sequence (array). */
   sequence: 100_000,
   /** The forwarded body, in UTF-8 bytes. */
@@ -152,8 +159,21 @@ interface Jsonata {
 }
 const JSONATA: Jsonata = { parse: jsonata };
 
+const TOO_DEEP = `the expression is nested too deeply: over ${TRANSFORM_LIMITS.nesting} levels (brackets, unary minus and chained operators each add one)`;
+
+/**
+ * The expression parsed, or BoundExceeded when it nests too deeply. Stored transforms are parsed
+ * again at each delivery, so one stored before the limit fails its attempts with the same words.
+ */
 function parse(source: string): Evaluator {
-  return JSONATA.parse(source, { RegexEngine: LinearRegExp, stack: TRANSFORM_LIMITS.depth, sequence: TRANSFORM_LIMITS.sequence });
+  if (nestingDepth(source, TRANSFORM_LIMITS.nesting) > TRANSFORM_LIMITS.nesting) throw new BoundExceeded(TOO_DEEP);
+  try {
+    return JSONATA.parse(source, { RegexEngine: LinearRegExp, stack: TRANSFORM_LIMITS.depth, sequence: TRANSFORM_LIMITS.sequence });
+  } catch (e) {
+    // The parser recurses once per level: should the count above ever fall short, its stack overflows instead.
+    if (e instanceof RangeError) throw new BoundExceeded(TOO_DEEP);
+    throw e;
+  }
 }
 
 function checkExpression(path: string, source: string): TransformIssue[] {
@@ -165,8 +185,7 @@ function checkExpression(path: string, source: string): TransformIssue[] {
   try {
     evaluator = parse(source);
   } catch (e) {
-    // JSONata's parser recurses once per level of nesting: too deep an expression overflows the stack.
-    if (e instanceof RangeError) return [{ path, message: "the expression is nested too deeply" }];
+    if (e instanceof BoundExceeded) return [{ path, message: e.message }];
     const err = jsonataError(e);
     return [{ path, message: `${err.message} (at position ${err.position ?? 0})`, position: err.position ?? 0 }];
   }
@@ -187,13 +206,20 @@ function checkExpression(path: string, source: string): TransformIssue[] {
   return issues;
 }
 
-function* regexNodes(node: unknown, seen = new Set<object>()): Generator<{ value: RegExp; position?: number }> {
-  if (!isIndexable(node) || node instanceof RegExp || seen.has(node)) return;
-  seen.add(node);
-  if ("type" in node && node.type === "regex" && "value" in node && node.value instanceof RegExp) {
-    yield { value: node.value, position: "position" in node && typeof node.position === "number" ? node.position : undefined };
+/** The regular expressions of an AST, walked with a stack of its own (a recursive walk overflowed on deep ASTs). */
+function* regexNodes(root: unknown): Generator<{ value: RegExp; position?: number }> {
+  const seen = new Set<object>();
+  const pending = [root];
+  while (pending.length > 0) {
+    const node = pending.pop();
+    if (!isIndexable(node) || node instanceof RegExp || seen.has(node)) continue;
+    seen.add(node);
+    if ("type" in node && node.type === "regex" && "value" in node && node.value instanceof RegExp) {
+      yield { value: node.value, position: "position" in node && typeof node.position === "number" ? node.position : undefined };
+    }
+    // Children in reverse, so that they come off the stack in order (issues are reported as written).
+    pending.push(...Object.values(node).reverse());
   }
-  for (const child of Object.values(node)) yield* regexNodes(child, seen);
 }
 
 class BoundExceeded extends Error {}

@@ -112,13 +112,13 @@ export async function listStoredSources(
 }
 
 export type NewSource = Omit<StoredSource, "createdAt" | "updatedAt" | "shopDomain"> & { shopDomain?: string | null };
-/** The providers of these stored sources. */
-export async function providersOf(db: D1Database, ids: string[]): Promise<string[]> {
+/** Those of these ids that name stored sources, with their providers. */
+export async function providersOf(db: D1Database, ids: string[]): Promise<{ id: string; provider: string }[]> {
   const { results } = await db
-    .prepare("SELECT DISTINCT provider FROM sources WHERE id IN (SELECT value FROM json_each(?))")
+    .prepare("SELECT id, provider FROM sources WHERE id IN (SELECT value FROM json_each(?))")
     .bind(JSON.stringify(ids))
-    .all<{ provider: string }>();
-  return results.map((r) => r.provider);
+    .all<{ id: string; provider: string }>();
+  return results;
 }
 
 

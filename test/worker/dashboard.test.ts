@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { BULK_RETRY_LIMIT } from "../../src/api/routes/deliveries";
 import { encodeRetryCursor } from "../../src/api/validate";
 import { runMaintenance } from "../../src/maintenance/cron";
-import { ADMIN, ADMIN_TOKEN, call, podiumBody } from "./helpers";
+import { ADMIN, ADMIN_TOKEN, call, createSource, podiumBody } from "./helpers";
 import { pipeline } from "./pipeline";
 import { failedDeliveries, failPending, webhookDeliveryRows } from "./rows";
 
@@ -70,6 +70,7 @@ describe("dashboard sessions and security", () => {
   it("shows a catch-all webhook as such, in the list and on its page", async () => {
     const cookie = (await signIn()).headers.get("set-cookie")!.split(";")[0]!;
     const key = crypto.randomUUID().slice(0, 8);
+    await createSource({ id: `nothing-${key}`, secrets: ["a-source-of-its-own"] });
     const created = await call(
       new Request(url("/v1/webhooks"), {
         method: "POST",

@@ -6,7 +6,7 @@ import { learnLocations, locationOrganizations } from "../../src/store/locations
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { meteredD1 } from "../../bench/d1-meter";
 import worker from "../../src/index";
-import { ingestMessage, podiumBody } from "./helpers";
+import { createSource, ingestMessage, podiumBody } from "./helpers";
 import { pipeline, received, uniqueKey } from "./pipeline";
 import { as, DATA_SCOPES, makeToken } from "./tokens";
 import { deliveryRow } from "./rows";
@@ -66,6 +66,7 @@ describe("a webhook belongs to exactly one location or organization", () => {
     const org = await p.createWebhook({ url, eventTypes: ["*"], organizationUid: `org-${k}` });
     expect(org.catchAll).toBe(false);
     // A catch-all limited to a source of its own, so it catches nothing else in this file.
+    await createSource({ id: `nothing-${k}`, secrets: ["a-source-of-its-own"] });
     const catchAll = await p.createWebhook({ url, eventTypes: ["*"], sourceIds: [`nothing-${k}`] });
     expect(catchAll).toMatchObject({ organizationUid: null, locationUid: null, catchAll: true });
     expect((await p.api("GET", `/v1/webhooks/${catchAll.uid}`)).json.catchAll).toBe(true);
@@ -264,6 +265,7 @@ describe("the location → organization map", () => {
     const url = `https://downstream.test/ok/${k}`;
     const scopes = [{ organizationUid: orgA }, { organizationUid: orgB }, { locationUid: locA }, { locationUid: locB }, { locationUid: locUnknown }, {}];
     const hooks = [];
+    await createSource({ id: `none-${k}`, secrets: ["a-source-of-its-own"] });
     for (const s of scopes) hooks.push((await p.createWebhook({ url, eventTypes: ["*"], sourceIds: [`none-${k}`], ...s })).uid);
     // A legacy row with both set (before migration 0006) counts as its organization's.
     await env.DB.prepare(

@@ -5,9 +5,10 @@
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { STATUS_OF } from "../../src/api/errors";
+import { MAX_ATTEMPTS_LIMIT } from "../../src/domain/delivery";
 import { isErrorCode } from "../../src/domain/errors";
 import { isRecord } from "../../src/domain/guards";
-import { ADMIN_TOKEN, call } from "./helpers";
+import { ADMIN_TOKEN, call, createSource } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
 import { makeToken } from "./tokens";
 
@@ -460,9 +461,92 @@ describe("bad input the property found", () => {
     expect((await p.api("GET", "/v1/events?limit=1&x=1&x=2")).status).toBe(200);
   });
 
+  it("states a field's own bound for a huge integer, not the safe-integer range (\"expected int to be <=9007199254740991\")", async () => {
+    const limit = await p.api("GET", "/v1/events?limit=9007199254740993");
+    expect(limit.status).toBe(400);
+    expect(limit.json.error).toEqual({
+      code: "invalid_request",
+      message: "Invalid query: limit: Too big: expected number to be <=100.",
+      details: { issues: [{ path: "limit", message: "Too big: expected number to be <=100" }] },
+    });
+    const base = { url: "https://downstream.test/ok/r", eventTypes: ["*"], organizationUid: "org-r" };
+    const big = await p.api("POST", "/v1/webhooks", { ...base, maxAttempts: 1e20 });
+    expect(big.json.error.message).toBe(`Invalid body: maxAttempts: Too big: expected number to be <=${MAX_ATTEMPTS_LIMIT}.`);
+    expect(big.json.error.details.issues).toHaveLength(1);
+    const small = await p.api("POST", "/v1/webhooks", { ...base, timeoutMs: -1e20 });
+    expect(small.json.error.message).toMatch(/^Invalid body: timeoutMs: Too small: expected number to be >=\d+\.$/);
+    expect(small.json.error.details.issues).toHaveLength(1);
+  });
+
   it("says a transformation nested too deeply is, not that the parser's stack overflowed", async () => {
     const res = await p.api("POST", "/v1/webhooks", { url: "https://downstream.test/ok/t", eventTypes: ["*"], organizationUid: "org-t", transform: `${"(".repeat(3000)}1${")".repeat(3000)}` });
     expect(res.status).toBe(400);
-    expect(res.json.error.message).toBe("Invalid body: transform: the expression is nested too deeply.");
+    expect(res.json.error.message).toBe(
+      "Invalid body: transform: the expression is nested too deeply: over 400 levels (brackets, unary minus and chained operators each add one).",
+    );
+    // 2,000 the parser took, and the walk of its AST for regular expressions overflowed (a 500).
+    const parsed = await p.api("POST", "/v1/webhooks", { url: "https://downstream.test/ok/t", eventTypes: ["*"], organizationUid: "org-t", transform: `${"(".repeat(2000)}1${")".repeat(2000)}` });
+    expect(parsed.status).toBe(400);
+  });
+});
+
+describe("lists and ids that name nothing, or one thing twice", () => {
+  const p = pipeline();
+  const base = (k: string) => ({ url: `https://downstream.test/ok/${k}`, eventTypes: ["*"], organizationUid: `org-${k}` });
+
+  it("refuses a token naming an organization, location or scope twice (as alertTypes always was), and stores none", async () => {
+    const before = (await p.api("GET", "/v1/tokens")).json.data.length;
+    const lists: [string, string[]][] = [
+      ["organizationUids", ["org-a", "org-b", "org-a"]],
+      ["locationUids", ["loc-a", "loc-a"]],
+      ["scopes", ["events:read", "webhooks:read", "events:read"]],
+    ];
+    for (const [field, list] of lists) {
+      const res = await p.api("POST", "/v1/tokens", { name: "twice", scopes: ["events:read"], [field]: list });
+      expect(res.status, field).toBe(400);
+      expect(res.json.error.details.issues, field).toEqual([{ path: `${field}.${list.length - 1}`, message: `"${list[0]}" is given twice` }]);
+    }
+    expect((await p.api("GET", "/v1/tokens")).json.data).toHaveLength(before);
+  });
+
+  it("gives a new source an id that starts and ends with a letter or digit; an older one with a hyphen there still works", async () => {
+    const k = uniqueKey();
+    for (const id of ["-", "--", `-${k}`, `${k}-`]) {
+      const res = await p.api("POST", "/v1/sources", { id, name: "x", provider: "stripe", secrets: ["a-fuzz-secret"] });
+      expect(res.status, id).toBe(400);
+      expect(res.json.error.details.issues, id).toEqual([{ path: "id", message: "a slug of 1 to 64 characters a-z, 0-9 and -, starting and ending with a letter or digit" }]);
+    }
+    for (const id of [`a${k}`.slice(0, 1), `${k}-b`, `${k}--c`]) {
+      expect((await p.api("POST", "/v1/sources", { id, name: "x", provider: "stripe", secrets: ["a-fuzz-secret"] })).status, id).toBe(201);
+    }
+    const older = `-${k}-`;
+    await createSource({ id: older, provider: "stripe", secrets: ["a-fuzz-secret"] });
+    expect((await p.api("GET", `/v1/sources/${older}`)).status).toBe(200);
+    expect((await p.api("POST", "/v1/webhooks", { ...base(k), sourceIds: [older] })).status).toBe(201);
+  });
+
+  it("refuses a webhook naming a source that does not exist, or one twice; one deleted since it was named stays", async () => {
+    const k = uniqueKey();
+    const stored = `src-${k}`;
+    await createSource({ id: stored, provider: "stripe", secrets: ["a-fuzz-secret"] });
+    const unknown = await p.api("POST", "/v1/webhooks", { ...base(k), sourceIds: [stored, `nope-${k}`, "podium", `nada-${k}`] });
+    expect(unknown.status).toBe(400);
+    expect(unknown.json.error).toMatchObject({
+      code: "invalid_request",
+      message: `Invalid body: sourceIds names no source "nope-${k}", "nada-${k}" (GET /v1/sources lists them).`,
+      details: { issues: [{ path: "sourceIds.1", message: `no source "nope-${k}"` }, { path: "sourceIds.3", message: `no source "nada-${k}"` }] },
+    });
+    const twice = await p.api("POST", "/v1/webhooks", { ...base(k), sourceIds: [stored, stored] });
+    expect(twice.json.error.details.issues).toEqual([{ path: "sourceIds.1", message: `"${stored}" is given twice` }]);
+
+    // A stored source and one declared by configuration are both sources.
+    const created = await p.api("POST", "/v1/webhooks", { ...base(k), sourceIds: [stored, "podium"] });
+    expect(created.status).toBe(201);
+    expect((await p.api("DELETE", `/v1/sources/${stored}`)).status).toBe(204);
+    // Its other fields still change; a new unknown source is still refused, and nothing is saved.
+    expect((await p.api("PATCH", `/v1/webhooks/${created.json.uid}`, { eventTypes: ["message.received"] })).status).toBe(200);
+    const adding = await p.api("PATCH", `/v1/webhooks/${created.json.uid}`, { sourceIds: [stored, "podium", `nope-${k}`] });
+    expect(adding.status).toBe(400);
+    expect((await p.api("GET", `/v1/webhooks/${created.json.uid}`)).json).toMatchObject({ sourceIds: [stored, "podium"], eventTypes: ["message.received"] });
   });
 });

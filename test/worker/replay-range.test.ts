@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { REPLAY_PAGE_EVENTS } from "../../src/api/routes/replay";
 import { storeEvents, type EventRow } from "../../src/store/events";
+import { createSource } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
 import { as, makeToken } from "./tokens";
 import { webhookDeliveryRows } from "./rows";
@@ -76,6 +77,7 @@ describe("POST /v1/events/replay (a time range)", () => {
     const t = timeline();
     const other = `org-${t.k}-other`;
     const mine = await p.createWebhook({ url: `https://downstream.test/ok/${t.k}`, eventTypes: ["*"], organizationUid: t.org });
+    await createSource({ id: t.source, secrets: ["a-source-of-its-own"] });
     const global = await p.createWebhook({ url: `https://downstream.test/ok/${t.k}-g`, eventTypes: ["*"], sourceIds: [t.source] });
     const contacts = await p.createWebhook({ url: `https://downstream.test/ok/${t.k}-c`, eventTypes: ["contact.*"], organizationUid: t.org });
     await storeEvents(env.DB, [t.row(0), t.row(1, { organizationUid: other }), t.row(2, { eventType: "contact.updated" })]);

@@ -64,7 +64,7 @@ async function mayHave(env: Env, p: Principal, w: Webhook, locations: LocationOr
   assertMaySubscribe(p, w, locations);
   const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
   if (before && same(before.eventTypes, w.eventTypes) && same(before.sourceIds, w.sourceIds)) return {};
-  const warnings = await checkSubscriptionTypes(env, w.eventTypes, w.sourceIds);
+  const warnings = await checkSubscriptionTypes(env, w.eventTypes, w.sourceIds, before?.sourceIds ?? []);
   return warnings.length > 0 ? { warnings } : {};
 }
 

@@ -1,0 +1,13 @@
+/** A parsed form (Hono's parseBody): a value per name, several when parsed with `all`. */
+export type Form = Record<string, string | File | (string | File)[]>;
+
+/** A form's text values under `name`; a file sent where text is expected is none of them (it would read "[object File]"). */
+export function textsOf(form: Form, name: string): string[] {
+  const value = form[name];
+  return (Array.isArray(value) ? value : value === undefined ? [] : [value]).filter((v): v is string => typeof v === "string");
+}
+
+/** A form's text field: its last text value (as a field given twice is read elsewhere), or "". */
+export function textOf(form: Form, name: string): string {
+  return textsOf(form, name).at(-1) ?? "";
+}

@@ -1,0 +1,337 @@
+// Property test over the dashboard's form posts (the sibling of malformed-input.test.ts, which
+// covers the API): every action gets malformed forms from a signed-in session with its CSRF
+// requirement met (same Origin). Each answer is a redirect (with a banner saying what was wrong
+// when refused) or a page; never a 5xx or a throw; and a refused action changed nothing stored.
+import { env } from "cloudflare:workers";
+import fc from "fast-check";
+import { beforeAll, describe, expect, it } from "vitest";
+import { ADMIN_TOKEN, call, dashboardCookie } from "./helpers";
+import { pipeline, uniqueKey } from "./pipeline";
+
+/** Fixed, so that a failure replays. */
+const SEED = 20261129;
+const ORIGIN = "https://edgehook.test";
+
+interface Fixture {
+  sourceId: string;
+  webhookUid: string;
+  eventId: string;
+  deliveryId: string;
+  endpointUid: string;
+}
+
+/** Which stored thing an action's path names. */
+type Target = "webhook" | "source" | "event" | "delivery" | "endpoint";
+
+interface Action {
+  name: string;
+  /** The path, with `{id}` for the target's id. */
+  path: string;
+  target?: Target;
+  /** Whether a well-formed form on the stored target would change it whatever the fields: such actions get bad ids only. */
+  anyForm?: boolean;
+  /** A form the action takes, which the property breaks. */
+  base: (f: Fixture) => [string, string][];
+}
+
+const WEBHOOK_FIELDS = (f: Fixture): [string, string][] => [
+  ["url", `https://downstream.test/ok/${f.webhookUid}`],
+  ["eventTypes", "message.received, contact.*"],
+  ["timeoutMs", "5000"],
+  ["maxAttempts", "15"],
+  ["rateLimit", ""],
+  ["maxConcurrency", "6"],
+  ["ordering", "unordered"],
+  ["failingAfterAttempts", "5"],
+  ["autoDisableAfterMinutes", ""],
+  ["filter", '{"body":{"data.x":1}}'],
+  ["transform", "{ 'x': data }"],
+  ["transformHeaders", '{"x-a":"metadata.eventType"}'],
+];
+
+const ACTIONS: Action[] = [
+  { name: "sign in", path: "/dashboard/login", base: () => [["token", ADMIN_TOKEN]] },
+  { name: "sign out", path: "/dashboard/logout", base: () => [] },
+  { name: "create webhook", path: "/dashboard/webhooks", base: (f) => [...WEBHOOK_FIELDS(f), ["organizationUid", "org-fuzz"], ["locationUid", ""]] },
+  { name: "edit webhook", path: "/dashboard/webhooks/{id}", target: "webhook", base: (f) => [...WEBHOOK_FIELDS(f), ["disabledShown", "off"]] },
+  { name: "test webhook", path: "/dashboard/webhooks/{id}/test", target: "webhook", base: (f) => [["eventId", f.eventId]] },
+  { name: "enable webhook", path: "/dashboard/webhooks/{id}/enable", target: "webhook", anyForm: true, base: () => [] },
+  { name: "disable webhook", path: "/dashboard/webhooks/{id}/disable", target: "webhook", anyForm: true, base: () => [] },
+  { name: "delete webhook", path: "/dashboard/webhooks/{id}/delete", target: "webhook", anyForm: true, base: () => [] },
+  { name: "retry failed", path: "/dashboard/webhooks/{id}/retry-failed", target: "webhook", base: () => [["cursor", ""]] },
+  { name: "retry delivery", path: "/dashboard/deliveries/{id}/retry", target: "delivery", anyForm: true, base: (f) => [["back", f.eventId]] },
+  { name: "replay event", path: "/dashboard/events/{id}/replay", target: "event", anyForm: true, base: () => [] },
+  { name: "create source", path: "/dashboard/sources", base: () => [["id", ""], ["name", "fuzz"], ["provider", "stripe"], ["secret", "a-fuzz-secret"]] },
+  { name: "rotate source", path: "/dashboard/sources/{id}/rotate", target: "source", base: () => [["secret", "a-new-fuzz-secret"]] },
+  { name: "delete source", path: "/dashboard/sources/{id}/delete", target: "source", anyForm: true, base: () => [] },
+  {
+    name: "create endpoint",
+    path: "/dashboard/alerts/endpoints",
+    base: () => [["url", "https://ops.example.com/alerts"], ["alertTypes", "webhook.failing"], ["alertTypes", "webhook.disabled"], ["format", "standard-webhooks"]],
+  },
+  { name: "delete endpoint", path: "/dashboard/alerts/endpoints/{id}/delete", target: "endpoint", anyForm: true, base: () => [] },
+];
+
+/** Values no field of these forms should take as they are, or only with care. */
+const WRONG_VALUES = [
+  "",
+  " ",
+  "abc",
+  "-1",
+  "0",
+  "1.5",
+  "NaN",
+  "Infinity",
+  "1e999",
+  "0x10",
+  "9007199254740993",
+  "true",
+  "null",
+  "[]",
+  "{}",
+  "{",
+  '{"__proto__":{"body":{"a":1}}}',
+  '{"body":{"a":{"$regex":"("}}}',
+  '"a string"',
+  `${"[".repeat(3000)}1${"]".repeat(3000)}`,
+  `${"(".repeat(3000)}1${")".repeat(3000)}`,
+  "x\ud800",
+  "\udfffx",
+  "\u0000",
+  "évènement",
+  "javascript:alert(1)",
+  "https://127.0.0.1/x",
+  "a,,b, ,*",
+  "a".repeat(5_000),
+  "é".repeat(20_000),
+  "a".repeat(70_000),
+];
+
+/** Ids of the wrong shape, length or encoding. */
+const BAD_IDS = ["x", "evt_", "evt_zz", "whk_0", "del_123", "-", "a".repeat(129), "a".repeat(3000), "%zz", "%ff%fe", "%C0%AF", "%00", "..%2F..%2F", "%20", "(unknown)", "0", "NaN"];
+
+/** How a form is sent: the encodings a browser uses, JSON, text, none, and broken ones. */
+const ENCODINGS = ["urlencoded", "urlencoded", "urlencoded", "multipart", "multipart", "json", "text", "none", "multipart-broken", "urlencoded-raw"] as const;
+type Encoding = (typeof ENCODINGS)[number];
+
+/** Percent-encodings that are not UTF-8 or not encodings at all. */
+const RAW_ESCAPES = ["%zz", "%", "%E0%A4%A", "%ff%fe", "%C0%AF", "%ED%A0%80", "%00", "%2", "+%2B+"];
+
+function encode(encoding: Encoding, fields: [string, string | Blob][], rawEscape: string): { body?: BodyInit; contentType?: string } {
+  const strings = fields.map(([k, v]): [string, string] => [k, typeof v === "string" ? v : "[file]"]);
+  switch (encoding) {
+    case "urlencoded":
+      return { body: new URLSearchParams(strings).toString(), contentType: "application/x-www-form-urlencoded" };
+    case "multipart": {
+      const form = new FormData();
+      for (const [k, v] of fields) form.append(k, v);
+      return { body: form };
+    }
+    case "json":
+      return { body: JSON.stringify(Object.fromEntries(strings)), contentType: "application/json" };
+    case "text":
+      return { body: strings.map(([k, v]) => `${k}=${v}`).join("\n"), contentType: "text/plain" };
+    case "none":
+      return { body: new URLSearchParams(strings).toString() };
+    case "multipart-broken":
+      return { body: `--other\r\ncontent-disposition: form-data; name="${strings[0]?.[0] ?? "x"}"\r\n\r\nvalue`, contentType: "multipart/form-data; boundary=x" };
+    case "urlencoded-raw":
+      return { body: [...strings.map(([k]) => `${k}=${rawEscape}`), `${rawEscape}=${rawEscape}`].join("&"), contentType: "application/x-www-form-urlencoded" };
+  }
+}
+
+const count = async (sql: string, ...binds: unknown[]) => Number(await env.DB.prepare(sql).bind(...binds).first("n"));
+
+/** What is stored of the fixture and how many of each thing there are, straight from the database. */
+async function snapshot(f: Fixture) {
+  const row = (sql: string, id: string) => env.DB.prepare(sql).bind(id).first();
+  return {
+    source: await row("SELECT * FROM sources WHERE id = ?", f.sourceId),
+    webhook: await row("SELECT * FROM webhooks WHERE uid = ?", f.webhookUid),
+    endpoint: await row("SELECT * FROM webhooks WHERE uid = ?", f.endpointUid),
+    sources: await count("SELECT COUNT(*) AS n FROM sources"),
+    webhooks: await count("SELECT COUNT(*) AS n FROM webhooks"),
+    sessions: await count("SELECT COUNT(*) AS n FROM sessions"),
+  };
+}
+
+/** HTML text with tags removed and entities decoded enough to read. */
+const text = (html: string) => html.replace(/<[^>]+>/g, " ").replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, "&").replace(/\s+/g, " ");
+/** The error banner of a page. */
+const errorBanner = (html: string) => [...html.matchAll(/<p class="notice[^"]*" role="alert">([\s\S]*?)<\/p>/g)].map((m) => text(m[1]!).trim()).join(" ");
+
+/** Messages that say something went wrong without saying what. */
+const UNHELPFUL = /HTTP \d|went wrong|unexpected shape|That did not work|Maximum call stack|\[object /;
+
+/**
+ * Whether the answer refused the action, after checking it is well-formed: a redirect inside
+ * the dashboard (a refusal's carries an error banner that says what was wrong), or a page (a
+ * refusal's has a 4xx status and an error banner), or a plain-text 413 or 400 for a body too large or unreadable.
+ */
+async function refused(action: Action, res: Response, what: string): Promise<boolean> {
+  const body = await res.text();
+  const context = `${what} -> ${res.status} ${res.headers.get("location") ?? ""} ${text(body).slice(0, 400)}`;
+  expect(res.status, context).toBeLessThan(500);
+  // The body limit's 413, and the 400 of a form that cannot be parsed, are plain text.
+  if (res.headers.get("content-type")?.startsWith("text/plain")) {
+    expect([400, 413], context).toContain(res.status);
+    expect(body, context).toMatch(res.status === 413 ? /^Request too large\.$/ : /^The form could not be read/);
+    return true;
+  }
+  if (res.status === 303) {
+    const to = new URL(res.headers.get("location") ?? "", `${ORIGIN}/`);
+    expect(to.origin, context).toBe(ORIGIN);
+    expect(to.pathname, context).toMatch(/^\/dashboard(\/|$)/);
+    if (action.name === "sign in") return to.pathname === "/dashboard/login";
+    if (action.name === "sign out") {
+      expect(`${to.pathname}${to.search}`, context).toBe("/dashboard/login?notice=signed-out");
+      return false;
+    }
+    const error = to.searchParams.get("error");
+    if (error === null) {
+      expect(to.searchParams.get("notice"), context).toBeTruthy();
+      return false;
+    }
+    expect(error.length, context).toBeGreaterThan(0);
+    expect(error, context).not.toMatch(UNHELPFUL);
+    return true;
+  }
+  expect(res.headers.get("content-type"), context).toMatch(/^text\/html/);
+  if (res.status === 200) {
+    expect(errorBanner(body), context).toBe("");
+    return false;
+  }
+  expect([400, 403, 404], context).toContain(res.status);
+  const error = errorBanner(body) || text(body.match(/<main[\s\S]*<\/main>/)?.[0] ?? "").trim();
+  expect(error.length, context).toBeGreaterThan(0);
+  expect(error, context).not.toMatch(UNHELPFUL);
+  return true;
+}
+
+describe("the dashboard's forms under malformed input", () => {
+  const p = pipeline();
+  let f: Fixture;
+  let cookie: string;
+
+  beforeAll(async () => {
+    cookie = await dashboardCookie();
+    const sourceId = `fuzz-${uniqueKey()}`;
+    expect((await p.api("POST", "/v1/sources", { id: sourceId, name: "fuzz", provider: "stripe", secrets: ["a-fuzz-secret"] })).status).toBe(201);
+    const { webhook, event } = await p.webhookOn("ok");
+    const eventId = await p.ingest(event());
+    const deliveryId: string = (await p.api("GET", `/v1/events/${eventId}`)).json.deliveries[0].id;
+    const endpoint = await p.api("POST", "/v1/notification-endpoints", { url: "https://ops.example.com/alerts", alertTypes: ["webhook.failing"] });
+    expect(endpoint.status).toBe(201);
+    f = { sourceId, webhookUid: webhook.uid, eventId, deliveryId, endpointUid: endpoint.json.uid };
+  });
+
+  it("answers every post a redirect or a page saying what was wrong, never a 5xx, and a refused one changes nothing", async () => {
+    const idOf: Record<Target, (f: Fixture) => string> = {
+      webhook: (x) => x.webhookUid,
+      source: (x) => x.sourceId,
+      event: (x) => x.eventId,
+      delivery: (x) => x.deliveryId,
+      endpoint: (x) => x.endpointUid,
+    };
+    const request = fc.record({
+      action: fc.constantFrom(...ACTIONS),
+      stored: fc.boolean(),
+      badId: fc.constantFrom(...BAD_IDS),
+      // What happens to the form: a field wrong, missing, repeated, sent as a file, or names added.
+      change: fc.constantFrom("wrong", "wrong", "wrong", "missing", "repeated", "file", "extra"),
+      field: fc.nat(),
+      value: fc.constantFrom(...WRONG_VALUES),
+      encoding: fc.constantFrom(...ENCODINGS),
+      rawEscape: fc.constantFrom(...RAW_ESCAPES),
+    });
+
+    let before = await snapshot(f);
+    await fc.assert(
+      fc.asyncProperty(request, async (r) => {
+        const { action } = r;
+        // An action that takes any form would be well-formed on the stored target: it gets a bad id.
+        const useStored = action.target !== undefined && r.stored && !action.anyForm;
+        const id = action.target === undefined ? "" : useStored ? idOf[action.target](f) : r.badId;
+        const path = action.path.replace("{id}", id);
+
+        const fields: [string, string | Blob][] = action.base(f);
+        const i = fields.length > 0 ? r.field % fields.length : -1;
+        const name = fields[i]?.[0] ?? "x";
+        if (r.change === "wrong" && i >= 0) fields[i] = [name, r.value];
+        if (r.change === "missing" && i >= 0) fields.splice(i, 1);
+        if (r.change === "repeated") fields.push([name, r.value]);
+        if (r.change === "file") fields.splice(Math.max(i, 0), i >= 0 ? 1 : 0, [name, new File([r.value], "x.txt", { type: "text/plain" })]);
+        if (r.change === "extra") fields.push([`${name}[]`, r.value], ["__proto__", r.value], [r.value.slice(0, 100), "x"]);
+
+        const { body, contentType } = encode(r.encoding, fields, r.rawEscape);
+        // Signing out ends the session it is posted in: it gets one of its own.
+        const session = action.name === "sign in" ? null : action.name === "sign out" ? await dashboardCookie() : cookie;
+        const headers = new Headers({ origin: ORIGIN });
+        if (session) headers.set("cookie", session);
+        if (contentType) headers.set("content-type", contentType);
+        const what = `${action.name}: POST ${path.slice(0, 200)} ${r.encoding} ${r.change} ${name}=${r.value.slice(0, 80)}`;
+        if (action.name === "sign out") before = await snapshot(f);
+
+        let res: Response;
+        try {
+          res = await call(new Request(`${ORIGIN}${path}`, { method: "POST", headers, body }));
+        } catch (err) {
+          throw new Error(`${what} threw: ${String(err)}`);
+        }
+        const after = async () => snapshot(f);
+        if (await refused(action, res, what)) expect(await after(), `${what}: refused, yet something changed`).toEqual(before);
+        before = await after();
+      }),
+      { seed: SEED, numRuns: 400 },
+    );
+
+    // The session used throughout still works, and the fixture is still there.
+    const still = await call(new Request(`${ORIGIN}/dashboard/webhooks/${f.webhookUid}`, { headers: { cookie } }));
+    expect(still.status).toBe(200);
+  }, 120_000);
+});
+
+describe("bad forms the property found", () => {
+  const p = pipeline();
+  const post = (path: string, cookie: string, body: BodyInit, contentType?: string) =>
+    call(new Request(`${ORIGIN}${path}`, { method: "POST", headers: { cookie, origin: ORIGIN, ...(contentType ? { "content-type": contentType } : {}) }, body }));
+
+  it("answers a multipart body it cannot parse 400, saying so, instead of a 500; signing out reads no form", async () => {
+    const cookie = await dashboardCookie();
+    const broken = '--other\r\ncontent-disposition: form-data; name="secret"\r\n\r\nvalue';
+    for (const path of ["/dashboard/login", "/dashboard/webhooks", "/dashboard/sources", "/dashboard/alerts/endpoints"]) {
+      const res = await post(path, cookie, broken, "multipart/form-data; boundary=x");
+      expect(res.status, path).toBe(400);
+      expect(await res.text(), path).toBe("The form could not be read: send it as application/x-www-form-urlencoded or multipart/form-data.");
+    }
+    const out = await post("/dashboard/logout", cookie, broken, "multipart/form-data; boundary=x");
+    expect(out.status).toBe(303);
+    expect(out.headers.get("location")).toBe("/dashboard/login?notice=signed-out");
+    expect((await call(new Request(`${ORIGIN}/dashboard/webhooks`, { headers: { cookie } }))).headers.get("location")).toBe("/dashboard/login");
+  });
+
+  it('takes a file sent where text is expected as no value, not as the text "[object File]" (which was stored as a source\'s secret)', async () => {
+    const cookie = await dashboardCookie();
+    const id = `file-${uniqueKey()}`;
+    expect((await p.api("POST", "/v1/sources", { id, name: "file", provider: "stripe", secrets: ["a-first-secret"] })).status).toBe(201);
+    const stored = () => env.DB.prepare("SELECT * FROM sources WHERE id = ?").bind(id).first();
+    const before = await stored();
+    const form = new FormData();
+    form.append("secret", new File(["a-second-secret"], "secret.txt"));
+    const res = await post(`/dashboard/sources/${id}/rotate`, cookie, form);
+    expect(res.status).toBe(303);
+    const to = new URL(res.headers.get("location")!, ORIGIN);
+    expect(to.searchParams.get("notice")).toBeNull();
+    expect(to.searchParams.get("error")).toMatch(/secrets/);
+    expect(await stored()).toEqual(before);
+
+    // Nor as an alert type's or a test's event id.
+    const endpoint = new FormData();
+    endpoint.append("url", "https://ops.example.com/alerts");
+    endpoint.append("alertTypes", new File(["webhook.failing"], "t.txt"));
+    const created = await post("/dashboard/alerts/endpoints", cookie, endpoint);
+    const error = new URL(created.headers.get("location")!, ORIGIN).searchParams.get("error");
+    expect(error).toMatch(/alertTypes/);
+    expect(error).not.toContain("[object File]");
+  });
+});
