@@ -27,7 +27,7 @@ import { hasScope } from "../domain/scopes";
 import { CSS, JS } from "./assets";
 import { bannerParams, bannersIn, SIGN_IN_MESSAGES } from "./banners";
 import { signedForSession, signForSession } from "./session-signature";
-import { textOf, textsOf } from "./form";
+import { textOf, textsOf, type Form } from "./form";
 import { Layout } from "./layout";
 import { EventList, EventPage, EventRows, FILTERS } from "./pages/events";
 import { AlertsPage } from "./pages/alerts";
@@ -115,20 +115,6 @@ dashboard.post("/logout", async (c) => {
   return c.redirect("/dashboard/login?notice=signed-out", 303);
 });
 
-// Every other action reads its form: one the runtime cannot parse (a multipart body without its
-// boundary) is refused here, once, instead of throwing from each handler. The parsed form is
-// cached by Hono, so the handlers read it again for free.
-dashboard.use("*", async (c, next) => {
-  if (c.req.method === "POST") {
-    try {
-      await c.req.parseBody();
-    } catch {
-      return c.text("The form could not be read: send it as application/x-www-form-urlencoded or multipart/form-data.", 400);
-    }
-  }
-  await next();
-});
-
 dashboard.get("/assets/app.css", (c) => c.body(CSS, 200, { "content-type": "text/css; charset=utf-8", "cache-control": "max-age=300" }));
 dashboard.get("/assets/app.js", (c) => c.body(JS, 200, { "content-type": "text/javascript; charset=utf-8", "cache-control": "max-age=300" }));
 
@@ -149,7 +135,8 @@ dashboard.post("/login", async (c) => {
   const client = clientAddress((name) => c.req.header(name));
   const blocked = blockedRefusal(client);
   if (blocked) return tooManyFailures(c, blocked);
-  const token = textOf(await c.req.parseBody(), "token").trim();
+  // A form the runtime cannot parse signs no one in.
+  const token = textOf(await c.req.parseBody().catch(() => ({})), "token").trim();
   const principal = token ? await principalFor(c.env, token, (p) => c.executionCtx.waitUntil(p)) : null;
   if (!principal) {
     const refusal = await failedAuthentication(c.env, client);
@@ -161,6 +148,19 @@ dashboard.post("/login", async (c) => {
 });
 
 dashboard.use("*", requireSession);
+// Every action past sign-in reads its form: one the runtime cannot parse (a multipart body without its
+// boundary) is refused here, once, instead of throwing from each handler. The parsed form is
+// cached by Hono, so the handlers read it again for free.
+dashboard.use("*", async (c, next) => {
+  if (c.req.method === "POST") {
+    try {
+      await c.req.parseBody();
+    } catch {
+      return c.text("The form could not be read: send it as application/x-www-form-urlencoded or multipart/form-data.", 400);
+    }
+  }
+  await next();
+});
 dashboard.use("*", async (c, next) => {
   c.set("banners", await bannersIn(c.get("session"), (name) => c.req.query(name)));
   await next();
@@ -231,8 +231,8 @@ function pageOfList(c: C, path: string, name = "cursor"): string {
 type Refused = { entered: Entered; error: string };
 
 /** A form's text fields as they were sent. */
-function enteredIn(form: Record<string, string | File>): Entered {
-  return Object.fromEntries(Object.entries(form).flatMap(([k, v]) => (typeof v === "string" ? [[k, v]] : [])));
+function enteredIn(form: Form): Entered {
+  return Object.fromEntries(Object.keys(form).flatMap((k) => (textsOf(form, k).length > 0 ? [[k, textOf(form, k)]] : [])));
 }
 
 /**
@@ -277,11 +277,8 @@ async function webhookListPage(c: C, refused?: Refused) {
 dashboard.get("/webhooks", (c) => webhookListPage(c));
 
 /** The form's fields as the API's webhook body, or what in them is not JSON. */
-function webhookBody(form: Record<string, string | File>, creating: boolean): { ok: true; body: Record<string, unknown> } | { ok: false; error: string } {
-  const text = (k: string) => {
-    const v = form[k];
-    return typeof v === "string" ? v.trim() : "";
-  };
+function webhookBody(form: Form, creating: boolean): { ok: true; body: Record<string, unknown> } | { ok: false; error: string } {
+  const text = (k: string) => textOf(form, k).trim();
   const body: Record<string, unknown> = {
     url: text("url"),
     eventTypes: text("eventTypes").split(",").map((t) => t.trim()).filter(Boolean),

@@ -7,13 +7,12 @@
  * `timeout` would never fire there: evaluation is bounded by a count of evaluation steps instead,
  * which also makes the outcome deterministic (the same event fails the same way on every attempt,
  * so a failure is permanent). Recursion depth, sequence length, intermediate string length and the
- * serialized output are bounded too, and regular expressions run on RE2 (linear time). How deeply
- * an expression nests is counted on its text before every parse (transform-nesting.ts).
+ * serialized output are bounded too, and regular expressions run on RE2 (linear time). A saved
+ * expression's parse tree nests at most TRANSFORM_LIMITS.nesting levels.
  */
 import jsonata from "jsonata";
 import { isIndexable } from "../domain/guards";
 import { LinearRegExp, type RegExpMatchLike } from "./linear-regexp";
-import { nestingDepth } from "./transform-nesting";
 
 export interface TransformIssue {
   /** `transform`, or `transformHeaders["x-name"]`. */
@@ -44,10 +43,7 @@ export const TRANSFORM_LIMITS = {
   steps: 50_000,
   /** JSONata call depth. */
   depth: 500,
-  /**
-   * Levels an expression may nest (transform-nesting.ts), counted before it is parsed: the
-   * parser's stack never decides, and nesting alone stays under the call depth.
-   */
+  /** Levels an expression's parse tree may nest, so that nesting alone stays under the call depth. */
   nesting: 400,
   /** Items in one sequence (array). */
   sequence: 100_000,
@@ -159,18 +155,14 @@ interface Jsonata {
 }
 const JSONATA: Jsonata = { parse: jsonata };
 
-const TOO_DEEP = `the expression is nested too deeply: over ${TRANSFORM_LIMITS.nesting} levels (brackets, unary minus and chained operators each add one)`;
+const TOO_DEEP = `the expression is nested too deeply: over ${TRANSFORM_LIMITS.nesting} levels`;
 
-/**
- * The expression parsed, or BoundExceeded when it nests too deeply. Stored transforms are parsed
- * again at each delivery, so one stored before the limit fails its attempts with the same words.
- */
+/** The expression parsed, or BoundExceeded when it nests too deeply for the parser's stack. */
 function parse(source: string): Evaluator {
-  if (nestingDepth(source, TRANSFORM_LIMITS.nesting) > TRANSFORM_LIMITS.nesting) throw new BoundExceeded(TOO_DEEP);
   try {
     return JSONATA.parse(source, { RegexEngine: LinearRegExp, stack: TRANSFORM_LIMITS.depth, sequence: TRANSFORM_LIMITS.sequence });
   } catch (e) {
-    // The parser recurses once per level: should the count above ever fall short, its stack overflows instead.
+    // The parser recurses once per level.
     if (e instanceof RangeError) throw new BoundExceeded(TOO_DEEP);
     throw e;
   }
@@ -189,9 +181,13 @@ function checkExpression(path: string, source: string): TransformIssue[] {
     const err = jsonataError(e);
     return [{ path, message: `${err.message} (at position ${err.position ?? 0})`, position: err.position ?? 0 }];
   }
+  const tree = walk(evaluator.ast());
+  // Checked on the saved expression only: one stored before the limit runs as it did, its
+  // evaluator's call depth bounding it.
+  if (tree.depth > TRANSFORM_LIMITS.nesting) return [{ path, message: TOO_DEEP }];
   // JSONata compiles /…/ literals with RegExp; check now that RE2 can run them.
   const issues: TransformIssue[] = [];
-  for (const node of regexNodes(evaluator.ast())) {
+  for (const node of tree.regexes) {
     try {
       new LinearRegExp(node.value);
     } catch (e) {
@@ -206,20 +202,28 @@ function checkExpression(path: string, source: string): TransformIssue[] {
   return issues;
 }
 
-/** The regular expressions of an AST, walked with a stack of its own (a recursive walk overflowed on deep ASTs). */
-function* regexNodes(root: unknown): Generator<{ value: RegExp; position?: number }> {
+/**
+ * An AST's depth in nodes (what the evaluator recurses on) and its regular expressions in order,
+ * walked with a stack of its own (a recursive walk overflowed on deep ASTs).
+ */
+function walk(root: unknown): { depth: number; regexes: { value: RegExp; position?: number }[] } {
+  const regexes: { value: RegExp; position?: number }[] = [];
   const seen = new Set<object>();
-  const pending = [root];
+  let depth = 0;
+  const pending: [unknown, number][] = [[root, 0]];
   while (pending.length > 0) {
-    const node = pending.pop();
+    const [node, above] = pending.pop()!;
     if (!isIndexable(node) || node instanceof RegExp || seen.has(node)) continue;
     seen.add(node);
+    const level = "type" in node ? above + 1 : above;
+    depth = Math.max(depth, level);
     if ("type" in node && node.type === "regex" && "value" in node && node.value instanceof RegExp) {
-      yield { value: node.value, position: "position" in node && typeof node.position === "number" ? node.position : undefined };
+      regexes.push({ value: node.value, position: "position" in node && typeof node.position === "number" ? node.position : undefined });
     }
     // Children in reverse, so that they come off the stack in order (issues are reported as written).
-    pending.push(...Object.values(node).reverse());
+    for (const child of Object.values(node).reverse()) pending.push([child, level]);
   }
+  return { depth, regexes };
 }
 
 class BoundExceeded extends Error {}

@@ -70,7 +70,8 @@ export function toWebhook(r: WebhookRow): Webhook {
     locationUid: r.location_uid,
     organizationUid: r.organization_uid,
     grantOrganizationUid: r.grant_organization_uid,
-    sourceIds: r.source_ids === null ? null : storedJson(r.source_ids, isStringArray, `webhook ${r.uid} source_ids`),
+    // Each once: a list stored with a repeat (before repeats were refused) reads back as one the API takes again.
+    sourceIds: r.source_ids === null ? null : [...new Set(storedJson(r.source_ids, isStringArray, `webhook ${r.uid} source_ids`))],
     secret: r.secret,
     disabled: r.disabled === 1,
     timeoutMs: r.timeout_ms,

@@ -296,14 +296,20 @@ describe("bad forms the property found", () => {
   const post = (path: string, cookie: string, body: BodyInit, contentType?: string) =>
     call(new Request(`${ORIGIN}${path}`, { method: "POST", headers: { cookie, origin: ORIGIN, ...(contentType ? { "content-type": contentType } : {}) }, body }));
 
-  it("answers a multipart body it cannot parse 400, saying so, instead of a 500; signing out reads no form", async () => {
+  it("answers a multipart body it cannot parse 400, saying so, instead of a 500 (signed out: the way to sign in); signing out reads no form", async () => {
     const cookie = await dashboardCookie();
     const broken = '--other\r\ncontent-disposition: form-data; name="secret"\r\n\r\nvalue';
-    for (const path of ["/dashboard/login", "/dashboard/webhooks", "/dashboard/sources", "/dashboard/alerts/endpoints"]) {
+    for (const path of ["/dashboard/webhooks", "/dashboard/sources", "/dashboard/alerts/endpoints"]) {
       const res = await post(path, cookie, broken, "multipart/form-data; boundary=x");
       expect(res.status, path).toBe(400);
       expect(await res.text(), path).toBe("The form could not be read: send it as application/x-www-form-urlencoded or multipart/form-data.");
+      // Signed out, the form is not read: the answer is the way to sign in.
+      const signedOut = await post(path, "", broken, "multipart/form-data; boundary=x");
+      expect(signedOut.headers.get("location"), path).toBe("/dashboard/login");
     }
+    // Signing in with a form that cannot be read signs no one in.
+    const login = await post("/dashboard/login", "", broken, "multipart/form-data; boundary=x");
+    expect(login.headers.get("location")).toBe("/dashboard/login?error=invalid-token");
     const out = await post("/dashboard/logout", cookie, broken, "multipart/form-data; boundary=x");
     expect(out.status).toBe(303);
     expect(out.headers.get("location")).toBe("/dashboard/login?notice=signed-out");

@@ -228,7 +228,7 @@ async function snapshot(p: ReturnType<typeof pipeline>, f: Fixture) {
   const tokens = await p.api("GET", "/v1/tokens");
   const { rejections: _r, ...sourceRead } = source.json;
   const { backlog: _b, health: _h, ...webhookRead } = webhook.json;
-  const { lastUsedAt: _l, ...tokenRead } = (tokens.json.data as { id: string; lastUsedAt: string | null }[]).find((t) => t.id === f.limitedId) ?? { lastUsedAt: null };
+  const { lastUsedAt: _l, ...tokenRead } = tokens.json.data.find((t: { id: string; lastUsedAt: string | null }) => t.id === f.limitedId) ?? { lastUsedAt: null };
   return { statuses: [source.status, webhook.status, event.status], source: sourceRead, webhook: webhookRead, event: event.json, token: tokenRead };
 }
 
@@ -408,7 +408,7 @@ describe("bad input the property found", () => {
   const p = pipeline();
   const raw = (method: string, path: string, body: string) =>
     call(new Request(`https://edgehook.test${path}`, { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" }, body }));
-  const errorOf = async (res: Response) => ((await res.json()) as { error: { code: string; message: string; details?: { issues: { path: string }[] } } }).error;
+  const errorOf = async (res: Response) => (await res.json<{ error: { code: string; message: string; details?: { issues: { path: string }[] } } }>()).error;
 
   it("refuses a lone surrogate anywhere in a body, which D1 would store as U+FFFD, and stores nothing", async () => {
     const tokensBefore = (await p.api("GET", "/v1/tokens")).json.data.length;
@@ -482,7 +482,7 @@ describe("bad input the property found", () => {
     const res = await p.api("POST", "/v1/webhooks", { url: "https://downstream.test/ok/t", eventTypes: ["*"], organizationUid: "org-t", transform: `${"(".repeat(3000)}1${")".repeat(3000)}` });
     expect(res.status).toBe(400);
     expect(res.json.error.message).toBe(
-      "Invalid body: transform: the expression is nested too deeply: over 400 levels (brackets, unary minus and chained operators each add one).",
+      "Invalid body: transform: the expression is nested too deeply: over 400 levels.",
     );
     // 2,000 the parser took, and the walk of its AST for regular expressions overflowed (a 500).
     const parsed = await p.api("POST", "/v1/webhooks", { url: "https://downstream.test/ok/t", eventTypes: ["*"], organizationUid: "org-t", transform: `${"(".repeat(2000)}1${")".repeat(2000)}` });

@@ -94,6 +94,13 @@ describe("a stored webhook", () => {
     await remove(uid);
   });
 
+  it("stored with a source id twice (before repeats were refused) reads back with it once", async () => {
+    const uid = await webhook();
+    await set(uid, "source_ids", JSON.stringify(["podium", "podium"]));
+    expect((await getWebhook(env.DB, uid))?.sourceIds).toEqual(["podium"]);
+    await remove(uid);
+  });
+
   it("whose event types or source ids are not a list of strings raises an error naming the row and column", async () => {
     const uid = await webhook();
     for (const column of ["event_types", "source_ids"] as const) {
