@@ -3,7 +3,8 @@ const encoder = new TextEncoder();
 
 export const utf8 = (s: string): Uint8Array => encoder.encode(s);
 
-export function concatBytes(...parts: Uint8Array[]): Uint8Array {
+/** The parts, one after another. (An array, not rest parameters: a body streamed in small chunks has more than a call takes.) */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   let size = 0;
   for (const p of parts) size += p.byteLength;
   const out = new Uint8Array(size);

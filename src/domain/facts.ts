@@ -14,17 +14,27 @@ export const MAX_DEDUPE_KEY_CHARS = 256;
 /** The type of an event whose type cannot be read (or is longer than any type). */
 const UNKNOWN_EVENT_TYPE = "unknown";
 
-const within = (value: string | null, max: number) => (value !== null && value.length <= max ? value : null);
+// A lone surrogate (a JSON `\ud800` escape without its pair) has no UTF-8: D1 keeps it as bytes
+// that read back as other text, and hashing reads it as U+FFFD, so keys that differ would name one
+// event. No webhook or query can name such a value either (the API refuses it). (isWellFormed
+// costs nothing on the usual one-byte strings, which cannot hold a surrogate.)
+const within = (value: string | null, max: number) => (value !== null && value.length <= max && value.isWellFormed() ? value : null);
 
 /**
- * The facts with each field within its bound: a type too long is unknown, a location or
- * organization too long is none, a dedupe key too long is its hash.
+ * The facts with each field within its bound and well-formed: a type too long (or ill-formed) is
+ * unknown, a location or organization so is none, a dedupe key too long is its hash, and an
+ * ill-formed one the hash of its JSON spelling (which escapes each lone surrogate, so keys that
+ * differ stay apart).
  */
 export async function boundFacts(facts: EventFacts): Promise<EventFacts> {
   const { dedupeKey, eventType, locationUid, organizationUid } = facts;
   return {
-    dedupeKey: dedupeKey.length <= MAX_DEDUPE_KEY_CHARS ? dedupeKey : await sha256Hex(dedupeKey),
-    eventType: eventType.length <= MAX_EVENT_TYPE_CHARS ? eventType : UNKNOWN_EVENT_TYPE,
+    dedupeKey: !dedupeKey.isWellFormed()
+      ? await sha256Hex(JSON.stringify(dedupeKey))
+      : dedupeKey.length <= MAX_DEDUPE_KEY_CHARS
+        ? dedupeKey
+        : await sha256Hex(dedupeKey),
+    eventType: within(eventType, MAX_EVENT_TYPE_CHARS) ?? UNKNOWN_EVENT_TYPE,
     locationUid: within(locationUid, MAX_OWNER_UID_CHARS),
     organizationUid: within(organizationUid, MAX_OWNER_UID_CHARS),
   };

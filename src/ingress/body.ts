@@ -20,5 +20,5 @@ export async function readLimited(body: ReadableStream<Uint8Array> | null, limit
     }
     chunks.push(value);
   }
-  return chunks.length === 1 ? chunks[0]! : concatBytes(...chunks);
+  return chunks.length === 1 ? chunks[0]! : concatBytes(chunks);
 }

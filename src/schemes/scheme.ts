@@ -152,7 +152,7 @@ async function verify(spec: SchemeSpec, render: Render, req: SignedRequest, secr
     const prefix = spec.optionalPrefix ? `[${spec.prefix}]` : spec.prefix;
     throw invalidSignature(`${spec.header} is not ${prefix}<${spec.encoding} HMAC-${spec.hash ?? "SHA-256"}>.`);
   }
-  const signed = concatBytes(utf8(render(id ?? undefined, timestamp ?? undefined)), req.raw);
+  const signed = concatBytes([utf8(render(id ?? undefined, timestamp ?? undefined)), req.raw]);
   if (!(await macMatchesAny(spec, secrets, candidates, signed))) {
     throw invalidSignature(`${spec.header} does not match the body under any of the source's secrets.`);
   }
@@ -168,7 +168,7 @@ async function sign(spec: SchemeSpec, render: Render, secret: string, body: stri
   const timestamp = ts ? (options.timestamp ?? String(ts.unit === "ms" ? now : Math.floor(now / 1000))) : undefined;
   const id = spec.idHeader ? (options.id ?? `msg_${crypto.randomUUID()}`) : undefined;
   const prefix = render(id, timestamp);
-  const data = typeof body === "string" ? utf8(prefix + body) : concatBytes(utf8(prefix), body);
+  const data = typeof body === "string" ? utf8(prefix + body) : concatBytes([utf8(prefix), body]);
   const mac = await hmac(secret, data, spec.hash, spec.signingKey ?? spec.key ?? UTF8_KEY);
   const signature = (spec.optionalPrefix ? "" : spec.prefix) + (spec.encoding === "hex" ? toHex(mac) : bytesToBase64(mac));
   const headers: Record<string, string> = {};

@@ -22,11 +22,11 @@ export interface D1DoubleOptions {
 }
 
 /**
- * The test D1 (or `db`) with faults: `calls.prepared` counts prepare() calls,
- * `calls.batches` the number of statements of each batch() call, in order.
+ * The test D1 (or `db`) with faults: `calls.prepared` counts prepare() calls (`calls.sql`
+ * holds their SQL and exec()'s), `calls.batches` the number of statements of each batch() call, in order.
  */
 export function d1Double(opts: D1DoubleOptions = {}, db: D1Database = env.DB) {
-  const calls = { prepared: 0, batches: [] as number[] };
+  const calls = { prepared: 0, sql: [] as string[], batches: [] as number[] };
   const seen = new WeakMap<D1PreparedStatement, SeenStatement>();
   const down = () => {
     throw new Error("D1 unavailable (test)");
@@ -60,6 +60,7 @@ export function d1Double(opts: D1DoubleOptions = {}, db: D1Database = env.DB) {
         return (sql: string) => {
           if (opts.down) down();
           calls.prepared++;
+          calls.sql.push(sql);
           return track(target.prepare(sql), sql, []);
         };
       }
@@ -75,6 +76,12 @@ export function d1Double(opts: D1DoubleOptions = {}, db: D1Database = env.DB) {
         };
       }
       if (opts.down && (prop === "exec" || prop === "dump")) return async () => down();
+      if (prop === "exec") {
+        return (sql: string) => {
+          calls.sql.push(sql);
+          return target.exec(sql);
+        };
+      }
       const v = Reflect.get(target, prop);
       return typeof v === "function" ? v.bind(target) : v;
     },

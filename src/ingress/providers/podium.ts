@@ -20,17 +20,21 @@ const LOCATION_OF_DATA: OwnerPaths = { organization: [["data", "location", "orga
  * and an invoice name their location and its organization; a contact belongs to an
  * organization (`after`, or `before` once deleted; a `data.location` beside them
  * is read too); a review names only its locations, and the ingest consumer adds the
- * organization it knows for the first. Other types read `data.location`.
+ * organization it knows for the first. Other types read `data.location`. (A Map: the
+ * object is the body's to name, and a plain object's lookup finds `__proto__` or `toString`.)
  */
-const OWNER_PATHS: Record<string, OwnerPaths> = {
-  message: LOCATION_OF_DATA,
-  invoice: LOCATION_OF_DATA,
-  contact: {
-    organization: [["data", "after", "organization", "uid"], ["data", "before", "organization", "uid"], ...LOCATION_OF_DATA.organization],
-    location: LOCATION_OF_DATA.location,
-  },
-  review: { organization: [], location: [["data", "locations", "0", "uid"]] },
-};
+const OWNER_PATHS = new Map<string, OwnerPaths>([
+  ["message", LOCATION_OF_DATA],
+  ["invoice", LOCATION_OF_DATA],
+  [
+    "contact",
+    {
+      organization: [["data", "after", "organization", "uid"], ["data", "before", "organization", "uid"], ...LOCATION_OF_DATA.organization],
+      location: LOCATION_OF_DATA.location,
+    },
+  ],
+  ["review", { organization: [], location: [["data", "locations", "0", "uid"]] }],
+]);
 
 /** After an object's own paths, for every type. */
 const FALLBACK: OwnerPaths = { organization: [["metadata", "organizationUid"]], location: [["metadata", "locationUid"]] };
@@ -44,7 +48,7 @@ export const podium: Provider = {
   async facts(req, body) {
     const event = jsonObject(body, "Podium");
     const eventType = stringAt(event, "metadata", "eventType") ?? stringAt(event, "metadata", "event_type") ?? "unknown";
-    const owner = OWNER_PATHS[eventType.split(".")[0]!] ?? LOCATION_OF_DATA;
+    const owner = OWNER_PATHS.get(eventType.split(".")[0]!) ?? LOCATION_OF_DATA;
     const first = (paths: Path[]) => paths.reduce<string | null>((found, path) => found ?? stringAt(event, ...path), null);
     return {
       dedupeKey: await dedupeKeyOr(stringAt(event, "metadata", "eventUid"), req.raw),

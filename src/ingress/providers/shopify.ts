@@ -36,7 +36,7 @@ export const shopify: Provider = {
     jsonObject(body, "Shopify");
     const topic = header(req, "x-shopify-topic");
     return {
-      dedupeKey: await sha256Hex(topic === null ? req.raw : concatBytes(utf8(`${topic}\n`), req.raw)),
+      dedupeKey: await sha256Hex(topic === null ? req.raw : concatBytes([utf8(`${topic}\n`), req.raw])),
       eventType: topic?.replace(/\//g, ".") ?? "unknown",
       locationUid: null,
       organizationUid: source.shopDomain ?? header(req, SHOP_DOMAIN),
