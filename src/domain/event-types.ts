@@ -83,7 +83,9 @@ export const EVENT_TYPES: EventTypeInfo[] = [
 
 /** The data scope an event type needs, or null for types outside the Podium data objects. */
 export function dataScopeOf(eventType: string): DataScope | null {
-  return DATA_SCOPE_OF_OBJECT[eventType.split(".")[0]!] ?? null;
+  const object = eventType.split(".")[0]!;
+  // Own keys only: "constructor" or "__proto__" is no Podium object.
+  return Object.hasOwn(DATA_SCOPE_OF_OBJECT, object) ? (DATA_SCOPE_OF_OBJECT[object] ?? null) : null;
 }
 
 /** The data scopes a subscription pattern needs: `*` needs all four, as in Podium. */

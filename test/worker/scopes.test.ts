@@ -137,6 +137,12 @@ describe("data scopes and location/organization limits", () => {
     // Changing the types is held to the same rule.
     const created = (await as(p, messages.token, "POST", "/v1/webhooks", { url, eventTypes: ["message.sent"] })).json;
     expect((await as(p, messages.token, "PATCH", `/v1/webhooks/${created.uid}`, { eventTypes: ["review.*"] })).status).toBe(403);
+    // A type named like an Object property is no Podium object: it needs no data scope.
+    for (const type of ["constructor.created", "__proto__.x", "toString"]) {
+      const res = await as(p, messages.token, "POST", "/v1/webhooks", { url, eventTypes: [type] });
+      expect(res.json.error?.details?.missingScope, type).toBeUndefined();
+      expect(res.status, type).toBeLessThan(500);
+    }
   });
 
   it("limits a token to its organizations and locations: subscribing, seeing webhooks and seeing events", async () => {
