@@ -13,6 +13,8 @@ export const MAX_OWNER_UID_CHARS = 128;
 export const MAX_DEDUPE_KEY_CHARS = 256;
 /** The type of an event whose type cannot be read (or is longer than any type). */
 const UNKNOWN_EVENT_TYPE = "unknown";
+/** Leads what an ill-formed dedupe key's hash is taken of: 0xFF starts no UTF-8 character. */
+const ILL_FORMED = 0xff;
 
 // A lone surrogate (a JSON `\ud800` escape without its pair) has no UTF-8: D1 keeps it as bytes
 // that read back as other text, and hashing reads it as U+FFFD, so keys that differ would name one
@@ -24,13 +26,13 @@ const within = (value: string | null, max: number) => (value !== null && value.l
  * The facts with each field within its bound and well-formed: a type too long (or ill-formed) is
  * unknown, a location or organization so is none, a dedupe key too long is its hash, and an
  * ill-formed one the hash of its JSON spelling (which escapes each lone surrogate, so keys that
- * differ stay apart).
+ * differ stay apart) after a byte no UTF-8 text holds, so no well-formed key hashes the same.
  */
 export async function boundFacts(facts: EventFacts): Promise<EventFacts> {
   const { dedupeKey, eventType, locationUid, organizationUid } = facts;
   return {
     dedupeKey: !dedupeKey.isWellFormed()
-      ? await sha256Hex(JSON.stringify(dedupeKey))
+      ? await sha256Hex(new Uint8Array([ILL_FORMED, ...new TextEncoder().encode(JSON.stringify(dedupeKey))]))
       : dedupeKey.length <= MAX_DEDUPE_KEY_CHARS
         ? dedupeKey
         : await sha256Hex(dedupeKey),

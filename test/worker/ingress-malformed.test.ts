@@ -662,6 +662,11 @@ describe("bad input the property found at the ingress", () => {
     }
     // The same key again is the same event.
     expect((await sendSigned(source, stripe, secret, bodies[0]!)).eventId).toBe(sent[0]!.eventId);
+    // A well-formed key that is an ill-formed one's JSON spelling, quotes and all (long enough to be hashed too), is another event.
+    const pad = "a".repeat(300);
+    const [ill, spelled] = [`{"id":"\\ud800${pad}","type":"charge.x","object":"event"}`, `{"id":"\\"\\\\ud800${pad}\\"","type":"charge.x","object":"event"}`];
+    const illId = (await sendSigned(source, stripe, secret, ill)).eventId;
+    expect((await sendSigned(source, stripe, secret, spelled)).eventId).not.toBe(illId);
   });
 
   it("takes a body streamed in many small chunks (it answered 500: the chunks were spread as one call's arguments)", async () => {

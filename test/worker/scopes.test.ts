@@ -140,7 +140,8 @@ describe("data scopes and location/organization limits", () => {
     // A type named like an Object property is no Podium object: it needs no data scope.
     for (const type of ["constructor.created", "__proto__.x", "toString"]) {
       const res = await as(p, messages.token, "POST", "/v1/webhooks", { url, eventTypes: [type] });
-      expect(res.json.error?.details?.missingScope, type).toBeUndefined();
+      // (A 403 named a built-in as the missing scope; for a type no data scope covers, none is missing.)
+      expect(res.status, type).not.toBe(403);
       expect(res.status, type).toBeLessThan(500);
     }
   });
