@@ -15,7 +15,7 @@ import {
 import { isRecord } from "../domain/guards";
 import { HmacConfigShape } from "../domain/hmac-config";
 import { isJson, PROVIDER_NAMES } from "../domain/types";
-import { NEW_SOURCE_ID, SOURCE_ID } from "../ingress/sources";
+import { SOURCE_ID } from "../ingress/sources";
 import { CREDENTIAL_NAMES, CREDENTIAL_PARTS, REDACTED } from "../domain/credential-headers";
 import { compileTransform, TRANSFORM_LIMITS } from "../pipeline/transform";
 import { validateFilter } from "../routing/filter";
@@ -584,7 +584,7 @@ export const SourceCreate = z
   .strictObject({
     id: z
       .string()
-      .regex(NEW_SOURCE_ID, "a slug of 1 to 64 characters a-z, 0-9 and -, starting and ending with a letter or digit")
+      .regex(SOURCE_ID, "a slug: [a-z0-9-]{1,64}")
       .refine((id) => id !== ALERT_SOURCE, `"${ALERT_SOURCE}" is reserved: Edgehook's alerts are stored under it`)
       .optional(),
     name: z.string().min(1).max(200),

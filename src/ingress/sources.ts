@@ -8,13 +8,8 @@ import { getSource } from "../store/sources";
 export const SOURCE_CACHE_TTL_MS = 15_000;
 const MAX_CACHED = 10_000;
 
-/** A source id as stored and looked up: any made before NEW_SOURCE_ID still reaches its source. */
+/** A source id (the contract's slug). */
 export const SOURCE_ID = /^[a-z0-9-]{1,64}$/;
-/**
- * An id a new source may take: no `-` at either end, so an id (`-`, `-v2`) is never read as an
- * option where it is typed on a command line (`edgehook sources get -v2`), nor `-` as "standard input".
- */
-export const NEW_SOURCE_ID = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
 
 const cache = new Map<string, { source: Source | null; expires: number }>();
 
