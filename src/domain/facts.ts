@@ -1,3 +1,4 @@
+import { concatBytes, utf8 } from "./crypto";
 import { sha256Hex } from "./ids";
 import type { EventFacts } from "./types";
 
@@ -32,7 +33,7 @@ export async function boundFacts(facts: EventFacts): Promise<EventFacts> {
   const { dedupeKey, eventType, locationUid, organizationUid } = facts;
   return {
     dedupeKey: !dedupeKey.isWellFormed()
-      ? await sha256Hex(new Uint8Array([ILL_FORMED, ...new TextEncoder().encode(JSON.stringify(dedupeKey))]))
+      ? await sha256Hex(concatBytes([Uint8Array.of(ILL_FORMED), utf8(JSON.stringify(dedupeKey))]))
       : dedupeKey.length <= MAX_DEDUPE_KEY_CHARS
         ? dedupeKey
         : await sha256Hex(dedupeKey),

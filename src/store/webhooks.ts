@@ -41,11 +41,9 @@ export interface WebhookRow {
 
 const isStringRecord = recordOf(isString);
 
-/** The stored transformHeaders, or null when none (or not an object of strings, which nothing writes). */
-function headersOf(text: string | null): Record<string, string> | null {
-  if (text === null) return null;
-  const v: unknown = JSON.parse(text);
-  return isStringRecord(v) ? v : null;
+/** The stored transformHeaders, or null when none; read through storedJson, whose errors never quote the (credential-holding) text. */
+function headersOf(uid: string, text: string | null): Record<string, string> | null {
+  return text === null ? null : storedJson(text, isStringRecord, `webhook ${uid} transform_headers`);
 }
 
 /** The content columns of a webhook row, as written. */
@@ -84,7 +82,7 @@ export function toWebhook(r: WebhookRow): Webhook {
     updatedAt: r.updated_at,
     filter: r.filter === null ? null : storedJson(r.filter, isJson, `webhook ${r.uid} filter`),
     transform: r.transform,
-    transformHeaders: headersOf(r.transform_headers),
+    transformHeaders: headersOf(r.uid, r.transform_headers),
     // The column's CHECK allows only the two kinds.
     kind: isWebhookKind(r.kind) ? r.kind : "webhook",
     autoDisableAfterMinutes: r.auto_disable_after_minutes,

@@ -83,7 +83,7 @@ describe("a stored webhook", () => {
     await insertWebhook(env.DB, aWebhook({ uid, eventTypes: ["invoice.paid"], sourceIds: ["podium"], filter: { body: { amount: 5 } } }));
     return uid;
   }
-  async function set(uid: string, column: "event_types" | "source_ids" | "filter", value: string) {
+  async function set(uid: string, column: "event_types" | "source_ids" | "filter" | "transform_headers", value: string) {
     await env.DB.prepare(`UPDATE webhooks SET ${column} = ? WHERE uid = ?`).bind(value, uid).run();
   }
   const remove = (uid: string) => env.DB.prepare("DELETE FROM webhooks WHERE uid = ?").bind(uid).run();
@@ -114,6 +114,17 @@ describe("a stored webhook", () => {
       await expect(getWebhook(env.DB, uid)).rejects.toThrow(`webhook ${uid} ${column}: the stored value is not JSON`);
       await set(uid, column, JSON.stringify(["podium"]));
     }
+    await remove(uid);
+  });
+
+  it("whose transform headers are not JSON raises an error naming the row and column, never quoting the stored credentials", async () => {
+    const uid = await webhook();
+    await set(uid, "transform_headers", '{"authorization": "Bearer sk_live_secret"');
+    const err = await getWebhook(env.DB, uid).catch((e: unknown) => e);
+    expect(String(err)).toContain(`webhook ${uid} transform_headers: the stored value is not JSON`);
+    expect(String(err)).not.toContain("sk_live_secret");
+    await set(uid, "transform_headers", '{"authorization": 7}');
+    await expect(getWebhook(env.DB, uid)).rejects.toThrow(`webhook ${uid} transform_headers: the stored value is not of its column's shape`);
     await remove(uid);
   });
 
