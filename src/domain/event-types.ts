@@ -1,3 +1,4 @@
+import { oneOf, own } from "./guards";
 import type { Scope } from "./scopes";
 
 /** A Podium data scope: what a token needs to subscribe to, or read, an object's events. */
@@ -11,6 +12,7 @@ export const DATA_SCOPE_OF_OBJECT: Record<string, DataScope> = {
 };
 
 export const DATA_SCOPES = Object.values(DATA_SCOPE_OF_OBJECT);
+const isDataScope = oneOf(DATA_SCOPES);
 
 export interface EventTypeInfo {
   type: string;
@@ -83,9 +85,9 @@ export const EVENT_TYPES: EventTypeInfo[] = [
 
 /** The data scope an event type needs, or null for types outside the Podium data objects. */
 export function dataScopeOf(eventType: string): DataScope | null {
-  const object = eventType.split(".")[0]!;
   // Own keys only: "constructor" or "__proto__" is no Podium object.
-  return Object.hasOwn(DATA_SCOPE_OF_OBJECT, object) ? (DATA_SCOPE_OF_OBJECT[object] ?? null) : null;
+  const scope = own(DATA_SCOPE_OF_OBJECT, eventType.split(".")[0]!);
+  return isDataScope(scope) ? scope : null;
 }
 
 /** The data scopes a subscription pattern needs: `*` needs all four, as in Podium. */

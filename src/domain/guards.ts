@@ -46,6 +46,11 @@ export function arrayOf<T>(is: Guard<T>): Guard<T[]> {
 
 export const isStringArray = arrayOf(isString);
 
+/** A field of a parsed document, its own only: `constructor` or `__proto__` names nothing in JSON. */
+export function own(o: Record<string, unknown>, key: string): unknown {
+  return Object.hasOwn(o, key) ? o[key] : undefined;
+}
+
 /** A record whose every value passes `is`, whatever its keys. */
 export function recordOf<T>(is: Guard<T>): Guard<Record<string, T>> {
   return (v): v is Record<string, T> => isRecord(v) && Object.values(v).every(is);

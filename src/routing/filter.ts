@@ -8,7 +8,7 @@
  * are refused when the filter is validated.
  */
 import { RE2JS } from "re2js";
-import { isPlainObject, isRecord } from "../domain/guards";
+import { isPlainObject, isRecord, own } from "../domain/guards";
 import type { Json } from "../domain/types";
 
 export type { Json };
@@ -377,6 +377,3 @@ function jsonBytes(doc: unknown): number | null {
 }
 
 /** Own properties only, so `constructor` or `__proto__` never reach the prototype. */
-function own(o: Record<string, unknown>, key: string): unknown {
-  return Object.hasOwn(o, key) ? o[key] : undefined;
-}

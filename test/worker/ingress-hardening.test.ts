@@ -429,6 +429,15 @@ describe("what the ingress reads out of a request is bounded, so its queue messa
     expect(await eventsOfSource(source)).toEqual([{ event_type: "unknown", organization_uid: null }]);
   });
 
+  it("hmac: a path reads the body's own fields only, not what every object inherits", async () => {
+    const hmac: HmacConfig = { header: "x-sig", algorithm: "SHA-256", encoding: "hex", prefix: "", timestampHeader: null, typePath: "constructor.name", dedupePath: "id" };
+    const source = await createSource({ provider: "hmac", secrets: ["own-secret"], hmac });
+    const body = JSON.stringify({ id: `own-${uniqueKey()}` });
+    const res = await send(`/webhooks/${source}`, body, await hmacScheme(hmac).sign("own-secret", body));
+    expect(res.status).toBe(202);
+    expect(res.queued[0]).toMatchObject({ eventType: "unknown" });
+  });
+
   it('a "none" source: a type, location or organization longer than any the API can name is dropped; one at the bound is kept', async () => {
     const source = await createSource({ verification: "none", secrets: [] });
     const sendMetadata = (metadata: Record<string, string>) =>

@@ -1,5 +1,5 @@
 import { hmacScheme } from "../../schemes/hmac";
-import { isIndexable } from "../../domain/guards";
+import { isIndexable, own } from "../../domain/guards";
 import { dedupeKeyOr, invalidSignature, type Provider } from "./provider";
 
 /**
@@ -12,7 +12,7 @@ function at(value: unknown, path: string | null): string | null {
   let cur = value;
   for (const key of path.split(".")) {
     if (!isIndexable(cur)) return null;
-    cur = cur[key];
+    cur = own(cur, key);
   }
   return typeof cur === "string" && cur !== "" ? cur : Number.isSafeInteger(cur) ? String(cur) : null;
 }

@@ -1,5 +1,5 @@
 import { AppError } from "../../domain/errors";
-import { isRecord } from "../../domain/guards";
+import { isRecord, own } from "../../domain/guards";
 import { sha256Hex } from "../../domain/ids";
 import type { EventFacts, ProviderName, Source } from "../../domain/types";
 import type { Scheme, SignedRequest as InboundRequest } from "../../schemes/scheme";
@@ -53,7 +53,7 @@ export function stringAt(obj: unknown, ...path: string[]): string | null {
   let cur: unknown = obj;
   for (const key of path) {
     if (Array.isArray(cur)) cur = /^\d+$/.test(key) ? cur[Number(key)] : undefined;
-    else if (isRecord(cur)) cur = cur[key];
+    else if (isRecord(cur)) cur = own(cur, key);
     else return null;
   }
   return typeof cur === "string" && cur !== "" ? cur : null;
