@@ -33,9 +33,6 @@ export const idKeySql = (prefix: "evt_" | "dlv_", expr: string) =>
   `(CASE WHEN length(${expr}) = 36 AND substr(${expr}, 1, 4) = '${prefix}' AND substr(${expr}, 5) NOT GLOB '*[^0-9a-f]*'
      THEN unhex(substr(${expr}, 5)) ELSE ${expr} END)`;
 
-/** The same for one positional `?` parameter (the expression above repeats what it is given). */
-export const idKeyParamSql = (prefix: "evt_" | "dlv_") => `(SELECT ${idKeySql(prefix, "p.v")} FROM (SELECT ? AS v) p)`;
-
 /** SQL for the API id of a stored key column. */
 export const apiIdSql = (prefix: "evt_" | "dlv_", column: string) =>
   `(CASE WHEN typeof(${column}) = 'blob' THEN '${prefix}' || lower(hex(${column})) ELSE ${column} END)`;

@@ -1,6 +1,6 @@
 // The dashboard's side of filters, transformations, "test this webhook" and search.
 import { describe, expect, it } from "vitest";
-import { call, dashboardForm, dashboardCookie } from "./helpers";
+import { call, dashboardForm, dashboardCookie, pageText as text } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
 
 const url = (path: string) => `https://edgehook.test${path}`;
@@ -17,7 +17,6 @@ function message(org: string, channel: string, conversation = crypto.randomUUID(
 }
 
 /** HTML text with tags removed and entities decoded enough to compare. */
-const text = (html: string) => html.replace(/<[^>]+>/g, " ").replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, "&").replace(/\s+/g, " ");
 
 describe("dashboard: filters, transformations and tests", () => {
   it("creates and edits a webhook's filter and transformation from the form, refusing what is not JSON or not valid", async () => {

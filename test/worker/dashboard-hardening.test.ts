@@ -1,17 +1,12 @@
 // The dashboard against a shared machine's history, a sibling subdomain's cookies, crafted links and crafted banners.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { ADMIN_TOKEN, call, dashboardCookie, dashboardForm, podiumBody } from "./helpers";
+import { ADMIN_TOKEN, call, dashboardCookie, dashboardForm, pageBanners as banners, pageText as text, podiumBody } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
 
 const ORIGIN = "https://edgehook.test";
 const get = (path: string, cookie?: string) => call(new Request(`${ORIGIN}${path}`, { headers: cookie ? { cookie } : {} }));
 
-/** HTML text with tags removed and entities decoded enough to compare. */
-const text = (html: string) => html.replace(/<[^>]+>/g, " ").replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, "&").replace(/\s+/g, " ");
-
-/** The banners (notice and error) a page shows under its title. */
-const banners = (html: string) => [...html.matchAll(/<p class="notice[^"]*" role="(?:status|alert)">([\s\S]*?)<\/p>/g)].map((m) => text(m[1]!).trim());
 
 /** Where a redirect leads, resolved as a browser resolves it against the page that posted. */
 const target = (res: Response, from: string) => new URL(res.headers.get("location")!, `${ORIGIN}${from}`);

@@ -5,7 +5,7 @@
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ADMIN_TOKEN, call, dashboardCookie } from "./helpers";
+import { ADMIN_TOKEN, call, dashboardCookie, pageBanners, pageText as text } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
 
 /** Fixed, so that a failure replays. */
@@ -155,10 +155,8 @@ async function snapshot(f: Fixture) {
   };
 }
 
-/** HTML text with tags removed and entities decoded enough to read. */
-const text = (html: string) => html.replace(/<[^>]+>/g, " ").replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, "&").replace(/\s+/g, " ");
 /** The error banner of a page. */
-const errorBanner = (html: string) => [...html.matchAll(/<p class="notice[^"]*" role="alert">([\s\S]*?)<\/p>/g)].map((m) => text(m[1]!).trim()).join(" ");
+const errorBanner = (html: string) => pageBanners(html, "alert").join(" ");
 
 /** Messages that say something went wrong without saying what. */
 const UNHELPFUL = /HTTP \d|went wrong|unexpected shape|That did not work|Maximum call stack|\[object /;

@@ -150,6 +150,13 @@ export function ingestMessage(fields: Partial<IngestMessage> = {}): IngestMessag
   };
 }
 
+/** HTML text with tags removed and entities decoded enough to read. */
+export const pageText = (html: string) => html.replace(/<[^>]+>/g, " ").replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, "&").replace(/\s+/g, " ");
+
+/** The banners a dashboard page shows under its title: notices and errors, or only those of `role` (status: notice, alert: error). */
+export const pageBanners = (html: string, role: "status" | "alert" | null = null) =>
+  [...html.matchAll(new RegExp(`<p class="notice[^"]*" role="${role ?? "(?:status|alert)"}">([\\s\\S]*?)</p>`, "g"))].map((m) => pageText(m[1]!).trim());
+
 /** A dashboard session cookie (`name=value`), signed in as the admin. */
 export async function dashboardCookie(): Promise<string> {
   const login = await dashboardForm("/dashboard/login", null, { token: ADMIN_TOKEN });

@@ -5,7 +5,10 @@ import { DELIVERY_STATUSES, newDelivery, type DeliveryStatus } from "../../src/d
 import { attemptsOfSql } from "../../src/store/attempts";
 import { deliveryCountsStatement } from "../../src/store/counters";
 import { insertDeliveries } from "../../src/store/deliveries";
-import { apiIdSql, idKeyParamSql, idKeySql } from "../../src/store/names";
+import { apiIdSql, idKeySql } from "../../src/store/names";
+
+/** idKeySql for one positional `?` parameter (the expression repeats what it is given). */
+const idKeyParamSql = (prefix: "evt_" | "dlv_") => `(SELECT ${idKeySql(prefix, "p.v")} FROM (SELECT ? AS v) p)`;
 import { status } from "../../src/store/transitions";
 
 const statusName = `CASE d.status ${DELIVERY_STATUSES.map((s, i) => `WHEN ${i} THEN '${s}'`).join(" ")} END`;
