@@ -210,22 +210,23 @@ export class ListenerHub extends DurableObject<Env> {
     // Every socket listed counts toward the hub's bound, closing ones too: a peer that never
     // answers a close (one closed for a message other than ping) keeps its socket listed.
     const inAll = this.ctx.getWebSockets().length;
-    // Swept sockets still listed count too past the token's own cap, so no token holds more than twice its cap of
-    // the hub's 1,000 (one reconnecting silently every minute would otherwise fill it for everyone).
-    const ofToken = Math.max(this.ofToken(tag), this.ctx.getWebSockets(tag).length - SOCKETS_PER_TOKEN);
-    const refused = socketRefusal({ ofToken, inAll }, config.principal.tokenId === null);
+    const refused = socketRefusal({ ofToken: this.ofToken(tag), inAll }, config.principal.tokenId === null);
     return refused && errorResponse(refused);
   }
 
   /**
-   * A token's sockets, closing ones included but for those the hub closed for silence: a dead
-   * peer never answers their close, and its token must be able to connect again.
+   * What a token's sockets count for: all it has listed, closing ones included, but for those the
+   * hub closed for silence (a dead peer never answers their close, and its token must be able to
+   * connect again); those too past its own cap, so no token holds more than twice its cap of the
+   * hub's 1,000 (one reconnecting silently every minute would otherwise fill it for everyone).
    */
   private ofToken(tag: string): number {
-    return this.ctx.getWebSockets(tag).filter((ws) => {
+    const listed = this.ctx.getWebSockets(tag);
+    const counted = listed.filter((ws) => {
       const at: unknown = ws.deserializeAttachment();
       return ws.readyState === WebSocket.OPEN || !(isAttachment(at) && at.swept);
     }).length;
+    return Math.max(counted, listed.length - SOCKETS_PER_TOKEN);
   }
 
   /** Whether a socket has neither pinged nor been accepted within SILENT_SOCKET_MS (one from before acceptedAt was kept counts as alive). */
