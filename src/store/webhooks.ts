@@ -106,7 +106,9 @@ export interface WebhookPosition {
 
 /**
  * A page of webhooks (or notification endpoints) newest first, strictly after `after`,
- * read through `webhooks_created` (one page of it, not the table sorted).
+ * read through `webhooks_created` (one page of it, not the table sorted). A limited token's
+ * grant is checked row by row along it, so its page may read every webhook of the kind: bounded
+ * by the webhooks stored (hundreds), not by events.
  */
 export async function listWebhooks(
   db: D1Database,
