@@ -165,11 +165,12 @@ export const RangeReplayAnswer = z
 const EVENT_TYPE_PATTERN = /^(\*|[A-Za-z0-9_-]+(\.[A-Za-z0-9_/-]+)*(\.\*)?)$/;
 const webhookFields = {
   url: z.string().max(2048).openapi({ example: "https://api.example.com/podium-events" }),
-  eventTypes: z
-    .array(z.string().max(200).regex(EVENT_TYPE_PATTERN, "an exact type, `object.*` or `*`"))
-    .min(1, "subscribe to at least one event type")
-    .max(100)
-    .openapi({ example: ["message.received", "contact.*"] }),
+  eventTypes: distinct(
+    z
+      .array(z.string().max(200).regex(EVENT_TYPE_PATTERN, "an exact type, `object.*` or `*`"))
+      .min(1, "subscribe to at least one event type")
+      .max(100),
+  ).openapi({ example: ["message.received", "contact.*"] }),
   sourceIds: distinct(z.array(z.string().regex(SOURCE_ID, "a source id")).min(1).max(100))
     .nullable()
     .openapi({ description: "The sources it takes events from, each existing (stored, or declared by configuration like `podium`) when named; null: all." }),

@@ -64,11 +64,12 @@ export function toWebhook(r: WebhookRow): Webhook {
   return {
     uid: r.uid,
     url: r.url,
-    eventTypes: storedJson(r.event_types, isStringArray, `webhook ${r.uid} event_types`),
+    // Each once (these lists and sourceIds): a list stored with a repeat (before repeats were
+    // refused) reads back as one the API takes again.
+    eventTypes: [...new Set(storedJson(r.event_types, isStringArray, `webhook ${r.uid} event_types`))],
     locationUid: r.location_uid,
     organizationUid: r.organization_uid,
     grantOrganizationUid: r.grant_organization_uid,
-    // Each once: a list stored with a repeat (before repeats were refused) reads back as one the API takes again.
     sourceIds: r.source_ids === null ? null : [...new Set(storedJson(r.source_ids, isStringArray, `webhook ${r.uid} source_ids`))],
     secret: r.secret,
     disabled: r.disabled === 1,

@@ -1,6 +1,6 @@
 // The dashboard's side of filters, transformations, "test this webhook" and search.
 import { describe, expect, it } from "vitest";
-import { call, dashboardForm, dashboardCookie, pageText as text } from "./helpers";
+import { call, dashboardForm, dashboardCookie, pageBanners, pageText as text } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
 
 const url = (path: string) => `https://edgehook.test${path}`;
@@ -77,6 +77,26 @@ describe("dashboard: filters, transformations and tests", () => {
     expect((await p.api("GET", `/v1/webhooks/${uid}`)).json.disabled).toBe(false);
     await form(`/dashboard/webhooks/${uid}`, c, { ...shown, disabled: "on" });
     expect((await p.api("GET", `/v1/webhooks/${uid}`)).json.disabled).toBe(true);
+  });
+
+  it("refuses an event type given twice in the webhook form, creating or editing, as the API does, keeping what was typed", async () => {
+    const c = await cookie();
+    const key = uniqueKey();
+    const p = pipeline();
+    const fields = { url: `https://downstream.test/ok/${key}`, eventTypes: "message.received, contact.*, message.received", organizationUid: `org-${key}` };
+    const refusedCreate = await form("/dashboard/webhooks", c, fields);
+    expect(refusedCreate.status).toBe(400);
+    const createHtml = await refusedCreate.text();
+    expect(pageBanners(createHtml, "alert")).toEqual(['Invalid body: eventTypes.2: "message.received" is given twice.']);
+    expect(/<input[^>]*name="eventTypes"[^>]*>/.exec(createHtml)?.[0]).toContain(`value="${fields.eventTypes}"`);
+
+    const created = await form("/dashboard/webhooks", c, { ...fields, eventTypes: "message.received, contact.*" });
+    expect(created.status).toBe(200);
+    const uid = /\/dashboard\/webhooks\/([0-9a-f-]{36})/.exec(await created.text())![1]!;
+    const refusedEdit = await form(`/dashboard/webhooks/${uid}`, c, { url: fields.url, eventTypes: "contact.*,contact.*" });
+    expect(refusedEdit.status).toBe(400);
+    expect(pageBanners(await refusedEdit.text(), "alert")).toEqual(['Invalid body: eventTypes.1: "contact.*" is given twice.']);
+    expect((await p.api("GET", `/v1/webhooks/${uid}`)).json.eventTypes).toEqual(["message.received", "contact.*"]);
   });
 
   it("shows a filtered-out webhook on the event's page, and tests the webhook on that event without sending anything", async () => {

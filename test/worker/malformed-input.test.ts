@@ -523,4 +523,40 @@ describe("lists and ids that name nothing, or one thing twice", () => {
     expect(adding.status).toBe(400);
     expect((await p.api("GET", `/v1/webhooks/${created.json.uid}`)).json).toMatchObject({ sourceIds: [stored, "podium"], eventTypes: ["message.received"] });
   });
+
+  it("refuses a webhook naming an event type twice on POST, PUT and PATCH, as its sourceIds, and changes nothing", async () => {
+    const k = uniqueKey();
+    const twice = ["message.received", "contact.*", "message.received"];
+    const refusal = {
+      code: "invalid_request",
+      message: 'Invalid body: eventTypes.2: "message.received" is given twice.',
+      details: { issues: [{ path: "eventTypes.2", message: '"message.received" is given twice' }] },
+    };
+    const posted = await p.api("POST", "/v1/webhooks", { ...base(k), eventTypes: twice });
+    expect(posted.status).toBe(400);
+    expect(posted.json.error).toEqual(refusal);
+    expect((await p.api("GET", "/v1/webhooks?limit=100")).json.data.filter((w: { organizationUid: string }) => w.organizationUid === `org-${k}`)).toEqual([]);
+
+    const created = (await p.api("POST", "/v1/webhooks", base(k))).json;
+    const put = await p.api("PUT", `/v1/webhooks/${created.uid}`, { url: created.url, eventTypes: twice });
+    const patch = await p.api("PATCH", `/v1/webhooks/${created.uid}`, { eventTypes: twice });
+    for (const [method, res] of [["PUT", put], ["PATCH", patch]] as const) {
+      expect(res.status, method).toBe(400);
+      expect(res.json.error, method).toEqual(refusal);
+    }
+    expect((await p.api("GET", `/v1/webhooks/${created.uid}`)).json.eventTypes).toEqual(["*"]);
+  });
+
+  it("reads a webhook stored with an event type twice (before repeats were refused) with it once, and takes that back", async () => {
+    const k = uniqueKey();
+    const created = (await p.api("POST", "/v1/webhooks", base(k))).json;
+    await env.DB.prepare("UPDATE webhooks SET event_types = ? WHERE uid = ?")
+      .bind(JSON.stringify(["message.received", "contact.*", "message.received"]), created.uid)
+      .run();
+    const read = (await p.api("GET", `/v1/webhooks/${created.uid}`)).json;
+    expect(read.eventTypes).toEqual(["message.received", "contact.*"]);
+    const again = await p.api("PUT", `/v1/webhooks/${created.uid}`, { url: read.url, eventTypes: read.eventTypes });
+    expect(again.status).toBe(200);
+    expect((await p.api("PATCH", `/v1/webhooks/${created.uid}`, { timeoutMs: 2000 })).status).toBe(200);
+  });
 });

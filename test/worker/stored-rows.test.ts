@@ -101,6 +101,13 @@ describe("a stored webhook", () => {
     await remove(uid);
   });
 
+  it("stored with an event type twice (before repeats were refused) reads back with it once", async () => {
+    const uid = await webhook();
+    await set(uid, "event_types", JSON.stringify(["invoice.paid", "charge.*", "invoice.paid"]));
+    expect((await getWebhook(env.DB, uid))?.eventTypes).toEqual(["invoice.paid", "charge.*"]);
+    await remove(uid);
+  });
+
   it("whose event types or source ids are not a list of strings raises an error naming the row and column", async () => {
     const uid = await webhook();
     for (const column of ["event_types", "source_ids"] as const) {
