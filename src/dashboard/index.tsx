@@ -28,7 +28,8 @@ import { CSS, JS } from "./assets";
 import { bannerParams, bannersIn, SIGN_IN_MESSAGES } from "./banners";
 import { signedForSession, signForSession } from "./session-signature";
 import { textOf, textsOf, type Form } from "./form";
-import { Layout } from "./layout";
+import { homeOf, Layout } from "./layout";
+import { refusalPage } from "./refusal";
 import { EventList, EventPage, EventRows, FILTERS } from "./pages/events";
 import { AlertsPage } from "./pages/alerts";
 import { Login } from "./pages/login";
@@ -108,7 +109,16 @@ dashboard.use("*", async (c, next) => {
 });
 // Actions are POSTs from our own pages only (Origin checked), and the cookie is SameSite=Strict.
 dashboard.use("*", csrf());
-dashboard.use("*", bodyLimit({ maxSize: 64 * 1024, onError: (c) => c.text("Request too large.", 413) }));
+const FORM_LIMIT_KIB = 64;
+// Refused before the session is looked up: the page is the signed-out one, whoever sent it.
+dashboard.use(
+  "*",
+  bodyLimit({
+    maxSize: FORM_LIMIT_KIB * 1024,
+    onError: (c) =>
+      refusalPage(c, { status: 413, title: "Request too large", message: `Request too large: the dashboard takes forms of up to ${FORM_LIMIT_KIB} KiB.` }),
+  }),
+);
 // Signing out reads no form: whatever its body, it signs out.
 dashboard.post("/logout", async (c) => {
   await endSession(c);
@@ -144,7 +154,7 @@ dashboard.post("/login", async (c) => {
     return c.redirect("/dashboard/login?error=invalid-token", 303);
   }
   await startSession(c, principal);
-  return c.redirect(hasScope(principal, "events:read") ? "/dashboard" : "/dashboard/webhooks", 303);
+  return c.redirect(homeOf(principal), 303);
 });
 
 dashboard.use("*", requireSession);
@@ -156,7 +166,12 @@ dashboard.use("*", async (c, next) => {
     try {
       await c.req.parseBody();
     } catch {
-      return c.text("The form could not be read: send it as application/x-www-form-urlencoded or multipart/form-data.", 400);
+      return refusalPage(c, {
+        status: 400,
+        title: "Form not read",
+        message: "The form could not be read: send it as application/x-www-form-urlencoded or multipart/form-data.",
+        principal: c.get("principal"),
+      });
     }
   }
   await next();

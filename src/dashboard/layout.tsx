@@ -10,6 +10,9 @@ const NAV: { href: string; label: string; scope: Parameters<typeof hasScope>[1] 
   { href: "/dashboard/alerts", label: "Alerts", scope: "admin" },
 ];
 
+/** Where a principal's dashboard starts: the overview, or its webhooks when it may not read events. */
+export const homeOf = (p: Principal) => (hasScope(p, "events:read") ? "/dashboard" : "/dashboard/webhooks");
+
 export function Layout(props: { title: string; path: string; principal?: Principal; notice?: string; error?: string; children: Child }) {
   const p = props.principal;
   return (

@@ -16,6 +16,7 @@ import type { Principal } from "../domain/scopes";
 import { randomSecret } from "../domain/tokens";
 import type { Env } from "../env";
 import type { Banners } from "./banners";
+import { refusalPage } from "./refusal";
 import { deleteSession, insertSession, liveSession } from "../store/sessions";
 import { touchToken } from "../store/tokens";
 
@@ -67,9 +68,14 @@ async function principalOfSession(c: Context<DashEnv>, secret: string): Promise<
   return principal;
 }
 
-/** A 429 page for an address over the failed-authentication limit. */
-export function tooManyFailures(c: Context<DashEnv>, refusal: AppError): Response {
-  return c.text(refusal.message, 429, refusal.retryAfterSeconds === undefined ? {} : { "retry-after": String(refusal.retryAfterSeconds) });
+/** A 429 page for an address over the failed-authentication limit: answered before its session is looked up. */
+export function tooManyFailures(c: Context<DashEnv>, refusal: AppError): Response | Promise<Response> {
+  return refusalPage(c, {
+    status: 429,
+    title: "Too many attempts",
+    message: refusal.message,
+    headers: refusal.retryAfterSeconds === undefined ? {} : { "retry-after": String(refusal.retryAfterSeconds) },
+  });
 }
 
 /**

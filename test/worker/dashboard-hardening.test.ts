@@ -1,7 +1,7 @@
 // The dashboard against a shared machine's history, a sibling subdomain's cookies, crafted links and crafted banners.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { ADMIN_TOKEN, call, dashboardCookie, dashboardForm, pageBanners as banners, pageText as text, podiumBody } from "./helpers";
+import { ADMIN_TOKEN, call, clientAddress, dashboardCookie, dashboardForm, pageBanners as banners, pageText as text, podiumBody } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
 
 const ORIGIN = "https://edgehook.test";
@@ -161,5 +161,68 @@ describe("banners show only what the dashboard said", () => {
     expect(to.pathname).toBe(`/dashboard/events/${event}`);
     const [banner] = banners(await (await get(`${to.pathname}${to.search}`, cookie)).text());
     expect(banner).toMatch(/^Replayed: [1-9]\d* new deliveries\.$/);
+  });
+});
+
+describe("the dashboard's own refusals are pages", () => {
+  /** A refusal page's error banner, after checking it is an HTML page with a link back to the dashboard. */
+  async function refusal(res: Response, status: number, what: string): Promise<{ banner: string[]; html: string }> {
+    expect(res.status, what).toBe(status);
+    expect(res.headers.get("content-type"), what).toMatch(/^text\/html/);
+    const html = await res.text();
+    expect(html, what).toContain('<link rel="stylesheet" href="/dashboard/assets/app.css"/>');
+    expect(html, what).toMatch(/<a href="\/dashboard">Back to the dashboard<\/a>/);
+    return { banner: banners(html, "alert"), html };
+  }
+
+  it("answers a form over the body limit 413, saying so; made before the session is known, the page shows none, signed in or out", async () => {
+    const cookie = await dashboardCookie();
+    const big = "a".repeat(70 * 1024);
+    const streamed = (c: string) =>
+      call(
+        new Request(`${ORIGIN}/dashboard/sources`, {
+          method: "POST",
+          headers: { cookie: c, origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
+          // No Content-Length: the limit counts the bytes as they come.
+          body: new Blob([`name=${big}`]).stream(),
+        }),
+      );
+    const answers: [string, Response][] = [
+      ["signed in", await dashboardForm("/dashboard/sources", cookie, { name: big })],
+      ["signed out", await dashboardForm("/dashboard/webhooks", null, { url: big })],
+      ["at sign-in", await dashboardForm("/dashboard/login", null, { token: big })],
+      ["streamed", await streamed(cookie)],
+    ];
+    for (const [what, res] of answers) {
+      const { banner, html } = await refusal(res, 413, what);
+      expect(banner, what).toEqual(["Request too large: the dashboard takes forms of up to 64 KiB."]);
+      // What the sign-in page shows a signed-out visitor: no navigation, no sign-out.
+      expect(html, what).not.toContain("<nav");
+      expect(html, what).not.toContain("/dashboard/logout");
+    }
+  });
+
+  it("answers an address over the failed-authentication limit 429 with when to try again, showing nothing of the session it did not look up", async () => {
+    const cookie = await dashboardCookie();
+    const client = clientAddress();
+    const from = (init: RequestInit & { path: string }) => {
+      const headers = new Headers(init.headers);
+      headers.set("cf-connecting-ip", client);
+      return call(new Request(`${ORIGIN}${init.path}`, { ...init, headers }));
+    };
+    const signIn = (token: string) =>
+      from({ path: "/dashboard/login", method: "POST", headers: { origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ token }) });
+    for (let i = 0; i < 21; i++) await signIn(`guess-${i}`);
+    const answers: [string, Response][] = [
+      ["sign-in", await signIn(ADMIN_TOKEN)],
+      ["a live session's page", await from({ path: "/dashboard/webhooks", headers: { cookie } })],
+    ];
+    for (const [what, res] of answers) {
+      expect(res.headers.get("retry-after"), what).toMatch(/^\d+$/);
+      const { banner, html } = await refusal(res, 429, what);
+      expect(banner, what).toEqual([expect.stringMatching(/^Too many failed authentications from this address; try again in \d+ s\.$/)]);
+      expect(html, what).not.toContain("<nav");
+      expect(html, what).not.toContain("/dashboard/logout");
+    }
   });
 });

@@ -164,16 +164,17 @@ const UNHELPFUL = /HTTP \d|went wrong|unexpected shape|That did not work|Maximum
 /**
  * Whether the answer refused the action, after checking it is well-formed: a redirect inside
  * the dashboard (a refusal's carries an error banner that says what was wrong), or a page (a
- * refusal's has a 4xx status and an error banner), or a plain-text 413 or 400 for a body too large or unreadable.
+ * refusal's has a 4xx status and an error banner), or a page's 413 or 400 for a body too large or unreadable.
  */
 async function refused(action: Action, res: Response, what: string): Promise<boolean> {
   const body = await res.text();
   const context = `${what} -> ${res.status} ${res.headers.get("location") ?? ""} ${text(body).slice(0, 400)}`;
   expect(res.status, context).toBeLessThan(500);
-  // The body limit's 413, and the 400 of a form that cannot be parsed, are plain text.
-  if (res.headers.get("content-type")?.startsWith("text/plain")) {
+  // The body limit's 413, and the 400 of a form that cannot be parsed, are pages saying so.
+  if (res.status === 413 || errorBanner(body).startsWith("The form could not be read")) {
+    expect(res.headers.get("content-type"), context).toMatch(/^text\/html/);
     expect([400, 413], context).toContain(res.status);
-    expect(body, context).toMatch(res.status === 413 ? /^Request too large\.$/ : /^The form could not be read/);
+    expect(errorBanner(body), context).toMatch(res.status === 413 ? /^Request too large: / : /^The form could not be read/);
     return true;
   }
   if (res.status === 303) {
@@ -300,7 +301,12 @@ describe("bad forms the property found", () => {
     for (const path of ["/dashboard/webhooks", "/dashboard/sources", "/dashboard/alerts/endpoints"]) {
       const res = await post(path, cookie, broken, "multipart/form-data; boundary=x");
       expect(res.status, path).toBe(400);
-      expect(await res.text(), path).toBe("The form could not be read: send it as application/x-www-form-urlencoded or multipart/form-data.");
+      // A page of the signed-in dashboard, saying what was wrong, with a link back.
+      expect(res.headers.get("content-type"), path).toMatch(/^text\/html/);
+      const html = await res.text();
+      expect(pageBanners(html, "alert"), path).toEqual(["The form could not be read: send it as application/x-www-form-urlencoded or multipart/form-data."]);
+      expect(html, path).toContain('<nav aria-label="Main">');
+      expect(html, path).toMatch(/<a href="\/dashboard">Back to the dashboard<\/a>/);
       // Signed out, the form is not read: the answer is the way to sign in.
       const signedOut = await post(path, "", broken, "multipart/form-data; boundary=x");
       expect(signedOut.headers.get("location"), path).toBe("/dashboard/login");
