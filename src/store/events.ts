@@ -34,13 +34,16 @@ const INSERT_EVENTS = `INSERT INTO events (id, source, type, object, organizatio
   FROM json_each(?) WHERE true ORDER BY key
   ON CONFLICT DO NOTHING`;
 
-/** The events of a JSON list (`[id, org, loc, receivedAt, object]`) not stored yet, as the counters take them. */
-const NEW_EVENTS = `SELECT ${nameIdSql("j.value->>1")} AS org, ${nameIdSql("j.value->>2")} AS loc, j.value->>3 AS received_at, j.value->>4 AS object,
-    j.value->>5 AS alert
-  FROM json_each(?) j WHERE NOT EXISTS (SELECT 1 FROM events WHERE id = ${idKeySql("evt_", "j.value->>0")})`;
-
 /** 1 for an event of the alerts' source, else 0 (a column of `events`). */
 const IS_ALERT = `(source IS ${nameIdSql(`'${ALERT_SOURCE}'`)})`;
+
+/**
+ * The events this transaction's inserts just stored, as the counters take them: each insert
+ * takes a position of the table's sequence for every event it is given, stored before or not
+ * (?1 of them), so the new ones are a range at its end, read without a lookup by id.
+ */
+const STORED_NOW = `SELECT organization AS org, location AS loc, received_at, object, ${IS_ALERT} AS alert FROM events
+  WHERE seq > (SELECT seq FROM sqlite_sequence WHERE name = 'events') - ?1`;
 
 async function insertStatements(db: D1Database, events: EventRow[]): Promise<D1PreparedStatement[]> {
   const stmts: D1PreparedStatement[] = [];
@@ -78,13 +81,10 @@ export async function storeEvents(
   const unique = distinctBy(events, (e) => e.eventId);
   // (The deliveries' statements learn their webhooks' names.)
   const names = learnNamesStatement(db, unique.flatMap((e) => [e.sourceId, e.eventType, e.organizationUid, e.locationUid]));
-  const counted = JSON.stringify(
-    unique.map((e) => [e.eventId, e.organizationUid, e.locationUid, e.receivedAt, objectOf(e.eventType), e.sourceId === ALERT_SOURCE ? 1 : 0]),
-  );
   const stmts = [
     ...(names ? [names] : []),
-    eventCountsStatement(db, NEW_EVENTS, [counted], 1),
     ...(await insertStatements(db, unique)),
+    eventCountsStatement(db, STORED_NOW, [unique.length], 1),
     ...also,
     ...insertDeliveriesStatements(db, deliveries, unique.length),
   ];
