@@ -1918,7 +1918,7 @@ export interface paths {
                     /** @description Hear what this webhook is owed, signed with its secret (listen needs webhooks:write, tail webhooks:read). */
                     webhookUid?: string;
                     /** @description Resume: send what was stored after this position first. */
-                    after?: number | null;
+                    after?: number;
                     /** @description Send the last N matching events first. */
                     replay?: number | null;
                 };

@@ -6,6 +6,7 @@ import WebSocket from "ws";
 import { apiError } from "./client.js";
 import { requireToken } from "./config.js";
 import { CliError } from "./errors.js";
+import { readMessage } from "./listen-message.js";
 import { printable } from "./output.js";
 
 /**
@@ -97,17 +98,14 @@ export function openStream(o) {
         socket.send("ping");
       }, PING_MS);
     });
-    socket.on("message", (data) => {
+    socket.on("message", (data, isBinary) => {
       alive = true;
       const text = data.toString();
-      if (text === "pong") return;
-      /** @type {ListenMessage} */
-      let m;
-      try {
-        m = JSON.parse(text);
-      } catch {
-        return o.log(pc.yellow(`ignored a message that is not JSON: ${printable(text.slice(0, 80))}`));
-      }
+      if (text === "pong" && !isBinary) return;
+      // Not handed on (nor its position saved): reported, and the stream goes on.
+      const read = isBinary ? { problem: "in binary" } : readMessage(text);
+      if ("problem" in read) return o.log(pc.yellow(`ignored a message ${printable(read.problem)}: ${printable(text.slice(0, 80))}`));
+      const m = read.message;
       chain = chain.then(() => handle(m, asked)).catch((err) => {
         stopped = true;
         socket.close(1000);

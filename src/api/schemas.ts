@@ -723,7 +723,14 @@ export const ListenQuery = z.object({
   webhookUid: uid.optional().openapi({
     description: "Hear what this webhook is owed, signed with its secret (listen needs webhooks:write, tail webhooks:read).",
   }),
-  after: z.coerce.number().int().min(0).optional().openapi({ description: "Resume: send what was stored after this position first." }),
+  // Digits, as a hello or an event gave it: coerced, a blank one would read as 0 and resend the whole store.
+  after: z
+    .string()
+    .regex(/^\d+$/, "a position: digits")
+    .transform(Number)
+    .pipe(z.number().int())
+    .optional()
+    .openapi({ type: "integer", minimum: 0, description: "Resume: send what was stored after this position first." }),
   replay: z.coerce.number().int().min(0).max(100).default(0).openapi({ description: "Send the last N matching events first." }),
 });
 

@@ -145,6 +145,8 @@ forwarded, so nothing stored meanwhile (within retention) is missed.`,
  */
 async function forward(target, m) {
   if (m.transformError) return { status: null, ms: 0, error: `not forwarded: ${m.transformError}` };
+  // An event as tail gets it, without body and headers: an empty, unsigned POST would stand for it.
+  if (m.body === undefined || m.headers === undefined) return { status: null, ms: 0, error: "not forwarded: the API sent it without its body and headers" };
   const headers = Object.fromEntries(Object.entries(m.headers ?? {}).filter(([k]) => !HOP_BY_HOP.has(k.toLowerCase())));
   const started = performance.now();
   try {

@@ -7,6 +7,7 @@ import { adminKey } from "../../domain/tokens";
 import { hubOf, listenerConnected } from "../../listen/announce";
 import { CONFIG_HEADER, SECRET_HEADER, type ListenerConfig } from "../../listen/protocol";
 import { SOCKETS_IN_ALL, SOCKETS_PER_TOKEN } from "../../listen/limits";
+import { signingSecretProblem } from "../../schemes/standard-webhooks";
 import { errors, router, scoped } from "../openapi";
 import { ErrorSchema, ListenQuery } from "../schemas";
 import { visibleWebhook } from "./webhooks";
@@ -47,10 +48,10 @@ export const listener = router().openapi(listen, async (c) => {
     await visibleWebhook(c.env.DB, p, q.webhookUid);
   }
   const given = c.req.header(SECRET_HEADER);
-  if (given !== undefined && (given.length < 8 || given.length > 256)) {
-    throw new AppError("invalid_request", `${SECRET_HEADER} must be 8 to 256 characters.`, {
-      issues: [{ path: SECRET_HEADER, message: "8 to 256 characters" }],
-    });
+  // The rule of a webhook's secret: what the listener signs with, a receiver's Standard Webhooks library must decode.
+  const problem = given === undefined ? null : given.length < 8 || given.length > 256 ? "8 to 256 characters" : signingSecretProblem(given);
+  if (problem) {
+    throw new AppError("invalid_request", `${SECRET_HEADER}: ${problem}.`, { issues: [{ path: SECRET_HEADER, message: problem }] });
   }
   const config: ListenerConfig = {
     mode: q.mode,
