@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { listenState } from "../../cli/src/listen-state.js";
+import { cleanUp, cliHome, fakeApi } from "./fake-api";
 
 // Runs `between` after a save has read what it needs and before it writes: how another
 // process's save lands inside this one's when two listeners run at once.
@@ -91,5 +92,40 @@ describe("edgehook listen's saved state", () => {
       JSON.stringify({ [spelled("https://other.example")]: { position: 3 }, [spelled("HTTPS://Edge.Example.com:443/")]: { secret: "whsec_old", position: 41 } }),
     );
     expect(listenState({ url: "https://edge.example.com", token: "ehk_first", configFile }, listen).read()).toEqual({ secret: "whsec_old", position: 41 });
+  });
+});
+
+describe("edgehook listen's secret", () => {
+  afterEach(cleanUp);
+  const query = { mode: "listen", sourceIds: undefined, eventTypes: undefined, webhookUid: undefined };
+  const hello = (secret: string) => ({ type: "hello", listenerId: "l1", mode: "listen", position: 0, secret, webhookUid: null });
+
+  it("refuses a --secret with surrounding spaces before connecting: the header would carry another secret", async () => {
+    const a = await fakeApi({ listen: (ws) => ws.close(4401, "no") });
+    const r = await cliHome().edgehook(["listen", "9", "--url", a.url, "--token", "t", "--secret", " whsec_padded "]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("--secret must not begin or end with spaces");
+    expect(a.seen).toEqual([]);
+  });
+
+  it("keeps a secret once the server has said hello with it, not before", async () => {
+    const secret = `whsec_${"A".repeat(43)}=`;
+    const closing = await fakeApi({ listen: (ws) => ws.close(4401, "refused") });
+    const h = cliHome();
+    const stateOf = (url: string) => listenState({ url, token: "t", configFile: h.config }, query).read();
+    const refused = await h.edgehook(["listen", "9", "--url", closing.url, "--token", "t", "--secret", secret]);
+    expect(refused.code).toBe(1);
+    expect(closing.seen.map((s) => s.method)).toEqual(["UPGRADE"]);
+    expect(stateOf(closing.url).secret).toBeUndefined();
+
+    const taking = await fakeApi({
+      listen: (ws) => {
+        ws.send(JSON.stringify(hello(secret)));
+        ws.close(4401, "done");
+      },
+    });
+    const taken = await h.edgehook(["listen", "9", "--url", taking.url, "--token", "t", "--secret", secret]);
+    expect(taken.stderr).toContain("Signing secret");
+    expect(stateOf(taking.url).secret).toBe(secret);
   });
 });

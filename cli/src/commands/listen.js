@@ -4,6 +4,7 @@ import { randomBytes } from "node:crypto";
 import { InvalidArgumentError } from "commander";
 import pc from "picocolors";
 import { requireToken } from "../config.js";
+import { CliError } from "../errors.js";
 import { listenState } from "../listen-state.js";
 import { clock, colourStatus, printable, printJsonLine } from "../output.js";
 import { openStream } from "../stream.js";
@@ -69,8 +70,11 @@ forwarded, so nothing stored meanwhile (within retention) is missed.`,
       const query = { mode: "listen", sourceIds: list(opts.source)?.join(","), eventTypes: list(opts.types)?.join(","), webhookUid: opts.webhook };
       const state = listenState(conn, query);
       const saved = state.read();
+      if (opts.secret !== undefined && opts.secret.trim() !== opts.secret) {
+        // A header value loses its surrounding spaces on the way: the server would sign with another secret than this one.
+        throw new CliError("--secret must not begin or end with spaces.", { exitCode: 2 });
+      }
       const secret = opts.webhook ? undefined : (opts.secret ?? saved.secret ?? `whsec_${randomBytes(32).toString("base64")}`);
-      if (secret && secret !== saved.secret) state.save({ secret });
       const resumeFrom = opts.fromNow || opts.replay ? null : (saved.position ?? null);
       const log = (/** @type {string} */ line) => process.stderr.write(`${line}\n`);
 
@@ -84,6 +88,8 @@ forwarded, so nothing stored meanwhile (within retention) is missed.`,
         onPosition: (position) => state.save({ position }),
         async onMessage(m) {
           if (m.type === "hello") {
+            // Kept once the server has taken it: a secret it refused is not sent again on the next run.
+            if (secret && m.secret === secret && secret !== saved.secret) state.save({ secret });
             log(
               `${pc.green("Listening")} on ${conn.url} → ${pc.bold(target)}${resumeFrom !== null ? ` (resuming after ${resumeFrom})` : ""}\n` +
                 (m.secret ? `Signing secret: ${pc.bold(printable(m.secret))}` : `Signed with webhook ${printable(m.webhookUid)}'s secret`),
