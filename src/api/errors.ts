@@ -29,24 +29,27 @@ export function errorResponse(err: AppError, headers: Record<string, string> = {
   return Response.json(errorBody(err.code, err.message, err.details), { status: STATUS_OF[err.code], headers: { ...retry, ...headers } });
 }
 
-/** The one error handler: AppErrors answer as themselves, anything else as a logged 500. */
-export function handleError(err: Error): Response {
-  if (err instanceof AppError) return errorResponse(err);
+/** What an error thrown in a handler answers: AppErrors themselves, the middlewares' refusals by their status, anything else a logged 500. */
+export function appErrorOf(err: Error): AppError {
+  if (err instanceof AppError) return err;
   if (err instanceof HTTPException && err.status === 400) {
-    return errorResponse(new AppError("invalid_request", "The body is not valid JSON.", { issues: [{ path: "", message: err.message }] }));
+    return new AppError("invalid_request", "The body is not valid JSON.", { issues: [{ path: "", message: err.message }] });
   }
   if (err instanceof HTTPException && err.status === 415) {
     // The validator of a JSON body: a body sent as a form (curl -d) or as text.
-    return errorResponse(
-      new AppError("unsupported_media_type", "Send the body as JSON, with the header Content-Type: application/json.", {
-        issues: [{ path: "content-type", message: "must be application/json" }],
-      }),
-    );
+    return new AppError("unsupported_media_type", "Send the body as JSON, with the header Content-Type: application/json.", {
+      issues: [{ path: "content-type", message: "must be application/json" }],
+    });
   }
   if (err instanceof HTTPException && err.status === 403) {
     // hono/csrf: a form posted from another origin.
-    return errorResponse(new AppError("forbidden", "Cross-origin form posts are refused."));
+    return new AppError("forbidden", "Cross-origin form posts are refused.");
   }
   console.error("unhandled error", { error: String(err) });
-  return errorResponse(new AppError("internal_error", "Something went wrong on our side; it has been logged."));
+  return new AppError("internal_error", "Something went wrong on our side; it has been logged.");
+}
+
+/** The one error handler of the API: appErrorOf's answer as JSON. */
+export function handleError(err: Error): Response {
+  return errorResponse(appErrorOf(err));
 }

@@ -5,7 +5,6 @@ import { csrf } from "hono/csrf";
 import { secureHeaders } from "hono/secure-headers";
 import { z } from "@hono/zod-openapi";
 import { blockedRefusal, clientAddress, failedAuthentication, principalFor } from "../api/auth";
-import { handleError } from "../api/errors";
 import {
   AlertSchema,
   NotificationEndpointCreated,
@@ -29,7 +28,7 @@ import { bannerParams, bannersIn, SIGN_IN_MESSAGES } from "./banners";
 import { signedForSession, signForSession } from "./session-signature";
 import { textOf, textsOf, type Form } from "./form";
 import { homeOf, Layout } from "./layout";
-import { refusalPage } from "./refusal";
+import { errorPage, notFoundPage, refusalPage } from "./refusal";
 import { EventList, EventPage, EventRows, FILTERS } from "./pages/events";
 import { AlertsPage } from "./pages/alerts";
 import { Login } from "./pages/login";
@@ -82,7 +81,7 @@ async function webhookCounts(c: C): Promise<Map<string, WebhookCounts>> {
 }
 
 export const dashboard = new Hono<DashEnv>();
-dashboard.onError(handleError);
+dashboard.onError(errorPage);
 
 dashboard.use(
   "*",
@@ -492,3 +491,6 @@ dashboard.post("/sources/:id/delete", async (c) => {
   const res = await callApi(c, "DELETE", `/sources/${encodeURIComponent(c.req.param("id"))}`, Ignored);
   return back(c, "/dashboard/sources", res, "Source deleted.");
 });
+
+// Last: a path none of the above serves (signed in, as requireSession sends others to sign in).
+dashboard.all("*", notFoundPage);

@@ -1,7 +1,9 @@
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { appErrorOf, STATUS_OF } from "../api/errors";
 import type { Principal } from "../domain/scopes";
 import { homeOf, Layout } from "./layout";
+import type { DashEnv } from "./session";
 
 /**
  * A request the dashboard refuses before any page handles it (its body, or its address), as a
@@ -23,4 +25,21 @@ export function refusalPage(
     refused.status,
     refused.headers,
   );
+}
+
+/**
+ * The dashboard's answer to an error no page handled (a cross-origin post, a 500, an AppError):
+ * the API's status and message (a 500 logged as there), as a page; signed out (its principal not
+ * known yet), the signed-out one.
+ */
+export function errorPage(err: Error, c: Context<DashEnv>): Response | Promise<Response> {
+  const e = appErrorOf(err);
+  const title = e.code.charAt(0).toUpperCase() + e.code.slice(1).replaceAll("_", " ");
+  const headers: Record<string, string> = e.retryAfterSeconds === undefined ? {} : { "retry-after": String(e.retryAfterSeconds) };
+  return refusalPage(c, { status: STATUS_OF[e.code], title, message: e.message, principal: c.get("principal"), headers });
+}
+
+/** A dashboard path no page serves. */
+export function notFoundPage(c: Context<DashEnv>): Response | Promise<Response> {
+  return refusalPage(c, { status: 404, title: "Not found", message: `No dashboard page at ${c.req.path}.`, principal: c.get("principal") });
 }

@@ -2,6 +2,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ADMIN_TOKEN, call, clientAddress, dashboardCookie, dashboardForm, pageBanners as banners, pageText as text, podiumBody } from "./helpers";
+import { d1Double } from "./d1-double";
 import { pipeline, uniqueKey } from "./pipeline";
 
 const ORIGIN = "https://edgehook.test";
@@ -200,6 +201,39 @@ describe("the dashboard's own refusals are pages", () => {
       expect(html, what).not.toContain("<nav");
       expect(html, what).not.toContain("/dashboard/logout");
     }
+  });
+
+  it("answers a form posted from another origin 403, a path no page serves 404 and its own failure 500, each a page", async () => {
+    const cookie = await dashboardCookie();
+    const key = uniqueKey();
+    const crossOrigin = await call(
+      new Request(`${ORIGIN}/dashboard/sources`, {
+        method: "POST",
+        headers: { cookie, origin: "https://evil.example", "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ id: `csrf-${key}`, name: "x", provider: "podium", secret: "s".repeat(16) }),
+      }),
+    );
+    const refused = await refusal(crossOrigin, 403, "cross-origin");
+    expect(refused.banner).toEqual(["Cross-origin form posts are refused."]);
+    // Refused before the session is looked up: the signed-out page; and nothing was made.
+    expect(refused.html).not.toContain("<nav");
+    expect((await pipeline().api("GET", `/v1/sources/csrf-${key}`)).status).toBe(404);
+
+    const missing = await get(`/dashboard/nowhere-${key}`, cookie);
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get("content-type")).toMatch(/^text\/html/);
+    const page = await missing.text();
+    expect(banners(page, "alert")).toEqual([`No dashboard page at /dashboard/nowhere-${key}.`]);
+    expect(page).toContain("<nav"); // signed in: the layout as on every page
+    // Signed out, an unknown path signs in first, as every other does.
+    expect((await get(`/dashboard/nowhere-${key}`)).status).toBe(303);
+
+    // D1 down: the session cannot be looked up, so the page is the signed-out one.
+    const broken = await call(new Request(`${ORIGIN}/dashboard/webhooks`, { headers: { cookie } }), { DB: d1Double({ down: true }).db });
+    const failed = await refusal(broken, 500, "failure");
+    expect(failed.banner).toEqual(["Something went wrong on our side; it has been logged."]);
+    expect(failed.html).not.toContain("D1 unavailable");
+    expect(failed.html).not.toContain("<nav");
   });
 
   it("answers an address over the failed-authentication limit 429 with when to try again, showing nothing of the session it did not look up", async () => {
