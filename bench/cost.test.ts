@@ -1,6 +1,7 @@
 // `npm run bench` (cost): what one event costs, received by the ack path, stored,
-// delivered once to one webhook (a local downstream answering 200), counted in its
-// hour's totals (the maintenance run's folding, shared by an hour's events) and purged
+// delivered once to one webhook (a local downstream answering 200), counted (ingest's
+// pending counts folded into the counter rows, then its hour into the totals: the maintenance
+// run's folding, the latter shared by an hour's events) and purged
 // at the retention, through the real code in the local runtime (bench/volume/worker.ts), and
 // its price per million events at the list prices in bench/prices.json. Measured: D1
 // rows read and written (each result's meta), the database's growth, queue messages
@@ -94,6 +95,9 @@ it(`measures what an event costs, received, stored, delivered once and purged ($
   const received = new Set((await down.requests(key)).map((r) => r.headers["webhook-id"]));
   expect(received.size).toBe(N);
   const delivered = phases.deliver.d1.sizeAfter;
+  // Ingest's pending counts go into the counter rows a fold at a time (a row per scope and hour its
+  // batches touched), shared by the events of the batches folded together: the cycle's own.
+  phases.counts = await phase("counts");
   // Folding costs a row per scope and hour, whatever the events in the hour: counted per event of
   // an hour at 1,000,000 events a day (every scope is touched each hour at that volume).
   phases.fold = perHourOfTraffic(await phase("fold"));

@@ -4,7 +4,8 @@
 // same conditions: inside one D1 transaction nothing changes in between, so the
 // delta is exactly what the write does. Deltas are summed per counter row in SQL,
 // so a batch of events writes one row per organization, location and hour it
-// touches, not one per event.
+// touches, not one per event; ingest writes even that as one row (event_count_deltas,
+// migration 0031), which a later fold adds to event_counts for many batches at once.
 import { DATA_SCOPE_OF_OBJECT } from "../domain/event-types";
 import type { DeliveryStatus } from "../domain/delivery";
 import { DELIVERY_STATUSES } from "../domain/delivery";
@@ -43,8 +44,14 @@ const addAll = (cols: string[]) => cols.map((c) => `${c} = ${c} + excluded.${c}`
 /** The `owner` of everyone's rows (scope 0) that count alerts: events only the admin counts. */
 export const ALERTS_OWNER = -1;
 
-/** The counter cells (`scope`, `owner`, `hour`, `col`) of the events a subquery selects (see eventCountsStatement). */
-function eventCellsSql(rowsSql: string): string {
+/** Whether an hour's counts are also in its scope's total row: it is in (after, through] of event_count_marks (foldEventCounts). */
+const inTotals = (hour: string) => `${hour} > (SELECT after FROM event_count_marks) AND ${hour} <= (SELECT through FROM event_count_marks)`;
+
+/**
+ * The counter cells (`scope`, `owner`, `hour`, `col`) of the events a subquery selects (see
+ * eventCountsStatement); without `totals`, those of their hours only.
+ */
+function eventCellsSql(rowsSql: string, totals = true): string {
   // r is read three times and k twice: each is worked out once (its name lookups and existence checks too).
   return `WITH r AS MATERIALIZED (${rowsSql}),
        k AS MATERIALIZED (
@@ -53,8 +60,7 @@ function eventCellsSql(rowsSql: string): string {
          UNION ALL SELECT -loc, COALESCE(org, 0), received_at, object FROM r WHERE loc IS NOT NULL),
        c AS (
          SELECT scope, owner, ${hourOf("received_at")} AS hour, object * ${TENTHS} + ${cell("received_at")} AS col FROM k
-         UNION ALL SELECT scope, owner, ${TOTAL_HOUR}, object * ${TENTHS} + ${cell("received_at")} FROM k
-           WHERE ${hourOf("received_at")} > (SELECT after FROM event_count_marks) AND ${hourOf("received_at")} <= (SELECT through FROM event_count_marks))`;
+         ${totals ? `UNION ALL SELECT scope, owner, ${TOTAL_HOUR}, object * ${TENTHS} + ${cell("received_at")} FROM k WHERE ${inTotals(hourOf("received_at"))}` : ""})`;
 }
 
 // Counts are never negative, so a row is empty when its largest is 0 (one call: a chain of
@@ -79,6 +85,89 @@ export function eventCountsStatement(db: D1Database, rowsSql: string, binds: unk
        ON CONFLICT (scope, hour, owner) DO UPDATE SET ${addAll(EVENT_COLUMNS)}`,
     )
     .bind(...binds);
+}
+
+/** Pending deltas at most: an ingest that reaches it folds them (reads that add them stay bounded). */
+export const PENDING_DELTAS = 200;
+
+/** The cells of the pending deltas (event_count_deltas): `scope`, `hour`, `owner`, `col` and `n`, the events it adds. */
+export const PENDING_CELLS = `SELECT value->>0 AS scope, value->>1 AS hour, value->>2 AS owner, value->>3 AS col, value->>4 AS n
+  FROM event_count_deltas, json_each(cells)`;
+
+/** A cell of a pending delta: `n` events in `col` of the event_counts row (`scope`, `hour`, `owner`). */
+export interface PendingCell {
+  scope: number;
+  hour: number;
+  owner: number;
+  col: number;
+  n: number;
+}
+
+/** The cells of a pending delta's `cells`, taken apart outside SQL (where each is a row read). */
+export function pendingCells(cells: unknown): PendingCell[] {
+  const parsed: unknown = typeof cells === "string" ? JSON.parse(cells) : [];
+  const isCell = (c: unknown): c is [number, number, number, number, number] => Array.isArray(c) && c.length === 5 && c.every((x) => typeof x === "number");
+  return (Array.isArray(parsed) ? parsed : []).filter(isCell).map(([scope, hour, owner, col, n]) => ({ scope, hour, owner, col, n }));
+}
+
+/**
+ * Folds every pending delta into event_counts when `when` holds (a condition on the deltas or
+ * the marks, which the first statement leaves as they are), as eventCountsStatement adds events:
+ * to the hour's row, and to the total's when the hour is in the totals now. The deltas go in
+ * the same transaction, so a fold is done once.
+ */
+function foldDeltasStatements(db: D1Database, when: string, binds: unknown[]): D1PreparedStatement[] {
+  const sums = EVENT_COLUMNS.map((c, i) => `SUM(n * (col = ${i})) AS ${c}`).join(", ");
+  return [
+    db
+      .prepare(
+        `WITH d AS MATERIALIZED (${PENDING_CELLS} WHERE ${when}),
+         c AS (SELECT scope, hour, owner, col, n FROM d UNION ALL SELECT scope, ${TOTAL_HOUR}, owner, col, n FROM d WHERE ${inTotals("hour")})
+         INSERT INTO event_counts (scope, hour, owner, ${EVENT_COLUMNS.join(", ")})
+         SELECT scope, hour, owner, ${sums} FROM c WHERE true GROUP BY scope, hour, owner
+         ON CONFLICT (scope, hour, owner) DO UPDATE SET ${addAll(EVENT_COLUMNS)}`,
+      )
+      .bind(...binds),
+    db.prepare(`DELETE FROM event_count_deltas WHERE ${when}`).bind(...binds),
+  ];
+}
+
+/**
+ * Adds the events a subquery selects (as eventCountsStatement's) in one row, a delta of their
+ * hours' cells, written at `now`, instead of a row per scope and hour; then, once
+ * PENDING_DELTAS are waiting, folds them all. The subquery's parameters are numbered
+ * (?1 …) and given in `binds`.
+ */
+export function eventCountDeltaStatements(db: D1Database, rowsSql: string, binds: unknown[], now: number): D1PreparedStatement[] {
+  const at = `?${binds.length + 1}`;
+  return [
+    db
+      .prepare(
+        `${eventCellsSql(rowsSql, false)}
+         INSERT INTO event_count_deltas (at, first_hour, cells)
+         SELECT at, first_hour, cells FROM (
+           SELECT ${at} AS at, min(hour) AS first_hour, json_group_array(json_array(scope, hour, owner, col, n)) AS cells
+           FROM (SELECT scope, hour, owner, col, COUNT(*) AS n FROM c GROUP BY scope, hour, owner, col))
+         WHERE first_hour IS NOT NULL`,
+      )
+      .bind(...binds, now),
+    // (Ids are consecutive since the last fold, which took every delta: their range is their number.)
+    ...foldDeltasStatements(db, `(SELECT max(id) - min(id) FROM event_count_deltas) >= ${PENDING_DELTAS - 1}`, []),
+  ];
+}
+
+/** The maintenance run's: folds every pending delta once the oldest was written before `writtenBefore` (all: by default). */
+export async function foldEventCountDeltas(db: D1Database, writtenBefore = Number.MAX_SAFE_INTEGER): Promise<void> {
+  await db.batch(foldDeltasStatements(db, "(SELECT at FROM event_count_deltas ORDER BY id LIMIT 1) < ?1", [writtenBefore]));
+}
+
+/**
+ * The fold a removal of events of hours up to `lastHour` runs first, in its transaction, when
+ * a pending delta counts any of those hours: its decrements must meet their increments
+ * (dropEmptyEventCountsStatement deletes a row its decrements leave at zero).
+ */
+export function foldDeltasReachingStatements(db: D1Database, lastHour: number): D1PreparedStatement[] {
+  return foldDeltasStatements(db, "(SELECT min(first_hour) FROM event_count_deltas) <= ?1", [lastHour]);
 }
 
 /**

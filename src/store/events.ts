@@ -8,12 +8,15 @@ import { attemptsOfSql } from "./attempts";
 import { groupsOf } from "./content";
 import { contentsOf, contentsReader, dropGroupsStatement, groupOfSql, groupStatement } from "./contents";
 import { ALERT_SOURCE } from "../domain/alerts";
+import { HOUR_MS } from "../domain/time";
 import {
   attemptCountsStatement,
   deliveryCountsStatement,
   dropEmptyAttemptCountsStatement,
   dropEmptyEventCountsStatement,
+  eventCountDeltaStatements,
   eventCountsStatement,
+  foldDeltasReachingStatements,
   objectOf,
 } from "./counters";
 import { dropDeadLettersStatement } from "./dead-letters";
@@ -84,7 +87,7 @@ export async function storeEvents(
   const stmts = [
     ...(names ? [names] : []),
     ...(await insertStatements(db, unique)),
-    eventCountsStatement(db, STORED_NOW, [unique.length], 1),
+    ...eventCountDeltaStatements(db, STORED_NOW, [unique.length], Date.now()),
     ...also,
     ...insertDeliveriesStatements(db, deliveries, unique.length),
   ];
@@ -183,6 +186,8 @@ export async function retentionStep(
     .bind(owed, opts.now);
   const deleteEvents = db.prepare(`DELETE FROM events WHERE seq IN (${PURGEABLE})`).bind(...purgeBinds);
   const stmts = [
+    // Ingest's counts of the hours purged are all in event_counts first (a late event's may be pending).
+    ...foldDeltasReachingStatements(db, Math.floor((opts.cutoff - 1) / HOUR_MS)),
     deliveryCountsStatement(db, `SELECT webhook, object, status AS old_status, ${to("expire")} AS new_status ${expiring}`, [owed]),
     expire,
     attemptCountsStatement(db, purgedAttempts, purgeBinds, -1),

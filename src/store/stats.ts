@@ -4,7 +4,18 @@ import { isLimited, type Access } from "../domain/access";
 import { DELIVERY_STATUSES } from "../domain/delivery";
 import { HOUR_MS } from "../domain/time";
 import { grantedWebhookIdsSql, hiddenGroups, webhookAccessSql } from "./access";
-import { ATTEMPT_COLUMNS, ATTEMPT_OK_COLUMNS, DELIVERY_COLUMNS, deliveryColumn, EVENT_COLUMNS, OBJECT_GROUPS, TENTH_MS, TENTHS, TOTAL_HOUR } from "./counters";
+import {
+  ATTEMPT_COLUMNS,
+  ATTEMPT_OK_COLUMNS,
+  DELIVERY_COLUMNS,
+  deliveryColumn,
+  EVENT_COLUMNS,
+  OBJECT_GROUPS,
+  pendingCells,
+  TENTH_MS,
+  TENTHS,
+  TOTAL_HOUR,
+} from "./counters";
 import { nameIds } from "./names";
 
 export const SERIES_BUCKET_MS = TENTH_MS;
@@ -34,6 +45,18 @@ export interface Stats {
 
 type Counts = Record<string, unknown>;
 
+/** Counter rows of some scopes (store/counters.ts), with an owner, or none of some owners. */
+interface ScopeSet {
+  scopes: number[];
+  owner?: number;
+  ownersNot?: number[];
+}
+
+const scopeSql = (set: ScopeSet) =>
+  [`scope IN (${set.scopes.join(", ")})`, ...(set.owner === undefined ? [] : [`owner = ${set.owner}`]), ...(set.ownersNot ? [`owner NOT IN (${set.ownersNot.join(", ")})`] : [])].join(" AND ");
+const inScopeSet = (set: ScopeSet, scope: number, owner: number) =>
+  set.scopes.includes(scope) && (set.owner === undefined || owner === set.owner) && !(set.ownersNot ?? []).includes(owner);
+
 /**
  * Counts for /v1/stats, limited to what `access` may see (null: the admin's, alerts
  * included); one round trip for the counts.
@@ -49,17 +72,18 @@ export async function stats(db: D1Database, access: Access | null, now = Date.no
   // Which event_counts rows: everyone's, or the grant's organizations and, for its
   // locations, the events that named none of those organizations (counted once).
   // Each set is its own statement so that each is ranges of the key.
-  const scopes: string[] = [];
+  const sets: ScopeSet[] = [];
   // Alerts are counted apart in everyone's rows (ALERTS_OWNER): only the admin sees them.
-  if (!limited) scopes.push(access === null ? "scope = 0" : "scope = 0 AND owner = 0");
+  if (!limited) sets.push(access === null ? { scopes: [0] } : { scopes: [0], owner: 0 });
   else {
     const ids = await nameIds(db, [...(access.organizationUids ?? []), ...(access.locationUids ?? [])]);
     const known = (names: string[] | null) => (names ?? []).flatMap((n) => (ids.has(n) ? [ids.get(n)!] : []));
     const orgs = known(access.organizationUids);
     const locs = known(access.locationUids);
-    if (orgs.length) scopes.push(`scope IN (${orgs.join(", ")})`);
-    if (locs.length) scopes.push(`scope IN (${locs.map((l) => -l).join(", ")}) AND owner NOT IN (${orgs.join(", ")})`);
+    if (orgs.length) sets.push({ scopes: orgs });
+    if (locs.length) sets.push({ scopes: locs.map((l) => -l), ownersNot: orgs });
   }
+  const scopes = sets.map(scopeSql);
   const granted = limited ? grantedWebhookIdsSql(access) : null;
   // Deliveries to notification endpoints carry alerts, which only the admin sees: those recorded
   // in alert_webhooks (deleted ones too), and any existing one (made by a release before it).
@@ -92,10 +116,13 @@ export async function stats(db: D1Database, access: Access | null, now = Date.no
       .bind(...wh.binds),
     db.prepare("SELECT open AS n FROM dead_letter_counts"),
     db.prepare("SELECT after, through FROM event_count_marks"),
+    // Ingest's counts not folded yet, in neither the totals nor the hour rows: at most PENDING_DELTAS
+    // rows, whose cells are taken apart here (in SQL each cell would be a row read).
+    db.prepare("SELECT cells FROM event_count_deltas"),
     ...eventStatements,
   ]);
-  const [deliveries, attempts, perWebhook, dead, marks] = results;
-  const eventRows = results.slice(5).map((r) => r.results);
+  const [deliveries, attempts, perWebhook, dead, marks, deltas] = results;
+  const eventRows = results.slice(6).map((r) => r.results);
   const mark = marks?.results[0];
   if (typeof mark?.after !== "number" || typeof mark.through !== "number") throw new Error("event_count_marks has no row (migration 0022)");
   const { after, through } = mark;
@@ -103,16 +130,20 @@ export async function stats(db: D1Database, access: Access | null, now = Date.no
   const totals = eventRows.filter((_, i) => i % 3 === 0).flat();
   const hours = eventRows.filter((_, i) => i % 3 === 1).flat();
   const older = eventRows.filter((_, i) => i % 3 === 2).flat();
+  const pending = (deltas?.results ?? [])
+    .flatMap((r) => pendingCells(r.cells))
+    .filter((c) => sets.some((set) => inScopeSet(set, c.scope, c.owner)))
+    .map((c): Counts => ({ hour: c.hour, [EVENT_COLUMNS[c.col] ?? "none"]: c.n }));
 
   const n = (row: Counts, column: string) => Number(row[column] ?? 0);
   const eventsIn = (row: Counts, tenths: (t: number) => boolean) =>
     visible.reduce((sum, o) => sum + Array.from({ length: TENTHS }, (_, t) => t).filter(tenths).reduce((s, t) => s + n(row, EVENT_COLUMNS[o * TENTHS + t]!), 0), 0);
-  const total = [...totals, ...older, ...hours.filter((r) => !folded(n(r, "hour")))].reduce((sum, r) => sum + eventsIn(r, () => true), 0);
+  const total = [...totals, ...older, ...hours.filter((r) => !folded(n(r, "hour"))), ...pending].reduce((sum, r) => sum + eventsIn(r, () => true), 0);
 
   const series = Array.from({ length: SERIES_BUCKETS }, (_, i) => ({ start: from + i * SERIES_BUCKET_MS, events: 0, attempts: 0, succeededAttempts: 0 }));
   const bucketOf = (hour: number, tenth: number) => (hour * HOUR_MS + tenth * TENTH_MS - from) / SERIES_BUCKET_MS;
   let last24h = 0;
-  for (const r of hours) {
+  for (const r of [...hours, ...pending]) {
     const hour = n(r, "hour");
     last24h += eventsIn(r, (t) => hour * HOUR_MS + t * TENTH_MS >= dayFrom);
     for (let t = 0; t < TENTHS; t++) {

@@ -11,6 +11,7 @@ import { describe, expect, it } from "vitest";
 import { newDelivery } from "../../src/domain/delivery";
 import { closeEpisodeStatement, countIn, openDisabledEpisodeStatements, openEpisodeOf, quietEpisodes } from "../../src/store/alerts";
 import { attemptsOfSql } from "../../src/store/attempts";
+import { eventCountDeltaStatements, foldEventCountDeltas } from "../../src/store/counters";
 import { firstOwed, insertDeliveriesStatements, recordAttempts, retryDeliveries } from "../../src/store/deliveries";
 import { byLocation, byOrganization } from "../../src/store/event-places";
 import { retentionStep } from "../../src/store/events";
@@ -26,8 +27,11 @@ for (const f of readdirSync(dir).sort()) db.exec(readFileSync(join(dir, f), "utf
 /** Each step of a statement's plan (its parameters left unbound). */
 const plan = (sql: string) => db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all().map((r) => String(r.detail));
 
-/** Tables of one row, or one per AUTOINCREMENT table (sqlite_sequence), which a statement may read whole. */
-const SINGLE_ROW = new Set(["event_count_marks", "sqlite_sequence"]);
+/**
+ * Tables a statement may read whole: of one row, one per AUTOINCREMENT table (sqlite_sequence),
+ * or at most PENDING_DELTAS rows (event_count_deltas, folded at that bound).
+ */
+const SINGLE_ROW = new Set(["event_count_marks", "sqlite_sequence", "event_count_deltas"]);
 
 /** The steps of a statement's plan that walk a stored table or index whole (not a JSON array, a CTE's or a subquery's rows). */
 function walks(sql: string): string[] {
@@ -79,6 +83,16 @@ describe("query plans", () => {
     const attempt = { deliveryId: `dlv_${"0".repeat(32)}`, number: 1, startedAt: 1, durationMs: 1, statusCode: 200, error: null, responseSnippet: "ok" };
     const sqls = await preparedBy((d1) => recordAttempts(d1, "w", [{ attempt, status: "succeeded", nextAttemptAt: null, deadLetter: null }]));
     expect(sqls.some((s) => s.startsWith("UPDATE deliveries SET attempts"))).toBe(true);
+    for (const sql of sqls) expect(walks(sql), sql).toEqual([]);
+  });
+
+  it("counts an ingest's events in one row, and folds pending counts by the counter rows' keys", async () => {
+    const sqls = await preparedBy(async (d1) => {
+      eventCountDeltaStatements(d1, "SELECT organization AS org, location AS loc, received_at, object, 0 AS alert FROM events WHERE seq > ?1", [5], 1);
+      await foldEventCountDeltas(d1, 1);
+    });
+    expect(sqls.filter((s) => s.includes("INSERT INTO event_count_deltas"))).toHaveLength(1);
+    expect(sqls.filter((s) => s.startsWith("DELETE FROM event_count_deltas"))).toHaveLength(2);
     for (const sql of sqls) expect(walks(sql), sql).toEqual([]);
   });
 

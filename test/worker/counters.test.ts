@@ -4,11 +4,16 @@ import { describe, expect, it } from "vitest";
 import { EVENT_TYPES } from "../../src/domain/event-types";
 import { eventIdFor } from "../../src/domain/ids";
 import type { IngestMessage } from "../../src/domain/types";
+import { meteredD1 } from "../../bench/d1-meter";
+import { DELTA_FOLD_AGE_MS, runMaintenance } from "../../src/maintenance/cron";
+import { foldEventCountDeltas, PENDING_DELTAS } from "../../src/store/counters";
+import { SERIES_BUCKET_MS } from "../../src/store/stats";
 import { expireHeld } from "../../src/store/deliveries";
 import { RETENTION_START, retentionStep } from "../../src/store/events";
-import { podiumBody } from "./helpers";
+import { ingestMessage, podiumBody } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
 import { emptyCounterRows, kept, recounted } from "./recount";
+import { as, makeToken } from "./tokens";
 
 const DAY = 86_400_000;
 const TYPES = EVENT_TYPES.filter((t) => t.provider === "podium").map((t) => t.type).concat(["unknown"]);
@@ -156,6 +161,7 @@ describe("counters", () => {
       })),
     );
     await p.runIngest(msgs);
+    await foldEventCountDeltas(env.DB); // (their rows counted below are event_counts')
     await p.deliver();
     const rows = async () => {
       const r = await env.DB.prepare(
@@ -175,6 +181,111 @@ describe("counters", () => {
     }
     expect(await env.DB.prepare("SELECT COUNT(*) AS n FROM events WHERE organization = (SELECT id FROM names WHERE name = ?)").bind(org).first("n")).toBe(0);
     expect(await rows()).toBe(0);
+    expect(await kept(env.DB)).toEqual(await recounted(env.DB));
+  });
+
+  it("are written by an ingest batch as one row, whatever the places it touches, and read exactly by /v1/stats before they are folded", async () => {
+    const key = uniqueKey();
+    const meter = meteredD1(env.DB);
+    const p = pipeline({ DB: meter.db });
+    const [org, loc] = [`org-${key}-0`, `loc-${key}-0`];
+    const now = Date.now();
+    // 100 events at 40 locations of 20 organizations, over the last seven hours (the series' six
+    // and an hour before it), a tenth of them at the place the tokens below are limited to.
+    const msgs: IngestMessage[] = await Promise.all(
+      Array.from({ length: 100 }, async (_, i) => {
+        const [o, l] = [`org-${key}-${i % 20}`, `loc-${key}-${i % 40}`];
+        const type = TYPES[i % TYPES.length]!;
+        return {
+          v: 1 as const,
+          eventId: await eventIdFor("podium", `${key}-${i}`),
+          sourceId: "podium",
+          dedupeKey: `${key}-${i}`,
+          eventType: type,
+          locationUid: i % 10 === 0 ? loc : l,
+          organizationUid: i % 10 === 0 ? org : o,
+          receivedAt: now - i * 4 * 60_000,
+          headers: { "content-type": "application/json" },
+          body: podiumBody({ type, eventUid: `${key}-${i}`, organizationUid: o, locationUid: l }),
+        };
+      }),
+    );
+    const counterRows = () => env.DB.prepare("SELECT COUNT(*) AS n, total(n0 + n6 + n12 + n18 + n24) AS sum FROM event_counts").first();
+    const before = await counterRows();
+    const pending = () => env.DB.prepare("SELECT COUNT(*) AS n FROM event_count_deltas").first<number>("n");
+    const pendingBefore = await pending();
+    meter.reset();
+    await p.runIngest(msgs);
+    // The counters' statement wrote one row (D1's meta), the batch's delta; no event_counts row changed.
+    const counting = Object.entries(meter.usage.bySql).filter(([sql]) => sql.startsWith("WITH r AS MATERIALIZED"));
+    expect(counting.map(([, s]) => s.rowsWritten)).toEqual([1]);
+    expect(await counterRows()).toEqual(before);
+    expect(await pending()).toBe(pendingBefore! + 1);
+    expect(pendingBefore! + 1).toBeLessThan(PENDING_DELTAS);
+
+    // /v1/stats adds what is pending: the total, the last day and the series equal a recount, for
+    // the admin and for tokens limited to an organization and a location.
+    const orgToken = await makeToken(p, ["events:read", "read_messages", "read_contacts", "read_payments", "read_reviews"], { organizationUids: [org] });
+    const locToken = await makeToken(p, ["events:read", "read_messages", "read_contacts", "read_payments", "read_reviews"], { locationUids: [loc] });
+    const count = (where: string, ...binds: unknown[]) => env.DB.prepare(`SELECT COUNT(*) AS n FROM events WHERE ${where}`).bind(...binds).first<number>("n");
+    const ofOrg = "organization = (SELECT id FROM names WHERE name = ?)";
+    const ofLoc = "location = (SELECT id FROM names WHERE name = ?)";
+    const expectExact = async () => {
+      for (;;) {
+        const bucket = Math.floor(Date.now() / SERIES_BUCKET_MS);
+        const answers = [
+          { stats: (await p.api("GET", "/v1/stats")).json, where: "true", binds: [] as string[] },
+          { stats: (await as(p, orgToken.token, "GET", "/v1/stats")).json, where: ofOrg, binds: [org] },
+          { stats: (await as(p, locToken.token, "GET", "/v1/stats")).json, where: ofLoc, binds: [loc] },
+        ];
+        if (Math.floor(Date.now() / SERIES_BUCKET_MS) !== bucket) continue; // asked again should a bucket end while asking
+        for (const { stats, where, binds } of answers) {
+          expect(stats.events.total).toBe(await count(where, ...binds));
+          expect(stats.events.last24h).toBe(await count(`${where} AND received_at >= ?`, ...binds, (bucket - 143) * SERIES_BUCKET_MS));
+          for (const b of stats.series as { start: string; events: number }[]) {
+            const start = Date.parse(b.start);
+            expect(b.events, `${where}, ${b.start}`).toBe(await count(`${where} AND received_at >= ? AND received_at < ?`, ...binds, start, start + SERIES_BUCKET_MS));
+          }
+        }
+        return;
+      }
+    };
+    expect(await count(ofLoc, loc)).toBe(10);
+    await expectExact();
+    // And the same once they are folded.
+    await foldEventCountDeltas(env.DB);
+    expect(await pending()).toBe(0);
+    expect(await counterRows()).not.toEqual(before);
+    await expectExact();
+    expect(await kept(env.DB)).toEqual(await recounted(env.DB));
+  });
+
+  it(`stay at most ${PENDING_DELTAS - 1} rows pending, however many batches: an ingest that reaches the bound folds them`, async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const pending = () => env.DB.prepare("SELECT COUNT(*) AS n FROM event_count_deltas").first<number>("n");
+    const seen: number[] = [];
+    for (let i = 0; i < PENDING_DELTAS + 5; i++) {
+      await p.runIngest([ingestMessage({ dedupeKey: `${key}-${i}`, organizationUid: `org-${key}-${i % 3}`, locationUid: `loc-${key}-${i % 7}` })]);
+      seen.push((await pending())!);
+    }
+    expect(Math.max(...seen)).toBe(PENDING_DELTAS - 1);
+    expect(seen).toContain(0);
+    expect(await kept(env.DB)).toEqual(await recounted(env.DB));
+    expect((await p.api("GET", "/v1/stats")).json.events.total).toBe(await env.DB.prepare("SELECT COUNT(*) AS n FROM events").first<number>("n"));
+  }, 60_000); // two hundred ingest transactions: a busy machine takes longer than 5 s (nothing here is timed)
+
+  it(`are folded by the maintenance run once the oldest pending is ${DELTA_FOLD_AGE_MS / 60_000} minutes old`, async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const pending = () => env.DB.prepare("SELECT COUNT(*) AS n FROM event_count_deltas").first<number>("n");
+    await p.runIngest([ingestMessage({ dedupeKey: `${key}-0`, organizationUid: `org-${key}`, locationUid: `loc-${key}` })]);
+    const written = Date.now();
+    expect(await pending()).toBeGreaterThan(0);
+    expect((await runMaintenance(p.env, written)).failed).toEqual([]);
+    expect(await pending()).toBeGreaterThan(0);
+    expect((await runMaintenance(p.env, written + DELTA_FOLD_AGE_MS + 1)).failed).toEqual([]);
+    expect(await pending()).toBe(0);
     expect(await kept(env.DB)).toEqual(await recounted(env.DB));
   });
 });

@@ -9,7 +9,8 @@ import { DAY_MS, HOUR_MS } from "../../src/domain/time";
 import type { IngestMessage } from "../../src/domain/types";
 import { runMaintenance } from "../../src/maintenance/cron";
 import freeze from "../../scripts/freeze-event-counts.sql?raw";
-import { FROZEN_THROUGH, foldEventCounts } from "../../src/store/counters";
+import foldPending from "../../scripts/fold-event-count-deltas.sql?raw";
+import { FROZEN_THROUGH, foldEventCountDeltas, foldEventCounts } from "../../src/store/counters";
 import { RETENTION_START, retentionStep } from "../../src/store/events";
 import { podiumBody } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
@@ -54,6 +55,12 @@ async function purge(now: number) {
 }
 
 const TENTH = HOUR_MS / 6;
+
+/** Runs the ingest consumer, then folds its pending counts into event_counts, whose rows the tests look at. */
+async function ingestFolded(p: ReturnType<typeof pipeline>, msgs: IngestMessage[]) {
+  await p.runIngest(msgs);
+  await foldEventCountDeltas(env.DB);
+}
 
 /**
  * Every counter equals a recount, none is left at zero, and the stats say so, for the
@@ -103,9 +110,9 @@ describe("event totals folded by the hour", () => {
     const now = HOUR * HOUR_MS + 30 * 60_000;
     // Hours past the folded ones (one more than a day ago), and two hours older than the retention
     // (folded: their totals are written too).
-    await p.runIngest([...(await eventsAt(key, HOUR - 27, 3)), ...(await eventsAt(key, HOUR - 2, 6)), ...(await eventsAt(key, HOUR - 1, 6))]);
+    await ingestFolded(p, [...(await eventsAt(key, HOUR - 27, 3)), ...(await eventsAt(key, HOUR - 2, 6)), ...(await eventsAt(key, HOUR - 1, 6))]);
     expect(await totalRows()).toEqual([]);
-    await p.runIngest([...(await eventsAt(key, HOUR - 250, 4)), ...(await eventsAt(key, HOUR - 249, 4))]);
+    await ingestFolded(p, [...(await eventsAt(key, HOUR - 250, 4)), ...(await eventsAt(key, HOUR - 249, 4))]);
     expect((await totalRows()).length).toBeGreaterThan(0);
     await expectCountsRight(p, key);
 
@@ -124,10 +131,10 @@ describe("event totals folded by the hour", () => {
 
     // Nor does an event of an hour out (the last one taken out), or of this hour, the first not folded yet;
     // an event of the last folded hour goes into both.
-    await p.runIngest([...(await eventsAt(`${key}-out`, HOUR - 240, 2)), ...(await eventsAt(key, HOUR, 3))]);
+    await ingestFolded(p, [...(await eventsAt(`${key}-out`, HOUR - 240, 2)), ...(await eventsAt(key, HOUR, 3))]);
     expect(await totalRows()).toEqual(folded);
     await expectCountsRight(p, `${key}-out`);
-    await p.runIngest(await eventsAt(`${key}-late`, HOUR - 1, 2));
+    await ingestFolded(p, await eventsAt(`${key}-late`, HOUR - 1, 2));
     expect(await totalRows()).not.toEqual(folded);
     await expectCountsRight(p, `${key}-late`);
 
@@ -145,7 +152,7 @@ describe("event totals folded by the hour", () => {
     const now = (HOUR + 8) * HOUR_MS + 30 * 60_000;
     const cutoff = now - 10 * DAY_MS;
     const due = (await eventsAt(key, Math.floor(cutoff / HOUR_MS), 4)).map((m, i) => ({ ...m, receivedAt: cutoff - 60_000 - i }));
-    await p.runIngest([...due, ...(await eventsAt(key, HOUR + 4, 3))]);
+    await ingestFolded(p, [...due, ...(await eventsAt(key, HOUR + 4, 3))]);
     await foldEventCounts(env.DB, HOUR + 8, Math.floor(cutoff / HOUR_MS));
     const out = await totalRows();
     const { after, through } = (await marks())!;
@@ -194,13 +201,15 @@ describe("event totals folded by the hour", () => {
     await expectCountsRight(p, `${key}-last`);
   });
 
-  it("read the same as a recount after any mix of ingests, folds and purges", async () => {
+  it("read the same as a recount after any mix of ingests, folds of ingest's pending counts, folds and purges", async () => {
     const p = pipeline();
     const key = uniqueKey();
     let batch = 0;
-    // Hours relative to the marks as they are: events on either side of `through`, folding runs
+    // Hours relative to the marks as they are: events on either side of `through`, pending counts
+    // folded in between or not (then with the marks moved since they were written), folding runs
     // whose clock moves on, stands or goes back, and retentions that reach the folded hours or not.
     const action = fc.oneof(
+      fc.constant({ kind: "fold-pending" as const }),
       fc.record({ kind: fc.constant("ingest" as const), hour: fc.integer({ min: -250, max: 3 }), n: fc.integer({ min: 1, max: 5 }) }),
       fc.record({
         kind: fc.constant("fold" as const),
@@ -214,6 +223,7 @@ describe("event totals folded by the hour", () => {
         for (const a of actions) {
           const { through } = (await marks())!;
           if (a.kind === "ingest") await p.runIngest(await eventsAt(`${key}-${batch++}`, through + a.hour, a.n, 4));
+          else if (a.kind === "fold-pending") await foldEventCountDeltas(env.DB);
           else if (a.kind === "fold") await foldEventCounts(env.DB, through + a.clock, through + a.clock - a.retention);
           else await purge((through + a.clock) * HOUR_MS);
           const now = (await marks())!;
@@ -254,5 +264,22 @@ describe("event totals folded by the hour", () => {
     await foldEventCounts(env.DB, through + 5, through - 240);
     expect(await marks()).toEqual({ after: -1, through: through + 6 });
     await expectCountsRight(p, `${key}-more`);
+  });
+
+  it("are folded by a script before going back to a release that neither folds nor reads ingest's pending counts", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const { through } = (await marks())!;
+    // Pending counts of a folded hour and one past the folded ones.
+    await p.runIngest([...(await eventsAt(key, through - 3, 3)), ...(await eventsAt(key, through + 1, 3))]);
+    const pending = () => env.DB.prepare("SELECT COUNT(*) AS n FROM event_count_deltas").first<number>("n");
+    expect(await pending()).toBeGreaterThan(0);
+    const folding = foldPending.split(/;\s*\n/).filter((q) => /^(WITH|DELETE)/m.test(q));
+    expect(folding).toHaveLength(2);
+    for (let run = 0; run < 2; run++) {
+      await env.DB.batch(folding.map((q) => env.DB.prepare(q)));
+      expect(await pending()).toBe(0);
+      await expectCountsRight(p, key);
+    }
   });
 });
