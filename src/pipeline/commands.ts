@@ -255,10 +255,9 @@ export type ReplayRefusal = "not_found" | "nothing_to_retry" | "unreplayable";
 export async function replayDeadLetter(env: Env, seq: number): Promise<DeadLetter | ReplayRefusal> {
   const letter = await getDeadLetter(env.DB, seq);
   if (!letter) return "not_found";
-  const message: unknown = JSON.parse(letter.body);
   if (letter.queue === QUEUES.ingestDead) {
-    if (!isIngestMessage(message)) return "unreplayable";
-    await env.INGEST.send(message, { contentType: "json" });
+    if (!isIngestMessage(letter.message)) return "unreplayable";
+    await env.INGEST.send(letter.message, { contentType: "json" });
   } else if (letter.deliveryId) {
     const retried = await retry(env, { ids: [letter.deliveryId] }, { limit: 1 });
     if (retried.pending.length + retried.held.length === 0) return "nothing_to_retry";

@@ -16,7 +16,7 @@ const DeadLetterSchema = z
     attempts: z.number().int(),
     receivedAt: z.string(),
     replayedAt: z.string().nullable(),
-    message: z.unknown().openapi({ description: "The dead message as it was queued." }),
+    message: z.unknown().openapi({ description: "The dead message as it was queued; null if what is stored is not JSON (a row written by hand)." }),
   })
   .openapi("DeadLetter");
 
@@ -29,7 +29,7 @@ const view = (d: DeadLetter) => ({
   attempts: d.attempts,
   receivedAt: new Date(d.receivedAt).toISOString(),
   replayedAt: d.replayedAt === null ? null : new Date(d.replayedAt).toISOString(),
-  message: JSON.parse(d.body) as unknown,
+  message: d.message,
 });
 
 const list = createRoute({
