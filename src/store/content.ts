@@ -9,6 +9,7 @@
 // last, a newline, then the parts; a part is the JSON of the headers, a newline,
 // then the raw body. Rows migrated from the old layout hold that text as TEXT.
 import { arrayOf, isString, recordOf } from "../domain/guards";
+import { storedJson } from "./stored-json";
 
 export interface EventContent {
   headers: Record<string, string>;
@@ -56,9 +57,7 @@ const isLengths = arrayOf((n): n is number => typeof n === "number" && Number.is
 
 function parsePart(text: string): EventContent {
   const nl = text.indexOf("\n"); // JSON.stringify never writes a raw newline: the first one ends the headers
-  const headers: unknown = JSON.parse(text.slice(0, nl));
-  if (!isHeaders(headers)) throw new Error("malformed event content");
-  return { headers, body: text.slice(nl + 1) };
+  return { headers: storedJson(text.slice(0, nl), isHeaders, "event content headers"), body: text.slice(nl + 1) };
 }
 
 const utf8 = new TextDecoder("utf-8");
@@ -73,8 +72,7 @@ export async function decodeGroup(stored: unknown): Promise<EventContent[]> {
     text = utf8.decode(await pipeThrough(bytes, new DecompressionStream("deflate-raw")));
   }
   const nl = text.indexOf("\n");
-  const lengths: unknown = JSON.parse(text.slice(0, nl));
-  if (!isLengths(lengths)) throw new Error("malformed event content");
+  const lengths = storedJson(text.slice(0, nl), isLengths, "event content lengths");
   const parts: EventContent[] = [];
   let at = nl + 1;
   for (const n of lengths) {
