@@ -168,8 +168,7 @@ export const sources = router()
     });
     if (!inserted) throw new AppError("conflict", `A source "${id}" exists already.`);
     forgetSource(id);
-    const stored = (await getStoredSource(c.env.DB, id))!;
-    return c.json(sourceView(stored, new URL(c.req.url).origin, settings(c.env).signatureToleranceSeconds), 201);
+    return c.json(sourceView(inserted, new URL(c.req.url).origin, settings(c.env).signatureToleranceSeconds), 201);
   })
   .openapi(list, async (c) => {
     const p = c.get("principal");
