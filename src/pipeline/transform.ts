@@ -11,6 +11,7 @@
  * expression's parse tree nests at most TRANSFORM_LIMITS.nesting levels.
  */
 import jsonata from "jsonata";
+import { parseBody } from "../domain/documents";
 import { isIndexable } from "../domain/guards";
 import { LinearRegExp, type RegExpMatchLike } from "./linear-regexp";
 
@@ -121,15 +122,6 @@ export async function runTransform(
 /** Evaluation is deterministic, so every failure of a transform is permanent. */
 function failed(reason: string): TransformResult {
   return { ok: false, reason, permanent: true };
-}
-
-/** A JSON body is the input as data; any other body is the input as one string. */
-function parseBody(body: string): unknown {
-  try {
-    return JSON.parse(body);
-  } catch {
-    return body;
-  }
 }
 
 /**

@@ -1,4 +1,5 @@
 import { ALERT_SOURCE } from "../domain/alerts";
+import { parseBody } from "../domain/documents";
 import type { EventFacts, Webhook } from "../domain/types";
 import { explainMismatch, matchesFilter, validateFilter, type Filter } from "./filter";
 
@@ -67,14 +68,6 @@ export class FilterInput {
   get value(): { body: unknown; headers: Record<string, string> } {
     this.parsed ??= { body: parseBody(this.content.body), headers: this.content.headers };
     return this.parsed;
-  }
-}
-
-function parseBody(body: string): unknown {
-  try {
-    return JSON.parse(body);
-  } catch {
-    return body;
   }
 }
 
