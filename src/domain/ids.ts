@@ -25,7 +25,3 @@ export async function eventIdFor(sourceId: string, dedupeKey: string): Promise<s
 export function isEventId(id: string): boolean {
   return /^evt_[0-9a-f]{32}$/.test(id);
 }
-
-export function isoTime(ms: number | null): string | null {
-  return ms === null ? null : new Date(ms).toISOString();
-}

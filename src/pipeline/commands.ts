@@ -7,6 +7,7 @@
  * (REDRIVE_GRACE_MS), so the caller always gets the committed answer.
  */
 import { newDelivery, type NewDelivery } from "../domain/delivery";
+import { iso } from "../domain/time";
 import { isIngestMessage, type Webhook } from "../domain/types";
 import type { Env } from "../env";
 import { owedWebhooks, replayTargets, type ReplayEvent } from "../routing/match";
@@ -115,7 +116,7 @@ export async function disableFailing(env: Env, now = Date.now()): Promise<{ webh
     // Changed since it was found due (its setting, enabled again): the next run decides again.
     if (!w || w.updatedAt !== d.version) continue;
     const minutes = w.autoDisableAfterMinutes === 1 ? "1 minute" : `${w.autoDisableAfterMinutes} minutes`;
-    const reason = `every attempt failed for ${minutes} (since ${new Date(d.failingSince).toISOString()}), the last with: ${d.lastError ?? "unknown error"}`;
+    const reason = `every attempt failed for ${minutes} (since ${iso(d.failingSince)}), the last with: ${d.lastError ?? "unknown error"}`;
     const episode = disabledEpisode(w, reason, now);
     try {
       await writeAnnounced(env, await announcement(endpoints, episode, false, now), [

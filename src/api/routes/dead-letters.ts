@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { AppError } from "../../domain/errors";
+import { iso, isoTime } from "../../domain/time";
 import { replayDeadLetter } from "../../pipeline/commands";
 import { listDeadLetters, type DeadLetter } from "../../store/dead-letters";
 import { errors, json, router, scoped } from "../openapi";
@@ -27,8 +28,8 @@ const view = (d: DeadLetter) => ({
   deliveryId: d.deliveryId,
   reason: d.reason,
   attempts: d.attempts,
-  receivedAt: new Date(d.receivedAt).toISOString(),
-  replayedAt: d.replayedAt === null ? null : new Date(d.replayedAt).toISOString(),
+  receivedAt: iso(d.receivedAt),
+  replayedAt: isoTime(d.replayedAt),
   message: d.message,
 });
 
