@@ -82,6 +82,16 @@ function fromCursor(cursor: string, pattern: RegExp): string[] {
   });
 }
 
+/**
+ * A page of rows read with one more than `limit`: the first `limit`, and the cursor
+ * after the last of them (`cursorOf`) when that one more was there, else null.
+ */
+export function pageOf<T>(rows: readonly T[], limit: number, cursorOf: (last: T) => string): { data: T[]; nextCursor: string | null } {
+  const data = rows.slice(0, limit);
+  const last = data[limit - 1];
+  return { data, nextCursor: rows.length > limit && last !== undefined ? cursorOf(last) : null };
+}
+
 /** A position in insertion order (lists, newest first). */
 export function encodeCursor(seq: number): string {
   return toCursor(`s${seq}`);
