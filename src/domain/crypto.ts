@@ -1,7 +1,11 @@
 /** Byte encodings and cached HMAC keys (WebCrypto), for signature schemes and API tokens. */
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 export const utf8 = (s: string): Uint8Array => encoder.encode(s);
+
+/** UTF-8 bytes as text, an ill-formed sequence as U+FFFD. */
+export const fromUtf8 = (bytes: Uint8Array): string => decoder.decode(bytes);
 
 /** The parts, one after another. (An array, not rest parameters: a body streamed in small chunks has more than a call takes.) */
 export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
@@ -45,6 +49,11 @@ export function bytesToBase64(bytes: ArrayBuffer | Uint8Array): string {
     bin += String.fromCharCode(...view.subarray(i, i + 0x8000));
   }
   return btoa(bin);
+}
+
+/** URL-safe base64 without padding (base64ToBytes reads it back). */
+export function bytesToBase64url(bytes: ArrayBuffer | Uint8Array): string {
+  return bytesToBase64(bytes).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
 export type HmacHash = "SHA-256" | "SHA-1" | "SHA-512";
