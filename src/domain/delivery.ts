@@ -3,7 +3,7 @@
  * retry schedule, and the one decision taken after each attempt. Everything
  * that changes a delivery's status goes through these definitions.
  */
-import { sha256Hex, toHex } from "./ids";
+import { sha256Hex, toHex } from "./crypto";
 
 export const DELIVERY_STATUSES = ["held", "pending", "succeeded", "failed", "expired"] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];

@@ -1,5 +1,4 @@
-import { bytesToBase64url, hmac, utf8 } from "./crypto";
-import { toHex } from "./ids";
+import { bytesToBase64url, hmac, toHex, utf8 } from "./crypto";
 
 /** 32 random bytes, base64url without padding (43 characters). */
 export function randomSecret(): string {

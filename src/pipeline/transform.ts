@@ -11,6 +11,7 @@
  * expression's parse tree nests at most TRANSFORM_LIMITS.nesting levels.
  */
 import jsonata from "jsonata";
+import { utf8Length } from "../domain/crypto";
 import { parseBody } from "../domain/documents";
 import { isIndexable } from "../domain/guards";
 import { LinearRegExp, type RegExpMatchLike } from "./linear-regexp";
@@ -334,7 +335,7 @@ function serialize(value: unknown, maxBytes: number): { ok: true; json: string }
   } catch (e) {
     return { ok: false, reason: e instanceof BoundExceeded ? e.message : `the result is not JSON (${String(e)})` };
   }
-  const bytes = new TextEncoder().encode(json).length;
+  const bytes = utf8Length(json);
   if (bytes > maxBytes) return { ok: false, reason: `the result is ${bytes} bytes; the limit is ${maxBytes}` };
   return { ok: true, json };
 }

@@ -1,6 +1,5 @@
-import { base64ToBytes, bytesToBase64, concatBytes, hexToBytes, hmac, hmacKey, utf8, UTF8_KEY, type HmacHash, type KeyDerivation } from "../domain/crypto";
+import { base64ToBytes, bytesToBase64, concatBytes, hexToBytes, hmac, hmacKey, toHex, utf8, UTF8_KEY, type HmacHash, type KeyDerivation } from "../domain/crypto";
 import { AppError } from "../domain/errors";
-import { toHex } from "../domain/ids";
 
 /**
  * What an HMAC signature scheme signs and how it writes the signature: one

@@ -1,7 +1,7 @@
 import { AppError } from "../../domain/errors";
 import { valueAt } from "../../domain/documents";
 import { isRecord } from "../../domain/guards";
-import { sha256Hex } from "../../domain/ids";
+import { sha256Hex } from "../../domain/crypto";
 import type { EventFacts, ProviderName, Source } from "../../domain/types";
 import type { Scheme, SignedRequest as InboundRequest } from "../../schemes/scheme";
 
