@@ -32,10 +32,6 @@ export const TRANSITIONS = {
 
 export type Transition = keyof typeof TRANSITIONS;
 
-export function mayMove(t: Transition, from: DeliveryStatus): boolean {
-  return (TRANSITIONS[t].from as readonly DeliveryStatus[]).includes(from);
-}
-
 /** One step of a retry schedule: the delay after an attempt fails, drawn from [0, seconds] with full jitter. */
 export interface RetryStep {
   seconds: number;
