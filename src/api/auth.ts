@@ -38,7 +38,7 @@ function adminToken(env: Env): string | null {
 const adminPrincipal = (): Principal => ({ tokenId: null, scopes: new Set(SCOPES), organizationUids: null, locationUids: null });
 
 /** The principal a live scoped token stands for. */
-export function tokenPrincipal(record: TokenRecord): Principal {
+function tokenPrincipal(record: TokenRecord): Principal {
   return {
     tokenId: record.id,
     scopes: new Set(record.scopes),

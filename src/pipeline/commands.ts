@@ -36,7 +36,7 @@ import { wakeScheduler } from "./schedulers";
 /** A pending delivery this far past due may have lost its scheduler's wake-up; the maintenance run wakes it. */
 export const REDRIVE_GRACE_MS = 60_000;
 /** How many held deliveries one release takes at a time, oldest first. */
-export const RELEASE_LIMIT = 1000;
+const RELEASE_LIMIT = 1000;
 /** How many webhooks one maintenance step wakes at most. */
 const WEBHOOKS_PER_RUN = 500;
 

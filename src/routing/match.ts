@@ -99,7 +99,7 @@ export function filterMismatch(w: Webhook, input: FilterInput): string | null {
 }
 
 /** Whether the webhook's filter (if any) admits the event. */
-export function passesFilter(w: Webhook, input: FilterInput): boolean {
+function passesFilter(w: Webhook, input: FilterInput): boolean {
   if (w.filter === null) return true;
   const f = filterOf(w.filter);
   return typeof f !== "string" && matchesFilter(f, input.value);

@@ -266,7 +266,7 @@ export async function getEvent(db: D1Database, id: string): Promise<(StoredEvent
 }
 
 /** Events by their positions, newest first, without bodies. */
-export async function eventsAt(db: D1Database, seqs: number[]): Promise<EventMeta[]> {
+async function eventsAt(db: D1Database, seqs: number[]): Promise<EventMeta[]> {
   if (seqs.length === 0) return [];
   const { results } = await db
     .prepare(`${EVENT_SELECT} WHERE e.seq IN (SELECT value FROM json_each(?)) ORDER BY e.seq DESC`)

@@ -12,7 +12,7 @@ import { learnNamesStatement } from "./names";
 import { storedJson } from "./stored-json";
 import { writeAtVersion } from "./versioned-write";
 
-export interface WebhookRow {
+interface WebhookRow {
   uid: string;
   url: string;
   event_types: string;
@@ -76,7 +76,7 @@ function healthColumns(w: Webhook): [string, number | null, number, string | nul
   return [w.kind, w.autoDisableAfterMinutes, w.failingAfterAttempts, w.disabledReason, w.disabledAt];
 }
 
-export function toWebhook(r: WebhookRow): Webhook {
+function toWebhook(r: WebhookRow): Webhook {
   return {
     uid: r.uid,
     url: r.url,
