@@ -9,6 +9,7 @@ import { DATA_SCOPE_OF_OBJECT } from "../domain/event-types";
 import type { DeliveryStatus } from "../domain/delivery";
 import { DELIVERY_STATUSES } from "../domain/delivery";
 import { HOUR_MS } from "../domain/time";
+import { statusCode } from "./transitions";
 
 /** Objects counted apart (a token may lack their data scope); everything else is the last group. */
 export const COUNTED_OBJECTS = Object.keys(DATA_SCOPE_OF_OBJECT);
@@ -22,8 +23,8 @@ export const TENTH_MS = HOUR_MS / TENTHS;
  */
 export const TOTAL_HOUR = -1;
 
-/** The object group of an event type. */
-export function objectOf(eventType: string): number {
+/** The object group of an event type (the counters' `object`). */
+export function objectGroupOf(eventType: string): number {
   const i = COUNTED_OBJECTS.indexOf(eventType.split(".")[0] ?? "");
   return i === -1 ? COUNTED_OBJECTS.length : i;
 }
@@ -34,7 +35,8 @@ export const DELIVERY_COLUMNS = range(DELIVERY_STATUSES.length * OBJECT_GROUPS).
 export const ATTEMPT_COLUMNS = range(OBJECT_GROUPS * TENTHS).map((i) => `a${i}`);
 export const ATTEMPT_OK_COLUMNS = range(OBJECT_GROUPS * TENTHS).map((i) => `ok${i}`);
 
-export const deliveryColumn = (s: DeliveryStatus, object: number) => `s${DELIVERY_STATUSES.indexOf(s) * OBJECT_GROUPS + object}`;
+/** The delivery_counts column of a status (its stored code) and an object group, as deliveryCountsStatement sums them. */
+export const deliveryColumn = (s: DeliveryStatus, object: number) => `s${statusCode(s) * OBJECT_GROUPS + object}`;
 
 const cell = (at: string) => `(CAST(${at} AS INTEGER) % ${HOUR_MS}) / ${TENTH_MS}`;
 const hourOf = (at: string) => `CAST(${at} AS INTEGER) / ${HOUR_MS}`;

@@ -14,7 +14,7 @@ import {
   dropEmptyAttemptCountsStatement,
   dropEmptyEventCountsStatement,
   eventCountsStatement,
-  objectOf,
+  objectGroupOf,
 } from "./counters";
 import { dropDeadLettersStatement } from "./dead-letters";
 import { insertDeliveriesStatements, unattemptedPendingStatement } from "./deliveries";
@@ -49,7 +49,7 @@ async function insertStatements(db: D1Database, events: EventRow[]): Promise<D1P
   const stmts: D1PreparedStatement[] = [];
   for (const group of groupsOf(events)) {
     const rows = group.map((e) => [
-      e.eventId, e.sourceId, e.eventType, objectOf(e.eventType), e.organizationUid, e.locationUid, e.receivedAt, e.dedupeKey,
+      e.eventId, e.sourceId, e.eventType, objectGroupOf(e.eventType), e.organizationUid, e.locationUid, e.receivedAt, e.dedupeKey,
       e.filteredOut?.length ? JSON.stringify(e.filteredOut) : null,
     ]);
     stmts.push(await groupStatement(db, group), db.prepare(INSERT_EVENTS).bind(JSON.stringify(rows)));
