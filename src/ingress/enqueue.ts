@@ -22,7 +22,10 @@ function sizeBound(msg: IngestMessage): number {
   return chars * MAX_BYTES_PER_CHAR;
 }
 
-/** The message's exact JSON size in bytes. */
+/**
+ * The message's JSON size in bytes as compared with MAX_INLINE_MESSAGE_BYTES: exact when over
+ * it; within it, possibly the UTF-16 length instead, which is never more than the UTF-8 size.
+ */
 function size(msg: IngestMessage): number {
   // A UTF-16 length times 3 bounds the UTF-8 size: most messages need no encoding to be measured.
   const json = JSON.stringify(msg);
