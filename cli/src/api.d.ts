@@ -3298,7 +3298,7 @@ export interface components {
             attempts: number;
             receivedAt: string;
             replayedAt: string | null;
-            /** @description The dead message as it was queued. */
+            /** @description The dead message as it was queued; null if what is stored is not JSON (a row written by hand). */
             message?: unknown;
         };
         NotificationEndpointCreated: components["schemas"]["NotificationEndpoint"] & {

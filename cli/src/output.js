@@ -30,7 +30,7 @@ export function printable(value, opts = {}) {
  * the separators; those can only stand inside strings, so `\u` escapes keep the same JSON.
  * @param {unknown} value @param {number} [indent]
  */
-export function jsonText(value, indent) {
+function jsonText(value, indent) {
   return String(JSON.stringify(value, null, indent)).replace(CONTROL_IN_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 

@@ -11,9 +11,11 @@ import { newDelivery, type NewDelivery } from "../../src/domain/delivery";
 import { EVENT_TYPES } from "../../src/domain/event-types";
 import { DEFAULT_MAX_CONCURRENCY } from "../../src/domain/flow";
 import { DEFAULT_AUTO_DISABLE_MINUTES, DEFAULT_FAILING_AFTER } from "../../src/domain/health";
+import { isRecord } from "../../src/domain/guards";
 import { eventIdFor } from "../../src/domain/ids";
 import type { Webhook } from "../../src/domain/types";
 import { podium } from "../../src/ingress/providers/podium";
+import { declaredSource } from "../../src/ingress/sources";
 import { failedDeliveryLetter } from "../../src/pipeline/attempt";
 import { settleOwners } from "../../src/pipeline/owners";
 import { owedWebhooks } from "../../src/routing/match";
@@ -22,6 +24,9 @@ import { recordEventTypes } from "../../src/store/event-types";
 import { storeEvents, type EventRow } from "../../src/store/events";
 import { learnLocations, locationOrganizations } from "../../src/store/locations";
 import { allWebhooks, insertWebhook } from "../../src/store/webhooks";
+
+/** The source the seed's events came in by, as configuration declares it. */
+const PODIUM_SOURCE = declaredSource({ id: "podium", name: "podium", provider: "podium" }, [], 300);
 
 export const PODIUM_TYPES = EVENT_TYPES.filter((t) => t.provider === "podium").map((t) => t.type);
 const FIXTURES: Record<string, Record<string, unknown>> = {
@@ -104,6 +109,13 @@ function freshUids(value: unknown, rand: () => number, keep: Set<string>): unkno
   return value;
 }
 
+/** A field of a fixture that is an object (the fixtures are the documented shapes: anything else is a broken fixture). */
+function objectAt(o: Record<string, unknown>, key: string): Record<string, unknown> {
+  const v = o[key];
+  if (!isRecord(v)) throw new Error(`the fixture's ${key} is not an object`);
+  return v;
+}
+
 /**
  * A body in the documented shape of its type's object, about 1.5 KB on average:
  * what a busy account's objects carry (a message's text, a contact's channels,
@@ -113,18 +125,20 @@ function freshUids(value: unknown, rand: () => number, keep: Set<string>): unkno
 export function seedBody(rand: () => number, type: string, locationUid: string, organizationUid: string, at: number): string {
   const object = type.split(".")[0]!;
   const fixture = FIXTURES[object] ?? FIXTURES.message!;
-  const body = podiumSample(fixture, { type, eventUid: uuid(rand), locationUid, organizationUid });
-  const fresh = freshUids(body, rand, new Set([locationUid, organizationUid])) as Record<string, unknown>;
-  const metadata = { ...(fresh.metadata as Record<string, unknown>), eventUid: (body.metadata as Record<string, unknown>).eventUid };
-  const data = fresh.data as Record<string, unknown>;
+  const eventUid = uuid(rand);
+  const body = podiumSample(fixture, { type, eventUid, locationUid, organizationUid });
+  const fresh = freshUids(body, rand, new Set([locationUid, organizationUid]));
+  if (!isRecord(fresh)) throw new Error(`the ${object} fixture is not an object`);
+  const metadata = { ...objectAt(fresh, "metadata"), eventUid };
+  const data = objectAt(fresh, "data");
   const iso = new Date(at).toISOString();
   const some = (min: number, max: number) => min + Math.floor(rand() * (max - min + 1));
   const phone = () => `+1801555${String(some(0, 9999)).padStart(4, "0")}`;
   if (object === "message") {
     Object.assign(data, { body: text(rand, some(300, 1200)), createdAt: iso });
-    (data.conversation as Record<string, unknown>).channel = { type: "phone", identifier: phone() };
+    objectAt(data, "conversation").channel = { type: "phone", identifier: phone() };
   } else if (object === "review") {
-    data.review = { ...(data.review as Record<string, unknown>), body: text(rand, some(250, 950)), rating: some(1, 5) };
+    data.review = { ...objectAt(data, "review"), body: text(rand, some(250, 950)), rating: some(1, 5) };
     data.createdAt = data.updatedAt = iso;
     if (rand() < 0.5) data.responses = [{ uid: uuid(rand), body: text(rand, some(60, 300)), createdAt: iso, userUid: uuid(rand) }];
   } else if (object === "invoice") {
@@ -135,9 +149,11 @@ export function seedBody(rand: () => number, type: string, locationUid: string, 
     data.amount = some(1000, 90000);
     data.createdAt = iso;
   } else if (object === "contact") {
-    const after = data.after as Record<string, unknown>;
+    const after = objectAt(data, "after");
+    const channels = after.channels;
+    if (!Array.isArray(channels)) throw new Error("the contact fixture's data.after.channels is not an array");
     after.channels = [
-      ...(after.channels as unknown[]),
+      ...channels,
       ...Array.from({ length: some(0, 3) }, () => ({ type: "PHONE", identifier: phone(), label: "mobile", createdAt: iso, updatedAt: iso })),
     ];
     after.tags = Array.from({ length: some(1, 3) }, () => ({ uid: uuid(rand), label: text(rand, 6), description: text(rand, some(10, 40)) }));
@@ -225,20 +241,7 @@ export async function seedVolume(db: D1Database, opts: SeedOptions): Promise<See
       const body = seedBody(chunkRand, type, loc.uid, loc.org, at);
       const raw = encoder.encode(body);
       // The provider reads the facts, as at the ingress.
-      const facts = await podium.facts({ headers: new Headers(), raw, now: at }, body, {
-        id: "podium",
-        name: "podium",
-        provider: "podium",
-        verification: "signature",
-        secrets: [],
-        toleranceSeconds: 300,
-        disabled: false,
-        fromConfig: true,
-        hmac: null,
-        shopDomain: null,
-        organizationUid: null,
-        teachesLocations: true,
-      });
+      const facts = await podium.facts({ headers: new Headers(), raw, now: at }, body, PODIUM_SOURCE);
       rows.push({
         ...facts,
         eventId: await eventIdFor("podium", facts.dedupeKey),

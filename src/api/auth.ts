@@ -1,4 +1,5 @@
 import type { MiddlewareHandler } from "hono";
+import { utf8 } from "../domain/crypto";
 import { AppError } from "../domain/errors";
 import { hasScope, SCOPES, type Principal, type Scope } from "../domain/scopes";
 import { adminKey, hashApiToken, isAdminKey, MIN_ADMIN_TOKEN_LENGTH, usableAdminToken } from "../domain/tokens";
@@ -6,13 +7,11 @@ import type { Env } from "../env";
 import { tokenByHash, touchToken, type TokenRecord } from "../store/tokens";
 import type { ApiEnv } from "./context";
 
-const encoder = new TextEncoder();
-
 /** Compares two strings in time independent of where they differ. */
 async function sameSecret(a: string, b: string): Promise<boolean> {
   const [da, db] = await Promise.all([
-    crypto.subtle.digest("SHA-256", encoder.encode(a)),
-    crypto.subtle.digest("SHA-256", encoder.encode(b)),
+    crypto.subtle.digest("SHA-256", utf8(a)),
+    crypto.subtle.digest("SHA-256", utf8(b)),
   ]);
   return crypto.subtle.timingSafeEqual(da, db);
 }
@@ -39,7 +38,7 @@ function adminToken(env: Env): string | null {
 const adminPrincipal = (): Principal => ({ tokenId: null, scopes: new Set(SCOPES), organizationUids: null, locationUids: null });
 
 /** The principal a live scoped token stands for. */
-export function tokenPrincipal(record: TokenRecord): Principal {
+function tokenPrincipal(record: TokenRecord): Principal {
   return {
     tokenId: record.id,
     scopes: new Set(record.scopes),

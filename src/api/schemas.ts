@@ -483,7 +483,6 @@ export const BulkRetryBody = z
     cursor: cursor.openapi({ description: "The `nextCursor` of the previous call, with the same filter." }),
   })
   .openapi("BulkRetryRequest");
-export const CountAnswer = z.object({ count: z.number().int() }).openapi("CountAnswer");
 export const RetryAnswer = z
   .object({
     count: z.number().int().openapi({ description: "Deliveries tried again." }),

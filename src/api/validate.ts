@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import { base64ToBytes, bytesToBase64url, fromUtf8, utf8 } from "../domain/crypto";
 import { AppError } from "../domain/errors";
 import { isIndexable } from "../domain/guards";
 
@@ -67,19 +68,26 @@ export function illFormedText(value: unknown, what: string): AppError | null {
 }
 
 /** Opaque list cursors: base64url of the position to continue from. */
-const toCursor = (text: string) => btoa(text).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
+const toCursor = (text: string) => bytesToBase64url(utf8(text));
 
 /** The groups of a cursor's text, or 400 when it is not one this API returned. */
 function fromCursor(cursor: string, pattern: RegExp): string[] {
-  try {
-    const m = pattern.exec(atob(cursor.replace(/-/g, "+").replace(/_/g, "/")));
-    if (m) return m.slice(1);
-  } catch {
-    // fall through
-  }
+  const bytes = base64ToBytes(cursor);
+  const m = bytes && pattern.exec(fromUtf8(bytes));
+  if (m) return m.slice(1);
   throw new AppError("invalid_request", "The cursor is not one this API returned.", {
     issues: [{ path: "cursor", message: "unknown cursor" }],
   });
+}
+
+/**
+ * A page of rows read with one more than `limit`: the first `limit`, and the cursor
+ * after the last of them (`cursorOf`) when that one more was there, else null.
+ */
+export function pageOf<T>(rows: readonly T[], limit: number, cursorOf: (last: T) => string): { data: T[]; nextCursor: string | null } {
+  const data = rows.slice(0, limit);
+  const last = data[limit - 1];
+  return { data, nextCursor: rows.length > limit && last !== undefined ? cursorOf(last) : null };
 }
 
 /** A position in insertion order (lists, newest first). */

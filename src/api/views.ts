@@ -4,15 +4,13 @@ import { alertMessage, closingType, isAlertType, SLACK_TRANSFORM } from "../doma
 import { drainEstimate } from "../domain/flow";
 import { isRecord } from "../domain/guards";
 import { healthState, successRates, type HealthRecord, type HourCount } from "../domain/health";
-import { isoTime } from "../domain/ids";
+import { iso, isoTime } from "../domain/time";
 import type { Attempt, Delivery, RejectionSample, Source, StoredEvent, Webhook } from "../domain/types";
 import type { FlowStatus } from "../pipeline/flow";
 import type { StoredSource } from "../store/sources";
 import type { TokenRecord } from "../store/tokens";
 import type { RejectionSummary } from "../store/rejections";
 import type { AlertEpisode } from "../store/alerts";
-
-const iso = (ms: number) => new Date(ms).toISOString();
 
 export function eventSummaryView(e: Omit<StoredEvent, "body" | "headers">) {
   return {

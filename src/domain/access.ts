@@ -37,7 +37,7 @@ export function accessOf(p: Principal): Access | null {
 }
 
 /** Whether an event's organization/location pair falls within the principal's grant. */
-export function eventInGrant(p: Principal, e: Owner): boolean {
+function eventInGrant(p: Principal, e: Owner): boolean {
   if (!isLimited(p)) return true;
   return (
     (e.organizationUid !== null && (p.organizationUids ?? []).includes(e.organizationUid)) ||

@@ -4,6 +4,7 @@
  * counts, and its recovery closes it with one alert carrying the count.
  */
 import { isIndexable } from "./guards";
+import { isoTime } from "./time";
 
 export const ALERT_TYPES = [
   "webhook.failing",
@@ -99,13 +100,11 @@ export function attemptEpisodes(
       subject: w.uid,
       count: failedSinceSuccess,
       initialCount: after.consecutiveFailures,
-      data: { webhookUid: w.uid, url: w.url, consecutiveFailures: after.consecutiveFailures, failingSince: iso(after.failingSince), lastError: attempts.at(-1)?.error ?? null },
+      data: { webhookUid: w.uid, url: w.url, consecutiveFailures: after.consecutiveFailures, failingSince: isoTime(after.failingSince), lastError: attempts.at(-1)?.error ?? null },
     });
   }
   return actions;
 }
-
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 /** A line a person reads (Slack's text, the dashboard). */
 export function alertMessage(type: AlertType, subject: string, data: AlertData, count: number, closing: boolean): string {

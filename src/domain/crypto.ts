@@ -1,7 +1,16 @@
-/** Byte encodings and cached HMAC keys (WebCrypto), for signature schemes and API tokens. */
+/** Byte encodings (UTF-8, hex, base64) and cached HMAC keys (WebCrypto), for signature schemes, ids and API tokens. */
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
-export const utf8 = (s: string): Uint8Array => encoder.encode(s);
+// Typed as the platform types encode(), and BufferSource taken where WebCrypto reads bytes:
+// Node's DOM typings (test/docs/ reaches this file through delivery.ts) take only views of an ArrayBuffer.
+export const utf8 = (s: string) => encoder.encode(s);
+
+/** The UTF-8 size of a string, in bytes. */
+export const utf8Length = (s: string): number => encoder.encode(s).byteLength;
+
+/** UTF-8 bytes as text, an ill-formed sequence as U+FFFD. */
+export const fromUtf8 = (bytes: Uint8Array): string => decoder.decode(bytes);
 
 /** The parts, one after another. (An array, not rest parameters: a body streamed in small chunks has more than a call takes.) */
 export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
@@ -14,6 +23,17 @@ export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
     at += p.byteLength;
   }
   return out;
+}
+
+export function toHex(bytes: ArrayBuffer | Uint8Array): string {
+  const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+  let out = "";
+  for (const b of view) out += b.toString(16).padStart(2, "0");
+  return out;
+}
+
+export async function sha256Hex(data: string | BufferSource): Promise<string> {
+  return toHex(await crypto.subtle.digest("SHA-256", typeof data === "string" ? utf8(data) : data));
 }
 
 /** Hex (either case) to bytes; null when it is not hex of the given length. */
@@ -47,13 +67,18 @@ export function bytesToBase64(bytes: ArrayBuffer | Uint8Array): string {
   return btoa(bin);
 }
 
+/** URL-safe base64 without padding (base64ToBytes reads it back). */
+export function bytesToBase64url(bytes: ArrayBuffer | Uint8Array): string {
+  return bytesToBase64(bytes).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
 export type HmacHash = "SHA-256" | "SHA-1" | "SHA-512";
 
 /** How a secret string becomes HMAC key bytes; null: this secret must not be used. */
 export interface KeyDerivation {
   /** Keeps keys derived differently from one secret apart in the cache. */
   readonly name: string;
-  bytes(secret: string): Uint8Array | null;
+  bytes(secret: string): BufferSource | null;
 }
 
 export const UTF8_KEY: KeyDerivation = { name: "utf8", bytes: utf8 };
@@ -75,7 +100,7 @@ export function hmacKey(secret: string, hash: HmacHash = "SHA-256", derive: KeyD
   return key;
 }
 
-export async function hmac(secret: string, data: Uint8Array, hash: HmacHash = "SHA-256", derive: KeyDerivation = UTF8_KEY): Promise<Uint8Array> {
+export async function hmac(secret: string, data: BufferSource, hash: HmacHash = "SHA-256", derive: KeyDerivation = UTF8_KEY): Promise<Uint8Array> {
   const key = hmacKey(secret, hash, derive);
   if (!key) throw new Error(`This secret gives no ${derive.name} key.`);
   return new Uint8Array(await crypto.subtle.sign("HMAC", await key, data));

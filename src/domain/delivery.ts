@@ -3,7 +3,7 @@
  * retry schedule, and the one decision taken after each attempt. Everything
  * that changes a delivery's status goes through these definitions.
  */
-import { sha256Hex, toHex } from "./ids";
+import { sha256Hex, toHex } from "./crypto";
 
 export const DELIVERY_STATUSES = ["held", "pending", "succeeded", "failed", "expired"] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
@@ -31,10 +31,6 @@ export const TRANSITIONS = {
 } as const satisfies Record<string, { from: readonly DeliveryStatus[]; to: readonly DeliveryStatus[] }>;
 
 export type Transition = keyof typeof TRANSITIONS;
-
-export function mayMove(t: Transition, from: DeliveryStatus): boolean {
-  return (TRANSITIONS[t].from as readonly DeliveryStatus[]).includes(from);
-}
 
 /** One step of a retry schedule: the delay after an attempt fails, drawn from [0, seconds] with full jitter. */
 export interface RetryStep {

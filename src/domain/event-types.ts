@@ -84,7 +84,7 @@ export const EVENT_TYPES: EventTypeInfo[] = [
 ];
 
 /** The data scope an event type needs, or null for types outside the Podium data objects. */
-export function dataScopeOf(eventType: string): DataScope | null {
+function dataScopeOf(eventType: string): DataScope | null {
   // Own keys only: "constructor" or "__proto__" is no Podium object.
   const scope = own(DATA_SCOPE_OF_OBJECT, eventType.split(".")[0]!);
   return isDataScope(scope) ? scope : null;
@@ -102,7 +102,7 @@ export const PODIUM_OBJECTS = Object.keys(DATA_SCOPE_OF_OBJECT);
 const PODIUM_TYPES = EVENT_TYPES.filter((t) => t.provider === "podium").map((t) => t.type);
 
 /** Levenshtein distance: how many single-character edits turn `a` into `b`. */
-export function editDistance(a: string, b: string): number {
+function editDistance(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const row = [i];
@@ -115,7 +115,7 @@ export function editDistance(a: string, b: string): number {
 }
 
 /** The candidate nearest to `s` (the first of equals), or null when none is within `maxDistance`. */
-export function closestTo(s: string, candidates: readonly string[], maxDistance = Infinity): string | null {
+function closestTo(s: string, candidates: readonly string[], maxDistance = Infinity): string | null {
   let best: string | null = null;
   let bestDistance = Infinity;
   for (const c of candidates) {

@@ -1,5 +1,4 @@
-import { concatBytes, utf8 } from "./crypto";
-import { sha256Hex } from "./ids";
+import { concatBytes, sha256Hex, utf8 } from "./crypto";
 import type { EventFacts } from "./types";
 
 // What a provider reads out of a body or its headers is only as long as the rest of

@@ -1,10 +1,8 @@
-import { bytesToBase64, hmac, utf8 } from "./crypto";
-import { toHex } from "./ids";
+import { bytesToBase64url, hmac, toHex, utf8 } from "./crypto";
 
 /** 32 random bytes, base64url without padding (43 characters). */
 export function randomSecret(): string {
-  const b64 = bytesToBase64(crypto.getRandomValues(new Uint8Array(32)));
-  return b64.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return bytesToBase64url(crypto.getRandomValues(new Uint8Array(32)));
 }
 
 /** A new API token: `ehk_` + a random secret. Shown once, never stored. */

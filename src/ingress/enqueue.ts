@@ -1,3 +1,4 @@
+import { utf8Length } from "../domain/crypto";
 import { AppError } from "../domain/errors";
 import type { IngestMessage } from "../domain/types";
 import type { Env } from "../env";
@@ -21,11 +22,14 @@ function sizeBound(msg: IngestMessage): number {
   return chars * MAX_BYTES_PER_CHAR;
 }
 
-/** The message's exact JSON size in bytes. */
+/**
+ * The message's JSON size in bytes as compared with MAX_INLINE_MESSAGE_BYTES: exact when over
+ * it; within it, possibly the UTF-16 length instead, which is never more than the UTF-8 size.
+ */
 function size(msg: IngestMessage): number {
   // A UTF-16 length times 3 bounds the UTF-8 size: most messages need no encoding to be measured.
   const json = JSON.stringify(msg);
-  return json.length * 3 <= MAX_INLINE_MESSAGE_BYTES ? json.length : new TextEncoder().encode(json).byteLength;
+  return json.length * 3 <= MAX_INLINE_MESSAGE_BYTES ? json.length : utf8Length(json);
 }
 
 /**

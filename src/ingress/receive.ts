@@ -1,3 +1,4 @@
+import { clientAddress } from "../api/auth";
 import { errorResponse, STATUS_OF } from "../api/errors";
 import { AppError } from "../domain/errors";
 import { boundFacts } from "../domain/facts";
@@ -35,7 +36,7 @@ function storableHeaders(headers: Headers, providerHeaders: readonly string[]): 
   return out;
 }
 
-const clientOf = (request: Request) => request.headers.get("cf-connecting-ip") ?? "unknown";
+const clientOf = (request: Request) => clientAddress((name) => request.headers.get(name) ?? undefined);
 
 const utf8Decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 

@@ -54,22 +54,27 @@ function parseConfigSources(env: Env): Source[] {
       });
     }
     if (secrets.length === 0) continue;
-    out.push({
-      id: c.id,
-      name: c.name,
-      provider: c.provider,
-      verification: "signature",
-      secrets,
-      toleranceSeconds: tolerance,
-      disabled: false,
-      fromConfig: true,
-      hmac: null,
-      shopDomain: null,
-      organizationUid: null,
-      teachesLocations: true,
-    });
+    out.push(declaredSource(c, secrets, tolerance));
   }
   return out;
+}
+
+/** A source as configuration declares one: verified with these secrets, owned by no organization, teaching where locations belong. */
+export function declaredSource(c: { id: string; provider: ProviderName; name: string }, secrets: string[], toleranceSeconds: number): Source {
+  return {
+    id: c.id,
+    name: c.name,
+    provider: c.provider,
+    verification: "signature",
+    secrets,
+    toleranceSeconds,
+    disabled: false,
+    fromConfig: true,
+    hmac: null,
+    shopDomain: null,
+    organizationUid: null,
+    teachesLocations: true,
+  };
 }
 
 /**

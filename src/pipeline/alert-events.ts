@@ -6,6 +6,7 @@
  */
 import { ALERT_SOURCE, alertMessage, closingType } from "../domain/alerts";
 import { eventIdFor } from "../domain/ids";
+import { iso } from "../domain/time";
 import type { Webhook } from "../domain/types";
 import type { NewEpisode } from "../store/alerts";
 import type { EventRow } from "../store/events";
@@ -15,8 +16,6 @@ export interface Announcement {
   row: EventRow;
   endpoints: Webhook[];
 }
-
-const iso = (ms: number) => new Date(ms).toISOString();
 
 /** A new episode's id. */
 export const newEpisodeId = (): string => `alr_${crypto.randomUUID().replace(/-/g, "")}`;

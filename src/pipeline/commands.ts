@@ -7,6 +7,7 @@
  * (REDRIVE_GRACE_MS), so the caller always gets the committed answer.
  */
 import { newDelivery, type NewDelivery } from "../domain/delivery";
+import { iso } from "../domain/time";
 import { isIngestMessage, type Webhook } from "../domain/types";
 import type { Env } from "../env";
 import { owedWebhooks, replayTargets, type ReplayEvent } from "../routing/match";
@@ -35,7 +36,7 @@ import { wakeScheduler } from "./schedulers";
 /** A pending delivery this far past due may have lost its scheduler's wake-up; the maintenance run wakes it. */
 export const REDRIVE_GRACE_MS = 60_000;
 /** How many held deliveries one release takes at a time, oldest first. */
-export const RELEASE_LIMIT = 1000;
+const RELEASE_LIMIT = 1000;
 /** How many webhooks one maintenance step wakes at most. */
 const WEBHOOKS_PER_RUN = 500;
 
@@ -115,7 +116,7 @@ export async function disableFailing(env: Env, now = Date.now()): Promise<{ webh
     // Changed since it was found due (its setting, enabled again): the next run decides again.
     if (!w || w.updatedAt !== d.version) continue;
     const minutes = w.autoDisableAfterMinutes === 1 ? "1 minute" : `${w.autoDisableAfterMinutes} minutes`;
-    const reason = `every attempt failed for ${minutes} (since ${new Date(d.failingSince).toISOString()}), the last with: ${d.lastError ?? "unknown error"}`;
+    const reason = `every attempt failed for ${minutes} (since ${iso(d.failingSince)}), the last with: ${d.lastError ?? "unknown error"}`;
     const episode = disabledEpisode(w, reason, now);
     try {
       await writeAnnounced(env, await announcement(endpoints, episode, false, now), [
@@ -255,10 +256,9 @@ export type ReplayRefusal = "not_found" | "nothing_to_retry" | "unreplayable";
 export async function replayDeadLetter(env: Env, seq: number): Promise<DeadLetter | ReplayRefusal> {
   const letter = await getDeadLetter(env.DB, seq);
   if (!letter) return "not_found";
-  const message: unknown = JSON.parse(letter.body);
   if (letter.queue === QUEUES.ingestDead) {
-    if (!isIngestMessage(message)) return "unreplayable";
-    await env.INGEST.send(message, { contentType: "json" });
+    if (!isIngestMessage(letter.message)) return "unreplayable";
+    await env.INGEST.send(letter.message, { contentType: "json" });
   } else if (letter.deliveryId) {
     const retried = await retry(env, { ids: [letter.deliveryId] }, { limit: 1 });
     if (retried.pending.length + retried.held.length === 0) return "nothing_to_retry";

@@ -1,4 +1,4 @@
-import { isIndexable } from "../domain/guards";
+import { valueAt } from "../domain/documents";
 import type { Env } from "../env";
 import { recordDeadLetters, type NewDeadLetter } from "../store/dead-letters";
 import { park, type ParkedLetter } from "../store/parked";
@@ -6,9 +6,7 @@ import { DELIVERY_DEAD_LETTERS } from "./attempt";
 import { alertIngestDeadLetters } from "./alerts";
 import { scheduledDelay } from "./retry-schedule";
 
-function field(body: unknown, name: string): unknown {
-  return isIndexable(body) && name in body ? body[name] : undefined;
-}
+const field = (body: unknown, name: string): unknown => valueAt(body, [name]);
 const text = (v: unknown): string | null => (typeof v === "string" ? v : null);
 
 /**

@@ -1,4 +1,5 @@
 import type { Attempt, Webhook } from "../domain/types";
+import { fromUtf8 } from "../domain/crypto";
 import { parseRetryAfter } from "../domain/delivery";
 import { outbound } from "./outbound";
 import { deliveryHeaders } from "./sign";
@@ -45,7 +46,7 @@ async function snippet(res: Response): Promise<string | null> {
   const bytes = new Uint8Array(size);
   let at = 0;
   for (const c of chunks) bytes.set(c, (at += c.byteLength) - c.byteLength);
-  return new TextDecoder().decode(bytes.subarray(0, SNIPPET_BYTES)) || null;
+  return fromUtf8(bytes.subarray(0, SNIPPET_BYTES)) || null;
 }
 
 /**

@@ -7,8 +7,8 @@
  */
 export const STORE_RETRY_SCHEDULE_S: readonly number[] = [10, 30, 60, 120, 300, 600, 1200, 1800, 3600];
 
-/** The delay before the retry that follows delivery number `attempts` (from 1). */
-export function scheduledDelay(attempts: number, schedule: readonly number[] = STORE_RETRY_SCHEDULE_S): number {
-  const i = Math.min(Math.max(1, attempts), schedule.length) - 1;
-  return schedule[i] ?? 0;
+/** The delay before retrying a queue message the consumer has tried `attempts` times (the message's `attempts`, from 1). */
+export function scheduledDelay(attempts: number): number {
+  const i = Math.min(Math.max(1, attempts), STORE_RETRY_SCHEDULE_S.length) - 1;
+  return STORE_RETRY_SCHEDULE_S[i] ?? 0;
 }

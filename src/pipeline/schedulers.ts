@@ -3,7 +3,7 @@
 import type { Env } from "../env";
 import type { FlowStatus } from "./flow";
 
-export function schedulerOf(env: Env, webhookUid: string) {
+function schedulerOf(env: Env, webhookUid: string) {
   return env.SCHEDULERS.getByName(webhookUid);
 }
 

@@ -11,6 +11,8 @@
  * expression's parse tree nests at most TRANSFORM_LIMITS.nesting levels.
  */
 import jsonata from "jsonata";
+import { utf8Length } from "../domain/crypto";
+import { parseBody } from "../domain/documents";
 import { isIndexable } from "../domain/guards";
 import { LinearRegExp, type RegExpMatchLike } from "./linear-regexp";
 
@@ -121,15 +123,6 @@ export async function runTransform(
 /** Evaluation is deterministic, so every failure of a transform is permanent. */
 function failed(reason: string): TransformResult {
   return { ok: false, reason, permanent: true };
-}
-
-/** A JSON body is the input as data; any other body is the input as one string. */
-function parseBody(body: string): unknown {
-  try {
-    return JSON.parse(body);
-  } catch {
-    return body;
-  }
 }
 
 /**
@@ -342,7 +335,7 @@ function serialize(value: unknown, maxBytes: number): { ok: true; json: string }
   } catch (e) {
     return { ok: false, reason: e instanceof BoundExceeded ? e.message : `the result is not JSON (${String(e)})` };
   }
-  const bytes = new TextEncoder().encode(json).length;
+  const bytes = utf8Length(json);
   if (bytes > maxBytes) return { ok: false, reason: `the result is ${bytes} bytes; the limit is ${maxBytes}` };
   return { ok: true, json };
 }

@@ -8,6 +8,7 @@
  * are refused when the filter is validated.
  */
 import { RE2JS } from "re2js";
+import { utf8Length } from "../domain/crypto";
 import { isPlainObject, isRecord, own } from "../domain/guards";
 import type { Json } from "../domain/types";
 
@@ -370,7 +371,7 @@ function step(path: string, key: string): string {
 function jsonBytes(doc: unknown): number | null {
   try {
     const text = JSON.stringify(doc);
-    return typeof text === "string" ? new TextEncoder().encode(text).length : null;
+    return typeof text === "string" ? utf8Length(text) : null;
   } catch {
     return null; // cycles, BigInt
   }

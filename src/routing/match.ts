@@ -1,4 +1,5 @@
 import { ALERT_SOURCE } from "../domain/alerts";
+import { parseBody } from "../domain/documents";
 import type { EventFacts, Webhook } from "../domain/types";
 import { explainMismatch, matchesFilter, validateFilter, type Filter } from "./filter";
 
@@ -70,14 +71,6 @@ export class FilterInput {
   }
 }
 
-function parseBody(body: string): unknown {
-  try {
-    return JSON.parse(body);
-  } catch {
-    return body;
-  }
-}
-
 // Webhooks are read once per batch (or request) and shared by its events, so each
 // stored filter document is validated into a Filter once, not once per event.
 const compiled = new WeakMap<object, Filter | string>();
@@ -106,7 +99,7 @@ export function filterMismatch(w: Webhook, input: FilterInput): string | null {
 }
 
 /** Whether the webhook's filter (if any) admits the event. */
-export function passesFilter(w: Webhook, input: FilterInput): boolean {
+function passesFilter(w: Webhook, input: FilterInput): boolean {
   if (w.filter === null) return true;
   const f = filterOf(w.filter);
   return typeof f !== "string" && matchesFilter(f, input.value);

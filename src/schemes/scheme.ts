@@ -1,6 +1,5 @@
-import { base64ToBytes, bytesToBase64, concatBytes, hexToBytes, hmac, hmacKey, utf8, UTF8_KEY, type HmacHash, type KeyDerivation } from "../domain/crypto";
+import { base64ToBytes, bytesToBase64, concatBytes, hexToBytes, hmac, hmacKey, toHex, utf8, UTF8_KEY, type HmacHash, type KeyDerivation } from "../domain/crypto";
 import { AppError } from "../domain/errors";
-import { toHex } from "../domain/ids";
 
 /**
  * What an HMAC signature scheme signs and how it writes the signature: one
@@ -65,10 +64,10 @@ export const MAX_SIGNATURE_HEADER_CHARS = 4096;
 const DIGEST_BYTES: Record<HmacHash, number> = { "SHA-1": 20, "SHA-256": 32, "SHA-512": 64 };
 const EPOCH = { s: /^\d{1,12}$/, ms: /^\d{1,16}$/ };
 
-export const missingSignature = (headers: string) =>
+const missingSignature = (headers: string) =>
   new AppError("missing_signature", `The request has no ${headers} header(s); it must be signed.`);
 export const invalidSignature = (why: string) => new AppError("invalid_signature", why);
-export const staleTimestamp = (toleranceSeconds: number) =>
+const staleTimestamp = (toleranceSeconds: number) =>
   new AppError("timestamp_out_of_tolerance", `The signature timestamp is more than ${toleranceSeconds} s away from the current time.`);
 
 /** A header's trimmed value, or null. */

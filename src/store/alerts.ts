@@ -1,6 +1,8 @@
 import { isEpisodeType, type AlertData, type EpisodeType } from "../domain/alerts";
 import { isRecord } from "../domain/guards";
+import { isJson } from "../domain/types";
 import { apiIdSql, idKeySql } from "./names";
+import { storedJson } from "./stored-json";
 import { status } from "./transitions";
 import { atVersionSql, disableAppliesSql } from "./webhook-version";
 
@@ -34,7 +36,7 @@ function isAlertData(v: unknown): v is AlertData {
 }
 
 function toEpisode(r: AlertRow): AlertEpisode | null {
-  const data: unknown = JSON.parse(r.data);
+  const data = storedJson(r.data, isJson, `alert ${r.id} data`);
   // Only episode types are written; a row of another is skipped rather than mislabelled.
   if (!isEpisodeType(r.type) || !isAlertData(data)) return null;
   return { seq: r.seq, id: r.id, type: r.type, subject: r.subject, openedAt: r.opened_at, lastAt: r.last_at, closedAt: r.closed_at, count: r.count, data };

@@ -9,6 +9,8 @@
 // last, a newline, then the parts; a part is the JSON of the headers, a newline,
 // then the raw body. Rows migrated from the old layout hold that text as TEXT.
 import { arrayOf, isString, recordOf } from "../domain/guards";
+import { fromUtf8, utf8 } from "../domain/crypto";
+import { storedJson } from "./stored-json";
 
 export interface EventContent {
   headers: Record<string, string>;
@@ -29,7 +31,7 @@ const partOf = (c: EventContent) => `${JSON.stringify(c.headers)}\n${c.body}`;
 export async function encodeGroup(parts: EventContent[]): Promise<Uint8Array> {
   const texts = parts.map(partOf);
   const text = `${JSON.stringify(texts.slice(0, -1).map((t) => t.length))}\n${texts.join("")}`;
-  return pipeThrough(new TextEncoder().encode(text), new CompressionStream("deflate-raw"));
+  return pipeThrough(utf8(text), new CompressionStream("deflate-raw"));
 }
 
 /** Splits events into groups in order: at most `maxParts` each, and under MAX_GROUP_UNITS unless alone. */
@@ -56,12 +58,8 @@ const isLengths = arrayOf((n): n is number => typeof n === "number" && Number.is
 
 function parsePart(text: string): EventContent {
   const nl = text.indexOf("\n"); // JSON.stringify never writes a raw newline: the first one ends the headers
-  const headers: unknown = JSON.parse(text.slice(0, nl));
-  if (!isHeaders(headers)) throw new Error("malformed event content");
-  return { headers, body: text.slice(nl + 1) };
+  return { headers: storedJson(text.slice(0, nl), isHeaders, "event content headers"), body: text.slice(nl + 1) };
 }
-
-const utf8 = new TextDecoder("utf-8");
 
 /** A stored group back, as its parts in order: a BLOB is inflated, TEXT (a migrated row) read as is. */
 export async function decodeGroup(stored: unknown): Promise<EventContent[]> {
@@ -70,11 +68,10 @@ export async function decodeGroup(stored: unknown): Promise<EventContent[]> {
   else {
     const bytes = stored instanceof ArrayBuffer ? new Uint8Array(stored) : Array.isArray(stored) ? Uint8Array.from(stored) : stored;
     if (!(bytes instanceof Uint8Array)) throw new Error("event content is neither text nor bytes");
-    text = utf8.decode(await pipeThrough(bytes, new DecompressionStream("deflate-raw")));
+    text = fromUtf8(await pipeThrough(bytes, new DecompressionStream("deflate-raw")));
   }
   const nl = text.indexOf("\n");
-  const lengths: unknown = JSON.parse(text.slice(0, nl));
-  if (!isLengths(lengths)) throw new Error("malformed event content");
+  const lengths = storedJson(text.slice(0, nl), isLengths, "event content lengths");
   const parts: EventContent[] = [];
   let at = nl + 1;
   for (const n of lengths) {

@@ -1,5 +1,5 @@
 // The headers and bodies of stored events, a batch to a row (content.ts says how).
-import { toHex } from "../domain/ids";
+import { toHex } from "../domain/crypto";
 import { decodeGroup, encodeGroup, type EventContent } from "./content";
 import { idKeySql } from "./names";
 

@@ -10,6 +10,8 @@ import { DATA_SCOPE_OF_OBJECT } from "../domain/event-types";
 import type { DeliveryStatus } from "../domain/delivery";
 import { DELIVERY_STATUSES } from "../domain/delivery";
 import { HOUR_MS } from "../domain/time";
+import { storedJson } from "./stored-json";
+import { statusCode } from "./transitions";
 
 /** Objects counted apart (a token may lack their data scope); everything else is the last group. */
 export const COUNTED_OBJECTS = Object.keys(DATA_SCOPE_OF_OBJECT);
@@ -23,8 +25,8 @@ export const TENTH_MS = HOUR_MS / TENTHS;
  */
 export const TOTAL_HOUR = -1;
 
-/** The object group of an event type. */
-export function objectOf(eventType: string): number {
+/** The object group of an event type (the counters' `object`). */
+export function objectGroupOf(eventType: string): number {
   const i = COUNTED_OBJECTS.indexOf(eventType.split(".")[0] ?? "");
   return i === -1 ? COUNTED_OBJECTS.length : i;
 }
@@ -35,7 +37,8 @@ export const DELIVERY_COLUMNS = range(DELIVERY_STATUSES.length * OBJECT_GROUPS).
 export const ATTEMPT_COLUMNS = range(OBJECT_GROUPS * TENTHS).map((i) => `a${i}`);
 export const ATTEMPT_OK_COLUMNS = range(OBJECT_GROUPS * TENTHS).map((i) => `ok${i}`);
 
-export const deliveryColumn = (s: DeliveryStatus, object: number) => `s${DELIVERY_STATUSES.indexOf(s) * OBJECT_GROUPS + object}`;
+/** The delivery_counts column of a status (its stored code) and an object group, as deliveryCountsStatement sums them. */
+export const deliveryColumn = (s: DeliveryStatus, object: number) => `s${statusCode(s) * OBJECT_GROUPS + object}`;
 
 const cell = (at: string) => `(CAST(${at} AS INTEGER) % ${HOUR_MS}) / ${TENTH_MS}`;
 const hourOf = (at: string) => `CAST(${at} AS INTEGER) / ${HOUR_MS}`;
@@ -103,11 +106,17 @@ export interface PendingCell {
   n: number;
 }
 
-/** The cells of a pending delta's `cells`, taken apart outside SQL (where each is a row read). */
-export function pendingCells(cells: unknown): PendingCell[] {
-  const parsed: unknown = typeof cells === "string" ? JSON.parse(cells) : [];
-  const isCell = (c: unknown): c is [number, number, number, number, number] => Array.isArray(c) && c.length === 5 && c.every((x) => typeof x === "number");
-  return (Array.isArray(parsed) ? parsed : []).filter(isCell).map(([scope, hour, owner, col, n]) => ({ scope, hour, owner, col, n }));
+type Cell = [scope: number, hour: number, owner: number, col: number, n: number];
+const isCell = (c: unknown): c is Cell => Array.isArray(c) && c.length === 5 && c.every((x) => typeof x === "number");
+const isCells = (v: unknown): v is Cell[] => Array.isArray(v) && v.every(isCell);
+
+/**
+ * The cells of a pending delta's `cells`, taken apart outside SQL (where each is a row read). One
+ * that does not read as cells throws, naming the row: a count left out silently would be wrong.
+ */
+export function pendingCells(cells: unknown, id: unknown): PendingCell[] {
+  const text = typeof cells === "string" ? cells : "";
+  return storedJson(text, isCells, `event_count_deltas ${String(id)} cells`).map(([scope, hour, owner, col, n]) => ({ scope, hour, owner, col, n }));
 }
 
 /**

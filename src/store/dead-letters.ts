@@ -1,5 +1,7 @@
-export interface DeadLetter {
-  seq: number;
+import { jsonOrNull } from "./stored-json";
+
+/** A dead letter to record: the message as it was queued, as JSON text. */
+export interface NewDeadLetter {
   queue: string;
   messageId: string;
   eventId: string | null;
@@ -8,6 +10,12 @@ export interface DeadLetter {
   body: string;
   attempts: number;
   receivedAt: number;
+}
+
+/** A recorded dead letter, its message parsed: null when what is stored is not JSON (a row written by hand), so one such row cannot fail a list. */
+export interface DeadLetter extends Omit<NewDeadLetter, "body"> {
+  seq: number;
+  message: unknown;
   replayedAt: number | null;
 }
 
@@ -31,13 +39,11 @@ const toDeadLetter = (r: Row): DeadLetter => ({
   eventId: r.event_id,
   deliveryId: r.delivery_id,
   reason: r.reason,
-  body: r.body,
+  message: jsonOrNull(r.body),
   attempts: r.attempts,
   receivedAt: r.received_at,
   replayedAt: r.replayed_at,
 });
-
-export type NewDeadLetter = Omit<DeadLetter, "seq" | "replayedAt">;
 
 /**
  * Records dead letters in one transaction. A message already recorded (same

@@ -17,7 +17,7 @@ import {
   eventCountDeltaStatements,
   eventCountsStatement,
   foldDeltasReachingStatements,
-  objectOf,
+  objectGroupOf,
 } from "./counters";
 import { dropDeadLettersStatement } from "./dead-letters";
 import { insertDeliveriesStatements, unattemptedPendingStatement } from "./deliveries";
@@ -52,7 +52,7 @@ async function insertStatements(db: D1Database, events: EventRow[]): Promise<D1P
   const stmts: D1PreparedStatement[] = [];
   for (const group of groupsOf(events)) {
     const rows = group.map((e) => [
-      e.eventId, e.sourceId, e.eventType, objectOf(e.eventType), e.organizationUid, e.locationUid, e.receivedAt, e.dedupeKey,
+      e.eventId, e.sourceId, e.eventType, objectGroupOf(e.eventType), e.organizationUid, e.locationUid, e.receivedAt, e.dedupeKey,
       e.filteredOut?.length ? JSON.stringify(e.filteredOut) : null,
     ]);
     stmts.push(await groupStatement(db, group), db.prepare(INSERT_EVENTS).bind(JSON.stringify(rows)));
@@ -271,7 +271,7 @@ export async function getEvent(db: D1Database, id: string): Promise<(StoredEvent
 }
 
 /** Events by their positions, newest first, without bodies. */
-export async function eventsAt(db: D1Database, seqs: number[]): Promise<EventMeta[]> {
+async function eventsAt(db: D1Database, seqs: number[]): Promise<EventMeta[]> {
   if (seqs.length === 0) return [];
   const { results } = await db
     .prepare(`${EVENT_SELECT} WHERE e.seq IN (SELECT value FROM json_each(?)) ORDER BY e.seq DESC`)

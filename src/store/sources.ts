@@ -135,17 +135,17 @@ function changeableColumns(s: NewSource): unknown[] {
   ];
 }
 
-/** Inserts a source; false when the id is taken. */
-export async function insertSource(db: D1Database, s: NewSource, now = Date.now()): Promise<boolean> {
-  const res = await db
+/** Inserts a source and answers the row as written (a delete right after cannot take it from the caller); null when the id is taken. */
+export async function insertSource(db: D1Database, s: NewSource, now = Date.now()): Promise<StoredSource | null> {
+  const row = await db
     .prepare(
       `INSERT INTO sources (id, provider, name, verification, secrets, tolerance_seconds, disabled, hmac, shop_domain, organization_uid,
          teaches_locations, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING *`,
     )
     .bind(s.id, s.provider, ...changeableColumns(s), s.organizationUid, s.teachesLocations ? 1 : 0, now, now)
-    .run();
-  return (res.meta.changes ?? 0) > 0;
+    .first<SourceRow>();
+  return row ? toStored(row) : null;
 }
 
 /**

@@ -118,7 +118,7 @@ export async function stats(db: D1Database, access: Access | null, now = Date.no
     db.prepare("SELECT after, through FROM event_count_marks"),
     // Ingest's counts not folded yet, in neither the totals nor the hour rows: at most PENDING_DELTAS
     // rows, whose cells are taken apart here (in SQL each cell would be a row read).
-    db.prepare("SELECT cells FROM event_count_deltas"),
+    db.prepare("SELECT id, cells FROM event_count_deltas"),
     ...eventStatements,
   ]);
   const [deliveries, attempts, perWebhook, dead, marks, deltas] = results;
@@ -131,7 +131,7 @@ export async function stats(db: D1Database, access: Access | null, now = Date.no
   const hours = eventRows.filter((_, i) => i % 3 === 1).flat();
   const older = eventRows.filter((_, i) => i % 3 === 2).flat();
   const pending = (deltas?.results ?? [])
-    .flatMap((r) => pendingCells(r.cells))
+    .flatMap((r) => pendingCells(r.cells, r.id))
     .filter((c) => sets.some((set) => inScopeSet(set, c.scope, c.owner)))
     .map((c): Counts => ({ hour: c.hour, [EVENT_COLUMNS[c.col] ?? "none"]: c.n }));
 

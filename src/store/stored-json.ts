@@ -22,6 +22,12 @@ function parsed(text: string): unknown {
   }
 }
 
+/** `text` parsed as JSON, or null when it is not (a row written by hand): for a column shown as it is, where one such row must not fail a whole list. */
+export function jsonOrNull(text: string): unknown {
+  const value = parsed(text);
+  return value === NOT_JSON ? null : value;
+}
+
 /** The strings of a JSON array this Worker's own SQL built (json_group_array), leniently: anything else is none. */
 export function stringsIn(json: string | null): string[] {
   if (json === null) return [];

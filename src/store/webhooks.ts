@@ -12,7 +12,7 @@ import { learnNamesStatement } from "./names";
 import { storedJson } from "./stored-json";
 import { writeAtVersion } from "./versioned-write";
 
-export interface WebhookRow {
+interface WebhookRow {
   uid: string;
   url: string;
   event_types: string;
@@ -55,12 +55,28 @@ function contentColumns(w: Webhook): [string | null, string | null, string | nul
   ];
 }
 
+/** The settings of a webhook row a change writes, as written: url, event_types, source_ids, secret, disabled, timeout_ms, max_attempts, rate_limit, max_concurrency, ordering. */
+function settingsColumns(w: Webhook): [string, string, string | null, string, number, number, number, number | null, number, string] {
+  return [
+    w.url,
+    JSON.stringify(w.eventTypes),
+    w.sourceIds === null ? null : JSON.stringify(w.sourceIds),
+    w.secret,
+    w.disabled ? 1 : 0,
+    w.timeoutMs,
+    w.maxAttempts,
+    w.rateLimit,
+    w.maxConcurrency,
+    w.ordering,
+  ];
+}
+
 /** The kind and health settings of a webhook row, as written. */
 function healthColumns(w: Webhook): [string, number | null, number, string | null, number | null] {
   return [w.kind, w.autoDisableAfterMinutes, w.failingAfterAttempts, w.disabledReason, w.disabledAt];
 }
 
-export function toWebhook(r: WebhookRow): Webhook {
+function toWebhook(r: WebhookRow): Webhook {
   return {
     uid: r.uid,
     url: r.url,
@@ -146,27 +162,18 @@ export async function getWebhook(db: D1Database, uid: string): Promise<Webhook |
 export async function insertWebhook(db: D1Database, w: Webhook): Promise<void> {
   const insert = db
     .prepare(
-      `INSERT INTO webhooks (uid, url, event_types, location_uid, organization_uid, grant_organization_uid, source_ids, secret, disabled,
-         timeout_ms, max_attempts, rate_limit, max_concurrency, ordering, created_at, updated_at, filter, transform, transform_headers,
-         kind, auto_disable_after_minutes, failing_after_attempts, disabled_reason, disabled_at)
+      `INSERT INTO webhooks (uid, location_uid, organization_uid, grant_organization_uid, created_at,
+         url, event_types, source_ids, secret, disabled, timeout_ms, max_attempts, rate_limit, max_concurrency, ordering, updated_at,
+         filter, transform, transform_headers, kind, auto_disable_after_minutes, failing_after_attempts, disabled_reason, disabled_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
     .bind(
       w.uid,
-      w.url,
-      JSON.stringify(w.eventTypes),
       w.locationUid,
       w.organizationUid,
       w.grantOrganizationUid,
-      w.sourceIds === null ? null : JSON.stringify(w.sourceIds),
-      w.secret,
-      w.disabled ? 1 : 0,
-      w.timeoutMs,
-      w.maxAttempts,
-      w.rateLimit,
-      w.maxConcurrency,
-      w.ordering,
       w.createdAt,
+      ...settingsColumns(w),
       w.updatedAt,
       ...contentColumns(w),
       ...healthColumns(w),
@@ -208,23 +215,7 @@ export async function updateWebhook(db: D1Database, w: Webhook, before: Webhook)
            kind = ?, auto_disable_after_minutes = ?, failing_after_attempts = ?, disabled_reason = ?, disabled_at = ?
          WHERE uid = ? AND updated_at = ?`,
       )
-      .bind(
-        w.url,
-        JSON.stringify(w.eventTypes),
-        w.sourceIds === null ? null : JSON.stringify(w.sourceIds),
-        w.secret,
-        w.disabled ? 1 : 0,
-        w.timeoutMs,
-        w.maxAttempts,
-        w.rateLimit,
-        w.maxConcurrency,
-        w.ordering,
-        w.updatedAt,
-        ...contentColumns(w),
-        ...healthColumns(w),
-        w.uid,
-        before.updatedAt,
-      ),
+      .bind(...settingsColumns(w), w.updatedAt, ...contentColumns(w), ...healthColumns(w), w.uid, before.updatedAt),
   ], db.prepare("SELECT 1 AS found FROM webhooks WHERE uid = ?").bind(w.uid));
 }
 

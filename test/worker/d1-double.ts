@@ -19,6 +19,8 @@ export interface D1DoubleOptions {
   beforeBatch?: (statements: SeenStatement[]) => Promise<void>;
   /** A statement's run() waits for this before it is written: what another run does meanwhile. */
   beforeRun?: (statement: SeenStatement) => Promise<void>;
+  /** A statement run alone (run/all/first) waits for this once it is written, before its caller goes on: what another run does right after it. */
+  afterRun?: (statement: SeenStatement) => Promise<void>;
 }
 
 /**
@@ -41,16 +43,22 @@ export function d1Double(opts: D1DoubleOptions = {}, db: D1Database = env.DB) {
     const bind = stmt.bind.bind(stmt);
     stmt.bind = (...more: unknown[]) => track(bind(...more), sql, more);
     const run = stmt.run.bind(stmt);
+    const after = async <R>(result: R) => {
+      await opts.afterRun?.({ sql, values });
+      return result;
+    };
     stmt.run = async <T>() => {
       failing({ sql, values });
       await opts.beforeRun?.({ sql, values });
-      return run<T>();
+      return after(await run<T>());
     };
     const all = stmt.all.bind(stmt);
     stmt.all = async <T>() => {
       failing({ sql, values });
-      return all<T>();
+      return after(await all<T>());
     };
+    const first = stmt.first.bind(stmt);
+    stmt.first = (async (column?: string) => after(await (column === undefined ? first() : first(column)))) as D1PreparedStatement["first"];
     return stmt;
   };
 

@@ -48,6 +48,33 @@ describe("dead letters are never silent", () => {
     expect((await p.api("GET", `/v1/events/${msg.eventId}`)).json.body).toBe(body);
   });
 
+  it("shows a letter whose stored message is not JSON with a null message, without failing the list, and refuses to replay it", async () => {
+    const p = pipeline({ RETRY_BASE_SECONDS: "0" });
+    const good = ingestMessage({ body: podiumBody() });
+    await p.runQueue<IngestMessage>("edgehook-ingest-dlq", [good], 11, `dead-${good.eventId}`);
+    // A row written by hand (or cut short): its body is no JSON, and holds what an error must not quote.
+    const bad = `evt_bad_${uniqueKey()}`;
+    await env.DB.prepare(
+      "INSERT INTO dead_letters (queue, message_id, event_id, delivery_id, reason, body, attempts, received_at) VALUES ('edgehook-ingest-dlq', ?1, ?1, NULL, 'test', '{\"secret\": \"stored-secret-text', 1, ?2)",
+    )
+      .bind(bad, Date.now())
+      .run();
+
+    const list = await p.api("GET", "/v1/dead-letters?limit=100");
+    expect(list.status).toBe(200);
+    const letters = list.json.data as { id: number; eventId: string; message: unknown }[];
+    expect(letters.find((d) => d.eventId === good.eventId)?.message).toEqual(good);
+    const corrupt = letters.find((d) => d.eventId === bad);
+    expect(corrupt).toMatchObject({ message: null });
+
+    const replay = await p.api("POST", `/v1/dead-letters/${corrupt!.id}/replay`);
+    expect(replay.status).toBe(409);
+    expect(replay.json.error.code).toBe("conflict");
+    expect(JSON.stringify(replay.json)).not.toContain("stored-secret-text");
+    expect(p.queues.ingest.sent).toEqual([]);
+    await env.DB.prepare("DELETE FROM dead_letters WHERE message_id = ?").bind(bad).run();
+  });
+
   it("parks a dead letter it cannot record in R2 rather than dropping it (see reliability.test.ts)", async () => {
     const p = pipeline({ DB: d1Double({ failBatch: () => true }).db });
     const msg = { v: 1, eventId: `evt_x_${uniqueKey()}`, sourceId: "podium", dedupeKey: "x", eventType: "message.received" };

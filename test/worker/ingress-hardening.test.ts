@@ -7,7 +7,7 @@ import { Webhook } from "standardwebhooks";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { bytesToBase64 } from "../../src/domain/crypto";
 import { MAX_DEDUPE_KEY_CHARS, MAX_EVENT_TYPE_CHARS, MAX_OWNER_UID_CHARS } from "../../src/domain/facts";
-import { sha256Hex } from "../../src/domain/ids";
+import { sha256Hex } from "../../src/domain/crypto";
 import type { HmacConfig } from "../../src/domain/hmac-config";
 import { configSources } from "../../src/ingress/sources";
 import { hmacScheme } from "../../src/schemes/hmac";

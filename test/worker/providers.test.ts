@@ -1,7 +1,8 @@
 import { sign as githubSign } from "@octokit/webhooks-methods";
 import Stripe from "stripe";
 import { describe, expect, it } from "vitest";
-import { eventIdFor, sha256Hex } from "../../src/domain/ids";
+import { sha256Hex } from "../../src/domain/crypto";
+import { eventIdFor } from "../../src/domain/ids";
 import type { HmacConfig } from "../../src/domain/hmac-config";
 import { hmacScheme } from "../../src/schemes/hmac";
 import { shopify } from "../../src/schemes/shopify";

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { nextVersion } from "../../src/domain/version";
 import { getStoredSource, updateSource } from "../../src/store/sources";
-import type { SeenStatement } from "./d1-double";
+import { d1Double, type SeenStatement } from "./d1-double";
 import { racing } from "./racing";
 import { ADMIN, call, podiumBody, podiumHeaders, post } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
@@ -87,6 +87,23 @@ describe("/v1/sources", () => {
     expect(res.status).toBe(404);
     expect(res.json.error.code).toBe("not_found");
     expect((await other.api("GET", `/v1/sources/${id}`)).status).toBe(404);
+  });
+
+  it("POST of a source deleted right after its insert answers 201 with what was created, not 500", async () => {
+    const id = `brief-${uniqueKey()}`;
+    let deleted = false;
+    const { db } = d1Double({
+      afterRun: async (st) => {
+        if (deleted || !st.sql.trimStart().startsWith("INSERT INTO sources")) return;
+        deleted = true;
+        await env.DB.prepare("DELETE FROM sources WHERE id = ?").bind(id).run();
+      },
+    });
+    const res = await pipeline({ DB: db }).api("POST", "/v1/sources", { id, name: "brief", provider: "podium", secrets: ["brief-secret-1"] });
+    expect(deleted).toBe(true);
+    expect(res.status).toBe(201);
+    expect(res.json).toMatchObject({ id, name: "brief", provider: "podium", readOnly: false });
+    expect((await pipeline().api("GET", `/v1/sources/${id}`)).status).toBe(404);
   });
 
   it("PATCH after a secret rotation meanwhile answers 409 conflict and does not undo the rotation", async () => {

@@ -12,7 +12,7 @@ import { count } from "./common.js";
  * with its type, event uid, location and organization filled in.
  * @param {string} type @param {string} locationUid @param {string} organizationUid @param {string} [eventUid]
  */
-export function sampleEvent(type, locationUid, organizationUid, eventUid = randomUUID()) {
+function sampleEvent(type, locationUid, organizationUid, eventUid = randomUUID()) {
   const object = type.split(".")[0] ?? "";
   const name = PODIUM_OBJECTS.includes(object) ? object : "message";
   const fixture = JSON.parse(readFileSync(new URL(`../samples/${name}.json`, import.meta.url), "utf8"));

@@ -40,7 +40,7 @@ export function resourcesOf(text) {
 }
 
 /** wrangler.toml with the database's id written in, comments and layout kept. @param {string} text @param {string} name @param {string} id */
-export function withDatabaseId(text, name, id) {
+function withDatabaseId(text, name, id) {
   const blocks = text.split(/(?=^\[)/m);
   const out = blocks
     .map((b) => {

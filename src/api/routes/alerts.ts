@@ -21,8 +21,8 @@ import {
   UidParam,
 } from "../schemas";
 import { alertView, notificationEndpointView } from "../views";
-import { decodeCreated, decodeCursor, encodeCursor } from "../validate";
-import { changedMeanwhile, checkUrl, nextWebhookCursor, saveWebhook, withDisabled } from "./webhooks";
+import { decodeCreated, decodeCursor, encodeCreated, encodeCursor, pageOf } from "../validate";
+import { changedMeanwhile, checkUrl, saveWebhook, withDisabled } from "./webhooks";
 
 const ADMIN_ONLY = "Admin tokens only (the `admin` scope): alerts are about the whole installation.";
 
@@ -134,7 +134,8 @@ export const notifications = router()
     const q = c.req.valid("query");
     const after = q.cursor === undefined ? undefined : decodeCreated(q.cursor);
     const rows = await listWebhooks(c.env.DB, { limit: q.limit + 1, after, kind: "notification" });
-    return c.json({ data: rows.slice(0, q.limit).map(notificationEndpointView), nextCursor: nextWebhookCursor(rows, q.limit) }, 200);
+    const { data, nextCursor } = pageOf(rows, q.limit, encodeCreated);
+    return c.json({ data: data.map(notificationEndpointView), nextCursor }, 200);
   })
   .openapi(get, async (c) => c.json(notificationEndpointView(await endpoint(c.env.DB, c.req.valid("param").uid)), 200))
   .openapi(patch, async (c) => {

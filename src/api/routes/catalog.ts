@@ -1,8 +1,8 @@
 import { createRoute } from "@hono/zod-openapi";
 import { accessOf } from "../../domain/access";
 import { EVENT_TYPES } from "../../domain/event-types";
-import { isoTime } from "../../domain/ids";
 import { hasScope } from "../../domain/scopes";
+import { iso, isoTime } from "../../domain/time";
 import { countParked } from "../../store/parked";
 import { stats } from "../../store/stats";
 import { errors, json, router, scoped } from "../openapi";
@@ -48,7 +48,7 @@ export const catalog = router()
       {
         ...s,
         parkedDeadLetters,
-        series: s.series.map((b) => ({ ...b, start: new Date(b.start).toISOString() })),
+        series: s.series.map((b) => ({ ...b, start: iso(b.start) })),
         webhooks: webhooks.map((w) => ({
           ...w,
           successRate: w.succeeded + w.failed === 0 ? null : w.succeeded / (w.succeeded + w.failed),

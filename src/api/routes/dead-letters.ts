@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { AppError } from "../../domain/errors";
+import { iso, isoTime } from "../../domain/time";
 import { replayDeadLetter } from "../../pipeline/commands";
 import { listDeadLetters, type DeadLetter } from "../../store/dead-letters";
 import { errors, json, router, scoped } from "../openapi";
@@ -16,7 +17,7 @@ const DeadLetterSchema = z
     attempts: z.number().int(),
     receivedAt: z.string(),
     replayedAt: z.string().nullable(),
-    message: z.unknown().openapi({ description: "The dead message as it was queued." }),
+    message: z.unknown().openapi({ description: "The dead message as it was queued; null if what is stored is not JSON (a row written by hand)." }),
   })
   .openapi("DeadLetter");
 
@@ -27,9 +28,9 @@ const view = (d: DeadLetter) => ({
   deliveryId: d.deliveryId,
   reason: d.reason,
   attempts: d.attempts,
-  receivedAt: new Date(d.receivedAt).toISOString(),
-  replayedAt: d.replayedAt === null ? null : new Date(d.replayedAt).toISOString(),
-  message: JSON.parse(d.body) as unknown,
+  receivedAt: iso(d.receivedAt),
+  replayedAt: isoTime(d.replayedAt),
+  message: d.message,
 });
 
 const list = createRoute({

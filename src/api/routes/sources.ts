@@ -11,7 +11,7 @@ import { latestRejections, rejectionSummaries, SAMPLES_KEPT } from "../../store/
 import { deleteSource, getStoredSource, insertSource, listStoredSources, updateSource, type StoredSource } from "../../store/sources";
 import { body, errors, json, router, scoped } from "../openapi";
 import { IdParam, ListQuery, page, RejectionsSchema, SourceCreate, SourcePatch, SourceSchema } from "../schemas";
-import { decodeKey, encodeKey } from "../validate";
+import { decodeKey, encodeKey, pageOf } from "../validate";
 import { rejectionSummaryView, rejectionView, sourceView } from "../views";
 import { assertSaved, changedMeanwhile } from "./webhooks";
 import { z } from "@hono/zod-openapi";
@@ -168,8 +168,7 @@ export const sources = router()
     });
     if (!inserted) throw new AppError("conflict", `A source "${id}" exists already.`);
     forgetSource(id);
-    const stored = (await getStoredSource(c.env.DB, id))!;
-    return c.json(sourceView(stored, new URL(c.req.url).origin, settings(c.env).signatureToleranceSeconds), 201);
+    return c.json(sourceView(inserted, new URL(c.req.url).origin, settings(c.env).signatureToleranceSeconds), 201);
   })
   .openapi(list, async (c) => {
     const p = c.get("principal");
@@ -183,11 +182,10 @@ export const sources = router()
     const owners = isLimited(p) ? (p.organizationUids ?? []) : null;
     const stored = await listStoredSources(c.env.DB, { limit: q.limit + 1, after, owners, except: declared.map((d) => d.id) });
     const rows = [...declared.filter((d) => d.id > after), ...stored].sort((a, b) => (a.id < b.id ? -1 : 1));
-    const shown = rows.slice(0, q.limit);
-    const last = shown[q.limit - 1];
+    const { data: shown, nextCursor } = pageOf(rows, q.limit, (last) => encodeKey(last.id));
     const refused = await rejectionSummaries(c.env.DB, shown.map((s) => s.id));
     const data = shown.map((s) => ({ ...sourceView(s, origin, tolerance), rejections: (refused.get(s.id) ?? []).map(rejectionSummaryView) }));
-    return c.json({ data, nextCursor: rows.length > q.limit && last ? encodeKey(last.id) : null }, 200);
+    return c.json({ data, nextCursor }, 200);
   })
   .openapi(get, async (c) => {
     const s = await visibleSource(c.env, c.get("principal"), c.req.valid("param").id);

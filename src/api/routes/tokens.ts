@@ -4,7 +4,7 @@ import { hashApiToken, newApiToken } from "../../domain/tokens";
 import { insertToken, listTokens, revokeToken, type TokenRecord } from "../../store/tokens";
 import { body, errors, json, router, scoped } from "../openapi";
 import { IdParam, ListQuery, page, TokenCreate, TokenCreated, TokenSchema } from "../schemas";
-import { decodeCreated, encodeCreated } from "../validate";
+import { decodeCreated, encodeCreated, pageOf } from "../validate";
 import { tokenView } from "../views";
 
 const create = createRoute({
@@ -56,9 +56,8 @@ export const tokens = router()
     const q = c.req.valid("query");
     const after = q.cursor === undefined ? undefined : decodeCreated(q.cursor);
     const rows = await listTokens(c.env.DB, { limit: q.limit + 1, after: after && { createdAt: after.createdAt, id: after.uid } });
-    const last = rows[q.limit - 1];
-    const nextCursor = rows.length > q.limit && last ? encodeCreated({ createdAt: last.createdAt, uid: last.id }) : null;
-    return c.json({ data: rows.slice(0, q.limit).map(tokenView), nextCursor }, 200);
+    const { data, nextCursor } = pageOf(rows, q.limit, (last) => encodeCreated({ createdAt: last.createdAt, uid: last.id }));
+    return c.json({ data: data.map(tokenView), nextCursor }, 200);
   })
   .openapi(revoke, async (c) => {
     const { id } = c.req.valid("param");

@@ -18,7 +18,7 @@ import { getWebhook, insertWebhook, listWebhooks, updateWebhook } from "../../st
 import { checkSubscriptionTypes } from "../event-type-check";
 import { locationsFor } from "../../store/grants";
 import { body, errors, json, router, scoped } from "../openapi";
-import { decodeCreated, encodeCreated } from "../validate";
+import { decodeCreated, encodeCreated, pageOf } from "../validate";
 import {
   BACKLOG_COUNT_CAP,
   ListQuery,
@@ -210,12 +210,6 @@ export function assertSaved(written: VersionedWrite, what: string, id: string): 
   }
 }
 
-/** The cursor after a page of webhooks read with one row more than `limit`; null when that row is not there. */
-export function nextWebhookCursor(rows: Webhook[], limit: number): string | null {
-  const last = rows[limit - 1];
-  return rows.length > limit && last ? encodeCreated(last) : null;
-}
-
 /**
  * The webhook as changed: disabling records when (by hand: no reason); enabling
  * clears when and why it was disabled.
@@ -273,13 +267,13 @@ export const webhooks = router()
     const q = c.req.valid("query");
     const after = q.cursor === undefined ? undefined : decodeCreated(q.cursor);
     const rows = await listWebhooks(c.env.DB, { limit: q.limit + 1, after, access: accessOf(c.get("principal")) });
-    const data = rows.slice(0, q.limit);
+    const { data, nextCursor } = pageOf(rows, q.limit, encodeCreated);
     const now = Date.now();
     const health = await healthOf(c.env.DB, data.map((w) => w.uid), now);
     return c.json(
       {
         data: data.map((w) => ({ ...webhookView(w), health: { state: healthView(w, health.get(w.uid) ?? UNKNOWN_HEALTH, now).state } })),
-        nextCursor: nextWebhookCursor(rows, q.limit),
+        nextCursor,
       },
       200,
     );

@@ -1,4 +1,4 @@
-import { sha256Hex } from "../../domain/ids";
+import { sha256Hex } from "../../domain/crypto";
 import { github as scheme } from "../../schemes/github";
 import { header, jsonObject, stringAt, type Provider } from "./provider";
 

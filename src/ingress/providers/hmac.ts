@@ -1,5 +1,5 @@
 import { hmacScheme } from "../../schemes/hmac";
-import { isIndexable, own } from "../../domain/guards";
+import { valueAt } from "../../domain/documents";
 import { dedupeKeyOr, invalidSignature, type Provider } from "./provider";
 
 /**
@@ -9,11 +9,7 @@ import { dedupeKeyOr, invalidSignature, type Provider } from "./provider";
  */
 function at(value: unknown, path: string | null): string | null {
   if (!path) return null;
-  let cur = value;
-  for (const key of path.split(".")) {
-    if (!isIndexable(cur)) return null;
-    cur = own(cur, key);
-  }
+  const cur = valueAt(value, path.split("."));
   return typeof cur === "string" && cur !== "" ? cur : Number.isSafeInteger(cur) ? String(cur) : null;
 }
 

@@ -1,6 +1,7 @@
 import { AppError } from "../../domain/errors";
-import { isRecord, own } from "../../domain/guards";
-import { sha256Hex } from "../../domain/ids";
+import { valueAt } from "../../domain/documents";
+import { isRecord } from "../../domain/guards";
+import { sha256Hex } from "../../domain/crypto";
 import type { EventFacts, ProviderName, Source } from "../../domain/types";
 import type { Scheme, SignedRequest as InboundRequest } from "../../schemes/scheme";
 
@@ -48,13 +49,8 @@ export function jsonObject(body: string, provider: string): Record<string, unkno
   return value;
 }
 
-/** Reads a nested string field, or null. A digit key indexes an array. */
+/** Reads a nested string field (valueAt: a digit key indexes an array), or null; an empty string is none. */
 export function stringAt(obj: unknown, ...path: string[]): string | null {
-  let cur: unknown = obj;
-  for (const key of path) {
-    if (Array.isArray(cur)) cur = /^\d+$/.test(key) ? cur[Number(key)] : undefined;
-    else if (isRecord(cur)) cur = own(cur, key);
-    else return null;
-  }
+  const cur = valueAt(obj, path);
   return typeof cur === "string" && cur !== "" ? cur : null;
 }

@@ -1,5 +1,5 @@
 import { concatBytes, utf8 } from "../../domain/crypto";
-import { sha256Hex } from "../../domain/ids";
+import { sha256Hex } from "../../domain/crypto";
 import { shopify as scheme } from "../../schemes/shopify";
 import { header, invalidSignature, jsonObject, type Provider } from "./provider";
 
