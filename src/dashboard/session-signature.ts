@@ -1,5 +1,5 @@
 import { hexToBytes, utf8 } from "../domain/crypto";
-import { toHex } from "../domain/ids";
+import { toHex } from "../domain/crypto";
 
 /**
  * What the dashboard carries in a redirect's query for the next page (a banner, where a

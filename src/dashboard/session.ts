@@ -11,7 +11,7 @@ import {
 } from "../api/auth";
 import { api } from "../api";
 import type { AppError } from "../domain/errors";
-import { sha256Hex } from "../domain/ids";
+import { sha256Hex } from "../domain/crypto";
 import type { Principal } from "../domain/scopes";
 import { randomSecret } from "../domain/tokens";
 import type { Env } from "../env";

@@ -1,8 +1,5 @@
 import { sha256Hex } from "./crypto";
 
-// The dashboard still imports these from here; the rest of src from crypto.ts.
-export { sha256Hex, toHex } from "./crypto";
-
 /**
  * The event id is a hash of the source and the dedupe key, so a provider's
  * redelivery, or the queue's, lands on the same id and the same row.

@@ -2,6 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { errorResponse } from "../api/errors";
 import { redactHeaders } from "../domain/credential-headers";
 import { isIndexable } from "../domain/guards";
+import { iso } from "../domain/time";
 import type { Principal } from "../domain/scopes";
 import { adminKey } from "../domain/tokens";
 import type { Webhook } from "../domain/types";
@@ -379,7 +380,7 @@ export class ListenerHub extends DurableObject<Env> {
       sourceId: e.sourceId,
       locationUid: e.locationUid,
       organizationUid: e.organizationUid,
-      receivedAt: new Date(e.receivedAt).toISOString(),
+      receivedAt: iso(e.receivedAt),
     };
     if (l.config.mode === "tail") return note;
     if (body === undefined) return null; // purged meanwhile
@@ -436,7 +437,7 @@ export class ListenerHub extends DurableObject<Env> {
         statusCode: a.statusCode,
         durationMs: a.durationMs,
         error: a.error,
-        startedAt: new Date(a.startedAt).toISOString(),
+        startedAt: iso(a.startedAt),
       };
       for (const l of tails) {
         if (l.config.webhookUid !== null && l.config.webhookUid !== ctx.webhook.uid) continue;
