@@ -340,7 +340,8 @@ export async function listDeliveries(
   }
   let drivers: Driver[];
   if (event !== undefined) drivers = [`event = ${event}`];
-  else if (webhooks !== null) drivers = webhooks.map((w) => `webhook = ${w}`);
+  // Failed deliveries along their own partial index (migration 0032); other statuses are checked on the walked rows.
+  else if (webhooks !== null) drivers = webhooks.map((w) => `webhook = ${w}${f.status === "failed" ? ` AND status = ${statusCode("failed")}` : ""}`);
   else drivers = ["1"];
 
   const page = await boundedScan(db, {
@@ -472,10 +473,12 @@ function retryChoice(
     ${granted ? `AND c.webhook IN (${granted.sql})` : ""}`;
   const limit = Math.trunc(page.limit);
   // Index entries only (the index holds webhook and seq): named `wh` and `at`, so that the
-  // checks below read the bare column names of the deliveries row.
+  // checks below read the bare column names of the deliveries row. Failed deliveries, the
+  // few a busy webhook has, are walked along their own partial index (migration 0032).
+  const failedOnly = f.status === "failed" ? ` INDEXED BY deliveries_failed` : "";
   const walk = {
-    sql: `SELECT walk.wh, d.seq AS at FROM (${webhooks}) walk, deliveries d
-      WHERE d.webhook = walk.wh AND d.seq > CASE WHEN walk.wh = ? THEN ? ELSE 0 END
+    sql: `SELECT walk.wh, d.seq AS at FROM (${webhooks}) walk, deliveries d${failedOnly}
+      WHERE d.webhook = walk.wh${failedOnly ? ` AND d.status = ${statusCode("failed")}` : ""} AND d.seq > CASE WHEN walk.wh = ? THEN ? ELSE 0 END
       ORDER BY walk.wh, d.seq LIMIT ${limit}`,
     binds: [after.webhook, ...(webhookId ? [f.webhookUid] : []), ...(granted?.binds ?? []), after.webhook, after.seq],
   };

@@ -8,7 +8,7 @@ import { BULK_RETRY_LIMIT } from "../../src/api/routes/deliveries";
 import worker from "../../src/index";
 import { ADMIN } from "./helpers";
 import { pipeline } from "./pipeline";
-import { failedDeliveries, failPending, setEventDeliveries, webhookDeliveryRows } from "./rows";
+import { failedDeliveries, failPending, setEventDeliveries, settledDeliveries, settlePending, webhookDeliveryRows } from "./rows";
 import { makeToken } from "./tokens";
 
 const meter = meteredD1(env.DB);
@@ -109,4 +109,20 @@ describe("bulk retry at volume", () => {
       await failPending(webhook.uid);
     }
   }, 120_000);
+
+  it("finds a webhook's few failed deliveries behind thousands that succeeded: one call retries them, one page lists them", async () => {
+    const p = pipeline();
+    const { webhook, event } = await p.webhookOn("ok");
+    const message = await p.ingest(event("message.received"));
+    await settlePending(webhook.uid, "succeeded");
+    await settledDeliveries(message, webhook.uid, 3_000, "succeeded");
+    await failedDeliveries(message, webhook.uid, 5); // the newest, after 3,001 that succeeded
+    const listed = await p.api("GET", `/v1/deliveries?status=failed&webhookUid=${webhook.uid}`);
+    expect(listed.json.data.map((d: { status: string }) => d.status)).toEqual(Array(5).fill("failed"));
+    expect(listed.json.nextCursor).toBeNull();
+    const r = await retry({ status: "failed", webhookUid: webhook.uid });
+    expect(r.status).toBe(202);
+    expect(r.json).toMatchObject({ count: 5, nextCursor: null });
+    expect(r.rows).toBeLessThanOrEqual(22 * 5 + 100);
+  }, 60_000);
 });
