@@ -912,7 +912,7 @@ export interface paths {
         put?: never;
         /**
          * Try again the deliveries matching a filter, among those the caller may see, a page per call
-         * @description Tries again at most 1000 deliveries per call, webhook by webhook and within each oldest first, and answers `nextCursor` while more may match: call again with it and the same filter until it is null. A call looks at no more deliveries than that: with `since`, or for a token that may not see some of them, it may try fewer again (even none) and still answer a cursor. The cursor moves past what a call retried (or looked at), so the next call takes the next ones even when those retried still match the filter. Deliveries to a disabled webhook are held (they go out when it is enabled); those of deleted webhooks are left alone.
+         * @description Tries again at most 1000 deliveries per call, webhook by webhook and within each oldest first, and answers `nextCursor` while more may match: call again with it and the same filter until it is null. A call looks at no more deliveries than that (of the webhooks that have some in the status; failed ones are found directly, other statuses among all of a webhook's deliveries): for those among deliveries in other statuses, with `since`, or for a token that may not see some of them, it may try fewer again (even none) and still answer a cursor. The cursor moves past what a call retried (or looked at), so the next call takes the next ones even when those retried still match the filter. Deliveries to a disabled webhook are held (they go out when it is enabled); those of deleted webhooks are left alone.
          */
         post: {
             parameters: {

@@ -1,5 +1,5 @@
 import { isLimited, type Access } from "../domain/access";
-import { DELIVERY_STATUSES, TRANSITIONS, type DeliveryStatus, type NewDelivery } from "../domain/delivery";
+import { TRANSITIONS, type DeliveryStatus, type NewDelivery } from "../domain/delivery";
 import type { Attempt, Delivery, StoredEvent } from "../domain/types";
 import { accessNames, eventAccessIds, eventAccessSql, grantedWebhookIdsSql } from "./access";
 import { attemptRecordedSql, attemptsOfSql, withAttemptSql } from "./attempts";
@@ -144,6 +144,12 @@ function transition(
   ];
 }
 
+// A webhook's pending, and owed, deliveries (`?1` its uid): add conditions. The (webhook, seq)
+// index would walk every delivery it has; the planner, knowing no sizes, takes it over
+// these partial indexes unless told.
+const PENDING_OF_WEBHOOK = `SELECT seq FROM deliveries INDEXED BY deliveries_pending_due WHERE webhook = ${nameIdSql("?1")} AND status = ${status("pending")}`;
+const OWED_OF_WEBHOOK = `SELECT seq FROM deliveries INDEXED BY deliveries_owed_in_order WHERE webhook = ${nameIdSql("?1")} AND ${owed()}`;
+
 /**
  * Holds every pending delivery of a webhook (it is disabled): they go out when it is enabled. For the caller's transaction,
  * only while the webhook row is still at `version` (webhook-version.ts), and with `failingSince` its failing streak.
@@ -154,7 +160,7 @@ export function holdWebhookStatements(db: D1Database, webhookUid: string, now: n
     ...(failingSince === undefined ? [] : [{ sql: failingSinceSql("?1", "?3"), bind: failingSince }]),
   ];
   return transition(db, {
-    where: [`webhook = ${nameIdSql("?1")} AND ${from("hold")}`, ...guards.map((g) => g.sql)].join(" AND "),
+    where: [`seq IN (${PENDING_OF_WEBHOOK} AND ${from("hold")})`, ...guards.map((g) => g.sql)].join(" AND "),
     binds: [webhookUid, ...guards.map((g) => g.bind)],
     newStatus: to("hold"),
     set: `next_attempt_at = NULL, updated_at = ?${guards.length + 2}`,
@@ -179,7 +185,7 @@ export async function holdPending(db: D1Database, webhookUid: string, now: numbe
 /** Expires what a webhook is still owed (it is being deleted), for the caller's transaction. */
 export function expireWebhookStatements(db: D1Database, webhookUid: string, now: number): D1PreparedStatement[] {
   return transition(db, {
-    where: `webhook = ${nameIdSql("?1")} AND ${from("expire")}`,
+    where: `seq IN (${OWED_OF_WEBHOOK} AND ${from("expire")})`,
     binds: [webhookUid],
     newStatus: to("expire"),
     set: "next_attempt_at = NULL, updated_at = ?2",
@@ -281,9 +287,10 @@ export const DELIVERY_SCAN_ROWS = 4_000;
 
 /**
  * Newest first, strictly below `before` (the insertion sequence). A webhook or
- * status filter walks the (webhook, status) index ranges it names, an event
- * its deliveries; a call examines at most DELIVERY_SCAN_ROWS deliveries and may
- * answer fewer than `limit` with `nextBefore` set.
+ * status filter walks the (webhook, seq) index range of each webhook it names (for a
+ * status, those whose counts have deliveries in it) and checks the status on each row,
+ * an event its deliveries; a call examines at most DELIVERY_SCAN_ROWS deliveries and
+ * may answer fewer than `limit` with `nextBefore` set.
  */
 export async function listDeliveries(
   db: D1Database,
@@ -312,10 +319,10 @@ export async function listDeliveries(
     if (!row) return empty;
     event = row.seq;
   }
-  if (webhooks === null && f.status && event === undefined) {
-    // Only the webhooks that have deliveries in this status: one index range each.
+  if (f.status && event === undefined) {
+    // Only the webhooks that have deliveries in this status (their counts): one index range each.
     const { results } = await db
-      .prepare(`SELECT webhook FROM delivery_counts WHERE ${statusSum(f.status)} > 0`)
+      .prepare(`SELECT webhook FROM delivery_counts WHERE ${statusSum(f.status)} > 0${webhooks === null ? "" : ` AND webhook IN (${webhooks.join(", ")})`}`)
       .all<{ webhook: number }>();
     webhooks = results.map((r) => r.webhook);
     if (webhooks.length === 0) return empty;
@@ -333,10 +340,9 @@ export async function listDeliveries(
   }
   let drivers: Driver[];
   if (event !== undefined) drivers = [`event = ${event}`];
-  else if (webhooks !== null) {
-    const statuses = f.status ? [statusCode(f.status)] : DELIVERY_STATUSES.map(statusCode);
-    drivers = webhooks.flatMap((w) => statuses.map((s) => `webhook = ${w} AND status = ${s}`));
-  } else drivers = ["1"];
+  // Failed deliveries along their own partial index (migration 0032); other statuses are checked on the walked rows.
+  else if (webhooks !== null) drivers = webhooks.map((w) => `webhook = ${w}${f.status === "failed" ? ` AND status = ${statusCode("failed")}` : ""}`);
+  else drivers = ["1"];
 
   const page = await boundedScan(db, {
     table: "deliveries",
@@ -426,24 +432,28 @@ export interface RetryPage {
 export type RetryableStatus = (typeof TRANSITIONS.retry.from)[number];
 
 /**
- * What a retry takes: the deliveries of `ids`; or those in one status (each status is one
- * range of the (webhook, status, seq) index per webhook, walked in order), of a webhook or
- * of every one, made since a time, among those an access may see.
+ * What a retry takes: the deliveries of `ids`; or those in one status (found along each
+ * webhook's range of the (webhook, seq) index, walked in order), of a webhook or of every
+ * one, made since a time, among those an access may see.
  */
 export type RetryFilter = { ids: string[] } | (Pick<DeliveryFilter, "webhookUid" | "since" | "access"> & { status: RetryableStatus });
 
 /**
- * The deliveries a retry call takes: given `ids`, those; else the first `limit` matches
- * after `after` in (webhook, seq) order. That walks the webhooks that have deliveries
- * (delivery_counts) in id order and, within each, its (webhook, status, seq) index range
- * in order from where the last call stopped, never the matches before the cursor nor all
- * of them to sort. The walk takes at most `limit` index entries: what the index does not
- * say (made since, seen by the access) is checked on those alone, so a call reads about
- * `limit` deliveries plus one entry per webhook however many it passes over; `walkEnd`
- * then selects the last entry taken when the walk took them all (the call may have
- * retried fewer, and goes on from there).
+ * The deliveries a retry call takes: given `ids`, those; else the matches among the first
+ * `limit` deliveries after `after` in (webhook, seq) order. That walks the webhooks whose
+ * counts (delivery_counts) have deliveries in the status, in id order, and within each its
+ * (webhook, seq) index range in order from where the last call stopped, never the
+ * deliveries before the cursor nor all of them to sort. The walk takes at most `limit`
+ * index entries: what the index does not say (the status, made since, seen by the access)
+ * is checked on those alone, so a call reads about `limit` deliveries plus one count row
+ * per webhook however many it passes over; `walkEnd` selects the last entry taken when the
+ * walk took them all (the call may have retried fewer, and goes on from there).
  */
-function retryChoice(f: RetryFilter, page: RetryPage): { sql: string; binds: unknown[]; walkEnd: { sql: string; binds: unknown[] } | null } {
+function retryChoice(
+  f: RetryFilter,
+  page: RetryPage,
+  inStatus: number[],
+): { sql: string; binds: unknown[]; walkEnd: { sql: string; binds: unknown[] } | null } {
   if ("ids" in f) {
     return {
       sql: `seq IN (SELECT seq FROM deliveries WHERE ${from("retry")} AND webhook IN (${EXISTING_WEBHOOKS})
@@ -457,19 +467,23 @@ function retryChoice(f: RetryFilter, page: RetryPage): { sql: string; binds: unk
   // once per webhook (never row by row through another's range).
   const granted = isLimited(f.access ?? null) ? grantedWebhookIdsSql(f.access ?? null) : null;
   const webhookId = f.webhookUid === undefined ? null : nameIdSql("?");
-  const webhooks = `SELECT c.webhook AS wh FROM delivery_counts c WHERE c.webhook >= ? ${webhookId ? `AND c.webhook = ${webhookId}` : ""}
+  const webhooks = `SELECT c.webhook AS wh FROM delivery_counts c WHERE c.webhook >= ? AND c.webhook IN (${inStatus.map(Math.trunc).join(", ")})
+    ${webhookId ? `AND c.webhook = ${webhookId}` : ""}
     AND EXISTS (SELECT 1 FROM names n JOIN webhooks x ON x.uid = n.name WHERE n.id = c.webhook)
     ${granted ? `AND c.webhook IN (${granted.sql})` : ""}`;
   const limit = Math.trunc(page.limit);
-  // Index entries only (the index holds webhook, status and seq): named `wh` and `at`, so
-  // that the checks below read the bare column names of the deliveries row.
+  // Index entries only (the index holds webhook and seq): named `wh` and `at`, so that the
+  // checks below read the bare column names of the deliveries row. Failed deliveries, the
+  // few a busy webhook has, are walked along their own partial index (migration 0032).
+  const failedOnly = f.status === "failed" ? ` INDEXED BY deliveries_failed` : "";
   const walk = {
-    sql: `SELECT walk.wh, d.seq AS at FROM (${webhooks}) walk, deliveries d
-      WHERE d.webhook = walk.wh AND d.status = ${statusCode(f.status)} AND d.seq > CASE WHEN walk.wh = ? THEN ? ELSE 0 END
+    sql: `SELECT walk.wh, d.seq AS at FROM (${webhooks}) walk, deliveries d${failedOnly}
+      WHERE d.webhook = walk.wh${failedOnly ? ` AND d.status = ${statusCode("failed")}` : ""} AND d.seq > CASE WHEN walk.wh = ? THEN ? ELSE 0 END
       ORDER BY walk.wh, d.seq LIMIT ${limit}`,
     binds: [after.webhook, ...(webhookId ? [f.webhookUid] : []), ...(granted?.binds ?? []), after.webhook, after.seq],
   };
-  const checks: string[] = [];
+  // (A status change moves no entry of that index: the status is read from the row.)
+  const checks: string[] = [`status = ${statusCode(f.status)}`];
   const checkBinds: unknown[] = [];
   if (f.since !== undefined) checks.push(`created_at >= ${Math.trunc(f.since)}`);
   if (f.access) {
@@ -477,14 +491,10 @@ function retryChoice(f: RetryFilter, page: RetryPage): { sql: string; binds: unk
     checks.push(`EXISTS (SELECT 1 FROM events ev WHERE ev.seq = deliveries.event AND ${seen.sql})`);
     checkBinds.push(...seen.binds);
   }
-  const chosen =
-    checks.length === 0
-      ? `SELECT at FROM (${walk.sql})`
-      : `SELECT x.at FROM (${walk.sql}) x JOIN deliveries ON deliveries.seq = x.at WHERE ${checks.join(" AND ")}`;
   return {
-    sql: `seq IN (${chosen})`,
+    sql: `seq IN (SELECT x.at FROM (${walk.sql}) x JOIN deliveries ON deliveries.seq = x.at WHERE ${checks.join(" AND ")})`,
     binds: [...walk.binds, ...checkBinds],
-    walkEnd: checks.length === 0 ? null : { sql: `SELECT wh, at FROM (${walk.sql}) LIMIT 1 OFFSET ${limit - 1}`, binds: walk.binds },
+    walkEnd: { sql: `SELECT wh, at FROM (${walk.sql}) LIMIT 1 OFFSET ${limit - 1}`, binds: walk.binds },
   };
 }
 
@@ -503,11 +513,22 @@ export async function retryDeliveries(
   page: RetryPage,
   now = Date.now(),
 ): Promise<{ pending: string[]; held: string[]; webhooks: string[]; last: RetryPosition | null; full: boolean }> {
-  const { sql: chosen, binds, walkEnd } = retryChoice(f, page);
+  // The webhooks whose counts have deliveries in the status, read before the batch: its
+  // own count changes must not change the walk between its statements.
+  const inStatus =
+    "ids" in f
+      ? []
+      : (
+          await db
+            .prepare(`SELECT webhook FROM delivery_counts WHERE webhook >= ? AND ${statusSum(f.status)} > 0`)
+            .bind(page.after?.webhook ?? 0)
+            .all<{ webhook: number }>()
+        ).results.map((r) => r.webhook);
+  const { sql: chosen, binds, walkEnd } = retryChoice(f, page, inStatus);
   const disabled = `(SELECT w.disabled FROM webhooks w JOIN names n ON n.name = w.uid WHERE n.id = deliveries.webhook) = 1`;
   const newStatus = owedAnew(disabled);
   type Row = { id: string; seq: number; status: number; webhook: number; webhook_uid: string; wh: number; at: number };
-  // The walk's end is read before the page changes: the deliveries retried leave the status's range.
+  // The walk's end is read before the page changes (as the rows it walks are).
   const results = await db.batch<Row>([
     ...(walkEnd ? [db.prepare(walkEnd.sql).bind(...walkEnd.binds)] : []),
     closeDeadLettersStatement(db, `SELECT ${apiIdSql("dlv_", "id")} FROM deliveries WHERE ${chosen}`, binds, now),
@@ -670,7 +691,7 @@ export async function duePending(
 
 /**
  * When a webhook's next pending delivery (leaving out `exclude`) is due, if any,
- * and whether it holds deliveries.
+ * and whether it holds deliveries (from its counts: one row).
  */
 export async function pendingOutlook(db: D1Database, webhookUid: string, exclude: string[]): Promise<{ nextDueAt: number | null; held: boolean }> {
   const row = await db
@@ -680,7 +701,7 @@ export async function pendingOutlook(db: D1Database, webhookUid: string, exclude
           WHERE d.webhook = ${nameIdSql("?1")} AND d.status = ${status("pending")} AND d.id NOT IN (SELECT ${dlvKey("value")} FROM json_each(?2))
             AND EXISTS (SELECT 1 FROM events e WHERE e.seq = d.event)
           ORDER BY d.next_attempt_at LIMIT 1) AS next_due_at,
-         EXISTS (SELECT 1 FROM deliveries d WHERE d.webhook = ${nameIdSql("?1")} AND d.status = ${status("held")}) AS held`,
+         (SELECT ${statusSum("held")} FROM delivery_counts WHERE webhook = ${nameIdSql("?1")}) > 0 AS held`,
     )
     .bind(webhookUid, JSON.stringify(exclude))
     .first<{ next_due_at: number | null; held: number }>();

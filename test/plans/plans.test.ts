@@ -12,9 +12,18 @@ import { newDelivery } from "../../src/domain/delivery";
 import { closeEpisodeStatement, countIn, openDisabledEpisodeStatements, openEpisodeOf, quietEpisodes } from "../../src/store/alerts";
 import { attemptsOfSql } from "../../src/store/attempts";
 import { eventCountDeltaStatements, foldEventCountDeltas } from "../../src/store/counters";
-import { firstOwed, insertDeliveriesStatements, recordAttempts, retryDeliveries } from "../../src/store/deliveries";
+import {
+  expireWebhookStatements,
+  firstOwed,
+  holdWebhookStatements,
+  insertDeliveriesStatements,
+  listDeliveries,
+  pendingOutlook,
+  recordAttempts,
+  retryDeliveries,
+} from "../../src/store/deliveries";
 import { byLocation, byOrganization } from "../../src/store/event-places";
-import { retentionStep } from "../../src/store/events";
+import { listEvents, retentionStep } from "../../src/store/events";
 import { boundedScan } from "../../src/store/scan";
 import { listStoredSources } from "../../src/store/sources";
 import { listTokens } from "../../src/store/tokens";
@@ -129,7 +138,7 @@ describe("query plans", () => {
 });
 
 describe("bulk retry", () => {
-  it("takes a page webhook by webhook, each one's (webhook, status, seq) range in order from the cursor, for every filter: nothing sorted, nothing walked", async () => {
+  it("takes a page webhook by webhook, each one's (webhook, seq) range in order from the cursor, for every filter: nothing sorted, nothing walked", async () => {
     const limited = { hiddenObjects: ["conversation"], organizationUids: ["o"], locationUids: null };
     const token = { hiddenObjects: ["conversation"], organizationUids: null, locationUids: null };
     const filters = [
@@ -142,14 +151,17 @@ describe("bulk retry", () => {
       { status: "failed" as const, access: token },
     ];
     for (const filter of filters) {
-      const sqls = await preparedBy((d1) => retryDeliveries(d1, filter, { limit: 1000, after: { webhook: 3, seq: 9 } }));
+      // (The webhooks with deliveries in the status, read first: the stand-in answers one.)
+      const sqls = await preparedBy((d1) => retryDeliveries(d1, filter, { limit: 1000, after: { webhook: 3, seq: 9 } }), { webhook: 7 });
       const update = sqls.find((s) => s.startsWith("UPDATE deliveries SET status"))!;
       const steps = plan(update);
-      // The walk reads index entries alone (a LIMIT of them): what the index does not say (made
-      // since, seen by the token) is checked on the rows it took, read by key, never on every
-      // row of the range before a page's worth match.
-      const walk = steps.filter((s) => s.includes("deliveries_webhook_status"));
-      expect(walk, `${JSON.stringify(filter)}\n${steps.join("\n")}`).toEqual([expect.stringMatching(/USING COVERING INDEX deliveries_webhook_status \(webhook=\? AND status=\? AND seq>\?\)/)]);
+      // The walk reads index entries alone (a LIMIT of them): what the index does not say (the
+      // status, made since, seen by the token) is checked on the rows it took, read by key, never
+      // on every row of the range before a page's worth match.
+      // Failed ones, few among a webhook's deliveries, along their own partial index.
+      const index = filter.status === "failed" ? "deliveries_failed" : "deliveries_webhook";
+      const walk = steps.filter((s) => s.includes("deliveries_webhook") || s.includes("deliveries_failed"));
+      expect(walk, `${JSON.stringify(filter)}\n${steps.join("\n")}`).toEqual([expect.stringMatching(new RegExp(`USING COVERING INDEX ${index} \\(webhook=\\? AND seq>\\?\\)`))]);
       expect(update).toMatch(/ORDER BY walk\.wh, d\.seq LIMIT 1000\)/);
       for (const sql of sqls) {
         // (The counts group the page's own rows, at most `limit`.)
@@ -158,6 +170,48 @@ describe("bulk retry", () => {
         expect(walks(sql).filter((s) => s !== "SCAN gw"), sql).toEqual([]);
       }
     }
+  });
+});
+
+describe("a webhook's deliveries, by status", () => {
+  // The (webhook, seq) index holds no status (a status change then writes no entry of it): a
+  // read by status checks it on the rows within a budget, or goes by a partial index or the counts.
+  const limited = { hiddenObjects: [], organizationUids: ["o"], locationUids: null };
+  const stand = { id: 7, name: "w", webhook: 7, seq: 5, oldest: 1, newest: 10 };
+
+  it("are listed along the webhook's (webhook, seq) range newest first, the status checked on each row walked; failed ones along their partial index", async () => {
+    const filters = [{ webhookUid: "w", status: "failed" as const }, { status: "failed" as const }, { status: "failed" as const, access: limited }, { status: "succeeded" as const, access: limited }, { access: limited }];
+    for (const filter of filters) {
+      const sqls = await preparedBy((d1) => listDeliveries(d1, filter, { limit: 50 }), { ...stand, name: "access" in filter ? "o" : "w" });
+      const walk = sqls.find((s) => s.startsWith("SELECT driver"))!;
+      const steps = plan(walk);
+      const index = "status" in filter && filter.status === "failed" ? "deliveries_failed" : "deliveries_webhook";
+      expect(steps, `${JSON.stringify(filter)}\n${steps.join("\n")}`).toContainEqual(expect.stringMatching(new RegExp(`^SEARCH deliveries USING (COVERING )?INDEX ${index} \\(webhook=\\? AND seq<\\?\\)$`)));
+      expect(steps.filter((s) => s.includes("TEMP B-TREE")), JSON.stringify(filter)).toEqual([]);
+      // (The webhooks with deliveries in the status are read from their counts, a row each.)
+      for (const sql of sqls) expect(walks(sql).filter((s) => s !== "SCAN gw" && s !== "SCAN delivery_counts"), sql).toEqual([]);
+    }
+  });
+
+  it("are held and expired through the scheduler's partial indexes, never the webhook's whole range", async () => {
+    const sqls = await preparedBy((d1) => [...holdWebhookStatements(d1, "w", 1, 1, 1), ...expireWebhookStatements(d1, "w", 1)]);
+    expect(sqls).toHaveLength(4);
+    for (const sql of sqls) {
+      const steps = plan(sql).filter((s) => /^(SCAN|SEARCH) deliveries\b/.test(s));
+      expect(steps, sql).toContainEqual(expect.stringMatching(/USING (COVERING )?INDEX deliveries_(pending_due|owed_in_order) \(webhook=\?\)/));
+      expect(steps.filter((s) => s.includes("deliveries_webhook ")), sql).toEqual([]);
+      expect(walks(sql), sql).toEqual([]);
+    }
+  });
+
+  it("says whether a webhook holds deliveries from its counts, and finds an event's in a status by the event", async () => {
+    const [outlook] = await preparedBy((d1) => pendingOutlook(d1, "w", []));
+    expect(plan(outlook!).filter((s) => s.includes("deliveries_webhook ") || s.includes("deliveries_owed_in_order"))).toEqual([]);
+    expect(plan(outlook!)).toContain("SEARCH delivery_counts USING INTEGER PRIMARY KEY (rowid=?)");
+    // A token whose grant holds one webhook: its whole range per event would be the planner's choice.
+    const sqls = await preparedBy((d1) => listEvents(d1, { limit: 50, filter: { status: "failed" }, access: limited }), { ...stand, name: "o" });
+    const walk = sqls.find((s) => s.startsWith("SELECT driver"))!;
+    expect(plan(walk).filter((s) => /deliveries/.test(s))).toEqual(["SEARCH d USING INDEX deliveries_event (event=?)"]);
   });
 });
 

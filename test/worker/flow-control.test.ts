@@ -212,10 +212,10 @@ describe("the scheduler's flow", () => {
     const transactions = records.reduce((k, v) => k + v.runs, 0);
     expect(transactions).toBeGreaterThan(0);
     expect(transactions).toBeLessThanOrEqual(n / 10);
-    // An attempt is kept in its delivery's row: two rows written each (the row, and its
-    // entry in the index by status), none of its own, and the rest a few per transaction.
-    expect(records.reduce((k, v) => k + v.rowsWritten, 0)).toBe(2 * n);
-    expect(meter.usage.rowsWritten).toBeLessThanOrEqual(2 * n + 10 * transactions);
+    // An attempt is kept in its delivery's row: one row written each (no index the status
+    // change moves is counted: migration 0032), none of its own, and the rest a few per transaction.
+    expect(records.reduce((k, v) => k + v.rowsWritten, 0)).toBe(n);
+    expect(meter.usage.rowsWritten).toBeLessThanOrEqual(n + 10 * transactions);
   });
 
   it("unordered: a downstream that does not answer costs one timeout, not one per queued delivery", async () => {

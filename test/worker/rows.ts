@@ -68,19 +68,29 @@ export async function setWebhookDeliveries(webhookUid: string, status: DeliveryS
  * pending deliveries for good, with the counts the store keeps (no attempts, no dead letters).
  */
 export async function failedDeliveries(eventId: string, webhookUid: string, n: number): Promise<void> {
+  await settledDeliveries(eventId, webhookUid, n, "failed");
+}
+
+/** `n` more deliveries of an event to a webhook, settled as `to` (its pending ones with them). */
+export async function settledDeliveries(eventId: string, webhookUid: string, n: number, to: "failed" | "succeeded"): Promise<void> {
   const receivedAt = await env.DB.prepare(`SELECT received_at FROM events WHERE id = ${idKeyParamSql("evt_")}`).bind(eventId).first<number>("received_at");
   if (receivedAt === null) throw new Error(`no event ${eventId}`);
   const made = await Promise.all(Array.from({ length: n }, () => newDelivery("replay", { id: eventId, receivedAt }, { uid: webhookUid }, Date.now())));
   if ((await insertDeliveries(env.DB, made)).length !== n) throw new Error("deliveries not stored");
-  await failPending(webhookUid);
+  await settlePending(webhookUid, to);
 }
 
 /** Every pending delivery of a webhook fails for good (behind the store's back, with its counts): as if tried and failed. */
 export async function failPending(webhookUid: string): Promise<void> {
+  await settlePending(webhookUid, "failed");
+}
+
+/** Every pending delivery of a webhook settles as `to` (behind the store's back, with its counts): as if tried. */
+export async function settlePending(webhookUid: string, to: "failed" | "succeeded"): Promise<void> {
   const pending = `webhook = ${webhookIdSql("?")} AND status = ${status("pending")}`;
   await env.DB.batch([
-    deliveryCountsStatement(env.DB, `SELECT webhook, object, status AS old_status, ${status("failed")} AS new_status FROM deliveries WHERE ${pending}`, [webhookUid]),
-    env.DB.prepare(`UPDATE deliveries SET status = ${status("failed")}, next_attempt_at = NULL WHERE ${pending}`).bind(webhookUid),
+    deliveryCountsStatement(env.DB, `SELECT webhook, object, status AS old_status, ${status(to)} AS new_status FROM deliveries WHERE ${pending}`, [webhookUid]),
+    env.DB.prepare(`UPDATE deliveries SET status = ${status(to)}, next_attempt_at = NULL WHERE ${pending}`).bind(webhookUid),
   ]);
 }
 

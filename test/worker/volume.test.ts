@@ -89,6 +89,8 @@ describe("operator reads", () => {
       ["deliveries by webhook and status", `/v1/deliveries?webhookUid=${enabled}&status=pending&limit=50`],
       ["deliveries by event", `/v1/deliveries?eventId=${sample.id}`],
       ["deliveries, organization token", "/v1/deliveries?status=succeeded&limit=50", { authorization: `Bearer ${orgToken}` }],
+      ["deliveries by webhook and status, organization token", `/v1/deliveries?webhookUid=${enabled}&status=failed&limit=50`, { authorization: `Bearer ${orgToken}` }],
+      ["events by status, organization token", "/v1/events?status=failed&limit=50", { authorization: `Bearer ${orgToken}` }],
       ["an event", `/v1/events/${sample.id}`],
       ["a webhook", `/v1/webhooks/${enabled}`],
     ];
