@@ -463,14 +463,7 @@ function retryChoice(
     };
   }
   const after = page.after ?? { webhook: 0, seq: 0 };
-  // Only webhooks that still exist, and for a limited token those in its grant, checked
-  // once per webhook (never row by row through another's range).
-  const granted = isLimited(f.access ?? null) ? grantedWebhookIdsSql(f.access ?? null) : null;
-  const webhookId = f.webhookUid === undefined ? null : nameIdSql("?");
-  const webhooks = `SELECT c.webhook AS wh FROM delivery_counts c WHERE c.webhook >= ? AND c.webhook IN (${inStatus.map(Math.trunc).join(", ")})
-    ${webhookId ? `AND c.webhook = ${webhookId}` : ""}
-    AND EXISTS (SELECT 1 FROM names n JOIN webhooks x ON x.uid = n.name WHERE n.id = c.webhook)
-    ${granted ? `AND c.webhook IN (${granted.sql})` : ""}`;
+  const webhooks = `SELECT c.webhook AS wh FROM delivery_counts c WHERE c.webhook IN (${inStatus.map(Math.trunc).join(", ")})`;
   const limit = Math.trunc(page.limit);
   // Index entries only (the index holds webhook and seq): named `wh` and `at`, so that the
   // checks below read the bare column names of the deliveries row. Failed deliveries, the
@@ -480,7 +473,7 @@ function retryChoice(
     sql: `SELECT walk.wh, d.seq AS at FROM (${webhooks}) walk, deliveries d${failedOnly}
       WHERE d.webhook = walk.wh${failedOnly ? ` AND d.status = ${statusCode("failed")}` : ""} AND d.seq > CASE WHEN walk.wh = ? THEN ? ELSE 0 END
       ORDER BY walk.wh, d.seq LIMIT ${limit}`,
-    binds: [after.webhook, ...(webhookId ? [f.webhookUid] : []), ...(granted?.binds ?? []), after.webhook, after.seq],
+    binds: [after.webhook, after.seq],
   };
   // (A status change moves no entry of that index: the status is read from the row.)
   const checks: string[] = [`status = ${statusCode(f.status)}`];
@@ -499,6 +492,28 @@ function retryChoice(
 }
 
 /**
+ * The webhooks a retry call walks, in id order from the cursor's: those with deliveries in the
+ * status (their counts), still existing, the one named, and for a limited token those in its
+ * grant, checked once per webhook (never row by row through another's range). Read before the
+ * batch, whose own count changes must not change the walk between its statements; at most
+ * `limit` + 1, since each but the cursor's has a delivery for the walk to take.
+ */
+async function webhooksToWalk(db: D1Database, f: Exclude<RetryFilter, { ids: string[] }>, page: RetryPage): Promise<number[]> {
+  const granted = isLimited(f.access ?? null) ? grantedWebhookIdsSql(f.access ?? null) : null;
+  const { results } = await db
+    .prepare(
+      `SELECT c.webhook FROM delivery_counts c WHERE c.webhook >= ? AND ${statusSum(f.status)} > 0
+       ${f.webhookUid === undefined ? "" : `AND c.webhook = ${nameIdSql("?")}`}
+       AND EXISTS (SELECT 1 FROM names n JOIN webhooks x ON x.uid = n.name WHERE n.id = c.webhook)
+       ${granted ? `AND c.webhook IN (${granted.sql})` : ""}
+       ORDER BY c.webhook LIMIT ?`,
+    )
+    .bind(page.after?.webhook ?? 0, ...(f.webhookUid === undefined ? [] : [f.webhookUid]), ...(granted?.binds ?? []), Math.trunc(page.limit) + 1)
+    .all<{ webhook: number }>();
+  return results.map((r) => r.webhook);
+}
+
+/**
  * Tries matching deliveries again, at most `page.limit` (after `page.after`, per webhook
  * oldest first: see retryChoice): pending and due now, or held when their webhook is
  * disabled (enabling it releases them). Deliveries already held, and those whose webhook
@@ -513,17 +528,7 @@ export async function retryDeliveries(
   page: RetryPage,
   now = Date.now(),
 ): Promise<{ pending: string[]; held: string[]; webhooks: string[]; last: RetryPosition | null; full: boolean }> {
-  // The webhooks whose counts have deliveries in the status, read before the batch: its
-  // own count changes must not change the walk between its statements.
-  const inStatus =
-    "ids" in f
-      ? []
-      : (
-          await db
-            .prepare(`SELECT webhook FROM delivery_counts WHERE webhook >= ? AND ${statusSum(f.status)} > 0`)
-            .bind(page.after?.webhook ?? 0)
-            .all<{ webhook: number }>()
-        ).results.map((r) => r.webhook);
+  const inStatus = "ids" in f ? [] : await webhooksToWalk(db, f, page);
   const { sql: chosen, binds, walkEnd } = retryChoice(f, page, inStatus);
   const disabled = `(SELECT w.disabled FROM webhooks w JOIN names n ON n.name = w.uid WHERE n.id = deliveries.webhook) = 1`;
   const newStatus = owedAnew(disabled);
