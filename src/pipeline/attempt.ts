@@ -3,7 +3,8 @@ import { destinationProblem } from "../domain/destination";
 import type { Settings } from "../domain/settings";
 import type { Webhook } from "../domain/types";
 import type { NewDeadLetter } from "../store/dead-letters";
-import type { AttemptOutcome, FlowJob } from "../store/deliveries";
+import type { AttemptOutcome } from "../store/deliveries";
+import type { FlowJob } from "../store/scheduler-reads";
 import { postDelivery, type PostResult } from "./post";
 
 /**

@@ -12,19 +12,9 @@ import { isIngestMessage, type Webhook } from "../domain/types";
 import type { Env } from "../env";
 import { owedWebhooks, replayTargets, type ReplayEvent } from "../routing/match";
 import { getDeadLetter, markReplayed, type DeadLetter } from "../store/dead-letters";
-import {
-  holdPending,
-  insertDeliveries,
-  recordAttempts as storeAttempts,
-  releaseHeld,
-  retryDeliveries,
-  webhooksOverdue,
-  webhooksWithHeld,
-  type AttemptOutcome,
-  type RetryFilter,
-  type RetryPage,
-  type RetryPosition,
-} from "../store/deliveries";
+import { holdPending, insertDeliveries, recordAttempts as storeAttempts, releaseHeld, type AttemptOutcome } from "../store/deliveries";
+import { retryDeliveries, type RetryFilter, type RetryPage, type RetryPosition } from "../store/delivery-retry";
+import { webhooksOverdue, webhooksWithHeld } from "../store/scheduler-reads";
 import { storeEvents, type EventRow } from "../store/events";
 import { attemptAlertContextStatement, openDisabledEpisodeStatements, openEpisodeOf, type AttemptAlertContext, type NewEpisode } from "../store/alerts";
 import { webhooksToAutoDisable } from "../store/health";

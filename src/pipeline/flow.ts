@@ -15,7 +15,7 @@ import { settings, type Settings } from "../domain/settings";
 import type { Webhook } from "../domain/types";
 import type { Env } from "../env";
 import { announceAttempts } from "../listen/announce";
-import { duePending, firstOwed, owedInOrder, pendingOutlook, type FlowJob } from "../store/deliveries";
+import { duePending, firstOwed, owedInOrder, pendingOutlook, type FlowJob } from "../store/scheduler-reads";
 import { getWebhook } from "../store/webhooks";
 import type { AttemptAlertContext } from "../store/alerts";
 import { alertAfterAttempts } from "./alerts";

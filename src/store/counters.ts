@@ -40,6 +40,11 @@ export const ATTEMPT_OK_COLUMNS = range(OBJECT_GROUPS * TENTHS).map((i) => `ok${
 /** The delivery_counts column of a status (its stored code) and an object group, as deliveryCountsStatement sums them. */
 export const deliveryColumn = (s: DeliveryStatus, object: number) => `s${statusCode(s) * OBJECT_GROUPS + object}`;
 
+/** SQL summing a status's columns of a delivery_counts row (every object). */
+export function statusSum(s: DeliveryStatus): string {
+  return `(${Array.from({ length: OBJECT_GROUPS }, (_, o) => deliveryColumn(s, o)).join(" + ")})`;
+}
+
 const cell = (at: string) => `(CAST(${at} AS INTEGER) % ${HOUR_MS}) / ${TENTH_MS}`;
 const hourOf = (at: string) => `CAST(${at} AS INTEGER) / ${HOUR_MS}`;
 const addAll = (cols: string[]) => cols.map((c) => `${c} = ${c} + excluded.${c}`).join(", ");

@@ -12,16 +12,10 @@ import { newDelivery } from "../../src/domain/delivery";
 import { closeEpisodeStatement, countIn, openDisabledEpisodeStatements, openEpisodeOf, quietEpisodes } from "../../src/store/alerts";
 import { attemptsOfSql } from "../../src/store/attempts";
 import { eventCountDeltaStatements, foldEventCountDeltas } from "../../src/store/counters";
-import {
-  expireWebhookStatements,
-  firstOwed,
-  holdWebhookStatements,
-  insertDeliveriesStatements,
-  listDeliveries,
-  pendingOutlook,
-  recordAttempts,
-  retryDeliveries,
-} from "../../src/store/deliveries";
+import { expireWebhookStatements, holdWebhookStatements, insertDeliveriesStatements, recordAttempts } from "../../src/store/deliveries";
+import { listDeliveries } from "../../src/store/delivery-reads";
+import { retryDeliveries } from "../../src/store/delivery-retry";
+import { firstOwed, pendingOutlook } from "../../src/store/scheduler-reads";
 import { byLocation, byOrganization } from "../../src/store/event-places";
 import { listEvents, retentionStep } from "../../src/store/events";
 import { boundedScan } from "../../src/store/scan";

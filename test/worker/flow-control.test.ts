@@ -5,7 +5,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { meteredD1 } from "../../bench/d1-meter";
 import { concurrencyOf, drainEstimate, Pacer, pauseAfter, RateMeter } from "../../src/domain/flow";
-import { backlogOf } from "../../src/store/deliveries";
+import { backlogOf } from "../../src/store/scheduler-reads";
 import { call, dashboardCookie, ingestMessage, podiumBody } from "./helpers";
 import { pipeline, received, uniqueKey, webhookSetup } from "./pipeline";
 import { setWebhookDeliveries, webhookDeliveryRows } from "./rows";

@@ -8,7 +8,7 @@ import { WebhookFlow } from "../../src/pipeline/flow";
 import { utf8 } from "../../src/domain/crypto";
 import type { IngestMessage } from "../../src/domain/types";
 import { podium } from "../../src/schemes/podium";
-import { webhooksOverdue, webhooksWithHeld } from "../../src/store/deliveries";
+import { webhooksOverdue, webhooksWithHeld } from "../../src/store/scheduler-reads";
 import { getWebhook } from "../../src/store/webhooks";
 import { ingestMessage, podiumBody } from "./helpers";
 import { pipeline, received, uniqueKey, webhookSetup } from "./pipeline";

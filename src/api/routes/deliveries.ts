@@ -2,7 +2,7 @@ import { createRoute } from "@hono/zod-openapi";
 import { accessOf, canSeeEvent, isLimited } from "../../domain/access";
 import { AppError } from "../../domain/errors";
 import { retry } from "../../pipeline/commands";
-import { getDelivery, listDeliveries } from "../../store/deliveries";
+import { getDelivery, listDeliveries } from "../../store/delivery-reads";
 import { getEvent } from "../../store/events";
 import { getWebhook } from "../../store/webhooks";
 import { grantedWebhooks } from "../../store/grants";

@@ -4,7 +4,7 @@ import { AppError } from "../../domain/errors";
 import type { Principal } from "../../domain/scopes";
 import type { StoredEvent } from "../../domain/types";
 import { matchesSearch, parseSearch } from "../../routing/search";
-import { deliveriesOfEvent } from "../../store/deliveries";
+import { deliveriesOfEvent } from "../../store/delivery-reads";
 import { eventsWithBodies, getEvent, listEvents, type EventFilter, type TimePosition } from "../../store/events";
 import { webhooksByUid } from "../../store/webhooks";
 import { grantedWebhooks } from "../../store/grants";

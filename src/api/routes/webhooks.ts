@@ -13,7 +13,7 @@ import type { Env } from "../../env";
 import { release, removeWebhook, webhookChanged } from "../../pipeline/commands";
 import { IDLE_STATUS, type FlowStatus } from "../../pipeline/flow";
 import { schedulerStatus } from "../../pipeline/schedulers";
-import { backlogOf, countHeld } from "../../store/deliveries";
+import { backlogOf, countHeld } from "../../store/scheduler-reads";
 import { getWebhook, insertWebhook, listWebhooks, updateWebhook } from "../../store/webhooks";
 import { checkSubscriptionTypes } from "../event-type-check";
 import { locationsFor } from "../../store/grants";

@@ -1,0 +1,156 @@
+// The deliveries the API reads: one by id, a filtered list, an event's with their attempts.
+import { isLimited, type Access } from "../domain/access";
+import type { DeliveryStatus } from "../domain/delivery";
+import type { Attempt, Delivery } from "../domain/types";
+import { accessNames, eventAccessIds, grantedWebhookIdsSql } from "./access";
+import { attemptsOfSql } from "./attempts";
+import { statusSum } from "./counters";
+import { deliverySelect, dlvKey, evtKey, toDelivery, type DeliveryRow } from "./delivery-rows";
+import { apiIdSql, nameIds } from "./names";
+import { boundedScan, type Driver } from "./scan";
+import { statusCode } from "./transitions";
+
+const DELIVERY_SELECT = deliverySelect();
+
+export async function getDelivery(db: D1Database, id: string): Promise<Delivery | null> {
+  const row = await db.prepare(`${DELIVERY_SELECT} WHERE d.id = ${dlvKey("?1")}`).bind(id).first<DeliveryRow>();
+  return row ? toDelivery(row) : null;
+}
+
+export interface DeliveryFilter {
+  status?: DeliveryStatus;
+  webhookUid?: string;
+  eventId?: string;
+  since?: number;
+  /** Only deliveries of events this access may see, to webhooks within its grant. */
+  access?: Access | null;
+}
+
+/** Rows one list call examines at most. */
+export const DELIVERY_SCAN_ROWS = 4_000;
+
+/**
+ * Newest first, strictly below `before` (the insertion sequence). A webhook or
+ * status filter walks the (webhook, seq) index range of each webhook it names (for a
+ * status, those whose counts have deliveries in it) and checks the status on each row,
+ * an event its deliveries; a call examines at most DELIVERY_SCAN_ROWS deliveries and
+ * may answer fewer than `limit` with `nextBefore` set.
+ */
+export async function listDeliveries(
+  db: D1Database,
+  f: DeliveryFilter,
+  opts: { limit: number; before?: number },
+): Promise<{ deliveries: Delivery[]; nextBefore: number | null }> {
+  const access = f.access ?? null;
+  const limited = isLimited(access);
+  const ids = await nameIds(db, [...(f.webhookUid ? [f.webhookUid] : []), ...accessNames(access)]);
+  const empty = { deliveries: [], nextBefore: null };
+  let webhooks: number[] | null = null; // null: any
+  if (f.webhookUid) {
+    const id = ids.get(f.webhookUid);
+    if (id === undefined) return empty;
+    webhooks = [id];
+  }
+  if (limited) {
+    const g = grantedWebhookIdsSql(access);
+    const granted = (await db.prepare(g.sql).bind(...g.binds).all<{ id: number }>()).results.map((r) => r.id);
+    webhooks = webhooks === null ? granted : webhooks.filter((w) => granted.includes(w));
+    if (webhooks.length === 0) return empty;
+  }
+  let event: number | undefined;
+  if (f.eventId) {
+    const row = await db.prepare(`SELECT seq FROM events WHERE id = ${evtKey("?1")}`).bind(f.eventId).first<{ seq: number }>();
+    if (!row) return empty;
+    event = row.seq;
+  }
+  if (f.status && event === undefined) {
+    // Only the webhooks that have deliveries in this status (their counts): one index range each.
+    const { results } = await db
+      .prepare(`SELECT webhook FROM delivery_counts WHERE ${statusSum(f.status)} > 0${webhooks === null ? "" : ` AND webhook IN (${webhooks.join(", ")})`}`)
+      .all<{ webhook: number }>();
+    webhooks = results.map((r) => r.webhook);
+    if (webhooks.length === 0) return empty;
+  }
+
+  const conditions: string[] = [];
+  if (f.status) conditions.push(`status = ${statusCode(f.status)}`);
+  if (webhooks !== null) conditions.push(`webhook IN (${webhooks.join(", ")})`);
+  if (event !== undefined) conditions.push(`event = ${event}`);
+  if (f.since !== undefined) conditions.push(`created_at >= ${Math.trunc(f.since)}`);
+  if (access) {
+    const seen = eventAccessIds(access, ids);
+    if (seen.none) return empty;
+    if (seen.sql) conditions.push(`EXISTS (SELECT 1 FROM events ev WHERE ev.seq = event AND ${seen.sql})`);
+  }
+  let drivers: Driver[];
+  if (event !== undefined) drivers = [`event = ${event}`];
+  // Failed deliveries along their own partial index (migration 0032); other statuses are checked on the walked rows.
+  else if (webhooks !== null) drivers = webhooks.map((w) => `webhook = ${w}${f.status === "failed" ? ` AND status = ${statusCode("failed")}` : ""}`);
+  else drivers = ["1"];
+
+  const page = await boundedScan(db, {
+    table: "deliveries",
+    columns: "seq, event, webhook, status, created_at",
+    drivers,
+    filter: conditions.join(" AND ") || "1",
+    before: opts.before ?? Number.MAX_SAFE_INTEGER,
+    limit: opts.limit,
+    scanRows: DELIVERY_SCAN_ROWS,
+  });
+  if (page.seqs.length === 0) return { deliveries: [], nextBefore: page.nextBefore };
+  const { results } = await db
+    .prepare(`${DELIVERY_SELECT} WHERE d.seq IN (SELECT value FROM json_each(?)) ORDER BY d.seq DESC`)
+    .bind(JSON.stringify(page.seqs))
+    .all<DeliveryRow>();
+  return { deliveries: results.map(toDelivery), nextBefore: page.nextBefore };
+}
+
+/** An event's deliveries to webhooks within `access`'s grant, each with its attempts, oldest first. */
+export async function deliveriesOfEvent(
+  db: D1Database,
+  eventId: string,
+  access: Access | null = null,
+): Promise<(Delivery & { attempts: Attempt[] })[]> {
+  const g = isLimited(access) ? grantedWebhookIdsSql(access) : { sql: "", binds: [] };
+  const grant = isLimited(access) ? ` AND d.webhook IN (${g.sql})` : "";
+  const ofEvent = `d.event = (SELECT seq FROM events WHERE id = ${evtKey("?1")})${grant}`;
+  const [deliveries, attempts] = await db.batch<Record<string, unknown>>([
+    db.prepare(`${DELIVERY_SELECT} WHERE ${ofEvent} ORDER BY d.seq`).bind(eventId, ...g.binds),
+    db
+      .prepare(
+        `SELECT * FROM (${attemptsOfSql(`SELECT d.seq, d.attempts, ${apiIdSql("dlv_", "d.id")} AS delivery_id FROM deliveries d WHERE ${ofEvent}`, ["seq", "delivery_id"])})
+         ORDER BY seq, number`,
+      )
+      .bind(eventId, ...g.binds),
+  ]);
+  const byDelivery = new Map<string, Attempt[]>();
+  for (const a of (attempts?.results ?? []).filter(isAttemptRow).map(toAttempt)) {
+    byDelivery.set(a.deliveryId, [...(byDelivery.get(a.deliveryId) ?? []), a]);
+  }
+  return (deliveries?.results ?? []).filter(isDeliveryRow).map((r) => ({ ...toDelivery(r), attempts: byDelivery.get(r.id) ?? [] }));
+}
+
+interface AttemptRow {
+  delivery_id: string;
+  number: number;
+  started_at: number;
+  duration_ms: number;
+  status_code: number | null;
+  error: string | null;
+  response_snippet: string | null;
+}
+
+const isAttemptRow = (r: Record<string, unknown>): r is Record<string, unknown> & AttemptRow => typeof r.delivery_id === "string";
+const isDeliveryRow = (r: Record<string, unknown>): r is Record<string, unknown> & DeliveryRow => typeof r.webhook_uid === "string";
+
+function toAttempt(r: AttemptRow): Attempt {
+  return {
+    deliveryId: r.delivery_id,
+    number: r.number,
+    startedAt: r.started_at,
+    durationMs: r.duration_ms,
+    statusCode: r.status_code,
+    error: r.error,
+    responseSnippet: r.response_snippet,
+  };
+}

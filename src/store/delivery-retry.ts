@@ -1,0 +1,163 @@
+// Bulk retry: the deliveries a retry call takes, page by page, and their move back to owed.
+import { isLimited } from "../domain/access";
+import type { TRANSITIONS } from "../domain/delivery";
+import { eventAccessSql, grantedWebhookIdsSql } from "./access";
+import { statusSum } from "./counters";
+import { closeDeadLettersStatement } from "./dead-letters";
+import { transition } from "./deliveries";
+import type { DeliveryFilter } from "./delivery-reads";
+import { dlvKey } from "./delivery-rows";
+import { apiIdSql, nameIdSql } from "./names";
+import { from, owedAnew, statusCode } from "./transitions";
+
+/** The names.id of the webhooks that exist (not deleted). */
+const EXISTING_WEBHOOKS = "SELECT n.id FROM webhooks w JOIN names n ON n.name = w.uid";
+
+/** Where a bulk retry goes on: after this webhook (its names id) and, within it, after this insertion sequence. */
+export interface RetryPosition {
+  webhook: number;
+  seq: number;
+}
+
+/** A call's share of a retry: at most `limit` deliveries, those after `after`. */
+export interface RetryPage {
+  limit: number;
+  after?: RetryPosition;
+}
+
+/** The statuses a retry takes deliveries from. */
+export type RetryableStatus = (typeof TRANSITIONS.retry.from)[number];
+
+/**
+ * What a retry takes: the deliveries of `ids`; or those in one status (found along each
+ * webhook's range of the (webhook, seq) index, walked in order), of a webhook or of every
+ * one, made since a time, among those an access may see.
+ */
+export type RetryFilter = { ids: string[] } | (Pick<DeliveryFilter, "webhookUid" | "since" | "access"> & { status: RetryableStatus });
+
+/**
+ * The deliveries a retry call takes: given `ids`, those; else the matches among the first
+ * `limit` deliveries after `after` in (webhook, seq) order. That walks the webhooks whose
+ * counts (delivery_counts) have deliveries in the status, in id order, and within each its
+ * (webhook, seq) index range in order from where the last call stopped, never the
+ * deliveries before the cursor nor all of them to sort. The walk takes at most `limit`
+ * index entries: what the index does not say (the status, made since, seen by the access)
+ * is checked on those alone, so a call reads about `limit` deliveries plus one count row
+ * per webhook however many it passes over; `walkEnd` selects the last entry taken when the
+ * walk took them all (the call may have retried fewer, and goes on from there).
+ */
+function retryChoice(
+  f: RetryFilter,
+  page: RetryPage,
+  inStatus: number[],
+): { sql: string; binds: unknown[]; walkEnd: { sql: string; binds: unknown[] } | null } {
+  if ("ids" in f) {
+    return {
+      sql: `seq IN (SELECT seq FROM deliveries WHERE ${from("retry")} AND webhook IN (${EXISTING_WEBHOOKS})
+        AND id IN (SELECT ${dlvKey("value")} FROM json_each(?)) LIMIT ?)`,
+      binds: [JSON.stringify(f.ids), page.limit],
+      walkEnd: null,
+    };
+  }
+  const after = page.after ?? { webhook: 0, seq: 0 };
+  const webhooks = `SELECT c.webhook AS wh FROM delivery_counts c WHERE c.webhook IN (${inStatus.map(Math.trunc).join(", ")})`;
+  const limit = Math.trunc(page.limit);
+  // Index entries only (the index holds webhook and seq): named `wh` and `at`, so that the
+  // checks below read the bare column names of the deliveries row. Failed deliveries, the
+  // few a busy webhook has, are walked along their own partial index (migration 0032).
+  const failedOnly = f.status === "failed" ? ` INDEXED BY deliveries_failed` : "";
+  const walk = {
+    sql: `SELECT walk.wh, d.seq AS at FROM (${webhooks}) walk, deliveries d${failedOnly}
+      WHERE d.webhook = walk.wh${failedOnly ? ` AND d.status = ${statusCode("failed")}` : ""} AND d.seq > CASE WHEN walk.wh = ? THEN ? ELSE 0 END
+      ORDER BY walk.wh, d.seq LIMIT ${limit}`,
+    binds: [after.webhook, after.seq],
+  };
+  // (A status change moves no entry of that index: the status is read from the row.)
+  const checks: string[] = [`status = ${statusCode(f.status)}`];
+  const checkBinds: unknown[] = [];
+  if (f.since !== undefined) checks.push(`created_at >= ${Math.trunc(f.since)}`);
+  if (f.access) {
+    const seen = eventAccessSql(f.access, "ev");
+    checks.push(`EXISTS (SELECT 1 FROM events ev WHERE ev.seq = deliveries.event AND ${seen.sql})`);
+    checkBinds.push(...seen.binds);
+  }
+  return {
+    sql: `seq IN (SELECT x.at FROM (${walk.sql}) x JOIN deliveries ON deliveries.seq = x.at WHERE ${checks.join(" AND ")})`,
+    binds: [...walk.binds, ...checkBinds],
+    walkEnd: { sql: `SELECT wh, at FROM (${walk.sql}) LIMIT 1 OFFSET ${limit - 1}`, binds: walk.binds },
+  };
+}
+
+/**
+ * The webhooks a retry call walks, in id order from the cursor's: those with deliveries in the
+ * status (their counts), still existing, the one named, and for a limited token those in its
+ * grant, checked once per webhook (never row by row through another's range). Read before the
+ * batch, whose own count changes must not change the walk between its statements; at most
+ * `limit` + 1, since each but the cursor's has a delivery for the walk to take.
+ */
+async function webhooksToWalk(db: D1Database, f: Exclude<RetryFilter, { ids: string[] }>, page: RetryPage): Promise<number[]> {
+  const granted = isLimited(f.access ?? null) ? grantedWebhookIdsSql(f.access ?? null) : null;
+  const { results } = await db
+    .prepare(
+      `SELECT c.webhook FROM delivery_counts c WHERE c.webhook >= ? AND ${statusSum(f.status)} > 0
+       ${f.webhookUid === undefined ? "" : `AND c.webhook = ${nameIdSql("?")}`}
+       AND EXISTS (SELECT 1 FROM names n JOIN webhooks x ON x.uid = n.name WHERE n.id = c.webhook)
+       ${granted ? `AND c.webhook IN (${granted.sql})` : ""}
+       ORDER BY c.webhook LIMIT ?`,
+    )
+    .bind(page.after?.webhook ?? 0, ...(f.webhookUid === undefined ? [] : [f.webhookUid]), ...(granted?.binds ?? []), Math.trunc(page.limit) + 1)
+    .all<{ webhook: number }>();
+  return results.map((r) => r.webhook);
+}
+
+/**
+ * Tries matching deliveries again, at most `page.limit` (after `page.after`, per webhook
+ * oldest first: see retryChoice): pending and due now, or held when their webhook is
+ * disabled (enabling it releases them). Deliveries already held, and those whose webhook
+ * was deleted, are left alone. Their open dead letters close in the same transaction (a
+ * new failure reopens the same one). Returns their ids in that order, the webhooks that
+ * now have deliveries pending, where the call stopped (the last one retried, or the last
+ * delivery it looked at), and whether more may match after it.
+ */
+export async function retryDeliveries(
+  db: D1Database,
+  f: RetryFilter,
+  page: RetryPage,
+  now = Date.now(),
+): Promise<{ pending: string[]; held: string[]; webhooks: string[]; last: RetryPosition | null; full: boolean }> {
+  const inStatus = "ids" in f ? [] : await webhooksToWalk(db, f, page);
+  const { sql: chosen, binds, walkEnd } = retryChoice(f, page, inStatus);
+  const disabled = `(SELECT w.disabled FROM webhooks w JOIN names n ON n.name = w.uid WHERE n.id = deliveries.webhook) = 1`;
+  const newStatus = owedAnew(disabled);
+  type Row = { id: string; seq: number; status: number; webhook: number; webhook_uid: string; wh: number; at: number };
+  // The walk's end is read before the page changes (as the rows it walks are).
+  const results = await db.batch<Row>([
+    ...(walkEnd ? [db.prepare(walkEnd.sql).bind(...walkEnd.binds)] : []),
+    closeDeadLettersStatement(db, `SELECT ${apiIdSql("dlv_", "id")} FROM deliveries WHERE ${chosen}`, binds, now),
+    ...transition(db, {
+      where: chosen,
+      binds,
+      newStatus,
+      newStatusReads: true,
+      // Literals, not binds: the filter's binds are positional. A settled delivery owed again
+      // takes its place in its webhook's order by its event's receipt.
+      set: `next_attempt_at = CASE WHEN ${disabled} THEN NULL ELSE ${Math.trunc(now)} END, updated_at = ${Math.trunc(now)},
+        event_received_at = COALESCE(event_received_at, (SELECT e.received_at FROM events e WHERE e.seq = deliveries.event))`,
+      returning: `${apiIdSql("dlv_", "id")} AS id, seq, status, webhook, (SELECT name FROM names WHERE id = deliveries.webhook) AS webhook_uid`,
+    }),
+  ]);
+  const end = walkEnd ? results[0]?.results[0] : undefined;
+  const sorted = (results.at(-1)?.results ?? []).sort((x, y) => x.webhook - y.webhook || x.seq - y.seq);
+  const held = statusCode("held");
+  const pending = sorted.filter((r) => r.status !== held);
+  const lastRetried = sorted.at(-1);
+  const full = sorted.length >= page.limit;
+  const last = !full && end ? { webhook: end.wh, seq: end.at } : lastRetried ? { webhook: lastRetried.webhook, seq: lastRetried.seq } : null;
+  return {
+    pending: pending.map((r) => r.id),
+    held: sorted.filter((r) => r.status === held).map((r) => r.id),
+    webhooks: [...new Set(pending.map((r) => r.webhook_uid))],
+    last,
+    full: full || end !== undefined,
+  };
+}

@@ -1,0 +1,42 @@
+// A deliveries row as the API and the schedulers read it, and how the ids that key it are
+// written in SQL: one row shape and one SELECT for every read of whole deliveries.
+import type { Delivery } from "../domain/types";
+import { apiIdSql, idKeySql } from "./names";
+import { statusOfCode } from "./transitions";
+
+export interface DeliveryRow {
+  seq: number;
+  id: string;
+  event_id: string;
+  webhook_uid: string;
+  status: number;
+  attempt_count: number;
+  next_attempt_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/**
+ * SELECT … FROM deliveries d with its ids and webhook spelled out: add WHERE, ORDER BY, LIMIT.
+ * `more` adds columns, and joins after the event's (`e`).
+ */
+export const deliverySelect = (more: { columns: string; joins: string } = { columns: "", joins: "" }) =>
+  `SELECT d.seq, ${apiIdSql("dlv_", "d.id")} AS id, ${apiIdSql("evt_", "e.id")} AS event_id, wn.name AS webhook_uid,
+    d.status, d.attempt_count, d.next_attempt_at, d.created_at, d.updated_at${more.columns}
+  FROM deliveries d JOIN events e ON e.seq = d.event${more.joins} JOIN names wn ON wn.id = d.webhook`;
+
+export function toDelivery(r: DeliveryRow): Delivery {
+  return {
+    id: r.id,
+    eventId: r.event_id,
+    webhookUid: r.webhook_uid,
+    status: statusOfCode(r.status),
+    attemptCount: r.attempt_count,
+    nextAttemptAt: r.next_attempt_at,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+export const dlvKey = (expr: string) => idKeySql("dlv_", expr);
+export const evtKey = (expr: string) => idKeySql("evt_", expr);
