@@ -1,7 +1,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { api } from "./api";
 import { docsPage } from "./api/docs-page";
-import { errorResponse, handleError } from "./api/errors";
+import { errorResponse, handleError } from "./http/errors";
 import { dashboard } from "./dashboard";
 import { ErrorSchema } from "./api/schemas";
 import { AppError } from "./domain/errors";

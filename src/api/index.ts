@@ -1,7 +1,7 @@
 import { bodyLimit } from "hono/body-limit";
 import { AppError } from "../domain/errors";
 import { authenticate } from "./auth";
-import { errorResponse, handleError } from "./errors";
+import { errorResponse, handleError } from "../http/errors";
 import { router } from "./openapi";
 import { notifications } from "./routes/alerts";
 import { catalog } from "./routes/catalog";

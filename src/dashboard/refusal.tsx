@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { appErrorOf, STATUS_OF } from "../api/errors";
+import { appErrorOf, STATUS_OF } from "../http/errors";
 import type { Principal } from "../domain/scopes";
 import { homeOf, Layout } from "./layout";
 import type { DashEnv } from "./session";

@@ -25,7 +25,7 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export const isErrorCode = oneOf(ERROR_CODES);
 
-/** An error as a value: a code to branch on and a message to act on (api/errors.ts gives each code its HTTP status). */
+/** An error as a value: a code to branch on and a message to act on (http/errors.ts gives each code its HTTP status). */
 export class AppError extends Error {
   constructor(
     readonly code: ErrorCode,
@@ -36,8 +36,4 @@ export class AppError extends Error {
   ) {
     super(message);
   }
-}
-
-export function errorBody(code: ErrorCode, message: string, details?: unknown) {
-  return { error: details === undefined ? { code, message } : { code, message, details } };
 }

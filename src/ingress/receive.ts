@@ -1,5 +1,5 @@
 import { clientAddress } from "../api/auth";
-import { errorResponse, STATUS_OF } from "../api/errors";
+import { errorResponse, STATUS_OF } from "../http/errors";
 import { AppError } from "../domain/errors";
 import { boundFacts } from "../domain/facts";
 import { eventIdFor } from "../domain/ids";

@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { errorResponse } from "../api/errors";
+import { errorResponse } from "../http/errors";
 import { redactHeaders } from "../domain/credential-headers";
 import { isIndexable } from "../domain/guards";
 import { iso } from "../domain/time";

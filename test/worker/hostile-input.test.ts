@@ -3,7 +3,7 @@
 import fc from "fast-check";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { STATUS_OF } from "../../src/api/errors";
+import { STATUS_OF } from "../../src/http/errors";
 import { AppError } from "../../src/domain/errors";
 import { providers } from "../../src/ingress/providers";
 import { verifyRequest } from "../../src/ingress/providers/provider";

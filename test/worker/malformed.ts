@@ -1,7 +1,7 @@
 // What the property tests of malformed input share (malformed-input.test.ts over the API,
 // ingress-malformed.test.ts over the ingress): bad values, and the check of every answer.
 import { expect } from "vitest";
-import { STATUS_OF } from "../../src/api/errors";
+import { STATUS_OF } from "../../src/http/errors";
 import { isErrorCode } from "../../src/domain/errors";
 import { isRecord } from "../../src/domain/guards";
 

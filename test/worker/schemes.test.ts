@@ -6,7 +6,7 @@ import { Webhook } from "standardwebhooks";
 import Stripe from "stripe";
 import { describe, expect, it } from "vitest";
 import { bytesToBase64, utf8 } from "../../src/domain/crypto";
-import { STATUS_OF } from "../../src/api/errors";
+import { STATUS_OF } from "../../src/http/errors";
 import { AppError } from "../../src/domain/errors";
 import type { HmacConfig } from "../../src/domain/hmac-config";
 import { signatureHeaders } from "../../src/pipeline/sign";

@@ -1,6 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { AppError } from "../../domain/errors";
-import { errorResponse } from "../errors";
+import { errorResponse } from "../../http/errors";
 import { hasScope } from "../../domain/scopes";
 import { newWebhookSecret } from "../../domain/secrets";
 import { adminKey } from "../../domain/tokens";

@@ -1,6 +1,8 @@
+// An error as an HTTP answer, for every side that answers one (the API, the ingress, the
+// dashboard, the listen hub): the status of each code and the JSON body.
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { AppError, errorBody, type ErrorCode } from "../domain/errors";
+import { AppError, type ErrorCode } from "../domain/errors";
 
 /** The HTTP status of each error code. */
 export const STATUS_OF: Record<ErrorCode, ContentfulStatusCode> = {
@@ -22,6 +24,11 @@ export const STATUS_OF: Record<ErrorCode, ContentfulStatusCode> = {
   internal_error: 500,
   queue_unavailable: 503,
 };
+
+/** The JSON body of an error answer. */
+function errorBody(code: ErrorCode, message: string, details?: unknown) {
+  return { error: details === undefined ? { code, message } : { code, message, details } };
+}
 
 /** An AppError as the answer: its code's status, Retry-After when it says when, and any headers given. */
 export function errorResponse(err: AppError, headers: Record<string, string> = {}): Response {
