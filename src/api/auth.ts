@@ -6,6 +6,7 @@ import { adminKey, hashApiToken, isAdminKey, MIN_ADMIN_TOKEN_LENGTH, usableAdmin
 import type { Env } from "../env";
 import { tokenByHash, touchToken, type TokenRecord } from "../store/tokens";
 import type { ApiEnv } from "./context";
+import { clientAddress } from "../http/client";
 
 /** Compares two strings in time independent of where they differ. */
 async function sameSecret(a: string, b: string): Promise<boolean> {
@@ -89,8 +90,6 @@ const blockedUntil = new Map<string, number>();
 const rateLimited = (seconds: number) =>
   new AppError("rate_limited", `Too many failed authentications from this address; try again in ${seconds} s.`, undefined, seconds);
 
-/** The address a request comes from (Cloudflare sets the header on every request it forwards). */
-export const clientAddress = (header: (name: string) => string | undefined): string => header("cf-connecting-ip") ?? "unknown";
 
 /** 429 when this address is over the failed-authentication limit; checked before any credential is looked at. */
 export function blockedRefusal(client: string, now = Date.now()): AppError | null {

@@ -4,7 +4,8 @@ import { bodyLimit } from "hono/body-limit";
 import { csrf } from "hono/csrf";
 import { secureHeaders } from "hono/secure-headers";
 import { z } from "@hono/zod-openapi";
-import { blockedRefusal, clientAddress, failedAuthentication, principalFor } from "../api/auth";
+import { blockedRefusal, failedAuthentication, principalFor } from "../api/auth";
+import { clientAddress } from "../http/client";
 import {
   AlertSchema,
   NotificationEndpointCreated,

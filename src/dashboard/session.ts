@@ -1,14 +1,8 @@
 import type { z } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
-import {
-  blockedRefusal,
-  clientAddress,
-  envActingAs,
-  failedAuthentication,
-  sessionPrincipal,
-  sessionPrincipalKey,
-} from "../api/auth";
+import { blockedRefusal, envActingAs, failedAuthentication, sessionPrincipal, sessionPrincipalKey } from "../api/auth";
+import { clientAddress } from "../http/client";
 import { api } from "../api";
 import type { AppError } from "../domain/errors";
 import { sha256Hex } from "../domain/crypto";

@@ -1,4 +1,4 @@
-import { clientAddress } from "../api/auth";
+import { clientAddress } from "../http/client";
 import { errorResponse, STATUS_OF } from "../http/errors";
 import { AppError } from "../domain/errors";
 import { boundFacts } from "../domain/facts";
