@@ -17,6 +17,8 @@ export function pipeline(overrides: Partial<Env> = {}, opts: { unreachable?: (we
   // One flow per webhook woken through this pipeline, kept across deliver() calls as
   // its Durable Object keeps it (what it failed to record, a pause).
   const flows = new Map<string, WebhookFlow>();
+  /** When each flow's run asked to run again (its Durable Object's alarm), or null: not until woken. */
+  const alarms = new Map<string, number | null>();
 
   async function runQueue<T>(queue: string, bodies: T[], attempts = 1, id?: string) {
     const batch = createMessageBatch<T>(
@@ -63,10 +65,19 @@ export function pipeline(overrides: Partial<Env> = {}, opts: { unreachable?: (we
     return { status: res.status, json: res.status === 204 ? null : ((await res.json()) as any) };
   }
 
+  /** Sends a signed Podium event through the ingress (of `from`, else `podium`) only: its message waits in `queues.ingest.sent`. Returns its event id. */
+  async function receive(body = podiumBody(), from: { source: string; secret: string } = { source: "podium", secret: "podium-current" }): Promise<string> {
+    const ctx = createExecutionContext();
+    const headers = await podiumHeaders(body, from.secret);
+    const res = await worker.fetch(post(`/webhooks/${from.source}`, body, headers), env, ctx);
+    if (res.status !== 202) throw new Error(`ingress answered ${res.status}`);
+    return ((await res.json()) as { eventId: string }).eventId;
+  }
+
   async function createWebhook(body: Record<string, unknown>) {
     const res = await api("POST", "/v1/webhooks", body);
     if (res.status !== 201) throw new Error(`create webhook: ${res.status} ${JSON.stringify(res.json)}`);
-    return res.json as { uid: string; secret: string; [k: string]: unknown };
+    return res.json as { uid: string; secret: string; createdAt: string; [k: string]: unknown };
   }
 
   return {
@@ -76,14 +87,12 @@ export function pipeline(overrides: Partial<Env> = {}, opts: { unreachable?: (we
     woken: schedulers.woken,
     api,
     runQueue,
+    receive,
     /** Sends a signed Podium event through the ingress (of `from`, else `podium`) and the ingest consumer. */
-    async ingestWithResult(body = podiumBody(), from: { source: string; secret: string } = { source: "podium", secret: "podium-current" }) {
-      const ctx = createExecutionContext();
-      const headers = await podiumHeaders(body, from.secret);
-      const res = await worker.fetch(post(`/webhooks/${from.source}`, body, headers), env, ctx);
-      if (res.status !== 202) throw new Error(`ingress answered ${res.status}`);
+    async ingestWithResult(body = podiumBody(), from?: { source: string; secret: string }) {
+      const eventId = await receive(body, from);
       const consumed = await runQueue<IngestMessage>("edgehook-ingest", queues.ingest.sent.splice(0));
-      return { eventId: ((await res.json()) as { eventId: string }).eventId, ...consumed };
+      return { eventId, ...consumed };
     },
     /** The same, returning the event id. */
     async ingest(body = podiumBody(), from?: { source: string; secret: string }): Promise<string> {
@@ -93,12 +102,19 @@ export function pipeline(overrides: Partial<Env> = {}, opts: { unreachable?: (we
     /**
      * Runs the flow of every webhook woken so far through this pipeline: what is due
      * now goes out within its limits, and is recorded. Returns when nothing more can
-     * start now (a retry due later, a pause, or nothing owed).
+     * start now (a retry due later, a pause, or nothing owed). `asAlarms`: as their
+     * Durable Objects would, only the flows woken since the last call (told to look
+     * again) and those whose last run asked for a time now past; the others are not told.
      */
-    async deliver() {
-      for (const uid of schedulers.woken.splice(0)) if (!flows.has(uid)) flows.set(uid, new WebhookFlow(env, uid));
-      for (const flow of flows.values()) flow.wake();
-      await Promise.all([...flows.values()].map((f) => f.run({ deadline: Infinity, maxStarts: Infinity, maxWaitMs: 0 })));
+    async deliver(opts: { asAlarms?: boolean } = {}) {
+      const woken = new Set(schedulers.woken.splice(0));
+      for (const uid of woken) if (!flows.has(uid)) flows.set(uid, new WebhookFlow(env, uid));
+      // Every flow, told to look again; or as Durable Objects: those woken, and those whose alarm came due.
+      const told = opts.asAlarms ? woken : new Set(flows.keys());
+      for (const uid of told) flows.get(uid)!.wake();
+      const now = Date.now();
+      const due = [...flows].filter(([uid]) => told.has(uid) || (alarms.get(uid) ?? Infinity) <= now);
+      await Promise.all(due.map(async ([uid, f]) => alarms.set(uid, await f.run({ deadline: Infinity, maxStarts: Infinity, maxWaitMs: 0 }))));
     },
     createWebhook,
     /**

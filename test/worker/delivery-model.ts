@@ -1,0 +1,368 @@
+// What the model tests (lifecycle-model, fifo-model) keep of the world and check it
+// against: webhooks in slots, the events stored and how many deliveries each webhook is
+// owed of each, and the steps both take (disable, enable, delete, retries, replays, time
+// passing). After each step `check` holds the store and the API to the model; `finish`
+// enables everything, answers ok and lets time pass until nothing is owed.
+import { env } from "cloudflare:workers";
+import { expect } from "vitest";
+import type { Env } from "../../src/env";
+import { runMaintenance } from "../../src/maintenance/cron";
+import { REDRIVE_GRACE_MS } from "../../src/pipeline/commands";
+import { dedupeKeySql } from "../../src/store/names";
+import { pipeline, received, uniqueKey } from "./pipeline";
+import { kept, recounted } from "./recount";
+
+export const HOUR = 3_600_000;
+
+/**
+ * What a downstream answers: ok, 500, 429 asking for an hour (the flow pauses that long),
+ * or nothing within the webhook's timeout (a hook answering `timeout` is given TIMEOUT_MS).
+ */
+export type Answer = "ok" | "fail" | "retry-after" | "timeout";
+export const TIMEOUT_MS = 100;
+
+/** The fake downstream's address answering `answer`, under `key`. */
+export function answerUrl(answer: Answer, key: string): string {
+  if (answer === "retry-after") return `https://downstream.test/retry-after/${key}?s=3600`;
+  if (answer === "timeout") return `https://downstream.test/slow/${key}?ms=${3 * TIMEOUT_MS}`;
+  return `https://downstream.test/${answer}/${key}`;
+}
+
+/** A webhook of one slot as it is made. */
+export interface HookSpec {
+  types: string[];
+  maxAttempts: number;
+  /** More of its settings (ordering, timeoutMs). */
+  settings?: Record<string, unknown>;
+  /** Made this long ago (ms): owed events received since. */
+  age?: number;
+}
+
+export interface ModelHook {
+  uid: string;
+  key: string;
+  types: string[];
+  maxAttempts: number;
+  answer: Answer;
+  disabled: boolean;
+  deleted: boolean;
+  /** What its downstream had received when it was disabled or deleted (null while enabled). */
+  frozenAt: number | null;
+  settings: Record<string, unknown>;
+  createdAt: number;
+}
+
+export interface ModelEvent {
+  id: string;
+  body: string;
+  type: string;
+  dedupeKey: string;
+  /** When the ingress received it (the copy stored), if the test says: only webhooks made by then are owed it. */
+  receivedAt?: number;
+  /** Received longer ago than the retention: the next maintenance run expires what it is owed, and may purge it. */
+  pastRetention?: boolean;
+}
+
+export interface ApiAttempt {
+  number: number;
+  startedAt: string;
+  durationMs: number;
+  statusCode: number | null;
+}
+
+export interface ApiDelivery {
+  id: string;
+  eventId: string;
+  webhookUid: string;
+  status: string;
+  attemptCount: number;
+  nextAttemptAt: string | null;
+  attempts: ApiAttempt[];
+}
+
+export const typeMatches = (types: string[], type: string) =>
+  types.some((t) => t === "*" || t === type || (t.endsWith(".*") && type.startsWith(t.slice(0, -1))));
+
+export const isOwed = (d: { status: string }) => d.status === "held" || d.status === "pending";
+
+export type DeliveryModel = Awaited<ReturnType<typeof deliveryModel>>;
+
+/**
+ * A pipeline (pipeline.ts, with `overrides` of its env) and webhooks of one new
+ * organization, one per spec, with the model of what they are owed.
+ */
+export async function deliveryModel(specs: HookSpec[], overrides: Partial<Env> = {}) {
+  let p = pipeline(overrides);
+  /** The API, with the schedulers' wake-ups lost while `lost` is set (their Durable Objects unreachable). */
+  const elsewhere = pipeline(overrides, { unreachable: () => true });
+  let lost = false;
+  const api: typeof p.api = (...args) => (lost ? elsewhere : p).api(...args);
+  const run = uniqueKey();
+  const org = `org-${run}`;
+  const hooks: ModelHook[] = [];
+  const every: ModelHook[] = [];
+  const events: ModelEvent[] = [];
+  /** Deliveries owed per event and webhook, as the model counts them. */
+  const owed = new Map<string, Map<string, number>>();
+  /** The most attempts a delivery may have: its webhook's maxAttempts, and one more after each retry by hand. */
+  const cap = new Map<string, number>();
+  let made = 0;
+
+  const byUid = (uid: string) => every.find((h) => h.uid === uid);
+  const eventOf = (id: string) => events.find((e) => e.id === id);
+
+  async function newHook(i: number, spec: HookSpec) {
+    const key = uniqueKey();
+    const created = await p.createWebhook({ url: answerUrl("ok", key), eventTypes: spec.types, organizationUid: org, maxAttempts: spec.maxAttempts, ...spec.settings });
+    const age = spec.age ?? 0;
+    // Older behind the store's back: only routing reads when a webhook was made.
+    if (age > 0) await env.DB.prepare("UPDATE webhooks SET created_at = created_at - ? WHERE uid = ?").bind(age, created.uid).run();
+    const h: ModelHook = {
+      uid: created.uid,
+      key,
+      types: spec.types,
+      maxAttempts: spec.maxAttempts,
+      answer: "ok",
+      disabled: false,
+      deleted: false,
+      frozenAt: null,
+      settings: { ...spec.settings },
+      createdAt: Date.parse(created.createdAt) - age,
+    };
+    hooks[i] = h;
+    every.push(h);
+  }
+  for (const [i, spec] of specs.entries()) await newHook(i, spec);
+
+  function owe(e: ModelEvent, w: ModelHook) {
+    const m = owed.get(e.id) ?? new Map<string, number>();
+    m.set(w.uid, (m.get(w.uid) ?? 0) + 1);
+    owed.set(e.id, m);
+  }
+
+  /** A stored event, owed to every webhook of a slot whose types it matches (and, if the test says when it was received, made by then). */
+  function stored(e: ModelEvent) {
+    events.push(e);
+    owed.set(e.id, new Map());
+    for (const h of hooks) if (typeMatches(h.types, e.type) && h.createdAt <= (e.receivedAt ?? Infinity)) owe(e, h);
+  }
+
+  async function deliveriesOf(e: ModelEvent): Promise<ApiDelivery[]> {
+    const res = await api("GET", `/v1/events/${e.id}`);
+    expect(res.status).toBe(200);
+    return res.json.deliveries;
+  }
+
+  async function allDeliveries(): Promise<ApiDelivery[]> {
+    return (await Promise.all(events.map(deliveriesOf))).flat();
+  }
+
+  /** A retry by hand of these deliveries may give each one more attempt. */
+  function allowRetry(ds: ApiDelivery[]) {
+    for (const d of ds) cap.set(d.id, Math.max(cap.get(d.id) ?? 0, d.attemptCount + 1));
+  }
+
+  async function storedCount(e: ModelEvent): Promise<number> {
+    const n = await env.DB.prepare(
+      `SELECT COUNT(*) AS n FROM events WHERE source = (SELECT id FROM names WHERE name = 'podium') AND dedupe = ${dedupeKeySql("?1")}`,
+    )
+      .bind(e.dedupeKey)
+      .first<number>("n");
+    return n ?? 0;
+  }
+
+  async function check(step: string) {
+    for (const e of events) {
+      expect(await storedCount(e), `${step}: event ${e.dedupeKey} stored once`).toBe(1);
+      const ds = await deliveriesOf(e);
+      const per = new Map<string, number>();
+      for (const d of ds) per.set(d.webhookUid, (per.get(d.webhookUid) ?? 0) + 1);
+      expect(Object.fromEntries(per), `${step}: deliveries of ${e.id}`).toEqual(Object.fromEntries(owed.get(e.id) ?? []));
+      for (const d of ds) {
+        const w = byUid(d.webhookUid)!;
+        const where = `${step}: ${d.id} of ${w.deleted ? "deleted" : w.disabled ? "disabled" : "enabled"} webhook ${d.webhookUid}`;
+        if (d.status === "held") expect(w.disabled && !w.deleted, where).toBe(true);
+        if (d.status === "pending") {
+          expect(d.nextAttemptAt, where).not.toBeNull();
+          expect(w.disabled || w.deleted, `${where}: pending`).toBe(false);
+        }
+        if (d.status === "succeeded") expect(d.attempts.some((a) => a.statusCode !== null && a.statusCode >= 200 && a.statusCode < 300), where).toBe(true);
+        if (d.status === "expired") expect(w.deleted || e.pastRetention === true, where).toBe(true);
+        expect(d.attempts, where).toHaveLength(d.attemptCount);
+        expect(d.attemptCount, `${where}: attempts`).toBeLessThanOrEqual(Math.max(w.maxAttempts, cap.get(d.id) ?? 0));
+      }
+    }
+    for (const h of every) {
+      if (h.frozenAt !== null) expect((await received(h.key)).length, `${step}: sent to ${h.deleted ? "deleted" : "disabled"} ${h.uid}`).toBe(h.frozenAt);
+    }
+    expect(await kept(env.DB), `${step}: counters`).toEqual(await recounted(env.DB));
+    const stats = (await api("GET", "/v1/stats")).json;
+    const byStatus = await env.DB.prepare("SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status").all<{ status: number; n: number }>();
+    const statuses = ["held", "pending", "succeeded", "failed", "expired"];
+    expect(stats.deliveries, `${step}: stats`).toEqual(Object.fromEntries(statuses.map((s, i) => [s, byStatus.results.find((r) => r.status === i)?.n ?? 0])));
+  }
+
+  /**
+   * Time passes (an hour and more): every retry comes due and every pause is over. The
+   * schedulers start afresh, told of nothing but what was woken: the maintenance run's
+   * redrive and release must wake the rest. Events past the retention are then owed
+   * nothing; those it purged leave the model.
+   */
+  async function timePasses() {
+    const mine = every.map((h) => h.uid);
+    await env.DB.prepare(
+      `UPDATE deliveries SET next_attempt_at = next_attempt_at - ${2 * HOUR}
+       WHERE next_attempt_at IS NOT NULL AND webhook IN (SELECT id FROM names WHERE name IN (${mine.map(() => "?").join(", ")}))`,
+    )
+      .bind(...mine)
+      .run();
+    const woken = p.woken.splice(0);
+    p = pipeline(overrides);
+    p.woken.push(...woken);
+    await maintain(Date.now() + REDRIVE_GRACE_MS);
+  }
+
+  /** The maintenance run at `now`, by the schedulers as they are (no time passed: nothing is overdue yet, the retention goes on). */
+  async function maintain(now = Date.now()) {
+    const report = await runMaintenance(p.env, now);
+    expect(report.failed).toEqual([]);
+    for (const e of events.filter((x) => x.pastRetention)) {
+      if ((await storedCount(e)) === 0) {
+        events.splice(events.indexOf(e), 1);
+        owed.delete(e.id);
+        continue;
+      }
+      expect((await deliveriesOf(e)).filter(isOwed), `event ${e.id}, past the retention, owes nothing after maintenance`).toEqual([]);
+    }
+  }
+
+  async function setDisabled(h: ModelHook, disabled: boolean) {
+    expect((await api("PATCH", `/v1/webhooks/${h.uid}`, { disabled })).status).toBe(200);
+    h.disabled = disabled;
+    h.frozenAt = disabled ? (await received(h.key)).length : null;
+  }
+
+  async function setAnswer(h: ModelHook, answer: Answer) {
+    if (h.answer === answer) return;
+    expect((await api("PATCH", `/v1/webhooks/${h.uid}`, { url: answerUrl(answer, h.key) })).status).toBe(200);
+    h.answer = answer;
+  }
+
+  return {
+    get p() {
+      return p;
+    },
+    org,
+    run,
+    hooks,
+    every,
+    events,
+    byUid,
+    eventOf,
+    owe,
+    stored,
+    deliveriesOf,
+    allDeliveries,
+    allowRetry,
+    check,
+    timePasses,
+    maintain,
+    setAnswer,
+    /** A new event's dedupe key, unique to this run. */
+    nextDedupeKey: () => `${run}-${made++}`,
+
+    setDisabled,
+
+    /** Does what `changes` does, the wake-ups it owes the schedulers lost: only the maintenance run's redrive finds them. */
+    async wakesLost<T>(changes: () => Promise<T>): Promise<T> {
+      lost = true;
+      try {
+        return await changes();
+      } finally {
+        lost = false;
+      }
+    },
+
+    /** Disables one of the webhooks enabled (`kind` disable), or enables one of those disabled; `w` picks which. */
+    async toggle(kind: "disable" | "enable", w: number) {
+      // One of those it changes, so that an enable finds what its disable held.
+      const among = hooks.filter((h) => h.disabled !== (kind === "disable"));
+      const h = among[w % Math.max(1, among.length)];
+      if (h) await setDisabled(h, kind === "disable");
+    },
+
+    /** Deletes the webhook of slot `w`; a new one like it takes the slot. */
+    async remove(w: number) {
+      const h = hooks[w]!;
+      expect((await api("DELETE", `/v1/webhooks/${h.uid}`)).status).toBe(204);
+      h.deleted = true;
+      h.frozenAt = (await received(h.key)).length;
+      await newHook(w, { types: h.types, maxAttempts: h.maxAttempts, settings: h.settings, age: specs[w]?.age });
+    },
+
+    /** Retries one delivery by hand (of those `among` picks), `pick` choosing which. */
+    async retryOne(pick: number, step: string, among: (d: ApiDelivery) => boolean = () => true) {
+      const ds = (await allDeliveries()).filter(among);
+      if (ds.length === 0) return;
+      const d = ds[pick % ds.length]!;
+      allowRetry([d]);
+      const res = await api("POST", `/v1/deliveries/${d.id}/retry`);
+      // A deleted webhook's delivery has nowhere to go.
+      expect(res.status, step).toBe(byUid(d.webhookUid)!.deleted ? 409 : 202);
+    },
+
+    /** Retries the deliveries in a status, of one slot's webhook or of all. */
+    async bulkRetry(status: string, w: number | null) {
+      const uid = w === null ? undefined : hooks[w]!.uid;
+      allowRetry((await allDeliveries()).filter((d) => d.status === status && (uid === undefined || d.webhookUid === uid)));
+      expect((await api("POST", "/v1/deliveries/retry", { status, webhookUid: uid })).status).toBe(202);
+    },
+
+    /** Replays a stored event, `pick` choosing which, to every webhook owed it (or to `only`); returns it (null: none stored yet). */
+    async replay(pick: number, step: string, only?: ModelHook): Promise<ModelEvent | null> {
+      if (events.length === 0) return null;
+      const e = events[pick % events.length]!;
+      const targets = (only ? [only] : hooks).filter((h) => typeMatches(h.types, e.type));
+      const res = await api("POST", `/v1/events/${e.id}/replay`, only ? { webhookUid: only.uid } : {});
+      expect(res.status, step).toBe(202);
+      expect(res.json, step).toEqual({ deliveries: targets.length });
+      for (const h of targets) owe(e, h);
+      return e;
+    },
+
+    /**
+     * Everything enabled, every downstream answering ok, time passing until nothing is owed:
+     * what was owed (but to events past the retention) has succeeded. `deliver` runs the
+     * schedulers and checks, once a round.
+     */
+    async finish(deliver: (step: string) => Promise<void> = async (step) => (await p.deliver(), await check(step))): Promise<{ owedAtEnd: ApiDelivery[] }> {
+      for (const h of hooks) {
+        if (h.disabled) {
+          expect((await api("PATCH", `/v1/webhooks/${h.uid}`, { disabled: false })).status).toBe(200);
+          h.disabled = false;
+          h.frozenAt = null;
+        }
+        await setAnswer(h, "ok");
+      }
+      const owedAtEnd = (await allDeliveries()).filter((d) => isOwed(d) && !eventOf(d.eventId)?.pastRetention);
+      for (let round = 0; round < 5; round++) {
+        await timePasses();
+        await deliver(`final round ${round}`);
+        if (!(await allDeliveries()).some(isOwed)) break;
+      }
+      const owedIds = new Set(owedAtEnd.map((d) => d.id));
+      for (const d of await allDeliveries()) {
+        if (byUid(d.webhookUid)!.deleted) continue;
+        const settled = ["succeeded", "failed", ...(eventOf(d.eventId)?.pastRetention ? ["expired"] : [])];
+        expect(settled, `${d.id} at the end`).toContain(d.status);
+        if (owedIds.has(d.id)) expect(d.status, `${d.id}, owed, at the end`).toBe("succeeded");
+      }
+      return { owedAtEnd };
+    },
+
+    /** Gone, so no later run's maintenance (which looks at every webhook) finds them. */
+    async cleanUp() {
+      for (const h of hooks) if (!h.deleted) await api("DELETE", `/v1/webhooks/${h.uid}`);
+    },
+  };
+}
