@@ -59,8 +59,8 @@ export class WebhookFlow {
   private stale = true;
   /** Read ahead from D1: due deliveries (unordered), or the owed ones in order, head first (FIFO). */
   private buffer: FlowJob[] = [];
-  /** FIFO: the head settled since the page was read; the next one is checked against D1 before it starts. */
-  private headSettled = false;
+  /** FIFO: whether the page read ahead still comes next is checked against D1 before the next start (its head settled, say). */
+  private recheck = false;
   private readonly inFlight = new Map<string, Promise<void>>();
   /** Attempts made and not recorded yet; their deliveries are never picked again meanwhile. */
   private readonly unrecorded: Attempted[] = [];
@@ -189,12 +189,14 @@ export class WebhookFlow {
   }
 
   private async nextInOrder(now: number): Promise<Next> {
+    let looked = false;
     for (;;) {
-      if (this.buffer.length === 0 || this.headSettled) {
+      if (this.buffer.length === 0 || this.recheck) {
         // Whether the page read ahead still comes next: an older delivery owed again (a retry, a
-        // replay) whose wake-up was lost goes first. (The settled head is recorded by now.)
+        // replay) whose wake-up was lost goes first. (The head tried last is recorded by now.)
         const stillNext = this.buffer.length > 0 && (await firstOwed(this.env.DB, this.uid)) === this.buffer[0]?.delivery.id;
-        this.headSettled = false;
+        this.recheck = false;
+        looked = true;
         if (!stillNext) this.buffer = await owedInOrder(this.env.DB, this.uid, FIFO_PAGE);
       }
       const head = this.buffer[0];
@@ -205,7 +207,13 @@ export class WebhookFlow {
         continue;
       }
       const at = head.delivery.nextAttemptAt ?? now;
-      return at > now ? { kind: "wait", at } : { kind: "start", job: head };
+      if (at > now) return { kind: "wait", at };
+      // A head read before this look (due again after its retry's wait, at an alarm) is checked the same way.
+      if (!looked) {
+        this.recheck = true;
+        continue;
+      }
+      return { kind: "start", job: head };
     }
   }
 
@@ -267,7 +275,7 @@ export class WebhookFlow {
       // The head moves on once settled; until then it stays the head, due again later.
       if (a.retryIn === null) {
         this.buffer.shift();
-        this.headSettled = true;
+        this.recheck = true;
       } else {
         head.delivery = { ...head.delivery, attemptCount: attempt.number, nextAttemptAt: a.outcome.nextAttemptAt };
       }

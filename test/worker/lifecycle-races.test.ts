@@ -2,7 +2,7 @@
 // attempt in flight, an ingest between its read of the webhooks and its commit, a
 // queue message delivered again after its batch committed.
 import { env } from "cloudflare:workers";
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it, onTestFinished, vi } from "vitest";
 import { WebhookFlow } from "../../src/pipeline/flow";
 import { d1Double } from "./d1-double";
 import { ingestMessage, podiumBody } from "./helpers";
@@ -239,6 +239,36 @@ describe("FIFO, what its scheduler read ahead", () => {
     expect((await elsewhere.api("POST", `/v1/deliveries/${oldDelivery!.id}/retry`)).status).toBe(202);
     await sending;
     expect((await received(key)).map((r) => r.headers["edgehook-event-id"])).toEqual([old, newer[0], old, newer[1], newer[2]]);
+  });
+
+  it("gives way to an older delivery owed again whose wake-up was lost while the head waited for its retry: it goes first", async () => {
+    // A failed attempt is retried a second later: the backoff's full second, no jitter.
+    vi.spyOn(Math, "random").mockReturnValue(0.99);
+    onTestFinished(() => vi.mocked(Math.random).mockRestore());
+    const { p, key, org, webhook } = await webhookSetup("ok", { ordering: "fifo" }, { RETRY_BASE_SECONDS: "1" });
+    const answering = (behaviour: string) => p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { url: `https://downstream.test/${behaviour}/${key}` });
+    const old = await p.ingest(podiumBody({ organizationUid: org }));
+    await p.deliver({ asAlarms: true });
+    const [oldDelivery] = await webhookDeliveryRows(webhook.uid);
+    expect(oldDelivery).toMatchObject({ status: "succeeded", event_id: old });
+    await answering("fail");
+    const newer = await p.ingest(podiumBody({ organizationUid: org }));
+    await p.deliver({ asAlarms: true }); // the head: 500, due again in a second
+    await answering("ok");
+    await p.deliver({ asAlarms: true }); // its scheduler reads the webhook again; the head waits
+    // Retried elsewhere, its wake-up lost: this scheduler is not told.
+    const elsewhere = pipeline({}, { unreachable: () => true });
+    expect((await elsewhere.api("POST", `/v1/deliveries/${oldDelivery!.id}/retry`)).status).toBe(202);
+    const due = (await webhookDeliveryRows(webhook.uid)).find((d) => d.event_id === newer)!.next_attempt_at!;
+    await vi.waitFor(() => expect(Date.now()).toBeGreaterThan(due), { timeout: 5_000, interval: 50 });
+    await p.deliver({ asAlarms: true }); // its alarm: the head's retry came due
+    const heard = (await received(key)).map((r) => [r.headers["edgehook-event-id"], r.status]);
+    expect(heard).toEqual([
+      [old, 200],
+      [newer, 500],
+      [old, 200],
+      [newer, 200],
+    ]);
   });
 });
 
