@@ -7,6 +7,7 @@ import { ErrorSchema } from "./api/schemas";
 import { AppError } from "./domain/errors";
 import type { AppEnv, Env } from "./env";
 import { receive } from "./ingress/receive";
+import { allowedMethods } from "./http/methods";
 
 export const app = new OpenAPIHono<AppEnv>();
 
@@ -71,19 +72,8 @@ app.doc31("/openapi.json", (c) => ({
 
 app.get("/docs", docsPage);
 
-/** Methods the app serves at a path, for a 405 that says which. */
-function allowedMethods(path: string): string[] {
-  const methods = new Set<string>();
-  for (const r of app.routes) {
-    if (r.method === "ALL") continue;
-    const pattern = new RegExp(`^${r.path.replace(/\/:[^/]+/g, "/[^/]+").replace(/\*/g, ".*")}$`);
-    if (pattern.test(path)) methods.add(r.method);
-  }
-  return [...methods];
-}
-
 app.notFound((c) => {
-  const allowed = allowedMethods(c.req.path);
+  const allowed = allowedMethods(app.routes, c.req.path);
   if (allowed.length > 0) {
     return errorResponse(
       new AppError("method_not_allowed", `${c.req.method} is not served here; use ${allowed.join(", ")}.`),

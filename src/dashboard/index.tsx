@@ -6,6 +6,7 @@ import { secureHeaders } from "hono/secure-headers";
 import { z } from "@hono/zod-openapi";
 import { blockedRefusal, failedAuthentication, principalFor } from "../api/auth";
 import { clientAddress } from "../http/client";
+import { allowedMethods } from "../http/methods";
 import {
   AlertSchema,
   NotificationEndpointCreated,
@@ -494,4 +495,4 @@ dashboard.post("/sources/:id/delete", async (c) => {
 });
 
 // Last: a path none of the above serves (signed in, as requireSession sends others to sign in).
-dashboard.all("*", notFoundPage);
+dashboard.all("*", (c) => notFoundPage(c, allowedMethods(dashboard.routes, c.req.path.slice("/dashboard".length) || "/")));

@@ -39,7 +39,12 @@ export function errorPage(err: Error, c: Context<DashEnv>): Response | Promise<R
   return refusalPage(c, { status: STATUS_OF[e.code], title, message: e.message, principal: c.get("principal"), headers });
 }
 
-/** A dashboard path no page serves. */
-export function notFoundPage(c: Context<DashEnv>): Response | Promise<Response> {
-  return refusalPage(c, { status: 404, title: "Not found", message: `No dashboard page at ${c.req.path}.`, principal: c.get("principal") });
+/** A dashboard path no page serves (404), or not with this method (405, naming those it takes, as the API's). */
+export function notFoundPage(c: Context<DashEnv>, allowed: string[]): Response | Promise<Response> {
+  const principal = c.get("principal");
+  if (allowed.length > 0) {
+    const message = `${c.req.method} is not served here; use ${allowed.join(", ")}.`;
+    return refusalPage(c, { status: 405, title: "Method not allowed", message, principal, headers: { allow: allowed.join(", ") } });
+  }
+  return refusalPage(c, { status: 404, title: "Not found", message: `No dashboard page at ${c.req.path}.`, principal });
 }

@@ -203,7 +203,7 @@ describe("the dashboard's own refusals are pages", () => {
     }
   });
 
-  it("answers a form posted from another origin 403, a path no page serves 404 and its own failure 500, each a page", async () => {
+  it("answers a form posted from another origin 403, a path no page serves 404 (405 for a method it does not take) and its own failure 500, each a page", async () => {
     const cookie = await dashboardCookie();
     const key = uniqueKey();
     const crossOrigin = await call(
@@ -225,6 +225,11 @@ describe("the dashboard's own refusals are pages", () => {
     const page = await missing.text();
     expect(banners(page, "alert")).toEqual([`No dashboard page at /dashboard/nowhere-${key}.`]);
     expect(page).toContain("<nav"); // signed in: the layout as on every page
+    // A page's path with a method it does not take: 405, naming those it takes, as the API's.
+    const wrongMethod = await get("/dashboard/logout", cookie);
+    expect(wrongMethod.status).toBe(405);
+    expect(wrongMethod.headers.get("allow")).toBe("POST");
+    expect(banners(await wrongMethod.text(), "alert")).toEqual(["GET is not served here; use POST."]);
     // Signed out, an unknown path signs in first, as every other does.
     expect((await get(`/dashboard/nowhere-${key}`)).status).toBe(303);
 
