@@ -34,8 +34,9 @@ export interface FakeApi {
 /**
  * @param routes `METHOD /path` → the JSON answer (status 200)
  * @param listen plays each listener connection
+ * @param refuseListen answers each listener's upgrade with this status and JSON body instead
  */
-export async function fakeApi(o: { routes?: Record<string, Answer>; listen?: (ws: WebSocket) => void } = {}): Promise<FakeApi> {
+export async function fakeApi(o: { routes?: Record<string, Answer>; listen?: (ws: WebSocket) => void; refuseListen?: { status: number; body: unknown } } = {}): Promise<FakeApi> {
   const seen: Seen[] = [];
   const wss = new WebSocketServer({ noServer: true });
   const server: Server = createServer((req, res) => {
@@ -50,6 +51,11 @@ export async function fakeApi(o: { routes?: Record<string, Answer>; listen?: (ws
   server.on("upgrade", (req, socket, head) => {
     const url = new URL(req.url ?? "/", "http://x");
     seen.push({ method: "UPGRADE", path: url.pathname, query: url.search, authorization: req.headers.authorization });
+    if (o.refuseListen) {
+      const body = JSON.stringify(o.refuseListen.body);
+      socket.end(`HTTP/1.1 ${o.refuseListen.status} Refused\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      return;
+    }
     wss.handleUpgrade(req, socket, head, (ws) => o.listen?.(ws));
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));

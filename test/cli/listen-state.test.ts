@@ -128,4 +128,17 @@ describe("edgehook listen's secret", () => {
     expect(taken.stderr).toContain("Signing secret");
     expect(stateOf(taking.url).secret).toBe(secret);
   });
+
+  it("names where a kept secret comes from when the API refuses it, and how to replace it", async () => {
+    const h = cliHome();
+    const refusing = await fakeApi({
+      refuseListen: { status: 400, body: { error: { code: "invalid_request", message: "x-edgehook-listen-secret: a whsec_ secret must be base64 of at least 24 bytes." } } },
+    });
+    listenState({ url: refusing.url, token: "t", configFile: h.config }, query).save({ secret: "whsec_dGVzdDEyMw" });
+    const r = await h.edgehook(["listen", "9", "--url", refusing.url, "--token", "t"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("x-edgehook-listen-secret: a whsec_ secret must be base64");
+    expect(r.stderr).toContain("That secret was kept from an earlier run: pass --secret whsec_… to replace it.");
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
 });

@@ -107,7 +107,13 @@ forwarded, so nothing stored meanwhile (within retention) is missed.`,
         },
       });
       stopOnSignals(stream);
-      await stream.done;
+      await stream.done.catch((/** @type {unknown} */ err) => {
+        // A secret kept from an earlier run that the API now refuses (its rule for them came later): say where it comes from.
+        if (opts.secret === undefined && saved.secret && err instanceof CliError && err.message.includes("x-edgehook-listen-secret")) {
+          throw new CliError(`${err.message}\nThat secret was kept from an earlier run: pass --secret whsec_… to replace it.`, { code: err.code, exitCode: err.exitCode });
+        }
+        throw err;
+      });
     });
 
   withConnection(
