@@ -10,6 +10,7 @@ import { DATA_SCOPE_OF_OBJECT } from "../domain/event-types";
 import type { DeliveryStatus } from "../domain/delivery";
 import { DELIVERY_STATUSES } from "../domain/delivery";
 import { HOUR_MS } from "../domain/time";
+import { arrayOf, isNumber } from "../domain/guards";
 import { storedJson } from "./stored-json";
 import { statusCode } from "./transitions";
 
@@ -112,8 +113,9 @@ export interface PendingCell {
 }
 
 type Cell = [scope: number, hour: number, owner: number, col: number, n: number];
-const isCell = (c: unknown): c is Cell => Array.isArray(c) && c.length === 5 && c.every((x) => typeof x === "number");
-const isCells = (v: unknown): v is Cell[] => Array.isArray(v) && v.every(isCell);
+const isNumberArray = arrayOf(isNumber);
+const isCell = (c: unknown): c is Cell => isNumberArray(c) && c.length === 5;
+const isCells = arrayOf(isCell);
 
 /**
  * The cells of a pending delta's `cells`, taken apart outside SQL (where each is a row read). One

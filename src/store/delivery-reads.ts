@@ -5,7 +5,7 @@ import type { Attempt, Delivery } from "../domain/types";
 import { accessNames, eventAccessIds, grantedWebhookIdsSql } from "./access";
 import { attemptsOfSql } from "./attempts";
 import { statusSum } from "./counters";
-import { deliverySelect, dlvKey, evtKey, toDelivery, type DeliveryRow } from "./delivery-rows";
+import { deliverySelect, dlvKey, evtKey, ownStatusIndex, toDelivery, type DeliveryRow } from "./delivery-rows";
 import { apiIdSql, nameIds } from "./names";
 import { boundedScan, type Driver } from "./scan";
 import { statusCode } from "./transitions";
@@ -85,7 +85,10 @@ export async function listDeliveries(
   let drivers: Driver[];
   if (event !== undefined) drivers = [`event = ${event}`];
   // Failed deliveries along their own partial index (migration 0032); other statuses are checked on the walked rows.
-  else if (webhooks !== null) drivers = webhooks.map((w) => `webhook = ${w}${f.status === "failed" ? ` AND status = ${statusCode("failed")}` : ""}`);
+  else if (webhooks !== null) {
+    const own = ownStatusIndex(f.status, "status");
+    drivers = webhooks.map((w) => `webhook = ${w}${own ? ` AND ${own.where}` : ""}`);
+  }
   else drivers = ["1"];
 
   const page = await boundedScan(db, {

@@ -6,7 +6,7 @@ import { statusSum } from "./counters";
 import { closeDeadLettersStatement } from "./dead-letters";
 import { transition } from "./deliveries";
 import type { DeliveryFilter } from "./delivery-reads";
-import { dlvKey } from "./delivery-rows";
+import { dlvKey, ownStatusIndex } from "./delivery-rows";
 import { apiIdSql, nameIdSql } from "./names";
 import { from, owedAnew, statusCode } from "./transitions";
 
@@ -63,12 +63,11 @@ function retryChoice(
   const webhooks = `SELECT c.webhook AS wh FROM delivery_counts c WHERE c.webhook IN (${inStatus.map(Math.trunc).join(", ")})`;
   const limit = Math.trunc(page.limit);
   // Index entries only (the index holds webhook and seq): named `wh` and `at`, so that the
-  // checks below read the bare column names of the deliveries row. Failed deliveries, the
-  // few a busy webhook has, are walked along their own partial index (migration 0032).
-  const failedOnly = f.status === "failed" ? ` INDEXED BY deliveries_failed` : "";
+  // checks below read the bare column names of the deliveries row.
+  const own = ownStatusIndex(f.status, "d.status");
   const walk = {
-    sql: `SELECT walk.wh, d.seq AS at FROM (${webhooks}) walk, deliveries d${failedOnly}
-      WHERE d.webhook = walk.wh${failedOnly ? ` AND d.status = ${statusCode("failed")}` : ""} AND d.seq > CASE WHEN walk.wh = ? THEN ? ELSE 0 END
+    sql: `SELECT walk.wh, d.seq AS at FROM (${webhooks}) walk, deliveries d${own ? ` INDEXED BY ${own.index}` : ""}
+      WHERE d.webhook = walk.wh${own ? ` AND ${own.where}` : ""} AND d.seq > CASE WHEN walk.wh = ? THEN ? ELSE 0 END
       ORDER BY walk.wh, d.seq LIMIT ${limit}`,
     binds: [after.webhook, after.seq],
   };

@@ -2,7 +2,8 @@
 // written in SQL: one row shape and one SELECT for every read of whole deliveries.
 import type { Delivery } from "../domain/types";
 import { apiIdSql, idKeySql } from "./names";
-import { statusOfCode } from "./transitions";
+import type { DeliveryStatus } from "../domain/delivery";
+import { statusCode, statusOfCode } from "./transitions";
 
 export interface DeliveryRow {
   seq: number;
@@ -24,6 +25,16 @@ export const deliverySelect = (more: { columns: string; joins: string } = { colu
   `SELECT d.seq, ${apiIdSql("dlv_", "d.id")} AS id, ${apiIdSql("evt_", "e.id")} AS event_id, wn.name AS webhook_uid,
     d.status, d.attempt_count, d.next_attempt_at, d.created_at, d.updated_at${more.columns}
   FROM deliveries d JOIN events e ON e.seq = d.event${more.joins} JOIN names wn ON wn.id = d.webhook`;
+
+/**
+ * A webhook's deliveries in one status along an index of that status alone, where one exists:
+ * failed ones, the few a busy webhook has among thousands that succeeded, keep a partial index
+ * (migration 0032); other statuses are read on the rows of the (webhook, seq) index. `column`:
+ * the status column as the query names it.
+ */
+export function ownStatusIndex(status: DeliveryStatus | undefined, column: string): { index: string; where: string } | null {
+  return status === "failed" ? { index: "deliveries_failed", where: `${column} = ${statusCode("failed")}` } : null;
+}
 
 export function toDelivery(r: DeliveryRow): Delivery {
   return {
