@@ -71,8 +71,8 @@ function retryChoice(
       ORDER BY walk.wh, d.seq LIMIT ${limit}`,
     binds: [after.webhook, after.seq],
   };
-  // (A status change moves no entry of that index: the status is read from the row.)
-  const checks: string[] = [`status = ${statusCode(f.status)}`];
+  // A status without an index of its own is read from the row (a status change moves no entry of (webhook, seq)).
+  const checks: string[] = own ? [] : [`status = ${statusCode(f.status)}`];
   const checkBinds: unknown[] = [];
   if (f.since !== undefined) checks.push(`created_at >= ${Math.trunc(f.since)}`);
   if (f.access) {
@@ -80,6 +80,8 @@ function retryChoice(
     checks.push(`EXISTS (SELECT 1 FROM events ev WHERE ev.seq = deliveries.event AND ${seen.sql})`);
     checkBinds.push(...seen.binds);
   }
+  // Nothing to check (failed ones of anyone's deliveries): every entry walked is retried, the walk's end among them.
+  if (checks.length === 0) return { sql: `seq IN (SELECT at FROM (${walk.sql}))`, binds: walk.binds, walkEnd: null };
   return {
     sql: `seq IN (SELECT x.at FROM (${walk.sql}) x JOIN deliveries ON deliveries.seq = x.at WHERE ${checks.join(" AND ")})`,
     binds: [...walk.binds, ...checkBinds],

@@ -69,8 +69,8 @@ describe("bulk retry at volume", () => {
     await addOld(1_500);
     const after = await measure();
     console.log("rows read per bulk retry call, 1,500 then 3,000 older hidden deliveries:", Object.fromEntries(calls.map(([name]) => [name, [before[name], after[name]]])));
-    // A full page reads ~21 rows a delivery it retries (most of them writing it; 3 reading its
-    // status, which the (webhook, seq) index it walks does not hold); passing over
+    // A full page of failed ones reads ~18 rows a delivery it retries, most of them writing it
+    // (another status, ~21: 3 more reading it from the row, which (webhook, seq) does not hold); passing over
     // deliveries that do not match reads a few each, at most a page of them.
     const webhooks = (await env.DB.prepare("SELECT COUNT(*) AS n FROM delivery_counts").first<number>("n"))!;
     const retryRows = 22 * BULK_RETRY_LIMIT + 10 * webhooks;
