@@ -8,7 +8,7 @@ import { recordDeadLetterStatement, type NewDeadLetter } from "./dead-letters";
 import { dlvKey, evtKey } from "./delivery-rows";
 import { attemptsHealthStatement } from "./health";
 import { apiIdSql, learnNamesStatement, nameIdSql } from "./names";
-import { from, into, owed, owedAnew, status, statusCode, statusOfCode, to } from "./transitions";
+import { fresh, from, into, owed, owedAnew, retrying, status, statusCode, statusOfCode, to } from "./transitions";
 import { atVersionSql, failingSinceSql } from "./webhook-version";
 
 /**
@@ -108,10 +108,12 @@ export function transition(
   ];
 }
 
-// A webhook's pending, and owed, deliveries (`?1` its uid): add conditions. The (webhook, seq)
-// index would walk every delivery it has; the planner, knowing no sizes, takes it over
-// these partial indexes unless told.
-const PENDING_OF_WEBHOOK = `SELECT seq FROM deliveries INDEXED BY deliveries_pending_due WHERE webhook = ${nameIdSql("?1")} AND status = ${status("pending")}`;
+// A webhook's (`?1` its uid) pending deliveries: those pending a retry and the fresh ones
+// (migration 0033); and its owed ones, every range of its owed index. The (webhook, seq) index
+// would walk every delivery it has; the planner, knowing no sizes, takes it over these partial
+// indexes unless told.
+const PENDING_OF_WEBHOOK = `SELECT seq FROM deliveries INDEXED BY deliveries_pending_due WHERE webhook = ${nameIdSql("?1")} AND ${retrying()}
+  UNION ALL SELECT seq FROM deliveries INDEXED BY deliveries_owed_in_order WHERE webhook = ${nameIdSql("?1")} AND ${owed()} AND ${fresh()} = 1`;
 const OWED_OF_WEBHOOK = `SELECT seq FROM deliveries INDEXED BY deliveries_owed_in_order WHERE webhook = ${nameIdSql("?1")} AND ${owed()}`;
 
 /**
@@ -124,7 +126,7 @@ export function holdWebhookStatements(db: D1Database, webhookUid: string, now: n
     ...(failingSince === undefined ? [] : [{ sql: failingSinceSql("?1", "?3"), bind: failingSince }]),
   ];
   return transition(db, {
-    where: [`seq IN (${PENDING_OF_WEBHOOK} AND ${from("hold")})`, ...guards.map((g) => g.sql)].join(" AND "),
+    where: [`seq IN (${PENDING_OF_WEBHOOK})`, from("hold"), ...guards.map((g) => g.sql)].join(" AND "),
     binds: [webhookUid, ...guards.map((g) => g.bind)],
     newStatus: to("hold"),
     set: `next_attempt_at = NULL, updated_at = ?${guards.length + 2}`,
@@ -240,7 +242,7 @@ export async function releaseHeld(db: D1Database, webhookUid: string, limit: num
   const [, released] = await db.batch(
     transition(db, {
       where: `seq IN (
-          SELECT d.seq FROM deliveries d WHERE d.webhook = ${nameIdSql("?1")} AND ${owed("d.status")} AND ${from("release", "d.status")}
+          SELECT d.seq FROM deliveries d WHERE d.webhook = ${nameIdSql("?1")} AND ${owed("d.status")} AND ${fresh("d")} = 0 AND ${from("release", "d.status")}
           ORDER BY d.event_received_at, d.seq LIMIT ?2)
         AND (SELECT w.disabled FROM webhooks w WHERE w.uid = ?1) = 0`,
       binds: [webhookUid, limit],
@@ -259,10 +261,11 @@ export const EXPIRE_LIMIT = 1000;
 export async function expireHeld(db: D1Database, cutoff: number, now = Date.now(), limit = EXPIRE_LIMIT): Promise<number> {
   const [, res] = await db.batch(
     transition(db, {
-      // Per webhook, the owed index up to the cutoff (a delivery is made after its event is
-      // received, so it holds every one due): what is read is what expires, not every held delivery.
+      // Per webhook, the owed index's range of those not fresh (held ones among them) up to the
+      // cutoff (a delivery is made after its event is received, so it holds every one due): what
+      // is read is what expires, not every held delivery.
       where: `seq IN (SELECT d.seq FROM delivery_counts c CROSS JOIN deliveries d
-        WHERE d.webhook = c.webhook AND ${owed("d.status")} AND d.event_received_at < ?1
+        WHERE d.webhook = c.webhook AND ${owed("d.status")} AND ${fresh("d")} = 0 AND d.event_received_at < ?1
           AND d.status = ${status("held")} AND d.created_at < ?1
         ORDER BY c.webhook, d.event_received_at, d.seq LIMIT ${Math.trunc(limit)})`, // the index order: no sort before the LIMIT
       binds: [cutoff],

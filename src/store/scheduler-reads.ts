@@ -6,11 +6,27 @@ import { contentsOf } from "./contents";
 import { statusSum } from "./counters";
 import { deliverySelect, dlvKey, toDelivery, type DeliveryRow } from "./delivery-rows";
 import { apiIdSql, nameIdSql } from "./names";
-import { owed, status, statusCode } from "./transitions";
+import { fresh, owed, retrying, statusCode } from "./transitions";
 
-// What one webhook's scheduler reads. Each query is one range of a partial index
-// (deliveries_owed_in_order, deliveries_pending_due), so it reads what it returns and
-// no more, however large the table.
+// What one webhook's scheduler reads. Each query reads a range or two of a partial index, so
+// it reads about what it returns and no more, however large the table. A webhook's pending
+// deliveries lie in two (migration 0033): fresh ones (never attempted: due since they were
+// made, released or retried) in deliveries_owed_in_order's fresh range, in event order; those
+// pending a retry in deliveries_pending_due, by due time. Its owed ones in event order are the
+// merge of the owed index's two ranges (fresh, and the rest: held or pending a retry), a
+// LIMIT of each.
+
+/** A webhook's (`?1`) owed deliveries `d` in one range of deliveries_owed_in_order (fresh: 1, the rest: 0): add conditions. */
+const owedRange = (isFresh: 0 | 1) => `d.webhook = ${nameIdSql("?1")} AND ${owed("d.status")} AND ${fresh("d")} = ${isFresh}`;
+
+/** A webhook's (`?1`) deliveries `d` pending a retry, along deliveries_pending_due: add conditions. */
+const RETRYING = `d.webhook = ${nameIdSql("?1")} AND ${retrying("d")}`;
+
+/** The owed index's order within a range. */
+const IN_EVENT_ORDER = "ORDER BY d.event_received_at, d.seq";
+
+/** Leaves out the deliveries whose ids are in the JSON array bound at `param` (in flight, say). */
+const notIn = (param: string) => `d.id NOT IN (SELECT ${dlvKey("value")} FROM json_each(${param}))`;
 
 /** A delivery the scheduler may send, with what it sends. */
 export interface FlowJob {
@@ -18,13 +34,23 @@ export interface FlowJob {
   event: Pick<StoredEvent, "id" | "eventType" | "body">;
 }
 
-type FlowJobRow = DeliveryRow & { e_event_type: string };
+type FlowJobRow = DeliveryRow & { e_event_type: string; e_seq: number };
 
-/** A delivery with its event's type and place (its body is read apart, by jobsOf). */
-const JOB_SELECT = deliverySelect({ columns: ", t.name AS e_event_type, e.seq AS e_seq", joins: " JOIN names t ON t.id = e.type" });
+/** A delivery with its event's type and place (its body is read apart, by jobsOf), and its place in its webhook's order. */
+const JOB_SELECT = deliverySelect({
+  columns: ", t.name AS e_event_type, e.seq AS e_seq, d.event_received_at AS received_at",
+  joins: " JOIN names t ON t.id = e.type",
+});
+
+/**
+ * The first `limit` jobs of two ranges (each a condition and its index's order, the LIMIT of
+ * each read alone), merged in `order` (of JOB_SELECT's columns): at most twice `limit` read.
+ */
+const mergedJobs = (ranges: [string, string], order: string, limit: string) =>
+  `${ranges.map((r) => `SELECT * FROM (${JOB_SELECT} WHERE ${r} LIMIT ${limit})`).join(" UNION ALL ")} ORDER BY ${order} LIMIT ${limit}`;
 
 /** The jobs of some rows: only pending ones carry their body (read and inflated here). */
-async function jobsOf(db: D1Database, rows: (FlowJobRow & { e_seq: number })[]): Promise<FlowJob[]> {
+async function jobsOf(db: D1Database, rows: FlowJobRow[]): Promise<FlowJob[]> {
   const pending = statusCode("pending");
   const contents = await contentsOf(db, rows.filter((r) => r.status === pending).map((r) => r.e_seq));
   return rows.map((r) => ({
@@ -33,36 +59,36 @@ async function jobsOf(db: D1Database, rows: (FlowJobRow & { e_seq: number })[]):
   }));
 }
 
-/** A webhook's pending deliveries due by `now`, soonest due first, leaving out `exclude` (in flight). */
+/**
+ * A webhook's pending deliveries due by `now`, soonest due first, leaving out `exclude` (in
+ * flight): the first `limit` of its fresh ones (in event order) and of those whose retry is
+ * due (by due time), merged.
+ */
 export async function duePending(
   db: D1Database,
   webhookUid: string,
   opts: { now: number; limit: number; exclude: string[] },
 ): Promise<FlowJob[]> {
+  const due = `d.next_attempt_at <= ?2 AND ${notIn("?3")}`;
   const { results } = await db
-    .prepare(
-      `${JOB_SELECT}
-       WHERE d.webhook = ${nameIdSql("?1")} AND d.status = ${status("pending")} AND d.next_attempt_at <= ?2
-         AND d.id NOT IN (SELECT ${dlvKey("value")} FROM json_each(?3))
-       ORDER BY d.next_attempt_at, d.seq LIMIT ?4`,
-    )
+    .prepare(mergedJobs([`${owedRange(1)} AND ${due} ${IN_EVENT_ORDER}`, `${RETRYING} AND ${due} ORDER BY d.next_attempt_at, d.seq`], "next_attempt_at, seq", "?4"))
     .bind(webhookUid, opts.now, JSON.stringify(opts.exclude), opts.limit)
-    .all<FlowJobRow & { e_seq: number }>();
+    .all<FlowJobRow>();
   return jobsOf(db, results);
 }
 
 /**
- * When a webhook's next pending delivery (leaving out `exclude`) is due, if any,
- * and whether it holds deliveries (from its counts: one row).
+ * When a webhook's next pending delivery (leaving out `exclude`) is due, if any: its first
+ * fresh one's time, or its soonest retry's; and whether it holds deliveries (from its counts:
+ * one row).
  */
 export async function pendingOutlook(db: D1Database, webhookUid: string, exclude: string[]): Promise<{ nextDueAt: number | null; held: boolean }> {
+  const kept = `${notIn("?2")} AND EXISTS (SELECT 1 FROM events e WHERE e.seq = d.event)`;
+  const first = (range: string, order: string) => `SELECT t FROM (SELECT d.next_attempt_at AS t FROM deliveries d WHERE ${range} AND ${kept} ${order} LIMIT 1)`;
   const row = await db
     .prepare(
       `SELECT
-         (SELECT d.next_attempt_at FROM deliveries d
-          WHERE d.webhook = ${nameIdSql("?1")} AND d.status = ${status("pending")} AND d.id NOT IN (SELECT ${dlvKey("value")} FROM json_each(?2))
-            AND EXISTS (SELECT 1 FROM events e WHERE e.seq = d.event)
-          ORDER BY d.next_attempt_at LIMIT 1) AS next_due_at,
+         (SELECT min(t) FROM (${first(owedRange(1), IN_EVENT_ORDER)} UNION ALL ${first(RETRYING, "ORDER BY d.next_attempt_at")})) AS next_due_at,
          (SELECT ${statusSum("held")} FROM delivery_counts WHERE webhook = ${nameIdSql("?1")}) > 0 AS held`,
     )
     .bind(webhookUid, JSON.stringify(exclude))
@@ -70,25 +96,24 @@ export async function pendingOutlook(db: D1Database, webhookUid: string, exclude
   return { nextDueAt: row?.next_due_at ?? null, held: row?.held === 1 };
 }
 
-/** A webhook's owed deliveries (held or pending) in the order their events were received: add LIMIT. */
-const OWED_IN_ORDER = `WHERE d.webhook = ${nameIdSql("?1")} AND ${owed("d.status")} ORDER BY d.event_received_at, d.seq`;
-
 /**
- * A webhook's first `limit` owed deliveries (held or pending) in the order their
- * events were received; only pending ones carry their body.
+ * A webhook's first `limit` owed deliveries (held or pending) in the order their events were
+ * received; only pending ones carry their body.
  */
 export async function owedInOrder(db: D1Database, webhookUid: string, limit: number): Promise<FlowJob[]> {
   const { results } = await db
-    .prepare(`${JOB_SELECT} ${OWED_IN_ORDER} LIMIT ?2`)
+    .prepare(mergedJobs([`${owedRange(1)} ${IN_EVENT_ORDER}`, `${owedRange(0)} ${IN_EVENT_ORDER}`], "received_at, seq", "?2"))
     .bind(webhookUid, limit)
-    .all<FlowJobRow & { e_seq: number }>();
+    .all<FlowJobRow>();
   return jobsOf(db, results);
 }
 
-/** The id of a webhook's first owed delivery in that order, if any: one index entry and its row. */
+/** The id of a webhook's first owed delivery in that order, if any: the head of each range of its owed index. */
 export async function firstOwed(db: D1Database, webhookUid: string): Promise<string | null> {
+  const head = (isFresh: 0 | 1) =>
+    `SELECT * FROM (SELECT ${apiIdSql("dlv_", "d.id")} AS id, d.event_received_at AS r, d.seq FROM deliveries d WHERE ${owedRange(isFresh)} ${IN_EVENT_ORDER} LIMIT 1)`;
   const row = await db
-    .prepare(`SELECT ${apiIdSql("dlv_", "d.id")} AS id FROM deliveries d ${OWED_IN_ORDER} LIMIT 1`)
+    .prepare(`${head(1)} UNION ALL ${head(0)} ORDER BY r, seq LIMIT 1`)
     .bind(webhookUid)
     .first<{ id: string }>();
   return row?.id ?? null;
@@ -141,14 +166,19 @@ export async function webhooksWithHeld(db: D1Database, limit: number): Promise<s
  * Enabled webhooks with a pending delivery due before `cutoff`, at most `limit`, drawn
  * at random: a wake-up of their scheduler may have been lost (or they are draining a
  * backlog, or paused, and stay overdue run after run).
- * One probe of the pending index per webhook.
+ * Two probes per webhook: a retry due before the cutoff, and the head of its fresh
+ * deliveries in event order (never a walk of them). A fresh delivery is due when it is
+ * made, released or retried, and its scheduler sends the head first: one that was not told
+ * leaves the head unsent until it is overdue too.
  */
 export async function webhooksOverdue(db: D1Database, cutoff: number, limit: number): Promise<string[]> {
   const { results } = await db
     .prepare(
       `SELECT w.uid FROM webhooks w JOIN names n ON n.name = w.uid WHERE w.disabled = 0
-       AND EXISTS (SELECT 1 FROM deliveries d WHERE d.webhook = n.id AND d.status = ${status("pending")} AND d.next_attempt_at < ?)
-       ORDER BY random() LIMIT ?`,
+       AND (EXISTS (SELECT 1 FROM deliveries d WHERE d.webhook = n.id AND ${retrying("d")} AND d.next_attempt_at < ?1)
+         OR (SELECT d.next_attempt_at FROM deliveries d WHERE d.webhook = n.id AND ${owed("d.status")} AND ${fresh("d")} = 1
+             ORDER BY d.event_received_at, d.seq LIMIT 1) < ?1)
+       ORDER BY random() LIMIT ?2`,
     )
     .bind(cutoff, limit)
     .all<{ uid: string }>();

@@ -50,3 +50,24 @@ export const status = literal;
 export function owed(column = "status"): string {
   return `${column} IN (${OWED_STATUSES.map(literal).join(", ")})`;
 }
+
+/**
+ * `(<status> = 1 AND <attempt_count> = 0)`: pending and never attempted, a fresh delivery, due
+ * since it was made (or released, or retried). Written exactly as the middle key of
+ * deliveries_owed_in_order (migration 0033), which SQLite matches only when repeated: compare
+ * it to 1 (fresh) or 0 (held, or pending a retry, which deliveries_pending_due holds). `d`: the
+ * table's alias, if any.
+ */
+export function fresh(d?: string): string {
+  const col = (c: string) => (d ? `${d}.${c}` : c);
+  return `(${col("status")} = ${literal("pending")} AND ${col("attempt_count")} = 0)`;
+}
+
+/**
+ * `<status> = 1 AND <attempt_count> > 0`: pending a retry, exactly deliveries_pending_due's
+ * condition (migration 0033), which SQLite uses only for a query that repeats it.
+ */
+export function retrying(d?: string): string {
+  const col = (c: string) => (d ? `${d}.${c}` : c);
+  return `${col("status")} = ${literal("pending")} AND ${col("attempt_count")} > 0`;
+}

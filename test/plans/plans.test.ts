@@ -12,10 +12,10 @@ import { newDelivery } from "../../src/domain/delivery";
 import { closeEpisodeStatement, countIn, openDisabledEpisodeStatements, openEpisodeOf, quietEpisodes } from "../../src/store/alerts";
 import { attemptsOfSql } from "../../src/store/attempts";
 import { eventCountDeltaStatements, foldEventCountDeltas } from "../../src/store/counters";
-import { expireWebhookStatements, holdWebhookStatements, insertDeliveriesStatements, recordAttempts } from "../../src/store/deliveries";
+import { expireHeld, expireWebhookStatements, holdWebhookStatements, insertDeliveriesStatements, recordAttempts, releaseHeld } from "../../src/store/deliveries";
 import { listDeliveries } from "../../src/store/delivery-reads";
 import { retryDeliveries } from "../../src/store/delivery-retry";
-import { firstOwed, pendingOutlook } from "../../src/store/scheduler-reads";
+import { duePending, firstOwed, owedInOrder, pendingOutlook, webhooksOverdue } from "../../src/store/scheduler-reads";
 import { byLocation, byOrganization } from "../../src/store/event-places";
 import { listEvents, retentionStep } from "../../src/store/events";
 import { boundedScan } from "../../src/store/scan";
@@ -29,6 +29,19 @@ for (const f of readdirSync(dir).sort()) db.exec(readFileSync(join(dir, f), "utf
 
 /** Each step of a statement's plan (its parameters left unbound). */
 const plan = (sql: string) => db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all().map((r) => String(r.detail));
+
+/**
+ * The sorts of a statement's plan that sort rows walked along an index of deliveries: a step
+ * beside them (the same parent) walks one. (A sort of a subquery's rows, a LIMIT of a range, or of
+ * rows found by their keys, is not one.)
+ */
+function sortsOfWalks(sql: string): string[] {
+  const steps = db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all().map((r) => ({ id: Number(r.id), parent: Number(r.parent), detail: String(r.detail) }));
+  const walksDeliveries = (s: string) => /^(SEARCH|SCAN) (d|deliveries)\b/.test(s) && !/PRIMARY KEY/.test(s);
+  return steps
+    .filter((s) => s.detail.includes("TEMP B-TREE") && steps.some((o) => o.parent === s.parent && walksDeliveries(o.detail)))
+    .map((s) => s.detail);
+}
 
 /**
  * Tables a statement may read whole: of one row, one per AUTOINCREMENT table (sqlite_sequence),
@@ -74,11 +87,12 @@ describe("query plans", () => {
     for (const sql of sqls) expect(walks(sql), sql).toEqual([]);
   });
 
-  it("finds a FIFO webhook's next owed delivery at the head of its owed index, sorting nothing", async () => {
+  it("finds a FIFO webhook's next owed delivery at the heads of its owed index's two ranges, sorting nothing walked", async () => {
     const [sql] = await preparedBy((d1) => firstOwed(d1, "w"));
     const steps = plan(sql!);
-    expect(steps.some((s) => s.includes("INDEX deliveries_owed_in_order (webhook=?)")), steps.join("\n")).toBe(true);
-    expect(steps.filter((s) => s.includes("TEMP B-TREE"))).toEqual([]);
+    // Fresh ones, and the rest (migration 0033): each range read from its head, in index order.
+    expect(steps.filter((s) => s.includes("INDEX deliveries_owed_in_order")), steps.join("\n")).toEqual(Array(2).fill("SEARCH d USING INDEX deliveries_owed_in_order (webhook=? AND <expr>=?)"));
+    expect(sortsOfWalks(sql!)).toEqual([]);
     expect(walks(sql!)).toEqual([]);
   });
 
@@ -204,12 +218,41 @@ describe("a webhook's deliveries, by status", () => {
 
   it("says whether a webhook holds deliveries from its counts, and finds an event's in a status by the event", async () => {
     const [outlook] = await preparedBy((d1) => pendingOutlook(d1, "w", []));
-    expect(plan(outlook!).filter((s) => s.includes("deliveries_webhook ") || s.includes("deliveries_owed_in_order"))).toEqual([]);
+    // (When its next delivery is due: the head of its fresh ones and its soonest retry, never its whole range.)
+    expect(plan(outlook!).filter((s) => /^(SEARCH|SCAN) d\b/.test(s))).toEqual([
+      "SEARCH d USING INDEX deliveries_owed_in_order (webhook=? AND <expr>=?)",
+      "SEARCH d USING INDEX deliveries_pending_due (webhook=?)",
+    ]);
     expect(plan(outlook!)).toContain("SEARCH delivery_counts USING INTEGER PRIMARY KEY (rowid=?)");
     // A token whose grant holds one webhook: its whole range per event would be the planner's choice.
     const sqls = await preparedBy((d1) => listEvents(d1, { limit: 50, filter: { status: "failed" }, access: limited }), { ...stand, name: "o" });
     const walk = sqls.find((s) => s.startsWith("SELECT driver"))!;
     expect(plan(walk).filter((s) => /deliveries/.test(s))).toEqual(["SEARCH d USING INDEX deliveries_event (event=?)"]);
+  });
+});
+
+describe("a webhook's scheduler", () => {
+  // Since migration 0033 a fresh delivery (pending, never attempted) is in the owed index's fresh
+  // range alone, one pending a retry in the due-time index and the owed index's other range (with
+  // held ones): a read takes one range (`<expr>=?`) or a LIMIT of each, never both walked as one.
+  const owedRange = "SEARCH d USING INDEX deliveries_owed_in_order (webhook=? AND <expr>=?)";
+  const reads: [string, (d1: D1Database) => unknown, string[]][] = [
+    ["due deliveries", (d1) => duePending(d1, "w", { now: 1, limit: 50, exclude: [] }), [owedRange, "SEARCH d USING INDEX deliveries_pending_due (webhook=? AND next_attempt_at<?)"]],
+    ["owed ones in order", (d1) => owedInOrder(d1, "w", 20), [owedRange, owedRange]],
+    ["overdue webhooks", (d1) => webhooksOverdue(d1, 1, 10), ["SEARCH d USING INDEX deliveries_pending_due (webhook=? AND next_attempt_at<?)", owedRange]],
+    ["held ones released", (d1) => releaseHeld(d1, "w", 1000, 1), [owedRange, owedRange]],
+    ["held ones expired", (d1) => expireHeld(d1, 1, 1), Array(2).fill("SEARCH d USING INDEX deliveries_owed_in_order (webhook=? AND <expr>=? AND event_received_at<?)")],
+  ];
+
+  it.each(reads)("reads %s along a range or two of its partial indexes, sorting nothing walked", async (_, run, searches) => {
+    // (The stand-in's row: a pending delivery, for the jobs' contents read after.)
+    const sqls = await preparedBy(run, { seq: 1, status: 1 });
+    const deliveries = sqls.filter((s) => /\bdeliveries d\b/.test(s));
+    expect(deliveries.flatMap((sql) => plan(sql).filter((s) => /^(SEARCH|SCAN) d\b/.test(s) && !s.includes("PRIMARY KEY")))).toEqual(searches);
+    for (const sql of sqls) {
+      expect(sortsOfWalks(sql), sql).toEqual([]);
+      expect(walks(sql).filter((s) => s !== "SCAN w" && s !== "SCAN c"), sql).toEqual([]);
+    }
   });
 });
 

@@ -9,8 +9,9 @@ import { duePending, owedInOrder } from "../../src/store/scheduler-reads";
 import { RETENTION_START, retentionStep, storeEvents, type EventRow } from "../../src/store/events";
 import toTable from "../../scripts/attempts-to-table.sql?raw";
 import { ADMIN, call } from "./helpers";
-import { pipeline } from "./pipeline";
+import { pipeline, received } from "./pipeline";
 import { kept, recounted } from "./recount";
+import { eventSeqSql } from "./rows";
 
 const VOLUME = "0014_volume.sql";
 
@@ -224,5 +225,52 @@ describe("migration 0032 (deliveries by webhook)", () => {
     expect(results.map((r) => r.name)).toEqual(["deliveries_event", "deliveries_failed", "deliveries_owed_in_order", "deliveries_pending_due", "deliveries_webhook"]);
     expect(results.find((r) => r.name === "deliveries_webhook")!.sql).toMatch(/\(webhook, seq\)$/);
     expect(results.find((r) => r.name === "deliveries_failed")!.sql).toMatch(/\(webhook, seq\) WHERE status = 3$/);
+  });
+});
+
+describe("migration 0033 (fresh deliveries)", () => {
+  it("keeps delivering what an existing database owes: new deliveries, retries and held ones", async () => {
+    const db = env.MIGRATION_DB;
+    await applyD1Migrations(db, env.TEST_MIGRATIONS);
+    // The scheduler's indexes as before it.
+    await db.batch(
+      [
+        "DROP INDEX deliveries_owed_in_order",
+        "DROP INDEX deliveries_pending_due",
+        "CREATE INDEX deliveries_owed_in_order ON deliveries (webhook, event_received_at) WHERE status IN (0, 1)",
+        "CREATE INDEX deliveries_pending_due ON deliveries (webhook, next_attempt_at) WHERE status = 1",
+      ].map((q) => db.prepare(q)),
+    );
+    // Retries an hour away at most: none comes due within the test unless it says so.
+    const p = pipeline({ DB: db, RETRY_BASE_SECONDS: "3600" });
+    const retrying = await p.webhookOn("flaky?fails=1");
+    const retried = await p.ingest(retrying.event());
+    await p.deliver();
+    expect((await api(`/v1/events/${retried}`)).json.deliveries[0]).toMatchObject({ status: "pending", attemptCount: 1 });
+    const fresh = await p.webhookOn("ok");
+    const made = await p.ingest(fresh.event());
+    const holding = await p.webhookOn("ok", { disabled: true });
+    const held = await p.ingest(holding.event());
+    expect((await api(`/v1/events/${held}`)).json.deliveries[0]).toMatchObject({ status: "held" });
+
+    const migration = env.TEST_MIGRATIONS.find((m) => m.name.startsWith("0033_"))!;
+    await db.batch(migration.queries.map((q) => db.prepare(q)));
+    const { results } = await db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND name IN ('deliveries_owed_in_order', 'deliveries_pending_due') ORDER BY name").all<{ sql: string }>();
+    expect(results.map((r) => r.sql)).toEqual([
+      expect.stringMatching(/\(webhook, \(status = 1 AND attempt_count = 0\), event_received_at\) WHERE status IN \(0, 1\)$/),
+      expect.stringMatching(/\(webhook, next_attempt_at\) WHERE status = 1 AND attempt_count > 0$/),
+    ]);
+
+    // The new one is due at once; the retry once its time comes; the held one once its webhook is enabled.
+    expect((await duePending(db, fresh.webhook.uid, { now: Date.now(), limit: 10, exclude: [] })).map((j) => j.event.id)).toEqual([made]);
+    expect(await duePending(db, retrying.webhook.uid, { now: Date.now(), limit: 10, exclude: [] })).toEqual([]);
+    await db.prepare(`UPDATE deliveries SET next_attempt_at = ?1 WHERE event = ${eventSeqSql("?2")}`).bind(Date.now() - 1, retried).run();
+    expect((await p.api("PATCH", `/v1/webhooks/${holding.webhook.uid}`, { disabled: false })).status).toBe(200);
+    await p.deliver();
+    for (const [hook, event] of [[retrying, retried], [fresh, made], [holding, held]] as const) {
+      expect((await api(`/v1/events/${event}`)).json.deliveries[0]).toMatchObject({ status: "succeeded" });
+      expect((await received(hook.key)).map((r) => r.headers["edgehook-event-id"])).toContain(event);
+    }
+    expect(await kept(db)).toEqual(await recounted(db));
   });
 });
