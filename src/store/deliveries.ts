@@ -194,8 +194,8 @@ export async function recordAttempts<T = unknown>(
   const joined = `FROM json_each(?1) j JOIN deliveries d ON d.id = ${dlvKey("j.value->>0")}`;
   // An attempt is new unless a retried transaction recorded it already; its delivery's
   // state follows only if nothing else was recorded meanwhile.
-  const fresh = (d: string) => `NOT ${attemptRecordedSql(d, "j.value->>1")}`;
-  const newAttempts = `${joined} WHERE ${fresh("d")}`;
+  const unrecorded = (d: string) => `NOT ${attemptRecordedSql(d, "j.value->>1")}`;
+  const newAttempts = `${joined} WHERE ${unrecorded("d")}`;
   // To a delivery still pending; or held (its webhook was disabled while the attempt was
   // out) when the attempt settles it, which then is not owed again.
   const applies = (d: string, number = "j.value->>1", next = "j.value->>7") =>
@@ -222,11 +222,11 @@ export async function recordAttempts<T = unknown>(
     deliveryCountsStatement(db, `SELECT d.webhook, d.object, d.status AS old_status, j.value->>7 AS new_status ${joined} WHERE ${applies("d")}`, [rows]),
     db
       .prepare(
-        `UPDATE deliveries SET attempts = CASE WHEN ${fresh("deliveries")} THEN ${attempt} ELSE attempts END,
+        `UPDATE deliveries SET attempts = CASE WHEN ${unrecorded("deliveries")} THEN ${attempt} ELSE attempts END,
            status = ${ifApplies("j.value->>7", "status")},
-           attempt_count = CASE WHEN ${applies("deliveries")} THEN j.value->>1 WHEN ${fresh("deliveries")} THEN max(attempt_count, j.value->>1) ELSE attempt_count END,
+           attempt_count = CASE WHEN ${applies("deliveries")} THEN j.value->>1 WHEN ${unrecorded("deliveries")} THEN max(attempt_count, j.value->>1) ELSE attempt_count END,
            next_attempt_at = ${ifApplies("j.value->>8", "next_attempt_at")}, updated_at = ${ifApplies("(j.value->>2) + (j.value->>3)", "updated_at")}
-         FROM json_each(?1) j WHERE deliveries.id = ${dlvKey("j.value->>0")} AND (${fresh("deliveries")} OR ${applies("deliveries")})`,
+         FROM json_each(?1) j WHERE deliveries.id = ${dlvKey("j.value->>0")} AND (${unrecorded("deliveries")} OR ${applies("deliveries")})`,
       )
       .bind(rows),
     ...(then ? [then] : []),
