@@ -17,7 +17,7 @@ import { locationOrganizations } from "../../src/store/locations";
 import { clientAddress, dashboardForm, podiumHeaders, post } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
 import { eventSeq } from "./rows";
-import { makeToken } from "./tokens";
+import { as, DATA_SCOPES, makeToken } from "./tokens";
 
 type P = ReturnType<typeof pipeline>;
 
@@ -55,12 +55,16 @@ interface Hook {
   url: string;
   organizationUid: string | null;
   locationUid: string | null;
+  /** Made by a token limited to this organization (docs/podium.md#grants). */
+  grantOrganizationUid: string | null;
+  deleted: boolean;
 }
 /** An event as the admin sees it (its place as stored, its deliveries now), with the text only its body holds. */
 interface Truth {
   id: string;
   seq: number;
   fragment: string;
+  kind: string;
   eventType: string;
   sourceId: string;
   organizationUid: string | null;
@@ -104,6 +108,14 @@ function eventBody(type: string, fragment: string, place: { org: string | null; 
   });
 }
 
+type Sent = { body: string; fragment: string; kind: string; source: Source };
+const toSend = (source: Source, type: string, fragment: string, place: { org: string | null; loc: string | null }, kind: string): Sent => ({
+  body: eventBody(type, fragment, place, kind),
+  fragment,
+  kind,
+  source,
+});
+
 async function admin(p: P, method: string, path: string, body?: unknown) {
   const res = await p.api(method, path, body);
   if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(res.json)}`);
@@ -111,7 +123,7 @@ async function admin(p: P, method: string, path: string, body?: unknown) {
 }
 
 /** Receives events through the ingress (signed for their sources), then runs the ingest consumer once. */
-async function ingestAll(p: P, w: World, sent: { body: string; fragment: string; source: Source }[]): Promise<Truth[]> {
+async function ingestAll(p: P, w: World, sent: Sent[]): Promise<Truth[]> {
   const ids: string[] = [];
   for (const s of sent) {
     const ctx = createExecutionContext();
@@ -121,7 +133,7 @@ async function ingestAll(p: P, w: World, sent: { body: string; fragment: string;
     ids.push(((await res.json()) as { eventId: string }).eventId);
   }
   await p.runQueue("edgehook-ingest", p.queues.ingest.sent.splice(0));
-  const truths = ids.map((id, i) => ({ id, seq: 0, fragment: sent[i]!.fragment, eventType: "", sourceId: "", organizationUid: null, locationUid: null, deliveries: [], filteredOut: [] }));
+  const truths = ids.map((id, i) => ({ id, seq: 0, fragment: sent[i]!.fragment, kind: sent[i]!.kind, eventType: "", sourceId: "", organizationUid: null, locationUid: null, deliveries: [], filteredOut: [] }));
   w.events.push(...truths);
   return truths;
 }
@@ -168,7 +180,7 @@ async function makeWorld(p: P, r: Rng, key: string): Promise<World> {
   const fragment = () => `frag${key}n${n++}z`;
   const teach = [...home].map(([loc, org]) => {
     const f = fragment();
-    return { body: eventBody(r.pick(TYPES), f, { org, loc }, "keep"), fragment: f, source: adminSource };
+    return toSend(adminSource, r.pick(TYPES), f, { org, loc }, "keep");
   });
   await ingestAll(p, w, teach);
 
@@ -187,16 +199,31 @@ async function makeWorld(p: P, r: Rng, key: string): Promise<World> {
       ...(r.chance(0.2) ? { disabled: true } : {}),
       ...(r.chance(0.25) ? { filter: { body: { "data.kind": "keep" } } } : {}),
     });
-    w.hooks.push({ uid: made.uid, url, organizationUid: made.organizationUid, locationUid: made.locationUid });
+    w.hooks.push({ uid: made.uid, url, organizationUid: made.organizationUid, locationUid: made.locationUid, grantOrganizationUid: null, deleted: false });
+  }
+  // Location webhooks a tenant's token made within its organization's grant: they stay there when the location moves.
+  for (const [loc, org] of r.some([...home], 0.3)) {
+    const tenant = await makeToken(p, ["webhooks:read", "webhooks:write", ...DATA_SCOPES], { organizationUids: [org] });
+    const url = `https://downstream.test/${r.chance(0.5) ? "fail" : "ok"}/hook${key}n${w.hooks.length}z`;
+    const made = await as(p, tenant.token, "POST", "/v1/webhooks", { url, eventTypes: ["*"], locationUid: loc, maxAttempts: 1 });
+    expect(made.status).toBe(201);
+    expect(made.json.grantOrganizationUid).toBe(org);
+    w.hooks.push({ uid: made.json.uid, url, organizationUid: null, locationUid: loc, grantOrganizationUid: org, deleted: false });
   }
 
   const sent = Array.from({ length: 12 + r.int(14) }, () => {
     const source = r.chance(0.7) ? adminSource : r.pick(sources);
     const f = fragment();
-    return { body: eventBody(r.pick(TYPES), f, randomPlace(r, w), r.chance(0.7) ? "keep" : "drop"), fragment: f, source };
+    return toSend(source, r.pick(TYPES), f, randomPlace(r, w), r.chance(0.7) ? "keep" : "drop");
   });
   await ingestAll(p, w, sent);
   await p.deliver();
+  // A deleted webhook's deliveries stay with their events: no limited token sees them.
+  if (r.chance(0.5)) {
+    const gone = r.pick(w.hooks);
+    await admin(p, "DELETE", `/v1/webhooks/${gone.uid}`);
+    gone.deleted = true;
+  }
   return w;
 }
 
@@ -211,18 +238,19 @@ async function viewOf(w: World, t: Token) {
     has(scopeOf(e.eventType)) &&
     ((e.organizationUid !== null && orgs.includes(e.organizationUid)) || (e.locationUid !== null && locs.includes(e.locationUid)));
   const event = (e: Truth) => has("events:read") && inGrant(e);
-  // Every webhook here was made by the admin: a location webhook is within an organization's grant by the map.
+  // A location webhook is within an organization's grant by the one it was made under, else by the map.
   const hook = (h: Hook) =>
-    h.organizationUid !== null
+    !h.deleted &&
+    (h.organizationUid !== null
       ? orgs.includes(h.organizationUid)
-      : h.locationUid !== null && (locs.includes(h.locationUid) || orgs.includes(map.get(h.locationUid) ?? "\0"));
+      : h.locationUid !== null && (locs.includes(h.locationUid) || orgs.includes(h.grantOrganizationUid ?? map.get(h.locationUid) ?? "\0")));
   const hooks = new Set(w.hooks.filter(hook).map((h) => h.uid));
   const events = w.events.filter(event);
   const visible = new Set(events.map((e) => e.id));
   const deliveries = w.events.flatMap((e) => (visible.has(e.id) ? e.deliveries.filter((d) => hooks.has(d.webhookUid)).map((d) => ({ ...d, eventId: e.id })) : []));
   const sources = new Set(w.sources.filter((s) => s.organizationUid !== null && orgs.includes(s.organizationUid)).map((s) => s.id));
   // Deliveries of events of its data scopes but outside its places, to location webhooks it holds through the map (see the overview).
-  const followed = (uid: string) => w.hooks.some((h) => h.uid === uid && h.locationUid !== null && !locs.includes(h.locationUid));
+  const followed = (uid: string) => w.hooks.some((h) => h.uid === uid && h.locationUid !== null && h.grantOrganizationUid === null && !locs.includes(h.locationUid));
   const carried = w.events.flatMap((e) =>
     visible.has(e.id) || !has(scopeOf(e.eventType)) ? [] : e.deliveries.filter((d) => hooks.has(d.webhookUid) && followed(d.webhookUid)),
   );
@@ -379,6 +407,13 @@ async function checkDashboard(p: P, r: Rng, w: World, t: Token, v: View, say: st
   await list({ status }, (e) => withStatus.has(e.id));
   const searched = r.pick(w.events);
   await list({ q: searched.fragment }, (e) => e.id === searched.id);
+  await list({ q: "data.kind=drop" }, (e) => e.kind === "drop");
+  if (can("events:read")) {
+    // The rows the page polls for while live.
+    const rows = await dash(p, cookie, "/dashboard/events?partial=1");
+    seen("the live rows")(rows.html);
+    expect(sorted(mine(eventIdsIn(rows.html))), `${say}: the live rows`).toEqual(sorted(v.events.map((e) => e.id)));
+  }
 
   // Each event's page: the visible ones whole (their deliveries to granted webhooks only), the others not found.
   // (What is not found answers as an event that does not exist: the same page but for the id asked.)
@@ -447,7 +482,7 @@ async function checkDashboard(p: P, r: Rng, w: World, t: Token, v: View, say: st
 /** What the admin sees of the world's webhooks and deliveries, to compare before and after refused actions. */
 async function snapshot(p: P, w: World) {
   const hooks = await Promise.all(
-    w.hooks.map(async (h) => {
+    w.hooks.filter((h) => !h.deleted).map(async (h) => {
       const got = await admin(p, "GET", `/v1/webhooks/${h.uid}`);
       return JSON.stringify([got.url, got.eventTypes, got.disabled, got.updatedAt]);
     }),
@@ -521,13 +556,13 @@ async function checkListen(p: P, r: Rng, w: World, t: Token, say: string) {
   const l = await listen(p, t.token, `after=${w.start}`);
   const live = Array.from({ length: 2 + r.int(4) }, (_, i) => {
     const f = `live${w.key}n${w.events.length}x${i}z`;
-    return { body: eventBody(r.pick(TYPES), f, randomPlace(r, w), "keep"), fragment: f, source: r.chance(0.8) ? w.admin : r.pick(w.sources) };
+    return toSend(r.chance(0.8) ? w.admin : r.pick(w.sources), r.pick(TYPES), f, randomPlace(r, w), "keep");
   });
   await ingestAll(p, w, live);
   // The positive signal: an event the token may see (of a type it holds, at a place it holds), stored last.
   const place = t.organizationUids ? { org: r.pick(t.organizationUids), loc: null } : { org: null, loc: r.pick(t.locationUids!) };
   const f = `last${w.key}n${w.events.length}z`;
-  const [last] = await ingestAll(p, w, [{ body: eventBody(r.pick(types), f, place, "keep"), fragment: f, source: w.admin }]);
+  const [last] = await ingestAll(p, w, [toSend(w.admin, r.pick(types), f, place, "keep")]);
   await refresh(p, w);
   const v = await viewOf(w, t);
   expect(v.visible.has(last!.id), `${say}: the last event is the token's`).toBe(true);
@@ -561,6 +596,14 @@ async function checkListen(p: P, r: Rng, w: World, t: Token, say: string) {
       const text = await res.text();
       expect(text).not.toContain(h.url);
     }
+    const mine = [...v.hooks];
+    if (mine.length > 0) {
+      const as = await listen(p, t.token, `mode=${scope}&webhookUid=${r.pick(mine)}&after=${w.start}`);
+      await vi.waitFor(() => expect(as.messages.some((m) => "position" in m && m.position >= last!.seq)).toBe(true), { timeout: 10_000 });
+      expect(as.events().filter((e) => !v.visible.has(e.id)), `${say}: listening as a webhook`).toEqual([]);
+      expect(secrets.filter((s) => as.raw.some((m) => m.includes(s))), `${say}: listening as a webhook`).toEqual([]);
+      as.ws.close(1000);
+    }
   }
 }
 
@@ -576,7 +619,8 @@ async function checkTail(p: P, w: World, t: Token, say: string) {
   const last = v.deliveries.find((d) => d.status === "failed" && failing.has(d.webhookUid));
   if (!last) return;
   const l = await listen(p, t.token, "mode=tail");
-  const failed = w.events.flatMap((e) => e.deliveries.filter((d) => d.status === "failed" && d.id !== last.id));
+  const gone = new Set(w.hooks.filter((h) => h.deleted).map((h) => h.uid));
+  const failed = w.events.flatMap((e) => e.deliveries.filter((d) => d.status === "failed" && d.id !== last.id && !gone.has(d.webhookUid)));
   for (const d of failed) await admin(p, "POST", `/v1/deliveries/${d.id}/retry`);
   await p.deliver();
   await admin(p, "POST", `/v1/deliveries/${last.id}/retry`);
