@@ -477,6 +477,21 @@ async function checkDashboard(p: P, r: Rng, w: World, t: Token, v: View, say: st
 
   // Actions outside the grant change nothing.
   await checkActions(p, w, cookie, v, say);
+
+  // A webhook it creates must lie within its grant: one for an organization it does not hold, or a
+  // location it neither holds nor knows to be in one of its organizations, is refused.
+  const map = await locationOrganizations(env.DB, w.locs);
+  const orgs = t.organizationUids ?? [];
+  const elsewhere = [
+    ...w.orgs.filter((o) => !orgs.includes(o)).map((o) => ({ organizationUid: o })),
+    ...w.locs.filter((l) => !(t.locationUids ?? []).includes(l) && !orgs.includes(map.get(l) ?? "\0")).map((l) => ({ locationUid: l })),
+  ];
+  for (const place of elsewhere.slice(0, 2)) {
+    const url = `https://downstream.test/ok/made${w.key}${uniqueKey()}`;
+    const res = await dash(p, cookie, "/dashboard/webhooks", { url, eventTypes: [...t.scopes].some((s) => s === "read_messages") ? "message.*" : "*", ...place });
+    expect(res.html, `${say}: creating a webhook at ${JSON.stringify(place)}`).not.toContain("Webhook created");
+    expect([400, 403], `${say}: creating a webhook at ${JSON.stringify(place)}`).toContain(res.status);
+  }
 }
 
 /** What the admin sees of the world's webhooks and deliveries, to compare before and after refused actions. */
@@ -598,11 +613,11 @@ async function checkListen(p: P, r: Rng, w: World, t: Token, say: string) {
     }
     const mine = [...v.hooks];
     if (mine.length > 0) {
-      const as = await listen(p, t.token, `mode=${scope}&webhookUid=${r.pick(mine)}&after=${w.start}`);
-      await vi.waitFor(() => expect(as.messages.some((m) => "position" in m && m.position >= last!.seq)).toBe(true), { timeout: 10_000 });
-      expect(as.events().filter((e) => !v.visible.has(e.id)), `${say}: listening as a webhook`).toEqual([]);
-      expect(secrets.filter((s) => as.raw.some((m) => m.includes(s))), `${say}: listening as a webhook`).toEqual([]);
-      as.ws.close(1000);
+      const asHook = await listen(p, t.token, `mode=${scope}&webhookUid=${r.pick(mine)}&after=${w.start}`);
+      await vi.waitFor(() => expect(asHook.messages.some((m) => "position" in m && m.position >= last!.seq)).toBe(true), { timeout: 10_000 });
+      expect(asHook.events().filter((e) => !v.visible.has(e.id)), `${say}: listening as a webhook`).toEqual([]);
+      expect(secrets.filter((s) => asHook.raw.some((m) => m.includes(s))), `${say}: listening as a webhook`).toEqual([]);
+      asHook.ws.close(1000);
     }
   }
 }
