@@ -706,7 +706,7 @@ const commaList = (item: z.ZodString, description: string) =>
     .string()
     .max(2000)
     .transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean))
-    .pipe(z.array(item).min(1).max(50))
+    .pipe(distinct(z.array(item).min(1).max(50)))
     .optional()
     .openapi({ type: "string", description });
 

@@ -453,4 +453,15 @@ describe("bad listener input the property found", () => {
     }
     for (const after of ["0", "12", "9007199254740991"]) expect((await open(`after=${after}`)).status, after).toBe(101);
   });
+
+  it("refuses a source or event type named twice, as the webhook's lists do", async () => {
+    for (const [query, path] of [["sourceIds=src-a,src-b,src-a", "sourceIds.2"], ["eventTypes=message.*,review.created,message.*", "eventTypes.2"]]) {
+      const res = await open(query!);
+      expect(res.status, query).toBe(400);
+      const error = await errorOf(res);
+      expect(error, query).toMatchObject({ code: "invalid_request", details: { issues: [{ path }] } });
+      expect(error.message, query).toMatch(/is given twice/);
+    }
+    expect((await open("sourceIds=src-a,src-b&eventTypes=message.*,review.created")).status).toBe(101);
+  });
 });
