@@ -212,10 +212,10 @@ export async function updateWebhook(db: D1Database, w: Webhook, before: Webhook)
       .prepare(
         `UPDATE webhooks SET url = ?, event_types = ?, source_ids = ?, secret = ?, disabled = ?, timeout_ms = ?,
            max_attempts = ?, rate_limit = ?, max_concurrency = ?, ordering = ?, updated_at = ?, filter = ?, transform = ?, transform_headers = ?,
-           kind = ?, auto_disable_after_minutes = ?, failing_after_attempts = ?, disabled_reason = ?, disabled_at = ?
+           kind = ?, auto_disable_after_minutes = ?, failing_after_attempts = ?, disabled_reason = ?, disabled_at = ?, grant_organization_uid = ?
          WHERE uid = ? AND updated_at = ?`,
       )
-      .bind(...settingsColumns(w), w.updatedAt, ...contentColumns(w), ...healthColumns(w), w.uid, before.updatedAt),
+      .bind(...settingsColumns(w), w.updatedAt, ...contentColumns(w), ...healthColumns(w), w.grantOrganizationUid, w.uid, before.updatedAt),
   ], db.prepare("SELECT 1 AS found FROM webhooks WHERE uid = ?").bind(w.uid));
 }
 
