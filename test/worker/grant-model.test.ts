@@ -623,7 +623,8 @@ async function randomWrite(w: World, t: Tok, before: Snapshot, r: Rng): Promise<
     // Mostly one it may change: the changes a grant allows are where one could reach too far.
     const uid = r.chance(0.7) && m.webhooks.length > 0 ? r.pick(m.webhooks).uid : r.pick(w.webhookUids);
     const hook = before.webhooks.get(uid);
-    const change = r.chance(0.7) || !hook ? { url: `https://downstream.test/ok/${t.key}` } : { disabled: !hook.disabled };
+    // Its own URL (enabling it as well, now and then: what it held goes there), or only enabled or disabled.
+    const change = r.chance(0.7) || !hook ? { url: `https://downstream.test/ok/${t.key}`, ...(r.chance(0.4) ? { disabled: false } : {}) } : { disabled: !hook.disabled };
     const what = label(`PATCH webhook ${uid} ${JSON.stringify(change)} ${JSON.stringify(hook)}`);
     const res = await as(p, t.token, "PATCH", `/v1/webhooks/${uid}`, change);
     const visible = m.webhookUids.has(uid);
