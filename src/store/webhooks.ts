@@ -4,12 +4,13 @@ import { isString, isStringArray, recordOf } from "../domain/guards";
 import { isJson, isWebhookKind, type Webhook, type WebhookKind } from "../domain/types";
 import type { VersionedWrite } from "../domain/version";
 import { webhookAccessSql } from "./access";
-import { expireWebhookStatements, holdWebhookStatements } from "./deliveries";
-import { disableAppliesSql, failingSinceSql } from "./webhook-version";
+import { expireWebhookStatements, holdWebhookStatements, transition } from "./deliveries";
+import { atVersionSql, disableAppliesSql, failingSinceSql } from "./webhook-version";
 import { closeDisabledEpisodeStatement, closeEpisodesOfStatement } from "./alerts";
 import { forgetHealthStatement, resetStreakStatement } from "./health";
-import { learnNamesStatement } from "./names";
+import { learnNamesStatement, nameIdSql } from "./names";
 import { storedJson } from "./stored-json";
+import { from, owed, to } from "./transitions";
 import { writeAtVersion } from "./versioned-write";
 
 interface WebhookRow {
@@ -200,6 +201,9 @@ export async function insertWebhook(db: D1Database, w: Webhook): Promise<void> {
 export async function updateWebhook(db: D1Database, w: Webhook, before: Webhook): Promise<VersionedWrite> {
   // What goes with the change carries the same version check, and runs before it (while
   // the check still reads the version the change replaces), so it applies exactly when the change does.
+  const confined = before.grantOrganizationUid === null && w.grantOrganizationUid !== null
+    ? expireOutsideStatements(db, w.uid, w.grantOrganizationUid, w.updatedAt, before.updatedAt)
+    : [];
   const along = w.disabled
     ? holdWebhookStatements(db, w.uid, w.updatedAt, before.updatedAt)
     : before.disabled
@@ -207,16 +211,34 @@ export async function updateWebhook(db: D1Database, w: Webhook, before: Webhook)
         [resetStreakStatement(db, w.uid, before.updatedAt), closeDisabledEpisodeStatement(db, w.uid, before.updatedAt, w.updatedAt)]
       : [];
   return writeAtVersion(db, [
+    ...confined,
     ...along,
     db
       .prepare(
         `UPDATE webhooks SET url = ?, event_types = ?, source_ids = ?, secret = ?, disabled = ?, timeout_ms = ?,
            max_attempts = ?, rate_limit = ?, max_concurrency = ?, ordering = ?, updated_at = ?, filter = ?, transform = ?, transform_headers = ?,
-           kind = ?, auto_disable_after_minutes = ?, failing_after_attempts = ?, disabled_reason = ?, disabled_at = ?
+           kind = ?, auto_disable_after_minutes = ?, failing_after_attempts = ?, disabled_reason = ?, disabled_at = ?, grant_organization_uid = ?
          WHERE uid = ? AND updated_at = ?`,
       )
-      .bind(...settingsColumns(w), w.updatedAt, ...contentColumns(w), ...healthColumns(w), w.uid, before.updatedAt),
+      .bind(...settingsColumns(w), w.updatedAt, ...contentColumns(w), ...healthColumns(w), w.grantOrganizationUid, w.uid, before.updatedAt),
   ], db.prepare("SELECT 1 AS found FROM webhooks WHERE uid = ?").bind(w.uid));
+}
+
+/**
+ * Expires what a location webhook is owed of events not naming the organization it is being
+ * confined to (routing owes a confined one only those: domain/access.ts grantOrganizationOf), so
+ * that none goes to the URL of the token confining it; only while the row is still at `version`.
+ */
+function expireOutsideStatements(db: D1Database, webhookUid: string, organizationUid: string, now: number, version: number): D1PreparedStatement[] {
+  return transition(db, {
+    where: `seq IN (SELECT seq FROM deliveries INDEXED BY deliveries_owed_in_order WHERE webhook = ${nameIdSql("?1")} AND ${owed()} AND ${from("expire")})
+      AND NOT EXISTS (SELECT 1 FROM events e WHERE e.seq = deliveries.event AND e.organization = ${nameIdSql("?3")})
+      AND ${atVersionSql("?1", "?2")}`,
+    binds: [webhookUid, version, organizationUid],
+    newStatus: to("expire"),
+    set: "next_attempt_at = NULL, updated_at = ?4",
+    setBinds: [now],
+  });
 }
 
 /** Deletes a webhook; what it was still owed expires (its history stays). */

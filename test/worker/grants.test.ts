@@ -548,3 +548,50 @@ describe("a limited token's filters on places outside its grant", () => {
   });
 });
 
+
+describe("a location webhook a limited token changes stays within the organization it holds it through", () => {
+  it("the admin's location webhook, re-pointed by an organization's token, never carries another organization's events (grant-model)", async () => {
+    const p = pipeline();
+    const k = uniqueKey();
+    const [orgA, orgB, loc] = [`org-${k}-a`, `org-${k}-b`, `loc-${k}`];
+    await p.ingest(podiumBody({ organizationUid: orgA, locationUid: loc })); // Podium says the location is org-A's
+    const hook = await p.createWebhook({ url: `https://downstream.test/ok/${k}-admin`, eventTypes: ["message.*"], locationUid: loc });
+    const t = await makeToken(p, ["webhooks:write", "webhooks:read", "events:read", "read_messages"], { organizationUids: [orgA] });
+    const changed = await as(p, t.token, "PATCH", `/v1/webhooks/${hook.uid}`, { url: `https://downstream.test/ok/${k}-mine` });
+    expect(changed.status).toBe(200);
+    expect(changed.json.grantOrganizationUid).toBe(orgA);
+
+    // The location moves to org-B: its events are org-B's, which the token cannot read...
+    const moved = await p.ingest(podiumBody({ organizationUid: orgB, locationUid: loc }));
+    await p.deliver();
+    expect((await as(p, t.token, "GET", `/v1/events/${moved}`)).status).toBe(404);
+    // ...nor receive through the webhook it changed, which keeps to org-A as if the token had made it.
+    expect(await received(`${k}-mine`)).toHaveLength(0);
+    expect((await as(p, t.token, "GET", `/v1/webhooks/${hook.uid}`)).json.grantOrganizationUid).toBe(orgA);
+    const mine = await p.ingest(podiumBody({ organizationUid: orgA, locationUid: loc }));
+    await p.deliver();
+    expect((await received(`${k}-mine`)).map((r) => JSON.parse(r.body).metadata.eventUid)).toHaveLength(1);
+    expect((await as(p, t.token, "GET", `/v1/events/${mine}`)).json.deliveries.map((d: { webhookUid: string }) => d.webhookUid)).toEqual([hook.uid]);
+  });
+  it("what the webhook was owed of another organization's events expires when a token confines it, and never reaches the URL the token gives it", async () => {
+    const p = pipeline();
+    const k = uniqueKey();
+    const [orgA, orgB, loc] = [`org-${k}-a`, `org-${k}-b`, `loc-${k}`];
+    await p.ingest(podiumBody({ organizationUid: orgB, locationUid: loc })); // the location is org-B's
+    const hook = await p.createWebhook({ url: `https://downstream.test/ok/${k}-admin`, eventTypes: ["message.*"], locationUid: loc, disabled: true });
+    const theirs = await p.ingest(podiumBody({ organizationUid: orgB, locationUid: loc }));
+    const ours = await p.ingest(podiumBody({ organizationUid: orgA, locationUid: loc })); // now org-A's
+    await p.deliver();
+    const t = await makeToken(p, ["webhooks:write", "webhooks:read", "events:read", "read_messages"], { organizationUids: [orgA] });
+    expect((await as(p, t.token, "GET", `/v1/events/${theirs}`)).status).toBe(404);
+    // Enabling releases what it holds: only what it is owed within org-A now.
+    const changed = await as(p, t.token, "PATCH", `/v1/webhooks/${hook.uid}`, { url: `https://downstream.test/ok/${k}-mine`, disabled: false });
+    expect(changed.status).toBe(200);
+    await p.deliver();
+    const got = (await received(`${k}-mine`)).map((r) => JSON.parse(r.body).data.location.organizationUid);
+    expect(got).toEqual([orgA]);
+    expect((await deliveriesOf(p, theirs)).map((d) => d.status)).toEqual(["expired"]);
+    expect((await deliveriesOf(p, ours)).map((d) => d.status)).toEqual(["succeeded"]);
+    expect((await p.api("GET", "/v1/stats")).json.webhooks.find((w: { uid: string }) => w.uid === hook.uid)).toMatchObject({ held: 0, pending: 0, succeeded: 1 });
+  });
+});

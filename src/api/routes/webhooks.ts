@@ -180,9 +180,14 @@ async function change(c: { env: Env; req: { url: string }; get: (k: "principal")
   const given = changes.transformHeaders;
   // A credential header read back as REDACTED keeps its stored expression.
   const headers = given ? { transformHeaders: keepRedacted(given, current.transformHeaders) } : {};
-  const next = withDisabled(current, { ...current, ...Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined)), ...headers });
+  const changed = withDisabled(current, { ...current, ...Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined)), ...headers });
+  const locations = await locationsFor(c.env.DB, p, [changed]);
+  // A token that holds a location webhook through an organization's grant confines it to that
+  // organization, as one it made: following its location into another organization, it would
+  // carry events the token cannot read to the URL the token gave it.
+  const next = { ...changed, grantOrganizationUid: changed.grantOrganizationUid ?? grantOrganizationOf(p, changed, locations) };
   assertCredentialsStay(current, next, given ?? undefined);
-  const warnings = await mayHave(c.env, p, next, await locationsFor(c.env.DB, p, [next]), current);
+  const warnings = await mayHave(c.env, p, next, locations, current);
   if (next.url !== current.url) checkUrl(next.url, settings(c.env).allowPrivateDestinations, new URL(c.req.url).origin);
   await saveWebhook(c.env.DB, next, current, "webhook");
   // Enabling releases the oldest held deliveries now (the scheduler releases the rest as
