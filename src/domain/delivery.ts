@@ -122,13 +122,14 @@ function timeHex(ms: number): string {
 }
 
 /**
- * The one way a delivery comes to be. Its id starts with a time, so ids made
- * later sort later and each new one lands at the end of the id index instead of
- * on a random page (what keeps storing fast with millions of deliveries stored).
- * Routing's ends with a hash of the event and the webhook, after the event's
- * receipt time, so a redelivered queue message creates nothing twice; a replay's
- * is random, after the time it was asked for. Whether it is held or pending is the
- * store's to say, from the webhook as it is when the delivery is stored.
+ * The one way a delivery comes to be. Its id starts with its event's receipt time,
+ * so an event's deliveries lie in one range of the id index, where they are found
+ * (store/event-deliveries.ts, migration 0034), and routed ones, made as events
+ * arrive, land near the end of that index instead of on a random page (what keeps
+ * storing fast with millions of deliveries stored). Routing's ends with a hash of
+ * the event and the webhook, so a redelivered queue message creates nothing twice;
+ * a replay's is random. Whether it is held or pending is the store's to say, from
+ * the webhook as it is when the delivery is stored.
  */
 export async function newDelivery(
   kind: "routed" | "replay",
@@ -136,10 +137,8 @@ export async function newDelivery(
   webhook: { uid: string },
   now: number,
 ): Promise<NewDelivery> {
-  const id =
-    kind === "routed"
-      ? `dlv_${timeHex(event.receivedAt)}${(await sha256Hex(`${event.id}\n${webhook.uid}`)).slice(0, 20)}`
-      : `dlv_${timeHex(now)}${toHex(crypto.getRandomValues(new Uint8Array(10)))}`;
+  const tail = kind === "routed" ? (await sha256Hex(`${event.id}\n${webhook.uid}`)).slice(0, 20) : toHex(crypto.getRandomValues(new Uint8Array(10)));
+  const id = `dlv_${timeHex(event.receivedAt)}${tail}`;
   return {
     id,
     kind,

@@ -20,7 +20,8 @@ import { atVersionSql, failingSinceSql } from "./webhook-version";
  * copy, received at another time, finds it stored and owes nothing; a message delivered
  * again after its batch committed, or replayed from a dead letter, is not routed again
  * by the webhooks as they are now: one whose types or filter changed since was not owed
- * it). Any delivery whose id exists is left as it is.
+ * it). Every one must carry its event's receipt time as stored, which its id starts with
+ * (event-deliveries.ts): one given another is not made. Any delivery whose id exists is left as it is.
  */
 export function insertDeliveriesStatements(db: D1Database, given: NewDelivery[], insertedEvents = 0): D1PreparedStatement[] {
   if (given.length === 0) return [];
@@ -31,8 +32,9 @@ export function insertDeliveriesStatements(db: D1Database, given: NewDelivery[],
   // sequence: its insert takes one for each event it is given, stored before or not.
   const storedNow = "e.seq > (SELECT seq FROM sqlite_sequence WHERE name = 'events') - ?2";
   // Only for a webhook that still exists: one deleted since the caller read it owes nothing.
+  // Only with its event's receipt time, which its id starts with: where readers look for it (event-deliveries.ts).
   const owed = `FROM json_each(?1) j JOIN events e ON e.id = ${evtKey("j.value->>1")} JOIN webhooks w ON w.uid = j.value->>2
-    WHERE (j.value->>5 = 0 OR (e.received_at = j.value->>4 AND ${storedNow}))`;
+    WHERE e.received_at = j.value->>4 AND (j.value->>5 = 0 OR ${storedNow})`;
   const held = "w.disabled = 1";
   return [
     learnNamesStatement(db, deliveries.map((d) => d.webhookUid))!,

@@ -6,6 +6,7 @@ import { accessNames, eventAccessIds, grantedWebhookIdsSql } from "./access";
 import { attemptsOfSql } from "./attempts";
 import { statusSum } from "./counters";
 import { deliverySelect, dlvKey, evtKey, ownStatusIndex, toDelivery, type DeliveryRow } from "./delivery-rows";
+import { deliverySeqsOf } from "./event-deliveries";
 import { apiIdSql, nameIds } from "./names";
 import { boundedScan, type Driver } from "./scan";
 import { statusCode } from "./transitions";
@@ -33,8 +34,8 @@ export const DELIVERY_SCAN_ROWS = 4_000;
  * Newest first, strictly below `before` (the insertion sequence). A webhook or
  * status filter walks the (webhook, seq) index range of each webhook it names (for a
  * status, those whose counts have deliveries in it) and checks the status on each row,
- * an event its deliveries; a call examines at most DELIVERY_SCAN_ROWS deliveries and
- * may answer fewer than `limit` with `nextBefore` set.
+ * an event its deliveries (event-deliveries.ts); a call examines at most
+ * DELIVERY_SCAN_ROWS deliveries and may answer fewer than `limit` with `nextBefore` set.
  */
 export async function listDeliveries(
   db: D1Database,
@@ -57,11 +58,11 @@ export async function listDeliveries(
     webhooks = webhooks === null ? granted : webhooks.filter((w) => granted.includes(w));
     if (webhooks.length === 0) return empty;
   }
-  let event: number | undefined;
+  let event: { seq: number; receivedAt: number } | undefined;
   if (f.eventId) {
-    const row = await db.prepare(`SELECT seq FROM events WHERE id = ${evtKey("?1")}`).bind(f.eventId).first<{ seq: number }>();
+    const row = await db.prepare(`SELECT seq, received_at FROM events WHERE id = ${evtKey("?1")}`).bind(f.eventId).first<{ seq: number; received_at: number }>();
     if (!row) return empty;
-    event = row.seq;
+    event = { seq: row.seq, receivedAt: row.received_at };
   }
   if (f.status && event === undefined) {
     // Only the webhooks that have deliveries in this status (their counts): one index range each.
@@ -75,7 +76,7 @@ export async function listDeliveries(
   const conditions: string[] = [];
   if (f.status) conditions.push(`status = ${statusCode(f.status)}`);
   if (webhooks !== null) conditions.push(`webhook IN (${webhooks.join(", ")})`);
-  if (event !== undefined) conditions.push(`event = ${event}`);
+  if (event !== undefined) conditions.push(`event = ${event.seq}`);
   if (f.since !== undefined) conditions.push(`created_at >= ${Math.trunc(f.since)}`);
   if (access) {
     const seen = eventAccessIds(access, ids);
@@ -83,7 +84,7 @@ export async function listDeliveries(
     if (seen.sql) conditions.push(`EXISTS (SELECT 1 FROM events ev WHERE ev.seq = event AND ${seen.sql})`);
   }
   let drivers: Driver[];
-  if (event !== undefined) drivers = [`event = ${event}`];
+  if (event !== undefined) drivers = [`seq IN (${deliverySeqsOf(String(event.seq), String(event.receivedAt))})`];
   // Failed deliveries along their own partial index (migration 0032); other statuses are checked on the walked rows.
   else if (webhooks !== null) {
     const own = ownStatusIndex(f.status, "status");
@@ -116,7 +117,8 @@ export async function deliveriesOfEvent(
 ): Promise<(Delivery & { attempts: Attempt[] })[]> {
   const g = isLimited(access) ? grantedWebhookIdsSql(access) : { sql: "", binds: [] };
   const grant = isLimited(access) ? ` AND d.webhook IN (${g.sql})` : "";
-  const ofEvent = `d.event = (SELECT seq FROM events WHERE id = ${evtKey("?1")})${grant}`;
+  const event = `(SELECT seq FROM events WHERE id = ${evtKey("?1")})`;
+  const ofEvent = `d.seq IN (${deliverySeqsOf(event, `(SELECT received_at FROM events WHERE id = ${evtKey("?1")})`)})${grant}`;
   const [deliveries, attempts] = await db.batch<Record<string, unknown>>([
     db.prepare(`${DELIVERY_SELECT} WHERE ${ofEvent} ORDER BY d.seq`).bind(eventId, ...g.binds),
     db

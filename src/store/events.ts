@@ -21,6 +21,7 @@ import {
 } from "./counters";
 import { dropDeadLettersStatement } from "./dead-letters";
 import { insertDeliveriesStatements, unattemptedPendingStatement } from "./deliveries";
+import { anyDeliveryOf, deliverySeqsOf, dropStraysSql, eventsWithDelivery } from "./event-deliveries";
 import { byLocation, byOrganization } from "./event-places";
 import { apiIdSql, dedupeKeySql, dedupeTextSql, idKeySql, learnNamesStatement, nameIdSql, nameIds } from "./names";
 import { boundedScan, type Driver } from "./scan";
@@ -118,8 +119,14 @@ export interface RetentionStep {
 // visible while a delivery expired within the grace period (?2 = its cutoff).
 const OWED = from("expire", "d.status");
 const GRACED = `d.status = ${to("expire")} AND d.updated_at >= ?2`;
-const PURGEABLE = `SELECT j.value FROM json_each(?1) j
-  WHERE NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event = j.value AND (${OWED} OR (${GRACED})))`;
+/** The events whose seqs ?1 lists (JSON). */
+const LISTED = "SELECT value FROM json_each(?1)";
+// Of the candidates ?1, received from ?3 to ?4, those without such a delivery: their
+// deliveries read once (the id range of that span) rather than again for each candidate.
+const PURGEABLE = `${LISTED} WHERE value NOT IN (${eventsWithDelivery(LISTED, "?3", "?4", `(${OWED} OR (${GRACED}))`)})`;
+
+const CHUNK_FIRST = "(SELECT min(received_at) FROM chunk)";
+const CHUNK_LAST = "(SELECT max(received_at) FROM chunk)";
 
 /** The retention's mark: every event before it was purged, or is kept for its grace period. */
 export async function retentionMark(db: D1Database): Promise<RetentionCursor> {
@@ -146,12 +153,14 @@ export async function retentionStep(
   const upTo = opts.through && before(opts.through, belowCutoff) ? opts.through : belowCutoff;
   const { results } = await db
     .prepare(
-      `SELECT e.seq, e.received_at,
-         EXISTS (SELECT 1 FROM deliveries d WHERE d.event = e.seq AND ${OWED}) AS owed,
-         EXISTS (SELECT 1 FROM deliveries d WHERE d.event = e.seq AND ${GRACED}) AS graced
-       FROM events e
-       WHERE e.received_at >= ?1 AND e.received_at <= ?3 AND (e.received_at > ?1 OR e.seq > ?4) AND (e.received_at < ?3 OR e.seq <= ?6)
-       ORDER BY e.received_at, e.seq LIMIT ?5`,
+      // (The chunk's deliveries read once for each question, along the id range of its span.)
+      `WITH chunk AS MATERIALIZED (SELECT e.seq, e.received_at FROM events e
+         WHERE e.received_at >= ?1 AND e.received_at <= ?3 AND (e.received_at > ?1 OR e.seq > ?4) AND (e.received_at < ?3 OR e.seq <= ?6)
+         ORDER BY e.received_at, e.seq LIMIT ?5),
+       owed AS MATERIALIZED (${eventsWithDelivery("SELECT seq FROM chunk", CHUNK_FIRST, CHUNK_LAST, OWED)}),
+       graced AS MATERIALIZED (${eventsWithDelivery("SELECT seq FROM chunk", CHUNK_FIRST, CHUNK_LAST, GRACED)})
+       SELECT seq, received_at, seq IN (SELECT event FROM owed) AS owed, seq IN (SELECT event FROM graced) AS graced
+       FROM chunk ORDER BY received_at, seq`,
     )
     .bind(opts.from.receivedAt, opts.graceCutoff, upTo.receivedAt, opts.from.seq, opts.limit, upTo.seq)
     .all<{ seq: number; received_at: number; owed: number; graced: number }>();
@@ -169,26 +178,33 @@ export async function retentionStep(
     return { expired: 0, expiredFor: [], purged: 0, next };
   }
   const owed = JSON.stringify(owedSeqs);
-  const candidates = JSON.stringify(candidateSeqs);
-  const expiring = `FROM deliveries WHERE event IN (SELECT value FROM json_each(?1)) AND ${from("expire")}`;
-  const purged = `event IN (${PURGEABLE})`;
+  // The deliveries of some of the chunk's events lie in the id range of the times they span
+  // (the chunk is in time order): from the first's to the last's; none, an empty range.
+  const span = (seqs: number[]) => {
+    const times = results.filter((r) => seqs.includes(r.seq)).map((r) => r.received_at);
+    return times.length === 0 ? [0, -1] : [times[0]!, times[times.length - 1]!];
+  };
+  const expiring = `FROM deliveries WHERE seq IN (${deliverySeqsOf(LISTED, "?2", "?3")}) AND ${from("expire")}`;
+  const expiringBinds = [owed, ...span(owedSeqs)];
+  const purged = `event IN (${PURGEABLE}) AND seq IN (${deliverySeqsOf(LISTED, "?3", "?4")})`;
 
   // The purge checks again inside the transaction: a delivery made meanwhile (a replay) keeps its event.
   const purgedAttempts = `SELECT webhook, object, started_at, error IS NULL AS ok
     FROM (${attemptsOfSql(`SELECT seq, attempts, webhook, object FROM deliveries WHERE ${purged}`, ["webhook", "object"])})`;
   const purgedEvents = `SELECT organization AS org, location AS loc, received_at, object, ${IS_ALERT} AS alert FROM events WHERE seq IN (${PURGEABLE})`;
-  const purgeBinds = [candidates, opts.graceCutoff];
+  const candidates = JSON.stringify(candidateSeqs);
+  const purgeBinds = [candidates, opts.graceCutoff, ...span(candidateSeqs)];
   const expire = db
     .prepare(
-      `UPDATE deliveries SET status = ${to("expire")}, next_attempt_at = NULL, updated_at = ?2 WHERE seq IN (SELECT seq ${expiring})
+      `UPDATE deliveries SET status = ${to("expire")}, next_attempt_at = NULL, updated_at = ?4 WHERE seq IN (SELECT seq ${expiring})
        RETURNING (SELECT name FROM names WHERE id = deliveries.webhook) AS webhook_uid`,
     )
-    .bind(owed, opts.now);
+    .bind(...expiringBinds, opts.now);
   const deleteEvents = db.prepare(`DELETE FROM events WHERE seq IN (${PURGEABLE})`).bind(...purgeBinds);
   const stmts = [
     // Ingest's counts of the hours purged are all in event_counts first (a late event's may be pending).
     ...foldDeltasReachingStatements(db, Math.floor((opts.cutoff - 1) / HOUR_MS)),
-    deliveryCountsStatement(db, `SELECT webhook, object, status AS old_status, ${to("expire")} AS new_status ${expiring}`, [owed]),
+    deliveryCountsStatement(db, `SELECT webhook, object, status AS old_status, ${to("expire")} AS new_status ${expiring}`, expiringBinds),
     expire,
     attemptCountsStatement(db, purgedAttempts, purgeBinds, -1),
     dropEmptyAttemptCountsStatement(db, purgedAttempts, purgeBinds),
@@ -198,6 +214,8 @@ export async function retentionStep(
     db.prepare(`DELETE FROM attempts WHERE delivery IN (SELECT seq FROM deliveries WHERE ${purged})`).bind(...purgeBinds),
     dropDeadLettersStatement(db, `SELECT ${apiIdSql("dlv_", "id")} FROM deliveries WHERE ${purged}`, purgeBinds),
     db.prepare(`DELETE FROM deliveries WHERE ${purged}`).bind(...purgeBinds),
+    // (After the deliveries: each candidate whose deliveries went is PURGEABLE still.)
+    db.prepare(dropStraysSql(PURGEABLE)).bind(...purgeBinds),
     deleteEvents,
     dropGroupsStatement(db, candidates),
     ...(markStatement ? [markStatement] : []),
@@ -315,7 +333,7 @@ export async function listEvents(
   opts: { limit: number; before?: number; filter?: EventFilter; access?: Access | null },
 ): Promise<EventPage> {
   const f = opts.filter ?? {};
-  const where = await eventConditions(db, f, opts.access ?? null, "walked.seq");
+  const where = await eventConditions(db, f, opts.access ?? null, "walked");
   if (!where) return { events: [], nextBefore: null };
   const page = await boundedScan(db, {
     table: "events",
@@ -330,8 +348,8 @@ export async function listEvents(
 }
 
 /**
- * A filter and an access as conditions on an events row (`seq` names its position,
- * for the status filter), with the index ranges that hold every match: a location
+ * A filter and an access as conditions on an events row (`row` names it, for the
+ * status filter), with the index ranges that hold every match: a location
  * or organization filter's, else a limited token's, else the table's. Null when
  * nothing stored can match (a name never stored, a token granted nothing stored).
  */
@@ -339,7 +357,7 @@ async function eventConditions(
   db: D1Database,
   f: EventFilter,
   access: Access | null,
-  seq: string,
+  row: string,
 ): Promise<{ conditions: string[]; drivers: Driver[] } | null> {
   const ids = await nameIds(db, [
     ...[f.eventType, f.sourceId, f.locationUid, f.organizationUid].filter((n): n is string => n !== undefined),
@@ -362,11 +380,11 @@ async function eventConditions(
   if (f.status) {
     // Among the deliveries the token may see: one to a webhook outside its grant says nothing.
     // (Ids as literals, as every condition here: integers read from names.) By the event's
-    // deliveries: for one webhook the planner would take that webhook's whole range instead.
+    // deliveries (their id range): for one webhook the planner would take that webhook's whole range instead.
     const visible = await grantedWebhookIds(db, access);
     if (visible !== null && visible.length === 0) return null;
     const within = visible === null ? "" : ` AND d.webhook IN (${visible.map((id) => Math.trunc(id)).join(", ")})`;
-    conditions.push(`EXISTS (SELECT 1 FROM deliveries d INDEXED BY deliveries_event WHERE d.event = ${seq} AND d.status = ${statusCode(f.status)}${within})`);
+    conditions.push(anyDeliveryOf(`${row}.seq`, `${row}.received_at`, `d.status = ${statusCode(f.status)}${within}`));
   }
 
   // A limited token walks only index ranges its grant sees into: a page it cannot see
@@ -432,7 +450,7 @@ export async function eventsWithBodies(
     access?: Access | null;
   },
 ): Promise<BodiesRead> {
-  const where = await eventConditions(db, opts.filter ?? {}, opts.access ?? null, "e.seq");
+  const where = await eventConditions(db, opts.filter ?? {}, opts.access ?? null, "e");
   const newest = opts.order === "newest";
   const dir = newest ? "DESC" : "ASC";
   const after = opts.after ?? (newest ? { receivedAt: opts.until, seq: -1 } : { receivedAt: opts.since, seq: -1 });

@@ -13,7 +13,8 @@ import { closeEpisodeStatement, countIn, openDisabledEpisodeStatements, openEpis
 import { attemptsOfSql } from "../../src/store/attempts";
 import { eventCountDeltaStatements, foldEventCountDeltas } from "../../src/store/counters";
 import { expireHeld, expireWebhookStatements, holdWebhookStatements, insertDeliveriesStatements, recordAttempts, releaseHeld } from "../../src/store/deliveries";
-import { listDeliveries } from "../../src/store/delivery-reads";
+import { deliveriesOfEvent, listDeliveries } from "../../src/store/delivery-reads";
+import { deliverySeqsOf } from "../../src/store/event-deliveries";
 import { retryDeliveries } from "../../src/store/delivery-retry";
 import { duePending, firstOwed, owedInOrder, pendingOutlook, webhooksOverdue } from "../../src/store/scheduler-reads";
 import { byLocation, byOrganization } from "../../src/store/event-places";
@@ -26,6 +27,10 @@ import { disableApplies, listWebhooks } from "../../src/store/webhooks";
 const dir = join(import.meta.dirname, "../../migrations");
 const db = new DatabaseSync(":memory:");
 for (const f of readdirSync(dir).sort()) db.exec(readFileSync(join(dir, f), "utf8"));
+
+/** An event's deliveries, found without an index by event (migration 0034): their id range, and the strays. */
+const BY_ID_RANGE = "SEARCH d USING INDEX sqlite_autoindex_deliveries_1 (id>? AND id<?)";
+const STRAYS = "SEARCH s USING PRIMARY KEY (event=?)";
 
 /** Each step of a statement's plan (its parameters left unbound). */
 const plan = (sql: string) => db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all().map((r) => String(r.detail));
@@ -74,9 +79,9 @@ async function preparedBy(run: (d1: D1Database) => Promise<unknown> | unknown, r
 
 describe("query plans", () => {
   it("reads an event's attempts by its deliveries' keys, from both places they are kept", () => {
-    const steps = plan(attemptsOfSql("SELECT seq, attempts FROM deliveries WHERE event = 5", ["seq"]));
-    expect(steps).toContain("SEARCH a USING PRIMARY KEY (delivery=?)");
-    expect(walks(attemptsOfSql("SELECT seq, attempts FROM deliveries WHERE event = 5", ["seq"]))).toEqual([]);
+    const ofEvent = attemptsOfSql(`SELECT seq, attempts FROM deliveries WHERE seq IN (${deliverySeqsOf("5", "1")})`, ["seq"]);
+    expect(plan(ofEvent)).toContain("SEARCH a USING PRIMARY KEY (delivery=?)");
+    expect(walks(ofEvent)).toEqual([]);
   });
 
   it("finds a new delivery's event by its id, and walks nothing storing deliveries", async () => {
@@ -227,7 +232,51 @@ describe("a webhook's deliveries, by status", () => {
     // A token whose grant holds one webhook: its whole range per event would be the planner's choice.
     const sqls = await preparedBy((d1) => listEvents(d1, { limit: 50, filter: { status: "failed" }, access: limited }), { ...stand, name: "o" });
     const walk = sqls.find((s) => s.startsWith("SELECT driver"))!;
-    expect(plan(walk).filter((s) => /deliveries/.test(s))).toEqual(["SEARCH d USING INDEX deliveries_event (event=?)"]);
+    expect(plan(walk).filter((s) => /deliveries|^SEARCH s\b/.test(s))).toEqual([BY_ID_RANGE, STRAYS]);
+  });
+});
+
+describe("an event's deliveries", () => {
+  // Since migration 0034 no index by event: each delivery's id starts with its event's receipt time,
+  // so they are one range of the id index (with those of events received in the same millisecond),
+  // and the few stored before outside it are listed by event in stray_deliveries.
+  const byRange = (steps: string[]) => steps.filter((s) => /sqlite_autoindex_deliveries_1/.test(s)).map((s) => s.replace(/^SEARCH \w+ /, "SEARCH d "));
+  const strays = (steps: string[]) => steps.filter((s) => /^SEARCH s USING/.test(s));
+
+  it("are read by the event page and the list by event along their id range and the strays, nothing walked", async () => {
+    const reads: [string, (d1: D1Database) => unknown][] = [
+      ["event page", (d1) => deliveriesOfEvent(d1, "evt_x")],
+      ["event page, limited token", (d1) => deliveriesOfEvent(d1, "evt_x", { hiddenObjects: [], organizationUids: ["o"], locationUids: null })],
+      ["list by event", (d1) => listDeliveries(d1, { eventId: "evt_x", status: "failed", webhookUid: "w" }, { limit: 50 })],
+    ];
+    for (const [name, run] of reads) {
+      const sqls = await preparedBy(run, { seq: 5, received_at: 1, id: 7, name: "w", oldest: 1, newest: 10 });
+      const ofEvent = sqls.filter((s) => s.includes("stray_deliveries"));
+      expect(ofEvent.length, name).toBeGreaterThan(0);
+      for (const sql of ofEvent) {
+        const steps = plan(sql);
+        expect(byRange(steps), `${name}\n${steps.join("\n")}`).toEqual([BY_ID_RANGE]);
+        expect(strays(steps), name).toEqual([STRAYS]);
+      }
+      for (const sql of sqls) expect(walks(sql).filter((s) => s !== "SCAN gw"), sql).toEqual([]);
+    }
+  });
+
+  it("are checked, expired and purged by the retention a chunk at a time, along the id range of the times the chunk spans", async () => {
+    const sqls = await preparedBy(
+      (d1) => retentionStep(d1, { cutoff: 2, graceCutoff: 1, from: { receivedAt: 0, seq: 0 }, limit: 10, now: 3 }),
+      { seq: 1, received_at: 1, owed: 0, graced: 0 },
+    );
+    const ofEvents = sqls.filter((s) => s.includes("stray_deliveries"));
+    // The chunk's read (its deliveries read once per question), the expiry (and its counts), and the purge's statements each find them so.
+    expect(ofEvents.length).toBeGreaterThanOrEqual(8);
+    for (const sql of ofEvents) {
+      const steps = plan(sql);
+      expect(byRange(steps).length, `${sql}\n${steps.join("\n")}`).toBeGreaterThan(0);
+      expect(new Set(byRange(steps)), sql).toEqual(new Set([BY_ID_RANGE]));
+      expect(strays(steps).length, sql).toBeGreaterThan(0);
+      expect(walks(sql), sql).toEqual([]);
+    }
   });
 });
 

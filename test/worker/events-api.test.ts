@@ -1,7 +1,10 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { getEvent, RETENTION_START, retentionStep, storeEvents, type EventRow } from "../../src/store/events";
-import { ADMIN, ADMIN_TOKEN, call } from "./helpers";
+import { newDelivery } from "../../src/domain/delivery";
+import { insertDeliveries } from "../../src/store/deliveries";
+import { ADMIN, ADMIN_TOKEN, call, ingestMessage, podiumBody } from "./helpers";
+import { pipeline } from "./pipeline";
 
 function row(i: number, tag: string): EventRow {
   return {
@@ -126,5 +129,23 @@ describe("bodies are purged with their events", () => {
     expect((await getEvent(env.DB, row(4).eventId))?.body).toBe('{"i":4}');
     await purge(old + 5);
     expect(await groups()).toBe(before);
+  });
+});
+
+describe("an event's deliveries", () => {
+  it("are found in their id range beside those of events received in the same millisecond, replays included; a delivery given another receipt time is not made", async () => {
+    const p = pipeline();
+    const hook = await p.webhookOn("ok");
+    const at = Date.now();
+    const message = (receivedAt: number) => ingestMessage({ organizationUid: hook.org, receivedAt, body: podiumBody({ organizationUid: hook.org }) });
+    const [a, b, c] = [message(at), message(at), message(at + 1)];
+    await p.runIngest([a, b, c]);
+    for (let i = 0; i < 2; i++) expect((await p.api("POST", `/v1/events/${a.eventId}/replay`, {})).status).toBe(202);
+    const counts = async () =>
+      Promise.all([a, b, c].map(async (m) => [(await p.api("GET", `/v1/events/${m.eventId}`)).json.deliveries.length, (await p.api("GET", `/v1/deliveries?eventId=${m.eventId}`)).json.data.length]));
+    expect(await counts()).toEqual([[3, 3], [1, 1], [1, 1]]);
+    // Its id would start with a time its event was not received at: where no reader looks for it.
+    expect(await insertDeliveries(env.DB, [await newDelivery("replay", { id: a.eventId, receivedAt: at + 1 }, hook.webhook, Date.now())])).toEqual([]);
+    expect(await counts()).toEqual([[3, 3], [1, 1], [1, 1]]);
   });
 });

@@ -4,7 +4,9 @@ import { describe, expect, it } from "vitest";
 import { eventIdFor } from "../../src/domain/ids";
 import { HOUR_MS } from "../../src/domain/time";
 import { attemptCountsStatement, EVENT_COLUMNS, foldEventCountDeltas, foldEventCounts } from "../../src/store/counters";
-import { recordAttempts } from "../../src/store/deliveries";
+import type { NewDelivery } from "../../src/domain/delivery";
+import { insertDeliveries, recordAttempts } from "../../src/store/deliveries";
+import { apiIdSql, idKeySql } from "../../src/store/names";
 import { duePending, owedInOrder } from "../../src/store/scheduler-reads";
 import { RETENTION_START, retentionStep, storeEvents, type EventRow } from "../../src/store/events";
 import toTable from "../../scripts/attempts-to-table.sql?raw";
@@ -222,7 +224,7 @@ describe("migration 0032 (deliveries by webhook)", () => {
     const db = env.MIGRATION_DB;
     await applyD1Migrations(db, env.TEST_MIGRATIONS);
     const { results } = await db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'deliveries' AND sql IS NOT NULL ORDER BY name").all<{ name: string; sql: string }>();
-    expect(results.map((r) => r.name)).toEqual(["deliveries_event", "deliveries_failed", "deliveries_owed_in_order", "deliveries_pending_due", "deliveries_webhook"]);
+    expect(results.map((r) => r.name)).toEqual(["deliveries_failed", "deliveries_owed_in_order", "deliveries_pending_due", "deliveries_webhook"]);
     expect(results.find((r) => r.name === "deliveries_webhook")!.sql).toMatch(/\(webhook, seq\)$/);
     expect(results.find((r) => r.name === "deliveries_failed")!.sql).toMatch(/\(webhook, seq\) WHERE status = 3$/);
   });
@@ -271,6 +273,74 @@ describe("migration 0033 (fresh deliveries)", () => {
       expect((await api(`/v1/events/${event}`)).json.deliveries[0]).toMatchObject({ status: "succeeded" });
       expect((await received(hook.key)).map((r) => r.headers["edgehook-event-id"])).toContain(event);
     }
+    expect(await kept(db)).toEqual(await recounted(db));
+  });
+});
+
+describe("migration 0034 (deliveries by their id range)", () => {
+  it("finds, expires and purges with their events the deliveries stored before whose ids do not follow their event's receipt time", async () => {
+    const db = env.MIGRATION_DB;
+    await applyD1Migrations(db, env.TEST_MIGRATIONS);
+    // The database as before it: an index by event, no strays.
+    await db.batch(["DROP TABLE stray_deliveries", "CREATE INDEX deliveries_event ON deliveries (event)"].map((q) => db.prepare(q)));
+    const p = pipeline({ DB: db });
+    const hook = await p.webhookOn("ok");
+    const [routed, replayed, texted] = [await p.ingest(hook.event()), await p.ingest(hook.event()), await p.ingest(hook.event())];
+    await p.deliver();
+    const receivedAt = async (id: string) => (await db.prepare(`SELECT received_at FROM events WHERE id = ${idKeySql("evt_", "?1")}`).bind(id).first<number>("received_at"))!;
+    // As a replay made before this release: its id starts with the time it was asked for.
+    const asked = (await receivedAt(replayed)) + 60_000;
+    const oldReplay = `dlv_${asked.toString(16).padStart(12, "0")}${"ab".repeat(10)}`;
+    const replay = (eventId: string, id: string, at: number): NewDelivery => ({ id, kind: "replay", eventId, eventReceivedAt: at, webhookUid: hook.webhook.uid, createdAt: asked });
+    const textId = `dlv_${"cd".repeat(16)}`;
+    expect(await insertDeliveries(db, [replay(replayed, oldReplay, await receivedAt(replayed)), replay(texted, textId, await receivedAt(texted))])).toHaveLength(2);
+    // And one whose id is text (migration 0014 kept ids it could not read as bytes so).
+    await db.prepare("UPDATE deliveries SET id = 'dlv_text-id' WHERE id = unhex(?)").bind(textId.slice(4)).run();
+
+    const migration = env.TEST_MIGRATIONS.find((m) => m.name.startsWith("0034_"))!;
+    await db.batch(migration.queries.map((q) => db.prepare(q)));
+    const indexes = await db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'deliveries' AND sql IS NOT NULL").all<{ name: string }>();
+    expect(indexes.results.map((r) => r.name)).not.toContain("deliveries_event");
+    const strays = await db.prepare(`SELECT ${apiIdSql("dlv_", "d.id")} AS id FROM stray_deliveries s JOIN deliveries d ON d.seq = s.delivery ORDER BY d.seq`).all<{ id: string }>();
+    expect(strays.results.map((r) => r.id)).toEqual(expect.arrayContaining([oldReplay, "dlv_text-id"]));
+    const routedIds = await Promise.all([routed, replayed, texted].map(async (id) => (await api(`/v1/events/${id}`)).json.deliveries[0].id));
+    expect(strays.results.map((r) => r.id).filter((id) => routedIds.includes(id))).toEqual([]);
+
+    // Each reader of an event's deliveries finds them all: the event page, the list by event, the events by status.
+    const ofEvent = async (id: string) => (await api(`/v1/events/${id}`)).json.deliveries.map((d: { id: string; status: string }) => [d.id.length === 36 ? "by id" : d.id, d.status]);
+    expect(await ofEvent(routed)).toEqual([["by id", "succeeded"]]);
+    expect(await ofEvent(replayed)).toEqual([["by id", "succeeded"], ["by id", "pending"]]);
+    expect((await api(`/v1/events/${replayed}`)).json.deliveries[1].id).toBe(oldReplay);
+    expect(await ofEvent(texted)).toEqual([["by id", "succeeded"], ["dlv_text-id", "pending"]]);
+    const listed = async (id: string) => (await api(`/v1/deliveries?eventId=${id}`)).json.data.map((d: { id: string }) => d.id);
+    expect(await listed(replayed)).toHaveLength(2);
+    expect(await listed(replayed)).toContain(oldReplay);
+    expect(await listed(texted)).toContain("dlv_text-id");
+    expect((await api(`/v1/events?status=pending&organizationUid=${hook.org}`)).json.data.map((e: { id: string }) => e.id)).toEqual([texted, replayed]);
+    // Run again (docs/operations.md), it lists what a release before it made meanwhile, and nothing else.
+    const meanwhile = `dlv_${asked.toString(16).padStart(12, "0")}${"ef".repeat(10)}`;
+    expect(await insertDeliveries(db, [replay(routed, meanwhile, await receivedAt(routed))])).toHaveLength(1);
+    expect(await ofEvent(routed)).toEqual([["by id", "succeeded"]]);
+    await db.batch(migration.queries.map((q) => db.prepare(q)));
+    expect(await ofEvent(routed)).toEqual([["by id", "succeeded"], ["by id", "pending"]]);
+    expect(await db.prepare("SELECT COUNT(*) AS n FROM stray_deliveries").first<number>("n")).toBe(strays.results.length + 1);
+    // A replay now lies in its event's range, beside the stray.
+    expect((await p.api("POST", `/v1/events/${replayed}/replay`, {})).status).toBe(202);
+    expect(await listed(replayed)).toHaveLength(3);
+    expect(await db.prepare("SELECT COUNT(*) AS n FROM stray_deliveries").first<number>("n")).toBe(strays.results.length + 1);
+
+    // The retention expires what is owed, then purges every event with its deliveries, strays included.
+    const later = Date.now() + HOUR_MS;
+    const pass = async (graceCutoff: number) => {
+      for (let from = RETENTION_START, step; (step = await retentionStep(db, { cutoff: later, graceCutoff, from, limit: 2, now: Date.now() })).next; from = step.next);
+    };
+    await pass(0);
+    expect(await ofEvent(texted)).toEqual([["by id", "succeeded"], ["dlv_text-id", "expired"]]);
+    expect(await ofEvent(routed)).toEqual([["by id", "succeeded"], ["by id", "expired"]]);
+    expect((await api(`/v1/events/${replayed}`)).json.deliveries.map((d: { status: string }) => d.status)).toEqual(["succeeded", "expired", "expired"]);
+    await pass(later);
+    for (const id of [routed, replayed, texted]) expect((await api(`/v1/events/${id}`)).status).toBe(404);
+    expect(await db.prepare("SELECT (SELECT COUNT(*) FROM deliveries) + (SELECT COUNT(*) FROM stray_deliveries) AS n").first<number>("n")).toBe(0);
     expect(await kept(db)).toEqual(await recounted(db));
   });
 });

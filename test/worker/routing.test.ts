@@ -80,17 +80,19 @@ describe("routing and new deliveries", () => {
     expect(new Set([x.id, y.id, routed.id]).size).toBe(3);
   });
 
-  it("starts a delivery id with a time, so later ids sort later (routed: the event's receipt; replayed: now)", async () => {
+  it("starts a delivery id with its event's receipt time, routed or replayed, so an event's deliveries are one range of ids", async () => {
     const w = webhook({ uid: "a" });
     const ids = await Promise.all([
       newDelivery("routed", { id: "evt_2", receivedAt: 1_000 }, w, 9_000),
       newDelivery("routed", { id: "evt_1", receivedAt: 2_000 }, w, 1),
-      newDelivery("replay", { id: "evt_1", receivedAt: 2_000 }, w, 2_001),
+      newDelivery("replay", { id: "evt_1", receivedAt: 2_000 }, w, 9_000),
+      newDelivery("replay", { id: "evt_1", receivedAt: 2_000 }, { uid: "b" }, 1),
       newDelivery("routed", { id: "evt_0", receivedAt: Date.UTC(2026, 10, 29) }, w, 1),
     ]).then((ds) => ds.map((d) => d.id));
     for (const id of ids) expect(id).toMatch(/^dlv_[0-9a-f]{32}$/);
-    expect(ids.slice(0, 2).map((id) => id.slice(4, 16))).toEqual(["0000000003e8", "0000000007d0"]);
-    expect([...ids].sort()).toEqual(ids);
+    expect(ids.slice(0, 4).map((id) => id.slice(4, 16))).toEqual(["0000000003e8", "0000000007d0", "0000000007d0", "0000000007d0"]);
+    // (Events received later: their deliveries' ids sort later.)
+    expect([...ids].sort().at(-1)).toBe(ids[4]);
   });
 
   it("owes an event only to webhooks that existed when it was received", () => {

@@ -5,6 +5,7 @@ import { DELIVERY_STATUSES, newDelivery, type DeliveryStatus } from "../../src/d
 import { attemptsOfSql } from "../../src/store/attempts";
 import { deliveryCountsStatement } from "../../src/store/counters";
 import { insertDeliveries } from "../../src/store/deliveries";
+import { deliverySeqsOf } from "../../src/store/event-deliveries";
 import { apiIdSql, idKeySql } from "../../src/store/names";
 
 /** idKeySql for one positional `?` parameter (the expression repeats what it is given). */
@@ -107,9 +108,21 @@ export async function setDelivery(deliveryId: string, set: string, ...binds: unk
   await env.DB.prepare(`UPDATE deliveries SET ${set} WHERE id = ${deliveryKeySql(`?${binds.length + 1}`)}`).bind(...binds, deliveryId).run();
 }
 
-/** Changes columns of an event behind the store's back (its age). */
+/**
+ * Changes columns of an event behind the store's back (its age). Its deliveries' ids keep the
+ * receipt time they were made with: those no longer in its id range are listed as strays, as
+ * migration 0034 lists the deliveries stored before whose ids do not follow their event's time.
+ */
 export async function setEvent(eventId: string, set: string, ...binds: unknown[]): Promise<void> {
-  await env.DB.prepare(`UPDATE events SET ${set} WHERE id = ${idKeySql("evt_", `?${binds.length + 1}`)}`).bind(...binds, eventId).run();
+  const event = idKeySql("evt_", `?${binds.length + 1}`);
+  await env.DB.batch([
+    env.DB.prepare(`UPDATE events SET ${set} WHERE id = ${event}`).bind(...binds, eventId),
+    env.DB.prepare(
+      `INSERT OR IGNORE INTO stray_deliveries (event, delivery)
+       SELECT e.seq, d.seq FROM events e JOIN deliveries d ON d.event = e.seq
+       WHERE e.id = ${idKeySql("evt_", "?1")} AND d.seq NOT IN (${deliverySeqsOf("e.seq", "e.received_at")})`,
+    ).bind(eventId),
+  ]);
 }
 
 export async function attemptCount(eventId: string): Promise<number> {
