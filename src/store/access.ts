@@ -2,6 +2,7 @@ import { isLimited, type Access } from "../domain/access";
 import { ALERT_SOURCE } from "../domain/alerts";
 import { COUNTED_OBJECTS } from "./counters";
 import { byLocation, byOrganization } from "./event-places";
+import { nameIdSql } from "./names";
 import type { BlockDriver } from "./scan";
 
 type Sql = { sql: string; binds: unknown[] };
@@ -78,6 +79,15 @@ export function webhookAccessSql(access: Access | null, alias = "webhooks"): Sql
     binds: [orgs, locs, orgs],
   };
 }
+
+/**
+ * A SQL condition on a `webhooks` row `w` and an `events` row `e`: a webhook confined to an
+ * organization (grant_organization_uid) is owed only the events naming it, routing's rule
+ * (routing/match.ts). Checked in the write itself wherever a webhook read earlier may have
+ * been confined since (deliveries made, retried).
+ */
+export const confinementAllowsSql = (w: string, e: string) =>
+  `(${w}.grant_organization_uid IS NULL OR ${e}.organization = ${nameIdSql(`${w}.grant_organization_uid`)})`;
 
 /** The names.id of the webhooks within a limited token's grant; null for an unlimited one (every webhook). */
 export async function grantedWebhookIds(db: D1Database, access: Access | null): Promise<number[] | null> {

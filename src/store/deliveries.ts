@@ -2,6 +2,7 @@
 // the attempts recorded) with their counts, each in one transaction.
 import type { DeliveryStatus, NewDelivery } from "../domain/delivery";
 import type { Attempt } from "../domain/types";
+import { confinementAllowsSql } from "./access";
 import { attemptRecordedSql, withAttemptSql } from "./attempts";
 import { attemptCountsStatement, deliveryCountsStatement } from "./counters";
 import { recordDeadLetterStatement, type NewDeadLetter } from "./dead-letters";
@@ -31,10 +32,11 @@ export function insertDeliveriesStatements(db: D1Database, given: NewDelivery[],
   // The events this transaction stored hold the last ?2 positions of the events table's
   // sequence: its insert takes one for each event it is given, stored before or not.
   const storedNow = "e.seq > (SELECT seq FROM sqlite_sequence WHERE name = 'events') - ?2";
-  // Only for a webhook that still exists: one deleted since the caller read it owes nothing.
+  // Only for a webhook that still exists and is still owed the event: one deleted since the
+  // caller read it owes nothing, nor one confined meanwhile to another organization.
   // Only with its event's receipt time, which its id starts with: where readers look for it (event-deliveries.ts).
   const owed = `FROM json_each(?1) j JOIN events e ON e.id = ${evtKey("j.value->>1")} JOIN webhooks w ON w.uid = j.value->>2
-    WHERE e.received_at = j.value->>4 AND (j.value->>5 = 0 OR ${storedNow})`;
+    WHERE e.received_at = j.value->>4 AND (j.value->>5 = 0 OR ${storedNow}) AND ${confinementAllowsSql("w", "e")}`;
   const held = "w.disabled = 1";
   return [
     learnNamesStatement(db, deliveries.map((d) => d.webhookUid))!,

@@ -1,7 +1,7 @@
 // Bulk retry: the deliveries a retry call takes, page by page, and their move back to owed.
 import { isLimited } from "../domain/access";
 import type { TRANSITIONS } from "../domain/delivery";
-import { eventAccessSql, grantedWebhookIdsSql } from "./access";
+import { confinementAllowsSql, eventAccessSql, grantedWebhookIdsSql } from "./access";
 import { statusSum } from "./counters";
 import { closeDeadLettersStatement } from "./dead-letters";
 import { transition } from "./deliveries";
@@ -12,6 +12,13 @@ import { from, owedAnew, statusCode } from "./transitions";
 
 /** The names.id of the webhooks that exist (not deleted). */
 const EXISTING_WEBHOOKS = "SELECT n.id FROM webhooks w JOIN names n ON n.name = w.uid";
+
+/**
+ * On a `deliveries` row: its webhook may still be owed its event. One confined to an
+ * organization since (a token's change, webhooks.ts) must not be sent another's events again.
+ */
+const STILL_OWED = `NOT EXISTS (SELECT 1 FROM webhooks w JOIN names n ON n.name = w.uid JOIN events ev ON ev.seq = deliveries.event
+  WHERE n.id = deliveries.webhook AND NOT ${confinementAllowsSql("w", "ev")})`;
 
 /** Where a bulk retry goes on: after this webhook (its names id) and, within it, after this insertion sequence. */
 export interface RetryPosition {
@@ -49,18 +56,18 @@ export type RetryFilter = { ids: string[] } | (Pick<DeliveryFilter, "webhookUid"
 function retryChoice(
   f: RetryFilter,
   page: RetryPage,
-  inStatus: number[],
+  inStatus: WalkedWebhook[],
 ): { sql: string; binds: unknown[]; walkEnd: { sql: string; binds: unknown[] } | null } {
   if ("ids" in f) {
     return {
       sql: `seq IN (SELECT seq FROM deliveries WHERE ${from("retry")} AND webhook IN (${EXISTING_WEBHOOKS})
-        AND id IN (SELECT ${dlvKey("value")} FROM json_each(?)) LIMIT ?)`,
+        AND id IN (SELECT ${dlvKey("value")} FROM json_each(?)) AND ${STILL_OWED} LIMIT ?)`,
       binds: [JSON.stringify(f.ids), page.limit],
       walkEnd: null,
     };
   }
   const after = page.after ?? { webhook: 0, seq: 0 };
-  const webhooks = `SELECT c.webhook AS wh FROM delivery_counts c WHERE c.webhook IN (${inStatus.map(Math.trunc).join(", ")})`;
+  const webhooks = `SELECT c.webhook AS wh FROM delivery_counts c WHERE c.webhook IN (${inStatus.map((w) => Math.trunc(w.webhook)).join(", ")})`;
   const limit = Math.trunc(page.limit);
   // Index entries only (the index holds webhook and seq): named `wh` and `at`, so that the
   // checks below read the bare column names of the deliveries row.
@@ -75,6 +82,7 @@ function retryChoice(
   const checks: string[] = own ? [] : [`status = ${statusCode(f.status)}`];
   const checkBinds: unknown[] = [];
   if (f.since !== undefined) checks.push(`created_at >= ${Math.trunc(f.since)}`);
+  if (inStatus.some((w) => w.confined)) checks.push(STILL_OWED);
   if (f.access) {
     const seen = eventAccessSql(f.access, "ev");
     checks.push(`EXISTS (SELECT 1 FROM events ev WHERE ev.seq = deliveries.event AND ${seen.sql})`);
@@ -96,19 +104,26 @@ function retryChoice(
  * batch, whose own count changes must not change the walk between its statements; at most
  * `limit` + 1, since each but the cursor's has a delivery for the walk to take.
  */
-async function webhooksToWalk(db: D1Database, f: Exclude<RetryFilter, { ids: string[] }>, page: RetryPage): Promise<number[]> {
+/** A webhook a bulk retry walks (its names id), and whether it is confined to an organization. */
+interface WalkedWebhook {
+  webhook: number;
+  confined: number;
+}
+
+async function webhooksToWalk(db: D1Database, f: Exclude<RetryFilter, { ids: string[] }>, page: RetryPage): Promise<WalkedWebhook[]> {
   const granted = isLimited(f.access ?? null) ? grantedWebhookIdsSql(f.access ?? null) : null;
   const { results } = await db
     .prepare(
-      `SELECT c.webhook FROM delivery_counts c WHERE c.webhook >= ? AND ${statusSum(f.status)} > 0
+      `SELECT c.webhook, x.grant_organization_uid IS NOT NULL AS confined
+       FROM delivery_counts c JOIN names n ON n.id = c.webhook JOIN webhooks x ON x.uid = n.name
+       WHERE c.webhook >= ? AND ${statusSum(f.status)} > 0
        ${f.webhookUid === undefined ? "" : `AND c.webhook = ${nameIdSql("?")}`}
-       AND EXISTS (SELECT 1 FROM names n JOIN webhooks x ON x.uid = n.name WHERE n.id = c.webhook)
        ${granted ? `AND c.webhook IN (${granted.sql})` : ""}
        ORDER BY c.webhook LIMIT ?`,
     )
     .bind(page.after?.webhook ?? 0, ...(f.webhookUid === undefined ? [] : [f.webhookUid]), ...(granted?.binds ?? []), Math.trunc(page.limit) + 1)
-    .all<{ webhook: number }>();
-  return results.map((r) => r.webhook);
+    .all<WalkedWebhook>();
+  return results;
 }
 
 /**

@@ -10,6 +10,8 @@ import { createSource, ingestMessage, podiumBody } from "./helpers";
 import { pipeline, received, uniqueKey } from "./pipeline";
 import { as, DATA_SCOPES, makeToken } from "./tokens";
 import { deliveryRow } from "./rows";
+import { newDelivery } from "../../src/domain/delivery";
+import { insertDeliveriesStatements } from "../../src/store/deliveries";
 import type { Scope } from "../../src/domain/scopes";
 
 type P = ReturnType<typeof pipeline>;
@@ -593,5 +595,64 @@ describe("a location webhook a limited token changes stays within the organizati
     expect((await deliveriesOf(p, theirs)).map((d) => d.status)).toEqual(["expired"]);
     expect((await deliveriesOf(p, ours)).map((d) => d.status)).toEqual(["succeeded"]);
     expect((await p.api("GET", "/v1/stats")).json.webhooks.find((w: { uid: string }) => w.uid === hook.uid)).toMatchObject({ held: 0, pending: 0, succeeded: 1 });
+  });
+});
+
+describe("a webhook confined while a write that read it earlier is under way (review of the confinement)", () => {
+  const confine = async (p: P, k: string, locOrg: string, disabled = false) => {
+    const loc = `loc-${k}`;
+    await p.ingest(podiumBody({ organizationUid: locOrg, locationUid: loc })); // Podium says the location is locOrg's
+    const hook = await p.createWebhook({ url: `https://downstream.test/fail/${k}-admin`, eventTypes: ["message.*"], locationUid: loc, maxAttempts: 1, disabled });
+    return { loc, hook };
+  };
+
+  it("a delivery made from a webhook list read before a token confined it is not made for another organization's event", async () => {
+    const p = pipeline();
+    const k = uniqueKey();
+    const [orgA, orgB] = [`org-${k}-a`, `org-${k}-b`];
+    const { loc, hook } = await confine(p, k, orgA);
+    const t = await makeToken(p, ["webhooks:write", "webhooks:read", "events:read", "read_messages"], { organizationUids: [orgA] });
+    expect((await as(p, t.token, "PATCH", `/v1/webhooks/${hook.uid}`, { url: `https://downstream.test/ok/${k}-mine` })).json.grantOrganizationUid).toBe(orgA);
+    const theirs = await p.ingest(podiumBody({ organizationUid: orgB, locationUid: loc })); // the location moves to org-B
+    await p.deliver();
+    expect(await deliveriesOf(p, theirs)).toEqual([]);
+    // A replay (or an ingest batch) that read the webhook before the change goes on to store its delivery.
+    const event = (await p.api("GET", `/v1/events/${theirs}`)).json;
+    const stale = await newDelivery("replay", { id: theirs, receivedAt: Date.parse(event.receivedAt) }, { uid: hook.uid }, Date.now());
+    await env.DB.batch(insertDeliveriesStatements(env.DB, [stale]));
+    expect((await deliveriesOf(p, theirs)).map((d) => d.id)).not.toContain(stale.id);
+    // The same write for one of org-A's events is made.
+    const ours = await p.ingest(podiumBody({ organizationUid: orgA, locationUid: loc }));
+    await p.deliver();
+    const mineEvent = (await p.api("GET", `/v1/events/${ours}`)).json;
+    const made = await newDelivery("replay", { id: ours, receivedAt: Date.parse(mineEvent.receivedAt) }, { uid: hook.uid }, Date.now());
+    await env.DB.batch(insertDeliveriesStatements(env.DB, [made]));
+    expect((await deliveriesOf(p, ours)).map((d) => d.id)).toContain(made.id);
+  });
+
+  it("the admin's retries, bulk or by id, leave a confined webhook's deliveries of another organization's events alone", async () => {
+    const p = pipeline();
+    const k = uniqueKey();
+    const [orgA, orgB] = [`org-${k}-a`, `org-${k}-b`];
+    const { loc, hook } = await confine(p, k, orgB);
+    const theirs = await p.ingest(podiumBody({ organizationUid: orgB, locationUid: loc }));
+    const ours = await p.ingest(podiumBody({ organizationUid: orgA, locationUid: loc })); // now org-A's
+    await p.deliver();
+    const [theirDelivery] = await deliveriesOf(p, theirs);
+    expect(theirDelivery!.status).toBe("failed");
+    expect((await deliveriesOf(p, ours)).map((d) => d.status)).toEqual(["failed"]);
+    const t = await makeToken(p, ["webhooks:write", "webhooks:read", "events:read", "read_messages"], { organizationUids: [orgA] });
+    expect((await as(p, t.token, "PATCH", `/v1/webhooks/${hook.uid}`, { url: `https://downstream.test/ok/${k}-mine` })).json.grantOrganizationUid).toBe(orgA);
+
+    const one = await p.api("POST", `/v1/deliveries/${theirDelivery!.id}/retry`);
+    expect(one.status).toBe(409);
+    expect(one.json.error.message).toMatch(/confined to organization/);
+    const bulk = await p.api("POST", "/v1/deliveries/retry", { status: "failed", webhookUid: hook.uid });
+    expect(bulk.status).toBe(202);
+    await p.deliver();
+    expect((await deliveriesOf(p, theirs)).map((d) => d.status)).toEqual(["failed"]);
+    expect((await deliveriesOf(p, ours)).map((d) => d.status)).toEqual(["succeeded"]);
+    const got = (await received(`${k}-mine`)).map((r) => JSON.parse(r.body).data.location.organizationUid);
+    expect(got).toEqual([orgA]);
   });
 });

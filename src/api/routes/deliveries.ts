@@ -79,6 +79,12 @@ export const deliveries = router()
       throw new AppError("not_found", `No delivery "${id.slice(0, 80)}".`);
     }
     if (!webhook) throw new AppError("conflict", "The webhook of this delivery was deleted; there is nowhere to send it.");
+    if (webhook.grantOrganizationUid !== null && event.organizationUid !== webhook.grantOrganizationUid) {
+      throw new AppError(
+        "conflict",
+        `The webhook was confined to organization ${webhook.grantOrganizationUid} since this delivery was made, and its event is not that organization's; it is not sent there again.`,
+      );
+    }
     // Already held: accepted as it stands; it goes out when its webhook is enabled.
     if (d.status === "held") return c.json(deliveryView(d), 202);
     const retried = await retry(c.env, { ids: [id] }, { limit: 1 });
