@@ -18,4 +18,7 @@ INSERT OR IGNORE INTO stray_deliveries (event, delivery)
   SELECT d.event, d.seq FROM deliveries d JOIN events e ON e.seq = d.event
   WHERE NOT (d.id BETWEEN unhex(printf('%012x', max(0, e.received_at)) || '00000000000000000000')
                       AND unhex(printf('%012x', max(0, e.received_at)) || 'ffffffffffffffffffff'));
+-- Run again after an older release ran meanwhile, it also forgets the strays of the events
+-- that release's retention purged (it knows nothing of this table).
+DELETE FROM stray_deliveries WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.seq = stray_deliveries.event);
 DROP INDEX IF EXISTS deliveries_event;

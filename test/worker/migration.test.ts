@@ -324,6 +324,10 @@ describe("migration 0034 (deliveries by their id range)", () => {
     await db.batch(migration.queries.map((q) => db.prepare(q)));
     expect(await ofEvent(routed)).toEqual([["by id", "succeeded"], ["by id", "pending"]]);
     expect(await db.prepare("SELECT COUNT(*) AS n FROM stray_deliveries").first<number>("n")).toBe(strays.results.length + 1);
+    // ...and forgets the strays of events an older release's retention purged without them.
+    await db.prepare("INSERT INTO stray_deliveries (event, delivery) VALUES ((SELECT max(seq) FROM events) + 1000, 1)").run();
+    await db.batch(migration.queries.map((q) => db.prepare(q)));
+    expect(await db.prepare("SELECT COUNT(*) AS n FROM stray_deliveries").first<number>("n")).toBe(strays.results.length + 1);
     // A replay now lies in its event's range, beside the stray.
     expect((await p.api("POST", `/v1/events/${replayed}/replay`, {})).status).toBe(202);
     expect(await listed(replayed)).toHaveLength(3);
