@@ -4,6 +4,7 @@
  * that changes a delivery's status goes through these definitions.
  */
 import { sha256Hex, toHex } from "./crypto";
+import { isEventId } from "./ids";
 
 export const DELIVERY_STATUSES = ["held", "pending", "succeeded", "failed", "expired"] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
@@ -122,14 +123,14 @@ function timeHex(ms: number): string {
 }
 
 /**
- * The one way a delivery comes to be. Its id starts with its event's receipt time,
- * so an event's deliveries lie in one range of the id index, where they are found
- * (store/event-deliveries.ts, migration 0034), and routed ones, made as events
- * arrive, land near the end of that index instead of on a random page (what keeps
- * storing fast with millions of deliveries stored). Routing's ends with a hash of
- * the event and the webhook, so a redelivered queue message creates nothing twice;
- * a replay's is random. Whether it is held or pending is the store's to say, from
- * the webhook as it is when the delivery is stored.
+ * The one way a delivery comes to be. Its id starts with its event's receipt time and
+ * the first two bytes of its event's id, so an event's deliveries lie in one narrow
+ * range of the id index, where they are found (store/event-deliveries.ts, migration
+ * 0034), and routed ones, made as events arrive, land near the end of that index
+ * instead of on a random page (what keeps storing fast with millions of deliveries
+ * stored). Routing's ends with a hash of the event and the webhook, so a redelivered
+ * queue message creates nothing twice; a replay's is random. Whether it is held or
+ * pending is the store's to say, from the webhook as it is when the delivery is stored.
  */
 export async function newDelivery(
   kind: "routed" | "replay",
@@ -137,8 +138,10 @@ export async function newDelivery(
   webhook: { uid: string },
   now: number,
 ): Promise<NewDelivery> {
-  const tail = kind === "routed" ? (await sha256Hex(`${event.id}\n${webhook.uid}`)).slice(0, 20) : toHex(crypto.getRandomValues(new Uint8Array(10)));
-  const id = `dlv_${timeHex(event.receivedAt)}${tail}`;
+  const tail = kind === "routed" ? (await sha256Hex(`${event.id}\n${webhook.uid}`)).slice(0, 16) : toHex(crypto.getRandomValues(new Uint8Array(8)));
+  // An id the store keeps as text (not evt_ and 32 hex digits) has no bytes to lead with.
+  const mark = isEventId(event.id) ? event.id.slice(4, 8) : "0000";
+  const id = `dlv_${timeHex(event.receivedAt)}${mark}${tail}`;
   return {
     id,
     kind,

@@ -6,7 +6,7 @@ import { accessNames, eventAccessIds, grantedWebhookIdsSql } from "./access";
 import { attemptsOfSql } from "./attempts";
 import { statusSum } from "./counters";
 import { deliverySelect, dlvKey, evtKey, ownStatusIndex, toDelivery, type DeliveryRow } from "./delivery-rows";
-import { deliverySeqsOf } from "./event-deliveries";
+import { deliverySeqsOfEvent } from "./event-deliveries";
 import { apiIdSql, nameIds } from "./names";
 import { boundedScan, type Driver } from "./scan";
 import { statusCode } from "./transitions";
@@ -84,7 +84,7 @@ export async function listDeliveries(
     if (seen.sql) conditions.push(`EXISTS (SELECT 1 FROM events ev WHERE ev.seq = event AND ${seen.sql})`);
   }
   let drivers: Driver[];
-  if (event !== undefined) drivers = [`seq IN (${deliverySeqsOf(String(event.seq), String(event.receivedAt))})`];
+  if (event !== undefined) drivers = [`seq IN (${deliverySeqsOfEvent(String(event.seq), String(event.receivedAt), `(SELECT id FROM events WHERE seq = ${event.seq})`)})`];
   // Failed deliveries along their own partial index (migration 0032); other statuses are checked on the walked rows.
   else if (webhooks !== null) {
     const own = ownStatusIndex(f.status, "status");
@@ -118,7 +118,7 @@ export async function deliveriesOfEvent(
   const g = isLimited(access) ? grantedWebhookIdsSql(access) : { sql: "", binds: [] };
   const grant = isLimited(access) ? ` AND d.webhook IN (${g.sql})` : "";
   const event = `(SELECT seq FROM events WHERE id = ${evtKey("?1")})`;
-  const ofEvent = `d.seq IN (${deliverySeqsOf(event, `(SELECT received_at FROM events WHERE id = ${evtKey("?1")})`)})${grant}`;
+  const ofEvent = `d.seq IN (${deliverySeqsOfEvent(event, `(SELECT received_at FROM events WHERE id = ${evtKey("?1")})`, evtKey("?1"))})${grant}`;
   const [deliveries, attempts] = await db.batch<Record<string, unknown>>([
     db.prepare(`${DELIVERY_SELECT} WHERE ${ofEvent} ORDER BY d.seq`).bind(eventId, ...g.binds),
     db

@@ -1,13 +1,33 @@
 // How an event's deliveries are found without an index by event (migration 0034): each
-// delivery's id starts with its event's receipt time (domain/delivery.ts), so the deliveries
-// of the events received from one time to another lie in one range of the id index. Those
-// stored before with an id outside it are listed in stray_deliveries, read beside the range.
+// delivery's id starts with its event's receipt time and the first two bytes of its event's id
+// (domain/delivery.ts), so one event's deliveries lie in one narrow range of the id index, and
+// those of the events received from one time to another in one wider range. Those stored before
+// with an id outside their event's range are listed in stray_deliveries, read beside it.
 
 /** The index of deliveries.id: its UNIQUE constraint's (migration 0014's table, renamed). */
 const BY_ID = "sqlite_autoindex_deliveries_1";
 
 /** The first or last id a delivery of an event received at `ms` (SQL, epoch ms) can have: its time, 12 hex digits, then 20. */
 const idBound = (ms: string, tail: "0" | "f") => `unhex(printf('%012x', max(0, ${ms})) || '${tail.repeat(20)}')`;
+
+/**
+ * The first or last id a delivery of one event can have: its receipt time `ms` (SQL, epoch ms),
+ * 12 hex digits, the first two bytes of its stored id `key` (SQL; 0000 for an id kept as text),
+ * then 16. Shared only with the events received in the same millisecond whose ids start alike.
+ */
+const eventIdBound = (ms: string, key: string, tail: "0" | "f") =>
+  `unhex(printf('%012x', max(0, ${ms})) || (CASE WHEN typeof(${key}) = 'blob' THEN hex(substr(${key}, 1, 2)) ELSE '0000' END) || '${tail.repeat(16)}')`;
+
+/** An event's deliveries `d` along the id index: its range, as eventIdBound. */
+const ofOneEvent = (d: string, ms: string, key: string) => `${d}.id BETWEEN ${eventIdBound(ms, key, "0")} AND ${eventIdBound(ms, key, "f")}`;
+
+/**
+ * The seqs of the deliveries of one event (SQL: its seq), received at `ms` (SQL) with the stored
+ * id `key` (SQL): its narrow id range and its strays. Read it through `seq IN`.
+ */
+export const deliverySeqsOfEvent = (event: string, ms: string, key: string) =>
+  `SELECT r.seq FROM deliveries r INDEXED BY ${BY_ID} WHERE ${ofOneEvent("r", ms, key)} AND r.event = ${event}
+   UNION ALL SELECT s.delivery FROM stray_deliveries s WHERE s.event = ${event}`;
 
 /**
  * The seqs of the deliveries of `events` (SQL: a list or subquery of events.seq), all received
@@ -28,8 +48,13 @@ export const eventsWithDelivery = (events: string, from: string, to: string, con
      WHERE d.id BETWEEN ${idBound(from, "0")} AND ${idBound(to, "f")} AND d.event IN (${events}) AND ${condition}
    UNION ALL SELECT s.event FROM stray_deliveries s CROSS JOIN deliveries d NOT INDEXED WHERE s.event IN (${events}) AND d.seq = s.delivery AND ${condition}`;
 
-/** Whether the event `event` (SQL: its seq), received at `receivedAt` (SQL), has a delivery (deliveries `d`) meeting `condition`. */
-export const anyDeliveryOf = (event: string, receivedAt: string, condition: string) => `EXISTS (${eventsWithDelivery(event, receivedAt, receivedAt, condition)})`;
+/**
+ * Whether the event `event` (SQL: its seq), received at `ms` (SQL) with the stored id `key`
+ * (SQL), has a delivery (deliveries `d`) meeting `condition`: its narrow range, then its strays.
+ */
+export const anyDeliveryOf = (event: string, ms: string, key: string, condition: string) =>
+  `EXISTS (SELECT 1 FROM deliveries d INDEXED BY ${BY_ID} WHERE ${ofOneEvent("d", ms, key)} AND d.event = ${event} AND ${condition}
+    UNION ALL SELECT 1 FROM stray_deliveries s CROSS JOIN deliveries d NOT INDEXED WHERE s.event = ${event} AND d.seq = s.delivery AND ${condition})`;
 
 /** Forgets the strays of `events` (SQL: a list or subquery of events.seq), purged with them. */
 export const dropStraysSql = (events: string) => `DELETE FROM stray_deliveries WHERE event IN (${events})`;

@@ -337,7 +337,7 @@ export async function listEvents(
   if (!where) return { events: [], nextBefore: null };
   const page = await boundedScan(db, {
     table: "events",
-    columns: "seq, source, type, object, organization, location, received_at",
+    columns: "seq, id, source, type, object, organization, location, received_at",
     drivers: where.drivers,
     filter: where.conditions.join(" AND ") || "1",
     before: opts.before ?? Number.MAX_SAFE_INTEGER,
@@ -384,7 +384,7 @@ async function eventConditions(
     const visible = await grantedWebhookIds(db, access);
     if (visible !== null && visible.length === 0) return null;
     const within = visible === null ? "" : ` AND d.webhook IN (${visible.map((id) => Math.trunc(id)).join(", ")})`;
-    conditions.push(anyDeliveryOf(`${row}.seq`, `${row}.received_at`, `d.status = ${statusCode(f.status)}${within}`));
+    conditions.push(anyDeliveryOf(`${row}.seq`, `${row}.received_at`, `${row}.id`, `d.status = ${statusCode(f.status)}${within}`));
   }
 
   // A limited token walks only index ranges its grant sees into: a page it cannot see

@@ -1,10 +1,13 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { getEvent, RETENTION_START, retentionStep, storeEvents, type EventRow } from "../../src/store/events";
+import { getEvent, listEvents, RETENTION_START, retentionStep, storeEvents, type EventRow } from "../../src/store/events";
 import { newDelivery } from "../../src/domain/delivery";
 import { insertDeliveries } from "../../src/store/deliveries";
 import { ADMIN, ADMIN_TOKEN, call, ingestMessage, podiumBody } from "./helpers";
 import { pipeline } from "./pipeline";
+import { meteredD1 } from "../../bench/d1-meter";
+import { eventIdFor } from "../../src/domain/ids";
+import { deliveriesOfEvent, listDeliveries } from "../../src/store/delivery-reads";
 
 function row(i: number, tag: string): EventRow {
   return {
@@ -147,5 +150,37 @@ describe("an event's deliveries", () => {
     // Its id would start with a time its event was not received at: where no reader looks for it.
     expect(await insertDeliveries(env.DB, [await newDelivery("replay", { id: a.eventId, receivedAt: at + 1 }, hook.webhook, Date.now())])).toEqual([]);
     expect(await counts()).toEqual([[3, 3], [1, 1], [1, 1]]);
+  });
+
+  it("read an event's own deliveries, not those of every event received in the same millisecond (a burst)", async () => {
+    const p = pipeline();
+    const hook = await p.webhookOn("ok");
+    const at = Date.now();
+    // Ids as the ingress makes them (evt_ and 32 hex digits: stored as bytes).
+    const burst = await Promise.all(
+      Array.from({ length: 60 }, async () => {
+        const key = crypto.randomUUID();
+        return ingestMessage({ eventId: await eventIdFor("podium", key), dedupeKey: key, organizationUid: hook.org, receivedAt: at, body: podiumBody({ organizationUid: hook.org }) });
+      }),
+    );
+    await p.runIngest(burst);
+    const meter = meteredD1(env.DB);
+    const one = burst[30]!.eventId;
+    const read = async (f: (db: D1Database) => Promise<unknown>) => {
+      meter.reset();
+      const out = await f(meter.db);
+      return { out, rows: meter.usage.rowsRead };
+    };
+    // Its delivery, its attempts and what they join (~20 rows, two statements); the burst's 60 deliveries would add 60 to each.
+    const page = await read((db) => deliveriesOfEvent(db, one));
+    expect((page.out as unknown[]).length).toBe(1);
+    expect(page.rows).toBeLessThan(30);
+    const listed = await read((db) => listDeliveries(db, { eventId: one }, { limit: 50 }));
+    expect((listed.out as { deliveries: unknown[] }).deliveries).toHaveLength(1);
+    expect(listed.rows).toBeLessThan(30);
+    // Events by status probe each event's own range: about the walk's rows, not 60 more per event.
+    const pending = await read((db) => listEvents(db, { limit: 100, filter: { status: "pending", organizationUid: hook.org } }));
+    expect((pending.out as { events: unknown[] }).events).toHaveLength(60);
+    expect(pending.rows).toBeLessThan(60 * 15); // ~9 an event; the burst's range would be 60 a probe
   });
 });
