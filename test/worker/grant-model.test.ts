@@ -12,27 +12,11 @@ import { DELIVERY_STATUSES } from "../../src/domain/delivery";
 import { locationOrganizations } from "../../src/store/locations";
 import { apiIdSql, idKeySql } from "../../src/store/names";
 import { pipeline, received, uniqueKey } from "./pipeline";
+import { rng, type Rng } from "./seeded";
 import { as, DATA_SCOPES, makeToken } from "./tokens";
 
 type P = ReturnType<typeof pipeline>;
 
-/** mulberry32: a small seeded PRNG, enough to pick from lists. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
-  const chance = (p: number) => next() < p;
-  const subset = <T>(xs: readonly T[], p: number) => xs.filter(() => chance(p));
-  return { next, int, pick, chance, subset };
-}
-type Rng = ReturnType<typeof rng>;
 
 const TYPES = ["message.received", "message.sent", "contact.updated", "invoice.payment_succeeded", "review.created", "review.updated"] as const;
 const PATTERNS = ["*", "message.*", "message.received", "contact.*", "invoice.*", "review.*", "review.created"] as const;

@@ -17,29 +17,11 @@ import { locationOrganizations } from "../../src/store/locations";
 import { clientAddress, dashboardForm, podiumHeaders, post } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
 import { eventSeq } from "./rows";
+import { rng, type Rng } from "./seeded";
 import { as, DATA_SCOPES, makeToken } from "./tokens";
 
 type P = ReturnType<typeof pipeline>;
 
-/** mulberry32: a small seeded generator, so a failing seed replays the same world. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  return {
-    chance: (p: number) => next() < p,
-    int,
-    pick: <T,>(xs: readonly T[]): T => xs[int(xs.length)]!,
-    some: <T,>(xs: readonly T[], p: number): T[] => xs.filter(() => next() < p),
-  };
-}
-type Rng = ReturnType<typeof rng>;
 
 const TYPES = EVENT_TYPES.filter((t) => t.provider === "podium").map((t) => t.type);
 /** The data scope an event type needs (every type here is Podium's). */
@@ -171,7 +153,7 @@ async function makeWorld(p: P, r: Rng, key: string, big: boolean): Promise<World
   };
   const adminSource = await newSource(null);
   const sources = [adminSource];
-  for (const org of r.some(orgs, 0.5)) sources.push(await newSource(org));
+  for (const org of r.subset(orgs, 0.5)) sources.push(await newSource(org));
   const w: World = { key, orgs, locs, admin: adminSource, sources, hooks: [], events: [], start };
 
   // Where each location belongs, taught by the admin's source (some stay unknown).
@@ -202,7 +184,7 @@ async function makeWorld(p: P, r: Rng, key: string, big: boolean): Promise<World
     w.hooks.push({ uid: made.uid, url, organizationUid: made.organizationUid, locationUid: made.locationUid, grantOrganizationUid: null, deleted: false });
   }
   // Location webhooks a tenant's token made within its organization's grant: they stay there when the location moves.
-  for (const [loc, org] of r.some([...home], 0.3)) {
+  for (const [loc, org] of r.subset([...home], 0.3)) {
     const tenant = await makeToken(p, ["webhooks:read", "webhooks:write", ...DATA_SCOPES], { organizationUids: [org] });
     const url = `https://downstream.test/${r.chance(0.5) ? "fail" : "ok"}/hook${key}n${w.hooks.length}z`;
     const made = await as(p, tenant.token, "POST", "/v1/webhooks", { url, eventTypes: ["*"], locationUid: loc, maxAttempts: 1 });
@@ -261,13 +243,13 @@ type View = Awaited<ReturnType<typeof viewOf>>;
 
 function randomToken(r: Rng, w: World): Omit<Token, "token"> {
   const scopes = new Set<Scope>([
-    ...r.some<Scope>(["events:read", "events:read", "webhooks:read", "sources:read"], 0.75),
-    ...r.some<Scope>(["webhooks:write", "events:replay"], 0.4),
-    ...r.some<Scope>(["read_messages", "read_contacts", "read_payments", "read_reviews"], 0.6),
+    ...r.subset<Scope>(["events:read", "events:read", "webhooks:read", "sources:read"], 0.75),
+    ...r.subset<Scope>(["webhooks:write", "events:replay"], 0.4),
+    ...r.subset<Scope>(["read_messages", "read_contacts", "read_payments", "read_reviews"], 0.6),
   ]);
   if (scopes.size === 0) scopes.add("events:read");
-  let organizationUids: string[] | null = r.chance(0.75) ? r.some(w.orgs, 0.4) : null;
-  let locationUids: string[] | null = r.chance(0.5) ? r.some(w.locs, 0.4) : null;
+  let organizationUids: string[] | null = r.chance(0.75) ? r.subset(w.orgs, 0.4) : null;
+  let locationUids: string[] | null = r.chance(0.5) ? r.subset(w.locs, 0.4) : null;
   if (organizationUids && r.chance(0.2)) organizationUids.push(`org-${w.key}-stray`);
   if (organizationUids?.length === 0) organizationUids = null;
   if (locationUids?.length === 0) locationUids = null;
