@@ -715,8 +715,9 @@ describe("a limited token stays inside its grant, by model", () => {
     await runSeed(seed);
   }, 60_000);
 
-  it("8 random seeds (the failing one is named)", async () => {
+  // Fresh worlds each run (four, to keep the suite's minutes in check; the fixed ones above replay).
+  it("4 random seeds (the failing one is named)", async () => {
     const base = Math.floor(Math.random() * 1_000_000);
-    for (let i = 0; i < 8; i++) await runSeed(base + i);
+    for (let i = 0; i < 4; i++) await runSeed(base + i);
   }, 300_000);
 });
