@@ -78,6 +78,15 @@ export function grantOrganizationOf(p: Principal, w: Owner, locations: LocationO
   return locations.get(w.locationUid) ?? null;
 }
 
+/**
+ * Whether a webhook's confinement lets it be owed an event: one confined to an organization
+ * (`grantOrganizationUid`) only that organization's events (store/access.ts confinementAllowsSql
+ * says the same in SQL).
+ */
+export function confinementAllows(w: { grantOrganizationUid: string | null }, e: { organizationUid: string | null }): boolean {
+  return w.grantOrganizationUid === null || e.organizationUid === w.grantOrganizationUid;
+}
+
 /** Whether the principal may see an event. */
 export function canSeeEvent(p: Principal, e: Owner & { eventType: string; sourceId: string }): boolean {
   const access = accessOf(p);

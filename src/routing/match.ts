@@ -1,4 +1,5 @@
 import { ALERT_SOURCE } from "../domain/alerts";
+import { confinementAllows } from "../domain/access";
 import { parseBody } from "../domain/documents";
 import type { EventFacts, Webhook } from "../domain/types";
 import { explainMismatch, matchesFilter, validateFilter, type Filter } from "./filter";
@@ -37,7 +38,7 @@ export function ownerMismatch(w: Owned, e: Pick<RoutedEvent, "locationUid" | "or
 function ownerMatches(w: Owned, e: Pick<RoutedEvent, "locationUid" | "organizationUid">): boolean {
   if (w.organizationUid !== null) return e.organizationUid === w.organizationUid;
   if (w.locationUid === null) return true;
-  return e.locationUid === w.locationUid && (w.grantOrganizationUid === null || e.organizationUid === w.grantOrganizationUid);
+  return e.locationUid === w.locationUid && confinementAllows(w, e);
 }
 
 /** The owner a webhook listens to, in words. */

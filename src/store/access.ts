@@ -82,8 +82,8 @@ export function webhookAccessSql(access: Access | null, alias = "webhooks"): Sql
 
 /**
  * A SQL condition on a `webhooks` row `w` and an `events` row `e`: a webhook confined to an
- * organization (grant_organization_uid) is owed only the events naming it, routing's rule
- * (routing/match.ts). Checked in the write itself wherever a webhook read earlier may have
+ * organization (grant_organization_uid) is owed only the events naming it, as
+ * confinementAllows (domain/access.ts) says. Checked in the write itself wherever a webhook read earlier may have
  * been confined since (deliveries made, retried).
  */
 export const confinementAllowsSql = (w: string, e: string) =>

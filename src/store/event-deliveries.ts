@@ -7,19 +7,19 @@
 /** The index of deliveries.id: its UNIQUE constraint's (migration 0014's table, renamed). */
 const BY_ID = "sqlite_autoindex_deliveries_1";
 
-/** The first or last id a delivery of an event received at `ms` (SQL, epoch ms) can have: its time, 12 hex digits, then 20. */
-const idBound = (ms: string, tail: "0" | "f") => `unhex(printf('%012x', max(0, ${ms})) || '${tail.repeat(20)}')`;
-
 /**
- * The first or last id a delivery of one event can have: its receipt time `ms` (SQL, epoch ms),
- * 12 hex digits, the first two bytes of its stored id `key` (SQL; 0000 for an id kept as text),
- * then 16. Shared only with the events received in the same millisecond whose ids start alike.
+ * The first or last id (`tail` 0 or f) a delivery can have: its event's receipt time `ms` (SQL,
+ * epoch ms) as 12 hex digits, then, for one event, the hex of the first two bytes of its stored
+ * id `key` (SQL; 0000 for an id kept as text), then the rest of the 16 bytes. Without `key`, the
+ * bound of every event received at `ms`.
  */
-const eventIdBound = (ms: string, key: string, tail: "0" | "f") =>
-  `unhex(printf('%012x', max(0, ${ms})) || (CASE WHEN typeof(${key}) = 'blob' THEN hex(substr(${key}, 1, 2)) ELSE '0000' END) || '${tail.repeat(16)}')`;
+const idBound = (ms: string, tail: "0" | "f", key?: string) => {
+  const mark = key ? ` || (CASE WHEN typeof(${key}) = 'blob' THEN hex(substr(${key}, 1, 2)) ELSE '0000' END)` : "";
+  return `unhex(printf('%012x', max(0, ${ms}))${mark} || '${tail.repeat(key ? 16 : 20)}')`;
+};
 
-/** An event's deliveries `d` along the id index: its range, as eventIdBound. */
-const ofOneEvent = (d: string, ms: string, key: string) => `${d}.id BETWEEN ${eventIdBound(ms, key, "0")} AND ${eventIdBound(ms, key, "f")}`;
+/** An event's deliveries `d` along the id index: its own range (idBound with its key). */
+const ofOneEvent = (d: string, ms: string, key: string) => `${d}.id BETWEEN ${idBound(ms, "0", key)} AND ${idBound(ms, "f", key)}`;
 
 /**
  * The seqs of the deliveries of one event (SQL: its seq), received at `ms` (SQL) with the stored

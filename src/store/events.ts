@@ -181,7 +181,8 @@ export async function retentionStep(
   // The deliveries of some of the chunk's events lie in the id range of the times they span
   // (the chunk is in time order): from the first's to the last's; none, an empty range.
   const span = (seqs: number[]) => {
-    const times = results.filter((r) => seqs.includes(r.seq)).map((r) => r.received_at);
+    const among = new Set(seqs);
+    const times = results.filter((r) => among.has(r.seq)).map((r) => r.received_at);
     return times.length === 0 ? [0, -1] : [times[0]!, times[times.length - 1]!];
   };
   const expiring = `FROM deliveries WHERE seq IN (${deliverySeqsOf(LISTED, "?2", "?3")}) AND ${from("expire")}`;

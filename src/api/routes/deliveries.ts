@@ -1,5 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
-import { accessOf, canSeeEvent, isLimited } from "../../domain/access";
+import { accessOf, canSeeEvent, confinementAllows, isLimited } from "../../domain/access";
 import { AppError } from "../../domain/errors";
 import { retry } from "../../pipeline/commands";
 import { getDelivery, listDeliveries } from "../../store/delivery-reads";
@@ -79,7 +79,7 @@ export const deliveries = router()
       throw new AppError("not_found", `No delivery "${id.slice(0, 80)}".`);
     }
     if (!webhook) throw new AppError("conflict", "The webhook of this delivery was deleted; there is nowhere to send it.");
-    if (webhook.grantOrganizationUid !== null && event.organizationUid !== webhook.grantOrganizationUid) {
+    if (!confinementAllows(webhook, event)) {
       throw new AppError(
         "conflict",
         `The webhook was confined to organization ${webhook.grantOrganizationUid} since this delivery was made, and its event is not that organization's; it is not sent there again.`,
