@@ -1,8 +1,11 @@
 #!/usr/bin/env node
-// `npm run dev [-- --port N …]`: ensure .dev.vars, apply local D1 migrations, run `wrangler dev`.
+// `npm run dev [-- --port N …]`: ensure .dev.vars, apply local D1 migrations, run `wrangler dev`,
+// and fire the Worker's cron on the minute as the deployed one does (local-cron.mjs;
+// EDGEHOOK_DEV_CRON_SECONDS=N every N seconds instead, 0 not at all).
 import { spawnSync, spawn } from "node:child_process";
 import { copyFileSync, existsSync } from "node:fs";
 import { copyDocsBundle } from "./docs-assets.mjs";
+import { devBase, startLocalCron } from "./local-cron.mjs";
 
 process.env.WRANGLER_SEND_METRICS ??= "false";
 
@@ -34,6 +37,41 @@ if (migrate.status !== 0) {
 const applied = new Set((migrate.stdout ?? "").match(/\b\d{4}_[\w-]+\.sql\b/g) ?? []).size;
 console.log(/No migrations to apply/.test(migrate.stdout ?? "") ? "The local database is up to date." : `Applied ${applied} migration(s).`);
 
-const dev = spawn("wrangler", ["dev", ...args], { stdio: "inherit" });
+// In a terminal wrangler keeps it (its key shortcuts); otherwise its output passes through here,
+// which also learns where it serves when given --port 0.
+const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
+const dev = spawn("wrangler", ["dev", ...args], { stdio: interactive ? "inherit" : ["inherit", "pipe", "inherit"] });
 for (const sig of /** @type {const} */ (["SIGINT", "SIGTERM"])) process.on(sig, () => dev.kill(sig));
-dev.on("exit", (code) => process.exit(code ?? 0));
+
+const everySeconds = Number(process.env.EDGEHOOK_DEV_CRON_SECONDS ?? 60);
+let stopCron = () => {};
+/** @param {string} base */
+const fireCron = (base) => {
+  stopCron = startLocalCron({ base, everySeconds, log: (line) => console.log(`[edgehook] ${line}`) });
+};
+const base = devBase(args);
+if (!(everySeconds > 0)) {
+  console.log(`[edgehook] The maintenance run is not fired with EDGEHOOK_DEV_CRON_SECONDS=${process.env.EDGEHOOK_DEV_CRON_SECONDS}: curl "<url>/cdn-cgi/local/scheduled" runs it.`);
+} else if (base !== null) {
+  fireCron(base);
+} else if (interactive) {
+  console.log('[edgehook] The maintenance run is not fired with --port 0 in a terminal: curl "<url>/cdn-cgi/local/scheduled" runs it.');
+}
+if (dev.stdout) {
+  let seen = "";
+  let learning = everySeconds > 0 && base === null;
+  dev.stdout.on("data", (chunk) => {
+    process.stdout.write(chunk);
+    if (!learning) return;
+    seen += chunk;
+    const ready = /Ready on (http:\/\/[^\s/]+)/.exec(seen);
+    if (ready) {
+      learning = false;
+      fireCron(ready[1]);
+    }
+  });
+}
+dev.on("exit", (code) => {
+  stopCron();
+  process.exit(code ?? 0);
+});

@@ -1,0 +1,89 @@
+// `wrangler dev` does not fire Cron Triggers (it says so when it starts): under `npm run dev`
+// this fires wrangler.toml's `* * * * *` itself, through the local runtime's scheduled
+// endpoint, so the maintenance run (src/maintenance/cron.ts) works locally as deployed.
+
+/** The Cron Trigger the Worker has (wrangler.toml [triggers]). */
+export const CRON = "* * * * *";
+
+/**
+ * Calls `${base}/cdn-cgi/local/scheduled` at each whole multiple of `everySeconds` (a minute: on
+ * the minute, as the deployed cron), never two at once: a tick while a run is under way is
+ * skipped. Says when the first run went through, and when one did not end "ok"; nothing while
+ * the runtime is not answering yet. Returns a function that stops it.
+ * @param {{ base: string; everySeconds: number; log: (line: string) => void }} o
+ */
+export function startLocalCron(o) {
+  const every = o.everySeconds * 1000;
+  let running = false;
+  let answered = false;
+  let failing = false;
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let timer;
+  let stopped = false;
+
+  /** @param {number} scheduledTime */
+  const run = async (scheduledTime) => {
+    const query = new URLSearchParams({ format: "json", cron: CRON, time: String(scheduledTime) });
+    try {
+      const res = await fetch(`${o.base}/cdn-cgi/local/scheduled?${query}`);
+      if (!res.ok) throw new Error(`the local runtime answered HTTP ${res.status}`);
+      const outcome = outcomeOf(await res.json());
+      if (outcome === "ok") {
+        if (!answered) o.log(`The maintenance run (cron "${CRON}") ran at ${new Date(scheduledTime).toISOString()}; it runs every ${o.everySeconds} s while this does.`);
+        if (failing) o.log("The maintenance run ended ok again.");
+        failing = false;
+      } else if (!failing) {
+        o.log(`The maintenance run ended "${outcome}" (the Worker's log above says why); it runs again in ${o.everySeconds} s.`);
+        failing = true;
+      }
+      answered = true;
+    } catch (err) {
+      // Not ready yet (or gone): only worth saying once it had answered.
+      if (answered && !failing) o.log(`The maintenance run could not be started: ${err instanceof Error ? err.message : String(err)}.`);
+      failing = answered;
+    }
+  };
+
+  const schedule = () => {
+    if (stopped) return;
+    const next = Math.floor(Date.now() / every) * every + every;
+    timer = setTimeout(async () => {
+      schedule();
+      if (running) return;
+      running = true;
+      try {
+        await run(next);
+      } finally {
+        running = false;
+      }
+    }, next - Date.now());
+  };
+  schedule();
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
+}
+
+/** What the scheduled endpoint's JSON says of the run: "ok", "exception", … @param {unknown} body */
+function outcomeOf(body) {
+  return body !== null && typeof body === "object" && "outcome" in body && typeof body.outcome === "string" ? body.outcome : "unknown";
+}
+
+/**
+ * Where `wrangler dev` given these arguments serves: its `--ip` (any address: loopback) and
+ * `--port` (8787 by default); null for `--port 0`, which only wrangler knows.
+ * @param {string[]} args
+ */
+export function devBase(args) {
+  const value = (/** @type {string} */ name) => {
+    const i = args.findIndex((a) => a === name || a.startsWith(`${name}=`));
+    if (i < 0) return undefined;
+    return args[i].includes("=") ? args[i].slice(args[i].indexOf("=") + 1) : args[i + 1];
+  };
+  const port = Number(value("--port") ?? 8787);
+  if (!Number.isInteger(port) || port <= 0) return null;
+  const ip = value("--ip");
+  const host = ip === undefined || ip === "0.0.0.0" || ip === "::" || ip === "*" ? "127.0.0.1" : ip.includes(":") ? `[${ip}]` : ip;
+  return `http://${host}:${port}`;
+}

@@ -1,0 +1,152 @@
+// `npm run dev` fires the Worker's cron itself (wrangler dev does not): scripts/local-cron.mjs
+// against a recording server, then the real script against the real local runtime.
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { CRON, devBase, startLocalCron } from "../../scripts/local-cron.mjs";
+
+const root = resolve(import.meta.dirname, "../..");
+
+interface Call {
+  path: string;
+  cron: string | null;
+  format: string | null;
+  time: number;
+}
+
+/** A stand-in for the runtime's scheduled endpoint: records each call, answers as `answer` says. */
+async function recorder(answer: (n: number) => Promise<string>) {
+  const calls: Call[] = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const waiters: { n: number; resolve: () => void }[] = [];
+  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? "/", "http://x");
+    calls.push({ path: url.pathname, cron: url.searchParams.get("cron"), format: url.searchParams.get("format"), time: Number(url.searchParams.get("time")) });
+    inFlight++;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    void answer(calls.length).then((body) => {
+      inFlight--;
+      res.writeHead(200, { "content-type": "application/json" }).end(body);
+      for (const w of waiters.filter((w) => calls.length >= w.n)) w.resolve();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    calls,
+    maxInFlight: () => maxInFlight,
+    /** Resolves once `n` calls have been answered. */
+    answered: (n: number) => new Promise<void>((r) => (calls.length >= n && inFlight === 0 ? r() : waiters.push({ n, resolve: r }))),
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+/** What the cron logs, and a wait for a line containing some text. */
+function logged() {
+  const lines: string[] = [];
+  const waiters: { text: string; resolve: () => void }[] = [];
+  return {
+    lines,
+    log: (line: string) => {
+      lines.push(line);
+      for (const w of waiters.filter((w) => line.includes(w.text))) w.resolve();
+    },
+    line: (text: string) => new Promise<void>((r) => (lines.some((l) => l.includes(text)) ? r() : waiters.push({ text, resolve: r }))),
+  };
+}
+
+const ok = JSON.stringify({ outcome: "ok", noRetry: false });
+const stops: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const stop of stops.splice(0)) await stop();
+});
+
+describe("the local cron (scripts/local-cron.mjs)", () => {
+  it("fires the Worker's cron at each whole period, with the scheduled time, and says so once", async () => {
+    const r = await recorder(async () => ok);
+    const out = logged();
+    stops.push(r.close, startLocalCron({ base: r.base, everySeconds: 1, log: out.log }));
+    await r.answered(3);
+    await out.line("ran at");
+    const lines = out.lines;
+    expect(r.calls.slice(0, 3).map((c) => [c.path, c.cron, c.format])).toEqual(Array(3).fill(["/cdn-cgi/local/scheduled", CRON, "json"]));
+    const times = r.calls.map((c) => c.time);
+    for (const [i, t] of times.entries()) {
+      expect(t % 1000).toBe(0);
+      if (i > 0) expect(t).toBeGreaterThan(times[i - 1]!);
+    }
+    expect(lines.filter((l) => l.includes("ran at"))).toHaveLength(1);
+    expect(lines.join("\n")).not.toMatch(/ended|could not/);
+  });
+
+  it("never starts a run while one is under way", async () => {
+    // The first run takes 2.5 periods: the ticks meanwhile are skipped, not queued or overlapped.
+    const r = await recorder((n) => new Promise((res) => setTimeout(() => res(ok), n === 1 ? 2_500 : 0)));
+    stops.push(r.close, startLocalCron({ base: r.base, everySeconds: 1, log: () => {} }));
+    await r.answered(3);
+    expect(r.maxInFlight()).toBe(1);
+    expect(r.calls[1]!.time - r.calls[0]!.time).toBeGreaterThanOrEqual(3_000);
+  });
+
+  it("says when a run did not end ok, once, and when runs are ok again", async () => {
+    const r = await recorder(async (n) => (n === 2 || n === 3 ? JSON.stringify({ outcome: "exception", noRetry: false }) : ok));
+    const out = logged();
+    stops.push(r.close, startLocalCron({ base: r.base, everySeconds: 1, log: out.log }));
+    await out.line("ok again");
+    expect(r.calls).toHaveLength(4);
+    expect(out.lines.filter((l) => l.includes('ended "exception"'))).toHaveLength(1);
+    expect(out.lines.filter((l) => l.includes("ok again"))).toHaveLength(1);
+  });
+
+  it("finds where wrangler dev serves from its arguments", () => {
+    expect(devBase([])).toBe("http://127.0.0.1:8787");
+    expect(devBase(["--port", "8788"])).toBe("http://127.0.0.1:8788");
+    expect(devBase(["--port=9000", "--ip", "0.0.0.0"])).toBe("http://127.0.0.1:9000");
+    expect(devBase(["--ip", "127.0.0.2", "--port", "8790"])).toBe("http://127.0.0.2:8790");
+    expect(devBase(["--port", "0"])).toBeNull();
+  });
+});
+
+describe("npm run dev", () => {
+  it("runs the Worker's maintenance (its cron) by itself, through the local runtime, wherever wrangler serves (--port 0)", async () => {
+    const state = mkdtempSync(join(tmpdir(), "edgehook-dev-"));
+    const child = spawn(
+      process.execPath,
+      [join(root, "scripts/dev.mjs"), "--ip", "127.0.0.1", "--port", "0", "--inspector-port", "0", "--persist-to", state, "--show-interactive-dev-session=false"],
+      {
+        cwd: root,
+        detached: true,
+        stdio: ["ignore", "pipe", "pipe"],
+        env: { ...process.env, EDGEHOOK_DEV_CRON_SECONDS: "1", WRANGLER_SEND_METRICS: "false", PATH: `${join(root, "node_modules/.bin")}:${process.env.PATH}` },
+      },
+    );
+    let output = "";
+    stops.push(async () => {
+      try {
+        process.kill(-child.pid!, "SIGTERM");
+      } catch {
+        // gone already
+      }
+      if (child.exitCode === null) await new Promise((r) => child.once("exit", r));
+      rmSync(state, { recursive: true, force: true });
+    });
+    // The script's own line, printed once the runtime answered that the scheduled handler ended "ok".
+    const ran = await new Promise<string>((res, rej) => {
+      const look = (d: Buffer) => {
+        output += d;
+        const line = output.split("\n").find((l) => l.includes("[edgehook] The maintenance run"));
+        if (line) res(line);
+      };
+      child.stdout!.on("data", look);
+      child.stderr!.on("data", look);
+      child.once("exit", (code) => rej(new Error(`npm run dev exited (${code}):\n${output}`)));
+    });
+    expect(ran).toMatch(/ran at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z; it runs every 1 s/);
+    expect(output).not.toMatch(/ended "|could not be started/);
+  }, 120_000);
+});
