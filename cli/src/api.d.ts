@@ -3079,11 +3079,13 @@ export interface components {
             teachesLocations: boolean;
             /**
              * Format: date-time
+             * @description null for a source declared by configuration (readOnly): it has no row of its own.
              * @example 2026-11-28T17:59:31.123Z
              */
             createdAt: string | null;
             /**
              * Format: date-time
+             * @description null for a source declared by configuration (readOnly).
              * @example 2026-11-28T17:59:31.123Z
              */
             updatedAt: string | null;

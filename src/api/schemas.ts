@@ -557,8 +557,8 @@ export const SourceSchema = z
       description:
         "Whether its events teach which organization a location belongs to (what organization-limited tokens may subscribe to by location): sources of the configuration or made by the admin. Only the admin may change how such a source is verified.",
     }),
-    createdAt: time.nullable(),
-    updatedAt: time.nullable(),
+    createdAt: time.nullable().openapi({ description: "null for a source declared by configuration (readOnly): it has no row of its own." }),
+    updatedAt: time.nullable().openapi({ description: "null for a source declared by configuration (readOnly)." }),
     rejections: z
       .array(RejectionSummarySchema)
       .optional()
