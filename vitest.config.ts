@@ -2,7 +2,7 @@ import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { Response as MiniflareResponse, type Request as MiniflareRequest } from "miniflare";
 import { defineConfig } from "vitest/config";
 import { copyDocsBundle } from "./scripts/docs-assets.mjs";
-import { fakeDownstream } from "./test/support/fake-downstream";
+import { fakeDownstream } from "./test/support/fake-downstream.ts";
 
 // wrangler.toml's [assets] directory must hold the API reference's bundle before any Worker starts.
 copyDocsBundle();
