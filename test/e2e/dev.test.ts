@@ -1,13 +1,14 @@
 // `npm run dev` fires the Worker's cron itself (wrangler dev does not): scripts/local-cron.mjs
 // against a recording server, then the real script against the real local runtime.
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { CRON, devBase, startLocalCron } from "../../scripts/local-cron.mjs";
+import { migratedState } from "./stack";
 
 const root = resolve(import.meta.dirname, "../..");
 
@@ -115,6 +116,9 @@ describe("the local cron (scripts/local-cron.mjs)", () => {
 describe("npm run dev", () => {
   it("runs the Worker's maintenance (its cron) by itself, through the local runtime, wherever wrangler serves (--port 0)", async () => {
     const state = mkdtempSync(join(tmpdir(), "edgehook-dev-"));
+    const env = { ...process.env, EDGEHOOK_DEV_CRON_SECONDS: "1", WRANGLER_SEND_METRICS: "false", PATH: `${join(root, "node_modules/.bin")}:${process.env.PATH}` };
+    // Already migrated (the e2e stacks' copy), so the script's own migration step finds nothing to do.
+    cpSync(migratedState(env), state, { recursive: true });
     const child = spawn(
       process.execPath,
       [join(root, "scripts/dev.mjs"), "--ip", "127.0.0.1", "--port", "0", "--inspector-port", "0", "--persist-to", state, "--show-interactive-dev-session=false"],
@@ -122,7 +126,7 @@ describe("npm run dev", () => {
         cwd: root,
         detached: true,
         stdio: ["ignore", "pipe", "pipe"],
-        env: { ...process.env, EDGEHOOK_DEV_CRON_SECONDS: "1", WRANGLER_SEND_METRICS: "false", PATH: `${join(root, "node_modules/.bin")}:${process.env.PATH}` },
+        env,
       },
     );
     let output = "";

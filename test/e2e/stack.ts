@@ -54,7 +54,7 @@ export const STACK_VARS = {
  * and renamed into place, so stacks starting at once in other processes never copy half of
  * one; the one that loses the race discards its own.
  */
-function migratedState(env: NodeJS.ProcessEnv): string {
+export function migratedState(env: NodeJS.ProcessEnv): string {
   const hash = createHash("sha256");
   const migrationsDir = join(root, "migrations");
   for (const file of readdirSync(migrationsDir).sort()) hash.update(file).update(readFileSync(join(migrationsDir, file)));
