@@ -10,7 +10,7 @@ import { countParked, listParked, setAside, unpark } from "../store/parked";
 import { QUEUES } from "../pipeline/queues";
 import { foldEventCountDeltas, foldEventCounts } from "../store/counters";
 import { purgeClosedDeadLetters, recordDeadLetters } from "../store/dead-letters";
-import { expireHeld } from "../store/deliveries";
+import { deletedWithOwed, EXPIRE_CHUNK, expireHeld, expireOwedOfDeleted } from "../store/deliveries";
 import { RETENTION_START, retentionMark, retentionStep, type RetentionCursor } from "../store/events";
 import { purgeRejectionCounts } from "../store/rejections";
 import { purgeExpiredSessions } from "../store/sessions";
@@ -144,6 +144,32 @@ export async function retention(
   return total;
 }
 
+/** Chunks of a deleted webhook's backlog one run expires at most (each its own transaction). */
+const EXPIRE_DELETED_CHUNKS = 10;
+
+/**
+ * Expires what deleted webhooks are still owed past the chunk their delete expired, a chunk
+ * (a transaction) at a time, oldest first within each, up to `bounds.chunks` a run: a backlog
+ * of millions goes within minutes, never in one statement.
+ */
+export async function expireDeletedOwed(
+  env: Env,
+  now: number,
+  bounds: { chunk: number; chunks: number } = { chunk: EXPIRE_CHUNK, chunks: EXPIRE_DELETED_CHUNKS },
+): Promise<number> {
+  let expired = 0;
+  let chunks = 0;
+  for (let { uid, owed } of await deletedWithOwed(env.DB, bounds.chunks)) {
+    while (owed > 0 && chunks < bounds.chunks) {
+      chunks++;
+      const n = await expireOwedOfDeleted(env.DB, uid, now, bounds.chunk);
+      expired += n;
+      owed = n === 0 ? 0 : owed - n;
+    }
+  }
+  return expired;
+}
+
 type Step = (env: Env, now: number, report: MaintenanceReport) => Promise<void>;
 
 /** The maintenance run, in order: each step is idempotent, and runs even when another failed. */
@@ -151,6 +177,7 @@ const STEPS: [name: string, run: Step][] = [
   // First, and without D1: parked dead letters go back on the ingest queue.
   ["unpark", async (env, now, r) => void (r.unparked = await drainParked(env, now))],
   ["expire-held", async (env, now, r) => void (r.expired += await expireHeld(env.DB, now - settings(env).retentionDays * DAY_MS, now))],
+  ["expire-deleted", async (env, now, r) => void (r.expired += await expireDeletedOwed(env, now))],
   ["release", async (env, now, r) => void (r.released = await release(env, {}, now))],
   // Before the retention, so that it purges hours already out of the totals (their rows only).
   [

@@ -4,7 +4,7 @@ import type { DeliveryStatus, NewDelivery } from "../domain/delivery";
 import type { Attempt } from "../domain/types";
 import { confinementAllowsSql } from "./access";
 import { attemptRecordedSql, withAttemptSql } from "./attempts";
-import { attemptCountsStatement, deliveryCountsStatement } from "./counters";
+import { attemptCountsStatement, deliveryCountsStatement, statusSum } from "./counters";
 import { recordDeadLetterStatement, type NewDeadLetter } from "./dead-letters";
 import { dlvKey, evtKey } from "./delivery-rows";
 import { attemptsHealthStatement } from "./health";
@@ -152,15 +152,47 @@ export async function holdPending(db: D1Database, webhookUid: string, now: numbe
   return { version: results.at(-1)?.results[0]?.updated_at ?? null };
 }
 
-/** Expires what a webhook is still owed (it is being deleted), for the caller's transaction. */
-export function expireWebhookStatements(db: D1Database, webhookUid: string, now: number): D1PreparedStatement[] {
+/**
+ * Deliveries one transaction expires of a deleted webhook at most: a webhook held for days at a
+ * busy account's volume is owed millions, past what one statement may take (D1 stops one after
+ * 30 s); the maintenance run expires the rest (expireDeletedOwed), this many at a time.
+ */
+export const EXPIRE_CHUNK = 50_000;
+
+/**
+ * Expires what a webhook is still owed (it is being deleted, or was), `limit` at most, in its
+ * owed index's order (the count and the change select the same rows), for the caller's transaction.
+ */
+export function expireWebhookStatements(db: D1Database, webhookUid: string, now: number, limit = EXPIRE_CHUNK): D1PreparedStatement[] {
   return transition(db, {
-    where: `seq IN (${OWED_OF_WEBHOOK} AND ${from("expire")})`,
+    where: `seq IN (${OWED_OF_WEBHOOK} AND ${from("expire")} ORDER BY ${fresh()}, event_received_at, seq LIMIT ${Math.trunc(limit)})`,
     binds: [webhookUid],
     newStatus: to("expire"),
     set: "next_attempt_at = NULL, updated_at = ?2",
     setBinds: [now],
   });
+}
+
+/** Expires up to `limit` of what a deleted webhook is still owed, in one transaction; answers how many. */
+export async function expireOwedOfDeleted(db: D1Database, webhookUid: string, now: number, limit = EXPIRE_CHUNK): Promise<number> {
+  const done = await db.batch(expireWebhookStatements(db, webhookUid, now, limit));
+  return done.at(-1)?.meta.changes ?? 0;
+}
+
+/**
+ * The deleted webhooks still owed something (a delete expires EXPIRE_CHUNK at once), from
+ * their counts: one row per webhook ever made, never their deliveries.
+ */
+export async function deletedWithOwed(db: D1Database, limit: number): Promise<{ uid: string; owed: number }[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT n.name AS uid, ${statusSum("held")} + ${statusSum("pending")} AS owed FROM delivery_counts c JOIN names n ON n.id = c.webhook
+       WHERE owed > 0 AND NOT EXISTS (SELECT 1 FROM webhooks w WHERE w.uid = n.name)
+       LIMIT ?`,
+    )
+    .bind(limit)
+    .all<{ uid: string; owed: number }>();
+  return results;
 }
 
 /** An attempt and the delivery's state after it; a delivery failed for good carries its dead letter. */

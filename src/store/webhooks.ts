@@ -4,7 +4,7 @@ import { isString, isStringArray, recordOf } from "../domain/guards";
 import { isJson, isWebhookKind, type Webhook, type WebhookKind } from "../domain/types";
 import type { VersionedWrite } from "../domain/version";
 import { webhookAccessSql } from "./access";
-import { expireWebhookStatements, holdWebhookStatements, transition } from "./deliveries";
+import { EXPIRE_CHUNK, expireWebhookStatements, holdWebhookStatements, transition } from "./deliveries";
 import { atVersionSql, disableAppliesSql, failingSinceSql } from "./webhook-version";
 import { closeDisabledEpisodeStatement, closeEpisodesOfStatement } from "./alerts";
 import { forgetHealthStatement, resetStreakStatement } from "./health";
@@ -241,13 +241,16 @@ function expireOutsideStatements(db: D1Database, webhookUid: string, organizatio
   });
 }
 
-/** Deletes a webhook; what it was still owed expires (its history stays). */
-export async function deleteWebhook(db: D1Database, uid: string, now = Date.now()): Promise<boolean> {
+/**
+ * Deletes a webhook; what it was still owed expires (its history stays): up to `chunk` of it in
+ * the same transaction, the rest by the maintenance run (expireDeletedOwed), a chunk at a time.
+ */
+export async function deleteWebhook(db: D1Database, uid: string, now = Date.now(), chunk = EXPIRE_CHUNK): Promise<boolean> {
   const [del] = await db.batch([
     db.prepare("DELETE FROM webhooks WHERE uid = ?").bind(uid),
     forgetHealthStatement(db, uid),
     closeEpisodesOfStatement(db, uid, now),
-    ...expireWebhookStatements(db, uid, now),
+    ...expireWebhookStatements(db, uid, now, chunk),
   ]);
   return (del?.meta.changes ?? 0) > 0;
 }

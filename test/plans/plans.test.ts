@@ -12,7 +12,7 @@ import { newDelivery } from "../../src/domain/delivery";
 import { closeEpisodeStatement, countIn, openDisabledEpisodeStatements, openEpisodeOf, quietEpisodes } from "../../src/store/alerts";
 import { attemptsOfSql } from "../../src/store/attempts";
 import { eventCountDeltaStatements, foldEventCountDeltas } from "../../src/store/counters";
-import { expireHeld, expireWebhookStatements, holdWebhookStatements, insertDeliveriesStatements, recordAttempts, releaseHeld } from "../../src/store/deliveries";
+import { deletedWithOwed, expireHeld, expireWebhookStatements, holdWebhookStatements, insertDeliveriesStatements, recordAttempts, releaseHeld } from "../../src/store/deliveries";
 import { deliveriesOfEvent, listDeliveries } from "../../src/store/delivery-reads";
 import { deliverySeqsOf } from "../../src/store/event-deliveries";
 import { retryDeliveries } from "../../src/store/delivery-retry";
@@ -218,7 +218,14 @@ describe("a webhook's deliveries, by status", () => {
       expect(steps, sql).toContainEqual(expect.stringMatching(/USING (COVERING )?INDEX deliveries_(pending_due|owed_in_order) \(webhook=\?\)/));
       expect(steps.filter((s) => s.includes("deliveries_webhook ")), sql).toEqual([]);
       expect(walks(sql), sql).toEqual([]);
+      // A delete's chunk (expireWebhookStatements' LIMIT) is taken in the index's order, never sorted.
+      expect(plan(sql).filter((s) => s.includes("TEMP B-TREE FOR ORDER BY")), sql).toEqual([]);
     }
+  });
+
+  it("finds the deleted webhooks still owed something from their counts, a row per webhook", async () => {
+    const [sql] = await preparedBy((d1) => deletedWithOwed(d1, 10));
+    expect(plan(sql!).filter((s) => /deliveries\b/.test(s))).toEqual([]);
   });
 
   it("says whether a webhook holds deliveries from its counts, and finds an event's in a status by the event", async () => {
