@@ -128,7 +128,7 @@ export class WebhookFlow {
       }
       const w = this.webhook;
       if (!w || w.disabled) {
-        // Deleted: what it was owed expired with it. Disabled: what is pending waits, held,
+        // Deleted: what it was owed expires (with it, the rest by the maintenance run). Disabled: what is pending waits, held,
         // once what is in flight is recorded (a delivery it settles is not owed again).
         await this.settle();
         if (w) await holdWebhook(this.env, w);
