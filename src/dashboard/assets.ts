@@ -46,18 +46,41 @@ svg.chart { width:100%; height:120px; } svg.chart rect { fill:#6f9de8; } svg.cha
 @media (max-width: 640px) { main { padding:12px; } th.opt, td.opt { display:none; } header.top form { margin-left:0; } }
 `;
 
-/** Live refresh of the events list: fetch the rows again every 5 s unless the reader paged away. */
+/**
+ * Live refresh of the events list: every 5 s, its rows and the link past them again (both, or a
+ * page would skip what the new rows pushed down), unless the reader paged away. A session that
+ * ended answers a redirect to sign in: the refresh stops and says so.
+ */
 export const JS = `
 (function () {
   var rows = document.getElementById("event-rows");
   if (!rows || rows.dataset.live !== "1") return;
+  var next = document.getElementById("event-next");
   var status = document.getElementById("live-status");
-  setInterval(function () {
+  var timer = setInterval(function () {
     var url = new URL(location.href);
     url.searchParams.set("partial", "1");
-    fetch(url, { credentials: "same-origin" }).then(function (r) { return r.ok ? r.text() : null; }).then(function (html) {
+    fetch(url, { credentials: "same-origin", redirect: "manual" }).then(function (r) {
+      if (r.type === "opaqueredirect" || r.redirected) {
+        clearInterval(timer);
+        if (status) {
+          status.textContent = "Not live any more: your session has ended. ";
+          var again = document.createElement("a");
+          again.href = "/dashboard/login";
+          again.textContent = "Sign in again";
+          status.appendChild(again);
+        }
+        return null;
+      }
+      return r.ok ? r.text() : null;
+    }).then(function (html) {
       if (html === null) return;
-      rows.innerHTML = html;
+      var doc = new DOMParser().parseFromString(html, "text/html");
+      var freshRows = doc.getElementById("live-rows");
+      var freshNext = doc.getElementById("live-next");
+      if (!freshRows || !freshNext) return;
+      rows.innerHTML = freshRows.innerHTML;
+      if (next) next.innerHTML = freshNext.innerHTML;
       if (status) status.textContent = "Updated " + new Date().toLocaleTimeString();
     }).catch(function () {});
   }, 5000);

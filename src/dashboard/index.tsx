@@ -31,7 +31,7 @@ import { signedForSession, signForSession } from "./session-signature";
 import { textOf, textsOf, type Form } from "./form";
 import { homeOf, Layout } from "./layout";
 import { errorPage, notFoundPage, refusalPage } from "./refusal";
-import { EventList, EventPage, EventRows, FILTERS } from "./pages/events";
+import { EventList, EventPage, FILTERS, LiveUpdate } from "./pages/events";
 import { AlertsPage } from "./pages/alerts";
 import { Login } from "./pages/login";
 import { Overview } from "./pages/overview";
@@ -204,7 +204,7 @@ dashboard.get("/events", async (c) => {
   if (cursor) api.set("cursor", cursor);
   const list = await callApi(c, "GET", `/events?${api}`, EventList_);
   if (!list.ok) return page(c, "Events", "/dashboard/events", <p>{list.error}</p>, list.status === 403 ? 403 : 200);
-  if (c.req.query("partial") === "1") return c.html(<EventRows events={list.json.data} />);
+  if (c.req.query("partial") === "1") return c.html(<LiveUpdate events={list.json.data} query={query} nextCursor={list.json.nextCursor} />);
   return page(
     c,
     "Events",

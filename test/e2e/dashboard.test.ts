@@ -150,6 +150,43 @@ describe("the dashboard in Chromium", () => {
     await page.context().close();
   });
 
+  it("keeps the live list's next page in step with its rows, and stops, saying so, when the session ends", async () => {
+    const org = `org-${randomUUID().slice(0, 8)}`;
+    const sent: string[] = [];
+    for (let i = 0; i < 55; i++) sent.push(await send(podiumEvent({ type: "message.received", organizationUid: org })));
+    const page = await newPage();
+    await signIn(page, stack.vars.ADMIN_TOKEN!);
+    await page.goto(`${stack.url}/dashboard/events?organizationUid=${org}`);
+    const idsOn = async (p: Page) =>
+      (await p.locator("#event-rows a[href^='/dashboard/events/evt_']").evaluateAll((links) => links.map((a) => a.getAttribute("href")))).map((h) => h!.split("/").pop()!);
+    await eventually(async () => {
+      await page.reload();
+      return (await idsOn(page)).length === 50;
+    }, 20_000, "a first page of 50");
+
+    // Five more arrive: the live rows show them, and the link past them moves with them.
+    for (let i = 0; i < 5; i++) sent.push(await send(podiumEvent({ type: "message.received", organizationUid: org })));
+    await eventually(async () => (await idsOn(page)).includes(sent.at(-1)!), 20_000, "the newest event, live");
+    const first = await idsOn(page);
+    await page.getByRole("link", { name: "Older events →" }).click();
+    await page.waitForLoadState();
+    const second = await idsOn(page);
+    expect(new Set([...first, ...second])).toEqual(new Set(sent));
+    expect(first.length + second.length).toBe(sent.length);
+
+    // The session ends in another tab: the list stops refreshing and says so, its rows kept.
+    await page.goBack();
+    await page.waitForSelector("#event-rows");
+    const other = await page.context().newPage();
+    await other.goto(`${stack.url}/dashboard`);
+    await other.getByRole("button", { name: "Sign out" }).click();
+    await other.waitForURL(/\/dashboard\/login/);
+    await page.locator("#live-status", { hasText: "your session has ended" }).waitFor({ timeout: 20_000 });
+    expect(await page.locator("#event-rows input, #event-rows button").count()).toBe(0);
+    expect((await idsOn(page)).length).toBe(50);
+    await page.context().close();
+  });
+
   it("shows a scoped token only what its scopes allow", async () => {
     const key = randomUUID().slice(0, 8);
     const mine = `org-${key}-mine`;

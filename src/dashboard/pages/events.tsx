@@ -46,7 +46,42 @@ export function EventRows(props: { events: EventRow[]; empty?: string }) {
   );
 }
 
-export function EventList(props: { events: EventRow[]; query: Record<string, string>; nextCursor: string | null; live: boolean }) {
+interface EventListProps {
+  events: EventRow[];
+  query: Record<string, string>;
+  nextCursor: string | null;
+}
+
+/** The list's rows, or what to say when there are none. */
+function ListRows(props: EventListProps) {
+  const empty = props.nextCursor ? "No match in this part of the range." : FILTERS.some((f) => props.query[f]) ? "No match." : undefined;
+  return <EventRows events={props.events} empty={empty} />;
+}
+
+/** The list's link to the page after this one. */
+function ListNext(props: EventListProps) {
+  const q = props.query;
+  return <NextPage path="/dashboard/events" name="cursor" cursor={props.nextCursor} query={q} label={q.q ? "Search further back →" : "Older events →"} />;
+}
+
+/**
+ * What the live list fetches every 5 seconds (assets.ts): its rows and the link past them, each
+ * in a template, so that both change together and no event falls between two pages.
+ */
+export function LiveUpdate(props: EventListProps) {
+  return (
+    <>
+      <template id="live-rows">
+        <ListRows {...props} />
+      </template>
+      <template id="live-next">
+        <ListNext {...props} />
+      </template>
+    </>
+  );
+}
+
+export function EventList(props: EventListProps & { live: boolean }) {
   const q = props.query;
   return (
     <div class="stack">
@@ -106,11 +141,13 @@ export function EventList(props: { events: EventRow[]; query: Record<string, str
             </tr>
           </thead>
           <tbody id="event-rows" data-live={props.live ? "1" : "0"}>
-            <EventRows events={props.events} empty={props.nextCursor ? "No match in this part of the range." : FILTERS.some((f) => q[f]) ? "No match." : undefined} />
+            <ListRows {...props} />
           </tbody>
         </table>
       </div>
-      <NextPage path="/dashboard/events" name="cursor" cursor={props.nextCursor} query={q} label={q.q ? "Search further back →" : "Older events →"} />
+      <p id="event-next">
+        <ListNext {...props} />
+      </p>
     </div>
   );
 }
