@@ -73,7 +73,7 @@ app.doc31("/openapi.json", (c) => ({
 app.get("/docs", docsPage);
 
 app.notFound((c) => {
-  const allowed = allowedMethods(app.routes, c.req.path);
+  const allowed = allowedMethods(app.routes, c.req.path, c.req.method);
   if (allowed.length > 0) {
     return errorResponse(
       new AppError("method_not_allowed", `${c.req.method} is not served here; use ${allowed.join(", ")}.`),

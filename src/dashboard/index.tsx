@@ -2,6 +2,7 @@ import { Hono, type Context } from "hono";
 import type { Child } from "hono/jsx";
 import { bodyLimit } from "hono/body-limit";
 import { csrf } from "hono/csrf";
+import { AppError } from "../domain/errors";
 import { secureHeaders } from "hono/secure-headers";
 import { z } from "@hono/zod-openapi";
 import { blockedRefusal, failedAuthentication, principalFor } from "../api/auth";
@@ -108,8 +109,16 @@ dashboard.use("*", async (c, next) => {
   await next();
   if (!c.res.headers.has("cache-control")) c.res.headers.set("cache-control", "no-store");
 });
-// Actions are POSTs from our own pages only (Origin checked), and the cookie is SameSite=Strict.
+// Actions are POSTs from our own pages only, and the cookie is SameSite=Strict. hono/csrf checks
+// the Origin of form posts only; an action without fields takes any body, so a post of any other
+// type must say it comes from here too (Sec-Fetch-Site or Origin), or it is refused the same way.
 dashboard.use("*", csrf());
+dashboard.use("*", async (c, next) => {
+  const safe = c.req.method === "GET" || c.req.method === "HEAD" || c.req.method === "OPTIONS";
+  const fromHere = c.req.header("sec-fetch-site") === "same-origin" || c.req.header("origin") === new URL(c.req.url).origin;
+  if (!safe && !fromHere) throw new AppError("forbidden", "Cross-origin posts are refused.");
+  await next();
+});
 const FORM_LIMIT_KIB = 64;
 // Refused before the session is looked up: the page is the signed-out one, whoever sent it.
 dashboard.use(
@@ -227,7 +236,8 @@ dashboard.get("/events/:id", async (c) => {
 dashboard.post("/events/:id/replay", async (c) => {
   const id = c.req.param("id");
   const res = await callApi(c, "POST", `/events/${encodeURIComponent(id)}/replay`, ReplayAnswer, {});
-  return back(c, `/dashboard/events/${encodeURIComponent(id)}`, res, `Replayed: ${res.json?.deliveries ?? 0} new deliveries.`);
+  const made = res.json?.deliveries ?? 0;
+  return back(c, `/dashboard/events/${encodeURIComponent(id)}`, res, `Replayed: ${made} new ${made === 1 ? "delivery" : "deliveries"}.`);
 });
 
 dashboard.post("/deliveries/:id/retry", async (c) => {
@@ -495,4 +505,4 @@ dashboard.post("/sources/:id/delete", async (c) => {
 });
 
 // Last: a path none of the above serves (signed in, as requireSession sends others to sign in).
-dashboard.all("*", (c) => notFoundPage(c, allowedMethods(dashboard.routes, c.req.path.slice("/dashboard".length) || "/")));
+dashboard.all("*", (c) => notFoundPage(c, allowedMethods(dashboard.routes, c.req.path.slice("/dashboard".length) || "/", c.req.method)));

@@ -1,10 +1,18 @@
-/** The methods `routes` serve at `path` (a middleware's or a catch-all's ALL aside): what a 405's Allow names. */
-export function allowedMethods(routes: readonly { method: string; path: string }[], path: string): string[] {
+/**
+ * The methods `routes` serve at `path` (a middleware's or a catch-all's ALL aside): what a 405's
+ * Allow names. A parameter keeps its own pattern (`:action{enable|disable}`). Empty when
+ * `method`, which no route took, is among them: the path only looks like one served (a
+ * parameter its handler's router refused), so it is a 404, not a 405 naming the method itself.
+ */
+export function allowedMethods(routes: readonly { method: string; path: string }[], path: string, method: string): string[] {
   const methods = new Set<string>();
   for (const r of routes) {
     if (r.method === "ALL") continue;
-    const pattern = new RegExp(`^${r.path.replace(/\/:[^/]+/g, "/[^/]+").replace(/\*/g, ".*")}$`);
-    if (pattern.test(path)) methods.add(r.method);
+    const source = r.path
+      .replace(/\/:[^/{]+\{([^}]+)\}/g, "/(?:$1)")
+      .replace(/\/:[^/]+/g, "/[^/]+")
+      .replace(/\*/g, ".*");
+    if (new RegExp(`^${source}$`).test(path)) methods.add(r.method);
   }
-  return [...methods];
+  return methods.has(method) ? [] : [...methods];
 }

@@ -156,6 +156,13 @@ describe("the dashboard in Chromium", () => {
     for (let i = 0; i < 55; i++) sent.push(await send(podiumEvent({ type: "message.received", organizationUid: org })));
     const page = await newPage();
     await signIn(page, stack.vars.ADMIN_TOKEN!);
+    // (The new source form checks its id in the browser: its pattern is one Chromium compiles.)
+    await page.goto(`${stack.url}/dashboard/sources`);
+    const id = page.locator("input[name=id]");
+    await id.fill("Not An Id");
+    expect(await id.evaluate((el) => (el as HTMLInputElement).validity.patternMismatch)).toBe(true);
+    await id.fill("my-source-1");
+    expect(await id.evaluate((el) => (el as HTMLInputElement).validity.patternMismatch)).toBe(false);
     await page.goto(`${stack.url}/dashboard/events?organizationUid=${org}`);
     const idsOn = async (p: Page) =>
       (await p.locator("#event-rows a[href^='/dashboard/events/evt_']").evaluateAll((links) => links.map((a) => a.getAttribute("href")))).map((h) => h!.split("/").pop()!);

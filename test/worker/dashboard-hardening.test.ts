@@ -203,6 +203,23 @@ describe("the dashboard's own refusals are pages", () => {
     }
   });
 
+  it("refuses an action posted from another origin, or from nowhere it says, whatever its content type: a field-less one takes any body", async () => {
+    const cookie = await dashboardCookie();
+    const p = pipeline();
+    const made = await p.api("POST", "/v1/webhooks", { url: `https://downstream.test/ok/${uniqueKey()}`, eventTypes: ["*"], organizationUid: `org-${uniqueKey()}` });
+    const del = (headers: Record<string, string>) =>
+      call(new Request(`${ORIGIN}/dashboard/webhooks/${made.json.uid}/delete`, { method: "POST", headers: { cookie, "content-type": "application/json", ...headers }, body: "{}" }));
+    for (const headers of [{ origin: "https://evil.example", "sec-fetch-site": "cross-site" }, { "sec-fetch-site": "same-site" }, {}]) {
+      const refused = await refusal(await del(headers), 403, JSON.stringify(headers));
+      expect(refused.banner).toEqual(["Cross-origin posts are refused."]);
+      expect((await p.api("GET", `/v1/webhooks/${made.json.uid}`)).status).toBe(200);
+    }
+    // From our own pages (the browser says so), it goes through.
+    const ours = await del({ "sec-fetch-site": "same-origin" });
+    expect(ours.status).toBe(303);
+    expect((await p.api("GET", `/v1/webhooks/${made.json.uid}`)).status).toBe(404);
+  });
+
   it("answers a form posted from another origin 403, a path no page serves 404 (405 for a method it does not take) and its own failure 500, each a page", async () => {
     const cookie = await dashboardCookie();
     const key = uniqueKey();
@@ -230,6 +247,17 @@ describe("the dashboard's own refusals are pages", () => {
     expect(wrongMethod.status).toBe(405);
     expect(wrongMethod.headers.get("allow")).toBe("POST");
     expect(banners(await wrongMethod.text(), "alert")).toEqual(["GET is not served here; use POST."]);
+    // An action's name is one of its own: another is no page (404), whatever the method; one of
+    // them with the wrong method is a 405. A path that only looks like a page's (a parameter the
+    // router refused) is a 404 too, never a 405 naming the method it was asked with.
+    const post = (path: string) => call(new Request(`${ORIGIN}${path}`, { method: "POST", headers: { cookie, origin: ORIGIN } }));
+    for (const res of [await get(`/dashboard/webhooks/w-${key}/frobnicate`, cookie), await post(`/dashboard/webhooks/w-${key}/frobnicate`)]) {
+      expect(res.status).toBe(404);
+      expect(banners(await res.text(), "alert")).toEqual([`No dashboard page at /dashboard/webhooks/w-${key}/frobnicate.`]);
+    }
+    const getAction = await get(`/dashboard/webhooks/w-${key}/delete`, cookie);
+    expect(getAction.status).toBe(405);
+    expect(getAction.headers.get("allow")).toBe("POST");
     // Signed out, an unknown path signs in first, as every other does.
     expect((await get(`/dashboard/nowhere-${key}`)).status).toBe(303);
 

@@ -105,7 +105,7 @@ export function SourceList(props: { sources: SourceJson[]; nextCursor: string | 
           <h2>New source</h2>
           <label>
             Id (optional slug)
-            <input name="id" pattern="[a-z0-9-]{1,64}" />
+            <input name="id" pattern="[a-z0-9\-]{1,64}" />
           </label>
           <label>
             Name
