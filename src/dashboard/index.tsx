@@ -3,6 +3,8 @@ import type { Child } from "hono/jsx";
 import { bodyLimit } from "hono/body-limit";
 import { csrf } from "hono/csrf";
 import { AppError } from "../domain/errors";
+import { sha256Hex } from "../domain/crypto";
+import { keepReveal, takeReveal, type Reveal } from "../store/sessions";
 import { secureHeaders } from "hono/secure-headers";
 import { z } from "@hono/zod-openapi";
 import { blockedRefusal, failedAuthentication, principalFor } from "../api/auth";
@@ -350,12 +352,36 @@ dashboard.post("/webhooks", async (c) => {
   if (!form.ok) return webhookListPage(c, { entered: enteredIn(sent), error: form.error });
   const res = await callApi(c, "POST", "/webhooks", WebhookCreated, form.body);
   if (!res.ok) return webhookListPage(c, { entered: enteredIn(sent), error: res.error ?? "That did not work." });
-  return page(
-    c,
-    "Webhook created",
-    "/dashboard/webhooks",
-    <SecretOnce what="webhook" secret={res.json.secret} href={`/dashboard/webhooks/${res.json.uid}`} />,
-  );
+  return showOnce(c, { title: "Webhook created", nav: "/dashboard/webhooks", what: "webhook", href: `/dashboard/webhooks/${res.json.uid}`, secret: res.json.secret });
+});
+
+/** How long a secret made through a form waits for its page (the redirect right after). */
+const REVEAL_MS = 10 * 60_000;
+
+/**
+ * After a form that made a secret: the secret waits with the session and the answer is a redirect
+ * to the page that shows it once, so that reloading that page shows nothing again and makes
+ * nothing again (a reloaded POST made a second webhook).
+ */
+async function showOnce(c: C, reveal: Omit<Reveal, "until">): Promise<Response> {
+  await keepReveal(c.env.DB, await sha256Hex(c.get("session")), { ...reveal, until: Date.now() + REVEAL_MS });
+  return c.redirect("/dashboard/created", 303);
+}
+
+dashboard.get("/created", async (c) => {
+  const reveal = await takeReveal(c.env.DB, await sha256Hex(c.get("session")), Date.now());
+  if (!reveal) {
+    return page(
+      c,
+      "Shown once",
+      "/dashboard",
+      <p>
+        A signing secret is shown once, on the page right after the form that made it. If it was not copied then, rotate it:
+        change the webhook's secret (or make the notification endpoint again).
+      </p>,
+    );
+  }
+  return page(c, reveal.title, reveal.nav, <SecretOnce what={reveal.what} secret={reveal.secret} href={reveal.href} />);
 });
 
 async function webhookPage(c: C, uid: string, refused?: Refused) {
@@ -458,7 +484,7 @@ dashboard.post("/alerts/endpoints", async (c) => {
     format: "format" in form ? textOf(form, "format") : "standard-webhooks",
   });
   if (!res.ok) return back(c, "/dashboard/alerts", res, "");
-  return page(c, "Notification endpoint created", "/dashboard/alerts", <SecretOnce what="notification endpoint" secret={res.json.secret} href="/dashboard/alerts" />);
+  return showOnce(c, { title: "Notification endpoint created", nav: "/dashboard/alerts", what: "notification endpoint", href: "/dashboard/alerts", secret: res.json.secret });
 });
 
 dashboard.post("/alerts/endpoints/:uid/delete", async (c) => {

@@ -1,3 +1,4 @@
+import { isNumber, isString, objectOf } from "../domain/guards";
 import { toToken, type TokenRecord, type TokenRow } from "./tokens";
 
 export interface NewSession {
@@ -49,4 +50,41 @@ export async function purgeExpiredSessions(db: D1Database, now = Date.now(), lim
     .bind(now, limit)
     .run();
   return res.meta.changes ?? 0;
+}
+
+/** A secret made through the dashboard, to be shown once on the page after the form. */
+export interface Reveal {
+  /** The page's title, and the navigation entry it belongs to. */
+  title: string;
+  nav: string;
+  /** What the secret signs ("webhook"), and where to go on. */
+  what: string;
+  href: string;
+  secret: string;
+  /** Epoch ms after which it is not shown. */
+  until: number;
+}
+
+const isReveal = objectOf<Reveal>({ title: isString, nav: isString, what: isString, href: isString, secret: isString, until: isNumber });
+
+/** Keeps a secret for the next page of this session (sessions.reveal, migration 0035), replacing any not taken. */
+export async function keepReveal(db: D1Database, sessionId: string, reveal: Reveal): Promise<void> {
+  await db.prepare("UPDATE sessions SET reveal = ? WHERE id = ?").bind(JSON.stringify(reveal), sessionId).run();
+}
+
+/** Takes the secret kept for this session, if any is still to be shown: it is cleared in the same transaction. */
+export async function takeReveal(db: D1Database, sessionId: string, now: number): Promise<Reveal | null> {
+  const [kept] = await db.batch<{ reveal: string | null }>([
+    db.prepare("SELECT reveal FROM sessions WHERE id = ?").bind(sessionId),
+    db.prepare("UPDATE sessions SET reveal = NULL WHERE id = ? AND reveal IS NOT NULL").bind(sessionId),
+  ]);
+  const text = kept?.results[0]?.reveal;
+  if (typeof text !== "string") return null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  return isReveal(parsed) && parsed.until > now ? parsed : null;
 }

@@ -13,7 +13,7 @@ import { alertIngestDeadLetters } from "../../src/pipeline/alerts";
 import { recordAttempts } from "../../src/store/deliveries";
 import { healthOf } from "../../src/store/health";
 import { d1Double, type SeenStatement } from "./d1-double";
-import { call, dashboardCookie, dashboardForm, ingestMessage, podiumBody } from "./helpers";
+import { call, dashboardCookie, dashboardForm, dashboardShown, ingestMessage, podiumBody } from "./helpers";
 import { pipeline, received, uniqueKey } from "./pipeline";
 import { racing } from "./racing";
 import { deliveryRows } from "./rows";
@@ -683,7 +683,7 @@ describe("health and alerts on the dashboard", () => {
       ["alertTypes", "webhook.recovered"],
       ["format", "slack"],
     ]);
-    const shown = await created.text();
+    const shown = await (await dashboardShown(created, cookie)).text();
     expect(shown).toMatch(/shown this once/);
     expect(shown).toMatch(/whsec_/);
     const made = (await p.api("GET", "/v1/notification-endpoints?limit=100")).json.data.find((e: { url: string }) => e.url.endsWith(`${key}-slack`));

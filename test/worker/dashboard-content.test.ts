@@ -1,6 +1,6 @@
 // The dashboard's side of filters, transformations, "test this webhook" and search.
 import { describe, expect, it } from "vitest";
-import { call, dashboardForm, dashboardCookie, pageBanners, pageText as text } from "./helpers";
+import { call, dashboardForm, dashboardCookie, dashboardShown, pageBanners, pageText as text } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
 
 const url = (path: string) => `https://edgehook.test${path}`;
@@ -31,8 +31,9 @@ describe("dashboard: filters, transformations and tests", () => {
       transformHeaders: '{"X-Conversation": "data.conversation.uid"}',
     };
     const created = await form("/dashboard/webhooks", c, fields);
-    expect(created.status).toBe(200);
-    const uid = /\/dashboard\/webhooks\/([0-9a-f-]{36})/.exec(await created.text())![1]!;
+    const createdPage = await dashboardShown(created, c);
+    expect(createdPage.status).toBe(200);
+    const uid = /\/dashboard\/webhooks\/([0-9a-f-]{36})/.exec(await createdPage.text())![1]!;
     const pageText = text(await (await get(`/dashboard/webhooks/${uid}`, c)).text());
     expect(pageText).toContain('"data.conversation.channel.type": "sms"');
     expect(pageText).toContain('{"text": data.body}');
@@ -91,8 +92,9 @@ describe("dashboard: filters, transformations and tests", () => {
     expect(/<input[^>]*name="eventTypes"[^>]*>/.exec(createHtml)?.[0]).toContain(`value="${fields.eventTypes}"`);
 
     const created = await form("/dashboard/webhooks", c, { ...fields, eventTypes: "message.received, contact.*" });
-    expect(created.status).toBe(200);
-    const uid = /\/dashboard\/webhooks\/([0-9a-f-]{36})/.exec(await created.text())![1]!;
+    const createdPage = await dashboardShown(created, c);
+    expect(createdPage.status).toBe(200);
+    const uid = /\/dashboard\/webhooks\/([0-9a-f-]{36})/.exec(await createdPage.text())![1]!;
     const refusedEdit = await form(`/dashboard/webhooks/${uid}`, c, { url: fields.url, eventTypes: "contact.*,contact.*" });
     expect(refusedEdit.status).toBe(400);
     expect(pageBanners(await refusedEdit.text(), "alert")).toEqual(['Invalid body: eventTypes.1: "contact.*" is given twice.']);

@@ -1,7 +1,7 @@
 // The dashboard against a shared machine's history, a sibling subdomain's cookies, crafted links and crafted banners.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { ADMIN_TOKEN, call, clientAddress, dashboardCookie, dashboardForm, pageBanners as banners, pageText as text, podiumBody } from "./helpers";
+import { ADMIN_TOKEN, call, clientAddress, dashboardCookie, dashboardForm, dashboardShown, pageBanners as banners, pageText as text, podiumBody } from "./helpers";
 import { d1Double } from "./d1-double";
 import { pipeline, uniqueKey } from "./pipeline";
 
@@ -35,11 +35,11 @@ describe("dashboard answers are never cached", () => {
     expect(answers[1]![1].status).toBe(303);
 
     // The pages that show a secret once.
-    const created = await dashboardForm("/dashboard/webhooks", cookie, { url: `https://downstream.test/ok/${uniqueKey()}`, eventTypes: "*" });
+    const created = await dashboardShown(await dashboardForm("/dashboard/webhooks", cookie, { url: `https://downstream.test/ok/${uniqueKey()}`, eventTypes: "*" }), cookie);
     expect(created.status).toBe(200);
     expect(text(await created.text())).toContain("it is shown this once");
     expect(created.headers.get("cache-control")).toBe("no-store");
-    const endpoint = await dashboardForm("/dashboard/alerts/endpoints", cookie, { url: `https://downstream.test/ok/${uniqueKey()}`, alertTypes: "webhook.failing" });
+    const endpoint = await dashboardShown(await dashboardForm("/dashboard/alerts/endpoints", cookie, { url: `https://downstream.test/ok/${uniqueKey()}`, alertTypes: "webhook.failing" }), cookie);
     expect(endpoint.status).toBe(200);
     expect(text(await endpoint.text())).toContain("it is shown this once");
     expect(endpoint.headers.get("cache-control")).toBe("no-store");
@@ -203,13 +203,41 @@ describe("the dashboard's own refusals are pages", () => {
     }
   });
 
+  it("shows a secret made by a form once, on the page the form redirects to: reloading it makes nothing again and shows nothing again", async () => {
+    const cookie = await dashboardCookie();
+    const url = `https://downstream.test/ok/${uniqueKey()}`;
+    const posted = await dashboardForm("/dashboard/webhooks", cookie, { url, eventTypes: "*" });
+    expect(posted.status).toBe(303);
+    expect(posted.headers.get("location")).toBe("/dashboard/created");
+    const shown = await (await dashboardShown(posted, cookie)).text();
+    const secret = /whsec_[A-Za-z0-9+/=]+/.exec(shown)?.[0];
+    expect(secret).toBeDefined();
+    const made = (await pipeline().api("GET", "/v1/webhooks?limit=100")).json.data.filter((w: { url: string }) => w.url === url);
+    expect(made).toHaveLength(1);
+    expect(shown).toContain(`/dashboard/webhooks/${made[0].uid}`);
+    // Reloaded (or opened again): the secret is gone, and nothing more was made.
+    const again = await call(new Request(`${ORIGIN}/dashboard/created`, { headers: { cookie } }));
+    expect(again.status).toBe(200);
+    const againHtml = await again.text();
+    expect(againHtml).not.toContain(secret!);
+    expect(text(againHtml)).toContain("shown once");
+    expect((await pipeline().api("GET", "/v1/webhooks?limit=100")).json.data.filter((w: { url: string }) => w.url === url)).toHaveLength(1);
+    // Another session never sees it.
+    const other = await dashboardCookie();
+    const posted2 = await dashboardForm("/dashboard/webhooks", cookie, { url: `${url}-2`, eventTypes: "*" });
+    const elsewhere = await (await call(new Request(`${ORIGIN}${posted2.headers.get("location")}`, { headers: { cookie: other } }))).text();
+    expect(elsewhere).not.toMatch(/whsec_/);
+    expect(await (await dashboardShown(posted2, cookie)).text()).toMatch(/whsec_/);
+  });
+
   it("refuses an action posted from another origin, or from nowhere it says, whatever its content type: a field-less one takes any body", async () => {
     const cookie = await dashboardCookie();
     const p = pipeline();
     const made = await p.api("POST", "/v1/webhooks", { url: `https://downstream.test/ok/${uniqueKey()}`, eventTypes: ["*"], organizationUid: `org-${uniqueKey()}` });
     const del = (headers: Record<string, string>) =>
       call(new Request(`${ORIGIN}/dashboard/webhooks/${made.json.uid}/delete`, { method: "POST", headers: { cookie, "content-type": "application/json", ...headers }, body: "{}" }));
-    for (const headers of [{ origin: "https://evil.example", "sec-fetch-site": "cross-site" }, { "sec-fetch-site": "same-site" }, {}]) {
+    const elsewhere: Record<string, string>[] = [{ origin: "https://evil.example", "sec-fetch-site": "cross-site" }, { "sec-fetch-site": "same-site" }, {}];
+    for (const headers of elsewhere) {
       const refused = await refusal(await del(headers), 403, JSON.stringify(headers));
       expect(refused.banner).toEqual(["Cross-origin posts are refused."]);
       expect((await p.api("GET", `/v1/webhooks/${made.json.uid}`)).status).toBe(200);

@@ -174,6 +174,12 @@ export function dashboardForm(path: string, cookie: string | null, fields: Recor
   );
 }
 
+/** The page a form that made a secret redirects to (it shows the secret once), fetched with the session's cookie. */
+export async function dashboardShown(res: Response, cookie: string): Promise<Response> {
+  if (res.status !== 303) throw new Error(`expected the redirect to the secret's page, got ${res.status}`);
+  return call(new Request(new URL(res.headers.get("location")!, "https://edgehook.test/dashboard/"), { headers: { cookie } }));
+}
+
 export function post(path: string, body: string, headers: Record<string, string>): Request {
   return new Request(`https://edgehook.test${path}`, { method: "POST", body, headers });
 }
