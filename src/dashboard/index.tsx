@@ -35,10 +35,10 @@ import { textOf, textsOf, type Form } from "./form";
 import { homeOf, Layout } from "./layout";
 import { errorPage, notFoundPage, refusalPage } from "./refusal";
 import { EventList, EventPage, FILTERS, LiveUpdate } from "./pages/events";
-import { AlertsPage } from "./pages/alerts";
+import { AlertsPage, type EndpointEntered } from "./pages/alerts";
 import { Login } from "./pages/login";
 import { Overview } from "./pages/overview";
-import { SourceList } from "./pages/sources";
+import { SourceList, type SourceEntered } from "./pages/sources";
 import { SecretOnce, WebhookList, WebhookPage, WebhookTestForm, WebhookTestResult, type Entered, type WebhookCounts } from "./pages/webhooks";
 import { callApi, endSession, requireSession, startSession, tooManyFailures, type DashEnv } from "./session";
 
@@ -462,7 +462,8 @@ dashboard.post("/webhooks/:uid/:action{enable|disable|retry-failed|delete}", asy
   return back(c, "/dashboard/webhooks", res, action === "disable" ? "Disabled: new deliveries are held." : "Enabled: held deliveries are going out, oldest first.");
 });
 
-dashboard.get("/alerts", async (c) => {
+/** The alerts page; after a refused new endpoint, with its error and what was typed kept in the form. */
+async function alertsPage(c: C, refused?: { entered: EndpointEntered; error: string }) {
   const [alerts, endpoints] = await Promise.all([
     callApi(c, "GET", pageOfList(c, "/alerts", "alerts"), AlertList_),
     callApi(c, "GET", pageOfList(c, "/notification-endpoints", "endpoints"), EndpointList_),
@@ -472,18 +473,25 @@ dashboard.get("/alerts", async (c) => {
     c,
     "Alerts",
     "/dashboard/alerts",
-    <AlertsPage alerts={alerts.json.data} endpoints={endpoints.json.data} nextAlerts={alerts.json.nextCursor} nextEndpoints={endpoints.json.nextCursor} />,
+    <AlertsPage
+      alerts={alerts.json.data}
+      endpoints={endpoints.json.data}
+      nextAlerts={alerts.json.nextCursor}
+      nextEndpoints={endpoints.json.nextCursor}
+      entered={refused?.entered}
+    />,
+    refused ? 400 : 200,
+    refused?.error,
   );
-});
+}
+
+dashboard.get("/alerts", (c) => alertsPage(c));
 
 dashboard.post("/alerts/endpoints", async (c) => {
   const form = await c.req.parseBody({ all: true });
-  const res = await callApi(c, "POST", "/notification-endpoints", NotificationEndpointCreated, {
-    url: textOf(form, "url").trim(),
-    alertTypes: textsOf(form, "alertTypes"),
-    format: "format" in form ? textOf(form, "format") : "standard-webhooks",
-  });
-  if (!res.ok) return back(c, "/dashboard/alerts", res, "");
+  const entered = { url: textOf(form, "url").trim(), alertTypes: textsOf(form, "alertTypes"), format: "format" in form ? textOf(form, "format") : "standard-webhooks" };
+  const res = await callApi(c, "POST", "/notification-endpoints", NotificationEndpointCreated, entered);
+  if (!res.ok) return alertsPage(c, { entered, error: res.error ?? "That did not work." });
   return showOnce(c, { title: "Notification endpoint created", nav: "/dashboard/alerts", what: "notification endpoint", href: "/dashboard/alerts", secret: res.json.secret });
 });
 
@@ -492,7 +500,8 @@ dashboard.post("/alerts/endpoints/:uid/delete", async (c) => {
   return back(c, "/dashboard/alerts", res, "Notification endpoint deleted.");
 });
 
-dashboard.get("/sources", async (c) => {
+/** The sources page; after a refused new source, with its error and what was typed (but the secret) kept in the form. */
+async function sourcesPage(c: C, refused?: { entered: SourceEntered; error: string }) {
   const list = await callApi(c, "GET", pageOfList(c, "/sources"), SourceList_);
   if (!list.ok) return page(c, "Sources", "/dashboard/sources", <p>{list.error}</p>, 403);
   // The admin also sees requests to ids that name no source (a wrong URL given to a provider).
@@ -501,19 +510,31 @@ dashboard.get("/sources", async (c) => {
     c,
     "Sources",
     "/dashboard/sources",
-    <SourceList sources={list.json.data} nextCursor={list.json.nextCursor} canWrite={can(c, "sources:write")} now={Date.now()} unknown={unknown?.ok ? unknown.json : null} />,
+    <SourceList
+      sources={list.json.data}
+      nextCursor={list.json.nextCursor}
+      canWrite={can(c, "sources:write")}
+      now={Date.now()}
+      unknown={unknown?.ok ? unknown.json : null}
+      entered={refused?.entered}
+    />,
+    refused ? 400 : 200,
+    refused?.error,
   );
-});
+}
+
+dashboard.get("/sources", (c) => sourcesPage(c));
 
 dashboard.post("/sources", async (c) => {
   const form = await c.req.parseBody();
-  const id = textOf(form, "id").trim();
+  const entered = { id: textOf(form, "id").trim(), name: textOf(form, "name").trim(), provider: textOf(form, "provider") };
   const res = await callApi(c, "POST", "/sources", SourceSchema, {
-    ...(id ? { id } : {}),
-    name: textOf(form, "name").trim(),
-    provider: textOf(form, "provider"),
+    ...(entered.id ? { id: entered.id } : {}),
+    name: entered.name,
+    provider: entered.provider,
     secrets: [textOf(form, "secret")],
   });
+  if (!res.ok) return sourcesPage(c, { entered, error: res.error ?? "That did not work." });
   return back(c, "/dashboard/sources", res, `Source created: point the provider at ${res.json?.ingressUrl ?? ""}`);
 });
 

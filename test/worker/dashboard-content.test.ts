@@ -101,6 +101,34 @@ describe("dashboard: filters, transformations and tests", () => {
     expect((await p.api("GET", `/v1/webhooks/${uid}`)).json.eventTypes).toEqual(["message.received", "contact.*"]);
   });
 
+  it("keeps what was typed in a refused new source, but its secret, with the error", async () => {
+    const c = await cookie();
+    const name = `A name ${uniqueKey()}`;
+    // "podium" is declared by configuration: the id is taken.
+    const refused = await form("/dashboard/sources", c, { id: "podium", name, provider: "stripe", secret: "whsec-typed-secret-1234" });
+    expect(refused.status).toBe(400);
+    const html = await refused.text();
+    expect(pageBanners(html, "alert")).toHaveLength(1);
+    expect(/<input[^>]*name="id"[^>]*>/.exec(html)?.[0]).toContain('value="podium"');
+    expect(/<input[^>]*name="name"[^>]*>/.exec(html)?.[0]).toContain(`value="${name}"`);
+    expect(html).toMatch(/<option value="stripe" selected/);
+    expect(html).not.toContain("whsec-typed-secret-1234");
+  });
+
+  it("keeps what was typed in a refused new notification endpoint, with the error", async () => {
+    const c = await cookie();
+    // The ingress of this Edgehook is no destination: refused.
+    const url = "https://edgehook.test/webhooks/podium";
+    const refused = await dashboardForm("/dashboard/alerts/endpoints", c, [["url", url], ["alertTypes", "webhook.failing"], ["format", "slack"]]);
+    expect(refused.status).toBe(400);
+    const html = await refused.text();
+    expect(pageBanners(html, "alert")).toHaveLength(1);
+    expect(/<input[^>]*name="url"[^>]*>/.exec(html)?.[0]).toContain(`value="${url}"`);
+    const boxes = [...html.matchAll(/<input[^>]*name="alertTypes"[^>]*>/g)].map((m) => m[0]);
+    expect(boxes.filter((b) => / checked/.test(b)).map((b) => /value="([^"]+)"/.exec(b)![1])).toEqual(["webhook.failing"]);
+    expect(html).toMatch(/<option value="slack" selected/);
+  });
+
   it("shows a filtered-out webhook on the event's page, and tests the webhook on that event without sending anything", async () => {
     const p = pipeline();
     const c = await cookie();

@@ -7,7 +7,21 @@ export type AlertJson = z.infer<typeof AlertSchema>;
 export type NotificationEndpointJson = z.infer<typeof NotificationEndpointSchema>;
 
 /** Alert episodes (newest first), and the notification endpoints they go to, with a form for a new one. */
-export function AlertsPage(props: { alerts: AlertJson[]; endpoints: NotificationEndpointJson[]; nextAlerts: string | null; nextEndpoints: string | null }) {
+/** What a refused new-endpoint form had in it, to show it again. */
+export interface EndpointEntered {
+  url: string;
+  alertTypes: string[];
+  format: string;
+}
+
+export function AlertsPage(props: {
+  alerts: AlertJson[];
+  endpoints: NotificationEndpointJson[];
+  nextAlerts: string | null;
+  nextEndpoints: string | null;
+  entered?: EndpointEntered;
+}) {
+  const entered = props.entered;
   return (
     <div class="stack">
       <section aria-label="Alerts" class="stack">
@@ -82,13 +96,13 @@ export function AlertsPage(props: { alerts: AlertJson[]; endpoints: Notification
           <h3>New notification endpoint</h3>
           <label>
             URL
-            <input name="url" type="url" required placeholder="https://hooks.slack.com/services/…" />
+            <input name="url" type="url" required placeholder="https://hooks.slack.com/services/…" value={entered?.url ?? ""} />
           </label>
           <fieldset>
             <legend>Alerts</legend>
             {ALERT_TYPES.map((t) => (
               <label class="check">
-                <input name="alertTypes" type="checkbox" value={t} checked /> {t}
+                <input name="alertTypes" type="checkbox" value={t} checked={entered ? entered.alertTypes.includes(t) : true} /> {t}
               </label>
             ))}
           </fieldset>
@@ -96,7 +110,9 @@ export function AlertsPage(props: { alerts: AlertJson[]; endpoints: Notification
             Format
             <select name="format">
               <option value="standard-webhooks">Standard Webhooks: signed {"{type, timestamp, data}"} JSON</option>
-              <option value="slack">Slack: {'{"text": …}'}</option>
+              <option value="slack" selected={entered?.format === "slack"}>
+                Slack: {'{"text": …}'}
+              </option>
             </select>
           </label>
           <div>

@@ -40,7 +40,21 @@ export function Refused(props: { rejections: RejectionsJson["summary"]; now: num
 // An hmac source needs its signing configuration: create those through the API.
 const PROVIDERS = PROVIDER_NAMES.filter((p) => p !== "hmac");
 
-export function SourceList(props: { sources: SourceJson[]; nextCursor: string | null; canWrite: boolean; now: number; unknown?: RejectionsJson | null }) {
+/** What a refused new-source form had in it (never its secret), to show it again. */
+export interface SourceEntered {
+  id: string;
+  name: string;
+  provider: string;
+}
+
+export function SourceList(props: {
+  sources: SourceJson[];
+  nextCursor: string | null;
+  canWrite: boolean;
+  now: number;
+  unknown?: RejectionsJson | null;
+  entered?: SourceEntered;
+}) {
   return (
     <div class="stack">
       <div class="scroll">
@@ -105,17 +119,19 @@ export function SourceList(props: { sources: SourceJson[]; nextCursor: string | 
           <h2>New source</h2>
           <label>
             Id (optional slug)
-            <input name="id" pattern="[a-z0-9\-]{1,64}" />
+            <input name="id" pattern="[a-z0-9\-]{1,64}" value={props.entered?.id ?? ""} />
           </label>
           <label>
             Name
-            <input name="name" required />
+            <input name="name" required value={props.entered?.name ?? ""} />
           </label>
           <label>
             Provider
             <select name="provider">
               {PROVIDERS.map((p) => (
-                <option value={p}>{p}</option>
+                <option value={p} selected={props.entered?.provider === p}>
+                  {p}
+                </option>
               ))}
             </select>
           </label>
