@@ -31,6 +31,18 @@ export function destinationProblem(url: string, allowPrivate: boolean): string |
   return null;
 }
 
+/** C0 and C1 controls, and the characters that reorder or isolate text (Unicode bidi controls). */
+const HIDDEN_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+
+/**
+ * Why a URL may not be saved as typed: it is shown as typed (dashboard, alerts), where a
+ * bidirectional override makes it read as another URL. Checked when a URL is given, not when
+ * one stored before is used: fetch sends it percent-encoded all the same.
+ */
+export function typedUrlProblem(url: string): string | null {
+  return HIDDEN_CHARACTERS.test(url) ? "must not contain control or bidirectional formatting characters (percent-encode them)" : null;
+}
+
 /**
  * The host without its trailing dots, parsed again: the URL parser leaves
  * `127.1..` a name, but resolvers drop the dots and reach 127.0.0.1.

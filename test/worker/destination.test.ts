@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { destinationProblem } from "../../src/domain/destination";
+import { destinationProblem, typedUrlProblem } from "../../src/domain/destination";
 
 describe("destination URLs (SSRF)", () => {
   it.each([
@@ -59,6 +59,16 @@ describe("destination URLs (SSRF)", () => {
     ["not a url", "garbage"],
   ])("refuses %s (%s)", (url) => {
     expect(destinationProblem(url, false)).toEqual(expect.any(String));
+  });
+
+  it.each([
+    ["https://hooks.example.com/\u202emoc.elpmaxe.sdrocer-latot//:sptth", "a right-to-left override, which makes it read as another URL"],
+    ["https://hooks.example.com/a\u2066b\u2069", "bidi isolates"],
+    ["https://hooks.example.com/a\u0007b", "a control character"],
+  ])("refuses %j (%s) as typed, and takes it percent-encoded; one stored before still goes out", (url) => {
+    expect(typedUrlProblem(url)).toMatch(/control or bidirectional formatting characters/);
+    expect(typedUrlProblem(new URL(url).href)).toBeNull();
+    expect(destinationProblem(url, false)).toBeNull();
   });
 
   it("allows loopback and http when ALLOW_PRIVATE_DESTINATIONS is true", () => {

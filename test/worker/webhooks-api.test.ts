@@ -96,6 +96,18 @@ describe("/v1/webhooks", () => {
     expect(await form.text()).toContain("own ingress");
   });
 
+  it("refuses a URL with a bidirectional override or a control character, which would read as another where it is shown", async () => {
+    const p = pipeline();
+    const url = "https://downstream.test/ok/\u202emoc.elpmaxe.sdrocer-latot//:sptth";
+    const made = await p.api("POST", "/v1/webhooks", { ...base(), url });
+    expect(made.status).toBe(400);
+    expect(made.json.error.details.issues).toEqual([{ path: "url", message: expect.stringContaining("bidirectional formatting characters") }]);
+    const ok = await p.api("POST", "/v1/webhooks", { ...base(), url: new URL(url).href });
+    expect(ok.status).toBe(201);
+    expect((await p.api("PATCH", `/v1/webhooks/${ok.json.uid}`, { url: `${url}\u0085` })).status).toBe(400);
+    expect((await p.api("POST", "/v1/notification-endpoints", { url, alertTypes: ["webhook.failing"] })).status).toBe(400);
+  });
+
   it("answers 400 invalid_request with the issues for bad input", async () => {
     const p = pipeline();
     for (const body of [

@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { accessOf, assertMaySubscribe, grantOrganizationOf, webhookInGrant, type LocationOrganizations } from "../../domain/access";
 import { assertCredentialsStay, keepRedacted } from "../../domain/credential-headers";
-import { destinationProblem, loopProblem } from "../../domain/destination";
+import { destinationProblem, loopProblem, typedUrlProblem } from "../../domain/destination";
 import { AppError } from "../../domain/errors";
 import { newWebhookSecret } from "../../domain/secrets";
 import { hasScope, type Principal } from "../../domain/scopes";
@@ -44,7 +44,7 @@ const UNKNOWN_HEALTH = { record: NO_ATTEMPTS, hours: [] };
 
 /** Refuses a destination URL deliveries may not go to (scheme, private addresses, this Edgehook's own ingress at `self`). */
 export function checkUrl(url: string, allowPrivate: boolean, self: string): void {
-  const problem = destinationProblem(url, allowPrivate) ?? loopProblem(url, self);
+  const problem = typedUrlProblem(url) ?? destinationProblem(url, allowPrivate) ?? loopProblem(url, self);
   if (problem) throw new AppError("invalid_request", `url ${problem}.`, { issues: [{ path: "url", message: problem }] });
 }
 
