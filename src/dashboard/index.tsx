@@ -231,7 +231,7 @@ dashboard.get("/events/:id", async (c) => {
     c,
     event.json.eventType,
     "/dashboard/events",
-    <EventPage event={event.json} canReplay={can(c, "events:replay")} canTest={can(c, "webhooks:read")} />,
+    <EventPage event={event.json} canReplay={can(c, "events:replay")} canReadWebhooks={can(c, "webhooks:read")} />,
   );
 });
 
@@ -386,7 +386,7 @@ dashboard.get("/created", async (c) => {
 
 async function webhookPage(c: C, uid: string, refused?: Refused) {
   const w = await callApi(c, "GET", `/webhooks/${encodeURIComponent(uid)}`, WebhookSchema);
-  if (!w.ok) return page(c, "Webhook", "/dashboard/webhooks", <p>{w.error}</p>, 404);
+  if (!w.ok) return page(c, "Webhook", "/dashboard/webhooks", <p>{w.error}</p>, w.status === 403 ? 403 : 404);
   const counts = (await webhookCounts(c)).get(w.json.uid);
   return page(
     c,

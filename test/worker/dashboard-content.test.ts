@@ -1,7 +1,8 @@
 // The dashboard's side of filters, transformations, "test this webhook" and search.
 import { describe, expect, it } from "vitest";
+import { makeToken } from "./tokens";
 import { call, dashboardForm, dashboardCookie, dashboardShown, pageBanners, pageText as text } from "./helpers";
-import { pipeline, uniqueKey } from "./pipeline";
+import { pipeline, uniqueKey, webhookSetup } from "./pipeline";
 
 const url = (path: string) => `https://edgehook.test${path}`;
 
@@ -127,6 +128,21 @@ describe("dashboard: filters, transformations and tests", () => {
     const boxes = [...html.matchAll(/<input[^>]*name="alertTypes"[^>]*>/g)].map((m) => m[0]);
     expect(boxes.filter((b) => / checked/.test(b)).map((b) => /value="([^"]+)"/.exec(b)![1])).toEqual(["webhook.failing"]);
     expect(html).toMatch(/<option value="slack" selected/);
+  });
+
+  it("names an event's webhooks without linking to pages a token without webhooks:read is refused (403, not 404)", async () => {
+    const { p, webhook, event, org } = await webhookSetup("ok");
+    const eventId = await p.ingest(event());
+    const { token } = await makeToken(p, ["events:read", "read_messages"], { organizationUids: [org] });
+    const login = await dashboardForm("/dashboard/login", null, { token });
+    const c = login.headers.get("set-cookie")!.split(";")[0]!;
+    const html = await (await get(`/dashboard/events/${eventId}`, c)).text();
+    expect(text(html)).toContain(`webhook ${webhook.uid}`);
+    expect(html).not.toContain(`href="/dashboard/webhooks/${webhook.uid}"`);
+    expect((await get(`/dashboard/webhooks/${webhook.uid}`, c)).status).toBe(403);
+    // With the scope, the same name is a link to a page that answers.
+    const admin = await cookie();
+    expect(await (await get(`/dashboard/events/${eventId}`, admin)).text()).toContain(`href="/dashboard/webhooks/${webhook.uid}"`);
   });
 
   it("shows a filtered-out webhook on the event's page, and tests the webhook on that event without sending anything", async () => {

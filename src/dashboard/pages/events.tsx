@@ -154,7 +154,12 @@ export function EventList(props: EventListProps & { live: boolean }) {
 
 export type EventDetail = z.infer<typeof EventSchema>;
 
-export function EventPage(props: { event: EventDetail; canReplay: boolean; canTest: boolean }) {
+/** A webhook named on an event's page: a link to its page for a token that may read webhooks, else its uid alone. */
+function WebhookName(props: { uid: string; link: boolean }) {
+  return props.link ? <a href={`/dashboard/webhooks/${props.uid}`}>webhook {props.uid}</a> : <span class="mono">webhook {props.uid}</span>;
+}
+
+export function EventPage(props: { event: EventDetail; canReplay: boolean; canReadWebhooks: boolean }) {
   const e = props.event;
   return (
     <div class="stack">
@@ -192,16 +197,16 @@ export function EventPage(props: { event: EventDetail; canReplay: boolean; canTe
       {e.filteredOut.map((uid) => (
         <section class="card" aria-label={`Filtered out by webhook ${uid}`}>
           <p>
-            <span class="badge">filtered out</span> by <a href={`/dashboard/webhooks/${uid}`}>webhook {uid}</a>: its filter excluded this event
+            <span class="badge">filtered out</span> by <WebhookName uid={uid} link={props.canReadWebhooks} />: its filter excluded this event
             when it was stored, so nothing was sent to it.
           </p>
-          {props.canTest && <Action action={`/dashboard/webhooks/${uid}/test`} label="Why? Test this webhook" kind="secondary" fields={{ eventId: e.id }} />}
+          {props.canReadWebhooks && <Action action={`/dashboard/webhooks/${uid}/test`} label="Why? Test this webhook" kind="secondary" fields={{ eventId: e.id }} />}
         </section>
       ))}
       {e.deliveries.map((d) => (
         <section class="card" aria-label={`Delivery ${d.id}`}>
           <p>
-            <Badge status={d.status} /> to <a href={`/dashboard/webhooks/${d.webhookUid}`}>webhook {d.webhookUid}</a>
+            <Badge status={d.status} /> to <WebhookName uid={d.webhookUid} link={props.canReadWebhooks} />
             {" · "}
             {d.attemptCount} attempt{d.attemptCount === 1 ? "" : "s"}
             {d.nextAttemptAt && (
