@@ -101,11 +101,13 @@ export function canSeeEvent(p: Principal, e: Owner & { eventType: string; source
  * Subscribing needs the data scope of every event type (as in Podium), and a
  * limited token may only subscribe for an organization or location in its grant.
  */
-export function assertMaySubscribe(p: Principal, w: WebhookOwner & { eventTypes: string[] }, locations: LocationOrganizations): void {
+export function assertMaySubscribe(p: Principal, w: WebhookOwner & { eventTypes: string[] }, locations: LocationOrganizations, changing = false): void {
   for (const pattern of w.eventTypes) {
     for (const scope of dataScopesForPattern(pattern)) {
       if (!hasScope(p, scope)) {
-        throw new AppError("forbidden", `Subscribing to "${pattern}" needs the scope "${scope}".`, { missingScope: scope });
+        // A change is refused for the types the webhook has, which the caller may not have chosen.
+        const what = changing ? `Changing a webhook subscribed to "${pattern}", even only enabling or disabling it,` : `Subscribing to "${pattern}"`;
+        throw new AppError("forbidden", `${what} needs the scope "${scope}".`, { missingScope: scope });
       }
     }
   }

@@ -130,6 +130,7 @@ describe("data scopes and location/organization limits", () => {
     const contact = await as(p, messages.token, "POST", "/v1/webhooks", { url, eventTypes: ["message.sent", "contact.updated"] });
     expect(contact.status).toBe(403);
     expect(contact.json.error.details.missingScope).toBe("read_contacts");
+    expect(contact.json.error.message).toBe('Subscribing to "contact.updated" needs the scope "read_contacts".');
     const star = await as(p, messages.token, "POST", "/v1/webhooks", { url, eventTypes: ["*"] });
     expect(star.status).toBe(403);
     const all = await makeToken(p, ["webhooks:write", "read_messages", "read_contacts", "read_payments", "read_reviews"]);
@@ -137,6 +138,13 @@ describe("data scopes and location/organization limits", () => {
     // Changing the types is held to the same rule.
     const created = (await as(p, messages.token, "POST", "/v1/webhooks", { url, eventTypes: ["message.sent"] })).json;
     expect((await as(p, messages.token, "PATCH", `/v1/webhooks/${created.uid}`, { eventTypes: ["review.*"] })).status).toBe(403);
+    // So is any change of a webhook subscribed to types the token may not read, enabling or
+    // disabling it included: the refusal says so, rather than speak of subscribing.
+    const reviews = (await as(p, all.token, "POST", "/v1/webhooks", { url, eventTypes: ["review.*"] })).json;
+    const toggled = await as(p, messages.token, "PATCH", `/v1/webhooks/${reviews.uid}`, { disabled: true });
+    expect(toggled.status).toBe(403);
+    expect(toggled.json.error.details.missingScope).toBe("read_reviews");
+    expect(toggled.json.error.message).toBe('Changing a webhook subscribed to "review.*", even only enabling or disabling it, needs the scope "read_reviews".');
     // A type named like an Object property is no Podium object: it needs no data scope.
     for (const type of ["constructor.created", "__proto__.x", "toString"]) {
       const res = await as(p, messages.token, "POST", "/v1/webhooks", { url, eventTypes: [type] });

@@ -61,7 +61,7 @@ export async function visibleWebhook(db: D1Database, p: Principal, uid: string):
  * unless they are unchanged from `before`, that the types exist; answers the warnings they deserve.
  */
 async function mayHave(env: Env, p: Principal, w: Webhook, locations: LocationOrganizations, before?: Webhook) {
-  assertMaySubscribe(p, w, locations);
+  assertMaySubscribe(p, w, locations, before !== undefined);
   const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
   if (before && same(before.eventTypes, w.eventTypes) && same(before.sourceIds, w.sourceIds)) return {};
   const warnings = await checkSubscriptionTypes(env, w.eventTypes, w.sourceIds, before?.sourceIds ?? []);
