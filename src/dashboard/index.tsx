@@ -1,7 +1,6 @@
 import { Hono, type Context } from "hono";
 import type { Child } from "hono/jsx";
 import { bodyLimit } from "hono/body-limit";
-import { csrf } from "hono/csrf";
 import { AppError } from "../domain/errors";
 import { sha256Hex } from "../domain/crypto";
 import { keepReveal, takeReveal, type Reveal } from "../store/sessions";
@@ -111,14 +110,13 @@ dashboard.use("*", async (c, next) => {
   await next();
   if (!c.res.headers.has("cache-control")) c.res.headers.set("cache-control", "no-store");
 });
-// Actions are POSTs from our own pages only, and the cookie is SameSite=Strict. hono/csrf checks
-// the Origin of form posts only; an action without fields takes any body, so a post of any other
-// type must say it comes from here too (Sec-Fetch-Site or Origin), or it is refused the same way.
-dashboard.use("*", csrf());
+// Actions are form POSTs from our own pages only, and the cookie is SameSite=Strict. Whatever the
+// body's type (an action without fields takes any, so hono/csrf, which checks form types only, is
+// not enough), a POST must say it comes from here: Sec-Fetch-Site, or else Origin.
 dashboard.use("*", async (c, next) => {
   const safe = c.req.method === "GET" || c.req.method === "HEAD" || c.req.method === "OPTIONS";
   const fromHere = c.req.header("sec-fetch-site") === "same-origin" || c.req.header("origin") === new URL(c.req.url).origin;
-  if (!safe && !fromHere) throw new AppError("forbidden", "Cross-origin posts are refused.");
+  if (!safe && !fromHere) throw new AppError("forbidden", "Cross-origin form posts are refused.");
   await next();
 });
 const FORM_LIMIT_KIB = 64;

@@ -48,10 +48,6 @@ export function appErrorOf(err: Error): AppError {
       issues: [{ path: "content-type", message: "must be application/json" }],
     });
   }
-  if (err instanceof HTTPException && err.status === 403) {
-    // hono/csrf: a form posted from another origin.
-    return new AppError("forbidden", "Cross-origin form posts are refused.");
-  }
   console.error("unhandled error", { error: String(err) });
   return new AppError("internal_error", "Something went wrong on our side; it has been logged.");
 }

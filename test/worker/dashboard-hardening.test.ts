@@ -239,7 +239,7 @@ describe("the dashboard's own refusals are pages", () => {
     const elsewhere: Record<string, string>[] = [{ origin: "https://evil.example", "sec-fetch-site": "cross-site" }, { "sec-fetch-site": "same-site" }, {}];
     for (const headers of elsewhere) {
       const refused = await refusal(await del(headers), 403, JSON.stringify(headers));
-      expect(refused.banner).toEqual(["Cross-origin posts are refused."]);
+      expect(refused.banner).toEqual(["Cross-origin form posts are refused."]);
       expect((await p.api("GET", `/v1/webhooks/${made.json.uid}`)).status).toBe(200);
     }
     // From our own pages (the browser says so), it goes through.

@@ -6,7 +6,6 @@ import { Action, NextPage, Time } from "../layout";
 export type AlertJson = z.infer<typeof AlertSchema>;
 export type NotificationEndpointJson = z.infer<typeof NotificationEndpointSchema>;
 
-/** Alert episodes (newest first), and the notification endpoints they go to, with a form for a new one. */
 /** What a refused new-endpoint form had in it, to show it again. */
 export interface EndpointEntered {
   url: string;
@@ -14,6 +13,7 @@ export interface EndpointEntered {
   format: string;
 }
 
+/** Alert episodes (newest first), and the notification endpoints they go to, with a form for a new one. */
 export function AlertsPage(props: {
   alerts: AlertJson[];
   endpoints: NotificationEndpointJson[];
