@@ -210,7 +210,8 @@ export interface AttemptOutcome {
  * update applies only if no other attempt was recorded meanwhile (a duplicate), so a
  * delivery's count and status, the counts and the health stay consistent, and only to
  * a delivery still pending, or held meanwhile if the attempt settles it (an attempt
- * leaving it owed is recorded and it stays held).
+ * leaving it owed is recorded and it stays held). One retried by hand meanwhile stays
+ * pending, due at once, unless the attempt succeeded.
  */
 export async function recordAttempts<T = unknown>(
   db: D1Database,
@@ -237,12 +238,19 @@ export async function recordAttempts<T = unknown>(
   const applies = (d: string, number = "j.value->>1", next = "j.value->>7") =>
     `${d}.attempt_count = (${number}) - 1 AND (${from("attempt", `${d}.status`)} OR (${from("settleHeld", `${d}.status`)} AND ${into("settleHeld", next)}))`;
   const ifApplies = (value: string, column: string) => `CASE WHEN ${applies("deliveries")} THEN ${value} ELSE ${column} END`;
+  // Owed anew (retried by hand, or released) since the attempt began: a request for another
+  // try made while this one was out stands. Short of success the delivery stays pending, due
+  // when that request made it, and has not failed for good.
+  const askedAgain = (d: string, startedAt = "j.value->>2", next = "j.value->>7") =>
+    `(${next} <> ${status("succeeded")} AND ${d}.status = ${status("pending")} AND ${d}.updated_at > (${startedAt}))`;
+  const statusAfter = (d: string) => `CASE WHEN ${askedAgain(d)} THEN ${status("pending")} ELSE j.value->>7 END`;
   const attempt = withAttemptSql("deliveries", ["j.value->>1", "j.value->>2", "j.value->>3", "j.value->>4", "j.value->>5", "j.value->>6"]);
-  // A delivery failed for good only if its state follows the attempt: one expired while the
-  // attempt was out has not failed, and gets no dead letter.
+  // A delivery failed for good only if its state follows the attempt: one expired, or owed
+  // anew, while the attempt was out has not failed, and gets no dead letter.
   const failsForGood = (o: AttemptOutcome) => (n: number) => ({
-    sql: `EXISTS (SELECT 1 FROM deliveries d WHERE d.id = ${dlvKey(`?${n}`)} AND ${applies("d", `?${n + 1}`, `?${n + 2}`)})`,
-    binds: [o.attempt.deliveryId, o.attempt.number, statusCode(o.status)],
+    sql: `EXISTS (SELECT 1 FROM deliveries d WHERE d.id = ${dlvKey(`?${n}`)} AND ${applies("d", `?${n + 1}`, `?${n + 2}`)}
+      AND NOT ${askedAgain("d", `?${n + 3}`, `?${n + 2}`)})`,
+    binds: [o.attempt.deliveryId, o.attempt.number, statusCode(o.status), o.attempt.startedAt],
   });
   const results = await db.batch<T>([
     ...unique.flatMap((o) => (o.deadLetter ? [recordDeadLetterStatement(db, o.deadLetter, failsForGood(o))] : [])),
@@ -255,13 +263,13 @@ export async function recordAttempts<T = unknown>(
          (j.value->>7) = ${status("succeeded")} AS ok ${newAttempts} AND EXISTS (SELECT 1 FROM webhooks WHERE uid = ?2)`,
       [rows, webhookUid],
     ),
-    deliveryCountsStatement(db, `SELECT d.webhook, d.object, d.status AS old_status, j.value->>7 AS new_status ${joined} WHERE ${applies("d")}`, [rows]),
+    deliveryCountsStatement(db, `SELECT d.webhook, d.object, d.status AS old_status, ${statusAfter("d")} AS new_status ${joined} WHERE ${applies("d")}`, [rows]),
     db
       .prepare(
         `UPDATE deliveries SET attempts = CASE WHEN ${unrecorded("deliveries")} THEN ${attempt} ELSE attempts END,
-           status = ${ifApplies("j.value->>7", "status")},
+           status = ${ifApplies(statusAfter("deliveries"), "status")},
            attempt_count = CASE WHEN ${applies("deliveries")} THEN j.value->>1 WHEN ${unrecorded("deliveries")} THEN max(attempt_count, j.value->>1) ELSE attempt_count END,
-           next_attempt_at = ${ifApplies("j.value->>8", "next_attempt_at")}, updated_at = ${ifApplies("(j.value->>2) + (j.value->>3)", "updated_at")}
+           next_attempt_at = ${ifApplies(`CASE WHEN ${askedAgain("deliveries")} THEN next_attempt_at ELSE j.value->>8 END`, "next_attempt_at")}, updated_at = ${ifApplies("(j.value->>2) + (j.value->>3)", "updated_at")}
          FROM json_each(?1) j WHERE deliveries.id = ${dlvKey("j.value->>0")} AND (${unrecorded("deliveries")} OR ${applies("deliveries")})`,
       )
       .bind(rows),

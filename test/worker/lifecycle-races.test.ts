@@ -65,6 +65,42 @@ describe("an attempt in flight when its webhook is disabled", () => {
   });
 });
 
+describe("an attempt in flight when its delivery is retried by hand", () => {
+  // Retries an hour away: a delivery due within the test is due because it was retried.
+  it.each([
+    { attempt: "its last", maxAttempts: 1 },
+    { attempt: "one with retries left", maxAttempts: 3 },
+  ])("that fails ($attempt) does not settle it: the retry asked for is made at once", async ({ maxAttempts }) => {
+    const { p, key, webhook, event } = await webhookSetup("record?ms=300&fail=1", { maxAttempts }, { RETRY_BASE_SECONDS: "3600" });
+    const eventId = await p.ingest(event());
+    const sending = p.deliver();
+    await vi.waitFor(async () => expect(await received(key)).toHaveLength(1), { timeout: 5_000, interval: 20 });
+    const [delivery] = await webhookDeliveryRows(webhook.uid);
+    expect((await p.api("POST", `/v1/deliveries/${delivery?.id}/retry`)).status).toBe(202);
+    await sending;
+
+    // Due at once, not in an hour: the run sent it again. A last attempt spent, that one failed for good.
+    expect(await received(key)).toHaveLength(2);
+    expect(await states(webhook.uid)).toEqual([[maxAttempts === 1 ? "failed" : "pending", 2]]);
+    expect(await openDeadLetters(p, eventId)).toHaveLength(maxAttempts === 1 ? 1 : 0);
+    expect(await kept(env.DB)).toEqual(await recounted(env.DB));
+  });
+
+  it("that succeeds settles it: sent and answered, it is not sent again", async () => {
+    const { p, key, webhook, event } = await webhookSetup("slow?ms=300");
+    await p.ingest(event());
+    const sending = p.deliver();
+    await vi.waitFor(async () => expect(await received(key)).toHaveLength(1), { timeout: 5_000, interval: 20 });
+    const [delivery] = await webhookDeliveryRows(webhook.uid);
+    expect((await p.api("POST", `/v1/deliveries/${delivery?.id}/retry`)).status).toBe(202);
+    await sending;
+    await p.deliver();
+    expect(await received(key)).toHaveLength(1);
+    expect(await states(webhook.uid)).toEqual([["succeeded", 1]]);
+    expect(await kept(env.DB)).toEqual(await recounted(env.DB));
+  });
+});
+
 describe("a delivery made while its webhook is enabled or disabled", () => {
   /** A pipeline whose next write of deliveries waits for another writer to change the webhook first. */
   const racingDeliveries = () => racing((statements) => statements.some((s) => s.sql.includes("INSERT INTO deliveries")));
