@@ -3265,10 +3265,10 @@ export interface components {
                 failed: number;
                 expired: number;
             };
-            /** @description Dead letters not replayed yet: see /v1/dead-letters. */
-            deadLetters: number;
-            /** @description Dead letters waiting in R2 because D1 could not take them (counted up to 1000); the maintenance run records or re-ingests them. */
-            parkedDeadLetters: number;
+            /** @description Dead letters not replayed yet: see /v1/dead-letters. Null unless the token is admin: dead letters belong to no tenant. */
+            deadLetters: number | null;
+            /** @description Dead letters waiting in R2 because D1 could not take them (counted up to 1000); the maintenance run records or re-ingests them. Null unless the token is admin. */
+            parkedDeadLetters: number | null;
             webhooks: {
                 uid: string;
                 url: string;

@@ -674,10 +674,14 @@ export const StatsSchema = z
       failed: z.number().int(),
       expired: z.number().int(),
     }),
-    deadLetters: z.number().int().openapi({ description: "Dead letters not replayed yet: see /v1/dead-letters." }),
-    parkedDeadLetters: z.number().int().openapi({
+    deadLetters: z
+      .number()
+      .int()
+      .nullable()
+      .openapi({ description: "Dead letters not replayed yet: see /v1/dead-letters. Null unless the token is admin: dead letters belong to no tenant." }),
+    parkedDeadLetters: z.number().int().nullable().openapi({
       description:
-        "Dead letters waiting in R2 because D1 could not take them (counted up to 1000); the maintenance run records or re-ingests them.",
+        "Dead letters waiting in R2 because D1 could not take them (counted up to 1000); the maintenance run records or re-ingests them. Null unless the token is admin.",
     }),
     webhooks: z.array(
       z.object({

@@ -444,6 +444,10 @@ async function checkReads(w: World, t: Tok, s: Snapshot, r: Rng) {
     });
     const byStatus = (ds: Dl[]) => Object.fromEntries(STATUSES.map((st) => [st, ds.filter((d) => d.status === st).length]));
     expect(stats.deliveries, `${describeToken} stats.deliveries`).toEqual(byStatus(counted));
+    // Dead letters belong to no tenant: a limited token is told none of their numbers.
+    expect([stats.deadLetters, stats.parkedDeadLetters], `${describeToken} stats' dead letters`).toEqual(
+      has(t, "admin") ? [expect.any(Number), expect.any(Number)] : [null, null],
+    );
     if (has(t, "webhooks:read")) {
       expect(sorted(ids(stats.webhooks)), `${describeToken} stats.webhooks`).toEqual(sorted([...m.webhookUids]));
       for (const row of stats.webhooks) {
