@@ -71,7 +71,8 @@ function outcomeOf(body) {
 }
 
 /**
- * Where `wrangler dev` given these arguments serves: its `--ip` (any address: loopback) and
+ * Where `wrangler dev` given these arguments serves: its `--ip` (`localhost` by default, as
+ * wrangler's, whichever family that names here; any address: loopback of its family) and
  * `--port` (8787 by default); null for `--port 0`, which only wrangler knows.
  * @param {string[]} args
  */
@@ -84,6 +85,7 @@ export function devBase(args) {
   const port = Number(value("--port") ?? 8787);
   if (!Number.isInteger(port) || port <= 0) return null;
   const ip = value("--ip");
-  const host = ip === undefined || ip === "0.0.0.0" || ip === "::" || ip === "*" ? "127.0.0.1" : ip.includes(":") ? `[${ip}]` : ip;
+  const loopbackOf = new Map([["0.0.0.0", "127.0.0.1"], ["*", "127.0.0.1"], ["::", "[::1]"]]);
+  const host = ip === undefined ? "localhost" : (loopbackOf.get(ip) ?? (ip.includes(":") ? `[${ip}]` : ip));
   return `http://${host}:${port}`;
 }

@@ -105,8 +105,9 @@ describe("the local cron (scripts/local-cron.mjs)", () => {
   });
 
   it("finds where wrangler dev serves from its arguments", () => {
-    expect(devBase([])).toBe("http://127.0.0.1:8787");
-    expect(devBase(["--port", "8788"])).toBe("http://127.0.0.1:8788");
+    expect(devBase([])).toBe("http://localhost:8787");
+    expect(devBase(["--port", "8788"])).toBe("http://localhost:8788");
+    expect(devBase(["--ip", "::", "--port", "8789"])).toBe("http://[::1]:8789");
     expect(devBase(["--port=9000", "--ip", "0.0.0.0"])).toBe("http://127.0.0.1:9000");
     expect(devBase(["--ip", "127.0.0.2", "--port", "8790"])).toBe("http://127.0.0.2:8790");
     expect(devBase(["--port", "0"])).toBeNull();
