@@ -5,7 +5,7 @@ import { runTransform } from "./transform";
 export type Outbound =
   | { ok: true; body: string; headers: Record<string, string>; transformed: boolean }
   /** The transformation failed on this event; it would fail the same way on every attempt. */
-  | { ok: false; reason: string };
+  | { ok: false; reason: string; summary: string };
 
 /**
  * The transformation step of a delivery: the webhook's `transform` output as the
@@ -18,6 +18,6 @@ export async function outbound(webhook: Pick<Webhook, "transform" | "transformHe
   // The expressions were compiled (checked, header names lower-cased) when the webhook was saved;
   // one that no longer parses fails here like any other evaluation error.
   const result = await runTransform({ body: webhook.transform, headers }, body);
-  if (!result.ok) return { ok: false, reason: result.reason };
+  if (!result.ok) return { ok: false, reason: result.reason, summary: result.summary };
   return { ok: true, body: result.body, headers: result.headers, transformed: webhook.transform !== null };
 }

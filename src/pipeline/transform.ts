@@ -34,8 +34,13 @@ export interface CompiledTransform {
 
 export type TransformResult =
   | { ok: true; body: string; headers: Record<string, string> }
-  /** `permanent`: the same event would fail the same way, so retrying is pointless. */
-  | { ok: false; reason: string; permanent: boolean };
+  /**
+   * `reason`: the whole error, which may quote the event's values (for whoever may read the event);
+   * `summary`: the same without them, for what outlives the event's access (a delivery's
+   * attempts, its webhook's health). `permanent`: the same event would fail the same way, so
+   * retrying is pointless.
+   */
+  | { ok: false; reason: string; summary: string; permanent: boolean };
 
 export const TRANSFORM_LIMITS = {
   expressionChars: 8192,
@@ -97,32 +102,41 @@ export async function runTransform(
   let sent = body;
   if (compiled.body !== null) {
     const result = await evaluate(compiled.body, input, maxSteps);
-    if (!result.ok) return failed(`transform: ${result.reason}`);
+    if (!result.ok) return failed("transform", result);
     const out = serialize(result.value, maxOutputBytes);
-    if (!out.ok) return failed(`transform: ${out.reason}`);
+    if (!out.ok) return failed("transform", out);
     sent = out.json;
   }
 
   const headers: Record<string, string> = {};
   for (const [name, source] of Object.entries(compiled.headers)) {
     const h = await evaluate(source, input, maxSteps);
-    if (!h.ok) return failed(`transformHeaders["${name}"]: ${h.reason}`);
+    if (!h.ok) return failed(`transformHeaders["${name}"]`, h);
     if (h.value === undefined) continue; // nothing matched: the header is not sent
     if (typeof h.value !== "string" && typeof h.value !== "number" && typeof h.value !== "boolean") {
-      return failed(`transformHeaders["${name}"]: the value is not a string`);
+      return failed(`transformHeaders["${name}"]`, quoting("the value is not a string"));
     }
     const value = String(h.value);
     if (value.length > TRANSFORM_LIMITS.headerValueChars || !HEADER_VALUE.test(value)) {
-      return failed(`transformHeaders["${name}"]: not a valid header value (printable ASCII, at most ${TRANSFORM_LIMITS.headerValueChars} characters)`);
+      return failed(`transformHeaders["${name}"]`, quoting(`not a valid header value (printable ASCII, at most ${TRANSFORM_LIMITS.headerValueChars} characters)`));
     }
     headers[name] = value;
   }
   return { ok: true, body: sent, headers };
 }
 
+/** Why an expression failed: in full, and without the values of the event it quotes. */
+interface Failure {
+  reason: string;
+  summary: string;
+}
+
+/** A failure whose message quotes no value. */
+const quoting = (message: string): Failure => ({ reason: message, summary: message });
+
 /** Evaluation is deterministic, so every failure of a transform is permanent. */
-function failed(reason: string): TransformResult {
-  return { ok: false, reason, permanent: true };
+function failed(where: string, f: Failure): TransformResult {
+  return { ok: false, reason: `${where}: ${f.reason}`, summary: `${where}: ${f.summary}`, permanent: true };
 }
 
 /**
@@ -228,7 +242,7 @@ async function evaluate(
   source: string,
   input: unknown,
   maxSteps: number,
-): Promise<{ ok: true; value: unknown } | { ok: false; reason: string }> {
+): Promise<{ ok: true; value: unknown } | ({ ok: false } & Failure)> {
   try {
     // A fresh evaluator per run: the step counter below is this run's alone.
     const evaluator = parse(source);
@@ -247,9 +261,11 @@ async function evaluate(
     });
     return { ok: true, value: await evaluator.evaluate(input) };
   } catch (e) {
-    if (e instanceof BoundExceeded) return { ok: false, reason: e.message };
+    if (e instanceof BoundExceeded) return { ok: false, ...quoting(e.message) };
     const err = jsonataError(e);
-    return { ok: false, reason: err.position === undefined ? err.message : `${err.message} (at position ${err.position})` };
+    const at = err.position === undefined ? "" : ` (at position ${err.position})`;
+    // JSONata's messages quote the values they met (a review's text); its codes do not.
+    return { ok: false, reason: `${err.message}${at}`, summary: `JSONata error ${err.code ?? "without a code"}${at}` };
   }
 }
 
@@ -309,20 +325,20 @@ async function boundBuiltins(evaluator: Evaluator, charge: (steps: number) => vo
 }
 
 /** JSONata throws plain objects `{code, position, message}`; anything else is reported by its message. */
-function jsonataError(e: unknown): { message: string; position?: number } {
+function jsonataError(e: unknown): { message: string; code?: string; position?: number } {
   if (!isIndexable(e)) return { message: String(e) };
   const message = "message" in e && typeof e.message === "string" ? e.message : String(e);
-  const code = "code" in e && typeof e.code === "string" ? `${e.code}: ` : "";
+  const code = "code" in e && typeof e.code === "string" ? e.code : undefined;
   const position = "position" in e && typeof e.position === "number" ? e.position : undefined;
-  return { message: `${code}${message}`, position };
+  return { message: code === undefined ? message : `${code}: ${message}`, code, position };
 }
 
 /**
  * JSON text of the result, within `maxBytes`. The replacer counts as it goes, so a result that
  * shares one object many times (small in memory, huge as text) is refused before it is written.
  */
-function serialize(value: unknown, maxBytes: number): { ok: true; json: string } | { ok: false; reason: string } {
-  if (value === undefined) return { ok: false, reason: "the expression produced nothing for this event" };
+function serialize(value: unknown, maxBytes: number): { ok: true; json: string } | ({ ok: false } & Failure) {
+  if (value === undefined) return { ok: false, ...quoting("the expression produced nothing for this event") };
   let budget = maxBytes;
   let json: string;
   try {
@@ -333,10 +349,12 @@ function serialize(value: unknown, maxBytes: number): { ok: true; json: string }
       return v;
     });
   } catch (e) {
-    return { ok: false, reason: e instanceof BoundExceeded ? e.message : `the result is not JSON (${String(e)})` };
+    // The runtime's message may name the result's keys.
+    if (e instanceof BoundExceeded) return { ok: false, ...quoting(e.message) };
+    return { ok: false, reason: `the result is not JSON (${String(e)})`, summary: "the result is not JSON" };
   }
   const bytes = utf8Length(json);
-  if (bytes > maxBytes) return { ok: false, reason: `the result is ${bytes} bytes; the limit is ${maxBytes}` };
+  if (bytes > maxBytes) return { ok: false, ...quoting(`the result is ${bytes} bytes; the limit is ${maxBytes}`) };
   return { ok: true, json };
 }
 

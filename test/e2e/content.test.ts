@@ -140,7 +140,7 @@ describe("routing and reshaping by content, end to end", () => {
     const [d] = event.deliveries;
     expect(d.attemptCount).toBe(1);
     expect(d.attempts).toHaveLength(1);
-    expect(d.attempts[0].error).toMatch(/^transformation failed, not retried: transform: T2001/);
+    expect(d.attempts[0].error).toMatch(/^transformation failed, not retried: transform: JSONata error T2001 \(at position \d+\)/);
     expect(await down.requests(key)).toEqual([]);
   });
 });
