@@ -23,9 +23,16 @@ const ILL_FORMED = 0xff;
 const within = (value: string | null, max: number) => (value !== null && value.length <= max && value.isWellFormed() ? value : null);
 
 /**
- * The facts with each field within its bound and well-formed: a type too long (or ill-formed) is
- * unknown, a location or organization so is none, a dedupe key too long is its hash, and an
- * ill-formed one the hash of its JSON spelling (which escapes each lone surrogate, so keys that
+ * Control characters (C0 and DEL), which no HTTP header may carry: a type with one could not be
+ * sent in a delivery's `edgehook-event-type`, and every attempt, to every webhook owed the
+ * event, would fail. No webhook or query can name one either.
+ */
+export const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
+
+/**
+ * The facts with each field within its bound and well-formed: a type too long (or ill-formed, or
+ * with a control character) is unknown, a location or organization so is none, a dedupe key too
+ * long is its hash, and an ill-formed one the hash of its JSON spelling (which escapes each lone surrogate, so keys that
  * differ stay apart) after a byte no UTF-8 text holds, so no well-formed key hashes the same.
  */
 export async function boundFacts(facts: EventFacts): Promise<EventFacts> {
@@ -36,7 +43,7 @@ export async function boundFacts(facts: EventFacts): Promise<EventFacts> {
       : dedupeKey.length <= MAX_DEDUPE_KEY_CHARS
         ? dedupeKey
         : await sha256Hex(dedupeKey),
-    eventType: within(eventType, MAX_EVENT_TYPE_CHARS) ?? UNKNOWN_EVENT_TYPE,
+    eventType: within(eventType !== null && CONTROL_CHARACTER.test(eventType) ? null : eventType, MAX_EVENT_TYPE_CHARS) ?? UNKNOWN_EVENT_TYPE,
     locationUid: within(locationUid, MAX_OWNER_UID_CHARS),
     organizationUid: within(organizationUid, MAX_OWNER_UID_CHARS),
   };

@@ -1,3 +1,4 @@
+import { CONTROL_CHARACTER } from "../domain/facts";
 import { podium } from "../schemes/podium";
 import { standardWebhooks } from "../schemes/standard-webhooks";
 
@@ -16,7 +17,9 @@ export function unsignedHeaders(d: { eventId: string; eventType: string; attempt
   return {
     "content-type": "application/json",
     "user-agent": "Edgehook/1",
-    "edgehook-event-type": d.eventType,
+    // A type stored before control characters made it unknown (domain/facts.ts) goes percent-encoded:
+    // as it is, no header could carry it and every attempt would fail.
+    "edgehook-event-type": CONTROL_CHARACTER.test(d.eventType) ? encodeURIComponent(d.eventType) : d.eventType,
     "edgehook-event-id": d.eventId,
     "edgehook-attempt": String(d.attempt),
   };

@@ -13,8 +13,8 @@ import { configSources } from "../../src/ingress/sources";
 import { hmacScheme } from "../../src/schemes/hmac";
 import { shopify } from "../../src/schemes/shopify";
 import { stripe } from "../../src/schemes/stripe";
-import { call, clientAddress, createSource, podiumBody, podiumHeaders, post, recordingQueue, testEnv } from "./helpers";
-import { pipeline, uniqueKey } from "./pipeline";
+import { call, clientAddress, createSource, ingestMessage, podiumBody, podiumHeaders, post, recordingQueue, testEnv } from "./helpers";
+import { pipeline, received, uniqueKey, webhookSetup } from "./pipeline";
 import { eventsOfSource } from "./rows";
 
 const enc = new TextEncoder();
@@ -452,6 +452,24 @@ describe("what the ingress reads out of a request is bounded, so its queue messa
     const atBound = await sendMetadata({ eventType: type, locationUid: location, organizationUid: organization });
     expect(atBound.status).toBe(202);
     expect(atBound.queued[0]).toMatchObject({ eventType: type, locationUid: location, organizationUid: organization });
+  });
+});
+
+describe("an event type with a control character, which no header can carry", () => {
+  it("is unknown at the ingress, so its deliveries can go out", async () => {
+    const source = await createSource({ verification: "none", secrets: [] });
+    const res = await send(`/webhooks/${source}`, JSON.stringify({ metadata: { eventType: "message.y\nx: 1" } }), { "content-type": "application/json" });
+    expect(res.status).toBe(202);
+    expect(res.queued[0]).toMatchObject({ eventType: "unknown" });
+  });
+
+  it("stored before that, goes percent-encoded in edgehook-event-type: every webhook owed it is sent it", async () => {
+    const { p, key, org } = await webhookSetup("ok");
+    await p.runIngest([ingestMessage({ eventType: "message.y\r\nx: 1", organizationUid: org, body: podiumBody({ organizationUid: org }) })]);
+    await p.deliver();
+    const [got] = await received(key);
+    expect(got?.headers["edgehook-event-type"]).toBe("message.y%0D%0Ax%3A%201");
+    expect(got?.headers["x"]).toBeUndefined();
   });
 });
 
