@@ -97,20 +97,36 @@ export function canSeeEvent(p: Principal, e: Owner & { eventType: string; source
   return eventInGrant(p, e);
 }
 
+/** What a token does to a webhook that needs the data scopes of its event types. */
+export type WebhookAct = "subscribe" | "change" | "delete";
+
+/**
+ * Subscribing a webhook to event types, changing one (even only enabling or disabling it: it
+ * could send those events elsewhere) and deleting one (what it was owed of them expires) each
+ * need the data scope of every type, as subscribing does in Podium.
+ */
+export function assertDataScopes(p: Principal, eventTypes: string[], act: WebhookAct): void {
+  for (const pattern of eventTypes) {
+    for (const scope of dataScopesForPattern(pattern)) {
+      if (!hasScope(p, scope)) {
+        // A change or delete is refused for the types the webhook has, which the caller may not have chosen.
+        const what = {
+          subscribe: `Subscribing to "${pattern}"`,
+          change: `Changing a webhook subscribed to "${pattern}", even only enabling or disabling it,`,
+          delete: `Deleting a webhook subscribed to "${pattern}"`,
+        }[act];
+        throw new AppError("forbidden", `${what} needs the scope "${scope}".`, { missingScope: scope });
+      }
+    }
+  }
+}
+
 /**
  * Subscribing needs the data scope of every event type (as in Podium), and a
  * limited token may only subscribe for an organization or location in its grant.
  */
 export function assertMaySubscribe(p: Principal, w: WebhookOwner & { eventTypes: string[] }, locations: LocationOrganizations, changing = false): void {
-  for (const pattern of w.eventTypes) {
-    for (const scope of dataScopesForPattern(pattern)) {
-      if (!hasScope(p, scope)) {
-        // A change is refused for the types the webhook has, which the caller may not have chosen.
-        const what = changing ? `Changing a webhook subscribed to "${pattern}", even only enabling or disabling it,` : `Subscribing to "${pattern}"`;
-        throw new AppError("forbidden", `${what} needs the scope "${scope}".`, { missingScope: scope });
-      }
-    }
-  }
+  assertDataScopes(p, w.eventTypes, changing ? "change" : "subscribe");
   if (!webhookInGrant(p, w, locations)) {
     throw new AppError("forbidden",
       w.organizationUid === null && w.locationUid === null

@@ -145,6 +145,12 @@ describe("data scopes and location/organization limits", () => {
     expect(toggled.status).toBe(403);
     expect(toggled.json.error.details.missingScope).toBe("read_reviews");
     expect(toggled.json.error.message).toBe('Changing a webhook subscribed to "review.*", even only enabling or disabling it, needs the scope "read_reviews".');
+    // And deleting it: what it was owed of those events would expire.
+    const deleted = await as(p, messages.token, "DELETE", `/v1/webhooks/${reviews.uid}`);
+    expect(deleted.status).toBe(403);
+    expect(deleted.json.error.message).toBe('Deleting a webhook subscribed to "review.*" needs the scope "read_reviews".');
+    expect((await p.api("GET", `/v1/webhooks/${reviews.uid}`)).status).toBe(200);
+    expect((await as(p, all.token, "DELETE", `/v1/webhooks/${reviews.uid}`)).status).toBe(204);
     // A type named like an Object property is no Podium object: it needs no data scope.
     for (const type of ["constructor.created", "__proto__.x", "toString"]) {
       const res = await as(p, messages.token, "POST", "/v1/webhooks", { url, eventTypes: [type] });

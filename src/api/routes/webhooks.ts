@@ -1,5 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
-import { accessOf, assertMaySubscribe, grantOrganizationOf, webhookInGrant, type LocationOrganizations } from "../../domain/access";
+import { accessOf, assertDataScopes, assertMaySubscribe, grantOrganizationOf, webhookInGrant, type LocationOrganizations } from "../../domain/access";
 import { assertCredentialsStay, keepRedacted } from "../../domain/credential-headers";
 import { destinationProblem, loopProblem, typedUrlProblem } from "../../domain/destination";
 import { AppError } from "../../domain/errors";
@@ -337,7 +337,8 @@ export const webhooks = router()
   })
   .openapi(remove, async (c) => {
     const uid = c.req.valid("param").uid;
-    await visibleWebhook(c.env.DB, c.get("principal"), uid);
+    const p = c.get("principal");
+    assertDataScopes(p, (await visibleWebhook(c.env.DB, p, uid)).eventTypes, "delete");
     await removeWebhook(c.env, uid);
     return c.body(null, 204);
   });
