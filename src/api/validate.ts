@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { base64ToBytes, bytesToBase64url, fromUtf8, utf8 } from "../domain/crypto";
+import { base64ToBytes, bytesToBase64url, fromUtf8, seal, unseal, utf8 } from "../domain/crypto";
 import { AppError } from "../domain/errors";
 import { isIndexable } from "../domain/guards";
 
@@ -75,10 +75,11 @@ function fromCursor(cursor: string, pattern: RegExp): string[] {
   const bytes = base64ToBytes(cursor);
   const m = bytes && pattern.exec(fromUtf8(bytes));
   if (m) return m.slice(1);
-  throw new AppError("invalid_request", "The cursor is not one this API returned.", {
-    issues: [{ path: "cursor", message: "unknown cursor" }],
-  });
+  throw unknownCursor();
 }
+
+const unknownCursor = () =>
+  new AppError("invalid_request", "The cursor is not one this API returned.", { issues: [{ path: "cursor", message: "unknown cursor" }] });
 
 /**
  * A page of rows read with one more than `limit`: the first `limit`, and the cursor
@@ -99,15 +100,25 @@ export function decodeCursor(cursor: string): number {
   return Number(fromCursor(cursor, /^s(\d{1,15})$/)[0]);
 }
 
-/** A position in time order: (received time, insertion sequence). */
-export function encodePosition(p: { receivedAt: number; seq: number }): string {
-  return toCursor(`t${p.receivedAt}s${p.seq}`);
+/**
+ * A position in time order, (received time, insertion sequence), where a walk over every
+ * tenant's events stopped (a search, a range replay): as often as not another's event, so it
+ * is sealed (domain/crypto.ts, under TOKEN_PEPPER), never shown.
+ */
+export async function sealPosition(env: { TOKEN_PEPPER?: string }, p: { receivedAt: number; seq: number }): Promise<string> {
+  return seal(cursorSecret(env), POSITION, `t${p.receivedAt}s${p.seq}`);
 }
 
-export function decodePosition(cursor: string): { receivedAt: number; seq: number } {
-  const [receivedAt, seq] = fromCursor(cursor, /^t(\d{1,15})s(\d{1,15})$/);
-  return { receivedAt: Number(receivedAt), seq: Number(seq) };
+export async function openPosition(env: { TOKEN_PEPPER?: string }, cursor: string): Promise<{ receivedAt: number; seq: number }> {
+  const text = await unseal(cursorSecret(env), POSITION, cursor);
+  const m = text === null ? null : /^t(\d{1,15})s(\d{1,15})$/.exec(text);
+  if (!m) throw unknownCursor();
+  return { receivedAt: Number(m[1]), seq: Number(m[2]) };
 }
+
+const POSITION = "edgehook cursor: a time position";
+/** Without a pepper (a local stack), a fixed key: the cursors are still opaque, if not secret. */
+const cursorSecret = (env: { TOKEN_PEPPER?: string }) => env.TOKEN_PEPPER || "edgehook";
 
 /** A position in creation order (webhook lists, newest first): (created time, uid). */
 export function encodeCreated(p: { createdAt: number; uid: string }): string {

@@ -105,3 +105,39 @@ export async function hmac(secret: string, data: BufferSource, hash: HmacHash = 
   if (!key) throw new Error(`This secret gives no ${derive.name} key.`);
   return new Uint8Array(await crypto.subtle.sign("HMAC", await key, data));
 }
+
+// A sealing key costs an HMAC and an import: one per secret and purpose, per isolate.
+const sealKeys = new Map<string, Promise<CryptoKey>>();
+
+/** The AES-GCM key for `purpose`: the HMAC-SHA-256 of the purpose under `secret`. */
+function sealKey(secret: string, purpose: string): Promise<CryptoKey> {
+  const id = `${purpose}:${secret}`;
+  let key = sealKeys.get(id);
+  if (key === undefined) {
+    if (sealKeys.size >= MAX_CACHED_KEYS) sealKeys.clear();
+    key = hmac(secret, utf8(purpose)).then((raw) => crypto.subtle.importKey("raw", raw, "AES-GCM", false, ["encrypt", "decrypt"]));
+    sealKeys.set(id, key);
+  }
+  return key;
+}
+
+const SEAL_IV_BYTES = 12;
+
+/** `text` encrypted and authenticated (AES-GCM) under a key for `purpose` from `secret`: base64url of IV and ciphertext. */
+export async function seal(secret: string, purpose: string, text: string): Promise<string> {
+  const iv = crypto.getRandomValues(new Uint8Array(SEAL_IV_BYTES));
+  const sealed = await crypto.subtle.encrypt({ name: "AES-GCM", iv }, await sealKey(secret, purpose), utf8(text));
+  return bytesToBase64url(concatBytes([iv, new Uint8Array(sealed)]));
+}
+
+/** The text `seal` sealed with this secret and purpose; null for anything else. */
+export async function unseal(secret: string, purpose: string, sealed: string): Promise<string | null> {
+  const bytes = base64ToBytes(sealed);
+  if (!bytes || bytes.length <= SEAL_IV_BYTES) return null;
+  try {
+    const key = await sealKey(secret, purpose);
+    return fromUtf8(new Uint8Array(await crypto.subtle.decrypt({ name: "AES-GCM", iv: bytes.subarray(0, SEAL_IV_BYTES) }, key, bytes.subarray(SEAL_IV_BYTES))));
+  } catch {
+    return null;
+  }
+}

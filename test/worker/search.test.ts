@@ -119,6 +119,31 @@ describe("event search", () => {
     expect(ids(await as(p, messagesOnly.token, "GET", `/v1/events?${params}`))).toEqual([`evt_${tag}_1`]);
   });
 
+  it("answers a limited token cursors that say nothing of where another's events lie, and that only this API opens", async () => {
+    const { p, tag, w } = fresh();
+    // Another organization's events fill the first call's bound: its cursor stops at one of them.
+    const others = Array.from({ length: SEARCH_BOUND.events }, (_, i) =>
+      row(tag, i + 1, w.since + 1000 + i, { text: "words" }, { organizationUid: `org-${tag}-other`, locationUid: `loc-${tag}-other` }),
+    );
+    await storeEvents(env.DB, [row(tag, 0, w.since + 1, { text: "words" }), ...others]);
+    const own = await makeToken(p, ["events:read", ...DATA_SCOPES], { organizationUids: [`org-${tag}`] });
+    const params = `q=words&since=${w.iso(w.since)}&until=${w.iso(w.until)}`;
+    const first = await as(p, own.token, "GET", `/v1/events?${params}`);
+    expect(first.json.data).toEqual([]);
+    const cursor: string = first.json.nextCursor;
+    // Sealed: neither the time nor the position of the event it stopped at is in it.
+    const opened = new TextDecoder().decode(Uint8Array.from(atob(cursor.replace(/-/g, "+").replace(/_/g, "/")), (ch) => ch.charCodeAt(0)));
+    const stoppedAt = String(w.since + 1000);
+    expect(opened).not.toContain(stoppedAt);
+    expect(cursor).not.toContain(btoa(`t${stoppedAt}`).slice(0, 12));
+    // It still goes on where it stopped; one altered, or spelled as a plain position, is refused.
+    expect(ids(await as(p, own.token, "GET", `/v1/events?${params}&cursor=${cursor}`))).toEqual([`evt_${tag}_0`]);
+    const altered = `${cursor.slice(0, -2)}${cursor.endsWith("AA") ? "BB" : "AA"}`;
+    expect((await as(p, own.token, "GET", `/v1/events?${params}&cursor=${altered}`)).json.error.code).toBe("invalid_request");
+    const plain = btoa(`t${w.since + 500}s1`).replace(/=+$/, "");
+    expect((await as(p, own.token, "GET", `/v1/events?${params}&cursor=${plain}`)).status).toBe(400);
+  });
+
   it("searches the last 24 hours unless told otherwise, and combines with the other filters", async () => {
     const p = pipeline();
     const key = uniqueKey();

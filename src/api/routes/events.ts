@@ -3,6 +3,7 @@ import { accessOf, canSeeEvent, isLimited } from "../../domain/access";
 import { AppError } from "../../domain/errors";
 import type { Principal } from "../../domain/scopes";
 import type { StoredEvent } from "../../domain/types";
+import type { Env } from "../../env";
 import { matchesSearch, parseSearch } from "../../routing/search";
 import { deliveriesOfEvent } from "../../store/delivery-reads";
 import { eventsWithBodies, getEvent, listEvents, type EventFilter, type TimePosition } from "../../store/events";
@@ -10,7 +11,7 @@ import { webhooksByUid } from "../../store/webhooks";
 import { grantedWebhooks } from "../../store/grants";
 import { errors, json, router, scoped } from "../openapi";
 import { EventListQuery, EventSchema, EventSummarySchema, IdParam, page, SEARCH_BOUND } from "../schemas";
-import { decodeCursor, decodePosition, encodeCursor, encodePosition } from "../validate";
+import { decodeCursor, encodeCursor, openPosition, sealPosition } from "../validate";
 import { attemptView, deliveryView, eventSummaryView } from "../views";
 
 /** An event the caller may see, or 404 (never 403: existence is not disclosed). */
@@ -47,7 +48,7 @@ async function visibleFilteredOut(db: D1Database, p: Principal, uids: string[]):
 
 /** One bounded search call: matches newest first, and where to continue. */
 async function search(
-  db: D1Database,
+  env: Env,
   p: Principal,
   q: { q: string; since?: string; until?: string; cursor?: string; limit: number; filter: Omit<EventFilter, "since" | "until"> },
 ) {
@@ -56,10 +57,10 @@ async function search(
   const until = q.until === undefined ? Date.now() : Date.parse(q.until);
   const since = q.since === undefined ? until - SEARCH_BOUND.defaultHours * 3600_000 : Date.parse(q.since);
   if (since >= until) throw new AppError("invalid_request", "Invalid query: until must be later than since.", { issues: [{ path: "until", message: "until must be later than since" }] });
-  const read = await eventsWithBodies(db, {
+  const read = await eventsWithBodies(env.DB, {
     since,
     until,
-    after: q.cursor === undefined ? null : decodePosition(q.cursor),
+    after: q.cursor === undefined ? null : await openPosition(env, q.cursor),
     order: "newest",
     limit: SEARCH_BOUND.events,
     maxChars: SEARCH_BOUND.chars,
@@ -75,14 +76,14 @@ async function search(
   const full = found.length === q.limit ? found[found.length - 1] : undefined;
   // A full page continues after its last match; otherwise after the last event examined, while any may be left.
   const next = full && (full !== read.events[read.events.length - 1] || read.more) ? full : read.more ? read.last : null;
-  return { data: found.map(eventSummaryView), nextCursor: next ? encodePosition(next) : null };
+  return { data: found.map(eventSummaryView), nextCursor: next ? await sealPosition(env, next) : null };
 }
 
 export const events = router()
   .openapi(list, async (c) => {
     const q = c.req.valid("query");
     const filter = { eventType: q.eventType, sourceId: q.sourceId, locationUid: q.locationUid, organizationUid: q.organizationUid, status: q.status };
-    if (q.q !== undefined) return c.json(await search(c.env.DB, c.get("principal"), { ...q, q: q.q, filter }), 200);
+    if (q.q !== undefined) return c.json(await search(c.env, c.get("principal"), { ...q, q: q.q, filter }), 200);
     const result = await listEvents(c.env.DB, {
       limit: q.limit,
       before: q.cursor === undefined ? undefined : decodeCursor(q.cursor),
