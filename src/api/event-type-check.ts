@@ -35,13 +35,20 @@ async function providersFor(env: Env, sourceIds: string[] | null, had: readonly 
  * Checks a subscription's event types: a Podium object's type that does not exist
  * is a 400 naming the closest one; another provider's type that none of the
  * webhook's sources has received or declares comes back as a warning. The table of
- * received types is read only when the catalog alone does not settle it.
+ * received types is read only when the catalog alone does not settle it, and not for a
+ * limited token (`limited`): it holds every tenant's types, which the answer would tell.
  */
-export async function checkSubscriptionTypes(env: Env, eventTypes: string[], sourceIds: string[] | null, had: readonly string[] = []): Promise<TypeWarning[]> {
+export async function checkSubscriptionTypes(
+  env: Env,
+  eventTypes: string[],
+  sourceIds: string[] | null,
+  had: readonly string[] = [],
+  limited = false,
+): Promise<TypeWarning[]> {
   const ctx: TypeContext = { providers: await providersFor(env, sourceIds, had), seen: new Set() };
   let check = checkEventTypes(eventTypes, ctx);
   const doubtful = [...check.invalid.map((i) => i.pattern), ...check.unseen.map((u) => u.pattern)];
-  if (doubtful.length > 0) check = checkEventTypes(eventTypes, { ...ctx, seen: await seenPatterns(env.DB, doubtful, sourceIds) });
+  if (doubtful.length > 0 && !limited) check = checkEventTypes(eventTypes, { ...ctx, seen: await seenPatterns(env.DB, doubtful, sourceIds) });
 
   if (check.invalid.length > 0) {
     const issues = check.invalid.map((i) => ({
@@ -57,8 +64,10 @@ export async function checkSubscriptionTypes(env: Env, eventTypes: string[], sou
   return check.unseen.map((u) => ({
     code: "unseen_event_type",
     eventType: u.pattern,
-    message: `No source of this webhook has received "${u.pattern}" yet, and none declares it${
-      u.closest ? `; did you mean "${u.closest}"?` : "."
-    } It is saved as given and matches once such events arrive.`,
+    message: `${
+      limited
+        ? `No source of this webhook declares "${u.pattern}" (what sources have received is not told to a limited token)`
+        : `No source of this webhook has received "${u.pattern}" yet, and none declares it`
+    }${u.closest ? `; did you mean "${u.closest}"?` : "."} It is saved as given and matches once such events arrive.`,
   }));
 }

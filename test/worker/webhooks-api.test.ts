@@ -485,6 +485,13 @@ describe("event types of a webhook", () => {
     };
     expect((await p.runIngest([msg])).acked).toHaveLength(1);
     expect((await p.api("POST", "/v1/webhooks", body)).json.warnings).toBeUndefined();
+    // A limited token is not told what sources have received (every tenant's): the type still warns.
+    const limited = await makeToken(p, ["webhooks:write", "read_payments"], { organizationUids: [`org-${k}`] });
+    const asLimited = await as(p, limited.token, "POST", "/v1/webhooks", { ...body, organizationUid: `org-${k}` });
+    expect(asLimited.status).toBe(201);
+    expect(asLimited.json.warnings).toEqual([
+      { code: "unseen_event_type", eventType: "invoice.paid", message: expect.stringContaining("is not told to a limited token") },
+    ]);
 
     const bogus = await p.api("POST", "/v1/webhooks", { ...base(), eventTypes: ["bogus.type"] });
     expect(bogus.status).toBe(201);

@@ -1,5 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
-import { accessOf, assertDataScopes, assertMaySubscribe, grantOrganizationOf, webhookInGrant, type LocationOrganizations } from "../../domain/access";
+import { accessOf, assertDataScopes, assertMaySubscribe, grantOrganizationOf, isLimited, webhookInGrant, type LocationOrganizations } from "../../domain/access";
 import { assertCredentialsStay, keepRedacted } from "../../domain/credential-headers";
 import { destinationProblem, loopProblem, typedUrlProblem } from "../../domain/destination";
 import { AppError } from "../../domain/errors";
@@ -64,7 +64,7 @@ async function mayHave(env: Env, p: Principal, w: Webhook, locations: LocationOr
   assertMaySubscribe(p, w, locations, before !== undefined);
   const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
   if (before && same(before.eventTypes, w.eventTypes) && same(before.sourceIds, w.sourceIds)) return {};
-  const warnings = await checkSubscriptionTypes(env, w.eventTypes, w.sourceIds, before?.sourceIds ?? []);
+  const warnings = await checkSubscriptionTypes(env, w.eventTypes, w.sourceIds, before?.sourceIds ?? [], isLimited(accessOf(p)));
   return warnings.length > 0 ? { warnings } : {};
 }
 
