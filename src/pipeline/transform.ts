@@ -48,6 +48,10 @@ export const TRANSFORM_LIMITS = {
   headerValueChars: 4096,
   /** Evaluation steps per expression: tens of milliseconds of CPU. */
   steps: 50_000,
+  /** A value an expression gives costs a step more per this many characters of a string… */
+  charsPerStep: 1000,
+  /** …or items of an array. */
+  itemsPerStep: 100,
   /** JSONata call depth. */
   depth: 500,
   /** Levels an expression's parse tree may nest, so that nesting alone stays under the call depth. */
@@ -247,18 +251,22 @@ async function evaluate(
     // A fresh evaluator per run: the step counter below is this run's alone.
     const evaluator = parse(source);
     let steps = 0;
-    evaluator.assign(ENTRY, () => {
-      if (++steps > maxSteps) throw new BoundExceeded(`stopped after ${maxSteps} evaluation steps (an endless or too costly expression)`);
-    });
-    evaluator.assign(EXIT, (_expr: unknown, _input: unknown, _env: unknown, result: unknown) => {
-      if (typeof result === "string" && result.length > TRANSFORM_LIMITS.stringChars) {
-        throw new BoundExceeded(`stopped: a string grew over ${TRANSFORM_LIMITS.stringChars} characters`);
-      }
-    });
-    await boundBuiltins(evaluator, (n) => {
+    const charge = (n: number) => {
       steps += n;
       if (steps > maxSteps) throw new BoundExceeded(`stopped after ${maxSteps} evaluation steps (an endless or too costly expression)`);
+    };
+    evaluator.assign(ENTRY, () => charge(1));
+    // Every value an expression gives is also what the next one works on: a built-in's work grows
+    // with its arguments and its result (upper-casing a megabyte, printing an array of 100,000),
+    // and each of those was the result of an expression. So a long string or array costs steps
+    // by its size, wherever it flows, and no built-in repeated over big values escapes the bound.
+    evaluator.assign(EXIT, (_expr: unknown, _input: unknown, _env: unknown, result: unknown) => {
+      if (typeof result === "string") {
+        if (result.length > TRANSFORM_LIMITS.stringChars) throw new BoundExceeded(`stopped: a string grew over ${TRANSFORM_LIMITS.stringChars} characters`);
+        charge(Math.floor(result.length / TRANSFORM_LIMITS.charsPerStep));
+      } else if (Array.isArray(result)) charge(Math.floor(result.length / TRANSFORM_LIMITS.itemsPerStep));
     });
+    await boundBuiltins(evaluator, charge);
     return { ok: true, value: await evaluator.evaluate(input) };
   } catch (e) {
     if (e instanceof BoundExceeded) return { ok: false, ...quoting(e.message) };

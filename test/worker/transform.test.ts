@@ -98,7 +98,8 @@ describe("transformations", () => {
 
   it("refuses a header value that is not a string or not sendable", async () => {
     const object = await runTransform(compile("$", { "x-obj": "data.location" }), messageReceived);
-    expect(object).toEqual({ ok: false, reason: 'transformHeaders["x-obj"]: the value is not a string', permanent: true });
+    const notString = 'transformHeaders["x-obj"]: the value is not a string';
+    expect(object).toEqual({ ok: false, reason: notString, summary: notString, permanent: true });
     const newline = await runTransform(compile("$", { "x-split": '"a\\nb"' }), messageReceived);
     expect(newline.ok).toBe(false);
     expect(newline.ok ? "" : newline.reason).toMatch(/^transformHeaders\["x-split"\]: not a valid header value/);
@@ -111,7 +112,8 @@ describe("transformations", () => {
       fields: ["token=abc", "text=hello+world"],
     });
     const nothing = await failure(`data.body`, form);
-    expect(nothing).toEqual({ ok: false, reason: "transform: the expression produced nothing for this event", permanent: true });
+    const none = "transform: the expression produced nothing for this event";
+    expect(nothing).toEqual({ ok: false, reason: none, summary: none, permanent: true });
   });
 
   it("regular expressions run on RE2, with JavaScript's flags and offsets", async () => {
@@ -170,11 +172,8 @@ describe("transformations", () => {
 describe("bounds", () => {
   it("stops an endless recursion: a tail call at the step bound, a deep one at the depth bound", async () => {
     const tail = await failure(`($f := function($n) { $f($n + 1) }; $f(0))`, "{}");
-    expect(tail).toEqual({
-      ok: false,
-      reason: `transform: stopped after ${TRANSFORM_LIMITS.steps} evaluation steps (an endless or too costly expression)`,
-      permanent: true,
-    });
+    const stopped = `transform: stopped after ${TRANSFORM_LIMITS.steps} evaluation steps (an endless or too costly expression)`;
+    expect(tail).toEqual({ ok: false, reason: stopped, summary: stopped, permanent: true });
     const deep = await failure(`($f := function($n) { 1 + $f($n + 1) }; $f(0))`, "{}");
     expect(deep.permanent).toBe(true);
     expect(deep.reason).toMatch(/^transform: D1011: Stack overflow/);
@@ -182,16 +181,24 @@ describe("bounds", () => {
 
   it("stops an expression that does too much work, at the step bound", async () => {
     const r = await failure(`$sum([1..90000].($ * 2))`, "{}");
-    expect(r).toEqual({
-      ok: false,
-      reason: `transform: stopped after ${TRANSFORM_LIMITS.steps} evaluation steps (an endless or too costly expression)`,
-      permanent: true,
-    });
+    const stopped = `transform: stopped after ${TRANSFORM_LIMITS.steps} evaluation steps (an endless or too costly expression)`;
+    expect(r).toEqual({ ok: false, reason: stopped, summary: stopped, permanent: true });
     // The same event fails the same way every time.
     expect(await failure(`$sum([1..90000].($ * 2))`, "{}")).toEqual(r);
     // A smaller budget is honoured, and work within it runs.
     expect((await failure(`$sum([1..500].($ * 2))`, "{}", { maxSteps: 100 })).reason).toMatch(/stopped after 100 evaluation steps/);
     expect((await transformed(`{"n": $sum([1..500].($ * 2))}`, "{}")).body).toEqual({ n: 250500 });
+  });
+
+  it("counts a long string or array an expression gives by its size: built-ins repeated over big values run out of steps", async () => {
+    const stopped = `transform: stopped after ${TRANSFORM_LIMITS.steps} evaluation steps (an endless or too costly expression)`;
+    // A few hundred calls each, one step apiece as calls: seconds of work on megabytes before sizes counted.
+    expect((await failure(`($s := $pad("", 1000000, "a"); $count([1..200].$length($uppercase($s))))`, "{}")).reason).toBe(stopped);
+    expect((await failure(`($a := [1..99999]; $count([1..100].$length($string($a))))`, "{}")).reason).toBe(stopped);
+    expect((await failure(`($s := $pad("", 1000000, "a"); $count([1..200][$contains($s, "b")]))`, "{}")).reason).toBe(stopped);
+    // What transforms do with a body's values stays far within: a 200,000-character field used ten times.
+    const big = JSON.stringify({ data: { body: "x".repeat(200_000) } });
+    expect((await transformed(`($b := data.body; {"n": $sum([1..10].$length($uppercase($b)))})`, big)).body).toEqual({ n: 2_000_000 });
   });
 
   it("stops a sequence over the length bound", async () => {
