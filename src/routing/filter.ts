@@ -154,7 +154,9 @@ function test(f: Filter, v: unknown): boolean {
     case "not":
       return !test(f.of, v);
     case "field":
-      if (Array.isArray(v)) return v.some((e) => isRecord(e) && test(f.of, own(e, f.key)));
+      // Over an array, some element's field; an element that is no object has it missing, and so
+      // does an empty array: `$exist: false` and the negations match there as anywhere it is missing.
+      if (Array.isArray(v)) return v.length === 0 ? test(f.of, undefined) : v.some((e) => test(f.of, isRecord(e) ? own(e, f.key) : undefined));
       return test(f.of, isRecord(v) ? own(v, f.key) : undefined);
     case "elements":
       return Array.isArray(v) && f.of.every((g) => v.some((e) => test(g, e)));

@@ -101,6 +101,14 @@ describe("provider examples", () => {
     expect(matches({ body: { status: { $neq: "draft" } } }, {})).toBe(true);
     expect(matches({ body: { status: { $nin: ["draft", "void"] } } }, { status: "paid" })).toBe(true);
     expect(matches({ body: { status: { $nin: ["draft", "void"] } } }, { status: "void" })).toBe(false);
+    // Under an array of scalars, or an empty one, the field is missing too.
+    for (const tags of [["new", "vip"], []]) {
+      expect(matches({ body: { "data.tags.x": { $exist: false } } }, { data: { tags } }), JSON.stringify(tags)).toBe(true);
+      expect(matches({ body: { "data.tags.x": { $neq: 1 } } }, { data: { tags } })).toBe(true);
+      expect(matches({ body: { "data.tags.x": { $nin: [1] } } }, { data: { tags } })).toBe(true);
+      expect(matches({ body: { $not: { "data.tags.x": { $exist: true } } } }, { data: { tags } })).toBe(true);
+      expect(matches({ body: { "data.tags.x": { $exist: true } } }, { data: { tags } })).toBe(false);
+    }
   });
 
   it("arrays: a scalar matches an element, an array pattern needs every value", () => {
@@ -381,10 +389,11 @@ describe("operators against the reference model", () => {
     );
   });
 
-  it("a field condition inside an array of objects holds for some element", () => {
+  it("a field condition inside an array holds for some element (one that is no object lacks the field), or as missing for an empty array", () => {
     fc.assert(
-      fc.property(fc.array(fc.dictionary(fc.constantFrom("k", "j"), leaf, { maxKeys: 2 }), { maxLength: 4 }), condition, (items, c) => {
-        const expected = items.some((item) => refCondition(Object.hasOwn(item, "k") ? item.k : undefined, c));
+      fc.property(fc.array(fc.oneof(fc.dictionary(fc.constantFrom("k", "j"), leaf, { maxKeys: 2 }), leaf), { maxLength: 4 }), condition, (items, c) => {
+        const fieldOf = (item: unknown) => (typeof item === "object" && item !== null && !Array.isArray(item) && Object.hasOwn(item, "k") ? Reflect.get(item, "k") : undefined);
+        const expected = items.length === 0 ? refCondition(undefined, c) : items.some((item) => refCondition(fieldOf(item), c));
         expect(matches({ body: { items: { k: { [c.op]: c.x } } } }, { items })).toBe(expected);
       }),
     );
