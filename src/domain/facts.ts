@@ -23,11 +23,10 @@ const ILL_FORMED = 0xff;
 const within = (value: string | null, max: number) => (value !== null && value.length <= max && value.isWellFormed() ? value : null);
 
 /**
- * Control characters (C0 and DEL), which no HTTP header may carry: a type with one could not be
- * sent in a delivery's `edgehook-event-type`, and every attempt, to every webhook owed the
- * event, would fail. No webhook or query can name one either.
+ * Control characters (C0, DEL and C1): no webhook or query can name a type with one, and as a
+ * header (a delivery's `edgehook-event-type`) it failed every attempt to every webhook owed it.
  */
-export const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
 
 /**
  * The facts with each field within its bound and well-formed: a type too long (or ill-formed, or

@@ -1,4 +1,3 @@
-import { CONTROL_CHARACTER } from "../domain/facts";
 import { podium } from "../schemes/podium";
 import { standardWebhooks } from "../schemes/standard-webhooks";
 
@@ -12,14 +11,17 @@ export async function signatureHeaders(secret: string, msgId: string, body: stri
   return { ...standard, ...(await podium.sign(secret, body, { now: nowMs })) };
 }
 
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
 /** The headers of a webhook's POST besides its body and signatures. */
 export function unsignedHeaders(d: { eventId: string; eventType: string; attempt: number }): Record<string, string> {
   return {
     "content-type": "application/json",
     "user-agent": "Edgehook/1",
-    // A type stored before control characters made it unknown (domain/facts.ts) goes percent-encoded:
-    // as it is, no header could carry it and every attempt would fail.
-    "edgehook-event-type": CONTROL_CHARACTER.test(d.eventType) ? encodeURIComponent(d.eventType) : d.eventType,
+    // Percent-encoded unless printable ASCII (a provider's type in another script, or one stored
+    // before control characters made it unknown: domain/facts.ts): a header carries no other
+    // character everywhere, and one refused failed every attempt.
+    "edgehook-event-type": PRINTABLE_ASCII.test(d.eventType) ? d.eventType : encodeURIComponent(d.eventType),
     "edgehook-event-id": d.eventId,
     "edgehook-attempt": String(d.attempt),
   };

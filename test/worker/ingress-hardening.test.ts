@@ -463,12 +463,15 @@ describe("an event type with a control character, which no header can carry", ()
     expect(res.queued[0]).toMatchObject({ eventType: "unknown" });
   });
 
-  it("stored before that, goes percent-encoded in edgehook-event-type: every webhook owed it is sent it", async () => {
+  it.each([
+    { type: "message.y\r\nx: 1", header: "message.y%0D%0Ax%3A%201", why: "stored before that" },
+    { type: "commande.créée\u202e", header: "commande.cr%C3%A9%C3%A9e%E2%80%AE", why: "not ASCII" },
+  ])("$why, goes percent-encoded in edgehook-event-type: every webhook owed it is sent it", async ({ type, header }) => {
     const { p, key, org } = await webhookSetup("ok");
-    await p.runIngest([ingestMessage({ eventType: "message.y\r\nx: 1", organizationUid: org, body: podiumBody({ organizationUid: org }) })]);
+    await p.runIngest([ingestMessage({ eventType: type, organizationUid: org, body: podiumBody({ organizationUid: org }) })]);
     await p.deliver();
     const [got] = await received(key);
-    expect(got?.headers["edgehook-event-type"]).toBe("message.y%0D%0Ax%3A%201");
+    expect(got?.headers["edgehook-event-type"]).toBe(header);
     expect(got?.headers["x"]).toBeUndefined();
   });
 });
