@@ -1,4 +1,5 @@
 // "Test this webhook": the routing checks and the transformation on one stored event, as data.
+import { ALERT_SOURCE } from "../domain/alerts";
 import { redactHeaders } from "../domain/credential-headers";
 import type { StoredEvent, Webhook } from "../domain/types";
 import { outbound } from "../pipeline/outbound";
@@ -16,13 +17,19 @@ function ownerCheck(w: Webhook, e: StoredEvent): Check {
 
 /** The same checks routing makes (routing/match.ts), each with why, and what a delivery would send (credential header values redacted). */
 export async function testWebhook(w: Webhook, e: StoredEvent) {
-  const type = w.eventTypes.find((p) => typeMatches(p, e.eventType));
+  // As routing: an alert goes to notification endpoints alone, whatever a webhook's types say.
+  const alert = e.sourceId === ALERT_SOURCE;
+  const type = alert ? undefined : w.eventTypes.find((p) => typeMatches(p, e.eventType));
   const mismatch = filterMismatch(w, new FilterInput(e));
   const checks: Check[] = [
     {
       check: "eventTypes",
       passed: type !== undefined,
-      message: type !== undefined ? `${e.eventType} matches ${type}` : `${e.eventType} is not among ${list(w.eventTypes)}`,
+      message: alert
+        ? `${e.eventType} is an alert (source ${ALERT_SOURCE}), which goes to notification endpoints only`
+        : type !== undefined
+          ? `${e.eventType} matches ${type}`
+          : `${e.eventType} is not among ${list(w.eventTypes)}`,
     },
     ownerCheck(w, e),
     {

@@ -1,7 +1,10 @@
 // Filters and transformations on webhooks, through the API, routing and delivery.
 import { Webhook as StandardWebhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
+import { env } from "cloudflare:workers";
+import { ALERT_SOURCE } from "../../src/domain/alerts";
 import { utf8 } from "../../src/domain/crypto";
+import { storeEvents } from "../../src/store/events";
 import { podium } from "../../src/schemes/podium";
 import { pipeline, received, uniqueKey } from "./pipeline";
 import { attemptCount, deliveryRows } from "./rows";
@@ -250,6 +253,34 @@ describe("test this webhook", () => {
     expect(await received(key)).toHaveLength(0);
     expect(await deliveryRows(id)).toHaveLength(before);
     expect(await attemptCount(id)).toBe(0);
+  });
+
+  it("says an alert is not a webhook's, whatever its types: routing sends alerts to notification endpoints only", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const eventId = `evt_alert_${key}`;
+    await storeEvents(env.DB, [
+      {
+        eventId,
+        sourceId: ALERT_SOURCE,
+        dedupeKey: key,
+        eventType: "webhook.failing",
+        locationUid: null,
+        organizationUid: null,
+        receivedAt: Date.now(),
+        headers: {},
+        body: JSON.stringify({ type: "webhook.failing", data: {} }),
+      },
+    ]);
+    const webhook = await p.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["*"] });
+    const res = await p.api("POST", `/v1/webhooks/${webhook.uid}/test`, { eventId });
+    expect(res.status).toBe(200);
+    expect(res.json.matched).toBe(false);
+    expect(res.json.checks[0]).toEqual({
+      check: "eventTypes",
+      passed: false,
+      message: "webhook.failing is an alert (source edgehook), which goes to notification endpoints only",
+    });
   });
 
   it("says which check fails and why, with the event's value, and reports a transformation error", async () => {
