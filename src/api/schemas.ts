@@ -244,7 +244,9 @@ export const WebhookBacklog = z
     pending: z.number().int().openapi({ description: "Deliveries due or waiting for a retry." }),
     capped: z.boolean().openapi({ description: `Held and pending are counted up to ${BACKLOG_COUNT_CAP} in all: true means at least that many.` }),
     inFlight: z.number().int().openapi({ description: "Requests in flight right now." }),
-    deliveriesPerSecond: z.number().openapi({ description: "Attempts made per second over the last 30 seconds." }),
+    deliveriesPerSecond: z
+      .number()
+      .openapi({ description: "Attempts made per second over the last 30 seconds, or since the first of them when that is later (at least 1 second)." }),
     pausedUntil: time.nullable().openapi({ description: "Nothing starts before this time: the downstream answered 429/503 with Retry-After, or did not answer." }),
     estimatedSeconds: z.number().int().nullable().openapi({
       description: "Seconds until held and pending are done, at the pace deliveries have been settling (else at rateLimit); null: unknown, or disabled.",
