@@ -168,5 +168,7 @@ export function requireToken(c) {
       { exitCode: 2 },
     );
   }
+  // Pasted with a line break, or a character past ASCII: no request could carry it.
+  if (!/^[\x21-\x7e]+$/.test(c.token)) throw new CliError("The API token holds a character no HTTP header can carry (printable ASCII only).", { exitCode: 2 });
   return c.token;
 }

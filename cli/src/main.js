@@ -37,7 +37,9 @@ export async function run(/** @type {string[]} */ args) {
     await program().parseAsync(args, { from: "user" });
     return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode; // help, version or a usage error: commander printed it
+    // Help and version exit 0; anything else commander refused (an unknown option, a missing
+    // argument, a bad value) is a usage error, 2 like the CLI's own. Commander printed it.
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
     if (err instanceof CliError) {
       process.stderr.write(`${pc.red("error")} ${err.message}\n`);
       return err.exitCode;

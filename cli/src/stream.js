@@ -129,7 +129,7 @@ export function openStream(o) {
   const retry = (/** @type {string} */ why) => {
     if (stopped) return;
     const wait = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** attempt++);
-    o.log(pc.yellow(`${why}; reconnecting in ${Math.round(wait / 1000)} s, resuming after position ${position ?? "–"}`));
+    o.log(pc.yellow(`${why}; reconnecting in ${Math.round(wait / 1000)} s${position === null ? "" : `, resuming after position ${position}`}`));
     setTimeout(() => !stopped && connect(), wait);
   };
 

@@ -1,8 +1,10 @@
-// Running wrangler, and reading what it prints. Setup uses the `wrangler` on PATH
-// (the project's own comes after it, from node_modules/.bin).
+// Running wrangler, and reading what it prints. Setup uses the project's own wrangler
+// (node_modules/.bin, before PATH: with it the Node 22 it needs, which `node@22` puts there),
+// else the one on PATH.
 import { spawn } from "node:child_process";
 import { delimiter, join } from "node:path";
 import { stripVTControlCharacters } from "node:util";
+import { CliError } from "./errors.js";
 
 /** @typedef {{ code: number, stdout: string, stderr: string }} Result */
 
@@ -13,7 +15,7 @@ export function wranglerRunner(o) {
   const env = {
     ...process.env,
     WRANGLER_SEND_METRICS: "false",
-    PATH: [process.env.PATH, join(o.dir, "node_modules", ".bin")].filter(Boolean).join(delimiter),
+    PATH: [join(o.dir, "node_modules", ".bin"), process.env.PATH].filter(Boolean).join(delimiter),
   };
   /**
    * Runs `wrangler …args`; in a dry run only prints it. A secret goes on stdin, never in the arguments.
@@ -38,7 +40,7 @@ export function wranglerRunner(o) {
       child.stdout?.on("data", (d) => (stdout += d));
       child.stderr?.on("data", (d) => (stderr += d));
       child.on("error", (err) =>
-        reject(new Error(`cannot run wrangler (${err.message}); run \`npm install\` in the project, or put wrangler on PATH`)),
+        reject(new CliError(`cannot run wrangler (${err.message}); run \`npm install\` in the project, or put wrangler on PATH`)),
       );
       child.on("close", (code) => resolve({ code: code ?? 1, stdout: stripVTControlCharacters(stdout), stderr: stripVTControlCharacters(stderr) }));
       child.stdin?.end(opts.input ?? "");

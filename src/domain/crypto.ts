@@ -115,7 +115,7 @@ function sealKey(secret: string, purpose: string): Promise<CryptoKey> {
   let key = sealKeys.get(id);
   if (key === undefined) {
     if (sealKeys.size >= MAX_CACHED_KEYS) sealKeys.clear();
-    key = hmac(secret, utf8(purpose)).then((raw) => crypto.subtle.importKey("raw", raw, "AES-GCM", false, ["encrypt", "decrypt"]));
+    key = hmac(secret, utf8(purpose)).then((raw) => crypto.subtle.importKey("raw", raw.slice(), "AES-GCM", false, ["encrypt", "decrypt"]));
     sealKeys.set(id, key);
   }
   return key;
@@ -136,7 +136,7 @@ export async function unseal(secret: string, purpose: string, sealed: string): P
   if (!bytes || bytes.length <= SEAL_IV_BYTES) return null;
   try {
     const key = await sealKey(secret, purpose);
-    return fromUtf8(new Uint8Array(await crypto.subtle.decrypt({ name: "AES-GCM", iv: bytes.subarray(0, SEAL_IV_BYTES) }, key, bytes.subarray(SEAL_IV_BYTES))));
+    return fromUtf8(new Uint8Array(await crypto.subtle.decrypt({ name: "AES-GCM", iv: bytes.slice(0, SEAL_IV_BYTES) }, key, bytes.slice(SEAL_IV_BYTES))));
   } catch {
     return null;
   }

@@ -104,7 +104,7 @@ describe("edgehook listen's secret", () => {
     const a = await fakeApi({ listen: (ws) => ws.close(4401, "no") });
     const r = await cliHome().edgehook(["listen", "9", "--url", a.url, "--token", "t", "--secret", " whsec_padded "]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain("--secret must not begin or end with spaces");
+    expect(r.stderr).toContain("--secret must be printable ASCII, not beginning or ending with spaces");
     expect(a.seen).toEqual([]);
   });
 

@@ -220,6 +220,25 @@ describe("the API commands", () => {
   });
 });
 
+describe("sources and tokens from the CLI", () => {
+  it("creates an hmac source with its configuration, and lists a revoked token as revoked", async () => {
+    const k = key();
+    const hmac = { header: "x-sig", algorithm: "SHA-256", encoding: "hex", typePath: "type", dedupePath: "id" };
+    const source = await json(["sources", "create", "--name", `hmac ${k}`, "--provider", "hmac", "--id", `hmac-${k}`, "--secret", `secret-${k}-long-enough`, "--hmac", JSON.stringify(hmac)]);
+    expect(source).toMatchObject({ id: `hmac-${k}`, provider: "hmac", hmac: { ...hmac, prefix: "", timestampHeader: null } });
+    const notJson = await promisify(execFile)(process.execPath, [bin, "sources", "create", "--name", "x", "--provider", "hmac", "--hmac", "{nope", "--token", "t"], { cwd: root, env: env(join(home, "config.json")) }).catch((e) => e);
+    expect(notJson.code).toBe(2);
+    expect(notJson.stderr).toContain("--hmac");
+
+    const token = await json(["tokens", "create", "--name", `gone-${k}`, "--scopes", "events:read"]);
+    await edgehook(["tokens", "revoke", token.id]);
+    const row = (await edgehook(["tokens", "list"])).split("\n").find((l) => l.includes(token.id));
+    expect(row).toMatch(/revoked \d{4}-/);
+    const live = await json(["tokens", "create", "--name", `live-${k}`, "--scopes", "events:read"]);
+    expect((await edgehook(["tokens", "list"])).split("\n").find((l) => l.includes(live.id))).toMatch(/\blive\b/);
+  });
+});
+
 describe("the listener hub's caps", () => {
   it("counts a socket whose peer never answers the hub's close toward its token's cap", async () => {
     const token = (await json(["tokens", "create", "--name", `raw-${key()}`, "--scopes", "events:read"])).token as string;

@@ -5,7 +5,7 @@ import { Option } from "commander";
 import { apiClient, unwrap } from "../client.js";
 import { CliError } from "../errors.js";
 import { printable, printJson, printTable } from "../output.js";
-import { connectionOf, count, list, rateLimit, rateLimitOf, withConnection } from "./common.js";
+import { connectionOf, count, jsonObject, list, rateLimit, rateLimitOf, withConnection } from "./common.js";
 
 /** @typedef {import("../client.js").Schemas} S @typedef {S["TokenCreate"]["scopes"][number]} Scope */
 
@@ -190,7 +190,7 @@ export function registerApi(program) {
     .action(async (id, o) => {
       const e = await unwrap(apiClient(connectionOf(o)).GET("/v1/events/{id}", { params: { path: { id } } }));
       // Into a pipe the body goes byte for byte; on a terminal it is text like any other output.
-      if (o.body && !o.json) return void process.stdout.write(`${process.stdout.isTTY ? printable(e.body, { lines: true }) : e.body}\n`);
+      if (o.body && !o.json) return void process.stdout.write(process.stdout.isTTY ? `${printable(e.body, { lines: true })}\n` : e.body);
       show(o.json, e, () => {
         const { body, deliveries, ...summary } = e;
         printJson(summary);
@@ -294,6 +294,8 @@ export function registerApi(program) {
     .option("--secret <secret...>", "signing secrets, current first")
     .option("--no-verification", "accept unsigned requests (only on purpose)")
     .option("--tolerance <seconds>", "allowed timestamp age", count)
+    .option("--hmac <json>", 'hmac only, its configuration: \'{"header":"x-signature","algorithm":"SHA-256","encoding":"hex"}\' (docs/providers.md)', jsonObject)
+    .option("--shop-domain <domain>", "shopify only: the one shop it accepts (example.myshopify.com)")
     .action(async (o) => {
       const s = await unwrap(
         apiClient(connectionOf(o)).POST("/v1/sources", {
@@ -304,6 +306,8 @@ export function registerApi(program) {
             secrets: o.secret,
             verification: o.verification ? "signature" : "none",
             toleranceSeconds: o.tolerance,
+            hmac: o.hmac,
+            shopDomain: o.shopDomain,
           },
         }),
       );
@@ -336,6 +340,7 @@ export function registerApi(program) {
     ["NAME", (t) => t.name],
     ["SCOPES", (t) => t.scopes.join(",")],
     ["LIMITED TO", (t) => [...(t.organizationUids ?? []).map((u) => `org ${u}`), ...(t.locationUids ?? []).map((u) => `loc ${u}`)].join(",") || "—"],
+    ["STATE", (t) => (t.revokedAt ? `revoked ${t.revokedAt}` : "live")],
   ];
   sub(tokens, "list", "list tokens (never the tokens themselves)").action(async (o) => {
     const client = apiClient(connectionOf(o));

@@ -28,6 +28,18 @@ export function count(value) {
   return n;
 }
 
+/** A JSON object given on the command line (an hmac source's configuration). @param {string} value */
+export function jsonObject(value) {
+  let parsed;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw new InvalidArgumentError("not JSON.");
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw new InvalidArgumentError("not a JSON object.");
+  return parsed;
+}
+
 /** A --rate-limit value: a whole number of deliveries a second, or "none". @param {string} value */
 export function rateLimit(value) {
   return value === "none" ? value : count(value);

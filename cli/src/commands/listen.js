@@ -70,9 +70,10 @@ forwarded, so nothing stored meanwhile (within retention) is missed.`,
       const query = { mode: "listen", sourceIds: list(opts.source)?.join(","), eventTypes: list(opts.types)?.join(","), webhookUid: opts.webhook };
       const state = listenState(conn, query);
       const saved = state.read();
-      if (opts.secret !== undefined && opts.secret.trim() !== opts.secret) {
-        // A header value loses its surrounding spaces on the way: the server would sign with another secret than this one.
-        throw new CliError("--secret must not begin or end with spaces.", { exitCode: 2 });
+      if (opts.secret !== undefined && (opts.secret.trim() !== opts.secret || !/^[\x20-\x7e]*$/.test(opts.secret))) {
+        // A header value loses its surrounding spaces on the way, and a character past ASCII is read
+        // back as another: the server would sign with another secret than this one.
+        throw new CliError("--secret must be printable ASCII, not beginning or ending with spaces.", { exitCode: 2 });
       }
       const secret = opts.webhook ? undefined : (opts.secret ?? saved.secret ?? `whsec_${randomBytes(32).toString("base64")}`);
       const resumeFrom = opts.fromNow || opts.replay ? null : (saved.position ?? null);
@@ -120,6 +121,7 @@ forwarded, so nothing stored meanwhile (within retention) is missed.`,
     filters(program.command("tail").description("stream events and delivery attempts to the terminal, coloured by status"), "show what this webhook is owed"),
   ).action(async (opts) => {
     const conn = connectionOf(opts);
+    requireToken(conn); // a token that cannot be sent is said once, not retried
     const query = { mode: "tail", sourceIds: list(opts.source)?.join(","), eventTypes: list(opts.types)?.join(","), webhookUid: opts.webhook };
     const stream = openStream({
       conn,

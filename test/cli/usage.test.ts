@@ -1,0 +1,55 @@
+// What the CLI answers to input it cannot use: a usage error exits 2 with one line, never a
+// stack trace, and nothing is sent.
+import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { cleanUp, cliHome, fakeApi } from "./fake-api";
+
+afterEach(cleanUp);
+
+/** A Node stack trace's frame lines. */
+const STACK = /^\s+at /m;
+
+describe("usage errors", () => {
+  it("exit 2 for what commander refuses (unknown option or command, missing argument, conflicting flags); help and version exit 0", async () => {
+    const h = cliHome();
+    for (const args of [["webhooks", "list", "--bogus"], ["webhooks", "get"], ["frobnicate"], ["webhooks", "update", "wh_1", "--enable", "--disable"]]) {
+      const r = await h.edgehook(args);
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(r.stderr, args.join(" ")).not.toMatch(STACK);
+    }
+    expect((await h.edgehook(["--help"])).code).toBe(0);
+    expect((await h.edgehook(["--version"])).code).toBe(0);
+  });
+
+  it("a token or listen secret no HTTP header can carry is refused in one line, before anything is sent", async () => {
+    const a = await fakeApi({ routes: { "GET /v1/events": { data: [], nextCursor: null } }, listen: (ws) => ws.close(4401, "no") });
+    const h = cliHome();
+    for (const args of [
+      ["events", "list", "--url", a.url, "--token", "Ωmega-token"],
+      ["tail", "--url", a.url, "--token", "bad\ntoken"],
+      ["listen", "9", "--url", a.url, "--token", "good-token", "--secret", "sécretvalue123"],
+      ["listen", "9", "--url", a.url, "--token", "good-token", "--secret", "abc\u0001defghij"],
+    ]) {
+      const r = await h.edgehook(args);
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(r.stderr, args.join(" ")).toMatch(/printable ASCII/);
+      expect(r.stderr, args.join(" ")).not.toMatch(STACK);
+    }
+    expect(a.seen).toEqual([]);
+  });
+
+  it("setup without a wrangler to run says so in one line", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "edgehook-no-wrangler-"));
+    copyFileSync(resolve(import.meta.dirname, "../../wrangler.toml"), join(dir, "wrangler.toml"));
+    try {
+      const r = await cliHome().edgehook(["setup", "--dir", dir], { PATH: "/nonexistent" });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain("cannot run wrangler");
+      expect(r.stderr).not.toMatch(STACK);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
