@@ -84,7 +84,10 @@ export function openStream(o) {
           // not the API's JSON: reported by status
         }
         const status = res.statusCode ?? 0;
-        if (status === 429 || status >= 500) return retry(`the API answered ${status}`);
+        // A 429 says why (a token's 10 sockets, the hub's 1,000) and when to come back: both are kept.
+        const why = typeof body?.error?.message === "string" ? `: ${printable(body.error.message)}` : "";
+        const after = Number(res.headers["retry-after"]);
+        if (status === 429 || status >= 500) return retry(`the API answered ${status}${why}`, Number.isFinite(after) && after > 0 ? after * 1000 : 0);
         stopped = true;
         finish(apiError(status, body));
       });
@@ -126,9 +129,9 @@ export function openStream(o) {
     });
   };
 
-  const retry = (/** @type {string} */ why) => {
+  const retry = (/** @type {string} */ why, /** @type {number} */ atLeastMs = 0) => {
     if (stopped) return;
-    const wait = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** attempt++);
+    const wait = Math.max(atLeastMs, Math.min(MAX_BACKOFF_MS, 1000 * 2 ** attempt++));
     o.log(pc.yellow(`${why}; reconnecting in ${Math.round(wait / 1000)} s${position === null ? "" : `, resuming after position ${position}`}`));
     setTimeout(() => !stopped && connect(), wait);
   };

@@ -61,6 +61,10 @@ describe("a saved token", () => {
     // Back to the first URL: its own token again.
     const back = await h.edgehook(["config", "--url", a.url]);
     expect(back.stdout).toContain("token: toke…(10 characters)");
+    // A long one (a scoped token: ehk_ and 43 more) shows its last four too, which tell saved tokens apart.
+    const long = `ehk_${"x".repeat(39)}WXYZ`;
+    expect((await h.edgehook(["config", "--token", long])).stdout).toContain("token: ehk_…WXYZ(47 characters)");
+    await h.edgehook(["config", "--token", "token-of-a"]);
     expect((await h.edgehook(["events", "list"])).code).toBe(0);
     expect(bearers(a)).toEqual(["Bearer token-of-a"]);
   });

@@ -14,7 +14,7 @@ afterEach(async () => {
 });
 
 /** A local API: `upgrade` answers each connection (its `after`), or `refuse` answers the upgrade itself. */
-async function api(o: { upgrade?: (ws: WebSocket, after: string | null, n: number) => void; refuse?: { status: number; body: unknown } }) {
+async function api(o: { upgrade?: (ws: WebSocket, after: string | null, n: number) => void; refuse?: { status: number; body: unknown; headers?: string } }) {
   const wss = new WebSocketServer({ noServer: true });
   let n = 0;
   const asked: (string | null)[] = [];
@@ -22,7 +22,7 @@ async function api(o: { upgrade?: (ws: WebSocket, after: string | null, n: numbe
   server.on("upgrade", (req, socket, head) => {
     if (o.refuse) {
       const body = JSON.stringify(o.refuse.body);
-      socket.end(`HTTP/1.1 ${o.refuse.status} No\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`);
+      socket.end(`HTTP/1.1 ${o.refuse.status} No\r\ncontent-type: application/json\r\n${o.refuse.headers ?? ""}content-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`);
       return;
     }
     const after = new URL(req.url ?? "/", "http://x").searchParams.get("after");
@@ -117,5 +117,23 @@ describe("edgehook listen's connection", () => {
     });
     await expect(stream.done).rejects.toThrow(/Bad token/);
     expect(vi.getTimerCount()).toBe(0); // no ping left to fire on a socket that never opened
+  });
+
+  it("waits what a 429's Retry-After asks before trying again, and says why it was refused", async () => {
+    const message = "This token already holds 10 listener sockets; close one.";
+    const { url } = await api({ refuse: { status: 429, body: { error: { code: "rate_limited", message } }, headers: "retry-after: 15\r\n" } });
+    const lines: string[] = [];
+    const stream = openStream({
+      conn: { url, token: "ehk_t", configFile: "" },
+      query: {},
+      position: null,
+      replay: 0,
+      onMessage: async () => {},
+      onPosition: () => {},
+      log: (line) => lines.push(line),
+    });
+    await vi.waitFor(() => expect(lines).toHaveLength(1));
+    expect(lines[0]).toContain(`the API answered 429: ${message}; reconnecting in 15 s`);
+    await stream.stop();
   });
 });

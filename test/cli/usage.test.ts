@@ -40,6 +40,32 @@ describe("usage errors", () => {
     expect(a.seen).toEqual([]);
   });
 
+  it("send: --count 0 is refused rather than sending nothing, and --json escapes what a terminal would act on", async () => {
+    const h = cliHome();
+    const none = await h.edgehook(["send", "--count", "0", "--secret", "s", "--port", "9"]);
+    expect(none.code).toBe(2);
+    const a = await fakeApi({ routes: { "POST /webhooks/podium": { eventId: "evt_\u202eevil" } } });
+    const sent = await h.edgehook(["send", "--url", `${a.url}/webhooks/podium`, "--secret", "s", "--json"]);
+    expect(sent.code).toBe(0);
+    expect(sent.stdout).toContain("evt_\\u202eevil");
+    expect(sent.stdout).not.toContain("\u202e");
+  });
+
+  it("options that would be ignored are refused: an empty update, bulk filters beside an id, a secret beside --webhook", async () => {
+    const a = await fakeApi({ listen: (ws) => ws.close(4401, "no") });
+    const h = cliHome();
+    for (const args of [
+      ["webhooks", "update", "wh_1"],
+      ["deliveries", "retry", "dlv_1", "--status", "failed"],
+      ["listen", "9", "--webhook", "wh_1", "--secret", "whsec_abc"],
+    ]) {
+      const r = await h.edgehook([...args, "--url", a.url, "--token", "t"]);
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(r.stderr, args.join(" ")).not.toMatch(STACK);
+    }
+    expect(a.seen).toEqual([]);
+  });
+
   it("setup without a wrangler to run says so in one line", async () => {
     const dir = mkdtempSync(join(tmpdir(), "edgehook-no-wrangler-"));
     copyFileSync(resolve(import.meta.dirname, "../../wrangler.toml"), join(dir, "wrangler.toml"));

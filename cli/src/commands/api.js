@@ -128,23 +128,20 @@ export function registerApi(program) {
     .option("--max-concurrency <n>", "requests in flight at once at most", count)
     .addOption(new Option("--ordering <ordering>", "fifo: one at a time, in the order received").choices(["fifo", "unordered"]))
     .action(async (uid, o) => {
-      const w = await unwrap(
-        apiClient(connectionOf(o)).PATCH("/v1/webhooks/{uid}", {
-          params: { path: { uid } },
-          body: {
-            url: o.endpoint,
-            eventTypes: list(o.types),
-            sourceIds: o.sources === "all" ? null : list(o.sources),
-            secret: o.secret,
-            disabled: o.enable ? false : o.disable ? true : undefined,
-            timeoutMs: o.timeoutMs,
-            maxAttempts: o.maxAttempts,
-            rateLimit: rateLimitOf(o.rateLimit),
-            maxConcurrency: o.maxConcurrency,
-            ordering: o.ordering,
-          },
-        }),
-      );
+      const body = {
+        url: o.endpoint,
+        eventTypes: list(o.types),
+        sourceIds: o.sources === "all" ? null : list(o.sources),
+        secret: o.secret,
+        disabled: o.enable ? false : o.disable ? true : undefined,
+        timeoutMs: o.timeoutMs,
+        maxAttempts: o.maxAttempts,
+        rateLimit: rateLimitOf(o.rateLimit),
+        maxConcurrency: o.maxConcurrency,
+        ordering: o.ordering,
+      };
+      if (Object.values(body).every((v) => v === undefined)) throw new CliError("Nothing to change: give at least one option (--help lists them).", { exitCode: 2 });
+      const w = await unwrap(apiClient(connectionOf(o)).PATCH("/v1/webhooks/{uid}", { params: { path: { uid } }, body }));
       show(o.json, w, () => printTable([w], WEBHOOK_COLUMNS));
     });
   sub(webhooks, "delete <uid>", "delete a webhook (its held deliveries expire)").action(async (uid, o) => {
@@ -244,6 +241,7 @@ export function registerApi(program) {
     .action(async (id, o) => {
       const client = apiClient(connectionOf(o));
       if (id) {
+        if (o.status || o.webhook || o.since) throw new CliError("--status, --webhook and --since are for a bulk retry: give them or a delivery id, not both.", { exitCode: 2 });
         await unwrap(client.POST("/v1/deliveries/{id}/retry", { params: { path: { id } } }));
         return show(o.json, { retried: id }, () => process.stdout.write(`retrying ${id}\n`));
       }

@@ -2,8 +2,13 @@
 // for it. A token is saved for one URL and sent to no other.
 import { DEFAULT_URL, apiUrl, configFile, isLoopback, readSaved, saveConnection } from "../config.js";
 
-/** A token shown without giving it away. @param {string | undefined} token */
-const masked = (token) => (token === undefined ? undefined : `${token.slice(0, 4)}…(${token.length} characters)`);
+/**
+ * A token shown without giving it away: its first four characters (`ehk_` for every scoped one)
+ * and, when it is long enough that they leave ~20 unknown, its last four, which tell tokens apart.
+ * @param {string | undefined} token
+ */
+const masked = (token) =>
+  token === undefined ? undefined : `${token.slice(0, 4)}…${token.length >= 28 ? token.slice(-4) : ""}(${token.length} characters)`;
 
 /** @param {import("commander").Command} program */
 export function registerConfig(program) {

@@ -75,6 +75,7 @@ forwarded, so nothing stored meanwhile (within retention) is missed.`,
         // back as another: the server would sign with another secret than this one.
         throw new CliError("--secret must be printable ASCII, not beginning or ending with spaces.", { exitCode: 2 });
       }
+      if (opts.webhook && opts.secret !== undefined) throw new CliError("--webhook signs with that webhook's secret: leave out --secret.", { exitCode: 2 });
       const secret = opts.webhook ? undefined : (opts.secret ?? saved.secret ?? `whsec_${randomBytes(32).toString("base64")}`);
       const resumeFrom = opts.fromNow || opts.replay ? null : (saved.position ?? null);
       const log = (/** @type {string} */ line) => process.stderr.write(`${line}\n`);

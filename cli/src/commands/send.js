@@ -3,9 +3,17 @@ import { createHmac, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { connection, devVar } from "../config.js";
 import { CliError } from "../errors.js";
-import { printable } from "../output.js";
+import { printable, printJsonLine } from "../output.js";
 import { PODIUM_OBJECTS, podiumSample } from "../samples/podium.js";
+import { InvalidArgumentError } from "commander";
 import { count } from "./common.js";
+
+/** --count: a whole number, at least one (none would send nothing and say nothing). @param {string} value */
+function atLeastOne(value) {
+  const n = count(value);
+  if (n < 1) throw new InvalidArgumentError("send at least one.");
+  return n;
+}
 
 /**
  * A body in the shape Podium documents for the type's object (`samples/*.json`),
@@ -25,7 +33,10 @@ function sampleEvent(type, locationUid, organizationUid, eventUid = randomUUID()
  * @param {{ url?: string, port?: string, source: string, config?: string }} o
  */
 export function ingressUrl(o) {
-  if (o.url !== undefined && !URL.canParse(o.url)) throw new CliError(`--url: "${o.url}" is not a URL (http://host:port).`, { exitCode: 2 });
+  if (o.url !== undefined && !(URL.canParse(o.url) && /^https?:$/.test(new URL(o.url).protocol))) {
+    throw new CliError(`--url: "${o.url}" is not an http(s) URL (http://host:port).`, { exitCode: 2 });
+  }
+  if (o.port !== undefined && !/^\d{1,5}$/.test(o.port)) throw new CliError(`--port: "${o.port}" is not a port number.`, { exitCode: 2 });
   if (o.url && new URL(o.url).pathname.startsWith("/webhooks/")) return o.url;
   const base = o.url ?? (o.port ? `http://127.0.0.1:${o.port}` : connection({ config: o.config }).url);
   return `${base.replace(/\/+$/, "")}/webhooks/${o.source}`;
@@ -44,7 +55,7 @@ export function registerSend(program) {
     .option("--url <url>", "the ingress URL, or the API's base URL (env EDGEHOOK_URL)")
     .option("--port <port>", "a local stack's port, when no --url (default 8787)")
     .option("--secret <secret>", "signing secret (default: the first PODIUM_WEBHOOK_SECRET of .dev.vars)")
-    .option("--count <n>", "how many events", count, 1)
+    .option("--count <n>", "how many events (at least 1)", atLeastOne, 1)
     .option("--config <file>", "config file (env EDGEHOOK_CONFIG)")
     .option("--json", "one JSON line per answer")
     .addHelpText("after", "\nSigns like Podium: podium-signature = hex HMAC-SHA256(secret, `${podium-timestamp}.${body}`).")
@@ -65,7 +76,7 @@ export function registerSend(program) {
           throw new CliError(`POST ${url} failed: ${err.cause?.message ?? err.message}. Is \`npm run dev\` running?`);
         });
         const text = await res.text();
-        if (o.json) process.stdout.write(`${JSON.stringify({ url, type: o.type, status: res.status, answer: safeJson(text) })}\n`);
+        if (o.json) printJsonLine({ url, type: o.type, status: res.status, answer: safeJson(text) });
         else process.stdout.write(`POST ${url} (${o.type}) → ${res.status} ${printable(text)}\n`);
         if (!res.ok) failed++;
       }
