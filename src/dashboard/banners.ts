@@ -32,5 +32,8 @@ export async function bannersIn(secret: string, query: (name: string) => string 
 /** What the sign-in page may say, by the code its URL carries. */
 export const SIGN_IN_MESSAGES = {
   error: new Map([["invalid-token", "That token is not valid."]]),
-  notice: new Map([["signed-out", "Signed out."]]),
+  notice: new Map([
+    ["signed-out", "Signed out."],
+    ["unsaved", "Your session ended before that was saved: nothing was saved. Sign in, and you are taken back to do it again."],
+  ]),
 };

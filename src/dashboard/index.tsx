@@ -39,7 +39,7 @@ import { Login } from "./pages/login";
 import { Overview } from "./pages/overview";
 import { SourceList, type SourceEntered } from "./pages/sources";
 import { SecretOnce, WebhookList, WebhookPage, WebhookTestForm, WebhookTestResult, type Entered, type WebhookCounts } from "./pages/webhooks";
-import { callApi, endSession, requireSession, startSession, tooManyFailures, type DashEnv } from "./session";
+import { callApi, dashboardPath, endSession, requireSession, startSession, tooManyFailures, type DashEnv } from "./session";
 
 // The answers the dashboard reads, as the API documents them.
 const EventList_ = pageOf(EventSummarySchema, "EventPage");
@@ -146,7 +146,7 @@ dashboard.get("/login", (c) =>
       notice={SIGN_IN_MESSAGES.notice.get(c.req.query("notice") ?? "")}
       error={SIGN_IN_MESSAGES.error.get(c.req.query("error") ?? "")}
     >
-      <Login />
+      <Login next={dashboardPath(c.req.query("next") ?? "", c.req.url)} />
     </Layout>,
   ),
 );
@@ -156,15 +156,17 @@ dashboard.post("/login", async (c) => {
   const blocked = blockedRefusal(client);
   if (blocked) return tooManyFailures(c, blocked);
   // A form the runtime cannot parse signs no one in.
-  const token = textOf(await c.req.parseBody().catch(() => ({})), "token").trim();
+  const form = await c.req.parseBody().catch(() => ({}));
+  const token = textOf(form, "token").trim();
+  const back = dashboardPath(textOf(form, "next"), c.req.url);
   const principal = token ? await principalFor(c.env, token, (p) => c.executionCtx.waitUntil(p)) : null;
   if (!principal) {
     const refusal = await failedAuthentication(c.env, client);
     if (refusal.code === "rate_limited") return tooManyFailures(c, refusal);
-    return c.redirect("/dashboard/login?error=invalid-token", 303);
+    return c.redirect(`/dashboard/login?${new URLSearchParams([["error", "invalid-token"], ...(back ? [["next", back]] : [])])}`, 303);
   }
   await startSession(c, principal);
-  return c.redirect(homeOf(principal), 303);
+  return c.redirect(back ?? homeOf(principal), 303);
 });
 
 dashboard.use("*", requireSession);

@@ -79,7 +79,7 @@ export function tooManyFailures(c: Context<DashEnv>, refusal: AppError): Respons
  */
 export const requireSession: MiddlewareHandler<DashEnv> = async (c, next) => {
   const secret = getCookie(c, COOKIE);
-  if (!secret) return c.redirect("/dashboard/login", 303);
+  if (!secret) return c.redirect(signInFirst(c), 303);
   const client = clientAddress((name) => c.req.header(name));
   const blocked = blockedRefusal(client);
   if (blocked) return tooManyFailures(c, blocked);
@@ -88,12 +88,33 @@ export const requireSession: MiddlewareHandler<DashEnv> = async (c, next) => {
     const refusal = await failedAuthentication(c.env, client);
     deleteCookie(c, COOKIE, COOKIE_OPTIONS);
     if (refusal.code === "rate_limited") return tooManyFailures(c, refusal);
-    return c.redirect("/dashboard/login", 303);
+    return c.redirect(signInFirst(c), 303);
   }
   c.set("principal", principal);
   c.set("session", secret);
   await next();
 };
+
+/**
+ * The sign-in page, to come back after it: to the page asked for, or for a form posted without a
+ * live session (it ended while the form was open) to the form's page (its Referer, sent within
+ * this origin), saying that nothing was saved.
+ */
+function signInFirst(c: Context<DashEnv>): string {
+  const posted = c.req.method === "POST" && new URL(c.req.url).pathname !== "/dashboard/logout";
+  const referer = c.req.header("referer");
+  const from = posted ? (referer === undefined ? null : dashboardPath(referer, c.req.url)) : dashboardPath(c.req.url, c.req.url);
+  const query = new URLSearchParams([...(posted ? [["notice", "unsaved"]] : []), ...(from ? [["next", from]] : [])]);
+  return `/dashboard/login${query.size > 0 ? `?${query}` : ""}`;
+}
+
+/** `target`'s path and query when it is a dashboard page of this origin (`here`'s), else null: where a sign-in may send one back. */
+export function dashboardPath(target: string, here: string): string | null {
+  if (!URL.canParse(target, here)) return null;
+  const url = new URL(target, here);
+  if (url.origin !== new URL(here).origin || !url.pathname.startsWith("/dashboard/") || url.pathname.startsWith("/dashboard/login")) return null;
+  return `${url.pathname}${url.search}`;
+}
 
 export type ApiAnswer<T> =
   | { ok: true; status: number; json: T; error: null }

@@ -76,7 +76,40 @@ describe("the session cookie", () => {
     expect(await env.DB.prepare("SELECT COUNT(*) AS n FROM sessions WHERE id = ?").bind(await sha256Hex(secret)).first("n")).toBe(1);
     const res = await get("/dashboard/events", `edgehook_session=${secret}`);
     expect(res.status).toBe(303);
-    expect(res.headers.get("location")).toBe("/dashboard/login");
+    expect(res.headers.get("location")).toBe("/dashboard/login?next=%2Fdashboard%2Fevents");
+  });
+});
+
+describe("a session that ended", () => {
+  it("sends the sign-in back to the page asked for, or to a form's page saying nothing was saved; never off the dashboard", async () => {
+    const asked = await get("/dashboard/webhooks?cursor=x");
+    expect(asked.headers.get("location")).toBe("/dashboard/login?next=%2Fdashboard%2Fwebhooks%3Fcursor%3Dx");
+    const page = await (await get(asked.headers.get("location")!)).text();
+    expect(page).toContain('name="next" value="/dashboard/webhooks?cursor=x"');
+
+    // A form posted after the session ended (its cookie names no live session): its page, and why.
+    const posted = await call(
+      new Request(`${ORIGIN}/dashboard/webhooks`, {
+        method: "POST",
+        headers: { cookie: "__Host-edgehook_session=x".padEnd(66, "x"), origin: ORIGIN, referer: `${ORIGIN}/dashboard/webhooks/new`, "content-type": "application/x-www-form-urlencoded" },
+        body: "url=https%3A%2F%2Fexample.com",
+      }),
+    );
+    expect(posted.status).toBe(303);
+    const login = new URL(posted.headers.get("location")!, ORIGIN);
+    expect([login.pathname, login.searchParams.get("notice"), login.searchParams.get("next")]).toEqual(["/dashboard/login", "unsaved", "/dashboard/webhooks/new"]);
+    expect(await (await get(`${login.pathname}${login.search}`)).text()).toContain("nothing was saved");
+
+    // Signed in with it, back to that page; a next off the dashboard goes home instead.
+    const back = await dashboardForm("/dashboard/login", null, { token: ADMIN_TOKEN, next: "/dashboard/webhooks/new" });
+    expect(back.headers.get("location")).toBe("/dashboard/webhooks/new");
+    for (const next of ["https://evil.example/dashboard/x", "//evil.example/dashboard/x", "/v1/tokens", "/dashboard/login?next=x", "javascript:alert(1)"]) {
+      const home = await dashboardForm("/dashboard/login", null, { token: ADMIN_TOKEN, next });
+      expect(home.headers.get("location"), next).toBe("/dashboard");
+    }
+    // A refused sign-in keeps where to go back to.
+    const refused = await dashboardForm("/dashboard/login", null, { token: "nope", next: "/dashboard/alerts" });
+    expect(refused.headers.get("location")).toBe("/dashboard/login?error=invalid-token&next=%2Fdashboard%2Falerts");
   });
 });
 

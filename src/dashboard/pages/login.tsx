@@ -1,6 +1,8 @@
-export function Login() {
+/** `next`: the dashboard page to go back to once signed in. */
+export function Login({ next }: { next: string | null }) {
   return (
     <form method="post" action="/dashboard/login" class="card stack narrow" aria-label="Sign in">
+      {next ? <input type="hidden" name="next" value={next} /> : null}
       <p>Sign in with an API token: the admin token, or a scoped token. You see and do only what its scopes allow.</p>
       <label>
         API token
