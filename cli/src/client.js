@@ -28,6 +28,8 @@ export async function unwrap(call) {
   try {
     result = await call;
   } catch (err) {
+    // openapi-fetch parses the answer as JSON: a SyntaxError is an answer, from something that is not the API.
+    if (err instanceof SyntaxError) throw new CliError("The URL answered, but not as the Edgehook API does (not JSON): is it the Worker's base URL?");
     const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err);
     throw new CliError(`Cannot reach the API: ${cause}. Is the URL right (and \`npm run dev\` running, locally)?`);
   }

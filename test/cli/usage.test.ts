@@ -1,6 +1,8 @@
 // What the CLI answers to input it cannot use: a usage error exits 2 with one line, never a
 // stack trace, and nothing is sent.
-import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -64,6 +66,30 @@ describe("usage errors", () => {
       expect(r.stderr, args.join(" ")).not.toMatch(STACK);
     }
     expect(a.seen).toEqual([]);
+  });
+
+  it("config mends a saved URL that is not one, and says where a bad one comes from", async () => {
+    const h = cliHome();
+    writeFileSync(h.config, JSON.stringify({ url: "garbage" }));
+    const shown = await h.edgehook(["config"]);
+    expect(shown.code).toBe(2);
+    expect(shown.stderr).toContain(`The URL saved in ${h.config} ("garbage")`);
+    const mended = await h.edgehook(["config", "--url", "http://127.0.0.1:8931"]);
+    expect(mended.code).toBe(0);
+    expect(mended.stdout).toContain("url:   http://127.0.0.1:8931");
+  });
+
+  it("a URL that answers but is not the API is said to be so, not unreachable", async () => {
+    const server = createServer((_req, res) => res.end("ok"));
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const r = await cliHome().edgehook(["events", "list", "--url", `http://127.0.0.1:${port}`, "--token", "t"]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain("not as the Edgehook API does");
+    } finally {
+      server.close();
+    }
   });
 
   it("setup without a wrangler to run says so in one line", async () => {

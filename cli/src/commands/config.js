@@ -1,6 +1,16 @@
 // `edgehook config`: shows or saves the API URL the other commands use, and the token saved
 // for it. A token is saved for one URL and sent to no other.
 import { DEFAULT_URL, apiUrl, configFile, isLoopback, readSaved, saveConnection } from "../config.js";
+import { CliError } from "../errors.js";
+
+/** A URL read from the config file, or undefined when it is none. @param {string} raw */
+function savedUrl(raw) {
+  try {
+    return apiUrl(raw);
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * A token shown without giving it away: its first four characters (`ehk_` for every scoped one)
@@ -27,8 +37,12 @@ API needs --token or EDGEHOOK_TOKEN. Tokens saved for other URLs are kept for wh
     .action((o) => {
       const path = configFile(o.config);
       const before = readSaved(path);
-      const beforeUrl = before.url === undefined ? undefined : apiUrl(before.url);
-      if (o.url !== undefined || o.token !== undefined) saveConnection(path, apiUrl(o.url ?? before.url ?? DEFAULT_URL), o.token);
+      // A saved URL that is not one (the file edited by hand) is what --url mends: it does not stop it.
+      const beforeUrl = before.url === undefined ? undefined : savedUrl(before.url);
+      if (before.url !== undefined && beforeUrl === undefined && o.url === undefined) {
+        throw new CliError(`The URL saved in ${path} ("${before.url}") is not an http(s) URL: give the right one with --url.`, { exitCode: 2 });
+      }
+      if (o.url !== undefined || o.token !== undefined) saveConnection(path, apiUrl(o.url ?? beforeUrl ?? DEFAULT_URL), o.token);
       const saved = readSaved(path);
       const url = saved.url === undefined ? undefined : apiUrl(saved.url);
       const token = url === undefined ? undefined : saved.tokens[url];

@@ -101,6 +101,8 @@ export async function setup(o) {
     let how = "reused";
     if (!id) {
       await must(["d1", "create", want.database.name], { note: "unless it exists" });
+      // (A dry run has nothing to list again: it would print the same command twice.)
+      if (o.dryRun) return void log(pc.dim(`  (its database_id is written into wrangler.toml)`));
       id = await find();
       how = "created";
     }
