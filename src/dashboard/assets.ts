@@ -49,7 +49,7 @@ svg.chart { width:100%; height:120px; } svg.chart rect { fill:#6f9de8; } svg.cha
 /**
  * Live refresh of the events list: every 5 s, its rows and the link past them again (both, or a
  * page would skip what the new rows pushed down), unless the reader paged away. A session that
- * ended answers a redirect to sign in: the refresh stops and says so.
+ * ended answers a redirect to sign in: the refresh stops and says so, with a sign-in back to here.
  */
 export const JS = `
 (function () {
@@ -66,7 +66,7 @@ export const JS = `
         if (status) {
           status.textContent = "Not live any more: your session has ended. ";
           var again = document.createElement("a");
-          again.href = "/dashboard/login";
+          again.href = "/dashboard/login?next=" + encodeURIComponent(location.pathname + location.search);
           again.textContent = "Sign in again";
           status.appendChild(again);
         }

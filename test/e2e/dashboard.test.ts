@@ -189,6 +189,8 @@ describe("the dashboard in Chromium", () => {
     await other.getByRole("button", { name: "Sign out" }).click();
     await other.waitForURL(/\/dashboard\/login/);
     await page.locator("#live-status", { hasText: "your session has ended" }).waitFor({ timeout: 20_000 });
+    const listed = new URL(page.url());
+    expect(await page.locator("#live-status a").getAttribute("href")).toBe(`/dashboard/login?next=${encodeURIComponent(listed.pathname + listed.search)}`);
     expect(await page.locator("#event-rows input, #event-rows button").count()).toBe(0);
     expect((await idsOn(page)).length).toBe(50);
     await page.context().close();
