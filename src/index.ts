@@ -31,7 +31,10 @@ export default {
   },
 
   // Awaited, not waitUntil: the run's end is the invocation's end (a local trigger answers when it is done).
+  // Every step runs whatever another did; then a run with a failed step fails, so that the
+  // Cron Trigger's events (and `npm run dev`'s local cron) show it, not only the log.
   async scheduled(controller, env) {
-    await runMaintenance(env, controller.scheduledTime);
+    const report = await runMaintenance(env, controller.scheduledTime);
+    if (report.failed.length > 0) throw new Error(`maintenance steps failed: ${report.failed.join(", ")}`);
   },
 } satisfies ExportedHandler<Env>;
