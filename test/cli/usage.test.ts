@@ -1,6 +1,7 @@
 // What the CLI answers to input it cannot use: a usage error exits 2 with one line, never a
 // stack trace, and nothing is sent.
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -90,6 +91,24 @@ describe("usage errors", () => {
     } finally {
       server.close();
     }
+  });
+
+  it("a reader that stops early (| head) ends it quietly, not with a stack trace", async () => {
+    const rows = Array.from({ length: 2000 }, (_, i) => ({ id: `evt_${i}`, eventType: "message.received", sourceId: "podium", locationUid: null, organizationUid: null, receivedAt: new Date(0).toISOString() }));
+    const a = await fakeApi({ routes: { "GET /v1/events": { data: rows, nextCursor: null } } });
+    const h = cliHome();
+    const child = spawn(process.execPath, [resolve(import.meta.dirname, "../../cli/bin/edgehook.js"), "events", "list", "--url", a.url, "--token", "t"], {
+      cwd: h.dir,
+      env: { ...process.env, NO_COLOR: "1", EDGEHOOK_CONFIG: h.config },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (d) => (stderr += d));
+    child.stdout.once("data", () => child.stdout.destroy()); // as head does after its lines
+    const code = await new Promise<number | null>((done) => child.on("close", done));
+    expect(stderr).not.toMatch(STACK);
+    expect(stderr).not.toContain("EPIPE");
+    expect(code).toBe(0);
   });
 
   it("setup without a wrangler to run says so in one line", async () => {
