@@ -309,9 +309,9 @@ describe("bad forms the property found", () => {
       expect(pageBanners(html, "alert"), path).toEqual(["The form could not be read: send it as application/x-www-form-urlencoded or multipart/form-data."]);
       expect(html, path).toContain('<nav aria-label="Main">');
       expect(html, path).toMatch(/<a href="\/dashboard">Back to the dashboard<\/a>/);
-      // Signed out, the form is not read: the answer is the way to sign in.
+      // Signed out, the form is not read: the answer is the way to sign in, saying nothing was saved.
       const signedOut = await post(path, "", broken, "multipart/form-data; boundary=x");
-      expect(signedOut.headers.get("location"), path).toBe("/dashboard/login");
+      expect(signedOut.headers.get("location"), path).toBe("/dashboard/login?notice=unsaved");
     }
     // Signing in with a form that cannot be read signs no one in.
     const login = await post("/dashboard/login", "", broken, "multipart/form-data; boundary=x");
@@ -319,7 +319,7 @@ describe("bad forms the property found", () => {
     const out = await post("/dashboard/logout", cookie, broken, "multipart/form-data; boundary=x");
     expect(out.status).toBe(303);
     expect(out.headers.get("location")).toBe("/dashboard/login?notice=signed-out");
-    expect((await call(new Request(`${ORIGIN}/dashboard/webhooks`, { headers: { cookie } }))).headers.get("location")).toBe("/dashboard/login");
+    expect((await call(new Request(`${ORIGIN}/dashboard/webhooks`, { headers: { cookie } }))).headers.get("location")).toBe("/dashboard/login?next=%2Fdashboard%2Fwebhooks");
   });
 
   it('takes a file sent where text is expected as no value, not as the text "[object File]" (which was stored as a source\'s secret)', async () => {

@@ -20,11 +20,14 @@ async function signIn(token = ADMIN_TOKEN) {
   return res;
 }
 
+/** Where a visit to the events page without a live session is sent: to sign in, and back. */
+const SIGN_IN_TO_EVENTS = "/dashboard/login?next=%2Fdashboard%2Fevents";
+
 describe("dashboard sessions and security", () => {
   it("sends visitors without a session to sign in", async () => {
     const res = await call(new Request(url("/dashboard/events")));
     expect(res.status).toBe(303);
-    expect(res.headers.get("location")).toBe("/dashboard/login");
+    expect(res.headers.get("location")).toBe(SIGN_IN_TO_EVENTS);
   });
 
   it("keeps the session in an HttpOnly, Secure, SameSite=Strict cookie, and refuses a wrong token", async () => {
@@ -144,7 +147,7 @@ describe("server-side dashboard sessions", () => {
     expect(await env.DB.prepare("SELECT COUNT(*) AS n FROM sessions WHERE id = ?").bind(await sha256Hex(secret)).first("n")).toBe(0);
     const after = await page("/dashboard/events", cookie);
     expect(after.status).toBe(303);
-    expect(after.headers.get("location")).toBe("/dashboard/login");
+    expect(after.headers.get("location")).toBe(SIGN_IN_TO_EVENTS);
   });
 
   it("refuses a session past its server-side expiry, whatever the cookie says", async () => {
@@ -153,7 +156,7 @@ describe("server-side dashboard sessions", () => {
     await env.DB.prepare("UPDATE sessions SET expires_at = ? WHERE id = ?").bind(Date.now() - 1, await sha256Hex(secret)).run();
     const res = await page("/dashboard/events", cookie);
     expect(res.status).toBe(303);
-    expect(res.headers.get("location")).toBe("/dashboard/login");
+    expect(res.headers.get("location")).toBe(SIGN_IN_TO_EVENTS);
   });
 
   it("stops a scoped token's sessions when the token is revoked", async () => {
@@ -170,7 +173,7 @@ describe("server-side dashboard sessions", () => {
     expect((await call(new Request(url(`/v1/tokens/${id}`), { method: "DELETE", headers: ADMIN }))).status).toBe(204);
     const res = await page("/dashboard/events", cookie);
     expect(res.status).toBe(303);
-    expect(res.headers.get("location")).toBe("/dashboard/login");
+    expect(res.headers.get("location")).toBe(SIGN_IN_TO_EVENTS);
   });
 
   it("stops admin sessions when ADMIN_TOKEN changes", async () => {
