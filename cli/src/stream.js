@@ -25,6 +25,9 @@ import { printable } from "./output.js";
 
 const PING_MS = 25_000;
 const MAX_BACKOFF_MS = 15_000;
+/** Connection errors that mean nothing listens at the address. */
+const UNREACHABLE = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH"]);
+
 /** Close codes after which reconnecting cannot help. */
 const FINAL_CLOSES = new Set([1008, 4401, 4404]);
 
@@ -116,7 +119,10 @@ export function openStream(o) {
       });
     });
     socket.on("error", (err) => {
-      if (!stopped) o.log(pc.yellow(`connection error: ${printable(err.message)}`));
+      if (stopped) return;
+      // Nothing answers there at all: most often a wrong URL or port, or a stack not started.
+      const nobody = "code" in err && typeof err.code === "string" && UNREACHABLE.has(err.code);
+      o.log(pc.yellow(`connection error: ${printable(err.message)}${nobody ? ` (is ${printable(o.conn.url)} the API's URL, and is it running?)` : ""}`));
     });
     socket.on("close", (code, reason) => {
       clearInterval(ping);

@@ -119,6 +119,19 @@ describe("edgehook listen's connection", () => {
     expect(vi.getTimerCount()).toBe(0); // no ping left to fire on a socket that never opened
   });
 
+  it("says, when nothing answers at the URL, that the URL or the stack may be what is wrong", async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise<void>((resolve) => closed.close(() => resolve())); // a port nothing listens on
+    const lines: string[] = [];
+    const url = `http://127.0.0.1:${port}`;
+    const stream = openStream({ conn: { url, token: "ehk_t", configFile: "" }, query: {}, position: null, replay: 0, onMessage: async () => {}, onPosition: () => {}, log: (line) => lines.push(line) });
+    await vi.waitFor(() => expect(lines.some((l) => l.includes("ECONNREFUSED"))).toBe(true));
+    expect(lines.find((l) => l.includes("ECONNREFUSED"))).toContain(`(is ${url} the API's URL, and is it running?)`);
+    await stream.stop();
+  });
+
   it("waits what a 429's Retry-After asks before trying again, and says why it was refused", async () => {
     const message = "This token already holds 10 listener sockets; close one.";
     const { url } = await api({ refuse: { status: 429, body: { error: { code: "rate_limited", message } }, headers: "retry-after: 15\r\n" } });
