@@ -1,11 +1,11 @@
 // `edgehook send` (and its alias `npm run send`): a correctly signed sample Podium event.
 import { createHmac, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { InvalidArgumentError } from "commander";
 import { connection, devVar } from "../config.js";
 import { CliError } from "../errors.js";
 import { printable, printJsonLine } from "../output.js";
 import { PODIUM_OBJECTS, podiumSample } from "../samples/podium.js";
-import { InvalidArgumentError } from "commander";
 import { count } from "./common.js";
 
 /** --count: a whole number, at least one (none would send nothing and say nothing). @param {string} value */

@@ -101,9 +101,8 @@ export async function setup(o) {
     let how = "reused";
     if (!id) {
       await must(["d1", "create", want.database.name], { note: "unless it exists" });
-      // (A dry run has nothing to list again: it would print the same command twice.)
-      if (o.dryRun) return void log(pc.dim(`  (its database_id is written into wrangler.toml)`));
-      id = await find();
+      // (Listed again to learn its id; a dry run, which made nothing, would print the list twice.)
+      if (!o.dryRun) id = await find();
       how = "created";
     }
     if (o.dryRun) return void log(pc.dim(`  (its database_id is written into wrangler.toml)`));
