@@ -8,7 +8,7 @@ import { secureHeaders } from "hono/secure-headers";
 import { z } from "@hono/zod-openapi";
 import { blockedRefusal, failedAuthentication, principalFor } from "../api/auth";
 import { clientAddress } from "../http/client";
-import { allowedMethods } from "../http/methods";
+import { allowedMethods, servedMethods } from "../http/methods";
 import {
   AlertSchema,
   NotificationEndpointCreated,
@@ -146,7 +146,7 @@ dashboard.get("/login", (c) =>
       notice={SIGN_IN_MESSAGES.notice.get(c.req.query("notice") ?? "")}
       error={SIGN_IN_MESSAGES.error.get(c.req.query("error") ?? "")}
     >
-      <Login next={dashboardPath(c.req.query("next") ?? "", c.req.url)} />
+      <Login next={dashboardPath(c.req.query("next") ?? "", c.req.url)} notice={c.req.query("notice") === "unsaved" ? "unsaved" : null} />
     </Layout>,
   ),
 );
@@ -158,16 +158,32 @@ dashboard.post("/login", async (c) => {
   // A form the runtime cannot parse signs no one in.
   const form = await c.req.parseBody().catch(() => ({}));
   const token = textOf(form, "token").trim();
-  const back = dashboardPath(textOf(form, "next"), c.req.url);
+  const back = pageToReturnTo(dashboardPath(textOf(form, "next"), c.req.url));
   const principal = token ? await principalFor(c.env, token, (p) => c.executionCtx.waitUntil(p)) : null;
   if (!principal) {
     const refusal = await failedAuthentication(c.env, client);
     if (refusal.code === "rate_limited") return tooManyFailures(c, refusal);
-    return c.redirect(`/dashboard/login?${new URLSearchParams([["error", "invalid-token"], ...(back ? [["next", back]] : [])])}`, 303);
+    // Tried again, the sign-in still says why it was asked for, and where it goes back to.
+    const unsaved = textOf(form, "notice") === "unsaved" ? [["notice", "unsaved"]] : [];
+    return c.redirect(`/dashboard/login?${new URLSearchParams([["error", "invalid-token"], ...unsaved, ...(back ? [["next", back]] : [])])}`, 303);
   }
   await startSession(c, principal);
   return c.redirect(back ?? homeOf(principal), 303);
 });
+
+/**
+ * The page a sign-in goes back to: `path`, or the nearest page above it that a GET is served at.
+ * A form's answer (a test's result, a refused endpoint) stands at the address its POST went to,
+ * which is where a session that ended there would send one back.
+ */
+function pageToReturnTo(path: string | null): string | null {
+  if (path === null) return null;
+  const { pathname } = new URL(path, "https://dashboard.invalid");
+  for (let p = pathname; p.startsWith("/dashboard/"); p = p.slice(0, p.lastIndexOf("/"))) {
+    if (servedMethods(dashboard.routes, p.slice("/dashboard".length)).includes("GET")) return p === pathname ? path : p;
+  }
+  return null;
+}
 
 dashboard.use("*", requireSession);
 // Every action past sign-in reads its form: one the runtime cannot parse (a multipart body without its

@@ -5,14 +5,20 @@
  * parameter its handler's router refused), so it is a 404, not a 405 naming the method itself.
  */
 export function allowedMethods(routes: readonly { method: string; path: string }[], path: string, method: string): string[] {
-  const methods = new Set<string>();
+  const methods = new Set(servedMethods(routes, path));
+  return methods.has(method) ? [] : [...methods];
+}
+
+/** The methods routes serve at `path`, a middleware's or a catch-all's ALL aside. */
+export function servedMethods(routes: readonly { method: string; path: string }[], path: string): string[] {
+  const methods: string[] = [];
   for (const r of routes) {
     if (r.method === "ALL") continue;
     const source = r.path
       .replace(/\/:[^/{]+\{([^}]+)\}/g, "/(?:$1)")
       .replace(/\/:[^/]+/g, "/[^/]+")
       .replace(/\*/g, ".*");
-    if (new RegExp(`^${source}$`).test(path)) methods.add(r.method);
+    if (new RegExp(`^${source}$`).test(path)) methods.push(r.method);
   }
-  return methods.has(method) ? [] : [...methods];
+  return methods;
 }

@@ -107,9 +107,17 @@ describe("a session that ended", () => {
       const home = await dashboardForm("/dashboard/login", null, { token: ADMIN_TOKEN, next });
       expect(home.headers.get("location"), next).toBe("/dashboard");
     }
-    // A refused sign-in keeps where to go back to.
-    const refused = await dashboardForm("/dashboard/login", null, { token: "nope", next: "/dashboard/alerts" });
-    expect(refused.headers.get("location")).toBe("/dashboard/login?error=invalid-token&next=%2Fdashboard%2Falerts");
+    // A form whose answer stands where only its POST goes (a test's result, a refused endpoint): back to the page above it.
+    for (const [next, page] of [
+      ["/dashboard/webhooks/wh_1/test", "/dashboard/webhooks/wh_1"],
+      ["/dashboard/alerts/endpoints", "/dashboard/alerts"],
+    ]) {
+      expect((await dashboardForm("/dashboard/login", null, { token: ADMIN_TOKEN, next })).headers.get("location"), next).toBe(page);
+    }
+    // A refused sign-in keeps where to go back to, and why it was asked for.
+    const refused = await dashboardForm("/dashboard/login", null, { token: "nope", next: "/dashboard/alerts", notice: "unsaved" });
+    expect(refused.headers.get("location")).toBe("/dashboard/login?error=invalid-token&notice=unsaved&next=%2Fdashboard%2Falerts");
+    expect(await (await get(refused.headers.get("location")!)).text()).toContain('name="notice" value="unsaved"');
   });
 });
 
