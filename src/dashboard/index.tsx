@@ -25,6 +25,7 @@ import {
   WebhookSchema,
   WebhookTestAnswer,
 } from "../api/schemas";
+import { isRecord } from "../domain/guards";
 import { isEventId } from "../domain/ids";
 import { hasScope } from "../domain/scopes";
 import { CSS, JS } from "./assets";
@@ -320,6 +321,23 @@ async function webhookListPage(c: C, refused?: Refused) {
 
 dashboard.get("/webhooks", (c) => webhookListPage(c));
 
+/**
+ * The edit form's fields that still hold what it first showed (its `shown`, WebhookForm): left
+ * out of the PATCH, so that what changed elsewhere meanwhile (another field, or the webhook
+ * disabled automatically) is not written back. A browser sends a textarea's line breaks as CRLF.
+ */
+function unchangedFields(form: Form): string[] {
+  let shown: unknown;
+  try {
+    shown = JSON.parse(textOf(form, "shown"));
+  } catch {
+    return [];
+  }
+  if (!isRecord(shown)) return [];
+  const now = (k: string) => (k === "disabled" ? (form.disabled === "on" ? "on" : "off") : textOf(form, k).replace(/\r\n/g, "\n").trim());
+  return Object.entries(shown).flatMap(([k, v]) => (typeof v === "string" && v.replace(/\r\n/g, "\n").trim() === now(k) ? [k] : []));
+}
+
 /** The form's fields as the API's webhook body, or what in them is not JSON. */
 function webhookBody(form: Form, creating: boolean): { ok: true; body: Record<string, unknown> } | { ok: false; error: string } {
   const text = (k: string) => textOf(form, k).trim();
@@ -327,10 +345,8 @@ function webhookBody(form: Form, creating: boolean): { ok: true; body: Record<st
     url: text("url"),
     eventTypes: text("eventTypes").split(",").map((t) => t.trim()).filter(Boolean),
   };
-  // Sent only when the box was changed here: a webhook disabled meanwhile (automatically,
-  // or elsewhere) stays disabled when another field is saved.
   const disabled = form.disabled === "on";
-  if (creating || !("disabledShown" in form) || disabled !== (text("disabledShown") === "on")) body.disabled = disabled;
+  body.disabled = disabled;
   if (text("timeoutMs")) body.timeoutMs = Number(text("timeoutMs"));
   if (text("maxAttempts")) body.maxAttempts = Number(text("maxAttempts"));
   // An empty rate limit is none; the form always carries the field, so clearing it lifts the limit.
@@ -359,6 +375,7 @@ function webhookBody(form: Form, creating: boolean): { ok: true; body: Record<st
       return { ok: false, error: `${field} is not valid JSON: ${e instanceof Error ? e.message : String(e)}` };
     }
   }
+  if (!creating) for (const field of unchangedFields(form)) delete body[field];
   return { ok: true, body };
 }
 
@@ -430,6 +447,7 @@ dashboard.post("/webhooks/:uid", async (c) => {
   const sent = await c.req.parseBody();
   const form = webhookBody(sent, false);
   if (!form.ok) return webhookPage(c, uid, { entered: enteredIn(sent), error: form.error });
+  if (Object.keys(form.body).length === 0) return back(c, `/dashboard/webhooks/${encodeURIComponent(uid)}`, { ok: true, error: null }, "Nothing was changed.");
   const res = await callApi(c, "PATCH", `/webhooks/${encodeURIComponent(uid)}`, Ignored, form.body);
   if (!res.ok) return webhookPage(c, uid, { entered: enteredIn(sent), error: res.error ?? "That did not work." });
   return back(c, `/dashboard/webhooks/${encodeURIComponent(uid)}`, res, "Saved.");

@@ -111,7 +111,7 @@ describe("a session that ended", () => {
     for (const [next, page] of [
       ["/dashboard/webhooks/wh_1/test", "/dashboard/webhooks/wh_1"],
       ["/dashboard/alerts/endpoints", "/dashboard/alerts"],
-    ]) {
+    ] as const) {
       expect((await dashboardForm("/dashboard/login", null, { token: ADMIN_TOKEN, next })).headers.get("location"), next).toBe(page);
     }
     // A refused sign-in keeps where to go back to, and why it was asked for.

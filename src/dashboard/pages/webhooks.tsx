@@ -100,17 +100,18 @@ export function WebhookForm(props: { webhook?: WebhookJson; entered?: Entered | 
   const w = props.webhook;
   const typed = props.entered;
   const value = (name: string, shown: string) => typed?.[name] ?? shown;
-  const ordering = value("ordering", w?.ordering ?? "unordered");
+  const initial = w ? editedFields(w) : null;
+  const ordering = value("ordering", initial?.ordering ?? "unordered");
   return (
     <form method="post" action={w ? `/dashboard/webhooks/${w.uid}` : "/dashboard/webhooks"} class="card stack" aria-label={w ? "Edit webhook" : "New webhook"}>
       <h2>{w ? "Edit" : "New webhook"}</h2>
       <label>
         URL
-        <input name="url" type="url" required value={value("url", w?.url ?? "")} placeholder="https://api.example.com/hooks" />
+        <input name="url" type="url" required value={value("url", initial?.url ?? "")} placeholder="https://api.example.com/hooks" />
       </label>
       <label>
         Event types (comma separated: exact, object.* or *)
-        <input name="eventTypes" required value={value("eventTypes", w?.eventTypes.join(", ") ?? "")} placeholder="message.received, contact.*" />
+        <input name="eventTypes" required value={value("eventTypes", initial?.eventTypes ?? "")} placeholder="message.received, contact.*" />
       </label>
       {!w && (
         <>
@@ -127,19 +128,19 @@ export function WebhookForm(props: { webhook?: WebhookJson; entered?: Entered | 
       )}
       <label>
         Timeout (ms)
-        <input name="timeoutMs" type="number" min="100" max="30000" value={value("timeoutMs", String(w?.timeoutMs ?? 5000))} />
+        <input name="timeoutMs" type="number" min="100" max="30000" value={value("timeoutMs", initial?.timeoutMs ?? "5000")} />
       </label>
       <label>
         Attempts
-        <input name="maxAttempts" type="number" min="1" max="50" value={value("maxAttempts", String(w?.maxAttempts ?? 15))} />
+        <input name="maxAttempts" type="number" min="1" max="50" value={value("maxAttempts", initial?.maxAttempts ?? "15")} />
       </label>
       <label>
         Rate limit (deliveries per second; empty: none)
-        <input name="rateLimit" type="number" min="1" max={String(RATE_LIMIT_MAX)} value={value("rateLimit", w?.rateLimit == null ? "" : String(w.rateLimit))} />
+        <input name="rateLimit" type="number" min="1" max={String(RATE_LIMIT_MAX)} value={value("rateLimit", initial?.rateLimit ?? "")} />
       </label>
       <label>
         Requests at once
-        <input name="maxConcurrency" type="number" min="1" max={String(MAX_CONCURRENCY_MAX)} value={value("maxConcurrency", String(w?.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY))} />
+        <input name="maxConcurrency" type="number" min="1" max={String(MAX_CONCURRENCY_MAX)} value={value("maxConcurrency", initial?.maxConcurrency ?? String(DEFAULT_MAX_CONCURRENCY))} />
       </label>
       <label>
         Order
@@ -153,13 +154,12 @@ export function WebhookForm(props: { webhook?: WebhookJson; entered?: Entered | 
         </select>
       </label>
       <label class="check">
-        <input name="disabled" type="checkbox" checked={typed ? typed.disabled === "on" : (w?.disabled ?? false)} /> Disabled (deliveries are held)
+        <input name="disabled" type="checkbox" checked={typed ? typed.disabled === "on" : initial?.disabled === "on"} /> Disabled (deliveries are held)
       </label>
-      {/* What the box showed: saving changes it only if it was ticked or unticked here. */}
-      <input name="disabledShown" type="hidden" value={value("disabledShown", w?.disabled ? "on" : "off")} />
+
       <label>
         Failing after (failed attempts in a row)
-        <input name="failingAfterAttempts" type="number" min="1" max={String(FAILING_AFTER_MAX)} value={value("failingAfterAttempts", String(w?.failingAfterAttempts ?? DEFAULT_FAILING_AFTER))} />
+        <input name="failingAfterAttempts" type="number" min="1" max={String(FAILING_AFTER_MAX)} value={value("failingAfterAttempts", initial?.failingAfterAttempts ?? String(DEFAULT_FAILING_AFTER))} />
       </label>
       <label>
         Disable after (minutes of nothing but failures; empty: never)
@@ -168,35 +168,54 @@ export function WebhookForm(props: { webhook?: WebhookJson; entered?: Entered | 
           type="number"
           min="1"
           max={String(AUTO_DISABLE_MINUTES_MAX)}
-          value={value(
-            "autoDisableAfterMinutes",
-            w === undefined ? String(DEFAULT_AUTO_DISABLE_MINUTES) : w.autoDisableAfterMinutes === null ? "" : String(w.autoDisableAfterMinutes),
-          )}
+          value={value("autoDisableAfterMinutes", initial?.autoDisableAfterMinutes ?? String(DEFAULT_AUTO_DISABLE_MINUTES))}
         />
       </label>
       <label>
         Filter (JSON matched against the event's body and headers; empty: every event)
         <textarea name="filter" rows={4} class="mono" placeholder='{"body": {"data.conversation.channel.type": "sms"}}'>
-          {value("filter", w?.filter ? JSON.stringify(w.filter, null, 2) : "")}
+          {value("filter", initial?.filter ?? "")}
         </textarea>
       </label>
       <label>
         Transformation (JSONata on the body; its result is the body sent; empty: the body as received)
         <textarea name="transform" rows={3} class="mono" placeholder='{"text": data.body}'>
-          {value("transform", w?.transform ?? "")}
+          {value("transform", initial?.transform ?? "")}
         </textarea>
       </label>
       <label>
         Extra headers (JSON: header name → JSONata; a credential header shows {REDACTED}, which saving keeps as stored)
         <textarea name="transformHeaders" rows={2} class="mono" placeholder='{"x-conversation": "data.conversation.uid"}'>
-          {value("transformHeaders", w?.transformHeaders ? JSON.stringify(w.transformHeaders, null, 2) : "")}
+          {value("transformHeaders", initial?.transformHeaders ?? "")}
         </textarea>
       </label>
+      {/* What each field showed: saving sends only what was changed here, so a change made
+          elsewhere meanwhile (another field, or the webhook disabled automatically) stays. */}
+      {initial ? <input name="shown" type="hidden" value={value("shown", JSON.stringify(initial))} /> : null}
       <div>
         <button type="submit">{w ? "Save" : "Create webhook"}</button>
       </div>
     </form>
   );
+}
+
+/** The edit form's fields as it first shows them: field name → text (`disabled`: "on" or "off"). */
+export function editedFields(w: WebhookJson): Record<string, string> {
+  return {
+    url: w.url,
+    eventTypes: w.eventTypes.join(", "),
+    timeoutMs: String(w.timeoutMs),
+    maxAttempts: String(w.maxAttempts),
+    rateLimit: w.rateLimit == null ? "" : String(w.rateLimit),
+    maxConcurrency: String(w.maxConcurrency),
+    ordering: w.ordering,
+    disabled: w.disabled ? "on" : "off",
+    failingAfterAttempts: String(w.failingAfterAttempts),
+    autoDisableAfterMinutes: w.autoDisableAfterMinutes === null ? "" : String(w.autoDisableAfterMinutes),
+    filter: w.filter ? JSON.stringify(w.filter, null, 2) : "",
+    transform: w.transform ?? "",
+    transformHeaders: w.transformHeaders ? JSON.stringify(w.transformHeaders, null, 2) : "",
+  };
 }
 
 /** Rate, concurrency and order in a few words. */
