@@ -1,5 +1,9 @@
 // The dashboard's side of filters, transformations, "test this webhook" and search.
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { ALERT_SOURCE } from "../../src/domain/alerts";
+import { newDelivery } from "../../src/domain/delivery";
+import { storeEvents } from "../../src/store/events";
 import { makeToken } from "./tokens";
 import { call, dashboardForm, dashboardCookie, dashboardShown, pageBanners, pageText as text } from "./helpers";
 import { pipeline, uniqueKey, webhookSetup } from "./pipeline";
@@ -205,5 +209,23 @@ describe("dashboard: filters, transformations and tests", () => {
     expect(html).not.toContain(`/dashboard/events/${miss}`);
     expect(html).toContain('data-live="0"');
     expect(html).toMatch(/<input name="q" value="data\.conversation\.uid=conv-/);
+  });
+});
+
+describe("an alert event's page", () => {
+  it("names where its deliveries went as notification endpoints, linked to the Alerts page, not as webhooks (whose page has none of them)", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const endpoint = (await p.api("POST", "/v1/notification-endpoints", { url: `https://downstream.test/ok/${key}`, alertTypes: ["webhook.failing"] })).json;
+    const receivedAt = Date.now();
+    const eventId = `evt_alert_${key}`;
+    await storeEvents(
+      env.DB,
+      [{ eventId, sourceId: ALERT_SOURCE, dedupeKey: key, eventType: "webhook.failing", locationUid: null, organizationUid: null, receivedAt, headers: {}, body: "{}" }],
+      [await newDelivery("routed", { id: eventId, receivedAt }, { uid: endpoint.uid }, receivedAt)],
+    );
+    const html = await (await get(`/dashboard/events/${eventId}`, await cookie())).text();
+    expect(html).toContain(`<a href="/dashboard/alerts">notification endpoint ${endpoint.uid}</a>`);
+    expect(html).not.toContain(`/dashboard/webhooks/${endpoint.uid}`);
   });
 });

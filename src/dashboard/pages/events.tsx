@@ -1,5 +1,6 @@
 import type { z } from "@hono/zod-openapi";
 import { SEARCH_BOUND, type EventSchema, type EventSummarySchema } from "../../api/schemas";
+import { ALERT_SOURCE } from "../../domain/alerts";
 import { Action, Badge, HeaderTable, NextPage, Time } from "../layout";
 import { prettyBody } from "../pretty-body";
 
@@ -154,8 +155,12 @@ export function EventList(props: EventListProps & { live: boolean }) {
 
 export type EventDetail = z.infer<typeof EventSchema>;
 
-/** A webhook named on an event's page: a link to its page for a token that may read webhooks, else its uid alone. */
-function WebhookName(props: { uid: string; link: boolean }) {
+/**
+ * A webhook named on an event's page: a link to its page for a token that may read webhooks, else
+ * its uid alone. An alert's deliveries go to notification endpoints, which the Alerts page lists.
+ */
+function WebhookName(props: { uid: string; link: boolean; alert: boolean }) {
+  if (props.alert) return <a href="/dashboard/alerts">notification endpoint {props.uid}</a>;
   return props.link ? <a href={`/dashboard/webhooks/${props.uid}`}>webhook {props.uid}</a> : <span class="mono">webhook {props.uid}</span>;
 }
 
@@ -197,7 +202,7 @@ export function EventPage(props: { event: EventDetail; canReplay: boolean; canRe
       {e.filteredOut.map((uid) => (
         <section class="card" aria-label={`Filtered out by webhook ${uid}`}>
           <p>
-            <span class="badge">filtered out</span> by <WebhookName uid={uid} link={props.canReadWebhooks} />: its filter excluded this event
+            <span class="badge">filtered out</span> by <WebhookName uid={uid} link={props.canReadWebhooks} alert={e.sourceId === ALERT_SOURCE} />: its filter excluded this event
             when it was stored, so nothing was sent to it.
           </p>
           {props.canReadWebhooks && <Action action={`/dashboard/webhooks/${uid}/test`} label="Why? Test this webhook" kind="secondary" fields={{ eventId: e.id }} />}
@@ -206,7 +211,7 @@ export function EventPage(props: { event: EventDetail; canReplay: boolean; canRe
       {e.deliveries.map((d) => (
         <section class="card" aria-label={`Delivery ${d.id}`}>
           <p>
-            <Badge status={d.status} /> to <WebhookName uid={d.webhookUid} link={props.canReadWebhooks} />
+            <Badge status={d.status} /> to <WebhookName uid={d.webhookUid} link={props.canReadWebhooks} alert={e.sourceId === ALERT_SOURCE} />
             {" · "}
             {d.attemptCount} attempt{d.attemptCount === 1 ? "" : "s"}
             {d.nextAttemptAt && (
