@@ -19,6 +19,8 @@ h1 { font-size:1.4rem; margin:4px 0 14px; } h2 { font-size:1.1rem; margin:22px 0
 table { border-collapse:collapse; width:100%; }
 th, td { text-align:left; padding:6px 8px; border-bottom:1px solid var(--line); vertical-align:top; }
 th { font-size:.8rem; text-transform:uppercase; letter-spacing:.03em; color:var(--muted); }
+th[scope="row"] { text-transform:none; letter-spacing:0; }
+td, th, dd, h1, h2, p, .mono { overflow-wrap:anywhere; }
 .scroll { overflow-x:auto; }
 code, pre, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size:.85rem; }
 pre { background:#f6f8fa; border:1px solid var(--line); border-radius:6px; padding:10px; overflow:auto; max-height:480px; }

@@ -231,6 +231,21 @@ describe("the dashboard in Chromium", () => {
     await page.context().close();
   });
 
+  it("wraps long unbroken values (a URL, a name, a type) inside the page rather than widening its tables past it", async () => {
+    const key = randomUUID().slice(0, 8);
+    await api("POST", "/v1/webhooks", { url: `${down.url}/ok/${key}/${"a".repeat(1500)}`, eventTypes: [`message.${"x".repeat(150)}`], organizationUid: `org-${key}` });
+    await api("POST", "/v1/sources", { name: "W".repeat(200), provider: "standard-webhooks", secrets: [`whsec_${Buffer.from(randomUUID() + randomUUID()).toString("base64")}`] });
+    const page = await newPage();
+    await signIn(page, stack.vars.ADMIN_TOKEN!);
+    for (const path of ["/dashboard/webhooks", "/dashboard/sources", "/dashboard"]) {
+      await page.goto(`${stack.url}${path}`);
+      const widest = await page.evaluate(() => Math.max(...[...document.querySelectorAll("table")].map((t) => t.getBoundingClientRect().width)));
+      const room = await page.evaluate(() => document.documentElement.clientWidth);
+      expect(widest, path).toBeLessThanOrEqual(room);
+    }
+    await page.context().close();
+  });
+
   it("renders /docs with scripts from its own origin only: the pinned reference bundle, byte for byte", async () => {
     const bundle = await fetch(`${stack.url}/docs/api-reference.js`);
     expect(bundle.status).toBe(200);
