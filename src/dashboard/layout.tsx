@@ -1,6 +1,7 @@
 import { raw } from "hono/html";
 import type { Child } from "hono/jsx";
 import { hasScope, type Principal } from "../domain/scopes";
+import { legible } from "../domain/legible";
 
 const NAV: { href: string; label: string; scope: Parameters<typeof hasScope>[1] }[] = [
   { href: "/dashboard", label: "Overview", scope: "events:read" },
@@ -22,7 +23,7 @@ export function Layout(props: { title: string; path: string; principal?: Princip
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <title>{`${props.title} · Edgehook`}</title>
+        <title>{`${legible(props.title)} · Edgehook`}</title>
         <link rel="icon" href="data:," />
         <link rel="stylesheet" href="/dashboard/assets/app.css" />
       </head>
@@ -52,7 +53,7 @@ export function Layout(props: { title: string; path: string; principal?: Princip
           )}
         </header>
         <main id="main">
-          <h1>{props.title}</h1>
+          <h1>{legible(props.title)}</h1>
           {props.notice && (
             <p class="notice" role="status">
               {props.notice}

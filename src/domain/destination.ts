@@ -1,3 +1,5 @@
+import { HIDDEN_CHARACTERS } from "./legible";
+
 /**
  * Where Edgehook may POST. Production destinations are public `https:` hosts
  * named by a dotted DNS name or a public address; loopback, private,
@@ -30,9 +32,6 @@ export function destinationProblem(url: string, allowPrivate: boolean): string |
   if (!host.includes(".")) return "must be a fully qualified host name (with a dot)";
   return null;
 }
-
-/** C0 and C1 controls, and the characters that reorder or isolate text (Unicode bidi controls). */
-const HIDDEN_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 
 /**
  * Why a URL may not be saved as typed: it is shown as typed (dashboard, alerts), where a

@@ -229,3 +229,30 @@ describe("an alert event's page", () => {
     expect(html).not.toContain(`/dashboard/webhooks/${endpoint.uid}`);
   });
 });
+
+describe("text a sender or a token chose", () => {
+  it("shows a bidirectional override or a control character as its escape, so a type or a name reads as what it is", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const type = `message.\u202edeviecer${key}`; // shown raw, it reads "message.received…"
+    const eventId = `evt_bidi_${key}`;
+    await storeEvents(env.DB, [
+      { eventId, sourceId: "podium", dedupeKey: key, eventType: type, locationUid: `loc-${key}`, organizationUid: `org-${key}`, receivedAt: Date.now(), headers: {}, body: "{}" },
+    ]);
+    const made = await p.api("POST", "/v1/sources", { name: `Acme \u202eevil\u202c ${key}`, provider: "podium", secrets: [`secret-${key}-long-enough`] });
+    expect(made.status).toBe(201);
+    const source = made.json;
+    const c = await cookie();
+    const pages = {
+      list: await (await get(`/dashboard/events?organizationUid=org-${key}`, c)).text(),
+      event: await (await get(`/dashboard/events/${eventId}`, c)).text(),
+      sources: await (await get("/dashboard/sources", c)).text(),
+    };
+    for (const [name, html] of Object.entries(pages)) expect(html, name).not.toMatch(/[\u202a-\u202e\u2066-\u2069]/);
+    expect(pages.list).toContain(`message.\\u202edeviecer${key}`);
+    expect(pages.list).toContain(`org-${key} / loc-${key}`);
+    expect(pages.event).toContain(`<h1>message.\\u202edeviecer${key}</h1>`);
+    expect(pages.sources).toContain(`Acme \\u202eevil\\u202c ${key}`);
+    expect(source.name).toBe(`Acme \u202eevil\u202c ${key}`); // stored as given
+  });
+});

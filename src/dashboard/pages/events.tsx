@@ -3,6 +3,7 @@ import { SEARCH_BOUND, type EventSchema, type EventSummarySchema } from "../../a
 import { ALERT_SOURCE } from "../../domain/alerts";
 import { Action, Badge, HeaderTable, NextPage, Time } from "../layout";
 import { prettyBody } from "../pretty-body";
+import { legible } from "../../domain/legible";
 
 export type EventRow = z.infer<typeof EventSummarySchema>;
 
@@ -36,10 +37,10 @@ export function EventRows(props: { events: EventRow[]; empty?: string }) {
             <Time iso={e.receivedAt} />
           </td>
           <td>
-            <a href={`/dashboard/events/${e.id}`}>{e.eventType}</a>
+            <a href={`/dashboard/events/${e.id}`}>{legible(e.eventType)}</a>
           </td>
           <td class="opt">{e.sourceId}</td>
-          <td class="opt mono">{e.organizationUid ?? e.locationUid ?? "—"}</td>
+          <td class="opt mono">{legible([e.organizationUid, e.locationUid].filter((u) => u !== null).join(" / ") || "—")}</td>
           <td class="mono">{e.id}</td>
         </tr>
       ))}
@@ -171,7 +172,7 @@ export function EventPage(props: { event: EventDetail; canReplay: boolean; canRe
       <dl class="kpis">
         <div>
           <dt class="muted">Type</dt>
-          <dd>{e.eventType}</dd>
+          <dd>{legible(e.eventType)}</dd>
         </div>
         <div>
           <dt class="muted">Received</dt>
@@ -185,11 +186,11 @@ export function EventPage(props: { event: EventDetail; canReplay: boolean; canRe
         </div>
         <div>
           <dt class="muted">Organization</dt>
-          <dd class="mono">{e.organizationUid ?? "—"}</dd>
+          <dd class="mono">{legible(e.organizationUid ?? "—")}</dd>
         </div>
         <div>
           <dt class="muted">Location</dt>
-          <dd class="mono">{e.locationUid ?? "—"}</dd>
+          <dd class="mono">{legible(e.locationUid ?? "—")}</dd>
         </div>
         <div>
           <dt class="muted">Id</dt>

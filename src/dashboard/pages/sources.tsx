@@ -2,6 +2,7 @@ import type { z } from "@hono/zod-openapi";
 import type { RejectionsSchema, SourceSchema } from "../../api/schemas";
 import { PROVIDER_NAMES } from "../../domain/types";
 import { Action, NextPage } from "../layout";
+import { legible } from "../../domain/legible";
 
 export type SourceJson = z.infer<typeof SourceSchema>;
 export type RejectionsJson = z.infer<typeof RejectionsSchema>;
@@ -74,7 +75,7 @@ export function SourceList(props: {
             {props.sources.map((s) => (
               <tr>
                 <td>
-                  {s.name} <span class="muted mono">{s.id}</span>
+                  {legible(s.name)} <span class="muted mono">{s.id}</span>
                 </td>
                 <td>{s.provider}</td>
                 <td class="opt">{s.organizationUid ? `organization ${s.organizationUid}` : "admin"}</td>

@@ -1,0 +1,13 @@
+// Text a sender or a token chose, shown where a person reads it: a control or a bidirectional
+// formatting character there would make it read as other text ("message.\u202edeviecer" shows
+// as "message.received").
+
+/** C0 and C1 controls, and the characters that reorder or isolate text (Unicode bidi controls). */
+export const HIDDEN_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+
+const EVERY_HIDDEN = new RegExp(HIDDEN_CHARACTERS.source, "g");
+
+/** `text` with each hidden character written as its escape (`\u202e`), so it reads as what it is. */
+export function legible(text: string): string {
+  return text.replace(EVERY_HIDDEN, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
