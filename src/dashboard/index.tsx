@@ -409,8 +409,9 @@ dashboard.get("/created", async (c) => {
       "Shown once",
       "/dashboard",
       <p>
-        A signing secret is shown once, on the page right after the form that made it. If it was not copied then, rotate it:
-        change the webhook's secret (or make the notification endpoint again).
+        A signing secret is shown once, on the page right after the form that made it. If it was not copied then, give the
+        webhook a new one through the API (<code>PATCH /v1/webhooks/&#123;uid&#125;</code> with <code>secret</code>, or{" "}
+        <code>npx edgehook webhooks update &lt;uid&gt; --secret …</code>), or make the notification endpoint again.
       </p>,
     );
   }

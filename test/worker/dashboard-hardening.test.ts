@@ -262,6 +262,8 @@ describe("the dashboard's own refusals are pages", () => {
     const againHtml = await again.text();
     expect(againHtml).not.toContain(secret!);
     expect(text(againHtml)).toContain("shown once");
+    // Where a new one comes from: the API or the CLI (the dashboard's form has no secret field).
+    expect(text(againHtml)).toContain("PATCH /v1/webhooks/{uid} with secret");
     expect((await pipeline().api("GET", "/v1/webhooks?limit=100")).json.data.filter((w: { url: string }) => w.url === url)).toHaveLength(1);
     // Another session never sees it.
     const other = await dashboardCookie();
