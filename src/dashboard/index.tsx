@@ -231,7 +231,9 @@ dashboard.get("/events", async (c) => {
   const cursor = c.req.query("cursor");
   if (cursor) api.set("cursor", cursor);
   const list = await callApi(c, "GET", `/events?${api}`, EventList_);
-  if (!list.ok) return page(c, "Events", "/dashboard/events", <p>{list.error}</p>, list.status === 403 ? 403 : 200);
+  if (!list.ok && list.status === 403) return page(c, "Events", "/dashboard/events", <p>{list.error}</p>, 403);
+  // A filter the API refused (a bad time, a type too long): the form again, as typed, to mend it.
+  if (!list.ok) return page(c, "Events", "/dashboard/events", <EventList events={[]} query={query} nextCursor={null} live={false} />, 400, list.error);
   if (c.req.query("partial") === "1") return c.html(<LiveUpdate events={list.json.data} query={query} nextCursor={list.json.nextCursor} />);
   return page(
     c,

@@ -256,3 +256,14 @@ describe("text a sender or a token chose", () => {
     expect(source.name).toBe(`Acme \u202eevil\u202c ${key}`); // stored as given
   });
 });
+
+describe("the events list's filters", () => {
+  it("refused by the API (a time that is none), come back in the form as typed with why, to mend", async () => {
+    const res = await get(`/dashboard/events?since=garbage&eventType=message.received`, await cookie());
+    expect(res.status).toBe(400);
+    const html = await res.text();
+    expect(pageBanners(html, "alert").join(" ")).toMatch(/since/);
+    expect(html).toMatch(/<input[^>]*name="eventType"[^>]*value="message.received"/);
+    expect(html).toMatch(/<input[^>]*name="since"[^>]*value="garbage"/);
+  });
+});
