@@ -480,7 +480,13 @@ dashboard.post("/webhooks/:uid/:action{enable|disable|retry-failed|delete}", asy
   const uid = c.req.param("uid");
   const action = c.req.param("action");
   const path = `/webhooks/${encodeURIComponent(uid)}`;
-  if (action === "delete") return back(c, "/dashboard/webhooks", await callApi(c, "DELETE", path, Ignored), "Webhook deleted.");
+  // Back where the button was pressed: the webhook's own page, or the list (where a deleted one goes too).
+  const own = `/dashboard${path}`;
+  const pressedOn = dashboardPath(c.req.header("referer") ?? "", c.req.url)?.split("?")[0] === own ? own : "/dashboard/webhooks";
+  if (action === "delete") {
+    const res = await callApi(c, "DELETE", path, Ignored);
+    return back(c, res.ok ? "/dashboard/webhooks" : pressedOn, res, "Webhook deleted.");
+  }
   if (action === "retry-failed") {
     // A press retries a bounded page, oldest first, and the button then carries where it
     // ended: those retried may fail again meanwhile, and the next press must not take them again.
@@ -496,7 +502,7 @@ dashboard.post("/webhooks/:uid/:action{enable|disable|retry-failed|delete}", asy
     return back(c, to, res, `${n} failed deliver${n === 1 ? "y" : "ies"} will be tried again, oldest first.${more}`);
   }
   const res = await callApi(c, "PATCH", path, Ignored, { disabled: action === "disable" });
-  return back(c, "/dashboard/webhooks", res, action === "disable" ? "Disabled: new deliveries are held." : "Enabled: held deliveries are going out, oldest first.");
+  return back(c, pressedOn, res, action === "disable" ? "Disabled: new deliveries are held." : "Enabled: held deliveries are going out, oldest first.");
 });
 
 /** The alerts page; after a refused new endpoint, with its error and what was typed kept in the form. */

@@ -267,3 +267,17 @@ describe("the events list's filters", () => {
     expect(html).toMatch(/<input[^>]*name="since"[^>]*value="garbage"/);
   });
 });
+
+describe("a webhook's buttons", () => {
+  it("bring one back to the page they were pressed on: the webhook's own, or the list", async () => {
+    const c = await cookie();
+    const { webhook } = await webhookSetup("ok");
+    const own = `/dashboard/webhooks/${webhook.uid}`;
+    const press = (action: string, referer: string) =>
+      call(new Request(url(`${own}/${action}`), { method: "POST", headers: { cookie: c, origin: url(""), referer: url(referer), "content-type": "application/x-www-form-urlencoded" } }));
+    const at = (res: Response) => new URL(res.headers.get("location") ?? "", url("/")).pathname;
+    expect(at(await press("disable", own))).toBe(own);
+    expect(at(await press("enable", "/dashboard/webhooks"))).toBe("/dashboard/webhooks");
+    expect(at(await press("disable", `${own}?test=evt_x`))).toBe(own);
+  });
+});
