@@ -245,7 +245,7 @@ dashboard.get("/events", async (c) => {
 
 dashboard.get("/events/:id", async (c) => {
   const event = await callApi(c, "GET", `/events/${encodeURIComponent(c.req.param("id"))}`, EventSchema);
-  if (!event.ok) return page(c, "Event", "/dashboard/events", <p>{event.error}</p>, 404);
+  if (!event.ok) return page(c, "Event", "/dashboard/events", <p>{event.error}</p>, event.status === 403 ? 403 : 404);
   return page(
     c,
     event.json.eventType,
