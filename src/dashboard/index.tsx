@@ -346,9 +346,8 @@ function webhookBody(form: Form, creating: boolean): { ok: true; body: Record<st
   const body: Record<string, unknown> = {
     url: text("url"),
     eventTypes: text("eventTypes").split(",").map((t) => t.trim()).filter(Boolean),
+    disabled: form.disabled === "on",
   };
-  const disabled = form.disabled === "on";
-  body.disabled = disabled;
   if (text("timeoutMs")) body.timeoutMs = Number(text("timeoutMs"));
   if (text("maxAttempts")) body.maxAttempts = Number(text("maxAttempts"));
   // An empty rate limit is none; the form always carries the field, so clearing it lifts the limit.
