@@ -34,6 +34,10 @@ async function api(o: { upgrade?: (ws: WebSocket, after: string | null, n: numbe
   return { url: `http://127.0.0.1:${port}`, asked };
 }
 
+/** A stream that keeps nothing and hands nothing on, only what it logs: for how it connects. */
+const tailOf = (url: string, log: (line: string) => void = () => {}) =>
+  openStream({ conn: { url, token: "ehk_t", configFile: "" }, query: {}, position: null, replay: 0, onMessage: async () => {}, onPosition: () => {}, log });
+
 const event = (position: number) => JSON.stringify({ type: "event", position, id: `evt_${position}` });
 
 describe("edgehook listen's connection", () => {
@@ -106,15 +110,7 @@ describe("edgehook listen's connection", () => {
   it("ends with the API's error on a refused upgrade, leaving no timer behind", async () => {
     vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
     const { url } = await api({ refuse: { status: 401, body: { error: { code: "unauthorized", message: "Bad token." } } } });
-    const stream = openStream({
-      conn: { url, token: "ehk_wrong", configFile: "" },
-      query: {},
-      position: null,
-      replay: 0,
-      onMessage: async () => {},
-      onPosition: () => {},
-      log: () => {},
-    });
+    const stream = tailOf(url);
     await expect(stream.done).rejects.toThrow(/Bad token/);
     expect(vi.getTimerCount()).toBe(0); // no ping left to fire on a socket that never opened
   });
@@ -126,7 +122,7 @@ describe("edgehook listen's connection", () => {
     await new Promise<void>((resolve) => closed.close(() => resolve())); // a port nothing listens on
     const lines: string[] = [];
     const url = `http://127.0.0.1:${port}`;
-    const stream = openStream({ conn: { url, token: "ehk_t", configFile: "" }, query: {}, position: null, replay: 0, onMessage: async () => {}, onPosition: () => {}, log: (line) => lines.push(line) });
+    const stream = tailOf(url, (line) => lines.push(line));
     await vi.waitFor(() => expect(lines.some((l) => l.includes("ECONNREFUSED"))).toBe(true));
     expect(lines.find((l) => l.includes("ECONNREFUSED"))).toContain(`(is ${url} the API's URL, and is it running?)`);
     await stream.stop();
@@ -136,15 +132,7 @@ describe("edgehook listen's connection", () => {
     const message = "This token already holds 10 listener sockets; close one.";
     const { url } = await api({ refuse: { status: 429, body: { error: { code: "rate_limited", message } }, headers: "retry-after: 15\r\n" } });
     const lines: string[] = [];
-    const stream = openStream({
-      conn: { url, token: "ehk_t", configFile: "" },
-      query: {},
-      position: null,
-      replay: 0,
-      onMessage: async () => {},
-      onPosition: () => {},
-      log: (line) => lines.push(line),
-    });
+    const stream = tailOf(url, (line) => lines.push(line));
     await vi.waitFor(() => expect(lines).toHaveLength(1));
     expect(lines[0]).toContain(`the API answered 429: ${message}; reconnecting in 15 s`);
     await stream.stop();
