@@ -49,11 +49,16 @@ svg.chart { width:100%; height:120px; } svg.chart rect { fill:#6f9de8; } svg.cha
 `;
 
 /**
- * Live refresh of the events list: every 5 s, its rows and the link past them again (both, or a
- * page would skip what the new rows pushed down), unless the reader paged away. A session that
- * ended answers a redirect to sign in: the refresh stops and says so, with a sign-in back to here.
+ * A form with `data-confirm` (a delete) asks before it is sent. Then the live refresh of the events
+ * list: every 5 s, its rows and the link past them again (both, or a page would skip what the new
+ * rows pushed down), unless the reader paged away. A session that ended answers a redirect to sign
+ * in: the refresh stops and says so, with a sign-in back to here.
  */
 export const JS = `
+document.addEventListener("submit", function (e) {
+  var ask = e.target instanceof HTMLFormElement ? e.target.dataset.confirm : undefined;
+  if (ask && !window.confirm(ask)) e.preventDefault();
+});
 (function () {
   var rows = document.getElementById("event-rows");
   if (!rows || rows.dataset.live !== "1") return;

@@ -103,9 +103,10 @@ export function HeaderTable(props: { headers: Record<string, string>; label?: st
 }
 
 /** A one-button form: every action is a POST, checked for same origin (CSRF) and by the API's scopes. */
-export function Action(props: { action: string; label: string; kind?: "secondary" | "danger"; fields?: Record<string, string> }) {
+/** A button posting a form of its own; `confirm`: asked first (app.js), for what cannot be undone. */
+export function Action(props: { action: string; label: string; kind?: "secondary" | "danger"; fields?: Record<string, string>; confirm?: string }) {
   return (
-    <form method="post" action={props.action} class="inline">
+    <form method="post" action={props.action} class="inline" data-confirm={props.confirm}>
       {Object.entries(props.fields ?? {}).map(([name, value]) => (
         <input type="hidden" name={name} value={value} />
       ))}

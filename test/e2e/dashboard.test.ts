@@ -231,6 +231,23 @@ describe("the dashboard in Chromium", () => {
     await page.context().close();
   });
 
+  it("asks before a delete: dismissed, nothing is deleted; accepted, the webhook is gone", async () => {
+    const key = randomUUID().slice(0, 8);
+    const hook = await api("POST", "/v1/webhooks", { url: `${down.url}/ok/${key}`, eventTypes: ["message.*"], organizationUid: `org-${key}` });
+    const page = await newPage();
+    await signIn(page, stack.vars.ADMIN_TOKEN!);
+    await page.goto(`${stack.url}/dashboard/webhooks/${hook.uid}`);
+    const asked: string[] = [];
+    page.once("dialog", (d) => (asked.push(d.message()), void d.dismiss()));
+    await page.getByRole("button", { name: "Delete webhook" }).click();
+    expect(asked).toEqual(["Delete this webhook? What it is still owed expires; this cannot be undone."]);
+    expect((await stack.api("GET", `/v1/webhooks/${hook.uid}`)).status).toBe(200);
+    page.once("dialog", (d) => void d.accept());
+    await Promise.all([page.waitForURL(/\/dashboard\/webhooks\?/), page.getByRole("button", { name: "Delete webhook" }).click()]);
+    expect((await stack.api("GET", `/v1/webhooks/${hook.uid}`)).status).toBe(404);
+    await page.context().close();
+  });
+
   it("wraps long unbroken values (a URL, a name, a type) inside the page rather than widening its tables past it", async () => {
     const key = randomUUID().slice(0, 8);
     await api("POST", "/v1/webhooks", { url: `${down.url}/ok/${key}/${"a".repeat(1500)}`, eventTypes: [`message.${"x".repeat(150)}`], organizationUid: `org-${key}` });

@@ -83,7 +83,7 @@ export function AlertsPage(props: {
                       {e.disabled && " · disabled"}
                     </td>
                     <td>
-                      <Action action={`/dashboard/alerts/endpoints/${e.uid}/delete`} label="Delete" kind="danger" />
+                      <Action action={`/dashboard/alerts/endpoints/${e.uid}/delete`} label="Delete" kind="danger" confirm="Delete this notification endpoint? It gets no more alerts." />
                     </td>
                   </tr>
                 ))}

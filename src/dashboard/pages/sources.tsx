@@ -99,7 +99,7 @@ export function SourceList(props: {
                           Replace secret
                         </button>
                       </form>
-                      <Action action={`/dashboard/sources/${s.id}/delete`} label="Delete" kind="danger" />
+                      <Action action={`/dashboard/sources/${s.id}/delete`} label="Delete" kind="danger" confirm={`Delete source ${s.id}? Its ingress URL refuses every request from then on.`} />
                     </div>
                   )}
                 </td>

@@ -433,7 +433,7 @@ export function WebhookPage(props: {
       {props.canTest && <WebhookTestForm uid={w.uid} eventId={props.testEventId} />}
       {!props.canWrite && <ContentRules w={w} />}
       {props.canWrite && <WebhookForm webhook={w} entered={props.entered} />}
-      {props.canWrite && <Action action={`/dashboard/webhooks/${w.uid}/delete`} label="Delete webhook" kind="danger" />}
+      {props.canWrite && <Action action={`/dashboard/webhooks/${w.uid}/delete`} label="Delete webhook" kind="danger" confirm="Delete this webhook? What it is still owed expires; this cannot be undone." />}
     </div>
   );
 }
