@@ -1,10 +1,9 @@
 // "Test this webhook": the routing checks and the transformation on one stored event, as data.
-import { ALERT_SOURCE } from "../domain/alerts";
 import { redactHeaders } from "../domain/credential-headers";
 import type { StoredEvent, Webhook } from "../domain/types";
 import { outbound } from "../pipeline/outbound";
 import { unsignedHeaders } from "../pipeline/sign";
-import { filterMismatch, FilterInput, ownerMismatch, ownerOf, typeMatches } from "../routing/match";
+import { filterMismatch, FilterInput, kindMismatch, ownerMismatch, ownerOf, typeMatches } from "../routing/match";
 
 type Check = { check: "eventTypes" | "owner" | "sources" | "filter"; passed: boolean; message: string };
 
@@ -18,15 +17,15 @@ function ownerCheck(w: Webhook, e: StoredEvent): Check {
 /** The same checks routing makes (routing/match.ts), each with why, and what a delivery would send (credential header values redacted). */
 export async function testWebhook(w: Webhook, e: StoredEvent) {
   // As routing: an alert goes to notification endpoints alone, whatever a webhook's types say.
-  const alert = e.sourceId === ALERT_SOURCE;
-  const type = alert ? undefined : w.eventTypes.find((p) => typeMatches(p, e.eventType));
+  const kind = kindMismatch(w, e);
+  const type = kind ? undefined : w.eventTypes.find((p) => typeMatches(p, e.eventType));
   const mismatch = filterMismatch(w, new FilterInput(e));
   const checks: Check[] = [
     {
       check: "eventTypes",
       passed: type !== undefined,
-      message: alert
-        ? `${e.eventType} is an alert (source ${ALERT_SOURCE}), which goes to notification endpoints only`
+      message: kind
+        ? `${e.eventType} is ${kind}`
         : type !== undefined
           ? `${e.eventType} matches ${type}`
           : `${e.eventType} is not among ${list(w.eventTypes)}`,

@@ -1,4 +1,5 @@
 import { concatBytes, sha256Hex, utf8 } from "./crypto";
+import { CONTROL_CHARACTERS } from "./legible";
 import type { EventFacts } from "./types";
 
 // What a provider reads out of a body or its headers is only as long as the rest of
@@ -23,12 +24,6 @@ const ILL_FORMED = 0xff;
 const within = (value: string | null, max: number) => (value !== null && value.length <= max && value.isWellFormed() ? value : null);
 
 /**
- * Control characters (C0, DEL and C1): no webhook or query can name a type with one, and as a
- * header (a delivery's `edgehook-event-type`) it failed every attempt to every webhook owed it.
- */
-const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
-
-/**
  * The facts with each field within its bound and well-formed: a type too long (or ill-formed, or
  * with a control character) is unknown, a location or organization so is none, a dedupe key too
  * long is its hash, and an ill-formed one the hash of its JSON spelling (which escapes each lone surrogate, so keys that
@@ -42,7 +37,9 @@ export async function boundFacts(facts: EventFacts): Promise<EventFacts> {
       : dedupeKey.length <= MAX_DEDUPE_KEY_CHARS
         ? dedupeKey
         : await sha256Hex(dedupeKey),
-    eventType: within(eventType !== null && CONTROL_CHARACTER.test(eventType) ? null : eventType, MAX_EVENT_TYPE_CHARS) ?? UNKNOWN_EVENT_TYPE,
+    // With a control character no webhook or query can name the type, and as a delivery's
+    // `edgehook-event-type` header it failed every attempt to every webhook owed it.
+    eventType: within(eventType !== null && CONTROL_CHARACTERS.test(eventType) ? null : eventType, MAX_EVENT_TYPE_CHARS) ?? UNKNOWN_EVENT_TYPE,
     locationUid: within(locationUid, MAX_OWNER_UID_CHARS),
     organizationUid: within(organizationUid, MAX_OWNER_UID_CHARS),
   };

@@ -2,8 +2,11 @@
 // formatting character there would make it read as other text ("message.\u202edeviecer" shows
 // as "message.received").
 
-/** C0 and C1 controls, and the characters that reorder or isolate text (Unicode bidi controls). */
-export const HIDDEN_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+/** C0 controls, DEL and C1 controls. */
+export const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** The controls, and the characters that reorder or isolate text (Unicode bidi controls). */
+export const HIDDEN_CHARACTERS = new RegExp(`${CONTROL_CHARACTERS.source}|[\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]`);
 
 const EVERY_HIDDEN = new RegExp(HIDDEN_CHARACTERS.source, "g");
 

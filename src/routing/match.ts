@@ -49,13 +49,22 @@ export function ownerOf(w: Owned): string {
 }
 
 /**
+ * Why the event is not for this kind of receiver, or null when it is: alerts go to notification
+ * endpoints only, and nothing else does, whatever `eventTypes` says. Said of the event ("… is …").
+ */
+export function kindMismatch(w: Pick<Webhook, "kind">, e: Pick<RoutedEvent, "sourceId">): string | null {
+  const alert = e.sourceId === ALERT_SOURCE;
+  if ((w.kind === "notification") === alert) return null;
+  return alert ? `an alert (source ${ALERT_SOURCE}), which goes to notification endpoints only` : "not an alert, which is all a notification endpoint is sent";
+}
+
+/**
  * Whether a webhook is owed an event, ignoring time and content: an alert goes to
- * notification endpoints and an event to webhooks, the types match, the owner
+ * notification endpoints and an event to webhooks (`kindMismatch`), the types match, the owner
  * matches (`ownerMismatch`), and the source is one it listens to.
  */
 export function matches(w: Webhook, e: RoutedEvent): boolean {
-  // Alerts go to notification endpoints only, and nothing else does (whatever `eventTypes` says).
-  if ((w.kind === "notification") !== (e.sourceId === ALERT_SOURCE)) return false;
+  if (kindMismatch(w, e) !== null) return false;
   if (!w.eventTypes.some((p) => typeMatches(p, e.eventType))) return false;
   if (!ownerMatches(w, e)) return false;
   return w.sourceIds === null || w.sourceIds.includes(e.sourceId);
