@@ -168,7 +168,10 @@ export function requireToken(c) {
       { exitCode: 2 },
     );
   }
-  // Pasted with a line break, or a character past ASCII: no request could carry it.
-  if (!/^[\x21-\x7e]+$/.test(c.token)) throw new CliError("The API token holds a character no HTTP header can carry (printable ASCII only).", { exitCode: 2 });
+  // Pasted with a line break, or a character past ASCII: no request could carry it. (Spaces round it
+  // would be dropped on the way, and another token sent.)
+  if (c.token.trim() !== c.token || !/^[\x20-\x7e]+$/.test(c.token)) {
+    throw new CliError("The API token holds a character no HTTP header can carry as it is (printable ASCII only, no spaces round it).", { exitCode: 2 });
+  }
   return c.token;
 }

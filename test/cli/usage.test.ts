@@ -41,6 +41,9 @@ describe("usage errors", () => {
       expect(r.stderr, args.join(" ")).not.toMatch(STACK);
     }
     expect(a.seen).toEqual([]);
+    // A space inside is printable ASCII, which a header carries: such a token is sent as it is.
+    expect((await h.edgehook(["events", "list", "--url", a.url, "--token", "token with spaces inside"])).code).toBe(0);
+    expect(a.seen.map((s) => s.authorization)).toEqual(["Bearer token with spaces inside"]);
   });
 
   it("send: --count 0 is refused rather than sending nothing, and --json escapes what a terminal would act on", async () => {
