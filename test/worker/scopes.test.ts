@@ -145,6 +145,18 @@ describe("data scopes and location/organization limits", () => {
     expect(toggled.status).toBe(403);
     expect(toggled.json.error.details.missingScope).toBe("read_reviews");
     expect(toggled.json.error.message).toBe('Changing a webhook subscribed to "review.*", even only enabling or disabling it, needs the scope "read_reviews".');
+    // Dropping those types in the same change is a change of that webhook too: it would take
+    // the held and pending events of them to the URL the token gives it.
+    for (const [method, changes] of [
+      ["PATCH", { eventTypes: ["message.*"], url: `${url}/elsewhere`, disabled: false }],
+      ["PUT", { eventTypes: ["message.*"], url: `${url}/elsewhere` }],
+    ] as const) {
+      const taken = await as(p, messages.token, method, `/v1/webhooks/${reviews.uid}`, changes);
+      expect(taken.status, method).toBe(403);
+      expect(taken.json.error.details.missingScope, method).toBe("read_reviews");
+    }
+    const kept = (await p.api("GET", `/v1/webhooks/${reviews.uid}`)).json;
+    expect([kept.url, kept.eventTypes]).toEqual([url, ["review.*"]]);
     // And deleting it: what it was owed of those events would expire.
     const deleted = await as(p, messages.token, "DELETE", `/v1/webhooks/${reviews.uid}`);
     expect(deleted.status).toBe(403);

@@ -59,8 +59,11 @@ export async function visibleWebhook(db: D1Database, p: Principal, uid: string):
 /**
  * Checks that the principal may subscribe to the webhook's scope and types and,
  * unless they are unchanged from `before`, that the types exist; answers the warnings they deserve.
+ * A change needs the data scopes of the types the webhook had as well as of those it gets: dropping
+ * a type in the same change would otherwise take what it holds of those events to a new URL.
  */
 async function mayHave(env: Env, p: Principal, w: Webhook, locations: LocationOrganizations, before?: Webhook) {
+  if (before) assertDataScopes(p, before.eventTypes, "change");
   assertMaySubscribe(p, w, locations, before !== undefined);
   const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
   if (before && same(before.eventTypes, w.eventTypes) && same(before.sourceIds, w.sourceIds)) return {};
