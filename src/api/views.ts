@@ -5,7 +5,7 @@ import { drainEstimate } from "../domain/flow";
 import { isRecord } from "../domain/guards";
 import { healthState, successRates, type HealthRecord, type HourCount } from "../domain/health";
 import { iso, isoTime } from "../domain/time";
-import type { Attempt, Delivery, RejectionSample, Source, StoredEvent, Webhook } from "../domain/types";
+import { teaches, type Attempt, type Delivery, type RejectionSample, type Source, type StoredEvent, type Webhook } from "../domain/types";
 import type { FlowStatus } from "../pipeline/flow";
 import type { StoredSource } from "../store/sources";
 import type { TokenRecord } from "../store/tokens";
@@ -147,7 +147,7 @@ export function sourceView(s: StoredSource | Source, origin: string, defaultTole
     hmac: s.hmac,
     shopDomain: s.shopDomain,
     organizationUid: s.organizationUid,
-    teachesLocations: s.teachesLocations,
+    teachesLocations: teaches(s),
     createdAt: stored ? iso(s.createdAt) : null,
     updatedAt: stored ? iso(s.updatedAt) : null,
   };

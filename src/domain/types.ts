@@ -29,9 +29,12 @@ export interface Source {
   shopDomain: string | null;
   /** The organization that owns it, whose events alone it may send; null: none owns it. */
   organizationUid: string | null;
-  /** Whether its events teach which organization a location belongs to: configuration's and the admin's sources only. */
+  /** Made by configuration or the admin: its events may teach which organization a location belongs to (see `teaches`). */
   teachesLocations: boolean;
 }
+
+/** Whether a source's events teach where locations belong: one the admin or configuration made, while it verifies signatures (anyone may post to one that does not). */
+export const teaches = (s: Pick<Source, "teachesLocations" | "verification">): boolean => s.teachesLocations && s.verification === "signature";
 
 /** What a provider reads out of a verified request. */
 export interface EventFacts {

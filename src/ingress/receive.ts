@@ -3,7 +3,7 @@ import { errorResponse, STATUS_OF } from "../http/errors";
 import { AppError } from "../domain/errors";
 import { boundFacts } from "../domain/facts";
 import { eventIdFor } from "../domain/ids";
-import type { IngestMessage } from "../domain/types";
+import { teaches, type IngestMessage } from "../domain/types";
 import type { Env } from "../env";
 import { readLimited } from "./body";
 import { enqueue } from "./enqueue";
@@ -131,7 +131,7 @@ async function accept(request: Request, sourceId: string, env: Env): Promise<Res
   if (source.organizationUid !== null) {
     msg.organizationUid = msg.sourceOwner = source.organizationUid;
   }
-  if (!source.teachesLocations) msg.teaches = false;
+  if (!teaches(source)) msg.teaches = false;
 
   try {
     await enqueue(env, msg);

@@ -197,6 +197,30 @@ describe("the location → organization map", () => {
     expect(await locationOrganizations(env.DB, [newLoc])).toEqual(new Map([[newLoc, evil]]));
   });
 
+  it("learns nothing from a source that verifies nothing: anyone may post to it, the admin's own included", async () => {
+    const p = pipeline();
+    const k = uniqueKey();
+    const [victim, victimLoc, evil] = [`org-${k}-victim`, `loc-${k}-victim`, `org-${k}-evil`];
+    await p.ingest(podiumBody({ organizationUid: victim, locationUid: victimLoc })); // Podium's own word
+    const { source, secret } = await adminSource(p);
+    expect((await p.api("PATCH", `/v1/sources/${source}`, { verification: "none" })).status).toBe(200);
+    expect((await p.api("GET", `/v1/sources/${source}`)).json.teachesLocations).toBe(false);
+    // Anyone's unsigned post naming the victim's location under another organization is stored...
+    const stored = await p.ingest(podiumBody({ organizationUid: evil, locationUid: `${victimLoc}` }), { source, secret: `anything-${k}` });
+    expect((await p.api("GET", `/v1/events/${stored}`)).status).toBe(200);
+    // ...and teaches nothing: the location stays the victim's, and the other organization's token may not take it.
+    expect(await locationOrganizations(env.DB, [victimLoc])).toEqual(new Map([[victimLoc, victim]]));
+    const t = await makeToken(p, ["webhooks:write", "read_messages"], { organizationUids: [evil] });
+    const hook = { url: `https://downstream.test/ok/${k}`, eventTypes: ["message.*"], locationUid: victimLoc };
+    expect((await as(p, t.token, "POST", "/v1/webhooks", hook)).status).toBe(403);
+    // Verifying again, it teaches again.
+    expect((await p.api("PATCH", `/v1/sources/${source}`, { verification: "signature" })).status).toBe(200);
+    expect((await p.api("GET", `/v1/sources/${source}`)).json.teachesLocations).toBe(true);
+    const newLoc = `loc-${k}-new`;
+    await p.ingest(podiumBody({ organizationUid: evil, locationUid: newLoc }), { source, secret });
+    expect(await locationOrganizations(env.DB, [newLoc])).toEqual(new Map([[newLoc, evil]]));
+  });
+
   it("keeps a location webhook made under an organization's grant within it when the location moves", async () => {
     const p = pipeline();
     const k = uniqueKey();
