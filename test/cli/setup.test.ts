@@ -15,7 +15,16 @@ afterEach(() => {
 });
 
 type Call = { args: string[]; stdin: string };
-type Account = { d1: { name: string; uuid: string }[]; buckets: string[]; queues: string[]; secrets: string[]; migrated: boolean; deployed: boolean };
+type Account = {
+  d1: { name: string; uuid: string }[];
+  buckets: string[];
+  queues: string[];
+  secrets: string[];
+  migrated: boolean;
+  deployed: boolean;
+  /** Migrations not applied yet, by name, which wrangler lists as it applies them. */
+  pending: string[];
+};
 
 /** A project directory with the repository's wrangler.toml, and an account the fake wrangler serves. */
 function project(account: Partial<Account> = {}) {
@@ -204,10 +213,23 @@ describe("edgehook deploy", () => {
     expect(connection({ config: other.configFile })).toMatchObject({ url: "https://edgehook.example-sub.workers.dev", token: undefined });
   });
 
+  it("runs migration 0034 again right after the deploy that follows it, to list what the old Worker made meanwhile", async () => {
+    const p = project({ secrets: ["TOKEN_PEPPER", "ADMIN_TOKEN"], deployed: true, migrated: true, pending: ["0033_fresh_deliveries", "0034_deliveries_by_id_range", "0035_session_reveal"] });
+    await p.edgehook(["deploy"]);
+    const calls = p.calls().map((c) => c.args.join(" "));
+    expect(calls.slice(-2)).toEqual(["deploy", "d1 execute DB --remote --file migrations/0034_deliveries_by_id_range.sql"]);
+    // The next deploy applies nothing, and runs nothing again.
+    await p.edgehook(["deploy"]);
+    expect(p.calls().map((c) => c.args.join(" ")).slice(calls.length).at(-1)).toBe("deploy");
+  });
+
   it("--dry-run prints wrangler deploy after the setup commands", async () => {
     const p = project();
     const { output } = await p.edgehook(["deploy", "--dry-run"]);
     expect(p.calls()).toEqual([]);
-    expect(output.trimEnd().split("\n").at(-1)).toBe("$ wrangler deploy");
+    expect(output.trimEnd().split("\n").slice(-2)).toEqual([
+      "$ wrangler deploy",
+      "$ wrangler d1 execute DB --remote --file migrations/0034_deliveries_by_id_range.sql    # if this deploy's migrations included it",
+    ]);
   });
 });

@@ -15,6 +15,11 @@ import { bucketNames, jsonOutput, queueNames, wranglerRunner } from "../wrangler
 /** Secrets the Worker reads; the first two are generated when not given. */
 const GENERATED = ["TOKEN_PEPPER", "ADMIN_TOKEN"];
 const OPTIONAL = ["PODIUM_WEBHOOK_SECRET", "STANDARD_WEBHOOKS_SECRET"];
+/**
+ * Migrations to run once more right after the deploy that follows them: until that deploy, the
+ * old Worker writes rows they should have listed (docs/operations.md, migration 0034).
+ */
+const RERUN_AFTER_DEPLOY = ["0034_deliveries_by_id_range"];
 
 /**
  * What wrangler.toml asks for: the D1 database, R2 buckets and every queue
@@ -142,8 +147,11 @@ export async function setup(o) {
     return created.length ? `created ${created.join(", ")}` : "reused";
   });
 
+  /** @type {string[]} */
+  let rerunAfterDeploy = [];
   await step("Migrations", async () => {
-    await must(["d1", "migrations", "apply", want.database.binding, "--remote"]);
+    const applied = (await must(["d1", "migrations", "apply", want.database.binding, "--remote"])).stdout;
+    rerunAfterDeploy = RERUN_AFTER_DEPLOY.filter((name) => applied.includes(name));
     return "applied (those already applied are skipped)";
   });
 
@@ -193,7 +201,7 @@ export async function setup(o) {
     saveUnpaired(path, { dir: o.dir, worker: want.worker, token: adminToken });
     log(`ADMIN_TOKEN: ${pc.bold(adminToken)}  (shown this once; kept in ${path} until \`edgehook deploy\` saves it with the Worker's URL)`);
   }
-  return { adminToken, worker: want.worker };
+  return { adminToken, worker: want.worker, binding: want.database.binding, rerunAfterDeploy };
 }
 
 /** A yes/no question on the terminal. @param {string} question */
@@ -231,7 +239,7 @@ set there, else asked for on a terminal.`,
     .description("setup (what is missing), then wrangler deploy; saves the Worker's URL, with the admin token setup made, to the config file")
     .action(async (o) => {
       const dir = resolve(o.dir);
-      const { worker } = await setup({ dir, dryRun: !!o.dryRun, adminToken: o.adminToken, config: o.config });
+      const { worker, binding, rerunAfterDeploy } = await setup({ dir, dryRun: !!o.dryRun, adminToken: o.adminToken, config: o.config });
       // The /docs reference bundle is a static asset copied from node_modules, not committed (npm run deploy does the same).
       const assets = join(dir, "scripts/docs-assets.mjs");
       if (existsSync(assets)) {
@@ -240,9 +248,21 @@ set there, else asked for on a terminal.`,
       }
       const wrangler = wranglerRunner({ dir, dryRun: !!o.dryRun, log: (l) => process.stderr.write(`${l}\n`) });
       const r = await wrangler(["deploy"]);
-      if (o.dryRun) return;
+      if (o.dryRun) {
+        for (const name of RERUN_AFTER_DEPLOY) {
+          process.stderr.write(`$ wrangler d1 execute ${binding} --remote --file migrations/${name}.sql    # if this deploy's migrations included it\n`);
+        }
+        return;
+      }
       process.stderr.write(r.stdout);
       if (r.code !== 0) throw new CliError(`wrangler deploy failed:\n${(r.stderr || r.stdout).trim()}`);
+      for (const name of rerunAfterDeploy) {
+        const args = ["d1", "execute", binding, "--remote", "--file", `migrations/${name}.sql`];
+        const again = await wrangler(args);
+        if (again.code !== 0) {
+          process.stderr.write(pc.yellow(`Running ${name} again failed; run it by hand (docs/operations.md): npx wrangler ${args.join(" ")}\n${(again.stderr || again.stdout).trim()}\n`));
+        }
+      }
       const url = /https:\/\/[^\s]+\.workers\.dev/.exec(r.stdout)?.[0];
       const path = configFile(o.config);
       if (!url) {
