@@ -22,7 +22,9 @@ import {
 } from "../schemas";
 import { alertView, notificationEndpointView } from "../views";
 import { decodeCreated, decodeCursor, encodeCreated, encodeCursor, pageOf } from "../validate";
-import { changedMeanwhile, checkUrl, saveWebhook, withDisabled } from "./webhooks";
+import { changedMeanwhile } from "../versioned-writes";
+import { checkUrl } from "../webhook-access";
+import { saveWebhook, withDisabled } from "./webhooks";
 
 const ADMIN_ONLY = "Admin tokens only (the `admin` scope): alerts are about the whole installation.";
 

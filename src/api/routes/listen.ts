@@ -10,7 +10,7 @@ import { SOCKETS_IN_ALL, SOCKETS_PER_TOKEN } from "../../listen/limits";
 import { signingSecretProblem } from "../../schemes/standard-webhooks";
 import { errors, router, scoped } from "../openapi";
 import { ErrorSchema, ListenQuery } from "../schemas";
-import { visibleWebhook } from "./webhooks";
+import { visibleWebhook } from "../webhook-access";
 
 const listen = createRoute({
   method: "get",

@@ -13,7 +13,7 @@ import { body, errors, json, router, scoped } from "../openapi";
 import { IdParam, RangeReplayAnswer, RangeReplayBody, ReplayAnswer, ReplayBody, SEARCH_BOUND } from "../schemas";
 import { openPosition, sealPosition } from "../validate";
 import { visibleEvent } from "./events";
-import { visibleWebhook } from "./webhooks";
+import { visibleWebhook } from "../webhook-access";
 
 /** Events one range replay call reads (oldest first); a dry run counts over more. */
 export const REPLAY_PAGE_EVENTS = 500;

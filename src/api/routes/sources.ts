@@ -13,7 +13,7 @@ import { body, errors, json, router, scoped } from "../openapi";
 import { IdParam, ListQuery, page, RejectionsSchema, SourceCreate, SourcePatch, SourceSchema } from "../schemas";
 import { decodeKey, encodeKey, pageOf } from "../validate";
 import { rejectionSummaryView, rejectionView, sourceView } from "../views";
-import { assertSaved, changedMeanwhile } from "./webhooks";
+import { assertSaved, changedMeanwhile } from "../versioned-writes";
 import { z } from "@hono/zod-openapi";
 
 const create = createRoute({

@@ -1,20 +1,19 @@
 import { createRoute } from "@hono/zod-openapi";
-import { accessOf, assertDataScopes, assertMaySubscribe, grantOrganizationOf, isLimited, webhookInGrant, type LocationOrganizations } from "../../domain/access";
+import { accessOf, assertDataScopes, assertMaySubscribe, grantOrganizationOf, isLimited, type LocationOrganizations } from "../../domain/access";
 import { assertCredentialsStay, keepRedacted } from "../../domain/credential-headers";
-import { destinationProblem, loopProblem, typedUrlProblem } from "../../domain/destination";
 import { AppError } from "../../domain/errors";
 import { newWebhookSecret } from "../../domain/secrets";
 import { hasScope, type Principal } from "../../domain/scopes";
 import { DEFAULT_MAX_CONCURRENCY } from "../../domain/flow";
 import { settings } from "../../domain/settings";
 import type { Webhook } from "../../domain/types";
-import { nextVersion, type VersionedWrite } from "../../domain/version";
+import { nextVersion } from "../../domain/version";
 import type { Env } from "../../env";
 import { release, removeWebhook, webhookChanged } from "../../pipeline/commands";
 import { IDLE_STATUS, type FlowStatus } from "../../pipeline/flow";
 import { schedulerStatus } from "../../pipeline/schedulers";
 import { backlogOf, countHeld } from "../../store/scheduler-reads";
-import { getWebhook, insertWebhook, listWebhooks, updateWebhook } from "../../store/webhooks";
+import { insertWebhook, listWebhooks, updateWebhook } from "../../store/webhooks";
 import { checkSubscriptionTypes } from "../event-type-check";
 import { locationsFor } from "../../store/grants";
 import { body, errors, json, router, scoped } from "../openapi";
@@ -38,23 +37,11 @@ import { DEFAULT_AUTO_DISABLE_MINUTES, DEFAULT_FAILING_AFTER, NO_ATTEMPTS } from
 import { healthOf } from "../../store/health";
 import { visibleEvent } from "./events";
 import { testWebhook } from "../webhook-test";
+import { assertSaved, changedMeanwhile } from "../versioned-writes";
+import { checkUrl, visibleWebhook } from "../webhook-access";
 
 /** A webhook never attempted yet. */
 const UNKNOWN_HEALTH = { record: NO_ATTEMPTS, hours: [] };
-
-/** Refuses a destination URL deliveries may not go to (scheme, private addresses, this Edgehook's own ingress at `self`). */
-export function checkUrl(url: string, allowPrivate: boolean, self: string): void {
-  const problem = typedUrlProblem(url) ?? destinationProblem(url, allowPrivate) ?? loopProblem(url, self);
-  if (problem) throw new AppError("invalid_request", `url ${problem}.`, { issues: [{ path: "url", message: problem }] });
-}
-
-/** A webhook the caller may see, or 404. */
-export async function visibleWebhook(db: D1Database, p: Principal, uid: string): Promise<Webhook> {
-  const w = await getWebhook(db, uid);
-  // A notification endpoint is not a webhook here (/v1/notification-endpoints).
-  if (!w || w.kind !== "webhook" || !webhookInGrant(p, w, await locationsFor(db, p, [w]))) throw new AppError("not_found", `No webhook "${uid.slice(0, 80)}".`);
-  return w;
-}
 
 /**
  * Checks that the principal may subscribe to the webhook's scope and types and,
@@ -101,10 +88,6 @@ const get = createRoute({
   request: { params: UidParam },
   responses: { 200: json(WebhookSchema, "The webhook"), ...errors(404) },
 });
-
-/** What a change racing another write answers (saveWebhook). */
-export const changedMeanwhile = (what: string, by = "another client's change; for a webhook, also the maintenance run disabling it for failing") =>
-  `Saved only if the ${what} did not change between this request's read and its write (${by}): otherwise nothing is saved and the answer is 409 \`conflict\` (read it again and retry), or 404 if it was deleted meanwhile.`;
 
 const patch = createRoute({
   method: "patch",
@@ -208,14 +191,6 @@ async function change(c: { env: Env; req: { url: string }; get: (k: "principal")
  */
 export async function saveWebhook(db: D1Database, next: Webhook, current: Webhook, what: string): Promise<void> {
   assertSaved(await updateWebhook(db, next, current), what, next.uid);
-}
-
-/** A change that lost the race to another write (nothing of it saved): 404 when the row is gone, else 409. */
-export function assertSaved(written: VersionedWrite, what: string, id: string): void {
-  if (written === "gone") throw new AppError("not_found", `No ${what} "${id.slice(0, 80)}".`);
-  if (written === "changed") {
-    throw new AppError("conflict", `The ${what} changed while this change was being made, which was not saved: read it again and retry.`);
-  }
 }
 
 /**

@@ -1,0 +1,16 @@
+// What the API answers of a change to a versioned row (a webhook, a notification endpoint, a
+// source: domain/version.ts) that lost the race to another write.
+import { AppError } from "../domain/errors";
+import type { VersionedWrite } from "../domain/version";
+
+/** What a change racing another write answers, as its route's description says it. */
+export const changedMeanwhile = (what: string, by = "another client's change; for a webhook, also the maintenance run disabling it for failing") =>
+  `Saved only if the ${what} did not change between this request's read and its write (${by}): otherwise nothing is saved and the answer is 409 \`conflict\` (read it again and retry), or 404 if it was deleted meanwhile.`;
+
+/** A change that lost the race to another write (nothing of it saved): 404 when the row is gone, else 409. */
+export function assertSaved(written: VersionedWrite, what: string, id: string): void {
+  if (written === "gone") throw new AppError("not_found", `No ${what} "${id.slice(0, 80)}".`);
+  if (written === "changed") {
+    throw new AppError("conflict", `The ${what} changed while this change was being made, which was not saved: read it again and retry.`);
+  }
+}

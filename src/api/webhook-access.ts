@@ -1,0 +1,23 @@
+// What every route that takes a webhook by uid or a destination URL checks first: that the caller
+// may see the webhook, and that deliveries may go to the URL.
+import { webhookInGrant } from "../domain/access";
+import { destinationProblem, loopProblem, typedUrlProblem } from "../domain/destination";
+import { AppError } from "../domain/errors";
+import type { Principal } from "../domain/scopes";
+import type { Webhook } from "../domain/types";
+import { locationsFor } from "../store/grants";
+import { getWebhook } from "../store/webhooks";
+
+/** Refuses a destination URL deliveries may not go to (scheme, private addresses, this Edgehook's own ingress at `self`). */
+export function checkUrl(url: string, allowPrivate: boolean, self: string): void {
+  const problem = typedUrlProblem(url) ?? destinationProblem(url, allowPrivate) ?? loopProblem(url, self);
+  if (problem) throw new AppError("invalid_request", `url ${problem}.`, { issues: [{ path: "url", message: problem }] });
+}
+
+/** A webhook the caller may see, or 404. */
+export async function visibleWebhook(db: D1Database, p: Principal, uid: string): Promise<Webhook> {
+  const w = await getWebhook(db, uid);
+  // A notification endpoint is not a webhook here (/v1/notification-endpoints).
+  if (!w || w.kind !== "webhook" || !webhookInGrant(p, w, await locationsFor(db, p, [w]))) throw new AppError("not_found", `No webhook "${uid.slice(0, 80)}".`);
+  return w;
+}
