@@ -9,6 +9,7 @@
 import { newDelivery, type NewDelivery } from "../domain/delivery";
 import { iso } from "../domain/time";
 import { isIngestMessage, type Webhook } from "../domain/types";
+import type { VersionedWrite } from "../domain/version";
 import type { Env } from "../env";
 import { owedWebhooks, replayTargets, type ReplayEvent } from "../routing/match";
 import { getDeadLetter, markReplayed, type DeadLetter } from "../store/dead-letters";
@@ -18,7 +19,7 @@ import { webhooksOverdue, webhooksWithHeld } from "../store/scheduler-reads";
 import { storeEvents, type EventRow } from "../store/events";
 import { attemptAlertContextStatement, openDisabledEpisodeStatements, openEpisodeOf, type AttemptAlertContext, type NewEpisode } from "../store/alerts";
 import { webhooksToAutoDisable } from "../store/health";
-import { deleteWebhook, disableApplies, disableWebhookStatements, notificationEndpoints, webhooksByUid } from "../store/webhooks";
+import { deleteWebhook, disableApplies, disableWebhookStatements, notificationEndpoints, updateWebhook, webhooksByUid } from "../store/webhooks";
 import { announcement, disabledEpisode, type Announcement } from "./alert-events";
 import { QUEUES } from "./queues";
 import { wakeScheduler } from "./schedulers";
@@ -231,9 +232,20 @@ export async function deliveriesExpired(env: Env, webhookUids: Iterable<string>)
   await dispatch(env, [...webhookUids].slice(0, WEBHOOKS_PER_RUN));
 }
 
-/** A webhook's settings changed (limits, URL, enabled): its scheduler reads them again. */
-export async function webhookChanged(env: Env, webhookUid: string): Promise<void> {
-  await dispatch(env, [webhookUid]);
+/**
+ * Saves a change of a webhook made from `current` (the row as read), only while the row is
+ * still at that version; disabling holds its pending deliveries in the same transaction
+ * (store/webhooks.ts updateWebhook), so nothing goes out after the answer. Once saved,
+ * enabling releases the oldest held deliveries now (the scheduler releases the rest as it
+ * drains); any other change (limits, URL, disabled) has the scheduler read the webhook
+ * again. Unless it answers "saved", nothing was written.
+ */
+export async function changeWebhook(env: Env, current: Webhook, next: Webhook): Promise<VersionedWrite> {
+  const written = await updateWebhook(env.DB, next, current);
+  if (written !== "saved") return written;
+  if (current.disabled && !next.disabled) await release(env, { webhookUid: next.uid });
+  else await dispatch(env, [next.uid]);
+  return written;
 }
 
 /** Why a dead letter cannot be replayed. */

@@ -5,7 +5,8 @@ import { DEFAULT_MAX_CONCURRENCY } from "../../domain/flow";
 import { newWebhookSecret } from "../../domain/secrets";
 import { settings } from "../../domain/settings";
 import type { Webhook } from "../../domain/types";
-import { release, removeWebhook, webhookChanged } from "../../pipeline/commands";
+import { withDisabled } from "../../domain/webhook";
+import { changeWebhook, removeWebhook } from "../../pipeline/commands";
 import { listAlerts } from "../../store/alerts";
 import { getWebhook, insertWebhook, listWebhooks } from "../../store/webhooks";
 import { body, errors, json, router, scoped } from "../openapi";
@@ -22,9 +23,8 @@ import {
 } from "../schemas";
 import { alertView, notificationEndpointView } from "../views";
 import { decodeCreated, decodeCursor, encodeCreated, encodeCursor, pageOf } from "../validate";
-import { changedMeanwhile } from "../versioned-writes";
+import { assertSaved, changedMeanwhile } from "../versioned-writes";
 import { checkUrl } from "../webhook-access";
-import { saveWebhook, withDisabled } from "./webhooks";
 
 const ADMIN_ONLY = "Admin tokens only (the `admin` scope): alerts are about the whole installation.";
 
@@ -151,9 +151,7 @@ export const notifications = router()
       transform: b.format === undefined ? current.transform : transformOf(b.format),
       disabled: b.disabled ?? current.disabled,
     });
-    await saveWebhook(c.env.DB, next, current, "notification endpoint");
-    if (current.disabled && !next.disabled) await release(c.env, { webhookUid: next.uid });
-    else await webhookChanged(c.env, next.uid);
+    assertSaved(await changeWebhook(c.env, current, next), "notification endpoint", next.uid);
     return c.json(notificationEndpointView(next), 200);
   })
   .openapi(remove, async (c) => {

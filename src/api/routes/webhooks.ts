@@ -7,13 +7,13 @@ import { hasScope, type Principal } from "../../domain/scopes";
 import { DEFAULT_MAX_CONCURRENCY } from "../../domain/flow";
 import { settings } from "../../domain/settings";
 import type { Webhook } from "../../domain/types";
-import { nextVersion } from "../../domain/version";
+import { withDisabled } from "../../domain/webhook";
 import type { Env } from "../../env";
-import { release, removeWebhook, webhookChanged } from "../../pipeline/commands";
+import { changeWebhook, removeWebhook } from "../../pipeline/commands";
 import { IDLE_STATUS, type FlowStatus } from "../../pipeline/flow";
 import { schedulerStatus } from "../../pipeline/schedulers";
 import { backlogOf, countHeld } from "../../store/scheduler-reads";
-import { insertWebhook, listWebhooks, updateWebhook } from "../../store/webhooks";
+import { insertWebhook, listWebhooks } from "../../store/webhooks";
 import { checkSubscriptionTypes } from "../event-type-check";
 import { locationsFor } from "../../store/grants";
 import { body, errors, json, router, scoped } from "../openapi";
@@ -175,35 +175,8 @@ async function change(c: { env: Env; req: { url: string }; get: (k: "principal")
   assertCredentialsStay(current, next, given ?? undefined);
   const warnings = await mayHave(c.env, p, next, locations, current);
   if (next.url !== current.url) checkUrl(next.url, settings(c.env).allowPrivateDestinations, new URL(c.req.url).origin);
-  await saveWebhook(c.env.DB, next, current, "webhook");
-  // Enabling releases the oldest held deliveries now (the scheduler releases the rest as
-  // it drains); any other change reaches the scheduler on its next look, which this asks for.
-  if (current.disabled && !next.disabled) {
-    await release(c.env, { webhookUid: next.uid });
-  } else await webhookChanged(c.env, next.uid);
+  assertSaved(await changeWebhook(c.env, current, next), "webhook", next.uid);
   return { ...webhookView(next), heldDeliveries: await countHeld(c.env.DB, next.uid), ...warnings };
-}
-
-/**
- * Saves a change made from `current`: 404 when the webhook was deleted meanwhile, 409
- * when it changed meanwhile (the maintenance run disables a failing one, another
- * client saves): nothing of the change is saved then.
- */
-export async function saveWebhook(db: D1Database, next: Webhook, current: Webhook, what: string): Promise<void> {
-  assertSaved(await updateWebhook(db, next, current), what, next.uid);
-}
-
-/**
- * The webhook as changed: disabling records when (by hand: no reason); enabling
- * clears when and why it was disabled.
- */
-export function withDisabled(current: Webhook, next: Webhook, now = Date.now()): Webhook {
-  const when = !next.disabled
-    ? { disabledAt: null, disabledReason: null }
-    : current.disabled
-      ? { disabledAt: current.disabledAt, disabledReason: current.disabledReason }
-      : { disabledAt: now, disabledReason: null };
-  return { ...next, ...when, updatedAt: nextVersion(current.updatedAt, now) };
 }
 
 export const webhooks = router()
