@@ -1,6 +1,79 @@
-// A webhook's own life as data: what a change of it writes besides the fields changed.
-import type { Webhook } from "./types";
+// A webhook's own life as data: what it is made with, and what a change of it writes besides
+// the fields changed.
+import { keepRedacted } from "./credential-headers";
+import { DEFAULT_MAX_CONCURRENCY } from "./flow";
+import { DEFAULT_AUTO_DISABLE_MINUTES, DEFAULT_FAILING_AFTER } from "./health";
+import { newWebhookSecret } from "./secrets";
+import type { Settings } from "./settings";
+import type { Webhook, WebhookKind } from "./types";
 import { nextVersion } from "./version";
+
+/** The fields with a default: those a create, or a replace (PUT), may leave out. */
+type Defaulted =
+  | "sourceIds"
+  | "disabled"
+  | "timeoutMs"
+  | "maxAttempts"
+  | "rateLimit"
+  | "maxConcurrency"
+  | "ordering"
+  | "filter"
+  | "transform"
+  | "transformHeaders"
+  | "autoDisableAfterMinutes"
+  | "failingAfterAttempts";
+
+/** What a create or a replace gives of the changeable fields (the secret aside). */
+export type WebhookFields = Pick<Webhook, "url" | "eventTypes"> & Partial<Pick<Webhook, Defaulted>>;
+
+/** The changeable fields (the secret aside) as given, each left out at its default. */
+export function withDefaults(f: WebhookFields, s: Settings): Pick<Webhook, "url" | "eventTypes" | Defaulted> {
+  return {
+    url: f.url,
+    eventTypes: f.eventTypes,
+    sourceIds: f.sourceIds ?? null,
+    disabled: f.disabled ?? false,
+    timeoutMs: f.timeoutMs ?? s.deliveryTimeoutMs,
+    maxAttempts: f.maxAttempts ?? s.maxAttempts,
+    rateLimit: f.rateLimit ?? null,
+    maxConcurrency: f.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY,
+    ordering: f.ordering ?? "unordered",
+    filter: f.filter ?? null,
+    transform: f.transform ?? null,
+    transformHeaders: f.transformHeaders ?? null,
+    // null is a value here: never disabled automatically.
+    autoDisableAfterMinutes: f.autoDisableAfterMinutes === undefined ? DEFAULT_AUTO_DISABLE_MINUTES : f.autoDisableAfterMinutes,
+    failingAfterAttempts: f.failingAfterAttempts ?? DEFAULT_FAILING_AFTER,
+  };
+}
+
+/**
+ * A webhook (or a notification endpoint: `kind`) made now with `f`, each field left out at
+ * its default; its secret generated unless given. Its grant organization is for the route to
+ * say, once it knows the caller's grant.
+ */
+export function newWebhook(
+  f: WebhookFields & { kind: WebhookKind; secret?: string; locationUid?: string | null; organizationUid?: string | null },
+  s: Settings,
+  now: number,
+): Webhook {
+  const fields = withDefaults(f, s);
+  return {
+    ...fields,
+    uid: crypto.randomUUID(),
+    locationUid: f.locationUid ?? null,
+    organizationUid: f.organizationUid ?? null,
+    grantOrganizationUid: null,
+    secret: f.secret ?? newWebhookSecret(),
+    createdAt: now,
+    updatedAt: now,
+    // Nothing is stored yet, so a REDACTED value is refused.
+    transformHeaders: fields.transformHeaders === null ? null : keepRedacted(fields.transformHeaders, null),
+    kind: f.kind,
+    disabledReason: null,
+    disabledAt: fields.disabled ? now : null,
+  };
+}
 
 /**
  * The webhook as changed: disabling records when (by hand: no reason); enabling

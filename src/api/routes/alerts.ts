@@ -1,11 +1,9 @@
 import { createRoute } from "@hono/zod-openapi";
 import { SLACK_TRANSFORM, ALERT_SOURCE } from "../../domain/alerts";
 import { AppError } from "../../domain/errors";
-import { DEFAULT_MAX_CONCURRENCY } from "../../domain/flow";
-import { newWebhookSecret } from "../../domain/secrets";
 import { settings } from "../../domain/settings";
 import type { Webhook } from "../../domain/types";
-import { withDisabled } from "../../domain/webhook";
+import { newWebhook, withDisabled } from "../../domain/webhook";
 import { changeWebhook, removeWebhook } from "../../pipeline/commands";
 import { listAlerts } from "../../store/alerts";
 import { getWebhook, insertWebhook, listWebhooks } from "../../store/webhooks";
@@ -101,34 +99,21 @@ export const notifications = router()
     const b = c.req.valid("json");
     const s = settings(c.env);
     checkUrl(b.url, s.allowPrivateDestinations, new URL(c.req.url).origin);
-    const now = Date.now();
     // A webhook row of its own kind: alerts reach it through the delivery path events take.
-    const w: Webhook = {
-      uid: crypto.randomUUID(),
-      url: b.url,
-      eventTypes: b.alertTypes,
-      locationUid: null,
-      organizationUid: null,
-      grantOrganizationUid: null,
-      sourceIds: [ALERT_SOURCE],
-      secret: newWebhookSecret(),
-      disabled: b.disabled ?? false,
-      timeoutMs: s.deliveryTimeoutMs,
-      maxAttempts: s.maxAttempts,
-      rateLimit: null,
-      maxConcurrency: DEFAULT_MAX_CONCURRENCY,
-      ordering: "unordered",
-      createdAt: now,
-      updatedAt: now,
-      filter: null,
-      transform: transformOf(b.format ?? "standard-webhooks"),
-      transformHeaders: null,
-      kind: "notification",
-      autoDisableAfterMinutes: null,
-      failingAfterAttempts: s.maxAttempts,
-      disabledReason: null,
-      disabledAt: b.disabled ? now : null,
-    };
+    const w = newWebhook(
+      {
+        url: b.url,
+        eventTypes: b.alertTypes,
+        sourceIds: [ALERT_SOURCE],
+        disabled: b.disabled,
+        transform: transformOf(b.format ?? "standard-webhooks"),
+        kind: "notification",
+        autoDisableAfterMinutes: null,
+        failingAfterAttempts: s.maxAttempts,
+      },
+      s,
+      Date.now(),
+    );
     await insertWebhook(c.env.DB, w);
     return c.json({ ...notificationEndpointView(w), secret: w.secret }, 201);
   })

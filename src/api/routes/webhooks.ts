@@ -2,12 +2,10 @@ import { createRoute } from "@hono/zod-openapi";
 import { accessOf, assertDataScopes, assertMaySubscribe, grantOrganizationOf, isLimited, type LocationOrganizations } from "../../domain/access";
 import { assertCredentialsStay, keepRedacted } from "../../domain/credential-headers";
 import { AppError } from "../../domain/errors";
-import { newWebhookSecret } from "../../domain/secrets";
 import { hasScope, type Principal } from "../../domain/scopes";
-import { DEFAULT_MAX_CONCURRENCY } from "../../domain/flow";
 import { settings } from "../../domain/settings";
 import type { Webhook } from "../../domain/types";
-import { withDisabled } from "../../domain/webhook";
+import { newWebhook, withDefaults, withDisabled } from "../../domain/webhook";
 import type { Env } from "../../env";
 import { changeWebhook, removeWebhook } from "../../pipeline/commands";
 import { IDLE_STATUS, type FlowStatus } from "../../pipeline/flow";
@@ -33,7 +31,7 @@ import {
   WebhookTestBody,
 } from "../schemas";
 import { backlogView, healthView, webhookView } from "../views";
-import { DEFAULT_AUTO_DISABLE_MINUTES, DEFAULT_FAILING_AFTER, NO_ATTEMPTS } from "../../domain/health";
+import { NO_ATTEMPTS } from "../../domain/health";
 import { healthOf } from "../../store/health";
 import { visibleEvent } from "./events";
 import { testWebhook } from "../webhook-test";
@@ -184,34 +182,7 @@ export const webhooks = router()
     const b = c.req.valid("json");
     const p = c.get("principal");
     const s = settings(c.env);
-    const now = Date.now();
-    const draft: Webhook = {
-      uid: crypto.randomUUID(),
-      url: b.url,
-      eventTypes: b.eventTypes,
-      locationUid: b.locationUid ?? null,
-      organizationUid: b.organizationUid ?? null,
-      grantOrganizationUid: null,
-      sourceIds: b.sourceIds ?? null,
-      secret: b.secret ?? newWebhookSecret(),
-      disabled: b.disabled ?? false,
-      timeoutMs: b.timeoutMs ?? s.deliveryTimeoutMs,
-      maxAttempts: b.maxAttempts ?? s.maxAttempts,
-      rateLimit: b.rateLimit ?? null,
-      maxConcurrency: b.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY,
-      ordering: b.ordering ?? "unordered",
-      createdAt: now,
-      updatedAt: now,
-      filter: b.filter ?? null,
-      transform: b.transform ?? null,
-      // Nothing is stored yet, so a REDACTED value is refused.
-      transformHeaders: b.transformHeaders ? keepRedacted(b.transformHeaders, null) : null,
-      kind: "webhook",
-      autoDisableAfterMinutes: b.autoDisableAfterMinutes === undefined ? DEFAULT_AUTO_DISABLE_MINUTES : b.autoDisableAfterMinutes,
-      failingAfterAttempts: b.failingAfterAttempts ?? DEFAULT_FAILING_AFTER,
-      disabledReason: null,
-      disabledAt: b.disabled ? now : null,
-    };
+    const draft = newWebhook({ ...b, kind: "webhook" }, s, Date.now());
     const locations = await locationsFor(c.env.DB, p, [draft]);
     const webhook = { ...draft, grantOrganizationUid: grantOrganizationOf(p, draft, locations) };
     const warnings = await mayHave(c.env, p, webhook, locations);
@@ -254,26 +225,9 @@ export const webhooks = router()
   })
   .openapi(put, async (c) => {
     const b = c.req.valid("json");
-    const s = settings(c.env);
     const uid = c.req.valid("param").uid;
     return c.json(
-      await change(c, uid, {
-        url: b.url,
-        eventTypes: b.eventTypes,
-        sourceIds: b.sourceIds ?? null,
-        secret: b.secret,
-        disabled: b.disabled ?? false,
-        timeoutMs: b.timeoutMs ?? s.deliveryTimeoutMs,
-        maxAttempts: b.maxAttempts ?? s.maxAttempts,
-        rateLimit: b.rateLimit ?? null,
-        maxConcurrency: b.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY,
-        ordering: b.ordering ?? "unordered",
-        filter: b.filter ?? null,
-        transform: b.transform ?? null,
-        transformHeaders: b.transformHeaders ?? null,
-        autoDisableAfterMinutes: b.autoDisableAfterMinutes === undefined ? DEFAULT_AUTO_DISABLE_MINUTES : b.autoDisableAfterMinutes,
-        failingAfterAttempts: b.failingAfterAttempts ?? DEFAULT_FAILING_AFTER,
-      }),
+      await change(c, uid, { ...withDefaults(b, settings(c.env)), secret: b.secret }),
       200,
     );
   })
