@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import { base64ToBytes, bytesToBase64url, fromUtf8, seal, unseal, utf8 } from "../domain/crypto";
-import { AppError } from "../domain/errors";
+import { AppError, invalidField, invalidInput } from "../domain/errors";
 import { isIndexable } from "../domain/guards";
 
 /**
@@ -17,12 +17,7 @@ function isSafeRangeBeside(issue: z.core.$ZodIssue, all: z.core.$ZodIssue[]): bo
 
 /** 400 `invalid_request` listing a zod error's issues (a field's own bound, not the safe-integer range beside it). */
 export function invalidRequest(error: z.ZodError, what: string): AppError {
-  const issues = error.issues.filter((i) => !isSafeRangeBeside(i, error.issues)).map((i) => ({ path: i.path.join("."), message: i.message }));
-  const first = issues[0];
-  return new AppError("invalid_request",
-    `Invalid ${what}${first ? `: ${first.path ? `${first.path}: ` : ""}${first.message}` : ""}.`,
-    { issues },
-  );
+  return invalidInput(what, error.issues.filter((i) => !isSafeRangeBeside(i, error.issues)).map((i) => ({ path: i.path.join("."), message: i.message })));
 }
 
 /**
@@ -36,7 +31,7 @@ export function repeatedParam(error: z.ZodError, query: Record<string, string[]>
     const given = Object.hasOwn(query, name) ? (query[name]?.length ?? 0) : 0;
     if (given < 2) continue;
     const message = `given ${given} times; give it once`;
-    return new AppError("invalid_request", `Invalid query: ${name} is ${message}.`, { issues: [{ path: name, message }] });
+    return invalidField(`Invalid query: ${name} is ${message}.`, { path: name, message });
   }
   return null;
 }
@@ -59,9 +54,8 @@ export function illFormedText(value: unknown, what: string): AppError | null {
       }
     }
     if (bad) {
-      const at = bad.join(".");
       const message = "not well-formed Unicode: a lone surrogate (a \\ud800-\\udfff escape without its pair)";
-      return new AppError("invalid_request", `Invalid ${what}: ${at ? `${at}: ` : ""}${message}.`, { issues: [{ path: at, message }] });
+      return invalidInput(what, [{ path: bad.join("."), message }]);
     }
   }
   return null;
@@ -79,7 +73,7 @@ function fromCursor(cursor: string, pattern: RegExp): string[] {
 }
 
 const unknownCursor = () =>
-  new AppError("invalid_request", "The cursor is not one this API returned.", { issues: [{ path: "cursor", message: "unknown cursor" }] });
+  invalidField("The cursor is not one this API returned.", { path: "cursor", message: "unknown cursor" });
 
 /**
  * A page of rows read with one more than `limit`: the first `limit`, and the cursor

@@ -2,7 +2,7 @@
 // may see the webhook, and that deliveries may go to the URL.
 import { webhookInGrant } from "../domain/access";
 import { destinationProblem, loopProblem, typedUrlProblem } from "../domain/destination";
-import { AppError } from "../domain/errors";
+import { AppError, invalidField } from "../domain/errors";
 import type { Principal } from "../domain/scopes";
 import type { Webhook } from "../domain/types";
 import { locationsFor } from "../store/grants";
@@ -11,7 +11,7 @@ import { getWebhook } from "../store/webhooks";
 /** Refuses a destination URL deliveries may not go to (scheme, private addresses, this Edgehook's own ingress at `self`). */
 export function checkUrl(url: string, allowPrivate: boolean, self: string): void {
   const problem = typedUrlProblem(url) ?? destinationProblem(url, allowPrivate) ?? loopProblem(url, self);
-  if (problem) throw new AppError("invalid_request", `url ${problem}.`, { issues: [{ path: "url", message: problem }] });
+  if (problem) throw invalidField(`url ${problem}.`, { path: "url", message: problem });
 }
 
 /** A webhook the caller may see, or 404. */

@@ -37,3 +37,20 @@ export class AppError extends Error {
     super(message);
   }
 }
+
+/** One thing wrong with a request's input: where (a dotted path; "" for the whole of it) and what. */
+export interface Issue {
+  path: string;
+  message: string;
+}
+
+/** 400 `invalid_request` saying `message`, its `details.issues` naming the one field at fault. */
+export function invalidField(message: string, issue: Issue): AppError {
+  return new AppError("invalid_request", message, { issues: [issue] });
+}
+
+/** 400 `invalid_request` listing what is wrong with the request's `what` (body, query), the first said in the message. */
+export function invalidInput(what: string, issues: Issue[]): AppError {
+  const first = issues[0];
+  return new AppError("invalid_request", `Invalid ${what}${first ? `: ${first.path ? `${first.path}: ` : ""}${first.message}` : ""}.`, { issues });
+}

@@ -2,7 +2,7 @@
 // dashboard, the listen hub): the status of each code and the JSON body.
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { AppError, type ErrorCode } from "../domain/errors";
+import { AppError, invalidField, type ErrorCode } from "../domain/errors";
 
 /** The HTTP status of each error code. */
 export const STATUS_OF: Record<ErrorCode, ContentfulStatusCode> = {
@@ -40,7 +40,7 @@ export function errorResponse(err: AppError, headers: Record<string, string> = {
 export function appErrorOf(err: Error): AppError {
   if (err instanceof AppError) return err;
   if (err instanceof HTTPException && err.status === 400) {
-    return new AppError("invalid_request", "The body is not valid JSON.", { issues: [{ path: "", message: err.message }] });
+    return invalidField("The body is not valid JSON.", { path: "", message: err.message });
   }
   if (err instanceof HTTPException && err.status === 415) {
     // The validator of a JSON body: a body sent as a form (curl -d) or as text.

@@ -1,6 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { accessOf, canSeeEvent, isLimited } from "../../domain/access";
-import { AppError } from "../../domain/errors";
+import { AppError, invalidField, invalidInput } from "../../domain/errors";
 import type { Principal } from "../../domain/scopes";
 import type { StoredEvent } from "../../domain/types";
 import type { Env } from "../../env";
@@ -53,10 +53,10 @@ async function search(
   q: { q: string; since?: string; until?: string; cursor?: string; limit: number; filter: Omit<EventFilter, "since" | "until"> },
 ) {
   const parsed = parseSearch(q.q);
-  if (!parsed.ok) throw new AppError("invalid_request", `Invalid query: ${parsed.path}: ${parsed.message}.`, { issues: [{ path: parsed.path, message: parsed.message }] });
+  if (!parsed.ok) throw invalidInput("query", [{ path: parsed.path, message: parsed.message }]);
   const until = q.until === undefined ? Date.now() : Date.parse(q.until);
   const since = q.since === undefined ? until - SEARCH_BOUND.defaultHours * 3600_000 : Date.parse(q.since);
-  if (since >= until) throw new AppError("invalid_request", "Invalid query: until must be later than since.", { issues: [{ path: "until", message: "until must be later than since" }] });
+  if (since >= until) throw invalidField("Invalid query: until must be later than since.", { path: "until", message: "until must be later than since" });
   const read = await eventsWithBodies(env.DB, {
     since,
     until,

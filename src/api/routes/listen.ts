@@ -1,5 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
-import { AppError } from "../../domain/errors";
+import { AppError, invalidField } from "../../domain/errors";
 import { errorResponse } from "../../http/errors";
 import { hasScope } from "../../domain/scopes";
 import { newWebhookSecret } from "../../domain/secrets";
@@ -50,9 +50,7 @@ export const listener = router().openapi(listen, async (c) => {
   const given = c.req.header(SECRET_HEADER);
   // The rule of a webhook's secret: what the listener signs with, a receiver's Standard Webhooks library must decode.
   const problem = given === undefined ? null : given.length < 8 || given.length > 256 ? "8 to 256 characters" : signingSecretProblem(given);
-  if (problem) {
-    throw new AppError("invalid_request", `${SECRET_HEADER}: ${problem}.`, { issues: [{ path: SECRET_HEADER, message: problem }] });
-  }
+  if (problem) throw invalidField(`${SECRET_HEADER}: ${problem}.`, { path: SECRET_HEADER, message: problem });
   const config: ListenerConfig = {
     mode: q.mode,
     principal: {

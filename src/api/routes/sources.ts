@@ -1,6 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { isLimited } from "../../domain/access";
-import { AppError } from "../../domain/errors";
+import { AppError, invalidField } from "../../domain/errors";
 import { hasScope, type Principal } from "../../domain/scopes";
 import { settings } from "../../domain/settings";
 import type { Source } from "../../domain/types";
@@ -116,8 +116,9 @@ function ownerOf(p: Principal, asked: string | undefined): string | null {
     return asked;
   }
   if (orgs.length === 1) return orgs[0]!;
-  throw new AppError("invalid_request", "Give the source an organizationUid: one of this token's organizations.", {
-    issues: [{ path: "organizationUid", message: "required for a token limited to several organizations" }],
+  throw invalidField("Give the source an organizationUid: one of this token's organizations.", {
+    path: "organizationUid",
+    message: "required for a token limited to several organizations",
   });
 }
 
