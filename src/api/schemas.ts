@@ -14,6 +14,7 @@ import {
 } from "../domain/health";
 import { isRecord } from "../domain/guards";
 import { HmacConfigShape } from "../domain/hmac-config";
+import { sourceProblems } from "../domain/source-rules";
 import { isJson, PROVIDER_NAMES } from "../domain/types";
 import { SOURCE_ID } from "../ingress/sources";
 import { CREDENTIAL_NAMES, CREDENTIAL_PARTS, REDACTED } from "../domain/credential-headers";
@@ -601,17 +602,8 @@ export const SourceCreate = z
       description: "The owning organization. A limited token's sources belong to one of its organizations (the only one by default).",
     }),
   })
-  .refine((s) => s.verification === "none" || (s.secrets?.length ?? 0) > 0, {
-    message: "a source with signature verification needs 1 to 5 secrets",
-    path: ["secrets"],
-  })
-  .refine((s) => (s.provider === "hmac") === (s.hmac !== undefined), {
-    message: "the hmac configuration is required for the hmac provider, and only for it",
-    path: ["hmac"],
-  })
-  .refine((s) => s.shopDomain === undefined || s.provider === "shopify", {
-    message: "only a shopify source has a shop domain",
-    path: ["shopDomain"],
+  .superRefine((s, ctx) => {
+    for (const { path, message } of sourceProblems(s)) ctx.addIssue({ code: "custom", message, path: [path] });
   })
   .openapi("SourceCreate");
 

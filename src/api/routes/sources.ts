@@ -1,8 +1,9 @@
 import { createRoute } from "@hono/zod-openapi";
 import { isLimited } from "../../domain/access";
-import { AppError, invalidField } from "../../domain/errors";
+import { AppError, invalidField, invalidInput } from "../../domain/errors";
 import { hasScope, type Principal } from "../../domain/scopes";
 import { settings } from "../../domain/settings";
+import { sourceProblems } from "../../domain/source-rules";
 import type { Source } from "../../domain/types";
 import { nextVersion } from "../../domain/version";
 import type { Env } from "../../env";
@@ -219,21 +220,8 @@ export const sources = router()
       ...Object.fromEntries(Object.entries(b).filter(([, v]) => v !== undefined)),
       updatedAt: nextVersion(current.updatedAt),
     };
-    if (b.hmac !== undefined && current.provider !== "hmac") {
-      throw new AppError("invalid_request", "Only an hmac source has an hmac configuration.", {
-        issues: [{ path: "hmac", message: "not an hmac source" }],
-      });
-    }
-    if (b.shopDomain && current.provider !== "shopify") {
-      throw new AppError("invalid_request", "Only a shopify source has a shop domain.", {
-        issues: [{ path: "shopDomain", message: "not a shopify source" }],
-      });
-    }
-    if (next.verification === "signature" && next.secrets.length === 0) {
-      throw new AppError("invalid_request", "A source with signature verification needs 1 to 5 secrets.", {
-        issues: [{ path: "secrets", message: "required" }],
-      });
-    }
+    const problems = sourceProblems(next);
+    if (problems.length > 0) throw invalidInput("body", problems);
     assertSaved(await updateSource(c.env.DB, next, current.updatedAt), "source", id);
     forgetSource(id);
     return c.json(sourceView(next, new URL(c.req.url).origin, settings(c.env).signatureToleranceSeconds), 200);

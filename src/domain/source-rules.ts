@@ -1,0 +1,29 @@
+import type { Issue } from "./errors";
+import type { HmacConfig } from "./hmac-config";
+import type { Source } from "./types";
+
+/** A source's verification as a create gives it (a field left out is its default: signature, none) or as a change leaves it. */
+type Verifying = Pick<Source, "provider"> & {
+  verification?: Source["verification"];
+  secrets?: readonly string[];
+  hmac?: HmacConfig | null;
+  shopDomain?: string | null;
+};
+
+/**
+ * What makes a source one its provider cannot verify as configured, each field at fault in
+ * order: signature verification without a secret, an hmac configuration on any provider but
+ * `hmac` (or none on it), a shop domain on any but `shopify`. The same rules for a source made
+ * (its body) and changed (the source as the change leaves it).
+ */
+export function sourceProblems(s: Verifying): Issue[] {
+  const problems: Issue[] = [];
+  if (s.verification !== "none" && (s.secrets ?? []).length === 0) {
+    problems.push({ path: "secrets", message: "a source with signature verification needs 1 to 5 secrets" });
+  }
+  if ((s.provider === "hmac") !== (s.hmac != null)) {
+    problems.push({ path: "hmac", message: "the hmac configuration is required for the hmac provider, and only for it" });
+  }
+  if (s.shopDomain != null && s.provider !== "shopify") problems.push({ path: "shopDomain", message: "only a shopify source has a shop domain" });
+  return problems;
+}
