@@ -26,6 +26,9 @@ type Defaulted =
 /** What a create or a replace gives of the changeable fields (the secret aside). */
 export type WebhookFields = Pick<Webhook, "url" | "eventTypes"> & Partial<Pick<Webhook, Defaulted>>;
 
+/** What a change (PATCH, PUT) may give: any changeable field, never the location, organization or kind. */
+export type WebhookChanges = Partial<Pick<Webhook, "url" | "eventTypes" | "secret" | Defaulted>>;
+
 /** The changeable fields (the secret aside) as given, each left out at its default. */
 export function withDefaults(f: WebhookFields, s: Settings): Pick<Webhook, "url" | "eventTypes" | Defaulted> {
   return {

@@ -5,7 +5,7 @@ import { AppError } from "../../domain/errors";
 import { hasScope, type Principal } from "../../domain/scopes";
 import { settings } from "../../domain/settings";
 import type { Webhook } from "../../domain/types";
-import { newWebhook, withDefaults, withDisabled } from "../../domain/webhook";
+import { newWebhook, withDefaults, withDisabled, type WebhookChanges } from "../../domain/webhook";
 import type { Env } from "../../env";
 import { changeWebhook, removeWebhook } from "../../pipeline/commands";
 import { IDLE_STATUS, type FlowStatus } from "../../pipeline/flow";
@@ -127,27 +127,6 @@ const remove = createRoute({
   responses: { 204: { description: "Deleted" }, ...errors(404) },
 });
 
-type Changes = Partial<
-  Pick<
-    Webhook,
-    | "url"
-    | "eventTypes"
-    | "sourceIds"
-    | "secret"
-    | "disabled"
-    | "timeoutMs"
-    | "maxAttempts"
-    | "rateLimit"
-    | "maxConcurrency"
-    | "ordering"
-    | "filter"
-    | "transform"
-    | "transformHeaders"
-    | "autoDisableAfterMinutes"
-    | "failingAfterAttempts"
-  >
->;
-
 /** What the scheduler says of its webhook; the backlog view does without it when it cannot be reached. */
 async function statusOf(env: Env, uid: string): Promise<FlowStatus> {
   try {
@@ -158,7 +137,7 @@ async function statusOf(env: Env, uid: string): Promise<FlowStatus> {
   }
 }
 
-async function change(c: { env: Env; req: { url: string }; get: (k: "principal") => Principal }, uid: string, changes: Changes) {
+async function change(c: { env: Env; req: { url: string }; get: (k: "principal") => Principal }, uid: string, changes: WebhookChanges) {
   const p = c.get("principal");
   const current = await visibleWebhook(c.env.DB, p, uid);
   const given = changes.transformHeaders;
