@@ -7,6 +7,7 @@ import type { Env } from "../env";
 import { tokenByHash, touchToken, type TokenRecord } from "../store/tokens";
 import type { ApiEnv } from "./context";
 import { clientAddress } from "../http/client";
+import { FailureBlock } from "../http/failure-block";
 
 /** Compares two strings in time independent of where they differ. */
 async function sameSecret(a: string, b: string): Promise<boolean> {
@@ -75,40 +76,17 @@ export async function sessionPrincipal(env: Env, key: string, token: TokenRecord
   return token?.id === key ? tokenPrincipal(token) : null;
 }
 
-// Failed authentications. The Rate Limiting binding counts on every limit()
-// call and cannot be asked without counting, so it is called on failures only;
-// once it says an address is over, the address is remembered here, in this
-// isolate, until the period ends, and refused before any credential it sends
-// is evaluated (another isolate learns it at that address's next failure).
-
-/** The binding's period (wrangler.toml, [[ratelimits]] AUTH_FAILURES). */
-const BLOCK_MS = 60_000;
-const MAX_BLOCKED = 10_000;
-/** Address → end of its block. Every block lasts as long, so insertion order is expiry order. */
-const blockedUntil = new Map<string, number>();
+// Failed authentications, per client address (wrangler.toml, [[ratelimits]] AUTH_FAILURES:
+// 20 a minute). A blocked address is refused before any credential it sends is evaluated.
+const failures = new FailureBlock(60_000);
 
 const rateLimited = (seconds: number) =>
   new AppError("rate_limited", `Too many failed authentications from this address; try again in ${seconds} s.`, undefined, seconds);
 
-
 /** 429 when this address is over the failed-authentication limit; checked before any credential is looked at. */
 export function blockedRefusal(client: string, now = Date.now()): AppError | null {
-  const until = blockedUntil.get(client);
-  if (until === undefined) return null;
-  if (until <= now) {
-    blockedUntil.delete(client);
-    return null;
-  }
-  return rateLimited(Math.ceil((until - now) / 1000));
-}
-
-function block(client: string, now: number): void {
-  for (const [address, until] of blockedUntil) {
-    if (until > now && blockedUntil.size < MAX_BLOCKED) break;
-    blockedUntil.delete(address);
-  }
-  blockedUntil.delete(client);
-  blockedUntil.set(client, now + BLOCK_MS);
+  const seconds = failures.blockedFor(client, now);
+  return seconds > 0 ? rateLimited(seconds) : null;
 }
 
 /**
@@ -116,12 +94,8 @@ function block(client: string, now: number): void {
  * the limit 429, after which the address is refused until the period ends.
  */
 export async function failedAuthentication(env: Env, client: string): Promise<AppError> {
-  const outcome = await env.AUTH_FAILURES?.limit({ key: client }).catch(() => ({ success: true }));
-  if (outcome && !outcome.success) {
-    block(client, Date.now());
-    return rateLimited(BLOCK_MS / 1000);
-  }
-  return unauthorized();
+  const seconds = await failures.countFailure(env.AUTH_FAILURES, client, Date.now());
+  return seconds > 0 ? rateLimited(seconds) : unauthorized();
 }
 
 // In-process calls. The dashboard calls the API in-process on behalf of its
