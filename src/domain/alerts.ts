@@ -3,7 +3,7 @@
  * A condition (an episode type) is open at most once per subject; a repeat only
  * counts, and its recovery closes it with one alert carrying the count.
  */
-import { isIndexable } from "./guards";
+import { isIndexable, oneOf } from "./guards";
 import { isoTime } from "./time";
 
 export const ALERT_TYPES = [
@@ -19,9 +19,7 @@ export type AlertType = (typeof ALERT_TYPES)[number];
 /** The conditions that open episodes; `webhook.recovered` is how a `webhook.failing` one closes. */
 export type EpisodeType = Exclude<AlertType, "webhook.recovered">;
 
-export function isAlertType(v: unknown): v is AlertType {
-  return ALERT_TYPES.some((t) => t === v);
-}
+export const isAlertType = oneOf(ALERT_TYPES);
 
 export function isEpisodeType(v: unknown): v is EpisodeType {
   return isAlertType(v) && v !== "webhook.recovered";

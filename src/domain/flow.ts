@@ -5,13 +5,13 @@
  * applies them; nothing here knows about time beyond the `now` it is given.
  */
 
+import { oneOf } from "./guards";
+
 export const ORDERINGS = ["unordered", "fifo"] as const;
 /** `fifo`: one at a time, strictly in the order the events were received; `unordered`: in parallel. */
 export type Ordering = (typeof ORDERINGS)[number];
 
-export function isOrdering(v: unknown): v is Ordering {
-  return ORDERINGS.some((o) => o === v);
-}
+export const isOrdering = oneOf(ORDERINGS);
 
 export const RATE_LIMIT_MAX = 1000;
 export const MAX_CONCURRENCY_MAX = 100;

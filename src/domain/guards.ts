@@ -35,6 +35,11 @@ export function orNull<T>(is: Guard<T>): Guard<T | null> {
   return (v): v is T | null => v === null || is(v);
 }
 
+/** For an optional field: absent, or as `is` says. */
+export function orUndefined<T>(is: Guard<T>): Guard<T | undefined> {
+  return (v): v is T | undefined => v === undefined || is(v);
+}
+
 /** One of these values (a const list, so the guard is of their literal types). */
 export function oneOf<const T extends readonly unknown[]>(values: T): Guard<T[number]> {
   return (v): v is T[number] => values.includes(v);

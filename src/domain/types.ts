@@ -1,7 +1,7 @@
 import type { DeliveryStatus } from "./delivery";
 import type { FlowLimits } from "./flow";
 import { isErrorCode, type ErrorCode } from "./errors";
-import { arrayOf, isIndexable, isNumber, isPlainObject, isString, isStringArray, objectOf, oneOf, orNull } from "./guards";
+import { arrayOf, isIndexable, isNumber, isPlainObject, isString, isStringArray, objectOf, oneOf, orNull, orUndefined, recordOf } from "./guards";
 import type { HmacConfig } from "./hmac-config";
 
 /** The providers Edgehook can verify. One module each in src/ingress/providers/. */
@@ -62,9 +62,21 @@ export interface IngestMessage extends EventFacts {
 }
 
 /** Whether a queue message (or a parked or dead-lettered copy of one) is an ingest message. */
-export function isIngestMessage(v: unknown): v is IngestMessage {
-  return isIndexable(v) && typeof v.eventId === "string" && "sourceId" in v;
-}
+export const isIngestMessage = objectOf<IngestMessage>({
+  v: oneOf([1]),
+  eventId: isString,
+  sourceId: isString,
+  sourceOwner: orUndefined(isString),
+  teaches: orUndefined(oneOf([false])),
+  receivedAt: isNumber,
+  headers: recordOf(isString),
+  body: orUndefined(isString),
+  bodyKey: orUndefined(isString),
+  dedupeKey: isString,
+  eventType: isString,
+  locationUid: orNull(isString),
+  organizationUid: orNull(isString),
+});
 
 /** A stored event, as the store returns it. */
 export interface StoredEvent extends EventFacts {
@@ -127,9 +139,7 @@ export interface Webhook extends FlowLimits {
 export const WEBHOOK_KINDS = ["webhook", "notification"] as const;
 export type WebhookKind = (typeof WEBHOOK_KINDS)[number];
 
-export function isWebhookKind(v: unknown): v is WebhookKind {
-  return WEBHOOK_KINDS.some((k) => k === v);
-}
+export const isWebhookKind = oneOf(WEBHOOK_KINDS);
 
 /** One event owed to one webhook. */
 export interface Delivery {

@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { errorResponse } from "../http/errors";
 import { redactHeaders } from "../domain/credential-headers";
-import { isIndexable } from "../domain/guards";
+import { isNumber, isString, isStringArray, objectOf, oneOf, orNull, orUndefined } from "../domain/guards";
 import { iso } from "../domain/time";
 import type { Principal } from "../domain/scopes";
 import { adminKey } from "../domain/tokens";
@@ -48,13 +48,25 @@ export type AttemptFact = Pick<AttemptNote, "deliveryId" | "number" | "status" |
   startedAt: number;
 };
 
-function isAttachment(v: unknown): v is Attachment {
-  return isIndexable(v) && typeof v.id === "string" && typeof v.position === "number";
-}
+const isAttachment = objectOf<Attachment>({ id: isString, position: isNumber, acceptedAt: orUndefined(isNumber), swept: orUndefined(oneOf([true])) });
 
-function isConfig(v: unknown): v is ListenerConfig {
-  return isIndexable(v) && (v.mode === "listen" || v.mode === "tail") && "principal" in v;
-}
+const orNullStrings = orNull(isStringArray);
+const isConfig = objectOf<ListenerConfig>({
+  mode: oneOf(["listen", "tail"]),
+  principal: objectOf<ListenerConfig["principal"]>({
+    tokenId: orNull(isString),
+    scopes: isStringArray,
+    organizationUids: orNullStrings,
+    locationUids: orNullStrings,
+    adminKey: orUndefined(orNull(isString)),
+  }),
+  sourceIds: orNullStrings,
+  eventTypes: orNullStrings,
+  webhookUid: orNull(isString),
+  secret: orNull(isString),
+  after: orNull(isNumber),
+  replay: isNumber,
+});
 
 /** Whether the message went out (a socket that closed meanwhile throws; its close handler cleans up). */
 function send(ws: WebSocket, m: ListenMessage): boolean {
