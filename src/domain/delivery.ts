@@ -50,8 +50,6 @@ export function exponentialSchedule(baseSeconds: number, capSeconds: number, ste
 /** The most attempts any webhook may ask for; every schedule is this long less one. */
 export const MAX_ATTEMPTS_LIMIT = 50;
 
-/** The default schedule: 5 s doubling to 1 h, the one the retry table in docs/forwarding.md is printed from. */
-export const DEFAULT_RETRY_SCHEDULE = exponentialSchedule(5, 3600, MAX_ATTEMPTS_LIMIT - 1);
 export const DEFAULT_MAX_ATTEMPTS = 15;
 
 /** What one attempt came to, as the decision needs it. */
@@ -94,15 +92,6 @@ export function decide(result: AttemptResult, attempt: number, policy: RetryPoli
   const jittered = step.jitter === "full" ? Math.round(random() * step.seconds) : step.seconds;
   if (result.retryAfterSeconds === null) return { kind: "retry", inSeconds: jittered };
   return { kind: "retry", inSeconds: Math.max(jittered, Math.min(policy.retryAfterCapSeconds, result.retryAfterSeconds)) };
-}
-
-/** `Retry-After` as seconds from now: delta-seconds or an HTTP date. */
-export function parseRetryAfter(value: string | null, now: number): number | null {
-  if (!value) return null;
-  const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed);
-  const at = Date.parse(trimmed);
-  return Number.isNaN(at) ? null : Math.max(0, Math.ceil((at - now) / 1000));
 }
 
 /** A delivery about to be created: owed to a webhook by routing, or asked for by a replay. */

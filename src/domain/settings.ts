@@ -38,14 +38,16 @@ function num(value: string | undefined, fallback: number): number {
 }
 
 export function settings(vars: SettingVars): Settings {
+  // The default schedule, 5 s doubling to 1 h, is the one the retry table in docs/forwarding.md is printed from.
+  const retryCapSeconds = num(vars.RETRY_CAP_SECONDS, 3600);
   return {
     // Never below a day: 0 does not turn the retention off, it would expire and purge everything.
     retentionDays: Math.max(MIN_RETENTION_DAYS, num(vars.RETENTION_DAYS, 10)),
     signatureToleranceSeconds: num(vars.SIGNATURE_TOLERANCE_S, 300),
     deliveryTimeoutMs: num(vars.DELIVERY_TIMEOUT_MS, 5000),
     maxAttempts: Math.min(MAX_ATTEMPTS_LIMIT, Math.max(1, num(vars.MAX_ATTEMPTS, DEFAULT_MAX_ATTEMPTS))),
-    retrySchedule: exponentialSchedule(num(vars.RETRY_BASE_SECONDS, 5), num(vars.RETRY_CAP_SECONDS, 3600), MAX_ATTEMPTS_LIMIT - 1),
-    retryCapSeconds: num(vars.RETRY_CAP_SECONDS, 3600),
+    retrySchedule: exponentialSchedule(num(vars.RETRY_BASE_SECONDS, 5), retryCapSeconds, MAX_ATTEMPTS_LIMIT - 1),
+    retryCapSeconds,
     allowPrivateDestinations: vars.ALLOW_PRIVATE_DESTINATIONS === "true",
   };
 }

@@ -5,7 +5,7 @@ import type { Webhook } from "../domain/types";
 import type { NewDeadLetter } from "../store/dead-letters";
 import type { AttemptOutcome } from "../store/deliveries";
 import type { FlowJob } from "../store/scheduler-reads";
-import { postDelivery, type PostResult } from "./post";
+import { postDelivery, type Posted } from "./post";
 
 /**
  * The name dead letters of failed deliveries are recorded under (`queue` in
@@ -27,20 +27,10 @@ export interface Attempted {
 export async function attemptDelivery(s: Settings, { delivery, event }: FlowJob, webhook: Webhook, now = Date.now()): Promise<Attempted> {
   const number = delivery.attemptCount + 1;
   const refused = destinationProblem(webhook.url, s.allowPrivateDestinations);
-  const result: PostResult = refused
+  const { attempt: a, result }: Posted = refused
     ? {
-        ok: false,
-        attempt: {
-          deliveryId: delivery.id,
-          number,
-          startedAt: now,
-          durationMs: 0,
-          statusCode: null,
-          error: `destination refused: the URL ${refused}`,
-          responseSnippet: null,
-        },
-        retryAfterSeconds: null,
-        permanent: false,
+        attempt: { deliveryId: delivery.id, number, startedAt: now, durationMs: 0, statusCode: null, error: `destination refused: the URL ${refused}`, responseSnippet: null },
+        result: { ok: false, retryAfterSeconds: null },
       }
     : await postDelivery(
         {
@@ -57,13 +47,8 @@ export async function attemptDelivery(s: Settings, { delivery, event }: FlowJob,
         now,
       );
 
-  const decision = decide(
-    result.ok ? { ok: true } : result.permanent ? { ok: false, permanent: true } : { ok: false, retryAfterSeconds: result.retryAfterSeconds },
-    number,
-    { schedule: s.retrySchedule, maxAttempts: webhook.maxAttempts, retryAfterCapSeconds: s.retryCapSeconds },
-  );
+  const decision = decide(result, number, { schedule: s.retrySchedule, maxAttempts: webhook.maxAttempts, retryAfterCapSeconds: s.retryCapSeconds });
   const retryIn = decision.kind === "retry" ? decision.inSeconds : null;
-  const a = result.attempt;
   return {
     outcome: {
       attempt: a,
@@ -73,7 +58,7 @@ export async function attemptDelivery(s: Settings, { delivery, event }: FlowJob,
       deadLetter: decision.kind === "failed" ? failedDeliveryLetter({ deliveryId: delivery.id, eventId: event.id, webhookUid: webhook.uid }, a) : null,
     },
     retryIn,
-    retryAfterSeconds: result.retryAfterSeconds,
+    retryAfterSeconds: "retryAfterSeconds" in result ? result.retryAfterSeconds : null,
   };
 }
 

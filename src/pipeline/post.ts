@@ -1,6 +1,6 @@
 import type { Attempt, Webhook } from "../domain/types";
 import { fromUtf8 } from "../domain/crypto";
-import { parseRetryAfter } from "../domain/delivery";
+import type { AttemptResult } from "../domain/delivery";
 import { outbound } from "./outbound";
 import { deliveryHeaders } from "./sign";
 
@@ -19,12 +19,19 @@ export interface PostRequest {
   transform: Pick<Webhook, "transform" | "transformHeaders">;
 }
 
-export interface PostResult {
-  ok: boolean;
+/** The attempt as recorded, and what it came to as the retry decision needs it. */
+export interface Posted {
   attempt: Attempt;
-  retryAfterSeconds: number | null;
-  /** Every attempt would fail the same way (the transformation fails on this event): not retried. */
-  permanent: boolean;
+  result: AttemptResult;
+}
+
+/** `Retry-After` as seconds from now: delta-seconds or an HTTP date. */
+export function parseRetryAfter(value: string | null, now: number): number | null {
+  if (!value) return null;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed);
+  const at = Date.parse(trimmed);
+  return Number.isNaN(at) ? null : Math.max(0, Math.ceil((at - now) / 1000));
 }
 
 /** Reads at most a snippet of a response body, and lets go of the rest. */
@@ -55,7 +62,7 @@ async function snippet(res: Response): Promise<string | null> {
  * redirects are not followed (a 3xx is a failure). A transformation that fails is a
  * failed attempt that sends nothing.
  */
-export async function postDelivery(r: PostRequest, now = Date.now()): Promise<PostResult> {
+export async function postDelivery(r: PostRequest, now = Date.now()): Promise<Posted> {
   const base = { deliveryId: r.deliveryId, number: r.attempt, startedAt: now };
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
@@ -64,7 +71,7 @@ export async function postDelivery(r: PostRequest, now = Date.now()): Promise<Po
     // Recorded without the event's values: a webhook's health shows it to tokens that may not read
     // the event. The webhook's test (POST /v1/webhooks/{uid}/test) shows the whole error.
     const error = `transformation failed, not retried: ${payload.summary}; POST /v1/webhooks/{uid}/test shows the whole error`.slice(0, 1000);
-    return { ok: false, permanent: true, retryAfterSeconds: null, attempt: { ...base, durationMs: elapsed(), statusCode: null, error, responseSnippet: null } };
+    return { result: { ok: false, permanent: true }, attempt: { ...base, durationMs: elapsed(), statusCode: null, error, responseSnippet: null } };
   }
   // Edgehook's own headers come last: a transformation never replaces a signature.
   const headers = { ...payload.headers, ...(await deliveryHeaders({ ...r, body: payload.body }, now)) };
@@ -81,18 +88,11 @@ export async function postDelivery(r: PostRequest, now = Date.now()): Promise<Po
         ? `redirect ${res.status} not followed`
         : `HTTP ${res.status}`;
     return {
-      ok,
       attempt: { ...base, durationMs, statusCode: res.status, error, responseSnippet: text },
-      retryAfterSeconds: parseRetryAfter(res.headers.get("retry-after"), now),
-      permanent: false,
+      result: ok ? { ok } : { ok, retryAfterSeconds: parseRetryAfter(res.headers.get("retry-after"), now) },
     };
   } catch (err) {
     const error = signal.aborted ? `timed out after ${r.timeoutMs} ms` : `request failed: ${String(err).slice(0, 200)}`;
-    return {
-      ok: false,
-      attempt: { ...base, durationMs: elapsed(), statusCode: null, error, responseSnippet: null },
-      retryAfterSeconds: null,
-      permanent: false,
-    };
+    return { attempt: { ...base, durationMs: elapsed(), statusCode: null, error, responseSnippet: null }, result: { ok: false, retryAfterSeconds: null } };
   }
 }

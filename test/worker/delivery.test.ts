@@ -1,13 +1,13 @@
 import { describe, expect, it } from "vitest";
 import {
   decide,
-  DEFAULT_RETRY_SCHEDULE,
   DELIVERY_STATUSES,
   exponentialSchedule,
-  parseRetryAfter,
   statusAfter,
   TRANSITIONS,
 } from "../../src/domain/delivery";
+import { settings } from "../../src/domain/settings";
+import { parseRetryAfter } from "../../src/pipeline/post";
 
 const policy = { schedule: exponentialSchedule(5, 3600, 49), maxAttempts: 15, retryAfterCapSeconds: 3600 };
 const failure = { ok: false as const, retryAfterSeconds: null };
@@ -27,6 +27,7 @@ describe("the delivery lifecycle", () => {
   });
 
   it("keeps the retry schedule as data: 5 s doubling to 1 h, with full jitter", () => {
+    const DEFAULT_RETRY_SCHEDULE = settings({}).retrySchedule;
     expect(DEFAULT_RETRY_SCHEDULE.slice(0, 12).map((s) => s.seconds)).toEqual([5, 10, 20, 40, 80, 160, 320, 640, 1280, 2560, 3600, 3600]);
     expect(DEFAULT_RETRY_SCHEDULE.every((s) => s.jitter === "full")).toBe(true);
     expect(DEFAULT_RETRY_SCHEDULE).toHaveLength(49);
