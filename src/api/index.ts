@@ -14,10 +14,10 @@ import { sources } from "./routes/sources";
 import { tokens } from "./routes/tokens";
 import { webhooks } from "./routes/webhooks";
 
-/** The management API, mounted at /v1: every route authenticated, each checking its scope. */
 /** No API request needs more than this; a larger body is refused before it is read. */
-export const MAX_API_BODY_BYTES = 64 * 1024;
+const MAX_API_BODY_BYTES = 64 * 1024;
 
+/** The management API, mounted at /v1: every route authenticated, each checking its scope. */
 export const api = router()
   .use(
     "*",

@@ -40,7 +40,8 @@ import { Login } from "./pages/login";
 import { Overview } from "./pages/overview";
 import { SourceList, type SourceEntered } from "./pages/sources";
 import { SecretOnce, WebhookList, WebhookPage, WebhookTestForm, WebhookTestResult, type Entered, type WebhookCounts } from "./pages/webhooks";
-import { callApi, dashboardPath, endSession, requireSession, startSession, tooManyFailures, type DashEnv } from "./session";
+import { callApi } from "./api-client";
+import { dashboardPath, endSession, requireSession, startSession, tooManyFailures, type DashEnv } from "./session";
 
 // The answers the dashboard reads, as the API documents them.
 const EventList_ = pageOf(EventSummarySchema, "EventPage");

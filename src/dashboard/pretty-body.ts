@@ -1,9 +1,9 @@
 /** Bodies longer than this (in characters) are shown as received. */
-export const PRETTY_MAX_LENGTH = 64 * 1024;
+const PRETTY_MAX_LENGTH = 64 * 1024;
 /** Nesting deeper than this is shown as received: each level indents every line below it. */
 export const PRETTY_MAX_DEPTH = 64;
 /** Nor is a body whose indented form would be longer than this. */
-export const PRETTY_MAX_OUTPUT = 256 * 1024;
+const PRETTY_MAX_OUTPUT = 256 * 1024;
 
 const WHITESPACE = new Set([" ", "\t", "\n", "\r"]);
 const STRUCTURE = new Set(["{", "}", "[", "]", ",", ":", '"']);

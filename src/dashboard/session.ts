@@ -1,9 +1,7 @@
-import type { z } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
-import { blockedRefusal, envActingAs, failedAuthentication, sessionPrincipal, sessionPrincipalKey } from "../api/auth";
+import { blockedRefusal, failedAuthentication, sessionPrincipal, sessionPrincipalKey } from "../api/auth";
 import { clientAddress } from "../http/client";
-import { api } from "../api";
 import type { AppError } from "../domain/errors";
 import { sha256Hex } from "../domain/crypto";
 import type { Principal } from "../domain/scopes";
@@ -21,7 +19,7 @@ import { touchToken } from "../store/tokens";
  */
 export const COOKIE = "__Host-edgehook_session";
 /** Sessions end on the server this long after sign-in; the cookie's own lifetime only mirrors it. */
-export const SESSION_TTL_MS = 8 * 3600_000;
+const SESSION_TTL_MS = 8 * 3600_000;
 const COOKIE_OPTIONS = { httpOnly: true, secure: true, sameSite: "Strict", path: "/" } as const;
 /** What a session secret looks like (randomSecret): anything else is refused without a lookup. */
 const SECRET_SHAPE = /^[A-Za-z0-9_-]{43}$/;
@@ -114,49 +112,4 @@ export function dashboardPath(target: string, here: string): string | null {
   const url = new URL(target, here);
   if (url.origin !== new URL(here).origin || !url.pathname.startsWith("/dashboard/") || url.pathname.startsWith("/dashboard/login")) return null;
   return `${url.pathname}${url.search}`;
-}
-
-export type ApiAnswer<T> =
-  | { ok: true; status: number; json: T; error: null }
-  | { ok: false; status: number; json: null; error: string };
-
-function errorMessage(json: unknown): string | null {
-  if (typeof json !== "object" || json === null || !("error" in json)) return null;
-  const error = json.error;
-  if (typeof error !== "object" || error === null || !("message" in error)) return null;
-  return typeof error.message === "string" ? error.message : null;
-}
-
-/**
- * The dashboard is a client of the /v1 API, called in-process as the
- * session's principal (no credential travels with the request): every page
- * and action gets exactly the API's scope checks. The answer is checked
- * against the schema the route documents.
- */
-export async function callApi<S extends z.ZodType>(
-  c: Context<DashEnv>,
-  method: string,
-  path: string,
-  schema: S,
-  body?: unknown,
-): Promise<ApiAnswer<z.output<S>>> {
-  const res = await api.fetch(
-    // At the dashboard's own origin, as the API would be called: what it says of its own URLs
-    // (a source's ingress URL, a webhook pointing back at the ingress) holds for the dashboard too.
-    new Request(new URL(path, new URL(c.req.url).origin), {
-      method,
-      headers: { "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    }),
-    envActingAs(c.env, c.get("principal")),
-    c.executionCtx,
-  );
-  const json: unknown = res.status === 204 ? null : await res.json().catch(() => null);
-  if (!res.ok) return { ok: false, status: res.status, json: null, error: errorMessage(json) ?? `HTTP ${res.status}` };
-  const parsed = schema.safeParse(json);
-  if (!parsed.success) {
-    console.error("dashboard: unexpected API answer", { method, path: new URL(path, "https://x").pathname, status: res.status });
-    return { ok: false, status: 502, json: null, error: "The API answered in an unexpected shape." };
-  }
-  return { ok: true, status: res.status, json: parsed.data, error: null };
 }

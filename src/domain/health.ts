@@ -9,7 +9,7 @@ export const HEALTH_STATES = ["healthy", "degraded", "failing", "disabled"] as c
 export type HealthState = (typeof HEALTH_STATES)[number];
 
 /** Below this success rate over the last hour a webhook is `degraded`. */
-export const DEGRADED_BELOW = 0.9;
+const DEGRADED_BELOW = 0.9;
 
 export const AUTO_DISABLE_MINUTES_MAX = 43_200;
 export const DEFAULT_AUTO_DISABLE_MINUTES = 1440;

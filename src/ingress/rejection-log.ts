@@ -8,7 +8,7 @@ import type { RejectionsMessage, RejectionSample } from "../domain/types";
 import type { Env } from "../env";
 
 /** How long refusals are tallied before the tally is sent (REJECTIONS_FLUSH_MS, default 5 s). */
-export const DEFAULT_FLUSH_MS = 5_000;
+const DEFAULT_FLUSH_MS = 5_000;
 /** Samples one message carries at most (the consumer keeps the latest few hundred per source). */
 export const MAX_SAMPLES = 20;
 const MAX_HEADER_NAMES = 40;

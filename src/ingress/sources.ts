@@ -5,7 +5,7 @@ import { secretProblem } from "../schemes/standard-webhooks";
 import { getSource } from "../store/sources";
 
 /** How long a warm isolate trusts what it read about a source (found or not). */
-export const SOURCE_CACHE_TTL_MS = 15_000;
+const SOURCE_CACHE_TTL_MS = 15_000;
 const MAX_CACHED = 10_000;
 
 /** A source id (the contract's slug). */

@@ -46,7 +46,7 @@ async function dispatch(env: Env, webhookUids: Iterable<string>): Promise<void> 
 
 /**
  * Stores a batch of events with the deliveries they are owed (routing), in one
- * transaction with `also` (what the batch teaches), then queues the pending ones.
+ * transaction with `also` (what the batch teaches), then wakes the schedulers of the webhooks owed them.
  * The webhooks whose filter excluded an event are recorded on the event's own row.
  */
 export async function storeAndRoute(

@@ -28,7 +28,7 @@ const FIFO_PAGE = 20;
 /** Attempts recorded in one D1 transaction, at most; a steady flow records this many at a time. */
 const RECORD_BATCH = 50;
 /** When D1 refused to record attempts, the next try. */
-export const RECORD_RETRY_MS = 5_000;
+const RECORD_RETRY_MS = 5_000;
 
 export interface RunOptions {
   /** No attempt starts after this time. */

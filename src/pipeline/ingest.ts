@@ -22,8 +22,8 @@ const isIngest = (msg: Message): msg is Message<IngestMessage> => isIngestMessag
 
 /**
  * The ingest consumer: stores each event once and creates the deliveries it is
- * owed, all of a batch in one D1 transaction, then queues one message per
- * pending delivery. A message is acked only after that; a failure retries it
+ * owed, all of a batch in one D1 transaction, then wakes the scheduler of each
+ * webhook owed one. A message is acked only after that; a failure retries it
  * on the schedule, and every step is idempotent, so the retry finishes the work.
  * If the batch transaction fails, each event is tried on its own so one bad
  * message cannot hold the others back. Nothing here throws: every message ends

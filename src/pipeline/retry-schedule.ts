@@ -5,7 +5,7 @@
  * queue the retries span about 23 hours, well inside the 4 days Queues keeps a
  * message, before the message goes to the dead-letter queue.
  */
-export const STORE_RETRY_SCHEDULE_S: readonly number[] = [10, 30, 60, 120, 300, 600, 1200, 1800, 3600];
+const STORE_RETRY_SCHEDULE_S: readonly number[] = [10, 30, 60, 120, 300, 600, 1200, 1800, 3600];
 
 /** The delay before retrying a queue message the consumer has tried `attempts` times (the message's `attempts`, from 1). */
 export function scheduledDelay(attempts: number): number {

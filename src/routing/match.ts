@@ -105,7 +105,7 @@ export function filterMismatch(w: Webhook, input: FilterInput): string | null {
   if (w.filter === null) return null;
   const f = filterOf(w.filter);
   if (typeof f === "string") return f;
-  return matchesFilter(f, input.value) ? null : (explainMismatch(f, input.value) ?? "the filter does not match");
+  return explainMismatch(f, input.value);
 }
 
 /** Whether the webhook's filter (if any) admits the event. */

@@ -58,8 +58,8 @@ export interface Scheme {
 }
 
 /** A signature header may carry this many candidate signatures, in this many characters. */
-export const MAX_SIGNATURE_CANDIDATES = 10;
-export const MAX_SIGNATURE_HEADER_CHARS = 4096;
+const MAX_SIGNATURE_CANDIDATES = 10;
+const MAX_SIGNATURE_HEADER_CHARS = 4096;
 
 const DIGEST_BYTES: Record<HmacHash, number> = { "SHA-1": 20, "SHA-256": 32, "SHA-512": 64 };
 const EPOCH = { s: /^\d{1,12}$/, ms: /^\d{1,16}$/ };

@@ -17,9 +17,9 @@ import { visibleWebhook } from "../webhook-access";
 
 /** Events one range replay call reads (oldest first); a dry run counts over more. */
 export const REPLAY_PAGE_EVENTS = 500;
-export const DRY_RUN_PAGE_EVENTS = 5_000;
+const DRY_RUN_PAGE_EVENTS = 5_000;
 /** A page also stops before it would create more deliveries than this. */
-export const REPLAY_PAGE_DELIVERIES = 2_000;
+const REPLAY_PAGE_DELIVERIES = 2_000;
 
 const replayOne = createRoute({
   method: "post",

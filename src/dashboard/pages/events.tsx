@@ -19,7 +19,7 @@ const LABELS: Record<(typeof FILTERS)[number], string> = {
   until: "Until (UTC)",
 };
 
-export function EventRows(props: { events: EventRow[]; empty?: string }) {
+function EventRows(props: { events: EventRow[]; empty?: string }) {
   if (props.events.length === 0) {
     return (
       <tr>
@@ -154,7 +154,7 @@ export function EventList(props: EventListProps & { live: boolean }) {
   );
 }
 
-export type EventDetail = z.infer<typeof EventSchema>;
+type EventDetail = z.infer<typeof EventSchema>;
 
 /**
  * A webhook named on an event's page: a link to its page for a token that may read webhooks, else

@@ -16,7 +16,7 @@ export interface WebhookCounts {
 }
 
 /** `retryCursor`: where the webhook's "retry failed" goes on from (the cursor its last press answered). */
-export function WebhookRowActions(props: { w: WebhookJson; counts?: WebhookCounts; canWrite: boolean; canReplay: boolean; retryCursor?: string | undefined }) {
+function WebhookRowActions(props: { w: WebhookJson; counts?: WebhookCounts; canWrite: boolean; canReplay: boolean; retryCursor?: string | undefined }) {
   const { w } = props;
   return (
     <div class="actions">
@@ -200,7 +200,7 @@ export function WebhookForm(props: { webhook?: WebhookJson; entered?: Entered | 
 }
 
 /** The edit form's fields as it first shows them: field name → text (`disabled`: "on" or "off"). */
-export function editedFields(w: WebhookJson): Record<string, string> {
+function editedFields(w: WebhookJson): Record<string, string> {
   return {
     url: w.url,
     eventTypes: w.eventTypes.join(", "),

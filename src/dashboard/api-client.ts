@@ -1,0 +1,46 @@
+// The dashboard's client of the /v1 API, called in-process.
+import type { z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { api } from "../api";
+import { envActingAs } from "../api/auth";
+import { ErrorSchema } from "../api/schemas";
+import type { DashEnv } from "./session";
+
+export type ApiAnswer<T> =
+  | { ok: true; status: number; json: T; error: null }
+  | { ok: false; status: number; json: null; error: string };
+
+
+/**
+ * The dashboard is a client of the /v1 API, called in-process as the
+ * session's principal (no credential travels with the request): every page
+ * and action gets exactly the API's scope checks. The answer is checked
+ * against the schema the route documents.
+ */
+export async function callApi<S extends z.ZodType>(
+  c: Context<DashEnv>,
+  method: string,
+  path: string,
+  schema: S,
+  body?: unknown,
+): Promise<ApiAnswer<z.output<S>>> {
+  const res = await api.fetch(
+    // At the dashboard's own origin, as the API would be called: what it says of its own URLs
+    // (a source's ingress URL, a webhook pointing back at the ingress) holds for the dashboard too.
+    new Request(new URL(path, new URL(c.req.url).origin), {
+      method,
+      headers: { "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    }),
+    envActingAs(c.env, c.get("principal")),
+    c.executionCtx,
+  );
+  const json: unknown = res.status === 204 ? null : await res.json().catch(() => null);
+  if (!res.ok) return { ok: false, status: res.status, json: null, error: ErrorSchema.safeParse(json).data?.error.message ?? `HTTP ${res.status}` };
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    console.error("dashboard: unexpected API answer", { method, path: new URL(path, "https://x").pathname, status: res.status });
+    return { ok: false, status: 502, json: null, error: "The API answered in an unexpected shape." };
+  }
+  return { ok: true, status: res.status, json: parsed.data, error: null };
+}
