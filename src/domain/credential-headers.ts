@@ -24,9 +24,31 @@ export function redactHeaders(headers: Readonly<Record<string, string>>): Record
   return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, isCredentialHeader(name) ? REDACTED : value]));
 }
 
+/** A credential shorter than this is not looked for in text: it would match by chance. */
+const MIN_SCRUBBED = 4;
+
+/**
+ * `text` (what a downstream answered) with each credential header value of `sent` in it shown as
+ * `REDACTED`, one cut off at the end of the text (a snippet's limit) included.
+ */
+export function scrubCredentials(text: string | null, sent: Readonly<Record<string, string>>): string | null {
+  if (text === null) return null;
+  let out = text;
+  for (const [name, value] of Object.entries(sent)) {
+    if (!isCredentialHeader(name) || value.length < MIN_SCRUBBED) continue;
+    out = out.replaceAll(value, REDACTED);
+    for (let cut = Math.min(value.length - 1, out.length); cut >= MIN_SCRUBBED; cut--) {
+      if (!out.endsWith(value.slice(0, cut))) continue;
+      out = out.slice(0, out.length - cut) + REDACTED;
+      break;
+    }
+  }
+  return out;
+}
+
 /**
  * The headers to store from a write: a header given as `REDACTED` keeps its stored value (names
- * compared in lower case, as they are stored); one not stored is refused with 400 `invalid_request`,
+ * compared in lower case, as they are stored); one not stored is refused (`invalid_request`),
  * since there is nothing to keep. A header left out of `given` is dropped.
  */
 export function keepRedacted(

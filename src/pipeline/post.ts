@@ -1,5 +1,6 @@
 import type { Attempt, Webhook } from "../domain/types";
 import { fromUtf8 } from "../domain/crypto";
+import { scrubCredentials } from "../domain/credential-headers";
 import type { AttemptResult } from "../domain/delivery";
 import { outbound } from "./outbound";
 import { deliveryHeaders } from "./sign";
@@ -34,26 +35,50 @@ export function parseRetryAfter(value: string | null, now: number): number | nul
   return Number.isNaN(at) ? null : Math.max(0, Math.ceil((at - now) / 1000));
 }
 
-/** Reads at most a snippet of a response body, and lets go of the rest. */
+/**
+ * How long an answer's body is read for its snippet once its status arrived. The attempt is
+ * decided by then; a body that trickles would otherwise hold the webhook's slot (its FIFO
+ * head, one of its concurrent requests) for the whole timeout.
+ */
+const SNIPPET_WAIT_MS = 1_000;
+
+/**
+ * Reads at most a snippet of a response body, for at most SNIPPET_WAIT_MS, and lets go of the
+ * rest. What arrived before the wait ended, the timeout or a reset is kept.
+ */
 async function snippet(res: Response): Promise<string | null> {
   if (!res.body) return null;
   const reader = res.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const waited = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), SNIPPET_WAIT_MS)));
   try {
     while (size < SNIPPET_BYTES) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      size += value.byteLength;
+      const next = await Promise.race([reader.read(), waited]);
+      if (next === null || next.done) break;
+      chunks.push(next.value);
+      size += next.value.byteLength;
     }
+  } catch {
+    // Cut off (the timeout, a reset): what arrived stands.
   } finally {
+    clearTimeout(timer);
     reader.cancel().catch(() => {});
   }
   const bytes = new Uint8Array(size);
   let at = 0;
   for (const c of chunks) bytes.set(c, (at += c.byteLength) - c.byteLength);
   return fromUtf8(bytes.subarray(0, SNIPPET_BYTES)) || null;
+}
+
+const REDIRECTS = [301, 302, 303, 307, 308];
+
+/** Why an answer that is not a 2xx failed: a redirect says where to (it is never followed). */
+function failure(res: Response): string {
+  if (!REDIRECTS.includes(res.status)) return `HTTP ${res.status}`;
+  const location = res.headers.get("location");
+  return `redirect ${res.status} not followed${location ? ` (to ${location.slice(0, 200)})` : ""}`;
 }
 
 /**
@@ -81,14 +106,11 @@ export async function postDelivery(r: PostRequest, now = Date.now()): Promise<Po
     const ok = res.status >= 200 && res.status < 300;
     // The answer counts once its status arrived; the body is read only for a snippet.
     const durationMs = elapsed();
-    const text = await snippet(res).catch(() => null);
-    const error = ok
-      ? null
-      : res.status >= 300 && res.status < 400
-        ? `redirect ${res.status} not followed`
-        : `HTTP ${res.status}`;
+    // A downstream may echo the request back (an error page listing its headers): the
+    // transformation's credential headers are write-only there too.
+    const text = scrubCredentials(await snippet(res), payload.headers);
     return {
-      attempt: { ...base, durationMs, statusCode: res.status, error, responseSnippet: text },
+      attempt: { ...base, durationMs, statusCode: res.status, error: ok ? null : failure(res), responseSnippet: text },
       result: ok ? { ok } : { ok, retryAfterSeconds: parseRetryAfter(res.headers.get("retry-after"), now) },
     };
   } catch (err) {

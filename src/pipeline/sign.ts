@@ -13,8 +13,12 @@ export async function signatureHeaders(secret: string, msgId: string, body: stri
 
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
-/** The headers of a webhook's POST besides its body and signatures. */
-export function unsignedHeaders(d: { eventId: string; eventType: string; attempt: number }): Record<string, string> {
+/**
+ * The headers of a webhook's POST besides its body and signatures. `deliveryId`: a delivery's
+ * (what a listener hears is none): a replay's differs from the first delivery's, whose event, and
+ * so `webhook-id`, it shares.
+ */
+export function unsignedHeaders(d: { eventId: string; eventType: string; attempt: number; deliveryId?: string }): Record<string, string> {
   return {
     "content-type": "application/json",
     "user-agent": "Edgehook/1",
@@ -24,12 +28,13 @@ export function unsignedHeaders(d: { eventId: string; eventType: string; attempt
     "edgehook-event-type": PRINTABLE_ASCII.test(d.eventType) ? d.eventType : encodeURIComponent(d.eventType),
     "edgehook-event-id": d.eventId,
     "edgehook-attempt": String(d.attempt),
+    ...(d.deliveryId === undefined ? {} : { "edgehook-delivery-id": d.deliveryId }),
   };
 }
 
 /** Every header a webhook's POST carries besides its body: what a downstream (or `edgehook listen`) gets. */
 export async function deliveryHeaders(
-  d: { secret: string; eventId: string; eventType: string; body: string; attempt: number },
+  d: { secret: string; eventId: string; eventType: string; body: string; attempt: number; deliveryId?: string },
   nowMs: number,
 ): Promise<Record<string, string>> {
   return { ...unsignedHeaders(d), ...(await signatureHeaders(d.secret, d.eventId, d.body, nowMs)) };

@@ -20,6 +20,12 @@ export async function startDownstream(port = 0): Promise<Downstream> {
       if (n <= Number(reset[2] ?? 1)) return req.socket.destroy();
       return res.end("ok after reset");
     }
+    // /trickle/{key}?status=N: answer N (200) and "partial", then hold the body open until the client lets go.
+    const trickle = /^\/trickle\/[^/?]+(?:\?status=(\d+))?/.exec(req.url ?? "");
+    if (trickle) {
+      res.writeHead(Number(trickle[1] ?? 200), { "content-type": "text/plain" });
+      return void res.write("partial");
+    }
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const headers = new Headers();

@@ -137,6 +137,17 @@ describe("forwarding through the local stack", () => {
     expect(requests.filter((r) => r.headers["edgehook-event-id"] === ids[0])).toHaveLength(1);
   });
 
+  it("keeps what a trickling answer sent within a second of its status, without waiting for the rest", async () => {
+    // 30 s to answer: awaiting the body to its end, the attempt would take the whole timeout and lose what arrived.
+    const ok = await subscribe("trickle", { timeoutMs: 30_000 });
+    const okId = await send(podiumEvent({ organizationUid: ok.org }));
+    // Cut off by the timeout before that second ends, a failure keeps what arrived too.
+    const cut = await subscribe("trickle?status=500", { timeoutMs: 300, maxAttempts: 1 });
+    const cutId = await send(podiumEvent({ organizationUid: cut.org }));
+    expect((await settled(okId)).deliveries[0].attempts[0]).toMatchObject({ statusCode: 200, error: null, responseSnippet: "partial" });
+    expect((await settled(cutId, "failed")).deliveries[0].attempts[0]).toMatchObject({ statusCode: 500, error: "HTTP 500", responseSnippet: "partial" });
+  });
+
   it("runs the maintenance cron locally without error", async () => {
     const res = await fetch(`${stack.url}/cdn-cgi/local/scheduled?cron=*+*+*+*+*`);
     expect(res.status).toBe(200); // answered once the run ended (the handler awaits it)

@@ -43,7 +43,7 @@ export function downstreamHandler() {
     seen.set(key, list);
     try {
       record.body = await request.text();
-      const res = await answer(behaviour, url, list.length);
+      const res = await answer(behaviour, url, list.length, request);
       record.status = res.status;
       return res;
     } finally {
@@ -53,7 +53,7 @@ export function downstreamHandler() {
   };
 }
 
-async function answer(behaviour: string, url: URL, n: number): Promise<Response> {
+async function answer(behaviour: string, url: URL, n: number, request: Arrival): Promise<Response> {
   const param = (name: string) => Number(url.searchParams.get(name) ?? 0);
 
   switch (behaviour) {
@@ -76,6 +76,8 @@ async function answer(behaviour: string, url: URL, n: number): Promise<Response>
       return new Response("busy", { status: 429, headers: { "retry-after": String(param("s")) } });
     case "redirect":
       return new Response(null, { status: 302, headers: { location: "https://downstream.test/ok/redirected" } });
+    case "echo": // answers 400 with the request's headers, as some gateways' error pages do
+      return Response.json({ error: "bad request", headers: Object.fromEntries(request.headers) }, { status: 400 });
     case "huge":
       return new Response("x".repeat(2_000_000), { status: 500 });
     case "record": // answers after `ms`; the first `busy` requests get 429 (or `busyStatus`) with Retry-After `s`; then a share `fail` get 503

@@ -1,7 +1,7 @@
 // Credential headers among a webhook's transformHeaders: write-only values, redacted in every read,
 // kept when written back redacted, and sent for real by deliveries.
 import { describe, expect, it } from "vitest";
-import { isCredentialHeader, REDACTED } from "../../src/domain/credential-headers";
+import { isCredentialHeader, REDACTED, scrubCredentials } from "../../src/domain/credential-headers";
 import { getWebhook } from "../../src/store/webhooks";
 import { dashboardCookie, dashboardForm, call } from "./helpers";
 import { pipeline, received } from "./pipeline";
@@ -60,6 +60,17 @@ describe("credential headers are write-only", () => {
     for (const name of ["x-conversation", "x-podium-event", "x-repository", "accept", "x-request-id"]) {
       expect(isCredentialHeader(name), name).toBe(false);
     }
+  });
+
+  it("scrubs the credential values sent from what a downstream answers, one cut off by the snippet's end included", () => {
+    const sent = { authorization: BEARER, "x-api-key": API_KEY, "x-trace": "trace-1234", cookie: "abc" };
+    expect(scrubCredentials(`{"authorization":"${BEARER}","key":"${API_KEY}","trace":"trace-1234"}`, sent)).toBe(
+      `{"authorization":"${REDACTED}","key":"${REDACTED}","trace":"trace-1234"}`,
+    );
+    expect(scrubCredentials(`echo: ${BEARER.slice(0, 11)}`, sent)).toBe(`echo: ${REDACTED}`);
+    // A value (or the part of one cut off) too short to be looked for: it would match by chance. A header not a credential's; nothing answered.
+    expect(scrubCredentials("abc trace-1234 Bea", sent)).toBe("abc trace-1234 Bea");
+    expect(scrubCredentials(null, sent)).toBeNull();
   });
 
   it("answers a credential header's value as the marker in create, get, list, PATCH, PUT and the test answer; other headers as stored", async () => {

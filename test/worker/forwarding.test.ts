@@ -56,6 +56,31 @@ describe("delivery", () => {
     expect(d).toMatchObject({ status: "succeeded", attempt_count: 1 });
   });
 
+  it("names the delivery, so a replay, which shares its event's webhook-id, can be told from a redelivery", async () => {
+    const { p, key, webhook, event } = await setup("ok");
+    const eventId = await p.ingest(event());
+    await p.deliver();
+    expect((await p.api("POST", `/v1/events/${eventId}/replay`, { webhookUid: webhook.uid })).status).toBe(202);
+    await p.deliver();
+    const heard = await received(key);
+    const deliveries = (await p.api("GET", `/v1/deliveries?eventId=${eventId}`)).json.data.map((d: { id: string }) => d.id);
+    expect(heard.map((r) => r.headers["webhook-id"])).toEqual([eventId, eventId]);
+    expect(heard.map((r) => r.headers["edgehook-delivery-id"]).sort()).toEqual([...deliveries].sort());
+    expect(new Set(deliveries).size).toBe(2);
+  });
+
+  it("shows a transformation's credential headers redacted in what a downstream echoes back", async () => {
+    const credential = `Bearer sk_live_${uniqueKey()}`;
+    const { p, key, event } = await setup("echo", { transformHeaders: { authorization: `'${credential}'` } });
+    const eventId = await p.ingest(event());
+    await p.deliver();
+    expect((await received(key))[0]!.headers.authorization).toBe(credential);
+    const [snippet] = (await p.api("GET", `/v1/events/${eventId}`)).json.deliveries[0].attempts.map((a: { responseSnippet: string }) => a.responseSnippet);
+    expect(snippet).not.toContain(credential.slice(0, 12));
+    expect(snippet).toContain('"authorization":"<redacted>"');
+    expect(snippet).toContain('"edgehook-event-type":"message.received"');
+  });
+
   it("signs with the UTF-8 bytes of a secret given without the whsec_ prefix", async () => {
     const { p, key, event } = await setup("ok", { secret: "my-own-plain-secret" });
     const body = event();
@@ -159,7 +184,7 @@ describe("delivery", () => {
     const rdId = await rd.p.ingest(rd.event());
     await rd.p.deliver();
     const rdJson = (await rd.p.api("GET", `/v1/events/${rdId}`)).json;
-    expect(rdJson.deliveries[0].attempts[0]).toMatchObject({ statusCode: 302, error: "redirect 302 not followed" });
+    expect(rdJson.deliveries[0].attempts[0]).toMatchObject({ statusCode: 302, error: "redirect 302 not followed (to https://downstream.test/ok/redirected)" });
     expect(await received("redirected")).toHaveLength(0);
 
     const hg = await setup("huge");
