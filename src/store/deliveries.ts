@@ -1,5 +1,6 @@
-// Every write of deliveries: creating them, their status changes (hold, expire, release, and
-// the attempts recorded) with their counts, each in one transaction.
+// Deliveries made, their attempts recorded, and transition(): every other status change goes
+// through it with its counts, here (hold, expire, release) and in delivery-retry.ts (retry),
+// webhooks.ts (a confinement's expiry) and events.ts (the retention's), which also deletes them.
 import type { DeliveryStatus, NewDelivery } from "../domain/delivery";
 import type { Attempt } from "../domain/types";
 import { confinementAllowsSql } from "./access";

@@ -20,7 +20,7 @@ import {
   objectGroupOf,
 } from "./counters";
 import { dropDeadLettersStatement } from "./dead-letters";
-import { insertDeliveriesStatements, unattemptedPendingStatement } from "./deliveries";
+import { insertDeliveriesStatements, transition, unattemptedPendingStatement } from "./deliveries";
 import { anyDeliveryOf, deliverySeqsOf, dropStraysSql, eventsWithDelivery } from "./event-deliveries";
 import { byLocation, byOrganization } from "./event-places";
 import { apiIdSql, dedupeKeySql, dedupeTextSql, idKeySql, learnNamesStatement, nameIdSql, nameIds } from "./names";
@@ -177,7 +177,6 @@ export async function retentionStep(
     if (markStatement) await markStatement.run();
     return { expired: 0, expiredFor: [], purged: 0, next };
   }
-  const owed = JSON.stringify(owedSeqs);
   // The deliveries of some of the chunk's events lie in the id range of the times they span
   // (the chunk is in time order): from the first's to the last's; none, an empty range.
   const span = (seqs: number[]) => {
@@ -185,8 +184,14 @@ export async function retentionStep(
     const times = results.filter((r) => among.has(r.seq)).map((r) => r.received_at);
     return times.length === 0 ? [0, -1] : [times[0]!, times[times.length - 1]!];
   };
-  const expiring = `FROM deliveries WHERE seq IN (${deliverySeqsOf(LISTED, "?2", "?3")}) AND ${from("expire")}`;
-  const expiringBinds = [owed, ...span(owedSeqs)];
+  const [countExpired, expire] = transition(db, {
+    where: `seq IN (${deliverySeqsOf(LISTED, "?2", "?3")}) AND ${from("expire")}`,
+    binds: [JSON.stringify(owedSeqs), ...span(owedSeqs)],
+    newStatus: to("expire"),
+    set: "next_attempt_at = NULL, updated_at = ?4",
+    setBinds: [opts.now],
+    returning: "(SELECT name FROM names WHERE id = deliveries.webhook) AS webhook_uid",
+  });
   const purged = `event IN (${PURGEABLE}) AND seq IN (${deliverySeqsOf(LISTED, "?3", "?4")})`;
 
   // The purge checks again inside the transaction: a delivery made meanwhile (a replay) keeps its event.
@@ -195,17 +200,11 @@ export async function retentionStep(
   const purgedEvents = `SELECT organization AS org, location AS loc, received_at, object, ${IS_ALERT} AS alert FROM events WHERE seq IN (${PURGEABLE})`;
   const candidates = JSON.stringify(candidateSeqs);
   const purgeBinds = [candidates, opts.graceCutoff, ...span(candidateSeqs)];
-  const expire = db
-    .prepare(
-      `UPDATE deliveries SET status = ${to("expire")}, next_attempt_at = NULL, updated_at = ?4 WHERE seq IN (SELECT seq ${expiring})
-       RETURNING (SELECT name FROM names WHERE id = deliveries.webhook) AS webhook_uid`,
-    )
-    .bind(...expiringBinds, opts.now);
   const deleteEvents = db.prepare(`DELETE FROM events WHERE seq IN (${PURGEABLE})`).bind(...purgeBinds);
   const stmts = [
     // Ingest's counts of the hours purged are all in event_counts first (a late event's may be pending).
     ...foldDeltasReachingStatements(db, Math.floor((opts.cutoff - 1) / HOUR_MS)),
-    deliveryCountsStatement(db, `SELECT webhook, object, status AS old_status, ${to("expire")} AS new_status ${expiring}`, expiringBinds),
+    countExpired,
     expire,
     attemptCountsStatement(db, purgedAttempts, purgeBinds, -1),
     dropEmptyAttemptCountsStatement(db, purgedAttempts, purgeBinds),
