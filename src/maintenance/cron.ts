@@ -11,7 +11,7 @@ import { QUEUES } from "../pipeline/queues";
 import { foldEventCountDeltas, foldEventCounts } from "../store/counters";
 import { purgeClosedDeadLetters, recordDeadLetters } from "../store/dead-letters";
 import { deletedWithOwed, EXPIRE_CHUNK, expireHeld, expireOwedOfDeleted } from "../store/deliveries";
-import { RETENTION_START, retentionMark, retentionStep, type RetentionCursor } from "../store/events";
+import { RETENTION_START, retentionMark, retentionStep, type RetentionCursor } from "../store/retention";
 import { purgeRejectionCounts } from "../store/rejections";
 import { purgeExpiredSessions } from "../store/sessions";
 

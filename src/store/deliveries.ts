@@ -1,6 +1,6 @@
 // Deliveries made, their attempts recorded, and transition(): every other status change goes
 // through it with its counts, here (hold, expire, release) and in delivery-retry.ts (retry),
-// webhooks.ts (a confinement's expiry) and events.ts (the retention's), which also deletes them.
+// webhooks.ts (a confinement's expiry) and retention.ts (the retention's), which also deletes them.
 import type { DeliveryStatus, NewDelivery } from "../domain/delivery";
 import type { Attempt } from "../domain/types";
 import { confinementAllowsSql } from "./access";

@@ -9,7 +9,7 @@ import { DELTA_FOLD_AGE_MS, runMaintenance } from "../../src/maintenance/cron";
 import { foldEventCountDeltas, PENDING_DELTAS } from "../../src/store/counters";
 import { SERIES_BUCKET_MS } from "../../src/store/stats";
 import { expireHeld } from "../../src/store/deliveries";
-import { RETENTION_START, retentionStep } from "../../src/store/events";
+import { RETENTION_START, retentionStep } from "../../src/store/retention";
 import { ingestMessage, podiumBody } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
 import { emptyCounterRows, kept, recounted } from "./recount";

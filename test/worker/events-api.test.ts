@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { getEvent, listEvents, RETENTION_START, retentionStep, storeEvents, type EventRow } from "../../src/store/events";
+import { getEvent, listEvents, storeEvents, type EventRow } from "../../src/store/events";
+import { RETENTION_START, retentionStep } from "../../src/store/retention";
 import { newDelivery } from "../../src/domain/delivery";
 import { insertDeliveries } from "../../src/store/deliveries";
 import { ADMIN, ADMIN_TOKEN, call, ingestMessage, podiumBody } from "./helpers";

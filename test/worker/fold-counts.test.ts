@@ -11,7 +11,7 @@ import { runMaintenance } from "../../src/maintenance/cron";
 import freeze from "../../scripts/freeze-event-counts.sql?raw";
 import foldPending from "../../scripts/fold-event-count-deltas.sql?raw";
 import { FROZEN_THROUGH, foldEventCountDeltas, foldEventCounts } from "../../src/store/counters";
-import { RETENTION_START, retentionStep } from "../../src/store/events";
+import { RETENTION_START, retentionStep } from "../../src/store/retention";
 import { podiumBody } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
 import { emptyCounterRows, kept, recounted } from "./recount";

@@ -7,7 +7,7 @@ import { DAY_MS } from "../../src/domain/time";
 import type { IngestMessage } from "../../src/domain/types";
 import worker from "../../src/index";
 import { EXPIRED_GRACE_MS, retention, runMaintenance } from "../../src/maintenance/cron";
-import { RETENTION_START, retentionStep } from "../../src/store/events";
+import { RETENTION_START, retentionStep } from "../../src/store/retention";
 import { WebhookFlow } from "../../src/pipeline/flow";
 import { QUEUES } from "../../src/pipeline/queues";
 import { park } from "../../src/store/parked";
