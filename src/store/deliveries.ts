@@ -8,6 +8,7 @@ import { attemptRecordedSql, withAttemptSql } from "./attempts";
 import { attemptCountsStatement, deliveryCountsStatement, statusSum } from "./counters";
 import { recordDeadLetterStatement, type NewDeadLetter } from "./dead-letters";
 import { dlvKey, evtKey } from "./delivery-rows";
+import { distinctBy } from "./distinct";
 import { attemptsHealthStatement } from "./health";
 import { apiIdSql, learnNamesStatement, nameIdSql } from "./names";
 import { fresh, from, into, owed, owedAnew, retrying, status, statusCode, statusOfCode, to } from "./transitions";
@@ -27,8 +28,7 @@ import { atVersionSql, failingSinceSql } from "./webhook-version";
  */
 export function insertDeliveriesStatements(db: D1Database, given: NewDelivery[], insertedEvents = 0): D1PreparedStatement[] {
   if (given.length === 0) return [];
-  // One of each id (a batch may carry an event twice): the counts would take a repeat twice.
-  const deliveries = [...new Map(given.map((d) => [d.id, d])).values()];
+  const deliveries = distinctBy(given, (d) => d.id);
   const rows = JSON.stringify(deliveries.map((d) => [d.id, d.eventId, d.webhookUid, d.createdAt, d.eventReceivedAt, d.kind === "routed" ? 1 : 0]));
   // The events this transaction stored hold the last ?2 positions of the events table's
   // sequence: its insert takes one for each event it is given, stored before or not.
@@ -220,8 +220,7 @@ export async function recordAttempts<T = unknown>(
   outcomes: AttemptOutcome[],
   then?: D1PreparedStatement,
 ): Promise<T | null> {
-  const seen = new Set<string>();
-  const unique = outcomes.filter((o) => !seen.has(o.attempt.deliveryId) && seen.add(o.attempt.deliveryId) !== undefined);
+  const unique = distinctBy(outcomes, (o) => o.attempt.deliveryId);
   if (unique.length === 0) return null;
   const rows = JSON.stringify(
     unique.map((o) => {

@@ -6,6 +6,7 @@ import { accessNames, eventAccessIds, grantedWebhookIds } from "./access";
 import { locationOrganizations } from "./locations";
 import { groupsOf } from "./content";
 import { contentsOf, contentsReader, groupOfSql, groupStatement } from "./contents";
+import { distinctBy } from "./distinct";
 import { ALERT_SOURCE } from "../domain/alerts";
 import { eventCountDeltaStatements, objectGroupOf } from "./counters";
 import { insertDeliveriesStatements, unattemptedPendingStatement } from "./deliveries";
@@ -49,12 +50,6 @@ async function insertStatements(db: D1Database, events: EventRow[]): Promise<D1P
     stmts.push(await groupStatement(db, group), db.prepare(INSERT_EVENTS).bind(JSON.stringify(rows)));
   }
   return stmts;
-}
-
-/** The first of each id: a batch may carry the same event twice (queue redelivery). */
-function distinctBy<T>(items: T[], key: (t: T) => string): T[] {
-  const seen = new Set<string>();
-  return items.filter((t) => !seen.has(key(t)) && seen.add(key(t)) !== undefined);
 }
 
 /**
