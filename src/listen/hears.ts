@@ -2,7 +2,7 @@ import { canSeeEvent } from "../domain/access";
 import { isScope, type Principal } from "../domain/scopes";
 import type { Webhook } from "../domain/types";
 import { matches, typeMatches } from "../routing/match";
-import type { EventMeta } from "../store/listen";
+import type { ListenEvent } from "../store/listen";
 import type { ListenerConfig } from "./protocol";
 
 /** The principal a listener connected as (kept as plain JSON by the hub). */
@@ -20,7 +20,7 @@ export function principalOf(c: ListenerConfig): Principal {
  * organization/location limits), and it passes the listener's filters and, with
  * `webhookUid`, that webhook's subscription and filter.
  */
-export function hears(c: ListenerConfig, p: Principal, e: EventMeta, webhook: Webhook | null): boolean {
+export function hears(c: ListenerConfig, p: Principal, e: ListenEvent, webhook: Webhook | null): boolean {
   if (!canSeeEvent(p, e)) return false;
   if (c.sourceIds && !c.sourceIds.includes(e.sourceId)) return false;
   if (c.eventTypes && !c.eventTypes.some((pattern) => typeMatches(pattern, e.eventType))) return false;

@@ -10,7 +10,7 @@ import type { Env } from "../env";
 import { outbound } from "../pipeline/outbound";
 import { deliveryHeaders } from "../pipeline/sign";
 import { grantedWebhooks } from "../store/grants";
-import { deliveryContext, eventBodies, eventsAfter, eventsUpTo, lastEventSeq, type EventMeta } from "../store/listen";
+import { deliveryContext, eventBodies, eventsAfter, eventsUpTo, lastEventSeq, type ListenEvent } from "../store/listen";
 import { liveTokenIds } from "../store/tokens";
 import { getWebhook } from "../store/webhooks";
 import { QUIET_MS } from "./announce";
@@ -370,7 +370,7 @@ export class ListenerHub extends DurableObject<Env> {
    * there. One whose send fails is closed with its position left where the page began, so
    * it is never past an event it did not get: the client resumes from what it received.
    */
-  private async sendPage(l: Listener, events: EventMeta[], bodies: Map<string, string>, webhook: Webhook | null, upTo: number): Promise<boolean> {
+  private async sendPage(l: Listener, events: ListenEvent[], bodies: Map<string, string>, webhook: Webhook | null, upTo: number): Promise<boolean> {
     for (const e of events) {
       const note = await this.eventNote(l, e, bodies.get(e.id), webhook);
       if (note === null || send(l.ws, note)) continue;
@@ -383,7 +383,7 @@ export class ListenerHub extends DurableObject<Env> {
     return true;
   }
 
-  private async eventNote(l: Listener, e: EventMeta, body: string | undefined, webhook: Webhook | null): Promise<EventNote | null> {
+  private async eventNote(l: Listener, e: ListenEvent, body: string | undefined, webhook: Webhook | null): Promise<EventNote | null> {
     const note: EventNote = {
       type: "event",
       position: e.seq,

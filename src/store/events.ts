@@ -108,9 +108,10 @@ const EVENT_FROM = `FROM events e ${EVENT_JOINS}`;
 /** SELECT … FROM events e with its names: add WHERE, ORDER BY, LIMIT. */
 const EVENT_SELECT = `SELECT ${EVENT_COLUMNS} ${EVENT_FROM}`;
 
-type EventMeta = Omit<StoredEvent, "body" | "headers">;
+/** An event without its body and headers. */
+export type EventMeta = Omit<StoredEvent, "body" | "headers">;
 
-function toMeta(r: EventDbRow): EventMeta {
+export function toMeta(r: EventDbRow): EventMeta {
   return {
     seq: r.seq,
     id: r.id,
@@ -150,7 +151,7 @@ async function eventsAt(db: D1Database, seqs: number[]): Promise<EventMeta[]> {
 }
 
 export interface EventPage {
-  events: Omit<StoredEvent, "body" | "headers">[];
+  events: EventMeta[];
   /** The seq to continue below, or null at the end. */
   nextBefore: number | null;
 }

@@ -1,27 +1,15 @@
 // What `edgehook listen` and `tail` read: events in insertion order (`seq`, the
 // primary key), so every read here is a bounded range of the primary key.
 import type { WebhookOwner } from "../domain/access";
-import type { StoredEvent } from "../domain/types";
 import { contentsOf } from "./contents";
 import { stringsIn } from "./stored-json";
-import { EVENT_COLUMNS, EVENT_JOINS, type EventDbRow } from "./events";
+import { EVENT_COLUMNS, EVENT_JOINS, toMeta, type EventDbRow, type EventMeta } from "./events";
 import { apiIdSql, idKeySql } from "./names";
 
-/** An event without its body and headers: enough to decide who may hear it, with the webhooks its routing filtered out. */
-export type EventMeta = Omit<StoredEvent, "body" | "headers" | "dedupeKey"> & { filteredOut: string[] };
+/** An event without its body and headers, with the webhooks its routing filtered out: enough to decide who may hear it. */
+export type ListenEvent = EventMeta & { filteredOut: string[] };
 
-function toMeta(r: EventDbRow): EventMeta {
-  return {
-    seq: r.seq,
-    id: r.id,
-    sourceId: r.source_id,
-    eventType: r.event_type,
-    locationUid: r.location_uid,
-    organizationUid: r.organization_uid,
-    receivedAt: r.received_at,
-    filteredOut: stringsIn(r.filtered_out),
-  };
-}
+const listenEvent = (r: EventDbRow): ListenEvent => ({ ...toMeta(r), filteredOut: stringsIn(r.filtered_out) });
 
 /** The position of the newest stored event (0 when there is none). */
 export async function lastEventSeq(db: D1Database): Promise<number> {
@@ -30,21 +18,21 @@ export async function lastEventSeq(db: D1Database): Promise<number> {
 }
 
 /** Up to `limit` events stored after position `seq`, oldest first. */
-export async function eventsAfter(db: D1Database, seq: number, limit: number): Promise<EventMeta[]> {
+export async function eventsAfter(db: D1Database, seq: number, limit: number): Promise<ListenEvent[]> {
   const { results } = await db
     .prepare(`SELECT ${EVENT_COLUMNS} FROM events e ${EVENT_JOINS} WHERE e.seq > ? ORDER BY e.seq LIMIT ?`)
     .bind(seq, limit)
     .all<EventDbRow>();
-  return results.map(toMeta);
+  return results.map(listenEvent);
 }
 
 /** Up to `limit` events at or before position `seq`, newest first. */
-export async function eventsUpTo(db: D1Database, seq: number, limit: number): Promise<EventMeta[]> {
+export async function eventsUpTo(db: D1Database, seq: number, limit: number): Promise<ListenEvent[]> {
   const { results } = await db
     .prepare(`SELECT ${EVENT_COLUMNS} FROM events e ${EVENT_JOINS} WHERE e.seq <= ? ORDER BY e.seq DESC LIMIT ?`)
     .bind(seq, limit)
     .all<EventDbRow>();
-  return results.map(toMeta);
+  return results.map(listenEvent);
 }
 
 /** The raw bodies of some events, by id. */
@@ -65,7 +53,7 @@ export async function eventBodies(db: D1Database, ids: string[]): Promise<Map<st
 export async function deliveryContext(
   db: D1Database,
   deliveryIds: string[],
-): Promise<Map<string, { webhook: WebhookOwner & { uid: string }; event: EventMeta }>> {
+): Promise<Map<string, { webhook: WebhookOwner & { uid: string }; event: ListenEvent }>> {
   if (deliveryIds.length === 0) return new Map();
   const { results } = await db
     .prepare(
@@ -84,7 +72,7 @@ export async function deliveryContext(
       r.delivery_id,
       {
         webhook: { uid: r.webhook_uid, organizationUid: r.w_organization_uid, locationUid: r.w_location_uid, grantOrganizationUid: r.w_grant_organization_uid },
-        event: toMeta(r),
+        event: listenEvent(r),
       },
     ]),
   );
