@@ -3,7 +3,7 @@ import { isRecord } from "../domain/guards";
 import { isJson } from "../domain/types";
 import { apiIdSql, idKeySql } from "./names";
 import { storedJson } from "./stored-json";
-import { status } from "./transitions";
+import { statusCode } from "./transitions";
 import { atVersionSql, disableAppliesSql } from "./webhook-version";
 
 /** One alert episode: a condition on a subject, from when it opened to when it closed. */
@@ -65,7 +65,7 @@ export function attemptAlertContextStatement(db: D1Database, webhookUid: string,
       `SELECT h.consecutive_failures, h.failing_since,
          (SELECT json_group_array(a.type) FROM alerts a WHERE a.subject = ?1 AND a.closed_at IS NULL) AS open,
          (SELECT json_group_array(${apiIdSql("dlv_", "d.id")}) FROM deliveries d
-           WHERE d.id IN (SELECT ${idKeySql("dlv_", "value")} FROM json_each(?2)) AND d.status = ${status("failed")}) AS failed
+           WHERE d.id IN (SELECT ${idKeySql("dlv_", "value")} FROM json_each(?2)) AND d.status = ${statusCode("failed")}) AS failed
        FROM (SELECT 1) LEFT JOIN webhook_health h ON h.webhook_uid = ?1`,
     )
     .bind(webhookUid, JSON.stringify(failing));

@@ -11,7 +11,7 @@ import { dlvKey, evtKey } from "./delivery-rows";
 import { distinctBy } from "./distinct";
 import { attemptsHealthStatement } from "./health";
 import { apiIdSql, learnNamesStatement, nameIdSql } from "./names";
-import { fresh, from, into, owed, owedAnew, retrying, status, statusCode, statusOfCode, to } from "./transitions";
+import { fresh, from, into, owed, owedAnew, retrying, statusCode, statusOfCode, to } from "./transitions";
 import { atVersionSql, failingSinceSql } from "./webhook-version";
 
 /**
@@ -64,7 +64,7 @@ export function unattemptedPendingStatement(db: D1Database, ids: string[]): D1Pr
   return db
     .prepare(
       `SELECT ${apiIdSql("dlv_", "id")} AS id FROM deliveries
-       WHERE id IN (SELECT ${dlvKey("value")} FROM json_each(?)) AND status = ${status("pending")} AND attempt_count = 0
+       WHERE id IN (SELECT ${dlvKey("value")} FROM json_each(?)) AND status = ${statusCode("pending")} AND attempt_count = 0
        ORDER BY seq`,
     )
     .bind(JSON.stringify(ids));
@@ -242,8 +242,8 @@ export async function recordAttempts<T = unknown>(
   // try made while this one was out stands. Short of success the delivery stays pending, due
   // when that request made it, and has not failed for good.
   const askedAgain = (d: string, startedAt = "j.value->>2", next = "j.value->>7") =>
-    `(${next} <> ${status("succeeded")} AND ${d}.status = ${status("pending")} AND ${d}.updated_at > (${startedAt}))`;
-  const statusAfter = (d: string) => `CASE WHEN ${askedAgain(d)} THEN ${status("pending")} ELSE j.value->>7 END`;
+    `(${next} <> ${statusCode("succeeded")} AND ${d}.status = ${statusCode("pending")} AND ${d}.updated_at > (${startedAt}))`;
+  const statusAfter = (d: string) => `CASE WHEN ${askedAgain(d)} THEN ${statusCode("pending")} ELSE j.value->>7 END`;
   const attempt = withAttemptSql("deliveries", ["j.value->>1", "j.value->>2", "j.value->>3", "j.value->>4", "j.value->>5", "j.value->>6"]);
   // A delivery failed for good only if its state follows the attempt: one expired, or owed
   // anew, while the attempt was out has not failed, and gets no dead letter.
@@ -260,7 +260,7 @@ export async function recordAttempts<T = unknown>(
       db,
       webhookUid,
       `SELECT j.key AS k, j.value->>2 AS started_at, (j.value->>2) + (j.value->>3) AS ended_at, j.value->>5 AS error,
-         (j.value->>7) = ${status("succeeded")} AS ok ${newAttempts} AND EXISTS (SELECT 1 FROM webhooks WHERE uid = ?2)`,
+         (j.value->>7) = ${statusCode("succeeded")} AS ok ${newAttempts} AND EXISTS (SELECT 1 FROM webhooks WHERE uid = ?2)`,
       [rows, webhookUid],
     ),
     deliveryCountsStatement(db, `SELECT d.webhook, d.object, d.status AS old_status, ${statusAfter("d")} AS new_status ${joined} WHERE ${applies("d")}`, [rows]),
@@ -310,7 +310,7 @@ export async function expireHeld(db: D1Database, cutoff: number, now = Date.now(
       // is read is what expires, not every held delivery.
       where: `seq IN (SELECT d.seq FROM delivery_counts c CROSS JOIN deliveries d
         WHERE d.webhook = c.webhook AND ${owed("d.status")} AND ${fresh("d")} = 0 AND d.event_received_at < ?1
-          AND d.status = ${status("held")} AND d.created_at < ?1
+          AND d.status = ${statusCode("held")} AND d.created_at < ?1
         ORDER BY c.webhook, d.event_received_at, d.seq LIMIT ${Math.trunc(limit)})`, // the index order: no sort before the LIMIT
       binds: [cutoff],
       newStatus: to("expire"),

@@ -3,7 +3,7 @@
 // A status is stored as its position in DELIVERY_STATUSES (one byte a row and index entry).
 import { DELIVERY_STATUSES, OWED_STATUSES, TRANSITIONS, type DeliveryStatus, type Transition } from "../domain/delivery";
 
-/** The stored code of a status. */
+/** The stored code of a status (as it is bound, and written into SQL). */
 export const statusCode = (s: DeliveryStatus): number => DELIVERY_STATUSES.indexOf(s);
 
 /** The status a stored code stands for. */
@@ -13,22 +13,20 @@ export function statusOfCode(code: number): DeliveryStatus {
   return s;
 }
 
-const literal = (s: DeliveryStatus) => String(statusCode(s));
-
 /** `<column> IN (…)`: the statuses a transition may start from. */
 export function from(t: Transition, column = "status"): string {
-  return `${column} IN (${TRANSITIONS[t].from.map(literal).join(", ")})`;
+  return `${column} IN (${TRANSITIONS[t].from.map(statusCode).join(", ")})`;
 }
 
 /** `<expr> IN (…)`: the statuses a transition may end in. */
 export function into(t: Transition, expr: string): string {
-  return `${expr} IN (${TRANSITIONS[t].to.map(literal).join(", ")})`;
+  return `${expr} IN (${TRANSITIONS[t].to.map(statusCode).join(", ")})`;
 }
 
 /** The status a transition ends in, as an SQL literal, for transitions with one end. */
 export function to(t: "hold" | "release" | "expire"): string {
   const [end] = TRANSITIONS[t].to;
-  return literal(end);
+  return String(statusCode(end));
 }
 
 /**
@@ -36,11 +34,8 @@ export function to(t: "hold" | "release" | "expire"): string {
  * disabled (`disabled`, an SQL condition on the webhook row as the statement finds it), else pending.
  */
 export function owedAnew(disabled: string): string {
-  return `CASE WHEN ${disabled} THEN ${literal("held")} ELSE ${literal("pending")} END`;
+  return `CASE WHEN ${disabled} THEN ${statusCode("held")} ELSE ${statusCode("pending")} END`;
 }
-
-/** One status as an SQL literal (for reads: counts, filters). */
-export const status = literal;
 
 /**
  * `<column> IN (0, 1)` (held, pending): something is still owed. Written exactly as the
@@ -48,7 +43,7 @@ export const status = literal;
  * query that repeats it.
  */
 export function owed(column = "status"): string {
-  return `${column} IN (${OWED_STATUSES.map(literal).join(", ")})`;
+  return `${column} IN (${OWED_STATUSES.map(statusCode).join(", ")})`;
 }
 
 /**
@@ -60,7 +55,7 @@ export function owed(column = "status"): string {
  */
 export function fresh(d?: string): string {
   const col = (c: string) => (d ? `${d}.${c}` : c);
-  return `(${col("status")} = ${literal("pending")} AND ${col("attempt_count")} = 0)`;
+  return `(${col("status")} = ${statusCode("pending")} AND ${col("attempt_count")} = 0)`;
 }
 
 /**
@@ -69,5 +64,5 @@ export function fresh(d?: string): string {
  */
 export function retrying(d?: string): string {
   const col = (c: string) => (d ? `${d}.${c}` : c);
-  return `${col("status")} = ${literal("pending")} AND ${col("attempt_count")} > 0`;
+  return `${col("status")} = ${statusCode("pending")} AND ${col("attempt_count")} > 0`;
 }

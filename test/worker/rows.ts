@@ -10,7 +10,7 @@ import { apiIdSql, idKeySql } from "../../src/store/names";
 
 /** idKeySql for one positional `?` parameter (the expression repeats what it is given). */
 const idKeyParamSql = (prefix: "evt_" | "dlv_") => `(SELECT ${idKeySql(prefix, "p.v")} FROM (SELECT ? AS v) p)`;
-import { status } from "../../src/store/transitions";
+import { statusCode } from "../../src/store/transitions";
 
 const statusName = `CASE d.status ${DELIVERY_STATUSES.map((s, i) => `WHEN ${i} THEN '${s}'`).join(" ")} END`;
 /** SQL for the position of the event whose API id is bound at `param`. */
@@ -88,10 +88,10 @@ export async function failPending(webhookUid: string): Promise<void> {
 
 /** Every pending delivery of a webhook settles as `to` (behind the store's back, with its counts): as if tried. */
 export async function settlePending(webhookUid: string, to: "failed" | "succeeded"): Promise<void> {
-  const pending = `webhook = ${webhookIdSql("?")} AND status = ${status("pending")}`;
+  const pending = `webhook = ${webhookIdSql("?")} AND status = ${statusCode("pending")}`;
   await env.DB.batch([
-    deliveryCountsStatement(env.DB, `SELECT webhook, object, status AS old_status, ${status(to)} AS new_status FROM deliveries WHERE ${pending}`, [webhookUid]),
-    env.DB.prepare(`UPDATE deliveries SET status = ${status(to)}, next_attempt_at = NULL WHERE ${pending}`).bind(webhookUid),
+    deliveryCountsStatement(env.DB, `SELECT webhook, object, status AS old_status, ${statusCode(to)} AS new_status FROM deliveries WHERE ${pending}`, [webhookUid]),
+    env.DB.prepare(`UPDATE deliveries SET status = ${statusCode(to)}, next_attempt_at = NULL WHERE ${pending}`).bind(webhookUid),
   ]);
 }
 
