@@ -38,7 +38,7 @@ export const DELTA_FOLD_AGE_MS = 10 * MINUTE_MS;
 
 export interface MaintenanceReport {
   released: number;
-  /** Held or pending deliveries settled as `expired` (held too long, or their event reached the retention). */
+  /** Held or pending deliveries settled as `expired`: held past the retention, of events reaching it, or owed to deleted webhooks. */
   expired: number;
   purged: number;
   redriven: number;
@@ -174,51 +174,55 @@ export async function expireDeletedOwed(
   return total.expired;
 }
 
-type Step = (env: Env, now: number, report: MaintenanceReport) => Promise<void>;
+/** What every step of a run reads: its time, and the retention (what is older than `horizon` is past it). */
+interface Run {
+  now: number;
+  retentionDays: number;
+  horizon: number;
+}
+
+type Step = (env: Env, run: Run, report: MaintenanceReport) => Promise<void>;
 
 /** The maintenance run, in order: each step is idempotent, and runs even when another failed. */
-const STEPS: [name: string, run: Step][] = [
+const STEPS: [name: string, step: Step][] = [
   // First, and without D1: parked dead letters go back on the ingest queue.
-  ["unpark", async (env, now, r) => void (r.unparked = await drainParked(env, now))],
+  ["unpark", async (env, { now }, r) => void (r.unparked = await drainParked(env, now))],
   [
     "expire-held",
-    async (env, now, r) => {
-      const n = await expireHeld(env.DB, now - settings(env).retentionDays * DAY_MS, now);
+    async (env, { now, horizon }, r) => {
+      const n = await expireHeld(env.DB, horizon, now);
       r.expired += n;
       // Owed, and now not: said as the retention's expiry is (docs/reliability.md).
       if (n > 0) console.warn("held deliveries still owed at the retention expired", { expired: n });
     },
   ],
   // The report counts what its chunks committed (`r` itself), even when a later one fails.
-  ["expire-deleted", async (env, now, r) => void (await expireDeletedOwed(env, now, undefined, r))],
-  ["release", async (env, now, r) => void (r.released = await release(env, {}, now))],
+  ["expire-deleted", async (env, { now }, r) => void (await expireDeletedOwed(env, now, undefined, r))],
+  ["release", async (env, { now }, r) => void (r.released = await release(env, {}, now))],
   // Before the retention, so that it purges hours already out of the totals (their rows only).
   [
     "fold-counts",
-    async (env, now) => {
+    async (env, { now, horizon }) => {
       await foldEventCountDeltas(env.DB, now - DELTA_FOLD_AGE_MS);
-      await foldEventCounts(env.DB, Math.floor(now / HOUR_MS), Math.floor((now - settings(env).retentionDays * DAY_MS) / HOUR_MS));
+      await foldEventCounts(env.DB, Math.floor(now / HOUR_MS), Math.floor(horizon / HOUR_MS));
     },
   ],
   [
     "retention",
-    async (env, now, r) => void (await retention(env, now, settings(env).retentionDays, undefined, r)),
+    async (env, { now, retentionDays }, r) => void (await retention(env, now, retentionDays, undefined, r)),
   ],
-  ["redrive", async (env, now, r) => void (r.redriven = await redrive(env, now))],
+  ["redrive", async (env, { now }, r) => void (r.redriven = await redrive(env, now))],
   [
     "auto-disable",
     // Each webhook disabled with its alert, in one transaction.
-    async (env, now, r) => void (r.disabled = (await disableFailing(env, now)).length),
+    async (env, { now }, r) => void (r.disabled = (await disableFailing(env, now)).length),
   ],
-  ["quiet-alerts", async (env, now, r) => void (r.alertsClosed = await closeQuietAlerts(env, now))],
-  [
-    "closed-alerts",
-    async (env, now) => void (await purgeClosedAlerts(env.DB, now - settings(env).retentionDays * DAY_MS)),
-  ],
-  ["dead-letters", async (env, now) => void (await purgeClosedDeadLetters(env.DB, now - settings(env).retentionDays * DAY_MS))],
-  ["sessions", async (env, now) => void (await purgeExpiredSessions(env.DB, now))],
-  ["rejections", async (env, now) => void (await purgeRejectionCounts(env.DB, now - settings(env).retentionDays * DAY_MS))],
-  ["count-parked", async (env, _now, r) => void (r.parked = await countParked(env.BODIES))],
+  ["quiet-alerts", async (env, { now }, r) => void (r.alertsClosed = await closeQuietAlerts(env, now))],
+  ["closed-alerts", async (env, { horizon }) => void (await purgeClosedAlerts(env.DB, horizon))],
+  ["dead-letters", async (env, { horizon }) => void (await purgeClosedDeadLetters(env.DB, horizon))],
+  ["sessions", async (env, { now }) => void (await purgeExpiredSessions(env.DB, now))],
+  ["rejections", async (env, { horizon }) => void (await purgeRejectionCounts(env.DB, horizon))],
+  ["count-parked", async (env, _run, r) => void (r.parked = await countParked(env.BODIES))],
 ];
 
 /** The every-minute maintenance run. */
@@ -234,9 +238,11 @@ export async function runMaintenance(env: Env, now = Date.now()): Promise<Mainte
     alertsClosed: 0,
     failed: [],
   };
-  for (const [name, run] of STEPS) {
+  const { retentionDays } = settings(env);
+  const run: Run = { now, retentionDays, horizon: now - retentionDays * DAY_MS };
+  for (const [name, step] of STEPS) {
     try {
-      await run(env, now, report);
+      await step(env, run, report);
     } catch (err) {
       report.failed.push(name);
       console.error("maintenance step failed", { step: name, error: String(err) });
