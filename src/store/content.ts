@@ -18,7 +18,7 @@ export interface EventContent {
 }
 
 /** A group stays under this many UTF-16 units (a D1 row holds 2 MB); a larger body is a group of its own. */
-export const MAX_GROUP_UNITS = 512 * 1024;
+const MAX_GROUP_UNITS = 512 * 1024;
 
 async function pipeThrough(bytes: Uint8Array, stream: CompressionStream | DecompressionStream): Promise<Uint8Array> {
   const out = new Response(new Blob([bytes]).stream().pipeThrough(stream));

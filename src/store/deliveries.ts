@@ -299,7 +299,7 @@ export async function releaseHeld(db: D1Database, webhookUid: string, limit: num
 }
 
 /** How many held deliveries one expiry pass takes at most (the next minute's takes the rest). */
-export const EXPIRE_LIMIT = 1000;
+const EXPIRE_LIMIT = 1000;
 
 /** Held deliveries created before `cutoff` expire, at most `limit`. Returns how many. */
 export async function expireHeld(db: D1Database, cutoff: number, now = Date.now(), limit = EXPIRE_LIMIT): Promise<number> {

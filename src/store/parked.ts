@@ -7,7 +7,7 @@
 import { isIndexable } from "../domain/guards";
 const PREFIX = "dead-letters/";
 /** How many parked letters a count lists at most (one R2 list call). */
-export const PARKED_COUNT_LIMIT = 1000;
+const PARKED_COUNT_LIMIT = 1000;
 
 /** A dead-letter queue message, as parked. */
 export interface ParkedLetter {

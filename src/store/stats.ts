@@ -19,7 +19,7 @@ import {
 import { nameIds } from "./names";
 
 export const SERIES_BUCKET_MS = TENTH_MS;
-export const SERIES_BUCKETS = 36; // six hours
+const SERIES_BUCKETS = 36; // six hours
 /** `last24h` counts the ten-minute buckets of the last day, the current one included. */
 const DAY_BUCKETS = 144;
 
