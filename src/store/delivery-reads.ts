@@ -28,7 +28,7 @@ export interface DeliveryFilter {
 }
 
 /** Rows one list call examines at most. */
-export const DELIVERY_SCAN_ROWS = 4_000;
+const DELIVERY_SCAN_ROWS = 4_000;
 
 /**
  * Newest first, strictly below `before` (the insertion sequence). A webhook or

@@ -168,9 +168,9 @@ export interface EventFilter {
 }
 
 /** Rows one list call examines at most, however rare its filter: past them it answers a cursor. */
-export const EVENT_SCAN_ROWS = 4_000;
+const EVENT_SCAN_ROWS = 4_000;
 /** With a status filter each row examined also looks up its deliveries. */
-export const EVENT_STATUS_SCAN_ROWS = 2_000;
+const EVENT_STATUS_SCAN_ROWS = 2_000;
 
 /**
  * Newest first, up to `limit`, strictly below `before` (the insertion sequence).
