@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { base64ToBytes, bytesToBase64url, fromUtf8, seal, unseal, utf8 } from "../domain/crypto";
+import { seal, unseal } from "../domain/crypto";
 import { AppError, invalidField, invalidInput } from "../domain/errors";
 import { isIndexable } from "../domain/guards";
 
@@ -61,84 +61,85 @@ export function illFormedText(value: unknown, what: string): AppError | null {
   return null;
 }
 
-/** Opaque list cursors: base64url of the position to continue from. */
-const toCursor = (text: string) => bytesToBase64url(utf8(text));
+/**
+ * Opaque list cursors: the position to continue from, sealed (domain/crypto.ts, under
+ * TOKEN_PEPPER) for the list that gave it, where it alone opens. A position is an insertion
+ * sequence or a time shared by every tenant (where a walk stopped is as often as not another's
+ * row), so it is never shown, and one cannot be made up.
+ */
+type CursorEnv = { TOKEN_PEPPER?: string };
 
-/** The groups of a cursor's text, or 400 when it is not one this API returned. */
-function fromCursor(cursor: string, pattern: RegExp): string[] {
-  const bytes = base64ToBytes(cursor);
-  const m = bytes && pattern.exec(fromUtf8(bytes));
+/** Without a pepper (a local stack), a fixed key: the cursors are still opaque, if not secret. */
+const cursorSecret = (env: CursorEnv) => env.TOKEN_PEPPER || "edgehook";
+const purpose = (list: string) => `edgehook cursor: ${list}`;
+
+const toCursor = (env: CursorEnv, list: string, text: string) => seal(cursorSecret(env), purpose(list), text);
+
+/** The groups of a cursor's position, or 400 when it is not one this list returned. */
+async function fromCursor(env: CursorEnv, list: string, cursor: string, pattern: RegExp): Promise<string[]> {
+  const text = await unseal(cursorSecret(env), purpose(list), cursor);
+  const m = text === null ? null : pattern.exec(text);
   if (m) return m.slice(1);
   throw unknownCursor();
 }
 
 const unknownCursor = () =>
-  invalidField("The cursor is not one this API returned.", { path: "cursor", message: "unknown cursor" });
+  invalidField("The cursor is not one this API returned for this list.", { path: "cursor", message: "unknown cursor" });
 
 /**
  * A page of rows read with one more than `limit`: the first `limit`, and the cursor
  * after the last of them (`cursorOf`) when that one more was there, else null.
  */
-export function pageOf<T>(rows: readonly T[], limit: number, cursorOf: (last: T) => string): { data: T[]; nextCursor: string | null } {
+export async function pageOf<T>(rows: readonly T[], limit: number, cursorOf: (last: T) => Promise<string>): Promise<{ data: T[]; nextCursor: string | null }> {
   const data = rows.slice(0, limit);
   const last = data[limit - 1];
-  return { data, nextCursor: rows.length > limit && last !== undefined ? cursorOf(last) : null };
+  return { data, nextCursor: rows.length > limit && last !== undefined ? await cursorOf(last) : null };
 }
 
-/** A position in insertion order (lists, newest first). */
-export function encodeCursor(seq: number): string {
-  return toCursor(`s${seq}`);
+/** A position in insertion order (lists, newest first) of `list`. */
+export function encodeCursor(env: CursorEnv, list: string, seq: number): Promise<string> {
+  return toCursor(env, list, `s${seq}`);
 }
 
-export function decodeCursor(cursor: string): number {
-  return Number(fromCursor(cursor, /^s(\d{1,15})$/)[0]);
+export async function decodeCursor(env: CursorEnv, list: string, cursor: string): Promise<number> {
+  return Number((await fromCursor(env, list, cursor, /^s(\d{1,15})$/))[0]);
 }
 
-/**
- * A position in time order, (received time, insertion sequence), where a walk over every
- * tenant's events stopped (a search, a range replay): as often as not another's event, so it
- * is sealed (domain/crypto.ts, under TOKEN_PEPPER), never shown.
- */
-export async function sealPosition(env: { TOKEN_PEPPER?: string }, p: { receivedAt: number; seq: number }): Promise<string> {
-  return seal(cursorSecret(env), POSITION, `t${p.receivedAt}s${p.seq}`);
+/** A position in time order, (received time, insertion sequence): a search's, a range replay's. */
+export function sealPosition(env: CursorEnv, p: { receivedAt: number; seq: number }): Promise<string> {
+  return toCursor(env, "time position", `t${p.receivedAt}s${p.seq}`);
 }
 
-export async function openPosition(env: { TOKEN_PEPPER?: string }, cursor: string): Promise<{ receivedAt: number; seq: number }> {
-  const text = await unseal(cursorSecret(env), POSITION, cursor);
-  const m = text === null ? null : /^t(\d{1,15})s(\d{1,15})$/.exec(text);
-  if (!m) throw unknownCursor();
-  return { receivedAt: Number(m[1]), seq: Number(m[2]) };
+export async function openPosition(env: CursorEnv, cursor: string): Promise<{ receivedAt: number; seq: number }> {
+  const [receivedAt, seq] = await fromCursor(env, "time position", cursor, /^t(\d{1,15})s(\d{1,15})$/);
+  return { receivedAt: Number(receivedAt), seq: Number(seq) };
 }
 
-const POSITION = "edgehook cursor: a time position";
-/** Without a pepper (a local stack), a fixed key: the cursors are still opaque, if not secret. */
-const cursorSecret = (env: { TOKEN_PEPPER?: string }) => env.TOKEN_PEPPER || "edgehook";
-
-/** A position in creation order (webhook lists, newest first): (created time, uid). */
-export function encodeCreated(p: { createdAt: number; uid: string }): string {
-  return toCursor(`c${p.createdAt}u${p.uid}`);
+/** A position in creation order (webhook lists, newest first) of `list`: (created time, uid). */
+export function encodeCreated(env: CursorEnv, list: string, p: { createdAt: number; uid: string }): Promise<string> {
+  return toCursor(env, list, `c${p.createdAt}u${p.uid}`);
 }
 
-export function decodeCreated(cursor: string): { createdAt: number; uid: string } {
-  const [createdAt, uid = ""] = fromCursor(cursor, /^c(\d{1,15})u([\x21-\x7e]{1,128})$/);
+export async function decodeCreated(env: CursorEnv, list: string, cursor: string): Promise<{ createdAt: number; uid: string }> {
+  const [createdAt, uid = ""] = await fromCursor(env, list, cursor, /^c(\d{1,15})u([\x21-\x7e]{1,128})$/);
   return { createdAt: Number(createdAt), uid };
 }
 
 /** A position in key order (sources, by id): the key of the last item given. */
-export function encodeKey(key: string): string {
-  return toCursor(`k${key}`);
+export function encodeKey(env: CursorEnv, list: string, key: string): Promise<string> {
+  return toCursor(env, list, `k${key}`);
 }
 
-export function decodeKey(cursor: string): string {
-  return fromCursor(cursor, /^k([\x21-\x7e]{1,128})$/)[0] ?? "";
+export async function decodeKey(env: CursorEnv, list: string, cursor: string): Promise<string> {
+  return (await fromCursor(env, list, cursor, /^k([\x21-\x7e]{1,128})$/))[0] ?? "";
 }
 
 /** A bulk retry's position: (webhook, insertion sequence within it). */
-export function encodeRetryCursor(p: { webhook: number; seq: number }): string {
-  return toCursor(`w${p.webhook}s${p.seq}`);
+export function encodeRetryCursor(env: CursorEnv, p: { webhook: number; seq: number }): Promise<string> {
+  return toCursor(env, "bulk retry", `w${p.webhook}s${p.seq}`);
 }
 
-export function decodeRetryCursor(cursor: string): { webhook: number; seq: number } {
-  const [webhook, seq] = fromCursor(cursor, /^w(\d{1,15})s(\d{1,15})$/);
+export async function decodeRetryCursor(env: CursorEnv, cursor: string): Promise<{ webhook: number; seq: number }> {
+  const [webhook, seq] = await fromCursor(env, "bulk retry", cursor, /^w(\d{1,15})s(\d{1,15})$/);
   return { webhook: Number(webhook), seq: Number(seq) };
 }

@@ -302,7 +302,7 @@ describe("retrying a webhook's failed deliveries", () => {
     };
 
     // Past every delivery: a press from there would retry none of them.
-    const far = encodeRetryCursor({ webhook: 2 ** 40, seq: 0 });
+    const far = await encodeRetryCursor(env, { webhook: 2 ** 40, seq: 0 });
     const sig = genuine.get("retrySig") ?? "";
     const flipped = `${sig.slice(0, -1)}${sig.endsWith("0") ? "1" : "0"}`;
     const otherSession = (await session()).cookie;

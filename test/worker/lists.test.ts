@@ -183,4 +183,25 @@ describe("every list of /v1", () => {
       expect(ok.json).toEqual({ data: expect.any(Array), nextCursor: ok.json.nextCursor === null ? null : expect.any(String) });
     }
   });
+
+  it("seals each cursor for its list: it shows no position, opens nowhere else, and none can be made up", async () => {
+    const p = pipeline();
+    for (let i = 0; i < 3; i++) await p.ingest();
+    const first = await p.api("GET", "/v1/events?limit=1");
+    const cursor: string = first.json.nextCursor;
+    // Where the list stopped, an insertion sequence every tenant's events share, is not in it.
+    const newest: number = (await env.DB.prepare("SELECT max(seq) AS s FROM events").first<{ s: number }>())!.s;
+    const decoded = new TextDecoder().decode(Uint8Array.from(atob(cursor.replace(/-/g, "+").replace(/_/g, "/")), (ch) => ch.charCodeAt(0)));
+    expect(decoded).not.toContain(`s${newest}`);
+    expect((await p.api("GET", `/v1/events?limit=1&cursor=${cursor}`)).status).toBe(200);
+    // Given to another list (the same kind of position), it is refused.
+    for (const list of LISTS.filter((l) => l !== "/v1/events")) {
+      const res = await p.api("GET", `${list}?cursor=${cursor}`);
+      expect(res.status, list).toBe(400);
+      expect(res.json.error.message, list).toBe("The cursor is not one this API returned for this list.");
+    }
+    // A position written by hand, as cursors were (base64url of "s<seq>"), is refused.
+    const made = btoa(`s${newest}`).replace(/=+$/, "");
+    expect((await p.api("GET", `/v1/events?cursor=${made}`)).status).toBe(400);
+  });
 });

@@ -119,9 +119,9 @@ export const notifications = router()
   })
   .openapi(list, async (c) => {
     const q = c.req.valid("query");
-    const after = q.cursor === undefined ? undefined : decodeCreated(q.cursor);
+    const after = q.cursor === undefined ? undefined : await decodeCreated(c.env, "notification endpoints", q.cursor);
     const rows = await listWebhooks(c.env.DB, { limit: q.limit + 1, after, kind: "notification" });
-    const { data, nextCursor } = pageOf(rows, q.limit, encodeCreated);
+    const { data, nextCursor } = await pageOf(rows, q.limit, (last) => encodeCreated(c.env, "notification endpoints", last));
     return c.json({ data: data.map(notificationEndpointView), nextCursor }, 200);
   })
   .openapi(get, async (c) => c.json(notificationEndpointView(await endpoint(c.env.DB, c.req.valid("param").uid)), 200))
@@ -146,7 +146,7 @@ export const notifications = router()
   })
   .openapi(alerts, async (c) => {
     const q = c.req.valid("query");
-    const before = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
+    const before = q.cursor === undefined ? undefined : await decodeCursor(c.env, "alerts", q.cursor);
     const { alerts: rows, nextBefore } = await listAlerts(c.env.DB, { limit: q.limit, before });
-    return c.json({ data: rows.map(alertView), nextCursor: nextBefore === null ? null : encodeCursor(nextBefore) }, 200);
+    return c.json({ data: rows.map(alertView), nextCursor: nextBefore === null ? null : await encodeCursor(c.env, "alerts", nextBefore) }, 200);
   });

@@ -32,12 +32,12 @@ const statsRoute = createRoute({
 });
 
 export const catalog = router()
-  .openapi(eventTypes, (c) => {
+  .openapi(eventTypes, async (c) => {
     const q = c.req.valid("query");
     // The catalog is a fixed list: a position in it is where the next page starts.
-    const from = q.cursor === undefined ? 0 : decodeCursor(q.cursor);
+    const from = q.cursor === undefined ? 0 : await decodeCursor(c.env, "event types", q.cursor);
     const to = from + q.limit;
-    return c.json({ data: EVENT_TYPES.slice(from, to), nextCursor: to < EVENT_TYPES.length ? encodeCursor(to) : null }, 200);
+    return c.json({ data: EVENT_TYPES.slice(from, to), nextCursor: to < EVENT_TYPES.length ? await encodeCursor(c.env, "event types", to) : null }, 200);
   })
   .openapi(statsRoute, async (c) => {
     const p = c.get("principal");

@@ -58,11 +58,11 @@ export const deadLetters = router()
     const q = c.req.valid("query");
     const result = await listDeadLetters(c.env.DB, {
       limit: q.limit,
-      before: q.cursor === undefined ? undefined : decodeCursor(q.cursor),
+      before: q.cursor === undefined ? undefined : await decodeCursor(c.env, "dead letters", q.cursor),
       open: q.open === "true",
     });
     return c.json(
-      { data: result.letters.map(view), nextCursor: result.nextBefore === null ? null : encodeCursor(result.nextBefore) },
+      { data: result.letters.map(view), nextCursor: result.nextBefore === null ? null : await encodeCursor(c.env, "dead letters", result.nextBefore) },
       200,
     );
   })

@@ -48,12 +48,12 @@ export const deliveries = router()
     const result = await listDeliveries(
       c.env.DB,
       { status: q.status, webhookUid: q.webhookUid, eventId: q.eventId, access: accessOf(c.get("principal")) },
-      { limit: q.limit, before: q.cursor === undefined ? undefined : decodeCursor(q.cursor) },
+      { limit: q.limit, before: q.cursor === undefined ? undefined : await decodeCursor(c.env, "deliveries", q.cursor) },
     );
     return c.json(
       {
         data: result.deliveries.map(deliveryView),
-        nextCursor: result.nextBefore === null ? null : encodeCursor(result.nextBefore),
+        nextCursor: result.nextBefore === null ? null : await encodeCursor(c.env, "deliveries", result.nextBefore),
       },
       200,
     );
@@ -63,9 +63,9 @@ export const deliveries = router()
     const retried = await retry(
       c.env,
       { status: b.status, webhookUid: b.webhookUid, since: b.since === undefined ? undefined : Date.parse(b.since), access: accessOf(c.get("principal")) },
-      { limit: BULK_RETRY_LIMIT, after: b.cursor === undefined ? undefined : decodeRetryCursor(b.cursor) },
+      { limit: BULK_RETRY_LIMIT, after: b.cursor === undefined ? undefined : await decodeRetryCursor(c.env, b.cursor) },
     );
-    const nextCursor = retried.full && retried.last !== null ? encodeRetryCursor(retried.last) : null;
+    const nextCursor = retried.full && retried.last !== null ? await encodeRetryCursor(c.env, retried.last) : null;
     return c.json({ count: retried.pending.length + retried.held.length, held: retried.held.length, nextCursor }, 202);
   })
   .openapi(retryOne, async (c) => {

@@ -86,7 +86,7 @@ export const events = router()
     if (q.q !== undefined) return c.json(await search(c.env, c.get("principal"), { ...q, q: q.q, filter }), 200);
     const result = await listEvents(c.env.DB, {
       limit: q.limit,
-      before: q.cursor === undefined ? undefined : decodeCursor(q.cursor),
+      before: q.cursor === undefined ? undefined : await decodeCursor(c.env, "events", q.cursor),
       filter: {
         ...filter,
         since: q.since === undefined ? undefined : Date.parse(q.since),
@@ -97,7 +97,7 @@ export const events = router()
     return c.json(
       {
         data: result.events.map(eventSummaryView),
-        nextCursor: result.nextBefore === null ? null : encodeCursor(result.nextBefore),
+        nextCursor: result.nextBefore === null ? null : await encodeCursor(c.env, "events", result.nextBefore),
       },
       200,
     );

@@ -175,7 +175,7 @@ export const sources = router()
   .openapi(list, async (c) => {
     const p = c.get("principal");
     const q = c.req.valid("query");
-    const after = q.cursor === undefined ? "" : decodeKey(q.cursor);
+    const after = q.cursor === undefined ? "" : await decodeKey(c.env, "sources", q.cursor);
     const origin = new URL(c.req.url).origin;
     const tolerance = settings(c.env).signatureToleranceSeconds;
     // Declared sources are a few of the configuration, merged by id with a page of the stored
@@ -184,7 +184,7 @@ export const sources = router()
     const owners = isLimited(p) ? (p.organizationUids ?? []) : null;
     const stored = await listStoredSources(c.env.DB, { limit: q.limit + 1, after, owners, except: declared.map((d) => d.id) });
     const rows = [...declared.filter((d) => d.id > after), ...stored].sort((a, b) => (a.id < b.id ? -1 : 1));
-    const { data: shown, nextCursor } = pageOf(rows, q.limit, (last) => encodeKey(last.id));
+    const { data: shown, nextCursor } = await pageOf(rows, q.limit, (last) => encodeKey(c.env, "sources", last.id));
     const refused = await rejectionSummaries(c.env.DB, shown.map((s) => s.id));
     const data = shown.map((s) => ({ ...sourceView(s, origin, tolerance), rejections: (refused.get(s.id) ?? []).map(rejectionSummaryView) }));
     return c.json({ data, nextCursor }, 200);

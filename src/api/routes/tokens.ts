@@ -54,9 +54,9 @@ export const tokens = router()
   })
   .openapi(list, async (c) => {
     const q = c.req.valid("query");
-    const after = q.cursor === undefined ? undefined : decodeCreated(q.cursor);
+    const after = q.cursor === undefined ? undefined : await decodeCreated(c.env, "tokens", q.cursor);
     const rows = await listTokens(c.env.DB, { limit: q.limit + 1, after: after && { createdAt: after.createdAt, id: after.uid } });
-    const { data, nextCursor } = pageOf(rows, q.limit, (last) => encodeCreated({ createdAt: last.createdAt, uid: last.id }));
+    const { data, nextCursor } = await pageOf(rows, q.limit, (last) => encodeCreated(c.env, "tokens", { createdAt: last.createdAt, uid: last.id }));
     return c.json({ data: data.map(tokenView), nextCursor }, 200);
   })
   .openapi(revoke, async (c) => {

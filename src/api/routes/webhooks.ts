@@ -171,9 +171,9 @@ export const webhooks = router()
   })
   .openapi(list, async (c) => {
     const q = c.req.valid("query");
-    const after = q.cursor === undefined ? undefined : decodeCreated(q.cursor);
+    const after = q.cursor === undefined ? undefined : await decodeCreated(c.env, "webhooks", q.cursor);
     const rows = await listWebhooks(c.env.DB, { limit: q.limit + 1, after, access: accessOf(c.get("principal")) });
-    const { data, nextCursor } = pageOf(rows, q.limit, encodeCreated);
+    const { data, nextCursor } = await pageOf(rows, q.limit, (last) => encodeCreated(c.env, "webhooks", last));
     const now = Date.now();
     const health = await healthOf(c.env.DB, data.map((w) => w.uid), now);
     return c.json(
