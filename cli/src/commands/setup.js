@@ -61,7 +61,7 @@ function withDatabaseId(text, name, id) {
 
 /**
  * @param {{ dir: string, dryRun: boolean, adminToken?: string, config?: string }} o
- * @returns {Promise<{ adminToken: string | null, worker: string }>}
+ * @returns {Promise<{ adminToken: string | null, worker: string, binding: string, rerunAfterDeploy: string[] }>}
  */
 export async function setup(o) {
   const tomlPath = join(o.dir, "wrangler.toml");
