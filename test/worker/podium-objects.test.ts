@@ -88,6 +88,18 @@ describe("Podium objects and their owners", () => {
     expect(await getEvent(env.DB, msg!.eventId)).toMatchObject({ organizationUid: `org-${k}`, locationUid: null });
   });
 
+  it("reads an invite link's owner from the review invite object, which names its location and organization", async () => {
+    const p = pipeline();
+    const k = uniqueKey();
+    const invite = {
+      data: { uid: `invite-${k}`, link: "https://podium.link/x", location: { uid: `loc-${k}`, organizationUid: `org-${k}` } },
+      metadata: { eventType: "review.invite_link_created", eventUid: crypto.randomUUID(), version: "v4" },
+    };
+    const [msg] = await throughIngress([JSON.stringify(invite)]);
+    await p.runIngest([msg!]);
+    expect(await getEvent(env.DB, msg!.eventId)).toMatchObject({ organizationUid: `org-${k}`, locationUid: `loc-${k}` });
+  });
+
   it("gives a review the organization its location is known to belong to, and none while unknown", async () => {
     const p = pipeline();
     const k = uniqueKey();

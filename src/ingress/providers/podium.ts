@@ -20,7 +20,8 @@ const LOCATION_OF_DATA: OwnerPaths = { organization: [["data", "location", "orga
  * and an invoice name their location and its organization; a contact belongs to an
  * organization (`after`, or `before` once deleted; a `data.location` beside them
  * is read too); a review names only its locations, and the ingest consumer adds the
- * organization it knows for the first. Other types read `data.location`. (A Map: the
+ * organization it knows for the first, while a review invite (the invite link types) names its
+ * `location` with its organization. Other types read `data.location`. (A Map: the
  * object is the body's to name, and a plain object's lookup finds `__proto__` or `toString`.)
  */
 const OWNER_PATHS = new Map<string, OwnerPaths>([
@@ -33,7 +34,8 @@ const OWNER_PATHS = new Map<string, OwnerPaths>([
       location: LOCATION_OF_DATA.location,
     },
   ],
-  ["review", { organization: [], location: [["data", "locations", "0", "uid"]] }],
+  // A review names its locations only; a review invite (invite_link_*) its location and its organization.
+  ["review", { organization: LOCATION_OF_DATA.organization, location: [["data", "locations", "0", "uid"], ...LOCATION_OF_DATA.location] }],
 ]);
 
 /** After an object's own paths, for every type. */
