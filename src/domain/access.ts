@@ -98,7 +98,7 @@ export function canSeeEvent(p: Principal, e: Owner & { eventType: string; source
 }
 
 /** What a token does to a webhook that needs the data scopes of its event types. */
-export type WebhookAct = "subscribe" | "change" | "delete";
+export type WebhookAct = "subscribe" | "change" | "delete" | "listen";
 
 /**
  * Subscribing a webhook to event types, changing one (even only enabling or disabling it: it
@@ -114,6 +114,7 @@ export function assertDataScopes(p: Principal, eventTypes: string[], act: Webhoo
           subscribe: `Subscribing to "${pattern}"`,
           change: `Changing a webhook subscribed to "${pattern}", even only enabling or disabling it,`,
           delete: `Deleting a webhook subscribed to "${pattern}"`,
+          listen: `Listening as a webhook subscribed to "${pattern}"`,
         }[act];
         throw new AppError("forbidden", `${what} needs the scope "${scope}".`, { missingScope: scope });
       }

@@ -100,6 +100,11 @@ describe("GET /v1/listen", () => {
     const w = await p.createWebhook({ url: "https://downstream.test/ok/x", eventTypes: ["*"], organizationUid: "org-x" });
     const readOnly = await makeToken(p, ["events:read", "webhooks:read", "read_messages"]);
     expect((await listenResponse(p, `webhookUid=${w.uid}`, { token: readOnly })).status).toBe(403);
+    // Listening as a webhook is as much as changing it: the data scopes of all its types, not only of what it hears.
+    const messagesOnly = await makeToken(p, ["events:read", "webhooks:read", "webhooks:write", "read_messages"]);
+    const refused = await listenResponse(p, `webhookUid=${w.uid}`, { token: messagesOnly });
+    expect(refused.status).toBe(403);
+    expect(((await refused.json()) as { error: { details: { missingScope: string } } }).error.details.missingScope).toBe("read_contacts");
   });
 
   it("streams each stored event with its body and headers signed with the listener's secret", async () => {

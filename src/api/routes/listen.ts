@@ -1,4 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
+import { assertDataScopes } from "../../domain/access";
 import { AppError, invalidField } from "../../domain/errors";
 import { errorResponse } from "../../http/errors";
 import { hasScope } from "../../domain/scopes";
@@ -45,7 +46,8 @@ export const listener = router().openapi(listen, async (c) => {
     // Hearing a webhook's events signed with its secret is what its URL receives: as much as changing that URL.
     const scope = q.mode === "listen" ? "webhooks:write" : "webhooks:read";
     if (!hasScope(p, scope)) throw new AppError("forbidden", `Listening as a webhook needs the scope "${scope}".`, { missingScope: scope });
-    await visibleWebhook(c.env.DB, p, q.webhookUid);
+    const webhook = await visibleWebhook(c.env.DB, p, q.webhookUid);
+    if (q.mode === "listen") assertDataScopes(p, webhook.eventTypes, "listen");
   }
   const given = c.req.header(SECRET_HEADER);
   // The rule of a webhook's secret: what the listener signs with, a receiver's Standard Webhooks library must decode.
