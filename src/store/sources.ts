@@ -169,6 +169,12 @@ export async function updateSource(db: D1Database, s: StoredSource, read: number
 }
 
 export async function deleteSource(db: D1Database, id: string): Promise<boolean> {
-  const res = await db.prepare("DELETE FROM sources WHERE id = ?").bind(id).run();
-  return (res.meta.changes ?? 0) > 0;
+  // Its rejection log goes with it (a few hundred rows at most: counts by hour within the
+  // retention, and the latest samples): a source made again under its id may be another tenant's.
+  const [res] = await db.batch([
+    db.prepare("DELETE FROM sources WHERE id = ?").bind(id),
+    db.prepare("DELETE FROM rejection_counts WHERE source_id = ?").bind(id),
+    db.prepare("DELETE FROM rejections WHERE source_id = ?").bind(id),
+  ]);
+  return (res?.meta.changes ?? 0) > 0;
 }

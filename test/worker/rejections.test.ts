@@ -118,6 +118,20 @@ describe("the rejection log", () => {
     expect(sent).toEqual([]);
   });
 
+  it("forgets a deleted source's rejections: a source made again under its id, by anyone, starts with none", async () => {
+    const p = pipeline();
+    const source = await createSource({ secrets: [`right-${uniqueKey()}`] });
+    const body = podiumBody();
+    const { sent } = await refused(post(`/webhooks/${source}`, body, { ...(await podiumHeaders(body, "a-wrong-secret")), "user-agent": "Their-CRM/1.0" }));
+    await record(p, sent);
+    expect((await p.api("GET", `/v1/sources/${source}/rejections`)).json.recent).toHaveLength(1);
+    expect((await p.api("DELETE", `/v1/sources/${source}`)).status).toBe(204);
+    const made = await p.api("POST", "/v1/sources", { id: source, name: "again", provider: "podium", secrets: [`again-${uniqueKey()}`] });
+    expect(made.status, JSON.stringify(made.json)).toBe(201);
+    const again = (await p.api("GET", `/v1/sources/${source}/rejections`)).json;
+    expect([again.summary, again.recent]).toEqual([[], []]);
+  });
+
   it("counts requests to ids that name no source together, saying which id each asked for; only the admin reads them", async () => {
     const p = pipeline();
     const wrong = `typo-${uniqueKey()}`;
