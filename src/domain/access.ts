@@ -106,20 +106,28 @@ export type WebhookAct = "subscribe" | "change" | "delete" | "listen";
  * need the data scope of every type, as subscribing does in Podium.
  */
 export function assertDataScopes(p: Principal, eventTypes: string[], act: WebhookAct): void {
+  const missing = missingDataScope(p, eventTypes);
+  if (missing === null) return;
+  // A change or delete is refused for the types the webhook has, which the caller may not have chosen.
+  const what = {
+    subscribe: `Subscribing to "${missing.pattern}"`,
+    change: `Changing a webhook subscribed to "${missing.pattern}", even only enabling or disabling it,`,
+    delete: `Deleting a webhook subscribed to "${missing.pattern}"`,
+    listen: `Listening as a webhook subscribed to "${missing.pattern}"`,
+  }[act];
+  throw new AppError("forbidden", `${what} needs the scope "${missing.scope}".`, { missingScope: missing.scope });
+}
+
+/**
+ * The first data scope the types need that the token lacks, with the type that needs it; null
+ * when it holds them all. A webhook's activity (what it holds, its health) counts events of all
+ * its types: a token lacking one of their scopes sees the webhook, not its activity.
+ */
+export function missingDataScope(p: Principal, eventTypes: string[]): { pattern: string; scope: string } | null {
   for (const pattern of eventTypes) {
-    for (const scope of dataScopesForPattern(pattern)) {
-      if (!hasScope(p, scope)) {
-        // A change or delete is refused for the types the webhook has, which the caller may not have chosen.
-        const what = {
-          subscribe: `Subscribing to "${pattern}"`,
-          change: `Changing a webhook subscribed to "${pattern}", even only enabling or disabling it,`,
-          delete: `Deleting a webhook subscribed to "${pattern}"`,
-          listen: `Listening as a webhook subscribed to "${pattern}"`,
-        }[act];
-        throw new AppError("forbidden", `${what} needs the scope "${scope}".`, { missingScope: scope });
-      }
-    }
+    for (const scope of dataScopesForPattern(pattern)) if (!hasScope(p, scope)) return { pattern, scope };
   }
+  return null;
 }
 
 /**

@@ -2,6 +2,7 @@
 // organization or location of the grant, never the events or deliveries counted.
 import { isLimited, type Access } from "../domain/access";
 import { DELIVERY_STATUSES } from "../domain/delivery";
+import { isStringArray } from "../domain/guards";
 import { HOUR_MS } from "../domain/time";
 import { grantedWebhookIdsSql, hiddenGroups, webhookAccessSql } from "./access";
 import {
@@ -17,6 +18,7 @@ import {
   TOTAL_HOUR,
 } from "./counters";
 import { nameIds } from "./names";
+import { storedJson } from "./stored-json";
 
 export const SERIES_BUCKET_MS = TENTH_MS;
 const SERIES_BUCKETS = 36; // six hours
@@ -33,6 +35,8 @@ export interface Stats {
   webhooks: {
     uid: string;
     url: string;
+    /** Its types: what it counts is of events of all of them. */
+    eventTypes: string[];
     disabled: boolean;
     succeeded: number;
     failed: number;
@@ -108,7 +112,7 @@ export async function stats(db: D1Database, access: Access | null, now = Date.no
     db.prepare(`SELECT * FROM attempt_counts WHERE hour >= ? AND ${webhookFilter}`).bind(Math.floor(from / HOUR_MS), ...(granted?.binds ?? [])),
     db
       .prepare(
-        `SELECT w.uid, w.url, w.disabled, ${DELIVERY_COLUMNS.map((col) => `c.${col}`).join(", ")}, h.last_failure_at, h.last_error
+        `SELECT w.uid, w.url, w.event_types, w.disabled, ${DELIVERY_COLUMNS.map((col) => `c.${col}`).join(", ")}, h.last_failure_at, h.last_error
          FROM webhooks w LEFT JOIN names n ON n.name = w.uid LEFT JOIN delivery_counts c ON c.webhook = n.id
          LEFT JOIN webhook_health h ON h.webhook_uid = w.uid
          WHERE w.kind = 'webhook' AND ${wh.sql}`,
@@ -171,6 +175,7 @@ export async function stats(db: D1Database, access: Access | null, now = Date.no
     .map((r) => ({
       uid: String(r.uid),
       url: String(r.url),
+      eventTypes: storedJson(String(r.event_types), isStringArray, `webhook ${String(r.uid)} event_types`),
       disabled: r.disabled === 1,
       succeeded: byStatus(r, "succeeded"),
       failed: byStatus(r, "failed"),

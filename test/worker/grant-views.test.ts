@@ -37,6 +37,7 @@ interface Hook {
   url: string;
   organizationUid: string | null;
   locationUid: string | null;
+  eventTypes: string[];
   /** Made by a token limited to this organization (docs/podium.md#grants). */
   grantOrganizationUid: string | null;
   deleted: boolean;
@@ -173,15 +174,16 @@ async function makeWorld(p: P, r: Rng, key: string, big: boolean): Promise<World
     const at = r.int(5);
     const place = at < 2 ? { organizationUid: r.pick(orgs) } : at < 4 ? { locationUid: r.pick(locs) } : { sourceIds: sources.map((s) => s.id) };
     const url = `https://downstream.test/${r.chance(0.5) ? "fail" : "ok"}/hook${key}n${i}z`;
+    const eventTypes = r.pick(patterns);
     const made = await admin(p, "POST", "/v1/webhooks", {
       url,
-      eventTypes: r.pick(patterns),
+      eventTypes,
       maxAttempts: 1,
       ...place,
       ...(r.chance(0.2) ? { disabled: true } : {}),
       ...(r.chance(0.25) ? { filter: { body: { "data.kind": "keep" } } } : {}),
     });
-    w.hooks.push({ uid: made.uid, url, organizationUid: made.organizationUid, locationUid: made.locationUid, grantOrganizationUid: null, deleted: false });
+    w.hooks.push({ uid: made.uid, url, organizationUid: made.organizationUid, locationUid: made.locationUid, eventTypes, grantOrganizationUid: null, deleted: false });
   }
   // Location webhooks a tenant's token made within its organization's grant: they stay there when the location moves.
   for (const [loc, org] of r.subset([...home], 0.3)) {
@@ -190,7 +192,7 @@ async function makeWorld(p: P, r: Rng, key: string, big: boolean): Promise<World
     const made = await as(p, tenant.token, "POST", "/v1/webhooks", { url, eventTypes: ["*"], locationUid: loc, maxAttempts: 1 });
     expect(made.status).toBe(201);
     expect(made.json.grantOrganizationUid).toBe(org);
-    w.hooks.push({ uid: made.json.uid, url, organizationUid: null, locationUid: loc, grantOrganizationUid: org, deleted: false });
+    w.hooks.push({ uid: made.json.uid, url, organizationUid: null, locationUid: loc, eventTypes: ["*"], grantOrganizationUid: org, deleted: false });
   }
 
   const sent = Array.from({ length: big ? 110 : 12 + r.int(14) }, () => {
@@ -596,7 +598,18 @@ async function checkListen(p: P, r: Rng, w: World, t: Token, say: string) {
       const text = await res.text();
       expect(text).not.toContain(h.url);
     }
-    const mine = [...v.hooks];
+    // Listening as one (its events signed with its secret) needs the data scopes of all its types, as changing it does.
+    const holdsAll = (h: Hook) => h.eventTypes.every((pattern) => (pattern === "*" ? DATA_SCOPES : [scopeOf(pattern)]).every((s) => t.scopes.has(s)));
+    const inGrant = w.hooks.filter((h) => v.hooks.has(h.uid));
+    for (const h of scope === "listen" ? inGrant.filter((h) => !holdsAll(h)) : []) {
+      const res = await worker.fetch(
+        new Request(`https://edgehook.test/v1/listen?mode=listen&webhookUid=${h.uid}`, { headers: { upgrade: "websocket", authorization: `Bearer ${t.token}`, "cf-connecting-ip": clientAddress() } }),
+        p.env,
+        createExecutionContext(),
+      );
+      expect(res.status, `${say}: listening as ${h.uid}, lacking a scope of ${h.eventTypes}`).toBe(403);
+    }
+    const mine = inGrant.filter((h) => scope === "tail" || holdsAll(h)).map((h) => h.uid);
     if (mine.length > 0) {
       const asHook = await listen(p, t.token, `mode=${scope}&webhookUid=${r.pick(mine)}&after=${w.start}`);
       await vi.waitFor(() => expect(asHook.messages.some((m) => "position" in m && m.position >= last!.seq)).toBe(true), { timeout: 10_000 });

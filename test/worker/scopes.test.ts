@@ -172,6 +172,27 @@ describe("data scopes and location/organization limits", () => {
     }
   });
 
+  it("shows a webhook's activity (held, backlog, health, last failure) only to a token holding the data scopes of all its types", async () => {
+    const p = pipeline();
+    const { webhook, event } = await p.webhookOn("fail", { maxAttempts: 1 });
+    await p.ingest(event("message.received"));
+    await p.deliver();
+    const contactsOnly = (await makeToken(p, ["webhooks:read", "events:read", "read_contacts"])).token;
+    const seen = await as(p, contactsOnly, "GET", `/v1/webhooks/${webhook.uid}`);
+    expect(seen.status).toBe(200);
+    // Its configuration, and its health's state as lists show it; not what counts the message events.
+    expect(seen.json.url).toBe(webhook.url);
+    expect(Object.keys(seen.json.health)).toEqual(["state"]);
+    expect([seen.json.heldDeliveries, seen.json.backlog]).toEqual([undefined, undefined]);
+    const row = (json: { webhooks: { uid: string }[] }) => json.webhooks.find((w) => w.uid === webhook.uid);
+    expect(row((await as(p, contactsOnly, "GET", "/v1/stats")).json)).toMatchObject({ failed: 0, lastFailureAt: null, lastError: null });
+    // The admin, and a token holding every scope, see it all.
+    expect(row((await p.api("GET", "/v1/stats")).json)).toMatchObject({ failed: 1, lastError: "HTTP 500" });
+    const all = (await makeToken(p, ["webhooks:read", "events:read", "read_messages", "read_contacts", "read_payments", "read_reviews"])).token;
+    const whole = (await as(p, all, "GET", `/v1/webhooks/${webhook.uid}`)).json;
+    expect(whole).toMatchObject({ heldDeliveries: 0, backlog: expect.any(Object), health: { lastFailure: { error: "HTTP 500" } } });
+  });
+
   it("limits a token to its organizations and locations: subscribing, seeing webhooks and seeing events", async () => {
     const p = pipeline();
     const key = uniqueKey();

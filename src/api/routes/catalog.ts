@@ -1,5 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
-import { accessOf } from "../../domain/access";
+import { accessOf, missingDataScope } from "../../domain/access";
 import { EVENT_TYPES } from "../../domain/event-types";
 import { hasScope } from "../../domain/scopes";
 import { iso, isoTime } from "../../domain/time";
@@ -44,7 +44,9 @@ export const catalog = router()
     // Dead letters belong to no tenant (an ingest's may be of any source): counted for admin alone, as listed.
     const admin = hasScope(p, "admin");
     const [s, parkedDeadLetters] = await Promise.all([stats(c.env.DB, accessOf(p)), admin ? countParked(c.env.BODIES) : null]);
-    // Per webhook: its URL and last error are the webhook's own, behind webhooks:read.
+    // Per webhook: its URL and last error are the webhook's own, behind webhooks:read; its counts
+    // are of the events the token may read, and its last failure, of any of its types, is shown
+    // to a token holding the data scopes of all of them.
     const webhooks = hasScope(p, "webhooks:read") ? s.webhooks : [];
     return c.json(
       {
@@ -52,11 +54,15 @@ export const catalog = router()
         deadLetters: admin ? s.deadLetters : null,
         parkedDeadLetters,
         series: s.series.map((b) => ({ ...b, start: iso(b.start) })),
-        webhooks: webhooks.map((w) => ({
-          ...w,
-          successRate: w.succeeded + w.failed === 0 ? null : w.succeeded / (w.succeeded + w.failed),
-          lastFailureAt: isoTime(w.lastFailureAt),
-        })),
+        webhooks: webhooks.map(({ eventTypes, ...w }) => {
+          const whole = missingDataScope(p, eventTypes) === null;
+          return {
+            ...w,
+            successRate: w.succeeded + w.failed === 0 ? null : w.succeeded / (w.succeeded + w.failed),
+            lastFailureAt: whole ? isoTime(w.lastFailureAt) : null,
+            lastError: whole ? w.lastError : null,
+          };
+        }),
       },
       200,
     );

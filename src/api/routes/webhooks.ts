@@ -1,5 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
-import { accessOf, assertDataScopes, assertMaySubscribe, grantOrganizationOf, isLimited, type LocationOrganizations } from "../../domain/access";
+import { accessOf, assertDataScopes, assertMaySubscribe, grantOrganizationOf, isLimited, missingDataScope, type LocationOrganizations } from "../../domain/access";
 import { assertCredentialsStay, keepRedacted } from "../../domain/credential-headers";
 import { AppError } from "../../domain/errors";
 import { hasScope, type Principal } from "../../domain/scopes";
@@ -185,8 +185,14 @@ export const webhooks = router()
     );
   })
   .openapi(get, async (c) => {
-    const w = await visibleWebhook(c.env.DB, c.get("principal"), c.req.valid("param").uid);
+    const p = c.get("principal");
+    const w = await visibleWebhook(c.env.DB, p, c.req.valid("param").uid);
     const now = Date.now();
+    if (missingDataScope(p, w.eventTypes)) {
+      // Its counts and health are of events of every type it has: the state alone, as lists show it.
+      const health = await healthOf(c.env.DB, [w.uid], now);
+      return c.json({ ...webhookView(w), health: { state: healthView(w, health.get(w.uid) ?? UNKNOWN_HEALTH, now).state } }, 200);
+    }
     const [owed, status, health] = await Promise.all([backlogOf(c.env.DB, w.uid, BACKLOG_COUNT_CAP), statusOf(c.env, w.uid), healthOf(c.env.DB, [w.uid], now)]);
     return c.json(
       {
