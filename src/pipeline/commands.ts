@@ -33,11 +33,13 @@ const WEBHOOKS_PER_RUN = 500;
 
 /**
  * Hands what became pending to the transport: one wake-up per webhook concerned,
- * however many deliveries it got. A failure is left to the maintenance run.
+ * however many deliveries it got. A failure is left to the maintenance run. `resume`:
+ * someone asked for these deliveries now (a retry, an enable, a new URL), which ends a
+ * pause the downstream asked for.
  */
-async function dispatch(env: Env, webhookUids: Iterable<string>): Promise<void> {
+async function dispatch(env: Env, webhookUids: Iterable<string>, resume = false): Promise<void> {
   const uids = [...new Set(webhookUids)];
-  const results = await Promise.allSettled(uids.map((uid) => wakeScheduler(env, uid)));
+  const results = await Promise.allSettled(uids.map((uid) => wakeScheduler(env, uid, resume)));
   const failed = results.flatMap((r) => (r.status === "rejected" ? [String(r.reason)] : []));
   if (failed.length > 0) {
     console.error("waking delivery schedulers failed; the maintenance run wakes them", { webhooks: failed.length, of: uids.length, error: failed[0] });
@@ -172,7 +174,7 @@ export async function retry(
   page: RetryPage,
 ): Promise<{ pending: string[]; held: string[]; last: RetryPosition | null; full: boolean }> {
   const { webhooks, ...retried } = await retryDeliveries(env.DB, filter, page);
-  await dispatch(env, webhooks);
+  await dispatch(env, webhooks, true);
   return retried;
 }
 
@@ -181,11 +183,11 @@ export async function retry(
  * every enabled webhook that still holds some, and wakes their schedulers, which
  * release the rest as they drain. Returns how many were released.
  */
-export async function release(env: Env, opts: { webhookUid?: string } = {}, now = Date.now()): Promise<number> {
+export async function release(env: Env, opts: { webhookUid?: string; resume?: boolean } = {}, now = Date.now()): Promise<number> {
   const uids = opts.webhookUid !== undefined ? [opts.webhookUid] : await webhooksWithHeld(env.DB, WEBHOOKS_PER_RUN);
   let released = 0;
   for (const uid of uids) released += await releaseHeld(env.DB, uid, RELEASE_LIMIT, now);
-  await dispatch(env, uids);
+  await dispatch(env, uids, opts.resume);
   return released;
 }
 
@@ -243,8 +245,9 @@ export async function deliveriesExpired(env: Env, webhookUids: Iterable<string>)
 export async function changeWebhook(env: Env, current: Webhook, next: Webhook): Promise<VersionedWrite> {
   const written = await updateWebhook(env.DB, next, current);
   if (written !== "saved") return written;
-  if (current.disabled && !next.disabled) await release(env, { webhookUid: next.uid });
-  else await dispatch(env, [next.uid]);
+  // Enabled, or sent elsewhere: a pause the old downstream asked for no longer holds.
+  if (current.disabled && !next.disabled) await release(env, { webhookUid: next.uid, resume: true });
+  else await dispatch(env, [next.uid], next.url !== current.url);
   return written;
 }
 

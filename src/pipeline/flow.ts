@@ -83,6 +83,13 @@ export class WebhookFlow {
     this.pausedUntil = pause.until ?? 0;
   }
 
+  /** Ends a pause a downstream asked for (Retry-After): someone asked for its deliveries now. */
+  resume(): void {
+    if (this.pausedUntil === 0) return;
+    this.pausedUntil = 0;
+    this.pause.paused?.(0);
+  }
+
   /** New deliveries, or the webhook changed: look again. */
   wake(): void {
     this.stale = true;

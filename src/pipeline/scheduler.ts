@@ -43,12 +43,13 @@ export class WebhookScheduler extends DurableObject<Env> {
     });
   }
 
-  /** Something changed for the webhook (new pending deliveries, its settings): a run follows. */
-  async wake(webhookUid: string): Promise<void> {
+  /** Something changed for the webhook (new pending deliveries, its settings): a run follows. `resume`: its pause ends. */
+  async wake(webhookUid: string, resume = false): Promise<void> {
     if (!this.flow) {
       this.ctx.storage.kv.put(UID_KEY, webhookUid);
       this.flow = this.flowFor(webhookUid);
     }
+    if (resume) this.flow.resume();
     this.flow.wake();
     if (this.running) return; // the run under way sees the wake
     const at = await this.ctx.storage.getAlarm();

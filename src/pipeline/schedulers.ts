@@ -7,9 +7,12 @@ function schedulerOf(env: Env, webhookUid: string) {
   return env.SCHEDULERS.getByName(webhookUid);
 }
 
-/** Tells a webhook's scheduler to look again; it has then stored its alarm. */
-export async function wakeScheduler(env: Env, webhookUid: string): Promise<void> {
-  await schedulerOf(env, webhookUid).wake(webhookUid);
+/**
+ * Tells a webhook's scheduler to look again; it has then stored its alarm. `resume`: someone
+ * asked for it (a retry, an enable, a new URL), so a pause its downstream asked for ends.
+ */
+export async function wakeScheduler(env: Env, webhookUid: string, resume = false): Promise<void> {
+  await schedulerOf(env, webhookUid).wake(webhookUid, resume);
 }
 
 export async function schedulerStatus(env: Env, webhookUid: string): Promise<FlowStatus> {

@@ -85,7 +85,7 @@ export type RecordingSchedulers = Env["SCHEDULERS"] & { woken: string[] };
 export function recordingSchedulers(fails: (webhookUid: string) => boolean = () => false): RecordingSchedulers {
   const woken: string[] = [];
   const namespace = fakeNamespace<WebhookScheduler>(() => ({
-    async wake(webhookUid: string): Promise<void> {
+    async wake(webhookUid: string, _resume?: boolean): Promise<void> {
       if (fails(webhookUid)) throw new Error("scheduler unreachable (test)");
       woken.push(webhookUid);
     },

@@ -115,6 +115,45 @@ describe("a webhook's limits hold however its scheduler is called", () => {
   });
 });
 
+describe("a pause a downstream asked for", () => {
+  it("ends when someone asks for its deliveries: a retry, an enable, a new URL", async () => {
+    const p = realSchedulers();
+    const key = uniqueKey();
+    const org = `org-${key}`;
+    // An hour of Retry-After on the first request of each key (the cap's default), then answers.
+    const busy = (k: string) => `https://downstream.test/record/${key}-${k}?busy=1&s=3600`;
+    const hook = await p.createWebhook({ url: busy("a"), eventTypes: ["*"], organizationUid: org, maxConcurrency: 1 });
+    const now = Date.now();
+    const paused = async () => (await p.api("GET", `/v1/webhooks/${hook.uid}`)).json.backlog.pausedUntil;
+    await p.runIngest([message(key, org, 0, now)]);
+    await vi.waitFor(async () => expect(await paused()).not.toBeNull(), { timeout: 20_000, interval: 100 });
+    const [delivery] = await webhookDeliveryRows(hook.uid);
+    expect((await received(`${key}-a`)).map((r) => r.status)).toEqual([429]);
+    // Retried by hand: it goes now, not in an hour.
+    expect((await p.api("POST", `/v1/deliveries/${delivery!.id}/retry`)).status).toBe(202);
+    await succeeded(hook.uid, 1, 20_000);
+    expect(await paused()).toBeNull();
+
+    // Paused again (a second event, a new key), then disabled and enabled: it goes on enabling.
+    expect((await p.api("PATCH", `/v1/webhooks/${hook.uid}`, { url: busy("b") })).status).toBe(200);
+    await p.runIngest([message(key, org, 1, now + 1)]);
+    await vi.waitFor(async () => expect(await paused()).not.toBeNull(), { timeout: 20_000, interval: 100 });
+    expect((await p.api("PATCH", `/v1/webhooks/${hook.uid}`, { disabled: true })).status).toBe(200);
+    expect((await p.api("PATCH", `/v1/webhooks/${hook.uid}`, { disabled: false })).status).toBe(200);
+    await succeeded(hook.uid, 2, 20_000);
+
+    // And when it is pointed at another URL: the next event goes there now (the one the old URL
+    // refused keeps the due time its Retry-After gave it, until retried).
+    expect((await p.api("PATCH", `/v1/webhooks/${hook.uid}`, { url: busy("c") })).status).toBe(200);
+    await p.runIngest([message(key, org, 2, now + 2)]);
+    await vi.waitFor(async () => expect(await paused()).not.toBeNull(), { timeout: 20_000, interval: 100 });
+    expect((await p.api("PATCH", `/v1/webhooks/${hook.uid}`, { url: `https://downstream.test/record/${key}-d` })).status).toBe(200);
+    await p.runIngest([message(key, org, 3, now + 3)]);
+    await succeeded(hook.uid, 3, 20_000);
+    expect((await received(`${key}-d`)).map((r) => [indexOf(r), r.status])).toEqual([[3, 200]]);
+  });
+});
+
 describe("FIFO", () => {
   it("delivers 1,200 held events strictly in the order they were received, one at a time, with a downstream failing at random", async () => {
     const p = realSchedulers();
