@@ -130,6 +130,12 @@ export async function getDeadLetter(db: D1Database, seq: number): Promise<DeadLe
   return row ? toDeadLetter(row) : null;
 }
 
+/** Deletes a dead letter someone handled otherwise (the open count follows: migration 0014's trigger); false when there is none. */
+export async function deleteDeadLetter(db: D1Database, seq: number): Promise<boolean> {
+  const res = await db.prepare("DELETE FROM dead_letters WHERE seq = ?").bind(seq).run();
+  return (res.meta.changes ?? 0) > 0;
+}
+
 export async function markReplayed(db: D1Database, seq: number, now = Date.now()): Promise<void> {
   await db.prepare("UPDATE dead_letters SET replayed_at = ? WHERE seq = ?").bind(now, seq).run();
 }

@@ -71,8 +71,19 @@ describe("dead letters are never silent", () => {
     expect(replay.status).toBe(409);
     expect(replay.json.error.code).toBe("conflict");
     expect(JSON.stringify(replay.json)).not.toContain("stored-secret-text");
+    expect(replay.json.error.message).toContain("DELETE the dead letter");
     expect(p.queues.ingest.sent).toEqual([]);
-    await env.DB.prepare("DELETE FROM dead_letters WHERE message_id = ?").bind(bad).run();
+    // Handled otherwise, it is deleted through the API (the admin's alone), and no longer counted as open.
+    const open = async () => (await p.api("GET", "/v1/stats")).json.deadLetters;
+    const before = await open();
+    const t = (await p.api("POST", "/v1/tokens", { name: "r", scopes: ["events:read", "events:replay"] })).json.token;
+    const { call } = await import("./helpers");
+    const refused = await call(new Request(`https://edgehook.test/v1/dead-letters/${corrupt!.id}`, { method: "DELETE", headers: { authorization: `Bearer ${t}` } }));
+    expect(refused.status).toBe(403);
+    expect((await p.api("DELETE", `/v1/dead-letters/${corrupt!.id}`)).status).toBe(204);
+    expect(await open()).toBe(before - 1);
+    expect((await p.api("GET", "/v1/dead-letters?limit=100")).json.data.map((d: { id: number }) => d.id)).not.toContain(corrupt!.id);
+    expect((await p.api("DELETE", `/v1/dead-letters/${corrupt!.id}`)).status).toBe(404);
   });
 
   it("parks a dead letter it cannot record in R2 rather than dropping it (see reliability.test.ts)", async () => {

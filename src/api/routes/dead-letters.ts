@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { AppError } from "../../domain/errors";
 import { iso, isoTime } from "../../domain/time";
 import { replayDeadLetter } from "../../pipeline/commands";
-import { listDeadLetters, type DeadLetter } from "../../store/dead-letters";
+import { deleteDeadLetter, listDeadLetters, type DeadLetter } from "../../store/dead-letters";
 import { errors, json, router, scoped } from "../openapi";
 import { ListQuery, page } from "../schemas";
 import { decodeCursor, encodeCursor } from "../validate";
@@ -53,6 +53,15 @@ const replay = createRoute({
   responses: { 202: json(DeadLetterSchema, "Replayed"), ...errors(404, 409) },
 });
 
+const remove = createRoute({
+  method: "delete",
+  path: "/dead-letters/{id}",
+  summary: "Delete a dead letter handled otherwise (one that cannot be replayed, say); it is no longer counted",
+  ...scoped("admin"),
+  request: { params: z.object({ id: z.coerce.number().int().min(1).openapi({ param: { name: "id", in: "path" } }) }) },
+  responses: { 204: { description: "Deleted" }, ...errors(404) },
+});
+
 export const deadLetters = router()
   .openapi(list, async (c) => {
     const q = c.req.valid("query");
@@ -70,7 +79,15 @@ export const deadLetters = router()
     const { id } = c.req.valid("param");
     const replayed = await replayDeadLetter(c.env, id);
     if (replayed === "not_found") throw new AppError("not_found", `No dead letter ${id}.`);
-    if (replayed === "nothing_to_retry") throw new AppError("conflict", "The delivery is gone or held; nothing to retry.");
-    if (replayed === "unreplayable") throw new AppError("conflict", "This dead letter names nothing to replay.");
+    // Said with what to do: a letter that cannot be replayed stays open until deleted.
+    if (replayed === "nothing_to_retry") {
+      throw new AppError("conflict", "The delivery is gone (its webhook deleted, or its event purged) or held; nothing to retry. Once handled, DELETE the dead letter.");
+    }
+    if (replayed === "unreplayable") throw new AppError("conflict", "This dead letter names nothing to replay. Once handled, DELETE the dead letter.");
     return c.json(view(replayed), 202);
+  })
+  .openapi(remove, async (c) => {
+    const { id } = c.req.valid("param");
+    if (!(await deleteDeadLetter(c.env.DB, id))) throw new AppError("not_found", `No dead letter ${id}.`);
+    return c.body(null, 204);
   });
