@@ -23,6 +23,24 @@ function message(org: string, channel: string, conversation = crypto.randomUUID(
 
 /** HTML text with tags removed and entities decoded enough to compare. */
 
+describe("dashboard: a webhook's page", () => {
+  it("says which sources it hears, and shows no held count to a token that may not read all its types", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const some = await p.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["*"], organizationUid: `org-${key}`, sourceIds: ["podium"] });
+    const every = await p.createWebhook({ url: `https://downstream.test/ok/${key}-all`, eventTypes: ["*"], organizationUid: `org-${key}` });
+    const admin = await cookie();
+    expect(text(await (await get(`/dashboard/webhooks/${some.uid}`, admin)).text())).toContain("enabled · 0 held · from source podium");
+    expect(text(await (await get(`/dashboard/webhooks/${every.uid}`, admin)).text())).toContain("enabled · 0 held · from every source");
+    const { token } = await makeToken(p, ["webhooks:read", "read_messages"]);
+    const login = await dashboardForm("/dashboard/login", null, { token });
+    const limited = login.headers.get("set-cookie")!.split(";")[0]!;
+    const seen = text(await (await get(`/dashboard/webhooks/${every.uid}`, limited)).text());
+    expect(seen).toContain("enabled · from every source");
+    expect(seen).not.toContain("held ·");
+  });
+});
+
 describe("dashboard: filters, transformations and tests", () => {
   it("creates and edits a webhook's filter and transformation from the form, refusing what is not JSON or not valid", async () => {
     const c = await cookie();

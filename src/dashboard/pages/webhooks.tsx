@@ -3,6 +3,7 @@ import type { WebhookSchema, WebhookTestAnswer } from "../../api/schemas";
 import { REDACTED } from "../../domain/credential-headers";
 import { DEFAULT_MAX_CONCURRENCY, MAX_CONCURRENCY_MAX, RATE_LIMIT_MAX } from "../../domain/flow";
 import { AUTO_DISABLE_MINUTES_MAX, DEFAULT_AUTO_DISABLE_MINUTES, DEFAULT_FAILING_AFTER, FAILING_AFTER_MAX } from "../../domain/health";
+import { legible } from "../../domain/legible";
 import { Action, HeaderTable, NextPage, Time } from "../layout";
 import { prettyBody } from "../pretty-body";
 import { ownerOf } from "../../routing/match";
@@ -414,7 +415,9 @@ export function WebhookPage(props: {
   return (
     <div class="stack">
       <p>
-        <span class="mono">{w.url}</span> · {ownerOf(w)} · {w.disabled ? "disabled" : "enabled"} · {w.heldDeliveries ?? 0} held
+        <span class="mono">{w.url}</span> · {ownerOf(w)} · {w.disabled ? "disabled" : "enabled"}
+        {w.heldDeliveries !== undefined && ` · ${w.heldDeliveries} held`} ·{" "}
+        {w.sourceIds === null ? "from every source" : `from ${w.sourceIds.length === 1 ? "source" : "sources"} ${w.sourceIds.map(legible).join(", ")}`}
       </p>
       {w.disabled && w.disabledReason && (
         <p role="status">
