@@ -44,12 +44,14 @@ const list = createRoute({
   responses: { 200: json(page(DeadLetterSchema, "DeadLetterPage"), "A page of dead letters"), ...errors(400) },
 });
 
+const LetterId = z.object({ id: z.coerce.number().int().min(1).openapi({ param: { name: "id", in: "path" } }) });
+
 const replay = createRoute({
   method: "post",
   path: "/dead-letters/{id}/replay",
   summary: "Replay a dead letter: queue the event again, or retry the delivery",
   ...scoped("admin"),
-  request: { params: z.object({ id: z.coerce.number().int().min(1).openapi({ param: { name: "id", in: "path" } }) }) },
+  request: { params: LetterId },
   responses: { 202: json(DeadLetterSchema, "Replayed"), ...errors(404, 409) },
 });
 
@@ -58,7 +60,7 @@ const remove = createRoute({
   path: "/dead-letters/{id}",
   summary: "Delete a dead letter handled otherwise (one that cannot be replayed, say); it is no longer counted",
   ...scoped("admin"),
-  request: { params: z.object({ id: z.coerce.number().int().min(1).openapi({ param: { name: "id", in: "path" } }) }) },
+  request: { params: LetterId },
   responses: { 204: { description: "Deleted" }, ...errors(404) },
 });
 
