@@ -167,14 +167,16 @@ export async function holdWebhook(env: Env, w: Pick<Webhook, "uid" | "updatedAt"
 /**
  * Tries deliveries again, a page of them (held instead while their webhook is disabled);
  * their dead letters close. `last` and `full` say where the page ended and whether more may match.
+ * `resume`: the caller may end their webhooks' pauses (it may change them: every data scope of theirs).
  */
 export async function retry(
   env: Env,
   filter: RetryFilter,
   page: RetryPage,
+  resume = false,
 ): Promise<{ pending: string[]; held: string[]; last: RetryPosition | null; full: boolean }> {
   const { webhooks, ...retried } = await retryDeliveries(env.DB, filter, page);
-  await dispatch(env, webhooks, true);
+  await dispatch(env, webhooks, resume);
   return retried;
 }
 
@@ -265,7 +267,7 @@ export async function replayDeadLetter(env: Env, seq: number): Promise<DeadLette
     if (!isIngestMessage(letter.message)) return "unreplayable";
     await env.INGEST.send(letter.message, { contentType: "json" });
   } else if (letter.deliveryId) {
-    const retried = await retry(env, { ids: [letter.deliveryId] }, { limit: 1 });
+    const retried = await retry(env, { ids: [letter.deliveryId] }, { limit: 1 }, true);
     if (retried.pending.length + retried.held.length === 0) return "nothing_to_retry";
   } else {
     return "unreplayable";

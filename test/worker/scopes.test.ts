@@ -191,6 +191,14 @@ describe("data scopes and location/organization limits", () => {
     const all = (await makeToken(p, ["webhooks:read", "events:read", "read_messages", "read_contacts", "read_payments", "read_reviews"])).token;
     const whole = (await as(p, all, "GET", `/v1/webhooks/${webhook.uid}`)).json;
     expect(whole).toMatchObject({ heldDeliveries: 0, backlog: expect.any(Object), health: { lastFailure: { error: "HTTP 500" } } });
+    // Disabled automatically, its reason quotes the last failure: that it was, and when, not why.
+    const reason = "every attempt failed for 1440 minutes (since 2026-11-27T18:02:11.000Z), the last with: HTTP 500";
+    await env.DB.prepare("UPDATE webhooks SET disabled = 1, disabled_reason = ?, disabled_at = ? WHERE uid = ?").bind(reason, Date.now(), webhook.uid).run();
+    const disabled = (await as(p, contactsOnly, "GET", `/v1/webhooks/${webhook.uid}`)).json;
+    expect(disabled).toMatchObject({ disabled: true, disabledReason: "disabled automatically for failing", disabledAt: expect.any(String) });
+    const listed = (await as(p, contactsOnly, "GET", "/v1/webhooks?limit=100")).json.data.find((w: { uid: string }) => w.uid === webhook.uid);
+    expect(listed.disabledReason).toBe("disabled automatically for failing");
+    expect((await as(p, all, "GET", `/v1/webhooks/${webhook.uid}`)).json.disabledReason).toBe(reason);
   });
 
   it("limits a token to its organizations and locations: subscribing, seeing webhooks and seeing events", async () => {

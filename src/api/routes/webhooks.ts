@@ -42,6 +42,15 @@ import { checkUrl, visibleWebhook } from "../webhook-access";
 const UNKNOWN_HEALTH = { record: NO_ATTEMPTS, hours: [] };
 
 /**
+ * A webhook as a token sees it: an automatic disable's reason quotes its last failure, of any of
+ * its types, so a token lacking the data scope of one sees that it was disabled, and when, not why.
+ */
+function seenBy(p: Principal, w: Webhook) {
+  const view = webhookView(w);
+  return missingDataScope(p, w.eventTypes) && view.disabledReason !== null ? { ...view, disabledReason: "disabled automatically for failing" } : view;
+}
+
+/**
  * Checks that the principal may subscribe to the webhook's scope and types and,
  * unless they are unchanged from `before`, that the types exist; answers the warnings they deserve.
  * A change needs the data scopes of the types the webhook had as well as of those it gets: dropping
@@ -178,7 +187,7 @@ export const webhooks = router()
     const health = await healthOf(c.env.DB, data.map((w) => w.uid), now);
     return c.json(
       {
-        data: data.map((w) => ({ ...webhookView(w), health: { state: healthView(w, health.get(w.uid) ?? UNKNOWN_HEALTH, now).state } })),
+        data: data.map((w) => ({ ...seenBy(c.get("principal"), w), health: { state: healthView(w, health.get(w.uid) ?? UNKNOWN_HEALTH, now).state } })),
         nextCursor,
       },
       200,
@@ -191,7 +200,7 @@ export const webhooks = router()
     if (missingDataScope(p, w.eventTypes)) {
       // Its counts and health are of events of every type it has: the state alone, as lists show it.
       const health = await healthOf(c.env.DB, [w.uid], now);
-      return c.json({ ...webhookView(w), health: { state: healthView(w, health.get(w.uid) ?? UNKNOWN_HEALTH, now).state } }, 200);
+      return c.json({ ...seenBy(p, w), health: { state: healthView(w, health.get(w.uid) ?? UNKNOWN_HEALTH, now).state } }, 200);
     }
     const [owed, status, health] = await Promise.all([backlogOf(c.env.DB, w.uid, BACKLOG_COUNT_CAP), statusOf(c.env, w.uid), healthOf(c.env.DB, [w.uid], now)]);
     return c.json(

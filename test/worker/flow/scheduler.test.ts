@@ -11,6 +11,7 @@ import { busiestWindow } from "../../support/arrivals";
 import { call, dashboardCookie, ingestMessage, podiumBody } from "../helpers";
 import { pipeline, received, uniqueKey } from "../pipeline";
 import { webhookAttemptStarts, webhookDeliveryRows } from "../rows";
+import { as, makeToken } from "../tokens";
 
 /** The i-th event of a test for the ingest consumer (no signature: it comes off the queue), received at `receivedAt`. */
 function message(key: string, org: string, i: number, receivedAt: number): IngestMessage {
@@ -129,7 +130,11 @@ describe("a pause a downstream asked for", () => {
     await vi.waitFor(async () => expect(await paused()).not.toBeNull(), { timeout: 20_000, interval: 100 });
     const [delivery] = await webhookDeliveryRows(hook.uid);
     expect((await received(`${key}-a`)).map((r) => r.status)).toEqual([429]);
-    // Retried by hand: it goes now, not in an hour.
+    // Retried by a token that may not change the webhook (it reads messages only): the pause stands.
+    const { token } = await makeToken(p, ["events:read", "events:replay", "read_messages"]);
+    expect((await as(p, token, "POST", `/v1/deliveries/${delivery!.id}/retry`)).status).toBe(202);
+    expect(await paused()).not.toBeNull();
+    // Retried by hand by one that may: it goes now, not in an hour.
     expect((await p.api("POST", `/v1/deliveries/${delivery!.id}/retry`)).status).toBe(202);
     await succeeded(hook.uid, 1, 20_000);
     expect(await paused()).toBeNull();
