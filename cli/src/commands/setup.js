@@ -16,8 +16,10 @@ import { bucketNames, jsonOutput, queueNames, wranglerRunner } from "../wrangler
 const GENERATED = ["TOKEN_PEPPER", "ADMIN_TOKEN"];
 const OPTIONAL = ["PODIUM_WEBHOOK_SECRET", "STANDARD_WEBHOOKS_SECRET"];
 /**
- * Migrations to run once more right after the deploy that follows them: until that deploy, the
- * old Worker writes rows they should have listed (docs/operations.md, migration 0034).
+ * Migrations run again right after every deploy: until the deploy that follows them, the old
+ * Worker writes rows they should have listed (docs/operations.md, migration 0034). Run again they
+ * only list what is missing; after every deploy, not only the one that applied them, since an
+ * earlier `edgehook setup`, or a deploy that failed, may have applied them.
  */
 const RERUN_AFTER_DEPLOY = ["0034_deliveries_by_id_range"];
 
@@ -61,7 +63,7 @@ function withDatabaseId(text, name, id) {
 
 /**
  * @param {{ dir: string, dryRun: boolean, adminToken?: string, config?: string }} o
- * @returns {Promise<{ adminToken: string | null, worker: string, binding: string, rerunAfterDeploy: string[] }>}
+ * @returns {Promise<{ adminToken: string | null, worker: string, binding: string }>}
  */
 export async function setup(o) {
   const tomlPath = join(o.dir, "wrangler.toml");
@@ -147,11 +149,8 @@ export async function setup(o) {
     return created.length ? `created ${created.join(", ")}` : "reused";
   });
 
-  /** @type {string[]} */
-  let rerunAfterDeploy = [];
   await step("Migrations", async () => {
-    const applied = (await must(["d1", "migrations", "apply", want.database.binding, "--remote"])).stdout;
-    rerunAfterDeploy = RERUN_AFTER_DEPLOY.filter((name) => applied.includes(name));
+    await must(["d1", "migrations", "apply", want.database.binding, "--remote"]);
     return "applied (those already applied are skipped)";
   });
 
@@ -201,7 +200,7 @@ export async function setup(o) {
     saveUnpaired(path, { dir: o.dir, worker: want.worker, token: adminToken });
     log(`ADMIN_TOKEN: ${pc.bold(adminToken)}  (shown this once; kept in ${path} until \`edgehook deploy\` saves it with the Worker's URL)`);
   }
-  return { adminToken, worker: want.worker, binding: want.database.binding, rerunAfterDeploy };
+  return { adminToken, worker: want.worker, binding: want.database.binding };
 }
 
 /** A yes/no question on the terminal. @param {string} question */
@@ -239,7 +238,8 @@ set there, else asked for on a terminal.`,
     .description("setup (what is missing), then wrangler deploy; saves the Worker's URL, with the admin token setup made, to the config file")
     .action(async (o) => {
       const dir = resolve(o.dir);
-      const { worker, binding, rerunAfterDeploy } = await setup({ dir, dryRun: !!o.dryRun, adminToken: o.adminToken, config: o.config });
+      const { worker, binding } = await setup({ dir, dryRun: !!o.dryRun, adminToken: o.adminToken, config: o.config });
+      const rerun = RERUN_AFTER_DEPLOY.filter((name) => existsSync(join(dir, "migrations", `${name}.sql`)));
       // The /docs reference bundle is a static asset copied from node_modules, not committed (npm run deploy does the same).
       const assets = join(dir, "scripts/docs-assets.mjs");
       if (existsSync(assets)) {
@@ -248,19 +248,17 @@ set there, else asked for on a terminal.`,
       }
       const wrangler = wranglerRunner({ dir, dryRun: !!o.dryRun, log: (l) => process.stderr.write(`${l}\n`) });
       const r = await wrangler(["deploy"]);
+      const again = (/** @type {string} */ name) => ["d1", "execute", binding, "--remote", "--file", `migrations/${name}.sql`];
       if (o.dryRun) {
-        for (const name of RERUN_AFTER_DEPLOY) {
-          process.stderr.write(`$ wrangler d1 execute ${binding} --remote --file migrations/${name}.sql    # if this deploy's migrations included it\n`);
-        }
+        for (const name of rerun) await wrangler(again(name), { note: "lists what the old Worker made meanwhile" });
         return;
       }
       process.stderr.write(r.stdout);
       if (r.code !== 0) throw new CliError(`wrangler deploy failed:\n${(r.stderr || r.stdout).trim()}`);
-      for (const name of rerunAfterDeploy) {
-        const args = ["d1", "execute", binding, "--remote", "--file", `migrations/${name}.sql`];
-        const again = await wrangler(args);
-        if (again.code !== 0) {
-          process.stderr.write(pc.yellow(`Running ${name} again failed; run it by hand (docs/operations.md): npx wrangler ${args.join(" ")}\n${(again.stderr || again.stdout).trim()}\n`));
+      for (const name of rerun) {
+        const ran = await wrangler(again(name));
+        if (ran.code !== 0) {
+          process.stderr.write(pc.yellow(`Running ${name} again failed; run it by hand (docs/operations.md): npx wrangler ${again(name).join(" ")}\n${(ran.stderr || ran.stdout).trim()}\n`));
         }
       }
       const url = /https:\/\/[^\s]+\.workers\.dev/.exec(r.stdout)?.[0];
