@@ -58,7 +58,10 @@ interface CountRow {
   last_at: number;
 }
 
-/** Per source and reason, the last day's refusals: one read of at most 24 hourly rows per source and reason. */
+/**
+ * Per source and reason, the last day's refusals: one read of at most 24 hourly rows per source and
+ * reason; an hour's row whose last refusal came before the source was made is a deleted one's.
+ */
 export async function rejectionSummaries(db: D1Database, sourceIds: string[], now = Date.now()): Promise<Map<string, RejectionSummary[]>> {
   const out = new Map<string, RejectionSummary[]>();
   if (sourceIds.length === 0) return out;
@@ -66,7 +69,8 @@ export async function rejectionSummaries(db: D1Database, sourceIds: string[], no
   const { results } = await db
     .prepare(
       `SELECT source_id, reason, hour, count, last_at FROM rejection_counts
-       WHERE source_id IN (SELECT value FROM json_each(?)) AND hour > ?`,
+       WHERE source_id IN (SELECT value FROM json_each(?)) AND hour > ?
+         AND last_at >= coalesce((SELECT created_at FROM sources WHERE id = source_id), 0)`,
     )
     .bind(JSON.stringify(sourceIds), thisHour - 24 * HOUR_MS)
     .all<CountRow>();
@@ -94,10 +98,13 @@ interface SampleRow {
   header_names: string;
 }
 
-/** A source's latest refused requests, newest first. */
+/** A source's latest refused requests since it was made (one deleted before it had its id), newest first. */
 export async function latestRejections(db: D1Database, sourceId: string, limit: number): Promise<RejectionSample[]> {
   const { results } = await db
-    .prepare("SELECT seq, source_id, requested, at, reason, client, user_agent, header_names FROM rejections WHERE source_id = ? ORDER BY seq DESC LIMIT ?")
+    .prepare(
+      `SELECT seq, source_id, requested, at, reason, client, user_agent, header_names FROM rejections
+       WHERE source_id = ?1 AND at >= coalesce((SELECT created_at FROM sources WHERE id = ?1), 0) ORDER BY seq DESC LIMIT ?2`,
+    )
     .bind(sourceId, limit)
     .all<SampleRow>();
   return results.map((r) => ({
