@@ -28,22 +28,39 @@ export function redactHeaders(headers: Readonly<Record<string, string>>): Record
 const MIN_SCRUBBED = 4;
 
 /**
+ * The forms a credential value may be echoed in: as sent, without its scheme (`Bearer`, `Basic`),
+ * and escaped as JSON writes it (`\/`), longest first.
+ */
+function echoesOf(value: string): string[] {
+  const bare = value.split(" ").pop() ?? "";
+  const forms = [value, ...(bare.length >= 8 ? [bare] : [])];
+  const all = [...forms, ...forms.map((f) => JSON.stringify(f).slice(1, -1).replaceAll("/", "\\/")), ...forms.map((f) => JSON.stringify(f).slice(1, -1))];
+  return [...new Set(all)].filter((f) => f.length >= MIN_SCRUBBED).sort((a, b) => b.length - a.length);
+}
+
+/**
  * `text` (what a downstream answered) with each credential header value of `sent` in it shown as
- * `REDACTED`, one cut off at the end of the text (a snippet's limit) included.
+ * `REDACTED`, in the forms a downstream echoes it (`echoesOf`), one cut off at the end of the text
+ * (a snippet's limit) included.
  */
 export function scrubCredentials(text: string | null, sent: Readonly<Record<string, string>>): string | null {
   if (text === null) return null;
   let out = text;
   for (const [name, value] of Object.entries(sent)) {
-    if (!isCredentialHeader(name) || value.length < MIN_SCRUBBED) continue;
-    out = out.replaceAll(value, REDACTED);
-    for (let cut = Math.min(value.length - 1, out.length); cut >= MIN_SCRUBBED; cut--) {
-      if (!out.endsWith(value.slice(0, cut))) continue;
-      out = out.slice(0, out.length - cut) + REDACTED;
-      break;
+    if (!isCredentialHeader(name)) continue;
+    for (const form of echoesOf(value)) out = out.replaceAll(form, REDACTED);
+    for (const form of echoesOf(value)) {
+      const cut = tailCut(out, form);
+      if (cut > 0) out = out.slice(0, out.length - cut) + REDACTED;
     }
   }
   return out;
+}
+
+/** How many characters at the end of `text` begin `form` (a cut-off copy), 0 when fewer than MIN_SCRUBBED. */
+function tailCut(text: string, form: string): number {
+  for (let cut = Math.min(form.length - 1, text.length); cut >= MIN_SCRUBBED; cut--) if (text.endsWith(form.slice(0, cut))) return cut;
+  return 0;
 }
 
 /**

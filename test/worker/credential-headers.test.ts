@@ -68,6 +68,11 @@ describe("credential headers are write-only", () => {
       `{"authorization":"${REDACTED}","key":"${REDACTED}","trace":"trace-1234"}`,
     );
     expect(scrubCredentials(`echo: ${BEARER.slice(0, 11)}`, sent)).toBe(`echo: ${REDACTED}`);
+    // Echoed without its scheme, or escaped as JSON writes it.
+    const bare = BEARER.split(" ")[1]!;
+    expect(scrubCredentials(`{"error":"invalid token ${bare}"}`, sent)).toBe(`{"error":"invalid token ${REDACTED}"}`);
+    const basic = { authorization: "Basic dXNlcjpwYXNz/d29yZA==" };
+    expect(scrubCredentials(`{"sent":"Basic dXNlcjpwYXNz\\/d29yZA=="}`, basic)).toBe(`{"sent":"${REDACTED}"}`);
     // A value (or the part of one cut off) too short to be looked for: it would match by chance. A header not a credential's; nothing answered.
     expect(scrubCredentials("abc trace-1234 Bea", sent)).toBe("abc trace-1234 Bea");
     expect(scrubCredentials(null, sent)).toBeNull();
