@@ -123,9 +123,13 @@ function sealKey(secret: string, purpose: string): Promise<CryptoKey> {
 
 const SEAL_IV_BYTES = 12;
 
-/** `text` encrypted and authenticated (AES-GCM) under a key for `purpose` from `secret`: base64url of IV and ciphertext. */
+/**
+ * `text` encrypted and authenticated (AES-GCM) under a key for `purpose` from `secret`: base64url of
+ * IV and ciphertext. The IV is derived from the text (as in SIV), so the same text seals the same:
+ * a client can tell a cursor that did not move; equal texts are all it learns.
+ */
 export async function seal(secret: string, purpose: string, text: string): Promise<string> {
-  const iv = crypto.getRandomValues(new Uint8Array(SEAL_IV_BYTES));
+  const iv = (await hmac(secret, utf8(`${purpose}\0iv\0${text}`))).slice(0, SEAL_IV_BYTES);
   const sealed = await crypto.subtle.encrypt({ name: "AES-GCM", iv }, await sealKey(secret, purpose), utf8(text));
   return bytesToBase64url(concatBytes([iv, new Uint8Array(sealed)]));
 }

@@ -194,6 +194,8 @@ describe("every list of /v1", () => {
     const decoded = new TextDecoder().decode(Uint8Array.from(atob(cursor.replace(/-/g, "+").replace(/_/g, "/")), (ch) => ch.charCodeAt(0)));
     expect(decoded).not.toContain(`s${newest}`);
     expect((await p.api("GET", `/v1/events?limit=1&cursor=${cursor}`)).status).toBe(200);
+    // The same position seals the same, so a client can tell a cursor that did not move.
+    expect((await p.api("GET", "/v1/events?limit=1")).json.nextCursor).toBe(cursor);
     // Given to another list (the same kind of position), it is refused.
     for (const list of LISTS.filter((l) => l !== "/v1/events")) {
       const res = await p.api("GET", `${list}?cursor=${cursor}`);
