@@ -28,6 +28,7 @@ import {
 import { isRecord } from "../domain/guards";
 import { isEventId } from "../domain/ids";
 import { hasScope } from "../domain/scopes";
+import { missingDataScope } from "../domain/access";
 import { CSS, JS } from "./assets";
 import { bannerParams, bannersIn, SIGN_IN_MESSAGES } from "./banners";
 import { signedForSession, signForSession } from "./session-signature";
@@ -79,6 +80,8 @@ function page(c: C, title: string, path: string, body: Child, status: 200 | 400 
 }
 
 const can = (c: C, scope: Parameters<typeof hasScope>[1]) => hasScope(c.get("principal"), scope);
+/** Whether the session may change a webhook: webhooks:write and the data scopes of all its types, as the API asks. */
+const mayChange = (c: C, w: { eventTypes: string[] }) => can(c, "webhooks:write") && missingDataScope(c.get("principal"), w.eventTypes) === null;
 
 /** Per-webhook counts from /v1/stats, when the token may read them. */
 async function webhookCounts(c: C): Promise<Map<string, WebhookCounts>> {
@@ -314,6 +317,7 @@ async function webhookListPage(c: C, refused?: Refused) {
       nextCursor={list.json.nextCursor}
       counts={await webhookCounts(c)}
       canWrite={can(c, "webhooks:write")}
+      mayChange={(w) => mayChange(c, w)}
       canReplay={can(c, "events:replay")}
       entered={refused?.entered}
     />,
@@ -431,7 +435,7 @@ async function webhookPage(c: C, uid: string, refused?: Refused) {
     <WebhookPage
       webhook={w.json}
       counts={counts}
-      canWrite={can(c, "webhooks:write")}
+      canWrite={mayChange(c, w.json)}
       canReplay={can(c, "events:replay")}
       canTest={can(c, "events:read")}
       testEventId={c.req.query("test")}

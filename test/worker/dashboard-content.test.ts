@@ -38,6 +38,16 @@ describe("dashboard: a webhook's page", () => {
     const seen = text(await (await get(`/dashboard/webhooks/${every.uid}`, limited)).text());
     expect(seen).toContain("enabled · from every source");
     expect(seen).not.toContain("held ·");
+    // Its health's state, not "Last failure: none" as if known; and no button the API would refuse.
+    expect(seen).not.toContain("Last failure");
+    expect(seen).not.toContain("Disable");
+    const { token: writer } = await makeToken(p, ["webhooks:read", "webhooks:write", "read_messages"]);
+    const writing = (await dashboardForm("/dashboard/login", null, { token: writer })).headers.get("set-cookie")!.split(";")[0]!;
+    const page = await (await get(`/dashboard/webhooks/${every.uid}`, writing)).text();
+    expect(page).not.toContain(`/dashboard/webhooks/${every.uid}/disable`);
+    expect(page).not.toContain("Delete webhook");
+    expect(await (await get("/dashboard/webhooks", writing)).text()).not.toContain(`/dashboard/webhooks/${every.uid}/disable`);
+    expect(await (await get("/dashboard/webhooks", admin)).text()).toContain(`/dashboard/webhooks/${every.uid}/disable`);
   });
 });
 

@@ -44,6 +44,8 @@ export function WebhookList(props: {
   nextCursor: string | null;
   counts: Map<string, WebhookCounts>;
   canWrite: boolean;
+  /** Whether the token may change this one (enable, disable): the data scopes of all its types too. */
+  mayChange: (w: WebhookJson) => boolean;
   canReplay: boolean;
   entered?: Entered | undefined;
 }) {
@@ -76,7 +78,7 @@ export function WebhookList(props: {
                     <span class="muted"> · {limitsOf(w)}</span>
                   </td>
                   <td>
-                    <WebhookRowActions w={w} counts={counts} canWrite={props.canWrite} canReplay={props.canReplay} />
+                    <WebhookRowActions w={w} counts={counts} canWrite={props.mayChange(w)} canReplay={props.canReplay} />
                   </td>
                 </tr>
               );
@@ -238,6 +240,19 @@ const percent = (r: number | null | undefined) => (r === null || r === undefined
 function Health(props: { w: WebhookJson }) {
   const h = props.w.health;
   if (!h?.state) return null;
+  // Its state alone for a token lacking a data scope of its types: the rest counts events it may not read.
+  if (h.successRate === undefined) {
+    return (
+      <dl class="kpis" aria-label="Health">
+        <div>
+          <dt class="muted">Health</dt>
+          <dd>
+            <b>{h.state}</b>
+          </dd>
+        </div>
+      </dl>
+    );
+  }
   return (
     <dl class="kpis" aria-label="Health">
       <div>
