@@ -122,7 +122,8 @@ export function alertView(e: AlertEpisode) {
 
 /** A webhook's backlog: what it holds and has pending (counted up to a cap), and how fast it is going. */
 export function backlogView(w: Webhook, owed: { held: number; pending: number; capped: boolean }, status: FlowStatus, now = Date.now()) {
-  const seconds = drainEstimate(owed.held + owed.pending, status.settledPerSecond, w);
+  const paused = status.pausedUntil === null ? 0 : Math.max(0, Math.ceil((status.pausedUntil - now) / 1000));
+  const seconds = drainEstimate(owed.held + owed.pending, status.settledPerSecond, w, paused);
   return {
     ...owed,
     inFlight: status.inFlight,

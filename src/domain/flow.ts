@@ -123,13 +123,13 @@ export class RateMeter {
 const round = (n: number) => Math.round(n * 100) / 100;
 
 /**
- * Seconds until `owed` deliveries are done: at the pace they are being settled,
- * else (nothing settled lately) at the rate limit, else unknown. A disabled
- * webhook sends nothing, so it has no estimate.
+ * Seconds until `owed` deliveries are done: after the pause the webhook is in (`pausedSeconds`),
+ * at the pace they are being settled, else (nothing settled lately) at the rate limit, else
+ * unknown. A disabled webhook sends nothing, so it has no estimate.
  */
-export function drainEstimate(owed: number, settledPerSecond: number, limits: FlowLimits & { disabled: boolean }): number | null {
+export function drainEstimate(owed: number, settledPerSecond: number, limits: FlowLimits & { disabled: boolean }, pausedSeconds = 0): number | null {
   if (owed === 0) return 0;
   if (limits.disabled) return null;
   const pace = settledPerSecond > 0 ? settledPerSecond : limits.rateLimit;
-  return pace ? Math.ceil(owed / pace) : null;
+  return pace ? pausedSeconds + Math.ceil(owed / pace) : null;
 }

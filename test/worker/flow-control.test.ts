@@ -68,6 +68,8 @@ describe("the flow rules", () => {
     expect(drainEstimate(100, 4, { ...limits, disabled: false })).toBe(25);
     expect(drainEstimate(100, 0, { ...limits, rateLimit: 10, disabled: false })).toBe(10);
     expect(drainEstimate(100, 0, { ...limits, disabled: false })).toBeNull();
+    // Paused (a Retry-After): nothing goes before the pause ends.
+    expect(drainEstimate(100, 4, { ...limits, disabled: false }, 3000)).toBe(3025);
     expect(drainEstimate(100, 4, { ...limits, disabled: true })).toBeNull();
   });
 
