@@ -241,18 +241,7 @@ function Health(props: { w: WebhookJson }) {
   const h = props.w.health;
   if (!h?.state) return null;
   // Its state alone for a token lacking a data scope of its types: the rest counts events it may not read.
-  if (h.successRate === undefined) {
-    return (
-      <dl class="kpis" aria-label="Health">
-        <div>
-          <dt class="muted">Health</dt>
-          <dd>
-            <b>{h.state}</b>
-          </dd>
-        </div>
-      </dl>
-    );
-  }
+  const details = h.successRate !== undefined;
   return (
     <dl class="kpis" aria-label="Health">
       <div>
@@ -262,30 +251,34 @@ function Health(props: { w: WebhookJson }) {
           {h.consecutiveFailures ? ` · ${h.consecutiveFailures} failed in a row` : ""}
         </dd>
       </div>
-      <div>
-        <dt class="muted">Succeeded</dt>
-        <dd>
-          {percent(h.successRate?.lastHour)} last hour · {percent(h.successRate?.lastDay)} last day
-        </dd>
-      </div>
-      <div>
-        <dt class="muted">Last success</dt>
-        <dd>
-          <Time iso={h.lastSuccessAt ?? null} />
-        </dd>
-      </div>
-      <div>
-        <dt class="muted">Last failure</dt>
-        <dd>
-          {h.lastFailure ? (
-            <>
-              <Time iso={h.lastFailure.at} /> {h.lastFailure.error}
-            </>
-          ) : (
-            "none"
-          )}
-        </dd>
-      </div>
+      {details && (
+        <>
+          <div>
+            <dt class="muted">Succeeded</dt>
+            <dd>
+              {percent(h.successRate?.lastHour)} last hour · {percent(h.successRate?.lastDay)} last day
+            </dd>
+          </div>
+          <div>
+            <dt class="muted">Last success</dt>
+            <dd>
+              <Time iso={h.lastSuccessAt ?? null} />
+            </dd>
+          </div>
+          <div>
+            <dt class="muted">Last failure</dt>
+            <dd>
+              {h.lastFailure ? (
+                <>
+                  <Time iso={h.lastFailure.at} /> {h.lastFailure.error}
+                </>
+              ) : (
+                "none"
+              )}
+            </dd>
+          </div>
+        </>
+      )}
     </dl>
   );
 }
