@@ -32,8 +32,10 @@ const MIN_SCRUBBED = 4;
  * and escaped as JSON writes it (`\/`), longest first.
  */
 function echoesOf(value: string): string[] {
-  const bare = value.split(" ").pop() ?? "";
-  const forms = [value, ...(bare.length >= 8 ? [bare] : [])];
+  // Sent trimmed (fetch trims a header's value), its scheme apart by spaces or tabs.
+  const sent = value.trim();
+  const bare = sent.split(/[ \t]+/).pop() ?? "";
+  const forms = [sent, ...(bare.length >= 8 ? [bare] : [])];
   const all = [...forms, ...forms.map((f) => JSON.stringify(f).slice(1, -1).replaceAll("/", "\\/")), ...forms.map((f) => JSON.stringify(f).slice(1, -1))];
   return [...new Set(all)].filter((f) => f.length >= MIN_SCRUBBED).sort((a, b) => b.length - a.length);
 }

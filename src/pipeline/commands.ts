@@ -167,7 +167,7 @@ export async function holdWebhook(env: Env, w: Pick<Webhook, "uid" | "updatedAt"
 /**
  * Tries deliveries again, a page of them (held instead while their webhook is disabled);
  * their dead letters close. `last` and `full` say where the page ended and whether more may match.
- * `resume`: the caller may end their webhooks' pauses (it may change them: every data scope of theirs).
+ * `resume`: the caller may end their webhooks' pauses (it holds every data scope of theirs).
  */
 export async function retry(
   env: Env,

@@ -71,6 +71,8 @@ describe("credential headers are write-only", () => {
     // Echoed without its scheme, or escaped as JSON writes it.
     const bare = BEARER.split(" ")[1]!;
     expect(scrubCredentials(`{"error":"invalid token ${bare}"}`, sent)).toBe(`{"error":"invalid token ${REDACTED}"}`);
+    // A value given with spaces round it is sent trimmed; a tab may part the scheme.
+    expect(scrubCredentials(`got ${bare} back`, { authorization: `Bearer\t${bare} ` })).toBe(`got ${REDACTED} back`);
     const basic = { authorization: "Basic dXNlcjpwYXNz/d29yZA==" };
     expect(scrubCredentials(`{"sent":"Basic dXNlcjpwYXNz\\/d29yZA=="}`, basic)).toBe(`{"sent":"${REDACTED}"}`);
     // A value (or the part of one cut off) too short to be looked for: it would match by chance. A header not a credential's; nothing answered.

@@ -2,7 +2,7 @@
 // names, created with wrangler when missing and reused when present.
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline/promises";
 import { createSpinner } from "nanospinner";
@@ -16,12 +16,13 @@ import { bucketNames, jsonOutput, queueNames, wranglerRunner } from "../wrangler
 const GENERATED = ["TOKEN_PEPPER", "ADMIN_TOKEN"];
 const OPTIONAL = ["PODIUM_WEBHOOK_SECRET", "STANDARD_WEBHOOKS_SECRET"];
 /**
- * Migrations run again right after every deploy: until the deploy that follows them, the old
- * Worker writes rows they should have listed (docs/operations.md, migration 0034). Run again they
- * only list what is missing; after every deploy, not only the one that applied them, since an
- * earlier `edgehook setup`, or a deploy that failed, may have applied them.
+ * Migrations run again right after the deploy that follows them: until it, the old Worker writes
+ * rows they should have listed (docs/operations.md, migration 0034). Applying one leaves a mark in
+ * the project's .wrangler/ (setup may apply it, a deploy may fail), which the first deploy whose
+ * re-run succeeded removes: not every deploy, as a re-run reads every stored delivery.
  */
 const RERUN_AFTER_DEPLOY = ["0034_deliveries_by_id_range"];
+const rerunMark = (/** @type {string} */ dir, /** @type {string} */ name) => join(dir, ".wrangler", `edgehook-rerun-${name}`);
 
 /**
  * What wrangler.toml asks for: the D1 database, R2 buckets and every queue
@@ -150,7 +151,11 @@ export async function setup(o) {
   });
 
   await step("Migrations", async () => {
-    await must(["d1", "migrations", "apply", want.database.binding, "--remote"]);
+    const applied = (await must(["d1", "migrations", "apply", want.database.binding, "--remote"])).stdout;
+    for (const name of RERUN_AFTER_DEPLOY.filter((n) => applied.includes(n))) {
+      mkdirSync(join(o.dir, ".wrangler"), { recursive: true });
+      writeFileSync(rerunMark(o.dir, name), "run again after the next deploy (docs/operations.md)\n");
+    }
     return "applied (those already applied are skipped)";
   });
 
@@ -239,7 +244,7 @@ set there, else asked for on a terminal.`,
     .action(async (o) => {
       const dir = resolve(o.dir);
       const { worker, binding } = await setup({ dir, dryRun: !!o.dryRun, adminToken: o.adminToken, config: o.config });
-      const rerun = RERUN_AFTER_DEPLOY.filter((name) => existsSync(join(dir, "migrations", `${name}.sql`)));
+      const rerun = RERUN_AFTER_DEPLOY.filter((name) => (o.dryRun || existsSync(rerunMark(dir, name))) && existsSync(join(dir, "migrations", `${name}.sql`)));
       // The /docs reference bundle is a static asset copied from node_modules, not committed (npm run deploy does the same).
       const assets = join(dir, "scripts/docs-assets.mjs");
       if (existsSync(assets)) {
@@ -250,14 +255,15 @@ set there, else asked for on a terminal.`,
       const r = await wrangler(["deploy"]);
       const again = (/** @type {string} */ name) => ["d1", "execute", binding, "--remote", "--file", `migrations/${name}.sql`];
       if (o.dryRun) {
-        for (const name of rerun) await wrangler(again(name), { note: "lists what the old Worker made meanwhile" });
+        for (const name of rerun) await wrangler(again(name), { note: "if setup applied it: lists what the old Worker made meanwhile" });
         return;
       }
       process.stderr.write(r.stdout);
       if (r.code !== 0) throw new CliError(`wrangler deploy failed:\n${(r.stderr || r.stdout).trim()}`);
       for (const name of rerun) {
         const ran = await wrangler(again(name));
-        if (ran.code !== 0) {
+        if (ran.code === 0) rmSync(rerunMark(dir, name), { force: true });
+        else {
           process.stderr.write(pc.yellow(`Running ${name} again failed; run it by hand (docs/operations.md): npx wrangler ${again(name).join(" ")}\n${(ran.stderr || ran.stdout).trim()}\n`));
         }
       }
