@@ -195,9 +195,9 @@ describe("data scopes and location/organization limits", () => {
     const reason = "every attempt failed for 1440 minutes (since 2026-11-27T18:02:11.000Z), the last with: HTTP 500";
     await env.DB.prepare("UPDATE webhooks SET disabled = 1, disabled_reason = ?, disabled_at = ? WHERE uid = ?").bind(reason, Date.now(), webhook.uid).run();
     const disabled = (await as(p, contactsOnly, "GET", `/v1/webhooks/${webhook.uid}`)).json;
-    expect(disabled).toMatchObject({ disabled: true, disabledReason: "disabled automatically for failing", disabledAt: expect.any(String) });
+    expect(disabled).toMatchObject({ disabled: true, disabledReason: "its attempts kept failing", disabledAt: expect.any(String) });
     const listed = (await as(p, contactsOnly, "GET", "/v1/webhooks?limit=100")).json.data.find((w: { uid: string }) => w.uid === webhook.uid);
-    expect(listed.disabledReason).toBe("disabled automatically for failing");
+    expect(listed.disabledReason).toBe("its attempts kept failing");
     expect((await as(p, all, "GET", `/v1/webhooks/${webhook.uid}`)).json.disabledReason).toBe(reason);
   });
 

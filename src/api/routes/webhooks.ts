@@ -47,7 +47,7 @@ const UNKNOWN_HEALTH = { record: NO_ATTEMPTS, hours: [] };
  */
 function seenBy(p: Principal, w: Webhook) {
   const view = webhookView(w);
-  return missingDataScope(p, w.eventTypes) && view.disabledReason !== null ? { ...view, disabledReason: "disabled automatically for failing" } : view;
+  return missingDataScope(p, w.eventTypes) && view.disabledReason !== null ? { ...view, disabledReason: "its attempts kept failing" } : view;
 }
 
 /**
