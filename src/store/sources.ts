@@ -137,21 +137,16 @@ function changeableColumns(s: NewSource): unknown[] {
 
 /** Inserts a source and answers the row as written (a delete right after cannot take it from the caller); null when the id is taken. */
 export async function insertSource(db: D1Database, s: NewSource, now = Date.now()): Promise<StoredSource | null> {
-  // A source made under an id used before starts with an empty rejection log: what a deleted
-  // source's refused requests recorded late (their tallies were on the queue) is not the new one's.
-  const made = "(SELECT created_at FROM sources WHERE id = ?1) = ?2";
-  const [inserted] = await db.batch<SourceRow>([
-    db
-      .prepare(
-        `INSERT INTO sources (id, provider, name, verification, secrets, tolerance_seconds, disabled, hmac, shop_domain, organization_uid,
-           teaches_locations, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING *`,
-      )
-      .bind(s.id, s.provider, ...changeableColumns(s), s.organizationUid, s.teachesLocations ? 1 : 0, now, now),
-    db.prepare(`DELETE FROM rejection_counts WHERE source_id = ?1 AND ${made}`).bind(s.id, now),
-    db.prepare(`DELETE FROM rejections WHERE source_id = ?1 AND ${made}`).bind(s.id, now),
-  ]);
-  const row = inserted?.results[0];
+  // (What a deleted source's refusals recorded late is not read as this one's: store/rejections.ts
+  // reads a source's log from its created_at.)
+  const row = await db
+    .prepare(
+      `INSERT INTO sources (id, provider, name, verification, secrets, tolerance_seconds, disabled, hmac, shop_domain, organization_uid,
+         teaches_locations, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING *`,
+    )
+    .bind(s.id, s.provider, ...changeableColumns(s), s.organizationUid, s.teachesLocations ? 1 : 0, now, now)
+    .first<SourceRow>();
   return row ? toStored(row) : null;
 }
 

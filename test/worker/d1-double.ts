@@ -21,8 +21,6 @@ export interface D1DoubleOptions {
   beforeRun?: (statement: SeenStatement) => Promise<void>;
   /** A statement run alone (run/all/first) waits for this once it is written, before its caller goes on: what another run does right after it. */
   afterRun?: (statement: SeenStatement) => Promise<void>;
-  /** A batch() call waits for this once it is written, before its caller goes on. */
-  afterBatch?: (statements: SeenStatement[]) => Promise<void>;
 }
 
 /**
@@ -82,9 +80,7 @@ export function d1Double(opts: D1DoubleOptions = {}, db: D1Database = env.DB) {
           if (opts.failBatch?.(statements)) throw new Error("D1 write failed (test)");
           statements.forEach(failing);
           await opts.beforeBatch?.(statements);
-          const results = await target.batch(stmts);
-          await opts.afterBatch?.(statements);
-          return results;
+          return target.batch(stmts);
         };
       }
       if (opts.down && (prop === "exec" || prop === "dump")) return async () => down();

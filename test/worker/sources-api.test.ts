@@ -93,8 +93,8 @@ describe("/v1/sources", () => {
     const id = `brief-${uniqueKey()}`;
     let deleted = false;
     const { db } = d1Double({
-      afterBatch: async ([st]) => {
-        if (deleted || !st?.sql.trimStart().startsWith("INSERT INTO sources")) return;
+      afterRun: async (st) => {
+        if (deleted || !st.sql.trimStart().startsWith("INSERT INTO sources")) return;
         deleted = true;
         await env.DB.prepare("DELETE FROM sources WHERE id = ?").bind(id).run();
       },
