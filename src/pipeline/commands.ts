@@ -167,16 +167,19 @@ export async function holdWebhook(env: Env, w: Pick<Webhook, "uid" | "updatedAt"
 /**
  * Tries deliveries again, a page of them (held instead while their webhook is disabled);
  * their dead letters close. `last` and `full` say where the page ended and whether more may match.
- * `resume`: the caller may end their webhooks' pauses (it holds every data scope of theirs).
+ * `mayResume`: whether the caller may end this webhook's pause (a change of it: it holds every
+ * data scope of its types); asked of each webhook the page touched.
  */
 export async function retry(
   env: Env,
   filter: RetryFilter,
   page: RetryPage,
-  resume = false,
+  mayResume: (webhook: Webhook) => boolean = () => false,
 ): Promise<{ pending: string[]; held: string[]; last: RetryPosition | null; full: boolean }> {
   const { webhooks, ...retried } = await retryDeliveries(env.DB, filter, page);
-  await dispatch(env, webhooks, resume);
+  const resumed = new Set((await webhooksByUid(env.DB, webhooks)).filter(mayResume).map((w) => w.uid));
+  const [resume, rest] = [webhooks.filter((uid) => resumed.has(uid)), webhooks.filter((uid) => !resumed.has(uid))];
+  await Promise.all([dispatch(env, resume, true), dispatch(env, rest)]);
   return retried;
 }
 
@@ -267,7 +270,7 @@ export async function replayDeadLetter(env: Env, seq: number): Promise<DeadLette
     if (!isIngestMessage(letter.message)) return "unreplayable";
     await env.INGEST.send(letter.message, { contentType: "json" });
   } else if (letter.deliveryId) {
-    const retried = await retry(env, { ids: [letter.deliveryId] }, { limit: 1 }, true);
+    const retried = await retry(env, { ids: [letter.deliveryId] }, { limit: 1 }, () => true);
     if (retried.pending.length + retried.held.length === 0) return "nothing_to_retry";
   } else {
     return "unreplayable";

@@ -64,8 +64,7 @@ export const deliveries = router()
       c.env,
       { status: b.status, webhookUid: b.webhookUid, since: b.since === undefined ? undefined : Date.parse(b.since), access: accessOf(c.get("principal")) },
       { limit: BULK_RETRY_LIMIT, after: b.cursor === undefined ? undefined : await decodeRetryCursor(c.env, b.cursor) },
-      // Ending a webhook's pause is a change of it: for a token that may change any (every data scope).
-      missingDataScope(c.get("principal"), ["*"]) === null,
+      (webhook) => missingDataScope(c.get("principal"), webhook.eventTypes) === null,
     );
     const nextCursor = retried.full && retried.last !== null ? await encodeRetryCursor(c.env, retried.last) : null;
     return c.json({ count: retried.pending.length + retried.held.length, held: retried.held.length, nextCursor }, 202);
@@ -89,7 +88,7 @@ export const deliveries = router()
     }
     // Already held: accepted as it stands; it goes out when its webhook is enabled.
     if (d.status === "held") return c.json(deliveryView(d), 202);
-    const retried = await retry(c.env, { ids: [id] }, { limit: 1 }, missingDataScope(p, webhook.eventTypes) === null);
+    const retried = await retry(c.env, { ids: [id] }, { limit: 1 }, (w) => missingDataScope(p, w.eventTypes) === null);
     if (retried.pending.length + retried.held.length === 0) throw new AppError("conflict", "The delivery changed meanwhile; try again.");
     return c.json(deliveryView((await getDelivery(c.env.DB, id)) ?? d), 202);
   });

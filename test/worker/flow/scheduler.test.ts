@@ -157,6 +157,30 @@ describe("a pause a downstream asked for", () => {
     await succeeded(hook.uid, 3, 20_000);
     expect((await received(`${key}-d`)).map((r) => [indexOf(r), r.status])).toEqual([[3, 200]]);
   });
+  it("ends on a bulk retry by a token holding the data scopes of all that webhook's types", async () => {
+    const p = realSchedulers();
+    const key = uniqueKey();
+    const org = `org-${key}`;
+    const hook = await p.createWebhook({
+      url: `https://downstream.test/record/${key}?busy=1&s=3600`,
+      eventTypes: ["message.*", "review.*"],
+      organizationUid: org,
+      maxConcurrency: 1,
+    });
+    const paused = async () => (await p.api("GET", `/v1/webhooks/${hook.uid}`)).json.backlog.pausedUntil;
+    await p.runIngest([message(key, org, 0, Date.now())]);
+    await vi.waitFor(async () => expect(await paused()).not.toBeNull(), { timeout: 20_000, interval: 100 });
+    const bulk = { webhookUid: hook.uid, status: "pending" };
+    // A token reading messages only retries the message event, but may not change the webhook: the pause stands.
+    const messages = await makeToken(p, ["events:read", "events:replay", "read_messages"]);
+    expect((await as(p, messages.token, "POST", "/v1/deliveries/retry", bulk)).json.count).toBe(1);
+    expect(await paused()).not.toBeNull();
+    // One reading reviews too holds every data scope of its types, though not all four: its retry goes now.
+    const both = await makeToken(p, ["events:read", "events:replay", "read_messages", "read_reviews"]);
+    expect((await as(p, both.token, "POST", "/v1/deliveries/retry", bulk)).json.count).toBe(1);
+    await succeeded(hook.uid, 1, 20_000);
+    expect(await paused()).toBeNull();
+  });
 });
 
 describe("FIFO", () => {
