@@ -27,16 +27,25 @@ export function redactHeaders(headers: Readonly<Record<string, string>>): Record
 /** A credential shorter than this is not looked for in text: it would match by chance. */
 const MIN_SCRUBBED = 4;
 
+/** How text escapes a value it quotes: JSON (with and without `\\/`), a URL's query, HTML. */
+const ESCAPES: readonly ((form: string) => string)[] = [
+  (f) => JSON.stringify(f).slice(1, -1),
+  (f) => JSON.stringify(f).slice(1, -1).replaceAll("/", "\\/"),
+  (f) => encodeURIComponent(f),
+  (f) => f.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`),
+  (f) => f.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;").replaceAll('"', "&quot;"),
+];
+
 /**
  * The forms a credential value may be echoed in: as sent, without its scheme (`Bearer`, `Basic`),
- * and escaped as JSON writes it (`\/`), longest first.
+ * and escaped as JSON, a URL or HTML writes it, longest first.
  */
 function echoesOf(value: string): string[] {
   // Sent trimmed (fetch trims a header's value), its scheme apart by spaces or tabs.
   const sent = value.trim();
   const bare = sent.split(/[ \t]+/).pop() ?? "";
   const forms = [sent, ...(bare.length >= 8 ? [bare] : [])];
-  const all = [...forms, ...forms.map((f) => JSON.stringify(f).slice(1, -1).replaceAll("/", "\\/")), ...forms.map((f) => JSON.stringify(f).slice(1, -1))];
+  const all = [...forms, ...forms.flatMap((f) => ESCAPES.map((escape) => escape(f)))];
   return [...new Set(all)].filter((f) => f.length >= MIN_SCRUBBED).sort((a, b) => b.length - a.length);
 }
 

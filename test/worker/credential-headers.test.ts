@@ -75,6 +75,11 @@ describe("credential headers are write-only", () => {
     expect(scrubCredentials(`got ${bare} back`, { authorization: `Bearer\t${bare} ` })).toBe(`got ${REDACTED} back`);
     const basic = { authorization: "Basic dXNlcjpwYXNz/d29yZA==" };
     expect(scrubCredentials(`{"sent":"Basic dXNlcjpwYXNz\\/d29yZA=="}`, basic)).toBe(`{"sent":"${REDACTED}"}`);
+    // Quoted in a URL (a redirect's query, a logged request line) or in an HTML error page.
+    expect(scrubCredentials(`<a href="/login?next=x&amp;t=${encodeURIComponent("Basic dXNlcjpwYXNz/d29yZA==")}">`, basic)).toBe(`<a href="/login?next=x&amp;t=${REDACTED}">`);
+    const quoting = { "x-api-key": `k"<&>'${API_KEY}` };
+    expect(scrubCredentials(`<p>bad key k&quot;&lt;&amp;&gt;'${API_KEY}</p>`, quoting)).toBe(`<p>bad key ${REDACTED}</p>`);
+    expect(scrubCredentials(`<p>bad key k&#34;&#60;&#38;&#62;&#39;${API_KEY}</p>`, quoting)).toBe(`<p>bad key ${REDACTED}</p>`);
     // A value (or the part of one cut off) too short to be looked for: it would match by chance. A header not a credential's; nothing answered.
     expect(scrubCredentials("abc trace-1234 Bea", sent)).toBe("abc trace-1234 Bea");
     expect(scrubCredentials(null, sent)).toBeNull();
