@@ -166,10 +166,16 @@ describe("a pause a downstream asked for", () => {
       eventTypes: ["message.*", "review.*"],
       organizationUid: org,
       maxConcurrency: 1,
+      rateLimit: 5,
     });
     const paused = async () => (await p.api("GET", `/v1/webhooks/${hook.uid}`)).json.backlog.pausedUntil;
     await p.runIngest([message(key, org, 0, Date.now())]);
     await vi.waitFor(async () => expect(await paused()).not.toBeNull(), { timeout: 20_000, interval: 100 });
+    // Its estimate counts the hour of the pause, not only the one delivery at 5 a second.
+    const { backlog } = (await p.api("GET", `/v1/webhooks/${hook.uid}`)).json;
+    expect(backlog.pending).toBe(1);
+    expect(backlog.estimatedSeconds).toBeGreaterThan(3500);
+    expect(Date.parse(backlog.estimatedDoneAt)).toBeGreaterThan(Date.parse(backlog.pausedUntil));
     const bulk = { webhookUid: hook.uid, status: "pending" };
     // A token reading messages only retries the message event, but may not change the webhook: the pause stands.
     const messages = await makeToken(p, ["events:read", "events:replay", "read_messages"]);
