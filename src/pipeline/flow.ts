@@ -68,6 +68,8 @@ export class WebhookFlow {
   private recordRetryAt = 0;
   private readonly pacer = new Pacer();
   private pausedUntil: number;
+  /** How many times someone asked for the deliveries now (`resume`). */
+  private resumes = 0;
   private readonly meter = new RateMeter();
   private running: Promise<number | null> | null = null;
   private poke: (() => void) | null = null;
@@ -85,6 +87,8 @@ export class WebhookFlow {
 
   /** Ends a pause a downstream asked for (Retry-After): someone asked for its deliveries now. */
   resume(): void {
+    // An answer to an attempt started before the ask (perhaps to the URL it replaced) pauses nothing.
+    this.resumes++;
     if (this.pausedUntil === 0) return;
     this.pausedUntil = 0;
     this.pause.paused?.(0);
@@ -254,8 +258,9 @@ export class WebhookFlow {
     const now = Date.now();
     this.pacer.take(now, w.rateLimit);
     const id = job.delivery.id;
+    const resumes = this.resumes;
     const done = attemptDelivery(s, job, w, now)
-      .then((a) => this.finished(s, w, job, a))
+      .then((a) => this.finished(s, w, job, a, resumes === this.resumes))
       .catch((err) => console.error("a delivery attempt failed unexpectedly; it stays pending", { deliveryId: id, error: String(err) }))
       .finally(() => {
         this.inFlight.delete(id);
@@ -268,11 +273,12 @@ export class WebhookFlow {
     this.inFlight.set(id, done);
   }
 
-  private finished(s: Settings, w: Webhook, job: FlowJob, a: Attempted): void {
+  /** `mayPause`: no one asked for the deliveries since the attempt started. */
+  private finished(s: Settings, w: Webhook, job: FlowJob, a: Attempted, mayPause: boolean): void {
     const { attempt } = a.outcome;
     const end = attempt.startedAt + attempt.durationMs;
     const pause = pauseAfter({ statusCode: attempt.statusCode, retryAfterSeconds: a.retryAfterSeconds, retryInSeconds: a.retryIn }, w.ordering, s.retryCapSeconds);
-    if (pause > 0 && end + pause > this.pausedUntil) {
+    if (mayPause && pause > 0 && end + pause > this.pausedUntil) {
       this.pausedUntil = end + pause;
       this.pause.paused?.(this.pausedUntil);
     }

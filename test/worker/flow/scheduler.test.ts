@@ -157,6 +157,26 @@ describe("a pause a downstream asked for", () => {
     await succeeded(hook.uid, 3, 20_000);
     expect((await received(`${key}-d`)).map((r) => [indexOf(r), r.status])).toEqual([[3, 200]]);
   });
+  it("is not set again by a late answer from the URL a change replaced", async () => {
+    const p = realSchedulers();
+    const key = uniqueKey();
+    const org = `org-${key}`;
+    // The old URL answers its first request after 600 ms, with an hour of Retry-After.
+    const hook = await p.createWebhook({ url: `https://downstream.test/record/${key}-old?busy=1&s=3600&ms=600`, eventTypes: ["*"], organizationUid: org, maxConcurrency: 1 });
+    const paused = async () => (await p.api("GET", `/v1/webhooks/${hook.uid}`)).json.backlog.pausedUntil;
+    const now = Date.now();
+    await p.runIngest([message(key, org, 0, now)]);
+    await vi.waitFor(async () => expect((await received(`${key}-old`)).length).toBe(1), { timeout: 20_000, interval: 20 });
+    // Changed while the old URL still thinks: its answer lands after the change.
+    expect((await p.api("PATCH", `/v1/webhooks/${hook.uid}`, { url: `https://downstream.test/record/${key}-new` })).status).toBe(200);
+    await vi.waitFor(async () => expect((await received(`${key}-old`))[0]!.status).toBe(429), { timeout: 20_000, interval: 20 });
+    await vi.waitFor(async () => expect((await webhookDeliveryRows(hook.uid))[0]!.attempt_count).toBe(1), { timeout: 20_000, interval: 50 });
+    expect(await paused()).toBeNull();
+    // The next event goes to the new URL now, not in an hour.
+    await p.runIngest([message(key, org, 1, now + 1)]);
+    await succeeded(hook.uid, 1, 20_000);
+    expect((await received(`${key}-new`)).map((r) => [indexOf(r), r.status])).toEqual([[1, 200]]);
+  });
   it("ends on a bulk retry by a token holding the data scopes of all that webhook's types", async () => {
     const p = realSchedulers();
     const key = uniqueKey();
