@@ -21,6 +21,8 @@ export const TRANSITIONS = {
    * same: sent and answered, it is not owed again. Another try decided instead leaves it held.
    */
   settleHeld: { from: ["held"], to: ["succeeded", "failed"] },
+  /** Likewise one that expired while its attempt was out (its webhook deleted): answered with success, it was delivered. */
+  settleExpired: { from: ["expired"], to: ["succeeded"] },
   /** Someone asks for another try (manual or bulk retry, dead-letter replay): held instead while the webhook is disabled. */
   retry: { from: ["pending", "succeeded", "failed", "expired"], to: ["pending", "held"] },
   /** The webhook was disabled: what was due waits. */

@@ -233,10 +233,11 @@ export async function recordAttempts<T = unknown>(
   // state follows only if nothing else was recorded meanwhile.
   const unrecorded = (d: string) => `NOT ${attemptRecordedSql(d, "j.value->>1")}`;
   const newAttempts = `${joined} WHERE ${unrecorded("d")}`;
-  // To a delivery still pending; or held (its webhook was disabled while the attempt was
-  // out) when the attempt settles it, which then is not owed again.
+  // To a delivery still pending; or held or expired (its webhook disabled or deleted while the
+  // attempt was out) when the attempt settles it, which then is not owed again.
+  const settles = (t: "settleHeld" | "settleExpired", d: string, next: string) => `(${from(t, `${d}.status`)} AND ${into(t, next)})`;
   const applies = (d: string, number = "j.value->>1", next = "j.value->>7") =>
-    `${d}.attempt_count = (${number}) - 1 AND (${from("attempt", `${d}.status`)} OR (${from("settleHeld", `${d}.status`)} AND ${into("settleHeld", next)}))`;
+    `${d}.attempt_count = (${number}) - 1 AND (${from("attempt", `${d}.status`)} OR ${settles("settleHeld", d, next)} OR ${settles("settleExpired", d, next)})`;
   const ifApplies = (value: string, column: string) => `CASE WHEN ${applies("deliveries")} THEN ${value} ELSE ${column} END`;
   // Owed anew (retried by hand, or released) since the attempt began: a request for another
   // try made while this one was out stands. Short of success the delivery stays pending, due

@@ -317,7 +317,23 @@ describe("an attempt in flight when its webhook is deleted", () => {
     expect((await p.api("DELETE", `/v1/webhooks/${webhook.uid}`)).status).toBe(204);
     await sending;
     expect(await attemptCount(eventId)).toBe(1);
-    expect(await states(webhook.uid)).toEqual([["expired", 1]]);
     expect(await env.DB.prepare("SELECT * FROM webhook_health WHERE webhook_uid = ?").bind(webhook.uid).first()).toBeNull();
+  });
+
+  it.each([
+    { outcome: "succeeds", behaviour: "slow?ms=300", hook: {}, status: "succeeded" },
+    { outcome: "fails for good", behaviour: "record?ms=300&fail=1", hook: { maxAttempts: 1 }, status: "expired" },
+  ])("that $outcome leaves its delivery $status: sent and answered, it was delivered; else it is not owed", async ({ behaviour, hook, status }) => {
+    const { p, key, webhook, event } = await webhookSetup(behaviour, hook);
+    const eventId = await p.ingest(event());
+    const sending = p.deliver();
+    await vi.waitFor(async () => expect(await received(key)).toHaveLength(1), { timeout: 5_000, interval: 20 });
+    expect((await p.api("DELETE", `/v1/webhooks/${webhook.uid}`)).status).toBe(204);
+    await sending;
+    expect(await states(webhook.uid)).toEqual([[status, 1]]);
+    expect(await openDeadLetters(p, eventId)).toHaveLength(0);
+    const [delivery] = (await p.api("GET", `/v1/events/${eventId}`)).json.deliveries;
+    expect(delivery).toMatchObject({ status, attemptCount: 1 });
+    expect(await kept(env.DB)).toEqual(await recounted(env.DB));
   });
 });
