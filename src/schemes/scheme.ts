@@ -60,6 +60,8 @@ export interface Scheme {
 /** A signature header may carry this many candidate signatures, in this many characters. */
 const MAX_SIGNATURE_CANDIDATES = 10;
 const MAX_SIGNATURE_HEADER_CHARS = 4096;
+/** How Fetch's `Headers` joins the values of a header sent more than once. */
+const REPEATED = ", ";
 
 const DIGEST_BYTES: Record<HmacHash, number> = { "SHA-1": 20, "SHA-256": 32, "SHA-512": 64 };
 const EPOCH = { s: /^\d{1,12}$/, ms: /^\d{1,16}$/ };
@@ -131,7 +133,12 @@ async function verify(spec: SchemeSpec, render: Render, req: SignedRequest, secr
   if (!value || id === null || timestamp === null) throw missingSignature([spec.idHeader, tsHeader, spec.header].filter(Boolean).join(", "));
   // Bounded before any HMAC, so an unauthenticated request cannot buy CPU time.
   if (value.length > MAX_SIGNATURE_HEADER_CHARS) throw invalidSignature(`${spec.header} is too long (over ${MAX_SIGNATURE_HEADER_CHARS} characters).`);
-  let entries = spec.separator ? value.split(spec.separator).map((e) => e.trim()).filter(Boolean) : [value];
+  // A header sent more than once arrives joined by ", " (Fetch's Headers): each copy's entries count.
+  let entries = value
+    .split(REPEATED)
+    .flatMap((copy) => (spec.separator ? copy.split(spec.separator) : [copy]))
+    .map((e) => e.trim())
+    .filter(Boolean);
   if (ts && "entry" in ts) {
     for (const e of entries) if (e.startsWith(ts.entry)) timestamp = e.slice(ts.entry.length);
     entries = entries.filter((e) => !e.startsWith(ts.entry));
@@ -139,6 +146,7 @@ async function verify(spec: SchemeSpec, render: Render, req: SignedRequest, secr
   if (entries.length > MAX_SIGNATURE_CANDIDATES) {
     throw invalidSignature(`${spec.header} carries ${entries.length} signatures; at most ${MAX_SIGNATURE_CANDIDATES} are accepted.`);
   }
+  if (tsHeader && timestamp?.includes(REPEATED)) throw invalidSignature(`${tsHeader} was sent more than once.`);
   if (ts && !EPOCH[ts.unit].test(timestamp ?? "")) {
     throw invalidSignature(`${tsHeader ?? spec.header} has no epoch timestamp in ${ts.unit === "s" ? "seconds" : "ms or seconds"}.`);
   }

@@ -74,6 +74,19 @@ describe.each(SCHEMES)("%s: sign, then verify", (name, scheme, secret) => {
     expect(await outcome(scheme.verify(request({}, body), [secret], 300))).toBe("missing_signature");
   });
 
+  it("accepts its signature header sent twice when either copy matches, in either order", async () => {
+    const at = Date.now();
+    const good = await scheme.sign(secret, body, { now: at, id: "msg_twice" });
+    const other = await scheme.sign("another-secret-of-someone", body, { now: at, id: "msg_twice" });
+    const header = scheme.spec.header;
+    for (const copies of [[good[header]!, other[header]!], [other[header]!, good[header]!]]) {
+      const headers = new Headers(good);
+      headers.delete(header);
+      for (const copy of copies) headers.append(header, copy);
+      expect(await outcome(scheme.verify({ headers, raw: utf8(body), now: at }, [secret], 300))).toBe("accepted");
+    }
+  });
+
   it("signs raw bytes as they are, invalid UTF-8 included", async () => {
     const raw = new Uint8Array([0x7b, 0x22, 0x61, 0x22, 0x3a, 0xff, 0xfe, 0x7d]);
     const headers = await scheme.sign(secret, raw);
@@ -96,6 +109,21 @@ describe.each(TIMESTAMPED)("%s: the timestamp is signed", (_name, scheme, secret
     const moved = Object.fromEntries(Object.entries(signed).map(([k, v]) => [k, v.replace(timestamp, "1700000001")]));
     expect(moved).not.toEqual(signed);
     expect(await outcome(scheme.verify(request(moved, body), [secret], 0))).toBe("invalid_signature");
+  });
+});
+
+/** The schemes whose timestamp has a header of its own (not an entry of the signature's, as stripe's). */
+const TIMESTAMP_HEADERS = TIMESTAMPED.flatMap(([name, scheme, secret]) => {
+  const ts = scheme.spec.timestamp;
+  return ts && "header" in ts ? [[name, scheme, secret, ts.header] as const] : [];
+});
+
+describe.each(TIMESTAMP_HEADERS)("%s: the timestamp header", (_name, scheme, secret, tsHeader) => {
+  it("says so when it was sent twice", async () => {
+    const body = "{}";
+    const headers = new Headers(await scheme.sign(secret, body));
+    headers.append(tsHeader, headers.get(tsHeader)!);
+    await expect(scheme.verify({ headers, raw: utf8(body), now: Date.now() }, [secret], 300)).rejects.toThrow(`${tsHeader} was sent more than once`);
   });
 });
 
