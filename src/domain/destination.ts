@@ -16,6 +16,7 @@ export function destinationProblem(url: string, allowPrivate: boolean): string |
     return "is not a valid URL";
   }
   if (u.username || u.password) return "must not carry credentials";
+  if (u.port === "0") return "must not use port 0";
   if (allowPrivate) return u.protocol === "https:" || u.protocol === "http:" ? null : "must be http: or https:";
   if (u.protocol !== "https:") return "must be https:";
   if (u.hostname.startsWith("[")) {
@@ -31,6 +32,15 @@ export function destinationProblem(url: string, allowPrivate: boolean): string |
   // A single label resolves through local search domains (`intranet`, `metadata`).
   if (!host.includes(".")) return "must be a fully qualified host name (with a dot)";
   return null;
+}
+
+/**
+ * A destination as it is stored and sent: the URL parser's form (scheme and host in lower case,
+ * backslashes and surrounding spaces gone, `https:host` given its slashes), so what is shown is
+ * what fetch requests. One that does not parse is kept as given, for `destinationProblem` to refuse.
+ */
+export function normalUrl(url: string): string {
+  return URL.canParse(url) ? new URL(url).href : url;
 }
 
 /**

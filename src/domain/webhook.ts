@@ -78,6 +78,11 @@ export function newWebhook(
   };
 }
 
+/** Whether a change leaves the webhook as it was (its version aside): then nothing is written. */
+export function unchanged(current: Webhook, next: Webhook): boolean {
+  return JSON.stringify({ ...current, updatedAt: 0 }) === JSON.stringify({ ...next, updatedAt: 0 });
+}
+
 /**
  * The webhook as changed: disabling records when (by hand: no reason); enabling
  * clears when and why it was disabled.

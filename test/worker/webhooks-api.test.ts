@@ -108,6 +108,30 @@ describe("/v1/webhooks", () => {
     expect((await p.api("POST", "/v1/notification-endpoints", { url, alertTypes: ["webhook.failing"] })).status).toBe(400);
   });
 
+  it("stores a URL as it is sent (the parser's form), so what is shown is what is requested; port 0 is refused", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    for (const [typed, stored] of [
+      [`  HTTPS://Downstream.TEST/ok/${key}  `, `https://downstream.test/ok/${key}`],
+      [`https:downstream.test\\ok\\${key}`, `https://downstream.test/ok/${key}`],
+    ]) {
+      const made = await p.api("POST", "/v1/webhooks", { ...base(), url: typed });
+      expect(made.status).toBe(201);
+      expect(made.json.url).toBe(stored);
+      expect((await p.api("GET", `/v1/webhooks/${made.json.uid}`)).json.url).toBe(stored);
+      // The same URL typed otherwise is no change of it.
+      const again = await p.api("PATCH", `/v1/webhooks/${made.json.uid}`, { url: typed });
+      expect(again.json.url).toBe(stored);
+      expect(again.json.updatedAt).toBe(made.json.updatedAt);
+      expect((await p.api("PATCH", `/v1/webhooks/${made.json.uid}`, {})).json.updatedAt).toBe(made.json.updatedAt);
+    }
+    const endpoint = await p.api("POST", "/v1/notification-endpoints", { url: ` HTTPS://Downstream.TEST/ok/${key}`, alertTypes: ["webhook.failing"] });
+    expect(endpoint.json.url).toBe(`https://downstream.test/ok/${key}`);
+    const zero = await p.api("POST", "/v1/webhooks", { ...base(), url: "https://downstream.test:0/x" });
+    expect(zero.status).toBe(400);
+    expect(zero.json.error.details.issues).toEqual([{ path: "url", message: "must not use port 0" }]);
+  });
+
   it("answers 400 invalid_request with the issues for bad input", async () => {
     const p = pipeline();
     for (const body of [
@@ -236,7 +260,8 @@ describe("a change racing another write", () => {
     const { p, other, before, ran } = racing(changesWebhook);
     const { webhook } = await p.webhookOn("ok");
     before(() => other.api("DELETE", `/v1/webhooks/${webhook.uid}`));
-    const res = await p.api("PUT", `/v1/webhooks/${webhook.uid}`, { url: webhook.url, eventTypes: ["*"] });
+    // A change (one to what it is writes nothing, so it reads as made before the delete).
+    const res = await p.api("PUT", `/v1/webhooks/${webhook.uid}`, { url: webhook.url, eventTypes: ["review.*"] });
     expect(ran()).toBe(true);
     expect(res.status).toBe(404);
     expect(res.json.error.code).toBe("not_found");

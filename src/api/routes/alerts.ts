@@ -1,9 +1,10 @@
 import { createRoute } from "@hono/zod-openapi";
 import { SLACK_TRANSFORM, ALERT_SOURCE } from "../../domain/alerts";
+import { normalUrl } from "../../domain/destination";
 import { AppError } from "../../domain/errors";
 import { settings } from "../../domain/settings";
 import type { Webhook } from "../../domain/types";
-import { newWebhook, withDisabled } from "../../domain/webhook";
+import { newWebhook, unchanged, withDisabled } from "../../domain/webhook";
 import { changeWebhook, removeWebhook } from "../../pipeline/commands";
 import { listAlerts } from "../../store/alerts";
 import { getWebhook, insertWebhook, listWebhooks } from "../../store/webhooks";
@@ -102,7 +103,7 @@ export const notifications = router()
     // A webhook row of its own kind: alerts reach it through the delivery path events take.
     const w = newWebhook(
       {
-        url: b.url,
+        url: normalUrl(b.url),
         eventTypes: b.alertTypes,
         sourceIds: [ALERT_SOURCE],
         disabled: b.disabled,
@@ -128,14 +129,16 @@ export const notifications = router()
   .openapi(patch, async (c) => {
     const b = c.req.valid("json");
     const current = await endpoint(c.env.DB, c.req.valid("param").uid);
-    if (b.url !== undefined && b.url !== current.url) checkUrl(b.url, settings(c.env).allowPrivateDestinations, new URL(c.req.url).origin);
+    const url = b.url === undefined ? current.url : normalUrl(b.url);
+    if (b.url !== undefined && url !== current.url) checkUrl(b.url, settings(c.env).allowPrivateDestinations, new URL(c.req.url).origin);
     const next = withDisabled(current, {
       ...current,
-      url: b.url ?? current.url,
+      url,
       eventTypes: b.alertTypes ?? current.eventTypes,
       transform: b.format === undefined ? current.transform : transformOf(b.format),
       disabled: b.disabled ?? current.disabled,
     });
+    if (unchanged(current, next)) return c.json(notificationEndpointView(current), 200);
     assertSaved(await changeWebhook(c.env, current, next), "notification endpoint", next.uid);
     return c.json(notificationEndpointView(next), 200);
   })

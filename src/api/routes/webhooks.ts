@@ -1,11 +1,12 @@
 import { createRoute } from "@hono/zod-openapi";
 import { accessOf, assertDataScopes, assertMaySubscribe, grantOrganizationOf, isLimited, missingDataScope, type LocationOrganizations } from "../../domain/access";
 import { assertCredentialsStay, keepRedacted } from "../../domain/credential-headers";
+import { normalUrl } from "../../domain/destination";
 import { AppError } from "../../domain/errors";
 import { hasScope, type Principal } from "../../domain/scopes";
 import { settings } from "../../domain/settings";
 import type { Webhook } from "../../domain/types";
-import { newWebhook, withDefaults, withDisabled, type WebhookChanges } from "../../domain/webhook";
+import { newWebhook, unchanged, withDefaults, withDisabled, type WebhookChanges } from "../../domain/webhook";
 import type { Env } from "../../env";
 import { changeWebhook, removeWebhook } from "../../pipeline/commands";
 import { IDLE_STATUS, type FlowStatus } from "../../pipeline/flow";
@@ -149,20 +150,25 @@ async function statusOf(env: Env, uid: string): Promise<FlowStatus> {
 async function change(c: { env: Env; req: { url: string }; get: (k: "principal") => Principal }, uid: string, changes: WebhookChanges) {
   const p = c.get("principal");
   const current = await visibleWebhook(c.env.DB, p, uid);
-  const given = changes.transformHeaders;
+  const givenHeaders = changes.transformHeaders;
   // A credential header read back as REDACTED keeps its stored expression.
-  const headers = given ? { transformHeaders: keepRedacted(given, current.transformHeaders) } : {};
-  const changed = withDisabled(current, { ...current, ...Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined)), ...headers });
+  const headers = givenHeaders ? { transformHeaders: keepRedacted(givenHeaders, current.transformHeaders) } : {};
+  const given = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined));
+  const url = changes.url === undefined ? {} : { url: normalUrl(changes.url) };
+  const changed = withDisabled(current, { ...current, ...given, ...headers, ...url });
   const locations = await locationsFor(c.env.DB, p, [changed]);
   // A token that holds a location webhook through an organization's grant confines it to that
   // organization, as one it made: following its location into another organization, it would
   // carry events the token cannot read to the URL the token gave it.
   const next = { ...changed, grantOrganizationUid: changed.grantOrganizationUid ?? grantOrganizationOf(p, changed, locations) };
-  assertCredentialsStay(current, next, given ?? undefined);
+  assertCredentialsStay(current, next, givenHeaders ?? undefined);
   const warnings = await mayHave(c.env, p, next, locations, current);
-  if (next.url !== current.url) checkUrl(next.url, settings(c.env).allowPrivateDestinations, new URL(c.req.url).origin);
-  assertSaved(await changeWebhook(c.env, current, next), "webhook", next.uid);
-  return { ...webhookView(next), heldDeliveries: await countHeld(c.env.DB, next.uid), ...warnings };
+  // As typed: the stored form percent-encodes what the typed check looks for.
+  if (next.url !== current.url) checkUrl(changes.url ?? next.url, settings(c.env).allowPrivateDestinations, new URL(c.req.url).origin);
+  // A change to what it already is writes nothing, so it moves no version another client holds.
+  const saved = unchanged(current, next) ? current : next;
+  if (saved === next) assertSaved(await changeWebhook(c.env, current, next), "webhook", next.uid);
+  return { ...webhookView(saved), heldDeliveries: await countHeld(c.env.DB, saved.uid), ...warnings };
 }
 
 export const webhooks = router()
@@ -170,11 +176,11 @@ export const webhooks = router()
     const b = c.req.valid("json");
     const p = c.get("principal");
     const s = settings(c.env);
-    const draft = newWebhook({ ...b, kind: "webhook" }, s, Date.now());
+    const draft = newWebhook({ ...b, url: normalUrl(b.url), kind: "webhook" }, s, Date.now());
     const locations = await locationsFor(c.env.DB, p, [draft]);
     const webhook = { ...draft, grantOrganizationUid: grantOrganizationOf(p, draft, locations) };
     const warnings = await mayHave(c.env, p, webhook, locations);
-    checkUrl(webhook.url, s.allowPrivateDestinations, new URL(c.req.url).origin);
+    checkUrl(b.url, s.allowPrivateDestinations, new URL(c.req.url).origin);
     await insertWebhook(c.env.DB, webhook);
     return c.json({ ...webhookView(webhook), secret: webhook.secret, ...warnings }, 201);
   })
