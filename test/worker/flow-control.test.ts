@@ -80,7 +80,7 @@ describe("the flow rules", () => {
 });
 
 describe("the webhook's flow limits in the API", () => {
-  it("defaults to no rate limit, 8 at once, unordered; takes and validates rateLimit, maxConcurrency and ordering", async () => {
+  it("defaults to no rate limit, 6 at once, unordered; takes and validates rateLimit, maxConcurrency and ordering", async () => {
     const p = pipeline();
     const base = { url: "https://downstream.test/ok/limits", eventTypes: ["*"], organizationUid: `org-${uniqueKey()}` };
     const plain = await p.createWebhook(base);
