@@ -41,6 +41,10 @@ app.openAPIRegistry.registerPath({
     body: { content: { "application/json": { schema: z.record(z.string(), z.unknown()) } }, required: true },
   },
   responses: {
+    200: {
+      description: "Slack's signed url_verification handshake, answered with its challenge and not queued",
+      content: { "application/json": { schema: z.object({ challenge: z.string() }) } },
+    },
     202: {
       description: "Queued durably",
       content: { "application/json": { schema: z.object({ eventId: z.string() }).openapi("Accepted") } },

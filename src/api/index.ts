@@ -2,7 +2,7 @@ import { bodyLimit } from "hono/body-limit";
 import { AppError } from "../domain/errors";
 import { authenticate } from "./auth";
 import { errorResponse, handleError } from "../http/errors";
-import { router } from "./openapi";
+import { MAX_API_BODY_BYTES, router } from "./openapi";
 import { notifications } from "./routes/alerts";
 import { catalog } from "./routes/catalog";
 import { deadLetters } from "./routes/dead-letters";
@@ -13,9 +13,6 @@ import { replay } from "./routes/replay";
 import { sources } from "./routes/sources";
 import { tokens } from "./routes/tokens";
 import { webhooks } from "./routes/webhooks";
-
-/** No API request needs more than this; a larger body is refused before it is read. */
-const MAX_API_BODY_BYTES = 64 * 1024;
 
 /** The management API, mounted at /v1: every route authenticated, each checking its scope. */
 export const api = router()

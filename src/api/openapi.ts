@@ -1,9 +1,12 @@
-import { OpenAPIHono, type z } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono, type RouteConfig, type z } from "@hono/zod-openapi";
 import type { Scope } from "../domain/scopes";
 import { requireScope } from "./auth";
 import type { ApiEnv } from "./context";
 import { ErrorSchema } from "./schemas";
 import { illFormedText, invalidRequest, repeatedParam } from "./validate";
+
+/** No API request needs more than this; a larger body is refused before it is read (index.ts). */
+export const MAX_API_BODY_BYTES = 64 * 1024;
 
 /**
  * An OpenAPIHono whose validation failures answer the contract's 400 `invalid_request`, as does
@@ -26,17 +29,47 @@ const ERROR_DESCRIPTIONS = {
   403: "forbidden: the token lacks a scope (details.missingScope) or the location/organization",
   404: "not_found",
   409: "conflict",
+  413: `payload_too_large: the body is over ${MAX_API_BODY_BYTES / 1024} KiB`,
+  415: "unsupported_media_type: a body sent as anything but `Content-Type: application/json`",
+  429: "rate_limited: too many failed authentications from this address (Retry-After says when to try again)",
 } as const;
 
-/** Error answers of a route, all in the `{"error":{code,message}}` shape. */
-export function errors(...statuses: (keyof typeof ERROR_DESCRIPTIONS)[]) {
-  const all: (keyof typeof ERROR_DESCRIPTIONS)[] = [401, 403, ...statuses];
-  return Object.fromEntries(
-    all.map((s) => [
-      s,
-      { description: ERROR_DESCRIPTIONS[s], content: { "application/json": { schema: ErrorSchema } } },
-    ]),
-  );
+type ErrorStatus = keyof typeof ERROR_DESCRIPTIONS;
+
+const RETRY_AFTER = { "Retry-After": { description: "Seconds to wait before trying again.", schema: { type: "integer" as const } } };
+
+/** An error answer in the `{"error":{code,message}}` shape: its status's own description, or `description`. */
+export function errorAnswer(status: ErrorStatus, description: string = ERROR_DESCRIPTIONS[status]) {
+  return {
+    description,
+    ...(status === 429 ? { headers: RETRY_AFTER } : {}),
+    content: { "application/json": { schema: ErrorSchema } },
+  };
+}
+
+/** Error answers of a route beyond those apiRoute declares for what it takes. */
+export function errors(...statuses: ErrorStatus[]) {
+  return Object.fromEntries(statuses.map((s) => [s, errorAnswer(s)]));
+}
+
+/**
+ * The errors a route answers for what it takes, before its handler runs: 400 for a parameter
+ * or body that fails validation, 413 and 415 for a body (index.ts's limit, the JSON validator),
+ * 401 and 429 for a token (auth.ts), 403 for a scope.
+ */
+function impliedErrors(config: RouteConfig): ErrorStatus[] {
+  const { params, query, body } = config.request ?? {};
+  return [
+    ...(params || query || body ? [400 as const] : []),
+    ...(config.security?.length ? [401 as const, 429 as const] : []),
+    ...(config["x-required-scope"] === undefined ? [] : [403 as const]),
+    ...(body ? [413 as const, 415 as const] : []),
+  ];
+}
+
+/** createRoute, declaring too the errors the route answers for what it takes (its own `responses` come first). */
+export function apiRoute<P extends string, R extends Omit<RouteConfig, "path"> & { path: P }>(config: R) {
+  return createRoute({ ...config, responses: { ...errors(...impliedErrors(config)), ...config.responses } });
 }
 
 export function json<T extends z.ZodType>(schema: T, description: string) {
@@ -45,6 +78,11 @@ export function json<T extends z.ZodType>(schema: T, description: string) {
 
 export function body<T extends z.ZodType>(schema: T) {
   return { body: { content: { "application/json": { schema } }, required: true } };
+}
+
+/** A body the route also takes none of (no Content-Type): the handler reads `{}`. */
+export function optionalBody<T extends z.ZodType>(schema: T) {
+  return { body: { content: { "application/json": { schema } }, required: false } };
 }
 
 /** The middleware and OpenAPI note of a route that needs a scope. */

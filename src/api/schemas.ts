@@ -22,7 +22,7 @@ import { compileTransform, TRANSFORM_LIMITS } from "../pipeline/transform";
 import { validateFilter } from "../routing/filter";
 import { secretProblem, signingSecretProblem } from "../schemes/standard-webhooks";
 
-const time = z.string().openapi({ format: "date-time", example: "2026-11-28T17:59:31.123Z" });
+export const time = z.string().openapi({ format: "date-time", example: "2026-11-28T17:59:31.123Z" });
 const limit = z.coerce.number().int().min(1).max(100).default(50).openapi({ description: "Page size, at most 100." });
 const cursor = z.string().min(1).max(200).optional().openapi({ description: "The `nextCursor` of the previous page." });
 const uid = z.string().min(1).max(128);
@@ -551,7 +551,9 @@ export const SourceSchema = z
     disabled: z.boolean(),
     ingressUrl: z.string(),
     readOnly: z.boolean().openapi({ description: "Declared by configuration (a Worker secret); change it there." }),
-    hmac: HmacConfigSchema.nullable(),
+    // Not .nullable(): on a named schema it makes the component itself nullable, and with it
+    // SourceCreate's and SourcePatch's hmac, which refuse null.
+    hmac: z.union([HmacConfigSchema, z.null()]),
     shopDomain: z.string().nullable().openapi({ description: "Shopify: the one shop this source accepts." }),
     organizationUid: z.string().nullable().openapi({
       description: "The owning organization: its events alone come through (pinned to it). null: no organization owns it.",

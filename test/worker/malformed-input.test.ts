@@ -1,6 +1,6 @@
 // Property test over the whole documented API: every route of GET /openapi.json (with the
 // ingress) gets malformed input, as the admin and as a limited token. Each answer has a
-// status the route documents (or a generic error one), the error shape with a known code,
+// status the route documents (or 405), the error shape with a known code,
 // never a 5xx; and what was stored before reads back the same afterwards.
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
@@ -29,8 +29,8 @@ const tokenCount = async () => (await env.DB.prepare("SELECT count(*) AS n FROM 
 
 /** Fixed, so that a failure replays; the cases are bounded to run in a few seconds. */
 const SEED = 20261128;
-/** Error statuses any route may answer: validation, auth, scope, unknown id, method, conflict, size, media type, rate. */
-const GENERIC = [400, 401, 403, 404, 405, 409, 413, 415, 429];
+/** Error statuses any route may answer undeclared: a method it does not serve (405 is no operation's). */
+const GENERIC = [405];
 
 interface Operation {
   method: string;

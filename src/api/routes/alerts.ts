@@ -1,4 +1,3 @@
-import { createRoute } from "@hono/zod-openapi";
 import { SLACK_TRANSFORM, ALERT_SOURCE } from "../../domain/alerts";
 import { normalUrl } from "../../domain/destination";
 import { AppError } from "../../domain/errors";
@@ -8,7 +7,7 @@ import { newWebhook, unchanged, withDisabled } from "../../domain/webhook";
 import { changeWebhook, removeWebhook } from "../../pipeline/commands";
 import { listAlerts } from "../../store/alerts";
 import { getWebhook, insertWebhook, listWebhooks } from "../../store/webhooks";
-import { body, errors, json, router, scoped } from "../openapi";
+import { apiRoute, body, errors, json, router, scoped } from "../openapi";
 import {
   AlertListQuery,
   AlertSchema,
@@ -27,27 +26,27 @@ import { checkUrl } from "../webhook-access";
 
 const ADMIN_ONLY = "Admin tokens only (the `admin` scope): alerts are about the whole installation.";
 
-const create = createRoute({
+const create = apiRoute({
   method: "post",
   path: "/notification-endpoints",
   summary: "Register a notification endpoint for alerts; its signing secret is returned this once",
   description: `${ADMIN_ONLY} Alerts go out like events: signed (Standard Webhooks headers), retried, and to public addresses only.`,
   ...scoped("admin"),
   request: body(NotificationEndpointCreate),
-  responses: { 201: json(NotificationEndpointCreated, "The endpoint, with its secret"), ...errors(400) },
+  responses: { 201: json(NotificationEndpointCreated, "The endpoint, with its secret") },
 });
 
-const list = createRoute({
+const list = apiRoute({
   method: "get",
   path: "/notification-endpoints",
   summary: "List notification endpoints (never their secrets), newest first",
   description: ADMIN_ONLY,
   ...scoped("admin"),
   request: { query: ListQuery },
-  responses: { 200: json(page(NotificationEndpointSchema, "NotificationEndpointPage"), "A page of endpoints"), ...errors(400) },
+  responses: { 200: json(page(NotificationEndpointSchema, "NotificationEndpointPage"), "A page of endpoints") },
 });
 
-const get = createRoute({
+const get = apiRoute({
   method: "get",
   path: "/notification-endpoints/{uid}",
   summary: "One notification endpoint (never its secret)",
@@ -57,17 +56,17 @@ const get = createRoute({
   responses: { 200: json(NotificationEndpointSchema, "The endpoint"), ...errors(404) },
 });
 
-const patch = createRoute({
+const patch = apiRoute({
   method: "patch",
   path: "/notification-endpoints/{uid}",
   summary: "Change a notification endpoint's URL, alert types, format or disabled",
   description: `${ADMIN_ONLY} ${changedMeanwhile("endpoint")}`,
   ...scoped("admin"),
   request: { params: UidParam, ...body(NotificationEndpointPatch) },
-  responses: { 200: json(NotificationEndpointSchema, "The endpoint"), ...errors(400, 404, 409) },
+  responses: { 200: json(NotificationEndpointSchema, "The endpoint"), ...errors(404, 409) },
 });
 
-const remove = createRoute({
+const remove = apiRoute({
   method: "delete",
   path: "/notification-endpoints/{uid}",
   summary: "Delete a notification endpoint; alerts it was still owed expire",
@@ -77,14 +76,14 @@ const remove = createRoute({
   responses: { 204: { description: "Deleted" }, ...errors(404) },
 });
 
-const alerts = createRoute({
+const alerts = apiRoute({
   method: "get",
   path: "/alerts",
   summary: "Alert episodes, newest first",
   description: `${ADMIN_ONLY} One per condition and subject while it lasts: \`count\` says how often it was seen, \`closedAt\` when it recovered.`,
   ...scoped("admin"),
   request: { query: AlertListQuery },
-  responses: { 200: json(page(AlertSchema, "AlertPage"), "A page of alerts"), ...errors(400) },
+  responses: { 200: json(page(AlertSchema, "AlertPage"), "A page of alerts") },
 });
 
 async function endpoint(db: D1Database, uid: string): Promise<Webhook> {

@@ -1,34 +1,29 @@
-import { createRoute } from "@hono/zod-openapi";
 import { accessOf, missingDataScope } from "../../domain/access";
 import { EVENT_TYPES } from "../../domain/event-types";
 import { hasScope } from "../../domain/scopes";
 import { iso, isoTime } from "../../domain/time";
 import { countParked } from "../../store/parked";
 import { stats } from "../../store/stats";
-import { errors, json, router, scoped } from "../openapi";
+import { apiRoute, json, router, scoped } from "../openapi";
 import { EventTypeSchema, ListQuery, page, StatsSchema } from "../schemas";
 import { decodeCursor, encodeCursor } from "../validate";
 
-const eventTypes = createRoute({
+const eventTypes = apiRoute({
   method: "get",
   path: "/event-types",
   summary: "The catalog of event types, with the data scope each needs",
   description: "Podium's types first, then common types of the other providers, in a fixed order. A page of `limit`; follow `nextCursor` until it is null.",
   security: [{ bearer: [] }],
   request: { query: ListQuery },
-  responses: {
-    200: json(page(EventTypeSchema, "EventTypeList"), "A page of the catalog"),
-    400: errors(400)[400]!,
-    401: errors()[401]!,
-  },
+  responses: { 200: json(page(EventTypeSchema, "EventTypeList"), "A page of the catalog") },
 });
 
-const statsRoute = createRoute({
+const statsRoute = apiRoute({
   method: "get",
   path: "/stats",
   summary: "Counts of events and deliveries by status, and per webhook",
   ...scoped("events:read"),
-  responses: { 200: json(StatsSchema, "The counts, within what the token may see (per webhook only with webhooks:read)"), ...errors() },
+  responses: { 200: json(StatsSchema, "The counts, within what the token may see (per webhook only with webhooks:read)") },
 });
 
 export const catalog = router()

@@ -1,10 +1,10 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { AppError } from "../../domain/errors";
 import { iso, isoTime } from "../../domain/time";
 import { replayDeadLetter } from "../../pipeline/commands";
 import { deleteDeadLetter, listDeadLetters, type DeadLetter } from "../../store/dead-letters";
-import { errors, json, router, scoped } from "../openapi";
-import { ListQuery, page } from "../schemas";
+import { apiRoute, errors, json, router, scoped } from "../openapi";
+import { ListQuery, page, time } from "../schemas";
 import { decodeCursor, encodeCursor } from "../validate";
 
 const DeadLetterSchema = z
@@ -15,8 +15,8 @@ const DeadLetterSchema = z
     deliveryId: z.string().nullable(),
     reason: z.string().nullable(),
     attempts: z.number().int(),
-    receivedAt: z.string(),
-    replayedAt: z.string().nullable(),
+    receivedAt: time,
+    replayedAt: time.nullable(),
     message: z.unknown().openapi({ description: "The dead message as it was queued; null if what is stored is not JSON (a row written by hand)." }),
   })
   .openapi("DeadLetter");
@@ -33,7 +33,7 @@ const view = (d: DeadLetter) => ({
   message: d.message,
 });
 
-const list = createRoute({
+const list = apiRoute({
   method: "get",
   path: "/dead-letters",
   summary: "What reached a dead-letter queue, newest first",
@@ -41,12 +41,12 @@ const list = createRoute({
   request: {
     query: ListQuery.extend({ open: z.enum(["true", "false"]).optional().openapi({ description: "Only those not replayed yet." }) }),
   },
-  responses: { 200: json(page(DeadLetterSchema, "DeadLetterPage"), "A page of dead letters"), ...errors(400) },
+  responses: { 200: json(page(DeadLetterSchema, "DeadLetterPage"), "A page of dead letters") },
 });
 
 const LetterId = z.object({ id: z.coerce.number().int().min(1).openapi({ param: { name: "id", in: "path" } }) });
 
-const replay = createRoute({
+const replay = apiRoute({
   method: "post",
   path: "/dead-letters/{id}/replay",
   summary: "Replay a dead letter: queue the event again, or retry the delivery",
@@ -55,7 +55,7 @@ const replay = createRoute({
   responses: { 202: json(DeadLetterSchema, "Replayed"), ...errors(404, 409) },
 });
 
-const remove = createRoute({
+const remove = apiRoute({
   method: "delete",
   path: "/dead-letters/{id}",
   summary: "Delete a dead letter handled otherwise (one that cannot be replayed, say); it is no longer counted",

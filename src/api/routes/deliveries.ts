@@ -1,4 +1,3 @@
-import { createRoute } from "@hono/zod-openapi";
 import { accessOf, canSeeEvent, confinementAllows, isLimited, missingDataScope } from "../../domain/access";
 import { AppError } from "../../domain/errors";
 import { retry } from "../../pipeline/commands";
@@ -6,21 +5,21 @@ import { getDelivery, listDeliveries } from "../../store/delivery-reads";
 import { getEvent } from "../../store/events";
 import { getWebhook } from "../../store/webhooks";
 import { grantedWebhooks } from "../../store/grants";
-import { body, errors, json, router, scoped } from "../openapi";
+import { apiRoute, body, errors, json, router, scoped } from "../openapi";
 import { BulkRetryBody, DeliveryListQuery, DeliverySchema, IdParam, page, RetryAnswer } from "../schemas";
 import { decodeCursor, decodeRetryCursor, encodeCursor, encodeRetryCursor } from "../validate";
 import { deliveryView } from "../views";
 
-const list = createRoute({
+const list = apiRoute({
   method: "get",
   path: "/deliveries",
   summary: "List deliveries, newest first (a limited token: of its events, to webhooks within its grant)",
   ...scoped("events:read"),
   request: { query: DeliveryListQuery },
-  responses: { 200: json(page(DeliverySchema, "DeliveryPage"), "A page of deliveries"), ...errors(400) },
+  responses: { 200: json(page(DeliverySchema, "DeliveryPage"), "A page of deliveries") },
 });
 
-const retryOne = createRoute({
+const retryOne = apiRoute({
   method: "post",
   path: "/deliveries/{id}/retry",
   summary: "Try a delivery again now (held instead while its webhook is disabled)",
@@ -32,14 +31,14 @@ const retryOne = createRoute({
 /** Deliveries one bulk retry call tries again at most: per webhook, oldest first. */
 export const BULK_RETRY_LIMIT = 1_000;
 
-const retryMany = createRoute({
+const retryMany = apiRoute({
   method: "post",
   path: "/deliveries/retry",
   summary: "Try again the deliveries matching a filter, among those the caller may see, a page per call",
   description: `Tries again at most ${BULK_RETRY_LIMIT} deliveries per call, webhook by webhook and within each oldest first, and answers \`nextCursor\` while more may match: call again with it and the same filter until it is null. A call looks at no more deliveries than that (of the webhooks that have some in the status; failed ones are found directly, other statuses among all of a webhook's deliveries): for those among deliveries in other statuses, with \`since\`, or for a token that may not see some of them, it may try fewer again (even none) and still answer a cursor. The cursor moves past what a call retried (or looked at), so the next call takes the next ones even when those retried still match the filter. Deliveries to a disabled webhook are held (they go out when it is enabled); those of deleted webhooks are left alone.`,
   ...scoped("events:replay"),
   request: body(BulkRetryBody),
-  responses: { 202: json(RetryAnswer, "How many deliveries were tried again, and how many of them are held"), ...errors(400) },
+  responses: { 202: json(RetryAnswer, "How many deliveries were tried again, and how many of them are held") },
 });
 
 export const deliveries = router()

@@ -1,4 +1,3 @@
-import { createRoute } from "@hono/zod-openapi";
 import { accessOf, canSeeEvent, isLimited } from "../../domain/access";
 import { AppError, invalidField, invalidInput } from "../../domain/errors";
 import type { Principal } from "../../domain/scopes";
@@ -9,7 +8,7 @@ import { deliveriesOfEvent } from "../../store/delivery-reads";
 import { eventsWithBodies, getEvent, listEvents, type EventFilter, type TimePosition } from "../../store/events";
 import { webhooksByUid } from "../../store/webhooks";
 import { grantedWebhooks } from "../../store/grants";
-import { errors, json, router, scoped } from "../openapi";
+import { apiRoute, errors, json, router, scoped } from "../openapi";
 import { EventListQuery, EventSchema, EventSummarySchema, IdParam, page, SEARCH_BOUND } from "../schemas";
 import { decodeCursor, encodeCursor, openPosition, sealPosition } from "../validate";
 import { attemptView, deliveryView, eventSummaryView } from "../views";
@@ -21,17 +20,17 @@ export async function visibleEvent(db: D1Database, p: Principal, id: string): Pr
   return event;
 }
 
-const list = createRoute({
+const list = apiRoute({
   method: "get",
   path: "/events",
   summary: "List events, newest first; or search them by a field's value or text in the body (q)",
   description: `Without \`q\`: newest first by arrival, filtered by the indexed fields; each call examines a bounded number of events, so a filtered page, or one under a limited token, can be short or empty and still carry a \`nextCursor\`. With \`q\`: a bounded search newest first by received time, within \`since\`..\`until\` (default the last ${SEARCH_BOUND.defaultHours} hours); each call examines at most ${SEARCH_BOUND.events} events (fewer once their bodies reach ${SEARCH_BOUND.chars / 1024 / 1024} Mi characters) and answers a \`nextCursor\` to continue further back.`,
   ...scoped("events:read"),
   request: { query: EventListQuery },
-  responses: { 200: json(page(EventSummarySchema, "EventPage"), "A page of events"), ...errors(400) },
+  responses: { 200: json(page(EventSummarySchema, "EventPage"), "A page of events") },
 });
 
-const get = createRoute({
+const get = apiRoute({
   method: "get",
   path: "/events/{id}",
   summary: "One event with its raw body, deliveries and attempts (a limited token's: to webhooks within its grant)",

@@ -1,4 +1,3 @@
-import { createRoute } from "@hono/zod-openapi";
 import { assertDataScopes } from "../../domain/access";
 import { AppError, invalidField } from "../../domain/errors";
 import { errorResponse } from "../../http/errors";
@@ -9,11 +8,11 @@ import { hubOf, listenerConnected } from "../../listen/announce";
 import { CONFIG_HEADER, SECRET_HEADER, type ListenerConfig } from "../../listen/protocol";
 import { SOCKETS_IN_ALL, SOCKETS_PER_TOKEN } from "../../listen/limits";
 import { signingSecretProblem } from "../../schemes/standard-webhooks";
-import { errors, router, scoped } from "../openapi";
+import { apiRoute, errorAnswer, errors, router, scoped } from "../openapi";
 import { ErrorSchema, ListenQuery } from "../schemas";
 import { visibleWebhook } from "../webhook-access";
 
-const listen = createRoute({
+const listen = apiRoute({
   method: "get",
   path: "/listen",
   summary: "A WebSocket that streams matching events as they are stored (and, in tail mode, delivery attempts)",
@@ -26,11 +25,11 @@ const listen = createRoute({
   responses: {
     101: { description: "Switching Protocols: the WebSocket" },
     426: { description: "upgrade_required: not a WebSocket upgrade", content: { "application/json": { schema: ErrorSchema } } },
-    429: {
-      description: `rate_limited: the token holds its ${SOCKETS_PER_TOKEN} listener sockets already, or the hub its ${SOCKETS_IN_ALL} (Retry-After says when to try again)`,
-      content: { "application/json": { schema: ErrorSchema } },
-    },
-    ...errors(400, 404),
+    429: errorAnswer(
+      429,
+      `rate_limited: too many failed authentications from this address, or the token holds its ${SOCKETS_PER_TOKEN} listener sockets already, or the hub its ${SOCKETS_IN_ALL} (Retry-After says when to try again)`,
+    ),
+    ...errors(404),
   },
 });
 

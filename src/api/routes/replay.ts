@@ -1,4 +1,3 @@
-import { createRoute } from "@hono/zod-openapi";
 import { canSeeEvent } from "../../domain/access";
 import { AppError } from "../../domain/errors";
 import type { Principal } from "../../domain/scopes";
@@ -9,7 +8,7 @@ import { matches, replayTargets, type ReplayEvent } from "../../routing/match";
 import { eventsInRange, eventsWithBodies, type TimePosition } from "../../store/events";
 import { allWebhooks } from "../../store/webhooks";
 import { grantedWebhooks } from "../../store/grants";
-import { body, errors, json, router, scoped } from "../openapi";
+import { apiRoute, body, errors, json, optionalBody, router, scoped } from "../openapi";
 import { IdParam, RangeReplayAnswer, RangeReplayBody, ReplayAnswer, ReplayBody, SEARCH_BOUND } from "../schemas";
 import { openPosition, sealPosition } from "../validate";
 import { visibleEvent } from "./events";
@@ -21,17 +20,17 @@ const DRY_RUN_PAGE_EVENTS = 5_000;
 /** A page also stops before it would create more deliveries than this. */
 const REPLAY_PAGE_DELIVERIES = 2_000;
 
-const replayOne = createRoute({
+const replayOne = apiRoute({
   method: "post",
   path: "/events/{id}/replay",
   summary: "Deliver an event again, to every matching webhook or to the one named",
   description: "Only to webhooks within the caller's grant that are owed the event; held for a disabled one.",
   ...scoped("events:replay"),
-  request: { params: IdParam, ...body(ReplayBody) },
-  responses: { 202: json(ReplayAnswer, "New deliveries were created"), ...errors(400, 404, 409) },
+  request: { params: IdParam, ...optionalBody(ReplayBody) },
+  responses: { 202: json(ReplayAnswer, "New deliveries were created"), ...errors(404, 409) },
 });
 
-const replayRange = createRoute({
+const replayRange = apiRoute({
   method: "post",
   path: "/events/replay",
   summary: "Deliver again the events received in a time range, a page per call, oldest first",
@@ -41,7 +40,7 @@ const replayRange = createRoute({
   responses: {
     200: json(RangeReplayAnswer, "Dry run: what would be replayed"),
     202: json(RangeReplayAnswer, "Replayed"),
-    ...errors(400, 404),
+    ...errors(404),
   },
 });
 

@@ -1,4 +1,3 @@
-import { createRoute } from "@hono/zod-openapi";
 import { isLimited } from "../../domain/access";
 import { AppError, invalidField, invalidInput } from "../../domain/errors";
 import { hasScope, type Principal } from "../../domain/scopes";
@@ -10,33 +9,33 @@ import type { Env } from "../../env";
 import { configSources, forgetSource } from "../../ingress/sources";
 import { latestRejections, rejectionSummaries, SAMPLES_KEPT } from "../../store/rejections";
 import { deleteSource, getStoredSource, insertSource, listStoredSources, updateSource, type StoredSource } from "../../store/sources";
-import { body, errors, json, router, scoped } from "../openapi";
+import { apiRoute, body, errors, json, router, scoped } from "../openapi";
 import { IdParam, ListQuery, page, RejectionsSchema, SourceCreate, SourcePatch, SourceSchema } from "../schemas";
 import { decodeKey, encodeKey, pageOf } from "../validate";
 import { rejectionSummaryView, rejectionView, sourceView } from "../views";
 import { assertSaved, changedMeanwhile } from "../versioned-writes";
 import { z } from "@hono/zod-openapi";
 
-const create = createRoute({
+const create = apiRoute({
   method: "post",
   path: "/sources",
   summary: "Create a source (an inbound endpoint with its secrets)",
   ...scoped("sources:write"),
   request: body(SourceCreate),
-  responses: { 201: json(SourceSchema, "The source; its secrets are never returned"), ...errors(400, 409) },
+  responses: { 201: json(SourceSchema, "The source; its secrets are never returned"), ...errors(409) },
 });
 
-const list = createRoute({
+const list = apiRoute({
   method: "get",
   path: "/sources",
   summary: "List sources, those declared by configuration included (read-only)",
   description: "By id. A page of `limit`; follow `nextCursor` until it is null. A limited token sees its organizations' sources only.",
   ...scoped("sources:read"),
   request: { query: ListQuery },
-  responses: { 200: json(page(SourceSchema, "SourceList"), "A page of sources"), ...errors(400) },
+  responses: { 200: json(page(SourceSchema, "SourceList"), "A page of sources") },
 });
 
-const get = createRoute({
+const get = apiRoute({
   method: "get",
   path: "/sources/{id}",
   summary: "One source",
@@ -45,17 +44,17 @@ const get = createRoute({
   responses: { 200: json(SourceSchema, "The source"), ...errors(404) },
 });
 
-const patch = createRoute({
+const patch = apiRoute({
   method: "patch",
   path: "/sources/{id}",
   summary: "Change a source; secrets [new, old] rotates",
   description: changedMeanwhile("source", "another client's change"),
   ...scoped("sources:write"),
   request: { params: IdParam, ...body(SourcePatch) },
-  responses: { 200: json(SourceSchema, "The source"), ...errors(400, 404, 409) },
+  responses: { 200: json(SourceSchema, "The source"), ...errors(404, 409) },
 });
 
-const remove = createRoute({
+const remove = apiRoute({
   method: "delete",
   path: "/sources/{id}",
   summary: "Delete a source; its events stay",
@@ -64,7 +63,7 @@ const remove = createRoute({
   responses: { 204: { description: "Deleted" }, ...errors(404, 409) },
 });
 
-const rejections = createRoute({
+const rejections = apiRoute({
   method: "get",
   path: "/sources/{id}/rejections",
   summary: "Requests the ingress refused for a source: counts by reason over the last day, and the latest few hundred",
@@ -72,7 +71,7 @@ const rejections = createRoute({
     "Counted per source and reason (401, 404, 400, 413, 429), never the body nor a signature. The admin may also read `(unknown)` (requests to a source id that names no enabled source: a wrong URL; each sample says which) and `(invalid)` (paths that are no source id). Tallies reach this within seconds of the refusal.",
   ...scoped("sources:read"),
   request: { params: IdParam, query: z.object({ limit: z.coerce.number().int().min(1).max(SAMPLES_KEPT).default(50) }) },
-  responses: { 200: json(RejectionsSchema, "The source's refused requests"), ...errors(400, 404) },
+  responses: { 200: json(RejectionsSchema, "The source's refused requests"), ...errors(404) },
 });
 
 const readOnly = (id: string) =>

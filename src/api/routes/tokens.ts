@@ -1,32 +1,31 @@
-import { createRoute } from "@hono/zod-openapi";
 import { AppError } from "../../domain/errors";
 import { hashApiToken, newApiToken } from "../../domain/tokens";
 import { insertToken, listTokens, revokeToken, type TokenRecord } from "../../store/tokens";
-import { body, errors, json, router, scoped } from "../openapi";
+import { apiRoute, body, errors, json, router, scoped } from "../openapi";
 import { IdParam, ListQuery, page, TokenCreate, TokenCreated, TokenSchema } from "../schemas";
 import { decodeCreated, encodeCreated, pageOf } from "../validate";
 import { tokenView } from "../views";
 
-const create = createRoute({
+const create = apiRoute({
   method: "post",
   path: "/tokens",
   summary: "Create a scoped API token; the token is returned this once",
   ...scoped("admin"),
   request: body(TokenCreate),
-  responses: { 201: json(TokenCreated, "The token record, with the token"), ...errors(400) },
+  responses: { 201: json(TokenCreated, "The token record, with the token") },
 });
 
-const list = createRoute({
+const list = apiRoute({
   method: "get",
   path: "/tokens",
   summary: "List tokens (never the tokens themselves), newest first",
   description: "Revoked ones included (`revokedAt`). A page of `limit`; follow `nextCursor` until it is null.",
   ...scoped("admin"),
   request: { query: ListQuery },
-  responses: { 200: json(page(TokenSchema, "TokenList"), "A page of tokens"), ...errors(400) },
+  responses: { 200: json(page(TokenSchema, "TokenList"), "A page of tokens") },
 });
 
-const revoke = createRoute({
+const revoke = apiRoute({
   method: "delete",
   path: "/tokens/{id}",
   summary: "Revoke a token: it stops working at once",

@@ -1,4 +1,3 @@
-import { createRoute } from "@hono/zod-openapi";
 import { accessOf, assertDataScopes, assertMaySubscribe, grantOrganizationOf, isLimited, missingDataScope, type LocationOrganizations } from "../../domain/access";
 import { assertCredentialsStay, keepRedacted } from "../../domain/credential-headers";
 import { normalUrl } from "../../domain/destination";
@@ -15,7 +14,7 @@ import { backlogOf, countHeld } from "../../store/scheduler-reads";
 import { insertWebhook, listWebhooks } from "../../store/webhooks";
 import { checkSubscriptionTypes } from "../event-type-check";
 import { locationsFor } from "../../store/grants";
-import { body, errors, json, router, scoped } from "../openapi";
+import { apiRoute, body, errors, json, router, scoped } from "../openapi";
 import { decodeCreated, encodeCreated, pageOf } from "../validate";
 import {
   BACKLOG_COUNT_CAP,
@@ -66,7 +65,7 @@ async function mayHave(env: Env, p: Principal, w: Webhook, locations: LocationOr
   return warnings.length > 0 ? { warnings } : {};
 }
 
-const create = createRoute({
+const create = apiRoute({
   method: "post",
   path: "/webhooks",
   summary: "Create a webhook (forwarding subscription); the secret is returned this once",
@@ -74,19 +73,19 @@ const create = createRoute({
     "Exactly one of `organizationUid` or `locationUid` (neither: a catch-all, for unlimited tokens only). Needs the data scope of every event type (`*` needs all four) and, for a limited token, an organization it holds, or a location it holds or known to belong to one of its organizations. A Podium object's type must exist (400 names the closest); another provider's type none of the webhook's sources has seen comes back in `warnings`.",
   ...scoped("webhooks:write"),
   request: body(WebhookCreate),
-  responses: { 201: json(WebhookCreated, "The webhook, with its secret"), ...errors(400) },
+  responses: { 201: json(WebhookCreated, "The webhook, with its secret") },
 });
 
-const list = createRoute({
+const list = apiRoute({
   method: "get",
   path: "/webhooks",
   summary: "List webhooks, newest first",
   ...scoped("webhooks:read"),
   request: { query: ListQuery },
-  responses: { 200: json(page(WebhookSchema, "WebhookPage"), "A page of webhooks"), ...errors(400) },
+  responses: { 200: json(page(WebhookSchema, "WebhookPage"), "A page of webhooks") },
 });
 
-const get = createRoute({
+const get = apiRoute({
   method: "get",
   path: "/webhooks/{uid}",
   summary: "One webhook (never its secret), with its count of held deliveries and its backlog",
@@ -97,27 +96,27 @@ const get = createRoute({
   responses: { 200: json(WebhookSchema, "The webhook"), ...errors(404) },
 });
 
-const patch = createRoute({
+const patch = apiRoute({
   method: "patch",
   path: "/webhooks/{uid}",
   summary: "Change some fields (never the location or organization); enabling releases held deliveries",
   description: changedMeanwhile("webhook"),
   ...scoped("webhooks:write"),
   request: { params: UidParam, ...body(WebhookPatch) },
-  responses: { 200: json(WebhookChanged, "The webhook"), ...errors(400, 404, 409) },
+  responses: { 200: json(WebhookChanged, "The webhook"), ...errors(404, 409) },
 });
 
-const put = createRoute({
+const put = apiRoute({
   method: "put",
   path: "/webhooks/{uid}",
   summary: "Replace the changeable fields (never the location or organization)",
   description: changedMeanwhile("webhook"),
   ...scoped("webhooks:write"),
   request: { params: UidParam, ...body(WebhookPut) },
-  responses: { 200: json(WebhookChanged, "The webhook"), ...errors(400, 404, 409) },
+  responses: { 200: json(WebhookChanged, "The webhook"), ...errors(404, 409) },
 });
 
-const test = createRoute({
+const test = apiRoute({
   method: "post",
   path: "/webhooks/{uid}/test",
   summary: "Test this webhook: run its routing checks, filter and transformation on a stored event, without delivering",
@@ -125,10 +124,10 @@ const test = createRoute({
     "Answers whether the webhook is owed the event and why (event types, organization or location, sources, filter: the first condition that fails, with the event's value), and the request a delivery would POST: the transformation's output as body (or the stored body) and the headers, signatures aside. Nothing is sent or recorded. Needs `events:read` as well, and both the webhook and the event within the token's grant.",
   ...scoped("webhooks:read"),
   request: { params: UidParam, ...body(WebhookTestBody) },
-  responses: { 200: json(WebhookTestAnswer, "What would happen"), ...errors(400, 404) },
+  responses: { 200: json(WebhookTestAnswer, "What would happen"), ...errors(404) },
 });
 
-const remove = createRoute({
+const remove = apiRoute({
   method: "delete",
   path: "/webhooks/{uid}",
   summary: "Delete a webhook; what it was still owed expires",

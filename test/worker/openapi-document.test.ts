@@ -1,0 +1,162 @@
+// What GET /openapi.json declares, held to what the API answers: every error an operation
+// answers for what it takes is declared on it, and the schemas take what the server takes.
+import { describe, expect, it } from "vitest";
+import { isRecord } from "../../src/domain/guards";
+import { ADMIN, call, clientAddress } from "./helpers";
+import { pipeline } from "./pipeline";
+
+type Json = Record<string, unknown>;
+
+interface Operation {
+  name: string;
+  method: string;
+  path: string;
+  op: Json;
+}
+
+async function document(): Promise<Json> {
+  const doc: unknown = await (await call(new Request("https://edgehook.test/openapi.json"))).json();
+  if (!isRecord(doc)) throw new Error("/openapi.json is not an object");
+  return doc;
+}
+
+const at = (node: unknown, ...keys: string[]): unknown => keys.reduce<unknown>((n, k) => (isRecord(n) ? n[k] : undefined), node);
+
+function operations(doc: Json): Operation[] {
+  const paths = isRecord(doc.paths) ? doc.paths : {};
+  return Object.entries(paths).flatMap(([path, item]) =>
+    Object.entries(isRecord(item) ? item : {}).flatMap(([method, op]) => (isRecord(op) ? [{ name: `${method.toUpperCase()} ${path}`, method: method.toUpperCase(), path, op }] : [])),
+  );
+}
+
+const declared = (o: Operation) => Object.keys(isRecord(o.op.responses) ? o.op.responses : {});
+const params = (o: Operation) => (Array.isArray(o.op.parameters) ? o.op.parameters.filter(isRecord) : []);
+const hasBody = (o: Operation) => o.op.requestBody !== undefined;
+const isApi = (o: Operation) => o.path.startsWith("/v1/");
+const needsToken = (o: Operation) => Array.isArray(o.op.security) && o.op.security.length > 0;
+
+/** Every object within `node` (itself first), with where it is. */
+function* objects(node: unknown, path: string): Generator<[string, Json]> {
+  if (Array.isArray(node)) {
+    for (const [i, x] of node.entries()) yield* objects(x, `${path}[${i}]`);
+    return;
+  }
+  if (!isRecord(node)) return;
+  yield [path, node];
+  for (const [k, v] of Object.entries(node)) yield* objects(v, `${path}.${k}`);
+}
+
+const acceptsNull = (schema: unknown): boolean =>
+  isRecord(schema) &&
+  ((Array.isArray(schema.type) && schema.type.includes("null")) ||
+    schema.type === "null" ||
+    [schema.anyOf, schema.oneOf].some((xs) => Array.isArray(xs) && xs.some(acceptsNull)));
+
+describe("the OpenAPI document's errors", () => {
+  it("declares 400 on every operation that validates a path or query parameter or a body", async () => {
+    const ops = operations(await document());
+    const validating = ops.filter((o) => params(o).length > 0 || hasBody(o));
+    expect(validating.map((o) => o.name)).toEqual(expect.arrayContaining(["GET /v1/events/{id}", "DELETE /v1/tokens/{id}", "POST /v1/dead-letters/{id}/replay"]));
+    expect(validating.filter((o) => !declared(o).includes("400")).map((o) => o.name)).toEqual([]);
+  });
+
+  it("declares 401, and 429 with Retry-After, on every operation that needs a token, and 403 on every one that needs a scope", async () => {
+    const ops = operations(await document());
+    const authenticated = ops.filter(needsToken);
+    expect(authenticated.length).toBeGreaterThan(30);
+    expect(ops.filter(isApi).filter((o) => !needsToken(o)).map((o) => o.name)).toEqual([]);
+    expect(authenticated.filter((o) => !declared(o).includes("401")).map((o) => o.name)).toEqual([]);
+    expect(authenticated.filter((o) => at(o.op, "responses", "429", "headers", "Retry-After") === undefined).map((o) => o.name)).toEqual([]);
+    expect(authenticated.filter((o) => o.op["x-required-scope"] !== undefined && !declared(o).includes("403")).map((o) => o.name)).toEqual([]);
+  });
+
+  it("declares 413 and 415 on every API operation that takes a JSON body", async () => {
+    const withBody = operations(await document()).filter((o) => isApi(o) && hasBody(o));
+    expect(withBody.length).toBeGreaterThan(10);
+    expect(withBody.filter((o) => !declared(o).includes("413") || !declared(o).includes("415")).map((o) => o.name)).toEqual([]);
+  });
+
+  // The declarations above are true: each operation answers them.
+  it("answers those errors: 400 for a path parameter too long, 413, 415, and 429 once the address is over the limit", async () => {
+    const api = operations(await document()).filter(isApi);
+    const request = (o: Operation, id: string, init: RequestInit = {}) =>
+      call(new Request(`https://edgehook.test${o.path.replace(/\{\w+\}/g, id)}`, { method: o.method, ...init }));
+    for (const o of api.filter((x) => params(x).some((p) => p.in === "path"))) {
+      const res = await request(o, "x".repeat(300), { headers: ADMIN });
+      expect(res.status, o.name).toBe(400);
+      expect(((await res.json()) as { error: { code: string } }).error.code, o.name).toBe("invalid_request");
+    }
+    for (const o of api.filter(hasBody)) {
+      const text = await request(o, "does-not-exist", { headers: { ...ADMIN, "content-type": "text/plain" }, body: "{}" });
+      expect(text.status, o.name).toBe(415);
+      const huge = await request(o, "does-not-exist", { headers: { ...ADMIN, "content-type": "application/json" }, body: JSON.stringify({ x: "a".repeat(70_000) }) });
+      expect(huge.status, o.name).toBe(413);
+    }
+    const client = clientAddress();
+    // 20 failed authentications a minute are refused 401; the next, and then every request, 429.
+    const failures: number[] = [];
+    for (let i = 0; i < 21; i++) {
+      failures.push((await call(new Request("https://edgehook.test/v1/stats", { headers: { authorization: `Bearer wrong-${i}`, "cf-connecting-ip": client } }))).status);
+    }
+    expect(failures.at(-1)).toBe(429);
+    for (const o of api) {
+      const res = await request(o, "does-not-exist", { headers: { ...ADMIN, "cf-connecting-ip": client } });
+      expect(res.status, o.name).toBe(429);
+      expect(Number(res.headers.get("retry-after")), o.name).toBeGreaterThan(0);
+    }
+  });
+});
+
+describe("the OpenAPI document's schemas", () => {
+  it("makes no named schema nullable (null is allowed where a field is used, not in what it names)", async () => {
+    const doc = await document();
+    const components = at(doc, "components", "schemas");
+    expect(Object.entries(isRecord(components) ? components : {}).filter(([, s]) => acceptsNull(s)).map(([name]) => name)).toEqual([]);
+  });
+
+  it("reads a source's hmac as possibly null, and takes none in a create or a change, as the server refuses it", async () => {
+    const doc = await document();
+    const property = (schema: string) => at(doc, "components", "schemas", schema, "properties", "hmac");
+    expect(acceptsNull(property("Source"))).toBe(true);
+    for (const schema of ["SourceCreate", "SourcePatch"]) {
+      const hmac = property(schema);
+      const ref = [...objects(hmac, schema)].flatMap(([, s]) => (typeof s.$ref === "string" ? [s.$ref] : []));
+      expect(ref, schema).toEqual(["#/components/schemas/HmacConfig"]);
+      expect(acceptsNull(hmac), schema).toBe(false);
+    }
+    const p = pipeline();
+    const created = await p.api("POST", "/v1/sources", { name: "n", provider: "stripe", secrets: ["a-secret-of-length"], hmac: null });
+    expect(created.json.error.details.issues.map((i: { path: string }) => i.path)).toEqual(["hmac"]);
+    const changed = await p.api("PATCH", "/v1/sources/does-not-exist", { hmac: null });
+    expect(changed.json.error.details.issues.map((i: { path: string }) => i.path)).toEqual(["hmac"]);
+  });
+
+  it("gives every time of an answer the date-time format", async () => {
+    const doc = await document();
+    const times = [...objects(doc.components, "components")].flatMap(([path, s]) =>
+      Object.entries(isRecord(s.properties) ? s.properties : {})
+        .filter(([name]) => name === "at" || name.endsWith("At"))
+        .map(([name, prop]) => [`${path}.${name}`, prop] as const),
+    );
+    expect(times.map(([name]) => name)).toEqual(expect.arrayContaining(["components.schemas.DeadLetter.receivedAt", "components.schemas.DeadLetter.replayedAt"]));
+    const formatted = (prop: unknown): boolean => isRecord(prop) && (prop.format === "date-time" || (Array.isArray(prop.allOf) && prop.allOf.some(formatted)));
+    expect(times.filter(([, prop]) => !formatted(prop)).map(([name]) => name)).toEqual([]);
+  });
+
+  it("declares a replay's body optional, as a replay without one is taken", async () => {
+    const doc = await document();
+    expect(at(doc, "paths", "/v1/events/{id}/replay", "post", "requestBody", "required")).not.toBe(true);
+    const p = pipeline();
+    const { event } = await p.webhookOn("ok");
+    const eventId = await p.ingest(event());
+    const res = await call(new Request(`https://edgehook.test/v1/events/${eventId}/replay`, { method: "POST", headers: ADMIN }));
+    expect(res.status).toBe(202);
+    expect(await res.json()).toEqual({ deliveries: 1 });
+  });
+
+  it("declares the 200 of Slack's url_verification handshake on the ingress", async () => {
+    const doc = await document();
+    const ok = at(doc, "paths", "/webhooks/{sourceId}", "post", "responses", "200");
+    expect(at(ok, "content", "application/json", "schema", "properties", "challenge")).toMatchObject({ type: "string" });
+  });
+});
