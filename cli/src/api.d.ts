@@ -308,7 +308,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` */
+                /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json`, or with a `Content-Encoding` other than identity */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -425,7 +425,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` */
+                /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json`, or with a `Content-Encoding` other than identity */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -587,7 +587,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` */
+                /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json`, or with a `Content-Encoding` other than identity */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -777,7 +777,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` */
+                /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json`, or with a `Content-Encoding` other than identity */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -952,7 +952,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` */
+                /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json`, or with a `Content-Encoding` other than identity */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -1058,7 +1058,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` */
+                /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json`, or with a `Content-Encoding` other than identity */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -1239,7 +1239,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` */
+                /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json`, or with a `Content-Encoding` other than identity */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -1504,7 +1504,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` */
+                /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json`, or with a `Content-Encoding` other than identity */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -1772,7 +1772,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` */
+                /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json`, or with a `Content-Encoding` other than identity */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -1805,11 +1805,12 @@ export interface paths {
         };
         /**
          * Requests the ingress refused for a source: counts by reason over the last day, and the latest few hundred
-         * @description Counted per source and reason (401, 404, 400, 413, 429), never the body nor a signature. The admin may also read `(unknown)` (requests to a source id that names no enabled source: a wrong URL; each sample says which) and `(invalid)` (paths that are no source id). Tallies reach this within seconds of the refusal.
+         * @description Counted per source and reason (401, 404, 400, 413, 415, 429), never the body nor a signature. The admin may also read `(unknown)` (requests to a source id that names no enabled source: a wrong URL; each sample says which) and `(invalid)` (paths that are no source id). Tallies reach this within seconds of the refusal.
          */
         get: {
             parameters: {
                 query?: {
+                    /** @description Page size, at most 200. */
                     limit?: number;
                 };
                 header?: never;
@@ -2020,7 +2021,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` */
+                /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json`, or with a `Content-Encoding` other than identity */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -2552,7 +2553,7 @@ export interface paths {
                     /** @description Resume: send what was stored after this position first. */
                     after?: number;
                     /** @description Send the last N matching events first. */
-                    replay?: number | null;
+                    replay?: number;
                 };
                 header?: never;
                 path?: never;
@@ -2770,7 +2771,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` */
+                /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json`, or with a `Content-Encoding` other than identity */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -3035,7 +3036,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` */
+                /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json`, or with a `Content-Encoding` other than identity */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -3220,6 +3221,15 @@ export interface paths {
                 };
                 /** @description payload_too_large (over 256 KiB) */
                 413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description unsupported_media_type: a Content-Encoding other than identity (send the body uncompressed) */
+                415: {
                     headers: {
                         [name: string]: unknown;
                     };

@@ -2,6 +2,7 @@ import { createRoute, OpenAPIHono, type RouteConfig, type z } from "@hono/zod-op
 import type { Scope } from "../domain/scopes";
 import { requireScope } from "./auth";
 import type { ApiEnv } from "./context";
+import { plainBody } from "./plain-body";
 import { ErrorSchema } from "./schemas";
 import { illFormedText, invalidRequest, repeatedParam } from "./validate";
 
@@ -30,7 +31,7 @@ const ERROR_DESCRIPTIONS = {
   404: "not_found",
   409: "conflict",
   413: `payload_too_large: the body is over ${MAX_API_BODY_BYTES / 1024} KiB`,
-  415: "unsupported_media_type: a body sent as anything but `Content-Type: application/json`",
+  415: "unsupported_media_type: a body sent as anything but `Content-Type: application/json`, or with a `Content-Encoding` other than identity",
   429: "rate_limited: too many failed authentications from this address (Retry-After says when to try again)",
 } as const;
 
@@ -67,9 +68,14 @@ function impliedErrors(config: RouteConfig): ErrorStatus[] {
   ];
 }
 
-/** createRoute, declaring too the errors the route answers for what it takes (its own `responses` come first). */
+/**
+ * createRoute, declaring too the errors the route answers for what it takes (its own `responses`
+ * come first); a route that takes a body checks its bytes (plain-body.ts) after its own middleware.
+ */
 export function apiRoute<P extends string, R extends Omit<RouteConfig, "path"> & { path: P }>(config: R) {
-  return createRoute({ ...config, responses: { ...errors(...impliedErrors(config)), ...config.responses } });
+  const own = config.middleware === undefined ? [] : [config.middleware].flat();
+  const middleware = config.request?.body ? [...own, plainBody] : config.middleware;
+  return createRoute({ ...config, middleware, responses: { ...errors(...impliedErrors(config)), ...config.responses } });
 }
 
 export function json<T extends z.ZodType>(schema: T, description: string) {

@@ -13,6 +13,7 @@ import {
   HEALTH_STATES,
 } from "../domain/health";
 import { isRecord } from "../domain/guards";
+import { hiddenCharacterProblem } from "../domain/legible";
 import { HmacConfigShape } from "../domain/hmac-config";
 import { sourceProblems } from "../domain/source-rules";
 import { isJson, PROVIDER_NAMES } from "../domain/types";
@@ -23,18 +24,53 @@ import { validateFilter } from "../routing/filter";
 import { secretProblem, signingSecretProblem } from "../schemes/standard-webhooks";
 
 export const time = z.string().openapi({ format: "date-time", example: "2026-11-28T17:59:31.123Z" });
-const limit = z.coerce.number().int().min(1).max(100).default(50).openapi({ description: "Page size, at most 100." });
+/**
+ * A whole number of a query, in decimal digits: coerced, `0x10`, `1e2`, ` 5` read as numbers and
+ * an empty one as 0, other than what was meant. Digits past a double's range (Infinity) read as
+ * the largest double, so what is said of them is the bound.
+ */
+const queryInteger = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, "expected a whole number (decimal digits)")
+    .transform((digits) => Math.min(Number(digits), Number.MAX_VALUE))
+    .pipe(z.number().int().min(min).max(max));
+/** A page size of a query, 1 to `max`. */
+export const pageSize = (max: number) =>
+  queryInteger(1, max).default(50).openapi({ type: "integer", minimum: 1, maximum: max, default: 50, description: `Page size, at most ${max}.` });
+const limit = pageSize(100);
 const cursor = z.string().min(1).max(200).optional().openapi({ description: "The `nextCursor` of the previous page." });
+/**
+ * A query that names only the parameters its route takes: one it does not take (a misspelt
+ * filter) is refused by name rather than ignored, which answered the whole list as if filtered.
+ */
+export const strictQuery = <S extends z.ZodRawShape>(shape: S) =>
+  z.strictObject(shape, {
+    error: (issue) => (issue.code === "unrecognized_keys" ? `not a parameter of this list, which takes ${Object.keys(shape).join(", ")}` : undefined),
+  });
 const uid = z.string().min(1).max(128);
 /**
- * A list that names each item once: one given twice is refused by its place (as `alertTypes`
- * always was), rather than stored twice or quietly folded into one.
+ * Text shown where a person reads it (a name, an owner's uid in a list): without the control and
+ * bidirectional formatting characters a URL may not hold either (domain/legible.ts), which would
+ * make it read as other text.
  */
-const distinct = <T extends z.ZodType<string>>(list: z.ZodArray<T>) =>
+const legible = <T extends z.ZodString>(text: T) =>
+  text.superRefine((v, ctx) => {
+    const problem = hiddenCharacterProblem(v);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  });
+/** A location or organization uid given to own something. */
+const ownerUid = legible(uid);
+/**
+ * A list that names each item once: one given twice is refused by its place (as `alertTypes`
+ * always was), rather than stored twice or quietly folded into one. `said` is what names it
+ * (never a secret's value).
+ */
+const distinct = <T extends z.ZodType<string>>(list: z.ZodArray<T>, said = (item: string) => JSON.stringify(item)) =>
   list
     .superRefine((items, ctx) => {
       items.forEach((item, i) => {
-        if (items.indexOf(item) < i) ctx.addIssue({ code: "custom", message: `${JSON.stringify(item)} is given twice`, path: [i] });
+        if (items.indexOf(item) < i) ctx.addIssue({ code: "custom", message: `${said(item)} is given twice`, path: [i] });
       });
     })
     .openapi({ uniqueItems: true });
@@ -117,7 +153,7 @@ export const EventSchema = EventSummarySchema.extend({
 /** How much one search call reads: events examined, and characters of their bodies. */
 export const SEARCH_BOUND = { events: 1000, chars: 4 * 1024 * 1024, defaultHours: 24 } as const;
 
-export const EventListQuery = z.object({
+export const EventListQuery = strictQuery({
   q: z
     .string()
     .min(1)
@@ -136,7 +172,12 @@ export const EventListQuery = z.object({
   until: z.iso.datetime({ offset: true }).optional(),
   limit,
   cursor,
-});
+})
+  // As a search and a range replay refuse it: reversed, the list answered an empty page.
+  .refine((q) => q.since === undefined || q.until === undefined || Date.parse(q.until) > Date.parse(q.since), {
+    message: "until must be later than since",
+    path: ["until"],
+  });
 
 export const ReplayBody = z.strictObject({ webhookUid: uid.optional() }).openapi("ReplayRequest");
 export const ReplayAnswer = z.object({ deliveries: z.number().int() }).openapi("ReplayAnswer");
@@ -416,8 +457,8 @@ export const WebhookCreate = z
   .strictObject({
     url: webhookFields.url,
     eventTypes: webhookFields.eventTypes,
-    locationUid: uid.nullish(),
-    organizationUid: uid.nullish(),
+    locationUid: ownerUid.nullish(),
+    organizationUid: ownerUid.nullish(),
     ...changeable,
   })
   .refine((w) => w.locationUid == null || w.organizationUid == null, {
@@ -433,7 +474,7 @@ export const WebhookPut = z
 
 export const WebhookPatch = WebhookPut.partial().openapi("WebhookPatch");
 
-export const ListQuery = z.object({ limit, cursor });
+export const ListQuery = strictQuery({ limit, cursor });
 
 export const WebhookTestBody = z
   .strictObject({ eventId: uid.openapi({ description: "A stored event the caller may see.", example: "evt_528e218bd5c051bf5503ef78c46b97e3" }) })
@@ -470,7 +511,7 @@ export const WebhookTestAnswer = z
 
 // Deliveries
 
-export const DeliveryListQuery = z.object({
+export const DeliveryListQuery = strictQuery({
   status: z.enum(DELIVERY_STATUSES).optional(),
   webhookUid: uid.optional(),
   eventId: uid.optional(),
@@ -571,7 +612,7 @@ export const SourceSchema = z
   })
   .openapi("Source");
 
-const secrets = z.array(sourceSecret).min(1).max(5).openapi({
+const secrets = distinct(z.array(sourceSecret).min(1).max(5), () => "the same secret").openapi({
   description:
     "Write-only. The first is current; the others are still accepted (rotation). A `whsec_` secret is base64 of at least 24 bytes.",
 });
@@ -592,7 +633,7 @@ export const SourceCreate = z
       .regex(SOURCE_ID, "a slug: [a-z0-9-]{1,64}")
       .refine((id) => id !== ALERT_SOURCE, `"${ALERT_SOURCE}" is reserved: Edgehook's alerts are stored under it`)
       .optional(),
-    name: z.string().min(1).max(200),
+    name: legible(z.string().min(1).max(200)),
     provider: z.enum(PROVIDER_NAMES),
     secrets: secrets.optional(),
     verification: z.enum(["signature", "none"]).optional(),
@@ -600,7 +641,7 @@ export const SourceCreate = z
     disabled: z.boolean().optional(),
     hmac: HmacConfigSchema.optional().openapi({ description: "Required for the `hmac` provider, refused for others." }),
     shopDomain: shopDomain.optional(),
-    organizationUid: uid.optional().openapi({
+    organizationUid: ownerUid.optional().openapi({
       description: "The owning organization. A limited token's sources belong to one of its organizations (the only one by default).",
     }),
   })
@@ -611,7 +652,7 @@ export const SourceCreate = z
 
 export const SourcePatch = z
   .strictObject({
-    name: z.string().min(1).max(200).optional(),
+    name: legible(z.string().min(1).max(200)).optional(),
     secrets: secrets.optional(),
     verification: z.enum(["signature", "none"]).optional(),
     toleranceSeconds: z.number().int().min(0).max(86_400).nullable().optional(),
@@ -640,10 +681,10 @@ export const TokenCreated = TokenSchema.extend({ token: z.string() }).openapi("T
 
 export const TokenCreate = z
   .strictObject({
-    name: z.string().min(1).max(200),
+    name: legible(z.string().min(1).max(200)),
     scopes: distinct(z.array(z.enum(SCOPES)).min(1)),
-    organizationUids: distinct(z.array(uid).min(1).max(100)).optional(),
-    locationUids: distinct(z.array(uid).min(1).max(100)).optional(),
+    organizationUids: distinct(z.array(ownerUid).min(1).max(100)).optional(),
+    locationUids: distinct(z.array(ownerUid).min(1).max(100)).optional(),
   })
   .refine((t) => !t.scopes.includes("admin") || (t.organizationUids === undefined && t.locationUids === undefined), {
     message: "admin reaches every organization, so it cannot be limited to organizationUids or locationUids; give the scopes the token needs instead",
@@ -710,7 +751,7 @@ const commaList = (item: z.ZodString, description: string) =>
     .optional()
     .openapi({ type: "string", description });
 
-export const ListenQuery = z.object({
+export const ListenQuery = strictQuery({
   mode: z.enum(["listen", "tail"]).default("listen").openapi({
     description: "`listen`: events with their bodies and signature headers; `tail`: events without bodies, and delivery attempts.",
   }),
@@ -723,14 +764,12 @@ export const ListenQuery = z.object({
     description: "Hear what this webhook is owed, signed with its secret (listen needs webhooks:write, tail webhooks:read).",
   }),
   // Digits, as a hello or an event gave it: coerced, a blank one would read as 0 and resend the whole store.
-  after: z
-    .string()
-    .regex(/^\d+$/, "a position: digits")
-    .transform(Number)
-    .pipe(z.number().int())
+  after: queryInteger(0, Number.MAX_SAFE_INTEGER)
     .optional()
     .openapi({ type: "integer", minimum: 0, description: "Resume: send what was stored after this position first." }),
-  replay: z.coerce.number().int().min(0).max(100).default(0).openapi({ description: "Send the last N matching events first." }),
+  replay: queryInteger(0, 100)
+    .default(0)
+    .openapi({ type: "integer", minimum: 0, maximum: 100, default: 0, description: "Send the last N matching events first." }),
 });
 
 // Notification endpoints and alerts (docs/alerts.md)
@@ -789,7 +828,7 @@ export const AlertSchema = z
   })
   .openapi("Alert");
 
-export const AlertListQuery = z.object({
+export const AlertListQuery = strictQuery({
   limit,
   cursor: cursor.openapi({ description: "The `nextCursor` of the previous page (newest first)." }),
 });

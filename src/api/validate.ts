@@ -15,9 +15,18 @@ function isSafeRangeBeside(issue: z.core.$ZodIssue, all: z.core.$ZodIssue[]): bo
   return all.some((other) => other !== issue && other.code === issue.code && other.path.join(".") === path);
 }
 
-/** 400 `invalid_request` listing a zod error's issues (a field's own bound, not the safe-integer range beside it). */
+/**
+ * 400 `invalid_request` listing a zod error's issues (a field's own bound, not the safe-integer
+ * range beside it), and in a query each parameter it does not take by its name.
+ */
 export function invalidRequest(error: z.ZodError, what: string): AppError {
-  return invalidInput(what, error.issues.filter((i) => !isSafeRangeBeside(i, error.issues)).map((i) => ({ path: i.path.join("."), message: i.message })));
+  return invalidInput(
+    what,
+    error.issues
+      .filter((i) => !isSafeRangeBeside(i, error.issues))
+      .flatMap((i) => (what === "query" && i.code === "unrecognized_keys" ? i.keys.map((key) => ({ ...i, path: [...i.path, key] })) : [i]))
+      .map((i) => ({ path: i.path.join("."), message: i.message })),
+  );
 }
 
 /**

@@ -1,4 +1,4 @@
-import { HIDDEN_CHARACTERS } from "./legible";
+import { hiddenCharacterProblem } from "./legible";
 
 /**
  * Where Edgehook may POST. Production destinations are public `https:` hosts
@@ -49,7 +49,8 @@ export function normalUrl(url: string): string {
  * one stored before is used: fetch sends it percent-encoded all the same.
  */
 export function typedUrlProblem(url: string): string | null {
-  return HIDDEN_CHARACTERS.test(url) ? "must not contain control or bidirectional formatting characters (percent-encode them)" : null;
+  const problem = hiddenCharacterProblem(url);
+  return problem && `${problem} (percent-encode them)`;
 }
 
 /**

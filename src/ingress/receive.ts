@@ -1,4 +1,5 @@
 import { clientAddress } from "../http/client";
+import { encodedBody } from "../http/content-encoding";
 import { errorResponse, STATUS_OF } from "../http/errors";
 import { FailureBlock } from "../http/failure-block";
 import { AppError } from "../domain/errors";
@@ -87,6 +88,8 @@ async function accept(request: Request, sourceId: string, env: Env): Promise<Res
     throw new AppError("unknown_source", `No enabled source is called "${sourceId.slice(0, 64)}".`);
   }
   const signed = source.verification === "signature";
+  const encoded = encodedBody(request.headers.get("content-encoding"));
+  if (encoded) throw encoded;
 
   // (An error is built only when thrown: the ack path allocates no stack traces for nothing.)
   const tooLarge = () => new AppError("payload_too_large", `The body is over the ${MAX_BODY_BYTES}-byte limit.`);

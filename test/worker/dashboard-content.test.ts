@@ -5,7 +5,7 @@ import { ALERT_SOURCE } from "../../src/domain/alerts";
 import { newDelivery } from "../../src/domain/delivery";
 import { storeEvents } from "../../src/store/events";
 import { makeToken } from "./tokens";
-import { call, dashboardForm, dashboardCookie, dashboardShown, pageBanners, pageText as text } from "./helpers";
+import { call, createSource, dashboardForm, dashboardCookie, dashboardShown, pageBanners, pageText as text } from "./helpers";
 import { pipeline, uniqueKey, webhookSetup } from "./pipeline";
 
 const url = (path: string) => `https://edgehook.test${path}`;
@@ -267,9 +267,10 @@ describe("text a sender or a token chose", () => {
     await storeEvents(env.DB, [
       { eventId, sourceId: "podium", dedupeKey: key, eventType: type, locationUid: `loc-${key}`, organizationUid: `org-${key}`, receivedAt: Date.now(), headers: {}, body: "{}" },
     ]);
-    const made = await p.api("POST", "/v1/sources", { name: `Acme \u202eevil\u202c ${key}`, provider: "podium", secrets: [`secret-${key}-long-enough`] });
-    expect(made.status).toBe(201);
-    const source = made.json;
+    // The API refuses such a name now (strict-input.test.ts); one stored before that still reads as it is.
+    const sourceName = `Acme \u202eevil\u202c ${key}`;
+    expect((await p.api("POST", "/v1/sources", { name: sourceName, provider: "podium", secrets: [`secret-${key}-long-enough`] })).status).toBe(400);
+    await createSource({ name: sourceName, provider: "podium", secrets: [`secret-${key}-long-enough`] });
     const c = await cookie();
     const pages = {
       list: await (await get(`/dashboard/events?organizationUid=org-${key}`, c)).text(),
@@ -281,7 +282,6 @@ describe("text a sender or a token chose", () => {
     expect(pages.list).toContain(`org-${key} / loc-${key}`);
     expect(pages.event).toContain(`<h1>message.\\u202edeviecer${key}</h1>`);
     expect(pages.sources).toContain(`Acme \\u202eevil\\u202c ${key}`);
-    expect(source.name).toBe(`Acme \u202eevil\u202c ${key}`); // stored as given
   });
 });
 

@@ -375,8 +375,10 @@ async function checkReads(w: World, t: Tok, s: Snapshot, r: Rng) {
         const status = r.pick(STATUSES);
         return { [`status=${status}`]: statusOf(status) };
       }
-      const since = r.pick(times);
-      const until = r.pick(times);
+      // A range forward in time: a reversed or empty one is refused (strict-input.test.ts).
+      const [from = "", to = ""] = [r.pick(times), r.pick(times)].sort();
+      const since = from;
+      const until = to > from ? to : new Date(Date.parse(from) + 1).toISOString();
       return {
         [`since=${encodeURIComponent(since)}`]: (e: Ev) => e.receivedAt >= since,
         [`until=${encodeURIComponent(until)}`]: (e: Ev) => e.receivedAt < until,

@@ -11,7 +11,7 @@ import { runMaintenance } from "../../src/maintenance/cron";
 import { SAMPLES_KEPT } from "../../src/store/rejections";
 import { d1Double } from "./d1-double";
 import { consumerSetting } from "./wrangler-config";
-import { ADMIN, call, clientAddress, createSource, podiumBody, podiumHeaders, post, recordingQueue } from "./helpers";
+import { ADMIN, call, clientAddress, createSource, dashboardCookie, podiumBody, podiumHeaders, post, recordingQueue } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
 import { as, makeToken } from "./tokens";
 
@@ -218,5 +218,18 @@ describe("the rejection log", () => {
     expect(row.slice(0, row.indexOf("</tr>"))).toMatch(/last refused: \d+ s ago, <b>invalid_signature<\/b> ×1 — check the secret/);
     // The URL to give the provider is at the host the dashboard is served from.
     expect(row.slice(0, row.indexOf("</tr>"))).toContain(`https://edgehook.test/webhooks/${source}`);
+  });
+
+  it("tallies a compressed body as unsupported_media_type, and the sources page says what to turn off", async () => {
+    const p = pipeline();
+    const source = await createSource({ secrets: [`s-${uniqueKey()}`] });
+    const { res, sent } = await refused(post(`/webhooks/${source}`, "\u001f\u008b", { "content-type": "application/json", "content-encoding": "gzip" }));
+    expect(res.status).toBe(415);
+    expect(sent[0]!.counts).toEqual([{ sourceId: source, reason: "unsupported_media_type", count: 1, lastAt: expect.any(Number) }]);
+    await record(p, sent);
+    const cookie = await dashboardCookie();
+    const page = await (await call(new Request("https://edgehook.test/dashboard/sources", { headers: { cookie } }))).text();
+    const row = page.slice(page.indexOf(source));
+    expect(row.slice(0, row.indexOf("</tr>"))).toMatch(/<b>unsupported_media_type<\/b> ×1 — the sender compresses its bodies \(Content-Encoding\): turn that off/);
   });
 });

@@ -4,7 +4,7 @@ import { iso, isoTime } from "../../domain/time";
 import { replayDeadLetter } from "../../pipeline/commands";
 import { deleteDeadLetter, listDeadLetters, type DeadLetter } from "../../store/dead-letters";
 import { apiRoute, errors, json, router, scoped } from "../openapi";
-import { ListQuery, page, time } from "../schemas";
+import { ListQuery, page, strictQuery, time } from "../schemas";
 import { decodeCursor, encodeCursor } from "../validate";
 
 const DeadLetterSchema = z
@@ -39,12 +39,23 @@ const list = apiRoute({
   summary: "What reached a dead-letter queue, newest first",
   ...scoped("admin"),
   request: {
-    query: ListQuery.extend({ open: z.enum(["true", "false"]).optional().openapi({ description: "Only those not replayed yet." }) }),
+    query: strictQuery({ ...ListQuery.shape, open: z.enum(["true", "false"]).optional().openapi({ description: "Only those not replayed yet." }) }),
   },
   responses: { 200: json(page(DeadLetterSchema, "DeadLetterPage"), "A page of dead letters") },
 });
 
-const LetterId = z.object({ id: z.coerce.number().int().min(1).openapi({ param: { name: "id", in: "path" } }) });
+const LetterId = z.object({ id: z.string().max(128).openapi({ type: "integer", minimum: 1, param: { name: "id", in: "path" } }) });
+
+/**
+ * The letter an id in decimal digits names (coerced, `1e3` and `0x10` named letters 1000 and
+ * 16), else 404 naming the id as given.
+ */
+function letterOf(id: string): number {
+  if (/^\d{1,15}$/.test(id)) return Number(id);
+  throw notFound(id);
+}
+
+const notFound = (id: string) => new AppError("not_found", `No dead letter "${id.slice(0, 80)}".`);
 
 const replay = apiRoute({
   method: "post",
@@ -79,8 +90,8 @@ export const deadLetters = router()
   })
   .openapi(replay, async (c) => {
     const { id } = c.req.valid("param");
-    const replayed = await replayDeadLetter(c.env, id);
-    if (replayed === "not_found") throw new AppError("not_found", `No dead letter ${id}.`);
+    const replayed = await replayDeadLetter(c.env, letterOf(id));
+    if (replayed === "not_found") throw notFound(id);
     // Said with what to do: a letter that cannot be replayed stays open until deleted.
     if (replayed === "nothing_to_retry") {
       throw new AppError("conflict", "The delivery is gone (its webhook deleted, or its event purged) or held; nothing to retry. Once handled, DELETE the dead letter.");
@@ -90,6 +101,6 @@ export const deadLetters = router()
   })
   .openapi(remove, async (c) => {
     const { id } = c.req.valid("param");
-    if (!(await deleteDeadLetter(c.env.DB, id))) throw new AppError("not_found", `No dead letter ${id}.`);
+    if (!(await deleteDeadLetter(c.env.DB, letterOf(id)))) throw notFound(id);
     return c.body(null, 204);
   });

@@ -10,11 +10,10 @@ import { configSources, forgetSource } from "../../ingress/sources";
 import { latestRejections, rejectionSummaries, SAMPLES_KEPT } from "../../store/rejections";
 import { deleteSource, getStoredSource, insertSource, listStoredSources, updateSource, type StoredSource } from "../../store/sources";
 import { apiRoute, body, errors, json, router, scoped } from "../openapi";
-import { IdParam, ListQuery, page, RejectionsSchema, SourceCreate, SourcePatch, SourceSchema } from "../schemas";
+import { IdParam, ListQuery, page, pageSize, RejectionsSchema, SourceCreate, SourcePatch, SourceSchema, strictQuery } from "../schemas";
 import { decodeKey, encodeKey, pageOf } from "../validate";
 import { rejectionSummaryView, rejectionView, sourceView } from "../views";
 import { assertSaved, changedMeanwhile } from "../versioned-writes";
-import { z } from "@hono/zod-openapi";
 
 const create = apiRoute({
   method: "post",
@@ -68,9 +67,9 @@ const rejections = apiRoute({
   path: "/sources/{id}/rejections",
   summary: "Requests the ingress refused for a source: counts by reason over the last day, and the latest few hundred",
   description:
-    "Counted per source and reason (401, 404, 400, 413, 429), never the body nor a signature. The admin may also read `(unknown)` (requests to a source id that names no enabled source: a wrong URL; each sample says which) and `(invalid)` (paths that are no source id). Tallies reach this within seconds of the refusal.",
+    "Counted per source and reason (401, 404, 400, 413, 415, 429), never the body nor a signature. The admin may also read `(unknown)` (requests to a source id that names no enabled source: a wrong URL; each sample says which) and `(invalid)` (paths that are no source id). Tallies reach this within seconds of the refusal.",
   ...scoped("sources:read"),
-  request: { params: IdParam, query: z.object({ limit: z.coerce.number().int().min(1).max(SAMPLES_KEPT).default(50) }) },
+  request: { params: IdParam, query: strictQuery({ limit: pageSize(SAMPLES_KEPT) }) },
   responses: { 200: json(RejectionsSchema, "The source's refused requests"), ...errors(404) },
 });
 

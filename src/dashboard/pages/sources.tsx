@@ -14,6 +14,7 @@ const HINTS: Record<string, string> = {
   timestamp_out_of_tolerance: "check the sender's clock, or the tolerance",
   malformed_payload: "the body is not what this provider sends",
   payload_too_large: "bodies over 256 KiB are refused",
+  unsupported_media_type: "the sender compresses its bodies (Content-Encoding): turn that off",
   rate_limited: "one address kept sending bad signatures",
   unknown_source: "the URL names no enabled source",
 };

@@ -1,0 +1,28 @@
+import type { MiddlewareHandler } from "hono";
+import { invalidField } from "../domain/errors";
+import { encodedBody } from "../http/content-encoding";
+
+/** The media types whose bodies the routes' validator parses as JSON (Hono's validator's own test). */
+const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
+
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/**
+ * The body of a route that takes one (openapi.ts, apiRoute), as it may be read: not encoded (415),
+ * and a JSON one valid UTF-8. The validator decodes a body leniently, each bad byte read as U+FFFD,
+ * which was then stored in place of what was sent. The bytes checked stay the request's (Hono
+ * keeps them), so the validator parses these.
+ */
+export const plainBody: MiddlewareHandler = async (c, next) => {
+  const encoded = encodedBody(c.req.header("content-encoding") ?? null);
+  if (encoded) throw encoded;
+  const mediaType = c.req.header("content-type")?.split(";")[0]?.trim() ?? "";
+  if (c.req.raw.body !== null && JSON_MEDIA_TYPE.test(mediaType)) {
+    try {
+      utf8.decode(await c.req.arrayBuffer());
+    } catch {
+      throw invalidField("The body is not valid UTF-8.", { path: "", message: "not valid UTF-8" });
+    }
+  }
+  await next();
+};

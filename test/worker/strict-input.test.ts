@@ -1,0 +1,240 @@
+// Input the API (and the ingress) took other than as sent, found by a fuzz audit of the management
+// API: each is now refused with a code and a message naming what is wrong, and nothing is stored.
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { concatBytes, utf8 } from "../../src/domain/crypto";
+import type { IngestMessage } from "../../src/domain/types";
+import worker from "../../src/index";
+import { ADMIN, call, ingestMessage, podiumBody, podiumHeaders } from "./helpers";
+import { pipeline, uniqueKey } from "./pipeline";
+
+type ErrorBody = { error: { code: string; message: string; details?: { issues: { path: string; message: string }[] } } };
+
+/** An admin request with a raw body. */
+const raw = (method: string, path: string, body: BodyInit, headers: Record<string, string> = {}) =>
+  call(new Request(`https://edgehook.test${path}`, { method, body, headers: { ...ADMIN, "content-type": "application/json", ...headers } }));
+const get = (path: string) => call(new Request(`https://edgehook.test${path}`, { headers: ADMIN }));
+const errorOf = async (res: Response) => (await res.json<ErrorBody>()).error;
+const count = async (table: "tokens" | "sources" | "webhooks") =>
+  (await env.DB.prepare(`SELECT count(*) AS n FROM ${table}`).first<{ n: number }>())?.n ?? 0;
+
+/** `json` with each "é" as the single Latin-1 byte 0xE9, which is no UTF-8. */
+const latin1 = (json: string) => concatBytes(json.split("é").flatMap((part, i) => (i === 0 ? [utf8(part)] : [Uint8Array.of(0xe9), utf8(part)])));
+
+async function gzip(bytes: Uint8Array): Promise<Uint8Array> {
+  const stream = new Blob([bytes]).stream().pipeThrough(new CompressionStream("gzip"));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+describe("a body that is not UTF-8", () => {
+  const p = pipeline();
+
+  it("is refused on every route that takes JSON, not stored with U+FFFD in place of the bad bytes", async () => {
+    const id = `utf8-${uniqueKey()}`;
+    expect((await p.api("POST", "/v1/sources", { id, name: "plain", provider: "stripe", secrets: ["a-fuzz-secret"] })).status).toBe(201);
+    const before = { tokens: await count("tokens"), sources: await count("sources"), webhooks: await count("webhooks") };
+    const sends: [string, string, string][] = [
+      ["POST", "/v1/webhooks", '{"url":"https://x.test/t","eventTypes":["review.created"],"filter":{"body":{"name":"café"}}}'],
+      ["POST", "/v1/sources", `{"id":"${id}-2","name":"café","provider":"stripe","secrets":["a-fuzz-secret"]}`],
+      ["PATCH", `/v1/sources/${id}`, '{"name":"café"}'],
+      ["POST", "/v1/tokens", '{"name":"café","scopes":["events:read"]}'],
+    ];
+    for (const [method, path, json] of sends) {
+      const res = await raw(method, path, latin1(json));
+      expect(res.status, `${method} ${path}`).toBe(400);
+      expect(await errorOf(res)).toEqual({ code: "invalid_request", message: "The body is not valid UTF-8.", details: { issues: [{ path: "", message: "not valid UTF-8" }] } });
+    }
+    expect({ tokens: await count("tokens"), sources: await count("sources"), webhooks: await count("webhooks") }).toEqual(before);
+    expect((await p.api("GET", `/v1/sources/${id}`)).json.name).toBe("plain");
+
+    // The same bodies in UTF-8 are stored as sent.
+    for (const [method, path, json] of sends) {
+      const res = await raw(method, path, utf8(json));
+      expect(res.status, `${method} ${path}`).toBeLessThan(300);
+      expect(JSON.stringify(await res.json())).toContain("café");
+    }
+  });
+});
+
+describe("a Content-Encoding other than identity", () => {
+  it("is refused by the API with 415 saying so, not as a body that is not JSON", async () => {
+    const tokens = await count("tokens");
+    const body = utf8('{"name":"zipped","scopes":["events:read"]}');
+    for (const encoding of ["gzip", "br", "GZIP", "identity, gzip"]) {
+      const res = await raw("POST", "/v1/tokens", await gzip(body), { "content-encoding": encoding });
+      expect(res.status, encoding).toBe(415);
+      const error = await errorOf(res);
+      expect(error).toMatchObject({ code: "unsupported_media_type", details: { issues: [{ path: "content-encoding" }] } });
+      expect(error.message).toContain("Content-Encoding");
+      expect(error.message).toContain("not supported");
+    }
+    expect(await count("tokens")).toBe(tokens);
+    expect((await raw("POST", "/v1/tokens", body, { "content-encoding": "identity" })).status).toBe(201);
+  });
+
+  it("is refused by the ingress with 415 before its signature is checked, and nothing is queued", async () => {
+    const p = pipeline();
+    const send = async (body: Uint8Array, encoding: string) => {
+      const ctx = createExecutionContext();
+      const headers = { ...(await podiumHeaders(body)), "content-encoding": encoding };
+      const res = await worker.fetch(new Request("https://edgehook.test/webhooks/podium", { method: "POST", body, headers }), p.env, ctx);
+      await waitOnExecutionContext(ctx);
+      return res;
+    };
+    // Signed over the compressed bytes, as a sender compressing its requests signs them.
+    const zipped = await send(await gzip(utf8(podiumBody())), "gzip");
+    expect(zipped.status).toBe(415);
+    const error = await errorOf(zipped);
+    expect(error.code).toBe("unsupported_media_type");
+    expect(error.message).toContain("Content-Encoding");
+    expect(p.queues.ingest.sent).toEqual([]);
+
+    expect((await send(utf8(podiumBody()), "identity")).status).toBe(202);
+    expect(p.queues.ingest.sent.map((m: IngestMessage) => m.sourceId)).toEqual(["podium"]);
+  });
+
+  it("is declared where it is answered: on the ingress and on every route that takes a body", async () => {
+    const doc = await (await call(new Request("https://edgehook.test/openapi.json"))).json<{ paths: Record<string, Record<string, { responses: Record<string, { description: string }> }>> }>();
+    expect(doc.paths["/webhooks/{sourceId}"]!.post!.responses["415"]?.description).toContain("Content-Encoding");
+    expect(doc.paths["/v1/tokens"]!.post!.responses["415"]?.description).toContain("Content-Encoding");
+  });
+});
+
+describe("a reversed time range", () => {
+  it("answers 400 on the events list, with or without q, as a range replay does", async () => {
+    for (const q of ["", "&q=x", "&eventType=message.received"]) {
+      for (const [since, until] of [
+        ["2026-12-01T00:00:00Z", "2026-11-01T00:00:00Z"],
+        ["2026-12-01T00:00:00Z", "2026-12-01T00:00:00Z"],
+      ]) {
+        const res = await get(`/v1/events?since=${since}&until=${until}${q}`);
+        expect(res.status, q).toBe(400);
+        expect(await errorOf(res)).toMatchObject({ code: "invalid_request", details: { issues: [{ path: "until", message: "until must be later than since" }] } });
+      }
+    }
+    expect((await get("/v1/events?since=2026-11-01T00:00:00Z&until=2026-12-01T00:00:00Z")).status).toBe(200);
+  });
+});
+
+describe("numbers in a path or query", () => {
+  it("takes a dead letter id in decimal digits only, and a 404 names the id as given", async () => {
+    const p = pipeline();
+    const msg = ingestMessage({ body: podiumBody() });
+    await p.runQueue<IngestMessage>("edgehook-ingest-dlq", [msg], 11, `dead-${msg.eventId}`);
+    const letter = (await p.api("GET", "/v1/dead-letters")).json.data.find((d: { eventId: string }) => d.eventId === msg.eventId);
+    for (const id of ["abc", "1e3", "0x10", `${letter.id}.0`, `+${letter.id}`, "-1", "9".repeat(20)]) {
+      for (const [method, path] of [["DELETE", `/v1/dead-letters/${id}`], ["POST", `/v1/dead-letters/${id}/replay`]] as const) {
+        const res = await p.api(method, path);
+        expect(res.status, path).toBe(404);
+        expect(res.json.error).toEqual({ code: "not_found", message: `No dead letter "${id}".` });
+      }
+    }
+    expect((await p.api("DELETE", `/v1/dead-letters/${letter.id}`)).status).toBe(204);
+    expect((await p.api("DELETE", `/v1/dead-letters/${letter.id}`)).json.error.message).toBe(`No dead letter "${letter.id}".`);
+  });
+
+  it("takes limit and the other whole numbers of a query in decimal digits only, saying so", async () => {
+    const source = `num-${uniqueKey()}`;
+    expect((await raw("POST", "/v1/sources", JSON.stringify({ id: source, name: "n", provider: "stripe", secrets: ["a-fuzz-secret"] }))).status).toBe(201);
+    const lists = ["/v1/events?limit=", "/v1/webhooks?limit=", "/v1/dead-letters?limit=", `/v1/sources/${source}/rejections?limit=`, "/v1/listen?replay="];
+    for (const list of lists) {
+      for (const value of ["%205", "0x10", "1e2", "", "+5", "5.0", "-1"]) {
+        const res = await get(`${list}${value}`);
+        expect(res.status, `${list}${value}`).toBe(400);
+        const name = list.slice(list.indexOf("?") + 1, -1);
+        expect(await errorOf(res)).toEqual({
+          code: "invalid_request",
+          message: `Invalid query: ${name}: expected a whole number (decimal digits).`,
+          details: { issues: [{ path: name, message: "expected a whole number (decimal digits)" }] },
+        });
+      }
+    }
+    const five = await get("/v1/webhooks?limit=5");
+    expect(five.status).toBe(200);
+    // A number past a double's range is as far out of bounds as any.
+    expect((await errorOf(await get(`/v1/events?limit=${"9".repeat(400)}`))).message).toBe("Invalid query: limit: Too big: expected number to be <=100.");
+  });
+});
+
+describe("a list given one item twice", () => {
+  it("refuses a source's secret given twice, on create and change, without echoing it", async () => {
+    const id = `twice-${uniqueKey()}`;
+    const create = await raw("POST", "/v1/sources", JSON.stringify({ id, name: "t", provider: "stripe", secrets: ["abcdefgh12", "abcdefgh12"] }));
+    expect(create.status).toBe(400);
+    const error = await errorOf(create);
+    expect(error).toMatchObject({ code: "invalid_request", details: { issues: [{ path: "secrets.1" }] } });
+    expect(error.message).toContain("given twice");
+    expect(JSON.stringify(error)).not.toContain("abcdefgh12");
+    expect((await get(`/v1/sources/${id}`)).status).toBe(404);
+
+    expect((await raw("POST", "/v1/sources", JSON.stringify({ id, name: "t", provider: "stripe", secrets: ["abcdefgh12"] }))).status).toBe(201);
+    const before = await (await get(`/v1/sources/${id}`)).json();
+    const patch = await raw("PATCH", `/v1/sources/${id}`, JSON.stringify({ secrets: ["new-secret-1", "abcdefgh12", "new-secret-1"] }));
+    expect(patch.status).toBe(400);
+    expect(await errorOf(patch)).toMatchObject({ code: "invalid_request", details: { issues: [{ path: "secrets.2" }] } });
+    expect(await (await get(`/v1/sources/${id}`)).json()).toEqual(before);
+  });
+});
+
+describe("a query parameter a list does not take", () => {
+  it("is refused naming it, rather than ignored (a misspelt filter answered every row)", async () => {
+    const source = `params-${uniqueKey()}`;
+    expect((await raw("POST", "/v1/sources", JSON.stringify({ id: source, name: "n", provider: "stripe", secrets: ["a-fuzz-secret"] }))).status).toBe(201);
+    const deliveries = await get("/v1/deliveries?eventType=x&locationUid=y");
+    expect(deliveries.status).toBe(400);
+    const error = await errorOf(deliveries);
+    expect(error.code).toBe("invalid_request");
+    expect(error.message).toBe("Invalid query: eventType: not a parameter of this list, which takes status, webhookUid, eventId, limit, cursor.");
+    expect(error.details?.issues.map((i) => i.path)).toEqual(["eventType", "locationUid"]);
+    const events = await get("/v1/events?webhookUid=nope&Status=failed");
+    expect((await errorOf(events)).details?.issues.map((i) => i.path)).toEqual(["webhookUid", "Status"]);
+
+    const lists = ["/v1/webhooks", "/v1/sources", "/v1/tokens", "/v1/event-types", "/v1/dead-letters", "/v1/notification-endpoints", "/v1/alerts", `/v1/sources/${source}/rejections`, "/v1/listen"];
+    for (const list of lists) {
+      const res = await get(`${list}?tpye=x`);
+      expect(res.status, list).toBe(400);
+      expect((await errorOf(res)).details?.issues, list).toEqual([{ path: "tpye", message: expect.stringContaining("not a parameter of this list") }]);
+    }
+    // The parameters each takes are still taken.
+    expect((await get("/v1/deliveries?status=failed&webhookUid=x&eventId=y&limit=1")).status).toBe(200);
+    expect((await get("/v1/events?q=x&eventType=a&sourceId=b&locationUid=c&organizationUid=d&status=failed&since=2026-11-01T00:00:00Z&until=2026-11-02T00:00:00Z&limit=1")).status).toBe(200);
+    expect((await get("/v1/dead-letters?open=true&limit=1")).status).toBe(200);
+  });
+});
+
+describe("control and bidirectional formatting characters", () => {
+  const HIDDEN = ["ops\u0000", "a\u001b[31mred", "two\r\nlines", "tab\there", "del\u007f", "\u202eevil", "x\u2066y\u2069", "\u202a", "\u202d"];
+
+  it("are refused in the names of sources and tokens and in the organizations and locations given to webhooks, tokens and sources", async () => {
+    const id = `hidden-${uniqueKey()}`;
+    expect((await raw("POST", "/v1/sources", JSON.stringify({ id, name: "plain", provider: "stripe", secrets: ["a-fuzz-secret"] }))).status).toBe(201);
+    const before = { tokens: await count("tokens"), sources: await count("sources"), webhooks: await count("webhooks") };
+    const webhook = { url: "https://downstream.test/ok/hidden", eventTypes: ["*"] };
+    for (const text of HIDDEN) {
+      const cases: [string, string, unknown, string][] = [
+        ["POST", "/v1/sources", { name: text, provider: "stripe", secrets: ["a-fuzz-secret"] }, "name"],
+        ["POST", "/v1/sources", { name: "n", provider: "stripe", secrets: ["a-fuzz-secret"], organizationUid: text }, "organizationUid"],
+        ["PATCH", `/v1/sources/${id}`, { name: text }, "name"],
+        ["POST", "/v1/tokens", { name: text, scopes: ["events:read"] }, "name"],
+        ["POST", "/v1/tokens", { name: "t", scopes: ["events:read"], organizationUids: ["org-1", text] }, "organizationUids.1"],
+        ["POST", "/v1/tokens", { name: "t", scopes: ["events:read"], locationUids: [text] }, "locationUids.0"],
+        ["POST", "/v1/webhooks", { ...webhook, locationUid: text }, "locationUid"],
+        ["POST", "/v1/webhooks", { ...webhook, organizationUid: text }, "organizationUid"],
+      ];
+      for (const [method, path, body, field] of cases) {
+        const res = await raw(method, path, JSON.stringify(body));
+        const what = `${method} ${path} ${JSON.stringify(body)}`;
+        expect(res.status, what).toBe(400);
+        const error = await errorOf(res);
+        expect(error.details?.issues, what).toEqual([{ path: field, message: "must not contain control or bidirectional formatting characters" }]);
+        expect(error.message, what).toBe(`Invalid body: ${field}: must not contain control or bidirectional formatting characters.`);
+      }
+    }
+    expect({ tokens: await count("tokens"), sources: await count("sources"), webhooks: await count("webhooks") }).toEqual(before);
+    expect((await get(`/v1/sources/${id}`)).status).toBe(200);
+    expect((await (await get(`/v1/sources/${id}`)).json<{ name: string }>()).name).toBe("plain");
+    // Text a person reads as it is stays accepted: accents, other scripts, an emoji, a right-to-left name.
+    expect((await raw("POST", "/v1/tokens", JSON.stringify({ name: "café ☕ مرحبا", scopes: ["events:read"], organizationUids: ["org-é"] }))).status).toBe(201);
+  });
+});
