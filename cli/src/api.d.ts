@@ -3392,7 +3392,7 @@ export interface components {
             held: number;
             /** @description Deliveries due or waiting for a retry. */
             pending: number;
-            /** @description Held and pending are counted up to 10000 in all: true means at least that many. */
+            /** @description Held and pending are reported up to 10000 in all: true means more than that many are owed. */
             capped: boolean;
             /** @description Requests in flight right now. */
             inFlight: number;

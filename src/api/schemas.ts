@@ -284,7 +284,7 @@ export const WebhookBacklog = z
   .object({
     held: z.number().int().openapi({ description: "Deliveries held (the webhook is, or was until just now, disabled)." }),
     pending: z.number().int().openapi({ description: "Deliveries due or waiting for a retry." }),
-    capped: z.boolean().openapi({ description: `Held and pending are counted up to ${BACKLOG_COUNT_CAP} in all: true means at least that many.` }),
+    capped: z.boolean().openapi({ description: `Held and pending are reported up to ${BACKLOG_COUNT_CAP} in all: true means more than that many are owed.` }),
     inFlight: z.number().int().openapi({ description: "Requests in flight right now." }),
     deliveriesPerSecond: z
       .number()
