@@ -53,7 +53,7 @@ app.openAPIRegistry.registerPath({
     401: ingressError("missing_signature, invalid_signature or timestamp_out_of_tolerance"),
     404: ingressError("unknown_source"),
     413: ingressError("payload_too_large (over 256 KiB)"),
-    415: ingressError("unsupported_media_type: a Content-Encoding other than identity (send the body uncompressed)"),
+    415: ingressError("unsupported_media_type: a compressed body (Content-Encoding gzip, br, deflate…): send it uncompressed"),
     429: ingressError("rate_limited: too many rejected signatures from this client for this source; retry after Retry-After seconds"),
     503: ingressError("queue_unavailable: retry after Retry-After seconds"),
   },

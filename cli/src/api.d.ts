@@ -308,7 +308,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json`, or with a `Content-Encoding` other than identity */
+                /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json`, or compressed (a `Content-Encoding` such as gzip) */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -425,7 +425,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json`, or with a `Content-Encoding` other than identity */
+                /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json`, or compressed (a `Content-Encoding` such as gzip) */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -587,7 +587,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json`, or with a `Content-Encoding` other than identity */
+                /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json`, or compressed (a `Content-Encoding` such as gzip) */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -777,7 +777,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json`, or with a `Content-Encoding` other than identity */
+                /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json`, or compressed (a `Content-Encoding` such as gzip) */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -952,7 +952,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json`, or with a `Content-Encoding` other than identity */
+                /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json`, or compressed (a `Content-Encoding` such as gzip) */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -1058,7 +1058,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json`, or with a `Content-Encoding` other than identity */
+                /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json`, or compressed (a `Content-Encoding` such as gzip) */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -1239,7 +1239,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json`, or with a `Content-Encoding` other than identity */
+                /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json`, or compressed (a `Content-Encoding` such as gzip) */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -1504,7 +1504,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json`, or with a `Content-Encoding` other than identity */
+                /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json`, or compressed (a `Content-Encoding` such as gzip) */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -1772,7 +1772,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json`, or with a `Content-Encoding` other than identity */
+                /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json`, or compressed (a `Content-Encoding` such as gzip) */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -2021,7 +2021,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json`, or with a `Content-Encoding` other than identity */
+                /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json`, or compressed (a `Content-Encoding` such as gzip) */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -2771,7 +2771,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json`, or with a `Content-Encoding` other than identity */
+                /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json`, or compressed (a `Content-Encoding` such as gzip) */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -3036,7 +3036,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json`, or with a `Content-Encoding` other than identity */
+                /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json`, or compressed (a `Content-Encoding` such as gzip) */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -3228,7 +3228,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description unsupported_media_type: a Content-Encoding other than identity (send the body uncompressed) */
+                /** @description unsupported_media_type: a compressed body (Content-Encoding gzip, br, deflate…): send it uncompressed */
                 415: {
                     headers: {
                         [name: string]: unknown;

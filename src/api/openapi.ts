@@ -31,7 +31,7 @@ const ERROR_DESCRIPTIONS = {
   404: "not_found",
   409: "conflict",
   413: `payload_too_large: the body is over ${MAX_API_BODY_BYTES / 1024} KiB`,
-  415: "unsupported_media_type: a body sent as anything but `Content-Type: application/json`, or with a `Content-Encoding` other than identity",
+  415: "unsupported_media_type: a body sent as anything but `Content-Type: application/json`, or compressed (a `Content-Encoding` such as gzip)",
   429: "rate_limited: too many failed authentications from this address (Retry-After says when to try again)",
 } as const;
 

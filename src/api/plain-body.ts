@@ -18,8 +18,9 @@ export const plainBody: MiddlewareHandler = async (c, next) => {
   if (encoded) throw encoded;
   const mediaType = c.req.header("content-type")?.split(";")[0]?.trim() ?? "";
   if (c.req.raw.body !== null && JSON_MEDIA_TYPE.test(mediaType)) {
+    const bytes = await c.req.arrayBuffer();
     try {
-      utf8.decode(await c.req.arrayBuffer());
+      utf8.decode(bytes);
     } catch {
       throw invalidField("The body is not valid UTF-8.", { path: "", message: "not valid UTF-8" });
     }
