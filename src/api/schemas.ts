@@ -12,6 +12,7 @@ import {
   FAILING_AFTER_MAX,
   HEALTH_STATES,
 } from "../domain/health";
+import { MAX_URL_CHARS } from "../domain/destination";
 import { isRecord } from "../domain/guards";
 import { hiddenCharacterProblem } from "../domain/legible";
 import { HmacConfigShape } from "../domain/hmac-config";
@@ -206,7 +207,7 @@ export const RangeReplayAnswer = z
 
 const EVENT_TYPE_PATTERN = /^(\*|[A-Za-z0-9_-]+(\.[A-Za-z0-9_/-]+)*(\.\*)?)$/;
 const webhookFields = {
-  url: z.string().max(2048).openapi({ example: "https://api.example.com/podium-events" }),
+  url: z.string().max(MAX_URL_CHARS).openapi({ example: "https://api.example.com/podium-events" }),
   eventTypes: distinct(
     z
       .array(z.string().max(200).regex(EVENT_TYPE_PATTERN, "an exact type, `object.*` or `*`"))

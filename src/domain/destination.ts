@@ -43,6 +43,14 @@ export function normalUrl(url: string): string {
   return URL.canParse(url) ? new URL(url).href : url;
 }
 
+/** Whether two URLs request the same (one stored as typed before URLs were stored normalised, say). */
+export function sameUrl(a: string, b: string): boolean {
+  return normalUrl(a) === normalUrl(b);
+}
+
+/** The longest URL stored, in the form it is stored and sent. */
+export const MAX_URL_CHARS = 2048;
+
 /**
  * Why a URL may not be saved as typed: it is shown as typed (dashboard, alerts), where a
  * bidirectional override makes it read as another URL. Checked when a URL is given, not when
@@ -50,7 +58,8 @@ export function normalUrl(url: string): string {
  */
 export function typedUrlProblem(url: string): string | null {
   const problem = hiddenCharacterProblem(url);
-  return problem && `${problem} (percent-encode them)`;
+  if (problem) return `${problem} (percent-encode them)`;
+  return normalUrl(url).length > MAX_URL_CHARS ? `must be at most ${MAX_URL_CHARS} characters once percent-encoded` : null;
 }
 
 /**

@@ -127,6 +127,19 @@ describe("/v1/webhooks", () => {
     }
     const endpoint = await p.api("POST", "/v1/notification-endpoints", { url: ` HTTPS://Downstream.TEST/ok/${key}`, alertTypes: ["webhook.failing"] });
     expect(endpoint.json.url).toBe(`https://downstream.test/ok/${key}`);
+    // One stored as typed before URLs were stored in the parser's form: given back as read, it is no new URL
+    // (its credential headers stay, nothing is written).
+    const legacy = await p.api("POST", "/v1/webhooks", { ...base(), transformHeaders: { authorization: "'Bearer legacy-token-1234'" } });
+    const typed = `https://Downstream.TEST/ok/${key}`;
+    await env.DB.prepare("UPDATE webhooks SET url = ? WHERE uid = ?").bind(typed, legacy.json.uid).run();
+    const kept = await p.api("PATCH", `/v1/webhooks/${legacy.json.uid}`, { url: typed });
+    expect(kept.status).toBe(200);
+    expect(kept.json).toMatchObject({ url: typed, updatedAt: legacy.json.updatedAt });
+    expect((await p.api("PATCH", `/v1/webhooks/${legacy.json.uid}`, { url: typed, timeoutMs: 2000 })).json).toMatchObject({ url: typed, timeoutMs: 2000 });
+    // A URL is at most 2048 characters as it is stored and sent, percent-encoded.
+    const long = await p.api("POST", "/v1/webhooks", { ...base(), url: `https://downstream.test/${"é".repeat(400)}` });
+    expect(long.status).toBe(400);
+    expect(long.json.error.details.issues).toEqual([{ path: "url", message: "must be at most 2048 characters once percent-encoded" }]);
     const zero = await p.api("POST", "/v1/webhooks", { ...base(), url: "https://downstream.test:0/x" });
     expect(zero.status).toBe(400);
     expect(zero.json.error.details.issues).toEqual([{ path: "url", message: "must not use port 0" }]);

@@ -1,5 +1,5 @@
 import { SLACK_TRANSFORM, ALERT_SOURCE } from "../../domain/alerts";
-import { normalUrl } from "../../domain/destination";
+import { normalUrl, sameUrl } from "../../domain/destination";
 import { AppError } from "../../domain/errors";
 import { settings } from "../../domain/settings";
 import type { Webhook } from "../../domain/types";
@@ -128,7 +128,7 @@ export const notifications = router()
   .openapi(patch, async (c) => {
     const b = c.req.valid("json");
     const current = await endpoint(c.env.DB, c.req.valid("param").uid);
-    const url = b.url === undefined ? current.url : normalUrl(b.url);
+    const url = b.url === undefined || sameUrl(b.url, current.url) ? current.url : normalUrl(b.url);
     if (b.url !== undefined && url !== current.url) checkUrl(b.url, settings(c.env).allowPrivateDestinations, new URL(c.req.url).origin);
     const next = withDisabled(current, {
       ...current,
