@@ -547,7 +547,8 @@ export const HmacConfigSchema = HmacConfigShape.extend({
   header: headerName.openapi({ example: "x-signature" }),
   algorithm: stored.algorithm.default("SHA-256"),
   encoding: stored.encoding.default("hex"),
-  prefix: stored.prefix.max(40).default("").openapi({ example: "sha256=" }),
+  // ", " parts the copies of a header sent more than once (src/schemes/scheme.ts): a prefix with it could never match.
+  prefix: stored.prefix.max(40).refine((p) => !p.includes(", "), "must not contain \", \"").default("").openapi({ example: "sha256=" }),
   timestampHeader: headerName.nullable().default(null).openapi({
     description: "When set, the signed content is `${timestamp}.${body}` and the timestamp must be within the tolerance.",
   }),

@@ -27,13 +27,21 @@ export function redactHeaders(headers: Readonly<Record<string, string>>): Record
 /** A credential shorter than this is not looked for in text: it would match by chance. */
 const MIN_SCRUBBED = 4;
 
-/** How text escapes a value it quotes: JSON (with and without `\\/`), a URL's query, HTML. */
+/** HTML escapings seen in error pages: named, as Python's html.escape, as Go's html.EscapeString, and numeric (Go's html/template writes `+` so too). */
+const HTML_STYLES: readonly Readonly<Record<string, string>>[] = [
+  { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" },
+  { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;" },
+  { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&#34;", "'": "&#39;" },
+  Object.fromEntries([..."&<>\"'+"].map((c) => [c, `&#${c.charCodeAt(0)};`])),
+];
+
+/** How text escapes a value it quotes: JSON (with and without `\\/`), a URL's query (either case of hex), HTML. */
 const ESCAPES: readonly ((form: string) => string)[] = [
   (f) => JSON.stringify(f).slice(1, -1),
   (f) => JSON.stringify(f).slice(1, -1).replaceAll("/", "\\/"),
   (f) => encodeURIComponent(f),
-  (f) => f.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`),
-  (f) => f.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;").replaceAll('"', "&quot;"),
+  (f) => encodeURIComponent(f).replace(/%[0-9A-F]{2}/g, (e) => e.toLowerCase()),
+  ...HTML_STYLES.map((style) => (f: string) => f.replace(/[&<>"'+]/g, (c) => style[c] ?? c)),
 ];
 
 /**

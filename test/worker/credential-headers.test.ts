@@ -80,6 +80,12 @@ describe("credential headers are write-only", () => {
     const quoting = { "x-api-key": `k"<&>'${API_KEY}` };
     expect(scrubCredentials(`<p>bad key k&quot;&lt;&amp;&gt;'${API_KEY}</p>`, quoting)).toBe(`<p>bad key ${REDACTED}</p>`);
     expect(scrubCredentials(`<p>bad key k&#34;&#60;&#38;&#62;&#39;${API_KEY}</p>`, quoting)).toBe(`<p>bad key ${REDACTED}</p>`);
+    // As Python's html.escape and Go's html.EscapeString write it; a base64 `+` as html/template writes it; lower-case hex.
+    expect(scrubCredentials(`<p>k&quot;&lt;&amp;&gt;&#x27;${API_KEY}</p>`, quoting)).toBe(`<p>${REDACTED}</p>`);
+    expect(scrubCredentials(`<p>k&#34;&lt;&amp;&gt;&#39;${API_KEY}</p>`, quoting)).toBe(`<p>${REDACTED}</p>`);
+    const plus = { authorization: "Bearer abc+def/ghi+jkl=" };
+    expect(scrubCredentials(`<p>abc&#43;def/ghi&#43;jkl=</p>`, plus)).toBe(`<p>${REDACTED}</p>`);
+    expect(scrubCredentials(`next=abc%2bdef%2fghi%2bjkl%3d`, plus)).toBe(`next=${REDACTED}`);
     // A value (or the part of one cut off) too short to be looked for: it would match by chance. A header not a credential's; nothing answered.
     expect(scrubCredentials("abc trace-1234 Bea", sent)).toBe("abc trace-1234 Bea");
     expect(scrubCredentials(null, sent)).toBeNull();

@@ -624,7 +624,10 @@ async function randomWrite(w: World, t: Tok, before: Snapshot, r: Rng): Promise<
     await settle(p);
     const changed = changes(before, await snapshot(w));
     // A change to what it already is writes nothing.
-    const differs = hook !== undefined && Object.entries(change).some(([k, v]) => hook[k as keyof typeof hook] !== v);
+    // (A limited token's change may also confine it to its organization: grantOrganizationUid.)
+    const differs =
+      hook !== undefined &&
+      (Object.entries(change).some(([k, v]) => hook[k as keyof typeof hook] !== v) || (res.status === 200 && res.json.grantOrganizationUid !== hook.grantOrganizationUid));
     expect(changed.webhooks, what).toEqual(res.status === 200 && differs ? [uid] : []);
     // Enabling releases the webhook's held deliveries: its own, and only those.
     for (const d of changed.deliveries) expect(d.webhookUid, what).toBe(uid);

@@ -240,3 +240,12 @@ describe("control and bidirectional formatting characters", () => {
     expect((await raw("POST", "/v1/tokens", JSON.stringify({ name: "café ☕ مرحبا", scopes: ["events:read"], organizationUids: ["org-é"] }))).status).toBe(201);
   });
 });
+
+describe("a generic HMAC source's prefix", () => {
+  it("may not contain \", \", which parts the copies of a header sent twice, so no signature could match it", async () => {
+    const p = pipeline();
+    const res = await p.api("POST", "/v1/sources", { name: "hmac prefix", provider: "hmac", secrets: ["a-long-secret"], hmac: { header: "x-sig", prefix: "v=1, s=" } });
+    expect(res.status).toBe(400);
+    expect(res.json.error.details.issues).toEqual([expect.objectContaining({ path: "hmac.prefix", message: 'must not contain ", "' })]);
+  });
+});

@@ -47,8 +47,8 @@ const list = apiRoute({
 const LetterId = z.object({ id: z.string().max(128).openapi({ type: "integer", minimum: 1, param: { name: "id", in: "path" } }) });
 
 /**
- * The letter an id in decimal digits names (coerced, `1e3` and `0x10` named letters 1000 and
- * 16), else 404 naming the id as given.
+ * The letter an id in decimal digits names, else 404 naming the id as given (a coercion had
+ * `1e3` and `0x10` name letters 1000 and 16).
  */
 function letterOf(id: string): number {
   if (/^\d{1,15}$/.test(id)) return Number(id);

@@ -161,15 +161,18 @@ describe("a pause a downstream asked for", () => {
     const p = realSchedulers();
     const key = uniqueKey();
     const org = `org-${key}`;
-    // The old URL answers its first request after 600 ms, with an hour of Retry-After.
-    const hook = await p.createWebhook({ url: `https://downstream.test/record/${key}-old?busy=1&s=3600&ms=600`, eventTypes: ["*"], organizationUid: org, maxConcurrency: 1 });
+    // The old URL answers its first request after a second, with an hour of Retry-After.
+    const hook = await p.createWebhook({ url: `https://downstream.test/record/${key}-old?busy=1&s=3600&ms=1000`, eventTypes: ["*"], organizationUid: org, maxConcurrency: 1 });
     const paused = async () => (await p.api("GET", `/v1/webhooks/${hook.uid}`)).json.backlog.pausedUntil;
     const now = Date.now();
     await p.runIngest([message(key, org, 0, now)]);
     await vi.waitFor(async () => expect((await received(`${key}-old`)).length).toBe(1), { timeout: 20_000, interval: 20 });
     // Changed while the old URL still thinks: its answer lands after the change.
     expect((await p.api("PATCH", `/v1/webhooks/${hook.uid}`, { url: `https://downstream.test/record/${key}-new` })).status).toBe(200);
+    const changedAt = Date.now();
     await vi.waitFor(async () => expect((await received(`${key}-old`))[0]!.status).toBe(429), { timeout: 20_000, interval: 20 });
+    // It did land after the change (else the change's own resume would have ended the pause).
+    expect((await received(`${key}-old`))[0]!.answeredAt).toBeGreaterThan(changedAt);
     await vi.waitFor(async () => expect((await webhookDeliveryRows(hook.uid))[0]!.attempt_count).toBe(1), { timeout: 20_000, interval: 50 });
     expect(await paused()).toBeNull();
     // The next event goes to the new URL now, not in an hour.
