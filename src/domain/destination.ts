@@ -43,9 +43,13 @@ export function normalUrl(url: string): string {
   return URL.canParse(url) ? new URL(url).href : url;
 }
 
-/** Whether two URLs request the same (one stored as typed before URLs were stored normalised, say). */
-export function sameUrl(a: string, b: string): boolean {
-  return normalUrl(a) === normalUrl(b);
+/**
+ * The URL to store for `given`: its parser's form, or `current` when both request the same (one
+ * stored as typed by an earlier version stays as it is, so giving it back as read is no change).
+ */
+export function storedUrl(given: string, current?: string): string {
+  const url = normalUrl(given);
+  return current !== undefined && normalUrl(current) === url ? current : url;
 }
 
 /** The longest URL stored, in the form it is stored and sent. */

@@ -12,7 +12,7 @@ export function encodedBody(contentEncoding: string | null): AppError | null {
   if (contentEncoding === null) return null;
   const codings = contentEncoding.split(",").map((c) => c.trim().toLowerCase());
   if (!codings.some((c) => COMPRESSIONS.has(c))) return null;
-  const issue = { path: "content-encoding", message: "must be identity (or absent)" };
+  const issue = { path: "content-encoding", message: "must not compress the body" };
   return new AppError(
     "unsupported_media_type",
     `Content-Encoding ${JSON.stringify(contentEncoding.slice(0, 40))} is not supported: send the body uncompressed, without a Content-Encoding.`,

@@ -1,5 +1,5 @@
 import { SLACK_TRANSFORM, ALERT_SOURCE } from "../../domain/alerts";
-import { normalUrl, sameUrl } from "../../domain/destination";
+import { storedUrl } from "../../domain/destination";
 import { AppError } from "../../domain/errors";
 import { settings } from "../../domain/settings";
 import type { Webhook } from "../../domain/types";
@@ -102,7 +102,7 @@ export const notifications = router()
     // A webhook row of its own kind: alerts reach it through the delivery path events take.
     const w = newWebhook(
       {
-        url: normalUrl(b.url),
+        url: storedUrl(b.url),
         eventTypes: b.alertTypes,
         sourceIds: [ALERT_SOURCE],
         disabled: b.disabled,
@@ -128,7 +128,7 @@ export const notifications = router()
   .openapi(patch, async (c) => {
     const b = c.req.valid("json");
     const current = await endpoint(c.env.DB, c.req.valid("param").uid);
-    const url = b.url === undefined || sameUrl(b.url, current.url) ? current.url : normalUrl(b.url);
+    const url = b.url === undefined ? current.url : storedUrl(b.url, current.url);
     if (b.url !== undefined && url !== current.url) checkUrl(b.url, settings(c.env).allowPrivateDestinations, new URL(c.req.url).origin);
     const next = withDisabled(current, {
       ...current,

@@ -1,6 +1,6 @@
 import { accessOf, assertDataScopes, assertMaySubscribe, grantOrganizationOf, isLimited, missingDataScope, type LocationOrganizations } from "../../domain/access";
 import { assertCredentialsStay, keepRedacted } from "../../domain/credential-headers";
-import { normalUrl, sameUrl } from "../../domain/destination";
+import { storedUrl } from "../../domain/destination";
 import { AppError } from "../../domain/errors";
 import { hasScope, type Principal } from "../../domain/scopes";
 import { settings } from "../../domain/settings";
@@ -153,7 +153,7 @@ async function change(c: { env: Env; req: { url: string }; get: (k: "principal")
   // A credential header read back as REDACTED keeps its stored expression.
   const headers = givenHeaders ? { transformHeaders: keepRedacted(givenHeaders, current.transformHeaders) } : {};
   const given = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined));
-  const url = changes.url === undefined ? {} : { url: sameUrl(changes.url, current.url) ? current.url : normalUrl(changes.url) };
+  const url = changes.url === undefined ? {} : { url: storedUrl(changes.url, current.url) };
   const changed = withDisabled(current, { ...current, ...given, ...headers, ...url });
   const locations = await locationsFor(c.env.DB, p, [changed]);
   // A token that holds a location webhook through an organization's grant confines it to that
@@ -165,9 +165,9 @@ async function change(c: { env: Env; req: { url: string }; get: (k: "principal")
   // As typed: the stored form percent-encodes what the typed check looks for.
   if (changes.url !== undefined && next.url !== current.url) checkUrl(changes.url, settings(c.env).allowPrivateDestinations, new URL(c.req.url).origin);
   // A change to what it already is writes nothing, so it moves no version another client holds.
-  const saved = unchanged(current, next) ? current : next;
-  if (saved === next) assertSaved(await changeWebhook(c.env, current, next), "webhook", next.uid);
-  return { ...webhookView(saved), heldDeliveries: await countHeld(c.env.DB, saved.uid), ...warnings };
+  const same = unchanged(current, next);
+  if (!same) assertSaved(await changeWebhook(c.env, current, next), "webhook", next.uid);
+  return { ...webhookView(same ? current : next), heldDeliveries: await countHeld(c.env.DB, uid), ...warnings };
 }
 
 export const webhooks = router()
@@ -175,7 +175,7 @@ export const webhooks = router()
     const b = c.req.valid("json");
     const p = c.get("principal");
     const s = settings(c.env);
-    const draft = newWebhook({ ...b, url: normalUrl(b.url), kind: "webhook" }, s, Date.now());
+    const draft = newWebhook({ ...b, url: storedUrl(b.url), kind: "webhook" }, s, Date.now());
     const locations = await locationsFor(c.env.DB, p, [draft]);
     const webhook = { ...draft, grantOrganizationUid: grantOrganizationOf(p, draft, locations) };
     const warnings = await mayHave(c.env, p, webhook, locations);
