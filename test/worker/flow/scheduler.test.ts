@@ -116,6 +116,16 @@ describe("a webhook's limits hold however its scheduler is called", () => {
   });
 });
 
+/** A webhook's pause as its backlog shows it (null: none). */
+async function pausedUntil(p: ReturnType<typeof realSchedulers>, webhookUid: string): Promise<string | null> {
+  return (await p.api("GET", `/v1/webhooks/${webhookUid}`)).json.backlog.pausedUntil;
+}
+
+/** Waits until the webhook's downstream has paused it. */
+async function untilPaused(p: ReturnType<typeof realSchedulers>, webhookUid: string): Promise<void> {
+  await vi.waitFor(async () => expect(await pausedUntil(p, webhookUid)).not.toBeNull(), { timeout: 20_000, interval: 100 });
+}
+
 describe("a pause a downstream asked for", () => {
   it("ends when someone asks for its deliveries: a retry, an enable, a new URL", async () => {
     const p = realSchedulers();
@@ -125,9 +135,9 @@ describe("a pause a downstream asked for", () => {
     const busy = (k: string) => `https://downstream.test/record/${key}-${k}?busy=1&s=3600`;
     const hook = await p.createWebhook({ url: busy("a"), eventTypes: ["*"], organizationUid: org, maxConcurrency: 1 });
     const now = Date.now();
-    const paused = async () => (await p.api("GET", `/v1/webhooks/${hook.uid}`)).json.backlog.pausedUntil;
+    const paused = () => pausedUntil(p, hook.uid);
     await p.runIngest([message(key, org, 0, now)]);
-    await vi.waitFor(async () => expect(await paused()).not.toBeNull(), { timeout: 20_000, interval: 100 });
+    await untilPaused(p, hook.uid);
     const [delivery] = await webhookDeliveryRows(hook.uid);
     expect((await received(`${key}-a`)).map((r) => r.status)).toEqual([429]);
     // Retried by a token that may not change the webhook (it reads messages only): the pause stands.
@@ -142,7 +152,7 @@ describe("a pause a downstream asked for", () => {
     // Paused again (a second event, a new key), then disabled and enabled: it goes on enabling.
     expect((await p.api("PATCH", `/v1/webhooks/${hook.uid}`, { url: busy("b") })).status).toBe(200);
     await p.runIngest([message(key, org, 1, now + 1)]);
-    await vi.waitFor(async () => expect(await paused()).not.toBeNull(), { timeout: 20_000, interval: 100 });
+    await untilPaused(p, hook.uid);
     expect((await p.api("PATCH", `/v1/webhooks/${hook.uid}`, { disabled: true })).status).toBe(200);
     expect((await p.api("PATCH", `/v1/webhooks/${hook.uid}`, { disabled: false })).status).toBe(200);
     await succeeded(hook.uid, 2, 20_000);
@@ -151,19 +161,20 @@ describe("a pause a downstream asked for", () => {
     // refused keeps the due time its Retry-After gave it, until retried).
     expect((await p.api("PATCH", `/v1/webhooks/${hook.uid}`, { url: busy("c") })).status).toBe(200);
     await p.runIngest([message(key, org, 2, now + 2)]);
-    await vi.waitFor(async () => expect(await paused()).not.toBeNull(), { timeout: 20_000, interval: 100 });
+    await untilPaused(p, hook.uid);
     expect((await p.api("PATCH", `/v1/webhooks/${hook.uid}`, { url: `https://downstream.test/record/${key}-d` })).status).toBe(200);
     await p.runIngest([message(key, org, 3, now + 3)]);
     await succeeded(hook.uid, 3, 20_000);
     expect((await received(`${key}-d`)).map((r) => [indexOf(r), r.status])).toEqual([[3, 200]]);
   });
+
   it("is not set again by a late answer from the URL a change replaced", async () => {
     const p = realSchedulers();
     const key = uniqueKey();
     const org = `org-${key}`;
     // The old URL answers its first request after a second, with an hour of Retry-After.
     const hook = await p.createWebhook({ url: `https://downstream.test/record/${key}-old?busy=1&s=3600&ms=1000`, eventTypes: ["*"], organizationUid: org, maxConcurrency: 1 });
-    const paused = async () => (await p.api("GET", `/v1/webhooks/${hook.uid}`)).json.backlog.pausedUntil;
+    const paused = () => pausedUntil(p, hook.uid);
     const now = Date.now();
     await p.runIngest([message(key, org, 0, now)]);
     await vi.waitFor(async () => expect((await received(`${key}-old`)).length).toBe(1), { timeout: 20_000, interval: 20 });
@@ -180,6 +191,7 @@ describe("a pause a downstream asked for", () => {
     await succeeded(hook.uid, 1, 20_000);
     expect((await received(`${key}-new`)).map((r) => [indexOf(r), r.status])).toEqual([[1, 200]]);
   });
+
   it("ends on a bulk retry by a token holding the data scopes of all that webhook's types", async () => {
     const p = realSchedulers();
     const key = uniqueKey();
@@ -191,9 +203,9 @@ describe("a pause a downstream asked for", () => {
       maxConcurrency: 1,
       rateLimit: 5,
     });
-    const paused = async () => (await p.api("GET", `/v1/webhooks/${hook.uid}`)).json.backlog.pausedUntil;
+    const paused = () => pausedUntil(p, hook.uid);
     await p.runIngest([message(key, org, 0, Date.now())]);
-    await vi.waitFor(async () => expect(await paused()).not.toBeNull(), { timeout: 20_000, interval: 100 });
+    await untilPaused(p, hook.uid);
     // Its estimate counts the hour of the pause, not only the one delivery at 5 a second.
     const { backlog } = (await p.api("GET", `/v1/webhooks/${hook.uid}`)).json;
     expect(backlog.pending).toBe(1);
