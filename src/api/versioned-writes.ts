@@ -8,7 +8,7 @@ export const changedMeanwhile = (what: string, by = "another client's change; fo
   `Saved only if the ${what} did not change between this request's read and its write (${by}): otherwise nothing is saved and the answer is 409 \`conflict\` (read it again and retry), or 404 if it was deleted meanwhile.`;
 
 /** A change that lost the race to another write (nothing of it saved): 404 when the row is gone, else 409. */
-export function assertSaved(written: VersionedWrite, what: string, id: string): void {
+export function assertSaved(written: VersionedWrite | "unchanged", what: string, id: string): void {
   if (written === "gone") throw new AppError("not_found", `No ${what} "${id.slice(0, 80)}".`);
   if (written === "changed") {
     throw new AppError("conflict", `The ${what} changed while this change was being made, which was not saved: read it again and retry.`);

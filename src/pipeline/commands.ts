@@ -10,6 +10,7 @@ import { newDelivery, type NewDelivery } from "../domain/delivery";
 import { iso } from "../domain/time";
 import { isIngestMessage, type Webhook } from "../domain/types";
 import type { VersionedWrite } from "../domain/version";
+import { unchanged } from "../domain/webhook";
 import type { Env } from "../env";
 import { owedWebhooks, replayTargets, type ReplayEvent } from "../routing/match";
 import { getDeadLetter, markReplayed, type DeadLetter } from "../store/dead-letters";
@@ -245,9 +246,11 @@ export async function deliveriesExpired(env: Env, webhookUids: Iterable<string>)
  * (store/webhooks.ts updateWebhook), so nothing goes out after the answer. Once saved,
  * enabling releases the oldest held deliveries now (the scheduler releases the rest as it
  * drains); any other change (limits, URL, disabled) has the scheduler read the webhook
- * again. Unless it answers "saved", nothing was written.
+ * again. A change to what it already is writes nothing ("unchanged"), so it moves no version
+ * another client holds. Unless it answers "saved", nothing was written.
  */
-export async function changeWebhook(env: Env, current: Webhook, next: Webhook): Promise<VersionedWrite> {
+export async function changeWebhook(env: Env, current: Webhook, next: Webhook): Promise<VersionedWrite | "unchanged"> {
+  if (unchanged(current, next)) return "unchanged";
   const written = await updateWebhook(env.DB, next, current);
   if (written !== "saved") return written;
   // Enabled, or sent elsewhere: a pause the old downstream asked for no longer holds.

@@ -3,7 +3,7 @@ import { storedUrl } from "../../domain/destination";
 import { AppError } from "../../domain/errors";
 import { settings } from "../../domain/settings";
 import type { Webhook } from "../../domain/types";
-import { newWebhook, unchanged, withDisabled } from "../../domain/webhook";
+import { newWebhook, withDisabled } from "../../domain/webhook";
 import { changeWebhook, removeWebhook } from "../../pipeline/commands";
 import { listAlerts } from "../../store/alerts";
 import { getWebhook, insertWebhook, listWebhooks } from "../../store/webhooks";
@@ -137,9 +137,9 @@ export const notifications = router()
       transform: b.format === undefined ? current.transform : transformOf(b.format),
       disabled: b.disabled ?? current.disabled,
     });
-    if (unchanged(current, next)) return c.json(notificationEndpointView(current), 200);
-    assertSaved(await changeWebhook(c.env, current, next), "notification endpoint", next.uid);
-    return c.json(notificationEndpointView(next), 200);
+    const written = await changeWebhook(c.env, current, next);
+    assertSaved(written, "notification endpoint", next.uid);
+    return c.json(notificationEndpointView(written === "unchanged" ? current : next), 200);
   })
   .openapi(remove, async (c) => {
     const w = await endpoint(c.env.DB, c.req.valid("param").uid);

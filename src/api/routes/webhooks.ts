@@ -5,7 +5,7 @@ import { AppError } from "../../domain/errors";
 import { hasScope, type Principal } from "../../domain/scopes";
 import { settings } from "../../domain/settings";
 import type { Webhook } from "../../domain/types";
-import { newWebhook, unchanged, withDefaults, withDisabled, type WebhookChanges } from "../../domain/webhook";
+import { newWebhook, withDefaults, withDisabled, type WebhookChanges } from "../../domain/webhook";
 import type { Env } from "../../env";
 import { changeWebhook, removeWebhook } from "../../pipeline/commands";
 import { IDLE_STATUS, type FlowStatus } from "../../pipeline/flow";
@@ -164,10 +164,9 @@ async function change(c: { env: Env; req: { url: string }; get: (k: "principal")
   const warnings = await mayHave(c.env, p, next, locations, current);
   // As typed: the stored form percent-encodes what the typed check looks for.
   if (changes.url !== undefined && next.url !== current.url) checkUrl(changes.url, settings(c.env).allowPrivateDestinations, new URL(c.req.url).origin);
-  // A change to what it already is writes nothing, so it moves no version another client holds.
-  const same = unchanged(current, next);
-  if (!same) assertSaved(await changeWebhook(c.env, current, next), "webhook", next.uid);
-  return { ...webhookView(same ? current : next), heldDeliveries: await countHeld(c.env.DB, uid), ...warnings };
+  const written = await changeWebhook(c.env, current, next);
+  assertSaved(written, "webhook", next.uid);
+  return { ...webhookView(written === "unchanged" ? current : next), heldDeliveries: await countHeld(c.env.DB, uid), ...warnings };
 }
 
 export const webhooks = router()
