@@ -2231,6 +2231,15 @@ export interface paths {
                         "application/json": components["schemas"]["Stats"];
                     };
                 };
+                /** @description invalid_request: the input failed validation (details.issues lists why) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description unauthorized: no valid bearer token */
                 401: {
                     headers: {

@@ -1,9 +1,10 @@
 import { createRoute, OpenAPIHono, type RouteConfig, type z } from "@hono/zod-openapi";
+import type { MiddlewareHandler } from "hono";
 import type { Scope } from "../domain/scopes";
 import { requireScope } from "./auth";
 import type { ApiEnv } from "./context";
 import { plainBody } from "./plain-body";
-import { ErrorSchema } from "./schemas";
+import { ErrorSchema, NoQuery } from "./schemas";
 import { illFormedText, invalidRequest, repeatedParam } from "./validate";
 
 /** No API request needs more than this; a larger body is refused before it is read (index.ts). */
@@ -54,14 +55,15 @@ export function errors(...statuses: ErrorStatus[]) {
 }
 
 /**
- * The errors a route answers for what it takes, before its handler runs: 400 for a parameter
- * or body that fails validation, 413 and 415 for a body (index.ts's limit, the JSON validator),
- * 401 and 429 for a token (auth.ts), 403 for a scope.
+ * The errors a route answers for what it takes, before its handler runs: 400 for a parameter,
+ * query or body that fails validation (a route that takes no query refuses one: noQuery), 413
+ * and 415 for a body (index.ts's limit, the JSON validator), 401 and 429 for a token (auth.ts),
+ * 403 for a scope.
  */
 function impliedErrors(config: RouteConfig): ErrorStatus[] {
-  const { params, query, body } = config.request ?? {};
+  const { body } = config.request ?? {};
   return [
-    ...(params || query || body ? [400 as const] : []),
+    400,
     ...(config.security?.length ? [401 as const, 429 as const] : []),
     ...(config["x-required-scope"] === undefined ? [] : [403 as const]),
     ...(body ? [413 as const, 415 as const] : []),
@@ -70,13 +72,25 @@ function impliedErrors(config: RouteConfig): ErrorStatus[] {
 
 /**
  * createRoute, declaring too the errors the route answers for what it takes (its own `responses`
- * come first); a route that takes a body checks its bytes (plain-body.ts) after its own middleware.
+ * come first); after its own middleware, a route that takes a body checks its bytes (plain-body.ts)
+ * and one that takes no query refuses any (noQuery).
  */
 export function apiRoute<P extends string, R extends Omit<RouteConfig, "path"> & { path: P }>(config: R) {
   const own = config.middleware === undefined ? [] : [config.middleware].flat();
-  const middleware = config.request?.body ? [...own, plainBody] : config.middleware;
+  const checks = [...(config.request?.body ? [plainBody] : []), ...(config.request?.query ? [] : [noQuery])];
+  const middleware = [...own, ...checks];
   return createRoute({ ...config, middleware, responses: { ...errors(...impliedErrors(config)), ...config.responses } });
 }
+
+/**
+ * The query check of a route that takes none: a parameter is refused by name, as the lists
+ * refuse one they do not take, rather than ignored (`/v1/stats?since=…` answered every hour).
+ */
+const noQuery: MiddlewareHandler = async (c, next) => {
+  const given = NoQuery.safeParse(c.req.query());
+  if (!given.success) throw invalidRequest(given.error, "query");
+  await next();
+};
 
 export function json<T extends z.ZodType>(schema: T, description: string) {
   return { description, content: { "application/json": { schema } } };

@@ -45,10 +45,13 @@ const cursor = z.string().min(1).max(200).optional().openapi({ description: "The
  * A query that names only the parameters its route takes: one it does not take (a misspelt
  * filter) is refused by name rather than ignored, which answered the whole list as if filtered.
  */
-export const strictQuery = <S extends z.ZodRawShape>(shape: S) =>
-  z.strictObject(shape, {
-    error: (issue) => (issue.code === "unrecognized_keys" ? `not a parameter of this list, which takes ${Object.keys(shape).join(", ")}` : undefined),
-  });
+export const strictQuery = <S extends z.ZodRawShape>(shape: S) => {
+  const takes = Object.keys(shape);
+  const refusal = takes.length === 0 ? "this operation takes no query parameters" : `not a parameter of this list, which takes ${takes.join(", ")}`;
+  return z.strictObject(shape, { error: (issue) => (issue.code === "unrecognized_keys" ? refusal : undefined) });
+};
+/** The query of an operation that takes none (apiRoute gives it to every such route). */
+export const NoQuery = strictQuery({});
 const uid = z.string().min(1).max(128);
 /**
  * Text shown where a person reads it (a name, an owner's uid in a list): without the control and

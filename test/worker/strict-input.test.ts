@@ -205,6 +205,33 @@ describe("a query parameter a list does not take", () => {
   });
 });
 
+describe("a query parameter on an operation that takes none", () => {
+  it("is refused naming it, and the operation does nothing (/v1/stats?since= answered every hour)", async () => {
+    const stats = await get("/v1/stats?since=2026-11-01T00:00:00Z");
+    expect(stats.status).toBe(400);
+    expect(await errorOf(stats)).toEqual({
+      code: "invalid_request",
+      message: "Invalid query: since: this operation takes no query parameters.",
+      details: { issues: [{ path: "since", message: "this operation takes no query parameters" }] },
+    });
+
+    const before = await count("webhooks");
+    const create = await raw("POST", "/v1/webhooks?dryRun=true", JSON.stringify({ url: "https://downstream.test/ok/query", eventTypes: ["*"] }));
+    expect(create.status).toBe(400);
+    expect((await errorOf(create)).details?.issues).toEqual([{ path: "dryRun", message: "this operation takes no query parameters" }]);
+    expect(await count("webhooks")).toBe(before);
+
+    const made = await raw("POST", "/v1/webhooks", JSON.stringify({ url: "https://downstream.test/ok/query", eventTypes: ["*"] }));
+    expect(made.status).toBe(201);
+    const { uid } = await made.json<{ uid: string }>();
+    const one = await get(`/v1/webhooks/${uid}?expand=deliveries&x=1`);
+    expect((await errorOf(one)).details?.issues.map((i) => i.path)).toEqual(["expand", "x"]);
+    // Without one, each answers as before.
+    expect((await get("/v1/stats")).status).toBe(200);
+    expect((await get(`/v1/webhooks/${uid}`)).status).toBe(200);
+  });
+});
+
 describe("control and bidirectional formatting characters", () => {
   const HIDDEN = ["ops\u0000", "a\u001b[31mred", "two\r\nlines", "tab\there", "del\u007f", "\u202eevil", "x\u2066y\u2069", "\u202a", "\u202d"];
 
