@@ -77,7 +77,7 @@ function impliedErrors(config: RouteConfig): ErrorStatus[] {
  */
 export function apiRoute<P extends string, R extends Omit<RouteConfig, "path"> & { path: P }>(config: R) {
   const own = config.middleware === undefined ? [] : [config.middleware].flat();
-  const checks = [...(config.request?.body ? [plainBody] : []), ...(config.request?.query ? [] : [noQuery])];
+  const checks = [...(config.request?.body ? [plainBody(config.request.body.required === true)] : []), ...(config.request?.query ? [] : [noQuery])];
   const middleware = [...own, ...checks];
   return createRoute({ ...config, middleware, responses: { ...errors(...impliedErrors(config)), ...config.responses } });
 }

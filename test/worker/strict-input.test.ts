@@ -232,6 +232,37 @@ describe("a query parameter on an operation that takes none", () => {
   });
 });
 
+describe("no body where an operation requires one", () => {
+  it("is refused, not read as {} (a PATCH without a body answered a change to nothing)", async () => {
+    const made = await raw("POST", "/v1/webhooks", JSON.stringify({ url: "https://downstream.test/ok/nobody", eventTypes: ["*"] }));
+    const { uid } = await made.json<{ uid: string }>();
+    // The webhook as stored (its backlog's estimate moves with the clock).
+    const stored = async () => {
+      const { backlog: _, ...rest } = await (await get(`/v1/webhooks/${uid}`)).json<Record<string, unknown>>();
+      return rest;
+    };
+    const before = await stored();
+    const refused = {
+      code: "invalid_request",
+      message: "This operation takes a JSON body: send one, with the header Content-Type: application/json.",
+      details: { issues: [{ path: "", message: "required" }] },
+    };
+    for (const [method, path] of [["PATCH", `/v1/webhooks/${uid}`], ["PUT", `/v1/webhooks/${uid}`], ["POST", "/v1/webhooks"], ["POST", "/v1/tokens"]]) {
+      const res = await call(new Request(`https://edgehook.test${path}`, { method, headers: ADMIN }));
+      expect(res.status, `${method} ${path}`).toBe(400);
+      expect(await errorOf(res), `${method} ${path}`).toEqual(refused);
+    }
+    expect(await stored()).toEqual(before);
+    // An empty body sent as JSON is not JSON; a body without a Content-Type is 415, as before.
+    expect((await raw("PATCH", `/v1/webhooks/${uid}`, "")).status).toBe(400);
+    const untyped = await call(new Request(`https://edgehook.test/v1/webhooks/${uid}`, { method: "PATCH", headers: ADMIN, body: utf8('{"disabled":true}') }));
+    expect(untyped.status).toBe(415);
+    // A replay's body is optional: none replays to every matching webhook.
+    const replay = await call(new Request("https://edgehook.test/v1/events/evt_00000000000000000000000000000000/replay", { method: "POST", headers: ADMIN }));
+    expect(replay.status).toBe(404);
+  });
+});
+
 describe("control and bidirectional formatting characters", () => {
   const HIDDEN = ["ops\u0000", "a\u001b[31mred", "two\r\nlines", "tab\there", "del\u007f", "\u202eevil", "x\u2066y\u2069", "\u202a", "\u202d"];
 
