@@ -1,5 +1,4 @@
 // The headers and bodies of stored events, a batch to a row (content.ts says how).
-import { toHex } from "../domain/crypto";
 import { decodeGroup, encodeGroup, type EventContent } from "./content";
 import { idKeySql } from "./names";
 
@@ -19,11 +18,11 @@ export async function groupStatement(db: D1Database, parts: (EventContent & { ev
   return db
     .prepare(
       `INSERT INTO contents (seq, last, data)
-       SELECT ${next}, ${next} + ?1 - 1, unhex(?2)
+       SELECT ${next}, ${next} + ?1 - 1, ?2
        WHERE EXISTS (SELECT 1 FROM json_each(?3) j WHERE NOT EXISTS (SELECT 1 FROM events WHERE id = ${idKeySql("evt_", "j.value")}))
        ON CONFLICT (seq) DO UPDATE SET last = excluded.last, data = excluded.data`,
     )
-    .bind(parts.length, toHex(await encodeGroup(parts)), JSON.stringify(parts.map((p) => p.eventId)));
+    .bind(parts.length, await encodeGroup(parts), JSON.stringify(parts.map((p) => p.eventId)));
 }
 
 /** The headers and body of each of some events (by seq). */

@@ -27,8 +27,19 @@ import { atVersionSql, failingSinceSql } from "./webhook-version";
  * (event-deliveries.ts): one given another is not made. Any delivery whose id exists is left as it is.
  */
 export function insertDeliveriesStatements(db: D1Database, given: NewDelivery[], insertedEvents = 0): D1PreparedStatement[] {
-  if (given.length === 0) return [];
   const deliveries = distinctBy(given, (d) => d.id);
+  // A bound value is at most 2,000,000 bytes on D1 (docs/testing.md; ~150 bytes a delivery),
+  // which the local runtime does not enforce: a batch owed more goes in chunks.
+  const chunks = Array.from({ length: Math.ceil(deliveries.length / DELIVERIES_PER_STATEMENT) }, (_, i) =>
+    deliveries.slice(i * DELIVERIES_PER_STATEMENT, (i + 1) * DELIVERIES_PER_STATEMENT),
+  );
+  return chunks.flatMap((chunk) => insertChunkStatements(db, chunk, insertedEvents));
+}
+
+/** Deliveries one statement inserts at most: ~750 KB of JSON. */
+const DELIVERIES_PER_STATEMENT = 5_000;
+
+function insertChunkStatements(db: D1Database, deliveries: NewDelivery[], insertedEvents: number): D1PreparedStatement[] {
   const rows = JSON.stringify(deliveries.map((d) => [d.id, d.eventId, d.webhookUid, d.createdAt, d.eventReceivedAt, d.kind === "routed" ? 1 : 0]));
   // The events this transaction stored hold the last ?2 positions of the events table's
   // sequence: its insert takes one for each event it is given, stored before or not.
