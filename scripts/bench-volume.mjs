@@ -15,13 +15,15 @@
 //    each writes).
 // Times are this machine's, printed here and asserted nowhere.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { BENCH_ADMIN_TOKEN, startBenchWorker } from "../bench/volume/stack.mjs";
 
 process.env.WRANGLER_SEND_METRICS ??= "false";
+// Wrangler's local trace collector stays off, as in the seed (seed.mjs) and the e2e stack.
+process.env.X_LOCAL_OBSERVABILITY ??= "false";
 const root = resolve(import.meta.dirname, "..");
 const { values } = parseArgs({
   options: {
@@ -41,12 +43,13 @@ const REPEAT = Number(values.repeat);
 const ROUNDS = Number(values.rounds);
 const INGEST = Number(values.ingest);
 const dir = resolve(values["persist-to"]);
-const marker = join(dir, "bench-volume.json");
+// What the seed wrote there (seed.mjs); a directory seeded before it did so has the bench's own.
+const marker = [join(dir, "seed.json"), join(dir, "bench-volume.json")].find((f) => existsSync(f));
 const n = (/** @type {number} */ x) => x.toLocaleString("en");
 
 // 1. The seed: reused when this directory holds one of N events.
 /** @type {{ events: number; output: string } | null} */
-const seeded = existsSync(marker) ? JSON.parse(readFileSync(marker, "utf8")) : null;
+const seeded = marker ? JSON.parse(readFileSync(marker, "utf8")) : null;
 if (values.reseed || seeded?.events !== N) {
   rmSync(dir, { recursive: true, force: true });
   console.log(`seeding ${n(N)} events into ${dir} …`);
@@ -56,12 +59,16 @@ if (values.reseed || seeded?.events !== N) {
     encoding: "utf8",
   });
   if (res.status !== 0) process.exit(res.status ?? 1);
-  writeFileSync(marker, JSON.stringify({ events: N, output: res.stdout }));
   console.log(res.stdout.trim());
 } else {
   console.log(`reusing the seed of ${n(N)} events in ${dir} (--reseed to make it again):\n${seeded.output.trim()}`);
 }
-const median = (/** @type {number[]} */ xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+/** The middle value, or the mean of the two middle ones. */
+const median = (/** @type {number[]} */ xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[m] ?? 0) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2;
+};
 const full = await startBenchWorker({ persistTo: dir });
 const emptyDir = mkdtempSync(join(tmpdir(), "edgehook-bench-empty-"));
 /** @type {Awaited<ReturnType<typeof startBenchWorker>> | undefined} */

@@ -11,6 +11,9 @@ import { parseArgs } from "node:util";
 import { unstable_dev } from "wrangler";
 
 process.env.WRANGLER_SEND_METRICS ??= "false";
+// Wrangler's local trace collector records every D1 batch's spans beside the database (a
+// gigabyte for a million events), with no production counterpart.
+process.env.X_LOCAL_OBSERVABILITY ??= "false";
 const root = resolve(import.meta.dirname, "..");
 
 const { values } = parseArgs({
@@ -83,16 +86,17 @@ try {
   const files = (dir) => readdirSync(dir, { withFileTypes: true }).flatMap((f) => (f.isDirectory() ? files(join(dir, f.name)) : [join(dir, f.name)]));
   const bytes = files(d1dir).filter((f) => f.endsWith(".sqlite")).reduce((n, f) => n + statSync(f).size, 0);
   const n = (/** @type {number} */ x) => x.toLocaleString("en");
-  console.log(
-    [
+  const printed = [
       `seeded ${n(report.events)} events in ${seconds.toFixed(0)} s (${n(Math.round(report.events / seconds))}/s), received ${new Date(report.from).toISOString()} … ${new Date(report.to).toISOString()}`,
       `  bodies: ${n(Math.round(report.bodyBytes / report.events))} bytes on average (Podium shapes, 22 types), ${n(report.organizations)} organizations, ${n(report.locations)} locations`,
       `  webhooks: ${report.webhooks} (one disabled: its deliveries are held)`,
       `  deliveries: ${Object.entries(report.deliveries).map(([k, v]) => `${k} ${n(v)}`).join(", ")}`,
       `  attempts: ${n(report.attempts)}, dead letters: ${n(report.deadLetters)}`,
-      `  local D1 (${d1dir}): ${n(bytes)} bytes, ${n(Math.round(bytes / report.events))} bytes per event`,
-    ].join("\n"),
-  );
+      `  local D1 (${d1dir}): ${n(bytes)} bytes, ${n(Math.round(bytes / report.events))} bytes per event (its files; bench:volume prints the size D1 reports)`,
+    ].join("\n");
+  console.log(printed);
+  // What this directory holds: `npm run bench:volume -- --persist-to` it reuses it (bench-volume.mjs).
+  writeFileSync(join(state, "seed.json"), JSON.stringify({ events: report.events, output: printed }));
 } finally {
   await worker.stop();
   rmSync(dir, { recursive: true, force: true });
