@@ -1,6 +1,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { api } from "./api";
 import { docsPage } from "./api/docs-page";
+import { RETRY_AFTER } from "./api/openapi";
 import { errorResponse, handleError } from "./http/errors";
 import { dashboard } from "./dashboard";
 import { ErrorSchema } from "./api/schemas";
@@ -30,6 +31,7 @@ app.route("/dashboard", dashboard);
 
 // The ingress is documented here; it reads the raw body itself (signatures cover the bytes).
 const ingressError = (description: string) => ({ description, content: { "application/json": { schema: ErrorSchema } } });
+const ingressRetry = (description: string) => ({ ...ingressError(description), headers: RETRY_AFTER });
 app.openAPIRegistry.registerPath({
   method: "post",
   path: "/webhooks/{sourceId}",
@@ -54,8 +56,8 @@ app.openAPIRegistry.registerPath({
     404: ingressError("unknown_source"),
     413: ingressError("payload_too_large (over 256 KiB)"),
     415: ingressError("unsupported_media_type: a compressed body (Content-Encoding gzip, br, deflate…): send it uncompressed"),
-    429: ingressError("rate_limited: too many rejected signatures from this client for this source; retry after Retry-After seconds"),
-    503: ingressError("queue_unavailable: retry after Retry-After seconds"),
+    429: ingressRetry("rate_limited: too many rejected signatures from this client for this source; retry after Retry-After seconds"),
+    503: ingressRetry("queue_unavailable: retry after Retry-After seconds"),
   },
 });
 

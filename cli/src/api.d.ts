@@ -3249,6 +3249,8 @@ export interface paths {
                 /** @description rate_limited: too many rejected signatures from this client for this source; retry after Retry-After seconds */
                 429: {
                     headers: {
+                        /** @description Seconds to wait before trying again. */
+                        "Retry-After"?: number;
                         [name: string]: unknown;
                     };
                     content: {
@@ -3258,6 +3260,8 @@ export interface paths {
                 /** @description queue_unavailable: retry after Retry-After seconds */
                 503: {
                     headers: {
+                        /** @description Seconds to wait before trying again. */
+                        "Retry-After"?: number;
                         [name: string]: unknown;
                     };
                     content: {

@@ -38,7 +38,7 @@ const ERROR_DESCRIPTIONS = {
 
 type ErrorStatus = keyof typeof ERROR_DESCRIPTIONS;
 
-const RETRY_AFTER = { "Retry-After": { description: "Seconds to wait before trying again.", schema: { type: "integer" as const } } };
+export const RETRY_AFTER = { "Retry-After": { description: "Seconds to wait before trying again.", schema: { type: "integer" as const } } };
 
 /** An error answer in the `{"error":{code,message}}` shape: its status's own description, or `description`. */
 export function errorAnswer(status: ErrorStatus, description: string = ERROR_DESCRIPTIONS[status]) {

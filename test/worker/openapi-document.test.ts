@@ -53,10 +53,10 @@ const acceptsNull = (schema: unknown): boolean =>
     [schema.anyOf, schema.oneOf].some((xs) => Array.isArray(xs) && xs.some(acceptsNull)));
 
 describe("the OpenAPI document's errors", () => {
-  it("declares 400 on every operation that validates a path or query parameter or a body", async () => {
+  it("declares 400 on every operation that validates a path parameter or a body, and on every API operation (each refuses a query parameter it does not take)", async () => {
     const ops = operations(await document());
-    const validating = ops.filter((o) => params(o).length > 0 || hasBody(o));
-    expect(validating.map((o) => o.name)).toEqual(expect.arrayContaining(["GET /v1/events/{id}", "DELETE /v1/tokens/{id}", "POST /v1/dead-letters/{id}/replay"]));
+    const validating = ops.filter((o) => params(o).length > 0 || hasBody(o) || isApi(o));
+    expect(validating.map((o) => o.name)).toEqual(expect.arrayContaining(["GET /v1/events/{id}", "DELETE /v1/tokens/{id}", "POST /v1/dead-letters/{id}/replay", "GET /v1/stats"]));
     expect(validating.filter((o) => !declared(o).includes("400")).map((o) => o.name)).toEqual([]);
   });
 
@@ -152,6 +152,11 @@ describe("the OpenAPI document's schemas", () => {
     const res = await call(new Request(`https://edgehook.test/v1/events/${eventId}/replay`, { method: "POST", headers: ADMIN }));
     expect(res.status).toBe(202);
     expect(await res.json()).toEqual({ deliveries: 1 });
+  });
+
+  it("declares the Retry-After of the ingress's 429 and 503", async () => {
+    const responses = at(await document(), "paths", "/webhooks/{sourceId}", "post", "responses");
+    for (const status of ["429", "503"]) expect(at(responses, status, "headers", "Retry-After"), status).toMatchObject({ schema: { type: "integer" } });
   });
 
   it("declares the 200 of Slack's url_verification handshake on the ingress", async () => {
