@@ -59,9 +59,20 @@ export function jsonOutput(stdout) {
   }
 }
 
-/** Bucket names from `wrangler r2 bucket list` (labelled blocks: `name: …`). @param {string} stdout */
-export function bucketNames(stdout) {
-  return [...stdout.matchAll(/^name:\s+(\S+)/gm)].map((m) => m[1] ?? "");
+/**
+ * What `wrangler r2 bucket list` and `r2 bucket lifecycle list` print: labelled blocks
+ * (`name: …`, then `creation_date: …` or `enabled:`, `prefix:`, `action:`), one record each.
+ * @param {string} stdout
+ */
+export function labelledBlocks(stdout) {
+  /** @type {Record<string, string>[]} */
+  const blocks = [];
+  for (const [, label = "", value = ""] of stdout.matchAll(/^([a-z_]+):[ \t]+(.*?)[ \t]*$/gm)) {
+    if (label === "name") blocks.push({});
+    const block = blocks.at(-1);
+    if (block) block[label] = value;
+  }
+  return blocks;
 }
 
 /** Queue names from `wrangler queues list` (a table with a `name` column). @param {string} stdout */

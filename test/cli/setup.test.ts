@@ -15,15 +15,21 @@ afterEach(() => {
 });
 
 type Call = { args: string[]; stdin: string };
+/** A bucket's lifecycle rule as the fake wrangler keeps it (no prefix: every object). */
+type Rule = { name: string; prefix?: string; expireDays?: number; abortMultipartDays?: number };
 type Account = {
   d1: { name: string; uuid: string }[];
   buckets: string[];
+  /** Lifecycle rules by bucket. */
+  lifecycle: Record<string, Rule[]>;
   queues: string[];
   secrets: string[];
   migrated: boolean;
   deployed: boolean;
   /** Migrations not applied yet, by name, which wrangler lists as it applies them. */
   pending: string[];
+  /** false: the account has no workers.dev subdomain, and a first deploy stops. */
+  subdomain: boolean;
 };
 
 /** A project directory with the repository's wrangler.toml, and an account the fake wrangler serves. */
@@ -73,6 +79,10 @@ const QUEUES = [
   ]),
 ];
 
+/** The rule that expires claim-check bodies left behind (docs/operations.md), under ingest/ only. */
+const ORPHANS: Rule = { name: "ingest-orphans", prefix: "ingest/", expireDays: 30 };
+const ADD_ORPHANS = "r2 bucket lifecycle add edgehook-bodies ingest-orphans ingest/ --expire-days 30";
+
 /** What setup runs on an account with nothing yet, before any provider secret. */
 const FRESH_ACCOUNT = [
   "d1 list --json",
@@ -80,6 +90,8 @@ const FRESH_ACCOUNT = [
   "d1 list --json",
   "r2 bucket list",
   "r2 bucket create edgehook-bodies",
+  "r2 bucket lifecycle list edgehook-bodies",
+  ADD_ORPHANS,
   "queues list",
   ...QUEUES.map((q) => `queues create ${q}`),
   "d1 migrations apply DB --remote",
@@ -99,6 +111,7 @@ describe("edgehook setup", () => {
     const account = p.account();
     expect(account.queues.sort()).toEqual([...QUEUES].sort());
     expect(account.buckets).toEqual(["edgehook-bodies"]);
+    expect(account.lifecycle).toEqual({ "edgehook-bodies": [ORPHANS] });
     expect(account.migrated).toBe(true);
     // The new database's id is in wrangler.toml, and nothing else there changed.
     const id = account.d1[0]!.uuid;
@@ -135,7 +148,8 @@ describe("edgehook setup", () => {
     const first = p.calls().length;
     const { output } = await p.edgehook(["setup"]);
     const again = p.calls().slice(first).map((c) => c.args.join(" "));
-    expect(again).toEqual(["d1 list --json", "r2 bucket list", "queues list", "d1 migrations apply DB --remote", "secret list --format json"]);
+    expect(again).toEqual(["d1 list --json", "r2 bucket list", "r2 bucket lifecycle list edgehook-bodies", "queues list", "d1 migrations apply DB --remote", "secret list --format json"]);
+    expect(p.account().lifecycle).toEqual({ "edgehook-bodies": [ORPHANS] });
     expect(p.toml()).toBe(toml);
     expect(output).toMatch(/reused/);
   });
@@ -147,6 +161,44 @@ describe("edgehook setup", () => {
     const created = p.calls().map((c) => c.args.join(" ")).filter((a) => /create|put/.test(a));
     expect(created).toEqual(QUEUES.filter((q) => q !== "edgehook-ingest").map((q) => `queues create ${q}`));
     expect((parse(p.toml()) as any).d1_databases[0].database_id).toBe(uuid);
+  });
+
+  it("keeps a bucket's lifecycle rule named ingest-orphans as the operator set it, and adds nothing beside it", async () => {
+    const theirs: Rule[] = [
+      { name: "multipart", abortMultipartDays: 7 },
+      { name: "ingest-orphans", prefix: "ingest/", expireDays: 60 },
+    ];
+    const p = project({ buckets: ["edgehook-bodies"], lifecycle: { "edgehook-bodies": theirs } });
+    const { output } = await p.edgehook(["setup"]);
+    expect(p.calls().map((c) => c.args.join(" ")).filter((a) => a.startsWith("r2 bucket lifecycle"))).toEqual(["r2 bucket lifecycle list edgehook-bodies"]);
+    expect(p.account().lifecycle).toEqual({ "edgehook-bodies": theirs });
+    expect(output).toContain("ingest-orphans: there");
+    expect(output).not.toContain("dead-letters/");
+  });
+
+  it("adds the rule beside the operator's other rules, changing none of them", async () => {
+    const theirs: Rule[] = [{ name: "multipart", abortMultipartDays: 7 }, { name: "old-ingest", prefix: "ingest/old/", expireDays: 2 }];
+    const p = project({ buckets: ["edgehook-bodies"], lifecycle: { "edgehook-bodies": theirs } });
+    await p.edgehook(["setup"]);
+    expect(p.calls().map((c) => c.args.join(" ")).filter((a) => a.startsWith("r2 bucket lifecycle"))).toEqual(["r2 bucket lifecycle list edgehook-bodies", ADD_ORPHANS]);
+    expect(p.account().lifecycle).toEqual({ "edgehook-bodies": [...theirs, ORPHANS] });
+  });
+
+  it("says so when a rule there expires parked dead letters, and keeps it", async () => {
+    const theirs: Rule[] = [{ name: "everything", expireDays: 7 }];
+    const p = project({ buckets: ["edgehook-bodies"], lifecycle: { "edgehook-bodies": theirs } });
+    const { output } = await p.edgehook(["setup"]);
+    expect(p.account().lifecycle).toEqual({ "edgehook-bodies": [...theirs, ORPHANS] });
+    expect(output).toMatch(/rule everything .*dead-letters\//);
+  });
+
+  it("puts the rule on the bucket bound as BODIES, by the name wrangler.toml gives it", async () => {
+    const p = project();
+    const toml = original.replace('bucket_name = "edgehook-bodies"', 'bucket_name = "acme-claim-checks"');
+    writeFileSync(join(p.dir, "wrangler.toml"), `[[r2_buckets]]\nbinding = "ARCHIVE"\nbucket_name = "acme-archive"\n\n${toml}`);
+    await p.edgehook(["setup"]);
+    expect(p.account().buckets.sort()).toEqual(["acme-archive", "acme-claim-checks"]);
+    expect(p.account().lifecycle).toEqual({ "acme-claim-checks": [ORPHANS] });
   });
 
   it("keeps the admin token it makes away from the URL already saved, which is another deployment's", async () => {
@@ -229,6 +281,23 @@ describe("edgehook deploy", () => {
     expect(p.calls().map((c) => c.args.join(" ")).slice(calls.length).at(-1)).toBe("deploy");
     const { output } = await p.edgehook(["deploy", "--dry-run"]);
     expect(output.trimEnd().split("\n").slice(-2)).toEqual(["$ wrangler deploy", `$ wrangler ${rerun}    # if setup applied it: lists what the old Worker made meanwhile`]);
+  });
+
+  it("stops on an account without a workers.dev subdomain, saying to register one and deploy again", async () => {
+    const p = project({ subdomain: false });
+    const failed = await p.edgehook(["deploy"]).then(
+      () => null,
+      (err: { code: number; stdout: string; stderr: string }) => err,
+    );
+    expect(failed?.code).toBe(1);
+    const output = failed!.stdout + failed!.stderr;
+    expect(output).toContain("no workers.dev subdomain");
+    expect(output).toContain("Workers & Pages");
+    expect(output).toContain("then run `edgehook deploy` again");
+    // The link wrangler gave, with the account in it.
+    expect(output).toContain("https://dash.cloudflare.com/0123456789abcdef/workers/onboarding");
+    expect(p.account().deployed).toBe(false);
+    expect(p.connection().url).not.toBe("https://edgehook.example-sub.workers.dev");
   });
 
   it("--dry-run prints wrangler deploy after the setup commands", async () => {

@@ -10,7 +10,7 @@ import pc from "picocolors";
 import { parse } from "smol-toml";
 import { configFile, saveDeployed, saveUnpaired } from "../config.js";
 import { CliError } from "../errors.js";
-import { bucketNames, jsonOutput, queueNames, wranglerRunner } from "../wrangler.js";
+import { jsonOutput, labelledBlocks, queueNames, wranglerRunner } from "../wrangler.js";
 
 /** Secrets the Worker reads; the first two are generated when not given. */
 const GENERATED = ["TOKEN_PEPPER", "ADMIN_TOKEN"];
@@ -23,16 +23,25 @@ const OPTIONAL = ["PODIUM_WEBHOOK_SECRET", "STANDARD_WEBHOOKS_SECRET"];
  */
 const RERUN_AFTER_DEPLOY = ["0034_deliveries_by_id_range"];
 const rerunMark = (/** @type {string} */ dir, /** @type {string} */ name) => join(dir, ".wrangler", `edgehook-rerun-${name}`);
+/**
+ * The lifecycle rule that expires claim-check bodies left behind (docs/operations.md, "R2: orphaned
+ * claim-check bodies"): only under ingest/ (src/store/bodies.ts), as the same bucket keeps parked
+ * dead letters under dead-letters/ (src/store/parked.ts) until the maintenance run takes them.
+ */
+const ORPHANS = { name: "ingest-orphans", prefix: "ingest/", expireDays: 30 };
+const PARKED = "dead-letters/";
 
 /**
- * What wrangler.toml asks for: the D1 database, R2 buckets and every queue
- * (producers, consumers and their dead-letter queues).
+ * What wrangler.toml asks for: the D1 database, R2 buckets (the claim-check one is bound as
+ * BODIES) and every queue (producers, consumers and their dead-letter queues).
  * @param {string} text
  */
 export function resourcesOf(text) {
   const t = /** @type {Record<string, any>} */ (parse(text));
   const db = t.d1_databases?.[0];
   if (!db?.database_name) throw new CliError("wrangler.toml declares no [[d1_databases]] with a database_name.");
+  const bodies = (t.r2_buckets ?? []).find((/** @type {any} */ b) => b.binding === "BODIES");
+  if (!bodies?.bucket_name) throw new CliError("wrangler.toml declares no [[r2_buckets]] with binding BODIES (the claim-check bucket).");
   const queues = new Set();
   for (const p of t.queues?.producers ?? []) queues.add(p.queue);
   for (const c of t.queues?.consumers ?? []) {
@@ -43,6 +52,7 @@ export function resourcesOf(text) {
     worker: String(t.name ?? ""),
     database: { binding: String(db.binding ?? "DB"), name: String(db.database_name), id: String(db.database_id ?? "") },
     buckets: (t.r2_buckets ?? []).map((/** @type {any} */ b) => String(b.bucket_name)),
+    claimChecks: String(bodies.bucket_name),
     queues: [...queues].map(String),
   };
 }
@@ -123,7 +133,7 @@ export async function setup(o) {
   });
 
   await step(`R2 bucket${want.buckets.length === 1 ? "" : "s"} ${want.buckets.join(", ")}`, async () => {
-    const have = new Set(bucketNames((await must(["r2", "bucket", "list"])).stdout));
+    const have = new Set(labelledBlocks((await must(["r2", "bucket", "list"])).stdout).map((b) => b.name));
     /** @type {string[]} */
     const created = [];
     for (const b of want.buckets) {
@@ -132,6 +142,20 @@ export async function setup(o) {
       created.push(b);
     }
     return created.length ? `created ${created.join(", ")}` : "reused";
+  });
+
+  await step(`R2 bucket ${want.claimChecks}, lifecycle rule ${ORPHANS.name}`, async () => {
+    const rules = labelledBlocks((await must(["r2", "bucket", "lifecycle", "list", want.claimChecks])).stdout);
+    // Rules already there stay as they are (wrangler's add appends, whatever the names listed).
+    const there = rules.some((r) => r.name === ORPHANS.name);
+    if (!there) {
+      const add = ["r2", "bucket", "lifecycle", "add", want.claimChecks, ORPHANS.name, ORPHANS.prefix, "--expire-days", String(ORPHANS.expireDays)];
+      await must(add, { note: "unless a rule of that name is there" });
+    }
+    const parked = rules
+      .filter((r) => /Expire objects/.test(r.action ?? "") && (r.prefix === "(all prefixes)" || PARKED.startsWith(r.prefix ?? "") || r.prefix?.startsWith(PARKED)))
+      .map((r) => pc.yellow(` (rule ${r.name} expires objects under ${PARKED} too, where parked dead letters wait: docs/operations.md)`));
+    return `${there ? "there, kept as it is" : `added: objects under ${ORPHANS.prefix} expire after ${ORPHANS.expireDays} days`}${parked.join("")}`;
   });
 
   await step(`Queues ${want.queues.join(", ")}`, async () => {
@@ -208,6 +232,21 @@ export async function setup(o) {
   return { adminToken, worker: want.worker, binding: want.database.binding };
 }
 
+/**
+ * What to do when wrangler deploy stopped for want of a workers.dev subdomain, which it registers
+ * only when asked on a terminal (a deploy here runs with CI=true); else "".
+ * @param {string} output
+ */
+function noSubdomain(output) {
+  if (!/register a workers\.dev subdomain/i.test(output)) return "";
+  const link = /https:\/\/dash\.cloudflare\.com\/\S*workers\/onboarding/.exec(output)?.[0];
+  return (
+    `: this Cloudflare account has no workers.dev subdomain yet, and the Worker is served on one. ` +
+    `Register one in the Cloudflare dashboard (Workers & Pages${link ? `: ${link}` : ""}), then run \`edgehook deploy\` again ` +
+    `(what setup made is kept)`
+  );
+}
+
 /** A yes/no question on the terminal. @param {string} question */
 async function ask(question) {
   const rl = createInterface({ input: process.stdin, output: process.stderr });
@@ -227,7 +266,7 @@ export function registerSetup(program) {
       .option("--admin-token <token>", "ADMIN_TOKEN to set (default: generated once, printed, and saved by deploy with the Worker's URL)")
       .option("--config <file>", "the CLI's config file, where the token and URL are saved");
   common(program.command("setup"))
-    .description("create (or reuse) the D1 database, R2 bucket and queues, write the database id, migrate, set secrets")
+    .description("create (or reuse) the D1 database, R2 bucket, its lifecycle rule and queues, write the database id, migrate, set secrets")
     .addHelpText(
       "after",
       `
@@ -259,7 +298,7 @@ set there, else asked for on a terminal.`,
         return;
       }
       process.stderr.write(r.stdout);
-      if (r.code !== 0) throw new CliError(`wrangler deploy failed:\n${(r.stderr || r.stdout).trim()}`);
+      if (r.code !== 0) throw new CliError(`wrangler deploy failed${noSubdomain(r.stdout + r.stderr)}:\n${(r.stderr || r.stdout).trim()}`);
       for (const name of rerun) {
         const ran = await wrangler(again(name));
         if (ran.code === 0) rmSync(rerunMark(dir, name), { force: true });
