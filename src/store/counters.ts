@@ -10,6 +10,7 @@ import { DATA_SCOPE_OF_OBJECT } from "../domain/event-types";
 import type { DeliveryStatus } from "../domain/delivery";
 import { DELIVERY_STATUSES } from "../domain/delivery";
 import { HOUR_MS } from "../domain/time";
+import { chunksOf } from "./chunks";
 import { arrayOf, isNumber } from "../domain/guards";
 import { storedJson } from "./stored-json";
 import { statusCode } from "./transitions";
@@ -76,7 +77,7 @@ function eventCellsSql(rowsSql: string, totals = true): string {
 // 60 ANDs, which is past D1's expression depth), taken 30 columns a call: D1 documents at most
 // 32 arguments to a function (docs/testing.md), which the local runtime does not enforce.
 const allZero = (cols: string[]) => {
-  const calls = Array.from({ length: Math.ceil(cols.length / 30) }, (_, i) => `max(${cols.slice(i * 30, i * 30 + 30).join(", ")})`);
+  const calls = chunksOf(cols, 30).map((some) => `max(${some.join(", ")})`);
   return `${calls.length === 1 ? calls[0] : `max(${calls.join(", ")})`} = 0`;
 };
 

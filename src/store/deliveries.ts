@@ -8,6 +8,7 @@ import { attemptRecordedSql, withAttemptSql } from "./attempts";
 import { attemptCountsStatement, deliveryCountsStatement, statusSum } from "./counters";
 import { recordDeadLetterStatement, type NewDeadLetter } from "./dead-letters";
 import { dlvKey, evtKey } from "./delivery-rows";
+import { chunksOf } from "./chunks";
 import { distinctBy } from "./distinct";
 import { attemptsHealthStatement } from "./health";
 import { apiIdSql, learnNamesStatement, nameIdSql } from "./names";
@@ -30,10 +31,7 @@ export function insertDeliveriesStatements(db: D1Database, given: NewDelivery[],
   const deliveries = distinctBy(given, (d) => d.id);
   // A bound value is at most 2,000,000 bytes on D1 (docs/testing.md; ~150 bytes a delivery),
   // which the local runtime does not enforce: a batch owed more goes in chunks.
-  const chunks = Array.from({ length: Math.ceil(deliveries.length / DELIVERIES_PER_STATEMENT) }, (_, i) =>
-    deliveries.slice(i * DELIVERIES_PER_STATEMENT, (i + 1) * DELIVERIES_PER_STATEMENT),
-  );
-  return chunks.flatMap((chunk) => insertChunkStatements(db, chunk, insertedEvents));
+  return chunksOf(deliveries, DELIVERIES_PER_STATEMENT).flatMap((chunk) => insertChunkStatements(db, chunk, insertedEvents));
 }
 
 /** Deliveries one statement inserts at most: ~750 KB of JSON. */

@@ -3,6 +3,7 @@
 // filters along the way, and stops after a fixed number of rows whether or not
 // the page is full (filters see the walked row as `walked`). What it could not look at is where the next call continues,
 // so a rare filter costs more calls, never a longer one.
+import { chunksOf } from "./chunks";
 
 /**
  * Positions (`seq`) in one block of a block index, as a power of two: the events
@@ -72,8 +73,8 @@ export async function boundedScan(
   // D1 allows five terms in a compound SELECT: five walks a statement, all in one batch.
   // Every walked row comes back as (driver, seq, hit): a few bytes each, and no
   // second pass over the walk in SQL.
-  const statements = Array.from({ length: Math.ceil(walks.length / 5) }, (_, i) => {
-    const sql = `SELECT driver, seq, (${o.filter}) AS hit FROM (${walks.slice(i * 5, i * 5 + 5).join(" UNION ALL ")}) AS walked`;
+  const statements = chunksOf(walks, 5).map((five) => {
+    const sql = `SELECT driver, seq, (${o.filter}) AS hit FROM (${five.join(" UNION ALL ")}) AS walked`;
     return db.prepare(sql).bind(o.before);
   });
   const walked = (await db.batch<{ driver: number; seq: number; hit: number }>(statements)).flatMap((r) => r.results);
