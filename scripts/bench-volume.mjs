@@ -2,8 +2,9 @@
 // `npm run bench:volume -- [--events N] [--persist-to DIR] [--reseed] [--repeat R] [--rounds K] [--ingest M]
 //   [--skip-reads] [--skip-ingest] [--by-statement]`
 //
-// Seeds a local D1 with N events (default 1,000,000; `npm run seed`, reused on the next
-// run when a seed of that size is there), then, against Edgehook in the local runtime
+// Seeds a local D1 with N events (default 1,000,000; `npm run seed`), or uses the seed DIR
+// holds (`npm run seed -- --persist-to DIR` made, or this bench; its size unless --events
+// says another, which then needs --reseed), then, against Edgehook in the local runtime
 // (bench/volume/worker.ts: the real Worker, its D1 metered):
 // 1. times each operator read (stats as admin and as limited tokens, the dashboard's
 //    pages, every /v1/events filter, /v1/deliveries filters, webhook and event detail):
@@ -15,7 +16,7 @@
 //    each writes).
 // Times are this machine's, printed here and asserted nowhere.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -27,7 +28,7 @@ process.env.X_LOCAL_OBSERVABILITY ??= "false";
 const root = resolve(import.meta.dirname, "..");
 const { values } = parseArgs({
   options: {
-    events: { type: "string", default: "1000000" },
+    events: { type: "string" },
     "persist-to": { type: "string", default: join(root, ".wrangler/bench-volume") },
     reseed: { type: "boolean", default: false },
     repeat: { type: "string", default: "5" },
@@ -38,7 +39,6 @@ const { values } = parseArgs({
     "by-statement": { type: "boolean", default: false },
   },
 });
-const N = Number(values.events);
 const REPEAT = Number(values.repeat);
 const ROUNDS = Number(values.rounds);
 const INGEST = Number(values.ingest);
@@ -47,10 +47,20 @@ const dir = resolve(values["persist-to"]);
 const marker = [join(dir, "seed.json"), join(dir, "bench-volume.json")].find((f) => existsSync(f));
 const n = (/** @type {number} */ x) => x.toLocaleString("en");
 
-// 1. The seed: reused when this directory holds one of N events.
+// 1. The seed: the one this directory holds (of --events, if given), else one made here. A
+// directory holding anything else is never deleted without --reseed.
 /** @type {{ events: number; output: string } | null} */
 const seeded = marker ? JSON.parse(readFileSync(marker, "utf8")) : null;
+const N = values.events !== undefined ? Number(values.events) : (seeded?.events ?? 1_000_000);
 if (values.reseed || seeded?.events !== N) {
+  if (!values.reseed && existsSync(dir) && readdirSync(dir).length > 0) {
+    console.error(
+      seeded
+        ? `${dir} holds a seed of ${n(seeded.events)} events: pass --events ${seeded.events} to use it, or --reseed to replace it with ${n(N)}.`
+        : `${dir} holds a database this bench or npm run seed did not make: give another --persist-to, or --reseed to replace it.`,
+    );
+    process.exit(2);
+  }
   rmSync(dir, { recursive: true, force: true });
   console.log(`seeding ${n(N)} events into ${dir} …`);
   const res = spawnSync(process.execPath, [join(root, "scripts/seed.mjs"), "--events", String(N), "--persist-to", dir], {

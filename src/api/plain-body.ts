@@ -30,7 +30,7 @@ export const plainBody =
       }
     }
     // A body without a Content-Type is the validator's 415; none at all is refused here.
-    if (required && contentType === undefined && (c.req.raw.body === null || (await c.req.arrayBuffer()).byteLength === 0)) {
+    if (required && !contentType && (c.req.raw.body === null || (await c.req.arrayBuffer()).byteLength === 0)) {
       throw invalidField("This operation takes a JSON body: send one, with the header Content-Type: application/json.", { path: "", message: "required" });
     }
     await next();

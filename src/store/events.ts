@@ -9,6 +9,7 @@ import { contentsOf, contentsReader, groupOfSql, groupStatement } from "./conten
 import { distinctBy } from "./distinct";
 import { ALERT_SOURCE } from "../domain/alerts";
 import { eventCountDeltaStatements, objectGroupOf } from "./counters";
+import { chunksOf } from "./chunks";
 import { insertDeliveriesStatements, unattemptedPendingStatement } from "./deliveries";
 import { anyDeliveryOf } from "./event-deliveries";
 import { byLocation, byOrganization } from "./event-places";
@@ -39,6 +40,9 @@ export const COUNTED_EVENTS = `SELECT organization AS org, location AS loc, rece
  * (?1 of them), so the new ones are a range at its end, read without a lookup by id.
  */
 const STORED_NOW = `${COUNTED_EVENTS} WHERE seq > (SELECT seq FROM sqlite_sequence WHERE name = 'events') - ?1`;
+
+/** Delivery ids one statement asks about at most: ~400 KB of JSON. */
+const IDS_PER_STATEMENT = 10_000;
 
 async function insertStatements(db: D1Database, events: EventRow[]): Promise<D1PreparedStatement[]> {
   const stmts: D1PreparedStatement[] = [];
@@ -77,9 +81,10 @@ export async function storeEvents(
     ...also,
     ...insertDeliveriesStatements(db, deliveries, unique.length),
   ];
-  if (deliveries.length > 0) stmts.push(unattemptedPendingStatement(db, deliveries.map((d) => d.id)));
-  const results = await db.batch<{ id: string }>(stmts);
-  return deliveries.length > 0 ? (results[results.length - 1]?.results ?? []).map((r) => r.id) : [];
+  // The ids as one JSON value each statement, under D1's 2,000,000 bytes (~40 bytes an id).
+  const asks = chunksOf(deliveries.map((d) => d.id), IDS_PER_STATEMENT).map((ids) => unattemptedPendingStatement(db, ids));
+  const results = await db.batch<{ id: string }>([...stmts, ...asks]);
+  return results.slice(stmts.length).flatMap((r) => r.results.map((row) => row.id));
 }
 
 export async function eventExists(db: D1Database, id: string): Promise<boolean> {

@@ -136,7 +136,7 @@ describe("edgehook setup", () => {
       (err: { code: number; stdout: string; stderr: string }) => err,
     );
     expect(failed?.code).toBe(1);
-    expect(failed?.stdout + failed!.stderr).toContain("could not list the Worker's secrets");
+    expect(`${failed?.stdout}${failed?.stderr}`).toContain("could not list the Worker's secrets");
     expect(p.calls().slice(first).filter((c) => c.args[0] === "secret" && c.args[1] === "put")).toEqual([]);
     expect(readFileSync(p.configFile, "utf8")).toBe(saved);
   });
@@ -290,7 +290,7 @@ describe("edgehook deploy", () => {
       (err: { code: number; stdout: string; stderr: string }) => err,
     );
     expect(failed?.code).toBe(1);
-    const output = failed!.stdout + failed!.stderr;
+    const output = `${failed?.stdout}${failed?.stderr}`;
     expect(output).toContain("no workers.dev subdomain");
     expect(output).toContain("Workers & Pages");
     expect(output).toContain("then run `edgehook deploy` again");

@@ -252,6 +252,11 @@ describe("no body where an operation requires one", () => {
       expect(res.status, `${method} ${path}`).toBe(400);
       expect(await errorOf(res), `${method} ${path}`).toEqual(refused);
     }
+    // Nor an empty Content-Type (curl -H "Content-Type;"), nor an empty body without one.
+    for (const init of [{ headers: { ...ADMIN, "content-type": "" } }, { headers: ADMIN, body: new Uint8Array(0) }]) {
+      const res = await call(new Request(`https://edgehook.test/v1/webhooks/${uid}`, { method: "PATCH", ...init }));
+      expect(await errorOf(res)).toEqual(refused);
+    }
     expect(await stored()).toEqual(before);
     // An empty body sent as JSON is not JSON; a body without a Content-Type is 415, as before.
     expect((await raw("PATCH", `/v1/webhooks/${uid}`, "")).status).toBe(400);
