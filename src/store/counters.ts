@@ -77,8 +77,7 @@ function eventCellsSql(rowsSql: string, totals = true): string {
 // 60 ANDs, which is past D1's expression depth), taken 30 columns a call: D1 documents at most
 // 32 arguments to a function (docs/testing.md), which the local runtime does not enforce.
 const allZero = (cols: string[]) => {
-  // (One column alone is itself: max() of one argument is the aggregate.)
-  const calls = chunksOf(cols, 30).map((some) => (some.length === 1 ? some.join("") : `max(${some.join(", ")})`));
+  const calls = chunksOf(cols, 30).map((some) => `max(${some.join(", ")})`);
   return `${calls.length === 1 ? calls[0] : `max(${calls.join(", ")})`} = 0`;
 };
 
