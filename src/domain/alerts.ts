@@ -33,7 +33,7 @@ export const INGEST_SUBJECT = "ingest";
 
 /** Refused requests on one source within one clock hour that make a spike. */
 export const REJECTING_THRESHOLD = 50;
-/** Ingest dead letters and rejection spikes close after this long without another. */
+/** Ingest dead letters, rejection spikes and a webhook's dead letters (once it delivers again) close after this long without another. */
 export const QUIET_CLOSE_MS = 3_600_000;
 
 /** The alert sent when an episode closes: `webhook.failing` recovers; the others resolve under their own type. */
@@ -58,9 +58,10 @@ export interface AttemptFact {
 
 /**
  * The episode changes after a webhook's batch of attempts (in the order made):
- * a success closes `webhook.failing` and `delivery.dead_lettered`; a dead letter
- * opens (or counts in) `delivery.dead_lettered`; being at failingAfterAttempts
- * failures in a row or more opens (or counts in) `webhook.failing`.
+ * a success closes `webhook.failing`; a dead letter opens (or counts in)
+ * `delivery.dead_lettered` (which the maintenance run closes: closeQuietAlerts);
+ * being at failingAfterAttempts failures in a row or more opens (or counts in)
+ * `webhook.failing`.
  */
 export function attemptEpisodes(
   w: { uid: string; url: string; failingAfterAttempts: number },
@@ -73,14 +74,11 @@ export function attemptEpisodes(
   for (const a of attempts) {
     if (a.ok) {
       failedSinceSuccess = 0;
-      for (const type of ["webhook.failing", "delivery.dead_lettered"] as const) {
-        if (open.delete(type)) actions.push({ kind: "close", type, subject: w.uid });
-      }
+      if (open.delete("webhook.failing")) actions.push({ kind: "close", type: "webhook.failing", subject: w.uid });
       continue;
     }
     failedSinceSuccess++;
     if (a.deadLettered) {
-      open.add("delivery.dead_lettered");
       actions.push({
         kind: "open",
         type: "delivery.dead_lettered",
@@ -115,7 +113,7 @@ export function alertMessage(type: AlertType, subject: string, data: AlertData, 
       case "webhook.recovered":
         return `Webhook ${subject} (${s("url")}) recovered after ${count} failed attempts.`;
       case "delivery.dead_lettered":
-        return `Webhook ${subject} (${s("url")}) delivers again; ${count} deliveries were dead-lettered meanwhile.`;
+        return `Webhook ${subject} (${s("url")}) delivers again and no delivery to it has failed for good for an hour; ${count} were dead-lettered.`;
       case "ingest.dead_lettered":
         return `No event failed to be stored for an hour; ${count} were dead-lettered.`;
       case "source.rejecting":

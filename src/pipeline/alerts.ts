@@ -16,6 +16,7 @@ import type { Env } from "../env";
 import {
   closeEpisodeStatement,
   countIn,
+  deliveringAgainEpisodes,
   openEpisodeOf,
   openEpisodeStatement,
   quietEpisodes,
@@ -136,9 +137,18 @@ export async function alertRejecting(env: Env, added: Map<string, number>, now =
   });
 }
 
-/** Closes ingest dead-letter and rejection episodes quiet for an hour (QUIET_PER_RUN at most), announcing each; returns how many closed. */
+/**
+ * Closes episodes quiet for an hour (QUIET_PER_RUN at most of each kind), announcing each;
+ * returns how many closed. Ingest dead letters and rejection spikes close on the quiet alone;
+ * a webhook's dead letters once it has also delivered since the last, so a flaky downstream
+ * makes one episode while it keeps dead-lettering, not one per dead letter.
+ */
 export async function closeQuietAlerts(env: Env, now = Date.now()): Promise<number> {
-  const quiet = await quietEpisodes(env.DB, ["ingest.dead_lettered", "source.rejecting"], now - QUIET_CLOSE_MS, QUIET_PER_RUN);
+  const cutoff = now - QUIET_CLOSE_MS;
+  const quiet = [
+    ...(await quietEpisodes(env.DB, ["ingest.dead_lettered", "source.rejecting"], cutoff, QUIET_PER_RUN)),
+    ...(await deliveringAgainEpisodes(env.DB, cutoff, QUIET_PER_RUN)),
+  ];
   let closed = 0;
   for (const e of quiet) {
     await safely("quiet", async () => {

@@ -161,6 +161,22 @@ export async function quietEpisodes(db: D1Database, types: EpisodeType[], cutoff
   return episodes(results);
 }
 
+/**
+ * Open `delivery.dead_lettered` episodes that last counted at or before `cutoff` and whose
+ * webhook has delivered since (a success that ended after the last dead letter), at most
+ * `limit`: the open ones are few (a partial index), each webhook's health one row.
+ */
+export async function deliveringAgainEpisodes(db: D1Database, cutoff: number, limit: number): Promise<AlertEpisode[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT a.* FROM alerts a JOIN webhook_health h ON h.webhook_uid = a.subject
+       WHERE a.closed_at IS NULL AND a.type = 'delivery.dead_lettered' AND a.last_at <= ? AND h.last_success_at > a.last_at LIMIT ?`,
+    )
+    .bind(cutoff, limit)
+    .all<AlertRow>();
+  return episodes(results);
+}
+
 /** Episodes newest first, strictly below `before` (their sequence). */
 export async function listAlerts(db: D1Database, opts: { limit: number; before?: number }): Promise<{ alerts: AlertEpisode[]; nextBefore: number | null }> {
   const { results } = await db

@@ -68,15 +68,18 @@ describe("alerts through the local stack", () => {
     await send();
     await eventually(async () => (await stack.api("GET", `/v1/webhooks/${uid}`)).json.heldDeliveries === 1, 30_000, "the new event held");
 
-    // Fixed and enabled: the held event goes out, and the episodes close.
+    // Fixed and enabled: the held event goes out, and it recovers.
     expect((await stack.api("PATCH", `/v1/webhooks/${uid}`, { url: `${down.url}/ok/${key}`, disabled: false })).json).toMatchObject({ disabledReason: null });
+    await eventually(async () => (await types()).includes("webhook.recovered:resolved"), 60_000, "webhook.recovered");
+    // Its dead letters resolve once it delivers again and an hour has passed without another: the cron, run as if then.
+    expect((await fetch(`${stack.url}/cdn-cgi/local/scheduled?cron=*+*+*+*+*&time=${Date.now() + 62 * 60_000}`)).status).toBe(200);
     const closed = await eventually(
       async () => {
         const got = await alerts();
         return got.filter((a) => a.alert.data.state === "resolved").length === 2 ? got : null;
       },
       60_000,
-      "webhook.recovered and the dead letters resolved",
+      "the dead letters resolved",
     );
     expect(closed.map((a) => `${a.alert.type}:${a.alert.data.state}`).sort()).toEqual([
       "delivery.dead_lettered:open",

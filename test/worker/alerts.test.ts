@@ -142,9 +142,14 @@ describe("webhook health, auto-disable and alerts", () => {
       ["webhook.failing", "open"],
       ["webhook.disabled", "open"],
       ["webhook.recovered", "resolved"],
-      ["delivery.dead_lettered", "resolved"],
     ]);
     expect(alerts[3]!.data).toMatchObject({ count: 4 });
+    // Its dead letters resolve at the maintenance run once an hour has passed without another.
+    await runMaintenance(p.env, Date.now() + 61 * MINUTE);
+    await settle(p);
+    alerts = await alertsAt(alertKey, hook.uid);
+    expect(alerts.map((a) => [a.type, a.data.state])).toHaveLength(5);
+    expect([alerts[4]!.type, alerts[4]!.data.state]).toEqual(["delivery.dead_lettered", "resolved"]);
     expect(alerts[4]!.data).toMatchObject({ count: 2 });
     // The episodes in /v1/alerts: all closed, with their counts.
     const episodes = (await p.api("GET", "/v1/alerts?limit=100")).json.data.filter((a: { subject: string }) => a.subject === hook.uid);
@@ -189,6 +194,51 @@ describe("webhook health, auto-disable and alerts", () => {
       ["webhook.recovered", 20],
     ]);
     expect(after[1]!.data.message).toMatch(/recovered after 20 failed attempts/);
+  });
+
+  it("a flaky downstream's dead letters make one episode: a success between them closes nothing; it resolves an hour after the last, once the webhook delivers again", async () => {
+    const p = pipeline({ RETRY_BASE_SECONDS: "0" });
+    const key = uniqueKey();
+    const org = `org-${key}`;
+    const alertKey = `${key}-alerts`;
+    await endpoint(p, alertKey, { alertTypes: ["delivery.dead_lettered"] });
+    const hook = await p.createWebhook({ url: `https://downstream.test/fail/${key}`, eventTypes: ["*"], organizationUid: org, maxAttempts: 1 });
+    const sendTo = async (outcome: "ok" | "fail") => {
+      expect((await p.api("PATCH", `/v1/webhooks/${hook.uid}`, { url: `https://downstream.test/${outcome}/${key}` })).status).toBe(200);
+      await p.ingest(podiumBody({ organizationUid: org }));
+      await settle(p);
+    };
+    const sent = async () => (await alertsAt(alertKey, hook.uid)).map((a) => [a.type, a.data.state, a.data.count]);
+    const episode = async () =>
+      (await p.api("GET", "/v1/alerts?limit=100")).json.data.filter((a: { subject: string }) => a.subject === hook.uid).map((a: { state: string; count: number }) => [a.state, a.count]);
+
+    await sendTo("fail");
+    expect(await sent()).toEqual([["delivery.dead_lettered", "open", 1]]);
+    await sendTo("ok");
+    expect((await received(key)).map((r) => r.status)).toEqual([500, 200]);
+    await sendTo("fail");
+    expect((await received(key)).map((r) => r.status)).toEqual([500, 200, 500]);
+    // One episode counting both; nothing more sent.
+    expect(await episode()).toEqual([["open", 2]]);
+    expect(await sent()).toEqual([["delivery.dead_lettered", "open", 1]]);
+
+    // An hour later, but the last attempt failed: still open.
+    await runMaintenance(p.env, Date.now() + 30 * MINUTE);
+    await runMaintenance(p.env, Date.now() + 61 * MINUTE);
+    expect(await episode()).toEqual([["open", 2]]);
+    // It delivers again: not yet an hour since the last dead letter, then an hour.
+    await sendTo("ok");
+    await runMaintenance(p.env, Date.now() + 30 * MINUTE);
+    expect(await episode()).toEqual([["open", 2]]);
+    await runMaintenance(p.env, Date.now() + 61 * MINUTE);
+    await settle(p);
+    expect(await episode()).toEqual([["closed", 2]]);
+    const all = await alertsAt(alertKey, hook.uid);
+    expect(all.map((a) => [a.type, a.data.state, a.data.count])).toEqual([
+      ["delivery.dead_lettered", "open", 1],
+      ["delivery.dead_lettered", "resolved", 2],
+    ]);
+    expect(all[1]!.data.message).toMatch(/delivers again and no delivery to it has failed for good for an hour; 2 were dead-lettered/);
   });
 
   it("sends a Slack-format endpoint {text}, and never alerts to regular webhooks, even catch-alls for every type", async () => {
