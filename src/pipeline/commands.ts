@@ -205,6 +205,8 @@ export async function releaseNext(env: Env, webhookUid: string, now = Date.now()
 /** Wakes the schedulers of webhooks with overdue pending deliveries (a wake-up may have been lost). Returns how many. */
 export async function redrive(env: Env, now = Date.now()): Promise<number> {
   const overdue = await webhooksOverdue(env.DB, now - REDRIVE_GRACE_MS, WEBHOOKS_PER_RUN);
+  // Named, so an operator can tell a webhook draining a long backlog (woken every run) from one whose wake-ups were lost.
+  if (overdue.length > 0) console.log("overdue schedulers woken", { webhooks: overdue });
   await dispatch(env, overdue);
   return overdue.length;
 }

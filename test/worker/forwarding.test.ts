@@ -267,9 +267,14 @@ describe("delivery", () => {
     // Once overdue, the maintenance run wakes its scheduler: it goes out once.
     const overdue = Date.now() - REDRIVE_GRACE_MS - 60_000;
     await setEventDeliveries(first.eventId, "next_attempt_at = ?1", overdue);
+    const logs = vi.spyOn(console, "log").mockImplementation(() => {});
     const report = await runMaintenance(p.env);
+    const named = logs.mock.calls.filter(([line]) => line === "overdue schedulers woken").flatMap(([, what]) => what.webhooks);
+    logs.mockRestore();
     expect(report.redriven).toBeGreaterThanOrEqual(1);
     expect(p.woken).toContain(webhook.uid);
+    // The log names the webhooks it woke.
+    expect(named).toContain(webhook.uid);
     await p.deliver();
     expect(await received(key)).toHaveLength(1);
     expect((await deliveryOf(first.eventId)).status).toBe("succeeded");
