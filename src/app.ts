@@ -10,7 +10,7 @@ import type { AppEnv, Env } from "./env";
 import { receive } from "./ingress/receive";
 import { allowedMethods } from "./http/methods";
 
-export const app = new OpenAPIHono<AppEnv>();
+const app = new OpenAPIHono<AppEnv>();
 
 // The ack path (which fetchHandler below sends provider requests to directly), for what
 // it does not recognise (a percent-encoded source id) and for the 405 of other methods.

@@ -11,7 +11,7 @@ import { CliError } from "./errors.js";
 
 const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
 
-export function program() {
+function program() {
   const p = new Command("edgehook")
     .description("Edgehook from the terminal: listen on localhost, tail, send, set up and deploy, and the API.")
     .version(version)

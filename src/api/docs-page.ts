@@ -7,7 +7,7 @@ import { bytesToBase64, utf8 } from "../domain/crypto";
  * (public/, filled by scripts/docs-assets.mjs from the pinned
  * @scalar/api-reference): nothing on this origin comes from a CDN.
  */
-export const DOCS_BUNDLE_PATH = "/docs/api-reference.js";
+const DOCS_BUNDLE_PATH = "/docs/api-reference.js";
 
 const reference = Scalar({
   url: "/openapi.json",

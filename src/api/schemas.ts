@@ -120,7 +120,7 @@ export const EventSummarySchema = z
   })
   .openapi("EventSummary");
 
-export const AttemptSchema = z
+const AttemptSchema = z
   .object({
     number: z.number().int(),
     startedAt: time,
@@ -265,7 +265,7 @@ export const BACKLOG_COUNT_CAP = 10_000;
 
 const rate = z.number().min(0).max(1).nullable();
 
-export const WebhookHealth = z
+const WebhookHealth = z
   .object({
     state: z.enum(HEALTH_STATES).openapi({
       description:
@@ -284,7 +284,7 @@ export const WebhookHealth = z
   })
   .openapi("WebhookHealth");
 
-export const WebhookBacklog = z
+const WebhookBacklog = z
   .object({
     held: z.number().int().openapi({ description: "Deliveries held (the webhook is, or was until just now, disabled)." }),
     pending: z.number().int().openapi({ description: "Deliveries due or waiting for a retry." }),
@@ -546,7 +546,7 @@ const dotPath = z.string().regex(/^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/, "a dot
 
 // The stored shape (domain/hmac-config.ts), with what a request must also satisfy.
 const stored = HmacConfigShape.shape;
-export const HmacConfigSchema = HmacConfigShape.extend({
+const HmacConfigSchema = HmacConfigShape.extend({
   header: headerName.openapi({ example: "x-signature" }),
   algorithm: stored.algorithm.default("SHA-256"),
   encoding: stored.encoding.default("hex"),
@@ -561,7 +561,7 @@ export const HmacConfigSchema = HmacConfigShape.extend({
   .strict()
   .openapi("HmacConfig");
 
-export const RejectionSummarySchema = z
+const RejectionSummarySchema = z
   .object({
     reason: z.string().openapi({ example: "invalid_signature" }),
     thisHour: z.number().int().openapi({ description: "Refused in the current clock hour." }),
@@ -779,7 +779,7 @@ export const ListenQuery = strictQuery({
 
 // Notification endpoints and alerts (docs/alerts.md)
 
-export const ALERT_FORMATS = ["standard-webhooks", "slack"] as const;
+const ALERT_FORMATS = ["standard-webhooks", "slack"] as const;
 
 const notificationFields = {
   url: webhookFields.url.openapi({ example: "https://ops.example.com/edgehook-alerts" }),

@@ -36,7 +36,7 @@ export const TRANSITIONS = {
 export type Transition = keyof typeof TRANSITIONS;
 
 /** One step of a retry schedule: the delay after an attempt fails, drawn from [0, seconds] with full jitter. */
-export interface RetryStep {
+interface RetryStep {
   seconds: number;
   jitter: "full" | "none";
 }

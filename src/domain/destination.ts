@@ -39,7 +39,7 @@ export function destinationProblem(url: string, allowPrivate: boolean): string |
  * backslashes and surrounding spaces gone, `https:host` given its slashes), so what is shown is
  * what fetch requests. One that does not parse is kept as given, for `destinationProblem` to refuse.
  */
-export function normalUrl(url: string): string {
+function normalUrl(url: string): string {
   return URL.canParse(url) ? new URL(url).href : url;
 }
 

@@ -1,7 +1,7 @@
 import { oneOf } from "./guards";
 
 /** Every machine-readable error code Edgehook answers with. */
-export const ERROR_CODES = [
+const ERROR_CODES = [
   "malformed_payload",
   "missing_signature",
   "invalid_signature",

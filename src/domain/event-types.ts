@@ -11,7 +11,7 @@ export const DATA_SCOPE_OF_OBJECT: Record<string, DataScope> = {
   review: "read_reviews",
 };
 
-export const DATA_SCOPES = Object.values(DATA_SCOPE_OF_OBJECT);
+const DATA_SCOPES = Object.values(DATA_SCOPE_OF_OBJECT);
 const isDataScope = oneOf(DATA_SCOPES);
 
 export interface EventTypeInfo {
@@ -98,7 +98,7 @@ export function dataScopesForPattern(pattern: string): DataScope[] {
 }
 
 /** The Podium objects: their types are the catalog's, nothing else. */
-export const PODIUM_OBJECTS = Object.keys(DATA_SCOPE_OF_OBJECT);
+const PODIUM_OBJECTS = Object.keys(DATA_SCOPE_OF_OBJECT);
 const PODIUM_TYPES = EVENT_TYPES.filter((t) => t.provider === "podium").map((t) => t.type);
 
 /** Levenshtein distance: how many single-character edits turn `a` into `b`. */

@@ -35,7 +35,7 @@ export interface HourCount {
   succeeded: number;
 }
 
-export const hourOf = (ms: number) => Math.floor(ms / HOUR_MS) * HOUR_MS;
+const hourOf = (ms: number) => Math.floor(ms / HOUR_MS) * HOUR_MS;
 
 export interface SuccessRates {
   /** Over the last 60 minutes, estimated from this clock hour and the share of the last one still inside them. */

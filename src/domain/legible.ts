@@ -6,7 +6,7 @@
 export const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
 
 /** The controls, and the characters that reorder or isolate text (Unicode bidi controls). */
-export const HIDDEN_CHARACTERS = new RegExp(`${CONTROL_CHARACTERS.source}|[\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]`);
+const HIDDEN_CHARACTERS = new RegExp(`${CONTROL_CHARACTERS.source}|[\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]`);
 
 /** Why `text` may not be taken to be shown as typed: a hidden character in it; else null. */
 export function hiddenCharacterProblem(text: string): string | null {

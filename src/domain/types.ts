@@ -136,7 +136,7 @@ export interface Webhook extends FlowLimits {
   disabledAt: number | null;
 }
 
-export const WEBHOOK_KINDS = ["webhook", "notification"] as const;
+const WEBHOOK_KINDS = ["webhook", "notification"] as const;
 export type WebhookKind = (typeof WEBHOOK_KINDS)[number];
 
 export const isWebhookKind = oneOf(WEBHOOK_KINDS);

@@ -3,7 +3,7 @@
 // these types too, so the wire format has one definition.
 import type { DeliveryStatus } from "../domain/delivery";
 
-export type ListenMode = "listen" | "tail";
+type ListenMode = "listen" | "tail";
 
 /** Who connected and what they asked for; decided by the route, kept by the hub. */
 export interface ListenerConfig {

@@ -12,8 +12,6 @@ import { utf8Length } from "../domain/crypto";
 import { isPlainObject, isRecord, own } from "../domain/guards";
 import type { Json } from "../domain/types";
 
-export type { Json };
-
 /** A validated filter. Only `validateFilter` makes one (a `regex` node holds a compiled pattern). */
 export type Filter =
   | { kind: "all"; of: Filter[] }

@@ -40,7 +40,7 @@ export interface SignedRequest {
   now: number;
 }
 
-export interface SignOptions {
+interface SignOptions {
   /** Epoch milliseconds; now by default. */
   now?: number;
   /** The timestamp to send as it is, instead of `now` in the scheme's unit. */

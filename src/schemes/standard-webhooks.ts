@@ -3,7 +3,7 @@ import { defineScheme } from "./scheme";
 
 const WHSEC = "whsec_";
 /** A `whsec_` key shorter than this is refused: a short key can be guessed. */
-export const MIN_WHSEC_KEY_BYTES = 24;
+const MIN_WHSEC_KEY_BYTES = 24;
 
 /**
  * Why `secret` cannot be a signing secret, or null when it can. A `whsec_` secret is

@@ -52,7 +52,7 @@ const hourOf = (at: string) => `CAST(${at} AS INTEGER) / ${HOUR_MS}`;
 const addAll = (cols: string[]) => cols.map((c) => `${c} = ${c} + excluded.${c}`).join(", ");
 
 /** The `owner` of everyone's rows (scope 0) that count alerts: events only the admin counts. */
-export const ALERTS_OWNER = -1;
+const ALERTS_OWNER = -1;
 
 /** Whether an hour's counts are also in its scope's total row: it is in (after, through] of event_count_marks (foldEventCounts). */
 const inTotals = (hour: string) => `${hour} > (SELECT after FROM event_count_marks) AND ${hour} <= (SELECT through FROM event_count_marks)`;

@@ -33,7 +33,7 @@ export interface RetryPage {
 }
 
 /** The statuses a retry takes deliveries from. */
-export type RetryableStatus = (typeof TRANSITIONS.retry.from)[number];
+type RetryableStatus = (typeof TRANSITIONS.retry.from)[number];
 
 /**
  * What a retry takes: the deliveries of `ids`; or those in one status (found along each

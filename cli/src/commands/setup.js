@@ -36,7 +36,7 @@ const PARKED = "dead-letters/";
  * BODIES) and every queue (producers, consumers and their dead-letter queues).
  * @param {string} text
  */
-export function resourcesOf(text) {
+function resourcesOf(text) {
   const t = /** @type {Record<string, any>} */ (parse(text));
   const db = t.d1_databases?.[0];
   if (!db?.database_name) throw new CliError("wrangler.toml declares no [[d1_databases]] with a database_name.");
@@ -76,7 +76,7 @@ function withDatabaseId(text, name, id) {
  * @param {{ dir: string, dryRun: boolean, adminToken?: string, config?: string }} o
  * @returns {Promise<{ adminToken: string | null, worker: string, binding: string }>}
  */
-export async function setup(o) {
+async function setup(o) {
   const tomlPath = join(o.dir, "wrangler.toml");
   let text;
   try {

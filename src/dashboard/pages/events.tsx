@@ -5,7 +5,7 @@ import { Action, Badge, HeaderTable, NextPage, Time } from "../layout";
 import { prettyBody } from "../pretty-body";
 import { legible } from "../../domain/legible";
 
-export type EventRow = z.infer<typeof EventSummarySchema>;
+type EventRow = z.infer<typeof EventSummarySchema>;
 
 export const FILTERS = ["q", "eventType", "sourceId", "locationUid", "organizationUid", "status", "since", "until"] as const;
 const LABELS: Record<(typeof FILTERS)[number], string> = {

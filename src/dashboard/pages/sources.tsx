@@ -27,7 +27,7 @@ function ago(iso: string, now: number): string {
 }
 
 /** "last refused: 2 min ago, invalid_signature ×412 — check the secret", or nothing refused in a day. */
-export function Refused(props: { rejections: RejectionsJson["summary"]; now: number }) {
+function Refused(props: { rejections: RejectionsJson["summary"]; now: number }) {
   const [latest, ...rest] = props.rejections;
   if (!latest) return <span class="muted">none in 24 h</span>;
   return (

@@ -99,7 +99,7 @@ export type Entered = Readonly<Record<string, string>>;
  * Create (no webhook) or edit (a webhook) form, showing what was `entered` when it
  * was sent back refused. Location and organization are fixed once created.
  */
-export function WebhookForm(props: { webhook?: WebhookJson; entered?: Entered | undefined }) {
+function WebhookForm(props: { webhook?: WebhookJson; entered?: Entered | undefined }) {
   const w = props.webhook;
   const typed = props.entered;
   const value = (name: string, shown: string) => typed?.[name] ?? shown;

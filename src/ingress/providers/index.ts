@@ -18,5 +18,3 @@ export const providers: Record<ProviderName, Provider> = {
   slack,
   hmac,
 };
-
-export { PROVIDER_NAMES as providerNames } from "../../domain/types";
