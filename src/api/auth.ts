@@ -84,8 +84,8 @@ const rateLimited = (seconds: number) =>
   new AppError("rate_limited", `Too many failed authentications from this address; try again in ${seconds} s.`, undefined, seconds);
 
 /** 429 when this address is over the failed-authentication limit; checked before any credential is looked at. */
-export function blockedRefusal(client: string, now = Date.now()): AppError | null {
-  const seconds = failures.blockedFor(client, now);
+export function blockedRefusal(client: string): AppError | null {
+  const seconds = failures.blockedFor(client, Date.now());
   return seconds > 0 ? rateLimited(seconds) : null;
 }
 

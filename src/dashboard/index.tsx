@@ -62,10 +62,10 @@ const HERE = new URL("https://dashboard.invalid/dashboard/");
  * is resolved first and must stay under /dashboard on this origin (else it is /dashboard):
  * an id decoded from the URL (`..%2F..%2F%2Fevil.com`) can never make it leave.
  */
-async function back(c: C, path: string, answer: { ok: boolean; error: string | null }, notice: string) {
+async function back(c: C, path: string, answer: { ok: true; error: null } | { ok: false; error: string }, notice: string) {
   const resolved = new URL(path, HERE);
   const url = resolved.origin === HERE.origin && /^\/dashboard(\/|$)/.test(resolved.pathname) ? resolved : new URL("/dashboard", HERE);
-  const params = await bannerParams(c.get("session"), answer.ok ? "notice" : "error", answer.ok ? notice : (answer.error ?? "That did not work."));
+  const params = await bannerParams(c.get("session"), answer.ok ? "notice" : "error", answer.ok ? notice : answer.error);
   for (const [name, value] of params) url.searchParams.set(name, value);
   return c.redirect(`${url.pathname}${url.search}`, 303);
 }
@@ -390,7 +390,7 @@ dashboard.post("/webhooks", async (c) => {
   const form = webhookBody(sent, true);
   if (!form.ok) return webhookListPage(c, { entered: enteredIn(sent), error: form.error });
   const res = await callApi(c, "POST", "/webhooks", WebhookCreated, form.body);
-  if (!res.ok) return webhookListPage(c, { entered: enteredIn(sent), error: res.error ?? "That did not work." });
+  if (!res.ok) return webhookListPage(c, { entered: enteredIn(sent), error: res.error });
   return showOnce(c, { title: "Webhook created", nav: "/dashboard/webhooks", what: "webhook", href: `/dashboard/webhooks/${res.json.uid}`, secret: res.json.secret });
 });
 
@@ -456,7 +456,7 @@ dashboard.post("/webhooks/:uid", async (c) => {
   if (!form.ok) return webhookPage(c, uid, { entered: enteredIn(sent), error: form.error });
   if (Object.keys(form.body).length === 0) return back(c, `/dashboard/webhooks/${encodeURIComponent(uid)}`, { ok: true, error: null }, "Nothing was changed.");
   const res = await callApi(c, "PATCH", `/webhooks/${encodeURIComponent(uid)}`, Ignored, form.body);
-  if (!res.ok) return webhookPage(c, uid, { entered: enteredIn(sent), error: res.error ?? "That did not work." });
+  if (!res.ok) return webhookPage(c, uid, { entered: enteredIn(sent), error: res.error });
   return back(c, `/dashboard/webhooks/${encodeURIComponent(uid)}`, res, "Saved.");
 });
 
@@ -538,7 +538,7 @@ dashboard.post("/alerts/endpoints", async (c) => {
   const form = await c.req.parseBody({ all: true });
   const entered = { url: textOf(form, "url").trim(), alertTypes: textsOf(form, "alertTypes"), format: "format" in form ? textOf(form, "format") : "standard-webhooks" };
   const res = await callApi(c, "POST", "/notification-endpoints", NotificationEndpointCreated, entered);
-  if (!res.ok) return alertsPage(c, { entered, error: res.error ?? "That did not work." });
+  if (!res.ok) return alertsPage(c, { entered, error: res.error });
   return showOnce(c, { title: "Notification endpoint created", nav: "/dashboard/alerts", what: "notification endpoint", href: "/dashboard/alerts", secret: res.json.secret });
 });
 
@@ -581,8 +581,8 @@ dashboard.post("/sources", async (c) => {
     provider: entered.provider,
     secrets: [textOf(form, "secret")],
   });
-  if (!res.ok) return sourcesPage(c, { entered, error: res.error ?? "That did not work." });
-  return back(c, "/dashboard/sources", res, `Source created: point the provider at ${res.json?.ingressUrl ?? ""}`);
+  if (!res.ok) return sourcesPage(c, { entered, error: res.error });
+  return back(c, "/dashboard/sources", res, `Source created: point the provider at ${res.json.ingressUrl}`);
 });
 
 dashboard.post("/sources/:id/rotate", async (c) => {

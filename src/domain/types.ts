@@ -1,7 +1,7 @@
 import type { DeliveryStatus } from "./delivery";
 import type { FlowLimits } from "./flow";
 import { isErrorCode, type ErrorCode } from "./errors";
-import { arrayOf, isIndexable, isNumber, isPlainObject, isString, isStringArray, objectOf, oneOf, orNull, orUndefined, recordOf } from "./guards";
+import { arrayOf, isNumber, isPlainObject, isString, isStringArray, objectOf, oneOf, orNull, orUndefined, recordOf } from "./guards";
 import type { HmacConfig } from "./hmac-config";
 
 /** The providers Edgehook can verify. One module each in src/ingress/providers/. */

@@ -78,7 +78,8 @@ export async function tokenByHash(db: D1Database, tokenHash: string): Promise<To
 }
 
 /** Records use, at most once a minute per token. */
-export async function touchToken(db: D1Database, id: string, now = Date.now()): Promise<void> {
+export async function touchToken(db: D1Database, id: string): Promise<void> {
+  const now = Date.now();
   await db
     .prepare("UPDATE tokens SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)")
     .bind(now, id, now - 60_000)
