@@ -39,7 +39,7 @@ export async function boundFacts(facts: EventFacts): Promise<EventFacts> {
         : await sha256Hex(dedupeKey),
     // With a control character no webhook or query can name the type, and as a delivery's
     // `edgehook-event-type` header it failed every attempt to every webhook owed it.
-    eventType: within(eventType !== null && CONTROL_CHARACTERS.test(eventType) ? null : eventType, MAX_EVENT_TYPE_CHARS) ?? UNKNOWN_EVENT_TYPE,
+    eventType: within(CONTROL_CHARACTERS.test(eventType) ? null : eventType, MAX_EVENT_TYPE_CHARS) ?? UNKNOWN_EVENT_TYPE,
     locationUid: within(locationUid, MAX_OWNER_UID_CHARS),
     organizationUid: within(organizationUid, MAX_OWNER_UID_CHARS),
   };
