@@ -35,18 +35,15 @@ export const TRANSITIONS = {
 
 export type Transition = keyof typeof TRANSITIONS;
 
-/** One step of a retry schedule: the delay after an attempt fails, drawn from [0, seconds] with full jitter. */
-interface RetryStep {
-  seconds: number;
-  jitter: "full" | "none";
-}
+/**
+ * The longest delay after failed attempt n, in seconds, is schedule[n - 1], and the delay is drawn
+ * from [0, that] (full jitter); a webhook makes at most schedule.length + 1 attempts.
+ */
+export type RetrySchedule = readonly number[];
 
-/** The delay after failed attempt n is schedule[n - 1]; a webhook makes at most schedule.length + 1 attempts. */
-export type RetrySchedule = readonly RetryStep[];
-
-/** Exponential backoff as a schedule: base·2^(n-1) seconds, capped, with full jitter. */
+/** Exponential backoff as a schedule: base·2^(n-1) seconds, capped. */
 export function exponentialSchedule(baseSeconds: number, capSeconds: number, steps: number): RetrySchedule {
-  return Array.from({ length: steps }, (_, i) => ({ seconds: Math.min(capSeconds, baseSeconds * 2 ** i), jitter: "full" as const }));
+  return Array.from({ length: steps }, (_, i) => Math.min(capSeconds, baseSeconds * 2 ** i));
 }
 
 /** The most attempts any webhook may ask for; every schedule is this long less one. */
@@ -89,9 +86,9 @@ export interface RetryPolicy {
 export function decide(result: AttemptResult, attempt: number, policy: RetryPolicy, random: () => number = Math.random): Decision {
   if (result.ok) return { kind: "succeeded" };
   if ("permanent" in result) return { kind: "failed" };
-  const step = policy.schedule[attempt - 1];
-  if (attempt >= policy.maxAttempts || !step) return { kind: "failed" };
-  const jittered = step.jitter === "full" ? Math.round(random() * step.seconds) : step.seconds;
+  const ceiling = policy.schedule[attempt - 1];
+  if (attempt >= policy.maxAttempts || ceiling === undefined) return { kind: "failed" };
+  const jittered = Math.round(random() * ceiling);
   if (result.retryAfterSeconds === null) return { kind: "retry", inSeconds: jittered };
   return { kind: "retry", inSeconds: Math.max(jittered, Math.min(policy.retryAfterCapSeconds, result.retryAfterSeconds)) };
 }

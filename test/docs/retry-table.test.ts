@@ -21,13 +21,14 @@ function duration(seconds: number): string {
 function retryTable(schedule: RetrySchedule, maxAttempts: number): string {
   const steps = schedule.slice(0, maxAttempts - 1);
   const columns: { from: number; to: number; seconds: number }[] = [];
-  steps.forEach((s, i) => {
+  steps.forEach((seconds, i) => {
     const last = columns[columns.length - 1];
-    if (last && last.seconds === s.seconds) last.to = i + 1;
-    else columns.push({ from: i + 1, to: i + 1, seconds: s.seconds });
+    if (last && last.seconds === seconds) last.to = i + 1;
+    else columns.push({ from: i + 1, to: i + 1, seconds });
   });
-  const most = steps.reduce((sum, s) => sum + s.seconds, 0);
-  const mean = steps.reduce((sum, s) => sum + (s.jitter === "full" ? s.seconds / 2 : s.seconds), 0);
+  const most = steps.reduce((sum, seconds) => sum + seconds, 0);
+  // Full jitter: each wait is drawn from [0, its step], half of it on average.
+  const mean = most / 2;
   const head = columns.map((c) => (c.from === c.to ? String(c.from) : `${c.from}–${c.to}`));
   return [
     `| after attempt | ${head.join(" | ")} |`,

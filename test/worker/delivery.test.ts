@@ -26,17 +26,16 @@ describe("the delivery lifecycle", () => {
     expect(from("expire")).not.toContain("succeeded");
   });
 
-  it("keeps the retry schedule as data: 5 s doubling to 1 h, with full jitter", () => {
+  it("keeps the retry schedule as data: 5 s doubling to 1 h", () => {
     const DEFAULT_RETRY_SCHEDULE = settings({}).retrySchedule;
-    expect(DEFAULT_RETRY_SCHEDULE.slice(0, 12).map((s) => s.seconds)).toEqual([5, 10, 20, 40, 80, 160, 320, 640, 1280, 2560, 3600, 3600]);
-    expect(DEFAULT_RETRY_SCHEDULE.every((s) => s.jitter === "full")).toBe(true);
+    expect(DEFAULT_RETRY_SCHEDULE.slice(0, 12)).toEqual([5, 10, 20, 40, 80, 160, 320, 640, 1280, 2560, 3600, 3600]);
     expect(DEFAULT_RETRY_SCHEDULE).toHaveLength(49);
   });
 
   it("decides after each attempt: success, a jittered retry within the step, or failure once maxAttempts are spent", () => {
     expect(decide({ ok: true }, 3, policy)).toEqual({ kind: "succeeded" });
     for (let n = 1; n < 15; n++) {
-      const ceiling = policy.schedule[n - 1]!.seconds;
+      const ceiling = policy.schedule[n - 1]!;
       expect(decide(failure, n, policy, () => 0)).toEqual({ kind: "retry", inSeconds: 0 });
       expect(decide(failure, n, policy, () => 1)).toEqual({ kind: "retry", inSeconds: ceiling });
       const samples = Array.from({ length: 200 }, () => decide(failure, n, policy));
@@ -47,6 +46,8 @@ describe("the delivery lifecycle", () => {
     }
     expect(decide(failure, 15, policy)).toEqual({ kind: "failed" });
     expect(decide(failure, 1, { ...policy, maxAttempts: 1 })).toEqual({ kind: "failed" });
+    // A schedule of 0 s (RETRY_BASE_SECONDS=0) retries at once, to the last attempt.
+    expect(decide(failure, 14, { ...policy, schedule: exponentialSchedule(0, 3600, 49) }, () => 1)).toEqual({ kind: "retry", inSeconds: 0 });
   });
 
   it("waits at least the downstream's Retry-After, up to its cap", () => {
