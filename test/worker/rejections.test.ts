@@ -2,13 +2,14 @@
 // await on the ack path, and a flood of them costs a bounded number of queue messages.
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { RejectionsMessage } from "../../src/domain/types";
 import worker from "../../src/index";
 import { MAX_SAMPLES } from "../../src/ingress/rejection-log";
 import { UNREAD_TALLY_DELIVERIES } from "../../src/pipeline/rejections";
 import { runMaintenance } from "../../src/maintenance/cron";
 import { SAMPLES_KEPT } from "../../src/store/rejections";
+import { clockFrom, midHour } from "./clock";
 import { d1Double } from "./d1-double";
 import { consumerSetting } from "./wrangler-config";
 import { ADMIN, call, clientAddress, createSource, dashboardCookie, podiumBody, podiumHeaders, post, recordingQueue } from "./helpers";
@@ -30,6 +31,11 @@ async function record(p: ReturnType<typeof pipeline>, messages: RejectionsMessag
 }
 
 describe("the rejection log", () => {
+  // Counts are kept per clock hour (thisHour): each test starts half an hour from either end of one.
+  let realClock = () => {};
+  beforeEach(() => void (realClock = clockFrom(midHour())));
+  afterEach(() => realClock());
+
   it("counts a refused request per source and reason, and keeps its header names but never its body, signature or secret", async () => {
     const p = pipeline();
     const secret = `right-${uniqueKey()}`;
