@@ -197,6 +197,7 @@ export async function createSource(s: Partial<NewSource> & { secrets: string[] }
     hmac: s.hmac ?? null,
     organizationUid: s.organizationUid ?? null,
     teachesLocations: s.teachesLocations ?? true,
+    shopDomain: s.shopDomain ?? null,
   });
   return id;
 }

@@ -32,7 +32,7 @@ async function send(path: string, body: string | ReadableStream, headers: Record
 
 afterEach(() => vi.restoreAllMocks());
 
-describe("unsigned delivery ids cannot make a new event (GitHub, Shopify); Shopify's topic can", () => {
+describe("unsigned delivery ids cannot make a new event (GitHub, Shopify); Shopify's topic can, for a shop the source fixes", () => {
   it("GitHub: a captured request re-sent with another event name and delivery id lands on the same event", async () => {
     const secret = "github-webhook-secret";
     const source = await createSource({ provider: "github", secrets: [secret] });
@@ -98,6 +98,37 @@ describe("unsigned delivery ids cannot make a new event (GitHub, Shopify); Shopi
     expect(await eventsOfSource(source)).toEqual([
       { event_type: "orders.create", organization_uid: "acme.myshopify.com" },
       { event_type: "orders.updated", organization_uid: "acme.myshopify.com" },
+    ]);
+  });
+
+  it("Shopify: a source not pinned to a shop takes the shop from the unsigned header, so a re-sent body lands on its event whatever the topic and shop; an owned source keeps topics apart", async () => {
+    const secret = "shopify-app-secret";
+    const p = pipeline();
+    const body = JSON.stringify({ id: 820982911946154600, total_price: "12.00" });
+    const signed = await shopify.sign(secret, body);
+    const resend = (source: string, topic: string, shop: string) =>
+      send(`/webhooks/${source}`, body, { ...signed, "x-shopify-topic": topic, "x-shopify-shop-domain": shop });
+
+    const unpinned = (await p.api("POST", "/v1/sources", { name: "app", provider: "shopify", secrets: [secret] })).json.id as string;
+    const first = await resend(unpinned, "orders/create", "acme.myshopify.com");
+    expect(first.status).toBe(202);
+    // Captured and re-sent as another type for another tenant: the same event.
+    const forged = await resend(unpinned, "invoice/payment_succeeded", "org-B");
+    expect(forged.status).toBe(202);
+    expect(forged.json.eventId).toBe(first.json.eventId);
+    await p.runIngest([...first.queued, ...forged.queued]);
+    expect(await eventsOfSource(unpinned)).toEqual([{ event_type: "orders.create", organization_uid: "acme.myshopify.com" }]);
+
+    // Owned by an organization: its events are that organization's, so each topic is an event.
+    const owned = await p.api("POST", "/v1/sources", { name: "shop", provider: "shopify", secrets: [secret], organizationUid: "org-acme" });
+    expect(owned.status).toBe(201);
+    const created = await resend(owned.json.id, "orders/create", "acme.myshopify.com");
+    const paid = await resend(owned.json.id, "orders/paid", "elsewhere.myshopify.com");
+    expect(paid.json.eventId).not.toBe(created.json.eventId);
+    await p.runIngest([...created.queued, ...paid.queued]);
+    expect(await eventsOfSource(owned.json.id)).toEqual([
+      { event_type: "orders.create", organization_uid: "org-acme" },
+      { event_type: "orders.paid", organization_uid: "org-acme" },
     ]);
   });
 

@@ -76,17 +76,20 @@ describe("github (signed with @octokit/webhooks-methods)", () => {
 describe("shopify (signed by the Shopify scheme: base64 HMAC-SHA256 of the body)", () => {
   const secret = "shopify-app-secret";
 
-  it("verifies, types orders/create as orders.create and dedupes on the hash of the topic and the signed body", async () => {
-    const source = await createSource({ provider: "shopify", secrets: [secret] });
+  it("verifies, types orders/create as orders.create and dedupes on the signed body's hash, with the topic's when the source fixes the shop", async () => {
     const body = JSON.stringify({ id: 820982911946154500, total_price: "10.00" });
-    const r = await send(source, body, {
+    const headers = {
       ...(await shopify.sign(secret, body)),
       "x-shopify-topic": "orders/create",
       "x-shopify-webhook-id": "wh-1",
       "x-shopify-shop-domain": "acme.myshopify.com",
-    });
-    expect(r.status).toBe(202);
-    expect(r.queued[0]).toMatchObject({ eventType: "orders.create", dedupeKey: await sha256Hex(`orders/create\n${body}`), organizationUid: "acme.myshopify.com" });
+    };
+    const unpinned = await send(await createSource({ provider: "shopify", secrets: [secret] }), body, headers);
+    expect(unpinned.status).toBe(202);
+    expect(unpinned.queued[0]).toMatchObject({ eventType: "orders.create", dedupeKey: await sha256Hex(body), organizationUid: "acme.myshopify.com" });
+    const pinned = await send(await createSource({ provider: "shopify", secrets: [secret], shopDomain: "acme.myshopify.com" }), body, headers);
+    expect(pinned.status).toBe(202);
+    expect(pinned.queued[0]).toMatchObject({ eventType: "orders.create", dedupeKey: await sha256Hex(`orders/create\n${body}`), organizationUid: "acme.myshopify.com" });
   });
 
   it("refuses a wrong or missing signature", async () => {

@@ -14,12 +14,16 @@ const STORED_HEADERS = [
 ] as const;
 
 /**
- * Shopify: the type comes from `X-Shopify-Topic` (`orders/create` → `orders.create`).
- * Only the body is signed, so the dedupe key is the hash of the topic and the body: Shopify
- * sends the same order body under several topics (`orders/create`, `orders/updated`,
- * `orders/paid`), each an event of its own, and a request re-sent with another delivery id
- * lands on the event already stored. A source pinned to its shop (`shopDomain`) refuses any
- * other `X-Shopify-Shop-Domain`; the shop is the organization.
+ * Shopify: the type comes from `X-Shopify-Topic` (`orders/create` → `orders.create`). Only the
+ * body is signed, so a captured request can be re-sent with any topic and shop; what it can
+ * make depends on whether the shop is the source's to say:
+ * - pinned to its shop (`shopDomain`, any other `X-Shopify-Shop-Domain` refused) or owned by
+ *   an organization (its events are that organization's): the dedupe key is the hash of the
+ *   topic and the body, as Shopify sends one order body under several topics (`orders/create`,
+ *   `orders/updated`, `orders/paid`), each an event of its own; a forged topic stays that shop's.
+ * - otherwise the shop comes from the unsigned header, so the key is the body's hash alone: a
+ *   re-sent body, whatever its headers, lands on the event already stored and never becomes
+ *   another shop's (the price: one body sent under several topics is stored once).
  */
 export const shopify: Provider = {
   name: "shopify",
@@ -35,8 +39,9 @@ export const shopify: Provider = {
   async facts(req, body, source) {
     jsonObject(body, "Shopify");
     const topic = header(req, "x-shopify-topic");
+    const shopPinned = source.shopDomain !== null || source.organizationUid !== null;
     return {
-      dedupeKey: await sha256Hex(topic === null ? req.raw : concatBytes([utf8(`${topic}\n`), req.raw])),
+      dedupeKey: await sha256Hex(topic === null || !shopPinned ? req.raw : concatBytes([utf8(`${topic}\n`), req.raw])),
       eventType: topic?.replace(/\//g, ".") ?? "unknown",
       locationUid: null,
       organizationUid: source.shopDomain ?? header(req, SHOP_DOMAIN),
