@@ -3702,10 +3702,10 @@ export interface components {
             transformHeaders?: {
                 [key: string]: string;
             } | null;
-            /** @description Refused: the location and organization of a webhook cannot change; create a new webhook instead. */
-            locationUid?: unknown;
-            /** @description Refused: the location and organization of a webhook cannot change; create a new webhook instead. */
-            organizationUid?: unknown;
+            /** @description Accepted only as the webhook's own (a whole webhook sent back); any other value is refused: the location and organization of a webhook cannot change; create a new webhook instead. */
+            locationUid?: string | null;
+            /** @description Accepted only as the webhook's own (a whole webhook sent back); any other value is refused: the location and organization of a webhook cannot change; create a new webhook instead. */
+            organizationUid?: string | null;
         };
         WebhookPut: {
             /** @example https://api.example.com/podium-events */
@@ -3787,10 +3787,10 @@ export interface components {
             transformHeaders?: {
                 [key: string]: string;
             } | null;
-            /** @description Refused: the location and organization of a webhook cannot change; create a new webhook instead. */
-            locationUid?: unknown;
-            /** @description Refused: the location and organization of a webhook cannot change; create a new webhook instead. */
-            organizationUid?: unknown;
+            /** @description Accepted only as the webhook's own (a whole webhook sent back); any other value is refused: the location and organization of a webhook cannot change; create a new webhook instead. */
+            locationUid?: string | null;
+            /** @description Accepted only as the webhook's own (a whole webhook sent back); any other value is refused: the location and organization of a webhook cannot change; create a new webhook instead. */
+            organizationUid?: string | null;
         };
         WebhookTestAnswer: {
             eventId: string;

@@ -432,12 +432,10 @@ const warnings = z
 export const WebhookCreated = WebhookSchema.extend({ secret: z.string(), warnings }).openapi("WebhookCreated");
 export const WebhookChanged = WebhookSchema.extend({ warnings }).openapi("WebhookChanged");
 
-const IMMUTABLE = "the location and organization of a webhook cannot change; create a new webhook instead";
-const immutable = z
-  .unknown()
-  .refine((v) => v === undefined, IMMUTABLE)
-  .optional()
-  .openapi({ description: `Refused: ${IMMUTABLE}.` });
+export const SCOPE_IMMUTABLE = "the location and organization of a webhook cannot change; create a new webhook instead";
+const immutable = ownerUid
+  .nullish()
+  .openapi({ description: `Accepted only as the webhook's own (a whole webhook sent back); any other value is refused: ${SCOPE_IMMUTABLE}.` });
 const immutableScope = { locationUid: immutable, organizationUid: immutable };
 
 /** What every write may set; PATCH may set any of them, PUT must give url and eventTypes. */

@@ -76,7 +76,7 @@ describe("a webhook belongs to exactly one location or organization", () => {
     expect(listed.catchAll).toBe(true);
 
     for (const method of ["PUT", "PATCH"]) {
-      const res = await p.api(method, `/v1/webhooks/${org.uid}`, { url, eventTypes: ["*"], organizationUid: `org-${k}`, locationUid: `loc-${k}` });
+      const res = await p.api(method, `/v1/webhooks/${org.uid}`, { url, eventTypes: ["*"], organizationUid: `other-org-${k}`, locationUid: `loc-${k}` });
       expect(res.status).toBe(400);
       expect(res.json.error.code).toBe("invalid_request");
       expect(res.json.error.message).toMatch(/cannot change/);

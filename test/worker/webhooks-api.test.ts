@@ -209,6 +209,15 @@ describe("/v1/webhooks", () => {
     });
     const badPut = await p.api("PUT", `/v1/webhooks/${created.uid}`, { url: created.url, eventTypes: ["*"], organizationUid: "x" });
     expect(badPut.status).toBe(400);
+    // Its own location and organization repeated (a whole webhook sent back) are no change.
+    const same = { url: created.url, eventTypes: ["review.created"], locationUid: "loc-1", organizationUid: created.organizationUid };
+    const putBack = await p.api("PUT", `/v1/webhooks/${created.uid}`, same);
+    expect(putBack.status).toBe(200);
+    expect(putBack.json).toMatchObject(same);
+    expect((await p.api("PATCH", `/v1/webhooks/${created.uid}`, { locationUid: "loc-1", disabled: true })).json).toMatchObject({ locationUid: "loc-1", disabled: true });
+    const nulled = await p.api("PATCH", `/v1/webhooks/${created.uid}`, { locationUid: null });
+    expect(nulled.status).toBe(400);
+    expect(nulled.json.error.details.issues).toEqual([{ path: "locationUid", message: expect.stringMatching(/cannot change/) }]);
     const rotated = await p.api("PATCH", `/v1/webhooks/${created.uid}`, { secret: "whsec_" + btoa("rotated secret, 24 bytes long") });
     expect(rotated.json.secret).toBeUndefined();
     const row = await env.DB.prepare("SELECT secret FROM webhooks WHERE uid = ?").bind(created.uid).first<{ secret: string }>();

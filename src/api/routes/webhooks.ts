@@ -1,7 +1,7 @@
 import { accessOf, assertDataScopes, assertMaySubscribe, grantOrganizationOf, isLimited, missingDataScope, type LocationOrganizations } from "../../domain/access";
 import { assertCredentialsStay, keepRedacted } from "../../domain/credential-headers";
 import { storedUrl } from "../../domain/destination";
-import { AppError } from "../../domain/errors";
+import { AppError, invalidInput } from "../../domain/errors";
 import { hasScope, type Principal } from "../../domain/scopes";
 import { settings } from "../../domain/settings";
 import type { Webhook } from "../../domain/types";
@@ -20,6 +20,7 @@ import {
   BACKLOG_COUNT_CAP,
   ListQuery,
   page,
+  SCOPE_IMMUTABLE,
   UidParam,
   WebhookChanged,
   WebhookCreate,
@@ -146,9 +147,25 @@ async function statusOf(env: Env, uid: string): Promise<FlowStatus> {
   }
 }
 
-async function change(c: { env: Env; req: { url: string }; get: (k: "principal") => Principal }, uid: string, changes: WebhookChanges) {
+/** Where a webhook belongs, as a change may repeat it. */
+type GivenScope = { locationUid?: string | null; organizationUid?: string | null };
+
+/** A change may repeat the webhook's own location and organization (a whole webhook sent back), never give others. */
+function assertScopeStays(current: Webhook, given: GivenScope): void {
+  const issues = (["locationUid", "organizationUid"] as const)
+    .filter((k) => given[k] !== undefined && (given[k] ?? null) !== current[k])
+    .map((path) => ({ path, message: SCOPE_IMMUTABLE }));
+  if (issues.length > 0) throw invalidInput("body", issues);
+}
+
+async function change(
+  c: { env: Env; req: { url: string }; get: (k: "principal") => Principal },
+  uid: string,
+  { locationUid, organizationUid, ...changes }: WebhookChanges & GivenScope,
+) {
   const p = c.get("principal");
   const current = await visibleWebhook(c.env.DB, p, uid);
+  assertScopeStays(current, { locationUid, organizationUid });
   const givenHeaders = changes.transformHeaders;
   // A credential header read back as REDACTED keeps its stored expression.
   const headers = givenHeaders ? { transformHeaders: keepRedacted(givenHeaders, current.transformHeaders) } : {};
@@ -218,14 +235,13 @@ export const webhooks = router()
     );
   })
   .openapi(patch, async (c) => {
-    const { locationUid: _l, organizationUid: _o, ...changes } = c.req.valid("json");
-    return c.json(await change(c, c.req.valid("param").uid, changes), 200);
+    return c.json(await change(c, c.req.valid("param").uid, c.req.valid("json")), 200);
   })
   .openapi(put, async (c) => {
     const b = c.req.valid("json");
     const uid = c.req.valid("param").uid;
     return c.json(
-      await change(c, uid, { ...withDefaults(b, settings(c.env)), secret: b.secret }),
+      await change(c, uid, { ...withDefaults(b, settings(c.env)), secret: b.secret, locationUid: b.locationUid, organizationUid: b.organizationUid }),
       200,
     );
   })
