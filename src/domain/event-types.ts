@@ -164,7 +164,9 @@ export function checkEventTypes(patterns: string[], ctx: TypeContext): TypeCheck
       result.invalid.push({ index, pattern, closest: closestTo(pattern, PODIUM_TYPES)! });
     } else {
       const known = EVENT_TYPES.filter((t) => ctx.providers === null || ctx.providers.has(t.provider)).map((t) => t.type);
-      result.unseen.push({ pattern, closest: closestTo(pattern, known, 3) });
+      // A wildcard is compared with wildcards: `messages.*` is near `message.*`, not the type `message`.
+      const candidates = pattern.endsWith(".*") ? [...new Set(known.filter((t) => t.includes(".")).map((t) => `${t.split(".")[0]}.*`))] : known;
+      result.unseen.push({ pattern, closest: closestTo(pattern, candidates, 3) });
     }
   }
   return result;

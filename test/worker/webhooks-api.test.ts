@@ -506,6 +506,13 @@ describe("event types of a webhook", () => {
     expect(res.json.warnings).toBeUndefined();
   });
 
+  it("suggests a wildcard for a mistyped wildcard: messages.* → message.*", async () => {
+    const p = pipeline();
+    const res = await p.api("POST", "/v1/webhooks", { ...base(), eventTypes: ["messages.*"] });
+    expect(res.status).toBe(201);
+    expect(res.json.warnings).toEqual([{ code: "unseen_event_type", eventType: "messages.*", message: expect.stringContaining('did you mean "message.*"?') }]);
+  });
+
   it("accepts other providers' types, warning about those its sources have neither received nor declared", async () => {
     const p = pipeline();
     const k = uniqueKey();
