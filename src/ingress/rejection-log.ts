@@ -9,8 +9,10 @@ import type { Env } from "../env";
 
 /** How long refusals are tallied before the tally is sent (REJECTIONS_FLUSH_MS, default 5 s). */
 const DEFAULT_FLUSH_MS = 5_000;
-/** Samples one message carries at most (the consumer keeps the latest few hundred per source). */
+/** Samples one message carries at most (the consumer keeps the latest few hundred per source)... */
 export const MAX_SAMPLES = 20;
+/** ...and of one source, its latest: a flood on one source leaves room for another's (a wrong id among them). */
+export const SAMPLES_PER_SOURCE = 4;
 const MAX_HEADER_NAMES = 40;
 
 /**
@@ -21,10 +23,11 @@ export type Refusal = Omit<RejectionSample, "headerNames"> & { headers: Headers 
 
 interface Tally {
   counts: Map<string, { sourceId: string; reason: ErrorCode; count: number; lastAt: number }>;
-  samples: RejectionSample[];
+  /** By source, its latest SAMPLES_PER_SOURCE; MAX_SAMPLES / SAMPLES_PER_SOURCE sources at most. */
+  samples: Map<string, RejectionSample[]>;
 }
 
-const empty = (): Tally => ({ counts: new Map(), samples: [] });
+const empty = (): Tally => ({ counts: new Map(), samples: new Map() });
 let tally = empty();
 let flushing = false;
 
@@ -39,17 +42,19 @@ function add(r: Refusal): void {
   c.count++;
   c.lastAt = Math.max(c.lastAt, r.at);
   tally.counts.set(key, c);
-  if (tally.samples.length < MAX_SAMPLES) {
-    tally.samples.push({
-      sourceId: r.sourceId,
-      requested: r.requested.slice(0, 64),
-      reason: r.reason,
-      at: r.at,
-      client: r.client.slice(0, 64),
-      userAgent: r.userAgent?.slice(0, 256) ?? null,
-      headerNames: [...r.headers.keys()].slice(0, MAX_HEADER_NAMES),
-    });
-  }
+  const samples = tally.samples.get(r.sourceId) ?? [];
+  if (samples.length === 0 && tally.samples.size >= MAX_SAMPLES / SAMPLES_PER_SOURCE) return;
+  if (samples.length === SAMPLES_PER_SOURCE) samples.shift();
+  samples.push({
+    sourceId: r.sourceId,
+    requested: r.requested.slice(0, 64),
+    reason: r.reason,
+    at: r.at,
+    client: r.client.slice(0, 64),
+    userAgent: r.userAgent?.slice(0, 256) ?? null,
+    headerNames: [...r.headers.keys()].slice(0, MAX_HEADER_NAMES),
+  });
+  tally.samples.set(r.sourceId, samples);
 }
 
 async function flushAfter(env: Env, ms: number): Promise<void> {
@@ -57,7 +62,7 @@ async function flushAfter(env: Env, ms: number): Promise<void> {
   const taken = tally;
   tally = empty();
   flushing = false;
-  const message: RejectionsMessage = { v: 1, counts: [...taken.counts.values()], samples: taken.samples };
+  const message: RejectionsMessage = { v: 1, counts: [...taken.counts.values()], samples: [...taken.samples.values()].flat() };
   if (message.counts.length === 0) return;
   try {
     await env.REJECTIONS.send(message, { contentType: "json" });

@@ -155,6 +155,25 @@ describe("the rejection log", () => {
     expect((await as(p, token, "GET", "/v1/sources/(unknown)/rejections")).status).toBe(404);
   });
 
+  it("samples the latest refusals of each source, so a flood on one leaves room for a wrong id asked for meanwhile", async () => {
+    const p = pipeline();
+    const source = await createSource({ secrets: [`s-${uniqueKey()}`] });
+    const wrong = `typo-${uniqueKey()}`;
+    const rejections = recordingQueue<RejectionsMessage>();
+    const window = { ...p.env, REJECTIONS: rejections, REJECTIONS_FLUSH_MS: "200" };
+    const ctx = createExecutionContext();
+    const send = async (path: string, userAgent: string) =>
+      (await worker.fetch(new Request(`https://edgehook.test${path}`, { method: "POST", body: "{}", headers: { "user-agent": userAgent, "cf-connecting-ip": clientAddress() } }), window, ctx)).status;
+    for (let i = 0; i < 25; i++) expect(await send(`/webhooks/${source}`, `flood-${i}`)).toBe(401);
+    expect(await send(`/webhooks/${wrong}`, "the-typo")).toBe(404);
+    await waitOnExecutionContext(ctx);
+    const samples = rejections.sent.flatMap((m) => m.samples);
+    expect(samples.filter((s) => s.sourceId === "(unknown)").map((s) => [s.requested, s.userAgent])).toEqual([[wrong, "the-typo"]]);
+    const mine = samples.filter((s) => s.sourceId === source).map((s) => s.userAgent);
+    expect(mine).toEqual(rejections.sent.length === 1 ? ["flood-21", "flood-22", "flood-23", "flood-24"] : expect.arrayContaining(["flood-24"]));
+    expect(rejections.sent.flatMap((m) => m.counts).filter((c) => c.sourceId === source).reduce((n, c) => n + c.count, 0)).toBe(25);
+  });
+
   it("holds a flood of 10,000 refused requests to a few messages, counts every one, and keeps a bounded sample", async () => {
     const p = pipeline();
     const rejections = recordingQueue<RejectionsMessage>();
