@@ -35,6 +35,8 @@ const FINAL_CLOSES = new Set([1008, 4401, 4404]);
 export function openStream(o) {
   let position = o.position;
   let stopped = false;
+  /** stop() was called (stopped alone: the API ended the stream, and what it sent is still handled). */
+  let halted = false;
   let attempt = 0;
   /** @type {WebSocket | null} */
   let ws = null;
@@ -45,6 +47,9 @@ export function openStream(o) {
   const done = new Promise((resolve, reject) => (finish = (err) => (err ? reject(err) : resolve())));
 
   const handle = async (/** @type {ListenMessage} */ m, /** @type {number | null} */ asked) => {
+    // Stopped by the user: the message in hand finishes, those received behind it wait for the
+    // next run (their positions are not saved), so a stop never waits for a backlog to be forwarded.
+    if (halted) return;
     // Saved at once: a run stopped before any event still resumes from here next time. A
     // hello below what this connection asked for means the store has less than that (it was
     // reset): go on from where it is.
@@ -146,7 +151,7 @@ export function openStream(o) {
   return {
     done,
     async stop() {
-      stopped = true;
+      stopped = halted = true;
       ws?.close(1000);
       await chain.catch(() => {});
       finish();

@@ -41,6 +41,38 @@ const tailOf = (url: string, log: (line: string) => void = () => {}) =>
 const event = (position: number) => JSON.stringify({ type: "event", position, id: `evt_${position}` });
 
 describe("edgehook listen's connection", () => {
+  it("stops after the event in hand: those received behind it are neither handed on nor saved", async () => {
+    const { url } = await api({
+      upgrade: (ws) => {
+        ws.send(JSON.stringify({ type: "hello", position: 10 }));
+        for (const p of [11, 12, 13, 14]) ws.send(event(p));
+      },
+    });
+    const handed: number[] = [];
+    const saved: number[] = [];
+    let release = () => {};
+    const slow = new Promise<void>((resolve) => (release = resolve));
+    const stream = openStream({
+      conn: { url, token: "ehk_test", configFile: "" },
+      query: {},
+      position: null,
+      replay: 0,
+      onMessage: async (m) => {
+        if (m.type !== "event") return;
+        handed.push(m.position);
+        if (m.position === 11) await slow; // a slow local server, while 12–14 arrive
+      },
+      onPosition: (p) => saved.push(p),
+      log: () => {},
+    });
+    await vi.waitFor(() => expect(handed).toEqual([11]), { timeout: 10_000 });
+    const stopped = stream.stop();
+    release();
+    await stopped;
+    expect(handed).toEqual([11]);
+    expect(saved).toEqual([10, 11]);
+  });
+
   it("saves the position it starts from, and hands on each event once across a reconnect", async () => {
     const { url, asked } = await api({
       upgrade: (ws, _after, n) => {
