@@ -66,8 +66,8 @@ const REPEATED = ", ";
 const DIGEST_BYTES: Record<HmacHash, number> = { "SHA-1": 20, "SHA-256": 32, "SHA-512": 64 };
 const EPOCH = { s: /^\d{1,12}$/, ms: /^\d{1,16}$/ };
 
-const missingSignature = (headers: string) =>
-  new AppError("missing_signature", `The request has no ${headers} header(s); it must be signed.`);
+const missingSignature = (missing: string[]) =>
+  new AppError("missing_signature", `The request has no ${missing.join(" or ")} header${missing.length > 1 ? "s" : ""}; it must be signed.`);
 export const invalidSignature = (why: string) => new AppError("invalid_signature", why);
 const staleTimestamp = (toleranceSeconds: number) =>
   new AppError("timestamp_out_of_tolerance", `The signature timestamp is more than ${toleranceSeconds} s away from the current time.`);
@@ -130,7 +130,11 @@ async function verify(spec: SchemeSpec, render: Render, req: SignedRequest, secr
   const value = header(req, spec.header);
   const id = spec.idHeader ? header(req, spec.idHeader) : undefined;
   let timestamp = tsHeader ? header(req, tsHeader) : undefined;
-  if (!value || id === null || timestamp === null) throw missingSignature([spec.idHeader, tsHeader, spec.header].filter(Boolean).join(", "));
+  if (!value || id === null || timestamp === null) {
+    // Named one by one: only those absent.
+    const absent = [id === null && spec.idHeader, timestamp === null && tsHeader, !value && spec.header];
+    throw missingSignature(absent.filter((h): h is string => typeof h === "string"));
+  }
   // Bounded before any HMAC, so an unauthenticated request cannot buy CPU time.
   if (value.length > MAX_SIGNATURE_HEADER_CHARS) throw invalidSignature(`${spec.header} is too long (over ${MAX_SIGNATURE_HEADER_CHARS} characters).`);
   // A header sent more than once arrives joined by ", " (Fetch's Headers): each copy's entries count.
