@@ -3940,7 +3940,7 @@ export interface components {
             disabled?: boolean;
             hmac?: components["schemas"]["HmacConfig"] & unknown;
             /**
-             * @description Shopify only: requests whose X-Shopify-Shop-Domain names another shop are refused (401).
+             * @description Shopify only: requests whose X-Shopify-Shop-Domain names another shop are refused (401), and each topic of one order body is an event (a source neither pinned nor owned dedupes on the body alone).
              * @example acme.myshopify.com
              */
             shopDomain?: string;
@@ -3980,7 +3980,7 @@ export interface components {
             disabled?: boolean;
             hmac?: components["schemas"]["HmacConfig"];
             /**
-             * @description Shopify only: requests whose X-Shopify-Shop-Domain names another shop are refused (401).
+             * @description Shopify only: requests whose X-Shopify-Shop-Domain names another shop are refused (401), and each topic of one order body is an event (a source neither pinned nor owned dedupes on the body alone).
              * @example acme.myshopify.com
              */
             shopDomain?: string | null;

@@ -626,7 +626,8 @@ const shopDomain = z
   .regex(/^[a-z0-9][a-z0-9-]*\.myshopify\.com$/, "a shop's myshopify.com domain, e.g. acme.myshopify.com")
   .openapi({
     example: "acme.myshopify.com",
-    description: "Shopify only: requests whose X-Shopify-Shop-Domain names another shop are refused (401).",
+    description:
+      "Shopify only: requests whose X-Shopify-Shop-Domain names another shop are refused (401), and each topic of one order body is an event (a source neither pinned nor owned dedupes on the body alone).",
   });
 
 export const SourceCreate = z

@@ -293,7 +293,7 @@ export function registerApi(program) {
     .option("--no-verification", "accept unsigned requests (only on purpose)")
     .option("--tolerance <seconds>", "allowed timestamp age", count)
     .option("--hmac <json>", 'hmac only, its configuration: \'{"header":"x-signature","algorithm":"SHA-256","encoding":"hex"}\' (docs/providers.md)', jsonObject)
-    .option("--shop-domain <domain>", "shopify only: the one shop it accepts (example.myshopify.com)")
+    .option("--shop-domain <domain>", "shopify only: the one shop it accepts (example.myshopify.com); pinned, each topic of one order body is an event")
     .action(async (o) => {
       const s = await unwrap(
         apiClient(connectionOf(o)).POST("/v1/sources", {
