@@ -4027,6 +4027,7 @@ export interface components {
         EventType: {
             type: string;
             provider: string;
+            /** @description The data scope subscribing to or reading this type needs (by its object, the word before the first dot, whatever the provider); null: none. */
             scope: string | null;
             description: string;
         };

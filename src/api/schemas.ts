@@ -699,7 +699,12 @@ export const TokenCreate = z
 // Catalog and stats
 
 export const EventTypeSchema = z
-  .object({ type: z.string(), provider: z.string(), scope: z.string().nullable(), description: z.string() })
+  .object({
+    type: z.string(),
+    provider: z.string(),
+    scope: z.string().nullable().openapi({ description: "The data scope subscribing to or reading this type needs (by its object, the word before the first dot, whatever the provider); null: none." }),
+    description: z.string(),
+  })
   .openapi("EventType");
 
 export const StatsSchema = z

@@ -72,23 +72,18 @@ const others: [string, string, string][] = [
   ["slack", "member_joined_channel", "A user joined a channel."],
 ];
 
-/** The event-type catalog: Podium's 22 types with their data scopes, then common types of other providers. */
-export const EVENT_TYPES: EventTypeInfo[] = [
-  ...podium.map(([type, description]) => ({
-    type,
-    provider: "podium",
-    scope: DATA_SCOPE_OF_OBJECT[type.split(".")[0]!] ?? null,
-    description,
-  })),
-  ...others.map(([provider, type, description]) => ({ type, provider, scope: null, description })),
-];
-
-/** The data scope an event type needs, or null for types outside the Podium data objects. */
+/** The data scope an event type needs, whatever its provider (Slack's `message` is a message), or null for types of no Podium data object. */
 function dataScopeOf(eventType: string): DataScope | null {
   // Own keys only: "constructor" or "__proto__" is no Podium object.
   const scope = own(DATA_SCOPE_OF_OBJECT, eventType.split(".")[0]!);
   return isDataScope(scope) ? scope : null;
 }
+
+/** The event-type catalog: Podium's 22 types, then common types of other providers, each with the data scope it needs. */
+export const EVENT_TYPES: EventTypeInfo[] = [
+  ...podium.map(([type, description]) => ({ type, provider: "podium", scope: dataScopeOf(type), description })),
+  ...others.map(([provider, type, description]) => ({ type, provider, scope: dataScopeOf(type), description })),
+];
 
 /** The data scopes a subscription pattern needs: `*` needs all four, as in Podium. */
 export function dataScopesForPattern(pattern: string): DataScope[] {

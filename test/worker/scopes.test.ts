@@ -118,6 +118,18 @@ describe("scope matrix: every route × a token with its scope, and one with ever
     expect(res.json.data.filter((e: { provider: string }) => e.provider === "podium")).toHaveLength(22);
     expect(res.json.data.find((e: { type: string }) => e.type === "invoice.payment_failed").scope).toBe("read_payments");
   });
+
+  it("gives each type the data scope subscribing to it needs, whatever its provider", async () => {
+    const p = pipeline();
+    const t = await makeToken(p, ["webhooks:write", "events:read"]);
+    const catalog: { type: string; scope: string | null }[] = (await as(p, t.token, "GET", "/v1/event-types?limit=100")).json.data;
+    expect(catalog.find((e) => e.type === "message")?.scope).toBe("read_messages"); // Slack's
+    for (const { type, scope } of catalog) {
+      const res = await as(p, t.token, "POST", "/v1/webhooks", { url: `https://downstream.test/ok/${uniqueKey()}`, eventTypes: [type] });
+      if (scope === null) expect(res.status, type).toBe(201);
+      else expect([res.status, res.json.error?.details?.missingScope], type).toEqual([403, scope]);
+    }
+  });
 });
 
 describe("data scopes and location/organization limits", () => {
