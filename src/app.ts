@@ -21,6 +21,7 @@ app.openapi(
     method: "get",
     path: "/healthz",
     summary: "Liveness",
+    security: [], // public: nothing to authenticate
     responses: { 200: { description: "Up", content: { "application/json": { schema: z.object({ ok: z.boolean() }) } } } },
   }),
   (c) => c.json({ ok: true }, 200),
@@ -37,10 +38,18 @@ app.openAPIRegistry.registerPath({
   path: "/webhooks/{sourceId}",
   summary: "Receive a webhook from a provider",
   description:
-    "Verifies the provider's signature, queues the event durably and answers 202. Podium: `podium-timestamp`, `podium-signature`; Standard Webhooks: `webhook-id`, `webhook-timestamp`, `webhook-signature`.",
+    "Verifies the provider's signature (the source's provider says which headers: Podium `podium-timestamp`, `podium-signature`; Standard Webhooks `webhook-id`, `webhook-timestamp`, `webhook-signature`; Stripe `Stripe-Signature`; GitHub `X-Hub-Signature-256`; Shopify `X-Shopify-Hmac-Sha256`; Slack `X-Slack-Signature`, `X-Slack-Request-Timestamp`; hmac the header the source names: docs/providers.md), queues the event durably and answers 202. The body is up to 256 KiB, a JSON object for every provider but hmac, which takes any body.",
+  // Authenticated by the provider's signature, not a bearer token.
+  security: [],
   request: {
     params: z.object({ sourceId: z.string().openapi({ param: { name: "sourceId", in: "path" }, example: "podium" }) }),
-    body: { content: { "application/json": { schema: z.record(z.string(), z.unknown()) } }, required: true },
+    body: {
+      content: {
+        "application/json": { schema: z.record(z.string(), z.unknown()) },
+        "*/*": { schema: z.string().openapi({ description: "An hmac source's body, any bytes" }) },
+      },
+      required: true,
+    },
   },
   responses: {
     200: {

@@ -3162,7 +3162,7 @@ export interface paths {
         put?: never;
         /**
          * Receive a webhook from a provider
-         * @description Verifies the provider's signature, queues the event durably and answers 202. Podium: `podium-timestamp`, `podium-signature`; Standard Webhooks: `webhook-id`, `webhook-timestamp`, `webhook-signature`.
+         * @description Verifies the provider's signature (the source's provider says which headers: Podium `podium-timestamp`, `podium-signature`; Standard Webhooks `webhook-id`, `webhook-timestamp`, `webhook-signature`; Stripe `Stripe-Signature`; GitHub `X-Hub-Signature-256`; Shopify `X-Shopify-Hmac-Sha256`; Slack `X-Slack-Signature`, `X-Slack-Request-Timestamp`; hmac the header the source names: docs/providers.md), queues the event durably and answers 202. The body is up to 256 KiB, a JSON object for every provider but hmac, which takes any body.
          */
         post: {
             parameters: {
@@ -3178,6 +3178,7 @@ export interface paths {
                     "application/json": {
                         [key: string]: unknown;
                     };
+                    "*/*": string;
                 };
             };
             responses: {

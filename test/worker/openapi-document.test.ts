@@ -154,6 +154,17 @@ describe("the OpenAPI document's schemas", () => {
     expect(await res.json()).toEqual({ deliveries: 1 });
   });
 
+  it("says of every operation how it is authenticated: a token, or nothing (security: []) for the liveness check and the ingress", async () => {
+    const ops = operations(await document());
+    expect(ops.filter((o) => !Array.isArray(o.op.security)).map((o) => o.name)).toEqual([]);
+    expect(ops.filter((o) => !needsToken(o)).map((o) => o.name).sort()).toEqual(["GET /healthz", "POST /webhooks/{sourceId}"]);
+  });
+
+  it("declares that the ingress takes any body for an hmac source, JSON for the others", async () => {
+    const content = at(await document(), "paths", "/webhooks/{sourceId}", "post", "requestBody", "content");
+    expect(Object.keys(isRecord(content) ? content : {}).sort()).toEqual(["*/*", "application/json"]);
+  });
+
   it("declares the Retry-After of the ingress's 429 and 503", async () => {
     const responses = at(await document(), "paths", "/webhooks/{sourceId}", "post", "responses");
     for (const status of ["429", "503"]) expect(at(responses, status, "headers", "Retry-After"), status).toMatchObject({ schema: { type: "integer" } });
