@@ -56,6 +56,7 @@ export interface paths {
                 query?: {
                     /** @description Search: `path=value` finds events whose body has that value at a dotted path (`data.conversation.uid=5d9f…`; any element of an array; `amount=500` matches the number or the string), a filter document (`{"body": …}`, the language of webhook filters) matches as a filter does, anything else is text found in the raw body (case-insensitive). Within `since`..`until` (default: the 24 hours before now), newest first by received time. One call examines at most 1000 events, or fewer once their bodies reach 4 Mi characters; the other filters and the token's access apply to those. A page may hold fewer than `limit` events, even none, and still have a `nextCursor`: call again with it to search further back. */
                     q?: string;
+                    /** @description Only events of this exact type. */
                     eventType?: string;
                     sourceId?: string;
                     locationUid?: string;
@@ -3383,7 +3384,10 @@ export interface components {
             until: string;
             /** @description Only to this webhook (else every matching webhook). */
             webhookUid?: string;
-            /** @description Only events of this exact type. */
+            /**
+             * @description Only events of this exact type.
+             * @example message.received
+             */
             eventType?: string;
             /** @description Count what would be replayed; create nothing. */
             dryRun?: boolean;

@@ -157,6 +157,14 @@ export const EventSchema = EventSummarySchema.extend({
 /** How much one search call reads: events examined, and characters of their bodies. */
 export const SEARCH_BOUND = { events: 1000, chars: 4 * 1024 * 1024, defaultHours: 24 } as const;
 
+/** A list or replay filters on one type: a wildcard, which a webhook's eventTypes take, would silently match nothing. */
+const exactType = z
+  .string()
+  .min(1)
+  .max(200)
+  .refine((t) => !t.includes("*"), "an exact event type: lists and replays take no wildcard (a webhook's eventTypes do)")
+  .openapi({ description: "Only events of this exact type.", example: "message.received" });
+
 export const EventListQuery = strictQuery({
   q: z
     .string()
@@ -167,8 +175,8 @@ export const EventListQuery = strictQuery({
       description: `Search: \`path=value\` finds events whose body has that value at a dotted path (\`data.conversation.uid=5d9f…\`; any element of an array; \`amount=500\` matches the number or the string), a filter document (\`{"body": …}\`, the language of webhook filters) matches as a filter does, anything else is text found in the raw body (case-insensitive). Within \`since\`..\`until\` (default: the ${SEARCH_BOUND.defaultHours} hours before now), newest first by received time. One call examines at most ${SEARCH_BOUND.events} events, or fewer once their bodies reach ${SEARCH_BOUND.chars / 1024 / 1024} Mi characters; the other filters and the token's access apply to those. A page may hold fewer than \`limit\` events, even none, and still have a \`nextCursor\`: call again with it to search further back.`,
       examples: ["data.conversation.uid=5d9f1c2e-8a7b-4c3d-9e0f-1a2b3c4d5e6f", "appointment", '{"body": {"data.object.amount_due": {"$gt": 50000}}}'],
     }),
-  eventType: z.string().max(200).optional(),
-  sourceId: z.string().max(64).optional(),
+  eventType: exactType.optional(),
+  sourceId: z.string().min(1).max(64).optional(),
   locationUid: uid.optional(),
   organizationUid: uid.optional(),
   status: z.enum(DELIVERY_STATUSES).optional().openapi({ description: "Events with a delivery in this status." }),
@@ -191,7 +199,7 @@ export const RangeReplayBody = z
     since: z.iso.datetime({ offset: true }).openapi({ description: "From this time (included)." }),
     until: z.iso.datetime({ offset: true }).openapi({ description: "Up to this time (excluded)." }),
     webhookUid: uid.optional().openapi({ description: "Only to this webhook (else every matching webhook)." }),
-    eventType: z.string().max(200).optional().openapi({ description: "Only events of this exact type." }),
+    eventType: exactType.optional(),
     dryRun: z.boolean().optional().openapi({ description: "Count what would be replayed; create nothing." }),
     cursor,
   })

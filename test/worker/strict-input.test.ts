@@ -203,6 +203,17 @@ describe("a query parameter a list does not take", () => {
     expect((await get("/v1/events?q=x&eventType=a&sourceId=b&locationUid=c&organizationUid=d&status=failed&since=2026-11-01T00:00:00Z&until=2026-11-02T00:00:00Z&limit=1")).status).toBe(200);
     expect((await get("/v1/dead-letters?open=true&limit=1")).status).toBe(200);
   });
+
+  it("refuses an empty filter and a wildcard type by name, as every filter of the list does (they answered an empty page)", async () => {
+    for (const [query, path] of [["eventType=", "eventType"], ["sourceId=", "sourceId"], ["locationUid=", "locationUid"], ["eventType=message.*", "eventType"]]) {
+      const res = await get(`/v1/events?${query}`);
+      expect(res.status, query).toBe(400);
+      expect((await errorOf(res)).details?.issues?.map((i: { path: string }) => i.path), query).toEqual([path]);
+    }
+    const replay = await pipeline().api("POST", "/v1/events/replay", { since: "2026-11-01T00:00:00Z", until: "2026-11-02T00:00:00Z", eventType: "message.*", dryRun: true });
+    expect(replay.status).toBe(400);
+    expect(replay.json.error.message).toMatch(/no wildcard/);
+  });
 });
 
 describe("a query parameter on an operation that takes none", () => {
