@@ -1,3 +1,4 @@
+import { isAlertType } from "../domain/alerts";
 import { checkEventTypes, type TypeContext } from "../domain/event-types";
 import { AppError } from "../domain/errors";
 import type { Env } from "../env";
@@ -61,13 +62,15 @@ export async function checkSubscriptionTypes(
       { issues },
     );
   }
-  return check.unseen.map((u) => ({
-    code: "unseen_event_type",
-    eventType: u.pattern,
-    message: `${
-      limited
-        ? `No source of this webhook declares "${u.pattern}" (what sources have received is not told to a limited token)`
-        : `No source of this webhook has received "${u.pattern}" yet, and none declares it`
-    }${u.closest ? `; did you mean "${u.closest}"?` : "."} It is saved as given and matches once such events arrive.`,
-  }));
+  return check.unseen.map((u) => ({ code: "unseen_event_type", eventType: u.pattern, message: unseenMessage(u, limited) }));
+}
+
+function unseenMessage(u: { pattern: string; closest: string | null }, limited: boolean): string {
+  if (isAlertType(u.pattern)) {
+    return `"${u.pattern}" is one of Edgehook's own alerts, which go only to notification endpoints (POST /v1/notification-endpoints), never to a webhook; it is saved as given and matches only a source's events of that type.`;
+  }
+  const unseen = limited
+    ? `No source of this webhook declares "${u.pattern}" (what sources have received is not told to a limited token)`
+    : `No source of this webhook has received "${u.pattern}" yet, and none declares it`;
+  return `${unseen}${u.closest ? `; did you mean "${u.closest}"?` : "."} It is saved as given and matches once such events arrive.`;
 }

@@ -513,6 +513,13 @@ describe("event types of a webhook", () => {
     expect(res.json.warnings).toEqual([{ code: "unseen_event_type", eventType: "messages.*", message: expect.stringContaining('did you mean "message.*"?') }]);
   });
 
+  it("warns that an alert type subscribed by a webhook goes to notification endpoints only", async () => {
+    const p = pipeline();
+    const res = await p.api("POST", "/v1/webhooks", { ...base(), eventTypes: ["webhook.failing"], sourceIds: ["podium"] });
+    expect(res.status).toBe(201);
+    expect(res.json.warnings).toEqual([{ code: "unseen_event_type", eventType: "webhook.failing", message: expect.stringContaining("go only to notification endpoints") }]);
+  });
+
   it("accepts other providers' types, warning about those its sources have neither received nor declared", async () => {
     const p = pipeline();
     const k = uniqueKey();
