@@ -150,7 +150,7 @@ async function statusOf(env: Env, uid: string): Promise<FlowStatus> {
 /** Where a webhook belongs, as a change may repeat it. */
 type GivenScope = { locationUid?: string | null; organizationUid?: string | null };
 
-/** A change may repeat the webhook's own location and organization (a whole webhook sent back), never give others. */
+/** A change may repeat the webhook's own location and organization (as read back with its other fields), never give others. */
 function assertScopeStays(current: Webhook, given: GivenScope): void {
   const issues = (["locationUid", "organizationUid"] as const)
     .filter((k) => given[k] !== undefined && (given[k] ?? null) !== current[k])
