@@ -1,15 +1,19 @@
 // The dashboard's client of the /v1 API, called in-process.
 import type { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { api } from "../api";
 import { envActingAs } from "../api/auth";
 import { ErrorSchema } from "../api/schemas";
+import { STATUS_OF } from "../http/errors";
 import type { DashEnv } from "./session";
 
 export type ApiAnswer<T> =
   | { ok: true; status: number; json: T; error: null }
-  | { ok: false; status: number; json: null; error: string };
+  | { ok: false; status: ContentfulStatusCode; json: null; error: string };
 
+/** A refusal's status as the API answered it (one of its errors' statuses), for the page that shows it. */
+const refusalStatus = (status: number): ContentfulStatusCode => Object.values(STATUS_OF).find((s) => s === status) ?? 502;
 
 /**
  * The dashboard is a client of the /v1 API, called in-process as the
@@ -36,7 +40,7 @@ export async function callApi<S extends z.ZodType>(
     c.executionCtx,
   );
   const json: unknown = res.status === 204 ? null : await res.json().catch(() => null);
-  if (!res.ok) return { ok: false, status: res.status, json: null, error: ErrorSchema.safeParse(json).data?.error.message ?? `HTTP ${res.status}` };
+  if (!res.ok) return { ok: false, status: refusalStatus(res.status), json: null, error: ErrorSchema.safeParse(json).data?.error.message ?? `HTTP ${res.status}` };
   const parsed = schema.safeParse(json);
   if (!parsed.success) {
     console.error("dashboard: unexpected API answer", { method, path: new URL(path, "https://x").pathname, status: res.status });

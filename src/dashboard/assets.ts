@@ -35,6 +35,7 @@ button.secondary { background:#fff; color:var(--accent); } button.danger { backg
 .inline { display:inline; } .actions { display:flex; flex-wrap:wrap; gap:6px; }
 .notice { padding:8px 12px; border-radius:6px; background:#e8f0fe; margin-bottom:12px; }
 .notice.error { background:#fce8e6; color:var(--bad); }
+.notice.warning { background:#fef7e0; color:var(--warn); }
 .secret { padding:10px; border:2px dashed var(--warn); border-radius:6px; background:#fffaf0; word-break:break-all; }
 .grid { display:grid; grid-template-columns: repeat(auto-fit, minmax(280px, 1fr)); gap:16px; }
 .card { border:1px solid var(--line); border-radius:8px; padding:12px; }

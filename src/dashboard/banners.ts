@@ -1,32 +1,39 @@
 import { signedForSession, signForSession } from "./session-signature";
 
 /**
- * The banner a page shows after an action (a notice, or the API's error text) travels in the
- * redirect's query signed for the session (session-signature.ts). A page shows it only in the
- * session it was made for, so a crafted link (`?error=Token expired, paste it at …`) shows
- * nothing in anyone's session. The sign-in page, which has no session, shows only its own
- * fixed messages, named by code (SIGN_IN_MESSAGES).
+ * The banners a page shows after an action (a notice, the API's warnings about what it saved,
+ * or the API's error text) travel in the redirect's query signed for the session
+ * (session-signature.ts). A page shows them only in the session they were made for, so a crafted
+ * link (`?error=Token expired, paste it at …`) shows nothing in anyone's session. The sign-in
+ * page, which has no session, shows only its own fixed messages, named by code (SIGN_IN_MESSAGES).
  */
-export type Banners = { notice?: string; error?: string };
-type Kind = keyof Banners;
-const KINDS: readonly Kind[] = ["notice", "error"];
+export type Banners = { notice?: string; warnings?: string[]; error?: string };
 
-const label = (kind: Kind) => `banner\n${kind}`;
+const LABEL = "banners";
+/** What the signature covers: every banner with its kind, so none can be added, dropped or shown as another kind. */
+const signedText = (b: Banners) => JSON.stringify([b.notice ?? null, b.warnings ?? [], b.error ?? null]);
 
-/** The query parameters that carry `text` as this session's banner of `kind`. */
-export async function bannerParams(secret: string, kind: Kind, text: string): Promise<[string, string][]> {
-  return [[kind, text], ["sig", await signForSession(secret, label(kind), text)]];
+/** The query parameters that carry `banners` for this session: `notice`, `warning` (one each), `error`, and their `sig`. */
+export async function bannerParams(secret: string, banners: Banners): Promise<[string, string][]> {
+  return [
+    ...(banners.notice === undefined ? [] : [["notice", banners.notice] as [string, string]]),
+    ...(banners.warnings ?? []).map((w): [string, string] => ["warning", w]),
+    ...(banners.error === undefined ? [] : [["error", banners.error] as [string, string]]),
+    ["sig", await signForSession(secret, LABEL, signedText(banners))],
+  ];
 }
 
-/** The banners of a request's query that this session's secret signed; anything else is dropped. */
-export async function bannersIn(secret: string, query: (name: string) => string | undefined): Promise<Banners> {
-  const sig = query("sig") ?? "";
-  const out: Banners = {};
-  for (const kind of KINDS) {
-    const text = query(kind);
-    if (text !== undefined && (await signedForSession(secret, label(kind), text, sig))) out[kind] = text;
-  }
-  return out;
+/** The banners of a request's query (`query`: every value of a name), if this session's secret signed them all; else none. */
+export async function bannersIn(secret: string, query: (name: string) => string[]): Promise<Banners> {
+  const [notice, error, sig] = [query("notice"), query("error"), query("sig")];
+  if (notice.length > 1 || error.length > 1 || sig.length !== 1) return {};
+  const warnings = query("warning");
+  const carried: Banners = {
+    ...(notice[0] === undefined ? {} : { notice: notice[0] }),
+    ...(warnings.length > 0 ? { warnings } : {}),
+    ...(error[0] === undefined ? {} : { error: error[0] }),
+  };
+  return (await signedForSession(secret, LABEL, signedText(carried), sig[0]!)) ? carried : {};
 }
 
 /** What the sign-in page may say, by the code its URL carries. */

@@ -21,6 +21,7 @@ import {
   RetryAnswer,
   SourceSchema,
   StatsSchema,
+  WebhookChanged,
   WebhookCreated,
   WebhookSchema,
   WebhookTestAnswer,
@@ -30,11 +31,11 @@ import { isEventId } from "../domain/ids";
 import { hasScope } from "../domain/scopes";
 import { missingDataScope } from "../domain/access";
 import { CSS, JS } from "./assets";
-import { bannerParams, bannersIn, SIGN_IN_MESSAGES } from "./banners";
+import { bannerParams, bannersIn, SIGN_IN_MESSAGES, type Banners } from "./banners";
 import { signedForSession, signForSession } from "./session-signature";
 import { textOf, textsOf, type Form } from "./form";
 import { homeOf, Layout } from "./layout";
-import { errorPage, notFoundPage, refusalPage } from "./refusal";
+import { apiRefusal, errorPage, notFoundPage, refusalPage } from "./refusal";
 import { EventList, EventPage, FILTERS, LiveUpdate } from "./pages/events";
 import { AlertsPage, type EndpointEntered } from "./pages/alerts";
 import { Login } from "./pages/login";
@@ -52,6 +53,15 @@ const AlertList_ = pageOf(AlertSchema, "AlertPage");
 const EndpointList_ = pageOf(NotificationEndpointSchema, "NotificationEndpointPage");
 const Ignored = z.unknown();
 
+/** Where a refused page links back to: the first page of the list it belongs to. */
+const LISTS = {
+  overview: { path: "/dashboard", label: "the overview" },
+  events: { path: "/dashboard/events", label: "the events" },
+  webhooks: { path: "/dashboard/webhooks", label: "the webhooks" },
+  sources: { path: "/dashboard/sources", label: "the sources" },
+  alerts: { path: "/dashboard/alerts", label: "the alerts" },
+};
+
 type C = Context<DashEnv>;
 
 /** Relative paths resolve against this, so what leaves it (`//host`, `/\host`) is seen as leaving. */
@@ -62,17 +72,37 @@ const HERE = new URL("https://dashboard.invalid/dashboard/");
  * is resolved first and must stay under /dashboard on this origin (else it is /dashboard):
  * an id decoded from the URL (`..%2F..%2F%2Fevil.com`) can never make it leave.
  */
-async function back(c: C, path: string, answer: { ok: true; error: null } | { ok: false; error: string }, notice: string) {
+async function redirectWith(c: C, path: string, banners: Banners) {
   const resolved = new URL(path, HERE);
   const url = resolved.origin === HERE.origin && /^\/dashboard(\/|$)/.test(resolved.pathname) ? resolved : new URL("/dashboard", HERE);
-  const params = await bannerParams(c.get("session"), answer.ok ? "notice" : "error", answer.ok ? notice : answer.error);
-  for (const [name, value] of params) url.searchParams.set(name, value);
+  for (const [name, value] of await bannerParams(c.get("session"), banners)) url.searchParams.append(name, value);
   return c.redirect(`${url.pathname}${url.search}`, 303);
 }
 
-function page(c: C, title: string, path: string, body: Child, status: 200 | 400 | 403 | 404 = 200, error?: string) {
+/** Redirect after an action: its `notice` (and the API's `warnings` about what it saved), or the API's error. */
+function back(c: C, path: string, answer: { ok: true; error: null } | { ok: false; error: string }, notice: string, warnings: ApiWarning[] = []) {
+  return redirectWith(c, path, answer.ok ? { notice, ...warningBanners(warnings) } : { error: answer.error });
+}
+
+type ApiWarning = { message: string };
+/**
+ * At most this many of a save's warnings travel in the redirect: each may be a few hundred
+ * characters, a webhook may name 100 event types, and the URL has to stay short enough to be sent.
+ */
+const MAX_WARNINGS_SHOWN = 10;
+
+/** The banners of the API's warnings about what it saved: each one's message, up to MAX_WARNINGS_SHOWN, then how many more. */
+function warningBanners(warnings: ApiWarning[] | undefined): Pick<Banners, "warnings"> {
+  if (!warnings?.length) return {};
+  const shown = warnings.slice(0, MAX_WARNINGS_SHOWN).map((w) => w.message);
+  const more = warnings.length - shown.length;
+  return { warnings: more > 0 ? [...shown, `And ${more} more warning${more === 1 ? "" : "s"} like these.`] : shown };
+}
+
+function page(c: C, title: string, path: string, body: Child, status: 200 | 400 = 200, error?: string) {
+  const banners = c.get("banners");
   return c.html(
-    <Layout title={title} path={path} principal={c.get("principal")} notice={c.get("banners").notice} error={error ?? c.get("banners").error}>
+    <Layout title={title} path={path} principal={c.get("principal")} notice={banners.notice} warnings={banners.warnings} errors={[error ?? banners.error]}>
       {body}
     </Layout>,
     status,
@@ -149,7 +179,7 @@ dashboard.get("/login", (c) =>
       title="Sign in"
       path="/dashboard/login"
       notice={SIGN_IN_MESSAGES.notice.get(c.req.query("notice") ?? "")}
-      error={SIGN_IN_MESSAGES.error.get(c.req.query("error") ?? "")}
+      errors={[SIGN_IN_MESSAGES.error.get(c.req.query("error") ?? "")]}
     >
       <Login next={dashboardPath(c.req.query("next") ?? "", c.req.url)} notice={c.req.query("notice") === "unsaved" ? "unsaved" : null} />
     </Layout>,
@@ -210,13 +240,13 @@ dashboard.use("*", async (c, next) => {
   await next();
 });
 dashboard.use("*", async (c, next) => {
-  c.set("banners", await bannersIn(c.get("session"), (name) => c.req.query(name)));
+  c.set("banners", await bannersIn(c.get("session"), (name) => c.req.queries(name) ?? []));
   await next();
 });
 
 dashboard.get("/", async (c) => {
   const stats = await callApi(c, "GET", "/stats", StatsSchema);
-  if (!stats.ok) return page(c, "Overview", "/dashboard", <p>{stats.error}</p>, 403);
+  if (!stats.ok) return apiRefusal(c, "Overview", LISTS.overview, stats);
   return page(c, "Overview", "/dashboard", <Overview stats={stats.json} />);
 });
 
@@ -235,7 +265,7 @@ dashboard.get("/events", async (c) => {
   const cursor = c.req.query("cursor");
   if (cursor) api.set("cursor", cursor);
   const list = await callApi(c, "GET", `/events?${api}`, EventList_);
-  if (!list.ok && list.status === 403) return page(c, "Events", "/dashboard/events", <p>{list.error}</p>, 403);
+  if (!list.ok && list.status !== 400) return apiRefusal(c, "Events", LISTS.events, list);
   // A filter the API refused (a bad time, a type too long): the form again, as typed, to mend it.
   if (!list.ok) return page(c, "Events", "/dashboard/events", <EventList events={[]} query={query} nextCursor={null} live={false} />, 400, list.error);
   if (c.req.query("partial") === "1") return c.html(<LiveUpdate events={list.json.data} query={query} nextCursor={list.json.nextCursor} />);
@@ -249,7 +279,7 @@ dashboard.get("/events", async (c) => {
 
 dashboard.get("/events/:id", async (c) => {
   const event = await callApi(c, "GET", `/events/${encodeURIComponent(c.req.param("id"))}`, EventSchema);
-  if (!event.ok) return page(c, "Event", "/dashboard/events", <p>{event.error}</p>, event.status === 403 ? 403 : 404);
+  if (!event.ok) return apiRefusal(c, "Event", LISTS.events, event);
   return page(
     c,
     event.json.eventType,
@@ -307,7 +337,7 @@ async function retryFrom(c: C, webhookUid: string): Promise<string | undefined> 
 
 async function webhookListPage(c: C, refused?: Refused) {
   const list = await callApi(c, "GET", pageOfList(c, "/webhooks"), WebhookList_);
-  if (!list.ok) return page(c, "Webhooks", "/dashboard/webhooks", <p>{list.error}</p>, 403);
+  if (!list.ok) return apiRefusal(c, "Webhooks", LISTS.webhooks, list);
   return page(
     c,
     "Webhooks",
@@ -391,7 +421,8 @@ dashboard.post("/webhooks", async (c) => {
   if (!form.ok) return webhookListPage(c, { entered: enteredIn(sent), error: form.error });
   const res = await callApi(c, "POST", "/webhooks", WebhookCreated, form.body);
   if (!res.ok) return webhookListPage(c, { entered: enteredIn(sent), error: res.error });
-  return showOnce(c, { title: "Webhook created", nav: "/dashboard/webhooks", what: "webhook", href: `/dashboard/webhooks/${res.json.uid}`, secret: res.json.secret });
+  const reveal = { title: "Webhook created", nav: "/dashboard/webhooks", what: "webhook", href: `/dashboard/webhooks/${res.json.uid}`, secret: res.json.secret };
+  return showOnce(c, reveal, warningBanners(res.json.warnings));
 });
 
 /** How long a secret made through a form waits for its page (the redirect right after). */
@@ -400,11 +431,12 @@ const REVEAL_MS = 10 * 60_000;
 /**
  * After a form that made a secret: the secret waits with the session and the answer is a redirect
  * to the page that shows it once, so that reloading that page shows nothing again and makes
- * nothing again (a reloaded POST made a second webhook).
+ * nothing again (a reloaded POST made a second webhook). The redirect carries the API's warnings
+ * about what it made, as banners.
  */
-async function showOnce(c: C, reveal: Omit<Reveal, "until">): Promise<Response> {
+async function showOnce(c: C, reveal: Omit<Reveal, "until">, banners: Banners = {}): Promise<Response> {
   await keepReveal(c.env.DB, await sha256Hex(c.get("session")), { ...reveal, until: Date.now() + REVEAL_MS });
-  return c.redirect("/dashboard/created", 303);
+  return banners.warnings ? redirectWith(c, "/dashboard/created", banners) : c.redirect("/dashboard/created", 303);
 }
 
 dashboard.get("/created", async (c) => {
@@ -426,7 +458,7 @@ dashboard.get("/created", async (c) => {
 
 async function webhookPage(c: C, uid: string, refused?: Refused) {
   const w = await callApi(c, "GET", `/webhooks/${encodeURIComponent(uid)}`, WebhookSchema);
-  if (!w.ok) return page(c, "Webhook", "/dashboard/webhooks", <p>{w.error}</p>, w.status === 403 ? 403 : 404);
+  if (!w.ok) return apiRefusal(c, "Webhook", LISTS.webhooks, w);
   const counts = (await webhookCounts(c)).get(w.json.uid);
   return page(
     c,
@@ -455,9 +487,9 @@ dashboard.post("/webhooks/:uid", async (c) => {
   const form = webhookBody(sent, false);
   if (!form.ok) return webhookPage(c, uid, { entered: enteredIn(sent), error: form.error });
   if (Object.keys(form.body).length === 0) return back(c, `/dashboard/webhooks/${encodeURIComponent(uid)}`, { ok: true, error: null }, "Nothing was changed.");
-  const res = await callApi(c, "PATCH", `/webhooks/${encodeURIComponent(uid)}`, Ignored, form.body);
+  const res = await callApi(c, "PATCH", `/webhooks/${encodeURIComponent(uid)}`, WebhookChanged, form.body);
   if (!res.ok) return webhookPage(c, uid, { entered: enteredIn(sent), error: res.error });
-  return back(c, `/dashboard/webhooks/${encodeURIComponent(uid)}`, res, "Saved.");
+  return back(c, `/dashboard/webhooks/${encodeURIComponent(uid)}`, res, "Saved.", res.json.warnings);
 });
 
 dashboard.post("/webhooks/:uid/test", async (c) => {
@@ -515,7 +547,8 @@ async function alertsPage(c: C, refused?: { entered: EndpointEntered; error: str
     callApi(c, "GET", pageOfList(c, "/alerts", "alerts"), AlertList_),
     callApi(c, "GET", pageOfList(c, "/notification-endpoints", "endpoints"), EndpointList_),
   ]);
-  if (!alerts.ok || !endpoints.ok) return page(c, "Alerts", "/dashboard/alerts", <p>{alerts.error ?? endpoints.error}</p>, 403);
+  if (!alerts.ok) return apiRefusal(c, "Alerts", LISTS.alerts, alerts);
+  if (!endpoints.ok) return apiRefusal(c, "Alerts", LISTS.alerts, endpoints);
   return page(
     c,
     "Alerts",
@@ -550,7 +583,7 @@ dashboard.post("/alerts/endpoints/:uid/delete", async (c) => {
 /** The sources page; after a refused new source, with its error and what was typed (but the secret) kept in the form. */
 async function sourcesPage(c: C, refused?: { entered: SourceEntered; error: string }) {
   const list = await callApi(c, "GET", pageOfList(c, "/sources"), SourceList_);
-  if (!list.ok) return page(c, "Sources", "/dashboard/sources", <p>{list.error}</p>, 403);
+  if (!list.ok) return apiRefusal(c, "Sources", LISTS.sources, list);
   // The admin also sees requests to ids that name no source (a wrong URL given to a provider).
   const unknown = can(c, "admin") ? await callApi(c, "GET", "/sources/(unknown)/rejections?limit=1", RejectionsSchema) : null;
   return page(

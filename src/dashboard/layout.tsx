@@ -14,8 +14,22 @@ const NAV: { href: string; label: string; scope: Parameters<typeof hasScope>[1] 
 /** Where a principal's dashboard starts: the overview, or its webhooks when it may not read events. */
 export const homeOf = (p: Principal) => (hasScope(p, "events:read") ? "/dashboard" : "/dashboard/webhooks");
 
-export function Layout(props: { title: string; path: string; principal?: Principal; notice?: string; error?: string; children: Child }) {
+/**
+ * A dashboard page. Its banners: a notice, the API's warnings about what it saved (a notice too,
+ * told apart by its colour), and errors, each shown once (an action that found a webhook gone
+ * leads to its page, which finds it gone too, with the same message).
+ */
+export function Layout(props: {
+  title: string;
+  path: string;
+  principal?: Principal;
+  notice?: string | undefined;
+  warnings?: string[] | undefined;
+  errors?: (string | undefined)[];
+  children: Child;
+}) {
   const p = props.principal;
+  const errors = [...new Set(props.errors?.filter((e) => e !== undefined && e !== ""))];
   return (
     <>
     {raw("<!DOCTYPE html>")}
@@ -59,11 +73,16 @@ export function Layout(props: { title: string; path: string; principal?: Princip
               {props.notice}
             </p>
           )}
-          {props.error && (
-            <p class="notice error" role="alert">
-              {props.error}
+          {props.warnings?.map((w) => (
+            <p class="notice warning" role="status">
+              {w}
             </p>
-          )}
+          ))}
+          {errors.map((e) => (
+            <p class="notice error" role="alert">
+              {e}
+            </p>
+          ))}
           {props.children}
         </main>
         <script src="/dashboard/assets/app.js" defer></script>

@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { appErrorOf, STATUS_OF } from "../http/errors";
 import type { Principal } from "../domain/scopes";
+import type { Banners } from "./banners";
 import { homeOf, Layout } from "./layout";
 import type { DashEnv } from "./session";
 
@@ -14,12 +15,31 @@ import type { DashEnv } from "./session";
  */
 export function refusalPage(
   c: Context,
-  refused: { status: ContentfulStatusCode; title: string; message: string; principal?: Principal; headers?: Record<string, string> },
+  refused: {
+    status: ContentfulStatusCode;
+    title: string;
+    message: string;
+    principal?: Principal;
+    headers?: Record<string, string>;
+    /** The menu entry it stands under (else its own path), and where its link leads (else where the dashboard starts). */
+    nav?: string;
+    back?: { href: string; label: string };
+    /** What the redirect here carried (an action's error is shown once when it is the refusal's too). */
+    banners?: Banners;
+  },
 ): Response | Promise<Response> {
+  const back = refused.back ?? { href: refused.principal ? homeOf(refused.principal) : "/dashboard", label: "Back to the dashboard" };
   return c.html(
-    <Layout title={refused.title} path={c.req.path} principal={refused.principal} error={refused.message}>
+    <Layout
+      title={refused.title}
+      path={refused.nav ?? c.req.path}
+      principal={refused.principal}
+      notice={refused.banners?.notice}
+      warnings={refused.banners?.warnings}
+      errors={[refused.banners?.error, refused.message]}
+    >
       <p>
-        <a href={refused.principal ? homeOf(refused.principal) : "/dashboard"}>Back to the dashboard</a>
+        <a href={back.href}>{back.label}</a>
       </p>
     </Layout>,
     refused.status,
@@ -37,6 +57,22 @@ export function errorPage(err: Error, c: Context<DashEnv>): Response | Promise<R
   const title = e.code.charAt(0).toUpperCase() + e.code.slice(1).replaceAll("_", " ");
   const headers: Record<string, string> = e.retryAfterSeconds === undefined ? {} : { "retry-after": String(e.retryAfterSeconds) };
   return refusalPage(c, { status: STATUS_OF[e.code], title, message: e.message, principal: c.get("principal"), headers });
+}
+
+/**
+ * A page whose reading the API refused (a cursor it did not make, a webhook or event that is gone,
+ * a scope the token lacks): the API's status and message, as a refusal page under the menu entry
+ * of `list`, with a link back to that list's first page; for a 403, to where the dashboard starts.
+ * Every page that reads through the API answers a refusal so.
+ */
+export function apiRefusal(
+  c: Context<DashEnv>,
+  title: string,
+  list: { path: string; label: string },
+  answer: { status: ContentfulStatusCode; error: string },
+): Response | Promise<Response> {
+  const back = answer.status === 403 ? undefined : { href: list.path, label: `Back to ${list.label}` };
+  return refusalPage(c, { status: answer.status, title, message: answer.error, principal: c.get("principal"), nav: list.path, back, banners: c.get("banners") });
 }
 
 /** A dashboard path no page serves (404), or not with this method (405, naming those it takes, as the API's). */

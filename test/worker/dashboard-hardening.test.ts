@@ -169,12 +169,14 @@ describe("banners show only what the dashboard said", () => {
   it("still shows a failed action's API error, and the sign-in page's own messages, but not another session's banner", async () => {
     const mine = await dashboardCookie();
     const theirs = await dashboardCookie();
-    const missing = "evt_0123456789abcdef0123456789abcdef";
-    const res = await dashboardForm(`/dashboard/events/${missing}/replay`, mine, {});
+    // A retry of a delivery that does not exist, which leads back to the events list (a page that is there).
+    const missing = "dlv_0123456789abcdef0123456789abcdef";
+    const res = await dashboardForm(`/dashboard/deliveries/${missing}/retry`, mine, { back: "" });
     expect(res.status).toBe(303);
     const to = target(res, "/");
+    expect(to.pathname).toBe("/dashboard/events");
     const shown = async (c: string) => banners(await (await get(`${to.pathname}${to.search}`, c)).text());
-    expect(await shown(mine)).toEqual([`No event "${missing}".`]);
+    expect(await shown(mine)).toEqual([`No delivery "${missing}".`]);
     // The same link opened in another session (as one sent to a victim would be) shows nothing.
     expect(await shown(theirs)).toEqual([]);
     // Its signature holds for its own text and kind only: changed text, or the error shown as a notice, shows nothing.
@@ -185,6 +187,9 @@ describe("banners show only what the dashboard said", () => {
     };
     expect(await altered((q) => q.set("error", PHISH))).toEqual([]);
     expect(await altered((q) => (q.set("notice", q.get("error")!), q.delete("error")))).toEqual([]);
+    // Nor can a banner be added to a signed one: a warning (as a save's carries), or a second error.
+    expect(await altered((q) => q.append("warning", PHISH))).toEqual([]);
+    expect(await altered((q) => q.append("error", PHISH))).toEqual([]);
 
     // The sign-in page's messages: a refused token, and signing out.
     const refused = await dashboardForm("/dashboard/login", null, { token: "nope" });

@@ -1,0 +1,118 @@
+// What the dashboard shows of the API's answers: its warnings about what was saved, and its refusals.
+import { describe, expect, it } from "vitest";
+import { call, dashboardCookie, dashboardForm, dashboardShown, pageBanners as banners, pageText as text } from "./helpers";
+import { pipeline, uniqueKey } from "./pipeline";
+
+const ORIGIN = "https://edgehook.test";
+const get = (path: string, cookie: string) => call(new Request(`${ORIGIN}${path}`, { headers: { cookie } }));
+/** Where a redirect leads, fetched in the session. */
+const follow = (res: Response, cookie: string) => {
+  expect(res.status).toBe(303);
+  const to = new URL(res.headers.get("location")!, `${ORIGIN}/dashboard/`);
+  return get(`${to.pathname}${to.search}`, cookie);
+};
+/** A page's warning banners: notices told apart from the others by their class. */
+const warningsOn = (html: string) => [...html.matchAll(/<p class="notice warning" role="status">([\s\S]*?)<\/p>/g)].map((m) => text(m[1]!).trim());
+/** How often `s` is said in the page's main part (banners and body). */
+const timesSaid = (html: string, s: string) => text(/<main[\s\S]*<\/main>/.exec(html)![0]).split(s).length - 1;
+
+describe("the API's warnings about what a form saved", () => {
+  it("shows each, escaped and apart from errors, on the page a new webhook's secret is shown on and after saving an edit", async () => {
+    const c = await dashboardCookie();
+    const key = uniqueKey();
+    const types = "message.*, mesage.sent";
+    // What the API says of the same types, for a webhook of another organization.
+    const direct = await pipeline().api("POST", "/v1/webhooks", { url: `https://downstream.test/ok/${key}-api`, eventTypes: ["message.*", "mesage.sent"], organizationUid: `org-${key}-api` });
+    const said: string[] = direct.json.warnings.map((w: { message: string }) => w.message);
+    expect(said).toHaveLength(1);
+    expect(said[0]).toContain('did you mean "message.sent"?');
+
+    const created = await dashboardShown(await dashboardForm("/dashboard/webhooks", c, { url: `https://downstream.test/ok/${key}`, eventTypes: types, organizationUid: `org-${key}` }), c);
+    expect(created.status).toBe(200);
+    const createdHtml = await created.text();
+    expect(text(createdHtml)).toContain("it is shown this once");
+    expect(warningsOn(createdHtml)).toEqual(said);
+    expect(createdHtml).toContain("did you mean &quot;message.sent&quot;?");
+    expect(banners(createdHtml, "alert")).toEqual([]);
+
+    // Edited to the same types, from a webhook that had none of them: "Saved.", then the warning.
+    const uid = /\/dashboard\/webhooks\/([0-9a-f-]{36})/.exec(createdHtml)![1]!;
+    expect((await pipeline().api("PATCH", `/v1/webhooks/${uid}`, { eventTypes: ["message.*"] })).status).toBe(200);
+    const saved = await (await follow(await dashboardForm(`/dashboard/webhooks/${uid}`, c, { url: `https://downstream.test/ok/${key}`, eventTypes: types }), c)).text();
+    expect(banners(saved, "status")).toEqual(["Saved.", ...said]);
+    expect(warningsOn(saved)).toEqual(said);
+    expect(banners(saved, "alert")).toEqual([]);
+    // A save the API has nothing to say about shows only that it saved.
+    const plain = await (await follow(await dashboardForm(`/dashboard/webhooks/${uid}`, c, { url: `https://downstream.test/ok/${key}`, eventTypes: "message.*" }), c)).text();
+    expect(banners(plain)).toEqual(["Saved."]);
+  });
+
+  it("shows ten of a save's many warnings, then how many more, so that the redirect stays short", async () => {
+    const c = await dashboardCookie();
+    const key = uniqueKey();
+    const types = Array.from({ length: 14 }, (_, i) => `unheard${i}-${key}.thing`);
+    const created = await dashboardShown(await dashboardForm("/dashboard/webhooks", c, { url: `https://downstream.test/ok/${key}`, eventTypes: types.join(","), organizationUid: `org-${key}` }), c);
+    const shown = warningsOn(await created.text());
+    expect(shown).toHaveLength(11);
+    for (const [i, t] of types.slice(0, 10).entries()) expect(shown[i]).toContain(`"${t}"`);
+    expect(shown[10]).toBe("And 4 more warnings like these.");
+  });
+});
+
+describe("a page the API refuses to read", () => {
+  it("answers a list's refused cursor with the API's 400, its message as the error banner, and a link back to the list's first page", async () => {
+    const c = await dashboardCookie();
+    for (const [path, list, label] of [
+      ["/dashboard/webhooks?cursor=garbage", "/dashboard/webhooks", "the webhooks"],
+      ["/dashboard/sources?cursor=garbage", "/dashboard/sources", "the sources"],
+      ["/dashboard/alerts?alerts=garbage", "/dashboard/alerts", "the alerts"],
+      ["/dashboard/alerts?endpoints=garbage", "/dashboard/alerts", "the alerts"],
+    ]) {
+      const res = await get(path!, c);
+      expect(res.status, path).toBe(400);
+      const html = await res.text();
+      expect(banners(html, "alert"), path).toEqual(["The cursor is not one this API returned for this list."]);
+      expect(html, path).toContain(`<a href="${list}">Back to ${label}</a>`);
+      expect(html, path).toContain(`<a href="${list}" aria-current="page">`);
+    }
+    // The events list keeps its form for a refused filter or cursor, as before.
+    const events = await get("/dashboard/events?cursor=garbage", c);
+    expect(events.status).toBe(400);
+    const eventsHtml = await events.text();
+    expect(banners(eventsHtml, "alert")).toHaveLength(1);
+    expect(eventsHtml).toContain('<form method="get" action="/dashboard/events" class="filters" aria-label="Filter events"');
+  });
+
+  it("says once that what an action was pressed on is gone: a webhook deleted in another tab, an event that does not exist", async () => {
+    const c = await dashboardCookie();
+    const p = pipeline();
+    const webhook = await p.createWebhook({ url: `https://downstream.test/ok/${uniqueKey()}`, eventTypes: ["*"], organizationUid: `org-${uniqueKey()}` });
+    const page = `/dashboard/webhooks/${webhook.uid}`;
+    expect((await p.api("DELETE", `/v1/webhooks/${webhook.uid}`)).status).toBe(204);
+    const gone = `No webhook "${webhook.uid}".`;
+    for (const action of ["delete", "disable", "enable"]) {
+      // Pressed on the webhook's page, opened before it was deleted.
+      const pressed = await call(
+        new Request(`${ORIGIN}${page}/${action}`, {
+          method: "POST",
+          headers: { cookie: c, origin: ORIGIN, referer: `${ORIGIN}${page}`, "content-type": "application/x-www-form-urlencoded" },
+          body: "",
+        }),
+      );
+      const shown = await follow(pressed, c);
+      expect(shown.status, action).toBe(404);
+      const html = await shown.text();
+      expect(banners(html), action).toEqual([gone]);
+      expect(timesSaid(html, gone), action).toBe(1);
+      expect(html, action).toContain('<a href="/dashboard/webhooks">Back to the webhooks</a>');
+    }
+
+    const missing = `evt_${"0".repeat(31)}1`;
+    const replayed = await follow(await dashboardForm(`/dashboard/events/${missing}/replay`, c, {}), c);
+    expect(replayed.status).toBe(404);
+    const html = await replayed.text();
+    expect(banners(html)).toEqual([`No event "${missing}".`]);
+    expect(timesSaid(html, `No event "${missing}".`)).toBe(1);
+    expect(html).toContain('<a href="/dashboard/events">Back to the events</a>');
+  });
+});
