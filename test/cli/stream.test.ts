@@ -40,6 +40,28 @@ const tailOf = (url: string, log: (line: string) => void = () => {}) =>
 
 const event = (position: number) => JSON.stringify({ type: "event", position, id: `evt_${position}` });
 
+/** A stream whose handler (a slow local server) holds event 11 until `release`; what it handed on and saved. */
+function slowOnEleven(url: string) {
+  const handed: number[] = [];
+  const saved: number[] = [];
+  let release = () => {};
+  const slow = new Promise<void>((resolve) => (release = resolve));
+  const stream = openStream({
+    conn: { url, token: "ehk_test", configFile: "" },
+    query: {},
+    position: null,
+    replay: 0,
+    onMessage: async (m) => {
+      if (m.type !== "event") return;
+      handed.push(m.position);
+      if (m.position === 11) await slow;
+    },
+    onPosition: (p) => saved.push(p),
+    log: () => {},
+  });
+  return { stream, handed, saved, release: () => release() };
+}
+
 describe("edgehook listen's connection", () => {
   it("stops after the event in hand: those received behind it are neither handed on nor saved", async () => {
     const { url } = await api({
@@ -48,23 +70,8 @@ describe("edgehook listen's connection", () => {
         for (const p of [11, 12, 13, 14]) ws.send(event(p));
       },
     });
-    const handed: number[] = [];
-    const saved: number[] = [];
-    let release = () => {};
-    const slow = new Promise<void>((resolve) => (release = resolve));
-    const stream = openStream({
-      conn: { url, token: "ehk_test", configFile: "" },
-      query: {},
-      position: null,
-      replay: 0,
-      onMessage: async (m) => {
-        if (m.type !== "event") return;
-        handed.push(m.position);
-        if (m.position === 11) await slow; // a slow local server, while 12–14 arrive
-      },
-      onPosition: (p) => saved.push(p),
-      log: () => {},
-    });
+    // A slow local server: 12–14 arrive while 11 is in hand.
+    const { stream, handed, saved, release } = slowOnEleven(url);
     await vi.waitFor(() => expect(handed).toEqual([11]), { timeout: 10_000 });
     const stopped = stream.stop();
     release();
@@ -88,23 +95,7 @@ describe("edgehook listen's connection", () => {
         }
       },
     });
-    const handed: number[] = [];
-    const saved: number[] = [];
-    let release = () => {};
-    const slow = new Promise<void>((resolve) => (release = resolve));
-    const stream = openStream({
-      conn: { url, token: "ehk_test", configFile: "" },
-      query: {},
-      position: null,
-      replay: 0,
-      onMessage: async (m) => {
-        if (m.type !== "event") return;
-        handed.push(m.position);
-        if (m.position === 11) await slow; // a slow local server
-      },
-      onPosition: (p) => saved.push(p),
-      log: () => {},
-    });
+    const { stream, handed, saved, release } = slowOnEleven(url);
     await vi.waitFor(() => expect(asked).toHaveLength(2), { timeout: 10_000 });
     release();
     await vi.waitFor(() => expect(handed).toContain(13), { timeout: 10_000 });
