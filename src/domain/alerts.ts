@@ -45,7 +45,18 @@ export type AlertData = Record<string, string | number | boolean | null | Record
 
 /** A change of one episode, in the order they happen. */
 export type EpisodeAction =
-  | { kind: "open"; type: EpisodeType; subject: string; /** Added to an open episode's count. */ count: number; /** A new episode's count. */ initialCount: number; data: AlertData }
+  | {
+      kind: "open";
+      type: EpisodeType;
+      subject: string;
+      /** Added to an open episode's count. */
+      count: number;
+      /** A new episode's count. */
+      initialCount: number;
+      data: AlertData;
+      /** When it happened, if not when it is raised: an attempt's end, so it compares with the webhook's last success. */
+      at?: number;
+    }
   | { kind: "close"; type: EpisodeType; subject: string };
 
 /** What one recorded attempt says, for alerting. */
@@ -54,6 +65,8 @@ export interface AttemptFact {
   deadLettered: boolean;
   error: string | null;
   deliveryId: string;
+  /** When the attempt ended (epoch ms), as the webhook's health records its last success. */
+  endedAt: number;
 }
 
 /**
@@ -86,6 +99,7 @@ export function attemptEpisodes(
         count: 1,
         initialCount: 1,
         data: { webhookUid: w.uid, url: w.url, deliveryId: a.deliveryId, lastError: a.error },
+        at: a.endedAt,
       });
     }
   }

@@ -45,9 +45,10 @@ async function announce(env: Env, e: NewEpisode, closing: boolean, change: D1Pre
 
 /** Counts an occurrence in its open episode, or opens one, announced. */
 async function open(env: Env, a: Extract<EpisodeAction, { kind: "open" }>, now: number): Promise<void> {
-  if (await countIn(env.DB, { ...a, now })) return;
+  const at = a.at ?? now;
+  if (await countIn(env.DB, { ...a, now: at })) return;
   const id = newEpisodeId();
-  const e: NewEpisode = { id, type: a.type, subject: a.subject, openedAt: now, lastAt: now, count: a.initialCount, data: a.data };
+  const e: NewEpisode = { id, type: a.type, subject: a.subject, openedAt: at, lastAt: at, count: a.initialCount, data: a.data };
   try {
     await announce(env, e, false, openEpisodeStatement(env.DB, e), now);
   } catch (err) {
@@ -55,7 +56,7 @@ async function open(env: Env, a: Extract<EpisodeAction, { kind: "open" }>, now: 
     // Unless the one open is this one (written, its answer lost): it counts this already.
     const opened = await openEpisodeOf(env.DB, a.type, a.subject);
     if (opened?.id === id) return;
-    if (opened && (await countIn(env.DB, { ...a, now }))) return;
+    if (opened && (await countIn(env.DB, { ...a, now: at }))) return;
     throw err;
   }
 }
@@ -101,6 +102,7 @@ export async function alertAfterAttempts(env: Env, w: Webhook, outcomes: Attempt
       deadLettered: o.deadLetter !== null && failed.has(o.attempt.deliveryId),
       error: o.attempt.error,
       deliveryId: o.attempt.deliveryId,
+      endedAt: o.attempt.startedAt + o.attempt.durationMs,
     }));
     const after = { consecutiveFailures: context.consecutive_failures ?? 0, failingSince: context.failing_since, open: stringsIn(context.open) };
     await apply(env, attemptEpisodes(w, facts, after), now);

@@ -163,7 +163,8 @@ export async function quietEpisodes(db: D1Database, types: EpisodeType[], cutoff
 
 /**
  * Open `delivery.dead_lettered` episodes that last counted at or before `cutoff` and whose
- * webhook has delivered since (a success that ended after the last dead letter), at most
+ * webhook has delivered since (a success that ended after the last dead-lettering attempt ended,
+ * the episode's `last_at`), at most
  * `limit`: the open ones are few (a partial index), each webhook's health one row.
  */
 export async function deliveringAgainEpisodes(db: D1Database, cutoff: number, limit: number): Promise<AlertEpisode[]> {

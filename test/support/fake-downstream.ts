@@ -61,8 +61,10 @@ async function answer(behaviour: string, url: URL, n: number, request: Arrival):
       return new Response("ok");
     case "fail":
       return new Response("downstream says no", { status: 500 });
-    case "flaky": // fails the first `fails` requests
-      return n <= param("fails") ? new Response("not yet", { status: 503 }) : new Response("ok");
+    case "flaky": // fails the first `fails` requests at once, answers the others after `ms`
+      if (n <= param("fails")) return new Response("not yet", { status: 503 });
+      await sleep(param("ms"));
+      return new Response("ok");
     case "slow":
       await sleep(param("ms"));
       return new Response("late ok");
