@@ -162,7 +162,7 @@ const exactType = z
   .string()
   .min(1)
   .max(200)
-  .refine((t) => !t.includes("*"), "an exact event type: lists and replays take no wildcard (a webhook's eventTypes do)")
+  .refine((t) => t !== "*" && !t.endsWith(".*"), "an exact event type: lists and replays take no wildcard (a webhook's eventTypes do)")
   .openapi({ description: "Only events of this exact type.", example: "message.received" });
 
 export const EventListQuery = strictQuery({

@@ -23,8 +23,8 @@ export type Refusal = Omit<RejectionSample, "headerNames"> & { headers: Headers 
 
 interface Tally {
   counts: Map<string, { sourceId: string; reason: ErrorCode; count: number; lastAt: number }>;
-  /** By source, its latest SAMPLES_PER_SOURCE; MAX_SAMPLES / SAMPLES_PER_SOURCE sources at most. */
-  samples: Map<string, RejectionSample[]>;
+  /** By source, its latest SAMPLES_PER_SOURCE refusals (made samples at the flush); MAX_SAMPLES / SAMPLES_PER_SOURCE sources at most. */
+  samples: Map<string, Refusal[]>;
 }
 
 const empty = (): Tally => ({ counts: new Map(), samples: new Map() });
@@ -42,27 +42,29 @@ function add(r: Refusal): void {
   c.count++;
   c.lastAt = Math.max(c.lastAt, r.at);
   tally.counts.set(key, c);
-  const samples = tally.samples.get(r.sourceId) ?? [];
-  if (samples.length === 0 && tally.samples.size >= MAX_SAMPLES / SAMPLES_PER_SOURCE) return;
-  if (samples.length === SAMPLES_PER_SOURCE) samples.shift();
-  samples.push({
-    sourceId: r.sourceId,
-    requested: r.requested.slice(0, 64),
-    reason: r.reason,
-    at: r.at,
-    client: r.client.slice(0, 64),
-    userAgent: r.userAgent?.slice(0, 256) ?? null,
-    headerNames: [...r.headers.keys()].slice(0, MAX_HEADER_NAMES),
-  });
-  tally.samples.set(r.sourceId, samples);
+  const latest = tally.samples.get(r.sourceId) ?? [];
+  if (latest.length === 0 && tally.samples.size >= MAX_SAMPLES / SAMPLES_PER_SOURCE) return;
+  if (latest.length === SAMPLES_PER_SOURCE) latest.shift();
+  latest.push(r);
+  tally.samples.set(r.sourceId, latest);
 }
+
+const sampleOf = (r: Refusal): RejectionSample => ({
+  sourceId: r.sourceId,
+  requested: r.requested.slice(0, 64),
+  reason: r.reason,
+  at: r.at,
+  client: r.client.slice(0, 64),
+  userAgent: r.userAgent?.slice(0, 256) ?? null,
+  headerNames: [...r.headers.keys()].slice(0, MAX_HEADER_NAMES),
+});
 
 async function flushAfter(env: Env, ms: number): Promise<void> {
   if (ms > 0) await new Promise((r) => setTimeout(r, ms));
   const taken = tally;
   tally = empty();
   flushing = false;
-  const message: RejectionsMessage = { v: 1, counts: [...taken.counts.values()], samples: [...taken.samples.values()].flat() };
+  const message: RejectionsMessage = { v: 1, counts: [...taken.counts.values()], samples: [...taken.samples.values()].flat().map(sampleOf) };
   if (message.counts.length === 0) return;
   try {
     await env.REJECTIONS.send(message, { contentType: "json" });

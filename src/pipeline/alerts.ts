@@ -140,7 +140,8 @@ export async function alertRejecting(env: Env, added: Map<string, number>, now =
 }
 
 /**
- * Closes episodes quiet for an hour (QUIET_PER_RUN at most of each kind), announcing each;
+ * Closes episodes quiet for an hour (QUIET_PER_RUN at most of each query: ingest dead letters
+ * and rejection spikes together, a webhook's dead letters apart), announcing each;
  * returns how many closed. Ingest dead letters and rejection spikes close on the quiet alone;
  * a webhook's dead letters once it has also delivered since the last, so a flaky downstream
  * makes one episode while it keeps dead-lettering, not one per dead letter.

@@ -206,7 +206,7 @@ export async function releaseNext(env: Env, webhookUid: string, now = Date.now()
 export async function redrive(env: Env, now = Date.now()): Promise<number> {
   const overdue = await webhooksOverdue(env.DB, now - REDRIVE_GRACE_MS, WEBHOOKS_PER_RUN);
   // Named, so an operator can tell a webhook draining a long backlog (woken every run) from one whose wake-ups were lost.
-  if (overdue.length > 0) console.log("overdue schedulers woken", { webhooks: overdue });
+  if (overdue.length > 0) console.log("overdue schedulers woken", { count: overdue.length, webhooks: overdue.slice(0, 20) });
   await dispatch(env, overdue);
   return overdue.length;
 }

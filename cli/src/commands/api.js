@@ -151,7 +151,7 @@ export function registerApi(program) {
 
   const events = program.command("events").description("stored events");
   paged(sub(events, "list", "list events, newest first"))
-    .option("--type <type>", "event type")
+    .option("--type <type>", "one exact event type (no wildcard)")
     .option("--source <id>", "source id")
     .option("--location <uid>", "location uid")
     .option("--organization <uid>", "organization uid")
