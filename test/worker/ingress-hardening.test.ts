@@ -132,6 +132,20 @@ describe("unsigned delivery ids cannot make a new event (GitHub, Shopify); Shopi
     ]);
   });
 
+  it("Shopify: a topic header sent twice is refused, not stored as a type joining both", async () => {
+    const secret = "shopify-app-secret";
+    const source = await createSource({ provider: "shopify", secrets: [secret] });
+    const body = JSON.stringify({ id: 1 });
+    const headers = new Headers(await shopify.sign(secret, body));
+    headers.append("x-shopify-topic", "orders/create");
+    headers.append("x-shopify-topic", "orders/paid");
+    const queue = recordingQueue();
+    const res = await call(new Request(`https://edgehook.test/webhooks/${source}`, { method: "POST", body, headers }), { INGEST: queue });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: "malformed_payload", message: expect.stringMatching(/X-Shopify-Topic/) });
+    expect(queue.sent).toHaveLength(0);
+  });
+
   it("Shopify: the shop domain is validated, settable by PATCH, and only for shopify sources", async () => {
     const p = pipeline();
     expect((await p.api("POST", "/v1/sources", { name: "x", provider: "shopify", secrets: ["a-long-secret"], shopDomain: "not a domain" })).status).toBe(400);
