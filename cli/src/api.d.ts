@@ -3707,9 +3707,9 @@ export interface components {
             transformHeaders?: {
                 [key: string]: string;
             } | null;
-            /** @description Accepted only as the webhook's own (a whole webhook sent back); any other value is refused: the location and organization of a webhook cannot change; create a new webhook instead. */
+            /** @description Accepted only as the webhook's own (repeated with its other fields as read back); any other value is refused: the location and organization of a webhook cannot change; create a new webhook instead. */
             locationUid?: string | null;
-            /** @description Accepted only as the webhook's own (a whole webhook sent back); any other value is refused: the location and organization of a webhook cannot change; create a new webhook instead. */
+            /** @description Accepted only as the webhook's own (repeated with its other fields as read back); any other value is refused: the location and organization of a webhook cannot change; create a new webhook instead. */
             organizationUid?: string | null;
         };
         WebhookPut: {
@@ -3792,9 +3792,9 @@ export interface components {
             transformHeaders?: {
                 [key: string]: string;
             } | null;
-            /** @description Accepted only as the webhook's own (a whole webhook sent back); any other value is refused: the location and organization of a webhook cannot change; create a new webhook instead. */
+            /** @description Accepted only as the webhook's own (repeated with its other fields as read back); any other value is refused: the location and organization of a webhook cannot change; create a new webhook instead. */
             locationUid?: string | null;
-            /** @description Accepted only as the webhook's own (a whole webhook sent back); any other value is refused: the location and organization of a webhook cannot change; create a new webhook instead. */
+            /** @description Accepted only as the webhook's own (repeated with its other fields as read back); any other value is refused: the location and organization of a webhook cannot change; create a new webhook instead. */
             organizationUid?: string | null;
         };
         WebhookTestAnswer: {

@@ -443,7 +443,7 @@ export const WebhookChanged = WebhookSchema.extend({ warnings }).openapi("Webhoo
 export const SCOPE_IMMUTABLE = "the location and organization of a webhook cannot change; create a new webhook instead";
 const immutable = ownerUid
   .nullish()
-  .openapi({ description: `Accepted only as the webhook's own (a whole webhook sent back); any other value is refused: ${SCOPE_IMMUTABLE}.` });
+  .openapi({ description: `Accepted only as the webhook's own (repeated with its other fields as read back); any other value is refused: ${SCOPE_IMMUTABLE}.` });
 const immutableScope = { locationUid: immutable, organizationUid: immutable };
 
 /** What every write may set; PATCH may set any of them, PUT must give url and eventTypes. */

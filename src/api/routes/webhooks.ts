@@ -1,3 +1,4 @@
+import type { z } from "@hono/zod-openapi";
 import { accessOf, assertDataScopes, assertMaySubscribe, grantOrganizationOf, isLimited, missingDataScope, type LocationOrganizations } from "../../domain/access";
 import { assertCredentialsStay, keepRedacted } from "../../domain/credential-headers";
 import { storedUrl } from "../../domain/destination";
@@ -148,7 +149,7 @@ async function statusOf(env: Env, uid: string): Promise<FlowStatus> {
 }
 
 /** Where a webhook belongs, as a change may repeat it. */
-type GivenScope = { locationUid?: string | null; organizationUid?: string | null };
+type GivenScope = Pick<z.infer<typeof WebhookPut>, "locationUid" | "organizationUid">;
 
 /** A change may repeat the webhook's own location and organization (as read back with its other fields), never give others. */
 function assertScopeStays(current: Webhook, given: GivenScope): void {
