@@ -229,7 +229,7 @@ export interface paths {
         put?: never;
         /**
          * Deliver an event again, to every matching webhook or to the one named
-         * @description Only to webhooks within the caller's grant that are owed the event; held for a disabled one.
+         * @description Only to webhooks within the caller's grant that are owed the event; held for a disabled one. An alert (source `edgehook`) goes again to the notification endpoints subscribed to it.
          */
         post: {
             parameters: {

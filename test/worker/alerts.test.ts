@@ -280,6 +280,16 @@ describe("webhook health, auto-disable and alerts", () => {
     const again = await p.api("POST", "/v1/events/replay", range);
     expect(again.status).toBe(202);
     expect(again.json.deliveries).toBe(0);
+    // One alert replayed by its id goes again to the endpoint subscribed to it, and to no webhook.
+    const alerts = (await p.api("GET", "/v1/events?sourceId=edgehook&limit=100")).json.data as { id: string; data: { webhookUid?: string } }[];
+    const alert = (await Promise.all(alerts.map(async (a) => (await p.api("GET", `/v1/events/${a.id}`)).json))).find((e) => JSON.stringify(e.body ?? e).includes(hook.uid));
+    expect(alert).toBeDefined();
+    const one = await p.api("POST", `/v1/events/${alert.id}/replay`, {});
+    expect(one.status).toBe(202);
+    expect(one.json.deliveries).toBe(1);
+    await settle(p);
+    expect((await received(`${key}-slack`)).filter((r) => r.body.includes(hook.uid))).toHaveLength(2);
+    expect((await received(`${key}-all`)).every((r) => r.headers["edgehook-event-type"] === "message.received")).toBe(true);
   });
 
   it("an endpoint's own failures raise no alert and do not hold back event delivery", async () => {

@@ -255,6 +255,9 @@ describe("an alert event's page", () => {
     const html = await (await get(`/dashboard/events/${eventId}`, await cookie())).text();
     expect(html).toContain(`<a href="/dashboard/alerts">notification endpoint ${endpoint.uid}</a>`);
     expect(html).not.toContain(`/dashboard/webhooks/${endpoint.uid}`);
+    // Its replay button says where a replay of it goes.
+    expect(html).toContain("Send again to its notification endpoints");
+    expect(html).not.toContain("Replay to every matching webhook");
   });
 });
 

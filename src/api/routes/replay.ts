@@ -3,6 +3,7 @@ import { AppError } from "../../domain/errors";
 import type { Principal } from "../../domain/scopes";
 import type { Webhook } from "../../domain/types";
 import type { Env } from "../../env";
+import { ALERT_SOURCE } from "../../domain/alerts";
 import { replay as replayEvents } from "../../pipeline/commands";
 import { matches, replayTargets, type ReplayEvent } from "../../routing/match";
 import { eventsInRange, eventsWithBodies, type TimePosition } from "../../store/events";
@@ -24,7 +25,7 @@ const replayOne = apiRoute({
   method: "post",
   path: "/events/{id}/replay",
   summary: "Deliver an event again, to every matching webhook or to the one named",
-  description: "Only to webhooks within the caller's grant that are owed the event; held for a disabled one.",
+  description: "Only to webhooks within the caller's grant that are owed the event; held for a disabled one. An alert (source `edgehook`) goes again to the notification endpoints subscribed to it.",
   ...scoped("events:replay"),
   request: { params: IdParam, ...optionalBody(ReplayBody) },
   responses: { 202: json(ReplayAnswer, "New deliveries were created"), ...errors(404, 409) },
@@ -46,12 +47,12 @@ const replayRange = apiRoute({
 
 /**
  * The webhooks a replay may reach: the one named (404 unless within the grant), or every
- * webhook within it, not the alert endpoints (a replay after an outage would page everyone
- * again with its old alerts).
+ * webhook within it. Alert endpoints only for one alert asked for by id: a range replayed
+ * after an outage would page everyone again with its old alerts.
  */
-async function targetsFor(env: Env, p: Principal, webhookUid: string | undefined): Promise<Webhook[]> {
+async function targetsFor(env: Env, p: Principal, webhookUid: string | undefined, kind: Webhook["kind"] = "webhook"): Promise<Webhook[]> {
   if (webhookUid !== undefined) return [await visibleWebhook(env.DB, p, webhookUid)];
-  return grantedWebhooks(env.DB, p, (await allWebhooks(env.DB)).filter((w) => w.kind === "webhook"));
+  return grantedWebhooks(env.DB, p, (await allWebhooks(env.DB)).filter((w) => w.kind === kind));
 }
 
 export const replay = router()
@@ -59,7 +60,7 @@ export const replay = router()
     const p = c.get("principal");
     const event = await visibleEvent(c.env.DB, p, c.req.valid("param").id);
     const { webhookUid } = c.req.valid("json");
-    const targets = await targetsFor(c.env, p, webhookUid);
+    const targets = await targetsFor(c.env, p, webhookUid, event.sourceId === ALERT_SOURCE ? "notification" : "webhook");
     const replayed: ReplayEvent = { ...event, content: event };
     if (webhookUid !== undefined && replayTargets(targets, replayed).length === 0) {
       throw new AppError("conflict",

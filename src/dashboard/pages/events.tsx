@@ -197,7 +197,12 @@ export function EventPage(props: { event: EventDetail; canReplay: boolean; canRe
           <dd class="mono">{e.id}</dd>
         </div>
       </dl>
-      {props.canReplay && <Action action={`/dashboard/events/${e.id}/replay`} label="Replay to every matching webhook" />}
+      {props.canReplay && (
+        <Action
+          action={`/dashboard/events/${e.id}/replay`}
+          label={e.sourceId === ALERT_SOURCE ? "Send again to its notification endpoints" : "Replay to every matching webhook"}
+        />
+      )}
       <h2 id="deliveries">Deliveries</h2>
       {e.deliveries.length === 0 && e.filteredOut.length === 0 && <p class="muted">No webhook was owed this event.</p>}
       {e.filteredOut.map((uid) => (
