@@ -3,15 +3,13 @@ import { DAY_MS, HOUR_MS, MINUTE_MS } from "../domain/time";
 import { isIngestMessage } from "../domain/types";
 import type { Env } from "../env";
 import { closeQuietAlerts } from "../pipeline/alerts";
-import { deliveriesExpired, disableFailing, redrive, release } from "../pipeline/commands";
+import { disableFailing, expireAtRetention, expireDeletedOwed, expireHeld, redrive, release } from "../pipeline/commands";
 import { purgeClosedAlerts } from "../store/alerts";
 import { deadLetterOf } from "../pipeline/dead-letters";
 import { countParked, listParked, setAside, unpark } from "../store/parked";
 import { QUEUES } from "../pipeline/queues";
 import { foldEventCountDeltas, foldEventCounts } from "../store/counters";
 import { purgeClosedDeadLetters, recordDeadLetters } from "../store/dead-letters";
-import { deletedWithOwed, EXPIRE_CHUNK, expireHeld, expireOwedOfDeleted } from "../store/deliveries";
-import { RETENTION_START, retentionMark, retentionStep, type RetentionCursor } from "../store/retention";
 import { purgeRejectionCounts } from "../store/rejections";
 import { purgeExpiredSessions } from "../store/sessions";
 
@@ -101,13 +99,9 @@ async function drainParked(env: Env, now: number): Promise<number> {
 }
 
 /**
- * Expires what is owed past the retention and purges what is settled, in bounded
- * chunks: on from the retention's mark (it moves with each chunk), then behind it,
- * from the oldest, for events whose grace period is over. Events kept for their
- * grace are read again only by that look behind, with what the run has left (a chunk
- * at least: at most RETENTION_CHUNKS + 1 a run), so however many there are the
- * retention keeps moving. `total` counts each chunk as it commits, so a run a later
- * chunk failed still reports what it did.
+ * The retention of a run (expireAtRetention): what is owed of events older than
+ * `retentionDays` (on RETENTION_GRID_MS) expires, and what is settled is purged once its
+ * expired deliveries have been visible for EXPIRED_GRACE_MS, in bounded chunks.
  */
 export async function retention(
   env: Env,
@@ -116,62 +110,8 @@ export async function retention(
   bounds: { chunk: number; chunks: number } = { chunk: RETENTION_CHUNK, chunks: RETENTION_CHUNKS },
   total: { expired: number; purged: number } = { expired: 0, purged: 0 },
 ): Promise<{ expired: number; purged: number }> {
-  const expiredFor = new Set<string>();
-  let expired = 0;
   const cutoff = Math.floor((now - retentionDays * DAY_MS) / RETENTION_GRID_MS) * RETENTION_GRID_MS;
-  const common = { cutoff, graceCutoff: now - EXPIRED_GRACE_MS, limit: bounds.chunk, now };
-  const mark = await retentionMark(env.DB);
-  let chunks = 0;
-  const pass = async (from: RetentionCursor, max: number, opts: { through?: RetentionCursor; mark?: boolean }) => {
-    for (let i = 0; i < max; i++) {
-      chunks++;
-      const step = await retentionStep(env.DB, { ...common, ...opts, from });
-      expired += step.expired;
-      total.expired += step.expired;
-      total.purged += step.purged;
-      for (const uid of step.expiredFor) expiredFor.add(uid);
-      if (!step.next) return;
-      from = step.next;
-    }
-  };
-  try {
-    await pass(mark, bounds.chunks, { mark: true });
-    await pass(RETENTION_START, Math.max(1, bounds.chunks - chunks), { through: mark });
-  } finally {
-    // What expired is committed chunk by chunk: its schedulers hear of it even when a later chunk failed.
-    if (expired > 0) {
-      console.warn("deliveries still owed at the retention expired", { expired, visibleForMs: EXPIRED_GRACE_MS });
-      await deliveriesExpired(env, expiredFor);
-    }
-  }
-  return total;
-}
-
-/** Chunks of a deleted webhook's backlog one run expires at most (each its own transaction). */
-const EXPIRE_DELETED_CHUNKS = 10;
-
-/**
- * Expires what deleted webhooks are still owed past the chunk their delete expired, a chunk
- * (a transaction) at a time, oldest first within each, up to `bounds.chunks` a run: a backlog
- * of millions goes within minutes, never in one statement. `total` counts each chunk as it
- * commits, so a run a later chunk failed still reports what it did.
- */
-export async function expireDeletedOwed(
-  env: Env,
-  now: number,
-  bounds: { chunk: number; chunks: number } = { chunk: EXPIRE_CHUNK, chunks: EXPIRE_DELETED_CHUNKS },
-  total: { expired: number } = { expired: 0 },
-): Promise<number> {
-  let chunks = 0;
-  for (let { uid, owed } of await deletedWithOwed(env.DB, bounds.chunks)) {
-    while (owed > 0 && chunks < bounds.chunks) {
-      chunks++;
-      const n = await expireOwedOfDeleted(env.DB, uid, now, bounds.chunk);
-      total.expired += n;
-      owed = n === 0 ? 0 : owed - n;
-    }
-  }
-  return total.expired;
+  return expireAtRetention(env, { cutoff, graceCutoff: now - EXPIRED_GRACE_MS, now }, bounds, total);
 }
 
 /** What every step of a run reads: its time, and the retention (what is older than `horizon` is past it). */
@@ -187,15 +127,7 @@ type Step = (env: Env, run: Run, report: MaintenanceReport) => Promise<void>;
 const STEPS: [name: string, step: Step][] = [
   // First, and without D1: parked dead letters go back on the ingest queue.
   ["unpark", async (env, { now }, r) => void (r.unparked = await drainParked(env, now))],
-  [
-    "expire-held",
-    async (env, { now, horizon }, r) => {
-      const n = await expireHeld(env.DB, horizon, now);
-      r.expired += n;
-      // Owed, and now not: said as the retention's expiry is (docs/reliability.md).
-      if (n > 0) console.warn("held deliveries still owed at the retention expired", { expired: n });
-    },
-  ],
+  ["expire-held", async (env, { now, horizon }, r) => void (r.expired += await expireHeld(env, horizon, now))],
   // The report counts what its chunks committed (`r` itself), even when a later one fails.
   ["expire-deleted", async (env, { now }, r) => void (await expireDeletedOwed(env, now, undefined, r))],
   ["release", async (env, { now }, r) => void (r.released = await release(env, {}, now))],

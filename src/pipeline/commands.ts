@@ -14,7 +14,18 @@ import { unchanged } from "../domain/webhook";
 import type { Env } from "../env";
 import { owedWebhooks, replayTargets, type ReplayEvent } from "../routing/match";
 import { getDeadLetter, markReplayed, type DeadLetter } from "../store/dead-letters";
-import { holdPending, insertDeliveries, recordAttempts as storeAttempts, releaseHeld, type AttemptOutcome } from "../store/deliveries";
+import {
+  deletedWithOwed,
+  EXPIRE_CHUNK,
+  expireHeld as storeExpireHeld,
+  expireOwedOfDeleted,
+  holdPending,
+  insertDeliveries,
+  recordAttempts as storeAttempts,
+  releaseHeld,
+  type AttemptOutcome,
+} from "../store/deliveries";
+import { RETENTION_START, retentionMark, retentionStep, type RetentionCursor } from "../store/retention";
 import { retryDeliveries, type RetryFilter, type RetryPage, type RetryPosition } from "../store/delivery-retry";
 import { webhooksOverdue, webhooksWithHeld } from "../store/scheduler-reads";
 import { storeEvents, type EventRow } from "../store/events";
@@ -234,12 +245,92 @@ export async function removeWebhook(env: Env, webhookUid: string): Promise<void>
 }
 
 /**
- * The retention expired deliveries of these webhooks: their schedulers read again
- * what they are owed, dropping what they had read ahead (up to WEBHOOKS_PER_RUN; a
- * scheduler not woken finds them settled when it records its attempt).
+ * The retention over events received before `cutoff`: their held and pending deliveries
+ * expire, and what is settled is purged, in bounded chunks (each one transaction,
+ * store/retention.ts): on from the retention's mark (it moves with each chunk), then behind
+ * it, from the oldest, for events whose grace period (expired after `graceCutoff`) is over.
+ * Events kept for their grace are read again only by that look behind, with what the pass
+ * has left (a chunk at least: at most `bounds.chunks` + 1 a pass), so however many there are
+ * the retention keeps moving. Then the schedulers of the webhooks whose deliveries expired
+ * read again what they are owed, dropping what they had read ahead (up to WEBHOOKS_PER_RUN; a
+ * scheduler not woken finds them settled when it records its attempt): once a pass, and even
+ * when a later chunk failed, as each chunk commits on its own. `total` counts each chunk as
+ * it commits, so a pass a later chunk failed still reports what it did.
  */
-export async function deliveriesExpired(env: Env, webhookUids: Iterable<string>): Promise<void> {
-  await dispatch(env, [...webhookUids].slice(0, WEBHOOKS_PER_RUN));
+export async function expireAtRetention(
+  env: Env,
+  pass: { cutoff: number; graceCutoff: number; now: number },
+  bounds: { chunk: number; chunks: number },
+  total: { expired: number; purged: number } = { expired: 0, purged: 0 },
+): Promise<{ expired: number; purged: number }> {
+  const expiredFor = new Set<string>();
+  let expired = 0;
+  const common = { ...pass, limit: bounds.chunk };
+  const mark = await retentionMark(env.DB);
+  let chunks = 0;
+  const run = async (from: RetentionCursor, max: number, opts: { through?: RetentionCursor; mark?: boolean }) => {
+    for (let i = 0; i < max; i++) {
+      chunks++;
+      const step = await retentionStep(env.DB, { ...common, ...opts, from });
+      expired += step.expired;
+      total.expired += step.expired;
+      total.purged += step.purged;
+      for (const uid of step.expiredFor) expiredFor.add(uid);
+      if (!step.next) return;
+      from = step.next;
+    }
+  };
+  try {
+    await run(mark, bounds.chunks, { mark: true });
+    await run(RETENTION_START, Math.max(1, bounds.chunks - chunks), { through: mark });
+  } finally {
+    if (expired > 0) {
+      console.warn("deliveries still owed at the retention expired", { expired, visibleForMs: pass.now - pass.graceCutoff });
+      await dispatch(env, [...expiredFor].slice(0, WEBHOOKS_PER_RUN));
+    }
+  }
+  return total;
+}
+
+/**
+ * Expires held deliveries made before `cutoff` (the retention), a bounded number a call
+ * (the next maintenance run takes the rest); answers how many. Wakes no scheduler: a held
+ * delivery is never sent as it is, a scheduler releases it first (releaseNext), which takes
+ * no expired one, and then reads again.
+ */
+export async function expireHeld(env: Env, cutoff: number, now = Date.now()): Promise<number> {
+  const n = await storeExpireHeld(env.DB, cutoff, now);
+  // Owed, and now not: said as the retention's expiry is (docs/reliability.md).
+  if (n > 0) console.warn("held deliveries still owed at the retention expired", { expired: n });
+  return n;
+}
+
+/** Chunks of a deleted webhook's backlog one call expires at most (each its own transaction). */
+const EXPIRE_DELETED_CHUNKS = 10;
+
+/**
+ * Expires what deleted webhooks are still owed past the chunk their delete expired, a chunk
+ * (a transaction) at a time, oldest first within each, up to `bounds.chunks` a call: a backlog
+ * of millions goes within minutes, never in one statement. `total` counts each chunk as it
+ * commits, so a call a later chunk failed still reports what it did. Wakes no scheduler: the
+ * delete woke each (removeWebhook), and one that finds its webhook gone sends nothing more.
+ */
+export async function expireDeletedOwed(
+  env: Env,
+  now: number,
+  bounds: { chunk: number; chunks: number } = { chunk: EXPIRE_CHUNK, chunks: EXPIRE_DELETED_CHUNKS },
+  total: { expired: number } = { expired: 0 },
+): Promise<number> {
+  let chunks = 0;
+  for (let { uid, owed } of await deletedWithOwed(env.DB, bounds.chunks)) {
+    while (owed > 0 && chunks < bounds.chunks) {
+      chunks++;
+      const n = await expireOwedOfDeleted(env.DB, uid, now, bounds.chunk);
+      total.expired += n;
+      owed = n === 0 ? 0 : owed - n;
+    }
+  }
+  return total.expired;
 }
 
 /**

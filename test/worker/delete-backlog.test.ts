@@ -2,7 +2,8 @@
 // maintenance run, never all in one statement (D1 stops one after 30 s), the counts kept.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { expireDeletedOwed, runMaintenance } from "../../src/maintenance/cron";
+import { runMaintenance } from "../../src/maintenance/cron";
+import { expireDeletedOwed } from "../../src/pipeline/commands";
 import { deletedWithOwed } from "../../src/store/deliveries";
 import { deleteWebhook } from "../../src/store/webhooks";
 import { webhookSetup } from "./pipeline";
