@@ -4,7 +4,8 @@ import type { IngestMessage } from "../domain/types";
 import type { Env } from "../env";
 import { newBodyKey, putBody } from "../store/bodies";
 
-// The ingest queue's producer, used by the ack path.
+// The ingest queue's producer: the ack path's enqueue, and requeue for a message the queue
+// gave up on (a dead letter replayed, or one parked in R2 put back).
 
 /** Queue messages hold 128 KB; leave room for the queue's own framing. */
 export const MAX_INLINE_MESSAGE_BYTES = 120_000;
@@ -56,5 +57,15 @@ export async function enqueue(env: Env, msg: IngestMessage): Promise<void> {
     if (body !== undefined) await putBody(env.BODIES, bodyKey, body);
     msg = claimed;
   }
+  await env.INGEST.send(msg, { contentType: "json" });
+}
+
+/**
+ * Puts back on the ingest queue a message it carried before (built by enqueue), as it is: no
+ * size check, as the queue took it once at this size; a claim-checked body is already in R2
+ * under its bodyKey (until its event is stored, or R2's lifecycle rule takes it:
+ * docs/operations.md). Resolves only once the queue accepted it; throws when it did not.
+ */
+export async function requeue(env: Env, msg: IngestMessage): Promise<void> {
   await env.INGEST.send(msg, { contentType: "json" });
 }

@@ -2,6 +2,7 @@ import { settings } from "../domain/settings";
 import { DAY_MS, HOUR_MS, MINUTE_MS } from "../domain/time";
 import { isIngestMessage } from "../domain/types";
 import type { Env } from "../env";
+import { requeue } from "../ingress/enqueue";
 import { closeQuietAlerts } from "../pipeline/alerts";
 import { disableFailing, expireAtRetention, expireDeletedOwed, expireHeld, redrive, release } from "../pipeline/commands";
 import { purgeClosedAlerts } from "../store/alerts";
@@ -70,7 +71,7 @@ async function drainParked(env: Env, now: number): Promise<number> {
           await setAside(env.BODIES, key, "not an ingest message");
           continue;
         }
-        await env.INGEST.send(letter.body, { contentType: "json" });
+        await requeue(env, letter.body);
       } catch (err) {
         failure = err;
         break;

@@ -12,6 +12,7 @@ import { isIngestMessage, type Webhook } from "../domain/types";
 import type { VersionedWrite } from "../domain/version";
 import { unchanged } from "../domain/webhook";
 import type { Env } from "../env";
+import { requeue } from "../ingress/enqueue";
 import { owedWebhooks, replayTargets, type ReplayEvent } from "../routing/match";
 import { getDeadLetter, markReplayed, type DeadLetter } from "../store/dead-letters";
 import {
@@ -364,7 +365,8 @@ export async function replayDeadLetter(env: Env, seq: number): Promise<DeadLette
   if (!letter) return "not_found";
   if (letter.queue === QUEUES.ingestDead) {
     if (!isIngestMessage(letter.message)) return "unreplayable";
-    await env.INGEST.send(letter.message, { contentType: "json" });
+    // Marked replayed only once the queue took it: a send that fails leaves the letter open.
+    await requeue(env, letter.message);
   } else if (letter.deliveryId) {
     const retried = await retry(env, { ids: [letter.deliveryId] }, { limit: 1 }, () => true);
     if (retried.pending.length + retried.held.length === 0) return "nothing_to_retry";

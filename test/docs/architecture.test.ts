@@ -66,4 +66,9 @@ describe("docs/architecture.md: the layers", () => {
     );
     expect(found).toEqual([]);
   });
+
+  it("sends on the ingest queue only in src/ingress/enqueue.ts, its producer", () => {
+    const senders = modules().filter((m) => /\bINGEST\s*\.\s*send/.test(readFileSync(join(ROOT, m), "utf8")));
+    expect(senders).toEqual(["src/ingress/enqueue.ts"]);
+  });
 });

@@ -5,7 +5,7 @@ import { DAY_MS } from "../../src/domain/time";
 import migration0020 from "../../migrations/0020_orphan_dead_letters.sql?raw";
 import { runMaintenance } from "../../src/maintenance/cron";
 import { d1Double } from "./d1-double";
-import { ingestMessage, podiumBody } from "./helpers";
+import { ingestMessage, podiumBody, recordingQueue } from "./helpers";
 import { pipeline, received, uniqueKey } from "./pipeline";
 import { setEvent } from "./rows";
 
@@ -46,6 +46,19 @@ describe("dead letters are never silent", () => {
     const stored = await p.runIngest(p.queues.ingest.sent.splice(0));
     expect(stored.acked).toHaveLength(1);
     expect((await p.api("GET", `/v1/events/${msg.eventId}`)).json.body).toBe(body);
+  });
+
+  it("keeps an ingest dead letter open when the ingest queue refuses its replay, and replays it once the queue takes it", async () => {
+    const p = pipeline();
+    const msg = ingestMessage();
+    await p.runQueue<IngestMessage>("edgehook-ingest-dlq", [msg], 11, `dead-${msg.eventId}`);
+    const letterOf = async () => (await p.api("GET", "/v1/dead-letters")).json.data.find((d: { eventId: string }) => d.eventId === msg.eventId);
+    const letter = await letterOf();
+    const down = pipeline({ INGEST: recordingQueue(true) });
+    expect((await down.api("POST", `/v1/dead-letters/${letter.id}/replay`)).status).toBeGreaterThanOrEqual(500);
+    expect(await letterOf()).toMatchObject({ replayedAt: null });
+    expect((await p.api("POST", `/v1/dead-letters/${letter.id}/replay`)).status).toBe(202);
+    expect(p.queues.ingest.sent).toEqual([msg]);
   });
 
   it("shows a letter whose stored message is not JSON with a null message, without failing the list, and refuses to replay it", async () => {
