@@ -1,5 +1,5 @@
 // docs/architecture.md against the code: the rules between the layers it states hold in
-// the imports of src/.
+// the imports of src/, its list of commands is commands.ts's, and its file map names what is there.
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -70,5 +70,84 @@ describe("docs/architecture.md: the layers", () => {
   it("sends on the ingest queue only in src/ingress/enqueue.ts, its producer", () => {
     const senders = modules().filter((m) => /\bINGEST\s*\.\s*send/.test(readFileSync(join(ROOT, m), "utf8")));
     expect(senders).toEqual(["src/ingress/enqueue.ts"]);
+  });
+});
+
+const ARCHITECTURE = readFileSync(join(ROOT, "docs/architecture.md"), "utf8");
+
+/** The file map's entries: each folder or file (a src/ one by its path) with the text that describes it. */
+function fileMap(): Map<string, string> {
+  const block = /## File map\n\n```\n([\s\S]*?)\n```/.exec(ARCHITECTURE)?.[1] ?? "";
+  const entries = new Map<string, string>();
+  let current = "";
+  for (const line of block.split("\n")) {
+    const entry = /^( {0,2})(\S+)(?:\s+(.*))?$/.exec(line);
+    if (entry) {
+      current = (entry[1] ? "src/" : "") + entry[2]!;
+      entries.set(current, entry[3] ?? "");
+    } else {
+      entries.set(current, `${entries.get(current)} ${line.trim()}`);
+    }
+  }
+  return entries;
+}
+
+/** The files and folders (`name/`) of its own folder a description names: `x.ts`, `x.mjs`, `routes/`, … (not a path into another). */
+const namedIn = (description: string) =>
+  [...description.matchAll(/(?<![\w./-])([\w.-]+(?:\.(?:tsx?|mjs|sql|json)|\/))(?![\w./-])/g)].map((m) => m[1]!);
+
+/** src/domain/'s description names its modules without `.ts`: `delivery (lifecycle), flow (…), …, alerts and health (…), …`. */
+const domainNames = (description: string) =>
+  description
+    .replace(/\([^)]*\)/g, "")
+    .split(/,|\band\b/)
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
+
+/** What a folder holds, as the file map would name it (a folder with a trailing slash). */
+const entriesOf = (dir: string) =>
+  readdirSync(join(ROOT, dir), { withFileTypes: true })
+    .filter((e) => !e.name.startsWith(".") && e.name !== "node_modules")
+    .map((e) => (e.isDirectory() ? `${e.name}/` : e.name));
+
+describe("docs/architecture.md: the commands and the file map", () => {
+  it("lists every command of src/pipeline/commands.ts, and only those", () => {
+    const source = readFileSync(join(ROOT, "src/pipeline/commands.ts"), "utf8");
+    const exported = [...source.matchAll(/^export async function (\w+)/gm)].map((m) => m[1]!);
+    const section = /\*\*`src\/pipeline\/commands\.ts`\*\*:([\s\S]*?)One failure\s+policy/.exec(ARCHITECTURE)?.[1] ?? "";
+    const listed = [...section.matchAll(/`(\w+)`/g)].map((m) => m[1]!).filter((n) => n !== "dispatch");
+    expect(exported.length).toBeGreaterThan(10);
+    expect([...listed].sort()).toEqual([...exported].sort());
+  });
+
+  it("finds the file map (the checks below are not empty)", () => {
+    const map = fileMap();
+    expect(map.get("src/pipeline/")).toContain("commands.ts");
+    expect(map.get("bench/")).toBeDefined();
+    expect(domainNames(map.get("src/domain/") ?? "")).toContain("credential-headers");
+  });
+
+  it("names in each folder only what is there, each once", () => {
+    const problems = [...fileMap()]
+      .filter(([path]) => path.endsWith("/"))
+      .flatMap(([dir, description]) => {
+        const named = dir === "src/domain/" ? domainNames(description).map((n) => `${n}.ts`) : namedIn(description);
+        const there = new Set(entriesOf(dir));
+        return [
+          ...named.filter((n) => !there.has(n)).map((n) => `${dir}${n}: not there`),
+          ...named.filter((n, i) => named.indexOf(n) !== i).map((n) => `${dir}${n}: named twice`),
+        ];
+      });
+    expect(problems).toEqual([]);
+  });
+
+  it("names everything in a folder it lists (not one described as one module per something, nor docs/)", () => {
+    const missing = [...fileMap()]
+      .filter(([path, description]) => path.endsWith("/") && path !== "docs/" && !/one module per/.test(description))
+      .flatMap(([dir, description]) => {
+        const named = new Set(dir === "src/domain/" ? domainNames(description).map((n) => `${n}.ts`) : namedIn(description));
+        return named.size === 0 ? [] : entriesOf(dir).filter((e) => !named.has(e)).map((e) => `${dir}${e}`);
+      });
+    expect(missing).toEqual([]);
   });
 });
