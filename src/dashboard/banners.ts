@@ -13,12 +13,15 @@ const LABEL = "banners";
 /** What the signature covers: every banner with its kind, so none can be added, dropped or shown as another kind. */
 const signedText = (b: Banners) => JSON.stringify([b.notice ?? null, b.warnings ?? [], b.error ?? null]);
 
+/** A query parameter, or none when it has no value. */
+const param = (name: string, value: string | undefined): [string, string][] => (value === undefined ? [] : [[name, value]]);
+
 /** The query parameters that carry `banners` for this session: `notice`, `warning` (one each), `error`, and their `sig`. */
 export async function bannerParams(secret: string, banners: Banners): Promise<[string, string][]> {
   return [
-    ...(banners.notice === undefined ? [] : [["notice", banners.notice] as [string, string]]),
+    ...param("notice", banners.notice),
     ...(banners.warnings ?? []).map((w): [string, string] => ["warning", w]),
-    ...(banners.error === undefined ? [] : [["error", banners.error] as [string, string]]),
+    ...param("error", banners.error),
     ["sig", await signForSession(secret, LABEL, signedText(banners))],
   ];
 }

@@ -48,8 +48,9 @@ function insertChunkStatements(db: D1Database, deliveries: NewDelivery[], insert
   const owed = `FROM json_each(?1) j JOIN events e ON e.id = ${evtKey("j.value->>1")} JOIN webhooks w ON w.uid = j.value->>2
     WHERE e.received_at = j.value->>4 AND (j.value->>5 = 0 OR ${storedNow}) AND ${confinementAllowsSql("w", "e")}`;
   const held = "w.disabled = 1";
+  const names = learnNamesStatement(db, deliveries.map((d) => d.webhookUid));
   return [
-    learnNamesStatement(db, deliveries.map((d) => d.webhookUid))!,
+    ...(names ? [names] : []),
     deliveryCountsStatement(
       db,
       `SELECT ${nameIdSql("j.value->>2")} AS webhook, e.object, NULL AS old_status, ${owedAnew(held)} AS new_status ${owed}

@@ -220,15 +220,20 @@ async function eventConditions(
     ...[f.eventType, f.sourceId, f.locationUid, f.organizationUid].filter((n): n is string => n !== undefined),
     ...accessNames(access),
   ]);
-  const idOf = (name: string | undefined) => (name === undefined ? undefined : (ids.get(name) ?? null));
-  const [type, source, location, organization] = [idOf(f.eventType), idOf(f.sourceId), idOf(f.locationUid), idOf(f.organizationUid)];
+  // A name the filter gives, with its id: undefined when it gives none, null when it was never stored.
+  const named = (name: string | undefined) => {
+    if (name === undefined) return undefined;
+    const id = ids.get(name);
+    return id === undefined ? null : { name, id };
+  };
+  const [type, source, location, organization] = [named(f.eventType), named(f.sourceId), named(f.locationUid), named(f.organizationUid)];
   if (type === null || source === null || location === null || organization === null) return null;
 
   const conditions: string[] = [];
-  if (type !== undefined) conditions.push(`type = ${type}`);
-  if (source !== undefined) conditions.push(`source = ${source}`);
-  if (location !== undefined) conditions.push(`location = ${location}`);
-  if (organization !== undefined) conditions.push(`organization = ${organization}`);
+  if (type !== undefined) conditions.push(`type = ${type.id}`);
+  if (source !== undefined) conditions.push(`source = ${source.id}`);
+  if (location !== undefined) conditions.push(`location = ${location.id}`);
+  if (organization !== undefined) conditions.push(`organization = ${organization.id}`);
   if (f.since !== undefined) conditions.push(`received_at >= ${Math.trunc(f.since)}`);
   if (f.until !== undefined) conditions.push(`received_at < ${Math.trunc(f.until)}`);
   const grant = eventAccessIds(access, ids);
@@ -248,9 +253,9 @@ async function eventConditions(
   // any of still answers a cursor, which must not say where another's events lie.
   let drivers: Driver[];
   if (location !== undefined) {
-    drivers = (await reachesLocation(db, access, f.locationUid!)) ? [byLocation(location)] : grant.organizationDrivers;
+    drivers = (await reachesLocation(db, access, location.name)) ? [byLocation(location.id)] : grant.organizationDrivers;
   } else if (organization !== undefined) {
-    drivers = !isLimited(access) || (access.organizationUids ?? []).includes(f.organizationUid!) ? [byOrganization(organization)] : grant.locationDrivers;
+    drivers = !isLimited(access) || (access.organizationUids ?? []).includes(organization.name) ? [byOrganization(organization.id)] : grant.locationDrivers;
   } else if (isLimited(access)) drivers = [...grant.organizationDrivers, ...grant.locationDrivers];
   else drivers = ["1"];
   return drivers.length === 0 ? null : { conditions, drivers };
