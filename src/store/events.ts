@@ -204,11 +204,14 @@ export async function listEvents(
   return { events: await eventsAt(db, page.seqs), nextBefore: page.nextBefore };
 }
 
+/** The id no name has (names' ids are rowids, from 1). */
+const NO_NAME = 0;
+
 /**
  * A filter and an access as conditions on an events row (`row` names it, for the
  * status filter), with the index ranges that hold every match: a location
  * or organization filter's, else a limited token's, else the table's. Null when
- * nothing stored can match (a name never stored, a token granted nothing stored).
+ * nothing stored can match (for an unlimited token a name never stored; a token granted nothing stored).
  */
 async function eventConditions(
   db: D1Database,
@@ -221,9 +224,12 @@ async function eventConditions(
     ...accessNames(access),
   ]);
   // A name the filter gives, with its id: undefined when it gives none, null when it was never stored.
+  // For a limited token a name never stored matches nothing along the same walk as another's name
+  // (no name has id 0): answering at once would tell it which names some tenant has.
+  const limited = isLimited(access);
   const named = (name: string | undefined) => {
     if (name === undefined) return undefined;
-    const id = ids.get(name);
+    const id = ids.get(name) ?? (limited ? NO_NAME : undefined);
     return id === undefined ? null : { name, id };
   };
   const [type, source, location, organization] = [named(f.eventType), named(f.sourceId), named(f.locationUid), named(f.organizationUid)];
