@@ -17,7 +17,8 @@ export interface TypeWarning {
  * A source it names newly (not in `had`) must exist, declared by configuration or stored: a
  * mistyped id would otherwise subscribe to nothing, without a word. One it already named may
  * have been deleted since, which leaves the webhook's other changes free. (Whether an id names
- * a source is no secret: the ingress answers 404 `unknown_source` to anyone for one that does not.)
+ * a source, and its provider, is no secret: the ingress answers anyone 404 `unknown_source` for
+ * one that does not, and `missing_signature` naming its provider's headers for one that does.)
  */
 async function providersFor(env: Env, sourceIds: string[] | null, had: readonly string[]): Promise<ReadonlySet<string> | null> {
   if (sourceIds === null) return null;
