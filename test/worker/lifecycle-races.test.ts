@@ -4,6 +4,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it, onTestFinished, vi } from "vitest";
 import { WebhookFlow } from "../../src/pipeline/flow";
+import { clockFrom } from "./clock";
 import { d1Double } from "./d1-double";
 import { ingestMessage, podiumBody } from "./helpers";
 import { racing } from "./racing";
@@ -278,10 +279,7 @@ describe("FIFO, what its scheduler read ahead", () => {
   });
 
   it("gives way to an older delivery owed again whose wake-up was lost while the head waited for its retry: it goes first", async () => {
-    // A failed attempt is retried a second later: the backoff's full second, no jitter.
-    vi.spyOn(Math, "random").mockReturnValue(0.99);
-    onTestFinished(() => vi.mocked(Math.random).mockRestore());
-    const { p, key, org, webhook } = await webhookSetup("ok", { ordering: "fifo" }, { RETRY_BASE_SECONDS: "1" });
+    const { p, key, org, webhook } = await webhookSetup("ok", { ordering: "fifo" });
     const answering = (behaviour: string) => p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { url: `https://downstream.test/${behaviour}/${key}` });
     const old = await p.ingest(podiumBody({ organizationUid: org }));
     await p.deliver({ asAlarms: true });
@@ -289,14 +287,15 @@ describe("FIFO, what its scheduler read ahead", () => {
     expect(oldDelivery).toMatchObject({ status: "succeeded", event_id: old });
     await answering("fail");
     const newer = await p.ingest(podiumBody({ organizationUid: org }));
-    await p.deliver({ asAlarms: true }); // the head: 500, due again in a second
+    await p.deliver({ asAlarms: true }); // the head: 500, due again after its backoff
     await answering("ok");
     await p.deliver({ asAlarms: true }); // its scheduler reads the webhook again; the head waits
     // Retried elsewhere, its wake-up lost: this scheduler is not told.
     const elsewhere = pipeline({}, { unreachable: () => true });
     expect((await elsewhere.api("POST", `/v1/deliveries/${oldDelivery!.id}/retry`)).status).toBe(202);
     const due = (await webhookDeliveryRows(webhook.uid)).find((d) => d.event_id === newer)!.next_attempt_at!;
-    await vi.waitFor(() => expect(Date.now()).toBeGreaterThan(due), { timeout: 5_000, interval: 50 });
+    // The clock moved on to the head's retry, rather than waited for.
+    onTestFinished(clockFrom(due + 1));
     await p.deliver({ asAlarms: true }); // its alarm: the head's retry came due
     const heard = (await received(key)).map((r) => [r.headers["edgehook-event-id"], r.status]);
     expect(heard).toEqual([
