@@ -29,6 +29,16 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export function downstreamHandler() {
   const seen = new Map<string, Recorded[]>();
   const answering = new Map<string, number>();
+  /** Answers held until a request arrives under a key (the `await` behaviour). */
+  const awaiting = new Map<string, (() => void)[]>();
+  /** Whether a request arrived under `key` (already, or within `ms`). */
+  const arrival = (key: string, ms: number) =>
+    (seen.get(key)?.length ?? 0) > 0
+      ? Promise.resolve(true)
+      : new Promise<boolean>((resolve) => {
+          awaiting.set(key, [...(awaiting.get(key) ?? []), () => resolve(true)]);
+          setTimeout(() => resolve(false), ms);
+        });
 
   return async function handle(request: Arrival): Promise<Response> {
     const url = new URL(request.url);
@@ -41,9 +51,11 @@ export function downstreamHandler() {
     const record: Recorded = { url: request.url, headers: Object.fromEntries(request.headers), body: "", at: Date.now(), inFlight, status: 0, answeredAt: 0 };
     list.push(record);
     seen.set(key, list);
+    for (const release of awaiting.get(key) ?? []) release();
+    awaiting.delete(key);
     try {
       record.body = await request.text();
-      const res = await answer(behaviour, url, list.length, request);
+      const res = await answer(behaviour, url, list.length, request, arrival);
       record.status = res.status;
       return res;
     } finally {
@@ -53,7 +65,7 @@ export function downstreamHandler() {
   };
 }
 
-async function answer(behaviour: string, url: URL, n: number, request: Arrival): Promise<Response> {
+async function answer(behaviour: string, url: URL, n: number, request: Arrival, arrival: (key: string, ms: number) => Promise<boolean>): Promise<Response> {
   const param = (name: string) => Number(url.searchParams.get(name) ?? 0);
 
   switch (behaviour) {
@@ -68,6 +80,8 @@ async function answer(behaviour: string, url: URL, n: number, request: Arrival):
     case "slow":
       await sleep(param("ms"));
       return new Response("late ok");
+    case "await": // holds its answer until a request arrives under the key `for` (200), or `ms` pass first (504)
+      return (await arrival(url.searchParams.get("for") ?? "", param("ms"))) ? new Response("ok, after it") : new Response("it never came", { status: 504 });
     case "slow-once": // slow the first time only
       if (n === 1) await sleep(param("ms"));
       return new Response("ok");
