@@ -13,7 +13,7 @@ export interface D1DoubleOptions {
   down?: boolean;
   /** A batch() call fails, before anything of it is written, when this says so. */
   failBatch?: (statements: SeenStatement[]) => boolean;
-  /** A statement fails when this says so, run alone (run/all) or in a batch (the batch fails, nothing of it written). */
+  /** A statement fails when this says so, run alone (run/all/first) or in a batch (the batch fails, nothing of it written). */
   failStatement?: (statement: SeenStatement) => boolean;
   /** A batch() call waits for this before it is written: what another run does meanwhile. */
   beforeBatch?: (statements: SeenStatement[]) => Promise<void>;
@@ -58,7 +58,10 @@ export function d1Double(opts: D1DoubleOptions = {}, db: D1Database = env.DB) {
       return after(await all<T>());
     };
     const first = stmt.first.bind(stmt);
-    stmt.first = (async (column?: string) => after(await (column === undefined ? first() : first(column)))) as D1PreparedStatement["first"];
+    stmt.first = (async (column?: string) => {
+      failing({ sql, values });
+      return after(await (column === undefined ? first() : first(column)));
+    }) as D1PreparedStatement["first"];
     return stmt;
   };
 

@@ -59,21 +59,12 @@ describe("fault injection in the delivery scheduler", () => {
 
   it("sends nothing when its run fails on a D1 read, and delivers on the next run", async () => {
     let broken = true;
-    const failing = async () => Promise.reject(new Error("D1 read failed (test)"));
-    const p = pipeline({
-      DB: new Proxy(env.DB, {
-        get(target, prop) {
-          if (prop === "prepare" && broken) return () => ({ bind: () => ({ all: failing, first: failing, run: failing }) });
-          const v = Reflect.get(target, prop);
-          return typeof v === "function" ? v.bind(target) : v;
-        },
-      }),
-    });
+    const p = pipeline({ DB: d1Double({ failStatement: (s) => broken && /^\s*SELECT\b/i.test(s.sql) }).db });
     const ok = pipeline();
     const { key, event } = await ok.webhookOn("ok");
     const eventId = await ok.ingest(event());
     p.woken.push(...ok.woken.splice(0)); // its scheduler runs with the failing D1
-    await expect(p.deliver()).rejects.toThrow(/D1 read failed/);
+    await expect(p.deliver()).rejects.toThrow(/D1 statement failed/);
     expect(await received(key)).toHaveLength(0);
     broken = false;
     await p.deliver();
