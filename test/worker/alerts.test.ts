@@ -12,6 +12,7 @@ import { REDRIVE_GRACE_MS } from "../../src/pipeline/commands";
 import { alertIngestDeadLetters } from "../../src/pipeline/alerts";
 import { recordAttempts } from "../../src/store/deliveries";
 import { healthOf } from "../../src/store/health";
+import { meteredD1 } from "../../bench/d1-meter";
 import { d1Double, type SeenStatement } from "./d1-double";
 import { call, dashboardCookie, dashboardForm, dashboardShown, ingestMessage, podiumBody } from "./helpers";
 import { pipeline, received, uniqueKey } from "./pipeline";
@@ -647,26 +648,13 @@ describe("notification endpoints and alerts in the API", () => {
     )
       .bind(uid, hour, JSON.stringify(Array.from({ length: 200 }, (_, i) => i)))
       .run();
-    let rowsRead = 0;
-    const db = new Proxy(env.DB, {
-      get(target, prop) {
-        if (prop === "batch") {
-          return async (stmts: D1PreparedStatement[]) => {
-            const results = await target.batch(stmts);
-            for (const r of results) rowsRead += r.meta.rows_read;
-            return results;
-          };
-        }
-        const value = Reflect.get(target, prop);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
-    const h = (await healthOf(db, [uid], now)).get(uid)!;
+    const meter = meteredD1(env.DB);
+    const h = (await healthOf(meter.db, [uid], now)).get(uid)!;
     expect(h.hours).toHaveLength(25);
     expect(h.hours.every((x) => x.attempts === 10 && x.succeeded === 9)).toBe(true);
     // One health row, the webhook's name, 25 hours looked up (each a list entry and a counter row), not 200 hours.
-    expect(rowsRead).toBeGreaterThan(0);
-    expect(rowsRead).toBeLessThanOrEqual(60);
+    expect(meter.usage.rowsRead).toBeGreaterThan(0);
+    expect(meter.usage.rowsRead).toBeLessThanOrEqual(60);
   });
 });
 
@@ -911,27 +899,9 @@ describe("webhook.disabled is raised in the transaction that disables the webhoo
 
   it("counts a disable whose answer was lost as done, and the maintenance run wakes the endpoint its alert is owed to", async () => {
     let uid = "";
-    let lost = false;
-    const { db } = d1Double({ beforeBatch: async (stmts) => void (lost ||= disables(uid)(stmts)) });
+    // The first batch that disables it is written, and its answer lost.
     let answered = false;
-    const p = pipeline({
-      DB: new Proxy(db, {
-        get(target, prop) {
-          if (prop === "batch") {
-            return async (stmts: D1PreparedStatement[]) => {
-              const results = await target.batch(stmts);
-              if (lost && !answered) {
-                answered = true;
-                throw new Error("D1 answer lost (test)");
-              }
-              return results;
-            };
-          }
-          const v = Reflect.get(target, prop);
-          return typeof v === "function" ? v.bind(target) : v;
-        },
-      }),
-    });
+    const p = pipeline({ DB: d1Double({ loseAnswer: (stmts) => !answered && disables(uid)(stmts) && (answered = true) }).db });
     const h = await failingHook(p);
     uid = h.webhook.uid;
     const report = await runMaintenance(p.env, Date.now() + 5 * MINUTE);

@@ -15,6 +15,8 @@ export interface D1DoubleOptions {
   failBatch?: (statements: SeenStatement[]) => boolean;
   /** A statement fails when this says so, run alone (run/all/first) or in a batch (the batch fails, nothing of it written). */
   failStatement?: (statement: SeenStatement) => boolean;
+  /** A batch() call is written, then its answer lost (it throws) when this says so: D1 committed it, its caller never heard. */
+  loseAnswer?: (statements: SeenStatement[]) => boolean;
   /** A batch() call waits for this before it is written: what another run does meanwhile. */
   beforeBatch?: (statements: SeenStatement[]) => Promise<void>;
   /** A statement's run() waits for this before it is written: what another run does meanwhile. */
@@ -83,7 +85,9 @@ export function d1Double(opts: D1DoubleOptions = {}, db: D1Database = env.DB) {
           if (opts.failBatch?.(statements)) throw new Error("D1 write failed (test)");
           statements.forEach(failing);
           await opts.beforeBatch?.(statements);
-          return target.batch(stmts);
+          const results = await target.batch(stmts);
+          if (opts.loseAnswer?.(statements)) throw new Error("D1 answer lost (test)");
+          return results;
         };
       }
       if (opts.down && (prop === "exec" || prop === "dump")) return async () => down();
