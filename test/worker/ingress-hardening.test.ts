@@ -13,6 +13,7 @@ import { configSources } from "../../src/ingress/sources";
 import { hmacScheme } from "../../src/schemes/hmac";
 import { shopify } from "../../src/schemes/shopify";
 import { stripe } from "../../src/schemes/stripe";
+import { d1Double } from "./d1-double";
 import { call, clientAddress, createSource, ingestMessage, podiumBody, podiumHeaders, post, recordingQueue, testEnv } from "./helpers";
 import { pipeline, received, uniqueKey, webhookSetup } from "./pipeline";
 import { eventsOfSource } from "./rows";
@@ -409,13 +410,12 @@ describe("rejected signatures are rate-limited per source and client", () => {
     expect((await from("wrong")).status).toBe(429);
     expect(limits).toBe(1);
 
-    let d1 = 0;
-    const db = new Proxy(env.DB, { get: (t, p) => (d1++, Reflect.get(t, p)) });
+    const { db, calls: d1 } = d1Double();
     const ok = await from("blocked-secret", { DB: db });
     expect(ok.status).toBe(202);
     expect(ok.queued).toHaveLength(1);
     expect(limits).toBe(1);
-    expect(d1).toBe(0);
+    expect(d1).toEqual({ prepared: 0, sql: [], batches: [] });
 
     // The limiter now says this rejection is within the limit: the block still holds until its minute is over.
     overLimit = false;
@@ -424,7 +424,7 @@ describe("rejected signatures are rate-limited per source and client", () => {
     expect(Number(bad.headers.get("retry-after"))).toBeGreaterThan(0);
     expect(Number(bad.headers.get("retry-after"))).toBeLessThanOrEqual(60);
     expect(limits).toBe(2);
-    expect(d1).toBe(0);
+    expect(d1).toEqual({ prepared: 0, sql: [], batches: [] });
   });
 
   it("consults the limiter only when a signature is rejected, and never D1", async () => {
@@ -434,15 +434,14 @@ describe("rejected signatures are rate-limited per source and client", () => {
     const body = podiumBody();
     // Warm the source cache, then count D1 calls on both paths.
     await send(`/webhooks/${source}`, body, await podiumHeaders(body, "limiter-secret"));
-    let d1 = 0;
-    const db = new Proxy(env.DB, { get: (t, p) => (d1++, Reflect.get(t, p)) });
+    const { db, calls: d1 } = d1Double();
     const ok = await send(`/webhooks/${source}`, body, await podiumHeaders(body, "limiter-secret"), { SIGNATURE_FAILURES: limiter, DB: db });
     expect(ok.status).toBe(202);
     expect(limits).toBe(0);
     const bad = await send(`/webhooks/${source}`, body, await podiumHeaders(body, "wrong"), { SIGNATURE_FAILURES: limiter, DB: db });
     expect(bad.status).toBe(401);
     expect(limits).toBe(1);
-    expect(d1).toBe(0);
+    expect(d1).toEqual({ prepared: 0, sql: [], batches: [] });
   });
 });
 
