@@ -61,18 +61,9 @@ async function health(p: P, uid: string) {
 describe("webhook health, auto-disable and alerts", () => {
   it("goes healthy → degraded → failing → disabled → re-enabled → recovered, alerting once at each change that deserves it", async () => {
     const p = pipeline({ RETRY_BASE_SECONDS: "0" });
-    const key = uniqueKey();
-    const org = `org-${key}`;
+    const { key, org, webhook: hook } = await p.webhookOn("ok", { eventTypes: ["message.*"], maxAttempts: 2, failingAfterAttempts: 3, autoDisableAfterMinutes: 60 });
     const alertKey = `${key}-alerts`;
     const notify = await endpoint(p, alertKey);
-    const hook = await p.createWebhook({
-      url: `https://downstream.test/ok/${key}`,
-      eventTypes: ["message.*"],
-      organizationUid: org,
-      maxAttempts: 2,
-      failingAfterAttempts: 3,
-      autoDisableAfterMinutes: 60,
-    });
     expect(hook).toMatchObject({ failingAfterAttempts: 3, autoDisableAfterMinutes: 60, disabledReason: null, disabledAt: null });
     const send = async () => {
       await p.ingest(podiumBody({ organizationUid: org }));
@@ -166,11 +157,9 @@ describe("webhook health, auto-disable and alerts", () => {
 
   it("alerts once per episode: 20 failed attempts make one webhook.failing with count 20", async () => {
     const p = pipeline({ RETRY_BASE_SECONDS: "0" });
-    const key = uniqueKey();
-    const org = `org-${key}`;
+    const { key, org, webhook: hook } = await p.webhookOn("fail", { maxAttempts: 20, failingAfterAttempts: 5 });
     const alertKey = `${key}-alerts`;
     await endpoint(p, alertKey, { alertTypes: ["webhook.failing", "webhook.recovered"] });
-    const hook = await p.createWebhook({ url: `https://downstream.test/fail/${key}`, eventTypes: ["*"], organizationUid: org, maxAttempts: 20, failingAfterAttempts: 5 });
     await p.ingest(podiumBody({ organizationUid: org }));
     await settle(p);
     expect(await received(key)).toHaveLength(20);
@@ -197,11 +186,9 @@ describe("webhook health, auto-disable and alerts", () => {
 
   it("a flaky downstream's dead letters make one episode: a success between them closes nothing; it resolves an hour after the last, once the webhook delivers again", async () => {
     const p = pipeline({ RETRY_BASE_SECONDS: "0" });
-    const key = uniqueKey();
-    const org = `org-${key}`;
+    const { key, org, webhook: hook } = await p.webhookOn("fail", { maxAttempts: 1 });
     const alertKey = `${key}-alerts`;
     await endpoint(p, alertKey, { alertTypes: ["delivery.dead_lettered"] });
-    const hook = await p.createWebhook({ url: `https://downstream.test/fail/${key}`, eventTypes: ["*"], organizationUid: org, maxAttempts: 1 });
     const sendTo = async (outcome: "ok" | "fail") => {
       expect((await p.api("PATCH", `/v1/webhooks/${hook.uid}`, { url: `https://downstream.test/${outcome}/${key}` })).status).toBe(200);
       await p.ingest(podiumBody({ organizationUid: org }));
@@ -242,11 +229,9 @@ describe("webhook health, auto-disable and alerts", () => {
 
   it("closes a dead-letter episode whose webhook delivered after it in the same batch of attempts", async () => {
     const p = pipeline({ RETRY_BASE_SECONDS: "0" });
-    const key = uniqueKey();
-    const org = `org-${key}`;
-    await endpoint(p, `${key}-alerts`, { alertTypes: ["delivery.dead_lettered"] });
     // Two at once: the first to arrive fails for good at once, the other succeeds 300 ms later; one batch records both.
-    const hook = await p.createWebhook({ url: `https://downstream.test/flaky/${key}?fails=1&ms=300`, eventTypes: ["*"], organizationUid: org, maxAttempts: 1, maxConcurrency: 2 });
+    const { key, org, webhook: hook } = await p.webhookOn("flaky?fails=1&ms=300", { maxAttempts: 1, maxConcurrency: 2 });
+    await endpoint(p, `${key}-alerts`, { alertTypes: ["delivery.dead_lettered"] });
     await p.ingest(podiumBody({ organizationUid: org }));
     await p.ingest(podiumBody({ organizationUid: org }));
     await settle(p);
@@ -317,11 +302,9 @@ describe("webhook health, auto-disable and alerts", () => {
 
   it("closes a deleted webhook's episodes without a word, and pages /v1/alerts newest first", async () => {
     const p = pipeline({ RETRY_BASE_SECONDS: "0" });
-    const key = uniqueKey();
-    const org = `org-${key}`;
+    const { key, org, webhook: hook } = await p.webhookOn("fail", { maxAttempts: 1, failingAfterAttempts: 1 });
     const alertKey = `${key}-alerts`;
     await endpoint(p, alertKey);
-    const hook = await p.createWebhook({ url: `https://downstream.test/fail/${key}`, eventTypes: ["*"], organizationUid: org, maxAttempts: 1, failingAfterAttempts: 1 });
     await p.ingest(podiumBody({ organizationUid: org }));
     await settle(p);
     expect((await alertsAt(alertKey, hook.uid)).map((a) => a.type).sort()).toEqual(["delivery.dead_lettered", "webhook.failing"]);
@@ -439,11 +422,9 @@ describe("an episode opens and closes only with its alert", () => {
   it("opens no episode when its alert cannot be stored, and the next failure raises it; a recovery likewise", async () => {
     let broken = true;
     const p = pipeline({ RETRY_BASE_SECONDS: "0", DB: alertStoreFails(() => broken) });
-    const key = uniqueKey();
-    const org = `org-${key}`;
+    const { key, org, webhook: hook } = await p.webhookOn("fail", { maxAttempts: 1, failingAfterAttempts: 1 });
     const alertKey = `${key}-alerts`;
     await endpoint(p, alertKey, { alertTypes: ["webhook.failing", "webhook.recovered"] });
-    const hook = await p.createWebhook({ url: `https://downstream.test/fail/${key}`, eventTypes: ["*"], organizationUid: org, maxAttempts: 1, failingAfterAttempts: 1 });
     const send = async () => {
       await p.ingest(podiumBody({ organizationUid: org }));
       await settle(p);
@@ -583,10 +564,8 @@ describe("notification endpoints and alerts in the API", () => {
 
   it("keeps alert events from limited tokens, and the reserved source id from users", async () => {
     const p = pipeline({ RETRY_BASE_SECONDS: "0" });
-    const key = uniqueKey();
-    const org = `org-${key}`;
+    const { key, org, webhook: failing } = await p.webhookOn("fail", { maxAttempts: 1 });
     const alertsTo = await endpoint(p, `${key}-alerts`, { alertTypes: ["delivery.dead_lettered"] });
-    const failing = await p.createWebhook({ url: `https://downstream.test/fail/${key}`, eventTypes: ["*"], organizationUid: org, maxAttempts: 1 });
     await p.ingest(podiumBody({ organizationUid: org }));
     await settle(p);
     // The stats name the webhook's last failure (its health's).
@@ -705,9 +684,7 @@ describe("health and alerts on the dashboard", () => {
 
   it("does not disable a quiet webhook for a failure followed by silence: only one failing (failingAfterAttempts in a row)", async () => {
     const p = pipeline({ RETRY_BASE_SECONDS: "0" });
-    const key = uniqueKey();
-    const org = `org-${key}`;
-    const hook = await p.createWebhook({ url: `https://downstream.test/fail/${key}`, eventTypes: ["*"], organizationUid: org, maxAttempts: 1, failingAfterAttempts: 3, autoDisableAfterMinutes: 5 });
+    const { org, webhook: hook } = await p.webhookOn("fail", { maxAttempts: 1, failingAfterAttempts: 3, autoDisableAfterMinutes: 5 });
     await p.ingest(podiumBody({ organizationUid: org }));
     await settle(p);
     expect((await health(p, hook.uid)).health).toMatchObject({ consecutiveFailures: 1 });
@@ -723,10 +700,8 @@ describe("health and alerts on the dashboard", () => {
 
   it("shows a webhook's health and why it was disabled, the alerts, and manages notification endpoints", async () => {
     const p = pipeline({ RETRY_BASE_SECONDS: "0" });
-    const key = uniqueKey();
-    const org = `org-${key}`;
+    const { key, org, webhook: hook } = await p.webhookOn("fail", { maxAttempts: 3, failingAfterAttempts: 2, autoDisableAfterMinutes: 5 });
     await endpoint(p, `${key}-alerts`, { url: `https://downstream.test/ok/${key}-alerts` });
-    const hook = await p.createWebhook({ url: `https://downstream.test/fail/${key}`, eventTypes: ["*"], organizationUid: org, maxAttempts: 3, failingAfterAttempts: 2, autoDisableAfterMinutes: 5 });
     await p.ingest(podiumBody({ organizationUid: org }));
     await settle(p);
     await runMaintenance(p.env, Date.now() + 6 * MINUTE);

@@ -141,9 +141,8 @@ describe("counters", () => {
 
   it("go with the last event they count: the retention leaves no row of zeros for an hour, a scope or a webhook", async () => {
     const p = pipeline();
-    const key = uniqueKey();
-    const [org, loc] = [`org-${key}`, `loc-${key}`];
-    const hook = await p.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["*"], organizationUid: org });
+    const { key, org, webhook: hook } = await p.webhookOn("ok");
+    const loc = `loc-${key}`;
     await env.DB.prepare("UPDATE webhooks SET created_at = 0 WHERE uid = ?").bind(hook.uid).run(); // it was there when they arrived
     const now = Date.now();
     const msgs: IngestMessage[] = await Promise.all(

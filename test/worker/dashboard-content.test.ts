@@ -196,15 +196,7 @@ describe("dashboard: filters, transformations and tests", () => {
   it("shows a filtered-out webhook on the event's page, and tests the webhook on that event without sending anything", async () => {
     const p = pipeline();
     const c = await cookie();
-    const key = uniqueKey();
-    const org = `org-${key}`;
-    const w = await p.createWebhook({
-      url: `https://downstream.test/ok/${key}`,
-      eventTypes: ["message.*"],
-      organizationUid: org,
-      filter: { body: { "data.conversation.channel.type": "sms" } },
-      transform: '{"text": data.body}',
-    });
+    const { org, webhook: w } = await p.webhookOn("ok", { eventTypes: ["message.*"], filter: { body: { "data.conversation.channel.type": "sms" } }, transform: '{"text": data.body}' });
     const id = await p.ingest(message(org, "email"));
     const eventPage = await (await get(`/dashboard/events/${id}`, c)).text();
     expect(text(eventPage)).toContain(`filtered out by webhook ${w.uid} : its filter excluded this event`);

@@ -146,9 +146,7 @@ describe("the webhook's flow limits in the API", () => {
 describe("the backlog view", () => {
   it("counts held and pending deliveries, bounded, and estimates the drain", async () => {
     const p = pipeline();
-    const key = uniqueKey();
-    const org = `org-${key}`;
-    const hook = await p.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["*"], organizationUid: org, disabled: true, rateLimit: 2 });
+    const { org, webhook: hook } = await p.webhookOn("ok", { disabled: true, rateLimit: 2 });
     for (let i = 0; i < 5; i++) await p.ingest(podiumBody({ organizationUid: org }));
     const held = (await p.api("GET", `/v1/webhooks/${hook.uid}`)).json;
     expect(held.heldDeliveries).toBe(5);
@@ -172,9 +170,7 @@ describe("the backlog view", () => {
   it("shows the backlog, the pace and the limits on the dashboard, whose form sets them", async () => {
     const cookie = await dashboardCookie();
     const p = pipeline();
-    const key = uniqueKey();
-    const org = `org-${key}`;
-    const hook = await p.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["*"], organizationUid: org, disabled: true, rateLimit: 10 });
+    const { key, org, webhook: hook } = await p.webhookOn("ok", { disabled: true, rateLimit: 10 });
     for (let i = 0; i < 3; i++) await p.ingest(podiumBody({ organizationUid: org }));
     const page = await (await call(new Request(`https://edgehook.test/dashboard/webhooks/${hook.uid}`, { headers: { cookie } }))).text();
     const backlog = page.slice(page.indexOf('aria-label="Backlog"'), page.indexOf("</dl>", page.indexOf('aria-label="Backlog"')));
@@ -217,9 +213,7 @@ describe("the scheduler's flow", () => {
   it("records a backlog's attempts many to a transaction, each once, while others are still in flight", async () => {
     const meter = meteredD1(env.DB);
     const p = pipeline({ DB: meter.db });
-    const key = uniqueKey();
-    const org = `org-${key}`;
-    const hook = await p.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["*"], organizationUid: org });
+    const { key, org, webhook: hook } = await p.webhookOn("ok");
     const n = 120;
     await p.runIngest(Array.from({ length: n }, () => ingestMessage({ organizationUid: org, body: podiumBody({ organizationUid: org }) })));
     meter.reset();

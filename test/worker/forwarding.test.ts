@@ -14,11 +14,6 @@ import { ingestMessage, podiumBody } from "./helpers";
 import { pipeline, received, uniqueKey, webhookSetup } from "./pipeline";
 import { attemptCount, deliveryRows, eventStored, setDelivery, setEventDeliveries } from "./rows";
 
-/** A webhook scoped to its own organization, and events of that organization. */
-async function setup(behaviour: string, hook: Record<string, unknown> = {}, overrides: Record<string, string> = {}) {
-  return webhookSetup(behaviour, hook, overrides);
-}
-
 /** One run of a scheduler, as its alarm makes one: nothing left waiting. */
 const RUN = { deadline: Infinity, maxStarts: Infinity, maxWaitMs: 0 };
 
@@ -29,7 +24,7 @@ async function deliveryOf(eventId: string) {
 
 describe("delivery", () => {
   it("POSTs the stored body byte for byte, signed for the standardwebhooks package and Podium-style", async () => {
-    const { p, key, webhook, event } = await setup("ok");
+    const { p, key, webhook, event } = await webhookSetup("ok");
     const body = event("message.received");
     const eventId = await p.ingest(body);
     expect(p.woken).toEqual([webhook.uid]);
@@ -57,7 +52,7 @@ describe("delivery", () => {
   });
 
   it("names the delivery, so a replay, which shares its event's webhook-id, can be told from a redelivery", async () => {
-    const { p, key, webhook, event } = await setup("ok");
+    const { p, key, webhook, event } = await webhookSetup("ok");
     const eventId = await p.ingest(event());
     await p.deliver();
     expect((await p.api("POST", `/v1/events/${eventId}/replay`, { webhookUid: webhook.uid })).status).toBe(202);
@@ -71,7 +66,7 @@ describe("delivery", () => {
 
   it("shows a transformation's credential headers redacted in what a downstream echoes back", async () => {
     const credential = `Bearer sk_live_${uniqueKey()}`;
-    const { p, key, event } = await setup("echo", { transformHeaders: { authorization: `'${credential}'` } });
+    const { p, key, event } = await webhookSetup("echo", { transformHeaders: { authorization: `'${credential}'` } });
     const eventId = await p.ingest(event());
     await p.deliver();
     expect((await received(key))[0]!.headers.authorization).toBe(credential);
@@ -82,7 +77,7 @@ describe("delivery", () => {
   });
 
   it("signs with the UTF-8 bytes of a secret given without the whsec_ prefix", async () => {
-    const { p, key, event } = await setup("ok", { secret: "my-own-plain-secret" });
+    const { p, key, event } = await webhookSetup("ok", { secret: "my-own-plain-secret" });
     const body = event();
     await p.ingest(body);
     await p.deliver();
@@ -93,7 +88,7 @@ describe("delivery", () => {
 
   it("records every attempt and retries with backoff until the downstream answers 2xx", async () => {
     // A backoff of 0 s: each retry is due at once, so one run makes all three attempts.
-    const { p, key, event } = await setup("flaky?fails=2", {}, { RETRY_BASE_SECONDS: "0" });
+    const { p, key, event } = await webhookSetup("flaky?fails=2", {}, { RETRY_BASE_SECONDS: "0" });
     const eventId = await p.ingest(event());
     await p.deliver();
     expect((await received(key)).map((r) => r.headers["edgehook-attempt"])).toEqual(["1", "2", "3"]);
@@ -109,7 +104,7 @@ describe("delivery", () => {
   });
 
   it("schedules the next attempt within the backoff ceiling and does not attempt again before it is due", async () => {
-    const { p, event } = await setup("fail", {}, { RETRY_BASE_SECONDS: "60", RETRY_CAP_SECONDS: "600" });
+    const { p, event } = await webhookSetup("fail", {}, { RETRY_BASE_SECONDS: "60", RETRY_CAP_SECONDS: "600" });
     const eventId = await p.ingest(event());
     const before = Date.now();
     await p.deliver();
@@ -126,7 +121,7 @@ describe("delivery", () => {
   });
 
   it("keeps a delivery's further attempts without their snippet once its row holds a lot of them", async () => {
-    const { p, event } = await setup("fail", {}, { RETRY_BASE_SECONDS: "600" });
+    const { p, event } = await webhookSetup("fail", {}, { RETRY_BASE_SECONDS: "600" });
     const eventId = await p.ingest(event());
     await p.deliver();
     const d = await deliveryOf(eventId);
@@ -142,7 +137,7 @@ describe("delivery", () => {
   });
 
   it("counts a downstream slower than timeoutMs as a failed attempt", async () => {
-    const { p, key, event } = await setup("slow?ms=3000", { timeoutMs: 300 });
+    const { p, key, event } = await webhookSetup("slow?ms=3000", { timeoutMs: 300 });
     const eventId = await p.ingest(event());
     await p.deliver();
     const { json } = await p.api("GET", `/v1/events/${eventId}`);
@@ -152,7 +147,7 @@ describe("delivery", () => {
   });
 
   it("fails a delivery after maxAttempts and records its one dead letter with the last attempt", async () => {
-    const { p, webhook, event } = await setup("fail", { maxAttempts: 2 }, { RETRY_BASE_SECONDS: "0" });
+    const { p, webhook, event } = await webhookSetup("fail", { maxAttempts: 2 }, { RETRY_BASE_SECONDS: "0" });
     const eventId = await p.ingest(event());
     await p.deliver();
     const delivery = await deliveryOf(eventId);
@@ -164,14 +159,14 @@ describe("delivery", () => {
   });
 
   it("honours Retry-After up to the cap, treats a redirect as a failure, and reads only a snippet of a huge body", async () => {
-    const ra = await setup("retry-after?s=120", {}, { RETRY_BASE_SECONDS: "0" });
+    const ra = await webhookSetup("retry-after?s=120", {}, { RETRY_BASE_SECONDS: "0" });
     const raId = await ra.p.ingest(ra.event());
     const before = Date.now();
     await ra.p.deliver();
     expect((await deliveryOf(raId)).next_attempt_at).toBeGreaterThanOrEqual(before + 120_000);
 
     // Past RETRY_CAP_SECONDS, a Retry-After waits the cap, not what it asked.
-    const capped = await setup("retry-after?s=7200", {}, { RETRY_BASE_SECONDS: "0", RETRY_CAP_SECONDS: "60" });
+    const capped = await webhookSetup("retry-after?s=7200", {}, { RETRY_BASE_SECONDS: "0", RETRY_CAP_SECONDS: "60" });
     const cappedId = await capped.p.ingest(capped.event());
     const from = Date.now();
     await capped.p.deliver();
@@ -180,14 +175,14 @@ describe("delivery", () => {
     expect(next).toBeGreaterThanOrEqual(from + 60_000);
     expect(next).toBeLessThanOrEqual(until + 60_000);
 
-    const rd = await setup("redirect");
+    const rd = await webhookSetup("redirect");
     const rdId = await rd.p.ingest(rd.event());
     await rd.p.deliver();
     const rdJson = (await rd.p.api("GET", `/v1/events/${rdId}`)).json;
     expect(rdJson.deliveries[0].attempts[0]).toMatchObject({ statusCode: 302, error: "redirect 302 not followed" });
     expect(await received("redirected")).toHaveLength(0);
 
-    const hg = await setup("huge");
+    const hg = await webhookSetup("huge");
     const hgId = await hg.p.ingest(hg.event());
     await hg.p.deliver();
     const hgJson = (await hg.p.api("GET", `/v1/events/${hgId}`)).json;
@@ -212,7 +207,7 @@ describe("delivery", () => {
   });
 
   it("sends one webhook a few deliveries at once (up to its maxConcurrency, 6 by default)", async () => {
-    const { p, key, event } = await setup("slow?ms=400");
+    const { p, key, event } = await webhookSetup("slow?ms=400");
     for (let i = 0; i < 4; i++) await p.ingest(event(`message.n${i}`));
     await p.deliver();
     // All four were being answered at once, not one after another.
@@ -220,7 +215,7 @@ describe("delivery", () => {
   });
 
   it("creates a delivery once however often the ingest message is redelivered", async () => {
-    const { p, key, event } = await setup("ok");
+    const { p, key, event } = await webhookSetup("ok");
     const body = event();
     const eventId = await p.ingest(body);
     await p.deliver();
@@ -243,7 +238,7 @@ describe("delivery", () => {
       },
     ],
   ])("owes nothing again for %s, and counts nothing twice", async (_case, again) => {
-    const { p, key, webhook, event } = await setup("ok");
+    const { p, key, webhook, event } = await webhookSetup("ok");
     const first = await p.ingestWithResult(event());
     const message = await again(first.acked[0]!, first.eventId);
     const [stored] = await deliveryRows(first.eventId);
@@ -256,7 +251,7 @@ describe("delivery", () => {
   });
 
   it("keeps a delivery whose scheduler could not be woken after the event was stored, and the maintenance run wakes it", async () => {
-    const { p, key, webhook, event } = await setup("ok");
+    const { p, key, webhook, event } = await webhookSetup("ok");
     const body = event();
     const failing = pipeline({}, { unreachable: () => true });
     // The ingest consumer stores the event and its delivery (the commit), then the wake-up fails: logged, acked.
@@ -312,7 +307,7 @@ describe("delivery", () => {
   });
 
   it("sends nothing more once its webhook is deleted, not even what its scheduler had read ahead", async () => {
-    const { p, key, webhook, event } = await setup("slow?ms=1000", { maxConcurrency: 1 });
+    const { p, key, webhook, event } = await webhookSetup("slow?ms=1000", { maxConcurrency: 1 });
     const ids: string[] = [];
     for (let i = 0; i < 6; i++) ids.push(await p.ingest(event()));
     p.woken.splice(0);
@@ -333,7 +328,7 @@ describe("delivery", () => {
   });
 
   it("fails for good a delivery held while its last attempt was out, with its dead letter, and numbers its next attempt after that one", async () => {
-    const { p, key, webhook, event } = await setup("chaos?fail=1&slow=1&ms=2000", { maxAttempts: 2 }, { RETRY_BASE_SECONDS: "0" });
+    const { p, key, webhook, event } = await webhookSetup("chaos?fail=1&slow=1&ms=2000", { maxAttempts: 2 }, { RETRY_BASE_SECONDS: "0" });
     const eventId = await p.ingest(event());
     p.woken.splice(0);
     const flow = new WebhookFlow(p.env, webhook.uid); // as its Durable Object keeps it
@@ -366,7 +361,7 @@ describe("delivery", () => {
   }, 30_000);
 
   it("makes no delivery, and counts none, for a webhook deleted after the ingest consumer read it", async () => {
-    const { p, webhook, org } = await setup("ok");
+    const { p, webhook, org } = await webhookSetup("ok");
     const read = await getWebhook(env.DB, webhook.uid); // the consumer's read of the webhooks
     expect((await p.api("DELETE", `/v1/webhooks/${webhook.uid}`)).status).toBe(204);
     const m = ingestMessage({ organizationUid: org });

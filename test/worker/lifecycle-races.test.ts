@@ -111,9 +111,7 @@ describe("a delivery made while its webhook is enabled or disabled", () => {
     { read: "enabled", meanwhile: "disabled", status: "held", woken: false },
   ])("by the ingest takes the webhook's state at the commit: read $read, $meanwhile meanwhile, it is $status", async ({ read, meanwhile, status, woken }) => {
     const r = racingDeliveries();
-    const key = uniqueKey();
-    const org = `org-${key}`;
-    const hook = await r.p.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["*"], organizationUid: org, ordering: "fifo", disabled: read === "disabled" });
+    const { key, org, webhook: hook } = await r.p.webhookOn("ok", { ordering: "fifo", disabled: read === "disabled" });
     r.before(() => r.other.api("PATCH", `/v1/webhooks/${hook.uid}`, { disabled: meanwhile === "disabled" }));
     const consumed = await r.p.runIngest([ingestMessage({ organizationUid: org, body: podiumBody({ organizationUid: org }) })]);
     expect(r.ran()).toBe(true);
@@ -132,9 +130,7 @@ describe("a delivery made while its webhook is enabled or disabled", () => {
 
   it("by a replay takes the webhook's state at the commit: read disabled, enabled meanwhile, it is pending and its scheduler woken", async () => {
     const r = racingDeliveries();
-    const key = uniqueKey();
-    const org = `org-${key}`;
-    const hook = await r.other.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["*"], organizationUid: org });
+    const { key, org, webhook: hook } = await r.other.webhookOn("ok");
     const eventId = await r.other.ingest(podiumBody({ organizationUid: org }));
     await r.other.deliver();
     await r.other.api("PATCH", `/v1/webhooks/${hook.uid}`, { disabled: true });
@@ -156,9 +152,7 @@ describe("a scheduler's hold when its webhook changed since the scheduler read i
   ])("holds nothing, says so once, and the outcome is right: $change meanwhile, the delivery ends $status", async ({ meanwhile, status, sent }) => {
     // The scheduler's next write of held statuses waits for the webhook to change first.
     const r = racing((statements) => statements.some((s) => /^UPDATE deliveries SET status = 0, next_attempt_at = NULL/.test(s.sql)));
-    const key = uniqueKey();
-    const org = `org-${key}`;
-    const hook = await r.other.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["*"], organizationUid: org });
+    const { key, org, webhook: hook } = await r.other.webhookOn("ok");
     await r.other.ingest(podiumBody({ organizationUid: org }));
     // Disabled behind the API's back (its own hold lost): the delivery is still pending, for the scheduler to hold.
     await env.DB.prepare("UPDATE webhooks SET disabled = 1, updated_at = updated_at + 1 WHERE uid = ?").bind(hook.uid).run();
@@ -245,10 +239,8 @@ describe("an ingest message delivered again after its batch committed", () => {
   });
 
   it("still wakes the scheduler of a delivery it stored and nobody was told of, and makes it once", async () => {
-    const key = uniqueKey();
-    const org = `org-${key}`;
     const lost = pipeline({}, { unreachable: () => true });
-    const hook = await lost.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["*"], organizationUid: org });
+    const { key, org, webhook: hook } = await lost.webhookOn("ok");
     const message = ingestMessage({ organizationUid: org, body: podiumBody({ organizationUid: org }) });
     await lost.runIngest([message]); // stored; the wake-up failed
     const p = pipeline();

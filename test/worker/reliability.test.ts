@@ -182,9 +182,7 @@ describe("the retention purge never takes a delivery still owed", () => {
 
   it("reports each delivery it expired, however few webhooks they belong to", async () => {
     const p = pipeline();
-    const key = uniqueKey();
-    const org = `org-${key}`;
-    await p.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["*"], organizationUid: org });
+    const { org } = await p.webhookOn("ok");
     const ids = [await p.ingest(podiumBody({ organizationUid: org })), await p.ingest(podiumBody({ organizationUid: org }))];
     for (const id of ids) await setEvent(id, "received_at = received_at - 30 * ?1", DAY_MS);
     const now = Date.now();

@@ -8,7 +8,7 @@ import { meteredD1 } from "../../bench/d1-meter";
 import { REDRIVE_GRACE_MS } from "../../src/pipeline/commands";
 import { duePending, firstOwed, owedInOrder, pendingOutlook, webhooksOverdue } from "../../src/store/scheduler-reads";
 import { ingestMessage, podiumBody } from "./helpers";
-import { pipeline, received, uniqueKey } from "./pipeline";
+import { pipeline, received } from "./pipeline";
 import { setDelivery, setWebhookDeliveries, webhookDeliveryRows } from "./rows";
 
 const BACKLOG = 5000;
@@ -22,9 +22,7 @@ const HOUR = 3_600_000;
  */
 async function backlogged(ordering: "unordered" | "fifo", freshFirst = false) {
   const p = pipeline();
-  const key = uniqueKey();
-  const org = `org-${key}`;
-  const webhook = await p.createWebhook({ url: `https://downstream.test/record/${key}`, eventTypes: ["*"], organizationUid: org, ordering });
+  const { key, org, webhook } = await p.webhookOn("record", { ordering });
   const event = (receivedAt: number) => ingestMessage({ organizationUid: org, receivedAt, body: podiumBody({ organizationUid: org }) });
   // (A webhook is owed the events received once it exists. The backlog's, received at once, are owed in the order they were stored.)
   const t0 = Date.now();
@@ -109,9 +107,7 @@ describe("a webhook's scheduler with a backlog waiting for retries", () => {
 describe("a new delivery", () => {
   it("writes its row and three index entries; its first failed attempt adds it to the due-time index, at no row more", async () => {
     const p = pipeline({ DB: meter.db, RETRY_BASE_SECONDS: "3600" });
-    const key = uniqueKey();
-    const org = `org-${key}`;
-    const webhook = await p.createWebhook({ url: `https://downstream.test/fail/${key}`, eventTypes: ["*"], organizationUid: org });
+    const { org, webhook } = await p.webhookOn("fail");
     meter.reset();
     await p.runIngest(Array.from({ length: FRESH }, () => ingestMessage({ organizationUid: org, body: podiumBody({ organizationUid: org }) })));
     const written = (prefix: string) =>

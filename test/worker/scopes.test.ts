@@ -81,9 +81,7 @@ describe("scope matrix: every route × a token with its scope, and one with ever
 
   it.each(routes)("%s %s needs %s", async (method, path, scope, body) => {
     const p = pipeline();
-    const key = uniqueKey();
-    const org = `org-${key}`;
-    const hook = await p.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["some.*"], organizationUid: org });
+    const { org, webhook: hook } = await p.webhookOn("ok", { eventTypes: ["some.*"] });
     const eventId = await p.ingest(podiumBody({ type: "some.thing", organizationUid: org }));
     await p.deliver();
     const delivery = (await p.api("GET", `/v1/deliveries?eventId=${eventId}`)).json.data[0].id;

@@ -37,9 +37,7 @@ const realSchedulers = () => pipeline({ SCHEDULERS: env.SCHEDULERS });
 describe("a webhook's limits hold however its scheduler is called", () => {
   it("never has more than maxConcurrency requests in flight, with ingest invocations and wake-ups racing", async () => {
     const p = realSchedulers();
-    const key = uniqueKey();
-    const org = `org-${key}`;
-    const hook = await p.createWebhook({ url: `https://downstream.test/record/${key}?ms=60`, eventTypes: ["*"], organizationUid: org, maxConcurrency: 3 });
+    const { key, org, webhook: hook } = await p.webhookOn("record?ms=60", { maxConcurrency: 3 });
     const now = Date.now();
     const batches = Array.from({ length: 6 }, (_, b) => Array.from({ length: 10 }, (_, i) => message(key, org, b * 10 + i, now + b * 10 + i)));
     const stub = env.SCHEDULERS.getByName(hook.uid);
@@ -53,9 +51,7 @@ describe("a webhook's limits hold however its scheduler is called", () => {
 
   it("never starts more than rateLimit deliveries in any second", async () => {
     const p = realSchedulers();
-    const key = uniqueKey();
-    const org = `org-${key}`;
-    const hook = await p.createWebhook({ url: `https://downstream.test/record/${key}`, eventTypes: ["*"], organizationUid: org, rateLimit: 8, maxConcurrency: 8 });
+    const { key, org, webhook: hook } = await p.webhookOn("record", { rateLimit: 8, maxConcurrency: 8 });
     const now = Date.now();
     const batches = Array.from({ length: 3 }, (_, b) => Array.from({ length: 10 }, (_, i) => message(key, org, b * 10 + i, now + b * 10 + i)));
     const stub = env.SCHEDULERS.getByName(hook.uid);
@@ -68,9 +64,7 @@ describe("a webhook's limits hold however its scheduler is called", () => {
 
   it("applies new limits on PATCH, without a restart", async () => {
     const p = realSchedulers();
-    const key = uniqueKey();
-    const org = `org-${key}`;
-    const hook = await p.createWebhook({ url: `https://downstream.test/record/${key}?ms=150`, eventTypes: ["*"], organizationUid: org, maxConcurrency: 1, rateLimit: 4 });
+    const { key, org, webhook: hook } = await p.webhookOn("record?ms=150", { maxConcurrency: 1, rateLimit: 4 });
     const now = Date.now();
     await p.runIngest(Array.from({ length: 24 }, (_, i) => message(key, org, i, now + i)));
     await vi.waitFor(async () => expect((await received(key)).length).toBeGreaterThanOrEqual(4), { timeout: 30_000, interval: 50 });
@@ -194,15 +188,7 @@ describe("a pause a downstream asked for", () => {
 
   it("ends on a bulk retry by a token holding the data scopes of all that webhook's types", async () => {
     const p = realSchedulers();
-    const key = uniqueKey();
-    const org = `org-${key}`;
-    const hook = await p.createWebhook({
-      url: `https://downstream.test/record/${key}?busy=1&s=3600`,
-      eventTypes: ["message.*", "review.*"],
-      organizationUid: org,
-      maxConcurrency: 1,
-      rateLimit: 5,
-    });
+    const { key, org, webhook: hook } = await p.webhookOn("record?busy=1&s=3600", { eventTypes: ["message.*", "review.*"], maxConcurrency: 1, rateLimit: 5 });
     const paused = () => pausedUntil(p, hook.uid);
     await p.runIngest([message(key, org, 0, Date.now())]);
     await untilPaused(p, hook.uid);
@@ -227,16 +213,7 @@ describe("a pause a downstream asked for", () => {
 describe("FIFO", () => {
   it("delivers 1,200 held events strictly in the order they were received, one at a time, with a downstream failing at random", async () => {
     const p = realSchedulers();
-    const key = uniqueKey();
-    const org = `org-${key}`;
-    const hook = await p.createWebhook({
-      url: `https://downstream.test/record/${key}?fail=0.3`,
-      eventTypes: ["*"],
-      organizationUid: org,
-      ordering: "fifo",
-      maxAttempts: 50,
-      disabled: true,
-    });
+    const { key, org, webhook: hook } = await p.webhookOn("record?fail=0.3", { ordering: "fifo", maxAttempts: 50, disabled: true });
     const now = Date.now();
     const n = 1200;
     // Stored in an order unlike their receipt: batch b holds the events received b-th,
@@ -281,16 +258,7 @@ describe("FIFO", () => {
 
   it("drains a re-enabled webhook's 5,000 held deliveries oldest first, at its limits, and says how it is going", async () => {
     const p = realSchedulers();
-    const key = uniqueKey();
-    const org = `org-${key}`;
-    const hook = await p.createWebhook({
-      url: `https://downstream.test/record/${key}`,
-      eventTypes: ["*"],
-      organizationUid: org,
-      rateLimit: 1000,
-      maxConcurrency: 16,
-      disabled: true,
-    });
+    const { key, org, webhook: hook } = await p.webhookOn("record", { rateLimit: 1000, maxConcurrency: 16, disabled: true });
     const now = Date.now();
     const n = 5000;
     for (let b = 0; b < n / 100; b++) await p.runIngest(Array.from({ length: 100 }, (_, j) => message(key, org, b * 100 + j, now + b * 100 + j)));
@@ -340,9 +308,7 @@ describe("FIFO", () => {
 
   it("keeps its order across an eviction: the scheduler rebuilds what it needs from D1", async () => {
     const p = realSchedulers();
-    const key = uniqueKey();
-    const org = `org-${key}`;
-    const hook = await p.createWebhook({ url: `https://downstream.test/record/${key}?fail=0.2`, eventTypes: ["*"], organizationUid: org, ordering: "fifo", rateLimit: 10, maxAttempts: 50 });
+    const { key, org, webhook: hook } = await p.webhookOn("record?fail=0.2", { ordering: "fifo", rateLimit: 10, maxAttempts: 50 });
     const now = Date.now();
     await p.runIngest(Array.from({ length: 30 }, (_, i) => message(key, org, i, now + i)));
     await vi.waitFor(async () => expect(await count(hook.uid, "succeeded")).toBeGreaterThanOrEqual(5), { timeout: 30_000, interval: 50 });
@@ -358,9 +324,7 @@ describe("FIFO", () => {
 describe("a failed run", () => {
   it("tries again with its alarm, a few seconds later, instead of at once", async () => {
     const p = realSchedulers();
-    const key = uniqueKey();
-    const org = `org-${key}`;
-    const hook = await p.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["*"], organizationUid: org });
+    const { webhook: hook } = await p.webhookOn("ok");
     // The webhook's row cannot be read: every run fails on it.
     await env.DB.prepare("UPDATE webhooks SET event_types = 'not json' WHERE uid = ?").bind(hook.uid).run();
     const stub = env.SCHEDULERS.getByName(hook.uid);
