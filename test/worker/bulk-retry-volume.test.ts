@@ -1,12 +1,10 @@
 // What one bulk retry call reads, for each filter the API takes, against the deliveries
 // it must pass over: those older than `since`, and those a token may not see.
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { meteredD1 } from "../../bench/d1-meter";
 import { BULK_RETRY_LIMIT } from "../../src/api/routes/deliveries";
-import worker from "../../src/index";
-import { ADMIN } from "./helpers";
+import { ADMIN, meteredApiCall } from "./helpers";
 import { pipeline } from "./pipeline";
 import { failedDeliveries, failPending, setEventDeliveries, settledDeliveries, settlePending, webhookDeliveryRows } from "./rows";
 import { makeToken } from "./tokens";
@@ -15,17 +13,7 @@ const meter = meteredD1(env.DB);
 const DAY = 86_400_000;
 
 /** Calls the bulk retry with the metered D1; answers what it said and the rows it read. */
-async function retry(body: Record<string, unknown>, headers: Record<string, string> = ADMIN) {
-  meter.reset();
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(
-    new Request("https://edgehook.test/v1/deliveries/retry", { method: "POST", headers: { ...headers, "content-type": "application/json" }, body: JSON.stringify(body) }),
-    { ...env, DB: meter.db },
-    ctx,
-  );
-  await waitOnExecutionContext(ctx);
-  return { status: res.status, json: (await res.json()) as { count: number; held: number; nextCursor: string | null }, rows: meter.usage.rowsRead };
-}
+const retry = (body: Record<string, unknown>, headers: Record<string, string> = ADMIN) => meteredApiCall(meter, "POST", "/v1/deliveries/retry", body, headers);
 
 describe("bulk retry at volume", () => {
   it("reads a page's worth a call for every filter, not the deliveries it passes over: no more with twice them stored", async () => {

@@ -14,7 +14,7 @@ import worker from "../../src/index";
 import type { EventNote, ListenMessage } from "../../src/listen/protocol";
 import { lastEventSeq } from "../../src/store/listen";
 import { locationOrganizations } from "../../src/store/locations";
-import { clientAddress, dashboardForm, podiumHeaders, post } from "./helpers";
+import { call, clientAddress, dashboardForm, podiumHeaders, post } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
 import { eventSeq } from "./rows";
 import { rng, type Rng } from "./seeded";
@@ -267,22 +267,9 @@ async function signIn(token: string): Promise<string> {
   return res.headers.get("set-cookie")!.split(";")[0]!;
 }
 
+/** A dashboard page, or a form posted (dashboardForm), with the pipeline's env. */
 async function dash(p: P, cookie: string, path: string, form?: Record<string, string>) {
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(
-    new Request(`https://edgehook.test${path}`, {
-      method: form ? "POST" : "GET",
-      headers: {
-        cookie,
-        "cf-connecting-ip": clientAddress(),
-        ...(form ? { origin: "https://edgehook.test", "content-type": "application/x-www-form-urlencoded" } : {}),
-      },
-      body: form ? new URLSearchParams(form) : undefined,
-    }),
-    p.env,
-    ctx,
-  );
-  await waitOnExecutionContext(ctx);
+  const res = form ? await dashboardForm(path, cookie, form, p.env) : await call(new Request(`https://edgehook.test${path}`, { headers: { cookie } }), p.env);
   return { status: res.status, location: res.headers.get("location"), html: await res.text() };
 }
 

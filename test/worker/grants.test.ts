@@ -3,10 +3,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { learnLocations, locationOrganizations } from "../../src/store/locations";
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { meteredD1 } from "../../bench/d1-meter";
-import worker from "../../src/index";
-import { createSource, ingestMessage, podiumBody } from "./helpers";
+import { createSource, ingestMessage, meteredApiCall, podiumBody } from "./helpers";
 import { pipeline, received, uniqueKey } from "./pipeline";
 import { as, DATA_SCOPES, makeToken } from "./tokens";
 import { deliveryRow } from "./rows";
@@ -552,17 +550,7 @@ describe("a limited token's filters on places outside its grant", () => {
     }
     const t = await makeToken(p, ["events:read", "read_messages"], { organizationUids: [orgA] });
     const meter = meteredD1(env.DB);
-    const read = async (path: string) => {
-      meter.reset();
-      const ctx = createExecutionContext();
-      const res = await worker.fetch(
-        new Request(`https://edgehook.test${path}`, { headers: { authorization: `Bearer ${t.token}` } }),
-        { ...env, DB: meter.db },
-        ctx,
-      );
-      await waitOnExecutionContext(ctx);
-      return { json: (await res.json()) as { data: unknown[]; nextCursor: string | null }, rows: meter.usage.rowsRead };
-    };
+    const read = (path: string) => meteredApiCall(meter, "GET", path, undefined, { authorization: `Bearer ${t.token}` });
     for (const filter of [`organizationUid=${orgB}`, `locationUid=${locB}`]) {
       const page = await read(`/v1/events?limit=1&${filter}`);
       expect(page.json).toEqual({ data: [], nextCursor: null });

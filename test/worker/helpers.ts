@@ -7,6 +7,7 @@ import type { WebhookScheduler } from "../../src/pipeline/scheduler";
 import { podium } from "../../src/schemes/podium";
 import { insertSource, type NewSource } from "../../src/store/sources";
 import worker from "../../src/index";
+import type { meteredD1 } from "../../bench/d1-meter";
 import { fakeNamespace } from "./fakes";
 
 /** The admin token of the test configuration (vitest.config.ts). */
@@ -132,6 +133,39 @@ export async function call(request: Request, overrides: Partial<Env> = {}): Prom
   return res;
 }
 
+/** What an API call answered: its status, and its JSON body (null for a 204). */
+export interface ApiAnswer {
+  status: number;
+  // Each test reads the fields it expects.
+  json: any;
+}
+
+/**
+ * The one way tests call the API: with `env`, as `headers` say (the admin by default), waiting
+ * for what the call left running (waitUntil). A pipeline's `api` and tokens.ts's `as` are this.
+ */
+export async function apiCall(e: Env, method: string, path: string, body?: unknown, headers: Record<string, string> = ADMIN): Promise<ApiAnswer> {
+  const ctx = createExecutionContext();
+  const res = await worker.fetch(
+    new Request(`https://edgehook.test${path}`, {
+      method,
+      headers: { ...headers, "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    }),
+    e,
+    ctx,
+  );
+  await waitOnExecutionContext(ctx);
+  return { status: res.status, json: res.status === 204 ? null : await res.json() };
+}
+
+/** An API call with the test env's D1 seen through `meter` (bench/d1-meter.ts): also the rows it read. */
+export async function meteredApiCall(meter: ReturnType<typeof meteredD1>, method: string, path: string, body?: unknown, headers: Record<string, string> = ADMIN) {
+  meter.reset();
+  const answer = await apiCall({ ...env, DB: meter.db }, method, path, body, headers);
+  return { ...answer, rows: meter.usage.rowsRead };
+}
+
 /** An ingest message as the ingress queues it (a Podium message.received of no owner), with `fields` changed. */
 export function ingestMessage(fields: Partial<IngestMessage> = {}): IngestMessage {
   const id = crypto.randomUUID().slice(0, 8);
@@ -163,14 +197,15 @@ export async function dashboardCookie(): Promise<string> {
   return login.headers.get("set-cookie")!.split(";")[0]!;
 }
 
-/** A same-origin form post to the dashboard, with a session cookie (or none). */
-export function dashboardForm(path: string, cookie: string | null, fields: Record<string, string> | [string, string][]): Promise<Response> {
+/** A same-origin form post to the dashboard, with a session cookie (or none); `overrides` as call() takes them (a pipeline's env). */
+export function dashboardForm(path: string, cookie: string | null, fields: Record<string, string> | [string, string][], overrides: Partial<Env> = {}): Promise<Response> {
   return call(
     new Request(`https://edgehook.test${path}`, {
       method: "POST",
       headers: { ...(cookie ? { cookie } : {}), origin: "https://edgehook.test", "content-type": "application/x-www-form-urlencoded" },
       body: new URLSearchParams(fields),
     }),
+    overrides,
   );
 }
 

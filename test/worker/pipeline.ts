@@ -8,7 +8,7 @@ import type { Env } from "../../src/env";
 import worker from "../../src/index";
 import { WebhookFlow } from "../../src/pipeline/flow";
 import type { Recorded } from "../support/fake-downstream";
-import { ADMIN, podiumBody, podiumHeaders, post, testEnv } from "./helpers";
+import { apiCall, podiumBody, podiumHeaders, post, testEnv } from "./helpers";
 
 let msgSeq = 0;
 
@@ -51,19 +51,8 @@ export function pipeline(overrides: Partial<Env> = {}, opts: { unreachable?: (we
     };
   }
 
-  async function api(method: string, path: string, body?: unknown) {
-    const ctx = createExecutionContext();
-    const res = await worker.fetch(
-      new Request(`https://edgehook.test${path}`, {
-        method,
-        headers: { ...ADMIN, "content-type": "application/json" },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      }),
-      env,
-      ctx,
-    );
-    return { status: res.status, json: res.status === 204 ? null : ((await res.json()) as any) };
-  }
+  /** Calls the API as the admin, with this pipeline's env. */
+  const api = (method: string, path: string, body?: unknown) => apiCall(env, method, path, body);
 
   /** Sends a signed Podium event through the ingress (of `from`, else `podium`) only: its message waits in `queues.ingest.sent`. Returns its event id. */
   async function receive(body = podiumBody(), from: { source: string; secret: string } = { source: "podium", secret: "podium-current" }): Promise<string> {

@@ -1,12 +1,10 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { meteredD1 } from "../../bench/d1-meter";
 import toTable from "../../scripts/attempts-to-table.sql?raw";
 import { seedVolume } from "../../scripts/seed/volume";
-import worker from "../../src/index";
 import { BLOCK_BITS, BLOCK_SEEKS } from "../../src/store/scan";
-import { ADMIN, ingestMessage, podiumBody } from "./helpers";
+import { ADMIN, ingestMessage, meteredApiCall, podiumBody } from "./helpers";
 import { pipeline } from "./pipeline";
 import { kept, recounted } from "./recount";
 import { makeToken } from "./tokens";
@@ -16,15 +14,8 @@ const MAX_ROWS = 10_000;
 
 const meter = meteredD1(env.DB);
 
-/** Calls the API with the metered D1 and answers what it read. */
-async function read(path: string, headers: Record<string, string> = ADMIN) {
-  meter.reset();
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request(`https://edgehook.test${path}`, { headers }), { ...env, DB: meter.db }, ctx);
-  await waitOnExecutionContext(ctx);
-  const json = (await res.json()) as any;
-  return { status: res.status, json, rows: meter.usage.rowsRead };
-}
+/** Reads the API with the metered D1 and answers what it read. */
+const read = (path: string, headers: Record<string, string> = ADMIN) => meteredApiCall(meter, "GET", path, undefined, headers);
 
 describe("the volume seed", () => {
   // Seeding writes thousands of rows: a loaded machine takes longer than the default 5 s (nothing here is timed).
