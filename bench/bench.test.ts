@@ -5,14 +5,14 @@
 // about time.
 import autocannon from "autocannon";
 import { spawnSync } from "node:child_process";
-import { createHmac, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, it } from "vitest";
 import { startDownstream, type Downstream } from "../test/e2e/downstream";
-import { podiumEvent, sendPodium } from "../test/e2e/podium";
+import { podiumEvent, sendPodium, timestampedHmac } from "../test/e2e/podium";
 import { eventually, startStack, type Stack } from "../test/e2e/stack";
 import { cpuSince, groupCpu } from "./proc-cpu";
 
@@ -53,7 +53,7 @@ function signedRequests(n: number, secret: string) {
       headers: {
         "content-type": "application/json",
         "podium-timestamp": ts,
-        "podium-signature": createHmac("sha256", secret).update(`${ts}.${body}`).digest("hex"),
+        "podium-signature": timestampedHmac(secret, ts, body),
       },
       body,
     };
