@@ -271,6 +271,9 @@ describe("FIFO, what its scheduler read ahead", () => {
   });
 
   it("gives way to an older delivery owed again whose wake-up was lost while the head waited for its retry: it goes first", async () => {
+    // A failed attempt waits its backoff's whole ceiling: a jittered one may be due at once.
+    vi.spyOn(Math, "random").mockReturnValue(0.99);
+    onTestFinished(() => vi.mocked(Math.random).mockRestore());
     const { p, key, org, webhook } = await webhookSetup("ok", { ordering: "fifo" });
     const answering = (behaviour: string) => p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { url: `https://downstream.test/${behaviour}/${key}` });
     const old = await p.ingest(podiumBody({ organizationUid: org }));
