@@ -9,15 +9,13 @@ import { WebhookFlow } from "../../src/pipeline/flow";
 import { insertWebhook } from "../../src/store/webhooks";
 import { d1Double } from "./d1-double";
 import { aWebhook, podiumBody } from "./helpers";
-import { pipeline, received, uniqueKey } from "./pipeline";
+import { pipeline, received, RUN, uniqueKey } from "./pipeline";
 import { deliveryRows, setEventDeliveries } from "./rows";
 
 /** The test D1 with batch() failing, while `broken()` says so, when one of its statements' SQL matches. */
 const flakyDb = (sqlPattern: RegExp, broken: () => boolean) =>
   d1Double({ failBatch: (stmts) => broken() && stmts.some((st) => sqlPattern.test(st.sql)) }).db;
 
-/** One run of a scheduler, as its alarm makes one: nothing left waiting. */
-const RUN = { deadline: Infinity, maxStarts: Infinity, maxWaitMs: 0 };
 
 const statuses = async (eventId: string) =>
   (await deliveryRows(eventId)).map((r) => r.status);

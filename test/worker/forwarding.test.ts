@@ -11,11 +11,9 @@ import { podium } from "../../src/schemes/podium";
 import { webhooksOverdue, webhooksWithHeld } from "../../src/store/scheduler-reads";
 import { getWebhook } from "../../src/store/webhooks";
 import { ingestMessage, podiumBody } from "./helpers";
-import { pipeline, received, uniqueKey, webhookSetup } from "./pipeline";
+import { pipeline, received, RUN, uniqueKey, webhookSetup } from "./pipeline";
 import { attemptCount, deliveryRows, eventStored, setDelivery, setEventDeliveries } from "./rows";
 
-/** One run of a scheduler, as its alarm makes one: nothing left waiting. */
-const RUN = { deadline: Infinity, maxStarts: Infinity, maxWaitMs: 0 };
 
 async function deliveryOf(eventId: string) {
   const [row] = await deliveryRows(eventId);

@@ -9,7 +9,7 @@ import { d1Double } from "./d1-double";
 import { ingestMessage, podiumBody } from "./helpers";
 import { racing } from "./racing";
 import { kept, recounted } from "./recount";
-import { pipeline, received, uniqueKey, webhookSetup } from "./pipeline";
+import { pipeline, received, RUN, uniqueKey, webhookSetup } from "./pipeline";
 import { attemptCount, webhookDeliveryRows } from "./rows";
 
 /** A webhook's deliveries as (status, attempts), in the order it is owed them. */
@@ -160,9 +160,8 @@ describe("a scheduler's hold when its webhook changed since the scheduler read i
     const logged: unknown[][] = [];
     const log = vi.spyOn(console, "log").mockImplementation((...args: unknown[]) => void logged.push(args));
     const flow = new WebhookFlow(r.p.env, hook.uid);
-    const run = { deadline: Infinity, maxStarts: Infinity, maxWaitMs: 0 };
     try {
-      expect(await flow.run(run)).toBeNull();
+      expect(await flow.run(RUN)).toBeNull();
     } finally {
       log.mockRestore();
     }
@@ -176,7 +175,7 @@ describe("a scheduler's hold when its webhook changed since the scheduler read i
 
     // The change woke the scheduler, which reads the webhook again.
     flow.wake();
-    expect(await flow.run(run)).toBeNull();
+    expect(await flow.run(RUN)).toBeNull();
     expect(await received(key)).toHaveLength(sent);
     expect(await states(hook.uid)).toEqual([[status, sent]]);
     expect(await kept(env.DB)).toEqual(await recounted(env.DB));
@@ -190,9 +189,8 @@ describe("attempts a scheduler could not record", () => {
     let refuse = true;
     const { db } = d1Double({ failBatch: (statements) => refuse && statements.some((s) => s.sql.startsWith("UPDATE deliveries SET attempts")) });
     const flow = new WebhookFlow({ ...p.env, DB: db }, webhook.uid); // as its Durable Object keeps it
-    const run = { deadline: Infinity, maxStarts: Infinity, maxWaitMs: 0 };
     const started = Date.now();
-    const running = flow.run(run);
+    const running = flow.run(RUN);
     await vi.waitFor(async () => expect(await received(key)).toHaveLength(1), { timeout: 5_000, interval: 20 });
     await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { disabled: true });
     flow.wake();
@@ -203,7 +201,7 @@ describe("attempts a scheduler could not record", () => {
     expect(await states(webhook.uid)).toEqual([["held", 0]]);
 
     refuse = false;
-    expect(await flow.run(run)).toBeNull();
+    expect(await flow.run(RUN)).toBeNull();
     expect(await states(webhook.uid)).toEqual([["succeeded", 1]]);
     expect(await received(key)).toHaveLength(1);
   });

@@ -12,6 +12,9 @@ import { apiCall, podiumBody, podiumHeaders, post, testEnv } from "./helpers";
 
 let msgSeq = 0;
 
+/** One run of a scheduler's flow, as its alarm makes one, with nothing left waiting: no deadline, no cap on starts, no wait for a slot. */
+export const RUN = { deadline: Infinity, maxStarts: Infinity, maxWaitMs: 0 };
+
 export function pipeline(overrides: Partial<Env> = {}, opts: { unreachable?: (webhookUid: string) => boolean } = {}) {
   const { env, queues, schedulers } = testEnv(overrides, opts.unreachable);
   // One flow per webhook woken through this pipeline, kept across deliver() calls as
@@ -103,7 +106,7 @@ export function pipeline(overrides: Partial<Env> = {}, opts: { unreachable?: (we
       for (const uid of told) flows.get(uid)!.wake();
       const now = Date.now();
       const due = [...flows].filter(([uid]) => told.has(uid) || (alarms.get(uid) ?? Infinity) <= now);
-      await Promise.all(due.map(async ([uid, f]) => alarms.set(uid, await f.run({ deadline: Infinity, maxStarts: Infinity, maxWaitMs: 0 }))));
+      await Promise.all(due.map(async ([uid, f]) => alarms.set(uid, await f.run(RUN))));
     },
     createWebhook,
     /**

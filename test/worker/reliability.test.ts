@@ -15,12 +15,10 @@ import { d1Double } from "./d1-double";
 import { consumerSetting } from "./wrangler-config";
 import { bucketWith } from "./fakes";
 import { call, ingestMessage, podiumBody, podiumHeaders, post, recordingQueue } from "./helpers";
-import { pipeline, received, uniqueKey } from "./pipeline";
+import { pipeline, received, RUN, uniqueKey } from "./pipeline";
 import { deliveryRows, eventStored, setEvent } from "./rows";
 
 const HOUR_S = 3600;
-/** One run of a scheduler, as its alarm makes one: nothing left waiting. */
-const RUN = { deadline: Infinity, maxStarts: Infinity, maxWaitMs: 0 };
 /** Queues deletes a message this long after it was first sent, retried or not. */
 const QUEUE_RETENTION_S = 4 * 24 * HOUR_S;
 
