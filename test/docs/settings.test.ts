@@ -4,20 +4,13 @@ import { readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { wranglerVars } from "./wrangler-vars";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const read = (file: string) => readFileSync(join(ROOT, file), "utf8");
 
-/** The names wrangler.toml's [vars] table sets. */
-function varNames(): string[] {
-  const toml = read("wrangler.toml");
-  const start = toml.indexOf("\n[vars]\n");
-  const table = toml.slice(start + "\n[vars]\n".length).split(/\n\[/)[0]!;
-  return [...table.matchAll(/^([A-Z][A-Z0-9_]*)\s*=/gm)].map((m) => m[1]!);
-}
-
 describe("settings", () => {
-  const names = varNames();
+  const names = Object.keys(wranglerVars());
 
   it("wrangler.toml has settings to check", () => {
     expect(names).toEqual(expect.arrayContaining(["RETENTION_DAYS", "SIGNATURE_TOLERANCE_S", "MAX_ATTEMPTS"]));
