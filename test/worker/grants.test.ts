@@ -569,13 +569,7 @@ describe("a limited token's filters on places outside its grant", () => {
     await p.ingest(podiumBody({ organizationUid: orgB, locationUid: locB, type: `invoice.${k}` }));
     const t = await makeToken(p, ["events:read", "read_messages"], { organizationUids: [orgA] });
     const meter = meteredD1(env.DB);
-    const read = async (query: string) => {
-      meter.reset();
-      const ctx = createExecutionContext();
-      const res = await worker.fetch(new Request(`https://edgehook.test/v1/events?limit=1&${query}`, { headers: { authorization: `Bearer ${t.token}` } }), { ...env, DB: meter.db }, ctx);
-      await waitOnExecutionContext(ctx);
-      return { json: await res.json(), rows: meter.usage.rowsRead };
-    };
+    const read = (query: string) => meteredApiCall(meter, "GET", `/v1/events?limit=1&${query}`, undefined, { authorization: `Bearer ${t.token}` });
     for (const [theirs, nobodys] of [
       [`locationUid=${locB}`, `locationUid=loc-${k}-none`],
       [`eventType=invoice.${k}`, `eventType=invoice.${k}-none`],
