@@ -378,20 +378,23 @@ function unchangedFields(form: Form): string[] {
 /** The form's fields as the API's webhook body, or what in them is not JSON. */
 function webhookBody(form: Form, creating: boolean): { ok: true; body: Record<string, unknown> } | { ok: false; error: string } {
   const text = (k: string) => textOf(form, k).trim();
+  // Text that is no number goes as it is, for the API to refuse by name: Number() makes it NaN,
+  // which JSON sends as null, and null is "no limit" for rateLimit and autoDisableAfterMinutes.
+  const num = (k: string) => (Number.isFinite(Number(text(k))) ? Number(text(k)) : text(k));
   const body: Record<string, unknown> = {
     url: text("url"),
     eventTypes: text("eventTypes").split(",").map((t) => t.trim()).filter(Boolean),
     disabled: form.disabled === "on",
   };
-  if (text("timeoutMs")) body.timeoutMs = Number(text("timeoutMs"));
-  if (text("maxAttempts")) body.maxAttempts = Number(text("maxAttempts"));
+  if (text("timeoutMs")) body.timeoutMs = num("timeoutMs");
+  if (text("maxAttempts")) body.maxAttempts = num("maxAttempts");
   // An empty rate limit is none; the form always carries the field, so clearing it lifts the limit.
-  if ("rateLimit" in form) body.rateLimit = text("rateLimit") ? Number(text("rateLimit")) : null;
-  if (text("maxConcurrency")) body.maxConcurrency = Number(text("maxConcurrency"));
+  if ("rateLimit" in form) body.rateLimit = text("rateLimit") ? num("rateLimit") : null;
+  if (text("maxConcurrency")) body.maxConcurrency = num("maxConcurrency");
   if (text("ordering")) body.ordering = text("ordering");
-  if (text("failingAfterAttempts")) body.failingAfterAttempts = Number(text("failingAfterAttempts"));
+  if (text("failingAfterAttempts")) body.failingAfterAttempts = num("failingAfterAttempts");
   // An empty "disable after" is never; the form always carries the field.
-  if ("autoDisableAfterMinutes" in form) body.autoDisableAfterMinutes = text("autoDisableAfterMinutes") ? Number(text("autoDisableAfterMinutes")) : null;
+  if ("autoDisableAfterMinutes" in form) body.autoDisableAfterMinutes = text("autoDisableAfterMinutes") ? num("autoDisableAfterMinutes") : null;
   if (creating && text("organizationUid")) body.organizationUid = text("organizationUid");
   if (creating && text("locationUid")) body.locationUid = text("locationUid");
   // An empty box clears the field when editing, and leaves it out when creating.

@@ -48,8 +48,8 @@ interface Action {
 
 /** What the docs say of a webhook's fields (docs/api.md), as the form's text: an https URL that is not private, types, bounded integers. */
 const EVENT_TYPE = /^(\*|[A-Za-z0-9_-]+(\.[A-Za-z0-9_/-]+)*(\.\*)?)$/;
-// (rateLimit and autoDisableAfterMinutes, whose empty box means none, are left as they are: the
-// form reads any text that is no number as none too, so what it takes of them is not the docs' rule.)
+// (rateLimit and autoDisableAfterMinutes, whose empty box means none, are left as they are here;
+// their text that is no number is refused in dashboard-answers.test.ts.)
 const WEBHOOK_NUMBERS: [string, number, number][] = [
   ["timeoutMs", 100, 30_000],
   ["maxAttempts", 1, MAX_ATTEMPTS_LIMIT],
