@@ -3414,7 +3414,7 @@ export interface components {
             capped: boolean;
             /** @description Requests in flight right now. */
             inFlight: number;
-            /** @description The pace at which attempts started over the last 30 seconds: the starts less one, over the time from the first to the last (at least 1 second); never above rateLimit. One attempt alone: per second since it started. */
+            /** @description Attempts made per second over the last 30 seconds, or since the first of them when that is later (at least 1 second). */
             deliveriesPerSecond: number;
             /**
              * Format: date-time
