@@ -80,53 +80,43 @@ export function pauseAfter(a: AttemptSignal, ordering: Ordering, retryAfterCapSe
   return 0;
 }
 
-/**
- * How fast a webhook is going: attempts by the time they started, over a sliding window.
- * The pace is the gaps between the first and last start in the window (at least 1 s), so
- * starts a rate limit spaces never read above that limit, as n / elapsed did
- * (4 starts 1 s apart read 1.26/s 3.17 s after the first).
- */
+/** Counts per second over a sliding window, to tell how fast a webhook is going. */
 export class RateMeter {
-  private readonly buckets = new Map<number, { attempts: number; settled: number; first: number; last: number }>();
+  private readonly buckets = new Map<number, { attempts: number; settled: number }>();
+  private since: number | null = null;
 
   constructor(private readonly windowMs = 30_000) {}
 
-  /** One attempt that started at `startedAt`; `settled` when it left nothing owed (succeeded, or failed for good). */
-  record(startedAt: number, settled: boolean): void {
-    const second = Math.floor(startedAt / 1000);
-    let b = this.buckets.get(second);
-    if (!b) {
-      this.prune(startedAt);
-      b = { attempts: 0, settled: 0, first: startedAt, last: startedAt };
-      this.buckets.set(second, b);
-    }
+  /** One attempt ended at `now`; `settled` when it left nothing owed (succeeded, or failed for good). */
+  record(now: number, settled: boolean): void {
+    const second = Math.floor(now / 1000);
+    const b = this.buckets.get(second) ?? { attempts: 0, settled: 0 };
     b.attempts++;
     if (settled) b.settled++;
-    b.first = Math.min(b.first, startedAt);
-    b.last = Math.max(b.last, startedAt);
+    this.buckets.set(second, b);
+    this.since ??= now;
+    this.prune(now);
   }
 
-  /** Attempts and settled deliveries per second over the window; one attempt alone, per second since it started. */
+  /** Attempts and settled deliveries per second over the window (or since the first one, if later). */
   rates(now: number): { attemptsPerSecond: number; settledPerSecond: number } {
     this.prune(now);
     let attempts = 0;
     let settled = 0;
-    let first = Infinity;
-    let last = -Infinity;
     for (const b of this.buckets.values()) {
       attempts += b.attempts;
       settled += b.settled;
-      first = Math.min(first, b.first);
-      last = Math.max(last, b.last);
     }
-    if (attempts === 0) return { attemptsPerSecond: 0, settledPerSecond: 0 };
-    const perSecond = attempts === 1 ? 1000 / Math.max(1000, now - first) : ((attempts - 1) * 1000) / Math.max(1000, last - first);
-    return { attemptsPerSecond: round(perSecond), settledPerSecond: round((perSecond * settled) / attempts) };
+    if (attempts === 0 || this.since === null) return { attemptsPerSecond: 0, settledPerSecond: 0 };
+    const span = Math.max(1000, Math.min(this.windowMs, now - this.since)) / 1000;
+    return { attemptsPerSecond: round(attempts / span), settledPerSecond: round(settled / span) };
   }
 
   private prune(now: number): void {
     const oldest = Math.floor((now - this.windowMs) / 1000);
     for (const second of this.buckets.keys()) if (second <= oldest) this.buckets.delete(second);
+    if (this.buckets.size === 0) this.since = null;
+    else if (this.since !== null && this.since < now - this.windowMs) this.since = now - this.windowMs;
   }
 }
 

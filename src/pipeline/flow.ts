@@ -282,7 +282,7 @@ export class WebhookFlow {
       this.pausedUntil = end + pause;
       this.pause.paused?.(this.pausedUntil);
     }
-    this.meter.record(attempt.startedAt, a.retryIn === null);
+    this.meter.record(end, a.retryIn === null);
     const head = this.buffer[0];
     if (w.ordering === "fifo" && head?.delivery.id === job.delivery.id) {
       // The head moves on once settled; until then it stays the head, due again later.

@@ -63,23 +63,6 @@ describe("the flow rules", () => {
     expect(meter.rates(1_020_000)).toEqual({ attemptsPerSecond: 0, settledPerSecond: 0 });
   });
 
-  it("never reads a pace above the rate limit that spaced the starts, whenever it is read", () => {
-    const meter = new RateMeter();
-    const t0 = 1_000_000;
-    // rateLimit 1: starts 1 s apart, recorded as each attempt ends (a slow answer ends last).
-    for (const [start, ms] of [[0, 2500], [1000, 100], [2000, 100], [3000, 100]] as const) meter.record(t0 + start, ms < 1000);
-    for (const at of [3170, 3500, 9000, 29_000]) expect(meter.rates(t0 + at).attemptsPerSecond, `at ${at}`).toBeLessThanOrEqual(1);
-    expect(meter.rates(t0 + 3170)).toEqual({ attemptsPerSecond: 1, settledPerSecond: 0.75 });
-    // One attempt alone: per second since it started (at least 1 s).
-    const one = new RateMeter();
-    one.record(t0, true);
-    expect(one.rates(t0 + 4000)).toEqual({ attemptsPerSecond: 0.25, settledPerSecond: 0.25 });
-    // Six started together (maxConcurrency): spread over at least a second.
-    const six = new RateMeter();
-    for (let i = 0; i < 6; i++) six.record(t0, true);
-    expect(six.rates(t0 + 10)).toEqual({ attemptsPerSecond: 5, settledPerSecond: 5 });
-  });
-
   it("estimates the time to drain from the settling pace, else the rate limit", () => {
     expect(drainEstimate(0, 0, { ...limits, disabled: false })).toBe(0);
     expect(drainEstimate(100, 4, { ...limits, disabled: false })).toBe(25);
