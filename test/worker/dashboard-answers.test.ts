@@ -125,7 +125,7 @@ describe("a webhook form's number that is no number", () => {
     const hook = (await p.api("POST", "/v1/webhooks", { url: `https://downstream.test/ok/${key}`, eventTypes: ["message.*"], organizationUid: `org-${key}`, rateLimit: 5, autoDisableAfterMinutes: 60 })).json;
     for (const [field, typed] of [["rateLimit", "five"], ["autoDisableAfterMinutes", "an hour"], ["timeoutMs", "3s"]] as const) {
       const res = await dashboardForm(`/dashboard/webhooks/${hook.uid}`, c, { url: `https://downstream.test/ok/${key}`, eventTypes: "message.*", rateLimit: "5", autoDisableAfterMinutes: "60", [field]: typed });
-      const html = await (res.status === 303 ? follow(res, c) : res).text();
+      const html = await (res.status === 303 ? await follow(res, c) : res).text();
       expect(banners(html, "alert").join(" "), field).toContain(field);
       expect(banners(html, "status"), field).not.toContain("Saved.");
       const stored = (await p.api("GET", `/v1/webhooks/${hook.uid}`)).json;
