@@ -3414,7 +3414,7 @@ export interface components {
             capped: boolean;
             /** @description Requests in flight right now. */
             inFlight: number;
-            /** @description Attempts made per second over the last 30 seconds, or since the first of them when that is later (at least 1 second). */
+            /** @description Attempts made per second over the last 30 seconds, or since the first of them when that is later (at least 1 second); never more than rateLimit. */
             deliveriesPerSecond: number;
             /**
              * Format: date-time

@@ -1,7 +1,7 @@
 // The API's view of stored records: times as ISO 8601, secrets never.
 import { redactHeaders } from "../domain/credential-headers";
 import { alertMessage, closingType, isAlertType, SLACK_TRANSFORM } from "../domain/alerts";
-import { drainEstimate } from "../domain/flow";
+import { drainEstimate, paceOf } from "../domain/flow";
 import { isRecord } from "../domain/guards";
 import { healthState, successRates, type HealthRecord, type HourCount } from "../domain/health";
 import { iso, isoTime } from "../domain/time";
@@ -123,11 +123,12 @@ export function alertView(e: AlertEpisode) {
 /** A webhook's backlog: what it holds and has pending (counted up to a cap), and how fast it is going. */
 export function backlogView(w: Webhook, owed: { held: number; pending: number; capped: boolean }, status: FlowStatus, now = Date.now()) {
   const paused = status.pausedUntil === null ? 0 : Math.max(0, Math.ceil((status.pausedUntil - now) / 1000));
-  const seconds = drainEstimate(owed.held + owed.pending, status.settledPerSecond, w, paused);
+  const pace = paceOf(status, w.rateLimit);
+  const seconds = drainEstimate(owed.held + owed.pending, pace.settledPerSecond, w, paused);
   return {
     ...owed,
     inFlight: status.inFlight,
-    deliveriesPerSecond: status.attemptsPerSecond,
+    deliveriesPerSecond: pace.attemptsPerSecond,
     pausedUntil: isoTime(status.pausedUntil),
     estimatedSeconds: seconds,
     estimatedDoneAt: seconds === null ? null : iso(now + seconds * 1000),

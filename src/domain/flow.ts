@@ -123,6 +123,16 @@ export class RateMeter {
 const round = (n: number) => Math.round(n * 100) / 100;
 
 /**
+ * The meter's rates as a webhook's pace. Starts are spaced by the rate limit, so a reading above
+ * it is the window's edge (4 attempts a second apart, counted over the 3 s between the first and
+ * the last, read 1.33/s), not speed: it is shown as the limit.
+ */
+export function paceOf(r: { attemptsPerSecond: number; settledPerSecond: number }, rateLimit: number | null) {
+  const cap = (n: number) => (rateLimit === null ? n : Math.min(n, rateLimit));
+  return { attemptsPerSecond: cap(r.attemptsPerSecond), settledPerSecond: cap(r.settledPerSecond) };
+}
+
+/**
  * Seconds until `owed` deliveries are done: after the pause the webhook is in (`pausedSeconds`),
  * at the pace they are being settled, else (nothing settled lately) at the rate limit, else
  * unknown. A disabled webhook sends nothing, so it has no estimate.

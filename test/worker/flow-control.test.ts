@@ -4,7 +4,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { meteredD1 } from "../../bench/d1-meter";
-import { concurrencyOf, drainEstimate, Pacer, pauseAfter, RateMeter } from "../../src/domain/flow";
+import { backlogView } from "../../src/api/views";
+import { concurrencyOf, drainEstimate, Pacer, paceOf, pauseAfter, RateMeter } from "../../src/domain/flow";
+import { getWebhook } from "../../src/store/webhooks";
 import { backlogOf } from "../../src/store/scheduler-reads";
 import { call, dashboardCookie, ingestMessage, podiumBody } from "./helpers";
 import { pipeline, received, uniqueKey, webhookSetup } from "./pipeline";
@@ -61,6 +63,17 @@ describe("the flow rules", () => {
     for (let t = 0; t < 5000; t += 100) meter.record(1_000_000 + t, t % 200 === 0);
     expect(meter.rates(1_005_000)).toEqual({ attemptsPerSecond: 10, settledPerSecond: 5 });
     expect(meter.rates(1_020_000)).toEqual({ attemptsPerSecond: 0, settledPerSecond: 0 });
+  });
+
+  it("never reads a pace above the rate limit, which the window's edge alone would show", () => {
+    // 4 attempts a second apart (a webhook limited to 1/s), counted over the 3 s from the first to the last.
+    const meter = new RateMeter(10_000);
+    for (let t = 0; t < 4; t++) meter.record(1_000_000 + t * 1000, true);
+    const measured = meter.rates(1_003_000);
+    expect(measured.attemptsPerSecond).toBeGreaterThan(1);
+    expect(paceOf(measured, 1)).toEqual({ attemptsPerSecond: 1, settledPerSecond: 1 });
+    expect(paceOf(measured, 5)).toEqual(measured); // under its limit: as measured
+    expect(paceOf(measured, null)).toEqual(measured);
   });
 
   it("estimates the time to drain from the settling pace, else the rate limit", () => {
@@ -148,6 +161,16 @@ describe("the backlog view", () => {
     await p.api("PATCH", `/v1/webhooks/${hook.uid}`, { rateLimit: null });
     await p.deliver();
     expect((await p.api("GET", `/v1/webhooks/${hook.uid}`)).json.backlog).toMatchObject({ held: 0, pending: 0, estimatedSeconds: 0 });
+  });
+
+  it("shows a webhook's pace at most at its rate limit, and estimates the drain from that", async () => {
+    const p = pipeline();
+    const { webhook } = await p.webhookOn("ok", { rateLimit: 1 });
+    const hook = await getWebhook(env.DB, webhook.uid);
+    if (!hook) throw new Error("the webhook was not stored");
+    const status = { inFlight: 1, pausedUntil: null, attemptsPerSecond: 1.33, settledPerSecond: 1.33 };
+    const view = backlogView(hook, { held: 0, pending: 10, capped: false }, status, 1_000_000);
+    expect(view).toMatchObject({ deliveriesPerSecond: 1, estimatedSeconds: 10 });
   });
 
   it("shows the backlog, the pace and the limits on the dashboard, whose form sets them", async () => {
