@@ -64,6 +64,8 @@ export const TRANSFORM_LIMITS = {
   stringChars: 1024 * 1024,
   /** Items `$distinct` compares (each with every other: a few tens of milliseconds at most). */
   distinctItems: 5000,
+  /** Comparisons of a `$sort` by value that cost one step (about the time of one). */
+  sortComparisonsPerStep: 50,
 } as const;
 
 /** Names the delivery layer sets, or that describe the body or connection. */
@@ -287,7 +289,7 @@ function implementationOf(v: unknown): (self: unknown, args: unknown[]) => unkno
 }
 
 type Builtin = (self: unknown, args: unknown[]) => unknown;
-let builtins: Promise<{ pad: Builtin; distinct: Builtin }> | null = null;
+let builtins: Promise<{ pad: Builtin; distinct: Builtin; sort: Builtin }> | null = null;
 
 /**
  * The built-ins whose work one step does not bound, each in front of its own bound and
@@ -299,8 +301,9 @@ async function boundBuiltins(evaluator: Evaluator, charge: (steps: number) => vo
   builtins ??= (async () => ({
     pad: implementationOf(await JSONATA.parse("$pad").evaluate({})),
     distinct: implementationOf(await JSONATA.parse("$distinct").evaluate({})),
+    sort: implementationOf(await JSONATA.parse("$sort").evaluate({})),
   }))();
-  const { pad, distinct } = await builtins;
+  const { pad, distinct, sort } = await builtins;
   // Plain functions, not arrows: JSONata calls a built-in with its own `this` (its focus).
   evaluator.registerFunction(
     "pad",
@@ -329,6 +332,26 @@ async function boundBuiltins(evaluator: Evaluator, charge: (steps: number) => vo
       return distinct(this, args);
     },
     "<x:x>",
+  );
+  evaluator.registerFunction(
+    "sort",
+    function (this: unknown, ...args: unknown[]) {
+      const [items, comparator] = args;
+      // JSONata's merge sort copies the rest of a run at each comparison: quadratic in time and
+      // memory (10,000 numbers took 0.2 s and 100 MB; 100,000 exhausted the isolate's memory), and
+      // its default comparison is no evaluation step. A sort by value is done here in n log n and
+      // charged by its comparisons; with a comparator function each call is charged already.
+      if (comparator === undefined && Array.isArray(items) && items.length > 1) {
+        const numbers = items.every((x) => typeof x === "number");
+        if (numbers || items.every((x) => typeof x === "string")) {
+          charge(Math.ceil((items.length * Math.log2(items.length)) / TRANSFORM_LIMITS.sortComparisonsPerStep));
+          // Stable and ascending, as JSONata's (it moves an item only past a greater one).
+          return [...items].sort((a, b) => (a > b ? 1 : a < b ? -1 : 0));
+        }
+      }
+      return sort(this, args);
+    },
+    "<af?:a>",
   );
 }
 

@@ -1,3 +1,5 @@
+import fc from "fast-check";
+import jsonata from "jsonata";
 import { describe, expect, it } from "vitest";
 import { type CompiledTransform, TRANSFORM_LIMITS, compileTransform, runTransform } from "../../src/pipeline/transform";
 import jsonataSource from "jsonata/jsonata.js?raw";
@@ -235,6 +237,30 @@ describe("bounds", () => {
     expect((await failure(`($a := [1..${TRANSFORM_LIMITS.distinctItems}]; [1..20].$count($distinct($a)))`, "{}")).reason).toBe(
       `transform: stopped after ${TRANSFORM_LIMITS.steps} evaluation steps (an endless or too costly expression)`,
     );
+  });
+
+  it("sorts by value in n log n, charged to the steps by its comparisons, with JSONata's order and errors", async () => {
+    const n = 5000;
+    const comparisons = Math.ceil((n * Math.log2(n)) / TRANSFORM_LIMITS.sortComparisonsPerStep);
+    // Its comparisons count (JSONata's own default comparison was no step at all)…
+    expect((await failure(`$count($sort([1..${n}]))`, "{}", { maxSteps: comparisons - 1 })).reason).toMatch(/stopped after/);
+    // …and the longest sequence sorts within the bound: JSONata's merge sort copies the rest of a
+    // run at each comparison, and ran out of memory on it.
+    const sorted = await transformed(`($s := $sort($reverse([1..${TRANSFORM_LIMITS.sequence}])); {"first": $s[0], "last": $s[-1], "n": $count($s)})`, "{}");
+    expect(sorted.body).toEqual({ first: 1, last: TRANSFORM_LIMITS.sequence, n: TRANSFORM_LIMITS.sequence });
+    // Many sorts of it run out of steps.
+    expect((await failure(`$count([1..10].$sort([1..${TRANSFORM_LIMITS.sequence}]))`, "{}")).reason).toMatch(/stopped after/);
+    // Same answers as JSONata's own: ascending by code unit, a comparator as given, mixed values refused.
+    const jsonataSort = async (expr: string, input: unknown) => JSON.stringify(await jsonata(expr).evaluate(input));
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(fc.array(fc.double({ noNaN: true, noDefaultInfinity: true })), fc.array(fc.string({ unit: "binary" }))), async (items) => {
+        const r = await runTransform(compile(`{"s": $sort(items)}`), JSON.stringify({ items }));
+        expect(r.ok && JSON.parse(r.body).s).toEqual(JSON.parse((await jsonataSort(`{"s": $sort(items)}`, { items })) ?? "{}").s);
+      }),
+      { numRuns: 200 },
+    );
+    expect((await transformed(`$sort([3, 1, 2], function($a, $b) { $a < $b })`, "{}")).body).toEqual([3, 2, 1]);
+    expect((await failure(`$sort([1, "a"])`, "{}")).reason).toMatch(/^transform: D3070: /);
   });
 
   it("refuses a result that shares one object into a huge document, before writing it", async () => {
