@@ -84,6 +84,9 @@ describe("operator reads", () => {
       ["events by status, organization token", "/v1/events?status=failed&limit=50", { authorization: `Bearer ${orgToken}` }],
       ["an event", `/v1/events/${sample.id}`],
       ["a webhook", `/v1/webhooks/${enabled}`],
+      // A search matching nothing examines its whole bound of events, with their bodies.
+      ["search", `/v1/events?q=matches-nothing&since=${since}&until=${until}`],
+      ["search by status, organization token", `/v1/events?q=${encodeURIComponent("data.x=matches-nothing")}&status=failed&since=${since}&until=${until}`, { authorization: `Bearer ${orgToken}` }],
     ];
     const measure = async () => {
       const rows: Record<string, number> = {};
@@ -106,7 +109,7 @@ describe("operator reads", () => {
     const webhookCount = (await env.DB.prepare("SELECT COUNT(*) AS n FROM delivery_counts").first<{ n: number }>())!.n;
     // Reads answered from counters or a single page do not grow with twice the events (a scan would double);
     // the filtered walks grow up to their fixed budget, which MAX_ROWS bounds.
-    const paged = ["stats", "stats, organization token", "stats, location token", "events", "events, location token", "deliveries by event", "an event", "a webhook"];
+    const paged = ["stats", "stats, organization token", "stats, location token", "events", "events, location token", "deliveries by event", "an event", "a webhook", "search", "search by status, organization token"];
     for (const name of paged) expect(after[name], name).toBeLessThanOrEqual(before[name]! * 1.25 + 20);
     for (const [name] of reads) {
       expect(after[name], name).toBeLessThanOrEqual(MAX_ROWS);
