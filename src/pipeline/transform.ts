@@ -66,6 +66,8 @@ export const TRANSFORM_LIMITS = {
   distinctItems: 5000,
   /** Comparisons of a `$sort` by value that cost one step (about the time of one). */
   sortComparisonsPerStep: 50,
+  /** Characters of JSON text a copy (`~> |…|…|`, `$clone`) writes and reads back per step. */
+  cloneCharsPerStep: 50,
 } as const;
 
 /** Names the delivery layer sets, or that describe the body or connection. */
@@ -289,7 +291,7 @@ function implementationOf(v: unknown): (self: unknown, args: unknown[]) => unkno
 }
 
 type Builtin = (self: unknown, args: unknown[]) => unknown;
-let builtins: Promise<{ pad: Builtin; distinct: Builtin; sort: Builtin }> | null = null;
+let builtins: Promise<{ pad: Builtin; distinct: Builtin; sort: Builtin; string: Builtin }> | null = null;
 
 /**
  * The built-ins whose work one step does not bound, each in front of its own bound and
@@ -302,8 +304,9 @@ async function boundBuiltins(evaluator: Evaluator, charge: (steps: number) => vo
     pad: implementationOf(await JSONATA.parse("$pad").evaluate({})),
     distinct: implementationOf(await JSONATA.parse("$distinct").evaluate({})),
     sort: implementationOf(await JSONATA.parse("$sort").evaluate({})),
+    string: implementationOf(await JSONATA.parse("$string").evaluate({})),
   }))();
-  const { pad, distinct, sort } = await builtins;
+  const { pad, distinct, sort, string } = await builtins;
   // Plain functions, not arrows: JSONata calls a built-in with its own `this` (its focus).
   evaluator.registerFunction(
     "pad",
@@ -352,6 +355,23 @@ async function boundBuiltins(evaluator: Evaluator, charge: (steps: number) => vo
       return sort(this, args);
     },
     "<af?:a>",
+  );
+  // The transform operator (`$ ~> |path|update|`) copies its whole input with `$clone`, which
+  // JSONata does through the JSON text of it: an object costs nothing by its size otherwise, and a
+  // body copied once per item of its own array took seconds and ran out of memory. As JSONata's
+  // own (the text its $string writes, parsed back), charged by the text's length.
+  evaluator.registerFunction(
+    "clone",
+    function (this: unknown, ...args: unknown[]) {
+      const [value] = args;
+      if (value === undefined) return undefined;
+      const text = string(this, [value]);
+      if (typeof text !== "string") return undefined;
+      if (text.length > TRANSFORM_LIMITS.stringChars) throw new BoundExceeded(`stopped: a copy of over ${TRANSFORM_LIMITS.stringChars} characters`);
+      charge(Math.ceil(text.length / TRANSFORM_LIMITS.cloneCharsPerStep));
+      return JSON.parse(text);
+    },
+    "<(oa)-:o>",
   );
 }
 

@@ -263,6 +263,24 @@ describe("bounds", () => {
     expect((await failure(`$sort([1, "a"])`, "{}")).reason).toMatch(/^transform: D3070: /);
   });
 
+  it("charges a copy of the input by its size: the transform operator copies the whole body each time", async () => {
+    const items = Array.from({ length: 2000 }, (_, i) => ({ id: `item-${i}`, n: i, contact: { phone: "+18015550123" } }));
+    const body = JSON.stringify({ data: { items, contact: { phone: "+18015550123", email: "a@b.c" } } });
+    const copy = Math.ceil(body.length / TRANSFORM_LIMITS.cloneCharsPerStep);
+    // One copy costs its text's length (JSONata's own clone was no step at all, whatever it copied)…
+    expect((await failure(`$ ~> |data.contact|{}, ["phone"]|`, body, { maxSteps: copy - 1 })).reason).toMatch(/stopped after/);
+    expect((await failure(`{"c": $clone($)}`, body, { maxSteps: copy - 1 })).reason).toMatch(/stopped after/);
+    // …so a copy of the body per item of its own array runs out of steps (it took seconds, then all the memory)…
+    expect((await failure(`$count(data.items.($$ ~> |data.contact|{}, ["phone"]|))`, body)).reason).toBe(
+      `transform: stopped after ${TRANSFORM_LIMITS.steps} evaluation steps (an endless or too costly expression)`,
+    );
+    // …while removing fields from a large body, as docs/filters-and-transforms.md shows, still runs, as JSONata's does.
+    const out = await transformed(`$ ~> |data.contact|{}, ["phone", "email"]| ~> |data.items|{}, ["contact"]|`, body);
+    expect(out.body.data.contact).toEqual({});
+    expect(out.body.data.items[1999]).toEqual({ id: "item-1999", n: 1999 });
+    expect((await transformed(`{"c": $clone({"a": [1, {"b": null}]}), "none": $clone(nothing)}`, "{}")).body).toEqual({ c: { a: [1, { b: null }] } });
+  });
+
   it("refuses a result that shares one object into a huge document, before writing it", async () => {
     const r = await failure(`($d := function($x, $n) { $n = 0 ? $x : $d({"l": $x, "r": $x}, $n - 1) }; $d("leaf", 40))`, "{}");
     expect(r.reason).toBe(`transform: the result is over ${TRANSFORM_LIMITS.outputBytes} bytes`);
