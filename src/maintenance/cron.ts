@@ -11,7 +11,7 @@ import { countParked, listParked, setAside, unpark } from "../store/parked";
 import { QUEUES } from "../pipeline/queues";
 import { foldEventCountDeltas, foldEventCounts } from "../store/counters";
 import { purgeClosedDeadLetters, recordDeadLetters } from "../store/dead-letters";
-import { purgeRejectionCounts } from "../store/rejections";
+import { purgeRejectionCounts, purgeRejectionSamples } from "../store/rejections";
 import { purgeExpiredSessions } from "../store/sessions";
 
 /** How long a delivery expired at retention stays visible, with its event, before the purge takes them. */
@@ -154,7 +154,13 @@ const STEPS: [name: string, step: Step][] = [
   ["closed-alerts", async (env, { horizon }) => void (await purgeClosedAlerts(env.DB, horizon))],
   ["dead-letters", async (env, { horizon }) => void (await purgeClosedDeadLetters(env.DB, horizon))],
   ["sessions", async (env, { now }) => void (await purgeExpiredSessions(env.DB, now))],
-  ["rejections", async (env, { horizon }) => void (await purgeRejectionCounts(env.DB, horizon))],
+  [
+    "rejections",
+    async (env, { horizon }) => {
+      await purgeRejectionCounts(env.DB, horizon);
+      await purgeRejectionSamples(env.DB, horizon);
+    },
+  ],
   ["count-parked", async (env, _run, r) => void (r.parked = await countParked(env.BODIES))],
 ];
 

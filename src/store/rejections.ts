@@ -118,6 +118,19 @@ export async function latestRejections(db: D1Database, sourceId: string, limit: 
   }));
 }
 
+/**
+ * Drops samples taken before `cutoff`, at most `limit`: pruning to SAMPLES_KEPT alone would keep a
+ * source's few old refusals, client addresses and all, forever. It reads the oldest `limit` rows by
+ * sequence (inserted in about the order they were taken), never the whole table.
+ */
+export async function purgeRejectionSamples(db: D1Database, cutoff: number, limit = 1000): Promise<number> {
+  const res = await db
+    .prepare("DELETE FROM rejections WHERE seq IN (SELECT seq FROM rejections ORDER BY seq LIMIT ?2) AND at < ?1")
+    .bind(cutoff, limit)
+    .run();
+  return res.meta.changes ?? 0;
+}
+
 /** Drops counts older than `cutoff`, at most `limit` (the table holds sources × reasons × retained hours). */
 export async function purgeRejectionCounts(db: D1Database, cutoff: number, limit = 5000): Promise<number> {
   const res = await db

@@ -226,6 +226,22 @@ describe("the rejection log", () => {
     expect(after!.n).toBe(0);
   });
 
+  it("forgets samples older than the retention at the maintenance run, however few a source has", async () => {
+    const p = pipeline();
+    const source = await createSource({ secrets: [`s-${uniqueKey()}`] });
+    const sample = (at: number, client: string) => ({
+      sourceId: source, requested: source, reason: "invalid_signature" as const, at, client, userAgent: null, headerNames: [],
+    });
+    const old = Date.now() - 11 * 24 * HOUR_MS;
+    // As the ingress sends them, oldest first: an old one (a tally from before the retention) and a fresh one.
+    await record(p, [{ v: 1, counts: [{ sourceId: source, reason: "invalid_signature", count: 2, lastAt: Date.now() }], samples: [sample(old, "198.51.100.7"), sample(Date.now(), "198.51.100.8")] }]);
+    const clients = async () =>
+      (await env.DB.prepare("SELECT client FROM rejections WHERE source_id = ? ORDER BY seq").bind(source).all<{ client: string }>()).results.map((r) => r.client);
+    expect(await clients()).toEqual(["198.51.100.7", "198.51.100.8"]);
+    await runMaintenance(p.env);
+    expect(await clients()).toEqual(["198.51.100.8"]);
+  });
+
   it("shows the last refusal and what to check on the dashboard's sources page", async () => {
     const p = pipeline();
     const source = await createSource({ secrets: [`s-${uniqueKey()}`] });
