@@ -23,6 +23,11 @@ export const api = router()
       onError: () => errorResponse(new AppError("payload_too_large", `API request bodies are limited to ${MAX_API_BODY_BYTES} bytes.`)),
     }),
   )
+  // Answers carry what a token may see, and a secret once at creation: no browser or proxy keeps them.
+  .use("*", async (c, next) => {
+    await next();
+    if (c.res.status !== 101 && !c.res.headers.has("cache-control")) c.res.headers.set("cache-control", "no-store");
+  })
   .use("*", authenticate)
   .route("/", events)
   .route("/", replay)

@@ -114,6 +114,19 @@ describe("API hardening", () => {
     expect(res.status).toBe(413);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("payload_too_large");
   });
+
+  it("answers nothing a browser or proxy may keep: a secret shown once, a list, an error", async () => {
+    const json = { ...ADMIN, "content-type": "application/json" };
+    const answers = [
+      await call(v1("/tokens", { method: "POST", headers: json, body: JSON.stringify({ name: `t-${uniqueKey()}`, scopes: ["read_messages"] }) })),
+      await call(v1("/webhooks", { method: "POST", headers: json, body: JSON.stringify({ url: "https://downstream.test/ok/cache", eventTypes: ["*"] }) })),
+      await call(v1("/events", { headers: ADMIN })),
+      await call(v1("/events/evt_00000000000000000000000000000000", { headers: ADMIN })),
+      await call(v1("/events")),
+    ];
+    expect(answers.map((r) => r.status)).toEqual([201, 201, 200, 404, 401]);
+    for (const res of answers) expect(res.headers.get("cache-control")).toBe("no-store");
+  });
 });
 
 describe("secrets never reach the logs", () => {
