@@ -22,7 +22,7 @@ import { IDLE_STATUS, WebhookFlow } from "../../src/pipeline/flow";
 import { consumeIngest } from "../../src/pipeline/ingest";
 import { podium } from "../../src/schemes/podium";
 import { eventCountsStatement, foldEventCountDeltas, foldEventCounts } from "../../src/store/counters";
-import { learnLocations, type LocationOwner as Place } from "../../src/store/locations";
+import { placeLocations, type LocationOwner as Place } from "../../src/store/locations";
 import { learnNamesStatement, nameIdSql } from "../../src/store/names";
 import { insertWebhook } from "../../src/store/webhooks";
 import { meteredD1, type D1Usage } from "../d1-meter";
@@ -224,7 +224,7 @@ async function cyclePhase(phase: string, request: Request, env: Env, ctx: Execut
     // An account in its stride: its locations known (events name them every hour), its counters
     // folded as the maintenance run keeps them, the hour's rows made by its earlier events.
     const names = CYCLE_PLACES.flatMap((p) => [p.locationUid, p.organizationUid]).concat(["podium", "message.received"]);
-    await env.DB.batch([learnNamesStatement(env.DB, names), learnLocations(env.DB, CYCLE_PLACES, now)].filter((q) => q !== null));
+    await env.DB.batch([learnNamesStatement(env.DB, names), placeLocations(env.DB, CYCLE_PLACES, now)].filter((q) => q !== null));
     await steadyCounts(env.DB);
     await hourUnderWay(env.DB, now).run();
     await insertWebhook(env.DB, {

@@ -1,6 +1,6 @@
 import type { LocationOrganizations } from "../domain/access";
 import type { EventRow } from "../store/events";
-import type { LocationOwner } from "../store/locations";
+import type { LocationClaim } from "../store/locations";
 
 /** The locations whose organization must be known to settle these events' owners. */
 export function locationsToLookUp(rows: EventRow[]): string[] {
@@ -14,10 +14,10 @@ export function locationsToLookUp(rows: EventRow[]): string[] {
  * an organization gets the one its location is known to belong to. An event of a tenant's source (already pinned to
  * the owner at the ingress) keeps its location only if it is known to be the owner's.
  */
-export function settleOwners(rows: EventRow[], known: LocationOrganizations): { rows: EventRow[]; learned: LocationOwner[] } {
-  const learned: LocationOwner[] = rows.flatMap((r) =>
+export function settleOwners(rows: EventRow[], known: LocationOrganizations): { rows: EventRow[]; learned: LocationClaim[] } {
+  const learned: LocationClaim[] = rows.flatMap((r) =>
     r.sourceOwner === undefined && r.teaches !== false && r.locationUid !== null && r.organizationUid !== null
-      ? [{ locationUid: r.locationUid, organizationUid: r.organizationUid }]
+      ? [{ locationUid: r.locationUid, organizationUid: r.organizationUid, eventId: r.eventId, receivedAt: r.receivedAt }]
       : [],
   );
   const where = new Map(known);

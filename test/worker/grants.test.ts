@@ -267,17 +267,51 @@ describe("the location → organization map", () => {
     expect((await as(p, tA.token, "DELETE", `/v1/webhooks/${made.json.uid}`)).status).toBe(204);
   });
 
-  it("writes a location's row only when its organization changed", async () => {
+  it("is not moved back by a redelivered event, nor by one received before the move and stored after it", async () => {
+    const p = pipeline();
     const k = uniqueKey();
-    const pair = { locationUid: `loc-${k}`, organizationUid: `org-${k}` };
-    const first = await learnLocations(env.DB, [pair], 1000)!.run();
+    const [loc, orgA, orgB] = [`loc-${k}`, `org-${k}-a`, `org-${k}-b`];
+    const old = podiumBody({ organizationUid: orgA, locationUid: loc });
+    const first = await p.ingest(old);
+    await p.ingest(podiumBody({ organizationUid: orgB, locationUid: loc })); // the location moved
+    // Podium sends the old event again (same eventUid): a duplicate, not stored again, says nothing new.
+    expect(await p.ingest(old)).toBe(first);
+    expect(await locationOrganizations(env.DB, [loc])).toEqual(new Map([[loc, orgB]]));
+
+    // An event received before the next move, whose storing came after it (an ingest retry), is older news.
+    await p.receive(podiumBody({ organizationUid: orgA, locationUid: loc }));
+    const late = p.queues.ingest.sent.splice(0);
+    await p.ingest(podiumBody({ organizationUid: `org-${k}-c`, locationUid: loc }));
+    await p.runIngest(late);
+    expect(await locationOrganizations(env.DB, [loc])).toEqual(new Map([[loc, `org-${k}-c`]]));
+
+    // So the first organization's tokens gain nothing from either.
+    const t = await makeToken(p, ["webhooks:write", "read_messages"], { organizationUids: [orgA] });
+    const hook = { url: `https://downstream.test/ok/${k}`, eventTypes: ["message.*"], locationUid: loc };
+    expect((await as(p, t.token, "POST", "/v1/webhooks", hook)).status).toBe(403);
+  });
+
+  it("writes a location's row only when its organization changed", async () => {
+    const p = pipeline();
+    const k = uniqueKey();
+    const [loc, org] = [`loc-${k}`, `org-${k}`];
+    // Events of a source that teaches nothing, stored with their owners: the map is left to learnLocations here.
+    const quiet = await createSource({ id: `quiet-${k}`, secrets: [`quiet-${k}`], teachesLocations: false });
+    const claimOf = async (organizationUid: string) => {
+      const eventId = await p.ingest(podiumBody({ organizationUid, locationUid: loc }), { source: quiet, secret: `quiet-${k}` });
+      const receivedAt = Date.parse((await p.api("GET", `/v1/events/${eventId}`)).json.receivedAt);
+      return { locationUid: loc, organizationUid, eventId, receivedAt };
+    };
+    const [a, b] = [await claimOf(org), await claimOf(org)];
+    expect(await locationOrganizations(env.DB, [loc])).toEqual(new Map());
+    const first = await learnLocations(env.DB, [a])!.run();
     expect(first.meta.rows_written).toBeGreaterThan(0);
-    const again = await learnLocations(env.DB, [pair, pair], 2000)!.run();
+    const again = await learnLocations(env.DB, [a, b])!.run();
     expect(again.meta.rows_written).toBe(0);
-    const moved = await learnLocations(env.DB, [{ ...pair, organizationUid: `org-${k}-new` }], 3000)!.run();
-    expect(moved.meta.rows_written).toBeGreaterThan(0);
-    const row = await env.DB.prepare("SELECT organization_uid, updated_at FROM locations WHERE location_uid = ?").bind(pair.locationUid).first();
-    expect(row).toEqual({ organization_uid: `org-${k}-new`, updated_at: 3000 });
+    const moved = await claimOf(`org-${k}-new`);
+    expect((await learnLocations(env.DB, [moved])!.run()).meta.rows_written).toBeGreaterThan(0);
+    const row = await env.DB.prepare("SELECT organization_uid, updated_at FROM locations WHERE location_uid = ?").bind(loc).first();
+    expect(row).toEqual({ organization_uid: `org-${k}-new`, updated_at: moved.receivedAt });
   });
 
   it("gives the same answer through the list's SQL as through the grant check of one webhook", async () => {
