@@ -95,6 +95,8 @@ export function dataScopesForPattern(pattern: string): DataScope[] {
 /** The Podium objects: their types are the catalog's, nothing else. */
 const PODIUM_OBJECTS = Object.keys(DATA_SCOPE_OF_OBJECT);
 const PODIUM_TYPES = EVENT_TYPES.filter((t) => t.provider === "podium").map((t) => t.type);
+/** What a Podium object's unknown pattern is compared with: its exact types, then `object.*`. */
+const PODIUM_CHOICES = [...PODIUM_TYPES, ...PODIUM_OBJECTS.map((o) => `${o}.*`)];
 
 /** Levenshtein distance: how many single-character edits turn `a` into `b`. */
 function editDistance(a: string, b: string): number {
@@ -146,8 +148,8 @@ function declared(pattern: string, providers: ReadonlySet<string> | null): boole
 /**
  * Checks a subscription's patterns: `*`, a type the catalog declares or a source
  * has received, and `object.*` over such types are known. For Podium's objects
- * (when a Podium source may send to the webhook) an unknown exact type is a typo;
- * any other unknown pattern is accepted but pointed out.
+ * (when a Podium source may send to the webhook) any other pattern is a typo, an
+ * exact type or a narrower wildcard; any other unknown pattern is accepted but pointed out.
  */
 export function checkEventTypes(patterns: string[], ctx: TypeContext): TypeCheck {
   const result: TypeCheck = { invalid: [], unseen: [] };
@@ -155,8 +157,11 @@ export function checkEventTypes(patterns: string[], ctx: TypeContext): TypeCheck
   for (const [index, pattern] of patterns.entries()) {
     if (pattern === "*" || ctx.seen.has(pattern) || declared(pattern, ctx.providers)) continue;
     const object = pattern.split(".")[0]!;
-    if (mayReceivePodium && PODIUM_OBJECTS.includes(object) && !pattern.endsWith(".*")) {
-      result.invalid.push({ index, pattern, closest: closestTo(pattern, PODIUM_TYPES)! });
+    // Under a Podium object, `object.*` (known above) is the only wildcard: `message.received.*` matches nothing.
+    if (mayReceivePodium && PODIUM_OBJECTS.includes(object)) {
+      // A narrower wildcard is nearest an exact type it spells (`message.received.*`), else its object's wildcard.
+      const closest = pattern.endsWith(".*") ? (closestTo(pattern, PODIUM_TYPES, 2) ?? `${object}.*`) : closestTo(pattern, PODIUM_CHOICES)!;
+      result.invalid.push({ index, pattern, closest });
     } else {
       const known = EVENT_TYPES.filter((t) => ctx.providers === null || ctx.providers.has(t.provider)).map((t) => t.type);
       // A wildcard is compared with wildcards: `messages.*` is near `message.*`, not the type `message`.

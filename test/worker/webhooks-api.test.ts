@@ -484,6 +484,9 @@ describe("event types of a webhook", () => {
     ["review.creatd", "review.created"],
     ["invoice.payment_succeded", "invoice.payment_succeeded"],
     ["contact.update", "contact.updated"],
+    // A wildcard under a Podium object other than object.* matches none of its types.
+    ["message.received.*", "message.received"],
+    ["invoice.payment.*", "invoice.*"],
   ])("refuses the Podium type %s that does not exist, naming %s", async (typo, closest) => {
     const p = pipeline();
     const res = await p.api("POST", "/v1/webhooks", { ...base(), eventTypes: ["message.*", typo] });
