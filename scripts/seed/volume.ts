@@ -22,7 +22,7 @@ import { owedWebhooks } from "../../src/routing/match";
 import { recordAttempts, type AttemptOutcome } from "../../src/store/deliveries";
 import { recordEventTypes } from "../../src/store/event-types";
 import { storeEvents, type EventRow } from "../../src/store/events";
-import { learnLocations, locationOrganizations } from "../../src/store/locations";
+import { learnLocations, locationPlaces } from "../../src/store/locations";
 import { allWebhooks, insertWebhook } from "../../src/store/webhooks";
 
 /** The source the seed's events came in by, as configuration declares it. */
@@ -253,7 +253,7 @@ export async function seedVolume(db: D1Database, opts: SeedOptions): Promise<See
       report.bodyBytes += raw.length;
     }
     // As the ingest consumer: owners settled, what the batch teaches, routing, one transaction.
-    const known = await locationOrganizations(db, rows.flatMap((r) => (r.locationUid && !r.organizationUid ? [r.locationUid] : [])));
+    const known = await locationPlaces(db, rows.flatMap((r) => (r.locationUid && !r.organizationUid ? [r.locationUid] : [])));
     const settled = settleOwners(rows, known);
     const also = [learnLocations(db, settled.learned), recordEventTypes(db, settled.rows, from)].filter((s) => s !== null);
     const deliveries: NewDelivery[] = [];

@@ -3,12 +3,12 @@ import type { Env } from "../env";
 import { bodyOf, dropBodies } from "../store/bodies";
 import { announceEvents } from "../listen/announce";
 import { recordEventTypes } from "../store/event-types";
-import { eventExists, type EventRow } from "../store/events";
-import { learnLocations, locationOrganizations } from "../store/locations";
+import { eventExists, storedEventIds, type EventRow } from "../store/events";
+import { learnLocations, locationPlaces } from "../store/locations";
 import { allWebhooks } from "../store/webhooks";
 import { storeAndRoute } from "./commands";
 import { scheduledDelay } from "./retry-schedule";
-import { locationsToLookUp, settleOwners } from "./owners";
+import { claimsToCheck, locationsToLookUp, settleOwners } from "./owners";
 
 type Ready = { msg: Message<IngestMessage>; row: EventRow };
 
@@ -86,8 +86,14 @@ async function letGoOfStored(env: Env, msg: Message<IngestMessage>): Promise<voi
 
 async function storeBatch(env: Env, ready: Ready[]): Promise<void> {
   // Webhooks are read once per batch, never per event; locations only when an owner depends on one.
-  const [webhooks, known] = await Promise.all([allWebhooks(env.DB), locationOrganizations(env.DB, locationsToLookUp(ready.map((r) => r.row)))]);
-  const { rows, learned } = settleOwners(ready.map((r) => r.row), known);
+  // Whether a claim an owner depends on is a redelivery's is read only then (events of a looked-up location).
+  const given = ready.map((r) => r.row);
+  const [webhooks, known, stored] = await Promise.all([
+    allWebhooks(env.DB),
+    locationPlaces(env.DB, locationsToLookUp(given)),
+    storedEventIds(env.DB, claimsToCheck(given)),
+  ]);
+  const { rows, learned } = settleOwners(given, known, stored);
   // What the batch teaches is written in its own transaction, so it is learned exactly when stored.
   const also = [learnLocations(env.DB, learned), recordEventTypes(env.DB, rows)].filter((s) => s !== null);
   await storeAndRoute(env, rows, webhooks, also);

@@ -87,6 +87,16 @@ export async function storeEvents(
   return results.slice(stmts.length).flatMap((r) => r.results.map((row) => row.id));
 }
 
+/** Which of these events are stored. */
+export async function storedEventIds(db: D1Database, ids: string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const { results } = await db
+    .prepare(`SELECT j.value AS id FROM json_each(?) j WHERE EXISTS (SELECT 1 FROM events WHERE id = ${idKeySql("evt_", "j.value")})`)
+    .bind(JSON.stringify(ids))
+    .all<{ id: string }>();
+  return new Set(results.map((r) => r.id));
+}
+
 export async function eventExists(db: D1Database, id: string): Promise<boolean> {
   return (await db.prepare(`SELECT 1 FROM events WHERE id = ${idKeySql("evt_", "?1")}`).bind(id).first()) !== null;
 }

@@ -32,6 +32,7 @@ export function learnLocations(db: D1Database, claims: LocationClaim[]): D1Prepa
     )
     .bind(JSON.stringify(rows));
 }
+
 /** Places locations as given, with no event behind them: for seeding a database (benches), never at ingest. */
 export function placeLocations(db: D1Database, places: LocationOwner[], at: number): D1PreparedStatement {
   return db
@@ -51,4 +52,21 @@ export async function locationOrganizations(db: D1Database, locationUids: Iterab
     .bind(JSON.stringify(uids))
     .all<{ location_uid: string; organization_uid: string }>();
   return new Map(results.map((r) => [r.location_uid, r.organization_uid]));
+}
+
+/** Where a known location belongs, and when that was learned (the receipt time of the event that placed it there). */
+export interface KnownPlace {
+  organizationUid: string;
+  since: number;
+}
+
+/** The known place of each of these locations (unknown ones are absent), for the ingest consumer. */
+export async function locationPlaces(db: D1Database, locationUids: Iterable<string>): Promise<Map<string, KnownPlace>> {
+  const uids = [...new Set(locationUids)];
+  if (uids.length === 0) return new Map();
+  const { results } = await db
+    .prepare("SELECT location_uid, organization_uid, updated_at FROM locations WHERE location_uid IN (SELECT value FROM json_each(?))")
+    .bind(JSON.stringify(uids))
+    .all<{ location_uid: string; organization_uid: string; updated_at: number }>();
+  return new Map(results.map((r) => [r.location_uid, { organizationUid: r.organization_uid, since: r.updated_at }]));
 }

@@ -280,7 +280,8 @@ describe("the location → organization map", () => {
 
     // An event received before the next move, whose storing came after it (an ingest retry), is older news.
     await p.receive(podiumBody({ organizationUid: orgA, locationUid: loc }));
-    const late = p.queues.ingest.sent.splice(0);
+    // A second earlier than what follows: a receipt in the same millisecond would tell no order.
+    const late = p.queues.ingest.sent.splice(0).map((m) => ({ ...m, receivedAt: m.receivedAt - 1000 }));
     await p.ingest(podiumBody({ organizationUid: `org-${k}-c`, locationUid: loc }));
     await p.runIngest(late);
     expect(await locationOrganizations(env.DB, [loc])).toEqual(new Map([[loc, `org-${k}-c`]]));
@@ -289,6 +290,30 @@ describe("the location → organization map", () => {
     const t = await makeToken(p, ["webhooks:write", "read_messages"], { organizationUids: [orgA] });
     const hook = { url: `https://downstream.test/ok/${k}`, eventTypes: ["message.*"], locationUid: loc };
     expect((await as(p, t.token, "POST", "/v1/webhooks", hook)).status).toBe(403);
+  });
+
+  it("gives a review the location's organization, not one a redelivered or late event in the same batch claims", async () => {
+    const p = pipeline();
+    const k = uniqueKey();
+    const [loc, orgA, orgB] = [`loc-${k}`, `org-${k}-a`, `org-${k}-b`];
+    const review = (eventUid = crypto.randomUUID()) =>
+      JSON.stringify({ data: { uid: crypto.randomUUID(), locations: [{ uid: loc }] }, metadata: { eventType: "review.created", eventUid, version: "2021.04.01" } });
+    const old = podiumBody({ organizationUid: orgA, locationUid: loc });
+    await p.ingest(old);
+    await p.receive(podiumBody({ organizationUid: orgA, locationUid: loc }));
+    // Received before the move (a second earlier: the same millisecond would tell no order), stored after it.
+    const late = p.queues.ingest.sent.splice(0).map((m) => ({ ...m, receivedAt: m.receivedAt - 1000 }));
+    await p.ingest(podiumBody({ organizationUid: orgB, locationUid: loc })); // the location moved
+
+    // One batch: Podium sends the old event again, with a review of the location.
+    await p.receive(old);
+    const reviewed = await p.receive(review());
+    await p.runIngest(p.queues.ingest.sent.splice(0));
+    // Another: the late event, then a review.
+    const reviewedAgain = await p.receive(review());
+    await p.runIngest([...late, ...p.queues.ingest.sent.splice(0)]);
+    for (const id of [reviewed, reviewedAgain]) expect((await p.api("GET", `/v1/events/${id}`)).json.organizationUid).toBe(orgB);
+    expect(await locationOrganizations(env.DB, [loc])).toEqual(new Map([[loc, orgB]]));
   });
 
   it("writes a location's row only when its organization changed", async () => {
