@@ -40,6 +40,9 @@ export function openStream(o) {
   let attempt = 0;
   /** @type {WebSocket | null} */
   let ws = null;
+  /** The reconnect waiting its backoff: cleared by stop(), which else waits for it (up to 15 s) to exit. */
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let reconnect;
   let chain = Promise.resolve();
   /** @type {(err?: unknown) => void} */
   let finish = () => {};
@@ -144,7 +147,7 @@ export function openStream(o) {
     if (stopped) return;
     const wait = Math.max(atLeastMs, Math.min(MAX_BACKOFF_MS, 1000 * 2 ** attempt++));
     o.log(pc.yellow(`${why}; reconnecting in ${Math.round(wait / 1000)} s${position === null ? "" : `, resuming after position ${position}`}`));
-    setTimeout(() => !stopped && connect(), wait);
+    reconnect = setTimeout(() => !stopped && connect(), wait);
   };
 
   connect();
@@ -152,6 +155,7 @@ export function openStream(o) {
     done,
     async stop() {
       stopped = halted = true;
+      clearTimeout(reconnect);
       ws?.close(1000);
       await chain.catch(() => {});
       finish();

@@ -160,4 +160,14 @@ describe("edgehook listen's connection", () => {
     expect(lines[0]).toContain(`the API answered 429: ${message}; reconnecting in 15 s`);
     await stream.stop();
   });
+
+  it("stops at once while it waits to reconnect: no reconnect timer keeps the process alive after Ctrl-C", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval"] });
+    const { url } = await api({ refuse: { status: 503, body: { error: { code: "unavailable", message: "Restarting." } }, headers: "retry-after: 15\r\n" } });
+    const lines: string[] = [];
+    const stream = tailOf(url, (line) => lines.push(line));
+    await vi.waitFor(() => expect(lines.some((l) => l.includes("reconnecting in 15 s"))).toBe(true));
+    await stream.stop();
+    expect(vi.getTimerCount()).toBe(0);
+  });
 });
