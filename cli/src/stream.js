@@ -84,10 +84,14 @@ export function openStream(o) {
     /** @type {ReturnType<typeof setInterval> | undefined} */
     let ping;
 
-    socket.on("unexpected-response", (_req, res) => {
+    socket.on("unexpected-response", (req, res) => {
       let text = "";
       res.on("data", (c) => (text += c));
       res.on("end", () => {
+        // ws leaves a refused upgrade's connection to its listener, and ending the request keeps
+        // it for reuse: an API that keeps it alive would hold the process (the error said, the exit
+        // 15 s later) or gain a socket per retry.
+        req.socket?.destroy();
         let body = null;
         try {
           body = JSON.parse(text);

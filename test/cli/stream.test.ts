@@ -7,22 +7,41 @@ import { WebSocketServer, type WebSocket } from "ws";
 import { openStream } from "../../cli/src/stream.js";
 
 let server: Server | null = null;
+/** Refused connections kept alive, closed at the end of each test whatever the client did. */
+const kept = new Set<{ destroy: () => void }>();
 afterEach(async () => {
   vi.useRealTimers();
+  for (const socket of kept) socket.destroy();
+  kept.clear();
   await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
   server = null;
 });
 
 /** A local API: `upgrade` answers each connection (its `after`), or `refuse` answers the upgrade itself. */
-async function api(o: { upgrade?: (ws: WebSocket, after: string | null, n: number) => void; refuse?: { status: number; body: unknown; headers?: string } }) {
+async function api(o: {
+  upgrade?: (ws: WebSocket, after: string | null, n: number) => void;
+  refuse?: { status: number; body: unknown; headers?: string; keepAlive?: boolean };
+}) {
   const wss = new WebSocketServer({ noServer: true });
   let n = 0;
   const asked: (string | null)[] = [];
+  /** Refused connections the client has not closed yet. */
+  const open = new Set<unknown>();
   server = createServer();
   server.on("upgrade", (req, socket, head) => {
     if (o.refuse) {
       const body = JSON.stringify(o.refuse.body);
-      socket.end(`HTTP/1.1 ${o.refuse.status} No\r\ncontent-type: application/json\r\n${o.refuse.headers ?? ""}content-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`);
+      const answer = `HTTP/1.1 ${o.refuse.status} No\r\ncontent-type: application/json\r\n${o.refuse.headers ?? ""}content-length: ${body.length}\r\n`;
+      if (!o.refuse.keepAlive) return void socket.end(`${answer}connection: close\r\n\r\n${body}`);
+      // As workerd answers: the connection stays open for another request.
+      open.add(socket);
+      kept.add(socket);
+      // (An upgrade's socket keeps its half open on the client's FIN: closed here when the client closes.)
+      socket.on("end", () => {
+        open.delete(socket);
+        socket.destroy();
+      });
+      socket.write(`${answer}\r\n${body}`);
       return;
     }
     const after = new URL(req.url ?? "/", "http://x").searchParams.get("after");
@@ -31,7 +50,7 @@ async function api(o: { upgrade?: (ws: WebSocket, after: string | null, n: numbe
   });
   await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, asked };
+  return { url: `http://127.0.0.1:${port}`, asked, open };
 }
 
 /** A stream that keeps nothing and hands nothing on, only what it logs: for how it connects. */
@@ -169,5 +188,21 @@ describe("edgehook listen's connection", () => {
     await vi.waitFor(() => expect(lines.some((l) => l.includes("reconnecting in 15 s"))).toBe(true));
     await stream.stop();
     expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it("closes a refused upgrade's connection the API keeps alive, so an error ends the process at once", async () => {
+    const { url, open } = await api({ refuse: { status: 401, body: { error: { code: "unauthorized", message: "Bad token." } }, keepAlive: true } });
+    const stream = tailOf(url);
+    await expect(stream.done).rejects.toThrow(/Bad token/);
+    await vi.waitFor(() => expect(open.size).toBe(0));
+  });
+
+  it("closes each refused connection before trying again after a 429", async () => {
+    const { url, open } = await api({ refuse: { status: 429, body: { error: { code: "rate_limited", message: "Full." } }, headers: "retry-after: 1\r\n", keepAlive: true } });
+    const lines: string[] = [];
+    const stream = tailOf(url, (line) => lines.push(line));
+    await vi.waitFor(() => expect(lines).toHaveLength(1));
+    await vi.waitFor(() => expect(open.size).toBe(0));
+    await stream.stop();
   });
 });
