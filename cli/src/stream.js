@@ -25,6 +25,12 @@ import { printable } from "./output.js";
 
 const PING_MS = 25_000;
 const MAX_BACKOFF_MS = 15_000;
+/**
+ * How long ws waits, once close frames are exchanged, for the API to end the connection before
+ * it says "close" (its default, 30 s, is how long a listener whose token was revoked sat silent
+ * before exiting, and one the hub closed before reconnecting: the local stack never ends it).
+ */
+const CLOSE_WAIT_MS = 1_000;
 /** Connection errors that mean nothing listens at the address. */
 const UNREACHABLE = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH"]);
 
@@ -78,7 +84,8 @@ export function openStream(o) {
     if (asked !== null) base.searchParams.set("after", String(asked));
     else if (o.replay > 0) base.searchParams.set("replay", String(o.replay));
 
-    const socket = new WebSocket(base, { headers: { authorization: `Bearer ${requireToken(o.conn)}`, ...o.headers } });
+    const options = { headers: { authorization: `Bearer ${requireToken(o.conn)}`, ...o.headers }, closeTimeout: CLOSE_WAIT_MS };
+    const socket = new WebSocket(base, options);
     ws = socket;
     let alive = true;
     /** @type {ReturnType<typeof setInterval> | undefined} */

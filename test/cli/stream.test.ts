@@ -1,5 +1,6 @@
 // The CLI's listener connection against a local WebSocket server playing the API:
 // what it saves, what it hands on after a reconnect, and a refused upgrade.
+import { createHash } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it, vi } from "vitest";
@@ -21,6 +22,8 @@ afterEach(async () => {
 async function api(o: {
   upgrade?: (ws: WebSocket, after: string | null, n: number) => void;
   refuse?: { status: number; body: unknown; headers?: string; keepAlive?: boolean };
+  /** Accepts, then at once closes with this code and never ends the connection (as the local stack does). */
+  closeWith?: number;
 }) {
   const wss = new WebSocketServer({ noServer: true });
   let n = 0;
@@ -42,6 +45,15 @@ async function api(o: {
         socket.destroy();
       });
       socket.write(`${answer}\r\n${body}`);
+      return;
+    }
+    if (o.closeWith !== undefined) {
+      const accept = createHash("sha1").update(`${req.headers["sec-websocket-key"]}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest("base64");
+      socket.write(`HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: upgrade\r\nsec-websocket-accept: ${accept}\r\n\r\n`);
+      const code = Buffer.alloc(2);
+      code.writeUInt16BE(o.closeWith);
+      socket.write(Buffer.concat([Buffer.from([0x88, code.length]), code])); // a close frame, unmasked as a server's
+      kept.add(socket);
       return;
     }
     const after = new URL(req.url ?? "/", "http://x").searchParams.get("after");
@@ -204,5 +216,13 @@ describe("edgehook listen's connection", () => {
     await vi.waitFor(() => expect(lines).toHaveLength(1));
     await vi.waitFor(() => expect(open.size).toBe(0));
     await stream.stop();
+  });
+
+  it("ends soon after the API closes it for good (a revoked token), though the API never ends the connection", async () => {
+    const { url } = await api({ closeWith: 4401 });
+    let ended: unknown = null;
+    tailOf(url).done.catch((err: unknown) => (ended = err));
+    // ws's own wait for the API to end the connection is 30 s: the listener sat silent that long before exiting.
+    await vi.waitFor(() => expect(String(ended)).toContain("4401"), { timeout: 5_000 });
   });
 });
