@@ -27,6 +27,12 @@ const PAGE = 50;
 const FIFO_PAGE = 20;
 /** Attempts recorded in one D1 transaction, at most; a steady flow records this many at a time. */
 const RECORD_BATCH = 50;
+/**
+ * An attempt waits at most this long for others to join its transaction: a steady flow below
+ * RECORD_BATCH a second, whose requests overlap, would otherwise leave every answer unrecorded
+ * (the delivery pending in the API, tail and health silent) until the run ends, up to 30 s.
+ */
+const RECORD_WITHIN_MS = 1_000;
 /** When D1 refused to record attempts, the next try. */
 const RECORD_RETRY_MS = 5_000;
 
@@ -66,6 +72,7 @@ export class WebhookFlow {
   private readonly unrecorded: Attempted[] = [];
   private recording: Promise<void> | null = null;
   private recordRetryAt = 0;
+  private recordTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly pacer = new Pacer();
   private pausedUntil: number;
   /** How many times someone asked for the deliveries now (`resume`). */
@@ -268,6 +275,7 @@ export class WebhookFlow {
         // costs a few counter rows however many attempts it records): the last to finish,
         // or a full batch, records them all.
         if (this.inFlight.size === 0 || this.unrecorded.length >= RECORD_BATCH) this.record();
+        else this.recordSoon();
         this.nudge();
       });
     this.inFlight.set(id, done);
@@ -319,6 +327,15 @@ export class WebhookFlow {
       this.recording = null;
       this.nudge();
     });
+  }
+
+  /** Records what is unrecorded within RECORD_WITHIN_MS, whatever is still in flight (not while D1 refused: that waits RECORD_RETRY_MS). */
+  private recordSoon(): void {
+    if (this.recordTimer !== null) return;
+    this.recordTimer = setTimeout(() => {
+      this.recordTimer = null;
+      if (this.recordRetryAt === 0) this.record();
+    }, RECORD_WITHIN_MS);
   }
 
   /** Waits for what is in flight and its recording. */

@@ -84,6 +84,19 @@ describe("a webhook's limits hold however its scheduler is called", () => {
     expect(busiestWindow(after.map((r) => r.at))).toBeLessThanOrEqual(20 + JITTER);
   });
 
+  it("records an answered attempt while another is still in flight, not once they are all answered", async () => {
+    // A steady flow under a rate limit always has a request in flight: its answers must not
+    // wait for a lull (or the run's end, 30 s) to show as succeeded.
+    const p = realSchedulers();
+    const { key, org, webhook: hook } = await p.webhookOn("slow-once?ms=6000", { maxConcurrency: 2, timeoutMs: 20_000 });
+    const now = Date.now();
+    await p.runIngest(Array.from({ length: 3 }, (_, i) => message(key, org, i, now + i)));
+    await vi.waitFor(async () => expect(await count(hook.uid, "succeeded")).toBeGreaterThanOrEqual(2), { timeout: 30_000, interval: 100 });
+    const [slow] = await received(key);
+    expect(slow!.answeredAt).toBe(0); // the first request, held by the downstream, is still being answered
+    await succeeded(hook.uid, 3);
+  });
+
   it.each([429, 503])("pauses only the webhook told %i with Retry-After, for that long", async (busyStatus) => {
     const p = realSchedulers();
     const key = uniqueKey();
