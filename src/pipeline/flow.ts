@@ -131,6 +131,9 @@ export class WebhookFlow {
     const s = settings(this.env);
     let starts = 0;
     this.record(); // a new run is also the next try of a recording that failed
+    // Each run reads its webhook again: a change whose wake-up was lost (the call failed after the
+    // change committed) reaches the sends within a run, not only at the next change.
+    this.stale = true;
     for (;;) {
       if (this.stale) {
         this.stale = false;

@@ -12,6 +12,7 @@ import { call, dashboardCookie, ingestMessage, podiumBody } from "../helpers";
 import { pipeline, received, uniqueKey } from "../pipeline";
 import { webhookAttemptStarts, webhookDeliveryRows } from "../rows";
 import { as, makeToken } from "../tokens";
+import { getWebhook, updateWebhook } from "../../../src/store/webhooks";
 
 /** The i-th event of a test for the ingest consumer (no signature: it comes off the queue), received at `receivedAt`. */
 function message(key: string, org: string, i: number, receivedAt: number): IngestMessage {
@@ -220,6 +221,25 @@ describe("a pause a downstream asked for", () => {
     expect((await as(p, both.token, "POST", "/v1/deliveries/retry", bulk)).json.count).toBe(1);
     await succeeded(hook.uid, 1, 20_000);
     expect(await paused()).toBeNull();
+  });
+});
+
+describe("a change whose wake-up was lost", () => {
+  it("reaches the scheduler at its next run: a retry goes to the new URL, not the one the change replaced", async () => {
+    const p = realSchedulers();
+    const key = uniqueKey();
+    const org = `org-${key}`;
+    // The old URL answers its first request with 3 s of Retry-After: longer than a run waits, so the retry is the next run's.
+    const hook = await p.createWebhook({ url: `https://downstream.test/record/${key}-old?busy=1&s=3`, eventTypes: ["*"], organizationUid: org });
+    await p.runIngest([message(key, org, 0, Date.now())]);
+    await untilPaused(p, hook.uid);
+    // Changed in D1 with no wake-up, as when the call to the scheduler failed after the change committed.
+    const before = await getWebhook(env.DB, hook.uid);
+    if (!before) throw new Error("the webhook was not stored");
+    await updateWebhook(env.DB, { ...before, url: `https://downstream.test/record/${key}-new`, updatedAt: before.updatedAt + 1 }, before);
+    await succeeded(hook.uid, 1, 20_000);
+    expect((await received(`${key}-new`)).map((r) => [indexOf(r), r.status])).toEqual([[0, 200]]);
+    expect((await received(`${key}-old`)).map((r) => r.status)).toEqual([429]);
   });
 });
 
