@@ -77,9 +77,14 @@ export function header(req: { headers: Headers }, name: string): string | null {
   return req.headers.get(name)?.trim() || null;
 }
 
-/** Tolerance 0 turns the check off. */
-function withinTolerance(timestampSeconds: number, nowMs: number, toleranceSeconds: number): boolean {
-  return toleranceSeconds === 0 || Math.abs(nowMs / 1000 - timestampSeconds) <= toleranceSeconds;
+/**
+ * Tolerance 0 turns the check off. A timestamp in whole seconds is compared with the clock's
+ * whole second, as the providers' own libraries do (stripe, standardwebhooks): one exactly the
+ * tolerance old is within it, not refused for the fraction of a second the clock has moved on.
+ */
+function withinTolerance(timestamp: string, inMs: boolean, nowMs: number, toleranceSeconds: number): boolean {
+  const ageSeconds = inMs ? (nowMs - Number(timestamp)) / 1000 : Math.floor(nowMs / 1000) - Number(timestamp);
+  return toleranceSeconds === 0 || Math.abs(ageSeconds) <= toleranceSeconds;
 }
 
 /** What is signed before the body, as a function of the id and the timestamp: `content` parsed once. */
@@ -168,8 +173,7 @@ async function verify(spec: SchemeSpec, render: Render, req: SignedRequest, secr
     throw invalidSignature(`${spec.header} does not match the body under any of the source's secrets.`);
   }
   if (ts && timestamp) {
-    const seconds = ts.unit === "ms" && timestamp.length >= 13 ? Number(timestamp) / 1000 : Number(timestamp);
-    if (!withinTolerance(seconds, req.now, toleranceSeconds)) throw staleTimestamp(toleranceSeconds);
+    if (!withinTolerance(timestamp, ts.unit === "ms" && timestamp.length >= 13, req.now, toleranceSeconds)) throw staleTimestamp(toleranceSeconds);
   }
 }
 

@@ -112,6 +112,19 @@ describe.each(TIMESTAMPED)("%s: the timestamp is signed", (_name, scheme, secret
   });
 });
 
+describe.each(TIMESTAMPED)("%s: the tolerance's edge", (_name, scheme, secret) => {
+  const body = JSON.stringify({ type: "thing.happened" });
+
+  it("takes a timestamp in whole seconds exactly the tolerance away late in the clock's second, and refuses one a second further", async () => {
+    const second = Math.floor(Date.now() / 1000);
+    const signed = await scheme.sign(secret, body, { timestamp: String(second) });
+    // The clock `offset` whole seconds after the timestamp, 999 ms into its second.
+    const at = (offset: number) => request(signed, body, (second + offset) * 1000 + 999);
+    for (const offset of [300, -300]) expect(await outcome(scheme.verify(at(offset), [secret], 300))).toBe("accepted");
+    for (const offset of [301, -301]) expect(await outcome(scheme.verify(at(offset), [secret], 300))).toBe("timestamp_out_of_tolerance");
+  });
+});
+
 /** The schemes whose timestamp has a header of its own (not an entry of the signature's, as stripe's). */
 const TIMESTAMP_HEADERS = TIMESTAMPED.flatMap(([name, scheme, secret]) => {
   const ts = scheme.spec.timestamp;
@@ -232,6 +245,19 @@ describe("stripe, against the stripe package", () => {
     const event = await Stripe.webhooks.constructEventAsync(body, ours["stripe-signature"]!, secret, 300, cryptoProvider);
     expect(event.id).toBe("evt_1");
     expect(await outcome(stripe.verify(request({ "stripe-signature": theirs }, body), [secret], 300))).toBe("accepted");
+  });
+
+  it("draws the tolerance's edge where the package does, at whole seconds", async () => {
+    const timestamp = Math.floor(Date.now() / 1000);
+    const header = await Stripe.webhooks.generateTestHeaderStringAsync({ payload: body, secret, timestamp, cryptoProvider });
+    for (const age of [300, 301]) {
+      const receivedAt = (timestamp + age) * 1000 + 999;
+      const theirs = await Stripe.webhooks.constructEventAsync(body, header, secret, 300, cryptoProvider, receivedAt).then(
+        () => "accepted",
+        () => "timestamp_out_of_tolerance",
+      );
+      expect(await outcome(stripe.verify(request({ "stripe-signature": header }, body, receivedAt), [secret], 300))).toBe(theirs);
+    }
   });
 
   it("accepts any of several v1 signatures", async () => {
