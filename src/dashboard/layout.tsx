@@ -11,8 +11,12 @@ const NAV: { href: string; label: string; scope: Parameters<typeof hasScope>[1] 
   { href: "/dashboard/alerts", label: "Alerts", scope: "admin" },
 ];
 
-/** Where a principal's dashboard starts: the overview, or its webhooks when it may not read events. */
-export const homeOf = (p: Principal) => (hasScope(p, "events:read") ? "/dashboard" : "/dashboard/webhooks");
+/**
+ * Where a principal's dashboard starts: the first page of the menu it may read (a token for
+ * sources alone was sent to the webhooks, a 403 whose link led back to it). A token that may
+ * read none lands on the overview, whose refusal names the scope it lacks.
+ */
+export const homeOf = (p: Principal) => NAV.find((n) => hasScope(p, n.scope))?.href ?? "/dashboard";
 
 /**
  * A dashboard page. Its banners: a notice, the API's warnings about what it saved (a notice too,

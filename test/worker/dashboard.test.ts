@@ -176,6 +176,24 @@ describe("server-side dashboard sessions", () => {
     expect(res.headers.get("location")).toBe(SIGN_IN_TO_EVENTS);
   });
 
+  it("starts a scoped token's dashboard on the first page its scopes show, and leads back there from a page they do not", async () => {
+    const make = async (scopes: string[]) => {
+      const res = await call(new Request(url("/v1/tokens"), { method: "POST", headers: { ...ADMIN, "content-type": "application/json" }, body: JSON.stringify({ name: "home", scopes }) }));
+      return ((await res.json()) as { token: string }).token;
+    };
+    // A token for sources alone was sent to the webhooks, which it may not read: a 403 whose link led back to it.
+    const sources = await make(["sources:read", "sources:write"]);
+    const signedIn = await signIn(sources);
+    expect(signedIn.headers.get("location")).toBe("/dashboard/sources");
+    const cookie = signedIn.headers.get("set-cookie")!.split(";")[0]!;
+    expect((await page("/dashboard/sources", cookie)).status).toBe(200);
+    const refused = await page("/dashboard/events", cookie);
+    expect(refused.status).toBe(403);
+    expect(await refused.text()).toContain('href="/dashboard/sources">Back to the dashboard');
+    expect((await signIn(await make(["webhooks:read"]))).headers.get("location")).toBe("/dashboard/webhooks");
+    expect((await signIn(await make(["events:read"]))).headers.get("location")).toBe("/dashboard");
+  });
+
   it("stops admin sessions when ADMIN_TOKEN changes", async () => {
     const { cookie } = await session();
     expect((await page("/dashboard/events", cookie)).status).toBe(200);
