@@ -14,6 +14,12 @@ export const MAX_SAMPLES = 20;
 /** ...and of one source, its latest: a flood on one source leaves room for another's (a wrong id among them). */
 export const SAMPLES_PER_SOURCE = 4;
 const MAX_HEADER_NAMES = 40;
+/**
+ * Each header name is cut to this many characters: the platform bounds only a request's headers
+ * as a whole, and a few refusals with names kilobytes long made the window's message too large
+ * for the queue, so the tally was lost, other senders' refusals with it.
+ */
+export const MAX_HEADER_NAME_CHARS = 64;
 
 /**
  * One refusal as the ingress sees it: a sample before its header names are taken
@@ -56,7 +62,7 @@ const sampleOf = (r: Refusal): RejectionSample => ({
   at: r.at,
   client: r.client.slice(0, 64),
   userAgent: r.userAgent?.slice(0, 256) ?? null,
-  headerNames: [...r.headers.keys()].slice(0, MAX_HEADER_NAMES),
+  headerNames: [...r.headers.keys()].slice(0, MAX_HEADER_NAMES).map((name) => name.slice(0, MAX_HEADER_NAME_CHARS)),
 });
 
 async function flushAfter(env: Env, ms: number): Promise<void> {

@@ -5,7 +5,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { RejectionsMessage } from "../../src/domain/types";
 import worker from "../../src/index";
-import { MAX_SAMPLES } from "../../src/ingress/rejection-log";
+import { MAX_HEADER_NAME_CHARS, MAX_SAMPLES } from "../../src/ingress/rejection-log";
 import { UNREAD_TALLY_DELIVERIES } from "../../src/pipeline/rejections";
 import { runMaintenance } from "../../src/maintenance/cron";
 import { SAMPLES_KEPT } from "../../src/store/rejections";
@@ -174,6 +174,38 @@ describe("the rejection log", () => {
     expect(rejections.sent).toHaveLength(1);
     expect(mine).toEqual(["flood-21", "flood-22", "flood-23", "flood-24"]);
     expect(rejections.sent.flatMap((m) => m.counts).filter((c) => c.sourceId === source).reduce((n, c) => n + c.count, 0)).toBe(25);
+  });
+
+  it("still sends the window's tally when refused requests carry very long header names: another sender's refusal is not lost with them", async () => {
+    const p = pipeline();
+    const source = await createSource({ secrets: [`s-${uniqueKey()}`] });
+    const rejections = recordingQueue<RejectionsMessage>();
+    const window = { ...p.env, REJECTIONS: rejections, REJECTIONS_FLUSH_MS: "2000" };
+    const ctx = createExecutionContext();
+    const send = async (headers: Record<string, string>) =>
+      (await worker.fetch(new Request(`https://edgehook.test/webhooks/${source}`, { method: "POST", body: "{}", headers: { "cf-connecting-ip": clientAddress(), ...headers } }), window, ctx)).status;
+    // A sender whose secret is wrong, then requests whose header names are 30,000 characters long
+    // (one header line may be; the whole request's headers less than the platform's 128 KB).
+    expect(await send({ "user-agent": "the-honest-one", "podium-signature": "00", "podium-timestamp": String(Date.now()) })).toBe(401);
+    const long = Object.fromEntries(Array.from({ length: 4 }, (_, i) => [`x-${i}-${"n".repeat(30_000)}`, "1"]));
+    for (let i = 0; i < 3; i++) expect(await send({ ...long, "user-agent": `long-${i}` })).toBe(401);
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    await waitOnExecutionContext(ctx);
+    const logged = errors.mock.calls.map((c) => JSON.stringify(c));
+    errors.mockRestore();
+    expect(logged).toEqual([]);
+    expect(rejections.sent.flatMap((m) => m.counts).reduce((n, c) => n + c.count, 0)).toBe(4);
+    const samples = rejections.sent.flatMap((m) => m.samples);
+    expect(samples.map((s) => s.userAgent)).toContain("the-honest-one");
+    for (const name of samples.flatMap((s) => s.headerNames)) expect(name.length).toBeLessThanOrEqual(MAX_HEADER_NAME_CHARS);
+    await record(p, rejections.sent);
+    const summary = (await p.api("GET", `/v1/sources/${source}/rejections`)).json.summary;
+    expect(summary).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ reason: "invalid_signature", lastDay: 1 }),
+        expect.objectContaining({ reason: "missing_signature", lastDay: 3 }),
+      ]),
+    );
   });
 
   it("holds a flood of 10,000 refused requests to a few messages, counts every one, and keeps a bounded sample", async () => {
