@@ -12,7 +12,7 @@ import { enqueue } from "./enqueue";
 import { providers } from "./providers";
 import { malformed, verifyRequest } from "./providers/provider";
 import { noteRefusal } from "./rejection-log";
-import { findSource, SOURCE_ID } from "./sources";
+import { findSource, SOURCE_ID, SourceUnavailable } from "./sources";
 
 /** The largest body accepted. */
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -83,7 +83,11 @@ export async function receive(request: Request, sourceId: string, env: Env, ctx:
 
 async function accept(request: Request, sourceId: string, env: Env): Promise<Response> {
   const now = Date.now();
-  const source = await findSource(env, sourceId, now);
+  const source = await findSource(env, sourceId, now).catch((err) => {
+    if (!(err instanceof SourceUnavailable)) throw err;
+    console.error("ingress source lookup failed", { sourceId, error: err.message });
+    throw new AppError("queue_unavailable", "The source could not be read just now, so the event was not queued; retry later.", undefined, QUEUE_RETRY_AFTER_S);
+  });
   if (!source || source.disabled) {
     throw new AppError("unknown_source", `No enabled source is called "${sourceId.slice(0, 64)}".`);
   }

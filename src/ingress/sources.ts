@@ -88,11 +88,28 @@ export async function findSource(env: Env, id: string, now = Date.now()): Promis
 
   const hit = cache.get(id);
   if (hit && hit.expires > now) return hit.source;
-  const source = await getSource(env.DB, id, settings(env).signatureToleranceSeconds);
+  let source: Source | null;
+  try {
+    source = await getSource(env.DB, id, settings(env).signatureToleranceSeconds);
+  } catch (err) {
+    // D1 unreachable: a source this isolate knew goes on being served as it was last read (D1
+    // asked again a TTL later), so events keep reaching the queue through an outage (a provider
+    // that never retries, GitHub, would lose them); one it never read cannot be verified, and
+    // the caller says retry later.
+    if (hit?.source) {
+      console.error("source lookup failed; verifying with what this isolate last read", { sourceId: id, error: String(err) });
+      cache.set(id, { source: hit.source, expires: now + SOURCE_CACHE_TTL_MS });
+      return hit.source;
+    }
+    throw new SourceUnavailable(String(err));
+  }
   if (cache.size >= MAX_CACHED) cache.clear();
   cache.set(id, { source, expires: now + SOURCE_CACHE_TTL_MS });
   return source;
 }
+
+/** The source could not be read (D1 failed) and this isolate knows nothing of it. */
+export class SourceUnavailable extends Error {}
 
 /** Drops what this isolate remembers of a source, after the API changed it. */
 export function forgetSource(id?: string): void {

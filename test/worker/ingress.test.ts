@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { utf8 } from "../../src/domain/crypto";
 import { eventIdFor } from "../../src/domain/ids";
 import { podium } from "../../src/schemes/podium";
@@ -16,6 +16,7 @@ import {
   post,
   recordingQueue,
 } from "./helpers";
+import { clockFrom } from "./clock";
 import { d1Double } from "./d1-double";
 
 const fixtures: Record<string, string> = {
@@ -275,6 +276,40 @@ describe("answers", () => {
     expect(res.status).toBe(503);
     expect(res.headers.get("retry-after")).toMatch(/^\d+$/);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("queue_unavailable");
+  });
+
+  it("goes on accepting a source it read through a D1 outage, and answers 503 with Retry-After (never a 500) for one it never read", async () => {
+    const known = await createSource({ secrets: ["known"] });
+    const unseen = await createSource({ secrets: ["unseen"] });
+    const send = async (source: string, secret: string, db: D1Database) => {
+      const body = podiumBody();
+      const queue = recordingQueue();
+      const res = await call(post(`/webhooks/${source}`, body, await podiumHeaders(body, secret)), { DB: db, INGEST: queue });
+      return { res, queue, json: (await res.json()) as { error?: { code: string } } };
+    };
+    expect((await send(known, "known", env.DB)).res.status).toBe(202);
+    // D1 goes down, and stays down past the isolate's 15 s trust in what it read.
+    const { db: down } = d1Double({ down: true });
+    const later = clockFrom(Date.now() + 60_000);
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      const kept = await send(known, "known", down);
+      expect(kept.res.status).toBe(202);
+      expect(kept.queue.sent).toHaveLength(1);
+      // A wrong signature is still refused: the source is verified as it was last read.
+      expect((await send(known, "a-wrong-secret", down)).res.status).toBe(401);
+
+      const refused = await send(unseen, "unseen", down);
+      expect(refused.res.status).toBe(503);
+      expect(refused.res.headers.get("retry-after")).toMatch(/^\d+$/);
+      expect(refused.json.error?.code).toBe("queue_unavailable");
+      expect(refused.queue.sent).toHaveLength(0);
+      // D1 was asked again for the known source once, not on every request of the outage.
+      expect(errors.mock.calls.filter(([line]) => String(line).startsWith("source lookup failed")).length).toBe(1);
+    } finally {
+      errors.mockRestore();
+      later();
+    }
   });
 
   it("answers 413 payload_too_large over 256 KiB, and accepts exactly 256 KiB", async () => {
