@@ -11,6 +11,7 @@ import { d1Double } from "./d1-double";
 import { aWebhook, podiumBody } from "./helpers";
 import { pipeline, received, RUN, uniqueKey } from "./pipeline";
 import { deliveryRows, setEventDeliveries } from "./rows";
+import { kept, recounted } from "./recount";
 
 /** The test D1 with batch() failing, while `broken()` says so, when one of its statements' SQL matches. */
 const flakyDb = (sqlPattern: RegExp, broken: () => boolean) =>
@@ -123,5 +124,25 @@ describe("fault injection in the ingest consumer", () => {
     expect(await statuses(first.eventId)).toEqual(Array(130).fill("succeeded"));
     expect(await received(key)).toHaveLength(130);
   }, 30_000); // 130 schedulers, each reading and recording on its own
+
+  it("stores a batch whose commit's answer was lost once, delivers each event once, and counts each once", async () => {
+    const setup = pipeline();
+    const { key, webhook, event } = await setup.webhookOn("ok");
+    const eventIds = [await setup.receive(event()), await setup.receive(event())];
+    const messages = setup.queues.ingest.sent.splice(0);
+    // D1 commits the batch's transaction, and its answer is lost: the consumer never hears.
+    let lost = false;
+    const db = d1Double({ loseAnswer: (stmts) => !lost && stmts.some((st) => /INSERT INTO events/i.test(st.sql)) && (lost = true) }).db;
+    const p = pipeline({ DB: db });
+    const first = await p.runIngest(messages);
+    expect(lost).toBe(true);
+    expect(first.acked).toHaveLength(2);
+    expect(p.woken).toContain(webhook.uid);
+    await p.deliver();
+    expect(await received(key)).toHaveLength(2);
+    for (const id of eventIds) expect(await statuses(id)).toEqual(["succeeded"]);
+    // The counters (what /v1/stats answers) agree with a recount of what is stored.
+    expect(await kept(env.DB)).toEqual(await recounted(env.DB));
+  });
 
 });
