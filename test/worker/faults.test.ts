@@ -56,6 +56,30 @@ describe("fault injection in the delivery scheduler", () => {
     });
   }
 
+  it("records an attempt once when D1 committed its record and the answer was lost, failed or succeeded", async () => {
+    for (const behaviour of ["ok", "fail"]) {
+      let lost = 0;
+      const db = d1Double({ loseAnswer: (stmts) => lost < 2 && stmts.some((st) => /UPDATE deliveries SET attempts/.test(st.sql)) && ++lost > 0 }).db;
+      const p = pipeline({ DB: db });
+      const { key, event } = await p.webhookOn(behaviour, { maxAttempts: 1 });
+      const eventId = await p.ingest(event());
+      await p.deliver();
+      await p.deliver();
+      await p.deliver();
+      expect(lost).toBe(2);
+      expect(await received(key)).toHaveLength(1);
+      const rows = await deliveryRows(eventId);
+      expect(rows.map((r) => r.status)).toEqual([behaviour === "ok" ? "succeeded" : "failed"]);
+      expect(await kept(env.DB)).toEqual(await recounted(env.DB));
+      const view = await p.api("GET", `/v1/events/${eventId}`);
+      expect(view.json.deliveries[0].attempts).toHaveLength(1);
+      if (behaviour === "fail") {
+        const letters = (await p.api("GET", "/v1/dead-letters?limit=100")).json.data.filter((l: { eventId: string }) => l.eventId === eventId);
+        expect(letters).toHaveLength(1);
+      }
+    }
+  });
+
   it("sends nothing when its run fails on a D1 read, and delivers on the next run", async () => {
     let broken = true;
     const p = pipeline({ DB: d1Double({ failStatement: (s) => broken && /^\s*SELECT\b/i.test(s.sql) }).db });
