@@ -16,6 +16,16 @@ import { webhooks } from "./routes/webhooks";
 
 /** The management API, mounted at /v1: every route authenticated, each checking its scope. */
 export const api = router()
+  // Answers carry what a token may see, and a secret once at creation: no browser or proxy keeps
+  // them, errors included (first, so the body limit's 413 too). A Durable Object's answer (the
+  // listener hub's 429) has immutable headers, so the answer is rebuilt around its body; an
+  // upgrade (101) carries its socket and nothing to keep.
+  .use("*", async (c, next) => {
+    await next();
+    if (c.res.status === 101 || c.res.headers.has("cache-control")) return;
+    c.res = new Response(c.res.body, c.res);
+    c.res.headers.set("cache-control", "no-store");
+  })
   .use(
     "*",
     bodyLimit({
@@ -23,11 +33,6 @@ export const api = router()
       onError: () => errorResponse(new AppError("payload_too_large", `API request bodies are limited to ${MAX_API_BODY_BYTES} bytes.`)),
     }),
   )
-  // Answers carry what a token may see, and a secret once at creation: no browser or proxy keeps them.
-  .use("*", async (c, next) => {
-    await next();
-    if (c.res.status !== 101 && !c.res.headers.has("cache-control")) c.res.headers.set("cache-control", "no-store");
-  })
   .use("*", authenticate)
   .route("/", events)
   .route("/", replay)

@@ -123,8 +123,9 @@ describe("API hardening", () => {
       await call(v1("/events", { headers: ADMIN })),
       await call(v1("/events/evt_00000000000000000000000000000000", { headers: ADMIN })),
       await call(v1("/events")),
+      await call(v1("/webhooks", { method: "POST", headers: json, body: JSON.stringify({ url: "https://downstream.test/ok/cache", eventTypes: ["*"], pad: "x".repeat(70_000) }) })),
     ];
-    expect(answers.map((r) => r.status)).toEqual([201, 201, 200, 404, 401]);
+    expect(answers.map((r) => r.status)).toEqual([201, 201, 200, 404, 401, 413]);
     for (const res of answers) expect(res.headers.get("cache-control")).toBe("no-store");
   });
 });
