@@ -43,24 +43,13 @@ export function placeLocations(db: D1Database, places: LocationOwner[], at: numb
     .bind(at, JSON.stringify(places.map((p) => [p.locationUid, p.organizationUid])));
 }
 
-/** The known organization of each of these locations (unknown ones are absent). */
-export async function locationOrganizations(db: D1Database, locationUids: Iterable<string>): Promise<Map<string, string>> {
-  const uids = [...new Set(locationUids)];
-  if (uids.length === 0) return new Map();
-  const { results } = await db
-    .prepare("SELECT location_uid, organization_uid FROM locations WHERE location_uid IN (SELECT value FROM json_each(?))")
-    .bind(JSON.stringify(uids))
-    .all<{ location_uid: string; organization_uid: string }>();
-  return new Map(results.map((r) => [r.location_uid, r.organization_uid]));
-}
-
 /** Where a known location belongs, and when that was learned (the receipt time of the event that placed it there). */
 export interface KnownPlace {
   organizationUid: string;
   since: number;
 }
 
-/** The known place of each of these locations (unknown ones are absent), for the ingest consumer. */
+/** The known place of each of these locations (unknown ones are absent). */
 export async function locationPlaces(db: D1Database, locationUids: Iterable<string>): Promise<Map<string, KnownPlace>> {
   const uids = [...new Set(locationUids)];
   if (uids.length === 0) return new Map();
@@ -69,4 +58,10 @@ export async function locationPlaces(db: D1Database, locationUids: Iterable<stri
     .bind(JSON.stringify(uids))
     .all<{ location_uid: string; organization_uid: string; updated_at: number }>();
   return new Map(results.map((r) => [r.location_uid, { organizationUid: r.organization_uid, since: r.updated_at }]));
+}
+
+/** The known organization of each of these locations (unknown ones are absent). */
+export async function locationOrganizations(db: D1Database, locationUids: Iterable<string>): Promise<Map<string, string>> {
+  const places = await locationPlaces(db, locationUids);
+  return new Map([...places].map(([uid, place]) => [uid, place.organizationUid]));
 }
