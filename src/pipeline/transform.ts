@@ -365,14 +365,39 @@ async function boundBuiltins(evaluator: Evaluator, charge: (steps: number) => vo
     function (this: unknown, ...args: unknown[]) {
       const [value] = args;
       if (value === undefined) return undefined;
+      checkTextWithin(value, TRANSFORM_LIMITS.stringChars, "a copy");
       const text = string(this, [value]);
       if (typeof text !== "string") return undefined;
-      if (text.length > TRANSFORM_LIMITS.stringChars) throw new BoundExceeded(`stopped: a copy of over ${TRANSFORM_LIMITS.stringChars} characters`);
       charge(Math.ceil(text.length / TRANSFORM_LIMITS.cloneCharsPerStep));
       return JSON.parse(text);
     },
     "<(oa)-:o>",
   );
+  // `$string` of a value writes its whole JSON text before the string bound sees it.
+  evaluator.registerFunction(
+    "string",
+    function (this: unknown, ...args: unknown[]) {
+      const [value] = args;
+      if (value !== undefined && typeof value !== "string") checkTextWithin(value, TRANSFORM_LIMITS.stringChars, "a text");
+      return string(this, args);
+    },
+    "<x-b?:s>",
+  );
+}
+
+/**
+ * Stops, as it is written, the JSON text of a value that would pass `limit` characters: a value
+ * that shares one object many times is cheap to build, and its text doubles with each level
+ * (depth 30 ran for minutes; JSONata's $string and its copy write it whole). Functions count as
+ * what $string writes for them, "".
+ */
+function checkTextWithin(value: unknown, limit: number, what: string): void {
+  let budget = limit;
+  JSON.stringify(value, (key, v: unknown) => {
+    budget -= key.length + (typeof v === "string" ? v.length : 1);
+    if (budget < 0) throw new BoundExceeded(`stopped: ${what} would be over ${limit} characters`);
+    return isFunction(v) ? "" : v;
+  });
 }
 
 /** JSONata throws plain objects `{code, position, message}`; anything else is reported by its message. */

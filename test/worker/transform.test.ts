@@ -281,6 +281,20 @@ describe("bounds", () => {
     expect((await transformed(`{"c": $clone({"a": [1, {"b": null}]}), "none": $clone(nothing)}`, "{}")).body).toEqual({ c: { a: [1, { b: null }] } });
   });
 
+  it("stops a copy or a text of a value that shares one object into a huge document, before writing it", async () => {
+    const shared = (use: string) => `($d := function($x, $n) { $n = 0 ? $x : $d({"l": $x, "r": $x}, $n - 1) }; ${use})`;
+    // Depth 24 is 2^24 leaves: written whole, ~400 MB of text before any bound saw it.
+    expect((await failure(shared(`$string($d("leaf", 24))`), "{}")).reason).toBe(`transform: stopped: a text would be over ${TRANSFORM_LIMITS.stringChars} characters`);
+    expect((await failure(shared(`$clone($d("leaf", 24))`), "{}")).reason).toBe(`transform: stopped: a copy would be over ${TRANSFORM_LIMITS.stringChars} characters`);
+    expect((await failure(shared(`$d("leaf", 24) ~> |l|{"x": 1}|`), "{}")).reason).toBe(`transform: stopped: a copy would be over ${TRANSFORM_LIMITS.stringChars} characters`);
+    // What $string writes is JSONata's: functions as "", numbers to 15 digits, prettified on request.
+    expect((await transformed(`{"s": $string({"f": function($x) { $x }, "n": 0.1 + 0.2, "a": [1]}), "p": $string([1], true), "t": $string("text")}`, "{}")).body).toEqual({
+      s: '{"f":"","n":0.3,"a":[1]}',
+      p: "[\n  1\n]",
+      t: "text",
+    });
+  });
+
   it("refuses a result that shares one object into a huge document, before writing it", async () => {
     const r = await failure(`($d := function($x, $n) { $n = 0 ? $x : $d({"l": $x, "r": $x}, $n - 1) }; $d("leaf", 40))`, "{}");
     expect(r.reason).toBe(`transform: the result is over ${TRANSFORM_LIMITS.outputBytes} bytes`);
