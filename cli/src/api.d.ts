@@ -63,7 +63,9 @@ export interface paths {
                     organizationUid?: string;
                     /** @description Events with a delivery in this status. */
                     status?: "held" | "pending" | "succeeded" | "failed" | "expired";
+                    /** @description Events received from this time (included). */
                     since?: string;
+                    /** @description Events received up to this time (excluded). */
                     until?: string;
                     /** @description Page size, at most 100. */
                     limit?: number;
@@ -3846,7 +3848,10 @@ export interface components {
             /** @enum {string} */
             status: "pending" | "failed" | "expired" | "succeeded";
             webhookUid?: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description Deliveries created from this time (included).
+             */
             since?: string;
             /** @description The `nextCursor` of the previous call, with the same filter. */
             cursor?: string;

@@ -180,8 +180,8 @@ export const EventListQuery = strictQuery({
   locationUid: uid.optional(),
   organizationUid: uid.optional(),
   status: z.enum(DELIVERY_STATUSES).optional().openapi({ description: "Events with a delivery in this status." }),
-  since: z.iso.datetime({ offset: true }).optional(),
-  until: z.iso.datetime({ offset: true }).optional(),
+  since: z.iso.datetime({ offset: true }).optional().openapi({ description: "Events received from this time (included)." }),
+  until: z.iso.datetime({ offset: true }).optional().openapi({ description: "Events received up to this time (excluded)." }),
   limit,
   cursor,
 })
@@ -533,7 +533,7 @@ export const BulkRetryBody = z
   .strictObject({
     status: z.enum(["pending", "failed", "expired", "succeeded"]),
     webhookUid: uid.optional(),
-    since: z.iso.datetime({ offset: true }).optional(),
+    since: z.iso.datetime({ offset: true }).optional().openapi({ description: "Deliveries created from this time (included)." }),
     cursor: cursor.openapi({ description: "The `nextCursor` of the previous call, with the same filter." }),
   })
   .openapi("BulkRetryRequest");

@@ -154,6 +154,27 @@ describe("the OpenAPI document's schemas", () => {
     expect(await res.json()).toEqual({ deliveries: 1 });
   });
 
+  it("says which end of the events list's time range is included, as the list answers", async () => {
+    const doc = await document();
+    const list = operations(doc).find((o) => o.name === "GET /v1/events");
+    const described = (name: string) => {
+      const q = list ? params(list).find((p) => p.name === name) : undefined;
+      return String(at(q, "description") ?? at(q, "schema", "description"));
+    };
+    expect(described("since")).toContain("(included)");
+    expect(described("until")).toContain("(excluded)");
+    expect(String(at(doc, "components", "schemas", "BulkRetryRequest", "properties", "since", "description"))).toContain("(included)");
+    const eventId = await pipeline().ingest();
+    const receivedAt = String(at(await (await call(new Request(`https://edgehook.test/v1/events/${eventId}`, { headers: ADMIN }))).json(), "receivedAt"));
+    const ids = async (query: string) => {
+      const page = await (await call(new Request(`https://edgehook.test/v1/events?${query}=${encodeURIComponent(receivedAt)}`, { headers: ADMIN }))).json();
+      const data = at(page, "data");
+      return Array.isArray(data) ? data.map((e) => at(e, "id")) : [];
+    };
+    expect(await ids("since")).toContain(eventId);
+    expect(await ids("until")).not.toContain(eventId);
+  });
+
   it("says of every operation how it is authenticated: a token, or nothing (security: []) for the liveness check and the ingress", async () => {
     const ops = operations(await document());
     expect(ops.filter((o) => !Array.isArray(o.op.security)).map((o) => o.name)).toEqual([]);
