@@ -98,7 +98,7 @@ export async function storedEventIds(db: D1Database, ids: string[]): Promise<Set
 }
 
 export async function eventExists(db: D1Database, id: string): Promise<boolean> {
-  return (await db.prepare(`SELECT 1 FROM events WHERE id = ${idKeySql("evt_", "?1")}`).bind(id).first()) !== null;
+  return (await storedEventIds(db, [id])).has(id);
 }
 
 /** An event's columns with its names spelled out. */
