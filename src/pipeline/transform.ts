@@ -392,12 +392,21 @@ async function boundBuiltins(evaluator: Evaluator, charge: (steps: number) => vo
  * what $string writes for them, "".
  */
 function checkTextWithin(value: unknown, limit: number, what: string): void {
+  JSON.stringify(value, boundedWriting(limit, `stopped: ${what} would be over ${limit} characters`, () => ""));
+}
+
+/**
+ * A JSON.stringify replacer that stops the writing (BoundExceeded, `over`) once about `limit`
+ * characters are written, keys and strings by their length, anything else as one; a function is
+ * written as `asFunction` says.
+ */
+function boundedWriting(limit: number, over: string, asFunction: () => unknown) {
   let budget = limit;
-  JSON.stringify(value, (key, v: unknown) => {
+  return (key: string, v: unknown): unknown => {
     budget -= key.length + (typeof v === "string" ? v.length : 1);
-    if (budget < 0) throw new BoundExceeded(`stopped: ${what} would be over ${limit} characters`);
-    return isFunction(v) ? "" : v;
-  });
+    if (budget < 0) throw new BoundExceeded(over);
+    return isFunction(v) ? asFunction() : v;
+  };
 }
 
 /** JSONata throws plain objects `{code, position, message}`; anything else is reported by its message. */
@@ -415,15 +424,14 @@ function jsonataError(e: unknown): { message: string; code?: string; position?: 
  */
 function serialize(value: unknown, maxBytes: number): { ok: true; json: string } | ({ ok: false } & Failure) {
   if (value === undefined) return { ok: false, ...quoting("the expression produced nothing for this event") };
-  let budget = maxBytes;
   let json: string;
   try {
-    json = JSON.stringify(value, (key, v: unknown) => {
-      if (isFunction(v)) throw new BoundExceeded("the result contains a function, which is not JSON");
-      budget -= key.length + (typeof v === "string" ? v.length : 1);
-      if (budget < 0) throw new BoundExceeded(`the result is over ${maxBytes} bytes`);
-      return v;
-    });
+    json = JSON.stringify(
+      value,
+      boundedWriting(maxBytes, `the result is over ${maxBytes} bytes`, () => {
+        throw new BoundExceeded("the result contains a function, which is not JSON");
+      }),
+    );
   } catch (e) {
     // The runtime's message may name the result's keys.
     if (e instanceof BoundExceeded) return { ok: false, ...quoting(e.message) };
