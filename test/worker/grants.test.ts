@@ -185,6 +185,21 @@ describe("the location → organization map", () => {
     expect(hijack.status).toBe(403);
     expect(hijack.json.error.code).toBe("forbidden");
     expect((await as(p, maker.token, "PATCH", `/v1/sources/${source}`, { name: "renamed" })).status).toBe(200);
+    // Nor turn its tolerance off (a signed event older than the retention would be stored, and teach, as new),
+    // nor disable it, nor enable it once the admin has: each is refused, naming the field, and changes nothing.
+    const shown = (await p.api("GET", `/v1/sources/${source}`)).json;
+    for (const change of [{ toleranceSeconds: 0 }, { toleranceSeconds: null, disabled: true }]) {
+      const refused = await as(p, maker.token, "PATCH", `/v1/sources/${source}`, change);
+      expect(refused.status).toBe(403);
+      expect(refused.json.error.message).toContain(Object.keys(change).at(-1));
+    }
+    expect((await p.api("GET", `/v1/sources/${source}`)).json).toMatchObject({ toleranceSeconds: shown.toleranceSeconds, disabled: false });
+    // Writing back what it read changes nothing, so it passes.
+    const same = { name: "renamed again", toleranceSeconds: shown.toleranceSeconds, disabled: false };
+    expect((await as(p, maker.token, "PATCH", `/v1/sources/${source}`, same)).status).toBe(200);
+    expect((await p.api("PATCH", `/v1/sources/${source}`, { disabled: true })).status).toBe(200);
+    expect((await as(p, maker.token, "PATCH", `/v1/sources/${source}`, { disabled: false })).status).toBe(403);
+    expect((await p.api("PATCH", `/v1/sources/${source}`, { disabled: false })).status).toBe(200);
     // Nor delete it, to make it again under its id with a secret of its own.
     const deleted = await as(p, maker.token, "DELETE", `/v1/sources/${source}`);
     expect(deleted.status).toBe(403);

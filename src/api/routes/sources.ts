@@ -86,11 +86,26 @@ function assertMaySkipVerification(p: Principal, verification: string | undefine
 
 /**
  * How a source that teaches where locations belong is verified is the admin's alone: a
- * token that set its own secret there could sign events moving someone's location.
+ * token that set its own secret there could sign events moving someone's location; one that
+ * turned its tolerance off (0) could replay a signed event older than the retention, which is
+ * stored, and teaches, as new; one that enabled it again would undo an admin's stop.
  */
-function assertMayChangeVerification(p: Principal, current: StoredSource, changes: Record<string, unknown>): void {
+function assertMayChangeVerification(
+  p: Principal,
+  current: StoredSource,
+  changes: Record<string, unknown>,
+  defaultTolerance: number,
+): void {
   if (!current.teachesLocations || hasScope(p, "admin")) return;
-  const touched = (["secrets", "verification", "hmac", "shopDomain"] as const).filter((k) => changes[k] !== undefined);
+  // A client writing back what it read (the tolerance it was shown, still enabled) changes nothing.
+  const tolerance = (t: unknown): unknown => t ?? defaultTolerance;
+  const touched = [
+    ...(["secrets", "verification", "hmac", "shopDomain"] as const).filter((k) => changes[k] !== undefined),
+    ...(changes.toleranceSeconds !== undefined && tolerance(changes.toleranceSeconds) !== tolerance(current.toleranceSeconds)
+      ? ["toleranceSeconds"]
+      : []),
+    ...(changes.disabled !== undefined && changes.disabled !== current.disabled ? ["disabled"] : []),
+  ];
   if (touched.length > 0) refuseTeaching(`change ${touched.join(", ")} of`);
 }
 
@@ -212,7 +227,7 @@ export const sources = router()
     const current = await changeableSource(c.env, p, id);
     const b = c.req.valid("json");
     assertMaySkipVerification(p, b.verification);
-    assertMayChangeVerification(p, current, b);
+    assertMayChangeVerification(p, current, b, settings(c.env).signatureToleranceSeconds);
     const next = {
       ...current,
       ...Object.fromEntries(Object.entries(b).filter(([, v]) => v !== undefined)),
