@@ -435,6 +435,8 @@ function serialize(value: unknown, maxBytes: number): { ok: true; json: string }
   } catch (e) {
     // The runtime's message may name the result's keys.
     if (e instanceof BoundExceeded) return { ok: false, ...quoting(e.message) };
+    // The writer recurses: a result as deep as a deep event runs out of stack, which is no fault of JSON.
+    if (e instanceof RangeError) return { ok: false, ...quoting("the result is nested too deeply to write as JSON") };
     return { ok: false, reason: `the result is not JSON (${String(e)})`, summary: "the result is not JSON" };
   }
   const bytes = utf8Length(json);

@@ -317,6 +317,14 @@ describe("bounds", () => {
     expect((await failure(`{"f": $uppercase}`, "{}")).reason).toBe("transform: the result contains a function, which is not JSON");
   });
 
+  it("a result nested too deeply to write says so, not that it is not JSON", async () => {
+    // A valid JSON event nested past what the runtime's JSON writer recurses into.
+    const deepBody = `${"[".repeat(100_000)}${"]".repeat(100_000)}`;
+    const r = await failure(`$`, deepBody);
+    expect(r.permanent).toBe(true);
+    expect(r.reason).toBe("transform: the result is nested too deeply to write as JSON");
+  });
+
   it("an evaluation error is a permanent failure with JSONata's code and position", async () => {
     const r = await failure(`{"n": data.body + 1}`, messageReceived);
     expect(r.permanent).toBe(true);
