@@ -17,7 +17,7 @@ import { printable } from "./output.js";
  *   headers?: Record<string, string>,
  *   position: number | null,
  *   replay: number,
- *   onMessage: (m: ListenMessage) => Promise<void>,
+ *   onMessage: (m: ListenMessage, stopping: AbortSignal) => Promise<void>,
  *   onPosition: (position: number) => void,
  *   log: (line: string) => void,
  * }} StreamOptions
@@ -50,14 +50,20 @@ export function openStream(o) {
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   let reconnect;
   let chain = Promise.resolve();
+  /**
+   * Aborted by stop(): a handler waiting on something slow (a local server that never answers)
+   * gives up by rejecting with its reason, and the message is left for the next run.
+   */
+  const stopping = new AbortController();
   /** @type {(err?: unknown) => void} */
   let finish = () => {};
   /** @type {Promise<void>} */
   const done = new Promise((resolve, reject) => (finish = (err) => (err ? reject(err) : resolve())));
 
   const handle = async (/** @type {ListenMessage} */ m, /** @type {number | null} */ asked) => {
-    // Stopped by the user: the message in hand finishes, those received behind it wait for the
-    // next run (their positions are not saved), so a stop never waits for a backlog to be forwarded.
+    // Stopped by the user: the message in hand finishes or gives up (its handler's signal aborts),
+    // those received behind it wait for the next run (their positions are not saved), so a stop
+    // never waits for a backlog to be forwarded, nor for a local server that does not answer.
     if (halted) return;
     // Saved at once: a run stopped before any event still resumes from here next time. A
     // hello below what this connection asked for means the store has less than that (it was
@@ -69,7 +75,13 @@ export function openStream(o) {
     // Already handled: a reconnect asks after the last position forwarded, and the old
     // connection's events still queued here were forwarded meanwhile.
     if (m.type === "event" && position !== null && m.position <= position) return;
-    await o.onMessage(m);
+    try {
+      await o.onMessage(m, stopping.signal);
+    } catch (err) {
+      // Given up on stop(): not handled, so its position is not saved and the next run has it again.
+      if (stopping.signal.aborted && err === stopping.signal.reason) return;
+      throw err;
+    }
     if ((m.type === "event" || m.type === "position") && (position === null || m.position > position)) {
       position = m.position;
       o.onPosition(position);
@@ -167,6 +179,7 @@ export function openStream(o) {
     async stop() {
       stopped = halted = true;
       clearTimeout(reconnect);
+      stopping.abort();
       ws?.close(1000);
       await chain.catch(() => {});
       finish();

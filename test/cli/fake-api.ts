@@ -1,7 +1,7 @@
 // A local stand-in for the Edgehook API that the `edgehook` CLI (run as its own process) talks
 // to: it records every request's path and Authorization header, answers the HTTP routes a test
 // gives it, and plays the listener WebSocket of GET /v1/listen.
-import { execFile } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -73,28 +73,47 @@ export async function fakeApi(o: { routes?: Record<string, Answer>; listen?: (ws
 
 export type Run = { code: number; stdout: string; stderr: string };
 
+/** A CLI process left running (listen, tail), to be signalled; `exited` is its run once it ends. */
+export type Running = { child: ChildProcess; stdout: () => string; stderr: () => string; exited: Promise<Run & { signal: NodeJS.Signals | null }> };
+
 /**
  * A folder to run the CLI in: no .dev.vars (so no local token is found by accident) and its
- * own config file; `edgehook` runs the real bin as a process in it.
+ * own config file; `edgehook` runs the real bin as a process in it, `start` leaves it running.
  */
 export function cliHome() {
   const dir = mkdtempSync(join(tmpdir(), "edgehook-cli-home-"));
   onCleanUp(() => rmSync(dir, { recursive: true, force: true }));
   const config = join(dir, "config.json");
+  const env = (extra: Record<string, string>) => {
+    const base = { ...process.env };
+    for (const k of ["EDGEHOOK_URL", "EDGEHOOK_TOKEN", "EDGEHOOK_INSECURE", "EDGEHOOK_CONFIG"]) delete base[k];
+    return { ...base, NO_COLOR: "1", EDGEHOOK_CONFIG: config, ...extra };
+  };
   return {
     dir,
     config,
-    edgehook(args: string[], env: Record<string, string> = {}): Promise<Run> {
-      const base = { ...process.env };
-      for (const k of ["EDGEHOOK_URL", "EDGEHOOK_TOKEN", "EDGEHOOK_INSECURE", "EDGEHOOK_CONFIG"]) delete base[k];
+    edgehook(args: string[], extra: Record<string, string> = {}): Promise<Run> {
       return new Promise((done) => {
-        execFile(
-          process.execPath,
-          [bin, ...args],
-          { cwd: dir, env: { ...base, NO_COLOR: "1", EDGEHOOK_CONFIG: config, ...env } },
-          (err, stdout, stderr) => done({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
+        execFile(process.execPath, [bin, ...args], { cwd: dir, env: env(extra) }, (err, stdout, stderr) =>
+          done({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
         );
       });
+    },
+    start(args: string[], extra: Record<string, string> = {}): Running {
+      const child = spawn(process.execPath, [bin, ...args], { cwd: dir, env: env(extra), stdio: ["ignore", "pipe", "pipe"] });
+      let stdout = "";
+      let stderr = "";
+      child.stdout!.on("data", (d) => (stdout += d));
+      child.stderr!.on("data", (d) => (stderr += d));
+      const exited = new Promise<Run & { signal: NodeJS.Signals | null }>((done) =>
+        child.once("close", (code, signal) => done({ code: code ?? -1, signal, stdout, stderr })),
+      );
+      // A process a test left running (it failed or timed out) is ended, not left to the next test.
+      onCleanUp(async () => {
+        if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+        await exited;
+      });
+      return { child, stdout: () => stdout, stderr: () => stderr, exited };
     },
   };
 }

@@ -111,6 +111,36 @@ describe("edgehook listen's connection", () => {
     expect(saved).toEqual([10, 11]);
   });
 
+  it("stops without waiting for a handler that gives up when told: its event is neither finished nor saved", async () => {
+    const { url } = await api({
+      upgrade: (ws) => {
+        ws.send(JSON.stringify({ type: "hello", position: 10 }));
+        for (const p of [11, 12]) ws.send(event(p));
+      },
+    });
+    const handed: number[] = [];
+    const saved: number[] = [];
+    const stream = openStream({
+      conn: { url, token: "ehk_test", configFile: "" },
+      query: {},
+      position: null,
+      replay: 0,
+      // A local server that never answers: only the stop ends the wait, by its signal's reason.
+      onMessage: (m, stopping) => {
+        if (m.type !== "event") return Promise.resolve();
+        handed.push(m.position);
+        return new Promise((_, reject) => stopping.addEventListener("abort", () => reject(stopping.reason)));
+      },
+      onPosition: (p) => saved.push(p),
+      log: () => {},
+    });
+    await vi.waitFor(() => expect(handed).toEqual([11]), { timeout: 10_000 });
+    await stream.stop();
+    await expect(stream.done).resolves.toBeUndefined(); // a stop, not an error
+    expect(handed).toEqual([11]);
+    expect(saved).toEqual([10]); // 11 comes again on the next run
+  });
+
   it("saves the position it starts from, and hands on each event once across a reconnect", async () => {
     const { url, asked } = await api({
       upgrade: (ws, _after, n) => {

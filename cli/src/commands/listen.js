@@ -36,7 +36,10 @@ const filters = (cmd, webhookHelp) =>
     .option("--webhook <uid>", webhookHelp)
     .option("--json", "one JSON line per event instead of text");
 
-/** Stops the stream on Ctrl-C or SIGTERM after the event in hand is finished and saved. */
+/**
+ * Stops the stream on Ctrl-C or SIGTERM: the event in hand is finished and saved, or, still
+ * waiting on the local server, given up and left for the next run (listen's forward).
+ */
 function stopOnSignals(/** @type {{ stop: () => Promise<void> }} */ stream) {
   for (const sig of /** @type {const} */ (["SIGINT", "SIGTERM"])) process.once(sig, () => void stream.stop());
 }
@@ -88,7 +91,7 @@ forwarded, so nothing stored meanwhile (within retention) is missed.`,
         replay: opts.replay ?? 0,
         log,
         onPosition: (position) => state.save({ position }),
-        async onMessage(m) {
+        async onMessage(m, stopping) {
           if (m.type === "hello") {
             // Kept once the server has taken it: a secret it refused is not sent again on the next run.
             if (secret && m.secret === secret && secret !== saved.secret) state.save({ secret });
@@ -99,7 +102,11 @@ forwarded, so nothing stored meanwhile (within retention) is missed.`,
           } else if (m.type === "notice") {
             log(pc.yellow(printable(m.message)));
           } else if (m.type === "event") {
-            const result = await forward(target, m);
+            const result = await forward(target, m, stopping).catch((/** @type {unknown} */ err) => {
+              // Interrupted, not the local server's failure: said on stderr, no result line, and sent again next run.
+              if (stopping.aborted) log(pc.yellow(`Stopped while forwarding ${printable(m.id)} (no answer yet): it is sent again on the next run.`));
+              throw err;
+            });
             if (opts.json) printJsonLine({ time: new Date().toISOString(), position: m.position, eventId: m.id, eventType: m.eventType, ...result });
             else {
               const status = colourStatus(result.status, result.status === null ? `ERR ${printable(result.error)}` : String(result.status));
@@ -154,22 +161,32 @@ forwarded, so nothing stored meanwhile (within retention) is missed.`,
 }
 
 /**
- * POSTs one event to the local server as a webhook would get it.
- * @param {string} target @param {import("../../../src/listen/protocol").EventNote} m
+ * POSTs one event to the local server as a webhook would get it; rejects with `stopping`'s reason
+ * if the listener stops before the server answers (an answer whose body is still coming counts).
+ * @param {string} target @param {import("../../../src/listen/protocol").EventNote} m @param {AbortSignal} stopping
  * @returns {Promise<{ status: number | null, ms: number, error: string | null }>}
  */
-async function forward(target, m) {
+async function forward(target, m, stopping) {
   if (m.transformError) return { status: null, ms: 0, error: `not forwarded: ${m.transformError}` };
   // An event as tail gets it, without body and headers: an empty, unsigned POST would stand for it.
   if (m.body === undefined || m.headers === undefined) return { status: null, ms: 0, error: "not forwarded: the API sent it without its body and headers" };
   const headers = Object.fromEntries(Object.entries(m.headers ?? {}).filter(([k]) => !HOP_BY_HOP.has(k.toLowerCase())));
   const started = performance.now();
+  // One signal for the timeout and the stop (AbortSignal.any is newer than the Node 20 the CLI supports).
+  const abort = new AbortController();
+  const timeout = setTimeout(() => abort.abort(new DOMException(`no answer within ${FORWARD_TIMEOUT_MS / 1000} s`, "TimeoutError")), FORWARD_TIMEOUT_MS);
+  const stop = () => abort.abort(stopping.reason);
+  stopping.addEventListener("abort", stop, { once: true });
   try {
-    const res = await fetch(target, { method: "POST", headers, body: m.body, redirect: "manual", signal: AbortSignal.timeout(FORWARD_TIMEOUT_MS) });
+    const res = await fetch(target, { method: "POST", headers, body: m.body, redirect: "manual", signal: abort.signal });
     await res.arrayBuffer().catch(() => {});
     return { status: res.status, ms: Math.round(performance.now() - started), error: null };
   } catch (err) {
+    if (stopping.aborted) throw stopping.reason;
     const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err);
     return { status: null, ms: Math.round(performance.now() - started), error: cause };
+  } finally {
+    clearTimeout(timeout);
+    stopping.removeEventListener("abort", stop);
   }
 }
