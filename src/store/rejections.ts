@@ -1,4 +1,4 @@
-import type { ErrorCode } from "../domain/errors";
+import { isErrorCode, type ErrorCode } from "../domain/errors";
 import { isStringArray } from "../domain/guards";
 import { HOUR_MS } from "../domain/time";
 import type { RejectionsMessage, RejectionSample } from "../domain/types";
@@ -50,9 +50,12 @@ export interface RejectionSummary {
   lastAt: number;
 }
 
+// A row's `reason` is TEXT (here and in SampleRow): only a code this release knows is read back
+// (isErrorCode); a row with another (written by hand, or by a release with codes this one lacks)
+// is left out rather than passed on as an ErrorCode.
 interface CountRow {
   source_id: string;
-  reason: ErrorCode;
+  reason: string;
   hour: number;
   count: number;
   last_at: number;
@@ -75,9 +78,11 @@ export async function rejectionSummaries(db: D1Database, sourceIds: string[], no
     .bind(JSON.stringify(sourceIds), thisHour - 24 * HOUR_MS)
     .all<CountRow>();
   for (const r of results) {
+    const reason = r.reason;
+    if (!isErrorCode(reason)) continue;
     const list = out.get(r.source_id) ?? [];
-    let s = list.find((x) => x.reason === r.reason);
-    if (!s) list.push((s = { reason: r.reason, thisHour: 0, lastDay: 0, lastAt: 0 }));
+    let s = list.find((x) => x.reason === reason);
+    if (!s) list.push((s = { reason, thisHour: 0, lastDay: 0, lastAt: 0 }));
     s.lastDay += r.count;
     if (r.hour === thisHour) s.thisHour += r.count;
     s.lastAt = Math.max(s.lastAt, r.last_at);
@@ -92,7 +97,7 @@ interface SampleRow {
   source_id: string;
   requested: string;
   at: number;
-  reason: ErrorCode;
+  reason: string;
   client: string;
   user_agent: string | null;
   header_names: string;
@@ -107,15 +112,21 @@ export async function latestRejections(db: D1Database, sourceId: string, limit: 
     )
     .bind(sourceId, limit)
     .all<SampleRow>();
-  return results.map((r) => ({
-    sourceId: r.source_id,
-    requested: r.requested,
-    at: r.at,
-    reason: r.reason,
-    client: r.client,
-    userAgent: r.user_agent,
-    headerNames: storedJson(r.header_names, isStringArray, `rejection ${r.seq} header_names`),
-  }));
+  return results.flatMap(({ reason, ...r }) =>
+    isErrorCode(reason)
+      ? [
+          {
+            sourceId: r.source_id,
+            requested: r.requested,
+            at: r.at,
+            reason,
+            client: r.client,
+            userAgent: r.user_agent,
+            headerNames: storedJson(r.header_names, isStringArray, `rejection ${r.seq} header_names`),
+          },
+        ]
+      : [],
+  );
 }
 
 /**

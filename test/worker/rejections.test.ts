@@ -124,6 +124,29 @@ describe("the rejection log", () => {
     expect(sent).toEqual([]);
   });
 
+  it("reads back only refusals whose reason is an error code: a row with another is left out, not passed on as one", async () => {
+    const p = pipeline();
+    const source = await createSource({ secrets: [`right-${uniqueKey()}`] });
+    const body = podiumBody();
+    const { sent } = await refused(post(`/webhooks/${source}`, body, await podiumHeaders(body, "a-wrong-secret")));
+    await record(p, sent);
+    // Rows no ingress writes: a reason that is no code (one an object's prototype has, too).
+    const now = Date.now();
+    for (const reason of ["constructor", "no_such_code"]) {
+      await env.DB.prepare("INSERT INTO rejection_counts (source_id, reason, hour, count, last_at) VALUES (?, ?, ?, 1, ?)")
+        .bind(source, reason, Math.floor(now / HOUR_MS) * HOUR_MS, now + 1)
+        .run();
+      await env.DB.prepare("INSERT INTO rejections (source_id, requested, at, reason, client, header_names) VALUES (?, ?, ?, ?, 'x', '[]')")
+        .bind(source, source, now + 1, reason)
+        .run();
+    }
+    const answer = await p.api("GET", `/v1/sources/${source}/rejections`);
+    expect(answer.status).toBe(200);
+    expect(answer.json.summary.map((s: { reason: string }) => s.reason)).toEqual(["invalid_signature"]);
+    expect(answer.json.recent.map((s: { reason: string }) => s.reason)).toEqual(["invalid_signature"]);
+    expect((await p.api("GET", `/v1/sources/${source}`)).json.rejections.map((s: { reason: string }) => s.reason)).toEqual(["invalid_signature"]);
+  });
+
   it("forgets a deleted source's rejections: a source made again under its id, by anyone, starts with none", async () => {
     const p = pipeline();
     const source = await createSource({ secrets: [`right-${uniqueKey()}`] });
