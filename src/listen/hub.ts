@@ -172,9 +172,10 @@ export class ListenerHub extends DurableObject<Env> {
   async alarm(): Promise<void> {
     // More to read: the next alarm at once (after whatever announced meanwhile), the catch-up kept for later.
     if (await this.pump()) return this.ctx.storage.setAlarm(Date.now());
-    const catchUpAt = await this.ctx.storage.get<number>("catchUpAt");
+    // Read as what storage holds, not typed by get<number>: only a time is set as the alarm.
+    const catchUpAt: unknown = await this.ctx.storage.get("catchUpAt");
     if (catchUpAt === undefined) return;
-    if (catchUpAt > Date.now()) await this.ctx.storage.setAlarm(catchUpAt);
+    if (typeof catchUpAt === "number" && catchUpAt > Date.now()) await this.ctx.storage.setAlarm(catchUpAt);
     else await this.ctx.storage.delete("catchUpAt");
   }
 

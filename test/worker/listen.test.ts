@@ -548,6 +548,17 @@ describe("the hub's limits", () => {
     expect(again.events().map((e) => e.id)).toEqual(ids.slice(1));
   });
 
+  it("drops a stored catch-up time that is no number at its alarm, rather than setting the alarm from it", async () => {
+    const p = pipeline();
+    await runInDurableObject(hubOf(p.env), async (hub: ListenerHub, state) => {
+      await state.storage.deleteAlarm();
+      await state.storage.put("catchUpAt", String(Date.now() + 60_000));
+      await hub.alarm();
+      expect(await state.storage.get("catchUpAt")).toBeUndefined();
+      expect(await state.storage.getAlarm()).toBeNull();
+    });
+  });
+
   it("closes a socket that sends anything but ping", async () => {
     const p = pipeline();
     const l = await connect(p, "");
