@@ -22,7 +22,10 @@ export function configFile(flag = process.env.EDGEHOOK_CONFIG) {
   return flag ?? join(process.env.XDG_CONFIG_HOME || join(homedir(), ".config"), "edgehook", "config.json");
 }
 
-/** @param {string} path @returns {Record<string, any> | null} */
+/** A JSON object, its fields read by name. @param {unknown} v @returns {v is Record<string, unknown>} */
+export const isObject = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** A file's JSON as it is (its reader checks what it needs), or null when there is no such file. @param {string} path @returns {unknown} */
 export function readJson(path) {
   if (!existsSync(path)) return null;
   try {
@@ -77,13 +80,18 @@ export function apiUrl(raw) {
   return url;
 }
 
+/** An unpaired entry as saveUnpaired writes it. @param {unknown} u @returns {u is Unpaired} */
+const isUnpaired = (u) =>
+  isObject(u) && typeof u.token === "string" && ["dir", "worker"].every((k) => u[k] === undefined || typeof u[k] === "string");
+
 /**
  * The config file's URL and tokens. Earlier versions kept one `url` and one `token` side by side:
  * that token is the URL's; one saved with no URL waits, unpaired, and is sent nowhere.
  * @param {string} path @returns {Saved}
  */
 export function readSaved(path) {
-  const file = readJson(path) ?? {};
+  const read = readJson(path);
+  const file = isObject(read) ? read : {};
   const url = typeof file.url === "string" ? file.url : undefined;
   /** @type {Record<string, string>} */
   const tokens = {};
@@ -91,9 +99,7 @@ export function readSaved(path) {
     const key = canonicalUrl(k);
     if (key !== null && typeof v === "string") tokens[key] = v;
   }
-  const unpaired = (Array.isArray(file.unpaired) ? file.unpaired : []).filter(
-    (/** @type {unknown} */ u) => typeof u === "object" && u !== null && "token" in u && typeof u.token === "string",
-  );
+  const unpaired = (Array.isArray(file.unpaired) ? file.unpaired : []).filter(isUnpaired);
   if (typeof file.token === "string") {
     const key = url === undefined ? null : canonicalUrl(url);
     if (key === null) unpaired.push({ token: file.token });

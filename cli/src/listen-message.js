@@ -14,7 +14,7 @@ const isObject = (v) => typeof v === "object" && v !== null && !Array.isArray(v)
 /** @type {Check} */
 const isString = (v) => typeof v === "string";
 /** A store position: what a listener saves and resumes after. @type {Check} */
-const isPosition = (v) => Number.isSafeInteger(v) && Number(v) >= 0;
+export const isPosition = (v) => Number.isSafeInteger(v) && Number(v) >= 0;
 /** @type {Check} */
 const isHeaders = (v) => isObject(v) && Object.values(v).every(isString);
 /** @param {Check} check @returns {Check} */

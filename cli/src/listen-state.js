@@ -3,9 +3,21 @@
 // with different filters or tokens running at once never overwrite each other's state.
 import { createHash } from "node:crypto";
 import { dirname, join } from "node:path";
-import { canonicalUrl, readJson, writeJson } from "./config.js";
+import { canonicalUrl, isObject, readJson, writeJson } from "./config.js";
+import { isPosition } from "./listen-message.js";
 
 /** @typedef {{ position?: number, secret?: string }} ListenState */
+
+/**
+ * What a saved state holds of a position and a secret: a field of another type (the file edited
+ * by hand) is as if not saved, not resumed after nor sent as the secret.
+ * @param {unknown} v @returns {ListenState}
+ */
+function stateOf(v) {
+  if (!isObject(v)) return {};
+  const { position, secret } = v;
+  return { ...(isPosition(position) && typeof position === "number" && { position }), ...(typeof secret === "string" && { secret }) };
+}
 
 const sha256 = (/** @type {string} */ s) => createHash("sha256").update(s).digest("hex");
 
@@ -21,17 +33,18 @@ export function listenState(conn, query) {
   /** @returns {ListenState} */
   const read = () => {
     const own = readJson(path);
-    if (own) return { position: own.position, secret: own.secret };
+    if (own) return stateOf(own);
     // Earlier versions kept every listener in one shared file: its entry is where this one starts,
     // under the URL as it was saved then (before URLs were kept in one spelling).
-    const shared = readJson(join(dir, "listen-state.json")) ?? {};
-    if (shared[key]) return shared[key];
+    const read = readJson(join(dir, "listen-state.json"));
+    const shared = isObject(read) ? read : {};
+    if (shared[key]) return stateOf(shared[key]);
     const [, ...rest] = key.split(" ");
     const old = Object.keys(shared).find((k) => {
       const [u = "", ...r] = k.split(" ");
       return canonicalUrl(u) === conn.url && r.join(" ") === rest.join(" ");
     });
-    return old ? shared[old] : {};
+    return old ? stateOf(shared[old]) : {};
   };
   return {
     read,

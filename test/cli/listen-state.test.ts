@@ -82,6 +82,27 @@ describe("edgehook listen's saved state", () => {
     expect(listenState({ url, token: "ehk_first", configFile }, { ...listen, eventTypes: "contact.*" }).read()).toEqual({ position: 7 });
   });
 
+  it("takes from a saved state only a position that is one and a secret that is a string: another is as if not saved", async () => {
+    const dir = home();
+    const configFile = join(dir, "config.json");
+    const entry = [url, createHash("sha256").update("ehk_first").digest("hex").slice(0, 12), "listen", "*", "message.*", "-"].join(" ");
+    // The shared file of an earlier version, edited by hand.
+    writeFileSync(join(dir, "listen-state.json"), JSON.stringify({ [entry]: { secret: 42, position: "41" } }));
+    const a = listenState({ url, token: "ehk_first", configFile }, listen);
+    expect(a.read()).toEqual({});
+    // Its own file, likewise.
+    a.save({ secret: "whsec_a", position: 5 });
+    const [own] = readdirSync(join(dir, "listen-state"));
+    for (const [saved, read] of [
+      [{ secret: "whsec_a", position: -1 }, { secret: "whsec_a" }],
+      [{ secret: ["whsec_a"], position: 1.5 }, {}],
+      [{ secret: "whsec_a", position: 7 }, { secret: "whsec_a", position: 7 }],
+    ]) {
+      writeFileSync(join(dir, "listen-state", own!), JSON.stringify(saved));
+      expect(a.read(), JSON.stringify(saved)).toEqual(read);
+    }
+  });
+
   it("finds the shared file's entry saved under another spelling of the same URL", async () => {
     const dir = home();
     const configFile = join(dir, "config.json");
