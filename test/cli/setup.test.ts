@@ -201,6 +201,18 @@ describe("edgehook setup", () => {
     expect(p.account().lifecycle).toEqual({ "acme-claim-checks": [ORPHANS] });
   });
 
+  it("says what wrangler.toml lacks when its buckets are one [r2_buckets] table, not an array of them, and runs no wrangler command", async () => {
+    const p = project();
+    writeFileSync(join(p.dir, "wrangler.toml"), original.replace("[[r2_buckets]]", "[r2_buckets]"));
+    const failed = await p.edgehook(["setup"]).then(
+      () => null,
+      (err: { code: number; stdout: string; stderr: string }) => err,
+    );
+    expect(failed?.code).toBe(1);
+    expect(`${failed?.stdout}${failed?.stderr}`).toContain("wrangler.toml declares no [[r2_buckets]] with binding BODIES");
+    expect(p.calls()).toEqual([]);
+  });
+
   it("keeps the admin token it makes away from the URL already saved, which is another deployment's", async () => {
     const p = project();
     writeFileSync(p.configFile, JSON.stringify({ url: "https://staging.example", token: "staging-token" }));

@@ -8,7 +8,7 @@ import { createInterface } from "node:readline/promises";
 import { createSpinner } from "nanospinner";
 import pc from "picocolors";
 import { parse } from "smol-toml";
-import { configFile, saveDeployed, saveUnpaired } from "../config.js";
+import { configFile, isObject, saveDeployed, saveUnpaired } from "../config.js";
 import { CliError } from "../errors.js";
 import { jsonOutput, labelledBlocks, queueNames, wranglerRunner } from "../wrangler.js";
 
@@ -31,27 +31,32 @@ const rerunMark = (/** @type {string} */ dir, /** @type {string} */ name) => joi
 const ORPHANS = { name: "ingest-orphans", prefix: "ingest/", expireDays: 30 };
 const PARKED = "dead-letters/";
 
+/** The tables of an array of tables ([[name]]); anything else in its place (a lone [name] table) is none. @param {unknown} v */
+const tablesOf = (v) => (Array.isArray(v) ? v.filter(isObject) : []);
+
 /**
  * What wrangler.toml asks for: the D1 database, R2 buckets (the claim-check one is bound as
  * BODIES) and every queue (producers, consumers and their dead-letter queues).
  * @param {string} text
  */
 function resourcesOf(text) {
-  const t = /** @type {Record<string, any>} */ (parse(text));
-  const db = t.d1_databases?.[0];
-  if (!db?.database_name) throw new CliError("wrangler.toml declares no [[d1_databases]] with a database_name.");
-  const bodies = (t.r2_buckets ?? []).find((/** @type {any} */ b) => b.binding === "BODIES");
+  const t = parse(text);
+  const [db] = Array.isArray(t.d1_databases) ? t.d1_databases : [];
+  if (!isObject(db) || !db.database_name) throw new CliError("wrangler.toml declares no [[d1_databases]] with a database_name.");
+  const buckets = tablesOf(t.r2_buckets);
+  const bodies = buckets.find((b) => b.binding === "BODIES");
   if (!bodies?.bucket_name) throw new CliError("wrangler.toml declares no [[r2_buckets]] with binding BODIES (the claim-check bucket).");
+  const declared = isObject(t.queues) ? t.queues : {};
   const queues = new Set();
-  for (const p of t.queues?.producers ?? []) queues.add(p.queue);
-  for (const c of t.queues?.consumers ?? []) {
+  for (const p of tablesOf(declared.producers)) queues.add(p.queue);
+  for (const c of tablesOf(declared.consumers)) {
     queues.add(c.queue);
     if (c.dead_letter_queue) queues.add(c.dead_letter_queue);
   }
   return {
     worker: String(t.name ?? ""),
     database: { binding: String(db.binding ?? "DB"), name: String(db.database_name), id: String(db.database_id ?? "") },
-    buckets: (t.r2_buckets ?? []).map((/** @type {any} */ b) => String(b.bucket_name)),
+    buckets: buckets.map((b) => String(b.bucket_name)),
     claimChecks: String(bodies.bucket_name),
     queues: [...queues].map(String),
   };
