@@ -48,7 +48,7 @@ export function wranglerRunner(o) {
   };
 }
 
-/** The JSON a `--json` command printed (after any banner). @param {string} stdout */
+/** The JSON a `--json` command printed (after any banner), as it is: its reader checks its shape. @param {string} stdout @returns {unknown} */
 export function jsonOutput(stdout) {
   const at = stdout.search(/^[[{]/m);
   if (at < 0) return null;

@@ -141,6 +141,19 @@ describe("edgehook setup", () => {
     expect(readFileSync(p.configFile, "utf8")).toBe(saved);
   });
 
+  it("changes no secret when the list is not of named secrets: a list it cannot read is not an empty one", async () => {
+    const p = project();
+    await p.edgehook(["setup"]);
+    const first = p.calls().length;
+    const failed = await p.edgehook(["setup"], { FAKE_WRANGLER_SECRET_NAMES: "1" }).then(
+      () => null,
+      (err: { code: number; stdout: string; stderr: string }) => err,
+    );
+    expect(failed?.code).toBe(1);
+    expect(`${failed?.stdout}${failed?.stderr}`).toContain("could not list the Worker's secrets");
+    expect(p.calls().slice(first).filter((c) => c.args[0] === "secret" && c.args[1] === "put")).toEqual([]);
+  });
+
   it("is idempotent: a second run reuses everything and changes nothing", async () => {
     const p = project();
     await p.edgehook(["setup"]);

@@ -31,6 +31,9 @@ const rerunMark = (/** @type {string} */ dir, /** @type {string} */ name) => joi
 const ORPHANS = { name: "ingest-orphans", prefix: "ingest/", expireDays: 30 };
 const PARKED = "dead-letters/";
 
+/** An entry of `wrangler secret list --format json`. @param {unknown} s @returns {s is { name: string }} */
+const isNamed = (s) => isObject(s) && typeof s.name === "string";
+
 /** The tables of an array of tables ([[name]]); anything else in its place (a lone [name] table) is none. @param {unknown} v */
 const tablesOf = (v) => (Array.isArray(v) ? v.filter(isObject) : []);
 
@@ -118,7 +121,9 @@ async function setup(o) {
   await step(`D1 database ${want.database.name}`, async () => {
     const find = async () => {
       const list = jsonOutput((await must(["d1", "list", "--json"])).stdout);
-      return (Array.isArray(list) ? list : []).find((d) => d?.name === want.database.name)?.uuid;
+      const found = (Array.isArray(list) ? list : []).find((d) => isObject(d) && d.name === want.database.name);
+      const uuid = isObject(found) ? found.uuid : undefined;
+      return typeof uuid === "string" ? uuid : undefined;
     };
     let id = await find();
     let how = "reused";
@@ -195,12 +200,14 @@ async function setup(o) {
     // A Worker not deployed yet has none (code 10007); any other failure must not be read as
     // none, or TOKEN_PEPPER would be made anew, ending every token and session.
     const notYet = listed.code !== 0 && /\b10007\b/.test(listed.stdout + listed.stderr);
-    if (!o.dryRun && !notYet && (listed.code !== 0 || !Array.isArray(secrets))) {
+    // A list of anything but named secrets is no list either: read as one, it would name none.
+    const listedNames = Array.isArray(secrets) && secrets.every(isNamed) ? secrets.map((s) => s.name) : null;
+    if (!o.dryRun && !notYet && (listed.code !== 0 || listedNames === null)) {
       throw new CliError(
         `could not list the Worker's secrets (wrangler secret list: ${(listed.stderr || listed.stdout).trim().split("\n").pop() ?? listed.code}); nothing was changed, try again`,
       );
     }
-    const names = new Set((Array.isArray(secrets) ? secrets : []).map((/** @type {{ name: string }} */ s) => s.name));
+    const names = new Set(listedNames ?? []);
     /** @type {string[]} */
     const put = [];
     for (const name of GENERATED) {
