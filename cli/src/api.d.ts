@@ -142,7 +142,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One event with its raw body, deliveries and attempts (a limited token's: to webhooks within its grant) */
+        /**
+         * One event with its raw body and the first page of its deliveries with their attempts (a limited token's: to webhooks within its grant)
+         * @description `deliveries` is the first page of `GET /v1/deliveries?eventId={id}`: newest first, at most 100, each with its attempts. Replays add deliveries without bound; while `deliveriesNextCursor` is not null, that list continues with it as its `cursor`.
+         */
         get: {
             parameters: {
                 query?: never;
@@ -3317,9 +3320,12 @@ export interface components {
             };
             /** @description The raw body, exactly as received. */
             body: string;
+            /** @description The first page of `GET /v1/deliveries?eventId=` for this event, each with its attempts: newest first, at most 100 (those to webhooks within a limited token's grant). Like that list's pages it can be short, even empty, with `deliveriesNextCursor` set. */
             deliveries: (components["schemas"]["Delivery"] & {
                 attempts: components["schemas"]["Attempt"][];
             })[];
+            /** @description More deliveries of this event may follow: `GET /v1/deliveries?eventId={id}&cursor={deliveriesNextCursor}` continues the list, and its pages' `nextCursor` after it. null: these are all of them. */
+            deliveriesNextCursor: string | null;
             /** @description Webhooks owed this event by type, owner and source whose filter excluded it when it was stored: no delivery was made. A limited token sees those within its grant. `POST /v1/webhooks/{uid}/test` says why. */
             filteredOut: string[];
         };

@@ -144,10 +144,18 @@ export const DeliverySchema = z
   })
   .openapi("Delivery");
 
+/** Deliveries an event's detail holds at most: the first page of `GET /v1/deliveries?eventId=` at its largest `limit`. */
+export const EVENT_DELIVERIES_SHOWN = 100;
+
 export const EventSchema = EventSummarySchema.extend({
   headers: z.record(z.string(), z.string()),
   body: z.string().openapi({ description: "The raw body, exactly as received." }),
-  deliveries: z.array(DeliverySchema.extend({ attempts: z.array(AttemptSchema) })),
+  deliveries: z.array(DeliverySchema.extend({ attempts: z.array(AttemptSchema) })).openapi({
+    description: `The first page of \`GET /v1/deliveries?eventId=\` for this event, each with its attempts: newest first, at most ${EVENT_DELIVERIES_SHOWN} (those to webhooks within a limited token's grant). Like that list's pages it can be short, even empty, with \`deliveriesNextCursor\` set.`,
+  }),
+  deliveriesNextCursor: z.string().nullable().openapi({
+    description: "More deliveries of this event may follow: `GET /v1/deliveries?eventId={id}&cursor={deliveriesNextCursor}` continues the list, and its pages' `nextCursor` after it. null: these are all of them.",
+  }),
   filteredOut: z.array(z.string()).openapi({
     description:
       "Webhooks owed this event by type, owner and source whose filter excluded it when it was stored: no delivery was made. A limited token sees those within its grant. `POST /v1/webhooks/{uid}/test` says why.",

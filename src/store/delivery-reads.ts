@@ -1,4 +1,4 @@
-// The deliveries the API reads: one by id, a filtered list, an event's with their attempts.
+// The deliveries the API reads: one by id, a filtered list, a page of an event's with their attempts.
 import { isLimited, type Access } from "../domain/access";
 import type { DeliveryStatus } from "../domain/delivery";
 import type { Attempt, Delivery } from "../domain/types";
@@ -6,9 +6,9 @@ import { accessNames, eventAccessIds, grantedWebhookIdsSql } from "./access";
 import { attemptsOfSql } from "./attempts";
 import { statusSum } from "./counters";
 import { deliverySelect, dlvKey, evtKey, ownStatusIndex, toDelivery, type DeliveryRow } from "./delivery-rows";
-import { deliverySeqsOfEvent } from "./event-deliveries";
+import { deliveriesOfEventUpTo, deliverySeqsOfEvent } from "./event-deliveries";
 import { apiIdSql, nameIds } from "./names";
-import { boundedScan, type Driver } from "./scan";
+import { boundedScan, type Driver, type ScanPage } from "./scan";
 import { statusCode } from "./transitions";
 
 const DELIVERY_SELECT = deliverySelect();
@@ -31,21 +31,74 @@ export interface DeliveryFilter {
 const DELIVERY_SCAN_ROWS = 4_000;
 
 /**
+ * An event with at most this many deliveries has them read along its id range, all at once
+ * (~3 rows each) and then paged newest first; one with more (replayed again and again) is
+ * walked newest first by seq within DELIVERY_SCAN_ROWS instead, as the unfiltered list is:
+ * its ids are in random order within the range, so its newest would otherwise take reading
+ * every one, and a call's rows would grow with its replays.
+ */
+export const EVENT_RANGE_DELIVERIES = 1_000;
+
+/**
  * Newest first, strictly below `before` (the insertion sequence). A webhook or
  * status filter walks the (webhook, seq) index range of each webhook it names (for a
  * status, those whose counts have deliveries in it) and checks the status on each row,
- * an event its deliveries (event-deliveries.ts); a call examines at most
- * DELIVERY_SCAN_ROWS deliveries and may answer fewer than `limit` with `nextBefore` set.
+ * an event its deliveries (event-deliveries.ts; past EVENT_RANGE_DELIVERIES, every
+ * delivery newest first); a call examines at most DELIVERY_SCAN_ROWS deliveries and may
+ * answer fewer than `limit` with `nextBefore` set.
  */
 export async function listDeliveries(
   db: D1Database,
   f: DeliveryFilter,
   opts: { limit: number; before?: number },
 ): Promise<{ deliveries: Delivery[]; nextBefore: number | null }> {
+  const page = await deliveryPage(db, f, opts);
+  if (page.seqs.length === 0) return { deliveries: [], nextBefore: page.nextBefore };
+  const { results } = await deliveriesAt(db, page.seqs).all<DeliveryRow>();
+  return { deliveries: results.map(toDelivery), nextBefore: page.nextBefore };
+}
+
+/**
+ * A page of an event's deliveries to webhooks within `access`'s grant, each with its attempts:
+ * the page `listDeliveries` answers for the event (same order, same `nextBefore`).
+ */
+export async function eventDeliveries(
+  db: D1Database,
+  eventId: string,
+  access: Access | null,
+  opts: { limit: number; before?: number },
+): Promise<{ deliveries: (Delivery & { attempts: Attempt[] })[]; nextBefore: number | null }> {
+  const page = await deliveryPage(db, { eventId, access }, opts);
+  if (page.seqs.length === 0) return { deliveries: [], nextBefore: page.nextBefore };
+  const [deliveries, attempts] = await db.batch<Record<string, unknown>>([
+    deliveriesAt(db, page.seqs),
+    db
+      .prepare(
+        `SELECT * FROM (${attemptsOfSql(`SELECT d.seq, d.attempts, ${apiIdSql("dlv_", "d.id")} AS delivery_id FROM deliveries d WHERE d.seq IN (SELECT value FROM json_each(?1))`, ["seq", "delivery_id"])})
+         ORDER BY seq, number`,
+      )
+      .bind(JSON.stringify(page.seqs)),
+  ]);
+  const byDelivery = new Map<string, Attempt[]>();
+  for (const a of (attempts?.results ?? []).filter(isAttemptRow).map(toAttempt)) {
+    byDelivery.set(a.deliveryId, [...(byDelivery.get(a.deliveryId) ?? []), a]);
+  }
+  return {
+    deliveries: (deliveries?.results ?? []).filter(isDeliveryRow).map((r) => ({ ...toDelivery(r), attempts: byDelivery.get(r.id) ?? [] })),
+    nextBefore: page.nextBefore,
+  };
+}
+
+/** The deliveries at `seqs`, newest first. */
+const deliveriesAt = (db: D1Database, seqs: number[]) =>
+  db.prepare(`${DELIVERY_SELECT} WHERE d.seq IN (SELECT value FROM json_each(?)) ORDER BY d.seq DESC`).bind(JSON.stringify(seqs));
+
+/** Where `listDeliveries` finds its page: the positions of its deliveries, newest first, and where to continue. */
+async function deliveryPage(db: D1Database, f: DeliveryFilter, opts: { limit: number; before?: number }): Promise<ScanPage> {
   const access = f.access ?? null;
   const limited = isLimited(access);
   const ids = await nameIds(db, [...(f.webhookUid ? [f.webhookUid] : []), ...accessNames(access)]);
-  const empty = { deliveries: [], nextBefore: null };
+  const empty = { seqs: [], nextBefore: null };
   let webhooks: number[] | null = null; // null: any
   if (f.webhookUid) {
     const id = ids.get(f.webhookUid);
@@ -58,11 +111,15 @@ export async function listDeliveries(
     webhooks = webhooks === null ? granted : webhooks.filter((w) => granted.includes(w));
     if (webhooks.length === 0) return empty;
   }
-  let event: { seq: number; receivedAt: number } | undefined;
+  let event: { seq: number; receivedAt: number; inRange: boolean } | undefined;
   if (f.eventId) {
-    const row = await db.prepare(`SELECT seq, received_at FROM events WHERE id = ${evtKey("?1")}`).bind(f.eventId).first<{ seq: number; received_at: number }>();
+    const within = deliveriesOfEventUpTo("e.seq", "e.received_at", "e.id", EVENT_RANGE_DELIVERIES + 1);
+    const row = await db
+      .prepare(`SELECT e.seq, e.received_at, ${within} AS within FROM events e WHERE e.id = ${evtKey("?1")}`)
+      .bind(f.eventId)
+      .first<{ seq: number; received_at: number; within: number }>();
     if (!row) return empty;
-    event = { seq: row.seq, receivedAt: row.received_at };
+    event = { seq: row.seq, receivedAt: row.received_at, inRange: row.within <= EVENT_RANGE_DELIVERIES };
   }
   if (f.status && event === undefined) {
     // Only the webhooks that have deliveries in this status (their counts): one index range each.
@@ -84,7 +141,10 @@ export async function listDeliveries(
     if (seen.sql) conditions.push(`EXISTS (SELECT 1 FROM events ev WHERE ev.seq = event AND ${seen.sql})`);
   }
   let drivers: Driver[];
-  if (event !== undefined) drivers = [`seq IN (${deliverySeqsOfEvent(String(event.seq), String(event.receivedAt), `(SELECT id FROM events WHERE seq = ${event.seq})`)})`];
+  if (event !== undefined) {
+    // Past the bound, every delivery newest first, the event's picked out by the filter (`event =`).
+    drivers = [event.inRange ? `seq IN (${deliverySeqsOfEvent(String(event.seq), String(event.receivedAt), `(SELECT id FROM events WHERE seq = ${event.seq})`)})` : "1"];
+  }
   // Failed deliveries along their own partial index (migration 0032); other statuses are checked on the walked rows.
   else if (webhooks !== null) {
     const own = ownStatusIndex(f.status, "status");
@@ -92,7 +152,7 @@ export async function listDeliveries(
   }
   else drivers = ["1"];
 
-  const page = await boundedScan(db, {
+  return boundedScan(db, {
     table: "deliveries",
     columns: "seq, event, webhook, status, created_at",
     drivers,
@@ -101,38 +161,6 @@ export async function listDeliveries(
     limit: opts.limit,
     scanRows: DELIVERY_SCAN_ROWS,
   });
-  if (page.seqs.length === 0) return { deliveries: [], nextBefore: page.nextBefore };
-  const { results } = await db
-    .prepare(`${DELIVERY_SELECT} WHERE d.seq IN (SELECT value FROM json_each(?)) ORDER BY d.seq DESC`)
-    .bind(JSON.stringify(page.seqs))
-    .all<DeliveryRow>();
-  return { deliveries: results.map(toDelivery), nextBefore: page.nextBefore };
-}
-
-/** An event's deliveries to webhooks within `access`'s grant, each with its attempts, oldest first. */
-export async function deliveriesOfEvent(
-  db: D1Database,
-  eventId: string,
-  access: Access | null = null,
-): Promise<(Delivery & { attempts: Attempt[] })[]> {
-  const g = isLimited(access) ? grantedWebhookIdsSql(access) : { sql: "", binds: [] };
-  const grant = isLimited(access) ? ` AND d.webhook IN (${g.sql})` : "";
-  const event = `(SELECT seq FROM events WHERE id = ${evtKey("?1")})`;
-  const ofEvent = `d.seq IN (${deliverySeqsOfEvent(event, `(SELECT received_at FROM events WHERE id = ${evtKey("?1")})`, evtKey("?1"))})${grant}`;
-  const [deliveries, attempts] = await db.batch<Record<string, unknown>>([
-    db.prepare(`${DELIVERY_SELECT} WHERE ${ofEvent} ORDER BY d.seq`).bind(eventId, ...g.binds),
-    db
-      .prepare(
-        `SELECT * FROM (${attemptsOfSql(`SELECT d.seq, d.attempts, ${apiIdSql("dlv_", "d.id")} AS delivery_id FROM deliveries d WHERE ${ofEvent}`, ["seq", "delivery_id"])})
-         ORDER BY seq, number`,
-      )
-      .bind(eventId, ...g.binds),
-  ]);
-  const byDelivery = new Map<string, Attempt[]>();
-  for (const a of (attempts?.results ?? []).filter(isAttemptRow).map(toAttempt)) {
-    byDelivery.set(a.deliveryId, [...(byDelivery.get(a.deliveryId) ?? []), a]);
-  }
-  return (deliveries?.results ?? []).filter(isDeliveryRow).map((r) => ({ ...toDelivery(r), attempts: byDelivery.get(r.id) ?? [] }));
 }
 
 interface AttemptRow {

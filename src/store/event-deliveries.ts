@@ -30,6 +30,16 @@ export const deliverySeqsOfEvent = (event: string, ms: string, key: string) =>
    UNION ALL SELECT s.delivery FROM stray_deliveries s WHERE s.event = ${event}`;
 
 /**
+ * How many deliveries the event `event` (SQL: its seq), received at `ms` (SQL) with the stored id
+ * `key` (SQL), has in its range and its strays, counted up to `upTo`: index entries alone, at most
+ * `upTo` of them, so it says whether reading them all stays within a budget. Those
+ * of another event sharing the range count too (1 in 65,536 events received in one millisecond).
+ */
+export const deliveriesOfEventUpTo = (event: string, ms: string, key: string, upTo: number) =>
+  `(SELECT count(*) FROM (SELECT 1 FROM deliveries r INDEXED BY ${BY_ID} WHERE ${ofOneEvent("r", ms, key)}
+     UNION ALL SELECT 1 FROM stray_deliveries s WHERE s.event = ${event} LIMIT ${upTo}))`;
+
+/**
  * The seqs of the deliveries of `events` (SQL: a list or subquery of events.seq), all received
  * from `from` to `to` (SQL, epoch ms): their id range, read along the id index, and their strays.
  * A delivery may come twice (a stray whose id falls in another event's range): read it through `seq IN`.

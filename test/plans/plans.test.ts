@@ -13,7 +13,7 @@ import { closeEpisodeStatement, countIn, deliveringAgainEpisodes, openDisabledEp
 import { attemptsOfSql } from "../../src/store/attempts";
 import { eventCountDeltaStatements, foldEventCountDeltas } from "../../src/store/counters";
 import { deletedWithOwed, expireHeld, expireWebhookStatements, holdWebhookStatements, insertDeliveriesStatements, recordAttempts, releaseHeld } from "../../src/store/deliveries";
-import { deliveriesOfEvent, listDeliveries } from "../../src/store/delivery-reads";
+import { EVENT_RANGE_DELIVERIES, eventDeliveries, listDeliveries } from "../../src/store/delivery-reads";
 import { deliverySeqsOf } from "../../src/store/event-deliveries";
 import { retryDeliveries } from "../../src/store/delivery-retry";
 import { duePending, firstOwed, owedInOrder, pendingOutlook, webhooksOverdue } from "../../src/store/scheduler-reads";
@@ -248,17 +248,19 @@ describe("an event's deliveries", () => {
   // Since migration 0034 no index by event: each delivery's id starts with its event's receipt time,
   // so they are one range of the id index (with those of events received in the same millisecond),
   // and the few stored before outside it are listed by event in stray_deliveries.
-  const byRange = (steps: string[]) => steps.filter((s) => /sqlite_autoindex_deliveries_1/.test(s)).map((s) => s.replace(/^SEARCH \w+ /, "SEARCH d "));
+  // (Counting them first, to choose how to read them, reads the index alone: COVERING.)
+  const byRange = (steps: string[]) =>
+    steps.filter((s) => /sqlite_autoindex_deliveries_1/.test(s)).map((s) => s.replace(/^SEARCH \w+ /, "SEARCH d ").replace("USING COVERING INDEX", "USING INDEX"));
   const strays = (steps: string[]) => steps.filter((s) => /^SEARCH s USING/.test(s));
 
   it("are read by the event page and the list by event along their id range and the strays, nothing walked", async () => {
     const reads: [string, (d1: D1Database) => unknown][] = [
-      ["event page", (d1) => deliveriesOfEvent(d1, "evt_x")],
-      ["event page, limited token", (d1) => deliveriesOfEvent(d1, "evt_x", { hiddenObjects: [], organizationUids: ["o"], locationUids: null })],
+      ["event page", (d1) => eventDeliveries(d1, "evt_x", null, { limit: 100 })],
+      ["event page, limited token", (d1) => eventDeliveries(d1, "evt_x", { hiddenObjects: [], organizationUids: ["o"], locationUids: null }, { limit: 100 })],
       ["list by event", (d1) => listDeliveries(d1, { eventId: "evt_x", status: "failed", webhookUid: "w" }, { limit: 50 })],
     ];
     for (const [name, run] of reads) {
-      const sqls = await preparedBy(run, { seq: 5, received_at: 1, id: 7, name: "w", oldest: 1, newest: 10 });
+      const sqls = await preparedBy(run, { seq: 5, received_at: 1, within: 1, id: 7, name: "w", oldest: 1, newest: 10 });
       const ofEvent = sqls.filter((s) => s.includes("stray_deliveries"));
       expect(ofEvent.length, name).toBeGreaterThan(0);
       for (const sql of ofEvent) {
@@ -267,6 +269,20 @@ describe("an event's deliveries", () => {
         expect(strays(steps), name).toEqual([STRAYS]);
       }
       for (const sql of sqls) expect(walks(sql).filter((s) => s !== "SCAN gw"), sql).toEqual([]);
+    }
+  });
+
+  it("are walked newest first along the deliveries' key, past EVENT_RANGE_DELIVERIES of them, by the event page and the list by event", async () => {
+    const reads: [string, (d1: D1Database) => unknown][] = [
+      ["event page", (d1) => eventDeliveries(d1, "evt_x", null, { limit: 100 })],
+      ["list by event", (d1) => listDeliveries(d1, { eventId: "evt_x" }, { limit: 50 })],
+    ];
+    for (const [name, run] of reads) {
+      const sqls = await preparedBy(run, { seq: 5, received_at: 1, within: EVENT_RANGE_DELIVERIES + 1, oldest: 1, newest: 10 });
+      const walk = sqls.find((s) => s.startsWith("SELECT driver"))!;
+      expect(plan(walk), name).toContain("SEARCH deliveries USING INTEGER PRIMARY KEY (rowid<?)");
+      expect(byRange(plan(walk)), name).toEqual([]);
+      for (const sql of sqls) expect(walks(sql), sql).toEqual([]);
     }
   });
 

@@ -4,11 +4,12 @@ import { getEvent, listEvents, storeEvents, type EventRow } from "../../src/stor
 import { retentionStep } from "../../src/store/retention";
 import { newDelivery } from "../../src/domain/delivery";
 import { insertDeliveries } from "../../src/store/deliveries";
-import { ADMIN, ADMIN_TOKEN, call, ingestMessage, podiumBody } from "./helpers";
+import { ADMIN, ADMIN_TOKEN, call, ingestMessage, meteredApiCall, podiumBody } from "./helpers";
 import { pipeline } from "./pipeline";
 import { meteredD1 } from "../../bench/d1-meter";
 import { eventIdFor } from "../../src/domain/ids";
-import { deliveriesOfEvent, listDeliveries } from "../../src/store/delivery-reads";
+import { EVENT_RANGE_DELIVERIES, eventDeliveries, listDeliveries } from "../../src/store/delivery-reads";
+import { EVENT_DELIVERIES_SHOWN } from "../../src/api/schemas";
 
 function row(i: number, tag: string): EventRow {
   return {
@@ -86,6 +87,7 @@ describe("GET /v1/events/{id}", () => {
       headers: { "content-type": "application/json" },
       body: '{"i":1}',
       deliveries: [],
+      deliveriesNextCursor: null,
       filteredOut: [],
     });
   });
@@ -154,6 +156,65 @@ describe("an event's deliveries", () => {
     expect(await counts()).toEqual([[3, 3], [1, 1], [1, 1]]);
   });
 
+  it(`are the event detail's first page of /v1/deliveries?eventId= (at most ${EVENT_DELIVERIES_SHOWN}, its cursor continuing the list), read within a bound however often the event is replayed`, async () => {
+    const p = pipeline();
+    const hook = await p.webhookOn("ok");
+    const id = await p.ingest(hook.event());
+    const seq = (await env.DB.prepare("SELECT seq FROM events WHERE id = unhex(substr(?, 5))").bind(id).first<number>("seq"))!;
+    const meter = meteredD1(env.DB);
+    // The probe (EVENT_RANGE_DELIVERIES + 1 index entries), the walk (~3 rows a delivery up to
+    // that bound, past it 4,000 deliveries at most), the page and its attempts (~10 a delivery)
+    // and the event (~15): whatever the number of replays. Reading them all read ~10 a delivery.
+    const DETAIL_ROWS = EVENT_RANGE_DELIVERIES + 1 + 4_000 + 10 * EVENT_DELIVERIES_SHOWN + 100;
+    let made = 1;
+    const replayUpTo = async (n: number) => {
+      for (; made < n; made++) expect((await p.api("POST", `/v1/events/${id}/replay`, {})).status).toBe(202);
+    };
+    const check = async () => {
+      const all = (await env.DB.prepare("SELECT 'dlv_' || lower(hex(id)) AS id FROM deliveries WHERE event = ? ORDER BY seq DESC").bind(seq).all<{ id: string }>()).results.map((r) => r.id);
+      expect(all).toHaveLength(made);
+      const detail = await meteredApiCall(meter, "GET", `/v1/events/${id}`);
+      expect(detail.status).toBe(200);
+      expect(detail.rows, JSON.stringify(meter.usage.bySql)).toBeLessThanOrEqual(DETAIL_ROWS);
+      const shown: { id: string; attemptCount: number; attempts: unknown[] }[] = detail.json.deliveries;
+      const first = await p.api("GET", `/v1/deliveries?eventId=${id}&limit=${EVENT_DELIVERIES_SHOWN}`);
+      // Exactly the list's first page, in its order (newest first), each with its attempts.
+      expect(shown.map((d) => d.id)).toEqual(first.json.data.map((d: { id: string }) => d.id));
+      for (const d of shown) expect(d.attempts).toHaveLength(d.attemptCount);
+      const ids = shown.map((d) => d.id);
+      let cursor: string | null = detail.json.deliveriesNextCursor;
+      for (let calls = 0; cursor !== null; calls++) {
+        expect(calls).toBeLessThan(100);
+        const next = await meteredApiCall(meter, "GET", `/v1/deliveries?eventId=${id}&limit=${EVENT_DELIVERIES_SHOWN}&cursor=${encodeURIComponent(cursor)}`);
+        expect(next.status).toBe(200);
+        expect(next.rows).toBeLessThanOrEqual(DETAIL_ROWS);
+        ids.push(...next.json.data.map((d: { id: string }) => d.id));
+        cursor = next.json.nextCursor;
+      }
+      // The detail and the pages after it: every delivery once, newest first.
+      expect(ids).toEqual(all);
+      return { shown, cursor: detail.json.deliveriesNextCursor };
+    };
+
+    // Delivered: the event's first deliveries have an attempt each.
+    await replayUpTo(150);
+    await p.deliver();
+    const some = await check();
+    expect(some.shown).toHaveLength(EVENT_DELIVERIES_SHOWN);
+    expect(some.cursor).toEqual(expect.any(String));
+    expect(some.shown.every((d) => d.attempts.length === 1)).toBe(true);
+    // Past the bound of those read along the event's id range, all at once.
+    await replayUpTo(EVENT_RANGE_DELIVERIES + 100);
+    const many = await check();
+    expect(many.shown.length).toBeGreaterThan(0);
+    expect(many.cursor).toEqual(expect.any(String));
+    // An event of one delivery: the detail holds it, and no cursor.
+    const alone = await p.ingest(hook.event());
+    const one = (await p.api("GET", `/v1/events/${alone}`)).json;
+    expect(one.deliveries).toHaveLength(1);
+    expect(one.deliveriesNextCursor).toBeNull();
+  }, 120_000);
+
   it("read an event's own deliveries, not those of every event received in the same millisecond (a burst)", async () => {
     const p = pipeline();
     const hook = await p.webhookOn("ok");
@@ -174,8 +235,8 @@ describe("an event's deliveries", () => {
       return { out, rows: meter.usage.rowsRead };
     };
     // Its delivery, its attempts and what they join (~20 rows, two statements); the burst's 60 deliveries would add 60 to each.
-    const page = await read((db) => deliveriesOfEvent(db, one));
-    expect((page.out as unknown[]).length).toBe(1);
+    const page = await read((db) => eventDeliveries(db, one, null, { limit: 100 }));
+    expect((page.out as { deliveries: unknown[] }).deliveries).toHaveLength(1);
     expect(page.rows).toBeLessThan(30);
     const listed = await read((db) => listDeliveries(db, { eventId: one }, { limit: 50 }));
     expect((listed.out as { deliveries: unknown[] }).deliveries).toHaveLength(1);

@@ -304,15 +304,16 @@ describe("migration 0034 (deliveries by their id range)", () => {
     expect(indexes.results.map((r) => r.name)).not.toContain("deliveries_event");
     const strays = await db.prepare(`SELECT ${apiIdSql("dlv_", "d.id")} AS id FROM stray_deliveries s JOIN deliveries d ON d.seq = s.delivery ORDER BY d.seq`).all<{ id: string }>();
     expect(strays.results.map((r) => r.id)).toEqual(expect.arrayContaining([oldReplay, "dlv_text-id"]));
-    const routedIds = await Promise.all([routed, replayed, texted].map(async (id) => (await api(`/v1/events/${id}`)).json.deliveries[0].id));
+    // (An event's deliveries are newest first: the routed one, made first, is last.)
+    const routedIds = await Promise.all([routed, replayed, texted].map(async (id) => (await api(`/v1/events/${id}`)).json.deliveries.at(-1).id));
     expect(strays.results.map((r) => r.id).filter((id) => routedIds.includes(id))).toEqual([]);
 
     // Each reader of an event's deliveries finds them all: the event page, the list by event, the events by status.
     const ofEvent = async (id: string) => (await api(`/v1/events/${id}`)).json.deliveries.map((d: { id: string; status: string }) => [d.id.length === 36 ? "by id" : d.id, d.status]);
     expect(await ofEvent(routed)).toEqual([["by id", "succeeded"]]);
-    expect(await ofEvent(replayed)).toEqual([["by id", "succeeded"], ["by id", "pending"]]);
-    expect((await api(`/v1/events/${replayed}`)).json.deliveries[1].id).toBe(oldReplay);
-    expect(await ofEvent(texted)).toEqual([["by id", "succeeded"], ["dlv_text-id", "pending"]]);
+    expect(await ofEvent(replayed)).toEqual([["by id", "pending"], ["by id", "succeeded"]]);
+    expect((await api(`/v1/events/${replayed}`)).json.deliveries[0].id).toBe(oldReplay);
+    expect(await ofEvent(texted)).toEqual([["dlv_text-id", "pending"], ["by id", "succeeded"]]);
     const listed = async (id: string) => (await api(`/v1/deliveries?eventId=${id}`)).json.data.map((d: { id: string }) => d.id);
     expect(await listed(replayed)).toHaveLength(2);
     expect(await listed(replayed)).toContain(oldReplay);
@@ -323,7 +324,7 @@ describe("migration 0034 (deliveries by their id range)", () => {
     expect(await insertDeliveries(db, [replay(routed, meanwhile, await receivedAt(routed))])).toHaveLength(1);
     expect(await ofEvent(routed)).toEqual([["by id", "succeeded"]]);
     await db.batch(migration.queries.map((q) => db.prepare(q)));
-    expect(await ofEvent(routed)).toEqual([["by id", "succeeded"], ["by id", "pending"]]);
+    expect(await ofEvent(routed)).toEqual([["by id", "pending"], ["by id", "succeeded"]]);
     expect(await db.prepare("SELECT COUNT(*) AS n FROM stray_deliveries").first<number>("n")).toBe(strays.results.length + 1);
     // ...and forgets the strays of events an older release's retention purged without them.
     await db.prepare("INSERT INTO stray_deliveries (event, delivery) VALUES ((SELECT max(seq) FROM events) + 1000, 1)").run();
@@ -340,9 +341,9 @@ describe("migration 0034 (deliveries by their id range)", () => {
       for (let from = RETENTION_START, step; (step = await retentionStep(db, { cutoff: later, graceCutoff, from, limit: 2, now: Date.now() })).next; from = step.next);
     };
     await pass(0);
-    expect(await ofEvent(texted)).toEqual([["by id", "succeeded"], ["dlv_text-id", "expired"]]);
-    expect(await ofEvent(routed)).toEqual([["by id", "succeeded"], ["by id", "expired"]]);
-    expect((await api(`/v1/events/${replayed}`)).json.deliveries.map((d: { status: string }) => d.status)).toEqual(["succeeded", "expired", "expired"]);
+    expect(await ofEvent(texted)).toEqual([["dlv_text-id", "expired"], ["by id", "succeeded"]]);
+    expect(await ofEvent(routed)).toEqual([["by id", "expired"], ["by id", "succeeded"]]);
+    expect((await api(`/v1/events/${replayed}`)).json.deliveries.map((d: { status: string }) => d.status)).toEqual(["expired", "expired", "succeeded"]);
     await pass(later);
     for (const id of [routed, replayed, texted]) expect((await api(`/v1/events/${id}`)).status).toBe(404);
     expect(await db.prepare("SELECT (SELECT COUNT(*) FROM deliveries) + (SELECT COUNT(*) FROM stray_deliveries) AS n").first<number>("n")).toBe(0);

@@ -4,12 +4,12 @@ import type { Principal } from "../../domain/scopes";
 import type { StoredEvent } from "../../domain/types";
 import type { Env } from "../../env";
 import { matchesSearch, parseSearch } from "../../routing/search";
-import { deliveriesOfEvent } from "../../store/delivery-reads";
+import { eventDeliveries } from "../../store/delivery-reads";
 import { eventsWithBodies, getEvent, listEvents, type EventFilter, type TimePosition } from "../../store/events";
 import { webhooksByUid } from "../../store/webhooks";
 import { grantedWebhooks } from "../../store/grants";
 import { apiRoute, errors, json, router, scoped } from "../openapi";
-import { EventListQuery, EventSchema, EventSummarySchema, IdParam, page, SEARCH_BOUND } from "../schemas";
+import { EVENT_DELIVERIES_SHOWN, EventListQuery, EventSchema, EventSummarySchema, IdParam, page, SEARCH_BOUND } from "../schemas";
 import { decodeCursor, encodeCursor, openPosition, sealPosition } from "../validate";
 import { attemptView, deliveryView, eventSummaryView } from "../views";
 
@@ -33,7 +33,8 @@ const list = apiRoute({
 const get = apiRoute({
   method: "get",
   path: "/events/{id}",
-  summary: "One event with its raw body, deliveries and attempts (a limited token's: to webhooks within its grant)",
+  summary: "One event with its raw body and the first page of its deliveries with their attempts (a limited token's: to webhooks within its grant)",
+  description: `\`deliveries\` is the first page of \`GET /v1/deliveries?eventId={id}\`: newest first, at most ${EVENT_DELIVERIES_SHOWN}, each with its attempts. Replays add deliveries without bound; while \`deliveriesNextCursor\` is not null, that list continues with it as its \`cursor\`.`,
   ...scoped("events:read"),
   request: { params: IdParam },
   responses: { 200: json(EventSchema, "The event"), ...errors(404) },
@@ -104,8 +105,9 @@ export const events = router()
   .openapi(get, async (c) => {
     const p = c.get("principal");
     const event = await visibleEvent(c.env.DB, p, c.req.valid("param").id);
+    // The first page of /v1/deliveries?eventId=, not all: replays add deliveries without bound.
     const [deliveries, filteredOut] = await Promise.all([
-      deliveriesOfEvent(c.env.DB, event.id, accessOf(p)),
+      eventDeliveries(c.env.DB, event.id, accessOf(p), { limit: EVENT_DELIVERIES_SHOWN }),
       visibleFilteredOut(c.env.DB, p, event.filteredOut),
     ]);
     return c.json(
@@ -113,7 +115,8 @@ export const events = router()
         ...eventSummaryView(event),
         headers: event.headers,
         body: event.body,
-        deliveries: deliveries.map((d) => ({ ...deliveryView(d), attempts: d.attempts.map(attemptView) })),
+        deliveries: deliveries.deliveries.map((d) => ({ ...deliveryView(d), attempts: d.attempts.map(attemptView) })),
+        deliveriesNextCursor: deliveries.nextBefore === null ? null : await encodeCursor(c.env, "deliveries", deliveries.nextBefore),
         filteredOut,
       },
       200,
