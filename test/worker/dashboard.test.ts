@@ -1,9 +1,11 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { BULK_RETRY_LIMIT } from "../../src/api/routes/deliveries";
+import { EVENT_DELIVERIES_SHOWN } from "../../src/api/schemas";
 import { encodeRetryCursor } from "../../src/api/validate";
 import { runMaintenance } from "../../src/maintenance/cron";
-import { ADMIN, ADMIN_TOKEN, call, createSource, podiumBody } from "./helpers";
+import { EventPage } from "../../src/dashboard/pages/events";
+import { ADMIN, ADMIN_TOKEN, call, createSource, pageText, podiumBody } from "./helpers";
 import { pipeline } from "./pipeline";
 import { failedDeliveries, failPending, webhookDeliveryRows } from "./rows";
 
@@ -372,6 +374,35 @@ describe("dashboard lists longer than a page", () => {
     const [a, b] = [uidsIn(first, "/dashboard/webhooks"), uidsIn(second, "/dashboard/webhooks")];
     expect(a).toHaveLength(100);
     expect(new Set([...a, ...b])).toEqual(made);
+  });
+
+  it("shows an event's first page of deliveries and says where the rest are: the API's list by event, from its cursor", async () => {
+    const p = pipeline();
+    const hook = await p.webhookOn("ok");
+    const id = await p.ingest(hook.event());
+    const { cookie } = await session();
+    const cards = (html: string) => [...html.matchAll(/aria-label="Delivery (dlv_[0-9a-f]{32})"/g)].map((m) => m[1]!);
+    const one = await (await page(`/dashboard/events/${id}`, cookie)).text();
+    expect(cards(one)).toHaveLength(1);
+    expect(one).not.toContain('id="more-deliveries"');
+
+    for (let i = 0; i < EVENT_DELIVERIES_SHOWN; i++) expect((await p.api("POST", `/v1/events/${id}/replay`, {})).status).toBe(202);
+    const detail = (await p.api("GET", `/v1/events/${id}`)).json;
+    const many = await (await page(`/dashboard/events/${id}`, cookie)).text();
+    expect(cards(many)).toEqual(detail.deliveries.map((d: { id: string }) => d.id));
+    expect(cards(many)).toHaveLength(EVENT_DELIVERIES_SHOWN);
+    const more = /<p class="muted" id="more-deliveries">([\s\S]*?)<\/p>/.exec(many)?.[1];
+    expect(pageText(more ?? "").trim()).toBe(
+      `${EVENT_DELIVERIES_SHOWN} shown, newest first; more via the API: GET /v1/deliveries?eventId=${id}&cursor=${encodeURIComponent(detail.deliveriesNextCursor)}`,
+    );
+    // What it names is the rest: the event's oldest delivery, the one routed when it was stored.
+    const rest = (await p.api("GET", `/v1/deliveries?eventId=${id}&cursor=${encodeURIComponent(detail.deliveriesNextCursor)}`)).json;
+    expect(rest.data).toHaveLength(1);
+    expect(cards(many)).not.toContain(rest.data[0].id);
+    // A first page can be empty and still have a cursor (an event replayed past EVENT_RANGE_DELIVERIES): not "no webhook was owed".
+    const empty = pageText(String(await EventPage({ event: { ...detail, deliveries: [] }, canReplay: false, canReadWebhooks: false }).toString()));
+    expect(empty).not.toContain("No webhook was owed this event.");
+    expect(empty).toContain("0 shown, newest first; more via the API: GET /v1/deliveries?eventId=");
   });
 
   it("pages back through events keeping the filters: the older page is the same search, further back", async () => {

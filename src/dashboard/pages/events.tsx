@@ -204,7 +204,14 @@ export function EventPage(props: { event: EventDetail; canReplay: boolean; canRe
         />
       )}
       <h2 id="deliveries">Deliveries</h2>
-      {e.deliveries.length === 0 && e.filteredOut.length === 0 && <p class="muted">No webhook was owed this event.</p>}
+      {e.deliveries.length === 0 && e.filteredOut.length === 0 && e.deliveriesNextCursor === null && <p class="muted">No webhook was owed this event.</p>}
+      {/* The API answers a page of them (replays add more without bound); the dashboard has no deliveries page to link to. */}
+      {e.deliveriesNextCursor !== null && (
+        <p class="muted" id="more-deliveries">
+          {e.deliveries.length} shown, newest first; more via the API:{" "}
+          <code>{`GET /v1/deliveries?eventId=${encodeURIComponent(e.id)}&cursor=${encodeURIComponent(e.deliveriesNextCursor)}`}</code>
+        </p>
+      )}
       {e.filteredOut.map((uid) => (
         <section class="card" aria-label={`Filtered out by webhook ${uid}`}>
           <p>
