@@ -1,5 +1,6 @@
 // `sources list` and `tokens list` show every row: the API answers a page a call, and the
-// CLI follows nextCursor to the end.
+// CLI follows nextCursor to the end. `events show` shows the page of deliveries it was given and
+// says how to list the rest.
 import { afterEach, describe, expect, it } from "vitest";
 import { cleanUp, cliHome, fakeApi } from "./fake-api";
 
@@ -35,4 +36,32 @@ describe("lists the CLI shows whole", () => {
       expect(JSON.parse(json.stdout)).toEqual({ data: rows, nextCursor: null });
     });
   }
+});
+
+describe("events show", () => {
+  const delivery = (id: string) => ({ id, webhookUid: "wh_1", status: "succeeded", attempts: [] });
+  const event = { id: "evt_1", eventType: "message.received", sourceId: "podium", headers: {}, body: "{}", filteredOut: [] };
+
+  it("says where the rest of an event's deliveries are when the API answers only their first page", async () => {
+    const api = await fakeApi({
+      routes: {
+        "GET /v1/events/evt_1": { ...event, deliveries: [delivery("dlv_new")], deliveriesNextCursor: "c2" },
+        "GET /v1/events/evt_2": { ...event, id: "evt_2", deliveries: [delivery("dlv_only")], deliveriesNextCursor: null },
+      },
+    });
+    const h = cliHome();
+    const more = await h.edgehook(["events", "show", "evt_1", "--url", api.url, "--token", "t"]);
+    expect(more.code, more.stderr).toBe(0);
+    expect(more.stdout).toContain("dlv_new");
+    expect(more.stderr).toContain("more deliveries: edgehook deliveries list --event evt_1 --cursor c2");
+    const all = await h.edgehook(["events", "show", "evt_2", "--url", api.url, "--token", "t"]);
+    expect(all.code, all.stderr).toBe(0);
+    expect(all.stdout).toContain("dlv_only");
+    expect(all.stderr).not.toContain("more deliveries");
+    // The command it names runs: the list by event, from that cursor.
+    const api2 = await fakeApi({ routes: { "GET /v1/deliveries": { data: [], nextCursor: null } } });
+    expect((await h.edgehook(["deliveries", "list", "--event", "evt_1", "--cursor", "c2", "--url", api2.url, "--token", "t"])).code).toBe(0);
+    expect(new URLSearchParams(api2.seen[0]!.query).get("eventId")).toBe("evt_1");
+    expect(new URLSearchParams(api2.seen[0]!.query).get("cursor")).toBe("c2");
+  });
 });

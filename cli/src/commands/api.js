@@ -182,14 +182,14 @@ export function registerApi(program) {
         ]),
       );
     });
-  sub(events, "show <id>", "one event: its body, deliveries and attempts")
+  sub(events, "show <id>", "one event: its body, and its deliveries (newest first, a page) with their attempts")
     .option("--body", "print only the raw body")
     .action(async (id, o) => {
       const e = await unwrap(apiClient(connectionOf(o)).GET("/v1/events/{id}", { params: { path: { id } } }));
       // Into a pipe the body goes byte for byte; on a terminal it is text like any other output.
       if (o.body && !o.json) return void process.stdout.write(process.stdout.isTTY ? `${printable(e.body, { lines: true })}\n` : e.body);
       show(o.json, e, () => {
-        const { body, deliveries, ...summary } = e;
+        const { body, deliveries, deliveriesNextCursor, ...summary } = e;
         printJson(summary);
         process.stdout.write(`${printable(body, { lines: true })}\n`);
         printTable(
@@ -204,6 +204,10 @@ export function registerApi(program) {
             ["ERROR", ({ a }) => a?.error],
           ],
         );
+        // The API answers the first page of the event's deliveries (replays add more without bound): where the rest are.
+        if (deliveriesNextCursor) {
+          process.stderr.write(`more deliveries: edgehook deliveries list --event ${printable(e.id)} --cursor ${printable(deliveriesNextCursor)}\n`);
+        }
       });
     });
   sub(events, "replay <id>", "deliver an event again, to every matching webhook or to one")
