@@ -197,6 +197,8 @@ describe("the location → organization map", () => {
     // Writing back what it read changes nothing, so it passes.
     const same = { name: "renamed again", toleranceSeconds: shown.toleranceSeconds, disabled: false };
     expect((await as(p, maker.token, "PATCH", `/v1/sources/${source}`, same)).status).toBe(200);
+    // ...nor pins the default it was shown: the source still follows SIGNATURE_TOLERANCE_S.
+    expect(await env.DB.prepare("SELECT tolerance_seconds FROM sources WHERE id = ?").bind(source).first("tolerance_seconds")).toBeNull();
     expect((await p.api("PATCH", `/v1/sources/${source}`, { disabled: true })).status).toBe(200);
     expect((await as(p, maker.token, "PATCH", `/v1/sources/${source}`, { disabled: false })).status).toBe(403);
     expect((await p.api("PATCH", `/v1/sources/${source}`, { disabled: false })).status).toBe(200);

@@ -85,18 +85,14 @@ function assertMaySkipVerification(p: Principal, verification: string | undefine
 }
 
 /**
- * How a source that teaches where locations belong is verified is the admin's alone: a
+ * The changes `p` may make to `current`, as they are applied. How a source that teaches where
+ * locations belong is verified is the admin's alone: a
  * token that set its own secret there could sign events moving someone's location; one that
  * turned its tolerance off (0) could replay a signed event older than the retention, which is
  * stored, and teaches, as new; one that enabled it again would undo an admin's stop.
  */
-function assertMayChangeVerification(
-  p: Principal,
-  current: StoredSource,
-  changes: Record<string, unknown>,
-  defaultTolerance: number,
-): void {
-  if (!current.teachesLocations || hasScope(p, "admin")) return;
+function allowedChanges<T extends Record<string, unknown>>(p: Principal, current: StoredSource, changes: T, defaultTolerance: number): T {
+  if (!current.teachesLocations || hasScope(p, "admin")) return changes;
   // A client writing back what it read (the tolerance it was shown, still enabled) changes nothing.
   const tolerance = (t: unknown): unknown => t ?? defaultTolerance;
   const touched = [
@@ -107,6 +103,8 @@ function assertMayChangeVerification(
     ...(changes.disabled !== undefined && changes.disabled !== current.disabled ? ["disabled"] : []),
   ];
   if (touched.length > 0) refuseTeaching(`change ${touched.join(", ")} of`);
+  // ...and is not stored: a default written back would stop following SIGNATURE_TOLERANCE_S.
+  return { ...changes, toleranceSeconds: undefined, disabled: undefined };
 }
 
 /** Deleting such a source is the admin's alone too: a token could make it again under its id with its own secret. */
@@ -225,9 +223,9 @@ export const sources = router()
     const { id } = c.req.valid("param");
     const p = c.get("principal");
     const current = await changeableSource(c.env, p, id);
-    const b = c.req.valid("json");
-    assertMaySkipVerification(p, b.verification);
-    assertMayChangeVerification(p, current, b, settings(c.env).signatureToleranceSeconds);
+    const asked = c.req.valid("json");
+    assertMaySkipVerification(p, asked.verification);
+    const b = allowedChanges(p, current, asked, settings(c.env).signatureToleranceSeconds);
     const next = {
       ...current,
       ...Object.fromEntries(Object.entries(b).filter(([, v]) => v !== undefined)),
