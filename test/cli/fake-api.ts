@@ -71,6 +71,20 @@ export async function fakeApi(o: { routes?: Record<string, Answer>; listen?: (ws
   return { url: `http://127.0.0.1:${port}`, port, seen };
 }
 
+/** An event as the API's listener sends it, at `position`. */
+export const eventNote = (position: number, body: unknown = `{"n":${position}}`) => ({
+  type: "event",
+  position,
+  id: `evt_${position}`,
+  eventType: "message.received",
+  sourceId: "podium",
+  locationUid: null,
+  organizationUid: "org-1",
+  receivedAt: "2026-11-30T10:00:00.000Z",
+  headers: { "webhook-id": `evt_${position}` },
+  body,
+});
+
 export type Run = { code: number; stdout: string; stderr: string };
 
 /** A CLI process left running (listen, tail), to be signalled; `exited` is its run once it ends. */

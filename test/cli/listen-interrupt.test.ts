@@ -7,23 +7,11 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { cleanUp, cliHome, fakeApi, onCleanUp } from "./fake-api";
+import { cleanUp, cliHome, eventNote as event, fakeApi, onCleanUp } from "./fake-api";
 
 afterEach(cleanUp);
 
 const START = 40;
-const event = (position: number) => ({
-  type: "event",
-  position,
-  id: `evt_${position}`,
-  eventType: "message.received",
-  sourceId: "podium",
-  locationUid: null,
-  organizationUid: "org-1",
-  receivedAt: "2026-11-30T10:00:00.000Z",
-  headers: { "webhook-id": `evt_${position}` },
-  body: `{"n":${position}}`,
-});
 
 describe("edgehook listen stopped with Ctrl-C", () => {
   it("while the local server never answers: gives the forward up, closes the socket and exits 0 at once, and sends the event again next run", { timeout: 15_000 }, async () => {

@@ -15,7 +15,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest
 import { WebSocketServer, type WebSocket } from "ws";
 import { openStream } from "../../cli/src/stream.js";
 import type { ListenMessage } from "../../src/listen/protocol";
-import { cleanUp, cliHome, fakeApi, onCleanUp } from "./fake-api";
+import { cleanUp, cliHome, eventNote as event, fakeApi, onCleanUp } from "./fake-api";
 
 /** Fixed, so that a failure replays. */
 const SEED = 20261202;
@@ -25,18 +25,6 @@ type Frame = { text: string; binary?: true };
 /** One step of what the API sends: a well-formed message, or a frame that is not one. */
 type Step = { kind: "event" } | { kind: "repeat" } | { kind: "position" } | { kind: "notice" } | { kind: "bad"; frame: (next: number) => Frame };
 
-const event = (position: number, body: unknown = `{"n":${position}}`) => ({
-  type: "event",
-  position,
-  id: `evt_${position}`,
-  eventType: "message.received",
-  sourceId: "podium",
-  locationUid: null,
-  organizationUid: "org-1",
-  receivedAt: "2026-11-30T10:00:00.000Z",
-  headers: { "webhook-id": `evt_${position}` },
-  body,
-});
 const text = (v: unknown): Frame => ({ text: JSON.stringify(v) });
 
 /** Frames that are not the protocol's; `next` is the position the next event would have. */
