@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { CliError } from "./errors.js";
+import { isObject } from "./guards.js";
 
 export const DEFAULT_URL = "http://127.0.0.1:8787";
 
@@ -21,9 +22,6 @@ export const DEFAULT_URL = "http://127.0.0.1:8787";
 export function configFile(flag = process.env.EDGEHOOK_CONFIG) {
   return flag ?? join(process.env.XDG_CONFIG_HOME || join(homedir(), ".config"), "edgehook", "config.json");
 }
-
-/** A JSON object, its fields read by name. @param {unknown} v @returns {v is Record<string, unknown>} */
-export const isObject = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** A file's JSON as it is (its reader checks what it needs), or null when there is no such file. @param {string} path @returns {unknown} */
 export function readJson(path) {

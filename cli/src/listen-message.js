@@ -4,17 +4,15 @@
 // would be saved and resumed after (a string compares as text, 1e999 saves as null), and an
 // event whose body is not a string would be forwarded as "[object Object]".
 
+import { isObject, isPosition } from "./guards.js";
+
 /**
  * @typedef {import("../../src/listen/protocol").ListenMessage} ListenMessage
  * @typedef {(v: unknown) => boolean} Check
  */
 
-/** @param {unknown} v @returns {v is Record<string, unknown>} */
-const isObject = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
 /** @type {Check} */
 const isString = (v) => typeof v === "string";
-/** A store position: what a listener saves and resumes after. @type {Check} */
-export const isPosition = (v) => Number.isSafeInteger(v) && Number(v) >= 0;
 /** @type {Check} */
 const isHeaders = (v) => isObject(v) && Object.values(v).every(isString);
 /** @param {Check} check @returns {Check} */

@@ -3,8 +3,8 @@
 // with different filters or tokens running at once never overwrite each other's state.
 import { createHash } from "node:crypto";
 import { dirname, join } from "node:path";
-import { canonicalUrl, isObject, readJson, writeJson } from "./config.js";
-import { isPosition } from "./listen-message.js";
+import { canonicalUrl, readJson, writeJson } from "./config.js";
+import { isObject, isPosition } from "./guards.js";
 
 /** @typedef {{ position?: number, secret?: string }} ListenState */
 
@@ -16,7 +16,7 @@ import { isPosition } from "./listen-message.js";
 function stateOf(v) {
   if (!isObject(v)) return {};
   const { position, secret } = v;
-  return { ...(isPosition(position) && typeof position === "number" && { position }), ...(typeof secret === "string" && { secret }) };
+  return { ...(isPosition(position) && { position }), ...(typeof secret === "string" && { secret }) };
 }
 
 const sha256 = (/** @type {string} */ s) => createHash("sha256").update(s).digest("hex");
@@ -36,8 +36,8 @@ export function listenState(conn, query) {
     if (own) return stateOf(own);
     // Earlier versions kept every listener in one shared file: its entry is where this one starts,
     // under the URL as it was saved then (before URLs were kept in one spelling).
-    const read = readJson(join(dir, "listen-state.json"));
-    const shared = isObject(read) ? read : {};
+    const file = readJson(join(dir, "listen-state.json"));
+    const shared = isObject(file) ? file : {};
     if (shared[key]) return stateOf(shared[key]);
     const [, ...rest] = key.split(" ");
     const old = Object.keys(shared).find((k) => {

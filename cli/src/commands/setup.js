@@ -8,7 +8,8 @@ import { createInterface } from "node:readline/promises";
 import { createSpinner } from "nanospinner";
 import pc from "picocolors";
 import { parse } from "smol-toml";
-import { configFile, isObject, saveDeployed, saveUnpaired } from "../config.js";
+import { configFile, saveDeployed, saveUnpaired } from "../config.js";
+import { isObject } from "../guards.js";
 import { CliError } from "../errors.js";
 import { jsonOutput, labelledBlocks, queueNames, wranglerRunner } from "../wrangler.js";
 
