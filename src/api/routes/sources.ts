@@ -86,10 +86,10 @@ function assertMaySkipVerification(p: Principal, verification: string | undefine
 
 /**
  * The changes `p` may make to `current`, as they are applied. How a source that teaches where
- * locations belong is verified is the admin's alone: a
- * token that set its own secret there could sign events moving someone's location; one that
- * turned its tolerance off (0) could replay a signed event older than the retention, which is
- * stored, and teaches, as new; one that enabled it again would undo an admin's stop.
+ * locations belong is verified is the admin's alone: a token that set its own secret there could
+ * sign events moving someone's location; one that turned its tolerance off (0) could replay a
+ * signed event older than the retention, which is stored, and teaches, as new; one that enabled
+ * it again would undo an admin's stop.
  */
 function allowedChanges<T extends Record<string, unknown>>(p: Principal, current: StoredSource, changes: T, defaultTolerance: number): T {
   if (!current.teachesLocations || hasScope(p, "admin")) return changes;
