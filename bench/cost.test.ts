@@ -90,7 +90,6 @@ it(`measures what an event costs, received, stored, delivered once and purged ($
   expect(phases.ack.accepted).toBe(N);
   phases.ingest = await phase("ingest");
   expect(phases.ingest.deliveriesOwed).toBe(N);
-  const stored = phases.ingest.d1.sizeAfter;
   phases.deliver = await phase("deliver");
   const received = new Set((await down.requests(key)).map((r) => r.headers["webhook-id"]));
   expect(received.size).toBe(N);

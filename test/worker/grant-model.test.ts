@@ -175,7 +175,6 @@ function model(t: Tok, s: Snapshot) {
   const sources = [...s.sources.values()].filter((x) => x.organizationUid !== null && t.orgs.includes(x.organizationUid));
   return { events, eventIds, webhooks, webhookUids, deliveries, sources };
 }
-type Model = ReturnType<typeof model>;
 
 /** Routing's match, filters aside (the world has none): types, owner, sources. */
 function owed(w: Wh, e: Ev): boolean {

@@ -14,7 +14,7 @@ import { hmacScheme } from "../../src/schemes/hmac";
 import { shopify } from "../../src/schemes/shopify";
 import { stripe } from "../../src/schemes/stripe";
 import { d1Double } from "./d1-double";
-import { call, clientAddress, createSource, ingestMessage, podiumBody, podiumHeaders, post, recordingQueue, testEnv } from "./helpers";
+import { call, clientAddress, createSource, ingestMessage, podiumBody, podiumHeaders, recordingQueue, testEnv } from "./helpers";
 import { pipeline, received, uniqueKey, webhookSetup } from "./pipeline";
 import { eventsOfSource } from "./rows";
 
