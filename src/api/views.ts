@@ -1,6 +1,6 @@
 // The API's view of stored records: times as ISO 8601, secrets never.
 import { redactHeaders } from "../domain/credential-headers";
-import { alertMessage, closingType, isAlertType, SLACK_TRANSFORM } from "../domain/alerts";
+import { alertMessage, closingType, isAlertType, shownAlertData, SLACK_TRANSFORM } from "../domain/alerts";
 import { drainEstimate, paceOf } from "../domain/flow";
 import { isRecord } from "../domain/guards";
 import { healthState, successRates, type HealthRecord, type HourCount } from "../domain/health";
@@ -106,6 +106,7 @@ export function notificationEndpointView(w: Webhook) {
 export function alertView(e: AlertEpisode) {
   const closing = e.closedAt !== null;
   const type = closing ? closingType(e.type) : e.type;
+  const data = shownAlertData(e.data);
   return {
     id: e.id,
     type: e.type,
@@ -115,8 +116,8 @@ export function alertView(e: AlertEpisode) {
     lastAt: iso(e.lastAt),
     closedAt: isoTime(e.closedAt),
     count: e.count,
-    data: e.data,
-    message: alertMessage(type, e.subject, e.data, e.count, closing),
+    data,
+    message: alertMessage(type, e.subject, data, e.count, closing),
   };
 }
 

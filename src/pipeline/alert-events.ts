@@ -4,7 +4,7 @@
  * writeAnnounced). An alert is an event of the reserved source `edgehook`, owed only
  * to the notification endpoints subscribed to its type.
  */
-import { ALERT_SOURCE, alertMessage, closingType } from "../domain/alerts";
+import { ALERT_SOURCE, alertMessage, closingType, shownAlertData } from "../domain/alerts";
 import { eventIdFor } from "../domain/ids";
 import { iso } from "../domain/time";
 import type { Webhook } from "../domain/types";
@@ -36,15 +36,16 @@ export function disabledEpisode(w: Pick<Webhook, "uid" | "url">, reason: string,
 /** The body a notification endpoint receives (before a Slack endpoint's transformation). */
 function alertBody(e: NewEpisode, closing: boolean, now: number): { type: string; body: string } {
   const type = closing ? closingType(e.type) : e.type;
+  const shown = shownAlertData(e.data);
   const data = {
     alertId: e.id,
     subject: e.subject,
-    ...e.data,
+    ...shown,
     state: closing ? "resolved" : "open",
     count: e.count,
     openedAt: iso(e.openedAt),
     ...(closing ? { closedAt: iso(now) } : {}),
-    message: alertMessage(type, e.subject, e.data, e.count, closing),
+    message: alertMessage(type, e.subject, shown, e.count, closing),
   };
   return { type, body: JSON.stringify({ type, timestamp: iso(now), data }) };
 }

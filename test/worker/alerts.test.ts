@@ -6,7 +6,7 @@ import { describe, expect, it, onTestFinished } from "vitest";
 import type { ErrorCode } from "../../src/domain/errors";
 import type { RejectionsMessage } from "../../src/domain/types";
 import migration0018 from "../../migrations/0018_alert_webhooks.sql?raw";
-import { ALERT_SOURCE } from "../../src/domain/alerts";
+import { ALERT_SOURCE, alertUrl } from "../../src/domain/alerts";
 import { runMaintenance } from "../../src/maintenance/cron";
 import { REDRIVE_GRACE_MS } from "../../src/pipeline/commands";
 import { alertIngestDeadLetters } from "../../src/pipeline/alerts";
@@ -280,6 +280,46 @@ describe("webhook health, auto-disable and alerts", () => {
     await settle(p);
     expect((await received(`${key}-slack`)).filter((r) => r.body.includes(hook.uid))).toHaveLength(2);
     expect((await received(`${key}-all`)).every((r) => r.headers["edgehook-event-type"] === "message.received")).toBe(true);
+  });
+
+  it("shows a webhook's URL in alerts without its query or fragment: a token there reaches no notification endpoint", async () => {
+    const p = pipeline({ RETRY_BASE_SECONDS: "0" });
+    const key = uniqueKey();
+    const org = `org-${key}`;
+    const token = `tok${key.replace(/[^a-z0-9]/gi, "")}`;
+    await endpoint(p, `${key}-alerts`);
+    await endpoint(p, `${key}-slack`, { format: "slack" });
+    const bare = `https://downstream.test/fail/${key}`;
+    const hook = await p.createWebhook({ url: `${bare}?code=${token}#${token}`, eventTypes: ["*"], organizationUid: org, maxAttempts: 1, failingAfterAttempts: 1 });
+    await p.ingest(podiumBody({ organizationUid: org }));
+    await settle(p);
+    // Recovered: the closing alert is made from the episode's stored data.
+    expect((await p.api("PATCH", `/v1/webhooks/${hook.uid}`, { url: `https://downstream.test/ok/${key}?code=${token}` })).status).toBe(200);
+    await p.ingest(podiumBody({ organizationUid: org }));
+    await settle(p);
+
+    const alerts = await alertsAt(`${key}-alerts`, hook.uid);
+    expect(alerts.map((a) => a.type).sort()).toEqual(["delivery.dead_lettered", "webhook.failing", "webhook.recovered"]);
+    for (const a of alerts) {
+      expect(a.data.url).toBe(bare);
+      expect(a.data.message).toContain(`(${bare})`);
+    }
+    const slack = (await received(`${key}-slack`)).filter((r) => r.body.includes(hook.uid));
+    expect(slack).toHaveLength(3);
+    // Nor where the admin reads them: the episodes, the alert events.
+    const episodes = (await p.api("GET", "/v1/alerts?limit=100")).json.data.filter((a: { subject: string }) => a.subject === hook.uid);
+    expect(episodes.map((a: { data: { url: string } }) => a.data.url)).toEqual([bare, bare]);
+    const arrived = (await received(`${key}-alerts`)).filter((r) => r.body.includes(hook.uid));
+    const events = await Promise.all(arrived.map(async (r) => (await p.api("GET", `/v1/events/${r.headers["webhook-id"]}`)).json));
+    expect(events.map((e) => e.sourceId)).toEqual(["edgehook", "edgehook", "edgehook"]);
+    const seen = JSON.stringify([alerts, slack.map((r) => r.body), episodes, events]);
+    expect(seen).toContain(hook.uid);
+    expect(seen).not.toContain(token);
+    // The webhook's own view still shows the URL whole, to those who may read it.
+    expect((await p.api("GET", `/v1/webhooks/${hook.uid}`)).json.url).toBe(`https://downstream.test/ok/${key}?code=${token}`);
+    // Userinfo, which no write accepts, is dropped too from a row that holds it, parsed or not.
+    expect(alertUrl("https://user:pass@api.example.com/hook?t=1#f")).toBe("https://api.example.com/hook");
+    expect(alertUrl("https://user:pass@[bad/hook?t=1")).toBe("https://[bad/hook");
   });
 
   it("an endpoint's own failures raise no alert and do not hold back event delivery", async () => {
