@@ -12,7 +12,7 @@ import { eventCountDeltaStatements, objectGroupOf } from "./counters";
 import { chunksOf } from "./chunks";
 import { insertDeliveriesStatements, unattemptedPendingStatement } from "./deliveries";
 import { anyDeliveryOf } from "./event-deliveries";
-import { byLocation, byOrganization } from "./event-places";
+import { byLocation, byOrganization, INSERT_PLACES } from "./event-places";
 import { apiIdSql, dedupeKeySql, dedupeTextSql, idKeySql, learnNamesStatement, nameIdSql, nameIds } from "./names";
 import { boundedScan, type Driver } from "./scan";
 import { statusCode } from "./transitions";
@@ -51,7 +51,7 @@ async function insertStatements(db: D1Database, events: EventRow[]): Promise<D1P
       e.eventId, e.sourceId, e.eventType, objectGroupOf(e.eventType), e.organizationUid, e.locationUid, e.receivedAt, e.dedupeKey,
       e.filteredOut?.length ? JSON.stringify(e.filteredOut) : null,
     ]);
-    stmts.push(await groupStatement(db, group), db.prepare(INSERT_EVENTS).bind(JSON.stringify(rows)));
+    stmts.push(await groupStatement(db, group), db.prepare(INSERT_EVENTS).bind(JSON.stringify(rows)), db.prepare(INSERT_PLACES).bind(group.length));
   }
   return stmts;
 }

@@ -1,5 +1,5 @@
 // The retention: what is owed of events past it expires, and what is settled is purged, a chunk
-// of events at a time, with their deliveries, attempts, contents and counts.
+// of events at a time, with their deliveries, attempts, contents, places and counts.
 import { HOUR_MS } from "../domain/time";
 import { attemptsOfSql } from "./attempts";
 import { dropGroupsStatement } from "./contents";
@@ -12,6 +12,7 @@ import {
   foldDeltasReachingStatements,
 } from "./counters";
 import { dropDeadLettersStatement } from "./dead-letters";
+import { dropPlacesStatements } from "./event-places";
 import { transition } from "./deliveries";
 import { deliverySeqsOf, dropStraysSql, eventsWithDelivery } from "./event-deliveries";
 import { COUNTED_EVENTS } from "./events";
@@ -139,6 +140,7 @@ export async function retentionStep(
     db.prepare(dropStraysSql(PURGEABLE)).bind(...purgeBinds),
     deleteEvents,
     dropGroupsStatement(db, candidates),
+    ...dropPlacesStatements(db, candidates),
     ...(markStatement ? [markStatement] : []),
   ];
   // (Typed as the expiry's RETURNING rows, the one statement whose rows are read.)

@@ -17,7 +17,7 @@ import { EVENT_RANGE_DELIVERIES, eventDeliveries, listDeliveries } from "../../s
 import { deliverySeqsOf } from "../../src/store/event-deliveries";
 import { retryDeliveries } from "../../src/store/delivery-retry";
 import { duePending, firstOwed, owedInOrder, pendingOutlook, webhooksOverdue } from "../../src/store/scheduler-reads";
-import { byLocation, byOrganization } from "../../src/store/event-places";
+import { byLocation, byOrganization, INSERT_PLACES } from "../../src/store/event-places";
 import { listEvents } from "../../src/store/events";
 import { retentionStep } from "../../src/store/retention";
 import { boundedScan } from "../../src/store/scan";
@@ -148,6 +148,11 @@ describe("query plans", () => {
     expect(steps).toContain("SEARCH events USING INDEX events_organization_block (<expr>=? AND organization=? AND seq<?)");
     expect(steps.filter((s) => s.includes("TEMP B-TREE"))).toEqual([]);
     for (const sql of sqls) expect(walks(sql), sql).toEqual([]);
+  });
+  it("writes an insert group's places row from its events' range, walking nothing", () => {
+    const steps = plan(INSERT_PLACES);
+    expect(steps.filter((s) => s.startsWith("SEARCH events"))).toEqual(Array(2).fill("SEARCH events USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)"));
+    expect(walks(INSERT_PLACES)).toEqual([]);
   });
 });
 

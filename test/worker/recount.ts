@@ -98,3 +98,46 @@ export async function recounted(db: D1Database) {
     openDeadLetters: Number(dead!.results[0]?.n ?? 0),
   };
 }
+
+// The places rows (store/event-places.ts): what is stored, and a recount from the events.
+type Places = Record<string, number[]>;
+interface PlacesRow {
+  seq: number;
+  last: number;
+  locations: Places | null;
+  organizations: Places | null;
+}
+
+const sorted = (p: Places | null) => (p === null ? null : Object.fromEntries(Object.entries(p).map(([k, v]) => [k, [...v].sort((a, b) => a - b)])));
+
+/** The places rows stored, their offsets in order. */
+export async function placesStored(db: D1Database): Promise<PlacesRow[]> {
+  const { results } = await db.prepare("SELECT seq, last, locations, organizations FROM event_places ORDER BY seq").all<{ seq: number; last: number; locations: string | null; organizations: string | null }>();
+  return results.map((r) => ({
+    seq: r.seq,
+    last: r.last,
+    locations: sorted(r.locations === null ? null : JSON.parse(r.locations)),
+    organizations: sorted(r.organizations === null ? null : JSON.parse(r.organizations)),
+  }));
+}
+
+/** The places rows recounted from the events stored, grouped by their contents rows (the insert groups). */
+export async function placesRecounted(db: D1Database): Promise<PlacesRow[]> {
+  const [groups, events] = await db.batch<{ seq: number; last: number; location: number | null; organization: number | null }>([
+    db.prepare("SELECT seq, last FROM contents ORDER BY seq"),
+    db.prepare("SELECT seq, location, organization FROM events ORDER BY seq"),
+  ]);
+  const rows: PlacesRow[] = [];
+  for (const g of groups!.results) {
+    const row: PlacesRow = { seq: g.seq, last: g.last, locations: null, organizations: null };
+    for (const e of events!.results.filter((e) => e.seq >= g.seq && e.seq <= g.last)) {
+      if (e.location !== null) ((row.locations ??= {})[String(e.location)] ??= []).push(e.seq - g.seq);
+      if (e.organization !== null) ((row.organizations ??= {})[String(e.organization)] ??= []).push(e.seq - g.seq);
+    }
+    if (row.locations || row.organizations) rows.push(row);
+  }
+  // Every event lies in a group.
+  const outside = events!.results.filter((e) => !groups!.results.some((g) => e.seq >= g.seq && e.seq <= g.last));
+  if (outside.length > 0) throw new Error(`events outside every contents row: ${outside.map((e) => e.seq).join(", ")}`);
+  return rows;
+}

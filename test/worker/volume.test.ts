@@ -6,7 +6,7 @@ import { seedVolume } from "../../scripts/seed/volume";
 import { BLOCK_BITS, BLOCK_SEEKS } from "../../src/store/scan";
 import { ADMIN, ingestMessage, meteredApiCall, podiumBody } from "./helpers";
 import { pipeline } from "./pipeline";
-import { kept, recounted } from "./recount";
+import { kept, placesRecounted, placesStored, recounted } from "./recount";
 import { makeToken } from "./tokens";
 
 /** The most D1 rows any operator read may read, whatever the volume stored. */
@@ -24,6 +24,8 @@ describe("the volume seed", () => {
     expect(report.events).toBe(600);
     expect(report.bodyBytes / report.events).toBeGreaterThan(1000);
     expect(await kept(env.DB)).toEqual(await recounted(env.DB));
+    expect(await placesStored(env.DB)).toEqual(await placesRecounted(env.DB));
+    expect(await placesStored(env.DB)).toHaveLength(6);
 
     const stats = (await read("/v1/stats")).json;
     expect(stats.events.total).toBe(600);
