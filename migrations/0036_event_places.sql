@@ -1,4 +1,4 @@
--- Where each insert group's events are, one row per group (store/event-places.ts), to replace
+-- Where each insert group's events are, one row per group (store/event-places.ts), in place of
 -- the events indexes by location and organization (0024, 0025): two index entries written per
 -- event become one row per group. Keyed by the group's first seq, as its `contents` row, whose
 -- (seq, last) are exactly the insert groups: the backfill takes every stored group, with the
@@ -25,3 +25,5 @@ INSERT INTO event_places (seq, last, locations, organizations)
      FROM (SELECT c.seq AS first, c.last AS last FROM contents c WHERE NOT EXISTS (SELECT 1 FROM event_places p WHERE p.seq = c.seq)))
   WHERE locations IS NOT NULL OR organizations IS NOT NULL;
 DELETE FROM event_places WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.seq BETWEEN event_places.seq AND event_places.last);
+DROP INDEX IF EXISTS events_location_block;
+DROP INDEX IF EXISTS events_organization_block;

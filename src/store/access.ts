@@ -1,9 +1,8 @@
 import { isLimited, type Access } from "../domain/access";
 import { ALERT_SOURCE } from "../domain/alerts";
 import { COUNTED_OBJECTS } from "./counters";
-import { byLocation, byOrganization } from "./event-places";
+import type { PlacesDriver } from "./event-places";
 import { nameIdSql } from "./names";
-import type { BlockDriver } from "./scan";
 
 type Sql = { sql: string; binds: unknown[] };
 const ALL: Sql = { sql: "1 = 1", binds: [] };
@@ -34,29 +33,29 @@ export const accessNames = (access: Access | null): string[] =>
 
 /**
  * What `access` may see of events, with its names already looked up (`ids`, from
- * `accessNames`): a condition on an events row (empty: everything), the index ranges
- * a limited token's events lie in (one per organization, one per location), and whether
+ * `accessNames`): a condition on an events row (empty: everything), the ids of the places
+ * a limited token's events lie at (its organizations and locations stored), and whether
  * it can see nothing stored at all. Alerts (events of the reserved source) are for
  * admins only.
  */
 export function eventAccessIds(
   access: Access | null,
   ids: ReadonlyMap<string, number>,
-): { sql: string; organizationDrivers: BlockDriver[]; locationDrivers: BlockDriver[]; none: boolean } {
-  if (!access) return { sql: "", organizationDrivers: [], locationDrivers: [], none: false };
+): { sql: string; places: PlacesDriver; none: boolean } {
+  const nowhere: PlacesDriver = { locations: [], organizations: [] };
+  if (!access) return { sql: "", places: nowhere, none: false };
   const alerts = ids.get(ALERT_SOURCE);
   const clauses: string[] = alerts === undefined ? [] : [`source <> ${alerts}`];
   const hidden = hiddenGroups(access);
   if (hidden.length > 0) clauses.push(`object NOT IN (${hidden.join(", ")})`);
-  if (!isLimited(access)) return { sql: clauses.join(" AND "), organizationDrivers: [], locationDrivers: [], none: false };
+  if (!isLimited(access)) return { sql: clauses.join(" AND "), places: nowhere, none: false };
   const known = (names: string[] | null) => (names ?? []).flatMap((n) => (ids.has(n) ? [ids.get(n)!] : []));
   const orgs = known(access.organizationUids);
   const locs = known(access.locationUids);
   clauses.push(`(organization IN (${orgs.join(", ")}) OR location IN (${locs.join(", ")}))`);
   return {
     sql: clauses.join(" AND "),
-    organizationDrivers: orgs.map(byOrganization),
-    locationDrivers: locs.map(byLocation),
+    places: { organizations: orgs, locations: locs },
     none: orgs.length + locs.length === 0,
   };
 }

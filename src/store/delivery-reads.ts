@@ -8,7 +8,7 @@ import { statusSum } from "./counters";
 import { deliverySelect, dlvKey, evtKey, ownStatusIndex, toDelivery, type DeliveryRow } from "./delivery-rows";
 import { deliveriesOfEventUpTo, deliverySeqsOfEvent } from "./event-deliveries";
 import { apiIdSql, nameIds } from "./names";
-import { boundedScan, type Driver, type ScanPage } from "./scan";
+import { boundedScan, type ScanPage } from "./scan";
 import { statusCode } from "./transitions";
 
 const DELIVERY_SELECT = deliverySelect();
@@ -140,7 +140,7 @@ async function deliveryPage(db: D1Database, f: DeliveryFilter, opts: { limit: nu
     if (seen.none) return empty;
     if (seen.sql) conditions.push(`EXISTS (SELECT 1 FROM events ev WHERE ev.seq = event AND ${seen.sql})`);
   }
-  let drivers: Driver[];
+  let drivers: string[];
   if (event !== undefined) {
     // Past the bound, every delivery newest first, the event's picked out by the filter (`event =`).
     drivers = [event.inRange ? `seq IN (${deliverySeqsOfEvent(String(event.seq), String(event.receivedAt), `(SELECT id FROM events WHERE seq = ${event.seq})`)})` : "1"];

@@ -14,7 +14,7 @@ import { insertDeliveriesStatements, unattemptedPendingStatement } from "./deliv
 import { anyDeliveryOf } from "./event-deliveries";
 import { byLocation, byOrganization, INSERT_PLACES } from "./event-places";
 import { apiIdSql, dedupeKeySql, dedupeTextSql, idKeySql, learnNamesStatement, nameIdSql, nameIds } from "./names";
-import { boundedScan, type Driver } from "./scan";
+import { boundedScan, type Drivers } from "./scan";
 import { statusCode } from "./transitions";
 
 /** An event ready to store: the queue message with its body resolved, and the webhooks whose filter excluded it. */
@@ -189,11 +189,11 @@ const EVENT_STATUS_SCAN_ROWS = 2_000;
 
 /**
  * Newest first, up to `limit`, strictly below `before` (the insertion sequence).
- * A location or organization filter, or a token limited to some, walks those
- * index ranges a block at a time (up to BLOCK_SEEKS blocks a call); any other filter
- * is checked along the walk. One call examines at most EVENT_SCAN_ROWS events: a
- * page can hold fewer than `limit` events, or none, and still carry `nextBefore`,
- * where the next call continues.
+ * A location or organization filter, or a token limited to some, walks the insert groups'
+ * places rows (event-places.ts), newest first; any other filter is checked along the walk.
+ * One call examines at most EVENT_SCAN_ROWS events (along the places rows, scan.ts
+ * PLACES_ROWS of those and half as many events): a page can hold fewer than `limit`
+ * events, or none, and still carry `nextBefore`, where the next call continues.
  */
 export async function listEvents(
   db: D1Database,
@@ -219,7 +219,7 @@ const NO_NAME = 0;
 
 /**
  * A filter and an access as conditions on an events row (`row` names it, for the
- * status filter), with the index ranges that hold every match: a location
+ * status filter), with what the walk follows to every match: a location
  * or organization filter's, else a limited token's, else the table's. Null when
  * nothing stored can match (for an unlimited token a name never stored; a token granted nothing stored).
  */
@@ -228,7 +228,7 @@ async function eventConditions(
   f: EventFilter,
   access: Access | null,
   row: string,
-): Promise<{ conditions: string[]; drivers: Driver[] } | null> {
+): Promise<{ conditions: string[]; drivers: Drivers } | null> {
   const ids = await nameIds(db, [
     ...[f.eventType, f.sourceId, f.locationUid, f.organizationUid].filter((n): n is string => n !== undefined),
     ...accessNames(access),
@@ -265,19 +265,19 @@ async function eventConditions(
     conditions.push(anyDeliveryOf(`${row}.seq`, `${row}.received_at`, `${row}.id`, `d.status = ${statusCode(f.status)}${within}`));
   }
 
-  // A limited token walks only index ranges its grant sees into: a page it cannot see
-  // any of still answers a cursor, which must not say where another's events lie.
-  let drivers: Driver[];
+  // A limited token finds events only at places its grant sees into (one walk for all of them).
+  let drivers: Drivers;
   if (location !== undefined) {
-    drivers = (await reachesLocation(db, access, location.name)) ? [byLocation(location.id)] : grant.organizationDrivers;
+    drivers = (await reachesLocation(db, access, location.name)) ? byLocation(location.id) : { ...grant.places, locations: [] };
   } else if (organization !== undefined) {
-    drivers = !isLimited(access) || (access.organizationUids ?? []).includes(organization.name) ? [byOrganization(organization.id)] : grant.locationDrivers;
-  } else if (isLimited(access)) drivers = [...grant.organizationDrivers, ...grant.locationDrivers];
+    drivers = !isLimited(access) || (access.organizationUids ?? []).includes(organization.name) ? byOrganization(organization.id) : { ...grant.places, organizations: [] };
+  } else if (isLimited(access)) drivers = grant.places;
   else drivers = ["1"];
-  return drivers.length === 0 ? null : { conditions, drivers };
+  const none = Array.isArray(drivers) ? drivers.length === 0 : drivers.locations.length + drivers.organizations.length === 0;
+  return none ? null : { conditions, drivers };
 }
 
-/** Whether the location's own index holds (almost only) events `access` sees: it holds the location, or its organization. */
+/** Whether the location's events are (almost only) events `access` sees: it holds the location, or its organization. */
 async function reachesLocation(db: D1Database, access: Access | null, locationUid: string): Promise<boolean> {
   if (!isLimited(access) || (access.locationUids ?? []).includes(locationUid)) return true;
   const owner = (await locationOrganizations(db, [locationUid])).get(locationUid);

@@ -17,7 +17,7 @@ import { EVENT_RANGE_DELIVERIES, eventDeliveries, listDeliveries } from "../../s
 import { deliverySeqsOf } from "../../src/store/event-deliveries";
 import { retryDeliveries } from "../../src/store/delivery-retry";
 import { duePending, firstOwed, owedInOrder, pendingOutlook, webhooksOverdue } from "../../src/store/scheduler-reads";
-import { byLocation, byOrganization, INSERT_PLACES } from "../../src/store/event-places";
+import { anyOf, byLocation, byOrganization, INSERT_PLACES } from "../../src/store/event-places";
 import { listEvents } from "../../src/store/events";
 import { retentionStep } from "../../src/store/retention";
 import { boundedScan } from "../../src/store/scan";
@@ -128,27 +128,30 @@ describe("query plans", () => {
     for (const sql of sqls) expect(walks(sql), sql).toEqual([]);
   });
 
-  it("lists events by location and organization a block at a time, newest first, without sorting what they walk", async () => {
+  it("lists events by location and organization along the places rows, newest first, without sorting what they walk", async () => {
     const sqls = await preparedBy(
       (d1) =>
         boundedScan(d1, {
           table: "events",
           columns: "seq, type",
-          drivers: [byLocation(5), byOrganization(6)],
+          drivers: anyOf([byLocation(5), byOrganization(6)]),
           filter: "walked.type = 3",
           before: 9_000_000,
           limit: 50,
           scanRows: 4000,
         }),
-      { oldest: 1, newest: 10_000_000 },
+      { seq: 100, last: 110, locations: "[null,[0,2]]", organizations: null, hit: 1 },
     );
-    const walk = sqls.find((s) => s.startsWith("SELECT driver"))!;
-    const steps = plan(walk);
-    expect(steps).toContain("SEARCH events USING INDEX events_location_block (<expr>=? AND location=? AND seq<?)");
-    expect(steps).toContain("SEARCH events USING INDEX events_organization_block (<expr>=? AND organization=? AND seq<?)");
-    expect(steps.filter((s) => s.includes("TEMP B-TREE"))).toEqual([]);
-    for (const sql of sqls) expect(walks(sql), sql).toEqual([]);
+    const [places, events] = [sqls.find((s) => s.includes("FROM event_places"))!, sqls.find((s) => s.includes("FROM events"))!];
+    // The places rows below the cursor, newest first along their key; then their events by seq.
+    expect(plan(places)).toEqual(["SEARCH event_places USING INTEGER PRIMARY KEY (rowid<?)"]);
+    expect(plan(events)).toContain("SEARCH events USING INTEGER PRIMARY KEY (rowid=?)");
+    for (const sql of sqls) {
+      expect(plan(sql).filter((s) => s.includes("TEMP B-TREE")), sql).toEqual([]);
+      expect(walks(sql), sql).toEqual([]);
+    }
   });
+
   it("writes an insert group's places row from its events' range, walking nothing", () => {
     const steps = plan(INSERT_PLACES);
     expect(steps.filter((s) => s.startsWith("SEARCH events"))).toEqual(Array(2).fill("SEARCH events USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)"));
@@ -243,8 +246,14 @@ describe("a webhook's deliveries, by status", () => {
     ]);
     expect(plan(outlook!)).toContain("SEARCH delivery_counts USING INTEGER PRIMARY KEY (rowid=?)");
     // A token whose grant holds one webhook: its whole range per event would be the planner's choice.
-    const sqls = await preparedBy((d1) => listEvents(d1, { limit: 50, filter: { status: "failed" }, access: limited }), { ...stand, name: "o" });
-    const walk = sqls.find((s) => s.startsWith("SELECT driver"))!;
+    const sqls = await preparedBy((d1) => listEvents(d1, { limit: 50, filter: { status: "failed" }, access: limited }), {
+      ...stand,
+      name: "o",
+      last: 5,
+      locations: null,
+      organizations: "[null,[0]]",
+    });
+    const walk = sqls.find((s) => s.includes("FROM events WHERE seq IN"))!;
     expect(plan(walk).filter((s) => /deliveries|^SEARCH s\b/.test(s))).toEqual([BY_ID_RANGE, STRAYS]);
   });
 });

@@ -1,16 +1,21 @@
 // The places rows (store/event-places.ts, migration 0036): one per insert group, saying where
-// its events are, written with the group and kept in step by the purge.
+// its events are; the lists by location and organization, and limited tokens, walk them.
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { meteredD1 } from "../../bench/d1-meter";
 import { eventIdFor } from "../../src/domain/ids";
 import type { IngestMessage } from "../../src/domain/types";
 import { RETENTION_START, retentionStep } from "../../src/store/retention";
-import { ingestMessage, podiumBody } from "./helpers";
+import { PLACES_ROWS } from "../../src/store/scan";
+import { ADMIN, ingestMessage, meteredApiCall, podiumBody } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
 import { placesRecounted, placesStored } from "./recount";
+import { makeToken } from "./tokens";
 
 const DAY = 86_400_000;
+/** The most D1 rows any operator read may read. */
+const MAX_ROWS = 10_000;
 
 const purgeAll = async (now: number) => {
   let from = RETENTION_START;
@@ -81,13 +86,91 @@ describe("places rows", () => {
     const migration = env.TEST_MIGRATIONS.find((m) => m.name.startsWith("0036_"))!;
     const rerun = () => env.DB.batch(migration.queries.map((q) => env.DB.prepare(q)));
     const ingested = await placesStored(env.DB);
-    // The database as before it: no places rows.
-    await env.DB.prepare("DROP TABLE event_places").run();
+    // The database as before it: no places rows, the block indexes (0024, 0025).
+    await env.DB.batch(
+      ["DROP TABLE event_places", "CREATE INDEX events_location_block ON events (seq >> 12, location, seq)", "CREATE INDEX events_organization_block ON events (seq >> 12, organization, seq)"].map((q) =>
+        env.DB.prepare(q),
+      ),
+    );
     await rerun();
     expect(await placesStored(env.DB)).toEqual(ingested);
+    const indexes = await env.DB.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'").all<{ name: string }>();
+    expect(indexes.results.map((r) => r.name)).not.toContain("events_location_block");
+    expect(indexes.results.map((r) => r.name)).not.toContain("events_organization_block");
     await env.DB.prepare("DELETE FROM event_places WHERE seq = ?").bind(ingested[0]!.seq).run();
     await env.DB.prepare("INSERT INTO event_places (seq, last, locations) VALUES ((SELECT max(seq) FROM events) + 10, (SELECT max(seq) FROM events) + 12, '{\"1\":[0]}')").run();
     await rerun();
     expect(await placesStored(env.DB)).toEqual(ingested);
   }, 60_000); // random histories of D1 transactions: a busy machine takes longer than 5 s (nothing here is timed)
+
+  it("page a rare location's events through many groups to the end, each call within its bound, and a limited token sees only its own", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const [rare, busy, mine, theirs] = [`loc-${key}-rare`, `loc-${key}-busy`, `org-${key}-mine`, `org-${key}-theirs`];
+    // Groups of one (quiet traffic) and of 100 (busy), the rare location in a few of them, far apart.
+    const batch = (n: number, rareAt: number | null) =>
+      Array.from({ length: n }, (_, i) => {
+        const loc = i === rareAt ? rare : busy;
+        const org = i % 2 === 0 ? mine : theirs;
+        return ingestMessage({ locationUid: loc, organizationUid: org, body: podiumBody({ locationUid: loc, organizationUid: org }) });
+      });
+    const rareIds: string[] = [];
+    const ingest = async (n: number, rareAt: number | null) => {
+      const msgs = batch(n, rareAt);
+      await p.runIngest(msgs);
+      if (rareAt !== null) rareIds.unshift(msgs[rareAt]!.eventId);
+    };
+    await ingest(100, 3);
+    for (let i = 0; i < 30; i++) await ingest(1, i === 10 ? 0 : null);
+    for (let i = 0; i < 40; i++) await ingest(100, i % 13 === 0 ? 50 : null);
+    // More places rows than a call walks, of groups whose events are gone (at another place):
+    // the walk is cut by its bound there, not by its end.
+    await env.DB.batch([
+      env.DB.prepare(
+        `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${PLACES_ROWS + 500})
+         INSERT INTO event_places (seq, last, locations) SELECT s.seq + i, s.seq + i, '{"999999":[0]}' FROM n, sqlite_sequence s WHERE s.name = 'events'`,
+      ),
+      env.DB.prepare(`UPDATE sqlite_sequence SET seq = seq + ${PLACES_ROWS + 500} WHERE name = 'events'`),
+    ]);
+    await ingest(100, 99);
+
+    const meter = meteredD1(env.DB);
+    const pageThrough = async (path: string, headers: Record<string, string> = ADMIN) => {
+      const ids: string[] = [];
+      const orgs: string[] = [];
+      const rows: number[] = [];
+      let cursor: string | null = null;
+      for (let calls = 1; calls <= 50; calls++) {
+        meter.reset();
+        const r = await meteredApiCall(meter, "GET", `${path}${cursor ? `&cursor=${cursor}` : ""}`, undefined, headers);
+        expect(r.status, path).toBe(200);
+        rows.push(r.rows);
+        expect(r.rows, path).toBeLessThanOrEqual(MAX_ROWS);
+        ids.push(...r.json.data.map((e: { id: string }) => e.id));
+        orgs.push(...r.json.data.map((e: { organizationUid: string }) => e.organizationUid));
+        cursor = r.json.nextCursor;
+        if (!cursor) return { ids, orgs, rows, calls };
+      }
+      throw new Error(`${path}: more than 50 calls`);
+    };
+    const found = await pageThrough(`/v1/events?locationUid=${rare}&limit=2`);
+    expect(found.ids).toEqual(rareIds);
+    expect(found.calls).toBeGreaterThan(rareIds.length / 2); // the bound cut the walk at least once
+    console.log("rows read paging a rare location:", found.rows);
+
+    // The busy location, newest first, across groups, as the admin sees them.
+    const all = await env.DB.prepare(
+      `SELECT e.seq FROM events e JOIN names l ON l.id = e.location JOIN names o ON o.id = e.organization WHERE l.name = ? AND o.name = ? ORDER BY e.seq DESC`,
+    ).bind(busy, mine).all<{ seq: number }>();
+    const token = (await makeToken(p, ["events:read", "read_messages"], { organizationUids: [mine] })).token;
+    const auth = { authorization: `Bearer ${token}` };
+    const own = await pageThrough(`/v1/events?locationUid=${busy}&limit=100`, auth);
+    expect(own.ids).toHaveLength(all.results.length);
+    const ownOrgs = await pageThrough("/v1/events?limit=100", auth);
+    expect(new Set(ownOrgs.orgs)).toEqual(new Set([mine]));
+    expect(ownOrgs.ids).toHaveLength((await env.DB.prepare("SELECT count(*) AS n FROM events e JOIN names o ON o.id = e.organization WHERE o.name = ?").bind(mine).first<number>("n"))!);
+    expect(new Set(ownOrgs.ids).size).toBe(ownOrgs.ids.length);
+    // Another organization's events by its name: none, walking no event of it.
+    expect((await pageThrough(`/v1/events?organizationUid=${theirs}&limit=100`, auth)).ids).toEqual([]);
+  }, 120_000);
 });

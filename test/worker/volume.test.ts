@@ -3,7 +3,6 @@ import { describe, expect, it } from "vitest";
 import { meteredD1 } from "../../bench/d1-meter";
 import toTable from "../../scripts/attempts-to-table.sql?raw";
 import { seedVolume } from "../../scripts/seed/volume";
-import { BLOCK_BITS, BLOCK_SEEKS } from "../../src/store/scan";
 import { ADMIN, ingestMessage, meteredApiCall, podiumBody } from "./helpers";
 import { pipeline } from "./pipeline";
 import { kept, placesRecounted, placesStored, recounted } from "./recount";
@@ -124,16 +123,16 @@ describe("operator reads", () => {
 });
 
 describe("reads where the stored events lie far apart", () => {
-  it(`seek at most ${BLOCK_SEEKS} blocks a call within ${MAX_ROWS} rows, and page down to the oldest event`, async () => {
+  it(`page down to the oldest event by location, status and limited token, within ${MAX_ROWS} rows a call`, async () => {
     const p = pipeline();
     const place = { batch: 100, seed: 13, locations: 40, organizations: 8 };
     await seedVolume(env.DB, { ...place, events: 1200, count: 600 });
-    // Positions of 2,500 blocks left with no event between the two halves, as the retention leaves
-    // them: a row taken far above the last one and deleted (the sequence does not go back).
+    // Ten million positions with no event between the two halves, as the retention leaves them:
+    // a row taken far above the last one and deleted (the sequence does not go back).
     const last = (await env.DB.prepare("SELECT max(seq) AS n FROM events").first<number>("n"))!;
     await env.DB.batch([
-      env.DB.prepare("INSERT INTO events (seq, id, source, type, object, received_at, dedupe, part) VALUES (?, randomblob(16), 0, 0, 0, 0, x'00', 0)").bind(last + 2500 * 2 ** BLOCK_BITS),
-      env.DB.prepare("DELETE FROM events WHERE seq = ?").bind(last + 2500 * 2 ** BLOCK_BITS),
+      env.DB.prepare("INSERT INTO events (seq, id, source, type, object, received_at, dedupe, part) VALUES (?, randomblob(16), 0, 0, 0, 0, x'00', 0)").bind(last + 10_000_000),
+      env.DB.prepare("DELETE FROM events WHERE seq = ?").bind(last + 10_000_000),
     ]);
     await seedVolume(env.DB, { ...place, events: 1200, offset: 600, count: 600 });
 
@@ -158,12 +157,10 @@ describe("reads where the stored events lie far apart", () => {
     };
     const byLocation = await pageThrough(`/v1/events?locationUid=${oldest}&limit=50`);
     expect(new Set(byLocation.ids).size).toBe(await count("l.name = ?", oldest));
-    expect(byLocation.calls).toBeGreaterThanOrEqual(3); // the empty blocks take more than two windows
     const succeeded = await pageThrough(`/v1/events?locationUid=${oldest}&status=succeeded&limit=50`);
     expect(succeeded.ids.length).toBe(await count("l.name = ? AND EXISTS (SELECT 1 FROM deliveries d WHERE d.event = e.seq AND d.status = 2)", oldest));
-    // Its 20 places share the seeks, 51 blocks each a call: ~50 calls across the empty ones.
+    // Its 20 places in one walk of the places rows: the empty positions cost nothing.
     const limited = await pageThrough("/v1/events?limit=50", { authorization: `Bearer ${token}` });
-    expect(limited.calls).toBeGreaterThanOrEqual(Math.ceil(2500 / Math.floor(BLOCK_SEEKS / 20)));
     expect(new Set(limited.ids).size).toBe(await count("l.name IN (SELECT value FROM json_each(?))", JSON.stringify(some)));
   }, 120_000);
 });
