@@ -1,8 +1,8 @@
-// Where each insert group's events are (migration 0036): one `event_places` row per group, keyed
-// by its first seq as its `contents` row is, holding for each location (names.id) the offsets
-// (seq − first) of the group's events there, and the same for organizations. The lists by
-// location or organization, and a limited token's events, walk these rows newest first
-// (scan.ts): one row written per group instead of two index entries per event.
+// Where the events are (migration 0036): `event_places` rows, each over a range of positions
+// (seq to last: one or more insert groups, PLACES_SPAN at most once joined), holding for each
+// location (names.id) the offsets (seq − first) of the range's events there, and the same for
+// organizations. The lists by location or organization, and a limited token's events, walk these
+// rows newest first (scan.ts): one row written per group instead of two index entries per event.
 import { arrayOf, isNumber, orNull } from "../domain/guards";
 import { storedJson } from "./stored-json";
 
@@ -18,16 +18,49 @@ const placesOf = (column: "location" | "organization", first: string, last: stri
      GROUP BY ${column})), '{}')`;
 
 /**
- * The places row of the group the statement just before it inserted (?1 events given, stored
- * before or not): each takes a position of the table's sequence (AUTOINCREMENT allocates it
- * before the conflict), so the group is the range at its end, read by seq. A group none of
- * whose events has a location or an organization (or none of which was new) gets no row.
+ * INSERT_PLACES' `column` for its row `t`: the group's events (start to last) added to what the
+ * newest row held (`t.old_…`) when the group joins it. Only the group's events are read (D1
+ * counts every row a statement reads or sorts): a place the row has already gets its array
+ * written out whole with the group's offsets appended, as a merge patch (json_patch: an array in
+ * the patch replaces the row's), and the row's other places stay as they are.
  */
-export const INSERT_PLACES = `WITH g AS MATERIALIZED
-    (SELECT first, last, ${placesOf("location", "first", "last")} AS locations, ${placesOf("organization", "first", "last")} AS organizations
-     FROM (SELECT seq - ?1 + 1 AS first, seq AS last FROM sqlite_sequence WHERE name = 'events'))
+const joined = (column: "location" | "organization", stored: "locations" | "organizations") => {
+  const had = `json_extract(t.old_${stored}, '$."' || ${column} || '"')`;
+  return `NULLIF(json_patch(coalesce(t.old_${stored}, '{}'), (SELECT json_group_object(${column},
+      json(CASE WHEN ${had} IS NULL THEN offsets ELSE substr(${had}, 1, length(${had}) - 1) || ',' || substr(offsets, 2) END))
+    FROM (SELECT ${column}, json_group_array(seq - t.first) AS offsets FROM
+      (SELECT ${column}, seq FROM events WHERE seq BETWEEN t.start AND t.last AND ${column} IS NOT NULL ORDER BY ${column}, seq)
+    GROUP BY ${column}))), '{}')`;
+};
+
+/**
+ * Positions a places row spans at most once a group has joined it. Ingest's groups are as large
+ * as its batches, a few events when traffic is light (the queue hands over what came in a quarter
+ * second); joined into rows of up to this many positions, the rows a list walks (scan.ts) cover
+ * about as many events at any traffic, and each stays a few KB of JSON to decode.
+ */
+export const PLACES_SPAN = 128;
+
+/**
+ * The places of the group the statement just before it inserted (?1 events given, stored
+ * before or not): each takes a position of the table's sequence (AUTOINCREMENT allocates it
+ * before the conflict), so the group is the range at its end, read by seq. The group joins the
+ * newest places row while that row would span at most PLACES_SPAN positions and no event at a
+ * place lies between them (one a release before 0036 stored: its row comes from running the
+ * migration again, which skips positions a row spans), else it starts a row of its own: one row
+ * written either way. A group none of whose events has a location or an organization (or none of
+ * which was new) writes nothing.
+ */
+export const INSERT_PLACES = `WITH g AS MATERIALIZED (SELECT seq - ?1 + 1 AS first, seq AS last FROM sqlite_sequence WHERE name = 'events'),
+  p AS MATERIALIZED (SELECT e.seq, e.locations, e.organizations FROM event_places e, g
+    WHERE e.seq = (SELECT max(seq) FROM event_places) AND e.last < g.first AND g.last - e.seq < ${PLACES_SPAN}
+      AND NOT EXISTS (SELECT 1 FROM events x WHERE x.seq > e.last AND x.seq < g.first AND (x.location IS NOT NULL OR x.organization IS NOT NULL))),
+  t AS MATERIALIZED (SELECT coalesce(p.seq, g.first) AS first, g.first AS start, g.last AS last,
+      p.locations AS old_locations, p.organizations AS old_organizations FROM g LEFT JOIN p
+    WHERE EXISTS (SELECT 1 FROM events e WHERE e.seq BETWEEN g.first AND g.last AND (e.location IS NOT NULL OR e.organization IS NOT NULL)))
   INSERT INTO event_places (seq, last, locations, organizations)
-  SELECT first, last, locations, organizations FROM g WHERE locations IS NOT NULL OR organizations IS NOT NULL`;
+  SELECT first, last, ${joined("location", "locations")}, ${joined("organization", "organizations")} FROM t WHERE true
+  ON CONFLICT (seq) DO UPDATE SET last = excluded.last, locations = excluded.locations, organizations = excluded.organizations`;
 
 /** The places of some of the events (the ids of names that the store holds, never input): a scan.ts driver. */
 export interface PlacesDriver {

@@ -9,15 +9,15 @@ import { placesRowsSql, seqsOf, type PlacesDriver, type PlacesRow } from "./even
 /**
  * Conditions each an index serves in `seq` order (e.g. `webhook = 7 AND status = 1`),
  * or "1" for the table itself; or, for events, the places rows (event-places.ts) of
- * some locations and organizations, walked a group at a time, newest group first.
+ * some locations and organizations, walked a row at a time, newest first.
  */
 export type Drivers = string[] | PlacesDriver;
 
-/** Places rows one call walks at most: as many insert groups, 1 to 100 events each. */
+/** Places rows one call walks at most: each spans up to PLACES_SPAN positions (event-places.ts), a group of more alone. */
 export const PLACES_ROWS = 4000;
 /**
  * The places rows a call walks at each step, until its page is full: a busy place's page is in its
- * newest groups, a rarer one's further on (a step is two statements, one after the other).
+ * newest rows, a rarer one's further on (a step is two statements, one after the other).
  */
 const PLACES_STEPS = [50, 200, 750, PLACES_ROWS - 1000];
 
@@ -72,12 +72,12 @@ export async function boundedScan(
 }
 
 /**
- * A scan of the events along the places rows (event-places.ts), newest group first: at most
+ * A scan of the events along the places rows (event-places.ts), newest row first: at most
  * PLACES_ROWS places rows, and at most scanRows / 2 of the events they name, read by seq and
  * checked against the filter (a position in a list costs a row read, as its event does). It takes
- * the events of whole groups (up to 100 each, content.ts groupsOf: far fewer than its bound), so
- * a call that stops at either bound has seen everything from its lowest group up and continues
- * below it. A few groups and events first, as a busy place fills a page from them, then more
+ * the events of whole rows (a few hundred positions each: far fewer than its bound), so
+ * a call that stops at either bound has seen everything from its lowest row up and continues
+ * below it. A few rows and events first, as a busy place fills a page from them, then more
  * (PLACES_STEPS) only while the page is not full.
  */
 async function placesScan(
@@ -90,14 +90,14 @@ async function placesScan(
   let eventsLeft = Math.floor(o.scanRows / 2);
   for (const [step, share] of PLACES_STEPS.entries()) {
     const rowsNow = Math.min(share, placesLeft);
-    // (The first step's events are a page's worth, a group or two more.)
+    // (The first step's events are a page's worth, a row or two more.)
     const eventsNow = step === 0 ? Math.min(2 * (o.limit + 1), eventsLeft) : eventsLeft;
     const { results: rows } = await db.prepare(placesRowsSql(o.driver, rowsNow)).bind(before).all<PlacesRow>();
     placesLeft -= rows.length;
     let cutoff: number | null = rows.length >= rowsNow ? rows[rows.length - 1]!.seq : null;
     const seqs: number[] = [];
     for (const row of rows) {
-      // (The group holding `before` is walked from below it.)
+      // (The row holding `before` is walked from below it.)
       const found = seqsOf(row).filter((s) => s < before);
       if (seqs.length > 0 && seqs.length + found.length > eventsNow) {
         cutoff = row.last + 1;

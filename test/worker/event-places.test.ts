@@ -1,11 +1,13 @@
-// The places rows (store/event-places.ts, migration 0036): one per insert group, saying where
-// its events are; the lists by location and organization, and limited tokens, walk them.
+// The places rows (store/event-places.ts, migration 0036): one per insert group, or small groups
+// joined, saying where their events are; the lists by location and organization, and limited
+// tokens, walk them.
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { meteredD1 } from "../../bench/d1-meter";
 import { eventIdFor } from "../../src/domain/ids";
 import type { IngestMessage } from "../../src/domain/types";
+import { PLACES_SPAN } from "../../src/store/event-places";
 import { RETENTION_START, retentionStep } from "../../src/store/retention";
 import { PLACES_ROWS } from "../../src/store/scan";
 import { ADMIN, ingestMessage, meteredApiCall, podiumBody } from "./helpers";
@@ -80,12 +82,11 @@ describe("places rows", () => {
     );
     expect(await placesStored(env.DB)).not.toEqual([]);
 
-    // Migration 0036 backfills the same rows from the events and their groups; run again it adds
-    // only what is missing (the groups an older release stored meanwhile) and forgets rows of
-    // groups whose events are gone.
+    // Migration 0036 backfills a row per insert group (ingest joins small ones: rows span more),
+    // each what a recount says; run again it adds only what is missing (the groups an older
+    // release stored meanwhile) and forgets rows whose events are gone.
     const migration = env.TEST_MIGRATIONS.find((m) => m.name.startsWith("0036_"))!;
     const rerun = () => env.DB.batch(migration.queries.map((q) => env.DB.prepare(q)));
-    const ingested = await placesStored(env.DB);
     // The database as before it: no places rows, the block indexes (0024, 0025).
     await env.DB.batch(
       ["DROP TABLE event_places", "CREATE INDEX events_location_block ON events (seq >> 12, location, seq)", "CREATE INDEX events_organization_block ON events (seq >> 12, organization, seq)"].map((q) =>
@@ -93,15 +94,52 @@ describe("places rows", () => {
       ),
     );
     await rerun();
-    expect(await placesStored(env.DB)).toEqual(ingested);
+    const backfilled = await placesStored(env.DB);
+    expect(backfilled).toEqual(await placesRecounted(env.DB));
+    const groups = await env.DB.prepare("SELECT seq, last FROM contents").all<{ seq: number; last: number }>();
+    const isGroup = (r: { seq: number; last: number }) => groups.results.some((g) => g.seq === r.seq && g.last === r.last);
+    expect(backfilled.filter((r) => !isGroup(r))).toEqual([]);
     const indexes = await env.DB.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'").all<{ name: string }>();
     expect(indexes.results.map((r) => r.name)).not.toContain("events_location_block");
     expect(indexes.results.map((r) => r.name)).not.toContain("events_organization_block");
-    await env.DB.prepare("DELETE FROM event_places WHERE seq = ?").bind(ingested[0]!.seq).run();
+    await env.DB.prepare("DELETE FROM event_places WHERE seq = ?").bind(backfilled[0]!.seq).run();
     await env.DB.prepare("INSERT INTO event_places (seq, last, locations) VALUES ((SELECT max(seq) FROM events) + 10, (SELECT max(seq) FROM events) + 12, '{\"1\":[0]}')").run();
     await rerun();
-    expect(await placesStored(env.DB)).toEqual(ingested);
+    expect(await placesStored(env.DB)).toEqual(backfilled);
   }, 60_000); // random histories of D1 transactions: a busy machine takes longer than 5 s (nothing here is timed)
+
+  it("join small groups into rows of up to PLACES_SPAN positions, so a walk covers as many events whatever the traffic", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const loc = `loc-${key}`;
+    const before = await env.DB.prepare("SELECT count(*) AS n FROM event_places").first<number>("n");
+    // 120 batches of 3 events (light traffic: the queue hands over what a quarter second brought).
+    for (let b = 0; b < 120; b++) {
+      await p.runIngest(Array.from({ length: 3 }, () => ingestMessage({ locationUid: loc, body: podiumBody({ locationUid: loc }) })));
+    }
+    const rows = (await placesStored(env.DB)).slice(before!);
+    expect(rows.length).toBeLessThanOrEqual(Math.ceil(360 / (PLACES_SPAN - 3)) + 1);
+    for (const r of rows) expect(r.last - r.seq + 1).toBeLessThanOrEqual(PLACES_SPAN);
+    expect(await placesStored(env.DB)).toEqual(await placesRecounted(env.DB));
+    // Every event of the location listed, newest first, in one call.
+    const meter = meteredD1(env.DB);
+    const r = await meteredApiCall(meter, "GET", `/v1/events?locationUid=${loc}&limit=100`);
+    expect(r.json.data).toHaveLength(100);
+
+    // A group a release before 0036 stored (its events, no places row) is not spanned by a join,
+    // so running the migration again lists it. A starts a row (far past the newest), B joins it and
+    // is then taken out of it again, as if an older release had stored B; C must not join across B.
+    const three = () => Array.from({ length: 3 }, () => ingestMessage({ locationUid: loc, body: podiumBody({ locationUid: loc }) }));
+    await env.DB.prepare(`UPDATE sqlite_sequence SET seq = seq + ${PLACES_SPAN} WHERE name = 'events'`).run();
+    await p.runIngest(three());
+    const a = (await env.DB.prepare("SELECT seq, last, locations, organizations FROM event_places ORDER BY seq DESC LIMIT 1").first<Record<string, unknown>>())!;
+    await p.runIngest(three());
+    await env.DB.prepare("UPDATE event_places SET last = ?2, locations = ?3, organizations = ?4 WHERE seq = ?1").bind(a.seq, a.last, a.locations, a.organizations).run();
+    await p.runIngest(three());
+    const migration = env.TEST_MIGRATIONS.find((m) => m.name.startsWith("0036_"))!;
+    await env.DB.batch(migration.queries.map((q) => env.DB.prepare(q)));
+    expect(await placesStored(env.DB)).toEqual(await placesRecounted(env.DB));
+  });
 
   it("page a rare location's events through many groups to the end, each call within its bound, and a limited token sees only its own", async () => {
     const p = pipeline();

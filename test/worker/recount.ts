@@ -121,23 +121,29 @@ export async function placesStored(db: D1Database): Promise<PlacesRow[]> {
   }));
 }
 
-/** The places rows recounted from the events stored, grouped by their contents rows (the insert groups). */
+/**
+ * The places rows recounted from the events stored, over the ranges the stored rows span (ingest
+ * joins groups into one row: event-places.ts). Throws when the ranges overlap, or an event at a
+ * place lies in none of them; a range with no event at a place left recounts as an empty row.
+ */
 export async function placesRecounted(db: D1Database): Promise<PlacesRow[]> {
-  const [groups, events] = await db.batch<{ seq: number; last: number; location: number | null; organization: number | null }>([
-    db.prepare("SELECT seq, last FROM contents ORDER BY seq"),
+  const [ranges, events] = await db.batch<{ seq: number; last: number; location: number | null; organization: number | null }>([
+    db.prepare("SELECT seq, last FROM event_places ORDER BY seq"),
     db.prepare("SELECT seq, location, organization FROM events ORDER BY seq"),
   ]);
   const rows: PlacesRow[] = [];
-  for (const g of groups!.results) {
+  for (const [i, g] of ranges!.results.entries()) {
+    const before = ranges!.results[i - 1];
+    if (before && before.last >= g.seq) throw new Error(`places rows overlap: ${before.seq}..${before.last} and ${g.seq}..${g.last}`);
     const row: PlacesRow = { seq: g.seq, last: g.last, locations: null, organizations: null };
     for (const e of events!.results.filter((e) => e.seq >= g.seq && e.seq <= g.last)) {
       if (e.location !== null) ((row.locations ??= {})[String(e.location)] ??= []).push(e.seq - g.seq);
       if (e.organization !== null) ((row.organizations ??= {})[String(e.organization)] ??= []).push(e.seq - g.seq);
     }
-    if (row.locations || row.organizations) rows.push(row);
+    rows.push(row);
   }
-  // Every event lies in a group.
-  const outside = events!.results.filter((e) => !groups!.results.some((g) => e.seq >= g.seq && e.seq <= g.last));
-  if (outside.length > 0) throw new Error(`events outside every contents row: ${outside.map((e) => e.seq).join(", ")}`);
+  const placed = events!.results.filter((e) => e.location !== null || e.organization !== null);
+  const outside = placed.filter((e) => !ranges!.results.some((g) => e.seq >= g.seq && e.seq <= g.last));
+  if (outside.length > 0) throw new Error(`events at a place outside every places row: ${outside.map((e) => e.seq).join(", ")}`);
   return rows;
 }
