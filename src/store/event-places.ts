@@ -4,6 +4,7 @@
 // organizations. The lists by location or organization, and a limited token's events, walk these
 // rows newest first (scan.ts): one row written per group instead of two index entries per event.
 import { arrayOf, isNumber, orNull } from "../domain/guards";
+import { chunksOf } from "./chunks";
 import { storedJson } from "./stored-json";
 
 /**
@@ -78,16 +79,28 @@ export const anyOf = (drivers: PlacesDriver[]): PlacesDriver => ({
 });
 
 /**
+ * Paths one json_extract takes at most: D1 refuses a function call of more than 32 arguments
+ * (the column, id 0's path and these), which the local runtime does not enforce
+ * (test/worker/d1-limits.test.ts); a token may be limited to 100 organizations and 100 locations.
+ */
+const PATHS_PER_CALL = 30;
+
+/**
  * The places rows below ?1, newest first, at most `rows`, each with the offsets of its events at
- * the driver's places: a JSON array per column, one element per place (null where it has none), or
- * NULL. One json_extract a column, so a row's JSON is decoded once however many places; json_each
- * is not used, as D1 counts each element it yields as a row read (measured in
- * test/worker/event-places.test.ts).
+ * the driver's places: a JSON array per column, one element per json_extract (each over up to
+ * PATHS_PER_CALL places, its array one element per place, null where it has none), or NULL. A
+ * row's JSON is decoded a few times at most however many places; json_each is not used, as D1
+ * counts each element it yields as a row read (measured in test/worker/event-places.test.ts).
  */
 export function placesRowsSql(d: PlacesDriver, rows: number): string {
   // With id 0 among the paths (no name has it), json_extract answers an array whatever the count.
+  // The calls' arrays are joined by || (an operator: no argument limit), NULL with the column.
   const offsets = (column: string, ids: number[]) =>
-    ids.length === 0 ? "NULL" : `json_extract(${column}, ${[0, ...ids].map((id) => `'$."${Math.trunc(id)}"'`).join(", ")})`;
+    ids.length === 0
+      ? "NULL"
+      : `'[' || ${chunksOf(ids, PATHS_PER_CALL)
+          .map((some) => `json_extract(${column}, ${[0, ...some].map((id) => `'$."${Math.trunc(id)}"'`).join(", ")})`)
+          .join(" || ',' || ")} || ']'`;
   return `SELECT seq, last, ${offsets("locations", d.locations)} AS locations, ${offsets("organizations", d.organizations)} AS organizations
     FROM event_places WHERE seq < ?1 ORDER BY seq DESC LIMIT ${Math.trunc(rows)}`;
 }
@@ -99,12 +112,12 @@ export interface PlacesRow {
   organizations: string | null;
 }
 
-const isOffsets = arrayOf(orNull(arrayOf(isNumber)));
+const isOffsets = arrayOf(arrayOf(orNull(arrayOf(isNumber))));
 
 /** The seqs of the events a placesRowsSql row names, newest first, without repeats. */
 export function seqsOf(row: PlacesRow): number[] {
   const offsets = [row.locations, row.organizations].flatMap((column, i) =>
-    column === null ? [] : storedJson(column, isOffsets, `event_places ${row.seq} ${i === 0 ? "locations" : "organizations"}`).flat(),
+    column === null ? [] : storedJson(column, isOffsets, `event_places ${row.seq} ${i === 0 ? "locations" : "organizations"}`).flat(2),
   );
   return [...new Set(offsets.flatMap((o) => (o === null ? [] : [row.seq + o])))].sort((a, b) => b - a);
 }

@@ -140,7 +140,7 @@ describe("query plans", () => {
           limit: 50,
           scanRows: 4000,
         }),
-      { seq: 100, last: 110, locations: "[null,[0,2]]", organizations: null, hit: 1 },
+      { seq: 100, last: 110, locations: "[[null,[0,2]]]", organizations: null, hit: 1 },
     );
     const [places, events] = [sqls.find((s) => s.includes("FROM event_places"))!, sqls.find((s) => s.includes("FROM events"))!];
     // The places rows below the cursor, newest first along their key; then their events by seq.
@@ -251,7 +251,7 @@ describe("a webhook's deliveries, by status", () => {
       name: "o",
       last: 5,
       locations: null,
-      organizations: "[null,[0]]",
+      organizations: "[[null,[0]]]",
     });
     const walk = sqls.find((s) => s.includes("FROM events WHERE seq IN"))!;
     expect(plan(walk).filter((s) => /deliveries|^SEARCH s\b/.test(s))).toEqual([BY_ID_RANGE, STRAYS]);

@@ -4,9 +4,10 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { eventIdFor } from "../../src/domain/ids";
 import type { IngestMessage } from "../../src/domain/types";
+import { listEvents, type EventFilter } from "../../src/store/events";
 import { RETENTION_START, retentionStep } from "../../src/store/retention";
 import { d1Double, type SeenStatement } from "./d1-double";
-import { podiumBody } from "./helpers";
+import { ingestMessage, podiumBody } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
 import { kept, recounted } from "./recount";
 
@@ -137,4 +138,26 @@ describe("D1's documented limits", () => {
       for (const v of s.values) expect(bytesOf(v), s.sql.slice(0, 200)).toBeLessThanOrEqual(MAX_VALUE_BYTES);
     }
   }, 60_000); // 52,000 deliveries written and purged: seconds of work, more on a loaded machine
+
+  it("hold for the lists of a token limited to as many organizations and locations as a token may have", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    // The most a token may be given (api/schemas.ts TokenCreate), each stored: 100 of each.
+    const orgs = Array.from({ length: 100 }, (_, i) => `org-${key}-${i}`);
+    const locs = Array.from({ length: 100 }, (_, i) => `loc-${key}-${i}`);
+    await p.runIngest(
+      orgs.map((org, i) => ingestMessage({ organizationUid: org, locationUid: locs[i]!, body: podiumBody({ organizationUid: org, locationUid: locs[i]! }) })),
+    );
+    const seen: SeenStatement[] = [];
+    // As on Cloudflare: a statement calling a function with more arguments than D1 allows fails.
+    const double = d1Double({ failStatement: (s) => (seen.push(s), widestCall(s.sql) > MAX_FUNCTION_ARGS) });
+    const access = { hiddenObjects: [], organizationUids: orgs, locationUids: locs };
+    // Every place of the grant walked at once; one of its locations, organizations; a location no one has (its organizations walked).
+    const cases: [EventFilter, number][] = [[{}, 100], [{ locationUid: locs[7]! }, 1], [{ organizationUid: orgs[9]! }, 1], [{ locationUid: `loc-${key}-none` }, 0]];
+    for (const [filter, events] of cases) {
+      const page = await listEvents(double.db, { limit: 200, access, filter });
+      expect(page.events.length, JSON.stringify(filter)).toBe(events);
+    }
+    expect(seen.some((s) => s.sql.includes("FROM event_places"))).toBe(true);
+  });
 });
