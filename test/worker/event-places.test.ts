@@ -141,6 +141,48 @@ describe("places rows", () => {
     expect(await placesStored(env.DB)).toEqual(await placesRecounted(env.DB));
   });
 
+  it("keep a limited token's status list within its bound behind thousands of other tenants' places rows", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const org = `org-${key}`;
+    // Three webhooks owed each event: a status check reads each event's deliveries. A disabled
+    // webhook holds the delivery of the organization's oldest event (a message sent), so it has one
+    // held delivery, far below the events the list walks first.
+    await p.createWebhook({ url: `https://example.com/${key}/held`, eventTypes: ["message.sent"], organizationUid: org, disabled: true });
+    const sent = ingestMessage({ eventType: "message.sent", organizationUid: org, body: podiumBody({ organizationUid: org }) });
+    await p.runIngest([sent]);
+    for (let i = 0; i < 3; i++) await p.createWebhook({ url: `https://example.com/${key}/${i}`, eventTypes: ["message.received"] });
+    // Ids as the ingress makes them (a hash: each event's deliveries a narrow range of their own).
+    const message = async (i: number) => ({
+      ...ingestMessage({ organizationUid: org, body: podiumBody({ organizationUid: org }) }),
+      eventId: await eventIdFor("podium", `${key}-${i}`),
+      dedupeKey: `${key}-${i}`,
+    });
+    for (let b = 0; b < 12; b++) await p.runIngest(await Promise.all(Array.from({ length: 100 }, (_, i) => message(b * 100 + i))));
+    // Newer than them, other tenants' places rows, as many as a call may walk.
+    await env.DB.batch([
+      env.DB.prepare(
+        `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${PLACES_ROWS - 10})
+         INSERT INTO event_places (seq, last, organizations) SELECT s.seq + i, s.seq + i, '{"999999":[0]}' FROM n, sqlite_sequence s WHERE s.name = 'events'`,
+      ),
+      env.DB.prepare(`UPDATE sqlite_sequence SET seq = seq + ${PLACES_ROWS} WHERE name = 'events'`),
+    ]);
+    const token = (await makeToken(p, ["events:read", "read_messages"], { organizationUids: [org] })).token;
+    const meter = meteredD1(env.DB);
+    const found: string[] = [];
+    let cursor: string | null = null;
+    for (let calls = 0; calls < 20; calls++) {
+      const r = await meteredApiCall(meter, "GET", `/v1/events?status=held&limit=50${cursor ? `&cursor=${cursor}` : ""}`, undefined, { authorization: `Bearer ${token}` });
+      expect(r.status).toBe(200);
+      expect(r.rows).toBeLessThanOrEqual(MAX_ROWS);
+      found.push(...r.json.data.map((e: { id: string }) => e.id));
+      cursor = r.json.nextCursor;
+      if (!cursor) break;
+    }
+    expect(cursor).toBeNull();
+    expect(found).toEqual([sent.eventId]);
+  });
+
   it("page a rare location's events through many groups to the end, each call within its bound, and a limited token sees only its own", async () => {
     const p = pipeline();
     const key = uniqueKey();
