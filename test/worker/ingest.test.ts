@@ -74,10 +74,10 @@ describe("ingest consumer", () => {
     const msgs = await Promise.all([1, 2, 3, 4, 5].map(() => ingressMessage()));
     const { db, calls: { batches: statements } } = d1Double();
     await consume(msgs, { DB: db });
-    // One transaction: the names they use, their bodies in one row and the five events in one
-    // statement, their counts (a row, and the fold that runs once enough wait: two statements),
-    // then what they teach (locations, event types).
-    expect(statements).toEqual([8]);
+    // One transaction: the names they use, their bodies in one row, the five events in one
+    // statement and where they are (their places row), their counts (a row, and the fold that
+    // runs once enough wait: two statements), then what they teach (locations, event types).
+    expect(statements).toEqual([9]);
     for (const m of msgs) expect(await countRows(m.eventId)).toBe(1);
   });
 
