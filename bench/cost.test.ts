@@ -20,6 +20,9 @@ import { startDownstream, type Downstream } from "../test/e2e/downstream";
 // ~6,900 events in two chunks, ~3,500 on average. The cycle's purge is one chunk of N, so its
 // counter rows are shared by as many events as in a running account.
 const N = Number(process.env.BENCH_CYCLE_EVENTS ?? 3500);
+// The ingest queue's batches: 100 (its max_batch_size) under load; BENCH_INGEST_BATCH=3 is about
+// what 1,000,000 events a day spread evenly bring in its 0.25 s batch timeout (~12 a second).
+const INGEST_BATCH = Number(process.env.BENCH_INGEST_BATCH ?? 100);
 const root = resolve(import.meta.dirname, "..");
 const prices = JSON.parse(readFileSync(join(root, "bench/prices.json"), "utf8"));
 const RETENTION_DAYS = Number(/^RETENTION_DAYS = "(\d+)"/m.exec(readFileSync(join(root, "wrangler.toml"), "utf8"))?.[1] ?? 10);
@@ -88,7 +91,7 @@ it(`measures what an event costs, received, stored, delivered once and purged ($
   const phases: Record<string, Phase> = {};
   phases.ack = await phase("ack");
   expect(phases.ack.accepted).toBe(N);
-  phases.ingest = await phase("ingest");
+  phases.ingest = await phase("ingest", { batch: INGEST_BATCH });
   expect(phases.ingest.deliveriesOwed).toBe(N);
   phases.deliver = await phase("deliver");
   const received = new Set((await down.requests(key)).map((r) => r.headers["webhook-id"]));
@@ -143,7 +146,7 @@ it(`measures what an event costs, received, stored, delivered once and purged ($
     `${fmt(ph.invocations / N, 3).padStart(8)} ${ph.cpuMs === null ? "    n/a" : fmt(ph.cpuMs / N, 3).padStart(7)}  ${String(ph.ms).padStart(7)}`;
   console.log(
     [
-      `cost per event: ${N} Podium events (~1.5 KB bodies) received, stored (batches of 100), delivered once to one webhook by its scheduler, purged`,
+      `cost per event: ${N} Podium events (~1.5 KB bodies) received, stored (batches of ${INGEST_BATCH}), delivered once to one webhook by its scheduler, purged`,
       `  phase    rows read  rows wrt  stmts     queue    R2  invocs   CPU ms  wall ms (whole phase)`,
       ...Object.entries(phases).map(([name, ph]) => row(name, ph)),
       `  per event: ${fmt(rowsRead)} D1 rows read, ${fmt(rowsWritten)} written; ${fmt(queueOps)} queue operations; ${fmt(classA + classB)} R2 operations; ` +
