@@ -101,8 +101,15 @@ export function eventCountsStatement(db: D1Database, rowsSql: string, binds: unk
     .bind(...binds);
 }
 
-/** Pending deltas at most: an ingest that reaches it folds them (reads that add them stay bounded). */
-export const PENDING_DELTAS = 200;
+/**
+ * Pending deltas at most, and their cells (migration 0037): an ingest that reaches either folds
+ * them, so the reads that add them (stats.ts) read at most so many rows and decode at most so many
+ * cells. A fold writes a counter row per scope and hour its deltas touched, so the more events it
+ * takes the fewer it writes each: 2,000 rows are ~6,000 events in batches of 3 (light traffic),
+ * 50,000 cells ~20,000 events in batches of 100 (each ~250 cells over ~160 scopes).
+ */
+export const PENDING_DELTAS = 2_000;
+export const PENDING_DELTA_CELLS = 50_000;
 
 /** The cells of the pending deltas (event_count_deltas): `scope`, `hour`, `owner`, `col` and `n`, the events it adds. */
 export const PENDING_CELLS = `SELECT value->>0 AS scope, value->>1 AS hour, value->>2 AS owner, value->>3 AS col, value->>4 AS n
@@ -139,17 +146,21 @@ export function pendingCells(cells: unknown, id: unknown): PendingCell[] {
  */
 function foldDeltasStatements(db: D1Database, when: string, binds: unknown[]): D1PreparedStatement[] {
   const sums = EVENT_COLUMNS.map((c, i) => `SUM(n * (col = ${i})) AS ${c}`).join(", ");
+  // `when` decided once, before any delta is read: as a WHERE of the walk SQLite would test it
+  // on every delta (each a row read, and every cell of it), folding or not.
+  const go = `go AS MATERIALIZED (SELECT 1 WHERE ${when})`;
   return [
     db
       .prepare(
-        `WITH d AS MATERIALIZED (${PENDING_CELLS} WHERE ${when}),
+        `WITH ${go}, d AS MATERIALIZED (SELECT value->>0 AS scope, value->>1 AS hour, value->>2 AS owner, value->>3 AS col, value->>4 AS n
+           FROM go CROSS JOIN event_count_deltas CROSS JOIN json_each(cells)),
          c AS (SELECT scope, hour, owner, col, n FROM d UNION ALL SELECT scope, ${TOTAL_HOUR}, owner, col, n FROM d WHERE ${inTotals("hour")})
          INSERT INTO event_counts (scope, hour, owner, ${EVENT_COLUMNS.join(", ")})
          SELECT scope, hour, owner, ${sums} FROM c WHERE true GROUP BY scope, hour, owner
          ON CONFLICT (scope, hour, owner) DO UPDATE SET ${addAll(EVENT_COLUMNS)}`,
       )
       .bind(...binds),
-    db.prepare(`DELETE FROM event_count_deltas WHERE ${when}`).bind(...binds),
+    db.prepare(`WITH ${go} DELETE FROM event_count_deltas WHERE id IN (SELECT id FROM go CROSS JOIN event_count_deltas)`).bind(...binds),
   ];
 }
 
@@ -165,16 +176,21 @@ export function eventCountDeltaStatements(db: D1Database, rowsSql: string, binds
     db
       .prepare(
         `${eventCellsSql(rowsSql, false)}
-         INSERT INTO event_count_deltas (at, first_hour, cells)
-         SELECT at, first_hour, cells FROM (
+         INSERT INTO event_count_deltas (at, first_hour, cells, cells_through)
+         SELECT at, first_hour, cells, coalesce((SELECT cells_through FROM event_count_deltas ORDER BY id DESC LIMIT 1), 0) + json_array_length(cells) FROM (
            SELECT ${at} AS at, min(hour) AS first_hour, json_group_array(json_array(scope, hour, owner, col, n)) AS cells
            FROM (SELECT scope, hour, owner, col, COUNT(*) AS n FROM c GROUP BY scope, hour, owner, col))
          WHERE first_hour IS NOT NULL`,
       )
       .bind(...binds, now),
-    // (Every fold takes every delta, so ids start again from 1: the last is their number. A lone
-    // max() reads one end of the key; max(id) - min(id) would scan the table.)
-    ...foldDeltasStatements(db, `(SELECT max(id) FROM event_count_deltas) >= ${PENDING_DELTAS}`, []),
+    // (Every fold takes every delta, so ids start again from 1: the last row's id is their number,
+    // and its cells_through their cells. One subquery reading that row, a constant SQLite works out
+    // once; the table is not walked to decide.)
+    ...foldDeltasStatements(
+      db,
+      `(SELECT id >= ${PENDING_DELTAS} OR cells_through >= ${PENDING_DELTA_CELLS} FROM event_count_deltas ORDER BY id DESC LIMIT 1)`,
+      [],
+    ),
   ];
 }
 

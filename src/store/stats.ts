@@ -121,7 +121,7 @@ export async function stats(db: D1Database, access: Access | null, now = Date.no
     db.prepare("SELECT open AS n FROM dead_letter_counts"),
     db.prepare("SELECT after, through FROM event_count_marks"),
     // Ingest's counts not folded yet, in neither the totals nor the hour rows: at most PENDING_DELTAS
-    // rows, whose cells are taken apart here (in SQL each cell would be a row read).
+    // rows, and PENDING_DELTA_CELLS cells and a batch's, taken apart here (in SQL each cell would be a row read).
     db.prepare("SELECT id, cells FROM event_count_deltas"),
     ...eventStatements,
   ]);
