@@ -7,7 +7,7 @@ import type { IngestMessage } from "../../src/domain/types";
 import { meteredD1 } from "../../bench/d1-meter";
 import { DELTA_FOLD_AGE_MS, runMaintenance } from "../../src/maintenance/cron";
 import { foldEventCountDeltas, PENDING_DELTA_CELLS, PENDING_DELTAS } from "../../src/store/counters";
-import { SERIES_BUCKET_MS } from "../../src/store/stats";
+import { pendingByHour, SERIES_BUCKET_MS } from "../../src/store/stats";
 import { expireHeld } from "../../src/store/deliveries";
 import { RETENTION_START, retentionStep } from "../../src/store/retention";
 import { ingestMessage, podiumBody } from "./helpers";
@@ -288,6 +288,17 @@ describe("counters", () => {
     expect(await pending()).toBe(0);
     expect(await kept(env.DB)).toEqual(await recounted(env.DB));
     expect((await p.api("GET", "/v1/stats")).json.events.total).toBe(await env.DB.prepare("SELECT COUNT(*) AS n FROM events").first<number>("n"));
+  });
+
+  it(`are added up by the stats as a row per hour, not per cell: ${PENDING_DELTA_CELLS} pending cells are what /v1/stats works through`, () => {
+    // Cells over two hours, every column, some scopes (the stats' CPU goes by the rows this gives).
+    const cells = Array.from({ length: PENDING_DELTA_CELLS }, (_, i) => ({ scope: i % 160, hour: 1000 + (i % 2), owner: 0, col: i % 30, n: 1 + (i % 3) }));
+    const rows = pendingByHour(cells);
+    expect(rows.map((r) => r.hour).sort()).toEqual([1000, 1001]);
+    for (const row of rows) {
+      const mine = cells.filter((c) => c.hour === row.hour);
+      for (let col = 0; col < 30; col++) expect(row[`n${col}`] ?? 0).toBe(mine.filter((c) => c.col === col).reduce((s, c) => s + c.n, 0));
+    }
   });
 
   it("decide whether to fold without reading what is pending: an ingest reads as many rows with 1,500 batches waiting as with none", async () => {
