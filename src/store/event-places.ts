@@ -72,12 +72,6 @@ export interface PlacesDriver {
 export const byLocation = (id: number): PlacesDriver => ({ locations: [id], organizations: [] });
 export const byOrganization = (id: number): PlacesDriver => ({ locations: [], organizations: [id] });
 
-/** One driver for the events at any of several places: a places row is read once for all of them. */
-export const anyOf = (drivers: PlacesDriver[]): PlacesDriver => ({
-  locations: [...new Set(drivers.flatMap((d) => d.locations))],
-  organizations: [...new Set(drivers.flatMap((d) => d.organizations))],
-});
-
 /**
  * Paths one json_extract takes at most: D1 refuses a function call of more than 32 arguments
  * (the column, id 0's path and these), which the local runtime does not enforce
