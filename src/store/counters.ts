@@ -111,9 +111,11 @@ export function eventCountsStatement(db: D1Database, rowsSql: string, binds: unk
 export const PENDING_DELTAS = 2_000;
 export const PENDING_DELTA_CELLS = 50_000;
 
-/** The cells of the pending deltas (event_count_deltas): `scope`, `hour`, `owner`, `col` and `n`, the events it adds. */
-export const PENDING_CELLS = `SELECT value->>0 AS scope, value->>1 AS hour, value->>2 AS owner, value->>3 AS col, value->>4 AS n
-  FROM event_count_deltas, json_each(cells)`;
+/** A pending delta's cell (an element of its `cells`) as columns `scope`, `hour`, `owner`, `col` and `n`, the events it adds. */
+const CELL_COLUMNS = "value->>0 AS scope, value->>1 AS hour, value->>2 AS owner, value->>3 AS col, value->>4 AS n";
+
+/** The cells of the pending deltas (event_count_deltas), as CELL_COLUMNS. */
+export const PENDING_CELLS = `SELECT ${CELL_COLUMNS} FROM event_count_deltas, json_each(cells)`;
 
 /** A cell of a pending delta: `n` events in `col` of the event_counts row (`scope`, `hour`, `owner`). */
 export interface PendingCell {
@@ -152,8 +154,7 @@ function foldDeltasStatements(db: D1Database, when: string, binds: unknown[]): D
   return [
     db
       .prepare(
-        `WITH ${go}, d AS MATERIALIZED (SELECT value->>0 AS scope, value->>1 AS hour, value->>2 AS owner, value->>3 AS col, value->>4 AS n
-           FROM go CROSS JOIN event_count_deltas CROSS JOIN json_each(cells)),
+        `WITH ${go}, d AS MATERIALIZED (SELECT ${CELL_COLUMNS} FROM go CROSS JOIN event_count_deltas CROSS JOIN json_each(cells)),
          c AS (SELECT scope, hour, owner, col, n FROM d UNION ALL SELECT scope, ${TOTAL_HOUR}, owner, col, n FROM d WHERE ${inTotals("hour")})
          INSERT INTO event_counts (scope, hour, owner, ${EVENT_COLUMNS.join(", ")})
          SELECT scope, hour, owner, ${sums} FROM c WHERE true GROUP BY scope, hour, owner
