@@ -13,6 +13,7 @@ import { foldEventCountDeltas, foldEventCounts } from "../store/counters";
 import { purgeClosedDeadLetters, recordDeadLetters } from "../store/dead-letters";
 import { purgeRejectionCounts, purgeRejectionSamples } from "../store/rejections";
 import { purgeExpiredSessions } from "../store/sessions";
+import { applyRetentionPurges } from "../store/retention";
 
 /** How long a delivery expired at retention stays visible, with its event, before the purge takes them. */
 export const EXPIRED_GRACE_MS = DAY_MS;
@@ -144,6 +145,8 @@ const STEPS: [name: string, step: Step][] = [
     "retention",
     async (env, { now, retentionDays }, r) => void (await retention(env, now, retentionDays, undefined, r)),
   ],
+  // After it: the purges of the hours it has passed (this run's included) come off the counters at once.
+  ["count-purges", async (env) => void (await applyRetentionPurges(env.DB))],
   ["redrive", async (env, { now }, r) => void (r.redriven = await redrive(env, now))],
   [
     "auto-disable",

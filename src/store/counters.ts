@@ -5,7 +5,9 @@
 // delta is exactly what the write does. Deltas are summed per counter row in SQL,
 // so a batch of events writes one row per organization, location and hour it
 // touches, not one per event; ingest writes even that as one row (event_count_deltas,
-// migration 0031), which a later fold adds to event_counts for many batches at once.
+// migration 0031), which a later fold adds to event_counts for many batches at once, and the
+// retention writes what a chunk purged as one row (event_count_purges, migration 0039), which
+// it takes off event_counts an hour at a time.
 import { DATA_SCOPE_OF_OBJECT } from "../domain/event-types";
 import type { DeliveryStatus } from "../domain/delivery";
 import { DELIVERY_STATUSES } from "../domain/delivery";
@@ -73,6 +75,18 @@ function eventCellsSql(rowsSql: string, totals = true): string {
          ${totals ? `UNION ALL SELECT scope, owner, ${TOTAL_HOUR}, object * ${TENTHS} + ${cell("received_at")} FROM k WHERE ${inTotals(hourOf("received_at"))}` : ""})`;
 }
 
+/**
+ * The hour cells of the events a subquery selects as one row, `cells_row`: `first_hour`, `last_hour`,
+ * `cell_count` and `cells` (JSON, [scope, hour, owner, col, n] each: n events in that cell); its
+ * hours NULL when there is no event.
+ */
+function cellsRowSql(rowsSql: string): string {
+  return `${eventCellsSql(rowsSql, false)},
+       cells_row AS (
+         SELECT min(hour) AS first_hour, max(hour) AS last_hour, COUNT(*) AS cell_count, json_group_array(json_array(scope, hour, owner, col, n)) AS cells
+         FROM (SELECT scope, hour, owner, col, COUNT(*) AS n FROM c GROUP BY scope, hour, owner, col))`;
+}
+
 // Counts are never negative, so a row is empty when its largest is 0 (max(), not a chain of
 // 60 ANDs, which is past D1's expression depth), taken 30 columns a call: D1 documents at most
 // 32 arguments to a function (docs/testing.md), which the local runtime does not enforce.
@@ -86,8 +100,8 @@ const allZero = (cols: string[]) => {
  * `org` (names.id or NULL), `loc` (likewise), `received_at`, `object` and `alert`
  * (1 for an alert, else 0), to every counter row they belong to: everyone's (apart
  * for alerts), their organization's and their location's, for their hour, and for
- * the total when their hour is folded into it. A removal is followed by
- * dropEmptyEventCountsStatement.
+ * the total when their hour is folded into it. (The retention takes events off later, an
+ * hour's at once: eventCountPurgeStatement.)
  */
 export function eventCountsStatement(db: D1Database, rowsSql: string, binds: unknown[], sign: 1 | -1): D1PreparedStatement {
   const sums = EVENT_COLUMNS.map((c, i) => `${sign} * SUM(col = ${i}) AS ${c}`).join(", ");
@@ -132,12 +146,12 @@ const isCell = (c: unknown): c is Cell => isNumberArray(c) && c.length === 5;
 const isCells = arrayOf(isCell);
 
 /**
- * The cells of a pending delta's `cells`, taken apart outside SQL (where each is a row read). One
+ * The cells of a pending delta's `cells` (or a purge's, of `table`), taken apart outside SQL (where each is a row read). One
  * that does not read as cells throws, naming the row: a count left out silently would be wrong.
  */
-export function pendingCells(cells: unknown, id: unknown): PendingCell[] {
+export function pendingCells(cells: unknown, id: unknown, table = "event_count_deltas"): PendingCell[] {
   const text = typeof cells === "string" ? cells : "";
-  return storedJson(text, isCells, `event_count_deltas ${String(id)} cells`).map(([scope, hour, owner, col, n]) => ({ scope, hour, owner, col, n }));
+  return storedJson(text, isCells, `${table} ${String(id)} cells`).map(([scope, hour, owner, col, n]) => ({ scope, hour, owner, col, n }));
 }
 
 /**
@@ -176,12 +190,10 @@ export function eventCountDeltaStatements(db: D1Database, rowsSql: string, binds
   return [
     db
       .prepare(
-        `${eventCellsSql(rowsSql, false)}
+        `${cellsRowSql(rowsSql)}
          INSERT INTO event_count_deltas (at, first_hour, cells, cells_through)
-         SELECT at, first_hour, cells, coalesce((SELECT cells_through FROM event_count_deltas ORDER BY id DESC LIMIT 1), 0) + json_array_length(cells) FROM (
-           SELECT ${at} AS at, min(hour) AS first_hour, json_group_array(json_array(scope, hour, owner, col, n)) AS cells
-           FROM (SELECT scope, hour, owner, col, COUNT(*) AS n FROM c GROUP BY scope, hour, owner, col))
-         WHERE first_hour IS NOT NULL`,
+         SELECT ${at}, first_hour, cells, coalesce((SELECT cells_through FROM event_count_deltas ORDER BY id DESC LIMIT 1), 0) + cell_count
+         FROM cells_row WHERE first_hour IS NOT NULL`,
       )
       .bind(...binds, now),
     // (Every fold takes every delta, so ids start again from 1: the last row's id is their number,
@@ -201,26 +213,75 @@ export async function foldEventCountDeltas(db: D1Database, writtenBefore = Numbe
 }
 
 /**
- * The fold a removal of events of hours up to `lastHour` runs first, in its transaction, when
- * a pending delta counts any of those hours: its decrements must meet their increments
- * (dropEmptyEventCountsStatement deletes a row its decrements leave at zero).
+ * Purge rows (event_count_purges, migration 0039) waiting at most, and their cells, when the
+ * maintenance run applies them: once either is reached it takes them all, whatever their hours, so
+ * that /v1/stats, which subtracts them (stats.ts), reads and decodes a bounded number: these and a
+ * run's chunks (at most 5 of 5,000 events, each event 3 cells at most). At 1,000,000 events a day
+ * an hour is ~12 chunks, each a cell per counter row and object group its ~3,500 events touch
+ * (~1,100 rows), so an hour of one or two groups waits for its end.
  */
-export function foldDeltasReachingStatements(db: D1Database, lastHour: number): D1PreparedStatement[] {
-  return foldDeltasStatements(db, "(SELECT min(first_hour) FROM event_count_deltas) <= ?1", [lastHour]);
+export const PENDING_PURGES = 24;
+export const PENDING_PURGE_CELLS = 50_000;
+
+/** The cells of the waiting purges (event_count_purges), as CELL_COLUMNS, `n` the events they take off. */
+export const PURGED_CELLS = `SELECT ${CELL_COLUMNS} FROM event_count_purges, json_each(cells)`;
+
+/**
+ * Takes the events a subquery selects (as eventCountsStatement's) off the counters later: writes
+ * their hours' cells as one row, a purge, instead of a row per scope and hour each chunk of the
+ * retention (applyEventCountPurges takes an hour's purges off at once).
+ */
+export function eventCountPurgeStatement(db: D1Database, rowsSql: string, binds: unknown[]): D1PreparedStatement {
+  return db
+    .prepare(
+      `${cellsRowSql(rowsSql)}
+       INSERT INTO event_count_purges (last_hour, cell_count, cells) SELECT last_hour, cell_count, cells FROM cells_row WHERE last_hour IS NOT NULL`,
+    )
+    .bind(...binds);
 }
 
 /**
- * Deletes the event_counts rows of the events a subquery selects that a removal
- * left at zero: an hour's rows go with its last event at the retention, instead
- * of a row of zeros per scope and hour kept forever (a missing row reads as zero).
+ * Takes the waiting purges off event_counts, in one transaction: those whose hours are all before
+ * `doneBefore` (an SQL expression: the hour the retention has not passed yet, whose purges may
+ * still grow), or all once PENDING_PURGES or PENDING_PURGE_CELLS are waiting. As
+ * eventCountsStatement removes events: from the hour's row, and from the total's when the hour is
+ * in the totals now (a waiting purge's hour is still counted in its row, which foldEventCounts
+ * moves into and out of the totals whole). Ingest's pending deltas are folded first when any
+ * reaches those hours (a late event's may be pending), so that what is taken off was added. A row
+ * the purges empty is deleted, not updated (each is a row written), the others updated, and the
+ * purges deleted. Answers how many purges it took off.
  */
-export function dropEmptyEventCountsStatement(db: D1Database, rowsSql: string, binds: unknown[]): D1PreparedStatement {
-  return db
-    .prepare(
-      `${eventCellsSql(rowsSql)}
-       DELETE FROM event_counts WHERE (scope, hour, owner) IN (SELECT scope, hour, owner FROM c) AND ${allZero(EVENT_COLUMNS)}`,
-    )
-    .bind(...binds);
+export async function applyEventCountPurges(db: D1Database, doneBefore: string, binds: unknown[]): Promise<number> {
+  const before = `(SELECT CASE WHEN COUNT(*) >= ${PENDING_PURGES} OR total(cell_count) >= ${PENDING_PURGE_CELLS} THEN ${Number.MAX_SAFE_INTEGER} ELSE ${doneBefore} END
+    FROM event_count_purges)`;
+  const when = `(SELECT min(last_hour) FROM event_count_purges) < ${before}`;
+  // Decided once, before any purge is read (as foldDeltasStatements' `go`); `before` too.
+  const go = `go AS MATERIALIZED (SELECT ${before} AS before WHERE ${when})`;
+  const [from, which] = ["FROM go CROSS JOIN event_count_purges", "WHERE last_hour < go.before"];
+  const sums = EVENT_COLUMNS.map((c, i) => `SUM(n * (col = ${i})) AS ${c}`).join(", ");
+  const off = `WITH ${go},
+    p AS MATERIALIZED (SELECT ${CELL_COLUMNS} ${from} CROSS JOIN json_each(cells) ${which}),
+    c AS (SELECT scope, hour, owner, col, n FROM p UNION ALL SELECT scope, ${TOTAL_HOUR}, owner, col, n FROM p WHERE ${inTotals("hour")}),
+    s AS MATERIALIZED (SELECT scope, hour, owner, ${sums} FROM c GROUP BY scope, hour, owner)`;
+  const key = (t: string) => `${t}.hour = s.hour AND ${t}.scope = s.scope AND ${t}.owner = s.owner`;
+  // Asked first, alone: the answer is no but once an hour or so, and then one statement reads the
+  // purges waiting (and an event), not each of the transaction's. The transaction asks again.
+  if (!(await db.prepare(`SELECT ${when} AS due`).bind(...binds).first<number>("due"))) return 0;
+  const done = await db.batch([
+    // (Only when a delta counts an hour up to the purges' last: not this hour's, folded later with more.)
+    ...foldDeltasStatements(db, `(SELECT min(first_hour) FROM event_count_deltas) <= (SELECT max(last_hour) FROM event_count_purges WHERE last_hour < ${before})`, binds),
+    db
+      .prepare(
+        `${off} DELETE FROM event_counts WHERE (hour, scope, owner) IN (
+           SELECT e.hour, e.scope, e.owner FROM s JOIN event_counts e ON ${key("e")} WHERE ${allZero(EVENT_COLUMNS.map((c) => `e.${c} - s.${c}`))})`,
+      )
+      .bind(...binds),
+    db
+      .prepare(`${off} UPDATE event_counts SET ${EVENT_COLUMNS.map((c) => `${c} = event_counts.${c} - s.${c}`).join(", ")} FROM s WHERE ${key("event_counts")}`)
+      .bind(...binds),
+    db.prepare(`WITH ${go} DELETE FROM event_count_purges WHERE id IN (SELECT id ${from} ${which})`).bind(...binds),
+  ]);
+  return done[done.length - 1]?.meta.changes ?? 0;
 }
 
 /**

@@ -4,12 +4,11 @@ import { HOUR_MS } from "../domain/time";
 import { attemptsOfSql } from "./attempts";
 import { dropGroupsStatement } from "./contents";
 import {
+  applyEventCountPurges,
   attemptCountsStatement,
   deliveryCountsStatement,
   dropEmptyAttemptCountsStatement,
-  dropEmptyEventCountsStatement,
-  eventCountsStatement,
-  foldDeltasReachingStatements,
+  eventCountPurgeStatement,
 } from "./counters";
 import { dropDeadLettersStatement } from "./dead-letters";
 import { dropPlacesStatements } from "./event-places";
@@ -124,15 +123,13 @@ export async function retentionStep(
   const purgeBinds = [candidates, opts.graceCutoff, ...span(candidateSeqs)];
   const deleteEvents = db.prepare(`DELETE FROM events WHERE seq IN (${PURGEABLE})`).bind(...purgeBinds);
   const stmts = [
-    // Ingest's counts of the hours purged are all in event_counts first (a late event's may be pending).
-    ...foldDeltasReachingStatements(db, Math.floor((opts.cutoff - 1) / HOUR_MS)),
     countExpired,
     expire,
     attemptCountsStatement(db, purgedAttempts, purgeBinds, -1),
     dropEmptyAttemptCountsStatement(db, purgedAttempts, purgeBinds),
     deliveryCountsStatement(db, `SELECT webhook, object, status AS old_status, NULL AS new_status FROM deliveries WHERE ${purged}`, purgeBinds),
-    eventCountsStatement(db, purgedEvents, purgeBinds, -1),
-    dropEmptyEventCountsStatement(db, purgedEvents, purgeBinds),
+    // Taken off the counters once the retention is past their hours (applyRetentionPurges).
+    eventCountPurgeStatement(db, purgedEvents, purgeBinds),
     db.prepare(`DELETE FROM attempts WHERE delivery IN (SELECT seq FROM deliveries WHERE ${purged})`).bind(...purgeBinds),
     dropDeadLettersStatement(db, `SELECT ${apiIdSql("dlv_", "id")} FROM deliveries WHERE ${purged}`, purgeBinds),
     db.prepare(`DELETE FROM deliveries WHERE ${purged}`).bind(...purgeBinds),
@@ -152,4 +149,17 @@ export async function retentionStep(
     purged: changes(deleteEvents),
     next,
   };
+}
+
+/**
+ * Takes the retention's purges off the event counters (counters.ts) once it is past their hours:
+ * those before the hour of the first event after its mark (every one when none is left), which
+ * the main pass purges in order; the chunks of an hour share one application, and the grace's
+ * purges behind the mark are applied by the next call. Answers how many were applied. Reads a
+ * few rows: the purges waiting, the mark and an event.
+ */
+export async function applyRetentionPurges(db: D1Database): Promise<number> {
+  const firstAfterMark = `SELECT e.received_at FROM retention_marks m JOIN events e ON e.received_at >= m.received_at
+    WHERE m.id = 0 AND (e.received_at > m.received_at OR e.seq > m.seq) ORDER BY e.received_at, e.seq LIMIT 1`;
+  return applyEventCountPurges(db, `coalesce(CAST((${firstAfterMark}) AS INTEGER) / ${HOUR_MS}, ${Number.MAX_SAFE_INTEGER})`, []);
 }

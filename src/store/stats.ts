@@ -141,10 +141,13 @@ export async function stats(db: D1Database, access: Access | null, now = Date.no
     // Ingest's counts not folded yet, in neither the totals nor the hour rows: at most PENDING_DELTAS
     // rows, and PENDING_DELTA_CELLS cells and a batch's, taken apart here (in SQL each cell would be a row read).
     db.prepare("SELECT id, cells FROM event_count_deltas"),
+    // The retention's purges not taken off yet, still in the hour rows (and maybe the totals): at most
+    // PENDING_PURGES rows and PENDING_PURGE_CELLS cells and a maintenance run's chunks (counters.ts).
+    db.prepare("SELECT id, cells FROM event_count_purges"),
     ...eventStatements,
   ]);
-  const [deliveries, attempts, perWebhook, dead, marks, deltas] = results;
-  const eventRows = results.slice(6).map((r) => r.results);
+  const [deliveries, attempts, perWebhook, dead, marks, deltas, purges] = results;
+  const eventRows = results.slice(7).map((r) => r.results);
   const mark = marks?.results[0];
   if (typeof mark?.after !== "number" || typeof mark.through !== "number") throw new Error("event_count_marks has no row (migration 0022)");
   const { after, through } = mark;
@@ -152,9 +155,9 @@ export async function stats(db: D1Database, access: Access | null, now = Date.no
   const totals = eventRows.filter((_, i) => i % 3 === 0).flat();
   const hours = eventRows.filter((_, i) => i % 3 === 1).flat();
   const older = eventRows.filter((_, i) => i % 3 === 2).flat();
-  const pending = pendingByHour(
-    (deltas?.results ?? []).flatMap((r) => pendingCells(r.cells, r.id)).filter((c) => sets.some((set) => inScopeSet(set, c.scope, c.owner))),
-  );
+  const added = (deltas?.results ?? []).flatMap((r) => pendingCells(r.cells, r.id));
+  const purged = (purges?.results ?? []).flatMap((r) => pendingCells(r.cells, r.id, "event_count_purges")).map((c) => ({ ...c, n: -c.n }));
+  const pending = pendingByHour([...added, ...purged].filter((c) => sets.some((set) => inScopeSet(set, c.scope, c.owner))));
 
   const n = (row: Counts, column: string) => Number(row[column] ?? 0);
   const eventsIn = (row: Counts, tenths: (t: number) => boolean) =>

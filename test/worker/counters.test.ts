@@ -6,10 +6,11 @@ import { eventIdFor } from "../../src/domain/ids";
 import type { IngestMessage } from "../../src/domain/types";
 import { meteredD1 } from "../../bench/d1-meter";
 import { DELTA_FOLD_AGE_MS, runMaintenance } from "../../src/maintenance/cron";
-import { foldEventCountDeltas, PENDING_DELTA_CELLS, PENDING_DELTAS } from "../../src/store/counters";
+import { foldEventCountDeltas, PENDING_DELTA_CELLS, PENDING_DELTAS, PENDING_PURGE_CELLS, PENDING_PURGES } from "../../src/store/counters";
+import { HOUR_MS } from "../../src/domain/time";
 import { pendingByHour, SERIES_BUCKET_MS } from "../../src/store/stats";
 import { expireHeld } from "../../src/store/deliveries";
-import { RETENTION_START, retentionStep } from "../../src/store/retention";
+import { applyRetentionPurges, RETENTION_START, retentionMark, retentionStep } from "../../src/store/retention";
 import { ingestMessage, podiumBody } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
 import { emptyCounterRows, kept, recounted } from "./recount";
@@ -17,6 +18,35 @@ import { as, makeToken } from "./tokens";
 
 const DAY = 86_400_000;
 const TYPES = EVENT_TYPES.filter((t) => t.provider === "podium").map((t) => t.type).concat(["unknown"]);
+
+const STATS_SCOPES = ["events:read", "read_messages", "read_contacts", "read_payments", "read_reviews"] as const;
+const OF_ORG = "organization = (SELECT id FROM names WHERE name = ?)";
+const OF_LOC = "location = (SELECT id FROM names WHERE name = ?)";
+
+/**
+ * /v1/stats' events (the total, the last day and the series) equal a recount of the events stored,
+ * for the admin and for each limited token (its events: `where`).
+ */
+async function expectStatsExact(p: ReturnType<typeof pipeline>, limited: { token: string; where: string; binds: string[] }[]) {
+  const count = (where: string, ...binds: unknown[]) => env.DB.prepare(`SELECT COUNT(*) AS n FROM events WHERE ${where}`).bind(...binds).first<number>("n");
+  for (;;) {
+    const bucket = Math.floor(Date.now() / SERIES_BUCKET_MS);
+    const answers = [
+      { stats: (await p.api("GET", "/v1/stats")).json, where: "true", binds: [] as string[] },
+      ...(await Promise.all(limited.map(async (l) => ({ stats: (await as(p, l.token, "GET", "/v1/stats")).json, where: l.where, binds: l.binds })))),
+    ];
+    if (Math.floor(Date.now() / SERIES_BUCKET_MS) !== bucket) continue; // asked again should a bucket end while asking
+    for (const { stats, where, binds } of answers) {
+      expect(stats.events.total).toBe(await count(where, ...binds));
+      expect(stats.events.last24h).toBe(await count(`${where} AND received_at >= ?`, ...binds, (bucket - 143) * SERIES_BUCKET_MS));
+      for (const b of stats.series as { start: string; events: number }[]) {
+        const start = Date.parse(b.start);
+        expect(b.events, `${where}, ${b.start}`).toBe(await count(`${where} AND received_at >= ? AND received_at < ?`, ...binds, start, start + SERIES_BUCKET_MS));
+      }
+    }
+    return;
+  }
+}
 
 const action = fc.oneof(
   fc.record({
@@ -36,6 +66,7 @@ const action = fc.oneof(
     { kind: "enable" as const },
     { kind: "expire" as const },
     { kind: "purge" as const },
+    { kind: "purge-chunk" as const },
     { kind: "replay" as const },
     { kind: "delete-webhook" as const },
   ),
@@ -50,8 +81,13 @@ describe("counters", () => {
     const ok = await p.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["*"], organizationUid: orgs[0] });
     const failing = await p.createWebhook({ url: `https://downstream.test/fail/${key}`, eventTypes: ["*"], maxAttempts: 2 });
     let located = (await p.createWebhook({ url: `https://downstream.test/ok/${key}-l`, eventTypes: ["message.*", "review.*"], locationUid: locs[1] })).uid;
+    const orgToken = await makeToken(p, [...STATS_SCOPES], { organizationUids: [orgs[1]!] });
     const stored: IngestMessage[] = [];
     let made = 0;
+    let waited = 0;
+    const count = (where: string, binds: unknown[] = [], table = "events") =>
+      env.DB.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE ${where}`).bind(...binds).first<number>("n");
+    const oldIngest = { kind: "ingest" as const, n: 6, old: true, org: 1, loc: 0, type: 0, again: false };
 
     await fc.assert(
       fc.asyncProperty(fc.array(action, { minLength: 3, maxLength: 10 }), async (actions) => {
@@ -111,8 +147,14 @@ describe("counters", () => {
                 if (!step.next) break;
                 from = step.next;
               }
+              // The maintenance run's next step: the purges of the hours passed come off the counters.
+              await applyRetentionPurges(env.DB);
               break;
             }
+            case "purge-chunk":
+              // A chunk, whose purge waits (the retention is not past its hour, or another comes first).
+              await retentionStep(env.DB, { cutoff: now - 10 * DAY, graceCutoff: now + 1, from: RETENTION_START, limit: 3, now });
+              break;
             case "replay":
               if (stored.length > 0) await p.api("POST", `/v1/events/${stored[stored.length - 1]!.eventId}/replay`, {});
               break;
@@ -121,14 +163,21 @@ describe("counters", () => {
               located = (await p.createWebhook({ url: `https://downstream.test/ok/${key}-l`, eventTypes: ["message.*"], locationUid: locs[1] })).uid;
               break;
           }
+          // Checked after each action: between a purge and the step that takes it off too.
+          const [have, want] = [await kept(env.DB), await recounted(env.DB)];
+          expect(have).toEqual(want);
+          // Nor does a purge leave rows of zeros behind (hours past the retention would pile up).
+          expect(await emptyCounterRows(env.DB)).toBe(0);
+          // /v1/stats counts exactly, purges waiting or not: the admin's and an organization's.
+          expect((await p.api("GET", "/v1/stats")).json.events.total).toBe(await count("true"));
+          expect((await as(p, orgToken.token, "GET", "/v1/stats")).json.events.total).toBe(await count(OF_ORG, [orgs[1]]));
+          if (((await count("true", [], "event_count_purges")) ?? 0) > 0) waited++;
         }
-        const [have, want] = [await kept(env.DB), await recounted(env.DB)];
-        expect(have).toEqual(want);
-        // Nor does a purge leave rows of zeros behind (hours past the retention would pile up).
-        expect(await emptyCounterRows(env.DB)).toBe(0);
       }),
-      { numRuns: 12 },
+      // (And one history at least in which purges wait: old events purged a chunk at a time.)
+      { numRuns: 12, examples: [[[oldIngest, oldIngest, { kind: "purge-chunk" }, { kind: "deliver" }, { kind: "purge-chunk" }, { kind: "purge" }]]] },
     );
+    expect(waited).toBeGreaterThan(0);
 
     // What /v1/stats answers comes from those counters: the same as a recount of what is stored.
     const stats = (await p.api("GET", "/v1/stats")).json;
@@ -173,12 +222,17 @@ describe("counters", () => {
     };
     // Three hours and the total, for the organization and the location; this hour's attempts.
     expect(await rows()).toBe(2 * 4 + 1);
+    // (The retention's pass, its mark moving: past these hours once it is done.)
     let from = RETENTION_START;
-    for (let step = await retentionStep(env.DB, { cutoff: now - 10 * DAY, graceCutoff: now + 1, from, limit: 2, now }); step.next; ) {
+    for (let step = await retentionStep(env.DB, { cutoff: now - 10 * DAY, graceCutoff: now + 1, from, limit: 2, now, mark: true }); step.next; ) {
       from = step.next;
-      step = await retentionStep(env.DB, { cutoff: now - 10 * DAY, graceCutoff: now + 1, from, limit: 2, now });
+      step = await retentionStep(env.DB, { cutoff: now - 10 * DAY, graceCutoff: now + 1, from, limit: 2, now, mark: true });
     }
     expect(await env.DB.prepare("SELECT COUNT(*) AS n FROM events WHERE organization = (SELECT id FROM names WHERE name = ?)").bind(org).first("n")).toBe(0);
+    // The attempts' rows went with them; the events' go once their purges are taken off, at once.
+    expect(await rows()).toBe(2 * 4);
+    expect(await kept(env.DB)).toEqual(await recounted(env.DB));
+    expect(await applyRetentionPurges(env.DB)).toBeGreaterThan(0);
     expect(await rows()).toBe(0);
     expect(await kept(env.DB)).toEqual(await recounted(env.DB));
   });
@@ -224,38 +278,168 @@ describe("counters", () => {
 
     // /v1/stats adds what is pending: the total, the last day and the series equal a recount, for
     // the admin and for tokens limited to an organization and a location.
-    const orgToken = await makeToken(p, ["events:read", "read_messages", "read_contacts", "read_payments", "read_reviews"], { organizationUids: [org] });
-    const locToken = await makeToken(p, ["events:read", "read_messages", "read_contacts", "read_payments", "read_reviews"], { locationUids: [loc] });
+    const orgToken = await makeToken(p, [...STATS_SCOPES], { organizationUids: [org] });
+    const locToken = await makeToken(p, [...STATS_SCOPES], { locationUids: [loc] });
     const count = (where: string, ...binds: unknown[]) => env.DB.prepare(`SELECT COUNT(*) AS n FROM events WHERE ${where}`).bind(...binds).first<number>("n");
-    const ofOrg = "organization = (SELECT id FROM names WHERE name = ?)";
-    const ofLoc = "location = (SELECT id FROM names WHERE name = ?)";
-    const expectExact = async () => {
-      for (;;) {
-        const bucket = Math.floor(Date.now() / SERIES_BUCKET_MS);
-        const answers = [
-          { stats: (await p.api("GET", "/v1/stats")).json, where: "true", binds: [] as string[] },
-          { stats: (await as(p, orgToken.token, "GET", "/v1/stats")).json, where: ofOrg, binds: [org] },
-          { stats: (await as(p, locToken.token, "GET", "/v1/stats")).json, where: ofLoc, binds: [loc] },
-        ];
-        if (Math.floor(Date.now() / SERIES_BUCKET_MS) !== bucket) continue; // asked again should a bucket end while asking
-        for (const { stats, where, binds } of answers) {
-          expect(stats.events.total).toBe(await count(where, ...binds));
-          expect(stats.events.last24h).toBe(await count(`${where} AND received_at >= ?`, ...binds, (bucket - 143) * SERIES_BUCKET_MS));
-          for (const b of stats.series as { start: string; events: number }[]) {
-            const start = Date.parse(b.start);
-            expect(b.events, `${where}, ${b.start}`).toBe(await count(`${where} AND received_at >= ? AND received_at < ?`, ...binds, start, start + SERIES_BUCKET_MS));
-          }
-        }
-        return;
-      }
-    };
-    expect(await count(ofLoc, loc)).toBe(10);
+    const expectExact = () => expectStatsExact(p, [{ token: orgToken.token, where: OF_ORG, binds: [org] }, { token: locToken.token, where: OF_LOC, binds: [loc] }]);
+    expect(await count(OF_LOC, loc)).toBe(10);
     await expectExact();
     // And the same once they are folded.
     await foldEventCountDeltas(env.DB);
     expect(await pending()).toBe(0);
     expect(await counterRows()).not.toEqual(before);
     await expectExact();
+    expect(await kept(env.DB)).toEqual(await recounted(env.DB));
+  });
+
+  it("are taken off by the retention a chunk to a row, and an hour's purges at once: a row written per counter row", async () => {
+    const key = uniqueKey();
+    const meter = meteredD1(env.DB);
+    const p = pipeline({ DB: meter.db });
+    const now = Date.now();
+    // (What earlier tests left past the retention purged and taken off: what is measured below is this test's.)
+    for (let pass = 0; pass < 2; pass++) {
+      for (let from = RETENTION_START, step; (step = await retentionStep(env.DB, { cutoff: now - 10 * DAY, graceCutoff: now + 1, from, limit: 50, now })).next; ) from = step.next;
+    }
+    await applyRetentionPurges(env.DB);
+    expect(await env.DB.prepare("SELECT COUNT(*) AS n FROM event_count_purges").first<number>("n")).toBe(0);
+    // 60 events in an hour of their own, at 20 locations of 10 organizations, counted in event_counts.
+    const hour = Math.floor((now - 30 * DAY) / HOUR_MS);
+    const msgs = Array.from({ length: 60 }, (_, i) =>
+      ingestMessage({ dedupeKey: `${key}-${i}`, organizationUid: `org-${key}-${i % 10}`, locationUid: `loc-${key}-${i % 20}`, receivedAt: hour * HOUR_MS + i * 50_000 }),
+    );
+    await p.runIngest(msgs);
+    await foldEventCountDeltas(env.DB);
+    const hourRows = () => env.DB.prepare("SELECT * FROM event_counts WHERE hour = ? ORDER BY scope, owner").bind(hour).all();
+    const before = (await hourRows()).results;
+    expect(before.length).toBe(1 + 10 + 20);
+    const totalsBefore = await env.DB.prepare("SELECT COUNT(*) AS n FROM event_counts WHERE hour = -1").first<number>("n");
+
+    // Three chunks of the hour: each writes its counts as one row, and no counter row.
+    let from = { receivedAt: hour * HOUR_MS - 1, seq: Number.MAX_SAFE_INTEGER };
+    for (let chunk = 0; chunk < 3; chunk++) {
+      meter.reset();
+      const step = await retentionStep(meter.db, { cutoff: (hour + 1) * HOUR_MS, graceCutoff: now + 1, from, limit: 20, now });
+      expect(step.purged).toBe(20);
+      const counting = Object.entries(meter.usage.bySql).filter(([sql]) => sql.startsWith("WITH r AS MATERIALIZED"));
+      expect(counting.map(([, st]) => [st.runs, st.rowsWritten])).toEqual([[1, 1]]);
+      from = step.next ?? from;
+    }
+    expect((await hourRows()).results).toEqual(before);
+    expect(await env.DB.prepare("SELECT COUNT(*) AS n FROM event_count_purges WHERE last_hour = ?").bind(hour).first<number>("n")).toBe(3);
+    expect(await kept(env.DB)).toEqual(await recounted(env.DB));
+
+    // Taken off at once: each of the hour's rows deleted (and each total row of theirs, when the
+    // hour is in the totals, updated or deleted), a row written each, and the three purges deleted.
+    const marks = await env.DB.prepare("SELECT after, through FROM event_count_marks").first<{ after: number; through: number }>();
+    const inTotals = hour > marks!.after && hour <= marks!.through;
+    meter.reset();
+    expect(await applyRetentionPurges(meter.db)).toBeGreaterThanOrEqual(3);
+    expect((await hourRows()).results).toEqual([]);
+    // (Ingest's pending counts folded first, should any reach that hour: not this test's.)
+    const folded = Object.entries(meter.usage.bySql).filter(([sql]) => sql.startsWith("WITH go AS MATERIALIZED (SELECT 1 ")).reduce((n, [, st]) => n + st.rowsWritten, 0);
+    expect(meter.usage.rowsWritten - folded).toBe(before.length * (inTotals ? 2 : 1) + 3);
+    if (inTotals) expect(await env.DB.prepare("SELECT COUNT(*) AS n FROM event_counts WHERE hour = -1").first<number>("n")).toBe(totalsBefore! - 30);
+    expect(await kept(env.DB)).toEqual(await recounted(env.DB));
+    expect(await emptyCounterRows(env.DB)).toBe(0);
+  });
+
+  it("are taken off once the retention's mark is past their hour, not while it is in it", async () => {
+    const key = uniqueKey();
+    const p = pipeline();
+    const now = Date.now();
+    // An hour between the earlier tests' events and the retention's cutoff: 20 events in its first
+    // half, 20 in its second, 10 in the next hour.
+    const hour = Math.floor((now - 10 * DAY) / HOUR_MS) - 2;
+    const at = (h: number, minute: number, i: number) =>
+      ingestMessage({ dedupeKey: `${key}-${h}-${minute}`, organizationUid: `org-${key}`, locationUid: `loc-${key}-${i % 4}`, receivedAt: h * HOUR_MS + minute * 60_000 });
+    await p.runIngest([
+      ...Array.from({ length: 20 }, (_, i) => at(hour, i, i)),
+      ...Array.from({ length: 20 }, (_, i) => at(hour, 30 + i, i)),
+      ...Array.from({ length: 10 }, (_, i) => at(hour + 1, i, i)),
+    ]);
+    await foldEventCountDeltas(env.DB); // (their rows counted below are event_counts')
+    const rowsOf = (h: number) => env.DB.prepare("SELECT COUNT(*) AS n FROM event_counts WHERE hour = ? AND scope <> 0").bind(h).first<number>("n");
+    const pass = async (cutoff: number) => {
+      let from = await retentionMark(env.DB);
+      for (let step; (step = await retentionStep(env.DB, { cutoff, graceCutoff: now + 1, from, limit: 100, now, mark: true })).next; ) from = step.next;
+    };
+    // The retention's main pass in the hour: its purge waits for the rest of the hour.
+    await pass(hour * HOUR_MS + 25 * 60_000);
+    expect(await applyRetentionPurges(env.DB)).toBe(0);
+    expect(await rowsOf(hour)).toBe(1 + 4);
+    expect(await kept(env.DB)).toEqual(await recounted(env.DB));
+    expect((await p.api("GET", "/v1/stats")).json.events.total).toBe(await env.DB.prepare("SELECT COUNT(*) AS n FROM events").first<number>("n"));
+    // Past it: both of the hour's purges come off at once, and its rows with them.
+    await pass((hour + 1) * HOUR_MS);
+    expect(await applyRetentionPurges(env.DB)).toBe(2);
+    expect(await rowsOf(hour)).toBe(0);
+    expect(await rowsOf(hour + 1)).toBe(1 + 4);
+    expect(await kept(env.DB)).toEqual(await recounted(env.DB));
+    expect(await emptyCounterRows(env.DB)).toBe(0);
+  });
+
+  it("are read exactly by /v1/stats, for the admin and limited tokens, while the retention's purges wait", async () => {
+    const key = uniqueKey();
+    const p = pipeline();
+    const [org, loc] = [`org-${key}-0`, `loc-${key}-0`];
+    const now = Date.now();
+    // 80 events over the last eight hours, a tenth at the tokens' place; the retention then purges
+    // the older half (as at RETENTION_DAYS=1, in the last day and the series), a chunk at a time.
+    const msgs = Array.from({ length: 80 }, (_, i) => {
+      const [o, l] = i % 10 === 0 ? [org, loc] : [`org-${key}-x${i % 7}`, `loc-${key}-x${i % 13}`];
+      return ingestMessage({ dedupeKey: `${key}-${i}`, organizationUid: o, locationUid: l, receivedAt: now - i * 6 * 60_000 });
+    });
+    await p.runIngest(msgs.slice(0, 60));
+    await foldEventCountDeltas(env.DB);
+    await p.runIngest(msgs.slice(60)); // (some of ingest's counts pending too)
+    const orgToken = await makeToken(p, [...STATS_SCOPES], { organizationUids: [org] });
+    const locToken = await makeToken(p, [...STATS_SCOPES], { locationUids: [loc] });
+    const limited = [
+      { token: orgToken.token, where: OF_ORG, binds: [org] },
+      { token: locToken.token, where: OF_LOC, binds: [loc] },
+    ];
+    let from = RETENTION_START;
+    for (;;) {
+      const step = await retentionStep(env.DB, { cutoff: now - 4 * HOUR_MS, graceCutoff: now + 1, from, limit: 9, now });
+      if (!step.next) break;
+      from = step.next;
+    }
+    expect(await env.DB.prepare("SELECT COUNT(*) AS n FROM events WHERE organization = (SELECT id FROM names WHERE name = ?)").bind(org).first<number>("n")).toBe(5);
+    expect(await env.DB.prepare("SELECT COUNT(*) AS n FROM event_count_purges").first<number>("n")).toBeGreaterThan(0);
+    await expectStatsExact(p, limited);
+    expect(await kept(env.DB)).toEqual(await recounted(env.DB));
+    // And once they are taken off.
+    await applyRetentionPurges(env.DB);
+    await expectStatsExact(p, limited);
+    expect(await kept(env.DB)).toEqual(await recounted(env.DB));
+  });
+
+  it(`wait ${PENDING_PURGES} purges or ${PENDING_PURGE_CELLS} cells at most: the maintenance run then takes them all off, reading a few rows until then`, async () => {
+    const p = pipeline();
+    const meter = meteredD1(env.DB);
+    await applyRetentionPurges(env.DB);
+    const waiting = () => env.DB.prepare("SELECT COUNT(*) AS n FROM event_count_purges").first<number>("n");
+    // Purges of an hour the retention is not past (far ahead), of no cell.
+    const wait = (n: number, cells = 0) =>
+      env.DB.prepare(`WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < ${n})
+        INSERT INTO event_count_purges (last_hour, cell_count, cells) SELECT 1000000000, ?1, '[]' FROM k`).bind(cells).run();
+    const start = await waiting();
+    await wait(PENDING_PURGES - 1 - start!);
+    meter.reset();
+    expect(await applyRetentionPurges(meter.db)).toBe(0);
+    expect(meter.usage.rowsWritten).toBe(0);
+    // (One statement decides, reading the purges waiting, the retention's mark and an event.)
+    expect(meter.usage.statements).toBe(1);
+    expect(meter.usage.rowsRead).toBeLessThanOrEqual(3 * PENDING_PURGES);
+    await wait(1);
+    expect((await runMaintenance(p.env, Date.now())).failed).toEqual([]);
+    expect(await waiting()).toBe(0);
+    // Cells: one purge of as many.
+    await wait(1, PENDING_PURGE_CELLS - 1);
+    expect(await applyRetentionPurges(env.DB)).toBe(0);
+    await wait(1, 1);
+    expect(await applyRetentionPurges(env.DB)).toBe(2);
     expect(await kept(env.DB)).toEqual(await recounted(env.DB));
   });
 

@@ -2,7 +2,7 @@
 // what the store kept (store/counters.ts): each as a map "key → count", zeros left out.
 import { HOUR_MS } from "../../src/domain/time";
 import { attemptsOfSql } from "../../src/store/attempts";
-import { ATTEMPT_COLUMNS, ATTEMPT_OK_COLUMNS, DELIVERY_COLUMNS, EVENT_COLUMNS, OBJECT_GROUPS, PENDING_CELLS, TENTH_MS, TENTHS } from "../../src/store/counters";
+import { ATTEMPT_COLUMNS, ATTEMPT_OK_COLUMNS, DELIVERY_COLUMNS, EVENT_COLUMNS, OBJECT_GROUPS, PENDING_CELLS, PURGED_CELLS, TENTH_MS, TENTHS } from "../../src/store/counters";
 
 type Counts = Record<string, number>;
 
@@ -27,7 +27,7 @@ function grouped(rows: { k: string; n: number }[]): Counts {
 /**
  * What the counters hold: for events, each hour row, and each scope's total as the
  * reads take it (its total row and its hour rows outside the folded range), ingest's
- * pending deltas added to both.
+ * pending deltas added to both and the retention's waiting purges taken off both.
  */
 export async function kept(db: D1Database) {
   const sums = EVENT_COLUMNS.map((c) => `SUM(${c}) AS ${c}`).join(", ");
@@ -37,14 +37,19 @@ export async function kept(db: D1Database) {
        UNION ALL SELECT scope, -1 AS hour, owner, ${sums} FROM event_counts, event_count_marks m
          WHERE hour = -1 OR hour <= m.after OR hour > m.through GROUP BY scope, owner`,
     ),
-    db.prepare(`SELECT scope, hour, owner, col, SUM(n) AS n FROM (${PENDING_CELLS}) GROUP BY scope, hour, owner, col`),
+    db.prepare(
+      `SELECT scope, hour, owner, col, SUM(n) AS n FROM (${PENDING_CELLS} UNION ALL SELECT scope, hour, owner, col, -n FROM (${PURGED_CELLS})) GROUP BY scope, hour, owner, col`,
+    ),
     db.prepare("SELECT * FROM delivery_counts"),
     db.prepare("SELECT * FROM attempt_counts"),
     db.prepare("SELECT open FROM dead_letter_counts"),
   ]);
   const eventCounts = unpivot(events!.results, ["scope", "hour", "owner"], EVENT_COLUMNS);
   for (const { scope, hour, owner, col, n } of pending!.results) {
-    for (const key of [`${scope}/${hour}/${owner}/n${col}`, `${scope}/-1/${owner}/n${col}`]) eventCounts[key] = (eventCounts[key] ?? 0) + Number(n);
+    for (const key of [`${scope}/${hour}/${owner}/n${col}`, `${scope}/-1/${owner}/n${col}`]) {
+      eventCounts[key] = (eventCounts[key] ?? 0) + Number(n);
+      if (eventCounts[key] === 0) delete eventCounts[key]; // (a purge waiting for the last of a cell's events)
+    }
   }
   return {
     events: eventCounts,
