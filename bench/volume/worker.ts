@@ -4,10 +4,11 @@
 // - /__bench/ingest: events/s of the ingest consumer on this database, at given places;
 // - /__bench/places: the seeded account's locations; /__bench/steady-counts: the event
 //   counters brought to what the maintenance run keeps in an account's stride;
-// - /__bench/cycle/{start,ack,ingest,deliver,counts,fold,purge}: what events cost, one phase a
-//   request (so the caller can read the runtime's CPU time around each): received by
+// - /__bench/cycle/{start,ack,ingest,deliver,counts,fold,purge,purges}: what events cost, one phase
+//   a request (so the caller can read the runtime's CPU time around each): received by
 //   the ack path, stored, delivered once to one webhook, their counts folded into the
-//   counter rows, their hour folded into the counters' totals and taken out, purged at the retention.
+//   counter rows, their hour folded into the counters' totals and taken out, purged at the
+//   retention, and the purges taken off the counter rows.
 import { random, seedBody, seedWebhooks } from "../../scripts/seed/volume";
 import { DEFAULT_MAX_CONCURRENCY } from "../../src/domain/flow";
 import { DEFAULT_AUTO_DISABLE_MINUTES, DEFAULT_FAILING_AFTER } from "../../src/domain/health";
@@ -20,6 +21,7 @@ import worker from "../../src/index";
 import { retention, RETENTION_GRID_MS } from "../../src/maintenance/cron";
 import { IDLE_STATUS, WebhookFlow } from "../../src/pipeline/flow";
 import { consumeIngest } from "../../src/pipeline/ingest";
+import { applyRetentionPurges } from "../../src/store/retention";
 import { podium } from "../../src/schemes/podium";
 import { eventCountsStatement, foldEventCountDeltas, foldEventCounts } from "../../src/store/counters";
 import { placeLocations, type LocationOwner as Place } from "../../src/store/locations";
@@ -163,7 +165,8 @@ const CYCLE_PLACES: Place[] = Array.from({ length: 1000 }, (_, i) => ({ location
  * This hour's and the next one's counter rows as they are once an hour of a busy account is
  * under way: every cycle place already counted, by events the cycle never sees. The cycle's
  * events then update rows as a real hour's do (a new row also writes its index entry, once an
- * hour), and its purge leaves them standing, as every chunk of an hour but its last does.
+ * hour), and taking its purge off leaves them standing (updated, where an hour's last purges
+ * delete them: a row written either way).
  */
 function hourUnderWay(db: D1Database, now: number): D1PreparedStatement {
   const rows = JSON.stringify([now, now + HOUR_MS].flatMap((at) => CYCLE_PLACES.map((p) => [p.organizationUid, p.locationUid, at])));
@@ -291,8 +294,14 @@ async function cyclePhase(phase: string, request: Request, env: Env, ctx: Execut
     const days = settings(env).retentionDays;
     const { purged } = await retention(benchEnv, Date.now() + days * DAY_MS + RETENTION_GRID_MS, days);
     const left = await env.DB.prepare("SELECT COUNT(*) AS n FROM events").first<number>("n");
-    cycle = null;
     return Response.json(result({ invocations: 0, purged, left }));
+  }
+  if (phase === "purges") {
+    // The maintenance run takes the purges of the hours the retention has passed off the counter
+    // rows, an hour's at once (a row per scope and hour, whatever the events purged in the hour).
+    const applied = await applyRetentionPurges(meter.db);
+    cycle = null;
+    return Response.json(result({ invocations: 0, applied }));
   }
   return new Response("unknown phase", { status: 404 });
 }
