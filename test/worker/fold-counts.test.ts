@@ -10,6 +10,7 @@ import type { IngestMessage } from "../../src/domain/types";
 import { runMaintenance } from "../../src/maintenance/cron";
 import freeze from "../../scripts/freeze-event-counts.sql?raw";
 import foldPending from "../../scripts/fold-event-count-deltas.sql?raw";
+import applyPurges from "../../scripts/apply-event-count-purges.sql?raw";
 import { FROZEN_THROUGH, foldEventCountDeltas, foldEventCounts } from "../../src/store/counters";
 import { RETENTION_START, retentionStep } from "../../src/store/retention";
 import { podiumBody } from "./helpers";
@@ -280,6 +281,29 @@ describe("event totals folded by the hour", () => {
       await env.DB.batch(folding.map((q) => env.DB.prepare(q)));
       expect(await pending()).toBe(0);
       await expectCountsRight(p, key);
+    }
+  });
+
+  it("have the retention's waiting purges taken off by a script before going back to a release that neither takes them off nor reads them", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const { through } = (await marks())!;
+    const now = Date.now();
+    // Purged (their hours' rows still counting them until their purges are taken off): a folded
+    // hour's events, and half of an hour's past the folded ones.
+    await ingestFolded(p, [...(await eventsAt(key, through - 3, 4)), ...(await eventsAt(key, through + 1, 4))]);
+    const cutoff = (through + 1) * HOUR_MS + 2 * 60_000;
+    for (let from = RETENTION_START, step; (step = await retentionStep(env.DB, { cutoff, graceCutoff: now + 1, from, limit: 3, now })).next; ) from = step.next;
+    const purges = () => env.DB.prepare("SELECT COUNT(*) AS n FROM event_count_purges").first<number>("n");
+    expect(await purges()).toBeGreaterThan(0);
+    await expectCountsRight(p, key);
+    const taking = applyPurges.split(/;\s*\n/).filter((q) => /^(WITH|DELETE)/m.test(q));
+    expect(taking).toHaveLength(3);
+    for (let run = 0; run < 2; run++) {
+      await env.DB.batch(taking.map((q) => env.DB.prepare(q)));
+      expect(await purges()).toBe(0);
+      await expectCountsRight(p, key);
+      expect(await emptyCounterRows(env.DB)).toBe(0);
     }
   });
 });
