@@ -3,8 +3,8 @@
 -- event_counts rows (each location, organization and everyone's, for the hour), and each of an
 -- hour's ~6 chunks wrote those rows again before the last deleted them: ~0.31 rows written an
 -- event. Now a chunk writes the cells it takes off as one row here, in its own transaction; once
--- the retention has passed every hour a row counts (or too many wait), a later chunk takes them
--- all off event_counts at once, deleting the rows they empty, and deletes them. Reads of the
+-- the retention has passed every hour a row counts (or too many wait), the maintenance run takes
+-- them off event_counts at once, deleting the rows they empty, and deletes them. Reads of the
 -- counts subtract the rows still waiting. No AUTOINCREMENT: it would write sqlite_sequence too.
 CREATE TABLE event_count_purges (
   id INTEGER PRIMARY KEY,
