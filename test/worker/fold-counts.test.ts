@@ -251,8 +251,9 @@ describe("event totals folded by the hour", () => {
       }),
       {
         numRuns: 10,
-        // (And at least: an hour's purges waiting while a fold takes that hour out of the totals.)
-        examples: [[[{ kind: "ingest", hour: -245, n: 3 }, { kind: "fold-pending" }, { kind: "purge", clock: 0 }, { kind: "fold", clock: 1, retention: 3 }, { kind: "take-off" }]]],
+        // (And at least: an hour's purges waiting while a fold takes that hour out of the totals, with
+        // everyone's total row still holding other hours.)
+        examples: [[[{ kind: "ingest", hour: -10, n: 2 }, { kind: "ingest", hour: -245, n: 3 }, { kind: "fold-pending" }, { kind: "purge", clock: 0 }, { kind: "fold", clock: 1, retention: 3 }, { kind: "take-off" }]]],
       },
     );
   }, 60_000); // histories of D1 transactions: a busy machine takes longer than 5 s (nothing here is timed)
