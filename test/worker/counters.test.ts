@@ -8,7 +8,7 @@ import { meteredD1 } from "../../bench/d1-meter";
 import { DELTA_FOLD_AGE_MS, runMaintenance } from "../../src/maintenance/cron";
 import { foldEventCountDeltas, PENDING_DELTA_CELLS, PENDING_DELTAS, PENDING_PURGE_CELLS, PENDING_PURGES } from "../../src/store/counters";
 import { HOUR_MS } from "../../src/domain/time";
-import { pendingByHour, SERIES_BUCKET_MS } from "../../src/store/stats";
+import { pendingByHour, SERIES_BUCKET_MS, stats } from "../../src/store/stats";
 import { expireHeld } from "../../src/store/deliveries";
 import { applyRetentionPurges, RETENTION_START, retentionMark, retentionStep } from "../../src/store/retention";
 import { ingestMessage, podiumBody } from "./helpers";
@@ -425,7 +425,14 @@ describe("counters", () => {
       env.DB.prepare(`WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < ${n})
         INSERT INTO event_count_purges (last_hour, cell_count, cells) SELECT 1000000000, ?1, '[]' FROM k`).bind(cells).run();
     const start = await waiting();
+    meter.reset();
+    await stats(meter.db, null);
+    const statsRead = meter.usage.rowsRead;
     await wait(PENDING_PURGES - 1 - start!);
+    // /v1/stats reads each waiting purge once.
+    meter.reset();
+    await stats(meter.db, null);
+    expect(meter.usage.rowsRead).toBe(statsRead + PENDING_PURGES - 1 - start!);
     meter.reset();
     expect(await applyRetentionPurges(meter.db)).toBe(0);
     expect(meter.usage.rowsWritten).toBe(0);
