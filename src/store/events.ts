@@ -12,7 +12,7 @@ import { eventCountDeltaStatements, objectGroupOf } from "./counters";
 import { chunksOf } from "./chunks";
 import { insertDeliveriesStatements, unattemptedPendingStatement } from "./deliveries";
 import { anyDeliveryOf } from "./event-deliveries";
-import { byLocation, byOrganization, INSERT_PLACES } from "./event-places";
+import { byLocation, byOrganization, INSERT_PLACES, placesDriver } from "./event-places";
 import { apiIdSql, dedupeKeySql, dedupeTextSql, idKeySql, learnNamesStatement, nameIdSql, nameIds } from "./names";
 import { boundedScan, type Drivers } from "./scan";
 import { statusCode } from "./transitions";
@@ -192,7 +192,7 @@ const EVENT_STATUS_SCAN_ROWS = 2_000;
  * A location or organization filter, or a token limited to some, walks the insert groups'
  * places rows (event-places.ts), newest first; any other filter is checked along the walk.
  * One call examines at most EVENT_SCAN_ROWS events (along the places rows, scan.ts
- * PLACES_ROWS of those and half as many events): a page can hold fewer than `limit`
+ * PACKED_ROWS of those and half as many events): a page can hold fewer than `limit`
  * events, or none, and still carry `nextBefore`, where the next call continues.
  */
 export async function listEvents(
@@ -268,12 +268,12 @@ async function eventConditions(
   // A limited token finds events only at places its grant sees into (one walk for all of them).
   let drivers: Drivers;
   if (location !== undefined) {
-    drivers = (await reachesLocation(db, access, location.name)) ? byLocation(location.id) : { ...grant.places, locations: [] };
+    drivers = placesDriver((await reachesLocation(db, access, location.name)) ? byLocation(location.id) : { ...grant.places, locations: [] });
   } else if (organization !== undefined) {
-    drivers = !isLimited(access) || (access.organizationUids ?? []).includes(organization.name) ? byOrganization(organization.id) : { ...grant.places, organizations: [] };
-  } else if (isLimited(access)) drivers = grant.places;
+    drivers = placesDriver(!isLimited(access) || (access.organizationUids ?? []).includes(organization.name) ? byOrganization(organization.id) : { ...grant.places, organizations: [] });
+  } else if (isLimited(access)) drivers = placesDriver(grant.places);
   else drivers = ["1"];
-  const none = Array.isArray(drivers) ? drivers.length === 0 : drivers.locations.length + drivers.organizations.length === 0;
+  const none = Array.isArray(drivers) ? drivers.length === 0 : drivers.ids.flat().length === 0;
   return none ? null : { conditions, drivers };
 }
 

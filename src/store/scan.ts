@@ -4,22 +4,22 @@
 // the page is full (filters see the walked row as `walked`). What it could not look at is where the next call continues,
 // so a rare filter costs more calls, never a longer one.
 import { chunksOf } from "./chunks";
-import { placesRowsSql, seqsOf, type PlacesDriver, type PlacesRow } from "./event-places";
+import { packedRowsSql, seqsOf, type PackedDriver, type PackedRow } from "./packed";
 
 /**
- * Conditions each an index serves in `seq` order (e.g. `webhook = 7 AND status = 1`),
- * or "1" for the table itself; or, for events, the places rows (event-places.ts) of
- * some locations and organizations, walked a row at a time, newest first.
+ * Conditions each an index serves in `seq` order (e.g. `webhook = 7 AND status = 3`),
+ * or "1" for the table itself; or the packed rows (packed.ts) of some keys: events'
+ * locations and organizations, deliveries' webhooks, walked a row at a time, newest first.
  */
-export type Drivers = string[] | PlacesDriver;
+export type Drivers = string[] | PackedDriver;
 
-/** Places rows one call walks at most: each spans up to PLACES_SPAN positions (event-places.ts), a group of more alone. */
-export const PLACES_ROWS = 4000;
+/** Packed rows one call walks at most: each spans up to PACKED_SPAN positions (packed.ts), a group of more alone. */
+export const PACKED_ROWS = 4000;
 /**
- * The places rows a call walks at each step, until its page is full: a busy place's page is in its
+ * The packed rows a call walks at each step, until its page is full: a busy key's page is in its
  * newest rows, a rarer one's further on (a step is two statements, one after the other).
  */
-const PLACES_STEPS = [50, 200, 750, PLACES_ROWS - 1000];
+const PACKED_STEPS = [50, 200, 750, PACKED_ROWS - 1000];
 
 export interface ScanPage {
   /** Matching positions, newest first, at most `limit`. */
@@ -32,7 +32,7 @@ export interface ScanPage {
  * Walks each driver below `before` for scanRows / drivers rows, keeps
  * those matching `filter`, and merges them newest first. Every driver that ran
  * out of budget has seen everything from its last row up: the page holds only rows
- * above the highest such place and continues below it. (Places drivers: placesScan.)
+ * above the highest such place and continues below it. (Packed drivers: packedScan.)
  * Conditions are SQL over the table's columns built by the store from integers it
  * holds, never from input.
  */
@@ -40,7 +40,7 @@ export async function boundedScan(
   db: D1Database,
   o: { table: string; columns: string; drivers: Drivers; filter: string; before: number; limit: number; scanRows: number },
 ): Promise<ScanPage> {
-  if (!Array.isArray(o.drivers)) return placesScan(db, { ...o, driver: o.drivers });
+  if (!Array.isArray(o.drivers)) return packedScan(db, { ...o, driver: o.drivers });
   const drivers = o.drivers;
   // Without a filter every walked row is a hit: one more than a page settles a single walk.
   // Otherwise the walks share scanRows, however many there are (a walk short of a page
@@ -72,50 +72,50 @@ export async function boundedScan(
 }
 
 /**
- * A scan of the events along the places rows (event-places.ts), newest row first: at most
- * PLACES_ROWS places rows (scanRows if fewer), and at most scanRows / 2 of the events they name, read by seq and
- * checked against the filter (a position in a list costs a row read, as its event does). It takes
- * the events of whole rows (a few hundred positions each: far fewer than its bound), so
- * a call that stops at either bound has seen everything from its lowest row up and continues
- * below it. A few rows and events first, as a busy place fills a page from them, then more
- * (PLACES_STEPS) only while the page is not full.
+ * A scan of the table along the packed rows (packed.ts) of some keys, newest row first: at most
+ * PACKED_ROWS packed rows (scanRows if fewer), and at most scanRows / 2 of the rows they name, read by seq and
+ * checked against the filter (a position in a list costs a row read, as its row does). It takes
+ * the rows named by whole packed rows (a few hundred positions each: far fewer than its bound), so
+ * a call that stops at either bound has seen everything from its lowest packed row up and continues
+ * below it. A few rows first, as a busy key fills a page from them, then more
+ * (PACKED_STEPS) only while the page is not full.
  */
-async function placesScan(
+async function packedScan(
   db: D1Database,
-  o: { columns: string; driver: PlacesDriver; filter: string; before: number; limit: number; scanRows: number },
+  o: { columns: string; driver: PackedDriver; filter: string; before: number; limit: number; scanRows: number },
 ): Promise<ScanPage> {
   const hits: number[] = [];
   let before = o.before;
-  // A costly filter (a status: each event's deliveries read) examines fewer events, and walks fewer rows.
-  let placesLeft = Math.min(PLACES_ROWS, o.scanRows);
-  let eventsLeft = Math.floor(o.scanRows / 2);
-  for (const [step, share] of PLACES_STEPS.entries()) {
-    const rowsNow = Math.min(share, placesLeft);
-    // (The first step's events are a page's worth, a row or two more.)
-    const eventsNow = step === 0 ? Math.min(2 * (o.limit + 1), eventsLeft) : eventsLeft;
-    const { results: rows } = await db.prepare(placesRowsSql(o.driver, rowsNow)).bind(before).all<PlacesRow>();
-    placesLeft -= rows.length;
+  // A costly filter (a status: each event's deliveries read) examines fewer rows, and walks fewer packed rows.
+  let packedLeft = Math.min(PACKED_ROWS, o.scanRows);
+  let namedLeft = Math.floor(o.scanRows / 2);
+  for (const [step, share] of PACKED_STEPS.entries()) {
+    const rowsNow = Math.min(share, packedLeft);
+    // (The first step's rows are a page's worth, a packed row or two more.)
+    const namedNow = step === 0 ? Math.min(2 * (o.limit + 1), namedLeft) : namedLeft;
+    const { results: rows } = await db.prepare(packedRowsSql(o.driver, rowsNow)).bind(before).all<PackedRow>();
+    packedLeft -= rows.length;
     let cutoff: number | null = rows.length >= rowsNow ? rows[rows.length - 1]!.seq : null;
     const seqs: number[] = [];
     for (const row of rows) {
       // (The row holding `before` is walked from below it.)
-      const found = seqsOf(row).filter((s) => s < before);
-      if (seqs.length > 0 && seqs.length + found.length > eventsNow) {
+      const found = seqsOf(o.driver.packing, row).filter((s) => s < before);
+      if (seqs.length > 0 && seqs.length + found.length > namedNow) {
         cutoff = row.last + 1;
         break;
       }
       seqs.push(...found);
     }
-    eventsLeft -= seqs.length;
+    namedLeft -= seqs.length;
     if (seqs.length > 0) {
       // Positions the store read, as literals (integers).
       const { results } = await db
-        .prepare(`SELECT seq, (${o.filter}) AS hit FROM (SELECT ${o.columns} FROM events WHERE seq IN (${seqs.map((s) => Math.trunc(s)).join(", ")})) AS walked`)
+        .prepare(`SELECT seq, (${o.filter}) AS hit FROM (SELECT ${o.columns} FROM ${o.driver.packing.source} WHERE seq IN (${seqs.map((s) => Math.trunc(s)).join(", ")})) AS walked`)
         .all<{ seq: number; hit: number }>();
       hits.push(...results.filter((r) => r.hit).map((r) => r.seq).sort((a, b) => b - a));
     }
     if (hits.length > o.limit) return { seqs: hits.slice(0, o.limit), nextBefore: hits[o.limit - 1]! };
-    if (cutoff === null || hits.length === o.limit || placesLeft <= 0 || eventsLeft <= 0) return { seqs: hits, nextBefore: cutoff };
+    if (cutoff === null || hits.length === o.limit || packedLeft <= 0 || namedLeft <= 0) return { seqs: hits, nextBefore: cutoff };
     before = cutoff;
   }
   return { seqs: hits, nextBefore: before };

@@ -17,7 +17,7 @@ import { EVENT_RANGE_DELIVERIES, eventDeliveries, listDeliveries } from "../../s
 import { deliverySeqsOf } from "../../src/store/event-deliveries";
 import { retryDeliveries } from "../../src/store/delivery-retry";
 import { duePending, firstOwed, owedInOrder, pendingOutlook, webhooksOverdue } from "../../src/store/scheduler-reads";
-import { INSERT_PLACES } from "../../src/store/event-places";
+import { INSERT_PLACES, placesDriver } from "../../src/store/event-places";
 import { listEvents } from "../../src/store/events";
 import { retentionStep } from "../../src/store/retention";
 import { boundedScan } from "../../src/store/scan";
@@ -134,7 +134,7 @@ describe("query plans", () => {
         boundedScan(d1, {
           table: "events",
           columns: "seq, type",
-          drivers: { locations: [5], organizations: [6] },
+          drivers: placesDriver({ locations: [5], organizations: [6] }),
           filter: "walked.type = 3",
           before: 9_000_000,
           limit: 50,

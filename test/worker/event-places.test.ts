@@ -7,9 +7,9 @@ import { describe, expect, it } from "vitest";
 import { meteredD1 } from "../../bench/d1-meter";
 import { eventIdFor } from "../../src/domain/ids";
 import type { IngestMessage } from "../../src/domain/types";
-import { PLACES_SPAN } from "../../src/store/event-places";
+import { PACKED_SPAN } from "../../src/store/packed";
 import { RETENTION_START, retentionStep } from "../../src/store/retention";
-import { PLACES_ROWS } from "../../src/store/scan";
+import { PACKED_ROWS } from "../../src/store/scan";
 import { ADMIN, ingestMessage, meteredApiCall, podiumBody } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
 import { placesRecounted, placesStored } from "./recount";
@@ -108,7 +108,7 @@ describe("places rows", () => {
     expect(await placesStored(env.DB)).toEqual(backfilled);
   }, 60_000); // random histories of D1 transactions: a busy machine takes longer than 5 s (nothing here is timed)
 
-  it("join small groups into rows of up to PLACES_SPAN positions, so a walk covers as many events whatever the traffic", async () => {
+  it("join small groups into rows of up to PACKED_SPAN positions, so a walk covers as many events whatever the traffic", async () => {
     const p = pipeline();
     const key = uniqueKey();
     const loc = `loc-${key}`;
@@ -118,8 +118,8 @@ describe("places rows", () => {
       await p.runIngest(Array.from({ length: 3 }, () => ingestMessage({ locationUid: loc, body: podiumBody({ locationUid: loc }) })));
     }
     const rows = (await placesStored(env.DB)).slice(before!);
-    expect(rows.length).toBeLessThanOrEqual(Math.ceil(360 / (PLACES_SPAN - 3)) + 1);
-    for (const r of rows) expect(r.last - r.seq + 1).toBeLessThanOrEqual(PLACES_SPAN);
+    expect(rows.length).toBeLessThanOrEqual(Math.ceil(360 / (PACKED_SPAN - 3)) + 1);
+    for (const r of rows) expect(r.last - r.seq + 1).toBeLessThanOrEqual(PACKED_SPAN);
     expect(await placesStored(env.DB)).toEqual(await placesRecounted(env.DB));
     // Every event of the location listed, newest first, in one call.
     const meter = meteredD1(env.DB);
@@ -130,7 +130,7 @@ describe("places rows", () => {
     // so running the migration again lists it. A starts a row (far past the newest), B joins it and
     // is then taken out of it again, as if an older release had stored B; C must not join across B.
     const three = () => Array.from({ length: 3 }, () => ingestMessage({ locationUid: loc, body: podiumBody({ locationUid: loc }) }));
-    await env.DB.prepare(`UPDATE sqlite_sequence SET seq = seq + ${PLACES_SPAN} WHERE name = 'events'`).run();
+    await env.DB.prepare(`UPDATE sqlite_sequence SET seq = seq + ${PACKED_SPAN} WHERE name = 'events'`).run();
     await p.runIngest(three());
     const a = (await env.DB.prepare("SELECT seq, last, locations, organizations FROM event_places ORDER BY seq DESC LIMIT 1").first<Record<string, unknown>>())!;
     await p.runIngest(three());
@@ -162,10 +162,10 @@ describe("places rows", () => {
     // Newer than them, other tenants' places rows, as many as a call may walk.
     await env.DB.batch([
       env.DB.prepare(
-        `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${PLACES_ROWS - 10})
+        `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${PACKED_ROWS - 10})
          INSERT INTO event_places (seq, last, organizations) SELECT s.seq + i, s.seq + i, '{"999999":[0]}' FROM n, sqlite_sequence s WHERE s.name = 'events'`,
       ),
-      env.DB.prepare(`UPDATE sqlite_sequence SET seq = seq + ${PLACES_ROWS} WHERE name = 'events'`),
+      env.DB.prepare(`UPDATE sqlite_sequence SET seq = seq + ${PACKED_ROWS} WHERE name = 'events'`),
     ]);
     const token = (await makeToken(p, ["events:read", "read_messages"], { organizationUids: [org] })).token;
     const meter = meteredD1(env.DB);
@@ -207,10 +207,10 @@ describe("places rows", () => {
     // the walk is cut by its bound there, not by its end.
     await env.DB.batch([
       env.DB.prepare(
-        `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${PLACES_ROWS + 500})
+        `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${PACKED_ROWS + 500})
          INSERT INTO event_places (seq, last, locations) SELECT s.seq + i, s.seq + i, '{"999999":[0]}' FROM n, sqlite_sequence s WHERE s.name = 'events'`,
       ),
-      env.DB.prepare(`UPDATE sqlite_sequence SET seq = seq + ${PLACES_ROWS + 500} WHERE name = 'events'`),
+      env.DB.prepare(`UPDATE sqlite_sequence SET seq = seq + ${PACKED_ROWS + 500} WHERE name = 'events'`),
     ]);
     await ingest(100, 99);
 
