@@ -8,6 +8,7 @@ import { attemptRecordedSql, withAttemptSql } from "./attempts";
 import { attemptCountsStatement, deliveryCountsStatement, statusSum } from "./counters";
 import { recordDeadLetterStatement, type NewDeadLetter } from "./dead-letters";
 import { dlvKey, evtKey } from "./delivery-rows";
+import { INSERT_DELIVERY_WEBHOOKS } from "./delivery-webhooks";
 import { chunksOf } from "./chunks";
 import { distinctBy } from "./distinct";
 import { attemptsHealthStatement } from "./health";
@@ -66,6 +67,8 @@ function insertChunkStatements(db: D1Database, deliveries: NewDelivery[], insert
          ON CONFLICT DO NOTHING`,
       )
       .bind(rows, insertedEvents),
+    // Whose they are, for the lists and retries by webhook: a row for the group (delivery-webhooks.ts).
+    db.prepare(INSERT_DELIVERY_WEBHOOKS).bind(deliveries.length),
   ];
 }
 

@@ -8,7 +8,8 @@ import { statusSum } from "./counters";
 import { deliverySelect, dlvKey, evtKey, ownStatusIndex, toDelivery, type DeliveryRow } from "./delivery-rows";
 import { deliveriesOfEventUpTo, deliverySeqsOfEvent } from "./event-deliveries";
 import { apiIdSql, nameIds } from "./names";
-import { boundedScan, type ScanPage } from "./scan";
+import { byWebhooks } from "./delivery-webhooks";
+import { boundedScan, type Drivers, type ScanPage } from "./scan";
 import { statusCode } from "./transitions";
 
 const DELIVERY_SELECT = deliverySelect();
@@ -41,8 +42,9 @@ export const EVENT_RANGE_DELIVERIES = 1_000;
 
 /**
  * Newest first, strictly below `before` (the insertion sequence). A webhook or
- * status filter walks the (webhook, seq) index range of each webhook it names (for a
- * status, those whose counts have deliveries in it) and checks the status on each row,
+ * status filter walks the packed rows (delivery-webhooks.ts) of the webhooks it names (for a
+ * status, those whose counts have deliveries in it; failed ones, each one's range of their
+ * partial index) and checks the status on each delivery they name,
  * an event its deliveries (event-deliveries.ts; past EVENT_RANGE_DELIVERIES, every
  * delivery newest first); a call examines at most DELIVERY_SCAN_ROWS deliveries and may
  * answer fewer than `limit` with `nextBefore` set.
@@ -140,15 +142,16 @@ async function deliveryPage(db: D1Database, f: DeliveryFilter, opts: { limit: nu
     if (seen.none) return empty;
     if (seen.sql) conditions.push(`EXISTS (SELECT 1 FROM events ev WHERE ev.seq = event AND ${seen.sql})`);
   }
-  let drivers: string[];
+  let drivers: Drivers;
   if (event !== undefined) {
     // Past the bound, every delivery newest first, the event's picked out by the filter (`event =`).
     drivers = [event.inRange ? `seq IN (${deliverySeqsOfEvent(String(event.seq), String(event.receivedAt), `(SELECT id FROM events WHERE seq = ${event.seq})`)})` : "1"];
   }
-  // Failed deliveries along their own partial index (migration 0032); other statuses are checked on the walked rows.
+  // Failed deliveries along their own partial index (migration 0032); any other status is
+  // checked on the deliveries the webhooks' packed rows name (the filter's `webhook IN`).
   else if (webhooks !== null) {
     const own = ownStatusIndex(f.status, "status");
-    drivers = webhooks.map((w) => `webhook = ${w}${own ? ` AND ${own.where}` : ""}`);
+    drivers = own ? webhooks.map((w) => `webhook = ${w} AND ${own.where}`) : byWebhooks(webhooks);
   }
   else drivers = ["1"];
 

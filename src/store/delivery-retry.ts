@@ -7,7 +7,9 @@ import { closeDeadLettersStatement } from "./dead-letters";
 import { transition } from "./deliveries";
 import type { DeliveryFilter } from "./delivery-reads";
 import { dlvKey, ownStatusIndex } from "./delivery-rows";
+import { DELIVERY_WEBHOOKS, byWebhooks } from "./delivery-webhooks";
 import { apiIdSql, nameIdSql } from "./names";
+import { packedRowsSql, seqsOf, type PackedRow } from "./packed";
 import { from, owedAnew, statusCode } from "./transitions";
 
 /** The names.id of the webhooks that exist (not deleted). */
@@ -42,44 +44,105 @@ type RetryableStatus = (typeof TRANSITIONS.retry.from)[number];
  */
 export type RetryFilter = { ids: string[] } | (Pick<DeliveryFilter, "webhookUid" | "since" | "access"> & { status: RetryableStatus });
 
+/** Packed rows (delivery-webhooks.ts) one retry call walks at most, over all the webhooks it passes. */
+export const RETRY_PACKED_ROWS = 2_000;
+/** The packed rows a walk reads at each step while it has not taken its page: a busy webhook's is in its oldest few. */
+const RETRY_STEPS = [50, 200, 750];
+
+/** What a retry call walked of the webhooks' deliveries, in (webhook, seq) order. */
+interface Walk {
+  /** Where a call's walk was cut (by its page or its bound): what follows it is the next call's, or null when it saw the end. */
+  end: RetryPosition | null;
+  /** The sql of the walk's positions (walk.wh, walk.at), with its binds: what the checks and the change select from. */
+  sql: string;
+  binds: unknown[];
+  /** Whether every position walked is a delivery in the status (nothing else to check on it). */
+  exact: boolean;
+}
+
 /**
- * The deliveries a retry call takes: given `ids`, those; else the matches among the first
- * `limit` deliveries after `after` in (webhook, seq) order. That walks the webhooks whose
- * counts (delivery_counts) have deliveries in the status, in id order, and within each its
- * (webhook, seq) index range in order from where the last call stopped, never the
- * deliveries before the cursor nor all of them to sort. The walk takes at most `limit`
- * index entries: what the index does not say (the status, made since, seen by the access)
- * is checked on those alone, so a call reads about `limit` deliveries plus one count row
- * per webhook however many it passes over; `walkEnd` selects the last entry taken when the
- * walk took them all (the call may have retried fewer, and goes on from there).
+ * The walk of a retry call in (webhook, seq) order: the webhooks whose counts (delivery_counts)
+ * have deliveries in the status, in id order, and within each its deliveries in order from where
+ * the last call stopped, never the deliveries before the cursor nor all of them to sort; at most
+ * `limit` of them. Failed ones along their own partial index, in the batch (its end read there);
+ * any other status along each webhook's packed rows, oldest first from the cursor, read before
+ * the batch (a delivery's position never changes, its status is checked in the batch), at most
+ * RETRY_PACKED_ROWS of them a call: a webhook's few deliveries among many others take more calls,
+ * each as costly, never a longer one.
  */
-function retryChoice(
+async function walkOf(db: D1Database, status: RetryableStatus, page: RetryPage, inStatus: WalkedWebhook[]): Promise<Walk | { inBatch: Walk; endSql: string }> {
+  const after = page.after ?? { webhook: 0, seq: 0 };
+  const limit = Math.trunc(page.limit);
+  const own = ownStatusIndex(status, "d.status");
+  if (own) {
+    const webhooks = `SELECT c.webhook AS wh FROM delivery_counts c WHERE c.webhook IN (${inStatus.map((w) => Math.trunc(w.webhook)).join(", ")})`;
+    const sql = `SELECT walk.wh, d.seq AS at FROM (${webhooks}) walk, deliveries d INDEXED BY ${own.index}
+      WHERE d.webhook = walk.wh AND ${own.where} AND d.seq > CASE WHEN walk.wh = ? THEN ? ELSE 0 END
+      ORDER BY walk.wh, d.seq LIMIT ${limit}`;
+    const binds = [after.webhook, after.seq];
+    return { inBatch: { end: null, sql, binds, exact: true }, endSql: `SELECT wh, at FROM (${sql}) LIMIT 1 OFFSET ${limit - 1}` };
+  }
+  const taken: RetryPosition[] = [];
+  let rowsLeft = RETRY_PACKED_ROWS;
+  let end: RetryPosition | null = null;
+  walk: for (const { webhook } of inStatus) {
+    let from = webhook === after.webhook ? after.seq : 0;
+    for (let step = 0; ; step++) {
+      if (rowsLeft <= 0) {
+        end = { webhook, seq: from };
+        break walk;
+      }
+      const rows = Math.min(RETRY_STEPS[step] ?? rowsLeft, rowsLeft);
+      const { results } = await db.prepare(packedRowsSql(byWebhooks([webhook]), rows, "from")).bind(from).all<PackedRow>();
+      // A statement costs a first step's worth at least: many webhooks take more calls, never more statements a call.
+      rowsLeft -= Math.max(results.length, RETRY_STEPS[0]!);
+      for (const row of results) {
+        for (const at of seqsOf(DELIVERY_WEBHOOKS, row).reverse()) {
+          if (at <= from) continue;
+          taken.push({ webhook, seq: at });
+          if (taken.length === limit) {
+            end = { webhook, seq: at };
+            break walk;
+          }
+        }
+      }
+      // Walked to the newest packed row: on to the next webhook. Else on from the last row read.
+      if (results.length < rows) continue walk;
+      from = Math.max(from, results[results.length - 1]!.last);
+    }
+  }
+  // (Positions the store read, as literals: integers.)
+  const positions = taken.map((t) => `(${Math.trunc(t.webhook)}, ${Math.trunc(t.seq)})`);
+  const sql = positions.length === 0 ? "SELECT NULL AS wh, NULL AS at WHERE false" : `SELECT column1 AS wh, column2 AS at FROM (VALUES ${positions.join(", ")})`;
+  return { end, sql, binds: [], exact: false };
+}
+
+/**
+ * The deliveries a retry call takes: given `ids`, those; else the matches among the deliveries
+ * its walk takes (walkOf). What the walk does not say (the status, made since, seen by the access)
+ * is checked on those alone, so a call reads about `limit` deliveries plus one count row per
+ * webhook however many it passes over; `walkEnd` selects the last position taken when the walk
+ * along an index took `limit` (the call may have retried fewer, and goes on from there).
+ */
+async function retryChoice(
+  db: D1Database,
   f: RetryFilter,
   page: RetryPage,
   inStatus: WalkedWebhook[],
-): { sql: string; binds: unknown[]; walkEnd: { sql: string; binds: unknown[] } | null } {
+): Promise<{ sql: string; binds: unknown[]; walkEnd: { sql: string; binds: unknown[] } | null; end: RetryPosition | null }> {
   if ("ids" in f) {
     return {
       sql: `seq IN (SELECT seq FROM deliveries WHERE ${from("retry")} AND webhook IN (${EXISTING_WEBHOOKS})
         AND id IN (SELECT ${dlvKey("value")} FROM json_each(?)) AND ${STILL_OWED} LIMIT ?)`,
       binds: [JSON.stringify(f.ids), page.limit],
       walkEnd: null,
+      end: null,
     };
   }
-  const after = page.after ?? { webhook: 0, seq: 0 };
-  const webhooks = `SELECT c.webhook AS wh FROM delivery_counts c WHERE c.webhook IN (${inStatus.map((w) => Math.trunc(w.webhook)).join(", ")})`;
-  const limit = Math.trunc(page.limit);
-  // Index entries only (the index holds webhook and seq): named `wh` and `at`, so that the
-  // checks below read the bare column names of the deliveries row.
-  const own = ownStatusIndex(f.status, "d.status");
-  const walk = {
-    sql: `SELECT walk.wh, d.seq AS at FROM (${webhooks}) walk, deliveries d${own ? ` INDEXED BY ${own.index}` : ""}
-      WHERE d.webhook = walk.wh${own ? ` AND ${own.where}` : ""} AND d.seq > CASE WHEN walk.wh = ? THEN ? ELSE 0 END
-      ORDER BY walk.wh, d.seq LIMIT ${limit}`,
-    binds: [after.webhook, after.seq],
-  };
-  // A status without an index of its own is read from the row (a status change moves no entry of (webhook, seq)).
-  const checks: string[] = own ? [] : [`status = ${statusCode(f.status)}`];
+  const walked = await walkOf(db, f.status, page, inStatus);
+  const walk = "inBatch" in walked ? walked.inBatch : walked;
+  // A status without an index of its own is read from the row.
+  const checks: string[] = walk.exact ? [] : [`status = ${statusCode(f.status)}`];
   const checkBinds: unknown[] = [];
   if (f.since !== undefined) checks.push(`created_at >= ${Math.trunc(f.since)}`);
   if (inStatus.some((w) => w.confined)) checks.push(STILL_OWED);
@@ -88,12 +151,14 @@ function retryChoice(
     checks.push(`EXISTS (SELECT 1 FROM events ev WHERE ev.seq = deliveries.event AND ${seen.sql})`);
     checkBinds.push(...seen.binds);
   }
+  const walkEnd = "inBatch" in walked ? { sql: walked.endSql, binds: walk.binds } : null;
   // Nothing to check (failed ones of anyone's deliveries): every entry walked is retried, the walk's end among them.
-  if (checks.length === 0) return { sql: `seq IN (SELECT at FROM (${walk.sql}))`, binds: walk.binds, walkEnd: null };
+  if (checks.length === 0) return { sql: `seq IN (SELECT at FROM (${walk.sql}))`, binds: walk.binds, walkEnd: null, end: walk.end };
   return {
     sql: `seq IN (SELECT x.at FROM (${walk.sql}) x JOIN deliveries ON deliveries.seq = x.at WHERE ${checks.join(" AND ")})`,
     binds: [...walk.binds, ...checkBinds],
-    walkEnd: { sql: `SELECT wh, at FROM (${walk.sql}) LIMIT 1 OFFSET ${limit - 1}`, binds: walk.binds },
+    walkEnd,
+    end: walk.end,
   };
 }
 
@@ -142,7 +207,7 @@ export async function retryDeliveries(
   now = Date.now(),
 ): Promise<{ pending: string[]; held: string[]; webhooks: string[]; last: RetryPosition | null; full: boolean }> {
   const inStatus = "ids" in f ? [] : await webhooksToWalk(db, f, page);
-  const { sql: chosen, binds, walkEnd } = retryChoice(f, page, inStatus);
+  const { sql: chosen, binds, walkEnd, end: walkedTo } = await retryChoice(db, f, page, inStatus);
   const disabled = `(SELECT w.disabled FROM webhooks w JOIN names n ON n.name = w.uid WHERE n.id = deliveries.webhook) = 1`;
   const newStatus = owedAnew(disabled);
   type Row = { id: string; seq: number; status: number; webhook: number; webhook_uid: string; wh: number; at: number };
@@ -162,13 +227,14 @@ export async function retryDeliveries(
       returning: `${apiIdSql("dlv_", "id")} AS id, seq, status, webhook, (SELECT name FROM names WHERE id = deliveries.webhook) AS webhook_uid`,
     }),
   ]);
-  const end = walkEnd ? results[0]?.results[0] : undefined;
+  const read = walkEnd ? results[0]?.results[0] : undefined;
+  const end = walkedTo ?? (read ? { webhook: read.wh, seq: read.at } : undefined);
   const sorted = (results.at(-1)?.results ?? []).sort((x, y) => x.webhook - y.webhook || x.seq - y.seq);
   const held = statusCode("held");
   const pending = sorted.filter((r) => r.status !== held);
   const lastRetried = sorted.at(-1);
   const full = sorted.length >= page.limit;
-  const last = !full && end ? { webhook: end.wh, seq: end.at } : lastRetried ? { webhook: lastRetried.webhook, seq: lastRetried.seq } : null;
+  const last = !full && end ? end : lastRetried ? { webhook: lastRetried.webhook, seq: lastRetried.seq } : null;
   return {
     pending: pending.map((r) => r.id),
     held: sorted.filter((r) => r.status === held).map((r) => r.id),

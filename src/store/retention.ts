@@ -1,5 +1,5 @@
 // The retention: what is owed of events past it expires, and what is settled is purged, a chunk
-// of events at a time, with their deliveries, attempts, contents, places and counts.
+// of events at a time, with their deliveries, attempts, contents, packed rows and counts.
 import { HOUR_MS } from "../domain/time";
 import { attemptsOfSql } from "./attempts";
 import { dropGroupsStatement } from "./contents";
@@ -11,7 +11,9 @@ import {
   eventCountPurgeStatement,
 } from "./counters";
 import { dropDeadLettersStatement } from "./dead-letters";
+import { DELIVERY_WEBHOOKS } from "./delivery-webhooks";
 import { dropPlacesStatements } from "./event-places";
+import { dropPackedStatements } from "./packed";
 import { transition } from "./deliveries";
 import { deliverySeqsOf, dropStraysSql, eventsWithDelivery } from "./event-deliveries";
 import { COUNTED_EVENTS } from "./events";
@@ -132,6 +134,8 @@ export async function retentionStep(
     eventCountPurgeStatement(db, purgedEvents, purgeBinds),
     db.prepare(`DELETE FROM attempts WHERE delivery IN (SELECT seq FROM deliveries WHERE ${purged})`).bind(...purgeBinds),
     dropDeadLettersStatement(db, `SELECT ${apiIdSql("dlv_", "id")} FROM deliveries WHERE ${purged}`, purgeBinds),
+    // (Before the deliveries go: their packed rows are found, and written again without them, by their seqs.)
+    ...dropPackedStatements(db, DELIVERY_WEBHOOKS, { seqs: `SELECT seq AS value FROM deliveries WHERE ${purged}`, left: `NOT (${purged})`, binds: purgeBinds }),
     db.prepare(`DELETE FROM deliveries WHERE ${purged}`).bind(...purgeBinds),
     // (After the deliveries: each candidate whose deliveries went is PURGEABLE still.)
     db.prepare(dropStraysSql(PURGEABLE)).bind(...purgeBinds),

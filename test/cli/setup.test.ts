@@ -298,13 +298,16 @@ describe("edgehook deploy", () => {
     expect(output.trimEnd().split("\n").slice(-2)).toEqual(["$ wrangler deploy", `$ wrangler ${rerun}    # if setup applied it: lists what the old Worker made meanwhile`]);
   });
 
-  it("runs migration 0036 again after the deploy that follows it, to list the insert groups the old Worker stored meanwhile", async () => {
-    const p = project({ pending: ["0035_session_reveal", "0036_event_places"] });
+  it.each([
+    { name: "0036_event_places", before: "0035_session_reveal", what: "the insert groups' places" },
+    { name: "0038_delivery_webhooks", before: "0037_pending_cells", what: "the deliveries' webhooks" },
+  ])("runs migration $name again after the deploy that follows it, to pack $what the old Worker stored meanwhile", async ({ name, before }) => {
+    const p = project({ pending: [before, name] });
     mkdirSync(join(p.dir, "migrations"));
-    writeFileSync(join(p.dir, "migrations/0036_event_places.sql"), "SELECT 1;");
+    writeFileSync(join(p.dir, `migrations/${name}.sql`), "SELECT 1;");
     await p.edgehook(["deploy"]);
     const calls = p.calls().map((c) => c.args.join(" "));
-    expect(calls.slice(-2)).toEqual(["deploy", "d1 execute DB --remote --file migrations/0036_event_places.sql"]);
+    expect(calls.slice(-2)).toEqual(["deploy", `d1 execute DB --remote --file migrations/${name}.sql`]);
   });
 
   it("stops on an account without a workers.dev subdomain, saying to register one and deploy again", async () => {

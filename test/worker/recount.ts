@@ -3,6 +3,8 @@
 import { HOUR_MS } from "../../src/domain/time";
 import { attemptsOfSql } from "../../src/store/attempts";
 import { ATTEMPT_COLUMNS, ATTEMPT_OK_COLUMNS, DELIVERY_COLUMNS, EVENT_COLUMNS, OBJECT_GROUPS, PENDING_CELLS, PURGED_CELLS, TENTH_MS, TENTHS } from "../../src/store/counters";
+import { EVENT_PLACES } from "../../src/store/event-places";
+import type { Packing } from "../../src/store/packed";
 
 type Counts = Record<string, number>;
 
@@ -104,51 +106,55 @@ export async function recounted(db: D1Database) {
   };
 }
 
-// The places rows (store/event-places.ts): what is stored, and a recount from the events.
-type Places = Record<string, number[]>;
-interface PlacesRow {
-  seq: number;
-  last: number;
-  locations: Places | null;
-  organizations: Places | null;
-}
+// Packed rows (store/packed.ts: event_places, delivery_webhooks): what is stored, and a recount from the rows they pack.
+type Keyed = Record<string, number[]>;
+/** A packed row: its range and, per packed column, key → offsets (null: none). */
+export type PackedRows = { seq: number; last: number; keys: Record<string, Keyed | null> }[];
 
-const sorted = (p: Places | null) => (p === null ? null : Object.fromEntries(Object.entries(p).map(([k, v]) => [k, [...v].sort((a, b) => a - b)])));
+const sorted = (p: Keyed | null) => (p === null ? null : Object.fromEntries(Object.entries(p).map(([k, v]) => [k, [...v].sort((a, b) => a - b)])));
 
-/** The places rows stored, their offsets in order. */
-export async function placesStored(db: D1Database): Promise<PlacesRow[]> {
-  const { results } = await db.prepare("SELECT seq, last, locations, organizations FROM event_places ORDER BY seq").all<{ seq: number; last: number; locations: string | null; organizations: string | null }>();
+/** The packed rows stored, their offsets in order. */
+export async function packedStored(db: D1Database, p: Packing): Promise<PackedRows> {
+  const stored = p.columns.map((c) => c.stored);
+  const { results } = await db.prepare(`SELECT seq, last, ${stored.join(", ")} FROM ${p.table} ORDER BY seq`).all<Record<string, number | string | null>>();
   return results.map((r) => ({
-    seq: r.seq,
-    last: r.last,
-    locations: sorted(r.locations === null ? null : JSON.parse(r.locations)),
-    organizations: sorted(r.organizations === null ? null : JSON.parse(r.organizations)),
+    seq: Number(r.seq),
+    last: Number(r.last),
+    keys: Object.fromEntries(stored.map((s) => [s, sorted(typeof r[s] === "string" ? JSON.parse(r[s]) : null)])),
   }));
 }
 
 /**
- * The places rows recounted from the events stored, over the ranges the stored rows span (ingest
- * joins groups into one row: event-places.ts). Throws when the ranges overlap, or an event at a
- * place lies in none of them; a range with no event at a place left recounts as an empty row.
+ * The packed rows recounted from the rows stored, over the ranges the stored rows span (ingest
+ * joins groups into one row: packed.ts). Throws when the ranges overlap, or a keyed row lies
+ * in none of them; a range with no keyed row left recounts as an empty row.
  */
-export async function placesRecounted(db: D1Database): Promise<PlacesRow[]> {
-  const [ranges, events] = await db.batch<{ seq: number; last: number; location: number | null; organization: number | null }>([
-    db.prepare("SELECT seq, last FROM event_places ORDER BY seq"),
-    db.prepare("SELECT seq, location, organization FROM events ORDER BY seq"),
+export async function packedRecounted(db: D1Database, p: Packing): Promise<PackedRows> {
+  const [ranges, keyed] = await db.batch<Record<string, number | null>>([
+    db.prepare(`SELECT seq, last FROM ${p.table} ORDER BY seq`),
+    db.prepare(`SELECT seq, ${p.columns.map((c) => c.key).join(", ")} FROM ${p.source} ORDER BY seq`),
   ]);
-  const rows: PlacesRow[] = [];
+  const rows: PackedRows = [];
+  const seqOf = (r: Record<string, number | null>) => Number(r.seq);
   for (const [i, g] of ranges!.results.entries()) {
     const before = ranges!.results[i - 1];
-    if (before && before.last >= g.seq) throw new Error(`places rows overlap: ${before.seq}..${before.last} and ${g.seq}..${g.last}`);
-    const row: PlacesRow = { seq: g.seq, last: g.last, locations: null, organizations: null };
-    for (const e of events!.results.filter((e) => e.seq >= g.seq && e.seq <= g.last)) {
-      if (e.location !== null) ((row.locations ??= {})[String(e.location)] ??= []).push(e.seq - g.seq);
-      if (e.organization !== null) ((row.organizations ??= {})[String(e.organization)] ??= []).push(e.seq - g.seq);
+    if (before && Number(before.last) >= seqOf(g)) throw new Error(`${p.table} rows overlap: ${before.seq}..${before.last} and ${g.seq}..${g.last}`);
+    const row: PackedRows[number] = { seq: seqOf(g), last: Number(g.last), keys: Object.fromEntries(p.columns.map((c) => [c.stored, null])) };
+    for (const e of keyed!.results.filter((e) => seqOf(e) >= seqOf(g) && seqOf(e) <= Number(g.last))) {
+      for (const c of p.columns) {
+        const key = e[c.key];
+        if (key !== null && key !== undefined) ((row.keys[c.stored] ??= {})[String(key)] ??= []).push(seqOf(e) - seqOf(g));
+      }
     }
     rows.push(row);
   }
-  const placed = events!.results.filter((e) => e.location !== null || e.organization !== null);
-  const outside = placed.filter((e) => !ranges!.results.some((g) => e.seq >= g.seq && e.seq <= g.last));
-  if (outside.length > 0) throw new Error(`events at a place outside every places row: ${outside.map((e) => e.seq).join(", ")}`);
+  const isKeyed = (e: Record<string, number | null>) => p.columns.some((c) => e[c.key] !== null);
+  const outside = keyed!.results.filter((e) => isKeyed(e) && !ranges!.results.some((g) => seqOf(e) >= seqOf(g) && seqOf(e) <= Number(g.last)));
+  if (outside.length > 0) throw new Error(`${p.source} rows outside every ${p.table} row: ${outside.map(seqOf).join(", ")}`);
   return rows;
 }
+
+/** The places rows stored (event-places.ts). */
+export const placesStored = (db: D1Database) => packedStored(db, EVENT_PLACES);
+/** The places rows recounted from the events. */
+export const placesRecounted = (db: D1Database) => packedRecounted(db, EVENT_PLACES);

@@ -18,11 +18,11 @@ const GENERATED = ["TOKEN_PEPPER", "ADMIN_TOKEN"];
 const OPTIONAL = ["PODIUM_WEBHOOK_SECRET", "STANDARD_WEBHOOKS_SECRET"];
 /**
  * Migrations run again right after the deploy that follows them: until it, the old Worker writes
- * rows they should have listed (docs/operations.md, migrations 0034 and 0036). Applying one leaves a
+ * rows they should have listed (docs/operations.md, migrations 0034, 0036 and 0038). Applying one leaves a
  * mark in the project's .wrangler/ (setup may apply it, a deploy may fail), which the first deploy
  * whose re-run succeeded removes: not every deploy, as a re-run reads every stored delivery (0034).
  */
-const RERUN_AFTER_DEPLOY = ["0034_deliveries_by_id_range", "0036_event_places"];
+const RERUN_AFTER_DEPLOY = ["0034_deliveries_by_id_range", "0036_event_places", "0038_delivery_webhooks"];
 const rerunMark = (/** @type {string} */ dir, /** @type {string} */ name) => join(dir, ".wrangler", `edgehook-rerun-${name}`);
 /**
  * The lifecycle rule that expires claim-check bodies left behind (docs/operations.md, "R2: orphaned
