@@ -44,21 +44,21 @@ type RetryableStatus = (typeof TRANSITIONS.retry.from)[number];
  */
 export type RetryFilter = { ids: string[] } | (Pick<DeliveryFilter, "webhookUid" | "since" | "access"> & { status: RetryableStatus });
 
-/** Packed rows (delivery-webhooks.ts) one retry call walks at most, over all the webhooks it passes. */
-export const RETRY_PACKED_ROWS = 2_000;
+/**
+ * Packed rows (delivery-webhooks.ts) one retry call walks at most, over all the webhooks it passes:
+ * each a row read, fewer than the call's page of deliveries reads (~20 each), and ~100 deliveries
+ * each at volume, so a webhook's walk from its oldest takes a call per ~800,000 deliveries stored.
+ */
+export const RETRY_PACKED_ROWS = 8_000;
 /** The packed rows a walk reads at each step while it has not taken its page: a busy webhook's is in its oldest few. */
-const RETRY_STEPS = [50, 200, 750];
+const RETRY_STEPS = [50, 200, 750, 3_000];
 
-/** What a retry call walked of the webhooks' deliveries, in (webhook, seq) order. */
-interface Walk {
-  /** Where a call's walk was cut (by its page or its bound): what follows it is the next call's, or null when it saw the end. */
-  end: RetryPosition | null;
-  /** The sql of the walk's positions (walk.wh, walk.at), with its binds: what the checks and the change select from. */
-  sql: string;
-  binds: unknown[];
-  /** Whether every position walked is a delivery in the status (nothing else to check on it). */
-  exact: boolean;
-}
+/** What a retry call walks of the webhooks' deliveries, in (webhook, seq) order. */
+type Walk =
+  /** Along the status's own index, in the batch: its positions (wh, at) as SQL, and the SQL of its last when it takes `limit`. */
+  | { kind: "index"; sql: string; binds: unknown[]; endSql: string }
+  /** Along the packed rows, read before the batch: the positions taken, and where the walk was cut (by the page or its bound), or null when it saw the end. */
+  | { kind: "packed"; seqs: number[]; end: RetryPosition | null };
 
 /**
  * The walk of a retry call in (webhook, seq) order: the webhooks whose counts (delivery_counts)
@@ -70,7 +70,7 @@ interface Walk {
  * RETRY_PACKED_ROWS of them a call: a webhook's few deliveries among many others take more calls,
  * each as costly, never a longer one.
  */
-async function walkOf(db: D1Database, status: RetryableStatus, page: RetryPage, inStatus: WalkedWebhook[]): Promise<Walk | { inBatch: Walk; endSql: string }> {
+async function walkOf(db: D1Database, status: RetryableStatus, page: RetryPage, inStatus: WalkedWebhook[]): Promise<Walk> {
   const after = page.after ?? { webhook: 0, seq: 0 };
   const limit = Math.trunc(page.limit);
   const own = ownStatusIndex(status, "d.status");
@@ -79,10 +79,9 @@ async function walkOf(db: D1Database, status: RetryableStatus, page: RetryPage, 
     const sql = `SELECT walk.wh, d.seq AS at FROM (${webhooks}) walk, deliveries d INDEXED BY ${own.index}
       WHERE d.webhook = walk.wh AND ${own.where} AND d.seq > CASE WHEN walk.wh = ? THEN ? ELSE 0 END
       ORDER BY walk.wh, d.seq LIMIT ${limit}`;
-    const binds = [after.webhook, after.seq];
-    return { inBatch: { end: null, sql, binds, exact: true }, endSql: `SELECT wh, at FROM (${sql}) LIMIT 1 OFFSET ${limit - 1}` };
+    return { kind: "index", sql, binds: [after.webhook, after.seq], endSql: `SELECT wh, at FROM (${sql}) LIMIT 1 OFFSET ${limit - 1}` };
   }
-  const taken: RetryPosition[] = [];
+  const taken: number[] = [];
   let rowsLeft = RETRY_PACKED_ROWS;
   let end: RetryPosition | null = null;
   walk: for (const { webhook } of inStatus) {
@@ -99,7 +98,7 @@ async function walkOf(db: D1Database, status: RetryableStatus, page: RetryPage, 
       for (const row of results) {
         for (const at of seqsOf(DELIVERY_WEBHOOKS, row).reverse()) {
           if (at <= from) continue;
-          taken.push({ webhook, seq: at });
+          taken.push(at);
           if (taken.length === limit) {
             end = { webhook, seq: at };
             break walk;
@@ -111,10 +110,7 @@ async function walkOf(db: D1Database, status: RetryableStatus, page: RetryPage, 
       from = Math.max(from, results[results.length - 1]!.last);
     }
   }
-  // (Positions the store read, as literals: integers.)
-  const positions = taken.map((t) => `(${Math.trunc(t.webhook)}, ${Math.trunc(t.seq)})`);
-  const sql = positions.length === 0 ? "SELECT NULL AS wh, NULL AS at WHERE false" : `SELECT column1 AS wh, column2 AS at FROM (VALUES ${positions.join(", ")})`;
-  return { end, sql, binds: [], exact: false };
+  return { kind: "packed", seqs: taken, end };
 }
 
 /**
@@ -139,10 +135,9 @@ async function retryChoice(
       end: null,
     };
   }
-  const walked = await walkOf(db, f.status, page, inStatus);
-  const walk = "inBatch" in walked ? walked.inBatch : walked;
+  const walk = await walkOf(db, f.status, page, inStatus);
   // A status without an index of its own is read from the row.
-  const checks: string[] = walk.exact ? [] : [`status = ${statusCode(f.status)}`];
+  const checks: string[] = walk.kind === "index" ? [] : [`status = ${statusCode(f.status)}`];
   const checkBinds: unknown[] = [];
   if (f.since !== undefined) checks.push(`created_at >= ${Math.trunc(f.since)}`);
   if (inStatus.some((w) => w.confined)) checks.push(STILL_OWED);
@@ -151,14 +146,17 @@ async function retryChoice(
     checks.push(`EXISTS (SELECT 1 FROM events ev WHERE ev.seq = deliveries.event AND ${seen.sql})`);
     checkBinds.push(...seen.binds);
   }
-  const walkEnd = "inBatch" in walked ? { sql: walked.endSql, binds: walk.binds } : null;
+  // The positions the packed rows named, as literals (integers the store read): checked on their rows.
+  if (walk.kind === "packed") {
+    return { sql: [`seq IN (${walk.seqs.map((s) => Math.trunc(s)).join(", ")})`, ...checks].join(" AND "), binds: checkBinds, walkEnd: null, end: walk.end };
+  }
   // Nothing to check (failed ones of anyone's deliveries): every entry walked is retried, the walk's end among them.
-  if (checks.length === 0) return { sql: `seq IN (SELECT at FROM (${walk.sql}))`, binds: walk.binds, walkEnd: null, end: walk.end };
+  if (checks.length === 0) return { sql: `seq IN (SELECT at FROM (${walk.sql}))`, binds: walk.binds, walkEnd: null, end: null };
   return {
     sql: `seq IN (SELECT x.at FROM (${walk.sql}) x JOIN deliveries ON deliveries.seq = x.at WHERE ${checks.join(" AND ")})`,
     binds: [...walk.binds, ...checkBinds],
-    walkEnd,
-    end: walk.end,
+    walkEnd: { sql: walk.endSql, binds: walk.binds },
+    end: null,
   };
 }
 

@@ -75,8 +75,8 @@ export const PACKED_SPAN = 128;
 export function insertPackedSql(p: Packing): string {
   const newest = `(SELECT max(seq) FROM ${p.table})`;
   const stored = p.columns.map((c) => c.stored);
-  return `WITH g AS MATERIALIZED (SELECT max(s.seq - ?1 + 1, coalesce((SELECT n.last FROM ${p.table} n WHERE n.seq = ${newest}), 0) + 1) AS first, s.seq AS last
-      FROM sqlite_sequence s WHERE s.name = '${p.source}'),
+  return `WITH g AS MATERIALIZED (SELECT max(seq - ?1 + 1, coalesce((SELECT n.last FROM ${p.table} n WHERE n.seq = ${newest}), 0) + 1) AS first, seq AS last
+      FROM sqlite_sequence WHERE name = '${p.source}'),
   p AS MATERIALIZED (SELECT e.seq, ${stored.map((s) => `e.${s}`).join(", ")} FROM ${p.table} e, g
     WHERE e.seq = ${newest} AND e.last < g.first AND g.last - e.seq < ${PACKED_SPAN}
       AND NOT EXISTS (SELECT 1 FROM ${p.source} x WHERE x.seq > e.last AND x.seq < g.first AND ${keyed(p, "x")})),

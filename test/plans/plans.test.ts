@@ -90,6 +90,11 @@ describe("query plans", () => {
     const sqls = await preparedBy((d1) => insertDeliveriesStatements(d1, [delivery]));
     const insert = sqls.find((s) => s.startsWith("INSERT INTO deliveries"))!;
     expect(plan(insert)).toContain("SEARCH e USING INDEX sqlite_autoindex_events_1 (id=?)");
+    // The group's packed row by webhook (migration 0038): its deliveries read by their range of seq.
+    const packed = sqls.find((s) => s.includes("INSERT INTO delivery_webhooks"))!;
+    expect(plan(packed).filter((s) => /^SEARCH (deliveries|e|x)\b/.test(s) && !s.includes("delivery_webhooks"))).toEqual(
+      expect.arrayContaining(["SEARCH deliveries USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)"]),
+    );
     for (const sql of sqls) expect(walks(sql), sql).toEqual([]);
   });
 
@@ -160,7 +165,7 @@ describe("query plans", () => {
 });
 
 describe("bulk retry", () => {
-  it("takes a page webhook by webhook, each one's (webhook, seq) range in order from the cursor, for every filter: nothing sorted, nothing walked", async () => {
+  it("takes a page webhook by webhook, each one's deliveries in order from the cursor (failed ones along their index, others along its packed rows), for every filter: nothing sorted, nothing walked", async () => {
     const limited = { hiddenObjects: ["conversation"], organizationUids: ["o"], locationUids: null };
     const token = { hiddenObjects: ["conversation"], organizationUids: null, locationUids: null };
     const filters = [
@@ -173,22 +178,33 @@ describe("bulk retry", () => {
       { status: "failed" as const, access: token },
     ];
     for (const filter of filters) {
-      // (The webhooks with deliveries in the status, read first: the stand-in answers one.)
-      const sqls = await preparedBy((d1) => retryDeliveries(d1, filter, { limit: 1000, after: { webhook: 3, seq: 9 } }), { webhook: 7 });
+      // (The webhooks with deliveries in the status, read first: the stand-in answers one; and a packed row of it.)
+      const sqls = await preparedBy((d1) => retryDeliveries(d1, filter, { limit: 1000, after: { webhook: 3, seq: 9 } }), {
+        webhook: 7,
+        seq: 5,
+        last: 9,
+        webhooks: "[[null,[0,2]]]",
+      });
       // The webhooks to walk, read first: the one named by its key, else from the cursor's on, at most a page and one.
       const toWalk = sqls.find((s) => s.startsWith("SELECT c.webhook, x.grant_organization_uid"))!;
       expect(toWalk, JSON.stringify(filter)).toMatch(/ORDER BY c\.webhook LIMIT \?$/);
       if ("webhookUid" in filter) expect(plan(toWalk), JSON.stringify(filter)).toContainEqual(expect.stringMatching(/^SEARCH c USING INTEGER PRIMARY KEY \(rowid=\?\)$/));
       const update = sqls.find((s) => s.startsWith("UPDATE deliveries SET status"))!;
       const steps = plan(update);
-      // The walk reads index entries alone (a LIMIT of them): what the index does not say (the
-      // status, made since, seen by the token) is checked on the rows it took, read by key, never
-      // on every row of the range before a page's worth match.
-      // Failed ones, few among a webhook's deliveries, along their own partial index.
-      const index = filter.status === "failed" ? "deliveries_failed" : "deliveries_webhook";
-      const walk = steps.filter((s) => s.includes("deliveries_webhook") || s.includes("deliveries_failed"));
-      expect(walk, `${JSON.stringify(filter)}\n${steps.join("\n")}`).toEqual([expect.stringMatching(new RegExp(`USING COVERING INDEX ${index} \\(webhook=\\? AND seq>\\?\\)`))]);
-      expect(update).toMatch(/ORDER BY walk\.wh, d\.seq LIMIT 1000\)/);
+      if (filter.status === "failed") {
+        // Failed ones, few among a webhook's deliveries, along their own partial index: index entries
+        // alone (a LIMIT of them), what the index does not say checked on the rows it took.
+        const walk = steps.filter((s) => s.includes("deliveries_failed"));
+        expect(walk, `${JSON.stringify(filter)}\n${steps.join("\n")}`).toEqual([expect.stringMatching(/USING COVERING INDEX deliveries_failed \(webhook=\? AND seq>\?\)/)]);
+        expect(update).toMatch(/ORDER BY walk\.wh, d\.seq LIMIT 1000\)/);
+      } else {
+        // Any other status: the webhook's packed rows oldest first from the cursor's, read before the
+        // batch; the deliveries they name read by key, the status checked on each.
+        const packed = sqls.find((s) => s.includes("FROM delivery_webhooks"))!;
+        expect(plan(packed), JSON.stringify(filter)).toEqual(["SEARCH delivery_webhooks USING INTEGER PRIMARY KEY (rowid>?)", "SCALAR SUBQUERY 1", "SEARCH q USING INTEGER PRIMARY KEY (rowid<?)"]);
+        expect(steps, JSON.stringify(filter)).toContain("SEARCH deliveries USING INTEGER PRIMARY KEY (rowid=?)");
+        expect(update).toContain("seq IN (5, 7) AND status = ");
+      }
       for (const sql of sqls) {
         // (The counts group the page's own rows, at most `limit`.)
         expect(plan(sql).filter((s) => s.includes("TEMP B-TREE FOR ORDER BY")), sql).toEqual([]);
@@ -200,20 +216,28 @@ describe("bulk retry", () => {
 });
 
 describe("a webhook's deliveries, by status", () => {
-  // The (webhook, seq) index holds no status (a status change then writes no entry of it): a
-  // read by status checks it on the rows within a budget, or goes by a partial index or the counts.
+  // A webhook's deliveries are found along its packed rows (migration 0038), which hold no status (a
+  // status change then writes nothing there): a read by status checks it on the rows within a
+  // budget, or goes by a partial index or the counts.
   const limited = { hiddenObjects: [], organizationUids: ["o"], locationUids: null };
-  const stand = { id: 7, name: "w", webhook: 7, seq: 5, oldest: 1, newest: 10 };
+  const stand = { id: 7, name: "w", webhook: 7, seq: 5, oldest: 1, newest: 10, last: 9, webhooks: "[[null,[0,2]]]", hit: 1 };
 
-  it("are listed along the webhook's (webhook, seq) range newest first, the status checked on each row walked; failed ones along their partial index", async () => {
-    const filters = [{ webhookUid: "w", status: "failed" as const }, { status: "failed" as const }, { status: "failed" as const, access: limited }, { status: "succeeded" as const, access: limited }, { access: limited }];
+  it("are listed along the webhooks' packed rows newest first, the status checked on each delivery named; failed ones along their partial index", async () => {
+    const filters = [{ webhookUid: "w", status: "failed" as const }, { status: "failed" as const }, { status: "failed" as const, access: limited }, { status: "succeeded" as const, access: limited }, { access: limited }, { webhookUid: "w" }];
     for (const filter of filters) {
-      const sqls = await preparedBy((d1) => listDeliveries(d1, filter, { limit: 50 }), { ...stand, name: "access" in filter ? "o" : "w" });
-      const walk = sqls.find((s) => s.startsWith("SELECT driver"))!;
-      const steps = plan(walk);
-      const index = "status" in filter && filter.status === "failed" ? "deliveries_failed" : "deliveries_webhook";
-      expect(steps, `${JSON.stringify(filter)}\n${steps.join("\n")}`).toContainEqual(expect.stringMatching(new RegExp(`^SEARCH deliveries USING (COVERING )?INDEX ${index} \\(webhook=\\? AND seq<\\?\\)$`)));
-      expect(steps.filter((s) => s.includes("TEMP B-TREE")), JSON.stringify(filter)).toEqual([]);
+      const sqls = await preparedBy((d1) => listDeliveries(d1, filter, { limit: 50 }), { ...stand, status: 2, name: "access" in filter ? "o" : "w" });
+      if ("status" in filter && filter.status === "failed") {
+        const walk = sqls.find((s) => s.startsWith("SELECT driver"))!;
+        const steps = plan(walk);
+        expect(steps, `${JSON.stringify(filter)}\n${steps.join("\n")}`).toContainEqual(expect.stringMatching(/^SEARCH deliveries USING (COVERING )?INDEX deliveries_failed \(webhook=\? AND seq<\?\)$/));
+        expect(steps.filter((s) => s.includes("TEMP B-TREE")), JSON.stringify(filter)).toEqual([]);
+      } else {
+        const packed = sqls.find((s) => s.includes("FROM delivery_webhooks"))!;
+        expect(plan(packed), JSON.stringify(filter)).toEqual(["SEARCH delivery_webhooks USING INTEGER PRIMARY KEY (rowid<?)"]);
+        const named = sqls.find((s) => s.includes("FROM deliveries WHERE seq IN"))!;
+        expect(plan(named), JSON.stringify(filter)).toContain("SEARCH deliveries USING INTEGER PRIMARY KEY (rowid=?)");
+      }
+      for (const sql of sqls) expect(plan(sql).filter((s) => s.includes("TEMP B-TREE FOR ORDER BY")), sql).toEqual([]);
       // (The webhooks with deliveries in the status are read from their counts, a row each.)
       for (const sql of sqls) expect(walks(sql).filter((s) => s !== "SCAN gw" && s !== "SCAN delivery_counts"), sql).toEqual([]);
     }

@@ -303,7 +303,8 @@ describe("deliveries' packed rows by webhook", () => {
     expect(all.length).toBeGreaterThan(100);
     let retried = 0;
     let cursor: string | null = null;
-    for (let calls = 0; calls < 30; calls++) {
+    // (A webhook's walk starts from the oldest packed row: ~a call each here.)
+    for (let calls = 0; calls < 60; calls++) {
       meter.reset();
       const r = await meteredApiCall(meter, "POST", "/v1/deliveries/retry", { status: "expired", ...(cursor ? { cursor } : {}) });
       expect(r.status).toBe(202);

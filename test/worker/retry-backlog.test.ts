@@ -6,6 +6,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { meteredD1 } from "../../bench/d1-meter";
 import { REDRIVE_GRACE_MS } from "../../src/pipeline/commands";
+import { INSERT_DELIVERY_WEBHOOKS } from "../../src/store/delivery-webhooks";
 import { duePending, firstOwed, owedInOrder, pendingOutlook, webhooksOverdue } from "../../src/store/scheduler-reads";
 import { ingestMessage, podiumBody } from "./helpers";
 import { pipeline, received } from "./pipeline";
@@ -105,7 +106,7 @@ describe("a webhook's scheduler with a backlog waiting for retries", () => {
 });
 
 describe("a new delivery", () => {
-  it("writes its row and three index entries; its first failed attempt adds it to the due-time index, at no row more", async () => {
+  it("writes its row and two index entries, its group one packed row; its first failed attempt adds it to the due-time index, at no row more", async () => {
     const p = pipeline({ DB: meter.db, RETRY_BASE_SECONDS: "3600" });
     const { org, webhook } = await p.webhookOn("fail");
     meter.reset();
@@ -114,9 +115,11 @@ describe("a new delivery", () => {
       Object.entries(meter.usage.bySql)
         .filter(([sql]) => sql.startsWith(prefix))
         .reduce((n, [, s]) => n + s.rowsWritten, 0);
-    // The id, (webhook, seq), and its webhook's order (fresh ones' range): none by due time, none by
-    // event (an event's deliveries are a range of ids since migration 0034).
-    expect(written("INSERT INTO deliveries")).toBe(4 * FRESH + 1); // (+1: the table's sequence, once a statement)
+    // The id and its webhook's order (fresh ones' range): none by due time, none by event (an
+    // event's deliveries are a range of ids since migration 0034), none by (webhook, seq): the
+    // group's one packed row says whose they are (migration 0038).
+    expect(written("INSERT INTO deliveries")).toBe(3 * FRESH + 1); // (+1: the table's sequence, once a statement)
+    expect(written(INSERT_DELIVERY_WEBHOOKS.split("\n")[0]!.slice(0, 100))).toBe(1); // (the meter's key: its first line's start)
     meter.reset();
     await p.deliver();
     const rows = await webhookDeliveryRows(webhook.uid);
