@@ -4,6 +4,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { eventIdFor } from "../../src/domain/ids";
 import type { IngestMessage } from "../../src/domain/types";
+import { listDeliveries } from "../../src/store/delivery-reads";
 import { listEvents, type EventFilter } from "../../src/store/events";
 import { RETENTION_START, retentionStep } from "../../src/store/retention";
 import { d1Double, type SeenStatement } from "./d1-double";
@@ -159,5 +160,23 @@ describe("D1's documented limits", () => {
       expect(page.events.length, JSON.stringify(filter)).toBe(events);
     }
     expect(seen.some((s) => s.sql.includes("FROM event_places"))).toBe(true);
+  });
+
+  it("hold for a list by status walking the packed rows of more webhooks than one call's paths", async () => {
+    const p = pipeline();
+    const { org, event } = await p.webhookOn("ok");
+    for (let i = 0; i < 40; i++) await p.createWebhook({ url: `https://downstream.test/ok/${org}-${i}`, eventTypes: ["*"], organizationUid: org });
+    const id = await p.ingest(event());
+    const seen: SeenStatement[] = [];
+    const double = d1Double({ failStatement: (s) => (seen.push(s), widestCall(s.sql) > MAX_FUNCTION_ARGS) });
+    const listed: string[] = [];
+    let before: number | undefined;
+    do {
+      const page = await listDeliveries(double.db, { status: "pending" }, { limit: 100, before });
+      listed.push(...page.deliveries.filter((d) => d.eventId === id).map((d) => d.id));
+      before = page.nextBefore ?? undefined;
+    } while (before !== undefined);
+    expect(listed).toHaveLength(41);
+    expect(seen.some((s) => s.sql.includes("FROM delivery_webhooks"))).toBe(true);
   });
 });
