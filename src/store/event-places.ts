@@ -29,10 +29,7 @@ export const byOrganization = (id: number): PlacesDriver => ({ locations: [], or
 /** A scan.ts driver along the places rows of these places. */
 export const placesDriver = (d: PlacesDriver): PackedDriver => ({ packing: EVENT_PLACES, ids: [d.locations, d.organizations] });
 
-/**
- * The purge's statements for some events it may have deleted (?1, their seqs as JSON), after
- * their DELETE in its transaction (dropPackedStatements).
- */
+/** The purge's statements for some events it may have deleted (?1, their seqs as JSON), after their DELETE (dropPackedStatements). */
 export function dropPlacesStatements(db: D1Database, purgedSeqs: string): D1PreparedStatement[] {
-  return dropPackedStatements(db, EVENT_PLACES, { seqs: "SELECT value FROM json_each(?1)", binds: [purgedSeqs] });
+  return dropPackedStatements(db, EVENT_PLACES, "SELECT value FROM json_each(?1)", [purgedSeqs]);
 }

@@ -135,7 +135,7 @@ export async function retentionStep(
     db.prepare(`DELETE FROM attempts WHERE delivery IN (SELECT seq FROM deliveries WHERE ${purged})`).bind(...purgeBinds),
     dropDeadLettersStatement(db, `SELECT ${apiIdSql("dlv_", "id")} FROM deliveries WHERE ${purged}`, purgeBinds),
     // (Before the deliveries go: their packed rows are found, and written again without them, by their seqs.)
-    ...dropPackedStatements(db, DELIVERY_WEBHOOKS, { seqs: `SELECT seq AS value FROM deliveries WHERE ${purged}`, left: `NOT (${purged})`, binds: purgeBinds }),
+    ...dropPackedStatements(db, DELIVERY_WEBHOOKS, `SELECT seq AS value FROM deliveries WHERE ${purged}`, purgeBinds),
     db.prepare(`DELETE FROM deliveries WHERE ${purged}`).bind(...purgeBinds),
     // (After the deliveries: each candidate whose deliveries went is PURGEABLE still.)
     db.prepare(dropStraysSql(PURGEABLE)).bind(...purgeBinds),

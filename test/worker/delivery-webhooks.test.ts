@@ -13,27 +13,18 @@ import { insertDeliveries } from "../../src/store/deliveries";
 import { DELIVERY_WEBHOOKS } from "../../src/store/delivery-webhooks";
 import { RETRY_PACKED_ROWS } from "../../src/store/delivery-retry";
 import { PACKED_SPAN } from "../../src/store/packed";
-import { RETENTION_START, retentionStep } from "../../src/store/retention";
-import { ADMIN, ingestMessage, meteredApiCall, podiumBody } from "./helpers";
+import { ADMIN, ingestMessage, meteredApiCall, pagedList, podiumBody } from "./helpers";
+import { DAY, ingestAction, purgeAction, purgeAll } from "./histories";
 import { pipeline, uniqueKey } from "./pipeline";
 import { packedRecounted, packedStored } from "./recount";
 import { makeToken } from "./tokens";
 
-const DAY = 86_400_000;
 /** The most D1 rows any operator read may read. */
 const MAX_ROWS = 10_000;
 
 const stored = () => packedStored(env.DB, DELIVERY_WEBHOOKS);
 const recounted = () => packedRecounted(env.DB, DELIVERY_WEBHOOKS);
 
-const purgeAll = async (now: number) => {
-  let from = RETENTION_START;
-  for (;;) {
-    const step = await retentionStep(env.DB, { cutoff: now - 10 * DAY, graceCutoff: now + 1, from, limit: 7, now });
-    if (!step.next) break;
-    from = step.next;
-  }
-};
 
 /** Deliveries change status behind the store's back (as if tried), with their counts: the lists and retries by status read them. */
 const setStatus = (where: string, to: string) =>
@@ -67,9 +58,9 @@ describe("deliveries' packed rows by webhook", () => {
     const redelivered: IngestMessage[] = [];
     let made = 0;
     const action = fc.oneof(
-      { arbitrary: fc.record({ kind: fc.constant("ingest" as const), n: fc.integer({ min: 1, max: 8 }), at: fc.integer({ min: 0, max: 9 }), again: fc.boolean(), old: fc.integer({ min: 0, max: 3 }) }), weight: 4 },
+      { arbitrary: ingestAction, weight: 4 },
       { arbitrary: fc.record({ kind: fc.constant("replay" as const), n: fc.integer({ min: 1, max: 3 }) }), weight: 1 },
-      { arbitrary: fc.constant({ kind: "purge" as const }), weight: 1 },
+      { arbitrary: purgeAction, weight: 1 },
     );
     await fc.assert(
       fc.asyncProperty(fc.array(action, { minLength: 2, maxLength: 8 }), async (actions) => {
@@ -193,22 +184,8 @@ describe("deliveries' packed rows by webhook", () => {
 
     const meter = meteredD1(env.DB);
     const pageThrough = async (path: string, headers: Record<string, string> = ADMIN) => {
-      const ids: string[] = [];
-      const webhooks = new Set<string>();
-      const rows: number[] = [];
-      let cursor: string | null = null;
-      for (let calls = 1; calls <= 300; calls++) {
-        meter.reset();
-        const r = await meteredApiCall(meter, "GET", `${path}${cursor ? `&cursor=${cursor}` : ""}`, undefined, headers);
-        expect(r.status, path).toBe(200);
-        rows.push(r.rows);
-        expect(r.rows, path).toBeLessThanOrEqual(MAX_ROWS);
-        ids.push(...r.json.data.map((d: { id: string }) => d.id));
-        for (const d of r.json.data) webhooks.add(d.webhookUid);
-        cursor = r.json.nextCursor;
-        if (!cursor) return { ids, webhooks, rows, calls };
-      }
-      throw new Error(`${path}: more than 300 calls`);
+      const { data, rows, calls } = await pagedList<{ id: string; webhookUid: string }>(meter, path, { maxRows: MAX_ROWS, maxCalls: 300, headers });
+      return { ids: data.map((d) => d.id), webhooks: new Set(data.map((d) => d.webhookUid)), rows, calls };
     };
     const truth = async (where: string, ...binds: unknown[]) =>
       (
@@ -273,27 +250,29 @@ describe("deliveries' packed rows by webhook", () => {
       (await env.DB.prepare("SELECT d.status FROM deliveries d JOIN names w ON w.id = d.webhook WHERE w.name = ? ORDER BY d.seq").bind(uid).all<{ status: number }>()).results.map((r) => r.status);
 
     const meter = meteredD1(env.DB);
-    for (const hook of [rare, busy]) {
-      const expected = (await statusOf(hook.uid)).map((s) => (s === 4 ? 1 : s));
-      const count = (await expiredOf(hook.uid)).length;
-      expect(count).toBeGreaterThan(0);
+    /** A bulk retry called with its cursors to the end, each call within its bound: how many it retried, in how many calls. */
+    const retryAll = async (body: Record<string, unknown>, maxCalls: number) => {
       let retried = 0;
       let cursor: string | null = null;
-      let calls = 0;
-      for (; calls < 20; calls++) {
-        meter.reset();
-        const r = await meteredApiCall(meter, "POST", "/v1/deliveries/retry", { status: "expired", webhookUid: hook.uid, ...(cursor ? { cursor } : {}) });
+      for (let calls = 1; calls <= maxCalls; calls++) {
+        const r = await meteredApiCall(meter, "POST", "/v1/deliveries/retry", { ...body, ...(cursor ? { cursor } : {}) });
         expect(r.status).toBe(202);
         expect(r.rows).toBeLessThanOrEqual(22 * 1000 + RETRY_PACKED_ROWS + 100);
         retried += r.json.count;
         cursor = r.json.nextCursor;
-        if (!cursor) break;
+        if (!cursor) return { retried, calls };
       }
-      expect(cursor).toBeNull();
+      throw new Error(`more than ${maxCalls} calls`);
+    };
+    for (const hook of [rare, busy]) {
+      const expected = (await statusOf(hook.uid)).map((s) => (s === 4 ? 1 : s));
+      const count = (await expiredOf(hook.uid)).length;
+      expect(count).toBeGreaterThan(0);
+      const { retried, calls } = await retryAll({ status: "expired", webhookUid: hook.uid }, 20);
       // Exactly its expired ones, now pending; every other delivery as it was.
       expect(retried).toBe(count);
       expect(await statusOf(hook.uid)).toEqual(expected);
-      if (hook === rare) expect(calls).toBeGreaterThan(0); // its walk passed more packed rows than a call takes
+      if (hook === rare) expect(calls).toBeGreaterThan(1); // its walk passed more packed rows than a call takes
     }
 
     // Of every webhook, webhook by webhook: some of each expired again, every one retried once.
@@ -301,19 +280,8 @@ describe("deliveries' packed rows by webhook", () => {
     const expired = async () => (await env.DB.prepare("SELECT seq FROM deliveries WHERE status = 4 ORDER BY seq").all<{ seq: number }>()).results.map((r) => r.seq);
     const all = await expired();
     expect(all.length).toBeGreaterThan(100);
-    let retried = 0;
-    let cursor: string | null = null;
     // (A webhook's walk starts from the oldest packed row: ~a call each here.)
-    for (let calls = 0; calls < 60; calls++) {
-      meter.reset();
-      const r = await meteredApiCall(meter, "POST", "/v1/deliveries/retry", { status: "expired", ...(cursor ? { cursor } : {}) });
-      expect(r.status).toBe(202);
-      expect(r.rows).toBeLessThanOrEqual(22 * 1000 + RETRY_PACKED_ROWS + 100);
-      retried += r.json.count;
-      cursor = r.json.nextCursor;
-      if (!cursor) break;
-    }
-    expect(cursor).toBeNull();
+    const { retried } = await retryAll({ status: "expired" }, 60);
     expect(retried).toBe(all.length);
     expect(await expired()).toEqual([]);
   }, 120_000);

@@ -8,25 +8,16 @@ import { meteredD1 } from "../../bench/d1-meter";
 import { eventIdFor } from "../../src/domain/ids";
 import type { IngestMessage } from "../../src/domain/types";
 import { PACKED_SPAN } from "../../src/store/packed";
-import { RETENTION_START, retentionStep } from "../../src/store/retention";
 import { PACKED_ROWS } from "../../src/store/scan";
-import { ADMIN, ingestMessage, meteredApiCall, podiumBody } from "./helpers";
+import { ADMIN, ingestMessage, meteredApiCall, pagedList, podiumBody } from "./helpers";
+import { DAY, ingestAction, purgeAction, purgeAll } from "./histories";
 import { pipeline, uniqueKey } from "./pipeline";
 import { placesRecounted, placesStored } from "./recount";
 import { makeToken } from "./tokens";
 
-const DAY = 86_400_000;
 /** The most D1 rows any operator read may read. */
 const MAX_ROWS = 10_000;
 
-const purgeAll = async (now: number) => {
-  let from = RETENTION_START;
-  for (;;) {
-    const step = await retentionStep(env.DB, { cutoff: now - 10 * DAY, graceCutoff: now + 1, from, limit: 7, now });
-    if (!step.next) break;
-    from = step.next;
-  }
-};
 
 describe("D1's rows read", () => {
   it("count each element json_each yields, and none for json_extract: a places row is read without json_each", async () => {
@@ -47,8 +38,8 @@ describe("places rows", () => {
     const stored: IngestMessage[] = [];
     let made = 0;
     const action = fc.oneof(
-      { arbitrary: fc.record({ kind: fc.constant("ingest" as const), n: fc.integer({ min: 1, max: 8 }), at: fc.integer({ min: 0, max: 9 }), again: fc.boolean(), old: fc.integer({ min: 0, max: 3 }) }), weight: 4 },
-      { arbitrary: fc.constant({ kind: "purge" as const }), weight: 1 },
+      { arbitrary: ingestAction, weight: 4 },
+      { arbitrary: purgeAction, weight: 1 },
     );
     await fc.assert(
       fc.asyncProperty(fc.array(action, { minLength: 2, maxLength: 8 }), async (actions) => {
@@ -216,22 +207,8 @@ describe("places rows", () => {
 
     const meter = meteredD1(env.DB);
     const pageThrough = async (path: string, headers: Record<string, string> = ADMIN) => {
-      const ids: string[] = [];
-      const orgs: string[] = [];
-      const rows: number[] = [];
-      let cursor: string | null = null;
-      for (let calls = 1; calls <= 50; calls++) {
-        meter.reset();
-        const r = await meteredApiCall(meter, "GET", `${path}${cursor ? `&cursor=${cursor}` : ""}`, undefined, headers);
-        expect(r.status, path).toBe(200);
-        rows.push(r.rows);
-        expect(r.rows, path).toBeLessThanOrEqual(MAX_ROWS);
-        ids.push(...r.json.data.map((e: { id: string }) => e.id));
-        orgs.push(...r.json.data.map((e: { organizationUid: string }) => e.organizationUid));
-        cursor = r.json.nextCursor;
-        if (!cursor) return { ids, orgs, rows, calls };
-      }
-      throw new Error(`${path}: more than 50 calls`);
+      const { data, rows, calls } = await pagedList<{ id: string; organizationUid: string }>(meter, path, { maxRows: MAX_ROWS, maxCalls: 50, headers });
+      return { ids: data.map((e) => e.id), orgs: data.map((e) => e.organizationUid), rows, calls };
     };
     const found = await pageThrough(`/v1/events?locationUid=${rare}&limit=2`);
     expect(found.ids).toEqual(rareIds);

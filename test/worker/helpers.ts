@@ -1,5 +1,6 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { expect } from "vitest";
 import type { IngestMessage, RejectionsMessage, Webhook } from "../../src/domain/types";
 import type { Env } from "../../src/env";
 import { IDLE_STATUS, type FlowStatus } from "../../src/pipeline/flow";
@@ -164,6 +165,30 @@ export async function meteredApiCall(meter: ReturnType<typeof meteredD1>, method
   meter.reset();
   const answer = await apiCall({ ...env, DB: meter.db }, method, path, body, headers);
   return { ...answer, rows: meter.usage.rowsRead };
+}
+
+/**
+ * A list (`path` with its query) paged through its cursors to the end, each call answering 200 and
+ * reading at most `maxRows` D1 rows: every item in order, the rows each call read, and how many calls.
+ */
+export async function pagedList<T>(
+  meter: ReturnType<typeof meteredD1>,
+  path: string,
+  o: { maxRows: number; maxCalls: number; headers?: Record<string, string> },
+): Promise<{ data: T[]; rows: number[]; calls: number }> {
+  const data: T[] = [];
+  const rows: number[] = [];
+  let cursor: string | null = null;
+  for (let calls = 1; calls <= o.maxCalls; calls++) {
+    const r = await meteredApiCall(meter, "GET", `${path}${cursor ? `&cursor=${cursor}` : ""}`, undefined, o.headers ?? ADMIN);
+    expect(r.status, path).toBe(200);
+    rows.push(r.rows);
+    expect(r.rows, path).toBeLessThanOrEqual(o.maxRows);
+    data.push(...r.json.data);
+    cursor = r.json.nextCursor;
+    if (!cursor) return { data, rows, calls };
+  }
+  throw new Error(`${path}: more than ${o.maxCalls} calls`);
 }
 
 /** An ingest message as the ingress queues it (a Podium message.received of no owner), with `fields` changed. */
