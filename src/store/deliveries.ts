@@ -127,9 +127,9 @@ export function transition(
 }
 
 // A webhook's (`?1` its uid) pending deliveries: those pending a retry and the fresh ones
-// (migration 0033); and its owed ones, every range of its owed index. The (webhook, seq) index
-// would walk every delivery it has; the planner, knowing no sizes, takes it over these partial
-// indexes unless told.
+// (migration 0033); and its owed ones, every range of its owed index. Another index led by the
+// webhook (the failed ones', once (webhook, seq)) would walk far more; the planner, knowing no
+// sizes, may take it over these partial indexes unless told.
 const PENDING_OF_WEBHOOK = `SELECT seq FROM deliveries INDEXED BY deliveries_pending_due WHERE webhook = ${nameIdSql("?1")} AND ${retrying()}
   UNION ALL SELECT seq FROM deliveries INDEXED BY deliveries_owed_in_order WHERE webhook = ${nameIdSql("?1")} AND ${owed()} AND ${fresh()} = 1`;
 const OWED_OF_WEBHOOK = `SELECT seq FROM deliveries INDEXED BY deliveries_owed_in_order WHERE webhook = ${nameIdSql("?1")} AND ${owed()}`;

@@ -38,9 +38,9 @@ export interface RetryPage {
 type RetryableStatus = (typeof TRANSITIONS.retry.from)[number];
 
 /**
- * What a retry takes: the deliveries of `ids`; or those in one status (found along each
- * webhook's range of the (webhook, seq) index, walked in order), of a webhook or of every
- * one, made since a time, among those an access may see.
+ * What a retry takes: the deliveries of `ids`; or those in one status (found webhook by
+ * webhook, each one's in order: walkOf), of a webhook or of every one, made since a time,
+ * among those an access may see.
  */
 export type RetryFilter = { ids: string[] } | (Pick<DeliveryFilter, "webhookUid" | "since" | "access"> & { status: RetryableStatus });
 

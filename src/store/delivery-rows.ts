@@ -29,7 +29,8 @@ export const deliverySelect = (more: { columns: string; joins: string } = { colu
 /**
  * A webhook's deliveries in one status along an index of that status alone, where one exists:
  * failed ones, the few a busy webhook has among thousands that succeeded, keep a partial index
- * (migration 0032); other statuses are read on the rows of the (webhook, seq) index. `column`:
+ * (migration 0032); other statuses are read on the rows the webhook's packed rows name
+ * (delivery-webhooks.ts). `column`:
  * the status column as the query names it.
  */
 export function ownStatusIndex(status: DeliveryStatus | undefined, column: string): { index: string; where: string } | null {
