@@ -3,9 +3,10 @@ import { describe, expect, it } from "vitest";
 import { meteredD1 } from "../../bench/d1-meter";
 import toTable from "../../scripts/attempts-to-table.sql?raw";
 import { seedVolume } from "../../scripts/seed/volume";
+import { DELIVERY_WEBHOOKS } from "../../src/store/delivery-webhooks";
 import { ADMIN, ingestMessage, meteredApiCall, podiumBody } from "./helpers";
 import { pipeline } from "./pipeline";
-import { kept, placesRecounted, placesStored, recounted } from "./recount";
+import { kept, packedRecounted, packedStored, placesRecounted, placesStored, recounted } from "./recount";
 import { makeToken } from "./tokens";
 
 /** The most D1 rows any operator read may read, whatever the volume stored. */
@@ -24,6 +25,7 @@ describe("the volume seed", () => {
     expect(report.bodyBytes / report.events).toBeGreaterThan(1000);
     expect(await kept(env.DB)).toEqual(await recounted(env.DB));
     expect(await placesStored(env.DB)).toEqual(await placesRecounted(env.DB));
+    expect(await packedStored(env.DB, DELIVERY_WEBHOOKS)).toEqual(await packedRecounted(env.DB, DELIVERY_WEBHOOKS));
     expect(await placesStored(env.DB)).toHaveLength(6);
 
     const stats = (await read("/v1/stats")).json;
