@@ -14,7 +14,7 @@ import { DELIVERY_WEBHOOKS } from "../../src/store/delivery-webhooks";
 import { RETRY_PACKED_ROWS } from "../../src/store/delivery-retry";
 import { PACKED_SPAN } from "../../src/store/packed";
 import { ADMIN, ingestMessage, meteredApiCall, pagedList, podiumBody } from "./helpers";
-import { DAY, ingestAction, purgeAction, purgeAll } from "./histories";
+import { DAY, histories, ingestAction, purgeAction, purgeAll } from "./histories";
 import { pipeline, uniqueKey } from "./pipeline";
 import { packedRecounted, packedStored } from "./recount";
 import { makeToken } from "./tokens";
@@ -62,40 +62,36 @@ describe("deliveries' packed rows by webhook", () => {
       { arbitrary: fc.record({ kind: fc.constant("replay" as const), n: fc.integer({ min: 1, max: 3 }) }), weight: 1 },
       { arbitrary: purgeAction, weight: 1 },
     );
-    await fc.assert(
-      fc.asyncProperty(fc.array(action, { minLength: 2, maxLength: 8 }), async (actions) => {
-        for (const a of actions) {
-          const now = Date.now();
-          if (a.kind === "purge") {
-            await settleAll();
-            await purgeAll(now);
-            continue;
-          }
-          if (a.kind === "replay") {
-            await replays(sent.slice(-a.n), [c.uid]);
-            continue;
-          }
-          const msgs: IngestMessage[] = [];
-          for (let i = 0; i < a.n; i++) {
-            const eventUid = `${key}-${made++}`;
-            const org = (a.at + i) % 3 === 2 ? null : orgs[(a.at + i) % 2]!;
-            const type = (a.at + i) % 4 === 0 ? "contact.updated" : "message.received";
-            msgs.push({
-              ...ingestMessage({ eventType: type, body: podiumBody({ type, eventUid, organizationUid: org ?? undefined }) }),
-              eventId: await eventIdFor("podium", eventUid),
-              dedupeKey: eventUid,
-              organizationUid: org,
-              receivedAt: i < a.old ? now - 11 * DAY - i : now - i,
-            });
-          }
-          // A redelivered event, in the batch and later, is stored once: its deliveries' positions have no entry.
-          await p.runIngest(a.again && redelivered.length > 0 ? [redelivered[0]!, ...msgs, msgs[0]!] : msgs);
-          redelivered.push(...msgs);
-          sent.push(...msgs.map((m) => ({ id: m.eventId, receivedAt: m.receivedAt })));
+    await histories(
+      action,
+      async (a, now) => {
+        if (a.kind === "purge") {
+          await settleAll();
+          return purgeAll(now);
         }
-        expect(await stored()).toEqual(await recounted());
-      }),
-      { numRuns: 10 },
+        if (a.kind === "replay") {
+          await replays(sent.slice(-a.n), [c.uid]);
+          return;
+        }
+        const msgs: IngestMessage[] = [];
+        for (let i = 0; i < a.n; i++) {
+          const eventUid = `${key}-${made++}`;
+          const org = (a.at + i) % 3 === 2 ? null : orgs[(a.at + i) % 2]!;
+          const type = (a.at + i) % 4 === 0 ? "contact.updated" : "message.received";
+          msgs.push({
+            ...ingestMessage({ eventType: type, body: podiumBody({ type, eventUid, organizationUid: org ?? undefined }) }),
+            eventId: await eventIdFor("podium", eventUid),
+            dedupeKey: eventUid,
+            organizationUid: org,
+            receivedAt: i < a.old ? now - 11 * DAY - i : now - i,
+          });
+        }
+        // A redelivered event, in the batch and later, is stored once: its deliveries' positions have no entry.
+        await p.runIngest(a.again && redelivered.length > 0 ? [redelivered[0]!, ...msgs, msgs[0]!] : msgs);
+        redelivered.push(...msgs);
+        sent.push(...msgs.map((m) => ({ id: m.eventId, receivedAt: m.receivedAt })));
+      },
+      async () => expect(await stored()).toEqual(await recounted()),
     );
     expect(await stored()).not.toEqual([]);
 

@@ -10,7 +10,7 @@ import type { IngestMessage } from "../../src/domain/types";
 import { PACKED_SPAN } from "../../src/store/packed";
 import { PACKED_ROWS } from "../../src/store/scan";
 import { ADMIN, ingestMessage, meteredApiCall, pagedList, podiumBody } from "./helpers";
-import { DAY, ingestAction, purgeAction, purgeAll } from "./histories";
+import { DAY, histories, ingestAction, purgeAction, purgeAll } from "./histories";
 import { pipeline, uniqueKey } from "./pipeline";
 import { placesRecounted, placesStored } from "./recount";
 import { makeToken } from "./tokens";
@@ -41,35 +41,29 @@ describe("places rows", () => {
       { arbitrary: ingestAction, weight: 4 },
       { arbitrary: purgeAction, weight: 1 },
     );
-    await fc.assert(
-      fc.asyncProperty(fc.array(action, { minLength: 2, maxLength: 8 }), async (actions) => {
-        for (const a of actions) {
-          const now = Date.now();
-          if (a.kind === "purge") {
-            await purgeAll(now);
-            continue;
-          }
-          const msgs: IngestMessage[] = [];
-          for (let i = 0; i < a.n; i++) {
-            const eventUid = `${key}-${made++}`;
-            // Places vary within a batch, some events at none; some are old enough to purge.
-            const [org, loc] = [(a.at + i) % 4 === 3 ? null : orgs[(a.at + i) % 3]!, (a.at * 7 + i) % 5 === 4 ? null : locs[(a.at * 7 + i) % 5]!];
-            msgs.push({
-              ...ingestMessage({ body: podiumBody({ eventUid, organizationUid: org ?? undefined, locationUid: loc ?? undefined }) }),
-              eventId: await eventIdFor("podium", eventUid),
-              dedupeKey: eventUid,
-              organizationUid: org,
-              locationUid: loc,
-              receivedAt: i < a.old ? now - 11 * DAY - i : now - i,
-            });
-          }
-          // A redelivered event, in the batch and later, is stored once: its position has no entry.
-          await p.runIngest(a.again && stored.length > 0 ? [stored[0]!, ...msgs, msgs[0]!] : msgs);
-          stored.push(...msgs);
+    await histories(
+      action,
+      async (a, now) => {
+        if (a.kind === "purge") return purgeAll(now);
+        const msgs: IngestMessage[] = [];
+        for (let i = 0; i < a.n; i++) {
+          const eventUid = `${key}-${made++}`;
+          // Places vary within a batch, some events at none; some are old enough to purge.
+          const [org, loc] = [(a.at + i) % 4 === 3 ? null : orgs[(a.at + i) % 3]!, (a.at * 7 + i) % 5 === 4 ? null : locs[(a.at * 7 + i) % 5]!];
+          msgs.push({
+            ...ingestMessage({ body: podiumBody({ eventUid, organizationUid: org ?? undefined, locationUid: loc ?? undefined }) }),
+            eventId: await eventIdFor("podium", eventUid),
+            dedupeKey: eventUid,
+            organizationUid: org,
+            locationUid: loc,
+            receivedAt: i < a.old ? now - 11 * DAY - i : now - i,
+          });
         }
-        expect(await placesStored(env.DB)).toEqual(await placesRecounted(env.DB));
-      }),
-      { numRuns: 10 },
+        // A redelivered event, in the batch and later, is stored once: its position has no entry.
+        await p.runIngest(a.again && stored.length > 0 ? [stored[0]!, ...msgs, msgs[0]!] : msgs);
+        stored.push(...msgs);
+      },
+      async () => expect(await placesStored(env.DB)).toEqual(await placesRecounted(env.DB)),
     );
     expect(await placesStored(env.DB)).not.toEqual([]);
 

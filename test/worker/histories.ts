@@ -16,6 +16,17 @@ export const ingestAction = fc.record({
 });
 export const purgeAction = fc.constant({ kind: "purge" as const });
 
+/** Random histories (2 to 8 actions, 10 of them), each action `run` at its time, `check` after each history. */
+export async function histories<A>(action: fc.Arbitrary<A>, run: (a: A, now: number) => Promise<void>, check: () => Promise<void>) {
+  await fc.assert(
+    fc.asyncProperty(fc.array(action, { minLength: 2, maxLength: 8 }), async (actions) => {
+      for (const a of actions) await run(a, Date.now());
+      await check();
+    }),
+    { numRuns: 10 },
+  );
+}
+
 /** The retention over everything received more than 10 days ago, in chunks of 7 events. */
 export async function purgeAll(now: number) {
   let from = RETENTION_START;
