@@ -176,6 +176,17 @@ function model(t: Tok, s: Snapshot) {
   return { events, eventIds, webhooks, webhookUids, deliveries, sources };
 }
 
+/**
+ * Whether a retry may send a delivery again: not when its webhook was confined to an organization
+ * since (a limited token's change) and its event does not name that one (docs/podium.md: "Nobody's
+ * retry sends those again: retrying one answers 409 conflict, and a bulk retry leaves them out").
+ */
+function retryable(s: Snapshot, d: Dl): boolean {
+  const hook = s.webhooks.get(d.webhookUid);
+  const e = s.events.find((x) => x.id === d.eventId);
+  return hook !== undefined && e !== undefined && (hook.grantOrganizationUid === null || e.organizationUid === hook.grantOrganizationUid);
+}
+
 /** Routing's match, filters aside (the world has none): types, owner, sources. */
 function owed(w: Wh, e: Ev): boolean {
   const typeOk = w.eventTypes.some((p) => p === "*" || (p.endsWith(".*") ? e.eventType.startsWith(p.slice(0, -1)) : p === e.eventType));
@@ -531,7 +542,7 @@ async function randomWrite(w: World, t: Tok, before: Snapshot, r: Rng): Promise<
     const visible = m.deliveries.some((x) => x.id === d.id);
     const res = await as(p, t.token, "POST", `/v1/deliveries/${d.id}/retry`);
     const what = label(`retry ${d.id} ${JSON.stringify(d)}`);
-    expectStatus(res, "events:replay", visible ? 202 : 0, 404, what);
+    expectStatus(res, "events:replay", visible ? (retryable(before, d) ? 202 : 409) : 0, 404, what);
     await settle(p);
     const after = await snapshot(w);
     const changed = changes(before, after);
@@ -543,7 +554,9 @@ async function randomWrite(w: World, t: Tok, before: Snapshot, r: Rng): Promise<
     const uid = r.chance(0.5) ? r.pick(w.webhookUids) : undefined;
     const since = r.chance(0.3) ? r.pick([...before.deliveries.values()].map((d) => d.createdAt)) : undefined;
     const what = label(`bulk retry ${status} ${uid ?? ""} ${since ?? ""}`);
-    const want = m.deliveries.filter((d) => d.status === status && (uid === undefined || d.webhookUid === uid) && (since === undefined || d.createdAt >= since));
+    const want = m.deliveries.filter(
+      (d) => d.status === status && (uid === undefined || d.webhookUid === uid) && (since === undefined || d.createdAt >= since) && retryable(before, d),
+    );
     let count = 0;
     let cursor: string | undefined;
     for (let i = 0; i < 50; i++) {
@@ -725,7 +738,9 @@ async function runSeed(seed: number) {
 describe("a limited token stays inside its grant, by model", () => {
   // 63861: an organization's token re-pointed the admin's location webhook, then received another
   // organization's event there once the location moved (webhooks.ts: a change confines it now).
-  it.each([1, 2, 3, 63861])("seed %i", async (seed) => {
+  // 786623: the model expected a bulk retry to take a succeeded delivery of another organization's
+  // event from a webhook a token confined since; the product rightly leaves it out (docs/podium.md).
+  it.each([1, 2, 3, 63861, 786623])("seed %i", async (seed) => {
     await runSeed(seed);
   }, 60_000);
 
