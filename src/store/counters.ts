@@ -180,20 +180,33 @@ function foldDeltasStatements(db: D1Database, when: string, binds: unknown[]): D
 }
 
 /**
+ * Characters of cells a pending delta holds before a batch's stop joining it. Light traffic brings
+ * batches of a few events, each a few cells: joined into the newest row, their deltas are one row
+ * to delete at the fold for many batches (each delete is a row written), where a row a batch was
+ * ~0.3 rows per event in batches of 3. Under load a batch's own row is about this size.
+ */
+export const DELTA_JOIN_CHARS = 8_192;
+
+/**
  * Adds the events a subquery selects (as eventCountsStatement's) in one row, a delta of their
- * hours' cells, written at `now`, instead of a row per scope and hour; then, once
- * PENDING_DELTAS are waiting, folds them all. The subquery's parameters are numbered
- * (?1 …) and given in `binds`.
+ * hours' cells, written at `now`, instead of a row per scope and hour: the newest delta's own,
+ * while it holds under DELTA_JOIN_CHARS (its cells appended: one row written either way; it keeps
+ * its `at`, the oldest), else a new one; then, once PENDING_DELTAS are waiting, folds them all.
+ * The subquery's parameters are numbered (?1 …) and given in `binds`.
  */
 export function eventCountDeltaStatements(db: D1Database, rowsSql: string, binds: unknown[], now: number): D1PreparedStatement[] {
   const at = `?${binds.length + 1}`;
+  // (A row's cells are a JSON array: joined by text, as no cell is read; a row written with none is `[]`.)
+  const appended = `CASE WHEN cells = '[]' THEN excluded.cells ELSE substr(cells, 1, length(cells) - 1) || ',' || substr(excluded.cells, 2) END`;
   return [
     db
       .prepare(
-        `${cellsRowSql(rowsSql)}
-         INSERT INTO event_count_deltas (at, first_hour, cells, cells_through)
-         SELECT ${at}, first_hour, cells, coalesce((SELECT cells_through FROM event_count_deltas ORDER BY id DESC LIMIT 1), 0) + cell_count
-         FROM cells_row WHERE first_hour IS NOT NULL`,
+        `${cellsRowSql(rowsSql)},
+         newest AS MATERIALIZED (SELECT id, length(cells) < ${DELTA_JOIN_CHARS} AS joins, cells_through FROM event_count_deltas ORDER BY id DESC LIMIT 1)
+         INSERT INTO event_count_deltas (id, at, first_hour, cells, cells_through)
+         SELECT CASE WHEN newest.joins THEN newest.id ELSE coalesce(newest.id, 0) + 1 END, ${at}, first_hour, cells, coalesce(newest.cells_through, 0) + cell_count
+         FROM cells_row LEFT JOIN newest WHERE first_hour IS NOT NULL
+         ON CONFLICT (id) DO UPDATE SET cells = ${appended}, first_hour = min(first_hour, excluded.first_hour), cells_through = excluded.cells_through`,
       )
       .bind(...binds, now),
     // (Every fold takes every delta, so ids start again from 1: the last row's id is their number,

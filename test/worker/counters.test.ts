@@ -6,7 +6,7 @@ import { eventIdFor } from "../../src/domain/ids";
 import type { IngestMessage } from "../../src/domain/types";
 import { meteredD1 } from "../../bench/d1-meter";
 import { DELTA_FOLD_AGE_MS, runMaintenance } from "../../src/maintenance/cron";
-import { foldEventCountDeltas, PENDING_DELTA_CELLS, PENDING_DELTAS, PENDING_PURGE_CELLS, PENDING_PURGES } from "../../src/store/counters";
+import { DELTA_JOIN_CHARS, foldEventCountDeltas, PENDING_DELTA_CELLS, PENDING_DELTAS, PENDING_PURGE_CELLS, PENDING_PURGES } from "../../src/store/counters";
 import { HOUR_MS } from "../../src/domain/time";
 import { pendingByHour, SERIES_BUCKET_MS, stats } from "../../src/store/stats";
 import { expireHeld } from "../../src/store/deliveries";
@@ -457,15 +457,17 @@ describe("counters", () => {
     let i = 0;
     const ingest = () =>
       p.runIngest([ingestMessage({ dedupeKey: `${key}-${i++}`, organizationUid: `org-${key}-${i % 3}`, locationUid: `loc-${key}-${i % 7}` })]);
-    // Rows waiting without cells (as many batches' as the bound less two), then real batches.
+    // Rows waiting without cells (as many batches' as the bound less two), then real batches. (Each
+    // an empty array as long as a full row, which a batch does not join.)
     const waitingRows = async (n: number) => {
       await foldEventCountDeltas(env.DB);
       await env.DB.prepare(`WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < ${n})
-        INSERT INTO event_count_deltas (at, first_hour, cells) SELECT ?1, 0, '[]' FROM k`).bind(Date.now()).run();
+        INSERT INTO event_count_deltas (at, first_hour, cells) SELECT ?1, 0, '[' || printf('%${DELTA_JOIN_CHARS}s', '') || ']' FROM k`).bind(Date.now()).run();
     };
     await waitingRows(PENDING_DELTAS - 2);
     await ingest();
     expect(await pending()).toBe(PENDING_DELTAS - 1);
+    await waitingRows(PENDING_DELTAS - 1);
     await ingest();
     expect(await pending()).toBe(0);
     // A batch's cells counted on from the last row's: one that brings them to the bound folds.
@@ -479,6 +481,39 @@ describe("counters", () => {
     expect(await pending()).toBe(0);
     expect(await kept(env.DB)).toEqual(await recounted(env.DB));
     expect((await p.api("GET", "/v1/stats")).json.events.total).toBe(await env.DB.prepare("SELECT COUNT(*) AS n FROM events").first<number>("n"));
+  });
+
+  it(`join the newest pending row while it holds under ${DELTA_JOIN_CHARS} characters: light traffic's batches are a row to delete at the fold for many`, async () => {
+    const meter = meteredD1(env.DB);
+    const p = pipeline({ DB: meter.db });
+    const key = uniqueKey();
+    const rows = () => env.DB.prepare("SELECT COUNT(*) AS n, max(length(cells)) AS chars FROM event_count_deltas").first<{ n: number; chars: number }>();
+    await foldEventCountDeltas(env.DB);
+    // 150 batches of 3 events (quiet traffic), at 20 locations in 4 organizations.
+    let i = 0;
+    for (let b = 0; b < 150; b++) {
+      meter.reset();
+      await p.runIngest([0, 1, 2].map(() => ingestMessage({ dedupeKey: `${key}-${i++}`, organizationUid: `org-${key}-${i % 4}`, locationUid: `loc-${key}-${i % 20}` })));
+      // Each batch's counts are one row written, joined or not.
+      const counting = Object.entries(meter.usage.bySql).filter(([sql]) => sql.startsWith("WITH r AS MATERIALIZED"));
+      expect(counting.map(([, st]) => st.rowsWritten)).toEqual([1]);
+    }
+    const pending = (await rows())!;
+    // A row holds what was joined until it reached the bound, and one batch's more at most.
+    expect(pending.n).toBeGreaterThan(1);
+    expect(pending.n).toBeLessThan(20);
+    expect(pending.chars).toBeLessThan(DELTA_JOIN_CHARS + 1_000);
+    const { results } = await env.DB.prepare("SELECT id, cells, cells_through FROM event_count_deltas ORDER BY id").all<{ id: number; cells: string; cells_through: number }>();
+    // Every row valid JSON, ids 1…n (their number), and the newest's cells_through the cells of all.
+    expect(results.map((r) => r.id)).toEqual(results.map((_, k) => k + 1));
+    const cells = results.flatMap((r) => JSON.parse(r.cells) as unknown[]);
+    expect(results[results.length - 1]!.cells_through).toBe(cells.length);
+    // Read exactly while they wait, and once folded (the fold deletes each row: a few, not 150).
+    expect((await p.api("GET", "/v1/stats")).json.events.total).toBe(await env.DB.prepare("SELECT COUNT(*) AS n FROM events").first<number>("n"));
+    expect(await kept(env.DB)).toEqual(await recounted(env.DB));
+    await foldEventCountDeltas(env.DB);
+    expect((await rows())!.n).toBe(0);
+    expect(await kept(env.DB)).toEqual(await recounted(env.DB));
   });
 
   it(`are added up by the stats as a row per hour, not per cell: ${PENDING_DELTA_CELLS} pending cells are what /v1/stats works through`, () => {
