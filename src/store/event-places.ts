@@ -29,7 +29,10 @@ export const byOrganization = (id: number): PlacesDriver => ({ locations: [], or
 /** A scan.ts driver along the places rows of these places. */
 export const placesDriver = (d: PlacesDriver): PackedDriver => ({ packing: EVENT_PLACES, ids: [d.locations, d.organizations] });
 
-/** The purge's statements for some events it may have deleted (?1, their seqs as JSON), after their DELETE (dropPackedStatements). */
+/**
+ * The purge's statements for some events it may have deleted (?1, their seqs as JSON: its
+ * candidates, some kept by a replay made meanwhile), after their DELETE (dropPackedStatements).
+ */
 export function dropPlacesStatements(db: D1Database, purgedSeqs: string): D1PreparedStatement[] {
-  return dropPackedStatements(db, EVENT_PLACES, "SELECT value FROM json_each(?1)", [purgedSeqs]);
+  return dropPackedStatements(db, EVENT_PLACES, "SELECT value FROM json_each(?1)", [purgedSeqs], true);
 }

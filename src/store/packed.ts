@@ -135,21 +135,23 @@ export function seqsOf(p: Packing, row: PackedRow): number[] {
 
 /**
  * The purge's statements for some rows of the source it deletes, `gone` (a SELECT of their seqs as
- * `value`, over `binds`), in its transaction before or after their DELETE: the packed rows of
+ * `value`, over `binds`), in its transaction before or after (`after`) their DELETE: the packed rows of
  * their groups with no keyed row left go, and the others are written again from the rows left (a
  * group partly purged: a row received out of order, or a chunk's first or last), so every row
- * says where the stored ones are. Each statement reads `gone` once.
+ * says where the stored ones are. Each statement reads `gone` once. Before the DELETE, `gone` must
+ * be exactly the rows it deletes (they are left out); after it, those it may have deleted (the rows
+ * still stored are what is left: a candidate the purge kept keeps its place).
  */
-export function dropPackedStatements(db: D1Database, p: Packing, gone: string, binds: unknown[]): D1PreparedStatement[] {
+export function dropPackedStatements(db: D1Database, p: Packing, gone: string, binds: unknown[], after = false): D1PreparedStatement[] {
   const t = p.table;
   const with_ = `WITH gone AS MATERIALIZED (${gone}),
     groups AS MATERIALIZED (SELECT r.seq FROM gone JOIN ${t} r ON r.seq = (SELECT max(q.seq) FROM ${t} q WHERE q.seq <= gone.value) WHERE gone.value <= r.last)`;
   // (The packed rows holding them: the greatest key not above each, if its range holds it.)
-  const left = "seq NOT IN (SELECT value FROM gone)";
+  const left = after ? "" : "seq NOT IN (SELECT value FROM gone)";
   return [
     db
       .prepare(`${with_} DELETE FROM ${t} WHERE seq IN (SELECT seq FROM groups) AND NOT EXISTS (SELECT 1 FROM ${p.source} e
-        WHERE e.seq BETWEEN ${t}.seq AND ${t}.last AND ${keyed(p, "e")} AND e.${left})`)
+        WHERE e.seq BETWEEN ${t}.seq AND ${t}.last AND ${keyed(p, "e")}${left ? ` AND e.${left}` : ""})`)
       .bind(...binds),
     db
       .prepare(`${with_} UPDATE ${t} SET ${p.columns.map((c) => `${c.stored} = ${packedOf(p, c.key, `${t}.seq`, `${t}.last`, left)}`).join(", ")}

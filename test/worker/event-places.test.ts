@@ -5,14 +5,18 @@ import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { meteredD1 } from "../../bench/d1-meter";
+import { newDelivery } from "../../src/domain/delivery";
 import { eventIdFor } from "../../src/domain/ids";
 import type { IngestMessage } from "../../src/domain/types";
+import { insertDeliveries } from "../../src/store/deliveries";
+import { DELIVERY_WEBHOOKS } from "../../src/store/delivery-webhooks";
 import { PACKED_SPAN } from "../../src/store/packed";
+import { RETENTION_START, retentionStep, type RetentionCursor } from "../../src/store/retention";
 import { PACKED_ROWS } from "../../src/store/scan";
 import { ADMIN, ingestMessage, meteredApiCall, pagedList, podiumBody } from "./helpers";
 import { DAY, histories, ingestAction, purgeAction, purgeAll } from "./histories";
 import { pipeline, uniqueKey } from "./pipeline";
-import { placesRecounted, placesStored } from "./recount";
+import { packedRecounted, packedStored, placesRecounted, placesStored } from "./recount";
 import { makeToken } from "./tokens";
 
 /** The most D1 rows any operator read may read. */
@@ -92,6 +96,48 @@ describe("places rows", () => {
     await rerun();
     expect(await placesStored(env.DB)).toEqual(backfilled);
   }, 60_000); // random histories of D1 transactions: a busy machine takes longer than 5 s (nothing here is timed)
+
+  it("keep the places of an event the purge keeps, a replay of it made between the purge's read and its transaction", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const [org, loc] = [`org-${key}`, `loc-${key}`];
+    const hook = await p.createWebhook({ url: `https://example.com/${key}`, eventTypes: ["*"], organizationUid: org });
+    const now = Date.now();
+    // Two events past the retention in one group (one places row), their deliveries settled.
+    const msgs = await Promise.all(
+      [0, 1].map(async (i) => ({
+        ...ingestMessage({ organizationUid: org, locationUid: loc, body: podiumBody({ eventUid: `${key}-${i}`, organizationUid: org, locationUid: loc }) }),
+        eventId: await eventIdFor("podium", `${key}-${i}`),
+        dedupeKey: `${key}-${i}`,
+        organizationUid: org,
+        locationUid: loc,
+        receivedAt: now - 11 * DAY - i,
+      })),
+    );
+    await p.runIngest(msgs);
+    await env.DB.prepare("UPDATE deliveries SET status = 2, next_attempt_at = NULL WHERE status IN (0, 1)").run();
+    const kept = msgs[0]!;
+    // The purge reads both as candidates; one is replayed before its transaction, which keeps that one.
+    const db = new Proxy(env.DB, {
+      get(target, prop) {
+        if (prop === "batch") {
+          return async (stmts: D1PreparedStatement[]) => {
+            await insertDeliveries(env.DB, [await newDelivery("replay", { id: kept.eventId, receivedAt: kept.receivedAt }, { uid: hook.uid }, Date.now())]);
+            return target.batch(stmts);
+          };
+        }
+        const v: unknown = Reflect.get(target, prop);
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+    });
+    for (let from: RetentionCursor | null = RETENTION_START; from; ) {
+      from = (await retentionStep(db, { cutoff: now - 10 * DAY, graceCutoff: now + 1, from, limit: 100, now })).next;
+    }
+    const listed = await p.api("GET", `/v1/events?locationUid=${loc}&limit=100`);
+    expect(listed.json.data.map((e: { id: string }) => e.id)).toEqual([kept.eventId]);
+    expect(await placesStored(env.DB)).toEqual(await placesRecounted(env.DB));
+    expect(await packedStored(env.DB, DELIVERY_WEBHOOKS)).toEqual(await packedRecounted(env.DB, DELIVERY_WEBHOOKS));
+  });
 
   it("join small groups into rows of up to PACKED_SPAN positions, so a walk covers as many events whatever the traffic", async () => {
     const p = pipeline();
