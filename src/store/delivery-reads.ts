@@ -100,7 +100,7 @@ async function deliveryPage(db: D1Database, f: DeliveryFilter, opts: { limit: nu
   const access = f.access ?? null;
   const limited = isLimited(access);
   const ids = await nameIds(db, [...(f.webhookUid ? [f.webhookUid] : []), ...accessNames(access)]);
-  const empty = { seqs: [], nextBefore: null };
+  const empty = { seqs: [], nextBefore: null, rowsRead: 0 };
   let webhooks: number[] | null = null; // null: any
   if (f.webhookUid) {
     const id = ids.get(f.webhookUid);

@@ -14,7 +14,7 @@ import { insertDeliveriesStatements, unattemptedPendingStatement } from "./deliv
 import { anyDeliveryOf } from "./event-deliveries";
 import { byLocation, byOrganization, INSERT_PLACES, placesDriver } from "./event-places";
 import { apiIdSql, dedupeKeySql, dedupeTextSql, idKeySql, learnNamesStatement, nameIdSql, nameIds } from "./names";
-import { boundedScan, type Drivers } from "./scan";
+import { boundedScan, rowsBoundedScan, type Drivers } from "./scan";
 import { statusCode } from "./transitions";
 
 /** An event ready to store: the queue message with its body resolved, and the webhooks whose filter excluded it. */
@@ -184,8 +184,14 @@ export interface EventFilter {
 
 /** Rows one list call examines at most, however rare its filter: past them it answers a cursor. */
 const EVENT_SCAN_ROWS = 4_000;
-/** With a status filter each row examined also looks up its deliveries. */
+/** With a status filter each row examined also looks up its deliveries: at most so many events, … */
 const EVENT_STATUS_SCAN_ROWS = 2_000;
+/**
+ * … and fewer when its events have many deliveries each (every webhook subscribed to everything,
+ * or many replays): the D1 rows its walk reads at most (scan.ts, rowsBoundedScan), under the
+ * 10,000 of a read with what else the call reads.
+ */
+const EVENT_STATUS_READ_ROWS = 9_000;
 
 /**
  * Newest first, up to `limit`, strictly below `before` (the insertion sequence).
@@ -202,15 +208,17 @@ export async function listEvents(
   const f = opts.filter ?? {};
   const where = await eventConditions(db, f, opts.access ?? null, "walked");
   if (!where) return { events: [], nextBefore: null };
-  const page = await boundedScan(db, {
+  const scan = {
     table: "events",
     columns: "seq, id, source, type, object, organization, location, received_at",
     drivers: where.drivers,
     filter: where.conditions.join(" AND ") || "1",
     before: opts.before ?? Number.MAX_SAFE_INTEGER,
     limit: opts.limit,
-    scanRows: f.status ? EVENT_STATUS_SCAN_ROWS : EVENT_SCAN_ROWS,
-  });
+  };
+  const page = f.status
+    ? await rowsBoundedScan(db, { ...scan, scanRows: EVENT_STATUS_SCAN_ROWS, maxRowsRead: EVENT_STATUS_READ_ROWS })
+    : await boundedScan(db, { ...scan, scanRows: EVENT_SCAN_ROWS });
   return { events: await eventsAt(db, page.seqs), nextBefore: page.nextBefore };
 }
 

@@ -26,6 +26,8 @@ export interface ScanPage {
   seqs: number[];
   /** Where to continue (strictly below), or null when nothing is left. */
   nextBefore: number | null;
+  /** D1 rows its statements read (their meta). */
+  rowsRead: number;
 }
 
 /**
@@ -56,7 +58,9 @@ export async function boundedScan(
     const sql = `SELECT driver, seq, (${o.filter}) AS hit FROM (${five.join(" UNION ALL ")}) AS walked`;
     return db.prepare(sql).bind(o.before);
   });
-  const walked = (await db.batch<{ driver: number; seq: number; hit: number }>(statements)).flatMap((r) => r.results);
+  const done = await db.batch<{ driver: number; seq: number; hit: number }>(statements);
+  const rowsRead = done.reduce((n, r) => n + r.meta.rows_read, 0);
+  const walked = done.flatMap((r) => r.results);
   const perDriver = new Map<number, { floor: number; walked: number }>();
   for (const r of walked) {
     const d = perDriver.get(r.driver) ?? { floor: r.seq, walked: 0 };
@@ -67,8 +71,8 @@ export async function boundedScan(
   let cutoff: number | null = null;
   for (const r of results) if (r.walked >= budget && (cutoff === null || r.floor > cutoff)) cutoff = r.floor;
   const hits = [...new Set(results.filter((r) => r.hit && (cutoff === null || r.seq >= cutoff)).map((r) => r.seq))].sort((a, b) => b - a);
-  if (hits.length > o.limit) return { seqs: hits.slice(0, o.limit), nextBefore: hits[o.limit - 1]! };
-  return { seqs: hits, nextBefore: cutoff };
+  if (hits.length > o.limit) return { seqs: hits.slice(0, o.limit), nextBefore: hits[o.limit - 1]!, rowsRead };
+  return { seqs: hits, nextBefore: cutoff, rowsRead };
 }
 
 /**
@@ -86,6 +90,7 @@ async function packedScan(
 ): Promise<ScanPage> {
   const hits: number[] = [];
   let before = o.before;
+  let rowsRead = 0;
   // A costly filter (a status: each event's deliveries read) examines fewer rows, and walks fewer packed rows.
   let packedLeft = Math.min(PACKED_ROWS, o.scanRows);
   let namedLeft = Math.floor(o.scanRows / 2);
@@ -93,7 +98,8 @@ async function packedScan(
     const rowsNow = Math.min(share, packedLeft);
     // (The first step's rows are a page's worth, a packed row or two more.)
     const namedNow = step === 0 ? Math.min(2 * (o.limit + 1), namedLeft) : namedLeft;
-    const { results: rows } = await db.prepare(packedRowsSql(o.driver, rowsNow)).bind(before).all<PackedRow>();
+    const { results: rows, meta } = await db.prepare(packedRowsSql(o.driver, rowsNow)).bind(before).all<PackedRow>();
+    rowsRead += meta.rows_read;
     packedLeft -= rows.length;
     let cutoff: number | null = rows.length >= rowsNow ? rows[rows.length - 1]!.seq : null;
     const seqs: number[] = [];
@@ -109,14 +115,45 @@ async function packedScan(
     namedLeft -= seqs.length;
     if (seqs.length > 0) {
       // Positions the store read, as literals (integers).
-      const { results } = await db
+      const { results, meta: named } = await db
         .prepare(`SELECT seq, (${o.filter}) AS hit FROM (SELECT ${o.columns} FROM ${o.driver.packing.source} WHERE seq IN (${seqs.map((s) => Math.trunc(s)).join(", ")})) AS walked`)
         .all<{ seq: number; hit: number }>();
+      rowsRead += named.rows_read;
       hits.push(...results.filter((r) => r.hit).map((r) => r.seq).sort((a, b) => b - a));
     }
-    if (hits.length > o.limit) return { seqs: hits.slice(0, o.limit), nextBefore: hits[o.limit - 1]! };
-    if (cutoff === null || hits.length === o.limit || packedLeft <= 0 || namedLeft <= 0) return { seqs: hits, nextBefore: cutoff };
+    if (hits.length > o.limit) return { seqs: hits.slice(0, o.limit), nextBefore: hits[o.limit - 1]!, rowsRead };
+    if (cutoff === null || hits.length === o.limit || packedLeft <= 0 || namedLeft <= 0) return { seqs: hits, nextBefore: cutoff, rowsRead };
     before = cutoff;
   }
-  return { seqs: hits, nextBefore: before };
+  return { seqs: hits, nextBefore: before, rowsRead };
 }
+
+/**
+ * boundedScan for a filter whose cost per row examined is not known beforehand (a status: each
+ * event's deliveries read, as many as it has): steps of it, a few rows first, then as many more as
+ * the D1 rows left of `maxRowsRead` allow at what each row examined has cost so far, until the page
+ * is full, `scanRows` were examined or the rows read reach the bound.
+ */
+export async function rowsBoundedScan(
+  db: D1Database,
+  o: { table: string; columns: string; drivers: Drivers; filter: string; before: number; limit: number; scanRows: number; maxRowsRead: number },
+): Promise<ScanPage> {
+  const seqs: number[] = [];
+  let before = o.before;
+  let examined = 0;
+  let rowsRead = 0;
+  let step = Math.min(FIRST_STEP, o.scanRows);
+  for (;;) {
+    const page = await boundedScan(db, { ...o, before, limit: o.limit - seqs.length, scanRows: step });
+    seqs.push(...page.seqs);
+    examined += step;
+    rowsRead += page.rowsRead;
+    if (page.nextBefore === null || seqs.length >= o.limit) return { seqs, nextBefore: page.nextBefore, rowsRead };
+    before = page.nextBefore;
+    step = Math.min(o.scanRows - examined, Math.floor(((o.maxRowsRead - rowsRead) * examined) / Math.max(1, rowsRead)));
+    if (step < 1) return { seqs, nextBefore: before, rowsRead };
+  }
+}
+
+/** rowsBoundedScan's first step: a busy filter's page is found in it. */
+const FIRST_STEP = 200;

@@ -72,7 +72,7 @@ function walks(sql: string): string[] {
 /** The SQL a store function prepares, run against a stand-in that answers one row to reads and nothing to writes. */
 async function preparedBy(run: (d1: D1Database) => Promise<unknown> | unknown, row: Record<string, unknown> = {}): Promise<string[]> {
   const sqls: string[] = [];
-  const statement = { bind: () => statement, all: async () => ({ results: [row] }), first: async () => row, run: async () => ({ meta: {} }) };
+  const statement = { bind: () => statement, all: async () => ({ results: [row], meta: { rows_read: 0 } }), first: async () => row, run: async () => ({ meta: {} }) };
   const d1 = { prepare: (sql: string) => (sqls.push(sql), statement), batch: async () => [] };
   await run(d1 as unknown as D1Database);
   return sqls;

@@ -1,0 +1,51 @@
+// A status list (`GET /v1/events?status=…`) checks each event it examines against its deliveries:
+// the more deliveries each event has, the fewer events a call examines (store/events.ts,
+// statusScanRows), so that a call reads under the bound however many webhooks each event is owed to.
+import { env } from "cloudflare:workers";
+import { expect, it } from "vitest";
+import { meteredD1 } from "../../bench/d1-meter";
+import { eventIdFor } from "../../src/domain/ids";
+import { ADMIN, ingestMessage, meteredApiCall, podiumBody } from "./helpers";
+import { pipeline, uniqueKey } from "./pipeline";
+import { makeToken } from "./tokens";
+
+/** The most D1 rows any operator read may read. */
+const MAX_ROWS = 10_000;
+
+it("examine fewer events a call as each has more deliveries: five webhooks owed every event, each call under the bound, paged to the one match", async () => {
+  const p = pipeline();
+  const key = uniqueKey();
+  const org = `org-${key}`;
+  // The oldest event is held for a disabled webhook: the one match, behind every other event.
+  await p.createWebhook({ url: `https://example.com/${key}/held`, eventTypes: ["message.sent"], organizationUid: org, disabled: true });
+  const sent = { ...ingestMessage({ eventType: "message.sent", organizationUid: org, body: podiumBody({ organizationUid: org }) }), eventId: await eventIdFor("podium", `${key}-sent`), dedupeKey: `${key}-sent` };
+  await p.runIngest([sent]);
+  for (let i = 0; i < 5; i++) await p.createWebhook({ url: `https://example.com/${key}/${i}`, eventTypes: ["message.received"] });
+  // Ids as the ingress makes them (a hash: each event's deliveries a narrow range of their own).
+  const message = async (i: number) => ({
+    ...ingestMessage({ organizationUid: org, body: podiumBody({ organizationUid: org }) }),
+    eventId: await eventIdFor("podium", `${key}-${i}`),
+    dedupeKey: `${key}-${i}`,
+  });
+  for (let b = 0; b < 20; b++) await p.runIngest(await Promise.all(Array.from({ length: 100 }, (_, i) => message(b * 100 + i))));
+  const orgToken = (await makeToken(p, ["events:read", "read_messages"], { organizationUids: [org] })).token;
+
+  // The admin's walk along the events, and a limited token's along the places rows.
+  for (const headers of [ADMIN, { authorization: `Bearer ${orgToken}` }]) {
+    const meter = meteredD1(env.DB);
+    const found: string[] = [];
+    const rows: number[] = [];
+    let cursor: string | null = null;
+    for (let calls = 0; calls < 20; calls++) {
+      const r = await meteredApiCall(meter, "GET", `/v1/events?status=held&limit=50${cursor ? `&cursor=${cursor}` : ""}`, undefined, headers);
+      expect(r.status).toBe(200);
+      rows.push(r.rows);
+      found.push(...r.json.data.map((e: { id: string }) => e.id));
+      cursor = r.json.nextCursor;
+      if (!cursor) break;
+    }
+    expect(cursor).toBeNull();
+    expect(found).toEqual([sent.eventId]);
+    expect(Math.max(...rows)).toBeLessThanOrEqual(MAX_ROWS);
+  }
+}, 120_000);
