@@ -7,6 +7,7 @@ import { fakeDownstream } from "./test/support/fake-downstream.ts";
 // wrangler.toml's [assets] directory must hold the API reference's bundle before any Worker starts.
 copyDocsBundle();
 const migrations = await readD1Migrations("migrations");
+const FIFO_MODEL = "test/worker/fifo-model.test.ts";
 
 /** The fake downstream as Miniflare's outbound service, which answers in Miniflare's own Response. */
 async function outboundService(request: MiniflareRequest): Promise<MiniflareResponse> {
@@ -39,6 +40,9 @@ function workerd(vars: Record<string, string> = {}) {
 
 export default defineConfig({
   test: {
+    // Two files at a time: a workerd file keeps about one core busy, so one at a time left the
+    // second core idle. A test's timeout is a hang guard, never a speed check (they share cores).
+    maxWorkers: 2,
     projects: [
       // `npm run bench` only: measurements, not tests.
       ...(process.env.EDGEHOOK_BENCH
@@ -50,8 +54,20 @@ export default defineConfig({
         test: {
           name: "workers",
           include: ["test/worker/**/*.test.ts"],
-          exclude: ["test/worker/flow/**"],
+          testTimeout: 60_000,
+          exclude: ["test/worker/flow/**", FIFO_MODEL],
           setupFiles: ["test/worker/setup.ts"],
+        },
+      },
+      {
+        // The FIFO model, alone once every other file is done: beside another file it twice
+        // outlasted its 180 s (it takes ~40 s), and never did alone; the cause is not found yet.
+        plugins: [workerd()],
+        test: {
+          name: "workers-alone",
+          include: [FIFO_MODEL],
+          setupFiles: ["test/worker/setup.ts"],
+          sequence: { groupOrder: 1 },
         },
       },
       {
