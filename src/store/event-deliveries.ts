@@ -66,5 +66,41 @@ export const anyDeliveryOf = (event: string, ms: string, key: string, condition:
   `EXISTS (SELECT 1 FROM deliveries d INDEXED BY ${BY_ID} WHERE ${ofOneEvent("d", ms, key)} AND d.event = ${event} AND ${condition}
     UNION ALL SELECT 1 FROM stray_deliveries s CROSS JOIN deliveries d NOT INDEXED WHERE s.event = ${event} AND d.seq = s.delivery AND ${condition})`;
 
+/**
+ * anyDeliveryOf read at most `cap` deliveries deep, so that an event costs a bounded number of rows
+ * however many deliveries it has (a list checks many events in one call): 1 when one of the first
+ * `cap` entries of its range, or of its first deliveryVerdictStrays(cap) strays, meets `condition`; 0 when
+ * there are fewer of each and none does; 2 when none does and either was cut (not decided).
+ * Those of another event sharing the range count toward `cap` (it may answer 2 early, never
+ * wrongly 0). Reads at most deliveryVerdictRows(cap) rows, its event's own row included.
+ */
+export const deliveryVerdictOf = (event: string, ms: string, key: string, condition: string, cap: number) => {
+  const [inRange, strays] = [Math.trunc(cap), deliveryVerdictStrays(cap)];
+  return `(SELECT CASE WHEN max(hit) THEN 1 WHEN sum(stray) >= ${strays} OR sum(1 - stray) >= ${inRange} THEN 2 ELSE 0 END FROM
+    (SELECT * FROM (SELECT d.event = ${event} AND (${condition}) AS hit, 0 AS stray FROM deliveries d INDEXED BY ${BY_ID} WHERE ${ofOneEvent("d", ms, key)} LIMIT ${inRange})
+     UNION ALL SELECT * FROM (SELECT (${condition}) AS hit, 1 AS stray FROM stray_deliveries s CROSS JOIN deliveries d NOT INDEXED WHERE s.event = ${event} AND d.seq = s.delivery LIMIT ${strays})))`;
+};
+
+/**
+ * The strays a verdict of `cap` reads: fewer, as each costs two rows (its entry, its delivery),
+ * and only deliveries stored before migration 0034 are strays (gone within the retention), so
+ * that the cheapest verdicts, which decide an event of a few deliveries, stay cheap.
+ */
+export const deliveryVerdictStrays = (cap: number) => Math.max(1, Math.floor(cap / 4));
+
+/**
+ * The D1 rows a deliveryVerdictOf of `cap` and its event's row read at most: one a delivery in
+ * the range, two a stray, and one each to find where the range and the strays end
+ * (measured in test/worker/event-status-fanout.test.ts).
+ */
+export const deliveryVerdictRows = (cap: number) => 3 + Math.trunc(cap) + 2 * deliveryVerdictStrays(cap);
+
+/** The largest cap whose deliveryVerdictOf reads at most `rows` rows with its event's row (0: none does). */
+export function deliveryVerdictCap(rows: number): number {
+  let cap = Math.max(0, rows - 5, Math.floor((rows - 3) / 1.5));
+  while (cap > 0 && deliveryVerdictRows(cap) > rows) cap--;
+  return cap;
+}
+
 /** Forgets the strays of `events` (SQL: a list or subquery of events.seq), purged with them. */
 export const dropStraysSql = (events: string) => `DELETE FROM stray_deliveries WHERE event IN (${events})`;

@@ -11,7 +11,7 @@ import { ALERT_SOURCE } from "../domain/alerts";
 import { eventCountDeltaStatements, objectGroupOf } from "./counters";
 import { chunksOf } from "./chunks";
 import { insertDeliveriesStatements, unattemptedPendingStatement } from "./deliveries";
-import { anyDeliveryOf } from "./event-deliveries";
+import { anyDeliveryOf, deliveryVerdictCap, deliveryVerdictOf } from "./event-deliveries";
 import { byLocation, byOrganization, INSERT_PLACES, placesDriver } from "./event-places";
 import { apiIdSql, dedupeKeySql, dedupeTextSql, idKeySql, learnNamesStatement, nameIdSql, nameIds } from "./names";
 import { boundedScan, rowsBoundedScan, type Drivers } from "./scan";
@@ -212,13 +212,22 @@ export async function listEvents(
     table: "events",
     columns: "seq, id, source, type, object, organization, location, received_at",
     drivers: where.drivers,
-    filter: where.conditions.join(" AND ") || "1",
     before: opts.before ?? Number.MAX_SAFE_INTEGER,
     limit: opts.limit,
   };
-  const page = f.status
-    ? await rowsBoundedScan(db, { ...scan, scanRows: EVENT_STATUS_SCAN_ROWS, maxRowsRead: EVENT_STATUS_READ_ROWS })
-    : await boundedScan(db, { ...scan, scanRows: EVENT_SCAN_ROWS });
+  const verdict = where.verdict;
+  const page = verdict
+    ? await rowsBoundedScan(db, {
+        ...scan,
+        // The other conditions first: an event they exclude has its deliveries read not at all.
+        filterWithin: (rows) => {
+          const cap = deliveryVerdictCap(rows);
+          return cap < 1 ? null : `CASE WHEN ${where.others.join(" AND ") || "1"} THEN ${verdict(cap)} ELSE 0 END`;
+        },
+        scanRows: EVENT_STATUS_SCAN_ROWS,
+        maxRowsRead: EVENT_STATUS_READ_ROWS,
+      })
+    : await boundedScan(db, { ...scan, filter: where.conditions.join(" AND ") || "1", scanRows: EVENT_SCAN_ROWS });
   return { events: await eventsAt(db, page.seqs), nextBefore: page.nextBefore };
 }
 
@@ -236,7 +245,7 @@ async function eventConditions(
   f: EventFilter,
   access: Access | null,
   row: string,
-): Promise<{ conditions: string[]; drivers: Drivers } | null> {
+): Promise<{ conditions: string[]; others: string[]; verdict?: (cap: number) => string; drivers: Drivers } | null> {
   const ids = await nameIds(db, [
     ...[f.eventType, f.sourceId, f.locationUid, f.organizationUid].filter((n): n is string => n !== undefined),
     ...accessNames(access),
@@ -263,6 +272,8 @@ async function eventConditions(
   const grant = eventAccessIds(access, ids);
   if (grant.none) return null;
   if (grant.sql) conditions.push(grant.sql);
+  const others = [...conditions];
+  let verdict: ((cap: number) => string) | undefined;
   if (f.status) {
     // Among the deliveries the token may see: one to a webhook outside its grant says nothing.
     // (Ids as literals, as every condition here: integers read from names.) By the event's
@@ -270,7 +281,10 @@ async function eventConditions(
     const visible = await grantedWebhookIds(db, access);
     if (visible !== null && visible.length === 0) return null;
     const within = visible === null ? "" : ` AND d.webhook IN (${visible.map((id) => Math.trunc(id)).join(", ")})`;
-    conditions.push(anyDeliveryOf(`${row}.seq`, `${row}.received_at`, `${row}.id`, `d.status = ${statusCode(f.status)}${within}`));
+    const condition = `d.status = ${statusCode(f.status)}${within}`;
+    conditions.push(anyDeliveryOf(`${row}.seq`, `${row}.received_at`, `${row}.id`, condition));
+    // The same, answering 0, 1 or 2 (not decided) within `cap` deliveries (a list's bounded scan).
+    verdict = (cap) => deliveryVerdictOf(`${row}.seq`, `${row}.received_at`, `${row}.id`, condition, cap);
   }
 
   // A limited token finds events only at places its grant sees into (one walk for all of them).
@@ -282,7 +296,7 @@ async function eventConditions(
   } else if (isLimited(access)) drivers = placesDriver(grant.places);
   else drivers = ["1"];
   const none = Array.isArray(drivers) ? drivers.length === 0 : drivers.ids.flat().length === 0;
-  return none ? null : { conditions, drivers };
+  return none ? null : { conditions, others, verdict, drivers };
 }
 
 /** Whether the location's events are (almost only) events `access` sees: it holds the location, or its organization. */

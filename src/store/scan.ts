@@ -2,7 +2,9 @@
 // "driver": a condition an index serves, ordered by seq), checks the other
 // filters along the way, and stops after a fixed number of rows whether or not
 // the page is full (filters see the walked row as `walked`). What it could not look at is where the next call continues,
-// so a rare filter costs more calls, never a longer one.
+// so a rare filter costs more calls, never a longer one. A filter may also answer UNDECIDED for a
+// row (rowsBoundedScan's: it could not tell within the rows it may read): the page ends above the
+// newest such row and continues from it.
 import { chunksOf } from "./chunks";
 import { packedRowsSql, seqsOf, type PackedDriver, type PackedRow } from "./packed";
 
@@ -28,7 +30,13 @@ export interface ScanPage {
   nextBefore: number | null;
   /** D1 rows its statements read (their meta). */
   rowsRead: number;
+  /** The row the filter answered UNDECIDED for, where the page stopped (nextBefore is just above it). */
+  undecided?: number;
 }
+
+/** A filter's answer for a row it could not tell within its bound (else 1 or 0, as SQL booleans). */
+export const UNDECIDED = 2;
+const isHit = (hit: unknown) => Boolean(hit) && hit !== UNDECIDED;
 
 /**
  * Walks each driver below `before` for scanRows / drivers rows, keeps
@@ -40,7 +48,7 @@ export interface ScanPage {
  */
 export async function boundedScan(
   db: D1Database,
-  o: { table: string; columns: string; drivers: Drivers; filter: string; before: number; limit: number; scanRows: number },
+  o: { table: string; columns: string; drivers: Drivers; filter: string; before: number; limit: number; scanRows: number; exact?: boolean },
 ): Promise<ScanPage> {
   if (!Array.isArray(o.drivers)) return packedScan(db, { ...o, driver: o.drivers });
   const drivers = o.drivers;
@@ -70,8 +78,11 @@ export async function boundedScan(
   // The highest row below which some driver has not looked yet.
   let cutoff: number | null = null;
   for (const r of results) if (r.walked >= budget && (cutoff === null || r.floor > cutoff)) cutoff = r.floor;
-  const hits = [...new Set(results.filter((r) => r.hit && (cutoff === null || r.seq >= cutoff)).map((r) => r.seq))].sort((a, b) => b - a);
+  const seen = results.filter((r) => cutoff === null || r.seq >= cutoff);
+  const undecided = newestUndecided(seen);
+  const hits = [...new Set(seen.filter((r) => isHit(r.hit) && (undecided === undefined || r.seq > undecided)).map((r) => r.seq))].sort((a, b) => b - a);
   if (hits.length > o.limit) return { seqs: hits.slice(0, o.limit), nextBefore: hits[o.limit - 1]!, rowsRead };
+  if (undecided !== undefined) return { seqs: hits, nextBefore: undecided + 1, rowsRead, undecided };
   return { seqs: hits, nextBefore: cutoff, rowsRead };
 }
 
@@ -86,14 +97,15 @@ export async function boundedScan(
  */
 async function packedScan(
   db: D1Database,
-  o: { columns: string; driver: PackedDriver; filter: string; before: number; limit: number; scanRows: number },
+  o: { columns: string; driver: PackedDriver; filter: string; before: number; limit: number; scanRows: number; exact?: boolean },
 ): Promise<ScanPage> {
   const hits: number[] = [];
   let before = o.before;
   let rowsRead = 0;
   // A costly filter (a status: each event's deliveries read) examines fewer rows, and walks fewer packed rows.
   let packedLeft = Math.min(PACKED_ROWS, o.scanRows);
-  let namedLeft = Math.floor(o.scanRows / 2);
+  // (`exact`: never more named rows than that, at least one, taking part of a packed row if need be.)
+  let namedLeft = o.exact ? Math.max(1, Math.floor(o.scanRows / 2)) : Math.floor(o.scanRows / 2);
   for (const [step, share] of PACKED_STEPS.entries()) {
     const rowsNow = Math.min(share, packedLeft);
     // (The first step's rows are a page's worth, a packed row or two more.)
@@ -106,7 +118,14 @@ async function packedScan(
     for (const row of rows) {
       // (The row holding `before` is walked from below it.)
       const found = seqsOf(o.driver.packing, row).filter((s) => s < before);
-      if (seqs.length > 0 && seqs.length + found.length > namedNow) {
+      const room = namedNow - seqs.length;
+      if (o.exact && found.length > room && room > 0) {
+        // Its newest, and on below the last of them.
+        seqs.push(...found.slice(0, room));
+        cutoff = found[room - 1]!;
+        break;
+      }
+      if ((seqs.length > 0 || o.exact) && found.length > room) {
         cutoff = row.last + 1;
         break;
       }
@@ -119,7 +138,9 @@ async function packedScan(
         .prepare(`SELECT seq, (${o.filter}) AS hit FROM (SELECT ${o.columns} FROM ${o.driver.packing.source} WHERE seq IN (${seqs.map((s) => Math.trunc(s)).join(", ")})) AS walked`)
         .all<{ seq: number; hit: number }>();
       rowsRead += named.rows_read;
-      hits.push(...results.filter((r) => r.hit).map((r) => r.seq).sort((a, b) => b - a));
+      const undecided = newestUndecided(results);
+      hits.push(...results.filter((r) => isHit(r.hit) && (undecided === undefined || r.seq > undecided)).map((r) => r.seq).sort((a, b) => b - a));
+      if (undecided !== undefined && hits.length <= o.limit) return { seqs: hits, nextBefore: undecided + 1, rowsRead, undecided };
     }
     if (hits.length > o.limit) return { seqs: hits.slice(0, o.limit), nextBefore: hits[o.limit - 1]!, rowsRead };
     if (cutoff === null || hits.length === o.limit || packedLeft <= 0 || namedLeft <= 0) return { seqs: hits, nextBefore: cutoff, rowsRead };
@@ -128,16 +149,39 @@ async function packedScan(
   return { seqs: hits, nextBefore: before, rowsRead };
 }
 
+/** The newest row the filter answered UNDECIDED for. */
+function newestUndecided(rows: { seq: number; hit: unknown }[]): number | undefined {
+  let newest: number | undefined;
+  for (const r of rows) if (r.hit === UNDECIDED && (newest === undefined || r.seq > newest)) newest = r.seq;
+  return newest;
+}
+
 /**
  * boundedScan for a filter whose cost per row examined is not known beforehand (a status: each
  * event's deliveries read, as many as it has): steps of it, a few rows first, then more as the D1
  * rows left of `maxRowsRead` allow at what rows examined have cost (cautiously: below), until the
- * page is full, `scanRows` were examined or the rows read near the bound. A first step whose events
- * each cost more than maxRowsRead / FIRST_STEP rows still passes it.
+ * page is full, `scanRows` were examined or the rows read near the bound. The bound is hard: each
+ * step's filter is built (`filterWithin`) to read at most so many rows per row it examines that
+ * the step stays within the rows left (the first, within half of them), and answers UNDECIDED for
+ * a row it could not tell within them; the step's page ends above that row, and the next step
+ * examines it alone, with every row left (half the bound at least: else the call ends there, and
+ * the next one gets to it after its first step). A row not decided even so (an event with over
+ * ~3,600 deliveries, none of those read in the status) is taken as a match: listed, not lost, and
+ * the walk goes on below it.
  */
 export async function rowsBoundedScan(
   db: D1Database,
-  o: { table: string; columns: string; drivers: Drivers; filter: string; before: number; limit: number; scanRows: number; maxRowsRead: number },
+  o: {
+    table: string;
+    columns: string;
+    drivers: Drivers;
+    /** The filter (1, 0 or UNDECIDED) reading at most so many rows per row examined, that row's own included; null if none can. */
+    filterWithin: (rowsPerRow: number) => string | null;
+    before: number;
+    limit: number;
+    scanRows: number;
+    maxRowsRead: number;
+  },
 ): Promise<ScanPage> {
   const seqs: number[] = [];
   let before = o.before;
@@ -145,24 +189,54 @@ export async function rowsBoundedScan(
   let rowsRead = 0;
   let perRow = 0;
   let step = Math.min(FIRST_STEP, o.scanRows);
-  for (;;) {
-    const page = await boundedScan(db, { ...o, before, limit: o.limit - seqs.length, scanRows: step });
-    seqs.push(...page.seqs);
+  for (let first = true; ; first = false) {
+    // The first step knows nothing of what rows cost: it keeps half the rows for a row it could not decide.
+    const left = o.maxRowsRead - rowsRead;
+    const shape = stepShape(o.drivers, step);
+    const filter = o.filterWithin(Math.floor(((first ? left / 2 : left) - shape.walked) / shape.examined));
+    if (filter === null) return { seqs, nextBefore: before, rowsRead };
+    const page = await boundedScan(db, { ...o, filter, before, limit: o.limit - seqs.length, scanRows: step, exact: true });
     examined += step;
     rowsRead += page.rowsRead;
-    if (page.nextBefore === null || seqs.length >= o.limit) return { seqs, nextBefore: page.nextBefore, rowsRead };
-    before = page.nextBefore;
+    if (page.undecided !== undefined && page.undecided === before - 1 && step === 1) {
+      // Not decided alone: with half the bound or more, listed (see above); else the next call decides it.
+      if (left < o.maxRowsRead / 2) return { seqs, nextBefore: before, rowsRead };
+      seqs.push(page.undecided);
+      before = page.undecided;
+    } else {
+      seqs.push(...page.seqs);
+      if (page.nextBefore === null || seqs.length >= o.limit) return { seqs, nextBefore: page.nextBefore, rowsRead };
+      before = page.nextBefore;
+    }
+    if (seqs.length >= o.limit) return { seqs, nextBefore: before, rowsRead };
     // An estimate, so a cautious one: older events can cost more than the newest (cheap newest
     // events averaged in once let a step of 1,800 costly ones read 12,519 rows), and a packed walk
     // takes whole packed rows, more than a small step's share. So: the costliest step's rate so far,
-    // half the rows left, at most twice what was examined; and not a step too small to be worth its statement.
+    // half the rows left (and so, as its filter may read all of them, twice that rate a row), at least
+    // MIN_ROOM a row, at most twice what was examined; and not a step too small to be worth its
+    // statement. After an undecided row, that row alone.
     perRow = Math.max(perRow, Math.max(1, page.rowsRead) / step);
-    step = Math.min(o.scanRows - examined, examined, Math.floor((o.maxRowsRead - rowsRead) / perRow / 2));
-    if (step < MIN_STEP) return { seqs, nextBefore: before, rowsRead };
+    if (page.undecided !== undefined && before === page.undecided + 1) step = 1;
+    else {
+      step = Math.min(o.scanRows - examined, examined, Math.floor((o.maxRowsRead - rowsRead) / Math.max(2 * perRow, MIN_ROOM)));
+      if (step < 1 || (step < MIN_STEP && step * perRow < MIN_STEP_ROWS)) return { seqs, nextBefore: before, rowsRead };
+    }
   }
+}
+
+/**
+ * The rows a step of `step` (its scanRows) examines at most, and the rows it reads walking to
+ * them besides (a packed walk's packed rows; a walk of the table reads each row as it examines it).
+ */
+function stepShape(drivers: Drivers, step: number): { examined: number; walked: number } {
+  if (!Array.isArray(drivers)) return { examined: Math.max(1, Math.floor(step / 2)), walked: Math.min(PACKED_ROWS, step) };
+  return { examined: Math.max(1, Math.floor(step / Math.max(1, drivers.length))) * drivers.length, walked: 0 };
 }
 
 /** rowsBoundedScan's first step: a busy filter's page is found in it. */
 const FIRST_STEP = 200;
-/** rowsBoundedScan's smallest later step: below it the call answers its cursor. */
+/** rowsBoundedScan's smallest later step, unless it may read MIN_STEP_ROWS (costly rows): below it the call answers its cursor. */
 const MIN_STEP = 50;
+const MIN_STEP_ROWS = 500;
+/** The fewest rows a later step leaves its filter for each row it examines (events: a few deliveries each). */
+const MIN_ROOM = 8;
