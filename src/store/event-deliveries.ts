@@ -90,16 +90,23 @@ export const deliveryVerdictStrays = (cap: number) => Math.max(1, Math.floor(cap
 
 /**
  * The D1 rows a deliveryVerdictOf of `cap` and its event's row read at most: one a delivery in
- * the range, two a stray, and one each to find where the range and the strays end
- * (measured in test/worker/event-status-fanout.test.ts).
+ * the range, two a stray (its entry, its delivery), one each to find where the range and the
+ * strays end; and `probes` more a delivery its condition reads (D1 counts one for each probe of
+ * an IN list of literals, such as a limited token's webhooks). Measured in
+ * test/worker/event-status-fanout.test.ts.
  */
-export const deliveryVerdictRows = (cap: number) => 3 + Math.trunc(cap) + 2 * deliveryVerdictStrays(cap);
+export const deliveryVerdictRows = (cap: number, probes = 0) =>
+  3 + Math.trunc(cap) * (1 + probes) + deliveryVerdictStrays(cap) * (2 + probes);
 
 /** The largest cap whose deliveryVerdictOf reads at most `rows` rows with its event's row (0: none does). */
-export function deliveryVerdictCap(rows: number): number {
-  let cap = Math.max(0, rows - 5, Math.floor((rows - 3) / 1.5));
-  while (cap > 0 && deliveryVerdictRows(cap) > rows) cap--;
-  return cap;
+export function deliveryVerdictCap(rows: number, probes = 0): number {
+  let [low, high] = [0, Math.max(0, Math.floor(rows))];
+  while (low < high) {
+    const mid = Math.ceil((low + high) / 2);
+    if (deliveryVerdictRows(mid, probes) <= rows) low = mid;
+    else high = mid - 1;
+  }
+  return low;
 }
 
 /** Forgets the strays of `events` (SQL: a list or subquery of events.seq), purged with them. */

@@ -11,7 +11,7 @@ import { ALERT_SOURCE } from "../domain/alerts";
 import { eventCountDeltaStatements, objectGroupOf } from "./counters";
 import { chunksOf } from "./chunks";
 import { insertDeliveriesStatements, unattemptedPendingStatement } from "./deliveries";
-import { anyDeliveryOf, deliveryVerdictCap, deliveryVerdictOf } from "./event-deliveries";
+import { anyDeliveryOf, deliveryVerdictCap, deliveryVerdictOf, deliveryVerdictRows } from "./event-deliveries";
 import { byLocation, byOrganization, INSERT_PLACES, placesDriver } from "./event-places";
 import { apiIdSql, dedupeKeySql, dedupeTextSql, idKeySql, learnNamesStatement, nameIdSql, nameIds } from "./names";
 import { boundedScan, rowsBoundedScan, type Drivers } from "./scan";
@@ -221,9 +221,11 @@ export async function listEvents(
         ...scan,
         // The other conditions first: an event they exclude has its deliveries read not at all.
         filterWithin: (rows) => {
-          const cap = deliveryVerdictCap(rows);
-          return cap < 1 ? null : `CASE WHEN ${where.others.join(" AND ") || "1"} THEN ${verdict(cap)} ELSE 0 END`;
+          const cap = deliveryVerdictCap(rows, verdict.probes);
+          return cap < 1 ? null : `CASE WHEN ${where.others.join(" AND ") || "1"} THEN ${verdict.sql(cap)} ELSE 0 END`;
         },
+        // Room for the few deliveries most events have (the seed's: two at most).
+        minRoom: deliveryVerdictRows(3, verdict.probes),
         scanRows: EVENT_STATUS_SCAN_ROWS,
         maxRowsRead: EVENT_STATUS_READ_ROWS,
       })
@@ -245,7 +247,7 @@ async function eventConditions(
   f: EventFilter,
   access: Access | null,
   row: string,
-): Promise<{ conditions: string[]; others: string[]; verdict?: (cap: number) => string; drivers: Drivers } | null> {
+): Promise<{ conditions: string[]; others: string[]; verdict?: { sql: (cap: number) => string; probes: number }; drivers: Drivers } | null> {
   const ids = await nameIds(db, [
     ...[f.eventType, f.sourceId, f.locationUid, f.organizationUid].filter((n): n is string => n !== undefined),
     ...accessNames(access),
@@ -273,7 +275,7 @@ async function eventConditions(
   if (grant.none) return null;
   if (grant.sql) conditions.push(grant.sql);
   const others = [...conditions];
-  let verdict: ((cap: number) => string) | undefined;
+  let verdict: { sql: (cap: number) => string; probes: number } | undefined;
   if (f.status) {
     // Among the deliveries the token may see: one to a webhook outside its grant says nothing.
     // (Ids as literals, as every condition here: integers read from names.) By the event's
@@ -283,8 +285,12 @@ async function eventConditions(
     const within = visible === null ? "" : ` AND d.webhook IN (${visible.map((id) => Math.trunc(id)).join(", ")})`;
     const condition = `d.status = ${statusCode(f.status)}${within}`;
     conditions.push(anyDeliveryOf(`${row}.seq`, `${row}.received_at`, `${row}.id`, condition));
-    // The same, answering 0, 1 or 2 (not decided) within `cap` deliveries (a list's bounded scan).
-    verdict = (cap) => deliveryVerdictOf(`${row}.seq`, `${row}.received_at`, `${row}.id`, condition, cap);
+    // The same, answering 0, 1 or 2 (not decided) within `cap` deliveries (a list's bounded scan);
+    // the webhooks' IN list costs a row a delivery.
+    verdict = {
+      sql: (cap) => deliveryVerdictOf(`${row}.seq`, `${row}.received_at`, `${row}.id`, condition, cap),
+      probes: visible === null ? 0 : 1,
+    };
   }
 
   // A limited token finds events only at places its grant sees into (one walk for all of them).

@@ -166,7 +166,7 @@ function newestUndecided(rows: { seq: number; hit: unknown }[]): number | undefi
  * a row it could not tell within them; the step's page ends above that row, and the next step
  * examines it alone, with every row left (half the bound at least: else the call ends there, and
  * the next one gets to it after its first step). A row not decided even so (an event with over
- * ~3,600 deliveries, none of those read in the status) is taken as a match: listed, not lost, and
+ * ~3,000 deliveries, none of those read in the status) is taken as a match: listed, not lost, and
  * the walk goes on below it.
  */
 export async function rowsBoundedScan(
@@ -177,6 +177,8 @@ export async function rowsBoundedScan(
     drivers: Drivers;
     /** The filter (1, 0 or UNDECIDED) reading at most so many rows per row examined, that row's own included; null if none can. */
     filterWithin: (rowsPerRow: number) => string | null;
+    /** The fewest rows a later step leaves its filter a row (room to decide a typical one). */
+    minRoom: number;
     before: number;
     limit: number;
     scanRows: number;
@@ -213,12 +215,12 @@ export async function rowsBoundedScan(
     // events averaged in once let a step of 1,800 costly ones read 12,519 rows), and a packed walk
     // takes whole packed rows, more than a small step's share. So: the costliest step's rate so far,
     // half the rows left (and so, as its filter may read all of them, twice that rate a row), at least
-    // MIN_ROOM a row, at most twice what was examined; and not a step too small to be worth its
+    // minRoom a row, at most twice what was examined; and not a step too small to be worth its
     // statement. After an undecided row, that row alone.
     perRow = Math.max(perRow, Math.max(1, page.rowsRead) / step);
     if (page.undecided !== undefined && before === page.undecided + 1) step = 1;
     else {
-      step = Math.min(o.scanRows - examined, examined, Math.floor((o.maxRowsRead - rowsRead) / Math.max(2 * perRow, MIN_ROOM)));
+      step = Math.min(o.scanRows - examined, examined, Math.floor((o.maxRowsRead - rowsRead) / Math.max(2 * perRow, o.minRoom)));
       if (step < 1 || (step < MIN_STEP && step * perRow < MIN_STEP_ROWS)) return { seqs, nextBefore: before, rowsRead };
     }
   }
@@ -238,5 +240,3 @@ const FIRST_STEP = 200;
 /** rowsBoundedScan's smallest later step, unless it may read MIN_STEP_ROWS (costly rows): below it the call answers its cursor. */
 const MIN_STEP = 50;
 const MIN_STEP_ROWS = 500;
-/** The fewest rows a later step leaves its filter for each row it examines (events: a few deliveries each). */
-const MIN_ROOM = 8;
