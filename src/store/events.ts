@@ -225,6 +225,7 @@ export async function listEvents(
           return cap < 1 ? null : `CASE WHEN ${where.others.join(" AND ") || "1"} THEN ${verdict.sql(cap)} ELSE 0 END`;
         },
         // Room for the few deliveries most events have (the seed's: two at most).
+        exactFilter: where.conditions.join(" AND ") || "1",
         minRoom: deliveryVerdictRows(3, verdict.probes),
         scanRows: EVENT_STATUS_SCAN_ROWS,
         maxRowsRead: EVENT_STATUS_READ_ROWS,

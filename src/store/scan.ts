@@ -166,8 +166,9 @@ function newestUndecided(rows: { seq: number; hit: unknown }[]): number | undefi
  * a row it could not tell within them; the step's page ends above that row, and the next step
  * examines it alone, with every row left (half the bound at least: else the call ends there, and
  * the next one gets to it after its first step). A row not decided even so (an event with over
- * ~3,000 deliveries, none of those read in the status) is taken as a match: listed, not lost, and
- * the walk goes on below it.
+ * ~3,000 deliveries, none of those read in the status) is decided by `exactFilter`, reading what
+ * that row takes: the one call that passes the bound, by one event's deliveries, as a filter's
+ * answer is never a guess.
  */
 export async function rowsBoundedScan(
   db: D1Database,
@@ -177,6 +178,8 @@ export async function rowsBoundedScan(
     drivers: Drivers;
     /** The filter (1, 0 or UNDECIDED) reading at most so many rows per row examined, that row's own included; null if none can. */
     filterWithin: (rowsPerRow: number) => string | null;
+    /** The same filter, 1 or 0, whatever it reads: for a row filterWithin could not decide even alone. */
+    exactFilter: string;
     /** The fewest rows a later step leaves its filter a row (room to decide a typical one). */
     minRoom: number;
     before: number;
@@ -201,9 +204,14 @@ export async function rowsBoundedScan(
     examined += step;
     rowsRead += page.rowsRead;
     if (page.undecided !== undefined && page.undecided === before - 1 && step === 1) {
-      // Not decided alone: with half the bound or more, listed (see above); else the next call decides it.
+      // Not decided alone: with half the bound or more left, decided by `exactFilter` (see above); else the next call decides it.
       if (left < o.maxRowsRead / 2) return { seqs, nextBefore: before, rowsRead };
-      seqs.push(page.undecided);
+      const alone = await db
+        .prepare(`SELECT (${o.exactFilter}) AS hit FROM (SELECT ${o.columns} FROM ${o.table} WHERE seq = ?1) AS walked`)
+        .bind(page.undecided)
+        .all<{ hit: number }>();
+      rowsRead += alone.meta.rows_read;
+      if (alone.results[0]?.hit) seqs.push(page.undecided);
       before = page.undecided;
     } else {
       seqs.push(...page.seqs);

@@ -119,7 +119,7 @@ it("cap what one event's deliveries may cost: a hundred webhooks owed every even
   }
 }, 120_000);
 
-it("list an event too heavy to decide alone (replayed to a hundred webhooks sixty times, none in the status) as a possible match, and page on below it within the bound", async () => {
+it("decide an event too heavy to decide within the bound (replayed to a hundred webhooks sixty times, none in the status) exactly: the one call past the bound reads its deliveries, and it is not listed", async () => {
   const p = pipeline();
   const key = uniqueKey();
   const org = `org-${key}`;
@@ -139,7 +139,13 @@ it("list an event too heavy to decide alone (replayed to a hundred webhooks sixt
   // (The organization's token: the file's other tests leave thousands of events the admin would page through too.)
   const orgToken = (await makeToken(p, ["events:read", "read_messages"], { organizationUids: [org] })).token;
   const meter = meteredD1(env.DB);
-  const { data } = await pagedList<{ id: string }>(meter, "/v1/events?status=failed&limit=10", { maxRows: MAX_ROWS, maxCalls: 10, headers: { authorization: `Bearer ${orgToken}` } });
-  // Not one of its deliveries failed; the list says it may have, rather than lose it or stall on it.
-  expect(data.map((e) => e.id)).toEqual([heavy!.eventId]);
+  // Past the bound by at most the event's deliveries, each with its probe of the token's webhooks.
+  const { data, rows } = await pagedList<{ id: string }>(meter, "/v1/events?status=failed&limit=10", { maxRows: MAX_ROWS + 2 * n, maxCalls: 10, headers: { authorization: `Bearer ${orgToken}` } });
+  expect(rows.filter((r) => r > MAX_ROWS)).toHaveLength(1);
+  // Not one of its deliveries failed: not listed (nor any other, none of theirs failed either).
+  expect(data).toEqual([]);
+  // One of them failing lists it.
+  await env.DB.prepare(`UPDATE deliveries SET status = ${statusCode("failed")} WHERE seq = (SELECT max(d.seq) FROM deliveries d JOIN events e ON e.seq = d.event WHERE e.id = ${evtKey("?1")})`).bind(heavy!.eventId).run();
+  const again = await pagedList<{ id: string }>(meter, "/v1/events?status=failed&limit=10", { maxRows: MAX_ROWS + 2 * n, maxCalls: 10, headers: { authorization: `Bearer ${orgToken}` } });
+  expect(again.data.map((e) => e.id)).toEqual([heavy!.eventId]);
 }, 120_000);
