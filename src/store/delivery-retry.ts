@@ -92,11 +92,12 @@ async function walkOf(db: D1Database, status: RetryableStatus, page: RetryPage, 
         break walk;
       }
       const rows = Math.min(RETRY_STEPS[step] ?? rowsLeft, rowsLeft);
-      const { results } = await db.prepare(packedRowsSql(byWebhooks([webhook]), rows, "from")).bind(from).all<PackedRow>();
+      const driver = byWebhooks([webhook]);
+      const { results } = await db.prepare(packedRowsSql(driver, rows, "from")).bind(from).all<PackedRow>();
       // A statement costs a first step's worth at least: many webhooks take more calls, never more statements a call.
       rowsLeft -= Math.max(results.length, RETRY_STEPS[0]!);
       for (const row of results) {
-        for (const at of seqsOf(DELIVERY_WEBHOOKS, row).reverse()) {
+        for (const at of seqsOf(driver, row).reverse()) {
           if (at <= from) continue;
           taken.push(at);
           if (taken.length === limit) {

@@ -30,6 +30,22 @@ export interface ScanPage {
   rowsRead: number;
 }
 
+/** What a scan walks and checks: `filter` may name ?2, bound to `list` (a JSON list of ids too long to write into the SQL). */
+export interface ScanOptions {
+  table: string;
+  columns: string;
+  drivers: Drivers;
+  filter: string;
+  list?: string;
+  before: number;
+  limit: number;
+  scanRows: number;
+}
+
+/** A statement of a scan: ?1 the position below which it walks, ?2 the filter's list when it has one. */
+const scanStatement = (db: D1Database, sql: string, before: number, list: string | undefined) =>
+  list === undefined ? db.prepare(sql).bind(before) : db.prepare(sql).bind(before, list);
+
 /**
  * Walks each driver below `before` for scanRows / drivers rows, keeps
  * those matching `filter`, and merges them newest first. Every driver that ran
@@ -38,10 +54,7 @@ export interface ScanPage {
  * Conditions are SQL over the table's columns built by the store from integers it
  * holds, never from input.
  */
-export async function boundedScan(
-  db: D1Database,
-  o: { table: string; columns: string; drivers: Drivers; filter: string; before: number; limit: number; scanRows: number },
-): Promise<ScanPage> {
+export async function boundedScan(db: D1Database, o: ScanOptions): Promise<ScanPage> {
   if (!Array.isArray(o.drivers)) return packedScan(db, { ...o, driver: o.drivers });
   const drivers = o.drivers;
   // Without a filter every walked row is a hit: one more than a page settles a single walk.
@@ -56,7 +69,7 @@ export async function boundedScan(
   // second pass over the walk in SQL.
   const statements = chunksOf(walks, 5).map((five) => {
     const sql = `SELECT driver, seq, (${o.filter}) AS hit FROM (${five.join(" UNION ALL ")}) AS walked`;
-    return db.prepare(sql).bind(o.before);
+    return scanStatement(db, sql, o.before, o.list);
   });
   const done = await db.batch<{ driver: number; seq: number; hit: number }>(statements);
   const rowsRead = done.reduce((n, r) => n + r.meta.rows_read, 0);
@@ -84,10 +97,7 @@ export async function boundedScan(
  * below it. A few rows first, as a busy key fills a page from them, then more
  * (PACKED_STEPS) only while the page is not full.
  */
-async function packedScan(
-  db: D1Database,
-  o: { columns: string; driver: PackedDriver; filter: string; before: number; limit: number; scanRows: number },
-): Promise<ScanPage> {
+async function packedScan(db: D1Database, o: Omit<ScanOptions, "drivers" | "table"> & { driver: PackedDriver }): Promise<ScanPage> {
   const hits: number[] = [];
   let before = o.before;
   let rowsRead = 0;
@@ -105,7 +115,7 @@ async function packedScan(
     const seqs: number[] = [];
     for (const row of rows) {
       // (The row holding `before` is walked from below it.)
-      const found = seqsOf(o.driver.packing, row).filter((s) => s < before);
+      const found = seqsOf(o.driver, row).filter((s) => s < before);
       if (seqs.length > 0 && seqs.length + found.length > namedNow) {
         cutoff = row.last + 1;
         break;
@@ -114,10 +124,9 @@ async function packedScan(
     }
     namedLeft -= seqs.length;
     if (seqs.length > 0) {
-      // Positions the store read, as literals (integers).
-      const { results, meta: named } = await db
-        .prepare(`SELECT seq, (${o.filter}) AS hit FROM (SELECT ${o.columns} FROM ${o.driver.packing.source} WHERE seq IN (${seqs.map((s) => Math.trunc(s)).join(", ")})) AS walked`)
-        .all<{ seq: number; hit: number }>();
+      // Positions the store read, as literals (integers; ?1 is not used).
+      const sql = `SELECT seq, (${o.filter}) AS hit FROM (SELECT ${o.columns} FROM ${o.driver.packing.source} WHERE seq IN (${seqs.map((s) => Math.trunc(s)).join(", ")})) AS walked`;
+      const { results, meta: named } = await (o.list === undefined ? db.prepare(sql) : scanStatement(db, sql, before, o.list)).all<{ seq: number; hit: number }>();
       rowsRead += named.rows_read;
       hits.push(...results.filter((r) => r.hit).map((r) => r.seq).sort((a, b) => b - a));
     }
@@ -135,10 +144,7 @@ async function packedScan(
  * page is full, `scanRows` were examined or the rows read near the bound. A first step whose events
  * each cost more than maxRowsRead / FIRST_STEP rows still passes it.
  */
-export async function rowsBoundedScan(
-  db: D1Database,
-  o: { table: string; columns: string; drivers: Drivers; filter: string; before: number; limit: number; scanRows: number; maxRowsRead: number },
-): Promise<ScanPage> {
+export async function rowsBoundedScan(db: D1Database, o: ScanOptions & { maxRowsRead: number }): Promise<ScanPage> {
   const seqs: number[] = [];
   let before = o.before;
   let examined = 0;

@@ -220,7 +220,7 @@ describe("a webhook's deliveries, by status", () => {
   // status change then writes nothing there): a read by status checks it on the rows within a
   // budget, or goes by a partial index or the counts.
   const limited = { hiddenObjects: [], organizationUids: ["o"], locationUids: null };
-  const stand = { id: 7, name: "w", webhook: 7, seq: 5, oldest: 1, newest: 10, last: 9, webhooks: "[[null,[0,2]]]", hit: 1 };
+  const stand = { id: 7, name: "w", webhook: 7, has: 1, seq: 5, oldest: 1, newest: 10, last: 9, webhooks: "[[null,[0,2]]]", hit: 1 };
 
   it("are listed along the webhooks' packed rows newest first, the status checked on each delivery named; failed ones along their partial index", async () => {
     const filters = [{ webhookUid: "w", status: "failed" as const }, { status: "failed" as const }, { status: "failed" as const, access: limited }, { status: "succeeded" as const, access: limited }, { access: limited }, { webhookUid: "w" }];
