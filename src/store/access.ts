@@ -61,21 +61,26 @@ export function eventAccessIds(
 }
 
 /**
- * A SQL condition on a `webhooks` row (under `alias`) that keeps those within a
- * limited token's grant: the same rule as `webhookInGrant` (domain/access.ts).
+ * SQL for the uid, kind, created_at of the webhooks within a limited token's grant (the same rule as
+ * `webhookInGrant`, domain/access.ts), found by their owners' indexes (migration 0040), so that a token reads about its own
+ * webhooks only, not every webhook of the deployment: those of its organizations, those of its
+ * locations, and of the other location webhooks, those confined to one of its organizations or
+ * (not confined) at a location of one. Each webhook once.
  */
-export function webhookAccessSql(access: Access | null, alias = "webhooks"): Sql {
-  if (!isLimited(access)) return ALL;
+export function grantedWebhookUidsSql(access: Access): Sql {
   const orgs = JSON.stringify(access.organizationUids ?? []);
   const locs = JSON.stringify(access.locationUids ?? []);
+  const columns = "uid, kind, created_at";
   return {
-    sql: `(CASE
-      WHEN ${alias}.organization_uid IS NOT NULL THEN ${alias}.organization_uid IN (SELECT value FROM json_each(?))
-      WHEN ${alias}.location_uid IS NOT NULL THEN ${alias}.location_uid IN (SELECT value FROM json_each(?))
-        OR COALESCE(${alias}.grant_organization_uid,
-          (SELECT l.organization_uid FROM locations l WHERE l.location_uid = ${alias}.location_uid)) IN (SELECT value FROM json_each(?))
-      ELSE 0 END)`,
-    binds: [orgs, locs, orgs],
+    sql: `SELECT ${columns} FROM webhooks INDEXED BY webhooks_organization WHERE organization_uid IN (SELECT value FROM json_each(?))
+      UNION SELECT ${columns} FROM webhooks INDEXED BY webhooks_location
+        WHERE location_uid IN (SELECT value FROM json_each(?)) AND organization_uid IS NULL
+      UNION SELECT ${columns} FROM webhooks INDEXED BY webhooks_grant_organization
+        WHERE grant_organization_uid IN (SELECT value FROM json_each(?)) AND organization_uid IS NULL AND location_uid IS NOT NULL
+      UNION SELECT lw.uid, lw.kind, lw.created_at FROM locations INDEXED BY locations_organization
+        CROSS JOIN webhooks lw INDEXED BY webhooks_location ON lw.location_uid = locations.location_uid
+        WHERE locations.organization_uid IN (SELECT value FROM json_each(?)) AND lw.organization_uid IS NULL AND lw.grant_organization_uid IS NULL`,
+    binds: [orgs, locs, orgs, orgs],
   };
 }
 
@@ -96,8 +101,8 @@ export async function grantedWebhookIds(db: D1Database, access: Access | null): 
   return results.map((r) => r.id);
 }
 
-/** SQL for the names.id of the webhooks within `access`'s grant. */
-export function grantedWebhookIdsSql(access: Access | null): Sql {
-  const w = webhookAccessSql(access, "gw");
-  return { sql: `SELECT gn.id FROM webhooks gw JOIN names gn ON gn.name = gw.uid WHERE ${w.sql}`, binds: w.binds };
+/** SQL for the names.id of the webhooks within `access`'s grant (grantedWebhookUidsSql's, each looked up by name). */
+export function grantedWebhookIdsSql(access: Access): Sql {
+  const g = grantedWebhookUidsSql(access);
+  return { sql: `SELECT gn.id FROM (${g.sql}) AS gw CROSS JOIN names gn ON gn.name = gw.uid`, binds: g.binds };
 }

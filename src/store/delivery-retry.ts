@@ -175,7 +175,8 @@ interface WalkedWebhook {
 }
 
 async function webhooksToWalk(db: D1Database, f: Exclude<RetryFilter, { ids: string[] }>, page: RetryPage): Promise<WalkedWebhook[]> {
-  const granted = isLimited(f.access ?? null) ? grantedWebhookIdsSql(f.access ?? null) : null;
+  const access = f.access ?? null;
+  const granted = isLimited(access) ? grantedWebhookIdsSql(access) : null;
   const { results } = await db
     .prepare(
       `SELECT c.webhook, x.grant_organization_uid IS NOT NULL AS confined

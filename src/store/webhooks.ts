@@ -1,9 +1,9 @@
-import type { Access } from "../domain/access";
+import { isLimited, type Access } from "../domain/access";
 import { isOrdering } from "../domain/flow";
 import { isString, isStringArray, recordOf } from "../domain/guards";
 import { isJson, isWebhookKind, type Webhook, type WebhookKind } from "../domain/types";
 import type { VersionedWrite } from "../domain/version";
-import { webhookAccessSql } from "./access";
+import { grantedWebhookUidsSql } from "./access";
 import { EXPIRE_CHUNK, expireWebhookStatements, holdWebhookStatements, transition } from "./deliveries";
 import { atVersionSql, disableAppliesSql, failingSinceSql } from "./webhook-version";
 import { closeDisabledEpisodeStatement, closeEpisodesOfStatement } from "./alerts";
@@ -125,20 +125,30 @@ export interface WebhookPosition {
 /**
  * A page of webhooks (or notification endpoints) newest first, strictly after `after`,
  * read through `webhooks_created` (one page of it, not the table sorted). A limited token's
- * grant is checked row by row along it, so its page may read every webhook of the kind: bounded
- * by the webhooks stored (hundreds), not by events.
+ * are found by their owners (grantedWebhookUidsSql) and sorted, so its page reads its own
+ * webhooks' index entries and the page's rows, however many webhooks others have.
  */
 export async function listWebhooks(
   db: D1Database,
   opts: { limit: number; after?: WebhookPosition; access?: Access | null; kind?: WebhookKind },
 ): Promise<Webhook[]> {
-  const a = webhookAccessSql(opts.access ?? null);
+  const access = opts.access ?? null;
   const after = opts.after ?? { createdAt: Number.MAX_SAFE_INTEGER, uid: "" };
+  const kind = opts.kind ?? "webhook";
+  if (!isLimited(access)) {
+    const { results } = await db
+      .prepare("SELECT * FROM webhooks WHERE (created_at, uid) < (?, ?) AND kind = ? ORDER BY created_at DESC, uid DESC LIMIT ?")
+      .bind(after.createdAt, after.uid, kind, opts.limit)
+      .all<WebhookRow>();
+    return results.map(toWebhook);
+  }
+  const g = grantedWebhookUidsSql(access);
   const { results } = await db
     .prepare(
-      `SELECT * FROM webhooks WHERE (created_at, uid) < (?, ?) AND kind = ? AND ${a.sql} ORDER BY created_at DESC, uid DESC LIMIT ?`,
+      `SELECT w.* FROM (SELECT uid, created_at FROM (${g.sql}) WHERE kind = ? AND (created_at, uid) < (?, ?) ORDER BY created_at DESC, uid DESC LIMIT ?) AS page
+       CROSS JOIN webhooks w ON w.uid = page.uid ORDER BY page.created_at DESC, page.uid DESC`,
     )
-    .bind(after.createdAt, after.uid, opts.kind ?? "webhook", ...a.binds, opts.limit)
+    .bind(...g.binds, kind, after.createdAt, after.uid, opts.limit)
     .all<WebhookRow>();
   return results.map(toWebhook);
 }
