@@ -60,28 +60,42 @@ export function eventAccessIds(
   };
 }
 
+/** The grant's lists as JSON (each name once, so that each webhook is found once), for grantOf's columns orgs and locs. */
+export const grantLists = (access: Access): [string, string] => [
+  JSON.stringify([...new Set(access.organizationUids ?? [])]),
+  JSON.stringify([...new Set(access.locationUids ?? [])]),
+];
+
 /**
- * SQL for the uid, kind, created_at of the webhooks within a limited token's grant (the same rule as
- * `webhookInGrant`, domain/access.ts), found by their owners' indexes (migration 0040), so that a token reads about its own
- * webhooks only, not every webhook of the deployment: those of its organizations, those of its
- * locations, and of the other location webhooks, those confined to one of its organizations or
- * (not confined) at a location of one. Each webhook once.
+ * The webhooks within a limited token's grant (the same rule as `webhookInGrant`,
+ * domain/access.ts), found by their owners' indexes (migration 0040) so that a token reads
+ * about its own webhooks only, never every webhook of the deployment. Disjoint parts, so that
+ * each webhook is in one (a UNION's deduplication would read each again): those of its
+ * organizations; of its locations; of the other location webhooks, those confined to one of its
+ * organizations (0028) and those not confined at a location of one. Each is the FROM and
+ * WHERE of a webhooks row `w` from `grant_of` (a row of the grant's lists: orgs, locs, from
+ * grantLists); `pick(alias, index, key)`, given the row's alias
+ * the index and column it is found by and the owner's value there, says how it is taken (by default the owner's all).
  */
+export function grantParts(
+  w: string,
+  pick: (i: string, index: string, key: string, owner: string) => string = (i, index, key, owner) => `webhooks ${i} INDEXED BY ${index} ON ${i}.${key} = ${owner}`,
+): string[] {
+  // (Checked on the rows the part finds, never an index of theirs: "+".)
+  const others = (i: string) => `+${i}.organization_uid IS NULL AND +${i}.location_uid IS NOT NULL AND +${i}.location_uid NOT IN (SELECT value FROM json_each(grant_of.locs))`;
+  return [
+    `FROM grant_of CROSS JOIN json_each(grant_of.orgs) o CROSS JOIN ${pick(w, "webhooks_organization", "organization_uid", "o.value")}`,
+    `FROM grant_of CROSS JOIN json_each(grant_of.locs) o CROSS JOIN ${pick(w, "webhooks_location", "location_uid", "o.value")} WHERE +${w}.organization_uid IS NULL`,
+    `FROM grant_of CROSS JOIN json_each(grant_of.orgs) o CROSS JOIN ${pick(w, "webhooks_grant_organization", "grant_organization_uid", "o.value")} WHERE ${others(w)}`,
+    `FROM grant_of CROSS JOIN json_each(grant_of.orgs) o CROSS JOIN locations INDEXED BY locations_organization ON locations.organization_uid = o.value
+       CROSS JOIN ${pick(w, "webhooks_location", "location_uid", "locations.location_uid")} WHERE ${others(w)} AND +${w}.grant_organization_uid IS NULL`,
+  ];
+}
+
+/** SQL for the uid, kind and created_at of the webhooks within a limited token's grant (grantParts), each once. */
 export function grantedWebhookUidsSql(access: Access): Sql {
-  const orgs = JSON.stringify(access.organizationUids ?? []);
-  const locs = JSON.stringify(access.locationUids ?? []);
-  const columns = "uid, kind, created_at";
-  return {
-    sql: `SELECT ${columns} FROM webhooks INDEXED BY webhooks_organization WHERE organization_uid IN (SELECT value FROM json_each(?))
-      UNION SELECT ${columns} FROM webhooks INDEXED BY webhooks_location
-        WHERE location_uid IN (SELECT value FROM json_each(?)) AND organization_uid IS NULL
-      UNION SELECT ${columns} FROM webhooks INDEXED BY webhooks_grant_organization
-        WHERE grant_organization_uid IN (SELECT value FROM json_each(?)) AND organization_uid IS NULL AND location_uid IS NOT NULL
-      UNION SELECT lw.uid, lw.kind, lw.created_at FROM locations INDEXED BY locations_organization
-        CROSS JOIN webhooks lw INDEXED BY webhooks_location ON lw.location_uid = locations.location_uid
-        WHERE locations.organization_uid IN (SELECT value FROM json_each(?)) AND lw.organization_uid IS NULL AND lw.grant_organization_uid IS NULL`,
-    binds: [orgs, locs, orgs, orgs],
-  };
+  const parts = grantParts("gw").map((part) => `SELECT gw.uid, gw.kind, gw.created_at ${part}`);
+  return { sql: `WITH grant_of AS (SELECT ? AS orgs, ? AS locs) ${parts.join(" UNION ALL ")}`, binds: grantLists(access) };
 }
 
 /**

@@ -3,7 +3,7 @@ import { isOrdering } from "../domain/flow";
 import { isString, isStringArray, recordOf } from "../domain/guards";
 import { isJson, isWebhookKind, type Webhook, type WebhookKind } from "../domain/types";
 import type { VersionedWrite } from "../domain/version";
-import { grantedWebhookUidsSql } from "./access";
+import { grantLists, grantParts } from "./access";
 import { EXPIRE_CHUNK, expireWebhookStatements, holdWebhookStatements, transition } from "./deliveries";
 import { atVersionSql, disableAppliesSql, failingSinceSql } from "./webhook-version";
 import { closeDisabledEpisodeStatement, closeEpisodesOfStatement } from "./alerts";
@@ -142,13 +142,18 @@ export async function listWebhooks(
       .all<WebhookRow>();
     return results.map(toWebhook);
   }
-  const g = grantedWebhookUidsSql(access);
+  // Of each owner, the next `limit` along its index (the rest of the row checked on the rows the index gives, for each part); then the first `limit` of them all.
+  const parts = grantParts("w", (i, index, key, owner) =>
+    `webhooks ${i} ON ${i}.uid IN (SELECT p.uid FROM webhooks p INDEXED BY ${index} WHERE p.${key} = ${owner} AND p.kind = grant_of.kind
+       AND (p.created_at, p.uid) < (grant_of.created_at, grant_of.uid) ORDER BY p.created_at DESC, p.uid DESC LIMIT ?6)`,
+  );
+  const [orgs, locs] = grantLists(access);
   const { results } = await db
     .prepare(
-      `SELECT w.* FROM (SELECT uid, created_at FROM (${g.sql}) WHERE kind = ? AND (created_at, uid) < (?, ?) ORDER BY created_at DESC, uid DESC LIMIT ?) AS page
-       CROSS JOIN webhooks w ON w.uid = page.uid ORDER BY page.created_at DESC, page.uid DESC`,
+      `WITH grant_of AS (SELECT ?1 AS orgs, ?2 AS locs, ?3 AS kind, ?4 AS created_at, ?5 AS uid)
+       SELECT * FROM (${parts.map((part) => `SELECT w.* ${part}`).join(" UNION ALL ")}) ORDER BY created_at DESC, uid DESC LIMIT ?6`,
     )
-    .bind(...g.binds, kind, after.createdAt, after.uid, opts.limit)
+    .bind(orgs, locs, kind, after.createdAt, after.uid, opts.limit)
     .all<WebhookRow>();
   return results.map(toWebhook);
 }
