@@ -60,7 +60,7 @@ export function eventAccessIds(
   };
 }
 
-/** The grant's lists as JSON (each name once, so that each webhook is found once), for grantOf's columns orgs and locs. */
+/** A limited token's organizations and locations as JSON, each once (so that each webhook is found once): grant_of's orgs and locs (grantParts). */
 export const grantLists = (access: Access): [string, string] => [
   JSON.stringify([...new Set(access.organizationUids ?? [])]),
   JSON.stringify([...new Set(access.locationUids ?? [])]),
@@ -73,9 +73,9 @@ export const grantLists = (access: Access): [string, string] => [
  * each webhook is in one (a UNION's deduplication would read each again): those of its
  * organizations; of its locations; of the other location webhooks, those confined to one of its
  * organizations (0028) and those not confined at a location of one. Each is the FROM and
- * WHERE of a webhooks row `w` from `grant_of` (a row of the grant's lists: orgs, locs, from
- * grantLists); `pick(alias, index, key)`, given the row's alias
- * the index and column it is found by and the owner's value there, says how it is taken (by default the owner's all).
+ * WHERE of a webhooks row `w` from `grant_of` (a row holding grantLists' orgs and locs);
+ * `pick(alias, index, key, owner)` says how the part's rows are taken along `index`, where
+ * `key` is `owner` (by default all of them).
  */
 export function grantParts(
   w: string,
