@@ -99,13 +99,22 @@ const PATHS_PER_CALL = 30;
  * Keys a driver names at most for its packed rows to be read as offsets at those keys (below);
  * past them each row's whole column is read and its keys picked here. Each key is ~13 bytes of
  * SQL: D1 refuses a statement over 100 KB, which a status list over every webhook reached near
- * 7,000 webhooks (test/worker/many-webhooks.test.ts). A row's whole column is a few KB at most
- * (PACKED_SPAN positions), and reading it costs no more rows.
+ * 7,000 webhooks (test/worker/many-webhooks.test.ts). Reading a row's whole column costs no more
+ * rows, but more bytes (packedRowsAtOnce).
  */
 const INLINE_KEYS = 1_000;
 
 /** Whether packedRowsSql reads the driver's rows whole, their keys picked by seqsOf. */
 const readWhole = (d: PackedDriver) => d.ids.reduce((n, ids) => n + ids.length, 0) > INLINE_KEYS;
+
+/**
+ * Packed rows one statement should read at most for driver `d`. Read whole, a row holds every
+ * key's offsets: a few KB, but ~75 KB for a group of 5,000 deliveries stored alone (the most one
+ * insert statement takes), so 100 rows keep an answer under ~8 MB (D1 answers at most 50 MB; the
+ * Worker has 128 MB), where a walk's 3,000 could reach 225 MB.
+ */
+export const packedRowsAtOnce = (d: PackedDriver) => (readWhole(d) ? WHOLE_ROWS_AT_ONCE : Number.POSITIVE_INFINITY);
+const WHOLE_ROWS_AT_ONCE = 100;
 
 /**
  * The packed rows next to ?1, at most `rows`, each with the offsets of its rows at the driver's

@@ -4,7 +4,7 @@
 // the page is full (filters see the walked row as `walked`). What it could not look at is where the next call continues,
 // so a rare filter costs more calls, never a longer one.
 import { chunksOf } from "./chunks";
-import { packedRowsSql, seqsOf, type PackedDriver, type PackedRow } from "./packed";
+import { packedRowsAtOnce, packedRowsSql, seqsOf, type PackedDriver, type PackedRow } from "./packed";
 
 /**
  * Conditions each an index serves in `seq` order (e.g. `webhook = 7 AND status = 3`),
@@ -105,7 +105,7 @@ async function packedScan(db: D1Database, o: Omit<ScanOptions, "drivers" | "tabl
   let packedLeft = Math.min(PACKED_ROWS, o.scanRows);
   let namedLeft = Math.floor(o.scanRows / 2);
   for (const [step, share] of PACKED_STEPS.entries()) {
-    const rowsNow = Math.min(share, packedLeft);
+    const rowsNow = Math.min(share, packedLeft, packedRowsAtOnce(o.driver));
     // (The first step's rows are a page's worth, a packed row or two more.)
     const namedNow = step === 0 ? Math.min(2 * (o.limit + 1), namedLeft) : namedLeft;
     const { results: rows, meta } = await db.prepare(packedRowsSql(o.driver, rowsNow)).bind(before).all<PackedRow>();
