@@ -54,7 +54,7 @@ export type WebhookOwner = Owner & { grantOrganizationUid: string | null };
  * within one of the token's organizations, or (made by an unlimited token) its
  * location is known to belong to one of them. The organization decides when a
  * (legacy) row names both, as routing does; a catch-all is for unlimited tokens.
- * `webhookAccessSql` (store/access.ts) says the same in SQL.
+ * `grantedWebhookUidsSql` (store/access.ts) says the same in SQL.
  */
 export function webhookInGrant(p: Principal, w: WebhookOwner, locations: LocationOrganizations): boolean {
   if (!isLimited(p)) return true;

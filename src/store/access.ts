@@ -60,23 +60,42 @@ export function eventAccessIds(
   };
 }
 
+/** A limited token's organizations and locations as JSON, each once (so that each webhook is found once): grant_of's orgs and locs (grantParts). */
+export const grantLists = (access: Access): [string, string] => [
+  JSON.stringify([...new Set(access.organizationUids ?? [])]),
+  JSON.stringify([...new Set(access.locationUids ?? [])]),
+];
+
 /**
- * A SQL condition on a `webhooks` row (under `alias`) that keeps those within a
- * limited token's grant: the same rule as `webhookInGrant` (domain/access.ts).
+ * The webhooks within a limited token's grant (the same rule as `webhookInGrant`,
+ * domain/access.ts), found by their owners' indexes (migration 0040) so that a token reads
+ * about its own webhooks only, never every webhook of the deployment. Disjoint parts, so that
+ * each webhook is in one (a UNION's deduplication would read each again): those of its
+ * organizations; of its locations; of the other location webhooks, those confined to one of its
+ * organizations (0028) and those not confined at a location of one. Each is the FROM and
+ * WHERE of a webhooks row `w` from `grant_of` (a row holding grantLists' orgs and locs);
+ * `pick(alias, index, key, owner)` says how the part's rows are taken along `index`, where
+ * `key` is `owner` (by default all of them).
  */
-export function webhookAccessSql(access: Access | null, alias = "webhooks"): Sql {
-  if (!isLimited(access)) return ALL;
-  const orgs = JSON.stringify(access.organizationUids ?? []);
-  const locs = JSON.stringify(access.locationUids ?? []);
-  return {
-    sql: `(CASE
-      WHEN ${alias}.organization_uid IS NOT NULL THEN ${alias}.organization_uid IN (SELECT value FROM json_each(?))
-      WHEN ${alias}.location_uid IS NOT NULL THEN ${alias}.location_uid IN (SELECT value FROM json_each(?))
-        OR COALESCE(${alias}.grant_organization_uid,
-          (SELECT l.organization_uid FROM locations l WHERE l.location_uid = ${alias}.location_uid)) IN (SELECT value FROM json_each(?))
-      ELSE 0 END)`,
-    binds: [orgs, locs, orgs],
-  };
+export function grantParts(
+  w: string,
+  pick: (i: string, index: string, key: string, owner: string) => string = (i, index, key, owner) => `webhooks ${i} INDEXED BY ${index} ON ${i}.${key} = ${owner}`,
+): string[] {
+  // (Checked on the rows the part finds, never an index of theirs: "+".)
+  const others = (i: string) => `+${i}.organization_uid IS NULL AND +${i}.location_uid IS NOT NULL AND +${i}.location_uid NOT IN (SELECT value FROM json_each(grant_of.locs))`;
+  return [
+    `FROM grant_of CROSS JOIN json_each(grant_of.orgs) o CROSS JOIN ${pick(w, "webhooks_organization", "organization_uid", "o.value")}`,
+    `FROM grant_of CROSS JOIN json_each(grant_of.locs) o CROSS JOIN ${pick(w, "webhooks_location", "location_uid", "o.value")} WHERE +${w}.organization_uid IS NULL`,
+    `FROM grant_of CROSS JOIN json_each(grant_of.orgs) o CROSS JOIN ${pick(w, "webhooks_grant_organization", "grant_organization_uid", "o.value")} WHERE ${others(w)}`,
+    `FROM grant_of CROSS JOIN json_each(grant_of.orgs) o CROSS JOIN locations INDEXED BY locations_organization ON locations.organization_uid = o.value
+       CROSS JOIN ${pick(w, "webhooks_location", "location_uid", "locations.location_uid")} WHERE ${others(w)} AND +${w}.grant_organization_uid IS NULL`,
+  ];
+}
+
+/** SQL for the uid, kind and created_at of the webhooks within a limited token's grant (grantParts), each once. */
+export function grantedWebhookUidsSql(access: Access): Sql {
+  const parts = grantParts("gw").map((part) => `SELECT gw.uid, gw.kind, gw.created_at ${part}`);
+  return { sql: `WITH grant_of AS (SELECT ? AS orgs, ? AS locs) ${parts.join(" UNION ALL ")}`, binds: grantLists(access) };
 }
 
 /**
@@ -96,8 +115,8 @@ export async function grantedWebhookIds(db: D1Database, access: Access | null): 
   return results.map((r) => r.id);
 }
 
-/** SQL for the names.id of the webhooks within `access`'s grant. */
-export function grantedWebhookIdsSql(access: Access | null): Sql {
-  const w = webhookAccessSql(access, "gw");
-  return { sql: `SELECT gn.id FROM webhooks gw JOIN names gn ON gn.name = gw.uid WHERE ${w.sql}`, binds: w.binds };
+/** SQL for the names.id of the webhooks within `access`'s grant (grantedWebhookUidsSql's, each looked up by name). */
+export function grantedWebhookIdsSql(access: Access): Sql {
+  const g = grantedWebhookUidsSql(access);
+  return { sql: `SELECT gn.id FROM (${g.sql}) AS gw CROSS JOIN names gn ON gn.name = gw.uid`, binds: g.binds };
 }

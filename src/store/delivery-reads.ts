@@ -32,6 +32,13 @@ export interface DeliveryFilter {
 const DELIVERY_SCAN_ROWS = 4_000;
 
 /**
+ * Webhooks a status list walks the deliveries of, each along its own rows, at most: past them
+ * (read from the first STATUS_WEBHOOKS + 1 counts rows) the admin's list walks every delivery
+ * newest first within DELIVERY_SCAN_ROWS, checking the status, as a list with no filter does.
+ */
+const STATUS_WEBHOOKS = 1_000;
+
+/**
  * An event with at most this many deliveries has them read along its id range, all at once
  * (~3 rows each) and then paged newest first; one with more (replayed again and again) is
  * walked newest first by seq within DELIVERY_SCAN_ROWS instead, as the unfiltered list is:
@@ -123,18 +130,28 @@ async function deliveryPage(db: D1Database, f: DeliveryFilter, opts: { limit: nu
     if (!row) return empty;
     event = { seq: row.seq, receivedAt: row.received_at, inRange: row.within <= EVENT_RANGE_DELIVERIES };
   }
+  // The webhooks as one bound JSON value (?2 of the scan): thousands written into the SQL would pass D1's 100 KB a statement.
+  const list = webhooks === null ? undefined : JSON.stringify(webhooks);
+  let many = false; // more webhooks than their own walks take: the table walked instead (the admin's)
   if (f.status && event === undefined) {
     // Only the webhooks that have deliveries in this status (their counts): one index range each.
-    const { results } = await db
-      .prepare(`SELECT webhook FROM delivery_counts WHERE ${statusSum(f.status)} > 0${webhooks === null ? "" : ` AND webhook IN (${webhooks.join(", ")})`}`)
-      .all<{ webhook: number }>();
-    webhooks = results.map((r) => r.webhook);
-    if (webhooks.length === 0) return empty;
+    // The admin's: the first STATUS_WEBHOOKS + 1 counts rows, so the read stays bounded however many webhooks.
+    const sum = statusSum(f.status);
+    const { results } =
+      list === undefined
+        ? await db.prepare(`SELECT webhook, ${sum} > 0 AS has FROM delivery_counts LIMIT ${STATUS_WEBHOOKS + 1}`).all<{ webhook: number; has: number }>()
+        : await db.prepare(`SELECT webhook, 1 AS has FROM delivery_counts WHERE ${sum} > 0 AND webhook IN (SELECT value FROM json_each(?))`).bind(list).all<{ webhook: number; has: number }>();
+    many = list === undefined && results.length > STATUS_WEBHOOKS;
+    if (!many) {
+      webhooks = results.filter((r) => r.has).map((r) => r.webhook);
+      if (webhooks.length === 0) return empty;
+    }
   }
 
   const conditions: string[] = [];
   if (f.status) conditions.push(`status = ${statusCode(f.status)}`);
-  if (webhooks !== null) conditions.push(`webhook IN (${webhooks.join(", ")})`);
+  // (Walking the webhooks' own rows already keeps to them.)
+  if (list !== undefined && event !== undefined) conditions.push("webhook IN (SELECT value FROM json_each(?2))");
   if (event !== undefined) conditions.push(`event = ${event.seq}`);
   if (f.since !== undefined) conditions.push(`created_at >= ${Math.trunc(f.since)}`);
   if (access) {
@@ -148,8 +165,8 @@ async function deliveryPage(db: D1Database, f: DeliveryFilter, opts: { limit: nu
     drivers = [event.inRange ? `seq IN (${deliverySeqsOfEvent(String(event.seq), String(event.receivedAt), `(SELECT id FROM events WHERE seq = ${event.seq})`)})` : "1"];
   }
   // Failed deliveries along their own partial index (migration 0032); any other status is
-  // checked on the deliveries the webhooks' packed rows name (the filter's `webhook IN`).
-  else if (webhooks !== null) {
+  // checked on the deliveries the webhooks' packed rows name.
+  else if (webhooks !== null && !many) {
     const own = ownStatusIndex(f.status, "status");
     drivers = own ? webhooks.map((w) => `webhook = ${w} AND ${own.where}`) : byWebhooks(webhooks);
   }
@@ -160,6 +177,7 @@ async function deliveryPage(db: D1Database, f: DeliveryFilter, opts: { limit: nu
     columns: "seq, event, webhook, status, created_at",
     drivers,
     filter: conditions.join(" AND ") || "1",
+    list: conditions.some((c) => c.includes("?2")) ? list : undefined,
     before: opts.before ?? Number.MAX_SAFE_INTEGER,
     limit: opts.limit,
     scanRows: DELIVERY_SCAN_ROWS,

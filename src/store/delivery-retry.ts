@@ -92,11 +92,12 @@ async function walkOf(db: D1Database, status: RetryableStatus, page: RetryPage, 
         break walk;
       }
       const rows = Math.min(RETRY_STEPS[step] ?? rowsLeft, rowsLeft);
-      const { results } = await db.prepare(packedRowsSql(byWebhooks([webhook]), rows, "from")).bind(from).all<PackedRow>();
+      const driver = byWebhooks([webhook]);
+      const { results } = await db.prepare(packedRowsSql(driver, rows, "from")).bind(from).all<PackedRow>();
       // A statement costs a first step's worth at least: many webhooks take more calls, never more statements a call.
       rowsLeft -= Math.max(results.length, RETRY_STEPS[0]!);
       for (const row of results) {
-        for (const at of seqsOf(DELIVERY_WEBHOOKS, row).reverse()) {
+        for (const at of seqsOf(driver, row).reverse()) {
           if (at <= from) continue;
           taken.push(at);
           if (taken.length === limit) {
@@ -174,7 +175,8 @@ interface WalkedWebhook {
 }
 
 async function webhooksToWalk(db: D1Database, f: Exclude<RetryFilter, { ids: string[] }>, page: RetryPage): Promise<WalkedWebhook[]> {
-  const granted = isLimited(f.access ?? null) ? grantedWebhookIdsSql(f.access ?? null) : null;
+  const access = f.access ?? null;
+  const granted = isLimited(access) ? grantedWebhookIdsSql(access) : null;
   const { results } = await db
     .prepare(
       `SELECT c.webhook, x.grant_organization_uid IS NOT NULL AS confined

@@ -206,12 +206,13 @@ export async function listEvents(
   opts: { limit: number; before?: number; filter?: EventFilter; access?: Access | null },
 ): Promise<EventPage> {
   const f = opts.filter ?? {};
-  const where = await eventConditions(db, f, opts.access ?? null, "walked");
+  const where = await eventConditions(db, f, opts.access ?? null, "walked", 2);
   if (!where) return { events: [], nextBefore: null };
   const scan = {
     table: "events",
     columns: "seq, id, source, type, object, organization, location, received_at",
     drivers: where.drivers,
+    list: where.list,
     before: opts.before ?? Number.MAX_SAFE_INTEGER,
     limit: opts.limit,
   };
@@ -242,13 +243,15 @@ const NO_NAME = 0;
  * status filter), with what the walk follows to every match: a location
  * or organization filter's, else a limited token's, else the table's. Null when
  * nothing stored can match (for an unlimited token a name never stored; a token granted nothing stored).
+ * A status filter for a limited token names ?`listParam`, whose value is `list` (its webhooks' ids).
  */
 async function eventConditions(
   db: D1Database,
   f: EventFilter,
   access: Access | null,
   row: string,
-): Promise<{ conditions: string[]; others: string[]; verdict?: { sql: (cap: number) => string; probes: number }; drivers: Drivers } | null> {
+  listParam: number,
+): Promise<{ conditions: string[]; others: string[]; verdict?: { sql: (cap: number) => string; probes: number }; drivers: Drivers; list?: string } | null> {
   const ids = await nameIds(db, [
     ...[f.eventType, f.sourceId, f.locationUid, f.organizationUid].filter((n): n is string => n !== undefined),
     ...accessNames(access),
@@ -266,6 +269,7 @@ async function eventConditions(
   if (type === null || source === null || location === null || organization === null) return null;
 
   const conditions: string[] = [];
+  let list: string | undefined; // the value of ?listParam, when a condition names it
   if (type !== undefined) conditions.push(`type = ${type.id}`);
   if (source !== undefined) conditions.push(`source = ${source.id}`);
   if (location !== undefined) conditions.push(`location = ${location.id}`);
@@ -278,16 +282,17 @@ async function eventConditions(
   const others = [...conditions];
   let verdict: { sql: (cap: number) => string; probes: number } | undefined;
   if (f.status) {
-    // Among the deliveries the token may see: one to a webhook outside its grant says nothing.
-    // (Ids as literals, as every condition here: integers read from names.) By the event's
+    // Among the deliveries the token may see: one to a webhook outside its grant says nothing. By the event's
     // deliveries (their id range): for one webhook the planner would take that webhook's whole range instead.
     const visible = await grantedWebhookIds(db, access);
     if (visible !== null && visible.length === 0) return null;
-    const within = visible === null ? "" : ` AND d.webhook IN (${visible.map((id) => Math.trunc(id)).join(", ")})`;
+    // (Bound as one JSON value, at `listParam`: thousands of ids written into the SQL would pass D1's 100 KB a statement.)
+    if (visible !== null) list = JSON.stringify(visible);
+    const within = visible === null ? "" : ` AND d.webhook IN (SELECT value FROM json_each(?${listParam}))`;
     const condition = `d.status = ${statusCode(f.status)}${within}`;
     conditions.push(anyDeliveryOf(`${row}.seq`, `${row}.received_at`, `${row}.id`, condition));
     // The same, answering 0, 1 or 2 (not decided) within `cap` deliveries (a list's bounded scan);
-    // the webhooks' IN list costs a row a delivery.
+    // the webhooks' list costs a row a delivery.
     verdict = {
       sql: (cap) => deliveryVerdictOf(`${row}.seq`, `${row}.received_at`, `${row}.id`, condition, cap),
       probes: visible === null ? 0 : 1,
@@ -303,7 +308,7 @@ async function eventConditions(
   } else if (isLimited(access)) drivers = placesDriver(grant.places);
   else drivers = ["1"];
   const none = Array.isArray(drivers) ? drivers.length === 0 : drivers.ids.flat().length === 0;
-  return none ? null : { conditions, others, verdict, drivers };
+  return none ? null : { conditions, others, verdict, drivers, list };
 }
 
 /** Whether the location's events are (almost only) events `access` sees: it holds the location, or its organization. */
@@ -357,7 +362,7 @@ export async function eventsWithBodies(
     access?: Access | null;
   },
 ): Promise<BodiesRead> {
-  const where = await eventConditions(db, opts.filter ?? {}, opts.access ?? null, "e");
+  const where = await eventConditions(db, opts.filter ?? {}, opts.access ?? null, "e", 6);
   const newest = opts.order === "newest";
   const dir = newest ? "DESC" : "ASC";
   const after = opts.after ?? (newest ? { receivedAt: opts.until, seq: -1 } : { receivedAt: opts.since, seq: -1 });
@@ -372,7 +377,7 @@ export async function eventsWithBodies(
        WHERE e.received_at >= ?1 AND e.received_at < ?2 AND ${past}
        ORDER BY e.received_at ${dir}, e.seq ${dir} LIMIT ?5`,
     )
-    .bind(opts.since, opts.until, after.receivedAt, after.seq, opts.limit)
+    .bind(opts.since, opts.until, after.receivedAt, after.seq, opts.limit, ...(where?.list === undefined ? [] : [where.list]))
     .all<EventDbRow & { part: number; grp: number | null; visible: number }>();
 
   const read = contentsReader(db, GROUPS_PER_READ);

@@ -5,7 +5,7 @@
 // packed column. One row written per insert group instead of an index entry per row and key.
 // Events by location and organization (event-places.ts), deliveries by webhook
 // (delivery-webhooks.ts); lists walk them newest first (scan.ts), a bulk retry oldest first.
-import { arrayOf, isNumber, orNull } from "../domain/guards";
+import { arrayOf, isNumber, orNull, recordOf } from "../domain/guards";
 import { chunksOf } from "./chunks";
 import { storedJson } from "./stored-json";
 
@@ -96,10 +96,32 @@ export function insertPackedSql(p: Packing): string {
 const PATHS_PER_CALL = 30;
 
 /**
+ * Keys a driver names at most for its packed rows to be read as offsets at those keys (below);
+ * past them each row's whole column is read and its keys picked here. Each key is ~13 bytes of
+ * SQL: D1 refuses a statement over 100 KB, which a status list over every webhook reached near
+ * 7,000 webhooks (test/worker/many-webhooks.test.ts). Reading a row's whole column costs no more
+ * rows, but more bytes (packedRowsAtOnce).
+ */
+const INLINE_KEYS = 1_000;
+
+/** Whether packedRowsSql reads the driver's rows whole, their keys picked by seqsOf. */
+const readWhole = (d: PackedDriver) => d.ids.reduce((n, ids) => n + ids.length, 0) > INLINE_KEYS;
+
+/**
+ * Packed rows one statement should read at most for driver `d`. Read whole, a row holds every
+ * key's offsets: a few KB, but ~75 KB for a group of 5,000 deliveries stored alone (the most one
+ * insert statement takes), so 100 rows keep an answer under ~8 MB (D1 answers at most 50 MB; the
+ * Worker has 128 MB), where a walk's 3,000 could reach 225 MB.
+ */
+export const packedRowsAtOnce = (d: PackedDriver) => (readWhole(d) ? WHOLE_ROWS_AT_ONCE : Number.POSITIVE_INFINITY);
+const WHOLE_ROWS_AT_ONCE = 100;
+
+/**
  * The packed rows next to ?1, at most `rows`, each with the offsets of its rows at the driver's
  * keys: newest first below ?1, or oldest first from the one holding ?1 (`from`). Each column a
  * JSON array, one element per json_extract (each over up to PATHS_PER_CALL keys, its array one
- * element per key, null where it has none), or NULL. A row's JSON is decoded a few times at most
+ * element per key, null where it has none), or NULL; with more than INLINE_KEYS keys, the
+ * column as stored. A row's JSON is decoded a few times at most
  * however many keys; json_each is not used, as D1 counts each element it yields as a row read
  * (measured in test/worker/event-places.test.ts).
  */
@@ -110,9 +132,11 @@ export function packedRowsSql(d: PackedDriver, rows: number, direction: "below" 
   const offsets = (column: string, ids: number[]) =>
     ids.length === 0
       ? "NULL"
-      : `'[' || ${chunksOf(ids, PATHS_PER_CALL)
-          .map((some) => `json_extract(${column}, ${[0, ...some].map((id) => `'$."${Math.trunc(id)}"'`).join(", ")})`)
-          .join(" || ',' || ")} || ']'`;
+      : readWhole(d)
+        ? column
+        : `'[' || ${chunksOf(ids, PATHS_PER_CALL)
+            .map((some) => `json_extract(${column}, ${[0, ...some].map((id) => `'$."${Math.trunc(id)}"'`).join(", ")})`)
+            .join(" || ',' || ")} || ']'`;
   const columns = d.packing.columns.map((c, i) => `${offsets(c.stored, d.ids[i] ?? [])} AS ${c.stored}`).join(", ");
   const where =
     direction === "below" ? "seq < ?1 ORDER BY seq DESC" : `seq >= coalesce((SELECT max(q.seq) FROM ${t} q WHERE q.seq <= ?1), 0) ORDER BY seq`;
@@ -123,12 +147,18 @@ export function packedRowsSql(d: PackedDriver, rows: number, direction: "below" 
 export type PackedRow = { seq: number; last: number } & Record<string, unknown>;
 
 const isOffsets = arrayOf(arrayOf(orNull(arrayOf(isNumber))));
+const isWhole = recordOf(arrayOf(isNumber));
 
-/** The seqs of the rows a packedRowsSql row names, newest first, without repeats. */
-export function seqsOf(p: Packing, row: PackedRow): number[] {
-  const offsets = p.columns.flatMap(({ stored }) => {
+/** The seqs of the rows a packedRowsSql row of driver `d` names, newest first, without repeats. */
+export function seqsOf(d: PackedDriver, row: PackedRow): number[] {
+  const whole = readWhole(d);
+  const offsets = d.packing.columns.flatMap(({ stored }, i) => {
     const column = row[stored];
-    return typeof column === "string" ? storedJson(column, isOffsets, `${p.table} ${row.seq} ${stored}`).flat(2) : [];
+    if (typeof column !== "string") return [];
+    const what = `${d.packing.table} ${row.seq} ${stored}`;
+    if (!whole) return storedJson(column, isOffsets, what).flat(2);
+    const keys = storedJson(column, isWhole, what);
+    return (d.ids[i] ?? []).flatMap((id) => keys[String(id)] ?? []);
   });
   return [...new Set(offsets.flatMap((o) => (o === null ? [] : [row.seq + o])))].sort((a, b) => b - a);
 }

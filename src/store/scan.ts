@@ -6,7 +6,7 @@
 // row (rowsBoundedScan's: it could not tell within the rows it may read): the page ends above the
 // newest such row and continues from it.
 import { chunksOf } from "./chunks";
-import { packedRowsSql, seqsOf, type PackedDriver, type PackedRow } from "./packed";
+import { packedRowsAtOnce, packedRowsSql, seqsOf, type PackedDriver, type PackedRow } from "./packed";
 
 /**
  * Conditions each an index serves in `seq` order (e.g. `webhook = 7 AND status = 3`),
@@ -37,6 +37,21 @@ export interface ScanPage {
 /** A filter's answer for a row it could not tell within its bound (else 1 or 0, as SQL booleans). */
 export const UNDECIDED = 2;
 const isHit = (hit: unknown) => Boolean(hit) && hit !== UNDECIDED;
+/** What a scan walks and checks: `filter` may name ?2, bound to `list` (a JSON list of ids too long to write into the SQL). */
+export interface ScanOptions {
+  table: string;
+  columns: string;
+  drivers: Drivers;
+  filter: string;
+  list?: string;
+  before: number;
+  limit: number;
+  scanRows: number;
+}
+
+/** A statement of a scan: ?1 the position below which it walks, ?2 the filter's list when it has one. */
+const scanStatement = (db: D1Database, sql: string, before: number, list: string | undefined) =>
+  list === undefined ? db.prepare(sql).bind(before) : db.prepare(sql).bind(before, list);
 
 /**
  * Walks each driver below `before` for scanRows / drivers rows, keeps
@@ -46,10 +61,7 @@ const isHit = (hit: unknown) => Boolean(hit) && hit !== UNDECIDED;
  * Conditions are SQL over the table's columns built by the store from integers it
  * holds, never from input.
  */
-export async function boundedScan(
-  db: D1Database,
-  o: { table: string; columns: string; drivers: Drivers; filter: string; before: number; limit: number; scanRows: number; exact?: boolean },
-): Promise<ScanPage> {
+export async function boundedScan(db: D1Database, o: ScanOptions & { exact?: boolean }): Promise<ScanPage> {
   if (!Array.isArray(o.drivers)) return packedScan(db, { ...o, driver: o.drivers });
   const drivers = o.drivers;
   // Without a filter every walked row is a hit: one more than a page settles a single walk.
@@ -64,7 +76,7 @@ export async function boundedScan(
   // second pass over the walk in SQL.
   const statements = chunksOf(walks, 5).map((five) => {
     const sql = `SELECT driver, seq, (${o.filter}) AS hit FROM (${five.join(" UNION ALL ")}) AS walked`;
-    return db.prepare(sql).bind(o.before);
+    return scanStatement(db, sql, o.before, o.list);
   });
   const done = await db.batch<{ driver: number; seq: number; hit: number }>(statements);
   const rowsRead = done.reduce((n, r) => n + r.meta.rows_read, 0);
@@ -95,10 +107,7 @@ export async function boundedScan(
  * below it. A few rows first, as a busy key fills a page from them, then more
  * (PACKED_STEPS) only while the page is not full.
  */
-async function packedScan(
-  db: D1Database,
-  o: { columns: string; driver: PackedDriver; filter: string; before: number; limit: number; scanRows: number; exact?: boolean },
-): Promise<ScanPage> {
+async function packedScan(db: D1Database, o: Omit<ScanOptions, "drivers" | "table"> & { driver: PackedDriver; exact?: boolean }): Promise<ScanPage> {
   const hits: number[] = [];
   let before = o.before;
   let rowsRead = 0;
@@ -107,7 +116,7 @@ async function packedScan(
   // (`exact`: never more named rows than that, at least one, taking part of a packed row if need be.)
   let namedLeft = o.exact ? Math.max(1, Math.floor(o.scanRows / 2)) : Math.floor(o.scanRows / 2);
   for (const [step, share] of PACKED_STEPS.entries()) {
-    const rowsNow = Math.min(share, packedLeft);
+    const rowsNow = Math.min(share, packedLeft, packedRowsAtOnce(o.driver));
     // (The first step's rows are a page's worth, a packed row or two more.)
     const namedNow = step === 0 ? Math.min(2 * (o.limit + 1), namedLeft) : namedLeft;
     const { results: rows, meta } = await db.prepare(packedRowsSql(o.driver, rowsNow)).bind(before).all<PackedRow>();
@@ -117,7 +126,7 @@ async function packedScan(
     const seqs: number[] = [];
     for (const row of rows) {
       // (The row holding `before` is walked from below it.)
-      const found = seqsOf(o.driver.packing, row).filter((s) => s < before);
+      const found = seqsOf(o.driver, row).filter((s) => s < before);
       const room = namedNow - seqs.length;
       if (o.exact && found.length > room && room > 0) {
         // Its newest, and on below the last of them.
@@ -133,10 +142,9 @@ async function packedScan(
     }
     namedLeft -= seqs.length;
     if (seqs.length > 0) {
-      // Positions the store read, as literals (integers).
-      const { results, meta: named } = await db
-        .prepare(`SELECT seq, (${o.filter}) AS hit FROM (SELECT ${o.columns} FROM ${o.driver.packing.source} WHERE seq IN (${seqs.map((s) => Math.trunc(s)).join(", ")})) AS walked`)
-        .all<{ seq: number; hit: number }>();
+      // Positions the store read, as literals (integers; ?1 is not used).
+      const sql = `SELECT seq, (${o.filter}) AS hit FROM (SELECT ${o.columns} FROM ${o.driver.packing.source} WHERE seq IN (${seqs.map((s) => Math.trunc(s)).join(", ")})) AS walked`;
+      const { results, meta: named } = await (o.list === undefined ? db.prepare(sql) : scanStatement(db, sql, before, o.list)).all<{ seq: number; hit: number }>();
       rowsRead += named.rows_read;
       const undecided = newestUndecided(results);
       hits.push(...results.filter((r) => isHit(r.hit) && (undecided === undefined || r.seq > undecided)).map((r) => r.seq).sort((a, b) => b - a));
@@ -172,19 +180,13 @@ function newestUndecided(rows: { seq: number; hit: unknown }[]): number | undefi
  */
 export async function rowsBoundedScan(
   db: D1Database,
-  o: {
-    table: string;
-    columns: string;
-    drivers: Drivers;
+  o: Omit<ScanOptions, "filter"> & {
     /** The filter (1, 0 or UNDECIDED) reading at most so many rows per row examined, that row's own included; null if none can. */
     filterWithin: (rowsPerRow: number) => string | null;
     /** The same filter, 1 or 0, whatever it reads: for a row filterWithin could not decide even alone. */
     exactFilter: string;
     /** The fewest rows a later step leaves its filter a row (room to decide a typical one). */
     minRoom: number;
-    before: number;
-    limit: number;
-    scanRows: number;
     maxRowsRead: number;
   },
 ): Promise<ScanPage> {
@@ -206,10 +208,7 @@ export async function rowsBoundedScan(
     if (page.undecided !== undefined && page.undecided === before - 1 && step === 1) {
       // Not decided alone: with half the bound or more left, decided by `exactFilter` (see above); else the next call decides it.
       if (left < o.maxRowsRead / 2) return { seqs, nextBefore: before, rowsRead };
-      const alone = await db
-        .prepare(`SELECT (${o.exactFilter}) AS hit FROM (SELECT ${o.columns} FROM ${o.table} WHERE seq = ?1) AS walked`)
-        .bind(page.undecided)
-        .all<{ hit: number }>();
+      const alone = await scanStatement(db, `SELECT (${o.exactFilter}) AS hit FROM (SELECT ${o.columns} FROM ${o.table} WHERE seq = ?1) AS walked`, page.undecided, o.list).all<{ hit: number }>();
       rowsRead += alone.meta.rows_read;
       if (alone.results[0]?.hit) seqs.push(page.undecided);
       before = page.undecided;

@@ -4,7 +4,7 @@ import { isLimited, type Access } from "../domain/access";
 import { DELIVERY_STATUSES } from "../domain/delivery";
 import { isStringArray } from "../domain/guards";
 import { HOUR_MS } from "../domain/time";
-import { grantedWebhookIdsSql, hiddenGroups, webhookAccessSql } from "./access";
+import { grantedWebhookIdsSql, grantedWebhookUidsSql, hiddenGroups } from "./access";
 import {
   ATTEMPT_COLUMNS,
   ATTEMPT_OK_COLUMNS,
@@ -112,7 +112,9 @@ export async function stats(db: D1Database, access: Access | null, now = Date.no
   const notifications = `SELECT webhook FROM alert_webhooks
     UNION ALL SELECT n.id FROM webhooks w JOIN names n ON n.name = w.uid WHERE w.kind = 'notification'`;
   const webhookFilter = granted ? `webhook IN (${granted.sql})` : access ? `webhook NOT IN (${notifications})` : "1";
-  const wh = webhookAccessSql(access, "w");
+  // A limited token's webhooks found by their owners (then each by its key), never every webhook checked.
+  const own = limited ? grantedWebhookUidsSql(access) : null;
+  const webhookRows = own ? `(${own.sql}) AS own CROSS JOIN webhooks w ON w.uid = own.uid` : "webhooks w";
   // Per set: its total rows, its hours of the last day, and its older hours outside the
   // totals (counters.ts: not folded yet, or already taken out at the retention).
   const eventStatements = scopes.flatMap((scope) => [
@@ -131,11 +133,11 @@ export async function stats(db: D1Database, access: Access | null, now = Date.no
     db
       .prepare(
         `SELECT w.uid, w.url, w.event_types, w.disabled, ${DELIVERY_COLUMNS.map((col) => `c.${col}`).join(", ")}, h.last_failure_at, h.last_error
-         FROM webhooks w LEFT JOIN names n ON n.name = w.uid LEFT JOIN delivery_counts c ON c.webhook = n.id
+         FROM ${webhookRows} LEFT JOIN names n ON n.name = w.uid LEFT JOIN delivery_counts c ON c.webhook = n.id
          LEFT JOIN webhook_health h ON h.webhook_uid = w.uid
-         WHERE w.kind = 'webhook' AND ${wh.sql}`,
+         WHERE w.kind = 'webhook'`,
       )
-      .bind(...wh.binds),
+      .bind(...(own?.binds ?? [])),
     db.prepare("SELECT open AS n FROM dead_letter_counts"),
     db.prepare("SELECT after, through FROM event_count_marks"),
     // Ingest's counts not folded yet, in neither the totals nor the hour rows: at most PENDING_DELTAS

@@ -1,9 +1,9 @@
-import type { Access } from "../domain/access";
+import { isLimited, type Access } from "../domain/access";
 import { isOrdering } from "../domain/flow";
 import { isString, isStringArray, recordOf } from "../domain/guards";
 import { isJson, isWebhookKind, type Webhook, type WebhookKind } from "../domain/types";
 import type { VersionedWrite } from "../domain/version";
-import { webhookAccessSql } from "./access";
+import { grantLists, grantParts } from "./access";
 import { EXPIRE_CHUNK, expireWebhookStatements, holdWebhookStatements, transition } from "./deliveries";
 import { atVersionSql, disableAppliesSql, failingSinceSql } from "./webhook-version";
 import { closeDisabledEpisodeStatement, closeEpisodesOfStatement } from "./alerts";
@@ -125,20 +125,35 @@ export interface WebhookPosition {
 /**
  * A page of webhooks (or notification endpoints) newest first, strictly after `after`,
  * read through `webhooks_created` (one page of it, not the table sorted). A limited token's
- * grant is checked row by row along it, so its page may read every webhook of the kind: bounded
- * by the webhooks stored (hundreds), not by events.
+ * are found by their owners (grantedWebhookUidsSql) and sorted, so its page reads its own
+ * webhooks' index entries and the page's rows, however many webhooks others have.
  */
 export async function listWebhooks(
   db: D1Database,
   opts: { limit: number; after?: WebhookPosition; access?: Access | null; kind?: WebhookKind },
 ): Promise<Webhook[]> {
-  const a = webhookAccessSql(opts.access ?? null);
+  const access = opts.access ?? null;
   const after = opts.after ?? { createdAt: Number.MAX_SAFE_INTEGER, uid: "" };
+  const kind = opts.kind ?? "webhook";
+  if (!isLimited(access)) {
+    const { results } = await db
+      .prepare("SELECT * FROM webhooks WHERE (created_at, uid) < (?, ?) AND kind = ? ORDER BY created_at DESC, uid DESC LIMIT ?")
+      .bind(after.createdAt, after.uid, kind, opts.limit)
+      .all<WebhookRow>();
+    return results.map(toWebhook);
+  }
+  // Of each owner, the next `limit` along its index (the rest of the row checked on the rows the index gives, for each part); then the first `limit` of them all.
+  const parts = grantParts("w", (i, index, key, owner) =>
+    `webhooks ${i} ON ${i}.uid IN (SELECT p.uid FROM webhooks p INDEXED BY ${index} WHERE p.${key} = ${owner} AND p.kind = grant_of.kind
+       AND (p.created_at, p.uid) < (grant_of.created_at, grant_of.uid) ORDER BY p.created_at DESC, p.uid DESC LIMIT ?6)`,
+  );
+  const [orgs, locs] = grantLists(access);
   const { results } = await db
     .prepare(
-      `SELECT * FROM webhooks WHERE (created_at, uid) < (?, ?) AND kind = ? AND ${a.sql} ORDER BY created_at DESC, uid DESC LIMIT ?`,
+      `WITH grant_of AS (SELECT ?1 AS orgs, ?2 AS locs, ?3 AS kind, ?4 AS created_at, ?5 AS uid)
+       SELECT * FROM (${parts.map((part) => `SELECT w.* ${part}`).join(" UNION ALL ")}) ORDER BY created_at DESC, uid DESC LIMIT ?6`,
     )
-    .bind(after.createdAt, after.uid, opts.kind ?? "webhook", ...a.binds, opts.limit)
+    .bind(orgs, locs, kind, after.createdAt, after.uid, opts.limit)
     .all<WebhookRow>();
   return results.map(toWebhook);
 }

@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { meteredD1 } from "../../bench/d1-meter";
 import { boundedScan } from "../../src/store/scan";
+import type { PackedDriver } from "../../src/store/packed";
 
 describe("bounded scans", () => {
   it("read at most scanRows however many index ranges they walk, and page through everything exactly once", async () => {
@@ -27,4 +28,59 @@ describe("bounded scans", () => {
     }
     expect(seen).toEqual(Array.from({ length: 3000 }, (_, i) => 5999 - 2 * i));
   });
+
+  it("read packed rows whole when a driver names more keys than fit in SQL, at most 100 a statement, and page through everything exactly once", async () => {
+    await env.DB.batch([
+      env.DB.prepare("CREATE TABLE whole_source (seq INTEGER PRIMARY KEY, k INTEGER NOT NULL)"),
+      env.DB.prepare("CREATE TABLE whole_packed (seq INTEGER PRIMARY KEY, last INTEGER NOT NULL, ks TEXT)"),
+      env.DB.prepare(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000) INSERT INTO whole_source (seq, k) SELECT i, 7 FROM n`),
+      // A packed row a source row, each naming it under key 7 (offset 0).
+      env.DB.prepare(`INSERT INTO whole_packed (seq, last, ks) SELECT seq, seq, '{"7":[0]}' FROM whole_source`),
+    ]);
+    // 1,001 keys: more than a statement may name (packed.ts), so the rows are read whole.
+    const driver: PackedDriver = {
+      packing: { table: "whole_packed", source: "whole_source", columns: [{ stored: "ks", key: "k" }] },
+      ids: [[7, ...Array.from({ length: 1_000 }, (_, i) => 100_000 + i)]],
+    };
+    const watch = mostPackedRows(env.DB);
+    const seen: number[] = [];
+    let before = Number.MAX_SAFE_INTEGER;
+    for (let calls = 0; calls < 100; calls++) {
+      // A rare filter, so a call walks on past its first steps.
+      const page = await boundedScan(watch.db, { table: "whole_source", columns: "seq, k", drivers: driver, filter: "walked.seq % 100 = 0", before, limit: 50, scanRows: 4000 });
+      seen.push(...page.seqs);
+      if (page.nextBefore === null) break;
+      before = page.nextBefore;
+    }
+    expect(seen).toEqual(Array.from({ length: 10 }, (_, i) => 1000 - 100 * i));
+    expect(watch.most()).toBeGreaterThan(0);
+    expect(watch.most()).toBeLessThanOrEqual(100);
+  });
 });
+
+/** `db`, noting the most packed rows (`SELECT seq, last, …`) one statement answered. */
+function mostPackedRows(db: D1Database) {
+  let most = 0;
+  const statement = (s: D1PreparedStatement, sql: string): D1PreparedStatement =>
+    new Proxy(s, {
+      get(target, p) {
+        if (p === "bind") return (...values: unknown[]) => statement(target.bind(...values), sql);
+        if (p === "all")
+          return async () => {
+            const r = await target.all();
+            if (sql.startsWith("SELECT seq, last")) most = Math.max(most, r.results.length);
+            return r;
+          };
+        const v: unknown = Reflect.get(target, p);
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+    });
+  const watched = new Proxy(db, {
+    get(target, p) {
+      if (p === "prepare") return (sql: string) => statement(target.prepare(sql), sql);
+      const v: unknown = Reflect.get(target, p);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
+  return { db: watched, most: () => most };
+}

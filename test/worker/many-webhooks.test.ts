@@ -1,0 +1,109 @@
+// Operator reads of a deployment with thousands of webhooks: lists of their ids are bound as one
+// value or read from their rows, never written into a statement (D1 refuses one over 100 KB,
+// which the local runtime enforces: SQLITE_TOOBIG), and a status list over them stays bounded.
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { meteredD1 } from "../../bench/d1-meter";
+import { ADMIN, ingestMessage, meteredApiCall, pagedList, podiumBody } from "./helpers";
+import { pipeline, uniqueKey } from "./pipeline";
+import { DATA_SCOPES, makeToken } from "./tokens";
+
+/** The most D1 rows any operator read may read, whatever the volume stored. */
+const MAX_ROWS = 10_000;
+const WEBHOOKS = 8_000;
+/** What a token holding one webhook reads at most, however many others have: a few dozen rows measured (2026-12-01). */
+const OWN_ROWS = 200;
+
+const meter = meteredD1(env.DB);
+
+/**
+ * WEBHOOKS webhooks of one organization, copies of one made through the API, and one event of
+ * theirs: a pending delivery to each. Names' ids have seven digits, as in a deployment that has
+ * stored many names (~13 bytes each in a packed row's path, ~10 in a list).
+ */
+async function manyWebhooks(o: { catchAll?: boolean } = {}) {
+  const p = pipeline();
+  const key = uniqueKey();
+  const org = `org-${key}`;
+  // Owed the event too, outside the organization's grant.
+  if (o.catchAll) await p.createWebhook({ url: `https://downstream.test/ok/${key}-all`, eventTypes: ["*"] });
+  await env.DB.prepare("INSERT INTO names (id, name) SELECT max(1000000, max(id) + 1), ? FROM names").bind(`pad-${key}`).run();
+  const first = await p.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["*"], organizationUid: org });
+  const columns = (await env.DB.prepare("SELECT name FROM pragma_table_info('webhooks')").all<{ name: string }>()).results.map((r) => r.name);
+  // Made earlier than the first, so that the event is owed to each.
+  const copied = columns.map((c) => (c === "uid" ? "w.uid || '-' || n.i" : c === "created_at" ? "w.created_at - n.i" : `w.${c}`));
+  await env.DB.prepare(
+    `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${WEBHOOKS - 1})
+     INSERT INTO webhooks (${columns.join(", ")}) SELECT ${copied.join(", ")} FROM webhooks w, n WHERE w.uid = ?`,
+  )
+    .bind(first.uid)
+    .run();
+  await p.runIngest([ingestMessage({ organizationUid: org, body: podiumBody({ organizationUid: org }) })]);
+  const { results } = await env.DB.prepare(
+    `SELECT 'dlv_' || lower(hex(d.id)) AS id FROM deliveries d JOIN names n ON n.id = d.webhook JOIN webhooks w ON w.uid = n.name WHERE w.organization_uid = ? ORDER BY d.seq DESC`,
+  )
+    .bind(org)
+    .all<{ id: string }>();
+  expect(results).toHaveLength(WEBHOOKS);
+  return { p, org, deliveries: results.map((r) => r.id) };
+}
+
+describe(`reads over ${WEBHOOKS.toLocaleString("en")} webhooks`, () => {
+  it(`list every pending delivery by status, each call within ${MAX_ROWS} rows, for the admin`, async () => {
+    const { deliveries } = await manyWebhooks();
+    // More webhooks with deliveries in the status than a list walks each along its own rows: every delivery, checked.
+    const listed = await pagedList<{ id: string; status: string }>(meter, "/v1/deliveries?status=pending&limit=100", { maxRows: MAX_ROWS, maxCalls: 100 });
+    expect(listed.data.map((d) => d.id)).toEqual(deliveries);
+    expect(listed.data.every((d) => d.status === "pending")).toBe(true);
+    for (const status of ["failed", "succeeded"]) {
+      const none = await pagedList(meter, `/v1/deliveries?status=${status}&limit=100`, { maxRows: MAX_ROWS, maxCalls: 100 });
+      expect(none.data, status).toEqual([]);
+    }
+  }, 120_000);
+
+  it("answer a token limited to the organization owning them: its deliveries and events by status", async () => {
+    const { p, org, deliveries } = await manyWebhooks({ catchAll: true });
+    const headers = { authorization: `Bearer ${(await makeToken(p, ["events:read", ...DATA_SCOPES], { organizationUids: [org] })).token}` };
+    // Its reads find its webhooks by their organization (migration 0040), all 8,000 of them (two
+    // rows each with their names): more than MAX_ROWS (docs/scale-and-cost.md), so only the answers are checked here.
+    // (Their first page: the newest deliveries, as many calls as the admin's would be slow at that cost.)
+    for (const path of ["/v1/deliveries?status=pending&limit=100", "/v1/deliveries?limit=100"]) {
+      const page = await meteredApiCall(meter, "GET", path, undefined, headers);
+      expect(page.status, path).toBe(200);
+      expect(page.json.data.map((d: { id: string }) => d.id), path).toEqual(deliveries.slice(0, 100));
+    }
+    const unbounded = { maxRows: Number.MAX_SAFE_INTEGER, maxCalls: 100, headers };
+    const events = await pagedList<{ organizationUid: string }>(meter, "/v1/events?status=pending&limit=50", unbounded);
+    expect(events.data.map((e) => e.organizationUid)).toEqual([org]);
+    const admin = await meteredApiCall(meter, "GET", `/v1/events?status=pending&organizationUid=${org}&limit=50`, undefined, ADMIN);
+    expect(admin.rows).toBeLessThanOrEqual(MAX_ROWS);
+    expect(admin.json.data.map((e: { organizationUid: string }) => e.organizationUid)).toEqual([org]);
+  }, 120_000);
+
+  it(`read for a token limited to another organization only its own webhook: deliveries, events by status, webhooks and stats within ${OWN_ROWS} rows`, async () => {
+    const { p, org } = await manyWebhooks();
+    const own = `${org}-own`;
+    const mine = await p.createWebhook({ url: `https://downstream.test/ok/${own}`, eventTypes: ["*"], organizationUid: own });
+    await p.runIngest([ingestMessage({ organizationUid: own, body: podiumBody({ organizationUid: own }) })]);
+    const token = await makeToken(p, ["events:read", "webhooks:read", ...DATA_SCOPES], { organizationUids: [own] });
+    const headers = { authorization: `Bearer ${token.token}` };
+    const read = async (path: string) => {
+      const r = await meteredApiCall(meter, "GET", path, undefined, headers);
+      expect(r.status, path).toBe(200);
+      // Its webhooks found by their owner (migration 0040), not each of the 8,000 others read and checked (~16,000 rows).
+      expect(r.rows, path).toBeLessThanOrEqual(OWN_ROWS);
+      return r.json;
+    };
+    for (const path of ["/v1/deliveries?status=pending&limit=100", "/v1/deliveries?limit=100"]) {
+      const page = await read(path);
+      expect(page.data.map((d: { webhookUid: string; status: string }) => [d.webhookUid, d.status]), path).toEqual([[mine.uid, "pending"]]);
+    }
+    const events = await read("/v1/events?status=pending&limit=50");
+    expect(events.data.map((e: { organizationUid: string }) => e.organizationUid)).toEqual([own]);
+    const webhooks = await read("/v1/webhooks?limit=100");
+    expect(webhooks.data.map((w: { uid: string }) => w.uid)).toEqual([mine.uid]);
+    const stats = await read("/v1/stats");
+    expect(stats.webhooks.map((w: { uid: string; pending: number }) => [w.uid, w.pending])).toEqual([[mine.uid, 1]]);
+    expect(stats.deliveries.pending).toBe(1);
+  }, 120_000);
+});
