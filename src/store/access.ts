@@ -79,16 +79,17 @@ export const grantLists = (access: Access): [string, string] => [
  */
 export function grantParts(
   w: string,
-  pick: (i: string, index: string, key: string, owner: string) => string = (i, index, key, owner) => `webhooks ${i} INDEXED BY ${index} ON ${i}.${key} = ${owner}`,
+  pick: (i: string, index: string, key: string, owner: string, where: (i: string) => string) => string = (i, index, key, owner, where) =>
+    `webhooks ${i} INDEXED BY ${index} ON ${i}.${key} = ${owner} AND ${where(i)}`,
 ): string[] {
   // (Checked on the rows the part finds, never an index of theirs: "+".)
   const others = (i: string) => `+${i}.organization_uid IS NULL AND +${i}.location_uid IS NOT NULL AND +${i}.location_uid NOT IN (SELECT value FROM json_each(grant_of.locs))`;
   return [
-    `FROM grant_of CROSS JOIN json_each(grant_of.orgs) o CROSS JOIN ${pick(w, "webhooks_organization", "organization_uid", "o.value")}`,
-    `FROM grant_of CROSS JOIN json_each(grant_of.locs) o CROSS JOIN ${pick(w, "webhooks_location", "location_uid", "o.value")} WHERE +${w}.organization_uid IS NULL`,
-    `FROM grant_of CROSS JOIN json_each(grant_of.orgs) o CROSS JOIN ${pick(w, "webhooks_grant_organization", "grant_organization_uid", "o.value")} WHERE ${others(w)}`,
+    `FROM grant_of CROSS JOIN json_each(grant_of.orgs) o CROSS JOIN ${pick(w, "webhooks_organization", "organization_uid", "o.value", () => "1")}`,
+    `FROM grant_of CROSS JOIN json_each(grant_of.locs) o CROSS JOIN ${pick(w, "webhooks_location", "location_uid", "o.value", (i) => `+${i}.organization_uid IS NULL`)}`,
+    `FROM grant_of CROSS JOIN json_each(grant_of.orgs) o CROSS JOIN ${pick(w, "webhooks_grant_organization", "grant_organization_uid", "o.value", others)}`,
     `FROM grant_of CROSS JOIN json_each(grant_of.orgs) o CROSS JOIN locations INDEXED BY locations_organization ON locations.organization_uid = o.value
-       CROSS JOIN ${pick(w, "webhooks_location", "location_uid", "locations.location_uid")} WHERE ${others(w)} AND +${w}.grant_organization_uid IS NULL`,
+       CROSS JOIN ${pick(w, "webhooks_location", "location_uid", "locations.location_uid", (i) => `${others(i)} AND +${i}.grant_organization_uid IS NULL`)}`,
   ];
 }
 

@@ -143,8 +143,8 @@ export async function listWebhooks(
     return results.map(toWebhook);
   }
   // Of each owner, the next `limit` along its index (the rest of the row checked on the rows the index gives, for each part); then the first `limit` of them all.
-  const parts = grantParts("w", (i, index, key, owner) =>
-    `webhooks ${i} ON ${i}.uid IN (SELECT p.uid FROM webhooks p INDEXED BY ${index} WHERE p.${key} = ${owner} AND p.kind = grant_of.kind
+  const parts = grantParts("w", (i, index, key, owner, where) =>
+    `webhooks ${i} ON ${i}.uid IN (SELECT p.uid FROM webhooks p INDEXED BY ${index} WHERE p.${key} = ${owner} AND p.kind = grant_of.kind AND ${where("p")}
        AND (p.created_at, p.uid) < (grant_of.created_at, grant_of.uid) ORDER BY p.created_at DESC, p.uid DESC LIMIT ?6)`,
   );
   const [orgs, locs] = grantLists(access);
