@@ -200,14 +200,17 @@ export async function rowsBoundedScan(
     // The first step knows nothing of what rows cost: it keeps half the rows for a row it could not decide.
     const left = o.maxRowsRead - rowsRead;
     const shape = stepShape(o.drivers, step);
-    const filter = o.filterWithin(Math.floor(((first ? left / 2 : left) - shape.walked) / shape.examined));
+    // (With no room left for even the cheapest check: the call ends, unless it has moved nowhere yet, as
+    // its next would do the same: then the exact check, past the bound, of the one row left to decide.)
+    const filter = o.filterWithin(Math.floor(((first ? left / 2 : left) - shape.walked) / shape.examined)) ?? (before < o.before ? null : o.exactFilter);
     if (filter === null) return { seqs, nextBefore: before, rowsRead };
     const page = await boundedScan(db, { ...o, filter, before, limit: o.limit - seqs.length, scanRows: step, exact: true });
     examined += step;
     rowsRead += page.rowsRead;
     if (page.undecided !== undefined && page.undecided === before - 1 && step === 1) {
-      // Not decided alone: with half the bound or more left, decided by `exactFilter` (see above); else the next call decides it.
-      if (left < o.maxRowsRead / 2) return { seqs, nextBefore: before, rowsRead };
+      // Not decided alone: with half the bound or more left, decided by `exactFilter` (see above); else the next
+      // call decides it, unless this call has moved nowhere yet (its next would do the same: decided here).
+      if (left < o.maxRowsRead / 2 && before < o.before) return { seqs, nextBefore: before, rowsRead };
       const alone = await scanStatement(db, `SELECT (${o.exactFilter}) AS hit FROM (SELECT ${o.columns} FROM ${o.table} WHERE seq = ?1) AS walked`, page.undecided, o.list).all<{ hit: number }>();
       rowsRead += alone.meta.rows_read;
       if (alone.results[0]?.hit) seqs.push(page.undecided);

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { meteredD1 } from "../../bench/d1-meter";
-import { boundedScan } from "../../src/store/scan";
+import { boundedScan, rowsBoundedScan } from "../../src/store/scan";
 import type { PackedDriver } from "../../src/store/packed";
 
 describe("bounded scans", () => {
@@ -55,6 +55,41 @@ describe("bounded scans", () => {
     expect(seen).toEqual(Array.from({ length: 10 }, (_, i) => 1000 - 100 * i));
     expect(watch.most()).toBeGreaterThan(0);
     expect(watch.most()).toBeLessThanOrEqual(100);
+  });
+});
+
+describe("rows-bounded scans", () => {
+  it("move on even when a filter costs more than it said: the row it left undecided at the top of a call is decided the next call, past the bound", async () => {
+    await env.DB.batch([
+      env.DB.prepare("CREATE TABLE lying_probe (seq INTEGER PRIMARY KEY)"),
+      env.DB.prepare("CREATE TABLE lying_cost (id INTEGER PRIMARY KEY)"),
+      env.DB.prepare(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200) INSERT INTO lying_probe (seq) SELECT i FROM n WHERE i <= 60`),
+      env.DB.prepare(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200) INSERT INTO lying_cost (id) SELECT i FROM n`),
+    ]);
+    // Every row it examines reads 100 rows, whatever room it is given, and it never decides the newest.
+    const costly = "(SELECT count(*) FROM (SELECT 1 FROM lying_cost c WHERE c.id > walked.seq * 0 LIMIT 100)) = 100";
+    const seen: number[] = [];
+    let before = Number.MAX_SAFE_INTEGER;
+    let calls = 0;
+    for (; calls < 20; calls++) {
+      const page = await rowsBoundedScan(env.DB, {
+        table: "lying_probe",
+        columns: "seq",
+        drivers: ["1"],
+        filterWithin: () => `CASE WHEN walked.seq = 60 THEN 2 ELSE (${costly}) + (walked.seq % 2 = 0) = 2 END`,
+        exactFilter: "walked.seq % 2 = 0",
+        minRoom: 1,
+        before,
+        limit: 50,
+        scanRows: 4000,
+        maxRowsRead: 9000,
+      });
+      seen.push(...page.seqs);
+      if (page.nextBefore === null) break;
+      before = page.nextBefore;
+    }
+    expect(calls).toBeLessThan(20);
+    expect(seen).toEqual(Array.from({ length: 30 }, (_, i) => 60 - 2 * i));
   });
 });
 
