@@ -150,8 +150,9 @@ async function deliveryPage(db: D1Database, f: DeliveryFilter, opts: { limit: nu
 
   const conditions: string[] = [];
   if (f.status) conditions.push(`status = ${statusCode(f.status)}`);
-  // (Walking the webhooks' own rows already keeps to them.)
-  if (list !== undefined && event !== undefined) conditions.push("webhook IN (SELECT value FROM json_each(?2))");
+  // (Walking the webhooks' own rows already keeps to them; an event's deliveries are checked against the list.)
+  const checksList = list !== undefined && event !== undefined;
+  if (checksList) conditions.push("webhook IN (SELECT value FROM json_each(?2))");
   if (event !== undefined) conditions.push(`event = ${event.seq}`);
   if (f.since !== undefined) conditions.push(`created_at >= ${Math.trunc(f.since)}`);
   if (access) {
@@ -177,7 +178,7 @@ async function deliveryPage(db: D1Database, f: DeliveryFilter, opts: { limit: nu
     columns: "seq, event, webhook, status, created_at",
     drivers,
     filter: conditions.join(" AND ") || "1",
-    list: conditions.some((c) => c.includes("?2")) ? list : undefined,
+    list: checksList ? list : undefined,
     before: opts.before ?? Number.MAX_SAFE_INTEGER,
     limit: opts.limit,
     scanRows: DELIVERY_SCAN_ROWS,
