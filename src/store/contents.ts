@@ -47,26 +47,30 @@ export async function contentsOf(db: D1Database, seqs: number[]): Promise<Map<nu
  * A reader of events' contents in the order a walk reaches them: `read(group, part,
  * upcoming)` answers one event's part of a group (the `groupOfSql` key), reading the
  * group row, with the next groups the walk will need (`upcoming()`, up to `perRead`
- * in all), only when it is not read yet, and inflating each group once.
+ * in all), only when it is not read yet, and inflating each group once. `read.rowsRead`: the D1
+ * rows read so far (a bounded read counts them).
  */
 export function contentsReader(db: D1Database, perRead: number) {
   const groups = new Map<number, EventContent[]>();
-  return async (group: number, part: number, upcoming: () => Iterable<number | null>): Promise<EventContent | undefined> => {
+  const read = async (group: number, part: number, upcoming: () => Iterable<number | null>): Promise<EventContent | undefined> => {
     if (!groups.has(group)) {
       const keys = new Set([group]);
       for (const g of upcoming()) {
         if (keys.size >= perRead) break;
         if (g !== null && !groups.has(g)) keys.add(g);
       }
-      const { results } = await db
+      const { results, meta } = await db
         .prepare("SELECT seq, data FROM contents WHERE seq IN (SELECT value FROM json_each(?))")
         .bind(JSON.stringify([...keys]))
         .all<{ seq: number; data: unknown }>();
+      reader.rowsRead += meta.rows_read;
       for (const k of keys) groups.set(k, []);
       for (const r of results) groups.set(Number(r.seq), await decodeGroup(r.data));
     }
     return groups.get(group)?.[part];
   };
+  const reader = Object.assign(read, { rowsRead: 0 });
+  return reader;
 }
 
 /**

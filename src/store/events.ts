@@ -14,7 +14,7 @@ import { insertDeliveriesStatements, unattemptedPendingStatement } from "./deliv
 import { anyDeliveryOf, deliveryVerdictCap, deliveryVerdictOf, deliveryVerdictRows } from "./event-deliveries";
 import { byLocation, byOrganization, INSERT_PLACES, placesDriver } from "./event-places";
 import { apiIdSql, dedupeKeySql, dedupeTextSql, idKeySql, learnNamesStatement, nameIdSql, nameIds } from "./names";
-import { boundedScan, rowsBoundedScan, type Drivers } from "./scan";
+import { boundedScan, rowsBoundedScan, UNDECIDED, type Drivers } from "./scan";
 import { statusCode } from "./transitions";
 
 /** An event ready to store: the queue message with its body resolved, and the webhooks whose filter excluded it. */
@@ -235,6 +235,13 @@ export async function listEvents(
   return { events: await eventsAt(db, page.seqs), nextBefore: page.nextBefore };
 }
 
+/** A status filter as a capped check of an event's deliveries (deliveryVerdictOf): its SQL for a cap, the probes it reads a delivery, the ids of its list. */
+interface Verdict {
+  sql: (cap: number) => string;
+  probes: number;
+  listed: number;
+}
+
 /** The id no name has (names' ids are rowids, from 1). */
 const NO_NAME = 0;
 
@@ -251,7 +258,7 @@ async function eventConditions(
   access: Access | null,
   row: string,
   listParam: number,
-): Promise<{ conditions: string[]; others: string[]; verdict?: { sql: (cap: number) => string; probes: number }; drivers: Drivers; list?: string } | null> {
+): Promise<{ conditions: string[]; others: string[]; verdict?: Verdict; drivers: Drivers; list?: string } | null> {
   const ids = await nameIds(db, [
     ...[f.eventType, f.sourceId, f.locationUid, f.organizationUid].filter((n): n is string => n !== undefined),
     ...accessNames(access),
@@ -280,7 +287,7 @@ async function eventConditions(
   if (grant.none) return null;
   if (grant.sql) conditions.push(grant.sql);
   const others = [...conditions];
-  let verdict: { sql: (cap: number) => string; probes: number } | undefined;
+  let verdict: Verdict | undefined;
   if (f.status) {
     // Among the deliveries the token may see: one to a webhook outside its grant says nothing. By the event's
     // deliveries (their id range): for one webhook the planner would take that webhook's whole range instead.
@@ -296,6 +303,7 @@ async function eventConditions(
     verdict = {
       sql: (cap) => deliveryVerdictOf(`${row}.seq`, `${row}.received_at`, `${row}.id`, condition, cap),
       probes: visible === null ? 0 : 1,
+      listed: visible?.length ?? 0,
     };
   }
 
@@ -328,7 +336,7 @@ const IN_RANGE = `WHERE e.received_at >= ? AND e.received_at < ? AND (e.received
 
 /** A bounded read of events with their bodies (`eventsWithBodies`). */
 export interface BodiesRead {
-  /** The events examined that pass the filter and access, in the order read, each with its body and headers. */
+  /** The events examined that pass the filter, access and `match`, in the order read, each with its body and headers. */
   events: (StoredEvent & TimePosition)[];
   /** Where reading stopped (the last event examined, visible or not), or null when nothing was left. */
   last: TimePosition | null;
@@ -338,6 +346,12 @@ export interface BodiesRead {
 
 /** Content rows read (and inflated) per query while a bounded read goes through bodies. */
 const GROUPS_PER_READ = 4;
+/**
+ * With a status filter, the D1 rows a bounded read reads at most (its events, their bodies, their
+ * deliveries' checks), under the 10,000 of a read with what else the call reads (as a list's
+ * EVENT_STATUS_READ_ROWS), but for an event too heavy to decide (`decideStatus`).
+ */
+const BODIES_STATUS_READ_ROWS = 9_000;
 
 /**
  * Events received in [since, until), newest or oldest first, strictly past `after`,
@@ -347,7 +361,10 @@ const GROUPS_PER_READ = 4;
  * walk reaches them. The filter and access apply to the events examined, not before
  * the bound, so a search or replay page costs at most `limit` rows however few of
  * them the caller may see (their bodies are not returned). The one read of many
- * bodies at once.
+ * bodies at once. A status filter is checked last, of the events passing the rest and
+ * `match` (a search's query), within BODIES_STATUS_READ_ROWS (decideStatus): the
+ * range examined ends before the first event it could not decide, or after the
+ * `enough`th event found.
  */
 export async function eventsWithBodies(
   db: D1Database,
@@ -360,9 +377,12 @@ export async function eventsWithBodies(
     maxChars: number;
     filter?: Omit<EventFilter, "since" | "until">;
     access?: Access | null;
+    match?: (e: StoredEvent) => boolean;
+    enough?: number;
   },
 ): Promise<BodiesRead> {
-  const where = await eventConditions(db, opts.filter ?? {}, opts.access ?? null, "e", 6);
+  // (A status's list of webhooks, at ?2, is named only by the checks of decideStatus.)
+  const where = await eventConditions(db, opts.filter ?? {}, opts.access ?? null, "e", 2);
   const newest = opts.order === "newest";
   const dir = newest ? "DESC" : "ASC";
   const after = opts.after ?? (newest ? { receivedAt: opts.until, seq: -1 } : { receivedAt: opts.since, seq: -1 });
@@ -370,18 +390,20 @@ export async function eventsWithBodies(
   const past = newest
     ? "e.received_at <= ?3 AND (e.received_at, e.seq) < (?3, ?4)"
     : "e.received_at >= ?3 AND (e.received_at, e.seq) > (?3, ?4)";
-  const visible = where ? where.conditions.join(" AND ") || "1" : "0";
-  const { results } = await db
+  // Without a status every condition here; with one, the others (its check, of the events they pass, comes after).
+  const visible = where ? (where.verdict ? where.others : where.conditions).join(" AND ") || "1" : "0";
+  const { results, meta } = await db
     .prepare(
       `SELECT ${EVENT_COLUMNS}, e.part, ${groupOfSql("e.seq")} AS grp, (${visible}) AS visible ${EVENT_FROM}
        WHERE e.received_at >= ?1 AND e.received_at < ?2 AND ${past}
        ORDER BY e.received_at ${dir}, e.seq ${dir} LIMIT ?5`,
     )
-    .bind(opts.since, opts.until, after.receivedAt, after.seq, opts.limit, ...(where?.list === undefined ? [] : [where.list]))
+    .bind(opts.since, opts.until, after.receivedAt, after.seq, opts.limit)
     .all<EventDbRow & { part: number; grp: number | null; visible: number }>();
 
   const read = contentsReader(db, GROUPS_PER_READ);
-  const events: (StoredEvent & TimePosition)[] = [];
+  // The events kept, each with its index among those examined.
+  const kept: { at: number; event: StoredEvent & TimePosition }[] = [];
   let chars = 0;
   let taken = 0;
   for (const [i, r] of results.entries()) {
@@ -390,14 +412,115 @@ export async function eventsWithBodies(
     taken++;
     if (!content) continue;
     chars += content.body.length;
-    if (r.visible === 1) events.push({ ...toMeta(r), headers: content.headers, body: content.body });
+    const event = { ...toMeta(r), headers: content.headers, body: content.body };
+    if (r.visible === 1 && (!opts.match || opts.match(event))) kept.push({ at: i, event });
+  }
+  let events = kept;
+  if (where?.verdict && kept.length > 0) {
+    const { found, decided } = await decideStatus(db, {
+      verdict: where.verdict,
+      exact: where.conditions.join(" AND "),
+      list: where.list,
+      events: kept.map((k) => ({ seq: k.event.seq, first: k.at === 0 })),
+      maxRows: BODIES_STATUS_READ_ROWS - meta.rows_read - read.rowsRead,
+      enough: opts.enough ?? Infinity,
+    });
+    events = kept.slice(0, decided).filter((k) => found.has(k.event.seq));
+    // The range examined ends before the first event not decided (never the first examined: decideStatus).
+    if (decided < kept.length) taken = kept[decided]!.at;
   }
   const lastRow = results[taken - 1];
   return {
-    events,
+    events: events.map((k) => k.event),
     last: lastRow ? { receivedAt: lastRow.received_at, seq: lastRow.seq } : null,
     more: results.length === opts.limit || taken < results.length,
   };
+}
+
+/** The fewest deliveries a step of decideStatus reads of each event it checks: room to decide one of the few most have (the seed's: two at most). */
+const STATUS_MIN_CAP = 3;
+/** Checks (statements) decideStatus makes at most, besides the exact one of a read's first event. */
+const STATUS_CHECKS = 12;
+
+/**
+ * Which of `events` (a bounded read's, in its order, each passing all but the status) have a
+ * delivery in the status, as many of the first as `maxRows` D1 rows let it decide: `decided` of
+ * them, in order (the read's range ends before the next), `found` among those. `verdict` and
+ * `exact` are the status's capped and exact conditions on a row `e`, naming ?2 (`list`) for a
+ * limited token. In steps, as a list's (scan.ts, rowsBoundedScan): the next events not decided,
+ * each check capped (deliveryVerdictOf) so that a step reads at most half the rows left (the
+ * first) or all of them, as many events as twice the costliest an event has cost so far allows;
+ * the first event still undecided after a step is checked alone with every row left (if half of
+ * what there were at least, else the read ends before it and its next call begins with it). The
+ * read's first event is never left undecided, or its next call would begin with it again: not
+ * decided alone, it is checked exactly, whatever that reads (the one check past the bound, by one
+ * event's deliveries). Stops once `enough` are found.
+ */
+async function decideStatus(
+  db: D1Database,
+  o: { verdict: Verdict; exact: string; list?: string; events: { seq: number; first: boolean }[]; maxRows: number; enough: number },
+): Promise<{ found: Set<number>; decided: number }> {
+  const found = new Set<number>();
+  const settled = new Set<number>();
+  /** The cap each event was left undecided at. */
+  const tried = new Map<number, number>();
+  // What a check reads besides its events: the statement's few, and its list of webhooks.
+  const overhead = 2 + o.verdict.listed;
+  // An event's verdict of `cap`, its own row included, and its entry in the list of positions.
+  const price = (cap: number) => deliveryVerdictRows(cap, o.verdict.probes) + 1;
+  const capWithin = (rows: number) => deliveryVerdictCap(rows - 1, o.verdict.probes);
+  let [spent, perEvent, checks, decided, foundBefore] = [0, 0, 0, 0, 0];
+  const check = async (seqs: number[], cap: number | null) => {
+    checks++;
+    const sql = `SELECT e.seq AS seq, (${cap === null ? o.exact : o.verdict.sql(cap)}) AS verdict FROM events e WHERE e.seq IN (SELECT value FROM json_each(?1))`;
+    const stmt = db.prepare(sql);
+    const { results, meta } = await (o.list === undefined ? stmt.bind(JSON.stringify(seqs)) : stmt.bind(JSON.stringify(seqs), o.list)).all<{ seq: number; verdict: number }>();
+    spent += meta.rows_read;
+    if (cap !== null) perEvent = Math.max(perEvent, meta.rows_read / seqs.length);
+    for (const r of results) {
+      if (cap !== null && r.verdict === UNDECIDED) tried.set(r.seq, cap);
+      else {
+        settled.add(r.seq);
+        if (r.verdict) found.add(r.seq);
+      }
+    }
+  };
+  // The events decided in order from the first, up to the `enough`th found.
+  const advance = () => {
+    for (; decided < o.events.length && foundBefore < o.enough && settled.has(o.events[decided]!.seq); decided++) {
+      if (found.has(o.events[decided]!.seq)) foundBefore++;
+    }
+    return decided < o.events.length && foundBefore < o.enough;
+  };
+  // Whether the last step left the first event undecided: that one alone next.
+  let alone = false;
+  while (advance() && checks < STATUS_CHECKS) {
+    const front = o.events[decided]!;
+    const left = o.maxRows - spent - overhead;
+    if (!alone) {
+      const share = checks === 0 ? left / 2 : left;
+      const rest = o.events.slice(decided).filter((e) => !settled.has(e.seq));
+      // Each as deep as twice the deliveries the costliest so far had (its rows less the few besides them).
+      const step = Math.min(rest.length, Math.floor(share / price(Math.max(STATUS_MIN_CAP, Math.ceil(2 * (perEvent - 3))))));
+      const cap = step < 1 ? 0 : capWithin(Math.floor(share / step));
+      // (Not one that would read the first event no deeper than it was: that one alone instead.)
+      if (cap > (tried.get(front.seq) ?? 0)) {
+        await check(rest.slice(0, step).filter((e) => (tried.get(e.seq) ?? 0) < cap).map((e) => e.seq), cap);
+        alone = !settled.has(front.seq);
+        continue;
+      }
+    }
+    alone = false;
+    const cap = capWithin(left);
+    if (cap > (tried.get(front.seq) ?? 0) && (left >= o.maxRows / 2 || front.first)) {
+      await check([front.seq], cap);
+      if (settled.has(front.seq)) continue;
+    }
+    if (front.first) await check([front.seq], null);
+    else break;
+  }
+  advance();
+  return { found, decided };
 }
 
 /** The same range without bodies (replays). */

@@ -66,13 +66,11 @@ async function search(
     maxChars: SEARCH_BOUND.chars,
     filter: q.filter,
     access: accessOf(p),
+    // (Only events the query matches are checked against a status's deliveries.)
+    match: (e) => matchesSearch(parsed.query, e),
+    enough: q.limit,
   });
-  const found: (StoredEvent & TimePosition)[] = [];
-  for (const e of read.events) {
-    if (!matchesSearch(parsed.query, e)) continue;
-    found.push(e);
-    if (found.length === q.limit) break;
-  }
+  const found = read.events.slice(0, q.limit);
   const full = found.length === q.limit ? found[found.length - 1] : undefined;
   // A full page continues after its last match; otherwise after the last event examined, while any may be left.
   const next = full && (full !== read.events[read.events.length - 1] || read.more) ? full : read.more ? read.last : null;

@@ -1,0 +1,98 @@
+// A search with a status filter (`GET /v1/events?q=…&status=…`) checks each event it examines
+// against its deliveries: with events owed to many webhooks each, a call still reads at most the
+// bound (each check capped, store/event-deliveries.ts deliveryVerdictOf; an event not decided
+// within the rows left ends the call's range, store/events.ts eventsWithBodies), and its pages
+// together answer exactly the events with a delivery in the status, within the token's grant.
+import { env } from "cloudflare:workers";
+import { expect, it } from "vitest";
+import { meteredD1 } from "../../bench/d1-meter";
+import { eventIdFor } from "../../src/domain/ids";
+import { evtKey } from "../../src/store/delivery-rows";
+import { apiIdSql } from "../../src/store/names";
+import { statusCode } from "../../src/store/transitions";
+import { ADMIN, ingestMessage, pagedList, podiumBody } from "./helpers";
+import { pipeline, uniqueKey } from "./pipeline";
+import { makeToken } from "./tokens";
+
+/** The most D1 rows any operator read may read. */
+const MAX_ROWS = 10_000;
+/** Webhooks of the organization owed every event: ~40 deliveries an event. */
+const FAN_OUT = 40;
+const EVENTS = 600;
+
+it(`search with a status over events owed to ${FAN_OUT} webhooks each: every call within ${MAX_ROWS} rows, its pages together the exact answer, for the admin and an organization's token`, async () => {
+  const p = pipeline();
+  const key = uniqueKey();
+  const org = `org-${key}`;
+  for (let i = 0; i < FAN_OUT; i++) {
+    await p.createWebhook({ url: `https://example.com/${key}/${i}`, eventTypes: ["message.received", "message.sent", "message.failed"], organizationUid: org });
+  }
+  // Held deliveries (disabled webhooks): the organization's own for message.sent, one of no
+  // organization (outside the token's grant) for message.failed; one delivery among ~41, anywhere in its event's range.
+  await p.createWebhook({ url: `https://example.com/${key}/held-org`, eventTypes: ["message.sent"], organizationUid: org, disabled: true });
+  await p.createWebhook({ url: `https://example.com/${key}/held-all`, eventTypes: ["message.failed"], disabled: true });
+  // Received after the webhooks were made (else not owed to them), in a window of their own,
+  // three to a millisecond (the walk's order is the time, then the position).
+  const since = Date.now() + 1000;
+  const until = since + 3600_000;
+  const typeOf = (i: number) => (i % 10 === 3 ? "message.sent" : i % 10 === 7 ? "message.failed" : "message.received");
+  const message = async (i: number) => ({
+    ...ingestMessage({ eventType: typeOf(i), organizationUid: org, receivedAt: since + 1000 + Math.floor(i / 3), body: podiumBody({ type: typeOf(i), organizationUid: org }) }),
+    eventId: await eventIdFor("podium", `${key}-${i}`),
+    dedupeKey: `${key}-${i}`,
+  });
+  for (let b = 0; b < EVENTS / 100; b++) await p.runIngest(await Promise.all(Array.from({ length: 100 }, (_, i) => message(b * 100 + i))));
+  const orgToken = (await makeToken(p, ["events:read", "read_messages"], { organizationUids: [org] })).token;
+
+  const meter = meteredD1(env.DB);
+  const window = `since=${new Date(since).toISOString()}&until=${new Date(until).toISOString()}`;
+  for (const status of ["held", "failed"] as const) {
+    for (const [headers, limited] of [[ADMIN, false], [{ authorization: `Bearer ${orgToken}` }, true]] as const) {
+      // As SQL finds them: the window's events of the organization with a delivery in the status
+      // (for the token, to one of the organization's webhooks), newest first by received time.
+      const truth = await env.DB.prepare(
+        `SELECT ${apiIdSql("evt_", "e.id")} AS id FROM events e
+         WHERE e.received_at >= ?1 AND e.received_at < ?2 AND e.organization = (SELECT id FROM names WHERE name = ?3)
+           AND EXISTS (SELECT 1 FROM deliveries d WHERE d.event = e.seq AND d.status = ?4
+             AND (NOT ?5 OR d.webhook IN (SELECT n.id FROM names n JOIN webhooks w ON w.uid = n.name WHERE w.organization_uid = ?3)))
+         ORDER BY e.received_at DESC, e.seq DESC`,
+      ).bind(since, until, org, statusCode(status), limited ? 1 : 0).all<{ id: string }>();
+      expect(truth.results.length, `${status}${limited ? " (token)" : ""}`).toBe(status === "failed" ? 0 : limited ? EVENTS / 10 : EVENTS / 5);
+      const { data, rows } = await pagedList<{ id: string }>(meter, `/v1/events?q=${org}&status=${status}&limit=25&${window}`, { maxRows: MAX_ROWS, maxCalls: 200, headers });
+      expect(data.map((e) => e.id), `${status}${limited ? " (token)" : ""}`).toEqual(truth.results.map((r) => r.id));
+      console.log(`rows read searching status=${status}${limited ? " (organization token)" : ""}: ${rows.length} calls, at most ${Math.max(...rows)}:`, rows.join(" "));
+    }
+  }
+}, 300_000);
+
+it("decide a search's first event too heavy to decide within the bound (replayed to a hundred webhooks sixty times, none in the status) exactly: the one call past the bound reads its deliveries, the search moves on, and it is found once one is in the status", async () => {
+  const p = pipeline();
+  const key = uniqueKey();
+  const org = `org-${key}`;
+  for (let i = 0; i < 100; i++) await p.createWebhook({ url: `https://example.com/${key}/${i}`, eventTypes: ["message.received"], organizationUid: org });
+  const since = Date.now() + 1000;
+  const message = async (i: number) => ({
+    ...ingestMessage({ organizationUid: org, receivedAt: since + 1000 + i, body: podiumBody({ organizationUid: org }) }),
+    eventId: await eventIdFor("podium", `${key}-${i}`),
+    dedupeKey: `${key}-${i}`,
+  });
+  const [older, heavy, newer] = await Promise.all([0, 1, 2].map(message));
+  await p.runIngest([older!, heavy!, newer!]);
+  // Over 6,000 deliveries: more than a call's rows allow to read.
+  for (let r = 0; r < 60; r++) expect((await p.api("POST", `/v1/events/${heavy!.eventId}/replay`, {})).status).toBe(202);
+  const { n } = (await env.DB.prepare(`SELECT count(*) AS n FROM deliveries d JOIN events e ON e.seq = d.event WHERE e.id = ${evtKey("?1")}`).bind(heavy!.eventId).first<{ n: number }>())!;
+  expect(n).toBeGreaterThan(6_000);
+
+  const orgToken = (await makeToken(p, ["events:read", "read_messages"], { organizationUids: [org] })).token;
+  const meter = meteredD1(env.DB);
+  const search = `/v1/events?q=${org}&status=failed&limit=10&since=${new Date(since).toISOString()}&until=${new Date(since + 3600_000).toISOString()}`;
+  // Past the bound by at most the event's deliveries, each with its probe of the token's webhooks, in the one call that begins with it.
+  const headers = { authorization: `Bearer ${orgToken}` };
+  const { data, rows } = await pagedList<{ id: string }>(meter, search, { maxRows: MAX_ROWS + 2 * n, maxCalls: 10, headers });
+  expect(rows.filter((r) => r > MAX_ROWS)).toHaveLength(1);
+  expect(data).toEqual([]);
+  // One of its deliveries failing finds it.
+  await env.DB.prepare(`UPDATE deliveries SET status = ${statusCode("failed")} WHERE seq = (SELECT min(d.seq) FROM deliveries d JOIN events e ON e.seq = d.event WHERE e.id = ${evtKey("?1")})`).bind(heavy!.eventId).run();
+  const again = await pagedList<{ id: string }>(meter, search, { maxRows: MAX_ROWS + 2 * n, maxCalls: 10, headers });
+  expect(again.data.map((e) => e.id)).toEqual([heavy!.eventId]);
+}, 120_000);
