@@ -35,32 +35,41 @@ it(`search with a status over events owed to ${FAN_OUT} webhooks each: every cal
   // three to a millisecond (the walk's order is the time, then the position).
   const since = Date.now() + 1000;
   const until = since + 3600_000;
+  // Two locations, two events each in turn: a query naming one matches half the events (and of each type).
+  const placeOf = (i: number) => `loc-${key}-${i % 4 < 2 ? "a" : "b"}`;
   const typeOf = (i: number) => (i % 10 === 3 ? "message.sent" : i % 10 === 7 ? "message.failed" : "message.received");
   const message = async (i: number) => ({
-    ...ingestMessage({ eventType: typeOf(i), organizationUid: org, receivedAt: since + 1000 + Math.floor(i / 3), body: podiumBody({ type: typeOf(i), organizationUid: org }) }),
+    ...ingestMessage({ eventType: typeOf(i), organizationUid: org, receivedAt: since + 1000 + Math.floor(i / 3), body: podiumBody({ type: typeOf(i), organizationUid: org, locationUid: placeOf(i) }) }),
     eventId: await eventIdFor("podium", `${key}-${i}`),
     dedupeKey: `${key}-${i}`,
   });
-  for (let b = 0; b < EVENTS / 100; b++) await p.runIngest(await Promise.all(Array.from({ length: 100 }, (_, i) => message(b * 100 + i))));
+  const messages = await Promise.all(Array.from({ length: EVENTS }, (_, i) => message(i)));
+  for (let b = 0; b < EVENTS / 100; b++) await p.runIngest(messages.slice(b * 100, b * 100 + 100));
+  const atA = new Set(messages.filter((_, i) => placeOf(i).endsWith("-a")).map((m) => m.eventId));
   const orgToken = (await makeToken(p, ["events:read", "read_messages"], { organizationUids: [org] })).token;
 
   const meter = meteredD1(env.DB);
   const window = `since=${new Date(since).toISOString()}&until=${new Date(until).toISOString()}`;
-  for (const status of ["held", "failed"] as const) {
-    for (const [headers, limited] of [[ADMIN, false], [{ authorization: `Bearer ${orgToken}` }, true]] as const) {
-      // As SQL finds them: the window's events of the organization with a delivery in the status
-      // (for the token, to one of the organization's webhooks), newest first by received time.
-      const truth = await env.DB.prepare(
-        `SELECT ${apiIdSql("evt_", "e.id")} AS id FROM events e
-         WHERE e.received_at >= ?1 AND e.received_at < ?2 AND e.organization = (SELECT id FROM names WHERE name = ?3)
-           AND EXISTS (SELECT 1 FROM deliveries d WHERE d.event = e.seq AND d.status = ?4
-             AND (NOT ?5 OR d.webhook IN (SELECT n.id FROM names n JOIN webhooks w ON w.uid = n.name WHERE w.organization_uid = ?3)))
-         ORDER BY e.received_at DESC, e.seq DESC`,
-      ).bind(since, until, org, statusCode(status), limited ? 1 : 0).all<{ id: string }>();
-      expect(truth.results.length, `${status}${limited ? " (token)" : ""}`).toBe(status === "failed" ? 0 : limited ? EVENTS / 10 : EVENTS / 5);
-      const { data, rows } = await pagedList<{ id: string }>(meter, `/v1/events?q=${org}&status=${status}&limit=25&${window}`, { maxRows: MAX_ROWS, maxCalls: 200, headers });
-      expect(data.map((e) => e.id), `${status}${limited ? " (token)" : ""}`).toEqual(truth.results.map((r) => r.id));
-      console.log(`rows read searching status=${status}${limited ? " (organization token)" : ""}: ${rows.length} calls, at most ${Math.max(...rows)}:`, rows.join(" "));
+  // The organization (every event's body names it), and one of its locations (half of the bodies name it).
+  for (const [q, location] of [[org, false], [`loc-${key}-a`, true]] as const) {
+    for (const status of location ? (["held"] as const) : (["held", "failed"] as const)) {
+      for (const [headers, limited] of [[ADMIN, false], [{ authorization: `Bearer ${orgToken}` }, true]] as const) {
+        const what = `q=${q} status=${status}${limited ? " (organization token)" : ""}`;
+        // As SQL finds them: the window's events of the organization with a delivery in the status (for
+        // the token, to one of the organization's webhooks), newest first by received time; those naming the location.
+        const truth = await env.DB.prepare(
+          `SELECT ${apiIdSql("evt_", "e.id")} AS id FROM events e
+           WHERE e.received_at >= ?1 AND e.received_at < ?2 AND e.organization = (SELECT id FROM names WHERE name = ?3)
+             AND EXISTS (SELECT 1 FROM deliveries d WHERE d.event = e.seq AND d.status = ?4
+               AND (NOT ?5 OR d.webhook IN (SELECT n.id FROM names n JOIN webhooks w ON w.uid = n.name WHERE w.organization_uid = ?3)))
+           ORDER BY e.received_at DESC, e.seq DESC`,
+        ).bind(since, until, org, statusCode(status), limited ? 1 : 0).all<{ id: string }>();
+        const expected = truth.results.map((r) => r.id).filter((id) => !location || atA.has(id));
+        expect(expected.length, what).toBe((status === "failed" ? 0 : limited ? EVENTS / 10 : EVENTS / 5) / (location ? 2 : 1));
+        const { data, rows } = await pagedList<{ id: string }>(meter, `/v1/events?q=${q}&status=${status}&limit=25&${window}`, { maxRows: MAX_ROWS, maxCalls: 200, headers });
+        expect(data.map((e) => e.id), what).toEqual(expected);
+        console.log(`rows read searching ${what}: ${rows.length} calls, at most ${Math.max(...rows)}:`, rows.join(" "));
+      }
     }
   }
 }, 300_000);
