@@ -235,10 +235,11 @@ export async function listEvents(
   return { events: await eventsAt(db, page.seqs), nextBefore: page.nextBefore };
 }
 
-/** A status filter as a capped check of an event's deliveries (deliveryVerdictOf): its SQL for a cap, and the probes it reads a delivery. */
+/** A status filter as a capped check of an event's deliveries (deliveryVerdictOf): its SQL for a cap, the probes it reads a delivery, the ids of its list. */
 interface Verdict {
   sql: (cap: number) => string;
   probes: number;
+  listed: number;
 }
 
 /** The id no name has (names' ids are rowids, from 1). */
@@ -302,6 +303,7 @@ async function eventConditions(
     verdict = {
       sql: (cap) => deliveryVerdictOf(`${row}.seq`, `${row}.received_at`, `${row}.id`, condition, cap),
       probes: visible === null ? 0 : 1,
+      listed: visible?.length ?? 0,
     };
   }
 
@@ -462,8 +464,9 @@ async function decideStatus(
   const settled = new Set<number>();
   /** The cap each event was left undecided at. */
   const tried = new Map<number, number>();
-  // What a check reads besides its events' rows (a token's list of webhooks is not read a row each: measured).
-  const overhead = 2;
+  // What a check reads besides its events' rows: a few, and a token's list of webhooks, a row an id, once in each of
+  // the verdict's two branches (range, strays) that probes it, whatever the events (search-status-fanout.test.ts).
+  const overhead = 2 + 2 * o.verdict.listed;
   // An event's verdict of `cap`, its own row included, and its entry in the list of positions.
   const price = (cap: number) => deliveryVerdictRows(cap, o.verdict.probes) + 1;
   const capWithin = (rows: number) => deliveryVerdictCap(rows - 1, o.verdict.probes);
