@@ -485,6 +485,9 @@ async function decideStatus(
         if (r.verdict) found.add(r.seq);
       }
     }
+    // One gone since the read (purged) has no delivery in any status: decided (left undecided first, it would end the search).
+    const answered = new Set(results.map((r) => r.seq));
+    for (const seq of seqs) if (!answered.has(seq)) settled.add(seq);
   };
   // The events decided in order from the first, up to the `enough`th found.
   const advance = () => {

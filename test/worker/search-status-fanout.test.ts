@@ -10,7 +10,7 @@ import { eventIdFor } from "../../src/domain/ids";
 import { evtKey } from "../../src/store/delivery-rows";
 import { apiIdSql } from "../../src/store/names";
 import { statusCode } from "../../src/store/transitions";
-import { ADMIN, ingestMessage, meteredApiCall, pagedList, podiumBody } from "./helpers";
+import { ADMIN, apiCall, ingestMessage, meteredApiCall, pagedList, podiumBody } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
 import { makeToken } from "./tokens";
 
@@ -156,3 +156,51 @@ it(`search with a status for a token whose grant holds ${LISTED} webhooks: each 
     expect(cursor).not.toBeNull();
   }
 }, 120_000);
+
+it("a search's first event purged while the call checks its deliveries: decided (no delivery in any status), not the end of the search", async () => {
+  const p = pipeline();
+  const key = uniqueKey();
+  const org = `org-${key}`;
+  await p.createWebhook({ url: `https://example.com/${key}/held`, eventTypes: ["message.received"], organizationUid: org, disabled: true });
+  const since = Date.now() + 1000;
+  const messages = await Promise.all(
+    [0, 1, 2].map(async (i) => ({
+      ...ingestMessage({ organizationUid: org, receivedAt: since + 1000 + i, body: podiumBody({ organizationUid: org }) }),
+      eventId: await eventIdFor("podium", `${key}-${i}`),
+      dedupeKey: `${key}-${i}`,
+    })),
+  );
+  await p.runIngest(messages);
+  const [older, middle, newest] = messages.map((m) => m.eventId);
+  const { seq } = (await env.DB.prepare(`SELECT seq FROM events WHERE id = ${evtKey("?1")}`).bind(newest).first<{ seq: number }>())!;
+  // The retention's purge deletes the newest (the first the search reads) just before the call's first check of deliveries.
+  let purged = false;
+  const purging = (stmt: D1PreparedStatement, check: boolean): D1PreparedStatement =>
+    new Proxy(stmt, {
+      get(target, prop) {
+        if (prop === "bind") return (...values: unknown[]) => purging(target.bind(...values), check);
+        if (prop === "all" && check && !purged) {
+          return async () => {
+            purged = true;
+            await env.DB.prepare("DELETE FROM events WHERE seq = ?").bind(seq).run();
+            return target.all();
+          };
+        }
+        const value = Reflect.get(target, prop);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+  const db = new Proxy(env.DB, {
+    get(target, prop) {
+      if (prop === "prepare") return (sql: string) => purging(target.prepare(sql), sql.includes("AS verdict FROM events e"));
+      const value = Reflect.get(target, prop);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  const search = `/v1/events?q=${org}&status=held&limit=10&since=${new Date(since).toISOString()}&until=${new Date(since + 3600_000).toISOString()}`;
+  const r = await apiCall({ ...env, DB: db }, "GET", search);
+  expect(purged).toBe(true);
+  expect(r.status).toBe(200);
+  expect(r.json.data.map((e: { id: string }) => e.id)).toEqual([middle, older]);
+  expect(r.json.nextCursor).toBeNull();
+});
