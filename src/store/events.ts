@@ -182,6 +182,8 @@ export interface EventFilter {
   until?: number;
 }
 
+/** The fewest deliveries a status check's later step reads of each event (a list's, decideStatus'): room to decide one of the few most have (the seed's: two at most). */
+const STATUS_MIN_CAP = 3;
 /** Rows one list call examines at most, however rare its filter: past them it answers a cursor. */
 const EVENT_SCAN_ROWS = 4_000;
 /** With a status filter each row examined also looks up its deliveries: at most so many events, … */
@@ -225,9 +227,8 @@ export async function listEvents(
           const cap = deliveryVerdictCap(rows, verdict.probes);
           return cap < 1 ? null : `CASE WHEN ${where.others.join(" AND ") || "1"} THEN ${verdict.sql(cap)} ELSE 0 END`;
         },
-        // Room for the few deliveries most events have (the seed's: two at most).
         exactFilter: where.conditions.join(" AND ") || "1",
-        minRoom: deliveryVerdictRows(3, verdict.probes),
+        minRoom: deliveryVerdictRows(STATUS_MIN_CAP, verdict.probes),
         scanRows: EVENT_STATUS_SCAN_ROWS,
         maxRowsRead: EVENT_STATUS_READ_ROWS,
       })
@@ -299,7 +300,7 @@ async function eventConditions(
     const condition = `d.status = ${statusCode(f.status)}${within}`;
     conditions.push(anyDeliveryOf(`${row}.seq`, `${row}.received_at`, `${row}.id`, condition));
     // The same, answering 0, 1 or 2 (not decided) within `cap` deliveries (a list's bounded scan);
-    // the webhooks' list costs a row a delivery.
+    // the webhooks' list costs a row a delivery probed, and its length once a statement in each branch that probes it.
     verdict = {
       sql: (cap) => deliveryVerdictOf(`${row}.seq`, `${row}.received_at`, `${row}.id`, condition, cap),
       probes: visible === null ? 0 : 1,
@@ -437,8 +438,6 @@ export async function eventsWithBodies(
   };
 }
 
-/** The fewest deliveries a step of decideStatus reads of each event it checks: room to decide one of the few most have (the seed's: two at most). */
-const STATUS_MIN_CAP = 3;
 /** Checks (statements) decideStatus makes at most, besides the exact one of a read's first event. */
 const STATUS_CHECKS = 12;
 
