@@ -318,10 +318,15 @@ export async function deliveryModel(specs: HookSpec[], overrides: Partial<Env> =
       expect((await api("POST", "/v1/deliveries/retry", { status, webhookUid: uid })).status).toBe(202);
     },
 
-    /** Replays a stored event, `pick` choosing which, to every webhook owed it (or to `only`); returns it (null: none stored yet). */
+    /**
+     * Replays a stored event, `pick` choosing which, to every webhook owed it; or to `only`, one
+     * of the events of its types (another it is not subscribed to, and the API answers 409).
+     * Returns it (null: none stored yet).
+     */
     async replay(pick: number, step: string, only?: ModelHook): Promise<ModelEvent | null> {
-      if (events.length === 0) return null;
-      const e = events[pick % events.length]!;
+      const among = only ? events.filter((e) => typeMatches(only.types, e.type)) : events;
+      if (among.length === 0) return null;
+      const e = among[pick % among.length]!;
       const targets = (only ? [only] : hooks).filter((h) => typeMatches(h.types, e.type));
       const res = await api("POST", `/v1/events/${e.id}/replay`, only ? { webhookUid: only.uid } : {});
       expect(res.status, step).toBe(202);
