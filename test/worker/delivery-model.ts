@@ -6,6 +6,7 @@
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
 import type { Env } from "../../src/env";
+import { settings } from "../../src/domain/settings";
 import { runMaintenance } from "../../src/maintenance/cron";
 import { REDRIVE_GRACE_MS } from "../../src/pipeline/commands";
 import { dedupeKeySql } from "../../src/store/names";
@@ -20,6 +21,13 @@ export const HOUR = 3_600_000;
  */
 export type Answer = "ok" | "fail" | "retry-after" | "timeout";
 export const TIMEOUT_MS = 100;
+
+/**
+ * The webhook's timeout for an answer: TIMEOUT_MS for `timeout`, else the default. An answer
+ * in time must stay in time on a busy machine: given TIMEOUT_MS, an "ok" that took longer on
+ * the loopback became a timeout the model never asked for, and the property failed.
+ */
+const timeoutFor = (answer: Answer) => (answer === "timeout" ? TIMEOUT_MS : settings(env).deliveryTimeoutMs);
 
 /** The fake downstream's address answering `answer`, under `key`. */
 export function answerUrl(answer: Answer, key: string): string {
@@ -244,7 +252,7 @@ export async function deliveryModel(specs: HookSpec[], overrides: Partial<Env> =
 
   async function setAnswer(h: ModelHook, answer: Answer) {
     if (h.answer === answer) return;
-    expect((await api("PATCH", `/v1/webhooks/${h.uid}`, { url: answerUrl(answer, h.key) })).status).toBe(200);
+    expect((await api("PATCH", `/v1/webhooks/${h.uid}`, { url: answerUrl(answer, h.key), timeoutMs: timeoutFor(answer) })).status).toBe(200);
     h.answer = answer;
   }
 
