@@ -7,7 +7,6 @@ import { fakeDownstream } from "./test/support/fake-downstream.ts";
 // wrangler.toml's [assets] directory must hold the API reference's bundle before any Worker starts.
 copyDocsBundle();
 const migrations = await readD1Migrations("migrations");
-const FIFO_MODEL = "test/worker/fifo-model.test.ts";
 
 /** The fake downstream as Miniflare's outbound service, which answers in Miniflare's own Response. */
 async function outboundService(request: MiniflareRequest): Promise<MiniflareResponse> {
@@ -55,19 +54,8 @@ export default defineConfig({
           name: "workers",
           include: ["test/worker/**/*.test.ts"],
           testTimeout: 60_000,
-          exclude: ["test/worker/flow/**", FIFO_MODEL],
+          exclude: ["test/worker/flow/**"],
           setupFiles: ["test/worker/setup.ts"],
-        },
-      },
-      {
-        // The FIFO model, alone once every other file is done: beside another file it twice
-        // outlasted its 180 s (it takes ~40 s), and never did alone; the cause is not found yet.
-        plugins: [workerd()],
-        test: {
-          name: "workers-alone",
-          include: [FIFO_MODEL],
-          setupFiles: ["test/worker/setup.ts"],
-          sequence: { groupOrder: 1 },
         },
       },
       {
