@@ -664,7 +664,8 @@ describe("the ingress under malformed input", () => {
     expect(seen.accepted).toBeGreaterThan(40);
     expect(seen.sent - seen.accepted).toBeGreaterThan(100);
     expect(seen.unsendable).toBeLessThan(seen.sent / 10);
-  }, 60_000);
+  }, 180_000); // a hang guard: 400 cases take ~32 s alone, and went past 60 s once beside other work
+
 });
 
 describe("bad input the property found at the ingress", () => {
