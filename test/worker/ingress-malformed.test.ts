@@ -665,7 +665,6 @@ describe("the ingress under malformed input", () => {
     expect(seen.sent - seen.accepted).toBeGreaterThan(100);
     expect(seen.unsendable).toBeLessThan(seen.sent / 10);
   }, 180_000); // a hang guard: 400 cases take ~32 s alone, and went past 60 s once beside other work
-
 });
 
 describe("bad input the property found at the ingress", () => {
