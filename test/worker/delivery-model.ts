@@ -32,7 +32,8 @@ const timeoutFor = (answer: Answer) => (answer === "timeout" ? TIMEOUT_MS : sett
 /** The fake downstream's address answering `answer`, under `key`. */
 export function answerUrl(answer: Answer, key: string): string {
   if (answer === "retry-after") return `https://downstream.test/retry-after/${key}?s=3600`;
-  if (answer === "timeout") return `https://downstream.test/slow/${key}?ms=${3 * TIMEOUT_MS}`;
+  // Far past the timeout, so that only a stall of the Worker's abort of over a second could hear it in time.
+  if (answer === "timeout") return `https://downstream.test/slow/${key}?ms=${20 * TIMEOUT_MS}`;
   return `https://downstream.test/${answer}/${key}`;
 }
 
