@@ -7,7 +7,7 @@
 // says another, which then needs --reseed), then, against Edgehook in the local runtime
 // (bench/volume/worker.ts: the real Worker, its D1 metered):
 // 1. times each operator read (stats as admin and as limited tokens, the dashboard's
-//    pages, every /v1/events filter, /v1/deliveries filters, webhook and event detail):
+//    pages, every /v1/events filter and search, /v1/deliveries filters, webhook and event detail):
 //    R timed calls after a warm-up, with the D1 rows each read;
 // 2. measures the ingest consumer's events/s on that database against an empty one,
 //    K rounds of M events each at the seeded account's locations, alternating, with the
@@ -168,6 +168,10 @@ async function timeReads() {
     ["events since/until (one day)", `/v1/events?since=${since}&until=${until}&limit=50`],
     ["events org+type+status+since", `/v1/events?organizationUid=${org}&eventType=message.received&status=succeeded&since=${since}&limit=50`],
     ["events (location token)", "/v1/events?limit=50", asLoc],
+    // A search examines up to 1,000 events of its range with their bodies, however few match.
+    ["search, text matching nothing (one day)", `/v1/events?q=matches-nothing&since=${since}&until=${until}&limit=50`],
+    ["search by path (one day)", `/v1/events?q=${encodeURIComponent("data.conversation.uid=nothing")}&since=${since}&until=${until}&limit=50`],
+    ["search + status=failed (org. token)", `/v1/events?q=appointment&status=failed&since=${since}&until=${until}&limit=50`, asOrg],
     ["GET /v1/deliveries?limit=50", "/v1/deliveries?limit=50"],
     ["deliveries by status=failed", "/v1/deliveries?status=failed&limit=50"],
     ["deliveries by webhook", `/v1/deliveries?webhookUid=${enabled}&limit=50`],
