@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// node bench/volume/ingest-replay.mjs DIR [--batches N] [--replays R]
+// npx node bench/volume/ingest-replay.mjs DIR [--batches N] [--replays R]   (Node 22: node:sqlite)
 //
 // Where ingest's time goes with the seed in DIR stored, statement by statement (docs/scale-and-cost.md,
 // "Ingest with 1,000,000 stored"). On each side, the seeded database in DIR and an empty one with the
@@ -26,7 +26,7 @@ const { values, positionals } = parseArgs({
 });
 const dir = positionals[0];
 if (!dir) {
-  console.error("usage: node bench/volume/ingest-replay.mjs DIR [--batches N] [--replays R]");
+  console.error("usage: npx node bench/volume/ingest-replay.mjs DIR [--batches N] [--replays R]");
   process.exit(2);
 }
 const BATCHES = Number(values.batches);
