@@ -117,63 +117,6 @@ async function consume<T>(queue: string, bodies: T[], size: number, consumer: (b
 let made = 0;
 
 
-/** A statement as D1 was asked to run it: its SQL and bound values (bytes as hex), to replay outside the runtime. */
-interface RanStatement {
-  sql: string;
-  binds: (string | number | null | { hex: string })[];
-}
-
-/** A value as bound, in JSON: bytes as hex (a blob), anything else as D1 binds it. */
-function boundValue(v: unknown): RanStatement["binds"][number] {
-  if (v instanceof ArrayBuffer || ArrayBuffer.isView(v)) {
-    const bytes = v instanceof ArrayBuffer ? new Uint8Array(v) : new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
-    return { hex: Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("") };
-  }
-  if (typeof v === "boolean") return v ? 1 : 0;
-  return typeof v === "number" || typeof v === "string" || v === null ? v : String(v);
-}
-
-/** What one call to D1 ran: a batch (one transaction) or a statement alone. */
-interface RanCall {
-  batch: boolean;
-  statements: RanStatement[];
-}
-
-/** A D1 binding that records every call run through it, in order (bench/volume/ingest-replay.mjs). */
-function recordingD1(db: D1Database): { db: D1Database; calls: RanCall[] } {
-  const calls: RanCall[] = [];
-  const known = new WeakMap<object, { stmt: D1PreparedStatement; ran: RanStatement }>();
-  const wrap = (stmt: D1PreparedStatement, ran: RanStatement): D1PreparedStatement => {
-    const once = <R>(f: () => Promise<R>) => {
-      calls.push({ batch: false, statements: [ran] });
-      return f();
-    };
-    const w = {
-      bind: (...values: unknown[]) => wrap(stmt.bind(...values), { sql: ran.sql, binds: values.map(boundValue) }),
-      all: () => once(() => stmt.all()),
-      run: () => once(() => stmt.run()),
-      first: (column?: string) => once(() => (column === undefined ? stmt.first() : stmt.first(column))),
-      raw: (options?: { columnNames?: boolean }) => once(() => (options?.columnNames ? stmt.raw({ columnNames: true }) : stmt.raw())),
-    };
-    known.set(w, { stmt, ran });
-    return w as unknown as D1PreparedStatement;
-  };
-  const proxy = new Proxy(db, {
-    get(target, prop) {
-      if (prop === "prepare") return (sql: string) => wrap(target.prepare(sql), { sql, binds: [] });
-      if (prop === "batch") {
-        return (stmts: D1PreparedStatement[]) => {
-          calls.push({ batch: true, statements: stmts.map((s) => known.get(s)?.ran ?? { sql: "?", binds: [] }) });
-          return target.batch(stmts.map((s) => known.get(s)?.stmt ?? s));
-        };
-      }
-      const value = Reflect.get(target, prop);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-  return { db: proxy, calls };
-}
-
 /** Podium events as the ack path queues them, with the seed's bodies (about 1.5 KB). */
 async function ingestMessages(n: number, places: Place[], now: number): Promise<IngestMessage[]> {
   const rand = random(now % 1_000_000);
@@ -377,12 +320,12 @@ export default {
         typeof p === "object" && p !== null && "locationUid" in p && typeof p.locationUid === "string" && "organizationUid" in p && typeof p.organizationUid === "string";
       if (!Array.isArray(places) || places.length === 0 || !places.every(isPlace)) return new Response("places: [{ locationUid, organizationUid }]", { status: 400 });
       const schedulers = countingSchedulers();
-      const recorder = record ? recordingD1(meter.db) : null;
-      const benchEnv = { ...env, DB: recorder?.db ?? meter.db, SCHEDULERS: schedulers } as unknown as Env;
+      const d1 = record ? meteredD1(env.DB, { record: true }) : meter;
+      const benchEnv = { ...env, DB: d1.db, SCHEDULERS: schedulers } as unknown as Env;
       const msgs = await ingestMessages(n, places, Date.now());
       const started = Date.now();
       for (let i = 0; i < msgs.length; i += batch) await consumeIngest(batchOf("edgehook-ingest", msgs.slice(i, i + batch)).batch, benchEnv);
-      return Response.json({ events: n, ms: Date.now() - started, d1: meter.usage, schedulerWakes: schedulers.wakes, statements: recorder?.calls });
+      return Response.json({ events: n, ms: Date.now() - started, d1: d1.usage, schedulerWakes: schedulers.wakes, statements: record ? d1.calls : undefined });
     }
     if (url.pathname === "/__bench/places") {
       // Where the seeded account's events happen: the seed's locations (UUIDs), with their
