@@ -108,16 +108,51 @@ export function grantedWebhookUidsSql(access: Access): Sql {
 export const confinementAllowsSql = (w: string, e: string) =>
   `(${w}.grant_organization_uid IS NULL OR ${e}.organization = ${nameIdSql(`${w}.grant_organization_uid`)})`;
 
-/** The names.id of the webhooks within a limited token's grant; null for an unlimited one (every webhook). */
-export async function grantedWebhookIds(db: D1Database, access: Access | null): Promise<number[] | null> {
-  if (!isLimited(access)) return null;
-  const g = grantedWebhookIdsSql(access);
-  const { results } = await db.prepare(g.sql).bind(...g.binds).all<{ id: number }>();
-  return results.map((r) => r.id);
-}
-
 /** SQL for the names.id of the webhooks within `access`'s grant (grantedWebhookUidsSql's, each looked up by name). */
 export function grantedWebhookIdsSql(access: Access): Sql {
   const g = grantedWebhookUidsSql(access);
   return { sql: `SELECT gn.id FROM (${g.sql}) AS gw CROSS JOIN names gn ON gn.name = gw.uid`, binds: g.binds };
+}
+
+/**
+ * A SQL condition: the webhook whose names.id is `webhook` (SQL) lies within a limited token's grant (the
+ * rule of `webhookInGrant`, domain/access.ts, and of grantParts), given as ?`param`, bound to grantListsJson's
+ * value. Read from the webhook's row (and its location's, for a location webhook neither confined nor at a
+ * location of the token's): a few rows a check, however many webhooks the grant holds, where a list of
+ * their ids is read whole by each statement that probes it. A webhook gone is outside.
+ */
+export const webhookInGrantSql = (webhook: string, param: number) => {
+  const [orgs, locs] = [`(SELECT value FROM json_each(?${param}, '$[0]'))`, `(SELECT value FROM json_each(?${param}, '$[1]'))`];
+  return `EXISTS (SELECT 1 FROM names gn CROSS JOIN webhooks gw ON gw.uid = gn.name WHERE gn.id = ${webhook} AND CASE
+    WHEN gw.organization_uid IS NOT NULL THEN gw.organization_uid IN ${orgs}
+    WHEN gw.location_uid IS NULL THEN 0
+    WHEN gw.location_uid IN ${locs} THEN 1
+    ELSE coalesce(gw.grant_organization_uid, (SELECT gl.organization_uid FROM locations gl WHERE gl.location_uid = gw.location_uid)) IN ${orgs} END)`;
+};
+
+/**
+ * The rows webhookInGrantSql reads a check at most, as D1 counts them: its webhook's name, its row (by uid),
+ * its location's, the lists' probes; 3 for an organization's webhook, 4 for a location's (measured in
+ * test/worker/event-status-fanout.test.ts).
+ */
+export const GRANT_PROBE_ROWS = 4;
+
+/** webhookInGrantSql's parameter: a limited token's organizations and locations, as one JSON value. */
+export const grantListsJson = (access: Access): string => `[${grantLists(access).join(",")}]`;
+
+/** The rows webhookInGrantSql's lists cost a statement, in each place of it that probes them: its organizations twice, its locations once. */
+export const grantListsRows = (access: Access): number => {
+  const [orgs, locs] = [new Set(access.organizationUids ?? []).size, new Set(access.locationUids ?? []).size];
+  return 2 * orgs + locs;
+};
+
+/**
+ * The names.id of the webhooks within a limited token's grant when there are at most `most` of them, else
+ * null (read no further: two rows a webhook); null for an unlimited token (every webhook). With the rows read.
+ */
+export async function grantedWebhookIdsUpTo(db: D1Database, access: Access | null, most: number): Promise<{ ids: number[] | null; rowsRead: number }> {
+  if (!isLimited(access)) return { ids: null, rowsRead: 0 };
+  const g = grantedWebhookIdsSql(access);
+  const { results, meta } = await db.prepare(`${g.sql} LIMIT ${Math.trunc(most) + 1}`).bind(...g.binds).all<{ id: number }>();
+  return { ids: results.length > most ? null : results.map((r) => r.id), rowsRead: meta.rows_read };
 }

@@ -2,7 +2,7 @@ import { isLimited, type Access } from "../domain/access";
 import type { DeliveryStatus, NewDelivery } from "../domain/delivery";
 import type { IngestMessage, StoredEvent } from "../domain/types";
 import { stringsIn } from "./stored-json";
-import { accessNames, eventAccessIds, grantedWebhookIds } from "./access";
+import { accessNames, eventAccessIds, grantedWebhookIdsUpTo, GRANT_PROBE_ROWS, grantListsJson, grantListsRows, webhookInGrantSql } from "./access";
 import { locationOrganizations } from "./locations";
 import { groupsOf } from "./content";
 import { contentsOf, contentsReader, groupOfSql, groupStatement } from "./contents";
@@ -229,19 +229,37 @@ export async function listEvents(
         },
         exactFilter: where.conditions.join(" AND ") || "1",
         minRoom: deliveryVerdictRows(STATUS_MIN_CAP, verdict.probes),
+        // (A token's list of webhooks, read by each statement in both branches of the check.)
+        statementRows: 2 * verdict.listed,
         scanRows: EVENT_STATUS_SCAN_ROWS,
-        maxRowsRead: EVENT_STATUS_READ_ROWS,
+        // (Less the read of the token's webhooks.)
+        maxRowsRead: EVENT_STATUS_READ_ROWS - where.grantRows,
       })
     : await boundedScan(db, { ...scan, filter: where.conditions.join(" AND ") || "1", scanRows: EVENT_SCAN_ROWS });
   return { events: await eventsAt(db, page.seqs), nextBefore: page.nextBefore };
 }
 
-/** A status filter as a capped check of an event's deliveries (deliveryVerdictOf): its SQL for a cap, the probes it reads a delivery, the ids of its list. */
+/**
+ * A status filter as a capped check of an event's deliveries (deliveryVerdictOf): its SQL for a cap, the rows
+ * its condition reads a delivery besides it (`probes`), and the rows its bound list costs a statement in each of
+ * the check's two branches (its range, its strays): D1 counts a list of json_each as read once a statement where it
+ * is probed (search-status-fanout.test.ts).
+ */
 interface Verdict {
   sql: (cap: number) => string;
   probes: number;
   listed: number;
 }
+
+/**
+ * Past so many webhooks in a limited token's grant, a status check tests each delivery's webhook against the grant
+ * (webhookInGrantSql, GRANT_PROBE_ROWS a delivery) rather than against the list of their ids (one row a delivery, the
+ * list's length a statement in each branch, twice more to read it): the list's cost grows with the grant, the test's does not.
+ * A few webhooks (the usual token) keep the list, cheaper a delivery; measured with events owed to a hundred webhooks each,
+ * a token of 250 paged them in 5–6 calls with its list, 17–18 with the test; one of 500 passed the bound with its list.
+ */
+const LISTED_WEBHOOKS = 200;
+
 
 /** The id no name has (names' ids are rowids, from 1). */
 const NO_NAME = 0;
@@ -251,7 +269,8 @@ const NO_NAME = 0;
  * status filter), with what the walk follows to every match: a location
  * or organization filter's, else a limited token's, else the table's. Null when
  * nothing stored can match (for an unlimited token a name never stored; a token granted nothing stored).
- * A status filter for a limited token names ?`listParam`, whose value is `list` (its webhooks' ids).
+ * A status filter for a limited token names ?`listParam`, whose value is `list` (its webhooks' ids, or its
+ * organizations and locations); `grantRows`, the rows read to learn which.
  */
 async function eventConditions(
   db: D1Database,
@@ -259,7 +278,7 @@ async function eventConditions(
   access: Access | null,
   row: string,
   listParam: number,
-): Promise<{ conditions: string[]; others: string[]; verdict?: Verdict; drivers: Drivers; list?: string } | null> {
+): Promise<{ conditions: string[]; others: string[]; verdict?: Verdict; drivers: Drivers; list?: string; grantRows: number } | null> {
   const ids = await nameIds(db, [
     ...[f.eventType, f.sourceId, f.locationUid, f.organizationUid].filter((n): n is string => n !== undefined),
     ...accessNames(access),
@@ -289,22 +308,36 @@ async function eventConditions(
   if (grant.sql) conditions.push(grant.sql);
   const others = [...conditions];
   let verdict: Verdict | undefined;
+  let grantRows = 0;
   if (f.status) {
     // Among the deliveries the token may see: one to a webhook outside its grant says nothing. By the event's
     // deliveries (their id range): for one webhook the planner would take that webhook's whole range instead.
-    const visible = await grantedWebhookIds(db, access);
+    // A grant of a few webhooks as the list of their ids (a row a probe, and the list's length a statement in each
+    // branch that probes it), one of more with each delivery's webhook checked against the grant itself (a few rows a
+    // probe, whatever the webhooks): bound as one JSON value, at `listParam` (thousands written into the SQL would pass D1's 100 KB a statement).
+    const granted = await grantedWebhookIdsUpTo(db, access, LISTED_WEBHOOKS);
+    grantRows = granted.rowsRead;
+    const visible = granted.ids;
     if (visible !== null && visible.length === 0) return null;
-    // (Bound as one JSON value, at `listParam`: thousands of ids written into the SQL would pass D1's 100 KB a statement.)
-    if (visible !== null) list = JSON.stringify(visible);
-    const within = visible === null ? "" : ` AND d.webhook IN (SELECT value FROM json_each(?${listParam}))`;
+    let within = "";
+    let probes = 0;
+    let listed = 0;
+    if (visible !== null) {
+      list = JSON.stringify(visible);
+      within = ` AND d.webhook IN (SELECT value FROM json_each(?${listParam}))`;
+      [probes, listed] = [1, visible.length];
+    } else if (isLimited(access)) {
+      list = grantListsJson(access);
+      within = ` AND ${webhookInGrantSql("d.webhook", listParam)}`;
+      [probes, listed] = [GRANT_PROBE_ROWS, grantListsRows(access)];
+    }
     const condition = `d.status = ${statusCode(f.status)}${within}`;
     conditions.push(anyDeliveryOf(`${row}.seq`, `${row}.received_at`, `${row}.id`, condition));
-    // The same, answering 0, 1 or 2 (not decided) within `cap` deliveries (a list's bounded scan);
-    // the webhooks' list costs a row a delivery probed, and its length once a statement in each branch that probes it.
+    // The same, answering 0, 1 or 2 (not decided) within `cap` deliveries (a list's bounded scan).
     verdict = {
       sql: (cap) => deliveryVerdictOf(`${row}.seq`, `${row}.received_at`, `${row}.id`, condition, cap),
-      probes: visible === null ? 0 : 1,
-      listed: visible?.length ?? 0,
+      probes,
+      listed,
     };
   }
 
@@ -317,7 +350,7 @@ async function eventConditions(
   } else if (isLimited(access)) drivers = placesDriver(grant.places);
   else drivers = ["1"];
   const none = Array.isArray(drivers) ? drivers.length === 0 : drivers.ids.flat().length === 0;
-  return none ? null : { conditions, others, verdict, drivers, list };
+  return none ? null : { conditions, others, verdict, drivers, list, grantRows };
 }
 
 /** Whether the location's events are (almost only) events `access` sees: it holds the location, or its organization. */
@@ -423,7 +456,7 @@ export async function eventsWithBodies(
       exact: where.conditions.join(" AND "),
       list: where.list,
       events: kept.map((k) => ({ seq: k.event.seq, first: k.at === 0 })),
-      maxRows: BODIES_STATUS_READ_ROWS - meta.rows_read - read.rowsRead,
+      maxRows: BODIES_STATUS_READ_ROWS - meta.rows_read - read.rowsRead - where.grantRows,
       enough: opts.enough ?? Infinity,
     });
     events = kept.slice(0, decided).filter((k) => found.has(k.event.seq));

@@ -187,6 +187,8 @@ export async function rowsBoundedScan(
     exactFilter: string;
     /** The fewest rows a later step leaves its filter a row (room to decide a typical one). */
     minRoom: number;
+    /** The rows each statement of the filter reads once, whatever it examines (its bound list, read where it is probed). */
+    statementRows?: number;
     maxRowsRead: number;
   },
 ): Promise<ScanPage> {
@@ -202,7 +204,8 @@ export async function rowsBoundedScan(
     const shape = stepShape(o.drivers, step);
     // (With no room left for even the cheapest check: the call ends, unless it has moved nowhere yet, as
     // its next would do the same: then the exact check, past the bound, of the one row left to decide.)
-    const filter = o.filterWithin(Math.floor(((first ? left / 2 : left) - shape.walked) / shape.examined)) ?? (before < o.before ? null : o.exactFilter);
+    const fixed = shape.walked + shape.statements * (o.statementRows ?? 0);
+    const filter = o.filterWithin(Math.floor(((first ? left / 2 : left) - fixed) / shape.examined)) ?? (before < o.before ? null : o.exactFilter);
     if (filter === null) return { seqs, nextBefore: before, rowsRead };
     const page = await boundedScan(db, { ...o, filter, before, limit: o.limit - seqs.length, scanRows: step, exact: true });
     examined += step;
@@ -237,12 +240,13 @@ export async function rowsBoundedScan(
 }
 
 /**
- * The rows a step of `step` (its scanRows) examines at most, and the rows it reads walking to
- * them besides (a packed walk's packed rows; a walk of the table reads each row as it examines it).
+ * The rows a step of `step` (its scanRows) examines at most, the rows it reads walking to
+ * them besides (a packed walk's packed rows; a walk of the table reads each row as it examines it),
+ * and the statements that check them at most (a packed walk's, one each of its steps; else five walks a statement).
  */
-function stepShape(drivers: Drivers, step: number): { examined: number; walked: number } {
-  if (!Array.isArray(drivers)) return { examined: Math.max(1, Math.floor(step / 2)), walked: Math.min(PACKED_ROWS, step) };
-  return { examined: Math.max(1, Math.floor(step / Math.max(1, drivers.length))) * drivers.length, walked: 0 };
+function stepShape(drivers: Drivers, step: number): { examined: number; walked: number; statements: number } {
+  if (!Array.isArray(drivers)) return { examined: Math.max(1, Math.floor(step / 2)), walked: Math.min(PACKED_ROWS, step), statements: PACKED_STEPS.length };
+  return { examined: Math.max(1, Math.floor(step / Math.max(1, drivers.length))) * drivers.length, walked: 0, statements: Math.ceil(drivers.length / 5) };
 }
 
 /** rowsBoundedScan's first step: a busy filter's page is found in it. */
