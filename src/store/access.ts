@@ -147,6 +147,15 @@ export const grantListsRows = (access: Access): number => {
 };
 
 /**
+ * The webhooks of a limited token's grant its reads take as a list of their ids (two rows each to read, and its
+ * length again in each statement that probes it); past them, each row's webhook is tested against the grant itself
+ * (webhookInGrantSql), whatever the webhooks. A few (the usual token) keep the list, cheaper a delivery: measured with
+ * events owed a hundred webhooks each, a token of 250 paged events by status in 5–6 calls with its list, 17–18 with
+ * the test; one of 500 passed the bound with its list (test/worker/event-status-fanout.test.ts).
+ */
+export const LISTED_WEBHOOKS = 200;
+
+/**
  * The names.id of the webhooks within a limited token's grant when there are at most `most` of them, else
  * null (read no further: two rows a webhook); null for an unlimited token (every webhook). With the rows read.
  */

@@ -2,7 +2,7 @@ import { isLimited, type Access } from "../domain/access";
 import type { DeliveryStatus, NewDelivery } from "../domain/delivery";
 import type { IngestMessage, StoredEvent } from "../domain/types";
 import { stringsIn } from "./stored-json";
-import { accessNames, eventAccessIds, grantedWebhookIdsUpTo, GRANT_PROBE_ROWS, grantListsJson, grantListsRows, webhookInGrantSql } from "./access";
+import { accessNames, eventAccessIds, grantedWebhookIdsUpTo, GRANT_PROBE_ROWS, grantListsJson, grantListsRows, LISTED_WEBHOOKS, webhookInGrantSql } from "./access";
 import { locationOrganizations } from "./locations";
 import { groupsOf } from "./content";
 import { contentsOf, contentsReader, groupOfSql, groupStatement } from "./contents";
@@ -251,16 +251,6 @@ interface Verdict {
   listed: number;
 }
 
-/**
- * Past so many webhooks in a limited token's grant, a status check tests each delivery's webhook against the grant
- * (webhookInGrantSql, GRANT_PROBE_ROWS a delivery) rather than against the list of their ids (one row a delivery, the
- * list's length a statement in each branch, twice more to read it): the list's cost grows with the grant, the test's does not.
- * A few webhooks (the usual token) keep the list, cheaper a delivery; measured with events owed to a hundred webhooks each,
- * a token of 250 paged them in 5–6 calls with its list, 17–18 with the test; one of 500 passed the bound with its list.
- */
-const LISTED_WEBHOOKS = 200;
-
-
 /** The id no name has (names' ids are rowids, from 1). */
 const NO_NAME = 0;
 
@@ -312,9 +302,10 @@ async function eventConditions(
   if (f.status) {
     // Among the deliveries the token may see: one to a webhook outside its grant says nothing. By the event's
     // deliveries (their id range): for one webhook the planner would take that webhook's whole range instead.
-    // A grant of a few webhooks as the list of their ids (a row a probe, and the list's length a statement in each
-    // branch that probes it), one of more with each delivery's webhook checked against the grant itself (a few rows a
-    // probe, whatever the webhooks): bound as one JSON value, at `listParam` (thousands written into the SQL would pass D1's 100 KB a statement).
+    // A grant of up to LISTED_WEBHOOKS as the list of their ids (a row a probe, and the list's length a statement in each
+    // branch that probes it), one of more with each delivery's webhook tested against the grant itself (a few rows a
+    // probe, whatever the webhooks); either bound as one JSON value, at `listParam` (thousands of ids written into the
+    // SQL would pass D1's 100 KB a statement).
     const granted = await grantedWebhookIdsUpTo(db, access, LISTED_WEBHOOKS);
     grantRows = granted.rowsRead;
     const visible = granted.ids;
