@@ -130,12 +130,17 @@ async function deliveryPage(db: D1Database, f: DeliveryFilter, opts: { limit: nu
     if (id === undefined) return empty;
     webhooks = [id];
   }
-  // A grant of more than LISTED_DELIVERY_WEBHOOKS: each delivery's webhook tested against it (`grantTest`), not listed.
+  // A grant of more than LISTED_DELIVERY_WEBHOOKS, no webhook named: each delivery's webhook tested against it (`grantTest`), not listed.
   let grantTest: string | undefined;
   if (limited) {
     const granted = (await grantedWebhookIdsUpTo(db, access, LISTED_DELIVERY_WEBHOOKS)).ids;
-    if (granted === null) grantTest = webhookInGrantSql("walked.webhook", 2);
-    else webhooks = webhooks === null ? granted : webhooks.filter((w) => granted.includes(w));
+    if (granted !== null) webhooks = webhooks === null ? granted : webhooks.filter((w) => granted.includes(w));
+    // The webhook a filter names, tested once: one outside the grant answers nothing at once, as with a list (a walk of
+    // its deliveries would answer empty pages with a cursor, telling that it has some).
+    else if (webhooks !== null) {
+      const within = await db.prepare(`SELECT ${webhookInGrantSql("?1", 2)} AS within`).bind(webhooks[0], grantListsJson(access)).first<{ within: number }>();
+      if (!within?.within) return empty;
+    } else grantTest = webhookInGrantSql("walked.webhook", 2);
     if (webhooks !== null && webhooks.length === 0) return empty;
   }
   let event: { seq: number; receivedAt: number; inRange: boolean } | undefined;
@@ -151,7 +156,7 @@ async function deliveryPage(db: D1Database, f: DeliveryFilter, opts: { limit: nu
   // The webhooks as one bound JSON value (?2 of the scan): thousands written into the SQL would pass D1's 100 KB a statement.
   const list = webhooks === null ? undefined : JSON.stringify(webhooks);
   // More webhooks than their own walks take: the table walked instead (the admin's past STATUS_WEBHOOKS, a grant's past LISTED_DELIVERY_WEBHOOKS).
-  let many = grantTest !== undefined && webhooks === null;
+  let many = grantTest !== undefined;
   if (f.status && event === undefined && !many) {
     // Only the webhooks that have deliveries in this status (their counts): one index range each.
     // The admin's: the first STATUS_WEBHOOKS + 1 counts rows, so the read stays bounded however many webhooks.
@@ -170,10 +175,8 @@ async function deliveryPage(db: D1Database, f: DeliveryFilter, opts: { limit: nu
   const conditions: string[] = [];
   if (f.status) conditions.push(`status = ${statusCode(f.status)}`);
   // (Walking the webhooks' own rows already keeps to them; an event's deliveries are checked against the list.)
-  const checksList = list !== undefined && event !== undefined && grantTest === undefined;
+  const checksList = list !== undefined && event !== undefined;
   if (checksList) conditions.push("webhook IN (SELECT value FROM json_each(?2))");
-  // (With a test of the grant, ?2 is the grant's: the one webhook a filter names, written into the SQL.)
-  if (grantTest !== undefined && event !== undefined && webhooks !== null) conditions.push(`webhook IN (${webhooks.map((w) => Math.trunc(w)).join(", ")})`);
   if (event !== undefined) conditions.push(`event = ${event.seq}`);
   if (f.since !== undefined) conditions.push(`created_at >= ${Math.trunc(f.since)}`);
   // (After the cheap conditions: a delivery they exclude costs no test.)

@@ -280,3 +280,47 @@ it(`events by status for a token whose grant holds ${GRANTED} webhooks: each cal
     console.log(`rows read paging deliveries?${query} (a token of ${GRANTED} webhooks): ${rows.length} calls, at most ${Math.max(...rows)}`);
   }
 }, 300_000);
+
+it("a deliveries list filtered to a webhook outside a token's grant answers an empty last page at once, whether the token holds a few webhooks or more than are listed", async () => {
+  const p = pipeline();
+  const key = uniqueKey();
+  const [org, other] = [`org-${key}`, `other-${key}`];
+  // Another organization's webhook, owed 1,500 events (more than a call walks); and a catch-all owed them too.
+  const outside = await p.createWebhook({ url: `https://example.com/${key}/other`, eventTypes: ["message.sent"], organizationUid: other, disabled: true });
+  const catchAll = await p.createWebhook({ url: `https://example.com/${key}/all`, eventTypes: ["message.sent"], disabled: true });
+  const mine = await p.createWebhook({ url: `https://example.com/${key}/mine`, eventTypes: ["message.sent"], organizationUid: org, disabled: true });
+  const message = async (i: number, organizationUid: string) => ({
+    ...ingestMessage({ eventType: "message.sent", organizationUid, body: podiumBody({ type: "message.sent", organizationUid }) }),
+    eventId: await eventIdFor("podium", `${key}-${i}`),
+    dedupeKey: `${key}-${i}`,
+  });
+  for (let b = 0; b < 15; b++) await p.runIngest(await Promise.all(Array.from({ length: 100 }, (_, i) => message(b * 100 + i, i % 50 === 0 ? org : other))));
+  const small = { authorization: `Bearer ${(await makeToken(p, ["events:read", "read_messages"], { organizationUids: [org] })).token}` };
+  const meter = meteredD1(env.DB);
+  // Each filter's pages (its queries with the uid left out), and the deliveries to the token's own webhook.
+  const answers = async (headers: Record<string, string>) => {
+    const outsideLists: { query: string; ids: string[]; calls: number }[] = [];
+    for (const uid of [outside.uid, catchAll.uid, `wh_never_${key}`]) {
+      for (const query of [`webhookUid=${uid}`, `webhookUid=${uid}&status=held`]) {
+        const { data, calls } = await pagedList<{ id: string }>(meter, `/v1/deliveries?${query}&limit=100`, { maxRows: MAX_ROWS, maxCalls: 100, headers });
+        outsideLists.push({ query: query.replace(uid, "…"), ids: data.map((d) => d.id), calls });
+      }
+    }
+    const own = await pagedList<{ id: string }>(meter, `/v1/deliveries?webhookUid=${mine.uid}&status=held&limit=100`, { maxRows: MAX_ROWS, maxCalls: 100, headers });
+    return { outsideLists, own: own.data.length };
+  };
+  const before = await answers(small);
+  // Each an empty page, the last: as for a webhook never stored.
+  expect(before.outsideLists.every((l) => l.ids.length === 0 && l.calls === 1)).toBe(true);
+  expect(before.own).toBe(30);
+  // The organization's webhooks past those listed: copies of one, with their names.
+  const pad = await p.createWebhook({ url: `https://example.com/${key}/pad`, eventTypes: ["review.created"], organizationUid: org });
+  const columns = (await env.DB.prepare("SELECT name FROM pragma_table_info('webhooks')").all<{ name: string }>()).results.map((r) => r.name);
+  await env.DB.prepare(
+    `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000)
+     INSERT INTO webhooks (${columns.join(", ")}) SELECT ${columns.map((c) => (c === "uid" ? "w.uid || '-' || n.i" : `w.${c}`)).join(", ")} FROM webhooks w, n WHERE w.uid = ?`,
+  ).bind(pad.uid).run();
+  await env.DB.prepare("INSERT OR IGNORE INTO names (name) SELECT uid FROM webhooks WHERE uid LIKE ? || '-%'").bind(pad.uid).run();
+  const large = { authorization: `Bearer ${(await makeToken(p, ["events:read", "read_messages"], { organizationUids: [org] })).token}` };
+  expect(await answers(large)).toEqual(before);
+}, 300_000);
