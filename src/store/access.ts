@@ -149,9 +149,9 @@ export const grantListsRows = (access: Access): number => {
 /**
  * The webhooks of a limited token's grant its reads take as a list of their ids (two rows each to read, and its
  * length again in each statement that probes it); past them, each row's webhook is tested against the grant itself
- * (webhookInGrantSql), whatever the webhooks. A few (the usual token) keep the list, cheaper a delivery: measured with
- * events owed a hundred webhooks each, a token of 250 paged events by status in 5–6 calls with its list, 17–18 with
- * the test; one of 500 passed the bound with its list (test/worker/event-status-fanout.test.ts).
+ * (webhookInGrantSql), whatever the webhooks. A few (the usual token) keep the list, cheaper a delivery: with
+ * events owed a hundred webhooks each, a token of 250 paged events by status in about a third of the calls with its
+ * list, and one of 500 passed the bound with it (measured 2026-12-02, docs/scale-and-cost.md).
  */
 export const LISTED_WEBHOOKS = 200;
 
