@@ -105,7 +105,8 @@ export async function boundedScan(db: D1Database, o: ScanOptions & { exact?: boo
  * the rows named by whole packed rows (a few hundred positions each: far fewer than its bound), so
  * a call that stops at either bound has seen everything from its lowest packed row up and continues
  * below it. A few rows first, as a busy key fills a page from them, then more
- * (PACKED_STEPS) only while the page is not full.
+ * (PACKED_STEPS) only while the page is not full, and no more than the rates seen so far say
+ * should fill it or reach the named rows' bound (rowsLikelyNeeded).
  */
 async function packedScan(db: D1Database, o: Omit<ScanOptions, "drivers" | "table"> & { driver: PackedDriver; exact?: boolean }): Promise<ScanPage> {
   const hits: number[] = [];
@@ -115,8 +116,12 @@ async function packedScan(db: D1Database, o: Omit<ScanOptions, "drivers" | "tabl
   let packedLeft = Math.min(PACKED_ROWS, o.scanRows);
   // (`exact`: never more named rows than that, at least one, taking part of a packed row if need be.)
   let namedLeft = o.exact ? Math.max(1, Math.floor(o.scanRows / 2)) : Math.floor(o.scanRows / 2);
-  for (const [step, share] of PACKED_STEPS.entries()) {
-    const rowsNow = Math.min(share, packedLeft, packedRowsAtOnce(o.driver));
+  // What the steps so far found: packed rows whose named rows were taken, those rows, the hits among them.
+  let taken = 0;
+  let namedSeen = 0;
+  for (let step = 0; step < PACKED_STEPS.length + 1; step++) {
+    const share = PACKED_STEPS[step] ?? packedLeft;
+    const rowsNow = Math.min(share, packedLeft, packedRowsAtOnce(o.driver), step === 0 ? share : rowsLikelyNeeded(taken, namedSeen, namedLeft, hits.length, o.limit));
     // (The first step's rows are a page's worth, a packed row or two more.)
     const namedNow = step === 0 ? Math.min(2 * (o.limit + 1), namedLeft) : namedLeft;
     const { results: rows, meta } = await db.prepare(packedRowsSql(o.driver, rowsNow)).bind(before).all<PackedRow>();
@@ -139,8 +144,10 @@ async function packedScan(db: D1Database, o: Omit<ScanOptions, "drivers" | "tabl
         break;
       }
       seqs.push(...found);
+      taken++;
     }
     namedLeft -= seqs.length;
+    namedSeen += seqs.length;
     if (seqs.length > 0) {
       // Positions the store read, as literals (integers; ?1 is not used).
       const sql = `SELECT seq, (${o.filter}) AS hit FROM (SELECT ${o.columns} FROM ${o.driver.packing.source} WHERE seq IN (${seqs.map((s) => Math.trunc(s)).join(", ")})) AS walked`;
@@ -156,6 +163,25 @@ async function packedScan(db: D1Database, o: Omit<ScanOptions, "drivers" | "tabl
   }
   return { seqs: hits, nextBefore: before, rowsRead };
 }
+
+/**
+ * The packed rows a later step walks: as many as, at the rates the steps so far saw, should reach
+ * the named rows' bound or fill the page (limit + 1 hits), whichever comes first, with a margin;
+ * none known yet, no fewer than its share. A busy key (an organization's token: about a named row
+ * a packed row) reaches its 2,000 named rows some 1,200 rows into a step of 3,000, and a page is
+ * often full a few hundred rows in: the rest were read for nothing (~40% of such a walk's rows and
+ * time, on the seeded million). Fewer rows than needed only end the page sooner, at its cursor;
+ * a walk has one step more for that (PACKED_STEPS), never more rows.
+ */
+function rowsLikelyNeeded(taken: number, named: number, namedLeft: number, hits: number, limit: number): number {
+  const needs: number[] = [];
+  // Named rows come at a steady rate (hundreds a step): a quarter more. Hits are fewer, so twice as many.
+  if (named > 0) needs.push(1.25 * ((namedLeft * taken) / named));
+  if (hits > 0) needs.push(2 * (((limit + 1 - hits) * taken) / hits));
+  return needs.length === 0 ? Number.POSITIVE_INFINITY : Math.ceil(Math.min(...needs)) + MIN_PACKED_STEP;
+}
+/** The fewest packed rows rowsLikelyNeeded adds to its estimate (few hits: a rate a few rows off). */
+const MIN_PACKED_STEP = 20;
 
 /** The newest row the filter answered UNDECIDED for. */
 function newestUndecided(rows: { seq: number; hit: unknown }[]): number | undefined {
