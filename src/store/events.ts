@@ -411,10 +411,12 @@ export async function eventsWithBodies(
   const newest = opts.order === "newest";
   const dir = newest ? "DESC" : "ASC";
   const after = opts.after ?? (newest ? { receivedAt: opts.until, seq: -1 } : { receivedAt: opts.since, seq: -1 });
-  // The cursor's time bounds the index range too, so a later page does not walk the earlier ones again.
-  const past = newest
-    ? "e.received_at <= ?3 AND (e.received_at, e.seq) < (?3, ?4)"
-    : "e.received_at >= ?3 AND (e.received_at, e.seq) > (?3, ?4)";
+  // The cursor's time bounds the index range too, so a later page does not walk the earlier ones
+  // again: as the range's own bound (?1 or ?2), one a side. Given two upper bounds (until, and the
+  // cursor's time) SQLite took until, and each page walked every earlier page's events again
+  // (~1,000 rows more a page: the sixth read 10,814 rows on the seeded million).
+  const [from, to] = newest ? [opts.since, Math.min(opts.until, after.receivedAt + 1)] : [Math.max(opts.since, after.receivedAt), opts.until];
+  const past = newest ? "(e.received_at, e.seq) < (?3, ?4)" : "(e.received_at, e.seq) > (?3, ?4)";
   // Without a status every condition here; with one, the others (its check, of the events they pass, comes after).
   const visible = where ? (where.verdict ? where.others : where.conditions).join(" AND ") || "1" : "0";
   const { results, meta } = await db
@@ -423,7 +425,7 @@ export async function eventsWithBodies(
        WHERE e.received_at >= ?1 AND e.received_at < ?2 AND ${past}
        ORDER BY e.received_at ${dir}, e.seq ${dir} LIMIT ?5`,
     )
-    .bind(opts.since, opts.until, after.receivedAt, after.seq, opts.limit)
+    .bind(from, to, after.receivedAt, after.seq, opts.limit)
     .all<EventDbRow & { part: number; grp: number | null; visible: number }>();
 
   const read = contentsReader(db, GROUPS_PER_READ);

@@ -2,7 +2,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { SEARCH_BOUND } from "../../src/api/schemas";
-import { storeEvents, type EventRow } from "../../src/store/events";
+import { meteredD1 } from "../../bench/d1-meter";
+import { eventsWithBodies, storeEvents, type EventRow } from "../../src/store/events";
+import { meteredApiCall } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
 import { as, DATA_SCOPES, makeToken } from "./tokens";
 
@@ -89,6 +91,33 @@ describe("event search", () => {
     const second = await search(p, "data.needle=the-one", w, `&cursor=${first.json.nextCursor}`);
     expect(ids(second)).toEqual([older.eventId]);
     expect(second.json.nextCursor).toBeNull();
+  });
+
+  it("reads no more rows on a later page than on the first: the cursor's time bounds the range walked, newest first and oldest first", async () => {
+    const { p, tag, w } = fresh();
+    const n = 3 * SEARCH_BOUND.events + 1;
+    await storeEvents(env.DB, Array.from({ length: n }, (_, i) => row(tag, i, w.since + 1000 + i, { needle: "other" })));
+    const meter = meteredD1(env.DB);
+    const params = new URLSearchParams({ q: "data.needle=none", since: w.iso(w.since), until: w.iso(w.until) });
+    const rows: number[] = [];
+    let cursor: string | null = null;
+    do {
+      const r = await meteredApiCall(meter, "GET", `/v1/events?${params}${cursor ? `&cursor=${cursor}` : ""}`);
+      expect(r.json.data).toEqual([]);
+      rows.push(r.rows);
+      cursor = r.json.nextCursor;
+    } while (cursor && rows.length < 10);
+    expect(rows).toHaveLength(4);
+    // (Walking the earlier pages again: 1,000 rows more each page.)
+    for (const later of rows.slice(1)) expect(later).toBeLessThanOrEqual(rows[0]! + 100);
+    // Oldest first (a replay's read), from a cursor past most of the range: only what lies beyond it.
+    const at = { receivedAt: w.since + 1000 + n - 11, seq: Number.MAX_SAFE_INTEGER };
+    const read = await eventsWithBodies(meter.db, { since: w.since, until: w.until, after: { receivedAt: at.receivedAt - 1, seq: at.seq }, order: "oldest", limit: 100, maxChars: 1e9 });
+    meter.reset();
+    const again = await eventsWithBodies(meter.db, { since: w.since, until: w.until, after: { receivedAt: at.receivedAt - 1, seq: at.seq }, order: "oldest", limit: 100, maxChars: 1e9 });
+    expect(again.events.map((e) => e.id)).toEqual(read.events.map((e) => e.id));
+    expect(read.events).toHaveLength(11);
+    expect(meter.usage.rowsRead).toBeLessThanOrEqual(100);
   });
 
   it(`stops a call once the bodies examined reach ${SEARCH_BOUND.chars} characters`, async () => {
