@@ -1,5 +1,5 @@
 // The headers and bodies of stored events, a batch to a row (content.ts says how).
-import { decodeGroup, encodeGroup, type EventContent } from "./content";
+import { DATA_READ_SQL, decodeRead, encodeGroup, type EventContent } from "./content";
 import { idKeySql } from "./names";
 
 /** The greatest `contents` key not above an events row's seq: the row holding its body. */
@@ -31,10 +31,10 @@ export async function contentsOf(db: D1Database, seqs: number[]): Promise<Map<nu
   const list = JSON.stringify(seqs);
   const [where, groups] = await db.batch<Record<string, unknown>>([
     db.prepare(`SELECT e.seq, e.part, ${groupOfSql("e.seq")} AS g FROM events e WHERE e.seq IN (SELECT value FROM json_each(?))`).bind(list),
-    db.prepare(`SELECT seq, data FROM contents WHERE seq IN (SELECT ${groupOfSql("value")} FROM json_each(?))`).bind(list),
+    db.prepare(`SELECT seq, ${DATA_READ_SQL} FROM contents WHERE seq IN (SELECT ${groupOfSql("value")} FROM json_each(?))`).bind(list),
   ]);
   const decoded = new Map<number, EventContent[]>();
-  for (const g of groups?.results ?? []) decoded.set(Number(g.seq), await decodeGroup(g.data));
+  for (const g of groups?.results ?? []) decoded.set(Number(g.seq), await decodeRead(g));
   const out = new Map<number, EventContent>();
   for (const r of where?.results ?? []) {
     const part = decoded.get(Number(r.g))?.[Number(r.part)];
@@ -60,12 +60,12 @@ export function contentsReader(db: D1Database, perRead: number) {
         if (g !== null && !groups.has(g)) keys.add(g);
       }
       const { results, meta } = await db
-        .prepare("SELECT seq, data FROM contents WHERE seq IN (SELECT value FROM json_each(?))")
+        .prepare(`SELECT seq, ${DATA_READ_SQL} FROM contents WHERE seq IN (SELECT value FROM json_each(?))`)
         .bind(JSON.stringify([...keys]))
-        .all<{ seq: number; data: unknown }>();
+        .all<{ seq: number; data: unknown; data_hex: unknown }>();
       reader.rowsRead += meta.rows_read;
       for (const k of keys) groups.set(k, []);
-      for (const r of results) groups.set(Number(r.seq), await decodeGroup(r.data));
+      for (const r of results) groups.set(Number(r.seq), await decodeRead(r));
     }
     return groups.get(group)?.[part];
   };

@@ -1,0 +1,80 @@
+// Event contents read back: a group comes from D1 as hex text, not as an array of numbers (a byte an element).
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { contentsOf, contentsReader } from "../../src/store/contents";
+import { storeEvents, type EventRow } from "../../src/store/events";
+import { uniqueKey } from "./pipeline";
+
+function row(tag: string, i: number, body: string): EventRow {
+  return {
+    eventId: `evt_${tag}_${i}`,
+    sourceId: "podium",
+    dedupeKey: `${tag}-${i}`,
+    eventType: "message.received",
+    locationUid: null,
+    organizationUid: null,
+    receivedAt: Date.UTC(2022, 0, 1) + i,
+    headers: { "content-type": "application/json", "x-i": String(i) },
+    body,
+  };
+}
+
+/** `db`, keeping every row its statements answered. */
+function answersOf(db: D1Database) {
+  const rows: Record<string, unknown>[] = [];
+  const wrap = (s: D1PreparedStatement): D1PreparedStatement =>
+    new Proxy(s, {
+      get(target, p) {
+        if (p === "bind") return (...values: unknown[]) => wrap(target.bind(...values));
+        if (p === "all")
+          return async () => {
+            const r = await target.all<Record<string, unknown>>();
+            rows.push(...r.results);
+            return r;
+          };
+        const v: unknown = Reflect.get(target, p);
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+    });
+  const watched = new Proxy(db, {
+    get(target, p) {
+      if (p === "prepare") return (sql: string) => wrap(target.prepare(sql));
+      if (p === "batch")
+        return async (statements: D1PreparedStatement[]) => {
+          const done = await target.batch<Record<string, unknown>>(statements);
+          for (const r of done) rows.push(...r.results);
+          return done;
+        };
+      const v: unknown = Reflect.get(target, p);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
+  return { db: watched, rows };
+}
+
+describe("event contents", () => {
+  it("come back as hex text, not a byte an array element, and decode to what was stored; a migrated TEXT row as is", async () => {
+    const tag = uniqueKey();
+    const events = Array.from({ length: 5 }, (_, i) => row(tag, i, JSON.stringify({ i, text: "é ✓ ".repeat(50 + i) })));
+    await storeEvents(env.DB, events);
+    const seqs = (await env.DB.prepare("SELECT seq FROM events ORDER BY seq DESC LIMIT 5").all<{ seq: number }>()).results.map((r) => r.seq).reverse();
+    const watched = answersOf(env.DB);
+    const byOne = await contentsOf(watched.db, seqs);
+    expect(seqs.map((s) => byOne.get(s)?.body)).toEqual(events.map((e) => e.body));
+    expect(seqs.map((s) => byOne.get(s)?.headers)).toEqual(events.map((e) => e.headers));
+    const group = (await env.DB.prepare("SELECT max(seq) AS g FROM contents WHERE seq <= ?").bind(seqs[0]).first<number>("g"))!;
+    const read = contentsReader(watched.db, 4);
+    expect(await read(group, 2, () => [])).toEqual(byOne.get(seqs[2]!));
+    const answered = watched.rows.filter((r) => "data_hex" in r || "data" in r);
+    expect(answered.length).toBeGreaterThanOrEqual(2);
+    for (const r of answered) {
+      expect(typeof r.data_hex).toBe("string");
+      expect(r.data).toBeNull();
+    }
+
+    // A row of the old layout, migrated as TEXT: read as is.
+    const text = `${JSON.stringify([])}\n${JSON.stringify({ "x-old": "1" })}\nold body`;
+    await env.DB.prepare("UPDATE contents SET data = ? WHERE seq = ?").bind(text, group).run();
+    expect((await contentsOf(env.DB, [group])).get(group)).toEqual({ headers: { "x-old": "1" }, body: "old body" });
+  });
+});
