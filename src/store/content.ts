@@ -65,9 +65,12 @@ function parsePart(text: string): EventContent {
  * A `contents` row's data as a read selects it (decodeRead): a BLOB as its hex, TEXT (a migrated
  * row) as is. D1 answers a BLOB as an array of numbers, an element a byte: ten groups of ~33 KB (a
  * search's thousand events) took ~20–30 ms to come back in the local runtime, their hex ~5 ms
- * decoded (measured in a test of the workers project).
+ * decoded (measured in a test of the workers project). A BLOB of 1,000,000 bytes or more comes as
+ * it is: its hex would be a string over D1's 2,000,000 bytes, which D1 refuses (the local runtime
+ * does not), and a group of varied text compresses to that (test/worker/contents.test.ts).
  */
-export const DATA_READ_SQL = "CASE WHEN typeof(data) = 'blob' THEN hex(data) END AS data_hex, CASE WHEN typeof(data) = 'blob' THEN NULL ELSE data END AS data";
+const HEX = "typeof(data) = 'blob' AND length(data) < 1000000";
+export const DATA_READ_SQL = `CASE WHEN ${HEX} THEN hex(data) END AS data_hex, CASE WHEN ${HEX} THEN NULL ELSE data END AS data`;
 
 /** A group as DATA_READ_SQL read it, decoded (decodeGroup). */
 export const decodeRead = (row: Record<string, unknown>): Promise<EventContent[]> =>
