@@ -119,9 +119,13 @@ async function packedScan(db: D1Database, o: Omit<ScanOptions, "drivers" | "tabl
   // What the steps so far found: packed rows whose named rows were taken, those rows, the hits among them.
   let taken = 0;
   let namedSeen = 0;
+  // Rows the estimates kept the steps from reading: the extra step's share.
+  let heldBack = 0;
   for (let step = 0; step < PACKED_STEPS.length + 1; step++) {
-    const share = PACKED_STEPS[step] ?? packedLeft;
-    const rowsNow = Math.min(share, packedLeft, packedRowsAtOnce(o.driver), step === 0 ? share : rowsLikelyNeeded(taken, namedSeen, namedLeft, hits.length, o.limit));
+    const most = Math.min(PACKED_STEPS[step] ?? heldBack, packedLeft, packedRowsAtOnce(o.driver));
+    const rowsNow = step === 0 ? most : Math.min(most, rowsLikelyNeeded(taken, namedSeen, namedLeft, hits.length, o.limit));
+    if (rowsNow <= 0) break;
+    heldBack += most - rowsNow;
     // (The first step's rows are a page's worth, a packed row or two more.)
     const namedNow = step === 0 ? Math.min(2 * (o.limit + 1), namedLeft) : namedLeft;
     const { results: rows, meta } = await db.prepare(packedRowsSql(o.driver, rowsNow)).bind(before).all<PackedRow>();
@@ -171,7 +175,7 @@ async function packedScan(db: D1Database, o: Omit<ScanOptions, "drivers" | "tabl
  * a packed row) reaches its 2,000 named rows some 1,200 rows into a step of 3,000, and a page is
  * often full a few hundred rows in: the rest were read for nothing (~40% of such a walk's rows and
  * time, on the seeded million). Fewer rows than needed only end the page sooner, at its cursor;
- * a walk has one step more for that (PACKED_STEPS), never more rows.
+ * a walk has one step more for that (PACKED_STEPS), of the rows held back, never more rows.
  */
 function rowsLikelyNeeded(taken: number, named: number, namedLeft: number, hits: number, limit: number): number {
   const needs: number[] = [];

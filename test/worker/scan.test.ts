@@ -99,6 +99,28 @@ describe("bounded scans", () => {
   });
 });
 
+describe("packed walks read whole", () => {
+  it("walk no more packed rows a call than the steps' shares (100 a statement), the rates' extra step only what they held back", async () => {
+    // More keys than are named inline (packed.ts INLINE_KEYS): each row read whole, 100 a statement.
+    // None of the rows has one of them: every step finds nothing, and the estimate holds nothing back.
+    const n = 1_000;
+    await env.DB.batch([
+      env.DB.prepare("CREATE TABLE held_source (seq INTEGER PRIMARY KEY, k INTEGER NOT NULL)"),
+      env.DB.prepare("CREATE TABLE held_packed (seq INTEGER PRIMARY KEY, last INTEGER NOT NULL, ks TEXT)"),
+      env.DB.prepare(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${n}) INSERT INTO held_source (seq, k) SELECT i, 1 FROM n`),
+      env.DB.prepare(`INSERT INTO held_packed (seq, last, ks) SELECT seq, seq, '{"1":[0]}' FROM held_source`),
+    ]);
+    const ids = Array.from({ length: 1_001 }, (_, i) => i + 2);
+    const driver: PackedDriver = { packing: { table: "held_packed", source: "held_source", columns: [{ stored: "ks", key: "k" }] }, ids: [ids] };
+    const meter = meteredD1(env.DB);
+    const page = await boundedScan(meter.db, { table: "held_source", columns: "seq, k", drivers: driver, filter: "1", before: Number.MAX_SAFE_INTEGER, limit: 50, scanRows: 4000 });
+    expect(page.seqs).toEqual([]);
+    // 50, then 100 a step: 350 rows, as before the estimate.
+    expect(n - page.nextBefore! + 1).toBe(350);
+    expect(meter.usage.rowsRead).toBeLessThanOrEqual(350);
+  });
+});
+
 describe("packed rows' SQL", () => {
   it("decode a row's JSON for a single key only where its quoted name is (most of a walk's time was decoding), for more keys every row", async () => {
     const packing = { table: "probe_packed", source: "probe_source", columns: [{ stored: "ks", key: "k" }] };
