@@ -10,7 +10,7 @@ import type { Env } from "../env";
 import type { Banners } from "./banners";
 import { refusalPage } from "./refusal";
 import { deleteSession, insertSession, liveSession } from "../store/sessions";
-import { touchToken } from "../store/tokens";
+import { touchDue, touchToken } from "../store/tokens";
 
 /**
  * A `__Host-` cookie is set only by this exact host over a secure origin, with Path=/ and no
@@ -56,7 +56,7 @@ async function principalOfSession(c: Context<DashEnv>, secret: string): Promise<
   const session = await liveSession(c.env.DB, await sha256Hex(secret), Date.now());
   if (!session) return null;
   const principal = await sessionPrincipal(c.env, session.principal, session.token);
-  if (principal?.tokenId) c.executionCtx.waitUntil(touchToken(c.env.DB, principal.tokenId).catch(() => {}));
+  if (principal?.tokenId && session.token && touchDue(session.token, Date.now())) c.executionCtx.waitUntil(touchToken(c.env.DB, principal.tokenId).catch(() => {}));
   return principal;
 }
 

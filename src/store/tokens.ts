@@ -77,12 +77,22 @@ export async function tokenByHash(db: D1Database, tokenHash: string): Promise<To
   return row ? toToken(row) : null;
 }
 
+/** How stale a token's last_used_at may be: its use is recorded at most once so often. */
+const TOUCH_EVERY_MS = 60_000;
+
+/**
+ * Whether a use at `now` is to be recorded (touchToken) for a token as just read: not when it
+ * was recorded within the minute, where the UPDATE would change nothing (a statement saved on
+ * most calls of a token in use).
+ */
+export const touchDue = (record: TokenRecord, now: number): boolean => record.lastUsedAt === null || record.lastUsedAt < now - TOUCH_EVERY_MS;
+
 /** Records use, at most once a minute per token. */
 export async function touchToken(db: D1Database, id: string): Promise<void> {
   const now = Date.now();
   await db
     .prepare("UPDATE tokens SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)")
-    .bind(now, id, now - 60_000)
+    .bind(now, id, now - TOUCH_EVERY_MS)
     .run();
 }
 

@@ -1,5 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { meteredD1 } from "../../bench/d1-meter";
+import { principalFor } from "../../src/api/auth";
 import { SCOPES, type Scope } from "../../src/domain/scopes";
 import { podiumBody } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
@@ -20,6 +22,27 @@ describe("tokens", () => {
     expect((await as(p, t.token, "GET", "/v1/events")).status).toBe(200);
     const after = (await p.api("GET", "/v1/tokens")).json.data.find((x: { id: string }) => x.id === t.id);
     expect(after.lastUsedAt).toEqual(expect.any(String));
+  });
+
+  it("records a token's use at most once a minute, without a statement on the calls in between", async () => {
+    const p = pipeline();
+    const t = await makeToken(p, ["events:read"]);
+    const meter = meteredD1(p.env.DB);
+    const touches: Promise<unknown>[] = [];
+    const authenticate = async () => {
+      expect(await principalFor({ ...p.env, DB: meter.db }, t.token, (w) => touches.push(w))).toMatchObject({ tokenId: t.id });
+      await Promise.all(touches.splice(0));
+      return meter.reset().statements;
+    };
+    // Its first use is recorded (the lookup and the UPDATE); the next, within the minute, is only looked up.
+    expect(await authenticate()).toBe(2);
+    const used = await env.DB.prepare("SELECT last_used_at FROM tokens WHERE id = ?").bind(t.id).first<number>("last_used_at");
+    expect(used).toEqual(expect.any(Number));
+    expect(await authenticate()).toBe(1);
+    // Recorded a minute ago: recorded again.
+    await env.DB.prepare("UPDATE tokens SET last_used_at = ? WHERE id = ?").bind(Date.now() - 61_000, t.id).run();
+    expect(await authenticate()).toBe(2);
+    expect(await env.DB.prepare("SELECT last_used_at FROM tokens WHERE id = ?").bind(t.id).first<number>("last_used_at")).toBeGreaterThanOrEqual(used!);
   });
 
   it("stops working as soon as it is revoked", async () => {
