@@ -4,6 +4,9 @@ import { meteredD1 } from "../../bench/d1-meter";
 import { boundedScan, rowsBoundedScan } from "../../src/store/scan";
 import { packedRowsSql, type PackedDriver } from "../../src/store/packed";
 
+/** What the walk of "packed walks' named rows" read when every examined row was answered. */
+const READ_BEFORE = 18_531;
+
 describe("bounded scans", () => {
   it("read at most scanRows however many index ranges they walk, and page through everything exactly once", async () => {
     await env.DB.batch([
@@ -96,6 +99,55 @@ describe("bounded scans", () => {
       expect(most).toBeLessThanOrEqual(c.most);
       expect(seen).toEqual(Array.from({ length: n }, (_, i) => n - i).filter((s) => s % 7 !== 0 && s % c.every(s) === 0));
     }
+  });
+});
+
+describe("packed walks' named rows", () => {
+  it("answer only the rows the filter takes, the filter run once a row (rows read as before), and page through everything exactly once", async () => {
+    // Packed rows of ten positions, all under key 7; a filter that reads another table for each row
+    // (as a status reads deliveries), true for every 40th.
+    const n = 3_000;
+    await env.DB.batch([
+      env.DB.prepare("CREATE TABLE named_source (seq INTEGER PRIMARY KEY, k INTEGER NOT NULL)"),
+      env.DB.prepare("CREATE TABLE named_packed (seq INTEGER PRIMARY KEY, last INTEGER NOT NULL, ks TEXT)"),
+      env.DB.prepare("CREATE TABLE named_side (s INTEGER PRIMARY KEY)"),
+      env.DB.prepare(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${n}) INSERT INTO named_source (seq, k) SELECT i, 7 FROM n`),
+      env.DB.prepare(`INSERT INTO named_packed (seq, last, ks) SELECT seq, seq + 9, '{"7":[0,1,2,3,4,5,6,7,8,9]}' FROM named_source WHERE seq % 10 = 1`),
+      env.DB.prepare("INSERT INTO named_side (s) SELECT seq FROM named_source WHERE seq % 40 = 0"),
+    ]);
+    const driver: PackedDriver = { packing: { table: "named_packed", source: "named_source", columns: [{ stored: "ks", key: "k" }] }, ids: [[7]] };
+    const meter = meteredD1(env.DB);
+    // What each statement answered, by its SQL.
+    const answers: { sql: string; rows: Record<string, unknown>[] }[] = [];
+    const statement = (s: D1PreparedStatement, sql: string): D1PreparedStatement =>
+      new Proxy(s, {
+        get: (t, prop) =>
+          prop === "bind"
+            ? (...v: unknown[]) => statement(t.bind(...v), sql)
+            : prop === "all"
+              ? async () => {
+                  const r = await t.all<Record<string, unknown>>();
+                  answers.push({ sql, rows: r.results });
+                  return r;
+                }
+              : Reflect.get(t, prop),
+      });
+    const db = new Proxy(meter.db, { get: (t, prop) => (prop === "prepare" ? (sql: string) => statement(t.prepare(sql), sql) : Reflect.get(t, prop)) });
+    const seen: number[] = [];
+    let before = Number.MAX_SAFE_INTEGER;
+    for (let calls = 0; calls < 100; calls++) {
+      const page = await boundedScan(db, { table: "named_source", columns: "seq, k", drivers: driver, filter: "EXISTS (SELECT 1 FROM named_side WHERE s = walked.seq)", before, limit: 20, scanRows: 4000 });
+      seen.push(...page.seqs);
+      if (page.nextBefore === null) break;
+      before = page.nextBefore;
+    }
+    expect(seen).toEqual(Array.from({ length: n / 40 }, (_, i) => n - 40 * i));
+    const named = answers.filter((a) => !a.sql.includes("named_packed"));
+    expect(named.length).toBeGreaterThan(0);
+    // Before, each answered every row it examined (the walk's 3,000 and more), its filter's answer beside it.
+    for (const a of named) for (const r of a.rows) expect(r.hit).toBe(1);
+    // (Each examined row read once, its IN list's entry too, and its side row looked up once: as when every row was answered.)
+    expect(meter.usage.rowsRead).toBe(READ_BEFORE);
   });
 });
 
