@@ -7,6 +7,21 @@ import { packedRowsSql, type PackedDriver } from "../../src/store/packed";
 /** What the walk of "packed walks' named rows" read when every examined row was answered. */
 const READ_BEFORE = 18_531;
 
+/**
+ * Creates `NAME_source` (n rows, seq 1..n, k = `k`) and `NAME_packed` (rows from `packedSql`, a
+ * SELECT of seq, last, ks over NAME_source), with the driver walking NAME_packed by `ids`.
+ */
+async function packedFixture(name: string, n: number, k: string, packedSql: string, ids: number[], also: string[] = []): Promise<PackedDriver> {
+  await env.DB.batch([
+    env.DB.prepare(`CREATE TABLE ${name}_source (seq INTEGER PRIMARY KEY, k INTEGER NOT NULL)`),
+    env.DB.prepare(`CREATE TABLE ${name}_packed (seq INTEGER PRIMARY KEY, last INTEGER NOT NULL, ks TEXT)`),
+    env.DB.prepare(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${n}) INSERT INTO ${name}_source (seq, k) SELECT i, ${k} FROM n`),
+    env.DB.prepare(`INSERT INTO ${name}_packed (seq, last, ks) ${packedSql}`),
+    ...also.map((sql) => env.DB.prepare(sql)),
+  ]);
+  return { packing: { table: `${name}_packed`, source: `${name}_source`, columns: [{ stored: "ks", key: "k" }] }, ids: [ids] };
+}
+
 describe("bounded scans", () => {
   it("read at most scanRows however many index ranges they walk, and page through everything exactly once", async () => {
     await env.DB.batch([
@@ -33,18 +48,9 @@ describe("bounded scans", () => {
   });
 
   it("read packed rows whole when a driver names more keys than fit in SQL, at most 100 a statement, and page through everything exactly once", async () => {
-    await env.DB.batch([
-      env.DB.prepare("CREATE TABLE whole_source (seq INTEGER PRIMARY KEY, k INTEGER NOT NULL)"),
-      env.DB.prepare("CREATE TABLE whole_packed (seq INTEGER PRIMARY KEY, last INTEGER NOT NULL, ks TEXT)"),
-      env.DB.prepare(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000) INSERT INTO whole_source (seq, k) SELECT i, 7 FROM n`),
-      // A packed row a source row, each naming it under key 7 (offset 0).
-      env.DB.prepare(`INSERT INTO whole_packed (seq, last, ks) SELECT seq, seq, '{"7":[0]}' FROM whole_source`),
-    ]);
-    // 1,001 keys: more than a statement may name (packed.ts), so the rows are read whole.
-    const driver: PackedDriver = {
-      packing: { table: "whole_packed", source: "whole_source", columns: [{ stored: "ks", key: "k" }] },
-      ids: [[7, ...Array.from({ length: 1_000 }, (_, i) => 100_000 + i)]],
-    };
+    // A packed row a source row, each naming it under key 7 (offset 0); 1,001 keys: more than a
+    // statement may name (packed.ts), so the rows are read whole.
+    const driver = await packedFixture("whole", 1000, "7", `SELECT seq, seq, '{"7":[0]}' FROM whole_source`, [7, ...Array.from({ length: 1_000 }, (_, i) => 100_000 + i)]);
     const watch = mostPackedRows(env.DB);
     const seen: number[] = [];
     let before = Number.MAX_SAFE_INTEGER;
@@ -64,15 +70,11 @@ describe("bounded scans", () => {
     // A packed row a source row, most naming it under key 7 (about one named row a packed row, as an
     // organization's token on the seeded million), beside lookalike keys; every 7th only the lookalikes.
     const n = 12_000;
-    await env.DB.batch([
-      env.DB.prepare("CREATE TABLE rate_source (seq INTEGER PRIMARY KEY, k INTEGER NOT NULL)"),
-      env.DB.prepare("CREATE TABLE rate_packed (seq INTEGER PRIMARY KEY, last INTEGER NOT NULL, ks TEXT)"),
-      env.DB.prepare(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${n}) INSERT INTO rate_source (seq, k) SELECT i, 7 FROM n`),
-      env.DB.prepare(
-        `INSERT INTO rate_packed (seq, last, ks) SELECT seq, seq, CASE WHEN seq % 7 = 0 THEN '{"17":[0],"70":[0]}' ELSE '{"17":[0],"7":[0],"70":[0]}' END FROM rate_source`,
-      ),
-    ]);
-    const driver: PackedDriver = { packing: { table: "rate_packed", source: "rate_source", columns: [{ stored: "ks", key: "k" }] }, ids: [[7]] };
+    const driver = await packedFixture(
+      "rate", n, "7",
+      `SELECT seq, seq, CASE WHEN seq % 7 = 0 THEN '{"17":[0],"70":[0]}' ELSE '{"17":[0],"7":[0],"70":[0]}' END FROM rate_source`,
+      [7],
+    );
     const meter = meteredD1(env.DB);
     // Without the estimate every call below read 8,000 rows: 4,000 packed rows and 2,000 named ones
     // (each counted twice, its IN list's row too). Matches every 50th: the named rows' bound comes
@@ -107,15 +109,10 @@ describe("packed walks' named rows", () => {
     // Packed rows of ten positions, all under key 7; a filter that reads another table for each row
     // (as a status reads deliveries), true for every 40th.
     const n = 3_000;
-    await env.DB.batch([
-      env.DB.prepare("CREATE TABLE named_source (seq INTEGER PRIMARY KEY, k INTEGER NOT NULL)"),
-      env.DB.prepare("CREATE TABLE named_packed (seq INTEGER PRIMARY KEY, last INTEGER NOT NULL, ks TEXT)"),
-      env.DB.prepare("CREATE TABLE named_side (s INTEGER PRIMARY KEY)"),
-      env.DB.prepare(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${n}) INSERT INTO named_source (seq, k) SELECT i, 7 FROM n`),
-      env.DB.prepare(`INSERT INTO named_packed (seq, last, ks) SELECT seq, seq + 9, '{"7":[0,1,2,3,4,5,6,7,8,9]}' FROM named_source WHERE seq % 10 = 1`),
-      env.DB.prepare("INSERT INTO named_side (s) SELECT seq FROM named_source WHERE seq % 40 = 0"),
+    const driver = await packedFixture("named", n, "7", `SELECT seq, seq + 9, '{"7":[0,1,2,3,4,5,6,7,8,9]}' FROM named_source WHERE seq % 10 = 1`, [7], [
+      "CREATE TABLE named_side (s INTEGER PRIMARY KEY)",
+      "INSERT INTO named_side (s) SELECT seq FROM named_source WHERE seq % 40 = 0",
     ]);
-    const driver: PackedDriver = { packing: { table: "named_packed", source: "named_source", columns: [{ stored: "ks", key: "k" }] }, ids: [[7]] };
     const meter = meteredD1(env.DB);
     // What each statement answered, by its SQL.
     const answers: { sql: string; rows: Record<string, unknown>[] }[] = [];
@@ -156,14 +153,7 @@ describe("packed walks read whole", () => {
     // More keys than are named inline (packed.ts INLINE_KEYS): each row read whole, 100 a statement.
     // None of the rows has one of them: every step finds nothing, and the estimate holds nothing back.
     const n = 1_000;
-    await env.DB.batch([
-      env.DB.prepare("CREATE TABLE held_source (seq INTEGER PRIMARY KEY, k INTEGER NOT NULL)"),
-      env.DB.prepare("CREATE TABLE held_packed (seq INTEGER PRIMARY KEY, last INTEGER NOT NULL, ks TEXT)"),
-      env.DB.prepare(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${n}) INSERT INTO held_source (seq, k) SELECT i, 1 FROM n`),
-      env.DB.prepare(`INSERT INTO held_packed (seq, last, ks) SELECT seq, seq, '{"1":[0]}' FROM held_source`),
-    ]);
-    const ids = Array.from({ length: 1_001 }, (_, i) => i + 2);
-    const driver: PackedDriver = { packing: { table: "held_packed", source: "held_source", columns: [{ stored: "ks", key: "k" }] }, ids: [ids] };
+    const driver = await packedFixture("held", n, "1", `SELECT seq, seq, '{"1":[0]}' FROM held_source`, Array.from({ length: 1_001 }, (_, i) => i + 2));
     const meter = meteredD1(env.DB);
     const page = await boundedScan(meter.db, { table: "held_source", columns: "seq, k", drivers: driver, filter: "1", before: Number.MAX_SAFE_INTEGER, limit: 50, scanRows: 4000 });
     expect(page.seqs).toEqual([]);
