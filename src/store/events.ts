@@ -489,8 +489,8 @@ async function decideStatus(
   const settled = new Set<number>();
   /** The cap each event was left undecided at. */
   const tried = new Map<number, number>();
-  // What a check reads besides its events' rows: a few, and a token's list of webhooks, a row an id, once in each of
-  // the verdict's two branches (range, strays) that probes it, whatever the events (search-status-fanout.test.ts).
+  // What a check reads besides its events' rows: a few, and the list its condition probes (a token's webhook ids, or past
+  // LISTED_WEBHOOKS its grant's places: `listed` rows), once in each of the verdict's two branches (range, strays) that probes it, whatever the events (search-status-fanout.test.ts).
   const overhead = 2 + 2 * o.verdict.listed;
   // An event's verdict of `cap`, its own row included, and its entry in the list of positions.
   const price = (cap: number) => deliveryVerdictRows(cap, o.verdict.probes) + 1;
@@ -558,9 +558,10 @@ export async function eventsInRange(
   opts: { since: number; until: number; after: TimePosition | null; limit: number },
 ): Promise<EventMeta[]> {
   const after = opts.after ?? { receivedAt: opts.since, seq: -1 };
+  // The cursor's time as the range's lower bound (as eventsWithBodies'), else each page reads every earlier one's events.
   const { results } = await db
     .prepare(`${EVENT_SELECT} ${IN_RANGE}`)
-    .bind(opts.since, opts.until, after.receivedAt, after.seq, opts.limit)
+    .bind(Math.max(opts.since, after.receivedAt), opts.until, after.receivedAt, after.seq, opts.limit)
     .all<EventDbRow>();
   return results.map(toMeta);
 }

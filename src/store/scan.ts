@@ -22,6 +22,8 @@ export const PACKED_ROWS = 4000;
  * newest rows, a rarer one's further on (a step is two statements, one after the other).
  */
 const PACKED_STEPS = [50, 200, 750, PACKED_ROWS - 1000];
+/** A packed walk's steps at most, the rates' extra step (of the rows they held back) included: each checks its named rows in a statement (rowsBoundedScan prices each). */
+export const PACKED_WALK_STEPS = PACKED_STEPS.length + 1;
 
 export interface ScanPage {
   /** Matching positions, newest first, at most `limit`. */
@@ -121,7 +123,7 @@ async function packedScan(db: D1Database, o: Omit<ScanOptions, "drivers" | "tabl
   let namedSeen = 0;
   // Rows the estimates kept the steps from reading: the extra step's share.
   let heldBack = 0;
-  for (let step = 0; step < PACKED_STEPS.length + 1; step++) {
+  for (let step = 0; step < PACKED_WALK_STEPS; step++) {
     const most = Math.min(PACKED_STEPS[step] ?? heldBack, packedLeft, packedRowsAtOnce(o.driver));
     const rowsNow = step === 0 ? most : Math.min(most, rowsLikelyNeeded(taken, namedSeen, namedLeft, hits.length, o.limit));
     if (rowsNow <= 0) break;
@@ -280,7 +282,7 @@ export async function rowsBoundedScan(
  * and the statements that check them at most (a packed walk's, one each of its steps; else five walks a statement).
  */
 function stepShape(drivers: Drivers, step: number): { examined: number; walked: number; statements: number } {
-  if (!Array.isArray(drivers)) return { examined: Math.max(1, Math.floor(step / 2)), walked: Math.min(PACKED_ROWS, step), statements: PACKED_STEPS.length };
+  if (!Array.isArray(drivers)) return { examined: Math.max(1, Math.floor(step / 2)), walked: Math.min(PACKED_ROWS, step), statements: PACKED_WALK_STEPS };
   return { examined: Math.max(1, Math.floor(step / Math.max(1, drivers.length))) * drivers.length, walked: 0, statements: Math.ceil(drivers.length / 5) };
 }
 

@@ -64,7 +64,7 @@ describe(`reads over ${WEBHOOKS.toLocaleString("en")} webhooks`, () => {
   it("answer a token limited to the organization owning them: its deliveries and events by status", async () => {
     const { p, org, deliveries } = await manyWebhooks({ catchAll: true });
     const headers = { authorization: `Bearer ${(await makeToken(p, ["events:read", ...DATA_SCOPES], { organizationUids: [org] })).token}` };
-    // Past 200 webhooks its reads test each delivery's webhook against the grant, not a list of the 8,000 (two rows
+    // Past 800 webhooks (200 for events) its reads test each delivery's webhook against the grant, not a list of the 8,000 (two rows
     // each to read, 25,518 rows for a page of deliveries, 49,518 by status, 24,023 events by status): within the bound.
     for (const path of ["/v1/deliveries?status=pending&limit=100", "/v1/deliveries?limit=100"]) {
       const { data } = await pagedList<{ id: string }>(meter, path, { maxRows: MAX_ROWS, maxCalls: 200, headers });

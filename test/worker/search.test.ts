@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { SEARCH_BOUND } from "../../src/api/schemas";
 import { meteredD1 } from "../../bench/d1-meter";
-import { eventsWithBodies, storeEvents, type EventRow } from "../../src/store/events";
+import { eventsInRange, eventsWithBodies, storeEvents, type EventRow } from "../../src/store/events";
 import { meteredApiCall } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
 import { as, DATA_SCOPES, makeToken } from "./tokens";
@@ -117,6 +117,11 @@ describe("event search", () => {
     const again = await eventsWithBodies(meter.db, { since: w.since, until: w.until, after: { receivedAt: at.receivedAt - 1, seq: at.seq }, order: "oldest", limit: 100, maxChars: 1e9 });
     expect(again.events.map((e) => e.id)).toEqual(read.events.map((e) => e.id));
     expect(read.events).toHaveLength(11);
+    expect(meter.usage.rowsRead).toBeLessThanOrEqual(100);
+    // The same without bodies (a replay's pages): only what lies beyond the cursor, again.
+    meter.reset();
+    const metas = await eventsInRange(meter.db, { since: w.since, until: w.until, after: { receivedAt: at.receivedAt - 1, seq: at.seq }, limit: 100 });
+    expect(metas.map((e) => e.id)).toEqual(read.events.map((e) => e.id));
     expect(meter.usage.rowsRead).toBeLessThanOrEqual(100);
   });
 
