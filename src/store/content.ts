@@ -9,7 +9,7 @@
 // last, a newline, then the parts; a part is the JSON of the headers, a newline,
 // then the raw body. Rows migrated from the old layout hold that text as TEXT.
 import { arrayOf, isString, recordOf } from "../domain/guards";
-import { fromUtf8, utf8 } from "../domain/crypto";
+import { fromUtf8, hexToBytes, utf8 } from "../domain/crypto";
 import { storedJson } from "./stored-json";
 
 export interface EventContent {
@@ -76,22 +76,10 @@ export const DATA_READ_SQL = `CASE WHEN ${HEX} THEN hex(data) END AS data_hex, C
 export const decodeRead = (row: Record<string, unknown>): Promise<EventContent[]> =>
   decodeGroup(typeof row.data_hex === "string" ? bytesOfHex(row.data_hex) : row.data);
 
-/** Each hex digit's value (SQLite's hex() writes upper case), 255 for any other code. */
-const NIBBLES = new Uint8Array(256).fill(255);
-for (const [i, c] of [..."0123456789ABCDEF"].entries()) NIBBLES[c.charCodeAt(0)] = NIBBLES[c.toLowerCase().charCodeAt(0)] = i;
-
-/** SQLite's hex() of a BLOB back to its bytes (a table lookup a digit: crypto.ts's hexToBytes parses each pair). */
 function bytesOfHex(hex: string): Uint8Array {
-  if (hex.length % 2 !== 0) throw new Error("event content is not hex");
-  const out = new Uint8Array(hex.length / 2);
-  const digit = (at: number) => NIBBLES[hex.charCodeAt(at)] ?? 255; // (a code past 255: none)
-  for (let i = 0; i < out.length; i++) {
-    const hi = digit(2 * i);
-    const lo = digit(2 * i + 1);
-    if ((hi | lo) > 15) throw new Error("event content is not hex");
-    out[i] = (hi << 4) | lo;
-  }
-  return out;
+  const bytes = hexToBytes(hex);
+  if (bytes === null) throw new Error("event content is not hex");
+  return bytes;
 }
 
 /** A stored group back, as its parts in order: a BLOB is inflated, TEXT (a migrated row) read as is. */
