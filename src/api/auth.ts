@@ -4,7 +4,7 @@ import { AppError } from "../domain/errors";
 import { hasScope, SCOPES, type Principal, type Scope } from "../domain/scopes";
 import { adminKey, hashApiToken, isAdminKey, MIN_ADMIN_TOKEN_LENGTH, usableAdminToken } from "../domain/tokens";
 import type { Env } from "../env";
-import { tokenByHash, touchDue, touchToken, type TokenRecord } from "../store/tokens";
+import { tokenByHash, touchToken, type TokenRecord } from "../store/tokens";
 import type { ApiEnv } from "./context";
 import { clientAddress } from "../http/client";
 import { FailureBlock } from "../http/failure-block";
@@ -57,7 +57,8 @@ export async function principalFor(env: Env, token: string, waitUntil: (p: Promi
   // The lookup is by hash: equality on a keyed hash leaks nothing useful about the token.
   const record = await tokenByHash(env.DB, await hashApiToken(token, env.TOKEN_PEPPER));
   if (!record) return null;
-  if (touchDue(record, Date.now())) waitUntil(touchToken(env.DB, record.id).catch(() => {}));
+  const touched = touchToken(env.DB, record);
+  if (touched) waitUntil(touched.catch(() => {}));
   return tokenPrincipal(record);
 }
 

@@ -10,7 +10,7 @@ import type { Env } from "../env";
 import type { Banners } from "./banners";
 import { refusalPage } from "./refusal";
 import { deleteSession, insertSession, liveSession } from "../store/sessions";
-import { touchDue, touchToken } from "../store/tokens";
+import { touchToken } from "../store/tokens";
 
 /**
  * A `__Host-` cookie is set only by this exact host over a secure origin, with Path=/ and no
@@ -56,7 +56,8 @@ async function principalOfSession(c: Context<DashEnv>, secret: string): Promise<
   const session = await liveSession(c.env.DB, await sha256Hex(secret), Date.now());
   if (!session) return null;
   const principal = await sessionPrincipal(c.env, session.principal, session.token);
-  if (principal?.tokenId && session.token && touchDue(session.token, Date.now())) c.executionCtx.waitUntil(touchToken(c.env.DB, principal.tokenId).catch(() => {}));
+  const touched = principal?.tokenId && session.token ? touchToken(c.env.DB, session.token) : null;
+  if (touched) c.executionCtx.waitUntil(touched.catch(() => {}));
   return principal;
 }
 

@@ -81,18 +81,15 @@ export async function tokenByHash(db: D1Database, tokenHash: string): Promise<To
 const TOUCH_EVERY_MS = 60_000;
 
 /**
- * Whether a use at `now` is to be recorded (touchToken) for a token as just read: not when it
- * was recorded within the minute, where the UPDATE would change nothing (a statement saved on
- * most calls of a token in use).
+ * Records a use of the token as just read, at most once a minute: null, and no statement, when
+ * its use was recorded within the minute (most calls of a token in use). The UPDATE checks again,
+ * for calls that raced.
  */
-export const touchDue = (record: TokenRecord, now: number): boolean => record.lastUsedAt === null || record.lastUsedAt < now - TOUCH_EVERY_MS;
-
-/** Records use, at most once a minute per token. */
-export async function touchToken(db: D1Database, id: string): Promise<void> {
-  const now = Date.now();
-  await db
+export function touchToken(db: D1Database, token: Pick<TokenRecord, "id" | "lastUsedAt">, now = Date.now()): Promise<unknown> | null {
+  if (token.lastUsedAt !== null && token.lastUsedAt >= now - TOUCH_EVERY_MS) return null;
+  return db
     .prepare("UPDATE tokens SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)")
-    .bind(now, id, now - TOUCH_EVERY_MS)
+    .bind(now, token.id, now - TOUCH_EVERY_MS)
     .run();
 }
 
