@@ -6,7 +6,7 @@ import { adminKey, hashApiToken, isAdminKey, MIN_ADMIN_TOKEN_LENGTH, usableAdmin
 import type { Env } from "../env";
 import { tokenByHash, touchToken, type TokenRecord } from "../store/tokens";
 import type { ApiEnv } from "./context";
-import { clientAddress } from "../http/client";
+import { clientAddress, failureKey } from "../http/client";
 import { FailureBlock } from "../http/failure-block";
 
 /** Compares two strings in time independent of where they differ. */
@@ -77,8 +77,9 @@ export async function sessionPrincipal(env: Env, key: string, token: TokenRecord
   return token?.id === key ? tokenPrincipal(token) : null;
 }
 
-// Failed authentications, per client address (wrangler.toml, [[ratelimits]] AUTH_FAILURES:
-// 20 a minute). A blocked address is refused before any credential it sends is evaluated.
+// Failed authentications, per client address (an IPv6 one by its /64: failureKey) (wrangler.toml,
+// [[ratelimits]] AUTH_FAILURES: 20 a minute). A blocked address is refused before any credential it
+// sends is evaluated.
 const failures = new FailureBlock(60_000);
 
 const rateLimited = (seconds: number) =>
@@ -86,7 +87,7 @@ const rateLimited = (seconds: number) =>
 
 /** 429 when this address is over the failed-authentication limit; checked before any credential is looked at. */
 export function blockedRefusal(client: string): AppError | null {
-  const seconds = failures.blockedFor(client, Date.now());
+  const seconds = failures.blockedFor(failureKey(client), Date.now());
   return seconds > 0 ? rateLimited(seconds) : null;
 }
 
@@ -95,7 +96,7 @@ export function blockedRefusal(client: string): AppError | null {
  * the limit 429, after which the address is refused until the period ends.
  */
 export async function failedAuthentication(env: Env, client: string): Promise<AppError> {
-  const seconds = await failures.countFailure(env.AUTH_FAILURES, client, Date.now());
+  const seconds = await failures.countFailure(env.AUTH_FAILURES, failureKey(client), Date.now());
   return seconds > 0 ? rateLimited(seconds) : unauthorized();
 }
 

@@ -1,4 +1,4 @@
-import { clientAddress } from "../http/client";
+import { clientAddress, failureKey } from "../http/client";
 import { encodedBody } from "../http/content-encoding";
 import { errorResponse, STATUS_OF } from "../http/errors";
 import { FailureBlock } from "../http/failure-block";
@@ -38,7 +38,7 @@ function storableHeaders(headers: Headers, providerHeaders: readonly string[]): 
 }
 
 /**
- * Rejected signatures per source and client address (wrangler.toml, [[ratelimits]]
+ * Rejected signatures per source and client address (an IPv6 one by its /64) (wrangler.toml, [[ratelimits]]
  * SIGNATURE_FAILURES: 20 a minute); consulted only once a signature is rejected, so the
  * success path awaits nothing and reads nothing.
  */
@@ -113,7 +113,7 @@ async function accept(request: Request, sourceId: string, env: Env): Promise<Res
       // counts, blocked or not.
       if (err instanceof AppError && STATUS_OF[err.code] === 401) {
         const client = clientOf(request);
-        const wait = await rejections.countFailure(env.SIGNATURE_FAILURES, `${source.id}\n${client}`, now);
+        const wait = await rejections.countFailure(env.SIGNATURE_FAILURES, `${source.id}\n${failureKey(client)}`, now);
         if (wait > 0) throw rateLimited(err, wait);
       }
       throw err;

@@ -114,11 +114,12 @@ export function testEnv(overrides: Partial<Env> = {}, unreachable?: (webhookUid:
   return { env: e, queues, schedulers };
 }
 
-// Documentation addresses (2001:db8::/32), one network per test file's isolate and one address per call.
+// Documentation addresses (2001:db8::/32), one network per test file's isolate and one /64 per call
+// (failures are counted against an IPv6 client's /64: src/http/client.ts).
 const network = `2001:db8:${crypto.getRandomValues(new Uint16Array(1))[0]!.toString(16)}`;
 let clients = 0;
-/** A client address no other call uses. */
-export const clientAddress = () => `${network}::${(++clients).toString(16)}`;
+/** A client address no other call uses, in a /64 of its own. */
+export const clientAddress = () => `${network}:${(++clients % 0x10000).toString(16)}::1`;
 
 /** The worker's fetch with the test env, optionally with some bindings replaced. */
 export async function call(request: Request, overrides: Partial<Env> = {}): Promise<Response> {

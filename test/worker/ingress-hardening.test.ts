@@ -397,6 +397,21 @@ describe("rejected signatures are rate-limited per source and client", () => {
     expect(other.status).toBe(401);
   });
 
+  it("counts an IPv6 client by its /64: guessing from the next address of the prefix is still rate-limited", async () => {
+    const source = await createSource({ secrets: ["ipv6-limited-secret"] });
+    const prefix = `2001:db8:${crypto.getRandomValues(new Uint16Array(1))[0]!.toString(16)}:${crypto.getRandomValues(new Uint16Array(1))[0]!.toString(16)}`;
+    const body = podiumBody();
+    const statuses: number[] = [];
+    for (let i = 1; i <= 21; i++) {
+      const r = await send(`/webhooks/${source}`, body, { ...(await podiumHeaders(body, `guess-${i}`)), "cf-connecting-ip": `${prefix}::${i.toString(16)}` });
+      statuses.push(r.status);
+    }
+    expect(statuses.slice(0, 20).every((s) => s === 401)).toBe(true);
+    expect(statuses.at(-1)).toBe(429);
+    // A correct signature from the prefix is still accepted.
+    expect((await send(`/webhooks/${source}`, body, { ...(await podiumHeaders(body, "ipv6-limited-secret")), "cf-connecting-ip": `${prefix}::ff` })).status).toBe(202);
+  });
+
   it("while blocked, verifies without the limiter or D1 and accepts a correct signature; counts each rejected one", async () => {
     let limits = 0;
     let overLimit = true;

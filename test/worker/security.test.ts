@@ -33,6 +33,24 @@ describe("API hardening", () => {
     expect(other.status).toBe(200);
   });
 
+  it("counts an IPv6 client by its /64: a host given a whole prefix cannot guess on past the limit from its next address", async () => {
+    // One host (a server, a home line) is routed a whole /64: 2^64 addresses to take the next one from.
+    const prefix = `2001:db8:${crypto.getRandomValues(new Uint16Array(1))[0]!.toString(16)}:${crypto.getRandomValues(new Uint16Array(1))[0]!.toString(16)}`;
+    const statuses: number[] = [];
+    for (let i = 1; i <= 21; i++) {
+      const res = await call(v1("/events", { headers: { authorization: `Bearer guess-${i}`, "cf-connecting-ip": `${prefix}::${i.toString(16)}` } }));
+      statuses.push(res.status);
+    }
+    expect(statuses.slice(0, 20).every((s) => s === 401)).toBe(true);
+    expect(statuses.at(-1)).toBe(429);
+    // Written out in full, another address of the prefix is the same client.
+    const [, , third = "0", fourth = "0"] = prefix.split(":");
+    const spelled = `2001:0db8:${third.padStart(4, "0")}:${fourth.padStart(4, "0")}:1:2:3:4`;
+    expect((await call(v1("/events", { headers: { ...ADMIN, "cf-connecting-ip": spelled } }))).status).toBe(429);
+    // Another /64 is another client.
+    expect((await call(v1("/events", { headers: { ...ADMIN, "cf-connecting-ip": clientAddress() } }))).status).toBe(200);
+  });
+
   it("counts failed dashboard sign-ins, then refuses the right token at sign-in too", async () => {
     const client = clientAddress();
     const signIn = (token: string) =>
