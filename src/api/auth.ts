@@ -2,7 +2,8 @@ import type { MiddlewareHandler } from "hono";
 import { utf8 } from "../domain/crypto";
 import { AppError } from "../domain/errors";
 import { hasScope, SCOPES, type Principal, type Scope } from "../domain/scopes";
-import { adminKey, hashApiToken, isAdminKey, MIN_ADMIN_TOKEN_LENGTH, usableAdminToken } from "../domain/tokens";
+import { loopbackHost } from "../domain/destination";
+import { adminKey, EXAMPLE_ADMIN_TOKEN, hashApiToken, isAdminKey, MIN_ADMIN_TOKEN_LENGTH, usableAdminToken } from "../domain/tokens";
 import type { Env } from "../env";
 import { tokenByHash, touchToken, type TokenRecord } from "../store/tokens";
 import type { ApiEnv } from "./context";
@@ -21,20 +22,33 @@ async function sameSecret(a: string, b: string): Promise<boolean> {
 const unauthorized = () =>
   new AppError("unauthorized", "Send a valid API token as `Authorization: Bearer <token>`.");
 
-let shortAdminTokenLogged = false;
+const logged = new Set<string>();
+const logOnce = (message: string) => {
+  if (logged.has(message)) return;
+  logged.add(message);
+  console.error(message);
+};
 
-/** The ADMIN_TOKEN when it is long enough to stand for every scope; a short one is logged once. */
-function adminToken(env: Env): string | null {
+/**
+ * The ADMIN_TOKEN when it may stand for every scope in a request to `hostname`: long enough, and
+ * not the example's published one unless the host is a loopback one. Either refusal is logged once.
+ */
+function adminToken(env: Env, hostname: string): string | null {
   const token = env.ADMIN_TOKEN;
   if (!token) return null;
-  if (usableAdminToken(token)) return token;
-  if (!shortAdminTokenLogged) {
-    shortAdminTokenLogged = true;
-    console.error(
+  if (!usableAdminToken(token)) {
+    logOnce(
       `ADMIN_TOKEN is shorter than ${MIN_ADMIN_TOKEN_LENGTH} characters, so it authenticates nothing: set a random one of at least ${MIN_ADMIN_TOKEN_LENGTH} (e.g. \`openssl rand -base64 32\`).`,
     );
+    return null;
   }
-  return null;
+  if (token === EXAMPLE_ADMIN_TOKEN && !loopbackHost(hostname)) {
+    logOnce(
+      "ADMIN_TOKEN is the published example's, so it authenticates only requests to localhost or 127.0.0.1: set a random one (e.g. `openssl rand -base64 32`) to reach this server under another name.",
+    );
+    return null;
+  }
+  return token;
 }
 
 const adminPrincipal = (): Principal => ({ tokenId: null, scopes: new Set(SCOPES), organizationUids: null, locationUids: null });
@@ -49,9 +63,9 @@ function tokenPrincipal(record: TokenRecord): Principal {
   };
 }
 
-/** The principal a bearer token stands for: the ADMIN_TOKEN secret, or a live scoped token. */
-export async function principalFor(env: Env, token: string, waitUntil: (p: Promise<unknown>) => void): Promise<Principal | null> {
-  const admin = adminToken(env);
+/** The principal a bearer token stands for in a request to `url`: the ADMIN_TOKEN secret, or a live scoped token. */
+export async function principalFor(env: Env, token: string, url: string, waitUntil: (p: Promise<unknown>) => void): Promise<Principal | null> {
+  const admin = adminToken(env, new URL(url).hostname);
   if (admin && (await sameSecret(token, admin))) return adminPrincipal();
   if (!token.startsWith("ehk_")) return null;
   // The lookup is by hash: equality on a keyed hash leaks nothing useful about the token.
@@ -125,7 +139,7 @@ export const authenticate: MiddlewareHandler<ApiEnv> = async (c, next) => {
   const blocked = blockedRefusal(client);
   if (blocked) throw blocked;
   const match = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header("authorization") ?? "");
-  const principal = match?.[1] ? await principalFor(c.env, match[1], (p) => c.executionCtx.waitUntil(p)) : null;
+  const principal = match?.[1] ? await principalFor(c.env, match[1], c.req.url, (p) => c.executionCtx.waitUntil(p)) : null;
   if (!principal) throw await failedAuthentication(c.env, client);
   c.set("principal", principal);
   await next();

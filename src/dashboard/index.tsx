@@ -194,7 +194,7 @@ dashboard.post("/login", async (c) => {
   const form = await c.req.parseBody().catch(() => ({}));
   const token = textOf(form, "token").trim();
   const back = pageToReturnTo(dashboardPath(textOf(form, "next"), c.req.url));
-  const principal = token ? await principalFor(c.env, token, (p) => c.executionCtx.waitUntil(p)) : null;
+  const principal = token ? await principalFor(c.env, token, c.req.url, (p) => c.executionCtx.waitUntil(p)) : null;
   if (!principal) {
     const refusal = await failedAuthentication(c.env, client);
     if (refusal.code === "rate_limited") return tooManyFailures(c, refusal);

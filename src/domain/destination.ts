@@ -102,8 +102,16 @@ function privateIPv4([a, b]: number[]): boolean {
   );
 }
 
+/** Whether a request's host name (a URL's `hostname`) is this machine's: localhost, `*.localhost`, 127.0.0.0/8, [::1]. */
+export function loopbackHost(hostname: string): boolean {
+  if (hostname === "[::1]") return true;
+  const host = canonicalHost(hostname);
+  if (host === null) return false;
+  return host === "localhost" || host.endsWith(".localhost") || parseIPv4(host)?.[0] === 127;
+}
+
 /** The eight 16-bit groups of an IPv6 address as the URL parser writes it (no dotted tail). */
-function ipv6Groups(addr: string): number[] | null {
+export function ipv6Groups(addr: string): number[] | null {
   const halves = addr.toLowerCase().split("::");
   if (halves.length > 2) return null;
   const parse = (part: string | undefined) => (part ? part.split(":").map((g) => parseInt(g, 16)) : []);

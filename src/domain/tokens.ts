@@ -21,6 +21,13 @@ export async function hashApiToken(token: string, pepper: string | undefined): P
 /** An ADMIN_TOKEN shorter than this authenticates nothing. */
 export const MIN_ADMIN_TOKEN_LENGTH = 32;
 
+/**
+ * The ADMIN_TOKEN `.dev.vars.example` gives every local setup: published, so it stands for the admin
+ * only in a request to a loopback host (`loopbackHost`). A web page that rebinds its own DNS name to
+ * 127.0.0.1 reaches a local `npm run dev` under that name, and would otherwise drive its API with it.
+ */
+export const EXAMPLE_ADMIN_TOKEN = "dev-admin-token-for-local-use-only";
+
 /** The ADMIN_TOKEN when it is long enough to stand for every scope. */
 export const usableAdminToken = (token: string | undefined): string | null =>
   token !== undefined && token.length >= MIN_ADMIN_TOKEN_LENGTH ? token : null;

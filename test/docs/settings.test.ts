@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { EXAMPLE_ADMIN_TOKEN } from "../../src/domain/tokens";
 import { wranglerVars } from "./wrangler-vars";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -19,5 +20,9 @@ describe("settings", () => {
   it.each(names)("%s is in .dev.vars.example and the README's configuration", (name) => {
     expect(read(".dev.vars.example")).toMatch(new RegExp(`^(# )?${name}=`, "m"));
     expect(read("README.md")).toContain(`\`${name}\``);
+  });
+
+  it("the ADMIN_TOKEN .dev.vars.example publishes is the one the Worker takes only at a loopback host", () => {
+    expect(read(".dev.vars.example")).toMatch(new RegExp(`^ADMIN_TOKEN=${EXAMPLE_ADMIN_TOKEN}$`, "m"));
   });
 });

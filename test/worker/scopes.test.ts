@@ -30,7 +30,7 @@ describe("tokens", () => {
     const meter = meteredD1(p.env.DB);
     const touches: Promise<unknown>[] = [];
     const authenticate = async () => {
-      expect(await principalFor({ ...p.env, DB: meter.db }, t.token, (w) => touches.push(w))).toMatchObject({ tokenId: t.id });
+      expect(await principalFor({ ...p.env, DB: meter.db }, t.token, "http://127.0.0.1/v1/events", (w) => touches.push(w))).toMatchObject({ tokenId: t.id });
       await Promise.all(touches.splice(0));
       return meter.reset().statements;
     };

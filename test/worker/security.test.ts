@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { ADMIN, ADMIN_TOKEN, call, clientAddress, podiumBody, podiumHeaders, post, recordingQueue } from "./helpers";
 import { COOKIE } from "../../src/dashboard/session";
+import { EXAMPLE_ADMIN_TOKEN } from "../../src/domain/tokens";
 import { d1Double } from "./d1-double";
 import { pipeline, uniqueKey } from "./pipeline";
 
@@ -119,6 +120,42 @@ describe("API hardening", () => {
     // 32 characters are enough.
     const long = `${short}x`;
     expect((await call(v1("/events", { headers: { authorization: `Bearer ${long}` } }), { ADMIN_TOKEN: long })).status).toBe(200);
+  });
+
+  it("takes the example's published ADMIN_TOKEN only at a loopback host: a page rebinding its name to 127.0.0.1 cannot use it", async () => {
+    const lines: string[] = [];
+    vi.spyOn(console, "error").mockImplementation((...args: unknown[]) => void lines.push(args.map(String).join(" ")));
+    // The token every local setup has (.dev.vars.example), not a test's own.
+    const example = { ADMIN_TOKEN: EXAMPLE_ADMIN_TOKEN };
+    const bearer = { authorization: `Bearer ${EXAMPLE_ADMIN_TOKEN}` };
+    const at = (origin: string) => call(new Request(`${origin}/v1/events`, { headers: bearer }), example);
+    for (const origin of ["http://127.0.0.1:8787", "http://localhost:8787", "http://[::1]:8787", "http://127.0.0.2", "http://app.localhost:8787"]) {
+      expect({ origin, status: (await at(origin)).status }).toEqual({ origin, status: 200 });
+    }
+    for (const origin of ["http://attacker.example:8787", "https://edgehook.example.workers.dev", "http://192.168.1.10:8787", "http://127.0.0.1.attacker.example"]) {
+      const res = await at(origin);
+      expect({ origin, status: res.status }).toEqual({ origin, status: 401 });
+    }
+    // The dashboard's sign-in too: no session.
+    const signIn = (origin: string) =>
+      call(
+        new Request(`${origin}/dashboard/login`, {
+          method: "POST",
+          headers: { origin, "content-type": "application/x-www-form-urlencoded" },
+          body: new URLSearchParams({ token: EXAMPLE_ADMIN_TOKEN }),
+        }),
+        example,
+      );
+    expect((await signIn("http://attacker.example:8787")).headers.get("set-cookie")).toBeNull();
+    expect((await signIn("http://127.0.0.1:8787")).headers.get("set-cookie")).toContain(COOKIE);
+    // Said once, why, without the token.
+    const said = lines.filter((l) => l.includes("ADMIN_TOKEN"));
+    expect(said).toHaveLength(1);
+    expect(said[0]).toContain("localhost");
+    vi.restoreAllMocks();
+    // Any other token of 32+ characters is taken at any host.
+    expect((await call(v1("/events", { headers: ADMIN }))).status).toBe(200);
+    expect(new URL(v1("/events").url).hostname).toBe("edgehook.test");
   });
 
   it("refuses API bodies over 64 KiB with 413 payload_too_large", async () => {
