@@ -126,7 +126,7 @@ describe("numbers in a path or query", () => {
     const msg = ingestMessage({ body: podiumBody() });
     await p.runQueue<IngestMessage>("edgehook-ingest-dlq", [msg], 11, `dead-${msg.eventId}`);
     const letter = (await p.api("GET", "/v1/dead-letters")).json.data.find((d: { eventId: string }) => d.eventId === msg.eventId);
-    for (const id of ["abc", "1e3", "0x10", `${letter.id}.0`, `+${letter.id}`, "-1", "9".repeat(20)]) {
+    for (const id of ["abc", "1e3", "0x10", `${letter.id}.0`, `+${letter.id}`, `0${letter.id}`, "0", "-1", "9".repeat(20)]) {
       for (const [method, path] of [["DELETE", `/v1/dead-letters/${id}`], ["POST", `/v1/dead-letters/${id}/replay`]] as const) {
         const res = await p.api(method, path);
         expect(res.status, path).toBe(404);

@@ -48,10 +48,10 @@ const LetterId = z.object({ id: z.string().max(128).openapi({ type: "integer", m
 
 /**
  * The letter an id in decimal digits names, else 404 naming the id as given (a coercion had
- * `1e3` and `0x10` name letters 1000 and 16).
+ * `1e3` and `0x10` name letters 1000 and 16). No leading zero: `014` would be a second name of 14.
  */
 function letterOf(id: string): number {
-  if (/^\d{1,15}$/.test(id)) return Number(id);
+  if (/^[1-9]\d{0,14}$/.test(id)) return Number(id);
   throw notFound(id);
 }
 
