@@ -20,6 +20,8 @@ const QUEUE_RETRY_AFTER_S = 5;
 /** Where refusals of a path naming no enabled source are logged: a source id that is not one, or no id at all. */
 const UNKNOWN_SOURCE = "(unknown)";
 const INVALID_SOURCE = "(invalid)";
+/** The rejection logs that belong to no source (the admin reads them). */
+export const NO_SOURCE_LOGS: readonly string[] = [UNKNOWN_SOURCE, INVALID_SOURCE];
 
 // Only these headers, and those the provider declares, are stored with an event:
 // an allowlist, so no credential header (x-api-key, x-auth, …) is ever kept.

@@ -173,6 +173,10 @@ describe("the rejection log", () => {
     await record(p, sent);
     const admin = await p.api("GET", "/v1/sources/(unknown)/rejections");
     expect(admin.json.recent.map((r: { requested: string }) => r.requested)).toContain(wrong);
+    expect((await p.api("GET", "/v1/sources/(invalid)/rejections")).status).toBe(200);
+    // The id asked for is no source, so it has no log of its own: 404, not an empty one that reads as "nothing refused".
+    const typo = await p.api("GET", `/v1/sources/${wrong}/rejections`);
+    expect([typo.status, typo.json.error.code]).toEqual([404, "not_found"]);
 
     const { token } = await makeToken(p, ["sources:read"], { organizationUids: [`org-${uniqueKey()}`] });
     expect((await as(p, token, "GET", "/v1/sources/(unknown)/rejections")).status).toBe(404);

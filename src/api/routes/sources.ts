@@ -6,6 +6,7 @@ import { sourceProblems } from "../../domain/source-rules";
 import type { Source } from "../../domain/types";
 import { nextVersion } from "../../domain/version";
 import type { Env } from "../../env";
+import { NO_SOURCE_LOGS } from "../../ingress/receive";
 import { configSources, forgetSource } from "../../ingress/sources";
 import { latestRejections, rejectionSummaries, SAMPLES_KEPT } from "../../store/rejections";
 import { deleteSource, getStoredSource, insertSource, listStoredSources, updateSource, type StoredSource } from "../../store/sources";
@@ -208,8 +209,9 @@ export const sources = router()
   .openapi(rejections, async (c) => {
     const { id } = c.req.valid("param");
     const p = c.get("principal");
-    // A limited token reads its own sources'; the admin reads any id, so a wrong URL can be diagnosed too.
-    if (!hasScope(p, "admin")) await visibleSource(c.env, p, id);
+    // A limited token reads its own sources'; the admin any source's, and the logs of requests naming
+    // none (a wrong URL). Another id is no source: 404, not an empty log that reads as "nothing refused".
+    if (!(hasScope(p, "admin") && NO_SOURCE_LOGS.includes(id))) await visibleSource(c.env, p, id);
     const [summary, recent] = await Promise.all([
       rejectionSummaries(c.env.DB, [id]),
       latestRejections(c.env.DB, id, c.req.valid("query").limit),
