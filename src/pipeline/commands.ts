@@ -190,7 +190,12 @@ export async function retry(
   mayResume: (webhook: Webhook) => boolean = () => false,
 ): Promise<{ pending: string[]; held: string[]; last: RetryPosition | null; full: boolean }> {
   const { webhooks, ...retried } = await retryDeliveries(env.DB, filter, page);
-  const resumed = new Set((await webhooksByUid(env.DB, webhooks)).filter(mayResume).map((w) => w.uid));
+  // Committed: a failed read of the webhooks costs only the end of a pause, never the answer nor the wake-ups.
+  const found = await webhooksByUid(env.DB, webhooks).catch((err) => {
+    console.error("reading the retried deliveries' webhooks failed; their schedulers are woken without ending a pause", { webhooks: webhooks.length, error: String(err) });
+    return [];
+  });
+  const resumed = new Set(found.filter(mayResume).map((w) => w.uid));
   const [resume, rest] = [webhooks.filter((uid) => resumed.has(uid)), webhooks.filter((uid) => !resumed.has(uid))];
   await Promise.all([dispatch(env, resume, true), dispatch(env, rest)]);
   return retried;
@@ -204,8 +209,13 @@ export async function retry(
 export async function release(env: Env, opts: { webhookUid?: string; resume?: boolean } = {}, now = Date.now()): Promise<number> {
   const uids = opts.webhookUid !== undefined ? [opts.webhookUid] : await webhooksWithHeld(env.DB, WEBHOOKS_PER_RUN);
   let released = 0;
-  for (const uid of uids) released += await releaseHeld(env.DB, uid, RELEASE_LIMIT, now);
-  await dispatch(env, uids, opts.resume);
+  try {
+    for (const uid of uids) released += await releaseHeld(env.DB, uid, RELEASE_LIMIT, now);
+  } finally {
+    // Each release commits alone: those made are woken even when a later one failed, and the
+    // webhooks not released yet too, as a scheduler releases what its webhook holds itself (releaseNext).
+    await dispatch(env, uids, opts.resume);
+  }
   return released;
 }
 
@@ -348,8 +358,12 @@ export async function changeWebhook(env: Env, current: Webhook, next: Webhook): 
   const written = await updateWebhook(env.DB, next, current);
   if (written !== "saved") return written;
   // Enabled, or sent elsewhere: a pause the old downstream asked for no longer holds.
-  if (current.disabled && !next.disabled) await release(env, { webhookUid: next.uid, resume: true });
-  else await dispatch(env, [next.uid], next.url !== current.url);
+  if (current.disabled && !next.disabled) {
+    // Enabled (committed): a release that failed leaves what is held to the scheduler it woke all the same.
+    await release(env, { webhookUid: next.uid, resume: true }).catch((err) =>
+      console.error("releasing an enabled webhook's held deliveries failed; its scheduler releases them", { webhookUid: next.uid, error: String(err) }),
+    );
+  } else await dispatch(env, [next.uid], next.url !== current.url);
   return written;
 }
 

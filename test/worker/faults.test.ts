@@ -170,3 +170,81 @@ describe("fault injection in the ingest consumer", () => {
   });
 
 });
+
+describe("fault injection after a command's commit", () => {
+  /** The test D1 where, once `armed()` says so, the statements matching `sql` fail (run alone or in a batch), once. */
+  function failingOnceAfter(sql: RegExp, armed: (statements: { sql: string }[]) => boolean) {
+    let state: "waiting" | "armed" | "failed" = "waiting";
+    const { db } = d1Double({
+      beforeBatch: async (statements) => {
+        if (state === "waiting" && armed(statements)) state = "armed";
+      },
+      failStatement: (s) => state === "armed" && sql.test(s.sql) && ((state = "failed"), true),
+    });
+    return { db, failed: () => state === "failed" };
+  }
+
+  it("answers a retry committed before a later read failed with the retry, and wakes the scheduler", async () => {
+    // The read of the webhooks the retry touched (whether their pause may end) fails once, after the retry committed.
+    const fault = failingOnceAfter(/^SELECT \* FROM webhooks WHERE uid IN/, (stmts) => stmts.some((s) => /UPDATE dead_letters SET replayed_at/.test(s.sql)));
+    const p = pipeline({ DB: fault.db });
+    const { key, webhook, event } = await p.webhookOn("fail", { maxAttempts: 1 });
+    const eventId = await p.ingest(event());
+    await p.deliver();
+    expect(await statuses(eventId)).toEqual(["failed"]);
+    const [delivery] = await deliveryRows(eventId);
+    p.woken.splice(0);
+
+    const retried = await p.api("POST", `/v1/deliveries/${delivery!.id}/retry`);
+    expect(fault.failed()).toBe(true);
+    expect(retried.status).toBe(202);
+    expect(retried.json.status).toBe("pending");
+    expect(p.woken).toEqual([webhook.uid]);
+    await p.deliver();
+    expect(await received(key)).toHaveLength(2);
+  });
+
+  it("answers an enable committed before its release failed with the webhook enabled, and its scheduler releases what was held", async () => {
+    // The release of the held deliveries fails once, after the enable committed.
+    const fault = failingOnceAfter(/UPDATE deliveries SET status = .* next_attempt_at = \?3, updated_at = \?3/s, () => true);
+    const p = pipeline({ DB: fault.db });
+    const { key, webhook, event } = await p.webhookOn("ok", { disabled: true });
+    const eventId = await p.ingest(event());
+    expect(await statuses(eventId)).toEqual(["held"]);
+
+    const enabled = await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { disabled: false });
+    expect(fault.failed()).toBe(true);
+    expect(enabled.status).toBe(200);
+    expect(enabled.json.disabled).toBe(false);
+    expect(p.woken).toEqual([webhook.uid]);
+    // Its run releases them (due from then on); with no wait within a test's run, the next run sends them.
+    await p.deliver();
+    await p.deliver();
+    expect(await statuses(eventId)).toEqual(["succeeded"]);
+    expect(await received(key)).toHaveLength(1);
+  });
+
+  it("wakes the schedulers of a maintenance release whose later webhook failed: those released, and the one left, which releases itself", async () => {
+    const setup = pipeline();
+    const hooks = [await setup.webhookOn("ok", { disabled: true }), await setup.webhookOn("ok", { disabled: true })];
+    const events = [await setup.ingest(hooks[0]!.event()), await setup.ingest(hooks[1]!.event())];
+    // Enabled behind the API's back (as if its release was cut short): the maintenance run releases them.
+    for (const h of hooks) await env.DB.prepare("UPDATE webhooks SET disabled = 0 WHERE uid = ?").bind(h.webhook.uid).run();
+    // The release of the second webhook fails, whichever the run takes first.
+    const second = hooks[1]!.webhook.uid;
+    let failed = false;
+    const { db } = d1Double({
+      failStatement: (s) => !failed && /UPDATE deliveries SET status = .* next_attempt_at = \?3, updated_at = \?3/s.test(s.sql) && s.values.includes(second) && (failed = true),
+    });
+    const p = pipeline({ DB: db });
+    const report = await runMaintenance(p.env);
+    expect(failed).toBe(true);
+    expect(report.failed).toContain("release");
+    expect(p.woken).toEqual(expect.arrayContaining(hooks.map((h) => h.webhook.uid)));
+    // (A scheduler that releases what is held sends it at its next run: no wait within a test's run.)
+    await p.deliver();
+    await p.deliver();
+    for (const id of events) expect(await statuses(id)).toEqual(["succeeded"]);
+    for (const h of hooks) expect(await received(h.key)).toHaveLength(1);
+  });
+});
