@@ -62,6 +62,8 @@ export interface AttemptSignal {
   retryAfterSeconds: number | null;
   /** When the delivery is tried again, in seconds; null when settled. */
   retryInSeconds: number | null;
+  /** The downstream answered another attempt of the webhook (any status) while this one was out. */
+  answeredMeanwhile?: boolean;
 }
 
 /**
@@ -70,13 +72,17 @@ export interface AttemptSignal {
  *   for air gets it from every delivery, not only the one that was told;
  * - no answer at all, unordered: the failed delivery's own backoff (at least 1 s),
  *   so a downstream that is down costs one timeout per backoff, not one per queued
- *   delivery. FIFO needs neither: its head waits for its own retry anyway.
+ *   delivery. Not when the downstream answered another attempt meanwhile: it is up, and
+ *   only this delivery is slow, which waits for its own retry without holding back the
+ *   others (else one event the receiver never answers in time paused its webhook for its
+ *   whole backoff at each of its attempts, hours in all). FIFO needs neither: its head
+ *   waits for its own retry anyway.
  */
 export function pauseAfter(a: AttemptSignal, ordering: Ordering, retryAfterCapSeconds: number): number {
   if ((a.statusCode === 429 || a.statusCode === 503) && a.retryAfterSeconds !== null) {
     return Math.min(retryAfterCapSeconds, a.retryAfterSeconds) * 1000;
   }
-  if (ordering === "unordered" && a.statusCode === null && a.retryInSeconds !== null) return Math.max(1, a.retryInSeconds) * 1000;
+  if (ordering === "unordered" && a.statusCode === null && a.retryInSeconds !== null && !a.answeredMeanwhile) return Math.max(1, a.retryInSeconds) * 1000;
   return 0;
 }
 

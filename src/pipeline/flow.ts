@@ -75,6 +75,8 @@ export class WebhookFlow {
   private recordTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly pacer = new Pacer();
   private pausedUntil: number;
+  /** When the downstream last answered an attempt (any status): one that gets no answer while others do pauses nothing. */
+  private answeredAt = 0;
   /** How many times someone asked for the deliveries now (`resume`). */
   private resumes = 0;
   private readonly meter = new RateMeter();
@@ -288,7 +290,13 @@ export class WebhookFlow {
   private finished(s: Settings, w: Webhook, job: FlowJob, a: Attempted, mayPause: boolean): void {
     const { attempt } = a.outcome;
     const end = attempt.startedAt + attempt.durationMs;
-    const pause = pauseAfter({ statusCode: attempt.statusCode, retryAfterSeconds: a.retryAfterSeconds, retryInSeconds: a.retryIn }, w.ordering, s.retryCapSeconds);
+    const answeredMeanwhile = this.answeredAt > attempt.startedAt;
+    if (attempt.statusCode !== null) this.answeredAt = Math.max(this.answeredAt, end);
+    const pause = pauseAfter(
+      { statusCode: attempt.statusCode, retryAfterSeconds: a.retryAfterSeconds, retryInSeconds: a.retryIn, answeredMeanwhile },
+      w.ordering,
+      s.retryCapSeconds,
+    );
     if (mayPause && pause > 0 && end + pause > this.pausedUntil) {
       this.pausedUntil = end + pause;
       this.pause.paused?.(this.pausedUntil);

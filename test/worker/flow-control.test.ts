@@ -2,7 +2,7 @@
 // API and the dashboard, its backlog view, and the scheduler's flow run in this isolate
 // (pipeline.ts's deliver()). The real schedulers, racing, are in flow/scheduler.test.ts.
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished, vi } from "vitest";
 import { meteredD1 } from "../../bench/d1-meter";
 import { backlogView } from "../../src/api/views";
 import { concurrencyOf, drainEstimate, Pacer, paceOf, pauseAfter, RateMeter } from "../../src/domain/flow";
@@ -55,6 +55,9 @@ describe("the flow rules", () => {
     expect(pauseAfter(answer(null, null, 0), "unordered", 3600)).toBe(1_000);
     expect(pauseAfter(answer(null, null, 7), "fifo", 3600)).toBe(0); // its head waits for its own retry anyway
     expect(pauseAfter(answer(null, null, null), "unordered", 3600)).toBe(0); // failed for good: nothing to wait for
+    // The downstream answered another attempt while this one was out: it is up, only this delivery waits.
+    expect(pauseAfter({ ...answer(null, null, 7), answeredMeanwhile: true }, "unordered", 3600)).toBe(0);
+    expect(pauseAfter({ ...answer(429, 30), answeredMeanwhile: true }, "unordered", 3600)).toBe(30_000);
   });
 
   it("measures attempts and settled deliveries per second over a sliding window", () => {
@@ -244,6 +247,23 @@ describe("the scheduler's flow", () => {
     expect(await received(key)).toHaveLength(1);
     // The one that timed out waits for its retry; the others were not tried: the webhook is paused.
     expect(await attemptsOf(webhook.uid)).toEqual([1, 0, 0, 0]);
+  });
+
+  it("unordered: one delivery that gets no answer while the downstream answers the others pauses nothing: it waits for its own retry", async () => {
+    // The first request to the downstream never answers in time; every other is answered at once. The jitter draws the
+    // middle of each backoff (an hour's ceiling): a pause, were there one, would outlast the test.
+    const random = vi.spyOn(Math, "random").mockReturnValue(0.5);
+    onTestFinished(() => random.mockRestore());
+    const { p, key, org, webhook } = await webhookSetup("slow-once?ms=3000", { timeoutMs: 500, maxConcurrency: 2 }, { RETRY_BASE_SECONDS: "3600" });
+    for (let i = 0; i < 4; i++) await p.ingest(podiumBody({ organizationUid: org }));
+    await p.deliver();
+    expect(await attemptsOf(webhook.uid)).toEqual([1, 1, 1, 1]);
+    // Events that come after its timeout go out too: the downstream is up, only that one delivery is slow.
+    for (let i = 0; i < 3; i++) await p.ingest(podiumBody({ organizationUid: org }));
+    await p.deliver();
+    expect(await attemptsOf(webhook.uid)).toEqual([1, 1, 1, 1, 1, 1, 1]);
+    expect((await webhookDeliveryRows(webhook.uid, "owed")).map((d) => d.status)).toEqual(["pending", ...Array(6).fill("succeeded")]);
+    expect(await received(key)).toHaveLength(7);
   });
 
   it("unordered: a failing delivery does not hold back the others", async () => {
