@@ -62,7 +62,7 @@ export interface AttemptSignal {
   retryAfterSeconds: number | null;
   /** When the delivery is tried again, in seconds; null when settled. */
   retryInSeconds: number | null;
-  /** The downstream answered another attempt of the webhook (any status) while this one was out. */
+  /** The downstream answered another attempt of the webhook (any status) while this one was out, or within a timeout before it. */
   answeredMeanwhile?: boolean;
 }
 

@@ -75,7 +75,7 @@ export class WebhookFlow {
   private recordTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly pacer = new Pacer();
   private pausedUntil: number;
-  /** When the downstream last answered an attempt (any status): one that gets no answer while others do pauses nothing. */
+  /** When the downstream last answered an attempt (any status): one that gets no answer while others do (lately) pauses nothing. */
   private answeredAt = 0;
   /** How many times someone asked for the deliveries now (`resume`). */
   private resumes = 0;
@@ -290,7 +290,9 @@ export class WebhookFlow {
   private finished(s: Settings, w: Webhook, job: FlowJob, a: Attempted, mayPause: boolean): void {
     const { attempt } = a.outcome;
     const end = attempt.startedAt + attempt.durationMs;
-    const answeredMeanwhile = this.answeredAt > attempt.startedAt;
+    // (Or just before it started, within a timeout: at one request at a time nothing else is out meanwhile. A downstream
+    // that stops answering then costs a second round of timeouts, at most, before the pause.)
+    const answeredMeanwhile = this.answeredAt > attempt.startedAt - w.timeoutMs;
     if (attempt.statusCode !== null) this.answeredAt = Math.max(this.answeredAt, end);
     const pause = pauseAfter(
       { statusCode: attempt.statusCode, retryAfterSeconds: a.retryAfterSeconds, retryInSeconds: a.retryIn, answeredMeanwhile },

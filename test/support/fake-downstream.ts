@@ -82,8 +82,8 @@ async function answer(behaviour: string, url: URL, n: number, request: Arrival, 
       return new Response("late ok");
     case "await": // holds its answer until a request arrives under the key `for` (200), or `ms` pass first (504)
       return (await arrival(url.searchParams.get("for") ?? "", param("ms"))) ? new Response("ok, after it") : new Response("it never came", { status: 504 });
-    case "slow-once": // slow the first time only
-      if (n === 1) await sleep(param("ms"));
+    case "slow-once": // slow the `nth` time only (the first by default)
+      if (n === (param("nth") || 1)) await sleep(param("ms"));
       return new Response("ok");
     case "chaos": // fails a share `fail` of requests, and answers a share `slow` after `ms`
       if (Math.random() < Number(url.searchParams.get("slow") ?? 0)) await sleep(param("ms"));
