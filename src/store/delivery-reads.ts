@@ -144,11 +144,15 @@ async function deliveryPage(db: D1Database, f: DeliveryFilter, opts: { limit: nu
     } else grantTest = webhookInGrantSql("walked.webhook", 2);
     if (webhooks !== null && webhooks.length === 0) return empty;
   }
+  const seen = access ? eventAccessIds(access, ids) : null;
+  if (seen?.none) return empty;
   let event: { seq: number; receivedAt: number; inRange: boolean } | undefined;
   if (f.eventId) {
     const within = deliveriesOfEventUpTo("e.seq", "e.received_at", "e.id", EVENT_RANGE_DELIVERIES + 1);
+    // An event the access may not see is read as none at all: its deliveries' walk (past EVENT_RANGE_DELIVERIES,
+    // every delivery newest first) would answer empty pages with a cursor, telling that it exists and has many.
     const row = await db
-      .prepare(`SELECT e.seq, e.received_at, ${within} AS within FROM events e WHERE e.id = ${evtKey("?1")}`)
+      .prepare(`SELECT e.seq, e.received_at, ${within} AS within FROM events e WHERE e.id = ${evtKey("?1")}${seen?.sql ? ` AND ${seen.sql}` : ""}`)
       .bind(f.eventId)
       .first<{ seq: number; received_at: number; within: number }>();
     if (!row) return empty;
@@ -182,11 +186,8 @@ async function deliveryPage(db: D1Database, f: DeliveryFilter, opts: { limit: nu
   if (f.since !== undefined) conditions.push(`created_at >= ${Math.trunc(f.since)}`);
   // (After the cheap conditions: a delivery they exclude costs no test.)
   if (grantTest !== undefined) conditions.push(grantTest);
-  if (access) {
-    const seen = eventAccessIds(access, ids);
-    if (seen.none) return empty;
-    if (seen.sql) conditions.push(`EXISTS (SELECT 1 FROM events ev WHERE ev.seq = event AND ${seen.sql})`);
-  }
+  // (An event's deliveries need no test each: the event itself was.)
+  if (seen?.sql && event === undefined) conditions.push(`EXISTS (SELECT 1 FROM events ev WHERE ev.seq = event AND ${seen.sql})`);
   let drivers: Drivers;
   if (event !== undefined) {
     // Past the bound, every delivery newest first, the event's picked out by the filter (`event =`).

@@ -9,7 +9,8 @@ import { pipeline, received, uniqueKey } from "./pipeline";
 import { as, DATA_SCOPES, makeToken } from "./tokens";
 import { deliveryRow } from "./rows";
 import { newDelivery } from "../../src/domain/delivery";
-import { insertDeliveriesStatements } from "../../src/store/deliveries";
+import { insertDeliveries, insertDeliveriesStatements } from "../../src/store/deliveries";
+import { EVENT_RANGE_DELIVERIES, eventDeliveries } from "../../src/store/delivery-reads";
 import type { Scope } from "../../src/domain/scopes";
 
 type P = ReturnType<typeof pipeline>;
@@ -577,6 +578,53 @@ describe("a limited token sees only the deliveries of webhooks inside its grant"
     const admin = (await p.api("GET", `/v1/events?status=failed&organizationUid=${org}&limit=100`)).json.data.map((e: { id: string }) => e.id);
     expect(admin).toContain(eventId);
   });
+});
+
+describe("an event a token may not see", () => {
+  it(`answers its deliveries as an unknown event's (one empty last page), whatever their number, past EVENT_RANGE_DELIVERIES too`, async () => {
+    const p = pipeline();
+    const k = uniqueKey();
+    const [mine, theirs] = [`org-${k}-a`, `org-${k}-b`];
+    await p.createWebhook({ url: `https://downstream.test/ok/${k}-a`, eventTypes: ["*"], organizationUid: mine });
+    const hook = await p.createWebhook({ url: `https://downstream.test/ok/${k}-b`, eventTypes: ["*"], organizationUid: theirs });
+    const id = await p.ingest(podiumBody({ organizationUid: theirs }));
+    const receivedAt = Date.parse((await p.api("GET", `/v1/events/${id}`)).json.receivedAt);
+    const unknown = `evt_${"0".repeat(31)}1`;
+    const limited = await makeToken(p, ["events:read", ...DATA_SCOPES], { organizationUids: [mine] });
+    // A token of every place without the event's data scope (its object hidden) may not see it either.
+    const unscoped = await makeToken(p, ["events:read"]);
+    const meter = meteredD1(env.DB);
+    const check = async () => {
+      for (const t of [limited, unscoped]) {
+        const headers = { authorization: `Bearer ${t.token}` };
+        for (const query of ["", "&limit=1", "&status=pending"]) {
+          const [seen, none] = [
+            await meteredApiCall(meter, "GET", `/v1/deliveries?eventId=${id}${query}`, undefined, headers),
+            await meteredApiCall(meter, "GET", `/v1/deliveries?eventId=${unknown}${query}`, undefined, headers),
+          ];
+          expect(none.json, query).toEqual({ data: [], nextCursor: null });
+          expect(seen.json, query).toEqual(none.json);
+          // The event's read, and no walk of its deliveries (past the bound, every delivery newest first: ~4,000 rows).
+          expect(seen.rows, query).toBeLessThanOrEqual(none.rows + 5);
+        }
+        const [detail, nothing] = [await as(p, t.token, "GET", `/v1/events/${id}`), await as(p, t.token, "GET", `/v1/events/${unknown}`)];
+        expect([detail.status, detail.json.error.code]).toEqual([nothing.status, nothing.json.error.code]);
+        expect(detail.status).toBe(404);
+      }
+      // The event page's read itself, given the access (the route answers 404 before it).
+      expect(await eventDeliveries(env.DB, id, { hiddenObjects: [], organizationUids: [mine], locationUids: null }, { limit: 20 })).toEqual({ deliveries: [], nextBefore: null });
+    };
+    await check();
+    // Replays past the bound of those read along the event's id range, and past what a call walks of every delivery (4,000).
+    for (let made = 1; made <= EVENT_RANGE_DELIVERIES + 4_000; made += 100) {
+      const replays = await Promise.all(Array.from({ length: 100 }, () => newDelivery("replay", { id, receivedAt }, { uid: hook.uid }, Date.now())));
+      expect(await insertDeliveries(env.DB, replays)).toHaveLength(100);
+    }
+    await check();
+    // The admin still pages through them all.
+    const first = await p.api("GET", `/v1/deliveries?eventId=${id}&limit=100`);
+    expect(first.json.nextCursor).toEqual(expect.any(String));
+  }, 120_000);
 });
 
 describe("a limited token's stats", () => {
