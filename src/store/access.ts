@@ -121,13 +121,17 @@ export function grantedWebhookIdsSql(access: Access): Sql {
  * location of the token's): a few rows a check, however many webhooks the grant holds, where a list of
  * their ids is read whole by each statement that probes it. A webhook gone is outside.
  */
-export const webhookInGrantSql = (webhook: string, param: number) => {
+export const webhookInGrantSql = (webhook: string, param: number) =>
+  `EXISTS (SELECT 1 FROM names gn CROSS JOIN webhooks gw ON gw.uid = gn.name WHERE gn.id = ${webhook} AND ${webhookRowInGrantSql("gw", param)})`;
+
+/** webhookInGrantSql's test on a `webhooks` row already read (under `w`): its location's row at most besides. */
+export const webhookRowInGrantSql = (w: string, param: number) => {
   const [orgs, locs] = [`(SELECT value FROM json_each(?${param}, '$[0]'))`, `(SELECT value FROM json_each(?${param}, '$[1]'))`];
-  return `EXISTS (SELECT 1 FROM names gn CROSS JOIN webhooks gw ON gw.uid = gn.name WHERE gn.id = ${webhook} AND CASE
-    WHEN gw.organization_uid IS NOT NULL THEN gw.organization_uid IN ${orgs}
-    WHEN gw.location_uid IS NULL THEN 0
-    WHEN gw.location_uid IN ${locs} THEN 1
-    ELSE coalesce(gw.grant_organization_uid, (SELECT gl.organization_uid FROM locations gl WHERE gl.location_uid = gw.location_uid)) IN ${orgs} END)`;
+  return `CASE
+    WHEN ${w}.organization_uid IS NOT NULL THEN ${w}.organization_uid IN ${orgs}
+    WHEN ${w}.location_uid IS NULL THEN 0
+    WHEN ${w}.location_uid IN ${locs} THEN 1
+    ELSE coalesce(${w}.grant_organization_uid, (SELECT gl.organization_uid FROM locations gl WHERE gl.location_uid = ${w}.location_uid)) IN ${orgs} END`;
 };
 
 /**

@@ -44,7 +44,7 @@ const GRANT_TEST_SCAN_ROWS = 900;
  * tenants' deliveries, so only past what reading the ids allows (measured at 1,000 webhooks with a pending delivery
  * each: by status 8,515 rows a call at most, all 5,515, failed 5,014; at 8,000: 49,518, 25,518).
  */
-const LISTED_DELIVERY_WEBHOOKS = 800;
+export const LISTED_DELIVERY_WEBHOOKS = 800;
 
 /**
  * Webhooks a status list walks the deliveries of, each along its own rows, at most: past them

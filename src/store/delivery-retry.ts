@@ -1,11 +1,11 @@
 // Bulk retry: the deliveries a retry call takes, page by page, and their move back to owed.
 import { isLimited } from "../domain/access";
 import type { TRANSITIONS } from "../domain/delivery";
-import { confinementAllowsSql, eventAccessSql, grantedWebhookIdsSql } from "./access";
+import { confinementAllowsSql, eventAccessSql, grantedWebhookIdsUpTo, grantListsJson, webhookRowInGrantSql } from "./access";
 import { statusSum } from "./counters";
 import { closeDeadLettersStatement } from "./dead-letters";
 import { transition } from "./deliveries";
-import type { DeliveryFilter } from "./delivery-reads";
+import { LISTED_DELIVERY_WEBHOOKS, type DeliveryFilter } from "./delivery-reads";
 import { dlvKey, ownStatusIndex } from "./delivery-rows";
 import { DELIVERY_WEBHOOKS, byWebhooks } from "./delivery-webhooks";
 import { apiIdSql, nameIdSql } from "./names";
@@ -161,34 +161,59 @@ async function retryChoice(
   };
 }
 
-/**
- * The webhooks a retry call walks, in id order from the cursor's: those with deliveries in the
- * status (their counts), still existing, the one named, and for a limited token those in its
- * grant, checked once per webhook (never row by row through another's range). Read before the
- * batch, whose own count changes must not change the walk between its statements; at most
- * `limit` + 1, since each but the cursor's has a delivery for the walk to take.
- */
 /** A webhook a bulk retry walks (its names id), and whether it is confined to an organization. */
 interface WalkedWebhook {
   webhook: number;
   confined: number;
 }
 
-async function webhooksToWalk(db: D1Database, f: Exclude<RetryFilter, { ids: string[] }>, page: RetryPage): Promise<WalkedWebhook[]> {
+/**
+ * Counts rows (delivery_counts, a webhook each) a retry call examines at most, in webhook order from the cursor's:
+ * a row each, and for those with deliveries in the status their webhook's (~2) and, for a grant tested a webhook at a
+ * time, its test (~4), so a call reads a few thousand rows for them however many webhooks there are (before: every
+ * webhook of a token's grant, two rows each, 32,020 rows a call at 8,000; every counts row for the admin, 12,910 at 12,900).
+ */
+export const RETRY_COUNT_ROWS = 1_000;
+
+/**
+ * The webhooks a retry call walks, in id order from the cursor's: those with deliveries in the
+ * status (their counts), still existing, the one named, and for a limited token those in its
+ * grant (its webhooks' ids listed while at most LISTED_DELIVERY_WEBHOOKS, else each webhook tested: webhookInGrantSql),
+ * checked once per webhook (never row by row through another's range). Read before the
+ * batch, whose own count changes must not change the walk between its statements; at most
+ * `limit` + 1, since each but the cursor's has a delivery for the walk to take, among at most RETRY_COUNT_ROWS counts
+ * rows: `end` is where the next call goes on when they ran out first (the webhook after the last examined).
+ */
+async function webhooksToWalk(
+  db: D1Database,
+  f: Exclude<RetryFilter, { ids: string[] }>,
+  page: RetryPage,
+): Promise<{ webhooks: WalkedWebhook[]; end: RetryPosition | null }> {
   const access = f.access ?? null;
-  const granted = isLimited(access) ? grantedWebhookIdsSql(access) : null;
+  const listed = isLimited(access) ? (await grantedWebhookIdsUpTo(db, access, LISTED_DELIVERY_WEBHOOKS)).ids : null;
+  const tested = isLimited(access) && listed === null;
+  const binds: unknown[] = [page.after?.webhook ?? 0];
+  // (Numbered: a value bound is the n of its ?n.)
+  const param = (value: unknown) => binds.push(value);
+  const conditions = ["c.webhook >= ?1"];
+  if (f.webhookUid !== undefined) conditions.push(`c.webhook = ${nameIdSql(`?${param(f.webhookUid)}`)}`);
+  // A listed grant's counts rows probed by key in id order (the list sorted: no sort in SQL), fewer than RETRY_COUNT_ROWS.
+  const counts = listed === null ? "delivery_counts c" : `json_each(?${param(JSON.stringify([...listed].sort((a, b) => a - b)))}) j CROSS JOIN delivery_counts c ON c.webhook = j.value`;
+  const grantTest = tested ? ` AND ${webhookRowInGrantSql("x", param(grantListsJson(access)))}` : "";
+  // The webhook's row read only for a counts row with deliveries in the status: 1 + confined, or null (none to walk).
   const { results } = await db
     .prepare(
-      `SELECT c.webhook, x.grant_organization_uid IS NOT NULL AS confined
-       FROM delivery_counts c JOIN names n ON n.id = c.webhook JOIN webhooks x ON x.uid = n.name
-       WHERE c.webhook >= ? AND ${statusSum(f.status)} > 0
-       ${f.webhookUid === undefined ? "" : `AND c.webhook = ${nameIdSql("?")}`}
-       ${granted ? `AND c.webhook IN (${granted.sql})` : ""}
-       ORDER BY c.webhook LIMIT ?`,
+      `SELECT c.webhook, CASE WHEN ${statusSum(f.status)} > 0 THEN (SELECT 1 + (x.grant_organization_uid IS NOT NULL)
+         FROM names n CROSS JOIN webhooks x ON x.uid = n.name WHERE n.id = c.webhook${grantTest}) END AS walk
+       FROM ${counts} WHERE ${conditions.join(" AND ")}${listed === null ? " ORDER BY c.webhook" : ""} LIMIT ${RETRY_COUNT_ROWS}`,
     )
-    .bind(page.after?.webhook ?? 0, ...(f.webhookUid === undefined ? [] : [f.webhookUid]), ...(granted?.binds ?? []), Math.trunc(page.limit) + 1)
-    .all<WalkedWebhook>();
-  return results;
+    .bind(...binds)
+    .all<{ webhook: number; walk: number | null }>();
+  const found = results.sort((a, b) => a.webhook - b.webhook).flatMap((r) => (r.walk ? [{ webhook: r.webhook, confined: r.walk - 1 }] : []));
+  const limit = Math.trunc(page.limit) + 1;
+  const last = results[results.length - 1];
+  const cut = found.length <= limit && results.length === RETRY_COUNT_ROWS && last !== undefined;
+  return { webhooks: found.slice(0, limit), end: cut ? { webhook: last.webhook + 1, seq: 0 } : null };
 }
 
 /**
@@ -206,7 +231,7 @@ export async function retryDeliveries(
   page: RetryPage,
   now = Date.now(),
 ): Promise<{ pending: string[]; held: string[]; webhooks: string[]; last: RetryPosition | null; full: boolean }> {
-  const inStatus = "ids" in f ? [] : await webhooksToWalk(db, f, page);
+  const { webhooks: inStatus, end: countsEnd } = "ids" in f ? { webhooks: [], end: null } : await webhooksToWalk(db, f, page);
   const { sql: chosen, binds, walkEnd, end: walkedTo } = await retryChoice(db, f, page, inStatus);
   const disabled = `(SELECT w.disabled FROM webhooks w JOIN names n ON n.name = w.uid WHERE n.id = deliveries.webhook) = 1`;
   const newStatus = owedAnew(disabled);
@@ -228,7 +253,8 @@ export async function retryDeliveries(
     }),
   ]);
   const read = walkEnd ? results[0]?.results[0] : undefined;
-  const end = walkedTo ?? (read ? { webhook: read.wh, seq: read.at } : undefined);
+  // Where the walk stopped, else past the counts rows examined when they ran out first.
+  const end = walkedTo ?? (read ? { webhook: read.wh, seq: read.at } : (countsEnd ?? undefined));
   const sorted = (results.at(-1)?.results ?? []).sort((x, y) => x.webhook - y.webhook || x.seq - y.seq);
   const held = statusCode("held");
   const pending = sorted.filter((r) => r.status !== held);

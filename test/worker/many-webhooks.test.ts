@@ -7,6 +7,7 @@ import { meteredD1 } from "../../bench/d1-meter";
 import { ADMIN, ingestMessage, meteredApiCall, pagedList, podiumBody } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
 import { DATA_SCOPES, makeToken } from "./tokens";
+import { settlePending } from "./rows";
 
 /** The most D1 rows any operator read may read, whatever the volume stored. */
 const MAX_ROWS = 10_000;
@@ -103,4 +104,27 @@ describe(`reads over ${WEBHOOKS.toLocaleString("en")} webhooks`, () => {
     expect(stats.webhooks.map((w: { uid: string; pending: number }) => [w.uid, w.pending])).toEqual([[mine.uid, 1]]);
     expect(stats.deliveries.pending).toBe(1);
   }, 120_000);
+
+  it(`retry in bulk within ${MAX_ROWS} rows a call, for the admin and a token holding them all, paging to a failed delivery past the first webhooks`, async () => {
+    const { p, org } = await manyWebhooks();
+    // The webhook with the highest id: the last a walk in webhook order comes to.
+    const last = (await env.DB.prepare("SELECT n.name FROM names n JOIN webhooks w ON w.uid = n.name WHERE w.organization_uid = ? ORDER BY n.id DESC LIMIT 1").bind(org).first<string>("name"))!;
+    const token = await makeToken(p, ["events:replay", ...DATA_SCOPES], { organizationUids: [org] });
+    for (const headers of [ADMIN, { authorization: `Bearer ${token.token}` }]) {
+      await settlePending(last, "failed");
+      let count = 0;
+      let cursor: string | null = null;
+      for (let calls = 1; ; calls++) {
+        expect(calls).toBeLessThanOrEqual(200);
+        const r = await meteredApiCall(meter, "POST", "/v1/deliveries/retry", { status: "failed", ...(cursor ? { cursor } : {}) }, headers);
+        expect(r.status).toBe(202);
+        // (Before: every counts row from the cursor's for the admin, 12,910 rows at 12,900 webhooks; the token's grant, 32,020 at 8,000.)
+        expect(r.rows, `call ${calls}`).toBeLessThanOrEqual(MAX_ROWS);
+        count += r.json.count;
+        cursor = r.json.nextCursor;
+        if (cursor === null) break;
+      }
+      expect(count).toBe(1);
+    }
+  }, 300_000);
 });
