@@ -2218,10 +2218,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Counts of events and deliveries by status, and per webhook */
+        /**
+         * Counts of events and deliveries by status, and per webhook
+         * @description `webhooks` holds at most 100 webhooks, the first by uid (after `cursor`), most failed first among them; while `webhooksNextCursor` is not null, call again with it as `cursor` for the next ones (the totals are read again, as they stand then). A limited token whose grant holds more than 500 webhooks gets `deliveries` and the series' attempts as null (each webhook's counters would be summed, past what one read may cost; its events are counted as usual): page through `webhooks` for them. Such a token's page may hold fewer webhooks, even none, and still have a cursor.
+         */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description The `webhooksNextCursor` of the previous answer: the next webhooks. */
+                    cursor?: string;
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
@@ -4052,7 +4058,7 @@ export interface components {
                 total: number;
                 last24h: number;
             };
-            /** @description The last six hours in ten-minute buckets, oldest first. */
+            /** @description The last six hours in ten-minute buckets, oldest first. Attempts are null where `deliveries` is. */
             series: {
                 /**
                  * Format: date-time
@@ -4060,20 +4066,22 @@ export interface components {
                  */
                 start: string;
                 events: number;
-                attempts: number;
-                succeededAttempts: number;
+                attempts: number | null;
+                succeededAttempts: number | null;
             }[];
+            /** @description Null for a limited token whose grant holds more than 500 webhooks: see the per-webhook counts. */
             deliveries: {
                 held: number;
                 pending: number;
                 succeeded: number;
                 failed: number;
                 expired: number;
-            };
+            } | null;
             /** @description Dead letters not replayed yet: see /v1/dead-letters. Null unless the token is admin: dead letters belong to no tenant. */
             deadLetters: number | null;
             /** @description Dead letters waiting in R2 because D1 could not take them (counted up to 1000); the maintenance run records or re-ingests them. Null unless the token is admin. */
             parkedDeadLetters: number | null;
+            /** @description At most 100, the first by uid after `cursor`, most failed first among them. */
             webhooks: {
                 uid: string;
                 url: string;
@@ -4091,6 +4099,8 @@ export interface components {
                 lastFailureAt: string | null;
                 lastError: string | null;
             }[];
+            /** @description Where the next webhooks follow (`cursor`), or null: none. */
+            webhooksNextCursor: string | null;
         };
         DeadLetterPage: {
             data: components["schemas"]["DeadLetter"][];

@@ -23,6 +23,7 @@ import { CREDENTIAL_NAMES, CREDENTIAL_PARTS, REDACTED } from "../domain/credenti
 import { compileTransform, TRANSFORM_LIMITS } from "../pipeline/transform";
 import { validateFilter } from "../routing/filter";
 import { secretProblem, signingSecretProblem } from "../schemes/standard-webhooks";
+import { STATS_GRANT_WEBHOOKS, STATS_WEBHOOKS } from "../store/stats";
 
 export const time = z.string().openapi({ format: "date-time", example: "2026-11-28T17:59:31.123Z" });
 /**
@@ -723,19 +724,24 @@ export const EventTypeSchema = z
   })
   .openapi("EventType");
 
+export const StatsQuery = strictQuery({ cursor: cursor.openapi({ description: "The `webhooksNextCursor` of the previous answer: the next webhooks." }) });
+
 export const StatsSchema = z
   .object({
     events: z.object({ total: z.number().int(), last24h: z.number().int() }),
     series: z
-      .array(z.object({ start: time, events: z.number().int(), attempts: z.number().int(), succeededAttempts: z.number().int() }))
-      .openapi({ description: "The last six hours in ten-minute buckets, oldest first." }),
-    deliveries: z.object({
-      held: z.number().int(),
-      pending: z.number().int(),
-      succeeded: z.number().int(),
-      failed: z.number().int(),
-      expired: z.number().int(),
-    }),
+      .array(z.object({ start: time, events: z.number().int(), attempts: z.number().int().nullable(), succeededAttempts: z.number().int().nullable() }))
+      .openapi({ description: "The last six hours in ten-minute buckets, oldest first. Attempts are null where `deliveries` is." }),
+    deliveries: z
+      .object({
+        held: z.number().int(),
+        pending: z.number().int(),
+        succeeded: z.number().int(),
+        failed: z.number().int(),
+        expired: z.number().int(),
+      })
+      .nullable()
+      .openapi({ description: `Null for a limited token whose grant holds more than ${STATS_GRANT_WEBHOOKS} webhooks: see the per-webhook counts.` }),
     deadLetters: z
       .number()
       .int()
@@ -758,7 +764,8 @@ export const StatsSchema = z
         lastFailureAt: time.nullable(),
         lastError: z.string().nullable(),
       }),
-    ),
+    ).openapi({ description: `At most ${STATS_WEBHOOKS}, the first by uid after \`cursor\`, most failed first among them.` }),
+    webhooksNextCursor: z.string().nullable().openapi({ description: "Where the next webhooks follow (`cursor`), or null: none." }),
   })
   .openapi("Stats");
 

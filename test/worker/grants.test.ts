@@ -11,6 +11,7 @@ import { deliveryRow } from "./rows";
 import { newDelivery } from "../../src/domain/delivery";
 import { insertDeliveries, insertDeliveriesStatements } from "../../src/store/deliveries";
 import { EVENT_RANGE_DELIVERIES, eventDeliveries } from "../../src/store/delivery-reads";
+import { STATS_WEBHOOKS } from "../../src/store/stats";
 import type { Scope } from "../../src/domain/scopes";
 
 type P = ReturnType<typeof pipeline>;
@@ -659,6 +660,45 @@ describe("a limited token's stats", () => {
     expect(seen.json.webhooks).toEqual([]);
     expect(seen.json.deliveries).toEqual(stats.deliveries);
     expect(JSON.stringify(seen.json)).not.toContain(hook.url);
+  });
+});
+
+describe("the per-webhook counts of /v1/stats", () => {
+  it(`come ${STATS_WEBHOOKS} webhooks an answer, by uid, each page's cursor leading to the next: a limited token's from its list, the admin's along every webhook`, async () => {
+    const p = pipeline();
+    const k = uniqueKey();
+    const org = `org-${k}`;
+    const made = await Promise.all(
+      Array.from({ length: STATS_WEBHOOKS + 5 }, (_, i) => p.createWebhook({ url: `https://downstream.test/ok/${k}-${i}`, eventTypes: ["*"], organizationUid: org })),
+    );
+    await p.ingest(podiumBody({ organizationUid: org }));
+    const t = await makeToken(p, ["events:read", "webhooks:read", ...DATA_SCOPES], { organizationUids: [org] });
+    const pages = async (token: string | null) => {
+      const answers: { webhooks: { uid: string; pending: number }[]; webhooksNextCursor: string | null; deliveries: unknown }[] = [];
+      for (let cursor: string | null | undefined; cursor !== null; ) {
+        expect(answers.length).toBeLessThan(100);
+        const path = `/v1/stats${cursor ? `?cursor=${encodeURIComponent(cursor)}` : ""}`;
+        const r = token === null ? await p.api("GET", path) : await as(p, token, "GET", path);
+        expect(r.status).toBe(200);
+        answers.push(r.json);
+        cursor = r.json.webhooksNextCursor;
+      }
+      return answers;
+    };
+    const limited = await pages(t.token);
+    expect(limited.map((a) => a.webhooks.length)).toEqual([STATS_WEBHOOKS, 5]);
+    const uids = limited.flatMap((a) => a.webhooks.map((w) => w.uid));
+    expect(uids).toEqual(made.map((w) => w.uid).sort());
+    expect(limited.flatMap((a) => a.webhooks.map((w) => w.pending))).toEqual(Array(made.length).fill(1));
+    // The totals on each page, exact: its webhooks' counters summed.
+    for (const a of limited) expect(a.deliveries).toMatchObject({ pending: made.length });
+    const all = (await env.DB.prepare("SELECT uid FROM webhooks WHERE kind = 'webhook' ORDER BY uid").all<{ uid: string }>()).results.map((r) => r.uid);
+    const admin = await pages(null);
+    expect(admin.flatMap((a) => a.webhooks.map((w) => w.uid)).sort()).toEqual(all);
+    expect(admin.slice(0, -1).every((a) => a.webhooks.length === STATS_WEBHOOKS)).toBe(true);
+    // A cursor of another list is refused.
+    const other = limited[0]!.webhooksNextCursor!;
+    expect((await p.api("GET", `/v1/events?cursor=${encodeURIComponent(other)}`)).status).toBe(400);
   });
 });
 

@@ -33,7 +33,7 @@ function grouped(rows: { k: string; n: number }[]): Counts {
  */
 export async function kept(db: D1Database) {
   const sums = EVENT_COLUMNS.map((c) => `SUM(${c}) AS ${c}`).join(", ");
-  const [events, pending, deliveries, attempts, dead] = await db.batch<Record<string, unknown>>([
+  const [events, pending, deliveries, attempts, dead, deliveryTotals, attemptTotals] = await db.batch<Record<string, unknown>>([
     db.prepare(
       `SELECT * FROM event_counts WHERE hour >= 0
        UNION ALL SELECT scope, -1 AS hour, owner, ${sums} FROM event_counts, event_count_marks m
@@ -45,6 +45,9 @@ export async function kept(db: D1Database) {
     db.prepare("SELECT * FROM delivery_counts"),
     db.prepare("SELECT * FROM attempt_counts"),
     db.prepare("SELECT open FROM dead_letter_counts"),
+    // Every webhook's, kept by triggers on the two above (migration 0041).
+    db.prepare("SELECT * FROM delivery_totals"),
+    db.prepare("SELECT * FROM attempt_totals"),
   ]);
   const eventCounts = unpivot(events!.results, ["scope", "hour", "owner"], EVENT_COLUMNS);
   for (const { scope, hour, owner, col, n } of pending!.results) {
@@ -58,6 +61,8 @@ export async function kept(db: D1Database) {
     deliveries: unpivot(deliveries!.results, ["webhook"], DELIVERY_COLUMNS),
     attempts: unpivot(attempts!.results, ["hour", "webhook"], [...ATTEMPT_COLUMNS, ...ATTEMPT_OK_COLUMNS]),
     openDeadLetters: Number(dead!.results[0]?.open ?? 0),
+    deliveryTotals: unpivot(deliveryTotals!.results, [], DELIVERY_COLUMNS),
+    attemptTotals: unpivot(attemptTotals!.results, ["hour"], [...ATTEMPT_COLUMNS, ...ATTEMPT_OK_COLUMNS]),
   };
 }
 
@@ -76,7 +81,7 @@ export async function emptyCounterRows(db: D1Database): Promise<number> {
 /** The same, counted from the events, deliveries, attempts and dead letters stored. */
 export async function recounted(db: D1Database) {
   const cell = (at: string) => `(${at} % ${HOUR_MS}) / ${TENTH_MS}`;
-  const [events, deliveries, attempts, oks, dead] = await db.batch<{ k: string; n: number }>([
+  const [events, deliveries, attempts, oks, dead, deliveryTotals, attemptTotals, okTotals] = await db.batch<{ k: string; n: number }>([
     db.prepare(
       `WITH k AS (
          SELECT 0 AS scope, CASE WHEN source = (SELECT id FROM names WHERE name = 'edgehook') THEN -1 ELSE 0 END AS owner, received_at, object FROM events
@@ -97,12 +102,17 @@ export async function recounted(db: D1Database) {
        FROM (${EVERY_ATTEMPT}) a GROUP BY 1`,
     ),
     db.prepare("SELECT 'open' AS k, COUNT(*) AS n FROM dead_letters WHERE replayed_at IS NULL"),
+    db.prepare(`SELECT 's' || (status * ${OBJECT_GROUPS} + object) AS k, COUNT(*) AS n FROM deliveries GROUP BY status, object`),
+    db.prepare(`SELECT (a.started_at / ${HOUR_MS}) || '/a' || (a.object * ${TENTHS} + ${cell("a.started_at")}) AS k, COUNT(*) AS n FROM (${EVERY_ATTEMPT}) a GROUP BY 1`),
+    db.prepare(`SELECT (a.started_at / ${HOUR_MS}) || '/ok' || (a.object * ${TENTHS} + ${cell("a.started_at")}) AS k, SUM(a.error IS NULL) AS n FROM (${EVERY_ATTEMPT}) a GROUP BY 1`),
   ]);
   return {
     events: grouped(events!.results),
     deliveries: grouped(deliveries!.results),
     attempts: { ...grouped(attempts!.results), ...grouped(oks!.results) },
     openDeadLetters: Number(dead!.results[0]?.n ?? 0),
+    deliveryTotals: grouped(deliveryTotals!.results),
+    attemptTotals: { ...grouped(attemptTotals!.results), ...grouped(okTotals!.results) },
   };
 }
 

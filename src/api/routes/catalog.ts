@@ -3,10 +3,10 @@ import { EVENT_TYPES } from "../../domain/event-types";
 import { hasScope } from "../../domain/scopes";
 import { iso, isoTime } from "../../domain/time";
 import { countParked } from "../../store/parked";
-import { stats } from "../../store/stats";
+import { STATS_GRANT_WEBHOOKS, STATS_WEBHOOKS, stats } from "../../store/stats";
 import { apiRoute, json, router, scoped } from "../openapi";
-import { EventTypeSchema, ListQuery, page, StatsSchema } from "../schemas";
-import { decodeCursor, encodeCursor } from "../validate";
+import { EventTypeSchema, ListQuery, page, StatsQuery, StatsSchema } from "../schemas";
+import { decodeCursor, decodeKey, encodeCursor, encodeKey } from "../validate";
 
 const eventTypes = apiRoute({
   method: "get",
@@ -22,7 +22,9 @@ const statsRoute = apiRoute({
   method: "get",
   path: "/stats",
   summary: "Counts of events and deliveries by status, and per webhook",
+  description: `\`webhooks\` holds at most ${STATS_WEBHOOKS} webhooks, the first by uid (after \`cursor\`), most failed first among them; while \`webhooksNextCursor\` is not null, call again with it as \`cursor\` for the next ones (the totals are read again, as they stand then). A limited token whose grant holds more than ${STATS_GRANT_WEBHOOKS} webhooks gets \`deliveries\` and the series' attempts as null (each webhook's counters would be summed, past what one read may cost; its events are counted as usual): page through \`webhooks\` for them. Such a token's page may hold fewer webhooks, even none, and still have a cursor.`,
   ...scoped("events:read"),
+  request: { query: StatsQuery },
   responses: { 200: json(StatsSchema, "The counts, within what the token may see (per webhook only with webhooks:read)") },
 });
 
@@ -38,11 +40,16 @@ export const catalog = router()
     const p = c.get("principal");
     // Dead letters belong to no tenant (an ingest's may be of any source): counted for admin alone, as listed.
     const admin = hasScope(p, "admin");
-    const [s, parkedDeadLetters] = await Promise.all([stats(c.env.DB, accessOf(p)), admin ? countParked(c.env.BODIES) : null]);
+    const q = c.req.valid("query");
     // Per webhook: its URL and last error are the webhook's own, behind webhooks:read; its counts
     // are of the events the token may read, and its last failure, of any of its types, is shown
     // to a token holding the data scopes of all of them.
-    const webhooks = hasScope(p, "webhooks:read") ? s.webhooks : [];
+    const perWebhook = hasScope(p, "webhooks:read");
+    const after = q.cursor === undefined ? undefined : await decodeKey(c.env, "stats webhooks", q.cursor);
+    const [{ nextWebhook, webhooks, ...s }, parkedDeadLetters] = await Promise.all([
+      stats(c.env.DB, accessOf(p), { after, webhooks: perWebhook }),
+      admin ? countParked(c.env.BODIES) : null,
+    ]);
     return c.json(
       {
         ...s,
@@ -58,6 +65,7 @@ export const catalog = router()
             lastError: whole ? w.lastError : null,
           };
         }),
+        webhooksNextCursor: nextWebhook === null ? null : await encodeKey(c.env, "stats webhooks", nextWebhook),
       },
       200,
     );

@@ -8,7 +8,7 @@ export type StatsJson = z.infer<typeof StatsSchema>;
 export function Overview(props: { stats: StatsJson }) {
   const s = props.stats;
   const perMinute = s.series.map((b) => (b.events === 0 ? null : b.events / 10));
-  const rates = s.series.map((b) => (b.attempts === 0 ? null : b.succeededAttempts / b.attempts));
+  const rates = s.series.map((b) => (b.attempts === null || b.succeededAttempts === null || b.attempts === 0 ? null : b.succeededAttempts / b.attempts));
   const from = s.series[0]?.start ?? null;
   return (
     <div class="stack">
@@ -16,7 +16,8 @@ export function Overview(props: { stats: StatsJson }) {
         <div class="kpi">
           <b>{s.events.last24h}</b> events in 24 h
         </div>
-        {Object.entries(s.deliveries).map(([status, n]) => (
+        {/* (No totals of deliveries for a token of very many webhooks: the API's `deliveries` is null.) */}
+        {Object.entries(s.deliveries ?? {}).map(([status, n]) => (
           <div class="kpi">
             <b>{n}</b> {status}
           </div>
@@ -43,6 +44,7 @@ export function Overview(props: { stats: StatsJson }) {
         </section>
       </div>
       <h2>Webhooks, failures first</h2>
+      {s.webhooksNextCursor !== null && <p class="muted">The first {s.webhooks.length} webhooks by uid; the API's /v1/stats pages through the rest.</p>}
       <div class="scroll">
         <table>
           <thead>
