@@ -2220,13 +2220,15 @@ export interface paths {
         };
         /**
          * Counts of events and deliveries by status, and per webhook
-         * @description `webhooks` holds at most 100 webhooks, the first by uid (after `cursor`), most failed first among them; while `webhooksNextCursor` is not null, call again with it as `cursor` for the next ones (the totals are read again, as they stand then). A limited token whose grant holds more than 500 webhooks gets `deliveries` and the series' attempts as null (each webhook's counters would be summed, past what one read may cost; its events are counted as usual): page through `webhooks` for them. Such a token's page may hold fewer webhooks, even none, and still have a cursor.
+         * @description `webhooks` holds at most 100 webhooks, the first by uid (after `cursor`), most failed first among them; while `webhooksNextCursor` is not null, call again with it as `cursor` for the next ones (the totals are read again, as they stand then), or name up to 100 webhooks in `webhookUids` for theirs. A limited token whose grant holds more than 500 webhooks gets `deliveries` and the series' attempts as null (each webhook's counters would be summed, past what one read may cost; its events are counted as usual): page through `webhooks` for them. Such a token's page may hold fewer webhooks, even none, and still have a cursor.
          */
         get: {
             parameters: {
                 query?: {
                     /** @description The `webhooksNextCursor` of the previous answer: the next webhooks. */
                     cursor?: string;
+                    /** @description Comma-separated webhook uids (at most 100): `webhooks` holds the counts of those of them the token may see, in place of a page (no cursor). */
+                    webhookUids?: string;
                 };
                 header?: never;
                 path?: never;

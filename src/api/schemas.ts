@@ -724,8 +724,6 @@ export const EventTypeSchema = z
   })
   .openapi("EventType");
 
-export const StatsQuery = strictQuery({ cursor: cursor.openapi({ description: "The `webhooksNextCursor` of the previous answer: the next webhooks." }) });
-
 export const StatsSchema = z
   .object({
     events: z.object({ total: z.number().int(), last24h: z.number().int() }),
@@ -774,14 +772,25 @@ export const UidParam = z.object({ uid: uid.openapi({ param: { name: "uid", in: 
 
 // Listeners (`edgehook listen` and `tail`)
 
-const commaList = (item: z.ZodString, description: string) =>
+const commaList = (item: z.ZodString, description: string, most = 50, chars = 2000) =>
   z
     .string()
-    .max(2000)
+    .max(chars)
     .transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean))
-    .pipe(distinct(z.array(item).min(1).max(50)))
+    .pipe(distinct(z.array(item).min(1).max(most)))
     .optional()
     .openapi({ type: "string", description });
+
+export const StatsQuery = strictQuery({
+  cursor: cursor.openapi({ description: "The `webhooksNextCursor` of the previous answer: the next webhooks." }),
+  webhookUids: commaList(
+    uid,
+    `Comma-separated webhook uids (at most ${STATS_WEBHOOKS}): \`webhooks\` holds the counts of those of them the token may see, in place of a page (no cursor).`,
+    STATS_WEBHOOKS,
+    // (Each uid up to 128 characters, and its comma.)
+    STATS_WEBHOOKS * 129,
+  ),
+});
 
 export const ListenQuery = strictQuery({
   mode: z.enum(["listen", "tail"]).default("listen").openapi({

@@ -113,9 +113,10 @@ const can = (c: C, scope: Parameters<typeof hasScope>[1]) => hasScope(c.get("pri
 /** Whether the session may change a webhook: webhooks:write and the data scopes of all its types, as the API asks. */
 const mayChange = (c: C, w: { eventTypes: string[] }) => can(c, "webhooks:write") && missingDataScope(c.get("principal"), w.eventTypes) === null;
 
-/** Per-webhook counts from /v1/stats, when the token may read them. */
-async function webhookCounts(c: C): Promise<Map<string, WebhookCounts>> {
-  const stats = can(c, "events:read") ? await callApi(c, "GET", "/stats", StatsSchema) : null;
+/** Per-webhook counts from /v1/stats of the webhooks shown (a page at most), when the token may read them. */
+async function webhookCounts(c: C, uids: string[]): Promise<Map<string, WebhookCounts>> {
+  const named = uids.length > 0 ? `/stats?${new URLSearchParams({ webhookUids: uids.join(",") })}` : null;
+  const stats = can(c, "events:read") && named !== null ? await callApi(c, "GET", named, StatsSchema) : null;
   return new Map((stats?.ok ? stats.json.webhooks : []).map((w) => [w.uid, { held: w.held, failed: w.failed }]));
 }
 
@@ -345,7 +346,7 @@ async function webhookListPage(c: C, refused?: Refused) {
     <WebhookList
       webhooks={list.json.data}
       nextCursor={list.json.nextCursor}
-      counts={await webhookCounts(c)}
+      counts={await webhookCounts(c, list.json.data.map((w) => w.uid))}
       canWrite={can(c, "webhooks:write")}
       mayChange={(w) => mayChange(c, w)}
       canReplay={can(c, "events:replay")}
@@ -462,7 +463,7 @@ dashboard.get("/created", async (c) => {
 async function webhookPage(c: C, uid: string, refused?: Refused) {
   const w = await callApi(c, "GET", `/webhooks/${encodeURIComponent(uid)}`, WebhookSchema);
   if (!w.ok) return apiRefusal(c, "Webhook", LISTS.webhooks, w);
-  const counts = (await webhookCounts(c)).get(w.json.uid);
+  const counts = (await webhookCounts(c, [w.json.uid])).get(w.json.uid);
   return page(
     c,
     "Webhook",

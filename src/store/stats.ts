@@ -97,10 +97,15 @@ export const STATS_WALKED_WEBHOOKS = 2_000;
  * Counts for /v1/stats, limited to what `access` may see (null: the admin's, alerts
  * included); one round trip for the counts after the webhooks of the page are known. Totals from the counters'
  * totals rows (migration 0041) for the admin and an unlimited token, from each webhook's counters for a limited token's
- * (up to STATS_GRANT_WEBHOOKS); per webhook, a page of at most STATS_WEBHOOKS after `after` (by uid), or none
- * (`webhooks: false`).
+ * (up to STATS_GRANT_WEBHOOKS); per webhook, a page of at most STATS_WEBHOOKS after `after` (by uid), those named
+ * (`webhooks` a list of uids), or none (`webhooks: false`).
  */
-export async function stats(db: D1Database, access: Access | null, opts: { after?: string; webhooks?: boolean } = {}, now = Date.now()): Promise<Stats> {
+export async function stats(
+  db: D1Database,
+  access: Access | null,
+  opts: { after?: string; webhooks?: boolean | string[] } = {},
+  now = Date.now(),
+): Promise<Stats> {
   const visible = Array.from({ length: OBJECT_GROUPS }, (_, i) => i).filter((o) => !hiddenGroups(access).includes(o));
   const current = Math.floor(now / SERIES_BUCKET_MS) * SERIES_BUCKET_MS;
   const from = current - (SERIES_BUCKETS - 1) * SERIES_BUCKET_MS;
@@ -143,7 +148,19 @@ export async function stats(db: D1Database, access: Access | null, opts: { after
   // STATS_WALKED_WEBHOOKS a call, each tested against the grant on its row.
   let page: string[] = [];
   let nextWebhook: string | null = null;
-  if (opts.webhooks !== false) {
+  if (Array.isArray(opts.webhooks)) {
+    // Named webhooks (at most a page's): those of them the access may see, a few rows each.
+    const named = opts.webhooks.slice(0, STATS_WEBHOOKS);
+    if (grant !== null) page = named.filter((uid) => grant.some((w) => w.uid === uid && w.kind === "webhook"));
+    else {
+      const test = limited ? webhookRowInGrantSql("w", 2) : "1";
+      const { results } = await db
+        .prepare(`SELECT w.uid FROM json_each(?1) j CROSS JOIN webhooks w ON w.uid = j.value WHERE w.kind = 'webhook' AND ${test}`)
+        .bind(JSON.stringify(named), ...(limited ? [grantListsJson(access)] : []))
+        .all<{ uid: string }>();
+      page = results.map((r) => r.uid);
+    }
+  } else if (opts.webhooks !== false) {
     if (grant !== null) {
       const uids = grant.filter((w) => w.kind === "webhook" && w.uid > afterUid).map((w) => w.uid).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
       page = uids.slice(0, STATS_WEBHOOKS);

@@ -699,6 +699,18 @@ describe("the per-webhook counts of /v1/stats", () => {
     // A cursor of another list is refused.
     const other = limited[0]!.webhooksNextCursor!;
     expect((await p.api("GET", `/v1/events?cursor=${encodeURIComponent(other)}`)).status).toBe(400);
+
+    // Named webhooks (the dashboard's page): those of them the token may see, wherever they fall by uid.
+    const outside = await p.createWebhook({ url: `https://downstream.test/ok/${k}-outside`, eventTypes: ["*"], organizationUid: `${org}-other` });
+    const last = made.map((w) => w.uid).sort().at(-1)!;
+    const named = `/v1/stats?webhookUids=${[last, outside.uid, "no-such-webhook"].join(",")}`;
+    const mine = await as(p, t.token, "GET", named);
+    expect(mine.json.webhooks.map((w: { uid: string; pending: number }) => [w.uid, w.pending])).toEqual([[last, 1]]);
+    expect(mine.json.webhooksNextCursor).toBeNull();
+    const theirs = await p.api("GET", named);
+    expect(theirs.json.webhooks.map((w: { uid: string }) => w.uid).sort()).toEqual([last, outside.uid].sort());
+    const both = await p.api("GET", `/v1/stats?webhookUids=${last}&cursor=${encodeURIComponent(admin[0]!.webhooksNextCursor!)}`);
+    expect([both.status, both.json.error.code]).toEqual([400, "invalid_request"]);
   });
 });
 

@@ -141,6 +141,12 @@ describe(`reads over ${WEBHOOKS.toLocaleString("en")} webhooks`, () => {
     expect(limited.first.events.total).toBe(1);
     expect(limited.first.deliveries).toBeNull();
     expect(limited.first.series.every((b: { attempts: number | null }) => b.attempts === null)).toBe(true);
+    // Named (the dashboard's page of webhooks): each tested against the grant, an outsider's left out.
+    const outsider = await p.createWebhook({ url: "https://downstream.test/ok/outsider", eventTypes: ["*"], organizationUid: `${org}-other` });
+    const named = [theirs[0]!, theirs[theirs.length - 1]!, outsider.uid];
+    const some = await meteredApiCall(meter, "GET", `/v1/stats?webhookUids=${named.join(",")}`, undefined, { authorization: `Bearer ${token.token}` });
+    expect(some.rows).toBeLessThanOrEqual(MAX_ROWS);
+    expect(some.json.webhooks.map((w: { uid: string }) => w.uid).sort()).toEqual(named.slice(0, 2).sort());
   }, 300_000);
 
   it(`retry in bulk within ${MAX_ROWS} rows a call, for the admin and a token holding them all, paging to a failed delivery past the first webhooks`, async () => {

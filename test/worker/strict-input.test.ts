@@ -221,11 +221,11 @@ describe("a query parameter on an operation that takes none", () => {
   it("is refused naming it, and the operation does nothing (/v1/stats?since= answered every hour)", async () => {
     const stats = await get("/v1/stats?since=2026-11-01T00:00:00Z");
     expect(stats.status).toBe(400);
-    // (It takes one since: the cursor of its per-webhook counts.)
+    // (It takes some since: the cursor and the webhooks of its per-webhook counts.)
     expect(await errorOf(stats)).toEqual({
       code: "invalid_request",
-      message: "Invalid query: since: not a parameter of this list, which takes cursor.",
-      details: { issues: [{ path: "since", message: "not a parameter of this list, which takes cursor" }] },
+      message: "Invalid query: since: not a parameter of this list, which takes cursor, webhookUids.",
+      details: { issues: [{ path: "since", message: "not a parameter of this list, which takes cursor, webhookUids" }] },
     });
 
     const before = await count("webhooks");

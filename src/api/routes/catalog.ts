@@ -1,4 +1,5 @@
 import { accessOf, missingDataScope } from "../../domain/access";
+import { invalidField } from "../../domain/errors";
 import { EVENT_TYPES } from "../../domain/event-types";
 import { hasScope } from "../../domain/scopes";
 import { iso, isoTime } from "../../domain/time";
@@ -22,7 +23,7 @@ const statsRoute = apiRoute({
   method: "get",
   path: "/stats",
   summary: "Counts of events and deliveries by status, and per webhook",
-  description: `\`webhooks\` holds at most ${STATS_WEBHOOKS} webhooks, the first by uid (after \`cursor\`), most failed first among them; while \`webhooksNextCursor\` is not null, call again with it as \`cursor\` for the next ones (the totals are read again, as they stand then). A limited token whose grant holds more than ${STATS_GRANT_WEBHOOKS} webhooks gets \`deliveries\` and the series' attempts as null (each webhook's counters would be summed, past what one read may cost; its events are counted as usual): page through \`webhooks\` for them. Such a token's page may hold fewer webhooks, even none, and still have a cursor.`,
+  description: `\`webhooks\` holds at most ${STATS_WEBHOOKS} webhooks, the first by uid (after \`cursor\`), most failed first among them; while \`webhooksNextCursor\` is not null, call again with it as \`cursor\` for the next ones (the totals are read again, as they stand then), or name up to ${STATS_WEBHOOKS} webhooks in \`webhookUids\` for theirs. A limited token whose grant holds more than ${STATS_GRANT_WEBHOOKS} webhooks gets \`deliveries\` and the series' attempts as null (each webhook's counters would be summed, past what one read may cost; its events are counted as usual): page through \`webhooks\` for them. Such a token's page may hold fewer webhooks, even none, and still have a cursor.`,
   ...scoped("events:read"),
   request: { query: StatsQuery },
   responses: { 200: json(StatsSchema, "The counts, within what the token may see (per webhook only with webhooks:read)") },
@@ -45,9 +46,12 @@ export const catalog = router()
     // are of the events the token may read, and its last failure, of any of its types, is shown
     // to a token holding the data scopes of all of them.
     const perWebhook = hasScope(p, "webhooks:read");
+    if (q.cursor !== undefined && q.webhookUids !== undefined) {
+      throw invalidField("Invalid query: cursor: not with webhookUids, which names the webhooks itself.", { path: "cursor", message: "not with webhookUids" });
+    }
     const after = q.cursor === undefined ? undefined : await decodeKey(c.env, "stats webhooks", q.cursor);
     const [{ nextWebhook, webhooks, ...s }, parkedDeadLetters] = await Promise.all([
-      stats(c.env.DB, accessOf(p), { after, webhooks: perWebhook }),
+      stats(c.env.DB, accessOf(p), { after, webhooks: perWebhook ? (q.webhookUids ?? true) : false }),
       admin ? countParked(c.env.BODIES) : null,
     ]);
     return c.json(
