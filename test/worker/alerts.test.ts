@@ -609,7 +609,7 @@ describe("notification endpoints and alerts in the API", () => {
     await p.ingest(podiumBody({ organizationUid: org }));
     await settle(p);
     // The stats name the webhook's last failure (its health's).
-    const listed = (await p.api("GET", "/v1/stats")).json.webhooks.find((w: { uid: string }) => w.uid === failing.uid);
+    const listed = (await p.api("GET", `/v1/stats?webhookUids=${failing.uid}`)).json.webhooks.find((w: { uid: string }) => w.uid === failing.uid);
     expect(listed).toMatchObject({ failed: 1, lastFailureAt: expect.any(String), lastError: expect.stringMatching(/^HTTP 5\d\d/) });
     const [alert] = await received(`${key}-alerts`);
     const eventId = alert!.headers["webhook-id"]!;

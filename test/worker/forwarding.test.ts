@@ -244,7 +244,7 @@ describe("delivery", () => {
     expect(await deliveryRows(first.eventId)).toEqual([stored]);
     await p.deliver();
     expect(await received(key)).toHaveLength(1);
-    const counts = (await p.api("GET", "/v1/stats")).json.webhooks.find((w: { uid: string }) => w.uid === webhook.uid);
+    const counts = (await p.api("GET", `/v1/stats?webhookUids=${webhook.uid}`)).json.webhooks.find((w: { uid: string }) => w.uid === webhook.uid);
     expect(counts).toMatchObject({ succeeded: 1, pending: 0, held: 0, failed: 0 });
   });
 

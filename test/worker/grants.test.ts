@@ -811,7 +811,7 @@ describe("a location webhook a limited token changes stays within the organizati
     expect(got).toEqual([orgA]);
     expect((await deliveriesOf(p, theirs)).map((d) => d.status)).toEqual(["expired"]);
     expect((await deliveriesOf(p, ours)).map((d) => d.status)).toEqual(["succeeded"]);
-    expect((await p.api("GET", "/v1/stats")).json.webhooks.find((w: { uid: string }) => w.uid === hook.uid)).toMatchObject({ held: 0, pending: 0, succeeded: 1 });
+    expect((await p.api("GET", `/v1/stats?webhookUids=${hook.uid}`)).json.webhooks.find((w: { uid: string }) => w.uid === hook.uid)).toMatchObject({ held: 0, pending: 0, succeeded: 1 });
   });
 });
 

@@ -221,7 +221,7 @@ describe("replay and retry", () => {
     const rest = await p.api("POST", "/v1/deliveries/retry", { status: "failed", webhookUid: webhook.uid, cursor: first.json.nextCursor });
     expect(rest).toMatchObject({ status: 202, json: { count: 1, held: 0, nextCursor: null } });
     expect(await statuses()).toEqual(Array(BULK_RETRY_LIMIT + 1).fill("pending"));
-    expect((await p.api("GET", "/v1/stats")).json.webhooks.find((w: { uid: string }) => w.uid === webhook.uid)).toMatchObject({ failed: 0, pending: BULK_RETRY_LIMIT + 1 });
+    expect((await p.api("GET", `/v1/stats?webhookUids=${webhook.uid}`)).json.webhooks.find((w: { uid: string }) => w.uid === webhook.uid)).toMatchObject({ failed: 0, pending: BULK_RETRY_LIMIT + 1 });
 
     const bad = await p.api("POST", "/v1/deliveries/retry", { status: "failed", cursor: "nope" });
     expect(bad.status).toBe(400);

@@ -36,7 +36,7 @@ describe("an attempt in flight when its webhook is disabled", () => {
 
       expect(await states(webhook.uid)).toEqual([[status, 1]]);
       expect(await openDeadLetters(p, eventId)).toHaveLength(deadLetters);
-      const counts = (await p.api("GET", "/v1/stats")).json.webhooks.find((w: { uid: string }) => w.uid === webhook.uid);
+      const counts = (await p.api("GET", `/v1/stats?webhookUids=${webhook.uid}`)).json.webhooks.find((w: { uid: string }) => w.uid === webhook.uid);
       expect(counts).toMatchObject({ held: 0, pending: 0, [status]: 1 });
 
       await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { disabled: false });
@@ -119,7 +119,7 @@ describe("a delivery made while its webhook is enabled or disabled", () => {
     expect(await states(hook.uid)).toEqual([[status, 0]]);
     // Its scheduler is woken exactly when it has something to send.
     expect(r.p.woken).toEqual(woken ? [hook.uid] : []);
-    const counts = (await r.p.api("GET", "/v1/stats")).json.webhooks.find((w: { uid: string }) => w.uid === hook.uid);
+    const counts = (await r.p.api("GET", `/v1/stats?webhookUids=${hook.uid}`)).json.webhooks.find((w: { uid: string }) => w.uid === hook.uid);
     expect(counts).toMatchObject({ held: status === "held" ? 1 : 0, pending: status === "pending" ? 1 : 0 });
     expect(await kept(env.DB)).toEqual(await recounted(env.DB));
     if (woken) {
