@@ -6,7 +6,7 @@ import { eventIdFor } from "../../src/domain/ids";
 import type { IngestMessage } from "../../src/domain/types";
 import { meteredD1 } from "../../bench/d1-meter";
 import { DELTA_FOLD_AGE_MS, runMaintenance } from "../../src/maintenance/cron";
-import { DELTA_JOIN_CHARS, foldEventCountDeltas, PENDING_DELTA_CELLS, PENDING_DELTAS, PENDING_PURGE_CELLS, PENDING_PURGES } from "../../src/store/counters";
+import { attemptCountsStatement, DELTA_JOIN_CHARS, dropEmptyAttemptCountsStatement, foldEventCountDeltas, PENDING_DELTA_CELLS, PENDING_DELTAS, PENDING_PURGE_CELLS, PENDING_PURGES } from "../../src/store/counters";
 import { HOUR_MS } from "../../src/domain/time";
 import { pendingByHour, SERIES_BUCKET_MS, stats } from "../../src/store/stats";
 import { expireHeld } from "../../src/store/deliveries";
@@ -235,6 +235,30 @@ describe("counters", () => {
     expect(await applyRetentionPurges(env.DB)).toBeGreaterThan(0);
     expect(await rows()).toBe(0);
     expect(await kept(env.DB)).toEqual(await recounted(env.DB));
+  });
+
+  it("leave no attempt totals row for an hour once the retention took off its last attempts (migration 0041): no row an hour forever", async () => {
+    const p = pipeline();
+    const hook = await p.createWebhook({ url: `https://downstream.test/ok/${uniqueKey()}`, eventTypes: ["message.*"] });
+    await env.DB.prepare("INSERT INTO names (name) VALUES (?) ON CONFLICT DO NOTHING").bind(hook.uid).run();
+    const webhook = (await env.DB.prepare("SELECT id FROM names WHERE name = ?").bind(hook.uid).first<number>("id"))!;
+    // An hour of its own, long past (no other test's attempts in it): two attempts, one of them a success.
+    const hour = Math.floor((Date.now() - 900 * DAY) / HOUR_MS) - Math.floor(Math.random() * 10_000);
+    const rows = `SELECT ?1 AS webhook, 0 AS object, value AS started_at, value % 2 AS ok FROM json_each(?2)`;
+    const binds = [webhook, JSON.stringify([hour * HOUR_MS + 1, hour * HOUR_MS + 2])];
+    const totalsOf = () => env.DB.prepare("SELECT COUNT(*) AS n FROM attempt_totals WHERE hour = ?").bind(hour).first<number>("n");
+    await attemptCountsStatement(env.DB, rows, binds, 1).run();
+    expect(await totalsOf()).toBe(1);
+    expect(await env.DB.prepare("SELECT a0, ok0 FROM attempt_totals WHERE hour = ?").bind(hour).first()).toEqual({ a0: 2, ok0: 1 });
+    // Taken off as the retention's purge does (retention.ts): the counts, then the rows left at zero.
+    await env.DB.batch([attemptCountsStatement(env.DB, rows, binds, -1), dropEmptyAttemptCountsStatement(env.DB, rows, binds)]);
+    expect(await env.DB.prepare("SELECT COUNT(*) AS n FROM attempt_counts WHERE hour = ?").bind(hour).first<number>("n")).toBe(0);
+    expect(await totalsOf()).toBe(0);
+    // And the hour counted anew later starts from nothing.
+    await attemptCountsStatement(env.DB, rows, binds, 1).run();
+    expect(await env.DB.prepare("SELECT a0, ok0 FROM attempt_totals WHERE hour = ?").bind(hour).first()).toEqual({ a0: 2, ok0: 1 });
+    await env.DB.batch([attemptCountsStatement(env.DB, rows, binds, -1), dropEmptyAttemptCountsStatement(env.DB, rows, binds)]);
+    expect(await emptyCounterRows(env.DB)).toBe(0);
   });
 
   it("are written by an ingest batch as one row, whatever the places it touches, and read exactly by /v1/stats before they are folded", async () => {

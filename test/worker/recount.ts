@@ -66,13 +66,17 @@ export async function kept(db: D1Database) {
   };
 }
 
-/** Counter rows holding nothing, in event_counts and attempt_counts (the retention deletes them with their last event). */
+/**
+ * Counter rows holding nothing, in event_counts, attempt_counts and attempt_totals (the retention deletes them with
+ * their last event; an hour's totals row with the hour's last attempt_counts row, else a row an hour forever).
+ */
 export async function emptyCounterRows(db: D1Database): Promise<number> {
   const zero = (cols: string[]) => `max(${cols.join(", ")}) = 0`;
   const row = await db
     .prepare(
       `SELECT (SELECT COUNT(*) FROM event_counts WHERE ${zero(EVENT_COLUMNS)})
-         + (SELECT COUNT(*) FROM attempt_counts WHERE ${zero([...ATTEMPT_COLUMNS, ...ATTEMPT_OK_COLUMNS])}) AS n`,
+         + (SELECT COUNT(*) FROM attempt_counts WHERE ${zero([...ATTEMPT_COLUMNS, ...ATTEMPT_OK_COLUMNS])})
+         + (SELECT COUNT(*) FROM attempt_totals WHERE ${zero([...ATTEMPT_COLUMNS, ...ATTEMPT_OK_COLUMNS])}) AS n`,
     )
     .first<{ n: number }>();
   return row?.n ?? 0;
