@@ -4,8 +4,8 @@ import { describe, expect, it } from "vitest";
 import { ALERT_SOURCE } from "../../src/domain/alerts";
 import { newDelivery } from "../../src/domain/delivery";
 import { storeEvents } from "../../src/store/events";
-import { makeToken } from "./tokens";
-import { call, createSource, dashboardForm, dashboardCookie, dashboardShown, pageBanners, pageText as text } from "./helpers";
+import { DATA_SCOPES, makeToken } from "./tokens";
+import { call, createSource, dashboardForm, dashboardCookie, dashboardShown, pageBanners, pageText as text, podiumBody } from "./helpers";
 import { pipeline, uniqueKey, webhookSetup } from "./pipeline";
 
 const url = (path: string) => `https://edgehook.test${path}`;
@@ -49,6 +49,40 @@ describe("dashboard: a webhook's page", () => {
     expect(await (await get("/dashboard/webhooks", writing)).text()).not.toContain(`/dashboard/webhooks/${every.uid}/disable`);
     expect(await (await get("/dashboard/webhooks", admin)).text()).toContain(`/dashboard/webhooks/${every.uid}/disable`);
   });
+});
+
+describe("dashboard: more webhooks than a page of /v1/stats (100)", () => {
+  it("the overview lists the first 100 by uid and says so, and the webhooks list shows the held count of one past them", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const [org, few] = [`org-${key}`, `org-${key}-few`];
+    const made = await Promise.all(
+      Array.from({ length: 101 }, (_, i) => p.createWebhook({ url: `https://downstream.test/ok/${key}-${i}`, eventTypes: ["*"], organizationUid: org })),
+    );
+    await Promise.all(Array.from({ length: 3 }, (_, i) => p.createWebhook({ url: `https://downstream.test/ok/${key}-few-${i}`, eventTypes: ["*"], organizationUid: few })));
+    // The last by uid (past the stats' first page), made the newest (first on the list's page) and disabled: it holds.
+    const last = made.map((w) => w.uid).sort().at(-1)!;
+    await env.DB.prepare("UPDATE webhooks SET created_at = (SELECT max(created_at) + 1 FROM webhooks) WHERE uid = ?").bind(last).run();
+    expect((await p.api("PATCH", `/v1/webhooks/${last}`, { disabled: true })).status).toBe(200);
+    await p.ingest(podiumBody({ organizationUid: org }));
+    const login = async (orgs: string[]) => {
+      const { token } = await makeToken(p, ["events:read", "webhooks:read", ...DATA_SCOPES], { organizationUids: orgs });
+      return (await dashboardForm("/dashboard/login", null, { token })).headers.get("set-cookie")!.split(";")[0]!;
+    };
+    const many = await login([org]);
+    const overview = await (await get("/dashboard", many)).text();
+    expect(text(overview)).toContain("The first 100 webhooks by uid");
+    const linked = (html: string) => new Set([...html.matchAll(/href="\/dashboard\/webhooks\/([0-9a-f-]{36})"/g)].map((m) => m[1]));
+    expect([...linked(overview)].filter((u) => made.some((w) => w.uid === u))).toHaveLength(100);
+    expect(linked(overview).has(last)).toBe(false);
+    const list = text(await (await get("/dashboard/webhooks", many)).text());
+    // (Its counts asked by uid: the stats' first page holds the 100 before it.)
+    expect(list).toContain("· 1 held");
+    // A few webhooks: all of them, no such note.
+    const small = await (await get("/dashboard", await login([few]))).text();
+    expect(text(small)).not.toContain("webhooks by uid");
+    expect(linked(small).size).toBe(3);
+  }, 120_000);
 });
 
 describe("dashboard: filters, transformations and tests", () => {
