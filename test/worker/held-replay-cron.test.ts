@@ -206,6 +206,9 @@ describe("replay and retry", () => {
     for (const id of ids) expect(await statusOf(id)).toEqual(["succeeded"]);
     expect((await p.api("POST", "/v1/deliveries/dlv_nope/retry")).status).toBe(404);
     expect((await p.api("POST", "/v1/deliveries/retry", { status: "bogus" })).status).toBe(400);
+    // A webhook that is none (a typo, a deleted one) is named in a 404, not an empty retry.
+    const typo = await p.api("POST", "/v1/deliveries/retry", { status: "failed", webhookUid: "no-such-webhook" });
+    expect(typo).toMatchObject({ status: 404, json: { error: { code: "not_found", message: expect.stringContaining("no-such-webhook") } } });
   });
 
   it(`retries at most ${BULK_RETRY_LIMIT} deliveries a call, oldest first, and answers a cursor while more remain`, async () => {

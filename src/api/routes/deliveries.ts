@@ -38,7 +38,7 @@ const retryMany = apiRoute({
   description: `Tries again at most ${BULK_RETRY_LIMIT} deliveries per call, webhook by webhook and within each oldest first, and answers \`nextCursor\` while more may match: call again with it and the same filter until it is null. A call looks at no more deliveries than that (of the webhooks that have some in the status; failed ones are found directly, other statuses among all of a webhook's deliveries): for those among deliveries in other statuses, with \`since\`, or for a token that may not see some of them, it may try fewer again (even none) and still answer a cursor. The cursor moves past what a call retried (or looked at), so the next call takes the next ones even when those retried still match the filter. Deliveries to a disabled webhook are held (they go out when it is enabled); those of deleted webhooks are left alone.`,
   ...scoped("events:replay"),
   request: body(BulkRetryBody),
-  responses: { 202: json(RetryAnswer, "How many deliveries were tried again, and how many of them are held") },
+  responses: { 202: json(RetryAnswer, "How many deliveries were tried again, and how many of them are held"), ...errors(404) },
 });
 
 export const deliveries = router()
@@ -59,6 +59,13 @@ export const deliveries = router()
   })
   .openapi(retryMany, async (c) => {
     const b = c.req.valid("json");
+    // A webhook named that the caller may not see (or none is) answers as a replay to it does, not an empty retry a typo would hide behind.
+    if (b.webhookUid !== undefined) {
+      const named = await getWebhook(c.env.DB, b.webhookUid);
+      if (!named || (await grantedWebhooks(c.env.DB, c.get("principal"), [named])).length === 0) {
+        throw new AppError("not_found", `No webhook "${b.webhookUid.slice(0, 80)}".`);
+      }
+    }
     const retried = await retry(
       c.env,
       { status: b.status, webhookUid: b.webhookUid, since: b.since === undefined ? undefined : Date.parse(b.since), access: accessOf(c.get("principal")) },
