@@ -75,7 +75,14 @@ export type EpisodeAction =
       /** When it happened, if not when it is raised: an attempt's end, so it compares with the webhook's last success. */
       at?: number;
     }
-  | { kind: "close"; type: EpisodeType; subject: string };
+  | {
+      kind: "close";
+      type: EpisodeType;
+      subject: string;
+      /** Occurrences to count in before it closes (failures recorded in the batch before the success that ends the streak). */
+      count: number;
+      at?: number;
+    };
 
 /** What one recorded attempt says, for alerting. */
 export interface AttemptFact {
@@ -102,13 +109,16 @@ export function attemptEpisodes(
   const open = new Set(after.open);
   const actions: EpisodeAction[] = [];
   let failedSinceSuccess = 0;
+  let lastFailedAt = 0;
   for (const a of attempts) {
     if (a.ok) {
+      // The failures this batch recorded before the success belong to the episode it closes.
+      if (open.delete("webhook.failing")) actions.push({ kind: "close", type: "webhook.failing", subject: w.uid, count: failedSinceSuccess, at: lastFailedAt });
       failedSinceSuccess = 0;
-      if (open.delete("webhook.failing")) actions.push({ kind: "close", type: "webhook.failing", subject: w.uid });
       continue;
     }
     failedSinceSuccess++;
+    lastFailedAt = a.endedAt;
     if (a.deadLettered) {
       actions.push({
         kind: "open",

@@ -73,6 +73,7 @@ async function apply(env: Env, actions: EpisodeAction[], now: number): Promise<v
       if (a.kind === "open") {
         await open(env, a, now);
       } else {
+        if (a.count > 0) await countIn(env.DB, { ...a, now: a.at ?? now });
         const e = await openEpisodeOf(env.DB, a.type, a.subject);
         if (e) await close(env, e, now);
       }

@@ -184,6 +184,28 @@ describe("webhook health, auto-disable and alerts", () => {
     expect(after[1]!.data.message).toMatch(/recovered after 20 failed attempts/);
   });
 
+  it("counts in webhook.recovered the failures recorded in the batch that ends the streak", async () => {
+    const p = pipeline({ RETRY_BASE_SECONDS: "0" });
+    // The first request fails (the episode opens at once); then two at once: the first fails, the other succeeds 300 ms later, one batch.
+    const { key, org, webhook: hook } = await p.webhookOn("flaky?fails=2&ms=300", { maxAttempts: 1, maxConcurrency: 2, failingAfterAttempts: 1 });
+    const alertKey = `${key}-alerts`;
+    await endpoint(p, alertKey, { alertTypes: ["webhook.failing", "webhook.recovered"] });
+    await p.ingest(podiumBody({ organizationUid: org }));
+    await settle(p);
+    expect((await alertsAt(alertKey, hook.uid)).map((a) => [a.type, a.data.count])).toEqual([["webhook.failing", 1]]);
+    await p.ingest(podiumBody({ organizationUid: org }));
+    await p.ingest(podiumBody({ organizationUid: org }));
+    await settle(p);
+    expect((await received(key)).map((r) => r.status)).toEqual([503, 503, 200]);
+    const after = await alertsAt(alertKey, hook.uid);
+    expect(after.map((a) => [a.type, a.data.count])).toEqual([
+      ["webhook.failing", 1],
+      ["webhook.recovered", 2],
+    ]);
+    expect(after[1]!.data.message).toMatch(/recovered after 2 failed attempts/);
+    expect((await episodesOf(p, hook.uid)).filter(([type]) => type === "webhook.failing")).toEqual([["webhook.failing", "closed", 2]]);
+  });
+
   it("a flaky downstream's dead letters make one episode: a success between them closes nothing; it resolves an hour after the last, once the webhook delivers again", async () => {
     const p = pipeline({ RETRY_BASE_SECONDS: "0" });
     const { key, org, webhook: hook } = await p.webhookOn("fail", { maxAttempts: 1 });
