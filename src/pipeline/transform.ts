@@ -425,13 +425,15 @@ function jsonataError(e: unknown): { message: string; code?: string; position?: 
 function serialize(value: unknown, maxBytes: number): { ok: true; json: string } | ({ ok: false } & Failure) {
   if (value === undefined) return { ok: false, ...quoting("the expression produced nothing for this event") };
   let json: string;
+  const writing = boundedWriting(maxBytes, `the result is over ${maxBytes} bytes`, () => {
+    throw new BoundExceeded("the result contains a function, which is not JSON");
+  });
   try {
-    json = JSON.stringify(
-      value,
-      boundedWriting(maxBytes, `the result is over ${maxBytes} bytes`, () => {
-        throw new BoundExceeded("the result contains a function, which is not JSON");
-      }),
-    );
+    json = JSON.stringify(value, (key: string, v: unknown) => {
+      // JSON has no Infinity or NaN (`a / 0`): JSON.stringify would send null in its place, unsaid.
+      if (typeof v === "number" && !Number.isFinite(v)) throw new BoundExceeded(`the result contains the number ${v}, which is not JSON`);
+      return writing(key, v);
+    });
   } catch (e) {
     // The runtime's message may name the result's keys.
     if (e instanceof BoundExceeded) return { ok: false, ...quoting(e.message) };

@@ -317,6 +317,14 @@ describe("bounds", () => {
     expect((await failure(`{"f": $uppercase}`, "{}")).reason).toBe("transform: the result contains a function, which is not JSON");
   });
 
+  it("a number JSON cannot write (a division by zero) is not a JSON result, not null", async () => {
+    const r = await failure(`{"ratio": data.a / data.b}`, JSON.stringify({ data: { a: 1, b: 0 } }));
+    expect(r.permanent).toBe(true);
+    expect(r.reason).toBe("transform: the result contains the number Infinity, which is not JSON");
+    expect((await failure(`[1, -1 / 0]`, "{}")).reason).toBe("transform: the result contains the number -Infinity, which is not JSON");
+    expect((await transformed(`{"ratio": data.a / data.b}`, JSON.stringify({ data: { a: 1, b: 4 } }))).body).toEqual({ ratio: 0.25 });
+  });
+
   it("a result nested too deeply to write says so, not that it is not JSON", async () => {
     // A valid JSON event nested past what the runtime's JSON writer recurses into.
     const deepBody = `${"[".repeat(100_000)}${"]".repeat(100_000)}`;
