@@ -10,11 +10,12 @@ import type { Env } from "../env";
 import { outbound } from "../pipeline/outbound";
 import { deliveryHeaders } from "../pipeline/sign";
 import { grantedWebhooks } from "../store/grants";
-import { deliveryContext, eventBodies, eventsAfter, eventsUpTo, lastEventSeq, type ListenEvent } from "../store/listen";
+import type { EventContent } from "../store/content";
+import { deliveryContext, eventContents, eventsAfter, eventsUpTo, lastEventSeq, type ListenEvent } from "../store/listen";
 import { liveTokenIds } from "../store/tokens";
 import { getWebhook } from "../store/webhooks";
 import { QUIET_MS } from "./announce";
-import { hears, principalOf } from "./hears";
+import { admitsContent, hears, principalOf } from "./hears";
 import { PAGE, PAGES_PER_ALARM, PAGES_PER_SOCKET, SILENT_SOCKET_MS, SOCKETS_PER_TOKEN, socketRefusal } from "./limits";
 import { CLOSE_CODES, CONFIG_HEADER, type AttemptNote, type EventNote, type ListenerConfig, type ListenMessage } from "./protocol";
 
@@ -354,7 +355,7 @@ export class ListenerHub extends DurableObject<Env> {
       const webhookOf = (l: Listener) => (l.config.webhookUid === null ? null : (webhooks.get(l.config.webhookUid) ?? null));
       const heard = live.map((l) => ({ l, events: page.filter((e) => e.seq > l.at.position && hears(l.config, l.principal, e, webhookOf(l))) }));
       const withBodies = new Set(heard.flatMap(({ l, events }) => (l.config.mode === "listen" ? events.map((e) => e.id) : [])));
-      const bodies = await eventBodies(this.env.DB, [...withBodies]);
+      const bodies = await eventContents(this.env.DB, [...withBodies]);
       for (const { l, events } of heard) {
         if (!(await this.sendPage(l, events, bodies, webhookOf(l), Math.max(l.at.position, last.seq)))) closed.add(l);
       }
@@ -371,7 +372,7 @@ export class ListenerHub extends DurableObject<Env> {
    * there. One whose send fails is closed with its position left where the page began, so
    * it is never past an event it did not get: the client resumes from what it received.
    */
-  private async sendPage(l: Listener, events: ListenEvent[], bodies: Map<string, string>, webhook: Webhook | null, upTo: number): Promise<boolean> {
+  private async sendPage(l: Listener, events: ListenEvent[], bodies: Map<string, EventContent>, webhook: Webhook | null, upTo: number): Promise<boolean> {
     for (const e of events) {
       const note = await this.eventNote(l, e, bodies.get(e.id), webhook);
       if (note === null || send(l.ws, note)) continue;
@@ -384,7 +385,7 @@ export class ListenerHub extends DurableObject<Env> {
     return true;
   }
 
-  private async eventNote(l: Listener, e: ListenEvent, body: string | undefined, webhook: Webhook | null): Promise<EventNote | null> {
+  private async eventNote(l: Listener, e: ListenEvent, content: EventContent | undefined, webhook: Webhook | null): Promise<EventNote | null> {
     const note: EventNote = {
       type: "event",
       position: e.seq,
@@ -396,7 +397,9 @@ export class ListenerHub extends DurableObject<Env> {
       receivedAt: iso(e.receivedAt),
     };
     if (l.config.mode === "tail") return note;
-    if (body === undefined) return null; // purged meanwhile
+    if (content === undefined) return null; // purged meanwhile
+    if (!admitsContent(webhook, e, content)) return null;
+    const body = content.body;
     const secret = webhook?.secret ?? l.config.secret;
     if (!secret) return null;
     // As a webhook: what its delivery would send, transformed and signed as sent.
@@ -416,8 +419,13 @@ export class ListenerHub extends DurableObject<Env> {
       const page = await eventsUpTo(this.env.DB, upTo, 100);
       const oldest = page[page.length - 1];
       if (!oldest) break;
-      for (const e of page) {
-        if (!hears(c, p, e, webhook)) continue;
+      const heard = page.filter((e) => hears(c, p, e, webhook));
+      // As a webhook, those stored before it existed count only if its filter admits them (what the pump sends).
+      const unrouted = webhook?.filter ? heard.filter((e) => e.receivedAt < webhook.createdAt) : [];
+      const contents = c.mode === "listen" ? await eventContents(this.env.DB, unrouted.map((e) => e.id)) : new Map<string, EventContent>();
+      for (const e of heard) {
+        const content = contents.get(e.id);
+        if (content && !admitsContent(webhook, e, content)) continue;
         start = e.seq - 1;
         if (++found === c.replay) return start;
       }

@@ -1,6 +1,7 @@
 // What `edgehook listen` and `tail` read: events in insertion order (`seq`, the
 // primary key), so every read here is a bounded range of the primary key.
 import type { WebhookOwner } from "../domain/access";
+import type { EventContent } from "./content";
 import { contentsOf } from "./contents";
 import { stringsIn } from "./stored-json";
 import { EVENT_COLUMNS, EVENT_JOINS, toMeta, type EventDbRow, type EventMeta } from "./events";
@@ -35,8 +36,8 @@ export async function eventsUpTo(db: D1Database, seq: number, limit: number): Pr
   return results.map(listenEvent);
 }
 
-/** The raw bodies of some events, by id. */
-export async function eventBodies(db: D1Database, ids: string[]): Promise<Map<string, string>> {
+/** The raw bodies and stored headers of some events, by id. */
+export async function eventContents(db: D1Database, ids: string[]): Promise<Map<string, EventContent>> {
   if (ids.length === 0) return new Map();
   const { results } = await db
     .prepare(`SELECT ${apiIdSql("evt_", "id")} AS id, seq FROM events WHERE id IN (SELECT ${idKeySql("evt_", "value")} FROM json_each(?))`)
@@ -45,7 +46,7 @@ export async function eventBodies(db: D1Database, ids: string[]): Promise<Map<st
   const contents = await contentsOf(db, results.map((r) => r.seq));
   return new Map(results.flatMap((r) => {
     const c = contents.get(r.seq);
-    return c ? [[r.id, c.body] as const] : [];
+    return c ? [[r.id, c] as const] : [];
   }));
 }
 

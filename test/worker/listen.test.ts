@@ -170,6 +170,24 @@ describe("GET /v1/listen", () => {
     expect(() => new StandardWebhook(w.secret).verify(heard.body!, heard.headers!)).not.toThrow();
   });
 
+  it("as a webhook replaying events stored before it existed: hears only those its filter admits", async () => {
+    const p = pipeline();
+    const org = `org-${uniqueKey()}`;
+    const admitted = await p.ingest(body("message.received", org));
+    await p.ingest(body("message.sent", org)); // its filter excludes this one
+    const w = await p.createWebhook({
+      url: "https://downstream.test/ok/listen-before",
+      eventTypes: ["message.*"],
+      organizationUid: org,
+      filter: { body: { metadata: { eventType: "message.received" } } },
+    });
+    // The last one it admits: the replay reaches past the one its filter excludes.
+    const l = await connect(p, `webhookUid=${w.uid}&replay=1`);
+    const live = await p.ingest(body("message.received", org));
+    await l.examined(await positionOf(p, live));
+    expect(l.events().map((e) => e.id)).toEqual([admitted, live]);
+  });
+
   it("as a webhook: hears a credential header of its transformation redacted, the others as sent", async () => {
     const p = pipeline();
     const org = `org-${uniqueKey()}`;
