@@ -5,7 +5,7 @@
 import { spawnSync, spawn } from "node:child_process";
 import { copyFileSync, existsSync } from "node:fs";
 import { copyDocsBundle } from "./docs-assets.mjs";
-import { devBase, startLocalCron } from "./local-cron.mjs";
+import { devBase, devPersistTo, startLocalCron } from "./local-cron.mjs";
 
 process.env.WRANGLER_SEND_METRICS ??= "false";
 
@@ -18,7 +18,8 @@ copyDocsBundle(); // /docs serves it from public/
 
 const args = process.argv.slice(2);
 // Local state goes where wrangler dev will look for it.
-const persist = args.includes("--persist-to") ? ["--persist-to", args[args.indexOf("--persist-to") + 1]] : [];
+const persistTo = devPersistTo(args);
+const persist = persistTo === undefined ? [] : ["--persist-to", persistTo];
 
 // wrangler redraws its whole table after each migration (over a thousand lines on a first run):
 // its output is shown only when it fails.

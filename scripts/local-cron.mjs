@@ -77,15 +77,26 @@ function outcomeOf(body) {
  * @param {string[]} args
  */
 export function devBase(args) {
-  const value = (/** @type {string} */ name) => {
-    const i = args.findIndex((a) => a === name || a.startsWith(`${name}=`));
-    if (i < 0) return undefined;
-    return args[i].includes("=") ? args[i].slice(args[i].indexOf("=") + 1) : args[i + 1];
-  };
-  const port = Number(value("--port") ?? 8787);
+  const port = Number(argValue(args, "--port") ?? 8787);
   if (!Number.isInteger(port) || port <= 0) return null;
-  const ip = value("--ip");
+  const ip = argValue(args, "--ip");
   const loopbackOf = new Map([["0.0.0.0", "127.0.0.1"], ["*", "127.0.0.1"], ["::", "[::1]"]]);
   const host = ip === undefined ? "localhost" : (loopbackOf.get(ip) ?? (ip.includes(":") ? `[${ip}]` : ip));
   return `http://${host}:${port}`;
+}
+
+/**
+ * Where `wrangler dev` given these arguments keeps its local state (`--persist-to DIR` or
+ * `--persist-to=DIR`; undefined: its default), for the migrations to go to the same database.
+ * @param {string[]} args
+ */
+export function devPersistTo(args) {
+  return argValue(args, "--persist-to");
+}
+
+/** A flag's value as wrangler's parser reads it: `--name value` or `--name=value`. @param {string[]} args @param {string} name */
+function argValue(args, name) {
+  const i = args.findIndex((a) => a === name || a.startsWith(`${name}=`));
+  if (i < 0) return undefined;
+  return args[i].includes("=") ? args[i].slice(args[i].indexOf("=") + 1) : args[i + 1];
 }

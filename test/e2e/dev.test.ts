@@ -7,7 +7,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { CRON, devBase, startLocalCron } from "../../scripts/local-cron.mjs";
+import { CRON, devBase, devPersistTo, startLocalCron } from "../../scripts/local-cron.mjs";
 import { migratedState } from "./stack";
 
 const root = resolve(import.meta.dirname, "../..");
@@ -111,6 +111,13 @@ describe("the local cron (scripts/local-cron.mjs)", () => {
     expect(devBase(["--port=9000", "--ip", "0.0.0.0"])).toBe("http://127.0.0.1:9000");
     expect(devBase(["--ip", "127.0.0.2", "--port", "8790"])).toBe("http://127.0.0.2:8790");
     expect(devBase(["--port", "0"])).toBeNull();
+  });
+
+  it("migrates the database wrangler dev serves, however --persist-to is written", () => {
+    expect(devPersistTo([])).toBeUndefined();
+    expect(devPersistTo(["--port", "8788", "--persist-to", "/tmp/a"])).toBe("/tmp/a");
+    // (Given as --persist-to=DIR, the migrations went to .wrangler/state and every read of DIR failed: no such table.)
+    expect(devPersistTo(["--persist-to=/tmp/b", "--port", "8788"])).toBe("/tmp/b");
   });
 });
 
