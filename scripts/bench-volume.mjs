@@ -19,15 +19,15 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { BENCH_ADMIN_TOKEN, startBenchWorker } from "../bench/volume/stack.mjs";
+import { scriptArgs } from "./script-args.mjs";
 
 process.env.WRANGLER_SEND_METRICS ??= "false";
 // Wrangler's local trace collector stays off, as in the seed (seed.mjs) and the e2e stack.
 process.env.X_LOCAL_OBSERVABILITY ??= "false";
 const root = resolve(import.meta.dirname, "..");
-const { values } = parseArgs({
-  options: {
+const values = scriptArgs(
+  {
     events: { type: "string" },
     "persist-to": { type: "string", default: join(root, ".wrangler/bench-volume") },
     reseed: { type: "boolean", default: false },
@@ -38,7 +38,11 @@ const { values } = parseArgs({
     "skip-ingest": { type: "boolean", default: false },
     "by-statement": { type: "boolean", default: false },
   },
-});
+  "Usage: npm run bench:volume -- [--events N] [--persist-to DIR] [--reseed] [--repeat R] [--rounds K] [--ingest M]\n" +
+    "  [--skip-reads] [--skip-ingest] [--by-statement]\n" +
+    "Times the operator reads and the ingest on a seeded database (N events, default 1000000, in DIR,\n" +
+    "default .wrangler/bench-volume): R timed calls a read, K rounds of M events. docs/scale-and-cost.md.",
+);
 const REPEAT = Number(values.repeat);
 const ROUNDS = Number(values.rounds);
 const INGEST = Number(values.ingest);

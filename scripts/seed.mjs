@@ -7,8 +7,8 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { unstable_dev } from "wrangler";
+import { scriptArgs } from "./script-args.mjs";
 
 process.env.WRANGLER_SEND_METRICS ??= "false";
 // Wrangler's local trace collector records every D1 batch's spans beside the database (a
@@ -16,14 +16,17 @@ process.env.WRANGLER_SEND_METRICS ??= "false";
 process.env.X_LOCAL_OBSERVABILITY ??= "false";
 const root = resolve(import.meta.dirname, "..");
 
-const { values } = parseArgs({
-  options: {
+const values = scriptArgs(
+  {
     events: { type: "string", default: "100000" },
     "persist-to": { type: "string" },
     seed: { type: "string", default: "14" },
     batch: { type: "string", default: "200" },
   },
-});
+  "Usage: npm run seed -- [--events N] [--persist-to DIR] [--seed S] [--batch B]\n" +
+    "Fills the local D1 that `npm run dev` uses (or DIR's) with N events (default 100000) of a busy account's\n" +
+    "retained traffic; --seed picks the random sequence (default 14). docs/scale-and-cost.md.",
+);
 const events = Number(values.events);
 if (!Number.isInteger(events) || events < 1) {
   console.error("--events must be a positive whole number");
