@@ -23,6 +23,14 @@ async function api(path: string) {
   return { status: res.status, json: (await res.json()) as any };
 }
 
+/** What sqlite_master says of a database's own objects (not SQLite's, D1's or the migrations' record). */
+async function schemaOf(db: D1Database) {
+  const { results } = await db
+    .prepare("SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name != 'd1_migrations' ORDER BY type, name")
+    .all();
+  return results;
+}
+
 describe("migration 0014 (volume)", () => {
   it("converts a database of the old layout without losing an event, a delivery, an attempt or a byte of a body", async () => {
     const db = env.MIGRATION_DB;
@@ -59,6 +67,8 @@ describe("migration 0014 (volume)", () => {
     ]);
 
     await applyD1Migrations(db, env.TEST_MIGRATIONS);
+    // The same schema as a database made afresh (env.DB, test/worker/setup.ts): every table, column, index and trigger.
+    expect(await schemaOf(db)).toEqual(await schemaOf(env.DB));
 
     // Every event reads back as before, bodies byte for byte, in the same order.
     const list = await api("/v1/events?limit=10");
