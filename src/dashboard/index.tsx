@@ -27,6 +27,7 @@ import {
   WebhookTestAnswer,
 } from "../api/schemas";
 import { isRecord } from "../domain/guards";
+import { settings } from "../domain/settings";
 import { isEventId } from "../domain/ids";
 import { hasScope } from "../domain/scopes";
 import { missingDataScope } from "../domain/access";
@@ -337,6 +338,8 @@ async function retryFrom(c: C, webhookUid: string): Promise<string | undefined> 
 }
 
 async function webhookListPage(c: C, refused?: Refused) {
+  // The form sends what it shows: shown a constant, it overrode the deployment's DELIVERY_TIMEOUT_MS and MAX_ATTEMPTS.
+  const deploymentSettings = settings(c.env);
   const list = await callApi(c, "GET", pageOfList(c, "/webhooks"), WebhookList_);
   if (!list.ok) return apiRefusal(c, "Webhooks", LISTS.webhooks, list);
   return page(
@@ -351,6 +354,7 @@ async function webhookListPage(c: C, refused?: Refused) {
       mayChange={(w) => mayChange(c, w)}
       canReplay={can(c, "events:replay")}
       entered={refused?.entered}
+      defaults={{ timeoutMs: deploymentSettings.deliveryTimeoutMs, maxAttempts: deploymentSettings.maxAttempts }}
     />,
     refused ? 400 : 200,
     refused?.error,

@@ -184,6 +184,19 @@ describe("dashboard: filters, transformations and tests", () => {
     expect((await p.api("GET", `/v1/webhooks/${uid}`)).json.eventTypes).toEqual(["message.received", "contact.*"]);
   });
 
+  it("creates a webhook left at what the form shows with this deployment's DELIVERY_TIMEOUT_MS and MAX_ATTEMPTS, not constants", async () => {
+    const deployment = { DELIVERY_TIMEOUT_MS: "2500", MAX_ATTEMPTS: "8" };
+    const c = await cookie();
+    const key = uniqueKey();
+    const listHtml = await (await call(new Request(url("/dashboard/webhooks"), { headers: { cookie: c } }), deployment)).text();
+    const shown = (name: string) => new RegExp(`<input[^>]*name="${name}"[^>]*value="([^"]*)"`).exec(listHtml)?.[1];
+    // The form as a browser sends it: the typed fields, and the others as the page shows them.
+    const fields = { url: `https://downstream.test/ok/${key}`, eventTypes: "message.*", organizationUid: `org-${key}`, timeoutMs: shown("timeoutMs")!, maxAttempts: shown("maxAttempts")! };
+    const created = await dashboardForm("/dashboard/webhooks", c, fields, deployment);
+    const uid = /\/dashboard\/webhooks\/([0-9a-f-]{36})/.exec(await (await dashboardShown(created, c)).text())![1]!;
+    expect((await pipeline().api("GET", `/v1/webhooks/${uid}`)).json).toMatchObject({ timeoutMs: 2500, maxAttempts: 8 });
+  });
+
   it("keeps what was typed in a refused new source, but its secret, with the error", async () => {
     const c = await cookie();
     const name = `A name ${uniqueKey()}`;

@@ -48,6 +48,8 @@ export function WebhookList(props: {
   mayChange: (w: WebhookJson) => boolean;
   canReplay: boolean;
   entered?: Entered | undefined;
+  /** What a new webhook gets when the form leaves a field at what it shows: this deployment's DELIVERY_TIMEOUT_MS and MAX_ATTEMPTS. */
+  defaults: NewWebhookDefaults;
 }) {
   return (
     <div class="stack">
@@ -87,9 +89,15 @@ export function WebhookList(props: {
         </table>
       </div>
       <NextPage path="/dashboard/webhooks" name="cursor" cursor={props.nextCursor} label="More webhooks →" />
-      {props.canWrite && <WebhookForm entered={props.entered} />}
+      {props.canWrite && <WebhookForm entered={props.entered} defaults={props.defaults} />}
     </div>
   );
+}
+
+/** The settings a new webhook takes by default (settings.ts), which the new-webhook form shows. */
+export interface NewWebhookDefaults {
+  timeoutMs: number;
+  maxAttempts: number;
 }
 
 /** What a form held when it was sent: field name → text. */
@@ -99,7 +107,7 @@ export type Entered = Readonly<Record<string, string>>;
  * Create (no webhook) or edit (a webhook) form, showing what was `entered` when it
  * was sent back refused. Location and organization are fixed once created.
  */
-function WebhookForm(props: { webhook?: WebhookJson; entered?: Entered | undefined }) {
+function WebhookForm(props: { webhook?: WebhookJson; entered?: Entered | undefined; defaults?: NewWebhookDefaults }) {
   const w = props.webhook;
   const typed = props.entered;
   const value = (name: string, shown: string) => typed?.[name] ?? shown;
@@ -131,11 +139,11 @@ function WebhookForm(props: { webhook?: WebhookJson; entered?: Entered | undefin
       )}
       <label>
         Timeout (ms)
-        <input name="timeoutMs" type="number" min="100" max="30000" value={value("timeoutMs", initial?.timeoutMs ?? "5000")} />
+        <input name="timeoutMs" type="number" min="100" max="30000" value={value("timeoutMs", initial?.timeoutMs ?? String(props.defaults?.timeoutMs ?? ""))} />
       </label>
       <label>
         Attempts
-        <input name="maxAttempts" type="number" min="1" max="50" value={value("maxAttempts", initial?.maxAttempts ?? "15")} />
+        <input name="maxAttempts" type="number" min="1" max="50" value={value("maxAttempts", initial?.maxAttempts ?? String(props.defaults?.maxAttempts ?? ""))} />
       </label>
       <label>
         Rate limit (deliveries per second; empty: none)
