@@ -5,6 +5,7 @@ import { AppError } from "../domain/errors";
 import { sha256Hex } from "../domain/crypto";
 import { keepReveal, takeReveal, type Reveal } from "../store/sessions";
 import { secureHeaders } from "hono/secure-headers";
+import { trimTrailingSlash } from "hono/trailing-slash";
 import { z } from "@hono/zod-openapi";
 import { blockedRefusal, failedAuthentication, principalFor } from "../api/auth";
 import { clientAddress } from "../http/client";
@@ -147,6 +148,9 @@ dashboard.use("*", async (c, next) => {
   await next();
   if (!c.res.headers.has("cache-control")) c.res.headers.set("cache-control", "no-store");
 });
+// `/dashboard/` is how the dashboard's address is often typed (and a sign-in there went back
+// to it): a page asked for with a trailing slash that serves none is the page without it.
+dashboard.use("*", trimTrailingSlash());
 // Actions are form POSTs from our own pages only, and the cookie is SameSite=Strict. Whatever the
 // body's type (an action without fields takes any, so hono/csrf, which checks form types only, is
 // not enough), a POST must say it comes from here: Sec-Fetch-Site, or else Origin.

@@ -32,6 +32,37 @@ describe("dashboard sessions and security", () => {
     expect(res.headers.get("location")).toBe(SIGN_IN_TO_EVENTS);
   });
 
+  it("serves a page asked for with a trailing slash (/dashboard/, as it is often typed) as the page without it, signed in or signing in there", async () => {
+    /** Follows redirects as a browser does, with the session cookie once it is set: the last answer and where it stands. */
+    async function visit(path: string, init?: RequestInit) {
+      let cookie = "";
+      let res = await call(new Request(url(path), init));
+      let at = url(path);
+      for (let hops = 0; res.status >= 300 && res.status < 400 && hops < 5; hops++) {
+        cookie = res.headers.get("set-cookie")?.split(";")[0] ?? cookie;
+        at = new URL(res.headers.get("location")!, at).href;
+        res = await call(new Request(at, { headers: cookie ? { cookie } : {} }));
+      }
+      return { res, at: new URL(at) };
+    }
+    const signedOut = await call(new Request(url("/dashboard/")));
+    const signInPage = new URL(signedOut.headers.get("location")!, url("/"));
+    expect(signInPage.pathname).toBe("/dashboard/login");
+    // Signing in there goes back to the overview.
+    const landed = await visit("/dashboard/login", {
+      method: "POST",
+      headers: { origin: "https://edgehook.test", "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ token: ADMIN_TOKEN, next: signInPage.searchParams.get("next")! }),
+    });
+    expect(landed.res.status).toBe(200);
+    expect(landed.at.pathname).toBe("/dashboard");
+    expect(pageText(await landed.res.text())).toContain("events in 24 h");
+    const cookie = (await signIn()).headers.get("set-cookie")!.split(";")[0]!;
+    const events = await call(new Request(url("/dashboard/events/?eventType=message.received"), { headers: { cookie } }));
+    expect(events.status).toBe(301);
+    expect(new URL(events.headers.get("location")!).pathname + new URL(events.headers.get("location")!).search).toBe("/dashboard/events?eventType=message.received");
+  });
+
   it("keeps the session in an HttpOnly, Secure, SameSite=Strict cookie, and refuses a wrong token", async () => {
     const ok = await signIn();
     expect(ok.status).toBe(303);
