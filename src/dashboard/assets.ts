@@ -65,6 +65,7 @@ document.addEventListener("submit", function (e) {
   if (!rows || rows.dataset.live !== "1") return;
   var next = document.getElementById("event-next");
   var status = document.getElementById("live-status");
+  if (status) status.textContent = "Live: new events appear every 5 seconds.";
   var timer = setInterval(function () {
     var url = new URL(location.href);
     url.searchParams.set("partial", "1");

@@ -277,6 +277,16 @@ describe("dashboard: filters, transformations and tests", () => {
     expect(html).toContain('data-live="0"');
     expect(html).toMatch(/<input name="q" value="data\.conversation\.uid=conv-/);
   });
+
+  it("claims the list is live only from the script that refreshes it: as served (a browser without JavaScript) it says to reload", async () => {
+    const c = await cookie();
+    const html = await (await get("/dashboard/events", c)).text();
+    expect(html).toContain('data-live="1"');
+    const status = text(/<p[^>]*id="live-status"[^>]*>[\s\S]*?<\/p>/.exec(html)![0]);
+    expect(status).not.toContain("Live");
+    expect(status).toContain("reload the page for new events");
+    expect(await (await get("/dashboard/assets/app.js", c)).text()).toContain("Live: new events appear every 5 seconds.");
+  });
 });
 
 describe("an alert event's page", () => {

@@ -128,7 +128,8 @@ export function EventList(props: EventListProps & { live: boolean }) {
         {q.q
           ? `Search results, newest first: each page looks through up to ${SEARCH_BOUND.events.toLocaleString("en")} events of the range (the last ${SEARCH_BOUND.defaultHours} hours unless Since/Until say otherwise).`
           : props.live
-            ? "Live: new events appear every 5 seconds."
+            ? // The script that refreshes the list says it is live (assets.ts): without it, nothing appears by itself.
+              "Newest first: reload the page for new events."
             : "Showing an older page: not live."}
       </p>
       <div class="scroll">
