@@ -647,6 +647,11 @@ describe("notification endpoints and alerts in the API", () => {
     const unlimited = await makeToken(p, [...DATA_SCOPES, "events:read"]);
     expect((await as(p, unlimited.token, "GET", `/v1/events/${eventId}`)).status).toBe(404);
     expect((await as(p, unlimited.token, "GET", "/v1/events?sourceId=edgehook&limit=100")).json.data ?? []).toEqual([]);
+    // Nor is an endpoint a webhook it may name in a bulk retry (404, as any webhook it cannot see); the admin retries its alerts.
+    const replayer = await makeToken(p, [...DATA_SCOPES, "events:replay"]);
+    const namingEndpoint = { status: "failed", webhookUid: alertsTo.uid };
+    expect(await as(p, replayer.token, "POST", "/v1/deliveries/retry", namingEndpoint)).toMatchObject({ status: 404, json: { error: { code: "not_found" } } });
+    expect((await p.api("POST", "/v1/deliveries/retry", namingEndpoint)).status).toBe(202);
     const alerts = (await p.api("GET", "/v1/events?sourceId=edgehook&limit=100")).json.data.length;
     expect(alerts).toBeGreaterThan(0);
     const all = (await p.api("GET", "/v1/stats")).json.events;

@@ -1,5 +1,6 @@
 import { accessOf, canSeeEvent, confinementAllows, isLimited, missingDataScope } from "../../domain/access";
 import { AppError } from "../../domain/errors";
+import { hasScope } from "../../domain/scopes";
 import { retry } from "../../pipeline/commands";
 import { getDelivery, listDeliveries } from "../../store/delivery-reads";
 import { getEvent } from "../../store/events";
@@ -62,7 +63,9 @@ export const deliveries = router()
     // A webhook named that the caller may not see (or none is) answers as a replay to it does, not an empty retry a typo would hide behind.
     if (b.webhookUid !== undefined) {
       const named = await getWebhook(c.env.DB, b.webhookUid);
-      if (!named || (await grantedWebhooks(c.env.DB, c.get("principal"), [named])).length === 0) {
+      // A notification endpoint carries alerts, which only the admin sees: to any other token it is no webhook.
+      const seen = named && (named.kind === "webhook" || hasScope(c.get("principal"), "admin"));
+      if (!seen || (await grantedWebhooks(c.env.DB, c.get("principal"), [named])).length === 0) {
         throw new AppError("not_found", `No webhook "${b.webhookUid.slice(0, 80)}".`);
       }
     }
