@@ -15,6 +15,10 @@ const app = new OpenAPIHono<AppEnv>();
 // The ack path (which fetchHandler below sends provider requests to directly), for what
 // it does not recognise (a percent-encoded source id) and for the 405 of other methods.
 app.post("/webhooks/:sourceId", (c) => receive(c.req.raw, c.req.param("sourceId"), c.env, c.executionCtx));
+// A path under /webhooks/ that names no source id (a trailing slash, often pasted with the URL,
+// or a deeper path) is the ingress's 404 unknown_source, logged under `(invalid)` for "why are
+// my events not arriving?", not the router's bare not_found that nobody sees.
+app.post("/webhooks/*", (c) => receive(c.req.raw, c.req.path.slice("/webhooks/".length), c.env, c.executionCtx));
 
 app.openapi(
   createRoute({

@@ -91,7 +91,9 @@ async function accept(request: Request, sourceId: string, env: Env): Promise<Res
     throw new AppError("queue_unavailable", "The source could not be read just now, so the event was not queued; retry later.", undefined, QUEUE_RETRY_AFTER_S);
   });
   if (!source || source.disabled) {
-    throw new AppError("unknown_source", `No enabled source is called "${sourceId.slice(0, 64)}".`);
+    // Not even a source id: most often the URL given to the provider ends with a slash.
+    const hint = SOURCE_ID.test(sourceId) ? "" : " A source id is 1 to 64 of a-z, 0-9 and -, with nothing after it (no trailing slash).";
+    throw new AppError("unknown_source", `No enabled source is called "${sourceId.slice(0, 64)}".${hint}`);
   }
   const signed = source.verification === "signature";
   const encoded = encodedBody(request.headers.get("content-encoding"));

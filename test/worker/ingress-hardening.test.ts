@@ -310,14 +310,15 @@ describe("the ack path's own dispatch", () => {
     }
   });
 
-  it("hands what it does not match to the app: deeper paths, no source id", async () => {
-    const deeper = await send("/webhooks/podium/extra", podiumBody(), { "content-type": "application/json" });
-    expect(deeper.status).toBe(404);
-    expect(deeper.json.error.code).toBe("not_found");
-    expect(deeper.queued).toHaveLength(0);
-    const bare = await send("/webhooks/", podiumBody(), { "content-type": "application/json" });
-    expect(bare.status).toBe(404);
-    expect(bare.json.error.code).toBe("not_found");
+  it("hands what it does not match to the app, which answers the ingress's 404 unknown_source: deeper paths, a trailing slash, no source id", async () => {
+    for (const path of ["/webhooks/podium/extra", "/webhooks/podium/", "/webhooks/"]) {
+      const body = podiumBody();
+      const r = await send(path, body, await podiumHeaders(body));
+      expect(r.status, path).toBe(404);
+      expect(r.json.error.code, path).toBe("unknown_source");
+      expect(r.json.error.message, path).toMatch(/no trailing slash/);
+      expect(r.queued, path).toHaveLength(0);
+    }
   });
 });
 

@@ -182,6 +182,17 @@ describe("the rejection log", () => {
     expect((await as(p, token, "GET", "/v1/sources/(unknown)/rejections")).status).toBe(404);
   });
 
+  it("counts a URL with a trailing slash (or any path that names no source id) under (invalid), saying what it asked for", async () => {
+    const p = pipeline();
+    const source = await createSource({ secrets: [`s-${uniqueKey()}`] });
+    const { res, sent } = await refused(post(`/webhooks/${source}/`, "{}", { "content-type": "application/json" }));
+    expect(res.status).toBe(404);
+    expect(sent[0]?.counts).toEqual([expect.objectContaining({ sourceId: "(invalid)", reason: "unknown_source", count: 1 })]);
+    await record(p, sent);
+    const admin = await p.api("GET", "/v1/sources/(invalid)/rejections");
+    expect(admin.json.recent.map((r: { requested: string }) => r.requested)).toContain(`${source}/`);
+  });
+
   it("samples the latest refusals of each source, so a flood on one leaves room for a wrong id asked for meanwhile", async () => {
     const p = pipeline();
     const source = await createSource({ secrets: [`s-${uniqueKey()}`] });
