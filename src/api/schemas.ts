@@ -566,7 +566,13 @@ const HmacConfigSchema = HmacConfigShape.extend({
   algorithm: stored.algorithm.default("SHA-256"),
   encoding: stored.encoding.default("hex"),
   // ", " parts the copies of a header sent more than once (src/schemes/scheme.ts): a prefix with it could never match.
-  prefix: stored.prefix.max(40).refine((p) => !p.includes(", "), "must not contain \", \"").default("").openapi({ example: "sha256=" }),
+  // A signature header's value is trimmed before its prefix is looked for: a prefix led by white space could never match.
+  prefix: stored.prefix
+    .max(40)
+    .refine((p) => !p.includes(", "), "must not contain \", \"")
+    .refine((p) => !/^\s/.test(p), "must not start with white space")
+    .default("")
+    .openapi({ example: "sha256=" }),
   timestampHeader: headerName.nullable().default(null).openapi({
     description: "When set, the signed content is `${timestamp}.${body}` and the timestamp must be within the tolerance.",
   }),

@@ -13,7 +13,8 @@ type Verifying = Pick<Source, "provider"> & {
 /**
  * What makes a source one its provider cannot verify as configured, each field at fault in
  * order: signature verification without a secret, an hmac configuration on any provider but
- * `hmac` (or none on it), a shop domain on any but `shopify`. The same rules for a source made
+ * `hmac` (or none on it), or one whose timestamp header is its signature header, a shop domain
+ * on any but `shopify`. The same rules for a source made
  * (its body) and changed (the source as the change leaves it).
  */
 export function sourceProblems(s: Verifying): Issue[] {
@@ -23,6 +24,10 @@ export function sourceProblems(s: Verifying): Issue[] {
   }
   if ((s.provider === "hmac") !== (s.hmac != null)) {
     problems.push({ path: "hmac", message: "the hmac configuration is required for the hmac provider, and only for it" });
+  }
+  if (s.hmac?.timestampHeader != null && s.hmac.timestampHeader === s.hmac.header) {
+    // One header cannot be both a signature and an epoch timestamp: every request would be refused 401.
+    problems.push({ path: "hmac", message: "timestampHeader must be another header than header (the signature's)" });
   }
   if (s.shopDomain != null && s.provider !== "shopify") problems.push({ path: "shopDomain", message: "only a shopify source has a shop domain" });
   return problems;

@@ -164,6 +164,27 @@ describe("/v1/sources", () => {
     // A source without verification exists only if created so on purpose.
     expect((await p.api("POST", "/v1/sources", { name: "open", provider: "podium", verification: "none" })).status).toBe(201);
   });
+
+  it("refuses an hmac configuration no request could pass: the timestamp in the signature's header, a prefix led by white space", async () => {
+    const p = pipeline();
+    const source = (hmac: Record<string, unknown>) => ({ name: "h", provider: "hmac", secrets: ["hmac-secret-1"], hmac });
+    const unusable = [
+      { hmac: { header: "x-sig", timestampHeader: "X-Sig" }, path: ["hmac"], message: /timestampHeader/ },
+      { hmac: { header: "x-sig", prefix: " sha256=" }, path: ["hmac", "prefix"], message: /white space/ },
+    ];
+    for (const { hmac, path, message } of unusable) {
+      const res = await p.api("POST", "/v1/sources", source(hmac));
+      expect(res.status, JSON.stringify(hmac)).toBe(400);
+      expect(res.json.error.code).toBe("invalid_request");
+      expect(res.json.error.details.issues).toEqual([expect.objectContaining({ path: path.join("."), message: expect.stringMatching(message) })]);
+    }
+    const made = await p.api("POST", "/v1/sources", source({ header: "x-sig", timestampHeader: "x-ts", prefix: "sha256=" }));
+    expect(made.status).toBe(201);
+    for (const { hmac } of unusable) {
+      const res = await p.api("PATCH", `/v1/sources/${made.json.id}`, { hmac });
+      expect([res.status, res.json.error?.code], JSON.stringify(hmac)).toEqual([400, "invalid_request"]);
+    }
+  });
 });
 
 describe("event filters, stats and errors", () => {
