@@ -42,7 +42,7 @@ app.openAPIRegistry.registerPath({
   path: "/webhooks/{sourceId}",
   summary: "Receive a webhook from a provider",
   description:
-    "Verifies the provider's signature (the source's provider says which headers: Podium `podium-timestamp`, `podium-signature`; Standard Webhooks `webhook-id`, `webhook-timestamp`, `webhook-signature`; Stripe `Stripe-Signature`; GitHub `X-Hub-Signature-256`; Shopify `X-Shopify-Hmac-Sha256`; Slack `X-Slack-Signature`, `X-Slack-Request-Timestamp`; hmac the header the source names: docs/providers.md), queues the event durably and answers 202. The body is up to 256 KiB, a JSON object for every provider but hmac, which takes any body.",
+    "Verifies the provider's signature (the source's provider says which headers: Podium `podium-timestamp`, `podium-signature`; Standard Webhooks `webhook-id`, `webhook-timestamp`, `webhook-signature`; Stripe `Stripe-Signature`; GitHub `X-Hub-Signature-256`; Shopify `X-Shopify-Hmac-Sha256`; Slack `X-Slack-Signature`, `X-Slack-Request-Timestamp`; hmac the header the source names: docs/providers.md), queues the event durably and answers 202. The body is up to 256 KiB of UTF-8: a JSON object for every provider but hmac, which takes any UTF-8 text.",
   // Authenticated by the provider's signature, not a bearer token.
   security: [],
   request: {
@@ -50,7 +50,7 @@ app.openAPIRegistry.registerPath({
     body: {
       content: {
         "application/json": { schema: z.record(z.string(), z.unknown()) },
-        "*/*": { schema: z.string().openapi({ description: "An hmac source's body, any bytes" }) },
+        "*/*": { schema: z.string().openapi({ description: "An hmac source's body: any UTF-8 text (other bytes are refused 400 malformed_payload)" }) },
       },
       required: true,
     },
@@ -64,9 +64,10 @@ app.openAPIRegistry.registerPath({
       description: "Queued durably",
       content: { "application/json": { schema: z.object({ eventId: z.string() }).openapi("Accepted") } },
     },
-    400: ingressError("malformed_payload"),
+    400: ingressError("malformed_payload: not a JSON object (for hmac sources: not UTF-8)"),
     401: ingressError("missing_signature, invalid_signature or timestamp_out_of_tolerance"),
     404: ingressError("unknown_source"),
+    405: { ...ingressError("method_not_allowed: anything but POST"), headers: { Allow: { description: "The methods served: POST.", schema: { type: "string" as const } } } },
     413: ingressError("payload_too_large (over 256 KiB)"),
     415: ingressError("unsupported_media_type: a compressed body (Content-Encoding gzip, br, deflate…): send it uncompressed"),
     429: ingressRetry("rate_limited: too many rejected signatures from this client for this source; retry after Retry-After seconds"),

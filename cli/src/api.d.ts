@@ -3185,7 +3185,7 @@ export interface paths {
         put?: never;
         /**
          * Receive a webhook from a provider
-         * @description Verifies the provider's signature (the source's provider says which headers: Podium `podium-timestamp`, `podium-signature`; Standard Webhooks `webhook-id`, `webhook-timestamp`, `webhook-signature`; Stripe `Stripe-Signature`; GitHub `X-Hub-Signature-256`; Shopify `X-Shopify-Hmac-Sha256`; Slack `X-Slack-Signature`, `X-Slack-Request-Timestamp`; hmac the header the source names: docs/providers.md), queues the event durably and answers 202. The body is up to 256 KiB, a JSON object for every provider but hmac, which takes any body.
+         * @description Verifies the provider's signature (the source's provider says which headers: Podium `podium-timestamp`, `podium-signature`; Standard Webhooks `webhook-id`, `webhook-timestamp`, `webhook-signature`; Stripe `Stripe-Signature`; GitHub `X-Hub-Signature-256`; Shopify `X-Shopify-Hmac-Sha256`; Slack `X-Slack-Signature`, `X-Slack-Request-Timestamp`; hmac the header the source names: docs/providers.md), queues the event durably and answers 202. The body is up to 256 KiB of UTF-8: a JSON object for every provider but hmac, which takes any UTF-8 text.
          */
         post: {
             parameters: {
@@ -3225,7 +3225,7 @@ export interface paths {
                         "application/json": components["schemas"]["Accepted"];
                     };
                 };
-                /** @description malformed_payload */
+                /** @description malformed_payload: not a JSON object (for hmac sources: not UTF-8) */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -3246,6 +3246,17 @@ export interface paths {
                 /** @description unknown_source */
                 404: {
                     headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description method_not_allowed: anything but POST */
+                405: {
+                    headers: {
+                        /** @description The methods served: POST. */
+                        Allow?: string;
                         [name: string]: unknown;
                     };
                     content: {

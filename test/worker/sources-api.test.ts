@@ -269,6 +269,10 @@ describe("event filters, stats and errors", () => {
     const doc = (await raw.json()) as any;
     expect(doc.openapi).toBe("3.1.0");
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(["/v1/events", "/v1/webhooks/{uid}", "/webhooks/{sourceId}"]));
+    // The ingress as it answers: an hmac source takes UTF-8 text only (other bytes are 400), and other methods are 405.
+    const ingress = doc.paths["/webhooks/{sourceId}"].post;
+    expect(ingress.requestBody.content["*/*"].schema.description).toMatch(/UTF-8/);
+    expect(Object.keys(ingress.responses)).toContain("405");
     const docs = await call(new Request("https://edgehook.test/docs"));
     expect(docs.status).toBe(200);
     expect(await docs.text()).toContain("/openapi.json");
