@@ -85,7 +85,7 @@ export async function getSource(db: D1Database, id: string, defaultTolerance: nu
 }
 
 /**
- * A page of stored sources by id, after `after`: every one but the `except` ids, or (`owners`
+ * A page of stored sources by id, after `after`, but the `except` ids: every one, or (`owners`
  * given) those these organizations own. A limited token's page takes at most `limit` of each
  * of its organizations (by the index on (organization_uid, id)) before keeping the first
  * `limit`, so a page reads no more than its organizations' next few, however many they own.
@@ -103,10 +103,11 @@ export async function listStoredSources(
         .prepare(
           `WITH owners AS (SELECT DISTINCT value FROM json_each(?))
            SELECT s.* FROM owners JOIN sources s ON s.id IN
-             (SELECT i.id FROM sources i WHERE i.organization_uid = owners.value AND i.id > ? ORDER BY i.id LIMIT ?)
+             (SELECT i.id FROM sources i WHERE i.organization_uid = owners.value AND i.id > ?
+                AND i.id NOT IN (SELECT value FROM json_each(?)) ORDER BY i.id LIMIT ?)
            ORDER BY s.id LIMIT ?`,
         )
-        .bind(JSON.stringify(opts.owners), after, opts.limit, opts.limit)
+        .bind(JSON.stringify(opts.owners), after, JSON.stringify(opts.except ?? []), opts.limit, opts.limit)
   ).all<SourceRow>();
   return results.map(toStored);
 }

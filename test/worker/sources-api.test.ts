@@ -5,7 +5,8 @@ import { getStoredSource, updateSource } from "../../src/store/sources";
 import { SERIES_BUCKET_MS } from "../../src/store/stats";
 import { d1Double, type SeenStatement } from "./d1-double";
 import { racing } from "./racing";
-import { ADMIN, call, podiumBody, podiumHeaders, post } from "./helpers";
+import { ADMIN, apiCall, call, podiumBody, podiumHeaders, post, testEnv } from "./helpers";
+import { makeToken } from "./tokens";
 import { pipeline, uniqueKey } from "./pipeline";
 
 /** The batch that writes a source row's change. */
@@ -163,6 +164,29 @@ describe("/v1/sources", () => {
     }
     // A source without verification exists only if created so on purpose.
     expect((await p.api("POST", "/v1/sources", { name: "open", provider: "podium", verification: "none" })).status).toBe(201);
+  });
+
+  it("a limited token's source under an id the configuration declares later is not its own any more: not listed, read, nor its rejection log", async () => {
+    const p = pipeline();
+    const { token } = await makeToken(p, ["sources:read", "sources:write"], { organizationUids: [`org-${uniqueKey()}`] });
+    const auth = { authorization: `Bearer ${token}` };
+    // Made while the configuration declared no such source...
+    const undeclared = testEnv({ STANDARD_WEBHOOKS_SECRET: undefined }).env;
+    const made = await apiCall(undeclared, "POST", "/v1/sources", { id: "standard-webhooks", name: "mine", provider: "podium", secrets: ["mine-secret-1"] }, auth);
+    expect(made.status).toBe(201);
+    try {
+      // ...then declared: the ingress verifies /webhooks/standard-webhooks with the configuration's secrets,
+      // and what it refuses there is the configuration source's, which is the admin's to read.
+      expect((await apiCall(p.env, "GET", "/v1/sources", undefined, auth)).json.data.map((s: { id: string }) => s.id)).not.toContain("standard-webhooks");
+      for (const path of ["/v1/sources/standard-webhooks", "/v1/sources/standard-webhooks/rejections"]) {
+        const res = await apiCall(p.env, "GET", path, undefined, auth);
+        expect([res.status, res.json.error?.code], path).toEqual([404, "not_found"]);
+      }
+      expect((await apiCall(p.env, "PATCH", "/v1/sources/standard-webhooks", { name: "x" }, auth)).status).toBe(404);
+      expect((await p.api("GET", "/v1/sources/standard-webhooks")).json.readOnly).toBe(true);
+    } finally {
+      expect((await apiCall(undeclared, "DELETE", "/v1/sources/standard-webhooks", undefined, auth)).status).toBe(204);
+    }
   });
 
   it("refuses an hmac configuration no request could pass: the timestamp in the signature's header, a prefix led by white space", async () => {

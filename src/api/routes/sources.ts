@@ -140,12 +140,15 @@ function ownerOf(p: Principal, asked: string | undefined): string | null {
  * organizations own, never the admin's nor those declared by configuration.
  */
 async function visibleSource(env: Env, p: Principal, id: string): Promise<Source | StoredSource> {
+  const declared = configSources(env).find((d) => d.id === id);
   if (isLimited(p)) {
-    const s = await getStoredSource(env.DB, id);
+    // A row stored under a declared id (made before the configuration declared it) is only a
+    // shadow: the ingress, and the rejection log under that id, are the configuration's source.
+    const s = declared ? null : await getStoredSource(env.DB, id);
     if (!s || s.organizationUid === null || !(p.organizationUids ?? []).includes(s.organizationUid)) throw notFound(id);
     return s;
   }
-  const s = configSources(env).find((d) => d.id === id) ?? (await getStoredSource(env.DB, id));
+  const s = declared ?? (await getStoredSource(env.DB, id));
   if (!s) throw notFound(id);
   return s;
 }
@@ -192,10 +195,12 @@ export const sources = router()
     const tolerance = settings(c.env).signatureToleranceSeconds;
     // Declared sources are a few of the configuration, merged by id with a page of the stored
     // ones (a stored row under a declared id is the declared one's shadow, never listed).
-    const declared = isLimited(p) ? [] : configSources(c.env);
+    // (A limited token sees neither, nor such a shadow of its own: the declared one is what its id names.)
+    const declared = configSources(c.env);
     const owners = isLimited(p) ? (p.organizationUids ?? []) : null;
     const stored = await listStoredSources(c.env.DB, { limit: q.limit + 1, after, owners, except: declared.map((d) => d.id) });
-    const rows = [...declared.filter((d) => d.id > after), ...stored].sort((a, b) => (a.id < b.id ? -1 : 1));
+    const listed = isLimited(p) ? [] : declared.filter((d) => d.id > after);
+    const rows = [...listed, ...stored].sort((a, b) => (a.id < b.id ? -1 : 1));
     const { data: shown, nextCursor } = await pageOf(rows, q.limit, (last) => encodeKey(c.env, "sources", last.id));
     const refused = await rejectionSummaries(c.env.DB, shown.map((s) => s.id));
     const data = shown.map((s) => ({ ...sourceView(s, origin, tolerance), rejections: (refused.get(s.id) ?? []).map(rejectionSummaryView) }));
