@@ -4022,7 +4022,7 @@ export interface components {
             verification?: "signature" | "none";
             toleranceSeconds?: number | null;
             disabled?: boolean;
-            hmac?: components["schemas"]["HmacConfig"];
+            hmac?: components["schemas"]["HmacConfig"] & unknown;
             /**
              * @description Shopify only: requests whose X-Shopify-Shop-Domain names another shop are refused (401), and each topic of one order body is an event (a source neither pinned nor owned dedupes on the body alone).
              * @example acme.myshopify.com

@@ -684,7 +684,9 @@ export const SourcePatch = z
     verification: z.enum(["signature", "none"]).optional(),
     toleranceSeconds: z.number().int().min(0).max(86_400).nullable().optional(),
     disabled: z.boolean().optional(),
-    hmac: HmacConfigSchema.optional(),
+    hmac: HmacConfigSchema.optional().openapi({
+      description: "Replaces the whole configuration: a field left out takes its default (not the source's current value), so send every field you set.",
+    }),
     shopDomain: shopDomain.nullable().optional(),
   })
   .openapi("SourcePatch");

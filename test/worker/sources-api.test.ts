@@ -204,6 +204,11 @@ describe("/v1/sources", () => {
     }
     const made = await p.api("POST", "/v1/sources", source({ header: "x-sig", timestampHeader: "x-ts", prefix: "sha256=" }));
     expect(made.status).toBe(201);
+    // A PATCH's hmac replaces the configuration, as its description says: what it leaves out takes the default.
+    const replaced = await p.api("PATCH", `/v1/sources/${made.json.id}`, { hmac: { header: "x-sig", prefix: "sha256=" } });
+    expect(replaced.json.hmac).toMatchObject({ header: "x-sig", prefix: "sha256=", timestampHeader: null, encoding: "hex" });
+    const doc = (await (await call(new Request("https://edgehook.test/openapi.json"))).json()) as any;
+    expect(JSON.stringify(doc.components.schemas.SourcePatch.properties.hmac)).toMatch(/replaces the whole configuration/i);
     for (const { hmac } of unusable) {
       const res = await p.api("PATCH", `/v1/sources/${made.json.id}`, { hmac });
       expect([res.status, res.json.error?.code], JSON.stringify(hmac)).toEqual([400, "invalid_request"]);
