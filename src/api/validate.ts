@@ -114,13 +114,19 @@ export async function decodeCursor(env: CursorEnv, list: string, cursor: string)
   return Number((await fromCursor(env, list, cursor, /^s(\d{1,15})$/))[0]);
 }
 
-/** A position in time order, (received time, insertion sequence): a search's, a range replay's. */
-export function sealPosition(env: CursorEnv, p: { receivedAt: number; seq: number }): Promise<string> {
-  return toCursor(env, "time position", `t${p.receivedAt}s${p.seq}`);
+/**
+ * A position in time order, (received time, insertion sequence), of a search (newest first) or a
+ * range replay (oldest first). Each its own: a search's cursor given to a replay would have
+ * skipped, without a word, every event of the range before it.
+ */
+export type TimeWalk = "search" | "range replay";
+
+export function sealPosition(env: CursorEnv, walk: TimeWalk, p: { receivedAt: number; seq: number }): Promise<string> {
+  return toCursor(env, `${walk} position`, `t${p.receivedAt}s${p.seq}`);
 }
 
-export async function openPosition(env: CursorEnv, cursor: string): Promise<{ receivedAt: number; seq: number }> {
-  const [receivedAt, seq] = await fromCursor(env, "time position", cursor, /^t(\d{1,15})s(\d{1,15})$/);
+export async function openPosition(env: CursorEnv, walk: TimeWalk, cursor: string): Promise<{ receivedAt: number; seq: number }> {
+  const [receivedAt, seq] = await fromCursor(env, `${walk} position`, cursor, /^t(\d{1,15})s(\d{1,15})$/);
   return { receivedAt: Number(receivedAt), seq: Number(seq) };
 }
 

@@ -122,4 +122,22 @@ describe("POST /v1/events/replay (a time range)", () => {
       expect(res.json.error.code).toBe("invalid_request");
     }
   });
+
+  it("refuses a search's cursor: taken as its own, it skipped without a word the range before it", async () => {
+    const p = pipeline();
+    const t = timeline();
+    const hook = await p.createWebhook({ url: `https://downstream.test/ok/${t.k}`, eventTypes: ["message.*"], organizationUid: t.org });
+    await storeEvents(env.DB, [0, 1, 2, 3].map((i) => t.row(i)));
+    const range = { since: t.at(0), until: t.at(4) };
+    // A search newest first: its cursor is the position after event 3, which read oldest first is past the whole range.
+    const search = await p.api("GET", `/v1/events?q=${encodeURIComponent('{"body": {"i": {"$gte": 0}}}')}&organizationUid=${t.org}&since=${range.since}&until=${range.until}&limit=1`);
+    expect(search.status).toBe(200);
+    expect(search.json.nextCursor).toEqual(expect.any(String));
+    const mixed = await replay(p, { ...range, webhookUid: hook.uid, cursor: search.json.nextCursor });
+    expect(mixed.status).toBe(400);
+    expect(mixed.json.error).toMatchObject({ code: "invalid_request", details: { issues: [{ path: "cursor" }] } });
+    expect(await deliveryEvents(hook.uid)).toEqual([]);
+
+    expect((await replay(p, { ...range, webhookUid: hook.uid })).json).toMatchObject({ events: 4, deliveries: 4, nextCursor: null });
+  });
 });

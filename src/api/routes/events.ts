@@ -60,7 +60,7 @@ async function search(
   const read = await eventsWithBodies(env.DB, {
     since,
     until,
-    after: q.cursor === undefined ? null : await openPosition(env, q.cursor),
+    after: q.cursor === undefined ? null : await openPosition(env, "search", q.cursor),
     order: "newest",
     limit: SEARCH_BOUND.events,
     maxChars: SEARCH_BOUND.chars,
@@ -74,7 +74,7 @@ async function search(
   const full = found.length === q.limit ? found[found.length - 1] : undefined;
   // A full page continues after its last match; otherwise after the last event examined, while any may be left.
   const next = full && (full !== read.events[read.events.length - 1] || read.more) ? full : read.more ? read.last : null;
-  return { data: found.map(eventSummaryView), nextCursor: next ? await sealPosition(env, next) : null };
+  return { data: found.map(eventSummaryView), nextCursor: next ? await sealPosition(env, "search", next) : null };
 }
 
 export const events = router()

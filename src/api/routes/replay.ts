@@ -77,7 +77,7 @@ export const replay = router()
     const b = c.req.valid("json");
     const dryRun = b.dryRun ?? false;
     const targets = await targetsFor(c.env, p, b.webhookUid);
-    const range = { since: Date.parse(b.since), until: Date.parse(b.until), after: b.cursor === undefined ? null : await openPosition(c.env, b.cursor) };
+    const range = { since: Date.parse(b.since), until: Date.parse(b.until), after: b.cursor === undefined ? null : await openPosition(c.env, "range replay", b.cursor) };
     // A content filter reads bodies: then a page is the bounded read of events with their bodies.
     const withBodies = targets.some((w) => w.filter !== null);
     let page: (ReplayEvent & TimePosition & { eventType: string })[];
@@ -107,6 +107,6 @@ export const replay = router()
       last = { receivedAt: e.receivedAt, seq: e.seq };
     }
     if (!dryRun) await replayEvents(c.env, targets, chosen);
-    const answer = { dryRun, events: chosen.length, deliveries, nextCursor: full && last ? await sealPosition(c.env, last) : null };
+    const answer = { dryRun, events: chosen.length, deliveries, nextCursor: full && last ? await sealPosition(c.env, "range replay", last) : null };
     return dryRun ? c.json(answer, 200) : c.json(answer, 202);
   });
