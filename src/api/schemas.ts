@@ -24,6 +24,7 @@ import { compileTransform, TRANSFORM_LIMITS } from "../pipeline/transform";
 import { validateFilter } from "../routing/filter";
 import { secretProblem, signingSecretProblem } from "../schemes/standard-webhooks";
 import { STATS_GRANT_WEBHOOKS, STATS_WEBHOOKS } from "../store/stats";
+import { msAtOrAfter } from "../domain/time";
 
 export const time = z.string().openapi({ format: "date-time", example: "2026-11-28T17:59:31.123Z" });
 /**
@@ -195,7 +196,7 @@ export const EventListQuery = strictQuery({
   cursor,
 })
   // As a search and a range replay refuse it: reversed, the list answered an empty page.
-  .refine((q) => q.since === undefined || q.until === undefined || Date.parse(q.until) > Date.parse(q.since), {
+  .refine((q) => q.since === undefined || q.until === undefined || msAtOrAfter(q.until) > msAtOrAfter(q.since), {
     message: "until must be later than since",
     path: ["until"],
   });
@@ -212,7 +213,7 @@ export const RangeReplayBody = z
     dryRun: z.boolean().optional().openapi({ description: "Count what would be replayed; create nothing." }),
     cursor,
   })
-  .refine((b) => Date.parse(b.until) > Date.parse(b.since), { message: "until must be later than since", path: ["until"] })
+  .refine((b) => msAtOrAfter(b.until) > msAtOrAfter(b.since), { message: "until must be later than since", path: ["until"] })
   .openapi("RangeReplayRequest");
 export const RangeReplayAnswer = z
   .object({

@@ -10,3 +10,16 @@ export const iso = (ms: number): string => new Date(ms).toISOString();
 export function isoTime(ms: number | null): string | null {
   return ms === null ? null : iso(ms);
 }
+
+/**
+ * The first whole millisecond at or after a time the API was given (ISO 8601, as
+ * `z.iso.datetime` takes it): what a bound of a range of stored times (whole ms) means, `since`
+ * included as `until` excluded. Date.parse drops the digits of a fraction past the third, which put
+ * `since=…00.0005Z` (Python's isoformat writes microseconds) half a millisecond early: the range
+ * held an event of `…00.000Z`, received before it.
+ */
+export function msAtOrAfter(time: string): number {
+  const ms = Date.parse(time);
+  const finer = /\.\d{3}(\d+)/.exec(time)?.[1];
+  return finer !== undefined && /[1-9]/.test(finer) ? ms + 1 : ms;
+}

@@ -140,4 +140,19 @@ describe("POST /v1/events/replay (a time range)", () => {
 
     expect((await replay(p, { ...range, webhookUid: hook.uid })).json).toMatchObject({ events: 4, deliveries: 4, nextCursor: null });
   });
+
+  it("reads a bound finer than a millisecond as the first millisecond at or after it, in a replay, a list and a search", async () => {
+    const p = pipeline();
+    const t = timeline();
+    const hook = await p.createWebhook({ url: `https://downstream.test/ok/${t.k}`, eventTypes: ["message.*"], organizationUid: t.org });
+    await storeEvents(env.DB, [0, 1, 2].map((i) => t.row(i)));
+    // Half a millisecond after event i was received (as Python's isoformat writes microseconds): event i is before it.
+    const after = (i: number) => t.at(i).replace("Z", "5Z");
+    expect((await replay(p, { since: after(1), until: t.at(3), webhookUid: hook.uid, dryRun: true })).json).toMatchObject({ events: 1, deliveries: 1 });
+    const range = `organizationUid=${t.org}&since=${after(1)}&until=${after(2)}`;
+    const listed = await p.api("GET", `/v1/events?${range}`);
+    expect(listed.json.data.map((e: { id: string }) => e.id)).toEqual([t.row(2).eventId]);
+    const searched = await p.api("GET", `/v1/events?${range}&q=${encodeURIComponent('{"body": {"i": {"$gte": 0}}}')}`);
+    expect(searched.json.data.map((e: { id: string }) => e.id)).toEqual([t.row(2).eventId]);
+  });
 });

@@ -10,6 +10,7 @@ import { apiRoute, body, errors, json, router, scoped } from "../openapi";
 import { BulkRetryBody, DeliveryListQuery, DeliverySchema, IdParam, page, RetryAnswer } from "../schemas";
 import { decodeCursor, decodeRetryCursor, encodeCursor, encodeRetryCursor } from "../validate";
 import { deliveryView } from "../views";
+import { msAtOrAfter } from "../../domain/time";
 
 const list = apiRoute({
   method: "get",
@@ -71,7 +72,7 @@ export const deliveries = router()
     }
     const retried = await retry(
       c.env,
-      { status: b.status, webhookUid: b.webhookUid, since: b.since === undefined ? undefined : Date.parse(b.since), access: accessOf(c.get("principal")) },
+      { status: b.status, webhookUid: b.webhookUid, since: b.since === undefined ? undefined : msAtOrAfter(b.since), access: accessOf(c.get("principal")) },
       { limit: BULK_RETRY_LIMIT, after: b.cursor === undefined ? undefined : await decodeRetryCursor(c.env, b.cursor) },
       (webhook) => missingDataScope(c.get("principal"), webhook.eventTypes) === null,
     );

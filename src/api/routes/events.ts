@@ -12,6 +12,7 @@ import { apiRoute, errors, json, router, scoped } from "../openapi";
 import { EVENT_DELIVERIES_SHOWN, EventListQuery, EventSchema, EventSummarySchema, IdParam, page, SEARCH_BOUND } from "../schemas";
 import { decodeCursor, encodeCursor, openPosition, sealPosition } from "../validate";
 import { attemptView, deliveryView, eventSummaryView } from "../views";
+import { msAtOrAfter } from "../../domain/time";
 
 /** An event the caller may see, or 404 (never 403: existence is not disclosed). */
 export async function visibleEvent(db: D1Database, p: Principal, id: string): Promise<StoredEvent & { filteredOut: string[] }> {
@@ -54,8 +55,8 @@ async function search(
 ) {
   const parsed = parseSearch(q.q);
   if (!parsed.ok) throw invalidInput("query", [{ path: parsed.path, message: parsed.message }]);
-  const until = q.until === undefined ? Date.now() : Date.parse(q.until);
-  const since = q.since === undefined ? until - SEARCH_BOUND.defaultHours * 3600_000 : Date.parse(q.since);
+  const until = q.until === undefined ? Date.now() : msAtOrAfter(q.until);
+  const since = q.since === undefined ? until - SEARCH_BOUND.defaultHours * 3600_000 : msAtOrAfter(q.since);
   if (since >= until) throw invalidField("Invalid query: until must be later than since.", { path: "until", message: "until must be later than since" });
   const read = await eventsWithBodies(env.DB, {
     since,
@@ -87,8 +88,8 @@ export const events = router()
       before: q.cursor === undefined ? undefined : await decodeCursor(c.env, "events", q.cursor),
       filter: {
         ...filter,
-        since: q.since === undefined ? undefined : Date.parse(q.since),
-        until: q.until === undefined ? undefined : Date.parse(q.until),
+        since: q.since === undefined ? undefined : msAtOrAfter(q.since),
+        until: q.until === undefined ? undefined : msAtOrAfter(q.until),
       },
       access: accessOf(c.get("principal")),
     });

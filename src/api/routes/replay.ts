@@ -14,6 +14,7 @@ import { IdParam, RangeReplayAnswer, RangeReplayBody, ReplayAnswer, ReplayBody, 
 import { openPosition, sealPosition } from "../validate";
 import { visibleEvent } from "./events";
 import { visibleWebhook } from "../webhook-access";
+import { msAtOrAfter } from "../../domain/time";
 
 /** Events one range replay call reads (oldest first); a dry run counts over more. */
 export const REPLAY_PAGE_EVENTS = 500;
@@ -77,7 +78,7 @@ export const replay = router()
     const b = c.req.valid("json");
     const dryRun = b.dryRun ?? false;
     const targets = await targetsFor(c.env, p, b.webhookUid);
-    const range = { since: Date.parse(b.since), until: Date.parse(b.until), after: b.cursor === undefined ? null : await openPosition(c.env, "range replay", b.cursor) };
+    const range = { since: msAtOrAfter(b.since), until: msAtOrAfter(b.until), after: b.cursor === undefined ? null : await openPosition(c.env, "range replay", b.cursor) };
     // A content filter reads bodies: then a page is the bounded read of events with their bodies.
     const withBodies = targets.some((w) => w.filter !== null);
     let page: (ReplayEvent & TimePosition & { eventType: string })[];
