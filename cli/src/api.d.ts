@@ -3427,7 +3427,7 @@ export interface components {
             eventType?: string;
             /** @description Count what would be replayed; create nothing. */
             dryRun?: boolean;
-            /** @description The `nextCursor` of the previous page. */
+            /** @description The `nextCursor` of the previous call, with the same since, until, webhookUid, eventType and dryRun (another answers 400). */
             cursor?: string;
         };
         WebhookCreated: components["schemas"]["Webhook"] & {

@@ -211,7 +211,9 @@ export const RangeReplayBody = z
     webhookUid: uid.optional().openapi({ description: "Only to this webhook (else every matching webhook)." }),
     eventType: exactType.optional(),
     dryRun: z.boolean().optional().openapi({ description: "Count what would be replayed; create nothing." }),
-    cursor,
+    cursor: cursor.openapi({
+      description: "The `nextCursor` of the previous call, with the same since, until, webhookUid, eventType and dryRun (another answers 400).",
+    }),
   })
   .refine((b) => msAtOrAfter(b.until) > msAtOrAfter(b.since), { message: "until must be later than since", path: ["until"] })
   .openapi("RangeReplayRequest");

@@ -115,11 +115,12 @@ export async function decodeCursor(env: CursorEnv, list: string, cursor: string)
 }
 
 /**
- * A position in time order, (received time, insertion sequence), of a search (newest first) or a
- * range replay (oldest first). Each its own: a search's cursor given to a replay would have
- * skipped, without a word, every event of the range before it.
+ * A position in time order, (received time, insertion sequence), of a search (newest first) or of
+ * one range replay (oldest first: `range replay <its request>`). Each its own: a search's cursor,
+ * or another replay's (another webhook, type or range, or a dry run, which pages ten times further),
+ * given to a replay would have skipped, without a word, every event of its range before it.
  */
-export type TimeWalk = "search" | "range replay";
+export type TimeWalk = "search" | `range replay ${string}`;
 
 export function sealPosition(env: CursorEnv, walk: TimeWalk, p: { receivedAt: number; seq: number }): Promise<string> {
   return toCursor(env, `${walk} position`, `t${p.receivedAt}s${p.seq}`);

@@ -155,4 +155,33 @@ describe("POST /v1/events/replay (a time range)", () => {
     const searched = await p.api("GET", `/v1/events?${range}&q=${encodeURIComponent('{"body": {"i": {"$gte": 0}}}')}`);
     expect(searched.json.data.map((e: { id: string }) => e.id)).toEqual([t.row(2).eventId]);
   });
+
+  it("continues with a cursor only the request that gave it: another webhook, type, range or a dry run answers 400", async () => {
+    const p = pipeline();
+    const t = timeline();
+    const n = REPLAY_PAGE_EVENTS + 1;
+    const hook = await p.createWebhook({ url: `https://downstream.test/ok/${t.k}`, eventTypes: ["message.*"], organizationUid: t.org });
+    const other = await p.createWebhook({ url: `https://downstream.test/ok/${t.k}/other`, eventTypes: ["message.*"], organizationUid: t.org });
+    await storeEvents(env.DB, Array.from({ length: n }, (_, i) => t.row(i)));
+    const range = { since: t.at(0), until: t.at(n), webhookUid: hook.uid };
+    const first = await replay(p, range);
+    expect(first.json).toMatchObject({ events: REPLAY_PAGE_EVENTS, nextCursor: expect.any(String) });
+    const cursor = first.json.nextCursor;
+    // Each would have begun past the first page: the other webhook would never get it, the dry run would count one event.
+    for (const body of [
+      { ...range, cursor, dryRun: true },
+      { ...range, cursor, webhookUid: other.uid },
+      { ...range, cursor, eventType: "message.received" },
+      { ...range, cursor, until: t.at(n + 1) },
+    ]) {
+      const res = await replay(p, body);
+      expect(res.status).toBe(400);
+      expect(res.json.error).toMatchObject({ code: "invalid_request", details: { issues: [{ path: "cursor" }] } });
+    }
+    expect(await deliveryEvents(other.uid)).toEqual([]);
+    // The same instant spelt with an offset is the same request.
+    const since = t.at(0).replace("Z", "+00:00");
+    expect((await replay(p, { ...range, since, cursor })).json).toMatchObject({ events: 1, nextCursor: null });
+    expect((await deliveryEvents(hook.uid)).length).toBe(n);
+  });
 });

@@ -78,7 +78,10 @@ export const replay = router()
     const b = c.req.valid("json");
     const dryRun = b.dryRun ?? false;
     const targets = await targetsFor(c.env, p, b.webhookUid);
-    const range = { since: msAtOrAfter(b.since), until: msAtOrAfter(b.until), after: b.cursor === undefined ? null : await openPosition(c.env, "range replay", b.cursor) };
+    const bounds = { since: msAtOrAfter(b.since), until: msAtOrAfter(b.until) };
+    // A cursor continues the request that gave it alone (the same bounds, however spelt).
+    const walk = `range replay ${JSON.stringify([bounds.since, bounds.until, b.webhookUid ?? null, b.eventType ?? null, dryRun])}` as const;
+    const range = { ...bounds, after: b.cursor === undefined ? null : await openPosition(c.env, walk, b.cursor) };
     // A content filter reads bodies: then a page is the bounded read of events with their bodies.
     const withBodies = targets.some((w) => w.filter !== null);
     let page: (ReplayEvent & TimePosition & { eventType: string })[];
@@ -108,6 +111,6 @@ export const replay = router()
       last = { receivedAt: e.receivedAt, seq: e.seq };
     }
     if (!dryRun) await replayEvents(c.env, targets, chosen);
-    const answer = { dryRun, events: chosen.length, deliveries, nextCursor: full && last ? await sealPosition(c.env, "range replay", last) : null };
+    const answer = { dryRun, events: chosen.length, deliveries, nextCursor: full && last ? await sealPosition(c.env, walk, last) : null };
     return dryRun ? c.json(answer, 200) : c.json(answer, 202);
   });
