@@ -3887,7 +3887,7 @@ export interface components {
              * @description Deliveries created from this time (included).
              */
             since?: string;
-            /** @description The `nextCursor` of the previous call, with the same filter. */
+            /** @description The `nextCursor` of the previous call, with the same status, webhookUid and since (another answers 400). */
             cursor?: string;
         };
         Source: {

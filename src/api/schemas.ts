@@ -546,7 +546,7 @@ export const BulkRetryBody = z
     status: z.enum(["pending", "failed", "expired", "succeeded"]),
     webhookUid: uid.optional(),
     since: z.iso.datetime({ offset: true }).optional().openapi({ description: "Deliveries created from this time (included)." }),
-    cursor: cursor.openapi({ description: "The `nextCursor` of the previous call, with the same filter." }),
+    cursor: cursor.openapi({ description: "The `nextCursor` of the previous call, with the same status, webhookUid and since (another answers 400)." }),
   })
   .openapi("BulkRetryRequest");
 export const RetryAnswer = z

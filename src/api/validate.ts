@@ -150,12 +150,16 @@ export async function decodeKey(env: CursorEnv, list: string, cursor: string): P
   return (await fromCursor(env, list, cursor, /^k([\x21-\x7e]{1,128})$/))[0] ?? "";
 }
 
-/** A bulk retry's position: (webhook, insertion sequence within it). */
-export function encodeRetryCursor(env: CursorEnv, p: { webhook: number; seq: number }): Promise<string> {
-  return toCursor(env, "bulk retry", `w${p.webhook}s${p.seq}`);
+/**
+ * A bulk retry's position: (webhook, insertion sequence within it), of the filter `of` alone: given
+ * with another (status, webhook or since), it would have passed over, without a word, that
+ * filter's deliveries before it.
+ */
+export function encodeRetryCursor(env: CursorEnv, of: string, p: { webhook: number; seq: number }): Promise<string> {
+  return toCursor(env, `bulk retry ${of}`, `w${p.webhook}s${p.seq}`);
 }
 
-export async function decodeRetryCursor(env: CursorEnv, cursor: string): Promise<{ webhook: number; seq: number }> {
-  const [webhook, seq] = await fromCursor(env, "bulk retry", cursor, /^w(\d{1,15})s(\d{1,15})$/);
+export async function decodeRetryCursor(env: CursorEnv, of: string, cursor: string): Promise<{ webhook: number; seq: number }> {
+  const [webhook, seq] = await fromCursor(env, `bulk retry ${of}`, cursor, /^w(\d{1,15})s(\d{1,15})$/);
   return { webhook: Number(webhook), seq: Number(seq) };
 }

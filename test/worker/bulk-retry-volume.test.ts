@@ -113,4 +113,26 @@ describe("bulk retry at volume", () => {
     expect(r.json).toMatchObject({ count: 5, nextCursor: null });
     expect(r.rows).toBeLessThanOrEqual(22 * 5 + 100);
   }, 60_000);
+
+  it("continues with a cursor only the filter that gave it: another status, webhook or since answers 400", async () => {
+    const p = pipeline();
+    const { webhook, event } = await p.webhookOn("ok");
+    const message = await p.ingest(event("message.received"));
+    await failedDeliveries(message, webhook.uid, BULK_RETRY_LIMIT); // with the one ingested, a page and one
+    const filter = { status: "failed", webhookUid: webhook.uid };
+    const first = await retry(filter);
+    expect(first.json).toMatchObject({ count: BULK_RETRY_LIMIT, nextCursor: expect.any(String) });
+    const cursor = first.json.nextCursor;
+    // Each would have passed over its own filter's deliveries before the cursor.
+    for (const body of [
+      { ...filter, status: "pending", cursor },
+      { status: "failed", cursor },
+      { ...filter, since: new Date(Date.now() - DAY).toISOString(), cursor },
+    ]) {
+      const r = await retry(body);
+      expect(r.status).toBe(400);
+      expect(r.json.error).toMatchObject({ code: "invalid_request", details: { issues: [{ path: "cursor" }] } });
+    }
+    expect((await retry({ ...filter, cursor })).json).toMatchObject({ count: 1, nextCursor: null });
+  }, 60_000);
 });

@@ -43,6 +43,9 @@ const retryMany = apiRoute({
   responses: { 202: json(RetryAnswer, "How many deliveries were tried again, and how many of them are held"), ...errors(404) },
 });
 
+/** What a bulk retry's cursor continues alone: its filter (`since` as an instant, however spelt). */
+export const retryFilterOf = (f: { status: string; webhookUid?: string; since?: number }) => JSON.stringify([f.status, f.webhookUid ?? null, f.since ?? null]);
+
 export const deliveries = router()
   .openapi(list, async (c) => {
     const q = c.req.valid("query");
@@ -70,13 +73,15 @@ export const deliveries = router()
         throw new AppError("not_found", `No webhook "${b.webhookUid.slice(0, 80)}".`);
       }
     }
+    const filter = { status: b.status, webhookUid: b.webhookUid, since: b.since === undefined ? undefined : msAtOrAfter(b.since) };
+    const of = retryFilterOf(filter);
     const retried = await retry(
       c.env,
-      { status: b.status, webhookUid: b.webhookUid, since: b.since === undefined ? undefined : msAtOrAfter(b.since), access: accessOf(c.get("principal")) },
-      { limit: BULK_RETRY_LIMIT, after: b.cursor === undefined ? undefined : await decodeRetryCursor(c.env, b.cursor) },
+      { ...filter, access: accessOf(c.get("principal")) },
+      { limit: BULK_RETRY_LIMIT, after: b.cursor === undefined ? undefined : await decodeRetryCursor(c.env, of, b.cursor) },
       (webhook) => missingDataScope(c.get("principal"), webhook.eventTypes) === null,
     );
-    const nextCursor = retried.full && retried.last !== null ? await encodeRetryCursor(c.env, retried.last) : null;
+    const nextCursor = retried.full && retried.last !== null ? await encodeRetryCursor(c.env, of, retried.last) : null;
     return c.json({ count: retried.pending.length + retried.held.length, held: retried.held.length, nextCursor }, 202);
   })
   .openapi(retryOne, async (c) => {
