@@ -135,4 +135,17 @@ describe("bulk retry at volume", () => {
     }
     expect((await retry({ ...filter, cursor })).json).toMatchObject({ count: 1, nextCursor: null });
   }, 60_000);
+
+  it("takes its cursor back with the same filter however it is spelt: since with an offset, the fields in another order", async () => {
+    const p = pipeline();
+    const { webhook, event } = await p.webhookOn("ok");
+    const message = await p.ingest(event("message.received"));
+    await failedDeliveries(message, webhook.uid, BULK_RETRY_LIMIT); // with the one ingested, a page and one
+    const since = new Date(Date.now() - DAY).toISOString();
+    const first = await retry({ status: "failed", webhookUid: webhook.uid, since });
+    expect(first.json).toMatchObject({ count: BULK_RETRY_LIMIT, nextCursor: expect.any(String) });
+    // The same instant with an offset, to the microsecond (as Python's isoformat writes it), keys reordered.
+    const again = { cursor: first.json.nextCursor, since: since.replace("Z", "000+00:00"), webhookUid: webhook.uid, status: "failed" };
+    expect((await retry(again)).json).toMatchObject({ count: 1, nextCursor: null });
+  }, 60_000);
 });
