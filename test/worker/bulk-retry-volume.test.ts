@@ -15,6 +15,14 @@ const DAY = 86_400_000;
 /** Calls the bulk retry with the metered D1; answers what it said and the rows it read. */
 const retry = (body: Record<string, unknown>, headers: Record<string, string> = ADMIN) => meteredApiCall(meter, "POST", "/v1/deliveries/retry", body, headers);
 
+/** A webhook owed a page of failed deliveries and one more (the one ingested with BULK_RETRY_LIMIT made failed). */
+async function aPageAndOneFailed() {
+  const p = pipeline();
+  const { webhook, event } = await p.webhookOn("ok");
+  await failedDeliveries(await p.ingest(event("message.received")), webhook.uid, BULK_RETRY_LIMIT);
+  return webhook;
+}
+
 describe("bulk retry at volume", () => {
   it("reads a page's worth a call for every filter, not the deliveries it passes over: no more with twice them stored", async () => {
     const p = pipeline();
@@ -115,10 +123,7 @@ describe("bulk retry at volume", () => {
   }, 60_000);
 
   it("continues with a cursor only the filter that gave it: another status, webhook or since answers 400", async () => {
-    const p = pipeline();
-    const { webhook, event } = await p.webhookOn("ok");
-    const message = await p.ingest(event("message.received"));
-    await failedDeliveries(message, webhook.uid, BULK_RETRY_LIMIT); // with the one ingested, a page and one
+    const webhook = await aPageAndOneFailed();
     const filter = { status: "failed", webhookUid: webhook.uid };
     const first = await retry(filter);
     expect(first.json).toMatchObject({ count: BULK_RETRY_LIMIT, nextCursor: expect.any(String) });
@@ -137,10 +142,7 @@ describe("bulk retry at volume", () => {
   }, 60_000);
 
   it("takes its cursor back with the same filter however it is spelt: since with an offset, the fields in another order", async () => {
-    const p = pipeline();
-    const { webhook, event } = await p.webhookOn("ok");
-    const message = await p.ingest(event("message.received"));
-    await failedDeliveries(message, webhook.uid, BULK_RETRY_LIMIT); // with the one ingested, a page and one
+    const webhook = await aPageAndOneFailed();
     const since = new Date(Date.now() - DAY).toISOString();
     const first = await retry({ status: "failed", webhookUid: webhook.uid, since });
     expect(first.json).toMatchObject({ count: BULK_RETRY_LIMIT, nextCursor: expect.any(String) });
