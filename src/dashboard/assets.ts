@@ -50,15 +50,22 @@ svg.chart { width:100%; height:120px; } svg.chart rect { fill:#6f9de8; } svg.cha
 `;
 
 /**
- * A form with `data-confirm` (a delete) asks before it is sent. Then the live refresh of the events
+ * A form with `data-confirm` (a delete: a GET to its confirm page, which asks without JavaScript)
+ * asks in a dialog instead, and accepted, posts the action. Then the live refresh of the events
  * list: every 5 s, its rows and the link past them again (both, or a page would skip what the new
  * rows pushed down), unless the reader paged away. A session that ended answers a redirect to sign
  * in: the refresh stops and says so, with a sign-in back to here.
  */
 export const JS = `
 document.addEventListener("submit", function (e) {
-  var ask = e.target instanceof HTMLFormElement ? e.target.dataset.confirm : undefined;
-  if (ask && !window.confirm(ask)) e.preventDefault();
+  var form = e.target;
+  var ask = form instanceof HTMLFormElement ? form.dataset.confirm : undefined;
+  if (!ask) return;
+  e.preventDefault();
+  if (!window.confirm(ask)) return;
+  // Accepted: the dialog was the question its confirm page asks, so post the action itself.
+  form.method = "post";
+  form.submit();
 });
 (function () {
   var rows = document.getElementById("event-rows");

@@ -30,13 +30,13 @@ import {
 import { isRecord } from "../domain/guards";
 import { settings } from "../domain/settings";
 import { isEventId } from "../domain/ids";
-import { hasScope } from "../domain/scopes";
+import { hasScope, type Scope } from "../domain/scopes";
 import { missingDataScope } from "../domain/access";
 import { CSS, JS } from "./assets";
 import { bannerParams, bannersIn, SIGN_IN_MESSAGES, type Banners } from "./banners";
 import { signedForSession, signForSession } from "./session-signature";
 import { textOf, textsOf, type Form } from "./form";
-import { homeOf, Layout } from "./layout";
+import { ConfirmPage, homeOf, Layout } from "./layout";
 import { apiRefusal, errorPage, notFoundPage, refusalPage } from "./refusal";
 import { EventList, EventPage, FILTERS, LiveUpdate } from "./pages/events";
 import { AlertsPage, type EndpointEntered } from "./pages/alerts";
@@ -44,6 +44,7 @@ import { Login } from "./pages/login";
 import { Overview } from "./pages/overview";
 import { SourceList, type SourceEntered } from "./pages/sources";
 import { SecretOnce, WebhookList, WebhookPage, WebhookTestForm, WebhookTestResult, type Entered, type WebhookCounts } from "./pages/webhooks";
+import { ASK } from "./confirm";
 import { callApi } from "./api-client";
 import { dashboardPath, endSession, requireSession, startSession, tooManyFailures, type DashEnv } from "./session";
 
@@ -524,6 +525,25 @@ dashboard.post("/webhooks/:uid/test", async (c) => {
   );
 });
 
+/**
+ * The confirm page of a destructive button (ConfirmAction), at the action's own address: GET
+ * asks, POST does. What it names comes from the URL and is shown as text; the post it makes is
+ * checked as every other (same origin, the API's scopes).
+ */
+function confirmPage(c: C, props: { title: string; nav: string; question: string; label: string; back: string; scope?: Scope }) {
+  // Asked only of a session that may do it: the API's refusal, as its list page would answer it.
+  if (props.scope && !can(c, props.scope)) {
+    return apiRefusal(c, props.title, { path: props.nav, label: props.title }, { status: 403, error: `This token lacks the scope "${props.scope}".` });
+  }
+  return page(c, props.title, props.nav, <ConfirmPage question={props.question} action={c.req.path} label={props.label} back={props.back} />);
+}
+
+dashboard.get("/webhooks/:uid/delete", (c) => {
+  const uid = c.req.param("uid");
+  const own = `/dashboard/webhooks/${encodeURIComponent(uid)}`;
+  return confirmPage(c, { title: "Delete webhook", nav: "/dashboard/webhooks", question: ASK.deleteWebhook(uid), label: "Delete webhook", back: own, scope: "webhooks:write" });
+});
+
 dashboard.post("/webhooks/:uid/:action{enable|disable|retry-failed|delete}", async (c) => {
   const uid = c.req.param("uid");
   const action = c.req.param("action");
@@ -587,6 +607,10 @@ dashboard.post("/alerts/endpoints", async (c) => {
   return showOnce(c, { title: "Notification endpoint created", nav: "/dashboard/alerts", what: "notification endpoint", href: "/dashboard/alerts", secret: res.json.secret });
 });
 
+dashboard.get("/alerts/endpoints/:uid/delete", (c) =>
+  confirmPage(c, { title: "Delete notification endpoint", nav: "/dashboard/alerts", question: ASK.deleteEndpoint(c.req.param("uid")), label: "Delete", back: "/dashboard/alerts", scope: "admin" }),
+);
+
 dashboard.post("/alerts/endpoints/:uid/delete", async (c) => {
   const res = await callApi(c, "DELETE", `/notification-endpoints/${encodeURIComponent(c.req.param("uid"))}`, Ignored);
   return back(c, "/dashboard/alerts", res, "Notification endpoint deleted.");
@@ -637,6 +661,10 @@ dashboard.post("/sources/:id/rotate", async (c) => {
   const res = await callApi(c, "PATCH", `/sources/${encodeURIComponent(id)}`, Ignored, { secrets: [textOf(await c.req.parseBody(), "secret")] });
   return back(c, "/dashboard/sources", res, "Secret replaced.");
 });
+
+dashboard.get("/sources/:id/delete", (c) =>
+  confirmPage(c, { title: "Delete source", nav: "/dashboard/sources", question: ASK.deleteSource(c.req.param("id")), label: "Delete", back: "/dashboard/sources", scope: "sources:write" }),
+);
 
 dashboard.post("/sources/:id/delete", async (c) => {
   const res = await callApi(c, "DELETE", `/sources/${encodeURIComponent(c.req.param("id"))}`, Ignored);

@@ -126,10 +126,9 @@ export function HeaderTable(props: { headers: Record<string, string>; label?: st
 }
 
 /** A one-button form: every action is a POST, checked for same origin (CSRF) and by the API's scopes. */
-/** A button posting a form of its own; `confirm`: asked first (app.js), for what cannot be undone. */
-export function Action(props: { action: string; label: string; kind?: "secondary" | "danger"; fields?: Record<string, string>; confirm?: string }) {
+export function Action(props: { action: string; label: string; kind?: "secondary" | "danger"; fields?: Record<string, string> }) {
   return (
-    <form method="post" action={props.action} class="inline" data-confirm={props.confirm}>
+    <form method="post" action={props.action} class="inline">
       {Object.entries(props.fields ?? {}).map(([name, value]) => (
         <input type="hidden" name={name} value={value} />
       ))}
@@ -137,6 +136,38 @@ export function Action(props: { action: string; label: string; kind?: "secondary
         {props.label}
       </button>
     </form>
+  );
+}
+
+/**
+ * A button for what cannot be undone. As served it opens the action's confirm page (a GET to the
+ * action's own address, ConfirmPage), so it asks without JavaScript too; app.js asks in a dialog
+ * instead and, accepted, posts to that address itself: asking twice would teach a click-through.
+ */
+export function ConfirmAction(props: { action: string; label: string; confirm: string }) {
+  return (
+    <form method="get" action={props.action} class="inline" data-confirm={props.confirm}>
+      <button type="submit" class="danger">
+        {props.label}
+      </button>
+    </form>
+  );
+}
+
+/** The page a ConfirmAction opens without JavaScript: the question, the button that posts the action, and a way back. */
+export function ConfirmPage(props: { question: string; action: string; label: string; back: string }) {
+  return (
+    <div class="stack narrow">
+      <p>{legible(props.question)}</p>
+      <div class="actions">
+        <form method="post" action={props.action} class="inline">
+          <button type="submit" class="danger">
+            {props.label}
+          </button>
+        </form>
+        <a href={props.back}>Cancel</a>
+      </div>
+    </div>
   );
 }
 

@@ -44,8 +44,8 @@ const send = async (body: string) => {
   return ((await res.json()) as { eventId: string }).eventId;
 };
 
-async function newPage(width = 1280, height = 800): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width, height } });
+async function newPage(width = 1280, height = 800, options: { javaScriptEnabled?: boolean } = {}): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width, height }, ...options });
   const page = await context.newPage();
   page.on("console", (m) => m.type() === "error" && consoleErrors.push(`${page.url()}: ${m.text()}`));
   page.on("pageerror", (e) => consoleErrors.push(`${page.url()}: ${e.message}`));
@@ -240,10 +240,38 @@ describe("the dashboard in Chromium", () => {
     const asked: string[] = [];
     page.once("dialog", (d) => (asked.push(d.message()), void d.dismiss()));
     await page.getByRole("button", { name: "Delete webhook" }).click();
-    expect(asked).toEqual(["Delete this webhook? What it is still owed expires; this cannot be undone."]);
+    expect(asked).toEqual([`Delete webhook ${hook.uid}? What it is still owed expires; this cannot be undone.`]);
     expect((await stack.api("GET", `/v1/webhooks/${hook.uid}`)).status).toBe(200);
     page.once("dialog", (d) => void d.accept());
     await Promise.all([page.waitForURL(/\/dashboard\/webhooks\?/), page.getByRole("button", { name: "Delete webhook" }).click()]);
+    expect((await stack.api("GET", `/v1/webhooks/${hook.uid}`)).status).toBe(404);
+    await page.context().close();
+  });
+
+  it("asks before a delete without JavaScript too: the button opens a confirm page, whose Cancel changes nothing and whose button deletes", async () => {
+    const key = randomUUID().slice(0, 8);
+    const hook = await api("POST", "/v1/webhooks", { url: `${down.url}/ok/${key}`, eventTypes: ["message.*"], organizationUid: `org-${key}` });
+    const page = await newPage(1280, 800, { javaScriptEnabled: false });
+    await signIn(page, stack.vars.ADMIN_TOKEN!);
+    const own = `${stack.url}/dashboard/webhooks/${hook.uid}`;
+    // (A GET form without fields sends an empty query.)
+    const confirmPage = (u: URL) => u.href === `${own}/delete` || u.href === `${own}/delete?`;
+    await page.goto(own);
+    page.on("dialog", () => {
+      throw new Error("a dialog, without JavaScript");
+    });
+    await page.getByRole("button", { name: "Delete webhook" }).click();
+    await page.waitForURL(confirmPage);
+    expect(await page.getByRole("heading", { name: "Delete webhook" }).isVisible()).toBe(true);
+    expect(await page.locator("main").textContent()).toContain(`Delete webhook ${hook.uid}? What it is still owed expires`);
+    expect((await stack.api("GET", `/v1/webhooks/${hook.uid}`)).status).toBe(200);
+    await page.getByRole("link", { name: "Cancel" }).click();
+    await page.waitForURL(own);
+    expect((await stack.api("GET", `/v1/webhooks/${hook.uid}`)).status).toBe(200);
+    await page.getByRole("button", { name: "Delete webhook" }).click();
+    await page.waitForURL(confirmPage);
+    await Promise.all([page.waitForURL(/\/dashboard\/webhooks\?/), page.getByRole("button", { name: "Delete webhook" }).click()]);
+    expect(await page.locator("[role=status]").textContent()).toBe("Webhook deleted.");
     expect((await stack.api("GET", `/v1/webhooks/${hook.uid}`)).status).toBe(404);
     await page.context().close();
   });

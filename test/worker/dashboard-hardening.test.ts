@@ -331,7 +331,8 @@ describe("the dashboard's own refusals are pages", () => {
       expect(res.status).toBe(404);
       expect(banners(await res.text(), "alert")).toEqual([`No dashboard page at /dashboard/webhooks/w-${key}/frobnicate.`]);
     }
-    const getAction = await get(`/dashboard/webhooks/w-${key}/delete`, cookie);
+    // (A delete's GET is its confirm page: enabling has none.)
+    const getAction = await get(`/dashboard/webhooks/w-${key}/enable`, cookie);
     expect(getAction.status).toBe(405);
     expect(getAction.headers.get("allow")).toBe("POST");
     // Signed out, an unknown path signs in first, as every other does.

@@ -1,7 +1,8 @@
 import type { z } from "@hono/zod-openapi";
 import type { AlertSchema, NotificationEndpointSchema } from "../../api/schemas";
 import { ALERT_TYPES } from "../../domain/alerts";
-import { Action, NextPage, Time } from "../layout";
+import { ConfirmAction, NextPage, Time } from "../layout";
+import { ASK } from "../confirm";
 
 export type AlertJson = z.infer<typeof AlertSchema>;
 export type NotificationEndpointJson = z.infer<typeof NotificationEndpointSchema>;
@@ -83,7 +84,7 @@ export function AlertsPage(props: {
                       {e.disabled && " · disabled"}
                     </td>
                     <td>
-                      <Action action={`/dashboard/alerts/endpoints/${e.uid}/delete`} label="Delete" kind="danger" confirm="Delete this notification endpoint? It gets no more alerts." />
+                      <ConfirmAction action={`/dashboard/alerts/endpoints/${e.uid}/delete`} label="Delete" confirm={ASK.deleteEndpoint(e.uid)} />
                     </td>
                   </tr>
                 ))}

@@ -1,7 +1,8 @@
 import type { z } from "@hono/zod-openapi";
 import type { RejectionsSchema, SourceSchema } from "../../api/schemas";
 import { PROVIDER_NAMES } from "../../domain/types";
-import { Action, NextPage } from "../layout";
+import { ConfirmAction, NextPage } from "../layout";
+import { ASK } from "../confirm";
 import { legible } from "../../domain/legible";
 
 export type SourceJson = z.infer<typeof SourceSchema>;
@@ -100,7 +101,7 @@ export function SourceList(props: {
                           Replace secret
                         </button>
                       </form>
-                      <Action action={`/dashboard/sources/${s.id}/delete`} label="Delete" kind="danger" confirm={`Delete source ${s.id}? Its ingress URL refuses every request from then on.`} />
+                      <ConfirmAction action={`/dashboard/sources/${s.id}/delete`} label="Delete" confirm={ASK.deleteSource(s.id)} />
                     </div>
                   )}
                 </td>

@@ -4,7 +4,8 @@ import { REDACTED } from "../../domain/credential-headers";
 import { DEFAULT_MAX_CONCURRENCY, MAX_CONCURRENCY_MAX, RATE_LIMIT_MAX } from "../../domain/flow";
 import { AUTO_DISABLE_MINUTES_MAX, DEFAULT_AUTO_DISABLE_MINUTES, DEFAULT_FAILING_AFTER, FAILING_AFTER_MAX } from "../../domain/health";
 import { legible } from "../../domain/legible";
-import { Action, HeaderTable, NextPage, Time } from "../layout";
+import { Action, ConfirmAction, HeaderTable, NextPage, Time } from "../layout";
+import { ASK } from "../confirm";
 import { prettyBody } from "../pretty-body";
 import { ownerOf } from "../../routing/match";
 
@@ -452,7 +453,7 @@ export function WebhookPage(props: {
       {props.canTest && <WebhookTestForm uid={w.uid} eventId={props.testEventId} />}
       {!props.canWrite && <ContentRules w={w} />}
       {props.canWrite && <WebhookForm webhook={w} entered={props.entered} />}
-      {props.canWrite && <Action action={`/dashboard/webhooks/${w.uid}/delete`} label="Delete webhook" kind="danger" confirm="Delete this webhook? What it is still owed expires; this cannot be undone." />}
+      {props.canWrite && <ConfirmAction action={`/dashboard/webhooks/${w.uid}/delete`} label="Delete webhook" confirm={ASK.deleteWebhook(w.uid)} />}
     </div>
   );
 }
