@@ -22,6 +22,8 @@ import {
   RetryAnswer,
   SourceSchema,
   StatsSchema,
+  TokenCreated,
+  TokenSchema,
   WebhookChanged,
   WebhookCreated,
   WebhookSchema,
@@ -44,6 +46,9 @@ import { Login } from "./pages/login";
 import { Overview } from "./pages/overview";
 import { SourceList, type SourceEntered } from "./pages/sources";
 import { SecretOnce, WebhookList, WebhookPage, WebhookTestForm, WebhookTestResult, type Entered, type WebhookCounts } from "./pages/webhooks";
+import { DeadLetterList } from "./pages/dead-letters";
+import { TokenList, type TokenEntered } from "./pages/tokens";
+import { DeadLetterSchema } from "../api/routes/dead-letters";
 import { ASK } from "./confirm";
 import { callApi } from "./api-client";
 import { dashboardPath, endSession, requireSession, startSession, tooManyFailures, type DashEnv } from "./session";
@@ -54,6 +59,8 @@ const WebhookList_ = pageOf(WebhookSchema, "WebhookPage");
 const SourceList_ = pageOf(SourceSchema, "SourceList");
 const AlertList_ = pageOf(AlertSchema, "AlertPage");
 const EndpointList_ = pageOf(NotificationEndpointSchema, "NotificationEndpointPage");
+const TokenList_ = pageOf(TokenSchema, "TokenList");
+const DeadLetterList_ = pageOf(DeadLetterSchema, "DeadLetterPage");
 const Ignored = z.unknown();
 
 /** Where a refused page links back to: the first page of the list it belongs to. */
@@ -63,6 +70,8 @@ const LISTS = {
   webhooks: { path: "/dashboard/webhooks", label: "the webhooks" },
   sources: { path: "/dashboard/sources", label: "the sources" },
   alerts: { path: "/dashboard/alerts", label: "the alerts" },
+  tokens: { path: "/dashboard/tokens", label: "the tokens" },
+  deadLetters: { path: "/dashboard/dead-letters", label: "the dead letters" },
 };
 
 type C = Context<DashEnv>;
@@ -462,7 +471,8 @@ dashboard.get("/created", async (c) => {
       <p>
         A signing secret is shown once, on the page right after the form that made it. If it was not copied then, give the
         webhook a new one through the API (<code>PATCH /v1/webhooks/&#123;uid&#125;</code> with <code>secret</code>, or{" "}
-        <code>npx edgehook webhooks update &lt;uid&gt; --secret …</code>), or make the notification endpoint again.
+        <code>npx edgehook webhooks update &lt;uid&gt; --secret …</code>), or make the notification endpoint again. An API token
+        is shown once too: make another on the <a href="/dashboard/tokens">Tokens</a> page and revoke the one not copied.
       </p>,
     );
   }
@@ -669,6 +679,90 @@ dashboard.get("/sources/:id/delete", (c) =>
 dashboard.post("/sources/:id/delete", async (c) => {
   const res = await callApi(c, "DELETE", `/sources/${encodeURIComponent(c.req.param("id"))}`, Ignored);
   return back(c, "/dashboard/sources", res, "Source deleted.");
+});
+
+/** The tokens page (admin only, as the API's /v1/tokens); after a refused new token, with its error and what was typed. */
+async function tokensPage(c: C, refused?: { entered: TokenEntered; error: string }) {
+  const list = await callApi(c, "GET", pageOfList(c, "/tokens"), TokenList_);
+  if (!list.ok) return apiRefusal(c, "Tokens", LISTS.tokens, list);
+  return page(
+    c,
+    "Tokens",
+    "/dashboard/tokens",
+    <TokenList tokens={list.json.data} nextCursor={list.json.nextCursor} ownTokenId={c.get("principal").tokenId} entered={refused?.entered} />,
+    refused ? 400 : 200,
+    refused?.error,
+  );
+}
+
+dashboard.get("/tokens", (c) => tokensPage(c));
+
+/** A box of uids as the API's list: split at commas and white space; none given leaves the field out (every one). */
+const uidsIn = (text: string) => text.split(/[\s,]+/).filter(Boolean);
+
+dashboard.post("/tokens", async (c) => {
+  const form = await c.req.parseBody({ all: true });
+  const entered = {
+    name: textOf(form, "name").trim(),
+    scopes: textsOf(form, "scopes"),
+    organizationUids: textOf(form, "organizationUids").trim(),
+    locationUids: textOf(form, "locationUids").trim(),
+  };
+  const orgs = uidsIn(entered.organizationUids);
+  const locs = uidsIn(entered.locationUids);
+  const res = await callApi(c, "POST", "/tokens", TokenCreated, {
+    name: entered.name,
+    scopes: entered.scopes,
+    ...(orgs.length > 0 ? { organizationUids: orgs } : {}),
+    ...(locs.length > 0 ? { locationUids: locs } : {}),
+  });
+  if (!res.ok) return tokensPage(c, { entered, error: res.error });
+  return showOnce(c, { title: "Token created", nav: "/dashboard/tokens", what: "API token", href: "/dashboard/tokens", secret: res.json.token });
+});
+
+dashboard.get("/tokens/:id/revoke", (c) =>
+  confirmPage(c, { title: "Revoke token", nav: "/dashboard/tokens", question: ASK.revokeToken(c.req.param("id")), label: "Revoke", back: "/dashboard/tokens", scope: "admin" }),
+);
+
+dashboard.post("/tokens/:id/revoke", async (c) => {
+  const res = await callApi(c, "DELETE", `/tokens/${encodeURIComponent(c.req.param("id"))}`, Ignored);
+  return back(c, "/dashboard/tokens", res, "Token revoked: it no longer works.");
+});
+
+dashboard.get("/dead-letters", async (c) => {
+  const open = c.req.query("open") === "true";
+  const cursor = c.req.query("cursor");
+  const query = new URLSearchParams({ limit: "100", ...(open ? { open: "true" } : {}), ...(cursor ? { cursor } : {}) });
+  const list = await callApi(c, "GET", `/dead-letters?${query}`, DeadLetterList_);
+  if (!list.ok) return apiRefusal(c, "Dead letters", LISTS.deadLetters, list);
+  return page(c, "Dead letters", "/dashboard/dead-letters", <DeadLetterList letters={list.json.data} nextCursor={list.json.nextCursor} open={open} />);
+});
+
+/**
+ * Back to the dead letters' page a button was pressed on: its filter and cursor (from the
+ * Referer, which the policy sends to this origin), none of the banners it was showing.
+ */
+function deadLettersPressedOn(c: C): string {
+  const from = new URL(dashboardPath(c.req.header("referer") ?? "", c.req.url) ?? "/dashboard", HERE);
+  if (from.pathname !== "/dashboard/dead-letters") return "/dashboard/dead-letters";
+  const kept = [...from.searchParams].filter(([name]) => name === "open" || name === "cursor");
+  return kept.length > 0 ? `/dashboard/dead-letters?${new URLSearchParams(kept)}` : "/dashboard/dead-letters";
+}
+
+dashboard.post("/dead-letters/:id/replay", async (c) => {
+  const id = c.req.param("id");
+  const res = await callApi(c, "POST", `/dead-letters/${encodeURIComponent(id)}/replay`, DeadLetterSchema);
+  const what = res.json && res.json.deliveryId !== null ? "its delivery will be tried again" : "its event is queued again";
+  return back(c, deadLettersPressedOn(c), res, `Dead letter ${id} replayed: ${what}.`);
+});
+
+dashboard.get("/dead-letters/:id/delete", (c) =>
+  confirmPage(c, { title: "Delete dead letter", nav: "/dashboard/dead-letters", question: ASK.deleteDeadLetter(c.req.param("id")), label: "Delete", back: "/dashboard/dead-letters", scope: "admin" }),
+);
+
+dashboard.post("/dead-letters/:id/delete", async (c) => {
+  const res = await callApi(c, "DELETE", `/dead-letters/${encodeURIComponent(c.req.param("id"))}`, Ignored);
+  return back(c, deadLettersPressedOn(c), res, "Dead letter deleted.");
 });
 
 // Last: a path none of the above serves (signed in, as requireSession sends others to sign in).

@@ -9,6 +9,8 @@ const NAV: { href: string; label: string; scope: Parameters<typeof hasScope>[1] 
   { href: "/dashboard/webhooks", label: "Webhooks", scope: "webhooks:read" },
   { href: "/dashboard/sources", label: "Sources", scope: "sources:read" },
   { href: "/dashboard/alerts", label: "Alerts", scope: "admin" },
+  { href: "/dashboard/dead-letters", label: "Dead letters", scope: "admin" },
+  { href: "/dashboard/tokens", label: "Tokens", scope: "admin" },
 ];
 
 /**

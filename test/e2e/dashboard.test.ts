@@ -276,13 +276,85 @@ describe("the dashboard in Chromium", () => {
     await page.context().close();
   });
 
+  it("makes a scoped token on the Tokens page, shows it once, and revokes it: it signs in no more", async () => {
+    const key = randomUUID().slice(0, 8);
+    const page = await newPage();
+    await signIn(page, stack.vars.ADMIN_TOKEN!);
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Tokens" }).click();
+    await page.waitForURL(`${stack.url}/dashboard/tokens`);
+    const form = page.getByRole("form", { name: "New token" });
+    await form.getByLabel("Name").fill(`support ${key}`);
+    await form.getByLabel("events:read").check();
+    await form.getByLabel("read_messages").check();
+    await form.getByLabel(/^Organizations/).fill(`org-${key}`);
+    await form.getByRole("button", { name: "Create token" }).click();
+    await page.waitForURL(`${stack.url}/dashboard/created`);
+    const token = (await page.getByLabel("API token").textContent())!.trim();
+    expect(token).toMatch(/^ehk_/);
+    // Shown once: reloaded, the page has it no more; the list never has it.
+    await page.reload();
+    expect(await page.content()).not.toContain(token);
+    await page.goto(`${stack.url}/dashboard/tokens`);
+    expect(await page.content()).not.toContain(token);
+    const row = page.locator("tr", { hasText: `support ${key}` });
+    expect(await row.textContent()).toContain("events:read, read_messages");
+    expect(await row.textContent()).toContain(`organizations org-${key}`);
+
+    // It signs in, and sees what its scopes allow.
+    const other = await newPage();
+    await signIn(other, token);
+    expect(await other.getByRole("navigation", { name: "Main" }).textContent()).not.toContain("Tokens");
+    await other.context().close();
+
+    page.once("dialog", (d) => void d.accept());
+    await Promise.all([page.waitForURL(/\/dashboard\/tokens\?/), row.getByRole("button", { name: "Revoke" }).click()]);
+    expect(await page.locator("[role=status]").textContent()).toBe("Token revoked: it no longer works.");
+    expect(await page.locator("tr", { hasText: `support ${key}` }).textContent()).toContain("revoked");
+    const again = await newPage();
+    await again.goto(`${stack.url}/dashboard/login`);
+    await again.getByLabel("API token").fill(token);
+    await again.getByRole("button", { name: "Sign in" }).click();
+    await again.waitForURL(/\/dashboard\/login\?error=/);
+    await again.context().close();
+    await page.context().close();
+  });
+
+  it("lists a delivery that failed for good on the Dead letters page, and replays it from there", async () => {
+    const key = randomUUID().slice(0, 8);
+    const org = `org-${key}`;
+    // Fails its one attempt, then the downstream recovers: the replay delivers it.
+    await api("POST", "/v1/webhooks", { url: `${down.url}/flaky/${key}-dead?fails=1`, eventTypes: ["message.*"], organizationUid: org, maxAttempts: 1 });
+    const eventId = await send(podiumEvent({ type: "message.received", organizationUid: org }));
+    await eventually(async () => (await api("GET", "/v1/dead-letters?open=true")).data.some((d: { eventId: string }) => d.eventId === eventId), 20_000, "the dead letter");
+
+    const page = await newPage();
+    await signIn(page, stack.vars.ADMIN_TOKEN!);
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Dead letters" }).click();
+    await page.waitForURL(`${stack.url}/dashboard/dead-letters`);
+    await page.getByLabel("Only those not replayed yet").check();
+    await page.getByRole("button", { name: "Show" }).click();
+    await page.waitForURL(/open=true/);
+    const row = page.locator("tr", { hasText: eventId });
+    expect(await row.textContent()).toContain("delivery failed for good");
+    expect(await row.getByRole("link", { name: eventId }).getAttribute("href")).toBe(`/dashboard/events/${eventId}`);
+    await row.getByRole("button", { name: "Replay" }).click();
+    await page.waitForSelector("text=replayed: its delivery will be tried again");
+    // Back on the page it was pressed on, still open only.
+    expect(new URL(page.url()).searchParams.get("open")).toBe("true");
+    await eventually(async () => (await down.requests(`${key}-dead`)).length === 2, 20_000, "the replayed delivery");
+    // Replayed: no longer among the open ones.
+    await page.goto(`${stack.url}/dashboard/dead-letters?open=true`);
+    expect(await page.locator("tr", { hasText: eventId }).count()).toBe(0);
+    await page.context().close();
+  });
+
   it("wraps long unbroken values (a URL, a name, a type) inside the page rather than widening its tables past it", async () => {
     const key = randomUUID().slice(0, 8);
     await api("POST", "/v1/webhooks", { url: `${down.url}/ok/${key}/${"a".repeat(1500)}`, eventTypes: [`message.${"x".repeat(150)}`], organizationUid: `org-${key}` });
     await api("POST", "/v1/sources", { name: "W".repeat(200), provider: "standard-webhooks", secrets: [`whsec_${Buffer.from(randomUUID() + randomUUID()).toString("base64")}`] });
     const page = await newPage();
     await signIn(page, stack.vars.ADMIN_TOKEN!);
-    for (const path of ["/dashboard/webhooks", "/dashboard/sources", "/dashboard"]) {
+    for (const path of ["/dashboard/webhooks", "/dashboard/sources", "/dashboard/tokens", "/dashboard/dead-letters", "/dashboard"]) {
       await page.goto(`${stack.url}${path}`);
       const widest = await page.evaluate(() => Math.max(...[...document.querySelectorAll("table")].map((t) => t.getBoundingClientRect().width)));
       const room = await page.evaluate(() => document.documentElement.clientWidth);

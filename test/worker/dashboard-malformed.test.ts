@@ -9,6 +9,8 @@ import { MAX_ATTEMPTS_LIMIT } from "../../src/domain/delivery";
 import { MAX_CONCURRENCY_MAX, ORDERINGS } from "../../src/domain/flow";
 import { FAILING_AFTER_MAX } from "../../src/domain/health";
 import { PROVIDER_NAMES } from "../../src/domain/types";
+import { SCOPES } from "../../src/domain/scopes";
+import { recordDeadLetters } from "../../src/store/dead-letters";
 import { ADMIN_TOKEN, call, dashboardCookie, pageBanners, pageText as text } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
 
@@ -22,10 +24,12 @@ interface Fixture {
   eventId: string;
   deliveryId: string;
   endpointUid: string;
+  tokenId: string;
+  deadLetterId: string;
 }
 
 /** Which stored thing an action's path names. */
-type Target = "webhook" | "source" | "event" | "delivery" | "endpoint";
+type Target = "webhook" | "source" | "event" | "delivery" | "endpoint" | "token" | "deadLetter";
 
 /** A form's text field as the dashboard reads it: its last text value (a file is none), or "". */
 type Read = (name: string) => string;
@@ -130,6 +134,17 @@ const ACTIONS: Action[] = [
     refuses: (read) => read("url").trim() !== "https://ops.example.com/alerts",
   },
   { name: "delete endpoint", path: "/dashboard/alerts/endpoints/{id}/delete", target: "endpoint", anyForm: true, base: () => [], ...byId },
+  // (Its name is left as it is: what the API takes of a name is tested with the API's.)
+  {
+    name: "create token",
+    path: "/dashboard/tokens",
+    base: () => [["name", "fuzz"], ["scopes", "events:read"], ["organizationUids", ""], ["locationUids", ""]],
+    breakable: ["scopes"],
+    refuses: (read) => !(SCOPES as readonly string[]).includes(read("scopes")),
+  },
+  { name: "revoke token", path: "/dashboard/tokens/{id}/revoke", target: "token", anyForm: true, base: () => [], ...byId },
+  { name: "replay dead letter", path: "/dashboard/dead-letters/{id}/replay", target: "deadLetter", anyForm: true, base: () => [], ...byId },
+  { name: "delete dead letter", path: "/dashboard/dead-letters/{id}/delete", target: "deadLetter", anyForm: true, base: () => [], ...byId },
 ];
 
 /** The dashboard's limit on a form's size (a 413 page past it). */
@@ -235,6 +250,9 @@ async function snapshot(f: Fixture) {
     source: await row("SELECT * FROM sources WHERE id = ?", f.sourceId),
     webhook: await row("SELECT * FROM webhooks WHERE uid = ?", f.webhookUid),
     endpoint: await row("SELECT * FROM webhooks WHERE uid = ?", f.endpointUid),
+    token: await row("SELECT * FROM tokens WHERE id = ?", f.tokenId),
+    deadLetter: await row("SELECT * FROM dead_letters WHERE seq = ?", f.deadLetterId),
+    deadLetters: await count("SELECT COUNT(*) AS n FROM dead_letters"),
     sources: await count("SELECT COUNT(*) AS n FROM sources"),
     webhooks: await count("SELECT COUNT(*) AS n FROM webhooks"),
     sessions: await count("SELECT COUNT(*) AS n FROM sessions"),
@@ -309,7 +327,11 @@ describe("the dashboard's forms under malformed input", () => {
     const deliveryId: string = (await p.api("GET", `/v1/events/${eventId}`)).json.deliveries[0].id;
     const endpoint = await p.api("POST", "/v1/notification-endpoints", { url: "https://ops.example.com/alerts", alertTypes: ["webhook.failing"] });
     expect(endpoint.status).toBe(201);
-    f = { sourceId, webhookUid: webhook.uid, eventId, deliveryId, endpointUid: endpoint.json.uid };
+    const token = await p.api("POST", "/v1/tokens", { name: "fuzz", scopes: ["events:read"] });
+    expect(token.status).toBe(201);
+    await recordDeadLetters(env.DB, [{ queue: "edgehook-ingest-dlq", messageId: `fuzz-${eventId}`, eventId, deliveryId: null, reason: "fuzz", body: "{}", attempts: 1, receivedAt: Date.now() }]);
+    const deadLetter = (await p.api("GET", "/v1/dead-letters?limit=1")).json.data[0];
+    f = { sourceId, webhookUid: webhook.uid, eventId, deliveryId, endpointUid: endpoint.json.uid, tokenId: token.json.id, deadLetterId: String(deadLetter.id) };
   });
 
   it("answers every post a redirect or a page saying what was wrong, never a 5xx, and a refused one changes nothing", async () => {
@@ -319,6 +341,8 @@ describe("the dashboard's forms under malformed input", () => {
       event: (x) => x.eventId,
       delivery: (x) => x.deliveryId,
       endpoint: (x) => x.endpointUid,
+      token: (x) => x.tokenId,
+      deadLetter: (x) => x.deadLetterId,
     };
     const request = fc.record({
       action: fc.constantFrom(...ACTIONS),

@@ -1,16 +1,249 @@
-// The confirm pages of the dashboard's destructive buttons, as served (no JavaScript).
+// The dashboard's Tokens and Dead letters pages, and the confirm pages of its destructive buttons, as served (no JavaScript).
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { ADMIN, ADMIN_TOKEN, call, dashboardForm, pageText as text } from "./helpers";
-import { pipeline, uniqueKey } from "./pipeline";
+import { meteredD1 } from "../../bench/d1-meter";
+import { recordDeadLetters } from "../../src/store/dead-letters";
+import { ADMIN, ADMIN_TOKEN, call, dashboardForm, dashboardShown, pageBanners as banners, pageText as text, podiumBody } from "./helpers";
+import { pipeline, received, uniqueKey } from "./pipeline";
 
 const ORIGIN = "https://edgehook.test";
-const get = (path: string, cookie: string) => call(new Request(`${ORIGIN}${path}`, { headers: { cookie } }));
+const get = (path: string, cookie: string, overrides: Partial<Env> = {}) => call(new Request(`${ORIGIN}${path}`, { headers: { cookie } }), overrides);
 const signIn = async (token = ADMIN_TOKEN) => (await dashboardForm("/dashboard/login", null, { token })).headers.get("set-cookie")!.split(";")[0]!;
 /** The href of the link labelled `label`, decoded as a browser reads it. */
 const linkTo = (html: string, label: string) => new RegExp(`href="([^"]+)"[^>]*>${label}`).exec(html)?.[1]?.replaceAll("&amp;", "&");
 /** The forms of a page: method, action and whether it asks first (data-confirm). */
 const formsOf = (html: string) =>
   [...html.matchAll(/<form method="(get|post)" action="([^"]+)"([^>]*)>/g)].map((m) => ({ method: m[1]!, action: m[2]!.replaceAll("&amp;", "&"), asks: m[3]!.includes("data-confirm") }));
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+describe("the Tokens page", () => {
+  it("creates a token with its scopes and grant, shows it once, lists it without it, and revokes it through its confirm page", async () => {
+    const cookie = await signIn();
+    const p = pipeline();
+    const key = uniqueKey();
+    const name = `support ${key}`;
+    const posted = await dashboardForm("/dashboard/tokens", cookie, [
+      ["name", name],
+      ["scopes", "events:read"],
+      ["scopes", "read_messages"],
+      ["organizationUids", `org-${key}-a, org-${key}-b`],
+      ["locationUids", ""],
+    ]);
+    expect(posted.status).toBe(303);
+    expect(posted.headers.get("location")).toBe("/dashboard/created");
+    const shown = await (await dashboardShown(posted, cookie)).text();
+    const token = /ehk_[A-Za-z0-9_-]+/.exec(shown)?.[0];
+    expect(token).toBeDefined();
+    expect(text(shown)).toContain("Copy this API token now: it is shown this once.");
+    // It is the token the API made, with what the form asked.
+    const made = (await p.api("GET", "/v1/tokens?limit=100")).json.data.find((t: { name: string }) => t.name === name);
+    expect(made).toMatchObject({ scopes: ["events:read", "read_messages"], organizationUids: [`org-${key}-a`, `org-${key}-b`], locationUids: null, revokedAt: null });
+    expect((await call(new Request(`${ORIGIN}/v1/events?limit=1`, { headers: bearer(token!) }))).status).toBe(200);
+    // Shown once: the page again, and the list, have it no more.
+    expect(await (await get("/dashboard/created", cookie)).text()).not.toContain(token!);
+    const list = await (await get("/dashboard/tokens", cookie)).text();
+    expect(list).not.toContain(token!);
+    expect(list).not.toMatch(/ehk_/);
+    const row = text(list.slice(list.indexOf(made.id), list.indexOf("</tr>", list.indexOf(made.id))));
+    expect(row).toContain("events:read, read_messages");
+    expect(row).toContain(`organizations org-${key}-a, org-${key}-b`);
+
+    // Revoke: the button opens its confirm page, which changes nothing and posts to itself.
+    const revoke = `/dashboard/tokens/${made.id}/revoke`;
+    expect(formsOf(list)).toContainEqual({ method: "get", action: revoke, asks: true });
+    const confirm = await get(revoke, cookie);
+    expect(confirm.status).toBe(200);
+    const confirmHtml = await confirm.text();
+    expect(text(confirmHtml)).toContain(`Revoke token ${made.id}? It stops working at once`);
+    expect(formsOf(confirmHtml)).toContainEqual({ method: "post", action: revoke, asks: false });
+    expect(linkTo(confirmHtml, "Cancel")).toBe("/dashboard/tokens");
+    expect((await call(new Request(`${ORIGIN}/v1/events?limit=1`, { headers: bearer(token!) }))).status).toBe(200);
+    const done = await dashboardForm(revoke, cookie, {});
+    expect(done.status).toBe(303);
+    expect(banners(await (await get(done.headers.get("location")!, cookie)).text(), "status")).toEqual(["Token revoked: it no longer works."]);
+    expect((await call(new Request(`${ORIGIN}/v1/events?limit=1`, { headers: bearer(token!) }))).status).toBe(401);
+    const after = await (await get("/dashboard/tokens", cookie)).text();
+    const revokedRow = after.slice(after.indexOf(made.id), after.indexOf("</tr>", after.indexOf(made.id)));
+    expect(text(revokedRow)).toContain("revoked");
+    expect(revokedRow).not.toContain(revoke);
+  });
+
+  it("keeps a refused new token's form as typed, with the API's error, and makes nothing", async () => {
+    const cookie = await signIn();
+    const p = pipeline();
+    const name = `refused ${uniqueKey()}`;
+    const posted = await dashboardForm("/dashboard/tokens", cookie, [
+      ["name", name],
+      ["scopes", "admin"],
+      ["organizationUids", "org-x"],
+    ]);
+    expect(posted.status).toBe(400);
+    const html = await posted.text();
+    expect(banners(html, "alert")[0]).toContain("admin reaches every organization");
+    expect(html).toContain(`value="${name}"`);
+    expect(html).toMatch(/<input name="scopes" type="checkbox" value="admin" checked/);
+    expect(html).toContain('value="org-x"');
+    expect((await p.api("GET", "/v1/tokens?limit=100")).json.data.filter((t: { name: string }) => t.name === name)).toEqual([]);
+    // No scope at all: refused too.
+    const none = await dashboardForm("/dashboard/tokens", cookie, { name });
+    expect(none.status).toBe(400);
+    expect(banners(await none.text(), "alert")).toHaveLength(1);
+  });
+
+  it("is the admin's only: a scoped token's session has no Tokens or Dead letters entry, and their pages, confirm pages and posts are refused", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const scoped = (await p.api("POST", "/v1/tokens", { name: `viewer ${key}`, scopes: ["events:read", "webhooks:write", "sources:write"] })).json;
+    const other = (await p.api("POST", "/v1/tokens", { name: `other ${key}`, scopes: ["events:read"] })).json;
+    const cookie = await signIn(scoped.token);
+    const overview = await (await get("/dashboard", cookie)).text();
+    const nav = overview.slice(overview.indexOf("<nav"), overview.indexOf("</nav>"));
+    expect(nav).not.toContain("/dashboard/tokens");
+    expect(nav).not.toContain("/dashboard/dead-letters");
+    for (const path of ["/dashboard/tokens", "/dashboard/dead-letters", `/dashboard/tokens/${other.id}/revoke`, "/dashboard/dead-letters/1/delete"]) {
+      const res = await get(path, cookie);
+      expect(res.status, path).toBe(403);
+      expect(text(await res.text()), path).toContain('lacks the scope "admin"');
+    }
+    const create = await dashboardForm("/dashboard/tokens", cookie, [["name", `made ${key}`], ["scopes", "admin"]]);
+    expect(create.status).toBe(403);
+    const revoke = await dashboardForm(`/dashboard/tokens/${other.id}/revoke`, cookie, {});
+    expect(new URL(revoke.headers.get("location")!, ORIGIN).searchParams.has("error")).toBe(true);
+    const tokens = (await p.api("GET", "/v1/tokens?limit=100")).json.data;
+    expect(tokens.filter((t: { name: string }) => t.name === `made ${key}`)).toEqual([]);
+    expect(tokens.find((t: { id: string }) => t.id === other.id).revokedAt).toBeNull();
+  });
+
+  it("pages through more than 100 tokens", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const made = new Set<string>();
+    for (let i = 0; i < 101; i++) made.add((await p.api("POST", "/v1/tokens", { name: `many ${key} ${i}`, scopes: ["events:read"] })).json.id);
+    const cookie = await signIn();
+    const seen: string[] = [];
+    let path: string | undefined = "/dashboard/tokens";
+    for (let pages = 0; path && pages < 10; pages++) {
+      const html = await (await get(path, cookie)).text();
+      seen.push(...[...html.matchAll(/\/dashboard\/tokens\/(tok_[0-9a-f]+)\/revoke/g)].map((m) => m[1]!).filter((id, i, all) => all.indexOf(id) === i));
+      path = linkTo(html, "Older tokens →");
+    }
+    expect(path).toBeUndefined();
+    expect(new Set(seen).size).toBe(seen.length);
+    expect(seen.filter((id) => made.has(id))).toHaveLength(101);
+  });
+});
+
+describe("the Dead letters page", () => {
+  it("lists a delivery that failed for good, links its event, and replays it from the page", async () => {
+    const p = pipeline({ RETRY_BASE_SECONDS: "0" });
+    const { key, org } = await p.webhookOn("flaky?fails=1", { maxAttempts: 1 });
+    const eventId = await p.ingest(podiumBody({ organizationUid: org }));
+    await p.deliver();
+    const letter = (await p.api("GET", "/v1/dead-letters?open=true")).json.data.find((d: { eventId: string }) => d.eventId === eventId);
+    expect(letter).toBeDefined();
+    const cookie = await signIn();
+
+    const html = await (await get("/dashboard/dead-letters?open=true", cookie)).text();
+    const start = html.indexOf(`<td class="mono">${letter.id}</td>`);
+    expect(start).toBeGreaterThan(0);
+    const row = html.slice(start, html.indexOf("</tr>", start));
+    expect(row).toContain(`href="/dashboard/events/${eventId}"`);
+    expect(text(row)).toContain("delivery failed for good");
+    expect(text(row)).toContain("HTTP 503");
+    expect(text(row)).toContain("open");
+    expect(formsOf(row)).toEqual([
+      { method: "post", action: `/dashboard/dead-letters/${letter.id}/replay`, asks: false },
+      { method: "get", action: `/dashboard/dead-letters/${letter.id}/delete`, asks: true },
+    ]);
+
+    const replayed = await dashboardForm(`/dashboard/dead-letters/${letter.id}/replay`, cookie, {});
+    expect(replayed.status).toBe(303);
+    expect(banners(await (await get(replayed.headers.get("location")!, cookie)).text(), "status")).toEqual([
+      `Dead letter ${letter.id} replayed: its delivery will be tried again.`,
+    ]);
+    await p.deliver();
+    expect(await received(key)).toHaveLength(2);
+    // Replayed, it is no longer open: the open list leaves it out, the whole list says when.
+    expect(await (await get("/dashboard/dead-letters?open=true", cookie)).text()).not.toContain(`<td class="mono">${letter.id}</td>`);
+    const all = await (await get("/dashboard/dead-letters", cookie)).text();
+    const again = all.slice(all.indexOf(`<td class="mono">${letter.id}</td>`));
+    expect(text(again.slice(0, again.indexOf("</tr>")))).toContain("Replay again");
+  });
+
+  it("says why a replay was refused, and deletes a letter only once its confirm page is posted", async () => {
+    const p = pipeline();
+    const cookie = await signIn();
+    const eventId = `evt_${uniqueKey().replace(/-/g, "")}`;
+    // A delivery letter whose delivery is gone: nothing to replay.
+    await recordDeadLetters(env.DB, [
+      { queue: "edgehook-deliveries-dlq", messageId: `m-${eventId}`, eventId, deliveryId: `dlv_gone_${eventId}`, reason: "gone", body: "{}", attempts: 1, receivedAt: Date.now() },
+    ]);
+    const letter = (await p.api("GET", "/v1/dead-letters?limit=100")).json.data.find((d: { eventId: string }) => d.eventId === eventId);
+    // Pressed on the list of open ones, a page on: back there, with the refusal and none of the banners that page showed.
+    const pressedOn = `${ORIGIN}/dashboard/dead-letters?open=true&cursor=abc&notice=stale&sig=x`;
+    const refused = await call(
+      new Request(`${ORIGIN}/dashboard/dead-letters/${letter.id}/replay`, {
+        method: "POST",
+        headers: { cookie, origin: ORIGIN, referer: pressedOn, "content-type": "application/x-www-form-urlencoded" },
+        body: "",
+      }),
+    );
+    expect(refused.status).toBe(303);
+    const to = new URL(refused.headers.get("location")!, ORIGIN);
+    expect(to.pathname).toBe("/dashboard/dead-letters");
+    expect(to.searchParams.get("open")).toBe("true");
+    expect(to.searchParams.get("cursor")).toBe("abc");
+    expect(to.searchParams.get("notice")).toBeNull();
+    to.searchParams.delete("cursor");
+    expect(banners(await (await get(`${to.pathname}${to.search}`, cookie)).text(), "alert")[0]).toContain("nothing to retry");
+
+    const confirm = await get(`/dashboard/dead-letters/${letter.id}/delete`, cookie);
+    expect(confirm.status).toBe(200);
+    const confirmHtml = await confirm.text();
+    expect(text(confirmHtml)).toContain(`Delete dead letter ${letter.id}?`);
+    expect(formsOf(confirmHtml)).toContainEqual({ method: "post", action: `/dashboard/dead-letters/${letter.id}/delete`, asks: false });
+    expect((await p.api("GET", "/v1/dead-letters?limit=100")).json.data.some((d: { id: number }) => d.id === letter.id)).toBe(true);
+    const deleted = await dashboardForm(`/dashboard/dead-letters/${letter.id}/delete`, cookie, {});
+    expect(banners(await (await get(deleted.headers.get("location")!, cookie)).text(), "status")).toEqual(["Dead letter deleted."]);
+    expect((await p.api("GET", "/v1/dead-letters?limit=100")).json.data.some((d: { id: number }) => d.id === letter.id)).toBe(false);
+  });
+
+  it("pages by cursor, keeping 'open only', each page a bounded read", async () => {
+    const key = uniqueKey();
+    const now = Date.now();
+    const letters = Array.from({ length: 250 }, (_, i) => ({
+      queue: "edgehook-ingest-dlq",
+      messageId: `m-${key}-${i}`,
+      eventId: `evt_${key}_${i}`,
+      deliveryId: null,
+      reason: "paging",
+      body: JSON.stringify({ i }),
+      attempts: 11,
+      receivedAt: now,
+    }));
+    await recordDeadLetters(env.DB, letters);
+    const cookie = await signIn();
+    const meter = meteredD1(env.DB);
+    const seen: string[] = [];
+    let path: string | undefined = "/dashboard/dead-letters?open=true";
+    let pages = 0;
+    for (; path && pages < 20; pages++) {
+      meter.reset();
+      const res = await get(path, cookie, { DB: meter.db });
+      expect(res.status).toBe(200);
+      const html = await res.text();
+      // A page of 100 letters, the session and its banners: not the table.
+      expect(meter.usage.rowsRead, path).toBeLessThan(150);
+      expect(html).toMatch(/<input type="checkbox" name="open" value="true" checked/);
+      seen.push(...[...html.matchAll(new RegExp(`evt_${key}_\\d+`, "g"))].map((m) => m[0]));
+      path = linkTo(html, "Older dead letters →");
+      if (path) expect(new URL(path, ORIGIN).searchParams.get("open")).toBe("true");
+    }
+    expect(pages).toBe(3);
+    expect(new Set(seen)).toEqual(new Set(letters.map((l) => l.eventId)));
+    expect(seen).toHaveLength(250);
+  });
+});
 
 describe("destructive buttons without JavaScript", () => {
   it("open a confirm page (a GET, changing nothing) whose button posts the action; none posts it straight away", async () => {
@@ -45,11 +278,13 @@ describe("destructive buttons without JavaScript", () => {
       expect(new URL(done.headers.get("location")!, ORIGIN).searchParams.has("error"), c.action).toBe(false);
       expect(await stillThere(c.api), c.api).toBe(404);
     }
-    // No page posts a delete from its own button: each goes through its confirm page.
-    for (const path of ["/dashboard/webhooks", "/dashboard/sources", "/dashboard/alerts"]) {
+    // No page posts a delete or a revoke from its own button: each goes through its confirm page.
+    const t = (await p.api("POST", "/v1/tokens", { name: `confirm ${key}`, scopes: ["events:read"] })).json;
+    for (const path of ["/dashboard/webhooks", "/dashboard/sources", "/dashboard/alerts", "/dashboard/tokens", "/dashboard/dead-letters"]) {
       const forms = formsOf(await (await get(path, cookie)).text());
-      expect(forms.filter((f) => f.method === "post" && /\/delete$/.test(f.action)), path).toEqual([]);
+      expect(forms.filter((f) => f.method === "post" && /\/(delete|revoke)$/.test(f.action)), path).toEqual([]);
     }
+    expect(formsOf(await (await get("/dashboard/tokens", cookie)).text())).toContainEqual({ method: "get", action: `/dashboard/tokens/${t.id}/revoke`, asks: true });
   });
 
   it("show what they name as text: a crafted id cannot add markup to the question", async () => {

@@ -7,7 +7,7 @@ import { apiRoute, errors, json, router, scoped } from "../openapi";
 import { ListQuery, page, strictQuery, time } from "../schemas";
 import { decodeCursor, encodeCursor } from "../validate";
 
-const DeadLetterSchema = z
+export const DeadLetterSchema = z
   .object({
     id: z.number().int(),
     queue: z.string(),

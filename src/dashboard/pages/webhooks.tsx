@@ -461,8 +461,9 @@ export function WebhookPage(props: {
 export function SecretOnce(props: { what: string; secret: string; href: string }) {
   return (
     <div class="stack">
-      <p>Copy the signing secret of this {props.what} now: it is shown this once.</p>
-      <p class="secret mono" aria-label="Signing secret">
+      {/* An API token is the secret itself; a webhook or an endpoint has one that signs what it is sent. */}
+      <p>{props.what === "API token" ? "Copy this API token now: it is shown this once." : `Copy the signing secret of this ${props.what} now: it is shown this once.`}</p>
+      <p class="secret mono" aria-label={props.what === "API token" ? "API token" : "Signing secret"}>
         {props.secret}
       </p>
       <a href={props.href}>Continue</a>

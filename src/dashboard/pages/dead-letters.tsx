@@ -1,0 +1,86 @@
+import type { z } from "@hono/zod-openapi";
+import type { DeadLetterSchema } from "../../api/routes/dead-letters";
+import { QUEUES } from "../../pipeline/queues";
+import { legible } from "../../domain/legible";
+import { ASK } from "../confirm";
+import { Action, ConfirmAction, NextPage, Time } from "../layout";
+
+export type DeadLetterJson = z.infer<typeof DeadLetterSchema>;
+
+/**
+ * What reached a dead-letter queue, newest first, a page at a time, with a button to replay each
+ * and one to delete one handled otherwise. Not the messages themselves: an event's body can be
+ * 256 KiB, and a page shows 100. A delivery's event is stored, so it links to its page; an event
+ * the ingest could not store has none.
+ */
+export function DeadLetterList(props: { letters: DeadLetterJson[]; nextCursor: string | null; open: boolean }) {
+  return (
+    <div class="stack">
+      <form method="get" action="/dashboard/dead-letters" class="filters" aria-label="Filter dead letters">
+        <label class="check">
+          <input type="checkbox" name="open" value="true" checked={props.open} /> Only those not replayed yet
+        </label>
+        <button type="submit" class="secondary">
+          Show
+        </button>
+      </form>
+      {props.letters.length === 0 ? (
+        <p class="muted">{props.open ? "No open dead letter." : "No dead letter."}</p>
+      ) : (
+        <div class="scroll">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Dead letter</th>
+                <th scope="col">Received</th>
+                <th scope="col">What</th>
+                <th scope="col">Reason</th>
+                <th scope="col" class="opt">Attempts</th>
+                <th scope="col">Replayed</th>
+                <th scope="col">Actions</th>
+              </tr>
+            </thead>
+            <tbody>
+              {props.letters.map((d) => {
+                const ingest = d.queue === QUEUES.ingestDead;
+                return (
+                  <tr>
+                    <td class="mono">{d.id}</td>
+                    <td>
+                      <Time iso={d.receivedAt} />
+                    </td>
+                    <td>
+                      {ingest ? "event not stored" : "delivery failed for good"}
+                      {d.eventId && (
+                        <>
+                          <br />
+                          {ingest ? <span class="mono">{d.eventId}</span> : <a href={`/dashboard/events/${encodeURIComponent(d.eventId)}`} class="mono">{d.eventId}</a>}
+                        </>
+                      )}
+                      {d.deliveryId && (
+                        <>
+                          <br />
+                          <span class="muted mono">{d.deliveryId}</span>
+                        </>
+                      )}
+                    </td>
+                    <td>{d.reason === null ? <span class="muted">—</span> : legible(d.reason)}</td>
+                    <td class="opt">{d.attempts}</td>
+                    <td>{d.replayedAt ? <Time iso={d.replayedAt} /> : <b>open</b>}</td>
+                    <td>
+                      <div class="actions">
+                        <Action action={`/dashboard/dead-letters/${d.id}/replay`} label={d.replayedAt ? "Replay again" : "Replay"} kind="secondary" />
+                        <ConfirmAction action={`/dashboard/dead-letters/${d.id}/delete`} label="Delete" confirm={ASK.deleteDeadLetter(String(d.id))} />
+                      </div>
+                    </td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <NextPage path="/dashboard/dead-letters" name="cursor" cursor={props.nextCursor} label="Older dead letters →" query={props.open ? { open: "true" } : {}} />
+    </div>
+  );
+}

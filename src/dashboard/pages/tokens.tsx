@@ -1,0 +1,113 @@
+import type { z } from "@hono/zod-openapi";
+import type { TokenSchema } from "../../api/schemas";
+import { SCOPES } from "../../domain/scopes";
+import { legible } from "../../domain/legible";
+import { ASK } from "../confirm";
+import { ConfirmAction, NextPage, Time } from "../layout";
+
+export type TokenJson = z.infer<typeof TokenSchema>;
+
+/** What a refused new-token form had in it, to show it again (a token is only made once it is accepted). */
+export interface TokenEntered {
+  name: string;
+  scopes: string[];
+  organizationUids: string;
+  locationUids: string;
+}
+
+/** Whom a token's data is limited to: its organizations and locations, or every one. */
+function Grant(props: { t: TokenJson }) {
+  const { organizationUids: orgs, locationUids: locs } = props.t;
+  if (orgs === null && locs === null) return <span class="muted">every organization</span>;
+  return (
+    <span class="mono">
+      {orgs && <>organizations {orgs.join(", ")}</>}
+      {orgs && locs && <br />}
+      {locs && <>locations {locs.join(", ")}</>}
+    </span>
+  );
+}
+
+/** The API tokens, newest first (never their secrets: the API keeps only a hash), and a form for a new one. */
+export function TokenList(props: { tokens: TokenJson[]; nextCursor: string | null; ownTokenId: string | null; entered?: TokenEntered }) {
+  const entered = props.entered;
+  return (
+    <div class="stack">
+      {props.tokens.length === 0 ? (
+        <p class="muted">No scoped token yet: only ADMIN_TOKEN signs in.</p>
+      ) : (
+        <div class="scroll">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Token</th>
+                <th scope="col">Scopes</th>
+                <th scope="col" class="opt">Grant</th>
+                <th scope="col" class="opt">Created</th>
+                <th scope="col">Last used</th>
+                <th scope="col">State</th>
+              </tr>
+            </thead>
+            <tbody>
+              {props.tokens.map((t) => (
+                <tr>
+                  <td>
+                    {legible(t.name)} <span class="muted mono">{t.id}</span>
+                    {t.id === props.ownTokenId && <span class="muted"> · this session's</span>}
+                  </td>
+                  <td class="mono">{t.scopes.join(", ")}</td>
+                  <td class="opt">
+                    <Grant t={t} />
+                  </td>
+                  <td class="opt">
+                    <Time iso={t.createdAt} />
+                  </td>
+                  <td>
+                    <Time iso={t.lastUsedAt} />
+                  </td>
+                  <td>
+                    {t.revokedAt ? (
+                      <>
+                        revoked <Time iso={t.revokedAt} />
+                      </>
+                    ) : (
+                      <ConfirmAction action={`/dashboard/tokens/${t.id}/revoke`} label="Revoke" confirm={ASK.revokeToken(t.id)} />
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <NextPage path="/dashboard/tokens" name="cursor" cursor={props.nextCursor} label="Older tokens →" />
+      <form method="post" action="/dashboard/tokens" class="card stack" aria-label="New token">
+        <h2>New token</h2>
+        <label>
+          Name
+          <input name="name" required maxlength={200} value={entered?.name ?? ""} />
+        </label>
+        <fieldset>
+          <legend>Scopes</legend>
+          {SCOPES.map((s) => (
+            <label class="check">
+              <input name="scopes" type="checkbox" value={s} checked={entered?.scopes.includes(s) ?? false} /> {s}
+            </label>
+          ))}
+        </fieldset>
+        <label>
+          Organizations (uids, comma-separated; empty: every one)
+          <input name="organizationUids" value={entered?.organizationUids ?? ""} />
+        </label>
+        <label>
+          Locations (uids, comma-separated; empty: every one)
+          <input name="locationUids" value={entered?.locationUids ?? ""} />
+        </label>
+        <p class="muted">The token is shown once, on the next page; only a hash of it is kept.</p>
+        <div>
+          <button type="submit">Create token</button>
+        </div>
+      </form>
+    </div>
+  );
+}
