@@ -36,7 +36,7 @@ import { hasScope, type Scope } from "../domain/scopes";
 import { missingDataScope } from "../domain/access";
 import { CSS, JS } from "./assets";
 import { bannerParams, bannersIn, SIGN_IN_MESSAGES, type Banners } from "./banners";
-import { signedForSession, signForSession } from "./session-signature";
+import { sealForSession, signedForSession, signForSession, unsealForSession } from "./session-signature";
 import { textOf, textsOf, type Form } from "./form";
 import { ConfirmPage, homeOf, Layout } from "./layout";
 import { apiRefusal, errorPage, notFoundPage, refusalPage } from "./refusal";
@@ -449,6 +449,7 @@ dashboard.post("/webhooks", async (c) => {
 
 /** How long a secret made through a form waits for its page (the redirect right after). */
 const REVEAL_MS = 10 * 60_000;
+const REVEAL_LABEL = "secret shown once";
 
 /**
  * After a form that made a secret: the secret waits with the session and the answer is a redirect
@@ -457,13 +458,17 @@ const REVEAL_MS = 10 * 60_000;
  * about what it made, as banners.
  */
 async function showOnce(c: C, reveal: Omit<Reveal, "until">, banners: Banners = {}): Promise<Response> {
-  await keepReveal(c.env.DB, await sha256Hex(c.get("session")), { ...reveal, until: Date.now() + REVEAL_MS });
+  // Sealed under the cookie's secret, which D1 holds only as a hash: an API token is otherwise kept
+  // only as a hash too, and a redirect not followed would leave it in the clear until the session ends.
+  const secret = await sealForSession(c.get("session"), REVEAL_LABEL, reveal.secret);
+  await keepReveal(c.env.DB, await sha256Hex(c.get("session")), { ...reveal, secret, until: Date.now() + REVEAL_MS });
   return banners.warnings ? redirectWith(c, "/dashboard/created", banners) : c.redirect("/dashboard/created", 303);
 }
 
 dashboard.get("/created", async (c) => {
   const reveal = await takeReveal(c.env.DB, await sha256Hex(c.get("session")), Date.now());
-  if (!reveal) {
+  const secret = reveal && (await unsealForSession(c.get("session"), REVEAL_LABEL, reveal.secret));
+  if (!reveal || secret === null) {
     return page(
       c,
       "Shown once",
@@ -476,7 +481,7 @@ dashboard.get("/created", async (c) => {
       </p>,
     );
   }
-  return page(c, reveal.title, reveal.nav, <SecretOnce what={reveal.what} secret={reveal.secret} href={reveal.href} />);
+  return page(c, reveal.title, reveal.nav, <SecretOnce what={reveal.what} secret={secret} href={reveal.href} />);
 });
 
 async function webhookPage(c: C, uid: string, refused?: Refused) {

@@ -1,5 +1,4 @@
-import { hexToBytes, utf8 } from "../domain/crypto";
-import { toHex } from "../domain/crypto";
+import { base64ToBytes, bytesToBase64url, concatBytes, fromUtf8, hexToBytes, toHex, utf8 } from "../domain/crypto";
 
 /**
  * What the dashboard carries in a redirect's query for the next page (a banner, where a
@@ -22,4 +21,35 @@ export async function signForSession(secret: string, label: string, text: string
 export async function signedForSession(secret: string, label: string, text: string, sig: string): Promise<boolean> {
   const mac = hexToBytes(sig, 32);
   return mac !== null && crypto.subtle.verify("HMAC", await key(secret, "verify"), mac, signed(label, text));
+}
+
+/** The AES-GCM key for what is sealed as a `label` for this session: the HMAC of the label under its secret. */
+async function sealKey(secret: string, label: string): Promise<CryptoKey> {
+  const raw = await crypto.subtle.sign("HMAC", await key(secret, "sign"), utf8(`edgehook dashboard seal\n${label}`));
+  return crypto.subtle.importKey("raw", raw, "AES-GCM", false, ["encrypt", "decrypt"]);
+}
+
+const IV_BYTES = 12;
+
+/**
+ * `text` encrypted (AES-GCM, a random IV) as a `label` for this session, as base64url: what waits
+ * for the session on the server (a secret shown once) is then of no use without the cookie,
+ * which the server keeps only as a hash.
+ */
+export async function sealForSession(secret: string, label: string, text: string): Promise<string> {
+  const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES));
+  const sealed = await crypto.subtle.encrypt({ name: "AES-GCM", iv }, await sealKey(secret, label), utf8(text));
+  return bytesToBase64url(concatBytes([iv, new Uint8Array(sealed)]));
+}
+
+/** The text sealForSession sealed as a `label` for this session; null for anything else. */
+export async function unsealForSession(secret: string, label: string, sealed: string): Promise<string | null> {
+  const bytes = base64ToBytes(sealed);
+  if (!bytes || bytes.length <= IV_BYTES) return null;
+  try {
+    const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv: bytes.slice(0, IV_BYTES) }, await sealKey(secret, label), bytes.slice(IV_BYTES));
+    return fromUtf8(new Uint8Array(plain));
+  } catch {
+    return null;
+  }
 }

@@ -60,6 +60,7 @@ export interface Reveal {
   /** What the secret signs ("webhook"), and where to go on. */
   what: string;
   href: string;
+  /** Sealed for the session (the dashboard's showOnce): never kept in the clear. */
   secret: string;
   /** Epoch ms after which it is not shown. */
   until: number;

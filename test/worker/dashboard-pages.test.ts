@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { meteredD1 } from "../../bench/d1-meter";
 import { recordDeadLetters } from "../../src/store/dead-letters";
+import { sha256Hex } from "../../src/domain/crypto";
 import { ADMIN, ADMIN_TOKEN, call, dashboardForm, dashboardShown, pageBanners as banners, pageText as text, podiumBody } from "./helpers";
 import { pipeline, received, uniqueKey } from "./pipeline";
 
@@ -66,6 +67,24 @@ describe("the Tokens page", () => {
     const revokedRow = after.slice(after.indexOf(made.id), after.indexOf("</tr>", after.indexOf(made.id)));
     expect(text(revokedRow)).toContain("revoked");
     expect(revokedRow).not.toContain(revoke);
+  });
+
+  it("keeps the new token, while it waits for its page, only sealed for the session: never in the clear in D1", async () => {
+    const cookie = await signIn();
+    const posted = await dashboardForm("/dashboard/tokens", cookie, [["name", `at rest ${uniqueKey()}`], ["scopes", "events:read"]]);
+    expect(posted.status).toBe(303);
+    // What D1 holds between the form and its page (a redirect not followed leaves it there until the session ends).
+    const sessionId = await sha256Hex(cookie.slice(cookie.indexOf("=") + 1));
+    const kept = await env.DB.prepare("SELECT reveal FROM sessions WHERE id = ?").bind(sessionId).first<{ reveal: string | null }>();
+    expect(kept?.reveal).toEqual(expect.any(String));
+    const token = /ehk_[A-Za-z0-9_-]+/.exec(await (await dashboardShown(posted, cookie)).text())?.[0];
+    expect(token).toBeDefined();
+    expect(kept!.reveal).not.toContain(token!);
+    expect(kept!.reveal).not.toContain(token!.slice("ehk_".length));
+    // Another session cannot open it: a reveal is shown only to the session it was made in.
+    const other = await signIn();
+    await env.DB.prepare("UPDATE sessions SET reveal = ? WHERE id = ?").bind(kept!.reveal, await sha256Hex(other.slice(other.indexOf("=") + 1))).run();
+    expect(await (await get("/dashboard/created", other)).text()).not.toContain(token!);
   });
 
   it("keeps a refused new token's form as typed, with the API's error, and makes nothing", async () => {
