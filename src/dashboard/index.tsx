@@ -740,18 +740,22 @@ dashboard.get("/dead-letters", async (c) => {
   const query = new URLSearchParams({ limit: "100", ...(open ? { open: "true" } : {}), ...(cursor ? { cursor } : {}) });
   const list = await callApi(c, "GET", `/dead-letters?${query}`, DeadLetterList_);
   if (!list.ok) return apiRefusal(c, "Dead letters", LISTS.deadLetters, list);
-  return page(c, "Dead letters", "/dashboard/dead-letters", <DeadLetterList letters={list.json.data} nextCursor={list.json.nextCursor} open={open} />);
+  return page(c, "Dead letters", "/dashboard/dead-letters", <DeadLetterList letters={list.json.data} nextCursor={list.json.nextCursor} open={open} cursor={cursor} />);
 });
 
+/** The dead letters' page that `query` places one on: its filter and cursor, none of the banners it was showing. */
+function deadLettersAt(query: URLSearchParams): string {
+  const kept = [...query].filter(([name]) => name === "open" || name === "cursor");
+  return kept.length > 0 ? `/dashboard/dead-letters?${new URLSearchParams(kept)}` : "/dashboard/dead-letters";
+}
+
 /**
- * Back to the dead letters' page a button was pressed on: its filter and cursor (from the
- * Referer, which the policy sends to this origin), none of the banners it was showing.
+ * Back to the dead letters' page a button was pressed on (from the Referer, which the policy
+ * sends to this origin): the list itself, or a delete's confirm page, whose query carries it.
  */
 function deadLettersPressedOn(c: C): string {
   const from = new URL(dashboardPath(c.req.header("referer") ?? "", c.req.url) ?? "/dashboard", HERE);
-  if (from.pathname !== "/dashboard/dead-letters") return "/dashboard/dead-letters";
-  const kept = [...from.searchParams].filter(([name]) => name === "open" || name === "cursor");
-  return kept.length > 0 ? `/dashboard/dead-letters?${new URLSearchParams(kept)}` : "/dashboard/dead-letters";
+  return /^\/dashboard\/dead-letters(\/[^/]+\/delete)?$/.test(from.pathname) ? deadLettersAt(from.searchParams) : "/dashboard/dead-letters";
 }
 
 dashboard.post("/dead-letters/:id/replay", async (c) => {
@@ -761,9 +765,10 @@ dashboard.post("/dead-letters/:id/replay", async (c) => {
   return back(c, deadLettersPressedOn(c), res, `Dead letter ${id} replayed: ${what}.`);
 });
 
-dashboard.get("/dead-letters/:id/delete", (c) =>
-  confirmPage(c, { title: "Delete dead letter", nav: "/dashboard/dead-letters", question: ASK.deleteDeadLetter(c.req.param("id")), label: "Delete", back: "/dashboard/dead-letters", scope: "admin" }),
-);
+dashboard.get("/dead-letters/:id/delete", (c) => {
+  const back = deadLettersAt(new URL(c.req.url).searchParams);
+  return confirmPage(c, { title: "Delete dead letter", nav: "/dashboard/dead-letters", question: ASK.deleteDeadLetter(c.req.param("id")), label: "Delete", back, scope: "admin" });
+});
 
 dashboard.post("/dead-letters/:id/delete", async (c) => {
   const res = await callApi(c, "DELETE", `/dead-letters/${encodeURIComponent(c.req.param("id"))}`, Ignored);

@@ -145,10 +145,14 @@ export function Action(props: { action: string; label: string; kind?: "secondary
  * A button for what cannot be undone. As served it opens the action's confirm page (a GET to the
  * action's own address, ConfirmPage), so it asks without JavaScript too; app.js asks in a dialog
  * instead and, accepted, posts to that address itself: asking twice would teach a click-through.
+ * `fields`: the confirm page's query (where it was pressed, for its way back).
  */
-export function ConfirmAction(props: { action: string; label: string; confirm: string }) {
+export function ConfirmAction(props: { action: string; label: string; confirm: string; fields?: Record<string, string> }) {
   return (
     <form method="get" action={props.action} class="inline" data-confirm={props.confirm}>
+      {Object.entries(props.fields ?? {}).map(([name, value]) => (
+        <input type="hidden" name={name} value={value} />
+      ))}
       <button type="submit" class="danger">
         {props.label}
       </button>

@@ -227,6 +227,50 @@ describe("the Dead letters page", () => {
     expect((await p.api("GET", "/v1/dead-letters?limit=100")).json.data.some((d: { id: number }) => d.id === letter.id)).toBe(false);
   });
 
+  it("deletes without JavaScript back to the page it was pressed on: 'open only' and the cursor kept through the confirm page", async () => {
+    const key = uniqueKey();
+    const letters = Array.from({ length: 101 }, (_, i) => ({
+      queue: "edgehook-ingest-dlq",
+      messageId: `m-${key}-${i}`,
+      eventId: `evt_${key}_${i}`,
+      deliveryId: null,
+      reason: "confirm paging",
+      body: "{}",
+      attempts: 1,
+      receivedAt: Date.now(),
+    }));
+    await recordDeadLetters(env.DB, letters);
+    const cookie = await signIn();
+    const pageTwo = linkTo(await (await get("/dashboard/dead-letters?open=true", cookie)).text(), "Older dead letters →")!;
+    expect(new URL(pageTwo, ORIGIN).searchParams.get("cursor")).toBeTruthy();
+    const html = await (await get(pageTwo, cookie)).text();
+    // The first Delete on page two, submitted as a browser submits a GET form: its action, its fields as the query.
+    const at = html.indexOf('<form method="get" action="/dashboard/dead-letters/');
+    expect(at).toBeGreaterThan(0);
+    const form = html.slice(at, html.indexOf("</form>", at));
+    const action = /action="([^"]+)"/.exec(form)![1]!;
+    const fields = [...form.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)].map((m) => [m[1]!, m[2]!.replaceAll("&amp;", "&")]);
+    const confirmUrl = `${action}?${new URLSearchParams(fields)}`;
+    const confirm = await get(confirmUrl, cookie);
+    expect(confirm.status).toBe(200);
+    const confirmHtml = await confirm.text();
+    expect(linkTo(confirmHtml, "Cancel")).toBe(pageTwo);
+    const posted = formsOf(confirmHtml).find((f) => f.method === "post" && f.action === action)!;
+    const done = await call(
+      new Request(`${ORIGIN}${posted.action}`, {
+        method: "POST",
+        headers: { cookie, origin: ORIGIN, referer: `${ORIGIN}${confirmUrl}`, "content-type": "application/x-www-form-urlencoded" },
+        body: "",
+      }),
+    );
+    expect(done.status).toBe(303);
+    const to = new URL(done.headers.get("location")!, ORIGIN);
+    expect(`${to.pathname}?${new URLSearchParams([...to.searchParams].filter(([n]) => n === "open" || n === "cursor"))}`).toBe(pageTwo);
+    expect(banners(await (await get(`${to.pathname}${to.search}`, cookie)).text(), "status")).toEqual(["Dead letter deleted."]);
+    // Out of the way of the paging test's count of open letters.
+    await env.DB.prepare("DELETE FROM dead_letters WHERE reason = 'confirm paging'").run();
+  });
+
   it("pages by cursor, keeping 'open only', each page a bounded read", async () => {
     const key = uniqueKey();
     const now = Date.now();

@@ -13,7 +13,9 @@ export type DeadLetterJson = z.infer<typeof DeadLetterSchema>;
  * 256 KiB, and a page shows 100. A delivery's event is stored, so it links to its page; an event
  * the ingest could not store has none.
  */
-export function DeadLetterList(props: { letters: DeadLetterJson[]; nextCursor: string | null; open: boolean }) {
+export function DeadLetterList(props: { letters: DeadLetterJson[]; nextCursor: string | null; open: boolean; cursor?: string }) {
+  // Where this page is, carried through a delete's confirm page (without JavaScript) to come back here.
+  const place = { ...(props.open ? { open: "true" } : {}), ...(props.cursor ? { cursor: props.cursor } : {}) };
   return (
     <div class="stack">
       <form method="get" action="/dashboard/dead-letters" class="filters" aria-label="Filter dead letters">
@@ -70,7 +72,7 @@ export function DeadLetterList(props: { letters: DeadLetterJson[]; nextCursor: s
                     <td>
                       <div class="actions">
                         <Action action={`/dashboard/dead-letters/${d.id}/replay`} label={d.replayedAt ? "Replay again" : "Replay"} kind="secondary" />
-                        <ConfirmAction action={`/dashboard/dead-letters/${d.id}/delete`} label="Delete" confirm={ASK.deleteDeadLetter(String(d.id))} />
+                        <ConfirmAction action={`/dashboard/dead-letters/${d.id}/delete`} label="Delete" confirm={ASK.deleteDeadLetter(String(d.id))} fields={place} />
                       </div>
                     </td>
                   </tr>
