@@ -5,7 +5,9 @@ import { sha256Hex } from "../../domain/crypto";
 import type { EventFacts, ProviderName, Source } from "../../domain/types";
 import type { Scheme, SignedRequest as InboundRequest } from "../../schemes/scheme";
 
-export { header, invalidSignature } from "../../schemes/scheme";
+// A provider reads a header for one value (a type, an id, a shop): sent twice, it is refused
+// (400 malformed_payload), never read as the copies joined ("ping, push").
+export { singleHeader as header, invalidSignature } from "../../schemes/scheme";
 
 /** What a provider module knows: its signature scheme, and how to read its events. */
 export interface Provider {

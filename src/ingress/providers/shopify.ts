@@ -1,7 +1,7 @@
 import { concatBytes, utf8 } from "../../domain/crypto";
 import { sha256Hex } from "../../domain/crypto";
 import { shopify as scheme } from "../../schemes/shopify";
-import { header, invalidSignature, jsonObject, malformed, type Provider } from "./provider";
+import { header, invalidSignature, jsonObject, type Provider } from "./provider";
 
 const SHOP_DOMAIN = "x-shopify-shop-domain";
 const STORED_HEADERS = [
@@ -39,8 +39,6 @@ export const shopify: Provider = {
   async facts(req, body, source) {
     jsonObject(body, "Shopify");
     const topic = header(req, "x-shopify-topic");
-    // Sent twice, the copies arrive joined by ", " (Fetch's Headers): no Shopify topic has a comma.
-    if (topic?.includes(",")) throw malformed("X-Shopify-Topic is sent once, naming one topic.");
     const shopPinned = source.shopDomain !== null || source.organizationUid !== null;
     return {
       dedupeKey: await sha256Hex(topic === null || !shopPinned ? req.raw : concatBytes([utf8(`${topic}\n`), req.raw])),

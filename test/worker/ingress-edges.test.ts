@@ -1,0 +1,104 @@
+// Edges of the ack path where an event could be stored wrong: a header that names one
+// thing sent twice.
+import { sign as githubSign } from "@octokit/webhooks-methods";
+import { Webhook } from "standardwebhooks";
+import { describe, expect, it } from "vitest";
+import { bytesToBase64 } from "../../src/domain/crypto";
+import type { RejectionsMessage } from "../../src/domain/types";
+import { shopify } from "../../src/schemes/shopify";
+import { slack } from "../../src/schemes/slack";
+import { call, createSource, recordingQueue } from "./helpers";
+
+interface Answer {
+  status: number;
+  json: { eventId?: string; error?: { code: string; message: string; details?: unknown } };
+  queued: { eventType: string; dedupeKey: string; organizationUid?: string | null }[];
+  refused: RejectionsMessage[];
+}
+
+async function send(source: string, body: string, headers: Headers): Promise<Answer> {
+  const ingest = recordingQueue();
+  const rejections = recordingQueue<RejectionsMessage>();
+  const res = await call(new Request(`https://edgehook.test/webhooks/${source}`, { method: "POST", body, headers }), {
+    INGEST: ingest,
+    REJECTIONS: rejections,
+    REJECTIONS_FLUSH_MS: "0",
+  });
+  return { status: res.status, json: (await res.json()) as Answer["json"], queued: ingest.sent, refused: rejections.sent };
+}
+
+/** Headers with `name` sent twice, as `first` and then `second`. */
+function twice(headers: Record<string, string>, name: string, first: string, second: string): Headers {
+  const h = new Headers(headers);
+  h.set(name, first);
+  h.append(name, second);
+  return h;
+}
+
+/** A request refused 400 malformed_payload naming the header, nothing queued, the refusal in the source's log. */
+function expectRepeatedRefused(r: Answer, source: string, header: string) {
+  expect(r.status).toBe(400);
+  expect(r.json.error).toMatchObject({
+    code: "malformed_payload",
+    message: expect.stringContaining(`${header} was sent more than once`),
+    details: { issues: [{ path: `headers.${header}`, message: expect.any(String) }] },
+  });
+  expect(r.queued).toEqual([]);
+  expect(r.refused.flatMap((m) => m.counts)).toEqual([{ sourceId: source, reason: "malformed_payload", count: 1, lastAt: expect.any(Number) }]);
+}
+
+describe("a header Edgehook reads one value from (an event's type, id, shop or timestamp), sent more than once", () => {
+  it("GitHub: X-GitHub-Event twice is refused 400, logged, not stored as the type \"ping, push\"", async () => {
+    const secret = "github-webhook-secret";
+    const source = await createSource({ provider: "github", secrets: [secret] });
+    const body = JSON.stringify({ zen: "Keep it logically awesome.", hook_id: 1 });
+    const signed = { "content-type": "application/json", "x-hub-signature-256": await githubSign(secret, body), "x-github-delivery": "d-1" };
+    expectRepeatedRefused(await send(source, body, twice(signed, "x-github-event", "ping", "push")), source, "x-github-event");
+    // The same value twice is no better: still two copies.
+    expectRepeatedRefused(await send(source, body, twice(signed, "x-github-event", "ping", "ping")), source, "x-github-event");
+    // Sent once, it is the type.
+    const once = await send(source, body, new Headers({ ...signed, "x-github-event": "ping" }));
+    expect(once.status).toBe(202);
+    expect(once.queued.map((m) => m.eventType)).toEqual(["ping"]);
+  });
+
+  it("Shopify: the topic and the shop domain", async () => {
+    const secret = "shopify-app-secret";
+    const source = await createSource({ provider: "shopify", secrets: [secret] });
+    const body = JSON.stringify({ id: 1 });
+    const signed = { ...(await shopify.sign(secret, body)), "x-shopify-topic": "orders/create", "x-shopify-shop-domain": "acme.myshopify.com" };
+    expectRepeatedRefused(await send(source, body, twice(signed, "x-shopify-topic", "orders/create", "orders/paid")), source, "x-shopify-topic");
+    // The shop is the event's organization: "acme…, evil…" is no organization.
+    expectRepeatedRefused(
+      await send(source, body, twice(signed, "x-shopify-shop-domain", "acme.myshopify.com", "evil.myshopify.com")),
+      source,
+      "x-shopify-shop-domain",
+    );
+    const once = await send(source, body, new Headers(signed));
+    expect(once.status).toBe(202);
+    expect(once.queued).toMatchObject([{ eventType: "orders.create", organizationUid: "acme.myshopify.com" }]);
+  });
+
+  it("Standard Webhooks: webhook-id (the dedupe key), on a signed source and on one that verifies nothing", async () => {
+    const secret = `whsec_${bytesToBase64(crypto.getRandomValues(new Uint8Array(32)))}`;
+    const signedSource = await createSource({ provider: "standard-webhooks", secrets: [secret] });
+    const openSource = await createSource({ provider: "standard-webhooks", secrets: ["unused-secret"], verification: "none" });
+    const body = JSON.stringify({ type: "invoice.paid", data: {} });
+    const signed = new Webhook(secret).sign("msg_1", new Date(), body);
+    const headers = { "webhook-id": "msg_1", "webhook-timestamp": String(Math.floor(Date.now() / 1000)), "webhook-signature": signed };
+    expectRepeatedRefused(await send(signedSource, body, twice(headers, "webhook-id", "msg_1", "msg_2")), signedSource, "webhook-id");
+    expectRepeatedRefused(await send(openSource, body, twice(headers, "webhook-id", "msg_1", "msg_2")), openSource, "webhook-id");
+    const once = await send(openSource, body, new Headers(headers));
+    expect(once.status).toBe(202);
+    expect(once.queued.map((m) => m.dedupeKey)).toEqual(["msg_1"]);
+  });
+
+  it("a scheme's timestamp header (Slack's, an hmac source's) twice is refused the same way", async () => {
+    const secret = "slack-signing-secret";
+    const source = await createSource({ provider: "slack", secrets: [secret] });
+    const body = JSON.stringify({ type: "event_callback", event_id: "Ev1", event: { type: "app_mention" } });
+    const signed = await slack.sign(secret, body);
+    const ts = signed["x-slack-request-timestamp"]!;
+    expectRepeatedRefused(await send(source, body, twice(signed, "x-slack-request-timestamp", ts, ts)), source, "x-slack-request-timestamp");
+  });
+});
