@@ -3938,6 +3938,7 @@ export interface components {
              */
             encoding: "hex" | "base64";
             /**
+             * @description Written before the encoded MAC; matched in any case (`sha256=` takes `SHA256=`).
              * @default
              * @example sha256=
              */

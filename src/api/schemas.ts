@@ -575,7 +575,7 @@ const HmacConfigSchema = HmacConfigShape.extend({
     .refine((p) => !p.includes(", "), "must not contain \", \"")
     .refine((p) => !/^\s/.test(p), "must not start with white space")
     .default("")
-    .openapi({ example: "sha256=" }),
+    .openapi({ example: "sha256=", description: "Written before the encoded MAC; matched in any case (`sha256=` takes `SHA256=`)." }),
   timestampHeader: headerName.nullable().default(null).openapi({
     description: "When set, the signed content is `${timestamp}.${body}` and the timestamp must be within the tolerance.",
   }),

@@ -12,6 +12,8 @@ export interface SchemeSpec {
   prefix: string;
   /** The prefix may be left out, or sent in any case; signing leaves it out. */
   optionalPrefix?: boolean;
+  /** The prefix is matched in any (ASCII) case, but must be there (a generic hmac source's, configured by hand). */
+  prefixAnyCase?: boolean;
   encoding: "hex" | "base64";
   hash?: HmacHash;
   /** The header may carry several signatures, separated by this. */
@@ -96,6 +98,9 @@ export function singleHeader(req: { headers: Headers }, name: string): string | 
   return value;
 }
 
+/** ASCII lower case: a prefix is an ASCII label, so no other script's letters fold into it. */
+const asciiLower = (s: string) => s.replace(/[A-Z]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 32));
+
 /**
  * Tolerance 0 turns the check off. A timestamp in whole seconds is compared with the clock's
  * whole second, as the providers' own libraries do (stripe, standardwebhooks): one exactly the
@@ -121,7 +126,8 @@ function template(content: string): Render {
 function decode(spec: SchemeSpec, entry: string): Uint8Array | null {
   let encoded = entry;
   if (spec.prefix) {
-    const prefixed = entry.startsWith(spec.prefix) || (spec.optionalPrefix && entry.slice(0, spec.prefix.length).toLowerCase() === spec.prefix);
+    const head = entry.slice(0, spec.prefix.length);
+    const prefixed = head === spec.prefix || ((spec.optionalPrefix || spec.prefixAnyCase) && asciiLower(head) === asciiLower(spec.prefix));
     if (prefixed) encoded = entry.slice(spec.prefix.length);
     else if (!spec.optionalPrefix) return null;
   }

@@ -1,10 +1,12 @@
 // Edges of the ack path where an event could be stored wrong: a header that names one
-// thing sent twice.
+// thing sent twice, a configured signature prefix written in another case.
 import { sign as githubSign } from "@octokit/webhooks-methods";
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
 import { bytesToBase64 } from "../../src/domain/crypto";
 import type { RejectionsMessage } from "../../src/domain/types";
+import type { HmacConfig } from "../../src/domain/hmac-config";
+import { hmacScheme } from "../../src/schemes/hmac";
 import { shopify } from "../../src/schemes/shopify";
 import { slack } from "../../src/schemes/slack";
 import { call, createSource, recordingQueue } from "./helpers";
@@ -100,5 +102,30 @@ describe("a header Edgehook reads one value from (an event's type, id, shop or t
     const signed = await slack.sign(secret, body);
     const ts = signed["x-slack-request-timestamp"]!;
     expectRepeatedRefused(await send(source, body, twice(signed, "x-slack-request-timestamp", ts, ts)), source, "x-slack-request-timestamp");
+  });
+});
+
+describe("an hmac source's prefix", () => {
+  const config: HmacConfig = { header: "x-signature", algorithm: "SHA-256", encoding: "hex", prefix: "sha256=", timestampHeader: null, typePath: "type", dedupePath: "id" };
+
+  it("is matched in any case (a label, not a secret), while the MAC itself must still be right", async () => {
+    const secret = "hmac-source-secret";
+    const source = await createSource({ provider: "hmac", secrets: [secret], hmac: config });
+    const body = JSON.stringify({ type: "order.created", id: "o-1" });
+    const mac = (await hmacScheme(config).sign(secret, body))["x-signature"]!.slice("sha256=".length);
+    for (const prefix of ["sha256=", "SHA256=", "Sha256="]) {
+      const r = await send(source, body, new Headers({ "x-signature": `${prefix}${mac}` }));
+      expect(r.status, prefix).toBe(202);
+    }
+    // Configured in upper case, the sender's lower case passes too.
+    const upper = await createSource({ provider: "hmac", secrets: [secret], hmac: { ...config, prefix: "SHA256=" } });
+    expect((await send(upper, body, new Headers({ "x-signature": `sha256=${mac}` }))).status).toBe(202);
+    // Not weaker: a wrong MAC, another prefix or none are refused as before.
+    const wrong = mac.replace(/^./, (c) => (c === "0" ? "1" : "0"));
+    for (const value of [`SHA256=${wrong}`, `sha1=${mac}`, mac, `sha256 ${mac}`]) {
+      const r = await send(source, body, new Headers({ "x-signature": value }));
+      expect(r.status, value).toBe(401);
+      expect(r.queued).toEqual([]);
+    }
   });
 });

@@ -440,8 +440,9 @@ const headerCase: fc.Arbitrary<HeaderCase> = fc.oneof(
       const own = spec.prefix && prefix.toLowerCase() === spec.prefix.toLowerCase();
       if (own && prefix === spec.prefix) return ACCEPTED;
       h.set(names.signature, replaceLast(value, `${spec.optionalPrefix ? "" : spec.prefix}${mac}`, `${prefix}${mac}`));
-      // Its own prefix in another case: taken where the prefix is optional (sent in any case), else not its prefix.
-      return own && spec.optionalPrefix ? ACCEPTED : REFUSED("invalid_signature");
+      // Its own prefix in another case: taken where the prefix is optional or matched in any case (an
+      // hmac source's), else not its prefix.
+      return own && (spec.optionalPrefix || spec.prefixAnyCase) ? ACCEPTED : REFUSED("invalid_signature");
     },
   })),
   // Not the encoding: a character outside the alphabet, cut short, doubled.
