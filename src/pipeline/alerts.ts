@@ -10,7 +10,8 @@
  * whatever happens here.
  */
 import { attemptEpisodes, INGEST_SUBJECT, QUIET_CLOSE_MS, REJECTING_THRESHOLD, type AlertData, type EpisodeAction } from "../domain/alerts";
-import type { Webhook } from "../domain/types";
+import { HOUR_MS } from "../domain/time";
+import type { RejectionsMessage, Webhook } from "../domain/types";
 import { stringsIn } from "../store/stored-json";
 import type { Env } from "../env";
 import {
@@ -120,21 +121,44 @@ export async function alertIngestDeadLetters(env: Env, count: number, reason: st
 }
 
 /**
- * After a batch of refusal tallies is recorded: each source they touched whose
- * refusals this clock hour reached REJECTING_THRESHOLD opens (or counts in)
- * `source.rejecting`, with the breakdown by reason.
+ * After a batch of refusal tallies is recorded: each source they touched whose refusals in one
+ * clock hour reached REJECTING_THRESHOLD opens (or counts in) `source.rejecting`, with the
+ * breakdown by reason.
  */
-export async function alertRejecting(env: Env, added: Map<string, number>, now = Date.now()) {
-  if (added.size === 0) return;
+export async function alertRejecting(env: Env, counts: RejectionsMessage["counts"], now = Date.now()) {
+  if (counts.length === 0) return;
   await safely("rejections", async () => {
-    const summaries = await rejectionSummaries(env.DB, [...added.keys()], now);
+    // Each source is judged in the hour of its latest refusal in the batch, as recordRejections files
+    // them, not the hour the batch is recorded in: a tally reaches the consumer seconds after its
+    // window (minutes when retried), and an hour's last refusals would be looked for in the next one.
+    const bySource = new Map<string, { hour: number; added: number; addedThatHour: number }>();
+    for (const c of counts) {
+      const s = bySource.get(c.sourceId) ?? { hour: 0, added: 0, addedThatHour: 0 };
+      s.hour = Math.max(s.hour, Math.floor(Math.min(c.lastAt, now) / HOUR_MS) * HOUR_MS);
+      s.added += c.count;
+      bySource.set(c.sourceId, s);
+    }
+    for (const c of counts) {
+      const s = bySource.get(c.sourceId)!;
+      if (Math.floor(Math.min(c.lastAt, now) / HOUR_MS) * HOUR_MS === s.hour) s.addedThatHour += c.count;
+    }
+    // One bounded read per hour the batch's sources are judged in (one, or two at an hour's turn).
+    const hours = new Map<number, string[]>();
+    for (const [id, s] of bySource) hours.set(s.hour, [...(hours.get(s.hour) ?? []), id]);
     const actions: EpisodeAction[] = [];
-    for (const [sourceId, list] of summaries) {
-      const thisHour = list.reduce((n, r) => n + r.thisHour, 0);
-      if (thisHour < REJECTING_THRESHOLD) continue;
-      const reasons = Object.fromEntries(list.filter((r) => r.thisHour > 0).map((r) => [r.reason, r.thisHour]));
-      const data: AlertData = { sourceId, thisHour, reasons };
-      actions.push({ kind: "open", type: "source.rejecting", subject: sourceId, count: added.get(sourceId) ?? 0, initialCount: thisHour, data });
+    for (const [hour, ids] of hours) {
+      for (const [sourceId, list] of await rejectionSummaries(env.DB, ids, hour)) {
+        const thisHour = list.reduce((n, r) => n + r.thisHour, 0);
+        if (thisHour < REJECTING_THRESHOLD) continue;
+        const { added, addedThatHour } = bySource.get(sourceId)!;
+        // The batch that takes the hour to the threshold counts the hour's earlier refusals in too: they
+        // were under it, so counted in no episode (an open one from an earlier hour undercounted them).
+        const before = thisHour - addedThatHour;
+        const count = added + (before < REJECTING_THRESHOLD ? before : 0);
+        const reasons = Object.fromEntries(list.filter((r) => r.thisHour > 0).map((r) => [r.reason, r.thisHour]));
+        const data: AlertData = { sourceId, thisHour, reasons };
+        actions.push({ kind: "open", type: "source.rejecting", subject: sourceId, count, initialCount: thisHour, data });
+      }
     }
     await apply(env, actions, now);
   });

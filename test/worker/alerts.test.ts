@@ -14,6 +14,7 @@ import { recordAttempts } from "../../src/store/deliveries";
 import { healthOf } from "../../src/store/health";
 import { meteredD1 } from "../../bench/d1-meter";
 import { d1Double, type SeenStatement } from "./d1-double";
+import { clockFrom, midHour } from "./clock";
 import { call, dashboardCookie, dashboardForm, dashboardShown, ingestMessage, podiumBody } from "./helpers";
 import { pipeline, received, uniqueKey } from "./pipeline";
 import { racing } from "./racing";
@@ -22,6 +23,7 @@ import { as, DATA_SCOPES, makeToken } from "./tokens";
 
 type P = ReturnType<typeof pipeline>;
 const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
 
 /** Runs the schedulers until nothing new was woken: alerts raised by one run go out in the next. */
 async function settle(p: P) {
@@ -415,6 +417,56 @@ describe("webhook health, auto-disable and alerts", () => {
       ["source.rejecting", "open", 50],
       ["source.rejecting", "resolved", 55],
     ]);
+  });
+
+  it("source.rejecting counts a later hour's spike whole: the refusals before it reached 50 too", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const source = `src-${key}`;
+    await endpoint(p, `${key}-alerts`, { alertTypes: ["source.rejecting"] });
+    const hour = midHour();
+    const refused = (count: number, lastAt: number): RejectionsMessage => ({ v: 1, counts: [{ sourceId: source, reason: "invalid_signature", count, lastAt }], samples: [] });
+    const at = async (t: number, tally: RejectionsMessage) => {
+      const realClock = clockFrom(t);
+      try {
+        await p.runQueue("edgehook-rejections", [tally]);
+      } finally {
+        realClock();
+      }
+    };
+    await at(hour, refused(50, hour));
+    expect(await episodesOf(p, source)).toEqual([["source.rejecting", "open", 50]]);
+    // The next hour: 30 refusals (no spike yet), then 30 more (a spike of 60).
+    await at(hour + HOUR, refused(30, hour + HOUR));
+    await at(hour + HOUR + MINUTE, refused(30, hour + HOUR + MINUTE));
+    expect(await episodesOf(p, source)).toEqual([["source.rejecting", "open", 110]]);
+    // Past the spike, each batch counts itself.
+    await at(hour + HOUR + 2 * MINUTE, refused(5, hour + HOUR + 2 * MINUTE));
+    expect(await episodesOf(p, source)).toEqual([["source.rejecting", "open", 115]]);
+  });
+
+  it("source.rejecting counts refusals in the hour they were made, not the hour the tally is recorded", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const source = `src-${key}`;
+    await endpoint(p, `${key}-alerts`, { alertTypes: ["source.rejecting"] });
+    const hourEnd = Math.floor(Date.now() / HOUR) * HOUR + HOUR;
+    const refused = (count: number, lastAt: number): RejectionsMessage => ({ v: 1, counts: [{ sourceId: source, reason: "invalid_signature", count, lastAt }], samples: [] });
+    let realClock = clockFrom(hourEnd - 10_000);
+    try {
+      await p.runQueue("edgehook-rejections", [refused(49, hourEnd - 10_000)]);
+    } finally {
+      realClock();
+    }
+    // The 50th refusal of that hour, made a second before its end, is recorded a few seconds into the next
+    // (the ingress's flush window, the queue's batch wait): that hour reached 50.
+    realClock = clockFrom(hourEnd + 4_000);
+    try {
+      await p.runQueue("edgehook-rejections", [refused(1, hourEnd - 1_000)]);
+    } finally {
+      realClock();
+    }
+    expect(await episodesOf(p, source)).toEqual([["source.rejecting", "open", 50]]);
   });
 
   it("ingest.dead_lettered opens once for events that could not be stored, counts the rest, and closes after a quiet hour", async () => {
