@@ -3499,7 +3499,7 @@ export interface components {
              * @example {
              *       "body": {
              *         "metadata.eventType": "message.received",
-             *         "data.conversation.channel.type": "sms"
+             *         "data.conversation.channel.type": "phone"
              *       }
              *     }
              */
@@ -3604,7 +3604,7 @@ export interface components {
              * @example {
              *       "body": {
              *         "metadata.eventType": "message.received",
-             *         "data.conversation.channel.type": "sms"
+             *         "data.conversation.channel.type": "phone"
              *       }
              *     }
              * @example {
@@ -3698,7 +3698,7 @@ export interface components {
              * @example {
              *       "body": {
              *         "metadata.eventType": "message.received",
-             *         "data.conversation.channel.type": "sms"
+             *         "data.conversation.channel.type": "phone"
              *       }
              *     }
              * @example {
@@ -3783,7 +3783,7 @@ export interface components {
              * @example {
              *       "body": {
              *         "metadata.eventType": "message.received",
-             *         "data.conversation.channel.type": "sms"
+             *         "data.conversation.channel.type": "phone"
              *       }
              *     }
              * @example {
@@ -3843,7 +3843,7 @@ export interface components {
                 /** @enum {string} */
                 check: "eventTypes" | "owner" | "sources" | "filter";
                 passed: boolean;
-                /** @example body.data.conversation.channel.type is "email", not "sms" */
+                /** @example body.data.conversation.channel.type is "email", not "phone" */
                 message: string;
             }[];
             /** @description Why the transformation fails on this event (a delivery would fail for good, not retried); null when it runs. */

@@ -323,7 +323,8 @@ const WebhookBacklog = z
 // Content routing and reshaping (docs/filters-and-transforms.md)
 
 const FILTER_EXAMPLES = {
-  podium: { body: { "metadata.eventType": "message.received", "data.conversation.channel.type": "sms" } },
+  // A Podium text message's channel is "phone" (docs/filters-and-transforms.md).
+  podium: { body: { "metadata.eventType": "message.received", "data.conversation.channel.type": "phone" } },
   stripe: { body: { type: { $startsWith: "invoice." }, "data.object.amount_due": { $gt: 50000 } } },
   github: { headers: { "x-github-event": "push" }, body: { ref: "refs/heads/main" } },
 };
@@ -512,7 +513,7 @@ export const WebhookTestAnswer = z
         z.object({
           check: z.enum(["eventTypes", "owner", "sources", "filter"]),
           passed: z.boolean(),
-          message: z.string().openapi({ example: 'body.data.conversation.channel.type is "email", not "sms"' }),
+          message: z.string().openapi({ example: 'body.data.conversation.channel.type is "email", not "phone"' }),
         }),
       )
       .openapi({ description: "Each routing check, in order, with why it passed or failed." }),

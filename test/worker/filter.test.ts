@@ -1,6 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { FILTER_LIMITS, type Filter, matchesFilter, validateFilter } from "../../src/routing/filter";
+import openapiDoc from "../../cli/src/openapi.json";
+import filtersDoc from "../../docs/filters-and-transforms.md?raw";
 import messageReceived from "../fixtures/message.received.json?raw";
 
 interface PodiumMessage {
@@ -406,5 +408,42 @@ describe("operators against the reference model", () => {
         expect(matches({ body: { v: xs } }, at(v))).toBe(expected);
       }),
     );
+  });
+});
+
+describe("the Podium filter examples users are shown", () => {
+  // Podium names a text conversation's channel `phone` (the number texted), as its message object,
+  // the repo's fixture (copied from the shared Podium samples) and the CLI's samples do; an example
+  // matching only "sms" would filter out every text message it is meant to pass.
+  const filtersIn = (value: unknown, out: unknown[] = []): unknown[] => {
+    if (Array.isArray(value)) for (const v of value) filtersIn(v, out);
+    else if (value !== null && typeof value === "object") {
+      if ("data.conversation.channel.type" in value) out.push({ body: value });
+      else for (const v of Object.values(value)) filtersIn(v, out);
+    }
+    return out;
+  };
+
+  it("docs/filters-and-transforms.md: each filter on a message's channel passes the fixture's text message", () => {
+    const found: unknown[] = [];
+    // Fenced JSON blocks that are filters, and the filter given in the curl example.
+    for (const [, block] of filtersDoc.matchAll(/```json\n([\s\S]*?)```/g)) {
+      let doc: unknown;
+      try {
+        doc = JSON.parse(block!);
+      } catch {
+        continue;
+      }
+      if (validateFilter(doc).ok && JSON.stringify(doc).includes("channel") && JSON.stringify(doc).includes("message.received")) found.push(doc);
+    }
+    for (const [, inline] of filtersDoc.matchAll(/"filter": (\{.*\}),\n/g)) found.push(JSON.parse(inline!));
+    expect(found.length).toBeGreaterThanOrEqual(3);
+    for (const doc of found) expect(matches(doc, podiumMessage), JSON.stringify(doc)).toBe(true);
+  });
+
+  it("the OpenAPI document's example filter passes the fixture's text message", () => {
+    const found = filtersIn(openapiDoc);
+    expect(found.length).toBeGreaterThanOrEqual(1);
+    for (const doc of found) expect(matches(doc, podiumMessage), JSON.stringify(doc)).toBe(true);
   });
 });

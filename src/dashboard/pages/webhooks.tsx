@@ -185,7 +185,7 @@ function WebhookForm(props: { webhook?: WebhookJson; entered?: Entered | undefin
       </label>
       <label>
         Filter (JSON matched against the event's body and headers; empty: every event)
-        <textarea name="filter" rows={4} class="mono" placeholder='{"body": {"data.conversation.channel.type": "sms"}}'>
+        <textarea name="filter" rows={4} class="mono" placeholder='{"body": {"data.conversation.channel.type": "phone"}}'>
           {value("filter", initial?.filter ?? "")}
         </textarea>
       </label>
