@@ -1,5 +1,5 @@
-// Edges of the ack path where an event could be stored wrong: a header that names one
-// thing sent twice, a configured signature prefix written in another case.
+// Edges of the ack path where an event could be refused or stored wrong: a header that names
+// one thing sent twice, a configured signature prefix written in another case, a byte order mark.
 import { sign as githubSign } from "@octokit/webhooks-methods";
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
@@ -9,12 +9,13 @@ import type { HmacConfig } from "../../src/domain/hmac-config";
 import { hmacScheme } from "../../src/schemes/hmac";
 import { shopify } from "../../src/schemes/shopify";
 import { slack } from "../../src/schemes/slack";
-import { call, createSource, recordingQueue } from "./helpers";
+import { call, createSource, podiumBody, recordingQueue } from "./helpers";
+import { pipeline, received } from "./pipeline";
 
 interface Answer {
   status: number;
   json: { eventId?: string; error?: { code: string; message: string; details?: unknown } };
-  queued: { eventType: string; dedupeKey: string; organizationUid?: string | null }[];
+  queued: { eventType: string; dedupeKey: string; organizationUid?: string | null; body?: string }[];
   refused: RejectionsMessage[];
 }
 
@@ -127,5 +128,35 @@ describe("an hmac source's prefix", () => {
       expect(r.status, value).toBe(401);
       expect(r.queued).toEqual([]);
     }
+  });
+});
+
+describe("a JSON body led by a byte order mark (RFC 8259 lets a parser ignore it; some senders write one)", () => {
+  const BOM = "\ufeff";
+
+  it("is read as JSON for its facts and stored byte for byte, BOM and all", async () => {
+    const secret = "github-webhook-secret";
+    const source = await createSource({ provider: "github", secrets: [secret] });
+    const body = `${BOM}${JSON.stringify({ action: "opened", repository: { full_name: "acme/api" } })}`;
+    const r = await send(source, body, new Headers({ "x-hub-signature-256": await githubSign(secret, body), "x-github-event": "issues" }));
+    expect(r.status).toBe(202);
+    expect(r.queued).toMatchObject([{ eventType: "issues.opened", body }]);
+
+    const config: HmacConfig = { header: "x-signature", algorithm: "SHA-256", encoding: "hex", prefix: "", timestampHeader: null, typePath: "type", dedupePath: "id" };
+    const hmacSource = await createSource({ provider: "hmac", secrets: [secret], hmac: config });
+    const json = `${BOM}${JSON.stringify({ type: "order.created", id: "o-7" })}`;
+    const h = await send(hmacSource, json, new Headers(await hmacScheme(config).sign(secret, json)));
+    expect(h.status).toBe(202);
+    expect(h.queued).toMatchObject([{ eventType: "order.created", dedupeKey: "o-7", body: json }]);
+  });
+
+  it("is matched by a webhook's filter on its fields", async () => {
+    const p = pipeline();
+    const { key, org } = await p.webhookOn("ok", { filter: { body: { "data.body": "hello" } } });
+    const body = `${BOM}${podiumBody({ organizationUid: org })}`;
+    const id = await p.ingest(body);
+    expect((await p.api("GET", `/v1/events/${id}`)).json.body).toBe(body);
+    await p.deliver();
+    expect(await received(key)).toHaveLength(1);
   });
 });

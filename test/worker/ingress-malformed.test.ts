@@ -271,7 +271,8 @@ function expectedForBody(target: Target, bytes: Uint8Array): { status: number; c
   if (!target.jsonObject) return { status: 202 };
   let parsed: unknown;
   try {
-    parsed = JSON.parse(s);
+    // A leading byte order mark is skipped (RFC 8259 lets a parser ignore it).
+    parsed = JSON.parse(s.charCodeAt(0) === 0xfeff ? s.slice(1) : s);
   } catch {
     return { status: 400 };
   }

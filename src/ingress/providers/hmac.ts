@@ -1,5 +1,5 @@
 import { hmacScheme } from "../../schemes/hmac";
-import { valueAt } from "../../domain/documents";
+import { jsonText, valueAt } from "../../domain/documents";
 import { dedupeKeyOr, invalidSignature, type Provider } from "./provider";
 
 /**
@@ -28,7 +28,7 @@ export const hmac: Provider = {
   async facts(req, body, source) {
     let json: unknown = null;
     try {
-      json = JSON.parse(body);
+      json = JSON.parse(jsonText(body));
     } catch {
       // Not JSON: still an event, with its type unknown and its body hash as dedupe key.
     }

@@ -1,5 +1,5 @@
 import { AppError } from "../../domain/errors";
-import { valueAt } from "../../domain/documents";
+import { jsonText, valueAt } from "../../domain/documents";
 import { isRecord } from "../../domain/guards";
 import { sha256Hex } from "../../domain/crypto";
 import type { EventFacts, ProviderName, Source } from "../../domain/types";
@@ -41,7 +41,7 @@ export const malformed = (why: string) => new AppError("malformed_payload", why)
 export function jsonObject(body: string, provider: string): Record<string, unknown> {
   let value: unknown;
   try {
-    value = JSON.parse(body);
+    value = JSON.parse(jsonText(body));
   } catch {
     throw malformed(`A ${provider} webhook body is JSON; this one does not parse.`);
   }
