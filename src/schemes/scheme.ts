@@ -126,8 +126,8 @@ function template(content: string): Render {
 function decode(spec: SchemeSpec, entry: string): Uint8Array | null {
   let encoded = entry;
   if (spec.prefix) {
-    const head = entry.slice(0, spec.prefix.length);
-    const prefixed = head === spec.prefix || ((spec.optionalPrefix || spec.prefixAnyCase) && asciiLower(head) === asciiLower(spec.prefix));
+    const prefixed =
+      entry.startsWith(spec.prefix) || ((spec.optionalPrefix || spec.prefixAnyCase) && asciiLower(entry.slice(0, spec.prefix.length)) === asciiLower(spec.prefix));
     if (prefixed) encoded = entry.slice(spec.prefix.length);
     else if (!spec.optionalPrefix) return null;
   }
