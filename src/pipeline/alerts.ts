@@ -120,6 +120,9 @@ export async function alertIngestDeadLetters(env: Env, count: number, reason: st
   );
 }
 
+/** The clock hour a refusal is filed under (recordRejections: the hour of its tally's lastAt). */
+const hourOf = (at: number) => Math.floor(at / HOUR_MS) * HOUR_MS;
+
 /**
  * After a batch of refusal tallies is recorded: each source they touched whose refusals in one
  * clock hour reached REJECTING_THRESHOLD opens (or counts in) `source.rejecting`, with the
@@ -134,17 +137,21 @@ export async function alertRejecting(env: Env, counts: RejectionsMessage["counts
     const bySource = new Map<string, { hour: number; added: number; addedThatHour: number }>();
     for (const c of counts) {
       const s = bySource.get(c.sourceId) ?? { hour: 0, added: 0, addedThatHour: 0 };
-      s.hour = Math.max(s.hour, Math.floor(Math.min(c.lastAt, now) / HOUR_MS) * HOUR_MS);
+      s.hour = Math.max(s.hour, hourOf(c.lastAt));
       s.added += c.count;
       bySource.set(c.sourceId, s);
     }
     for (const c of counts) {
       const s = bySource.get(c.sourceId)!;
-      if (Math.floor(Math.min(c.lastAt, now) / HOUR_MS) * HOUR_MS === s.hour) s.addedThatHour += c.count;
+      if (hourOf(c.lastAt) === s.hour) s.addedThatHour += c.count;
     }
     // One bounded read per hour the batch's sources are judged in (one, or two at an hour's turn).
     const hours = new Map<number, string[]>();
-    for (const [id, s] of bySource) hours.set(s.hour, [...(hours.get(s.hour) ?? []), id]);
+    for (const [id, s] of bySource) {
+      const ids = hours.get(s.hour) ?? [];
+      ids.push(id);
+      hours.set(s.hour, ids);
+    }
     const actions: EpisodeAction[] = [];
     for (const [hour, ids] of hours) {
       for (const [sourceId, list] of await rejectionSummaries(env.DB, ids, hour)) {
