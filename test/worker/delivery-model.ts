@@ -181,9 +181,18 @@ export async function deliveryModel(specs: HookSpec[], overrides: Partial<Env> =
   }
 
   async function check(step: string) {
-    for (const e of events) {
-      expect(await storedCount(e), `${step}: event ${e.dedupeKey} stored once`).toBe(1);
-      const ds = await deliveriesOf(e);
+    // Every read at once (nothing runs meanwhile: they all see the same store), then the
+    // same assertions, in the same order, as when each read waited for the one before.
+    const [perEvent, sent, counters, stats, byStatus] = await Promise.all([
+      Promise.all(events.map(async (e) => [await storedCount(e), await deliveriesOf(e)] as const)),
+      Promise.all(every.map((h) => (h.frozenAt === null ? null : received(h.key).then((r) => r.length)))),
+      Promise.all([kept(env.DB), recounted(env.DB)]),
+      api("GET", "/v1/stats").then((r) => r.json),
+      env.DB.prepare("SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status").all<{ status: number; n: number }>(),
+    ]);
+    for (const [i, e] of events.entries()) {
+      const [storedTimes, ds] = perEvent[i]!;
+      expect(storedTimes, `${step}: event ${e.dedupeKey} stored once`).toBe(1);
       const per = new Map<string, number>();
       for (const d of ds) per.set(d.webhookUid, (per.get(d.webhookUid) ?? 0) + 1);
       expect(Object.fromEntries(per), `${step}: deliveries of ${e.id}`).toEqual(Object.fromEntries(owed.get(e.id) ?? []));
@@ -201,12 +210,10 @@ export async function deliveryModel(specs: HookSpec[], overrides: Partial<Env> =
         expect(d.attemptCount, `${where}: attempts`).toBeLessThanOrEqual(Math.max(w.maxAttempts, cap.get(d.id) ?? 0));
       }
     }
-    for (const h of every) {
-      if (h.frozenAt !== null) expect((await received(h.key)).length, `${step}: sent to ${h.deleted ? "deleted" : "disabled"} ${h.uid}`).toBe(h.frozenAt);
+    for (const [i, h] of every.entries()) {
+      if (h.frozenAt !== null) expect(sent[i], `${step}: sent to ${h.deleted ? "deleted" : "disabled"} ${h.uid}`).toBe(h.frozenAt);
     }
-    expect(await kept(env.DB), `${step}: counters`).toEqual(await recounted(env.DB));
-    const stats = (await api("GET", "/v1/stats")).json;
-    const byStatus = await env.DB.prepare("SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status").all<{ status: number; n: number }>();
+    expect(counters[0], `${step}: counters`).toEqual(counters[1]);
     const statuses = ["held", "pending", "succeeded", "failed", "expired"];
     expect(stats.deliveries, `${step}: stats`).toEqual(Object.fromEntries(statuses.map((s, i) => [s, byStatus.results.find((r) => r.status === i)?.n ?? 0])));
   }
