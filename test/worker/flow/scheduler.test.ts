@@ -35,7 +35,12 @@ const JITTER = 1;
 
 const realSchedulers = () => pipeline({ SCHEDULERS: env.SCHEDULERS });
 
-describe("a webhook's limits hold however its scheduler is called", () => {
+// This block's tests, and the pauses', run at once: each has webhooks, keys and an organization
+// of its own, and most of their time is waiting (for a rate limit, a Retry-After, a slow
+// downstream). Limits are checked on recorded arrivals, and a few dozen light deliveries
+// beside the PATCH test leave its new pace far above its old limit. The FIFO tests stay one at
+// a time: they keep the runtime busy, and at once the two large ones starved each other.
+describe.concurrent("a webhook's limits hold however its scheduler is called", () => {
   it("never has more than maxConcurrency requests in flight, with ingest invocations and wake-ups racing", async () => {
     const p = realSchedulers();
     const { key, org, webhook: hook } = await p.webhookOn("record?ms=60", { maxConcurrency: 3 });
@@ -134,7 +139,7 @@ async function untilPaused(p: ReturnType<typeof realSchedulers>, webhookUid: str
   await vi.waitFor(async () => expect(await pausedUntil(p, webhookUid)).not.toBeNull(), { timeout: 20_000, interval: 100 });
 }
 
-describe("a pause a downstream asked for", () => {
+describe.concurrent("a pause a downstream asked for", () => {
   it("ends when someone asks for its deliveries: a retry, an enable, a new URL", async () => {
     const p = realSchedulers();
     const key = uniqueKey();
