@@ -2392,7 +2392,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Replay a dead letter: queue the event again, or retry the delivery */
+        /**
+         * Replay a dead letter: queue the event again, or retry the delivery
+         * @description Replays an open dead letter once and closes it (`replayedAt`). 409 `conflict` with `details.reason`: `already_replayed` (closed already, by a replay or a retry of its delivery: nothing is sent again; a new failure of the delivery opens it again), `nothing_to_retry` (its delivery is gone or held), `unreplayable` (it names nothing to replay).
+         */
         post: {
             parameters: {
                 query?: never;

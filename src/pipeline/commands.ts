@@ -367,26 +367,37 @@ export async function changeWebhook(env: Env, current: Webhook, next: Webhook): 
   return written;
 }
 
-/** Why a dead letter cannot be replayed. */
-export type ReplayRefusal = "not_found" | "nothing_to_retry" | "unreplayable";
+/**
+ * Why a dead letter cannot be replayed; `replayed`: it is closed already (replayed, or its
+ * delivery retried), and a replay sends nothing again, as a dead-letter queue's redrive moves
+ * a message once.
+ */
+export type ReplayRefusal = "not_found" | "nothing_to_retry" | "unreplayable" | { replayed: DeadLetter };
 
 /**
- * Replays a dead letter: its event goes back on the ingest queue (the send is the
- * commit here: it must succeed), or its delivery is tried again. Marks it replayed.
+ * Replays an open dead letter, once: its event goes back on the ingest queue (the send is the
+ * commit here: it must succeed), or its delivery is tried again in the transaction that closes
+ * the letter, only while it is open (of two replays at once, one retries). Marks it replayed.
+ * An ingest letter replayed twice at once is sent twice, and stored once (by its event id).
  */
 export async function replayDeadLetter(env: Env, seq: number): Promise<DeadLetter | ReplayRefusal> {
   const letter = await getDeadLetter(env.DB, seq);
   if (!letter) return "not_found";
+  if (letter.replayedAt !== null) return { replayed: letter };
   if (letter.queue === QUEUES.ingestDead) {
     if (!isIngestMessage(letter.message)) return "unreplayable";
     // Marked replayed only once the queue took it: a send that fails leaves the letter open.
     await requeue(env, letter.message);
+    await markReplayed(env.DB, seq);
   } else if (letter.deliveryId) {
-    const retried = await retry(env, { ids: [letter.deliveryId] }, { limit: 1 }, () => true);
-    if (retried.pending.length + retried.held.length === 0) return "nothing_to_retry";
+    const retried = await retry(env, { ids: [letter.deliveryId], letter: seq }, { limit: 1 }, () => true);
+    if (retried.pending.length + retried.held.length === 0) {
+      // Closed meanwhile (another replay, a retry), or nothing to retry.
+      const now = await getDeadLetter(env.DB, seq);
+      return now?.replayedAt != null ? { replayed: now } : "nothing_to_retry";
+    }
   } else {
     return "unreplayable";
   }
-  await markReplayed(env.DB, seq);
   return (await getDeadLetter(env.DB, seq)) ?? letter;
 }

@@ -92,6 +92,36 @@ export function closeDeadLettersStatement(
 }
 
 /**
+ * A replay's claim on its dead letter, for the transaction that retries the letter's delivery
+ * (delivery-retry.ts): the letter, still open, is closed with the negative of the time (a mark
+ * no committed row holds) if its delivery is among those a subquery selects; the retry then
+ * goes on only while the letter holds that mark (`claimedSql`), and `settleClaimStatement`
+ * writes the time. Transactions run one at a time, so of two replays of one letter only the
+ * first to commit finds it open: the other retries nothing.
+ */
+export function claimDeadLetterStatement(
+  db: D1Database,
+  seq: number,
+  now: number,
+  deliveryIdsSql: string,
+  binds: unknown[],
+): D1PreparedStatement {
+  return db
+    .prepare(`UPDATE dead_letters SET replayed_at = ${-Math.trunc(now)} WHERE seq = ${Math.trunc(seq)} AND replayed_at IS NULL AND delivery_id IN (${deliveryIdsSql})`)
+    .bind(...binds);
+}
+
+/** On any row: the letter `seq` holds the claim made at `now` in this transaction (claimDeadLetterStatement). */
+export function claimedSql(seq: number, now: number): string {
+  return `EXISTS (SELECT 1 FROM dead_letters WHERE seq = ${Math.trunc(seq)} AND replayed_at = ${-Math.trunc(now)})`;
+}
+
+/** Ends a claim: the letter is replayed at `now`. */
+export function settleClaimStatement(db: D1Database, seq: number, now: number): D1PreparedStatement {
+  return db.prepare("UPDATE dead_letters SET replayed_at = ?1 WHERE seq = ?2 AND replayed_at = ?3").bind(Math.trunc(now), Math.trunc(seq), -Math.trunc(now));
+}
+
+/**
  * Deletes the dead letters of the deliveries a subquery selects (the retention is
  * purging them with their event: nothing is left to replay), for that transaction.
  */
@@ -136,6 +166,7 @@ export async function deleteDeadLetter(db: D1Database, seq: number): Promise<boo
   return (res.meta.changes ?? 0) > 0;
 }
 
+/** Closes an open dead letter as replayed; one closed already keeps its time (the first replay's). */
 export async function markReplayed(db: D1Database, seq: number, now = Date.now()): Promise<void> {
-  await db.prepare("UPDATE dead_letters SET replayed_at = ? WHERE seq = ?").bind(now, seq).run();
+  await db.prepare("UPDATE dead_letters SET replayed_at = ? WHERE seq = ? AND replayed_at IS NULL").bind(now, seq).run();
 }

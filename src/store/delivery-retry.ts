@@ -3,7 +3,7 @@ import { isLimited } from "../domain/access";
 import type { TRANSITIONS } from "../domain/delivery";
 import { confinementAllowsSql, eventAccessSql, grantedWebhookIdsUpTo, grantListsJson, webhookRowInGrantSql } from "./access";
 import { statusSum } from "./counters";
-import { closeDeadLettersStatement } from "./dead-letters";
+import { claimDeadLetterStatement, claimedSql, closeDeadLettersStatement, settleClaimStatement } from "./dead-letters";
 import { transition } from "./deliveries";
 import { LISTED_DELIVERY_WEBHOOKS, type DeliveryFilter } from "./delivery-reads";
 import { dlvKey, ownStatusIndex } from "./delivery-rows";
@@ -42,7 +42,10 @@ type RetryableStatus = (typeof TRANSITIONS.retry.from)[number];
  * webhook, each one's in order: walkOf), of a webhook or of every one, made since a time,
  * among those an access may see.
  */
-export type RetryFilter = { ids: string[] } | (Pick<DeliveryFilter, "webhookUid" | "since" | "access"> & { status: RetryableStatus });
+export type RetryFilter =
+  /** `letter`: a dead letter replayed, the retry made only while it is open (closed by another replay or retry: nothing). */
+  | { ids: string[]; letter?: number }
+  | (Pick<DeliveryFilter, "webhookUid" | "since" | "access"> & { status: RetryableStatus });
 
 /**
  * Packed rows (delivery-webhooks.ts) one retry call walks at most, over all the webhooks it passes:
@@ -236,12 +239,14 @@ export async function retryDeliveries(
   const disabled = `(SELECT w.disabled FROM webhooks w JOIN names n ON n.name = w.uid WHERE n.id = deliveries.webhook) = 1`;
   const newStatus = owedAnew(disabled);
   type Row = { id: string; seq: number; status: number; webhook: number; webhook_uid: string; wh: number; at: number };
+  const letter = "ids" in f ? f.letter : undefined;
+  const retried = `SELECT ${apiIdSql("dlv_", "id")} FROM deliveries WHERE ${chosen}`;
   // The walk's end is read before the page changes (as the rows it walks are).
-  const results = await db.batch<Row>([
+  const stmts = [
     ...(walkEnd ? [db.prepare(walkEnd.sql).bind(...walkEnd.binds)] : []),
-    closeDeadLettersStatement(db, `SELECT ${apiIdSql("dlv_", "id")} FROM deliveries WHERE ${chosen}`, binds, now),
+    letter === undefined ? closeDeadLettersStatement(db, retried, binds, now) : claimDeadLetterStatement(db, letter, now, retried, binds),
     ...transition(db, {
-      where: chosen,
+      where: letter === undefined ? chosen : `${chosen} AND ${claimedSql(letter, now)}`,
       binds,
       newStatus,
       newStatusReads: true,
@@ -251,11 +256,13 @@ export async function retryDeliveries(
         event_received_at = COALESCE(event_received_at, (SELECT e.received_at FROM events e WHERE e.seq = deliveries.event))`,
       returning: `${apiIdSql("dlv_", "id")} AS id, seq, status, webhook, (SELECT name FROM names WHERE id = deliveries.webhook) AS webhook_uid`,
     }),
-  ]);
+  ];
+  const update = stmts.length - 1;
+  const results = await db.batch<Row>([...stmts, ...(letter === undefined ? [] : [settleClaimStatement(db, letter, now)])]);
   const read = walkEnd ? results[0]?.results[0] : undefined;
   // Where the walk stopped, else past the counts rows examined when they ran out first.
   const end = walkedTo ?? (read ? { webhook: read.wh, seq: read.at } : (countsEnd ?? undefined));
-  const sorted = (results.at(-1)?.results ?? []).sort((x, y) => x.webhook - y.webhook || x.seq - y.seq);
+  const sorted = (results[update]?.results ?? []).sort((x, y) => x.webhook - y.webhook || x.seq - y.seq);
   const held = statusCode("held");
   const pending = sorted.filter((r) => r.status !== held);
   const lastRetried = sorted.at(-1);

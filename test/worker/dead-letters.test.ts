@@ -33,6 +33,59 @@ describe("dead letters are never silent", () => {
     expect((await p.api("GET", "/v1/stats")).json.deadLetters).toBe(before);
   });
 
+  it("replays a dead letter once: a second replay answers 409 already_replayed and sends nothing again", async () => {
+    const p = pipeline({ RETRY_BASE_SECONDS: "0" });
+    const { key, org } = await p.webhookOn("flaky?fails=1", { maxAttempts: 1 });
+    const eventId = await p.ingest(podiumBody({ organizationUid: org }));
+    await p.deliver();
+    const letter = (await p.api("GET", "/v1/dead-letters?open=true")).json.data.find((d: { eventId: string }) => d.eventId === eventId);
+    const first = await p.api("POST", `/v1/dead-letters/${letter.id}/replay`);
+    expect(first.status).toBe(202);
+    await p.deliver();
+    expect(await received(key)).toHaveLength(2);
+
+    const again = await p.api("POST", `/v1/dead-letters/${letter.id}/replay`);
+    expect(again.status).toBe(409);
+    expect(again.json.error).toMatchObject({
+      code: "conflict",
+      details: { reason: "already_replayed", replayedAt: first.json.replayedAt, deliveryId: letter.deliveryId },
+    });
+    expect(again.json.error.message).toContain(`/v1/deliveries/${letter.deliveryId}/retry`);
+    await p.deliver();
+    expect(await received(key)).toHaveLength(2);
+    const delivery = (await p.api("GET", `/v1/events/${eventId}`)).json.deliveries[0];
+    expect(delivery).toMatchObject({ status: "succeeded", attemptCount: 2 });
+  });
+
+  it("takes one of two replays of a delivery's dead letter made at once", async () => {
+    const p = pipeline({ RETRY_BASE_SECONDS: "0" });
+    const { key, org } = await p.webhookOn("fail", { maxAttempts: 1 });
+    const eventId = await p.ingest(podiumBody({ organizationUid: org }));
+    await p.deliver();
+    const letter = (await p.api("GET", "/v1/dead-letters?open=true")).json.data.find((d: { eventId: string }) => d.eventId === eventId);
+    const answers = await Promise.all([1, 2].map(() => p.api("POST", `/v1/dead-letters/${letter.id}/replay`)));
+    expect(answers.map((a) => a.status).sort()).toEqual([202, 409]);
+    expect(answers.find((a) => a.status === 409)!.json.error.details).toMatchObject({ reason: "already_replayed" });
+    await p.deliver();
+    // The one replay made one more attempt, which failed again: the letter is open once more, and replays.
+    expect(await received(key)).toHaveLength(2);
+    const reopened = (await p.api("GET", "/v1/dead-letters?open=true")).json.data.find((d: { eventId: string }) => d.eventId === eventId);
+    expect(reopened).toMatchObject({ id: letter.id, replayedAt: null, attempts: 2 });
+    expect((await p.api("POST", `/v1/dead-letters/${letter.id}/replay`)).status).toBe(202);
+  });
+
+  it("refuses a second replay of an ingest dead letter: the message goes back on the queue once", async () => {
+    const p = pipeline();
+    const msg = ingestMessage({ body: podiumBody() });
+    await p.runQueue<IngestMessage>("edgehook-ingest-dlq", [msg], 11, `dead-${msg.eventId}`);
+    const letter = (await p.api("GET", "/v1/dead-letters")).json.data.find((d: { eventId: string }) => d.eventId === msg.eventId);
+    expect((await p.api("POST", `/v1/dead-letters/${letter.id}/replay`)).status).toBe(202);
+    const again = await p.api("POST", `/v1/dead-letters/${letter.id}/replay`);
+    expect(again.status).toBe(409);
+    expect(again.json.error.details).toMatchObject({ reason: "already_replayed", eventId: msg.eventId });
+    expect(p.queues.ingest.sent).toEqual([msg]);
+  });
+
   it("records an event the ingest consumer could not store, and replays it onto the ingest queue", async () => {
     const p = pipeline();
     const body = podiumBody();

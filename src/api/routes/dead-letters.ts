@@ -57,10 +57,27 @@ function letterOf(id: string): number {
 
 const notFound = (id: string) => new AppError("not_found", `No dead letter "${id.slice(0, 80)}".`);
 
+/** A second replay sends nothing: the letter was closed (replayed, or its delivery retried). Says how to send it again on purpose. */
+function alreadyReplayed(d: DeadLetter): AppError {
+  const again = d.deliveryId
+    ? `To send the delivery again on purpose, POST /v1/deliveries/${d.deliveryId}/retry.`
+    : d.eventId
+      ? `Its event is stored once however often it is queued; to send it again on purpose, POST /v1/events/${d.eventId}/replay.`
+      : "";
+  return new AppError("conflict", `This dead letter was replayed (or its delivery retried) at ${isoTime(d.replayedAt)}; a replay is made once. ${again}`.trim(), {
+    reason: "already_replayed",
+    replayedAt: isoTime(d.replayedAt),
+    deliveryId: d.deliveryId,
+    eventId: d.eventId,
+  });
+}
+
 const replay = apiRoute({
   method: "post",
   path: "/dead-letters/{id}/replay",
   summary: "Replay a dead letter: queue the event again, or retry the delivery",
+  description:
+    "Replays an open dead letter once and closes it (`replayedAt`). 409 `conflict` with `details.reason`: `already_replayed` (closed already, by a replay or a retry of its delivery: nothing is sent again; a new failure of the delivery opens it again), `nothing_to_retry` (its delivery is gone or held), `unreplayable` (it names nothing to replay).",
   ...scoped("admin"),
   request: { params: LetterId },
   responses: { 202: json(DeadLetterSchema, "Replayed"), ...errors(404, 409) },
@@ -92,11 +109,14 @@ export const deadLetters = router()
     const { id } = c.req.valid("param");
     const replayed = await replayDeadLetter(c.env, letterOf(id));
     if (replayed === "not_found") throw notFound(id);
-    // Said with what to do: a letter that cannot be replayed stays open until deleted.
+    // Said with what to do, and as `details.reason` for a client to branch on: a letter that cannot be replayed stays open until deleted.
     if (replayed === "nothing_to_retry") {
-      throw new AppError("conflict", "The delivery is gone (its webhook deleted, or its event purged) or held; nothing to retry. Once handled, DELETE the dead letter.");
+      throw new AppError("conflict", "The delivery is gone (its webhook deleted, or its event purged) or held; nothing to retry. Once handled, DELETE the dead letter.", {
+        reason: "nothing_to_retry",
+      });
     }
-    if (replayed === "unreplayable") throw new AppError("conflict", "This dead letter names nothing to replay. Once handled, DELETE the dead letter.");
+    if (replayed === "unreplayable") throw new AppError("conflict", "This dead letter names nothing to replay. Once handled, DELETE the dead letter.", { reason: "unreplayable" });
+    if ("replayed" in replayed) throw alreadyReplayed(replayed.replayed);
     return c.json(view(replayed), 202);
   })
   .openapi(remove, async (c) => {
