@@ -64,6 +64,14 @@ describe("migration 0014 (volume)", () => {
         ('dlv_0123456789abcdef0123456789abcdef', 2, ?1 + 1000, 12, 500, 'HTTP 500', 'still no')`).bind(t0 + 5),
       db.prepare(`INSERT INTO dead_letters (queue, message_id, event_id, delivery_id, body, attempts, received_at)
                   VALUES ('edgehook-deliveries-dlq', 'm1', ?, 'dlv_0123456789abcdef0123456789abcdef', '{}', 2, ?)`).bind(ids[0], t0),
+      // A delivery whose event row is gone (a replay that raced the retention's purge, in releases before): its body went
+      // with its event, so it could never be sent. 0014 leaves it out with its attempts, 0020 its open dead letter.
+      db.prepare(`INSERT INTO deliveries (id, event_id, webhook_uid, status, attempt_count, next_attempt_at, created_at, updated_at, event_received_at) VALUES
+        ('dlv_fedcba9876543210fedcba9876543210', 'evt_purged', 'wh-1', 'failed', 1, NULL, ?1, ?1, NULL)`).bind(t0),
+      db.prepare(`INSERT INTO attempts (delivery_id, number, started_at, duration_ms, status_code, error, response_snippet) VALUES
+        ('dlv_fedcba9876543210fedcba9876543210', 1, ?1, 10, 500, 'HTTP 500', 'gone')`).bind(t0 + 5),
+      db.prepare(`INSERT INTO dead_letters (queue, message_id, event_id, delivery_id, body, attempts, received_at)
+                  VALUES ('edgehook-deliveries-dlq', 'm2', 'evt_purged', 'dlv_fedcba9876543210fedcba9876543210', '{}', 1, ?)`).bind(t0),
     ]);
 
     await applyD1Migrations(db, env.TEST_MIGRATIONS);
@@ -100,6 +108,9 @@ describe("migration 0014 (volume)", () => {
     expect(stats.deliveries).toMatchObject({ failed: 1, pending: 1 });
     expect(stats.deadLetters).toBe(1);
     expect(stats.webhooks[0]).toMatchObject({ uid: "wh-1", failed: 1, pending: 1, lastError: "HTTP 500" });
+    // The delivery whose event was gone is not carried over, nor its attempt or dead letter (counted above: none of them).
+    expect((await api("/v1/deliveries?status=failed")).json.data.map((d: { id: string }) => d.id)).toEqual(["dlv_0123456789abcdef0123456789abcdef"]);
+    expect((await api("/v1/dead-letters")).json.data.map((d: { deliveryId: string }) => d.deliveryId)).toEqual(["dlv_0123456789abcdef0123456789abcdef"]);
   });
 });
 
