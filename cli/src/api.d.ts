@@ -234,7 +234,7 @@ export interface paths {
         put?: never;
         /**
          * Deliver an event again, to every matching webhook or to the one named
-         * @description Only to webhooks within the caller's grant that are owed the event; held for a disabled one. An alert (source `edgehook`) goes again to the notification endpoints subscribed to it.
+         * @description Only to webhooks within the caller's grant that are owed the event; held for a disabled one. An alert (source `edgehook`) goes again to the notification endpoints subscribed to it. An event past the retention (RETENTION_DAYS from its receipt, kept a while to be read) is never sent: 409 `conflict` with `details.reason` `past_retention`.
          */
         post: {
             parameters: {

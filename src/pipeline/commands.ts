@@ -7,7 +7,8 @@
  * (REDRIVE_GRACE_MS), so the caller always gets the committed answer.
  */
 import { newDelivery, type NewDelivery } from "../domain/delivery";
-import { iso } from "../domain/time";
+import { settings } from "../domain/settings";
+import { DAY_MS, iso } from "../domain/time";
 import { isIngestMessage, type Webhook } from "../domain/types";
 import type { VersionedWrite } from "../domain/version";
 import { unchanged } from "../domain/webhook";
@@ -78,8 +79,17 @@ export async function storeAndRoute(
       routing.owed.map((w) => newDelivery("routed", { id: e.eventId, receivedAt: e.receivedAt }, w, now)),
     ),
   );
-  const fresh = new Set(await storeEvents(env.DB, stored, deliveries, also));
+  const horizon = retentionHorizon(env, now);
+  const late = rows.filter((e) => e.receivedAt < horizon).length;
+  // Stored after their retention (a dead letter replayed late, an outage waited out): what they are owed is stored expired.
+  if (late > 0) console.warn("events stored past the retention: their deliveries expired unsent", { events: late });
+  const fresh = new Set(await storeEvents(env.DB, stored, deliveries, also, horizon));
   await dispatch(env, deliveries.filter((d) => fresh.has(d.id)).map((d) => d.webhookUid));
+}
+
+/** The receipt time before which an event is past the retention: nothing is sent for it (exact, not on the purge's grid). */
+export function retentionHorizon(env: Env, now = Date.now()): number {
+  return now - settings(env).retentionDays * DAY_MS;
 }
 
 /**
@@ -241,7 +251,7 @@ export async function replay(env: Env, targets: Webhook[], events: ReplayEvent[]
   const deliveries = await Promise.all(
     events.flatMap((e) => replayTargets(targets, e).map((w) => newDelivery("replay", e, w, now))),
   );
-  const made = await insertDeliveries(env.DB, deliveries);
+  const made = await insertDeliveries(env.DB, deliveries, retentionHorizon(env, now));
   await dispatch(env, made.filter((d) => d.status === "pending").map((d) => d.webhookUid));
   return made;
 }

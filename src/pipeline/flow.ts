@@ -21,6 +21,8 @@ import type { AttemptAlertContext } from "../store/alerts";
 import { alertAfterAttempts } from "./alerts";
 import { attemptDelivery, type Attempted } from "./attempt";
 import { holdWebhook, recordAttempts, releaseNext } from "./commands";
+import { expirePastRetention } from "../store/deliveries";
+import { DAY_MS } from "../domain/time";
 
 /** Due deliveries read at a time (unordered), and owed ones looked ahead at (FIFO). */
 const PAGE = 50;
@@ -268,6 +270,8 @@ export class WebhookFlow {
 
   private start(s: Settings, w: Webhook, job: FlowJob): void {
     const now = Date.now();
+    const horizon = now - s.retentionDays * DAY_MS;
+    if (job.event.receivedAt < horizon) return this.expire(w, job, horizon, now);
     this.pacer.take(now, w.rateLimit);
     const id = job.delivery.id;
     const resumes = this.resumes;
@@ -281,6 +285,28 @@ export class WebhookFlow {
         // or a full batch, records them all.
         if (this.inFlight.size === 0 || this.unrecorded.length >= RECORD_BATCH) this.record();
         else this.recordSoon();
+        this.nudge();
+      });
+    this.inFlight.set(id, done);
+  }
+
+  /**
+   * A delivery whose event is past the retention is expired instead of sent, whatever owed it
+   * again (a retry, a release) before the maintenance run expired it. Taken as a start, so a run's
+   * bounds hold however many there are.
+   */
+  private expire(w: Webhook, job: FlowJob, horizon: number, now: number): void {
+    const id = job.delivery.id;
+    const done = expirePastRetention(this.env.DB, [id], horizon, now)
+      .then((n) => {
+        if (n > 0) console.warn("a delivery past the retention expired unsent", { webhookUid: this.uid, deliveryId: id });
+        // FIFO: the head is settled, the next comes from D1 again.
+        if (w.ordering === "fifo" && this.buffer[0]?.delivery.id === id) this.buffer.shift();
+        this.recheck = true;
+      })
+      .catch((err) => console.error("expiring a delivery past the retention failed; it stays pending, unsent", { deliveryId: id, error: String(err) }))
+      .finally(() => {
+        this.inFlight.delete(id);
         this.nudge();
       });
     this.inFlight.set(id, done);

@@ -28,17 +28,17 @@ import { atVersionSql, failingSinceSql } from "./webhook-version";
  * it). Every one must carry its event's receipt time as stored, which its id starts with
  * (event-deliveries.ts): one given another is not made. Any delivery whose id exists is left as it is.
  */
-export function insertDeliveriesStatements(db: D1Database, given: NewDelivery[], insertedEvents = 0): D1PreparedStatement[] {
+export function insertDeliveriesStatements(db: D1Database, given: NewDelivery[], insertedEvents = 0, horizon = 0): D1PreparedStatement[] {
   const deliveries = distinctBy(given, (d) => d.id);
   // A bound value is at most 2,000,000 bytes on D1 (docs/testing.md; ~150 bytes a delivery),
   // which the local runtime does not enforce: a batch owed more goes in chunks.
-  return chunksOf(deliveries, DELIVERIES_PER_STATEMENT).flatMap((chunk) => insertChunkStatements(db, chunk, insertedEvents));
+  return chunksOf(deliveries, DELIVERIES_PER_STATEMENT).flatMap((chunk) => insertChunkStatements(db, chunk, insertedEvents, horizon));
 }
 
 /** Deliveries one statement inserts at most: ~750 KB of JSON. */
 const DELIVERIES_PER_STATEMENT = 5_000;
 
-function insertChunkStatements(db: D1Database, deliveries: NewDelivery[], insertedEvents: number): D1PreparedStatement[] {
+function insertChunkStatements(db: D1Database, deliveries: NewDelivery[], insertedEvents: number, horizon: number): D1PreparedStatement[] {
   const rows = JSON.stringify(deliveries.map((d) => [d.id, d.eventId, d.webhookUid, d.createdAt, d.eventReceivedAt, d.kind === "routed" ? 1 : 0]));
   // The events this transaction stored hold the last ?2 positions of the events table's
   // sequence: its insert takes one for each event it is given, stored before or not.
@@ -49,24 +49,27 @@ function insertChunkStatements(db: D1Database, deliveries: NewDelivery[], insert
   const owed = `FROM json_each(?1) j JOIN events e ON e.id = ${evtKey("j.value->>1")} JOIN webhooks w ON w.uid = j.value->>2
     WHERE e.received_at = j.value->>4 AND (j.value->>5 = 0 OR ${storedNow}) AND ${confinementAllowsSql("w", "e")}`;
   const held = "w.disabled = 1";
+  // Of an event received before the retention's horizon (?3: stored late, or replayed in its grace): expired at once,
+  // never sent, kept visible for the grace as any delivery the retention expires.
+  const status = `CASE WHEN j.value->>4 < ?3 THEN ${to("expire")} ELSE ${owedAnew(held)} END`;
   const names = learnNamesStatement(db, deliveries.map((d) => d.webhookUid));
   return [
     ...(names ? [names] : []),
     deliveryCountsStatement(
       db,
-      `SELECT ${nameIdSql("j.value->>2")} AS webhook, e.object, NULL AS old_status, ${owedAnew(held)} AS new_status ${owed}
+      `SELECT ${nameIdSql("j.value->>2")} AS webhook, e.object, NULL AS old_status, ${status} AS new_status ${owed}
          AND NOT EXISTS (SELECT 1 FROM deliveries WHERE id = ${dlvKey("j.value->>0")})`,
-      [rows, insertedEvents],
+      [rows, insertedEvents, Math.trunc(horizon)],
     ),
     db
       .prepare(
         `INSERT INTO deliveries (id, event, webhook, object, status, attempt_count, next_attempt_at, created_at, updated_at, event_received_at)
-         SELECT ${dlvKey("j.value->>0")}, e.seq, ${nameIdSql("j.value->>2")}, e.object, ${owedAnew(held)}, 0,
-           CASE WHEN ${held} THEN NULL ELSE j.value->>3 END, j.value->>3, j.value->>3, j.value->>4
+         SELECT ${dlvKey("j.value->>0")}, e.seq, ${nameIdSql("j.value->>2")}, e.object, ${status}, 0,
+           CASE WHEN ${held} OR j.value->>4 < ?3 THEN NULL ELSE j.value->>3 END, j.value->>3, j.value->>3, j.value->>4
          ${owed} ORDER BY j.key
          ON CONFLICT DO NOTHING`,
       )
-      .bind(rows, insertedEvents),
+      .bind(rows, insertedEvents, Math.trunc(horizon)),
     // Whose they are, for the lists and retries by webhook: a row for the group (delivery-webhooks.ts).
     db.prepare(INSERT_DELIVERY_WEBHOOKS).bind(deliveries.length),
   ];
@@ -88,11 +91,11 @@ export function unattemptedPendingStatement(db: D1Database, ids: string[]): D1Pr
  * stored, in order (not one for a webhook deleted meanwhile), each with the status it
  * was stored in.
  */
-export async function insertDeliveries(db: D1Database, deliveries: NewDelivery[]): Promise<(NewDelivery & { status: DeliveryStatus })[]> {
+export async function insertDeliveries(db: D1Database, deliveries: NewDelivery[], horizon = 0): Promise<(NewDelivery & { status: DeliveryStatus })[]> {
   if (deliveries.length === 0) return [];
   // (Typed as the last statement's rows, as storeEvents reads its own.)
   const results = await db.batch<{ id: string; status: number }>([
-    ...insertDeliveriesStatements(db, deliveries),
+    ...insertDeliveriesStatements(db, deliveries, 0, horizon),
     db
       .prepare(`SELECT ${apiIdSql("dlv_", "id")} AS id, status FROM deliveries WHERE id IN (SELECT ${dlvKey("value")} FROM json_each(?))`)
       .bind(JSON.stringify(deliveries.map((d) => d.id))),
@@ -207,6 +210,23 @@ export async function deletedWithOwed(db: D1Database, limit: number): Promise<{ 
     .bind(limit)
     .all<{ uid: string; owed: number }>();
   return results;
+}
+
+/**
+ * Expires the deliveries of `ids` still owed whose event was received before `horizon`: past the
+ * retention, they are never sent (a scheduler finds one owed again by a retry or a release before
+ * the maintenance run expired it). Answers how many.
+ */
+export async function expirePastRetention(db: D1Database, ids: string[], horizon: number, now: number): Promise<number> {
+  const statements = transition(db, {
+    where: `id IN (SELECT ${dlvKey("value")} FROM json_each(?1)) AND ${from("expire")} AND (SELECT e.received_at FROM events e WHERE e.seq = deliveries.event) < ?2`,
+    binds: [JSON.stringify(ids), Math.trunc(horizon)],
+    newStatus: to("expire"),
+    set: "next_attempt_at = NULL, updated_at = ?3",
+    setBinds: [Math.trunc(now)],
+  });
+  const done = await db.batch(statements);
+  return done.at(-1)?.meta.changes ?? 0;
 }
 
 /** An attempt and the delivery's state after it; a delivery failed for good carries its dead letter. */

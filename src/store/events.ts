@@ -69,6 +69,8 @@ export async function storeEvents(
   events: EventRow[],
   deliveries: NewDelivery[] = [],
   also: D1PreparedStatement[] = [],
+  /** The retention's horizon: the deliveries of an event received before it are stored expired (insertDeliveriesStatements). */
+  horizon = 0,
 ): Promise<string[]> {
   if (events.length === 0) return [];
   const unique = distinctBy(events, (e) => e.eventId);
@@ -79,7 +81,7 @@ export async function storeEvents(
     ...(await insertStatements(db, unique)),
     ...eventCountDeltaStatements(db, STORED_NOW, [unique.length], Date.now()),
     ...also,
-    ...insertDeliveriesStatements(db, deliveries, unique.length),
+    ...insertDeliveriesStatements(db, deliveries, unique.length, horizon),
   ];
   // The ids as one JSON value each statement, under D1's 2,000,000 bytes (~40 bytes an id).
   const asks = chunksOf(deliveries.map((d) => d.id), IDS_PER_STATEMENT).map((ids) => unattemptedPendingStatement(db, ids));

@@ -31,14 +31,14 @@ const notIn = (param: string) => `d.id NOT IN (SELECT ${dlvKey("value")} FROM js
 /** A delivery the scheduler may send, with what it sends. */
 export interface FlowJob {
   delivery: Delivery;
-  event: Pick<StoredEvent, "id" | "eventType" | "body">;
+  event: Pick<StoredEvent, "id" | "eventType" | "body" | "receivedAt">;
 }
 
-type FlowJobRow = DeliveryRow & { e_event_type: string; e_seq: number };
+type FlowJobRow = DeliveryRow & { e_event_type: string; e_seq: number; e_received_at: number };
 
 /** A delivery with its event's type and place (its body is read apart, by jobsOf), and its place in its webhook's order. */
 const JOB_SELECT = deliverySelect({
-  columns: ", t.name AS e_event_type, e.seq AS e_seq, d.event_received_at AS received_at",
+  columns: ", t.name AS e_event_type, e.seq AS e_seq, e.received_at AS e_received_at, d.event_received_at AS received_at",
   joins: " JOIN names t ON t.id = e.type",
 });
 
@@ -55,7 +55,7 @@ async function jobsOf(db: D1Database, rows: FlowJobRow[]): Promise<FlowJob[]> {
   const contents = await contentsOf(db, rows.filter((r) => r.status === pending).map((r) => r.e_seq));
   return rows.map((r) => ({
     delivery: toDelivery(r),
-    event: { id: r.event_id, eventType: r.e_event_type, body: r.status === pending ? (contents.get(r.e_seq)?.body ?? "") : "" },
+    event: { id: r.event_id, eventType: r.e_event_type, receivedAt: r.e_received_at, body: r.status === pending ? (contents.get(r.e_seq)?.body ?? "") : "" },
   }));
 }
 

@@ -68,7 +68,7 @@ export interface ModelEvent {
   dedupeKey: string;
   /** When the ingress received it (the copy stored), if the test says: only webhooks made by then are owed it. */
   receivedAt?: number;
-  /** Received longer ago than the retention: the next maintenance run expires what it is owed, and may purge it. */
+  /** Received longer ago than the retention: what it is owed is stored expired (never sent), and a maintenance run may purge it. */
   pastRetention?: boolean;
 }
 
@@ -345,6 +345,12 @@ export async function deliveryModel(specs: HookSpec[], overrides: Partial<Env> =
       const e = among[pick % among.length]!;
       const targets = (only ? [only] : hooks).filter((h) => typeMatches(h.types, e.type));
       const res = await api("POST", `/v1/events/${e.id}/replay`, only ? { webhookUid: only.uid } : {});
+      if (e.pastRetention) {
+        // Nothing is sent for an event past the retention: its replay is refused, and owes nothing.
+        expect(res.status, step).toBe(409);
+        expect(res.json.error.details, step).toEqual({ reason: "past_retention" });
+        return null;
+      }
       expect(res.status, step).toBe(202);
       expect(res.json, step).toEqual({ deliveries: targets.length });
       for (const h of targets) owe(e, h);

@@ -215,6 +215,11 @@ describe("FIFO delivery, against a model", () => {
          * (after that many attempts) what it is owed is read again from the snapshot taken
          * then, but for the attempt not yet recorded. Returns each delivery's attempts.
          */
+        /** Expired with no attempt since it had `tries`: past the retention, its scheduler sent it no more (or its webhook was deleted). */
+        function expiredUnsent(d: ApiDelivery, tries: number) {
+          return d.status === "expired" && d.attemptCount === tries;
+        }
+
         function heardInOrder(where: string, h: ModelHook, arrivals: Recorded[], owed: ApiDelivery[], tries: Map<string, number>, after: Map<string, ApiDelivery>, race?: Race) {
           const raced = () =>
             [...race!.snapshot.values()]
@@ -224,7 +229,7 @@ describe("FIFO delivery, against a model", () => {
                 tries.set(d.id, n);
                 // The attempt being recorded when the snapshot was taken.
                 const settled = n > d.attemptCount && settles(h, after.get(d.id)!, n);
-                return isOwed(d) && !settled;
+                return isOwed(d) && !settled && !expiredUnsent(after.get(d.id)!, n);
               })
               .map((d) => after.get(d.id)!)
               .sort(inOrder);
@@ -295,7 +300,8 @@ describe("FIFO delivery, against a model", () => {
             if (attempted.some((a) => a.statusCode === 429 || (!isFifo(h) && a.statusCode === null))) paused.add(h.uid);
 
             if (fifo.has(h.uid)) {
-              const owed = mine.filter((d) => before.has(d.id) && isOwed(before.get(d.id)!)).sort(inOrder);
+              // (One its scheduler expired unsent, its event past the retention, is skipped: it is never heard.)
+              const owed = mine.filter((d) => before.has(d.id) && isOwed(before.get(d.id)!) && !expiredUnsent(d, before.get(d.id)!.attemptCount)).sort(inOrder);
               const tries = new Map([...before.values()].filter((d) => d.webhookUid === h.uid).map((d) => [d.id, d.attemptCount]));
               const tried = heardInOrder(where, h, arrivals, owed, tries, after, race?.h === h ? raced.at : undefined);
               if (tried) expect(Object.fromEntries(mine.map((d) => [d.id, d.attemptCount])), `${where}: attempts made`).toEqual(Object.fromEntries(tried));

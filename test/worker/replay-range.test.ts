@@ -9,6 +9,9 @@ import { webhookDeliveryRows } from "./rows";
 
 type P = ReturnType<typeof pipeline>;
 
+/** The timelines lie years back (minutes no other test shares): a retention that keeps them owed (nothing past it is sent). */
+const LONG_RETENTION = { RETENTION_DAYS: "36500" };
+
 /** Events of this test's own source, at minutes of their own (no other test shares them). */
 function timeline() {
   const k = uniqueKey();
@@ -40,7 +43,7 @@ async function deliveryEvents(webhookUid: string) {
 
 describe("POST /v1/events/replay (a time range)", () => {
   it("counts with dryRun, then replays the range oldest first, one bounded page per call", async () => {
-    const p = pipeline();
+    const p = pipeline(LONG_RETENTION);
     const t = timeline();
     const n = REPLAY_PAGE_EVENTS + 5;
     const hook = await p.createWebhook({ url: `https://downstream.test/ok/${t.k}`, eventTypes: ["message.*"], organizationUid: t.org });
@@ -73,7 +76,7 @@ describe("POST /v1/events/replay (a time range)", () => {
   });
 
   it("replays only the caller's events, to matching webhooks in its grant, held for a disabled one; by type too", async () => {
-    const p = pipeline();
+    const p = pipeline(LONG_RETENTION);
     const t = timeline();
     const other = `org-${t.k}-other`;
     const mine = await p.createWebhook({ url: `https://downstream.test/ok/${t.k}`, eventTypes: ["*"], organizationUid: t.org });
@@ -108,7 +111,7 @@ describe("POST /v1/events/replay (a time range)", () => {
   });
 
   it("answers 400 for a range that does not move forward or a cursor it did not give", async () => {
-    const p = pipeline();
+    const p = pipeline(LONG_RETENTION);
     const t = timeline();
     for (const body of [
       { since: t.at(5), until: t.at(5) },
@@ -124,7 +127,7 @@ describe("POST /v1/events/replay (a time range)", () => {
   });
 
   it("refuses a search's cursor: taken as its own, it skipped without a word the range before it", async () => {
-    const p = pipeline();
+    const p = pipeline(LONG_RETENTION);
     const t = timeline();
     const hook = await p.createWebhook({ url: `https://downstream.test/ok/${t.k}`, eventTypes: ["message.*"], organizationUid: t.org });
     await storeEvents(env.DB, [0, 1, 2, 3].map((i) => t.row(i)));
@@ -142,7 +145,7 @@ describe("POST /v1/events/replay (a time range)", () => {
   });
 
   it("reads a bound finer than a millisecond as the first millisecond at or after it, in a replay, a list and a search", async () => {
-    const p = pipeline();
+    const p = pipeline(LONG_RETENTION);
     const t = timeline();
     const hook = await p.createWebhook({ url: `https://downstream.test/ok/${t.k}`, eventTypes: ["message.*"], organizationUid: t.org });
     await storeEvents(env.DB, [0, 1, 2].map((i) => t.row(i)));
@@ -157,7 +160,7 @@ describe("POST /v1/events/replay (a time range)", () => {
   });
 
   it("continues with a cursor only the request that gave it: another webhook, type, range or a dry run answers 400", async () => {
-    const p = pipeline();
+    const p = pipeline(LONG_RETENTION);
     const t = timeline();
     const n = REPLAY_PAGE_EVENTS + 1;
     const hook = await p.createWebhook({ url: `https://downstream.test/ok/${t.k}`, eventTypes: ["message.*"], organizationUid: t.org });

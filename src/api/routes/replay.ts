@@ -4,7 +4,7 @@ import type { Principal } from "../../domain/scopes";
 import type { Webhook } from "../../domain/types";
 import type { Env } from "../../env";
 import { ALERT_SOURCE } from "../../domain/alerts";
-import { replay as replayEvents } from "../../pipeline/commands";
+import { replay as replayEvents, retentionHorizon } from "../../pipeline/commands";
 import { matches, replayTargets, type ReplayEvent } from "../../routing/match";
 import { eventsInRange, eventsWithBodies, type TimePosition } from "../../store/events";
 import { allWebhooks } from "../../store/webhooks";
@@ -26,7 +26,7 @@ const replayOne = apiRoute({
   method: "post",
   path: "/events/{id}/replay",
   summary: "Deliver an event again, to every matching webhook or to the one named",
-  description: "Only to webhooks within the caller's grant that are owed the event; held for a disabled one. An alert (source `edgehook`) goes again to the notification endpoints subscribed to it.",
+  description: "Only to webhooks within the caller's grant that are owed the event; held for a disabled one. An alert (source `edgehook`) goes again to the notification endpoints subscribed to it. An event past the retention (RETENTION_DAYS from its receipt, kept a while to be read) is never sent: 409 `conflict` with `details.reason` `past_retention`.",
   ...scoped("events:replay"),
   request: { params: IdParam, ...optionalBody(ReplayBody) },
   responses: { 202: json(ReplayAnswer, "New deliveries were created"), ...errors(404, 409) },
@@ -61,6 +61,12 @@ export const replay = router()
     const p = c.get("principal");
     const event = await visibleEvent(c.env.DB, p, c.req.valid("param").id);
     const { webhookUid } = c.req.valid("json");
+    // Kept for its grace after the retention, it is shown, never sent (its deliveries would be made expired).
+    if (event.receivedAt < retentionHorizon(c.env)) {
+      throw new AppError("conflict", "This event is past the retention (RETENTION_DAYS): it is kept for a while to be read, and nothing is sent for it.", {
+        reason: "past_retention",
+      });
+    }
     const targets = await targetsFor(c.env, p, webhookUid, event.sourceId === ALERT_SOURCE ? "notification" : "webhook");
     const replayed: ReplayEvent = { ...event, content: event };
     if (webhookUid !== undefined && replayTargets(targets, replayed).length === 0) {

@@ -1,0 +1,119 @@
+// Events stored after their retention (an ingest dead letter replayed late, a D1 outage waited
+// out), and deliveries owed again once their event is past it: nothing past the retention is sent.
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { meteredD1 } from "../../bench/d1-meter";
+import { DAY_MS } from "../../src/domain/time";
+import { EXPIRED_GRACE_MS, RETENTION_GRID_MS, retention, runMaintenance } from "../../src/maintenance/cron";
+import { ingestMessage, podiumBody } from "./helpers";
+import { pipeline, received } from "./pipeline";
+import { deliveryRows, setEvent, setEventDeliveries } from "./rows";
+
+const RETENTION = { RETENTION_DAYS: "1" };
+
+/** A webhook made a month ago (an event is owed to the webhooks that existed when it was received). */
+async function oldWebhook(behaviour: string, hook: Record<string, unknown> = {}) {
+  const p = pipeline(RETENTION);
+  const made = await p.webhookOn(behaviour, hook);
+  await env.DB.prepare("UPDATE webhooks SET created_at = created_at - 30 * ?1 WHERE uid = ?2").bind(DAY_MS, made.webhook.uid).run();
+  return { p, ...made };
+}
+
+/** Stores an event received `agoMs` ago, as the ingest consumer does when its message arrives late. */
+async function lateEvent(p: ReturnType<typeof pipeline>, org: string, agoMs: number): Promise<string> {
+  const msg = ingestMessage({ body: podiumBody({ organizationUid: org }), organizationUid: org, receivedAt: Date.now() - agoMs });
+  expect((await p.runIngest([msg])).acked).toHaveLength(1);
+  return msg.eventId;
+}
+
+const statuses = async (eventId: string) => (await deliveryRows(eventId)).map((r) => r.status);
+
+describe("events past the retention", () => {
+  it("stores the deliveries of an event stored after its retention expired: never sent, visible until its grace is over", async () => {
+    const { p, key, org } = await oldWebhook("ok");
+    const late = await lateEvent(p, org, 2 * DAY_MS);
+    // Stored expired: no scheduler is owed a wake-up for it.
+    expect(await statuses(late)).toEqual(["expired"]);
+    expect(p.woken).toEqual([]);
+    await p.deliver();
+    expect(await received(key)).toHaveLength(0);
+    const shown = await p.api("GET", `/v1/events/${late}`);
+    expect(shown.status).toBe(200);
+    expect(shown.json.deliveries).toMatchObject([{ status: "expired", attemptCount: 0 }]);
+    // A replay of it is refused: nothing is sent for an event past the retention.
+    const replayed = await p.api("POST", `/v1/events/${late}/replay`, {});
+    expect(replayed.status).toBe(409);
+    expect(replayed.json.error.details).toEqual({ reason: "past_retention" });
+    // An event in time is sent as ever.
+    const fresh = await lateEvent(p, org, 0);
+    await p.deliver();
+    expect(await received(key)).toHaveLength(1);
+    expect(await statuses(fresh)).toEqual(["succeeded"]);
+  });
+
+  it("never sends a late event held for a disabled webhook once it is enabled", async () => {
+    const { p, key, org, webhook } = await oldWebhook("ok", { disabled: true });
+    const late = await lateEvent(p, org, 2 * DAY_MS);
+    expect(await statuses(late)).toEqual(["expired"]);
+    expect((await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { disabled: false })).status).toBe(200);
+    await p.deliver();
+    expect(await received(key)).toHaveLength(0);
+    expect(await statuses(late)).toEqual(["expired"]);
+  });
+
+  it("sends nothing for a delivery owed again once its event is past the retention (a retry, a release): it expires", async () => {
+    const { p, key, org, webhook } = await oldWebhook("ok");
+    const id = await lateEvent(p, org, 0);
+    await p.deliver();
+    expect(await received(key)).toHaveLength(1);
+    // Two days on, in its grace (before the maintenance run reached it): retried by hand.
+    await setEvent(id, "received_at = received_at - 2 * ?1", DAY_MS);
+    await setEventDeliveries(id, "event_received_at = event_received_at - 2 * ?1", DAY_MS);
+    const [delivery] = (await p.api("GET", `/v1/events/${id}`)).json.deliveries;
+    expect((await p.api("POST", `/v1/deliveries/${delivery.id}/retry`)).status).toBe(202);
+    await p.deliver();
+    expect(await received(key)).toHaveLength(1);
+    expect(await statuses(id)).toEqual(["expired"]);
+
+    // Held while its webhook was disabled, then released by the enable before a maintenance run expired it.
+    const held = await lateEvent(p, org, 0);
+    expect((await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { disabled: true })).status).toBe(200);
+    expect(await statuses(held)).toEqual(["held"]);
+    await setEvent(held, "received_at = received_at - 2 * ?1", DAY_MS);
+    await setEventDeliveries(held, "event_received_at = event_received_at - 2 * ?1", DAY_MS);
+    expect((await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { disabled: false })).status).toBe(200);
+    await p.deliver();
+    expect(await received(key)).toHaveLength(1);
+    expect(await statuses(held)).toEqual(["expired"]);
+  });
+
+  it("purges a late event behind the retention's mark once its grace is over, reading a few rows", async () => {
+    const { p, org } = await oldWebhook("ok");
+    // The retention passes an event first: its mark moves past the time the late one was received.
+    const early = await lateEvent(p, org, 0);
+    await p.deliver();
+    await setEvent(early, "received_at = received_at - ?1", 1.5 * DAY_MS);
+    await setEventDeliveries(early, "event_received_at = event_received_at - ?1", 1.5 * DAY_MS);
+    await runMaintenance(p.env);
+    expect((await p.api("GET", `/v1/events/${early}`)).status).toBe(404);
+    const mark = await env.DB.prepare("SELECT received_at FROM retention_marks WHERE id = 0").first<number>("received_at");
+
+    const lateAt = Date.now() - 2 * DAY_MS;
+    expect(mark).toBeGreaterThan(lateAt);
+    const late = await lateEvent(p, org, 2 * DAY_MS);
+    await runMaintenance(p.env);
+    // Kept through its grace, expired.
+    expect((await p.api("GET", `/v1/events/${late}`)).status).toBe(200);
+    const after = Date.now() + EXPIRED_GRACE_MS + RETENTION_GRID_MS;
+    const meter = meteredD1(env.DB);
+    const done = await retention({ ...p.env, DB: meter.db }, after, 1);
+    expect(done.purged).toBeGreaterThanOrEqual(1);
+    expect((await p.api("GET", `/v1/events/${late}`)).status).toBe(404);
+    // A chunk's purge costs its events' counter rows (their hours, places and webhooks): ~200 rows an event here.
+    expect(meter.usage.rowsRead).toBeLessThanOrEqual(250 * done.purged);
+    // Nothing is left behind the mark to read again: the next pass reads a few rows.
+    meter.reset();
+    expect(await retention({ ...p.env, DB: meter.db }, after, 1)).toEqual({ expired: 0, purged: 0 });
+    expect(meter.usage.rowsRead).toBeLessThan(20);
+  });
+});
