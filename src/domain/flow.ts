@@ -62,28 +62,51 @@ export interface AttemptSignal {
   retryAfterSeconds: number | null;
   /** When the delivery is tried again, in seconds; null when settled. */
   retryInSeconds: number | null;
-  /** The downstream answered another attempt of the webhook (any status) while this one was out, or within a timeout before it. */
-  answeredMeanwhile?: boolean;
+  /** Another delivery of the webhook got no answer either, and the downstream has answered nothing since (Silence). */
+  othersUnanswered: boolean;
 }
 
 /**
  * How long (ms) the whole webhook waits after an attempt before starting another:
  * - a 429 or 503 with Retry-After: that long (up to the cap), so a downstream asking
  *   for air gets it from every delivery, not only the one that was told;
- * - no answer at all, unordered: the failed delivery's own backoff (at least 1 s),
- *   so a downstream that is down costs one timeout per backoff, not one per queued
- *   delivery. Not when the downstream answered another attempt meanwhile: it is up, and
- *   only this delivery is slow, which waits for its own retry without holding back the
- *   others (else one event the receiver never answers in time paused its webhook for its
- *   whole backoff at each of its attempts, hours in all). FIFO needs neither: its head
- *   waits for its own retry anyway.
+ * - no answer at all, unordered, when another delivery got none either with no answer
+ *   from the downstream since (it looks down): the failed delivery's own backoff (at
+ *   least 1 s), so a downstream that is down costs a round of timeouts per backoff, not
+ *   one per queued delivery. One delivery alone never pauses its webhook, however often
+ *   it goes unanswered: one event the receiver never answers in time would otherwise hold
+ *   every other event back for its whole backoff at each of its attempts (hours in all),
+ *   on a quiet webhook above all, where nothing else is answered meanwhile to tell a slow
+ *   event from a downstream that is down. FIFO needs neither: its head waits for its own
+ *   retry anyway.
  */
 export function pauseAfter(a: AttemptSignal, ordering: Ordering, retryAfterCapSeconds: number): number {
   if ((a.statusCode === 429 || a.statusCode === 503) && a.retryAfterSeconds !== null) {
     return Math.min(retryAfterCapSeconds, a.retryAfterSeconds) * 1000;
   }
-  if (ordering === "unordered" && a.statusCode === null && a.retryInSeconds !== null && !a.answeredMeanwhile) return Math.max(1, a.retryInSeconds) * 1000;
+  if (ordering === "unordered" && a.statusCode === null && a.retryInSeconds !== null && a.othersUnanswered) return Math.max(1, a.retryInSeconds) * 1000;
   return 0;
+}
+
+/**
+ * Which of a webhook's deliveries got no answer since its downstream last answered anything
+ * (any status), in the order attempts ended: what tells a downstream that is down (two
+ * deliveries unanswered in a row) from one delivery it is slow to answer.
+ */
+export class Silence {
+  /** At most two ids: whether there is another than the one asking is all that is read. */
+  private readonly unanswered = new Set<string>();
+
+  /** An attempt of `deliveryId` ended, answered or not; says whether another delivery is unanswered too (always false for an answer). */
+  ended(deliveryId: string, answered: boolean): boolean {
+    if (answered) {
+      this.unanswered.clear();
+      return false;
+    }
+    const others = [...this.unanswered].some((id) => id !== deliveryId);
+    if (this.unanswered.size < 2) this.unanswered.add(deliveryId);
+    return others;
+  }
 }
 
 /** Counts per second over a sliding window, to tell how fast a webhook is going. */

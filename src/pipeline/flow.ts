@@ -10,7 +10,7 @@
  * The Durable Object WebhookScheduler (scheduler.ts) is the only runner of a
  * webhook's flow, which is what makes its limits hold across every isolate.
  */
-import { concurrencyOf, Pacer, pauseAfter, RateMeter } from "../domain/flow";
+import { concurrencyOf, Pacer, pauseAfter, RateMeter, Silence } from "../domain/flow";
 import { settings, type Settings } from "../domain/settings";
 import type { Webhook } from "../domain/types";
 import type { Env } from "../env";
@@ -77,8 +77,10 @@ export class WebhookFlow {
   private recordTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly pacer = new Pacer();
   private pausedUntil: number;
-  /** When the downstream last answered an attempt (any status): one that gets no answer while others do (lately) pauses nothing. */
-  private answeredAt = 0;
+  /** The part of the pause the downstream asked for (Retry-After); the rest of pausedUntil is for a downstream that looked down, which an answer ends. */
+  private askedUntil: number;
+  /** Deliveries unanswered since the downstream last answered: one slow delivery alone pauses nothing. */
+  private readonly silence = new Silence();
   /** How many times someone asked for the deliveries now (`resume`). */
   private resumes = 0;
   private readonly meter = new RateMeter();
@@ -94,12 +96,15 @@ export class WebhookFlow {
     private readonly pause: { until?: number; paused?(until: number): void } = {},
   ) {
     this.pausedUntil = pause.until ?? 0;
+    // Why a stored pause was set is not kept: it lasts as if asked for.
+    this.askedUntil = this.pausedUntil;
   }
 
   /** Ends a pause a downstream asked for (Retry-After): someone asked for its deliveries now. */
   resume(): void {
     // An answer to an attempt started before the ask (perhaps to the URL it replaced) pauses nothing.
     this.resumes++;
+    this.askedUntil = 0;
     if (this.pausedUntil === 0) return;
     this.pausedUntil = 0;
     this.pause.paused?.(0);
@@ -316,12 +321,15 @@ export class WebhookFlow {
   private finished(s: Settings, w: Webhook, job: FlowJob, a: Attempted, mayPause: boolean): void {
     const { attempt } = a.outcome;
     const end = attempt.startedAt + attempt.durationMs;
-    // (Or just before it started, within a timeout: at one request at a time nothing else is out meanwhile. A downstream
-    // that stops answering then costs a second round of timeouts, at most, before the pause.)
-    const answeredMeanwhile = this.answeredAt > attempt.startedAt - w.timeoutMs;
-    if (attempt.statusCode !== null) this.answeredAt = Math.max(this.answeredAt, end);
+    const answered = attempt.statusCode !== null;
+    const othersUnanswered = this.silence.ended(job.delivery.id, answered);
+    if (answered && this.pausedUntil > this.askedUntil) {
+      // The downstream answers: it is not down, so a pause set because it looked down ends (what a Retry-After asked for stays).
+      this.pausedUntil = this.askedUntil;
+      this.pause.paused?.(this.pausedUntil);
+    }
     const pause = pauseAfter(
-      { statusCode: attempt.statusCode, retryAfterSeconds: a.retryAfterSeconds, retryInSeconds: a.retryIn, answeredMeanwhile },
+      { statusCode: attempt.statusCode, retryAfterSeconds: a.retryAfterSeconds, retryInSeconds: a.retryIn, othersUnanswered },
       w.ordering,
       s.retryCapSeconds,
     );
@@ -329,6 +337,7 @@ export class WebhookFlow {
       this.pausedUntil = end + pause;
       this.pause.paused?.(this.pausedUntil);
     }
+    if (mayPause && pause > 0 && answered) this.askedUntil = Math.max(this.askedUntil, end + pause);
     this.meter.record(end, a.retryIn === null);
     const head = this.buffer[0];
     if (w.ordering === "fifo" && head?.delivery.id === job.delivery.id) {

@@ -85,6 +85,9 @@ async function answer(behaviour: string, url: URL, n: number, request: Arrival, 
     case "slow-once": // slow the `nth` time only (the first by default)
       if (n === (param("nth") || 1)) await sleep(param("ms"));
       return new Response("ok");
+    case "slow-except": // answers after `ms`, but the `from`-th to the `to`-th requests after `then`
+      await sleep(n >= param("from") && n <= param("to") ? param("then") : param("ms"));
+      return new Response("ok");
     case "chaos": // fails a share `fail` of requests, and answers a share `slow` after `ms`
       if (Math.random() < Number(url.searchParams.get("slow") ?? 0)) await sleep(param("ms"));
       return Math.random() < Number(url.searchParams.get("fail") ?? 0) ? new Response("chaos", { status: 503 }) : new Response("ok");

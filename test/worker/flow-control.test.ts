@@ -5,7 +5,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it, onTestFinished, vi } from "vitest";
 import { meteredD1 } from "../../bench/d1-meter";
 import { backlogView } from "../../src/api/views";
-import { concurrencyOf, drainEstimate, Pacer, paceOf, pauseAfter, RateMeter } from "../../src/domain/flow";
+import { concurrencyOf, drainEstimate, Pacer, paceOf, pauseAfter, RateMeter, Silence } from "../../src/domain/flow";
 import { getWebhook } from "../../src/store/webhooks";
 import { backlogOf } from "../../src/store/scheduler-reads";
 import { call, dashboardCookie, ingestMessage, podiumBody } from "./helpers";
@@ -40,11 +40,12 @@ describe("the flow rules", () => {
     expect(free.next()).toBe(0);
   });
 
-  it("pauses a webhook after a 429/503 with Retry-After (up to the cap), and unordered after no answer at all", () => {
-    const answer = (statusCode: number | null, retryAfterSeconds: number | null, retryInSeconds: number | null = 5) => ({
+  it("pauses a webhook after a 429/503 with Retry-After (up to the cap), and unordered after no answer when another delivery got none either", () => {
+    const answer = (statusCode: number | null, retryAfterSeconds: number | null, retryInSeconds: number | null = 5, othersUnanswered = true) => ({
       statusCode,
       retryAfterSeconds,
       retryInSeconds,
+      othersUnanswered,
     });
     expect(pauseAfter(answer(429, 30), "unordered", 3600)).toBe(30_000);
     expect(pauseAfter(answer(503, 30), "fifo", 3600)).toBe(30_000);
@@ -55,9 +56,25 @@ describe("the flow rules", () => {
     expect(pauseAfter(answer(null, null, 0), "unordered", 3600)).toBe(1_000);
     expect(pauseAfter(answer(null, null, 7), "fifo", 3600)).toBe(0); // its head waits for its own retry anyway
     expect(pauseAfter(answer(null, null, null), "unordered", 3600)).toBe(0); // failed for good: nothing to wait for
-    // The downstream answered another attempt while this one was out: it is up, only this delivery waits.
-    expect(pauseAfter({ ...answer(null, null, 7), answeredMeanwhile: true }, "unordered", 3600)).toBe(0);
-    expect(pauseAfter({ ...answer(429, 30), answeredMeanwhile: true }, "unordered", 3600)).toBe(30_000);
+    // No other delivery is unanswered: only this one is slow (or the downstream's silence is not shown yet), and only it waits.
+    expect(pauseAfter(answer(null, null, 7, false), "unordered", 3600)).toBe(0);
+    expect(pauseAfter(answer(429, 30, 5, false), "unordered", 3600)).toBe(30_000);
+  });
+
+  it("tells a downstream that is down (two deliveries unanswered in a row) from one delivery it never answers in time", () => {
+    const silence = new Silence();
+    // One delivery, however often unanswered, is alone.
+    expect(silence.ended("a", false)).toBe(false);
+    expect(silence.ended("a", false)).toBe(false);
+    // Another unanswered with no answer since: the downstream looks down, from then on.
+    expect(silence.ended("b", false)).toBe(true);
+    expect(silence.ended("a", false)).toBe(true);
+    expect(silence.ended("c", false)).toBe(true);
+    // Any answer (any status) shows it up: counting starts again.
+    expect(silence.ended("d", true)).toBe(false);
+    expect(silence.ended("c", false)).toBe(false);
+    expect(silence.ended("c", false)).toBe(false);
+    expect(silence.ended("e", false)).toBe(true);
   });
 
   it("measures attempts and settled deliveries per second over a sliding window", () => {
@@ -240,13 +257,57 @@ describe("the scheduler's flow", () => {
     expect(meter.usage.rowsWritten).toBeLessThanOrEqual(n + 10 * transactions);
   });
 
-  it("unordered: a downstream that does not answer costs one timeout, not one per queued delivery", async () => {
+  it("unordered: a downstream that does not answer costs two timeouts, not one per queued delivery", async () => {
     const { p, key, org, webhook } = await webhookSetup("slow?ms=3000", { timeoutMs: 200, maxConcurrency: 1 });
     for (let i = 0; i < 4; i++) await p.ingest(podiumBody({ organizationUid: org }));
     await p.deliver();
-    expect(await received(key)).toHaveLength(1);
-    // The one that timed out waits for its retry; the others were not tried: the webhook is paused.
-    expect(await attemptsOf(webhook.uid)).toEqual([1, 0, 0, 0]);
+    expect(await received(key)).toHaveLength(2);
+    // The two that timed out wait for their retries; the others were not tried: the webhook is paused.
+    expect(await attemptsOf(webhook.uid)).toEqual([1, 1, 0, 0]);
+  });
+
+  it("unordered, quiet: one event the receiver never answers in time holds back none that come later; a second unanswered one pauses the webhook", async () => {
+    // The jitter draws the middle of each backoff (an hour's ceiling): a pause, were there one, would outlast the test.
+    const random = vi.spyOn(Math, "random").mockReturnValue(0.5);
+    onTestFinished(() => random.mockRestore());
+    // The first request is never answered in time; the next three are answered at once; then it stops answering.
+    const { p, key, org, webhook } = await webhookSetup("slow-except?ms=3000&from=2&to=4", { timeoutMs: 300 }, { RETRY_BASE_SECONDS: "3600" });
+    await p.ingest(podiumBody({ organizationUid: org }));
+    await p.deliver();
+    expect(await attemptsOf(webhook.uid)).toEqual([1]);
+    // Nothing else was out, nor answered lately: still, one slow event is not a downstream that is down.
+    for (let i = 0; i < 3; i++) await p.ingest(podiumBody({ organizationUid: org }));
+    await p.deliver();
+    expect(await attemptsOf(webhook.uid)).toEqual([1, 1, 1, 1]);
+    // Down now: the first unanswered event of the quiet spell is alone, the second pauses the webhook.
+    await p.ingest(podiumBody({ organizationUid: org }));
+    await p.deliver();
+    await p.ingest(podiumBody({ organizationUid: org }));
+    await p.deliver();
+    for (let i = 0; i < 2; i++) await p.ingest(podiumBody({ organizationUid: org }));
+    await p.deliver();
+    expect(await attemptsOf(webhook.uid)).toEqual([1, 1, 1, 1, 1, 1, 0, 0]);
+    expect(await received(key)).toHaveLength(6);
+  });
+
+  it("unordered: an answer ends a pause set because the downstream looked down", async () => {
+    const random = vi.spyOn(Math, "random").mockReturnValue(0.5);
+    onTestFinished(() => random.mockRestore());
+    // Three started a second apart: the first two are never answered in time (the second's silence pauses the webhook),
+    // the third, out meanwhile, is answered after that, within its own timeout.
+    const { p, key, org, webhook } = await webhookSetup(
+      "slow-except?ms=5000&from=3&to=10&then=2000",
+      { timeoutMs: 2500, maxConcurrency: 3, rateLimit: 1 },
+      { RETRY_BASE_SECONDS: "3600" },
+    );
+    for (let i = 0; i < 3; i++) await p.ingest(podiumBody({ organizationUid: org }));
+    await p.deliver();
+    expect(await attemptsOf(webhook.uid)).toEqual([1, 1, 1]);
+    expect(await received(key)).toHaveLength(3);
+    // It answered after the two silences paused it: it is up, and what comes next goes out.
+    for (let i = 0; i < 2; i++) await p.ingest(podiumBody({ organizationUid: org }));
+    await p.deliver();
+    expect(await attemptsOf(webhook.uid)).toEqual([1, 1, 1, 1, 1]);
   });
 
   it.each([2, 1])("unordered: one delivery that gets no answer while the downstream answers the others pauses nothing: it waits for its own retry (maxConcurrency %i)", async (maxConcurrency) => {
