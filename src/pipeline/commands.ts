@@ -51,9 +51,9 @@ const WEBHOOKS_PER_RUN = 500;
  * someone asked for these deliveries now (a retry, an enable, a new URL), which ends a
  * pause the downstream asked for.
  */
-async function dispatch(env: Env, webhookUids: Iterable<string>, resume = false): Promise<void> {
+async function dispatch(env: Env, webhookUids: Iterable<string>, resume = false, added = false): Promise<void> {
   const uids = [...new Set(webhookUids)];
-  const results = await Promise.allSettled(uids.map((uid) => wakeScheduler(env, uid, resume)));
+  const results = await Promise.allSettled(uids.map((uid) => wakeScheduler(env, uid, resume, added)));
   const failed = results.flatMap((r) => (r.status === "rejected" ? [String(r.reason)] : []));
   if (failed.length > 0) {
     console.error("waking delivery schedulers failed; the maintenance run wakes them", { webhooks: failed.length, of: uids.length, error: failed[0] });
@@ -84,7 +84,8 @@ export async function storeAndRoute(
   // Stored after their retention (a dead letter replayed late, an outage waited out): what they are owed is stored expired.
   if (late > 0) console.warn("events stored past the retention: their deliveries expired unsent", { events: late });
   const fresh = new Set(await storeEvents(env.DB, stored, deliveries, also, horizon));
-  await dispatch(env, deliveries.filter((d) => fresh.has(d.id)).map((d) => d.webhookUid));
+  // Only new deliveries: their schedulers keep what they read ahead.
+  await dispatch(env, deliveries.filter((d) => fresh.has(d.id)).map((d) => d.webhookUid), false, true);
 }
 
 /** The receipt time before which an event is past the retention: nothing is sent for it (exact, not on the purge's grid). */

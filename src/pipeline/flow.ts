@@ -15,7 +15,7 @@ import { settings, type Settings } from "../domain/settings";
 import type { Webhook } from "../domain/types";
 import type { Env } from "../env";
 import { announceAttempts } from "../listen/announce";
-import { duePending, firstOwed, owedInOrder, pendingOutlook, type FlowJob } from "../store/scheduler-reads";
+import { duePending, firstOwed, owedInOrder, pendingOutlook, type FlowJob, type OwedHead } from "../store/scheduler-reads";
 import { getWebhook } from "../store/webhooks";
 import type { AttemptAlertContext } from "../store/alerts";
 import { alertAfterAttempts } from "./alerts";
@@ -65,6 +65,8 @@ export class WebhookFlow {
   private webhook: Webhook | null = null;
   /** A wake arrived: read the webhook and the store again before the next start. */
   private stale = true;
+  /** A wake that may have changed what the page read ahead holds (anything but new deliveries): read it again. */
+  private reread = true;
   /** Read ahead from D1: due deliveries (unordered), or the owed ones in order, head first (FIFO). */
   private buffer: FlowJob[] = [];
   /** FIFO: whether the page read ahead still comes next is checked against D1 before the next start (its head settled, say). */
@@ -110,8 +112,12 @@ export class WebhookFlow {
     this.pause.paused?.(0);
   }
 
-  /** New deliveries, or the webhook changed: look again. */
-  wake(): void {
+  /**
+   * New deliveries, or the webhook changed: look again. `added`: only new deliveries were made
+   * (events stored), which leaves what was read ahead first (FIFO: its head is checked).
+   */
+  wake(added = false): void {
+    if (!added) this.reread = true;
     this.stale = true;
     this.nudge();
   }
@@ -143,17 +149,29 @@ export class WebhookFlow {
     // Each run reads its webhook again: a change whose wake-up was lost (the call failed after the
     // change committed) reaches the sends within a run, not only at the next change.
     this.stale = true;
+    this.reread = true;
     for (;;) {
       if (this.stale) {
         this.stale = false;
-        this.buffer = [];
+        const reread = this.reread;
+        this.reread = false;
+        const before = this.webhook;
         try {
           this.webhook = await getWebhook(this.env.DB, this.uid);
         } catch (err) {
           // The wake is not used up: the next run reads the webhook again.
           this.stale = true;
+          this.reread = true;
           throw err;
         }
+        // New deliveries (most wakes of a busy webhook: an ingest's) come after the page read ahead
+        // (due later, received later, but for a late one FIFO's head check finds): it is kept, so a
+        // steady flow does not read a page (bodies and all) again per wake. Any other wake (a
+        // retention's expiry, say), a change of the webhook or a new run reads it again.
+        const w = this.webhook;
+        if (reread || !w || !before || w.updatedAt !== before.updatedAt || w.disabled) this.buffer = [];
+        // FIFO: an older delivery owed again (a retry, a replay), or its head retried, goes first: checked before the next start.
+        else if (w.ordering === "fifo") this.recheck = true;
         continue;
       }
       const w = this.webhook;
@@ -224,7 +242,7 @@ export class WebhookFlow {
       if (this.buffer.length === 0 || this.recheck) {
         // Whether the page read ahead still comes next: an older delivery owed again (a retry, a
         // replay) whose wake-up was lost goes first. (The head tried last is recorded by now.)
-        const stillNext = this.buffer.length > 0 && (await firstOwed(this.env.DB, this.uid)) === this.buffer[0]?.delivery.id;
+        const stillNext = this.buffer.length > 0 && sameHead(await firstOwed(this.env.DB, this.uid), this.buffer[0]);
         this.recheck = false;
         looked = true;
         if (!stillNext) this.buffer = await owedInOrder(this.env.DB, this.uid, FIFO_PAGE);
@@ -409,6 +427,13 @@ export class WebhookFlow {
     this.changes++;
     this.poke?.();
   }
+}
+
+/** Whether the head read ahead is D1's first owed delivery as it stands: the same one, in the same status, due at the same time. */
+function sameHead(head: OwedHead | null, job: FlowJob | undefined): boolean {
+  if (!head || !job) return false;
+  const d = job.delivery;
+  return head.id === d.id && head.status === d.status && head.nextAttemptAt === d.nextAttemptAt;
 }
 
 function earliest(...times: (number | null)[]): number | null {

@@ -43,14 +43,17 @@ export class WebhookScheduler extends DurableObject<Env> {
     });
   }
 
-  /** Something changed for the webhook (new pending deliveries, its settings): a run follows. `resume`: its pause ends. */
-  async wake(webhookUid: string, resume = false): Promise<void> {
+  /**
+   * Something changed for the webhook (new pending deliveries, its settings): a run follows. `resume`: its pause ends.
+   * `added`: only new deliveries were made (WebhookFlow.wake).
+   */
+  async wake(webhookUid: string, resume = false, added = false): Promise<void> {
     if (!this.flow) {
       this.ctx.storage.kv.put(UID_KEY, webhookUid);
       this.flow = this.flowFor(webhookUid);
     }
     if (resume) this.flow.resume();
-    this.flow.wake();
+    this.flow.wake(added);
     if (this.running) return; // the run under way sees the wake
     const at = await this.ctx.storage.getAlarm();
     const now = Date.now();

@@ -10,9 +10,10 @@ function schedulerOf(env: Env, webhookUid: string) {
 /**
  * Tells a webhook's scheduler to look again; it has then stored its alarm. `resume`: someone
  * asked for it (a retry, an enable, a new URL), so a pause its downstream asked for ends.
+ * `added`: only new deliveries were made (events stored): what it read ahead still goes first.
  */
-export async function wakeScheduler(env: Env, webhookUid: string, resume = false): Promise<void> {
-  await schedulerOf(env, webhookUid).wake(webhookUid, resume);
+export async function wakeScheduler(env: Env, webhookUid: string, resume = false, added = false): Promise<void> {
+  await schedulerOf(env, webhookUid).wake(webhookUid, resume, added);
 }
 
 export async function schedulerStatus(env: Env, webhookUid: string): Promise<FlowStatus> {

@@ -1,12 +1,13 @@
 // What a webhook's scheduler reads of the deliveries it owes, and what those who wake it
 // (the maintenance run) and watch it (the API's backlog) read: a partial index's range or a
 // counts row per webhook, never the webhook's every delivery.
+import type { DeliveryStatus } from "../domain/delivery";
 import type { Delivery, StoredEvent } from "../domain/types";
 import { contentsOf } from "./contents";
 import { statusSum } from "./counters";
 import { deliverySelect, dlvKey, toDelivery, type DeliveryRow } from "./delivery-rows";
 import { apiIdSql, nameIdSql } from "./names";
-import { fresh, owed, retrying, statusCode } from "./transitions";
+import { fresh, owed, retrying, statusCode, statusOfCode } from "./transitions";
 
 // What one webhook's scheduler reads. Each query reads a range or two of a partial index, so
 // it reads about what it returns and no more, however large the table. A webhook's pending
@@ -108,15 +109,22 @@ export async function owedInOrder(db: D1Database, webhookUid: string, limit: num
   return jobsOf(db, results);
 }
 
-/** The id of a webhook's first owed delivery in that order, if any: the head of each range of its owed index. */
-export async function firstOwed(db: D1Database, webhookUid: string): Promise<string | null> {
+/** A webhook's first owed delivery as far as what to send next depends on it: which, held or pending, and when due. */
+export interface OwedHead {
+  id: string;
+  status: DeliveryStatus;
+  nextAttemptAt: number | null;
+}
+
+/** A webhook's first owed delivery in that order, if any: the head of each range of its owed index. */
+export async function firstOwed(db: D1Database, webhookUid: string): Promise<OwedHead | null> {
   const head = (isFresh: 0 | 1) =>
-    `SELECT * FROM (SELECT ${apiIdSql("dlv_", "d.id")} AS id, d.event_received_at AS r, d.seq FROM deliveries d WHERE ${owedRange(isFresh)} ${IN_EVENT_ORDER} LIMIT 1)`;
+    `SELECT * FROM (SELECT ${apiIdSql("dlv_", "d.id")} AS id, d.status, d.next_attempt_at, d.event_received_at AS r, d.seq FROM deliveries d WHERE ${owedRange(isFresh)} ${IN_EVENT_ORDER} LIMIT 1)`;
   const row = await db
     .prepare(`${head(1)} UNION ALL ${head(0)} ORDER BY r, seq LIMIT 1`)
     .bind(webhookUid)
-    .first<{ id: string }>();
-  return row?.id ?? null;
+    .first<{ id: string; status: number; next_attempt_at: number | null }>();
+  return row ? { id: row.id, status: statusOfCode(row.status), nextAttemptAt: row.next_attempt_at } : null;
 }
 
 // What the API's backlog view and the maintenance run read: from the counts, or one probe per webhook.

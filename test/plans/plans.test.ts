@@ -100,7 +100,7 @@ describe("query plans", () => {
   });
 
   it("finds a FIFO webhook's next owed delivery at the heads of its owed index's two ranges, sorting nothing walked", async () => {
-    const [sql] = await preparedBy((d1) => firstOwed(d1, "w"));
+    const [sql] = await preparedBy((d1) => firstOwed(d1, "w"), { id: "dlv_x", status: 1, next_attempt_at: null });
     const steps = plan(sql!);
     // Fresh ones, and the rest (migration 0033): each range read from its head, in index order.
     expect(steps.filter((s) => s.includes("INDEX deliveries_owed_in_order")), steps.join("\n")).toEqual(Array(2).fill("SEARCH d USING INDEX deliveries_owed_in_order (webhook=? AND <expr>=?)"));

@@ -9,7 +9,8 @@ import { concurrencyOf, drainEstimate, Pacer, paceOf, pauseAfter, RateMeter, Sil
 import { getWebhook } from "../../src/store/webhooks";
 import { backlogOf } from "../../src/store/scheduler-reads";
 import { call, dashboardCookie, ingestMessage, podiumBody } from "./helpers";
-import { pipeline, received, uniqueKey, webhookSetup } from "./pipeline";
+import { pipeline, received, RUN, uniqueKey, webhookSetup } from "./pipeline";
+import { WebhookFlow } from "../../src/pipeline/flow";
 import { setWebhookDeliveries, webhookDeliveryRows } from "./rows";
 
 const limits = { rateLimit: null, maxConcurrency: 8, ordering: "unordered" as const };
@@ -389,4 +390,39 @@ describe("the scheduler's flow", () => {
     ]);
     expect(Math.max(...got.map((r) => r.inFlight))).toBe(1);
   });
+});
+
+describe("the scheduler's read-ahead", () => {
+  it.each(["unordered", "fifo"] as const)(
+    "%s: keeps the page it read ahead across wake-ups that change nothing of it, reading little more than a run not woken",
+    async (ordering) => {
+      const meter = meteredD1(env.DB);
+      const p = pipeline({ DB: meter.db });
+      const n = 40;
+      /** Rows read sending a webhook's n deliveries, with a wake-up (new events, say) every few ms while it sends, or none. */
+      const send = async (woken: boolean) => {
+        const { key, org, webhook } = await p.webhookOn("slow?ms=20", { maxConcurrency: 1, ordering });
+        await p.runIngest(Array.from({ length: n }, () => ingestMessage({ organizationUid: org, body: podiumBody({ organizationUid: org }) })));
+        const flow = new WebhookFlow(p.env, webhook.uid);
+        meter.reset();
+        const run = flow.run(RUN);
+        let done = false;
+        void run.finally(() => (done = true));
+        let wakes = 0;
+        while (woken && !done) {
+          await new Promise((r) => setTimeout(r, 15));
+          flow.wake(true); // as an ingest's wake-up: new deliveries only
+          wakes++;
+        }
+        await run;
+        expect(new Set((await received(key)).map((r) => r.headers["webhook-id"])).size).toBe(n);
+        return { rows: meter.usage.rowsRead, wakes };
+      };
+      const quiet = await send(false);
+      const woken = await send(true);
+      expect(woken.wakes).toBeGreaterThan(n / 2);
+      // A wake-up costs its webhook's row, and for FIFO a look at the head: not the page again, bodies and all.
+      expect(woken.rows).toBeLessThanOrEqual(quiet.rows + 4 * woken.wakes);
+    },
+  );
 });

@@ -1,7 +1,7 @@
 // What is retried, for how long, where dead letters go when D1 is down, and
 // what the retention purge may take: nothing acknowledged or owed disappears.
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import wranglerToml from "../../wrangler.toml?raw";
 import { DAY_MS } from "../../src/domain/time";
 import type { IngestMessage } from "../../src/domain/types";
@@ -246,6 +246,30 @@ describe("the retention purge never takes a delivery still owed", () => {
     flow.wake(); // as its Durable Object is woken
     expect(await flow.run(RUN)).toBeNull(); // nothing owed: nothing more goes out
     expect(await received(key)).toHaveLength(1);
+  });
+
+  it("wakes the schedulers whose deliveries it expired: an unordered one drops the page it read ahead, even with new events' wake-ups after", async () => {
+    const p = pipeline({ RETENTION_DAYS: "2" });
+    const key = uniqueKey();
+    const org = `org-${key}`;
+    // The first request is answered only once the test says so (a request under `${key}-go`).
+    const webhook = await p.createWebhook({ url: `https://downstream.test/await/${key}?for=${key}-go&ms=25000`, eventTypes: ["*"], organizationUid: org, maxConcurrency: 1, timeoutMs: 30_000 });
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push(await p.ingest(podiumBody({ organizationUid: org })));
+    p.woken.splice(0);
+    const flow = new WebhookFlow(p.env, webhook.uid);
+    const run = flow.run(RUN);
+    // One out, the other two read ahead: meanwhile they pass the retention.
+    await vi.waitFor(async () => expect(await received(key)).toHaveLength(1), { timeout: 10_000, interval: 20 });
+    for (const id of ids) await setEvent(id, "received_at = received_at - 3 * ?1", DAY_MS);
+    await runMaintenance(p.env);
+    expect(p.woken).toContain(webhook.uid);
+    flow.wake(); // as its Durable Object is woken
+    flow.wake(true); // and by new events meanwhile
+    await fetch(`https://downstream.test/ok/${key}-go`);
+    expect(await run).toBeNull();
+    expect(await received(key)).toHaveLength(1);
+    for (const id of ids.slice(1)) expect((await deliveryRows(id)).map((d) => d.status)).toEqual(["expired"]);
   });
 
   it("wakes the schedulers of what it expired even when a later chunk fails", async () => {
