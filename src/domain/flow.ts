@@ -42,15 +42,24 @@ export function concurrencyOf(l: FlowLimits): number {
  */
 export class Pacer {
   private nextAt = 0;
+  private taken = false;
 
-  /** When the next start may happen (at or before `now`: at once). */
-  next(): number {
-    return this.nextAt;
+  /**
+   * `since`: when the sender pacing with it came to be, if another before it may have started
+   * requests it knows nothing of (a scheduler restarted: a deploy, an eviction): its first
+   * start then waits a whole spacing from that time, which is after the other's last start.
+   */
+  constructor(private readonly since: number | null = null) {}
+
+  /** When the next start may happen for a webhook limited to `rateLimit` per second (at or before `now`: at once). */
+  next(rateLimit: number): number {
+    return this.taken || this.since === null ? this.nextAt : this.since + 1000 / rateLimit;
   }
 
   /** Takes the slot at `now` for a webhook limited to `rateLimit` per second (null: none). */
   take(now: number, rateLimit: number | null): void {
     this.nextAt = rateLimit === null ? 0 : Math.max(this.nextAt, now) + 1000 / rateLimit;
+    this.taken = true;
   }
 }
 

@@ -77,7 +77,7 @@ export class WebhookFlow {
   private recording: Promise<void> | null = null;
   private recordRetryAt = 0;
   private recordTimer: ReturnType<typeof setTimeout> | null = null;
-  private readonly pacer = new Pacer();
+  private readonly pacer: Pacer;
   private pausedUntil: number;
   /** The part of the pause the downstream asked for (Retry-After); the rest of pausedUntil is for a downstream that looked down, which an answer ends. */
   private askedUntil: number;
@@ -94,9 +94,14 @@ export class WebhookFlow {
   constructor(
     private readonly env: Env,
     readonly uid: string,
-    /** The pause survives the object: it is given back here and reported through `paused`. */
-    private readonly pause: { until?: number; paused?(until: number): void } = {},
+    /**
+     * The pause survives the object: it is given back here and reported through `paused`.
+     * `restarted`: when this flow's object came to be, another instance of it having perhaps
+     * started requests just before (its first start keeps their spacing: Pacer).
+     */
+    private readonly pause: { until?: number; paused?(until: number): void; restarted?: number } = {},
   ) {
+    this.pacer = new Pacer(pause.restarted ?? null);
     this.pausedUntil = pause.until ?? 0;
     // Why a stored pause was set is not kept: it lasts as if asked for.
     this.askedUntil = this.pausedUntil;
@@ -227,7 +232,7 @@ export class WebhookFlow {
 
   /** Until when nothing may start (0: now): a pause, or the rate's pacing. */
   private blockedUntil(w: Webhook, now: number): number {
-    const until = Math.max(this.pausedUntil, w.rateLimit === null ? 0 : this.pacer.next());
+    const until = Math.max(this.pausedUntil, w.rateLimit === null ? 0 : this.pacer.next(w.rateLimit));
     return until > now ? until : 0;
   }
 

@@ -40,6 +40,8 @@ export class WebhookScheduler extends DurableObject<Env> {
     return new WebhookFlow(this.env, uid, {
       until: typeof paused === "number" ? paused : 0,
       paused: (until) => this.ctx.storage.kv.put(PAUSE_KEY, until),
+      // A new instance (a deploy, an eviction, or the first) cannot tell whether the one before it just started a request.
+      restarted: Date.now(),
     });
   }
 

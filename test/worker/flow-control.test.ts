@@ -22,7 +22,7 @@ describe("the flow rules", () => {
       const starts: number[] = [];
       let now = 1_000_000;
       for (let i = 0; i < 3 * rate; i++) {
-        now = Math.max(now, pacer.next());
+        now = Math.max(now, pacer.next(rate));
         pacer.take(now, rate);
         starts.push(now);
         now += i % 5 === 0 ? 0 : 0.3; // a start as soon as allowed, or a little late
@@ -32,13 +32,18 @@ describe("the flow rules", () => {
       }
       // A quiet spell earns no burst: after it, the second start still waits its spacing.
       now = starts.at(-1)! + 60_000;
-      expect(pacer.next()).toBeLessThanOrEqual(now);
+      expect(pacer.next(rate)).toBeLessThanOrEqual(now);
       pacer.take(now, rate);
-      expect(pacer.next()).toBe(now + 1000 / rate);
+      expect(pacer.next(rate)).toBe(now + 1000 / rate);
     }
     const free = new Pacer();
     free.take(5, null);
-    expect(free.next()).toBe(0);
+    expect(free.next(1000)).toBe(0);
+    // A sender restarted at 1,000,000 cannot tell when its predecessor last started: its first start waits a spacing.
+    const restarted = new Pacer(1_000_000);
+    expect(restarted.next(4)).toBe(1_000_250);
+    restarted.take(1_000_250, 4);
+    expect(restarted.next(4)).toBe(1_000_500);
   });
 
   it("pauses a webhook after a 429/503 with Retry-After (up to the cap), and unordered after no answer when another delivery got none either", () => {
@@ -389,6 +394,21 @@ describe("the scheduler's flow", () => {
       [ids[2], 200],
     ]);
     expect(Math.max(...got.map((r) => r.inFlight))).toBe(1);
+  });
+});
+
+describe("a scheduler made anew", () => {
+  it("keeps the rate limit across a restart: its first start waits a spacing, the one before it having perhaps just started one", async () => {
+    const { p, key, org, webhook } = await webhookSetup("record", { rateLimit: 1 });
+    for (let i = 0; i < 3; i++) await p.ingest(podiumBody({ organizationUid: org }));
+    // The first instance starts one request, and is lost right after (a deploy, an eviction)...
+    await new WebhookFlow(p.env, webhook.uid).run({ deadline: Infinity, maxStarts: 1, maxWaitMs: 0 });
+    // ...and the next one, made at once (woken by new events, say), sends the rest.
+    await new WebhookFlow(p.env, webhook.uid, { restarted: Date.now() }).run({ deadline: Infinity, maxStarts: Infinity, maxWaitMs: 5_000 });
+    const at = (await received(key)).map((r) => r.at).sort((a, b) => a - b);
+    expect(at).toHaveLength(3);
+    // A second apart as sent (100 ms for the network), across the restart too.
+    for (let k = 1; k < at.length; k++) expect(at[k]! - at[k - 1]!, `request ${k}`).toBeGreaterThanOrEqual(900);
   });
 });
 
