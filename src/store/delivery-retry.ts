@@ -195,14 +195,15 @@ async function webhooksToWalk(
   const access = f.access ?? null;
   const listed = isLimited(access) ? (await grantedWebhookIdsUpTo(db, access, LISTED_DELIVERY_WEBHOOKS)).ids : null;
   const tested = isLimited(access) && listed === null;
-  const binds: unknown[] = [page.after?.webhook ?? 0];
-  // (Numbered: a value bound is the n of its ?n.)
-  const param = (value: unknown) => binds.push(value);
-  const conditions = ["c.webhook >= ?1"];
-  if (f.webhookUid !== undefined) conditions.push(`c.webhook = ${nameIdSql(`?${param(f.webhookUid)}`)}`);
+  // Bound in this order, those given: ?1 the cursor's webhook, ?2 the webhook named, then the grant's (its list, or its lists to test against).
+  const named = f.webhookUid === undefined ? [] : [f.webhookUid];
   // A listed grant's counts rows probed by key in id order (the list sorted: no sort in SQL), fewer than RETRY_COUNT_ROWS.
-  const counts = listed === null ? "delivery_counts c" : `json_each(?${param(JSON.stringify([...listed].sort((a, b) => a - b)))}) j CROSS JOIN delivery_counts c ON c.webhook = j.value`;
-  const grantTest = tested ? ` AND ${webhookRowInGrantSql("x", param(grantListsJson(access)))}` : "";
+  const granted = listed !== null ? [JSON.stringify([...listed].sort((a, b) => a - b))] : tested ? [grantListsJson(access)] : [];
+  const binds = [page.after?.webhook ?? 0, ...named, ...granted];
+  const grantParam = 2 + named.length;
+  const conditions = ["c.webhook >= ?1", ...(named.length ? [`c.webhook = ${nameIdSql("?2")}`] : [])];
+  const counts = listed === null ? "delivery_counts c" : `json_each(?${grantParam}) j CROSS JOIN delivery_counts c ON c.webhook = j.value`;
+  const grantTest = tested ? ` AND ${webhookRowInGrantSql("x", grantParam)}` : "";
   // The webhook's row read only for a counts row with deliveries in the status: 1 + confined, or null (none to walk).
   const { results } = await db
     .prepare(
