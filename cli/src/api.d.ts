@@ -2229,7 +2229,7 @@ export interface paths {
         };
         /**
          * Counts of events and deliveries by status, and per webhook
-         * @description `webhooks` holds at most 100 webhooks, the first by uid (after `cursor`), most failed first among them; while `webhooksNextCursor` is not null, call again with it as `cursor` for the next ones (the totals are read again, as they stand then), or name up to 100 webhooks in `webhookUids` for theirs. A limited token whose grant holds more than 500 webhooks gets `deliveries` and the series' attempts as null (each webhook's counters would be summed, past what one read may cost; its events are counted as usual): page through `webhooks` for them. Such a token's page may hold fewer webhooks, even none, and still have a cursor.
+         * @description `webhooks` holds at most 100 webhooks, the first by uid (after `cursor`), most failed first among them; while `webhooksNextCursor` is not null, call again with it as `cursor` for the next ones (the totals are read again, as they stand then), or name up to 100 webhooks in `webhookUids` for theirs. `failingFirst=true` puts before the first page up to 100 webhooks failing now, wherever they are by uid. A limited token whose grant holds more than 500 webhooks gets `deliveries` and the series' attempts as null (each webhook's counters would be summed, past what one read may cost; its events are counted as usual): page through `webhooks` for them. Such a token's page may hold fewer webhooks, even none, and still have a cursor.
          */
         get: {
             parameters: {
@@ -2238,6 +2238,8 @@ export interface paths {
                     cursor?: string;
                     /** @description Comma-separated webhook uids (at most 100): `webhooks` holds the counts of those of them the token may see, in place of a page (no cursor). */
                     webhookUids?: string;
+                    /** @description `true`: `webhooks` starts with the webhooks failing now (their last attempt failed), up to 100 wherever they are by uid, the longest failing first; the first page by uid follows, without them (the dashboard's overview asks so). Not with `cursor` or `webhookUids`. */
+                    failingFirst?: "true" | "false";
                 };
                 header?: never;
                 path?: never;
@@ -4107,7 +4109,7 @@ export interface components {
             deadLetters: number | null;
             /** @description Dead letters waiting in R2 because D1 could not take them (counted up to 1000); the maintenance run records or re-ingests them. Null unless the token is admin. */
             parkedDeadLetters: number | null;
-            /** @description At most 100, the first by uid after `cursor`, most failed first among them. */
+            /** @description At most 100, the first by uid after `cursor`, most failed first among them (with `failingFirst`, up to 100 failing now before them). */
             webhooks: {
                 uid: string;
                 url: string;

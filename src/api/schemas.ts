@@ -774,7 +774,9 @@ export const StatsSchema = z
         lastFailureAt: time.nullable(),
         lastError: z.string().nullable(),
       }),
-    ).openapi({ description: `At most ${STATS_WEBHOOKS}, the first by uid after \`cursor\`, most failed first among them.` }),
+    ).openapi({
+      description: `At most ${STATS_WEBHOOKS}, the first by uid after \`cursor\`, most failed first among them (with \`failingFirst\`, up to ${STATS_WEBHOOKS} failing now before them).`,
+    }),
     webhooksNextCursor: z.string().nullable().openapi({ description: "Where the next webhooks follow (`cursor`), or null: none." }),
   })
   .openapi("Stats");
@@ -802,6 +804,9 @@ export const StatsQuery = strictQuery({
     // (Each uid up to 128 characters, and its comma.)
     STATS_WEBHOOKS * 129,
   ),
+  failingFirst: z.enum(["true", "false"]).optional().openapi({
+    description: `\`true\`: \`webhooks\` starts with the webhooks failing now (their last attempt failed), up to ${STATS_WEBHOOKS} wherever they are by uid, the longest failing first; the first page by uid follows, without them (the dashboard's overview asks so). Not with \`cursor\` or \`webhookUids\`.`,
+  }),
 });
 
 export const ListenQuery = strictQuery({

@@ -261,7 +261,8 @@ dashboard.use("*", async (c, next) => {
 });
 
 dashboard.get("/", async (c) => {
-  const stats = await callApi(c, "GET", "/stats", StatsSchema);
+  // Failing webhooks first, wherever they are by uid: a page by uid alone would leave out one past the first.
+  const stats = await callApi(c, "GET", "/stats?failingFirst=true", StatsSchema);
   if (!stats.ok) return apiRefusal(c, "Overview", LISTS.overview, stats);
   return page(c, "Overview", "/dashboard", <Overview stats={stats.json} />);
 });

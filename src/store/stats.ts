@@ -92,6 +92,11 @@ export const STATS_WEBHOOKS = 100;
 export const STATS_GRANT_WEBHOOKS = 500;
 /** Webhooks a page of a larger grant's per-webhook counts walks at most, in uid order, testing each against the grant (~2 rows each). */
 export const STATS_WALKED_WEBHOOKS = 2_000;
+/**
+ * Webhooks failing now (failingFirst) a larger grant's page looks through at most, the longest failing first (anyone's,
+ * each tested against the grant: ~3 rows each), before its page by uid.
+ */
+export const STATS_WALKED_FAILING = 500;
 
 /** The windows a call counts over: the series' buckets, the last day's, and the hours the attempts of the series are in. */
 interface Window {
@@ -148,28 +153,69 @@ async function listedGrant(db: D1Database, access: Access | null): Promise<Grant
   return results.length > STATS_GRANT_WEBHOOKS ? null : results;
 }
 
-/** The webhooks of an answer (their uids) and the uid the next page follows (null: none). */
+/** The webhooks of an answer (their uids), those of them failing now put first, and the uid the next page follows (null: none). */
 interface WebhookPage {
   uids: string[];
+  failing: string[];
   nextWebhook: string | null;
 }
 
-const NO_PAGE: WebhookPage = { uids: [], nextWebhook: null };
+const NO_PAGE: WebhookPage = { uids: [], failing: [], nextWebhook: null };
+
+/** What the webhooks of an answer are: see `stats`. */
+interface PageOptions {
+  after?: string;
+  webhooks?: boolean | string[];
+  failingFirst?: boolean;
+}
 
 /**
- * The page of webhooks: those named, or those in uid order after `after` and whether more follow. A listed grant's from its
- * list; the admin's, an unlimited token's and a larger grant's walked along the webhooks' key.
+ * The page of webhooks: those named, or those in uid order after `after` and whether more follow (after those failing now,
+ * wherever they are by uid, with `failingFirst`). A listed grant's from its list; the admin's, an unlimited token's and a
+ * larger grant's walked along the webhooks' key.
  */
-async function webhookPage(
-  db: D1Database,
-  access: Access | null,
-  grant: GrantWebhook[] | null,
-  opts: { after?: string; webhooks?: boolean | string[] },
-): Promise<WebhookPage> {
-  if (Array.isArray(opts.webhooks)) return { uids: await namedWebhooks(db, access, grant, opts.webhooks.slice(0, STATS_WEBHOOKS)), nextWebhook: null };
+async function webhookPage(db: D1Database, access: Access | null, grant: GrantWebhook[] | null, opts: PageOptions): Promise<WebhookPage> {
+  if (Array.isArray(opts.webhooks)) return { ...NO_PAGE, uids: await namedWebhooks(db, access, grant, opts.webhooks.slice(0, STATS_WEBHOOKS)) };
   if (opts.webhooks === false) return NO_PAGE;
   const after = opts.after ?? "";
-  return grant === null ? walkedPage(db, access, after) : listedPage(grant, after);
+  const [page, failing] = await Promise.all([
+    grant === null ? walkedPage(db, access, after) : listedPage(grant, after),
+    opts.failingFirst ? failingWebhooks(db, access, grant) : Promise.resolve<string[]>([]),
+  ]);
+  return { uids: [...failing, ...page.uids.filter((uid) => !failing.includes(uid))], failing, nextWebhook: page.nextWebhook };
+}
+
+/**
+ * Up to STATS_WEBHOOKS webhooks failing now (their last attempt failed: a streak in webhook_health, found along its
+ * index of those, migration 0015), the longest failing first, that the access may see. A listed grant's probed a webhook
+ * at a time; a larger grant's among the first STATS_WALKED_FAILING of anyone's; the admin's and an unlimited token's
+ * the first, passing over notification endpoints.
+ */
+async function failingWebhooks(db: D1Database, access: Access | null, grant: GrantWebhook[] | null): Promise<string[]> {
+  const inStreak = "h.failing_since IS NOT NULL";
+  const order = `ORDER BY h.failing_since, h.webhook_uid`;
+  if (grant !== null) {
+    const uids = JSON.stringify(grant.flatMap((w) => (w.kind === "webhook" ? [w.uid] : [])));
+    const { results } = await db
+      .prepare(`SELECT h.webhook_uid AS uid FROM json_each(?) j CROSS JOIN webhook_health h ON h.webhook_uid = j.value WHERE ${inStreak} ${order} LIMIT ${STATS_WEBHOOKS}`)
+      .bind(uids)
+      .all<{ uid: string }>();
+    return results.map((r) => r.uid);
+  }
+  if (!isLimited(access)) {
+    const { results } = await db
+      .prepare(`SELECT h.webhook_uid AS uid FROM webhook_health h CROSS JOIN webhooks w ON w.uid = h.webhook_uid WHERE ${inStreak} AND w.kind = 'webhook' ${order} LIMIT ${STATS_WEBHOOKS}`)
+      .all<{ uid: string }>();
+    return results.map((r) => r.uid);
+  }
+  const { results } = await db
+    .prepare(
+      `SELECT h.webhook_uid AS uid, w.kind = 'webhook' AND ${webhookRowInGrantSql("w", 1)} AS hit FROM webhook_health h CROSS JOIN webhooks w ON w.uid = h.webhook_uid
+       WHERE ${inStreak} ${order} LIMIT ${STATS_WALKED_FAILING}`,
+    )
+    .bind(grantListsJson(access))
+    .all<{ uid: string; hit: number }>();
+  return results.flatMap((r) => (r.hit ? [r.uid] : [])).slice(0, STATS_WEBHOOKS);
 }
 
 /** Named webhooks (at most a page's): those of them the access may see, a few rows each. */
@@ -188,7 +234,7 @@ async function namedWebhooks(db: D1Database, access: Access | null, grant: Grant
 function listedPage(grant: GrantWebhook[], after: string): WebhookPage {
   const uids = grant.filter((w) => w.kind === "webhook" && w.uid > after).map((w) => w.uid).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const page = uids.slice(0, STATS_WEBHOOKS);
-  return { uids: page, nextWebhook: uids.length > STATS_WEBHOOKS ? page[page.length - 1]! : null };
+  return { uids: page, failing: [], nextWebhook: uids.length > STATS_WEBHOOKS ? page[page.length - 1]! : null };
 }
 
 /**
@@ -204,9 +250,9 @@ async function walkedPage(db: D1Database, access: Access | null, after: string):
     .all<{ uid: string; hit: number }>();
   const hits = results.filter((r) => r.hit).map((r) => r.uid);
   const uids = hits.slice(0, STATS_WEBHOOKS);
-  if (hits.length > STATS_WEBHOOKS) return { uids, nextWebhook: uids[uids.length - 1]! };
+  if (hits.length > STATS_WEBHOOKS) return { uids, failing: [], nextWebhook: uids[uids.length - 1]! };
   // A walk that stopped at its bound short of a page goes on after the last webhook it read.
-  return { uids, nextWebhook: results.length === bound ? results[results.length - 1]!.uid : null };
+  return { uids, failing: [], nextWebhook: results.length === bound ? results[results.length - 1]!.uid : null };
 }
 
 /** Counter rows read for the totals, each added (+1) or taken off (-1). */
@@ -295,15 +341,11 @@ const n = (row: Counts, column: string) => Number(row[column] ?? 0);
  * Counts for /v1/stats, limited to what `access` may see (null: the admin's, alerts
  * included); one round trip for the counts after the webhooks of the page are known. Totals from the counters'
  * totals rows (migration 0041) for the admin and an unlimited token, from each webhook's counters for a limited token's
- * (up to STATS_GRANT_WEBHOOKS); per webhook, a page of at most STATS_WEBHOOKS after `after` (by uid), those named
- * (`webhooks` a list of uids), or none (`webhooks: false`).
+ * (up to STATS_GRANT_WEBHOOKS); per webhook, a page of at most STATS_WEBHOOKS after `after` (by uid), with `failingFirst`
+ * preceded by up to STATS_WEBHOOKS failing now wherever they are by uid, those named (`webhooks` a list of uids), or none
+ * (`webhooks: false`).
  */
-export async function stats(
-  db: D1Database,
-  access: Access | null,
-  opts: { after?: string; webhooks?: boolean | string[] } = {},
-  now = Date.now(),
-): Promise<Stats> {
+export async function stats(db: D1Database, access: Access | null, opts: PageOptions = {}, now = Date.now()): Promise<Stats> {
   const visible = Array.from({ length: OBJECT_GROUPS }, (_, i) => i).filter((o) => !hiddenGroups(access).includes(o));
   const window = windowAt(now);
   const sets = await eventCountSets(db, access);
@@ -340,7 +382,7 @@ export async function stats(
     series: events.series.map((b, i) => ({ ...b, ...(counted ? attempts[i]! : { attempts: null, succeededAttempts: null }) })),
     deliveries: counted ? deliveryTotals(visible, deliveryRows) : null,
     deadLetters: Number(dead?.results[0]?.n ?? 0),
-    webhooks: webhookCounts(visible, perWebhook?.results ?? []),
+    webhooks: webhookCounts(visible, perWebhook?.results ?? [], page.failing),
     nextWebhook: page.nextWebhook,
   };
 }
@@ -411,8 +453,9 @@ function deliveryTotals(visible: number[], rows: { row: Counts; sign: 1 | -1 }[]
   return counts;
 }
 
-/** The page's webhooks with their counts, most failed first. */
-function webhookCounts(visible: number[], rows: Counts[]): Stats["webhooks"] {
+/** The page's webhooks with their counts: those failing now first, the longest failing first; then the most failed first. */
+function webhookCounts(visible: number[], rows: Counts[], failing: string[]): Stats["webhooks"] {
+  const place = (uid: string) => (failing.includes(uid) ? failing.indexOf(uid) : failing.length);
   return rows
     .map((r) => ({
       uid: String(r.uid),
@@ -426,5 +469,5 @@ function webhookCounts(visible: number[], rows: Counts[]): Stats["webhooks"] {
       lastFailureAt: typeof r.last_failure_at === "number" ? r.last_failure_at : null,
       lastError: typeof r.last_error === "string" ? r.last_error : null,
     }))
-    .sort((a, b) => b.failed - a.failed || (a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0));
+    .sort((a, b) => place(a.uid) - place(b.uid) || b.failed - a.failed || (a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0));
 }

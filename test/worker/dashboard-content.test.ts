@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { ALERT_SOURCE } from "../../src/domain/alerts";
 import { newDelivery } from "../../src/domain/delivery";
 import { storeEvents } from "../../src/store/events";
+import { meteredD1 } from "../../bench/d1-meter";
 import { DATA_SCOPES, makeToken } from "./tokens";
 import { call, createSource, dashboardForm, dashboardCookie, dashboardShown, pageBanners, pageText as text, podiumBody } from "./helpers";
 import { pipeline, uniqueKey, webhookSetup } from "./pipeline";
@@ -82,6 +83,74 @@ describe("dashboard: more webhooks than a page of /v1/stats (100)", () => {
     const small = await (await get("/dashboard", await login([few]))).text();
     expect(text(small)).not.toContain("webhooks by uid");
     expect(linked(small).size).toBe(3);
+  }, 120_000);
+});
+
+/** `n` copies of a webhook, made in SQL (uids `<its uid>-<i>`, after it by uid): webhooks enough for a few pages, quickly. */
+async function copiesOf(uid: string, n: number, from = 1) {
+  const columns = (await env.DB.prepare("SELECT name FROM pragma_table_info('webhooks')").all<{ name: string }>()).results.map((r) => r.name);
+  const copied = columns.map((c) => (c === "uid" ? "w.uid || '-' || n.i" : `w.${c}`));
+  await env.DB.prepare(
+    `WITH RECURSIVE n(i) AS (SELECT ${Math.trunc(from)} UNION ALL SELECT i + 1 FROM n WHERE i < ${Math.trunc(from + n - 1)})
+     INSERT INTO webhooks (${columns.join(", ")}) SELECT ${copied.join(", ")} FROM webhooks w, n WHERE w.uid = ?`,
+  )
+    .bind(uid)
+    .run();
+}
+
+describe("dashboard: a failing webhook past the first 100 by uid", () => {
+  /**
+   * What a token's overview reads at most here: its session, a page of 100 webhooks by uid and up to 100 failing, a few rows
+   * each, and its grant's webhooks listed and their counters summed (~2.5 rows a webhook, up to 500: 542 rows measured
+   * at 151 webhooks, 1,142 at 451).
+   */
+  const TENANT_ROWS = 1_500;
+
+  it("is listed first on the overview, whose reads do not grow with the webhooks (the admin's) or stay within its grant's (a token's)", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const org = `org-${key}`;
+    const first = await p.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["contact.created"], organizationUid: org });
+    await copiesOf(first.uid, 150);
+    const byUid = async () => (await env.DB.prepare("SELECT uid FROM webhooks WHERE organization_uid = ? ORDER BY uid").bind(org).all<{ uid: string }>()).results.map((r) => r.uid);
+    const last = (await byUid()).at(-1)!;
+    // It fails: owed the event, and its downstream answers 500.
+    expect((await p.api("PATCH", `/v1/webhooks/${last}`, { url: `https://downstream.test/fail/${key}`, eventTypes: ["*"] })).status).toBe(200);
+    await p.ingest(podiumBody({ organizationUid: org }));
+    await p.deliver();
+    expect((await p.api("GET", `/v1/webhooks/${last}`)).json.health.consecutiveFailures).toBeGreaterThan(0);
+
+    const meter = meteredD1(env.DB);
+    const overview = async (c: string) => {
+      meter.reset();
+      const html = await (await call(new Request(url("/dashboard"), { headers: { cookie: c } }), { DB: meter.db })).text();
+      const shown = [...html.matchAll(/href="\/dashboard\/webhooks\/([^"/?]+)"/g)].map((m) => m[1]!);
+      return { html, shown, rows: meter.usage.rowsRead };
+    };
+    const { token } = await makeToken(p, ["events:read", "webhooks:read", ...DATA_SCOPES], { organizationUids: [org] });
+    const tenant = (await dashboardForm("/dashboard/login", null, { token })).headers.get("set-cookie")!.split(";")[0]!;
+    const admin = await cookie();
+    let adminRows = Infinity;
+    for (const more of [0, 300]) {
+      if (more) await copiesOf(first.uid, more, 1_000);
+      const mine = await overview(tenant);
+      // First, then the first 100 by uid (it is the last by uid: none of them).
+      expect(mine.shown[0], `${more} more`).toBe(last);
+      expect(mine.shown.slice(1)).toEqual((await byUid()).slice(0, 100));
+      expect(text(mine.html)).toContain("The first 100 webhooks by uid");
+      expect(mine.rows).toBeLessThanOrEqual(TENANT_ROWS);
+      const everyone = await overview(admin);
+      expect(everyone.shown).toContain(last);
+      // (332 rows measured, with 151 webhooks and with 451.)
+      expect(everyone.rows, `${more} more`).toBeLessThanOrEqual(adminRows);
+      adminRows = everyone.rows;
+    }
+    // Failing first is the first page's: not with a cursor, nor with named webhooks.
+    for (const query of ["failingFirst=true&cursor=abc", `failingFirst=true&webhookUids=${last}`]) {
+      const r = await p.api("GET", `/v1/stats?${query}`);
+      expect(r.status, query).toBe(400);
+      expect(r.json.error).toMatchObject({ code: "invalid_request", details: { issues: [{ path: "failingFirst" }] } });
+    }
   }, 120_000);
 });
 

@@ -149,6 +149,35 @@ describe(`reads over ${WEBHOOKS.toLocaleString("en")} webhooks`, () => {
     expect(some.json.webhooks.map((w: { uid: string }) => w.uid).sort()).toEqual(named.slice(0, 2).sort());
   }, 300_000);
 
+  it(`put the webhooks failing now first on /v1/stats (failingFirst) within ${MAX_ROWS} rows, for the admin and a token holding them all, however many fail`, async () => {
+    const { p, org } = await manyWebhooks();
+    const theirs = (await env.DB.prepare("SELECT uid FROM webhooks WHERE organization_uid = ? ORDER BY uid").bind(org).all<{ uid: string }>()).results.map((r) => r.uid);
+    const last = theirs.at(-1)!;
+    // Every one failing, the last by uid the longest: the first of anyone's a walk of the failing comes to.
+    await env.DB.prepare(
+      `INSERT INTO webhook_health (webhook_uid, consecutive_failures, failing_since, last_failure_at, last_error)
+       SELECT uid, 3, CASE WHEN uid = ?1 THEN 1 ELSE 2 END, 3, 'HTTP 500' FROM webhooks WHERE organization_uid = ?2
+       ON CONFLICT (webhook_uid) DO UPDATE SET failing_since = excluded.failing_since`,
+    )
+      .bind(last, org)
+      .run();
+    const token = await makeToken(p, ["events:read", "webhooks:read", ...DATA_SCOPES], { organizationUids: [org] });
+    const rows: Record<string, number> = {};
+    for (const [who, headers] of Object.entries({ admin: ADMIN, token: { authorization: `Bearer ${token.token}` } })) {
+      const r = await meteredApiCall(meter, "GET", "/v1/stats?failingFirst=true", undefined, headers);
+      expect(r.status).toBe(200);
+      expect(r.rows, who).toBeLessThanOrEqual(MAX_ROWS);
+      rows[who] = r.rows;
+      const uids = r.json.webhooks.map((w: { uid: string }) => w.uid);
+      expect(uids[0], who).toBe(last);
+      // Up to 100 failing, then the first page by uid without them (all failing too, here).
+      expect(new Set(uids).size).toBe(uids.length);
+      expect(uids.length, who).toBeLessThanOrEqual(200);
+      expect(r.json.webhooksNextCursor).not.toBeNull();
+    }
+    console.log("rows read by /v1/stats?failingFirst=true, every one of 8,000 webhooks failing:", rows);
+  }, 300_000);
+
   it(`retry in bulk within ${MAX_ROWS} rows a call, for the admin and a token holding them all, paging to a failed delivery past the first webhooks`, async () => {
     const { p, org } = await manyWebhooks();
     // The webhook with the highest id: the last a walk in webhook order comes to.

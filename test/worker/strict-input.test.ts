@@ -224,8 +224,8 @@ describe("a query parameter on an operation that takes none", () => {
     // (It takes some since: the cursor and the webhooks of its per-webhook counts.)
     expect(await errorOf(stats)).toEqual({
       code: "invalid_request",
-      message: "Invalid query: since: not a parameter of this list, which takes cursor, webhookUids.",
-      details: { issues: [{ path: "since", message: "not a parameter of this list, which takes cursor, webhookUids" }] },
+      message: "Invalid query: since: not a parameter of this list, which takes cursor, webhookUids, failingFirst.",
+      details: { issues: [{ path: "since", message: "not a parameter of this list, which takes cursor, webhookUids, failingFirst" }] },
     });
 
     const before = await count("webhooks");

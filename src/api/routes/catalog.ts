@@ -23,7 +23,7 @@ const statsRoute = apiRoute({
   method: "get",
   path: "/stats",
   summary: "Counts of events and deliveries by status, and per webhook",
-  description: `\`webhooks\` holds at most ${STATS_WEBHOOKS} webhooks, the first by uid (after \`cursor\`), most failed first among them; while \`webhooksNextCursor\` is not null, call again with it as \`cursor\` for the next ones (the totals are read again, as they stand then), or name up to ${STATS_WEBHOOKS} webhooks in \`webhookUids\` for theirs. A limited token whose grant holds more than ${STATS_GRANT_WEBHOOKS} webhooks gets \`deliveries\` and the series' attempts as null (each webhook's counters would be summed, past what one read may cost; its events are counted as usual): page through \`webhooks\` for them. Such a token's page may hold fewer webhooks, even none, and still have a cursor.`,
+  description: `\`webhooks\` holds at most ${STATS_WEBHOOKS} webhooks, the first by uid (after \`cursor\`), most failed first among them; while \`webhooksNextCursor\` is not null, call again with it as \`cursor\` for the next ones (the totals are read again, as they stand then), or name up to ${STATS_WEBHOOKS} webhooks in \`webhookUids\` for theirs. \`failingFirst=true\` puts before the first page up to ${STATS_WEBHOOKS} webhooks failing now, wherever they are by uid. A limited token whose grant holds more than ${STATS_GRANT_WEBHOOKS} webhooks gets \`deliveries\` and the series' attempts as null (each webhook's counters would be summed, past what one read may cost; its events are counted as usual): page through \`webhooks\` for them. Such a token's page may hold fewer webhooks, even none, and still have a cursor.`,
   ...scoped("events:read"),
   request: { query: StatsQuery },
   responses: { 200: json(StatsSchema, "The counts, within what the token may see (per webhook only with webhooks:read)") },
@@ -49,9 +49,15 @@ export const catalog = router()
     if (q.cursor !== undefined && q.webhookUids !== undefined) {
       throw invalidField("Invalid query: cursor: not with webhookUids, which names the webhooks itself.", { path: "cursor", message: "not with webhookUids" });
     }
+    // Failing first is the first page's: its cursor goes on by uid alone (the failing ones are not listed again first).
+    const failingFirst = q.failingFirst === "true";
+    if (failingFirst && (q.cursor !== undefined || q.webhookUids !== undefined)) {
+      const other = q.cursor !== undefined ? "cursor" : "webhookUids";
+      throw invalidField(`Invalid query: failingFirst: not with ${other}.`, { path: "failingFirst", message: `not with ${other}` });
+    }
     const after = q.cursor === undefined ? undefined : await decodeKey(c.env, "stats webhooks", q.cursor);
     const [{ nextWebhook, webhooks, ...s }, parkedDeadLetters] = await Promise.all([
-      stats(c.env.DB, accessOf(p), { after, webhooks: perWebhook ? (q.webhookUids ?? true) : false }),
+      stats(c.env.DB, accessOf(p), { after, webhooks: perWebhook ? (q.webhookUids ?? true) : false, failingFirst }),
       admin ? countParked(c.env.BODIES) : null,
     ]);
     return c.json(

@@ -44,7 +44,12 @@ export function Overview(props: { stats: StatsJson }) {
         </section>
       </div>
       <h2>Webhooks, failures first</h2>
-      {s.webhooksNextCursor !== null && <p class="muted">The first {s.webhooks.length} webhooks by uid; each webhook's page has its own counts, and the API's /v1/stats pages through the rest.</p>}
+      {s.webhooksNextCursor !== null && (
+        <p class="muted">
+          Those failing now first (up to 100), wherever they are by uid. The first 100 webhooks by uid follow; each webhook's page has its own counts, and the API's
+          /v1/stats pages through the rest.
+        </p>
+      )}
       <div class="scroll">
         <table>
           <thead>
