@@ -1,4 +1,4 @@
-import { base64ToBytes, bytesToBase64url, concatBytes, fromUtf8, hexToBytes, toHex, utf8 } from "../domain/crypto";
+import { hexToBytes, openWith, SEAL_IV_BYTES, sealWith, toHex, utf8 } from "../domain/crypto";
 
 /**
  * What the dashboard carries in a redirect's query for the next page (a banner, where a
@@ -29,27 +29,16 @@ async function sealKey(secret: string, label: string): Promise<CryptoKey> {
   return crypto.subtle.importKey("raw", raw, "AES-GCM", false, ["encrypt", "decrypt"]);
 }
 
-const IV_BYTES = 12;
-
 /**
  * `text` encrypted (AES-GCM, a random IV) as a `label` for this session, as base64url: what waits
  * for the session on the server (a secret shown once) is then of no use without the cookie,
  * which the server keeps only as a hash.
  */
 export async function sealForSession(secret: string, label: string, text: string): Promise<string> {
-  const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES));
-  const sealed = await crypto.subtle.encrypt({ name: "AES-GCM", iv }, await sealKey(secret, label), utf8(text));
-  return bytesToBase64url(concatBytes([iv, new Uint8Array(sealed)]));
+  return sealWith(await sealKey(secret, label), crypto.getRandomValues(new Uint8Array(SEAL_IV_BYTES)), text);
 }
 
 /** The text sealForSession sealed as a `label` for this session; null for anything else. */
-export async function unsealForSession(secret: string, label: string, sealed: string): Promise<string | null> {
-  const bytes = base64ToBytes(sealed);
-  if (!bytes || bytes.length <= IV_BYTES) return null;
-  try {
-    const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv: bytes.slice(0, IV_BYTES) }, await sealKey(secret, label), bytes.slice(IV_BYTES));
-    return fromUtf8(new Uint8Array(plain));
-  } catch {
-    return null;
-  }
+export function unsealForSession(secret: string, label: string, sealed: string): Promise<string | null> {
+  return openWith(sealKey(secret, label), sealed);
 }

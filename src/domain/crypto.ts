@@ -132,7 +132,7 @@ function sealKey(secret: string, purpose: string): Promise<CryptoKey> {
   return key;
 }
 
-const SEAL_IV_BYTES = 12;
+export const SEAL_IV_BYTES = 12;
 
 /**
  * `text` encrypted and authenticated (AES-GCM) under a key for `purpose` from `secret`: base64url of
@@ -141,17 +141,26 @@ const SEAL_IV_BYTES = 12;
  */
 export async function seal(secret: string, purpose: string, text: string): Promise<string> {
   const iv = (await hmac(secret, utf8(`${purpose}\0iv\0${text}`))).slice(0, SEAL_IV_BYTES);
-  const sealed = await crypto.subtle.encrypt({ name: "AES-GCM", iv }, await sealKey(secret, purpose), utf8(text));
-  return bytesToBase64url(concatBytes([iv, new Uint8Array(sealed)]));
+  return sealWith(await sealKey(secret, purpose), iv, text);
 }
 
 /** The text `seal` sealed with this secret and purpose; null for anything else. */
 export async function unseal(secret: string, purpose: string, sealed: string): Promise<string | null> {
+  return openWith(sealKey(secret, purpose), sealed);
+}
+
+/** `text` encrypted under an AES-GCM key with this 12-byte IV: base64url of IV and ciphertext (`seal`'s format). */
+export async function sealWith(key: CryptoKey, iv: Uint8Array<ArrayBuffer>, text: string): Promise<string> {
+  const sealed = await crypto.subtle.encrypt({ name: "AES-GCM", iv }, key, utf8(text));
+  return bytesToBase64url(concatBytes([iv, new Uint8Array(sealed)]));
+}
+
+/** The text `sealWith` sealed under this key; null for anything else (malformed, altered, another key). */
+export async function openWith(key: Promise<CryptoKey>, sealed: string): Promise<string | null> {
   const bytes = base64ToBytes(sealed);
   if (!bytes || bytes.length <= SEAL_IV_BYTES) return null;
   try {
-    const key = await sealKey(secret, purpose);
-    return fromUtf8(new Uint8Array(await crypto.subtle.decrypt({ name: "AES-GCM", iv: bytes.slice(0, SEAL_IV_BYTES) }, key, bytes.slice(SEAL_IV_BYTES))));
+    return fromUtf8(new Uint8Array(await crypto.subtle.decrypt({ name: "AES-GCM", iv: bytes.slice(0, SEAL_IV_BYTES) }, await key, bytes.slice(SEAL_IV_BYTES))));
   } catch {
     return null;
   }
