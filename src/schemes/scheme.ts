@@ -86,11 +86,12 @@ export const repeatedHeader = (name: string) =>
   });
 
 /**
- * A header that names one thing (an event's type or id, a shop, a signed timestamp): its trimmed
- * value, or null; AppError 400 (repeatedHeader) when it holds a comma. Sent twice, Fetch's Headers
- * hand over the copies joined by ", " ("ping, push"), which would be stored as a type, a dedupe key
- * or an owner no sender meant; none of these values has a comma of its own. The one rule for every
- * such header, so a provider cannot read one leniently (its fact reads go through it: provider.ts).
+ * A header that names one thing (an event's type, a shop, a signed timestamp): its trimmed value,
+ * or null; AppError 400 (repeatedHeader) when it holds a comma. Sent twice, Fetch's Headers hand
+ * over the copies joined by ", " ("ping, push"), which would be stored as a type or an owner no
+ * sender meant; none of these values has a comma of its own. The one rule for every such header,
+ * so a provider cannot read one leniently (its fact reads go through it: provider.ts). Not for a
+ * value that may hold a comma (Standard Webhooks' webhook-id: read as sent, its signature decides).
  */
 export function singleHeader(req: { headers: Headers }, name: string): string | null {
   const value = header(req, name);
@@ -158,8 +159,10 @@ async function verify(spec: SchemeSpec, render: Render, req: SignedRequest, secr
   const ts = spec.timestamp;
   const tsHeader = ts && "header" in ts ? ts.header : undefined;
   const value = header(req, spec.header);
-  // The id and the timestamp are signed as one value each: a second copy is refused, not signed joined.
-  const id = spec.idHeader ? singleHeader(req, spec.idHeader) : undefined;
+  // A timestamp is digits: a comma is a second copy, refused. An id is read as sent: it may hold a
+  // comma of its own (Standard Webhooks forbids only "."), and the signature covers it, so a second
+  // copy, read joined, is not what was signed (401).
+  const id = spec.idHeader ? header(req, spec.idHeader) : undefined;
   let timestamp = tsHeader ? singleHeader(req, tsHeader) : undefined;
   if (!value || id === null || timestamp === null) {
     // Named one by one: only those absent.

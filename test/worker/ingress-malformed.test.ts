@@ -417,9 +417,10 @@ const headerCase: fc.Arbitrary<HeaderCase> = fc.oneof(
       if (n === undefined) return ACCEPTED;
       const signed = h.get(n)!;
       h.append(n, other ?? signed);
-      // A timestamp or an id sent twice is refused as such (docs/providers.md); a signature sent
-      // twice counts both copies' entries.
-      return which === "signature" ? amongOthers(h.get(n)!, signed, target.scheme.spec) : REFUSED("malformed_payload");
+      // A timestamp sent twice is refused as such (docs/providers.md); an id is read as sent (it may
+      // hold a comma), so two copies are not the id signed; a signature sent twice counts both copies' entries.
+      if (which === "signature") return amongOthers(h.get(n)!, signed, target.scheme.spec);
+      return which === "id" ? REFUSED("invalid_signature") : REFUSED("malformed_payload");
     },
   })),
   // Many entries before the right one, with each scheme's separators.

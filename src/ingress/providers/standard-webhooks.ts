@@ -1,5 +1,6 @@
 import { standardWebhooks as scheme } from "../../schemes/standard-webhooks";
-import { dedupeKeyOr, header, jsonObject, stringAt, type Provider } from "./provider";
+import { header as asSent } from "../../schemes/scheme";
+import { dedupeKeyOr, jsonObject, stringAt, type Provider } from "./provider";
 
 const STORED_HEADERS = ["webhook-id", "webhook-timestamp"] as const;
 
@@ -12,8 +13,11 @@ export const standardWebhooks: Provider = {
   async facts(req, body) {
     const event = jsonObject(body, "Standard Webhooks");
     return {
-      // The scheme requires the header, but a `verification: "none"` source may not have it.
-      dedupeKey: await dedupeKeyOr(header(req, "webhook-id"), req.raw),
+      // The scheme requires the header, but a `verification: "none"` source may not have it. Read as
+      // sent, not as one value (provider.ts's header): an id may hold a comma of its own, which
+      // cannot be told from a second copy; the signature covers it (a second copy is refused 401),
+      // and a source that verifies nothing takes any id its sender names.
+      dedupeKey: await dedupeKeyOr(asSent(req, "webhook-id"), req.raw),
       eventType: stringAt(event, "type") ?? "unknown",
       locationUid: null,
       organizationUid: null,
