@@ -87,6 +87,27 @@ describe("events past the retention", () => {
     expect(await statuses(held)).toEqual(["expired"]);
   });
 
+  it("passes over an event past the retention in a range replay: nothing made, nothing counted, its purge not put off", async () => {
+    const { p, key, org, webhook } = await oldWebhook("ok");
+    const old = await lateEvent(p, org, 2 * DAY_MS);
+    const fresh = await lateEvent(p, org, 0);
+    await p.deliver();
+    expect(await received(key)).toHaveLength(1);
+    const range = { since: new Date(Date.now() - 3 * DAY_MS).toISOString(), until: new Date(Date.now() + 60_000).toISOString(), webhookUid: webhook.uid };
+    // A dry run says what a real run sends: the event in time alone.
+    const dry = await p.api("POST", "/v1/events/replay", { ...range, dryRun: true });
+    expect(dry.status).toBe(200);
+    expect(dry.json).toMatchObject({ events: 1, deliveries: 1 });
+    const real = await p.api("POST", "/v1/events/replay", range);
+    expect(real.status).toBe(202);
+    expect(real.json).toMatchObject({ events: 1, deliveries: 1 });
+    // No delivery made for the old one: an expired one made now would keep it a grace day more, each replay.
+    expect(await statuses(old)).toEqual(["expired"]);
+    expect(await statuses(fresh)).toHaveLength(2);
+    await p.deliver();
+    expect(await received(key)).toHaveLength(2);
+  });
+
   it("purges a late event behind the retention's mark once its grace is over, reading a few rows", async () => {
     const { p, org } = await oldWebhook("ok");
     // The retention passes an event first: its mark moves past the time the late one was received.

@@ -36,7 +36,7 @@ const replayRange = apiRoute({
   method: "post",
   path: "/events/replay",
   summary: "Deliver again the events received in a time range, a page per call, oldest first",
-  description: `Reads at most ${REPLAY_PAGE_EVENTS} events per call (${DRY_RUN_PAGE_EVENTS} with \`dryRun\`; when a target has a content filter, which reads bodies, at most ${SEARCH_BOUND.events} or ${SEARCH_BOUND.chars / 1024 / 1024} Mi characters of bodies) and answers \`nextCursor\` until the range is done. Only the caller's events, to matching webhooks within its grant (or the one named) whose filter admits them; held for a disabled one.`,
+  description: `Reads at most ${REPLAY_PAGE_EVENTS} events per call (${DRY_RUN_PAGE_EVENTS} with \`dryRun\`; when a target has a content filter, which reads bodies, at most ${SEARCH_BOUND.events} or ${SEARCH_BOUND.chars / 1024 / 1024} Mi characters of bodies) and answers \`nextCursor\` until the range is done. Only the caller's events, to matching webhooks within its grant (or the one named) whose filter admits them; held for a disabled one. Events past the retention (RETENTION_DAYS from their receipt, kept a while to be read) are passed over, not counted: nothing is sent for them.`,
   ...scoped("events:replay"),
   request: body(RangeReplayBody),
   responses: {
@@ -103,11 +103,15 @@ export const replay = router()
     }
 
     // The events of this page that are owed something, as far as the page's delivery bound allows.
+    // One past the retention is passed over, as its own replay is refused: nothing is sent for it, and
+    // an expired delivery made now would keep it a grace day more at every replay.
+    const horizon = retentionHorizon(c.env);
     const chosen: typeof page = [];
     let deliveries = 0;
     let last: TimePosition | null = null;
     for (const e of page) {
-      const owed = canSeeEvent(p, e) && (b.eventType === undefined || e.eventType === b.eventType) ? replayTargets(targets, e).length : 0;
+      const owed =
+        e.receivedAt >= horizon && canSeeEvent(p, e) && (b.eventType === undefined || e.eventType === b.eventType) ? replayTargets(targets, e).length : 0;
       if (!dryRun && deliveries > 0 && deliveries + owed > REPLAY_PAGE_DELIVERIES) {
         full = true; // the rest on the next call
         break;
