@@ -131,42 +131,35 @@ const hourOf = (at: number) => Math.floor(at / HOUR_MS) * HOUR_MS;
 export async function alertRejecting(env: Env, counts: RejectionsMessage["counts"], now = Date.now()) {
   if (counts.length === 0) return;
   await safely("rejections", async () => {
-    // Each source is judged in the hour of its latest refusal in the batch, as recordRejections files
-    // them, not the hour the batch is recorded in: a tally reaches the consumer seconds after its
-    // window (minutes when retried), and an hour's last refusals would be looked for in the next one.
-    const bySource = new Map<string, { hour: number; added: number; addedThatHour: number }>();
+    // Each source is judged in every hour its refusals in the batch are filed under (recordRejections:
+    // the hour of a tally's lastAt), not the hour the batch is recorded in: a tally reaches the consumer
+    // seconds after its window (minutes when retried), and a batch at an hour's turn holds the last
+    // refusals of one hour (which may take it to the threshold) and the first of the next.
+    const byHour = new Map<number, Map<string, number>>();
     for (const c of counts) {
-      const s = bySource.get(c.sourceId) ?? { hour: 0, added: 0, addedThatHour: 0 };
-      s.hour = Math.max(s.hour, hourOf(c.lastAt));
-      s.added += c.count;
-      bySource.set(c.sourceId, s);
+      const hour = hourOf(c.lastAt);
+      const added = byHour.get(hour) ?? new Map<string, number>();
+      added.set(c.sourceId, (added.get(c.sourceId) ?? 0) + c.count);
+      byHour.set(hour, added);
     }
-    for (const c of counts) {
-      const s = bySource.get(c.sourceId)!;
-      if (hourOf(c.lastAt) === s.hour) s.addedThatHour += c.count;
-    }
-    // One bounded read per hour the batch's sources are judged in (one, or two at an hour's turn).
-    const hours = new Map<number, string[]>();
-    for (const [id, s] of bySource) {
-      const ids = hours.get(s.hour) ?? [];
-      ids.push(id);
-      hours.set(s.hour, ids);
-    }
-    const actions: EpisodeAction[] = [];
-    for (const [hour, ids] of hours) {
-      for (const [sourceId, list] of await rejectionSummaries(env.DB, ids, hour)) {
+    // One bounded read per hour the batch's refusals are filed under (one, or two at an hour's turn),
+    // oldest first: a source's episode takes the breakdown of its latest hour at the threshold.
+    const bySource = new Map<string, EpisodeAction & { kind: "open" }>();
+    for (const [hour, added] of [...byHour].sort(([a], [b]) => a - b)) {
+      for (const [sourceId, list] of await rejectionSummaries(env.DB, [...added.keys()], hour)) {
         const thisHour = list.reduce((n, r) => n + r.thisHour, 0);
         if (thisHour < REJECTING_THRESHOLD) continue;
-        const { added, addedThatHour } = bySource.get(sourceId)!;
+        const addedThatHour = added.get(sourceId) ?? 0;
         // The batch that takes the hour to the threshold counts the hour's earlier refusals in too: they
         // were under it, so counted in no episode (an open one from an earlier hour undercounted them).
         const before = thisHour - addedThatHour;
-        const count = added + (before < REJECTING_THRESHOLD ? before : 0);
+        const count = addedThatHour + (before < REJECTING_THRESHOLD ? before : 0) + (bySource.get(sourceId)?.count ?? 0);
         const reasons = Object.fromEntries(list.filter((r) => r.thisHour > 0).map((r) => [r.reason, r.thisHour]));
         const data: AlertData = { sourceId, thisHour, reasons };
-        actions.push({ kind: "open", type: "source.rejecting", subject: sourceId, count, initialCount: thisHour, data });
+        bySource.set(sourceId, { kind: "open", type: "source.rejecting", subject: sourceId, count, initialCount: thisHour, data });
       }
     }
+    const actions: EpisodeAction[] = [...bySource.values()];
     await apply(env, actions, now);
   });
 }

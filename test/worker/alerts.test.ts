@@ -469,6 +469,30 @@ describe("webhook health, auto-disable and alerts", () => {
     expect(await episodesOf(p, source)).toEqual([["source.rejecting", "open", 50]]);
   });
 
+  it("source.rejecting judges each hour a batch's refusals were made in: the last of one hour and the first of the next, recorded together", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const source = `src-${key}`;
+    await endpoint(p, `${key}-alerts`, { alertTypes: ["source.rejecting"] });
+    const hourEnd = Math.floor(Date.now() / HOUR) * HOUR + HOUR;
+    const refused = (count: number, lastAt: number): RejectionsMessage => ({ v: 1, counts: [{ sourceId: source, reason: "invalid_signature", count, lastAt }], samples: [] });
+    let realClock = clockFrom(hourEnd - 10_000);
+    try {
+      await p.runQueue("edgehook-rejections", [refused(49, hourEnd - 10_000)]);
+    } finally {
+      realClock();
+    }
+    // The 50th refusal of that hour, a second before its end, and one a second into the next, in one batch
+    // (two isolates' tallies, or one isolate's two windows): that hour reached 50 all the same.
+    realClock = clockFrom(hourEnd + 4_000);
+    try {
+      await p.runQueue("edgehook-rejections", [refused(1, hourEnd - 1_000), refused(1, hourEnd + 1_000)]);
+    } finally {
+      realClock();
+    }
+    expect(await episodesOf(p, source)).toEqual([["source.rejecting", "open", 50]]);
+  });
+
   it("ingest.dead_lettered opens once for events that could not be stored, counts the rest, and closes after a quiet hour", async () => {
     const p = pipeline();
     const key = uniqueKey();
