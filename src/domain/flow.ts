@@ -116,6 +116,11 @@ export class Silence {
     if (this.unanswered.size < 2) this.unanswered.add(deliveryId);
     return others;
   }
+
+  /** Someone asked for the deliveries now (a new URL, an enable, a retry): what went unanswered before says nothing of what comes. */
+  forget(): void {
+    this.unanswered.clear();
+  }
 }
 
 /** Counts per second over a sliding window, to tell how fast a webhook is going. */

@@ -112,6 +112,8 @@ export class WebhookFlow {
     // An answer to an attempt started before the ask (perhaps to the URL it replaced) pauses nothing.
     this.resumes++;
     this.askedUntil = 0;
+    // The silence counted before (of the URL it replaced, perhaps) does not make the next unanswered delivery a second one.
+    this.silence.forget();
     if (this.pausedUntil === 0) return;
     this.pausedUntil = 0;
     this.pause.paused?.(0);

@@ -81,6 +81,9 @@ describe("the flow rules", () => {
     expect(silence.ended("c", false)).toBe(false);
     expect(silence.ended("c", false)).toBe(false);
     expect(silence.ended("e", false)).toBe(true);
+    // Someone asked for the deliveries (a new URL, an enable, a retry): counting starts again too.
+    silence.forget();
+    expect(silence.ended("f", false)).toBe(false);
   });
 
   it("measures attempts and settled deliveries per second over a sliding window", () => {
@@ -314,6 +317,27 @@ describe("the scheduler's flow", () => {
     for (let i = 0; i < 2; i++) await p.ingest(podiumBody({ organizationUid: org }));
     await p.deliver();
     expect(await attemptsOf(webhook.uid)).toEqual([1, 1, 1, 1, 1]);
+  });
+
+  it("unordered: after the webhook is sent elsewhere (resume), one delivery the new downstream never answers in time pauses nothing", async () => {
+    const random = vi.spyOn(Math, "random").mockReturnValue(0.5);
+    onTestFinished(() => random.mockRestore());
+    const { p, key, org, webhook } = await webhookSetup("slow?ms=3000", { timeoutMs: 300, maxConcurrency: 1 }, { RETRY_BASE_SECONDS: "3600" });
+    const flow = new WebhookFlow(p.env, webhook.uid);
+    // The old downstream is down: two unanswered in a row pause the webhook.
+    for (let i = 0; i < 2; i++) await p.ingest(podiumBody({ organizationUid: org }));
+    await flow.run(RUN);
+    expect(flow.status().pausedUntil).not.toBeNull();
+    // Sent to a downstream that is up, whose first request only is slow: the URL's change asks for the deliveries now.
+    const next = uniqueKey();
+    expect((await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { url: `https://downstream.test/slow-once/${next}?ms=3000` })).status).toBe(200);
+    flow.resume();
+    flow.wake();
+    for (let i = 0; i < 3; i++) await p.ingest(podiumBody({ organizationUid: org }));
+    await flow.run(RUN);
+    // The old downstream's silence says nothing of the new one: its one slow delivery holds back none of the others.
+    expect(await received(next)).toHaveLength(3);
+    expect(await received(key)).toHaveLength(2);
   });
 
   it.each([2, 1])("unordered: one delivery that gets no answer while the downstream answers the others pauses nothing: it waits for its own retry (maxConcurrency %i)", async (maxConcurrency) => {
