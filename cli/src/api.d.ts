@@ -2238,7 +2238,7 @@ export interface paths {
                     cursor?: string;
                     /** @description Comma-separated webhook uids (at most 100): `webhooks` holds the counts of those of them the token may see, in place of a page (no cursor). */
                     webhookUids?: string;
-                    /** @description `true`: `webhooks` starts with the webhooks failing now (their last attempt failed), up to 100 wherever they are by uid, the longest failing first; the first page by uid follows, without them (the dashboard's overview asks so). Not with `cursor` or `webhookUids`. */
+                    /** @description `true`: `webhooks` starts with the webhooks failing now (their last attempt failed), up to 100 wherever they are by uid (the latest streaks when more fail: a disabled webhook keeps its streak until enabled), the longest failing first; the first page by uid follows, without them (the dashboard's overview asks so). Not with `cursor` or `webhookUids`. */
                     failingFirst?: "true" | "false";
                 };
                 header?: never;

@@ -93,7 +93,7 @@ export const STATS_GRANT_WEBHOOKS = 500;
 /** Webhooks a page of a larger grant's per-webhook counts walks at most, in uid order, testing each against the grant (~2 rows each). */
 export const STATS_WALKED_WEBHOOKS = 2_000;
 /**
- * Webhooks failing now (failingFirst) a larger grant's page looks through at most, the longest failing first (anyone's,
+ * Webhooks failing now (failingFirst) a larger grant's page looks through at most, the latest streaks first (anyone's,
  * each tested against the grant: ~3 rows each), before its page by uid.
  */
 export const STATS_WALKED_FAILING = 500;
@@ -187,26 +187,29 @@ async function webhookPage(db: D1Database, access: Access | null, grant: GrantWe
 
 /**
  * Up to STATS_WEBHOOKS webhooks failing now (their last attempt failed: a streak in webhook_health, found along its
- * index of those, migration 0015), the longest failing first, that the access may see. A listed grant's probed a webhook
- * at a time; a larger grant's among the first STATS_WALKED_FAILING of anyone's; the admin's and an unlimited token's
- * the first, passing over notification endpoints.
+ * index of those, migration 0015), the latest streaks when more, shown the longest failing first, that the access may
+ * see. A listed grant's probed a webhook at a time; a larger grant's among the latest STATS_WALKED_FAILING of anyone's;
+ * the admin's and an unlimited token's the latest, passing over notification endpoints.
  */
 async function failingWebhooks(db: D1Database, access: Access | null, grant: GrantWebhook[] | null): Promise<string[]> {
   const inStreak = "h.failing_since IS NOT NULL";
-  const order = `ORDER BY h.failing_since, h.webhook_uid`;
+  // Read newest streak first: a disabled webhook keeps its streak (reset when enabled), so the oldest streaks are those of
+  // webhooks disabled long ago (auto-disabled, say), which would otherwise fill the 100 and hide one failing since now.
+  // Shown the longest failing first all the same (reversed).
+  const order = `ORDER BY h.failing_since DESC, h.webhook_uid DESC`;
   if (grant !== null) {
     const uids = JSON.stringify(grant.flatMap((w) => (w.kind === "webhook" ? [w.uid] : [])));
     const { results } = await db
       .prepare(`SELECT h.webhook_uid AS uid FROM json_each(?) j CROSS JOIN webhook_health h ON h.webhook_uid = j.value WHERE ${inStreak} ${order} LIMIT ${STATS_WEBHOOKS}`)
       .bind(uids)
       .all<{ uid: string }>();
-    return results.map((r) => r.uid);
+    return results.map((r) => r.uid).reverse();
   }
   if (!isLimited(access)) {
     const { results } = await db
       .prepare(`SELECT h.webhook_uid AS uid FROM webhook_health h CROSS JOIN webhooks w ON w.uid = h.webhook_uid WHERE ${inStreak} AND w.kind = 'webhook' ${order} LIMIT ${STATS_WEBHOOKS}`)
       .all<{ uid: string }>();
-    return results.map((r) => r.uid);
+    return results.map((r) => r.uid).reverse();
   }
   const { results } = await db
     .prepare(
@@ -215,7 +218,7 @@ async function failingWebhooks(db: D1Database, access: Access | null, grant: Gra
     )
     .bind(grantListsJson(access))
     .all<{ uid: string; hit: number }>();
-  return results.flatMap((r) => (r.hit ? [r.uid] : [])).slice(0, STATS_WEBHOOKS);
+  return results.flatMap((r) => (r.hit ? [r.uid] : [])).slice(0, STATS_WEBHOOKS).reverse();
 }
 
 /** Named webhooks (at most a page's): those of them the access may see, a few rows each. */

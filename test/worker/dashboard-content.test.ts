@@ -6,7 +6,7 @@ import { newDelivery } from "../../src/domain/delivery";
 import { storeEvents } from "../../src/store/events";
 import { meteredD1 } from "../../bench/d1-meter";
 import { DATA_SCOPES, makeToken } from "./tokens";
-import { call, createSource, dashboardForm, dashboardCookie, dashboardShown, pageBanners, pageText as text, podiumBody } from "./helpers";
+import { ADMIN, apiCall, call, createSource, dashboardForm, dashboardCookie, dashboardShown, pageBanners, pageText as text, podiumBody } from "./helpers";
 import { pipeline, uniqueKey, webhookSetup } from "./pipeline";
 
 const url = (path: string) => `https://edgehook.test${path}`;
@@ -150,6 +150,36 @@ describe("dashboard: a failing webhook past the first 100 by uid", () => {
       const r = await p.api("GET", `/v1/stats?${query}`);
       expect(r.status, query).toBe(400);
       expect(r.json.error).toMatchObject({ code: "invalid_request", details: { issues: [{ path: "failingFirst" }] } });
+    }
+  }, 120_000);
+});
+
+describe("/v1/stats?failingFirst=true with more than 100 webhooks failing", () => {
+  it("lists one that began failing now, however many disabled long ago still hold their streak, the longest failing first", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const org = `org-${key}`;
+    const first = await p.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["contact.created"], organizationUid: org });
+    await copiesOf(first.uid, 150);
+    const uids = (await env.DB.prepare("SELECT uid FROM webhooks WHERE organization_uid = ? ORDER BY uid").bind(org).all<{ uid: string }>()).results.map((r) => r.uid);
+    const last = uids.at(-1)!;
+    // Every other one disabled (auto-disabled, say) days ago, its streak kept while disabled; the last by uid failing since now.
+    const since = Date.now();
+    await env.DB.prepare("UPDATE webhooks SET disabled = 1 WHERE organization_uid = ?1 AND uid <> ?2").bind(org, last).run();
+    await env.DB.prepare(
+      `INSERT INTO webhook_health (webhook_uid, consecutive_failures, failing_since, last_failure_at, last_error)
+       SELECT uid, 3, CASE WHEN uid = ?1 THEN ?3 ELSE ?3 - 5 * 86400000 END, ?3, 'HTTP 500' FROM webhooks WHERE organization_uid = ?2`,
+    )
+      .bind(last, org, since)
+      .run();
+    const { token } = await makeToken(p, ["events:read", "webhooks:read", ...DATA_SCOPES], { organizationUids: [org] });
+    for (const [who, headers] of Object.entries({ admin: ADMIN, token: { authorization: `Bearer ${token}` } })) {
+      const r = await apiCall(p.env, "GET", "/v1/stats?failingFirst=true", undefined, headers);
+      expect(r.status, who).toBe(200);
+      const shown: string[] = r.json.webhooks.map((w: { uid: string }) => w.uid);
+      expect(shown, who).toContain(last);
+      // Failing, the longest first: it is the newest, so the last of those failing (the first 100 by uid, failing too, follow).
+      expect(shown.indexOf(last), who).toBe(99);
     }
   }, 120_000);
 });
