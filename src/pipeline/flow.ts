@@ -347,7 +347,9 @@ export class WebhookFlow {
     const { attempt } = a.outcome;
     const end = attempt.startedAt + attempt.durationMs;
     const answered = attempt.statusCode !== null;
-    const othersUnanswered = this.silence.ended(job.delivery.id, answered);
+    // An attempt started before someone asked for the deliveries (to the URL a change replaced, say) is not counted:
+    // the ask started the count again (resume).
+    const othersUnanswered = mayPause ? this.silence.ended(job.delivery.id, answered) : false;
     if (answered && this.pausedUntil > this.askedUntil) {
       // The downstream answers: it is not down, so a pause set because it looked down ends (what a Retry-After asked for stays).
       this.pausedUntil = this.askedUntil;

@@ -340,6 +340,25 @@ describe("the scheduler's flow", () => {
     expect(await received(key)).toHaveLength(2);
   });
 
+  it("unordered: an attempt to the URL a change replaced, unanswered after the change, does not count against the new downstream", async () => {
+    const random = vi.spyOn(Math, "random").mockReturnValue(0.5);
+    onTestFinished(() => random.mockRestore());
+    const { p, key, org, webhook } = await webhookSetup("slow?ms=6000", { timeoutMs: 2000, maxConcurrency: 1 }, { RETRY_BASE_SECONDS: "3600" });
+    for (let i = 0; i < 3; i++) await p.ingest(podiumBody({ organizationUid: org }));
+    const flow = new WebhookFlow(p.env, webhook.uid);
+    const run = flow.run(RUN);
+    // The first is out to the old downstream (down) when the webhook is sent elsewhere; it times out after that.
+    await vi.waitFor(async () => expect(await received(key)).toHaveLength(1), { timeout: 10_000, interval: 20 });
+    const next = uniqueKey();
+    expect((await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { url: `https://downstream.test/slow-once/${next}?ms=6000` })).status).toBe(200);
+    flow.resume();
+    flow.wake();
+    await run;
+    // The new downstream's one slow delivery is alone: the other goes out too.
+    expect(await received(next)).toHaveLength(2);
+    expect(await received(key)).toHaveLength(1);
+  });
+
   it.each([2, 1])("unordered: one delivery that gets no answer while the downstream answers the others pauses nothing: it waits for its own retry (maxConcurrency %i)", async (maxConcurrency) => {
     // The first request to the downstream never answers in time; every other is answered at once. The jitter draws the
     // middle of each backoff (an hour's ceiling): a pause, were there one, would outlast the test.
