@@ -246,8 +246,11 @@ export function registerApi(program) {
       const client = apiClient(connectionOf(o));
       if (id) {
         if (o.status || o.webhook || o.since) throw new CliError("--status, --webhook and --since are for a bulk retry: give them or a delivery id, not both.", { exitCode: 2 });
-        await unwrap(client.POST("/v1/deliveries/{id}/retry", { params: { path: { id } } }));
-        return show(o.json, { retried: id }, () => process.stdout.write(`retrying ${id}\n`));
+        const d = await unwrap(client.POST("/v1/deliveries/{id}/retry", { params: { path: { id } } }));
+        // A disabled webhook's delivery is held, not sent: "retrying" would promise a request that waits for an enable.
+        return show(o.json, { retried: id, status: d.status }, () =>
+          process.stdout.write(d.status === "held" ? `held ${id}: its webhook is disabled; it goes out when the webhook is enabled\n` : `retrying ${id}\n`),
+        );
       }
       if (!o.status) throw new CliError("Give a delivery id, or --status for a bulk retry.", { exitCode: 2 });
       // The API retries a page per call (webhook by webhook, each oldest first): follow its cursor to the end.
@@ -268,7 +271,11 @@ export function registerApi(program) {
         if (r.count > 0) process.stderr.write(`retried ${r.count} deliver${r.count === 1 ? "y" : "ies"} (${r.held} held) before this call failed; running it again starts from the oldest\n`);
         throw err;
       }
-      show(o.json, r, () => process.stdout.write(`retrying ${r.count} deliver${r.count === 1 ? "y" : "ies"}\n`));
+      show(o.json, r, () =>
+        process.stdout.write(
+          `retrying ${r.count} deliver${r.count === 1 ? "y" : "ies"}${r.held ? ` (${r.held} of them held: their webhook is disabled; they go out when it is enabled)` : ""}\n`,
+        ),
+      );
     });
 
   const sources = program.command("sources").description("inbound endpoints and their secrets");
