@@ -43,6 +43,9 @@ export function apiError(/** @type {number} */ status, /** @type {unknown} */ bo
   const e = typeof body === "object" && body !== null && "error" in body ? body.error : null;
   const code = typeof e === "object" && e !== null && "code" in e ? String(e.code) : undefined;
   const message = typeof e === "object" && e !== null && "message" in e ? String(e.message) : `HTTP ${status}`;
+  // details.reason tells apart the API's errors of one code (a dead letter's 409s): a script reads it on the line.
+  const details = typeof e === "object" && e !== null && "details" in e ? e.details : null;
+  const reason = typeof details === "object" && details !== null && "reason" in details && typeof details.reason === "string" ? details.reason : undefined;
   // The message is printed on the terminal: the server's words, made printable.
-  return new CliError(printable(`${status}${code ? ` ${code}` : ""}: ${message}`), { code });
+  return new CliError(printable(`${status}${code ? ` ${code}` : ""}${reason ? ` (${reason})` : ""}: ${message}`), { code });
 }

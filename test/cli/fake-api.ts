@@ -25,6 +25,14 @@ export type Seen = { method: string; path: string; query: string; authorization:
 /** A route's JSON answer, or a function of the request's query that answers it. */
 export type Answer = unknown | ((query: URLSearchParams) => unknown);
 
+/** An answer with a status other than 200 (an API error, a 204). */
+export class Status {
+  constructor(
+    readonly status: number,
+    readonly body?: unknown,
+  ) {}
+}
+
 export interface FakeApi {
   url: string;
   port: number;
@@ -45,6 +53,11 @@ export async function fakeApi(o: { routes?: Record<string, Answer>; listen?: (ws
     seen.push({ method: req.method ?? "", path, query: url.search, authorization: req.headers.authorization });
     const route = o.routes?.[`${req.method} ${path}`];
     const answer = typeof route === "function" ? route(url.searchParams) : route;
+    if (answer instanceof Status) {
+      res.writeHead(answer.status, answer.body === undefined ? {} : { "content-type": "application/json" });
+      res.end(answer.body === undefined ? undefined : JSON.stringify(answer.body));
+      return;
+    }
     res.writeHead(answer === undefined ? 404 : 200, { "content-type": "application/json" });
     res.end(JSON.stringify(answer ?? { error: { code: "not_found", message: "No such route." } }));
   });

@@ -342,6 +342,34 @@ export function registerApi(program) {
     show(o.json, { deleted: id }, () => process.stdout.write(`deleted ${id}\n`));
   });
 
+  const deadLetters = program.command("dead-letters").description("messages that could not be stored or delivered (admin only)");
+  paged(sub(deadLetters, "list", "list dead letters, newest first"))
+    .option("--open", "only those not replayed yet")
+    .action(async (o) => {
+      const query = { limit: o.limit, cursor: o.cursor, ...(o.open && { open: /** @type {const} */ ("true") }) };
+      const page = await unwrap(apiClient(connectionOf(o)).GET("/v1/dead-letters", { params: { query } }));
+      show(o.json, page, () =>
+        printPage(page, [
+          ["ID", (d) => d.id],
+          ["QUEUE", (d) => d.queue],
+          ["EVENT", (d) => d.eventId],
+          ["DELIVERY", (d) => d.deliveryId],
+          ["ATTEMPTS", (d) => d.attempts],
+          ["RECEIVED", (d) => d.receivedAt],
+          ["REPLAYED", (d) => d.replayedAt ?? "open"],
+          ["REASON", (d) => d.reason],
+        ]),
+      );
+    });
+  sub(deadLetters, "replay <id>", "queue its event again, or retry its delivery; once (a closed letter answers 409 already_replayed)").action(async (id, o) => {
+    const d = await unwrap(apiClient(connectionOf(o)).POST("/v1/dead-letters/{id}/replay", { params: { path: { id } } }));
+    show(o.json, d, () => process.stdout.write(`replayed ${printable(d.id)}\n`));
+  });
+  sub(deadLetters, "delete <id>", "clear a dead letter handled otherwise").action(async (id, o) => {
+    await unwrap(apiClient(connectionOf(o)).DELETE("/v1/dead-letters/{id}", { params: { path: { id } } }));
+    show(o.json, { deleted: id }, () => process.stdout.write(`deleted ${id}\n`));
+  });
+
   const tokens = program.command("tokens").description("scoped API tokens (admin only)");
   /** @type {[string, (t: S["Token"]) => unknown][]} */
   const TOKEN_COLUMNS = [
