@@ -65,3 +65,15 @@ describe("events show", () => {
     expect(new URLSearchParams(api2.seen[0]!.query).get("cursor")).toBe("c2");
   });
 });
+
+describe("events list --search", () => {
+  it("sends the search as the API's q, with the other filters", async () => {
+    const api = await fakeApi({ routes: { "GET /v1/events": { data: [], nextCursor: "c2" } } });
+    const h = cliHome();
+    const r = await h.edgehook(["events", "list", "--search", "data.conversation.uid=c-1", "--since", "2026-11-01T00:00:00Z", "--url", api.url, "--token", "t"]);
+    expect(r.code, r.stderr).toBe(0);
+    // A search page may be empty and still have more further back: the cursor is said.
+    expect(r.stderr).toContain("more: --cursor c2");
+    expect(Object.fromEntries(new URLSearchParams(api.seen[0]!.query))).toEqual({ q: "data.conversation.uid=c-1", since: "2026-11-01T00:00:00Z" });
+  });
+});

@@ -158,8 +158,10 @@ export function registerApi(program) {
     .option("--status <status>", "with a delivery in this status (held, pending, succeeded, failed, expired)")
     .option("--since <time>", "received at or after (ISO 8601)")
     .option("--until <time>", "received before (ISO 8601)")
+    .option("--search <q>", "search bodies: path=value, a filter document or text (within --since..--until, default the last 24 h)")
     .action(async (o) => {
       const query = {
+        q: o.search,
         eventType: o.type,
         sourceId: o.source,
         locationUid: o.location,
