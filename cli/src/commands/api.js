@@ -344,6 +344,36 @@ export function registerApi(program) {
     show(o.json, { deleted: id }, () => process.stdout.write(`deleted ${id}\n`));
   });
 
+  sub(program, "stats", "totals (events, deliveries by status, dead letters) and per webhook counts, 100 webhooks an answer")
+    .option("--webhooks <uids>", "only these webhooks (comma-separated, at most 100)")
+    .option("--failing-first", "webhooks failing now first, wherever they are by uid")
+    .option("--cursor <cursor>", "the next webhooks: the cursor the previous answer said")
+    .action(async (o) => {
+      const query = { cursor: o.cursor, webhookUids: list(o.webhooks)?.join(","), ...(o.failingFirst && { failingFirst: /** @type {const} */ ("true") }) };
+      const st = await unwrap(apiClient(connectionOf(o)).GET("/v1/stats", { params: { query } }));
+      show(o.json, st, () => {
+        const d = st.deliveries;
+        const lines = [
+          `events:       ${st.events.total} (${st.events.last24h} in the last 24 h)`,
+          `deliveries:   ${d ? `${d.pending} pending, ${d.held} held, ${d.succeeded} succeeded, ${d.failed} failed, ${d.expired} expired` : "— (this token's grant is too wide to total: see the webhooks)"}`,
+          ...(st.deadLetters === null ? [] : [`dead letters: ${st.deadLetters} open, ${st.parkedDeadLetters ?? 0} parked`]),
+        ];
+        process.stdout.write(`${lines.join("\n")}\n`);
+        printTable(st.webhooks, [
+          ["WEBHOOK", (w) => w.uid],
+          ["URL", (w) => w.url],
+          ["STATE", (w) => (w.disabled ? "disabled" : "enabled")],
+          ["OK", (w) => w.succeeded],
+          ["FAILED", (w) => w.failed],
+          ["PENDING", (w) => w.pending],
+          ["HELD", (w) => w.held],
+          ["SUCCESS", (w) => (w.successRate === null ? null : `${Math.round(w.successRate * 1000) / 10}%`)],
+          ["LAST FAILURE", (w) => (w.lastFailureAt ? `${w.lastFailureAt} ${w.lastError ?? ""}`.trim() : null)],
+        ]);
+        if (st.webhooksNextCursor) process.stderr.write(`more webhooks: --cursor ${printable(st.webhooksNextCursor)}\n`);
+      });
+    });
+
   const deadLetters = program.command("dead-letters").description("messages that could not be stored or delivered (admin only)");
   paged(sub(deadLetters, "list", "list dead letters, newest first"))
     .option("--open", "only those not replayed yet")

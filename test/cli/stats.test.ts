@@ -1,0 +1,44 @@
+// `edgehook stats`: the API's totals and per-webhook counts, the next webhooks by cursor.
+import { afterEach, describe, expect, it } from "vitest";
+import { cleanUp, cliHome, fakeApi } from "./fake-api";
+
+afterEach(cleanUp);
+
+const stats = {
+  events: { total: 12, last24h: 5 },
+  series: [],
+  deliveries: { held: 1, pending: 2, succeeded: 7, failed: 3, expired: 0 },
+  deadLetters: 3,
+  parkedDeadLetters: 0,
+  webhooks: [
+    { uid: "wh_1", url: "https://a.test/", disabled: false, succeeded: 7, failed: 3, pending: 2, held: 1, successRate: 0.7, lastFailureAt: "2026-11-30T10:00:00.000Z", lastError: "HTTP 500" },
+  ],
+  webhooksNextCursor: "c2",
+};
+
+describe("stats", () => {
+  it("prints the totals, each webhook's counts and where the next webhooks are; --json as the API answered", async () => {
+    const api = await fakeApi({ routes: { "GET /v1/stats": stats } });
+    const h = cliHome();
+    const conn = ["--url", api.url, "--token", "t"];
+    const r = await h.edgehook(["stats", ...conn]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain("12 (5 in the last 24 h)");
+    expect(r.stdout).toContain("2 pending, 1 held, 7 succeeded, 3 failed, 0 expired");
+    expect(r.stdout).toContain("3 open");
+    expect(r.stdout).toMatch(/wh_1 .* 70% .* HTTP 500/);
+    expect(r.stderr).toContain("more webhooks: --cursor c2");
+
+    const json = await h.edgehook(["stats", "--failing-first", "--webhooks", "wh_1,wh_2", ...conn, "--json"]);
+    expect(JSON.parse(json.stdout)).toEqual(stats);
+    expect(Object.fromEntries(new URLSearchParams(api.seen.at(-1)!.query))).toEqual({ webhookUids: "wh_1,wh_2", failingFirst: "true" });
+  });
+
+  it("a token that sees no totals: says so rather than printing zeros", async () => {
+    const api = await fakeApi({ routes: { "GET /v1/stats": { ...stats, deliveries: null, deadLetters: null, parkedDeadLetters: null, webhooksNextCursor: null } } });
+    const r = await cliHome().edgehook(["stats", "--url", api.url, "--token", "t"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).not.toContain("dead letters");
+    expect(r.stdout).toMatch(/deliveries: +— /);
+  });
+});
