@@ -20,10 +20,10 @@ export async function cleanUp() {
   for (const undo of opened.splice(0)) await undo();
 }
 
-export type Seen = { method: string; path: string; query: string; authorization: string | undefined };
+export type Seen = { method: string; path: string; query: string; authorization: string | undefined; body?: unknown };
 
-/** A route's JSON answer, or a function of the request's query that answers it. */
-export type Answer = unknown | ((query: URLSearchParams) => unknown);
+/** A route's JSON answer, or a function of the request's query (and JSON body) that answers it. */
+export type Answer = unknown | ((query: URLSearchParams, body: unknown) => unknown);
 
 /** An answer with a status other than 200 (an API error, a 204). */
 export class Status {
@@ -47,12 +47,15 @@ export interface FakeApi {
 export async function fakeApi(o: { routes?: Record<string, Answer>; listen?: (ws: WebSocket) => void; refuseListen?: { status: number; body: unknown } } = {}): Promise<FakeApi> {
   const seen: Seen[] = [];
   const wss = new WebSocketServer({ noServer: true });
-  const server: Server = createServer((req, res) => {
+  const server: Server = createServer(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://x");
     const path = url.pathname;
-    seen.push({ method: req.method ?? "", path, query: url.search, authorization: req.headers.authorization });
+    let text = "";
+    for await (const chunk of req) text += chunk;
+    const body: unknown = text ? JSON.parse(text) : undefined;
+    seen.push({ method: req.method ?? "", path, query: url.search, authorization: req.headers.authorization, ...(body !== undefined && { body }) });
     const route = o.routes?.[`${req.method} ${path}`];
-    const answer = typeof route === "function" ? route(url.searchParams) : route;
+    const answer = typeof route === "function" ? route(url.searchParams, body) : route;
     if (answer instanceof Status) {
       res.writeHead(answer.status, answer.body === undefined ? {} : { "content-type": "application/json" });
       res.end(answer.body === undefined ? undefined : JSON.stringify(answer.body));

@@ -212,13 +212,44 @@ export function registerApi(program) {
         }
       });
     });
-  sub(events, "replay <id>", "deliver an event again, to every matching webhook or to one")
+  sub(events, "replay [id]", "deliver an event again, or every event received in --since..--until, to every matching webhook or to one")
     .option("--webhook <uid>", "only to this webhook")
+    .option("--since <time>", "range: received at or after (ISO 8601)")
+    .option("--until <time>", "range: received before (ISO 8601)")
+    .option("--type <type>", "range: only this event type")
+    .option("--dry-run", "range: count what would be replayed, replay nothing")
     .action(async (id, o) => {
-      const r = await unwrap(
-        apiClient(connectionOf(o)).POST("/v1/events/{id}/replay", { params: { path: { id } }, body: { webhookUid: o.webhook } }),
+      const client = apiClient(connectionOf(o));
+      if (id) {
+        if (o.since || o.until || o.type || o.dryRun) throw new CliError("--since, --until, --type and --dry-run are for a range replay: give them or an event id, not both.", { exitCode: 2 });
+        const r = await unwrap(client.POST("/v1/events/{id}/replay", { params: { path: { id } }, body: { webhookUid: o.webhook } }));
+        return show(o.json, r, () => process.stdout.write(`${printable(r.deliveries)} new deliver${r.deliveries === 1 ? "y" : "ies"}\n`));
+      }
+      if (!o.since || !o.until) throw new CliError("Give an event id, or --since and --until for a range replay.", { exitCode: 2 });
+      // The API replays a page of the range per call: follow its cursor to the end, as the bulk retry does.
+      const r = { dryRun: Boolean(o.dryRun), events: 0, deliveries: 0 };
+      /** @type {string | undefined} */
+      let cursor;
+      try {
+        do {
+          const body = { since: o.since, until: o.until, webhookUid: o.webhook, eventType: o.type, dryRun: o.dryRun, cursor };
+          const page = await unwrap(client.POST("/v1/events/replay", { body }));
+          r.events += page.events;
+          r.deliveries += page.deliveries;
+          // A cursor that did not move would ask for the same page again: stop rather than loop.
+          cursor = page.nextCursor && page.nextCursor !== cursor ? page.nextCursor : undefined;
+          if (cursor) process.stderr.write(`${r.dryRun ? "counted" : "replayed"} ${r.events} events so far…\n`);
+        } while (cursor);
+      } catch (err) {
+        // What the earlier calls replayed stays replayed: say so before the error, so it is not replayed twice by hand.
+        if (r.events > 0 && !r.dryRun) process.stderr.write(`replayed ${r.events} events (${r.deliveries} new deliveries) before this call failed\n`);
+        throw err;
+      }
+      show(o.json, r, () =>
+        process.stdout.write(
+          `${r.dryRun ? "would replay" : "replayed"} ${r.events} event${r.events === 1 ? "" : "s"}: ${r.deliveries} ${r.dryRun ? "" : "new "}deliver${r.deliveries === 1 ? "y" : "ies"}\n`,
+        ),
       );
-      show(o.json, r, () => process.stdout.write(`${printable(r.deliveries)} new deliver${r.deliveries === 1 ? "y" : "ies"}\n`));
     });
 
   const deliveries = program.command("deliveries").description("deliveries of events to webhooks");
