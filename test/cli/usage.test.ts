@@ -62,6 +62,7 @@ describe("usage errors", () => {
     const h = cliHome();
     for (const args of [
       ["webhooks", "update", "wh_1"],
+      ["sources", "update", "src-1"],
       ["deliveries", "retry", "dlv_1", "--status", "failed"],
       ["listen", "9", "--webhook", "wh_1", "--secret", "whsec_abc"],
     ]) {

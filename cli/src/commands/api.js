@@ -362,12 +362,9 @@ export function registerApi(program) {
     .option("--disable", "disable it: its ingress answers 404")
     .option("--tolerance <seconds>", "allowed timestamp age", count)
     .action(async (id, o) => {
-      const s = await unwrap(
-        apiClient(connectionOf(o)).PATCH("/v1/sources/{id}", {
-          params: { path: { id } },
-          body: { name: o.name, secrets: o.secret, disabled: o.enable ? false : o.disable ? true : undefined, toleranceSeconds: o.tolerance },
-        }),
-      );
+      const body = { name: o.name, secrets: o.secret, disabled: o.enable ? false : o.disable ? true : undefined, toleranceSeconds: o.tolerance };
+      if (Object.values(body).every((v) => v === undefined)) throw new CliError("Nothing to change: give at least one option (--help lists them).", { exitCode: 2 });
+      const s = await unwrap(apiClient(connectionOf(o)).PATCH("/v1/sources/{id}", { params: { path: { id } }, body }));
       show(o.json, s, () => printTable([s], SOURCE_COLUMNS));
     });
   sub(sources, "delete <id>", "delete a source").action(async (id, o) => {
