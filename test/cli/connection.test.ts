@@ -41,6 +41,26 @@ describe("a saved token", () => {
     expect(bearers(a)).toEqual(["Bearer token-of-a", "Bearer token-of-a"]);
   });
 
+  it("`config --token` with EDGEHOOK_URL naming another URL than the saved one is refused, not saved for the saved one", async () => {
+    const [a, b] = [await api(), await api()];
+    const h = cliHome();
+    await h.edgehook(["config", "--url", a.url, "--token", "token-of-a"]);
+    const refused = await h.edgehook(["config", "--token", "token-of-b"], { EDGEHOOK_URL: b.url });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`EDGEHOOK_URL names ${b.url}`);
+    // The token of a is kept, and token-of-b is sent nowhere.
+    expect((await h.edgehook(["events", "list"])).code).toBe(0);
+    expect(bearers(a)).toEqual(["Bearer token-of-a"]);
+    // With no URL saved, --token alone is the default URL's: EDGEHOOK_URL elsewhere is refused the same way.
+    const fresh = cliHome();
+    expect((await fresh.edgehook(["config", "--token", "token-of-b"], { EDGEHOOK_URL: b.url })).code).toBe(2);
+    // The URL named both ways, or given with --url, saves it.
+    expect((await h.edgehook(["config", "--url", b.url, "--token", "token-of-b"], { EDGEHOOK_URL: b.url })).code).toBe(0);
+    expect((await h.edgehook(["config", "--token", "token-of-b2"], { EDGEHOOK_URL: b.url })).code).toBe(0);
+    expect((await h.edgehook(["events", "list"])).code).toBe(0);
+    expect(bearers(b)).toEqual(["Bearer token-of-b2"]);
+  });
+
   it("stays with its URL when `config --url` points elsewhere, which says so", async () => {
     const [a, b] = [await api(), await api()];
     const h = cliHome();

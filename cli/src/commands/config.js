@@ -42,6 +42,15 @@ API needs --token or EDGEHOOK_TOKEN. Tokens saved for other URLs are kept for wh
       if (before.url !== undefined && beforeUrl === undefined && o.url === undefined) {
         throw new CliError(`The URL saved in ${path} ("${before.url}") is not an http(s) URL: give the right one with --url.`, { exitCode: 2 });
       }
+      // The other commands would send to EDGEHOOK_URL: a token given for it, saved for the saved URL instead,
+      // would be sent there (another API, or whatever listens on the local port) and not where meant.
+      const envUrl = process.env.EDGEHOOK_URL;
+      if (o.token !== undefined && o.url === undefined && envUrl !== undefined && savedUrl(envUrl) !== (beforeUrl ?? DEFAULT_URL)) {
+        throw new CliError(
+          `EDGEHOOK_URL names ${envUrl}, but --token alone saves the token for ${beforeUrl ?? DEFAULT_URL} (the saved URL): give --url with the URL the token is for.`,
+          { exitCode: 2 },
+        );
+      }
       if (o.url !== undefined || o.token !== undefined) saveConnection(path, apiUrl(o.url ?? beforeUrl ?? DEFAULT_URL), o.token);
       const saved = readSaved(path);
       const url = saved.url === undefined ? undefined : apiUrl(saved.url);
