@@ -30,7 +30,7 @@ import {
 import { RETENTION_START, retentionMark, retentionStep, type RetentionCursor } from "../store/retention";
 import { retryDeliveries, type RetryFilter, type RetryPage, type RetryPosition } from "../store/delivery-retry";
 import { webhooksOverdue, webhooksWithHeld } from "../store/scheduler-reads";
-import { storeEvents, type EventRow } from "../store/events";
+import { getEvent, storeEvents, type EventRow } from "../store/events";
 import { attemptAlertContextStatement, openDisabledEpisodeStatements, openEpisodeOf, type AttemptAlertContext, type NewEpisode } from "../store/alerts";
 import { webhooksToAutoDisable } from "../store/health";
 import { deleteWebhook, disableApplies, disableWebhookStatements, notificationEndpoints, updateWebhook, webhooksByUid } from "../store/webhooks";
@@ -190,7 +190,7 @@ export async function holdWebhook(env: Env, w: Pick<Webhook, "uid" | "updatedAt"
 
 /**
  * Tries deliveries again, a page of them (held instead while their webhook is disabled);
- * their dead letters close. `last` and `full` say where the page ended and whether more may match.
+ * their dead letters close; those whose event is past the retention are passed over. `last` and `full` say where the page ended and whether more may match.
  * `mayResume`: whether the caller may end this webhook's pause (a change of it: it holds every
  * data scope of its types); asked of each webhook the page touched.
  */
@@ -200,7 +200,7 @@ export async function retry(
   page: RetryPage,
   mayResume: (webhook: Webhook) => boolean = () => false,
 ): Promise<{ pending: string[]; held: string[]; last: RetryPosition | null; full: boolean }> {
-  const { webhooks, ...retried } = await retryDeliveries(env.DB, filter, page);
+  const { webhooks, ...retried } = await retryDeliveries(env.DB, filter, page, retentionHorizon(env));
   // Committed: a failed read of the webhooks costs only the end of a pause, never the answer nor the wake-ups.
   const found = await webhooksByUid(env.DB, webhooks).catch((err) => {
     console.error("reading the retried deliveries' webhooks failed; their schedulers are woken without ending a pause", { webhooks: webhooks.length, error: String(err) });
@@ -383,7 +383,7 @@ export async function changeWebhook(env: Env, current: Webhook, next: Webhook): 
  * delivery retried), and a replay sends nothing again, as a dead-letter queue's redrive moves
  * a message once.
  */
-export type ReplayRefusal = "not_found" | "nothing_to_retry" | "unreplayable" | { replayed: DeadLetter };
+export type ReplayRefusal = "not_found" | "nothing_to_retry" | "past_retention" | "unreplayable" | { replayed: DeadLetter };
 
 /**
  * Replays an open dead letter, once: its event goes back on the ingest queue (the send is the
@@ -405,7 +405,9 @@ export async function replayDeadLetter(env: Env, seq: number): Promise<DeadLette
     if (retried.pending.length + retried.held.length === 0) {
       // Closed meanwhile (another replay, a retry), or nothing to retry.
       const now = await getDeadLetter(env.DB, seq);
-      return now?.replayedAt != null ? { replayed: now } : "nothing_to_retry";
+      if (now?.replayedAt != null) return { replayed: now };
+      const event = letter.eventId === null ? null : await getEvent(env.DB, letter.eventId);
+      return event && event.receivedAt < retentionHorizon(env) ? "past_retention" : "nothing_to_retry";
     }
   } else {
     return "unreplayable";

@@ -15,6 +15,10 @@ import { from, owedAnew, statusCode } from "./transitions";
 /** The names.id of the webhooks that exist (not deleted). */
 const EXISTING_WEBHOOKS = "SELECT n.id FROM webhooks w JOIN names n ON n.name = w.uid";
 
+/** On a `deliveries` row: its event was received at or after ?horizon (its receipt kept while owed, else its event's). */
+const withinRetention = (horizon: number) =>
+  `COALESCE(deliveries.event_received_at, (SELECT e.received_at FROM events e WHERE e.seq = deliveries.event)) >= ${Math.trunc(horizon)}`;
+
 /**
  * On a `deliveries` row: its webhook may still be owed its event. One confined to an
  * organization since (a token's change, webhooks.ts) must not be sent another's events again.
@@ -129,11 +133,12 @@ async function retryChoice(
   f: RetryFilter,
   page: RetryPage,
   inStatus: WalkedWebhook[],
+  horizon: number,
 ): Promise<{ sql: string; binds: unknown[]; walkEnd: { sql: string; binds: unknown[] } | null; end: RetryPosition | null }> {
   if ("ids" in f) {
     return {
       sql: `seq IN (SELECT seq FROM deliveries WHERE ${from("retry")} AND webhook IN (${EXISTING_WEBHOOKS})
-        AND id IN (SELECT ${dlvKey("value")} FROM json_each(?)) AND ${STILL_OWED} LIMIT ?)`,
+        AND id IN (SELECT ${dlvKey("value")} FROM json_each(?)) AND ${STILL_OWED} AND ${withinRetention(horizon)} LIMIT ?)`,
       binds: [JSON.stringify(f.ids), page.limit],
       walkEnd: null,
       end: null,
@@ -141,7 +146,8 @@ async function retryChoice(
   }
   const walk = await walkOf(db, f.status, page, inStatus);
   // A status without an index of its own is read from the row.
-  const checks: string[] = walk.kind === "index" ? [] : [`status = ${statusCode(f.status)}`];
+  // Nothing past the retention is owed again (the scheduler would expire it unsent, and its event's grace start over).
+  const checks: string[] = [...(walk.kind === "index" ? [] : [`status = ${statusCode(f.status)}`]), withinRetention(horizon)];
   const checkBinds: unknown[] = [];
   if (f.since !== undefined) checks.push(`created_at >= ${Math.trunc(f.since)}`);
   if (inStatus.some((w) => w.confined)) checks.push(STILL_OWED);
@@ -154,8 +160,6 @@ async function retryChoice(
   if (walk.kind === "packed") {
     return { sql: [`seq IN (${walk.seqs.map((s) => Math.trunc(s)).join(", ")})`, ...checks].join(" AND "), binds: checkBinds, walkEnd: null, end: walk.end };
   }
-  // Nothing to check (failed ones of anyone's deliveries): every entry walked is retried, the walk's end among them.
-  if (checks.length === 0) return { sql: `seq IN (SELECT at FROM (${walk.sql}))`, binds: walk.binds, walkEnd: null, end: null };
   return {
     sql: `seq IN (SELECT x.at FROM (${walk.sql}) x JOIN deliveries ON deliveries.seq = x.at WHERE ${checks.join(" AND ")})`,
     binds: [...walk.binds, ...checkBinds],
@@ -225,7 +229,8 @@ async function webhooksToWalk(
  * oldest first: see retryChoice): pending and due now, or held when their webhook is
  * disabled (enabling it releases them). Deliveries already held, and those whose webhook
  * was deleted, are left alone. Their open dead letters close in the same transaction (a
- * new failure reopens the same one). Returns their ids in that order, the webhooks that
+ * new failure reopens the same one). Those whose event was received before `horizon` (past the
+ * retention) are passed over. Returns their ids in that order, the webhooks that
  * now have deliveries pending, where the call stopped (the last one retried, or the last
  * delivery it looked at), and whether more may match after it.
  */
@@ -233,10 +238,11 @@ export async function retryDeliveries(
   db: D1Database,
   f: RetryFilter,
   page: RetryPage,
+  horizon: number,
   now = Date.now(),
 ): Promise<{ pending: string[]; held: string[]; webhooks: string[]; last: RetryPosition | null; full: boolean }> {
   const { webhooks: inStatus, end: countsEnd } = "ids" in f ? { webhooks: [], end: null } : await webhooksToWalk(db, f, page);
-  const { sql: chosen, binds, walkEnd, end: walkedTo } = await retryChoice(db, f, page, inStatus);
+  const { sql: chosen, binds, walkEnd, end: walkedTo } = await retryChoice(db, f, page, inStatus, horizon);
   const disabled = `(SELECT w.disabled FROM webhooks w JOIN names n ON n.name = w.uid WHERE n.id = deliveries.webhook) = 1`;
   const newStatus = owedAnew(disabled);
   type Row = { id: string; seq: number; status: number; webhook: number; webhook_uid: string; wh: number; at: number };

@@ -180,7 +180,7 @@ describe("bulk retry", () => {
     ];
     for (const filter of filters) {
       // (The webhooks with deliveries in the status, read first: the stand-in answers one; and a packed row of it.)
-      const sqls = await preparedBy((d1) => retryDeliveries(d1, filter, { limit: 1000, after: { webhook: 3, seq: 9 } }), {
+      const sqls = await preparedBy((d1) => retryDeliveries(d1, filter, { limit: 1000, after: { webhook: 3, seq: 9 } }, 0), {
         webhook: 7,
         walk: 1,
         seq: 5,
@@ -428,7 +428,7 @@ describe("a limited token's webhooks", () => {
       ["stats", (d1) => stats(d1, limited)],
       ["deliveries list", (d1) => listDeliveries(d1, { status: "pending", access: limited }, { limit: 50 })],
       ["events by status", (d1) => listEvents(d1, { limit: 50, filter: { status: "pending" }, access: limited })],
-      ["retry", (d1) => retryDeliveries(d1, { status: "pending", access: limited }, { limit: 10 })],
+      ["retry", (d1) => retryDeliveries(d1, { status: "pending", access: limited }, { limit: 10 }, 0)],
     ];
     for (const [what, run] of reads) {
       const sqls = (await preparedBy((d1) => run(d1).catch(() => null), { id: 7, name: "o" })).filter((s) => s.includes("INDEXED BY webhooks_organization"));

@@ -266,7 +266,7 @@ describe("replay and retry", () => {
     const reads: number[] = [];
     for (;;) {
       meter.reset();
-      const page = await retryDeliveries(meter.db, { status: "failed", access }, { limit: 5, after });
+      const page = await retryDeliveries(meter.db, { status: "failed", access }, { limit: 5, after }, 0);
       if (!page.full || !page.last) break;
       reads.push(meter.usage.rowsRead);
       after = page.last;
@@ -290,7 +290,7 @@ describe("replay and retry", () => {
       await failedDeliveries(theirEvent, theirs.webhook.uid, theirFailed); // not this token's
       await failedDeliveries(mineEvent, mine.webhook.uid, 1);
       meter.reset();
-      const page = await retryDeliveries(meter.db, { status: "failed", access }, { limit: 1 }); // one of its own each time
+      const page = await retryDeliveries(meter.db, { status: "failed", access }, { limit: 1 }, 0); // one of its own each time
       expect(page.pending).toHaveLength(1);
       return meter.usage.rowsRead;
     };

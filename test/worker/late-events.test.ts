@@ -61,7 +61,7 @@ describe("events past the retention", () => {
     expect(await statuses(late)).toEqual(["expired"]);
   });
 
-  it("sends nothing for a delivery owed again once its event is past the retention (a retry, a release): it expires", async () => {
+  it("refuses a retry of a delivery whose event is past the retention, and expires one released by an enable unsent", async () => {
     const { p, key, org, webhook } = await oldWebhook("ok");
     const id = await lateEvent(p, org, 0);
     await p.deliver();
@@ -70,10 +70,13 @@ describe("events past the retention", () => {
     await setEvent(id, "received_at = received_at - 2 * ?1", DAY_MS);
     await setEventDeliveries(id, "event_received_at = event_received_at - 2 * ?1", DAY_MS);
     const [delivery] = (await p.api("GET", `/v1/events/${id}`)).json.deliveries;
-    expect((await p.api("POST", `/v1/deliveries/${delivery.id}/retry`)).status).toBe(202);
+    // Retried by hand: refused as its replay is, the delivery left as it was.
+    const retried = await p.api("POST", `/v1/deliveries/${delivery.id}/retry`);
+    expect(retried.status).toBe(409);
+    expect(retried.json.error.details).toEqual({ reason: "past_retention" });
     await p.deliver();
     expect(await received(key)).toHaveLength(1);
-    expect(await statuses(id)).toEqual(["expired"]);
+    expect(await statuses(id)).toEqual(["succeeded"]);
 
     // Held while its webhook was disabled, then released by the enable before a maintenance run expired it.
     const held = await lateEvent(p, org, 0);
@@ -85,6 +88,32 @@ describe("events past the retention", () => {
     await p.deliver();
     expect(await received(key)).toHaveLength(1);
     expect(await statuses(held)).toEqual(["expired"]);
+  });
+
+  it("passes over deliveries whose event is past the retention in a bulk retry, and refuses a dead letter's replay of one", async () => {
+    const { p, key, org, webhook } = await oldWebhook("fail", { maxAttempts: 1 });
+    const old = await lateEvent(p, org, 0);
+    const fresh = await lateEvent(p, org, 0);
+    await p.deliver();
+    expect(await statuses(old)).toEqual(["failed"]);
+    expect(await statuses(fresh)).toEqual(["failed"]);
+    // The one is two days old now, in its grace before a maintenance run reached it.
+    await setEvent(old, "received_at = received_at - 2 * ?1", DAY_MS);
+    await setEventDeliveries(old, "event_received_at = event_received_at - 2 * ?1", DAY_MS);
+    const before = (await received(key)).length;
+
+    const letter = (await p.api("GET", "/v1/dead-letters?open=true")).json.data.find((d: { eventId: string }) => d.eventId === old);
+    const replayed = await p.api("POST", `/v1/dead-letters/${letter.id}/replay`);
+    expect(replayed.status).toBe(409);
+    expect(replayed.json.error.details).toEqual({ reason: "past_retention" });
+
+    const bulk = await p.api("POST", "/v1/deliveries/retry", { status: "failed", webhookUid: webhook.uid });
+    expect(bulk.status).toBe(202);
+    expect(bulk.json).toMatchObject({ count: 1 });
+    await p.deliver();
+    // Only the event in time went out again; the old one's delivery stays as it was, its purge not put off.
+    expect((await received(key)).length).toBe(before + 1);
+    expect(await statuses(old)).toEqual(["failed"]);
   });
 
   it("passes over an event past the retention in a range replay: nothing made, nothing counted, its purge not put off", async () => {

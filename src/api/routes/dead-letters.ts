@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { AppError } from "../../domain/errors";
+import { AppError, pastRetention } from "../../domain/errors";
 import { iso, isoTime } from "../../domain/time";
 import { replayDeadLetter } from "../../pipeline/commands";
 import { deleteDeadLetter, listDeadLetters, type DeadLetter } from "../../store/dead-letters";
@@ -77,7 +77,7 @@ const replay = apiRoute({
   path: "/dead-letters/{id}/replay",
   summary: "Replay a dead letter: queue the event again, or retry the delivery",
   description:
-    "Replays an open dead letter once and closes it (`replayedAt`). 409 `conflict` with `details.reason`: `already_replayed` (closed already, by a replay or a retry of its delivery: nothing is sent again; a new failure of the delivery opens it again), `nothing_to_retry` (its delivery is gone or held), `unreplayable` (it names nothing to replay).",
+    "Replays an open dead letter once and closes it (`replayedAt`). 409 `conflict` with `details.reason`: `already_replayed` (closed already, by a replay or a retry of its delivery: nothing is sent again; a new failure of the delivery opens it again), `nothing_to_retry` (its delivery is gone or held), `past_retention` (its event is past the retention: kept a while to be read, never sent), `unreplayable` (it names nothing to replay).",
   ...scoped("admin"),
   request: { params: LetterId },
   responses: { 202: json(DeadLetterSchema, "Replayed"), ...errors(404, 409) },
@@ -115,6 +115,7 @@ export const deadLetters = router()
         reason: "nothing_to_retry",
       });
     }
+    if (replayed === "past_retention") throw pastRetention();
     if (replayed === "unreplayable") throw new AppError("conflict", "This dead letter names nothing to replay. Once handled, DELETE the dead letter.", { reason: "unreplayable" });
     if ("replayed" in replayed) throw alreadyReplayed(replayed.replayed);
     return c.json(view(replayed), 202);

@@ -1,7 +1,7 @@
 import { accessOf, canSeeEvent, confinementAllows, isLimited, missingDataScope } from "../../domain/access";
-import { AppError } from "../../domain/errors";
+import { AppError, pastRetention } from "../../domain/errors";
 import { hasScope } from "../../domain/scopes";
-import { retry } from "../../pipeline/commands";
+import { retentionHorizon, retry } from "../../pipeline/commands";
 import { getDelivery, listDeliveries } from "../../store/delivery-reads";
 import { getEvent } from "../../store/events";
 import { getWebhook } from "../../store/webhooks";
@@ -27,6 +27,7 @@ const retryOne = apiRoute({
   summary: "Try a delivery again now (held instead while its webhook is disabled)",
   ...scoped("events:replay"),
   request: { params: IdParam },
+  description: "409 `conflict` with `details.reason` `past_retention` when its event is past the retention (RETENTION_DAYS from its receipt): kept a while to be read, never sent.",
   responses: { 202: json(DeliverySchema, "The delivery: pending again, or held while its webhook is disabled"), ...errors(404, 409) },
 });
 
@@ -101,6 +102,8 @@ export const deliveries = router()
         `The webhook was confined to organization ${webhook.grantOrganizationUid} since this delivery was made, and its event is not that organization's; it is not sent there again.`,
       );
     }
+    // Kept for its grace after the retention, its event is shown, never sent: as its replay, 409.
+    if (event.receivedAt < retentionHorizon(c.env)) throw pastRetention();
     // Already held: accepted as it stands; it goes out when its webhook is enabled.
     if (d.status === "held") return c.json(deliveryView(d), 202);
     const retried = await retry(c.env, { ids: [id] }, { limit: 1 }, (w) => missingDataScope(p, w.eventTypes) === null);

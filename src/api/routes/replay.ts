@@ -1,5 +1,5 @@
 import { canSeeEvent } from "../../domain/access";
-import { AppError } from "../../domain/errors";
+import { AppError, pastRetention } from "../../domain/errors";
 import type { Principal } from "../../domain/scopes";
 import type { Webhook } from "../../domain/types";
 import type { Env } from "../../env";
@@ -63,9 +63,7 @@ export const replay = router()
     const { webhookUid } = c.req.valid("json");
     // Kept for its grace after the retention, it is shown, never sent (its deliveries would be made expired).
     if (event.receivedAt < retentionHorizon(c.env)) {
-      throw new AppError("conflict", "This event is past the retention (RETENTION_DAYS): it is kept for a while to be read, and nothing is sent for it.", {
-        reason: "past_retention",
-      });
+      throw pastRetention();
     }
     const targets = await targetsFor(c.env, p, webhookUid, event.sourceId === ALERT_SOURCE ? "notification" : "webhook");
     const replayed: ReplayEvent = { ...event, content: event };
