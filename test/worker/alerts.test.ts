@@ -425,15 +425,8 @@ describe("webhook health, auto-disable and alerts", () => {
     const source = `src-${key}`;
     await endpoint(p, `${key}-alerts`, { alertTypes: ["source.rejecting"] });
     const hour = midHour();
-    const refused = (count: number, lastAt: number): RejectionsMessage => ({ v: 1, counts: [{ sourceId: source, reason: "invalid_signature", count, lastAt }], samples: [] });
-    const at = async (t: number, tally: RejectionsMessage) => {
-      const realClock = clockFrom(t);
-      try {
-        await p.runQueue("edgehook-rejections", [tally]);
-      } finally {
-        realClock();
-      }
-    };
+    const refused = refusedBy(source);
+    const at = (t: number, tally: RejectionsMessage) => tallyAt(p, t, [tally]);
     await at(hour, refused(50, hour));
     expect(await episodesOf(p, source)).toEqual([["source.rejecting", "open", 50]]);
     // The next hour: 30 refusals (no spike yet), then 30 more (a spike of 60).
@@ -451,21 +444,11 @@ describe("webhook health, auto-disable and alerts", () => {
     const source = `src-${key}`;
     await endpoint(p, `${key}-alerts`, { alertTypes: ["source.rejecting"] });
     const hourEnd = Math.floor(Date.now() / HOUR) * HOUR + HOUR;
-    const refused = (count: number, lastAt: number): RejectionsMessage => ({ v: 1, counts: [{ sourceId: source, reason: "invalid_signature", count, lastAt }], samples: [] });
-    let realClock = clockFrom(hourEnd - 10_000);
-    try {
-      await p.runQueue("edgehook-rejections", [refused(49, hourEnd - 10_000)]);
-    } finally {
-      realClock();
-    }
+    const refused = refusedBy(source);
+    await tallyAt(p, hourEnd - 10_000, [refused(49, hourEnd - 10_000)]);
     // The 50th refusal of that hour, made a second before its end, is recorded a few seconds into the next
     // (the ingress's flush window, the queue's batch wait): that hour reached 50.
-    realClock = clockFrom(hourEnd + 4_000);
-    try {
-      await p.runQueue("edgehook-rejections", [refused(1, hourEnd - 1_000)]);
-    } finally {
-      realClock();
-    }
+    await tallyAt(p, hourEnd + 4_000, [refused(1, hourEnd - 1_000)]);
     expect(await episodesOf(p, source)).toEqual([["source.rejecting", "open", 50]]);
   });
 
@@ -475,21 +458,11 @@ describe("webhook health, auto-disable and alerts", () => {
     const source = `src-${key}`;
     await endpoint(p, `${key}-alerts`, { alertTypes: ["source.rejecting"] });
     const hourEnd = Math.floor(Date.now() / HOUR) * HOUR + HOUR;
-    const refused = (count: number, lastAt: number): RejectionsMessage => ({ v: 1, counts: [{ sourceId: source, reason: "invalid_signature", count, lastAt }], samples: [] });
-    let realClock = clockFrom(hourEnd - 10_000);
-    try {
-      await p.runQueue("edgehook-rejections", [refused(49, hourEnd - 10_000)]);
-    } finally {
-      realClock();
-    }
+    const refused = refusedBy(source);
+    await tallyAt(p, hourEnd - 10_000, [refused(49, hourEnd - 10_000)]);
     // The 50th refusal of that hour, a second before its end, and one a second into the next, in one batch
     // (two isolates' tallies, or one isolate's two windows): that hour reached 50 all the same.
-    realClock = clockFrom(hourEnd + 4_000);
-    try {
-      await p.runQueue("edgehook-rejections", [refused(1, hourEnd - 1_000), refused(1, hourEnd + 1_000)]);
-    } finally {
-      realClock();
-    }
+    await tallyAt(p, hourEnd + 4_000, [refused(1, hourEnd - 1_000), refused(1, hourEnd + 1_000)]);
     expect(await episodesOf(p, source)).toEqual([["source.rejecting", "open", 50]]);
   });
 
@@ -526,6 +499,21 @@ const storesAlert = (stmts: SeenStatement[]) =>
 const alertStoreFails = (broken: () => boolean) => d1Double({ failBatch: (stmts) => broken() && storesAlert(stmts) }).db;
 
 /** The episodes of /v1/alerts about one subject, newest first, as [type, state, count]. */
+/** A source's rejections tally: `count` refusals, the last at `lastAt`. */
+const refusedBy =
+  (sourceId: string) =>
+  (count: number, lastAt: number): RejectionsMessage => ({ v: 1, counts: [{ sourceId, reason: "invalid_signature", count, lastAt }], samples: [] });
+
+/** Runs the rejections consumer on `tallies` with the clock at `t`. */
+async function tallyAt(p: P, t: number, tallies: RejectionsMessage[]) {
+  const realClock = clockFrom(t);
+  try {
+    await p.runQueue("edgehook-rejections", tallies);
+  } finally {
+    realClock();
+  }
+}
+
 async function episodesOf(p: P, subject: string): Promise<[string, string, number][]> {
   const all: { subject: string; type: string; state: string; count: number }[] = (await p.api("GET", "/v1/alerts?limit=100")).json.data;
   return all.filter((a) => a.subject === subject).map((a) => [a.type, a.state, a.count]);
