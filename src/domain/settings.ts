@@ -1,4 +1,5 @@
 import { DEFAULT_MAX_ATTEMPTS, exponentialSchedule, MAX_ATTEMPTS_LIMIT, type RetrySchedule } from "./delivery";
+import { DAY_MS } from "./time";
 
 /** The variables settings are read from (wrangler.toml [vars]; the Worker's Env has them all). */
 export type SettingVars = Partial<
@@ -35,6 +36,11 @@ function num(value: string | undefined, fallback: number): number {
   if (value === undefined || value.trim() === "") return fallback;
   const n = Number(value);
   return Number.isFinite(n) && n >= 0 ? n : fallback;
+}
+
+/** The receipt time before which an event is past the retention at `now`: nothing is sent for it (exact, not on the purge's grid). */
+export function retentionHorizon(s: Pick<Settings, "retentionDays">, now: number): number {
+  return now - s.retentionDays * DAY_MS;
 }
 
 export function settings(vars: SettingVars): Settings {

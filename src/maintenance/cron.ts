@@ -1,4 +1,4 @@
-import { settings } from "../domain/settings";
+import { retentionHorizon, settings } from "../domain/settings";
 import { DAY_MS, HOUR_MS, MINUTE_MS } from "../domain/time";
 import { isIngestMessage } from "../domain/types";
 import type { Env } from "../env";
@@ -180,8 +180,8 @@ export async function runMaintenance(env: Env, now = Date.now()): Promise<Mainte
     alertsClosed: 0,
     failed: [],
   };
-  const { retentionDays } = settings(env);
-  const run: Run = { now, retentionDays, horizon: now - retentionDays * DAY_MS };
+  const s = settings(env);
+  const run: Run = { now, retentionDays: s.retentionDays, horizon: retentionHorizon(s, now) };
   for (const [name, step] of STEPS) {
     try {
       await step(env, run, report);

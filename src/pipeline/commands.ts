@@ -7,8 +7,8 @@
  * (REDRIVE_GRACE_MS), so the caller always gets the committed answer.
  */
 import { newDelivery, type NewDelivery } from "../domain/delivery";
-import { settings } from "../domain/settings";
-import { DAY_MS, iso } from "../domain/time";
+import { retentionHorizon as pastBefore, settings } from "../domain/settings";
+import { iso } from "../domain/time";
 import { isIngestMessage, type Webhook } from "../domain/types";
 import type { VersionedWrite } from "../domain/version";
 import { unchanged } from "../domain/webhook";
@@ -88,10 +88,8 @@ export async function storeAndRoute(
   await dispatch(env, deliveries.filter((d) => fresh.has(d.id)).map((d) => d.webhookUid), false, true);
 }
 
-/** The receipt time before which an event is past the retention: nothing is sent for it (exact, not on the purge's grid). */
-export function retentionHorizon(env: Env, now = Date.now()): number {
-  return now - settings(env).retentionDays * DAY_MS;
-}
+/** The receipt time before which an event is past the retention now, by the deployment's settings (domain/settings.ts). */
+export const retentionHorizon = (env: Env, now = Date.now()): number => pastBefore(settings(env), now);
 
 /**
  * Records a batch of a webhook's attempts, their outcomes, the dead letters of

@@ -11,7 +11,7 @@
  * webhook's flow, which is what makes its limits hold across every isolate.
  */
 import { concurrencyOf, Pacer, pauseAfter, RateMeter, Silence } from "../domain/flow";
-import { settings, type Settings } from "../domain/settings";
+import { retentionHorizon, settings, type Settings } from "../domain/settings";
 import type { Webhook } from "../domain/types";
 import type { Env } from "../env";
 import { announceAttempts } from "../listen/announce";
@@ -22,7 +22,6 @@ import { alertAfterAttempts } from "./alerts";
 import { attemptDelivery, type Attempted } from "./attempt";
 import { holdWebhook, recordAttempts, releaseNext } from "./commands";
 import { expirePastRetention } from "../store/deliveries";
-import { DAY_MS } from "../domain/time";
 
 /** Due deliveries read at a time (unordered), and owed ones looked ahead at (FIFO). */
 const PAGE = 50;
@@ -300,7 +299,7 @@ export class WebhookFlow {
 
   private start(s: Settings, w: Webhook, job: FlowJob): void {
     const now = Date.now();
-    const horizon = now - s.retentionDays * DAY_MS;
+    const horizon = retentionHorizon(s, now);
     if (job.event.receivedAt < horizon) return this.expire(w, job, horizon, now);
     this.pacer.take(now, w.rateLimit);
     const id = job.delivery.id;
