@@ -439,13 +439,7 @@ describe("webhook health, auto-disable and alerts", () => {
   });
 
   it("source.rejecting counts refusals in the hour they were made, not the hour the tally is recorded", async () => {
-    const p = pipeline();
-    const key = uniqueKey();
-    const source = `src-${key}`;
-    await endpoint(p, `${key}-alerts`, { alertTypes: ["source.rejecting"] });
-    const hourEnd = Math.floor(Date.now() / HOUR) * HOUR + HOUR;
-    const refused = refusedBy(source);
-    await tallyAt(p, hourEnd - 10_000, [refused(49, hourEnd - 10_000)]);
+    const { p, source, refused, hourEnd } = await fortyNineBeforeHourEnd();
     // The 50th refusal of that hour, made a second before its end, is recorded a few seconds into the next
     // (the ingress's flush window, the queue's batch wait): that hour reached 50.
     await tallyAt(p, hourEnd + 4_000, [refused(1, hourEnd - 1_000)]);
@@ -453,13 +447,7 @@ describe("webhook health, auto-disable and alerts", () => {
   });
 
   it("source.rejecting judges each hour a batch's refusals were made in: the last of one hour and the first of the next, recorded together", async () => {
-    const p = pipeline();
-    const key = uniqueKey();
-    const source = `src-${key}`;
-    await endpoint(p, `${key}-alerts`, { alertTypes: ["source.rejecting"] });
-    const hourEnd = Math.floor(Date.now() / HOUR) * HOUR + HOUR;
-    const refused = refusedBy(source);
-    await tallyAt(p, hourEnd - 10_000, [refused(49, hourEnd - 10_000)]);
+    const { p, source, refused, hourEnd } = await fortyNineBeforeHourEnd();
     // The 50th refusal of that hour, a second before its end, and one a second into the next, in one batch
     // (two isolates' tallies, or one isolate's two windows): that hour reached 50 all the same.
     await tallyAt(p, hourEnd + 4_000, [refused(1, hourEnd - 1_000), refused(1, hourEnd + 1_000)]);
@@ -512,6 +500,18 @@ async function tallyAt(p: P, t: number, tallies: RejectionsMessage[]) {
   } finally {
     realClock();
   }
+}
+
+/** A source with an endpoint subscribed to source.rejecting, and 49 refusals recorded ten seconds before the hour's end. */
+async function fortyNineBeforeHourEnd() {
+  const p = pipeline();
+  const key = uniqueKey();
+  const source = `src-${key}`;
+  await endpoint(p, `${key}-alerts`, { alertTypes: ["source.rejecting"] });
+  const hourEnd = Math.floor(Date.now() / HOUR) * HOUR + HOUR;
+  const refused = refusedBy(source);
+  await tallyAt(p, hourEnd - 10_000, [refused(49, hourEnd - 10_000)]);
+  return { p, source, refused, hourEnd };
 }
 
 async function episodesOf(p: P, subject: string): Promise<[string, string, number][]> {
