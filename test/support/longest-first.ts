@@ -38,6 +38,7 @@ export const MEASURED_SECONDS: Record<string, number> = {
   "test/e2e/alerts.test.ts": 8,
   "test/worker/delivery-webhooks.test.ts": 8,
   "test/worker/volume.test.ts": 7,
+  "test/e2e/bundle.test.ts": 7,
   "test/cli/connection.test.ts": 7,
   "test/worker/d1-limits.test.ts": 7,
 };
