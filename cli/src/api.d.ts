@@ -2324,6 +2324,8 @@ export interface paths {
                     cursor?: string;
                     /** @description Only those not replayed yet. */
                     open?: "true" | "false";
+                    /** @description `false`: each letter without its `message` (a queued message can be over 100 KiB, and a page holds up to 100), for a list that does not show it. Default `true`. */
+                    withMessage?: "true" | "false";
                 };
                 header?: never;
                 path?: never;
@@ -4154,7 +4156,7 @@ export interface components {
              * @example 2026-11-28T17:59:31.123Z
              */
             replayedAt: string | null;
-            /** @description The dead message as it was queued; null if what is stored is not JSON (a row written by hand). */
+            /** @description The dead message as it was queued; null if what is stored is not JSON (a row written by hand). Left out of a list asked with `withMessage=false`. */
             message?: unknown;
         };
         NotificationEndpointCreated: components["schemas"]["NotificationEndpoint"] & {

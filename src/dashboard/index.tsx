@@ -738,7 +738,8 @@ dashboard.post("/tokens/:id/revoke", async (c) => {
 dashboard.get("/dead-letters", async (c) => {
   const open = c.req.query("open") === "true";
   const cursor = c.req.query("cursor");
-  const query = new URLSearchParams({ limit: "100", ...(open ? { open: "true" } : {}), ...(cursor ? { cursor } : {}) });
+  // The page shows no message (each up to the queue's message size): the API leaves them out, unread.
+  const query = new URLSearchParams({ limit: "100", withMessage: "false", ...(open ? { open: "true" } : {}), ...(cursor ? { cursor } : {}) });
   const list = await callApi(c, "GET", `/dead-letters?${query}`, DeadLetterList_);
   if (!list.ok) return apiRefusal(c, "Dead letters", LISTS.deadLetters, list);
   return page(c, "Dead letters", "/dashboard/dead-letters", <DeadLetterList letters={list.json.data} nextCursor={list.json.nextCursor} open={open} cursor={cursor} />);

@@ -19,6 +19,9 @@ export interface DeadLetter extends Omit<NewDeadLetter, "body"> {
   replayedAt: number | null;
 }
 
+/** A dead letter read without its message (a list that does not show it). */
+export type DeadLetterSummary = Omit<DeadLetter, "message">;
+
 interface Row {
   seq: number;
   queue: string;
@@ -32,18 +35,22 @@ interface Row {
   replayed_at: number | null;
 }
 
-const toDeadLetter = (r: Row): DeadLetter => ({
+/** The columns of a letter but its message (`body`, up to the queue's message size): a list that does not show it leaves it unread. */
+const SUMMARY_COLUMNS = "seq, queue, message_id, event_id, delivery_id, reason, attempts, received_at, replayed_at";
+
+const toSummary = (r: Omit<Row, "body">): DeadLetterSummary => ({
   seq: r.seq,
   queue: r.queue,
   messageId: r.message_id,
   eventId: r.event_id,
   deliveryId: r.delivery_id,
   reason: r.reason,
-  message: jsonOrNull(r.body),
   attempts: r.attempts,
   receivedAt: r.received_at,
   replayedAt: r.replayed_at,
 });
+
+const toDeadLetter = (r: Row): DeadLetter => ({ ...toSummary(r), message: jsonOrNull(r.body) });
 
 /**
  * Records dead letters in one transaction. A message already recorded (same
@@ -145,14 +152,19 @@ export async function purgeClosedDeadLetters(db: D1Database, cutoff: number, lim
   return res.meta.changes ?? 0;
 }
 
-export async function listDeadLetters(db: D1Database, opts: { limit: number; before?: number; open?: boolean }) {
+/** A page of dead letters, newest first; with `withMessage: false`, without their messages (not read from D1). */
+export async function listDeadLetters(
+  db: D1Database,
+  opts: { limit: number; before?: number; open?: boolean; withMessage?: boolean },
+): Promise<{ letters: (DeadLetter | DeadLetterSummary)[]; nextBefore: number | null }> {
+  const withMessage = opts.withMessage !== false;
   const { results } = await db
-    .prepare(`SELECT * FROM dead_letters WHERE seq < ? ${opts.open ? "AND replayed_at IS NULL" : ""} ORDER BY seq DESC LIMIT ?`)
+    .prepare(`SELECT ${withMessage ? "*" : SUMMARY_COLUMNS} FROM dead_letters WHERE seq < ? ${opts.open ? "AND replayed_at IS NULL" : ""} ORDER BY seq DESC LIMIT ?`)
     .bind(opts.before ?? Number.MAX_SAFE_INTEGER, opts.limit + 1)
     .all<Row>();
-  const page = results.slice(0, opts.limit).map(toDeadLetter);
-  const last = page[page.length - 1];
-  return { letters: page, nextBefore: results.length > opts.limit && last ? last.seq : null };
+  const rows = results.slice(0, opts.limit);
+  const last = rows[rows.length - 1];
+  return { letters: rows.map(withMessage ? toDeadLetter : toSummary), nextBefore: results.length > opts.limit && last ? last.seq : null };
 }
 
 export async function getDeadLetter(db: D1Database, seq: number): Promise<DeadLetter | null> {

@@ -271,6 +271,55 @@ describe("the Dead letters page", () => {
     await env.DB.prepare("DELETE FROM dead_letters WHERE reason = 'confirm paging'").run();
   });
 
+  it("asks the API for its letters without their messages, which D1 is then not asked for (the API's default keeps them)", async () => {
+    const p = pipeline();
+    const eventId = `evt_${uniqueKey().replace(/-/g, "")}`;
+    const message = { eventId, body: "x".repeat(1000) };
+    await recordDeadLetters(env.DB, [
+      { queue: "edgehook-ingest-dlq", messageId: `m-${eventId}`, eventId, deliveryId: null, reason: "no message", body: JSON.stringify(message), attempts: 1, receivedAt: Date.now() },
+    ]);
+    const mine = (answer: { json: { data: { eventId: string }[] } }) => answer.json.data.find((d) => d.eventId === eventId);
+    // The default is as it was: each letter with its message.
+    expect(mine(await p.api("GET", "/v1/dead-letters?limit=100"))).toMatchObject({ eventId, message });
+    expect(mine(await p.api("GET", "/v1/dead-letters?limit=100&withMessage=true"))).toMatchObject({ eventId, message });
+    const without = mine(await p.api("GET", "/v1/dead-letters?limit=100&withMessage=false"));
+    expect(without).toMatchObject({ eventId, reason: "no message", attempts: 1 });
+    expect(without).not.toHaveProperty("message");
+    expect((await p.api("GET", "/v1/dead-letters?withMessage=no")).status).toBe(400);
+
+    // The page's read of the letters: what D1 answered it has every column the page shows, and not the message.
+    const columns: string[][] = [];
+    const db = new Proxy(env.DB, {
+      get(target, prop) {
+        if (prop !== "prepare") return Reflect.get(target, prop, target);
+        return (sql: string) => {
+          const watch = (stmt: D1PreparedStatement): D1PreparedStatement =>
+            new Proxy(stmt, {
+              get(s, name) {
+                if (name === "bind") return (...values: unknown[]) => watch(s.bind(...values));
+                if (name === "all" && /FROM dead_letters/.test(sql)) {
+                  return async () => {
+                    const r = await s.all<Record<string, unknown>>();
+                    columns.push(Object.keys(r.results[0] ?? {}));
+                    return r;
+                  };
+                }
+                const v = Reflect.get(s, name, s);
+                return typeof v === "function" ? v.bind(s) : v;
+              },
+            });
+          return watch(target.prepare(sql));
+        };
+      },
+    });
+    const html = await (await get("/dashboard/dead-letters", await signIn(), { DB: db })).text();
+    expect(html).toContain(eventId);
+    expect(columns).toHaveLength(1);
+    expect(columns[0]).toEqual(expect.arrayContaining(["seq", "queue", "event_id", "delivery_id", "reason", "attempts", "received_at", "replayed_at"]));
+    expect(columns[0]).not.toContain("body");
+    await env.DB.prepare("DELETE FROM dead_letters WHERE message_id = ?").bind(`m-${eventId}`).run();
+  });
+
   it("pages by cursor, keeping 'open only', each page a bounded read", async () => {
     const key = uniqueKey();
     const now = Date.now();

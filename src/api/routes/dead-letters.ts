@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { AppError, pastRetention } from "../../domain/errors";
 import { iso, isoTime } from "../../domain/time";
 import { replayDeadLetter } from "../../pipeline/commands";
-import { deleteDeadLetter, listDeadLetters, type DeadLetter } from "../../store/dead-letters";
+import { deleteDeadLetter, listDeadLetters, type DeadLetter, type DeadLetterSummary } from "../../store/dead-letters";
 import { apiRoute, errors, json, router, scoped } from "../openapi";
 import { ListQuery, page, strictQuery, time } from "../schemas";
 import { decodeCursor, encodeCursor } from "../validate";
@@ -17,11 +17,14 @@ export const DeadLetterSchema = z
     attempts: z.number().int(),
     receivedAt: time,
     replayedAt: time.nullable(),
-    message: z.unknown().openapi({ description: "The dead message as it was queued; null if what is stored is not JSON (a row written by hand)." }),
+    message: z.unknown().optional().openapi({
+      description: "The dead message as it was queued; null if what is stored is not JSON (a row written by hand). Left out of a list asked with `withMessage=false`.",
+    }),
   })
   .openapi("DeadLetter");
 
-const view = (d: DeadLetter) => ({
+/** A letter as the API shows it; one read without its message (a list's `withMessage=false`) has no `message` field. */
+const view = (d: DeadLetter | DeadLetterSummary) => ({
   id: d.seq,
   queue: d.queue,
   eventId: d.eventId,
@@ -30,7 +33,7 @@ const view = (d: DeadLetter) => ({
   attempts: d.attempts,
   receivedAt: iso(d.receivedAt),
   replayedAt: isoTime(d.replayedAt),
-  message: d.message,
+  ...("message" in d ? { message: d.message } : {}),
 });
 
 const list = apiRoute({
@@ -39,7 +42,13 @@ const list = apiRoute({
   summary: "What reached a dead-letter queue, newest first",
   ...scoped("admin"),
   request: {
-    query: strictQuery({ ...ListQuery.shape, open: z.enum(["true", "false"]).optional().openapi({ description: "Only those not replayed yet." }) }),
+    query: strictQuery({
+      ...ListQuery.shape,
+      open: z.enum(["true", "false"]).optional().openapi({ description: "Only those not replayed yet." }),
+      withMessage: z.enum(["true", "false"]).optional().openapi({
+        description: "`false`: each letter without its `message` (a queued message can be over 100 KiB, and a page holds up to 100), for a list that does not show it. Default `true`.",
+      }),
+    }),
   },
   responses: { 200: json(page(DeadLetterSchema, "DeadLetterPage"), "A page of dead letters") },
 });
@@ -99,6 +108,7 @@ export const deadLetters = router()
       limit: q.limit,
       before: q.cursor === undefined ? undefined : await decodeCursor(c.env, "dead letters", q.cursor),
       open: q.open === "true",
+      withMessage: q.withMessage !== "false",
     });
     return c.json(
       { data: result.letters.map(view), nextCursor: result.nextBefore === null ? null : await encodeCursor(c.env, "dead letters", result.nextBefore) },
