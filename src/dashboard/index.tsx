@@ -4,6 +4,7 @@ import { bodyLimit } from "hono/body-limit";
 import { AppError } from "../domain/errors";
 import { sha256Hex } from "../domain/crypto";
 import { keepReveal, takeReveal, type Reveal } from "../store/sessions";
+import { randomSecret } from "../domain/tokens";
 import { secureHeaders } from "hono/secure-headers";
 import { trimTrailingSlash } from "hono/trailing-slash";
 import { z } from "@hono/zod-openapi";
@@ -450,26 +451,41 @@ dashboard.post("/webhooks", async (c) => {
 
 /** How long a secret made through a form waits for its page (the redirect right after). */
 const REVEAL_MS = 10 * 60_000;
-const REVEAL_LABEL = "secret shown once";
+/** Sealed under a label naming its page's key: a secret kept for one page never opens on another's. */
+const revealLabel = (key: string) => `secret shown once\n${key}`;
+/** A page key as showOnce makes them (randomSecret): anything else is not looked up. */
+const REVEAL_KEY = /^[A-Za-z0-9_-]{43}$/;
 
 /**
  * After a form that made a secret: the secret waits with the session and the answer is a redirect
  * to the page that shows it once, so that reloading that page shows nothing again and makes
- * nothing again (a reloaded POST made a second webhook). The redirect carries the API's warnings
- * about what it made, as banners.
+ * nothing again (a reloaded POST made a second webhook). Each creation waits under a key of its
+ * own, carried in that redirect: two made at once (two tabs) each show their own secret on their
+ * own page. The redirect carries the API's warnings about what it made, as banners.
  */
 async function showOnce(c: C, reveal: Omit<Reveal, "until">, banners: Banners = {}): Promise<Response> {
+  const key = randomSecret();
   // Sealed under the cookie's secret, which D1 holds only as a hash: an API token is otherwise kept
-  // only as a hash too, and a redirect not followed would leave it in the clear until the session ends.
-  const secret = await sealForSession(c.get("session"), REVEAL_LABEL, reveal.secret);
-  await keepReveal(c.env.DB, await sha256Hex(c.get("session")), { ...reveal, secret, until: Date.now() + REVEAL_MS });
-  return banners.warnings ? redirectWith(c, "/dashboard/created", banners) : c.redirect("/dashboard/created", 303);
+  // only as a hash too, and a redirect not followed would leave it in the clear until it expires.
+  const secret = await sealForSession(c.get("session"), revealLabel(key), reveal.secret);
+  await keepReveal(c.env.DB, await sha256Hex(c.get("session")), key, { ...reveal, secret, until: Date.now() + REVEAL_MS });
+  const to = `/dashboard/created/${key}`;
+  return banners.warnings ? redirectWith(c, to, banners) : c.redirect(to, 303);
 }
 
-dashboard.get("/created", async (c) => {
-  const reveal = await takeReveal(c.env.DB, await sha256Hex(c.get("session")), Date.now());
-  const secret = reveal && (await unsealForSession(c.get("session"), REVEAL_LABEL, reveal.secret));
-  if (!reveal || secret === null) {
+/** The secret kept for this session's page `key`, taken (so shown this once), or null. */
+async function takenReveal(c: C, key: string): Promise<{ reveal: Reveal; secret: string } | null> {
+  if (!REVEAL_KEY.test(key)) return null;
+  const reveal = await takeReveal(c.env.DB, await sha256Hex(c.get("session")), key, Date.now());
+  const secret = reveal && (await unsealForSession(c.get("session"), revealLabel(key), reveal.secret));
+  return reveal && secret !== null ? { reveal, secret } : null;
+}
+
+// Without a key (or once taken): what to do about a secret not copied.
+dashboard.get("/created/:key?", async (c) => {
+  const key = c.req.param("key");
+  const taken = key === undefined ? null : await takenReveal(c, key);
+  if (!taken) {
     return page(
       c,
       "Shown once",
@@ -482,7 +498,7 @@ dashboard.get("/created", async (c) => {
       </p>,
     );
   }
-  return page(c, reveal.title, reveal.nav, <SecretOnce what={reveal.what} secret={secret} href={reveal.href} />);
+  return page(c, taken.reveal.title, taken.reveal.nav, <SecretOnce what={taken.reveal.what} secret={taken.secret} href={taken.reveal.href} />);
 });
 
 async function webhookPage(c: C, uid: string, refused?: Refused) {

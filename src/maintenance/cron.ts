@@ -12,7 +12,7 @@ import { QUEUES } from "../pipeline/queues";
 import { foldEventCountDeltas, foldEventCounts } from "../store/counters";
 import { purgeClosedDeadLetters, recordDeadLetters } from "../store/dead-letters";
 import { purgeRejectionCounts, purgeRejectionSamples } from "../store/rejections";
-import { purgeExpiredSessions } from "../store/sessions";
+import { purgeExpiredReveals, purgeExpiredSessions } from "../store/sessions";
 import { applyRetentionPurges } from "../store/retention";
 
 /** How long a delivery expired at retention stays visible, with its event, before the purge takes them. */
@@ -156,7 +156,13 @@ const STEPS: [name: string, step: Step][] = [
   ["quiet-alerts", async (env, { now }, r) => void (r.alertsClosed = await closeQuietAlerts(env, now))],
   ["closed-alerts", async (env, { horizon }) => void (await purgeClosedAlerts(env.DB, horizon))],
   ["dead-letters", async (env, { horizon }) => void (await purgeClosedDeadLetters(env.DB, horizon))],
-  ["sessions", async (env, { now }) => void (await purgeExpiredSessions(env.DB, now))],
+  [
+    "sessions",
+    async (env, { now }) => {
+      await purgeExpiredSessions(env.DB, now);
+      await purgeExpiredReveals(env.DB, now);
+    },
+  ],
   [
     "rejections",
     async (env, { horizon }) => {

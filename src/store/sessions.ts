@@ -1,4 +1,4 @@
-import { isNumber, isString, objectOf } from "../domain/guards";
+import { isString, objectOf } from "../domain/guards";
 import { toToken, type TokenRecord, type TokenRow } from "./tokens";
 
 export interface NewSession {
@@ -66,26 +66,41 @@ export interface Reveal {
   until: number;
 }
 
-const isReveal = objectOf<Reveal>({ title: isString, nav: isString, what: isString, href: isString, secret: isString, until: isNumber });
+const isShown = objectOf<Omit<Reveal, "until">>({ title: isString, nav: isString, what: isString, href: isString, secret: isString });
 
-/** Keeps a secret for the next page of this session (sessions.reveal, migration 0035), replacing any not taken. */
-export async function keepReveal(db: D1Database, sessionId: string, reveal: Reveal): Promise<void> {
-  await db.prepare("UPDATE sessions SET reveal = ? WHERE id = ?").bind(JSON.stringify(reveal), sessionId).run();
+/**
+ * Keeps a secret for the page of this session that `id` names (session_reveals, migration 0042):
+ * each creation its own row, so a second one (another tab) leaves the first's waiting for its page.
+ */
+export async function keepReveal(db: D1Database, sessionId: string, id: string, reveal: Reveal): Promise<void> {
+  const { until, ...shown } = reveal;
+  await db
+    .prepare("INSERT INTO session_reveals (id, session_id, reveal, expires_at) VALUES (?, ?, ?, ?)")
+    .bind(id, sessionId, JSON.stringify(shown), until)
+    .run();
 }
 
-/** Takes the secret kept for this session, if any is still to be shown: it is cleared in the same transaction. */
-export async function takeReveal(db: D1Database, sessionId: string, now: number): Promise<Reveal | null> {
-  const [kept] = await db.batch<{ reveal: string | null }>([
-    db.prepare("SELECT reveal FROM sessions WHERE id = ?").bind(sessionId),
-    db.prepare("UPDATE sessions SET reveal = NULL WHERE id = ? AND reveal IS NOT NULL").bind(sessionId),
-  ]);
-  const text = kept?.results[0]?.reveal;
-  if (typeof text !== "string") return null;
+/** Takes the secret kept as `id` for this session, if it is still to be shown: deleted by the same statement, so it is shown once. */
+export async function takeReveal(db: D1Database, sessionId: string, id: string, now: number): Promise<Reveal | null> {
+  const row = await db
+    .prepare("DELETE FROM session_reveals WHERE id = ? AND session_id = ? RETURNING reveal, expires_at")
+    .bind(id, sessionId)
+    .first<{ reveal: string; expires_at: number }>();
+  if (!row || row.expires_at <= now) return null;
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    parsed = JSON.parse(row.reveal);
   } catch {
     return null;
   }
-  return isReveal(parsed) && parsed.until > now ? parsed : null;
+  return isShown(parsed) ? { ...parsed, until: row.expires_at } : null;
+}
+
+/** Deletes up to `limit` secrets no page took before they expired (by the expiry index); returns how many. */
+export async function purgeExpiredReveals(db: D1Database, now = Date.now(), limit = 1000): Promise<number> {
+  const res = await db
+    .prepare("DELETE FROM session_reveals WHERE id IN (SELECT id FROM session_reveals WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)")
+    .bind(now, limit)
+    .run();
+  return res.meta.changes ?? 0;
 }

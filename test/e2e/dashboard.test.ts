@@ -288,7 +288,7 @@ describe("the dashboard in Chromium", () => {
     await form.getByLabel("read_messages").check();
     await form.getByLabel(/^Organizations/).fill(`org-${key}`);
     await form.getByRole("button", { name: "Create token" }).click();
-    await page.waitForURL(`${stack.url}/dashboard/created`);
+    await page.waitForURL(new RegExp(`^${stack.url}/dashboard/created/[\\w-]{43}$`));
     const token = (await page.getByLabel("API token").textContent())!.trim();
     expect(token).toMatch(/^ehk_/);
     // Shown once: reloaded, the page has it no more; the list never has it.

@@ -249,12 +249,42 @@ describe("the dashboard's own refusals are pages", () => {
     }
   });
 
+  it("shows each secret made by a form on its own page, once, when several forms were sent before any page was opened (two tabs)", async () => {
+    const cookie = await dashboardCookie();
+    const key = uniqueKey();
+    const secretIn = (html: string) => /(?:whsec|ehk)_[A-Za-z0-9+/=_-]+/g.exec(html)?.[0];
+    // A webhook, a token and a notification endpoint, each form's redirect not yet followed.
+    const posted = [
+      await dashboardForm("/dashboard/webhooks", cookie, { url: `https://downstream.test/ok/${key}`, eventTypes: "*" }),
+      await dashboardForm("/dashboard/tokens", cookie, [["name", `tab ${key}`], ["scopes", "events:read"]]),
+      await dashboardForm("/dashboard/alerts/endpoints", cookie, { url: `https://downstream.test/ok/${key}-alerts`, alertTypes: "webhook.failing" }),
+    ];
+    const pages = posted.map((res) => res.headers.get("location")!);
+    expect(new Set(pages).size).toBe(3);
+    // Opened last first: each page shows the secret its own form made, and only that one.
+    const says = ["Copy the signing secret of this webhook now", "Copy this API token now", "Copy the signing secret of this notification endpoint now"];
+    const shown = new Map<number, string>();
+    for (const i of [2, 0, 1]) {
+      const html = await (await dashboardShown(posted[i]!, cookie)).text();
+      expect(text(html), pages[i]).toContain(says[i]);
+      const secrets = [...html.matchAll(/(?:whsec|ehk)_[A-Za-z0-9+/=_-]+/g)].map((m) => m[0]);
+      expect(secrets, pages[i]).toHaveLength(1);
+      shown.set(i, secrets[0]!);
+    }
+    expect(new Set(shown.values()).size).toBe(3);
+    // The token shown is the one the token form made.
+    expect(shown.get(1)).toMatch(/^ehk_/);
+    expect((await call(new Request(`${ORIGIN}/v1/events?limit=1`, { headers: { authorization: `Bearer ${shown.get(1)}` } }))).status).toBe(200);
+    // And once: opened again, no page shows a secret.
+    for (const path of pages) expect(secretIn(await (await get(path, cookie)).text()), path).toBeUndefined();
+  });
+
   it("shows a secret made by a form once, on the page the form redirects to: reloading it makes nothing again and shows nothing again", async () => {
     const cookie = await dashboardCookie();
     const url = `https://downstream.test/ok/${uniqueKey()}`;
     const posted = await dashboardForm("/dashboard/webhooks", cookie, { url, eventTypes: "*" });
     expect(posted.status).toBe(303);
-    expect(posted.headers.get("location")).toBe("/dashboard/created");
+    expect(posted.headers.get("location")).toMatch(/^\/dashboard\/created\/[A-Za-z0-9_-]{43}$/);
     const shown = await (await dashboardShown(posted, cookie)).text();
     const secret = /whsec_[A-Za-z0-9+/=]+/.exec(shown)?.[0];
     expect(secret).toBeDefined();
@@ -262,7 +292,7 @@ describe("the dashboard's own refusals are pages", () => {
     expect(made).toHaveLength(1);
     expect(shown).toContain(`/dashboard/webhooks/${made[0].uid}`);
     // Reloaded (or opened again): the secret is gone, and nothing more was made.
-    const again = await call(new Request(`${ORIGIN}/dashboard/created`, { headers: { cookie } }));
+    const again = await call(new Request(`${ORIGIN}${posted.headers.get("location")}`, { headers: { cookie } }));
     expect(again.status).toBe(200);
     const againHtml = await again.text();
     expect(againHtml).not.toContain(secret!);

@@ -291,7 +291,7 @@ async function refused(action: Action, res: Response, what: string): Promise<boo
       return false;
     }
     // A form that made a secret goes on to the page that shows it once.
-    if (to.pathname === "/dashboard/created") return false;
+    if (to.pathname.startsWith("/dashboard/created/")) return false;
     const error = to.searchParams.get("error");
     if (error === null) {
       expect(to.searchParams.get("notice"), context).toBeTruthy();

@@ -31,7 +31,7 @@ describe("the Tokens page", () => {
       ["locationUids", ""],
     ]);
     expect(posted.status).toBe(303);
-    expect(posted.headers.get("location")).toBe("/dashboard/created");
+    expect(posted.headers.get("location")).toMatch(/^\/dashboard\/created\/[A-Za-z0-9_-]{43}$/);
     const shown = await (await dashboardShown(posted, cookie)).text();
     const token = /ehk_[A-Za-z0-9_-]+/.exec(shown)?.[0];
     expect(token).toBeDefined();
@@ -41,7 +41,7 @@ describe("the Tokens page", () => {
     expect(made).toMatchObject({ scopes: ["events:read", "read_messages"], organizationUids: [`org-${key}-a`, `org-${key}-b`], locationUids: null, revokedAt: null });
     expect((await call(new Request(`${ORIGIN}/v1/events?limit=1`, { headers: bearer(token!) }))).status).toBe(200);
     // Shown once: the page again, and the list, have it no more.
-    expect(await (await get("/dashboard/created", cookie)).text()).not.toContain(token!);
+    expect(await (await get(posted.headers.get("location")!, cookie)).text()).not.toContain(token!);
     const list = await (await get("/dashboard/tokens", cookie)).text();
     expect(list).not.toContain(token!);
     expect(list).not.toMatch(/ehk_/);
@@ -73,18 +73,24 @@ describe("the Tokens page", () => {
     const cookie = await signIn();
     const posted = await dashboardForm("/dashboard/tokens", cookie, [["name", `at rest ${uniqueKey()}`], ["scopes", "events:read"]]);
     expect(posted.status).toBe(303);
-    // What D1 holds between the form and its page (a redirect not followed leaves it there until the session ends).
+    // What D1 holds between the form and its page (a redirect not followed leaves it there until it expires).
     const sessionId = await sha256Hex(cookie.slice(cookie.indexOf("=") + 1));
-    const kept = await env.DB.prepare("SELECT reveal FROM sessions WHERE id = ?").bind(sessionId).first<{ reveal: string | null }>();
-    expect(kept?.reveal).toEqual(expect.any(String));
+    const kept = await env.DB.prepare("SELECT id, reveal FROM session_reveals WHERE session_id = ?").bind(sessionId).all<{ id: string; reveal: string }>();
+    expect(kept.results).toHaveLength(1);
+    const [row] = kept.results;
+    expect(posted.headers.get("location")).toBe(`/dashboard/created/${row!.id}`);
     const token = /ehk_[A-Za-z0-9_-]+/.exec(await (await dashboardShown(posted, cookie)).text())?.[0];
     expect(token).toBeDefined();
-    expect(kept!.reveal).not.toContain(token!);
-    expect(kept!.reveal).not.toContain(token!.slice("ehk_".length));
+    expect(row!.reveal).not.toContain(token!);
+    expect(row!.reveal).not.toContain(token!.slice("ehk_".length));
+    // Taken by its page: nothing waits any more.
+    expect((await env.DB.prepare("SELECT count(*) AS n FROM session_reveals WHERE session_id = ?").bind(sessionId).first<{ n: number }>())?.n).toBe(0);
     // Another session cannot open it: a reveal is shown only to the session it was made in.
     const other = await signIn();
-    await env.DB.prepare("UPDATE sessions SET reveal = ? WHERE id = ?").bind(kept!.reveal, await sha256Hex(other.slice(other.indexOf("=") + 1))).run();
-    expect(await (await get("/dashboard/created", other)).text()).not.toContain(token!);
+    await env.DB.prepare("INSERT INTO session_reveals (id, session_id, reveal, expires_at) VALUES (?, ?, ?, ?)")
+      .bind(row!.id, await sha256Hex(other.slice(other.indexOf("=") + 1)), row!.reveal, Date.now() + 60_000)
+      .run();
+    expect(await (await get(posted.headers.get("location")!, other)).text()).not.toContain(token!);
   });
 
   it("keeps a refused new token's form as typed, with the API's error, and makes nothing", async () => {

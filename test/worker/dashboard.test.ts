@@ -243,6 +243,19 @@ describe("server-side dashboard sessions", () => {
     expect(await ids(old)).toBe(0);
     expect(await ids(live)).toBe(1);
   });
+
+  it("has the maintenance run delete secrets no page took before they expired, and keep those still waiting", async () => {
+    const { secret } = await session();
+    const sessionId = await sha256Hex(secret);
+    const waiting = (id: string, expiresAt: number) =>
+      env.DB.prepare("INSERT INTO session_reveals (id, session_id, reveal, expires_at) VALUES (?, ?, '{}', ?)").bind(id, sessionId, expiresAt).run();
+    const [stale, fresh] = [crypto.randomUUID(), crypto.randomUUID()];
+    await waiting(stale, Date.now() - 1);
+    await waiting(fresh, Date.now() + 60_000);
+    await runMaintenance(env);
+    const left = await env.DB.prepare("SELECT id FROM session_reveals WHERE session_id = ?").bind(sessionId).all<{ id: string }>();
+    expect(left.results.map((r) => r.id)).toEqual([fresh]);
+  });
 });
 
 describe("dashboard input", () => {
