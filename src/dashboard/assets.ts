@@ -21,6 +21,8 @@ th, td { text-align:left; padding:6px 8px; border-bottom:1px solid var(--line); 
 th { font-size:.8rem; text-transform:uppercase; letter-spacing:.03em; color:var(--muted); }
 th[scope="row"] { text-transform:none; letter-spacing:0; }
 td, th, dd, h1, h2, p, .mono { overflow-wrap:anywhere; }
+/* Column headings and buttons are words: broken anywhere, a squeezed table showed "Revok e" and "ATTEMPT S". */
+th[scope="col"], button { overflow-wrap:normal; }
 .scroll { overflow-x:auto; }
 code, pre, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size:.85rem; }
 pre { background:#f6f8fa; border:1px solid var(--line); border-radius:6px; padding:10px; overflow:auto; max-height:480px; }
