@@ -299,6 +299,7 @@ describe("the dashboard in Chromium", () => {
     const row = page.locator("tr", { hasText: `support ${key}` });
     expect(await row.textContent()).toContain("events:read, read_messages");
     expect(await row.textContent()).toContain(`organizations org-${key}`);
+    await page.screenshot({ path: `${SHOTS}tokens.png` });
 
     // It signs in, and sees what its scopes allow.
     const other = await newPage();
@@ -337,6 +338,7 @@ describe("the dashboard in Chromium", () => {
     const row = page.locator("tr", { hasText: eventId });
     expect(await row.textContent()).toContain("delivery failed for good");
     expect(await row.getByRole("link", { name: eventId }).getAttribute("href")).toBe(`/dashboard/events/${eventId}`);
+    await page.screenshot({ path: `${SHOTS}dead-letters.png` });
     await row.getByRole("button", { name: "Replay" }).click();
     await page.waitForSelector("text=replayed: its delivery will be tried again");
     // Back on the page it was pressed on, still open only.
