@@ -133,6 +133,26 @@ describe("/v1/sources", () => {
     expect(await send("old-secret-1")).toBe(202);
   });
 
+  it("a PATCH to what a source already is writes nothing: its updatedAt stays, and a rotation racing it is saved, not answered 409", async () => {
+    const { p, other, before, ran } = racing(changesSource);
+    const id = (await p.api("POST", "/v1/sources", { name: "same", provider: "podium", secrets: ["old-secret-1"] })).json.id;
+    const { updatedAt } = (await p.api("GET", `/v1/sources/${id}`)).json;
+    for (const change of [{}, { name: "same" }, { name: "same", secrets: ["old-secret-1"], disabled: false }]) {
+      const res = await other.api("PATCH", `/v1/sources/${id}`, change);
+      expect(res.status, JSON.stringify(change)).toBe(200);
+      expect(res.json.updatedAt, JSON.stringify(change)).toBe(updatedAt);
+    }
+    // Another client saves the source as it is between this rotation's read and its write.
+    let meanwhile: { status: number } | null = null;
+    before(async () => (meanwhile = await other.api("PATCH", `/v1/sources/${id}`, { name: "same" })));
+    const res = await p.api("PATCH", `/v1/sources/${id}`, { secrets: ["new-secret-2", "old-secret-1"] });
+    expect(ran()).toBe(true);
+    expect(meanwhile).toMatchObject({ status: 200 });
+    expect(res.status).toBe(200);
+    const body = podiumBody();
+    expect((await call(post(`/webhooks/${id}`, body, await podiumHeaders(body, "new-secret-2")))).status).toBe(202);
+  });
+
   it("two PATCHes of a source within one millisecond each move its version: the second, made from the first's read, is refused", async () => {
     const p = pipeline();
     const id = (await p.api("POST", "/v1/sources", { name: "v", provider: "podium", secrets: ["v-secret-1"] })).json.id;

@@ -4,7 +4,7 @@ import { hasScope, type Principal } from "../../domain/scopes";
 import { settings } from "../../domain/settings";
 import { sourceProblems } from "../../domain/source-rules";
 import type { Source } from "../../domain/types";
-import { nextVersion } from "../../domain/version";
+import { nextVersion, unchangedApartFromVersion } from "../../domain/version";
 import type { Env } from "../../env";
 import { NO_SOURCE_LOGS } from "../../ingress/receive";
 import { configSources, forgetSource } from "../../ingress/sources";
@@ -240,9 +240,12 @@ export const sources = router()
     };
     const problems = sourceProblems(next);
     if (problems.length > 0) throw invalidInput("body", problems);
+    const view = (s: StoredSource) => sourceView(s, new URL(c.req.url).origin, settings(c.env).signatureToleranceSeconds);
+    // A change to what it already is writes nothing (docs/api.md): moving the version would make another client's change 409.
+    if (unchangedApartFromVersion(current, next)) return c.json(view(current), 200);
     assertSaved(await updateSource(c.env.DB, next, current.updatedAt), "source", id);
     forgetSource(id);
-    return c.json(sourceView(next, new URL(c.req.url).origin, settings(c.env).signatureToleranceSeconds), 200);
+    return c.json(view(next), 200);
   })
   .openapi(remove, async (c) => {
     const { id } = c.req.valid("param");
