@@ -65,8 +65,13 @@ const legible = <T extends z.ZodString>(text: T) =>
     const problem = hiddenCharacterProblem(v);
     if (problem) ctx.addIssue({ code: "custom", message: problem });
   });
-/** A location or organization uid given to own something. */
+/** A location or organization uid given to own something (or repeated as the webhook's own). */
 const ownerUid = legible(uid);
+/**
+ * One given to own something new: also without white space at either end, which no event's uid
+ * carries: pasted with a trailing space, it made a webhook owed nothing and a token that sees nothing.
+ */
+const newOwnerUid = ownerUid.refine((v) => v.trim() === v, "must not begin or end with white space");
 /**
  * A list that names each item once: one given twice is refused by its place (as `alertTypes`
  * always was), rather than stored twice or quietly folded into one. `said` is what names it
@@ -480,8 +485,8 @@ export const WebhookCreate = z
   .strictObject({
     url: webhookFields.url,
     eventTypes: webhookFields.eventTypes,
-    locationUid: ownerUid.nullish(),
-    organizationUid: ownerUid.nullish(),
+    locationUid: newOwnerUid.nullish(),
+    organizationUid: newOwnerUid.nullish(),
     ...changeable,
   })
   .refine((w) => w.locationUid == null || w.organizationUid == null, {
@@ -672,7 +677,7 @@ export const SourceCreate = z
     disabled: z.boolean().optional(),
     hmac: HmacConfigSchema.optional().openapi({ description: "Required for the `hmac` provider, refused for others." }),
     shopDomain: shopDomain.optional(),
-    organizationUid: ownerUid.optional().openapi({
+    organizationUid: newOwnerUid.optional().openapi({
       description: "The owning organization. A limited token's sources belong to one of its organizations (the only one by default).",
     }),
   })
@@ -716,8 +721,8 @@ export const TokenCreate = z
   .strictObject({
     name: legible(z.string().min(1).max(200)),
     scopes: distinct(z.array(z.enum(SCOPES)).min(1)),
-    organizationUids: distinct(z.array(ownerUid).min(1).max(100)).optional(),
-    locationUids: distinct(z.array(ownerUid).min(1).max(100)).optional(),
+    organizationUids: distinct(z.array(newOwnerUid).min(1).max(100)).optional(),
+    locationUids: distinct(z.array(newOwnerUid).min(1).max(100)).optional(),
   })
   .refine((t) => !t.scopes.includes("admin") || (t.organizationUids === undefined && t.locationUids === undefined), {
     message: "admin reaches every organization, so it cannot be limited to organizationUids or locationUids; give the scopes the token needs instead",

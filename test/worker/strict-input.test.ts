@@ -317,6 +317,31 @@ describe("control and bidirectional formatting characters", () => {
   });
 });
 
+describe("white space at either end of an organization or location uid", () => {
+  it("is refused where one is given to own a webhook, a token or a source: no event's uid carries it, so it would own nothing, without a word", async () => {
+    const before = { tokens: await count("tokens"), sources: await count("sources"), webhooks: await count("webhooks") };
+    const webhook = { url: "https://downstream.test/ok/padded", eventTypes: ["*"] };
+    for (const text of ["org-1 ", " org-1", "org-1\u00a0", "\u3000loc-1", "org-1\ufeff"]) {
+      const cases: [string, string, unknown, string][] = [
+        ["POST", "/v1/webhooks", { ...webhook, organizationUid: text }, "organizationUid"],
+        ["POST", "/v1/webhooks", { ...webhook, locationUid: text }, "locationUid"],
+        ["POST", "/v1/tokens", { name: "t", scopes: ["events:read"], organizationUids: ["org-2", text] }, "organizationUids.1"],
+        ["POST", "/v1/tokens", { name: "t", scopes: ["events:read"], locationUids: [text] }, "locationUids.0"],
+        ["POST", "/v1/sources", { name: "n", provider: "stripe", secrets: ["a-fuzz-secret"], organizationUid: text }, "organizationUid"],
+      ];
+      for (const [method, path, body, field] of cases) {
+        const res = await raw(method, path, JSON.stringify(body));
+        const what = `${method} ${path} ${JSON.stringify(body)}`;
+        expect(res.status, what).toBe(400);
+        expect((await errorOf(res)).details?.issues, what).toEqual([{ path: field, message: "must not begin or end with white space" }]);
+      }
+    }
+    expect({ tokens: await count("tokens"), sources: await count("sources"), webhooks: await count("webhooks") }).toEqual(before);
+    // White space within one stays accepted.
+    expect((await raw("POST", "/v1/tokens", JSON.stringify({ name: "t", scopes: ["events:read"], organizationUids: ["org 1"] }))).status).toBe(201);
+  });
+});
+
 describe("a generic HMAC source's prefix", () => {
   it("may not contain \", \", which parts the copies of a header sent twice, so no signature could match it", async () => {
     const p = pipeline();
