@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import pc from "picocolors";
+import { registerAlerts } from "./commands/alerts.js";
 import { registerApi } from "./commands/api.js";
 import { registerConfig } from "./commands/config.js";
 import { registerListen } from "./commands/listen.js";
@@ -21,6 +22,7 @@ function program() {
   registerSend(p);
   registerSetup(p);
   registerApi(p);
+  registerAlerts(p);
   registerConfig(p);
   // Every subcommand exits through the error handler below rather than process.exit.
   const override = (/** @type {Command} */ c) => {

@@ -5,7 +5,7 @@ import { Option } from "commander";
 import { apiClient, unwrap } from "../client.js";
 import { CliError } from "../errors.js";
 import { printable, printJson, printTable } from "../output.js";
-import { connectionOf, count, jsonObject, list, rateLimit, rateLimitOf, withConnection } from "./common.js";
+import { connectionOf, count, everyRow, inlineOrFile, jsonObject, jsonObjectOrFile, list, paged, printPage, rateLimit, rateLimitOf, show, sub } from "./common.js";
 
 /** @typedef {import("../client.js").Schemas} S @typedef {S["TokenCreate"]["scopes"][number]} Scope */
 
@@ -25,38 +25,9 @@ function scopes(value) {
   return given.filter(isScope);
 }
 
-/** A subcommand with the connection options and --json. @param {import("commander").Command} parent @param {string} spec @param {string} what */
-const sub = (parent, spec, what) => withConnection(parent.command(spec).description(what)).option("--json", "print the API's JSON answer");
-
-/** @param {import("commander").Command} cmd */
-const paged = (cmd) => cmd.option("--limit <n>", "page size (at most 100)", count).option("--cursor <cursor>", "the nextCursor of the previous page");
-
-/** Prints a page's rows, then how to get the next one. @template T @param {{ data: T[], nextCursor: string | null }} page @param {[string, (row: T) => unknown][]} columns */
-function printPage(page, columns) {
-  printTable(page.data, columns);
-  if (page.nextCursor) process.stderr.write(`more: --cursor ${printable(page.nextCursor)}\n`);
-}
-
-/**
- * Every row of a list, following `nextCursor` to its end (the API answers a page a call), as one answer.
- * @template T @param {(cursor: string | undefined) => Promise<{ data: T[], nextCursor: string | null }>} pageAt
- */
-async function everyRow(pageAt) {
-  /** @type {T[]} */
-  const data = [];
-  /** @type {string | undefined} */
-  let cursor;
-  do {
-    const page = await pageAt(cursor);
-    data.push(...page.data);
-    // A cursor that did not move would ask for the same page again: stop rather than loop.
-    cursor = page.nextCursor && page.nextCursor !== cursor ? page.nextCursor : undefined;
-  } while (cursor);
-  return { data, nextCursor: null };
-}
-
-/** @param {boolean} json @param {unknown} value @param {() => void} human */
-const show = (json, value, human) => (json ? printJson(value) : human());
+const FILTER_HELP = 'content filter, a JSON document: \'{"body":{"data.conversation.channel.type":"phone"}}\' (docs/filters-and-transforms.md)';
+const TRANSFORM_HELP = "JSONata expression whose result is the body sent";
+const HEADERS_HELP = "extra headers, name → JSONata expression: '{\"x-conversation\":\"data.conversation.uid\"}'";
 
 /** @type {[string, (w: S["Webhook"]) => unknown][]} */
 const WEBHOOK_COLUMNS = [
@@ -91,6 +62,9 @@ export function registerApi(program) {
     .option("--rate-limit <n|none>", "deliveries started per second at most; none: no limit", rateLimit)
     .option("--max-concurrency <n>", "requests in flight at once at most", count)
     .addOption(new Option("--ordering <ordering>", "fifo: one at a time, in the order received").choices(["fifo", "unordered"]))
+    .option("--filter <json|@file>", FILTER_HELP, jsonObjectOrFile)
+    .option("--transform <expr|@file>", TRANSFORM_HELP, inlineOrFile)
+    .option("--transform-headers <json|@file>", HEADERS_HELP, jsonObjectOrFile)
     .action(async (o) => {
       const w = await unwrap(
         apiClient(connectionOf(o)).POST("/v1/webhooks", {
@@ -107,6 +81,9 @@ export function registerApi(program) {
             rateLimit: rateLimitOf(o.rateLimit),
             maxConcurrency: o.maxConcurrency,
             ordering: o.ordering,
+            filter: o.filter,
+            transform: o.transform,
+            transformHeaders: o.transformHeaders,
           },
         }),
       );
@@ -127,6 +104,12 @@ export function registerApi(program) {
     .option("--rate-limit <n|none>", "deliveries started per second at most; none: no limit", rateLimit)
     .option("--max-concurrency <n>", "requests in flight at once at most", count)
     .addOption(new Option("--ordering <ordering>", "fifo: one at a time, in the order received").choices(["fifo", "unordered"]))
+    .option("--filter <json|@file>", FILTER_HELP, jsonObjectOrFile)
+    .option("--no-filter", "remove the filter: every event of its types, owner and sources again")
+    .option("--transform <expr|@file>", TRANSFORM_HELP, inlineOrFile)
+    .option("--no-transform", "remove the transformation: the stored body byte for byte")
+    .option("--transform-headers <json|@file>", `${HEADERS_HELP}; replaces them all`, jsonObjectOrFile)
+    .option("--no-transform-headers", "remove the extra headers")
     .action(async (uid, o) => {
       const body = {
         url: o.endpoint,
@@ -139,10 +122,35 @@ export function registerApi(program) {
         rateLimit: rateLimitOf(o.rateLimit),
         maxConcurrency: o.maxConcurrency,
         ordering: o.ordering,
+        // --no-filter (and its kin) set false: the API's null, which removes it.
+        filter: o.filter === false ? null : o.filter,
+        transform: o.transform === false ? null : o.transform,
+        transformHeaders: o.transformHeaders === false ? null : o.transformHeaders,
       };
       if (Object.values(body).every((v) => v === undefined)) throw new CliError("Nothing to change: give at least one option (--help lists them).", { exitCode: 2 });
       const w = await unwrap(apiClient(connectionOf(o)).PATCH("/v1/webhooks/{uid}", { params: { path: { uid } }, body }));
       show(o.json, w, () => printTable([w], WEBHOOK_COLUMNS));
+    });
+  sub(webhooks, "test <uid>", "run the webhook's routing checks, filter and transformation on a stored event; nothing is sent")
+    .requiredOption("--event <id>", "the stored event to test it on")
+    .action(async (uid, o) => {
+      const t = await unwrap(apiClient(connectionOf(o)).POST("/v1/webhooks/{uid}/test", { params: { path: { uid } }, body: { eventId: o.event } }));
+      show(o.json, t, () => {
+        const failed = t.checks.find((c) => !c.passed);
+        process.stdout.write(t.matched ? "owed: a delivery would be made\n" : `not owed: ${printable(failed?.check ?? "a check")} fails\n`);
+        printTable(t.checks, [
+          ["CHECK", (c) => c.check],
+          ["RESULT", (c) => (c.passed ? "pass" : "FAIL")],
+          ["WHY", (c) => c.message],
+        ]);
+        if (t.transformError !== null) process.stdout.write(`transformation fails: ${printable(t.transformError)}\n`);
+        if (t.request) {
+          const { url, headers, body } = t.request;
+          process.stdout.write(`POST ${printable(url)}\n`);
+          for (const [name, value] of Object.entries(headers)) process.stdout.write(`${printable(name)}: ${printable(value)}\n`);
+          process.stdout.write(`\n${printable(body, { lines: true })}\n`);
+        }
+      });
     });
   sub(webhooks, "delete <uid>", "delete a webhook (its held deliveries expire)").action(async (uid, o) => {
     await unwrap(apiClient(connectionOf(o)).DELETE("/v1/webhooks/{uid}", { params: { path: { uid } } }));
@@ -366,6 +374,28 @@ export function registerApi(program) {
       if (Object.values(body).every((v) => v === undefined)) throw new CliError("Nothing to change: give at least one option (--help lists them).", { exitCode: 2 });
       const s = await unwrap(apiClient(connectionOf(o)).PATCH("/v1/sources/{id}", { params: { path: { id } }, body }));
       show(o.json, s, () => printTable([s], SOURCE_COLUMNS));
+    });
+  sub(sources, "rejections <id>", "requests its ingress refused: counts by reason over the last day, then the latest (the admin may also name (unknown) and (invalid))")
+    .option("--limit <n>", "latest refused requests to list (at most 200)", count)
+    .action(async (id, o) => {
+      const r = await unwrap(apiClient(connectionOf(o)).GET("/v1/sources/{id}/rejections", { params: { path: { id }, query: { limit: o.limit } } }));
+      show(o.json, r, () => {
+        printTable(r.summary, [
+          ["REASON", (x) => x.reason],
+          ["THIS HOUR", (x) => x.thisHour],
+          ["LAST DAY", (x) => x.lastDay],
+          ["LAST AT", (x) => x.lastAt],
+        ]);
+        process.stdout.write("\n");
+        printTable(r.recent, [
+          ["AT", (x) => x.at],
+          ["REASON", (x) => x.reason],
+          ["REQUESTED", (x) => x.requested],
+          ["CLIENT", (x) => x.client],
+          ["USER AGENT", (x) => x.userAgent],
+          ["HEADERS", (x) => x.headerNames.join(",")],
+        ]);
+      });
     });
   sub(sources, "delete <id>", "delete a source").action(async (id, o) => {
     await unwrap(apiClient(connectionOf(o)).DELETE("/v1/sources/{id}", { params: { path: { id } } }));

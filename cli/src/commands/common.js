@@ -1,6 +1,8 @@
 // Options every command that talks to the API shares.
+import { readFileSync } from "node:fs";
 import { InvalidArgumentError, Option } from "commander";
 import { connection } from "../config.js";
+import { printable, printJson, printTable } from "../output.js";
 
 /** Adds --url, --token, --config and --insecure to a command. @param {import("commander").Command} cmd */
 export function withConnection(cmd) {
@@ -40,6 +42,22 @@ export function jsonObject(value) {
   return parsed;
 }
 
+/**
+ * A flag value given inline or, as `@path`, read from that file (a filter or an expression is
+ * easier to keep in a file than to quote for a shell). @param {string} value
+ */
+export function inlineOrFile(value) {
+  if (!value.startsWith("@")) return value;
+  try {
+    return readFileSync(value.slice(1), "utf8");
+  } catch (err) {
+    throw new InvalidArgumentError(`cannot read ${value.slice(1)}: ${err instanceof Error && "code" in err ? err.code : String(err)}.`);
+  }
+}
+
+/** A JSON object given inline or as `@file` (a webhook's filter or transformHeaders). @param {string} value */
+export const jsonObjectOrFile = (value) => jsonObject(inlineOrFile(value));
+
 /** A --rate-limit value: a whole number of deliveries a second, or "none". @param {string} value */
 export function rateLimit(value) {
   return value === "none" ? value : count(value);
@@ -50,3 +68,36 @@ export function rateLimit(value) {
  * answer null: commander reads that as no value). @param {number | "none" | undefined} value
  */
 export const rateLimitOf = (value) => (value === "none" ? null : value);
+
+/** A subcommand with the connection options and --json. @param {import("commander").Command} parent @param {string} spec @param {string} what */
+export const sub = (parent, spec, what) => withConnection(parent.command(spec).description(what)).option("--json", "print the API's JSON answer");
+
+/** @param {import("commander").Command} cmd */
+export const paged = (cmd) => cmd.option("--limit <n>", "page size (at most 100)", count).option("--cursor <cursor>", "the nextCursor of the previous page");
+
+/** Prints a page's rows, then how to get the next one. @template T @param {{ data: T[], nextCursor: string | null }} page @param {[string, (row: T) => unknown][]} columns */
+export function printPage(page, columns) {
+  printTable(page.data, columns);
+  if (page.nextCursor) process.stderr.write(`more: --cursor ${printable(page.nextCursor)}\n`);
+}
+
+/**
+ * Every row of a list, following `nextCursor` to its end (the API answers a page a call), as one answer.
+ * @template T @param {(cursor: string | undefined) => Promise<{ data: T[], nextCursor: string | null }>} pageAt
+ */
+export async function everyRow(pageAt) {
+  /** @type {T[]} */
+  const data = [];
+  /** @type {string | undefined} */
+  let cursor;
+  do {
+    const page = await pageAt(cursor);
+    data.push(...page.data);
+    // A cursor that did not move would ask for the same page again: stop rather than loop.
+    cursor = page.nextCursor && page.nextCursor !== cursor ? page.nextCursor : undefined;
+  } while (cursor);
+  return { data, nextCursor: null };
+}
+
+/** @param {boolean} json @param {unknown} value @param {() => void} human */
+export const show = (json, value, human) => (json ? printJson(value) : human());

@@ -1,0 +1,98 @@
+// Alerts (admin only): the notification endpoints they go to, and the alert episodes themselves
+// (docs/alerts.md). Same conventions as ./api.js: a table, or with --json the API's answer.
+import { readFileSync } from "node:fs";
+import { Option } from "commander";
+import { apiClient, unwrap } from "../client.js";
+import { CliError } from "../errors.js";
+import { printable, printTable } from "../output.js";
+import { connectionOf, everyRow, list, paged, printPage, show, sub } from "./common.js";
+
+/** @typedef {import("../client.js").Schemas} S @typedef {S["NotificationEndpointCreate"]["alertTypes"][number]} AlertType */
+
+/** The alert types the API knows, read from the same OpenAPI document the client's types come from. */
+const ALERT_TYPES = new Set(
+  JSON.parse(readFileSync(new URL("../openapi.json", import.meta.url), "utf8")).components.schemas.NotificationEndpointCreate.properties.alertTypes.items.enum,
+);
+
+/** @param {string} s @returns {s is AlertType} */
+const isAlertType = (s) => ALERT_TYPES.has(s);
+
+/** @param {string | undefined} value @returns {AlertType[] | undefined} */
+function alertTypes(value) {
+  const given = list(value);
+  if (given === undefined) return undefined;
+  const unknown = given.filter((t) => !isAlertType(t));
+  if (unknown.length) throw new CliError(`Unknown alert type ${unknown.join(", ")}; the types are ${[...ALERT_TYPES].join(", ")}.`, { exitCode: 2 });
+  return given.filter(isAlertType);
+}
+
+/** @type {[string, (e: S["NotificationEndpoint"]) => unknown][]} */
+const ENDPOINT_COLUMNS = [
+  ["UID", (e) => e.uid],
+  ["URL", (e) => e.url],
+  ["ALERTS", (e) => e.alertTypes.join(",")],
+  ["FORMAT", (e) => e.format],
+  ["STATE", (e) => (e.disabled ? "disabled" : "enabled")],
+];
+
+const format = () => new Option("--format <format>", "standard-webhooks: signed {type, timestamp, data}; slack: {text} for an incoming webhook").choices(["standard-webhooks", "slack"]);
+
+/** @param {import("commander").Command} program */
+export function registerAlerts(program) {
+  const endpoints = program.command("notification-endpoints").description("where alerts are sent (admin only)");
+  sub(endpoints, "list", "list notification endpoints (never their secrets)").action(async (o) => {
+    const client = apiClient(connectionOf(o));
+    const r = await everyRow((cursor) => unwrap(client.GET("/v1/notification-endpoints", { params: { query: { limit: 100, cursor } } })));
+    show(o.json, r, () => printTable(r.data, ENDPOINT_COLUMNS));
+  });
+  sub(endpoints, "get <uid>", "one notification endpoint (never its secret)").action(async (uid, o) => {
+    const e = await unwrap(apiClient(connectionOf(o)).GET("/v1/notification-endpoints/{uid}", { params: { path: { uid } } }));
+    show(o.json, e, () => printTable([e], ENDPOINT_COLUMNS));
+  });
+  sub(endpoints, "create", "register a notification endpoint; its secret is printed this once")
+    .requiredOption("--endpoint <url>", "where alerts are POSTed")
+    .requiredOption("--alerts <types>", `alert types (comma-separated): ${[...ALERT_TYPES].join(", ")}`)
+    .addOption(format())
+    .option("--disabled", "create it disabled")
+    .action(async (o) => {
+      const body = { url: o.endpoint, alertTypes: alertTypes(o.alerts) ?? [], format: o.format, disabled: o.disabled };
+      const e = await unwrap(apiClient(connectionOf(o)).POST("/v1/notification-endpoints", { body }));
+      show(o.json, e, () => {
+        printTable([e], ENDPOINT_COLUMNS);
+        process.stdout.write(`secret: ${printable(e.secret)}  (shown this once)\n`);
+      });
+    });
+  sub(endpoints, "update <uid>", "change a notification endpoint's URL, alert types, format, or enable or disable it")
+    .option("--endpoint <url>", "new url")
+    .option("--alerts <types>", "new alert types (comma-separated)")
+    .addOption(format())
+    .addOption(new Option("--enable", "enable it").conflicts("disable"))
+    .option("--disable", "disable it: no alert goes to it")
+    .action(async (uid, o) => {
+      const body = { url: o.endpoint, alertTypes: alertTypes(o.alerts), format: o.format, disabled: o.enable ? false : o.disable ? true : undefined };
+      if (Object.values(body).every((v) => v === undefined)) throw new CliError("Nothing to change: give at least one option (--help lists them).", { exitCode: 2 });
+      const e = await unwrap(apiClient(connectionOf(o)).PATCH("/v1/notification-endpoints/{uid}", { params: { path: { uid } }, body }));
+      show(o.json, e, () => printTable([e], ENDPOINT_COLUMNS));
+    });
+  sub(endpoints, "delete <uid>", "delete a notification endpoint (alerts it was still owed expire)").action(async (uid, o) => {
+    await unwrap(apiClient(connectionOf(o)).DELETE("/v1/notification-endpoints/{uid}", { params: { path: { uid } } }));
+    show(o.json, { deleted: uid }, () => process.stdout.write(`deleted ${uid}\n`));
+  });
+
+  const alerts = program.command("alerts").description("alert episodes (admin only)");
+  paged(sub(alerts, "list", "list alert episodes, newest first (one per condition and subject while it lasts)")).action(async (o) => {
+    const page = await unwrap(apiClient(connectionOf(o)).GET("/v1/alerts", { params: { query: { limit: o.limit, cursor: o.cursor } } }));
+    show(o.json, page, () =>
+      printPage(page, [
+        ["ID", (a) => a.id],
+        ["TYPE", (a) => a.type],
+        ["SUBJECT", (a) => a.subject],
+        ["STATE", (a) => (a.closedAt ? `closed ${a.closedAt}` : a.state)],
+        ["COUNT", (a) => a.count],
+        ["OPENED", (a) => a.openedAt],
+        ["LAST", (a) => a.lastAt],
+        ["MESSAGE", (a) => a.message],
+      ]),
+    );
+  });
+}

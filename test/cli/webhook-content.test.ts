@@ -1,0 +1,135 @@
+// A webhook's filter and transformation from the CLI: set inline or from a file on create and
+// update, removed with --no-…; `webhooks test` prints what the API's test answered; `sources
+// rejections` lists what an ingress refused.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { cleanUp, cliHome, fakeApi, Status } from "./fake-api";
+
+afterEach(cleanUp);
+
+const CONTROL = /[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+const conn = (url: string) => ["--url", url, "--token", "t"];
+const webhook = { uid: "wh_1", url: "https://d.example/h", eventTypes: ["message.*"], organizationUid: null, locationUid: null, disabled: false };
+const FILTER = { body: { "data.conversation.channel.type": "phone" } };
+const TRANSFORM = '{"text": "New SMS: " & data.body}';
+
+describe("webhooks create and update: filter and transformation", () => {
+  it("create sends --filter, --transform and --transform-headers, inline or from @file", async () => {
+    const api = await fakeApi({ routes: { "POST /v1/webhooks": new Status(201, { ...webhook, secret: "whsec_x" }) } });
+    const h = cliHome();
+    writeFileSync(join(h.dir, "filter.json"), JSON.stringify(FILTER));
+    writeFileSync(join(h.dir, "shape.jsonata"), TRANSFORM);
+    const base = ["webhooks", "create", "--endpoint", "https://d.example/h", "--types", "message.*", ...conn(api.url)];
+    const inline = await h.edgehook([...base, "--filter", JSON.stringify(FILTER), "--transform", TRANSFORM, "--transform-headers", '{"x-conversation":"data.conversation.uid"}']);
+    expect(inline.code, inline.stderr).toBe(0);
+    const files = await h.edgehook([...base, "--filter", "@filter.json", "--transform", "@shape.jsonata"]);
+    expect(files.code, files.stderr).toBe(0);
+    expect(api.seen[0]!.body).toMatchObject({ filter: FILTER, transform: TRANSFORM, transformHeaders: { "x-conversation": "data.conversation.uid" } });
+    expect(api.seen[1]!.body).toMatchObject({ filter: FILTER, transform: TRANSFORM });
+  });
+
+  it("update sets them, or removes them with --no-filter, --no-transform and --no-transform-headers (the API's null)", async () => {
+    const api = await fakeApi({ routes: { "PATCH /v1/webhooks/wh_1": webhook } });
+    const h = cliHome();
+    const set = await h.edgehook(["webhooks", "update", "wh_1", "--filter", JSON.stringify(FILTER), "--transform", TRANSFORM, ...conn(api.url)]);
+    expect(set.code, set.stderr).toBe(0);
+    expect(api.seen[0]!.body).toEqual({ filter: FILTER, transform: TRANSFORM });
+    const cleared = await h.edgehook(["webhooks", "update", "wh_1", "--no-filter", "--no-transform", "--no-transform-headers", ...conn(api.url)]);
+    expect(cleared.code, cleared.stderr).toBe(0);
+    expect(api.seen[1]!.body).toEqual({ filter: null, transform: null, transformHeaders: null });
+  });
+
+  it("a filter that is no JSON object, or a file that cannot be read, exits 2 before anything is sent", async () => {
+    const api = await fakeApi({ routes: { "PATCH /v1/webhooks/wh_1": webhook } });
+    const h = cliHome();
+    for (const [args, why] of [
+      [["--filter", "{nope"], "not JSON."],
+      [["--filter", "[1]"], "not a JSON object."],
+      [["--filter", "@missing.json"], "cannot read missing.json: ENOENT."],
+      [["--transform", "@missing.jsonata"], "cannot read missing.jsonata: ENOENT."],
+      [["--transform-headers", '"x"'], "not a JSON object."],
+    ] as const) {
+      const r = await h.edgehook(["webhooks", "update", "wh_1", ...args, ...conn(api.url)]);
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(r.stderr, args.join(" ")).toContain(`option '${args[0]} <`);
+      expect(r.stderr, args.join(" ")).toContain(why);
+    }
+    expect(api.seen).toEqual([]);
+  });
+});
+
+describe("webhooks test", () => {
+  const answer = {
+    eventId: "evt_1",
+    webhookUid: "wh_1",
+    matched: false,
+    checks: [
+      { check: "eventTypes", passed: true, message: "message.received matches message.*" },
+      { check: "owner", passed: true, message: "a catch-all" },
+      { check: "sources", passed: true, message: "any source" },
+      { check: "filter", passed: false, message: 'body.data.conversation.channel.type is "email\x1b[2J", not "phone"' },
+    ],
+    transformError: null,
+    request: { url: "https://d.example/h", headers: { "content-type": "application/json", authorization: "<redacted>" }, body: '{"text":"New SMS: hi\u009b"}' },
+  };
+
+  it("sends the event id and prints the outcome, each check, and the request a delivery would POST, escaped", async () => {
+    const api = await fakeApi({ routes: { "POST /v1/webhooks/wh_1/test": answer } });
+    const h = cliHome();
+    const r = await h.edgehook(["webhooks", "test", "wh_1", "--event", "evt_1", ...conn(api.url)]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(api.seen[0]).toMatchObject({ method: "POST", path: "/v1/webhooks/wh_1/test", body: { eventId: "evt_1" } });
+    expect(r.stdout).not.toMatch(CONTROL);
+    const lines = r.stdout.split("\n");
+    expect(lines[0]).toBe("not owed: filter fails");
+    expect(lines.find((l) => l.startsWith("filter"))).toMatch(/^filter\s+FAIL\s+body\.data\.conversation\.channel\.type is "email\\x1b\[2J", not "phone"$/);
+    expect(lines.find((l) => l.startsWith("eventTypes"))).toMatch(/^eventTypes\s+pass\s/);
+    expect(r.stdout).toContain("POST https://d.example/h\ncontent-type: application/json\nauthorization: <redacted>\n\n{\"text\":\"New SMS: hi\\x9b\"}\n");
+    expect(JSON.parse((await h.edgehook(["webhooks", "test", "wh_1", "--event", "evt_1", "--json", ...conn(api.url)])).stdout)).toEqual(answer);
+  });
+
+  it("says a delivery would be made, or why the transformation fails; without --event it exits 2", async () => {
+    const owed = { ...answer, matched: true, checks: answer.checks.map((c) => ({ ...c, passed: true })) };
+    const failing = { ...owed, transformError: "T2001: the $ operator needs numbers", request: null };
+    const a = await fakeApi({ routes: { "POST /v1/webhooks/wh_1/test": owed, "POST /v1/webhooks/wh_2/test": failing } });
+    const h = cliHome();
+    const ok = await h.edgehook(["webhooks", "test", "wh_1", "--event", "evt_1", ...conn(a.url)]);
+    expect(ok.stdout.split("\n")[0]).toBe("owed: a delivery would be made");
+    const bad = await h.edgehook(["webhooks", "test", "wh_2", "--event", "evt_1", ...conn(a.url)]);
+    expect(bad.code, bad.stderr).toBe(0);
+    expect(bad.stdout).toContain("transformation fails: T2001: the $ operator needs numbers\n");
+    expect(bad.stdout).not.toContain("POST ");
+    expect((await h.edgehook(["webhooks", "test", "wh_1", ...conn(a.url)])).code).toBe(2);
+    expect(a.seen).toHaveLength(2);
+  });
+});
+
+describe("sources rejections", () => {
+  it("prints the counts by reason, then the latest refused requests, escaped; --limit is passed on; an unknown source exits 1", async () => {
+    const answer = {
+      sourceId: "podium",
+      summary: [{ reason: "invalid_signature", thisHour: 2, lastDay: 5, lastAt: "2026-11-30T10:00:00.000Z" }],
+      recent: [
+        { at: "2026-11-30T10:00:00.000Z", reason: "invalid_signature", requested: "podium", client: "203.0.113.9", userAgent: "curl/8\x1b[2K", headerNames: ["content-type", "podium-signature"] },
+      ],
+    };
+    const api = await fakeApi({
+      routes: {
+        "GET /v1/sources/podium/rejections": answer,
+        "GET /v1/sources/nope/rejections": new Status(404, { error: { code: "not_found", message: 'No source "nope".' } }),
+      },
+    });
+    const h = cliHome();
+    const r = await h.edgehook(["sources", "rejections", "podium", "--limit", "5", ...conn(api.url)]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(new URLSearchParams(api.seen[0]!.query).get("limit")).toBe("5");
+    expect(r.stdout).not.toMatch(CONTROL);
+    expect(r.stdout).toMatch(/invalid_signature\s+2\s+5\s+2026-11-30T10:00:00\.000Z/);
+    expect(r.stdout).toMatch(/2026-11-30T10:00:00\.000Z\s+invalid_signature\s+podium\s+203\.0\.113\.9\s+curl\/8\\x1b\[2K\s+content-type,podium-signature/);
+    expect(JSON.parse((await h.edgehook(["sources", "rejections", "podium", "--json", ...conn(api.url)])).stdout)).toEqual(answer);
+    const missing = await h.edgehook(["sources", "rejections", "nope", ...conn(api.url)]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toBe('error 404 not_found: No source "nope".\n');
+  });
+});
