@@ -34,7 +34,7 @@ const RECORD_BATCH = 50;
  * (the delivery pending in the API, tail and health silent) until the run ends, up to 30 s.
  */
 const RECORD_WITHIN_MS = 1_000;
-/** When D1 refused to record attempts, the next try. */
+/** When D1 refused to record attempts (or to expire a delivery past the retention), the next try. */
 const RECORD_RETRY_MS = 5_000;
 
 export interface RunOptions {
@@ -76,6 +76,8 @@ export class WebhookFlow {
   private recording: Promise<void> | null = null;
   private recordRetryAt = 0;
   private recordTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Deliveries past the retention whose expiry D1 refused, and when it is tried again: not picked before. */
+  private readonly expiryRetries = new Map<string, number>();
   private readonly pacer: Pacer;
   private pausedUntil: number;
   /** The part of the pause the downstream asked for (Retry-After); the rest of pausedUntil is for a downstream that looked down, which an answer ends. */
@@ -260,7 +262,7 @@ export class WebhookFlow {
         if (!(await this.releaseMore())) return { kind: "none" };
         continue;
       }
-      const at = head.delivery.nextAttemptAt ?? now;
+      const at = Math.max(head.delivery.nextAttemptAt ?? now, this.expiryRetryAt(head.delivery.id, now) ?? now);
       if (at > now) return { kind: "wait", at };
       // A head read before this look (due again after its retry's wait, at an alarm) is checked the same way.
       if (!looked) {
@@ -275,7 +277,8 @@ export class WebhookFlow {
     for (;;) {
       const job = this.buffer.shift();
       if (job) return { kind: "start", job };
-      const exclude = [...this.inFlight.keys(), ...this.unrecorded.map((a) => a.outcome.attempt.deliveryId)];
+      const backingOff = [...this.expiryRetries.keys()].filter((id) => this.expiryRetryAt(id, now) !== null);
+      const exclude = [...this.inFlight.keys(), ...this.unrecorded.map((a) => a.outcome.attempt.deliveryId), ...backingOff];
       this.buffer = await duePending(this.env.DB, this.uid, { now, limit: PAGE, exclude });
       if (this.stale) return { kind: "none" };
       if (this.buffer.length > 0) continue;
@@ -285,8 +288,18 @@ export class WebhookFlow {
         if (!(await this.releaseMore())) return { kind: "none" };
         continue;
       }
-      return outlook.nextDueAt === null ? { kind: "none" } : { kind: "wait", at: outlook.nextDueAt };
+      const at = earliest(outlook.nextDueAt, ...backingOff.map((id) => this.expiryRetries.get(id) ?? null));
+      return at === null ? { kind: "none" } : { kind: "wait", at };
     }
+  }
+
+  /** When the expiry D1 refused of `deliveryId` is tried again, if later than `now` (forgotten once due). */
+  private expiryRetryAt(deliveryId: string, now: number): number | null {
+    const at = this.expiryRetries.get(deliveryId);
+    if (at === undefined) return null;
+    if (at > now) return at;
+    this.expiryRetries.delete(deliveryId);
+    return null;
   }
 
   /** Releases the next held deliveries; none released means the webhook changed (disabled meanwhile): read it again. */
@@ -328,12 +341,17 @@ export class WebhookFlow {
     const id = job.delivery.id;
     const done = expirePastRetention(this.env.DB, [id], horizon, now)
       .then((n) => {
+        this.expiryRetries.delete(id);
         if (n > 0) console.warn("a delivery past the retention expired unsent", { webhookUid: this.uid, deliveryId: id });
         // FIFO: the head is settled, the next comes from D1 again.
         if (w.ordering === "fifo" && this.buffer[0]?.delivery.id === id) this.buffer.shift();
         this.recheck = true;
       })
-      .catch((err) => console.error("expiring a delivery past the retention failed; it stays pending, unsent", { deliveryId: id, error: String(err) }))
+      .catch((err) => {
+        // Tried again later, as a recording D1 refused is: at once, it would fail again, a start each, up to the run's bound.
+        this.expiryRetries.set(id, Date.now() + RECORD_RETRY_MS);
+        console.error("expiring a delivery past the retention failed; it stays pending, unsent, and is tried again later", { deliveryId: id, error: String(err) });
+      })
       .finally(() => {
         this.inFlight.delete(id);
         this.nudge();

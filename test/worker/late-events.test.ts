@@ -5,6 +5,8 @@ import { describe, expect, it } from "vitest";
 import { meteredD1 } from "../../bench/d1-meter";
 import { DAY_MS } from "../../src/domain/time";
 import { EXPIRED_GRACE_MS, RETENTION_GRID_MS, retention, runMaintenance } from "../../src/maintenance/cron";
+import { WebhookFlow } from "../../src/pipeline/flow";
+import { d1Double, type SeenStatement } from "./d1-double";
 import { ingestMessage, podiumBody } from "./helpers";
 import { pipeline, received } from "./pipeline";
 import { deliveryRows, setEvent, setEventDeliveries } from "./rows";
@@ -88,6 +90,27 @@ describe("events past the retention", () => {
     await p.deliver();
     expect(await received(key)).toHaveLength(1);
     expect(await statuses(held)).toEqual(["expired"]);
+  });
+
+  it.each(["unordered", "fifo"] as const)("%s: tries an expiry D1 refused again later, not at once until the run's bound: the delivery stays owed, unsent", async (ordering) => {
+    const { p, key, org, webhook } = await oldWebhook("ok", { ordering });
+    const id = await lateEvent(p, org, 0);
+    // Past the retention before it was sent, and before the maintenance run reached it.
+    await setEvent(id, "received_at = received_at - 2 * ?1", DAY_MS);
+    await setEventDeliveries(id, "event_received_at = event_received_at - 2 * ?1", DAY_MS);
+    const isExpiry = (stmts: SeenStatement[]) => stmts.some((s) => s.sql.includes("WHERE e.seq = deliveries.event) <"));
+    let refused = 0;
+    const db = d1Double({ failBatch: (stmts) => isExpiry(stmts) && ++refused > 0 }).db;
+    const before = Date.now();
+    const next = await new WebhookFlow({ ...p.env, DB: db }, webhook.uid).run({ deadline: before + 20_000, maxStarts: 20, maxWaitMs: 0 });
+    expect(refused).toBe(1);
+    // The run ends, its next a few seconds on (the scheduler's alarm).
+    expect(next).toBeGreaterThanOrEqual(before + 4_000);
+    expect(await statuses(id)).toEqual(["pending"]);
+    // D1 answering again, the next run expires it, unsent.
+    await p.deliver();
+    expect(await statuses(id)).toEqual(["expired"]);
+    expect(await received(key)).toHaveLength(0);
   });
 
   it("passes over deliveries whose event is past the retention in a bulk retry, and refuses a dead letter's replay of one", async () => {
