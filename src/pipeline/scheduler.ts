@@ -32,16 +32,18 @@ export class WebhookScheduler extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     const uid = ctx.storage.kv.get(UID_KEY);
-    if (typeof uid === "string") this.flow = this.flowFor(uid);
+    // Its webhook's uid stored: an instance before this one ran (a deploy, an eviction, idle a while).
+    if (typeof uid === "string") this.flow = this.flowFor(uid, true);
   }
 
-  private flowFor(uid: string): WebhookFlow {
+  /** `restarted`: another instance of this object may have started requests just before this one came to be. */
+  private flowFor(uid: string, restarted: boolean): WebhookFlow {
     const paused = this.ctx.storage.kv.get(PAUSE_KEY);
     return new WebhookFlow(this.env, uid, {
       until: typeof paused === "number" ? paused : 0,
       paused: (until) => this.ctx.storage.kv.put(PAUSE_KEY, until),
-      // A new instance (a deploy, an eviction, or the first) cannot tell whether the one before it just started a request.
-      restarted: Date.now(),
+      // A restarted instance cannot tell whether the one before it just started a request; the first ever has none before it.
+      restarted: restarted ? Date.now() : undefined,
     });
   }
 
@@ -52,7 +54,8 @@ export class WebhookScheduler extends DurableObject<Env> {
   async wake(webhookUid: string, resume = false, added = false): Promise<void> {
     if (!this.flow) {
       this.ctx.storage.kv.put(UID_KEY, webhookUid);
-      this.flow = this.flowFor(webhookUid);
+      // The first wake of this webhook's scheduler ever: the uid is stored before anything is sent.
+      this.flow = this.flowFor(webhookUid, false);
     }
     if (resume) this.flow.resume();
     this.flow.wake(added);

@@ -359,6 +359,25 @@ describe("FIFO", () => {
   });
 });
 
+describe("a scheduler made anew", () => {
+  it("sends a webhook's first delivery at once; one restarted (evicted) waits a rate-limit spacing from when it came to be", async () => {
+    const p = realSchedulers();
+    const { key, org, webhook: hook } = await p.webhookOn("record", { rateLimit: 1 });
+    const stub = env.SCHEDULERS.getByName(hook.uid);
+    // Its first instance ever: no instance before it may have just started a request.
+    const first = Date.now();
+    await p.runIngest([message(key, org, 0, first)]);
+    await succeeded(hook.uid, 1);
+    expect((await received(key))[0]!.at - first).toBeLessThan(1_000);
+    // Evicted, the next instance cannot tell when the one before it last started: its first start waits a spacing.
+    await evictDurableObject(stub);
+    const evicted = Date.now();
+    await p.runIngest([message(key, org, 1, evicted)]);
+    await succeeded(hook.uid, 2);
+    expect((await received(key))[1]!.at - evicted).toBeGreaterThanOrEqual(1_000);
+  });
+});
+
 describe("a failed run", () => {
   it("tries again with its alarm, a few seconds later, instead of at once", async () => {
     const p = realSchedulers();
