@@ -104,22 +104,36 @@ export function pauseAfter(a: AttemptSignal, ordering: Ordering, retryAfterCapSe
  */
 export class Silence {
   /** At most two ids: whether there is another than the one asking is all that is read. */
-  private readonly unanswered = new Set<string>();
+  private readonly unanswered: Set<string>;
+
+  /**
+   * `unanswered`: what `changed` last reported (kept by the scheduler, so a restart between two
+   * silences does not forget the first). `changed` is told only when the ids change: at most twice
+   * per silence and once at the answer that ends it, never per answered attempt.
+   */
+  constructor(unanswered: readonly string[] = [], private readonly changed?: (unanswered: string[]) => void) {
+    this.unanswered = new Set(unanswered.slice(0, 2));
+  }
 
   /** An attempt of `deliveryId` ended, answered or not; says whether another delivery is unanswered too (always false for an answer). */
   ended(deliveryId: string, answered: boolean): boolean {
     if (answered) {
-      this.unanswered.clear();
+      this.forget();
       return false;
     }
     const others = [...this.unanswered].some((id) => id !== deliveryId);
-    if (this.unanswered.size < 2) this.unanswered.add(deliveryId);
+    if (this.unanswered.size < 2 && !this.unanswered.has(deliveryId)) {
+      this.unanswered.add(deliveryId);
+      this.changed?.([...this.unanswered]);
+    }
     return others;
   }
 
   /** Someone asked for the deliveries now (a new URL, an enable, a retry): what went unanswered before says nothing of what comes. */
   forget(): void {
+    if (this.unanswered.size === 0) return;
     this.unanswered.clear();
+    this.changed?.([]);
   }
 }
 

@@ -83,7 +83,7 @@ export class WebhookFlow {
   /** The part of the pause the downstream asked for (Retry-After); the rest of pausedUntil is for a downstream that looked down, which an answer ends. */
   private askedUntil: number;
   /** Deliveries unanswered since the downstream last answered: one slow delivery alone pauses nothing. */
-  private readonly silence = new Silence();
+  private readonly silence: Silence;
   /** How many times someone asked for the deliveries now (`resume`). */
   private resumes = 0;
   private readonly meter = new RateMeter();
@@ -96,13 +96,21 @@ export class WebhookFlow {
     private readonly env: Env,
     readonly uid: string,
     /**
-     * The pause survives the object: it is given back here and reported through `paused`.
+     * The pause survives the object: it is given back here and reported through `paused`; so do
+     * the deliveries unanswered since the downstream last answered (`unanswered`, `silenced`: Silence).
      * `restarted`: when this flow's object came to be, another instance of it having perhaps
      * started requests just before (its first start keeps their spacing: Pacer).
      */
-    private readonly pause: { until?: number; paused?(until: number): void; restarted?: number } = {},
+    private readonly pause: {
+      until?: number;
+      paused?(until: number): void;
+      unanswered?: readonly string[];
+      silenced?(unanswered: string[]): void;
+      restarted?: number;
+    } = {},
   ) {
     this.pacer = new Pacer(pause.restarted ?? null);
+    this.silence = new Silence(pause.unanswered, pause.silenced);
     this.pausedUntil = pause.until ?? 0;
     // Why a stored pause was set is not kept: it lasts as if asked for.
     this.askedUntil = this.pausedUntil;

@@ -15,12 +15,14 @@ const FAILED_RUN_RETRY_MS = 5_000;
 
 const UID_KEY = "webhookUid";
 const PAUSE_KEY = "pausedUntil";
+const SILENCE_KEY = "unanswered";
 
 /**
  * The one sender of one webhook's deliveries (`idFromName(webhook uid)`). A
  * Durable Object is a single instance with a single thread, wherever and however
  * often it is called, so the limits its flow keeps are the webhook's limits, not
- * one isolate's. It keeps in storage only its webhook's uid and a pause; the
+ * one isolate's. It keeps in storage only its webhook's uid, a pause and the
+ * deliveries its downstream left unanswered since it last answered (at most two); the
  * deliveries are in D1. Work happens in the alarm: a wake stores an alarm for
  * now (durable once `wake` returned), a run sends what is due and sets the alarm
  * for the next due time, and the alarm is retried if the object is lost mid-run.
@@ -39,9 +41,16 @@ export class WebhookScheduler extends DurableObject<Env> {
   /** `restarted`: another instance of this object may have started requests just before this one came to be. */
   private flowFor(uid: string, restarted: boolean): WebhookFlow {
     const paused = this.ctx.storage.kv.get(PAUSE_KEY);
+    const unanswered = this.ctx.storage.kv.get(SILENCE_KEY);
     return new WebhookFlow(this.env, uid, {
       until: typeof paused === "number" ? paused : 0,
       paused: (until) => this.ctx.storage.kv.put(PAUSE_KEY, until),
+      // Written only when a silence starts, grows or ends: not per attempt.
+      unanswered: Array.isArray(unanswered) ? unanswered.filter((id): id is string => typeof id === "string") : [],
+      silenced: (ids) => {
+        if (ids.length > 0) this.ctx.storage.kv.put(SILENCE_KEY, ids);
+        else this.ctx.storage.kv.delete(SILENCE_KEY);
+      },
       // A restarted instance cannot tell whether the one before it just started a request; the first ever has none before it.
       restarted: restarted ? Date.now() : undefined,
     });

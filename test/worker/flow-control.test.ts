@@ -86,6 +86,21 @@ describe("the flow rules", () => {
     expect(silence.ended("f", false)).toBe(false);
   });
 
+  it("reports what went unanswered only when it changes (never per answer), and picks up from what it was given", () => {
+    const kept: string[][] = [];
+    const silence = new Silence([], (ids) => kept.push(ids));
+    for (let i = 0; i < 50; i++) silence.ended(`ok-${i}`, true);
+    expect(kept).toEqual([]);
+    // A downstream down for many deliveries: the first two are written, then nothing more until it answers.
+    for (let i = 0; i < 50; i++) silence.ended(`down-${i}`, false);
+    silence.ended("up", true);
+    silence.ended("up-again", true);
+    expect(kept).toEqual([["down-0"], ["down-0", "down-1"], []]);
+    // A silence kept across a restart: the next unanswered delivery is the second in a row.
+    expect(new Silence(["a"]).ended("b", false)).toBe(true);
+    expect(new Silence(["a"]).ended("a", false)).toBe(false);
+  });
+
   it("measures attempts and settled deliveries per second over a sliding window", () => {
     const meter = new RateMeter(10_000);
     expect(meter.rates(0)).toEqual({ attemptsPerSecond: 0, settledPerSecond: 0 });

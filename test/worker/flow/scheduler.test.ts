@@ -378,6 +378,25 @@ describe("a scheduler made anew", () => {
   });
 });
 
+describe("a scheduler evicted between two silences", () => {
+  it("remembers the delivery its downstream left unanswered: the next one unanswered pauses the unordered webhook", async () => {
+    const p = realSchedulers();
+    // Retries are due at once here: a pause for a downstream that looks down lasts its minimum, 1 s.
+    const { key, org, webhook: hook } = await p.webhookOn("slow?ms=3000", { timeoutMs: 300, maxConcurrency: 1, maxAttempts: 2 });
+    const stub = env.SCHEDULERS.getByName(hook.uid);
+    const now = Date.now();
+    // One delivery, unanswered at both its attempts: alone, it pauses nothing.
+    await p.runIngest([message(key, org, 0, now)]);
+    await vi.waitFor(async () => expect(await count(hook.uid, "failed")).toBe(1), { timeout: 30_000, interval: 50 });
+    expect(await runInDurableObject(stub, (_, state) => state.storage.kv.get("pausedUntil"))).toBeUndefined();
+    await evictDurableObject(stub);
+    // The next delivery, unanswered after the eviction with no answer since the first: the downstream looks down.
+    await p.runIngest([message(key, org, 1, now + 1)]);
+    await vi.waitFor(async () => expect(await count(hook.uid, "failed")).toBe(2), { timeout: 30_000, interval: 50 });
+    expect(await runInDurableObject(stub, (_, state) => state.storage.kv.get("pausedUntil"))).toBeGreaterThan(now);
+  });
+});
+
 describe("a failed run", () => {
   it("tries again with its alarm, a few seconds later, instead of at once", async () => {
     const p = realSchedulers();
