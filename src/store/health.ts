@@ -97,6 +97,8 @@ function isHourRow(r: object): r is HourCount & { webhook_uid: string } {
  * Enabled webhooks failing (failingAfterAttempts in a row) whose every attempt has failed for
  * their autoDisableAfterMinutes by `now`, at most `limit`. A failure or two and then silence is
  * no streak: a quiet webhook is not disabled on that. `version`: the webhook row's, as this decided.
+ * Along the streaks of webhooks not disabled (webhook_health_due, migration 0042): those disabled
+ * keep theirs, and would otherwise be read every minute, however many.
  */
 export async function webhooksToAutoDisable(
   db: D1Database,
@@ -105,8 +107,9 @@ export async function webhooksToAutoDisable(
 ): Promise<{ uid: string; failingSince: number; lastError: string | null; version: number }[]> {
   const { results } = await db
     .prepare(
-      `SELECT h.webhook_uid, h.failing_since, h.last_error, w.updated_at FROM webhook_health h JOIN webhooks w ON w.uid = h.webhook_uid
-       WHERE h.failing_since IS NOT NULL AND h.failing_since <= ?1 AND w.disabled = 0 AND w.kind = 'webhook'
+      `SELECT h.webhook_uid, h.failing_since, h.last_error, w.updated_at
+       FROM webhook_health h INDEXED BY webhook_health_due CROSS JOIN webhooks w ON w.uid = h.webhook_uid
+       WHERE h.failing_since IS NOT NULL AND h.disabled = 0 AND h.failing_since <= ?1 AND w.disabled = 0 AND w.kind = 'webhook'
          AND w.auto_disable_after_minutes IS NOT NULL AND h.failing_since <= ?1 - w.auto_disable_after_minutes * 60000
          AND h.consecutive_failures >= w.failing_after_attempts
        LIMIT ?2`,
@@ -117,13 +120,26 @@ export async function webhooksToAutoDisable(
 }
 
 /**
- * A webhook enabled again starts a new streak: the old one no longer counts towards disabling it.
- * Only while the webhook row is still at `version` (webhook-version.ts).
+ * A webhook enabled again starts a new streak: the old one no longer counts towards disabling it,
+ * and the next is walked by the auto-disable again. Only while the webhook row is still at `version`
+ * (webhook-version.ts).
  */
 export function resetStreakStatement(db: D1Database, webhookUid: string, version: number): D1PreparedStatement {
   return db
-    .prepare(`UPDATE webhook_health SET consecutive_failures = 0, failing_since = NULL WHERE webhook_uid = ?1 AND ${atVersionSql("?1", "?2")}`)
+    .prepare(`UPDATE webhook_health SET consecutive_failures = 0, failing_since = NULL, disabled = 0 WHERE webhook_uid = ?1 AND ${atVersionSql("?1", "?2")}`)
     .bind(webhookUid, version);
+}
+
+/**
+ * A webhook disabled keeps its streak, out of the auto-disable's walk (webhooksToAutoDisable). For
+ * the disable's transaction, before it: only while the webhook row is still at `version`, and (given)
+ * its streak still the one failing since `failingSince`, as the disable itself.
+ */
+export function streakDisabledStatement(db: D1Database, webhookUid: string, version: number, failingSince?: number): D1PreparedStatement {
+  const streak = failingSince === undefined ? "" : " AND failing_since = ?3";
+  return db
+    .prepare(`UPDATE webhook_health SET disabled = 1 WHERE webhook_uid = ?1 AND disabled = 0 AND ${atVersionSql("?1", "?2")}${streak}`)
+    .bind(webhookUid, version, ...(failingSince === undefined ? [] : [failingSince]));
 }
 
 /** A deleted webhook's health goes with it. */

@@ -7,7 +7,7 @@ import { grantLists, grantParts } from "./access";
 import { EXPIRE_CHUNK, expireWebhookStatements, holdWebhookStatements, transition } from "./deliveries";
 import { atVersionSql, disableAppliesSql, failingSinceSql } from "./webhook-version";
 import { closeDisabledEpisodeStatement, closeEpisodesOfStatement } from "./alerts";
-import { forgetHealthStatement, resetStreakStatement } from "./health";
+import { forgetHealthStatement, resetStreakStatement, streakDisabledStatement } from "./health";
 import { learnNamesStatement, nameIdSql } from "./names";
 import { storedJson } from "./stored-json";
 import { from, owed, to } from "./transitions";
@@ -220,7 +220,10 @@ export async function updateWebhook(db: D1Database, w: Webhook, before: Webhook)
     ? expireOutsideStatements(db, w.uid, w.grantOrganizationUid, w.updatedAt, before.updatedAt)
     : [];
   const along = w.disabled
-    ? holdWebhookStatements(db, w.uid, w.updatedAt, before.updatedAt)
+    ? [
+        ...holdWebhookStatements(db, w.uid, w.updatedAt, before.updatedAt),
+        ...(before.disabled ? [] : [streakDisabledStatement(db, w.uid, before.updatedAt)]),
+      ]
     : before.disabled
       ? // Enabled again: a new streak begins, so the old one cannot disable it again at once.
         [resetStreakStatement(db, w.uid, before.updatedAt), closeDisabledEpisodeStatement(db, w.uid, before.updatedAt, w.updatedAt)]
@@ -295,6 +298,7 @@ export function disableWebhookStatements(
   return [
     // Before the disable, while the check still reads the version it replaces.
     ...holdWebhookStatements(db, uid, now, version, failingSince),
+    streakDisabledStatement(db, uid, version, failingSince),
     db
       // A new version even within the millisecond of the last write.
       .prepare(

@@ -8,10 +8,10 @@ import type { RejectionsMessage } from "../../src/domain/types";
 import migration0018 from "../../migrations/0018_alert_webhooks.sql?raw";
 import { ALERT_SOURCE, alertUrl } from "../../src/domain/alerts";
 import { runMaintenance } from "../../src/maintenance/cron";
-import { REDRIVE_GRACE_MS } from "../../src/pipeline/commands";
+import { disableFailing, REDRIVE_GRACE_MS } from "../../src/pipeline/commands";
 import { alertIngestDeadLetters } from "../../src/pipeline/alerts";
 import { recordAttempts } from "../../src/store/deliveries";
-import { healthOf } from "../../src/store/health";
+import { healthOf, webhooksToAutoDisable } from "../../src/store/health";
 import { meteredD1 } from "../../bench/d1-meter";
 import { d1Double, type SeenStatement } from "./d1-double";
 import { clockFrom, midHour } from "./clock";
@@ -1023,5 +1023,45 @@ describe("webhook.disabled is raised in the transaction that disables the webhoo
     expect(p.woken).toContain(h.notify.uid);
     await settle(p);
     expect(await state(p, h)).toEqual(after);
+  });
+});
+
+describe("the auto-disable's walk", () => {
+  it("reads the failing streaks of enabled webhooks only, however many were disabled while failing (through the API or by it)", async () => {
+    const p = pipeline();
+    const walked = async () => {
+      const meter = meteredD1(env.DB);
+      const due = await webhooksToAutoDisable(meter.db, Date.now(), 500);
+      return { rows: meter.usage.rowsRead, due: due.map((d) => d.uid) };
+    };
+    const baseline = (await walked()).rows;
+    const key = uniqueKey();
+    const n = 80;
+    const uids: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const w = await p.createWebhook({ url: `https://downstream.test/fail/${key}-${i}`, eventTypes: ["*"], failingAfterAttempts: 1, autoDisableAfterMinutes: 1 });
+      uids.push(w.uid);
+    }
+    // Each failing for an hour: what recorded attempts leave (store/health.ts).
+    const since = Date.now() - 60 * MINUTE;
+    await env.DB.prepare(
+      "INSERT INTO webhook_health (webhook_uid, consecutive_failures, failing_since, last_failure_at, last_error) SELECT value, 5, ?2, ?2, 'HTTP 500' FROM json_each(?1)",
+    )
+      .bind(JSON.stringify(uids), since)
+      .run();
+    expect((await walked()).due).toEqual(expect.arrayContaining(uids));
+    // Half disabled through the API, the rest by the auto-disable: each keeps its streak.
+    for (const uid of uids.slice(0, n / 2)) expect((await p.api("PATCH", `/v1/webhooks/${uid}`, { disabled: true })).status).toBe(200);
+    const disabled = (await disableFailing(p.env)).map((d) => d.webhook.uid);
+    expect(disabled).toEqual(expect.arrayContaining(uids.slice(n / 2)));
+    expect((await health(p, uids[0]!)).health).toMatchObject({ consecutiveFailures: 5 });
+    // The walk reads none of them (it read every one of them, each minute, 80 rows here).
+    const after = await walked();
+    expect(after.due.filter((uid) => uids.includes(uid))).toEqual([]);
+    expect(after.rows).toBeLessThanOrEqual(baseline + 2);
+    // Enabled again, a webhook that fails again is walked again (and found due).
+    expect((await p.api("PATCH", `/v1/webhooks/${uids[0]}`, { disabled: false })).status).toBe(200);
+    await env.DB.prepare("UPDATE webhook_health SET consecutive_failures = 5, failing_since = ?2 WHERE webhook_uid = ?1").bind(uids[0], since).run();
+    expect((await walked()).due).toContain(uids[0]);
   });
 });
