@@ -9,9 +9,8 @@
  * Raising never throws: the attempts or the maintenance step it follows are committed
  * whatever happens here.
  */
-import { attemptEpisodes, INGEST_SUBJECT, QUIET_CLOSE_MS, REJECTING_THRESHOLD, type AlertData, type EpisodeAction } from "../domain/alerts";
-import { HOUR_MS } from "../domain/time";
-import type { RejectionsMessage, Webhook } from "../domain/types";
+import { attemptEpisodes, INGEST_SUBJECT, QUIET_CLOSE_MS, type AlertData, type EpisodeAction } from "../domain/alerts";
+import type { Webhook } from "../domain/types";
 import { stringsIn } from "../store/stored-json";
 import type { Env } from "../env";
 import {
@@ -26,7 +25,7 @@ import {
   type NewEpisode,
 } from "../store/alerts";
 import type { AttemptOutcome } from "../store/deliveries";
-import { rejectionSummaries } from "../store/rejections";
+import { markHoursAlertedStatement, rejectionSummaries, releaseClaims, type RejectionClaim, type RejectionSummary } from "../store/rejections";
 import { notificationEndpoints } from "../store/webhooks";
 import { announcement, newEpisodeId } from "./alert-events";
 import { writeAnnounced } from "./commands";
@@ -40,31 +39,40 @@ const QUIET_PER_RUN = 100;
  * and the next run that finds the condition raises it again. An alert no endpoint subscribes
  * to is not stored; the change is written alone.
  */
-async function announce(env: Env, e: NewEpisode, closing: boolean, change: D1PreparedStatement, now: number): Promise<void> {
-  await writeAnnounced(env, await announcement(await notificationEndpoints(env.DB), e, closing, now), [change]);
+async function announce(env: Env, e: NewEpisode, closing: boolean, changes: D1PreparedStatement[], now: number): Promise<void> {
+  await writeAnnounced(env, await announcement(await notificationEndpoints(env.DB), e, closing, now), changes);
 }
 
-/** Counts an occurrence in its open episode, or opens one, announced. */
-async function open(env: Env, a: Extract<EpisodeAction, { kind: "open" }>, now: number): Promise<void> {
+/**
+ * Counts an occurrence in its open episode, or opens one, announced. `also` is written in the
+ * transaction of whichever it does; with `mayOpen` false it only counts in an open one.
+ */
+async function open(
+  env: Env,
+  a: Extract<EpisodeAction, { kind: "open" }>,
+  now: number,
+  { also = [], mayOpen = true }: { also?: D1PreparedStatement[]; mayOpen?: boolean } = {},
+): Promise<void> {
   const at = a.at ?? now;
-  if (await countIn(env.DB, { ...a, now: at })) return;
+  if (await countIn(env.DB, { ...a, now: at }, also)) return;
+  if (!mayOpen) return;
   const id = newEpisodeId();
   const e: NewEpisode = { id, type: a.type, subject: a.subject, openedAt: at, lastAt: at, count: a.initialCount, data: a.data };
   try {
-    await announce(env, e, false, openEpisodeStatement(env.DB, e), now);
+    await announce(env, e, false, [openEpisodeStatement(env.DB, e), ...also], now);
   } catch (err) {
     // Another run opened it meanwhile (nothing of this one was written): count in there.
     // Unless the one open is this one (written, its answer lost): it counts this already.
     const opened = await openEpisodeOf(env.DB, a.type, a.subject);
     if (opened?.id === id) return;
-    if (opened && (await countIn(env.DB, { ...a, now: at }))) return;
+    if (opened && (await countIn(env.DB, { ...a, now: at }, also))) return;
     throw err;
   }
 }
 
 /** Closes an open episode, announced. */
 async function close(env: Env, e: AlertEpisode, now: number): Promise<void> {
-  await announce(env, e, true, closeEpisodeStatement(env.DB, e, now), now);
+  await announce(env, e, true, [closeEpisodeStatement(env.DB, e, now)], now);
 }
 
 /** Applies episode changes in order, announcing each opening and closing; one that fails (logged) does not stop the others. */
@@ -120,47 +128,42 @@ export async function alertIngestDeadLetters(env: Env, count: number, reason: st
   );
 }
 
-/** The clock hour a refusal is filed under (recordRejections: the hour of its tally's lastAt). */
-const hourOf = (at: number) => Math.floor(at / HOUR_MS) * HOUR_MS;
-
 /**
- * After a batch of refusal tallies is recorded: each source they touched whose refusals in one
- * clock hour reached REJECTING_THRESHOLD opens (or counts in) `source.rejecting`, with the
- * breakdown by reason.
+ * After a batch of refusal tallies is recorded, with what it claimed (recordRejections): each
+ * source that claimed refusals of an hour at REJECTING_THRESHOLD opens (or counts them in)
+ * `source.rejecting`, with the breakdown by reason of its latest such hour. The claims were made
+ * in the tallies' transaction, so a batch recorded at the same time claimed only its own refusals:
+ * none is counted twice, and an hour's refusals before the threshold go to the batch that took it
+ * there. An hour that already counted in an episode opens no other (a late tally of it, once that
+ * closed). Claims an episode could not be told of are given back for the hour's next batch.
  */
-export async function alertRejecting(env: Env, counts: RejectionsMessage["counts"], now = Date.now()) {
-  if (counts.length === 0) return;
+export async function alertRejecting(env: Env, claims: RejectionClaim[], now = Date.now()) {
+  const bySource = new Map<string, RejectionClaim[]>();
+  for (const c of claims) if (c.claimed > 0) bySource.set(c.sourceId, [...(bySource.get(c.sourceId) ?? []), c]);
+  if (bySource.size === 0) return;
   await safely("rejections", async () => {
-    // Each source is judged in every hour its refusals in the batch are filed under (recordRejections:
-    // the hour of a tally's lastAt), not the hour the batch is recorded in: a tally reaches the consumer
-    // seconds after its window (minutes when retried), and a batch at an hour's turn holds the last
-    // refusals of one hour (which may take it to the threshold) and the first of the next.
-    const byHour = new Map<number, Map<string, number>>();
-    for (const c of counts) {
-      const hour = hourOf(c.lastAt);
-      const added = byHour.get(hour) ?? new Map<string, number>();
-      added.set(c.sourceId, (added.get(c.sourceId) ?? 0) + c.count);
-      byHour.set(hour, added);
+    // A source's episode takes the breakdown of its latest claimed hour: one bounded read per such
+    // hour (one, or two at an hour's turn).
+    const latest = new Map([...bySource].map(([sourceId, list]) => [sourceId, list.reduce((a, b) => (b.hour > a.hour ? b : a))]));
+    const byHour = new Map<number, string[]>();
+    for (const [sourceId, c] of latest) byHour.set(c.hour, [...(byHour.get(c.hour) ?? []), sourceId]);
+    const breakdowns = new Map<string, RejectionSummary[]>();
+    for (const [hour, sources] of byHour) for (const [id, list] of await rejectionSummaries(env.DB, sources, hour)) breakdowns.set(id, list);
+    for (const [sourceId, list] of bySource) {
+      await safely("rejections", async () => {
+        const count = list.reduce((n, c) => n + c.claimed, 0);
+        const reasons = Object.fromEntries((breakdowns.get(sourceId) ?? []).filter((r) => r.thisHour > 0).map((r) => [r.reason, r.thisHour]));
+        const data: AlertData = { sourceId, thisHour: latest.get(sourceId)?.total ?? count, reasons };
+        const action = { kind: "open", type: "source.rejecting", subject: sourceId, count, initialCount: count, data } as const;
+        const also = [markHoursAlertedStatement(env.DB, action.type, sourceId, list.map((c) => c.hour))];
+        try {
+          await open(env, action, now, { also, mayOpen: !list.some((c) => c.alerted) });
+        } catch (err) {
+          await releaseClaims(env.DB, list).catch((e: unknown) => console.error("giving back claimed refusals failed", { sourceId, error: String(e) }));
+          throw err;
+        }
+      });
     }
-    // One bounded read per hour the batch's refusals are filed under (one, or two at an hour's turn),
-    // oldest first: a source's episode takes the breakdown of its latest hour at the threshold.
-    const bySource = new Map<string, EpisodeAction & { kind: "open" }>();
-    for (const [hour, added] of [...byHour].sort(([a], [b]) => a - b)) {
-      for (const [sourceId, list] of await rejectionSummaries(env.DB, [...added.keys()], hour)) {
-        const thisHour = list.reduce((n, r) => n + r.thisHour, 0);
-        if (thisHour < REJECTING_THRESHOLD) continue;
-        const addedThatHour = added.get(sourceId) ?? 0;
-        // The batch that takes the hour to the threshold counts the hour's earlier refusals in too: they
-        // were under it, so counted in no episode (an open one from an earlier hour undercounted them).
-        const before = thisHour - addedThatHour;
-        const count = addedThatHour + (before < REJECTING_THRESHOLD ? before : 0) + (bySource.get(sourceId)?.count ?? 0);
-        const reasons = Object.fromEntries(list.filter((r) => r.thisHour > 0).map((r) => [r.reason, r.thisHour]));
-        const data: AlertData = { sourceId, thisHour, reasons };
-        bySource.set(sourceId, { kind: "open", type: "source.rejecting", subject: sourceId, count, initialCount: thisHour, data });
-      }
-    }
-    const actions: EpisodeAction[] = [...bySource.values()];
-    await apply(env, actions, now);
   });
 }
 

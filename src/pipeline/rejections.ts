@@ -1,7 +1,8 @@
+import { REJECTING_THRESHOLD } from "../domain/alerts";
 import { isIndexable } from "../domain/guards";
 import { isRejectionsMessage, type RejectionsMessage } from "../domain/types";
 import type { Env } from "../env";
-import { recordRejections } from "../store/rejections";
+import { recordRejections, type RejectionClaim } from "../store/rejections";
 import { alertRejecting } from "./alerts";
 
 const isTally = (msg: Message): msg is Message<RejectionsMessage> => isRejectionsMessage(msg.body);
@@ -41,13 +42,14 @@ export async function consumeRejections(batch: MessageBatch, env: Env): Promise<
   }
   if (tallies.length === 0) return;
   const messages = tallies.map((m) => m.body);
+  let claims: RejectionClaim[];
   try {
-    await recordRejections(env.DB, messages);
+    claims = await recordRejections(env.DB, messages, REJECTING_THRESHOLD);
   } catch (err) {
     console.error("recording refused requests failed; retrying", { messages: tallies.length, error: String(err) });
     for (const msg of tallies) msg.retry({ delaySeconds: 30 });
     return;
   }
   for (const msg of tallies) msg.ack();
-  await alertRejecting(env, messages.flatMap((m) => m.counts)); // never throws
+  await alertRejecting(env, claims); // never throws
 }

@@ -78,12 +78,17 @@ export async function openEpisodeOf(db: D1Database, type: EpisodeType, subject: 
 }
 
 /** Counts `count` more in the open episode of `type` on `subject` (its count and last time only); false when none is open. */
-export async function countIn(db: D1Database, e: { type: EpisodeType; subject: string; count: number; now: number }): Promise<boolean> {
-  const res = await db
+export async function countIn(
+  db: D1Database,
+  e: { type: EpisodeType; subject: string; count: number; now: number },
+  also: D1PreparedStatement[] = [],
+): Promise<boolean> {
+  const count = db
     .prepare("UPDATE alerts SET count = count + ?, last_at = max(last_at, ?) WHERE subject = ? AND type = ? AND closed_at IS NULL")
-    .bind(e.count, e.now, e.subject, e.type)
-    .run();
-  return (res.meta.changes ?? 0) > 0;
+    .bind(e.count, e.now, e.subject, e.type);
+  // `also` is written in the same transaction (bookkeeping of what was counted in).
+  const [res] = also.length === 0 ? [await count.run()] : await db.batch([count, ...also]);
+  return (res?.meta.changes ?? 0) > 0;
 }
 
 /** An episode about to open: what its row and its alert say. */

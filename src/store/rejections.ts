@@ -7,16 +7,47 @@ import { storedJson } from "./stored-json";
 /** Samples kept per source: the latest few hundred. */
 export const SAMPLES_KEPT = 200;
 
+/** What a batch of tallies claimed of a source's hour for `source.rejecting` (recordRejections). */
+export interface RejectionClaim {
+  sourceId: string;
+  hour: number;
+  /** The hour's refusals, this batch's included. */
+  total: number;
+  /** Of them, what this batch gives an episode: the whole hour when it reaches the threshold, then each batch's own; 0 under it. */
+  claimed: number;
+  /** Whether the hour has already counted in an episode (markHoursAlerted): it opens no other. */
+  alerted: boolean;
+}
+
+interface ClaimRow {
+  source_id: string;
+  hour: number;
+  total: number;
+  claimed: number;
+  alerted: number;
+}
+
 /**
  * Records tallies of refused requests in one transaction: counts added to their
  * hour, samples appended, and each source's samples pruned to the latest SAMPLES_KEPT.
+ * In the same transaction each (source, hour) touched adds to its total and, once that reaches
+ * `threshold`, claims what no batch claimed before: two batches recorded at once are serialized by
+ * D1, so the second claims only its own refusals, never the first's. Returns the claims.
  */
-export async function recordRejections(db: D1Database, messages: RejectionsMessage[]): Promise<void> {
+export async function recordRejections(db: D1Database, messages: RejectionsMessage[], threshold: number): Promise<RejectionClaim[]> {
   const counts = messages.flatMap((m) => m.counts);
   const samples = messages.flatMap((m) => m.samples);
-  if (counts.length === 0) return;
+  if (counts.length === 0) return [];
   const sources = [...new Set(samples.map((s) => s.sourceId))];
-  await db.batch([
+  const hours = new Map<string, [string, number, number]>();
+  for (const c of counts) {
+    const hour = Math.floor(c.lastAt / HOUR_MS) * HOUR_MS;
+    const key = JSON.stringify([c.sourceId, hour]);
+    const h = hours.get(key) ?? [c.sourceId, hour, 0];
+    h[2] += c.count;
+    hours.set(key, h);
+  }
+  const results = await db.batch<ClaimRow>([
     db
       .prepare(
         `INSERT INTO rejection_counts (source_id, reason, hour, count, last_at)
@@ -24,6 +55,19 @@ export async function recordRejections(db: D1Database, messages: RejectionsMessa
          ON CONFLICT (source_id, reason, hour) DO UPDATE SET count = count + excluded.count, last_at = max(last_at, excluded.last_at)`,
       )
       .bind(JSON.stringify(counts.map((c) => [c.sourceId, c.reason, Math.floor(c.lastAt / HOUR_MS) * HOUR_MS, c.count, c.lastAt]))),
+    // The right-hand sides of an upsert's SET read the row as it was: `total` there is the old total.
+    db
+      .prepare(
+        `INSERT INTO rejection_hours (source_id, hour, total, counted, claimed)
+         SELECT value->>0, value->>1, value->>2, CASE WHEN value->>2 >= ?2 THEN value->>2 ELSE 0 END, CASE WHEN value->>2 >= ?2 THEN value->>2 ELSE 0 END
+         FROM json_each(?1) WHERE true
+         ON CONFLICT (source_id, hour) DO UPDATE SET
+           total = total + excluded.total,
+           claimed = CASE WHEN total + excluded.total >= ?2 THEN total + excluded.total - counted ELSE 0 END,
+           counted = CASE WHEN total + excluded.total >= ?2 THEN total + excluded.total ELSE counted END
+         RETURNING source_id, hour, total, claimed, alerted`,
+      )
+      .bind(JSON.stringify([...hours.values()]), threshold),
     db
       .prepare(
         `INSERT INTO rejections (source_id, requested, at, reason, client, user_agent, header_names)
@@ -39,6 +83,35 @@ export async function recordRejections(db: D1Database, messages: RejectionsMessa
         .bind(id, SAMPLES_KEPT),
     ),
   ]);
+  return (results[1]?.results ?? []).map((r) => ({ sourceId: r.source_id, hour: r.hour, total: r.total, claimed: r.claimed, alerted: r.alerted === 1 }));
+}
+
+/**
+ * Gives claimed refusals back (an episode could not be told of them): the hour's next batch
+ * claims them again with its own. Counted, not set, so a batch claiming meanwhile keeps its share.
+ */
+export async function releaseClaims(db: D1Database, claims: RejectionClaim[]): Promise<void> {
+  await db
+    .prepare(
+      `UPDATE rejection_hours SET counted = counted - (SELECT value->>2 FROM json_each(?1) WHERE value->>0 = source_id AND value->>1 = hour)
+       WHERE (source_id, hour) IN (SELECT value->>0, value->>1 FROM json_each(?1))`,
+    )
+    .bind(JSON.stringify(claims.map((c) => [c.sourceId, c.hour, c.claimed])))
+    .run();
+}
+
+/**
+ * Marks a source's hours as counted in its open `type` episode, so that none of them opens another
+ * once it closes; written after the count (or the opening) in its transaction, and only when an
+ * episode is open, so an hour is never marked for a count that was not written.
+ */
+export function markHoursAlertedStatement(db: D1Database, type: string, sourceId: string, hours: number[]): D1PreparedStatement {
+  return db
+    .prepare(
+      `UPDATE rejection_hours SET alerted = 1 WHERE source_id = ?1 AND hour IN (SELECT value FROM json_each(?2))
+       AND EXISTS (SELECT 1 FROM alerts WHERE subject = ?1 AND type = ?3 AND closed_at IS NULL)`,
+    )
+    .bind(sourceId, JSON.stringify(hours), type);
 }
 
 export interface RejectionSummary {
@@ -142,14 +215,18 @@ export async function purgeRejectionSamples(db: D1Database, cutoff: number, limi
   return res.meta.changes ?? 0;
 }
 
-/** Drops counts older than `cutoff`, at most `limit` (the table holds sources × reasons × retained hours). */
+/** Drops counts older than `cutoff`, at most `limit` (the table holds sources × reasons × retained hours), and as many of their hours' claims. */
 export async function purgeRejectionCounts(db: D1Database, cutoff: number, limit = 5000): Promise<number> {
-  const res = await db
-    .prepare(
-      `DELETE FROM rejection_counts WHERE (source_id, reason, hour) IN
-         (SELECT source_id, reason, hour FROM rejection_counts WHERE hour < ? LIMIT ?)`,
-    )
-    .bind(cutoff, limit)
-    .run();
-  return res.meta.changes ?? 0;
+  const [res] = await db.batch([
+    db
+      .prepare(
+        `DELETE FROM rejection_counts WHERE (source_id, reason, hour) IN
+           (SELECT source_id, reason, hour FROM rejection_counts WHERE hour < ? LIMIT ?)`,
+      )
+      .bind(cutoff, limit),
+    db
+      .prepare("DELETE FROM rejection_hours WHERE (source_id, hour) IN (SELECT source_id, hour FROM rejection_hours WHERE hour < ? LIMIT ?)")
+      .bind(cutoff, limit),
+  ]);
+  return res?.meta.changes ?? 0;
 }

@@ -177,6 +177,7 @@ export async function deleteSource(db: D1Database, id: string): Promise<boolean>
   const [res] = await db.batch([
     db.prepare("DELETE FROM sources WHERE id = ?").bind(id),
     db.prepare("DELETE FROM rejection_counts WHERE source_id = ?").bind(id),
+    db.prepare("DELETE FROM rejection_hours WHERE source_id = ?").bind(id),
     db.prepare("DELETE FROM rejections WHERE source_id = ?").bind(id),
   ]);
   return (res?.meta.changes ?? 0) > 0;

@@ -454,6 +454,63 @@ describe("webhook health, auto-disable and alerts", () => {
     expect(await episodesOf(p, source)).toEqual([["source.rejecting", "open", 50]]);
   });
 
+  it("source.rejecting counts each refusal once when two batches are recorded and judged at once, and alerts once", async () => {
+    // Both batches' tallies are written before either is judged: each batch's recording waits for the other's.
+    let waiting: (() => void) | null = null;
+    const { db } = d1Double({
+      beforeBatch: async (stmts) => {
+        if (!stmts.some((st) => st.sql.includes("INSERT INTO rejection_counts"))) return;
+        if (waiting) return waiting();
+        await new Promise<void>((resolve) => (waiting = resolve));
+      },
+    });
+    const p = pipeline({ DB: db });
+    const key = uniqueKey();
+    const source = `src-${key}`;
+    const hour = midHour() - HOUR; // an hour past, so its alert is due now
+    await endpointAt(p, hour - MINUTE, `${key}-alerts`);
+    const refused = refusedBy(source);
+    // 20 refusals first (no spike), then two batches of 30 at once: the hour reaches 80.
+    const first = pipeline();
+    await tallyAt(first, hour, [refused(20, hour)]);
+    const realClock = clockFrom(hour + MINUTE);
+    try {
+      await Promise.all([p.runQueue("edgehook-rejections", [refused(30, hour + MINUTE)]), p.runQueue("edgehook-rejections", [refused(30, hour + MINUTE)])]);
+    } finally {
+      realClock();
+    }
+    expect(await episodesOf(p, source)).toEqual([["source.rejecting", "open", 80]]);
+    await settle(p);
+    expect((await alertsAt(`${key}-alerts`, source)).map((a) => a.data.state)).toEqual(["open"]);
+  });
+
+  it("source.rejecting opens no second episode for an hour that already alerted: a late tally of it, once its episode closed", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const source = `src-${key}`;
+    const alertKey = `${key}-alerts`;
+    const hour = midHour() - 3 * HOUR; // all of it past, so its alerts are due now
+    await endpointAt(p, hour - MINUTE, alertKey);
+    const refused = refusedBy(source);
+    await tallyAt(p, hour, [refused(50, hour)]);
+    expect((await runMaintenance(p.env, hour + 61 * MINUTE)).alertsClosed).toBeGreaterThanOrEqual(1);
+    expect(await episodesOf(p, source)).toEqual([["source.rejecting", "closed", 50]]);
+    await settle(p);
+    // A tally of that hour recorded late (retried), and then a spike of a later hour, which does open one.
+    await tallyAt(p, hour + 62 * MINUTE, [refused(5, hour + MINUTE)]);
+    await tallyAt(p, hour + 63 * MINUTE, [refused(50, hour + 63 * MINUTE)]);
+    expect(await episodesOf(p, source)).toEqual([
+      ["source.rejecting", "open", 50],
+      ["source.rejecting", "closed", 50],
+    ]);
+    await settle(p);
+    expect((await alertsAt(alertKey, source)).map((a) => [a.data.state, a.data.count])).toEqual([
+      ["open", 50],
+      ["resolved", 50],
+      ["open", 50],
+    ]);
+  });
+
   it("ingest.dead_lettered opens once for events that could not be stored, counts the rest, and closes after a quiet hour", async () => {
     const p = pipeline();
     const key = uniqueKey();
@@ -512,6 +569,16 @@ async function fortyNineBeforeHourEnd() {
   const refused = refusedBy(source);
   await tallyAt(p, hourEnd - 10_000, [refused(49, hourEnd - 10_000)]);
   return { p, source, refused, hourEnd };
+}
+
+/** A notification endpoint subscribed to source.rejecting, made at `t` (an endpoint is owed the alerts raised after it was made). */
+async function endpointAt(p: P, t: number, key: string) {
+  const realClock = clockFrom(t);
+  try {
+    await endpoint(p, key, { alertTypes: ["source.rejecting"] });
+  } finally {
+    realClock();
+  }
 }
 
 async function episodesOf(p: P, subject: string): Promise<[string, string, number][]> {

@@ -1,6 +1,7 @@
 // A JSON or enumerated column is read back through a guard: a row that holds what
 // the code never writes (by hand, or from an older schema) raises an error naming
 // the row and column, never flows on as a token or source of the wrong shape.
+import { REJECTING_THRESHOLD } from "../../src/domain/alerts";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { RejectionSample } from "../../src/domain/types";
@@ -150,7 +151,7 @@ describe("a stored rejection", () => {
   it("whose header names are not a list of strings raises an error naming the row and column", async () => {
     const sourceId = `src-${uniqueKey()}`;
     const sample: RejectionSample = { sourceId, requested: sourceId, reason: "invalid_signature", at: 1, client: "::1", userAgent: null, headerNames: ["content-type"] };
-    await recordRejections(env.DB, [{ v: 1, counts: [{ sourceId, reason: "invalid_signature", count: 1, lastAt: 1 }], samples: [sample] }]);
+    await recordRejections(env.DB, [{ v: 1, counts: [{ sourceId, reason: "invalid_signature", count: 1, lastAt: 1 }], samples: [sample] }], REJECTING_THRESHOLD);
     expect(await latestRejections(env.DB, sourceId, 10)).toEqual([sample]);
     const row = await env.DB.prepare("SELECT seq FROM rejections WHERE source_id = ?").bind(sourceId).first<{ seq: number }>();
     for (const bad of [{ 0: "content-type" }, ["content-type", 1], "content-type"]) {
