@@ -1,6 +1,10 @@
 // A resilient listener connection: opens GET /v1/listen as a WebSocket, hands each
 // message to a handler one at a time (in order), and reconnects after a drop,
 // resuming after the last position the handler finished, so nothing is skipped.
+// A backlog arriving faster than the handler finishes is held to MAX_QUEUED messages: past
+// that the socket is no longer read (TCP slows the API down) until the handler catches up,
+// and with an API that takes acks (`ack=1`, its hello says `acks`) the API sends no more
+// than one run of pages until the client acks the `position` that ends it.
 import pc from "picocolors";
 import WebSocket from "ws";
 import { apiError } from "./client.js";
@@ -17,6 +21,7 @@ import { printable } from "./output.js";
  *   headers?: Record<string, string>,
  *   position: number | null,
  *   replay: number,
+ *   acks?: boolean,
  *   onMessage: (m: ListenMessage, stopping: AbortSignal) => Promise<void>,
  *   onPosition: (position: number) => void,
  *   log: (line: string) => void,
@@ -24,6 +29,12 @@ import { printable } from "./output.js";
  */
 
 const PING_MS = 25_000;
+/**
+ * Messages received and not yet handled past which the socket is paused (not read), and resumed
+ * once half are handled: what a catch-up holds in memory while the local server is slower than
+ * the API (a little more: messages already read off the socket in the same chunk still arrive).
+ */
+export const MAX_QUEUED = 100;
 const MAX_BACKOFF_MS = 15_000;
 /**
  * How long ws waits, once close frames are exchanged, for the API to end the connection before
@@ -37,7 +48,7 @@ const UNREACHABLE = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNR
 /** Close codes after which reconnecting cannot help. */
 const FINAL_CLOSES = new Set([1008, 4401, 4404]);
 
-/** @param {StreamOptions} o @returns {{ done: Promise<void>, stop: () => Promise<void> }} */
+/** @param {StreamOptions} o @returns {{ done: Promise<void>, stop: () => Promise<void>, queued: () => number }} */
 export function openStream(o) {
   let position = o.position;
   let stopped = false;
@@ -50,6 +61,8 @@ export function openStream(o) {
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   let reconnect;
   let chain = Promise.resolve();
+  /** Messages received and not yet handled (the chain's length). */
+  let queued = 0;
   /**
    * Aborted by stop(): a handler waiting on something slow (a local server that never answers)
    * gives up by rejecting with its reason, and the message is left for the next run.
@@ -60,7 +73,7 @@ export function openStream(o) {
   /** @type {Promise<void>} */
   const done = new Promise((resolve, reject) => (finish = (err) => (err ? reject(err) : resolve())));
 
-  const handle = async (/** @type {ListenMessage} */ m, /** @type {number | null} */ asked) => {
+  const handle = async (/** @type {ListenMessage} */ m, /** @type {number | null} */ asked, /** @type {(position: number) => void} */ ack) => {
     // Stopped by the user: the message in hand finishes or gives up (its handler's signal aborts),
     // those received behind it wait for the next run (their positions are not saved), so a stop
     // never waits for a backlog to be forwarded, nor for a local server that does not answer.
@@ -86,6 +99,8 @@ export function openStream(o) {
       position = m.position;
       o.onPosition(position);
     }
+    // Everything the API sent up to here is handled: it may send the next run.
+    if (m.type === "position") ack(m.position);
   };
 
   const connect = () => {
@@ -95,13 +110,21 @@ export function openStream(o) {
     const asked = position;
     if (asked !== null) base.searchParams.set("after", String(asked));
     else if (o.replay > 0) base.searchParams.set("replay", String(o.replay));
+    if (o.acks) base.searchParams.set("ack", "1");
 
     const options = { headers: { authorization: `Bearer ${requireToken(o.conn)}`, ...o.headers }, closeTimeout: CLOSE_WAIT_MS };
     const socket = new WebSocket(base, options);
     ws = socket;
     let alive = true;
+    /** Not read while the handler is behind (MAX_QUEUED). */
+    let paused = false;
+    /** The API said in its hello that it waits for acks (an older one closes a socket that sends one). */
+    let acking = false;
     /** @type {ReturnType<typeof setInterval> | undefined} */
     let ping;
+    const ack = (/** @type {number} */ at) => {
+      if (acking && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: "ack", position: at }));
+    };
 
     socket.on("unexpected-response", (req, res) => {
       let text = "";
@@ -130,6 +153,8 @@ export function openStream(o) {
       attempt = 0;
       // Only once open: a refused upgrade never opens, and a ping on it would throw.
       ping = setInterval(() => {
+        // A paused socket reads no pong: its silence says nothing of the connection.
+        if (paused) alive = true;
         if (!alive) return socket.terminate(); // no answer for a whole interval: a dead connection
         alive = false;
         socket.send("ping");
@@ -143,11 +168,26 @@ export function openStream(o) {
       const read = isBinary ? { problem: "in binary" } : readMessage(text);
       if ("problem" in read) return o.log(pc.yellow(`ignored a message ${printable(read.problem)}: ${printable(text.slice(0, 80))}`));
       const m = read.message;
-      chain = chain.then(() => handle(m, asked)).catch((err) => {
-        stopped = true;
-        socket.close(1000);
-        finish(err);
-      });
+      if (m.type === "hello" && "acks" in m && m.acks === true) acking = true;
+      queued++;
+      if (queued > MAX_QUEUED && !paused) {
+        paused = true;
+        socket.pause();
+      }
+      chain = chain
+        .then(() => handle(m, asked, ack))
+        .finally(() => {
+          queued--;
+          if (paused && queued <= MAX_QUEUED / 2) {
+            paused = false;
+            socket.resume();
+          }
+        })
+        .catch((err) => {
+          stopped = true;
+          socket.close(1000);
+          finish(err);
+        });
     });
     socket.on("error", (err) => {
       if (stopped) return;
@@ -176,6 +216,7 @@ export function openStream(o) {
   connect();
   return {
     done,
+    queued: () => queued,
     async stop() {
       stopped = halted = true;
       clearTimeout(reconnect);

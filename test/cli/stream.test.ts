@@ -5,7 +5,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { WebSocketServer, type WebSocket } from "ws";
-import { openStream } from "../../cli/src/stream.js";
+import { MAX_QUEUED, openStream } from "../../cli/src/stream.js";
 
 let server: Server | null = null;
 /** Refused connections kept alive, closed at the end of each test whatever the client did. */
@@ -94,6 +94,46 @@ function slowOnEleven(url: string) {
 }
 
 describe("edgehook listen's connection", () => {
+  it("holds a backlog sent faster than its handler finishes to a bounded queue, and hands on every event once, in order", async () => {
+    const backlog = 600;
+    // Bodies of 2 KB, so what one read of the socket holds is a few dozen messages.
+    const body = "x".repeat(2_048);
+    const { url } = await api({
+      upgrade: (ws) => {
+        ws.send(JSON.stringify({ type: "hello", position: 0 }));
+        for (let p = 1; p <= backlog; p++) ws.send(JSON.stringify({ type: "event", position: p, id: `evt_${p}`, headers: {}, body }));
+      },
+    });
+    const handed: number[] = [];
+    let inHand = 0;
+    let mostInHand = 0;
+    let mostQueued = 0;
+    const stream = openStream({
+      conn: { url, token: "ehk_test", configFile: "" },
+      query: {},
+      position: null,
+      replay: 0,
+      // A slow local server: each event takes a moment.
+      onMessage: async (m) => {
+        if (m.type !== "event") return;
+        mostInHand = Math.max(mostInHand, ++inHand);
+        mostQueued = Math.max(mostQueued, stream.queued());
+        await new Promise((r) => setTimeout(r, 1));
+        handed.push(m.position);
+        inHand--;
+      },
+      onPosition: () => {},
+      log: () => {},
+    });
+    await vi.waitFor(() => expect(handed).toHaveLength(backlog), { timeout: 20_000, interval: 50 });
+    await stream.stop();
+    expect(handed).toEqual(Array.from({ length: backlog }, (_, i) => i + 1));
+    expect(mostInHand).toBe(1);
+    // Paused past MAX_QUEUED: what the socket had already read in the same chunk still arrives, no more.
+    expect(mostQueued).toBeGreaterThan(MAX_QUEUED / 2);
+    expect(mostQueued).toBeLessThan(MAX_QUEUED + 100);
+  });
+
   it("stops after the event in hand: those received behind it are neither handed on nor saved", async () => {
     const { url } = await api({
       upgrade: (ws) => {
