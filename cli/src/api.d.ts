@@ -2596,6 +2596,8 @@ export interface paths {
                     after?: number;
                     /** @description Send the last N matching events first. */
                     replay?: number;
+                    /** @description Listen mode: after each run of events (ended by a `position` message) the hub sends no more until the client sends `{"type":"ack","position":…}` with that position, so a slow client slows its catch-up. The hello says `acks: true`. */
+                    ack?: "true" | "false";
                 };
                 header?: never;
                 path?: never;

@@ -3,7 +3,7 @@
 // resuming after the last position the handler finished, so nothing is skipped.
 // A backlog arriving faster than the handler finishes is held to MAX_QUEUED messages: past
 // that the socket is no longer read (TCP slows the API down) until the handler catches up,
-// and with an API that takes acks (`ack=1`, its hello says `acks`) the API sends no more
+// and with an API that takes acks (`ack=true`, its hello says `acks`) the API sends no more
 // than one run of pages until the client acks the `position` that ends it.
 import pc from "picocolors";
 import WebSocket from "ws";
@@ -110,7 +110,7 @@ export function openStream(o) {
     const asked = position;
     if (asked !== null) base.searchParams.set("after", String(asked));
     else if (o.replay > 0) base.searchParams.set("replay", String(o.replay));
-    if (o.acks) base.searchParams.set("ack", "1");
+    if (o.acks) base.searchParams.set("ack", "true");
 
     const options = { headers: { authorization: `Bearer ${requireToken(o.conn)}`, ...o.headers }, closeTimeout: CLOSE_WAIT_MS };
     const socket = new WebSocket(base, options);

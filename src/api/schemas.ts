@@ -833,6 +833,10 @@ export const ListenQuery = strictQuery({
   replay: queryInteger(0, 100)
     .default(0)
     .openapi({ type: "integer", minimum: 0, maximum: 100, default: 0, description: "Send the last N matching events first." }),
+  ack: z.enum(["true", "false"]).optional().openapi({
+    description:
+      'Listen mode: after each run of events (ended by a `position` message) the hub sends no more until the client sends `{"type":"ack","position":…}` with that position, so a slow client slows its catch-up. The hello says `acks: true`.',
+  }),
 });
 
 // Notification endpoints and alerts (docs/alerts.md)

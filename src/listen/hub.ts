@@ -17,7 +17,7 @@ import { getWebhook } from "../store/webhooks";
 import { QUIET_MS } from "./announce";
 import { admitsContent, hears, principalOf } from "./hears";
 import { PAGE, PAGES_PER_ALARM, PAGES_PER_SOCKET, SILENT_SOCKET_MS, SOCKETS_PER_TOKEN, socketRefusal } from "./limits";
-import { CLOSE_CODES, CONFIG_HEADER, type AttemptNote, type EventNote, type ListenerConfig, type ListenMessage } from "./protocol";
+import { CLOSE_CODES, CONFIG_HEADER, type AckMessage, type AttemptNote, type EventNote, type ListenerConfig, type ListenMessage } from "./protocol";
 
 /** `replay N` looks this far back for matching events, at most. */
 const REPLAY_SCAN_ROWS = 2_000;
@@ -35,6 +35,10 @@ interface Attachment {
   acceptedAt?: number;
   /** Closed by the hub for silence: it no longer counts toward its token's sockets. */
   swept?: true;
+  /** A socket that acks (ListenerConfig.ack): the position it has acked up to. It is sent more only once this reaches `position`. */
+  acked?: number;
+  /** Passed over by a pump for want of an ack: its ack sets the alarm. */
+  held?: true;
 }
 
 interface Listener {
@@ -49,7 +53,22 @@ export type AttemptFact = Pick<AttemptNote, "deliveryId" | "number" | "status" |
   startedAt: number;
 };
 
-const isAttachment = objectOf<Attachment>({ id: isString, position: isNumber, acceptedAt: orUndefined(isNumber), swept: orUndefined(oneOf([true])) });
+const isAttachment = objectOf<Attachment>({
+  id: isString,
+  position: isNumber,
+  acceptedAt: orUndefined(isNumber),
+  swept: orUndefined(oneOf([true])),
+  acked: orUndefined(isNumber),
+  held: orUndefined(oneOf([true])),
+});
+
+const isAck = objectOf<AckMessage>({ type: oneOf(["ack"]), position: isNumber });
+
+/** The attachment as it is now, with `change`: an ack or a close may have written it while a pump awaited. */
+function patchAttachment(ws: WebSocket, change: Partial<Attachment>): void {
+  const at: unknown = ws.deserializeAttachment();
+  if (isAttachment(at)) ws.serializeAttachment({ ...at, ...change });
+}
 
 const orNullStrings = orNull(isStringArray);
 const isConfig = objectOf<ListenerConfig>({
@@ -67,6 +86,7 @@ const isConfig = objectOf<ListenerConfig>({
   secret: orNull(isString),
   after: orNull(isNumber),
   replay: isNumber,
+  ack: orUndefined(oneOf([true])),
 });
 
 /** Whether the message went out (a socket that closed meanwhile throws; its close handler cleans up). */
@@ -141,12 +161,20 @@ export class ListenerHub extends DurableObject<Env> {
     const full = this.refusal(config);
     if (full) return full;
     const { 0: client, 1: server } = new WebSocketPair();
-    const at: Attachment = { id: crypto.randomUUID(), position, acceptedAt: Date.now() };
+    const at: Attachment = { id: crypto.randomUUID(), position, acceptedAt: Date.now(), ...(config.ack && { acked: position }) };
     this.ctx.acceptWebSocket(server, [config.mode, ownerTag(config)]);
     server.serializeAttachment(at);
     await this.ctx.storage.put(`listener:${at.id}`, config);
     this.configs.set(at.id, config);
-    send(server, { type: "hello", listenerId: at.id, mode: config.mode, position, secret: config.secret, webhookUid: config.webhookUid });
+    send(server, {
+      type: "hello",
+      listenerId: at.id,
+      mode: config.mode,
+      position,
+      secret: config.secret,
+      webhookUid: config.webhookUid,
+      ...(config.ack && { acks: true as const }),
+    });
     for (const n of notices) send(server, n);
     // Pump now (replay or resume), and once more after isolates that thought nobody listened have asked again.
     await this.ctx.storage.put("catchUpAt", Date.now() + QUIET_MS + 500);
@@ -180,9 +208,31 @@ export class ListenerHub extends DurableObject<Env> {
     else await this.ctx.storage.delete("catchUpAt");
   }
 
-  async webSocketMessage(ws: WebSocket): Promise<void> {
-    send(ws, { type: "notice", code: "unexpected_message", message: 'A listener sends nothing but "ping".' });
+  async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    if (await this.acked(ws, message)) return;
+    send(ws, { type: "notice", code: "unexpected_message", message: 'A listener sends nothing but "ping", and an ack if it asked to.' });
     await this.forget(ws, UNEXPECTED_MESSAGE);
+  }
+
+  /**
+   * Takes a socket's ack of what it was sent up to a position (at most its position): one the
+   * pump passed over for want of it is pumped at once. False when the message is no ack this
+   * socket may send (it did not ask for acks, or acks past what it was sent).
+   */
+  private async acked(ws: WebSocket, message: string | ArrayBuffer): Promise<boolean> {
+    const at: unknown = ws.deserializeAttachment();
+    if (typeof message !== "string" || !isAttachment(at) || at.acked === undefined) return false;
+    let ack: unknown = null;
+    try {
+      ack = JSON.parse(message);
+    } catch {
+      return false;
+    }
+    if (!isAck(ack) || !Number.isSafeInteger(ack.position) || ack.position > at.position) return false;
+    const held = at.held === true && ack.position >= at.position;
+    patchAttachment(ws, { acked: Math.max(at.acked, ack.position), held: held ? undefined : at.held });
+    if (held) await this.ctx.storage.setAlarm(Date.now());
+    return true;
   }
 
   async webSocketClose(ws: WebSocket, code: number): Promise<void> {
@@ -327,7 +377,18 @@ export class ListenerHub extends DurableObject<Env> {
    * live listeners. Answers whether some listener has more to read.
    */
   private async pump(): Promise<boolean> {
-    const listeners = await this.listeners();
+    const all = await this.listeners();
+    // A socket that acks is sent a run of pages only once it acked the last: the others wait for their ack.
+    const listeners = all.filter((l) => l.at.acked === undefined || l.at.acked >= l.at.position);
+    // Marked held as the attachment is now (no await between the read and the write): one whose
+    // ack came while this pump read its listeners saw no mark, so it is pumped by the next alarm.
+    let ackedMeanwhile = false;
+    for (const l of all) {
+      if (listeners.includes(l)) continue;
+      const now: unknown = l.ws.deserializeAttachment();
+      if (isAttachment(now) && now.acked !== undefined && now.acked >= now.position) ackedMeanwhile = true;
+      else patchAttachment(l.ws, { held: true });
+    }
     const started = new Map(listeners.map((l) => [l, l.at.position]));
     const pages = new Map<Listener, number>();
     const atEnd = new Set<Listener>();
@@ -364,7 +425,7 @@ export class ListenerHub extends DurableObject<Env> {
     for (const l of open) {
       if (l.at.position !== started.get(l)) send(l.ws, { type: "position", position: l.at.position });
     }
-    return open.some((l) => !atEnd.has(l));
+    return ackedMeanwhile || open.some((l) => !atEnd.has(l));
   }
 
   /**
@@ -380,8 +441,9 @@ export class ListenerHub extends DurableObject<Env> {
       return false;
     }
     l.at.position = upTo;
-    // (A socket closed meanwhile keeps the attachment its close wrote: whether it was swept.)
-    if (l.ws.readyState === WebSocket.OPEN) l.ws.serializeAttachment(l.at);
+    // Written over the attachment as it is now: an ack taken meanwhile stays. (A socket closed
+    // meanwhile keeps the attachment its close wrote: whether it was swept.)
+    if (l.ws.readyState === WebSocket.OPEN) patchAttachment(l.ws, { position: upTo });
     return true;
   }
 

@@ -27,6 +27,17 @@ export interface ListenerConfig {
   after: number | null;
   /** Or send the last N matching events first. */
   replay: number;
+  /**
+   * Listen mode: the client acks each run of events (the `position` that ends it) before it is sent
+   * the next, so a slow client slows its catch-up instead of the hub pushing it all. Absent: none.
+   */
+  ack?: boolean;
+}
+
+/** What a client that asked for acks sends once it has handled everything up to a `position` message. */
+export interface AckMessage {
+  type: "ack";
+  position: number;
 }
 
 /** An event as a listener hears it; `headers` and `body` only in listen mode. */
@@ -62,7 +73,7 @@ export interface AttemptNote {
 }
 
 export type ListenMessage =
-  | { type: "hello"; listenerId: string; mode: ListenMode; position: number; secret: string | null; webhookUid: string | null }
+  | { type: "hello"; listenerId: string; mode: ListenMode; position: number; secret: string | null; webhookUid: string | null; acks?: true }
   | EventNote
   | AttemptNote
   /** Everything up to here was examined: a listener resumes after it even when it heard none of it. */

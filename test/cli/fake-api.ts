@@ -44,7 +44,7 @@ export interface FakeApi {
  * @param listen plays each listener connection
  * @param refuseListen answers each listener's upgrade with this status and JSON body instead
  */
-export async function fakeApi(o: { routes?: Record<string, Answer>; listen?: (ws: WebSocket) => void; refuseListen?: { status: number; body: unknown } } = {}): Promise<FakeApi> {
+export async function fakeApi(o: { routes?: Record<string, Answer>; listen?: (ws: WebSocket, query: URLSearchParams) => void; refuseListen?: { status: number; body: unknown } } = {}): Promise<FakeApi> {
   const seen: Seen[] = [];
   const wss = new WebSocketServer({ noServer: true });
   const server: Server = createServer(async (req, res) => {
@@ -72,7 +72,7 @@ export async function fakeApi(o: { routes?: Record<string, Answer>; listen?: (ws
       socket.end(`HTTP/1.1 ${o.refuseListen.status} Refused\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => o.listen?.(ws));
+    wss.handleUpgrade(req, socket, head, (ws) => o.listen?.(ws, new URL(req.url ?? "/", "http://x").searchParams));
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const { port } = server.address() as AddressInfo;

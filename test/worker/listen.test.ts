@@ -473,6 +473,42 @@ describe("the hub's limits", () => {
     expect(catchUp.events().map((e) => e.id)).toEqual(backlog.ids);
   }, 30_000);
 
+  it("sends a listener that acks one run of pages, then nothing more until it acks it: its catch-up goes at its pace, in order, each event once", async () => {
+    const p = pipeline();
+    const org = `org-${uniqueKey()}`;
+    const type = `acked.${uniqueKey()}`;
+    const run = PAGES_PER_SOCKET * PAGE;
+    const backlog = await stored(2 * run + 10, type, org);
+    const l = await connect(p, `eventTypes=${type}&after=${backlog.before}&ack=true`);
+    expect(l.hello).toMatchObject({ acks: true, position: backlog.before });
+    let acked = backlog.before;
+    let mostUnacked = 0;
+    for (let runs = 0; acked < backlog.end; runs++) {
+      expect(runs).toBeLessThan(4);
+      // A run ends with a position; the hub then waits for its ack (its alarms past, none due but the late catch-up).
+      await vi.waitFor(() => expect(l.told()).toBeGreaterThan(acked), { timeout: 10_000, interval: 20 });
+      await pumped(p);
+      const sent = l.events().filter((e) => e.position > acked);
+      mostUnacked = Math.max(mostUnacked, sent.length);
+      expect(l.messages.at(-1)).toEqual({ type: "position", position: l.told() });
+      acked = l.told();
+      l.ws.send(JSON.stringify({ type: "ack", position: acked }));
+    }
+    expect(mostUnacked).toBe(run);
+    expect(l.events().map((e) => e.id)).toEqual(backlog.ids);
+  }, 30_000);
+
+  it("closes a socket that acks without having asked to, or acks past what it was sent", async () => {
+    const p = pipeline();
+    const plain = await connect(p);
+    expect(plain.hello).not.toHaveProperty("acks");
+    plain.ws.send(JSON.stringify({ type: "ack", position: plain.hello.position }));
+    expect(await plain.closed).toBe(1008);
+    const acking = await connect(p, "ack=true");
+    acking.ws.send(JSON.stringify({ type: "ack", position: acking.hello.position + 1_000_000 }));
+    expect(await acking.closed).toBe(1008);
+  });
+
   it("advances, in one alarm, more listeners at different positions within a page than an alarm reads pages", async () => {
     const p = pipeline();
     const type = `spread.${uniqueKey()}`;

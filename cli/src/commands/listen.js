@@ -89,6 +89,8 @@ forwarded, so nothing stored meanwhile (within retention) is missed.`,
         headers: secret ? { "x-edgehook-listen-secret": secret } : {},
         position: resumeFrom,
         replay: opts.replay ?? 0,
+        // The API sends a run of events, then waits for the CLI to have forwarded it: a slow target slows the catch-up.
+        acks: true,
         log,
         onPosition: (position) => state.save({ position }),
         async onMessage(m, stopping) {
