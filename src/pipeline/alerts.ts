@@ -152,12 +152,15 @@ export async function alertRejecting(env: Env, claims: RejectionClaim[], now = D
     for (const [sourceId, list] of bySource) {
       await safely("rejections", async () => {
         const count = list.reduce((n, c) => n + c.claimed, 0);
+        // A new episode is opened only by hours that have not counted in one, and counts only them.
+        const fresh = list.filter((c) => !c.alerted);
+        const initialCount = fresh.reduce((n, c) => n + c.claimed, 0);
         const reasons = Object.fromEntries((breakdowns.get(sourceId) ?? []).filter((r) => r.thisHour > 0).map((r) => [r.reason, r.thisHour]));
         const data: AlertData = { sourceId, thisHour: latest.get(sourceId)?.total ?? count, reasons };
-        const action = { kind: "open", type: "source.rejecting", subject: sourceId, count, initialCount: count, data } as const;
+        const action = { kind: "open", type: "source.rejecting", subject: sourceId, count, initialCount, data } as const;
         const also = [markHoursAlertedStatement(env.DB, action.type, sourceId, list.map((c) => c.hour))];
         try {
-          await open(env, action, now, { also, mayOpen: !list.some((c) => c.alerted) });
+          await open(env, action, now, { also, mayOpen: fresh.length > 0 });
         } catch (err) {
           await releaseClaims(env.DB, list).catch((e: unknown) => console.error("giving back claimed refusals failed", { sourceId, error: String(e) }));
           throw err;

@@ -496,9 +496,11 @@ describe("webhook health, auto-disable and alerts", () => {
     expect((await runMaintenance(p.env, hour + 61 * MINUTE)).alertsClosed).toBeGreaterThanOrEqual(1);
     expect(await episodesOf(p, source)).toEqual([["source.rejecting", "closed", 50]]);
     await settle(p);
-    // A tally of that hour recorded late (retried), and then a spike of a later hour, which does open one.
+    // A tally of that hour recorded late (retried): nothing opens.
     await tallyAt(p, hour + 62 * MINUTE, [refused(5, hour + MINUTE)]);
-    await tallyAt(p, hour + 63 * MINUTE, [refused(50, hour + 63 * MINUTE)]);
+    expect(await episodesOf(p, source)).toEqual([["source.rejecting", "closed", 50]]);
+    // Then another late one, in a batch with a spike of a later hour: that hour opens one, counting only its own.
+    await tallyAt(p, hour + 63 * MINUTE, [refused(3, hour + 2 * MINUTE), refused(50, hour + 63 * MINUTE)]);
     expect(await episodesOf(p, source)).toEqual([
       ["source.rejecting", "open", 50],
       ["source.rejecting", "closed", 50],
