@@ -162,6 +162,9 @@ describe("the rejection log", () => {
     await record(p, late.sent);
     const again = (await p.api("GET", `/v1/sources/${source}/rejections`)).json;
     expect([again.summary, again.recent]).toEqual([[], []]);
+    // Its hours' totals towards source.rejecting went with it too: the new source's hour holds only the late refusal.
+    const hours = await env.DB.prepare("SELECT total FROM rejection_hours WHERE source_id = ?").bind(source).all<{ total: number }>();
+    expect(hours.results.map((h) => h.total)).toEqual([1]);
   });
 
   it("counts requests to ids that name no source together, saying which id each asked for; only the admin reads them", async () => {
@@ -289,11 +292,13 @@ describe("the rejection log", () => {
 
     const old = Date.now() - 11 * 24 * HOUR_MS;
     await record(p, [{ v: 1, counts: [{ sourceId: own, reason: "missing_signature", count: 3, lastAt: old }], samples: [] }]);
-    const before = await env.DB.prepare("SELECT COUNT(*) AS n FROM rejection_counts WHERE source_id = ?").bind(own).first<{ n: number }>();
-    expect(before!.n).toBe(1);
+    const rows = async () =>
+      env.DB.prepare("SELECT (SELECT COUNT(*) FROM rejection_counts WHERE source_id = ?1) AS counts, (SELECT COUNT(*) FROM rejection_hours WHERE source_id = ?1) AS hours")
+        .bind(own)
+        .first<{ counts: number; hours: number }>();
+    expect(await rows()).toEqual({ counts: 1, hours: 1 });
     await runMaintenance(p.env);
-    const after = await env.DB.prepare("SELECT COUNT(*) AS n FROM rejection_counts WHERE source_id = ?").bind(own).first<{ n: number }>();
-    expect(after!.n).toBe(0);
+    expect(await rows()).toEqual({ counts: 0, hours: 0 });
   });
 
   it("forgets samples older than the retention at the maintenance run, however few a source has", async () => {
