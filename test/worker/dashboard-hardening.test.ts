@@ -365,6 +365,12 @@ describe("the dashboard's own refusals are pages", () => {
     const getAction = await get(`/dashboard/webhooks/w-${key}/enable`, cookie);
     expect(getAction.status).toBe(405);
     expect(getAction.headers.get("allow")).toBe("POST");
+    // A page whose last parameter is optional (the secret's page, with its key or without) is served at both paths.
+    for (const path of ["/dashboard/created", `/dashboard/created/${"k".repeat(43)}`]) {
+      const res = await post(path);
+      expect(res.status, path).toBe(405);
+      expect(res.headers.get("allow"), path).toBe("GET");
+    }
     // Signed out, an unknown path signs in first, as every other does.
     expect((await get(`/dashboard/nowhere-${key}`)).status).toBe(303);
 
