@@ -484,7 +484,8 @@ async function takenReveal(c: C, key: string): Promise<{ reveal: Reveal; secret:
 // Without a key (or once taken): what to do about a secret not copied.
 dashboard.get("/created/:key?", async (c) => {
   const key = c.req.param("key");
-  const taken = key === undefined ? null : await takenReveal(c, key);
+  // A HEAD (a link checker, a prefetch) would take the secret with a page no one sees.
+  const taken = key === undefined || c.req.method === "HEAD" ? null : await takenReveal(c, key);
   if (!taken) {
     return page(
       c,

@@ -2,7 +2,7 @@ import { valueAt } from "../domain/documents";
 import type { Env } from "../env";
 import { recordDeadLetters, type NewDeadLetter } from "../store/dead-letters";
 import { park, type ParkedLetter } from "../store/parked";
-import { DELIVERY_DEAD_LETTERS } from "./attempt";
+import { DELIVERY_DEAD_LETTERS, failedAfter } from "./attempt";
 import { alertIngestDeadLetters } from "./alerts";
 import { scheduledDelay } from "./retry-schedule";
 
@@ -25,7 +25,7 @@ export function deadLetterOf(letter: Omit<ParkedLetter, "parkedAt">, receivedAt:
       queue !== DELIVERY_DEAD_LETTERS
         ? "the event could not be stored after the queue's retries"
         : typeof attempts === "number"
-          ? `delivery failed after ${attempts} attempts: ${text(field(body, "lastError")) ?? "unknown error"}`
+          ? failedAfter(attempts, text(field(body, "lastError")))
           : "the delivery's queue message ran out of the queue's retries",
     body: JSON.stringify(body),
     attempts: letter.attempts,

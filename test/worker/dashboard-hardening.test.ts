@@ -261,6 +261,8 @@ describe("the dashboard's own refusals are pages", () => {
     ];
     const pages = posted.map((res) => res.headers.get("location")!);
     expect(new Set(pages).size).toBe(3);
+    // A HEAD of a page (a prefetch, a link checker) takes nothing.
+    for (const path of pages) expect((await call(new Request(`${ORIGIN}${path}`, { method: "HEAD", headers: { cookie } }))).status).toBe(200);
     // Opened last first: each page shows the secret its own form made, and only that one.
     const says = ["Copy the signing secret of this webhook now", "Copy this API token now", "Copy the signing secret of this notification endpoint now"];
     const shown = new Map<number, string>();
