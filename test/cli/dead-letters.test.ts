@@ -10,7 +10,7 @@ const letter = (id: number, replayedAt: string | null = null) => ({
   queue: "edgehook-deliveries-dlq",
   eventId: `evt_${id}`,
   deliveryId: `dlv_${id}`,
-  reason: "delivery failed after 1 attempts: HTTP 500",
+  reason: "delivery failed after 1 attempt: HTTP 500",
   attempts: 1,
   receivedAt: "2026-11-30T10:00:00.000Z",
   replayedAt,
