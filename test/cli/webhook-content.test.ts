@@ -44,7 +44,8 @@ describe("webhooks create and update: filter and transformation", () => {
     const api = await fakeApi({ routes: { "PATCH /v1/webhooks/wh_1": webhook } });
     const h = cliHome();
     for (const [args, why] of [
-      [["--filter", "{nope"], "not JSON."],
+      [["--filter", "{nope"], "not JSON at line 1 column 2."],
+      [["--filter", '{"body":'], "not JSON (it ends too soon)."],
       [["--filter", "[1]"], "not a JSON object."],
       [["--filter", "@missing.json"], "cannot read missing.json: ENOENT."],
       [["--transform", "@missing.jsonata"], "cannot read missing.jsonata: ENOENT."],
@@ -56,6 +57,33 @@ describe("webhooks create and update: filter and transformation", () => {
       expect(r.stderr, args.join(" ")).toContain(why);
     }
     expect(api.seen).toEqual([]);
+  });
+
+  it("a --transform-headers that is no JSON is refused without repeating it (a credential header's expression is a secret), saying where it fails", async () => {
+    const api = await fakeApi({ routes: { "PATCH /v1/webhooks/wh_1": webhook } });
+    const h = cliHome();
+    const secret = "sk_live_51HxDoNotPrintMe";
+    const inline = `{"authorization": "'Bearer ${secret}'",}`;
+    writeFileSync(join(h.dir, "headers.json"), `{\n  "x-conversation": "data.conversation.uid",\n  "authorization": "'Bearer ${secret}'"\n  "x-more": "1"\n}\n`);
+    for (const [value, where] of [[inline, "line 1 column 55"], ["@headers.json", "line 4 column 3"]]) {
+      for (const command of [["webhooks", "update", "wh_1"], ["webhooks", "create", "--endpoint", "https://d.example/h", "--types", "message.*"]]) {
+        const r = await h.edgehook([...command, "--transform-headers", value, ...conn(api.url)]);
+        expect(r.code, value).toBe(2);
+        expect(r.stderr, value).toBe(`error option '--transform-headers <json|@file>' is invalid: not JSON at ${where}.\n`);
+        expect(r.stdout + r.stderr).not.toContain(secret);
+      }
+    }
+    expect(api.seen).toEqual([]);
+  });
+
+  it("a file written with a byte-order mark first (as some editors save) is read without it", async () => {
+    const api = await fakeApi({ routes: { "PATCH /v1/webhooks/wh_1": webhook } });
+    const h = cliHome();
+    writeFileSync(join(h.dir, "filter.json"), `\uFEFF${JSON.stringify(FILTER)}`);
+    writeFileSync(join(h.dir, "shape.jsonata"), `\uFEFF${TRANSFORM}`);
+    const r = await h.edgehook(["webhooks", "update", "wh_1", "--filter", "@filter.json", "--transform", "@shape.jsonata", ...conn(api.url)]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(api.seen[0]!.body).toEqual({ filter: FILTER, transform: TRANSFORM });
   });
 });
 

@@ -62,9 +62,9 @@ export function registerApi(program) {
     .option("--rate-limit <n|none>", "deliveries started per second at most; none: no limit", rateLimit)
     .option("--max-concurrency <n>", "requests in flight at once at most", count)
     .addOption(new Option("--ordering <ordering>", "fifo: one at a time, in the order received").choices(["fifo", "unordered"]))
-    .option("--filter <json|@file>", FILTER_HELP, jsonObjectOrFile)
+    .option("--filter <json|@file>", FILTER_HELP, jsonObjectOrFile("--filter"))
     .option("--transform <expr|@file>", TRANSFORM_HELP, inlineOrFile)
-    .option("--transform-headers <json|@file>", HEADERS_HELP, jsonObjectOrFile)
+    .option("--transform-headers <json|@file>", HEADERS_HELP, jsonObjectOrFile("--transform-headers"))
     .action(async (o) => {
       const w = await unwrap(
         apiClient(connectionOf(o)).POST("/v1/webhooks", {
@@ -104,11 +104,11 @@ export function registerApi(program) {
     .option("--rate-limit <n|none>", "deliveries started per second at most; none: no limit", rateLimit)
     .option("--max-concurrency <n>", "requests in flight at once at most", count)
     .addOption(new Option("--ordering <ordering>", "fifo: one at a time, in the order received").choices(["fifo", "unordered"]))
-    .option("--filter <json|@file>", FILTER_HELP, jsonObjectOrFile)
+    .option("--filter <json|@file>", FILTER_HELP, jsonObjectOrFile("--filter"))
     .option("--no-filter", "remove the filter: every event of its types, owner and sources again")
     .option("--transform <expr|@file>", TRANSFORM_HELP, inlineOrFile)
     .option("--no-transform", "remove the transformation: the stored body byte for byte")
-    .option("--transform-headers <json|@file>", `${HEADERS_HELP}; replaces them all`, jsonObjectOrFile)
+    .option("--transform-headers <json|@file>", `${HEADERS_HELP}; replaces them all`, jsonObjectOrFile("--transform-headers"))
     .option("--no-transform-headers", "remove the extra headers")
     .action(async (uid, o) => {
       const body = {

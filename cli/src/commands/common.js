@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import { InvalidArgumentError, Option } from "commander";
 import { connection } from "../config.js";
+import { CliError } from "../errors.js";
 import { printable, printJson, printTable } from "../output.js";
 
 /** Adds --url, --token, --config and --insecure to a command. @param {import("commander").Command} cmd */
@@ -35,28 +36,54 @@ export function jsonObject(value) {
   let parsed;
   try {
     parsed = JSON.parse(value);
-  } catch {
-    throw new InvalidArgumentError("not JSON.");
+  } catch (err) {
+    throw new InvalidArgumentError(`not JSON${err instanceof Error ? whereJsonFails(err.message, value) : ""}.`);
   }
   if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw new InvalidArgumentError("not a JSON object.");
   return parsed;
 }
 
 /**
+ * Where JSON.parse stopped, as a line and column (a filter kept in a file is many lines), from its
+ * message's position; never the text around it, which may be a credential header's expression.
+ * @param {string} message @param {string} text
+ */
+function whereJsonFails(message, text) {
+  if (/end of JSON input/.test(message)) return " (it ends too soon)";
+  const at = /at position (\d+)/.exec(message);
+  if (!at) return "";
+  const lines = text.slice(0, Number(at[1])).split("\n");
+  return ` at line ${lines.length} column ${(lines.at(-1) ?? "").length + 1}`;
+}
+
+/**
  * A flag value given inline or, as `@path`, read from that file (a filter or an expression is
- * easier to keep in a file than to quote for a shell). @param {string} value
+ * easier to keep in a file than to quote for a shell), without the byte-order mark some editors
+ * put first, which is no JSON nor JSONata. @param {string} value
  */
 export function inlineOrFile(value) {
   if (!value.startsWith("@")) return value;
   try {
-    return readFileSync(value.slice(1), "utf8");
+    return readFileSync(value.slice(1), "utf8").replace(/^\uFEFF/, "");
   } catch (err) {
     throw new InvalidArgumentError(`cannot read ${value.slice(1)}: ${err instanceof Error && "code" in err ? err.code : String(err)}.`);
   }
 }
 
-/** A JSON object given inline or as `@file` (a webhook's filter or transformHeaders). @param {string} value */
-export const jsonObjectOrFile = (value) => jsonObject(inlineOrFile(value));
+/**
+ * The parser of a `<json|@file>` flag (a webhook's filter or transformHeaders): a JSON object
+ * given inline or as `@file`. Its error names the flag but not the value, as commander's would:
+ * a credential header's expression (`'Bearer …'`) is a secret, not for a terminal or a CI log.
+ * @param {string} flag e.g. "--transform-headers"
+ */
+export const jsonObjectOrFile = (flag) => (/** @type {string} */ value) => {
+  const text = inlineOrFile(value);
+  try {
+    return jsonObject(text);
+  } catch (err) {
+    throw new CliError(`option '${flag} <json|@file>' is invalid: ${err instanceof Error ? err.message : String(err)}`, { exitCode: 2 });
+  }
+};
 
 /** A --rate-limit value: a whole number of deliveries a second, or "none". @param {string} value */
 export function rateLimit(value) {
