@@ -16,11 +16,17 @@ const letter = (id: number, replayedAt: string | null = null) => ({
   replayedAt,
 });
 
+const withMessage = (l: ReturnType<typeof letter>) => ({ ...l, message: { deliveryId: l.deliveryId, eventId: l.eventId } });
+
 describe("dead-letters", () => {
   it("lists them (only the open ones with --open), replays one, deletes one", async () => {
     const api = await fakeApi({
       routes: {
-        "GET /v1/dead-letters": (q: URLSearchParams) => ({ data: q.get("open") === "true" ? [letter(2)] : [letter(2), letter(1, "2026-11-30T11:00:00.000Z")], nextCursor: "c2" }),
+        "GET /v1/dead-letters": (q: URLSearchParams) => {
+          const letters = q.get("open") === "true" ? [letter(2)] : [letter(2), letter(1, "2026-11-30T11:00:00.000Z")];
+          // As the API answers: each letter's queued message unless withMessage=false.
+          return { data: q.get("withMessage") === "false" ? letters : letters.map(withMessage), nextCursor: "c2" };
+        },
         "POST /v1/dead-letters/2/replay": letter(2, "2026-11-30T12:00:00.000Z"),
         "DELETE /v1/dead-letters/2": new Status(204),
       },
@@ -33,8 +39,11 @@ describe("dead-letters", () => {
     expect(all.stdout).toContain("dlv_1");
     expect(all.stdout).toContain("dlv_2");
     expect(all.stderr).toContain("more: --cursor c2");
+    // The table shows no message: it asks the API to leave them out.
+    expect(Object.fromEntries(new URLSearchParams(api.seen.at(-1)!.query))).toEqual({ withMessage: "false" });
     const open = await h.edgehook(["dead-letters", "list", "--open", "--limit", "5", ...conn, "--json"]);
-    expect(JSON.parse(open.stdout)).toEqual({ data: [letter(2)], nextCursor: "c2" });
+    expect(JSON.parse(open.stdout)).toEqual({ data: [withMessage(letter(2))], nextCursor: "c2" });
+    // --json is the API's whole answer: the messages are asked for.
     expect(Object.fromEntries(new URLSearchParams(api.seen.at(-1)!.query))).toEqual({ open: "true", limit: "5" });
 
     const replay = await h.edgehook(["dead-letters", "replay", "2", ...conn]);

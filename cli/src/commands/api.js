@@ -436,7 +436,14 @@ export function registerApi(program) {
   paged(sub(deadLetters, "list", "list dead letters, newest first"))
     .option("--open", "only those not replayed yet")
     .action(async (o) => {
-      const query = { limit: o.limit, cursor: o.cursor, ...(o.open && { open: /** @type {const} */ ("true") }) };
+      // The table shows no message (each up to a queue message's size, 100 a page): the API leaves
+      // them out unread. --json is the API's whole answer, messages included, for scripts.
+      const query = {
+        limit: o.limit,
+        cursor: o.cursor,
+        ...(o.open && { open: /** @type {const} */ ("true") }),
+        ...(!o.json && { withMessage: /** @type {const} */ ("false") }),
+      };
       const page = await unwrap(apiClient(connectionOf(o)).GET("/v1/dead-letters", { params: { query } }));
       show(o.json, page, () =>
         printPage(page, [
