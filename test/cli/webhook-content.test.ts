@@ -161,3 +161,30 @@ describe("sources rejections", () => {
     expect(missing.stderr).toBe('error 404 not_found: No source "nope".\n');
   });
 });
+
+describe("webhooks create and update: when it counts as failing and is disabled automatically", () => {
+  it("create sends --failing-after-attempts and --auto-disable-after-minutes; update sets them, never as the API's null", async () => {
+    const api = await fakeApi({ routes: { "POST /v1/webhooks": new Status(201, { ...webhook, secret: "whsec_x" }), "PATCH /v1/webhooks/wh_1": webhook } });
+    const h = cliHome();
+    const created = await h.edgehook(["webhooks", "create", "--endpoint", "https://d.example/h", "--types", "message.*", "--failing-after-attempts", "3", "--auto-disable-after-minutes", "60", ...conn(api.url)]);
+    expect(created.code, created.stderr).toBe(0);
+    expect(api.seen[0]!.body).toMatchObject({ failingAfterAttempts: 3, autoDisableAfterMinutes: 60 });
+    const never = await h.edgehook(["webhooks", "update", "wh_1", "--auto-disable-after-minutes", "never", ...conn(api.url)]);
+    expect(never.code, never.stderr).toBe(0);
+    expect(api.seen[1]!.body).toEqual({ autoDisableAfterMinutes: null });
+    const both = await h.edgehook(["webhooks", "update", "wh_1", "--failing-after-attempts", "25", "--auto-disable-after-minutes", "2880", ...conn(api.url)]);
+    expect(both.code, both.stderr).toBe(0);
+    expect(api.seen[2]!.body).toEqual({ failingAfterAttempts: 25, autoDisableAfterMinutes: 2880 });
+  });
+
+  it("a value that is no whole number (nor never) exits 2 before anything is sent", async () => {
+    const api = await fakeApi({ routes: { "PATCH /v1/webhooks/wh_1": webhook } });
+    const h = cliHome();
+    for (const args of [["--auto-disable-after-minutes", "soon"], ["--auto-disable-after-minutes", "1.5"], ["--failing-after-attempts", "never"]]) {
+      const r = await h.edgehook(["webhooks", "update", "wh_1", ...args, ...conn(api.url)]);
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(r.stderr, args.join(" ")).toContain(`option '${args[0]} <`);
+    }
+    expect(api.seen).toEqual([]);
+  });
+});

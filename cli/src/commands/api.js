@@ -5,7 +5,7 @@ import { Option } from "commander";
 import { apiClient, unwrap } from "../client.js";
 import { CliError } from "../errors.js";
 import { printable, printJson, printTable } from "../output.js";
-import { connectionOf, count, everyRow, inlineOrFile, jsonObject, jsonObjectOrFile, list, paged, printPage, rateLimit, rateLimitOf, show, sub } from "./common.js";
+import { autoDisableOf, connectionOf, count, everyRow, inlineOrFile, jsonObject, jsonObjectOrFile, list, minutesOrNever, paged, printPage, rateLimit, rateLimitOf, show, sub } from "./common.js";
 
 /** @typedef {import("../client.js").Schemas} S @typedef {S["TokenCreate"]["scopes"][number]} Scope */
 
@@ -27,6 +27,8 @@ function scopes(value) {
 
 const FILTER_HELP = 'content filter, a JSON document: \'{"body":{"data.conversation.channel.type":"phone"}}\' (docs/filters-and-transforms.md)';
 const TRANSFORM_HELP = "JSONata expression whose result is the body sent";
+const FAILING_HELP = "failed attempts in a row that make it failing and raise webhook.failing (1..1000; default 10)";
+const AUTO_DISABLE_HELP = "disable it once every attempt has failed this long while failing (1..43200; default 1440); never: not automatically";
 const HEADERS_HELP = "extra headers, name → JSONata expression: '{\"x-conversation\":\"data.conversation.uid\"}'";
 
 /** @type {[string, (w: S["Webhook"]) => unknown][]} */
@@ -62,6 +64,8 @@ export function registerApi(program) {
     .option("--rate-limit <n|none>", "deliveries started per second at most; none: no limit", rateLimit)
     .option("--max-concurrency <n>", "requests in flight at once at most", count)
     .addOption(new Option("--ordering <ordering>", "fifo: one at a time, in the order received").choices(["fifo", "unordered"]))
+    .option("--failing-after-attempts <n>", FAILING_HELP, count)
+    .option("--auto-disable-after-minutes <n|never>", AUTO_DISABLE_HELP, minutesOrNever)
     .option("--filter <json|@file>", FILTER_HELP, jsonObjectOrFile("--filter"))
     .option("--transform <expr|@file>", TRANSFORM_HELP, inlineOrFile)
     .option("--transform-headers <json|@file>", HEADERS_HELP, jsonObjectOrFile("--transform-headers"))
@@ -81,6 +85,8 @@ export function registerApi(program) {
             rateLimit: rateLimitOf(o.rateLimit),
             maxConcurrency: o.maxConcurrency,
             ordering: o.ordering,
+            failingAfterAttempts: o.failingAfterAttempts,
+            autoDisableAfterMinutes: autoDisableOf(o.autoDisableAfterMinutes),
             filter: o.filter,
             transform: o.transform,
             transformHeaders: o.transformHeaders,
@@ -104,6 +110,8 @@ export function registerApi(program) {
     .option("--rate-limit <n|none>", "deliveries started per second at most; none: no limit", rateLimit)
     .option("--max-concurrency <n>", "requests in flight at once at most", count)
     .addOption(new Option("--ordering <ordering>", "fifo: one at a time, in the order received").choices(["fifo", "unordered"]))
+    .option("--failing-after-attempts <n>", FAILING_HELP, count)
+    .option("--auto-disable-after-minutes <n|never>", AUTO_DISABLE_HELP, minutesOrNever)
     .option("--filter <json|@file>", FILTER_HELP, jsonObjectOrFile("--filter"))
     .option("--no-filter", "remove the filter: every event of its types, owner and sources again")
     .option("--transform <expr|@file>", TRANSFORM_HELP, inlineOrFile)
@@ -122,6 +130,8 @@ export function registerApi(program) {
         rateLimit: rateLimitOf(o.rateLimit),
         maxConcurrency: o.maxConcurrency,
         ordering: o.ordering,
+        failingAfterAttempts: o.failingAfterAttempts,
+        autoDisableAfterMinutes: autoDisableOf(o.autoDisableAfterMinutes),
         // --no-filter (and its kin) set false: the API's null, which removes it.
         filter: o.filter === false ? null : o.filter,
         transform: o.transform === false ? null : o.transform,

@@ -90,6 +90,14 @@ export function rateLimit(value) {
   return value === "none" ? value : count(value);
 }
 
+/** An --auto-disable-after-minutes value: a whole number of minutes, or "never". @param {string} value */
+export function minutesOrNever(value) {
+  return value === "never" ? value : count(value);
+}
+
+/** The API's autoDisableAfterMinutes for that value: null for "never". @param {number | "never" | undefined} value */
+export const autoDisableOf = (value) => (value === "never" ? null : value);
+
 /**
  * The API's rateLimit for a --rate-limit value: null for "none" (a flag's parser cannot
  * answer null: commander reads that as no value). @param {number | "none" | undefined} value
