@@ -6,7 +6,7 @@ import { DEFAULT_AUTO_DISABLE_MINUTES, DEFAULT_FAILING_AFTER } from "./health";
 import { newWebhookSecret } from "./secrets";
 import type { Settings } from "./settings";
 import type { Webhook, WebhookKind } from "./types";
-import { nextVersion } from "./version";
+import { nextVersion, unchangedApartFromVersion } from "./version";
 
 /** The fields with a default: those a create, or a replace (PUT), may leave out. */
 type Defaulted =
@@ -79,9 +79,7 @@ export function newWebhook(
 }
 
 /** Whether a change leaves the webhook as it was (its version aside): then nothing is written. */
-export function unchanged(current: Webhook, next: Webhook): boolean {
-  return JSON.stringify({ ...current, updatedAt: 0 }) === JSON.stringify({ ...next, updatedAt: 0 });
-}
+export const unchanged = (current: Webhook, next: Webhook): boolean => unchangedApartFromVersion(current, next);
 
 /**
  * The webhook as changed: disabling records when (by hand: no reason); enabling
