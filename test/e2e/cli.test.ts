@@ -21,13 +21,17 @@ let down: Downstream;
 let home: string;
 const children: ChildProcess[] = [];
 /** A request the ingress refuses, sent first: its tally (sent after the answer, recorded by a queue consumer, ~10 s) is in the log by the time `sources rejections` reads it. */
-let forged: Promise<number>;
+// The status of a forged request sent at the start (its refusal's tally lands ~10 s later), or its error.
+let forged: Promise<number | Error>;
 
 beforeAll(async () => {
   home = mkdtempSync(join(tmpdir(), "edgehook-cli-"));
   down = await startDownstream();
   stack = await startStack();
-  forged = sendPodium(`${stack.url}/webhooks/podium`, podiumEvent(), "not-the-secret").then((r) => r.status);
+  forged = sendPodium(`${stack.url}/webhooks/podium`, podiumEvent(), "not-the-secret").then(
+    (r) => r.status,
+    (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
+  );
 });
 afterAll(async () => {
   for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
