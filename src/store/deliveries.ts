@@ -289,13 +289,12 @@ export async function recordAttempts<T = unknown>(
   const results = await db.batch<T>([
     ...unique.flatMap((o) => (o.deadLetter ? [recordDeadLetterStatement(db, o.deadLetter, failsForGood(o))] : [])),
     attemptCountsStatement(db, `SELECT d.webhook, d.object, j.value->>2 AS started_at, j.value->>5 IS NULL AS ok ${newAttempts}`, [rows], 1),
-    // Not for a webhook deleted while its attempts were out: its health went with it.
     attemptsHealthStatement(
       db,
       webhookUid,
       `SELECT j.key AS k, j.value->>2 AS started_at, (j.value->>2) + (j.value->>3) AS ended_at, j.value->>5 AS error,
-         (j.value->>7) = ${statusCode("succeeded")} AS ok ${newAttempts} AND EXISTS (SELECT 1 FROM webhooks WHERE uid = ?2)`,
-      [rows, webhookUid],
+         (j.value->>7) = ${statusCode("succeeded")} AS ok ${newAttempts}`,
+      [rows],
     ),
     deliveryCountsStatement(db, `SELECT d.webhook, d.object, d.status AS old_status, ${statusAfter("d")} AS new_status ${joined} WHERE ${applies("d")}`, [rows]),
     db

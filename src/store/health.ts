@@ -35,7 +35,11 @@ function toRecord(r: HealthRow): HealthRecord {
  * recorded yet (so an attempt recorded twice is counted once), in the order they
  * were made, as columns `k` (that order), `started_at`, `ended_at`, `error` and `ok`.
  * The streak is what follows the batch's last success (or adds to the stored one when
- * none succeeded).
+ * none succeeded). Nothing for a webhook deleted while its attempts were out: its health
+ * went with it. `disabled` is the webhook's as it stands (the row is written anyway): a
+ * webhook disabled before its first attempt was recorded makes its row out of the
+ * auto-disable's walk, and a row left out of step (by code before migration 0043 that
+ * enabled a webhook the migration marked) cannot keep a failing webhook from being disabled.
  */
 export function attemptsHealthStatement(db: D1Database, webhookUid: string, rowsSql: string, binds: unknown[]): D1PreparedStatement {
   const n = binds.length;
@@ -46,10 +50,11 @@ export function attemptsHealthStatement(db: D1Database, webhookUid: string, rows
        b AS (SELECT (SELECT MAX(k) FROM r WHERE ok) AS last_ok, (SELECT MAX(ended_at) FROM r WHERE ok) AS ok_at, (SELECT COUNT(*) FROM r) AS total),
        t AS (SELECT COUNT(*) AS fails, MIN(started_at) AS first FROM r WHERE NOT ok AND k > COALESCE((SELECT last_ok FROM b), -1)),
        l AS (SELECT ended_at, error FROM r WHERE NOT ok ORDER BY k DESC LIMIT 1)
-       INSERT INTO webhook_health (webhook_uid, consecutive_failures, failing_since, last_success_at, last_failure_at, last_error)
-       SELECT ${uid}, t.fails, CASE WHEN t.fails > 0 THEN t.first END, b.ok_at, (SELECT ended_at FROM l), (SELECT error FROM l)
-       FROM b, t WHERE b.total > 0
+       INSERT INTO webhook_health (webhook_uid, consecutive_failures, failing_since, last_success_at, last_failure_at, last_error, disabled)
+       SELECT ${uid}, t.fails, CASE WHEN t.fails > 0 THEN t.first END, b.ok_at, (SELECT ended_at FROM l), (SELECT error FROM l), w.disabled
+       FROM b, t, webhooks w WHERE b.total > 0 AND w.uid = ${uid}
        ON CONFLICT (webhook_uid) DO UPDATE SET
+         disabled = excluded.disabled,
          consecutive_failures = CASE WHEN excluded.last_success_at IS NULL THEN consecutive_failures + excluded.consecutive_failures ELSE excluded.consecutive_failures END,
          failing_since = CASE WHEN excluded.last_success_at IS NULL THEN coalesce(failing_since, excluded.failing_since) ELSE excluded.failing_since END,
          last_success_at = CASE WHEN excluded.last_success_at IS NULL THEN last_success_at ELSE max(coalesce(last_success_at, 0), excluded.last_success_at) END,

@@ -1134,3 +1134,48 @@ describe("the auto-disable's walk", () => {
     expect((await walked()).due).toContain(uids[0]);
   });
 });
+
+describe("the auto-disable's walk, after attempts recorded", () => {
+  const failedAttempt = (deliveryId: string, startedAt: number) => ({
+    attempt: { deliveryId, number: 1, startedAt, durationMs: 5, statusCode: 500, error: "HTTP 500", responseSnippet: null },
+    status: "pending" as const,
+    nextAttemptAt: startedAt + 60_000,
+    deadLetter: null,
+  });
+  const walked = async () => {
+    const meter = meteredD1(env.DB);
+    const due = await webhooksToAutoDisable(meter.db, Date.now(), 500);
+    return { rows: meter.usage.rowsRead, due: due.map((d) => d.uid) };
+  };
+
+  it("leaves out webhooks disabled before their first attempt was recorded (it was out at the disable)", async () => {
+    const p = pipeline();
+    const baseline = (await walked()).rows;
+    const since = Date.now() - 60 * MINUTE;
+    for (let i = 0; i < 10; i++) {
+      const { webhook, event } = await p.webhookOn("fail", { failingAfterAttempts: 1, autoDisableAfterMinutes: 1 });
+      const id = (await deliveryRows(await p.ingest(event()))).find((d) => d.webhook_uid === webhook.uid)!.id;
+      // No attempt recorded yet: the disable finds no health row to take out of the walk.
+      expect((await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { disabled: true })).status).toBe(200);
+      await recordAttempts(env.DB, webhook.uid, [failedAttempt(id, since)]);
+      expect((await health(p, webhook.uid)).health).toMatchObject({ state: "disabled", consecutiveFailures: 1 });
+    }
+    // The walk reads none of them (10 rows and their webhooks', each minute, before).
+    expect((await walked()).rows).toBeLessThanOrEqual(baseline + 2);
+  });
+
+  it("walks an enabled webhook failing again whatever its row said before (code older than migration 0043 enabling one it marked)", async () => {
+    const p = pipeline();
+    const { webhook, event } = await p.webhookOn("fail", { failingAfterAttempts: 1, autoDisableAfterMinutes: 1 });
+    const owed = async () => (await deliveryRows(await p.ingest(event()))).find((d) => d.webhook_uid === webhook.uid)!.id;
+    const [first, second] = [await owed(), await owed()];
+    const since = Date.now() - 60 * MINUTE;
+    await recordAttempts(env.DB, webhook.uid, [failedAttempt(first, since)]);
+    // Marked disabled by the migration and enabled by the code before it, which did not clear the mark.
+    await env.DB.prepare("UPDATE webhook_health SET disabled = 1 WHERE webhook_uid = ?").bind(webhook.uid).run();
+    expect((await walked()).due).not.toContain(webhook.uid);
+    // Its next failure recorded, the run finds it due (before: never, failing for good).
+    await recordAttempts(env.DB, webhook.uid, [failedAttempt(second, since + MINUTE)]);
+    expect((await walked()).due).toContain(webhook.uid);
+  });
+});
