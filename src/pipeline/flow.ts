@@ -82,7 +82,7 @@ export class WebhookFlow {
   private pausedUntil: number;
   /** The part of the pause the downstream asked for (Retry-After); the rest of pausedUntil is for a downstream that looked down, which an answer ends. */
   private askedUntil: number;
-  /** Deliveries unanswered since the downstream last answered: one slow delivery alone pauses nothing. */
+  /** Deliveries unanswered since the downstream last answered (unordered: FIFO keeps none): one slow delivery alone pauses nothing. */
   private readonly silence: Silence;
   /** How many times someone asked for the deliveries now (`resume`). */
   private resumes = 0;
@@ -373,8 +373,11 @@ export class WebhookFlow {
     const end = attempt.startedAt + attempt.durationMs;
     const answered = attempt.statusCode !== null;
     // An attempt started before someone asked for the deliveries (to the URL a change replaced, say) is not counted:
-    // the ask started the count again (resume).
-    const othersUnanswered = mayPause ? this.silence.ended(job.delivery.id, answered) : false;
+    // the ask started the count again (resume). FIFO never pauses for a silence (its head waits for its own retry): it
+    // keeps none, so its scheduler's storage is not written for one; an answer ends one kept from before (unordered then).
+    let othersUnanswered = false;
+    if (mayPause && w.ordering === "unordered") othersUnanswered = this.silence.ended(job.delivery.id, answered);
+    else if (mayPause && answered) this.silence.forget();
     if (answered && this.pausedUntil > this.askedUntil) {
       // The downstream answers: it is not down, so a pause set because it looked down ends (what a Retry-After asked for stays).
       this.pausedUntil = this.askedUntil;

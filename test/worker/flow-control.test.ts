@@ -374,6 +374,18 @@ describe("the scheduler's flow", () => {
     expect(await received(key)).toHaveLength(1);
   });
 
+  it("FIFO: keeps no silence (it never pauses for one), so a head unanswered and then answered writes nothing to its scheduler's storage", async () => {
+    const { p, key, org, webhook } = await webhookSetup("slow-once?ms=3000", { timeoutMs: 300, ordering: "fifo" }, { RETRY_BASE_SECONDS: "0" });
+    const kept: string[][] = [];
+    const flow = new WebhookFlow(p.env, webhook.uid, { silenced: (ids) => kept.push(ids) });
+    await p.ingest(podiumBody({ organizationUid: org }));
+    await flow.run(RUN);
+    // Unanswered at its first attempt, answered at its second.
+    expect(await received(key)).toHaveLength(2);
+    expect((await webhookDeliveryRows(webhook.uid)).map((r) => r.attempt_count)).toEqual([2]);
+    expect(kept).toEqual([]);
+  });
+
   it.each([2, 1])("unordered: one delivery that gets no answer while the downstream answers the others pauses nothing: it waits for its own retry (maxConcurrency %i)", async (maxConcurrency) => {
     // The first request to the downstream never answers in time; every other is answered at once. The jitter draws the
     // middle of each backoff (an hour's ceiling): a pause, were there one, would outlast the test.
