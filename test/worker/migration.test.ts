@@ -371,3 +371,30 @@ describe("migration 0034 (deliveries by their id range)", () => {
     expect(await kept(db)).toEqual(await recounted(db));
   });
 });
+
+describe("migration 0043 (health disabled)", () => {
+  it("takes the failing streaks of webhooks disabled before it out of the auto-disable's walk, and leaves those of enabled ones in", async () => {
+    const db = env.MIGRATION_DB;
+    await applyD1Migrations(db, env.TEST_MIGRATIONS);
+    // webhook_health as before it.
+    await db.batch(["DROP INDEX webhook_health_due", "ALTER TABLE webhook_health DROP COLUMN disabled"].map((q) => db.prepare(q)));
+    const p = pipeline({ DB: db });
+    const enabled = (await p.webhookOn("fail", { failingAfterAttempts: 1, autoDisableAfterMinutes: 1 })).webhook.uid;
+    const disabled = (await p.webhookOn("fail", { failingAfterAttempts: 1, autoDisableAfterMinutes: 1, disabled: true })).webhook.uid;
+    await db
+      .prepare("INSERT INTO webhook_health (webhook_uid, consecutive_failures, failing_since, last_failure_at, last_error) SELECT value, 5, ?2, ?2, 'HTTP 500' FROM json_each(?1)")
+      .bind(JSON.stringify([enabled, disabled]), Date.now() - HOUR_MS)
+      .run();
+
+    const migration = env.TEST_MIGRATIONS.find((m) => m.name.startsWith("0043_"))!;
+    await db.batch(migration.queries.map((q) => db.prepare(q)));
+    const { results } = await db
+      .prepare("SELECT webhook_uid FROM webhook_health INDEXED BY webhook_health_due WHERE failing_since IS NOT NULL AND disabled = 0 AND webhook_uid IN (?1, ?2)")
+      .bind(enabled, disabled)
+      .all<{ webhook_uid: string }>();
+    expect(results.map((r) => r.webhook_uid)).toEqual([enabled]);
+    // Enabled, the one disabled before it is walked again.
+    expect((await p.api("PATCH", `/v1/webhooks/${disabled}`, { disabled: false })).status).toBe(200);
+    expect((await db.prepare("SELECT disabled FROM webhook_health WHERE webhook_uid = ?").bind(disabled).first<{ disabled: number }>())?.disabled).toBe(0);
+  });
+});
