@@ -1,7 +1,7 @@
 import { oneOf } from "./guards";
 
 /** Every machine-readable error code Edgehook answers with. */
-const ERROR_CODES = [
+export const ERROR_CODES = [
   "malformed_payload",
   "missing_signature",
   "invalid_signature",

@@ -1,4 +1,4 @@
-import { isErrorCode, type ErrorCode } from "../domain/errors";
+import { ERROR_CODES, isErrorCode, type ErrorCode } from "../domain/errors";
 import { isStringArray } from "../domain/guards";
 import { HOUR_MS } from "../domain/time";
 import type { RejectionsMessage, RejectionSample } from "../domain/types";
@@ -137,6 +137,8 @@ interface CountRow {
 /**
  * Per source and reason, the last day's refusals: one read of at most 24 hourly rows per source and
  * reason; an hour's row whose last refusal came before the source was made is a deleted one's.
+ * The reasons are named (only codes are read back anyway) so the key (source, reason, hour) seeks
+ * each reason's last day: with the source alone it would read every hour the retention keeps.
  */
 export async function rejectionSummaries(db: D1Database, sourceIds: string[], now = Date.now()): Promise<Map<string, RejectionSummary[]>> {
   const out = new Map<string, RejectionSummary[]>();
@@ -145,10 +147,10 @@ export async function rejectionSummaries(db: D1Database, sourceIds: string[], no
   const { results } = await db
     .prepare(
       `SELECT source_id, reason, hour, count, last_at FROM rejection_counts
-       WHERE source_id IN (SELECT value FROM json_each(?)) AND hour > ?
+       WHERE source_id IN (SELECT value FROM json_each(?1)) AND reason IN (SELECT value FROM json_each(?3)) AND hour > ?2
          AND last_at >= coalesce((SELECT created_at FROM sources WHERE id = source_id), 0)`,
     )
-    .bind(JSON.stringify(sourceIds), thisHour - 24 * HOUR_MS)
+    .bind(JSON.stringify(sourceIds), thisHour - 24 * HOUR_MS, JSON.stringify(ERROR_CODES))
     .all<CountRow>();
   for (const r of results) {
     const reason = r.reason;

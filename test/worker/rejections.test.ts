@@ -8,7 +8,8 @@ import worker from "../../src/index";
 import { MAX_HEADER_NAME_CHARS, MAX_SAMPLES } from "../../src/ingress/rejection-log";
 import { UNREAD_TALLY_DELIVERIES } from "../../src/pipeline/rejections";
 import { runMaintenance } from "../../src/maintenance/cron";
-import { SAMPLES_KEPT } from "../../src/store/rejections";
+import { rejectionSummaries, SAMPLES_KEPT } from "../../src/store/rejections";
+import { meteredD1 } from "../../bench/d1-meter";
 import { clockFrom, midHour } from "./clock";
 import { d1Double } from "./d1-double";
 import { consumerSetting } from "./wrangler-config";
@@ -299,6 +300,34 @@ describe("the rejection log", () => {
     expect(await rows()).toEqual({ counts: 1, hours: 1 });
     await runMaintenance(p.env);
     expect(await rows()).toEqual({ counts: 0, hours: 0 });
+  });
+
+  it("reads a source's last day of refusals in as many rows whatever number of hours the retention keeps", async () => {
+    /** A source with `hours` hours of two reasons, one refusal an hour: its summary, and the rows that read. */
+    const summaryOver = async (hours: number) => {
+      const source = await createSource({ secrets: [`s-${uniqueKey()}`] });
+      const now = Date.now();
+      const hour = Math.floor(now / HOUR_MS) * HOUR_MS;
+      await env.DB.prepare(
+        `INSERT INTO rejection_counts (source_id, reason, hour, count, last_at)
+         SELECT ?1, r.value, ?2 - h.value * ?3, 1, ?4 FROM json_each(?5) AS h, json_each('["invalid_signature","missing_signature"]') AS r`,
+      )
+        .bind(source, hour, HOUR_MS, now, JSON.stringify(Array.from({ length: hours }, (_, i) => i)))
+        .run();
+      const meter = meteredD1(env.DB);
+      const summary = (await rejectionSummaries(meter.db, [source], now)).get(source)!;
+      return { summary: summary.map((s) => [s.reason, s.thisHour, s.lastDay]).sort(), rowsRead: meter.usage.rowsRead };
+    };
+    const day = await summaryOver(24);
+    const retained = await summaryOver(240); // the retention's ten days
+    const expected = [
+      ["invalid_signature", 1, 24],
+      ["missing_signature", 1, 24],
+    ];
+    expect([day.summary, retained.summary]).toEqual([expected, expected]);
+    expect(day.rowsRead).toBeGreaterThan(0);
+    // Each reason's seek may land on the row before its last day, no more (531 rows against 98 before the reasons were named).
+    expect(retained.rowsRead).toBeLessThanOrEqual(day.rowsRead + 2);
   });
 
   it("forgets samples older than the retention at the maintenance run, however few a source has", async () => {
