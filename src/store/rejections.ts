@@ -39,14 +39,6 @@ export async function recordRejections(db: D1Database, messages: RejectionsMessa
   const samples = messages.flatMap((m) => m.samples);
   if (counts.length === 0) return [];
   const sources = [...new Set(samples.map((s) => s.sourceId))];
-  const hours = new Map<string, [string, number, number]>();
-  for (const c of counts) {
-    const hour = Math.floor(c.lastAt / HOUR_MS) * HOUR_MS;
-    const key = JSON.stringify([c.sourceId, hour]);
-    const h = hours.get(key) ?? [c.sourceId, hour, 0];
-    h[2] += c.count;
-    hours.set(key, h);
-  }
   const results = await db.batch<ClaimRow>([
     db
       .prepare(
@@ -59,15 +51,19 @@ export async function recordRejections(db: D1Database, messages: RejectionsMessa
     db
       .prepare(
         `INSERT INTO rejection_hours (source_id, hour, total, counted, claimed)
-         SELECT value->>0, value->>1, value->>2, CASE WHEN value->>2 >= ?2 THEN value->>2 ELSE 0 END, CASE WHEN value->>2 >= ?2 THEN value->>2 ELSE 0 END
-         FROM json_each(?1) WHERE true
+         SELECT s, h, n, CASE WHEN n >= ?2 THEN n ELSE 0 END, CASE WHEN n >= ?2 THEN n ELSE 0 END
+         FROM (SELECT value->>0 AS s, value->>1 AS h, sum(value->>2) AS n FROM json_each(?1)
+               WHERE value->>3 >= coalesce((SELECT created_at FROM sources WHERE id = value->>0), 0) GROUP BY 1, 2)
+         WHERE true
          ON CONFLICT (source_id, hour) DO UPDATE SET
            total = total + excluded.total,
            claimed = CASE WHEN total + excluded.total >= ?2 THEN total + excluded.total - counted ELSE 0 END,
            counted = CASE WHEN total + excluded.total >= ?2 THEN total + excluded.total ELSE counted END
          RETURNING source_id, hour, total, claimed, alerted`,
       )
-      .bind(JSON.stringify([...hours.values()]), threshold),
+      // A tally whose last refusal came before its source was made is a deleted one's (a source made
+      // again under its id): as the summaries leave it out, it counts towards no episode of the new one.
+      .bind(JSON.stringify(counts.map((c) => [c.sourceId, Math.floor(c.lastAt / HOUR_MS) * HOUR_MS, c.count, c.lastAt])), threshold),
     db
       .prepare(
         `INSERT INTO rejections (source_id, requested, at, reason, client, user_agent, header_names)

@@ -513,6 +513,25 @@ describe("webhook health, auto-disable and alerts", () => {
     ]);
   });
 
+  it("source.rejecting counts none of a deleted source's refusals towards one made again under its id", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const source = `src-${key}`;
+    const make = async () => expect((await p.api("POST", "/v1/sources", { id: source, name: key, provider: "podium", secrets: [`s-${uniqueKey()}`] })).status).toBe(201);
+    await make();
+    await endpoint(p, `${key}-alerts`, { alertTypes: ["source.rejecting"] });
+    const refused = refusedBy(source);
+    // 49 refusals of the first source, a second before its deletion, their tally recorded once it is made again.
+    const before = Date.now() - 1_000;
+    expect((await p.api("DELETE", `/v1/sources/${source}`)).status).toBe(204);
+    await make();
+    await p.runQueue("edgehook-rejections", [refused(49, before)]);
+    // The new source's own first refusal is no spike; its 50th is, counting its own 50 only.
+    await p.runQueue("edgehook-rejections", [refused(1, Date.now())]);
+    await p.runQueue("edgehook-rejections", [refused(49, Date.now())]);
+    expect(await episodesOf(p, source)).toEqual([["source.rejecting", "open", 50]]);
+  });
+
   it("ingest.dead_lettered opens once for events that could not be stored, counts the rest, and closes after a quiet hour", async () => {
     const p = pipeline();
     const key = uniqueKey();

@@ -163,9 +163,9 @@ describe("the rejection log", () => {
     await record(p, late.sent);
     const again = (await p.api("GET", `/v1/sources/${source}/rejections`)).json;
     expect([again.summary, again.recent]).toEqual([[], []]);
-    // Its hours' totals towards source.rejecting went with it too: the new source's hour holds only the late refusal.
+    // Its hours' totals towards source.rejecting went with it too, and the late refusal (made before the new source) adds none.
     const hours = await env.DB.prepare("SELECT total FROM rejection_hours WHERE source_id = ?").bind(source).all<{ total: number }>();
-    expect(hours.results.map((h) => h.total)).toEqual([1]);
+    expect(hours.results.map((h) => h.total)).toEqual([]);
   });
 
   it("counts requests to ids that name no source together, saying which id each asked for; only the admin reads them", async () => {
@@ -291,11 +291,13 @@ describe("the rejection log", () => {
     expect((await as(p, token, "GET", `/v1/sources/${own}/rejections`)).status).toBe(200);
     expect((await as(p, token, "GET", `/v1/sources/${admins}/rejections`)).status).toBe(404);
 
+    // (Under an id no source has: one made now counts no refusal of 11 days ago towards its alerts.)
     const old = Date.now() - 11 * 24 * HOUR_MS;
-    await record(p, [{ v: 1, counts: [{ sourceId: own, reason: "missing_signature", count: 3, lastAt: old }], samples: [] }]);
+    const asked = `gone-${uniqueKey()}`;
+    await record(p, [{ v: 1, counts: [{ sourceId: asked, reason: "missing_signature", count: 3, lastAt: old }], samples: [] }]);
     const rows = async () =>
       env.DB.prepare("SELECT (SELECT COUNT(*) FROM rejection_counts WHERE source_id = ?1) AS counts, (SELECT COUNT(*) FROM rejection_hours WHERE source_id = ?1) AS hours")
-        .bind(own)
+        .bind(asked)
         .first<{ counts: number; hours: number }>();
     expect(await rows()).toEqual({ counts: 1, hours: 1 });
     await runMaintenance(p.env);
