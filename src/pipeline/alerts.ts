@@ -148,7 +148,13 @@ export async function alertRejecting(env: Env, claims: RejectionClaim[], now = D
     const byHour = new Map<number, string[]>();
     for (const [sourceId, c] of latest) byHour.set(c.hour, [...(byHour.get(c.hour) ?? []), sourceId]);
     const breakdowns = new Map<string, RejectionSummary[]>();
-    for (const [hour, sources] of byHour) for (const [id, list] of await rejectionSummaries(env.DB, sources, hour)) breakdowns.set(id, list);
+    try {
+      for (const [hour, sources] of byHour) for (const [id, list] of await rejectionSummaries(env.DB, sources, hour)) breakdowns.set(id, list);
+    } catch (err) {
+      // No episode was told of any claim: all are given back, as after a failed write.
+      await releaseClaims(env.DB, [...bySource.values()].flat()).catch((e: unknown) => console.error("giving back claimed refusals failed", { error: String(e) }));
+      throw err;
+    }
     for (const [sourceId, list] of bySource) {
       await safely("rejections", async () => {
         const count = list.reduce((n, c) => n + c.claimed, 0);

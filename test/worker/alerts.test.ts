@@ -532,6 +532,23 @@ describe("webhook health, auto-disable and alerts", () => {
     expect(await episodesOf(p, source)).toEqual([["source.rejecting", "open", 50]]);
   });
 
+  it("source.rejecting gives an hour's claimed refusals back when their breakdown cannot be read, and the hour's next batch counts them in", async () => {
+    let broken = true;
+    const { db } = d1Double({ failStatement: (st) => broken && st.sql.includes("SELECT source_id, reason, hour, count, last_at FROM rejection_counts") });
+    const p = pipeline({ DB: db });
+    const key = uniqueKey();
+    const source = `src-${key}`;
+    await endpoint(p, `${key}-alerts`, { alertTypes: ["source.rejecting"] });
+    const refused = refusedBy(source);
+    const now = Date.now();
+    await p.runQueue("edgehook-rejections", [refused(50, now)]);
+    const recorded = await env.DB.prepare("SELECT total FROM rejection_hours WHERE source_id = ?").bind(source).first<{ total: number }>();
+    expect(recorded?.total).toBe(50);
+    broken = false;
+    await p.runQueue("edgehook-rejections", [refused(1, now)]);
+    expect(await episodesOf(p, source)).toEqual([["source.rejecting", "open", 51]]);
+  });
+
   it("ingest.dead_lettered opens once for events that could not be stored, counts the rest, and closes after a quiet hour", async () => {
     const p = pipeline();
     const key = uniqueKey();
