@@ -48,6 +48,16 @@ const UNREACHABLE = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNR
 /** Close codes after which reconnecting cannot help. */
 const FINAL_CLOSES = new Set([1008, 4401, 4404]);
 
+/** Whether a 400's body refuses the `ack` query parameter alone (an API from before acks). */
+function onlyAckRefused(/** @type {unknown} */ body) {
+  const issues =
+    typeof body === "object" && body !== null && "error" in body && typeof body.error === "object" && body.error !== null && "details" in body.error
+      ? body.error.details
+      : null;
+  const list = typeof issues === "object" && issues !== null && "issues" in issues && Array.isArray(issues.issues) ? issues.issues : [];
+  return list.length > 0 && list.every((i) => typeof i === "object" && i !== null && "path" in i && i.path === "ack");
+}
+
 /** @param {StreamOptions} o @returns {{ done: Promise<void>, stop: () => Promise<void>, queued: () => number }} */
 export function openStream(o) {
   let position = o.position;
@@ -63,6 +73,8 @@ export function openStream(o) {
   let chain = Promise.resolve();
   /** Messages received and not yet handled (the chain's length). */
   let queued = 0;
+  /** An API from before acks refused the `ack` parameter: this stream connects without it from then on. */
+  let acksRefused = false;
   /**
    * Aborted by stop(): a handler waiting on something slow (a local server that never answers)
    * gives up by rejecting with its reason, and the message is left for the next run.
@@ -110,7 +122,7 @@ export function openStream(o) {
     const asked = position;
     if (asked !== null) base.searchParams.set("after", String(asked));
     else if (o.replay > 0) base.searchParams.set("replay", String(o.replay));
-    if (o.acks) base.searchParams.set("ack", "true");
+    if (o.acks && !acksRefused) base.searchParams.set("ack", "true");
 
     const options = { headers: { authorization: `Bearer ${requireToken(o.conn)}`, ...o.headers }, closeTimeout: CLOSE_WAIT_MS };
     const socket = new WebSocket(base, options);
@@ -141,6 +153,14 @@ export function openStream(o) {
           // not the API's JSON: reported by status
         }
         const status = res.statusCode ?? 0;
+        // An API from before acks refuses the parameter it does not know (its query is strict):
+        // listen to it as before, without (its hello will not say `acks`, so none is sent).
+        if (status === 400 && base.searchParams.has("ack") && onlyAckRefused(body)) {
+          acksRefused = true;
+          o.log(pc.yellow("the API takes no acks (an older release): listening without, a catch-up is sent at the API's pace"));
+          if (!stopped) connect();
+          return;
+        }
         // A 429 says why (a token's 10 sockets, the hub's 1,000) and when to come back: both are kept.
         const why = typeof body?.error?.message === "string" ? `: ${printable(body.error.message)}` : "";
         const after = Number(res.headers["retry-after"]);

@@ -231,6 +231,48 @@ describe("edgehook listen's connection", () => {
     expect(saved).toEqual([3, 4]);
   });
 
+  it("listens without acks to an API from before them, which refuses the ack parameter", async () => {
+    // As an older API answers a query parameter it does not know (its query is strict).
+    const refusal = JSON.stringify({
+      error: { code: "invalid_request", message: "Invalid query: ack: not a parameter of this list.", details: { issues: [{ path: "ack", message: "not a parameter of this list" }] } },
+    });
+    const wss = new WebSocketServer({ noServer: true });
+    const asked: string[] = [];
+    const sent: string[] = [];
+    server = createServer();
+    server.on("upgrade", (req, socket, head) => {
+      const url = new URL(req.url ?? "/", "http://x");
+      asked.push(url.search);
+      if (url.searchParams.has("ack")) return void socket.end(`HTTP/1.1 400 No\r\ncontent-type: application/json\r\ncontent-length: ${refusal.length}\r\nconnection: close\r\n\r\n${refusal}`);
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        ws.on("message", (m) => sent.push(String(m)));
+        ws.send(JSON.stringify({ type: "hello", listenerId: "l", mode: "listen", position: 0, secret: null, webhookUid: null }));
+        ws.send(event(1));
+        ws.send(JSON.stringify({ type: "position", position: 1 }));
+      });
+    });
+    await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as AddressInfo;
+    const saved: number[] = [];
+    const handed: number[] = [];
+    const stream = openStream({
+      conn: { url: `http://127.0.0.1:${port}`, token: "ehk_t", configFile: "" },
+      query: {},
+      position: null,
+      replay: 0,
+      acks: true,
+      onMessage: async (m) => void (m.type === "event" && handed.push(m.position)),
+      onPosition: (p) => saved.push(p),
+      log: () => {},
+    });
+    await vi.waitFor(() => expect(saved.at(-1)).toBe(1));
+    await stream.stop();
+    expect(handed).toEqual([1]);
+    // Asked with acks once, then without; it sent no ack to an API that did not say it takes them.
+    expect(asked.map((q) => new URLSearchParams(q).get("ack"))).toEqual(["true", null]);
+    expect(sent.filter((m) => m.includes("ack"))).toEqual([]);
+  });
+
   it("ends with the API's error on a refused upgrade, leaving no timer behind", async () => {
     vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
     const { url } = await api({ refuse: { status: 401, body: { error: { code: "unauthorized", message: "Bad token." } } } });
