@@ -104,7 +104,8 @@ export async function releaseClaims(db: D1Database, claims: RejectionClaim[]): P
 export function markHoursAlertedStatement(db: D1Database, type: string, sourceId: string, hours: number[]): D1PreparedStatement {
   return db
     .prepare(
-      `UPDATE rejection_hours SET alerted = 1 WHERE source_id = ?1 AND hour IN (SELECT value FROM json_each(?2))
+      // (alerted = 0: each batch of an open episode's hour would else write its row again.)
+      `UPDATE rejection_hours SET alerted = 1 WHERE source_id = ?1 AND hour IN (SELECT value FROM json_each(?2)) AND alerted = 0
        AND EXISTS (SELECT 1 FROM alerts WHERE subject = ?1 AND type = ?3 AND closed_at IS NULL)`,
     )
     .bind(sourceId, JSON.stringify(hours), type);

@@ -11,6 +11,7 @@ import { runMaintenance } from "../../src/maintenance/cron";
 import { disableFailing, REDRIVE_GRACE_MS } from "../../src/pipeline/commands";
 import { alertIngestDeadLetters } from "../../src/pipeline/alerts";
 import { recordAttempts } from "../../src/store/deliveries";
+import { markHoursAlertedStatement } from "../../src/store/rejections";
 import { healthOf, webhooksToAutoDisable } from "../../src/store/health";
 import { meteredD1 } from "../../bench/d1-meter";
 import { d1Double, type SeenStatement } from "./d1-double";
@@ -547,6 +548,20 @@ describe("webhook health, auto-disable and alerts", () => {
     broken = false;
     await p.runQueue("edgehook-rejections", [refused(1, now)]);
     expect(await episodesOf(p, source)).toEqual([["source.rejecting", "open", 51]]);
+  });
+
+  it("source.rejecting writes an hour's row as alerted once, not again for each batch counted in its open episode", async () => {
+    const p = pipeline();
+    const { source, now, refused } = await rejectingSource(p);
+    const hour = Math.floor(now / HOUR) * HOUR;
+    const row = () => env.DB.prepare("SELECT total, alerted FROM rejection_hours WHERE source_id = ? AND hour = ?").bind(source, hour).first();
+    expect(await row()).toEqual({ total: 50, alerted: 1 });
+    await p.runQueue("edgehook-rejections", [refused(5)]);
+    expect(await episodesOf(p, source)).toEqual([["source.rejecting", "open", 55]]);
+    expect(await row()).toEqual({ total: 55, alerted: 1 });
+    // What the next batch's count-in writes with it: nothing.
+    const marked = await markHoursAlertedStatement(env.DB, "source.rejecting", source, [hour]).run();
+    expect(marked.meta.changes).toBe(0);
   });
 
   it("ingest.dead_lettered opens once for events that could not be stored, counts the rest, and closes after a quiet hour", async () => {
