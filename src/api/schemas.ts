@@ -14,7 +14,7 @@ import {
 } from "../domain/health";
 import { MAX_URL_CHARS } from "../domain/destination";
 import { isRecord } from "../domain/guards";
-import { hiddenCharacterProblem } from "../domain/legible";
+import { hiddenCharacterProblem, paddedProblem } from "../domain/legible";
 import { HmacConfigShape } from "../domain/hmac-config";
 import { sourceProblems } from "../domain/source-rules";
 import { isJson, PROVIDER_NAMES } from "../domain/types";
@@ -68,10 +68,14 @@ const legible = <T extends z.ZodString>(text: T) =>
 /** A location or organization uid given to own something (or repeated as the webhook's own). */
 const ownerUid = legible(uid);
 /**
- * One given to own something new: also without white space at either end, which no event's uid
- * carries: pasted with a trailing space, it made a webhook owed nothing and a token that sees nothing.
+ * One given to own something new: also without white space or an invisible character (a zero-width
+ * space, a BOM) at either end, which no event's uid carries: pasted with one, it made a webhook owed
+ * nothing and a token that sees nothing, without a word. (One hidden character is reported once.)
  */
-const newOwnerUid = ownerUid.refine((v) => v.trim() === v, "must not begin or end with white space");
+const newOwnerUid = ownerUid.superRefine((v, ctx) => {
+  const problem = hiddenCharacterProblem(v) ? null : paddedProblem(v);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
 /**
  * A list that names each item once: one given twice is refused by its place (as `alertTypes`
  * always was), rather than stored twice or quietly folded into one. `said` is what names it

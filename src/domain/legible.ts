@@ -19,3 +19,24 @@ const EVERY_HIDDEN = new RegExp(HIDDEN_CHARACTERS.source, "g");
 export function legible(text: string): string {
   return text.replace(EVERY_HIDDEN, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
+
+/**
+ * Characters that show as nothing, or only as a change to their neighbours: format characters
+ * (zero-width space and joiners, word joiner, BOM, soft hyphen, tags) and the others Unicode says
+ * a renderer may ignore (variation selectors, Hangul fillers).
+ */
+const INVISIBLE = /[\p{Cf}\p{Default_Ignorable_Code_Point}]/u;
+
+/**
+ * Why an identifier typed to match another's (an organization's uid) may not be taken as given:
+ * white space or an invisible character at either end, which a paste brings along and no one sees;
+ * else null. (A hidden character anywhere is hiddenCharacterProblem's.)
+ */
+export function paddedProblem(text: string): string | null {
+  if (text.trim() !== text) return "must not begin or end with white space";
+  const characters = [...text];
+  const invisible = [characters[0], characters.at(-1)].find((c) => c !== undefined && INVISIBLE.test(c));
+  // Named by its code point: shown, it would be nothing.
+  const code = invisible?.codePointAt(0);
+  return code === undefined ? null : `must not begin or end with an invisible character (U+${code.toString(16).toUpperCase().padStart(4, "0")})`;
+}

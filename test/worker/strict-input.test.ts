@@ -342,6 +342,44 @@ describe("white space at either end of an organization or location uid", () => {
   });
 });
 
+describe("an invisible character at either end of an organization or location uid", () => {
+  it("is refused, named by its code point, where one is given to own a webhook, a token or a source: as white space, it would own nothing, unseen", async () => {
+    const before = { tokens: await count("tokens"), sources: await count("sources"), webhooks: await count("webhooks") };
+    const webhook = { url: "https://downstream.test/ok/invisible", eventTypes: ["*"] };
+    const padded: [string, string][] = [
+      ["org-1\u200b", "U+200B"], // zero-width space
+      ["\u200corg-1", "U+200C"], // zero-width non-joiner
+      ["loc-1\u200d", "U+200D"], // zero-width joiner
+      ["\u2060org-1", "U+2060"], // word joiner
+      ["org-1\u00ad", "U+00AD"], // soft hyphen
+      ["org-1\ufe0f", "U+FE0F"], // variation selector
+      ["\u3164org-1", "U+3164"], // Hangul filler
+      ["org-1\u{e0020}", "U+E0020"], // tag space (a surrogate pair)
+    ];
+    for (const [text, code] of padded) {
+      const cases: [string, string, unknown, string][] = [
+        ["POST", "/v1/webhooks", { ...webhook, organizationUid: text }, "organizationUid"],
+        ["POST", "/v1/webhooks", { ...webhook, locationUid: text }, "locationUid"],
+        ["POST", "/v1/tokens", { name: "t", scopes: ["events:read"], organizationUids: ["org-2", text] }, "organizationUids.1"],
+        ["POST", "/v1/tokens", { name: "t", scopes: ["events:read"], locationUids: [text] }, "locationUids.0"],
+        ["POST", "/v1/sources", { name: "n", provider: "stripe", secrets: ["a-fuzz-secret"], organizationUid: text }, "organizationUid"],
+      ];
+      for (const [method, path, body, field] of cases) {
+        const res = await raw(method, path, JSON.stringify(body));
+        const what = `${method} ${path} ${JSON.stringify(body)}`;
+        expect(res.status, what).toBe(400);
+        expect((await errorOf(res)).details?.issues, what).toEqual([{ path: field, message: `must not begin or end with an invisible character (${code})` }]);
+      }
+    }
+    expect({ tokens: await count("tokens"), sources: await count("sources"), webhooks: await count("webhooks") }).toEqual(before);
+    // A bidirectional control at an end is reported once, as the hidden character it is anywhere.
+    const bidi = await raw("POST", "/v1/tokens", JSON.stringify({ name: "t", scopes: ["events:read"], locationUids: ["\u200floc-1"] }));
+    expect((await errorOf(bidi)).details?.issues).toEqual([{ path: "locationUids.0", message: "must not contain control or bidirectional formatting characters" }]);
+    // Within one (an emoji's joiner), and visible text at either end, stay accepted.
+    expect((await raw("POST", "/v1/tokens", JSON.stringify({ name: "t", scopes: ["events:read"], organizationUids: ["org-\u{1f469}\u200d\u{1f4bb}-1", "é-org-☕"] }))).status).toBe(201);
+  });
+});
+
 describe("a generic HMAC source's prefix", () => {
   it("may not contain \", \", which parts the copies of a header sent twice, so no signature could match it", async () => {
     const p = pipeline();
