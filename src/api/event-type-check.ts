@@ -16,15 +16,27 @@ export interface TypeWarning {
  * The providers a webhook listens to: those of its sources, or every one when it names none.
  * A source it names newly (not in `had`) must exist, declared by configuration or stored: a
  * mistyped id would otherwise subscribe to nothing, without a word. One it already named may
- * have been deleted since, which leaves the webhook's other changes free. (Whether an id names
- * a source, and its provider, is no secret: the ingress answers anyone 404 `unknown_source` for
- * one that does not, and `missing_signature` naming its provider's headers for one that does.)
+ * have been deleted since, which leaves the webhook's other changes free.
+ * A limited token (`owners`: its organizations) names only sources no one owns (the
+ * configuration's, the admin's, an unlimited token's: their events are any organization's, its
+ * own among them) and its organizations' own: another organization's source, whose events are
+ * all that organization's, is answered as one that does not exist, in the same words, so the
+ * answer tells the token nothing of it (GET /v1/sources/{id} answers it 404 too), and its
+ * webhook cannot be tied to it. (The ingress answers anyone whether an id names an enabled
+ * source; not whose it is, nor of a disabled one.)
  */
-async function providersFor(env: Env, sourceIds: string[] | null, had: readonly string[]): Promise<ReadonlySet<string> | null> {
+async function providersFor(
+  env: Env,
+  sourceIds: string[] | null,
+  had: readonly string[],
+  owners: readonly string[] | null,
+): Promise<ReadonlySet<string> | null> {
   if (sourceIds === null) return null;
   const declared = configSources(env).filter((s) => sourceIds.includes(s.id));
   const others = sourceIds.filter((id) => !declared.some((s) => s.id === id));
-  const stored = others.length > 0 ? await providersOf(env.DB, others) : [];
+  const nameable = (s: { id: string; organizationUid: string | null }) =>
+    had.includes(s.id) || owners === null || s.organizationUid === null || owners.includes(s.organizationUid);
+  const stored = others.length > 0 ? (await providersOf(env.DB, others)).filter(nameable) : [];
   const unknown = others.filter((id) => !had.includes(id) && !stored.some((s) => s.id === id));
   if (unknown.length > 0) {
     const issues = unknown.map((id) => ({ path: `sourceIds.${sourceIds.indexOf(id)}`, message: `no source "${id}"` }));
@@ -38,16 +50,18 @@ async function providersFor(env: Env, sourceIds: string[] | null, had: readonly 
  * is a 400 naming the closest one; another provider's type that none of the
  * webhook's sources has received or declares comes back as a warning. The table of
  * received types is read only when the catalog alone does not settle it, and not for a
- * limited token (`limited`): it holds every tenant's types, which the answer would tell.
+ * limited token (`owners` not null: the organizations it holds): it holds every tenant's
+ * types, which the answer would tell.
  */
 export async function checkSubscriptionTypes(
   env: Env,
   eventTypes: string[],
   sourceIds: string[] | null,
   had: readonly string[] = [],
-  limited = false,
+  owners: readonly string[] | null = null,
 ): Promise<TypeWarning[]> {
-  const ctx: TypeContext = { providers: await providersFor(env, sourceIds, had), seen: new Set() };
+  const limited = owners !== null;
+  const ctx: TypeContext = { providers: await providersFor(env, sourceIds, had, owners), seen: new Set() };
   let check = checkEventTypes(eventTypes, ctx);
   const doubtful = [...check.invalid.map((i) => i.pattern), ...check.unseen.map((u) => u.pattern)];
   if (doubtful.length > 0 && !limited) check = checkEventTypes(eventTypes, { ...ctx, seen: await seenPatterns(env.DB, doubtful, sourceIds) });

@@ -113,13 +113,13 @@ export async function listStoredSources(
 }
 
 export type NewSource = Omit<StoredSource, "createdAt" | "updatedAt" | "shopDomain"> & { shopDomain?: string | null };
-/** Those of these ids that name stored sources, with their providers. */
-export async function providersOf(db: D1Database, ids: string[]): Promise<{ id: string; provider: string }[]> {
+/** Those of these ids that name stored sources, with their providers and owners. */
+export async function providersOf(db: D1Database, ids: string[]): Promise<{ id: string; provider: string; organizationUid: string | null }[]> {
   const { results } = await db
-    .prepare("SELECT id, provider FROM sources WHERE id IN (SELECT value FROM json_each(?))")
+    .prepare("SELECT id, provider, organization_uid FROM sources WHERE id IN (SELECT value FROM json_each(?))")
     .bind(JSON.stringify(ids))
-    .all<{ id: string; provider: string }>();
-  return results;
+    .all<{ id: string; provider: string; organization_uid: string | null }>();
+  return results.map((r) => ({ id: r.id, provider: r.provider, organizationUid: r.organization_uid }));
 }
 
 

@@ -426,6 +426,75 @@ async function createdAt(uids: string[], at: (i: number) => number) {
   await env.DB.batch(uids.map((uid, i) => env.DB.prepare("UPDATE webhooks SET created_at = ? WHERE uid = ?").bind(at(i), uid)));
 }
 
+describe("the sources a limited token's webhook names", () => {
+  it("another organization's source answers as one that does not exist (POST, PATCH, PUT) and is never tied on; its organizations' and ownerless ones are named", async () => {
+    const p = pipeline();
+    const k = uniqueKey();
+    const [mine, theirs] = [`org-${k}-a`, `org-${k}-b`];
+    const own = await createSource({ provider: "stripe", secrets: ["whsec_stripe_test_secret"], organizationUid: mine });
+    const other = await createSource({ provider: "stripe", secrets: ["whsec_stripe_test_secret"], organizationUid: theirs });
+    const otherDisabled = await createSource({ provider: "stripe", secrets: ["whsec_stripe_test_secret"], organizationUid: theirs, disabled: true });
+    const ownerless = await createSource({ provider: "stripe", secrets: ["whsec_stripe_test_secret"] });
+    const nothing = `src-${k}-none`;
+    const t = await makeToken(p, ["webhooks:read", "webhooks:write", "sources:read"], { organizationUids: [mine] });
+    const body = { url: `https://downstream.test/ok/${k}`, eventTypes: ["charge.*"], organizationUid: mine };
+    const stored = async () => (await p.api("GET", "/v1/webhooks?limit=100")).json.data.filter((w: { url: string }) => w.url === body.url);
+    const before = await stored();
+    // The answer to an id, with the id itself taken out: what it tells of the source, besides the id the caller gave.
+    const told = async (res: Promise<{ status: number; json: unknown }>, id: string) => {
+      const { status, json } = await res;
+      return { status, answer: JSON.stringify(json).replaceAll(id, "<id>") };
+    };
+    const refusal = await told(as(p, t.token, "POST", "/v1/webhooks", { ...body, sourceIds: [nothing] }), nothing);
+    expect(refusal.status).toBe(400);
+    expect(JSON.parse(refusal.answer).error).toEqual({
+      code: "invalid_request",
+      message: 'Invalid body: sourceIds names no source "<id>" (GET /v1/sources lists them).',
+      details: { issues: [{ path: "sourceIds.0", message: 'no source "<id>"' }] },
+    });
+    for (const id of [other, otherDisabled]) {
+      expect(await told(as(p, t.token, "POST", "/v1/webhooks", { ...body, sourceIds: [id] }), id), id).toEqual(refusal);
+      // As GET says of it.
+      expect((await as(p, t.token, "GET", `/v1/sources/${id}`)).status).toBe(404);
+    }
+    const both = await as(p, t.token, "POST", "/v1/webhooks", { ...body, sourceIds: [own, other, nothing] });
+    expect(both.json.error.details.issues).toEqual([
+      { path: "sourceIds.1", message: `no source "${other}"` },
+      { path: "sourceIds.2", message: `no source "${nothing}"` },
+    ]);
+    expect(await stored()).toEqual(before);
+
+    // Its organization's source, one no one owns and one declared by configuration are named.
+    const made = await as(p, t.token, "POST", "/v1/webhooks", { ...body, sourceIds: [own, ownerless, "podium"] });
+    expect(made.status).toBe(201);
+    const uid = made.json.uid;
+    for (const [method, change] of [
+      ["PATCH", { sourceIds: [own, other] }],
+      ["PUT", { url: body.url, eventTypes: body.eventTypes, sourceIds: [other] }],
+    ] as const) {
+      const res = await as(p, t.token, method, `/v1/webhooks/${uid}`, change);
+      expect(res.status, method).toBe(400);
+      expect(res.json.error.details.issues, method).toEqual([{ path: `sourceIds.${change.sourceIds.indexOf(other)}`, message: `no source "${other}"` }]);
+    }
+    expect((await as(p, t.token, "GET", `/v1/webhooks/${uid}`)).json.sourceIds).toEqual([own, ownerless, "podium"]);
+
+    // A token limited to locations owns no source: it names the ownerless ones alone.
+    const located = await makeToken(p, ["webhooks:write"], { locationUids: [`loc-${k}`] });
+    const atLocation = { ...body, organizationUid: undefined, locationUid: `loc-${k}` };
+    expect((await as(p, located.token, "POST", "/v1/webhooks", { ...atLocation, sourceIds: [own] })).json.error.details.issues).toEqual([
+      { path: "sourceIds.0", message: `no source "${own}"` },
+    ]);
+    expect((await as(p, located.token, "POST", "/v1/webhooks", { ...atLocation, sourceIds: [ownerless] })).status).toBe(201);
+
+    // The admin names any source; a webhook it tied to another's keeps it through the token's other changes.
+    const tied = await p.api("POST", "/v1/webhooks", { ...body, sourceIds: [other] });
+    expect(tied.status).toBe(201);
+    const renamed = await as(p, t.token, "PATCH", `/v1/webhooks/${tied.json.uid}`, { eventTypes: ["charge.succeeded"] });
+    expect(renamed.status).toBe(200);
+    expect(renamed.json.sourceIds).toEqual([other]);
+  });
+});
+
 describe("webhook lists", () => {
   it("page newest first by creation; a webhook created meanwhile skips nothing and repeats nothing; a bad cursor is refused", async () => {
     const p = pipeline();
