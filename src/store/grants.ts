@@ -16,6 +16,15 @@ export async function locationsFor(db: D1Database, p: Principal, webhooks: Webho
   return locationOrganizations(db, unknown);
 }
 
+/**
+ * The organizations a limited token holds: those it names, and those its locations are known to
+ * belong to (their events are those organizations' too). At most one read, of its own locations.
+ */
+export async function organizationsHeld(db: D1Database, p: Principal): Promise<string[]> {
+  const byLocation = p.locationUids?.length ? await locationOrganizations(db, p.locationUids) : new Map<string, string>();
+  return [...new Set([...(p.organizationUids ?? []), ...byLocation.values()])];
+}
+
 /** The webhooks within the principal's grant. */
 export async function grantedWebhooks<W extends WebhookOwner>(db: D1Database, p: Principal, webhooks: W[]): Promise<W[]> {
   const locations = await locationsFor(db, p, webhooks);

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { disableWebhookStatements } from "../../src/store/webhooks";
 import { disableFailing } from "../../src/pipeline/commands";
 import type { IngestMessage } from "../../src/domain/types";
-import { ADMIN, call, createSource, dashboardCookie, dashboardForm } from "./helpers";
+import { ADMIN, call, createSource, dashboardCookie, dashboardForm, podiumBody } from "./helpers";
 import { pipeline, received, uniqueKey } from "./pipeline";
 import type { SeenStatement } from "./d1-double";
 import { racing } from "./racing";
@@ -478,13 +478,19 @@ describe("the sources a limited token's webhook names", () => {
     }
     expect((await as(p, t.token, "GET", `/v1/webhooks/${uid}`)).json.sourceIds).toEqual([own, ownerless, "podium"]);
 
-    // A token limited to locations owns no source: it names the ownerless ones alone.
+    // A token limited to a location not known to belong to an organization names the ownerless sources alone.
     const located = await makeToken(p, ["webhooks:write"], { locationUids: [`loc-${k}`] });
     const atLocation = { ...body, organizationUid: undefined, locationUid: `loc-${k}` };
     expect((await as(p, located.token, "POST", "/v1/webhooks", { ...atLocation, sourceIds: [own] })).json.error.details.issues).toEqual([
       { path: "sourceIds.0", message: `no source "${own}"` },
     ]);
     expect((await as(p, located.token, "POST", "/v1/webhooks", { ...atLocation, sourceIds: [ownerless] })).status).toBe(201);
+    // Once its location is known to be the organization's (an event of it stored), the organization's sources too; never another's.
+    await p.ingest(podiumBody({ organizationUid: mine, locationUid: `loc-${k}` }));
+    expect((await as(p, located.token, "POST", "/v1/webhooks", { ...atLocation, sourceIds: [own] })).status).toBe(201);
+    expect((await as(p, located.token, "POST", "/v1/webhooks", { ...atLocation, sourceIds: [other] })).json.error.details.issues).toEqual([
+      { path: "sourceIds.0", message: `no source "${other}"` },
+    ]);
 
     // The admin names any source; a webhook it tied to another's keeps it through the token's other changes.
     const tied = await p.api("POST", "/v1/webhooks", { ...body, sourceIds: [other] });

@@ -14,7 +14,7 @@ import { schedulerStatus } from "../../pipeline/schedulers";
 import { backlogOf, countHeld } from "../../store/scheduler-reads";
 import { insertWebhook, listWebhooks } from "../../store/webhooks";
 import { checkSubscriptionTypes } from "../event-type-check";
-import { locationsFor } from "../../store/grants";
+import { locationsFor, organizationsHeld } from "../../store/grants";
 import { apiRoute, body, errors, json, router, scoped } from "../openapi";
 import { decodeCreated, encodeCreated, pageOf } from "../validate";
 import {
@@ -63,7 +63,7 @@ async function mayHave(env: Env, p: Principal, w: Webhook, locations: LocationOr
   assertMaySubscribe(p, w, locations, before !== undefined);
   const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
   if (before && same(before.eventTypes, w.eventTypes) && same(before.sourceIds, w.sourceIds)) return {};
-  const owners = isLimited(accessOf(p)) ? (p.organizationUids ?? []) : null;
+  const owners = isLimited(accessOf(p)) ? await organizationsHeld(env.DB, p) : null;
   const warnings = await checkSubscriptionTypes(env, w.eventTypes, w.sourceIds, before?.sourceIds ?? [], owners);
   return warnings.length > 0 ? { warnings } : {};
 }
@@ -73,7 +73,7 @@ const create = apiRoute({
   path: "/webhooks",
   summary: "Create a webhook (forwarding subscription); the secret is returned this once",
   description:
-    "Exactly one of `organizationUid` or `locationUid` (neither: a catch-all, for unlimited tokens only). Needs the data scope of every event type (`*` needs all four) and, for a limited token, an organization it holds, or a location it holds or known to belong to one of its organizations; its `sourceIds` may name its organizations' sources and those no organization owns (another organization's is answered 400 as an unknown id). A Podium object's type must exist (400 names the closest); another provider's type none of the webhook's sources has seen comes back in `warnings`.",
+    "Exactly one of `organizationUid` or `locationUid` (neither: a catch-all, for unlimited tokens only). Needs the data scope of every event type (`*` needs all four) and, for a limited token, an organization it holds, or a location it holds or known to belong to one of its organizations; its `sourceIds` may name its organizations' sources (those its locations are known to belong to included) and those no organization owns (another organization's is answered 400 as an unknown id). A Podium object's type must exist (400 names the closest); another provider's type none of the webhook's sources has seen comes back in `warnings`.",
   ...scoped("webhooks:write"),
   request: body(WebhookCreate),
   responses: { 201: json(WebhookCreated, "The webhook, with its secret") },
