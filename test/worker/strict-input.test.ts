@@ -317,19 +317,23 @@ describe("control and bidirectional formatting characters", () => {
   });
 });
 
+/** Each place an organization or location uid is given to own something new: method, path, body, the field's path. */
+function ownerCases(text: string, webhook: { url: string; eventTypes: string[] }): [string, string, unknown, string][] {
+  return [
+    ["POST", "/v1/webhooks", { ...webhook, organizationUid: text }, "organizationUid"],
+    ["POST", "/v1/webhooks", { ...webhook, locationUid: text }, "locationUid"],
+    ["POST", "/v1/tokens", { name: "t", scopes: ["events:read"], organizationUids: ["org-2", text] }, "organizationUids.1"],
+    ["POST", "/v1/tokens", { name: "t", scopes: ["events:read"], locationUids: [text] }, "locationUids.0"],
+    ["POST", "/v1/sources", { name: "n", provider: "stripe", secrets: ["a-fuzz-secret"], organizationUid: text }, "organizationUid"],
+  ];
+}
+
 describe("white space at either end of an organization or location uid", () => {
   it("is refused where one is given to own a webhook, a token or a source: no event's uid carries it, so it would own nothing, without a word", async () => {
     const before = { tokens: await count("tokens"), sources: await count("sources"), webhooks: await count("webhooks") };
     const webhook = { url: "https://downstream.test/ok/padded", eventTypes: ["*"] };
     for (const text of ["org-1 ", " org-1", "org-1\u00a0", "\u3000loc-1", "org-1\ufeff"]) {
-      const cases: [string, string, unknown, string][] = [
-        ["POST", "/v1/webhooks", { ...webhook, organizationUid: text }, "organizationUid"],
-        ["POST", "/v1/webhooks", { ...webhook, locationUid: text }, "locationUid"],
-        ["POST", "/v1/tokens", { name: "t", scopes: ["events:read"], organizationUids: ["org-2", text] }, "organizationUids.1"],
-        ["POST", "/v1/tokens", { name: "t", scopes: ["events:read"], locationUids: [text] }, "locationUids.0"],
-        ["POST", "/v1/sources", { name: "n", provider: "stripe", secrets: ["a-fuzz-secret"], organizationUid: text }, "organizationUid"],
-      ];
-      for (const [method, path, body, field] of cases) {
+      for (const [method, path, body, field] of ownerCases(text, webhook)) {
         const res = await raw(method, path, JSON.stringify(body));
         const what = `${method} ${path} ${JSON.stringify(body)}`;
         expect(res.status, what).toBe(400);
@@ -357,14 +361,7 @@ describe("an invisible character at either end of an organization or location ui
       ["org-1\u{e0020}", "U+E0020"], // tag space (a surrogate pair)
     ];
     for (const [text, code] of padded) {
-      const cases: [string, string, unknown, string][] = [
-        ["POST", "/v1/webhooks", { ...webhook, organizationUid: text }, "organizationUid"],
-        ["POST", "/v1/webhooks", { ...webhook, locationUid: text }, "locationUid"],
-        ["POST", "/v1/tokens", { name: "t", scopes: ["events:read"], organizationUids: ["org-2", text] }, "organizationUids.1"],
-        ["POST", "/v1/tokens", { name: "t", scopes: ["events:read"], locationUids: [text] }, "locationUids.0"],
-        ["POST", "/v1/sources", { name: "n", provider: "stripe", secrets: ["a-fuzz-secret"], organizationUid: text }, "organizationUid"],
-      ];
-      for (const [method, path, body, field] of cases) {
+      for (const [method, path, body, field] of ownerCases(text, webhook)) {
         const res = await raw(method, path, JSON.stringify(body));
         const what = `${method} ${path} ${JSON.stringify(body)}`;
         expect(res.status, what).toBe(400);
