@@ -6,6 +6,9 @@ import { configSources } from "../ingress/sources";
 import { seenPatterns } from "../store/event-types";
 import { providersOf } from "../store/sources";
 
+/** A limited token's organizations (those its locations are known to belong to included), read when needed. */
+export type Owners = () => Promise<readonly string[]>;
+
 export interface TypeWarning {
   code: "unseen_event_type";
   eventType: string;
@@ -17,7 +20,7 @@ export interface TypeWarning {
  * A source it names newly (not in `had`) must exist, declared by configuration or stored: a
  * mistyped id would otherwise subscribe to nothing, without a word. One it already named may
  * have been deleted since, which leaves the webhook's other changes free.
- * A limited token (`owners`: its organizations) names only sources no one owns (the
+ * A limited token (`owners`: its organizations, asked only when a newly named source has an owner) names only sources no one owns (the
  * configuration's, the admin's, an unlimited token's: their events are any organization's, its
  * own among them) and its organizations' own: another organization's source, whose events are
  * all that organization's, is answered as one that does not exist, in the same words, so the
@@ -29,14 +32,18 @@ async function providersFor(
   env: Env,
   sourceIds: string[] | null,
   had: readonly string[],
-  owners: readonly string[] | null,
+  owners: Owners | null,
 ): Promise<ReadonlySet<string> | null> {
   if (sourceIds === null) return null;
   const declared = configSources(env).filter((s) => sourceIds.includes(s.id));
   const others = sourceIds.filter((id) => !declared.some((s) => s.id === id));
+  const found = others.length > 0 ? await providersOf(env.DB, others) : [];
+  // The token's organizations are read only when a source it names newly has an owner.
+  const owned = found.some((s) => !had.includes(s.id) && s.organizationUid !== null);
+  const held = owners !== null && owned ? await owners() : [];
   const nameable = (s: { id: string; organizationUid: string | null }) =>
-    had.includes(s.id) || owners === null || s.organizationUid === null || owners.includes(s.organizationUid);
-  const stored = others.length > 0 ? (await providersOf(env.DB, others)).filter(nameable) : [];
+    had.includes(s.id) || owners === null || s.organizationUid === null || held.includes(s.organizationUid);
+  const stored = found.filter(nameable);
   const unknown = others.filter((id) => !had.includes(id) && !stored.some((s) => s.id === id));
   if (unknown.length > 0) {
     const issues = unknown.map((id) => ({ path: `sourceIds.${sourceIds.indexOf(id)}`, message: `no source "${id}"` }));
@@ -58,7 +65,7 @@ export async function checkSubscriptionTypes(
   eventTypes: string[],
   sourceIds: string[] | null,
   had: readonly string[] = [],
-  owners: readonly string[] | null = null,
+  owners: Owners | null = null,
 ): Promise<TypeWarning[]> {
   const limited = owners !== null;
   const ctx: TypeContext = { providers: await providersFor(env, sourceIds, had, owners), seen: new Set() };

@@ -5,7 +5,7 @@ import { disableFailing } from "../../src/pipeline/commands";
 import type { IngestMessage } from "../../src/domain/types";
 import { ADMIN, call, createSource, dashboardCookie, dashboardForm, podiumBody } from "./helpers";
 import { pipeline, received, uniqueKey } from "./pipeline";
-import type { SeenStatement } from "./d1-double";
+import { d1Double, type SeenStatement } from "./d1-double";
 import { racing } from "./racing";
 import { deliveryRows } from "./rows";
 import { makeToken, as } from "./tokens";
@@ -498,6 +498,31 @@ describe("the sources a limited token's webhook names", () => {
     const renamed = await as(p, t.token, "PATCH", `/v1/webhooks/${tied.json.uid}`, { eventTypes: ["charge.succeeded"] });
     expect(renamed.status).toBe(200);
     expect(renamed.json.sourceIds).toEqual([other]);
+  });
+});
+
+describe("what a location token's webhook costs to check", () => {
+  it("reads where its locations belong only when a source it names newly has an owner", async () => {
+    const { db, calls } = d1Double();
+    const p = pipeline({ DB: db });
+    const k = uniqueKey();
+    const org = `org-${k}`;
+    const own = await createSource({ provider: "stripe", secrets: ["whsec_stripe_test_secret"], organizationUid: org });
+    const ownerless = await createSource({ provider: "stripe", secrets: ["whsec_stripe_test_secret"] });
+    await p.ingest(podiumBody({ organizationUid: org, locationUid: `loc-${k}` }));
+    const t = await makeToken(p, ["webhooks:write"], { locationUids: [`loc-${k}`] });
+    const body = { url: `https://downstream.test/ok/${k}`, eventTypes: ["charge.*"], locationUid: `loc-${k}` };
+    const placesRead = async (sourceIds: string[] | null) => {
+      const from = calls.sql.length;
+      const res = await as(p, t.token, "POST", "/v1/webhooks", { ...body, sourceIds });
+      expect(res.status, JSON.stringify(sourceIds)).toBe(201);
+      return calls.sql.slice(from).filter((sql) => sql.includes("FROM locations")).length;
+    };
+    // Every source, an ownerless one, one declared by configuration: no organization to check.
+    expect(await placesRead(null)).toBe(0);
+    expect(await placesRead([ownerless, "podium"])).toBe(0);
+    // Its location's organization's own source: read once.
+    expect(await placesRead([own])).toBe(1);
   });
 });
 

@@ -63,7 +63,7 @@ async function mayHave(env: Env, p: Principal, w: Webhook, locations: LocationOr
   assertMaySubscribe(p, w, locations, before !== undefined);
   const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
   if (before && same(before.eventTypes, w.eventTypes) && same(before.sourceIds, w.sourceIds)) return {};
-  const owners = isLimited(accessOf(p)) ? await organizationsHeld(env.DB, p) : null;
+  const owners = isLimited(accessOf(p)) ? () => organizationsHeld(env.DB, p) : null;
   const warnings = await checkSubscriptionTypes(env, w.eventTypes, w.sourceIds, before?.sourceIds ?? [], owners);
   return warnings.length > 0 ? { warnings } : {};
 }
