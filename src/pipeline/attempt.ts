@@ -62,12 +62,12 @@ export async function attemptDelivery(s: Settings, { delivery, event }: FlowJob,
   };
 }
 
-/** The one dead letter of a delivery failed for good, recorded with its last attempt (a retry closes it). */
 /** A failed delivery's dead-letter reason: after how many attempts, and the last one's error. */
 export function failedAfter(attempts: number, error: string | null | undefined): string {
   return `delivery failed after ${attempts} ${attempts === 1 ? "attempt" : "attempts"}: ${error ?? "unknown error"}`;
 }
 
+/** The one dead letter of a delivery failed for good, recorded with its last attempt (a retry closes it). */
 export function failedDeliveryLetter(d: { deliveryId: string; eventId: string; webhookUid: string }, a: AttemptOutcome["attempt"]): NewDeadLetter {
   return {
     queue: DELIVERY_DEAD_LETTERS,
