@@ -20,9 +20,10 @@ export interface TypeWarning {
  * A source it names newly (not in `had`) must exist, declared by configuration or stored: a
  * mistyped id would otherwise subscribe to nothing, without a word. One it already named may
  * have been deleted since, which leaves the webhook's other changes free.
- * A limited token (`owners`: its organizations, asked only when a newly named source has an owner) names only sources no one owns (the
- * configuration's, the admin's, an unlimited token's: their events are any organization's, its
- * own among them) and its organizations' own: another organization's source, whose events are
+ * A limited token (`owners`: its organizations and its locations', asked only when it names a
+ * stored source newly) names only sources no one owns (the configuration's, the admin's, an
+ * unlimited token's: their events are any organization's, its own among them) and those
+ * organizations' own: another organization's source, whose events are
  * all that organization's, is answered as one that does not exist, in the same words, so the
  * answer tells the token nothing of it (GET /v1/sources/{id} answers it 404 too), and its
  * webhook cannot be tied to it. (The ingress answers anyone whether an id names an enabled
@@ -37,10 +38,11 @@ async function providersFor(
   if (sourceIds === null) return null;
   const declared = configSources(env).filter((s) => sourceIds.includes(s.id));
   const others = sourceIds.filter((id) => !declared.some((s) => s.id === id));
-  const found = others.length > 0 ? await providersOf(env.DB, others) : [];
-  // The token's organizations are read only when a source it names newly has an owner.
-  const owned = found.some((s) => !had.includes(s.id) && s.organizationUid !== null);
-  const held = owners !== null && owned ? await owners() : [];
+  // The token's organizations are read only when it names a stored source newly, whatever that
+  // source is: were it read only for an owned one, the time taken would tell one from an unknown id.
+  const none: readonly string[] = [];
+  const newly = others.some((id) => !had.includes(id));
+  const [found, held] = await Promise.all([others.length > 0 ? providersOf(env.DB, others) : [], owners !== null && newly ? owners() : none]);
   const nameable = (s: { id: string; organizationUid: string | null }) =>
     had.includes(s.id) || owners === null || s.organizationUid === null || held.includes(s.organizationUid);
   const stored = found.filter(nameable);
