@@ -40,10 +40,9 @@ function workerd(vars: Record<string, string> = {}) {
 
 export default defineConfig({
   test: {
-    // Three files at a time on two cores: a workerd file keeps about one core busy while it runs,
-    // but each file's start (its runtime, its modules) left both cores idle ~130 s of a CI run with
-    // two. A test's timeout is a hang guard, never a speed check (they share cores).
-    maxWorkers: 3,
+    // Two files at a time: a workerd file keeps about one core busy, so one at a time left the
+    // second core idle. A test's timeout is a hang guard, never a speed check (they share cores).
+    maxWorkers: 2,
     // The longest files first, across projects: none starts last to run alone (see the file).
     sequence: { sequencer: LongestFirst },
     projects: [
