@@ -62,7 +62,7 @@ describe("notification-endpoints", () => {
     expect(JSON.parse((await h.edgehook(["notification-endpoints", "delete", "ne_2", "--json", ...conn(api.url)])).stdout)).toEqual({ deleted: "ne_2" });
   });
 
-  it("an unknown alert type, an empty update or --enable with --disable exit 2 before anything is sent; an API refusal exits 1 in one line", async () => {
+  it("an unknown alert type, --alerts naming none, an empty update or --enable with --disable exit 2 before anything is sent; an API refusal exits 1 in one line", async () => {
     const api = await fakeApi({
       routes: { "PATCH /v1/notification-endpoints/ne_1": new Status(409, { error: { code: "conflict", message: "Changed meanwhile.", details: { reason: "changed_meanwhile" } } }) },
     });
@@ -70,7 +70,7 @@ describe("notification-endpoints", () => {
     const unknown = await h.edgehook(["notification-endpoints", "create", "--endpoint", "https://o.example", "--alerts", "webhook.failing,webhook.exploded", ...conn(api.url)]);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain("Unknown alert type webhook.exploded");
-    for (const args of [["update", "ne_1"], ["update", "ne_1", "--enable", "--disable"], ["create", "--alerts", "webhook.failing"]]) {
+    for (const args of [["update", "ne_1"], ["update", "ne_1", "--enable", "--disable"], ["create", "--alerts", "webhook.failing"], ["create", "--endpoint", "https://o.example", "--alerts", " , "], ["update", "ne_1", "--alerts", ","]]) {
       expect((await h.edgehook(["notification-endpoints", ...args, ...conn(api.url)])).code, args.join(" ")).toBe(2);
     }
     expect(api.seen).toEqual([]);

@@ -19,8 +19,10 @@ const isAlertType = (s) => ALERT_TYPES.has(s);
 
 /** @param {string | undefined} value @returns {AlertType[] | undefined} */
 function alertTypes(value) {
+  if (value === undefined) return undefined;
+  // "--alerts ," names nothing: refused here, not sent (create would get the API's 400, update would change nothing).
   const given = list(value);
-  if (given === undefined) return undefined;
+  if (given === undefined) throw new CliError(`--alerts names no alert type; the types are ${[...ALERT_TYPES].join(", ")}.`, { exitCode: 2 });
   const unknown = given.filter((t) => !isAlertType(t));
   if (unknown.length) throw new CliError(`Unknown alert type ${unknown.join(", ")}; the types are ${[...ALERT_TYPES].join(", ")}.`, { exitCode: 2 });
   return given.filter(isAlertType);
