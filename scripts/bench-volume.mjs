@@ -19,7 +19,6 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { BENCH_ADMIN_TOKEN, startBenchWorker } from "../bench/volume/stack.mjs";
 import { scriptArgs } from "./script-args.mjs";
 
 process.env.WRANGLER_SEND_METRICS ??= "false";
@@ -43,6 +42,9 @@ const values = scriptArgs(
     "Times the operator reads and the ingest on a seeded database (N events, default 1000000, in DIR,\n" +
     "default .wrangler/bench-volume): R timed calls a read, K rounds of M events. docs/scale-and-cost.md.",
 );
+// The bench's Worker (and wrangler's API under it, ~3 s of CPU to load) only once the arguments
+// are known good: --help and a mistyped flag answer at once.
+const { BENCH_ADMIN_TOKEN, startBenchWorker } = await import("../bench/volume/stack.mjs");
 const REPEAT = Number(values.repeat);
 const ROUNDS = Number(values.rounds);
 const INGEST = Number(values.ingest);

@@ -7,7 +7,6 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { unstable_dev } from "wrangler";
 import { scriptArgs } from "./script-args.mjs";
 
 process.env.WRANGLER_SEND_METRICS ??= "false";
@@ -33,6 +32,9 @@ if (!Number.isInteger(events) || events < 1) {
   process.exit(2);
 }
 
+// Wrangler's API (~3 s of CPU to load) only once the arguments are known good: --help and a
+// mistyped flag answer at once.
+const { unstable_dev } = await import("wrangler");
 const persist = values["persist-to"] ? ["--persist-to", values["persist-to"]] : [];
 const migrate = spawnSync(process.execPath, [join(root, "node_modules/wrangler/bin/wrangler.js"), "d1", "migrations", "apply", "DB", "--local", ...persist], {
   cwd: root,
