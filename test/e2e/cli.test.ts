@@ -20,8 +20,8 @@ let stack: Stack;
 let down: Downstream;
 let home: string;
 const children: ChildProcess[] = [];
-/** A request the ingress refuses, sent first: its tally (sent after the answer, recorded by a queue consumer, ~10 s) is in the log by the time `sources rejections` reads it. */
-// The status of a forged request sent at the start (its refusal's tally lands ~10 s later), or its error.
+/** A request the ingress refuses, sent first: its tally (sent after the answer, recorded by a queue consumer, ~6 s) is in the log by the time `sources rejections` reads it. */
+// The status of a forged request sent at the start (its refusal's tally lands ~6 s later: REJECTIONS_FLUSH_MS, then the queue's 5 s batch), or its error.
 let forged: Promise<number | Error>;
 
 beforeAll(async () => {
