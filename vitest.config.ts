@@ -92,6 +92,7 @@ export default defineConfig({
           environment: "node",
           testTimeout: 900_000,
           hookTimeout: 120_000,
+          setupFiles: ["test/e2e/setup.ts"],
         },
       },
       {
@@ -105,6 +106,7 @@ export default defineConfig({
           // their own, one at a time, they ran last (135 s) with the second core mostly idle.
           testTimeout: 60_000,
           hookTimeout: 120_000,
+          setupFiles: ["test/e2e/setup.ts"],
         },
       },
     ],

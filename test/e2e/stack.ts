@@ -81,6 +81,14 @@ export function migratedState(env: NodeJS.ProcessEnv): string {
   return state;
 }
 
+/** How to end each stack started in this file and not yet stopped. */
+const running = new Set<() => void>();
+
+/** Ends the stacks this file started and did not stop (its start timed out, or a test forgot); their state directories stay in the temporary directory. */
+export function endStragglers(): void {
+  for (const end of [...running]) end();
+}
+
 /** Starts `wrangler dev` for Edgehook, or with `config` another Worker (the bench's baseline). */
 export async function startStack(extraVars: Record<string, string> = {}, opts: { config?: string } = {}): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), "edgehook-e2e-"));
@@ -106,21 +114,35 @@ export async function startStack(extraVars: Record<string, string> = {}, opts: {
   );
   child.stdout?.on("data", (d) => (output += d));
   child.stderr?.on("data", (d) => (output += d));
+  // The stack runs detached (its own process group, ended at once by stop()): one whose start
+  // failed, or that nobody stopped (its file's hook timed out while it started), is ended by
+  // its file's last afterAll (endStragglers, ./setup.ts), not left busy for the rest of a run.
+  const end = () => {
+    running.delete(end);
+    if (child.exitCode === null && child.pid) process.kill(-child.pid, "SIGKILL");
+  };
+  running.add(end);
 
   const deadline = Date.now() + 90_000;
   let url = "";
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`wrangler dev exited:\n${output}`);
-    url ||= /Ready on (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1] ?? "";
-    try {
-      const res = url ? await fetch(`${url}/healthz`) : undefined;
-      await res?.body?.cancel();
-      if (res && res.status < 500) break;
-    } catch {
-      // not listening yet
+  try {
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`wrangler dev exited:\n${output}`);
+      url ||= /Ready on (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1] ?? "";
+      try {
+        const res = url ? await fetch(`${url}/healthz`) : undefined;
+        await res?.body?.cancel();
+        if (res && res.status < 500) break;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) throw new Error(`wrangler dev did not start:\n${output}`);
+      await new Promise((r) => setTimeout(r, 250));
     }
-    if (Date.now() > deadline) throw new Error(`wrangler dev did not start:\n${output}`);
-    await new Promise((r) => setTimeout(r, 250));
+  } catch (err) {
+    end();
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
   }
 
   return {
@@ -137,13 +159,11 @@ export async function startStack(extraVars: Record<string, string> = {}, opts: {
     },
     logs: () => output,
     async stop() {
-      if (child.exitCode === null && child.pid) {
-        // A test stack keeps nothing worth a graceful shutdown (its state directory goes next):
-        // end the whole process group at once and wait for the exit itself.
-        const exited = new Promise((r) => child.once("exit", r));
-        process.kill(-child.pid, "SIGKILL");
-        await exited;
-      }
+      // A test stack keeps nothing worth a graceful shutdown (its state directory goes next):
+      // end the whole process group at once and wait for the exit itself.
+      const exited = child.exitCode === null ? new Promise((r) => child.once("exit", r)) : undefined;
+      end();
+      await exited;
       rmSync(dir, { recursive: true, force: true });
     },
   };
