@@ -45,6 +45,14 @@ export async function webhookDeliveryRows(webhookUid: string, order: "made" | "o
   return (await env.DB.prepare(`${SELECT} WHERE d.webhook = ${webhookIdSql("?")} ORDER BY ${by}`).bind(webhookUid).all<DeliveryRow>()).results;
 }
 
+/** How many of a webhook's deliveries are in `status`: a count, for polling while thousands are sent (webhookDeliveryRows reads them all). */
+export async function webhookDeliveryCount(webhookUid: string, status: DeliveryStatus): Promise<number> {
+  const row = await env.DB.prepare(`SELECT count(*) AS n FROM deliveries d WHERE d.webhook = ${webhookIdSql("?")} AND d.status = ?`)
+    .bind(webhookUid, statusCode(status))
+    .first<{ n: number }>();
+  return row?.n ?? 0;
+}
+
 /** When each attempt of a webhook's deliveries started, in the order it is owed them. */
 export async function webhookAttemptStarts(webhookUid: string): Promise<number[]> {
   const { results } = await env.DB.prepare(

@@ -10,7 +10,7 @@ import type { IngestMessage } from "../../../src/domain/types";
 import { busiestWindow } from "../../support/arrivals";
 import { call, dashboardCookie, ingestMessage, podiumBody } from "../helpers";
 import { pipeline, received, uniqueKey } from "../pipeline";
-import { webhookAttemptStarts, webhookDeliveryRows } from "../rows";
+import { webhookAttemptStarts, webhookDeliveryCount, webhookDeliveryRows } from "../rows";
 import { as, makeToken } from "../tokens";
 import { getWebhook, updateWebhook } from "../../../src/store/webhooks";
 
@@ -21,9 +21,7 @@ function message(key: string, org: string, i: number, receivedAt: number): Inges
 
 const indexOf = (r: { headers: Record<string, string> }) => Number(r.headers["edgehook-event-id"]!.split("_").pop());
 
-async function count(webhookUid: string, status: string): Promise<number> {
-  return (await webhookDeliveryRows(webhookUid)).filter((d) => d.status === status).length;
-}
+const count = webhookDeliveryCount;
 
 /** Waits until `n` of the webhook's deliveries succeeded. */
 async function succeeded(webhookUid: string, n: number, timeout = 120_000): Promise<void> {
