@@ -36,7 +36,7 @@ export const MEASURED_SECONDS: Record<string, number> = {
   "test/e2e/flow-control.test.ts": 10,
   "test/worker/listen-malformed.test.ts": 9,
   "test/worker/forwarding.test.ts": 8,
-  "test/worker/events-api.test.ts": 8,
+  "test/worker/events-api.test.ts": 17,
   "test/e2e/alerts.test.ts": 8,
   "test/worker/delivery-webhooks.test.ts": 8,
   "test/worker/volume.test.ts": 7,
