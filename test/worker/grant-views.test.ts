@@ -7,7 +7,7 @@
 // exactly the model's view (docs/podium.md#grants), computed here from the admin's view.
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { DATA_SCOPE_OF_OBJECT, EVENT_TYPES } from "../../src/domain/event-types";
 import type { Scope } from "../../src/domain/scopes";
 import worker from "../../src/index";
@@ -16,7 +16,9 @@ import { lastEventSeq } from "../../src/store/listen";
 import { locationOrganizations } from "../../src/store/locations";
 import { call, clientAddress, dashboardForm, podiumHeaders, post } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
-import { eventSeq } from "./rows";
+import { webhookView } from "../../src/api/views";
+import { webhooksByUid } from "../../src/store/webhooks";
+import { eventSeq, eventsDeliveryRows } from "./rows";
 import { rng, type Rng } from "./seeded";
 import { as, DATA_SCOPES, makeToken } from "./tokens";
 
@@ -121,21 +123,35 @@ async function ingestAll(p: P, w: World, sent: Sent[]): Promise<Truth[]> {
   return truths;
 }
 
-/** Reads each event's place, deliveries and position as stored (the admin's view); the reads are independent, so at once. */
+/** Each event's deliveries as stored (the admin's view: every one, newest first), in one read. */
+async function deliveriesOf(w: World): Promise<Truth["deliveries"][]> {
+  const byEvent = new Map<string, Truth["deliveries"]>();
+  for (const d of await eventsDeliveryRows(w.events.map((e) => e.id))) {
+    byEvent.set(d.event_id, [...(byEvent.get(d.event_id) ?? []), { id: d.id, webhookUid: d.webhook_uid, status: d.status }]);
+  }
+  return w.events.map((e) => byEvent.get(e.id) ?? []);
+}
+
+/**
+ * Reads each event's place and position as stored (the admin's view) the first time, and every
+ * event's deliveries each time. An event's type, source, place, filteredOut and position are
+ * fixed once stored; its deliveries change (replays, retries, attempts).
+ */
 async function refresh(p: P, w: World): Promise<void> {
-  await Promise.all(w.events.map(async (e) => {
+  // The reads are independent, so at once.
+  await Promise.all(w.events.filter((e) => e.seq === 0).map(async (e) => {
     const got = await admin(p, "GET", `/v1/events/${e.id}`);
     Object.assign(e, {
       eventType: got.eventType,
       sourceId: got.sourceId,
       organizationUid: got.organizationUid,
       locationUid: got.locationUid,
-      deliveries: got.deliveries.map((d: { id: string; webhookUid: string; status: string }) => ({ id: d.id, webhookUid: d.webhookUid, status: d.status })),
       filteredOut: got.filteredOut,
     });
-    // An event's position is its key: it never changes once read.
-    if (e.seq === 0) e.seq = (await eventSeq(e.id))!;
+    e.seq = (await eventSeq(e.id))!;
   }));
+  const read = await deliveriesOf(w);
+  for (const [i, e] of w.events.entries()) e.deliveries = read[i]!;
 }
 
 const randomPlace = (r: Rng, w: World) => {
@@ -418,8 +434,10 @@ async function checkDashboard(p: P, r: Rng, w: World, t: Token, v: View, say: st
     expect(sorted(w.hooks.filter((h) => listed.has(h.uid)).map((h) => h.uid)), `${say}: the webhooks list`).toEqual(sorted(v.hooks));
   } else expect(hooksPage.status, say).toBe(403);
   const noHook = (await dash(p, cookie, "/dashboard/webhooks/wh_none")).html.replaceAll("wh_none", "UID");
-  for (const h of w.hooks) {
-    const page = await dash(p, cookie, `/dashboard/webhooks/${h.uid}`);
+  // (Read at once, then checked in order, as the event pages.)
+  const hookPages = await Promise.all(w.hooks.map((h) => dash(p, cookie, `/dashboard/webhooks/${h.uid}`)));
+  for (const [i, h] of w.hooks.entries()) {
+    const page = hookPages[i]!;
     seen(`the page of ${h.uid}`, [h.uid])(page.html);
     const granted = v.hooks.has(h.uid) && can("webhooks:read");
     // Without webhooks:read every webhook's page is the API's 403 (the scope is checked first), the same for all.
@@ -429,12 +447,20 @@ async function checkDashboard(p: P, r: Rng, w: World, t: Token, v: View, say: st
   }
 
   // "Test this webhook" on a stored event: never on an event outside the grant, nor on a webhook outside it.
+  // (Each test is independent of the others: all at once, then checked in order.)
   const invisible = w.events.filter((e) => !v.visible.has(e.id));
-  for (const h of w.hooks) {
+  const tests = w.hooks.flatMap((h) => {
     const e = v.hooks.has(h.uid) ? (invisible.length ? r.pick(invisible) : null) : r.pick(w.events);
-    if (!e) continue;
-    const tried = await dash(p, cookie, `/dashboard/webhooks/${h.uid}/test`, { eventId: e.id });
-    const shown = tried.status === 303 ? await dash(p, cookie, tried.location!) : tried;
+    return e ? [{ h, e }] : [];
+  });
+  const testPages = await Promise.all(
+    tests.map(async ({ h, e }) => {
+      const tried = await dash(p, cookie, `/dashboard/webhooks/${h.uid}/test`, { eventId: e.id });
+      return tried.status === 303 ? await dash(p, cookie, tried.location!) : tried;
+    }),
+  );
+  for (const [i, { h, e }] of tests.entries()) {
+    const shown = testPages[i]!;
     seen(`testing ${h.uid} on ${e.id}`, [e.id, h.uid])(shown.html);
     expect(shown.html, `${say}: testing ${h.uid} on ${e.id}`).not.toContain("nothing was sent");
   }
@@ -471,40 +497,39 @@ async function checkDashboard(p: P, r: Rng, w: World, t: Token, v: View, say: st
   }
 }
 
-/** Each event's deliveries, as the admin reads them. */
-const deliveriesOf = (p: P, w: World) =>
-  Promise.all(w.events.map(async (e) => (await admin(p, "GET", `/v1/events/${e.id}`)).deliveries as { id: string; webhookUid: string; status: string }[]));
-
 /**
  * What the admin sees of the world's webhooks and deliveries, to compare before and after refused
  * actions (`state`), and each delivery read (`deliveries`, by id).
  */
-async function snapshot(p: P, w: World) {
-  const hooks = await Promise.all(
-    w.hooks.filter((h) => !h.deleted).map(async (h) => {
-      const got = await admin(p, "GET", `/v1/webhooks/${h.uid}`);
-      return JSON.stringify([got.url, got.eventTypes, got.disabled, got.updatedAt]);
-    }),
-  );
-  const read = await deliveriesOf(p, w);
+async function snapshot(w: World) {
+  // As the admin's GET /v1/webhooks/{uid} shows each (a webhook deleted since is missing: a change too), in one read.
+  const stored = new Map((await webhooksByUid(env.DB, w.hooks.filter((h) => !h.deleted).map((h) => h.uid))).map((h) => [h.uid, webhookView(h)]));
+  const hooks = w.hooks.filter((h) => !h.deleted).map((h) => {
+    const got = stored.get(h.uid);
+    return JSON.stringify(got ? [got.url, got.eventTypes, got.disabled, got.updatedAt] : null);
+  });
+  const read = await deliveriesOf(w);
   const events = read.map((ds) => JSON.stringify(ds.map((d) => [d.id, d.status])));
   return { state: { hooks, events }, deliveries: new Map(read.flat().map((d) => [d.id, d])) };
 }
 
 async function checkActions(p: P, w: World, cookie: string, v: View, say: string) {
-  const before = await snapshot(p, w);
+  const before = await snapshot(w);
   // (Acting needs events:replay, not events:read: what is refused is what lies outside the grant.)
   const invisible = w.events.filter((e) => !v.inGrant(e));
   const hidden = w.events.flatMap((e) => e.deliveries.filter((d) => !v.actable.has(d.id)));
   const outside = w.hooks.filter((h) => !v.hooks.has(h.uid));
-  for (const e of invisible.slice(0, 3)) await dash(p, cookie, `/dashboard/events/${e.id}/replay`, {});
-  for (const d of hidden.slice(0, 3)) await dash(p, cookie, `/dashboard/deliveries/${d.id}/retry`, { back: "" });
-  for (const h of outside) {
-    for (const action of ["disable", "enable", "retry-failed"]) await dash(p, cookie, `/dashboard/webhooks/${h.uid}/${action}`, {});
-    await dash(p, cookie, `/dashboard/webhooks/${h.uid}`, { url: `https://downstream.test/ok/taken${w.key}`, eventTypes: "*" });
-  }
-  for (const h of outside.slice(0, 1)) await dash(p, cookie, `/dashboard/webhooks/${h.uid}/delete`, {});
-  const after = await snapshot(p, w);
+  // (Each is refused on its own: all at once.)
+  await Promise.all([
+    ...invisible.slice(0, 3).map((e) => dash(p, cookie, `/dashboard/events/${e.id}/replay`, {})),
+    ...hidden.slice(0, 3).map((d) => dash(p, cookie, `/dashboard/deliveries/${d.id}/retry`, { back: "" })),
+    ...outside.flatMap((h) => [
+      ...["disable", "enable", "retry-failed"].map((action) => dash(p, cookie, `/dashboard/webhooks/${h.uid}/${action}`, {})),
+      dash(p, cookie, `/dashboard/webhooks/${h.uid}`, { url: `https://downstream.test/ok/taken${w.key}`, eventTypes: "*" }),
+    ]),
+    ...outside.slice(0, 1).map((h) => dash(p, cookie, `/dashboard/webhooks/${h.uid}/delete`, {})),
+  ]);
+  const after = await snapshot(w);
   expect(after.state, `${say}: refused actions changed nothing`).toEqual(before.state);
   expect(p.woken, `${say}: no scheduler was woken`).toEqual([]);
 
@@ -514,7 +539,7 @@ async function checkActions(p: P, w: World, cookie: string, v: View, say: string
   const was = after.deliveries;
   for (const e of v.events.slice(0, 2)) await dash(p, cookie, `/dashboard/events/${e.id}/replay`, {});
   for (const uid of v.hooks) await dash(p, cookie, `/dashboard/webhooks/${uid}/retry-failed`, {});
-  const now = new Map((await deliveriesOf(p, w)).flat().map((d) => [d.id, d]));
+  const now = new Map((await deliveriesOf(w)).flat().map((d) => [d.id, d]));
   const made = [...now.values()].filter((d) => !was.has(d.id));
   expect(made.filter((d) => !v.hooks.has(d.webhookUid)), `${say}: a replay made deliveries outside the grant`).toEqual([]);
   const changed = hidden.filter((d) => now.get(d.id)?.status !== was.get(d.id)?.status);
@@ -540,13 +565,51 @@ async function listen(p: P, token: string, query: string) {
   open.push(ws);
   const messages: ListenMessage[] = [];
   const raw: string[] = [];
+  const waiting = new Set<() => void>();
   ws.addEventListener("message", (m) => {
     if (m.data === "pong") return;
     raw.push(String(m.data));
     messages.push(JSON.parse(String(m.data)) as ListenMessage);
+    for (const check of waiting) check();
   });
-  await vi.waitFor(() => expect(messages[0]?.type).toBe("hello"), { timeout: 5_000 });
-  return { ws, messages, raw, events: () => messages.filter((m): m is EventNote => m.type === "event") };
+  /**
+   * Resolves once `assertion` passes, checked as each message arrives (the positive signal, not a
+   * polling interval); past `timeout` ms it fails with the assertion's own error.
+   */
+  const heard = (assertion: () => void, timeout = 10_000) =>
+    new Promise<void>((resolve, reject) => {
+      const passes = () => {
+        try {
+          assertion();
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      if (passes()) return resolve();
+      const check = () => {
+        if (passes()) done(resolve);
+      };
+      const done = (settle: () => void) => {
+        clearTimeout(timer);
+        waiting.delete(check);
+        settle();
+      };
+      const timer = setTimeout(() => done(() => (passes() ? resolve() : reject(failure(assertion)))), timeout);
+      waiting.add(check);
+    });
+  await heard(() => expect(messages[0]?.type).toBe("hello"), 5_000);
+  return { ws, messages, raw, heard, events: () => messages.filter((m): m is EventNote => m.type === "event") };
+}
+
+/** The error an assertion throws. */
+function failure(assertion: () => void): unknown {
+  try {
+    assertion();
+  } catch (err) {
+    return err;
+  }
+  return new Error("the assertion passed");
 }
 
 /** Whether it read the world afresh (refresh), nothing having changed since: listening changes nothing. */
@@ -568,7 +631,7 @@ async function checkListen(p: P, r: Rng, w: World, t: Token, say: string): Promi
   await refresh(p, w);
   const v = await viewOf(w, t);
   expect(v.visible.has(last!.id), `${say}: the last event is the token's`).toBe(true);
-  await vi.waitFor(() => expect(l.events().map((e) => e.id)).toContain(last!.id), { timeout: 10_000 });
+  await l.heard(() => expect(l.events().map((e) => e.id)).toContain(last!.id));
 
   const heard = l.events().map((e) => e.id);
   const expected = [...v.events].sort((a, b) => a.seq - b.seq).map((e) => e.id);
@@ -581,7 +644,7 @@ async function checkListen(p: P, r: Rng, w: World, t: Token, say: string): Promi
 
   // The last few it may see, on request: the replay is followed by a position at the end of the store.
   const replayed = await listen(p, t.token, "replay=3");
-  await vi.waitFor(() => expect(replayed.messages.some((m) => m.type === "position" && m.position >= last!.seq) || replayed.events().some((e) => e.id === last!.id)).toBe(true), { timeout: 10_000 });
+  await replayed.heard(() => expect(replayed.messages.some((m) => m.type === "position" && m.position >= last!.seq) || replayed.events().some((e) => e.id === last!.id)).toBe(true));
   expect(replayed.events().map((e) => e.id), `${say}: replay=3`).toEqual(expected.slice(-3));
   replayed.ws.close(1000);
 
@@ -612,7 +675,7 @@ async function checkListen(p: P, r: Rng, w: World, t: Token, say: string): Promi
     const mine = inGrant.filter((h) => scope === "tail" || holdsAll(h)).map((h) => h.uid);
     if (mine.length > 0) {
       const asHook = await listen(p, t.token, `mode=${scope}&webhookUid=${r.pick(mine)}&after=${w.start}`);
-      await vi.waitFor(() => expect(asHook.messages.some((m) => "position" in m && m.position >= last!.seq)).toBe(true), { timeout: 10_000 });
+      await asHook.heard(() => expect(asHook.messages.some((m) => "position" in m && m.position >= last!.seq)).toBe(true));
       expect(asHook.events().filter((e) => !v.visible.has(e.id)), `${say}: listening as a webhook`).toEqual([]);
       expect(secrets.filter((s) => asHook.raw.some((m) => m.includes(s))), `${say}: listening as a webhook`).toEqual([]);
       asHook.ws.close(1000);
@@ -635,12 +698,12 @@ async function checkTail(p: P, w: World, t: Token, say: string, fresh: boolean) 
   const l = await listen(p, t.token, "mode=tail");
   const gone = new Set(w.hooks.filter((h) => h.deleted).map((h) => h.uid));
   const failed = w.events.flatMap((e) => e.deliveries.filter((d) => d.status === "failed" && d.id !== last.id && !gone.has(d.webhookUid)));
-  for (const d of failed) await admin(p, "POST", `/v1/deliveries/${d.id}/retry`);
+  await Promise.all(failed.map((d) => admin(p, "POST", `/v1/deliveries/${d.id}/retry`)));
   await p.deliver();
   await admin(p, "POST", `/v1/deliveries/${last.id}/retry`);
   await p.deliver();
   const attempts = () => l.messages.flatMap((m) => (m.type === "attempt" ? [m] : []));
-  await vi.waitFor(() => expect(attempts().map((a) => a.deliveryId)).toContain(last.id), { timeout: 10_000 });
+  await l.heard(() => expect(attempts().map((a) => a.deliveryId)).toContain(last.id));
   const mine = new Set(v.deliveries.map((d) => d.id));
   expect(attempts().filter((a) => !mine.has(a.deliveryId)), `${say}: tail shows attempts outside the grant`).toEqual([]);
   const leaked = secretsOf(w, v).filter((s) => l.raw.some((m) => m.includes(s)));

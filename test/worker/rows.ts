@@ -37,6 +37,18 @@ export async function deliveryRows(eventId: string): Promise<DeliveryRow[]> {
   return (await env.DB.prepare(`${SELECT} WHERE d.event = ${eventSeqSql()} ORDER BY d.seq`).bind(eventId).all<DeliveryRow>()).results;
 }
 
+/**
+ * The deliveries of these events, newest first (as an event's API page lists them), in one read:
+ * the admin's event pages would be a call per event.
+ */
+export async function eventsDeliveryRows(eventIds: string[]): Promise<DeliveryRow[]> {
+  return (
+    await env.DB.prepare(`${SELECT} WHERE e.id IN (SELECT ${idKeySql("evt_", "value")} FROM json_each(?)) ORDER BY d.seq DESC`)
+      .bind(JSON.stringify(eventIds))
+      .all<DeliveryRow>()
+  ).results;
+}
+
 const webhookIdSql = (param: string) => `(SELECT id FROM names WHERE name = ${param})`;
 
 /** A webhook's deliveries, oldest first, or in the order it is owed them (`"owed"`: their events' receipt). */
