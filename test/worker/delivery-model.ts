@@ -163,7 +163,13 @@ export async function deliveryModel(specs: HookSpec[], overrides: Partial<Env> =
   }
 
   async function allDeliveries(): Promise<ApiDelivery[]> {
-    return (await Promise.all(events.map(deliveriesOf))).flat();
+    return [...(await deliveriesByEvent()).values()].flat();
+  }
+
+  /** Each event's deliveries, by event id (check takes them back: `read`). */
+  async function deliveriesByEvent(): Promise<Map<string, ApiDelivery[]>> {
+    const read = await Promise.all(events.map(deliveriesOf));
+    return new Map(events.map((e, i) => [e.id, read[i]!]));
   }
 
   /** A retry by hand of these deliveries may give each one more attempt. */
@@ -171,20 +177,29 @@ export async function deliveryModel(specs: HookSpec[], overrides: Partial<Env> =
     for (const d of ds) cap.set(d.id, Math.max(cap.get(d.id) ?? 0, d.attemptCount + 1));
   }
 
+  const storedCountStatement = (e: ModelEvent) =>
+    env.DB.prepare(`SELECT COUNT(*) AS n FROM events WHERE source = (SELECT id FROM names WHERE name = 'podium') AND dedupe = ${dedupeKeySql("?1")}`).bind(e.dedupeKey);
+
   async function storedCount(e: ModelEvent): Promise<number> {
-    const n = await env.DB.prepare(
-      `SELECT COUNT(*) AS n FROM events WHERE source = (SELECT id FROM names WHERE name = 'podium') AND dedupe = ${dedupeKeySql("?1")}`,
-    )
-      .bind(e.dedupeKey)
-      .first<number>("n");
-    return n ?? 0;
+    return (await storedCountStatement(e).first<number>("n")) ?? 0;
   }
 
-  async function check(step: string) {
+  /** The same for several events, in one round trip (a D1 call costs several times what its statement does). */
+  async function storedCounts(es: ModelEvent[]): Promise<number[]> {
+    if (es.length === 0) return [];
+    const results = await env.DB.batch<{ n: number }>(es.map(storedCountStatement));
+    return results.map((r) => r.results[0]?.n ?? 0);
+  }
+
+  /**
+   * `read`: each event's deliveries as the API answered them just now, nothing written since
+   * (the caller's own read, right before: the same answers again).
+   */
+  async function check(step: string, read?: Map<string, ApiDelivery[]>) {
     // Every read at once (nothing runs meanwhile: they all see the same store), then the
     // same assertions, in the same order, as when each read waited for the one before.
     const [perEvent, sent, counters, stats, byStatus] = await Promise.all([
-      Promise.all(events.map(async (e) => [await storedCount(e), await deliveriesOf(e)] as const)),
+      Promise.all([storedCounts(events), Promise.all(events.map((e) => read?.get(e.id) ?? deliveriesOf(e)))]).then(([n, ds]) => events.map((_, i) => [n[i]!, ds[i]!] as const)),
       Promise.all(every.map((h) => (h.frozenAt === null ? null : received(h.key).then((r) => r.length)))),
       Promise.all([kept(env.DB), recounted(env.DB)]),
       api("GET", "/v1/stats").then((r) => r.json),
@@ -279,6 +294,7 @@ export async function deliveryModel(specs: HookSpec[], overrides: Partial<Env> =
     stored,
     deliveriesOf,
     allDeliveries,
+    deliveriesByEvent,
     allowRetry,
     check,
     timePasses,

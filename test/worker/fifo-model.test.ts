@@ -175,10 +175,10 @@ describe("FIFO delivery, against a model", () => {
           return p;
         };
         const inOrder = (x: ApiDelivery, y: ApiDelivery) => placeOf(x).at - placeOf(y).at || placeOf(x).n - placeOf(y).n;
-        /** The deliveries of an event made since the model last looked take their places, in the order they were made. */
-        async function placeNew(eventId: string) {
+        /** The deliveries of an event made since the model last looked take their places, in the order they were made (`read`: as the API answered just now). */
+        async function placeNew(eventId: string, read?: ApiDelivery[]) {
           const e = m.eventOf(eventId)!;
-          for (const d of await m.deliveriesOf(e)) if (!place.has(d.id)) place.set(d.id, { at: e.receivedAt!, n: nth++ });
+          for (const d of read ?? (await m.deliveriesOf(e))) if (!place.has(d.id)) place.set(d.id, { at: e.receivedAt!, n: nth++ });
         }
 
         /** Messages the queue hands over later. */
@@ -191,8 +191,10 @@ describe("FIFO delivery, against a model", () => {
           m.stored({ id, body: body!, type, dedupeKey, receivedAt, pastRetention: q.past });
           // Stored with the receipt of the copy stored.
           const stored = await m.p.api("GET", `/v1/events/${q.msg.eventId}`);
+          expect(stored.status).toBe(200);
           expect(Date.parse(stored.json.receivedAt), `${step}: ${q.msg.eventId} received`).toBe(q.msg.receivedAt);
-          await placeNew(q.msg.eventId);
+          // Its deliveries, as that same answer gives them.
+          await placeNew(q.msg.eventId, stored.json.deliveries);
         }
 
         /** Webhooks paused (a 429 with Retry-After, or an unordered one whose downstream did not answer) in this pipeline's schedulers. */
@@ -261,14 +263,16 @@ describe("FIFO delivery, against a model", () => {
          * The schedulers run; what each webhook's downstream got is held to the model. With
          * `race`, `meanwhile` happens while the first attempt of `race.h` this run is being
          * recorded, and the schedulers hear its wake-ups at once, as a Durable Object does.
+         * Returns each event's deliveries as read at the end (nothing written since: check takes them).
          */
-        async function deliver(step: string, race?: { h: ModelHook; meanwhile: () => Promise<void> }) {
+        async function deliver(step: string, race?: { h: ModelHook; meanwhile: () => Promise<void> }): Promise<Map<string, ApiDelivery[]>> {
           afresh();
           const hooks = [...m.hooks];
           const fifo = new Set(hooks.filter(isFifo).map((h) => h.uid));
-          const before = new Map((await m.allDeliveries()).map((d) => [d.id, d]));
-          const heard = new Map<string, number>();
-          for (const h of hooks) heard.set(h.uid, (await received(h.key)).length);
+          // (Independent reads, at once: nothing runs meanwhile.)
+          const [all, heardBefore] = await Promise.all([m.allDeliveries(), Promise.all(hooks.map((h) => received(h.key)))]);
+          const before = new Map(all.map((d) => [d.id, d]));
+          const heard = new Map(hooks.map((h, i) => [h.uid, heardBefore[i]!.length]));
           const raced: { at?: Race; live?: Promise<void>; failed?: unknown } = {};
           if (race) {
             racedUid = race.h.uid;
@@ -289,10 +293,11 @@ describe("FIFO delivery, against a model", () => {
           racedUid = null;
           if (raced.failed) throw raced.failed;
 
-          const after = new Map((await m.allDeliveries()).map((d) => [d.id, d]));
-          for (const h of hooks) {
+          const [read, heardAfter] = await Promise.all([m.deliveriesByEvent(), Promise.all(hooks.map((h) => received(h.key)))]);
+          const after = new Map([...read.values()].flat().map((d) => [d.id, d]));
+          for (const [i, h] of hooks.entries()) {
             const where = `${step}: ${fifo.has(h.uid) ? "FIFO" : "unordered"} webhook ${h.uid}`;
-            const arrivals = (await received(h.key)).slice(heard.get(h.uid));
+            const arrivals = heardAfter[i]!.slice(heard.get(h.uid));
             const mine = [...after.values()].filter((d) => d.webhookUid === h.uid);
             const attempted = mine.flatMap((d) => d.attempts.slice(before.get(d.id)?.attemptCount ?? 0).map((a) => ({ eventId: d.eventId, ...a })));
             // Every attempt recorded reached the downstream, and nothing else did.
@@ -313,6 +318,7 @@ describe("FIFO delivery, against a model", () => {
             const waiting = isFifo(h) ? mine.filter(isOwed).sort(inOrder).slice(0, 1).filter(due) : mine.filter(due);
             expect(waiting.map((d) => d.id), `${where}: due and not sent`).toEqual([]);
           }
+          return read;
         }
 
         /** Does what `changes` does; with `lost`, the wake-ups it owes are lost. */
@@ -352,6 +358,8 @@ describe("FIFO delivery, against a model", () => {
         try {
           for (const [n, a] of ops.entries()) {
             const step = `step ${n} ${JSON.stringify(a)}`;
+            /** Each event's deliveries, if the step read them last (nothing written since). */
+            let read: Map<string, ApiDelivery[]> | undefined;
             switch (a.kind) {
               case "ingest": {
                 for (const t of a.types) {
@@ -370,7 +378,7 @@ describe("FIFO delivery, against a model", () => {
               }
               case "deliver":
                 for (const [i, h] of m.hooks.entries()) await m.setAnswer(h, a.answers[i] ?? h.answer);
-                await deliver(step);
+                read = await deliver(step);
                 break;
               case "disable":
               case "enable":
@@ -388,7 +396,7 @@ describe("FIFO delivery, against a model", () => {
                 for (const [i, h] of m.hooks.entries()) await m.setAnswer(h, a.answers[i] ?? h.answer);
                 const among = m.hooks.filter((x) => isFifo(x) && !x.disabled);
                 const h = among[a.w % Math.max(1, among.length)];
-                await deliver(step, h ? { h, meanwhile: () => meanwhile(a.meanwhile, h, step) } : undefined);
+                read = await deliver(step, h ? { h, meanwhile: () => meanwhile(a.meanwhile, h, step) } : undefined);
                 break;
               }
               case "retry":
@@ -416,20 +424,21 @@ describe("FIFO delivery, against a model", () => {
                 await (a.passed ? m.timePasses() : m.maintain());
                 break;
             }
-            await m.check(step);
+            await m.check(step, read);
           }
 
           // What the queue still holds comes, then everything is owed its due.
           for (const q of late.splice(0)) await consume(q, "the queue's last messages");
           await m.check("the queue's last messages");
-          const heard = new Map<string, number>();
-          for (const h of m.hooks) heard.set(h.uid, (await received(h.key)).length);
+          const heardThen = await Promise.all(m.hooks.map((h) => received(h.key)));
+          const heard = new Map(m.hooks.map((h, i) => [h.uid, heardThen[i]!.length]));
           const { owedAtEnd } = await m.finish(async (step) => {
-            await deliver(step);
-            await m.check(step);
+            await m.check(step, await deliver(step));
           });
-          for (const h of m.hooks.filter(isFifo)) {
-            const got = (await received(h.key)).slice(heard.get(h.uid)).map((r) => r.headers["edgehook-event-id"]);
+          const fifoHooks = m.hooks.filter(isFifo);
+          const heardAtEnd = await Promise.all(fifoHooks.map((h) => received(h.key)));
+          for (const [i, h] of fifoHooks.entries()) {
+            const got = heardAtEnd[i]!.slice(heard.get(h.uid)).map((r) => r.headers["edgehook-event-id"]);
             const owed = owedAtEnd.filter((d) => d.webhookUid === h.uid).sort(inOrder);
             expect(got, `FIFO webhook ${h.uid}: what it was owed, in order`).toEqual(owed.map((d) => d.eventId));
           }
