@@ -33,10 +33,26 @@ export async function contentsOf(db: D1Database, seqs: number[]): Promise<Map<nu
     db.prepare(`SELECT e.seq, e.part, ${groupOfSql("e.seq")} AS g FROM events e WHERE e.seq IN (SELECT value FROM json_each(?))`).bind(list),
     db.prepare(`SELECT seq, ${DATA_READ_SQL} FROM contents WHERE seq IN (SELECT ${groupOfSql("value")} FROM json_each(?))`).bind(list),
   ]);
+  return contentsRead(where?.results ?? [], groups?.results ?? []);
+}
+
+/**
+ * contentsOf's two statements for the one event whose stored id `key` (SQL of ?1) is, bound to
+ * `id`: for a caller's batch that reads its row too, one round trip in all. `contentsRead` decodes their results.
+ */
+export function contentOfEventStatements(db: D1Database, key: string, id: string): [D1PreparedStatement, D1PreparedStatement] {
+  return [
+    db.prepare(`SELECT e.seq, e.part, ${groupOfSql("e.seq")} AS g FROM events e WHERE e.id = ${key}`).bind(id),
+    db.prepare(`SELECT seq, ${DATA_READ_SQL} FROM contents WHERE seq = (SELECT ${groupOfSql("e.seq")} FROM events e WHERE e.id = ${key})`).bind(id),
+  ];
+}
+
+/** Each event's part (by seq) of the groups read: `where` as contentsOf selects it, `groups` the contents rows. */
+export async function contentsRead(where: Record<string, unknown>[], groups: Record<string, unknown>[]): Promise<Map<number, EventContent>> {
   const decoded = new Map<number, EventContent[]>();
-  for (const g of groups?.results ?? []) decoded.set(Number(g.seq), await decodeRead(g));
+  for (const g of groups) decoded.set(Number(g.seq), await decodeRead(g));
   const out = new Map<number, EventContent>();
-  for (const r of where?.results ?? []) {
+  for (const r of where) {
     const part = decoded.get(Number(r.g))?.[Number(r.part)];
     if (part) out.set(Number(r.seq), part);
   }

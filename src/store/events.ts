@@ -5,7 +5,7 @@ import { stringsIn } from "./stored-json";
 import { accessNames, eventAccessIds, grantedWebhookIdsUpTo, GRANT_PROBE_ROWS, grantListsJson, grantListsRows, LISTED_WEBHOOKS, webhookInGrantSql } from "./access";
 import { locationOrganizations } from "./locations";
 import { groupsOf } from "./content";
-import { contentsOf, contentsReader, groupOfSql, groupStatement } from "./contents";
+import { contentOfEventStatements, contentsOf, contentsRead, contentsReader, groupOfSql, groupStatement } from "./contents";
 import { distinctBy } from "./distinct";
 import { ALERT_SOURCE } from "../domain/alerts";
 import { eventCountDeltaStatements, objectGroupOf } from "./counters";
@@ -141,20 +141,15 @@ export function toMeta(r: EventDbRow): EventMeta {
   };
 }
 
-/** Events with their headers and bodies (rows whose contents are missing are left out). */
-async function withContents(db: D1Database, rows: EventDbRow[]): Promise<StoredEvent[]> {
-  const contents = await contentsOf(db, rows.map((r) => r.seq));
-  return rows.flatMap((r) => {
-    const c = contents.get(r.seq);
-    return c ? [{ ...toMeta(r), headers: c.headers, body: c.body }] : [];
-  });
-}
-
 /** An event, with the uids of the webhooks whose filter excluded it when it was stored. */
 export async function getEvent(db: D1Database, id: string): Promise<(StoredEvent & { filteredOut: string[] }) | null> {
-  const row = await db.prepare(`${EVENT_SELECT} WHERE e.id = ${idKeySql("evt_", "?1")}`).bind(id).first<EventDbRow>();
-  const event = row ? (await withContents(db, [row]))[0] : undefined;
-  return row && event ? { ...event, filteredOut: stringsIn(row.filtered_out) } : null;
+  // The row and its contents in one round trip (a D1 call costs more than its statements do).
+  const key = idKeySql("evt_", "?1");
+  const [rows, where, groups] = await db.batch<Record<string, unknown>>([db.prepare(`${EVENT_SELECT} WHERE e.id = ${key}`).bind(id), ...contentOfEventStatements(db, key, id)]);
+  const row = rows?.results[0] as EventDbRow | undefined;
+  if (!row) return null;
+  const content = (await contentsRead(where?.results ?? [], groups?.results ?? [])).get(row.seq);
+  return content ? { ...toMeta(row), headers: content.headers, body: content.body, filteredOut: stringsIn(row.filtered_out) } : null;
 }
 
 /** Events by their positions, newest first, without bodies. */

@@ -103,12 +103,14 @@ export const events = router()
   })
   .openapi(get, async (c) => {
     const p = c.get("principal");
-    const event = await visibleEvent(c.env.DB, p, c.req.valid("param").id);
-    // The first page of /v1/deliveries?eventId=, not all: replays add deliveries without bound.
-    const [deliveries, filteredOut] = await Promise.all([
-      eventDeliveries(c.env.DB, event.id, accessOf(p), { limit: EVENT_DELIVERIES_SHOWN }),
-      visibleFilteredOut(c.env.DB, p, event.filteredOut),
-    ]);
+    const id = c.req.valid("param").id;
+    // The event and the first page of /v1/deliveries?eventId= (not all: replays add deliveries without
+    // bound), read at once: the page keeps to the caller's access (an event it may not see has none).
+    const [seen, page] = await Promise.allSettled([visibleEvent(c.env.DB, p, id), eventDeliveries(c.env.DB, id, accessOf(p), { limit: EVENT_DELIVERIES_SHOWN })]);
+    if (seen.status === "rejected") throw seen.reason;
+    if (page.status === "rejected") throw page.reason;
+    const [event, deliveries] = [seen.value, page.value];
+    const filteredOut = await visibleFilteredOut(c.env.DB, p, event.filteredOut);
     return c.json(
       {
         ...eventSummaryView(event),
