@@ -99,8 +99,9 @@ async function answer(behaviour: string, url: URL, n: number, request: Arrival, 
       return Response.json({ error: "bad request", headers: Object.fromEntries(request.headers) }, { status: 400 });
     case "huge":
       return new Response("x".repeat(2_000_000), { status: 500 });
-    case "record": // answers after `ms`; the first `busy` requests get 429 (or `busyStatus`) with Retry-After `s`; then a share `fail` get 503
-      await sleep(param("ms"));
+    case "record": // answers after `ms` (with `for`: once a request arrives under that key, at most `ms`); the first `busy` requests get 429 (or `busyStatus`) with Retry-After `s`; then a share `fail` get 503
+      if (url.searchParams.has("for")) await arrival(url.searchParams.get("for") ?? "", param("ms"));
+      else await sleep(param("ms"));
       if (n <= param("busy")) return new Response("slow down", { status: param("busyStatus") || 429, headers: { "retry-after": String(param("s")) } });
       return Math.random() < param("fail") ? new Response("not now", { status: 503 }) : new Response("ok");
     default:

@@ -165,8 +165,15 @@ describe.concurrent("a pause a downstream asked for", () => {
     const p = realSchedulers();
     const key = uniqueKey();
     const org = `org-${key}`;
-    // The old URL answers its first request after a second, with an hour of Retry-After.
-    const hook = await p.createWebhook({ url: `https://downstream.test/record/${key}-old?busy=1&s=3600&ms=1000`, eventTypes: ["*"], organizationUid: org, maxConcurrency: 1 });
+    // The old URL answers its first request, with an hour of Retry-After, once the test lets it
+    // (a request under `${key}-go`): a fixed second was shorter than the PATCH on a busy machine.
+    const hook = await p.createWebhook({
+      url: `https://downstream.test/record/${key}-old?busy=1&s=3600&for=${key}-go&ms=25000`,
+      eventTypes: ["*"],
+      organizationUid: org,
+      maxConcurrency: 1,
+      timeoutMs: 30_000,
+    });
     const paused = () => pausedUntil(p, hook.uid);
     const now = Date.now();
     await p.runIngest([message(key, org, 0, now)]);
@@ -174,6 +181,7 @@ describe.concurrent("a pause a downstream asked for", () => {
     // Changed while the old URL still thinks: its answer lands after the change.
     expect((await p.api("PATCH", `/v1/webhooks/${hook.uid}`, { url: `https://downstream.test/record/${key}-new` })).status).toBe(200);
     const changedAt = Date.now();
+    await (await fetch(`https://downstream.test/ok/${key}-go`)).text();
     await vi.waitFor(async () => expect((await received(`${key}-old`))[0]!.status).toBe(429), { timeout: 20_000, interval: 20 });
     // It did land after the change (else the change's own resume would have ended the pause).
     expect((await received(`${key}-old`))[0]!.answeredAt).toBeGreaterThan(changedAt);
