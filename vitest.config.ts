@@ -55,6 +55,10 @@ export default defineConfig({
         plugins: [workerd()],
         test: {
           name: "workers",
+          // One runtime runs many files, each from a freshly migrated database (./test/worker/setup.ts):
+          // a runtime of its own per file cost ~1 s to start and ~4 s to load the Worker's ~400
+          // modules again, more than most files' tests take.
+          isolate: false,
           include: ["test/worker/**/*.test.ts"],
           testTimeout: 60_000,
           exclude: ["test/worker/flow/**"],
