@@ -18,7 +18,11 @@ interface Fresh {
   tables: string[];
   rows: Map<string, Record<string, unknown>[]>;
 }
-const holder: { edgehookFresh?: Fresh } = globalThis;
+declare global {
+  // The first file's copy, kept for the files after it in the same runtime.
+  var edgehookFresh: Fresh | undefined;
+}
+const holder = globalThis;
 const KEEP = "d1_migrations";
 if (holder.edgehookFresh === undefined) {
   const tables = (
