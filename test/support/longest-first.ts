@@ -8,44 +8,44 @@ import { relative } from "node:path";
 import { BaseSequencer, type TestSpecification } from "vitest/node";
 
 /**
- * Seconds each file took in CI (2 cores, two files at a time), for a fresh checkout with no
+ * Seconds each file took in one fresh-clone `.ci/run` (2 cores, two files at a time; 2026-12-02), for a checkout with no
  * results of its own. Only the order comes of them: a file missing here, or slower or faster
  * since, still runs; add a file here when it becomes one of the slow ones.
  */
 export const MEASURED_SECONDS: Record<string, number> = {
-  // The last quiet CI run's seconds (SPEED.md's table), times the after/before ratio measured
-  // back to back for a file made faster since; the files below 17 s kept their older figures.
-  "test/worker/fifo-model.test.ts": 79,
-  "test/soak/soak.test.ts": 75,
-  "test/worker/ingress-malformed.test.ts": 74,
-  // Split from scheduler.test.ts (86.5 s in CI whole): its FIFO and backlog tests took ~3/4 of it.
-  "test/worker/flow/scheduler-fifo.test.ts": 65,
-  "test/worker/lifecycle-model.test.ts": 61,
-  "test/e2e/dashboard.test.ts": 57, // 65.5 s x 129.1/148.1
-  "test/worker/grant-model.test.ts": 54, // 78.6 s x 0.69
-  "test/worker/grant-views.test.ts": 50, // 83.6 s x 0.60
-  "test/cli/setup.test.ts": 33, // 39.2 s x 129.2/151.8
-  "test/worker/alerts.test.ts": 33,
+  "test/soak/soak.test.ts": 65,
+  "test/worker/grant-model.test.ts": 60,
+  "test/worker/fifo-model.test.ts": 58,
+  "test/worker/flow/scheduler-fifo.test.ts": 57,
+  "test/worker/lifecycle-model.test.ts": 53,
+  "test/cli/setup.test.ts": 50,
+  "test/e2e/dashboard.test.ts": 48,
+  "test/worker/ingress-malformed.test.ts": 41,
   "test/worker/many-webhooks.test.ts": 30,
-  "test/worker/flow-control.test.ts": 29,
-  "test/worker/event-status-fanout.test.ts": 26,
-  "test/e2e/dev.test.ts": 23,
-  "test/worker/flow/scheduler.test.ts": 22,
-  "test/e2e/cli.test.ts": 18, // 25.4 s x 83.8/115.5
-  "test/worker/volume.test.ts": 18,
-  "test/e2e/receiver.test.ts": 17, // 19.3 s x 35.8/39.7
-  "test/worker/events-api.test.ts": 17,
-  "test/e2e/forwarding.test.ts": 17,
-  "test/e2e/scripts.test.ts": 11, // 21.9 s x 37.2/77.6
-  "test/worker/lifecycle-races.test.ts": 11,
-  "test/e2e/flow-control.test.ts": 10,
-  "test/worker/listen-malformed.test.ts": 9,
-  "test/worker/forwarding.test.ts": 8,
-  "test/e2e/alerts.test.ts": 8,
-  "test/worker/delivery-webhooks.test.ts": 8,
-  "test/e2e/bundle.test.ts": 7,
-  "test/cli/connection.test.ts": 7,
-  "test/worker/d1-limits.test.ts": 7,
+  "test/worker/grant-views.test.ts": 29,
+  "test/worker/event-status-fanout.test.ts": 29,
+  "test/worker/alerts.test.ts": 28,
+  "test/worker/flow-control.test.ts": 28,
+  "test/e2e/dev.test.ts": 25,
+  "test/e2e/cli.test.ts": 23,
+  "test/worker/flow/scheduler.test.ts": 19,
+  "test/e2e/receiver.test.ts": 15,
+  "test/e2e/forwarding.test.ts": 14,
+  "test/e2e/flow-control.test.ts": 14,
+  "test/worker/volume.test.ts": 13,
+  "test/worker/events-api.test.ts": 12,
+  "test/worker/listen-malformed.test.ts": 11,
+  "test/worker/counters.test.ts": 11,
+  "test/worker/delivery-webhooks.test.ts": 11,
+  "test/worker/d1-limits.test.ts": 10,
+  "test/worker/lifecycle-races.test.ts": 10,
+  "test/worker/dashboard-malformed.test.ts": 10,
+  "test/e2e/scripts.test.ts": 10,
+  "test/e2e/alerts.test.ts": 9,
+  "test/worker/forwarding.test.ts": 9,
+  "test/cli/webhook-content.test.ts": 8,
+  "test/worker/search-status-fanout.test.ts": 8,
+  "test/cli/connection.test.ts": 8,
 };
 
 export default class LongestFirst extends BaseSequencer {
