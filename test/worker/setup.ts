@@ -1,4 +1,5 @@
 import { env } from "cloudflare:workers";
+import { forgetSource } from "../../src/ingress/sources";
 
 // The schema as applyD1Migrations (cloudflare:test) leaves it, d1_migrations included, but in one
 // batch rather than one a migration: its 38 round trips were most of a file's setup. A migration
@@ -49,4 +50,6 @@ if (holder.edgehookFresh === undefined) {
       inserts.push(env.DB.prepare(`INSERT INTO "${t}" (${cols.map((c) => `"${c}"`).join(", ")}) VALUES (${cols.map(() => "?").join(", ")})`).bind(...cols.map((c) => row[c])));
     }
   await env.DB.batch(inserts);
+  // What this runtime remembers of sources read from the database before (up to 15 s) goes with it.
+  forgetSource();
 }
