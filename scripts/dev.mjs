@@ -2,10 +2,11 @@
 // `npm run dev [-- --port N …]`: ensure .dev.vars, apply local D1 migrations, run `wrangler dev`,
 // and fire the Worker's cron on the minute as the deployed one does (local-cron.mjs;
 // EDGEHOOK_DEV_CRON_SECONDS=N every N seconds instead, 0 not at all).
-import { spawnSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { copyFileSync, existsSync } from "node:fs";
 import { copyDocsBundle } from "./docs-assets.mjs";
 import { devBase, devPersistTo, startLocalCron } from "./local-cron.mjs";
+import { applyLocalMigrations } from "./local-migrations.mjs";
 
 process.env.WRANGLER_SEND_METRICS ??= "false";
 
@@ -19,24 +20,15 @@ copyDocsBundle(); // /docs serves it from public/
 const args = process.argv.slice(2);
 // Local state goes where wrangler dev will look for it.
 const persistTo = devPersistTo(args);
-const persist = persistTo === undefined ? [] : ["--persist-to", persistTo];
 
-// wrangler redraws its whole table after each migration (over a thousand lines on a first run):
-// its output is shown only when it fails.
 console.log("Applying the D1 migrations to the local database…");
-const migrate = spawnSync("wrangler", ["d1", "migrations", "apply", "DB", "--local", ...persist], {
-  encoding: "utf8",
-  maxBuffer: 256 * 1024 * 1024,
-  env: { ...process.env, CI: "true" }, // answer wrangler's confirmation prompt
-});
-if (migrate.status !== 0) {
-  if (migrate.error) console.error(`wrangler d1 migrations apply: ${migrate.error.message}`);
-  process.stdout.write(migrate.stdout ?? "");
-  process.stderr.write(migrate.stderr ?? "");
-  process.exit(migrate.status ?? 1);
+try {
+  const applied = await applyLocalMigrations({ persistTo });
+  console.log(applied.length === 0 ? "The local database is up to date." : `Applied ${applied.length} migration(s).`);
+} catch (err) {
+  console.error(err instanceof Error ? err.message : String(err));
+  process.exit(1);
 }
-const applied = new Set((migrate.stdout ?? "").match(/\b\d{4}_[\w-]+\.sql\b/g) ?? []).size;
-console.log(/No migrations to apply/.test(migrate.stdout ?? "") ? "The local database is up to date." : `Applied ${applied} migration(s).`);
 
 // In a terminal wrangler keeps it (its key shortcuts); otherwise its output passes through here,
 // which also learns where it serves when given --port 0.

@@ -3,10 +3,10 @@
 // `npm run dev` uses with a busy account's retained traffic, through the project's own
 // store code (scripts/seed/volume.ts, run by a small Worker in the local runtime with
 // the same D1 binding, a chunk per request), then prints what it wrote.
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { applyLocalMigrations } from "./local-migrations.mjs";
 import { scriptArgs } from "./script-args.mjs";
 
 process.env.WRANGLER_SEND_METRICS ??= "false";
@@ -35,15 +35,14 @@ if (!Number.isInteger(events) || events < 1) {
 // Wrangler's API (~3 s of CPU to load) only once the arguments are known good: --help and a
 // mistyped flag answer at once.
 const { unstable_dev } = await import("wrangler");
-const persist = values["persist-to"] ? ["--persist-to", values["persist-to"]] : [];
-const migrate = spawnSync(process.execPath, [join(root, "node_modules/wrangler/bin/wrangler.js"), "d1", "migrations", "apply", "DB", "--local", ...persist], {
-  cwd: root,
-  stdio: ["ignore", "ignore", "inherit"],
-  env: { ...process.env, CI: "true" },
-});
-if (migrate.status !== 0) process.exit(migrate.status ?? 1);
-
 const state = resolve(root, values["persist-to"] ?? ".wrangler/state");
+try {
+  await applyLocalMigrations({ persistTo: state });
+} catch (err) {
+  console.error(err instanceof Error ? err.message : String(err));
+  process.exit(1);
+}
+
 // The seed Worker binds the same local database as wrangler.toml (by its id), and nothing else.
 const toml = readFileSync(join(root, "wrangler.toml"), "utf8");
 const d1 = toml.slice(toml.indexOf("[[d1_databases]]")).split(/\n(?=\[)/)[0];

@@ -6,21 +6,12 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { unstable_dev } from "wrangler";
+import { applyLocalMigrations } from "../../scripts/local-migrations.mjs";
 
 process.env.WRANGLER_SEND_METRICS ??= "false";
 const root = resolve(import.meta.dirname, "../..");
 export const BENCH_ADMIN_TOKEN = "bench-admin-token-of-at-least-32-characters";
 export const BENCH_PODIUM_SECRET = "bench-podium-secret";
-
-/** Applies the migrations to the local D1 under `persistTo`. @param {string} persistTo */
-export function migrate(persistTo) {
-  const res = spawnSync(process.execPath, [join(root, "node_modules/wrangler/bin/wrangler.js"), "d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo], {
-    cwd: root,
-    encoding: "utf8",
-    env: { ...process.env, CI: "true" },
-  });
-  if (res.status !== 0) throw new Error(`migrations failed: ${res.stderr}${res.stdout}`);
-}
 
 /** The workerd processes under this Node process (miniflare's, and the runtime each starts), by pid. */
 function workerdPids() {
@@ -60,7 +51,7 @@ function cpuMs(pids) {
 
 /** @param {{ persistTo: string }} o */
 export async function startBenchWorker(o) {
-  migrate(o.persistTo);
+  await applyLocalMigrations({ persistTo: o.persistTo });
   const dir = mkdtempSync(join(tmpdir(), "edgehook-bench-"));
   const config = join(dir, "wrangler.toml");
   const toml = readFileSync(join(root, "wrangler.toml"), "utf8")
