@@ -1,12 +1,11 @@
 // What every route that takes a webhook by uid or a destination URL checks first: that the caller
 // may see the webhook, and that deliveries may go to the URL.
-import { webhookInGrant } from "../domain/access";
+import { isLimited, webhookInGrant } from "../domain/access";
 import { destinationProblem, loopProblem, typedUrlProblem } from "../domain/destination";
 import { AppError, invalidField } from "../domain/errors";
 import type { Principal } from "../domain/scopes";
 import type { Webhook } from "../domain/types";
-import { locationsFor } from "../store/grants";
-import { getWebhook } from "../store/webhooks";
+import { getWebhookPlaced } from "../store/webhooks";
 
 /** Refuses a destination URL deliveries may not go to (scheme, private addresses, this Edgehook's own ingress at `self`). */
 export function checkUrl(url: string, allowPrivate: boolean, self: string): void {
@@ -16,8 +15,10 @@ export function checkUrl(url: string, allowPrivate: boolean, self: string): void
 
 /** A webhook the caller may see, or 404. */
 export async function visibleWebhook(db: D1Database, p: Principal, uid: string): Promise<Webhook> {
-  const w = await getWebhook(db, uid);
+  // The row and, for a token limited to organizations (only their grant goes through where a location
+  // belongs), its location's organization in one read: hidden or unknown, the same one round trip.
+  const read = await getWebhookPlaced(db, uid, isLimited(p) && (p.organizationUids ?? []).length > 0);
   // A notification endpoint is not a webhook here (/v1/notification-endpoints).
-  if (!w || w.kind !== "webhook" || !webhookInGrant(p, w, await locationsFor(db, p, [w]))) throw new AppError("not_found", `No webhook "${uid.slice(0, 80)}".`);
-  return w;
+  if (!read || read.webhook.kind !== "webhook" || !webhookInGrant(p, read.webhook, read.locations)) throw new AppError("not_found", `No webhook "${uid.slice(0, 80)}".`);
+  return read.webhook;
 }

@@ -64,16 +64,23 @@ export function attemptsHealthStatement(db: D1Database, webhookUid: string, rows
     .bind(...binds, webhookUid);
 }
 
+/** A webhook's health as read: its row's record (NO_ATTEMPTS without one) and its last HOURS_READ hourly counts. */
+export interface HealthRead {
+  record: HealthRecord;
+  hours: HourCount[];
+}
+
 /** The health rows and last HOURS_READ hourly counts of some webhooks: one indexed read each. */
-export async function healthOf(
-  db: D1Database,
-  webhookUids: string[],
-  now: number,
-): Promise<Map<string, { record: HealthRecord; hours: HourCount[] }>> {
-  const out = new Map<string, { record: HealthRecord; hours: HourCount[] }>();
-  if (webhookUids.length === 0) return out;
+export async function healthOf(db: D1Database, webhookUids: string[], now: number): Promise<Map<string, HealthRead>> {
+  if (webhookUids.length === 0) return new Map();
+  const [rows, hours] = await db.batch<Record<string, unknown>>(healthStatements(db, webhookUids, now));
+  return healthRead(webhookUids, rows?.results ?? [], hours?.results ?? []);
+}
+
+/** healthOf's two statements, for a caller's batch that reads more (one round trip in all); `healthRead` takes their results. */
+export function healthStatements(db: D1Database, webhookUids: string[], now: number): [D1PreparedStatement, D1PreparedStatement] {
   const uids = JSON.stringify(webhookUids);
-  const [rows, hours] = await db.batch<HealthRow | (HourCount & { webhook_uid: string })>([
+  return [
     db.prepare("SELECT * FROM webhook_health WHERE webhook_uid IN (SELECT value FROM json_each(?))").bind(uids),
     // One point lookup per (hour, webhook), in this order (CROSS JOIN): attempt_counts is keyed by the hour first.
     db
@@ -83,10 +90,15 @@ export async function healthOf(
          WHERE n.name IN (SELECT value FROM json_each(?1)) AND c.hour = h.value AND c.webhook = n.id`,
       )
       .bind(uids, JSON.stringify(Array.from({ length: HOURS_READ }, (_, i) => Math.floor(now / HOUR_MS) - i))),
-  ]);
+  ];
+}
+
+/** Each webhook's health from the results of healthStatements (`rows`, then `hours`). */
+export function healthRead(webhookUids: string[], rows: object[], hours: object[]): Map<string, HealthRead> {
+  const out = new Map<string, HealthRead>();
   for (const uid of webhookUids) out.set(uid, { record: NO_ATTEMPTS, hours: [] });
-  for (const r of (rows?.results ?? []).filter(isHealthRow)) out.set(r.webhook_uid, { record: toRecord(r), hours: [] });
-  for (const h of (hours?.results ?? []).filter(isHourRow)) out.get(h.webhook_uid)?.hours.push({ hour: h.hour, attempts: h.attempts, succeeded: h.succeeded });
+  for (const r of rows.filter(isHealthRow)) out.set(r.webhook_uid, { record: toRecord(r), hours: [] });
+  for (const h of hours.filter(isHourRow)) out.get(h.webhook_uid)?.hours.push({ hour: h.hour, attempts: h.attempts, succeeded: h.succeeded });
   return out;
 }
 

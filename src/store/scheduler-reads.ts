@@ -129,29 +129,50 @@ export async function firstOwed(db: D1Database, webhookUid: string): Promise<Owe
 
 // What the API's backlog view and the maintenance run read: from the counts, or one probe per webhook.
 
+/** A webhook's (`?1`) held and pending deliveries, from its counts row (none without one). */
+const COUNTS_SQL = `SELECT ${statusSum("held")} AS held, ${statusSum("pending")} AS pending FROM delivery_counts WHERE webhook = ${nameIdSql("?1")}`;
+
+/** What a webhook holds and has pending. */
+export interface OwedCounts {
+  held: number;
+  pending: number;
+}
+
+/** A webhook's held and pending counts, for a caller's batch: `countsRead` takes its result. */
+export function countsStatement(db: D1Database, webhookUid: string): D1PreparedStatement {
+  return db.prepare(COUNTS_SQL).bind(webhookUid);
+}
+
+/** The counts of countsStatement's result rows (0 and 0 without a counts row). */
+export function countsRead(rows: object[]): OwedCounts {
+  const row = rows.find(isCountsRow);
+  return { held: row?.held ?? 0, pending: row?.pending ?? 0 };
+}
+
+function isCountsRow(r: object): r is OwedCounts {
+  return "held" in r && typeof r.held === "number" && "pending" in r && typeof r.pending === "number";
+}
+
 /** How many deliveries of a webhook are held (from its counts). */
 export async function countHeld(db: D1Database, webhookUid: string): Promise<number> {
-  const row = await db
-    .prepare(`SELECT ${statusSum("held")} AS n FROM delivery_counts WHERE webhook = ${nameIdSql("?")}`)
-    .bind(webhookUid)
-    .first<{ n: number }>();
-  return row?.n ?? 0;
+  const { results } = await countsStatement(db, webhookUid).all();
+  return countsRead(results).held;
+}
+
+/** A webhook's backlog as the API reports it: held and pending, up to `cap` in all (held first). */
+export function cappedBacklog({ held, pending }: OwedCounts, cap: number): OwedCounts & { capped: boolean } {
+  if (held + pending <= cap) return { held, pending, capped: false };
+  const shownHeld = Math.min(held, cap);
+  return { held: shownHeld, pending: cap - shownHeld, capped: true };
 }
 
 /**
  * How many deliveries a webhook holds and has pending, reported up to `cap` in all
  * (held first): one row of its counts, however many are owed.
  */
-export async function backlogOf(db: D1Database, webhookUid: string, cap: number): Promise<{ held: number; pending: number; capped: boolean }> {
-  const row = await db
-    .prepare(`SELECT ${statusSum("held")} AS held, ${statusSum("pending")} AS pending FROM delivery_counts WHERE webhook = ${nameIdSql("?")}`)
-    .bind(webhookUid)
-    .first<{ held: number; pending: number }>();
-  const held = row?.held ?? 0;
-  const pending = row?.pending ?? 0;
-  if (held + pending <= cap) return { held, pending, capped: false };
-  const shownHeld = Math.min(held, cap);
-  return { held: shownHeld, pending: cap - shownHeld, capped: true };
+export async function backlogOf(db: D1Database, webhookUid: string, cap: number): Promise<OwedCounts & { capped: boolean }> {
+  const { results } = await countsStatement(db, webhookUid).all();
+  return cappedBacklog(countsRead(results), cap);
 }
 
 /**

@@ -3,12 +3,14 @@ import { describe, expect, it } from "vitest";
 import { disableWebhookStatements } from "../../src/store/webhooks";
 import { disableFailing } from "../../src/pipeline/commands";
 import type { IngestMessage } from "../../src/domain/types";
-import { ADMIN, call, createSource, dashboardCookie, dashboardForm, podiumBody } from "./helpers";
+import { meteredD1 } from "../../bench/d1-meter";
+import { placeLocations } from "../../src/store/locations";
+import { ADMIN, call, createSource, dashboardCookie, dashboardForm, meteredApiCall, podiumBody } from "./helpers";
 import { pipeline, received, uniqueKey } from "./pipeline";
 import { d1Double, type SeenStatement } from "./d1-double";
 import { racing } from "./racing";
 import { deliveryRows } from "./rows";
-import { makeToken, as } from "./tokens";
+import { DATA_SCOPES, makeToken, as } from "./tokens";
 
 const base = () => ({ url: `https://downstream.test/ok/${uniqueKey()}`, eventTypes: ["message.*"], organizationUid: `org-${uniqueKey()}` });
 
@@ -671,5 +673,56 @@ describe("event types of a webhook", () => {
       const own = doc.components.schemas[name].allOf.find((s: { properties?: object }) => s.properties);
       expect(own.properties.warnings.type).toBe("array");
     }
+  });
+});
+
+describe("GET /v1/webhooks/{uid}", () => {
+  it("reads a webhook in one D1 call and its counts and health in one more; one the token may not see costs what an unknown uid does", async () => {
+    const p = pipeline();
+    const k = uniqueKey();
+    const [org, elsewhere, here, there] = [`org-${k}`, `org-${k}-b`, `loc-${k}`, `loc-${k}-b`];
+    await placeLocations(env.DB, [{ locationUid: here, organizationUid: org }, { locationUid: there, organizationUid: elsewhere }], 1).run();
+    const url = `https://downstream.test/ok/${k}`;
+    // Held deliveries to count: a disabled webhook of the organization, owed two events.
+    const own = await p.createWebhook({ url, eventTypes: ["message.*"], organizationUid: org, disabled: true });
+    for (let i = 0; i < 2; i++) await p.ingest(podiumBody({ organizationUid: org }));
+    // A location webhook the organization's token sees through where its location belongs, and one it does not.
+    const placed = await p.createWebhook({ url, eventTypes: ["message.*"], locationUid: here });
+    const hidden = await p.createWebhook({ url, eventTypes: ["message.*"], locationUid: there });
+    const whole = await makeToken(p, ["webhooks:read", ...DATA_SCOPES], { organizationUids: [org] });
+    const contactsOnly = await makeToken(p, ["webhooks:read", "read_contacts"], { organizationUids: [org] });
+    const meter = meteredD1(env.DB, { record: true });
+    // The route's D1 calls (round trips), the token's own lookup aside.
+    const get = async (uid: string, headers: Record<string, string> = ADMIN) => {
+      meter.calls.length = 0;
+      const r = await meteredApiCall(meter, "GET", `/v1/webhooks/${uid}`, undefined, headers);
+      return { ...r, calls: meter.calls.filter((c) => !c.statements.some((s) => /\bFROM tokens\b|\bUPDATE tokens\b/.test(s.sql))).length };
+    };
+    const bearer = (t: { token: string }) => ({ authorization: `Bearer ${t.token}` });
+
+    const admin = await get(own.uid);
+    expect(admin).toMatchObject({ status: 200, calls: 2 });
+    expect(admin.json).toMatchObject({ uid: own.uid, heldDeliveries: 2, backlog: { held: 2, pending: 0, capped: false }, health: { backlog: { held: 2, pending: 0, capped: false } } });
+    const limited = await get(placed.uid, bearer(whole));
+    expect(limited).toMatchObject({ status: 200, calls: 2, json: { uid: placed.uid, heldDeliveries: 0, backlog: { held: 0, pending: 0 } } });
+    // Lacking a data scope of its types: the webhook and its health's state only, as before.
+    const narrow = await get(own.uid, bearer(contactsOnly));
+    expect(narrow.status).toBe(200);
+    expect(narrow.json.heldDeliveries).toBeUndefined();
+    expect(narrow.json.backlog).toBeUndefined();
+    expect(Object.keys(narrow.json.health)).toEqual(["state"]);
+
+    const seen = await get(hidden.uid, bearer(whole));
+    const unknown = await get(`wh_${k}unknown`, bearer(whole));
+    expect(seen).toMatchObject({ status: 404, calls: 1, json: { error: { code: "not_found", message: `No webhook "${hidden.uid}".` } } });
+    expect(unknown).toMatchObject({ status: 404, calls: 1, json: { error: { code: "not_found", message: `No webhook "wh_${k}unknown".` } } });
+    expect(Object.keys(seen.json.error)).toEqual(Object.keys(unknown.json.error));
+    // A token of the location itself: no read of where it belongs.
+    const atHere = await get(placed.uid, bearer(await makeToken(p, ["webhooks:read", ...DATA_SCOPES], { locationUids: [here] })));
+    expect(atHere).toMatchObject({ status: 200, calls: 2, json: { uid: placed.uid } });
+    // No more rows than the reads one at a time took (measured: 35, 10, 33, 5, 1, 7), however many
+    // other webhooks and deliveries: the webhook, its location, its counts row once (it was read twice), its health.
+    const rows = [admin, limited, narrow, seen, unknown, atHere].map((r) => r.rows);
+    rows.forEach((n, i) => expect(n, `case ${i}`).toBeLessThanOrEqual([35, 10, 33, 5, 1, 7][i]!));
   });
 });

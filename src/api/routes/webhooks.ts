@@ -11,7 +11,8 @@ import type { Env } from "../../env";
 import { changeWebhook, removeWebhook } from "../../pipeline/commands";
 import { IDLE_STATUS, type FlowStatus } from "../../pipeline/flow";
 import { schedulerStatus } from "../../pipeline/schedulers";
-import { backlogOf, countHeld } from "../../store/scheduler-reads";
+import { countHeld } from "../../store/scheduler-reads";
+import { webhookStateOf } from "../../store/webhook-state";
 import { insertWebhook, listWebhooks } from "../../store/webhooks";
 import { checkSubscriptionTypes } from "../event-type-check";
 import { locationsFor, organizationsHeld } from "../../store/grants";
@@ -225,13 +226,14 @@ export const webhooks = router()
       const health = await healthOf(c.env.DB, [w.uid], now);
       return c.json({ ...seenBy(p, w), health: { state: healthView(w, health.get(w.uid) ?? UNKNOWN_HEALTH, now).state } }, 200);
     }
-    const [owed, status, health] = await Promise.all([backlogOf(c.env.DB, w.uid, BACKLOG_COUNT_CAP), statusOf(c.env, w.uid), healthOf(c.env.DB, [w.uid], now)]);
+    // Its counts and health in one D1 call, beside its scheduler's status.
+    const [state, status] = await Promise.all([webhookStateOf(c.env.DB, w.uid, BACKLOG_COUNT_CAP, now), statusOf(c.env, w.uid)]);
     return c.json(
       {
         ...webhookView(w),
-        heldDeliveries: await countHeld(c.env.DB, w.uid),
-        backlog: backlogView(w, owed, status),
-        health: { ...healthView(w, health.get(w.uid) ?? UNKNOWN_HEALTH, now), backlog: owed },
+        heldDeliveries: state.held,
+        backlog: backlogView(w, state.backlog, status),
+        health: { ...healthView(w, state.health, now), backlog: state.backlog },
       },
       200,
     );
