@@ -19,7 +19,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { scriptArgs } from "./script-args.mjs";
+import { scriptArgs, wholeNumber } from "./script-args.mjs";
 
 process.env.WRANGLER_SEND_METRICS ??= "false";
 // Wrangler's local trace collector stays off, as in the seed (seed.mjs) and the e2e stack.
@@ -40,14 +40,17 @@ const values = scriptArgs(
   "Usage: npm run bench:volume -- [--events N] [--persist-to DIR] [--reseed] [--repeat R] [--rounds K] [--ingest M]\n" +
     "  [--skip-reads] [--skip-ingest] [--by-statement]\n" +
     "Times the operator reads and the ingest on a seeded database (N events, default 1000000, in DIR,\n" +
-    "default .wrangler/bench-volume): R timed calls a read, K rounds of M events. docs/scale-and-cost.md.",
+    "default .wrangler/bench-volume): R timed calls a read (default 5, at most 1000), K rounds (default 6, at most\n" +
+    "1000) of M events (default 2000, at most 100000). docs/scale-and-cost.md.",
 );
+const REPEAT = wholeNumber("repeat", values.repeat, 1, 1000, "timed calls a read");
+const ROUNDS = wholeNumber("rounds", values.rounds, 1, 1000);
+// A round's events are made at once in the Worker's memory, ~1.5 KB of body each.
+const INGEST = wholeNumber("ingest", values.ingest, 1, 100_000, "events a round, made at once in memory");
+const EVENTS = values.events === undefined ? undefined : wholeNumber("events", values.events, 1);
 // The bench's Worker (and wrangler's API under it, ~3 s of CPU to load) only once the arguments
-// are known good: --help and a mistyped flag answer at once.
+// are known good: --help, a mistyped flag and a bad number answer at once.
 const { BENCH_ADMIN_TOKEN, startBenchWorker } = await import("../bench/volume/stack.mjs");
-const REPEAT = Number(values.repeat);
-const ROUNDS = Number(values.rounds);
-const INGEST = Number(values.ingest);
 const dir = resolve(values["persist-to"]);
 // What the seed wrote there (seed.mjs); a directory seeded before it did so has the bench's own.
 const marker = [join(dir, "seed.json"), join(dir, "bench-volume.json")].find((f) => existsSync(f));
@@ -57,7 +60,7 @@ const n = (/** @type {number} */ x) => x.toLocaleString("en");
 // directory holding anything else is never deleted without --reseed.
 /** @type {{ events: number; output: string } | null} */
 const seeded = marker ? JSON.parse(readFileSync(marker, "utf8")) : null;
-const N = values.events !== undefined ? Number(values.events) : (seeded?.events ?? 1_000_000);
+const N = EVENTS ?? seeded?.events ?? 1_000_000;
 if (values.reseed || seeded?.events !== N) {
   if (!values.reseed && existsSync(dir) && readdirSync(dir).length > 0) {
     console.error(

@@ -23,3 +23,20 @@ export function scriptArgs(options, usage) {
     process.exit(2);
   }
 }
+
+/**
+ * The whole number a flag's text gives, from `min` to `max`; else the flag, the range (and why
+ * its bounds, `why`) and the text given on stderr, exit 2, as for a flag the script does not take.
+ * @param {string} flag its name, without the dashes
+ * @param {string} text
+ * @param {number} min
+ * @param {number} [max]
+ * @param {string} [why]
+ */
+export function wholeNumber(flag, text, min, max = Number.MAX_SAFE_INTEGER, why = "") {
+  const n = Number(text);
+  if (text.trim() !== "" && Number.isSafeInteger(n) && n >= min && n <= max) return n;
+  const range = max === Number.MAX_SAFE_INTEGER ? (min === 1 ? "a positive whole number" : `a whole number of at least ${min}`) : `a whole number from ${min} to ${max}`;
+  console.error(`--${flag} must be ${range}${why && ` (${why})`}, not ${JSON.stringify(text)}.`);
+  process.exit(2);
+}

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { applyLocalMigrations } from "./local-migrations.mjs";
-import { scriptArgs } from "./script-args.mjs";
+import { scriptArgs, wholeNumber } from "./script-args.mjs";
 
 process.env.WRANGLER_SEND_METRICS ??= "false";
 // Wrangler's local trace collector records every D1 batch's spans beside the database (a
@@ -24,13 +24,15 @@ const values = scriptArgs(
   },
   "Usage: npm run seed -- [--events N] [--persist-to DIR] [--seed S] [--batch B]\n" +
     "Fills the local D1 that `npm run dev` uses (or DIR's) with N events (default 100000) of a busy account's\n" +
-    "retained traffic; --seed picks the random sequence (default 14). docs/scale-and-cost.md.",
+    "retained traffic; --seed picks the random sequence (default 14, at most 4294967295), --batch the events a\n" +
+    "transaction (default 200, at most 10000). docs/scale-and-cost.md.",
 );
-const events = Number(values.events);
-if (!Number.isInteger(events) || events < 1) {
-  console.error("--events must be a positive whole number");
-  process.exit(2);
-}
+const events = wholeNumber("events", values.events, 1);
+// mulberry32 takes 32 bits: a larger seed would repeat a smaller one's sequence.
+const seed = wholeNumber("seed", values.seed, 1, 2 ** 32 - 1, "the generator takes 32 bits");
+// A request writes CHUNK events at most: a larger batch would be the same as CHUNK.
+const CHUNK = 10_000;
+const batch = wholeNumber("batch", values.batch, 1, CHUNK, "events a transaction; a request writes 10000");
 
 // Wrangler's API (~3 s of CPU to load) only once the arguments are known good: --help and a
 // mistyped flag answer at once.
@@ -58,14 +60,13 @@ const worker = await unstable_dev(join(root, "scripts/seed/worker.ts"), {
 });
 const started = Date.now();
 const now = Date.now();
-const CHUNK = 10_000;
 try {
   /** @type {Record<string, any>} */
   const report = { events: 0, bodyBytes: 0, deliveries: { held: 0, pending: 0, succeeded: 0, failed: 0 }, attempts: 0, deadLetters: 0 };
   /** @type {any} */
   let last;
   for (let offset = 0; offset < events; offset += CHUNK) {
-    const body = JSON.stringify({ events, offset, count: CHUNK, now, seed: Number(values.seed), batch: Number(values.batch) });
+    const body = JSON.stringify({ events, offset, count: CHUNK, now, seed, batch });
     // A chunk is idempotent (the same ids; every write keeps what is stored), so a failed one is run again.
     for (let attempt = 1; ; attempt++) {
       const res = await worker.fetch("http://seed/", { method: "POST", body });

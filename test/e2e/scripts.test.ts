@@ -1,6 +1,6 @@
 // The repository's own scripts a user runs by hand: --help and a mistyped flag.
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -32,6 +32,41 @@ describe.each([
     expect(r.stderr).toContain("Unknown option '--persist'");
     expect(r.stderr).toContain(`Usage: ${command} --`);
     expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe("a number flag of the scripts", () => {
+  // What each takes: --events a positive whole number; --seed 1 to 2^32 - 1 (the generator's bits); --batch
+  // 1 to 10,000 (a request's chunk); --repeat and --rounds 1 to 1,000; --ingest 1 to 100,000 (made in memory).
+  const bad: [string, string, string][] = [
+    ["seed.mjs", "events", "0"],
+    ["seed.mjs", "seed", "abc"],
+    ["seed.mjs", "seed", "0"],
+    ["seed.mjs", "seed", "-1"],
+    ["seed.mjs", "seed", "4294967296"],
+    ["seed.mjs", "batch", "0"],
+    ["seed.mjs", "batch", "1.5"],
+    ["seed.mjs", "batch", "10001"],
+    ["bench-volume.mjs", "events", "many"],
+    ["bench-volume.mjs", "events", "-5"],
+    ["bench-volume.mjs", "repeat", "x"],
+    ["bench-volume.mjs", "repeat", "0"],
+    ["bench-volume.mjs", "repeat", "1001"],
+    ["bench-volume.mjs", "rounds", "-2"],
+    ["bench-volume.mjs", "rounds", ""],
+    ["bench-volume.mjs", "ingest", "2e3x"],
+    ["bench-volume.mjs", "ingest", "100001"],
+  ];
+  it.each(bad)("scripts/%s --%s=%j is refused before anything starts: exit 2, saying what the flag takes", (script, flag, value) => {
+    // Never made: the script stops before it would seed or migrate there.
+    const dir = join(tmpdir(), `edgehook-args-${crypto.randomUUID()}`);
+    const r = run(script, `--${flag}=${value}`, "--persist-to", dir);
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(new RegExp(`^--${flag} must be a (positive )?whole number`));
+    expect(r.stderr).toContain(`not ${JSON.stringify(value)}`);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(r.stdout).toBe("");
+    expect(existsSync(dir)).toBe(false);
   });
 });
 
