@@ -84,7 +84,7 @@ try {
     const s = (Date.now() - started) / 1000;
     process.stderr.write(`  ${report.events.toLocaleString("en")} events in ${s.toFixed(0)} s (${Math.round(report.events / s)}/s)\n`);
   }
-  Object.assign(report, { webhooks: last.webhooks, organizations: last.organizations, locations: last.locations, from: last.from, to: last.to });
+  Object.assign(report, { webhooks: last.webhooks, organizations: last.organizations, locations: last.locations, from: last.from, to: last.to, leavesRetentionAt: last.leavesRetentionAt });
   const seconds = (Date.now() - started) / 1000;
   const d1dir = join(state, "v3/d1");
   // D1's own count of its pages: the local files' size leaves out what waits in the write-ahead
@@ -98,6 +98,7 @@ try {
       `  deliveries: ${Object.entries(report.deliveries).map(([k, v]) => `${k} ${n(v)}`).join(", ")}`,
       `  attempts: ${n(report.attempts)}, dead letters: ${n(report.deadLetters)}`,
       `  local D1 (${d1dir}): ${n(bytes)} bytes, ${n(Math.round(bytes / report.events))} bytes per event (the size D1 reports)`,
+      `  the oldest leave the retention from ${new Date(report.leavesRetentionAt).toISOString()} on: a maintenance run after that purges them, and the API then counts fewer`,
     ].join("\n");
   console.log(printed);
   // What this directory holds: `npm run bench:volume -- --persist-to` it reuses it (bench-volume.mjs).

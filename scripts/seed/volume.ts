@@ -64,6 +64,8 @@ export interface SeedReport {
   locations: number;
   from: number;
   to: number;
+  /** When the first (oldest) event leaves the retention: the maintenance run purges it from then on. */
+  leavesRetentionAt: number;
 }
 
 /** A small deterministic generator (mulberry32). */
@@ -229,6 +231,7 @@ export async function seedVolume(db: D1Database, opts: SeedOptions): Promise<See
     locations: locCount,
     from,
     to: from + span,
+    leavesRetentionAt: from + days * 86_400_000,
   };
   const encoder = new TextEncoder();
   for (let done = offset; done < end; done += batchSize) {

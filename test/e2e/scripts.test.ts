@@ -1,6 +1,6 @@
 // The repository's own scripts a user runs by hand: --help and a mistyped flag.
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -83,6 +83,12 @@ describe("npm run seed", () => {
       expect(bodies).toBeGreaterThan(0);
       // (Measured by its local files, a small seed, all in the write-ahead log, read ~27 bytes an event.)
       expect(number(/([\d,]+) bytes per event/)).toBeGreaterThanOrEqual(bodies);
+      // When the oldest event leaves the retention (wrangler.toml's RETENTION_DAYS after it was received): still ahead.
+      const oldest = Date.parse(/received (\S+) … /.exec(r.stdout)?.[1] ?? "");
+      const leaves = Date.parse(/the oldest leave the retention from (\S+) on/.exec(r.stdout)?.[1] ?? "");
+      const days = Number(/^RETENTION_DAYS = "(\d+)"$/m.exec(readFileSync(join(root, "wrangler.toml"), "utf8"))?.[1]);
+      expect(leaves - oldest).toBe(days * 86_400_000);
+      expect(leaves).toBeGreaterThan(Date.now());
     } finally {
       rmSync(state, { recursive: true, force: true });
     }
