@@ -6,13 +6,18 @@ import { errorResponse, handleError } from "./http/errors";
 import { dashboard } from "./dashboard";
 import { ErrorSchema } from "./api/schemas";
 import { AppError } from "./domain/errors";
-import type { AppEnv, Env } from "./env";
+import type { AppEnv } from "./env";
 import { receive } from "./ingress/receive";
 import { allowedMethods } from "./http/methods";
 
-const app = new OpenAPIHono<AppEnv>();
+/**
+ * The Hono app: /v1, /dashboard, /openapi.json, /docs, /healthz, the ingress's fallbacks, 404/405.
+ * The fetch handler (src/fetch.ts) loads this module on the first request that is not a provider's
+ * POST to /webhooks/{sourceId} (those go to the ack path directly), so the ack path never builds it.
+ */
+export const app = new OpenAPIHono<AppEnv>();
 
-// The ack path (which fetchHandler below sends provider requests to directly), for what
+// The ack path (which the fetch handler sends provider requests to directly), for what
 // it does not recognise (a percent-encoded source id) and for the 405 of other methods.
 app.post("/webhooks/:sourceId", (c) => receive(c.req.raw, c.req.param("sourceId"), c.env, c.executionCtx));
 // A path under /webhooks/ that names no source id (a trailing slash, often pasted with the URL,
@@ -105,26 +110,3 @@ app.notFound((c) => {
 });
 
 app.onError(handleError);
-
-const INGRESS_PREFIX = "/webhooks/";
-
-/** The source id of a POST to /webhooks/{sourceId} (a query string aside), else null. */
-function ingressSourceId(req: Request): string | null {
-  if (req.method !== "POST") return null;
-  const url = req.url;
-  const path = url.indexOf("/", url.indexOf("//") + 2);
-  if (path < 0 || !url.startsWith(INGRESS_PREFIX, path)) return null;
-  const query = url.indexOf("?", path);
-  const id = url.slice(path + INGRESS_PREFIX.length, query < 0 ? undefined : query);
-  return id === "" || id.includes("/") || id.includes("%") ? null : id;
-}
-
-/**
- * The Worker's fetch handler. Provider requests go straight to the ack path: the app's
- * router searches a trie of every API and dashboard route, which cost the ack path ~0.4 ms
- * of CPU per request, and its context more; everything else goes to the app.
- */
-export function fetchHandler(req: Request, env: Env, ctx: ExecutionContext): Promise<Response> | Response {
-  const sourceId = ingressSourceId(req);
-  return sourceId === null ? app.fetch(req, env, ctx) : receive(req, sourceId, env, ctx).catch(handleError);
-}

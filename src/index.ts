@@ -1,4 +1,4 @@
-import { fetchHandler } from "./app";
+import { fetchHandler } from "./fetch";
 import type { Env } from "./env";
 import { runMaintenance } from "./maintenance/cron";
 import { consumeIngestDeadLetters } from "./pipeline/dead-letters";

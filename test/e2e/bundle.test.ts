@@ -9,8 +9,9 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 const root = resolve(import.meta.dirname, "../..");
 const out = mkdtempSync(join(tmpdir(), "edgehook-bundle-"));
 let bundle = "";
-// esbuild's metafile: each input file and the imports it makes, as written (`original`) and as resolved (`path`).
-let inputs: Record<string, { imports: { path: string; original?: string }[] }> = {};
+// esbuild's metafile: each input file and the imports it makes, as written (`original`) and as
+// resolved (`path`), and how (`kind`: "import-statement", "dynamic-import"…).
+let inputs: Record<string, { imports: { path: string; kind: string; original?: string }[] }> = {};
 
 beforeAll(() => {
   const r = spawnSync(process.execPath, [join(root, "node_modules/wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--outdir", out, "--metafile", join(out, "meta.json")], {
@@ -46,4 +47,37 @@ it("replaces zod's own imports of its locale index only: the alias names a relat
 
 it("is at most 300 KB gzip", () => {
   expect(gzipSync(bundle).length).toBeLessThanOrEqual(300_000);
+});
+
+/**
+ * The modules the Worker evaluates at startup: those src/index.ts reaches by static imports. In
+ * wrangler's one-file bundle esbuild wraps a module reached only by `import()` in an init function
+ * that runs when the import does, so its top level (and its own imports') waits until then.
+ */
+function startupModules(): Set<string> {
+  const seen = new Set<string>();
+  const next = ["src/index.ts"];
+  for (let file = next.pop(); file !== undefined; file = next.pop()) {
+    if (seen.has(file)) continue;
+    seen.add(file);
+    next.push(...(inputs[file]?.imports ?? []).filter((i) => i.kind !== "dynamic-import").map((i) => i.path));
+  }
+  return seen;
+}
+
+it("starts without the API, the dashboard or the docs: the app is imported on first use, the ack path and consumers never load it", () => {
+  const startup = startupModules();
+  // The ingress, the queue consumers, the cron and the Durable Objects are all there (the walk is not empty)...
+  for (const file of ["src/ingress/receive.ts", "src/pipeline/ingest.ts", "src/maintenance/cron.ts", "src/listen/hub.ts", "src/pipeline/scheduler.ts"]) {
+    expect(startup.has(file), file).toBe(true);
+  }
+  // ...and none of what builds the app (zod's English messages, aliased into src/api/, are zod's own)...
+  const app = [...startup].filter(
+    (file) =>
+      (/^src\/(app\.ts|api\/|dashboard\/)/.test(file) && file !== "src/api/zod-locales.ts") ||
+      /^node_modules\/(@hono\/zod-openapi|@asteasolutions\/zod-to-openapi|@scalar)\//.test(file),
+  );
+  expect(app).toEqual([]);
+  // ...which is bundled, reached by the fetch handler's import().
+  expect(inputs["src/fetch.ts"]?.imports).toContainEqual(expect.objectContaining({ path: "src/app.ts", kind: "dynamic-import" }));
 });
