@@ -70,6 +70,25 @@ describe("a number flag of the scripts", () => {
   });
 });
 
+describe("scripts/startup.mjs (npm run startup)", () => {
+  it("prints its usage for --help, and does nothing else", () => {
+    const r = run("startup.mjs", "--help");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("Usage: npm run startup -- [--runs N] [--keep DIR]");
+    expect(r.stderr).toBe("");
+  });
+
+  it("refuses a mistyped flag (with its usage) or a --runs that is not a whole number, before building anything", () => {
+    for (const [args, says] of [[["--run", "3"], "Usage: npm run startup --"], [["--runs", "three"], '--runs must be a whole number from 1 to 1000, not "three"'], [["--runs", "0"], "--runs must be"]] as const) {
+      const r = run("startup.mjs", ...args);
+      expect(r.status, args.join(" ")).toBe(2);
+      expect(r.stderr).toContain(says);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(r.stdout).toBe("");
+    }
+  });
+});
+
 describe("npm run seed", () => {
   it("reports the database's size with everything it stored: at least its bodies' bytes", () => {
     const state = mkdtempSync(join(tmpdir(), "edgehook-seed-"));
