@@ -5,7 +5,7 @@ import { EVENT_DELIVERIES_SHOWN } from "../../src/api/schemas";
 import { encodeRetryCursor } from "../../src/api/validate";
 import { runMaintenance } from "../../src/maintenance/cron";
 import { EventPage } from "../../src/dashboard/pages/events";
-import { ADMIN, ADMIN_TOKEN, call, createSource, pageText, podiumBody } from "./helpers";
+import { ADMIN, ADMIN_TOKEN, call, createSource, pageText, podiumBody, testEnv } from "./helpers";
 import { pipeline } from "./pipeline";
 import { failedDeliveries, failPending, webhookDeliveryRows } from "./rows";
 
@@ -238,7 +238,7 @@ describe("server-side dashboard sessions", () => {
     const { secret: live } = await session();
     const { secret: old } = await session();
     await env.DB.prepare("UPDATE sessions SET expires_at = ? WHERE id = ?").bind(Date.now() - 1, await sha256Hex(old)).run();
-    await runMaintenance(env);
+    await runMaintenance(testEnv().env);
     const ids = async (s: string) => env.DB.prepare("SELECT COUNT(*) AS n FROM sessions WHERE id = ?").bind(await sha256Hex(s)).first("n");
     expect(await ids(old)).toBe(0);
     expect(await ids(live)).toBe(1);
@@ -252,7 +252,7 @@ describe("server-side dashboard sessions", () => {
     const [stale, fresh] = [crypto.randomUUID(), crypto.randomUUID()];
     await waiting(stale, Date.now() - 1);
     await waiting(fresh, Date.now() + 60_000);
-    await runMaintenance(env);
+    await runMaintenance(testEnv().env);
     const left = await env.DB.prepare("SELECT id FROM session_reveals WHERE session_id = ?").bind(sessionId).all<{ id: string }>();
     expect(left.results.map((r) => r.id)).toEqual([fresh]);
   });

@@ -161,10 +161,13 @@ export async function apiCall(e: Env, method: string, path: string, body?: unkno
   return { status: res.status, json: res.status === 204 ? null : await res.json() };
 }
 
-/** An API call with the test env's D1 seen through `meter` (bench/d1-meter.ts): also the rows it read. */
+/**
+ * An API call with the test env's D1 seen through `meter` (bench/d1-meter.ts): also the rows it read.
+ * Its schedulers record what it wakes (testEnv): the real ones would run on into the next file.
+ */
 export async function meteredApiCall(meter: ReturnType<typeof meteredD1>, method: string, path: string, body?: unknown, headers: Record<string, string> = ADMIN) {
   meter.reset();
-  const answer = await apiCall({ ...env, DB: meter.db }, method, path, body, headers);
+  const answer = await apiCall({ ...testEnv().env, DB: meter.db }, method, path, body, headers);
   return { ...answer, rows: meter.usage.rowsRead };
 }
 
