@@ -145,13 +145,14 @@ export interface ApiAnswer {
 /**
  * The one way tests call the API: with `env`, as `headers` say (the admin by default), waiting
  * for what the call left running (waitUntil). A pipeline's `api` and tokens.ts's `as` are this.
+ * Each call comes from a client address of its own unless `headers` name one, as call()'s do.
  */
 export async function apiCall(e: Env, method: string, path: string, body?: unknown, headers: Record<string, string> = ADMIN): Promise<ApiAnswer> {
   const ctx = createExecutionContext();
   const res = await worker.fetch(
     new Request(`https://edgehook.test${path}`, {
       method,
-      headers: { ...headers, "content-type": "application/json" },
+      headers: { "cf-connecting-ip": clientAddress(), ...headers, "content-type": "application/json" },
       body: body === undefined ? undefined : JSON.stringify(body),
     }),
     e,
