@@ -1,5 +1,7 @@
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { forgetSource } from "../../src/ingress/sources";
+import { hubOf } from "../../src/listen/announce";
 
 // The schema as applyD1Migrations (cloudflare:test) leaves it, d1_migrations included, but in one
 // batch rather than one a migration: its 38 round trips were most of a file's setup. A migration
@@ -52,4 +54,19 @@ if (holder.edgehookFresh === undefined) {
   await env.DB.batch(inserts);
   // What this runtime remembers of sources read from the database before (up to 15 s) goes with it.
   forgetSource();
+  // R2 too starts empty: claim-checked bodies, parked dead letters (a maintenance run would take
+  // or set aside another file's) and those set aside. Every key in the bucket is one of these.
+  for (;;) {
+    const { objects } = await env.BODIES.list({ limit: 1000 });
+    if (objects.length === 0) break;
+    await env.BODIES.delete(objects.map((o) => o.key));
+  }
+  // And the listener hub (one object of a fixed name): no socket another file left open, no
+  // listener configuration or catch-up kept, nothing in memory (its instance is torn down).
+  const hub = hubOf(env);
+  await runInDurableObject(hub, async (_instance, state) => {
+    await state.storage.deleteAlarm();
+    await state.storage.deleteAll();
+  });
+  await evictDurableObject(hub, { webSockets: "close" });
 }
