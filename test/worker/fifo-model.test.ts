@@ -9,7 +9,8 @@
 //
 // Each attempt of a FIFO webhook must be of the oldest delivery it is owed (its event's
 // receipt, then the order the deliveries were made), and start only after the one before
-// ended; every attempt recorded reached the downstream; nothing that could start now waits
+// ended; every attempt recorded was sent, and reached the downstream unless it timed out first
+// (a 100 ms timeout can end before the request gets there on a busy machine); nothing that could start now waits
 // (a FIFO head, anything due of an unordered webhook) unless its own webhook is paused; and
 // the lifecycle model's checks hold (delivery-model.ts). At the end, with everything enabled
 // and answering ok, each FIFO webhook's downstream gets what it was owed, in that order.
@@ -132,6 +133,16 @@ const LOST_WAKE: [number[], Op[]] = [
   ],
 ];
 
+/** A request the Worker sent a downstream (its fetch, seen as it starts): its headers, and whether its timeout ended it. */
+interface Sent {
+  key: string;
+  headers: Record<string, string>;
+  timedOut: boolean;
+}
+
+/** One request of one attempt: its delivery and attempt number. */
+const requestOf = (headers: Record<string, string>) => `${headers["edgehook-delivery-id"]} attempt ${headers["edgehook-attempt"]}`;
+
 /** A message of the ingest queue, and whether its event was received longer ago than the retention. */
 type Queued = { msg: IngestMessage; past: boolean };
 
@@ -148,10 +159,29 @@ describe("FIFO delivery, against a model", () => {
     const clock = Date.now.bind(Date);
     let skew = 0;
     const now = vi.spyOn(Date, "now").mockImplementation(() => clock() + skew);
+    // What the Worker sends the fake downstream, as it sends it (the flows run in this isolate).
+    // A `timeout` answer's 100 ms can end an attempt before its request reached the downstream
+    // (a legitimate timeout, which the downstream never hears of): what was sent is what the
+    // attempts recorded are held to, and the downstream must have heard every request but those.
+    const sent: Sent[] = [];
+    const realFetch = globalThis.fetch;
+    const sends = vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+      const url = new URL(input instanceof Request ? input.url : String(input));
+      if (url.hostname !== "downstream.test" || (init?.method ?? (input instanceof Request ? input.method : "GET")) !== "POST") return realFetch(input, init);
+      const s: Sent = { key: url.pathname.split("/")[2] ?? "", headers: Object.fromEntries(new Headers(init?.headers)), timedOut: false };
+      sent.push(s);
+      try {
+        return await realFetch(input, init);
+      } catch (err) {
+        s.timedOut = init?.signal?.aborted === true;
+        throw err;
+      }
+    });
     onTestFinished(() => {
       log.mockRestore();
       lostWakes.mockRestore();
       now.mockRestore();
+      sends.mockRestore();
     });
     await fc.assert(
       fc.asyncProperty(fc.array(fc.integer({ min: 2, max: 4 }), { minLength: SLOTS.length, maxLength: SLOTS.length }), fc.array(op, { minLength: 10, maxLength: 25 }), async (maxAttempts, ops) => {
@@ -211,7 +241,7 @@ describe("FIFO delivery, against a model", () => {
         }
 
         /**
-         * A FIFO webhook's attempts, as its downstream heard them, replayed against what it
+         * A FIFO webhook's attempts, as they were sent its downstream, replayed against what it
          * was owed (`owed`, oldest first; `tries`, each delivery's attempts so far): each one
          * is of the oldest delivery owed, and starts after the one before it ended. At `race`
          * (after that many attempts) what it is owed is read again from the snapshot taken
@@ -222,7 +252,7 @@ describe("FIFO delivery, against a model", () => {
           return d.status === "expired" && d.attemptCount === tries;
         }
 
-        function heardInOrder(where: string, h: ModelHook, arrivals: Recorded[], owed: ApiDelivery[], tries: Map<string, number>, after: Map<string, ApiDelivery>, race?: Race) {
+        function heardInOrder(where: string, h: ModelHook, requests: Pick<Recorded, "headers">[], owed: ApiDelivery[], tries: Map<string, number>, after: Map<string, ApiDelivery>, race?: Race) {
           const raced = () =>
             [...race!.snapshot.values()]
               .filter((d) => d.webhookUid === h.uid)
@@ -236,7 +266,7 @@ describe("FIFO delivery, against a model", () => {
               .map((d) => after.get(d.id)!)
               .sort(inOrder);
           let last: ApiAttempt | null = null;
-          for (const [i, r] of [...arrivals, null].entries()) {
+          for (const [i, r] of [...requests, null].entries()) {
             if (race && i === race.heard) {
               if (!isFifo(h)) return null; // unordered from then on
               owed = raced();
@@ -269,16 +299,15 @@ describe("FIFO delivery, against a model", () => {
           afresh();
           const hooks = [...m.hooks];
           const fifo = new Set(hooks.filter(isFifo).map((h) => h.uid));
-          // (Independent reads, at once: nothing runs meanwhile.)
-          const [all, heardBefore] = await Promise.all([m.allDeliveries(), Promise.all(hooks.map((h) => received(h.key)))]);
-          const before = new Map(all.map((d) => [d.id, d]));
-          const heard = new Map(hooks.map((h, i) => [h.uid, heardBefore[i]!.length]));
+          const before = new Map((await m.allDeliveries()).map((d) => [d.id, d]));
+          const sentBefore = sent.length;
+          const sentOf = (h: ModelHook) => sent.slice(sentBefore).filter((s) => s.key === h.key);
           const raced: { at?: Race; live?: Promise<void>; failed?: unknown } = {};
           if (race) {
             racedUid = race.h.uid;
             racer.before(async () => {
               try {
-                const heardThen = (await received(race.h.key)).length - heard.get(race.h.uid)!;
+                const heardThen = sentOf(race.h).length;
                 await race.meanwhile();
                 raced.at = { heard: heardThen, snapshot: new Map((await m.allDeliveries()).map((d) => [d.id, d])) };
                 raced.live = m.p.deliver({ asAlarms: true });
@@ -297,18 +326,27 @@ describe("FIFO delivery, against a model", () => {
           const after = new Map([...read.values()].flat().map((d) => [d.id, d]));
           for (const [i, h] of hooks.entries()) {
             const where = `${step}: ${fifo.has(h.uid) ? "FIFO" : "unordered"} webhook ${h.uid}`;
-            const arrivals = heardAfter[i]!.slice(heard.get(h.uid));
+            const requests = sentOf(h);
             const mine = [...after.values()].filter((d) => d.webhookUid === h.uid);
             const attempted = mine.flatMap((d) => d.attempts.slice(before.get(d.id)?.attemptCount ?? 0).map((a) => ({ eventId: d.eventId, ...a })));
-            // Every attempt recorded reached the downstream, and nothing else did.
-            expect(tally(arrivals.map((r) => r.headers["edgehook-event-id"]!)), `${where}: attempts heard`).toEqual(tally(attempted.map((a) => a.eventId)));
+            // Every attempt recorded was sent, and nothing else was.
+            expect(tally(requests.map((r) => r.headers["edgehook-event-id"]!)), `${where}: attempts sent`).toEqual(tally(attempted.map((a) => a.eventId)));
+            // The downstream heard every request ever sent it but those that timed out (which it
+            // may hear, late or not at all), and nothing that was not sent.
+            const ever = sent.filter((s) => s.key === h.key);
+            const heardIds = tally(heardAfter[i]!.map((r) => requestOf(r.headers)));
+            const sentIds = tally(ever.map((s) => requestOf(s.headers)));
+            const unheard = ever.filter((s) => !s.timedOut && !heardIds.has(requestOf(s.headers))).map((s) => requestOf(s.headers));
+            expect(unheard, `${where}: requests sent that did not time out, never heard`).toEqual([]);
+            const unsent = [...heardIds].filter(([id, n]) => n > (sentIds.get(id) ?? 0)).map(([id]) => id);
+            expect(unsent, `${where}: requests heard that were not sent`).toEqual([]);
             if (attempted.some((a) => a.statusCode === 429 || (!isFifo(h) && a.statusCode === null))) paused.add(h.uid);
 
             if (fifo.has(h.uid)) {
               // (One its scheduler expired unsent, its event past the retention, is skipped: it is never heard.)
               const owed = mine.filter((d) => before.has(d.id) && isOwed(before.get(d.id)!) && !expiredUnsent(d, before.get(d.id)!.attemptCount)).sort(inOrder);
               const tries = new Map([...before.values()].filter((d) => d.webhookUid === h.uid).map((d) => [d.id, d.attemptCount]));
-              const tried = heardInOrder(where, h, arrivals, owed, tries, after, race?.h === h ? raced.at : undefined);
+              const tried = heardInOrder(where, h, requests, owed, tries, after, race?.h === h ? raced.at : undefined);
               if (tried) expect(Object.fromEntries(mine.map((d) => [d.id, d.attemptCount])), `${where}: attempts made`).toEqual(Object.fromEntries(tried));
             }
 
@@ -430,15 +468,13 @@ describe("FIFO delivery, against a model", () => {
           // What the queue still holds comes, then everything is owed its due.
           for (const q of late.splice(0)) await consume(q, "the queue's last messages");
           await m.check("the queue's last messages");
-          const heardThen = await Promise.all(m.hooks.map((h) => received(h.key)));
-          const heard = new Map(m.hooks.map((h, i) => [h.uid, heardThen[i]!.length]));
+          // (Every one of them heard by the downstream, which each deliver() checks.)
+          const sentThen = sent.length;
           const { owedAtEnd } = await m.finish(async (step) => {
             await m.check(step, await deliver(step));
           });
-          const fifoHooks = m.hooks.filter(isFifo);
-          const heardAtEnd = await Promise.all(fifoHooks.map((h) => received(h.key)));
-          for (const [i, h] of fifoHooks.entries()) {
-            const got = heardAtEnd[i]!.slice(heard.get(h.uid)).map((r) => r.headers["edgehook-event-id"]);
+          for (const h of m.hooks.filter(isFifo)) {
+            const got = sent.slice(sentThen).filter((s) => s.key === h.key).map((r) => r.headers["edgehook-event-id"]);
             const owed = owedAtEnd.filter((d) => d.webhookUid === h.uid).sort(inOrder);
             expect(got, `FIFO webhook ${h.uid}: what it was owed, in order`).toEqual(owed.map((d) => d.eventId));
           }
