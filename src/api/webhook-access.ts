@@ -1,6 +1,6 @@
 // What every route that takes a webhook by uid or a destination URL checks first: that the caller
 // may see the webhook, and that deliveries may go to the URL.
-import { isLimited, webhookInGrant } from "../domain/access";
+import { isLimited, webhookInGrant, type LocationOrganizations } from "../domain/access";
 import { destinationProblem, loopProblem, typedUrlProblem } from "../domain/destination";
 import { AppError, invalidField } from "../domain/errors";
 import type { Principal } from "../domain/scopes";
@@ -15,10 +15,19 @@ export function checkUrl(url: string, allowPrivate: boolean, self: string): void
 
 /** A webhook the caller may see, or 404. */
 export async function visibleWebhook(db: D1Database, p: Principal, uid: string): Promise<Webhook> {
+  return (await visiblePlacedWebhook(db, p, uid)).webhook;
+}
+
+/**
+ * A webhook the caller may see, or 404, with what its grant check read of where its location
+ * belongs: for a webhook the caller sees, what locationsFor would read of it (a location only a
+ * token's organizations hold it through), so a change that keeps its location need not read it again.
+ */
+export async function visiblePlacedWebhook(db: D1Database, p: Principal, uid: string): Promise<{ webhook: Webhook; locations: LocationOrganizations }> {
   // The row and, for a token limited to organizations (only their grant goes through where a location
   // belongs), its location's organization in one read: hidden or unknown, the same one round trip.
   const read = await getWebhookPlaced(db, uid, isLimited(p) && (p.organizationUids ?? []).length > 0);
   // A notification endpoint is not a webhook here (/v1/notification-endpoints).
   if (!read || read.webhook.kind !== "webhook" || !webhookInGrant(p, read.webhook, read.locations)) throw new AppError("not_found", `No webhook "${uid.slice(0, 80)}".`);
-  return read.webhook;
+  return read;
 }

@@ -726,3 +726,30 @@ describe("GET /v1/webhooks/{uid}", () => {
     rows.forEach((n, i) => expect(n, `case ${i}`).toBeLessThanOrEqual([35, 10, 33, 5, 1, 7][i]!));
   });
 });
+
+describe("PATCH /v1/webhooks/{uid}", () => {
+  it("reads where a location webhook's location belongs once, with the webhook, for a token that holds it through its organization", async () => {
+    const p = pipeline();
+    const k = uniqueKey();
+    const [org, elsewhere, here, there] = [`org-${k}`, `org-${k}-b`, `loc-${k}`, `loc-${k}-b`];
+    await placeLocations(env.DB, [{ locationUid: here, organizationUid: org }, { locationUid: there, organizationUid: elsewhere }], 1).run();
+    const url = `https://downstream.test/ok/${k}`;
+    const placed = await p.createWebhook({ url, eventTypes: ["message.*"], locationUid: here });
+    const hidden = await p.createWebhook({ url, eventTypes: ["message.*"], locationUid: there });
+    const whole = { authorization: `Bearer ${(await makeToken(p, ["webhooks:write", ...DATA_SCOPES], { organizationUids: [org] })).token}` };
+    const meter = meteredD1(env.DB, { record: true });
+    // The route's D1 calls (round trips), the token's own lookup aside.
+    const patch = async (uid: string, body: unknown) => {
+      meter.calls.length = 0;
+      const r = await meteredApiCall(meter, "PATCH", `/v1/webhooks/${uid}`, body, whole);
+      return { ...r, calls: meter.calls.filter((c) => !c.statements.some((s) => /\bFROM tokens\b|\bUPDATE tokens\b/.test(s.sql))).length };
+    };
+    // The webhook with its location's organization, the write, its held count (was a fourth: the location again).
+    const changed = await patch(placed.uid, { timeoutMs: 3000 });
+    expect(changed).toMatchObject({ status: 200, calls: 3, json: { uid: placed.uid, locationUid: here, timeoutMs: 3000, heldDeliveries: 0 } });
+    expect(changed.json.grantOrganizationUid ?? null).toBe((await p.api("GET", `/v1/webhooks/${placed.uid}`)).json.grantOrganizationUid ?? null);
+    expect(changed.rows).toBeLessThanOrEqual(12); // 15 when the location was read again
+    // One of another organization's locations stays hidden: the same one read, and a 404.
+    expect(await patch(hidden.uid, { timeoutMs: 3000 })).toMatchObject({ status: 404, calls: 1, json: { error: { code: "not_found" } } });
+  });
+});

@@ -39,7 +39,7 @@ import { healthOf } from "../../store/health";
 import { visibleEvent } from "./events";
 import { testWebhook } from "../webhook-test";
 import { assertSaved, changedMeanwhile } from "../versioned-writes";
-import { checkUrl, visibleWebhook } from "../webhook-access";
+import { checkUrl, visiblePlacedWebhook, visibleWebhook } from "../webhook-access";
 
 /** A webhook never attempted yet. */
 const UNKNOWN_HEALTH = { record: NO_ATTEMPTS, hours: [] };
@@ -167,15 +167,15 @@ async function change(
   { locationUid, organizationUid, ...changes }: WebhookChanges & GivenScope,
 ) {
   const p = c.get("principal");
-  const current = await visibleWebhook(c.env.DB, p, uid);
+  const { webhook: current, locations } = await visiblePlacedWebhook(c.env.DB, p, uid);
   assertScopeStays(current, { locationUid, organizationUid });
   const givenHeaders = changes.transformHeaders;
   // A credential header read back as REDACTED keeps its stored expression.
   const headers = givenHeaders ? { transformHeaders: keepRedacted(givenHeaders, current.transformHeaders) } : {};
   const given = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined));
   const url = changes.url === undefined ? {} : { url: storedUrl(changes.url, current.url) };
+  // Its location, organization and confinement stay as read: where its location belongs too (read with it).
   const changed = withDisabled(current, { ...current, ...given, ...headers, ...url });
-  const locations = await locationsFor(c.env.DB, p, [changed]);
   // A token that holds a location webhook through an organization's grant confines it to that
   // organization, as one it made: following its location into another organization, it would
   // carry events the token cannot read to the URL the token gave it.
