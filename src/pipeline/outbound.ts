@@ -1,5 +1,12 @@
 import type { Webhook } from "../domain/types";
-import { runTransform } from "./transform";
+
+// The transformation code, loaded by the first delivery that has one to run: JSONata's top level
+// was ~10 ms of the Worker's startup, which every new isolate pays before its first ack, and few
+// webhooks transform (docs/performance.md). A dynamic import: the bundle evaluates transform.ts and
+// jsonata when it first runs (test/e2e/bundle.test.ts). The API checks expressions when a webhook
+// is saved by importing transform.ts itself, from the app, which is loaded on first use already.
+let transform: Promise<typeof import("./transform")> | undefined;
+const loadTransform = () => (transform ??= import("./transform"));
 
 /** What a webhook sends for an event: the body (signed as it is) and the headers its transformation adds. */
 export type Outbound =
@@ -17,6 +24,7 @@ export async function outbound(webhook: Pick<Webhook, "transform" | "transformHe
   if (webhook.transform === null && Object.keys(headers).length === 0) return { ok: true, body, headers: {}, transformed: false };
   // The expressions were compiled (checked, header names lower-cased) when the webhook was saved;
   // one that no longer parses fails here like any other evaluation error.
+  const { runTransform } = await loadTransform();
   const result = await runTransform({ body: webhook.transform, headers }, body);
   if (!result.ok) return { ok: false, reason: result.reason, summary: result.summary };
   return { ok: true, body: result.body, headers: result.headers, transformed: webhook.transform !== null };

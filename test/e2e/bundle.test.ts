@@ -81,3 +81,13 @@ it("starts without the API, the dashboard or the docs: the app is imported on fi
   // ...which is bundled, reached by the fetch handler's import().
   expect(inputs["src/fetch.ts"]?.imports).toContainEqual(expect.objectContaining({ path: "src/app.ts", kind: "dynamic-import" }));
 });
+
+/** Files of the startup that match `pattern`. */
+const atStartup = (pattern: RegExp) => [...startupModules()].filter((file) => pattern.test(file));
+
+it("starts without jsonata: a delivery imports the transformation on first use (the API checks expressions in the app)", () => {
+  expect(atStartup(/^(node_modules\/jsonata\/|src\/pipeline\/transform\.ts$)/)).toEqual([]);
+  // Bundled, reached by the import() of the module that runs transformations off the app.
+  expect(inputs["src/pipeline/outbound.ts"]?.imports).toContainEqual(expect.objectContaining({ path: "src/pipeline/transform.ts", kind: "dynamic-import" }));
+  expect(inputs["src/pipeline/transform.ts"]?.imports).toContainEqual(expect.objectContaining({ path: "node_modules/jsonata/jsonata.js" }));
+});
