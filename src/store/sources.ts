@@ -1,4 +1,4 @@
-import { isHmacConfig, type HmacConfig } from "../domain/hmac-config";
+import type { HmacConfig } from "../domain/hmac-config";
 import { isProviderName, type ProviderName, type Source } from "../domain/types";
 import type { VersionedWrite } from "../domain/version";
 import { isStringArray } from "../domain/guards";
@@ -40,7 +40,15 @@ export interface StoredSource {
   updatedAt: number;
 }
 
-function toStored(r: SourceRow): StoredSource {
+// The stored hmac config's guard, loaded by the first row that has one: it is a zod schema, and
+// zod's top level was the largest part left of the Worker's startup, which every new isolate pays
+// before its first ack (docs/performance.md); the ingress reads a row once per source per
+// isolate's cache. A dynamic import: the bundle evaluates zod when it first runs
+// (test/e2e/bundle.test.ts).
+let hmacGuard: Promise<(typeof import("../domain/hmac-config"))["isHmacConfig"]> | undefined;
+const loadHmacGuard = () => (hmacGuard ??= import("../domain/hmac-config").then((m) => m.isHmacConfig));
+
+async function toStored(r: SourceRow): Promise<StoredSource> {
   if (!isProviderName(r.provider)) throw new Error(`source ${r.id} provider: "${r.provider}" is no provider this Worker knows`);
   return {
     id: r.id,
@@ -50,7 +58,7 @@ function toStored(r: SourceRow): StoredSource {
     secrets: storedJson(r.secrets, isStringArray, `source ${r.id} secrets`),
     toleranceSeconds: r.tolerance_seconds,
     disabled: r.disabled === 1,
-    hmac: r.hmac === null ? null : storedJson(r.hmac, isHmacConfig, `source ${r.id} hmac`),
+    hmac: r.hmac === null ? null : storedJson(r.hmac, await loadHmacGuard(), `source ${r.id} hmac`),
     shopDomain: r.shop_domain,
     organizationUid: r.organization_uid,
     teachesLocations: r.teaches_locations === 1,
@@ -109,7 +117,7 @@ export async function listStoredSources(
         )
         .bind(JSON.stringify(opts.owners), after, JSON.stringify(opts.except ?? []), opts.limit, opts.limit)
   ).all<SourceRow>();
-  return results.map(toStored);
+  return Promise.all(results.map(toStored));
 }
 
 export type NewSource = Omit<StoredSource, "createdAt" | "updatedAt" | "shopDomain"> & { shopDomain?: string | null };

@@ -91,3 +91,10 @@ it("starts without jsonata: a delivery imports the transformation on first use (
   expect(inputs["src/pipeline/outbound.ts"]?.imports).toContainEqual(expect.objectContaining({ path: "src/pipeline/transform.ts", kind: "dynamic-import" }));
   expect(inputs["src/pipeline/transform.ts"]?.imports).toContainEqual(expect.objectContaining({ path: "node_modules/jsonata/jsonata.js" }));
 });
+
+it("starts without zod: the stored hmac config's guard (a zod schema) is imported by the first source row that has one", () => {
+  expect(atStartup(/^(node_modules\/zod\/|src\/domain\/hmac-config\.ts$)/)).toEqual([]);
+  // Bundled, reached by the import() of the store module that reads sources.
+  expect(inputs["src/store/sources.ts"]?.imports).toContainEqual(expect.objectContaining({ path: "src/domain/hmac-config.ts", kind: "dynamic-import" }));
+  expect(inputs["src/domain/hmac-config.ts"]?.imports).toContainEqual(expect.objectContaining({ path: "node_modules/zod/index.js" }));
+});
