@@ -676,28 +676,37 @@ describe("event types of a webhook", () => {
   });
 });
 
+/**
+ * Two locations of two organizations, each with a location webhook; the first organization's
+ * token holds the first through where its location belongs, not the second. `routeCalls`: a call's
+ * D1 round trips through `meter`, the token's own lookup aside.
+ */
+async function placedWebhooks() {
+  const p = pipeline();
+  const k = uniqueKey();
+  const [org, elsewhere, here, there] = [`org-${k}`, `org-${k}-b`, `loc-${k}`, `loc-${k}-b`];
+  await placeLocations(env.DB, [{ locationUid: here, organizationUid: org }, { locationUid: there, organizationUid: elsewhere }], 1).run();
+  const url = `https://downstream.test/ok/${k}`;
+  const placed = await p.createWebhook({ url, eventTypes: ["message.*"], locationUid: here });
+  const hidden = await p.createWebhook({ url, eventTypes: ["message.*"], locationUid: there });
+  const meter = meteredD1(env.DB, { record: true });
+  const routeCalls = async (method: string, path: string, body: unknown, headers: Record<string, string>) => {
+    meter.calls.length = 0;
+    const r = await meteredApiCall(meter, method, path, body, headers);
+    return { ...r, calls: meter.calls.filter((c) => !c.statements.some((s) => /\bFROM tokens\b|\bUPDATE tokens\b/.test(s.sql))).length };
+  };
+  return { p, k, org, here, url, placed, hidden, routeCalls };
+}
+
 describe("GET /v1/webhooks/{uid}", () => {
   it("reads a webhook in one D1 call and its counts and health in one more; one the token may not see costs what an unknown uid does", async () => {
-    const p = pipeline();
-    const k = uniqueKey();
-    const [org, elsewhere, here, there] = [`org-${k}`, `org-${k}-b`, `loc-${k}`, `loc-${k}-b`];
-    await placeLocations(env.DB, [{ locationUid: here, organizationUid: org }, { locationUid: there, organizationUid: elsewhere }], 1).run();
-    const url = `https://downstream.test/ok/${k}`;
+    const { p, k, org, here, url, placed, hidden, routeCalls } = await placedWebhooks();
     // Held deliveries to count: a disabled webhook of the organization, owed two events.
     const own = await p.createWebhook({ url, eventTypes: ["message.*"], organizationUid: org, disabled: true });
     for (let i = 0; i < 2; i++) await p.ingest(podiumBody({ organizationUid: org }));
-    // A location webhook the organization's token sees through where its location belongs, and one it does not.
-    const placed = await p.createWebhook({ url, eventTypes: ["message.*"], locationUid: here });
-    const hidden = await p.createWebhook({ url, eventTypes: ["message.*"], locationUid: there });
     const whole = await makeToken(p, ["webhooks:read", ...DATA_SCOPES], { organizationUids: [org] });
     const contactsOnly = await makeToken(p, ["webhooks:read", "read_contacts"], { organizationUids: [org] });
-    const meter = meteredD1(env.DB, { record: true });
-    // The route's D1 calls (round trips), the token's own lookup aside.
-    const get = async (uid: string, headers: Record<string, string> = ADMIN) => {
-      meter.calls.length = 0;
-      const r = await meteredApiCall(meter, "GET", `/v1/webhooks/${uid}`, undefined, headers);
-      return { ...r, calls: meter.calls.filter((c) => !c.statements.some((s) => /\bFROM tokens\b|\bUPDATE tokens\b/.test(s.sql))).length };
-    };
+    const get = (uid: string, headers: Record<string, string> = ADMIN) => routeCalls("GET", `/v1/webhooks/${uid}`, undefined, headers);
     const bearer = (t: { token: string }) => ({ authorization: `Bearer ${t.token}` });
 
     const admin = await get(own.uid);
@@ -729,21 +738,9 @@ describe("GET /v1/webhooks/{uid}", () => {
 
 describe("PATCH /v1/webhooks/{uid}", () => {
   it("reads where a location webhook's location belongs once, with the webhook, for a token that holds it through its organization", async () => {
-    const p = pipeline();
-    const k = uniqueKey();
-    const [org, elsewhere, here, there] = [`org-${k}`, `org-${k}-b`, `loc-${k}`, `loc-${k}-b`];
-    await placeLocations(env.DB, [{ locationUid: here, organizationUid: org }, { locationUid: there, organizationUid: elsewhere }], 1).run();
-    const url = `https://downstream.test/ok/${k}`;
-    const placed = await p.createWebhook({ url, eventTypes: ["message.*"], locationUid: here });
-    const hidden = await p.createWebhook({ url, eventTypes: ["message.*"], locationUid: there });
+    const { p, org, here, placed, hidden, routeCalls } = await placedWebhooks();
     const whole = { authorization: `Bearer ${(await makeToken(p, ["webhooks:write", ...DATA_SCOPES], { organizationUids: [org] })).token}` };
-    const meter = meteredD1(env.DB, { record: true });
-    // The route's D1 calls (round trips), the token's own lookup aside.
-    const patch = async (uid: string, body: unknown) => {
-      meter.calls.length = 0;
-      const r = await meteredApiCall(meter, "PATCH", `/v1/webhooks/${uid}`, body, whole);
-      return { ...r, calls: meter.calls.filter((c) => !c.statements.some((s) => /\bFROM tokens\b|\bUPDATE tokens\b/.test(s.sql))).length };
-    };
+    const patch = (uid: string, body: unknown) => routeCalls("PATCH", `/v1/webhooks/${uid}`, body, whole);
     // The webhook with its location's organization, the write, its held count (was a fourth: the location again).
     const changed = await patch(placed.uid, { timeoutMs: 3000 });
     expect(changed).toMatchObject({ status: 200, calls: 3, json: { uid: placed.uid, locationUid: here, timeoutMs: 3000, heldDeliveries: 0 } });
