@@ -6,7 +6,7 @@ import { spawn } from "node:child_process";
 import { copyFileSync, existsSync } from "node:fs";
 import { copyDocsBundle } from "./docs-assets.mjs";
 import { devBase, devPersistTo, startLocalCron } from "./local-cron.mjs";
-import { applyLocalMigrations } from "./local-migrations.mjs";
+import { migrateOrExit } from "./local-migrations.mjs";
 
 process.env.WRANGLER_SEND_METRICS ??= "false";
 
@@ -22,13 +22,8 @@ const args = process.argv.slice(2);
 const persistTo = devPersistTo(args);
 
 console.log("Applying the D1 migrations to the local database…");
-try {
-  const applied = await applyLocalMigrations({ persistTo });
-  console.log(applied.length === 0 ? "The local database is up to date." : `Applied ${applied.length} migration(s).`);
-} catch (err) {
-  console.error(err instanceof Error ? err.message : String(err));
-  process.exit(1);
-}
+const applied = await migrateOrExit({ persistTo });
+console.log(applied.length === 0 ? "The local database is up to date." : `Applied ${applied.length} migration(s).`);
 
 // In a terminal wrangler keeps it (its key shortcuts); otherwise its output passes through here,
 // which also learns where it serves when given --port 0.

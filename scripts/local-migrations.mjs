@@ -42,10 +42,12 @@ export async function applyLocalMigrations(o = {}) {
   // A runtime with that database alone (by its id, as wrangler dev finds it), not the Worker's
   // other bindings: its Durable Objects would be reported missing.
   const dir = mkdtempSync(join(tmpdir(), "edgehook-migrate-"));
-  const only = join(dir, "wrangler.json");
-  writeFileSync(only, JSON.stringify({ name: "edgehook-migrate", compatibility_date: "2026-11-01", d1_databases: [{ binding, database_name: d1.database_name, database_id: d1.database_id }] }));
-  const proxy = await getPlatformProxy({ configPath: only, persist: { path: join(o.persistTo ? resolve(o.persistTo) : join(dirname(config), ".wrangler/state"), "v3") }, remoteBindings: false });
+  /** @type {import("wrangler").PlatformProxy | undefined} */
+  let proxy;
   try {
+    const only = join(dir, "wrangler.json");
+    writeFileSync(only, JSON.stringify({ name: "edgehook-migrate", compatibility_date: "2026-11-01", d1_databases: [{ binding, database_name: d1.database_name, database_id: d1.database_id }] }));
+    proxy = await getPlatformProxy({ configPath: only, persist: { path: join(o.persistTo ? resolve(o.persistTo) : join(dirname(config), ".wrangler/state"), "v3") }, remoteBindings: false });
     const db = proxy.env[binding];
     if (!isLocalD1(db)) throw new Error(`the local runtime has no D1 binding ${binding}`);
     await db.prepare(`CREATE TABLE IF NOT EXISTS ${table} (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE, applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL)`).run();
@@ -61,8 +63,22 @@ export async function applyLocalMigrations(o = {}) {
     }
     return due;
   } finally {
-    await proxy.dispose();
+    await proxy?.dispose();
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * applyLocalMigrations for a script: the migrations applied, or the failure on stderr and exit 1.
+ * @param {{ persistTo?: string }} o
+ * @returns {Promise<string[]>}
+ */
+export async function migrateOrExit(o) {
+  try {
+    return await applyLocalMigrations(o);
+  } catch (err) {
+    console.error(err instanceof Error ? err.message : String(err));
+    process.exit(1);
   }
 }
 
@@ -71,11 +87,6 @@ if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename
   const { scriptArgs } = await import("./script-args.mjs");
   const values = scriptArgs({ "persist-to": { type: "string" } }, "Usage: npm run db:migrate:local -- [--persist-to DIR]\nApplies the D1 migrations to the local database (wrangler dev's, or DIR's).");
   process.env.WRANGLER_SEND_METRICS ??= "false";
-  try {
-    const applied = await applyLocalMigrations({ persistTo: values["persist-to"] });
-    console.log(applied.length === 0 ? "No migrations to apply." : `Applied ${applied.join(", ")}.`);
-  } catch (err) {
-    console.error(err instanceof Error ? err.message : String(err));
-    process.exit(1);
-  }
+  const applied = await migrateOrExit({ persistTo: values["persist-to"] });
+  console.log(applied.length === 0 ? "No migrations to apply." : `Applied ${applied.join(", ")}.`);
 }

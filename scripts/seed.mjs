@@ -6,7 +6,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { applyLocalMigrations } from "./local-migrations.mjs";
+import { migrateOrExit } from "./local-migrations.mjs";
 import { scriptArgs, wholeNumber } from "./script-args.mjs";
 
 process.env.WRANGLER_SEND_METRICS ??= "false";
@@ -38,12 +38,7 @@ const batch = wholeNumber("batch", values.batch, 1, CHUNK, "events a transaction
 // mistyped flag answer at once.
 const { unstable_dev } = await import("wrangler");
 const state = resolve(root, values["persist-to"] ?? ".wrangler/state");
-try {
-  await applyLocalMigrations({ persistTo: state });
-} catch (err) {
-  console.error(err instanceof Error ? err.message : String(err));
-  process.exit(1);
-}
+await migrateOrExit({ persistTo: state });
 
 // The seed Worker binds the same local database as wrangler.toml (by its id), and nothing else.
 const toml = readFileSync(join(root, "wrangler.toml"), "utf8");

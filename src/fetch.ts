@@ -30,5 +30,6 @@ const loadApp = () => (app ??= import("./app").then((m) => m.app));
 export function fetchHandler(req: Request, env: Env, ctx: ExecutionContext): Promise<Response> | Response {
   const sourceId = ingressSourceId(req);
   if (sourceId !== null) return receive(req, sourceId, env, ctx).catch(handleError);
-  return loadApp().then((a) => a.fetch(req, env, ctx));
+  // (A module of the app that failed to load answers as any other error would, in JSON.)
+  return loadApp().then((a) => a.fetch(req, env, ctx)).catch(handleError);
 }
