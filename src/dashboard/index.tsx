@@ -503,16 +503,16 @@ dashboard.get("/created/:key?", async (c) => {
 });
 
 async function webhookPage(c: C, uid: string, refused?: Refused) {
-  const w = await callApi(c, "GET", `/webhooks/${encodeURIComponent(uid)}`, WebhookSchema);
+  // The webhook and its counts at once: the counts of one the caller may not see are not shown.
+  const [w, counts] = await Promise.all([callApi(c, "GET", `/webhooks/${encodeURIComponent(uid)}`, WebhookSchema), webhookCounts(c, [uid])]);
   if (!w.ok) return apiRefusal(c, "Webhook", LISTS.webhooks, w);
-  const counts = (await webhookCounts(c, [w.json.uid])).get(w.json.uid);
   return page(
     c,
     "Webhook",
     "/dashboard/webhooks",
     <WebhookPage
       webhook={w.json}
-      counts={counts}
+      counts={counts.get(w.json.uid)}
       canWrite={mayChange(c, w.json)}
       canReplay={can(c, "events:replay")}
       canTest={can(c, "events:read")}
