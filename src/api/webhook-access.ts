@@ -20,8 +20,8 @@ export async function visibleWebhook(db: D1Database, p: Principal, uid: string):
 
 /**
  * A webhook the caller may see, or 404, with what its grant check read of where its location
- * belongs: for a webhook the caller sees, what locationsFor would read of it (a location only a
- * token's organizations hold it through), so a change that keeps its location need not read it again.
+ * belongs (for a token that names organizations, the organization of a location webhook's location),
+ * so a change that keeps its location need not read it again.
  */
 export async function visiblePlacedWebhook(db: D1Database, p: Principal, uid: string): Promise<{ webhook: Webhook; locations: LocationOrganizations }> {
   // The row and, for a token limited to organizations (only their grant goes through where a location

@@ -167,15 +167,6 @@ export function cappedBacklog({ held, pending }: OwedCounts, cap: number): OwedC
 }
 
 /**
- * How many deliveries a webhook holds and has pending, reported up to `cap` in all
- * (held first): one row of its counts, however many are owed.
- */
-export async function backlogOf(db: D1Database, webhookUid: string, cap: number): Promise<OwedCounts & { capped: boolean }> {
-  const { results } = await countsStatement(db, webhookUid).all();
-  return cappedBacklog(countsRead(results), cap);
-}
-
-/**
  * Enabled webhooks that still hold deliveries (a release was cut short), at most
  * `limit`, drawn at random: from their counts. (So is webhooksOverdue's choice: with
  * more than `limit` of them, the same ones first every run would leave the rest out.)

@@ -12,7 +12,7 @@ export interface WebhookState {
   health: HealthRead;
 }
 
-/** A webhook's counts and health (as backlogOf, countHeld and healthOf read them), one batch. */
+/** A webhook's counts (countsStatement: held, and its backlog up to `cap`) and health (healthStatements), one batch. */
 export async function webhookStateOf(db: D1Database, webhookUid: string, cap: number, now: number): Promise<WebhookState> {
   const [counts, rows, hours] = await db.batch<Record<string, unknown>>([countsStatement(db, webhookUid), ...healthStatements(db, [webhookUid], now)]);
   const owed = countsRead(counts?.results ?? []);
