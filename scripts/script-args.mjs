@@ -34,8 +34,9 @@ export function scriptArgs(options, usage) {
  * @param {string} [why]
  */
 export function wholeNumber(flag, text, min, max = Number.MAX_SAFE_INTEGER, why = "") {
-  const n = Number(text);
-  if (text.trim() !== "" && Number.isSafeInteger(n) && n >= min && n <= max) return n;
+  // Digits only: Number() would also take "0x10", "1e3" and " 7 ", which no one means as a count.
+  const n = /^[0-9]+$/.test(text) ? Number(text) : Number.NaN;
+  if (Number.isSafeInteger(n) && n >= min && n <= max) return n;
   const range = max === Number.MAX_SAFE_INTEGER ? (min === 1 ? "a positive whole number" : `a whole number of at least ${min}`) : `a whole number from ${min} to ${max}`;
   console.error(`--${flag} must be ${range}${why && ` (${why})`}, not ${JSON.stringify(text)}.`);
   process.exit(2);

@@ -46,6 +46,8 @@ describe("a number flag of the scripts", () => {
     ["seed.mjs", "seed", "4294967296"],
     ["seed.mjs", "batch", "0"],
     ["seed.mjs", "batch", "1.5"],
+    ["seed.mjs", "batch", "0x10"],
+    ["seed.mjs", "seed", "1e3"],
     ["seed.mjs", "batch", "10001"],
     ["bench-volume.mjs", "events", "many"],
     ["bench-volume.mjs", "events", "-5"],
