@@ -22,14 +22,22 @@ function ingressSourceId(req: Request): string | null {
 let app: Promise<(typeof import("./app"))["app"]> | undefined;
 const loadApp = () => (app ??= import("./app").then((m) => m.app));
 
+/** What the handler needs of the app: its fetch. */
+type AppFetch = Pick<Awaited<ReturnType<typeof loadApp>>, "fetch">;
+
 /**
- * The Worker's fetch handler. Provider requests go straight to the ack path: the app's
- * router searches a trie of every API and dashboard route, which cost the ack path ~0.4 ms
- * of CPU per request, and its context more; everything else goes to the app.
+ * A fetch handler over an app from `load`. Provider requests go straight to the ack path:
+ * the app's router searches a trie of every API and dashboard route, which cost the ack path
+ * ~0.4 ms of CPU per request, and its context more; everything else goes to the app.
  */
-export function fetchHandler(req: Request, env: Env, ctx: ExecutionContext): Promise<Response> | Response {
-  const sourceId = ingressSourceId(req);
-  if (sourceId !== null) return receive(req, sourceId, env, ctx).catch(handleError);
-  // (A module of the app that failed to load answers as any other error would, in JSON.)
-  return loadApp().then((a) => a.fetch(req, env, ctx)).catch(handleError);
+export function fetchHandlerOver(load: () => Promise<AppFetch>) {
+  return (req: Request, env: Env, ctx: ExecutionContext): Promise<Response> => {
+    const sourceId = ingressSourceId(req);
+    if (sourceId !== null) return receive(req, sourceId, env, ctx).catch(handleError);
+    // (A module of the app that failed to load answers as any other error would, in JSON.)
+    return load().then((a) => a.fetch(req, env, ctx)).catch(handleError);
+  };
 }
+
+/** The Worker's fetch handler. */
+export const fetchHandler = fetchHandlerOver(loadApp);

@@ -1,8 +1,10 @@
 // Fault injection inside workerd: break one piece at a time, then check that
 // every event is stored once and every owed delivery ends succeeded once the
 // fault clears, and that nothing was acknowledged before it was durable.
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { fetchHandlerOver } from "../../src/fetch";
 import { runMaintenance } from "../../src/maintenance/cron";
 import { REDRIVE_GRACE_MS } from "../../src/pipeline/commands";
 import { WebhookFlow } from "../../src/pipeline/flow";
@@ -246,5 +248,21 @@ describe("fault injection after a command's commit", () => {
     await p.deliver();
     for (const id of events) expect(await statuses(id)).toEqual(["succeeded"]);
     for (const h of hooks) expect(await received(h.key)).toHaveLength(1);
+  });
+});
+
+describe("fault injection in the Worker's fetch handler", () => {
+  it("answers a JSON 500 when the app's modules fail to load, and still acknowledges provider requests", async () => {
+    const handler = fetchHandlerOver(() => Promise.reject(new Error("a module of the app failed to evaluate")));
+    const ctx = createExecutionContext();
+    const res = await handler(new Request("http://edgehook.test/v1/events"), env, ctx);
+    expect(res.status).toBe(500);
+    expect(res.headers.get("content-type")).toMatch(/^application\/json/);
+    expect(await res.json()).toMatchObject({ error: { code: "internal_error" } });
+    // The ack path never loads the app: an unknown source is answered by the ingress itself.
+    const ack = await handler(new Request("http://edgehook.test/webhooks/no-such-source", { method: "POST", body: "{}" }), env, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(ack.status).toBe(404);
+    expect(await ack.json()).toMatchObject({ error: { code: "unknown_source" } });
   });
 });
