@@ -2,6 +2,9 @@
 // `ingest/<event id>/<random>`) from the ack path until their event is stored.
 import type { IngestMessage } from "../domain/types";
 
+// text() would drop a leading byte order mark, which the body keeps byte for byte (documents.ts, jsonText).
+const utf8Decoder = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
+
 /** A new key for a body of this event (a redelivered event's body gets its own). */
 export const newBodyKey = (eventId: string): string => `ingest/${eventId}/${crypto.randomUUID()}`;
 
@@ -15,7 +18,7 @@ export async function bodyOf(bucket: R2Bucket, msg: IngestMessage): Promise<stri
   if (msg.body !== undefined) return msg.body;
   if (!msg.bodyKey) return null;
   const obj = await bucket.get(msg.bodyKey);
-  return obj ? obj.text() : null;
+  return obj ? utf8Decoder.decode(await obj.arrayBuffer()) : null;
 }
 
 /** Removes claim-checked bodies once their events are stored. */

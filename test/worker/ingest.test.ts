@@ -163,6 +163,18 @@ describe("ingest consumer", () => {
     expect(await countRows(msg.eventId)).toBe(1);
   });
 
+  it("keeps a claim-checked body's leading byte order mark", async () => {
+    const shell = podiumBody();
+    const body = `\uFEFF${shell.replace('"body":"hello"', `"body":"hello","pad":"${"é".repeat(100 * 1024)}"`)}`;
+    const msg = await ingressMessage(body);
+    expect(msg.bodyKey).toBeDefined();
+    const { result } = await consume([msg]);
+    expect(result.explicitAcks).toHaveLength(1);
+    const stored = (await getEvent(env.DB, msg.eventId))?.body;
+    expect(stored?.charCodeAt(0)).toBe(0xfeff);
+    expect(stored === body).toBe(true);
+  });
+
   it("retries a message that is no ingest message with a delay, and stores the rest of its batch", async () => {
     const good = await ingressMessage();
     const p = pipeline();
