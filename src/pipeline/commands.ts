@@ -178,8 +178,8 @@ async function afterFailedDisable(env: Env, episode: NewEpisode, version: number
  * an enable wants it sent, a delete expired it; and each change wakes the scheduler, which
  * reads the webhook again. Said in the log, as it is otherwise invisible.
  */
-export async function holdWebhook(env: Env, w: Pick<Webhook, "uid" | "updatedAt">, now = Date.now()): Promise<void> {
-  const { version } = await holdPending(env.DB, w.uid, now, w.updatedAt);
+export async function holdWebhook(env: Env, w: Pick<Webhook, "uid" | "updatedAt">): Promise<void> {
+  const { version } = await holdPending(env.DB, w.uid, w.updatedAt);
   if (version !== w.updatedAt) {
     // version null: deleted meanwhile.
     console.log("scheduler hold skipped: the webhook changed since its scheduler read it", { webhookUid: w.uid, readVersion: w.updatedAt, version });

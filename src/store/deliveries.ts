@@ -140,8 +140,10 @@ const OWED_OF_WEBHOOK = `SELECT seq FROM deliveries INDEXED BY deliveries_owed_i
 /**
  * Holds every pending delivery of a webhook (it is disabled): they go out when it is enabled. For the caller's transaction,
  * only while the webhook row is still at `version` (webhook-version.ts), and with `failingSince` its failing streak.
+ * A hold asks for nothing, so it keeps `updated_at`: whether the delivery was owed anew (retried by hand, released)
+ * while an attempt was out, which that attempt's recording reads (recordAttempts), survives it.
  */
-export function holdWebhookStatements(db: D1Database, webhookUid: string, now: number, version: number, failingSince?: number): D1PreparedStatement[] {
+export function holdWebhookStatements(db: D1Database, webhookUid: string, version: number, failingSince?: number): D1PreparedStatement[] {
   const guards = [
     { sql: atVersionSql("?1", "?2"), bind: version },
     ...(failingSince === undefined ? [] : [{ sql: failingSinceSql("?1", "?3"), bind: failingSince }]),
@@ -150,8 +152,7 @@ export function holdWebhookStatements(db: D1Database, webhookUid: string, now: n
     where: [`seq IN (${PENDING_OF_WEBHOOK})`, from("hold"), ...guards.map((g) => g.sql)].join(" AND "),
     binds: [webhookUid, ...guards.map((g) => g.bind)],
     newStatus: to("hold"),
-    set: `next_attempt_at = NULL, updated_at = ?${guards.length + 2}`,
-    setBinds: [now],
+    set: "next_attempt_at = NULL",
   });
 }
 
@@ -161,9 +162,9 @@ export function holdWebhookStatements(db: D1Database, webhookUid: string, now: n
  * found it (null: deleted): another than `version` when it changed meanwhile, and nothing
  * was held.
  */
-export async function holdPending(db: D1Database, webhookUid: string, now: number, version: number): Promise<{ version: number | null }> {
+export async function holdPending(db: D1Database, webhookUid: string, version: number): Promise<{ version: number | null }> {
   const results = await db.batch<{ updated_at: number }>([
-    ...holdWebhookStatements(db, webhookUid, now, version),
+    ...holdWebhookStatements(db, webhookUid, version),
     db.prepare("SELECT updated_at FROM webhooks WHERE uid = ?").bind(webhookUid),
   ]);
   return { version: results.at(-1)?.results[0]?.updated_at ?? null };
@@ -245,7 +246,7 @@ export interface AttemptOutcome {
  * delivery's count and status, the counts and the health stay consistent, and only to
  * a delivery still pending, or held meanwhile if the attempt settles it (an attempt
  * leaving it owed is recorded and it stays held). One retried by hand meanwhile stays
- * pending, due at once, unless the attempt succeeded.
+ * pending, due at once (or held, its webhook disabled since), unless the attempt succeeded.
  */
 export async function recordAttempts<T = unknown>(
   db: D1Database,
@@ -274,10 +275,11 @@ export async function recordAttempts<T = unknown>(
   const ifApplies = (value: string, column: string) => `CASE WHEN ${applies("deliveries")} THEN ${value} ELSE ${column} END`;
   // Owed anew (retried by hand, or released) since the attempt began: a request for another
   // try made while this one was out stands. Short of success the delivery stays pending, due
-  // when that request made it, and has not failed for good.
+  // when that request made it (or held, its webhook disabled since: a hold keeps updated_at),
+  // and has not failed for good.
   const askedAgain = (d: string, startedAt = "j.value->>2", next = "j.value->>7") =>
-    `(${next} <> ${statusCode("succeeded")} AND ${d}.status = ${statusCode("pending")} AND ${d}.updated_at > (${startedAt}))`;
-  const statusAfter = (d: string) => `CASE WHEN ${askedAgain(d)} THEN ${statusCode("pending")} ELSE j.value->>7 END`;
+    `(${next} <> ${statusCode("succeeded")} AND ${owed(`${d}.status`)} AND ${d}.updated_at > (${startedAt}))`;
+  const statusAfter = (d: string) => `CASE WHEN ${askedAgain(d)} THEN ${d}.status ELSE j.value->>7 END`;
   const attempt = withAttemptSql("deliveries", ["j.value->>1", "j.value->>2", "j.value->>3", "j.value->>4", "j.value->>5", "j.value->>6"]);
   // A delivery failed for good only if its state follows the attempt: one expired, or owed
   // anew, while the attempt was out has not failed, and gets no dead letter.

@@ -241,7 +241,7 @@ export async function updateWebhook(db: D1Database, w: Webhook, before: Webhook)
     : [];
   const along = w.disabled
     ? [
-        ...holdWebhookStatements(db, w.uid, w.updatedAt, before.updatedAt),
+        ...holdWebhookStatements(db, w.uid, before.updatedAt),
         ...(before.disabled ? [] : [streakDisabledStatement(db, w.uid, before.updatedAt)]),
       ]
     : before.disabled
@@ -317,7 +317,7 @@ export function disableWebhookStatements(
   const streak = failingSince === undefined ? "" : ` AND ${failingSinceSql("?4", "?6")}`;
   return [
     // Before the disable, while the check still reads the version it replaces.
-    ...holdWebhookStatements(db, uid, now, version, failingSince),
+    ...holdWebhookStatements(db, uid, version, failingSince),
     streakDisabledStatement(db, uid, version, failingSince),
     db
       // A new version even within the millisecond of the last write.

@@ -247,7 +247,7 @@ describe("a webhook's deliveries, by status", () => {
   });
 
   it("are held and expired through the scheduler's partial indexes, never the webhook's whole range", async () => {
-    const sqls = await preparedBy((d1) => [...holdWebhookStatements(d1, "w", 1, 1, 1), ...expireWebhookStatements(d1, "w", 1)]);
+    const sqls = await preparedBy((d1) => [...holdWebhookStatements(d1, "w", 1, 1), ...expireWebhookStatements(d1, "w", 1)]);
     expect(sqls).toHaveLength(4);
     for (const sql of sqls) {
       const steps = plan(sql).filter((s) => /^(SCAN|SEARCH) deliveries\b/.test(s));

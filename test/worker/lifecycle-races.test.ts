@@ -87,6 +87,29 @@ describe("an attempt in flight when its delivery is retried by hand", () => {
     expect(await kept(env.DB)).toEqual(await recounted(env.DB));
   });
 
+  it("that fails its last attempt after the webhook was disabled too does not settle it: held, the retry asked for is made once enabled", async () => {
+    const { p, key, webhook, event } = await webhookSetup("record?ms=600&fail=1", { maxAttempts: 1 }, { RETRY_BASE_SECONDS: "3600" });
+    const eventId = await p.ingest(event());
+    const sending = p.deliver();
+    await vi.waitFor(async () => expect(await received(key)).toHaveLength(1), { timeout: 5_000, interval: 20 });
+    const [delivery] = await webhookDeliveryRows(webhook.uid);
+    expect((await p.api("POST", `/v1/deliveries/${delivery?.id}/retry`)).json).toMatchObject({ status: "pending" });
+    expect((await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { disabled: true })).status).toBe(200);
+    await sending;
+
+    // The attempt is recorded; the delivery waits, held, for the try asked for: not failed, no dead letter.
+    expect(await states(webhook.uid)).toEqual([["held", 1]]);
+    expect(await openDeadLetters(p, eventId)).toHaveLength(0);
+    expect(await kept(env.DB)).toEqual(await recounted(env.DB));
+
+    await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { disabled: false });
+    await p.deliver();
+    expect(await received(key)).toHaveLength(2);
+    expect(await states(webhook.uid)).toEqual([["failed", 2]]);
+    expect(await openDeadLetters(p, eventId)).toHaveLength(1);
+    expect(await kept(env.DB)).toEqual(await recounted(env.DB));
+  });
+
   it("that succeeds settles it: sent and answered, it is not sent again", async () => {
     const { p, key, webhook, event } = await webhookSetup("slow?ms=300");
     await p.ingest(event());
