@@ -283,3 +283,16 @@ export async function retryDeliveries(
     full: full || end !== undefined,
   };
 }
+
+/**
+ * A retry of a held delivery (its webhook disabled): it stays held and goes out when the webhook
+ * is enabled, but counts as asked for now, so an attempt out since before (the disable's) does not
+ * settle it (recordAttempts reads `updated_at`). Answers whether it was still held.
+ */
+export async function askHeld(db: D1Database, id: string, now = Date.now()): Promise<boolean> {
+  const done = await db
+    .prepare(`UPDATE deliveries SET updated_at = ?2 WHERE id = ${dlvKey("?1")} AND status = ${statusCode("held")}`)
+    .bind(id, Math.trunc(now))
+    .run();
+  return done.meta.changes > 0;
+}

@@ -110,6 +110,27 @@ describe("an attempt in flight when its delivery is retried by hand", () => {
     expect(await kept(env.DB)).toEqual(await recounted(env.DB));
   });
 
+  it("held already (its webhook disabled while the attempt was out), that fails its last attempt does not settle it: the retry is made once enabled", async () => {
+    const { p, key, webhook, event } = await webhookSetup("record?ms=600&fail=1", { maxAttempts: 1 }, { RETRY_BASE_SECONDS: "3600" });
+    const eventId = await p.ingest(event());
+    const sending = p.deliver();
+    await vi.waitFor(async () => expect(await received(key)).toHaveLength(1), { timeout: 5_000, interval: 20 });
+    const [delivery] = await webhookDeliveryRows(webhook.uid);
+    expect((await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { disabled: true })).status).toBe(200);
+    const retried = await p.api("POST", `/v1/deliveries/${delivery?.id}/retry`);
+    expect(retried.status).toBe(202);
+    expect(retried.json).toMatchObject({ status: "held" });
+    await sending;
+
+    expect(await states(webhook.uid)).toEqual([["held", 1]]);
+    expect(await openDeadLetters(p, eventId)).toHaveLength(0);
+    await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { disabled: false });
+    await p.deliver();
+    expect(await received(key)).toHaveLength(2);
+    expect(await states(webhook.uid)).toEqual([["failed", 2]]);
+    expect(await kept(env.DB)).toEqual(await recounted(env.DB));
+  });
+
   it("that succeeds settles it: sent and answered, it is not sent again", async () => {
     const { p, key, webhook, event } = await webhookSetup("slow?ms=300");
     await p.ingest(event());

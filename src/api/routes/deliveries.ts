@@ -3,6 +3,7 @@ import { AppError, pastRetention } from "../../domain/errors";
 import { hasScope } from "../../domain/scopes";
 import { retentionHorizon, retry } from "../../pipeline/commands";
 import { getDelivery, listDeliveries } from "../../store/delivery-reads";
+import { askHeld } from "../../store/delivery-retry";
 import { getEvent } from "../../store/events";
 import { getWebhook } from "../../store/webhooks";
 import { grantedWebhooks } from "../../store/grants";
@@ -104,8 +105,10 @@ export const deliveries = router()
     }
     // Kept for its grace after the retention, its event is shown, never sent: as its replay, 409.
     if (event.receivedAt < retentionHorizon(c.env)) throw pastRetention();
-    // Already held: accepted as it stands; it goes out when its webhook is enabled.
-    if (d.status === "held") return c.json(deliveryView(d), 202);
+    // Already held: it goes out when its webhook is enabled, and an attempt out since before the hold
+    // no longer settles it. Settled meanwhile (by that attempt), it is retried as such below.
+    const now = Date.now();
+    if (d.status === "held" && (await askHeld(c.env.DB, id, now))) return c.json(deliveryView({ ...d, updatedAt: now }), 202);
     const retried = await retry(c.env, { ids: [id] }, { limit: 1 }, (w) => missingDataScope(p, w.eventTypes) === null);
     if (retried.pending.length + retried.held.length === 0) throw new AppError("conflict", "The delivery changed meanwhile; try again.");
     return c.json(deliveryView((await getDelivery(c.env.DB, id)) ?? d), 202);
