@@ -267,7 +267,7 @@ export class WebhookFlow {
       if (!head || this.stale) return { kind: "none" };
       if (head.delivery.status === "held") {
         // Older than anything pending: the held backlog goes first, oldest first.
-        if (!(await this.releaseMore())) return { kind: "none" };
+        if (!(await this.releaseMore(now))) return { kind: "none" };
         continue;
       }
       const at = Math.max(head.delivery.nextAttemptAt ?? now, this.expiryRetryAt(head.delivery.id, now) ?? now);
@@ -293,7 +293,7 @@ export class WebhookFlow {
       const outlook = await pendingOutlook(this.env.DB, this.uid, exclude);
       if (this.stale) return { kind: "none" };
       if (outlook.held) {
-        if (!(await this.releaseMore())) return { kind: "none" };
+        if (!(await this.releaseMore(now))) return { kind: "none" };
         continue;
       }
       const at = earliest(outlook.nextDueAt, ...backingOff.map((id) => this.expiryRetries.get(id) ?? null));
@@ -310,10 +310,14 @@ export class WebhookFlow {
     return null;
   }
 
-  /** Releases the next held deliveries; none released means the webhook changed (disabled meanwhile): read it again. */
-  private async releaseMore(): Promise<boolean> {
+  /**
+   * Releases the next held deliveries, due at `now` (the time the caller reads what is due by: released
+   * later, they would not be found due, and the next would be released too, and so on, all at once);
+   * none released means the webhook changed (disabled meanwhile): read it again.
+   */
+  private async releaseMore(now: number): Promise<boolean> {
     this.buffer = [];
-    if ((await releaseNext(this.env, this.uid)) > 0) return true;
+    if ((await releaseNext(this.env, this.uid, now)) > 0) return true;
     this.stale = true;
     return false;
   }

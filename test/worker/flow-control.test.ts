@@ -407,6 +407,27 @@ describe("the scheduler's flow", () => {
     expect(await received(key)).toHaveLength(7);
   });
 
+  it("unordered: releases a held backlog 1,000 at a time as it drains, not all of it at once", async () => {
+    const p = pipeline();
+    const { key, org, webhook } = await p.webhookOn("slow?ms=5", { maxConcurrency: 20, disabled: true });
+    const now = Date.now();
+    const n = 2001;
+    for (let b = 0; b * 100 < n; b++) {
+      const events = Array.from({ length: Math.min(100, n - b * 100) }, (_, j) => b * 100 + j);
+      await p.runIngest(events.map((i) => ingestMessage({ eventId: `evt_${key}_${i}`, dedupeKey: `${key}-${i}`, organizationUid: org, receivedAt: now + i, body: podiumBody({ organizationUid: org }) })));
+    }
+    await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { disabled: false });
+    const held = async () => (await p.api("GET", `/v1/webhooks/${webhook.uid}`)).json.heldDeliveries;
+    expect(await held()).toBe(n - 1000);
+    const draining = p.deliver();
+    // The second thousand is going out (the scheduler released it once the first was sent): the last one waits, held.
+    await vi.waitFor(async () => expect((await received(key)).length).toBeGreaterThan(1005), { timeout: 60_000, interval: 10 });
+    expect(await held()).toBe(1);
+    await draining;
+    expect(await held()).toBe(0);
+    expect(new Set((await received(key)).map((r) => r.headers["edgehook-event-id"])).size).toBe(n);
+  });
+
   it("unordered: a failing delivery does not hold back the others", async () => {
     const { p, key, org, webhook } = await webhookSetup("flaky?fails=1", { maxConcurrency: 1 });
     for (let i = 0; i < 3; i++) await p.ingest(podiumBody({ organizationUid: org }));
