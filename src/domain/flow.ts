@@ -38,10 +38,13 @@ export function concurrencyOf(l: FlowLimits): number {
 /**
  * Evenly spaced starts: one every 1000/rateLimit ms. Two starts are never closer
  * than that, so no window of one second ever holds more than rateLimit of them;
- * time not used is not saved up (no burst after a quiet spell).
+ * time not used is not saved up (no burst after a quiet spell). The spacing is
+ * counted from the last start at the limit as it is now: a limit set or lowered
+ * keeps the next start that far from one made at the old pace.
  */
 export class Pacer {
-  private nextAt = 0;
+  /** When the last start was (while `taken`). */
+  private lastAt = 0;
   private taken = false;
 
   /**
@@ -53,12 +56,13 @@ export class Pacer {
 
   /** When the next start may happen for a webhook limited to `rateLimit` per second (at or before `now`: at once). */
   next(rateLimit: number): number {
-    return this.taken || this.since === null ? this.nextAt : this.since + 1000 / rateLimit;
+    const from = this.taken ? this.lastAt : this.since;
+    return from === null ? 0 : from + 1000 / rateLimit;
   }
 
-  /** Takes the slot at `now` for a webhook limited to `rateLimit` per second (null: none). */
-  take(now: number, rateLimit: number | null): void {
-    this.nextAt = rateLimit === null ? 0 : Math.max(this.nextAt, now) + 1000 / rateLimit;
+  /** A start at `now`, limited or not: the next one is spaced from it by the limit as it is then. */
+  take(now: number): void {
+    this.lastAt = now;
     this.taken = true;
   }
 }

@@ -326,7 +326,7 @@ export class WebhookFlow {
     const now = Date.now();
     const horizon = retentionHorizon(s, now);
     if (job.event.receivedAt < horizon) return this.expire(w, job, horizon, now);
-    this.pacer.take(now, w.rateLimit);
+    this.pacer.take(now);
     const id = job.delivery.id;
     const resumes = this.resumes;
     const done = attemptDelivery(s, job, w, now)

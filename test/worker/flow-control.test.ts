@@ -23,7 +23,7 @@ describe("the flow rules", () => {
       let now = 1_000_000;
       for (let i = 0; i < 3 * rate; i++) {
         now = Math.max(now, pacer.next(rate));
-        pacer.take(now, rate);
+        pacer.take(now);
         starts.push(now);
         now += i % 5 === 0 ? 0 : 0.3; // a start as soon as allowed, or a little late
       }
@@ -33,16 +33,19 @@ describe("the flow rules", () => {
       // A quiet spell earns no burst: after it, the second start still waits its spacing.
       now = starts.at(-1)! + 60_000;
       expect(pacer.next(rate)).toBeLessThanOrEqual(now);
-      pacer.take(now, rate);
+      pacer.take(now);
       expect(pacer.next(rate)).toBe(now + 1000 / rate);
     }
+    // A start made without a limit counts too: a limit set afterwards spaces the next one from it.
     const free = new Pacer();
-    free.take(5, null);
-    expect(free.next(1000)).toBe(0);
+    free.take(5);
+    expect(free.next(1000)).toBe(6);
+    // A limit lowered (1/s) spaces it by the new spacing.
+    expect(free.next(1)).toBe(1005);
     // A sender restarted at 1,000,000 cannot tell when its predecessor last started: its first start waits a spacing.
     const restarted = new Pacer(1_000_000);
     expect(restarted.next(4)).toBe(1_000_250);
-    restarted.take(1_000_250, 4);
+    restarted.take(1_000_250);
     expect(restarted.next(4)).toBe(1_000_500);
   });
 
@@ -486,6 +489,22 @@ describe("the scheduler's flow", () => {
       [ids[2], 200],
     ]);
     expect(Math.max(...got.map((r) => r.inFlight))).toBe(1);
+  });
+});
+
+describe("a rate limit set or lowered", () => {
+  it.each([null, 1000])("from %s to 1/s: the next start waits the new spacing from the last one, as a change takes effect before the next start", async (from) => {
+    const { p, key, org, webhook } = await webhookSetup("record", { rateLimit: from, maxConcurrency: 1 });
+    for (let i = 0; i < 2; i++) await p.ingest(podiumBody({ organizationUid: org }));
+    const flow = new WebhookFlow(p.env, webhook.uid);
+    await flow.run({ deadline: Infinity, maxStarts: 1, maxWaitMs: 0 });
+    expect((await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { rateLimit: 1 })).status).toBe(200);
+    flow.wake();
+    await flow.run({ deadline: Infinity, maxStarts: Infinity, maxWaitMs: 5_000 });
+    const at = (await received(key)).map((r) => r.at).sort((a, b) => a - b);
+    expect(at).toHaveLength(2);
+    // A second apart as sent (100 ms for the network): the start made at the old pace counts against the new one.
+    expect(at[1]! - at[0]!).toBeGreaterThanOrEqual(900);
   });
 });
 
