@@ -112,6 +112,16 @@ const settles = (h: ModelHook, d: ApiDelivery, n: number) => {
   return (code !== null && code >= 200 && code < 300) || n >= h.maxAttempts;
 };
 
+/**
+ * Whether a delivery, as it was while attempt `n` was being recorded (`then`), had been asked for again (a retry by hand)
+ * since that attempt started: short of a 2xx the attempt does not settle it, and the try asked for is made (recordAttempts).
+ */
+const askedMeanwhile = (then: ApiDelivery, d: ApiDelivery, n: number) => {
+  const a = d.attempts.find((x) => x.number === n);
+  if (!a || (a.statusCode !== null && a.statusCode >= 200 && a.statusCode < 300)) return false;
+  return isOwed(then) && Date.parse(then.updatedAt) > Date.parse(a.startedAt);
+};
+
 const tally = (ids: string[]) => ids.reduce((t, id) => t.set(id, (t.get(id) ?? 0) + 1), new Map<string, number>());
 
 /**
@@ -260,7 +270,7 @@ describe("FIFO delivery, against a model", () => {
                 const n = Math.max(tries.get(d.id) ?? 0, d.attemptCount);
                 tries.set(d.id, n);
                 // The attempt being recorded when the snapshot was taken.
-                const settled = n > d.attemptCount && settles(h, after.get(d.id)!, n);
+                const settled = n > d.attemptCount && settles(h, after.get(d.id)!, n) && !askedMeanwhile(d, after.get(d.id)!, n);
                 return isOwed(d) && !settled && !expiredUnsent(after.get(d.id)!, n);
               })
               .map((d) => after.get(d.id)!)
@@ -375,10 +385,11 @@ describe("FIFO delivery, against a model", () => {
               if (e) await placeNew(e.id);
               return;
             }
+            // (Its attempt out, being recorded, may be of the delivery retried: one more try.)
             case "retry":
-              return m.retryOne(a.pick, step, (d) => d.webhookUid === h.uid);
+              return m.retryOne(a.pick, step, (d) => d.webhookUid === h.uid, 1);
             case "bulk-retry":
-              return m.bulkRetry(a.status, m.hooks.indexOf(h));
+              return m.bulkRetry(a.status, m.hooks.indexOf(h), 1);
             case "disable":
               return m.setDisabled(h, true);
             case "delete":
