@@ -25,7 +25,8 @@ export type Filter =
   | { kind: "in"; values: Json[] }
   | { kind: "compare"; op: "gt" | "gte" | "lt" | "lte"; value: number | string }
   | { kind: "text"; op: "startsWith" | "endsWith" | "contains"; value: string }
-  | { kind: "regex"; source: string; pattern: RE2JS }
+  /** `size`: the pattern's program size (RE2 instructions), what testing one character costs at most. */
+  | { kind: "regex"; source: string; pattern: RE2JS; size: number }
   | { kind: "exist"; value: boolean };
 
 export interface FilterIssue {
@@ -45,7 +46,20 @@ export const FILTER_LIMITS = {
   regexLength: 256,
   /** `$regex` never matches a longer string, so one event costs at most this per pattern and string. */
   regexInput: 16384,
+  /**
+   * The work the `$regex` conditions of one filter may do on one event, in characters tested
+   * times the pattern's program size (RE2's matching is linear in both: `[a-z]{1000}` keeps up to
+   * a thousand threads alive at each character). Past it a `$regex` does not match. About 100 ms
+   * on the costliest patterns; without it one filter spent seconds on one event's array of long strings.
+   */
+  regexWork: 4 * 1024 * 1024,
 } as const;
+
+/** What is left of an evaluation's `regexWork`. */
+interface Budget {
+  left: number;
+}
+const budget = (): Budget => ({ left: FILTER_LIMITS.regexWork });
 
 const COMPARE = { $gt: "gt", $gte: "gte", $lt: "lt", $lte: "lte" } as const;
 const TEXT = { $startsWith: "startsWith", $endsWith: "endsWith", $contains: "contains" } as const;
@@ -75,7 +89,7 @@ export function validateFilter(doc: unknown): { ok: true; filter: Filter } | { o
 export function matchesFilter(filter: Filter, input: { body: unknown; headers: Record<string, string> }): boolean {
   try {
     const headers = Object.fromEntries(Object.entries(input.headers).map(([name, value]) => [name.toLowerCase(), value]));
-    return test(filter, { body: input.body, headers });
+    return test(filter, { body: input.body, headers }, budget());
   } catch {
     // Only an input that is not plain data (a throwing getter, a proxy) gets here: such an
     // event cannot be shown to match, and routing must not crash on it.
@@ -101,7 +115,7 @@ export function explainMismatch(filter: Filter, input: { body: unknown; headers:
 const OP_SYMBOL = { gt: ">", gte: ">=", lt: "<", lte: "<=" } as const;
 
 function why(f: Filter, v: unknown, at: string): string | null {
-  if (test(f, v)) return null;
+  if (test(f, v, budget())) return null;
   const here = at || "the event";
   switch (f.kind) {
     case "all":
@@ -143,21 +157,21 @@ function shown(v: unknown): string {
   return text.length > 80 ? `${text.slice(0, 77)}…` : text;
 }
 
-function test(f: Filter, v: unknown): boolean {
+function test(f: Filter, v: unknown, b: Budget): boolean {
   switch (f.kind) {
     case "all":
-      return f.of.every((g) => test(g, v));
+      return f.of.every((g) => test(g, v, b));
     case "any":
-      return f.of.some((g) => test(g, v));
+      return f.of.some((g) => test(g, v, b));
     case "not":
-      return !test(f.of, v);
+      return !test(f.of, v, b);
     case "field":
       // Over an array, some element's field; an element that is no object has it missing, and so
       // does an empty array: `$exist: false` and the negations match there as anywhere it is missing.
-      if (Array.isArray(v)) return v.length === 0 ? test(f.of, undefined) : v.some((e) => test(f.of, isRecord(e) ? own(e, f.key) : undefined));
-      return test(f.of, isRecord(v) ? own(v, f.key) : undefined);
+      if (Array.isArray(v)) return v.length === 0 ? test(f.of, undefined, b) : v.some((e) => test(f.of, isRecord(e) ? own(e, f.key) : undefined, b));
+      return test(f.of, isRecord(v) ? own(v, f.key) : undefined, b);
     case "elements":
-      return Array.isArray(v) && f.of.every((g) => v.some((e) => test(g, e)));
+      return Array.isArray(v) && f.of.every((g) => v.some((e) => test(g, e, b)));
     case "eq":
       return equalOrHas(v, f.value);
     case "in":
@@ -167,10 +181,17 @@ function test(f: Filter, v: unknown): boolean {
     case "text":
       return anyScalar(v, (s) => typeof s === "string" && textTest(f.op, s, f.value));
     case "regex":
-      return anyScalar(v, (s) => typeof s === "string" && s.length <= FILTER_LIMITS.regexInput && f.pattern.test(s));
+      return anyScalar(v, (s) => typeof s === "string" && s.length <= FILTER_LIMITS.regexInput && spend(b, s.length * f.size) && f.pattern.test(s));
     case "exist":
       return (v !== undefined) === f.value;
   }
+}
+
+/** Takes `cost` from the budget if that much is left. */
+function spend(b: Budget, cost: number): boolean {
+  if (cost > b.left) return false;
+  b.left -= cost;
+  return true;
 }
 
 /** Equal, or an array with an equal element. */
@@ -317,7 +338,8 @@ class Validator {
     }
     if (++this.regexes > FILTER_LIMITS.regexes) return this.fail(path, `more than ${FILTER_LIMITS.regexes} $regex in one filter`);
     try {
-      return { kind: "regex", source: operand, pattern: RE2JS.compile(operand) };
+      const pattern = RE2JS.compile(operand);
+      return { kind: "regex", source: operand, pattern, size: pattern.programSize() };
     } catch (e) {
       const why = e instanceof Error ? e.message.replace(/^error parsing regexp: /, "") : String(e);
       return this.fail(path, `unsupported pattern (${why}); RE2 syntax, without lookaround or backreferences`);

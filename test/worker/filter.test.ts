@@ -162,6 +162,21 @@ describe("bounds on matching", () => {
     expect(matchesFilter(filter, { body: { s: "a".repeat(FILTER_LIMITS.regexInput + 1) }, headers: {} })).toBe(false);
   });
 
+  it("bounds the work of a filter's $regex on one event: a costly pattern over many long strings stops matching", () => {
+    // Each string under the input bound, none matching until the last: tested whole, a pattern
+    // that keeps a thousand threads alive at each character took 5 s on this one event of 256 KB
+    // (a tenant's filter on its own events stalled the ingest batch that carried everyone's).
+    const miss = ("a".repeat(999) + "1").repeat(16);
+    const strings = [...Array.from({ length: 15 }, () => miss), "a".repeat(16_000)];
+    expect(strings.every((s) => s.length <= FILTER_LIMITS.regexInput)).toBe(true);
+    const costly = compile({ body: { s: { $regex: "\\pL{1000}" } } });
+    expect(matchesFilter(costly, { body: { s: strings }, headers: {} })).toBe(false);
+    // Within the bound it matches as ever: the same pattern on a short string, a cheap one over every string.
+    expect(matchesFilter(costly, { body: { s: ["x", "b".repeat(1000)] }, headers: {} })).toBe(true);
+    expect(matches({ body: { s: { $regex: "a$" } } }, { s: strings })).toBe(true);
+    expect(matches({ body: { s: { $regex: "^a+$" } } }, { s: strings })).toBe(true);
+  });
+
   it("is total: any body, even one that throws when read, gives true or false", () => {
     const filter = compile({
       body: { a: { b: { $gt: 1 } }, c: { $regex: "x" }, d: { $eq: { e: [1] } }, f: ["x"] },
