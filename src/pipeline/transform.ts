@@ -14,7 +14,7 @@ import jsonata from "jsonata";
 import { utf8Length } from "../domain/crypto";
 import { parseBody } from "../domain/documents";
 import { isIndexable } from "../domain/guards";
-import { LinearRegExp, type RegExpMatchLike } from "./linear-regexp";
+import { LinearRegExp, meteredRegExp, type RegExpMatchLike } from "./linear-regexp";
 
 export interface TransformIssue {
   /** `transform`, or `transformHeaders["x-name"]`. */
@@ -68,6 +68,14 @@ export const TRANSFORM_LIMITS = {
   sortComparisonsPerStep: 50,
   /** Characters of JSON text a copy (`~> |…|…|`, `$clone`) writes and reads back per step. */
   cloneCharsPerStep: 50,
+  /**
+   * Work of a regular expression per step: characters scanned times its program size (RE2
+   * instructions). Linear is not cheap: `/[^,]{1000}/` over 250,000 characters took 3.7 s in one
+   * step. About 15 µs a step at worst, so 50,000 steps of matching stay under a second.
+   */
+  regexWorkPerStep: 1000,
+  /** Instructions of a regular expression compiled per step (compiling one of 700,000 took 0.3 s). */
+  regexInstructionsPerStep: 20,
 } as const;
 
 /** Names the delivery layer sets, or that describe the body or connection. */
@@ -173,9 +181,9 @@ const JSONATA: Jsonata = { parse: jsonata };
 const TOO_DEEP = `the expression is nested too deeply: over ${TRANSFORM_LIMITS.nesting} levels`;
 
 /** The expression parsed, or BoundExceeded when it nests too deeply for the parser's stack. */
-function parse(source: string): Evaluator {
+function parse(source: string, RegexEngine: new (source: RegExp) => LinearRegExp = LinearRegExp): Evaluator {
   try {
-    return JSONATA.parse(source, { RegexEngine: LinearRegExp, stack: TRANSFORM_LIMITS.depth, sequence: TRANSFORM_LIMITS.sequence });
+    return JSONATA.parse(source, { RegexEngine, stack: TRANSFORM_LIMITS.depth, sequence: TRANSFORM_LIMITS.sequence });
   } catch (e) {
     // The parser recurses once per level.
     if (e instanceof RangeError) throw new BoundExceeded(TOO_DEEP);
@@ -252,13 +260,25 @@ async function evaluate(
   maxSteps: number,
 ): Promise<{ ok: true; value: unknown } | ({ ok: false } & Failure)> {
   try {
-    // A fresh evaluator per run: the step counter below is this run's alone.
-    const evaluator = parse(source);
     let steps = 0;
     const charge = (n: number) => {
       steps += n;
       if (steps > maxSteps) throw new BoundExceeded(`stopped after ${maxSteps} evaluation steps (an endless or too costly expression)`);
     };
+    // A regular expression's work is charged as it goes, and one match that could do more than the
+    // steps left is not started: a single match is one evaluation step, however long it runs.
+    const regexSteps = (work: number) => Math.ceil(work / TRANSFORM_LIMITS.regexWorkPerStep);
+    const engine = meteredRegExp({
+      before: (work) => {
+        if (steps + regexSteps(work) > maxSteps) {
+          throw new BoundExceeded(`stopped: a regular expression's match could take more than the evaluation steps left (of ${maxSteps})`);
+        }
+      },
+      after: (work) => charge(regexSteps(work)),
+      compiled: (size) => charge(Math.ceil(size / TRANSFORM_LIMITS.regexInstructionsPerStep)),
+    });
+    // A fresh evaluator per run: the step counter above is this run's alone.
+    const evaluator = parse(source, engine);
     evaluator.assign(ENTRY, () => charge(1));
     // Every value an expression gives is also what the next one works on: a built-in's work grows
     // with its arguments and its result (upper-casing a megabyte, printing an array of 100,000),

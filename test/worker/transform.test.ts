@@ -129,6 +129,22 @@ describe("transformations", () => {
     expect((await transformed(`{"m": $contains(s, /^(a+)+$/)}`, hostile)).body).toEqual({ m: false });
   });
 
+  it("counts a regular expression's work in the steps: linear is not cheap, and one match is one step", async () => {
+    // 250,000 characters with no run of 1,000 without a "1": RE2 keeps a thousand threads alive at
+    // each character. One such match took 3.7 s of CPU, ten of them 37 s, well within 50,000 steps.
+    const body = JSON.stringify({ a: ("a".repeat(999) + "1").repeat(250) });
+    const costly = await failure(`$contains(a, /[^1]{1000}/)`, body);
+    expect(costly.reason).toMatch(/^transform: stopped: a regular expression's match could take more than the evaluation steps left/);
+    expect(costly.permanent).toBe(true);
+    const repeated = await failure(`$count($map([1..10], function($i){$contains($substring(a, 0, 20000), /[^1]{1000}/)}))`, body);
+    expect(repeated.reason).toMatch(/^transform: stopped/);
+    // What is cheap is as before: the same pattern on a short string, a small one over the whole body, globally.
+    const short = await transformed(`{"m": $contains(a, /[^1]{1000}/)}`, JSON.stringify({ a: "b".repeat(1000) }));
+    expect(short.body).toEqual({ m: true });
+    const global = await transformed(`{"n": $length($replace(a, /1/, "")), "m": $count($match(a, /a1/))}`, body);
+    expect(global.body).toEqual({ n: 249_750, m: 250 });
+  });
+
   it("runs without eval or new Function (which workerd forbids)", async () => {
     // Neither library's source generates code…
     // (A call to eval, not a method definition named eval.)
