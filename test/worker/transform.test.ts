@@ -2,6 +2,7 @@ import fc from "fast-check";
 import jsonata from "jsonata";
 import { describe, expect, it } from "vitest";
 import { type CompiledTransform, TRANSFORM_LIMITS, compileTransform, runTransform } from "../../src/pipeline/transform";
+import { meteredRegExp } from "../../src/pipeline/linear-regexp";
 import jsonataSource from "jsonata/jsonata.js?raw";
 // re2js exports no subpaths: its ES build (the file the bundler picks) is read by path.
 import re2jsSource from "../../node_modules/re2js/build/index.js?raw";
@@ -143,6 +144,19 @@ describe("transformations", () => {
     expect(short.body).toEqual({ m: true });
     const global = await transformed(`{"n": $length($replace(a, /1/, "")), "m": $count($match(a, /a1/))}`, body);
     expect(global.body).toEqual({ n: 249_750, m: 250 });
+    // Compiling is charged by size, once per evaluation: JSONata builds the engine again each time
+    // it evaluates the literal (in a $map, each item), and a pattern of 100,000 instructions took 60 ms.
+    const big = "[^1]{1000}".repeat(100);
+    const compiled: number[] = [];
+    const Engine = meteredRegExp({ before: () => {}, after: () => {}, compiled: (size) => compiled.push(size) });
+    const literal = new RegExp(big);
+    expect(new Engine(literal).exec("b1")).toBeNull();
+    expect(new Engine(literal).exec("1b")).toBeNull();
+    expect(compiled).toEqual([expect.any(Number)]);
+    expect(compiled[0]).toBeGreaterThan(100_000);
+    const mapped = await failure(`$count($map([1..10], function($i){$contains("b", /${big}/)}))`, "{}", { maxSteps: 5000 });
+    expect(mapped.reason).toMatch(/^transform: stopped after 5000 evaluation steps/);
+    expect((await transformed(`{"n": $count($map([1..10], function($i){$contains("b", /${big}/)}))}`, "{}")).body).toEqual({ n: 10 });
   });
 
   it("runs without eval or new Function (which workerd forbids)", async () => {
