@@ -187,6 +187,23 @@ function test(f: Filter, v: unknown, b: Budget): boolean {
   }
 }
 
+/** What testing one character costs a filter at most: the program sizes of its `$regex` conditions. */
+export function regexWeight(f: Filter): number {
+  switch (f.kind) {
+    case "all":
+    case "any":
+    case "elements":
+      return f.of.reduce((n, g) => n + regexWeight(g), 0);
+    case "not":
+    case "field":
+      return regexWeight(f.of);
+    case "regex":
+      return f.size;
+    default:
+      return 0;
+  }
+}
+
 /** Takes `cost` from the budget if that much is left. */
 function spend(b: Budget, cost: number): boolean {
   if (cost > b.left) return false;

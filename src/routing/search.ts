@@ -4,7 +4,7 @@
  * filters), or else text found in the raw body (case-insensitive). Matching is pure; the
  * bound on how many events one search examines is the caller's.
  */
-import { matchesFilter, validateFilter, type Filter } from "./filter";
+import { matchesFilter, regexWeight, validateFilter, type Filter } from "./filter";
 import { FilterInput, type EventContent } from "./match";
 
 export type SearchQuery = { kind: "text"; lower: string } | { kind: "filter"; filter: Filter };
@@ -38,6 +38,19 @@ export function parseSearch(q: string): { ok: true; query: SearchQuery } | { ok:
     return { ok: true, query: { kind: "filter", filter: r.filter } };
   }
   return { ok: true, query: { kind: "text", lower: text.toLowerCase() } };
+}
+
+/**
+ * The `$regex` work one search call may do: characters of bodies examined times the filter's
+ * regex weight (regexWeight). About half a second on the costliest patterns; a filter's own budget
+ * bounds one event, this the thousand a call examines.
+ */
+export const SEARCH_REGEX_WORK = 32 * 1024 * 1024;
+
+/** The characters of bodies one call examines: `maxChars`, fewer for a filter whose `$regex` conditions cost more per character. */
+export function searchChars(query: SearchQuery, maxChars: number): number {
+  const weight = query.kind === "filter" ? regexWeight(query.filter) : 0;
+  return weight === 0 ? maxChars : Math.min(maxChars, Math.max(1, Math.floor(SEARCH_REGEX_WORK / weight)));
 }
 
 export function matchesSearch(query: SearchQuery, e: EventContent): boolean {

@@ -3,7 +3,7 @@ import { AppError, invalidField, invalidInput } from "../../domain/errors";
 import type { Principal } from "../../domain/scopes";
 import type { StoredEvent } from "../../domain/types";
 import type { Env } from "../../env";
-import { matchesSearch, parseSearch } from "../../routing/search";
+import { matchesSearch, parseSearch, searchChars } from "../../routing/search";
 import { eventDeliveries } from "../../store/delivery-reads";
 import { eventsWithBodies, getEvent, listEvents, type EventFilter, type TimePosition } from "../../store/events";
 import { webhooksByUid } from "../../store/webhooks";
@@ -64,7 +64,7 @@ async function search(
     after: q.cursor === undefined ? null : await openPosition(env, "search", q.cursor),
     order: "newest",
     limit: SEARCH_BOUND.events,
-    maxChars: SEARCH_BOUND.chars,
+    maxChars: searchChars(parsed.query, SEARCH_BOUND.chars),
     filter: q.filter,
     access: accessOf(p),
     // (Only events the query matches are checked against a status's deliveries.)
