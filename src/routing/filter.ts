@@ -106,7 +106,8 @@ export function explainMismatch(filter: Filter, input: { body: unknown; headers:
   if (matchesFilter(filter, input)) return null;
   try {
     const headers = Object.fromEntries(Object.entries(input.headers).map(([name, value]) => [name.toLowerCase(), value]));
-    return why(filter, { body: input.body, headers }, "") ?? "the event does not match the filter";
+    // One budget for the whole explanation, which tests each level again on its way down.
+    return why(filter, { body: input.body, headers }, "", budget()) ?? "the event does not match the filter";
   } catch {
     return "the event is not plain data";
   }
@@ -114,13 +115,13 @@ export function explainMismatch(filter: Filter, input: { body: unknown; headers:
 
 const OP_SYMBOL = { gt: ">", gte: ">=", lt: "<", lte: "<=" } as const;
 
-function why(f: Filter, v: unknown, at: string): string | null {
-  if (test(f, v, budget())) return null;
+function why(f: Filter, v: unknown, at: string, b: Budget): string | null {
+  if (test(f, v, b)) return null;
   const here = at || "the event";
   switch (f.kind) {
     case "all":
       for (const g of f.of) {
-        const reason = why(g, v, at);
+        const reason = why(g, v, at, b);
         if (reason) return reason;
       }
       return null;
@@ -131,7 +132,7 @@ function why(f: Filter, v: unknown, at: string): string | null {
     case "field": {
       const path = at ? `${at}.${f.key}` : f.key;
       if (Array.isArray(v)) return `no element of ${here} has a matching ${f.key}`;
-      return why(f.of, isRecord(v) ? own(v, f.key) : undefined, path);
+      return why(f.of, isRecord(v) ? own(v, f.key) : undefined, path, b);
     }
     case "elements":
       return `${here} is ${shown(v)}, not an array with an element matching each pattern`;
