@@ -49,7 +49,7 @@ export const FILTER_LIMITS = {
   /**
    * The work the `$regex` conditions of one filter may do on one event, in characters tested
    * times the pattern's program size (RE2's matching is linear in both: `[a-z]{1000}` keeps up to
-   * a thousand threads alive at each character). Past it a `$regex` does not match. About 100 ms
+   * a thousand threads alive at each character). Past it a `$regex` does not match. About 150 ms
    * on the costliest patterns; without it one filter spent seconds on one event's array of long strings.
    */
   regexWork: 4 * 1024 * 1024,

@@ -42,7 +42,7 @@ export function parseSearch(q: string): { ok: true; query: SearchQuery } | { ok:
 
 /**
  * The `$regex` work one search call may do: characters of bodies examined times the filter's
- * regex weight (regexWeight). About half a second on the costliest patterns; a filter's own budget
+ * regex weight (regexWeight). About a second on the costliest patterns; a filter's own budget
  * bounds one event, this the thousand a call examines.
  */
 export const SEARCH_REGEX_WORK = 32 * 1024 * 1024;
