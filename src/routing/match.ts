@@ -2,7 +2,7 @@ import { ALERT_SOURCE } from "../domain/alerts";
 import { confinementAllows } from "../domain/access";
 import { parseBody } from "../domain/documents";
 import type { EventFacts, Webhook } from "../domain/types";
-import { explainMismatch, matchesFilter, validateFilter, type Filter } from "./filter";
+import { explainMismatch, matchesFilter, regexWeight, validateFilter, type Filter } from "./filter";
 
 /** An entry of `eventTypes` matches an exact type, every type of an object (`message.*`), or all (`*`). */
 export function typeMatches(pattern: string, eventType: string): boolean {
@@ -106,6 +106,13 @@ export function filterMismatch(w: Webhook, input: FilterInput): string | null {
   const f = filterOf(w.filter);
   if (typeof f === "string") return f;
   return explainMismatch(f, input.value);
+}
+
+/** What testing one character of an event costs the webhook's filter at most: its `$regex` sizes (regexWeight). */
+export function filterRegexWeight(w: Webhook): number {
+  if (w.filter === null) return 0;
+  const f = filterOf(w.filter);
+  return typeof f === "string" ? 0 : regexWeight(f);
 }
 
 /** Whether the webhook's filter (if any) admits the event. */

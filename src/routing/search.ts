@@ -49,7 +49,11 @@ export const SEARCH_REGEX_WORK = 32 * 1024 * 1024;
 
 /** The characters of bodies one call examines: `maxChars`, fewer for a filter whose `$regex` conditions cost more per character. */
 export function searchChars(query: SearchQuery, maxChars: number): number {
-  const weight = query.kind === "filter" ? regexWeight(query.filter) : 0;
+  return charsForRegexWeight(query.kind === "filter" ? regexWeight(query.filter) : 0, maxChars);
+}
+
+/** The characters of bodies a call that tests them with filters of this total regex weight examines (SEARCH_REGEX_WORK). */
+export function charsForRegexWeight(weight: number, maxChars: number): number {
   return weight === 0 ? maxChars : Math.min(maxChars, Math.max(1, Math.floor(SEARCH_REGEX_WORK / weight)));
 }
 

@@ -5,7 +5,8 @@ import type { Webhook } from "../../domain/types";
 import type { Env } from "../../env";
 import { ALERT_SOURCE } from "../../domain/alerts";
 import { replay as replayEvents, retentionHorizon } from "../../pipeline/commands";
-import { matches, replayTargets, type ReplayEvent } from "../../routing/match";
+import { filterRegexWeight, matches, replayTargets, type ReplayEvent } from "../../routing/match";
+import { charsForRegexWeight } from "../../routing/search";
 import { eventsInRange, eventsWithBodies, type TimePosition } from "../../store/events";
 import { allWebhooks } from "../../store/webhooks";
 import { grantedWebhooks } from "../../store/grants";
@@ -91,7 +92,9 @@ export const replay = router()
     let page: (ReplayEvent & TimePosition & { eventType: string })[];
     let full: boolean;
     if (withBodies) {
-      const read = await eventsWithBodies(c.env.DB, { ...range, order: "oldest", limit: SEARCH_BOUND.events, maxChars: SEARCH_BOUND.chars });
+      // Fewer characters when the targets' filters test each at a greater cost (their $regex patterns), as a search's.
+      const maxChars = charsForRegexWeight(targets.reduce((n, w) => n + filterRegexWeight(w), 0), SEARCH_BOUND.chars);
+      const read = await eventsWithBodies(c.env.DB, { ...range, order: "oldest", limit: SEARCH_BOUND.events, maxChars });
       page = read.events.map((e) => ({ ...e, content: e }));
       full = read.more;
     } else {
