@@ -1,6 +1,26 @@
 import { bytesToBase64 } from "./crypto";
+import { loopbackHost } from "./destination";
 
 /** A new signing secret in the Standard Webhooks form: `whsec_` + base64 of 32 random bytes. */
 export function newWebhookSecret(): string {
   return `whsec_${bytesToBase64(crypto.getRandomValues(new Uint8Array(32)))}`;
+}
+
+/**
+ * The source secrets `.dev.vars.example` gives every local setup (PODIUM_WEBHOOK_SECRET,
+ * STANDARD_WEBHOOKS_SECRET): published, so they verify only requests to a loopback host
+ * (`secretsAtHost`), as the example's ADMIN_TOKEN authenticates only there. A web page that
+ * rebinds its own DNS name to 127.0.0.1 reaches a local `npm run dev` under that name, and could
+ * otherwise sign events with them, which Edgehook would forward signed with each webhook's secret.
+ */
+export const EXAMPLE_SOURCE_SECRETS: readonly string[] = ["dev-podium-secret", "whsec_ZGV2LXN0YW5kYXJkLXdlYmhvb2tzLXNlY3JldA=="];
+
+/**
+ * Of a source's secrets, those that may verify a request to the host `hostname` names: all of them
+ * at a loopback host, else all but the published examples. The same array when it holds none of
+ * them (the usual source: nothing parsed, nothing allocated).
+ */
+export function secretsAtHost(secrets: string[], hostname: () => string): string[] {
+  if (!secrets.some((s) => EXAMPLE_SOURCE_SECRETS.includes(s)) || loopbackHost(hostname())) return secrets;
+  return secrets.filter((s) => !EXAMPLE_SOURCE_SECRETS.includes(s));
 }

@@ -5,6 +5,7 @@ import { FailureBlock } from "../http/failure-block";
 import { AppError } from "../domain/errors";
 import { boundFacts } from "../domain/facts";
 import { eventIdFor } from "../domain/ids";
+import { secretsAtHost } from "../domain/secrets";
 import { teaches, type IngestMessage } from "../domain/types";
 import type { Env } from "../env";
 import { readLimited } from "./body";
@@ -83,6 +84,24 @@ export async function receive(request: Request, sourceId: string, env: Env, ctx:
   }
 }
 
+let exampleSecretsSaid = false;
+
+/**
+ * The source as it verifies a request to `url`: a published example secret (.dev.vars.example)
+ * verifies nothing at a host other than a loopback one (said once in the log, never the secret).
+ */
+function atHost<S extends { secrets: string[] }>(source: S, url: string): S {
+  const secrets = secretsAtHost(source.secrets, () => new URL(url).hostname);
+  if (secrets === source.secrets) return source;
+  if (!exampleSecretsSaid) {
+    exampleSecretsSaid = true;
+    console.error(
+      "A source's secret is one published in .dev.vars.example, so it verifies only requests to localhost or 127.0.0.1: set a secret of your own (the provider's) to receive events under another name.",
+    );
+  }
+  return { ...source, secrets };
+}
+
 async function accept(request: Request, sourceId: string, env: Env): Promise<Response> {
   const now = Date.now();
   const source = await findSource(env, sourceId, now).catch((err) => {
@@ -109,7 +128,7 @@ async function accept(request: Request, sourceId: string, env: Env): Promise<Res
   const req = { headers: request.headers, raw, now };
   if (signed) {
     try {
-      await verifyRequest(provider, req, source);
+      await verifyRequest(provider, req, atHost(source, request.url));
     } catch (err) {
       // Providers send everyone's webhooks from a few shared addresses, so a block never
       // refuses a correct signature (someone else's bad ones would lose this source's

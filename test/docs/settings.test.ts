@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { EXAMPLE_SOURCE_SECRETS } from "../../src/domain/secrets";
 import { EXAMPLE_ADMIN_TOKEN } from "../../src/domain/tokens";
 import { wranglerVars } from "./wrangler-vars";
 
@@ -24,5 +25,12 @@ describe("settings", () => {
 
   it("the ADMIN_TOKEN .dev.vars.example publishes is the one the Worker takes only at a loopback host", () => {
     expect(read(".dev.vars.example")).toMatch(new RegExp(`^ADMIN_TOKEN=${EXAMPLE_ADMIN_TOKEN}$`, "m"));
+  });
+
+  it("the source secrets .dev.vars.example publishes are the ones the Worker takes only at a loopback host", () => {
+    const value = (name: string) => new RegExp(`^${name}=(.*)$`, "m").exec(read(".dev.vars.example"))?.[1]?.split(/\s+/) ?? [];
+    const published = [...value("PODIUM_WEBHOOK_SECRET"), ...value("STANDARD_WEBHOOKS_SECRET")];
+    expect(published.length).toBeGreaterThan(0);
+    expect(EXAMPLE_SOURCE_SECRETS).toEqual(expect.arrayContaining(published));
   });
 });

@@ -2,6 +2,8 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { ADMIN, ADMIN_TOKEN, call, clientAddress, podiumBody, podiumHeaders, post, recordingQueue } from "./helpers";
 import { COOKIE } from "../../src/dashboard/session";
 import { EXAMPLE_ADMIN_TOKEN } from "../../src/domain/tokens";
+import { EXAMPLE_SOURCE_SECRETS } from "../../src/domain/secrets";
+import { standardWebhooks } from "../../src/schemes/standard-webhooks";
 import { d1Double } from "./d1-double";
 import { pipeline, uniqueKey } from "./pipeline";
 
@@ -156,6 +158,47 @@ describe("API hardening", () => {
     // Any other token of 32+ characters is taken at any host.
     expect((await call(v1("/events", { headers: ADMIN }))).status).toBe(200);
     expect(new URL(v1("/events").url).hostname).toBe("edgehook.test");
+  });
+
+  it("takes the example's published source secrets only at a loopback host: a page rebinding its name to 127.0.0.1 cannot sign events with them", async () => {
+    const lines: string[] = [];
+    vi.spyOn(console, "error").mockImplementation((...args: unknown[]) => void lines.push(args.map(String).join(" ")));
+    // The secrets every local setup has (.dev.vars.example), which declare the sources podium and standard-webhooks.
+    const [podiumSecret, standardSecret] = EXAMPLE_SOURCE_SECRETS;
+    const example = { PODIUM_WEBHOOK_SECRET: podiumSecret, STANDARD_WEBHOOKS_SECRET: standardSecret };
+    const send = async (origin: string) => {
+      const podiumEvent = podiumBody();
+      const standardEvent = JSON.stringify({ type: "invoice.paid", data: { id: uniqueKey() } });
+      const [viaPodium, viaStandard] = await Promise.all([
+        call(new Request(`${origin}/webhooks/podium`, { method: "POST", body: podiumEvent, headers: await podiumHeaders(podiumEvent, podiumSecret) }), example),
+        call(
+          new Request(`${origin}/webhooks/standard-webhooks`, {
+            method: "POST",
+            body: standardEvent,
+            headers: { "content-type": "application/json", ...(await standardWebhooks.sign(standardSecret!, standardEvent)) },
+          }),
+          example,
+        ),
+      ]);
+      return { origin, podium: viaPodium.status, standard: viaStandard.status };
+    };
+    for (const origin of ["http://127.0.0.1:8787", "http://localhost:8787", "http://[::1]:8787", "http://app.localhost:8787"]) {
+      expect(await send(origin)).toEqual({ origin, podium: 202, standard: 202 });
+    }
+    for (const origin of ["http://attacker.example:8787", "https://edgehook.example.workers.dev", "http://192.168.1.10:8787"]) {
+      expect(await send(origin)).toEqual({ origin, podium: 401, standard: 401 });
+    }
+    // Said once, why, without the secrets.
+    const said = lines.filter((l) => l.includes("published"));
+    expect(said).toHaveLength(1);
+    expect(said[0]).toContain("localhost");
+    for (const secret of EXAMPLE_SOURCE_SECRETS) expect(lines.join("\n")).not.toContain(secret);
+    vi.restoreAllMocks();
+    // A source's own secret beside an example one (a rotation away from it) verifies at any host.
+    const rotated = { PODIUM_WEBHOOK_SECRET: `podium-own-secret ${podiumSecret}` };
+    const body = podiumBody();
+    const own = await call(new Request("https://edgehook.example.workers.dev/webhooks/podium", { method: "POST", body, headers: await podiumHeaders(body, "podium-own-secret") }), rotated);
+    expect(own.status).toBe(202);
   });
 
   it("refuses API bodies over 64 KiB with 413 payload_too_large", async () => {
