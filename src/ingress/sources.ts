@@ -6,12 +6,22 @@ import { getSource } from "../store/sources";
 
 /** How long a warm isolate trusts what it read about a source (found or not). */
 const SOURCE_CACHE_TTL_MS = 15_000;
-const MAX_CACHED = 10_000;
+/**
+ * Sources found and ids not found are remembered apart, each map emptied when full: anyone can
+ * post to random ids, and those must not push out the sources this isolate serves (their reads,
+ * and what keeps them verified through a D1 outage).
+ */
+export const SOURCE_CACHE_BOUNDS = { found: 10_000, unknown: 1_000 } as const;
 
 /** A source id (the contract's slug). */
 export const SOURCE_ID = /^[a-z0-9-]{1,64}$/;
 
-const cache = new Map<string, { source: Source | null; expires: number }>();
+interface Cached<T> {
+  source: T;
+  expires: number;
+}
+const found = new Map<string, Cached<Source>>();
+const unknown = new Map<string, Cached<null>>();
 
 /** Sources declared by configuration: `PODIUM_WEBHOOK_SECRET` → `podium`, and so on. */
 const CONFIG_SOURCES: { id: string; provider: ProviderName; name: string; secret: keyof Env }[] = [
@@ -86,7 +96,7 @@ export async function findSource(env: Env, id: string, now = Date.now()): Promis
   const declared = configSources(env).find((s) => s.id === id);
   if (declared) return declared;
 
-  const hit = cache.get(id);
+  const hit = found.get(id) ?? unknown.get(id);
   if (hit && hit.expires > now) return hit.source;
   let source: Source | null;
   try {
@@ -98,14 +108,25 @@ export async function findSource(env: Env, id: string, now = Date.now()): Promis
     // the caller says retry later.
     if (hit?.source) {
       console.error("source lookup failed; verifying with what this isolate last read", { sourceId: id, error: String(err) });
-      cache.set(id, { source: hit.source, expires: now + SOURCE_CACHE_TTL_MS });
+      found.set(id, { source: hit.source, expires: now + SOURCE_CACHE_TTL_MS });
       return hit.source;
     }
     throw new SourceUnavailable(String(err));
   }
-  if (cache.size >= MAX_CACHED) cache.clear();
-  cache.set(id, { source, expires: now + SOURCE_CACHE_TTL_MS });
+  const expires = now + SOURCE_CACHE_TTL_MS;
+  if (source) {
+    unknown.delete(id);
+    remember(found, SOURCE_CACHE_BOUNDS.found, id, { source, expires });
+  } else {
+    found.delete(id);
+    remember(unknown, SOURCE_CACHE_BOUNDS.unknown, id, { source, expires });
+  }
   return source;
+}
+
+function remember<T>(map: Map<string, Cached<T>>, bound: number, id: string, entry: Cached<T>): void {
+  if (map.size >= bound && !map.has(id)) map.clear();
+  map.set(id, entry);
 }
 
 /** The source could not be read (D1 failed) and this isolate knows nothing of it. */
@@ -113,6 +134,11 @@ export class SourceUnavailable extends Error {}
 
 /** Drops what this isolate remembers of a source, after the API changed it. */
 export function forgetSource(id?: string): void {
-  if (id === undefined) cache.clear();
-  else cache.delete(id);
+  if (id === undefined) {
+    found.clear();
+    unknown.clear();
+  } else {
+    found.delete(id);
+    unknown.delete(id);
+  }
 }

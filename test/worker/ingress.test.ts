@@ -18,6 +18,7 @@ import {
 } from "./helpers";
 import { clockFrom } from "./clock";
 import { d1Double } from "./d1-double";
+import { findSource, SOURCE_CACHE_BOUNDS } from "../../src/ingress/sources";
 
 const fixtures: Record<string, string> = {
   "docs-example.json": docsExample,
@@ -266,6 +267,26 @@ describe("sources", () => {
     await send("/webhooks/podium", "podium-current");
     expect(counter.prepared).toBe(1);
     expect(counter.batches).toEqual([]);
+  });
+
+  it("keeps the sources it serves in its cache however many unknown ids are posted to", async () => {
+    const known = await createSource({ secrets: ["kept"] });
+    const { db, calls } = d1Double();
+    const counted = { ...env, DB: db };
+    expect((await findSource(counted, known))?.id).toBe(known);
+    expect(calls.prepared).toBe(1);
+    // Anyone can post to random ids: more of them than the isolate keeps of either kind (each
+    // looked up in a D1 that finds nothing at once, as the real one would find none of them).
+    const nothing = new Proxy(env.DB, {
+      get: (target, prop) => (prop === "prepare" ? () => ({ bind: () => ({ first: async () => null }) }) : Reflect.get(target, prop)),
+    });
+    const ids = Array.from({ length: SOURCE_CACHE_BOUNDS.found }, (_, i) => `nobody-${i}`);
+    const found = await Promise.all(ids.map((id) => findSource({ ...env, DB: nothing }, id)));
+    expect(found.every((s) => s === null)).toBe(true);
+    // The known source is still served from memory (no D1 read), and so is the last unknown id.
+    expect((await findSource(counted, known))?.id).toBe(known);
+    expect(await findSource(counted, ids.at(-1)!)).toBeNull();
+    expect(calls.prepared).toBe(1);
   });
 });
 
