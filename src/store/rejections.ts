@@ -214,7 +214,10 @@ export async function purgeRejectionSamples(db: D1Database, cutoff: number, limi
   return res.meta.changes ?? 0;
 }
 
-/** Drops counts older than `cutoff`, at most `limit` (the table holds sources × reasons × retained hours), and as many of their hours' claims. */
+/**
+ * Drops counts older than `cutoff`, at most `limit` (the table holds sources × reasons × retained hours), and as many of their
+ * hours' claims: each found along its table's index by hour (migrations 0044, 0045), so a run reads what it deletes.
+ */
 export async function purgeRejectionCounts(db: D1Database, cutoff: number, limit = 5000): Promise<number> {
   const [res] = await db.batch([
     db

@@ -8,7 +8,7 @@ import worker from "../../src/index";
 import { MAX_HEADER_NAME_CHARS, MAX_SAMPLES } from "../../src/ingress/rejection-log";
 import { UNREAD_TALLY_DELIVERIES } from "../../src/pipeline/rejections";
 import { runMaintenance } from "../../src/maintenance/cron";
-import { rejectionSummaries, SAMPLES_KEPT } from "../../src/store/rejections";
+import { purgeRejectionCounts, rejectionSummaries, SAMPLES_KEPT } from "../../src/store/rejections";
 import { meteredD1 } from "../../bench/d1-meter";
 import { clockFrom, midHour } from "./clock";
 import { d1Double } from "./d1-double";
@@ -332,6 +332,33 @@ describe("the rejection log", () => {
     expect(retained.rowsRead).toBeLessThanOrEqual(day.rowsRead + 2);
   });
 
+
+  it("drops counts past the retention at the maintenance run reading those, not every count the retention keeps", async () => {
+    const cutoff = Date.now() - 10 * 24 * HOUR_MS;
+    const hour = Math.floor(Date.now() / HOUR_MS) * HOUR_MS;
+    /** `hours` hours of two reasons for a new source, all within the retention. */
+    const retained = async (hours: number) => {
+      const source = await createSource({ secrets: [`s-${uniqueKey()}`] });
+      await env.DB.prepare(
+        `INSERT INTO rejection_counts (source_id, reason, hour, count, last_at)
+         SELECT ?1, r.value, ?2 - h.value * ?3, 1, ?2 FROM json_each(?4) AS h, json_each('["invalid_signature","missing_signature"]') AS r`,
+      )
+        .bind(source, hour, HOUR_MS, JSON.stringify(Array.from({ length: hours }, (_, i) => i)))
+        .run();
+    };
+    const purgeReads = async () => {
+      const meter = meteredD1(env.DB);
+      await purgeRejectionCounts(meter.db, cutoff);
+      return meter.usage.rowsRead;
+    };
+    await retained(24);
+    await purgeReads(); // (whatever other tests left past the retention goes first)
+    const before = await purgeReads();
+    await retained(239); // a source refused every hour of the ten days: 478 rows kept
+    // Nothing is past the retention either time: the purge reads as much (was a walk of every count: +478).
+    expect(await purgeReads()).toBe(before);
+    expect(before).toBeLessThan(10);
+  });
   it("forgets samples older than the retention at the maintenance run, however few a source has", async () => {
     const p = pipeline();
     const source = await createSource({ secrets: [`s-${uniqueKey()}`] });
