@@ -194,10 +194,13 @@ export async function listAlerts(db: D1Database, opts: { limit: number; before?:
   return { alerts: episodes(page), nextBefore: results.length > opts.limit && last ? last.seq : null };
 }
 
-/** Drops episodes closed before `cutoff`, oldest first, at most `limit`. */
+/**
+ * Drops episodes closed before `cutoff`, the earliest closed first, at most `limit`: along the index of closed ones by
+ * their closing (migration 0046), so a run reads what it deletes, not every episode kept.
+ */
 export async function purgeClosedAlerts(db: D1Database, cutoff: number, limit = 1000): Promise<number> {
   const res = await db
-    .prepare("DELETE FROM alerts WHERE seq IN (SELECT seq FROM alerts WHERE closed_at < ? ORDER BY seq LIMIT ?)")
+    .prepare("DELETE FROM alerts WHERE seq IN (SELECT seq FROM alerts WHERE closed_at IS NOT NULL AND closed_at < ? ORDER BY closed_at LIMIT ?)")
     .bind(cutoff, limit)
     .run();
   return res.meta.changes ?? 0;

@@ -10,6 +10,7 @@ import { ALERT_SOURCE, alertUrl } from "../../src/domain/alerts";
 import { runMaintenance } from "../../src/maintenance/cron";
 import { disableFailing, REDRIVE_GRACE_MS } from "../../src/pipeline/commands";
 import { alertIngestDeadLetters } from "../../src/pipeline/alerts";
+import { purgeClosedAlerts } from "../../src/store/alerts";
 import { recordAttempts } from "../../src/store/deliveries";
 import { markHoursAlertedStatement } from "../../src/store/rejections";
 import { healthOf, webhooksToAutoDisable } from "../../src/store/health";
@@ -1228,5 +1229,37 @@ describe("the auto-disable's walk, after attempts recorded", () => {
     // Its next failure recorded, the run finds it due (before: never, failing for good).
     await recordAttempts(env.DB, webhook.uid, [failedAttempt(second, since + MINUTE)]);
     expect((await walked()).due).toContain(webhook.uid);
+  });
+});
+
+describe("the maintenance run's purge of closed alerts", () => {
+  it("deletes alerts closed before the retention reading those, not every alert the retention keeps", async () => {
+    const now = Date.now();
+    const cutoff = now - 10 * 86_400_000;
+    /** `n` episodes closed within the retention (a flapping webhook's, an hour each) and `old` closed before it. */
+    const closed = async (n: number, old = 0) =>
+      env.DB.prepare(
+        `INSERT INTO alerts (id, type, subject, opened_at, last_at, closed_at, count, data)
+         SELECT 'alt_' || ?1 || '_' || value, 'delivery.dead_lettered', 'wh_' || ?1, ?2, ?2, CASE WHEN value < ?4 THEN ?3 ELSE ?2 END, 1, '{}'
+         FROM json_each(?5)`,
+      )
+        .bind(uniqueKey(), now - 3_600_000, cutoff - 1, old, JSON.stringify(Array.from({ length: n + old }, (_, i) => i)))
+        .run();
+    const purgeReads = async () => {
+      const meter = meteredD1(env.DB);
+      const deleted = await purgeClosedAlerts(meter.db, cutoff);
+      return { deleted, rowsRead: meter.usage.rowsRead };
+    };
+    await closed(24, 2);
+    expect((await purgeReads()).deleted).toBeGreaterThanOrEqual(2); // (and whatever other tests left past the retention)
+    const before = await purgeReads();
+    await closed(240); // ten days more of such episodes, all kept
+    // Nothing is past the retention either time: the purge reads as much (was a walk of every alert: +240).
+    expect(await purgeReads()).toEqual(before);
+    expect(before).toEqual({ deleted: 0, rowsRead: expect.any(Number) });
+    expect(before.rowsRead).toBeLessThan(10);
+    // What is past it is still deleted, and only that.
+    await closed(0, 3);
+    expect((await purgeReads()).deleted).toBe(3);
   });
 });
