@@ -7,6 +7,7 @@ import { grantLists, grantParts } from "./access";
 import { EXPIRE_CHUNK, expireWebhookStatements, holdWebhookStatements, transition } from "./deliveries";
 import { atVersionSql, disableAppliesSql, failingSinceSql } from "./webhook-version";
 import { closeDisabledEpisodeStatement, closeEpisodesOfStatement } from "./alerts";
+import { dropDeletedDeliveryCountsStatement } from "./counters";
 import { forgetHealthStatement, resetStreakStatement, streakDisabledStatement } from "./health";
 import { learnNamesStatement, nameIdSql } from "./names";
 import { storedJson } from "./stored-json";
@@ -289,6 +290,8 @@ export async function deleteWebhook(db: D1Database, uid: string, now = Date.now(
     forgetHealthStatement(db, uid),
     closeEpisodesOfStatement(db, uid, now),
     ...expireWebhookStatements(db, uid, now, chunk),
+    // Its counts' row, when they count nothing (else it goes with its last delivery, at the retention).
+    dropDeletedDeliveryCountsStatement(db, "SELECT id FROM names WHERE name = ?1", [uid]),
   ]);
   return (del?.meta.changes ?? 0) > 0;
 }

@@ -9,7 +9,7 @@ import { DELTA_FOLD_AGE_MS, runMaintenance } from "../../src/maintenance/cron";
 import { attemptCountsStatement, DELTA_JOIN_CHARS, dropEmptyAttemptCountsStatement, foldEventCountDeltas, PENDING_DELTA_CELLS, PENDING_DELTAS, PENDING_PURGE_CELLS, PENDING_PURGES } from "../../src/store/counters";
 import { HOUR_MS } from "../../src/domain/time";
 import { pendingByHour, SERIES_BUCKET_MS, stats } from "../../src/store/stats";
-import { expireHeld } from "../../src/store/deliveries";
+import { deletedWithOwed, expireHeld } from "../../src/store/deliveries";
 import { applyRetentionPurges, RETENTION_START, retentionMark, retentionStep } from "../../src/store/retention";
 import { ingestMessage, podiumBody } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
@@ -236,6 +236,47 @@ describe("counters", () => {
     expect(await applyRetentionPurges(env.DB)).toBeGreaterThan(0);
     expect(await rows()).toBe(0);
     expect(await kept(env.DB)).toEqual(await recounted(env.DB));
+  });
+
+  it("of a deleted webhook go with its last delivery, or with it: the maintenance run reads no row for each webhook ever deleted", async () => {
+    const p = pipeline();
+    const now = Date.now();
+    const countRow = (uid: string) => env.DB.prepare("SELECT COUNT(*) AS n FROM delivery_counts WHERE webhook = (SELECT id FROM names WHERE name = ?)").bind(uid).first<number>("n");
+    /** The maintenance run's statements that read every delivery_counts row: the rows they read. */
+    const perRowReads = async () => {
+      const meter = meteredD1(env.DB);
+      await expireHeld(meter.db, now - 10 * DAY, now);
+      await deletedWithOwed(meter.db, 10);
+      return meter.usage.rowsRead;
+    };
+    const purge = async () => {
+      for (let from = RETENTION_START; ; ) {
+        // (Their deliveries expired as they were stored, visible until now: no grace left.)
+        const step = await retentionStep(env.DB, { cutoff: now - 10 * DAY, graceCutoff: Date.now() + 1, from, limit: 100, now: Date.now() });
+        if (!step.next) break;
+        from = step.next;
+      }
+      await applyRetentionPurges(env.DB);
+    };
+    const before = await perRowReads();
+    // Two webhooks, each with a delivery of an event past the retention (expired at once): one deleted before the purge
+    // takes it, one after.
+    const [first, second] = [await p.createWebhook({ url: `https://downstream.test/ok/${uniqueKey()}`, eventTypes: ["*"], organizationUid: `org-${uniqueKey()}` }),
+      await p.createWebhook({ url: `https://downstream.test/ok/${uniqueKey()}`, eventTypes: ["*"], organizationUid: `org-${uniqueKey()}` })];
+    for (const w of [first, second]) await env.DB.prepare("UPDATE webhooks SET created_at = 0 WHERE uid = ?").bind(w.uid).run(); // there when they arrived
+    await p.runIngest([first, second].map((w) => ingestMessage({ organizationUid: String(w.organizationUid), receivedAt: now - 11 * DAY })));
+    expect([await countRow(first.uid), await countRow(second.uid)]).toEqual([1, 1]);
+    await p.api("DELETE", `/v1/webhooks/${first.uid}`);
+    expect(await countRow(first.uid)).toBe(1); // (its delivery is still stored, and counted)
+    await purge();
+    expect(await countRow(first.uid), "purged").toBe(0);
+    expect(await countRow(second.uid)).toBe(1); // a webhook still there keeps its row
+    await p.api("DELETE", `/v1/webhooks/${second.uid}`);
+    expect(await countRow(second.uid), "deleted").toBe(0);
+    expect(await kept(env.DB)).toEqual(await recounted(env.DB));
+    // Was: a row each, read by every maintenance run's expiry of held deliveries (2 rows) and of deleted webhooks' (1).
+    expect(await perRowReads()).toBe(before);
+    await foldEventCountDeltas(env.DB); // (no pending count left for the tests after)
   });
 
   it("leave no attempt totals row for an hour once the retention took off its last attempts (migration 0041): no row an hour forever", async () => {

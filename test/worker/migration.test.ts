@@ -398,3 +398,35 @@ describe("migration 0043 (health disabled)", () => {
     expect((await db.prepare("SELECT disabled FROM webhook_health WHERE webhook_uid = ?").bind(disabled).first<{ disabled: number }>())?.disabled).toBe(0);
   });
 });
+
+describe("migration 0047 (deleted webhooks' counts)", () => {
+  it("deletes the counts rows of deleted webhooks that count nothing, and keeps those still counting and those of webhooks still there", async () => {
+    const db = env.MIGRATION_DB;
+    await applyD1Migrations(db, env.TEST_MIGRATIONS);
+    const p = pipeline({ DB: db });
+    const live = (await p.webhookOn("ok")).webhook.uid;
+    const [goneEmpty, goneCounting] = [`wh_gone_${crypto.randomUUID()}`, `wh_gone_${crypto.randomUUID()}`];
+    // As a release before it left them: a row each, the deleted webhooks' with their deliveries purged or not.
+    await db
+      .prepare("INSERT INTO names (name) SELECT value FROM json_each(?1) WHERE true ON CONFLICT DO NOTHING")
+      .bind(JSON.stringify([live, goneEmpty, goneCounting]))
+      .run();
+    await db
+      .prepare(
+        `INSERT INTO delivery_counts (webhook, s20) SELECT n.id, j.value->>1 FROM json_each(?1) j JOIN names n ON n.name = j.value->>0 WHERE true
+         ON CONFLICT (webhook) DO UPDATE SET s20 = excluded.s20`,
+      )
+      .bind(JSON.stringify([[live, 0], [goneEmpty, 0], [goneCounting, 3]]))
+      .run();
+    const totals = () => db.prepare("SELECT s20 FROM delivery_totals").first<number>("s20");
+    const totalsBefore = await totals();
+    const migration = env.TEST_MIGRATIONS.find((m) => m.name.startsWith("0047_"))!;
+    await db.batch(migration.queries.map((q) => db.prepare(q)));
+    const { results } = await db
+      .prepare("SELECT n.name FROM delivery_counts c JOIN names n ON n.id = c.webhook WHERE n.name IN (SELECT value FROM json_each(?1)) ORDER BY n.name")
+      .bind(JSON.stringify([live, goneEmpty, goneCounting]))
+      .all<{ name: string }>();
+    expect(results.map((r) => r.name)).toEqual([goneCounting, live].sort());
+    expect(await totals()).toBe(totalsBefore);
+  });
+});
