@@ -96,8 +96,9 @@ export async function postDelivery(r: PostRequest, now = Date.now()): Promise<Po
   const payload = await outbound(r.transform, r.body);
   if (!payload.ok) {
     // Recorded without the event's values: a webhook's health shows it to tokens that may not read
-    // the event. The webhook's test (POST /v1/webhooks/{uid}/test) shows the whole error.
-    const error = `transformation failed, not retried: ${payload.summary}; POST /v1/webhooks/{uid}/test shows the whole error`.slice(0, 1000);
+    // the event. The webhook's test (POST /v1/webhooks/{uid}/test) shows the whole error, when there is more.
+    const more = payload.reason === payload.summary ? "" : "; POST /v1/webhooks/{uid}/test shows the whole error";
+    const error = `transformation failed, not retried: ${payload.summary}${more}`.slice(0, 1000);
     return { result: { ok: false, permanent: true }, attempt: { ...base, durationMs: elapsed(), statusCode: null, error, responseSnippet: null } };
   }
   // Edgehook's own headers come last: a transformation never replaces a signature.

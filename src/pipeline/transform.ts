@@ -11,6 +11,7 @@
  * expression's parse tree nests at most TRANSFORM_LIMITS.nesting levels.
  */
 import jsonata from "jsonata";
+import { isCredentialHeader } from "../domain/credential-headers";
 import { utf8Length } from "../domain/crypto";
 import { parseBody } from "../domain/documents";
 import { isIndexable } from "../domain/guards";
@@ -127,7 +128,7 @@ export async function runTransform(
   const headers: Record<string, string> = {};
   for (const [name, source] of Object.entries(compiled.headers)) {
     const h = await evaluate(source, input, maxSteps);
-    if (!h.ok) return failed(`transformHeaders["${name}"]`, h);
+    if (!h.ok) return failed(`transformHeaders["${name}"]`, isCredentialHeader(name) ? unquoted(h) : h);
     if (h.value === undefined) continue; // nothing matched: the header is not sent
     if (typeof h.value !== "string" && typeof h.value !== "number" && typeof h.value !== "boolean") {
       return failed(`transformHeaders["${name}"]`, quoting("the value is not a string"));
@@ -149,6 +150,16 @@ interface Failure {
 
 /** A failure whose message quotes no value. */
 const quoting = (message: string): Failure => ({ reason: message, summary: message });
+
+/**
+ * A credential header's failure without JSONata's message, which quotes what it met, so the
+ * header's write-only expression too (`$error('…')`, a literal that fails a cast): its code and
+ * position (the summary) alone, to whoever may read the event as well.
+ */
+function unquoted(f: Failure): Failure {
+  if (f.reason === f.summary) return f;
+  return quoting(`${f.summary}; JSONata's message is not shown, as it may quote the expression of a credential header (write-only)`);
+}
 
 /** Evaluation is deterministic, so every failure of a transform is permanent. */
 function failed(where: string, f: Failure): TransformResult {

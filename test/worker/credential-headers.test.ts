@@ -124,6 +124,25 @@ describe("credential headers are write-only", () => {
     expect(req!.headers).toMatchObject({ authorization: BEARER, "x-api-key": API_KEY, "x-conversation": "message.received" });
   });
 
+  it("shows a credential header's failure in the test answer and the delivery's attempt without quoting its expression", async () => {
+    const p = pipeline();
+    // JSONata's message for this one quotes the literal: `Unable to cast value to a number: "Bearer sk_…"`.
+    const { webhook, event } = await p.webhookOn("ok", { transformHeaders: { authorization: `$number('${BEARER}')`, "x-conversation": "metadata.eventType" } });
+    const id = await p.ingest(event());
+    const test = await p.api("POST", `/v1/webhooks/${webhook.uid}/test`, { eventId: id });
+    expect(test.status).toBe(200);
+    expectNoCredential(test.json, "test of a failing credential header");
+    expect(test.json.request).toBeNull();
+    expect(test.json.transformError).toMatch(/^transformHeaders\["authorization"\]: JSONata error D3030 \(at position 8\); /);
+
+    await p.deliver();
+    const [d] = (await p.api("GET", `/v1/events/${id}`)).json.deliveries;
+    expect(d).toMatchObject({ status: "failed", attemptCount: 1 });
+    expectNoCredential(d, "attempt");
+    // The test answer shows no more, so the attempt does not send there for it.
+    expect(d.attempts[0].error).toBe(`transformation failed, not retried: ${test.json.transformError}`);
+  });
+
   it("keeps a stored value written back as the marker (GET, edit one header, PATCH it all back), and the next delivery sends the real value", async () => {
     const p = pipeline();
     const { webhook, event, key } = await withCredentials(p);

@@ -206,6 +206,24 @@ describe("GET /v1/listen", () => {
     expect(JSON.stringify(l.messages)).not.toContain("sk_listen_4f2a9c");
   });
 
+  it("as a webhook: hears a credential header's failure without its expression, which JSONata's message would quote", async () => {
+    const p = pipeline();
+    const org = `org-${uniqueKey()}`;
+    const w = await p.createWebhook({
+      url: "https://downstream.test/ok/listen-credential-error",
+      eventTypes: ["message.*"],
+      organizationUid: org,
+      transformHeaders: { "x-api-key": "$error('sk_listen_7b3e1d')" },
+    });
+    const l = await connect(p, `webhookUid=${w.uid}`);
+    const id = await p.ingest(body("message.received", org));
+    await l.examined(await positionOf(p, id));
+    const heard = l.events()[0]!;
+    expect(heard.id).toBe(id);
+    expect(heard.transformError).toMatch(/^transformHeaders\["x-api-key"\]: JSONata error D3137 \(at position \d+\); /);
+    expect(JSON.stringify(l.messages)).not.toContain("sk_listen_7b3e1d");
+  });
+
   it("a token limited to one location, or lacking a data scope, hears nothing else", async () => {
     const p = pipeline();
     const org = `org-${uniqueKey()}`;

@@ -368,6 +368,31 @@ describe("bounds", () => {
     expect(r.permanent).toBe(true);
     expect(r.reason).toMatch(/^transform: T2001: .* \(at position \d+\)$/);
   });
+
+  it("a credential header's error names the header, JSONata's code and position, never its message (which quotes the write-only expression); other headers' whole", async () => {
+    const secret = "sk_live_9fQ2xLr7";
+    const failing: [string, string][] = [
+      [`$number('Bearer ${secret}')`, "D3030"], // Unable to cast value to a number: "Bearer sk_…"
+      [`'${secret}' > 3`, "T2009"], // The values "sk_…" and 3 either side of operator ">" …
+      [`$error('${secret}')`, "D3137"],
+      [`$assert(false, '${secret}')`, "D3141"],
+      // A stored expression that no longer parses fails at run time, quoting its token.
+      [`'Bearer' ${secret}`, "S0201"],
+    ];
+    for (const [expr, code] of failing) {
+      const credential = await runTransform({ body: null, headers: { "x-api-key": expr } }, messageReceived);
+      expect(credential.ok, expr).toBe(false);
+      if (credential.ok) continue;
+      const said = JSON.stringify(credential);
+      expect(said, expr).not.toContain(secret);
+      expect(credential.reason, expr).toMatch(new RegExp(`^transformHeaders\\["x-api-key"\\]: JSONata error ${code} \\(at position \\d+\\); `));
+      expect(credential.summary, expr).toBe(credential.reason);
+      expect(credential.permanent).toBe(true);
+      // The same expression on a header that is no credential's says it whole.
+      const plain = await runTransform({ body: null, headers: { "x-trace": expr } }, messageReceived);
+      expect(plain.ok ? "" : plain.reason, expr).toMatch(new RegExp(`^transformHeaders\\["x-trace"\\]: ${code}: .*${secret}`));
+    }
+  });
 });
 
 describe("compiling", () => {
