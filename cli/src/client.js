@@ -4,6 +4,7 @@
 import createClient from "openapi-fetch";
 import { requireToken } from "./config.js";
 import { CliError } from "./errors.js";
+import { isObject } from "./guards.js";
 import { printable } from "./output.js";
 
 /**
@@ -17,6 +18,8 @@ export function apiClient(c) {
   return createClient({ baseUrl: c.url, headers: { authorization: `Bearer ${requireToken(c)}` } });
 }
 
+const NOT_THE_API = "The URL answered, but not as the Edgehook API does (not a JSON object): is it the Worker's base URL?";
+
 /**
  * The data of an API answer, or a CliError carrying the API's error code and message.
  * @template T
@@ -29,12 +32,15 @@ export async function unwrap(call) {
     result = await call;
   } catch (err) {
     // openapi-fetch parses the answer as JSON: a SyntaxError is an answer, from something that is not the API.
-    if (err instanceof SyntaxError) throw new CliError("The URL answered, but not as the Edgehook API does (not JSON): is it the Worker's base URL?");
+    if (err instanceof SyntaxError) throw new CliError(NOT_THE_API);
     const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err);
     throw new CliError(`Cannot reach the API: ${cause}. Is the URL right (and \`npm run dev\` running, locally)?`);
   }
   const { response, error, data } = result;
   if (!response.ok) throw apiError(response.status, error);
+  // Every answer of the API with a body is a JSON object (a 204 has none): an empty body or other
+  // JSON comes from something else, and the command reading its fields would crash on it.
+  if (response.status !== 204 && !isObject(data)) throw new CliError(NOT_THE_API);
   return /** @type {T} */ (data);
 }
 

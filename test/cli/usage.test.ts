@@ -97,6 +97,32 @@ describe("usage errors", () => {
     }
   });
 
+  it("a URL that answers 2xx with no JSON object (empty, null, a list) is said not to be the API, in one line, not a stack trace", async () => {
+    const answers: Record<string, [number, string]> = { "/empty": [200, ""], "/null": [200, "null"], "/list": [200, "[]"], "/accepted": [202, ""] };
+    const server = createServer((req, res) => {
+      const [status, body] = answers[(req.url ?? "").replace(/\/v1\/.*/, "")] ?? [404, ""];
+      res.writeHead(status, { "content-type": "application/json" }).end(body);
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const h = cliHome();
+      for (const [path, args] of [
+        ["/empty", ["events", "list"]],
+        ["/null", ["stats"]],
+        ["/list", ["webhooks", "get", "wh_1"]],
+        ["/accepted", ["events", "replay", "evt_1"]],
+      ] as const) {
+        const r = await h.edgehook([...args, "--url", `http://127.0.0.1:${port}${path}`, "--token", "t"]);
+        expect(r.stderr, path).toContain("not as the Edgehook API does");
+        expect(r.stderr, path).not.toMatch(STACK);
+        expect(r.code, path).toBe(1);
+      }
+    } finally {
+      server.close();
+    }
+  });
+
   it("a reader that stops early (| head) ends it quietly, not with a stack trace", async () => {
     const rows = Array.from({ length: 2000 }, (_, i) => ({ id: `evt_${i}`, eventType: "message.received", sourceId: "podium", locationUid: null, organizationUid: null, receivedAt: new Date(0).toISOString() }));
     const a = await fakeApi({ routes: { "GET /v1/events": { data: rows, nextCursor: null } } });
