@@ -34,7 +34,8 @@ export async function unwrap(call) {
     // openapi-fetch parses the answer as JSON: a SyntaxError is an answer, from something that is not the API.
     if (err instanceof SyntaxError) throw new CliError(NOT_THE_API);
     const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err);
-    throw new CliError(`Cannot reach the API: ${cause}. Is the URL right (and \`npm run dev\` running, locally)?`);
+    // One line: a TLS failure's message (an https URL on an http port) ends in a line break.
+    throw new CliError(`Cannot reach the API: ${printable(cause.trim())}. Is the URL right (and \`npm run dev\` running, locally)?`);
   }
   const { response, error, data } = result;
   if (!response.ok) throw apiError(response.status, error);

@@ -123,6 +123,18 @@ describe("usage errors", () => {
     }
   });
 
+  it("an https URL on a port that speaks http is said unreachable in one line (the TLS error's line break dropped)", async () => {
+    const a = await fakeApi({ routes: { "GET /v1/events": { data: [], nextCursor: null } } });
+    const r = await cliHome().edgehook(["events", "list", "--url", `https://127.0.0.1:${a.port}`, "--token", "t"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error Cannot reach the API: .+\. Is the URL right/);
+    expect(r.stderr.trimEnd().split("\n")).toHaveLength(1);
+    const sent = await cliHome().edgehook(["send", "--url", `https://127.0.0.1:${a.port}/webhooks/podium`, "--secret", "s"]);
+    expect(sent.code).toBe(1);
+    expect(sent.stderr).toMatch(/^error POST https:.+ failed: .+\. Is/);
+    expect(sent.stderr.trimEnd().split("\n")).toHaveLength(1);
+  });
+
   it("a reader that stops early (| head) ends it quietly, not with a stack trace", async () => {
     const rows = Array.from({ length: 2000 }, (_, i) => ({ id: `evt_${i}`, eventType: "message.received", sourceId: "podium", locationUid: null, organizationUid: null, receivedAt: new Date(0).toISOString() }));
     const a = await fakeApi({ routes: { "GET /v1/events": { data: rows, nextCursor: null } } });

@@ -73,7 +73,7 @@ export function registerSend(program) {
           headers: { "content-type": "application/json", "podium-timestamp": timestamp, "podium-signature": signature },
           body,
         }).catch((err) => {
-          throw new CliError(`POST ${url} failed: ${err.cause?.message ?? err.message}. Is \`npm run dev\` running (on another port: --port N, or EDGEHOOK_URL)?`);
+          throw new CliError(`POST ${url} failed: ${printable(String(err.cause?.message ?? err.message).trim())}. Is \`npm run dev\` running (on another port: --port N, or EDGEHOOK_URL)?`);
         });
         const text = await res.text();
         if (o.json) printJsonLine({ url, type: o.type, status: res.status, answer: safeJson(text) });
