@@ -87,6 +87,8 @@ forwarded, so nothing stored meanwhile (within retention) is missed.`,
       const secret = opts.webhook ? undefined : (opts.secret ?? saved.secret ?? `whsec_${randomBytes(32).toString("base64")}`);
       const resumeFrom = opts.fromNow || opts.replay ? null : (saved.position ?? null);
       const log = (/** @type {string} */ line) => process.stderr.write(`${line}\n`);
+      /** A connection after the first resumes after where the last one got to, whatever the first resumed from. */
+      let connected = false;
 
       const { openStream } = await loadStream();
       const stream = openStream({
@@ -103,8 +105,11 @@ forwarded, so nothing stored meanwhile (within retention) is missed.`,
           if (m.type === "hello") {
             // Kept once the server has taken it: a secret it refused is not sent again on the next run.
             if (secret && m.secret === secret && secret !== saved.secret) state.save({ secret });
+            // The hello's position is where this connection starts (a reconnect's, the last one forwarded).
+            const resuming = resumeFrom !== null || connected;
+            connected = true;
             log(
-              `${pc.green("Listening")} on ${conn.url} → ${pc.bold(target)}${resumeFrom !== null ? ` (resuming after ${resumeFrom})` : ""}\n` +
+              `${pc.green("Listening")} on ${conn.url} → ${pc.bold(target)}${resuming ? ` (resuming after ${m.position})` : ""}\n` +
                 (m.secret ? `Signing secret: ${pc.bold(printable(m.secret))}` : `Signed with webhook ${printable(m.webhookUid)}'s secret`),
             );
           } else if (m.type === "notice") {
