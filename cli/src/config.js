@@ -5,6 +5,8 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
+// A namespace, not a named import: parseEnv came in Node 20.12, and the CLI runs on any Node 20.
+import * as util from "node:util";
 import { CliError } from "./errors.js";
 import { isObject } from "./guards.js";
 
@@ -41,11 +43,21 @@ export function writeJson(/** @type {string} */ path, /** @type {unknown} */ val
   renameSync(tmp, path);
 }
 
-/** A variable of the local development settings (.dev.vars, else .dev.vars.example) in the current directory. */
+/**
+ * A variable of the local development settings (.dev.vars, else .dev.vars.example) in the current
+ * directory, read as wrangler reads the file (dotenv: 'single' or "double" quotes, a # comment after
+ * the value) with Node's own dotenv parser; a Node 20 before 20.12 has none: then a plain NAME=value.
+ */
 export function devVar(/** @type {string} */ name) {
   for (const file of [".dev.vars", ".dev.vars.example"]) {
     if (!existsSync(file)) continue;
-    const m = new RegExp(`^${name}\\s*=\\s*"?([^"\\n]*)"?`, "m").exec(readFileSync(file, "utf8"));
+    const text = readFileSync(file, "utf8");
+    if (typeof util.parseEnv === "function") {
+      const value = util.parseEnv(text)[name];
+      if (value !== undefined) return value;
+      continue;
+    }
+    const m = new RegExp(`^${name}\\s*=\\s*"?([^"\\n]*)"?`, "m").exec(text);
     if (m?.[1] !== undefined) return m[1].trim();
   }
   return undefined;

@@ -135,6 +135,17 @@ describe("cleartext", () => {
     expect(bearers(a)).toEqual(["Bearer secret-token", "Bearer secret-token"]);
   });
 
+  it("against a loopback URL is .dev.vars' ADMIN_TOKEN as wrangler reads it: quotes and a comment after it are no part of it", async () => {
+    const a = await api();
+    const h = cliHome();
+    const token = "dev-admin-token-with-quotes-0123456789";
+    for (const line of [`ADMIN_TOKEN='${token}'`, `ADMIN_TOKEN="${token}" # the local one`, `ADMIN_TOKEN=${token} # the local one`, `ADMIN_TOKEN=${token}`]) {
+      writeFileSync(join(h.dir, ".dev.vars"), `# local values\nTOKEN_PEPPER=p\n${line}\nPODIUM_WEBHOOK_SECRET=s\n`);
+      expect((await h.edgehook(["events", "list", "--url", a.url])).code, line).toBe(0);
+    }
+    expect(bearers(a)).toEqual(Array(4).fill(`Bearer ${token}`));
+  });
+
   it("loopback http and any https URL are allowed", () => {
     for (const url of ["http://127.0.0.1:8787", "http://127.0.0.2:1", "http://localhost:8787", "http://[::1]:8787"]) {
       expect(isLoopback(url)).toBe(true);
