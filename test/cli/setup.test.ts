@@ -225,6 +225,18 @@ describe("edgehook setup", () => {
     expect(p.connection()).toMatchObject({ url: "https://staging.example", token: "staging-token" });
   });
 
+  it("sets the admin token --admin-token gives, through stdin, keeps it for deploy and never prints it", async () => {
+    const p = project({ secrets: ["TOKEN_PEPPER", "ADMIN_TOKEN"] });
+    const given = "given-admin-token-0123456789abcdefghijklmnop";
+    const { output } = await p.edgehook(["setup", "--admin-token", given]);
+    const put = p.calls().filter((c) => c.args[1] === "put");
+    expect(put).toEqual([{ args: ["secret", "put", "ADMIN_TOKEN"], stdin: given }]);
+    expect(output).toContain("ADMIN_TOKEN: set to the one --admin-token gave");
+    expect(output).not.toContain(given);
+    await p.edgehook(["deploy"]);
+    expect(p.connection()).toMatchObject({ url: "https://edgehook.example-sub.workers.dev", token: given });
+  });
+
   it("--dry-run prints every wrangler command and runs none", async () => {
     const p = project();
     const { output } = await p.edgehook(["setup", "--dry-run"]);

@@ -240,7 +240,9 @@ async function setup(o) {
     // deploy pairs it with the URL (never with the URL saved before, another deployment's maybe).
     const path = configFile(o.config);
     saveUnpaired(path, { dir: o.dir, worker: want.worker, token: adminToken });
-    log(`ADMIN_TOKEN: ${pc.bold(adminToken)}  (shown this once; kept in ${path} until \`edgehook deploy\` saves it with the Worker's URL)`);
+    // One given with --admin-token is known already, and not echoed into a terminal or a CI log.
+    const shown = o.adminToken ? "set to the one --admin-token gave" : `${pc.bold(adminToken)}  (shown this once)`;
+    log(`ADMIN_TOKEN: ${shown}; kept in ${path} until \`edgehook deploy\` saves it with the Worker's URL`);
   }
   return { adminToken, worker: want.worker, binding: want.database.binding };
 }
