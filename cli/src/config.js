@@ -184,10 +184,18 @@ export function requireToken(c) {
       { exitCode: 2 },
     );
   }
-  // Pasted with a line break, or a character past ASCII: no request could carry it. (Spaces round it
-  // would be dropped on the way, and another token sent.)
-  if (c.token.trim() !== c.token || !/^[\x20-\x7e]+$/.test(c.token)) {
+  return headerSafe(c.token);
+}
+
+/**
+ * A token as a request carries it, else a usage error. Pasted with a line break, or a character past
+ * ASCII: no request could carry it. (Spaces round it would be dropped on the way, and another token sent.)
+ * @param {string} token
+ */
+export function headerSafe(token) {
+  if (token === "") throw new CliError("The API token is empty.", { exitCode: 2 });
+  if (token.trim() !== token || !/^[\x20-\x7e]+$/.test(token)) {
     throw new CliError("The API token holds a character no HTTP header can carry as it is (printable ASCII only, no spaces round it).", { exitCode: 2 });
   }
-  return c.token;
+  return token;
 }

@@ -1,6 +1,6 @@
 // What the CLI answers to input it cannot use: a usage error exits 2 with one line, never a
 // stack trace, and nothing is sent.
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { spawn } from "node:child_process";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -44,6 +44,17 @@ describe("usage errors", () => {
     // A space inside is printable ASCII, which a header carries: such a token is sent as it is.
     expect((await h.edgehook(["events", "list", "--url", a.url, "--token", "token with spaces inside"])).code).toBe(0);
     expect(a.seen.map((s) => s.authorization)).toEqual(["Bearer token with spaces inside"]);
+  });
+
+  it("config refuses to save a token no HTTP header can carry (or none), which every command after would refuse", async () => {
+    const h = cliHome();
+    for (const token of ["Ωmega-token", "pasted-token\n", " token", ""]) {
+      const r = await h.edgehook(["config", "--url", "http://127.0.0.1:8931", "--token", token]);
+      expect(r.code, JSON.stringify(token)).toBe(2);
+      expect(r.stderr, JSON.stringify(token)).toMatch(/^error The API token (is empty|holds a character no HTTP header can carry)/);
+      expect(r.stderr, JSON.stringify(token)).not.toMatch(STACK);
+    }
+    expect(existsSync(h.config)).toBe(false);
   });
 
   it("send: --count 0 is refused rather than sending nothing, and --json escapes what a terminal would act on", async () => {

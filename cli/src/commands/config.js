@@ -1,6 +1,6 @@
 // `edgehook config`: shows or saves the API URL the other commands use, and the token saved
 // for it. A token is saved for one URL and sent to no other.
-import { DEFAULT_URL, apiUrl, configFile, isLoopback, readSaved, saveConnection } from "../config.js";
+import { DEFAULT_URL, apiUrl, configFile, headerSafe, isLoopback, readSaved, saveConnection } from "../config.js";
 import { CliError } from "../errors.js";
 
 /** A URL read from the config file, or undefined when it is none. @param {string} raw */
@@ -51,6 +51,8 @@ API needs --token or EDGEHOOK_TOKEN. Tokens saved for other URLs are kept for wh
           { exitCode: 2 },
         );
       }
+      // Saved, it would be refused by every command after, as not its own mistake: refused here.
+      if (o.token !== undefined) headerSafe(o.token);
       if (o.url !== undefined || o.token !== undefined) saveConnection(path, apiUrl(o.url ?? beforeUrl ?? DEFAULT_URL), o.token);
       const saved = readSaved(path);
       const url = saved.url === undefined ? undefined : apiUrl(saved.url);
