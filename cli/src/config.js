@@ -2,7 +2,7 @@
 // config file's, then the local stack. The token: --token, then EDGEHOOK_TOKEN, then the token
 // the config file saved for that very URL (a saved token is sent to no other), then, against
 // a local stack, .dev.vars' ADMIN_TOKEN.
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 // A namespace, not a named import: parseEnv came in Node 20.12, and the CLI runs on any Node 20.
@@ -37,10 +37,17 @@ export function readJson(path) {
 
 /** Writes JSON readable by the owner only, atomically (a crash never leaves half a file). */
 export function writeJson(/** @type {string} */ path, /** @type {unknown} */ value) {
-  mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
-  renameSync(tmp, path);
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
+    renameSync(tmp, path);
+  } catch (err) {
+    // A folder not writable (or a file where a folder should be): said in one line, not a stack trace.
+    if (existsSync(tmp)) rmSync(tmp, { force: true });
+    const why = err instanceof Error && "code" in err ? String(err.code) : String(err);
+    throw new CliError(`Cannot write ${path} (${why}): give a config file in a folder you can write with --config or EDGEHOOK_CONFIG.`);
+  }
 }
 
 /**

@@ -57,6 +57,23 @@ describe("usage errors", () => {
     expect(existsSync(h.config)).toBe(false);
   });
 
+  it("a config file that cannot be written (a file where its folder should be) is said in one line, by config and by listen", async () => {
+    const h = cliHome();
+    const blocked = join(h.dir, "not-a-folder");
+    writeFileSync(blocked, "");
+    const config = join(blocked, "config.json");
+    const saved = await h.edgehook(["config", "--config", config, "--url", "http://127.0.0.1:8931", "--token", "a-token"]);
+    expect(saved.code).toBe(1);
+    expect(saved.stderr).toMatch(/^error Cannot write .*config\.json \(\w+\): give a config file in a folder you can write/);
+    expect(saved.stderr).not.toMatch(STACK);
+    // listen keeps its position beside the config file: it stops at the API's hello, before forwarding anything.
+    const a = await fakeApi({ listen: (ws) => ws.send(JSON.stringify({ type: "hello", listenerId: "l", mode: "listen", position: 3, secret: "whsec_x", webhookUid: null })) });
+    const listened = await h.edgehook(["listen", "9", "--url", a.url, "--token", "a-token"], { EDGEHOOK_CONFIG: config });
+    expect(listened.code).toBe(1);
+    expect(listened.stderr).toMatch(/^error Cannot write .*listen-state/m);
+    expect(listened.stderr).not.toMatch(STACK);
+  });
+
   it("send: --count 0 is refused rather than sending nothing, and --json escapes what a terminal would act on", async () => {
     const h = cliHome();
     const none = await h.edgehook(["send", "--count", "0", "--secret", "s", "--port", "9"]);
