@@ -237,6 +237,21 @@ describe("edgehook setup", () => {
     expect(p.connection()).toMatchObject({ url: "https://edgehook.example-sub.workers.dev", token: given });
   });
 
+  it("shows the admin token it set even when the config file cannot be written, which it says in one line", async () => {
+    const p = project();
+    const blocked = join(p.dir, "not-a-folder");
+    writeFileSync(blocked, "");
+    const failed = await p.edgehook(["setup", "--config", join(blocked, "config.json")]).then(
+      () => null,
+      (err: { code: number; stdout: string; stderr: string }) => err,
+    );
+    const adminToken = p.calls().find((c) => c.args.join(" ") === "secret put ADMIN_TOKEN")!.stdin;
+    expect(failed?.code).toBe(1);
+    expect(`${failed?.stdout}${failed?.stderr}`).toContain(`ADMIN_TOKEN: ${adminToken}`);
+    expect(failed?.stderr).toMatch(/^error Cannot write .*config\.json/m);
+    expect(failed?.stderr).not.toMatch(/^\s+at /m);
+  });
+
   it("--dry-run prints every wrangler command and runs none", async () => {
     const p = project();
     const { output } = await p.edgehook(["setup", "--dry-run"]);

@@ -239,10 +239,12 @@ async function setup(o) {
     // The Worker's URL is not known here: the token is kept unpaired, sent nowhere, until
     // deploy pairs it with the URL (never with the URL saved before, another deployment's maybe).
     const path = configFile(o.config);
-    saveUnpaired(path, { dir: o.dir, worker: want.worker, token: adminToken });
     // One given with --admin-token is known already, and not echoed into a terminal or a CI log.
+    // A generated one is shown before it is saved: the Worker has it now, and a config file that
+    // cannot be written must not leave it known to nobody (a next setup keeps the one set).
     const shown = o.adminToken ? "set to the one --admin-token gave" : `${pc.bold(adminToken)}  (shown this once)`;
     log(`ADMIN_TOKEN: ${shown}; kept in ${path} until \`edgehook deploy\` saves it with the Worker's URL`);
+    saveUnpaired(path, { dir: o.dir, worker: want.worker, token: adminToken });
   }
   return { adminToken, worker: want.worker, binding: want.database.binding };
 }
