@@ -1,5 +1,6 @@
 // `edgehook listen` as a process whose connection drops: the reconnect resumes after the last event
-// forwarded, and its status line says that position, not the one the run started from.
+// forwarded, and its status line says that position, not the one the run started from; the signing
+// secret is said once a run.
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it, vi } from "vitest";
@@ -41,6 +42,8 @@ describe("edgehook listen reconnecting", () => {
     const first = await fresh.exited;
     expect(asked).toEqual([null, "12"]);
     expect(first.stderr.match(/^Listening on .*$/gm)).toEqual([expect.not.stringContaining("resuming"), expect.stringContaining("(resuming after 12)")]);
+    // The signing secret is printed once a run, not again at each reconnect.
+    expect(first.stderr.match(/^Signing secret: whsec_x$/gm)).toHaveLength(1);
 
     // A run that resumes after 14: its reconnect resumes after 16, where the last connection got to.
     const resumed = h.start(args);
@@ -49,5 +52,6 @@ describe("edgehook listen reconnecting", () => {
     const second = await resumed.exited;
     expect(asked.slice(2)).toEqual(["14", "16"]);
     expect(second.stderr.match(/^Listening on .*$/gm)).toEqual([expect.stringContaining("(resuming after 14)"), expect.stringContaining("(resuming after 16)")]);
+    expect(second.stderr.match(/^Signing secret: whsec_x$/gm)).toHaveLength(1);
   });
 });

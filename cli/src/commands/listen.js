@@ -107,11 +107,10 @@ forwarded, so nothing stored meanwhile (within retention) is missed.`,
             if (secret && m.secret === secret && secret !== saved.secret) state.save({ secret });
             // The hello's position is where this connection starts (a reconnect's, the last one forwarded).
             const resuming = resumeFrom !== null || connected;
+            // What it signs with is said once a run, at its first connection (a reconnect signs the same).
+            const signing = connected ? "" : `\n${m.secret ? `Signing secret: ${pc.bold(printable(m.secret))}` : `Signed with webhook ${printable(m.webhookUid)}'s secret`}`;
             connected = true;
-            log(
-              `${pc.green("Listening")} on ${conn.url} → ${pc.bold(target)}${resuming ? ` (resuming after ${m.position})` : ""}\n` +
-                (m.secret ? `Signing secret: ${pc.bold(printable(m.secret))}` : `Signed with webhook ${printable(m.webhookUid)}'s secret`),
-            );
+            log(`${pc.green("Listening")} on ${conn.url} → ${pc.bold(target)}${resuming ? ` (resuming after ${m.position})` : ""}${signing}`);
           } else if (m.type === "notice") {
             log(pc.yellow(printable(m.message)));
           } else if (m.type === "event") {
