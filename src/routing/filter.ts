@@ -55,11 +55,15 @@ export const FILTER_LIMITS = {
   regexWork: 4 * 1024 * 1024,
 } as const;
 
-/** What is left of an evaluation's `regexWork`. */
-interface Budget {
+/**
+ * What is left of an evaluation's `regexWork`. Routing gives one to an event and passes it to every
+ * webhook's filter in turn (routing/match.ts), so an event costs one budget however many filters test it.
+ */
+export interface RegexBudget {
   left: number;
 }
-const budget = (): Budget => ({ left: FILTER_LIMITS.regexWork });
+export const regexBudget = (): RegexBudget => ({ left: FILTER_LIMITS.regexWork });
+type Budget = RegexBudget;
 
 const COMPARE = { $gt: "gt", $gte: "gte", $lt: "lt", $lte: "lte" } as const;
 const TEXT = { $startsWith: "startsWith", $endsWith: "endsWith", $contains: "contains" } as const;
@@ -86,10 +90,11 @@ export function validateFilter(doc: unknown): { ok: true; filter: Filter } | { o
   return v.issues.length > 0 ? { ok: false, issues: v.issues } : { ok: true, filter };
 }
 
-export function matchesFilter(filter: Filter, input: { body: unknown; headers: Record<string, string> }): boolean {
+/** Whether the input matches; its `$regex` conditions spend `budget` (a fresh one unless given: one shared by several filters). */
+export function matchesFilter(filter: Filter, input: { body: unknown; headers: Record<string, string> }, budget: RegexBudget = regexBudget()): boolean {
   try {
     const headers = Object.fromEntries(Object.entries(input.headers).map(([name, value]) => [name.toLowerCase(), value]));
-    return test(filter, { body: input.body, headers }, budget());
+    return test(filter, { body: input.body, headers }, budget);
   } catch {
     // Only an input that is not plain data (a throwing getter, a proxy) gets here: such an
     // event cannot be shown to match, and routing must not crash on it.
@@ -107,7 +112,7 @@ export function explainMismatch(filter: Filter, input: { body: unknown; headers:
   try {
     const headers = Object.fromEntries(Object.entries(input.headers).map(([name, value]) => [name.toLowerCase(), value]));
     // One budget for the whole explanation, which tests each level again on its way down.
-    return why(filter, { body: input.body, headers }, "", budget()) ?? "the event does not match the filter";
+    return why(filter, { body: input.body, headers }, "", regexBudget()) ?? "the event does not match the filter";
   } catch {
     return "the event is not plain data";
   }

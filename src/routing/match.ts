@@ -2,7 +2,7 @@ import { ALERT_SOURCE } from "../domain/alerts";
 import { confinementAllows } from "../domain/access";
 import { parseBody } from "../domain/documents";
 import type { EventFacts, Webhook } from "../domain/types";
-import { explainMismatch, matchesFilter, regexWeight, validateFilter, type Filter } from "./filter";
+import { explainMismatch, matchesFilter, regexBudget, regexWeight, validateFilter, type Filter, type RegexBudget } from "./filter";
 
 /** An entry of `eventTypes` matches an exact type, every type of an object (`message.*`), or all (`*`). */
 export function typeMatches(pattern: string, eventType: string): boolean {
@@ -115,11 +115,37 @@ export function filterRegexWeight(w: Webhook): number {
   return typeof f === "string" ? 0 : regexWeight(f);
 }
 
-/** Whether the webhook's filter (if any) admits the event. */
-function passesFilter(w: Webhook, input: FilterInput): boolean {
+/** Whether the webhook's filter (if any) admits the event, its `$regex` spending the event's budget. */
+function passesFilter(w: Webhook, input: FilterInput, budget: RegexBudget): boolean {
   if (w.filter === null) return true;
   const f = filterOf(w.filter);
-  return typeof f !== "string" && matchesFilter(f, input.value);
+  return typeof f !== "string" && matchesFilter(f, input.value, budget);
+}
+
+const isCatchAll = (w: Owned): boolean => w.organizationUid === null && w.locationUid === null;
+
+// Routing orders the webhooks of a batch (or request) once, not once per event.
+const ordered = new WeakMap<readonly Webhook[], Webhook[]>();
+
+/**
+ * The order in which routing tests filters for an event, all of them spending the event's one
+ * `$regex` budget (a budget per webhook let a tenant's many costly webhooks cost the ingest batch
+ * that carries everyone's events many budgets an event): the catch-alls first (no organization,
+ * no location: the operator's, which no limited token can make), so that what an organization's
+ * own filters spend never starves them, then by creation (createdAt, then uid). An event of an
+ * organization is tested only by the catch-alls and that organization's and its locations'
+ * webhooks (ownerMatches), so a budget its webhooks use up affects only its webhooks.
+ * Deterministic for an event and a set of webhooks.
+ */
+export function routingOrder(webhooks: readonly Webhook[]): Webhook[] {
+  let o = ordered.get(webhooks);
+  if (o === undefined) {
+    o = [...webhooks].sort(
+      (a, b) => Number(isCatchAll(b)) - Number(isCatchAll(a)) || a.createdAt - b.createdAt || (a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0),
+    );
+    ordered.set(webhooks, o);
+  }
+  return o;
 }
 
 /** Where an event goes: the webhooks owed it, and those whose filter excluded it. */
@@ -131,14 +157,22 @@ export interface Routing {
 /**
  * The webhooks owed an event: those it matches that existed when it was received
  * and whose filter admits its content. A pure function of the event and the
- * webhooks; the body is parsed once, and only when a candidate has a filter.
+ * webhooks; the body is parsed once, and only when a candidate has a filter. The
+ * filters are tested in `routingOrder` and share one `$regex` budget: past it, a
+ * `$regex` does not match, whichever webhook's it is. Listed in the order given.
  */
 export function owedWebhooks(webhooks: Webhook[], e: RoutedEvent & EventContent & { receivedAt: number }): Routing {
   const input = new FilterInput(e);
+  const budget = regexBudget();
+  const admits = new Map<Webhook, boolean>();
+  for (const w of routingOrder(webhooks)) {
+    if (w.createdAt > e.receivedAt || !matches(w, e)) continue;
+    admits.set(w, passesFilter(w, input, budget));
+  }
   const routing: Routing = { owed: [], filteredOut: [] };
   for (const w of webhooks) {
-    if (w.createdAt > e.receivedAt || !matches(w, e)) continue;
-    (passesFilter(w, input) ? routing.owed : routing.filteredOut).push(w);
+    const admitted = admits.get(w);
+    if (admitted !== undefined) (admitted ? routing.owed : routing.filteredOut).push(w);
   }
   return routing;
 }
@@ -146,9 +180,53 @@ export function owedWebhooks(webhooks: Webhook[], e: RoutedEvent & EventContent 
 /** An event to replay: its content is needed when a target has a filter (else it may be null). */
 export type ReplayEvent = RoutedEvent & { id: string; receivedAt: number; content: EventContent | null };
 
-/** The targets a replayed event is owed: types, owner and sources (whenever the webhook was made), and filter. */
-export function replayTargets(targets: Webhook[], e: ReplayEvent): Webhook[] {
+/** What a replay tests for each event, in routing order, and which of those are its targets. */
+export interface ReplayPlan {
+  tested: Webhook[];
+  targets: ReadonlySet<string>;
+}
+
+/**
+ * Whether one event could be owed to both webhooks by their owners: false only when they name
+ * different organizations (a location webhook's confinement counts as its organization) or
+ * different locations. Whether a location belongs to an organization is not known here, so an
+ * unconfined location webhook may share events with any organization's.
+ */
+function ownersOverlap(a: Owned, b: Owned): boolean {
+  const orgOf = (w: Owned) => w.organizationUid ?? w.grantOrganizationUid;
+  const locationOf = (w: Owned) => (w.organizationUid === null ? w.locationUid : null);
+  const [oa, ob, la, lb] = [orgOf(a), orgOf(b), locationOf(a), locationOf(b)];
+  return (oa === null || ob === null || oa === ob) && (la === null || lb === null || la === lb);
+}
+
+/**
+ * What a replay to `targets` tests, so that each event is owed to a target what routing would
+ * owe it among `all` (the webhooks of the targets' kind): the targets, and before them in
+ * `routingOrder` every webhook whose `$regex` conditions spend the event's budget first and that
+ * may share an event with a target. The others cannot change what a target is owed: those after
+ * the last target, those without a `$regex`, those of other owners. Unlike routing, a replay
+ * reaches webhooks made after the event, and so does what they spend.
+ */
+export function replayPlan(all: Webhook[], targets: Webhook[]): ReplayPlan {
+  const uids = new Set(targets.map((t) => t.uid));
+  const everyone = [...all.filter((w) => !uids.has(w.uid)), ...targets];
+  const order = routingOrder(everyone);
+  let last = -1;
+  order.forEach((w, i) => {
+    if (uids.has(w.uid)) last = i;
+  });
+  const spends = (w: Webhook) => filterRegexWeight(w) > 0 && targets.some((t) => t.kind === w.kind && ownersOverlap(w, t));
+  return { tested: order.slice(0, last + 1).filter((w) => uids.has(w.uid) || spends(w)), targets: uids };
+}
+
+/**
+ * The targets a replayed event is owed: types, owner and sources (whenever the webhook was
+ * made), and filter, the plan's filters sharing the event's `$regex` budget as at ingest.
+ */
+export function replayTargets(plan: ReplayPlan, e: ReplayEvent): Webhook[] {
   const input = e.content && new FilterInput(e.content);
+  const budget = regexBudget();
   // Without content no filter can be shown to pass; callers read it whenever a target has a filter.
-  return targets.filter((w) => matches(w, e) && (w.filter === null || (input !== null && passesFilter(w, input))));
+  const owed = plan.tested.filter((w) => matches(w, e) && (w.filter === null || (input !== null && passesFilter(w, input, budget))));
+  return owed.filter((w) => plan.targets.has(w.uid));
 }

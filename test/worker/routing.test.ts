@@ -1,7 +1,9 @@
 import { describe, expect, it, vi } from "vitest";
 import type { Webhook } from "../../src/domain/types";
 import { newDelivery } from "../../src/domain/delivery";
-import { matches, owedWebhooks, typeMatches } from "../../src/routing/match";
+import { RE2JS } from "re2js";
+import { FILTER_LIMITS } from "../../src/routing/filter";
+import { filterRegexWeight, matches, owedWebhooks, replayPlan, replayTargets, routingOrder, typeMatches } from "../../src/routing/match";
 import { aWebhook as webhook } from "./helpers";
 
 
@@ -154,5 +156,104 @@ describe("routing by content", () => {
     const { owed, filteredOut } = owedWebhooks([webhook({ uid: "bad", filter: { body: { a: { $ne: 1 } } } })], at(sms));
     expect(owed).toEqual([]);
     expect(filteredOut.map((w) => w.uid)).toEqual(["bad"]);
+  });
+});
+
+describe("one $regex budget per event, shared by every webhook it is tested against", () => {
+  // A pattern that keeps many threads alive (a long repetition), matching only the last string of
+  // the event: a filter tests every string, and one pass costs over half the budget and within it.
+  const costly = { body: { "data.items": { $regex: "b{200}" } } };
+  const weight = filterRegexWeight(webhook({ filter: costly }));
+  const length = 4000;
+  const strings = Math.floor((0.75 * FILTER_LIMITS.regexWork) / (weight * length));
+  const items = [...Array.from({ length: strings - 1 }, () => "a".repeat(length)), "b".repeat(length)];
+  const onePass = strings * length * weight;
+  const e = {
+    ...event,
+    eventId: "evt_budget",
+    receivedAt: 10_000,
+    body: JSON.stringify({ data: { items } }),
+    headers: {},
+  };
+
+  /** The $regex work actually done while `run` runs: characters tested × the pattern's compiled size. */
+  function workOf<T>(run: () => T): { result: T; work: number } {
+    let work = 0;
+    const real = RE2JS.prototype.test;
+    const spy = vi.spyOn(RE2JS.prototype, "test").mockImplementation(function (this: RE2JS, input) {
+      work += input.length * this.programSize();
+      return real.call(this, input);
+    });
+    try {
+      return { result: run(), work };
+    } finally {
+      spy.mockRestore();
+    }
+  }
+
+  it("costs one budget an event however many webhooks have costly filters (work counted, not timed)", () => {
+    expect(onePass).toBeGreaterThan(FILTER_LIMITS.regexWork / 2);
+    expect(onePass).toBeLessThanOrEqual(FILTER_LIMITS.regexWork);
+    const hooks = Array.from({ length: 8 }, (_, i) => webhook({ uid: `t${i}`, organizationUid: "org-1", createdAt: 1000 + i, filter: costly }));
+    // Alone, each filter tests the whole event and matches it.
+    const alone = workOf(() => owedWebhooks([hooks[0]!], e));
+    expect(alone.result.owed.map((w) => w.uid)).toEqual(["t0"]);
+    expect(alone.work).toBe(onePass);
+    // Together, they spend one budget: the first matches, the others find it spent.
+    const together = workOf(() => owedWebhooks(hooks, e));
+    expect(together.work).toBeLessThanOrEqual(FILTER_LIMITS.regexWork);
+    expect(together.result.owed.map((w) => w.uid)).toEqual(["t0"]);
+    expect(together.result.filteredOut.map((w) => w.uid)).toEqual(["t1", "t2", "t3", "t4", "t5", "t6", "t7"]);
+  });
+
+  it("tests the catch-alls first, then by creation: an organization's costly webhooks made before a catch-all never starve it", () => {
+    const hooks = [
+      webhook({ uid: "org-a", organizationUid: "org-1", createdAt: 1000, filter: costly }),
+      webhook({ uid: "loc-a", locationUid: "loc-1", grantOrganizationUid: "org-1", createdAt: 1500, filter: costly }),
+      webhook({ uid: "catch-all", createdAt: 5000, filter: costly }),
+      webhook({ uid: "plain", organizationUid: "org-1", createdAt: 6000 }),
+    ];
+    const { owed, filteredOut } = owedWebhooks(hooks, e);
+    expect(owed.map((w) => w.uid)).toEqual(["catch-all", "plain"]);
+    expect(filteredOut.map((w) => w.uid)).toEqual(["org-a", "loc-a"]);
+    expect(routingOrder(hooks).map((w) => w.uid)).toEqual(["catch-all", "org-a", "loc-a", "plain"]);
+    // The order is the same whatever order the webhooks are read in: by creation, then uid.
+    const twins = [webhook({ uid: "z", organizationUid: "org-1", filter: costly }), webhook({ uid: "y", organizationUid: "org-1", filter: costly })];
+    expect(owedWebhooks(twins, e).owed.map((w) => w.uid)).toEqual(["y"]);
+    expect(owedWebhooks([...twins].reverse(), e).owed.map((w) => w.uid)).toEqual(["y"]);
+  });
+
+  it("an event of another organization is not tested by them: its budget is its own", () => {
+    const hooks = [
+      webhook({ uid: "org-a", organizationUid: "org-1", createdAt: 1000, filter: costly }),
+      webhook({ uid: "org-b", organizationUid: "org-2", createdAt: 2000, filter: costly }),
+    ];
+    const { result, work } = workOf(() => owedWebhooks(hooks, { ...e, organizationUid: "org-2", locationUid: "loc-2" }));
+    expect(result.owed.map((w) => w.uid)).toEqual(["org-b"]);
+    expect(work).toBe(onePass);
+  });
+
+  it("a replay owes a target what routing owed it, the webhooks tested before it spending the budget as at ingest", () => {
+    const hooks = [
+      webhook({ uid: "org-a", organizationUid: "org-1", createdAt: 1000, filter: costly }),
+      webhook({ uid: "org-plain", organizationUid: "org-1", createdAt: 2000, filter: { body: { "data.items": { $exist: true } } } }),
+      webhook({ uid: "loc-a", locationUid: "loc-1", grantOrganizationUid: "org-1", createdAt: 3000, filter: costly }),
+      webhook({ uid: "catch-all", createdAt: 5000, filter: costly }),
+      webhook({ uid: "org-b", organizationUid: "org-2", createdAt: 500, filter: costly }),
+    ];
+    const ingest = owedWebhooks(hooks, e).owed.map((w) => w.uid).sort();
+    expect(ingest).toEqual(["catch-all", "org-plain"]);
+    const replayed = { ...e, id: e.eventId, content: e };
+    const replay = (targets: Webhook[]) => replayTargets(replayPlan(hooks, targets), replayed).map((w) => w.uid).sort();
+    // Every webhook (the admin's replay), the organization's within its grant, one named: as at ingest.
+    expect(replay(hooks)).toEqual(ingest);
+    const organization = hooks.filter((w) => w.organizationUid === "org-1" || w.grantOrganizationUid === "org-1");
+    expect(replay(organization)).toEqual(["org-plain"]);
+    expect(replay([hooks[0]!])).toEqual([]);
+    expect(replay([hooks[2]!])).toEqual([]);
+    // The plan leaves out what cannot change a target's answer: another organization's webhook, those after the last target.
+    expect(replayPlan(hooks, [hooks[0]!]).tested.map((w) => w.uid)).toEqual(["catch-all", "org-a"]);
+    // Ingest and replay test the same filters: at most one budget of work an event.
+    expect(workOf(() => replay(hooks)).work).toBeLessThanOrEqual(FILTER_LIMITS.regexWork);
   });
 });

@@ -5,7 +5,7 @@ import type { Webhook } from "../../domain/types";
 import type { Env } from "../../env";
 import { ALERT_SOURCE } from "../../domain/alerts";
 import { replay as replayEvents, retentionHorizon } from "../../pipeline/commands";
-import { filterRegexWeight, matches, replayTargets, type ReplayEvent } from "../../routing/match";
+import { filterMismatch, FilterInput, filterRegexWeight, matches, replayPlan, replayTargets, type ReplayEvent, type ReplayPlan } from "../../routing/match";
 import { charsForRegexWeight } from "../../routing/search";
 import { eventsInRange, eventsWithBodies, type TimePosition } from "../../store/events";
 import { allWebhooks } from "../../store/webhooks";
@@ -50,11 +50,18 @@ const replayRange = apiRoute({
 /**
  * The webhooks a replay may reach: the one named (404 unless within the grant), or every
  * webhook within it. Alert endpoints only for one alert asked for by id: a range replayed
- * after an outage would page everyone again with its old alerts.
+ * after an outage would page everyone again with its old alerts. Planned with the webhooks
+ * whose filters spend an event's `$regex` budget before them at ingest (`replayPlan`): every
+ * webhook of the kind, read only when a target's filter has a `$regex` (the budget matters).
  */
-async function targetsFor(env: Env, p: Principal, webhookUid: string | undefined, kind: Webhook["kind"] = "webhook"): Promise<Webhook[]> {
-  if (webhookUid !== undefined) return [await visibleWebhook(env.DB, p, webhookUid)];
-  return grantedWebhooks(env.DB, p, (await allWebhooks(env.DB)).filter((w) => w.kind === kind));
+async function targetsFor(env: Env, p: Principal, webhookUid: string | undefined, kind: Webhook["kind"] = "webhook"): Promise<ReplayPlan> {
+  if (webhookUid !== undefined) {
+    const target = await visibleWebhook(env.DB, p, webhookUid);
+    const all = filterRegexWeight(target) > 0 ? await allWebhooks(env.DB) : [];
+    return replayPlan(all.filter((w) => w.kind === target.kind), [target]);
+  }
+  const all = (await allWebhooks(env.DB)).filter((w) => w.kind === kind);
+  return replayPlan(all, await grantedWebhooks(env.DB, p, all));
 }
 
 export const replay = router()
@@ -66,34 +73,40 @@ export const replay = router()
     if (event.receivedAt < retentionHorizon(c.env)) {
       throw pastRetention();
     }
-    const targets = await targetsFor(c.env, p, webhookUid, event.sourceId === ALERT_SOURCE ? "notification" : "webhook");
+    const plan = await targetsFor(c.env, p, webhookUid, event.sourceId === ALERT_SOURCE ? "notification" : "webhook");
     const replayed: ReplayEvent = { ...event, content: event };
-    if (webhookUid !== undefined && replayTargets(targets, replayed).length === 0) {
+    const named = webhookUid === undefined ? undefined : plan.tested.find((w) => w.uid === webhookUid);
+    if (named !== undefined && replayTargets(plan, replayed).length === 0) {
+      const uid = named.uid.slice(0, 80);
       throw new AppError("conflict",
-        matches(targets[0]!, event)
-          ? `The filter of the webhook "${webhookUid.slice(0, 80)}" excludes this event (POST /v1/webhooks/{uid}/test says why).`
-          : `The webhook "${webhookUid.slice(0, 80)}" is not subscribed to this event (its types, organization or location, or sources).`,
+        !matches(named, event)
+          ? `The webhook "${uid}" is not subscribed to this event (its types, organization or location, or sources).`
+          : filterMismatch(named, new FilterInput(event)) === null
+            // Alone it matches: the webhooks tested before it spent the event's $regex budget (docs/filters-and-transforms.md).
+            ? `The filter of the webhook "${uid}" excludes this event: its $regex conditions would exceed the work budget the event's filters share, spent by the webhooks tested before it.`
+            : `The filter of the webhook "${uid}" excludes this event (POST /v1/webhooks/{uid}/test says why).`,
       );
     }
-    const deliveries = await replayEvents(c.env, targets, [replayed]);
+    const deliveries = await replayEvents(c.env, plan, [replayed]);
     return c.json({ deliveries: deliveries.length }, 202);
   })
   .openapi(replayRange, async (c) => {
     const p = c.get("principal");
     const b = c.req.valid("json");
     const dryRun = b.dryRun ?? false;
-    const targets = await targetsFor(c.env, p, b.webhookUid);
+    const plan = await targetsFor(c.env, p, b.webhookUid);
     const bounds = { since: msAtOrAfter(b.since), until: msAtOrAfter(b.until) };
     // A cursor continues the request that gave it alone (the same bounds, however spelt).
     const walk = `range replay ${JSON.stringify([bounds.since, bounds.until, b.webhookUid ?? null, b.eventType ?? null, dryRun])}` as const;
     const range = { ...bounds, after: b.cursor === undefined ? null : await openPosition(c.env, walk, b.cursor) };
     // A content filter reads bodies: then a page is the bounded read of events with their bodies.
-    const withBodies = targets.some((w) => w.filter !== null);
+    const withBodies = plan.tested.some((w) => plan.targets.has(w.uid) && w.filter !== null);
     let page: (ReplayEvent & TimePosition & { eventType: string })[];
     let full: boolean;
     if (withBodies) {
-      // Fewer characters when the targets' filters test each at a greater cost (their $regex patterns), as a search's.
-      const maxChars = charsForRegexWeight(targets.reduce((n, w) => n + filterRegexWeight(w), 0), SEARCH_BOUND.chars);
+      // Fewer characters when the filters tested (the plan's: the targets' and those spending the budget before them)
+      // test each at a greater cost (their $regex patterns), as a search's.
+      const maxChars = charsForRegexWeight(plan.tested.reduce((n, w) => n + filterRegexWeight(w), 0), SEARCH_BOUND.chars);
       const read = await eventsWithBodies(c.env.DB, { ...range, order: "oldest", limit: SEARCH_BOUND.events, maxChars });
       page = read.events.map((e) => ({ ...e, content: e }));
       full = read.more;
@@ -112,7 +125,7 @@ export const replay = router()
     let last: TimePosition | null = null;
     for (const e of page) {
       const owed =
-        e.receivedAt >= horizon && canSeeEvent(p, e) && (b.eventType === undefined || e.eventType === b.eventType) ? replayTargets(targets, e).length : 0;
+        e.receivedAt >= horizon && canSeeEvent(p, e) && (b.eventType === undefined || e.eventType === b.eventType) ? replayTargets(plan, e).length : 0;
       if (!dryRun && deliveries > 0 && deliveries + owed > REPLAY_PAGE_DELIVERIES) {
         full = true; // the rest on the next call
         break;
@@ -121,7 +134,7 @@ export const replay = router()
       deliveries += owed;
       last = { receivedAt: e.receivedAt, seq: e.seq };
     }
-    if (!dryRun) await replayEvents(c.env, targets, chosen);
+    if (!dryRun) await replayEvents(c.env, plan, chosen);
     const answer = { dryRun, events: chosen.length, deliveries, nextCursor: full && last ? await sealPosition(c.env, walk, last) : null };
     return dryRun ? c.json(answer, 200) : c.json(answer, 202);
   });
