@@ -5,7 +5,8 @@ import { destinationProblem, loopProblem, typedUrlProblem } from "../domain/dest
 import { AppError, invalidField } from "../domain/errors";
 import type { Principal } from "../domain/scopes";
 import type { Webhook } from "../domain/types";
-import { getWebhookPlaced } from "../store/webhooks";
+import { filterRegexWeight, replayPlan, type ReplayPlan } from "../routing/match";
+import { allWebhooks, getWebhookPlaced } from "../store/webhooks";
 
 /** Refuses a destination URL deliveries may not go to (scheme, private addresses, this Edgehook's own ingress at `self`). */
 export function checkUrl(url: string, allowPrivate: boolean, self: string): void {
@@ -30,4 +31,14 @@ export async function visiblePlacedWebhook(db: D1Database, p: Principal, uid: st
   // A notification endpoint is not a webhook here (/v1/notification-endpoints).
   if (!read || read.webhook.kind !== "webhook" || !webhookInGrant(p, read.webhook, read.locations)) throw new AppError("not_found", `No webhook "${uid.slice(0, 80)}".`);
   return read;
+}
+
+/**
+ * What routing tests of an event beside this one webhook (`replayPlan`): the webhooks whose
+ * `$regex` spend an event's budget before it. Every webhook is read only when its filter has a
+ * `$regex` (else the budget cannot change its answer).
+ */
+export async function planFor(db: D1Database, w: Webhook): Promise<ReplayPlan> {
+  const all = filterRegexWeight(w) > 0 ? await allWebhooks(db) : [];
+  return replayPlan(all.filter((o) => o.kind === w.kind), [w]);
 }

@@ -3,7 +3,7 @@ import { redactHeaders } from "../domain/credential-headers";
 import type { StoredEvent, Webhook } from "../domain/types";
 import { outbound } from "../pipeline/outbound";
 import { unsignedHeaders } from "../pipeline/sign";
-import { filterMismatch, FilterInput, kindMismatch, ownerMismatch, ownerOf, typeMatches } from "../routing/match";
+import { FilterInput, kindMismatch, ownerMismatch, ownerOf, plannedFilterMismatch, typeMatches, type ReplayPlan } from "../routing/match";
 
 type Check = { check: "eventTypes" | "owner" | "sources" | "filter"; passed: boolean; message: string };
 
@@ -14,12 +14,17 @@ function ownerCheck(w: Webhook, e: StoredEvent): Check {
   return { check: "owner", passed: mismatch === null, message: mismatch ?? ownerOf(w) };
 }
 
-/** The same checks routing makes (routing/match.ts), each with why, and what a delivery would send (credential header values redacted). */
-export async function testWebhook(w: Webhook, e: StoredEvent) {
+/**
+ * The same checks routing makes (routing/match.ts), each with why, and what a delivery would send
+ * (credential header values redacted). The filter is tested as a replay to the webhook would test
+ * it, after the filters of `plan` (replayPlan(all, [w])) spent their part of the event's `$regex`
+ * budget: so `matched` says what a replay would do, and why routing excluded an event its filter admits alone.
+ */
+export async function testWebhook(w: Webhook, e: StoredEvent, plan: ReplayPlan) {
   // As routing: an alert goes to notification endpoints alone, whatever a webhook's types say.
   const kind = kindMismatch(w, e);
   const type = kind ? undefined : w.eventTypes.find((p) => typeMatches(p, e.eventType));
-  const mismatch = filterMismatch(w, new FilterInput(e));
+  const mismatch = plannedFilterMismatch(plan, w, e, new FilterInput(e));
   const checks: Check[] = [
     {
       check: "eventTypes",

@@ -230,3 +230,23 @@ export function replayTargets(plan: ReplayPlan, e: ReplayEvent): Webhook[] {
   const owed = plan.tested.filter((w) => matches(w, e) && (w.filter === null || (input !== null && passesFilter(w, input, budget))));
   return owed.filter((w) => plan.targets.has(w.uid));
 }
+
+/** Why a filter that admits an event alone excluded it: what the others spent (the 409 of a named replay, the test's check). */
+export const BUDGET_SPENT =
+  "alone its filter admits the event, but its $regex conditions would exceed what is left of the event's $regex work budget, which the filters tested before it (the catch-alls', then by creation) spend first";
+
+/**
+ * Why the webhook's filter excludes the event when tested as a replay to it tests it, after the
+ * webhooks of `plan` (replayPlan(all, [w])) spent their part of the event's `$regex` budget, or
+ * null when it admits it: `filterMismatch`, or BUDGET_SPENT when only the budget excluded it.
+ */
+export function plannedFilterMismatch(plan: ReplayPlan, w: Webhook, e: RoutedEvent, input: FilterInput): string | null {
+  const alone = filterMismatch(w, input);
+  if (alone !== null || w.filter === null) return alone;
+  const budget = regexBudget();
+  for (const o of plan.tested) {
+    if (o.uid === w.uid) break;
+    if (matches(o, e)) passesFilter(o, input, budget);
+  }
+  return passesFilter(w, input, budget) ? null : BUDGET_SPENT;
+}

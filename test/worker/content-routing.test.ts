@@ -5,6 +5,8 @@ import { env } from "cloudflare:workers";
 import { ALERT_SOURCE } from "../../src/domain/alerts";
 import { utf8 } from "../../src/domain/crypto";
 import { storeEvents } from "../../src/store/events";
+import { FILTER_LIMITS, regexWeight, validateFilter } from "../../src/routing/filter";
+import { BUDGET_SPENT } from "../../src/routing/match";
 import { podium } from "../../src/schemes/podium";
 import { pipeline, received, uniqueKey } from "./pipeline";
 import { attemptCount, deliveryRows } from "./rows";
@@ -156,6 +158,49 @@ describe("filters at storage", () => {
     const smsId = await p.ingest(message(org, { channel: "sms" }));
     p.woken.splice(0);
     expect((await p.api("POST", `/v1/events/${smsId}/replay`, { webhookUid: smsOnly.uid })).json).toEqual({ deliveries: 1 });
+  });
+});
+
+describe("one $regex budget per event, shared by its webhooks", () => {
+  // Matches only the last string, so a filter tests them all: one pass costs over half the budget.
+  const COSTLY = { "data.items": { $regex: "b{200}" } };
+
+  it("tests the catch-alls first: an organization's costly filters made earlier are what the budget excludes; the test and a replay say the same", async () => {
+    const { p, key, org } = await setup();
+    const v = validateFilter({ body: COSTLY });
+    if (!v.ok) throw new Error("the filter is valid");
+    const length = 4000;
+    const strings = Math.floor((0.75 * FILTER_LIMITS.regexWork) / (regexWeight(v.filter) * length));
+    const items = [...Array.from({ length: strings - 1 }, () => "a".repeat(length)), "b".repeat(length)];
+    const body = JSON.stringify({ ...JSON.parse(message(org)), marker: key, data: { ...JSON.parse(message(org)).data, items } });
+
+    const costly = await subscribe(p, `${key}-costly`, org, { filter: { body: COSTLY } });
+    const plain = await subscribe(p, `${key}-plain`, org);
+    // The marker first: other tests' events never reach the $regex.
+    const catchAll = await p.createWebhook({ url: `https://downstream.test/ok/${key}-any`, eventTypes: ["message.*"], filter: { body: { marker: key, ...COSTLY } } });
+    try {
+      const id = await p.ingest(body);
+      const stored = (await p.api("GET", `/v1/events/${id}`)).json;
+      expect(stored.deliveries.map((d: { webhookUid: string }) => d.webhookUid).sort()).toEqual([catchAll.uid, plain.uid].sort());
+      expect(stored.filteredOut).toEqual([costly.uid]);
+
+      // The test says why: alone its filter admits the event.
+      const tested = await p.api("POST", `/v1/webhooks/${costly.uid}/test`, { eventId: id });
+      expect(tested.json.matched).toBe(false);
+      expect(tested.json.checks.find((c: { check: string }) => c.check === "filter")).toMatchObject({ passed: false, message: BUDGET_SPENT });
+      expect((await p.api("POST", `/v1/webhooks/${catchAll.uid}/test`, { eventId: id })).json.matched).toBe(true);
+
+      // A replay owes what ingest owed, to the organization's token too, which does not hold the catch-all.
+      const named = await p.api("POST", `/v1/events/${id}/replay`, { webhookUid: costly.uid });
+      expect(named.status).toBe(409);
+      expect(named.json.error.message).toContain(BUDGET_SPENT);
+      const { token } = await makeToken(p, ["events:replay", ...DATA_SCOPES], { organizationUids: [org] });
+      expect((await as(p, token, "POST", `/v1/events/${id}/replay`, {})).json).toEqual({ deliveries: 1 });
+      const range = { since: new Date(Date.now() - 60_000).toISOString(), until: new Date(Date.now() + 60_000).toISOString(), dryRun: true };
+      expect((await as(p, token, "POST", "/v1/events/replay", range)).json).toMatchObject({ events: 1, deliveries: 1 });
+    } finally {
+      await p.api("DELETE", `/v1/webhooks/${catchAll.uid}`); // a catch-all would see the other tests' events
+    }
   });
 });
 

@@ -5,7 +5,7 @@ import type { Webhook } from "../../domain/types";
 import type { Env } from "../../env";
 import { ALERT_SOURCE } from "../../domain/alerts";
 import { replay as replayEvents, retentionHorizon } from "../../pipeline/commands";
-import { filterMismatch, FilterInput, filterRegexWeight, matches, replayPlan, replayTargets, type ReplayEvent, type ReplayPlan } from "../../routing/match";
+import { BUDGET_SPENT, filterMismatch, FilterInput, filterRegexWeight, matches, replayPlan, replayTargets, type ReplayEvent, type ReplayPlan } from "../../routing/match";
 import { charsForRegexWeight } from "../../routing/search";
 import { eventsInRange, eventsWithBodies, type TimePosition } from "../../store/events";
 import { allWebhooks } from "../../store/webhooks";
@@ -14,7 +14,7 @@ import { apiRoute, body, errors, json, optionalBody, router, scoped } from "../o
 import { IdParam, RangeReplayAnswer, RangeReplayBody, ReplayAnswer, ReplayBody, SEARCH_BOUND } from "../schemas";
 import { openPosition, sealPosition } from "../validate";
 import { visibleEvent } from "./events";
-import { visibleWebhook } from "../webhook-access";
+import { planFor, visibleWebhook } from "../webhook-access";
 import { msAtOrAfter } from "../../domain/time";
 
 /** Events one range replay call reads (oldest first); a dry run counts over more. */
@@ -55,11 +55,7 @@ const replayRange = apiRoute({
  * webhook of the kind, read only when a target's filter has a `$regex` (the budget matters).
  */
 async function targetsFor(env: Env, p: Principal, webhookUid: string | undefined, kind: Webhook["kind"] = "webhook"): Promise<ReplayPlan> {
-  if (webhookUid !== undefined) {
-    const target = await visibleWebhook(env.DB, p, webhookUid);
-    const all = filterRegexWeight(target) > 0 ? await allWebhooks(env.DB) : [];
-    return replayPlan(all.filter((w) => w.kind === target.kind), [target]);
-  }
+  if (webhookUid !== undefined) return planFor(env.DB, await visibleWebhook(env.DB, p, webhookUid));
   const all = (await allWebhooks(env.DB)).filter((w) => w.kind === kind);
   return replayPlan(all, await grantedWebhooks(env.DB, p, all));
 }
@@ -82,8 +78,7 @@ export const replay = router()
         !matches(named, event)
           ? `The webhook "${uid}" is not subscribed to this event (its types, organization or location, or sources).`
           : filterMismatch(named, new FilterInput(event)) === null
-            // Alone it matches: the webhooks tested before it spent the event's $regex budget (docs/filters-and-transforms.md).
-            ? `The filter of the webhook "${uid}" excludes this event: its $regex conditions would exceed the work budget the event's filters share, spent by the webhooks tested before it.`
+            ? `The filter of the webhook "${uid}" excludes this event: ${BUDGET_SPENT}.`
             : `The filter of the webhook "${uid}" excludes this event (POST /v1/webhooks/{uid}/test says why).`,
       );
     }

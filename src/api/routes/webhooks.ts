@@ -39,7 +39,7 @@ import { healthOf } from "../../store/health";
 import { visibleEvent } from "./events";
 import { testWebhook } from "../webhook-test";
 import { assertSaved, changedMeanwhile } from "../versioned-writes";
-import { checkUrl, visiblePlacedWebhook, visibleWebhook } from "../webhook-access";
+import { checkUrl, planFor, visiblePlacedWebhook, visibleWebhook } from "../webhook-access";
 
 /** A webhook never attempted yet. */
 const UNKNOWN_HEALTH = { record: NO_ATTEMPTS, hours: [] };
@@ -256,7 +256,7 @@ export const webhooks = router()
     }
     const webhook = await visibleWebhook(c.env.DB, p, c.req.valid("param").uid);
     const event = await visibleEvent(c.env.DB, p, c.req.valid("json").eventId);
-    return c.json(await testWebhook(webhook, event), 200);
+    return c.json(await testWebhook(webhook, event, await planFor(c.env.DB, webhook)), 200);
   })
   .openapi(remove, async (c) => {
     const uid = c.req.valid("param").uid;
