@@ -318,18 +318,15 @@ export function deliveryCountsStatement(db: D1Database, rowsSql: string, binds: 
 }
 
 /**
- * Deletes the delivery_counts rows that count nothing and whose webhook is deleted (of those whose
- * names ids the subquery `webhooksSql` over `binds` gives; without it, of every webhook): nothing can
- * be made for it again, and every maintenance run reads each row (expireHeld, deletedWithOwed), so a
- * row kept for every webhook ever deleted made those reads grow for good. For the transaction of the
- * retention's purge of its deliveries (after their counts are taken off: a row a webhook, fewer than
- * the chunk's deliveries) and of the webhook's delete.
+ * Deletes the delivery_counts rows of some webhooks (a subquery of their names ids over `binds`) that count nothing and
+ * whose webhook is deleted: nothing can be made for it again, and every maintenance run reads each row (expireHeld,
+ * deletedWithOwed), so a row kept for every webhook ever deleted made those reads grow for good. For the transaction of
+ * the retention's purge of its deliveries (after their counts are taken off) and of the webhook's delete.
  */
-export function dropDeletedDeliveryCountsStatement(db: D1Database, webhooksSql?: string, binds: unknown[] = []): D1PreparedStatement {
-  const of = webhooksSql === undefined ? "" : `webhook IN (${webhooksSql}) AND `;
+export function dropDeletedDeliveryCountsStatement(db: D1Database, webhooksSql: string, binds: unknown[]): D1PreparedStatement {
   return db
     .prepare(
-      `DELETE FROM delivery_counts WHERE ${of}${allZero(DELIVERY_COLUMNS)}
+      `DELETE FROM delivery_counts WHERE webhook IN (${webhooksSql}) AND ${allZero(DELIVERY_COLUMNS)}
          AND NOT EXISTS (SELECT 1 FROM names n JOIN webhooks w ON w.uid = n.name WHERE n.id = delivery_counts.webhook)`,
     )
     .bind(...binds);

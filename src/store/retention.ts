@@ -131,8 +131,8 @@ export async function retentionStep(
     attemptCountsStatement(db, purgedAttempts, purgeBinds, -1),
     dropEmptyAttemptCountsStatement(db, purgedAttempts, purgeBinds),
     deliveryCountsStatement(db, `SELECT webhook, object, status AS old_status, NULL AS new_status FROM deliveries WHERE ${purged}`, purgeBinds),
-    // (A deleted webhook's row goes with its last delivery: read by webhook, not again by the chunk's deliveries.)
-    dropDeletedDeliveryCountsStatement(db),
+    // (A deleted webhook's row goes with its last delivery.)
+    dropDeletedDeliveryCountsStatement(db, `SELECT webhook FROM deliveries WHERE ${purged}`, purgeBinds),
     // Taken off the counters once the retention is past their hours (applyRetentionPurges).
     eventCountPurgeStatement(db, purgedEvents, purgeBinds),
     db.prepare(`DELETE FROM attempts WHERE delivery IN (SELECT seq FROM deliveries WHERE ${purged})`).bind(...purgeBinds),
