@@ -23,6 +23,18 @@ describe("settings", () => {
     expect(read("README.md")).toContain(`\`${name}\``);
   });
 
+  // The secrets are not in wrangler.toml: src/env.ts declares them, and each is documented as the settings are.
+  const secrets = [...read("src/env.ts").matchAll(/^\s+([A-Z][A-Z0-9_]*)\?: string;$/gm)].map((m) => m[1]!);
+
+  it("src/env.ts declares secrets to check", () => {
+    expect(secrets).toEqual(expect.arrayContaining(["ADMIN_TOKEN", "TOKEN_PEPPER", "PODIUM_WEBHOOK_SECRET", "STANDARD_WEBHOOKS_SECRET"]));
+  });
+
+  it.each(secrets)("the secret %s is in .dev.vars.example and the README's configuration", (name) => {
+    expect(read(".dev.vars.example")).toMatch(new RegExp(`^(# )?${name}=`, "m"));
+    expect(read("README.md")).toContain(`\`${name}\``);
+  });
+
   it("the ADMIN_TOKEN .dev.vars.example publishes is the one the Worker takes only at a loopback host", () => {
     expect(read(".dev.vars.example")).toMatch(new RegExp(`^ADMIN_TOKEN=${EXAMPLE_ADMIN_TOKEN}$`, "m"));
   });
