@@ -2,7 +2,7 @@
 // generate /openapi.json.
 import { z } from "@hono/zod-openapi";
 import { SCOPES } from "../domain/scopes";
-import { DELIVERY_STATUSES, MAX_ATTEMPTS_LIMIT } from "../domain/delivery";
+import { DELIVERY_STATUSES, MAX_ATTEMPTS_LIMIT, TIMEOUT_MS_LIMITS } from "../domain/delivery";
 import { DEFAULT_MAX_CONCURRENCY, MAX_CONCURRENCY_MAX, ORDERINGS, RATE_LIMIT_MAX } from "../domain/flow";
 import { ALERT_SOURCE, ALERT_TYPES } from "../domain/alerts";
 import {
@@ -253,7 +253,7 @@ const webhookFields = {
     description: "Write-only. Generated as `whsec_…` when omitted; a given `whsec_` secret is standard base64 (not URL-safe) of at least 24 bytes.",
   }),
   disabled: z.boolean(),
-  timeoutMs: z.number().int().min(100).max(30_000),
+  timeoutMs: z.number().int().min(TIMEOUT_MS_LIMITS.min).max(TIMEOUT_MS_LIMITS.max),
   maxAttempts: z.number().int().min(1).max(MAX_ATTEMPTS_LIMIT),
   rateLimit: z
     .number()

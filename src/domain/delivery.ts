@@ -49,6 +49,9 @@ export function exponentialSchedule(baseSeconds: number, capSeconds: number, ste
 /** The most attempts any webhook may ask for; every schedule is this long less one. */
 export const MAX_ATTEMPTS_LIMIT = 50;
 
+/** The shortest and longest a webhook's timeoutMs may be. */
+export const TIMEOUT_MS_LIMITS = { min: 100, max: 30_000 } as const;
+
 export const DEFAULT_MAX_ATTEMPTS = 15;
 
 /** What one attempt came to, as the decision needs it. */

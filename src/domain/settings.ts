@@ -1,4 +1,4 @@
-import { DEFAULT_MAX_ATTEMPTS, exponentialSchedule, MAX_ATTEMPTS_LIMIT, type RetrySchedule } from "./delivery";
+import { DEFAULT_MAX_ATTEMPTS, exponentialSchedule, MAX_ATTEMPTS_LIMIT, TIMEOUT_MS_LIMITS, type RetrySchedule } from "./delivery";
 import { DAY_MS } from "./time";
 
 /** The variables settings are read from (wrangler.toml [vars]; the Worker's Env has them all). */
@@ -32,6 +32,11 @@ export interface Settings {
 /** The shortest retention taken: a smaller RETENTION_DAYS is read as this. */
 const MIN_RETENTION_DAYS = 1;
 
+/** A whole number within [min, max]: a deployment's default a webhook takes must be one it may hold (the API refuses others, so a webhook read and written back as it was would be refused). */
+function within(n: number, min: number, max: number): number {
+  return Math.min(max, Math.max(min, Math.round(n)));
+}
+
 function num(value: string | undefined, fallback: number): number {
   if (value === undefined || value.trim() === "") return fallback;
   const n = Number(value);
@@ -50,8 +55,8 @@ export function settings(vars: SettingVars): Settings {
     // Never below a day: 0 does not turn the retention off, it would expire and purge everything.
     retentionDays: Math.max(MIN_RETENTION_DAYS, num(vars.RETENTION_DAYS, 10)),
     signatureToleranceSeconds: num(vars.SIGNATURE_TOLERANCE_S, 300),
-    deliveryTimeoutMs: num(vars.DELIVERY_TIMEOUT_MS, 5000),
-    maxAttempts: Math.min(MAX_ATTEMPTS_LIMIT, Math.max(1, num(vars.MAX_ATTEMPTS, DEFAULT_MAX_ATTEMPTS))),
+    deliveryTimeoutMs: within(num(vars.DELIVERY_TIMEOUT_MS, 5000), TIMEOUT_MS_LIMITS.min, TIMEOUT_MS_LIMITS.max),
+    maxAttempts: within(num(vars.MAX_ATTEMPTS, DEFAULT_MAX_ATTEMPTS), 1, MAX_ATTEMPTS_LIMIT),
     retrySchedule: exponentialSchedule(num(vars.RETRY_BASE_SECONDS, 5), retryCapSeconds, MAX_ATTEMPTS_LIMIT - 1),
     retryCapSeconds,
     allowPrivateDestinations: vars.ALLOW_PRIVATE_DESTINATIONS === "true",

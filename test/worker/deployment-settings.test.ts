@@ -17,6 +17,21 @@ describe("deployment settings", () => {
     expect(own.json).toMatchObject({ timeoutMs: 1000, maxAttempts: 3 });
   });
 
+  it("DELIVERY_TIMEOUT_MS and MAX_ATTEMPTS outside what a webhook may hold give the nearest bound, so the webhook made with them can be written back as read", async () => {
+    for (const [vars, expected] of [
+      [{ DELIVERY_TIMEOUT_MS: "60000", MAX_ATTEMPTS: "80" }, { timeoutMs: 30_000, maxAttempts: 50 }],
+      [{ DELIVERY_TIMEOUT_MS: "50", MAX_ATTEMPTS: "0" }, { timeoutMs: 100, maxAttempts: 1 }],
+      [{ DELIVERY_TIMEOUT_MS: "2500.5", MAX_ATTEMPTS: "7.6" }, { timeoutMs: 2501, maxAttempts: 8 }],
+    ] as const) {
+      const p = pipeline(vars);
+      const key = uniqueKey();
+      const created = await p.api("POST", "/v1/webhooks", { url: `https://downstream.test/ok/${key}`, eventTypes: ["message.*"], organizationUid: `org-${key}` });
+      expect(created.json).toMatchObject(expected);
+      const { url, eventTypes, sourceIds, disabled, timeoutMs, maxAttempts } = (await p.api("GET", `/v1/webhooks/${created.json.uid}`)).json;
+      expect((await p.api("PUT", `/v1/webhooks/${created.json.uid}`, { url, eventTypes, sourceIds, disabled, timeoutMs, maxAttempts })).status).toBe(200);
+    }
+  });
+
   it("SIGNATURE_TOLERANCE_S is the tolerance of a source without its own, shown and enforced; 0 turns the check off", async () => {
     const twoMinutesAgo = String(Date.now() - 120_000);
     const aDayAgo = String(Date.now() - 86_400_000);

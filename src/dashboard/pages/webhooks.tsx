@@ -1,6 +1,7 @@
 import type { z } from "@hono/zod-openapi";
 import type { WebhookSchema, WebhookTestAnswer } from "../../api/schemas";
 import { REDACTED } from "../../domain/credential-headers";
+import { MAX_ATTEMPTS_LIMIT, TIMEOUT_MS_LIMITS } from "../../domain/delivery";
 import { DEFAULT_MAX_CONCURRENCY, MAX_CONCURRENCY_MAX, RATE_LIMIT_MAX } from "../../domain/flow";
 import { AUTO_DISABLE_MINUTES_MAX, DEFAULT_AUTO_DISABLE_MINUTES, DEFAULT_FAILING_AFTER, FAILING_AFTER_MAX } from "../../domain/health";
 import { legible } from "../../domain/legible";
@@ -140,11 +141,11 @@ function WebhookForm(props: { webhook?: WebhookJson; entered?: Entered | undefin
       )}
       <label>
         Timeout (ms)
-        <input name="timeoutMs" type="number" min="100" max="30000" value={value("timeoutMs", initial?.timeoutMs ?? String(props.defaults?.timeoutMs ?? ""))} />
+        <input name="timeoutMs" type="number" min={TIMEOUT_MS_LIMITS.min} max={TIMEOUT_MS_LIMITS.max} value={value("timeoutMs", initial?.timeoutMs ?? String(props.defaults?.timeoutMs ?? ""))} />
       </label>
       <label>
         Attempts
-        <input name="maxAttempts" type="number" min="1" max="50" value={value("maxAttempts", initial?.maxAttempts ?? String(props.defaults?.maxAttempts ?? ""))} />
+        <input name="maxAttempts" type="number" min="1" max={MAX_ATTEMPTS_LIMIT} value={value("maxAttempts", initial?.maxAttempts ?? String(props.defaults?.maxAttempts ?? ""))} />
       </label>
       <label>
         Rate limit (deliveries per second; empty: none)
