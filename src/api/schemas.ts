@@ -3,6 +3,7 @@
 import { z } from "@hono/zod-openapi";
 import { SCOPES } from "../domain/scopes";
 import { DELIVERY_STATUSES, MAX_ATTEMPTS_LIMIT, TIMEOUT_MS_LIMITS } from "../domain/delivery";
+import { TOLERANCE_S_LIMITS } from "../domain/settings";
 import { DEFAULT_MAX_CONCURRENCY, MAX_CONCURRENCY_MAX, ORDERINGS, RATE_LIMIT_MAX } from "../domain/flow";
 import { ALERT_SOURCE, ALERT_TYPES } from "../domain/alerts";
 import {
@@ -677,7 +678,7 @@ export const SourceCreate = z
     provider: z.enum(PROVIDER_NAMES),
     secrets: secrets.optional(),
     verification: z.enum(["signature", "none"]).optional(),
-    toleranceSeconds: z.number().int().min(0).max(86_400).optional(),
+    toleranceSeconds: z.number().int().min(TOLERANCE_S_LIMITS.min).max(TOLERANCE_S_LIMITS.max).optional(),
     disabled: z.boolean().optional(),
     hmac: HmacConfigSchema.optional().openapi({ description: "Required for the `hmac` provider, refused for others." }),
     shopDomain: shopDomain.optional(),
@@ -695,7 +696,7 @@ export const SourcePatch = z
     name: legible(z.string().min(1).max(200)).optional(),
     secrets: secrets.optional(),
     verification: z.enum(["signature", "none"]).optional(),
-    toleranceSeconds: z.number().int().min(0).max(86_400).nullable().optional(),
+    toleranceSeconds: z.number().int().min(TOLERANCE_S_LIMITS.min).max(TOLERANCE_S_LIMITS.max).nullable().optional(),
     disabled: z.boolean().optional(),
     hmac: HmacConfigSchema.optional().openapi({
       description: "Replaces the whole configuration: a field left out takes its default (not the source's current value), so send every field you set.",

@@ -29,6 +29,9 @@ export interface Settings {
   allowPrivateDestinations: boolean;
 }
 
+/** The least and most a source's signature tolerance may be, in seconds (0: not checked). */
+export const TOLERANCE_S_LIMITS = { min: 0, max: 86_400 } as const;
+
 /** The shortest retention taken: a smaller RETENTION_DAYS is read as this. */
 const MIN_RETENTION_DAYS = 1;
 
@@ -54,7 +57,7 @@ export function settings(vars: SettingVars): Settings {
   return {
     // Never below a day: 0 does not turn the retention off, it would expire and purge everything.
     retentionDays: Math.max(MIN_RETENTION_DAYS, num(vars.RETENTION_DAYS, 10)),
-    signatureToleranceSeconds: num(vars.SIGNATURE_TOLERANCE_S, 300),
+    signatureToleranceSeconds: within(num(vars.SIGNATURE_TOLERANCE_S, 300), TOLERANCE_S_LIMITS.min, TOLERANCE_S_LIMITS.max),
     deliveryTimeoutMs: within(num(vars.DELIVERY_TIMEOUT_MS, 5000), TIMEOUT_MS_LIMITS.min, TIMEOUT_MS_LIMITS.max),
     maxAttempts: within(num(vars.MAX_ATTEMPTS, DEFAULT_MAX_ATTEMPTS), 1, MAX_ATTEMPTS_LIMIT),
     retrySchedule: exponentialSchedule(num(vars.RETRY_BASE_SECONDS, 5), retryCapSeconds, MAX_ATTEMPTS_LIMIT - 1),

@@ -47,6 +47,16 @@ describe("deployment settings", () => {
     expect(await stale.json()).toMatchObject({ error: { code: "timestamp_out_of_tolerance" } });
     expect((await pipeline({ SIGNATURE_TOLERANCE_S: "60" }).api("GET", "/v1/sources/podium")).json).toMatchObject({ toleranceSeconds: 60 });
 
+    // Outside what a source may hold (0..86400 s, whole): the nearest bound, which a client can send back as read.
+    for (const [value, shown] of [["100000", 86_400], ["300.4", 300]] as const) {
+      const p = pipeline({ SIGNATURE_TOLERANCE_S: value });
+      const name = `Tolerant ${uniqueKey()}`;
+      const made = await p.api("POST", "/v1/sources", { name, provider: "podium", secrets: [`secret-${uniqueKey()}-long-enough`] });
+      expect(made.json).toMatchObject({ toleranceSeconds: shown });
+      expect((await p.api("GET", "/v1/sources/podium")).json).toMatchObject({ toleranceSeconds: shown });
+      expect((await p.api("PATCH", `/v1/sources/${made.json.id}`, { name, toleranceSeconds: made.json.toleranceSeconds })).status).toBe(200);
+    }
+
     // 0: no timestamp is too old.
     expect((await signedAt(aDayAgo, {})).status).toBe(401);
     expect((await signedAt(aDayAgo, { SIGNATURE_TOLERANCE_S: "0" })).status).toBe(202);
