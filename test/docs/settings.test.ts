@@ -35,6 +35,14 @@ describe("settings", () => {
     expect(read("README.md")).toContain(`\`${name}\``);
   });
 
+  it("the README shows how to run, test and deploy it with package.json's scripts: npm run dev, npm test, npm run deploy", () => {
+    const scripts = Object.keys(JSON.parse(read("package.json")).scripts);
+    for (const [command, script] of [["npm run dev", "dev"], ["npm test", "test"], ["npm run deploy", "deploy"], ["npm run db:migrate:remote", "db:migrate:remote"]]) {
+      expect(read("README.md")).toContain(command);
+      expect(scripts).toContain(script);
+    }
+  });
+
   it("the ADMIN_TOKEN .dev.vars.example publishes is the one the Worker takes only at a loopback host", () => {
     expect(read(".dev.vars.example")).toMatch(new RegExp(`^ADMIN_TOKEN=${EXAMPLE_ADMIN_TOKEN}$`, "m"));
   });
