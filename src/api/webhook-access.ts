@@ -5,7 +5,7 @@ import { destinationProblem, loopProblem, typedUrlProblem } from "../domain/dest
 import { AppError, invalidField } from "../domain/errors";
 import type { Principal } from "../domain/scopes";
 import type { Webhook } from "../domain/types";
-import { filterRegexWeight, replayPlan, type ReplayPlan } from "../routing/match";
+import { replayPlan, type ReplayPlan } from "../routing/match";
 import { allWebhooks, getWebhookPlaced } from "../store/webhooks";
 
 /** Refuses a destination URL deliveries may not go to (scheme, private addresses, this Edgehook's own ingress at `self`). */
@@ -35,10 +35,10 @@ export async function visiblePlacedWebhook(db: D1Database, p: Principal, uid: st
 
 /**
  * What routing tests of an event beside this one webhook (`replayPlan`): the webhooks whose
- * `$regex` spend an event's budget before it. Every webhook is read only when its filter has a
- * `$regex` (else the budget cannot change its answer).
+ * filters spend an event's budget before it. Every webhook is read only when it has a filter
+ * (else the budget cannot change its answer).
  */
 export async function planFor(db: D1Database, w: Webhook): Promise<ReplayPlan> {
-  const all = filterRegexWeight(w) > 0 ? await allWebhooks(db) : [];
+  const all = w.filter !== null ? await allWebhooks(db) : [];
   return replayPlan(all.filter((o) => o.kind === w.kind), [w]);
 }

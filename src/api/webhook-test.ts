@@ -17,7 +17,7 @@ function ownerCheck(w: Webhook, e: StoredEvent): Check {
 /**
  * The same checks routing makes (routing/match.ts), each with why, and what a delivery would send
  * (credential header values redacted). The filter is tested as a replay to the webhook would test
- * it, after the filters of `plan` (replayPlan(all, [w])) spent their part of the event's `$regex`
+ * it, after the filters of `plan` (replayPlan(all, [w])) spent their part of the event's filter
  * budget: so `matched` says what a replay would do, and why routing excluded an event its filter admits alone.
  */
 export async function testWebhook(w: Webhook, e: StoredEvent, plan: ReplayPlan) {

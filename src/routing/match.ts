@@ -2,7 +2,7 @@ import { ALERT_SOURCE } from "../domain/alerts";
 import { confinementAllows } from "../domain/access";
 import { parseBody } from "../domain/documents";
 import type { EventFacts, Webhook } from "../domain/types";
-import { explainMismatch, matchesFilter, regexBudget, regexWeight, validateFilter, type Filter, type RegexBudget } from "./filter";
+import { explainMismatch, filterBudget, matchesFilter, regexWeight, validateFilter, type Filter, type FilterBudget } from "./filter";
 
 /** An entry of `eventTypes` matches an exact type, every type of an object (`message.*`), or all (`*`). */
 export function typeMatches(pattern: string, eventType: string): boolean {
@@ -115,8 +115,8 @@ export function filterRegexWeight(w: Webhook): number {
   return typeof f === "string" ? 0 : regexWeight(f);
 }
 
-/** Whether the webhook's filter (if any) admits the event, its `$regex` spending the event's budget. */
-function passesFilter(w: Webhook, input: FilterInput, budget: RegexBudget): boolean {
+/** Whether the webhook's filter (if any) admits the event, its conditions spending the event's budget. */
+function passesFilter(w: Webhook, input: FilterInput, budget: FilterBudget): boolean {
   if (w.filter === null) return true;
   const f = filterOf(w.filter);
   return typeof f !== "string" && matchesFilter(f, input.value, budget);
@@ -129,7 +129,7 @@ const ordered = new WeakMap<readonly Webhook[], Webhook[]>();
 
 /**
  * The order in which routing tests filters for an event, all of them spending the event's one
- * `$regex` budget (a budget per webhook let a tenant's many costly webhooks cost the ingest batch
+ * budget (`$regex` and other work: a budget per webhook let a tenant's many costly webhooks cost the ingest batch
  * that carries everyone's events many budgets an event): the catch-alls first (no organization,
  * no location: the operator's, which no limited token can make), so that what an organization's
  * own filters spend never starves them, then by creation (createdAt, then uid). An event of an
@@ -158,12 +158,12 @@ export interface Routing {
  * The webhooks owed an event: those it matches that existed when it was received
  * and whose filter admits its content. A pure function of the event and the
  * webhooks; the body is parsed once, and only when a candidate has a filter. The
- * filters are tested in `routingOrder` and share one `$regex` budget: past it, a
- * `$regex` does not match, whichever webhook's it is. Listed in the order given.
+ * filters are tested in `routingOrder` and share one budget (FilterBudget): past it, a
+ * condition does not match, whichever webhook's it is. Listed in the order given.
  */
 export function owedWebhooks(webhooks: Webhook[], e: RoutedEvent & EventContent & { receivedAt: number }): Routing {
   const input = new FilterInput(e);
-  const budget = regexBudget();
+  const budget = filterBudget();
   const admits = new Map<Webhook, boolean>();
   for (const w of routingOrder(webhooks)) {
     if (w.createdAt > e.receivedAt || !matches(w, e)) continue;
@@ -202,9 +202,9 @@ function ownersOverlap(a: Owned, b: Owned): boolean {
 /**
  * What a replay to `targets` tests, so that each event is owed to a target what routing would
  * owe it among `all` (the webhooks of the targets' kind): the targets, and before them in
- * `routingOrder` every webhook whose `$regex` conditions spend the event's budget first and that
- * may share an event with a target. The others cannot change what a target is owed: those after
- * the last target, those without a `$regex`, those of other owners. Unlike routing, a replay
+ * `routingOrder` every webhook whose filter spends the event's budget first and that may share an
+ * event with a target. The others cannot change what a target is owed: those after the last
+ * target, those without a filter, those of other owners. Unlike routing, a replay
  * reaches webhooks made after the event, and so does what they spend.
  */
 export function replayPlan(all: Webhook[], targets: Webhook[]): ReplayPlan {
@@ -215,17 +215,17 @@ export function replayPlan(all: Webhook[], targets: Webhook[]): ReplayPlan {
   order.forEach((w, i) => {
     if (uids.has(w.uid)) last = i;
   });
-  const spends = (w: Webhook) => filterRegexWeight(w) > 0 && targets.some((t) => t.kind === w.kind && ownersOverlap(w, t));
+  const spends = (w: Webhook) => w.filter !== null && targets.some((t) => t.kind === w.kind && ownersOverlap(w, t));
   return { tested: order.slice(0, last + 1).filter((w) => uids.has(w.uid) || spends(w)), targets: uids };
 }
 
 /**
  * The targets a replayed event is owed: types, owner and sources (whenever the webhook was
- * made), and filter, the plan's filters sharing the event's `$regex` budget as at ingest.
+ * made), and filter, the plan's filters sharing the event's budget as at ingest.
  */
 export function replayTargets(plan: ReplayPlan, e: ReplayEvent): Webhook[] {
   const input = e.content && new FilterInput(e.content);
-  const budget = regexBudget();
+  const budget = filterBudget();
   // Without content no filter can be shown to pass; callers read it whenever a target has a filter.
   const owed = plan.tested.filter((w) => matches(w, e) && (w.filter === null || (input !== null && passesFilter(w, input, budget))));
   return owed.filter((w) => plan.targets.has(w.uid));
@@ -233,17 +233,17 @@ export function replayTargets(plan: ReplayPlan, e: ReplayEvent): Webhook[] {
 
 /** Why a filter that admits an event alone excluded it: what the others spent (the 409 of a named replay, the test's check). */
 export const BUDGET_SPENT =
-  "alone its filter admits the event, but its $regex conditions would exceed what is left of the event's $regex work budget, which the filters tested before it (the catch-alls', then by creation) spend first";
+  "alone its filter admits the event, but its conditions would exceed what is left of the event's filter work budget ($regex and other work), which the filters tested before it (the catch-alls', then by creation) spend first";
 
 /**
  * Why the webhook's filter excludes the event when tested as a replay to it tests it, after the
- * webhooks of `plan` (replayPlan(all, [w])) spent their part of the event's `$regex` budget, or
+ * webhooks of `plan` (replayPlan(all, [w])) spent their part of the event's budget, or
  * null when it admits it: `filterMismatch`, or BUDGET_SPENT when only the budget excluded it.
  */
 export function plannedFilterMismatch(plan: ReplayPlan, w: Webhook, e: RoutedEvent, input: FilterInput): string | null {
   const alone = filterMismatch(w, input);
   if (alone !== null || w.filter === null) return alone;
-  const budget = regexBudget();
+  const budget = filterBudget();
   for (const o of plan.tested) {
     if (o.uid === w.uid) break;
     if (matches(o, e)) passesFilter(o, input, budget);

@@ -5,7 +5,7 @@ import { env } from "cloudflare:workers";
 import { ALERT_SOURCE } from "../../src/domain/alerts";
 import { utf8 } from "../../src/domain/crypto";
 import { storeEvents } from "../../src/store/events";
-import { FILTER_LIMITS, regexWeight, validateFilter } from "../../src/routing/filter";
+import { FILTER_LIMITS, filterBudget, matchesFilter, regexWeight, validateFilter } from "../../src/routing/filter";
 import { BUDGET_SPENT } from "../../src/routing/match";
 import { podium } from "../../src/schemes/podium";
 import { pipeline, received, uniqueKey } from "./pipeline";
@@ -363,5 +363,50 @@ describe("test this webhook", () => {
     const hidden = await as(p, limited.token, "POST", `/v1/webhooks/${webhook.uid}/test`, { eventId: other });
     expect(hidden.status).toBe(404);
     expect(hidden.json.error.code).toBe("not_found");
+  });
+});
+
+describe("one budget per event for every condition, shared by its webhooks", () => {
+  // Each 0 walks the 100,000 items, and the 1 matches the first: alone, over half the work budget and within it.
+  const COSTLY = { "data.items": { $in: [0, 0, 0, 0, 0, 0, 1] } };
+
+  it("a filter without $regex spends it too: the catch-all's first; the test and a replay say the same as ingest", async () => {
+    const { p, key, org } = await setup();
+    const items = Array.from({ length: 100_000 }, () => 1);
+    const body = JSON.stringify({ ...JSON.parse(message(org)), marker: key, data: { ...JSON.parse(message(org)).data, items } });
+
+    const costly = await subscribe(p, `${key}-costly`, org, { filter: { body: COSTLY } });
+    const plain = await subscribe(p, `${key}-plain`, org);
+    // The marker first: other tests' events never reach the $in.
+    const catchAll = await p.createWebhook({ url: `https://downstream.test/ok/${key}-any`, eventTypes: ["message.*"], filter: { body: { marker: key, ...COSTLY } } });
+    try {
+      const id = await p.ingest(body);
+      const stored = (await p.api("GET", `/v1/events/${id}`)).json;
+      // (Another test's catch-all without a filter may be owed it too.)
+      const owed = stored.deliveries.map((d: { webhookUid: string }) => d.webhookUid);
+      expect(owed).toEqual(expect.arrayContaining([catchAll.uid, plain.uid]));
+      expect(owed).not.toContain(costly.uid);
+      expect(stored.filteredOut).toEqual([costly.uid]);
+
+      const tested = await p.api("POST", `/v1/webhooks/${costly.uid}/test`, { eventId: id });
+      expect(tested.json.matched).toBe(false);
+      expect(tested.json.checks.find((c: { check: string }) => c.check === "filter")).toMatchObject({ passed: false, message: BUDGET_SPENT });
+      expect((await p.api("POST", `/v1/webhooks/${catchAll.uid}/test`, { eventId: id })).json.matched).toBe(true);
+
+      const named = await p.api("POST", `/v1/events/${id}/replay`, { webhookUid: costly.uid });
+      expect(named.status).toBe(409);
+      expect(named.json.error.message).toContain(BUDGET_SPENT);
+      const { token } = await makeToken(p, ["events:replay", ...DATA_SCOPES], { organizationUids: [org] });
+      expect((await as(p, token, "POST", `/v1/events/${id}/replay`, {})).json).toEqual({ deliveries: 1 });
+
+      // What the numbers above rest on: one pass costs over half the budget and fits within it.
+      const v = validateFilter({ body: COSTLY });
+      if (!v.ok) throw new Error("the filter is valid");
+      const budget = filterBudget();
+      expect(matchesFilter(v.filter, { body: JSON.parse(body), headers: {} }, budget)).toBe(true);
+      expect(FILTER_LIMITS.work - budget.work).toBeGreaterThan(FILTER_LIMITS.work / 2);
+    } finally {
+      await p.api("DELETE", `/v1/webhooks/${catchAll.uid}`); // a catch-all would see the other tests' events
+    }
   });
 });

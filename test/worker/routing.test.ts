@@ -1,9 +1,9 @@
 import { describe, expect, it, vi } from "vitest";
-import type { Webhook } from "../../src/domain/types";
+import type { Json, Webhook } from "../../src/domain/types";
 import { newDelivery } from "../../src/domain/delivery";
 import { RE2JS } from "re2js";
 import { FILTER_LIMITS } from "../../src/routing/filter";
-import { filterRegexWeight, matches, owedWebhooks, replayPlan, replayTargets, routingOrder, typeMatches } from "../../src/routing/match";
+import { BUDGET_SPENT, FilterInput, filterRegexWeight, matches, owedWebhooks, plannedFilterMismatch, replayPlan, replayTargets, routingOrder, typeMatches } from "../../src/routing/match";
 import { aWebhook as webhook } from "./helpers";
 
 
@@ -255,5 +255,119 @@ describe("one $regex budget per event, shared by every webhook it is tested agai
     expect(replayPlan(hooks, [hooks[0]!]).tested.map((w) => w.uid)).toEqual(["catch-all", "org-a"]);
     // Ingest and replay test the same filters: at most one budget of work an event.
     expect(workOf(() => replay(hooks)).work).toBeLessThanOrEqual(FILTER_LIMITS.regexWork);
+  });
+});
+
+describe("one budget per event for every condition, not only $regex, shared by every webhook it is tested against", () => {
+  const zeros = (n: number) => Array.from({ length: n }, () => 0);
+  // Bodies near the 256 KiB ingest bound, each with a filter within the filter bounds that, before
+  // the budget, cost each webhook seconds (`$in` of 4,000 values over 130,000 elements: 4.7 s) or more
+  // than 100 ms: work that grew with the number of webhooks.
+  const numbers = JSON.stringify({ a: Array.from({ length: 130_000 }, () => 1) });
+  const objects = JSON.stringify({ a: Array.from({ length: 32_000 }, () => ({ y: 1 })) });
+  const strings = JSON.stringify({ a: Array.from({ length: 64 }, () => "a".repeat(4000)) });
+  const cases: [string, Json, string][] = [
+    ["$in of 4,000 numbers over an array", { a: { $in: zeros(4000) } }, numbers],
+    ["$in of objects, compared deeply with each element", { a: { $in: Array.from({ length: 1000 }, () => ({ x: 1 })) } }, objects],
+    ["an array pattern: every pattern against every element", { a: zeros(120).map((_, i) => ({ $eq: i + 2 })) }, numbers],
+    ["fields of the objects of an array", { $or: zeros(60).map((_, i) => ({ [`a.x${i}`]: 1 })) }, objects],
+    ["$not and $or around fields over an array", { $not: { $or: zeros(60).map((_, i) => ({ [`a.x${i}`]: { $exist: true } })) } }, objects],
+    ["$contains over every string of an array", { $or: zeros(60).map(() => ({ a: { $contains: `${"a".repeat(50)}b` } })) }, strings],
+  ];
+
+  /**
+   * What filters read of the event while `run` runs: the parsed body is wrapped so that each read
+   * of a value (a property, an element, a key listing, an own-property check) counts one and each
+   * string read counts its characters. Past `cap` reads it throws (a filter then does not match), so
+   * that unbounded work stops a test quickly instead of running for minutes.
+   */
+  function readsOf<T>(run: () => T, cap: number): { result: T; reads: number; chars: number } {
+    let reads = 0;
+    let chars = 0;
+    const proxies = new WeakMap<object, object>();
+    const wrap = (v: unknown): unknown => {
+      if (typeof v === "string") chars += v.length;
+      if (v === null || typeof v !== "object") return v;
+      let p = proxies.get(v);
+      if (p === undefined) {
+        const count = () => {
+          if (++reads > cap) throw new Error("over the cap");
+        };
+        p = new Proxy(v, {
+          get: (t, k, r) => (count(), wrap(Reflect.get(t, k, r))),
+          ownKeys: (t) => (count(), Reflect.ownKeys(t)),
+          getOwnPropertyDescriptor: (t, k) => (count(), Reflect.getOwnPropertyDescriptor(t, k)),
+          has: (t, k) => (count(), Reflect.has(t, k)),
+        });
+        proxies.set(v, p);
+      }
+      return p;
+    };
+    const real = JSON.parse;
+    const spy = vi.spyOn(JSON, "parse").mockImplementation((text: string) => wrap(real(text)));
+    try {
+      return { result: run(), reads, chars };
+    } finally {
+      spy.mockRestore();
+    }
+  }
+
+  const at = (body: string) => ({ ...event, receivedAt: 10_000, body, headers: {} });
+  // What one budget reads at most (FILTER_LIMITS.work, 2 Mi units: an element walked is read once,
+  // with the array's length, a key checked twice; 8 characters a unit), fixed so the cap holds whatever the code.
+  const READS = 8 * 1024 * 1024;
+  const CHARS = 32 * 1024 * 1024;
+
+  it.each(cases)("%s: one budget of reads an event, however many webhooks (work counted, not timed)", (_, filter, body) => {
+    const hooks = Array.from({ length: 200 }, (_, i) => webhook({ uid: `c${i}`, organizationUid: "org-1", createdAt: 1000 + i, filter: { body: filter } }));
+    const { result, reads, chars } = readsOf(() => owedWebhooks(hooks, at(body)), READS);
+    expect(reads).toBeLessThanOrEqual(READS);
+    expect(chars).toBeLessThanOrEqual(CHARS);
+    // Every webhook was tested and answered (the costly filters match nothing here but what $not negates).
+    expect(result.owed.length + result.filteredOut.length).toBe(200);
+    expect(4 * FILTER_LIMITS.work).toBeLessThanOrEqual(READS);
+    expect(2 * FILTER_LIMITS.charsPerWork * FILTER_LIMITS.work).toBeLessThanOrEqual(CHARS);
+  });
+
+  it("typical filters still match a 256 KiB event, however many webhooks test it", () => {
+    const items = Array.from({ length: 2500 }, (_, i) => ({ id: `item_${i}`, name: "a line of an invoice", amount: i }));
+    const big = JSON.stringify({ type: "invoice.paid", data: { amount: 70_000, currency: "usd", customer: { email: "someone@example.com" }, items, note: "x".repeat(60_000) } });
+    expect(big.length).toBeGreaterThan(200 * 1024);
+    const typical: Json[] = [
+      { body: { type: "invoice.paid", "data.amount": { $gt: 50_000 } } },
+      { body: { type: { $in: ["invoice.paid", "invoice.created"] }, "data.currency": { $neq: "eur" } } },
+      { body: { "data.customer.email": { $endsWith: "@example.com" }, "data.items.id": "item_2499" } },
+      { body: { "data.note": { $contains: "xxx" }, "data.items": { name: { $startsWith: "a line" } } } },
+    ];
+    // About 5,000 units a webhook on average (walking 2,500 items, searching 60,000 characters): a quarter of the budget.
+    const hooks = Array.from({ length: 100 }, (_, i) => webhook({ uid: `t${i}`, organizationUid: "org-1", createdAt: 1000 + i, filter: typical[i % typical.length]! }));
+    const { owed, filteredOut } = owedWebhooks(hooks, at(big));
+    expect(filteredOut).toEqual([]);
+    expect(owed).toHaveLength(100);
+  });
+
+  it("a replay and the test of a webhook owe what routing owed, the costly filters tested before it spending the budget first", () => {
+    // Each value but the last walks the 130,000 elements: alone, over half the budget and within it.
+    const costly = { body: { a: { $in: [...zeros(5), 1] } } };
+    const hooks = [
+      webhook({ uid: "org-a", organizationUid: "org-1", createdAt: 1000, filter: costly }),
+      webhook({ uid: "org-b", organizationUid: "org-1", createdAt: 2000, filter: costly }),
+      webhook({ uid: "plain", organizationUid: "org-1", createdAt: 3000 }),
+      webhook({ uid: "other-org", organizationUid: "org-2", createdAt: 500, filter: costly }),
+    ];
+    const e = at(numbers);
+    // Alone, the filter matches the event (the 1s are at the end of the $in): the budget excluded org-b.
+    expect(owedWebhooks([hooks[1]!], e).owed.map((w) => w.uid)).toEqual(["org-b"]);
+    const ingest = owedWebhooks(hooks, e);
+    expect(ingest.owed.map((w) => w.uid)).toEqual(["org-a", "plain"]);
+    expect(ingest.filteredOut.map((w) => w.uid)).toEqual(["org-b"]);
+    const replayed = { ...e, id: "evt", eventId: "evt", content: e };
+    // Those without a $regex spend the budget too, so the plan tests them before the target.
+    const plan = replayPlan(hooks, [hooks[1]!]);
+    expect(plan.tested.map((w) => w.uid)).toEqual(["org-a", "org-b"]);
+    expect(replayTargets(plan, replayed)).toEqual([]);
+    expect(replayTargets(replayPlan(hooks, hooks), replayed).map((w) => w.uid).sort()).toEqual(["org-a", "plain"]);
+    expect(plannedFilterMismatch(plan, hooks[1]!, e, new FilterInput(e))).toBe(BUDGET_SPENT);
+    expect(plannedFilterMismatch(replayPlan(hooks, [hooks[0]!]), hooks[0]!, e, new FilterInput(e))).toBeNull();
   });
 });

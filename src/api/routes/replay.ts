@@ -51,8 +51,8 @@ const replayRange = apiRoute({
  * The webhooks a replay may reach: the one named (404 unless within the grant), or every
  * webhook within it. Alert endpoints only for one alert asked for by id: a range replayed
  * after an outage would page everyone again with its old alerts. Planned with the webhooks
- * whose filters spend an event's `$regex` budget before them at ingest (`replayPlan`): every
- * webhook of the kind, read only when a target's filter has a `$regex` (the budget matters).
+ * whose filters spend an event's budget before them at ingest (`replayPlan`): every webhook of
+ * the kind, read only when a target has a filter (the budget matters).
  */
 async function targetsFor(env: Env, p: Principal, webhookUid: string | undefined, kind: Webhook["kind"] = "webhook"): Promise<ReplayPlan> {
   if (webhookUid !== undefined) return planFor(env.DB, await visibleWebhook(env.DB, p, webhookUid));
