@@ -49,12 +49,12 @@ export interface paths {
         };
         /**
          * List events, newest first; or search them by a field's value or text in the body (q)
-         * @description Without `q`: newest first by arrival, filtered by the indexed fields; each call examines a bounded number of events, so a filtered page, or one under a limited token, can be short or empty and still carry a `nextCursor`. With `q`: a bounded search newest first by received time, within `since`..`until` (default the last 24 hours); each call examines at most 1000 events (fewer once their bodies reach 4 Mi characters) and answers a `nextCursor` to continue further back.
+         * @description Without `q`: newest first by arrival, filtered by the indexed fields; each call examines a bounded number of events, so a filtered page, or one under a limited token, can be short or empty and still carry a `nextCursor`. With `q`: a bounded search newest first by received time, within `since`..`until` (default the last 24 hours); each call examines at most 1000 events (fewer once their bodies reach 4 Mi characters, or a filter's conditions have done 8 Mi units of work on them) and answers a `nextCursor` to continue further back.
          */
         get: {
             parameters: {
                 query?: {
-                    /** @description Search: `path=value` finds events whose body has that value at a dotted path (`data.conversation.uid=5d9f…`; any element of an array; `amount=500` matches the number or the string), a filter document (`{"body": …}`, the language of webhook filters) matches as a filter does, anything else is text found in the raw body (case-insensitive). Within `since`..`until` (default: the 24 hours before now), newest first by received time. One call examines at most 1000 events, or fewer once their bodies reach 4 Mi characters; the other filters and the token's access apply to those. A page may hold fewer than `limit` events, even none, and still have a `nextCursor`: call again with it to search further back. */
+                    /** @description Search: `path=value` finds events whose body has that value at a dotted path (`data.conversation.uid=5d9f…`; any element of an array; `amount=500` matches the number or the string), a filter document (`{"body": …}`, the language of webhook filters) matches as a filter does, anything else is text found in the raw body (case-insensitive). Within `since`..`until` (default: the 24 hours before now), newest first by received time. One call examines at most 1000 events, or fewer once their bodies reach 4 Mi characters or a filter's conditions have done 8 Mi units of work on them (each event is matched in full); the other filters and the token's access apply to those. A page may hold fewer than `limit` events, even none, and still have a `nextCursor`: call again with it to search further back. */
                     q?: string;
                     /** @description Only events of this exact type. */
                     eventType?: string;
@@ -353,7 +353,7 @@ export interface paths {
         put?: never;
         /**
          * Deliver again the events received in a time range, a page per call, oldest first
-         * @description Reads at most 500 events per call (5000 with `dryRun`; when a target has a content filter, which reads bodies, at most 1000 or 4 Mi characters of bodies) and answers `nextCursor` until the range is done. Only the caller's events, to matching webhooks within its grant (or the one named) whose filter admits them; held for a disabled one. Events past the retention (RETENTION_DAYS from their receipt, kept a while to be read) are passed over, not counted: nothing is sent for them.
+         * @description Reads at most 500 events per call (5000 with `dryRun`; when a target has a content filter, which reads bodies, at most 1000 or 4 Mi characters of bodies, and fewer once the filters tested have done 8 Mi units of work on them) and answers `nextCursor` until the range is done. Only the caller's events, to matching webhooks within its grant (or the one named) whose filter admits them; held for a disabled one. Events past the retention (RETENTION_DAYS from their receipt, kept a while to be read) are passed over, not counted: nothing is sent for them.
          */
         post: {
             parameters: {

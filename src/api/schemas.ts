@@ -23,6 +23,7 @@ import { SOURCE_ID } from "../ingress/sources";
 import { CREDENTIAL_NAMES, CREDENTIAL_PARTS, REDACTED } from "../domain/credential-headers";
 import { compileTransform, TRANSFORM_LIMITS } from "../pipeline/transform";
 import { validateFilter } from "../routing/filter";
+import { CALL_FILTER_WORK } from "../routing/search";
 import { secretProblem, signingSecretProblem } from "../schemes/standard-webhooks";
 import { STATS_GRANT_WEBHOOKS, STATS_WEBHOOKS } from "../store/stats";
 import { msAtOrAfter } from "../domain/time";
@@ -192,7 +193,7 @@ export const EventListQuery = strictQuery({
     .max(2000)
     .optional()
     .openapi({
-      description: `Search: \`path=value\` finds events whose body has that value at a dotted path (\`data.conversation.uid=5d9f…\`; any element of an array; \`amount=500\` matches the number or the string), a filter document (\`{"body": …}\`, the language of webhook filters) matches as a filter does, anything else is text found in the raw body (case-insensitive). Within \`since\`..\`until\` (default: the ${SEARCH_BOUND.defaultHours} hours before now), newest first by received time. One call examines at most ${SEARCH_BOUND.events} events, or fewer once their bodies reach ${SEARCH_BOUND.chars / 1024 / 1024} Mi characters; the other filters and the token's access apply to those. A page may hold fewer than \`limit\` events, even none, and still have a \`nextCursor\`: call again with it to search further back.`,
+      description: `Search: \`path=value\` finds events whose body has that value at a dotted path (\`data.conversation.uid=5d9f…\`; any element of an array; \`amount=500\` matches the number or the string), a filter document (\`{"body": …}\`, the language of webhook filters) matches as a filter does, anything else is text found in the raw body (case-insensitive). Within \`since\`..\`until\` (default: the ${SEARCH_BOUND.defaultHours} hours before now), newest first by received time. One call examines at most ${SEARCH_BOUND.events} events, or fewer once their bodies reach ${SEARCH_BOUND.chars / 1024 / 1024} Mi characters or a filter's conditions have done ${CALL_FILTER_WORK / 1024 / 1024} Mi units of work on them (each event is matched in full); the other filters and the token's access apply to those. A page may hold fewer than \`limit\` events, even none, and still have a \`nextCursor\`: call again with it to search further back.`,
       examples: ["data.conversation.uid=5d9f1c2e-8a7b-4c3d-9e0f-1a2b3c4d5e6f", "appointment", '{"body": {"data.object.amount_due": {"$gt": 50000}}}'],
     }),
   eventType: exactType.optional(),

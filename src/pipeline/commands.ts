@@ -14,7 +14,7 @@ import type { VersionedWrite } from "../domain/version";
 import { unchanged } from "../domain/webhook";
 import type { Env } from "../env";
 import { requeue } from "../ingress/enqueue";
-import { owedWebhooks, replayTargets, type ReplayEvent, type ReplayPlan } from "../routing/match";
+import { owedWebhooks, type ReplayEvent } from "../routing/match";
 import { getDeadLetter, markReplayed, type DeadLetter } from "../store/dead-letters";
 import {
   deletedWithOwed,
@@ -243,13 +243,12 @@ export async function redrive(env: Env, now = Date.now()): Promise<number> {
 }
 
 /**
- * Replays events to the plan's targets (`replayPlan`): a new delivery for each event and target owed
- * it (`replayTargets`), held for a webhook disabled when it is stored. Returns the deliveries made.
+ * Replays events to the targets each is owed, found with `replayTargets` by the caller (which tests
+ * the filters once): a new delivery for each, held for a webhook disabled when it is stored.
+ * Returns the deliveries made.
  */
-export async function replay(env: Env, plan: ReplayPlan, events: ReplayEvent[], now = Date.now()): Promise<NewDelivery[]> {
-  const deliveries = await Promise.all(
-    events.flatMap((e) => replayTargets(plan, e).map((w) => newDelivery("replay", e, w, now))),
-  );
+export async function replay(env: Env, owed: { event: ReplayEvent; targets: Webhook[] }[], now = Date.now()): Promise<NewDelivery[]> {
+  const deliveries = await Promise.all(owed.flatMap(({ event, targets }) => targets.map((w) => newDelivery("replay", event, w, now))));
   const made = await insertDeliveries(env.DB, deliveries, retentionHorizon(env, now));
   await dispatch(env, made.filter((d) => d.status === "pending").map((d) => d.webhookUid));
   return made;

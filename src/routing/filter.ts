@@ -75,6 +75,8 @@ export interface FilterBudget {
   work: number;
 }
 export const filterBudget = (): FilterBudget => ({ left: FILTER_LIMITS.regexWork, work: FILTER_LIMITS.work });
+/** What a budget, fresh for one event, has spent of its `work` (the other conditions', not `$regex`). */
+export const workSpent = (b: FilterBudget): number => FILTER_LIMITS.work - b.work;
 type Budget = FilterBudget;
 
 const COMPARE = { $gt: "gt", $gte: "gte", $lt: "lt", $lte: "lte" } as const;

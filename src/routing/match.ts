@@ -221,11 +221,11 @@ export function replayPlan(all: Webhook[], targets: Webhook[]): ReplayPlan {
 
 /**
  * The targets a replayed event is owed: types, owner and sources (whenever the webhook was
- * made), and filter, the plan's filters sharing the event's budget as at ingest.
+ * made), and filter, the plan's filters sharing the event's budget as at ingest (`budget`, fresh
+ * for this event: a caller that gives one reads what they spent).
  */
-export function replayTargets(plan: ReplayPlan, e: ReplayEvent): Webhook[] {
+export function replayTargets(plan: ReplayPlan, e: ReplayEvent, budget: FilterBudget = filterBudget()): Webhook[] {
   const input = e.content && new FilterInput(e.content);
-  const budget = filterBudget();
   // Without content no filter can be shown to pass; callers read it whenever a target has a filter.
   const owed = plan.tested.filter((w) => matches(w, e) && (w.filter === null || (input !== null && passesFilter(w, input, budget))));
   return owed.filter((w) => plan.targets.has(w.uid));

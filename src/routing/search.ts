@@ -4,7 +4,7 @@
  * filters), or else text found in the raw body (case-insensitive). Matching is pure; the
  * bound on how many events one search examines is the caller's.
  */
-import { matchesFilter, regexWeight, validateFilter, type Filter } from "./filter";
+import { FILTER_LIMITS, filterBudget, matchesFilter, regexWeight, validateFilter, workSpent, type Filter, type FilterBudget } from "./filter";
 import { FilterInput, type EventContent } from "./match";
 
 export type SearchQuery = { kind: "text"; lower: string } | { kind: "filter"; filter: Filter };
@@ -57,7 +57,38 @@ export function charsForRegexWeight(weight: number, maxChars: number): number {
   return weight === 0 ? maxChars : Math.min(maxChars, Math.max(1, Math.floor(SEARCH_REGEX_WORK / weight)));
 }
 
-export function matchesSearch(query: SearchQuery, e: EventContent): boolean {
+/**
+ * The work of the other conditions (FILTER_LIMITS.work units, not `$regex`) that the filters of one
+ * search or range replay call may spend over the events it examines, each event with a budget of
+ * its own: four events' worth, about 300 ms at worst (workerd), under the ~1 s of its `$regex` part
+ * (SEARCH_REGEX_WORK). Once spent, the call examines no further event (it always examines one) and
+ * its cursor goes on from the last one examined; without it a call's 1,000 events could cost 1,000
+ * budgets, over a minute. The call's last event may spend a budget more (its own, whole).
+ */
+export const CALL_FILTER_WORK = 4 * FILTER_LIMITS.work;
+
+/** What a call's filters have spent (CALL_FILTER_WORK), event by event, each event's budget fresh. */
+export class CallWork {
+  private spent = 0;
+
+  /** `f` with a fresh budget for one event; what it spends counts toward the call's. */
+  measure<T>(f: (budget: FilterBudget) => T): T {
+    const budget = filterBudget();
+    try {
+      return f(budget);
+    } finally {
+      this.spent += workSpent(budget);
+    }
+  }
+
+  /** Whether the call has spent its bound: it examines no further event. */
+  get exhausted(): boolean {
+    return this.spent >= CALL_FILTER_WORK;
+  }
+}
+
+/** Whether the event matches; a filter document's conditions spend `budget` (a fresh one unless given). */
+export function matchesSearch(query: SearchQuery, e: EventContent, budget: FilterBudget = filterBudget()): boolean {
   if (query.kind === "text") return e.body.toLowerCase().includes(query.lower);
-  return matchesFilter(query.filter, new FilterInput(e).value);
+  return matchesFilter(query.filter, new FilterInput(e).value, budget);
 }

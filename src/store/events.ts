@@ -388,7 +388,8 @@ const BODIES_STATUS_READ_ROWS = 9_000;
  * Events received in [since, until), newest or oldest first, strictly past `after`,
  * with their bodies: at most `limit` events are examined, in one range of the
  * `received_at` index, and no more once their bodies reach `maxChars` characters
- * (the first is always taken); their content rows are read a few at a time, as the
+ * (the first is always taken), nor once `exhausted` says the caller's work on the
+ * events examined (its `match`) reached its bound; their content rows are read a few at a time, as the
  * walk reaches them. The filter and access apply to the events examined, not before
  * the bound, so a search or replay page costs at most `limit` rows however few of
  * them the caller may see (their bodies are not returned). The one read of many
@@ -409,6 +410,8 @@ export async function eventsWithBodies(
     filter?: Omit<EventFilter, "since" | "until">;
     access?: Access | null;
     match?: (e: StoredEvent) => boolean;
+    /** Whether the caller has done all it may in one call (a search's filter work): no further event is examined. */
+    exhausted?: () => boolean;
     enough?: number;
   },
 ): Promise<BodiesRead> {
@@ -436,7 +439,7 @@ export async function eventsWithBodies(
   let chars = 0;
   let taken = 0;
   for (const [i, r] of results.entries()) {
-    if (i > 0 && chars >= opts.maxChars) break;
+    if (i > 0 && (chars >= opts.maxChars || opts.exhausted?.())) break;
     const content = r.grp === null ? undefined : await read(r.grp, r.part, () => results.slice(i + 1).map((x) => x.grp));
     taken++;
     if (!content) continue;

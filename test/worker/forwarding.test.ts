@@ -4,7 +4,7 @@ import { describe, expect, it, vi } from "vitest";
 import { runMaintenance } from "../../src/maintenance/cron";
 import { ATTEMPTS_FULL_CHARS } from "../../src/store/attempts";
 import { REDRIVE_GRACE_MS, replay, storeAndRoute } from "../../src/pipeline/commands";
-import { replayPlan } from "../../src/routing/match";
+import { replayPlan, replayTargets } from "../../src/routing/match";
 import { WebhookFlow } from "../../src/pipeline/flow";
 import { utf8 } from "../../src/domain/crypto";
 import type { IngestMessage } from "../../src/domain/types";
@@ -379,7 +379,10 @@ describe("delivery", () => {
 
     // A replay read the webhook too, before the delete: it makes nothing, and says so.
     p.woken.splice(0); // (the delete woke its scheduler)
-    const made = await replay(p.env, replayPlan([], [read!]), [{ id: m.eventId, receivedAt: m.receivedAt, sourceId: "podium", eventType: m.eventType, locationUid: null, organizationUid: org, content: null }]);
+    const event = { id: m.eventId, receivedAt: m.receivedAt, sourceId: "podium", eventType: m.eventType, locationUid: null, organizationUid: org, content: null };
+    const targets = replayTargets(replayPlan([], [read!]), event);
+    expect(targets.map((w) => w.uid)).toEqual([webhook.uid]);
+    const made = await replay(p.env, [{ event, targets }]);
     expect(made).toEqual([]);
     expect(await deliveryRows(m.eventId)).toEqual([]);
     expect(p.woken).not.toContain(webhook.uid);

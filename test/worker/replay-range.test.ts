@@ -1,6 +1,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { REPLAY_PAGE_EVENTS } from "../../src/api/routes/replay";
+import { filterBudget, matchesFilter, validateFilter, workSpent } from "../../src/routing/filter";
+import { CALL_FILTER_WORK } from "../../src/routing/search";
 import { storeEvents, type EventRow } from "../../src/store/events";
 import { createSource } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
@@ -132,6 +134,55 @@ describe("POST /v1/events/replay (a time range)", () => {
     for (let page = first; page.json.nextCursor !== null; calls++) page = await replay(p, { ...range, cursor: page.json.nextCursor });
     expect(calls).toBeGreaterThan(1);
     expect(await deliveryEvents(hook.uid)).toEqual([{ event_id: `evt_${t.k}_9`, status: "pending" }]);
+  });
+
+  it("ends a page once the filters tested have done the call's work bound, each event with a budget of its own, and replays as much", async () => {
+    const p = pipeline(LONG_RETENTION);
+    const t = timeline();
+    // $in of 1,000 numbers over an array of 500 that holds only the last: about 1 Mi units of work
+    // each event (half its own budget, so each is owed), 20 Mi over the 20 (before: all in one call;
+    // over a page of 1,000 such events, a thousand budgets).
+    const filter = { body: { ids: { $in: Array.from({ length: 1000 }, (_, i) => 100_000 + i) } } };
+    const hook = await p.createWebhook({ url: `https://downstream.test/ok/${t.k}`, eventTypes: ["*"], organizationUid: t.org, filter });
+    const rows = Array.from({ length: 20 }, (_, i) => t.row(i, { body: JSON.stringify({ ids: [...Array.from({ length: 499 }, (_, j) => 200_000 + j), 100_999] }) }));
+    await storeEvents(env.DB, rows);
+    // What testing each event spends, as the replay spends it (counted, not timed).
+    const v = validateFilter(filter);
+    if (!v.ok) throw new Error("invalid filter");
+    const spent = rows.map((r) => {
+      const b = filterBudget();
+      expect(matchesFilter(v.filter, { body: JSON.parse(r.body), headers: r.headers }, b)).toBe(true);
+      return workSpent(b);
+    });
+    const range = { since: t.at(0), until: t.at(20), webhookUid: hook.uid };
+    const walk = async (dryRun: boolean) => {
+      const pages: { events: number; cursor: string | null }[] = [];
+      let cursor: string | null = null;
+      do {
+        const res = await replay(p, { ...range, dryRun, ...(cursor ? { cursor } : {}) });
+        expect(res.status).toBe(dryRun ? 200 : 202);
+        expect(res.json.deliveries).toBe(res.json.events);
+        cursor = res.json.nextCursor;
+        pages.push({ events: res.json.events, cursor });
+      } while (cursor && pages.length < 20);
+      // Every event is owed (each a page's), so a page is the events its call examined: until their work reached the bound, no further.
+      let at = 0;
+      for (const page of pages) {
+        const work = spent.slice(at, at + page.events);
+        at += page.events;
+        const before = work.slice(0, -1).reduce((a, b) => a + b, 0);
+        expect(page.events).toBeGreaterThan(0);
+        expect(before).toBeLessThan(CALL_FILTER_WORK);
+        if (page.cursor !== null) expect(before + work[work.length - 1]!).toBeGreaterThanOrEqual(CALL_FILTER_WORK);
+      }
+      expect(at).toBe(rows.length);
+      expect(pages.length).toBeGreaterThan(1);
+    };
+    await walk(true);
+    expect(await deliveryEvents(hook.uid)).toEqual([]);
+    await walk(false);
+    // Followed to the end, each event is replayed once, oldest first, as one unbounded call would.
+    expect((await deliveryEvents(hook.uid)).map((d) => d.event_id)).toEqual(rows.map((r) => r.eventId));
   });
 
   it("answers 400 for a range that does not move forward or a cursor it did not give", async () => {

@@ -2,6 +2,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { SEARCH_BOUND } from "../../src/api/schemas";
+import { FILTER_LIMITS, filterBudget, workSpent } from "../../src/routing/filter";
+import { CALL_FILTER_WORK, matchesSearch, parseSearch } from "../../src/routing/search";
 import { meteredD1 } from "../../bench/d1-meter";
 import { eventsInRange, eventsWithBodies, storeEvents, type EventRow } from "../../src/store/events";
 import { meteredApiCall } from "./helpers";
@@ -160,6 +162,49 @@ describe("event search", () => {
     expect(calls).toBeGreaterThan(1);
     const cheap = await search(p, '{"body": {"data.s": {"$regex": "^b+$"}}}', w);
     expect([ids(cheap), cheap.json.nextCursor]).toEqual([[`evt_${tag}_0`], null]);
+  });
+
+  it("stops a call once a filter's other conditions have done its work bound, each event matched with a budget of its own, and finds as much", async () => {
+    const { p, tag, w } = fresh();
+    // $in of 330 numbers (a q of 1,700 characters) over an array of 1,600 that holds only the last:
+    // about 1 Mi units of work each event (half its own budget, so each matches), 20 Mi over the 20
+    // (before: all in one call; over 1,000 such events, a thousand budgets).
+    const values = Array.from({ length: 330 }, (_, i) => 1000 + i);
+    const q = JSON.stringify({ body: { "data.ids": { $in: values } } });
+    const rows = Array.from({ length: 20 }, (_, i) => row(tag, i, w.since + i * 1000, { ids: [...Array.from({ length: 1599 }, (_, j) => 2000 + j), 1329] }));
+    await storeEvents(env.DB, rows);
+    // What matching each event spends, as the search spends it (counted, not timed).
+    const parsed = parseSearch(q);
+    if (!parsed.ok) throw new Error(parsed.message);
+    const spent = new Map(
+      rows.map((r) => {
+        const b = filterBudget();
+        expect(matchesSearch(parsed.query, { body: r.body, headers: r.headers }, b)).toBe(true);
+        return [r.eventId, workSpent(b)];
+      }),
+    );
+    for (const n of spent.values()) expect(n).toBeLessThan(FILTER_LIMITS.work);
+    const pages: string[][] = [];
+    const cursors: (string | null)[] = [];
+    let cursor: string | null = null;
+    do {
+      const res = await search(p, q, w, `&limit=100${cursor ? `&cursor=${cursor}` : ""}`);
+      expect(res.status).toBe(200);
+      pages.push(ids(res));
+      cursor = res.json.nextCursor;
+      cursors.push(cursor);
+    } while (cursor && pages.length < 20);
+    // Walked to the end: every event, newest first, each once, as one unbounded call would find them.
+    expect(pages.flat()).toEqual(rows.map((r) => r.eventId).reverse());
+    expect(pages.length).toBeGreaterThan(1);
+    // Each call examined events (all match: those of its page) until their work reached the bound, no further.
+    pages.forEach((page, i) => {
+      const work = page.map((id) => spent.get(id)!);
+      const before = work.slice(0, -1).reduce((a, b) => a + b, 0);
+      expect(page.length).toBeGreaterThan(0);
+      expect(before).toBeLessThan(CALL_FILTER_WORK);
+      if (cursors[i] !== null) expect(before + work[work.length - 1]!).toBeGreaterThanOrEqual(CALL_FILTER_WORK);
+    });
   });
 
   it("shows a limited token only the events it may see", async () => {

@@ -3,7 +3,7 @@ import { AppError, invalidField, invalidInput } from "../../domain/errors";
 import type { Principal } from "../../domain/scopes";
 import type { StoredEvent } from "../../domain/types";
 import type { Env } from "../../env";
-import { matchesSearch, parseSearch, searchChars } from "../../routing/search";
+import { CALL_FILTER_WORK, CallWork, matchesSearch, parseSearch, searchChars } from "../../routing/search";
 import { eventDeliveries } from "../../store/delivery-reads";
 import { eventsWithBodies, getEvent, listEvents, type EventFilter, type TimePosition } from "../../store/events";
 import { webhooksByUid } from "../../store/webhooks";
@@ -25,7 +25,7 @@ const list = apiRoute({
   method: "get",
   path: "/events",
   summary: "List events, newest first; or search them by a field's value or text in the body (q)",
-  description: `Without \`q\`: newest first by arrival, filtered by the indexed fields; each call examines a bounded number of events, so a filtered page, or one under a limited token, can be short or empty and still carry a \`nextCursor\`. With \`q\`: a bounded search newest first by received time, within \`since\`..\`until\` (default the last ${SEARCH_BOUND.defaultHours} hours); each call examines at most ${SEARCH_BOUND.events} events (fewer once their bodies reach ${SEARCH_BOUND.chars / 1024 / 1024} Mi characters) and answers a \`nextCursor\` to continue further back.`,
+  description: `Without \`q\`: newest first by arrival, filtered by the indexed fields; each call examines a bounded number of events, so a filtered page, or one under a limited token, can be short or empty and still carry a \`nextCursor\`. With \`q\`: a bounded search newest first by received time, within \`since\`..\`until\` (default the last ${SEARCH_BOUND.defaultHours} hours); each call examines at most ${SEARCH_BOUND.events} events (fewer once their bodies reach ${SEARCH_BOUND.chars / 1024 / 1024} Mi characters, or a filter's conditions have done ${CALL_FILTER_WORK / 1024 / 1024} Mi units of work on them) and answers a \`nextCursor\` to continue further back.`,
   ...scoped("events:read"),
   request: { query: EventListQuery },
   responses: { 200: json(page(EventSummarySchema, "EventPage"), "A page of events") },
@@ -58,6 +58,8 @@ async function search(
   const until = q.until === undefined ? Date.now() : msAtOrAfter(q.until);
   const since = q.since === undefined ? until - SEARCH_BOUND.defaultHours * 3600_000 : msAtOrAfter(q.since);
   if (since >= until) throw invalidField("Invalid query: until must be later than since.", { path: "until", message: "until must be later than since" });
+  // Each event is matched with a budget of its own; the call stops examining them once they have spent CALL_FILTER_WORK.
+  const work = new CallWork();
   const read = await eventsWithBodies(env.DB, {
     since,
     until,
@@ -68,7 +70,8 @@ async function search(
     filter: q.filter,
     access: accessOf(p),
     // (Only events the query matches are checked against a status's deliveries.)
-    match: (e) => matchesSearch(parsed.query, e),
+    match: (e) => work.measure((budget) => matchesSearch(parsed.query, e, budget)),
+    exhausted: () => work.exhausted,
     enough: q.limit,
   });
   const found = read.events.slice(0, q.limit);

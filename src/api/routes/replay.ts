@@ -6,7 +6,7 @@ import type { Env } from "../../env";
 import { ALERT_SOURCE } from "../../domain/alerts";
 import { replay as replayEvents, retentionHorizon } from "../../pipeline/commands";
 import { BUDGET_SPENT, filterMismatch, FilterInput, filterRegexWeight, matches, replayPlan, replayTargets, type ReplayEvent, type ReplayPlan } from "../../routing/match";
-import { charsForRegexWeight } from "../../routing/search";
+import { CALL_FILTER_WORK, CallWork, charsForRegexWeight } from "../../routing/search";
 import { eventsInRange, eventsWithBodies, type TimePosition } from "../../store/events";
 import { allWebhooks } from "../../store/webhooks";
 import { grantedWebhooks } from "../../store/grants";
@@ -37,7 +37,7 @@ const replayRange = apiRoute({
   method: "post",
   path: "/events/replay",
   summary: "Deliver again the events received in a time range, a page per call, oldest first",
-  description: `Reads at most ${REPLAY_PAGE_EVENTS} events per call (${DRY_RUN_PAGE_EVENTS} with \`dryRun\`; when a target has a content filter, which reads bodies, at most ${SEARCH_BOUND.events} or ${SEARCH_BOUND.chars / 1024 / 1024} Mi characters of bodies) and answers \`nextCursor\` until the range is done. Only the caller's events, to matching webhooks within its grant (or the one named) whose filter admits them; held for a disabled one. Events past the retention (RETENTION_DAYS from their receipt, kept a while to be read) are passed over, not counted: nothing is sent for them.`,
+  description: `Reads at most ${REPLAY_PAGE_EVENTS} events per call (${DRY_RUN_PAGE_EVENTS} with \`dryRun\`; when a target has a content filter, which reads bodies, at most ${SEARCH_BOUND.events} or ${SEARCH_BOUND.chars / 1024 / 1024} Mi characters of bodies, and fewer once the filters tested have done ${CALL_FILTER_WORK / 1024 / 1024} Mi units of work on them) and answers \`nextCursor\` until the range is done. Only the caller's events, to matching webhooks within its grant (or the one named) whose filter admits them; held for a disabled one. Events past the retention (RETENTION_DAYS from their receipt, kept a while to be read) are passed over, not counted: nothing is sent for them.`,
   ...scoped("events:replay"),
   request: body(RangeReplayBody),
   responses: {
@@ -72,7 +72,8 @@ export const replay = router()
     const plan = await targetsFor(c.env, p, webhookUid, event.sourceId === ALERT_SOURCE ? "notification" : "webhook");
     const replayed: ReplayEvent = { ...event, content: event };
     const named = webhookUid === undefined ? undefined : plan.tested.find((w) => w.uid === webhookUid);
-    if (named !== undefined && replayTargets(plan, replayed).length === 0) {
+    const targets = replayTargets(plan, replayed);
+    if (named !== undefined && targets.length === 0) {
       const uid = named.uid.slice(0, 80);
       throw new AppError("conflict",
         !matches(named, event)
@@ -82,7 +83,7 @@ export const replay = router()
             : `The filter of the webhook "${uid}" excludes this event (POST /v1/webhooks/{uid}/test says why).`,
       );
     }
-    const deliveries = await replayEvents(c.env, plan, [replayed]);
+    const deliveries = await replayEvents(c.env, [{ event: replayed, targets }]);
     return c.json({ deliveries: deliveries.length }, 202);
   })
   .openapi(replayRange, async (c) => {
@@ -111,25 +112,34 @@ export const replay = router()
       full = page.length === limit;
     }
 
-    // The events of this page that are owed something, as far as the page's delivery bound allows.
+    // The events of this page that are owed something, as far as the page's delivery bound and filter work allow.
     // One past the retention is passed over, as its own replay is refused: nothing is sent for it, and
     // an expired delivery made now would keep it a grace day more at every replay.
     const horizon = retentionHorizon(c.env);
-    const chosen: typeof page = [];
+    const chosen: { event: ReplayEvent; targets: Webhook[] }[] = [];
     let deliveries = 0;
     let last: TimePosition | null = null;
+    // Each event's filters spend a budget of its own, as at ingest; the page ends once they have spent CALL_FILTER_WORK.
+    const work = new CallWork();
     for (const e of page) {
-      const owed =
-        e.receivedAt >= horizon && canSeeEvent(p, e) && (b.eventType === undefined || e.eventType === b.eventType) ? replayTargets(plan, e).length : 0;
+      if (last !== null && work.exhausted) {
+        full = true; // the rest on the next call
+        break;
+      }
+      const targets =
+        e.receivedAt >= horizon && canSeeEvent(p, e) && (b.eventType === undefined || e.eventType === b.eventType)
+          ? work.measure((budget) => replayTargets(plan, e, budget))
+          : [];
+      const owed = targets.length;
       if (!dryRun && deliveries > 0 && deliveries + owed > REPLAY_PAGE_DELIVERIES) {
         full = true; // the rest on the next call
         break;
       }
-      if (owed > 0) chosen.push(e);
+      if (owed > 0) chosen.push({ event: e, targets });
       deliveries += owed;
       last = { receivedAt: e.receivedAt, seq: e.seq };
     }
-    if (!dryRun) await replayEvents(c.env, plan, chosen);
+    if (!dryRun) await replayEvents(c.env, chosen);
     const answer = { dryRun, events: chosen.length, deliveries, nextCursor: full && last ? await sealPosition(c.env, walk, last) : null };
     return dryRun ? c.json(answer, 200) : c.json(answer, 202);
   });
