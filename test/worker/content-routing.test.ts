@@ -161,46 +161,76 @@ describe("filters at storage", () => {
   });
 });
 
-describe("one $regex budget per event, shared by its webhooks", () => {
-  // Matches only the last string, so a filter tests them all: one pass costs over half the budget.
-  const COSTLY = { "data.items": { $regex: "b{200}" } };
+/**
+ * An organization's webhook with a costly filter (`costly`, made first), one without a filter, and a
+ * catch-all with the same costly filter (made last, tested first): the event `bodyOf` makes is owed
+ * the catch-all and the plain one, the budget excludes the costly one, and the webhook test and the
+ * replays (named, unnamed by the organization's token, a range's dry run) say the same as ingest.
+ */
+async function budgetSpentFirstByTheCatchAll(costly: Record<string, unknown>, bodyOf: (org: string, key: string) => string) {
+  const { p, key, org } = await setup();
+  const body = bodyOf(org, key);
+  const organizations = await subscribe(p, `${key}-costly`, org, { filter: { body: costly } });
+  const plain = await subscribe(p, `${key}-plain`, org);
+  // The marker first: other tests' events never reach the costly condition.
+  const catchAll = await p.createWebhook({ url: `https://downstream.test/ok/${key}-any`, eventTypes: ["message.*"], filter: { body: { marker: key, ...costly } } });
+  try {
+    const id = await p.ingest(body);
+    const stored = (await p.api("GET", `/v1/events/${id}`)).json;
+    // (Another test's catch-all without a filter may be owed it too.)
+    const owed = stored.deliveries.map((d: { webhookUid: string }) => d.webhookUid);
+    expect(owed).toEqual(expect.arrayContaining([catchAll.uid, plain.uid]));
+    expect(owed).not.toContain(organizations.uid);
+    expect(stored.filteredOut).toEqual([organizations.uid]);
 
-  it("tests the catch-alls first: an organization's costly filters made earlier are what the budget excludes; the test and a replay say the same", async () => {
-    const { p, key, org } = await setup();
-    const v = validateFilter({ body: COSTLY });
+    // The test says why: alone its filter admits the event.
+    const tested = await p.api("POST", `/v1/webhooks/${organizations.uid}/test`, { eventId: id });
+    expect(tested.json.matched).toBe(false);
+    expect(tested.json.checks.find((c: { check: string }) => c.check === "filter")).toMatchObject({ passed: false, message: BUDGET_SPENT });
+    expect((await p.api("POST", `/v1/webhooks/${catchAll.uid}/test`, { eventId: id })).json.matched).toBe(true);
+
+    // A replay owes what ingest owed, to the organization's token too, which does not hold the catch-all.
+    const named = await p.api("POST", `/v1/events/${id}/replay`, { webhookUid: organizations.uid });
+    expect(named.status).toBe(409);
+    expect(named.json.error.message).toContain(BUDGET_SPENT);
+    const { token } = await makeToken(p, ["events:replay", ...DATA_SCOPES], { organizationUids: [org] });
+    expect((await as(p, token, "POST", `/v1/events/${id}/replay`, {})).json).toEqual({ deliveries: 1 });
+    const range = { since: new Date(Date.now() - 60_000).toISOString(), until: new Date(Date.now() + 60_000).toISOString(), dryRun: true };
+    expect((await as(p, token, "POST", "/v1/events/replay", range)).json).toMatchObject({ events: 1, deliveries: 1 });
+    return body;
+  } finally {
+    await p.api("DELETE", `/v1/webhooks/${catchAll.uid}`); // a catch-all would see the other tests' events
+  }
+}
+
+/** A message of `org` marked with `key`, carrying `items` in its data. */
+const withItems = (org: string, key: string, items: unknown[]) =>
+  JSON.stringify({ ...JSON.parse(message(org)), marker: key, data: { ...JSON.parse(message(org)).data, items } });
+
+describe("one budget per event, shared by its webhooks, the catch-alls' filters tested first", () => {
+  it("$regex: an organization's costly filter made earlier is what the budget excludes; the test and a replay say the same", async () => {
+    // Matches only the last string, so a filter tests them all: one pass costs over half the budget.
+    const costly = { "data.items": { $regex: "b{200}" } };
+    const v = validateFilter({ body: costly });
     if (!v.ok) throw new Error("the filter is valid");
     const length = 4000;
     const strings = Math.floor((0.75 * FILTER_LIMITS.regexWork) / (regexWeight(v.filter) * length));
-    const items = [...Array.from({ length: strings - 1 }, () => "a".repeat(length)), "b".repeat(length)];
-    const body = JSON.stringify({ ...JSON.parse(message(org)), marker: key, data: { ...JSON.parse(message(org)).data, items } });
+    await budgetSpentFirstByTheCatchAll(costly, (org, key) =>
+      withItems(org, key, [...Array.from({ length: strings - 1 }, () => "a".repeat(length)), "b".repeat(length)]),
+    );
+  });
 
-    const costly = await subscribe(p, `${key}-costly`, org, { filter: { body: COSTLY } });
-    const plain = await subscribe(p, `${key}-plain`, org);
-    // The marker first: other tests' events never reach the $regex.
-    const catchAll = await p.createWebhook({ url: `https://downstream.test/ok/${key}-any`, eventTypes: ["message.*"], filter: { body: { marker: key, ...COSTLY } } });
-    try {
-      const id = await p.ingest(body);
-      const stored = (await p.api("GET", `/v1/events/${id}`)).json;
-      expect(stored.deliveries.map((d: { webhookUid: string }) => d.webhookUid).sort()).toEqual([catchAll.uid, plain.uid].sort());
-      expect(stored.filteredOut).toEqual([costly.uid]);
+  it("a filter without $regex spends it too: the catch-all's first; the test and a replay say the same as ingest", async () => {
+    // Each 0 walks the 100,000 items, and the 1 matches the first: alone, over half the work budget and within it.
+    const costly = { "data.items": { $in: [0, 0, 0, 0, 0, 0, 1] } };
+    const body = await budgetSpentFirstByTheCatchAll(costly, (org, key) => withItems(org, key, Array.from({ length: 100_000 }, () => 1)));
 
-      // The test says why: alone its filter admits the event.
-      const tested = await p.api("POST", `/v1/webhooks/${costly.uid}/test`, { eventId: id });
-      expect(tested.json.matched).toBe(false);
-      expect(tested.json.checks.find((c: { check: string }) => c.check === "filter")).toMatchObject({ passed: false, message: BUDGET_SPENT });
-      expect((await p.api("POST", `/v1/webhooks/${catchAll.uid}/test`, { eventId: id })).json.matched).toBe(true);
-
-      // A replay owes what ingest owed, to the organization's token too, which does not hold the catch-all.
-      const named = await p.api("POST", `/v1/events/${id}/replay`, { webhookUid: costly.uid });
-      expect(named.status).toBe(409);
-      expect(named.json.error.message).toContain(BUDGET_SPENT);
-      const { token } = await makeToken(p, ["events:replay", ...DATA_SCOPES], { organizationUids: [org] });
-      expect((await as(p, token, "POST", `/v1/events/${id}/replay`, {})).json).toEqual({ deliveries: 1 });
-      const range = { since: new Date(Date.now() - 60_000).toISOString(), until: new Date(Date.now() + 60_000).toISOString(), dryRun: true };
-      expect((await as(p, token, "POST", "/v1/events/replay", range)).json).toMatchObject({ events: 1, deliveries: 1 });
-    } finally {
-      await p.api("DELETE", `/v1/webhooks/${catchAll.uid}`); // a catch-all would see the other tests' events
-    }
+    // What the numbers above rest on: one pass costs over half the budget and fits within it.
+    const v = validateFilter({ body: costly });
+    if (!v.ok) throw new Error("the filter is valid");
+    const budget = filterBudget();
+    expect(matchesFilter(v.filter, { body: JSON.parse(body), headers: {} }, budget)).toBe(true);
+    expect(FILTER_LIMITS.work - budget.work).toBeGreaterThan(FILTER_LIMITS.work / 2);
   });
 });
 
@@ -363,50 +393,5 @@ describe("test this webhook", () => {
     const hidden = await as(p, limited.token, "POST", `/v1/webhooks/${webhook.uid}/test`, { eventId: other });
     expect(hidden.status).toBe(404);
     expect(hidden.json.error.code).toBe("not_found");
-  });
-});
-
-describe("one budget per event for every condition, shared by its webhooks", () => {
-  // Each 0 walks the 100,000 items, and the 1 matches the first: alone, over half the work budget and within it.
-  const COSTLY = { "data.items": { $in: [0, 0, 0, 0, 0, 0, 1] } };
-
-  it("a filter without $regex spends it too: the catch-all's first; the test and a replay say the same as ingest", async () => {
-    const { p, key, org } = await setup();
-    const items = Array.from({ length: 100_000 }, () => 1);
-    const body = JSON.stringify({ ...JSON.parse(message(org)), marker: key, data: { ...JSON.parse(message(org)).data, items } });
-
-    const costly = await subscribe(p, `${key}-costly`, org, { filter: { body: COSTLY } });
-    const plain = await subscribe(p, `${key}-plain`, org);
-    // The marker first: other tests' events never reach the $in.
-    const catchAll = await p.createWebhook({ url: `https://downstream.test/ok/${key}-any`, eventTypes: ["message.*"], filter: { body: { marker: key, ...COSTLY } } });
-    try {
-      const id = await p.ingest(body);
-      const stored = (await p.api("GET", `/v1/events/${id}`)).json;
-      // (Another test's catch-all without a filter may be owed it too.)
-      const owed = stored.deliveries.map((d: { webhookUid: string }) => d.webhookUid);
-      expect(owed).toEqual(expect.arrayContaining([catchAll.uid, plain.uid]));
-      expect(owed).not.toContain(costly.uid);
-      expect(stored.filteredOut).toEqual([costly.uid]);
-
-      const tested = await p.api("POST", `/v1/webhooks/${costly.uid}/test`, { eventId: id });
-      expect(tested.json.matched).toBe(false);
-      expect(tested.json.checks.find((c: { check: string }) => c.check === "filter")).toMatchObject({ passed: false, message: BUDGET_SPENT });
-      expect((await p.api("POST", `/v1/webhooks/${catchAll.uid}/test`, { eventId: id })).json.matched).toBe(true);
-
-      const named = await p.api("POST", `/v1/events/${id}/replay`, { webhookUid: costly.uid });
-      expect(named.status).toBe(409);
-      expect(named.json.error.message).toContain(BUDGET_SPENT);
-      const { token } = await makeToken(p, ["events:replay", ...DATA_SCOPES], { organizationUids: [org] });
-      expect((await as(p, token, "POST", `/v1/events/${id}/replay`, {})).json).toEqual({ deliveries: 1 });
-
-      // What the numbers above rest on: one pass costs over half the budget and fits within it.
-      const v = validateFilter({ body: COSTLY });
-      if (!v.ok) throw new Error("the filter is valid");
-      const budget = filterBudget();
-      expect(matchesFilter(v.filter, { body: JSON.parse(body), headers: {} }, budget)).toBe(true);
-      expect(FILTER_LIMITS.work - budget.work).toBeGreaterThan(FILTER_LIMITS.work / 2);
-    } finally {
-      await p.api("DELETE", `/v1/webhooks/${catchAll.uid}`); // a catch-all would see the other tests' events
-    }
   });
 });
