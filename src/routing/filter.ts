@@ -270,13 +270,25 @@ function deepEqual(v: unknown, x: Json, b: Budget): boolean {
 // An event's parsed objects, never changed, are the same for every filter and condition that tests it: listing one's keys
 // (about 90 ns a key in a wide object) is done once, not once per `$in` value and webhook.
 const keyCounts = new WeakMap<object, number>();
+// The objects whose keys a budget has paid for. Paid once per budget (an event's, shared by its filters), not once ever: else
+// what a filter costs would depend on what an earlier evaluation of the same parsed event listed (the webhook test checks
+// the filter alone first, then as routing tests it, and found the keys free where ingest paid for them).
+const keysPaid = new WeakMap<Budget, WeakSet<object>>();
 
-/** How many keys `v` has; listing them the first time costs their number (-1 once the budget is out). */
+/** How many keys `v` has; the first time for a budget it costs their number (-1 once the budget is out). */
 function keyCount(v: Record<string, unknown>, b: Budget): number {
   let n = keyCounts.get(v);
   if (n === undefined) {
     n = Object.keys(v).length;
     keyCounts.set(v, n);
+  }
+  let paid = keysPaid.get(b);
+  if (paid === undefined) {
+    paid = new WeakSet();
+    keysPaid.set(b, paid);
+  }
+  if (!paid.has(v)) {
+    paid.add(v);
     if (!work(b, n)) return -1;
   }
   return n;

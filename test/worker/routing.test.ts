@@ -370,4 +370,21 @@ describe("one budget per event for every condition, not only $regex, shared by e
     expect(plannedFilterMismatch(plan, hooks[1]!, e, new FilterInput(e))).toBe(BUDGET_SPENT);
     expect(plannedFilterMismatch(replayPlan(hooks, [hooks[0]!]), hooks[0]!, e, new FilterInput(e))).toBeNull();
   });
+
+  it("the test of a webhook spends what ingest spends, even on what its filter alone read first (an object's keys counted once per event, not once ever)", () => {
+    // A wide object whose keys cost 20,000 units to count, and an array that a costly $in walks.
+    const d = Object.fromEntries(zeros(20_000).map((_, i) => [`k${i}`, 0]));
+    const e = at(JSON.stringify({ d, ok: true, arr: zeros(10_000) }));
+    const costly = webhook({ uid: "costly", createdAt: 1000, filter: { $or: [{ "body.d": { $eq: { a: 1 } } }, { "body.arr": { $in: zeros(104).map((_, i) => i + 1) } }] } });
+    const tested = webhook({ uid: "tested", createdAt: 2000, filter: { $or: [{ "body.d": { $eq: { a: 1 } } }, { "body.ok": true }] } });
+    // Alone it matches; after the costly filter (its walk and the keys of d) the budget is spent.
+    expect(owedWebhooks([tested], e).owed.map((w) => w.uid)).toEqual(["tested"]);
+    expect(owedWebhooks([costly, tested], e).filteredOut.map((w) => w.uid)).toEqual(["costly", "tested"]);
+    // The test checks the filter alone first (for its own reason) on the same parsed event: that must not make the
+    // keys of d free for the filters tested after, or it says the webhook is owed what ingest excluded.
+    const plan = replayPlan([costly, tested], [tested]);
+    expect(plannedFilterMismatch(plan, tested, e, new FilterInput(e))).toBe(BUDGET_SPENT);
+    const replayed = { ...e, id: "evt", eventId: "evt", content: e };
+    expect(replayTargets(plan, replayed)).toEqual([]);
+  });
 });
