@@ -238,15 +238,17 @@ export const BUDGET_SPENT =
 /**
  * Why the webhook's filter excludes the event when tested as a replay to it tests it, after the
  * webhooks of `plan` (replayPlan(all, [w])) spent their part of the event's budget, or
- * null when it admits it: `filterMismatch`, or BUDGET_SPENT when only the budget excluded it.
+ * null when it admits it so (as routing would, also where a `$not` around a condition the budget
+ * cut short matches what the filter alone excludes): `filterMismatch`, or BUDGET_SPENT when only
+ * the budget excluded it.
  */
 export function plannedFilterMismatch(plan: ReplayPlan, w: Webhook, e: RoutedEvent, input: FilterInput): string | null {
-  const alone = filterMismatch(w, input);
-  if (alone !== null || w.filter === null) return alone;
+  if (w.filter === null) return null;
   const budget = filterBudget();
   for (const o of plan.tested) {
     if (o.uid === w.uid) break;
     if (matches(o, e)) passesFilter(o, input, budget);
   }
-  return passesFilter(w, input, budget) ? null : BUDGET_SPENT;
+  if (passesFilter(w, input, budget)) return null;
+  return filterMismatch(w, input) ?? BUDGET_SPENT;
 }
