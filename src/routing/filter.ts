@@ -125,7 +125,7 @@ export function explainMismatch(filter: Filter, input: { body: unknown; headers:
   if (matchesFilter(filter, input)) return null;
   try {
     const headers = Object.fromEntries(Object.entries(input.headers).map(([name, value]) => [name.toLowerCase(), value]));
-    // One budget for the whole explanation, which tests each level again on its way down.
+    // One budget for the whole explanation: `why` tests each condition once on its way down, as matching does.
     return why(filter, { body: input.body, headers }, "", filterBudget()) ?? "the event does not match the filter";
   } catch {
     return "the event is not plain data";
@@ -134,25 +134,29 @@ export function explainMismatch(filter: Filter, input: { body: unknown; headers:
 
 const OP_SYMBOL = { gt: ">", gte: ">=", lt: "<", lte: "<=" } as const;
 
+/**
+ * Why `f` does not match `v`, or null. `$and` and a field of an object are not tested before going
+ * down into them (their parts are, there): testing each level again on the way down spent the budget
+ * again at each, so that a costly condition that matches could fail there and be named the reason.
+ */
 function why(f: Filter, v: unknown, at: string, b: Budget): string | null {
+  if (f.kind === "all") {
+    for (const g of f.of) {
+      const reason = why(g, v, at, b);
+      if (reason) return reason;
+    }
+    return null;
+  }
+  if (f.kind === "field" && !Array.isArray(v)) return why(f.of, isRecord(v) ? own(v, f.key) : undefined, at ? `${at}.${f.key}` : f.key, b);
   if (test(f, v, b)) return null;
   const here = at || "the event";
   switch (f.kind) {
-    case "all":
-      for (const g of f.of) {
-        const reason = why(g, v, at, b);
-        if (reason) return reason;
-      }
-      return null;
     case "any":
       return `none of the $or alternatives matches ${here}`;
     case "not":
       return `${here} matches what $not excludes`;
-    case "field": {
-      const path = at ? `${at}.${f.key}` : f.key;
-      if (Array.isArray(v)) return `no element of ${here} has a matching ${f.key}`;
-      return why(f.of, isRecord(v) ? own(v, f.key) : undefined, path, b);
-    }
+    case "field":
+      return `no element of ${here} has a matching ${f.key}`;
     case "elements":
       return `${here} is ${shown(v)}, not an array with an element matching each pattern`;
     case "eq":

@@ -401,4 +401,12 @@ describe("one budget per event for every condition, not only $regex, shared by e
     // So the test says it is owed, as routing and a replay do.
     expect(plannedFilterMismatch(plan, tested, e, new FilterInput(e))).toBeNull();
   });
+
+  it("explains an exclusion by the condition that fails, not one that matches but that the explanation could not afford to test again", () => {
+    // The array's walk matches (1 is last among the values sought) at about 1.2 Mi units; `ok` is what excludes the event.
+    const e = at(JSON.stringify({ arr: [...zeros(100_000), 1], ok: false }));
+    const hook = webhook({ uid: "two", createdAt: 1000, filter: { body: { arr: { $in: [2, 3, 4, 5, 6, 1] }, ok: true } } });
+    expect(owedWebhooks([hook], e).filteredOut.map((w) => w.uid)).toEqual(["two"]);
+    expect(plannedFilterMismatch(replayPlan([hook], [hook]), hook, e, new FilterInput(e))).toBe("body.ok is false, not true");
+  });
 });
