@@ -73,11 +73,12 @@ export const FILTER_LIMITS = {
 export interface FilterBudget {
   left: number;
   work: number;
+  /** The parsed objects whose keys this budget has paid for (`keyCount`): once per event's budget, not once per filter. */
+  readonly keysPaid: WeakSet<object>;
 }
-export const filterBudget = (): FilterBudget => ({ left: FILTER_LIMITS.regexWork, work: FILTER_LIMITS.work });
+export const filterBudget = (): FilterBudget => ({ left: FILTER_LIMITS.regexWork, work: FILTER_LIMITS.work, keysPaid: new WeakSet() });
 /** What a budget, fresh for one event, has spent of its `work` (the other conditions', not `$regex`). */
 export const workSpent = (b: FilterBudget): number => FILTER_LIMITS.work - b.work;
-type Budget = FilterBudget;
 
 const COMPARE = { $gt: "gt", $gte: "gte", $lt: "lt", $lte: "lte" } as const;
 const TEXT = { $startsWith: "startsWith", $endsWith: "endsWith", $contains: "contains" } as const;
@@ -139,7 +140,7 @@ const OP_SYMBOL = { gt: ">", gte: ">=", lt: "<", lte: "<=" } as const;
  * down into them (their parts are, there): testing each level again on the way down spent the budget
  * again at each, so that a costly condition that matches could fail there and be named the reason.
  */
-function why(f: Filter, v: unknown, at: string, b: Budget): string | null {
+function why(f: Filter, v: unknown, at: string, b: FilterBudget): string | null {
   if (f.kind === "all") {
     for (const g of f.of) {
       const reason = why(g, v, at, b);
@@ -181,7 +182,7 @@ function shown(v: unknown): string {
   return text.length > 80 ? `${text.slice(0, 77)}…` : text;
 }
 
-function test(f: Filter, v: unknown, b: Budget): boolean {
+function test(f: Filter, v: unknown, b: FilterBudget): boolean {
   // Every condition tested on a value is a unit of work: an array's elements each cost one (`field`,
   // `elements`), so walking arrays of a big event with many conditions runs out, not on.
   if (!work(b, 1)) return false;
@@ -232,14 +233,14 @@ export function regexWeight(f: Filter): number {
 }
 
 /** Takes `cost` from the `$regex` budget if that much is left (a shorter string may still fit). */
-function spend(b: Budget, cost: number): boolean {
+function spend(b: FilterBudget, cost: number): boolean {
   if (cost > b.left) return false;
   b.left -= cost;
   return true;
 }
 
 /** Takes `cost` from the `work` budget; once short, it is spent: every condition from then on fails at once. */
-function work(b: Budget, cost: number): boolean {
+function work(b: FilterBudget, cost: number): boolean {
   if (cost > b.work) {
     b.work = 0;
     return false;
@@ -257,12 +258,12 @@ function textCost(op: "startsWith" | "endsWith" | "contains", s: string, x: stri
 }
 
 /** Equal, or an array with an equal element. */
-function equalOrHas(v: unknown, x: Json, b: Budget): boolean {
+function equalOrHas(v: unknown, x: Json, b: FilterBudget): boolean {
   return deepEqual(v, x, b) || (Array.isArray(v) && some(v, b, (e) => deepEqual(e, x, b)));
 }
 
 /** Recursion follows `x`, which is a validated, bounded document; each value compared is a unit of work, and each key of an object. */
-function deepEqual(v: unknown, x: Json, b: Budget): boolean {
+function deepEqual(v: unknown, x: Json, b: FilterBudget): boolean {
   if (!work(b, 1)) return false;
   if (x === null || typeof x !== "object") return typeof v === "string" && typeof x === "string" ? work(b, chars(Math.min(v.length, x.length))) && v === x : v === x;
   if (Array.isArray(x)) return Array.isArray(v) && v.length === x.length && x.every((xi, i) => deepEqual(v[i], xi, b));
@@ -274,32 +275,26 @@ function deepEqual(v: unknown, x: Json, b: Budget): boolean {
 // An event's parsed objects, never changed, are the same for every filter and condition that tests it: listing one's keys
 // (about 90 ns a key in a wide object) is done once, not once per `$in` value and webhook.
 const keyCounts = new WeakMap<object, number>();
-// The objects whose keys a budget has paid for. Paid once per budget (an event's, shared by its filters), not once ever: else
-// what a filter costs would depend on what an earlier evaluation of the same parsed event listed (the webhook test checks
-// the filter alone first, then as routing tests it, and found the keys free where ingest paid for them).
-const keysPaid = new WeakMap<Budget, WeakSet<object>>();
-
-/** How many keys `v` has; the first time for a budget it costs their number (-1 once the budget is out). */
-function keyCount(v: Record<string, unknown>, b: Budget): number {
+/**
+ * How many keys `v` has; the first time for a budget it costs their number (-1 once the budget is out). Paid once per
+ * budget, not once ever: else what a filter costs would depend on what an earlier evaluation of the same parsed event
+ * listed (the webhook test checks the filter alone, then as routing tests it).
+ */
+function keyCount(v: Record<string, unknown>, b: FilterBudget): number {
   let n = keyCounts.get(v);
   if (n === undefined) {
     n = Object.keys(v).length;
     keyCounts.set(v, n);
   }
-  let paid = keysPaid.get(b);
-  if (paid === undefined) {
-    paid = new WeakSet();
-    keysPaid.set(b, paid);
-  }
-  if (!paid.has(v)) {
-    paid.add(v);
+  if (!b.keysPaid.has(v)) {
+    b.keysPaid.add(v);
     if (!work(b, n)) return -1;
   }
   return n;
 }
 
 /** The value itself, or one element of it when it is an array (each a unit of work). */
-function anyScalar(v: unknown, b: Budget, pred: (s: unknown) => boolean): boolean {
+function anyScalar(v: unknown, b: FilterBudget, pred: (s: unknown) => boolean): boolean {
   return pred(v) || (Array.isArray(v) && some(v, b, pred));
 }
 
@@ -307,7 +302,7 @@ function anyScalar(v: unknown, b: Budget, pred: (s: unknown) => boolean): boolea
  * Whether some element satisfies `pred`, each element a unit of work: it stops when the budget is
  * out (`Array.some` would walk on, each element failing at once, but walk all 100,000 of them).
  */
-function some<T>(xs: readonly T[], b: Budget, pred: (x: T) => boolean): boolean {
+function some<T>(xs: readonly T[], b: FilterBudget, pred: (x: T) => boolean): boolean {
   for (const x of xs) {
     if (!work(b, 1)) return false;
     if (pred(x)) return true;
