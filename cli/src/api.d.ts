@@ -3523,7 +3523,7 @@ export interface components {
              * @example {"text": "New " & data.conversation.channel.type & " message: " & data.body}
              */
             transform: string | null;
-            /** @description The extra headers: name → JSONata expression; null: none. Write-only values: a header whose name looks like a credential (`authorization`, `proxy-authorization`, `cookie`, `set-cookie`, or a name containing any of `token`, `secret`, `key`, `auth`, `password`, `passwd`, `signature`, `credential`, `session`) is shown with the value `"<redacted>"` in every answer; deliveries send the real value. */
+            /** @description The extra headers: name → JSONata expression; null: none. Write-only values: a header whose name looks like a credential (`authorization`, `proxy-authorization`, `cookie`, `set-cookie`, or a name containing any of `token`, `secret`, `key`, `auth`, `pass`, `sig`, `jwt`, `bearer`, `private`, `credential`, `session`) is shown with the value `"<redacted>"` in every answer; deliveries send the real value. */
             transformHeaders: {
                 [key: string]: string;
             } | null;
@@ -3649,7 +3649,7 @@ export interface components {
              */
             transform?: string | null;
             /**
-             * @description Extra headers: name → JSONata expression on the same input; a string, number or boolean result is the value, nothing found leaves the header out. At most 10; never `content-type`, `user-agent`, `webhook-*`, `podium-*` or `edgehook-*`. null: none. Write-only values: a header whose name looks like a credential (`authorization`, `proxy-authorization`, `cookie`, `set-cookie`, or a name containing any of `token`, `secret`, `key`, `auth`, `password`, `passwd`, `signature`, `credential`, `session`) is shown with the value `"<redacted>"` in every answer; deliveries send the real value. On PATCH and PUT, `"<redacted>"` keeps the stored expression of that header (what a read shows may be written back as is); for a header not stored, and on create, it is refused (400 `invalid_request`). A header left out of the object is removed.
+             * @description Extra headers: name → JSONata expression on the same input; a string, number or boolean result is the value, nothing found leaves the header out. At most 10; never `content-type`, `user-agent`, `webhook-*`, `podium-*` or `edgehook-*`. null: none. Write-only values: a header whose name looks like a credential (`authorization`, `proxy-authorization`, `cookie`, `set-cookie`, or a name containing any of `token`, `secret`, `key`, `auth`, `pass`, `sig`, `jwt`, `bearer`, `private`, `credential`, `session`) is shown with the value `"<redacted>"` in every answer; deliveries send the real value. On PATCH and PUT, `"<redacted>"` keeps the stored expression of that header (what a read shows may be written back as is); for a header not stored, and on create, it is refused (400 `invalid_request`). A header left out of the object is removed.
              * @example {
              *       "x-podium-event": "metadata.eventType",
              *       "x-conversation": "data.conversation.uid"
@@ -3743,7 +3743,7 @@ export interface components {
              */
             transform?: string | null;
             /**
-             * @description Extra headers: name → JSONata expression on the same input; a string, number or boolean result is the value, nothing found leaves the header out. At most 10; never `content-type`, `user-agent`, `webhook-*`, `podium-*` or `edgehook-*`. null: none. Write-only values: a header whose name looks like a credential (`authorization`, `proxy-authorization`, `cookie`, `set-cookie`, or a name containing any of `token`, `secret`, `key`, `auth`, `password`, `passwd`, `signature`, `credential`, `session`) is shown with the value `"<redacted>"` in every answer; deliveries send the real value. On PATCH and PUT, `"<redacted>"` keeps the stored expression of that header (what a read shows may be written back as is); for a header not stored, and on create, it is refused (400 `invalid_request`). A header left out of the object is removed.
+             * @description Extra headers: name → JSONata expression on the same input; a string, number or boolean result is the value, nothing found leaves the header out. At most 10; never `content-type`, `user-agent`, `webhook-*`, `podium-*` or `edgehook-*`. null: none. Write-only values: a header whose name looks like a credential (`authorization`, `proxy-authorization`, `cookie`, `set-cookie`, or a name containing any of `token`, `secret`, `key`, `auth`, `pass`, `sig`, `jwt`, `bearer`, `private`, `credential`, `session`) is shown with the value `"<redacted>"` in every answer; deliveries send the real value. On PATCH and PUT, `"<redacted>"` keeps the stored expression of that header (what a read shows may be written back as is); for a header not stored, and on create, it is refused (400 `invalid_request`). A header left out of the object is removed.
              * @example {
              *       "x-podium-event": "metadata.eventType",
              *       "x-conversation": "data.conversation.uid"
@@ -3828,7 +3828,7 @@ export interface components {
              */
             transform?: string | null;
             /**
-             * @description Extra headers: name → JSONata expression on the same input; a string, number or boolean result is the value, nothing found leaves the header out. At most 10; never `content-type`, `user-agent`, `webhook-*`, `podium-*` or `edgehook-*`. null: none. Write-only values: a header whose name looks like a credential (`authorization`, `proxy-authorization`, `cookie`, `set-cookie`, or a name containing any of `token`, `secret`, `key`, `auth`, `password`, `passwd`, `signature`, `credential`, `session`) is shown with the value `"<redacted>"` in every answer; deliveries send the real value. On PATCH and PUT, `"<redacted>"` keeps the stored expression of that header (what a read shows may be written back as is); for a header not stored, and on create, it is refused (400 `invalid_request`). A header left out of the object is removed.
+             * @description Extra headers: name → JSONata expression on the same input; a string, number or boolean result is the value, nothing found leaves the header out. At most 10; never `content-type`, `user-agent`, `webhook-*`, `podium-*` or `edgehook-*`. null: none. Write-only values: a header whose name looks like a credential (`authorization`, `proxy-authorization`, `cookie`, `set-cookie`, or a name containing any of `token`, `secret`, `key`, `auth`, `pass`, `sig`, `jwt`, `bearer`, `private`, `credential`, `session`) is shown with the value `"<redacted>"` in every answer; deliveries send the real value. On PATCH and PUT, `"<redacted>"` keeps the stored expression of that header (what a read shows may be written back as is); for a header not stored, and on create, it is refused (400 `invalid_request`). A header left out of the object is removed.
              * @example {
              *       "x-podium-event": "metadata.eventType",
              *       "x-conversation": "data.conversation.uid"
