@@ -76,4 +76,10 @@ describe("destination URLs (SSRF)", () => {
     expect(destinationProblem("https://localhost/", true)).toBeNull();
     expect(destinationProblem("ftp://127.0.0.1/", true)).toEqual(expect.any(String));
   });
+
+  it("refuses credentials and port 0 even when ALLOW_PRIVATE_DESTINATIONS is true (docs/security.md)", () => {
+    expect(destinationProblem("http://user:pw@127.0.0.1:9999/hook", true)).toBe("must not carry credentials");
+    expect(destinationProblem("https://token@hooks.example.com/", true)).toBe("must not carry credentials");
+    expect(destinationProblem("http://127.0.0.1:0/hook", true)).toBe("must not use port 0");
+  });
 });
