@@ -144,6 +144,11 @@ export function attemptEpisodes(
   return actions;
 }
 
+/** `text` ended as a sentence: an error quoted at the end often has its own full stop ("…connection lost."). */
+function sentence(text: string): string {
+  return /[.!?]$/.test(text) ? text : `${text}.`;
+}
+
 /** A line a person reads (Slack's text, the dashboard). */
 export function alertMessage(type: AlertType, subject: string, data: AlertData, count: number, closing: boolean): string {
   const s = (k: string) => {
@@ -166,11 +171,11 @@ export function alertMessage(type: AlertType, subject: string, data: AlertData, 
   }
   switch (type) {
     case "webhook.failing":
-      return `Webhook ${subject} (${s("url")}) is failing: ${s("consecutiveFailures")} attempts in a row failed, the last with: ${s("lastError")}.`;
+      return sentence(`Webhook ${subject} (${s("url")}) is failing: ${s("consecutiveFailures")} attempts in a row failed, the last with: ${s("lastError")}`);
     case "webhook.disabled":
-      return `Webhook ${subject} (${s("url")}) was disabled: ${s("reason")}. Its events are held until it is enabled again.`;
+      return `${sentence(`Webhook ${subject} (${s("url")}) was disabled: ${s("reason")}`)} Its events are held until it is enabled again.`;
     case "delivery.dead_lettered":
-      return `A delivery to webhook ${subject} (${s("url")}) failed for good: ${s("lastError")}.`;
+      return sentence(`A delivery to webhook ${subject} (${s("url")}) failed for good: ${s("lastError")}`);
     case "ingest.dead_lettered":
       return `Events could not be stored and were dead-lettered (${s("reason")}).`;
     case "source.rejecting": {
