@@ -145,7 +145,7 @@ export function attemptEpisodes(
 }
 
 /** `text` ended as a sentence: an error quoted at the end often has its own full stop ("…connection lost."). */
-function sentence(text: string): string {
+export function sentence(text: string): string {
   return /[.!?]$/.test(text) ? text : `${text}.`;
 }
 

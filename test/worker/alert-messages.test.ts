@@ -1,7 +1,10 @@
 // The line a person reads in Slack and on the dashboard ends each sentence once, whatever the
 // quoted error ends with (workerd's connection errors end with their own full stop).
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { alertMessage } from "../../src/domain/alerts";
+import { call, dashboardCookie } from "./helpers";
+import { pipeline } from "./pipeline";
 
 const url = "https://api.example.com/hook";
 const refused = "request failed: Error: Network connection lost.";
@@ -21,5 +24,16 @@ describe("alert messages", () => {
     expect(alertMessage("webhook.disabled", "wh-1", { url, reason: "every attempt failed for 1 minute, the last with: HTTP 503" }, 1, false)).toBe(
       `Webhook wh-1 (${url}) was disabled: every attempt failed for 1 minute, the last with: HTTP 503. Its events are held until it is enabled again.`,
     );
+  });
+});
+
+describe("the dashboard's page of a webhook disabled automatically", () => {
+  it("ends its reason with one full stop when the last error had its own", async () => {
+    const p = pipeline();
+    const { webhook } = await p.webhookOn("fail");
+    const reason = `every attempt failed for 60 minutes (since 2026-11-28T17:59:31.123Z), the last with: ${refused}`;
+    await env.DB.prepare("UPDATE webhooks SET disabled = 1, disabled_reason = ?, disabled_at = ? WHERE uid = ?").bind(reason, Date.now(), webhook.uid).run();
+    const page = await (await call(new Request(`https://edgehook.test/dashboard/webhooks/${webhook.uid}`, { headers: { cookie: await dashboardCookie() } }))).text();
+    expect(page).toContain(`the last with: ${refused} Its events are held`);
   });
 });

@@ -4,6 +4,7 @@ import { REDACTED } from "../../domain/credential-headers";
 import { MAX_ATTEMPTS_LIMIT, TIMEOUT_MS_LIMITS } from "../../domain/delivery";
 import { DEFAULT_MAX_CONCURRENCY, MAX_CONCURRENCY_MAX, RATE_LIMIT_MAX } from "../../domain/flow";
 import { AUTO_DISABLE_MINUTES_MAX, DEFAULT_AUTO_DISABLE_MINUTES, DEFAULT_FAILING_AFTER, FAILING_AFTER_MAX } from "../../domain/health";
+import { sentence } from "../../domain/alerts";
 import { legible } from "../../domain/legible";
 import { Action, ConfirmAction, HeaderTable, NextPage, Time } from "../layout";
 import { ASK } from "../confirm";
@@ -439,7 +440,7 @@ export function WebhookPage(props: {
       </p>
       {w.disabled && w.disabledReason && (
         <p role="status">
-          Disabled automatically <Time iso={w.disabledAt} />: {w.disabledReason}. Its events are held; enabling it sends them, oldest first.
+          Disabled automatically <Time iso={w.disabledAt} />: {sentence(w.disabledReason)} Its events are held; enabling it sends them, oldest first.
         </p>
       )}
       <Health w={w} />
