@@ -653,8 +653,11 @@ dashboard.post("/alerts/endpoints/:uid/delete", async (c) => {
 async function sourcesPage(c: C, refused?: { entered: SourceEntered; error: string }) {
   const list = await callApi(c, "GET", pageOfList(c, "/sources"), SourceList_);
   if (!list.ok) return apiRefusal(c, "Sources", LISTS.sources, list);
-  // The admin also sees requests to ids that name no source (a wrong URL given to a provider).
-  const unknown = can(c, "admin") ? await callApi(c, "GET", "/sources/(unknown)/rejections?limit=1", RejectionsSchema) : null;
+  // The admin also sees requests to ids that name no source, and to paths that are no source id
+  // (a trailing slash, capitals): both are a wrong URL given to a provider.
+  const [unknown, invalid] = can(c, "admin")
+    ? await Promise.all(["(unknown)", "(invalid)"].map((id) => callApi(c, "GET", `/sources/${id}/rejections?limit=1`, RejectionsSchema)))
+    : [null, null];
   return page(
     c,
     "Sources",
@@ -665,6 +668,7 @@ async function sourcesPage(c: C, refused?: { entered: SourceEntered; error: stri
       canWrite={can(c, "sources:write")}
       now={Date.now()}
       unknown={unknown?.ok ? unknown.json : null}
+      invalid={invalid?.ok ? invalid.json : null}
       entered={refused?.entered}
     />,
     refused ? 400 : 200,

@@ -195,6 +195,9 @@ describe("the rejection log", () => {
     await record(p, sent);
     const admin = await p.api("GET", "/v1/sources/(invalid)/rejections");
     expect(admin.json.recent.map((r: { requested: string }) => r.requested)).toContain(`${source}/`);
+    // The admin's sources page says so too: a wrong URL given to a provider, with what it asked for.
+    const page = await (await call(new Request("https://edgehook.test/dashboard/sources", { headers: { cookie: await dashboardCookie() } }))).text();
+    expect(page).toMatch(new RegExp(`Requests to paths that are no source id [^<]*: <span>last refused: \\d+ s ago, <b>unknown_source</b>[^]*?\\(latest asked for <code>${source}/</code>\\)`));
   });
 
   it("samples the latest refusals of each source, so a flood on one leaves room for a wrong id asked for meanwhile", async () => {

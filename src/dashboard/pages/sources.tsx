@@ -56,6 +56,7 @@ export function SourceList(props: {
   canWrite: boolean;
   now: number;
   unknown?: RejectionsJson | null;
+  invalid?: RejectionsJson | null;
   entered?: SourceEntered;
 }) {
   return (
@@ -115,6 +116,12 @@ export function SourceList(props: {
         <p>
           Requests to source ids that name no enabled source: <Refused rejections={props.unknown.summary} now={props.now} />
           {props.unknown.recent[0] && <> (latest asked for <code>{props.unknown.recent[0].requested}</code>)</>}
+        </p>
+      )}
+      {props.invalid && props.invalid.summary.length > 0 && (
+        <p>
+          Requests to paths that are no source id (a trailing slash, capitals, a deeper path): <Refused rejections={props.invalid.summary} now={props.now} />
+          {props.invalid.recent[0] && <> (latest asked for <code>{props.invalid.recent[0].requested}</code>)</>}
         </p>
       )}
       {props.canWrite && (
