@@ -155,6 +155,19 @@ export function alertMessage(type: AlertType, subject: string, data: AlertData, 
     const v = data[k];
     return typeof v === "string" || typeof v === "number" ? String(v) : "";
   };
+  // Closed by the deletion of its webhook (store/alerts.ts), with nothing sent: it did not recover.
+  if (closing && data.webhookDeleted === true) {
+    switch (type) {
+      case "webhook.recovered":
+        return `Webhook ${subject} (${s("url")}) was deleted while failing, after ${count} failed attempts.`;
+      case "delivery.dead_lettered":
+        return `Webhook ${subject} (${s("url")}) was deleted; ${count} of its deliveries were dead-lettered.`;
+      case "webhook.disabled":
+        return `Webhook ${subject} (${s("url")}) was deleted while disabled.`;
+      default:
+        return `Webhook ${subject} (${s("url")}) was deleted while ${type} was open (${count}).`;
+    }
+  }
   if (closing) {
     switch (type) {
       case "webhook.recovered":
@@ -165,6 +178,8 @@ export function alertMessage(type: AlertType, subject: string, data: AlertData, 
         return `No event failed to be stored for an hour; ${count} were dead-lettered.`;
       case "source.rejecting":
         return `Source ${subject} has not had a spike of refused requests for an hour; ${count} were refused.`;
+      case "webhook.disabled":
+        return `Webhook ${subject} (${s("url")}) was enabled again.`;
       default:
         return `${type} on ${subject} resolved (${count}).`;
     }

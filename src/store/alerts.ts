@@ -152,9 +152,14 @@ export function closeDisabledEpisodeStatement(db: D1Database, webhookUid: string
     .bind(webhookUid, version, now);
 }
 
-/** In the transaction that deletes a webhook: its open episodes close without a word (nothing will recover). */
+/**
+ * In the transaction that deletes a webhook: its open episodes close without a word (nothing will
+ * recover), marked `webhookDeleted` so that /v1/alerts says so, not that it recovered.
+ */
 export function closeEpisodesOfStatement(db: D1Database, subject: string, now: number): D1PreparedStatement {
-  return db.prepare("UPDATE alerts SET closed_at = ? WHERE subject = ? AND closed_at IS NULL").bind(now, subject);
+  return db
+    .prepare("UPDATE alerts SET closed_at = ?, data = json_set(data, '$.webhookDeleted', json('true')) WHERE subject = ? AND closed_at IS NULL")
+    .bind(now, subject);
 }
 
 /** Open episodes of these types that last counted at or before `cutoff`, at most `limit` (the open ones are few: a partial index). */

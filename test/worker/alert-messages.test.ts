@@ -27,6 +27,19 @@ describe("alert messages", () => {
   });
 });
 
+describe("closed episodes", () => {
+  it("say a webhook.disabled episode closed by the enable that ended it, not a bare 'resolved'", () => {
+    expect(alertMessage("webhook.disabled", "wh-1", { url, reason: "every attempt failed for 1 minute" }, 1, true)).toBe(`Webhook wh-1 (${url}) was enabled again.`);
+  });
+
+  it("say the webhook was deleted when its deletion closed them (data.webhookDeleted)", () => {
+    const data = { url, webhookDeleted: true };
+    expect(alertMessage("webhook.recovered", "wh-1", data, 12, true)).toBe(`Webhook wh-1 (${url}) was deleted while failing, after 12 failed attempts.`);
+    expect(alertMessage("delivery.dead_lettered", "wh-1", data, 3, true)).toBe(`Webhook wh-1 (${url}) was deleted; 3 of its deliveries were dead-lettered.`);
+    expect(alertMessage("webhook.disabled", "wh-1", data, 1, true)).toBe(`Webhook wh-1 (${url}) was deleted while disabled.`);
+  });
+});
+
 describe("the dashboard's page of a webhook disabled automatically", () => {
   it("ends its reason with one full stop when the last error had its own", async () => {
     const p = pipeline();

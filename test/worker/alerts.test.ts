@@ -379,6 +379,13 @@ describe("webhook health, auto-disable and alerts", () => {
 
     expect((await p.api("DELETE", `/v1/webhooks/${hook.uid}`)).status).toBe(204);
     expect((await mine()).map((a: { state: string }) => a.state)).toEqual(["closed", "closed"]);
+    // They say the webhook was deleted, not that it recovered or delivers again.
+    const said = Object.fromEntries((await mine()).map((a: { type: string; message: string; data: object }) => [a.type, [a.message, a.data]]));
+    const url = `https://downstream.test/fail/${key}`;
+    expect(said).toEqual({
+      "webhook.failing": [`Webhook ${hook.uid} (${url}) was deleted while failing, after 1 failed attempts.`, expect.objectContaining({ webhookDeleted: true })],
+      "delivery.dead_lettered": [`Webhook ${hook.uid} (${url}) was deleted; 1 of its deliveries were dead-lettered.`, expect.objectContaining({ webhookDeleted: true })],
+    });
     await settle(p);
     expect(await alertsAt(alertKey, hook.uid)).toHaveLength(2);
 
