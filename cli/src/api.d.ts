@@ -4256,6 +4256,7 @@ export interface components {
             closedAt: string | null;
             /** @description How many times the condition was seen in this episode (failed attempts, dead letters, refused requests). */
             count: number;
+            /** @description What the opening alert said; with `webhookDeleted: true` once deleting its webhook closed the episode. */
             data: {
                 [key: string]: unknown;
             };

@@ -896,7 +896,9 @@ export const AlertSchema = z
     lastAt: time.openapi({ description: "When the condition was last seen." }),
     closedAt: time.nullable(),
     count: z.number().int().openapi({ description: "How many times the condition was seen in this episode (failed attempts, dead letters, refused requests)." }),
-    data: z.record(z.string(), z.unknown()),
+    data: z
+      .record(z.string(), z.unknown())
+      .openapi({ description: "What the opening alert said; with `webhookDeleted: true` once deleting its webhook closed the episode." }),
     message: z.string(),
   })
   .openapi("Alert");
