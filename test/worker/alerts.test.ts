@@ -399,6 +399,18 @@ describe("webhook health, auto-disable and alerts", () => {
     expect((await p.api("GET", "/v1/alerts?cursor=abc")).json).toMatchObject({ error: { code: "invalid_request" } });
   });
 
+  it("deletes a webhook whose open episode's stored data is not JSON, closing that episode as it is", async () => {
+    const p = pipeline();
+    const { webhook: hook } = await p.webhookOn("ok");
+    const now = Date.now();
+    await env.DB.prepare("INSERT INTO alerts (id, type, subject, opened_at, last_at, count, data) VALUES (?, 'webhook.failing', ?, ?, ?, 1, '{not json')")
+      .bind(`alr_${uniqueKey()}`, hook.uid, now, now)
+      .run();
+    expect((await p.api("DELETE", `/v1/webhooks/${hook.uid}`)).status).toBe(204);
+    const row = await env.DB.prepare("SELECT closed_at, data FROM alerts WHERE subject = ?").bind(hook.uid).first<{ closed_at: number | null; data: string }>();
+    expect(row).toEqual({ closed_at: expect.any(Number), data: "{not json" });
+  });
+
   it("source.rejecting opens at a spike with the reasons, and closes after a quiet hour", async () => {
     const p = pipeline();
     const key = uniqueKey();
