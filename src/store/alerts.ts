@@ -158,7 +158,7 @@ export function closeDisabledEpisodeStatement(db: D1Database, webhookUid: string
  */
 export function closeEpisodesOfStatement(db: D1Database, subject: string, now: number): D1PreparedStatement {
   return db
-    // A row whose data is not JSON (read as skipped, toEpisode) must not make the delete fail.
+    // A row whose data is not JSON (a corruption its readers report) must not keep the webhook from being deleted.
     .prepare(
       "UPDATE alerts SET closed_at = ?, data = CASE WHEN json_valid(data) THEN json_set(data, '$.webhookDeleted', json('true')) ELSE data END WHERE subject = ? AND closed_at IS NULL",
     )
