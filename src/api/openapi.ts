@@ -31,7 +31,7 @@ const ERROR_DESCRIPTIONS = {
   403: "forbidden: the token lacks a scope (details.missingScope) or the location/organization",
   404: "not_found",
   409: "conflict",
-  413: `payload_too_large: the body is over ${MAX_API_BODY_BYTES / 1024} KiB`,
+  413: `payload_too_large: the request body is over ${MAX_API_BODY_BYTES / 1024} KiB (checked on every request, before routing: also one whose operation takes no body)`,
   415: "unsupported_media_type: a body sent as anything but `Content-Type: application/json`, or compressed (a `Content-Encoding` such as gzip)",
   429: "rate_limited: too many failed authentications from this address (Retry-After says when to try again)",
 } as const;
@@ -57,8 +57,9 @@ export function errors(...statuses: ErrorStatus[]) {
 /**
  * The errors a route answers for what it takes, before its handler runs: 400 for a parameter,
  * query or body that fails validation (a route that takes no query refuses one: noQuery), 413
- * and 415 for a body (index.ts's limit, the JSON validator), 401 and 429 for a token (auth.ts),
- * 403 for a scope.
+ * for any request body (index.ts's limit runs before routing, so a route that takes no body
+ * answers it too), 415 for a body (the JSON validator), 401 and 429 for a token (auth.ts), 403
+ * for a scope.
  */
 function impliedErrors(config: RouteConfig): ErrorStatus[] {
   const { body } = config.request ?? {};
@@ -66,7 +67,8 @@ function impliedErrors(config: RouteConfig): ErrorStatus[] {
     400,
     ...(config.security?.length ? [401 as const, 429 as const] : []),
     ...(config["x-required-scope"] === undefined ? [] : [403 as const]),
-    ...(body ? [413 as const, 415 as const] : []),
+    413,
+    ...(body ? [415 as const] : []),
   ];
 }
 
