@@ -99,6 +99,8 @@ export interface paths {
                 /** @description unauthorized: no valid bearer token */
                 401: {
                     headers: {
+                        /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
+                        "WWW-Authenticate"?: string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -187,6 +189,8 @@ export interface paths {
                 /** @description unauthorized: no valid bearer token */
                 401: {
                     headers: {
+                        /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
+                        "WWW-Authenticate"?: string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -290,6 +294,8 @@ export interface paths {
                 /** @description unauthorized: no valid bearer token */
                 401: {
                     headers: {
+                        /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
+                        "WWW-Authenticate"?: string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -416,6 +422,8 @@ export interface paths {
                 /** @description unauthorized: no valid bearer token */
                 401: {
                     headers: {
+                        /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
+                        "WWW-Authenticate"?: string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -520,6 +528,8 @@ export interface paths {
                 /** @description unauthorized: no valid bearer token */
                 401: {
                     headers: {
+                        /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
+                        "WWW-Authenticate"?: string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -596,6 +606,8 @@ export interface paths {
                 /** @description unauthorized: no valid bearer token */
                 401: {
                     headers: {
+                        /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
+                        "WWW-Authenticate"?: string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -691,6 +703,8 @@ export interface paths {
                 /** @description unauthorized: no valid bearer token */
                 401: {
                     headers: {
+                        /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
+                        "WWW-Authenticate"?: string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -777,6 +791,8 @@ export interface paths {
                 /** @description unauthorized: no valid bearer token */
                 401: {
                     headers: {
+                        /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
+                        "WWW-Authenticate"?: string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -873,6 +889,8 @@ export interface paths {
                 /** @description unauthorized: no valid bearer token */
                 401: {
                     headers: {
+                        /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
+                        "WWW-Authenticate"?: string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -961,6 +979,8 @@ export interface paths {
                 /** @description unauthorized: no valid bearer token */
                 401: {
                     headers: {
+                        /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
+                        "WWW-Authenticate"?: string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -1076,6 +1096,8 @@ export interface paths {
                 /** @description unauthorized: no valid bearer token */
                 401: {
                     headers: {
+                        /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
+                        "WWW-Authenticate"?: string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -1183,6 +1205,8 @@ export interface paths {
                 /** @description unauthorized: no valid bearer token */
                 401: {
                     headers: {
+                        /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
+                        "WWW-Authenticate"?: string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -1275,6 +1299,8 @@ export interface paths {
                 /** @description unauthorized: no valid bearer token */
                 401: {
                     headers: {
+                        /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
+                        "WWW-Authenticate"?: string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -1381,6 +1407,8 @@ export interface paths {
                 /** @description unauthorized: no valid bearer token */
                 401: {
                     headers: {
+                        /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
+                        "WWW-Authenticate"?: string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -1488,6 +1516,8 @@ export interface paths {
                 /** @description unauthorized: no valid bearer token */
                 401: {
                     headers: {
+                        /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
+                        "WWW-Authenticate"?: string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -1561,6 +1591,8 @@ export interface paths {
                 /** @description unauthorized: no valid bearer token */
                 401: {
                     headers: {
+                        /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
+                        "WWW-Authenticate"?: string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -1662,6 +1694,8 @@ export interface paths {
                 /** @description unauthorized: no valid bearer token */
                 401: {
                     headers: {
+                        /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
+                        "WWW-Authenticate"?: string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -1741,6 +1775,8 @@ export interface paths {
                 /** @description unauthorized: no valid bearer token */
                 401: {
                     headers: {
+                        /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
+                        "WWW-Authenticate"?: string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -1838,6 +1874,8 @@ export interface paths {
                 /** @description unauthorized: no valid bearer token */
                 401: {
                     headers: {
+                        /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
+                        "WWW-Authenticate"?: string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -1950,6 +1988,8 @@ export interface paths {
                 /** @description unauthorized: no valid bearer token */
                 401: {
                     headers: {
+                        /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
+                        "WWW-Authenticate"?: string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -2050,6 +2090,8 @@ export interface paths {
                 /** @description unauthorized: no valid bearer token */
                 401: {
                     headers: {
+                        /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
+                        "WWW-Authenticate"?: string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -2123,6 +2165,8 @@ export interface paths {
                 /** @description unauthorized: no valid bearer token */
                 401: {
                     headers: {
+                        /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
+                        "WWW-Authenticate"?: string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -2216,6 +2260,8 @@ export interface paths {
                 /** @description unauthorized: no valid bearer token */
                 401: {
                     headers: {
+                        /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
+                        "WWW-Authenticate"?: string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -2313,6 +2359,8 @@ export interface paths {
                 /** @description unauthorized: no valid bearer token */
                 401: {
                     headers: {
+                        /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
+                        "WWW-Authenticate"?: string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -2397,6 +2445,8 @@ export interface paths {
                 /** @description unauthorized: no valid bearer token */
                 401: {
                     headers: {
+                        /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
+                        "WWW-Authenticate"?: string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -2489,6 +2539,8 @@ export interface paths {
                 /** @description unauthorized: no valid bearer token */
                 401: {
                     headers: {
+                        /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
+                        "WWW-Authenticate"?: string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -2579,6 +2631,8 @@ export interface paths {
                 /** @description unauthorized: no valid bearer token */
                 401: {
                     headers: {
+                        /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
+                        "WWW-Authenticate"?: string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -2681,6 +2735,8 @@ export interface paths {
                 /** @description unauthorized: no valid bearer token */
                 401: {
                     headers: {
+                        /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
+                        "WWW-Authenticate"?: string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -2786,6 +2842,8 @@ export interface paths {
                 /** @description unauthorized: no valid bearer token */
                 401: {
                     headers: {
+                        /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
+                        "WWW-Authenticate"?: string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -2895,6 +2953,8 @@ export interface paths {
                 /** @description unauthorized: no valid bearer token */
                 401: {
                     headers: {
+                        /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
+                        "WWW-Authenticate"?: string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -2971,6 +3031,8 @@ export interface paths {
                 /** @description unauthorized: no valid bearer token */
                 401: {
                     headers: {
+                        /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
+                        "WWW-Authenticate"?: string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -3066,6 +3128,8 @@ export interface paths {
                 /** @description unauthorized: no valid bearer token */
                 401: {
                     headers: {
+                        /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
+                        "WWW-Authenticate"?: string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -3148,6 +3212,8 @@ export interface paths {
                 /** @description unauthorized: no valid bearer token */
                 401: {
                     headers: {
+                        /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
+                        "WWW-Authenticate"?: string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -3236,6 +3302,8 @@ export interface paths {
                 /** @description unauthorized: no valid bearer token */
                 401: {
                     headers: {
+                        /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
+                        "WWW-Authenticate"?: string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -3348,6 +3416,8 @@ export interface paths {
                 /** @description unauthorized: no valid bearer token */
                 401: {
                     headers: {
+                        /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
+                        "WWW-Authenticate"?: string;
                         [name: string]: unknown;
                     };
                     content: {

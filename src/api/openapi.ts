@@ -1,6 +1,7 @@
 import { createRoute, OpenAPIHono, type RouteConfig, type z } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import type { Scope } from "../domain/scopes";
+import { BEARER_CHALLENGE } from "../http/errors";
 import { requireScope } from "./auth";
 import type { ApiEnv } from "./context";
 import { plainBody } from "./plain-body";
@@ -40,11 +41,15 @@ type ErrorStatus = keyof typeof ERROR_DESCRIPTIONS;
 
 export const RETRY_AFTER = { "Retry-After": { description: "Seconds to wait before trying again.", schema: { type: "integer" as const } } };
 
+const CHALLENGE = {
+  "WWW-Authenticate": { description: `The scheme to authenticate with: \`${BEARER_CHALLENGE}\`.`, schema: { type: "string" as const, example: BEARER_CHALLENGE } },
+};
+
 /** An error answer in the `{"error":{code,message}}` shape: its status's own description, or `description`. */
 export function errorAnswer(status: ErrorStatus, description: string = ERROR_DESCRIPTIONS[status]) {
   return {
     description,
-    ...(status === 429 ? { headers: RETRY_AFTER } : {}),
+    ...(status === 429 ? { headers: RETRY_AFTER } : status === 401 ? { headers: CHALLENGE } : {}),
     content: { "application/json": { schema: ErrorSchema } },
   };
 }

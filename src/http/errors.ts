@@ -30,10 +30,14 @@ function errorBody(code: ErrorCode, message: string, details?: unknown) {
   return { error: details === undefined ? { code, message } : { code, message, details } };
 }
 
-/** An AppError as the answer: its code's status, Retry-After when it says when, and any headers given. */
+/** The challenge of the API's 401 (RFC 9110 15.5.2: a 401 names the scheme to authenticate with). */
+export const BEARER_CHALLENGE = 'Bearer realm="edgehook"';
+
+/** An AppError as the answer: its code's status, Retry-After when it says when, the API's challenge with its 401, and any headers given. */
 export function errorResponse(err: AppError, headers: Record<string, string> = {}): Response {
   const retry: Record<string, string> = err.retryAfterSeconds === undefined ? {} : { "retry-after": String(err.retryAfterSeconds) };
-  return Response.json(errorBody(err.code, err.message, err.details), { status: STATUS_OF[err.code], headers: { ...retry, ...headers } });
+  const challenge: Record<string, string> = err.code === "unauthorized" ? { "www-authenticate": BEARER_CHALLENGE } : {};
+  return Response.json(errorBody(err.code, err.message, err.details), { status: STATUS_OF[err.code], headers: { ...retry, ...challenge, ...headers } });
 }
 
 /** What an error thrown in a handler answers: AppErrors themselves, the middlewares' refusals by their status, anything else a logged 500. */

@@ -60,13 +60,14 @@ describe("the OpenAPI document's errors", () => {
     expect(validating.filter((o) => !declared(o).includes("400")).map((o) => o.name)).toEqual([]);
   });
 
-  it("declares 401, and 429 with Retry-After, on every operation that needs a token, and 403 on every one that needs a scope", async () => {
+  it("declares 401 with WWW-Authenticate, and 429 with Retry-After, on every operation that needs a token, and 403 on every one that needs a scope", async () => {
     const ops = operations(await document());
     const authenticated = ops.filter(needsToken);
     expect(authenticated.length).toBeGreaterThan(30);
     expect(ops.filter(isApi).filter((o) => !needsToken(o)).map((o) => o.name)).toEqual([]);
     expect(authenticated.filter((o) => !declared(o).includes("401")).map((o) => o.name)).toEqual([]);
     expect(authenticated.filter((o) => at(o.op, "responses", "429", "headers", "Retry-After") === undefined).map((o) => o.name)).toEqual([]);
+    expect(authenticated.filter((o) => at(o.op, "responses", "401", "headers", "WWW-Authenticate") === undefined).map((o) => o.name)).toEqual([]);
     expect(authenticated.filter((o) => o.op["x-required-scope"] !== undefined && !declared(o).includes("403")).map((o) => o.name)).toEqual([]);
   });
 

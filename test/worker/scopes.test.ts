@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { meteredD1 } from "../../bench/d1-meter";
 import { principalFor } from "../../src/api/auth";
 import { SCOPES, type Scope } from "../../src/domain/scopes";
-import { podiumBody } from "./helpers";
+import { call, podiumBody } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
 import { as, makeToken } from "./tokens";
 
@@ -71,6 +71,17 @@ describe("tokens", () => {
     const p = pipeline();
     for (const token of ["ehk_not-a-real-token", "garbage", "test-admin-token-but-longer"]) {
       expect((await as(p, token, "GET", "/v1/events")).status).toBe(401);
+    }
+  });
+
+  // RFC 9110 15.5.2: a 401 carries a challenge, so a client knows which scheme to answer with.
+  it("answers a 401 with the Bearer challenge, without a token or with a wrong one", async () => {
+    const tries: Record<string, string>[] = [{}, { authorization: "Bearer ehk_not-a-real-token" }, { authorization: "Basic dXNlcjpwYXNz" }];
+    for (const headers of tries) {
+      const res = await call(new Request("https://edgehook.test/v1/events", { headers }));
+      expect(res.status).toBe(401);
+      expect(res.headers.get("www-authenticate")).toBe('Bearer realm="edgehook"');
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe("unauthorized");
     }
   });
 });
