@@ -3625,8 +3625,12 @@ export interface components {
         };
         Error: {
             error: {
-                /** @example invalid_request */
-                code: string;
+                /**
+                 * @description Machine-readable; each answer's description says which codes its status carries.
+                 * @example invalid_request
+                 * @enum {string}
+                 */
+                code: "malformed_payload" | "missing_signature" | "invalid_signature" | "timestamp_out_of_tolerance" | "unknown_source" | "payload_too_large" | "queue_unavailable" | "invalid_request" | "unauthorized" | "forbidden" | "not_found" | "conflict" | "method_not_allowed" | "unsupported_media_type" | "rate_limited" | "upgrade_required" | "internal_error";
                 message: string;
                 details?: unknown;
             };

@@ -1,6 +1,7 @@
 // One zod schema per shape: they validate requests, type the handlers and
 // generate /openapi.json.
 import { z } from "@hono/zod-openapi";
+import { ERROR_CODES } from "../domain/errors";
 import { SCOPES } from "../domain/scopes";
 import { DELIVERY_STATUSES, MAX_ATTEMPTS_LIMIT, TIMEOUT_MS_LIMITS } from "../domain/delivery";
 import { TOLERANCE_S_LIMITS } from "../domain/settings";
@@ -109,7 +110,8 @@ const webhookSecret = secretOf(signingSecretProblem);
 export const ErrorSchema = z
   .object({
     error: z.object({
-      code: z.string().openapi({ example: "invalid_request" }),
+      // The closed set (domain/errors.ts), so a client generated from the document can branch on it.
+      code: z.enum(ERROR_CODES).openapi({ example: "invalid_request", description: "Machine-readable; each answer's description says which codes its status carries." }),
       message: z.string(),
       details: z.unknown().optional(),
     }),

@@ -1,6 +1,7 @@
 // What GET /openapi.json declares, held to what the API answers: every error an operation
 // answers for what it takes is declared on it, and the schemas take what the server takes.
 import { describe, expect, it } from "vitest";
+import { ERROR_CODES } from "../../src/domain/errors";
 import { isRecord } from "../../src/domain/guards";
 import { ADMIN, call, clientAddress } from "./helpers";
 import { pipeline } from "./pipeline";
@@ -118,6 +119,12 @@ describe("the OpenAPI document's errors", () => {
 });
 
 describe("the OpenAPI document's schemas", () => {
+  it("enumerates the error codes a program branches on, each an ErrorCode the server answers with", async () => {
+    const code = at(await document(), "components", "schemas", "Error", "properties", "error", "properties", "code");
+    expect(at(code, "type")).toBe("string");
+    expect(at(code, "enum")).toEqual([...ERROR_CODES]);
+  });
+
   it("makes no named schema nullable (null is allowed where a field is used, not in what it names)", async () => {
     const doc = await document();
     const components = at(doc, "components", "schemas");
