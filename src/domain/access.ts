@@ -51,8 +51,9 @@ export type WebhookOwner = Owner & { grantOrganizationUid: string | null };
 /**
  * Whether a webhook lies within the principal's grant: its organization is one
  * the token holds; or (for a location webhook) its location is, or it was made
- * within one of the token's organizations, or (made by an unlimited token) its
- * location is known to belong to one of them. The organization decides when a
+ * within one of the token's organizations, or (made by the admin, an unlimited token or
+ * a token holding the location itself: not confined) its location is known to belong to
+ * one of them. The organization decides when a
  * (legacy) row names both, as routing does; a catch-all is for unlimited tokens.
  * `grantedWebhookUidsSql` (store/access.ts) says the same in SQL.
  */
