@@ -149,6 +149,11 @@ export function sentence(text: string): string {
   return /[.!?]$/.test(text) ? text : `${text}.`;
 }
 
+/** `n` things, in the singular for one ("1 failed attempt"). */
+function counted(n: number | string, one: string, many: string): string {
+  return `${n} ${Number(n) === 1 ? one : many}`;
+}
+
 /** A line a person reads (Slack's text, the dashboard). */
 export function alertMessage(type: AlertType, subject: string, data: AlertData, count: number, closing: boolean): string {
   const s = (k: string) => {
@@ -159,9 +164,9 @@ export function alertMessage(type: AlertType, subject: string, data: AlertData, 
   if (closing && data.webhookDeleted === true) {
     switch (type) {
       case "webhook.recovered":
-        return `Webhook ${subject} (${s("url")}) was deleted while failing, after ${count} failed attempts.`;
+        return `Webhook ${subject} (${s("url")}) was deleted while failing, after ${counted(count, "failed attempt", "failed attempts")}.`;
       case "delivery.dead_lettered":
-        return `Webhook ${subject} (${s("url")}) was deleted; ${count} of its deliveries were dead-lettered.`;
+        return `Webhook ${subject} (${s("url")}) was deleted; ${count} of its deliveries ${count === 1 ? "was" : "were"} dead-lettered.`;
       case "webhook.disabled":
         return `Webhook ${subject} (${s("url")}) was deleted while disabled.`;
       default:
@@ -171,13 +176,13 @@ export function alertMessage(type: AlertType, subject: string, data: AlertData, 
   if (closing) {
     switch (type) {
       case "webhook.recovered":
-        return `Webhook ${subject} (${s("url")}) recovered after ${count} failed attempts.`;
+        return `Webhook ${subject} (${s("url")}) recovered after ${counted(count, "failed attempt", "failed attempts")}.`;
       case "delivery.dead_lettered":
-        return `Webhook ${subject} (${s("url")}) delivers again and no delivery to it has failed for good for an hour; ${count} were dead-lettered.`;
+        return `Webhook ${subject} (${s("url")}) delivers again and no delivery to it has failed for good for an hour; ${counted(count, "was", "were")} dead-lettered.`;
       case "ingest.dead_lettered":
-        return `No event failed to be stored for an hour; ${count} were dead-lettered.`;
+        return `No event failed to be stored for an hour; ${counted(count, "was", "were")} dead-lettered.`;
       case "source.rejecting":
-        return `Source ${subject} has not had a spike of refused requests for an hour; ${count} were refused.`;
+        return `Source ${subject} has not had a spike of refused requests for an hour; ${counted(count, "was", "were")} refused.`;
       case "webhook.disabled":
         return `Webhook ${subject} (${s("url")}) was enabled again.`;
       default:
@@ -186,7 +191,7 @@ export function alertMessage(type: AlertType, subject: string, data: AlertData, 
   }
   switch (type) {
     case "webhook.failing":
-      return sentence(`Webhook ${subject} (${s("url")}) is failing: ${s("consecutiveFailures")} attempts in a row failed, the last with: ${s("lastError")}`);
+      return sentence(`Webhook ${subject} (${s("url")}) is failing: ${counted(s("consecutiveFailures"), "attempt", "attempts")} in a row failed, the last with: ${s("lastError")}`);
     case "webhook.disabled":
       return `${sentence(`Webhook ${subject} (${s("url")}) was disabled: ${s("reason")}`)} Its events are held until it is enabled again.`;
     case "delivery.dead_lettered":
@@ -197,7 +202,7 @@ export function alertMessage(type: AlertType, subject: string, data: AlertData, 
       const reasons = data.reasons;
       const breakdown =
         isIndexable(reasons) ? Object.entries(reasons).map(([r, n]) => `${r} ×${n}`).join(", ") : "";
-      return `Source ${subject} refused ${s("thisHour")} requests this hour: ${breakdown}.`;
+      return `Source ${subject} refused ${counted(s("thisHour"), "request", "requests")} this hour: ${breakdown}.`;
     }
     default:
       return `${type} on ${subject}.`;

@@ -38,6 +38,16 @@ describe("closed episodes", () => {
     expect(alertMessage("delivery.dead_lettered", "wh-1", data, 3, true)).toBe(`Webhook wh-1 (${url}) was deleted; 3 of its deliveries were dead-lettered.`);
     expect(alertMessage("webhook.disabled", "wh-1", data, 1, true)).toBe(`Webhook wh-1 (${url}) was deleted while disabled.`);
   });
+
+  it("count one thing in the singular", () => {
+    expect(alertMessage("webhook.recovered", "wh-1", { url }, 1, true)).toBe(`Webhook wh-1 (${url}) recovered after 1 failed attempt.`);
+    expect(alertMessage("webhook.recovered", "wh-1", { url, webhookDeleted: true }, 1, true)).toBe(`Webhook wh-1 (${url}) was deleted while failing, after 1 failed attempt.`);
+    expect(alertMessage("delivery.dead_lettered", "wh-1", { url, webhookDeleted: true }, 1, true)).toBe(`Webhook wh-1 (${url}) was deleted; 1 of its deliveries was dead-lettered.`);
+    expect(alertMessage("ingest.dead_lettered", "ingest", {}, 1, true)).toBe("No event failed to be stored for an hour; 1 was dead-lettered.");
+    expect(alertMessage("source.rejecting", "src-1", {}, 1, true)).toBe("Source src-1 has not had a spike of refused requests for an hour; 1 was refused.");
+    expect(alertMessage("webhook.failing", "wh-1", { url, consecutiveFailures: 1, lastError: "HTTP 500" }, 1, false)).toBe(`Webhook wh-1 (${url}) is failing: 1 attempt in a row failed, the last with: HTTP 500.`);
+    expect(alertMessage("source.rejecting", "src-1", { thisHour: 1, reasons: { invalid_signature: 1 } }, 1, false)).toBe("Source src-1 refused 1 request this hour: invalid_signature ×1.");
+  });
 });
 
 describe("the dashboard's page of a webhook disabled automatically", () => {

@@ -383,8 +383,8 @@ describe("webhook health, auto-disable and alerts", () => {
     const said = Object.fromEntries((await mine()).map((a: { type: string; message: string; data: object }) => [a.type, [a.message, a.data]]));
     const url = `https://downstream.test/fail/${key}`;
     expect(said).toEqual({
-      "webhook.failing": [`Webhook ${hook.uid} (${url}) was deleted while failing, after 1 failed attempts.`, expect.objectContaining({ webhookDeleted: true })],
-      "delivery.dead_lettered": [`Webhook ${hook.uid} (${url}) was deleted; 1 of its deliveries were dead-lettered.`, expect.objectContaining({ webhookDeleted: true })],
+      "webhook.failing": [`Webhook ${hook.uid} (${url}) was deleted while failing, after 1 failed attempt.`, expect.objectContaining({ webhookDeleted: true })],
+      "delivery.dead_lettered": [`Webhook ${hook.uid} (${url}) was deleted; 1 of its deliveries was dead-lettered.`, expect.objectContaining({ webhookDeleted: true })],
     });
     await settle(p);
     expect(await alertsAt(alertKey, hook.uid)).toHaveLength(2);
