@@ -81,6 +81,13 @@ export const TRANSFORM_LIMITS = {
 
 /** Names the delivery layer sets, or that describe the body or connection. */
 const RESERVED_HEADER = /^(content-type|content-length|content-encoding|host|connection|transfer-encoding|user-agent|(webhook|podium|edgehook)-.*)$/;
+/**
+ * Names the runtime's fetch never sends as given: the other hop-by-hop headers (RFC 9110 §7.6.1;
+ * workerd drops `te`, `keep-alive` and `trailer`, and `upgrade: websocket` asks for a WebSocket)
+ * and the two Cloudflare sets on a Worker's requests. Accepted, they were shown by the webhook test
+ * as sent and never arrived.
+ */
+const UNSENDABLE_HEADER = /^(keep-alive|te|trailer|upgrade|proxy-connection|cf-connecting-ip|cf-worker)$/;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
 const HEADER_VALUE = /^[\t\x20-\x7e]*$/;
 
@@ -99,6 +106,7 @@ export function compileTransform(
     const lower = name.toLowerCase();
     if (!HEADER_NAME.test(lower)) issues.push({ path, message: "not a valid HTTP header name" });
     else if (RESERVED_HEADER.test(lower)) issues.push({ path, message: `${lower} is set by Edgehook and cannot be transformed` });
+    else if (UNSENDABLE_HEADER.test(lower)) issues.push({ path, message: `${lower} is a header a Worker's request cannot send as given (hop-by-hop, or set by Cloudflare)` });
     else if (Object.hasOwn(compiledHeaders, lower)) issues.push({ path, message: `${lower} is given twice` });
     const source = headers[name] ?? "";
     issues.push(...checkExpression(path, source));

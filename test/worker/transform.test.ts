@@ -434,6 +434,19 @@ describe("compiling", () => {
     expect(r.issues[3]?.position).toBeTypeOf("number");
   });
 
+  it("refuses the headers a Worker's fetch drops or replaces, which the test would show as sent", () => {
+    for (const name of ["TE", "keep-alive", "trailer", "upgrade", "proxy-connection", "cf-connecting-ip", "CF-Worker"]) {
+      const r = compileTransform(null, { [name]: "'x'" });
+      expect(r.ok, name).toBe(false);
+      if (r.ok) continue;
+      expect(r.issues).toEqual([
+        { path: `transformHeaders[${JSON.stringify(name)}]`, message: `${name.toLowerCase()} is a header a Worker's request cannot send as given (hop-by-hop, or set by Cloudflare)` },
+      ]);
+    }
+    // Look-alikes are ordinary headers.
+    expect(compileTransform(null, { "x-te": "'x'", "cf-ray-id": "'x'", expect: "'100-continue'" }).ok).toBe(true);
+  });
+
   it("refuses a regular expression RE2 cannot run, where it is written", () => {
     const r = compileTransform(`$replace(data.body, /(a)\\1/, "")`);
     expect(r.ok).toBe(false);
