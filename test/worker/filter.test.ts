@@ -71,6 +71,15 @@ describe("provider examples", () => {
     expect(matches(filter, lines())).toBe(false);
   });
 
+  it("objects inside an array: each field condition finds its own element, as the docs say", () => {
+    const filter = { body: { "data.object.lines.data": { "price.id": "price_gold", quantity: { $gt: 5 } } } };
+    const lines = (...ls: [string, number][]) => ({ data: { object: { lines: { data: ls.map(([id, quantity]) => ({ price: { id }, quantity })) } } } });
+    expect(matches(filter, lines(["price_gold", 9]))).toBe(true);
+    expect(matches(filter, lines(["price_gold", 1], ["price_basic", 9]))).toBe(true);
+    expect(matches(filter, lines(["price_gold", 1], ["price_basic", 2]))).toBe(false);
+    expect(filtersDoc).toContain("Each field condition\n  finds its own object");
+  });
+
   it("GitHub: pushes to main, by header and body", () => {
     const filter = { headers: { "X-GitHub-Event": "push" }, body: { ref: "refs/heads/main" } };
     const push = { ref: "refs/heads/main", repository: { full_name: "acme/api" }, commits: [] };
