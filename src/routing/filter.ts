@@ -169,6 +169,10 @@ function why(f: Filter, v: unknown, at: string, b: FilterBudget): string | null 
     case "text":
       return `${here} is ${shown(v)}, which does not ${f.op === "contains" ? "contain" : f.op === "startsWith" ? "start with" : "end with"} ${shown(f.value)}`;
     case "regex":
+      // Said apart: "\"aaaa…\", which does not match /a/" reads as a wrong answer.
+      if (typeof v === "string" && v.length > FILTER_LIMITS.regexInput) {
+        return `${here} is a string of ${v.length} characters, and $regex never matches one over ${FILTER_LIMITS.regexInput}`;
+      }
       return `${here} is ${shown(v)}, which does not match /${f.source}/`;
     case "exist":
       return f.value ? `${here} is missing` : `${here} exists`;

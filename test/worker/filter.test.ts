@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { FILTER_LIMITS, type Filter, matchesFilter, validateFilter } from "../../src/routing/filter";
+import { explainMismatch, FILTER_LIMITS, type Filter, matchesFilter, validateFilter } from "../../src/routing/filter";
 import openapiDoc from "../../cli/src/openapi.json";
 import filtersDoc from "../../docs/filters-and-transforms.md?raw";
 import messageReceived from "../fixtures/message.received.json?raw";
@@ -78,6 +78,16 @@ describe("provider examples", () => {
     expect(matches(filter, lines(["price_gold", 1], ["price_basic", 9]))).toBe(true);
     expect(matches(filter, lines(["price_gold", 1], ["price_basic", 2]))).toBe(false);
     expect(filtersDoc).toContain("Each field condition\n  finds its own object");
+  });
+
+  it("the reason a $regex fails on a string over its length bound says so, not that the pattern does not match", () => {
+    const filter = compile({ body: { "data.body": { $regex: "a" } } });
+    const long = "a".repeat(FILTER_LIMITS.regexInput + 1);
+    expect(matchesFilter(filter, { body: { data: { body: long } }, headers: {} })).toBe(false);
+    expect(explainMismatch(filter, { body: { data: { body: long } }, headers: {} })).toBe(
+      `body.data.body is a string of ${FILTER_LIMITS.regexInput + 1} characters, and $regex never matches one over ${FILTER_LIMITS.regexInput}`,
+    );
+    expect(explainMismatch(filter, { body: { data: { body: "bbb" } }, headers: {} })).toBe('body.data.body is "bbb", which does not match /a/');
   });
 
   it("GitHub: pushes to main, by header and body", () => {
