@@ -454,6 +454,8 @@ function jsonataError(e: unknown): { message: string; code?: string; position?: 
   const message = "message" in e && typeof e.message === "string" ? e.message : String(e);
   const code = "code" in e && typeof e.code === "string" ? e.code : undefined;
   const position = "position" in e && typeof e.position === "number" ? e.position : undefined;
+  // JSONata's D2015 names the length it refused where it means the bound ("maximum sequence length of 100001").
+  if (code === "D2015") return { message: `${code}: a sequence grew over ${TRANSFORM_LIMITS.sequence} items`, code, position };
   return { message: code === undefined ? message : `${code}: ${message}`, code, position };
 }
 
