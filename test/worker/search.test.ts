@@ -9,6 +9,7 @@ import { eventsInRange, eventsWithBodies, storeEvents, type EventRow } from "../
 import { meteredApiCall } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
 import { as, DATA_SCOPES, makeToken } from "./tokens";
+import filtersDoc from "../../docs/filters-and-transforms.md?raw";
 
 /** A window of time of its own, far in the past, so each test searches only its events. */
 function window() {
@@ -275,5 +276,15 @@ describe("event search", () => {
     const mixed = await search(p, "x", w, `&cursor=${cursor}`);
     expect(mixed.status).toBe(400);
     expect(mixed.json.error.code).toBe("invalid_request");
+  });
+
+  it("takes a q of at most 2,000 characters, as the docs say", async () => {
+    const p = pipeline();
+    const w = window();
+    expect((await search(p, "x".repeat(2000), w)).status).toBe(200);
+    const long = await search(p, "x".repeat(2001), w);
+    expect(long.status).toBe(400);
+    expect(long.json.error.details.issues[0]).toMatchObject({ path: "q" });
+    expect(filtersDoc).toContain("`q` is at most 2,000 characters");
   });
 });
