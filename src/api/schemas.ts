@@ -415,7 +415,7 @@ const transformHeaderMap = jsonRecord(z.string())
   )
   .openapi({
     description:
-      `Extra headers: name → JSONata expression on the same input; a string, number or boolean result is the value, nothing found leaves the header out. At most 10; never \`content-type\`, \`user-agent\`, \`webhook-*\`, \`podium-*\` or \`edgehook-*\`. null: none. ${CREDENTIAL_HEADERS_NOTE} On PATCH and PUT, \`"${REDACTED}"\` keeps the stored expression of that header (what a read shows may be written back as is); for a header not stored, and on create, it is refused (400 \`invalid_request\`). A header left out of the object is removed.`,
+      `Extra headers: name → JSONata expression on the same input; a string, number or boolean result is the value, nothing found leaves the header out. At most 10; never \`content-type\`, \`user-agent\`, \`webhook-*\`, \`podium-*\` or \`edgehook-*\`, nor a hop-by-hop header (\`connection\`, \`te\`, \`upgrade\`, …) or \`cf-connecting-ip\`/\`cf-worker\`, which a Worker's request cannot send as given. null: none. ${CREDENTIAL_HEADERS_NOTE} On PATCH and PUT, \`"${REDACTED}"\` keeps the stored expression of that header (what a read shows may be written back as is); for a header not stored, and on create, it is refused (400 \`invalid_request\`). A header left out of the object is removed.`,
     examples: [{ "x-podium-event": "metadata.eventType", "x-conversation": "data.conversation.uid" }, { "x-repository": "repository.full_name" }],
   });
 

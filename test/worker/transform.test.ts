@@ -7,6 +7,7 @@ import jsonataSource from "jsonata/jsonata.js?raw";
 // re2js exports no subpaths: its ES build (the file the bundler picks) is read by path.
 import re2jsSource from "../../node_modules/re2js/build/index.js?raw";
 import messageReceived from "../fixtures/message.received.json?raw";
+import openapiDoc from "../../cli/src/openapi.json";
 
 function compile(expr: string, headers?: Record<string, string>): CompiledTransform {
   const r = compileTransform(expr, headers);
@@ -447,6 +448,8 @@ describe("compiling", () => {
     }
     // Look-alikes are ordinary headers.
     expect(compileTransform(null, { "x-te": "'x'", "cf-ray-id": "'x'", expect: "'100-continue'" }).ok).toBe(true);
+    // And the API reference says so.
+    expect(openapiDoc.components.schemas.WebhookCreate.properties.transformHeaders.description).toContain("nor a hop-by-hop header");
   });
 
   it("refuses a regular expression RE2 cannot run, where it is written", () => {
