@@ -139,7 +139,7 @@ export async function runTransform(
     if (!h.ok) return failed(`transformHeaders["${name}"]`, isCredentialHeader(name) ? unquoted(h) : h);
     if (h.value === undefined) continue; // nothing matched: the header is not sent
     if (typeof h.value !== "string" && typeof h.value !== "number" && typeof h.value !== "boolean") {
-      return failed(`transformHeaders["${name}"]`, quoting("the value is not a string"));
+      return failed(`transformHeaders["${name}"]`, quoting("the value is not a string, number or boolean (an object, an array or null is no header value)"));
     }
     const value = String(h.value);
     if (value.length > TRANSFORM_LIMITS.headerValueChars || !HEADER_VALUE.test(value)) {

@@ -102,8 +102,10 @@ describe("transformations", () => {
 
   it("refuses a header value that is not a string or not sendable", async () => {
     const object = await runTransform(compile("$", { "x-obj": "data.location" }), messageReceived);
-    const notString = 'transformHeaders["x-obj"]: the value is not a string';
+    // Numbers and booleans are sent, so the reason names what is refused, not "not a string".
+    const notString = 'transformHeaders["x-obj"]: the value is not a string, number or boolean (an object, an array or null is no header value)';
     expect(object).toEqual({ ok: false, reason: notString, summary: notString, permanent: true });
+    expect(await runTransform(compile("$", { "x-null": "null" }), messageReceived)).toMatchObject({ ok: false, reason: notString.replace("x-obj", "x-null") });
     const newline = await runTransform(compile("$", { "x-split": '"a\\nb"' }), messageReceived);
     expect(newline.ok).toBe(false);
     expect(newline.ok ? "" : newline.reason).toMatch(/^transformHeaders\["x-split"\]: not a valid header value/);
