@@ -90,6 +90,14 @@ describe("provider examples", () => {
     expect(explainMismatch(filter, { body: { data: { body: "bbb" } }, headers: {} })).toBe('body.data.body is "bbb", which does not match /a/');
   });
 
+  it("a header's value is a string: a number there never matches, as the docs warn", () => {
+    const headers = { "podium-timestamp": "1764698400000" };
+    expect(matches({ headers: { "podium-timestamp": { $gt: "1700000000000" } } }, {}, headers)).toBe(true);
+    expect(matches({ headers: { "podium-timestamp": { $gt: 1700000000000 } } }, {}, headers)).toBe(false);
+    expect(matches({ headers: { "podium-timestamp": 1764698400000 } }, {}, headers)).toBe(false);
+    expect(filtersDoc).toContain("A header's value\nis a string, so compare it with strings");
+  });
+
   it("GitHub: pushes to main, by header and body", () => {
     const filter = { headers: { "X-GitHub-Event": "push" }, body: { ref: "refs/heads/main" } };
     const push = { ref: "refs/heads/main", repository: { full_name: "acme/api" }, commits: [] };
