@@ -11,6 +11,9 @@ import { podium } from "../../src/schemes/podium";
 import { pipeline, received, uniqueKey } from "./pipeline";
 import { attemptCount, deliveryRows } from "./rows";
 import { as, DATA_SCOPES, makeToken } from "./tokens";
+import readme from "../../README.md?raw";
+import guaranteesDoc from "../../docs/guarantees.md?raw";
+import forwardingDoc from "../../docs/forwarding.md?raw";
 
 /** A Podium message.received in the documented shape, for one organization. */
 function message(org: string, opts: { channel?: string; conversation?: string; text?: string } = {}) {
@@ -259,6 +262,10 @@ describe("transformations at delivery", () => {
     await expect(podium.verify(asReceived, [webhook.secret], 300)).resolves.toBeUndefined();
     // The event itself is stored unchanged.
     expect(JSON.parse(stored.body).data.body).toBe("hello there");
+    // And where the docs promise bodies byte for byte, they say a transform is the exception.
+    expect(readme).toContain("forwarded as received (unless a webhook reshapes them with a `transform`)");
+    expect(guaranteesDoc).toContain("except to a webhook with a `transform`");
+    expect(forwardingDoc).toContain("for a webhook with a `transform`, that\ntransformation's output instead");
   });
 
   it("fails a delivery whose transformation errors at once, for good, with the reason in its attempt, sending nothing", async () => {
