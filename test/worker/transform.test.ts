@@ -8,6 +8,7 @@ import jsonataSource from "jsonata/jsonata.js?raw";
 import re2jsSource from "../../node_modules/re2js/build/index.js?raw";
 import messageReceived from "../fixtures/message.received.json?raw";
 import openapiDoc from "../../cli/src/openapi.json";
+import filtersDoc from "../../docs/filters-and-transforms.md?raw";
 
 function compile(expr: string, headers?: Record<string, string>): CompiledTransform {
   const r = compileTransform(expr, headers);
@@ -234,6 +235,14 @@ describe("bounds", () => {
     // What transforms do with a body's values stays far within: a 200,000-character field used ten times.
     const big = JSON.stringify({ data: { body: "x".repeat(200_000) } });
     expect((await transformed(`($b := data.body; {"n": $sum([1..10].$length($uppercase($b)))})`, big)).body).toEqual({ n: 2_000_000 });
+  });
+
+  it("$now() and $random() vary between evaluations of one event, and a failure is permanent all the same, as the docs say", async () => {
+    const a = await transformed(`{"r": $random(), "t": $millis()}`, "{}");
+    const b = await transformed(`{"r": $random(), "t": $millis()}`, "{}");
+    expect(a.body).not.toEqual(b.body);
+    expect(await failure(`$random() < 2 ? $error("unlucky") : 1`, "{}")).toMatchObject({ permanent: true });
+    expect(filtersDoc).toContain("unless the expression calls `$now()`, `$millis()` or\n`$random()`");
   });
 
   it("stops a sequence over the length bound", async () => {
