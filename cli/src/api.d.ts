@@ -3893,7 +3893,7 @@ export interface components {
             /** @description Failed attempts in a row that make the webhook `failing` (and raise `webhook.failing`). Default 10. */
             failingAfterAttempts?: number;
             /**
-             * @description A JSON document matched against `{body, headers}` of each event when it is stored: equality by example on nested or dotted paths, `$eq $neq $in $nin $gt $gte $lt $lte $exist $startsWith $endsWith $contains $regex` (RE2), `$and $or $not`; an array matches when any element does. At most 8 KiB, depth 16, 128 conditions. An event it excludes gets no delivery, and its `filteredOut` says so. null: none.
+             * @description A JSON document matched against `{body, headers}` of each event when it is stored: equality by example on nested or dotted paths, `$eq $neq $in $nin $gt $gte $lt $lte $exist $startsWith $endsWith $contains $regex` (RE2), `$and $or $not`; an array matches when any element does (an object pattern's fields, the same element). At most 8 KiB, depth 16, 128 conditions. An event it excludes gets no delivery, and its `filteredOut` says so. null: none.
              * @example {
              *       "body": {
              *         "metadata.eventType": "message.received",
@@ -3987,7 +3987,7 @@ export interface components {
             /** @description Failed attempts in a row that make the webhook `failing` (and raise `webhook.failing`). Default 10. */
             failingAfterAttempts?: number;
             /**
-             * @description A JSON document matched against `{body, headers}` of each event when it is stored: equality by example on nested or dotted paths, `$eq $neq $in $nin $gt $gte $lt $lte $exist $startsWith $endsWith $contains $regex` (RE2), `$and $or $not`; an array matches when any element does. At most 8 KiB, depth 16, 128 conditions. An event it excludes gets no delivery, and its `filteredOut` says so. null: none.
+             * @description A JSON document matched against `{body, headers}` of each event when it is stored: equality by example on nested or dotted paths, `$eq $neq $in $nin $gt $gte $lt $lte $exist $startsWith $endsWith $contains $regex` (RE2), `$and $or $not`; an array matches when any element does (an object pattern's fields, the same element). At most 8 KiB, depth 16, 128 conditions. An event it excludes gets no delivery, and its `filteredOut` says so. null: none.
              * @example {
              *       "body": {
              *         "metadata.eventType": "message.received",
@@ -4072,7 +4072,7 @@ export interface components {
             /** @description Failed attempts in a row that make the webhook `failing` (and raise `webhook.failing`). Default 10. */
             failingAfterAttempts?: number;
             /**
-             * @description A JSON document matched against `{body, headers}` of each event when it is stored: equality by example on nested or dotted paths, `$eq $neq $in $nin $gt $gte $lt $lte $exist $startsWith $endsWith $contains $regex` (RE2), `$and $or $not`; an array matches when any element does. At most 8 KiB, depth 16, 128 conditions. An event it excludes gets no delivery, and its `filteredOut` says so. null: none.
+             * @description A JSON document matched against `{body, headers}` of each event when it is stored: equality by example on nested or dotted paths, `$eq $neq $in $nin $gt $gte $lt $lte $exist $startsWith $endsWith $contains $regex` (RE2), `$and $or $not`; an array matches when any element does (an object pattern's fields, the same element). At most 8 KiB, depth 16, 128 conditions. An event it excludes gets no delivery, and its `filteredOut` says so. null: none.
              * @example {
              *       "body": {
              *         "metadata.eventType": "message.received",

@@ -19,6 +19,11 @@ export type Filter =
   | { kind: "not"; of: Filter }
   /** The value under `key`; in an array, that of some object element. */
   | { kind: "field"; key: string; of: Filter }
+  /**
+   * The fields of one object pattern (two or more): they hold together, of the value or, in an
+   * array, of one element, as Hookdeck matches an object against an array.
+   */
+  | { kind: "fields"; of: Extract<Filter, { kind: "field" }>[] }
   /** An array pattern: the value is an array and each pattern matches some element. */
   | { kind: "elements"; of: Filter[] }
   | { kind: "eq"; value: Json }
@@ -149,6 +154,13 @@ function why(f: Filter, v: unknown, at: string, b: FilterBudget): string | null 
     return null;
   }
   if (f.kind === "field" && !Array.isArray(v)) return why(f.of, isRecord(v) ? own(v, f.key) : undefined, at ? `${at}.${f.key}` : f.key, b);
+  if (f.kind === "fields" && !Array.isArray(v)) {
+    for (const g of f.of) {
+      const reason = why(g, v, at, b);
+      if (reason) return reason;
+    }
+    return null;
+  }
   if (test(f, v, b)) return null;
   const here = at || "the event";
   switch (f.kind) {
@@ -158,6 +170,8 @@ function why(f: Filter, v: unknown, at: string, b: FilterBudget): string | null 
       return `${here} matches what $not excludes`;
     case "field":
       return `no element of ${here} has a matching ${f.key}`;
+    case "fields":
+      return `no element of ${here} has a matching ${f.of.map((g) => g.key).join(" and ")} together`;
     case "elements":
       return `${here} is ${shown(v)}, not an array with an element matching each pattern`;
     case "eq":
@@ -202,6 +216,11 @@ function test(f: Filter, v: unknown, b: FilterBudget): boolean {
       // does an empty array: `$exist: false` and the negations match there as anywhere it is missing.
       if (Array.isArray(v)) return v.length === 0 ? test(f.of, undefined, b) : some(v, b, (e) => test(f.of, isRecord(e) ? own(e, f.key) : undefined, b));
       return test(f.of, isRecord(v) ? own(v, f.key) : undefined, b);
+    case "fields":
+      // Over an array, one element holds them all (an array inside it, one of its elements); over
+      // an empty one each field is missing, as for `field`.
+      if (Array.isArray(v)) return v.length === 0 ? f.of.every((g) => test(g, undefined, b)) : some(v, b, (e) => test(f, e, b));
+      return f.of.every((g) => test(g, v, b));
     case "elements":
       return Array.isArray(v) && f.of.every((g) => some(v, b, (e) => test(g, e, b)));
     case "eq":
@@ -225,7 +244,8 @@ export function regexWeight(f: Filter): number {
     case "all":
     case "any":
     case "elements":
-      return f.of.reduce((n, g) => n + regexWeight(g), 0);
+    case "fields":
+      return f.of.reduce((n: number, g: Filter) => n + regexWeight(g), 0);
     case "not":
     case "field":
       return regexWeight(f.of);
@@ -345,7 +365,12 @@ class Validator {
     const parts = entries.map(([key, value]) =>
       key.startsWith("$") ? this.operator(key, value, step(path, key), depth, at) : this.field(key, value, path, depth, at),
     );
-    return parts.length === 1 && parts[0] ? parts[0] : { kind: "all", of: parts };
+    // The fields hold together (one node where the first of them was), the operators beside them each on its own.
+    const fields = mergeFields(parts.filter(isField));
+    const together: Filter[] = fields.length > 1 ? [{ kind: "fields", of: fields }] : fields;
+    const first = parts.findIndex(isField);
+    const all = first < 0 ? parts : [...parts.slice(0, first).filter((p) => !isField(p)), ...together, ...parts.slice(first).filter((p) => !isField(p))];
+    return all.length === 1 && all[0] ? all[0] : { kind: "all", of: all };
   }
 
   private field(key: string, value: unknown, path: string, depth: number, at: string[] | null): Filter {
@@ -485,6 +510,37 @@ const OPERATORS: Record<string, true> = Object.fromEntries(
     (op) => [op, true],
   ),
 );
+
+type FieldFilter = Extract<Filter, { kind: "field" }>;
+const isField = (f: Filter): f is FieldFilter => f.kind === "field";
+
+/**
+ * One object pattern's fields with those under the same key merged, so a dotted key is the
+ * nested pattern it spells: `{"lines.price": "gold", "lines.qty": 5}` is `{"lines": {"price":
+ * "gold", "qty": 5}}`, both fields of one element. Merged only where each is itself fields (a
+ * key given a value and a path under it, `{"a": 5, "a.b": 1}`, stay two conditions).
+ */
+function mergeFields(fields: FieldFilter[]): FieldFilter[] {
+  const out: FieldFilter[] = [];
+  for (const f of fields) {
+    const these = fieldsUnder(f.of);
+    const at = these === null ? -1 : out.findIndex((g) => g.key === f.key && fieldsUnder(g.of) !== null);
+    const prior = out[at];
+    const priorOf = prior ? fieldsUnder(prior.of) : null;
+    if (these === null || priorOf === null) {
+      out.push(f);
+      continue;
+    }
+    const [only, ...more] = mergeFields([...priorOf, ...these]);
+    if (only) out[at] = { kind: "field", key: f.key, of: more.length === 0 ? only : { kind: "fields", of: [only, ...more] } };
+  }
+  return out;
+}
+
+/** The fields a pattern is made of, or null when it is more than fields. */
+function fieldsUnder(f: Filter): FieldFilter[] | null {
+  return f.kind === "field" ? [f] : f.kind === "fields" ? f.of : null;
+}
 
 /** A JSONPath-like step: `$.body.type`, `$.headers["x-github-event"]`. */
 function step(path: string, key: string): string {

@@ -71,13 +71,36 @@ describe("provider examples", () => {
     expect(matches(filter, lines())).toBe(false);
   });
 
-  it("objects inside an array: each field condition finds its own element, as the docs say", () => {
-    const filter = { body: { "data.object.lines.data": { "price.id": "price_gold", quantity: { $gt: 5 } } } };
+  it("objects inside an array: one element holds an object pattern's fields together (as Hookdeck matches), and $and lets each find its own", () => {
     const lines = (...ls: [string, number][]) => ({ data: { object: { lines: { data: ls.map(([id, quantity]) => ({ price: { id }, quantity })) } } } });
-    expect(matches(filter, lines(["price_gold", 9]))).toBe(true);
-    expect(matches(filter, lines(["price_gold", 1], ["price_basic", 9]))).toBe(true);
-    expect(matches(filter, lines(["price_gold", 1], ["price_basic", 2]))).toBe(false);
-    expect(filtersDoc).toContain("Each field condition\n  finds its own object");
+    const nested = { body: { "data.object.lines.data": { "price.id": "price_gold", quantity: { $gt: 5 } } } };
+    const dotted = { body: { "data.object.lines.data.price.id": "price_gold", "data.object.lines.data.quantity": { $gt: 5 } } };
+    const apart = { body: { "data.object.lines.data": { $and: [{ "price.id": "price_gold" }, { quantity: { $gt: 5 } }] } } };
+    for (const filter of [nested, dotted]) {
+      expect(matches(filter, lines(["price_gold", 9])), JSON.stringify(filter)).toBe(true);
+      expect(matches(filter, lines(["price_basic", 9], ["price_gold", 6]))).toBe(true);
+      expect(matches(filter, lines(["price_gold", 1], ["price_basic", 9]))).toBe(false);
+    }
+    expect(matches(apart, lines(["price_gold", 1], ["price_basic", 9]))).toBe(true);
+    expect(matches(apart, lines(["price_gold", 1], ["price_basic", 2]))).toBe(false);
+    expect(explainMismatch(compile(nested), { body: lines(["price_gold", 1], ["price_basic", 9]), headers: {} })).toBe(
+      "no element of body.data.object.lines.data has a matching price and quantity together",
+    );
+    expect(filtersDoc).toContain("The fields of one object\n  pattern hold for the same element");
+  });
+
+  it("an object pattern over an array of objects matches as some element matching all its fields (random arrays)", () => {
+    const element = fc.record({ a: fc.integer({ min: 0, max: 2 }), b: fc.integer({ min: 0, max: 2 }) }, { requiredKeys: [] });
+    fc.assert(
+      fc.property(fc.array(element, { maxLength: 5 }), fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 2 }), (xs, a, b) => {
+        const expected = xs.length === 0 ? false : xs.some((e) => e.a === a && e.b === b);
+        const body = { list: xs };
+        expect(matches({ body: { list: { a, b } } }, body)).toBe(expected);
+        expect(matches({ body: { "list.a": a, "list.b": b } }, body)).toBe(expected);
+        expect(matches({ body: { list: { a: { $neq: a }, b } } }, body)).toBe(xs.some((e) => e.a !== a && e.b === b));
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it("the reason a $regex fails on a string over its length bound says so, not that the pattern does not match", () => {
