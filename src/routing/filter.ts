@@ -90,7 +90,13 @@ const TEXT = { $startsWith: "startsWith", $endsWith: "endsWith", $contains: "con
 /** Spellings from other filter languages, answered with ours. */
 const DID_YOU_MEAN: Record<string, string> = { $ne: "$neq", $exists: "$exist", $nor: "$not with $or", $regexp: "$regex" };
 
-export function validateFilter(doc: unknown): { ok: true; filter: Filter } | { ok: false; issues: FilterIssue[] } {
+/**
+ * `given`: a filter someone is writing (a webhook's, a search's), where a header compared with
+ * anything but a string is refused, since it could never match. A stored filter is read without
+ * that check, so one saved before it kept meaning what it meant (a `$neq: 5` on a header matches
+ * every event).
+ */
+export function validateFilter(doc: unknown, opts: { given: boolean } = { given: true }): { ok: true; filter: Filter } | { ok: false; issues: FilterIssue[] } {
   const bytes = jsonBytes(doc);
   if (bytes === null) return { ok: false, issues: [{ path: "$", message: "the filter is not a JSON document" }] };
   if (bytes > FILTER_LIMITS.bytes) {
@@ -105,7 +111,7 @@ export function validateFilter(doc: unknown): { ok: true; filter: Filter } | { o
       issues: [{ path: "$", message: 'a filter is a JSON object, e.g. {"body": {"type": "invoice.paid"}}' }],
     };
   }
-  const v = new Validator();
+  const v = new Validator(opts.given);
   const filter = v.object(doc, "$", 1, []);
   return v.issues.length > 0 ? { ok: false, issues: v.issues } : { ok: true, filter };
 }
@@ -348,6 +354,7 @@ function textTest(op: "startsWith" | "endsWith" | "contains", s: string, x: stri
 }
 
 class Validator {
+  constructor(private readonly given: boolean) {}
   issues: FilterIssue[] = [];
   private conditions = 0;
   private regexes = 0;
@@ -401,7 +408,15 @@ class Validator {
       return { kind: "elements", of: value.map((e, i) => this.pattern(e, `${path}[${i}]`, depth + 1, null)) };
     }
     const json = this.json(value, path, depth);
+    this.headerValue(json, path, at);
     return { kind: "eq", value: json };
+  }
+
+  /** A header's value is one string: a number, boolean, null, object or array there would never match (refused, not saved to match nothing). */
+  private headerValue(x: Json, path: string, at: string[] | null): void {
+    if (this.given && at?.length === 2 && at[0] === "headers" && typeof x !== "string") {
+      this.issue(path, `a header's value is a string: compare it with one, e.g. ${JSON.stringify(JSON.stringify(x) ?? "")}`);
+    }
   }
 
   private operator(name: string, operand: unknown, path: string, depth: number, at: string[] | null): Filter {
@@ -420,9 +435,11 @@ class Validator {
       case "$not":
         return { kind: "not", of: this.pattern(operand, path, depth + 1, at) };
       case "$eq":
-        return { kind: "eq", value: this.json(operand, path, depth) };
-      case "$neq":
-        return { kind: "not", of: { kind: "eq", value: this.json(operand, path, depth) } };
+      case "$neq": {
+        const value = this.json(operand, path, depth);
+        this.headerValue(value, path, at);
+        return name === "$eq" ? { kind: "eq", value } : { kind: "not", of: { kind: "eq", value } };
+      }
       case "$in":
       case "$nin": {
         if (!Array.isArray(operand) || operand.length === 0) {
@@ -430,6 +447,7 @@ class Validator {
           return this.fail(path, `${name} takes a non-empty array of values${hint}`);
         }
         const values = operand.map((x, i) => this.json(x, `${path}[${i}]`, depth + 1));
+        values.forEach((x, i) => this.headerValue(x, `${path}[${i}]`, at));
         return name === "$in" ? { kind: "in", values } : { kind: "not", of: { kind: "in", values } };
       }
       case "$gt":
@@ -437,6 +455,7 @@ class Validator {
       case "$lt":
       case "$lte":
         if (typeof operand === "string" || (typeof operand === "number" && Number.isFinite(operand))) {
+          this.headerValue(operand, path, at);
           return { kind: "compare", op: COMPARE[name], value: operand };
         }
         return this.fail(path, `${name} takes a number or a string`);

@@ -90,7 +90,7 @@ function filterOf(doc: NonNullable<Webhook["filter"]>): Filter | string {
   if (typeof doc !== "object") return "the stored filter is not a JSON object";
   let f = compiled.get(doc);
   if (f === undefined) {
-    const r = validateFilter(doc);
+    const r = validateFilter(doc, { given: false });
     f = r.ok ? r.filter : `the stored filter is invalid: ${r.issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`;
     compiled.set(doc, f);
   }
