@@ -9,6 +9,8 @@ export interface WebhookState {
   held: number;
   /** Its held and pending deliveries, up to the cap in all (cappedBacklog). */
   backlog: OwedCounts & { capped: boolean };
+  /** Its held and pending deliveries, uncapped (its drain estimate is of all of them). */
+  owed: OwedCounts;
   health: HealthRead;
 }
 
@@ -19,6 +21,7 @@ export async function webhookStateOf(db: D1Database, webhookUid: string, cap: nu
   return {
     held: owed.held,
     backlog: cappedBacklog(owed, cap),
+    owed,
     health: healthRead([webhookUid], rows?.results ?? [], hours?.results ?? []).get(webhookUid) ?? { record: NO_ATTEMPTS, hours: [] },
   };
 }

@@ -8,6 +8,8 @@ import { backlogView } from "../../src/api/views";
 import { concurrencyOf, drainEstimate, Pacer, paceOf, pauseAfter, RateMeter, Silence } from "../../src/domain/flow";
 import { getWebhook } from "../../src/store/webhooks";
 import { cappedBacklog, countsRead, countsStatement } from "../../src/store/scheduler-reads";
+import { deliveryColumn } from "../../src/store/counters";
+import { nameIdSql } from "../../src/store/names";
 import { call, dashboardCookie, ingestMessage, podiumBody } from "./helpers";
 import { pipeline, received, RUN, uniqueKey, webhookSetup } from "./pipeline";
 import { WebhookFlow } from "../../src/pipeline/flow";
@@ -209,6 +211,20 @@ describe("the backlog view", () => {
     await p.api("PATCH", `/v1/webhooks/${hook.uid}`, { rateLimit: null });
     await p.deliver();
     expect((await p.api("GET", `/v1/webhooks/${hook.uid}`)).json.backlog).toMatchObject({ held: 0, pending: 0, estimatedSeconds: 0 });
+  });
+
+  it("estimates the drain of all it owes, past the count's cap too", async () => {
+    const p = pipeline();
+    const { org, webhook: hook } = await p.webhookOn("ok", { disabled: true, rateLimit: 100 });
+    await p.ingest(podiumBody({ organizationUid: org }));
+    await p.api("PATCH", `/v1/webhooks/${hook.uid}`, { disabled: false });
+    // 30,000 pending, as its counter row says (a 10-day backlog released): more than the 10,000 reported.
+    const pending = deliveryColumn("pending", 0);
+    await env.DB.prepare(`UPDATE delivery_counts SET ${pending} = ${pending} + 29999 WHERE webhook = ${nameIdSql("?")}`).bind(hook.uid).run();
+    const backlog = (await p.api("GET", `/v1/webhooks/${hook.uid}`)).json.backlog;
+    expect(backlog).toMatchObject({ held: 0, pending: 10_000, capped: true });
+    // Nothing settled yet: at the rate limit, 30,000 at 100 a second, not the 10,000 shown.
+    expect(backlog.estimatedSeconds).toBe(300);
   });
 
   it("shows a webhook's pace at most at its rate limit, and estimates the drain from that", async () => {

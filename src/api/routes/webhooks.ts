@@ -232,7 +232,7 @@ export const webhooks = router()
       {
         ...webhookView(w),
         heldDeliveries: state.held,
-        backlog: backlogView(w, state.backlog, status),
+        backlog: backlogView(w, state.backlog, status, Date.now(), state.owed),
         health: { ...healthView(w, state.health, now), backlog: state.backlog },
       },
       200,
