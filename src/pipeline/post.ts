@@ -114,7 +114,8 @@ export async function postDelivery(r: PostRequest, now = Date.now()): Promise<Po
     const text = scrubCredentials(await snippet(res), payload.headers);
     return {
       attempt: { ...base, durationMs, statusCode: res.status, error: ok ? null : failure(res), responseSnippet: text },
-      result: ok ? { ok } : { ok, retryAfterSeconds: parseRetryAfter(res.headers.get("retry-after"), now) },
+      // From the answer, as the pause and the retry it sets are counted: an HTTP date is when, not how long.
+      result: ok ? { ok } : { ok, retryAfterSeconds: parseRetryAfter(res.headers.get("retry-after"), now + durationMs) },
     };
   } catch (err) {
     const error = signal.aborted ? `timed out after ${r.timeoutMs} ms` : `request failed: ${String(err).slice(0, 200)}`;

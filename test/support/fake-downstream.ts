@@ -93,6 +93,9 @@ async function answer(behaviour: string, url: URL, n: number, request: Arrival, 
       return Math.random() < Number(url.searchParams.get("fail") ?? 0) ? new Response("chaos", { status: 503 }) : new Response("ok");
     case "retry-after":
       return new Response("busy", { status: 429, headers: { "retry-after": String(param("s")) } });
+    case "retry-at": // answers after `ms`: 503 with Retry-After the HTTP date `s` seconds after the answer
+      await sleep(param("ms"));
+      return new Response("busy", { status: 503, headers: { "retry-after": new Date(Date.now() + param("s") * 1000).toUTCString() } });
     case "redirect":
       return new Response(null, { status: 302, headers: { location: "https://downstream.test/ok/redirected" } });
     case "echo": // answers 400 with the request's headers, as some gateways' error pages do

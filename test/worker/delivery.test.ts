@@ -7,7 +7,7 @@ import {
   TRANSITIONS,
 } from "../../src/domain/delivery";
 import { settings } from "../../src/domain/settings";
-import { parseRetryAfter } from "../../src/pipeline/post";
+import { parseRetryAfter, postDelivery } from "../../src/pipeline/post";
 
 const policy = { schedule: exponentialSchedule(5, 3600, 49), maxAttempts: 15, retryAfterCapSeconds: 3600 };
 const failure = { ok: false as const, retryAfterSeconds: null };
@@ -75,5 +75,27 @@ describe("the delivery lifecycle", () => {
     expect(parseRetryAfter(new Date(now + 90_000).toUTCString(), now)).toBe(90);
     expect(parseRetryAfter("soon", now)).toBeNull();
     expect(parseRetryAfter(null, now)).toBeNull();
+  });
+
+  it("counts an HTTP-date Retry-After from the answer, as the pause and the retry are", async () => {
+    // Asked to wait until 10 s after its answer, which took 1.5 s: about 10 s from the answer (the date has
+    // whole seconds), not 11.5 from the request, which kept the webhook paused 1.5 s past the date.
+    const { attempt, result } = await postDelivery({
+      deliveryId: "dlv_x",
+      attempt: 1,
+      url: "https://downstream.test/retry-at/http-date?ms=1500&s=10",
+      secret: "whsec_dGVzdA==",
+      eventId: "evt_x",
+      eventType: "message.received",
+      body: "{}",
+      timeoutMs: 5000,
+      transform: { transform: null, transformHeaders: null },
+    });
+    expect(attempt.statusCode).toBe(503);
+    expect(attempt.durationMs).toBeGreaterThanOrEqual(1500);
+    const seconds = "retryAfterSeconds" in result ? result.retryAfterSeconds : null;
+    // 9 when the date, cut to its second, fell less than 9 s after the answer as this end saw it.
+    expect(seconds).toBeGreaterThanOrEqual(9);
+    expect(seconds).toBeLessThanOrEqual(10);
   });
 });
