@@ -3751,7 +3751,7 @@ export interface components {
              * @example 2026-11-28T17:59:31.123Z
              */
             pausedUntil: string | null;
-            /** @description Seconds until held and pending are done: once a pause (pausedUntil) ends, at the pace deliveries have been settling (else at rateLimit); null: unknown, or disabled. */
+            /** @description Seconds until held and pending are done (all of them, past the cap `capped` tells of): once a pause (pausedUntil) ends, at the pace deliveries have been settling (else at rateLimit); null: unknown, or disabled. */
             estimatedSeconds: number | null;
             /**
              * Format: date-time
