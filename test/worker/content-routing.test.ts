@@ -150,6 +150,7 @@ describe("filters at storage", () => {
     const named = await p.api("POST", `/v1/events/${id}/replay`, { webhookUid: smsOnly.uid });
     expect(named.status).toBe(409);
     expect(named.json.error.message).toContain("filter");
+    expect(named.json.error.details).toEqual({ reason: "filtered_out" });
     expect((await p.api("POST", `/v1/events/${id}/replay`, {})).json).toEqual({ deliveries: 0 });
     const range = await p.api("POST", "/v1/events/replay", {
       since: new Date(Date.now() - 60_000).toISOString(),

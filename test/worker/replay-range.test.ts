@@ -110,6 +110,7 @@ describe("POST /v1/events/replay (a time range)", () => {
     const single = await p.api("POST", `/v1/events/evt_${t.k}_0/replay`, { webhookUid: contacts.uid });
     expect(single.status).toBe(409);
     expect(single.json.error.message).toMatch(/not subscribed/);
+    expect(single.json.error.details).toEqual({ reason: "not_subscribed" });
   });
 
   it("reads fewer bodies a call when the targets' filters have costly $regex patterns, and replays as much", async () => {

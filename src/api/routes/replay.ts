@@ -27,7 +27,7 @@ const replayOne = apiRoute({
   method: "post",
   path: "/events/{id}/replay",
   summary: "Deliver an event again, to every matching webhook or to the one named",
-  description: "Only to webhooks within the caller's grant that are owed the event; held for a disabled one. An alert (source `edgehook`) goes again to the notification endpoints subscribed to it. An event past the retention (RETENTION_DAYS from its receipt, kept a while to be read) is never sent: 409 `conflict` with `details.reason` `past_retention`.",
+  description: "Only to webhooks within the caller's grant that are owed the event; held for a disabled one. An alert (source `edgehook`) goes again to the notification endpoints subscribed to it. An event past the retention (RETENTION_DAYS from its receipt, kept a while to be read) is never sent: 409 `conflict` with `details.reason` `past_retention`. A named webhook the event is not owed: 409 `conflict` with `details.reason` `not_subscribed` (its types, organization or location, or sources) or `filtered_out` (its filter).",
   ...scoped("events:replay"),
   request: { params: IdParam, ...optionalBody(ReplayBody) },
   responses: { 202: json(ReplayAnswer, "New deliveries were created"), ...errors(404, 409) },
@@ -75,12 +75,16 @@ export const replay = router()
     const targets = replayTargets(plan, replayed);
     if (named !== undefined && targets.length === 0) {
       const uid = named.uid.slice(0, 80);
+      if (!matches(named, event)) {
+        throw new AppError("conflict", `The webhook "${uid}" is not subscribed to this event (its types, organization or location, or sources).`, {
+          reason: "not_subscribed",
+        });
+      }
       throw new AppError("conflict",
-        !matches(named, event)
-          ? `The webhook "${uid}" is not subscribed to this event (its types, organization or location, or sources).`
-          : filterMismatch(named, new FilterInput(event)) === null
-            ? `The filter of the webhook "${uid}" excludes this event: ${BUDGET_SPENT}.`
-            : `The filter of the webhook "${uid}" excludes this event (POST /v1/webhooks/{uid}/test says why).`,
+        filterMismatch(named, new FilterInput(event)) === null
+          ? `The filter of the webhook "${uid}" excludes this event: ${BUDGET_SPENT}.`
+          : `The filter of the webhook "${uid}" excludes this event (POST /v1/webhooks/{uid}/test says why).`,
+        { reason: "filtered_out" },
       );
     }
     const deliveries = await replayEvents(c.env, [{ event: replayed, targets }]);
