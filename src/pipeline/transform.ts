@@ -169,7 +169,7 @@ function unquoted(f: Failure): Failure {
   return quoting(`${f.summary}; JSONata's message is not shown, as it may quote the expression of a credential header (write-only)`);
 }
 
-/** Evaluation is deterministic, so every failure of a transform is permanent. */
+/** A failure is taken for permanent: the same event and expression fail again (but through $now(), $millis() or $random(), docs/filters-and-transforms.md), and retrying would only repeat it. */
 function failed(where: string, f: Failure): TransformResult {
   return { ok: false, reason: `${where}: ${f.reason}`, summary: `${where}: ${f.summary}`, permanent: true };
 }
