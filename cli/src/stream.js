@@ -10,6 +10,7 @@ import WebSocket from "ws";
 import { apiError } from "./client.js";
 import { requireToken } from "./config.js";
 import { CliError } from "./errors.js";
+import { isObject } from "./guards.js";
 import { readMessage } from "./listen-message.js";
 import { printable } from "./output.js";
 
@@ -57,6 +58,9 @@ function onlyAckRefused(/** @type {unknown} */ body) {
   const list = typeof issues === "object" && issues !== null && "issues" in issues && Array.isArray(issues.issues) ? issues.issues : [];
   return list.length > 0 && list.every((i) => typeof i === "object" && i !== null && "path" in i && i.path === "ack");
 }
+
+/** The API's error answer: `{"error":{"code","message"}}`. @param {unknown} body */
+const isApiError = (body) => isObject(body) && isObject(body.error) && typeof body.error.code === "string";
 
 /** @param {StreamOptions} o @returns {{ done: Promise<void>, stop: () => Promise<void>, queued: () => number }} */
 export function openStream(o) {
@@ -166,7 +170,9 @@ export function openStream(o) {
         const after = Number(res.headers["retry-after"]);
         if (status === 429 || status >= 500) return retry(`the API answered ${status}${why}`, Number.isFinite(after) && after > 0 ? after * 1000 : 0);
         stopped = true;
-        finish(apiError(status, body));
+        // Not the API's `{"error":{…}}` (a web server's page, a 200 from another program on the
+        // port): "HTTP 200" would say nothing of why, as the API commands say.
+        finish(isApiError(body) ? apiError(status, body) : new CliError(`The URL answered ${status}, but not as the Edgehook API does: is it the Worker's base URL?`));
       });
     });
     socket.on("open", () => {

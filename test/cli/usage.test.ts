@@ -125,6 +125,27 @@ describe("usage errors", () => {
     }
   });
 
+  it("listen and tail at a URL that answers but is not the API say so, not the bare status", async () => {
+    // A web server on the port: its page (a 200, a 404 of its own) is no refusal of the API's.
+    const server = createServer((req, res) => res.writeHead(req.headers.authorization === "Bearer t404" ? 404 : 200).end("<html>hello</html>"));
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const h = cliHome();
+      for (const [args, status] of [
+        [["listen", "9", "--token", "t"], 200],
+        [["tail", "--token", "t404"], 404],
+      ] as const) {
+        const r = await h.edgehook([...args, "--url", `http://127.0.0.1:${port}`]);
+        expect(r.code, args[0]).toBe(1);
+        expect(r.stderr, args[0]).toContain(`The URL answered ${status}, but not as the Edgehook API does`);
+        expect(r.stderr.trimEnd().split("\n"), args[0]).toHaveLength(1);
+      }
+    } finally {
+      server.close();
+    }
+  });
+
   it("a URL that answers 2xx with no JSON object (empty, null, a list) is said not to be the API, in one line, not a stack trace", async () => {
     const answers: Record<string, [number, string]> = { "/empty": [200, ""], "/null": [200, "null"], "/list": [200, "[]"], "/accepted": [202, ""] };
     const server = createServer((req, res) => {
