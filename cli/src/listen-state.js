@@ -2,8 +2,10 @@
 // listener (API, token and filters) in listen-state/ beside the config file, so listeners
 // with different filters or tokens running at once never overwrite each other's state.
 import { createHash } from "node:crypto";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { canonicalUrl, readJson, writeJson } from "./config.js";
+import { CliError } from "./errors.js";
 import { isObject, isPosition } from "./guards.js";
 
 /** @typedef {{ position?: number, secret?: string }} ListenState */
@@ -20,6 +22,69 @@ function stateOf(v) {
 }
 
 const sha256 = (/** @type {string} */ s) => createHash("sha256").update(s).digest("hex");
+
+/** Whether a process of that id runs (one of another user's counts: it cannot be signalled, but it is there). */
+function running(/** @type {number} */ pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return err instanceof Error && "code" in err && err.code === "EPERM";
+  }
+}
+
+/** The process id a lock file names, or null (gone, or not a number). @param {string} lock */
+function holderOf(lock) {
+  try {
+    const pid = Number(readFileSync(lock, "utf8"));
+    return Number.isSafeInteger(pid) && pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+/** As writeJson says it: one line, and where else to keep the files. @param {string} path @param {unknown} err */
+function cannotWrite(path, err) {
+  const why = err instanceof Error && "code" in err ? String(err.code) : String(err);
+  return new CliError(`Cannot write ${path} (${why}): give a config file in a folder you can write with --config or EDGEHOOK_CONFIG.`);
+}
+
+/**
+ * Makes this process the one listener of its state (a pid file in listen-locks/, removed at exit),
+ * else a usage error: two listeners of one state save their positions over each other's, so a
+ * restarted one would resume where the other got to and miss what it had not forwarded yet.
+ * A file whose process is gone (killed) is taken over.
+ * @param {string} lock
+ */
+function claimState(lock) {
+  try {
+    mkdirSync(dirname(lock), { recursive: true });
+  } catch (err) {
+    throw cannotWrite(dirname(lock), err);
+  }
+  // A few turns: a file left by a killed listener is removed and made again, and another listener may start meanwhile.
+  for (let tries = 0; tries < 3; tries++) {
+    try {
+      writeFileSync(lock, String(process.pid), { flag: "wx", mode: 0o600 });
+      // Removed only while it is still this process's (a user may have deleted it, another taken it).
+      process.once("exit", () => {
+        if (holderOf(lock) === process.pid) rmSync(lock, { force: true });
+      });
+      return;
+    } catch (err) {
+      if (!(err instanceof Error && "code" in err && err.code === "EEXIST")) throw cannotWrite(lock, err);
+    }
+    const holder = holderOf(lock);
+    if (holder !== null && holder !== process.pid && running(holder)) {
+      throw new CliError(
+        `Another \`edgehook listen\` with the same API, token and filters runs (process ${holder}): the two would keep one saved position, and one restarted would resume where the other got to. Stop it first, or listen with other filters. (If no such listener runs, delete ${lock}.)`,
+        { exitCode: 2 },
+      );
+    }
+    rmSync(lock, { force: true });
+  }
+  throw cannotWrite(lock, "EEXIST");
+}
 
 /**
  * The saved state of the listener with this connection and query: a restarted `listen` resumes from it.
@@ -48,6 +113,8 @@ export function listenState(conn, query) {
   };
   return {
     read,
+    /** Makes this process the only listener of this state while it runs (see claimState). */
+    claim: () => claimState(join(dir, "listen-locks", `${sha256(key).slice(0, 16)}.pid`)),
     /** Writes only this listener's file; `listener` says whose it is to someone reading the folder. */
     save(/** @type {ListenState} */ patch) {
       writeJson(path, { listener: key, ...read(), ...patch });

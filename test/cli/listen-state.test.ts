@@ -163,3 +163,38 @@ describe("edgehook listen's secret", () => {
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
   });
 });
+
+describe("edgehook listen run twice with one state", () => {
+  afterEach(cleanUp);
+
+  it("refuses a second listener of the same API, token and filters while the first runs (it would save over its position), and takes over from one killed", { timeout: 20_000 }, async () => {
+    const api = await fakeApi({
+      listen: (ws) => ws.send(JSON.stringify({ type: "hello", listenerId: "l", mode: "listen", position: 5, secret: "whsec_x", webhookUid: null })),
+    });
+    const h = cliHome();
+    const args = ["listen", "9", "--url", api.url, "--token", "t", "--types", "message.*"];
+    const listening = (r: { stderr: () => string }) => vi.waitFor(() => expect(r.stderr()).toMatch(/Listening|Another/), { timeout: 10_000 });
+    const first = h.start(args);
+    await listening(first);
+    expect(first.stderr()).toContain("Listening");
+
+    const second = h.start(args);
+    await listening(second);
+    expect(second.stderr()).toContain("Another `edgehook listen` with the same API, token and filters runs");
+    expect(await second.exited).toMatchObject({ code: 2 });
+    expect(api.seen.filter((s) => s.method === "UPGRADE")).toHaveLength(1); // the second sent nothing
+
+    // Other filters keep a state of their own: they run beside it.
+    const other = h.start([...args.slice(0, -1), "contact.*"]);
+    await listening(other);
+    expect(other.stderr()).toContain("Listening");
+
+    // Killed, the first leaves its claim behind: the next run of its state takes it over and resumes.
+    first.child.kill("SIGKILL");
+    await first.exited;
+    const again = h.start(args);
+    await listening(again);
+    expect(again.stderr()).toContain("Listening");
+    expect(again.stderr()).toContain("resuming after 5");
+  });
+});

@@ -84,6 +84,8 @@ forwarded, so nothing stored meanwhile (within retention) is missed.`,
         throw new CliError("--secret must be printable ASCII, not beginning or ending with spaces.", { exitCode: 2 });
       }
       if (opts.webhook && opts.secret !== undefined) throw new CliError("--webhook signs with that webhook's secret: leave out --secret.", { exitCode: 2 });
+      // Before anything is sent or saved: another listener of this state would save over this one's position.
+      state.claim();
       const secret = opts.webhook ? undefined : (opts.secret ?? saved.secret ?? `whsec_${randomBytes(32).toString("base64")}`);
       const resumeFrom = opts.fromNow || opts.replay ? null : (saved.position ?? null);
       const log = (/** @type {string} */ line) => process.stderr.write(`${line}\n`);
