@@ -27,9 +27,15 @@ const sha256 = (/** @type {string} */ s) => createHash("sha256").update(s).diges
 function running(/** @type {number} */ pid) {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return err instanceof Error && "code" in err && err.code === "EPERM";
+  }
+  // A listener killed and not yet reaped by its parent (a zombie) still takes a signal: on Linux
+  // /proc says it is dead, so a restart right after `kill -9` is not refused. Elsewhere: running.
+  try {
+    return !/^\d+ \(.*\) [ZX]/s.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch (err) {
+    return !(err instanceof Error && "code" in err && err.code === "ENOENT" && process.platform === "linux");
   }
 }
 

@@ -1,12 +1,13 @@
 // What `edgehook listen` keeps between runs: each listener's position and secret, safe from
 // another listener running at once, and carried over from the file all listeners once shared.
 import { createHash } from "node:crypto";
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { listenState } from "../../cli/src/listen-state.js";
-import { cleanUp, cliHome, fakeApi } from "./fake-api";
+import { cleanUp, cliHome, fakeApi, onCleanUp } from "./fake-api";
 
 // Runs `between` after a save has read what it needs and before it writes: how another
 // process's save lands inside this one's when two listeners run at once.
@@ -196,5 +197,29 @@ describe("edgehook listen run twice with one state", () => {
     await listening(again);
     expect(again.stderr()).toContain("Listening");
     expect(again.stderr()).toContain("resuming after 5");
+  });
+});
+
+describe("edgehook listen's claim on its state", () => {
+  afterEach(cleanUp);
+
+  it("is taken over from a listener killed but not yet reaped (a zombie still takes signals)", { timeout: 20_000 }, async () => {
+    // A child that exits while its parent, exec'd into sleep, never waits for it: a zombie while the sleep lasts.
+    const parent = spawn("sh", ["-c", "sleep 0 & echo $!; exec sleep 30"], { stdio: ["ignore", "pipe", "ignore"] });
+    onCleanUp(() => void parent.kill("SIGKILL"));
+    const zombie = Number(await new Promise<string>((r) => parent.stdout.once("data", (d) => r(String(d)))));
+    await vi.waitFor(() => expect(readFileSync(`/proc/${zombie}/stat`, "utf8")).toMatch(/\) Z /));
+
+    const api = await fakeApi({
+      listen: (ws) => ws.send(JSON.stringify({ type: "hello", listenerId: "l", mode: "listen", position: 5, secret: "whsec_x", webhookUid: null })),
+    });
+    const h = cliHome();
+    const key = [api.url, createHash("sha256").update("t").digest("hex").slice(0, 12), "listen", "*", "message.*", "-"].join(" ");
+    mkdirSync(join(h.dir, "listen-locks"));
+    writeFileSync(join(h.dir, "listen-locks", `${createHash("sha256").update(key).digest("hex").slice(0, 16)}.pid`), String(zombie));
+
+    const l = h.start(["listen", "9", "--url", api.url, "--token", "t", "--types", "message.*"]);
+    await vi.waitFor(() => expect(l.stderr()).toMatch(/Listening|Another/), { timeout: 10_000 });
+    expect(l.stderr()).toContain("Listening");
   });
 });
