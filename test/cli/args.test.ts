@@ -14,6 +14,9 @@ describe("listen's target", () => {
     expect(targetUrl("https://localhost:8443/hooks")).toBe("https://localhost:8443/hooks");
     expect(() => targetUrl("ftp://example.com")).toThrow(/not an http/);
     expect(() => targetUrl("nowhere")).toThrow(/neither a port nor a URL/);
+    // host:port without a scheme (a URL of scheme "localhost:" to the parser): says what to give.
+    expect(() => targetUrl("localhost:3000")).toThrow('"localhost:3000" has no scheme: give http://localhost:3000 (or the port alone).');
+    expect(() => targetUrl("127.0.0.1:3000/hooks")).toThrow("give http://127.0.0.1:3000/hooks");
   });
 });
 

@@ -22,6 +22,8 @@ const FORWARD_TIMEOUT_MS = 30_000;
 /** `3000`, `3000/hooks` or a URL → the local URL events are POSTed to. @param {string} target */
 export function targetUrl(target) {
   const port = /^(\d{1,5})(\/.*)?$/.exec(target);
+  // `localhost:3000` is no URL (or one of scheme "localhost:"): say what was meant.
+  if (!port && /^[\w.-]+:\d{1,5}(\/.*)?$/.test(target)) throw new InvalidArgumentError(`"${target}" has no scheme: give http://${target} (or the port alone).`);
   const url = port ? `http://127.0.0.1:${port[1]}${port[2] ?? "/"}` : target;
   let parsed;
   try {
