@@ -46,8 +46,12 @@ const CLOSE_WAIT_MS = 1_000;
 /** Connection errors that mean nothing listens at the address. */
 const UNREACHABLE = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH"]);
 
-/** Close codes after which reconnecting cannot help. */
-const FINAL_CLOSES = new Set([1008, 4401, 4404]);
+/** Close codes after which reconnecting cannot help, with what each means (the API gives no reason with them). */
+const FINAL_CLOSES = new Map([
+  [1008, "it sent a message the API does not take"],
+  [4401, "its token was revoked or changed"],
+  [4404, "its webhook was deleted"],
+]);
 
 /** Whether a 400's body refuses the `ack` query parameter alone (an API from before acks). */
 function onlyAckRefused(/** @type {unknown} */ body) {
@@ -226,7 +230,7 @@ export function openStream(o) {
       if (stopped) return;
       if (FINAL_CLOSES.has(code)) {
         stopped = true;
-        return chain.then(() => finish(new CliError(`The API closed the listener: ${printable(reason.toString() || code)}.`)));
+        return chain.then(() => finish(new CliError(`The API closed the listener: ${printable(reason.toString() || `${FINAL_CLOSES.get(code)} (${code})`)}.`)));
       }
       retry(`disconnected (${code})`);
     });

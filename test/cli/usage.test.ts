@@ -146,6 +146,20 @@ describe("usage errors", () => {
     }
   });
 
+  it("a listener the API closes for good says why, as the API closes it: by code alone", async () => {
+    const h = cliHome();
+    for (const [code, why] of [
+      [4401, "its token was revoked or changed (4401)"],
+      [4404, "its webhook was deleted (4404)"],
+      [1008, "it sent a message the API does not take (1008)"],
+    ] as const) {
+      const a = await fakeApi({ listen: (ws) => ws.close(code) });
+      const r = await h.edgehook(["tail", "--url", a.url, "--token", "t"]);
+      expect(r.code, String(code)).toBe(1);
+      expect(r.stderr, String(code)).toContain(`error The API closed the listener: ${why}.`);
+    }
+  });
+
   it("a URL that answers 2xx with no JSON object (empty, null, a list) is said not to be the API, in one line, not a stack trace", async () => {
     const answers: Record<string, [number, string]> = { "/empty": [200, ""], "/null": [200, "null"], "/list": [200, "[]"], "/accepted": [202, ""] };
     const server = createServer((req, res) => {
