@@ -26,6 +26,12 @@ describe("usage errors", () => {
     expect((await h.edgehook(["--version"])).code).toBe(0);
   });
 
+  it("tail's --help says --json prints its attempts too, not only events", async () => {
+    const r = await cliHome().edgehook(["tail", "--help"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.replace(/\s+/g, " ")).toContain("--json one JSON line per event or attempt");
+  });
+
   it("a token or listen secret no HTTP header can carry is refused in one line, before anything is sent", async () => {
     const a = await fakeApi({ routes: { "GET /v1/events": { data: [], nextCursor: null } }, listen: (ws) => ws.close(4401, "no") });
     const h = cliHome();

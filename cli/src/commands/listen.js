@@ -35,13 +35,13 @@ export function targetUrl(target) {
   return parsed.toString();
 }
 
-/** @param {import("commander").Command} cmd @param {string} webhookHelp */
-const filters = (cmd, webhookHelp) =>
+/** @param {import("commander").Command} cmd @param {string} webhookHelp @param {string} jsonHelp */
+const filters = (cmd, webhookHelp, jsonHelp) =>
   cmd
     .option("--source <ids>", "only these sources (comma-separated)")
     .option("--types <types>", "only these event types, e.g. message.received,contact.* (comma-separated)")
     .option("--webhook <uid>", webhookHelp)
-    .option("--json", "one JSON line per event instead of text");
+    .option("--json", jsonHelp);
 
 /**
  * Stops the stream on Ctrl-C or SIGTERM: the event in hand is finished and saved, or, still
@@ -60,6 +60,7 @@ export function registerListen(program) {
         .description("forward events to a local server, live, as they are stored; resumes where it stopped")
         .argument("<target>", "a local port (3000), port and path (3000/webhooks) or URL", targetUrl),
       "forward what this webhook is owed, signed with its secret",
+      "one JSON line per event instead of text",
     ),
   )
     .option("--replay <n>", "first send the last N matching events (at most 100)", count)
@@ -142,7 +143,11 @@ forwarded, so nothing stored meanwhile (within retention) is missed.`,
     });
 
   withConnection(
-    filters(program.command("tail").description("stream events and delivery attempts to the terminal, coloured by status"), "show what this webhook is owed"),
+    filters(
+      program.command("tail").description("stream events and delivery attempts to the terminal, coloured by status"),
+      "show what this webhook is owed",
+      "one JSON line per event or attempt (the API's message) instead of text",
+    ),
   ).action(async (opts) => {
     const conn = connectionOf(opts);
     requireToken(conn); // a token that cannot be sent is said once, not retried
