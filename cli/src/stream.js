@@ -170,7 +170,8 @@ export function openStream(o) {
           return;
         }
         // A 429 says why (a token's 10 sockets, the hub's 1,000) and when to come back: both are kept.
-        const why = typeof body?.error?.message === "string" ? `: ${printable(body.error.message)}` : "";
+        // The API's message is a sentence: its full stop would stand before "; reconnecting".
+        const why = typeof body?.error?.message === "string" ? `: ${printable(body.error.message.replace(/\.$/, ""))}` : "";
         const after = Number(res.headers["retry-after"]);
         if (status === 429 || status >= 500) return retry(`the API answered ${status}${why}`, Number.isFinite(after) && after > 0 ? after * 1000 : 0);
         stopped = true;

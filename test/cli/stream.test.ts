@@ -295,12 +295,13 @@ describe("edgehook listen's connection", () => {
   });
 
   it("waits what a 429's Retry-After asks before trying again, and says why it was refused", async () => {
-    const message = "This token already holds 10 listener sockets; close one.";
+    // As the API words it: a sentence, whose full stop is not kept before "; reconnecting".
+    const message = "This token already holds 10 listener sockets, the most one token may: close one (listen or tail) first.";
     const { url } = await api({ refuse: { status: 429, body: { error: { code: "rate_limited", message } }, headers: "retry-after: 15\r\n" } });
     const lines: string[] = [];
     const stream = tailOf(url, (line) => lines.push(line));
     await vi.waitFor(() => expect(lines).toHaveLength(1));
-    expect(lines[0]).toContain(`the API answered 429: ${message}; reconnecting in 15 s`);
+    expect(lines[0]).toContain(`the API answered 429: ${message.slice(0, -1)}; reconnecting in 15 s`);
     await stream.stop();
   });
 
