@@ -115,6 +115,17 @@ describe("slack (signed by the Slack scheme: v0= hex HMAC-SHA256 of v0:ts:body)"
     expect((await send(source, body, {})).status).toBe(401);
   });
 
+  it("refuses a signed url_verification without a string challenge (400), queueing nothing", async () => {
+    const source = await createSource({ provider: "slack", secrets: [secret] });
+    for (const body of [JSON.stringify({ type: "url_verification" }), JSON.stringify({ type: "url_verification", challenge: { a: 1 } })]) {
+      const r = await send(source, body, await headers(body));
+      expect(r.status).toBe(400);
+      expect(r.json.error.code).toBe("malformed_payload");
+      expect(r.json.error.message).toMatch(/challenge/);
+      expect(r.queued).toHaveLength(0);
+    }
+  });
+
   it("queues event callbacks typed by event.type and deduped by event_id", async () => {
     const source = await createSource({ provider: "slack", secrets: [secret] });
     const body = JSON.stringify({ type: "event_callback", team_id: "T1", event_id: "Ev1", event: { type: "app_mention", channel: "C1" } });

@@ -1,5 +1,5 @@
 import { slack as scheme } from "../../schemes/slack";
-import { dedupeKeyOr, jsonObject, stringAt, type Provider } from "./provider";
+import { dedupeKeyOr, jsonObject, malformed, stringAt, type Provider } from "./provider";
 
 const STORED_HEADERS = ["x-slack-request-timestamp", "x-slack-retry-num", "x-slack-retry-reason"] as const;
 
@@ -12,7 +12,10 @@ export const slack: Provider = {
   handshake(_req, body) {
     const event = jsonObject(body, "Slack");
     if (stringAt(event, "type") !== "url_verification") return null;
-    return Response.json({ challenge: stringAt(event, "challenge") ?? "" }, { status: 200 });
+    // Slack always sends a string: answering "" to anything else would pass for a handshake done.
+    const challenge = stringAt(event, "challenge");
+    if (challenge === null) throw malformed("A Slack url_verification carries its challenge as a non-empty string; this one has none.");
+    return Response.json({ challenge }, { status: 200 });
   },
 
   async facts(req, body) {
