@@ -71,7 +71,8 @@ export function DeadLetterList(props: { letters: DeadLetterJson[]; nextCursor: s
                     <td>{d.replayedAt ? <Time iso={d.replayedAt} /> : <b>open</b>}</td>
                     <td>
                       <div class="actions">
-                        <Action action={`/dashboard/dead-letters/${d.id}/replay`} label={d.replayedAt ? "Replay again" : "Replay"} kind="secondary" />
+                        {/* A closed letter is not replayed again (the API answers 409 already_replayed): its event's page retries the delivery on purpose. */}
+                        {!d.replayedAt && <Action action={`/dashboard/dead-letters/${d.id}/replay`} label="Replay" kind="secondary" />}
                         <ConfirmAction action={`/dashboard/dead-letters/${d.id}/delete`} label="Delete" confirm={ASK.deleteDeadLetter(String(d.id))} fields={place} />
                       </div>
                     </td>
