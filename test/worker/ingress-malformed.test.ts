@@ -259,7 +259,7 @@ function malformedBody(target: Target, k: string, variant: number): fc.Arbitrary
 
 const utf8Fatal = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
-/** What the body makes of a correctly signed request: 413, 400, Slack's 200, else 202. */
+/** What the body makes of a correctly signed request: 413, 400, Slack's 200 (400 without its challenge), else 202. */
 function expectedForBody(target: Target, bytes: Uint8Array): { status: number; challenge?: string } {
   if (bytes.byteLength > MAX_BODY_BYTES) return { status: 413 };
   let s: string;
@@ -279,8 +279,9 @@ function expectedForBody(target: Target, bytes: Uint8Array): { status: number; c
   if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) return { status: 400 };
   const fields = new Map(Object.entries(parsed));
   if (target.provider === "slack" && fields.get("type") === "url_verification") {
+    // Without a challenge to echo (a non-empty string), the handshake is refused rather than answered "".
     const challenge = fields.get("challenge");
-    return { status: 200, challenge: typeof challenge === "string" ? challenge : "" };
+    return typeof challenge === "string" && challenge !== "" ? { status: 200, challenge } : { status: 400 };
   }
   return { status: 202 };
 }
