@@ -18,7 +18,11 @@ export function apiClient(c) {
   return createClient({ baseUrl: c.url, headers: { authorization: `Bearer ${requireToken(c)}` } });
 }
 
-const NOT_THE_API = "The URL answered, but not as the Edgehook API does (not a JSON object): is it the Worker's base URL?";
+/** An answer from something that is not the API (a web page, another program on the port); `status` when it says which. */
+export function notTheApi(/** @type {number | undefined} */ status = undefined) {
+  const answered = status === undefined ? "answered" : `answered ${status}`;
+  return new CliError(`The URL ${answered}, but not as the Edgehook API does (not its JSON): is it the Worker's base URL?`);
+}
 
 /**
  * The data of an API answer, or a CliError carrying the API's error code and message.
@@ -32,7 +36,7 @@ export async function unwrap(call) {
     result = await call;
   } catch (err) {
     // openapi-fetch parses the answer as JSON: a SyntaxError is an answer, from something that is not the API.
-    if (err instanceof SyntaxError) throw new CliError(NOT_THE_API);
+    if (err instanceof SyntaxError) throw notTheApi();
     const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err);
     // One line: a TLS failure's message (an https URL on an http port) ends in a line break.
     throw new CliError(`Cannot reach the API: ${printable(cause.trim())}. Is the URL right (and \`npm run dev\` running, locally)?`);
@@ -41,7 +45,7 @@ export async function unwrap(call) {
   if (!response.ok) throw apiError(response.status, error);
   // Every answer of the API with a body is a JSON object (a 204 has none): an empty body or other
   // JSON comes from something else, and the command reading its fields would crash on it.
-  if (response.status !== 204 && !isObject(data)) throw new CliError(NOT_THE_API);
+  if (response.status !== 204 && !isObject(data)) throw notTheApi();
   return /** @type {T} */ (data);
 }
 

@@ -7,7 +7,7 @@
 // than one run of pages until the client acks the `position` that ends it.
 import pc from "picocolors";
 import WebSocket from "ws";
-import { apiError } from "./client.js";
+import { apiError, notTheApi } from "./client.js";
 import { requireToken } from "./config.js";
 import { CliError } from "./errors.js";
 import { isObject } from "./guards.js";
@@ -177,7 +177,7 @@ export function openStream(o) {
         stopped = true;
         // Not the API's `{"error":{…}}` (a web server's page, a 200 from another program on the
         // port): "HTTP 200" would say nothing of why, as the API commands say.
-        finish(isApiError(body) ? apiError(status, body) : new CliError(`The URL answered ${status}, but not as the Edgehook API does: is it the Worker's base URL?`));
+        finish(isApiError(body) ? apiError(status, body) : notTheApi(status));
       });
     });
     socket.on("open", () => {
