@@ -5,12 +5,10 @@ import { healthRead, healthStatements, type HealthRead } from "./health";
 import { cappedBacklog, countsRead, countsStatement, type OwedCounts } from "./scheduler-reads";
 
 export interface WebhookState {
-  /** Its held deliveries, uncapped. */
-  held: number;
-  /** Its held and pending deliveries, up to the cap in all (cappedBacklog). */
-  backlog: OwedCounts & { capped: boolean };
-  /** Its held and pending deliveries, uncapped (its drain estimate is of all of them). */
+  /** Its held and pending deliveries, uncapped (heldDeliveries, and the drain estimate, are of all of them). */
   owed: OwedCounts;
+  /** The same up to the cap in all (cappedBacklog), as the backlog shows them. */
+  backlog: OwedCounts & { capped: boolean };
   health: HealthRead;
 }
 
@@ -19,9 +17,8 @@ export async function webhookStateOf(db: D1Database, webhookUid: string, cap: nu
   const [counts, rows, hours] = await db.batch<Record<string, unknown>>([countsStatement(db, webhookUid), ...healthStatements(db, [webhookUid], now)]);
   const owed = countsRead(counts?.results ?? []);
   return {
-    held: owed.held,
-    backlog: cappedBacklog(owed, cap),
     owed,
+    backlog: cappedBacklog(owed, cap),
     health: healthRead([webhookUid], rows?.results ?? [], hours?.results ?? []).get(webhookUid) ?? { record: NO_ATTEMPTS, hours: [] },
   };
 }

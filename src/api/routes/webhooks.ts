@@ -231,8 +231,8 @@ export const webhooks = router()
     return c.json(
       {
         ...webhookView(w),
-        heldDeliveries: state.held,
-        backlog: backlogView(w, state.backlog, status, Date.now(), state.owed),
+        heldDeliveries: state.owed.held,
+        backlog: backlogView(w, state.backlog, status, now, state.owed),
         health: { ...healthView(w, state.health, now), backlog: state.backlog },
       },
       200,
