@@ -152,15 +152,9 @@ const OP_SYMBOL = { gt: ">", gte: ">=", lt: "<", lte: "<=" } as const;
  * again at each, so that a costly condition that matches could fail there and be named the reason.
  */
 function why(f: Filter, v: unknown, at: string, b: FilterBudget): string | null {
-  if (f.kind === "all") {
-    for (const g of f.of) {
-      const reason = why(g, v, at, b);
-      if (reason) return reason;
-    }
-    return null;
-  }
   if (f.kind === "field" && !Array.isArray(v)) return why(f.of, isRecord(v) ? own(v, f.key) : undefined, at ? `${at}.${f.key}` : f.key, b);
-  if (f.kind === "fields" && !Array.isArray(v)) {
+  // An object pattern's fields over an object (not an array) are a conjunction, as `$and` is.
+  if (f.kind === "all" || (f.kind === "fields" && !Array.isArray(v))) {
     for (const g of f.of) {
       const reason = why(g, v, at, b);
       if (reason) return reason;
@@ -376,7 +370,7 @@ class Validator {
     const fields = mergeFields(parts.filter(isField));
     const together: Filter[] = fields.length > 1 ? [{ kind: "fields", of: fields }] : fields;
     const first = parts.findIndex(isField);
-    const all = first < 0 ? parts : [...parts.slice(0, first).filter((p) => !isField(p)), ...together, ...parts.slice(first).filter((p) => !isField(p))];
+    const all = first < 0 ? parts : [...parts.slice(0, first), ...together, ...parts.slice(first).filter((p) => !isField(p))];
     return all.length === 1 && all[0] ? all[0] : { kind: "all", of: all };
   }
 
