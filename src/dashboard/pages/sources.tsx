@@ -41,6 +41,18 @@ function Refused(props: { rejections: RejectionsJson["summary"]; now: number }) 
 }
 
 // An hmac source needs its signing configuration: create those through the API.
+/** Requests refused before any source was found (a wrong URL given to a provider), with the latest path asked for; nothing when none. */
+function Stray(props: { label: string; log: RejectionsJson | null | undefined; now: number }) {
+  const { log } = props;
+  if (!log || log.summary.length === 0) return null;
+  return (
+    <p>
+      {props.label}: <Refused rejections={log.summary} now={props.now} />
+      {log.recent[0] && <> (latest asked for <code>{log.recent[0].requested}</code>)</>}
+    </p>
+  );
+}
+
 const PROVIDERS = PROVIDER_NAMES.filter((p) => p !== "hmac");
 
 /** What a refused new-source form had in it (never its secret), to show it again. */
@@ -112,18 +124,8 @@ export function SourceList(props: {
         </table>
       </div>
       <NextPage path="/dashboard/sources" name="cursor" cursor={props.nextCursor} label="More sources →" />
-      {props.unknown && props.unknown.summary.length > 0 && (
-        <p>
-          Requests to source ids that name no enabled source: <Refused rejections={props.unknown.summary} now={props.now} />
-          {props.unknown.recent[0] && <> (latest asked for <code>{props.unknown.recent[0].requested}</code>)</>}
-        </p>
-      )}
-      {props.invalid && props.invalid.summary.length > 0 && (
-        <p>
-          Requests to paths that are no source id (a trailing slash, capitals, a deeper path): <Refused rejections={props.invalid.summary} now={props.now} />
-          {props.invalid.recent[0] && <> (latest asked for <code>{props.invalid.recent[0].requested}</code>)</>}
-        </p>
-      )}
+      <Stray label="Requests to source ids that name no enabled source" log={props.unknown} now={props.now} />
+      <Stray label="Requests to paths that are no source id (a trailing slash, capitals, a deeper path)" log={props.invalid} now={props.now} />
       {props.canWrite && (
         <form method="post" action="/dashboard/sources" class="card stack" aria-label="New source">
           <h2>New source</h2>
