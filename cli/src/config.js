@@ -45,9 +45,14 @@ export function writeJson(/** @type {string} */ path, /** @type {unknown} */ val
   } catch (err) {
     // A folder not writable (or a file where a folder should be): said in one line, not a stack trace.
     if (existsSync(tmp)) rmSync(tmp, { force: true });
-    const why = err instanceof Error && "code" in err ? String(err.code) : String(err);
-    throw new CliError(`Cannot write ${path} (${why}): give a config file in a folder you can write with --config or EDGEHOOK_CONFIG.`);
+    throw cannotWrite(path, err);
   }
+}
+
+/** A file or folder of the CLI's that cannot be written, in one line with where else to keep them (not a stack trace). */
+export function cannotWrite(/** @type {string} */ path, /** @type {unknown} */ err) {
+  const why = err instanceof Error && "code" in err ? String(err.code) : String(err);
+  return new CliError(`Cannot write ${path} (${why}): give a config file in a folder you can write with --config or EDGEHOOK_CONFIG.`);
 }
 
 /**

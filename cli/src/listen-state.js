@@ -4,7 +4,7 @@
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { canonicalUrl, readJson, writeJson } from "./config.js";
+import { cannotWrite, canonicalUrl, readJson, writeJson } from "./config.js";
 import { CliError } from "./errors.js";
 import { isObject, isPosition } from "./guards.js";
 
@@ -47,12 +47,6 @@ function holderOf(lock) {
   } catch {
     return null;
   }
-}
-
-/** As writeJson says it: one line, and where else to keep the files. @param {string} path @param {unknown} err */
-function cannotWrite(path, err) {
-  const why = err instanceof Error && "code" in err ? String(err.code) : String(err);
-  return new CliError(`Cannot write ${path} (${why}): give a config file in a folder you can write with --config or EDGEHOOK_CONFIG.`);
 }
 
 /**
