@@ -363,6 +363,30 @@ describe("dashboard: filters, transformations and tests", () => {
     expect(back.searchParams.get("error")).toContain("No event");
   });
 
+  it("leaves a webhook deleted since out of an event's filtered-out list: no link to, nor test of, a page that would answer 404", async () => {
+    const p = pipeline();
+    const c = await cookie();
+    const smsOnly = { eventTypes: ["message.*"], filter: { body: { "data.conversation.channel.type": "sms" } } };
+    const { org, webhook: gone } = await p.webhookOn("ok", smsOnly);
+    const kept = await p.createWebhook({ url: `https://downstream.test/ok/${uniqueKey()}`, organizationUid: org, ...smsOnly });
+    const id = await p.ingest(message(org, "email"));
+    expect((await p.api("GET", `/v1/events/${id}`)).json.filteredOut.sort()).toEqual([gone.uid, kept.uid].sort());
+    expect((await p.api("DELETE", `/v1/webhooks/${gone.uid}`)).status).toBe(204);
+
+    // The API answers the ones that still exist (as a limited token's always were: within its grant), the page names them alone.
+    expect((await p.api("GET", `/v1/events/${id}`)).json.filteredOut).toEqual([kept.uid]);
+    const html = await (await get(`/dashboard/events/${id}`, c)).text();
+    expect(html).toContain(`action="/dashboard/webhooks/${kept.uid}/test"`);
+    expect(html).not.toContain(gone.uid);
+    expect((await get(`/dashboard/webhooks/${gone.uid}`, c)).status).toBe(404);
+
+    // None left: the page says no webhook was owed the event, as for one never filtered.
+    expect((await p.api("DELETE", `/v1/webhooks/${kept.uid}`)).status).toBe(204);
+    const none = text(await (await get(`/dashboard/events/${id}`, c)).text());
+    expect(none).toContain("No webhook was owed this event.");
+    expect(none).not.toContain("filtered out");
+  });
+
   it("searches events from the events page: matches only, and not live", async () => {
     const p = pipeline();
     const c = await cookie();
