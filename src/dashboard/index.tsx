@@ -1,4 +1,5 @@
 import { Hono, type Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Child } from "hono/jsx";
 import { bodyLimit } from "hono/body-limit";
 import { AppError } from "../domain/errors";
@@ -112,7 +113,8 @@ function warningBanners(warnings: ApiWarning[] | undefined): Pick<Banners, "warn
   return { warnings: more > 0 ? [...shown, `And ${more} more warning${more === 1 ? "" : "s"} like these.`] : shown };
 }
 
-function page(c: C, title: string, path: string, body: Child, status: 200 | 400 = 200, error?: string) {
+/** A page; a form's again after a refusal, with the refusal's status (the API's, or 400 for what the dashboard itself refused) and error. */
+function page(c: C, title: string, path: string, body: Child, status: ContentfulStatusCode = 200, error?: string) {
   const banners = c.get("banners");
   return c.html(
     <Layout title={title} path={path} principal={c.get("principal")} notice={banners.notice} warnings={banners.warnings} errors={[error ?? banners.error]}>
@@ -285,7 +287,7 @@ dashboard.get("/events", async (c) => {
   const list = await callApi(c, "GET", `/events?${api}`, EventList_);
   if (!list.ok && list.status !== 400) return apiRefusal(c, "Events", LISTS.events, list);
   // A filter the API refused (a bad time, a type too long): the form again, as typed, to mend it.
-  if (!list.ok) return page(c, "Events", "/dashboard/events", <EventList events={[]} query={query} nextCursor={null} live={false} />, 400, list.error);
+  if (!list.ok) return page(c, "Events", "/dashboard/events", <EventList events={[]} query={query} nextCursor={null} live={false} />, list.status, list.error);
   if (c.req.query("partial") === "1") return c.html(<LiveUpdate events={list.json.data} query={query} nextCursor={list.json.nextCursor} />);
   return page(
     c,
@@ -326,8 +328,17 @@ function pageOfList(c: C, path: string, name = "cursor"): string {
   return `${path}?${new URLSearchParams({ limit: "100", ...(cursor ? { cursor } : {}) })}`;
 }
 
-/** What a webhook form held when the API refused it: shown again with the error, so nothing typed is lost. */
-type Refused = { entered: Entered; error: string };
+/**
+ * A form refused, shown again with its error and what was typed, so nothing typed is lost: with
+ * the status the API refused it with (403 a scope or grant, 409 a conflict, …), as a page it
+ * refused to read answers; 400 when the dashboard refused it before asking the API.
+ */
+type Refusal<E> = { entered: E; error: string; status: ContentfulStatusCode };
+/** What a webhook form held when it was refused. */
+type Refused = Refusal<Entered>;
+
+/** A form the API refused, as a Refusal: its status and message. */
+const refusedBy = <E,>(entered: E, answer: { status: ContentfulStatusCode; error: string }): Refusal<E> => ({ entered, error: answer.error, status: answer.status });
 
 /** A form's text fields as they were sent. */
 function enteredIn(form: Form): Entered {
@@ -372,7 +383,7 @@ async function webhookListPage(c: C, refused?: Refused) {
       entered={refused?.entered}
       defaults={{ timeoutMs: deploymentSettings.deliveryTimeoutMs, maxAttempts: deploymentSettings.maxAttempts }}
     />,
-    refused ? 400 : 200,
+    refused?.status,
     refused?.error,
   );
 }
@@ -442,9 +453,9 @@ function webhookBody(form: Form, creating: boolean): { ok: true; body: Record<st
 dashboard.post("/webhooks", async (c) => {
   const sent = await c.req.parseBody();
   const form = webhookBody(sent, true);
-  if (!form.ok) return webhookListPage(c, { entered: enteredIn(sent), error: form.error });
+  if (!form.ok) return webhookListPage(c, { entered: enteredIn(sent), error: form.error, status: 400 });
   const res = await callApi(c, "POST", "/webhooks", WebhookCreated, form.body);
-  if (!res.ok) return webhookListPage(c, { entered: enteredIn(sent), error: res.error });
+  if (!res.ok) return webhookListPage(c, refusedBy(enteredIn(sent), res));
   const reveal = { title: "Webhook created", nav: "/dashboard/webhooks", what: "webhook", href: `/dashboard/webhooks/${res.json.uid}`, secret: res.json.secret };
   return showOnce(c, reveal, warningBanners(res.json.warnings));
 });
@@ -520,7 +531,7 @@ async function webhookPage(c: C, uid: string, refused?: Refused) {
       entered={refused?.entered}
       retryCursor={await retryFrom(c, uid)}
     />,
-    refused ? 400 : 200,
+    refused?.status,
     refused?.error,
   );
 }
@@ -531,10 +542,10 @@ dashboard.post("/webhooks/:uid", async (c) => {
   const uid = c.req.param("uid");
   const sent = await c.req.parseBody();
   const form = webhookBody(sent, false);
-  if (!form.ok) return webhookPage(c, uid, { entered: enteredIn(sent), error: form.error });
+  if (!form.ok) return webhookPage(c, uid, { entered: enteredIn(sent), error: form.error, status: 400 });
   if (Object.keys(form.body).length === 0) return back(c, `/dashboard/webhooks/${encodeURIComponent(uid)}`, { ok: true, error: null }, "Nothing was changed.");
   const res = await callApi(c, "PATCH", `/webhooks/${encodeURIComponent(uid)}`, WebhookChanged, form.body);
-  if (!res.ok) return webhookPage(c, uid, { entered: enteredIn(sent), error: res.error });
+  if (!res.ok) return webhookPage(c, uid, refusedBy(enteredIn(sent), res));
   return back(c, `/dashboard/webhooks/${encodeURIComponent(uid)}`, res, "Saved.", res.json.warnings);
 });
 
@@ -607,7 +618,7 @@ dashboard.post("/webhooks/:uid/:action{enable|disable|retry-failed|delete}", asy
 });
 
 /** The alerts page; after a refused new endpoint, with its error and what was typed kept in the form. */
-async function alertsPage(c: C, refused?: { entered: EndpointEntered; error: string }) {
+async function alertsPage(c: C, refused?: Refusal<EndpointEntered>) {
   const [alerts, endpoints] = await Promise.all([
     callApi(c, "GET", pageOfList(c, "/alerts", "alerts"), AlertList_),
     callApi(c, "GET", pageOfList(c, "/notification-endpoints", "endpoints"), EndpointList_),
@@ -625,7 +636,7 @@ async function alertsPage(c: C, refused?: { entered: EndpointEntered; error: str
       nextEndpoints={endpoints.json.nextCursor}
       entered={refused?.entered}
     />,
-    refused ? 400 : 200,
+    refused?.status,
     refused?.error,
   );
 }
@@ -636,7 +647,7 @@ dashboard.post("/alerts/endpoints", async (c) => {
   const form = await c.req.parseBody({ all: true });
   const entered = { url: textOf(form, "url").trim(), alertTypes: textsOf(form, "alertTypes"), format: "format" in form ? textOf(form, "format") : "standard-webhooks" };
   const res = await callApi(c, "POST", "/notification-endpoints", NotificationEndpointCreated, entered);
-  if (!res.ok) return alertsPage(c, { entered, error: res.error });
+  if (!res.ok) return alertsPage(c, refusedBy(entered, res));
   return showOnce(c, { title: "Notification endpoint created", nav: "/dashboard/alerts", what: "notification endpoint", href: "/dashboard/alerts", secret: res.json.secret });
 });
 
@@ -650,7 +661,7 @@ dashboard.post("/alerts/endpoints/:uid/delete", async (c) => {
 });
 
 /** The sources page; after a refused new source, with its error and what was typed (but the secret) kept in the form. */
-async function sourcesPage(c: C, refused?: { entered: SourceEntered; error: string }) {
+async function sourcesPage(c: C, refused?: Refusal<SourceEntered>) {
   const list = await callApi(c, "GET", pageOfList(c, "/sources"), SourceList_);
   if (!list.ok) return apiRefusal(c, "Sources", LISTS.sources, list);
   // The admin also sees requests to ids that name no source, and to paths that are no source id
@@ -671,7 +682,7 @@ async function sourcesPage(c: C, refused?: { entered: SourceEntered; error: stri
       invalid={invalid?.ok ? invalid.json : null}
       entered={refused?.entered}
     />,
-    refused ? 400 : 200,
+    refused?.status,
     refused?.error,
   );
 }
@@ -687,7 +698,7 @@ dashboard.post("/sources", async (c) => {
     provider: entered.provider,
     secrets: [textOf(form, "secret")],
   });
-  if (!res.ok) return sourcesPage(c, { entered, error: res.error });
+  if (!res.ok) return sourcesPage(c, refusedBy(entered, res));
   return back(c, "/dashboard/sources", res, `Source created: point the provider at ${res.json.ingressUrl}`);
 });
 
@@ -709,7 +720,7 @@ dashboard.post("/sources/:id/delete", async (c) => {
 });
 
 /** The tokens page (admin only, as the API's /v1/tokens); after a refused new token, with its error and what was typed. */
-async function tokensPage(c: C, refused?: { entered: TokenEntered; error: string }) {
+async function tokensPage(c: C, refused?: Refusal<TokenEntered>) {
   const list = await callApi(c, "GET", pageOfList(c, "/tokens"), TokenList_);
   if (!list.ok) return apiRefusal(c, "Tokens", LISTS.tokens, list);
   return page(
@@ -717,7 +728,7 @@ async function tokensPage(c: C, refused?: { entered: TokenEntered; error: string
     "Tokens",
     "/dashboard/tokens",
     <TokenList tokens={list.json.data} nextCursor={list.json.nextCursor} ownTokenId={c.get("principal").tokenId} entered={refused?.entered} />,
-    refused ? 400 : 200,
+    refused?.status,
     refused?.error,
   );
 }
@@ -743,7 +754,7 @@ dashboard.post("/tokens", async (c) => {
     ...(orgs.length > 0 ? { organizationUids: orgs } : {}),
     ...(locs.length > 0 ? { locationUids: locs } : {}),
   });
-  if (!res.ok) return tokensPage(c, { entered, error: res.error });
+  if (!res.ok) return tokensPage(c, refusedBy(entered, res));
   return showOnce(c, { title: "Token created", nav: "/dashboard/tokens", what: "API token", href: "/dashboard/tokens", secret: res.json.token });
 });
 

@@ -301,7 +301,7 @@ describe("dashboard: filters, transformations and tests", () => {
     const name = `A name ${uniqueKey()}`;
     // "podium" is declared by configuration: the id is taken.
     const refused = await form("/dashboard/sources", c, { id: "podium", name, provider: "stripe", secret: "whsec-typed-secret-1234" });
-    expect(refused.status).toBe(400);
+    expect(refused.status).toBe(409);
     const html = await refused.text();
     expect(pageBanners(html, "alert")).toHaveLength(1);
     expect(/<input[^>]*name="id"[^>]*>/.exec(html)?.[0]).toContain('value="podium"');
@@ -322,6 +322,40 @@ describe("dashboard: filters, transformations and tests", () => {
     const boxes = [...html.matchAll(/<input[^>]*name="alertTypes"[^>]*>/g)].map((m) => m[0]);
     expect(boxes.filter((b) => / checked/.test(b)).map((b) => /value="([^"]+)"/.exec(b)![1])).toEqual(["webhook.failing"]);
     expect(html).toMatch(/<option value="slack" selected/);
+  });
+
+  it("answers a form the API refused with the API's status (403 a grant or scope, 409 a conflict), as a page it refused to read, keeping what was typed; 400 for what the dashboard refused itself", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const org = `org-${key}`;
+    const { token } = await makeToken(p, ["webhooks:read", "webhooks:write", "read_messages"], { organizationUids: [org] });
+    const limited = (await dashboardForm("/dashboard/login", null, { token })).headers.get("set-cookie")!.split(";")[0]!;
+    const fields = { url: `https://downstream.test/ok/${key}`, eventTypes: "message.*", organizationUid: org };
+    const refusedWith = async (res: Response, status: number, field: string, value: string) => {
+      expect(res.status).toBe(status);
+      const html = await res.text();
+      expect(new RegExp(`<input[^>]*name="${field}"[^>]*>`).exec(html)?.[0]).toContain(`value="${value}"`);
+      const errors = pageBanners(html, "alert");
+      expect(errors).toHaveLength(1);
+      return errors[0]!;
+    };
+
+    // An organization outside the token's grant, and a type whose data scope it lacks: 403, creating or editing.
+    const outside = await form("/dashboard/webhooks", limited, { ...fields, organizationUid: `${org}-other` });
+    expect(await refusedWith(outside, 403, "organizationUid", `${org}-other`)).toMatch(/organization/i);
+    const unscoped = await form("/dashboard/webhooks", limited, { ...fields, eventTypes: "contact.*" });
+    expect(await refusedWith(unscoped, 403, "eventTypes", "contact.*")).toContain("read_contacts");
+    const made = await p.createWebhook({ ...fields, eventTypes: ["message.*"] });
+    const edited = await form(`/dashboard/webhooks/${made.uid}`, limited, { url: fields.url, eventTypes: "message.*,contact.*" });
+    expect(await refusedWith(edited, 403, "eventTypes", "message.*,contact.*")).toContain("read_contacts");
+    expect((await p.api("GET", `/v1/webhooks/${made.uid}`)).json.eventTypes).toEqual(["message.*"]);
+    // What the dashboard refuses before asking the API: 400.
+    expect(await refusedWith(await form("/dashboard/webhooks", limited, { ...fields, filter: "{" }), 400, "url", fields.url)).toContain("filter is not valid JSON");
+    expect((await p.api("GET", `/v1/webhooks?limit=100`)).json.data.filter((w: { organizationUid: string }) => w.organizationUid?.startsWith(org))).toHaveLength(1);
+
+    // A source id taken (by configuration): 409.
+    const taken = await form("/dashboard/sources", await cookie(), { id: "podium", name: `A name ${key}`, provider: "stripe", secret: "whsec-typed-secret-1234" });
+    expect(await refusedWith(taken, 409, "id", "podium")).toMatch(/podium/);
   });
 
   it("names an event's webhooks without linking to pages a token without webhooks:read is refused (403, not 404)", async () => {
