@@ -52,6 +52,36 @@ describe("dashboard: a webhook's page", () => {
   });
 });
 
+describe("dashboard: success rates", () => {
+  it("labels the overview's per-webhook rate as deliveries succeeded and a webhook's page's as attempts succeeded: a delivery that succeeded when retried is 100% of one, and 50% of two", async () => {
+    const p = pipeline();
+    const { org, webhook, event } = await p.webhookOn("flaky?fails=1", { maxAttempts: 1 });
+    const eventId = await p.ingest(event());
+    await p.deliver();
+    const [delivery] = (await p.api("GET", `/v1/events/${eventId}`)).json.deliveries;
+    expect(delivery).toMatchObject({ status: "failed", attemptCount: 1 });
+    expect((await p.api("POST", `/v1/deliveries/${delivery.id}/retry`)).status).toBe(202);
+    await p.deliver();
+    expect((await p.api("GET", `/v1/events/${eventId}`)).json.deliveries[0]).toMatchObject({ status: "succeeded", attemptCount: 2 });
+
+    // A token of this organization alone: the overview's table holds this webhook alone.
+    const { token } = await makeToken(p, ["events:read", "webhooks:read", ...DATA_SCOPES], { organizationUids: [org] });
+    const c = (await dashboardForm("/dashboard/login", null, { token })).headers.get("set-cookie")!.split(";")[0]!;
+    const overview = await (await get("/dashboard", c)).text();
+    const table = overview.slice(overview.indexOf("<table"), overview.indexOf("</table>"));
+    const cells = (tag: "th" | "td") => [...table.matchAll(new RegExp(`<${tag}[^>]*>([\\s\\S]*?)</${tag}>`, "g"))].map((m) => text(m[1]!).trim());
+    const row = Object.fromEntries(cells("th").map((h, i) => [h, cells("td")[i]]));
+    expect(row).toMatchObject({ Failed: "0", Succeeded: "1", "Deliveries succeeded": "100%" });
+    expect(text(overview)).toContain("Attempts succeeded");
+    expect(text(overview)).not.toMatch(/Success rate|success rate/);
+
+    const health = (await p.api("GET", `/v1/webhooks/${webhook.uid}`)).json.health;
+    expect(health.successRate.lastDay).toBe(0.5);
+    const lastHour = `${Math.round(health.successRate.lastHour * 1000) / 10}%`; // (estimated from hourly counts: an hour may have turned between the two)
+    expect(text(await (await get(`/dashboard/webhooks/${webhook.uid}`, c)).text())).toContain(`Attempts succeeded ${lastHour} last hour · 50% last day`);
+  });
+});
+
 describe("dashboard: more webhooks than a page of /v1/stats (100)", () => {
   it("the overview lists the first 100 by uid and says so, and the webhooks list shows the held count of one past them", async () => {
     const p = pipeline();

@@ -32,7 +32,7 @@ export function Overview(props: { stats: StatsJson }) {
           </p>
         </section>
         <section class="card" aria-labelledby="rate">
-          <h2 id="rate">Delivery success rate</h2>
+          <h2 id="rate">Attempts succeeded</h2>
           <BarChart
             label="Share of delivery attempts that succeeded, last six hours in ten-minute steps"
             values={rates}
@@ -40,10 +40,17 @@ export function Overview(props: { stats: StatsJson }) {
             low={(v) => v < 0.9}
             unit="of attempts succeeded"
           />
-          <p class="muted">Red bars: under 90% of attempts succeeded. No bar: no attempts.</p>
+          <p class="muted">
+            Every try counts, retries included, as on a webhook's page. Red bars: under 90% of attempts succeeded. No bar: no attempts.
+          </p>
         </section>
       </div>
       <h2>Webhooks, failures first</h2>
+      {/* Two rates a reader sees side by side: each says what it counts (docs/dashboard.md). */}
+      <p class="muted">
+        Per webhook, its deliveries (kept until the retention purges them): failed for good, succeeded, and held.
+        Deliveries succeeded: of those that succeeded or failed for good, the share that succeeded, each once however many attempts it took.
+      </p>
       {s.webhooksNextCursor !== null && (
         <p class="muted">
           Those failing now first (up to 100), wherever they are by uid. The first 100 webhooks by uid follow; each webhook's page has its own counts, and the API's
@@ -58,7 +65,7 @@ export function Overview(props: { stats: StatsJson }) {
               <th scope="col">Failed</th>
               <th scope="col">Succeeded</th>
               <th scope="col" class="opt">Held</th>
-              <th scope="col" class="opt">Success rate</th>
+              <th scope="col" class="opt">Deliveries succeeded</th>
               <th scope="col" class="opt">Last failure</th>
             </tr>
           </thead>

@@ -265,7 +265,8 @@ function Health(props: { w: WebhookJson }) {
       {details && (
         <>
           <div>
-            <dt class="muted">Succeeded</dt>
+            {/* Attempts, as the API's health counts them; the overview's table counts deliveries, and says so. */}
+            <dt class="muted">Attempts succeeded</dt>
             <dd>
               {percent(h.successRate?.lastHour)} last hour · {percent(h.successRate?.lastDay)} last day
             </dd>
