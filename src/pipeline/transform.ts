@@ -109,10 +109,40 @@ export function compileTransform(
     else if (UNSENDABLE_HEADER.test(lower)) issues.push({ path, message: `${lower} is a header a Worker's request cannot send as given (hop-by-hop, or set by Cloudflare)` });
     else if (Object.hasOwn(compiledHeaders, lower)) issues.push({ path, message: `${lower} is given twice` });
     const source = headers[name] ?? "";
-    issues.push(...checkExpression(path, source));
+    const problems = checkExpression(path, source);
+    issues.push(...problems);
+    const padded = problems.length === 0 ? paddedEnds(source) : null;
+    if (padded) {
+      issues.push({ path, message: `${lower}'s value ${padded} white space, which HTTP drops from around a header's value (it would be sent without it): remove it` });
+    }
     compiledHeaders[lower] = source;
   }
   return issues.length > 0 ? { ok: false, issues } : { ok: true, transform: { body: expr, headers: compiledHeaders } };
+}
+
+/** White space HTTP drops from around a header's value (RFC 9110 §5.5), the only kind HEADER_VALUE admits. */
+const SURROUNDING_SPACE = /^[\t ]+|[\t ]+$/g;
+
+/**
+ * Whether every value of a header's expression starts or ends with white space: a string
+ * literal, or a concatenation (`&`) that begins or ends with one, does. Checked when an expression
+ * is written (compileTransform); delivery runs the stored one without it, so one stored before the
+ * check keeps delivering (its values trimmed, as fetch would send them).
+ */
+function paddedEnds(source: string): string | null {
+  let ast: unknown;
+  try {
+    ast = parse(source).ast();
+  } catch {
+    return null;
+  }
+  const end = (node: unknown, side: "lhs" | "rhs"): string | null => {
+    while (isIndexable(node) && node.type === "binary" && node.value === "&") node = node[side];
+    return isIndexable(node) && node.type === "string" && typeof node.value === "string" ? node.value : null;
+  };
+  const starts = /^[\t ]/.test(end(ast, "lhs") ?? "");
+  const ends = /[\t ]$/.test(end(ast, "rhs") ?? "");
+  return starts && ends ? "starts and ends with" : starts ? "starts with" : ends ? "ends with" : null;
 }
 
 export async function runTransform(
@@ -141,7 +171,9 @@ export async function runTransform(
     if (typeof h.value !== "string" && typeof h.value !== "number" && typeof h.value !== "boolean") {
       return failed(`transformHeaders["${name}"]`, quoting("the value is not a string, number or boolean (an object, an array or null is no header value)"));
     }
-    const value = String(h.value);
+    // Trimmed of what fetch would drop, here where delivery and the webhook test both get their
+    // values, so that the test shows what is sent.
+    const value = String(h.value).replace(SURROUNDING_SPACE, "");
     if (value.length > TRANSFORM_LIMITS.headerValueChars || !HEADER_VALUE.test(value)) {
       return failed(`transformHeaders["${name}"]`, quoting(`not a valid header value (printable ASCII, at most ${TRANSFORM_LIMITS.headerValueChars} characters)`));
     }

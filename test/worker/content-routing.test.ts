@@ -3,6 +3,7 @@ import { Webhook as StandardWebhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
 import { env } from "cloudflare:workers";
 import { ALERT_SOURCE } from "../../src/domain/alerts";
+import { REDACTED } from "../../src/domain/credential-headers";
 import { utf8 } from "../../src/domain/crypto";
 import { storeEvents } from "../../src/store/events";
 import { FILTER_LIMITS, filterBudget, matchesFilter, regexWeight, validateFilter } from "../../src/routing/filter";
@@ -304,6 +305,60 @@ describe("transformations at delivery", () => {
     expect((await p.api("POST", `/v1/deliveries/${d.id}/retry`)).status).toBe(202);
     await p.deliver();
     expect((await received(key)).map((r) => r.body)).toEqual(['{"n":25}']);
+  });
+});
+
+describe("white space around a header's value, which HTTP drops", () => {
+  const DROPS = /which HTTP drops from around a header's value/;
+
+  it("refuses a header whose every value would start or end with it (400 invalid_request naming the header), on create and on change", async () => {
+    const { p, key, org } = await setup();
+    const base = { url: `https://downstream.test/ok/${key}`, eventTypes: ["*"], organizationUid: org };
+    const cases: [Record<string, string>, string, RegExp][] = [
+      // The path names the header as given; the message, as it is sent.
+      [{ "X-Tenant": "' acme'" }, "X-Tenant", /^x-tenant's value starts with white space, which HTTP drops/],
+      [{ "x-tenant": '"acme\t"' }, "x-tenant", /^x-tenant's value ends with white space/],
+      [{ "x-tenant": "' '" }, "x-tenant", /^x-tenant's value starts and ends with white space/],
+      [{ "x-conv": "'conv ' & data.conversation.uid & ' '" }, "x-conv", /^x-conv's value ends with white space/],
+      // A credential header's value is write-only: named, never quoted.
+      [{ authorization: "' Bearer sk_live_padded'" }, "authorization", /^authorization's value starts with white space/],
+    ];
+    for (const [transformHeaders, name, message] of cases) {
+      const res = await p.api("POST", "/v1/webhooks", { ...base, transformHeaders });
+      expect(res.status, JSON.stringify(transformHeaders)).toBe(400);
+      expect(res.json.error.code).toBe("invalid_request");
+      expect(res.json.error.details.issues).toEqual([{ path: `transformHeaders.${name}`, message: expect.stringMatching(message) }]);
+      expect(res.json.error.message).toMatch(DROPS);
+      expect(JSON.stringify(res.json)).not.toContain("sk_live_padded");
+    }
+    const made = await p.createWebhook({ ...base, transformHeaders: { "x-tenant": "'acme'" } });
+    const patched = await p.api("PATCH", `/v1/webhooks/${made.uid}`, { transformHeaders: { "x-tenant": "'acme '" } });
+    expect(patched.status).toBe(400);
+    expect(patched.json.error.details.issues).toEqual([{ path: "transformHeaders.x-tenant", message: expect.stringMatching(DROPS) }]);
+    expect((await p.api("GET", `/v1/webhooks/${made.uid}`)).json.transformHeaders).toEqual({ "x-tenant": "'acme'" });
+    // White space inside a value, or where the event's data decides, is no reason to refuse.
+    const inside = await p.api("POST", "/v1/webhooks", { ...base, transformHeaders: { "x-a": "'Bearer x'", "x-b": "'Bearer ' & data.uid", "x-c": "data.body" } });
+    expect(inside.status).toBe(201);
+  });
+
+  it("sends a value trimmed as fetch sends it, and the test shows the same; one stored before the check keeps delivering", async () => {
+    const { p, key, org } = await setup();
+    const webhook = await subscribe(p, key, org, { transformHeaders: { "x-text": "data.body" } });
+    // Written before such values were refused.
+    const headers = { "x-text": "data.body", "x-tenant": "' acme\t'", authorization: "'Bearer sk_live_padded '" };
+    await env.DB.prepare("UPDATE webhooks SET transform_headers = ? WHERE uid = ?").bind(JSON.stringify(headers), webhook.uid).run();
+    const id = await p.ingest(message(org, { text: "  padded by the sender " }));
+
+    const tested = await p.api("POST", `/v1/webhooks/${webhook.uid}/test`, { eventId: id });
+    expect(tested.status).toBe(200);
+    expect(tested.json.transformError).toBeNull();
+    expect(tested.json.request.headers).toMatchObject({ "x-text": "padded by the sender", "x-tenant": "acme", authorization: REDACTED });
+
+    await p.deliver();
+    const [req] = await received(key);
+    expect(req!.headers).toMatchObject({ "x-text": "padded by the sender", "x-tenant": "acme", authorization: "Bearer sk_live_padded" });
+    // What the test showed is what arrived.
+    for (const name of ["x-text", "x-tenant"]) expect(req!.headers[name]).toBe(tested.json.request.headers[name]);
   });
 });
 

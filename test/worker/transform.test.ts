@@ -463,6 +463,30 @@ describe("compiling", () => {
     expect(openapiDoc.components.schemas.WebhookCreate.properties.transformHeaders.description).toContain("nor a hop-by-hop header");
   });
 
+  it("refuses a header whose every value starts or ends with white space, which fetch would drop; trims a value the event's data pads", async () => {
+    const padded = { "x-a": "' a'", "x-b": "'b\t'", "x-c": "'  '", "x-d": "' ' & data & 'd'", "x-e": "data & (' e ')" };
+    const r = compileTransform(null, padded);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    const drops = "white space, which HTTP drops from around a header's value (it would be sent without it): remove it";
+    expect(r.issues).toEqual([
+      { path: 'transformHeaders["x-a"]', message: `x-a's value starts with ${drops}` },
+      { path: 'transformHeaders["x-b"]', message: `x-b's value ends with ${drops}` },
+      { path: 'transformHeaders["x-c"]', message: `x-c's value starts and ends with ${drops}` },
+      { path: 'transformHeaders["x-d"]', message: `x-d's value starts with ${drops}` },
+    ]);
+    // Inside a value, or where the event decides (a block), it is no reason to refuse.
+    const fine = compileTransform(null, { "x-a": "'a b'", "x-b": "'Bearer ' & data", "x-c": "data", "x-e": "data & (' e ')" });
+    expect(fine.ok).toBe(true);
+
+    // At delivery (and in the webhook test, which runs the same), a value is trimmed as fetch sends it.
+    const sent = await runTransform({ body: null, headers: { "x-c": "data", "x-e": "data & (' e ')", "x-stored": "' as stored\t'" } }, JSON.stringify({ data: "\t c  " }));
+    expect(sent).toMatchObject({ ok: true, headers: { "x-c": "c", "x-e": "c   e", "x-stored": "as stored" } });
+    if (!sent.ok) return;
+    expect(Object.fromEntries(new Headers(sent.headers))).toEqual(sent.headers);
+    expect(openapiDoc.components.schemas.WebhookCreate.properties.transformHeaders.description).toContain("trimmed of spaces and tabs");
+  });
+
   it("refuses a regular expression RE2 cannot run, where it is written", () => {
     const r = compileTransform(`$replace(data.body, /(a)\\1/, "")`);
     expect(r.ok).toBe(false);
