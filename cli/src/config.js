@@ -61,18 +61,32 @@ export function cannotWrite(/** @type {string} */ path, /** @type {unknown} */ e
  * the value) with Node's own dotenv parser; a Node 20 before 20.12 has none: then a plain NAME=value.
  */
 export function devVar(/** @type {string} */ name) {
+  return devVarFrom(name)?.value;
+}
+
+/** devVar's value with the file it was read from. @param {string} name @returns {{ file: string, value: string } | undefined} */
+export function devVarFrom(name) {
   for (const file of [".dev.vars", ".dev.vars.example"]) {
     if (!existsSync(file)) continue;
     const text = readFileSync(file, "utf8");
     if (typeof util.parseEnv === "function") {
       const value = util.parseEnv(text)[name];
-      if (value !== undefined) return value;
+      if (value !== undefined) return { file, value };
       continue;
     }
     const m = new RegExp(`^${name}\\s*=\\s*"?([^"\\n]*)"?`, "m").exec(text);
-    if (m?.[1] !== undefined) return m[1].trim();
+    if (m?.[1] !== undefined) return { file, value: m[1].trim() };
   }
   return undefined;
+}
+
+/**
+ * The local stack's token for `url`, when it is a loopback URL: .dev.vars' ADMIN_TOKEN (what
+ * commands send there when no other is given or saved), with the file it came from.
+ * @param {string} url
+ */
+export function localToken(url) {
+  return isLoopback(url) ? devVarFrom("ADMIN_TOKEN") : undefined;
 }
 
 /** A loopback host: this machine, where plain http exposes nothing. */
@@ -170,7 +184,7 @@ export function connection(flags) {
   const path = configFile(flags.config);
   const saved = readSaved(path);
   const url = apiUrl(flags.url ?? process.env.EDGEHOOK_URL ?? saved.url ?? DEFAULT_URL);
-  const token = flags.token ?? process.env.EDGEHOOK_TOKEN ?? saved.tokens[url] ?? (isLoopback(url) ? devVar("ADMIN_TOKEN") : undefined);
+  const token = flags.token ?? process.env.EDGEHOOK_TOKEN ?? saved.tokens[url] ?? localToken(url)?.value;
   const insecure = flags.insecure === true || process.env.EDGEHOOK_INSECURE === "1";
   // Said when this URL has no token: the saved one is another URL's.
   const savedUrl = saved.url === undefined ? null : canonicalUrl(saved.url);

@@ -146,6 +146,38 @@ describe("cleartext", () => {
     expect(bearers(a)).toEqual(Array(4).fill(`Bearer ${token}`));
   });
 
+  it("`config` tells where the local stack's token comes from (.dev.vars of this folder) without showing it, as the commands use it", async () => {
+    const a = await api();
+    const h = cliHome();
+    const token = "dev-admin-token-not-to-be-shown-0123456789";
+    // Nothing saved: the commands go to the local stack with .dev.vars' token.
+    const bare = await h.edgehook(["config"]);
+    expect(bare.stdout).toContain("url:   (none saved; commands use http://127.0.0.1:8787, the local stack's)\ntoken: (none)\n");
+    expect(bare.stdout).toMatch(/commands against a local URL send ADMIN_TOKEN of \.dev\.vars .* this one has none: .*edgehook config --token/);
+    writeFileSync(join(h.dir, ".dev.vars.example"), `ADMIN_TOKEN=example-token-0123456789\n`);
+    expect((await h.edgehook(["config"])).stdout).toContain("token: from .dev.vars.example in this folder (its ADMIN_TOKEN, the local stack's; not shown)\n");
+    writeFileSync(join(h.dir, ".dev.vars"), `ADMIN_TOKEN='${token}'\n`);
+    const local = await h.edgehook(["config"]);
+    expect(local.stdout).toContain("token: from .dev.vars in this folder (its ADMIN_TOKEN, the local stack's; not shown)\n");
+    expect(local.stdout).not.toMatch(/this one has none/);
+
+    // A local URL saved without a token: the same token, which the commands send.
+    const saved = await h.edgehook(["config", "--url", a.url]);
+    expect(saved.stdout).toContain(`url:   ${a.url}\ntoken: from .dev.vars in this folder`);
+    expect((await h.edgehook(["events", "list"])).code).toBe(0);
+    expect(bearers(a)).toEqual([`Bearer ${token}`]);
+    for (const run of [bare, local, saved]) expect(run.stdout + run.stderr).not.toContain(token.slice(0, 8));
+    // One saved for the URL comes first, as in the commands.
+    expect((await h.edgehook(["config", "--token", "saved-token"])).stdout).toContain("token: save…(11 characters)\n");
+
+    // A remote URL never gets the local token.
+    expect((await h.edgehook(["config", "--url", "https://edge.example.com"])).stdout).toContain("token: (none for this URL)");
+    // What the environment gives first is said.
+    const env = await h.edgehook(["config"], { EDGEHOOK_URL: a.url, EDGEHOOK_TOKEN: "env-token" });
+    expect(env.stdout).toContain(`note: EDGEHOOK_URL is set: commands use ${a.url}, not the URL above`);
+    expect(env.stdout).toContain("note: EDGEHOOK_TOKEN is set: commands send it, not the token above");
+  });
+
   it("loopback http and any https URL are allowed", () => {
     for (const url of ["http://127.0.0.1:8787", "http://127.0.0.2:1", "http://localhost:8787", "http://[::1]:8787"]) {
       expect(isLoopback(url)).toBe(true);

@@ -1,6 +1,6 @@
 // `edgehook config`: shows or saves the API URL the other commands use, and the token saved
 // for it. A token is saved for one URL and sent to no other.
-import { DEFAULT_URL, apiUrl, configFile, headerSafe, isLoopback, readSaved, saveConnection } from "../config.js";
+import { DEFAULT_URL, apiUrl, canonicalUrl, configFile, headerSafe, isLoopback, localToken, readSaved, saveConnection } from "../config.js";
 import { CliError } from "../errors.js";
 
 /** A URL read from the config file, or undefined when it is none. @param {string} raw */
@@ -24,7 +24,7 @@ const masked = (token) =>
 export function registerConfig(program) {
   program
     .command("config")
-    .description("show or save the API URL and the token saved for it")
+    .description("show or save the API URL and the token saved for it (or the local stack's, from .dev.vars)")
     .option("--url <url>", "make this the API base URL the other commands use")
     .option("--token <token>", "save this API token for the URL (--url's, else the one saved)")
     .option("--config <file>", "the config file (env EDGEHOOK_CONFIG; default ~/.config/edgehook/config.json)")
@@ -32,7 +32,9 @@ export function registerConfig(program) {
       "after",
       `
 A saved token is sent only to the URL it was saved for: --url or EDGEHOOK_URL naming another
-API needs --token or EDGEHOOK_TOKEN. Tokens saved for other URLs are kept for when you switch back.`,
+API needs --token or EDGEHOOK_TOKEN. Tokens saved for other URLs are kept for when you switch back.
+Against a local URL (loopback) with no token saved, commands send ADMIN_TOKEN of ./.dev.vars (else
+./.dev.vars.example): config says so, without showing it.`,
     )
     .action((o) => {
       const path = configFile(o.config);
@@ -56,17 +58,31 @@ API needs --token or EDGEHOOK_TOKEN. Tokens saved for other URLs are kept for wh
       if (o.url !== undefined || o.token !== undefined) saveConnection(path, apiUrl(o.url ?? beforeUrl ?? DEFAULT_URL), o.token);
       const saved = readSaved(path);
       const url = saved.url === undefined ? undefined : apiUrl(saved.url);
-      const token = url === undefined ? undefined : saved.tokens[url];
-      const lines = [path, `url:   ${url ?? "(none)"}`, `token: ${masked(token) ?? (url === undefined ? "(none)" : "(none for this URL)")}`];
+      // With no URL saved, commands go to the local stack's: its token is told as theirs.
+      const used = url ?? DEFAULT_URL;
+      const token = saved.tokens[used];
+      // Sent when nothing is saved for a local URL (connection()): its source is told, never its value.
+      const local = token === undefined ? localToken(used) : undefined;
+      const tokenLine = masked(token) ?? (local ? `from ${local.file} in this folder (its ADMIN_TOKEN, the local stack's; not shown)` : url === undefined ? "(none)" : "(none for this URL)");
+      const lines = [path, `url:   ${url ?? `(none saved; commands use ${DEFAULT_URL}, the local stack's)`}`, `token: ${tokenLine}`];
+      if (token === undefined && !local && isLoopback(used)) {
+        lines.push(
+          `commands against a local URL send ADMIN_TOKEN of .dev.vars (else .dev.vars.example) in the folder they run in, and this one has none: run them in the clone that runs the stack, or save a token with \`edgehook config --token …\``,
+        );
+      }
       if (url !== undefined && token === undefined && beforeUrl !== undefined && beforeUrl !== url && before.tokens[beforeUrl]) {
         lines.push(`the token saved for ${beforeUrl} stays with it and is not sent to ${url}; save one for ${url} with \`edgehook config --token …\``);
       }
-      const others = Object.keys(saved.tokens).filter((u) => u !== url);
+      const others = Object.keys(saved.tokens).filter((u) => u !== used);
       if (others.length) lines.push(`tokens also saved for: ${others.join(", ")}`);
       for (const u of saved.unpaired) {
         const whose = u.dir ? `made by setup in ${u.dir}; \`edgehook deploy\` there saves it with the Worker's URL` : "by an earlier version";
         lines.push(`a token saved without its URL (${masked(u.token)}, ${whose}), sent nowhere: edgehook config --url <its URL> --token <it>`);
       }
+      // What the environment gives comes before what is saved: said, so that what is shown is what is sent.
+      const urlFromEnv = envUrl === undefined ? undefined : canonicalUrl(envUrl);
+      if (envUrl !== undefined && urlFromEnv !== used) lines.push(`note: EDGEHOOK_URL is set: commands use ${urlFromEnv ?? envUrl}, not the URL above`);
+      if (process.env.EDGEHOOK_TOKEN !== undefined) lines.push("note: EDGEHOOK_TOKEN is set: commands send it, not the token above");
       if (url !== undefined && new URL(url).protocol === "http:" && !isLoopback(url)) {
         lines.push("note: commands send no token to this http:// URL without --insecure (or EDGEHOOK_INSECURE=1)");
       }
