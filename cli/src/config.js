@@ -205,8 +205,10 @@ export function requireToken(c) {
   }
   if (!c.token) {
     const elsewhere = c.tokenSavedFor ? ` (the token saved in ${c.configFile} belongs to ${c.tokenSavedFor} and is sent only there)` : "";
+    // A loopback URL is the local stack, whose token localToken() finds in the folder's .dev.vars.
+    const local = isLoopback(c.url) ? ", or run it in the project's folder, whose .dev.vars gives the local stack's ADMIN_TOKEN" : "";
     throw new CliError(
-      `No API token for ${c.url}${elsewhere}: pass --token or set EDGEHOOK_TOKEN, or save one for it with \`edgehook config --url ${c.url} --token …\`.`,
+      `No API token for ${c.url}${elsewhere}: pass --token or set EDGEHOOK_TOKEN, or save one for it with \`edgehook config --url ${c.url} --token …\`${local}.`,
       { exitCode: 2 },
     );
   }

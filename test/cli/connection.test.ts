@@ -29,6 +29,8 @@ describe("a saved token", () => {
       expect(refused.stderr).toContain(`No API token for ${b.url}`);
       expect(refused.stderr).toContain(`the token saved in ${h.config} belongs to ${a.url}`);
       expect(refused.stderr).toMatch(/--token.*EDGEHOOK_TOKEN/);
+      // b is on loopback: the local stack, whose token the project's .dev.vars gives.
+      expect(refused.stderr).toContain("whose .dev.vars gives the local stack's ADMIN_TOKEN");
     }
     expect(b.seen).toEqual([]);
 
