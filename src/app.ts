@@ -2,6 +2,7 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { api } from "./api";
 import { docsPage } from "./api/docs-page";
 import { RETRY_AFTER } from "./api/openapi";
+import { TAGS, type Tag } from "./api/tags";
 import { errorResponse, handleError } from "./http/errors";
 import { dashboard } from "./dashboard";
 import { ErrorSchema } from "./api/schemas";
@@ -29,6 +30,8 @@ app.openapi(
   createRoute({
     method: "get",
     path: "/healthz",
+    operationId: "getHealth",
+    tags: ["Health" satisfies Tag],
     summary: "Liveness",
     security: [], // public: nothing to authenticate
     responses: { 200: { description: "Up", content: { "application/json": { schema: z.object({ ok: z.boolean() }) } } } },
@@ -45,6 +48,8 @@ const ingressRetry = (description: string) => ({ ...ingressError(description), h
 app.openAPIRegistry.registerPath({
   method: "post",
   path: "/webhooks/{sourceId}",
+  operationId: "receiveWebhook",
+  tags: ["Ingress" satisfies Tag],
   summary: "Receive a webhook from a provider",
   description:
     "Verifies the provider's signature (the source's provider says which headers: Podium `podium-timestamp`, `podium-signature`; Standard Webhooks `webhook-id`, `webhook-timestamp`, `webhook-signature`; Stripe `Stripe-Signature`; GitHub `X-Hub-Signature-256`; Shopify `X-Shopify-Hmac-Sha256`; Slack `X-Slack-Signature`, `X-Slack-Request-Timestamp`; hmac the header the source names: docs/providers.md), queues the event durably and answers 202. The body is up to 256 KiB of UTF-8: a JSON object for every provider but hmac, which takes any UTF-8 text.",
@@ -94,6 +99,7 @@ app.doc31("/openapi.json", (c) => ({
     description: "A webhook edge receiver: verify at the edge, store once, forward signed.",
   },
   servers: [{ url: new URL(c.req.url).origin }],
+  tags: Object.entries(TAGS).map(([name, description]) => ({ name, description })),
 }));
 
 app.get("/docs", docsPage);

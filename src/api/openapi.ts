@@ -6,6 +6,7 @@ import { requireScope } from "./auth";
 import type { ApiEnv } from "./context";
 import { plainBody } from "./plain-body";
 import { ErrorSchema, NoQuery } from "./schemas";
+import { tagOf, type ResourcePath } from "./tags";
 import { illFormedText, invalidRequest, repeatedParam } from "./validate";
 
 /** No API request needs more than this; a larger body is refused before it is read (index.ts). */
@@ -79,14 +80,16 @@ function impliedErrors(config: RouteConfig): ErrorStatus[] {
 
 /**
  * createRoute, declaring too the errors the route answers for what it takes (its own `responses`
- * come first); after its own middleware, a route that takes a body checks its bytes (plain-body.ts)
- * and one that takes no query refuses any (noQuery).
+ * come first) and the tag of the resource its path names (tags.ts); after its own middleware, a
+ * route that takes a body checks its bytes (plain-body.ts) and one that takes no query refuses any
+ * (noQuery). Its `operationId` is its own, named for what it does (`listEvents`, `retryDelivery`):
+ * the name client generators give its method.
  */
-export function apiRoute<P extends string, R extends Omit<RouteConfig, "path"> & { path: P }>(config: R) {
+export function apiRoute<P extends ResourcePath, R extends Omit<RouteConfig, "path" | "operationId" | "tags"> & { path: P; operationId: string }>(config: R) {
   const own = config.middleware === undefined ? [] : [config.middleware].flat();
   const checks = [...(config.request?.body ? [plainBody(config.request.body.required === true)] : []), ...(config.request?.query ? [] : [noQuery])];
   const middleware = [...own, ...checks];
-  return createRoute({ ...config, middleware, responses: { ...errors(...impliedErrors(config)), ...config.responses } });
+  return createRoute({ ...config, tags: [tagOf(config.path)], middleware, responses: { ...errors(...impliedErrors(config)), ...config.responses } });
 }
 
 /**

@@ -214,3 +214,38 @@ describe("the OpenAPI document's schemas", () => {
     expect(at(ok, "content", "application/json", "schema", "properties", "challenge")).toMatchObject({ type: "string" });
   });
 });
+
+describe("the OpenAPI document's names", () => {
+  it("gives every operation a unique camelCase operationId, the name client generators give its method", async () => {
+    const ops = operations(await document());
+    expect(ops.length).toBeGreaterThan(30);
+    const ids = ops.map((o) => o.op.operationId);
+    expect(ops.filter((o) => typeof o.op.operationId !== "string" || !/^[a-z][a-zA-Z]*$/.test(o.op.operationId)).map((o) => o.name)).toEqual([]);
+    expect(ids.filter((id, i) => ids.indexOf(id) !== i)).toEqual([]);
+    const idOf = (name: string) => ops.find((o) => o.name === name)?.op.operationId;
+    expect(idOf("GET /v1/events")).toBe("listEvents");
+    expect(idOf("GET /v1/events/{id}")).toBe("getEvent");
+    expect(idOf("POST /v1/events/replay")).toBe("replayEvents");
+    expect(idOf("POST /v1/webhooks")).toBe("createWebhook");
+    expect(idOf("POST /webhooks/{sourceId}")).toBe("receiveWebhook");
+  });
+
+  it("tags every operation with one tag, each declared with a description at the top level and each used", async () => {
+    const doc = await document();
+    const ops = operations(doc);
+    const declared = (Array.isArray(doc.tags) ? doc.tags : []).filter(isRecord);
+    const names = declared.map((t) => t.name);
+    expect(names.length).toBeGreaterThan(5);
+    expect(names.filter((n, i) => names.indexOf(n) !== i)).toEqual([]);
+    expect(declared.filter((t) => typeof t.description !== "string" || t.description === "").map((t) => t.name)).toEqual([]);
+    const tagsOf = (o: Operation) => (Array.isArray(o.op.tags) ? o.op.tags : []);
+    expect(ops.filter((o) => tagsOf(o).length !== 1 || !names.includes(tagsOf(o)[0])).map((o) => o.name)).toEqual([]);
+    const used = new Set(ops.flatMap(tagsOf));
+    expect(names.filter((n) => !used.has(n))).toEqual([]);
+    const tagOf = (name: string) => tagsOf(ops.find((o) => o.name === name) ?? { name, method: "", path: "", op: {} })[0];
+    expect(tagOf("GET /v1/events")).toBe("Events");
+    expect(tagOf("POST /v1/events/{id}/replay")).toBe("Events");
+    expect(tagOf("POST /v1/deliveries/{id}/retry")).toBe("Deliveries");
+    expect(tagOf("DELETE /v1/tokens/{id}")).toBe("Tokens");
+  });
+});

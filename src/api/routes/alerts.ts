@@ -29,6 +29,7 @@ const ADMIN_ONLY = "Admin tokens only (the `admin` scope): alerts are about the 
 const create = apiRoute({
   method: "post",
   path: "/notification-endpoints",
+  operationId: "createNotificationEndpoint",
   summary: "Register a notification endpoint for alerts; its signing secret is returned this once",
   description: `${ADMIN_ONLY} Alerts go out like events: signed (Standard Webhooks headers), retried, and to public addresses only.`,
   ...scoped("admin"),
@@ -39,6 +40,7 @@ const create = apiRoute({
 const list = apiRoute({
   method: "get",
   path: "/notification-endpoints",
+  operationId: "listNotificationEndpoints",
   summary: "List notification endpoints (never their secrets), newest first",
   description: ADMIN_ONLY,
   ...scoped("admin"),
@@ -49,6 +51,7 @@ const list = apiRoute({
 const get = apiRoute({
   method: "get",
   path: "/notification-endpoints/{uid}",
+  operationId: "getNotificationEndpoint",
   summary: "One notification endpoint (never its secret)",
   description: ADMIN_ONLY,
   ...scoped("admin"),
@@ -59,6 +62,7 @@ const get = apiRoute({
 const patch = apiRoute({
   method: "patch",
   path: "/notification-endpoints/{uid}",
+  operationId: "updateNotificationEndpoint",
   summary: "Change a notification endpoint's URL, alert types, format or disabled",
   description: `${ADMIN_ONLY} ${changedMeanwhile("endpoint")}`,
   ...scoped("admin"),
@@ -69,6 +73,7 @@ const patch = apiRoute({
 const remove = apiRoute({
   method: "delete",
   path: "/notification-endpoints/{uid}",
+  operationId: "deleteNotificationEndpoint",
   summary: "Delete a notification endpoint; alerts it was still owed expire",
   description: ADMIN_ONLY,
   ...scoped("admin"),
@@ -79,6 +84,7 @@ const remove = apiRoute({
 const alerts = apiRoute({
   method: "get",
   path: "/alerts",
+  operationId: "listAlerts",
   summary: "Alert episodes, newest first",
   description: `${ADMIN_ONLY} One per condition and subject while it lasts: \`count\` says how often it was seen, \`closedAt\` when it recovered.`,
   ...scoped("admin"),

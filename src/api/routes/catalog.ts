@@ -12,6 +12,7 @@ import { decodeCursor, decodeKey, encodeCursor, encodeKey } from "../validate";
 const eventTypes = apiRoute({
   method: "get",
   path: "/event-types",
+  operationId: "listEventTypes",
   summary: "The catalog of event types, with the data scope each needs",
   description: "Podium's types first, then common types of the other providers, in a fixed order. A page of `limit`; follow `nextCursor` until it is null.",
   security: [{ bearer: [] }],
@@ -22,6 +23,7 @@ const eventTypes = apiRoute({
 const statsRoute = apiRoute({
   method: "get",
   path: "/stats",
+  operationId: "getStats",
   summary: "Counts of events and deliveries by status, and per webhook",
   description: `\`webhooks\` holds at most ${STATS_WEBHOOKS} webhooks, the first by uid (after \`cursor\`), most failed first among them; while \`webhooksNextCursor\` is not null, call again with it as \`cursor\` for the next ones (the totals are read again, as they stand then), or name up to ${STATS_WEBHOOKS} webhooks in \`webhookUids\` for theirs. \`failingFirst=true\` puts before the first page up to ${STATS_WEBHOOKS} webhooks failing now, wherever they are by uid. A limited token whose grant holds more than ${STATS_GRANT_WEBHOOKS} webhooks gets \`deliveries\` and the series' attempts as null (each webhook's counters would be summed, past what one read may cost; its events are counted as usual): page through \`webhooks\` for them. Such a token's page may hold fewer webhooks, even none, and still have a cursor.`,
   ...scoped("events:read"),

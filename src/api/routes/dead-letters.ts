@@ -39,6 +39,7 @@ const view = (d: DeadLetter | DeadLetterSummary) => ({
 const list = apiRoute({
   method: "get",
   path: "/dead-letters",
+  operationId: "listDeadLetters",
   summary: "What reached a dead-letter queue, newest first",
   ...scoped("admin"),
   request: {
@@ -84,6 +85,7 @@ function alreadyReplayed(d: DeadLetter): AppError {
 const replay = apiRoute({
   method: "post",
   path: "/dead-letters/{id}/replay",
+  operationId: "replayDeadLetter",
   summary: "Replay a dead letter: queue the event again, or retry the delivery",
   description:
     "Replays an open dead letter once and closes it (`replayedAt`). 409 `conflict` with `details.reason`: `already_replayed` (closed already, by a replay or a retry of its delivery: nothing is sent again; a new failure of the delivery opens it again), `nothing_to_retry` (its delivery is gone or held), `past_retention` (its event is past the retention: kept a while to be read, never sent), `unreplayable` (it names nothing to replay).",
@@ -95,6 +97,7 @@ const replay = apiRoute({
 const remove = apiRoute({
   method: "delete",
   path: "/dead-letters/{id}",
+  operationId: "deleteDeadLetter",
   summary: "Delete a dead letter handled otherwise (one that cannot be replayed, say); it is no longer counted",
   ...scoped("admin"),
   request: { params: LetterId },

@@ -16,6 +16,7 @@ import { msAtOrAfter } from "../../domain/time";
 const list = apiRoute({
   method: "get",
   path: "/deliveries",
+  operationId: "listDeliveries",
   summary: "List deliveries, newest first (a limited token: of its events, to webhooks within its grant)",
   ...scoped("events:read"),
   request: { query: DeliveryListQuery },
@@ -25,6 +26,7 @@ const list = apiRoute({
 const retryOne = apiRoute({
   method: "post",
   path: "/deliveries/{id}/retry",
+  operationId: "retryDelivery",
   summary: "Try a delivery again now (held instead while its webhook is disabled)",
   ...scoped("events:replay"),
   request: { params: IdParam },
@@ -38,6 +40,7 @@ export const BULK_RETRY_LIMIT = 1_000;
 const retryMany = apiRoute({
   method: "post",
   path: "/deliveries/retry",
+  operationId: "retryDeliveries",
   summary: "Try again the deliveries matching a filter, among those the caller may see, a page per call",
   description: `Tries again at most ${BULK_RETRY_LIMIT} deliveries per call, webhook by webhook and within each oldest first, and answers \`nextCursor\` while more may match: call again with it and the same filter until it is null. A call looks at no more deliveries than that (of the webhooks that have some in the status; failed ones are found directly, other statuses among all of a webhook's deliveries): for those among deliveries in other statuses, with \`since\`, or for a token that may not see some of them, it may try fewer again (even none) and still answer a cursor. The cursor moves past what a call retried (or looked at), so the next call takes the next ones even when those retried still match the filter. Deliveries to a disabled webhook are held (they go out when it is enabled); those of deleted webhooks are left alone.`,
   ...scoped("events:replay"),

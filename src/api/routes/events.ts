@@ -24,6 +24,7 @@ export async function visibleEvent(db: D1Database, p: Principal, id: string): Pr
 const list = apiRoute({
   method: "get",
   path: "/events",
+  operationId: "listEvents",
   summary: "List events, newest first; or search them by a field's value or text in the body (q)",
   description: `Without \`q\`: newest first by arrival, filtered by the indexed fields; each call examines a bounded number of events, so a filtered page, or one under a limited token, can be short or empty and still carry a \`nextCursor\`. With \`q\`: a bounded search newest first by received time, within \`since\`..\`until\` (default the last ${SEARCH_BOUND.defaultHours} hours); each call examines at most ${SEARCH_BOUND.events} events (fewer once their bodies reach ${SEARCH_BOUND.chars / 1024 / 1024} Mi characters, or a filter's conditions have done ${CALL_FILTER_WORK / 1024 / 1024} Mi units of work on them) and answers a \`nextCursor\` to continue further back.`,
   ...scoped("events:read"),
@@ -34,6 +35,7 @@ const list = apiRoute({
 const get = apiRoute({
   method: "get",
   path: "/events/{id}",
+  operationId: "getEvent",
   summary: "One event with its raw body and the first page of its deliveries with their attempts (a limited token's: to webhooks within its grant)",
   description: `\`deliveries\` is the first page of \`GET /v1/deliveries?eventId={id}\`: newest first, at most ${EVENT_DELIVERIES_SHOWN}, each with its attempts. Replays add deliveries without bound; while \`deliveriesNextCursor\` is not null, that list continues with it as its \`cursor\`.`,
   ...scoped("events:read"),

@@ -15,6 +15,7 @@ import { visibleWebhook } from "../webhook-access";
 const listen = apiRoute({
   method: "get",
   path: "/listen",
+  operationId: "streamEvents",
   summary: "A WebSocket that streams matching events as they are stored (and, in tail mode, delivery attempts)",
   description:
     "Send `Upgrade: websocket`. Each message is one JSON object: `hello`, then `event` (with `position`, and in listen mode `headers` and `body`), " +

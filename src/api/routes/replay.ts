@@ -26,6 +26,7 @@ const REPLAY_PAGE_DELIVERIES = 2_000;
 const replayOne = apiRoute({
   method: "post",
   path: "/events/{id}/replay",
+  operationId: "replayEvent",
   summary: "Deliver an event again, to every matching webhook or to the one named",
   description: "Only to webhooks within the caller's grant that are owed the event; held for a disabled one. An alert (source `edgehook`) goes again to the notification endpoints subscribed to it. An event past the retention (RETENTION_DAYS from its receipt, kept a while to be read) is never sent: 409 `conflict` with `details.reason` `past_retention`. A named webhook the event is not owed: 409 `conflict` with `details.reason` `not_subscribed` (its types, organization or location, or sources) or `filtered_out` (its filter).",
   ...scoped("events:replay"),
@@ -36,6 +37,7 @@ const replayOne = apiRoute({
 const replayRange = apiRoute({
   method: "post",
   path: "/events/replay",
+  operationId: "replayEvents",
   summary: "Deliver again the events received in a time range, a page per call, oldest first",
   description: `Reads at most ${REPLAY_PAGE_EVENTS} events per call (${DRY_RUN_PAGE_EVENTS} with \`dryRun\`; when a target has a content filter, which reads bodies, at most ${SEARCH_BOUND.events} or ${SEARCH_BOUND.chars / 1024 / 1024} Mi characters of bodies, and fewer once the filters tested have done ${CALL_FILTER_WORK / 1024 / 1024} Mi units of work on them) and answers \`nextCursor\` until the range is done. Only the caller's events, to matching webhooks within its grant (or the one named) whose filter admits them; held for a disabled one. Events past the retention (RETENTION_DAYS from their receipt, kept a while to be read) are passed over, not counted: nothing is sent for them.`,
   ...scoped("events:replay"),

@@ -19,6 +19,7 @@ import { assertSaved, changedMeanwhile } from "../versioned-writes";
 const create = apiRoute({
   method: "post",
   path: "/sources",
+  operationId: "createSource",
   summary: "Create a source (an inbound endpoint with its secrets)",
   ...scoped("sources:write"),
   request: body(SourceCreate),
@@ -28,6 +29,7 @@ const create = apiRoute({
 const list = apiRoute({
   method: "get",
   path: "/sources",
+  operationId: "listSources",
   summary: "List sources, those declared by configuration included (read-only)",
   description: "By id. A page of `limit`; follow `nextCursor` until it is null. A limited token sees its organizations' sources only.",
   ...scoped("sources:read"),
@@ -38,6 +40,7 @@ const list = apiRoute({
 const get = apiRoute({
   method: "get",
   path: "/sources/{id}",
+  operationId: "getSource",
   summary: "One source",
   ...scoped("sources:read"),
   request: { params: IdParam },
@@ -47,6 +50,7 @@ const get = apiRoute({
 const patch = apiRoute({
   method: "patch",
   path: "/sources/{id}",
+  operationId: "updateSource",
   summary: "Change a source; secrets [new, old] rotates",
   description: changedMeanwhile("source", "another client's change"),
   ...scoped("sources:write"),
@@ -57,6 +61,7 @@ const patch = apiRoute({
 const remove = apiRoute({
   method: "delete",
   path: "/sources/{id}",
+  operationId: "deleteSource",
   summary: "Delete a source; its events stay",
   ...scoped("sources:write"),
   request: { params: IdParam },
@@ -66,6 +71,7 @@ const remove = apiRoute({
 const rejections = apiRoute({
   method: "get",
   path: "/sources/{id}/rejections",
+  operationId: "getSourceRejections",
   summary: "Requests the ingress refused for a source: counts by reason over the last day, and the latest few hundred",
   description:
     "Counted per source and reason (401, 404, 400, 413, 415, 429), never the body nor a signature. The admin may also read `(unknown)` (requests to a source id that names no enabled source: a wrong URL; each sample says which) and `(invalid)` (paths that are no source id). Tallies reach this within seconds of the refusal.",

@@ -9,6 +9,7 @@ import { tokenView } from "../views";
 const create = apiRoute({
   method: "post",
   path: "/tokens",
+  operationId: "createToken",
   summary: "Create a scoped API token; the token is returned this once",
   ...scoped("admin"),
   request: body(TokenCreate),
@@ -18,6 +19,7 @@ const create = apiRoute({
 const list = apiRoute({
   method: "get",
   path: "/tokens",
+  operationId: "listTokens",
   summary: "List tokens (never the tokens themselves), newest first",
   description: "Revoked ones included (`revokedAt`). A page of `limit`; follow `nextCursor` until it is null.",
   ...scoped("admin"),
@@ -28,6 +30,7 @@ const list = apiRoute({
 const revoke = apiRoute({
   method: "delete",
   path: "/tokens/{id}",
+  operationId: "revokeToken",
   summary: "Revoke a token: it stops working at once",
   ...scoped("admin"),
   request: { params: IdParam },

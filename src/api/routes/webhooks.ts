@@ -72,6 +72,7 @@ async function mayHave(env: Env, p: Principal, w: Webhook, locations: LocationOr
 const create = apiRoute({
   method: "post",
   path: "/webhooks",
+  operationId: "createWebhook",
   summary: "Create a webhook (forwarding subscription); the secret is returned this once",
   description:
     "Exactly one of `organizationUid` or `locationUid` (neither: a catch-all, for unlimited tokens only). Needs the data scope of every event type (`*` needs all four) and, for a limited token, an organization it holds, or a location it holds or known to belong to one of its organizations; its `sourceIds` may name its organizations' sources (those its locations are known to belong to included) and those no organization owns (another organization's is answered 400 as an unknown id). A Podium object's type must exist (400 names the closest); another provider's type none of the webhook's sources has seen comes back in `warnings`.",
@@ -83,6 +84,7 @@ const create = apiRoute({
 const list = apiRoute({
   method: "get",
   path: "/webhooks",
+  operationId: "listWebhooks",
   summary: "List webhooks, newest first",
   ...scoped("webhooks:read"),
   request: { query: ListQuery },
@@ -92,6 +94,7 @@ const list = apiRoute({
 const get = apiRoute({
   method: "get",
   path: "/webhooks/{uid}",
+  operationId: "getWebhook",
   summary: "One webhook (never its secret), with its count of held deliveries and its backlog",
   description:
     "`backlog` counts held and pending deliveries (up to a cap), and says how fast the webhook's scheduler is sending and when it expects to be done.",
@@ -103,6 +106,7 @@ const get = apiRoute({
 const patch = apiRoute({
   method: "patch",
   path: "/webhooks/{uid}",
+  operationId: "updateWebhook",
   summary: "Change some fields (never the location or organization); enabling releases held deliveries",
   description: changedMeanwhile("webhook"),
   ...scoped("webhooks:write"),
@@ -113,6 +117,7 @@ const patch = apiRoute({
 const put = apiRoute({
   method: "put",
   path: "/webhooks/{uid}",
+  operationId: "replaceWebhook",
   summary: "Replace the changeable fields (never the location or organization)",
   description: changedMeanwhile("webhook"),
   ...scoped("webhooks:write"),
@@ -123,6 +128,7 @@ const put = apiRoute({
 const test = apiRoute({
   method: "post",
   path: "/webhooks/{uid}/test",
+  operationId: "testWebhook",
   summary: "Test this webhook: run its routing checks, filter and transformation on a stored event, without delivering",
   description:
     "Answers whether the webhook is owed the event and why (event types, organization or location, sources, filter: the first condition that fails, with the event's value), and the request a delivery would POST: the transformation's output as body (or the stored body) and the headers, signatures aside. Nothing is sent or recorded. Needs `events:read` as well, and both the webhook and the event within the token's grant.",
@@ -134,6 +140,7 @@ const test = apiRoute({
 const remove = apiRoute({
   method: "delete",
   path: "/webhooks/{uid}",
+  operationId: "deleteWebhook",
   summary: "Delete a webhook; what it was still owed expires",
   ...scoped("webhooks:write"),
   request: { params: UidParam },
