@@ -160,7 +160,7 @@ export interface paths {
         put?: never;
         /**
          * Test this webhook: run its routing checks, filter and transformation on a stored event, without delivering
-         * @description Answers whether the webhook is owed the event and why (event types, organization or location, sources, filter: the first condition that fails, with the event's value), and the request a delivery would POST: the transformation's output as body (or the stored body) and the headers, signatures aside. Nothing is sent or recorded. Needs `events:read` as well, and both the webhook and the event within the token's grant.
+         * @description Answers whether the webhook is owed the event and why (event types, organization or location, sources, filter: the first condition that fails, with the event's value), and the request a delivery would POST: the transformation's output as body (or the stored body) and the headers, signatures aside. Nothing is sent or recorded. Needs `events:read` as well (it reads an event), and both the webhook and the event within the token's grant.
          */
         post: operations["testWebhook"];
         delete?: never;

@@ -115,11 +115,15 @@ export function optionalBody<T extends z.ZodType>(schema: T) {
   return { body: { content: { "application/json": { schema } }, required: false } };
 }
 
-/** The middleware and OpenAPI note of a route that needs a scope. */
-export function scoped(scope: Scope) {
+/**
+ * The middleware and OpenAPI note of a route that needs a scope, or more than one (each checked
+ * in turn, the first missing named in the 403). `x-required-scope` lists them all, as an array on
+ * every route, so a program reads one shape whatever the route needs.
+ */
+export function scoped(...scopes: [Scope, ...Scope[]]) {
   return {
-    middleware: requireScope(scope),
+    middleware: scopes.map(requireScope),
     security: [{ bearer: [] }],
-    "x-required-scope": scope,
+    "x-required-scope": scopes,
   };
 }

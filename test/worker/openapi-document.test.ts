@@ -3,8 +3,10 @@
 import { describe, expect, it } from "vitest";
 import { ERROR_CODES } from "../../src/domain/errors";
 import { isRecord } from "../../src/domain/guards";
+import { isScope, SCOPES, type Scope } from "../../src/domain/scopes";
 import { ADMIN, call, clientAddress } from "./helpers";
 import { pipeline } from "./pipeline";
+import { as, DATA_SCOPES, makeToken } from "./tokens";
 
 type Json = Record<string, unknown>;
 
@@ -115,6 +117,49 @@ describe("the OpenAPI document's errors", () => {
       expect(res.status, o.name).toBe(429);
       expect(Number(res.headers.get("retry-after")), o.name).toBeGreaterThan(0);
     }
+  });
+});
+
+describe("the OpenAPI document's scopes", () => {
+  const required = (o: Operation): Scope[] => {
+    const listed = o.op["x-required-scope"];
+    return Array.isArray(listed) ? listed.filter(isScope) : [];
+  };
+  const path = (o: Operation) => o.path.replace(/\{\w+\}/g, "does-not-exist");
+
+  it("lists in x-required-scope, an array on every operation that needs a scope, each scope a token needs: one lacking it is refused 403 naming it", async () => {
+    const scoped = operations(await document()).filter((o) => o.op["x-required-scope"] !== undefined);
+    expect(scoped.length).toBeGreaterThan(30);
+    const wellFormed = (listed: unknown) => Array.isArray(listed) && listed.length > 0 && listed.every(isScope);
+    expect(scoped.filter((o) => !wellFormed(o.op["x-required-scope"])).map((o) => o.name)).toEqual([]);
+    const p = pipeline();
+    // A token with every scope but `lacking` (admin implies them all).
+    const tokens = new Map<Scope, string>();
+    const lackingOnly = async (lacking: Scope) => {
+      const token = tokens.get(lacking) ?? (await makeToken(p, SCOPES.filter((s) => s !== "admin" && s !== lacking))).token;
+      tokens.set(lacking, token);
+      return token;
+    };
+    for (const o of scoped) {
+      for (const scope of required(o)) {
+        const res = await as(p, await lackingOnly(scope), o.method, path(o), hasBody(o) ? {} : undefined);
+        expect(res.status, `${o.name} without ${scope}`).toBe(403);
+        expect(res.json.error.details.missingScope, `${o.name} without ${scope}`).toBe(scope);
+      }
+    }
+  });
+
+  it("lists both scopes testing a webhook needs: a token with those alone is answered, and one with webhooks:read alone is refused naming events:read", async () => {
+    const doc = await document();
+    expect(at(doc, "paths", "/v1/webhooks/{uid}/test", "post", "x-required-scope")).toEqual(["webhooks:read", "events:read"]);
+    const p = pipeline();
+    const both = await makeToken(p, ["webhooks:read", "events:read", ...DATA_SCOPES]);
+    const answered = await as(p, both.token, "POST", "/v1/webhooks/does-not-exist/test", { eventId: "does-not-exist" });
+    expect(answered.status).toBe(404);
+    const webhooksOnly = await makeToken(p, ["webhooks:read", ...DATA_SCOPES]);
+    const refused = await as(p, webhooksOnly.token, "POST", "/v1/webhooks/does-not-exist/test", { eventId: "does-not-exist" });
+    expect(refused.status).toBe(403);
+    expect(refused.json.error.details.missingScope).toBe("events:read");
   });
 });
 
