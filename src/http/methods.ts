@@ -10,8 +10,16 @@ export function allowedMethods(routes: readonly { method: string; path: string }
   return methods.has(method) ? [] : [...methods];
 }
 
-/** The methods routes serve at `path`, a middleware's or a catch-all's ALL aside. */
+/**
+ * The methods routes serve at `path`, a middleware's or a catch-all's ALL aside, and HEAD where
+ * GET is served: Hono answers a HEAD as the GET without its body, so an Allow names it (RFC 9110).
+ */
 export function servedMethods(routes: readonly { method: string; path: string }[], path: string): string[] {
+  const methods = routeMethods(routes, path);
+  return methods.includes("GET") && !methods.includes("HEAD") ? [...methods, "HEAD"] : methods;
+}
+
+function routeMethods(routes: readonly { method: string; path: string }[], path: string): string[] {
   const methods: string[] = [];
   for (const r of routes) {
     if (r.method === "ALL") continue;

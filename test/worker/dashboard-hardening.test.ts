@@ -371,7 +371,7 @@ describe("the dashboard's own refusals are pages", () => {
     for (const path of ["/dashboard/created", `/dashboard/created/${"k".repeat(43)}`]) {
       const res = await post(path);
       expect(res.status, path).toBe(405);
-      expect(res.headers.get("allow"), path).toBe("GET");
+      expect(res.headers.get("allow"), path).toBe("GET, HEAD");
     }
     // Signed out, an unknown path signs in first, as every other does.
     expect((await get(`/dashboard/nowhere-${key}`)).status).toBe(303);

@@ -358,6 +358,11 @@ describe("answers", () => {
     const get = await call(new Request("https://edgehook.test/webhooks/podium"));
     expect(get.status).toBe(405);
     expect(((await get.json()) as { error: { code: string } }).error.code).toBe("method_not_allowed");
+    // POST alone: no GET is served here, so no HEAD either.
+    expect(get.headers.get("allow")).toBe("POST");
+    const head = await call(new Request("https://edgehook.test/webhooks/podium", { method: "HEAD" }));
+    expect(head.status).toBe(405);
+    expect(head.headers.get("allow")).toBe("POST");
     const nowhere = await call(new Request("https://edgehook.test/nowhere"));
     expect(nowhere.status).toBe(404);
     expect(((await nowhere.json()) as { error: { code: string } }).error.code).toBe("not_found");

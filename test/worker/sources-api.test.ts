@@ -288,13 +288,22 @@ describe("event filters, stats and errors", () => {
     expect(sum("succeededAttempts")).toBeLessThan(sum("attempts"));
   });
 
-  it("answers 405 with Allow for a wrong method, and JSON 404 for an unknown route", async () => {
+  it("answers 405 with Allow for a wrong method (HEAD with GET, which it answers too), and JSON 404 for an unknown route", async () => {
     const p = pipeline();
     const wrong = await p.api("DELETE", "/v1/events");
     expect(wrong.status).toBe(405);
     expect(wrong.json.error.code).toBe("method_not_allowed");
     const res = await call(new Request("https://edgehook.test/v1/events", { method: "PUT", headers: ADMIN }));
-    expect(res.headers.get("allow")).toBe("GET");
+    expect(res.headers.get("allow")).toBe("GET, HEAD");
+    const head = await call(new Request("https://edgehook.test/v1/events", { method: "HEAD", headers: ADMIN }));
+    expect(head.status).toBe(200);
+    expect(await head.text()).toBe("");
+    // A path served by GET and POST allows all three; one served by POST alone, POST alone.
+    const tokens = await call(new Request("https://edgehook.test/v1/tokens", { method: "PUT", headers: ADMIN }));
+    expect(tokens.headers.get("allow")?.split(", ").sort()).toEqual(["GET", "HEAD", "POST"]);
+    const retry = await call(new Request("https://edgehook.test/v1/deliveries/retry", { method: "GET", headers: ADMIN }));
+    expect(retry.status).toBe(405);
+    expect(retry.headers.get("allow")).toBe("POST");
     const missing = await p.api("GET", "/v1/nothing-here");
     expect(missing.status).toBe(404);
     expect(missing.json.error.code).toBe("not_found");
