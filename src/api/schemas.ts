@@ -725,10 +725,13 @@ export const TokenSchema = z
 
 export const TokenCreated = TokenSchema.extend({ token: z.string() }).openapi("TokenCreated");
 
+/** A token without a scope could do nothing: said so rather than zod's "expected array to have >=1 items". */
+const NO_SCOPE = "give at least one scope, such as events:read";
+
 export const TokenCreate = z
   .strictObject({
     name: legible(z.string().min(1).max(200)),
-    scopes: distinct(z.array(z.enum(SCOPES)).min(1)),
+    scopes: distinct(z.array(z.enum(SCOPES), { error: (issue) => (issue.input === undefined ? NO_SCOPE : undefined) }).min(1, NO_SCOPE)),
     organizationUids: distinct(z.array(newOwnerUid).min(1).max(100)).optional(),
     locationUids: distinct(z.array(newOwnerUid).min(1).max(100)).optional(),
   })

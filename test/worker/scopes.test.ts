@@ -67,6 +67,21 @@ describe("tokens", () => {
     expect((await p.api("GET", "/v1/tokens")).json.data.some((t: { name: string }) => t.name === "limited admin")).toBe(false);
   });
 
+  it("refuses a token with no scope, saying to give one, whether its scopes are empty or left out", async () => {
+    const p = pipeline();
+    for (const given of [{ scopes: [] }, {}]) {
+      const res = await p.api("POST", "/v1/tokens", { name: "no scope", ...given });
+      expect(res.status, JSON.stringify(given)).toBe(400);
+      expect(res.json.error.code).toBe("invalid_request");
+      expect(res.json.error.message).toBe("Invalid body: scopes: give at least one scope, such as events:read.");
+      expect(res.json.error.details.issues).toEqual([{ path: "scopes", message: "give at least one scope, such as events:read" }]);
+    }
+    // Scopes given wrong are told so, not asked for.
+    const string = await p.api("POST", "/v1/tokens", { name: "no scope", scopes: "events:read" });
+    expect(string.json.error.details.issues).toEqual([{ path: "scopes", message: expect.stringContaining("expected array") }]);
+    expect((await p.api("GET", "/v1/tokens")).json.data.some((t: { name: string }) => t.name === "no scope")).toBe(false);
+  });
+
   it("refuses unknown and malformed tokens", async () => {
     const p = pipeline();
     for (const token of ["ehk_not-a-real-token", "garbage", "test-admin-token-but-longer"]) {
