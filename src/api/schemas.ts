@@ -173,7 +173,7 @@ export const EventSchema = EventSummarySchema.extend({
   }),
   filteredOut: z.array(z.string()).openapi({
     description:
-      "Webhooks owed this event by type, owner and source whose filter excluded it when it was stored: no delivery was made. A limited token sees those within its grant. `POST /v1/webhooks/{uid}/test` says why.",
+      "Webhooks owed this event by type, owner and source whose filter excluded it when it was stored: no delivery was made. Webhooks deleted since are left out, and a limited token sees those within its grant. `POST /v1/webhooks/{uid}/test` says why.",
   }),
 }).openapi("Event");
 
