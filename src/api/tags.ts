@@ -1,9 +1,11 @@
 /**
  * The groups of /openapi.json's operations (top-level `tags`, in the order the /docs page shows
- * them), and which group an API operation is in, by the resource its path names under /v1: so
- * client generators name an API class per resource and /docs groups them.
+ * them: the data's way from the ingress on, since the page opens only the first), and which
+ * group an API operation is in, by the resource its path names under /v1: so client generators
+ * name an API class per resource and /docs groups them.
  */
 export const TAGS = {
+  Ingress: "Where providers POST their webhooks (signed by the provider, not a token).",
   Events: "Events received from providers: list, search and read them, replay them to webhooks, and stream them live (listen).",
   Deliveries: "Deliveries of events to webhooks, with their attempts: list them and retry them.",
   Webhooks: "Webhooks (forwarding subscriptions): where events are delivered, which ones, and how; test one on a stored event.",
@@ -14,7 +16,6 @@ export const TAGS = {
   "Notification endpoints": "Where alerts are sent.",
   Alerts: "Alert episodes: webhooks failing or disabled, dead letters, sources whose requests are refused.",
   Tokens: "Scoped API tokens.",
-  Ingress: "Where providers POST their webhooks (signed by the provider, not a token).",
   Health: "Liveness.",
 } as const;
 
