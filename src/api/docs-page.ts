@@ -19,6 +19,9 @@ const reference = Scalar({
   // Nothing that offers Scalar's hosted services (its AI chat, SDK generation, sharing) on a self-hosted page.
   agent: { disabled: true },
   showDeveloperTools: "never",
+  // Every group open, as the reference was before its operations had tags: Scalar opens only the
+  // first by default, and the rest would be out of the page until clicked (nor found by the browser's find).
+  defaultOpenAllTags: true,
 });
 
 async function sha256Base64(text: string): Promise<string> {

@@ -1,6 +1,6 @@
 /**
  * The groups of /openapi.json's operations (top-level `tags`, in the order the /docs page shows
- * them: the data's way from the ingress on, since the page opens only the first), and which
+ * them, every group open (docs-page.ts): the data's way from the ingress on), and which
  * group an API operation is in, by the resource its path names under /v1: so client generators
  * name an API class per resource and /docs groups them.
  */

@@ -420,6 +420,10 @@ describe("the dashboard in Chromium", () => {
     await page.goto(`${stack.url}/docs`);
     // The reference ran: it fetched /openapi.json and shows the API's operations.
     await page.getByText("Receive a webhook from a provider").first().waitFor({ timeout: 30_000 });
+    // Every tag's group is open, not the first alone: an operation of a later group is on the page.
+    for (const summary of ["List events, newest first", "Create a webhook (forwarding subscription); the secret is returned this once", "Revoke a token: it stops working at once"]) {
+      expect(await page.getByText(summary).first().isVisible(), summary).toBe(true);
+    }
     expect(elsewhere).toEqual([]);
     await page.context().close();
   });
