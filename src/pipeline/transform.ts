@@ -120,8 +120,21 @@ export function compileTransform(
   return issues.length > 0 ? { ok: false, issues } : { ok: true, transform: { body: expr, headers: compiledHeaders } };
 }
 
-/** White space HTTP drops from around a header's value (RFC 9110 §5.5), the only kind HEADER_VALUE admits. */
-const SURROUNDING_SPACE = /^[\t ]+|[\t ]+$/g;
+/**
+ * `value` without the spaces and tabs HTTP drops from around a header's value (RFC 9110 §5.5), the
+ * only white space HEADER_VALUE admits. A scan from each end, not a regular expression: `[\t ]+$`
+ * backtracks over every run of spaces that does not end the value, quadratic in its length, and a
+ * value is trimmed before its length is checked (seconds of CPU for 100,000 spaces, which an
+ * event's field or `$pad` gives).
+ */
+function trimHeaderSpace(value: string): string {
+  const space = (i: number) => value[i] === " " || value[i] === "\t";
+  let start = 0;
+  let end = value.length;
+  while (start < end && space(start)) start++;
+  while (end > start && space(end - 1)) end--;
+  return value.slice(start, end);
+}
 
 /**
  * Whether every value of a header's expression starts or ends with white space: a string
@@ -173,7 +186,7 @@ export async function runTransform(
     }
     // Trimmed of what fetch would drop, here where delivery and the webhook test both get their
     // values, so that the test shows what is sent.
-    const value = String(h.value).replace(SURROUNDING_SPACE, "");
+    const value = trimHeaderSpace(String(h.value));
     if (value.length > TRANSFORM_LIMITS.headerValueChars || !HEADER_VALUE.test(value)) {
       return failed(`transformHeaders["${name}"]`, quoting(`not a valid header value (printable ASCII, at most ${TRANSFORM_LIMITS.headerValueChars} characters)`));
     }

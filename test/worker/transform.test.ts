@@ -237,6 +237,18 @@ describe("bounds", () => {
     expect((await transformed(`($b := data.body; {"n": $sum([1..10].$length($uppercase($b)))})`, big)).body).toEqual({ n: 2_000_000 });
   });
 
+  it("trims a header's value in one pass however long its runs of white space: one of 600,000 characters is refused for its length at once", async () => {
+    // Spaces inside the value, which `[\t ]+$` went back over from each one: minutes of CPU, not a step counted.
+    const long = "not a valid header value (printable ASCII, at most 4096 characters)";
+    const padded = await runTransform({ body: null, headers: { "x-pad": "'a' & $pad('', 600000) & 'b'" } }, "{}");
+    expect(padded).toMatchObject({ ok: false, reason: expect.stringContaining(long) });
+    const sent = await runTransform({ body: null, headers: { "x-pad": "data" } }, JSON.stringify({ data: `a${" ".repeat(250_000)}b` }));
+    expect(sent).toMatchObject({ ok: false, reason: expect.stringContaining(long) });
+    // Within the bound, trimmed of spaces and tabs at its ends only.
+    const fine = await runTransform({ body: null, headers: { "x-pad": "data" } }, JSON.stringify({ data: `\t a${" ".repeat(4000)}b \t` }));
+    expect(fine).toMatchObject({ ok: true, headers: { "x-pad": `a${" ".repeat(4000)}b` } });
+  });
+
   it("$now() and $random() vary between evaluations of one event, and a failure is permanent all the same, as the docs say", async () => {
     const a = await transformed(`{"r": $random(), "t": $millis()}`, "{}");
     const b = await transformed(`{"r": $random(), "t": $millis()}`, "{}");
