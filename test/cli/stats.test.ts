@@ -27,6 +27,8 @@ describe("stats", () => {
     expect(r.stdout).toContain("2 pending, 1 held, 7 succeeded, 3 failed, 0 expired");
     expect(r.stdout).toContain("3 open");
     expect(r.stdout).toMatch(/wh_1 .* 70% .* HTTP 500/);
+    // Named as the dashboard's overview names them: the rate is of deliveries, each once, not of attempts.
+    expect(r.stdout).toMatch(/SUCCEEDED +FAILED +PENDING +HELD +DELIVERIES SUCCEEDED/);
     expect(r.stderr).toContain("more webhooks: --cursor c2");
 
     const json = await h.edgehook(["stats", "--failing-first", "--webhooks", "wh_1,wh_2", ...conn, "--json"]);

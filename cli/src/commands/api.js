@@ -431,11 +431,11 @@ export function registerApi(program) {
           ["WEBHOOK", (w) => w.uid],
           ["URL", (w) => w.url],
           ["STATE", (w) => (w.disabled ? "disabled" : "enabled")],
-          ["OK", (w) => w.succeeded],
+          ["SUCCEEDED", (w) => w.succeeded],
           ["FAILED", (w) => w.failed],
           ["PENDING", (w) => w.pending],
           ["HELD", (w) => w.held],
-          ["SUCCESS", (w) => (w.successRate === null ? null : `${Math.round(w.successRate * 1000) / 10}%`)],
+          ["DELIVERIES SUCCEEDED", (w) => (w.successRate === null ? null : `${Math.round(w.successRate * 1000) / 10}%`)],
           ["LAST FAILURE", (w) => (w.lastFailureAt ? `${w.lastFailureAt} ${w.lastError ?? ""}`.trim() : null)],
         ]);
         if (st.webhooksNextCursor) process.stderr.write(`more webhooks: --cursor ${printable(st.webhooksNextCursor)}\n`);
