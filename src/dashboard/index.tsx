@@ -41,7 +41,7 @@ import { bannerParams, bannersIn, SIGN_IN_MESSAGES, type Banners } from "./banne
 import { sealForSession, signedForSession, signForSession, unsealForSession } from "./session-signature";
 import { textOf, textsOf, type Form } from "./form";
 import { ConfirmPage, homeOf, Layout } from "./layout";
-import { apiRefusal, errorPage, notFoundPage, refusalPage } from "./refusal";
+import { apiRefusal, errorPage, notFoundPage, refusalPage, refusedBy, type Refusal } from "./refusal";
 import { EventList, EventPage, FILTERS, LiveUpdate } from "./pages/events";
 import { AlertsPage, type EndpointEntered } from "./pages/alerts";
 import { Login } from "./pages/login";
@@ -328,17 +328,8 @@ function pageOfList(c: C, path: string, name = "cursor"): string {
   return `${path}?${new URLSearchParams({ limit: "100", ...(cursor ? { cursor } : {}) })}`;
 }
 
-/**
- * A form refused, shown again with its error and what was typed, so nothing typed is lost: with
- * the status the API refused it with (403 a scope or grant, 409 a conflict, …), as a page it
- * refused to read answers; 400 when the dashboard refused it before asking the API.
- */
-type Refusal<E> = { entered: E; error: string; status: ContentfulStatusCode };
 /** What a webhook form held when it was refused. */
 type Refused = Refusal<Entered>;
-
-/** A form the API refused, as a Refusal: its status and message. */
-const refusedBy = <E,>(entered: E, answer: { status: ContentfulStatusCode; error: string }): Refusal<E> => ({ entered, error: answer.error, status: answer.status });
 
 /** A form's text fields as they were sent. */
 function enteredIn(form: Form): Entered {

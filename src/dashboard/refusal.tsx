@@ -84,3 +84,13 @@ export function notFoundPage(c: Context<DashEnv>, allowed: string[]): Response |
   }
   return refusalPage(c, { status: 404, title: "Not found", message: `No dashboard page at ${c.req.path}.`, principal });
 }
+
+/**
+ * A form refused, shown again with its error and what was typed, so nothing typed is lost: with
+ * the status the API refused it with (403 a scope or grant, 409 a conflict, …), as a page it
+ * refused to read answers; 400 when the dashboard refused it before asking the API.
+ */
+export type Refusal<E> = { entered: E; error: string; status: ContentfulStatusCode };
+
+/** A form the API refused, as a Refusal: its status and message. */
+export const refusedBy = <E,>(entered: E, answer: { status: ContentfulStatusCode; error: string }): Refusal<E> => ({ entered, error: answer.error, status: answer.status });
