@@ -199,6 +199,37 @@ function fate(rand: () => number): "ok" | "ok-second" | "failed" | "pending" {
   return "ok";
 }
 
+/**
+ * A D1 whose batches wait for `flush`, which sends all of them as one: a seed batch's store calls (its
+ * events, then each webhook's attempts of each round: a dozen) in one round trip and one transaction, with
+ * the same statements in the same order, so the same rows. A local D1 call, and its commit, cost more than
+ * the few rows most of these write (the commits most on a large database: each writes the pages it changed).
+ * What they answer is not known until then: they answer nothing, which the calls here do not read
+ * (storeEvents' wake-ups, owed to no scheduler here; recordAttempts without `then`). Reads go to `db`
+ * itself, after a flush.
+ */
+export function deferredBatches(db: D1Database): { db: D1Database; flush: () => Promise<void> } {
+  const pending: D1PreparedStatement[] = [];
+  const refuse = () => {
+    throw new Error("the seed's deferred D1 only prepares statements and takes batches");
+  };
+  return {
+    db: {
+      prepare: (query) => db.prepare(query),
+      batch: async (statements) => {
+        pending.push(...statements);
+        return [];
+      },
+      exec: refuse,
+      dump: refuse,
+      withSession: refuse,
+    },
+    flush: async () => {
+      if (pending.length > 0) await db.batch(pending.splice(0));
+    },
+  };
+}
+
 /** Seeds `opts.events` events through the store, oldest first, spread evenly over the retention. */
 export async function seedVolume(db: D1Database, opts: SeedOptions): Promise<SeedReport> {
   const rand = random(opts.seed ?? 14);
@@ -236,6 +267,7 @@ export async function seedVolume(db: D1Database, opts: SeedOptions): Promise<See
     leavesRetentionAt: from + days * 86_400_000,
   };
   const encoder = new TextEncoder();
+  const deferred = deferredBatches(db);
   for (let done = offset; done < end; done += batchSize) {
     const n = Math.min(batchSize, end - done);
     const rows: EventRow[] = [];
@@ -257,7 +289,7 @@ export async function seedVolume(db: D1Database, opts: SeedOptions): Promise<See
       });
       report.bodyBytes += raw.length;
     }
-    // As the ingest consumer: owners settled, what the batch teaches, routing, one transaction.
+    // As the ingest consumer: owners settled, what the batch teaches, routing, its statements.
     const known = await locationPlaces(db, rows.flatMap((r) => (r.locationUid && !r.organizationUid ? [r.locationUid] : [])));
     const settled = settleOwners(rows, known);
     const also = [learnLocations(db, settled.learned), recordEventTypes(db, settled.rows, from)].filter((s) => s !== null);
@@ -265,10 +297,10 @@ export async function seedVolume(db: D1Database, opts: SeedOptions): Promise<See
     for (const e of settled.rows) {
       for (const w of owedWebhooks(webhooks, e).owed) deliveries.push(await newDelivery("routed", { id: e.eventId, receivedAt: e.receivedAt }, w, e.receivedAt));
     }
-    await storeEvents(db, settled.rows, deliveries, also);
+    await storeEvents(deferred.db, settled.rows, deliveries, also);
     report.events += n;
 
-    // As the delivery consumer: attempts, one transaction per round.
+    // As the delivery consumer: attempts, a round at a time (sent with the events' statements, in one transaction).
     const received = new Map(settled.rows.map((r) => [r.eventId, r.receivedAt]));
     const rounds: AttemptOutcome[][] = [[], [], []];
     for (const d of deliveries) {
@@ -309,9 +341,11 @@ export async function seedVolume(db: D1Database, opts: SeedOptions): Promise<See
     const webhookOf = new Map(deliveries.map((d) => [d.id, d.webhookUid]));
     for (const round of rounds) {
       const byWebhook = Map.groupBy(round, (o) => webhookOf.get(o.attempt.deliveryId) ?? "");
-      for (const [uid, outcomes] of byWebhook) await recordAttempts(db, uid, outcomes);
+      for (const [uid, outcomes] of byWebhook) await recordAttempts(deferred.db, uid, outcomes);
       report.attempts += round.length;
     }
+    // Before the next batch reads which locations are known.
+    await deferred.flush();
     opts.progress?.(report.events);
   }
   return report;

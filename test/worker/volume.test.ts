@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { meteredD1 } from "../../bench/d1-meter";
 import toTable from "../../scripts/attempts-to-table.sql?raw";
-import { seedVolume } from "../../scripts/seed/volume";
+import { deferredBatches, seedVolume } from "../../scripts/seed/volume";
 import { DELIVERY_WEBHOOKS } from "../../src/store/delivery-webhooks";
 import { ADMIN, ingestMessage, meteredApiCall, podiumBody } from "./helpers";
 import { pipeline } from "./pipeline";
@@ -49,6 +49,28 @@ describe("the volume seed", () => {
     expect((await read("/v1/stats")).json.events.total).toBe(600);
     expect((await read(`/v1/events/${event.id}`)).json.body).toBe(event.body);
   }, 60_000);
+});
+
+describe("the seed's deferred D1", () => {
+  it("writes a batch's statements only at the flush, in order, all or none", async () => {
+    await env.DB.exec("CREATE TABLE IF NOT EXISTS seed_deferred (n INTEGER PRIMARY KEY, v TEXT NOT NULL)");
+    const rows = () => env.DB.prepare("SELECT n, v FROM seed_deferred ORDER BY n").all().then((r) => r.results);
+    const deferred = deferredBatches(env.DB);
+    const insert = (n: number, v: string | null) => deferred.db.prepare("INSERT INTO seed_deferred (n, v) VALUES (?, ?)").bind(n, v);
+    expect(await deferred.db.batch([insert(1, "a"), insert(2, "b")])).toEqual([]);
+    await deferred.db.batch([deferred.db.prepare("UPDATE seed_deferred SET v = v || '+' WHERE n = 1")]);
+    expect(await rows()).toEqual([]);
+    await deferred.flush();
+    // The update, sent after the inserts, found the row the first one wrote.
+    expect(await rows()).toEqual([{ n: 1, v: "a+" }, { n: 2, v: "b" }]);
+
+    // One failing statement (v is NOT NULL) undoes the others of its flush: one transaction.
+    await deferred.db.batch([insert(3, "c")]);
+    await deferred.db.batch([insert(4, null)]);
+    await expect(deferred.flush()).rejects.toThrow(/NOT NULL/);
+    expect(await rows()).toHaveLength(2);
+    expect(() => deferred.db.exec("SELECT 1")).toThrow(/only prepares statements and takes batches/);
+  });
 });
 
 describe("operator reads", () => {
