@@ -87,9 +87,16 @@ const WORDS = (
   "and easy would recommend to friends and family the price was fair and they explained everything clearly"
 ).split(" ");
 
+/** 32 random bits as 8 hex digits. */
+const hex8 = (rand: () => number) => Math.floor(rand() * 2 ** 32).toString(16).padStart(8, "0");
+
 function uuid(rand: () => number): string {
-  const hex = Array.from({ length: 4 }, () => Math.floor(rand() * 2 ** 32).toString(16).padStart(8, "0")).join("");
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+  // Four draws of 32 bits, as version 4 writes them (a few million a seed: no array or join).
+  const a = hex8(rand);
+  const b = hex8(rand);
+  const c = hex8(rand);
+  const d = hex8(rand);
+  return `${a}-${b.slice(0, 4)}-4${b.slice(5)}-a${c.slice(1, 4)}-${c.slice(4)}${d}`;
 }
 
 function text(rand: () => number, chars: number): string {
@@ -103,11 +110,13 @@ function text(rand: () => number, chars: number): string {
   return out.join(" ");
 }
 
-/** Every fixture uid replaced by a fresh one, as each real object has its own. */
+const UID = /^[0-9a-f]{8}-[0-9a-f]{4}-/;
+
+/** Every fixture uid in `value` (a copy of its own: podiumSample's) replaced in place by a fresh one, as each real object has its own. */
 function freshUids(value: unknown, rand: () => number, keep: Set<string>): unknown {
-  if (typeof value === "string") return /^[0-9a-f]{8}-[0-9a-f]{4}-/.test(value) && !keep.has(value) ? uuid(rand) : value;
-  if (Array.isArray(value)) return value.map((v) => freshUids(v, rand, keep));
-  if (value !== null && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, freshUids(v, rand, keep)]));
+  if (typeof value === "string") return UID.test(value) && !keep.has(value) ? uuid(rand) : value;
+  if (Array.isArray(value)) value.forEach((v, i) => (value[i] = freshUids(v, rand, keep)));
+  else if (isRecord(value)) for (const k of Object.keys(value)) value[k] = freshUids(value[k], rand, keep);
   return value;
 }
 
