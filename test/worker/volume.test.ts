@@ -49,19 +49,6 @@ describe("the volume seed", () => {
     expect((await read("/v1/stats")).json.events.total).toBe(600);
     expect((await read(`/v1/events/${event.id}`)).json.body).toBe(event.body);
   }, 60_000);
-
-  it("writes a chunk run again as it was, the first one (which makes the webhooks) too: npm run seed runs a failed chunk again", async () => {
-    const chunk = { events: 400, count: 200, batch: 100, seed: 9, now: Date.now() };
-    const first = await seedVolume(env.DB, chunk);
-    const stored = async () => ({ stats: (await read("/v1/stats")).json, kept: await kept(env.DB), webhooks: (await read("/v1/webhooks")).json.data.length });
-    const before = await stored();
-    expect(before.stats.events.total).toBe(200);
-    expect(before.webhooks).toBe(5);
-    const again = await seedVolume(env.DB, chunk);
-    expect(again).toEqual(first);
-    expect(await stored()).toEqual(before);
-    expect(await kept(env.DB)).toEqual(await recounted(env.DB));
-  }, 60_000);
 });
 
 describe("the seed's deferred D1", () => {
