@@ -29,7 +29,7 @@ export async function visiblePlacedWebhook(db: D1Database, p: Principal, uid: st
   // belongs), its location's organization in one read: hidden or unknown, the same one round trip.
   const read = await getWebhookPlaced(db, uid, isLimited(p) && (p.organizationUids ?? []).length > 0);
   // A notification endpoint is not a webhook here (/v1/notification-endpoints).
-  if (!read || read.webhook.kind !== "webhook" || !webhookInGrant(p, read.webhook, read.locations)) throw new AppError("not_found", `No webhook "${uid.slice(0, 80)}".`);
+  if (!read || read.webhook.kind !== "webhook" || !webhookInGrant(p, read.webhook, read.locations)) throw new AppError("not_found", `No webhook "${uid.slice(0, 80)}" (deleted, or not one this token may see).`);
   return read;
 }
 

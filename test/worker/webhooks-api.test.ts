@@ -723,8 +723,8 @@ describe("GET /v1/webhooks/{uid}", () => {
 
     const seen = await get(hidden.uid, bearer(whole));
     const unknown = await get(`wh_${k}unknown`, bearer(whole));
-    expect(seen).toMatchObject({ status: 404, calls: 1, json: { error: { code: "not_found", message: `No webhook "${hidden.uid}".` } } });
-    expect(unknown).toMatchObject({ status: 404, calls: 1, json: { error: { code: "not_found", message: `No webhook "wh_${k}unknown".` } } });
+    expect(seen).toMatchObject({ status: 404, calls: 1, json: { error: { code: "not_found", message: `No webhook "${hidden.uid}" (deleted, or not one this token may see).` } } });
+    expect(unknown).toMatchObject({ status: 404, calls: 1, json: { error: { code: "not_found", message: `No webhook "wh_${k}unknown" (deleted, or not one this token may see).` } } });
     expect(Object.keys(seen.json.error)).toEqual(Object.keys(unknown.json.error));
     // A token of the location itself: no read of where it belongs.
     const atHere = await get(placed.uid, bearer(await makeToken(p, ["webhooks:read", ...DATA_SCOPES], { locationUids: [here] })));

@@ -75,7 +75,7 @@ export const deliveries = router()
       // A notification endpoint carries alerts, which only the admin sees: to any other token it is no webhook.
       const seen = named && (named.kind === "webhook" || hasScope(c.get("principal"), "admin"));
       if (!seen || (await grantedWebhooks(c.env.DB, c.get("principal"), [named])).length === 0) {
-        throw new AppError("not_found", `No webhook "${b.webhookUid.slice(0, 80)}".`);
+        throw new AppError("not_found", `No webhook "${b.webhookUid.slice(0, 80)}" (deleted, or not one this token may see).`);
       }
     }
     const filter = { status: b.status, webhookUid: b.webhookUid, since: b.since === undefined ? undefined : msAtOrAfter(b.since) };
