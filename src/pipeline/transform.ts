@@ -95,7 +95,7 @@ export function compileTransform(
   expr: string | null,
   headers: Record<string, string> = {},
 ): { ok: true; transform: CompiledTransform } | { ok: false; issues: TransformIssue[] } {
-  const issues: TransformIssue[] = expr === null ? [] : [...checkExpression("transform", expr)];
+  const issues: TransformIssue[] = expr === null ? [] : [...checkExpression("transform", expr).issues];
   const names = Object.keys(headers);
   if (names.length > TRANSFORM_LIMITS.headers) {
     issues.push({ path: "transformHeaders", message: `at most ${TRANSFORM_LIMITS.headers} headers` });
@@ -109,9 +109,9 @@ export function compileTransform(
     else if (UNSENDABLE_HEADER.test(lower)) issues.push({ path, message: `${lower} is a header a Worker's request cannot send as given (hop-by-hop, or set by Cloudflare)` });
     else if (Object.hasOwn(compiledHeaders, lower)) issues.push({ path, message: `${lower} is given twice` });
     const source = headers[name] ?? "";
-    const problems = checkExpression(path, source);
-    issues.push(...problems);
-    const padded = problems.length === 0 ? paddedEnds(source) : null;
+    const checked = checkExpression(path, source);
+    issues.push(...checked.issues);
+    const padded = checked.issues.length === 0 && checked.ast !== null ? paddedEnds(checked.ast) : null;
     if (padded) {
       issues.push({ path, message: `${lower}'s value ${padded} white space, which HTTP drops from around a header's value (it would be sent without it): remove it` });
     }
@@ -137,18 +137,12 @@ function trimHeaderSpace(value: string): string {
 }
 
 /**
- * Whether every value of a header's expression starts or ends with white space: a string
+ * Whether every value of a header's expression (its parsed tree) starts or ends with white space: a string
  * literal, or a concatenation (`&`) that begins or ends with one, does. Checked when an expression
  * is written (compileTransform); delivery runs the stored one without it, so one stored before the
  * check keeps delivering (its values trimmed, as fetch would send them).
  */
-function paddedEnds(source: string): string | null {
-  let ast: unknown;
-  try {
-    ast = parse(source).ast();
-  } catch {
-    return null;
-  }
+function paddedEnds(ast: unknown): string | null {
   const end = (node: unknown, side: "lhs" | "rhs"): string | null => {
     while (isIndexable(node) && node.type === "binary" && node.value === "&") node = node[side];
     return isIndexable(node) && node.type === "string" && typeof node.value === "string" ? node.value : null;
@@ -255,23 +249,26 @@ function parse(source: string, RegexEngine: new (source: RegExp) => LinearRegExp
   }
 }
 
-function checkExpression(path: string, source: string): TransformIssue[] {
-  if (source.trim() === "") return [{ path, message: "the expression is empty" }];
+/** What is wrong with an expression as written, and its parsed tree (null when it does not parse within the bounds), for the checks that read it. */
+function checkExpression(path: string, source: string): { issues: TransformIssue[]; ast: unknown } {
+  const refused = (issue: TransformIssue) => ({ issues: [issue], ast: null });
+  if (source.trim() === "") return refused({ path, message: "the expression is empty" });
   if (source.length > TRANSFORM_LIMITS.expressionChars) {
-    return [{ path, message: `the expression is ${source.length} characters; the limit is ${TRANSFORM_LIMITS.expressionChars}` }];
+    return refused({ path, message: `the expression is ${source.length} characters; the limit is ${TRANSFORM_LIMITS.expressionChars}` });
   }
   let evaluator: Evaluator;
   try {
     evaluator = parse(source);
   } catch (e) {
-    if (e instanceof BoundExceeded) return [{ path, message: e.message }];
+    if (e instanceof BoundExceeded) return refused({ path, message: e.message });
     const err = jsonataError(e);
-    return [{ path, message: `${err.message} (at position ${err.position ?? 0})`, position: err.position ?? 0 }];
+    return refused({ path, message: `${err.message} (at position ${err.position ?? 0})`, position: err.position ?? 0 });
   }
-  const tree = walk(evaluator.ast());
+  const ast = evaluator.ast();
+  const tree = walk(ast);
   // Checked on the saved expression only: one stored before the limit runs as it did, its
   // evaluator's call depth bounding it.
-  if (tree.depth > TRANSFORM_LIMITS.nesting) return [{ path, message: TOO_DEEP }];
+  if (tree.depth > TRANSFORM_LIMITS.nesting) return refused({ path, message: TOO_DEEP });
   // JSONata compiles /…/ literals with RegExp; check now that RE2 can run them.
   const issues: TransformIssue[] = [];
   for (const node of tree.regexes) {
@@ -286,7 +283,7 @@ function checkExpression(path: string, source: string): TransformIssue[] {
       });
     }
   }
-  return issues;
+  return { issues, ast };
 }
 
 /**
