@@ -259,8 +259,10 @@ export async function seedVolume(db: D1Database, opts: SeedOptions): Promise<See
 
   const hooks = seedWebhooks(rand, from - 1, orgs[0]!);
   // The first chunk makes them, those it has not made already: npm run seed runs a failed chunk again.
-  const made = new Set(offset === 0 ? (await allWebhooks(db)).map((w) => w.uid) : []);
-  if (offset === 0) for (const w of hooks) if (!made.has(w.uid)) await insertWebhook(db, w);
+  if (offset === 0) {
+    const made = new Set((await allWebhooks(db)).map((w) => w.uid));
+    for (const w of hooks) if (!made.has(w.uid)) await insertWebhook(db, w);
+  }
   const webhooks = (await allWebhooks(db)).filter((w) => hooks.some((h) => h.uid === w.uid));
   const chunkRand = random((opts.seed ?? 14) * 1_000_003 + offset);
   const byUid = new Map(webhooks.map((w) => [w.uid, w]));
