@@ -150,7 +150,12 @@ async function retryChoice(
   const checks: string[] = [...(walk.kind === "index" ? [] : [`status = ${statusCode(f.status)}`]), withinRetention(horizon)];
   const checkBinds: unknown[] = [];
   if (f.since !== undefined) checks.push(`created_at >= ${Math.trunc(f.since)}`);
-  if (inStatus.some((w) => w.confined)) checks.push(STILL_OWED);
+  // The webhooks were read before the batch: checked again in it, once a webhook (not a row), as the
+  // retry of `ids` is. One deleted since is owed nothing (its deliveries stay as they are); one
+  // confined since, or read confined, has each row checked (STILL_OWED).
+  const walked = inStatus.map((w) => Math.trunc(w.webhook)).join(", ");
+  const existing = (more: string) => `deliveries.webhook IN (SELECT n.id FROM names n CROSS JOIN webhooks w ON w.uid = n.name WHERE n.id IN (${walked})${more})`;
+  checks.push(`(${existing(" AND w.grant_organization_uid IS NULL")} OR (${existing("")} AND ${STILL_OWED}))`);
   if (f.access) {
     const seen = eventAccessSql(f.access, "ev");
     checks.push(`EXISTS (SELECT 1 FROM events ev WHERE ev.seq = deliveries.event AND ${seen.sql})`);

@@ -373,3 +373,51 @@ describe("an attempt in flight when its webhook is deleted", () => {
     expect(await kept(env.DB)).toEqual(await recounted(env.DB));
   });
 });
+
+describe("a bulk retry when the webhook it walks is deleted between its read of the webhooks and its write", () => {
+  it.each([
+    { status: "failed", behaviour: "fail", hook: { maxAttempts: 1 }, letters: 1 },
+    { status: "succeeded", behaviour: "ok", hook: {}, letters: 0 },
+  ])("leaves its $status deliveries as they were: nothing owed to a deleted webhook, no dead letter closed", async ({ status, behaviour, hook, letters }) => {
+    // The retry's write waits for the delete: the webhook was read as existing, it is gone at the write.
+    const r = racing((statements) => statements.some((s) => s.sql.startsWith("UPDATE dead_letters SET replayed_at")));
+    const { webhook: w, event } = await r.other.webhookOn(behaviour, hook);
+    const eventId = await r.other.ingest(event());
+    await r.other.deliver();
+    expect(await states(w.uid)).toEqual([[status, 1]]);
+    expect(await openDeadLetters(r.other, eventId)).toHaveLength(letters);
+    r.before(() => r.other.api("DELETE", `/v1/webhooks/${w.uid}`));
+    const retried = await r.p.api("POST", "/v1/deliveries/retry", { status, webhookUid: w.uid });
+    expect(r.ran()).toBe(true);
+    expect(retried.status).toBe(202);
+    expect(retried.json).toMatchObject({ count: 0 });
+    expect(await states(w.uid)).toEqual([[status, 1]]);
+    expect(await openDeadLetters(r.other, eventId)).toHaveLength(letters);
+    expect(await kept(env.DB)).toEqual(await recounted(env.DB));
+  });
+});
+
+describe("a bulk retry when the webhook it walks is confined to another organization between its read of the webhooks and its write", () => {
+  it("sends nothing of the events outside that organization to it again", async () => {
+    const r = racing((statements) => statements.some((s) => s.sql.startsWith("UPDATE dead_letters SET replayed_at")));
+    const key = uniqueKey();
+    const [org, loc] = [`org-${key}`, `loc-${key}`];
+    const w = await r.other.createWebhook({ url: `https://downstream.test/fail/${key}`, eventTypes: ["*"], locationUid: loc, maxAttempts: 1 });
+    await r.other.ingest(podiumBody({ organizationUid: `other-${org}`, locationUid: `elsewhere-${key}` })); // the other organization, known
+    const eventId = await r.other.ingest(podiumBody({ organizationUid: org, locationUid: loc }));
+    await r.other.deliver();
+    expect(await states(w.uid)).toEqual([["failed", 1]]);
+    // Confined meanwhile (a token of another organization's grant changed it), as updateWebhook writes it; nothing was owed to expire.
+    r.before(() =>
+      env.DB.prepare("UPDATE webhooks SET grant_organization_uid = ?, updated_at = updated_at + 1 WHERE uid = ?").bind(`other-${org}`, w.uid).run(),
+    );
+    const retried = await r.p.api("POST", "/v1/deliveries/retry", { status: "failed", webhookUid: w.uid });
+    expect(r.ran()).toBe(true);
+    expect(retried.json).toMatchObject({ count: 0 });
+    await r.p.deliver();
+    expect(await received(key)).toHaveLength(1);
+    expect(await states(w.uid)).toEqual([["failed", 1]]);
+    expect(await openDeadLetters(r.other, eventId)).toHaveLength(1);
+    expect(await kept(env.DB)).toEqual(await recounted(env.DB));
+  });
+});
