@@ -103,10 +103,11 @@ export function grantedWebhookUidsSql(access: Access): Sql {
  * A SQL condition on a `webhooks` row `w` and an `events` row `e`: a webhook confined to an
  * organization (grant_organization_uid) is owed only the events naming it, as
  * confinementAllows (domain/access.ts) says. Checked in the write itself wherever a webhook read earlier may have
- * been confined since (deliveries made, retried).
+ * been confined since (deliveries made, retried). True or false, never NULL (an event naming no
+ * organization): its negation (a retry's STILL_OWED) must not let such an event through.
  */
 export const confinementAllowsSql = (w: string, e: string) =>
-  `(${w}.grant_organization_uid IS NULL OR ${e}.organization = ${nameIdSql(`${w}.grant_organization_uid`)})`;
+  `(${w}.grant_organization_uid IS NULL OR COALESCE(${e}.organization = ${nameIdSql(`${w}.grant_organization_uid`)}, 0))`;
 
 /** SQL for the names.id of the webhooks within `access`'s grant (grantedWebhookUidsSql's, each looked up by name). */
 export function grantedWebhookIdsSql(access: Access): Sql {

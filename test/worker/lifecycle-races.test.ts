@@ -421,3 +421,28 @@ describe("a bulk retry when the webhook it walks is confined to another organiza
     expect(await kept(env.DB)).toEqual(await recounted(env.DB));
   });
 });
+
+describe("a webhook confined to an organization", () => {
+  it("is sent none of the events without an organization it failed before, by a bulk retry as by a retry of one", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const loc = `loc-${key}`;
+    const w = await p.createWebhook({ url: `https://downstream.test/fail/${key}`, eventTypes: ["*"], locationUid: loc, maxAttempts: 1 });
+    const body = JSON.parse(podiumBody({ locationUid: loc }));
+    delete body.data.location.organizationUid;
+    const eventId = await p.ingest(JSON.stringify(body));
+    expect((await p.api("GET", `/v1/events/${eventId}`)).json.organizationUid).toBeNull();
+    await p.deliver();
+    expect(await states(w.uid)).toEqual([["failed", 1]]);
+    const org = `org-${key}`;
+    await p.ingest(podiumBody({ organizationUid: org, locationUid: `elsewhere-${key}` })); // known
+    // Confined since (a token of that organization's grant changed it), as updateWebhook writes it.
+    await env.DB.prepare("UPDATE webhooks SET grant_organization_uid = ?, updated_at = updated_at + 1 WHERE uid = ?").bind(org, w.uid).run();
+    const [delivery] = await webhookDeliveryRows(w.uid);
+    expect((await p.api("POST", `/v1/deliveries/${delivery!.id}/retry`)).status).toBe(409);
+    expect((await p.api("POST", "/v1/deliveries/retry", { status: "failed", webhookUid: w.uid })).json).toMatchObject({ count: 0 });
+    await p.deliver();
+    expect(await received(key)).toHaveLength(1);
+    expect(await states(w.uid)).toEqual([["failed", 1]]);
+  });
+});
