@@ -12,8 +12,11 @@ import { apiIdSql, nameIdSql } from "./names";
 import { packedRowsSql, seqsOf, type PackedRow } from "./packed";
 import { from, owedAnew, statusCode } from "./transitions";
 
-/** The names.id of the webhooks that exist (not deleted). */
-const EXISTING_WEBHOOKS = "SELECT n.id FROM webhooks w JOIN names n ON n.name = w.uid";
+/**
+ * On a `deliveries` row: its webhook exists (not deleted). Looked up by the row's own webhook: an IN
+ * over every webhook would read them all (twice a webhook, in each statement of a retry).
+ */
+const WEBHOOK_EXISTS = "EXISTS (SELECT 1 FROM names n CROSS JOIN webhooks w ON w.uid = n.name WHERE n.id = deliveries.webhook)";
 
 /** On a `deliveries` row: its event was received at or after ?horizon (its receipt kept while owed, else its event's). */
 const withinRetention = (horizon: number) =>
@@ -137,7 +140,7 @@ async function retryChoice(
 ): Promise<{ sql: string; binds: unknown[]; walkEnd: { sql: string; binds: unknown[] } | null; end: RetryPosition | null }> {
   if ("ids" in f) {
     return {
-      sql: `seq IN (SELECT seq FROM deliveries WHERE ${from("retry")} AND webhook IN (${EXISTING_WEBHOOKS})
+      sql: `seq IN (SELECT seq FROM deliveries WHERE ${from("retry")} AND ${WEBHOOK_EXISTS}
         AND id IN (SELECT ${dlvKey("value")} FROM json_each(?)) AND ${STILL_OWED} AND ${withinRetention(horizon)} LIMIT ?)`,
       binds: [JSON.stringify(f.ids), page.limit],
       walkEnd: null,

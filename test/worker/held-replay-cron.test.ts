@@ -300,6 +300,23 @@ describe("replay and retry", () => {
     expect((await webhookDeliveryRows(theirs.webhook.uid)).every((r) => r.status === "failed")).toBe(true);
   });
 
+  it("reads as much to retry one delivery however many webhooks there are: its own webhook's row, not each", async () => {
+    const { p, event, webhook } = await scoped("ok");
+    await failedDeliveries(await p.ingest(event()), webhook.uid, 1);
+    const meter = meteredD1(env.DB);
+    const readFor = async () => {
+      await failPending(webhook.uid);
+      const failed = (await webhookDeliveryRows(webhook.uid)).filter((d) => d.status === "failed");
+      meter.reset();
+      const page = await retryDeliveries(meter.db, { ids: [failed[0]!.id] }, { limit: 1 }, 0);
+      expect(page.pending).toHaveLength(1);
+      return meter.usage.rowsRead;
+    };
+    const few = await readFor();
+    for (let i = 0; i < 50; i++) await p.createWebhook({ url: `https://downstream.test/ok/${uniqueKey()}`, eventTypes: ["*"], organizationUid: `org-${uniqueKey()}` });
+    expect((await readFor()) - few).toBeLessThan(20);
+  });
+
   it("accepts a retry of a held delivery (202) and keeps it held: it goes out when its webhook is enabled", async () => {
     const { p, event, webhook } = await scoped("ok", { disabled: true });
     const id = await p.ingest(event());
