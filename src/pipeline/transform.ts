@@ -77,6 +77,14 @@ export const TRANSFORM_LIMITS = {
   regexWorkPerStep: 1000,
   /** Instructions of a regular expression compiled per step (compiling one of 700,000 took 0.3 s). */
   regexInstructionsPerStep: 20,
+  /**
+   * Values compared per step: an object's keys and an array's items, at every depth, of what `=`
+   * and `!=` compare (JSONata lists and sorts an object's keys to compare it: one comparison of a
+   * 20,000-key object took 16 ms), and of what `$distinct` compares with each item it keeps.
+   */
+  comparedValuesPerStep: 2,
+  /** Keys of the objects `$merge`, `$keys` and `$spread` go through, per step (merging a 20,000-key object took 10 ms). */
+  keysPerStep: 2,
 } as const;
 
 /** Names the delivery layer sets, or that describe the body or connection. */
@@ -287,11 +295,13 @@ function checkExpression(path: string, source: string): { issues: TransformIssue
 }
 
 /**
- * An AST's depth in nodes (what the evaluator recurses on) and its regular expressions in order,
- * walked with a stack of its own (a recursive walk overflowed on deep ASTs).
+ * An AST's depth in nodes (what the evaluator recurses on), its regular expressions in order, and
+ * the operands of its `=` and `!=` (whose values are charged as compared), walked with a stack of
+ * its own (a recursive walk overflowed on deep ASTs).
  */
-function walk(root: unknown): { depth: number; regexes: { value: RegExp; position?: number }[] } {
+function walk(root: unknown): { depth: number; regexes: { value: RegExp; position?: number }[]; compared: Set<unknown> } {
   const regexes: { value: RegExp; position?: number }[] = [];
+  const compared = new Set<unknown>();
   const seen = new Set<object>();
   let depth = 0;
   const pending: [unknown, number][] = [[root, 0]];
@@ -304,10 +314,14 @@ function walk(root: unknown): { depth: number; regexes: { value: RegExp; positio
     if ("type" in node && node.type === "regex" && "value" in node && node.value instanceof RegExp) {
       regexes.push({ value: node.value, position: "position" in node && typeof node.position === "number" ? node.position : undefined });
     }
+    if (node.type === "binary" && (node.value === "=" || node.value === "!=")) {
+      compared.add(node.lhs);
+      compared.add(node.rhs);
+    }
     // Children in reverse, so that they come off the stack in order (issues are reported as written).
     for (const child of Object.values(node).reverse()) pending.push([child, level]);
   }
-  return { depth, regexes };
+  return { depth, regexes, compared };
 }
 
 class BoundExceeded extends Error {}
@@ -340,16 +354,20 @@ async function evaluate(
     });
     // A fresh evaluator per run: the step counter above is this run's alone.
     const evaluator = parse(source, engine);
+    const { compared } = walk(evaluator.ast());
     evaluator.assign(ENTRY, () => charge(1));
     // Every value an expression gives is also what the next one works on: a built-in's work grows
     // with its arguments and its result (upper-casing a megabyte, printing an array of 100,000),
     // and each of those was the result of an expression. So a long string or array costs steps
     // by its size, wherever it flows, and no built-in repeated over big values escapes the bound.
-    evaluator.assign(EXIT, (_expr: unknown, _input: unknown, _env: unknown, result: unknown) => {
+    evaluator.assign(EXIT, (expr: unknown, _input: unknown, _env: unknown, result: unknown) => {
       if (typeof result === "string") {
         if (result.length > TRANSFORM_LIMITS.stringChars) throw new BoundExceeded(`stopped: a string grew over ${TRANSFORM_LIMITS.stringChars} characters`);
         charge(Math.floor(result.length / TRANSFORM_LIMITS.charsPerStep));
       } else if (Array.isArray(result)) charge(Math.floor(result.length / TRANSFORM_LIMITS.itemsPerStep));
+      // An operand of `=` or `!=` costs what comparing it may go through: a reference to an object
+      // is one step, and comparing it with an equal copy walks (and sorts) all of it.
+      if (compared.has(expr)) chargeValues(result, 1 / TRANSFORM_LIMITS.comparedValuesPerStep, charge);
     });
     await boundBuiltins(evaluator, charge);
     return { ok: true, value: await evaluator.evaluate(input) };
@@ -372,7 +390,7 @@ function implementationOf(v: unknown): (self: unknown, args: unknown[]) => unkno
 }
 
 type Builtin = (self: unknown, args: unknown[]) => unknown;
-let builtins: Promise<{ pad: Builtin; distinct: Builtin; sort: Builtin; string: Builtin }> | null = null;
+let builtins: Promise<{ pad: Builtin; distinct: Builtin; sort: Builtin; string: Builtin; merge: Builtin; keys: Builtin; spread: Builtin }> | null = null;
 
 /**
  * The built-ins whose work one step does not bound, each in front of its own bound and
@@ -386,8 +404,11 @@ async function boundBuiltins(evaluator: Evaluator, charge: (steps: number) => vo
     distinct: implementationOf(await JSONATA.parse("$distinct").evaluate({})),
     sort: implementationOf(await JSONATA.parse("$sort").evaluate({})),
     string: implementationOf(await JSONATA.parse("$string").evaluate({})),
+    merge: implementationOf(await JSONATA.parse("$merge").evaluate({})),
+    keys: implementationOf(await JSONATA.parse("$keys").evaluate({})),
+    spread: implementationOf(await JSONATA.parse("$spread").evaluate({})),
   }))();
-  const { pad, distinct, sort, string } = await builtins;
+  const { pad, distinct, sort, string, merge, keys, spread } = await builtins;
   // Plain functions, not arrows: JSONata calls a built-in with its own `this` (its focus).
   evaluator.registerFunction(
     "pad",
@@ -412,6 +433,9 @@ async function boundBuiltins(evaluator: Evaluator, charge: (steps: number) => vo
           throw new BoundExceeded(`stopped: $distinct of ${items.length} items is over ${TRANSFORM_LIMITS.distinctItems}`);
         }
         charge(Math.ceil((items.length * items.length) / 1000));
+        // Each item may be compared with every one kept, and comparing objects or arrays goes
+        // through all their values (5,000 objects of 8 keys took 11 s, charged as 5,000 numbers).
+        for (const item of items) chargeValues(item, items.length / TRANSFORM_LIMITS.comparedValuesPerStep, charge);
       }
       return distinct(this, args);
     },
@@ -437,6 +461,22 @@ async function boundBuiltins(evaluator: Evaluator, charge: (steps: number) => vo
     },
     "<af?:a>",
   );
+  // These go through every key of the objects they are given, and an object costs nothing by its
+  // size as it flows (a string or an array does): a thousand merges of a 20,000-key body took 10 s.
+  for (const [name, builtin, signature] of [
+    ["merge", merge, "<a<o>:o>"],
+    ["keys", keys, "<x-:a<s>>"],
+    ["spread", spread, "<x-:a<o>>"],
+  ] as const) {
+    evaluator.registerFunction(
+      name,
+      function (this: unknown, ...args: unknown[]) {
+        chargeKeys(args[0], charge);
+        return builtin(this, args);
+      },
+      signature,
+    );
+  }
   // The transform operator (`$ ~> |path|update|`) copies its whole input with `$clone`, which
   // JSONata does through the JSON text of it: an object costs nothing by its size otherwise, and a
   // body copied once per item of its own array took seconds and ran out of memory. As JSONata's
@@ -464,6 +504,43 @@ async function boundBuiltins(evaluator: Evaluator, charge: (steps: number) => vo
     },
     "<x-b?:s>",
   );
+}
+
+/**
+ * Charges `perValue` steps for each value in `value` at every depth (an object's keys, an array's
+ * items) as it counts them, so the count stops where the steps run out. A function's insides are
+ * not a value.
+ */
+function chargeValues(value: unknown, perValue: number, charge: (steps: number) => void): void {
+  let owed = 0;
+  const pending = [value];
+  while (pending.length > 0) {
+    const v = pending.pop();
+    if (!isIndexable(v) || isFunction(v)) continue;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) {
+      owed += perValue;
+      if (owed >= 1) {
+        charge(Math.floor(owed));
+        owed %= 1;
+      }
+      pending.push(child);
+    }
+  }
+}
+
+/** Charges the keys of the objects in `value` (it, or the items of an array, of arrays in it too), as `$merge`, `$keys` and `$spread` go through them. */
+function chargeKeys(value: unknown, charge: (steps: number) => void): void {
+  let owed = 0;
+  const pending = [value];
+  while (pending.length > 0) {
+    const v = pending.pop();
+    if (Array.isArray(v)) pending.push(...v);
+    else if (isIndexable(v) && !isFunction(v)) {
+      owed += Object.keys(v).length / TRANSFORM_LIMITS.keysPerStep;
+      charge(Math.floor(owed));
+      owed %= 1;
+    }
+  }
 }
 
 /**

@@ -295,6 +295,46 @@ describe("bounds", () => {
     );
   });
 
+  it("charges what = and != compare by its values at every depth: a copy of an object compared with it walks and sorts all of it", async () => {
+    const stopped = `transform: stopped after ${TRANSFORM_LIMITS.steps} evaluation steps (an endless or too costly expression)`;
+    const d = Object.fromEntries(Array.from({ length: 2000 }, (_, i) => [`k${i}`, i]));
+    const body = JSON.stringify({ d });
+    // Each side is 2,001 values (the body, its one key, d's 2,000): comparing a copy with it costs
+    // 2,001 steps. It was about five, however big: thirty comparisons ran on, and so would thousands.
+    const perComparison = Math.ceil((2 * 2001) / TRANSFORM_LIMITS.comparedValuesPerStep);
+    expect((await failure(`($c := $clone($); [1..30].($c = $$))`, body)).reason).toBe(stopped);
+    expect((await failure(`($c := $clone($); [1..30].($c != $$))`, body)).reason).toBe(stopped);
+    expect(30 * perComparison).toBeGreaterThan(TRANSFORM_LIMITS.steps);
+    // A few comparisons of it run, with JSONata's answers; comparing values that are not objects or arrays costs nothing more.
+    expect((await transformed(`($c := $clone($); {"same": $c = $, "differ": $c != $, "other": d = {"k0": 0}, "n": $count([1..1000][$ = 5])})`, body)).body).toEqual({
+      same: true,
+      differ: false,
+      other: false,
+      n: 1,
+    });
+  });
+
+  it("charges $distinct by the values it compares, and $merge, $keys and $spread by the keys they go through", async () => {
+    const stopped = `transform: stopped after ${TRANSFORM_LIMITS.steps} evaluation steps (an endless or too costly expression)`;
+    // 1,000 distinct objects: each compared with every one kept, 4 values at a time. They cost 1,000 steps, as numbers do.
+    const objects = JSON.stringify({ a: Array.from({ length: 1000 }, (_, i) => ({ a: 0, b: 0, c: 0, n: i })) });
+    expect((await failure(`$count($distinct(a))`, objects)).reason).toBe(stopped);
+    expect((await transformed(`{"n": $count($distinct(a.n)), "d": $distinct(a[n < 2].{"a": a})}`, objects)).body).toEqual({ n: 1000, d: { a: 0 } });
+    // A body of 2,000 keys: each call over it costs its keys (it was one step, however wide).
+    const wide = JSON.stringify(Object.fromEntries(Array.from({ length: 2000 }, (_, i) => [`k${i}`, i])));
+    const keys = Math.ceil(2000 / TRANSFORM_LIMITS.keysPerStep);
+    for (const call of [`$merge([$$, $$])`, `$keys($$)`, `$spread($$)`]) {
+      expect((await failure(`$count([1..60].(${call}))`, wide)).reason).toBe(stopped);
+    }
+    expect((await failure(`$keys($)`, wide, { maxSteps: keys })).reason).toMatch(/stopped after/);
+    expect((await failure(`$merge([$, $])`, wide, { maxSteps: 2 * keys })).reason).toMatch(/stopped after/);
+    // Once over it runs, as JSONata's does.
+    expect((await transformed(`{"n": $count($keys($merge([$, {"extra": 1}]))), "s": $spread({"a": 1, "b": 2})}`, wide)).body).toEqual({
+      n: 2001,
+      s: [{ a: 1 }, { b: 2 }],
+    });
+  });
+
   it("sorts by value in n log n, charged to the steps by its comparisons, with JSONata's order and errors", async () => {
     const n = 5000;
     const comparisons = Math.ceil((n * Math.log2(n)) / TRANSFORM_LIMITS.sortComparisonsPerStep);
