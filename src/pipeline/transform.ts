@@ -369,7 +369,7 @@ async function evaluate(
       // is one step, and comparing it with an equal copy walks (and sorts) all of it.
       if (compared.has(expr)) chargeValues(result, 1 / TRANSFORM_LIMITS.comparedValuesPerStep, charge);
     });
-    await boundBuiltins(evaluator, charge);
+    await boundBuiltins(evaluator, charge, engine);
     return { ok: true, value: await evaluator.evaluate(input) };
   } catch (e) {
     if (e instanceof BoundExceeded) return { ok: false, ...quoting(e.message) };
@@ -390,7 +390,16 @@ function implementationOf(v: unknown): (self: unknown, args: unknown[]) => unkno
 }
 
 type Builtin = (self: unknown, args: unknown[]) => unknown;
-let builtins: Promise<{ pad: Builtin; distinct: Builtin; sort: Builtin; string: Builtin; merge: Builtin; keys: Builtin; spread: Builtin }> | null = null;
+let builtins: Promise<{
+  pad: Builtin;
+  distinct: Builtin;
+  sort: Builtin;
+  string: Builtin;
+  merge: Builtin;
+  keys: Builtin;
+  spread: Builtin;
+  toMillis: Builtin;
+}> | null = null;
 
 /**
  * The built-ins whose work one step does not bound, each in front of its own bound and
@@ -398,7 +407,7 @@ let builtins: Promise<{ pad: Builtin; distinct: Builtin; sort: Builtin; string: 
  * (however wide) before the string bound sees it, and `$distinct` compares every item with
  * every other (100,000 items took 13 s).
  */
-async function boundBuiltins(evaluator: Evaluator, charge: (steps: number) => void): Promise<void> {
+async function boundBuiltins(evaluator: Evaluator, charge: (steps: number) => void, Engine: new (source: RegExp) => LinearRegExp): Promise<void> {
   builtins ??= (async () => ({
     pad: implementationOf(await JSONATA.parse("$pad").evaluate({})),
     distinct: implementationOf(await JSONATA.parse("$distinct").evaluate({})),
@@ -407,8 +416,9 @@ async function boundBuiltins(evaluator: Evaluator, charge: (steps: number) => vo
     merge: implementationOf(await JSONATA.parse("$merge").evaluate({})),
     keys: implementationOf(await JSONATA.parse("$keys").evaluate({})),
     spread: implementationOf(await JSONATA.parse("$spread").evaluate({})),
+    toMillis: implementationOf(await JSONATA.parse("$toMillis").evaluate({})),
   }))();
-  const { pad, distinct, sort, string, merge, keys, spread } = await builtins;
+  const { pad, distinct, sort, string, merge, keys, spread, toMillis } = await builtins;
   // Plain functions, not arrows: JSONata calls a built-in with its own `this` (its focus).
   evaluator.registerFunction(
     "pad",
@@ -477,6 +487,26 @@ async function boundBuiltins(evaluator: Evaluator, charge: (steps: number) => vo
       signature,
     );
   }
+  // `$toMillis` with a picture matches the timestamp with a RegExp it builds from the picture, which
+  // backtracks: `[Y]1[M]1[D]` over 4,000 digits took 28 s in one call, five such parts over 200 took
+  // 34 s. JSONata builds and runs it within this synchronous call, so for the call the RegExp
+  // constructor gives this run's RE2 engine (linear, and charged as a regular expression literal is).
+  evaluator.registerFunction(
+    "toMillis",
+    function (this: unknown, ...args: unknown[]) {
+      if (args[1] === undefined) return toMillis(this, args);
+      const native = globalThis.RegExp;
+      globalThis.RegExp = function (source: string, flags?: string) {
+        return new Engine(new native(source, flags));
+      } as unknown as RegExpConstructor;
+      try {
+        return toMillis(this, args);
+      } finally {
+        globalThis.RegExp = native;
+      }
+    },
+    "<s-s?:n>",
+  );
   // The transform operator (`$ ~> |path|update|`) copies its whole input with `$clone`, which
   // JSONata does through the JSON text of it: an object costs nothing by its size otherwise, and a
   // body copied once per item of its own array took seconds and ran out of memory. As JSONata's

@@ -335,6 +335,33 @@ describe("bounds", () => {
     });
   });
 
+  it("$toMillis matches a picture on RE2, charged as a regular expression, with JSONata's answers", async () => {
+    // JSONata's own RegExp for "[Y]1[M]1[D]" backtracks over a run of digits that does not match:
+    // 4,000 of them took 28 s in one call, which was one step. On RE2 the match is linear and its
+    // work counts in the steps (the characters times the pattern's size: 304 times about 3,000
+    // here), so a match that could take more than the steps left is not started.
+    const dashes = `$toMillis("2024" & $pad("", 300, "-"), "[Y0001]" & $pad("", 3000, "-"))`;
+    expect((await failure(dashes, "{}", { maxSteps: 400 })).reason).toMatch(/^transform: stopped: a regular expression's match could take more than the evaluation steps left/);
+    expect((await failure(`$toMillis($pad("", 40, "1") & "x", "[Y]1[M]1[D]1[H]1[m]")`, "{}")).reason).toBe("transform: the expression produced nothing for this event");
+    // The same answers as JSONata's own, for pictures of digits, names and words, and without a picture.
+    const cases = [
+      `$toMillis("2024-03-05", "[Y0001]-[M01]-[D01]")`,
+      `$toMillis("2024-03-05", "[Y]-[M]-[D]")`,
+      `$toMillis("20240305", "[Y0001][M01][D01]")`,
+      `$toMillis("5 March 2024 13:04", "[D1] [MNn] [Y0001] [H01]:[m01]")`,
+      `$toMillis("twenty-first of March 2024", "[Dw] of [MNn] [Y0001]")`,
+      `$toMillis("2024-03-05T01:02:03Z")`,
+      `$toMillis("x", "[Y0001]")`,
+    ];
+    for (const expr of cases) {
+      const own = await jsonata(`{"t": ${expr}}`).evaluate({});
+      expect((await transformed(`{"t": ${expr}}`, "{}")).body, expr).toEqual(own);
+    }
+    expect((await transformed(`{"t": $toMillis("5 March 2024", "[D1] [MNn] [Y0001]")}`, "{}")).body).toEqual({ t: Date.UTC(2024, 2, 5) });
+    // Outside the call the RegExp constructor is the runtime's own.
+    expect(new RegExp("a+").test("caab")).toBe(true);
+  });
+
   it("sorts by value in n log n, charged to the steps by its comparisons, with JSONata's order and errors", async () => {
     const n = 5000;
     const comparisons = Math.ceil((n * Math.log2(n)) / TRANSFORM_LIMITS.sortComparisonsPerStep);
