@@ -85,6 +85,12 @@ export const TRANSFORM_LIMITS = {
   comparedValuesPerStep: 2,
   /** Keys of the objects `$merge`, `$keys` and `$spread` go through, per step (merging a 20,000-key object took 10 ms). */
   keysPerStep: 2,
+  /**
+   * Characters of a picture (`$fromMillis`, `$toMillis`, `$now`, `$formatNumber`, `$formatInteger`,
+   * `$parseInteger`) per step: each call reads its picture through, about a microsecond a character
+   * (a hundred calls with one of 200,000 took 12 s, charged as the string it is).
+   */
+  pictureCharsPerStep: 2,
 } as const;
 
 /** Names the delivery layer sets, or that describe the body or connection. */
@@ -399,6 +405,11 @@ let builtins: Promise<{
   keys: Builtin;
   spread: Builtin;
   toMillis: Builtin;
+  fromMillis: Builtin;
+  now: Builtin;
+  formatNumber: Builtin;
+  formatInteger: Builtin;
+  parseInteger: Builtin;
 }> | null = null;
 
 /**
@@ -417,8 +428,16 @@ async function boundBuiltins(evaluator: Evaluator, charge: (steps: number) => vo
     keys: implementationOf(await JSONATA.parse("$keys").evaluate({})),
     spread: implementationOf(await JSONATA.parse("$spread").evaluate({})),
     toMillis: implementationOf(await JSONATA.parse("$toMillis").evaluate({})),
+    fromMillis: implementationOf(await JSONATA.parse("$fromMillis").evaluate({})),
+    now: implementationOf(await JSONATA.parse("$now").evaluate({})),
+    formatNumber: implementationOf(await JSONATA.parse("$formatNumber").evaluate({})),
+    formatInteger: implementationOf(await JSONATA.parse("$formatInteger").evaluate({})),
+    parseInteger: implementationOf(await JSONATA.parse("$parseInteger").evaluate({})),
   }))();
-  const { pad, distinct, sort, string, merge, keys, spread, toMillis } = await builtins;
+  const { pad, distinct, sort, string, merge, keys, spread, toMillis, fromMillis, now, formatNumber, formatInteger, parseInteger } = await builtins;
+  const chargePicture = (picture: unknown) => {
+    if (typeof picture === "string") charge(Math.ceil(picture.length / TRANSFORM_LIMITS.pictureCharsPerStep));
+  };
   // Plain functions, not arrows: JSONata calls a built-in with its own `this` (its focus).
   evaluator.registerFunction(
     "pad",
@@ -495,6 +514,7 @@ async function boundBuiltins(evaluator: Evaluator, charge: (steps: number) => vo
     "toMillis",
     function (this: unknown, ...args: unknown[]) {
       if (args[1] === undefined) return toMillis(this, args);
+      chargePicture(args[1]);
       const native = globalThis.RegExp;
       globalThis.RegExp = function (source: string, flags?: string) {
         return new Engine(new native(source, flags));
@@ -507,6 +527,23 @@ async function boundBuiltins(evaluator: Evaluator, charge: (steps: number) => vo
     },
     "<s-s?:n>",
   );
+  // The others that read a picture: each call costs its picture's length.
+  for (const [name, builtin, signature, at] of [
+    ["fromMillis", fromMillis, "<n-s?s?:s>", 1],
+    ["now", now, "<s?s?:s>", 0],
+    ["formatNumber", formatNumber, "<n-so?:s>", 1],
+    ["formatInteger", formatInteger, "<n-s:s>", 1],
+    ["parseInteger", parseInteger, "<s-s:n>", 1],
+  ] as const) {
+    evaluator.registerFunction(
+      name,
+      function (this: unknown, ...args: unknown[]) {
+        chargePicture(args[at]);
+        return builtin(this, args);
+      },
+      signature,
+    );
+  }
   // The transform operator (`$ ~> |path|update|`) copies its whole input with `$clone`, which
   // JSONata does through the JSON text of it: an object costs nothing by its size otherwise, and a
   // body copied once per item of its own array took seconds and ran out of memory. As JSONata's

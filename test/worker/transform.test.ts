@@ -339,9 +339,10 @@ describe("bounds", () => {
     // JSONata's own RegExp for "[Y]1[M]1[D]" backtracks over a run of digits that does not match:
     // 4,000 of them took 28 s in one call, which was one step. On RE2 the match is linear and its
     // work counts in the steps (the characters times the pattern's size: 304 times about 3,000
-    // here), so a match that could take more than the steps left is not started.
+    // here), beyond the picture's own length, so a match that could take more than the steps left is not started.
     const dashes = `$toMillis("2024" & $pad("", 300, "-"), "[Y0001]" & $pad("", 3000, "-"))`;
-    expect((await failure(dashes, "{}", { maxSteps: 400 })).reason).toMatch(/^transform: stopped: a regular expression's match could take more than the evaluation steps left/);
+    const picture = Math.ceil(3007 / TRANSFORM_LIMITS.pictureCharsPerStep);
+    expect((await failure(dashes, "{}", { maxSteps: picture + 400 })).reason).toMatch(/^transform: stopped: a regular expression's match could take more than the evaluation steps left/);
     expect((await failure(`$toMillis($pad("", 40, "1") & "x", "[Y]1[M]1[D]1[H]1[m]")`, "{}")).reason).toBe("transform: the expression produced nothing for this event");
     // The same answers as JSONata's own, for pictures of digits, names and words, and without a picture.
     const cases = [
@@ -360,6 +361,26 @@ describe("bounds", () => {
     expect((await transformed(`{"t": $toMillis("5 March 2024", "[D1] [MNn] [Y0001]")}`, "{}")).body).toEqual({ t: Date.UTC(2024, 2, 5) });
     // Outside the call the RegExp constructor is the runtime's own.
     expect(new RegExp("a+").test("caab")).toBe(true);
+  });
+
+  it("charges a picture by its length at each call: $fromMillis, $now, $formatNumber, $formatInteger, $parseInteger and $toMillis read it through", async () => {
+    // A hundred calls with a picture of 200,000 characters took 12 s, each charged as one string of 200 steps.
+    const picture = `$pad("", 3000, "-")`;
+    const steps = Math.ceil(3000 / TRANSFORM_LIMITS.pictureCharsPerStep);
+    for (const call of [
+      `$fromMillis(0, "[Y]" & ${picture})`,
+      `$now("[Y]" & ${picture})`,
+      `$formatNumber(1, "#" & ${picture} & "0")`,
+      `$formatInteger(1, "#" & ${picture} & "0")`,
+      `$parseInteger("1", "#" & ${picture} & "0")`,
+      `$toMillis("1", "[Y]" & ${picture})`,
+    ]) {
+      expect((await failure(call, "{}", { maxSteps: steps })).reason, call).toMatch(/^transform: stopped after/);
+    }
+    // Ordinary pictures cost a few steps a call, with JSONata's answers.
+    const expr = `{"d": $fromMillis(1700000000000, "[Y0001]-[M01]-[D01]T[H01]:[m01]"), "n": $formatNumber(1234.5, "#,##0.00"), "i": $formatInteger(42, "w"), "p": $parseInteger("forty-two", "w"), "y": $length($now("[Y0001]"))}`;
+    expect((await transformed(expr, "{}")).body).toEqual(await jsonata(expr).evaluate({}));
+    expect((await transformed(`{"n": $count([1..1000].$fromMillis($ * 86400000, "[Y0001]-[M01]-[D01]T[H01]:[m01]:[s01]"))}`, "{}")).body).toEqual({ n: 1000 });
   });
 
   it("sorts by value in n log n, charged to the steps by its comparisons, with JSONata's order and errors", async () => {
