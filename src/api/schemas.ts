@@ -31,6 +31,22 @@ import { msAtOrAfter } from "../domain/time";
 
 export const time = z.string().openapi({ format: "date-time", example: "2026-11-28T17:59:31.123Z" });
 /**
+ * A time a request gives (ISO 8601 with Z or an offset). Said with an example, and, when a space
+ * stands where an offset's sign goes, that a URL query reads a bare + as a space (curl sends it so).
+ */
+const givenTime = (description: string) =>
+  z.iso
+    .datetime({
+      offset: true,
+      error: (iss) =>
+        typeof iss.input === "string" && /\d [0-9]{2}(:?[0-9]{2})?$/.test(iss.input)
+          ? "the offset's + arrived as a space, as a URL query reads a bare +: write it %2B (or use Z)"
+          : "expected an ISO 8601 time with Z or an offset, such as 2026-11-28T00:00:00Z",
+    })
+    .openapi({ description });
+/** Whether since and until are both times to compare (a bad one is said once, by itself). */
+const comparable = (since: string, until: string) => !Number.isNaN(Date.parse(since)) && !Number.isNaN(Date.parse(until));
+/**
  * A whole number of a query, in decimal digits: coerced, `0x10`, `1e2`, ` 5` read as numbers and
  * an empty one as 0, other than what was meant. Digits past a double's range (Infinity) read as
  * the largest double, so what is said of them is the bound.
@@ -203,13 +219,13 @@ export const EventListQuery = strictQuery({
   locationUid: uid.optional(),
   organizationUid: uid.optional(),
   status: z.enum(DELIVERY_STATUSES).optional().openapi({ description: "Events with a delivery in this status." }),
-  since: z.iso.datetime({ offset: true }).optional().openapi({ description: "Events received from this time (included)." }),
-  until: z.iso.datetime({ offset: true }).optional().openapi({ description: "Events received up to this time (excluded)." }),
+  since: givenTime("Events received from this time (included).").optional(),
+  until: givenTime("Events received up to this time (excluded).").optional(),
   limit,
   cursor,
 })
   // As a search and a range replay refuse it: reversed, the list answered an empty page.
-  .refine((q) => q.since === undefined || q.until === undefined || msAtOrAfter(q.until) > msAtOrAfter(q.since), {
+  .refine((q) => q.since === undefined || q.until === undefined || !comparable(q.since, q.until) || msAtOrAfter(q.until) > msAtOrAfter(q.since), {
     message: "until must be later than since",
     path: ["until"],
   });
@@ -219,8 +235,8 @@ export const ReplayAnswer = z.object({ deliveries: z.number().int() }).openapi("
 
 export const RangeReplayBody = z
   .strictObject({
-    since: z.iso.datetime({ offset: true }).openapi({ description: "From this time (included)." }),
-    until: z.iso.datetime({ offset: true }).openapi({ description: "Up to this time (excluded)." }),
+    since: givenTime("From this time (included)."),
+    until: givenTime("Up to this time (excluded)."),
     webhookUid: uid.optional().openapi({ description: "Only to this webhook (else every matching webhook)." }),
     eventType: exactType.optional(),
     dryRun: z.boolean().optional().openapi({ description: "Count what would be replayed; create nothing." }),
@@ -228,7 +244,7 @@ export const RangeReplayBody = z
       description: "The `nextCursor` of the previous call, with the same since, until, webhookUid, eventType and dryRun (another answers 400).",
     }),
   })
-  .refine((b) => msAtOrAfter(b.until) > msAtOrAfter(b.since), { message: "until must be later than since", path: ["until"] })
+  .refine((b) => !comparable(b.since, b.until) || msAtOrAfter(b.until) > msAtOrAfter(b.since), { message: "until must be later than since", path: ["until"] })
   .openapi("RangeReplayRequest");
 export const RangeReplayAnswer = z
   .object({
@@ -559,7 +575,7 @@ export const BulkRetryBody = z
   .strictObject({
     status: z.enum(["pending", "failed", "expired", "succeeded"]),
     webhookUid: uid.optional(),
-    since: z.iso.datetime({ offset: true }).optional().openapi({ description: "Deliveries created from this time (included)." }),
+    since: givenTime("Deliveries created from this time (included).").optional(),
     cursor: cursor.openapi({ description: "The `nextCursor` of the previous call, with the same status, webhookUid and since (another answers 400)." }),
   })
   .openapi("BulkRetryRequest");

@@ -120,6 +120,22 @@ describe("a reversed time range", () => {
   });
 });
 
+describe("a time a list or replay cannot read", () => {
+  it("is named alone, saying what a time looks like, and a URL's bare + in an offset (a space once decoded) is said to be %2B", async () => {
+    // curl "…?since=2026-12-03T13:00:00+02:00": the query decodes the + as a space.
+    const plus = await get("/v1/events?since=2026-12-03T13:00:00+02:00&until=2026-12-03T14:00:00+02:00");
+    expect(plus.status).toBe(400);
+    const issues = (await errorOf(plus)).details?.issues;
+    expect(issues?.map((i) => i.path)).toEqual(["since", "until"]);
+    expect(issues?.[0]?.message).toContain("%2B");
+    const noZone = await get("/v1/events?since=2026-12-03T13:00:00");
+    expect((await errorOf(noZone)).details?.issues).toEqual([{ path: "since", message: expect.stringContaining("Z or an offset") }]);
+    expect((await get("/v1/events?since=2026-12-03T13:00:00%2B02:00&until=2026-12-03T14:00:00%2B02:00")).status).toBe(200);
+    const body = await raw("POST", "/v1/events/replay", JSON.stringify({ since: "2026-12-03T13:00:00", until: "2026-12-03T14:00:00Z", dryRun: true }));
+    expect((await errorOf(body)).details?.issues).toEqual([{ path: "since", message: expect.stringContaining("Z or an offset") }]);
+  });
+});
+
 describe("numbers in a path or query", () => {
   it("takes a dead letter id in decimal digits only, and a 404 names the id as given", async () => {
     const p = pipeline();
