@@ -91,6 +91,20 @@ describe("usage errors", () => {
     expect(sent.stdout).not.toContain("\u202e");
   });
 
+  it("send: --organization for a type whose body names no organization (a review names only its location) is refused, not dropped", async () => {
+    const a = await fakeApi({ routes: { "POST /webhooks/podium": { eventId: "evt_1" } } });
+    const h = cliHome();
+    const refused = await h.edgehook(["send", "--url", a.url, "--secret", "s", "--type", "review.created", "--organization", "org-r"]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("--organization");
+    expect(refused.stderr).not.toMatch(STACK);
+    expect(a.seen).toEqual([]);
+    // Without it, or for a type whose body names its organization, it is sent.
+    expect((await h.edgehook(["send", "--url", a.url, "--secret", "s", "--type", "review.created", "--location", "loc-r"])).code).toBe(0);
+    expect((await h.edgehook(["send", "--url", a.url, "--secret", "s", "--type", "invoice.paid", "--organization", "org-r"])).code).toBe(0);
+    expect(a.seen).toHaveLength(2);
+  });
+
   it("options that would be ignored are refused: an empty update, bulk filters beside an id, a secret beside --webhook", async () => {
     const a = await fakeApi({ listen: (ws) => ws.close(4401, "no") });
     const h = cliHome();

@@ -5,7 +5,7 @@ import { InvalidArgumentError } from "commander";
 import { connection, devVar } from "../config.js";
 import { CliError } from "../errors.js";
 import { printable, printJsonLine } from "../output.js";
-import { PODIUM_OBJECTS, podiumSample } from "../samples/podium.js";
+import { FIXTURE_ORGANIZATION, PODIUM_OBJECTS, podiumSample } from "../samples/podium.js";
 import { count } from "./common.js";
 
 /** --count: a whole number, at least one (none would send nothing and say nothing). @param {string} value */
@@ -21,10 +21,14 @@ function atLeastOne(value) {
  * @param {string} type @param {string} locationUid @param {string} organizationUid @param {string} [eventUid]
  */
 function sampleEvent(type, locationUid, organizationUid, eventUid = randomUUID()) {
+  return podiumSample(JSON.parse(fixtureOf(type)), { type, eventUid, locationUid, organizationUid });
+}
+
+/** The text of the fixture of the type's object (a message's for a type of no Podium object). @param {string} type */
+function fixtureOf(type) {
   const object = type.split(".")[0] ?? "";
   const name = PODIUM_OBJECTS.includes(object) ? object : "message";
-  const fixture = JSON.parse(readFileSync(new URL(`../samples/${name}.json`, import.meta.url), "utf8"));
-  return podiumSample(fixture, { type, eventUid, locationUid, organizationUid });
+  return readFileSync(new URL(`../samples/${name}.json`, import.meta.url), "utf8");
 }
 
 /**
@@ -59,7 +63,16 @@ export function registerSend(program) {
     .option("--config <file>", "config file (env EDGEHOOK_CONFIG)")
     .option("--json", "one JSON line per answer")
     .addHelpText("after", "\nSigns like Podium: podium-signature = hex HMAC-SHA256(secret, `${podium-timestamp}.${body}`).")
-    .action(async (o) => {
+    .action(async (o, cmd) => {
+      // A review names only its location, as Podium's do: a given organization would be dropped
+      // unsaid, and a webhook of that organization would wait for an event that never names it.
+      if (cmd.getOptionValueSource("organization") === "cli" && !fixtureOf(o.type).includes(FIXTURE_ORGANIZATION)) {
+        const object = o.type.split(".")[0];
+        throw new CliError(
+          `--organization: a ${object} event names only its location, as Podium's do (its organization is the one that location is known to belong to); leave it out.`,
+          { exitCode: 2 },
+        );
+      }
       const url = ingressUrl(o);
       const secret = o.secret ?? devVar("PODIUM_WEBHOOK_SECRET")?.split(/\s+/)[0];
       if (!secret) throw new CliError("No secret: pass --secret or set PODIUM_WEBHOOK_SECRET in .dev.vars.", { exitCode: 2 });
