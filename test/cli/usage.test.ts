@@ -91,13 +91,15 @@ describe("usage errors", () => {
     expect(sent.stdout).not.toContain("\u202e");
   });
 
-  it("send: --organization for a type whose body names no organization (a review names only its location) is refused, not dropped", async () => {
+  it("send: a --location or --organization the type's body does not name (a review names only its location, a contact its organization) is refused, not dropped", async () => {
     const a = await fakeApi({ routes: { "POST /webhooks/podium": { eventId: "evt_1" } } });
     const h = cliHome();
-    const refused = await h.edgehook(["send", "--url", a.url, "--secret", "s", "--type", "review.created", "--organization", "org-r"]);
-    expect(refused.code).toBe(2);
-    expect(refused.stderr).toContain("--organization");
-    expect(refused.stderr).not.toMatch(STACK);
+    for (const [type, flag] of [["review.created", "--organization"], ["contact.created", "--location"]]) {
+      const refused = await h.edgehook(["send", "--url", a.url, "--secret", "s", "--type", type!, flag!, "x-1"]);
+      expect(refused.code, type).toBe(2);
+      expect(refused.stderr, type).toContain(flag);
+      expect(refused.stderr, type).not.toMatch(STACK);
+    }
     expect(a.seen).toEqual([]);
     // Without it, or for a type whose body names its organization, it is sent.
     expect((await h.edgehook(["send", "--url", a.url, "--secret", "s", "--type", "review.created", "--location", "loc-r"])).code).toBe(0);

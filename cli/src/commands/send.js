@@ -5,7 +5,7 @@ import { InvalidArgumentError } from "commander";
 import { connection, devVar } from "../config.js";
 import { CliError } from "../errors.js";
 import { printable, printJsonLine } from "../output.js";
-import { FIXTURE_ORGANIZATION, PODIUM_OBJECTS, podiumSample } from "../samples/podium.js";
+import { FIXTURE_LOCATION, FIXTURE_ORGANIZATION, PODIUM_OBJECTS, podiumSample } from "../samples/podium.js";
 import { count } from "./common.js";
 
 /** --count: a whole number, at least one (none would send nothing and say nothing). @param {string} value */
@@ -64,14 +64,12 @@ export function registerSend(program) {
     .option("--json", "one JSON line per answer")
     .addHelpText("after", "\nSigns like Podium: podium-signature = hex HMAC-SHA256(secret, `${podium-timestamp}.${body}`).")
     .action(async (o, cmd) => {
-      // A review names only its location, as Podium's do: a given organization would be dropped
-      // unsaid, and a webhook of that organization would wait for an event that never names it.
-      if (cmd.getOptionValueSource("organization") === "cli" && !fixtureOf(o.type).includes(FIXTURE_ORGANIZATION)) {
-        const object = o.type.split(".")[0];
-        throw new CliError(
-          `--organization: a ${object} event names only its location, as Podium's do (its organization is the one that location is known to belong to); leave it out.`,
-          { exitCode: 2 },
-        );
+      // A review names only its location and a contact only its organization, as Podium's do: the
+      // other, given, would be dropped unsaid, and a webhook of it would wait for an event that never names it.
+      for (const [flag, fixtureUid] of /** @type {const} */ ([["location", FIXTURE_LOCATION], ["organization", FIXTURE_ORGANIZATION]])) {
+        if (cmd.getOptionValueSource(flag) === "cli" && !fixtureOf(o.type).includes(fixtureUid)) {
+          throw new CliError(`--${flag}: a ${o.type.split(".")[0]} event names no ${flag} (nor do Podium's); leave it out.`, { exitCode: 2 });
+        }
       }
       const url = ingressUrl(o);
       const secret = o.secret ?? devVar("PODIUM_WEBHOOK_SECRET")?.split(/\s+/)[0];
