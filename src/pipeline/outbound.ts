@@ -8,11 +8,20 @@ import type { Webhook } from "../domain/types";
 let transform: Promise<typeof import("./transform")> | undefined;
 const loadTransform = () => (transform ??= import("./transform"));
 
-/** What a webhook sends for an event: the body (signed as it is) and the headers its transformation adds. */
+/**
+ * What a webhook sends for an event: the body (signed as it is) and the headers its transformation
+ * adds. `steps`: the evaluation steps its transformation took (0 without one), for a caller that
+ * bounds the transformation work it does in all.
+ */
 export type Outbound =
-  | { ok: true; body: string; headers: Record<string, string>; transformed: boolean }
+  | { ok: true; body: string; headers: Record<string, string>; transformed: boolean; steps: number }
   /** The transformation failed on this event; it would fail the same way on every attempt. */
-  | { ok: false; reason: string; summary: string };
+  | { ok: false; reason: string; summary: string; steps: number };
+
+/** Whether a webhook has expressions to evaluate for each event (a `transform` or `transformHeaders`). */
+export function transforms(webhook: Pick<Webhook, "transform" | "transformHeaders">): boolean {
+  return webhook.transform !== null || Object.keys(webhook.transformHeaders ?? {}).length > 0;
+}
 
 /**
  * The transformation step of a delivery: the webhook's `transform` output as the
@@ -21,11 +30,11 @@ export type Outbound =
  */
 export async function outbound(webhook: Pick<Webhook, "transform" | "transformHeaders">, body: string): Promise<Outbound> {
   const headers = webhook.transformHeaders ?? {};
-  if (webhook.transform === null && Object.keys(headers).length === 0) return { ok: true, body, headers: {}, transformed: false };
+  if (!transforms(webhook)) return { ok: true, body, headers: {}, transformed: false, steps: 0 };
   // The expressions were compiled (checked, header names lower-cased) when the webhook was saved;
   // one that no longer parses fails here like any other evaluation error.
   const { runTransform } = await loadTransform();
   const result = await runTransform({ body: webhook.transform, headers }, body);
-  if (!result.ok) return { ok: false, reason: result.reason, summary: result.summary };
-  return { ok: true, body: result.body, headers: result.headers, transformed: webhook.transform !== null };
+  if (!result.ok) return { ok: false, reason: result.reason, summary: result.summary, steps: result.steps };
+  return { ok: true, body: result.body, headers: result.headers, transformed: webhook.transform !== null, steps: result.steps };
 }

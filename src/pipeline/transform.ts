@@ -33,15 +33,16 @@ export interface CompiledTransform {
   readonly headers: Readonly<Record<string, string>>;
 }
 
+/** `steps`: the evaluation steps the run took, all its expressions' (a failed one's up to where it stopped). */
 export type TransformResult =
-  | { ok: true; body: string; headers: Record<string, string> }
+  | { ok: true; body: string; headers: Record<string, string>; steps: number }
   /**
    * `reason`: the whole error, which may quote the event's values (for whoever may read the event);
    * `summary`: the same without them, for what outlives the event's access (a delivery's
    * attempts, its webhook's health). `permanent`: the same event would fail the same way, so
    * retrying is pointless.
    */
-  | { ok: false; reason: string; summary: string; permanent: boolean };
+  | { ok: false; reason: string; summary: string; permanent: boolean; steps: number };
 
 export const TRANSFORM_LIMITS = {
   expressionChars: 8192,
@@ -183,9 +184,12 @@ export async function runTransform(
   const maxOutputBytes = opts.maxOutputBytes ?? TRANSFORM_LIMITS.outputBytes;
   const input = parseBody(body);
 
+  let steps = 0;
+  const failed = (where: string, f: Failure): TransformResult => ({ ...failure(where, f), steps });
   let sent = body;
   if (compiled.body !== null) {
     const result = await evaluate(compiled.body, input, maxSteps);
+    steps += result.steps;
     if (!result.ok) return failed("transform", result);
     const out = serialize(result.value, maxOutputBytes);
     if (!out.ok) return failed("transform", out);
@@ -195,6 +199,7 @@ export async function runTransform(
   const headers: Record<string, string> = {};
   for (const [name, source] of Object.entries(compiled.headers)) {
     const h = await evaluate(source, input, maxSteps);
+    steps += h.steps;
     if (!h.ok) return failed(`transformHeaders["${name}"]`, isCredentialHeader(name) ? unquoted(h) : h);
     if (h.value === undefined) continue; // nothing matched: the header is not sent
     if (typeof h.value !== "string" && typeof h.value !== "number" && typeof h.value !== "boolean") {
@@ -208,7 +213,7 @@ export async function runTransform(
     }
     headers[name] = value;
   }
-  return { ok: true, body: sent, headers };
+  return { ok: true, body: sent, headers, steps };
 }
 
 /** Why an expression failed: in full, and without the values of the event it quotes. */
@@ -231,7 +236,7 @@ function unquoted(f: Failure): Failure {
 }
 
 /** A failure is taken for permanent: the same event and expression fail again (but through $now(), $millis() or $random(), docs/filters-and-transforms.md), and retrying would only repeat it. */
-function failed(where: string, f: Failure): TransformResult {
+function failure(where: string, f: Failure): Omit<Extract<TransformResult, { ok: false }>, "steps"> {
   return { ok: false, reason: `${where}: ${f.reason}`, summary: `${where}: ${f.summary}`, permanent: true };
 }
 
@@ -351,9 +356,9 @@ async function evaluate(
   source: string,
   input: unknown,
   maxSteps: number,
-): Promise<{ ok: true; value: unknown } | ({ ok: false } & Failure)> {
+): Promise<({ ok: true; value: unknown } | ({ ok: false } & Failure)) & { steps: number }> {
+  let steps = 0;
   try {
-    let steps = 0;
     const charge = (n: number) => {
       steps += n;
       if (steps > maxSteps) throw new BoundExceeded(`stopped after ${maxSteps} evaluation steps (an endless or too costly expression)`);
@@ -408,13 +413,13 @@ async function evaluate(
       }
     });
     await boundBuiltins(evaluator, charge, engine);
-    return { ok: true, value: await evaluator.evaluate(input) };
+    return { ok: true, value: await evaluator.evaluate(input), steps };
   } catch (e) {
-    if (e instanceof BoundExceeded) return { ok: false, ...quoting(e.message) };
+    if (e instanceof BoundExceeded) return { ok: false, ...quoting(e.message), steps };
     const err = jsonataError(e);
     const at = err.position === undefined ? "" : ` (at position ${err.position})`;
     // JSONata's messages quote the values they met (a review's text); its codes do not.
-    return { ok: false, reason: `${err.message}${at}`, summary: `JSONata error ${err.code ?? "without a code"}${at}` };
+    return { ok: false, reason: `${err.message}${at}`, summary: `JSONata error ${err.code ?? "without a code"}${at}`, steps };
   }
 }
 

@@ -105,7 +105,7 @@ describe("transformations", () => {
     const object = await runTransform(compile("$", { "x-obj": "data.location" }), messageReceived);
     // Numbers and booleans are sent, so the reason names what is refused, not "not a string".
     const notString = 'transformHeaders["x-obj"]: the value is not a string, number or boolean (an object, an array or null is no header value)';
-    expect(object).toEqual({ ok: false, reason: notString, summary: notString, permanent: true });
+    expect(object).toEqual({ ok: false, reason: notString, summary: notString, permanent: true, steps: expect.any(Number) });
     expect(await runTransform(compile("$", { "x-null": "null" }), messageReceived)).toMatchObject({ ok: false, reason: notString.replace("x-obj", "x-null") });
     const newline = await runTransform(compile("$", { "x-split": '"a\\nb"' }), messageReceived);
     expect(newline.ok).toBe(false);
@@ -120,7 +120,7 @@ describe("transformations", () => {
     });
     const nothing = await failure(`data.body`, form);
     const none = "transform: the expression produced nothing for this event";
-    expect(nothing).toEqual({ ok: false, reason: none, summary: none, permanent: true });
+    expect(nothing).toEqual({ ok: false, reason: none, summary: none, permanent: true, steps: expect.any(Number) });
   });
 
   it("regular expressions run on RE2, with JavaScript's flags and offsets", async () => {
@@ -206,10 +206,26 @@ describe("transformations", () => {
 });
 
 describe("bounds", () => {
+  it("reports the steps a run took: all its expressions', a failed one's up to where it stopped", async () => {
+    const sum = "$sum([1..1000].($ * 2))";
+    const body = await runTransform(compile(sum), "{}");
+    const header = await runTransform({ body: null, headers: { "x-sum": `$string(${sum})` } }, "{}");
+    const both = await runTransform({ body: sum, headers: { "x-sum": `$string(${sum})` } }, "{}");
+    expect(body.steps).toBeGreaterThan(1000);
+    expect(header.steps).toBeGreaterThan(1000);
+    expect(both).toMatchObject({ ok: true, steps: body.steps + header.steps });
+    // A header that fails after the body ran: the body's steps and the header's until it stopped.
+    const failed = await runTransform({ body: sum, headers: { "x-sum": "$sum([1..90000].($ * 2))" } }, "{}");
+    expect(failed.ok).toBe(false);
+    expect(failed.steps).toBeGreaterThan(body.steps + TRANSFORM_LIMITS.steps);
+    expect((await runTransform({ body: null, headers: {} }, "{}")).steps).toBe(0);
+  });
+
   it("stops an endless recursion: a tail call at the step bound, a deep one at the depth bound", async () => {
     const tail = await failure(`($f := function($n) { $f($n + 1) }; $f(0))`, "{}");
     const stopped = `transform: stopped after ${TRANSFORM_LIMITS.steps} evaluation steps (an endless or too costly expression)`;
-    expect(tail).toEqual({ ok: false, reason: stopped, summary: stopped, permanent: true });
+    expect(tail).toEqual({ ok: false, reason: stopped, summary: stopped, permanent: true, steps: expect.any(Number) });
+    expect(tail.steps).toBeGreaterThan(TRANSFORM_LIMITS.steps);
     const deep = await failure(`($f := function($n) { 1 + $f($n + 1) }; $f(0))`, "{}");
     expect(deep.permanent).toBe(true);
     expect(deep.reason).toMatch(/^transform: D1011: Stack overflow/);
@@ -218,7 +234,7 @@ describe("bounds", () => {
   it("stops an expression that does too much work, at the step bound", async () => {
     const r = await failure(`$sum([1..90000].($ * 2))`, "{}");
     const stopped = `transform: stopped after ${TRANSFORM_LIMITS.steps} evaluation steps (an endless or too costly expression)`;
-    expect(r).toEqual({ ok: false, reason: stopped, summary: stopped, permanent: true });
+    expect(r).toEqual({ ok: false, reason: stopped, summary: stopped, permanent: true, steps: expect.any(Number) });
     // The same event fails the same way every time.
     expect(await failure(`$sum([1..90000].($ * 2))`, "{}")).toEqual(r);
     // A smaller budget is honoured, and work within it runs.
