@@ -7,7 +7,7 @@ import type { Principal } from "../domain/scopes";
 import { adminKey } from "../domain/tokens";
 import type { Webhook } from "../domain/types";
 import type { Env } from "../env";
-import { outbound } from "../pipeline/outbound";
+import { outbound, transforms, type Outbound } from "../pipeline/outbound";
 import { deliveryHeaders } from "../pipeline/sign";
 import { grantedWebhooks } from "../store/grants";
 import type { EventContent } from "../store/content";
@@ -16,7 +16,7 @@ import { liveTokenIds } from "../store/tokens";
 import { getWebhook } from "../store/webhooks";
 import { QUIET_MS } from "./announce";
 import { admitsContent, hears, principalOf } from "./hears";
-import { PAGE, PAGES_PER_ALARM, PAGES_PER_SOCKET, SILENT_SOCKET_MS, SOCKETS_PER_TOKEN, socketRefusal } from "./limits";
+import { PAGE, PAGES_PER_ALARM, PAGES_PER_SOCKET, SILENT_SOCKET_MS, SOCKETS_PER_TOKEN, TRANSFORM_STEPS_PER_ALARM, socketRefusal } from "./limits";
 import { CLOSE_CODES, CONFIG_HEADER, type AckMessage, type AttemptNote, type EventNote, type ListenerConfig, type ListenMessage } from "./protocol";
 
 /** `replay N` looks this far back for matching events, at most. */
@@ -105,6 +105,23 @@ const SEND_FAILED = 1011;
 const SILENT = 1001;
 /** A client has nothing to say but "ping" (answered without waking the hub): anything else closes its socket. */
 const UNEXPECTED_MESSAGE = 1008;
+
+/** One pump's webhook transformations: the steps they took, counted against TRANSFORM_STEPS_PER_ALARM. */
+class TransformBudget {
+  private steps = 0;
+
+  /** What the webhook sends for an event, or null when that needs a run and the budget is spent. */
+  async outbound(webhook: Webhook, body: string): Promise<Outbound | null> {
+    if (!transforms(webhook)) return outbound(webhook, body);
+    if (this.steps >= TRANSFORM_STEPS_PER_ALARM) return null;
+    const out = await outbound(webhook, body);
+    this.steps += out.steps;
+    return out;
+  }
+}
+
+/** eventNote's answer for an event left to the next pump: its transformation would start past the budget. */
+const OVER_BUDGET = Symbol("over budget");
 
 /** The tag of a socket's token (or the admin's), to count the sockets each token holds. */
 function ownerTag(config: ListenerConfig): string {
@@ -374,7 +391,8 @@ export class ListenerHub extends DurableObject<Env> {
    * time: at most PAGES_PER_ALARM pages an alarm, the listeners least behind first (those
    * within a page of each other sharing a read), each
    * sent at most PAGES_PER_SOCKET pages, so a catch-up from far back never holds up the
-   * live listeners. Answers whether some listener has more to read.
+   * live listeners. A listener stops before an event whose webhook transformation would start
+   * past the alarm's budget (TransformBudget). Answers whether some listener has more to read.
    */
   private async pump(): Promise<boolean> {
     const all = await this.listeners();
@@ -393,8 +411,10 @@ export class ListenerHub extends DurableObject<Env> {
     const pages = new Map<Listener, number>();
     const atEnd = new Set<Listener>();
     const closed = new Set<Listener>();
+    const stopped = new Set<Listener>();
+    const budget = new TransformBudget();
     for (let reads = 0; reads < PAGES_PER_ALARM; ) {
-      const waiting = listeners.filter((l) => !closed.has(l) && !atEnd.has(l) && (pages.get(l) ?? 0) < PAGES_PER_SOCKET);
+      const waiting = listeners.filter((l) => !closed.has(l) && !atEnd.has(l) && !stopped.has(l) && (pages.get(l) ?? 0) < PAGES_PER_SOCKET);
       if (waiting.length === 0) break;
       // The listeners within a page of the one least behind share one read from the lowest of them:
       // a full page then takes each of them past its position, so none waits behind the others.
@@ -417,37 +437,80 @@ export class ListenerHub extends DurableObject<Env> {
       const heard = live.map((l) => ({ l, events: page.filter((e) => e.seq > l.at.position && hears(l.config, l.principal, e, webhookOf(l))) }));
       const withBodies = new Set(heard.flatMap(({ l, events }) => (l.config.mode === "listen" ? events.map((e) => e.id) : [])));
       const bodies = await eventContents(this.env.DB, [...withBodies]);
-      for (const { l, events } of heard) {
-        if (!(await this.sendPage(l, events, bodies, webhookOf(l), Math.max(l.at.position, last.seq)))) closed.add(l);
-      }
+      const ended = await this.sendPage(page, last.seq, heard, bodies, webhookOf, budget);
+      for (const l of ended.closed) closed.add(l);
+      for (const l of ended.stopped) stopped.add(l);
     }
     const open = listeners.filter((l) => !closed.has(l));
     for (const l of open) {
       if (l.at.position !== started.get(l)) send(l.ws, { type: "position", position: l.at.position });
     }
-    return ackedMeanwhile || open.some((l) => !atEnd.has(l));
+    return ackedMeanwhile || open.some((l) => stopped.has(l) || !atEnd.has(l));
   }
 
   /**
-   * Sends a listener the events it hears of a page read up to `upTo`, and moves its position
-   * there. One whose send fails is closed with its position left where the page began, so
-   * it is never past an event it did not get: the client resumes from what it received.
+   * Sends listeners the events each hears of a page, event by event in store order, and moves
+   * each one's position to the page's end. The listeners as one webhook share its transformation
+   * of an event: run once, and let go once they were sent it. Once the alarm's budget is spent, a
+   * listener whose event would need a new run stops there, its position moved to just before it
+   * (`stopped`). One whose send fails is closed with its position left where the page began
+   * (`closed`), so it is never past an event it did not get: the client resumes from what it received.
    */
-  private async sendPage(l: Listener, events: ListenEvent[], bodies: Map<string, EventContent>, webhook: Webhook | null, upTo: number): Promise<boolean> {
-    for (const e of events) {
-      const note = await this.eventNote(l, e, bodies.get(e.id), webhook);
-      if (note === null || send(l.ws, note)) continue;
-      await this.forget(l.ws, SEND_FAILED);
-      return false;
+  private async sendPage(
+    page: ListenEvent[],
+    last: number,
+    heard: { l: Listener; events: ListenEvent[] }[],
+    bodies: Map<string, EventContent>,
+    webhookOf: (l: Listener) => Webhook | null,
+    budget: TransformBudget,
+  ): Promise<{ closed: Set<Listener>; stopped: Set<Listener> }> {
+    const closed = new Set<Listener>();
+    const upTo = new Map(heard.map(({ l }) => [l, Math.max(l.at.position, last)]));
+    const stopped = new Set<Listener>();
+    const hearing = heard.map(({ l, events }) => ({ l, ids: new Set(events.map((e) => e.id)) }));
+    for (const e of page) {
+      // Grouped by webhook (a listener without one alone), so one output is held at a time.
+      const groups = new Map<Webhook | Listener, Listener[]>();
+      for (const { l, ids } of hearing) {
+        if (!ids.has(e.id) || closed.has(l) || stopped.has(l)) continue;
+        const key = webhookOf(l) ?? l;
+        groups.set(key, [...(groups.get(key) ?? []), l]);
+      }
+      for (const group of groups.values()) {
+        // The group's one webhook and event: the first listener that needs the output runs it.
+        let made: Promise<Outbound | null> | undefined;
+        const output = (webhook: Webhook, body: string) => (made ??= budget.outbound(webhook, body));
+        for (const l of group) {
+          const note = await this.eventNote(l, e, bodies.get(e.id), webhookOf(l), output);
+          if (note === OVER_BUDGET) {
+            // Positions are whole numbers: the next read, after this one, starts at this event.
+            upTo.set(l, e.seq - 1);
+            stopped.add(l);
+          } else if (note !== null && !send(l.ws, note)) {
+            await this.forget(l.ws, SEND_FAILED);
+            closed.add(l);
+          }
+        }
+      }
     }
-    l.at.position = upTo;
-    // Written over the attachment as it is now: an ack taken meanwhile stays. (A socket closed
-    // meanwhile keeps the attachment its close wrote: whether it was swept.)
-    if (l.ws.readyState === WebSocket.OPEN) patchAttachment(l.ws, { position: upTo });
-    return true;
+    for (const { l } of heard) {
+      if (closed.has(l)) continue;
+      const position = upTo.get(l)!;
+      l.at.position = position;
+      // Written over the attachment as it is now: an ack taken meanwhile stays. (A socket closed
+      // meanwhile keeps the attachment its close wrote: whether it was swept.)
+      if (l.ws.readyState === WebSocket.OPEN) patchAttachment(l.ws, { position });
+    }
+    return { closed, stopped };
   }
 
-  private async eventNote(l: Listener, e: ListenEvent, content: EventContent | undefined, webhook: Webhook | null): Promise<EventNote | null> {
+  private async eventNote(
+    l: Listener,
+    e: ListenEvent,
+    content: EventContent | undefined,
+    webhook: Webhook | null,
+    output: (webhook: Webhook, body: string) => Promise<Outbound | null>,
+  ): Promise<EventNote | null | typeof OVER_BUDGET> {
     const note: EventNote = {
       type: "event",
       position: e.seq,
@@ -465,7 +528,8 @@ export class ListenerHub extends DurableObject<Env> {
     const secret = webhook?.secret ?? l.config.secret;
     if (!secret) return null;
     // As a webhook: what its delivery would send, transformed and signed as sent.
-    const out = webhook ? await outbound(webhook, body) : { ok: true as const, body, headers: {} };
+    const out = webhook ? await output(webhook, body) : { ok: true as const, body, headers: {} };
+    if (out === null) return OVER_BUDGET;
     if (!out.ok) return { ...note, transformError: out.reason };
     const headers = await deliveryHeaders({ secret, eventId: e.id, eventType: e.eventType, body: out.body, attempt: 1 }, Date.now());
     // A credential header's value is for the webhook's endpoint, not for whoever listens.

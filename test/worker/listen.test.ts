@@ -6,8 +6,18 @@ import type { Scope } from "../../src/domain/scopes";
 import worker from "../../src/index";
 import { hubOf, listenerConnected } from "../../src/listen/announce";
 import type { ListenerHub } from "../../src/listen/hub";
-import { PAGE, PAGES_PER_SOCKET, SILENT_SOCKET_MS, SOCKETS_IN_ALL, SOCKETS_PER_TOKEN, SOCKETS_RETRY_AFTER_SECONDS, socketRefusal } from "../../src/listen/limits";
+import {
+  PAGE,
+  PAGES_PER_SOCKET,
+  SILENT_SOCKET_MS,
+  SOCKETS_IN_ALL,
+  SOCKETS_PER_TOKEN,
+  SOCKETS_RETRY_AFTER_SECONDS,
+  TRANSFORM_STEPS_PER_ALARM,
+  socketRefusal,
+} from "../../src/listen/limits";
 import type { AttemptNote, EventNote, ListenMessage } from "../../src/listen/protocol";
+import { outbound } from "../../src/pipeline/outbound";
 import { podium } from "../../src/schemes/podium";
 import { fakeNamespace } from "./fakes";
 import { ADMIN_TOKEN, ingestMessage, podiumBody } from "./helpers";
@@ -551,6 +561,66 @@ describe("the hub's limits", () => {
       expect(l.events().map((e) => e.id)).toEqual(ids.slice(i));
     }
   });
+
+  it("runs a webhook's transformation once an event for all its listeners: they hear the same output", async () => {
+    const p = pipeline();
+    const type = `shared.${uniqueKey()}`;
+    const org = `org-${type}`;
+    // $random() gives another output at each run: one output heard by all shows one run.
+    const w = await p.createWebhook({ url: `https://downstream.test/ok/${uniqueKey()}`, eventTypes: [type], organizationUid: org, transform: '{"r": $random()}' });
+    const listeners: Awaited<ReturnType<typeof connect>>[] = [];
+    for (let i = 0; i < 3; i++) listeners.push(await connect(p, `webhookUid=${w.uid}`));
+    const { ids, end } = await stored(5, type, org, p);
+    for (const l of listeners) {
+      await l.examined(end);
+      expect(l.events().map((e) => e.id)).toEqual(ids);
+    }
+    const outputs = ids.map((_, i) => new Set(listeners.map((l) => l.events()[i]!.body)));
+    expect(outputs.map((o) => o.size)).toEqual(ids.map(() => 1));
+    // Each event's own run: the events' outputs differ.
+    expect(new Set(outputs.map((o) => [...o][0])).size).toBe(ids.length);
+  });
+
+  it(`stops an alarm's transformations past ${TRANSFORM_STEPS_PER_ALARM} steps: the events left go out in the next alarm, set at once, in order, each once`, async () => {
+    const p = pipeline();
+    const type = `costly.${uniqueKey()}`;
+    const org = `org-${type}`;
+    const transform = '{"n": $sum([1..8000].($ * 2))}';
+    // What one event costs (the expression reads nothing of it), and so how many one alarm runs: until the steps reach the budget.
+    const { steps } = await outbound({ transform, transformHeaders: null }, "{}");
+    const perAlarm = Math.ceil(TRANSFORM_STEPS_PER_ALARM / steps);
+    expect(perAlarm).toBeGreaterThan(1);
+    expect(perAlarm).toBeLessThan(PAGE - 3);
+    const w = await p.createWebhook({ url: `https://downstream.test/ok/${uniqueKey()}`, eventTypes: [type], organizationUid: org, transform });
+    // Two listeners as the webhook: they share the runs, so each gets as many events as one would.
+    const listeners = [await connect(p, `webhookUid=${w.uid}`), await connect(p, `webhookUid=${w.uid}`)];
+    // One with nothing to transform is not held back by the budget.
+    const plain = await connect(p, `eventTypes=${type}`);
+    await pumped(p);
+    await runInDurableObject(hubOf(p.env), (_, state) => state.storage.deleteAlarm());
+    const { ids, end } = await stored(perAlarm + 3, type, org);
+    const sent = eventsSent();
+    const first = await runInDurableObject(hubOf(p.env), async (hub: ListenerHub, state) => {
+      await hub.alarm();
+      const at = (l: { hello: { listenerId: string } }) =>
+        state.getWebSockets().map((ws) => ws.deserializeAttachment() as { id: string; position: number }).find((a) => a.id === l.hello.listenerId)!.position;
+      return { positions: listeners.map(at), plain: at(plain), alarm: await state.storage.getAlarm(), now: Date.now() };
+    });
+    expect(sent().sort()).toEqual([...ids.slice(0, perAlarm), ...ids.slice(0, perAlarm), ...ids].sort());
+    expect(first.plain).toBe(end);
+    // Each stopped just before the first event it was not sent, and the next alarm due at once.
+    const [lastSent, firstLeft] = [await eventSeq(ids[perAlarm - 1]!), await eventSeq(ids[perAlarm]!)];
+    for (const position of first.positions) {
+      expect(position).toBeGreaterThanOrEqual(lastSent!);
+      expect(position).toBeLessThan(firstLeft!);
+    }
+    expect(first.alarm).not.toBeNull();
+    expect(first.alarm!).toBeLessThanOrEqual(first.now);
+    for (const l of [...listeners, plain]) {
+      await l.examined(end);
+      expect(l.events().map((e) => e.id)).toEqual(ids);
+    }
+  }, 30_000);
 
   /**
    * Opens a catch-up over many pages, calls `stop` as its first event arrives, and checks
