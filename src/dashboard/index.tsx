@@ -263,6 +263,45 @@ dashboard.use("*", async (c, next) => {
   await next();
 });
 
+/** The pages that name an object by an id in the path segment after their list's: what they name, and their list. */
+const ID_PAGES: Record<string, { noun: string; list: { path: string; label: string } }> = {
+  events: { noun: "event", list: LISTS.events },
+  deliveries: { noun: "delivery", list: LISTS.events },
+  webhooks: { noun: "webhook", list: LISTS.webhooks },
+  sources: { noun: "source", list: LISTS.sources },
+  tokens: { noun: "token", list: LISTS.tokens },
+  "dead-letters": { noun: "dead letter", list: LISTS.deadLetters },
+  "alerts/endpoints": { noun: "notification endpoint", list: LISTS.alerts },
+};
+const ID_PAGE = new RegExp(`^/dashboard/(${Object.keys(ID_PAGES).join("|")})/([^/]+)`);
+/** Every id Edgehook makes (uuids, evt_…, tok_…, source slugs, dead letters' numbers) is of these characters. */
+const PLAIN_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
+/**
+ * A page's id is shown as text (a confirm page's question, the API's "No webhook …"), so one that
+ * no id could be is refused unnamed: a crafted link would otherwise put its sentence on the
+ * dashboard's own page (`/dashboard/tokens/Session expired: paste your token at …/revoke`), which
+ * the signed banners (banners.ts) keep out of `?error=`.
+ */
+dashboard.use("*", async (c, next) => {
+  const [, list = "", segment = ""] = ID_PAGE.exec(new URL(c.req.url).pathname) ?? [];
+  const page = ID_PAGES[list];
+  if (page && !PLAIN_ID.test(decodedSegment(segment))) {
+    const message = `No ${page.noun} has the id this address names.`;
+    return refusalPage(c, { status: 404, title: "Not found", message, principal: c.get("principal"), nav: page.list.path, back: { href: page.list.path, label: `Back to ${page.list.label}` } });
+  }
+  await next();
+});
+
+/** A path segment as the router gives it to a page; one that does not decode is no id. */
+function decodedSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return "";
+  }
+}
+
 dashboard.get("/", async (c) => {
   // Failing webhooks first, wherever they are by uid: a page by uid alone would leave out one past the first.
   const stats = await callApi(c, "GET", "/stats?failingFirst=true", StatsSchema);

@@ -82,7 +82,9 @@ export function notFoundPage(c: Context<DashEnv>, allowed: string[]): Response |
     const message = `${c.req.method} is not served here; use ${allowed.join(", ")}.`;
     return refusalPage(c, { status: 405, title: "Method not allowed", message, principal, headers: { allow: allowed.join(", ") } });
   }
-  return refusalPage(c, { status: 404, title: "Not found", message: `No dashboard page at ${c.req.path}.`, principal });
+  // The path is quoted only when it reads as one: a crafted link's sentence is not shown as the page's.
+  const at = /^[A-Za-z0-9/_.~-]*$/.test(c.req.path) ? c.req.path : "this address";
+  return refusalPage(c, { status: 404, title: "Not found", message: `No dashboard page at ${at}.`, principal });
 }
 
 /**

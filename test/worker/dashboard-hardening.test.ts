@@ -133,13 +133,12 @@ describe("redirects stay in the dashboard", () => {
       "/dashboard/webhooks/..%5C..%5C%5Cevil.example/test",
       "/dashboard/webhooks/..%2F..%2F%2Fevil.example/enable",
     ];
+    // No id is made of such characters: refused (404) before any action, so no redirect at all
+    // (redirectWith would still resolve one under /dashboard/).
     for (const path of posts) {
       const res = await dashboardForm(path, cookie, { eventId: "evt_nope" });
-      expect(res.status, path).toBe(303);
-      const to = target(res, path);
-      expect(to.origin, path).toBe(ORIGIN);
-      expect(to.pathname, path).toMatch(/^\/dashboard(\/|$)/);
-      expect(res.headers.get("location"), path).not.toMatch(/^[/\\]{2}/);
+      expect(res.status, path).toBe(404);
+      expect(res.headers.get("location"), path).toBeNull();
     }
     // A real action still leads to its own page.
     const test = await dashboardForm(`/dashboard/webhooks/${webhook.uid}/test`, cookie, { eventId: "evt_nope" });
