@@ -308,6 +308,24 @@ describe("webhook health, auto-disable and alerts", () => {
     expect((await received(`${key}-all`)).every((r) => r.headers["edgehook-event-type"] === "message.received")).toBe(true);
   });
 
+  it("sends Slack no control sequence a webhook's URL carries (<!channel>, <@U…>, <url|label>): its path is percent-encoded, its query left out", async () => {
+    const p = pipeline({ RETRY_BASE_SECONDS: "0" });
+    const key = uniqueKey();
+    const org = `org-${key}`;
+    await endpoint(p, `${key}-slack`, { format: "slack" });
+    const path = "<!channel>/<@U123>/<https://evil.example|Click here>";
+    const hook = await p.createWebhook({ url: `https://downstream.test/fail/${key}/${path}?<!here>`, eventTypes: ["*"], organizationUid: org, maxAttempts: 1, failingAfterAttempts: 1 });
+    await p.ingest(podiumBody({ organizationUid: org }));
+    await settle(p);
+    const texts = (await received(`${key}-slack`)).map((r) => (JSON.parse(r.body) as { text: string }).text).filter((t) => t.includes(hook.uid));
+    expect(texts.length).toBeGreaterThan(0);
+    // Slack reads only a raw < … > as a mention or a link: none reaches it (nor from the error, which Edgehook writes).
+    for (const t of texts) {
+      expect(t).not.toMatch(/[<>]/);
+      expect(t).toContain("/%3C!channel%3E/%3C@U123%3E/%3Chttps://evil.example|Click%20here%3E)");
+    }
+  });
+
   it("shows a webhook's URL in alerts without its query or fragment: a token there reaches no notification endpoint", async () => {
     const p = pipeline({ RETRY_BASE_SECONDS: "0" });
     const key = uniqueKey();
