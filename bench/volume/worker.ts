@@ -271,7 +271,7 @@ async function cyclePhase(phase: string, request: Request, env: Env, ctx: Execut
   }
   if (phase === "deliver") {
     // What each woken webhook's scheduler does in its alarm, run here with the metered D1.
-    for (const uid of c.woken) await new WebhookFlow(benchEnv, uid).run({ deadline: Infinity, maxStarts: Infinity, maxWaitMs: 0 });
+    for (const uid of c.woken) await new WebhookFlow(benchEnv, uid).run({ deadline: Infinity, maxStarts: Infinity, maxTransformSteps: Infinity, maxWaitMs: 0 });
     return Response.json(result({ invocations: 0, schedulerRuns: c.woken.length }));
   }
   if (phase === "counts") {

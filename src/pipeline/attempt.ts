@@ -23,8 +23,17 @@ export interface Attempted {
   retryAfterSeconds: number | null;
 }
 
-/** Makes one attempt of a delivery and decides what follows; records nothing. */
-export async function attemptDelivery(s: Settings, { delivery, event }: FlowJob, webhook: Webhook, now = Date.now()): Promise<Attempted> {
+/**
+ * Makes one attempt of a delivery and decides what follows; records nothing. `transformed`: told
+ * the evaluation steps its transformation took, once it ended (PostRequest), if it ran one.
+ */
+export async function attemptDelivery(
+  s: Settings,
+  { delivery, event }: FlowJob,
+  webhook: Webhook,
+  now = Date.now(),
+  transformed?: (steps: number) => void,
+): Promise<Attempted> {
   const number = delivery.attemptCount + 1;
   const refused = destinationProblem(webhook.url, s.allowPrivateDestinations);
   const { attempt: a, result }: Posted = refused
@@ -43,6 +52,7 @@ export async function attemptDelivery(s: Settings, { delivery, event }: FlowJob,
           body: event.body,
           timeoutMs: webhook.timeoutMs,
           transform: webhook,
+          transformed,
         },
         now,
       );

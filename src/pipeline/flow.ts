@@ -20,6 +20,7 @@ import { getWebhook } from "../store/webhooks";
 import type { AttemptAlertContext } from "../store/alerts";
 import { alertAfterAttempts } from "./alerts";
 import { attemptDelivery, type Attempted } from "./attempt";
+import { transforms } from "./outbound";
 import { holdWebhook, recordAttempts, releaseNext } from "./commands";
 import { expirePastRetention } from "../store/deliveries";
 
@@ -42,6 +43,8 @@ export interface RunOptions {
   deadline: number;
   /** Nor more than this many in one run. */
   maxStarts: number;
+  /** Nor once the run's transformations took this many evaluation steps in all (their CPU counts per invocation too). */
+  maxTransformSteps: number;
   /** A start that must wait (pacing, a pause, a due time) is waited for within the run if it is this close; else the run ends and says when. */
   maxWaitMs: number;
 }
@@ -71,6 +74,13 @@ export class WebhookFlow {
   /** FIFO: whether the page read ahead still comes next is checked against D1 before the next start (its head settled, say). */
   private recheck = false;
   private readonly inFlight = new Map<string, Promise<void>>();
+  /**
+   * The delivery whose transformation is running, if one is: nothing starts until it ended, so that
+   * each start knows what the run's transformations took so far (they share one thread anyway).
+   */
+  private transforming: string | null = null;
+  /** Evaluation steps the run's transformations took, counted against its maxTransformSteps. */
+  private transformSteps = 0;
   /** Attempts made and not recorded yet; their deliveries are never picked again meanwhile. */
   private readonly unrecorded: Attempted[] = [];
   private recording: Promise<void> | null = null;
@@ -161,6 +171,7 @@ export class WebhookFlow {
   private async loop(opts: RunOptions): Promise<number | null> {
     const s = settings(this.env);
     let starts = 0;
+    this.transformSteps = 0;
     this.record(); // a new run is also the next try of a recording that failed
     // Each run reads its webhook again: a change whose wake-up was lost (the call failed after the
     // change committed) reaches the sends within a run, not only at the next change.
@@ -204,12 +215,12 @@ export class WebhookFlow {
       const seen = this.changes;
       const now = Date.now();
       const blocked = this.blockedUntil(w, now);
-      const open = now < opts.deadline && starts < opts.maxStarts;
+      const open = now < opts.deadline && starts < opts.maxStarts && this.transformSteps < opts.maxTransformSteps;
       // FIFO moves past a delivery only once its attempt is recorded, so that no later
       // one goes out while a restart could still send it again.
       const waitsForRecord = w.ordering === "fifo" && this.unrecorded.length > 0;
       let due: number | null = null;
-      if (blocked === 0 && !waitsForRecord && open && this.inFlight.size < concurrencyOf(w)) {
+      if (blocked === 0 && !waitsForRecord && open && this.transforming === null && this.inFlight.size < concurrencyOf(w)) {
         const next = await this.next(w, now);
         if (this.stale) continue;
         if (next.kind === "start") {
@@ -329,11 +340,14 @@ export class WebhookFlow {
     this.pacer.take(now);
     const id = job.delivery.id;
     const resumes = this.resumes;
-    const done = attemptDelivery(s, job, w, now)
+    if (transforms(w)) this.transforming = id;
+    const done = attemptDelivery(s, job, w, now, (steps) => this.transformed(id, steps))
       .then((a) => this.finished(s, w, job, a, resumes === this.resumes))
       .catch((err) => console.error("a delivery attempt failed unexpectedly; it stays pending", { deliveryId: id, error: String(err) }))
       .finally(() => {
         this.inFlight.delete(id);
+        // Its transformation never ended (the destination was refused, or the attempt failed unexpectedly).
+        if (this.transforming === id) this.transforming = null;
         // While others are still in flight their attempts join this one's transaction (each
         // costs a few counter rows however many attempts it records): the last to finish,
         // or a full batch, records them all.
@@ -342,6 +356,14 @@ export class WebhookFlow {
         this.nudge();
       });
     this.inFlight.set(id, done);
+  }
+
+  /** The transformation of `id`'s attempt ended, after `steps` evaluation steps: the next start may follow. */
+  private transformed(id: string, steps: number): void {
+    this.transformSteps += steps;
+    if (this.transforming !== id) return;
+    this.transforming = null;
+    this.nudge();
   }
 
   /**

@@ -18,6 +18,8 @@ export interface PostRequest {
   body: string;
   timeoutMs: number;
   transform: Pick<Webhook, "transform" | "transformHeaders">;
+  /** Told the evaluation steps the transformation took (0 without one) once it ended, before anything is sent. */
+  transformed?: (steps: number) => void;
 }
 
 /** The attempt as recorded, and what it came to as the retry decision needs it. */
@@ -94,6 +96,7 @@ export async function postDelivery(r: PostRequest, now = Date.now()): Promise<Po
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
   const payload = await outbound(r.transform, r.body);
+  r.transformed?.(payload.steps);
   if (!payload.ok) {
     // Recorded without the event's values: a webhook's health shows it to tokens that may not read
     // the event. The webhook's test (POST /v1/webhooks/{uid}/test) shows the whole error, when there is more.

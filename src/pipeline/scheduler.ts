@@ -8,6 +8,16 @@ import { IDLE_STATUS, WebhookFlow, type FlowStatus } from "./flow";
  */
 const RUN_BUDGET_MS = 30_000;
 const RUN_MAX_STARTS = 2_000;
+/**
+ * Nor does it start one once its transformations took this many evaluation steps: each expression
+ * may take 50,000 (TRANSFORM_LIMITS.steps, up to ~0.75 s of CPU on a 250 KB body, ~15 µs a step at
+ * worst), so 2,000 costly attempts could pass a Durable Object's 30 s of CPU and be killed mid-run,
+ * their unrecorded attempts made again by the next alarm, over and over. 500,000 steps are ~7.5 s
+ * at worst; transformations run one at a time, so the one under way when it is reached adds at most
+ * one attempt's 11 expressions (550,000 steps, ~8 s): ~16 s in all, the rest left for the run's other
+ * work. Small transformations (tens of steps an attempt) never come near it.
+ */
+const RUN_TRANSFORM_STEPS = 500_000;
 /** Within a run, a wait this short (pacing, a pause, a retry due soon) is waited out; a longer one becomes the alarm. */
 const IN_RUN_WAIT_MS = 2_000;
 /** After a run failed (D1 unreachable), the next one. */
@@ -87,7 +97,7 @@ export class WebhookScheduler extends DurableObject<Env> {
       for (;;) {
         let next: number | null;
         try {
-          next = await flow.run({ deadline: Date.now() + RUN_BUDGET_MS, maxStarts: RUN_MAX_STARTS, maxWaitMs: IN_RUN_WAIT_MS });
+          next = await flow.run({ deadline: Date.now() + RUN_BUDGET_MS, maxStarts: RUN_MAX_STARTS, maxTransformSteps: RUN_TRANSFORM_STEPS, maxWaitMs: IN_RUN_WAIT_MS });
         } catch (err) {
           // Later, whatever woke it: a failed run keeps its wake for the next (flow.ts), and
           // running again at once would hit what failed (D1, say) in a loop.

@@ -13,7 +13,8 @@ import { nameIdSql } from "../../src/store/names";
 import { call, dashboardCookie, ingestMessage, podiumBody } from "./helpers";
 import { pipeline, received, RUN, uniqueKey, webhookSetup } from "./pipeline";
 import { WebhookFlow } from "../../src/pipeline/flow";
-import { setWebhookDeliveries, webhookDeliveryRows } from "./rows";
+import { outbound } from "../../src/pipeline/outbound";
+import { setWebhookDeliveries, webhookDeliveryCount, webhookDeliveryRows } from "./rows";
 
 const limits = { rateLimit: null, maxConcurrency: 8, ordering: "unordered" as const };
 
@@ -513,10 +514,10 @@ describe("a rate limit set or lowered", () => {
     const { p, key, org, webhook } = await webhookSetup("record", { rateLimit: from, maxConcurrency: 1 });
     for (let i = 0; i < 2; i++) await p.ingest(podiumBody({ organizationUid: org }));
     const flow = new WebhookFlow(p.env, webhook.uid);
-    await flow.run({ deadline: Infinity, maxStarts: 1, maxWaitMs: 0 });
+    await flow.run({ deadline: Infinity, maxStarts: 1, maxTransformSteps: Infinity, maxWaitMs: 0 });
     expect((await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { rateLimit: 1 })).status).toBe(200);
     flow.wake();
-    await flow.run({ deadline: Infinity, maxStarts: Infinity, maxWaitMs: 5_000 });
+    await flow.run({ deadline: Infinity, maxStarts: Infinity, maxTransformSteps: Infinity, maxWaitMs: 5_000 });
     const at = (await received(key)).map((r) => r.at).sort((a, b) => a - b);
     expect(at).toHaveLength(2);
     // A second apart as sent (100 ms for the network): the start made at the old pace counts against the new one.
@@ -524,14 +525,47 @@ describe("a rate limit set or lowered", () => {
   });
 });
 
+describe("a run's bound on transformation work", () => {
+  it.each(["unordered", "fifo"] as const)(
+    "%s: starts nothing once its transformations took maxTransformSteps, asks to run again at once, and the next run sends the rest, each once",
+    async (ordering) => {
+      const transform = '{"n": $sum([1..2000].($ * 2))}';
+      // What one attempt costs (the expression reads nothing of the event), and so a budget three attempts reach.
+      const { steps } = await outbound({ transform, transformHeaders: null }, "{}");
+      expect(steps).toBeGreaterThan(100);
+      const bound = { ...RUN, maxTransformSteps: 3 * steps };
+      // Slow answers, four at once (unordered): attempts overlap, and none answered yet counts for what has started.
+      const { p, key, org, webhook } = await webhookSetup("record?ms=200", { transform, ordering, maxConcurrency: 4 });
+      const ids: string[] = [];
+      for (let i = 0; i < 8; i++) ids.push(await p.ingest(podiumBody({ organizationUid: org })));
+      const flow = new WebhookFlow(p.env, webhook.uid);
+
+      const next = await flow.run(bound);
+      // Stopped at its bound, as at maxStarts: again at once, what it started recorded.
+      expect(next).not.toBeNull();
+      expect(next!).toBeLessThanOrEqual(Date.now());
+      expect(await received(key)).toHaveLength(3);
+      expect(await webhookDeliveryCount(webhook.uid, "succeeded")).toBe(3);
+
+      // The next runs, each within the same bound, send the rest.
+      expect(await flow.run(bound)).not.toBeNull();
+      expect(await flow.run(bound)).toBeNull();
+      const got = (await received(key)).map((r) => r.headers["edgehook-event-id"]);
+      if (ordering === "fifo") expect(got).toEqual(ids);
+      else expect([...got].sort()).toEqual([...ids].sort());
+      expect(await webhookDeliveryCount(webhook.uid, "succeeded")).toBe(8);
+    },
+  );
+});
+
 describe("a scheduler made anew", () => {
   it("keeps the rate limit across a restart: its first start waits a spacing, the one before it having perhaps just started one", async () => {
     const { p, key, org, webhook } = await webhookSetup("record", { rateLimit: 1 });
     for (let i = 0; i < 3; i++) await p.ingest(podiumBody({ organizationUid: org }));
     // The first instance starts one request, and is lost right after (a deploy, an eviction)...
-    await new WebhookFlow(p.env, webhook.uid).run({ deadline: Infinity, maxStarts: 1, maxWaitMs: 0 });
+    await new WebhookFlow(p.env, webhook.uid).run({ deadline: Infinity, maxStarts: 1, maxTransformSteps: Infinity, maxWaitMs: 0 });
     // ...and the next one, made at once (woken by new events, say), sends the rest.
-    await new WebhookFlow(p.env, webhook.uid, { restarted: Date.now() }).run({ deadline: Infinity, maxStarts: Infinity, maxWaitMs: 5_000 });
+    await new WebhookFlow(p.env, webhook.uid, { restarted: Date.now() }).run({ deadline: Infinity, maxStarts: Infinity, maxTransformSteps: Infinity, maxWaitMs: 5_000 });
     const at = (await received(key)).map((r) => r.at).sort((a, b) => a - b);
     expect(at).toHaveLength(3);
     // A second apart as sent (100 ms for the network), across the restart too.

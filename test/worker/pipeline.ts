@@ -12,8 +12,8 @@ import { apiCall, podiumBody, podiumHeaders, post, testEnv } from "./helpers";
 
 let msgSeq = 0;
 
-/** One run of a scheduler's flow, as its alarm makes one, with nothing left waiting: no deadline, no cap on starts, no wait for a slot. */
-export const RUN = { deadline: Infinity, maxStarts: Infinity, maxWaitMs: 0 };
+/** One run of a scheduler's flow, as its alarm makes one, with nothing left waiting: no deadline, no cap on starts or transformation steps, no wait for a slot. */
+export const RUN = { deadline: Infinity, maxStarts: Infinity, maxTransformSteps: Infinity, maxWaitMs: 0 };
 
 export function pipeline(overrides: Partial<Env> = {}, opts: { unreachable?: (webhookUid: string) => boolean } = {}) {
   const { env, queues, schedulers } = testEnv(overrides, opts.unreachable);
