@@ -13,9 +13,10 @@ const RUN_MAX_STARTS = 2_000;
  * may take 50,000 (TRANSFORM_LIMITS.steps, up to ~0.75 s of CPU on a 250 KB body, ~15 µs a step at
  * worst), so 2,000 costly attempts could pass a Durable Object's 30 s of CPU and be killed mid-run,
  * their unrecorded attempts made again by the next alarm, over and over. 500,000 steps are ~7.5 s
- * at worst; transformations run one at a time, so the one under way when it is reached adds at most
- * one attempt's 11 expressions (550,000 steps, ~8 s): ~16 s in all, the rest left for the run's other
- * work. Small transformations (tens of steps an attempt) never come near it.
+ * at worst; transformations run one at a time and each start sees what those before it took, so the
+ * last one started below it adds at most one attempt's 11 expressions (550,000 steps, ~8 s): ~16 s
+ * in all, the rest left for the run's other work. Small transformations (tens of steps an attempt)
+ * never come near it.
  */
 const RUN_TRANSFORM_STEPS = 500_000;
 /** Within a run, a wait this short (pacing, a pause, a retry due soon) is waited out; a longer one becomes the alarm. */
