@@ -67,6 +67,25 @@ function widestCall(sql: string): number {
 const bytesOf = (v: unknown) => (typeof v === "string" ? new TextEncoder().encode(v).byteLength : v instanceof ArrayBuffer || ArrayBuffer.isView(v) ? v.byteLength : 0);
 
 describe("D1's documented limits", () => {
+  // The rest of the suite leans on these: a statement over D1's 100 bound parameters or 100,000
+  // bytes fails here as on Cloudflare, whatever test builds it; the two limits the local runtime
+  // does not enforce are checked statement by statement below (docs/testing.md).
+  it("the local D1 refuses 101 bound parameters and a statement over 100,000 bytes, as Cloudflare's does", async () => {
+    const inList = (n: number) => `SELECT count(*) AS n WHERE 1 IN (${Array.from({ length: n }, () => "?").join(", ")})`;
+    const ones = (n: number) => Array.from({ length: n }, () => 1);
+    expect(await env.DB.prepare(inList(100)).bind(...ones(100)).first<number>("n")).toBe(1);
+    await expect(env.DB.prepare(inList(101)).bind(...ones(101)).first("n")).rejects.toThrow(/too many SQL variables/);
+    const literals = (bytes: number) => `SELECT 1 AS n WHERE 1 IN (${"1, ".repeat(Math.floor((bytes - 40) / 3))}1)`;
+    const near = literals(99_900);
+    expect(near.length).toBeLessThanOrEqual(100_000);
+    expect(await env.DB.prepare(near).first<number>("n")).toBe(1);
+    const over = literals(100_100);
+    expect(over.length).toBeGreaterThan(100_000);
+    await expect(env.DB.prepare(over).first("n")).rejects.toThrow(/too long|TOOBIG/);
+    // Not enforced here (so checked by the tests below): a value over 2,000,000 bytes.
+    expect(await env.DB.prepare("SELECT length(?) AS n").bind("x".repeat(MAX_VALUE_BYTES + 1)).first<number>("n")).toBe(MAX_VALUE_BYTES + 1);
+  });
+
   it("widestCall counts a function's arguments, not a list's, a subquery's or a table's columns", () => {
     expect(widestCall("SELECT max(a, b, c) FROM t WHERE x IN (1, 2, 3, 4) AND f((SELECT 1, 2), 'a,b')")).toBe(3);
     expect(widestCall("SELECT max(max(a, b), c), coalesce(x, y)")).toBe(2);
