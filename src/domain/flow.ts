@@ -30,9 +30,17 @@ export interface FlowLimits {
   ordering: Ordering;
 }
 
-/** How many requests may be in flight at once: FIFO sends one at a time whatever maxConcurrency says. */
+/**
+ * Connections one invocation (a scheduler's run) has open at once on Cloudflare; a seventh fetch
+ * waits in the runtime's queue for one to close, its timeout running and its start off its pace
+ * (developers.cloudflare.com/workers/platform/limits/#simultaneous-open-connections). The local
+ * runtime opens more, so only this cap keeps tests and production alike.
+ */
+export const OPEN_CONNECTIONS = 6;
+
+/** How many requests may be in flight at once: FIFO sends one at a time whatever maxConcurrency says; never more than OPEN_CONNECTIONS. */
 export function concurrencyOf(l: FlowLimits): number {
-  return l.ordering === "fifo" ? 1 : Math.max(1, l.maxConcurrency);
+  return l.ordering === "fifo" ? 1 : Math.min(OPEN_CONNECTIONS, Math.max(1, l.maxConcurrency));
 }
 
 /**

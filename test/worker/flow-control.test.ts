@@ -138,7 +138,14 @@ describe("the flow rules", () => {
 
   it("sends FIFO one at a time, whatever maxConcurrency says", () => {
     expect(concurrencyOf({ ...limits, maxConcurrency: 20, ordering: "fifo" })).toBe(1);
-    expect(concurrencyOf({ ...limits, maxConcurrency: 20 })).toBe(20);
+    expect(concurrencyOf({ ...limits, maxConcurrency: 5 })).toBe(5);
+  });
+
+  it("has at most 6 requests in flight, the connections Cloudflare opens at once for a scheduler's run, whatever maxConcurrency says", () => {
+    // A seventh would wait in the runtime's queue, its timeout running, and go out off its pace.
+    expect(concurrencyOf({ ...limits, maxConcurrency: 6 })).toBe(6);
+    expect(concurrencyOf({ ...limits, maxConcurrency: 20 })).toBe(6);
+    expect(concurrencyOf({ ...limits, maxConcurrency: 100 })).toBe(6);
   });
 });
 

@@ -35,6 +35,18 @@ describe.concurrent("a webhook's limits hold however its scheduler is called", (
     expect(Math.max(...got.map((r) => r.inFlight))).toBe(3); // reached, never exceeded
   });
 
+  it("never has more than 6 requests in flight, the connections Cloudflare opens at once for a run, with maxConcurrency 20", async () => {
+    // The local runtime opens 20; on Cloudflare the seventh would wait for a connection, its timeout running.
+    const p = realSchedulers();
+    const { key, org, webhook: hook } = await p.webhookOn("record?ms=150", { maxConcurrency: 20 });
+    const now = Date.now();
+    await p.runIngest(Array.from({ length: 40 }, (_, i) => message(key, org, i, now + i)));
+    await succeeded(hook.uid, 40);
+    const got = await received(key);
+    expect(got).toHaveLength(40);
+    expect(Math.max(...got.map((r) => r.inFlight))).toBe(6); // reached, never exceeded
+  });
+
   it("never starts more than rateLimit deliveries in any second", async () => {
     const p = realSchedulers();
     const { key, org, webhook: hook } = await p.webhookOn("record", { rateLimit: 8, maxConcurrency: 8 });
