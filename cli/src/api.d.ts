@@ -814,7 +814,7 @@ export interface components {
             maxAttempts?: number;
             /** @description Deliveries started per second at most, evenly spaced (1..1000); null: no limit. Default null. */
             rateLimit?: number | null;
-            /** @description Requests in flight at once at most (1..100). Default 6. */
+            /** @description Requests in flight at once at most (1..100); above 6 it acts as 6, the connections a scheduler opens at once on Cloudflare. Default 6. */
             maxConcurrency?: number;
             /**
              * @description `fifo`: one at a time, strictly in the order the events were received; a failing delivery holds back the ones after it until it succeeds or fails for good. `unordered` (default): in parallel, up to maxConcurrency.
@@ -908,7 +908,7 @@ export interface components {
             maxAttempts?: number;
             /** @description Deliveries started per second at most, evenly spaced (1..1000); null: no limit. Default null. */
             rateLimit?: number | null;
-            /** @description Requests in flight at once at most (1..100). Default 6. */
+            /** @description Requests in flight at once at most (1..100); above 6 it acts as 6, the connections a scheduler opens at once on Cloudflare. Default 6. */
             maxConcurrency?: number;
             /**
              * @description `fifo`: one at a time, strictly in the order the events were received; a failing delivery holds back the ones after it until it succeeds or fails for good. `unordered` (default): in parallel, up to maxConcurrency.
@@ -993,7 +993,7 @@ export interface components {
             maxAttempts?: number;
             /** @description Deliveries started per second at most, evenly spaced (1..1000); null: no limit. Default null. */
             rateLimit?: number | null;
-            /** @description Requests in flight at once at most (1..100). Default 6. */
+            /** @description Requests in flight at once at most (1..100); above 6 it acts as 6, the connections a scheduler opens at once on Cloudflare. Default 6. */
             maxConcurrency?: number;
             /**
              * @description `fifo`: one at a time, strictly in the order the events were received; a failing delivery holds back the ones after it until it succeeds or fails for good. `unordered` (default): in parallel, up to maxConcurrency.

@@ -5,7 +5,7 @@ import { ERROR_CODES } from "../domain/errors";
 import { SCOPES } from "../domain/scopes";
 import { DELIVERY_STATUSES, MAX_ATTEMPTS_LIMIT, TIMEOUT_MS_LIMITS } from "../domain/delivery";
 import { TOLERANCE_S_LIMITS } from "../domain/settings";
-import { DEFAULT_MAX_CONCURRENCY, MAX_CONCURRENCY_MAX, ORDERINGS, RATE_LIMIT_MAX } from "../domain/flow";
+import { DEFAULT_MAX_CONCURRENCY, MAX_CONCURRENCY_MAX, OPEN_CONNECTIONS, ORDERINGS, RATE_LIMIT_MAX } from "../domain/flow";
 import { ALERT_SOURCE, ALERT_TYPES } from "../domain/alerts";
 import {
   AUTO_DISABLE_MINUTES_MAX,
@@ -287,7 +287,7 @@ const webhookFields = {
     .int()
     .min(1)
     .max(MAX_CONCURRENCY_MAX)
-    .openapi({ description: `Requests in flight at once at most (1..${MAX_CONCURRENCY_MAX}). Default ${DEFAULT_MAX_CONCURRENCY}.` }),
+    .openapi({ description: `Requests in flight at once at most (1..${MAX_CONCURRENCY_MAX}); above ${OPEN_CONNECTIONS} it acts as ${OPEN_CONNECTIONS}, the connections a scheduler opens at once on Cloudflare. Default ${DEFAULT_MAX_CONCURRENCY}.` }),
   ordering: z.enum(ORDERINGS).openapi({
     description:
       "`fifo`: one at a time, strictly in the order the events were received; a failing delivery holds back the ones after it until it succeeds or fails for good. `unordered` (default): in parallel, up to maxConcurrency.",
