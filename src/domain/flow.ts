@@ -33,8 +33,8 @@ export interface FlowLimits {
 /**
  * Connections one invocation (a scheduler's run) has open at once on Cloudflare; a seventh fetch
  * waits in the runtime's queue for one to close, its timeout running and its start off its pace
- * (developers.cloudflare.com/workers/platform/limits/#simultaneous-open-connections). The local
- * runtime opens more, so only this cap keeps tests and production alike.
+ * (docs/flow-control.md cites the limit). The local runtime opens more, so only this cap keeps
+ * tests and production alike.
  */
 export const OPEN_CONNECTIONS = 6;
 
