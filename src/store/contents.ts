@@ -47,45 +47,82 @@ export function contentOfEventStatements(db: D1Database, key: string, id: string
   ];
 }
 
-/** Each event's part (by seq) of the groups read: `where` as contentsOf selects it, `groups` the contents rows. */
+/**
+ * Each event's part (by seq) of the groups read: `where` as contentsOf selects it, `groups` the
+ * contents rows. A group is inflated one at a time and only its events' parts are kept (a page of
+ * 50 events from 50 groups of ~1 MB of text each would otherwise hold them all).
+ */
 export async function contentsRead(where: Record<string, unknown>[], groups: Record<string, unknown>[]): Promise<Map<number, EventContent>> {
-  const decoded = new Map<number, EventContent[]>();
-  for (const g of groups) decoded.set(Number(g.seq), await decodeRead(g));
-  const out = new Map<number, EventContent>();
+  const wanted = new Map<number, Map<number, number[]>>(); // group → part → seqs
   for (const r of where) {
-    const part = decoded.get(Number(r.g))?.[Number(r.part)];
-    if (part) out.set(Number(r.seq), part);
+    const parts = wanted.get(Number(r.g)) ?? new Map<number, number[]>();
+    wanted.set(Number(r.g), parts.set(Number(r.part), [...(parts.get(Number(r.part)) ?? []), Number(r.seq)]));
+  }
+  const out = new Map<number, EventContent>();
+  for (const g of groups) {
+    const parts = wanted.get(Number(g.seq));
+    if (!parts) continue;
+    const decoded = await decodeRead(g, new Set(parts.keys()));
+    for (const [part, seqs] of parts) {
+      const content = decoded[part];
+      if (content) for (const seq of seqs) out.set(seq, content);
+    }
   }
   return out;
+}
+
+/** Where a walk's event is: its `groupOfSql` key (null when it has none) and its part. */
+export interface ContentPlace {
+  grp: number | null;
+  part: number;
 }
 
 /**
  * A reader of events' contents in the order a walk reaches them: `read(group, part,
  * upcoming)` answers one event's part of a group (the `groupOfSql` key), reading the
  * group row, with the next groups the walk will need (`upcoming()`, up to `perRead`
- * in all), only when it is not read yet, and inflating each group once. `read.rowsRead`: the D1
- * rows read so far (a bounded read counts them).
+ * in all), only when it is not read yet, and inflating each group once. Of a group it keeps
+ * only the parts the walk will still ask for (upcoming's), each until it is asked for: a walk
+ * of 1,000 events from as many groups of ~1 MB of text each would otherwise hold them all.
+ * `read.rowsRead`: the D1 rows read so far (a bounded read counts them); `read.heldChars()`:
+ * the characters of the bodies it holds now.
  */
 export function contentsReader(db: D1Database, perRead: number) {
-  const groups = new Map<number, EventContent[]>();
-  const read = async (group: number, part: number, upcoming: () => Iterable<number | null>): Promise<EventContent | undefined> => {
-    if (!groups.has(group)) {
+  const readGroups = new Set<number>();
+  const held = new Map<string, EventContent>(); // by `${group}:${part}`
+  const read = async (group: number, part: number, upcoming: () => Iterable<ContentPlace>): Promise<EventContent | undefined> => {
+    const key = `${group}:${part}`;
+    if (!readGroups.has(group)) {
       const keys = new Set([group]);
-      for (const g of upcoming()) {
+      const rest = [...upcoming()];
+      for (const u of rest) {
         if (keys.size >= perRead) break;
-        if (g !== null && !groups.has(g)) keys.add(g);
+        if (u.grp !== null && !readGroups.has(u.grp)) keys.add(u.grp);
       }
+      const wanted = new Map<number, Set<number>>([[group, new Set([part])]]);
+      for (const u of rest) if (u.grp !== null && keys.has(u.grp)) wanted.set(u.grp, (wanted.get(u.grp) ?? new Set()).add(u.part));
       const { results, meta } = await db
         .prepare(`SELECT seq, ${DATA_READ_SQL} FROM contents WHERE seq IN (SELECT value FROM json_each(?))`)
         .bind(JSON.stringify([...keys]))
         .all<{ seq: number; data: unknown; data_hex: unknown }>();
       reader.rowsRead += meta.rows_read;
-      for (const k of keys) groups.set(k, []);
-      for (const r of results) groups.set(Number(r.seq), await decodeRead(r));
+      for (const k of keys) readGroups.add(k);
+      for (const r of results) {
+        const parts = wanted.get(Number(r.seq))!;
+        const decoded = await decodeRead(r, parts);
+        for (const p of parts) {
+          const content = decoded[p];
+          if (content) held.set(`${r.seq}:${p}`, content);
+        }
+      }
     }
-    return groups.get(group)?.[part];
+    const content = held.get(key);
+    // (A walk asks for each place once: an event's part is its own.)
+    held.delete(key);
+    return content;
   };
-  const reader = Object.assign(read, { rowsRead: 0 });
+  const heldChars = () => [...held.values()].reduce((n, c) => n + c.body.length, 0);
+  const reader = Object.assign(read, { rowsRead: 0, heldChars });
   return reader;
 }
 

@@ -440,7 +440,7 @@ export async function eventsWithBodies(
   let taken = 0;
   for (const [i, r] of results.entries()) {
     if (i > 0 && (chars >= opts.maxChars || opts.exhausted?.())) break;
-    const content = r.grp === null ? undefined : await read(r.grp, r.part, () => results.slice(i + 1).map((x) => x.grp));
+    const content = r.grp === null ? undefined : await read(r.grp, r.part, () => results.slice(i + 1));
     taken++;
     if (!content) continue;
     chars += content.body.length;

@@ -1,6 +1,7 @@
 // Event contents read back: a group comes from D1 as hex text, not as an array of numbers (a byte an element).
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { decodeGroup, encodeGroup } from "../../src/store/content";
 import { contentsOf, contentsReader } from "../../src/store/contents";
 import { storeEvents, type EventRow } from "../../src/store/events";
 import { uniqueKey } from "./pipeline";
@@ -105,4 +106,41 @@ describe("event contents", () => {
     const strings = watched.rows.flatMap((r) => Object.values(r).filter((v) => typeof v === "string"));
     for (const v of strings) expect(new TextEncoder().encode(v).length).toBeLessThanOrEqual(2_000_000);
   });
+
+  it("keep only the parts asked for: a group decoded for one event holds that event's body, not the batch's", async () => {
+    const parts = Array.from({ length: 10 }, (_, i) => ({ headers: { "x-i": String(i) }, body: `${i}`.repeat(50_000) }));
+    const decoded = await decodeGroup(await encodeGroup(parts), new Set([3, 7]));
+    expect(decoded.length).toBe(10);
+    expect(decoded[3]).toEqual(parts[3]);
+    expect(decoded[7]).toEqual(parts[7]);
+    // The characters kept: the two bodies asked for (100,000), not the group's 500,000.
+    expect(decoded.reduce((n, p) => n + (p?.body.length ?? 0), 0)).toBe(100_000);
+    // Without `wanted`, every part.
+    expect((await decodeGroup(await encodeGroup(parts))).map((p) => p?.body)).toEqual(parts.map((p) => p.body));
+  });
+
+  it("read along a walk hold only the parts the walk still asks for, not every group read", async () => {
+    // Eight groups of five events of 60,000 characters (a group: 300,000), the walk wanting one event of each
+    // (as a search's time order does, or a scheduler's webhook subscribed to one type of a busy source).
+    const tag = uniqueKey();
+    const places: { grp: number; part: number; body: string }[] = [];
+    for (let g = 0; g < 8; g++) {
+      const events = Array.from({ length: 5 }, (_, i) => row(`${tag}_${g}`, i, `{"g":${g},"i":${i},"pad":"${"x".repeat(60_000)}"}`));
+      await storeEvents(env.DB, events);
+      const seq = (await env.DB.prepare("SELECT seq FROM events ORDER BY seq DESC LIMIT 1 OFFSET 2").first<number>("seq"))!;
+      const grp = (await env.DB.prepare("SELECT max(seq) AS g FROM contents WHERE seq <= ?").bind(seq).first<number>("g"))!;
+      places.push({ grp, part: seq - grp, body: events[seq - grp]!.body });
+    }
+    const read = contentsReader(env.DB, 4);
+    let most = 0;
+    for (const [i, p] of places.entries()) {
+      expect((await read(p.grp, p.part, () => places.slice(i + 1)))?.body).toBe(p.body);
+      most = Math.max(most, read.heldChars());
+    }
+    // At most the three read ahead of the four a read fetches: ~180,000 characters, where the groups read hold 2,400,000.
+    expect(most).toBeGreaterThan(0);
+    expect(most).toBeLessThanOrEqual(3 * 60_100);
+    expect(read.heldChars()).toBe(0);
+  });
 });
+
