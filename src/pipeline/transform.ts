@@ -396,7 +396,10 @@ async function evaluate(
       if (typeof result === "string") {
         if (result.length > TRANSFORM_LIMITS.stringChars) throw new BoundExceeded(`stopped: a string grew over ${TRANSFORM_LIMITS.stringChars} characters`);
         charge(Math.floor(result.length / TRANSFORM_LIMITS.charsPerStep));
-      } else if (Array.isArray(result)) charge(Math.floor(result.length / TRANSFORM_LIMITS.itemsPerStep));
+      } else if (Array.isArray(result)) {
+        charge(Math.floor(result.length / TRANSFORM_LIMITS.itemsPerStep));
+        chargeStrings(result, charge);
+      }
       // An operand of `=` or `!=` costs what comparing it may go through: a reference to an object
       // is one step, and comparing it with an equal copy walks (and sorts) all of it.
       if (compared.has(expr)) chargeValues(result, 1 / TRANSFORM_LIMITS.comparedValuesPerStep, charge);
@@ -654,6 +657,30 @@ function chargeValues(value: unknown, perValue: number, charge: (steps: number) 
         owed %= 1;
       }
       pending.push(child);
+    }
+  }
+}
+
+/**
+ * Charges the characters of the strings in an array (and in arrays in it), as a string result's
+ * are: a built-in a higher-order function applies (`$map($a, $uppercase)`) gives its strings
+ * without passing the hook above, and an array of 64 references to one string of 1,000,000
+ * characters (six `$append`s of itself) mapped so made 64 new strings, 128 MB, in ~4,000 steps.
+ */
+function chargeStrings(items: unknown[], charge: (steps: number) => void): void {
+  let owed = 0;
+  const pending = [items];
+  while (pending.length > 0) {
+    for (const v of pending.pop()!) {
+      if (typeof v === "string") owed += v.length / TRANSFORM_LIMITS.charsPerStep;
+      else if (Array.isArray(v)) {
+        owed += v.length / TRANSFORM_LIMITS.itemsPerStep;
+        pending.push(v);
+      }
+      if (owed >= 1) {
+        charge(Math.floor(owed));
+        owed %= 1;
+      }
     }
   }
 }

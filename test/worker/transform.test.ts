@@ -285,6 +285,16 @@ describe("bounds", () => {
     expect(r.reason).toBe(`transform: stopped: a string grew over ${TRANSFORM_LIMITS.stringChars} characters`);
   });
 
+  it("charges the strings an array holds: a built-in mapped over references to one long string copies it each time", async () => {
+    // 64 references to one string of 1,000,000 characters (six doublings), each upper-cased by $map: 64 new strings,
+    // 64,000,000 characters held at once (128 MB as UTF-16 for a two-byte string), past what an isolate has.
+    const doubled = Array.from({ length: 6 }, () => "$a := $append($a, $a);").join(" ");
+    const r = await failure(`($s := $pad("", 1000000, "x"); $a := [$s]; ${doubled} $count($map($a, $uppercase)))`, "{}");
+    expect(r.reason).toBe(`transform: stopped after ${TRANSFORM_LIMITS.steps} evaluation steps (an endless or too costly expression)`);
+    // Mapped over what a body holds, as before.
+    expect((await transformed(`{"names": $map(items.name, $uppercase)}`, JSON.stringify({ items: [{ name: "a" }, { name: "b" }] }))).body).toEqual({ names: ["A", "B"] });
+  });
+
   it("bounds the built-ins one step does not: $pad before it builds its string, $distinct before it compares", async () => {
     expect((await failure(`$pad("", 300000000, "x")`, "{}")).reason).toBe(
       `transform: stopped: $pad to 300000000 characters is over ${TRANSFORM_LIMITS.stringChars}`,
