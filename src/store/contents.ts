@@ -1,5 +1,6 @@
 // The headers and bodies of stored events, a batch to a row (content.ts says how).
 import { DATA_READ_SQL, decodeRead, encodeGroup, type EventContent } from "./content";
+import { chunksOf } from "./chunks";
 import { idKeySql } from "./names";
 
 /** The greatest `contents` key not above an events row's seq: the row holding its body. */
@@ -25,15 +26,30 @@ export async function groupStatement(db: D1Database, parts: (EventContent & { ev
     .bind(parts.length, await encodeGroup(parts), JSON.stringify(parts.map((p) => p.eventId)));
 }
 
-/** The headers and body of each of some events (by seq). */
+/**
+ * Content rows one statement of contentsOf answers at most: a compressed group can be ~800 KB of hex
+ * (varied text compresses little), so the 50 groups of a scheduler's page of deliveries, each from
+ * another batch, would come back as ~40 MB at once.
+ */
+const GROUPS_AT_ONCE = 4;
+
+/** The headers and body of each of some events (by seq): their groups read a few at a time, the first few with their places. */
 export async function contentsOf(db: D1Database, seqs: number[]): Promise<Map<number, EventContent>> {
   if (seqs.length === 0) return new Map();
   const list = JSON.stringify(seqs);
-  const [where, groups] = await db.batch<Record<string, unknown>>([
+  const [where, first] = await db.batch<Record<string, unknown>>([
     db.prepare(`SELECT e.seq, e.part, ${groupOfSql("e.seq")} AS g FROM events e WHERE e.seq IN (SELECT value FROM json_each(?))`).bind(list),
-    db.prepare(`SELECT seq, ${DATA_READ_SQL} FROM contents WHERE seq IN (SELECT ${groupOfSql("value")} FROM json_each(?))`).bind(list),
+    db.prepare(`SELECT seq, ${DATA_READ_SQL} FROM contents WHERE seq IN (SELECT ${groupOfSql("value")} FROM json_each(?)) ORDER BY seq LIMIT ${GROUPS_AT_ONCE}`).bind(list),
   ]);
-  return contentsRead(where?.results ?? [], groups?.results ?? []);
+  const places = where?.results ?? [];
+  const out = await contentsRead(places, first?.results ?? []);
+  const read = new Set((first?.results ?? []).map((g) => Number(g.seq)));
+  const rest = [...new Set(places.filter((r) => r.g !== null && !read.has(Number(r.g))).map((r) => Number(r.g)))];
+  for (const some of chunksOf(rest, GROUPS_AT_ONCE)) {
+    const { results } = await db.prepare(`SELECT seq, ${DATA_READ_SQL} FROM contents WHERE seq IN (SELECT value FROM json_each(?))`).bind(JSON.stringify(some)).all();
+    for (const [seq, content] of await contentsRead(places, results)) out.set(seq, content);
+  }
+  return out;
 }
 
 /**

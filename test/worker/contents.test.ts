@@ -23,6 +23,8 @@ function row(tag: string, i: number, body: string): EventRow {
 /** `db`, keeping every row its statements answered. */
 function answersOf(db: D1Database) {
   const rows: Record<string, unknown>[] = [];
+  /** Each statement's answer. */
+  const answers: Record<string, unknown>[][] = [];
   const wrap = (s: D1PreparedStatement): D1PreparedStatement =>
     new Proxy(s, {
       get(target, p) {
@@ -31,6 +33,7 @@ function answersOf(db: D1Database) {
           return async () => {
             const r = await target.all<Record<string, unknown>>();
             rows.push(...r.results);
+            answers.push(r.results);
             return r;
           };
         const v: unknown = Reflect.get(target, p);
@@ -43,14 +46,17 @@ function answersOf(db: D1Database) {
       if (p === "batch")
         return async (statements: D1PreparedStatement[]) => {
           const done = await target.batch<Record<string, unknown>>(statements);
-          for (const r of done) rows.push(...r.results);
+          for (const r of done) {
+            rows.push(...r.results);
+            answers.push(r.results);
+          }
           return done;
         };
       const v: unknown = Reflect.get(target, p);
       return typeof v === "function" ? v.bind(target) : v;
     },
   });
-  return { db: watched, rows };
+  return { db: watched, rows, answers };
 }
 
 describe("event contents", () => {
@@ -142,5 +148,22 @@ describe("event contents", () => {
     expect(most).toBeLessThanOrEqual(3 * 60_100);
     expect(read.heldChars()).toBe(0);
   });
-});
 
+  it("of many groups come back a few groups a statement, not all at once", async () => {
+    // Ten groups (a scheduler's page of deliveries can name 50, each of another batch), an event of each wanted.
+    const tag = uniqueKey();
+    const wanted: { seq: number; body: string }[] = [];
+    for (let g = 0; g < 10; g++) {
+      const events = Array.from({ length: 2 }, (_, i) => row(`${tag}_${g}`, i, JSON.stringify({ g, i })));
+      await storeEvents(env.DB, events);
+      const seq = (await env.DB.prepare("SELECT seq FROM events ORDER BY seq DESC LIMIT 1").first<number>("seq"))!;
+      wanted.push({ seq, body: events[1]!.body });
+    }
+    const watched = answersOf(env.DB);
+    const got = await contentsOf(watched.db, wanted.map((w) => w.seq));
+    expect(wanted.map((w) => got.get(w.seq)?.body)).toEqual(wanted.map((w) => w.body));
+    const groupsAnswered = watched.answers.map((a) => a.filter((r) => "data_hex" in r).length);
+    expect(groupsAnswered.reduce((n, k) => n + k, 0)).toBe(10);
+    expect(Math.max(...groupsAnswered)).toBeLessThanOrEqual(4);
+  });
+});
