@@ -82,12 +82,15 @@ function bytesOfHex(hex: string): Uint8Array {
   return bytes;
 }
 
+/** Decodes a leading byte order mark as text: a body's own is kept, byte for byte (a plain TextDecoder drops it). */
+const bomKeeper = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
+
 /**
  * A copy of `s` that does not refer to the string it was cut from: V8 answers a slice as a view of
  * the whole, so one event's body kept from a group would keep the group's whole text alive (~1 MB
  * as UTF-16; a page of 50 events of 50 groups, 50 MB of a 128 MB isolate).
  */
-const detached = (s: string) => fromUtf8(utf8(s)); // (lossless: the text was decoded from UTF-8)
+const detached = (s: string) => bomKeeper.decode(utf8(s)); // (lossless: the text was decoded from UTF-8)
 
 /**
  * A stored group back, as its parts in order: a BLOB is inflated, TEXT (a migrated row) read as
