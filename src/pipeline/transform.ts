@@ -383,7 +383,7 @@ async function evaluate(
     // groups counts its items by key, and an item costs the items its group already has.
     const groupings = new Map<unknown, Map<string, number>[]>();
     for (const node of groupOf.values()) groupings.set(node, []);
-    let copied = 0;
+    const chargeCopies = fractionally(charge);
     evaluator.assign(ENTRY, (expr: unknown) => {
       charge(1);
       groupings.get(expr)?.push(new Map());
@@ -410,9 +410,7 @@ async function evaluate(
       if (group && typeof key === "string") {
         const items = group.get(key) ?? 0;
         group.set(key, items + 1);
-        copied += items / TRANSFORM_LIMITS.itemsPerStep;
-        charge(Math.floor(copied));
-        copied %= 1;
+        chargeCopies(items / TRANSFORM_LIMITS.itemsPerStep);
       }
     });
     await boundBuiltins(evaluator, charge, engine);
@@ -645,17 +643,13 @@ async function boundBuiltins(evaluator: Evaluator, charge: (steps: number) => vo
  * not a value.
  */
 function chargeValues(value: unknown, perValue: number, charge: (steps: number) => void): void {
-  let owed = 0;
+  const owe = fractionally(charge);
   const pending = [value];
   while (pending.length > 0) {
     const v = pending.pop();
     if (!isIndexable(v) || isFunction(v)) continue;
     for (const child of Array.isArray(v) ? v : Object.values(v)) {
-      owed += perValue;
-      if (owed >= 1) {
-        charge(Math.floor(owed));
-        owed %= 1;
-      }
+      owe(perValue);
       pending.push(child);
     }
   }
@@ -668,18 +662,14 @@ function chargeValues(value: unknown, perValue: number, charge: (steps: number) 
  * characters (six `$append`s of itself) mapped so made 64 new strings, 128 MB, in ~4,000 steps.
  */
 function chargeStrings(items: unknown[], charge: (steps: number) => void): void {
-  let owed = 0;
+  const owe = fractionally(charge);
   const pending = [items];
   while (pending.length > 0) {
     for (const v of pending.pop()!) {
-      if (typeof v === "string") owed += v.length / TRANSFORM_LIMITS.charsPerStep;
+      if (typeof v === "string") owe(v.length / TRANSFORM_LIMITS.charsPerStep);
       else if (Array.isArray(v)) {
-        owed += v.length / TRANSFORM_LIMITS.itemsPerStep;
+        owe(v.length / TRANSFORM_LIMITS.itemsPerStep);
         pending.push(v);
-      }
-      if (owed >= 1) {
-        charge(Math.floor(owed));
-        owed %= 1;
       }
     }
   }
@@ -687,17 +677,26 @@ function chargeStrings(items: unknown[], charge: (steps: number) => void): void 
 
 /** Charges the keys of the objects in `value` (it, or the items of an array, of arrays in it too), as `$merge`, `$keys` and `$spread` go through them. */
 function chargeKeys(value: unknown, charge: (steps: number) => void): void {
-  let owed = 0;
+  const owe = fractionally(charge);
   const pending = [value];
   while (pending.length > 0) {
     const v = pending.pop();
-    if (Array.isArray(v)) pending.push(...v);
-    else if (isIndexable(v) && !isFunction(v)) {
-      owed += Object.keys(v).length / TRANSFORM_LIMITS.keysPerStep;
-      charge(Math.floor(owed));
-      owed %= 1;
-    }
+    // An array's items one by one: spread into push(), a long one passes the arguments a call takes.
+    if (Array.isArray(v)) for (const item of v) pending.push(item);
+    else if (isIndexable(v) && !isFunction(v)) owe(Object.keys(v).length / TRANSFORM_LIMITS.keysPerStep);
   }
+}
+
+/** `charge` taking fractions of a step: whole steps are charged as the fractions add up to them. */
+function fractionally(charge: (steps: number) => void): (part: number) => void {
+  let owed = 0;
+  return (part) => {
+    owed += part;
+    if (owed < 1) return;
+    const whole = Math.floor(owed);
+    owed -= whole;
+    charge(whole);
+  };
 }
 
 /**
