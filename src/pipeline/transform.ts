@@ -434,23 +434,13 @@ function implementationOf(v: unknown): (self: unknown, args: unknown[]) => unkno
 }
 
 type Builtin = (self: unknown, args: unknown[]) => unknown;
-let builtins: Promise<{
-  pad: Builtin;
-  distinct: Builtin;
-  sort: Builtin;
-  string: Builtin;
-  merge: Builtin;
-  keys: Builtin;
-  spread: Builtin;
-  toMillis: Builtin;
-  fromMillis: Builtin;
-  now: Builtin;
-  formatNumber: Builtin;
-  formatInteger: Builtin;
-  parseInteger: Builtin;
-  replace: Builtin;
-  evaluate: Builtin;
-}> | null = null;
+/** JSONata's own implementation of each built-in wrapped here, by name, read once per isolate. */
+const builtinsByName = new Map<string, Promise<Builtin>>();
+const builtin = (name: string): Promise<Builtin> => {
+  let found = builtinsByName.get(name);
+  if (!found) builtinsByName.set(name, (found = JSONATA.parse(`$${name}`).evaluate({}).then(implementationOf)));
+  return found;
+};
 
 /**
  * The built-ins whose work one step does not bound, each in front of its own bound and
@@ -459,25 +449,23 @@ let builtins: Promise<{
  * every other (100,000 items took 13 s).
  */
 async function boundBuiltins(evaluator: Evaluator, charge: (steps: number) => void, Engine: new (source: RegExp) => LinearRegExp): Promise<void> {
-  builtins ??= (async () => ({
-    pad: implementationOf(await JSONATA.parse("$pad").evaluate({})),
-    distinct: implementationOf(await JSONATA.parse("$distinct").evaluate({})),
-    sort: implementationOf(await JSONATA.parse("$sort").evaluate({})),
-    string: implementationOf(await JSONATA.parse("$string").evaluate({})),
-    merge: implementationOf(await JSONATA.parse("$merge").evaluate({})),
-    keys: implementationOf(await JSONATA.parse("$keys").evaluate({})),
-    spread: implementationOf(await JSONATA.parse("$spread").evaluate({})),
-    toMillis: implementationOf(await JSONATA.parse("$toMillis").evaluate({})),
-    fromMillis: implementationOf(await JSONATA.parse("$fromMillis").evaluate({})),
-    now: implementationOf(await JSONATA.parse("$now").evaluate({})),
-    formatNumber: implementationOf(await JSONATA.parse("$formatNumber").evaluate({})),
-    formatInteger: implementationOf(await JSONATA.parse("$formatInteger").evaluate({})),
-    parseInteger: implementationOf(await JSONATA.parse("$parseInteger").evaluate({})),
-    replace: implementationOf(await JSONATA.parse("$replace").evaluate({})),
-    evaluate: implementationOf(await JSONATA.parse("$eval").evaluate({})),
-  }))();
-  const { pad, distinct, sort, string, merge, keys, spread, toMillis, fromMillis, now, formatNumber, formatInteger, parseInteger, replace, evaluate } =
-    await builtins;
+  const [pad, distinct, sort, string, merge, keys, spread, toMillis, fromMillis, now, formatNumber, formatInteger, parseInteger, replace, evaluate] = await Promise.all([
+    builtin("pad"),
+    builtin("distinct"),
+    builtin("sort"),
+    builtin("string"),
+    builtin("merge"),
+    builtin("keys"),
+    builtin("spread"),
+    builtin("toMillis"),
+    builtin("fromMillis"),
+    builtin("now"),
+    builtin("formatNumber"),
+    builtin("formatInteger"),
+    builtin("parseInteger"),
+    builtin("replace"),
+    builtin("eval"),
+  ]);
   const chargePicture = (picture: unknown) => {
     if (typeof picture === "string") charge(Math.ceil(picture.length / TRANSFORM_LIMITS.pictureCharsPerStep));
   };
