@@ -33,6 +33,9 @@ export async function groupStatement(db: D1Database, parts: (EventContent & { ev
  */
 const GROUPS_AT_ONCE = 4;
 
+/** Content rows by their keys (a JSON array bound as ?). */
+const GROUPS_BY_KEY = `SELECT seq, ${DATA_READ_SQL} FROM contents WHERE seq IN (SELECT value FROM json_each(?))`;
+
 /** The headers and body of each of some events (by seq): their groups read a few at a time, the first few with their places. */
 export async function contentsOf(db: D1Database, seqs: number[]): Promise<Map<number, EventContent>> {
   if (seqs.length === 0) return new Map();
@@ -46,7 +49,7 @@ export async function contentsOf(db: D1Database, seqs: number[]): Promise<Map<nu
   const read = new Set((first?.results ?? []).map((g) => Number(g.seq)));
   const rest = [...new Set(places.filter((r) => r.g !== null && !read.has(Number(r.g))).map((r) => Number(r.g)))];
   for (const some of chunksOf(rest, GROUPS_AT_ONCE)) {
-    const { results } = await db.prepare(`SELECT seq, ${DATA_READ_SQL} FROM contents WHERE seq IN (SELECT value FROM json_each(?))`).bind(JSON.stringify(some)).all();
+    const { results } = await db.prepare(GROUPS_BY_KEY).bind(JSON.stringify(some)).all();
     for (const [seq, content] of await contentsRead(places, results)) out.set(seq, content);
   }
   return out;
@@ -118,7 +121,7 @@ export function contentsReader(db: D1Database, perRead: number) {
       const wanted = new Map<number, Set<number>>([[group, new Set([part])]]);
       for (const u of rest) if (u.grp !== null && keys.has(u.grp)) wanted.set(u.grp, (wanted.get(u.grp) ?? new Set()).add(u.part));
       const { results, meta } = await db
-        .prepare(`SELECT seq, ${DATA_READ_SQL} FROM contents WHERE seq IN (SELECT value FROM json_each(?))`)
+        .prepare(GROUPS_BY_KEY)
         .bind(JSON.stringify([...keys]))
         .all<{ seq: number; data: unknown; data_hex: unknown }>();
       reader.rowsRead += meta.rows_read;
