@@ -413,93 +413,104 @@ export class ListenerHub extends DurableObject<Env> {
     const closed = new Set<Listener>();
     const stopped = new Set<Listener>();
     const budget = new TransformBudget();
-    for (let reads = 0; reads < PAGES_PER_ALARM; ) {
-      const waiting = listeners.filter((l) => !closed.has(l) && !atEnd.has(l) && !stopped.has(l) && (pages.get(l) ?? 0) < PAGES_PER_SOCKET);
-      if (waiting.length === 0) break;
-      // The listeners within a page of the one least behind share one read from the lowest of them:
-      // a full page then takes each of them past its position, so none waits behind the others.
-      const top = Math.max(...waiting.map((l) => l.at.position));
-      const due = waiting.filter((l) => top - l.at.position < PAGE);
-      // Read afresh before each page: a token revoked, or a webhook deleted, during a catch-up is closed before the next page.
-      const { live, webhooks } = await this.webhooksOf(await this.stillAuthorised(due));
-      const stands = new Set(live);
-      for (const l of due) if (!stands.has(l)) closed.add(l);
-      if (live.length === 0) continue;
-      const page = await eventsAfter(this.env.DB, Math.min(...live.map((l) => l.at.position)), PAGE);
-      reads++;
-      for (const l of live) {
-        pages.set(l, (pages.get(l) ?? 0) + 1);
-        if (page.length < PAGE) atEnd.add(l);
+    try {
+      for (let reads = 0; reads < PAGES_PER_ALARM; ) {
+        const waiting = listeners.filter((l) => !closed.has(l) && !atEnd.has(l) && !stopped.has(l) && (pages.get(l) ?? 0) < PAGES_PER_SOCKET);
+        if (waiting.length === 0) break;
+        // The listeners within a page of the one least behind share one read from the lowest of them:
+        // a full page then takes each of them past its position, so none waits behind the others.
+        const top = Math.max(...waiting.map((l) => l.at.position));
+        const due = waiting.filter((l) => top - l.at.position < PAGE);
+        // Read afresh before each page: a token revoked, or a webhook deleted, during a catch-up is closed before the next page.
+        const { live, webhooks } = await this.webhooksOf(await this.stillAuthorised(due));
+        const stands = new Set(live);
+        for (const l of due) if (!stands.has(l)) closed.add(l);
+        if (live.length === 0) continue;
+        const page = await eventsAfter(this.env.DB, Math.min(...live.map((l) => l.at.position)), PAGE);
+        reads++;
+        for (const l of live) {
+          pages.set(l, (pages.get(l) ?? 0) + 1);
+          if (page.length < PAGE) atEnd.add(l);
+        }
+        if (page.length === 0) continue;
+        const webhookOf = (l: Listener) => (l.config.webhookUid === null ? null : (webhooks.get(l.config.webhookUid) ?? null));
+        const heard = live.map((l) => ({ l, events: page.filter((e) => e.seq > l.at.position && hears(l.config, l.principal, e, webhookOf(l))) }));
+        const withBodies = new Set(heard.flatMap(({ l, events }) => (l.config.mode === "listen" ? events.map((e) => e.id) : [])));
+        const bodies = await eventContents(this.env.DB, [...withBodies]);
+        const ended = await this.sendPage(page, heard, bodies, webhookOf, budget);
+        for (const l of ended.closed) closed.add(l);
+        for (const l of ended.stopped) stopped.add(l);
       }
-      const last = page[page.length - 1];
-      if (!last) continue;
-      const webhookOf = (l: Listener) => (l.config.webhookUid === null ? null : (webhooks.get(l.config.webhookUid) ?? null));
-      const heard = live.map((l) => ({ l, events: page.filter((e) => e.seq > l.at.position && hears(l.config, l.principal, e, webhookOf(l))) }));
-      const withBodies = new Set(heard.flatMap(({ l, events }) => (l.config.mode === "listen" ? events.map((e) => e.id) : [])));
-      const bodies = await eventContents(this.env.DB, [...withBodies]);
-      const ended = await this.sendPage(page, last.seq, heard, bodies, webhookOf, budget);
-      for (const l of ended.closed) closed.add(l);
-      for (const l of ended.stopped) stopped.add(l);
+    } finally {
+      // Told even when the alarm throws part-way: a socket that acks (the CLI's) acks only a
+      // position, and is sent nothing more until it does.
+      for (const l of listeners) {
+        if (!closed.has(l) && l.at.position !== started.get(l)) send(l.ws, { type: "position", position: l.at.position });
+      }
     }
-    const open = listeners.filter((l) => !closed.has(l));
-    for (const l of open) {
-      if (l.at.position !== started.get(l)) send(l.ws, { type: "position", position: l.at.position });
-    }
-    return ackedMeanwhile || open.some((l) => stopped.has(l) || !atEnd.has(l));
+    return ackedMeanwhile || listeners.some((l) => !closed.has(l) && (stopped.has(l) || !atEnd.has(l)));
   }
 
   /**
    * Sends listeners the events each hears of a page, event by event in store order, and moves
-   * each one's position to the page's end. The listeners as one webhook share its transformation
-   * of an event: run once, and let go once they were sent it. Once the alarm's budget is spent, a
-   * listener whose event would need a new run stops there, its position moved to just before it
-   * (`stopped`). One whose send fails is closed with its position left where the page began
-   * (`closed`), so it is never past an event it did not get: the client resumes from what it received.
+   * each one's position on past each event as it is done with it (sent, or not for it), so an
+   * alarm that throws part-way (D1, a signing error) keeps what went out and the next sends none
+   * of it again. The listeners as one webhook share its transformation of an event: run once, and
+   * let go once they were sent it. Once the alarm's budget is spent, a listener whose event would
+   * need a new run stops there, its position just before it (`stopped`). One whose
+   * send fails is closed with its position left where the page began (`closed`), so it is never past
+   * an event it did not get: the client resumes from what it received.
    */
   private async sendPage(
     page: ListenEvent[],
-    last: number,
     heard: { l: Listener; events: ListenEvent[] }[],
     bodies: Map<string, EventContent>,
     webhookOf: (l: Listener) => Webhook | null,
     budget: TransformBudget,
   ): Promise<{ closed: Set<Listener>; stopped: Set<Listener> }> {
     const closed = new Set<Listener>();
-    const upTo = new Map(heard.map(({ l }) => [l, Math.max(l.at.position, last)]));
     const stopped = new Set<Listener>();
+    const upTo = new Map(heard.map(({ l }) => [l, l.at.position]));
+    const going = (l: Listener) => !closed.has(l) && !stopped.has(l);
     const hearing = heard.map(({ l, events }) => ({ l, ids: new Set(events.map((e) => e.id)) }));
-    for (const e of page) {
-      // Grouped by webhook (a listener without one alone), so one output is held at a time.
-      const groups = new Map<Webhook | Listener, Listener[]>();
-      for (const { l, ids } of hearing) {
-        if (!ids.has(e.id) || closed.has(l) || stopped.has(l)) continue;
-        const key = webhookOf(l) ?? l;
-        groups.set(key, [...(groups.get(key) ?? []), l]);
-      }
-      for (const group of groups.values()) {
-        // The group's one webhook and event: the first listener that needs the output runs it.
-        let made: Promise<Outbound | null> | undefined;
-        const output = (webhook: Webhook, body: string) => (made ??= budget.outbound(webhook, body));
-        for (const l of group) {
-          const note = await this.eventNote(l, e, bodies.get(e.id), webhookOf(l), output);
-          if (note === OVER_BUDGET) {
-            // Positions are whole numbers: the next read, after this one, starts at this event.
-            upTo.set(l, e.seq - 1);
-            stopped.add(l);
-          } else if (note !== null && !send(l.ws, note)) {
-            await this.forget(l.ws, SEND_FAILED);
-            closed.add(l);
+    try {
+      for (const e of page) {
+        // Grouped by webhook (a listener without one alone), so one output is held at a time.
+        const groups = new Map<Webhook | Listener, Listener[]>();
+        for (const { l, ids } of hearing) {
+          if (!ids.has(e.id) || !going(l)) continue;
+          const key = webhookOf(l) ?? l;
+          groups.set(key, [...(groups.get(key) ?? []), l]);
+        }
+        for (const group of groups.values()) {
+          // The group's one webhook and event: the first listener that needs the output runs it.
+          let made: Promise<Outbound | null> | undefined;
+          const output = (webhook: Webhook, body: string) => (made ??= budget.outbound(webhook, body));
+          for (const l of group) {
+            const note = await this.eventNote(l, e, bodies.get(e.id), webhookOf(l), output);
+            if (note === OVER_BUDGET) {
+              // Positions are whole numbers: the next read, after this one, starts at this event.
+              upTo.set(l, e.seq - 1);
+              stopped.add(l);
+            } else if (note !== null && !send(l.ws, note)) {
+              closed.add(l);
+              await this.forget(l.ws, SEND_FAILED);
+            } else {
+              upTo.set(l, e.seq);
+            }
           }
         }
+        // Done with this event: those that do not hear it are past it too.
+        for (const [l, at] of upTo) if (going(l)) upTo.set(l, Math.max(at, e.seq));
       }
-    }
-    for (const { l } of heard) {
-      if (closed.has(l)) continue;
-      const position = upTo.get(l)!;
-      l.at.position = position;
-      // Written over the attachment as it is now: an ack taken meanwhile stays. (A socket closed
-      // meanwhile keeps the attachment its close wrote: whether it was swept.)
-      if (l.ws.readyState === WebSocket.OPEN) patchAttachment(l.ws, { position });
+    } finally {
+      for (const [l, position] of upTo) {
+        if (closed.has(l)) continue;
+        l.at.position = position;
+        // Written over the attachment as it is now: an ack taken meanwhile stays. (A socket closed
+        // meanwhile keeps the attachment its close wrote: whether it was swept.)
+        if (l.ws.readyState === WebSocket.OPEN) patchAttachment(l.ws, { position });
+      }
     }
     return { closed, stopped };
   }

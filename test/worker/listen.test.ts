@@ -690,6 +690,50 @@ describe("the hub's limits", () => {
     expect(again.events().map((e) => e.id)).toEqual(ids.slice(1));
   });
 
+  it("keeps what an alarm that throws part-way through a page sent: the next sends each listener the rest, each event once, in order", async () => {
+    const p = pipeline();
+    const type = `midpage.${uniqueKey()}`;
+    const plain = [await connect(p, `eventTypes=${type}`), await connect(p, `eventTypes=${type}`)];
+    // One that acks each run as the CLI does (it is sent nothing more until it acks a position).
+    let ackFrom: WebSocket | undefined;
+    const acking = await connect(p, `eventTypes=${type}&ack=true`, {
+      onMessage: (m) => void (m.type === "position" && ackFrom?.send(JSON.stringify({ type: "ack", position: m.position }))),
+    });
+    ackFrom = acking.ws;
+    const listeners = [...plain, acking];
+    await pumped(p);
+    await runInDurableObject(hubOf(p.env), (_, state) => state.storage.deleteAlarm());
+    const { ids, end } = await stored(10, type, `org-${type}`);
+    // Signing the fifth event for its second listener fails (the Standard Webhooks signature covers the event's id).
+    let signings = 0;
+    const sign = crypto.subtle.sign.bind(crypto.subtle);
+    vi.spyOn(crypto.subtle, "sign").mockImplementation((algorithm, key, data) => {
+      if (new TextDecoder().decode(data as Uint8Array).includes(ids[4]!) && ++signings === 2) throw new Error("signing failed (test)");
+      return sign(algorithm, key, data);
+    });
+    const saved = await runInDurableObject(hubOf(p.env), async (hub: ListenerHub, state) => {
+      await expect(hub.alarm()).rejects.toThrow("signing failed (test)");
+      return new Map(state.getWebSockets().map((ws) => [(ws.deserializeAttachment() as { id: string }).id, (ws.deserializeAttachment() as { position: number }).position]));
+    });
+    vi.mocked(crypto.subtle.sign).mockRestore();
+    // Each kept as far as it was sent: the first listener the fifth event, the others the fourth.
+    const sentBefore = await Promise.all(
+      listeners.map(async (l) => {
+        const position = saved.get(l.hello.listenerId)!;
+        await l.examined(position);
+        expect(l.events().at(-1)!.position).toBe(position);
+        return l.events().length;
+      }),
+    );
+    expect(sentBefore.sort()).toEqual([4, 4, 5]);
+
+    await runInDurableObject(hubOf(p.env), (hub: ListenerHub) => hub.alarm());
+    for (const l of listeners) {
+      await l.examined(end);
+      expect(l.events().map((e) => e.id)).toEqual(ids);
+    }
+  });
+
   it("drops a stored catch-up time that is no number at its alarm, rather than setting the alarm from it", async () => {
     const p = pipeline();
     await runInDurableObject(hubOf(p.env), async (hub: ListenerHub, state) => {
