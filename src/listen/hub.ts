@@ -16,7 +16,17 @@ import { liveTokenIds } from "../store/tokens";
 import { getWebhook } from "../store/webhooks";
 import { QUIET_MS } from "./announce";
 import { admitsContent, hears, principalOf } from "./hears";
-import { PAGE, PAGES_PER_ALARM, PAGES_PER_SOCKET, SILENT_SOCKET_MS, SOCKETS_PER_TOKEN, TRANSFORM_STEPS_PER_ALARM, socketRefusal } from "./limits";
+import {
+  PAGE,
+  PAGES_PER_ALARM,
+  PAGES_PER_SOCKET,
+  SIGNING_STEPS_PER_ALARM,
+  SILENT_SOCKET_MS,
+  SOCKETS_PER_TOKEN,
+  TRANSFORM_STEPS_PER_ALARM,
+  signingSteps,
+  socketRefusal,
+} from "./limits";
 import { CLOSE_CODES, CONFIG_HEADER, type AckMessage, type AttemptNote, type EventNote, type ListenerConfig, type ListenMessage } from "./protocol";
 
 /** `replay N` looks this far back for matching events, at most. */
@@ -106,21 +116,35 @@ const SILENT = 1001;
 /** A client has nothing to say but "ping" (answered without waking the hub): anything else closes its socket. */
 const UNEXPECTED_MESSAGE = 1008;
 
-/** One pump's webhook transformations: the steps they took, counted against TRANSFORM_STEPS_PER_ALARM. */
-class TransformBudget {
-  private steps = 0;
+/**
+ * One pump's work, in steps counted against two bounds: webhook transformations' evaluation
+ * (TRANSFORM_STEPS_PER_ALARM) and the signing of what listeners are sent (SIGNING_STEPS_PER_ALARM).
+ * Apart, so a webhook's costly transformations do not hold back the listeners with none.
+ */
+class AlarmBudget {
+  private transformSteps = 0;
+  private signedSteps = 0;
 
   /** What the webhook sends for an event, or null when that needs a run and the budget is spent. */
   async outbound(webhook: Webhook, body: string): Promise<Outbound | null> {
     if (!transforms(webhook)) return outbound(webhook, body);
-    if (this.steps >= TRANSFORM_STEPS_PER_ALARM) return null;
+    if (this.transformSteps >= TRANSFORM_STEPS_PER_ALARM) return null;
     const out = await outbound(webhook, body);
-    this.steps += out.steps;
+    this.transformSteps += out.steps;
     return out;
+  }
+
+  /** Whether a message signed for one listener may start: the one under way when the bound is reached finishes. */
+  maySign(): boolean {
+    return this.signedSteps < SIGNING_STEPS_PER_ALARM;
+  }
+
+  signed(chars: number): void {
+    this.signedSteps += signingSteps(chars);
   }
 }
 
-/** eventNote's answer for an event left to the next pump: its transformation would start past the budget. */
+/** eventNote's answer for an event left to the next pump: its transformation, or its signing, would start past the budget. */
 const OVER_BUDGET = Symbol("over budget");
 
 /** The tag of a socket's token (or the admin's), to count the sockets each token holds. */
@@ -391,8 +415,8 @@ export class ListenerHub extends DurableObject<Env> {
    * time: at most PAGES_PER_ALARM pages an alarm, the listeners least behind first (those
    * within a page of each other sharing a read), each
    * sent at most PAGES_PER_SOCKET pages, so a catch-up from far back never holds up the
-   * live listeners. A listener stops before an event whose webhook transformation would start
-   * past the alarm's budget (TransformBudget). Answers whether some listener has more to read.
+   * live listeners. A listener stops before an event whose webhook transformation, or whose
+   * signing, would start past the alarm's budget (AlarmBudget). Answers whether some listener has more to read.
    */
   private async pump(): Promise<boolean> {
     const all = await this.listeners();
@@ -412,7 +436,7 @@ export class ListenerHub extends DurableObject<Env> {
     const atEnd = new Set<Listener>();
     const closed = new Set<Listener>();
     const stopped = new Set<Listener>();
-    const budget = new TransformBudget();
+    const budget = new AlarmBudget();
     try {
       for (let reads = 0; reads < PAGES_PER_ALARM; ) {
         const waiting = listeners.filter((l) => !closed.has(l) && !atEnd.has(l) && !stopped.has(l) && (pages.get(l) ?? 0) < PAGES_PER_SOCKET);
@@ -456,8 +480,8 @@ export class ListenerHub extends DurableObject<Env> {
    * each one's position on past each event as it is done with it (sent, or not for it), so an
    * alarm that throws part-way (D1, a signing error) keeps what went out and the next sends none
    * of it again. The listeners as one webhook share its transformation of an event: run once, and
-   * let go once they were sent it. Once the alarm's budget is spent, a listener whose event would
-   * need a new run stops there, its position just before it (`stopped`). One whose
+   * let go once they were sent it (one the signing budget stops has it run again next alarm). Once the alarm's budget is spent, a listener whose event would
+   * need a new run, or a signature, stops there, its position just before it (`stopped`). One whose
    * send fails is closed with its position left where the page began (`closed`), so it is never past
    * an event it did not get: the client resumes from what it received.
    */
@@ -466,7 +490,7 @@ export class ListenerHub extends DurableObject<Env> {
     heard: { l: Listener; events: ListenEvent[] }[],
     bodies: Map<string, EventContent>,
     webhookOf: (l: Listener) => Webhook | null,
-    budget: TransformBudget,
+    budget: AlarmBudget,
   ): Promise<{ closed: Set<Listener>; stopped: Set<Listener> }> {
     const closed = new Set<Listener>();
     const stopped = new Set<Listener>();
@@ -487,7 +511,7 @@ export class ListenerHub extends DurableObject<Env> {
           let made: Promise<Outbound | null> | undefined;
           const output = (webhook: Webhook, body: string) => (made ??= budget.outbound(webhook, body));
           for (const l of group) {
-            const note = await this.eventNote(l, e, bodies.get(e.id), webhookOf(l), output);
+            const note = await this.eventNote(l, e, bodies.get(e.id), webhookOf(l), output, budget);
             if (note === OVER_BUDGET) {
               // Positions are whole numbers: the next read, after this one, starts at this event.
               upTo.set(l, e.seq - 1);
@@ -521,6 +545,7 @@ export class ListenerHub extends DurableObject<Env> {
     content: EventContent | undefined,
     webhook: Webhook | null,
     output: (webhook: Webhook, body: string) => Promise<Outbound | null>,
+    budget: AlarmBudget,
   ): Promise<EventNote | null | typeof OVER_BUDGET> {
     const note: EventNote = {
       type: "event",
@@ -538,10 +563,13 @@ export class ListenerHub extends DurableObject<Env> {
     const body = content.body;
     const secret = webhook?.secret ?? l.config.secret;
     if (!secret) return null;
+    // Asked before the transformation: one it ran would be run again by the next alarm.
+    if (!budget.maySign()) return OVER_BUDGET;
     // As a webhook: what its delivery would send, transformed and signed as sent.
     const out = webhook ? await output(webhook, body) : { ok: true as const, body, headers: {} };
     if (out === null) return OVER_BUDGET;
     if (!out.ok) return { ...note, transformError: out.reason };
+    budget.signed(out.body.length);
     const headers = await deliveryHeaders({ secret, eventId: e.id, eventType: e.eventType, body: out.body, attempt: 1 }, Date.now());
     // A credential header's value is for the webhook's endpoint, not for whoever listens.
     return { ...note, headers: { ...redactHeaders(out.headers), ...headers }, body: out.body };

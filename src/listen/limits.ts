@@ -27,11 +27,27 @@ export const PAGES_PER_SOCKET = 2;
  * starts no new run past; the events left wait for the next alarm, set at once. Six expressions at
  * their limit (TRANSFORM_LIMITS.steps, 50,000: about 0.3–0.5 s of CPU each on a 250 KB body, at
  * worst ~15 µs a step). The run under way when it is reached finishes (it is what moves a listener
- * on), so an alarm evaluates at most this plus one event's 11 expressions, 850,000 steps: seconds,
- * well under a Durable Object's 30 s of CPU, however many listeners and webhooks are behind.
+ * on), so an alarm evaluates at most this plus one event's 11 expressions, 850,000 steps: seconds
+ * (with SIGNING_STEPS_PER_ALARM's), well under a Durable Object's 30 s of CPU, however many listeners
+ * and webhooks are behind.
  * Small transformations (tens of steps an event) never come near it.
  */
 export const TRANSFORM_STEPS_PER_ALARM = 300_000;
+
+/**
+ * Steps (the same unit, ~10–15 µs of CPU) of signing one alarm starts no new listen message past;
+ * the events left wait for the next alarm, set at once. Each socket's message is signed for it (two
+ * HMACs over the body, with its own secret) and serialised: ~12 ns a character and ~0.15 ms a
+ * message, so `signingSteps`. Pages alone bound it only at 1,000 sockets × 100 events × 250 KB, 25 GB:
+ * minutes. This is about a second and a half: some 380 messages of 250 KB, or 9,000 small ones.
+ * Apart from the transformations' steps, so a webhook's costly ones hold back no other socket.
+ */
+export const SIGNING_STEPS_PER_ALARM = 100_000;
+
+/** What signing and sending a body of `chars` characters to one socket costs. */
+export function signingSteps(chars: number): number {
+  return 10 + Math.ceil(chars / 1_000);
+}
 
 /** Why a new socket is refused, if it is: its token, or the hub, already holds as many as it may. */
 export function socketRefusal(open: { ofToken: number; inAll: number }, admin: boolean): AppError | null {

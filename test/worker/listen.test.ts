@@ -9,11 +9,13 @@ import type { ListenerHub } from "../../src/listen/hub";
 import {
   PAGE,
   PAGES_PER_SOCKET,
+  SIGNING_STEPS_PER_ALARM,
   SILENT_SOCKET_MS,
   SOCKETS_IN_ALL,
   SOCKETS_PER_TOKEN,
   SOCKETS_RETRY_AFTER_SECONDS,
   TRANSFORM_STEPS_PER_ALARM,
+  signingSteps,
   socketRefusal,
 } from "../../src/listen/limits";
 import type { AttemptNote, EventNote, ListenMessage } from "../../src/listen/protocol";
@@ -366,10 +368,10 @@ function unannounced(): P {
 }
 
 /** Stores `n` events of a type (unannounced unless through `q`): their ids in store order, and the positions before the first and of the last. */
-async function stored(n: number, type: string, org: string, q = unannounced()) {
+async function stored(n: number, type: string, org: string, q = unannounced(), bodyOf = body) {
   const ids: string[] = [];
   for (let i = 0; i < n; i += 100) {
-    const batch = Array.from({ length: Math.min(100, n - i) }, () => ingestMessage({ eventType: type, organizationUid: org, body: body(type, org) }));
+    const batch = Array.from({ length: Math.min(100, n - i) }, () => ingestMessage({ eventType: type, organizationUid: org, body: bodyOf(type, org) }));
     expect((await q.runIngest(batch)).acked).toHaveLength(batch.length);
     ids.push(...batch.map((m) => m.eventId));
   }
@@ -621,6 +623,51 @@ describe("the hub's limits", () => {
       expect(l.events().map((e) => e.id)).toEqual(ids);
     }
   }, 30_000);
+
+  it(`stops an alarm's signing past ${SIGNING_STEPS_PER_ALARM} steps: the messages left go out in the next alarm, set at once, to every listener in order, each once`, async () => {
+    const p = pipeline();
+    const type = `signed.${uniqueKey()}`;
+    const org = `org-${type}`;
+    // Bodies of ~240 KB, each signed for each of ten listeners (two tokens, five sockets each): more than one alarm signs.
+    const large = (t: string, o: string) => {
+      const b = JSON.parse(body(t, o)) as { data: { body: string } };
+      b.data.body = "x".repeat(240_000);
+      return JSON.stringify(b);
+    };
+    const n = 45;
+    const perAlarm = Math.ceil(SIGNING_STEPS_PER_ALARM / signingSteps(large(type, org).length));
+    expect(n).toBeLessThanOrEqual(PAGE); // one page: only the budget stops the alarm
+    expect(perAlarm).toBeLessThan(10 * n);
+    const listeners: Awaited<ReturnType<typeof connect>>[] = [];
+    for (let t = 0; t < 2; t++) {
+      const token = await makeToken(p, ["events:read", "read_messages"]);
+      for (let i = 0; i < 5; i++) listeners.push(await connect(p, `eventTypes=${type}`, { token }));
+    }
+    await pumped(p);
+    await runInDurableObject(hubOf(p.env), (_, state) => state.storage.deleteAlarm());
+    const { ids, end } = await stored(n, type, org, unannounced(), large);
+    const send = vi.spyOn(WebSocket.prototype, "send");
+    const first = await runInDurableObject(hubOf(p.env), async (hub: ListenerHub, state) => {
+      await hub.alarm();
+      return { alarm: await state.storage.getAlarm(), now: Date.now() };
+    });
+    // What the first alarm signed: its steps reached the budget with its last message, not before.
+    const signed = send.mock.calls.flatMap(([data]) => {
+      const m = JSON.parse(String(data)) as ListenMessage;
+      return m.type === "event" ? [signingSteps(m.body!.length)] : [];
+    });
+    send.mockRestore();
+    expect(signed.length).toBeLessThan(10 * n);
+    const steps = signed.reduce((a, b) => a + b, 0);
+    expect(steps - signed.at(-1)!).toBeLessThan(SIGNING_STEPS_PER_ALARM);
+    expect(steps).toBeGreaterThanOrEqual(SIGNING_STEPS_PER_ALARM);
+    expect(first.alarm).not.toBeNull();
+    expect(first.alarm!).toBeLessThanOrEqual(first.now);
+    for (const l of listeners) {
+      await l.examined(end);
+      expect(l.events().map((e) => e.id)).toEqual(ids);
+    }
+  }, 60_000);
 
   /**
    * Opens a catch-up over many pages, calls `stop` as its first event arrives, and checks
