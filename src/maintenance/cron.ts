@@ -4,7 +4,7 @@ import { isIngestMessage } from "../domain/types";
 import type { Env } from "../env";
 import { requeue } from "../ingress/enqueue";
 import { closeQuietAlerts } from "../pipeline/alerts";
-import { disableFailing, expireAtRetention, expireDeletedOwed, expireHeld, redrive, release } from "../pipeline/commands";
+import { disableFailing, expireAtRetention, expireDeletedOwed, expireHeld, holdDisabledPending, redrive, release } from "../pipeline/commands";
 import { purgeClosedAlerts } from "../store/alerts";
 import { deadLetterOf } from "../pipeline/dead-letters";
 import { countParked, listParked, setAside, unpark } from "../store/parked";
@@ -38,6 +38,8 @@ export const DELTA_FOLD_AGE_MS = 10 * MINUTE_MS;
 
 export interface MaintenanceReport {
   released: number;
+  /** Pending deliveries of disabled webhooks held (past the chunk their disable held). */
+  held: number;
   /** Held or pending deliveries settled as `expired`: held past the retention, of events reaching it, or owed to deleted webhooks. */
   expired: number;
   purged: number;
@@ -132,6 +134,7 @@ const STEPS: [name: string, step: Step][] = [
   ["expire-held", async (env, { now, horizon }, r) => void (r.expired += await expireHeld(env, horizon, now))],
   // The report counts what its chunks committed (`r` itself), even when a later one fails.
   ["expire-deleted", async (env, { now }, r) => void (await expireDeletedOwed(env, now, undefined, r))],
+  ["hold-disabled", async (env, _run, r) => void (await holdDisabledPending(env, undefined, r))],
   ["release", async (env, { now }, r) => void (r.released = await release(env, {}, now))],
   // Before the retention, so that it purges hours already out of the totals (their rows only).
   [
@@ -177,6 +180,7 @@ const STEPS: [name: string, step: Step][] = [
 export async function runMaintenance(env: Env, now = Date.now()): Promise<MaintenanceReport> {
   const report: MaintenanceReport = {
     released: 0,
+    held: 0,
     expired: 0,
     purged: 0,
     redriven: 0,

@@ -18,9 +18,11 @@ import { owedWebhooks, type ReplayEvent } from "../routing/match";
 import { getDeadLetter, markReplayed, type DeadLetter } from "../store/dead-letters";
 import {
   deletedWithOwed,
+  disabledWithPending,
   EXPIRE_CHUNK,
   expireHeld as storeExpireHeld,
   expireOwedOfDeleted,
+  HOLD_CHUNK,
   holdPending,
   insertDeliveries,
   recordAttempts as storeAttempts,
@@ -172,18 +174,57 @@ async function afterFailedDisable(env: Env, episode: NewEpisode, version: number
 
 /**
  * Holds what a disabled webhook has pending (its scheduler found it disabled): nothing is
- * sent until it is enabled. Only while the webhook is still at the version its scheduler
- * read: enabled (or changed) since, nothing is held, and rightly so: a change that keeps it
- * disabled held what was pending in its own transaction (store/webhooks.ts updateWebhook),
- * an enable wants it sent, a delete expired it; and each change wakes the scheduler, which
- * reads the webhook again. Said in the log, as it is otherwise invisible.
+ * sent until it is enabled. A chunk (HOLD_CHUNK) a transaction, until none is pending or
+ * `deadline` passed; answers whether some may still be pending (the caller comes back).
+ * Only while the webhook is still at the version its scheduler read: enabled (or changed)
+ * since, nothing is held, and rightly so: a change that keeps it disabled held a chunk of what
+ * was pending in its own transaction (store/webhooks.ts updateWebhook), an enable wants it
+ * sent, a delete expired it; and each change wakes the scheduler, which reads the webhook
+ * again. Said in the log, as it is otherwise invisible.
  */
-export async function holdWebhook(env: Env, w: Pick<Webhook, "uid" | "updatedAt">): Promise<void> {
-  const { version } = await holdPending(env.DB, w.uid, w.updatedAt);
-  if (version !== w.updatedAt) {
-    // version null: deleted meanwhile.
-    console.log("scheduler hold skipped: the webhook changed since its scheduler read it", { webhookUid: w.uid, readVersion: w.updatedAt, version });
+export async function holdWebhook(
+  env: Env,
+  w: Pick<Webhook, "uid" | "updatedAt">,
+  opts: { chunk?: number; deadline?: number } = {},
+): Promise<boolean> {
+  const chunk = opts.chunk ?? HOLD_CHUNK;
+  for (;;) {
+    const { held, version } = await holdPending(env.DB, w.uid, w.updatedAt, chunk);
+    if (version !== w.updatedAt) {
+      // version null: deleted meanwhile.
+      console.log("scheduler hold skipped: the webhook changed since its scheduler read it", { webhookUid: w.uid, readVersion: w.updatedAt, version });
+      return false;
+    }
+    if (held < chunk) return false;
+    if (opts.deadline !== undefined && Date.now() >= opts.deadline) return true;
   }
+}
+
+/** Chunks of disabled webhooks' pending deliveries one maintenance run holds at most (each its own transaction). */
+const HOLD_DISABLED_CHUNKS = 10;
+
+/**
+ * Holds what disabled webhooks still have pending past the chunk their disable held, a chunk (a
+ * transaction) at a time, up to `bounds.chunks` a call, each while the webhook is at the version
+ * read (a change meanwhile holds its own chunk): in case their scheduler's wake-up was lost.
+ * `total` counts each chunk as it commits. Wakes no scheduler: one that reads a disabled webhook
+ * sends nothing.
+ */
+export async function holdDisabledPending(
+  env: Env,
+  bounds: { chunk: number; chunks: number } = { chunk: HOLD_CHUNK, chunks: HOLD_DISABLED_CHUNKS },
+  total: { held: number } = { held: 0 },
+): Promise<number> {
+  let chunks = 0;
+  for (let { uid, version, pending } of await disabledWithPending(env.DB, bounds.chunks)) {
+    while (pending > 0 && chunks < bounds.chunks) {
+      chunks++;
+      const { held } = await holdPending(env.DB, uid, version, bounds.chunk);
+      total.held += held;
+      pending = held < bounds.chunk ? 0 : pending - held;
+    }
+  }
+  return total.held;
 }
 
 /**

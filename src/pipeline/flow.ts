@@ -206,8 +206,10 @@ export class WebhookFlow {
         // Deleted: what it was owed expires (with it, the rest by the maintenance run). Disabled: what is pending waits, held,
         // once what is in flight is recorded (a delivery it settles is not owed again).
         await this.settle();
-        if (w) await holdWebhook(this.env, w);
+        // A chunk a transaction (HOLD_CHUNK): what the run's time leaves pending, the next run (at once) holds.
+        const more = w ? await holdWebhook(this.env, w, { deadline: opts.deadline }) : false;
         if (this.stale) continue;
+        if (more) return Date.now();
         // Attempts D1 refused to record are still owed their recording: the next run tries again.
         return this.unrecorded.length > 0 ? this.recordRetryAt || Date.now() + RECORD_RETRY_MS : null;
       }

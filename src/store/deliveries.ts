@@ -138,18 +138,29 @@ const PENDING_OF_WEBHOOK = `SELECT seq FROM deliveries INDEXED BY deliveries_pen
 const OWED_OF_WEBHOOK = `SELECT seq FROM deliveries INDEXED BY deliveries_owed_in_order WHERE webhook = ${nameIdSql("?1")} AND ${owed()}`;
 
 /**
- * Holds every pending delivery of a webhook (it is disabled): they go out when it is enabled. For the caller's transaction,
- * only while the webhook row is still at `version` (webhook-version.ts), and with `failingSince` its failing streak.
- * A hold asks for nothing, so it keeps `updated_at`: whether the delivery was owed anew (retried by hand, released)
- * while an attempt was out, which that attempt's recording reads (recordAttempts), survives it.
+ * Deliveries one transaction holds of a disabled webhook at most: one down for days at a busy
+ * account's volume has millions pending, past what one statement may take (D1 stops one after 30 s).
+ * The rest is held by its scheduler (holdWebhook) or the maintenance run (holdDisabledPending), this
+ * many at a time; meanwhile nothing pending is sent, as the scheduler reads nothing due of a disabled
+ * webhook (scheduler-reads.ts).
  */
-export function holdWebhookStatements(db: D1Database, webhookUid: string, version: number, failingSince?: number): D1PreparedStatement[] {
+export const HOLD_CHUNK = 50_000;
+
+/**
+ * Holds pending deliveries of a webhook (it is disabled), `limit` at most (HOLD_CHUNK): they go out when
+ * it is enabled. For the caller's transaction, only while the webhook row is still at `version`
+ * (webhook-version.ts), and with `failingSince` its failing streak. A hold asks for nothing, so it keeps
+ * `updated_at`: whether the delivery was owed anew (retried by hand, released) while an attempt was out,
+ * which that attempt's recording reads (recordAttempts), survives it. The count and the change select
+ * the same rows: the indexes' order, never sorted.
+ */
+export function holdWebhookStatements(db: D1Database, webhookUid: string, version: number, failingSince?: number, limit = HOLD_CHUNK): D1PreparedStatement[] {
   const guards = [
     { sql: atVersionSql("?1", "?2"), bind: version },
     ...(failingSince === undefined ? [] : [{ sql: failingSinceSql("?1", "?3"), bind: failingSince }]),
   ];
   return transition(db, {
-    where: [`seq IN (${PENDING_OF_WEBHOOK})`, from("hold"), ...guards.map((g) => g.sql)].join(" AND "),
+    where: [`seq IN (${PENDING_OF_WEBHOOK} LIMIT ${Math.trunc(limit)})`, from("hold"), ...guards.map((g) => g.sql)].join(" AND "),
     binds: [webhookUid, ...guards.map((g) => g.bind)],
     newStatus: to("hold"),
     set: "next_attempt_at = NULL",
@@ -157,17 +168,31 @@ export function holdWebhookStatements(db: D1Database, webhookUid: string, versio
 }
 
 /**
- * Holds every pending delivery of a disabled webhook while it is still at `version` (as
- * holdWebhookStatements), on its own. Answers the webhook's version as the transaction
- * found it (null: deleted): another than `version` when it changed meanwhile, and nothing
- * was held.
+ * Holds up to `limit` pending deliveries of a disabled webhook while it is still at `version` (as
+ * holdWebhookStatements), on its own. Answers how many, and the webhook's version as the transaction
+ * found it (null: deleted): another than `version` when it changed meanwhile, and nothing was held.
  */
-export async function holdPending(db: D1Database, webhookUid: string, version: number): Promise<{ version: number | null }> {
+export async function holdPending(db: D1Database, webhookUid: string, version: number, limit = HOLD_CHUNK): Promise<{ held: number; version: number | null }> {
   const results = await db.batch<{ updated_at: number }>([
-    ...holdWebhookStatements(db, webhookUid, version),
+    ...holdWebhookStatements(db, webhookUid, version, undefined, limit),
     db.prepare("SELECT updated_at FROM webhooks WHERE uid = ?").bind(webhookUid),
   ]);
-  return { version: results.at(-1)?.results[0]?.updated_at ?? null };
+  return { held: results.at(-2)?.meta.changes ?? 0, version: results.at(-1)?.results[0]?.updated_at ?? null };
+}
+
+/**
+ * The disabled webhooks that still have pending deliveries (a disable holds HOLD_CHUNK at once), with
+ * their version: from their counts, a row per webhook.
+ */
+export async function disabledWithPending(db: D1Database, limit: number): Promise<{ uid: string; version: number; pending: number }[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT w.uid, w.updated_at AS version, ${statusSum("pending")} AS pending FROM webhooks w JOIN names n ON n.name = w.uid JOIN delivery_counts c ON c.webhook = n.id
+       WHERE w.disabled = 1 AND pending > 0 LIMIT ?`,
+    )
+    .bind(limit)
+    .all<{ uid: string; version: number; pending: number }>();
+  return results;
 }
 
 /**

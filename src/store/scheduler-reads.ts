@@ -26,6 +26,12 @@ const RETRYING = `d.webhook = ${nameIdSql("?1")} AND ${retrying("d")}`;
 /** The owed index's order within a range. */
 const IN_EVENT_ORDER = "ORDER BY d.event_received_at, d.seq";
 
+/**
+ * The webhook (`?1`) is enabled: what a scheduler reads to send finds nothing of a disabled one, whose
+ * pending deliveries a disable holds a chunk at a time (HOLD_CHUNK) and may not all have held yet.
+ */
+const ENABLED = "EXISTS (SELECT 1 FROM webhooks w WHERE w.uid = ?1 AND w.disabled = 0)";
+
 /** Leaves out the deliveries whose ids are in the JSON array bound at `param` (in flight, say). */
 const notIn = (param: string) => `d.id NOT IN (SELECT ${dlvKey("value")} FROM json_each(${param}))`;
 
@@ -63,14 +69,14 @@ async function jobsOf(db: D1Database, rows: FlowJobRow[]): Promise<FlowJob[]> {
 /**
  * A webhook's pending deliveries due by `now`, soonest due first, leaving out `exclude` (in
  * flight): the first `limit` of its fresh ones (in event order) and of those whose retry is
- * due (by due time), merged.
+ * due (by due time), merged. None of a disabled webhook.
  */
 export async function duePending(
   db: D1Database,
   webhookUid: string,
   opts: { now: number; limit: number; exclude: string[] },
 ): Promise<FlowJob[]> {
-  const due = `d.next_attempt_at <= ?2 AND ${notIn("?3")}`;
+  const due = `d.next_attempt_at <= ?2 AND ${notIn("?3")} AND ${ENABLED}`;
   const { results } = await db
     .prepare(mergedJobs([`${owedRange(1)} AND ${due} ${IN_EVENT_ORDER}`, `${RETRYING} AND ${due} ORDER BY d.next_attempt_at, d.seq`], "next_attempt_at, seq", "?4"))
     .bind(webhookUid, opts.now, JSON.stringify(opts.exclude), opts.limit)
@@ -80,11 +86,11 @@ export async function duePending(
 
 /**
  * When a webhook's next pending delivery (leaving out `exclude`) is due, if any: its first
- * fresh one's time, or its soonest retry's; and whether it holds deliveries (from its counts:
- * one row).
+ * fresh one's time, or its soonest retry's (none while it is disabled); and whether it holds
+ * deliveries (from its counts: one row).
  */
 export async function pendingOutlook(db: D1Database, webhookUid: string, exclude: string[]): Promise<{ nextDueAt: number | null; held: boolean }> {
-  const kept = `${notIn("?2")} AND EXISTS (SELECT 1 FROM events e WHERE e.seq = d.event)`;
+  const kept = `${notIn("?2")} AND EXISTS (SELECT 1 FROM events e WHERE e.seq = d.event) AND ${ENABLED}`;
   const first = (range: string, order: string) => `SELECT t FROM (SELECT d.next_attempt_at AS t FROM deliveries d WHERE ${range} AND ${kept} ${order} LIMIT 1)`;
   const row = await db
     .prepare(
@@ -99,11 +105,11 @@ export async function pendingOutlook(db: D1Database, webhookUid: string, exclude
 
 /**
  * A webhook's first `limit` owed deliveries (held or pending) in the order their events were
- * received; only pending ones carry their body.
+ * received; only pending ones carry their body. None of a disabled webhook.
  */
 export async function owedInOrder(db: D1Database, webhookUid: string, limit: number): Promise<FlowJob[]> {
   const { results } = await db
-    .prepare(mergedJobs([`${owedRange(1)} ${IN_EVENT_ORDER}`, `${owedRange(0)} ${IN_EVENT_ORDER}`], "received_at, seq", "?2"))
+    .prepare(mergedJobs([`${owedRange(1)} AND ${ENABLED} ${IN_EVENT_ORDER}`, `${owedRange(0)} AND ${ENABLED} ${IN_EVENT_ORDER}`], "received_at, seq", "?2"))
     .bind(webhookUid, limit)
     .all<FlowJobRow>();
   return jobsOf(db, results);

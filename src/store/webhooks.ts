@@ -4,7 +4,7 @@ import { isString, isStringArray, recordOf } from "../domain/guards";
 import { isJson, isWebhookKind, type Webhook, type WebhookKind } from "../domain/types";
 import type { VersionedWrite } from "../domain/version";
 import { grantLists, grantParts } from "./access";
-import { EXPIRE_CHUNK, expireWebhookStatements, holdWebhookStatements, transition } from "./deliveries";
+import { EXPIRE_CHUNK, expireWebhookStatements, HOLD_CHUNK, holdWebhookStatements, transition } from "./deliveries";
 import { atVersionSql, disableAppliesSql, failingSinceSql } from "./webhook-version";
 import { closeDisabledEpisodeStatement, closeEpisodesOfStatement } from "./alerts";
 import { dropDeletedDeliveryCountsStatement } from "./counters";
@@ -231,10 +231,11 @@ export async function insertWebhook(db: D1Database, w: Webhook): Promise<void> {
  * Saves the changeable fields of `w`, made from `before` (the row as read), only if
  * the row is still at the version read (webhook-version.ts); otherwise nothing of it
  * is written. `w.updatedAt` must be later than `before.updatedAt`. Disabling holds
- * the webhook's pending deliveries in the same transaction, so nothing goes out after
- * the answer; enabling resets its streak of failed attempts.
+ * the webhook's pending deliveries in the same transaction, `holdChunk` of them at most (its
+ * scheduler and the maintenance run hold the rest; none is sent meanwhile), so nothing goes
+ * out after the answer; enabling resets its streak of failed attempts.
  */
-export async function updateWebhook(db: D1Database, w: Webhook, before: Webhook): Promise<VersionedWrite> {
+export async function updateWebhook(db: D1Database, w: Webhook, before: Webhook, holdChunk = HOLD_CHUNK): Promise<VersionedWrite> {
   // What goes with the change carries the same version check, and runs before it (while
   // the check still reads the version the change replaces), so it applies exactly when the change does.
   const confined = before.grantOrganizationUid === null && w.grantOrganizationUid !== null
@@ -242,7 +243,7 @@ export async function updateWebhook(db: D1Database, w: Webhook, before: Webhook)
     : [];
   const along = w.disabled
     ? [
-        ...holdWebhookStatements(db, w.uid, before.updatedAt),
+        ...holdWebhookStatements(db, w.uid, before.updatedAt, undefined, holdChunk),
         ...(before.disabled ? [] : [streakDisabledStatement(db, w.uid, before.updatedAt)]),
       ]
     : before.disabled
@@ -304,7 +305,7 @@ export async function notificationEndpoints(db: D1Database): Promise<Webhook[]> 
 
 /**
  * The transaction that disables an enabled webhook with its reason, holding its pending
- * deliveries as a disable through the API does, only while the row is still at `version`,
+ * deliveries as a disable through the API does (`holdChunk` at most, the rest later), only while the row is still at `version`,
  * the one the decision was made from (webhook-version.ts), and (with `failingSince`) while
  * the streak it was found failing in goes on. The disable is the last statement: what the
  * caller writes with it checks the same before it (disableAppliesSql).
@@ -316,11 +317,12 @@ export function disableWebhookStatements(
   now: number,
   version: number,
   failingSince?: number,
+  holdChunk = HOLD_CHUNK,
 ): D1PreparedStatement[] {
   const streak = failingSince === undefined ? "" : ` AND ${failingSinceSql("?4", "?6")}`;
   return [
     // Before the disable, while the check still reads the version it replaces.
-    ...holdWebhookStatements(db, uid, version, failingSince),
+    ...holdWebhookStatements(db, uid, version, failingSince, holdChunk),
     streakDisabledStatement(db, uid, version, failingSince),
     db
       // A new version even within the millisecond of the last write.

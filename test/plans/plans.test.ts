@@ -12,7 +12,7 @@ import { newDelivery } from "../../src/domain/delivery";
 import { closeEpisodeStatement, countIn, deliveringAgainEpisodes, openDisabledEpisodeStatements, openEpisodeOf, quietEpisodes } from "../../src/store/alerts";
 import { attemptsOfSql } from "../../src/store/attempts";
 import { eventCountDeltaStatements, foldEventCountDeltas } from "../../src/store/counters";
-import { deletedWithOwed, expireHeld, expireWebhookStatements, holdWebhookStatements, insertDeliveriesStatements, recordAttempts, releaseHeld } from "../../src/store/deliveries";
+import { deletedWithOwed, disabledWithPending, expireHeld, expireWebhookStatements, holdWebhookStatements, insertDeliveriesStatements, recordAttempts, releaseHeld } from "../../src/store/deliveries";
 import { EVENT_RANGE_DELIVERIES, eventDeliveries, listDeliveries } from "../../src/store/delivery-reads";
 import { deliverySeqsOf } from "../../src/store/event-deliveries";
 import { RETRY_COUNT_ROWS, retryDeliveries } from "../../src/store/delivery-retry";
@@ -259,9 +259,11 @@ describe("a webhook's deliveries, by status", () => {
     }
   });
 
-  it("finds the deleted webhooks still owed something from their counts, a row per webhook", async () => {
-    const [sql] = await preparedBy((d1) => deletedWithOwed(d1, 10));
-    expect(plan(sql!).filter((s) => /deliveries\b/.test(s))).toEqual([]);
+  it("finds the deleted webhooks still owed something, and the disabled ones still with pending deliveries, from their counts, a row per webhook", async () => {
+    for (const read of [(d1: D1Database) => deletedWithOwed(d1, 10), (d1: D1Database) => disabledWithPending(d1, 10)]) {
+      const [sql] = await preparedBy(read);
+      expect(plan(sql!).filter((s) => /deliveries\b/.test(s)), sql).toEqual([]);
+    }
   });
 
   it("says whether a webhook holds deliveries from its counts, and finds an event's in a status by the event", async () => {

@@ -1,0 +1,84 @@
+// A disabled webhook's pending backlog is held a chunk at a time (D1 stops a statement after 30 s),
+// never all in one statement, and none of it is sent meanwhile.
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { runMaintenance } from "../../src/maintenance/cron";
+import { holdDisabledPending, holdWebhook } from "../../src/pipeline/commands";
+import { duePending, owedInOrder, pendingOutlook } from "../../src/store/scheduler-reads";
+import { disableWebhookStatements, getWebhook, updateWebhook } from "../../src/store/webhooks";
+import { pipeline, received, webhookSetup } from "./pipeline";
+import { kept, recounted } from "./recount";
+import { webhookDeliveryRows } from "./rows";
+
+/** How many of the webhook's deliveries are in each status. */
+async function tally(webhookUid: string): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const d of await webhookDeliveryRows(webhookUid)) out[d.status] = (out[d.status] ?? 0) + 1;
+  return out;
+}
+
+/** A webhook with `n` pending deliveries (its scheduler not run yet). */
+async function withPending(n: number) {
+  const s = await webhookSetup("ok");
+  for (let i = 0; i < n; i++) await s.p.ingest(s.event());
+  expect(await tally(s.webhook.uid)).toEqual({ pending: n });
+  return s;
+}
+
+describe("disabling a webhook with more pending than a chunk", () => {
+  it("holds a chunk in the disable's transaction and the rest with its scheduler; nothing is sent, the counts equal a recount", async () => {
+    const { p, key, webhook } = await withPending(25);
+    const before = (await getWebhook(env.DB, webhook.uid))!;
+    expect(await updateWebhook(env.DB, { ...before, disabled: true, updatedAt: before.updatedAt + 1 }, before, 10)).toBe("saved");
+    expect(await tally(webhook.uid)).toEqual({ held: 10, pending: 15 });
+    expect(await kept(env.DB)).toEqual(await recounted(env.DB));
+
+    // A scheduler that read the webhook before the disable finds nothing to send of it.
+    expect(await duePending(env.DB, webhook.uid, { now: Date.now(), limit: 50, exclude: [] })).toEqual([]);
+    expect(await owedInOrder(env.DB, webhook.uid, 20)).toEqual([]);
+    expect((await pendingOutlook(env.DB, webhook.uid, [])).nextDueAt).toBeNull();
+
+    // Its scheduler (woken by the ingests, and by the disable through the API) holds the rest.
+    await p.deliver();
+    expect(await tally(webhook.uid)).toEqual({ held: 25 });
+    expect(await received(key)).toHaveLength(0);
+    expect(await kept(env.DB)).toEqual(await recounted(env.DB));
+  });
+
+  it("is held by the scheduler a chunk a transaction, until none is pending or its run's time is up", async () => {
+    const { webhook } = await withPending(15);
+    await env.DB.prepare("UPDATE webhooks SET disabled = 1, updated_at = updated_at + 1 WHERE uid = ?").bind(webhook.uid).run();
+    const w = (await getWebhook(env.DB, webhook.uid))!;
+    // Its run's time is up: one chunk, and it says more may be pending.
+    expect(await holdWebhook(d1Env(), w, { chunk: 4, deadline: 0 })).toBe(true);
+    expect(await tally(webhook.uid)).toEqual({ held: 4, pending: 11 });
+    expect(await holdWebhook(d1Env(), w, { chunk: 4 })).toBe(false);
+    expect(await tally(webhook.uid)).toEqual({ held: 15 });
+    expect(await kept(env.DB)).toEqual(await recounted(env.DB));
+  });
+
+  it("auto-disabled, is held by the maintenance run a bounded number of chunks a run, the counts equal a recount", async () => {
+    const { p, key, webhook } = await withPending(25);
+    const w = (await getWebhook(env.DB, webhook.uid))!;
+    await env.DB.batch(disableWebhookStatements(env.DB, webhook.uid, "failing", Date.now(), w.updatedAt, undefined, 10));
+    expect(await tally(webhook.uid)).toEqual({ held: 10, pending: 15 });
+
+    // Two chunks of four a call here: eight more.
+    expect(await holdDisabledPending(p.env, { chunk: 4, chunks: 2 })).toBe(8);
+    expect(await tally(webhook.uid)).toEqual({ held: 18, pending: 7 });
+    expect(await kept(env.DB)).toEqual(await recounted(env.DB));
+
+    // The maintenance run's step takes the rest, and then has nothing to do.
+    const report = await runMaintenance(p.env);
+    expect(report.failed).toEqual([]);
+    expect(report.held).toBe(7);
+    expect(await tally(webhook.uid)).toEqual({ held: 25 });
+    expect(await holdDisabledPending(p.env, { chunk: 4, chunks: 2 })).toBe(0);
+    expect(await kept(env.DB)).toEqual(await recounted(env.DB));
+    await p.deliver();
+    expect(await received(key)).toHaveLength(0);
+  });
+});
+
+/** An env for commands that touch D1 alone. */
+const d1Env = () => pipeline().env;
