@@ -43,7 +43,7 @@ import { wakeScheduler } from "./schedulers";
 /** A pending delivery this far past due may have lost its scheduler's wake-up; the maintenance run wakes it. */
 export const REDRIVE_GRACE_MS = 60_000;
 /** How many held deliveries one release takes at a time, oldest first. */
-const RELEASE_LIMIT = 1000;
+export const RELEASE_LIMIT = 1000;
 /** How many webhooks one maintenance step wakes at most. */
 const WEBHOOKS_PER_RUN = 500;
 
@@ -260,7 +260,7 @@ export async function release(env: Env, opts: { webhookUid?: string; resume?: bo
   const uids = opts.webhookUid !== undefined ? [opts.webhookUid] : await webhooksWithHeld(env.DB, WEBHOOKS_PER_RUN);
   let released = 0;
   try {
-    for (const uid of uids) released += await releaseHeld(env.DB, uid, RELEASE_LIMIT, now);
+    for (const uid of uids) released += (await releaseHeld(env.DB, uid, RELEASE_LIMIT, now)).released;
   } finally {
     // Each release commits alone: those made are woken even when a later one failed, and the
     // webhooks not released yet too, as a scheduler releases what its webhook holds itself (releaseNext).
@@ -269,9 +269,12 @@ export async function release(env: Env, opts: { webhookUid?: string; resume?: bo
   return released;
 }
 
-/** A scheduler's own release of its webhook's next held deliveries, as its backlog drains. */
-export async function releaseNext(env: Env, webhookUid: string, now = Date.now()): Promise<number> {
-  return releaseHeld(env.DB, webhookUid, RELEASE_LIMIT, now);
+/**
+ * A scheduler's own release of its webhook's next held deliveries, as its backlog drains or before
+ * it sends newer ones: how many, and the newest event released (releaseHeld).
+ */
+export async function releaseNext(env: Env, webhookUid: string, now = Date.now(), limit = RELEASE_LIMIT): Promise<{ released: number; through: number | null }> {
+  return releaseHeld(env.DB, webhookUid, limit, now);
 }
 
 /** Wakes the schedulers of webhooks with overdue pending deliveries (a wake-up may have been lost). Returns how many. */

@@ -15,13 +15,13 @@ import { retentionHorizon, settings, type Settings } from "../domain/settings";
 import type { Webhook } from "../domain/types";
 import type { Env } from "../env";
 import { announceAttempts } from "../listen/announce";
-import { duePending, firstOwed, owedInOrder, pendingOutlook, type FlowJob, type OwedHead } from "../store/scheduler-reads";
+import { duePending, firstOwed, heldFrom, owedInOrder, pendingOutlook, type FlowJob, type OwedHead } from "../store/scheduler-reads";
 import { getWebhook } from "../store/webhooks";
 import type { AttemptAlertContext } from "../store/alerts";
 import { alertAfterAttempts } from "./alerts";
 import { attemptDelivery, type Attempted } from "./attempt";
 import { transforms } from "./outbound";
-import { holdWebhook, recordAttempts, releaseNext } from "./commands";
+import { holdWebhook, recordAttempts, RELEASE_LIMIT, releaseNext } from "./commands";
 import { expirePastRetention } from "../store/deliveries";
 
 /** Due deliveries read at a time (unordered), and owed ones looked ahead at (FIFO). */
@@ -71,6 +71,11 @@ export class WebhookFlow {
   private reread = true;
   /** Read ahead from D1: due deliveries (unordered), or the owed ones in order, head first (FIFO). */
   private buffer: FlowJob[] = [];
+  /**
+   * Unordered: no held delivery's event was received before this (null: none is held; undefined: not
+   * known, read before the next page is sent): a page with a newer delivery releases the next held ones first.
+   */
+  private heldFrom: number | null | undefined = undefined;
   /** FIFO: whether the page read ahead still comes next is checked against D1 before the next start (its head settled, say). */
   private recheck = false;
   private readonly inFlight = new Map<string, Promise<void>>();
@@ -118,6 +123,8 @@ export class WebhookFlow {
       silenced?(unanswered: string[]): void;
       restarted?: number;
     } = {},
+    /** Held deliveries one release takes (RELEASE_LIMIT; tests take fewer). */
+    private readonly releaseLimit = RELEASE_LIMIT,
   ) {
     this.pacer = new Pacer(pause.restarted ?? null);
     this.silence = new Silence(pause.unanswered, pause.silenced);
@@ -196,7 +203,10 @@ export class WebhookFlow {
         // steady flow does not read a page (bodies and all) again per wake. Any other wake (a
         // retention's expiry, say), a change of the webhook or a new run reads it again.
         const w = this.webhook;
-        if (reread || !w || !before || w.updatedAt !== before.updatedAt || w.disabled) this.buffer = [];
+        if (reread || !w || !before || w.updatedAt !== before.updatedAt || w.disabled) {
+          this.buffer = [];
+          this.heldFrom = undefined; // a release, an enable or a disable may have changed what is held
+        }
         // FIFO: an older delivery owed again (a retry, a replay), or its head retried, goes first: checked before the next start.
         else if (w.ordering === "fifo") this.recheck = true;
         continue;
@@ -302,7 +312,13 @@ export class WebhookFlow {
       const exclude = [...this.inFlight.keys(), ...this.unrecorded.map((a) => a.outcome.attempt.deliveryId), ...backingOff];
       this.buffer = await duePending(this.env.DB, this.uid, { now, limit: PAGE, exclude });
       if (this.stale) return { kind: "none" };
-      if (this.buffer.length > 0) continue;
+      if (this.buffer.length > 0) {
+        // Held deliveries go out before newer ones (oldest first): released before the page is sent.
+        if (await this.olderHeld(this.buffer)) {
+          if (!(await this.releaseMore(now))) return { kind: "none" };
+        }
+        continue;
+      }
       const outlook = await pendingOutlook(this.env.DB, this.uid, exclude);
       if (this.stale) return { kind: "none" };
       if (outlook.held) {
@@ -324,13 +340,27 @@ export class WebhookFlow {
   }
 
   /**
+   * Whether the webhook holds a delivery older than one of `page`'s: known from its last release, else
+   * read (heldFrom: a bounded read, once a wake), so a steady flow of new events never keeps it waiting.
+   */
+  private async olderHeld(page: FlowJob[]): Promise<boolean> {
+    this.heldFrom ??= await heldFrom(this.env.DB, this.uid, PAGE);
+    const from = this.heldFrom;
+    return from !== null && page.some((job) => job.event.receivedAt > from);
+  }
+
+  /**
    * Releases the next held deliveries, due at `now` (the time the caller reads what is due by: released
    * later, they would not be found due, and the next would be released too, and so on, all at once);
    * none released means the webhook changed (disabled meanwhile): read it again.
    */
   private async releaseMore(now: number): Promise<boolean> {
     this.buffer = [];
-    if ((await releaseNext(this.env, this.uid, now)) > 0) return true;
+    const { released, through } = await releaseNext(this.env, this.uid, now, this.releaseLimit);
+    // Those still held are no older than the newest released; fewer than asked for: none is left.
+    this.heldFrom = released < this.releaseLimit ? null : through;
+    if (released > 0) return true;
+    this.heldFrom = undefined;
     this.stale = true;
     return false;
   }

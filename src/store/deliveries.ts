@@ -340,10 +340,11 @@ export async function recordAttempts<T = unknown>(
 
 /**
  * Releases the oldest held deliveries of a webhook, at most `limit`, in the order
- * their events were received, unless it is disabled. Returns how many.
+ * their events were received, unless it is disabled. Returns how many, and the receipt
+ * of the newest event released (those still held are no older), if any.
  */
-export async function releaseHeld(db: D1Database, webhookUid: string, limit: number, now = Date.now()): Promise<number> {
-  const [, released] = await db.batch(
+export async function releaseHeld(db: D1Database, webhookUid: string, limit: number, now = Date.now()): Promise<{ released: number; through: number | null }> {
+  const [, released] = await db.batch<{ r: number }>(
     transition(db, {
       where: `seq IN (
           SELECT d.seq FROM deliveries d WHERE d.webhook = ${nameIdSql("?1")} AND ${owed("d.status")} AND ${fresh("d")} = 0 AND ${from("release", "d.status")}
@@ -353,9 +354,11 @@ export async function releaseHeld(db: D1Database, webhookUid: string, limit: num
       newStatus: to("release"),
       set: "next_attempt_at = ?3, updated_at = ?3",
       setBinds: [now],
+      returning: "event_received_at AS r",
     }),
   );
-  return released?.meta.changes ?? 0;
+  const rows = released?.results ?? [];
+  return { released: rows.length, through: rows.reduce<number | null>((max, row) => (max === null || row.r > max ? row.r : max), null) };
 }
 
 /** How many held deliveries one expiry pass takes at most (the next minute's takes the rest). */

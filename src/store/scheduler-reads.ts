@@ -54,7 +54,7 @@ const JOB_SELECT = deliverySelect({
  * each read alone), merged in `order` (of JOB_SELECT's columns): at most twice `limit` read.
  */
 const mergedJobs = (ranges: [string, string], order: string, limit: string) =>
-  `${ranges.map((r) => `SELECT * FROM (${JOB_SELECT} WHERE ${r} LIMIT ${limit})`).join(" UNION ALL ")} ORDER BY ${order} LIMIT ${limit}`;
+  `SELECT * FROM (${ranges.map((r) => `SELECT * FROM (${JOB_SELECT} WHERE ${r} LIMIT ${limit})`).join(" UNION ALL ")}) ORDER BY ${order} LIMIT ${limit}`;
 
 /** The jobs of some rows: only pending ones carry their body (read and inflated here). */
 async function jobsOf(db: D1Database, rows: FlowJobRow[]): Promise<FlowJob[]> {
@@ -67,9 +67,10 @@ async function jobsOf(db: D1Database, rows: FlowJobRow[]): Promise<FlowJob[]> {
 }
 
 /**
- * A webhook's pending deliveries due by `now`, soonest due first, leaving out `exclude` (in
- * flight): the first `limit` of its fresh ones (in event order) and of those whose retry is
- * due (by due time), merged. None of a disabled webhook.
+ * A webhook's pending deliveries due by `now`, leaving out `exclude` (in flight): the first `limit`
+ * of its fresh ones (in event order) and of those whose retry is due (by due time), merged oldest
+ * first: a fresh one by its event's receipt (a released one, due since its release, goes before
+ * newer events made due earlier), a retry by its due time. None of a disabled webhook.
  */
 export async function duePending(
   db: D1Database,
@@ -77,8 +78,9 @@ export async function duePending(
   opts: { now: number; limit: number; exclude: string[] },
 ): Promise<FlowJob[]> {
   const due = `d.next_attempt_at <= ?2 AND ${notIn("?3")} AND ${ENABLED}`;
+  const oldestFirst = `CASE WHEN attempt_count = 0 THEN received_at ELSE next_attempt_at END, seq`;
   const { results } = await db
-    .prepare(mergedJobs([`${owedRange(1)} AND ${due} ${IN_EVENT_ORDER}`, `${RETRYING} AND ${due} ORDER BY d.next_attempt_at, d.seq`], "next_attempt_at, seq", "?4"))
+    .prepare(mergedJobs([`${owedRange(1)} AND ${due} ${IN_EVENT_ORDER}`, `${RETRYING} AND ${due} ORDER BY d.next_attempt_at, d.seq`], oldestFirst, "?4"))
     .bind(webhookUid, opts.now, JSON.stringify(opts.exclude), opts.limit)
     .all<FlowJobRow>();
   return jobsOf(db, results);
@@ -113,6 +115,25 @@ export async function owedInOrder(db: D1Database, webhookUid: string, limit: num
     .bind(webhookUid, limit)
     .all<FlowJobRow>();
   return jobsOf(db, results);
+}
+
+/**
+ * No held delivery of a webhook has an event received before this (null: it holds none, by its
+ * counts: one row). The first `window` of its owed index's other range (held ones, and those
+ * pending a retry) in event order: the first held one's receipt, or (all of them retries) the last one's.
+ */
+export async function heldFrom(db: D1Database, webhookUid: string, window: number): Promise<number | null> {
+  const { results } = await db
+    .prepare(
+      `SELECT d.status, d.event_received_at AS r FROM deliveries d
+       WHERE ${owedRange(0)} AND (SELECT ${statusSum("held")} FROM delivery_counts WHERE webhook = ${nameIdSql("?1")}) > 0
+       ${IN_EVENT_ORDER} LIMIT ?2`,
+    )
+    .bind(webhookUid, window)
+    .all<{ status: number; r: number }>();
+  const held = results.find((r) => r.status === statusCode("held"));
+  if (held) return held.r;
+  return results.length === window ? (results.at(-1)?.r ?? null) : null;
 }
 
 /** A webhook's first owed delivery as far as what to send next depends on it: which, held or pending, and when due. */

@@ -16,7 +16,7 @@ import { deletedWithOwed, disabledWithPending, expireHeld, expireWebhookStatemen
 import { EVENT_RANGE_DELIVERIES, eventDeliveries, listDeliveries } from "../../src/store/delivery-reads";
 import { deliverySeqsOf } from "../../src/store/event-deliveries";
 import { RETRY_COUNT_ROWS, retryDeliveries } from "../../src/store/delivery-retry";
-import { duePending, firstOwed, owedInOrder, pendingOutlook, webhooksOverdue } from "../../src/store/scheduler-reads";
+import { duePending, firstOwed, heldFrom, owedInOrder, pendingOutlook, webhooksOverdue } from "../../src/store/scheduler-reads";
 import { INSERT_PLACES, placesDriver } from "../../src/store/event-places";
 import { listEvents } from "../../src/store/events";
 import { retentionStep } from "../../src/store/retention";
@@ -358,6 +358,7 @@ describe("a webhook's scheduler", () => {
     ["owed ones in order", (d1) => owedInOrder(d1, "w", 20), [owedRange, owedRange]],
     ["overdue webhooks", (d1) => webhooksOverdue(d1, 1, 10), ["SEARCH d USING INDEX deliveries_pending_due (webhook=? AND next_attempt_at<?)", owedRange]],
     ["held ones released", (d1) => releaseHeld(d1, "w", 1000, 1), [owedRange, owedRange]],
+    ["the oldest held one", (d1) => heldFrom(d1, "w", 50), [owedRange]],
     ["held ones expired", (d1) => expireHeld(d1, 1, 1), Array(2).fill("SEARCH d USING INDEX deliveries_owed_in_order (webhook=? AND <expr>=? AND event_received_at<?)")],
   ];
 

@@ -1,12 +1,16 @@
 // A disabled webhook's pending backlog is held a chunk at a time (D1 stops a statement after 30 s),
-// never all in one statement, and none of it is sent meanwhile.
+// never all in one statement, and none of it is sent meanwhile; enabled, its held backlog goes out
+// oldest first, before the newer events that keep arriving.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { runMaintenance } from "../../src/maintenance/cron";
 import { holdDisabledPending, holdWebhook } from "../../src/pipeline/commands";
+import { WebhookFlow } from "../../src/pipeline/flow";
+import { releaseHeld } from "../../src/store/deliveries";
 import { duePending, owedInOrder, pendingOutlook } from "../../src/store/scheduler-reads";
 import { disableWebhookStatements, getWebhook, updateWebhook } from "../../src/store/webhooks";
-import { pipeline, received, webhookSetup } from "./pipeline";
+import { indexOf, message } from "./flow/scheduler-support";
+import { pipeline, received, RUN, webhookSetup } from "./pipeline";
 import { kept, recounted } from "./recount";
 import { webhookDeliveryRows } from "./rows";
 
@@ -77,6 +81,31 @@ describe("disabling a webhook with more pending than a chunk", () => {
     expect(await kept(env.DB)).toEqual(await recounted(env.DB));
     await p.deliver();
     expect(await received(key)).toHaveLength(0);
+  });
+});
+
+describe("an enabled webhook holding more than a release", () => {
+  it("sends the held ones, oldest first, before the newer events that keep arriving", async () => {
+    const p = pipeline();
+    const { key, org, webhook } = await p.webhookOn("ok", { disabled: true, maxConcurrency: 1 });
+    const start = Date.now();
+    await p.runIngest(Array.from({ length: 7 }, (_, i) => message(key, org, i, start + i)));
+    expect(await tally(webhook.uid)).toEqual({ held: 7 });
+    // Enabled, and its first release (RELEASE_LIMIT, oldest first) took three: four are still held.
+    await env.DB.prepare("UPDATE webhooks SET disabled = 0, updated_at = updated_at + 1 WHERE uid = ?").bind(webhook.uid).run();
+    await releaseHeld(env.DB, webhook.uid, 3);
+    expect(await tally(webhook.uid)).toEqual({ held: 4, pending: 3 });
+
+    // A new event before each run of two starts: there is always something newer pending.
+    const flow = new WebhookFlow(p.env, webhook.uid, {}, 3);
+    for (let i = 7; i < 13; i++) {
+      await p.runIngest([message(key, org, i, Math.max(Date.now(), start + i))]);
+      await flow.run({ ...RUN, maxStarts: 2 });
+    }
+    await flow.run(RUN);
+    expect((await received(key)).map(indexOf)).toEqual(Array.from({ length: 13 }, (_, i) => i));
+    expect(await tally(webhook.uid)).toEqual({ succeeded: 13 });
+    expect(await kept(env.DB)).toEqual(await recounted(env.DB));
   });
 });
 
