@@ -125,8 +125,9 @@ export async function owedInOrder(db: D1Database, webhookUid: string, limit: num
 export async function heldFrom(db: D1Database, webhookUid: string, window: number): Promise<number | null> {
   const { results } = await db
     .prepare(
-      `SELECT d.status, d.event_received_at AS r FROM deliveries d
-       WHERE ${owedRange(0)} AND (SELECT ${statusSum("held")} FROM delivery_counts WHERE webhook = ${nameIdSql("?1")}) > 0
+      // Its counts row first (CROSS JOIN keeps that order): holding none, its range is not walked at all.
+      `SELECT d.status, d.event_received_at AS r FROM delivery_counts c CROSS JOIN deliveries d
+       WHERE c.webhook = ${nameIdSql("?1")} AND ${statusSum("held")} > 0 AND ${owedRange(0)}
        ${IN_EVENT_ORDER} LIMIT ?2`,
     )
     .bind(webhookUid, window)

@@ -3,16 +3,17 @@
 // oldest first, before the newer events that keep arriving.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { meteredD1 } from "../../bench/d1-meter";
 import { runMaintenance } from "../../src/maintenance/cron";
 import { holdDisabledPending, holdWebhook } from "../../src/pipeline/commands";
 import { WebhookFlow } from "../../src/pipeline/flow";
 import { releaseHeld } from "../../src/store/deliveries";
-import { duePending, owedInOrder, pendingOutlook } from "../../src/store/scheduler-reads";
+import { duePending, heldFrom, owedInOrder, pendingOutlook } from "../../src/store/scheduler-reads";
 import { disableWebhookStatements, getWebhook, updateWebhook } from "../../src/store/webhooks";
 import { indexOf, message } from "./flow/scheduler-support";
 import { pipeline, received, RUN, webhookSetup } from "./pipeline";
 import { kept, recounted } from "./recount";
-import { webhookDeliveryRows } from "./rows";
+import { setWebhookDeliveries, webhookDeliveryRows } from "./rows";
 
 /** How many of the webhook's deliveries are in each status. */
 async function tally(webhookUid: string): Promise<Record<string, number>> {
@@ -106,6 +107,30 @@ describe("an enabled webhook holding more than a release", () => {
     expect((await received(key)).map(indexOf)).toEqual(Array.from({ length: 13 }, (_, i) => i));
     expect(await tally(webhook.uid)).toEqual({ succeeded: 13 });
     expect(await kept(env.DB)).toEqual(await recounted(env.DB));
+  });
+});
+
+describe("the scheduler's look at what is held", () => {
+  it("reads its counts row alone when nothing is held, and a page at most however many retries precede the held ones", async () => {
+    const p = pipeline();
+    const { key, org, webhook } = await p.webhookOn("ok", { disabled: true });
+    const start = Date.now();
+    for (let b = 0; b < 3; b++) await p.runIngest(Array.from({ length: 100 }, (_, i) => message(key, org, b * 100 + i, start + b * 100 + i)));
+    await env.DB.prepare("UPDATE webhooks SET disabled = 0, updated_at = updated_at + 1 WHERE uid = ?").bind(webhook.uid).run();
+    // The oldest 250 released, and each failed once: waiting for a retry, ahead of the 50 still held.
+    await releaseHeld(env.DB, webhook.uid, 250);
+    await setWebhookDeliveries(webhook.uid, "pending", "attempt_count = 1, next_attempt_at = ?1", Date.now() + 3_600_000);
+    const meter = meteredD1(env.DB);
+    meter.reset();
+    // (All 50 read are retries: the bound is the last one's receipt, and every held one is newer.)
+    expect(await heldFrom(meter.db, webhook.uid, 50)).toBe(start + 49);
+    expect(meter.usage.rowsRead).toBeLessThanOrEqual(60);
+    expect(await heldFrom(env.DB, webhook.uid, 300)).toBe(start + 250);
+
+    await releaseHeld(env.DB, webhook.uid, 50);
+    meter.reset();
+    expect(await heldFrom(meter.db, webhook.uid, 50)).toBeNull();
+    expect(meter.usage.rowsRead).toBeLessThanOrEqual(2);
   });
 });
 
