@@ -1,4 +1,5 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import type { MiddlewareHandler } from "hono";
 import { api } from "./api";
 import { docsPage } from "./api/docs-page";
 import { RETRY_AFTER } from "./api/openapi";
@@ -17,6 +18,19 @@ import { allowedMethods } from "./http/methods";
  * POST to /webhooks/{sourceId} (those go to the ack path directly), so the ack path never builds it.
  */
 export const app = new OpenAPIHono<AppEnv>();
+
+// The API's answers (its errors and 404s too), its OpenAPI document and reference are read by
+// browsers as well as clients: none may be sniffed into another type (a JSON error echoing
+// input rendered as HTML). The dashboard sets its own (secureHeaders). A Durable Object's answer
+// (the listener hub's 429) has immutable headers, so the answer is rebuilt around its body; an
+// upgrade (101) carries its socket.
+const noSniff: MiddlewareHandler<AppEnv> = async (c, next) => {
+  await next();
+  if (c.res.status === 101 || c.res.headers.get("x-content-type-options") === "nosniff") return;
+  c.res = new Response(c.res.body, c.res);
+  c.res.headers.set("x-content-type-options", "nosniff");
+};
+for (const path of ["/v1/*", "/openapi.json", "/docs"]) app.use(path, noSniff);
 
 // The ack path (which the fetch handler sends provider requests to directly), for what
 // it does not recognise (a percent-encoded source id) and for the 405 of other methods.

@@ -226,6 +226,29 @@ describe("API hardening", () => {
     expect(answers.map((r) => r.status)).toEqual([201, 201, 200, 404, 401, 413]);
     for (const res of answers) expect(res.headers.get("cache-control")).toBe("no-store");
   });
+
+  it("answers nothing a browser may sniff into another type: a success, an error, a 404, the OpenAPI document and reference", async () => {
+    const answers = {
+      success: await call(v1("/events", { headers: ADMIN })),
+      error: await call(v1("/events/evt_00000000000000000000000000000000", { headers: ADMIN })),
+      unauthenticated: await call(v1("/events")),
+      noRoute: await call(v1("/no-such-route", { headers: ADMIN })),
+      wrongMethod: await call(v1("/events", { method: "PUT", headers: ADMIN })),
+      openapi: await call(new Request("https://edgehook.test/openapi.json")),
+      docs: await call(new Request("https://edgehook.test/docs")),
+    };
+    expect(Object.fromEntries(Object.entries(answers).map(([what, r]) => [what, r.status]))).toEqual({
+      success: 200,
+      error: 404,
+      unauthenticated: 401,
+      noRoute: 404,
+      wrongMethod: 405,
+      openapi: 200,
+      docs: 200,
+    });
+    for (const [what, res] of Object.entries(answers)) expect(res.headers.get("x-content-type-options"), what).toBe("nosniff");
+    expect(((await answers.noRoute.json()) as { error: { code: string } }).error.code).toBe("not_found");
+  });
 });
 
 describe("secrets never reach the logs", () => {
