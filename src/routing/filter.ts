@@ -380,7 +380,7 @@ class Validator {
     const segments = key.split(".");
     if (segments.some((s) => s === "")) this.issue(here, "a field path has an empty segment");
     if (at?.length === 0 && segments[0] !== "body" && segments[0] !== "headers") {
-      this.issue(here, `unknown field "${segments[0]}": a filter matches {"body": …, "headers": …}`);
+      this.issue(here, `unknown field ${JSON.stringify(excerpt(segments[0] ?? ""))}: a filter matches {"body": …, "headers": …}`);
     }
     // Header names are case-insensitive: the second step of a `headers` path is compared in lower case.
     const nameAt = at && (at.length === 0 ? segments[0] : at[0]) === "headers" ? 1 - at.length : -1;
@@ -409,7 +409,8 @@ class Validator {
   /** A header's value is one string: a number, boolean, null, object or array there would never match (refused, not saved to match nothing). */
   private headerValue(x: Json, path: string, at: string[] | null): void {
     if (this.given && at?.length === 2 && at[0] === "headers" && typeof x !== "string") {
-      this.issue(path, `a header's value is a string: compare it with one, e.g. ${JSON.stringify(JSON.stringify(x) ?? "")}`);
+      const example = JSON.stringify(x) ?? "";
+      this.issue(path, `a header's value is a string: compare it with one${example === excerpt(example) ? `, e.g. ${JSON.stringify(example)}` : ""}`);
     }
   }
 
@@ -465,7 +466,7 @@ class Validator {
         return this.fail(path, "$exist takes true or false");
       default: {
         const hint = DID_YOU_MEAN[name] ? ` (did you mean ${DID_YOU_MEAN[name]}?)` : "";
-        return this.fail(path, `unknown operator ${name}${hint}`);
+        return this.fail(path, `unknown operator ${NAME.test(name) ? name : JSON.stringify(excerpt(name))}${hint}`);
       }
     }
   }
@@ -480,7 +481,8 @@ class Validator {
       const pattern = RE2JS.compile(operand);
       return { kind: "regex", source: operand, pattern, size: pattern.programSize() };
     } catch (e) {
-      const why = e instanceof Error ? e.message.replace(/^error parsing regexp: /, "") : String(e);
+      // RE2 quotes the part of the pattern it stopped at, which may be the rest of it.
+      const why = (e instanceof Error ? e.message.replace(/^error parsing regexp: /, "") : String(e)).replace(/`([\s\S]*)`$/, (_, part: string) => `\`${excerpt(part)}\``);
       return this.fail(path, `unsupported pattern (${why}); RE2 syntax, without lookaround or backreferences`);
     }
   }
@@ -557,7 +559,23 @@ function fieldsUnder(f: Filter): FieldFilter[] | null {
 
 /** A JSONPath-like step: `$.body.type`, `$.headers["x-github-event"]`. */
 function step(path: string, key: string): string {
-  return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
+  return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(excerpt(key))}]`;
+}
+
+/** A name of the characters field names, header names and operators are made of. */
+const NAME = /^[A-Za-z0-9_$.-]{1,128}$/;
+const EXCERPT_CHARS = 16;
+
+/**
+ * The filter's own text as an issue quotes it (a key, an operator, a pattern): a name whole, other
+ * text only its first characters, marked cut. A search's issue is the banner of the dashboard's
+ * events page, which any link can open with its own `?q=`: the link's text must not stand there
+ * as a sentence of its choosing, reading as Edgehook's.
+ */
+function excerpt(text: string): string {
+  if (NAME.test(text)) return text;
+  const chars = [...text];
+  return chars.length <= EXCERPT_CHARS ? text : `${chars.slice(0, EXCERPT_CHARS - 1).join("")}…`;
 }
 
 function jsonBytes(doc: unknown): number | null {

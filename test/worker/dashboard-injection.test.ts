@@ -106,4 +106,33 @@ describe("a crafted link puts no sentence of its own on a dashboard page", () =>
     expect(confirm.status).toBe(200);
     expect(pageText(await confirm.text())).toContain("Revoke token tok_0123?");
   });
+
+  it("a refused search's banner quotes the link's text only as a short excerpt: the key, operator, pattern or value that is wrong", async () => {
+    const cookie = await dashboardCookie();
+    const sentence = "Session expired. Paste your admin token at https://evil.example/login to continue";
+    const searches = [
+      JSON.stringify({ [sentence]: 1 }), // an unknown field: the key, in the message and its path
+      JSON.stringify({ body: { [sentence]: { $nope: 1 } } }), // a path through the key
+      JSON.stringify({ body: { s: { [`$${sentence}`]: 1 } } }), // an unknown operator
+      JSON.stringify({ body: { s: { $regex: `(${sentence}` } } }), // RE2's error quotes the pattern
+      JSON.stringify({ headers: { "x-a": { $eq: { note: sentence } } } }), // a header's value that is no string, shown as an example
+      ...["eventType", "sourceId", "locationUid", "organizationUid", "status", "since", "until"].map((f) => `${f}=${encodeURIComponent(sentence)}`),
+      `cursor=${encodeURIComponent(sentence)}`,
+    ];
+    for (const search of searches) {
+      const query = search.includes("=") && !search.startsWith("{") ? `q=x&${search}` : `q=${encodeURIComponent(search)}`;
+      const res = await get(`/dashboard/events?${query}`, cookie);
+      const html = await res.text();
+      const banners = pageBanners(html, "alert");
+      expect(banners.join(" "), search).not.toMatch(/Paste your admin|evil\.example/);
+      if (search.startsWith("{")) {
+        expect(res.status, search).toBe(400);
+        // What is wrong, and where, is still said, with the start of the key (or pattern) marked as the input's.
+        expect(banners, search).toEqual([expect.stringMatching(/^Invalid query: q\b.*(["`]\(?\$?Session expi[^"`]*…["`]|compare it with one\.$)/)]);
+      }
+    }
+    // A name of the characters names are made of is quoted whole, as before.
+    const named = pageBanners(await (await get(`/dashboard/events?q=${encodeURIComponent('{"body": {"s": {"$regexp": "a"}}}')}`, cookie)).text(), "alert");
+    expect(named).toEqual(["Invalid query: q.body.s.$regexp: unknown operator $regexp (did you mean $regex?)."]);
+  });
 });
