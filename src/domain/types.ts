@@ -31,6 +31,8 @@ export interface Source {
   organizationUid: string | null;
   /** Made by configuration or the admin: its events may teach which organization a location belongs to (see `teaches`). */
   teachesLocations: boolean;
+  /** When the stored source was made (what tells it from one made again under its id); null for one declared by configuration. */
+  madeAt: number | null;
 }
 
 /** Whether a source's events teach where locations belong: one the admin or configuration made, while it verifies signatures (anyone may post to one that does not). */
@@ -175,12 +177,18 @@ export interface RejectionSample {
   client: string;
   userAgent: string | null;
   headerNames: string[];
+  /**
+   * The created_at of the source the request was judged against (absent: no stored source, or a
+   * message from before it was sent): recorded only while that source, not one made again under
+   * its id, holds the id.
+   */
+  sourceCreatedAt?: number;
 }
 
 /** What the ack path sends to the rejections queue: a tally of refusals over a window, and a few samples. */
 export interface RejectionsMessage {
   v: 1;
-  counts: { sourceId: string; reason: ErrorCode; count: number; lastAt: number }[];
+  counts: { sourceId: string; reason: ErrorCode; count: number; lastAt: number; sourceCreatedAt?: number }[];
   samples: RejectionSample[];
 }
 
@@ -192,11 +200,12 @@ const isRejectionSample = objectOf<RejectionSample>({
   client: isString,
   userAgent: orNull(isString),
   headerNames: isStringArray,
+  sourceCreatedAt: orUndefined(isNumber),
 });
 
 /** Whether a rejections queue message is what the ingress sends (rejection-log.ts). */
 export const isRejectionsMessage = objectOf<RejectionsMessage>({
   v: oneOf([1]),
-  counts: arrayOf(objectOf({ sourceId: isString, reason: isErrorCode, count: isNumber, lastAt: isNumber })),
+  counts: arrayOf(objectOf({ sourceId: isString, reason: isErrorCode, count: isNumber, lastAt: isNumber, sourceCreatedAt: orUndefined(isNumber) })),
   samples: arrayOf(isRejectionSample),
 });

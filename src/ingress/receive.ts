@@ -6,7 +6,7 @@ import { AppError } from "../domain/errors";
 import { boundFacts } from "../domain/facts";
 import { eventIdFor } from "../domain/ids";
 import { secretsAtHost } from "../domain/secrets";
-import { teaches, type IngestMessage } from "../domain/types";
+import { teaches, type IngestMessage, type Source } from "../domain/types";
 import type { Env } from "../env";
 import { readLimited } from "./body";
 import { enqueue } from "./enqueue";
@@ -64,8 +64,9 @@ const rateLimited = (rejected: AppError, seconds: number) =>
  * it writes nothing to D1 and reads D1 only on a cold source cache.
  */
 export async function receive(request: Request, sourceId: string, env: Env, ctx: Pick<ExecutionContext, "waitUntil">): Promise<Response> {
+  const judged: Judged = { source: null };
   try {
-    return await accept(request, sourceId, env);
+    return await accept(request, sourceId, env, judged);
   } catch (err) {
     if (!(err instanceof AppError)) throw err;
     // A refusal of the request (not our own 503) is tallied for the rejection log, after the answer.
@@ -78,6 +79,9 @@ export async function receive(request: Request, sourceId: string, env: Env, ctx:
         client: clientOf(request),
         userAgent: request.headers.get("user-agent"),
         headers: request.headers,
+        // The source it was refused by: one this isolate still knows (SOURCE_CACHE_TTL_MS) after
+        // it was deleted and made again under its id elsewhere is not the new one.
+        ...(judged.source?.madeAt == null ? {} : { sourceCreatedAt: judged.source.madeAt }),
       });
     }
     return errorResponse(err);
@@ -102,13 +106,19 @@ function atHost<S extends { secrets: string[] }>(source: S, url: string): S {
   return { ...source, secrets };
 }
 
-async function accept(request: Request, sourceId: string, env: Env): Promise<Response> {
+/** The source a request was judged against, once found: what a refusal is tallied under. */
+interface Judged {
+  source: Source | null;
+}
+
+async function accept(request: Request, sourceId: string, env: Env, judged: Judged): Promise<Response> {
   const now = Date.now();
   const source = await findSource(env, sourceId, now).catch((err) => {
     if (!(err instanceof SourceUnavailable)) throw err;
     console.error("ingress source lookup failed", { sourceId, error: err.message });
     throw new AppError("queue_unavailable", "The source could not be read just now, so the event was not queued; retry later.", undefined, QUEUE_RETRY_AFTER_S);
   });
+  judged.source = source;
   if (!source || source.disabled) {
     // Not even a source id: most often the URL given to the provider ends with a slash.
     const hint = SOURCE_ID.test(sourceId) ? "" : " A source id is 1 to 64 of a-z, 0-9 and -, with nothing after it (no trailing slash).";

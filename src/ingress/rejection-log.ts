@@ -3,7 +3,6 @@
 // is added to this isolate's tally, and the tally goes to the rejections queue
 // as one message per flush window, sent after the answer (waitUntil). A flood of
 // bad requests thus costs one message per isolate per window, whatever its size.
-import type { ErrorCode } from "../domain/errors";
 import type { RejectionsMessage, RejectionSample } from "../domain/types";
 import type { Env } from "../env";
 
@@ -28,7 +27,7 @@ export const MAX_HEADER_NAME_CHARS = 64;
 export type Refusal = Omit<RejectionSample, "headerNames"> & { headers: Headers };
 
 interface Tally {
-  counts: Map<string, { sourceId: string; reason: ErrorCode; count: number; lastAt: number }>;
+  counts: Map<string, RejectionsMessage["counts"][number]>;
   /** By source, its latest SAMPLES_PER_SOURCE refusals (made samples at the flush); MAX_SAMPLES / SAMPLES_PER_SOURCE sources at most. */
   samples: Map<string, Refusal[]>;
 }
@@ -43,8 +42,16 @@ function flushMs(env: Env): number {
 }
 
 function add(r: Refusal): void {
-  const key = `${r.sourceId}\n${r.reason}`;
-  const c = tally.counts.get(key) ?? { sourceId: r.sourceId, reason: r.reason, count: 0, lastAt: r.at };
+  // Apart by the source's creation too: a window's refusals by a deleted source and by one made
+  // again under its id are two tallies, the first recorded for neither (store/rejections.ts).
+  const key = `${r.sourceId}\n${r.reason}\n${r.sourceCreatedAt ?? ""}`;
+  const c = tally.counts.get(key) ?? {
+    sourceId: r.sourceId,
+    reason: r.reason,
+    count: 0,
+    lastAt: r.at,
+    ...(r.sourceCreatedAt === undefined ? {} : { sourceCreatedAt: r.sourceCreatedAt }),
+  };
   c.count++;
   c.lastAt = Math.max(c.lastAt, r.at);
   tally.counts.set(key, c);
@@ -63,6 +70,7 @@ const sampleOf = (r: Refusal): RejectionSample => ({
   client: r.client.slice(0, 64),
   userAgent: r.userAgent?.slice(0, 256) ?? null,
   headerNames: [...r.headers.keys()].slice(0, MAX_HEADER_NAMES).map((name) => name.slice(0, MAX_HEADER_NAME_CHARS)),
+  ...(r.sourceCreatedAt === undefined ? {} : { sourceCreatedAt: r.sourceCreatedAt }),
 });
 
 async function flushAfter(env: Env, ms: number): Promise<void> {

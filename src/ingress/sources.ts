@@ -84,6 +84,7 @@ export function declaredSource(c: { id: string; provider: ProviderName; name: st
     shopDomain: null,
     organizationUid: null,
     teachesLocations: true,
+    madeAt: null,
   };
 }
 

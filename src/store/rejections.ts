@@ -39,21 +39,27 @@ export async function recordRejections(db: D1Database, messages: RejectionsMessa
   const samples = messages.flatMap((m) => m.samples);
   if (counts.length === 0) return [];
   const sources = [...new Set(samples.map((s) => s.sourceId))];
+  // A refusal by a source that no longer holds its id (deleted, perhaps made again under it by
+  // another tenant, while an isolate still knew the old one) is recorded for neither: `made` is
+  // the created_at of the source that refused it, given by the ingress; a tally without it (no
+  // stored source, or sent by an older version) is judged by time alone, as before.
+  const held = (made: number) => `(value->>${made} IS NULL OR value->>${made} = (SELECT created_at FROM sources WHERE id = value->>0))`;
+  const made = (x: { sourceCreatedAt?: number }) => x.sourceCreatedAt ?? null;
   const results = await db.batch<ClaimRow>([
     db
       .prepare(
         `INSERT INTO rejection_counts (source_id, reason, hour, count, last_at)
-         SELECT value->>0, value->>1, value->>2, value->>3, value->>4 FROM json_each(?) WHERE true
+         SELECT value->>0, value->>1, value->>2, value->>3, value->>4 FROM json_each(?) WHERE ${held(5)}
          ON CONFLICT (source_id, reason, hour) DO UPDATE SET count = count + excluded.count, last_at = max(last_at, excluded.last_at)`,
       )
-      .bind(JSON.stringify(counts.map((c) => [c.sourceId, c.reason, Math.floor(c.lastAt / HOUR_MS) * HOUR_MS, c.count, c.lastAt]))),
+      .bind(JSON.stringify(counts.map((c) => [c.sourceId, c.reason, Math.floor(c.lastAt / HOUR_MS) * HOUR_MS, c.count, c.lastAt, made(c)]))),
     // The right-hand sides of an upsert's SET read the row as it was: `total` there is the old total.
     db
       .prepare(
         `INSERT INTO rejection_hours (source_id, hour, total, counted, claimed)
          SELECT s, h, n, CASE WHEN n >= ?2 THEN n ELSE 0 END, CASE WHEN n >= ?2 THEN n ELSE 0 END
          FROM (SELECT value->>0 AS s, value->>1 AS h, sum(value->>2) AS n FROM json_each(?1)
-               WHERE value->>3 >= coalesce((SELECT created_at FROM sources WHERE id = value->>0), 0) GROUP BY 1, 2)
+               WHERE value->>3 >= coalesce((SELECT created_at FROM sources WHERE id = value->>0), 0) AND ${held(4)} GROUP BY 1, 2)
          WHERE true
          ON CONFLICT (source_id, hour) DO UPDATE SET
            total = total + excluded.total,
@@ -63,13 +69,13 @@ export async function recordRejections(db: D1Database, messages: RejectionsMessa
       )
       // A tally whose last refusal came before its source was made is a deleted one's (a source made
       // again under its id): as the summaries leave it out, it counts towards no episode of the new one.
-      .bind(JSON.stringify(counts.map((c) => [c.sourceId, Math.floor(c.lastAt / HOUR_MS) * HOUR_MS, c.count, c.lastAt])), threshold),
+      .bind(JSON.stringify(counts.map((c) => [c.sourceId, Math.floor(c.lastAt / HOUR_MS) * HOUR_MS, c.count, c.lastAt, made(c)])), threshold),
     db
       .prepare(
         `INSERT INTO rejections (source_id, requested, at, reason, client, user_agent, header_names)
-         SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6 FROM json_each(?)`,
+         SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6 FROM json_each(?) WHERE ${held(7)}`,
       )
-      .bind(JSON.stringify(samples.map((s) => [s.sourceId, s.requested, s.at, s.reason, s.client, s.userAgent, JSON.stringify(s.headerNames)]))),
+      .bind(JSON.stringify(samples.map((s) => [s.sourceId, s.requested, s.at, s.reason, s.client, s.userAgent, JSON.stringify(s.headerNames), made(s)]))),
     ...sources.map((id) =>
       db
         .prepare(

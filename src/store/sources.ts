@@ -89,6 +89,7 @@ export async function getSource(db: D1Database, id: string, defaultTolerance: nu
     shopDomain: s.shopDomain,
     organizationUid: s.organizationUid,
     teachesLocations: s.teachesLocations,
+    madeAt: s.createdAt,
   };
 }
 

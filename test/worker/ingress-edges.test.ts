@@ -47,7 +47,7 @@ function expectRepeatedRefused(r: Answer, source: string, header: string) {
     details: { issues: [{ path: `headers.${header}`, message: expect.any(String) }] },
   });
   expect(r.queued).toEqual([]);
-  expect(r.refused.flatMap((m) => m.counts)).toEqual([{ sourceId: source, reason: "malformed_payload", count: 1, lastAt: expect.any(Number) }]);
+  expect(r.refused.flatMap((m) => m.counts)).toEqual([{ sourceId: source, reason: "malformed_payload", count: 1, lastAt: expect.any(Number), sourceCreatedAt: expect.any(Number) }]);
 }
 
 describe("a header Edgehook reads one value from (an event's type, id, shop or timestamp), sent more than once", () => {

@@ -9,6 +9,8 @@ import { MAX_HEADER_NAME_CHARS, MAX_SAMPLES } from "../../src/ingress/rejection-
 import { UNREAD_TALLY_DELIVERIES } from "../../src/pipeline/rejections";
 import { runMaintenance } from "../../src/maintenance/cron";
 import { purgeRejectionCounts, rejectionSummaries, SAMPLES_KEPT } from "../../src/store/rejections";
+import { deleteSource, insertSource } from "../../src/store/sources";
+import { forgetSource } from "../../src/ingress/sources";
 import { meteredD1 } from "../../bench/d1-meter";
 import { clockFrom, midHour } from "./clock";
 import { d1Double } from "./d1-double";
@@ -46,7 +48,7 @@ describe("the rejection log", () => {
     const { res, sent } = await refused(post(`/webhooks/${source}`, body, headers));
     expect(res.status).toBe(401);
     expect(sent).toHaveLength(1);
-    expect(sent[0]!.counts).toEqual([{ sourceId: source, reason: "invalid_signature", count: 1, lastAt: expect.any(Number) }]);
+    expect(sent[0]!.counts).toEqual([{ sourceId: source, reason: "invalid_signature", count: 1, lastAt: expect.any(Number), sourceCreatedAt: expect.any(Number) }]);
     await record(p, sent);
 
     const answer = await p.api("GET", `/v1/sources/${source}/rejections`);
@@ -166,6 +168,33 @@ describe("the rejection log", () => {
     // Its hours' totals towards source.rejecting went with it too, and the late refusal (made before the new source) adds none.
     const hours = await env.DB.prepare("SELECT total FROM rejection_hours WHERE source_id = ?").bind(source).all<{ total: number }>();
     expect(hours.results.map((h) => h.total)).toEqual([]);
+  });
+
+  it("records none of a deleted source's refusals for one made again under its id, though an isolate refused with the old one after the new was made", async () => {
+    const p = pipeline();
+    const source = await createSource({ secrets: [`right-${uniqueKey()}`] });
+    const body = podiumBody();
+    const wrong = async () => refused(post(`/webhooks/${source}`, body, { ...(await podiumHeaders(body, "a-wrong-secret")), "user-agent": "Their-CRM/1.0" }));
+    await wrong(); // this isolate now knows the source, for SOURCE_CACHE_TTL_MS
+    // Deleted and made again (a second ago) through another isolate's API, which does not tell this one.
+    expect(await deleteSource(env.DB, source)).toBe(true);
+    const again = { id: source, name: "again", provider: "podium" as const, verification: "signature" as const, secrets: [`again-${uniqueKey()}`] };
+    await insertSource(env.DB, { ...again, toleranceSeconds: null, disabled: false, hmac: null, shopDomain: null, organizationUid: null, teachesLocations: true }, Date.now() - 1000);
+    // Refused by the old source as this isolate still knows it, after the new one was made.
+    const stale = await wrong();
+    expect(stale.res.status).toBe(401);
+    await record(p, stale.sent);
+    const view = (await p.api("GET", `/v1/sources/${source}/rejections`)).json;
+    expect([view.summary, view.recent]).toEqual([[], []]);
+    const hours = await env.DB.prepare("SELECT total FROM rejection_hours WHERE source_id = ?").bind(source).all<{ total: number }>();
+    expect(hours.results).toEqual([]);
+    // Once this isolate reads the new source (its cache's time is up), the new one's refusals count as its own.
+    forgetSource(source);
+    const fresh = await wrong();
+    await record(p, fresh.sent);
+    const after = (await p.api("GET", `/v1/sources/${source}/rejections`)).json;
+    expect(after.summary).toEqual([{ reason: "invalid_signature", thisHour: 1, lastDay: 1, lastAt: expect.any(String) }]);
+    expect(after.recent).toHaveLength(1);
   });
 
   it("counts requests to ids that name no source together, saying which id each asked for; only the admin reads them", async () => {
@@ -404,7 +433,7 @@ describe("the rejection log", () => {
     const source = await createSource({ secrets: [`s-${uniqueKey()}`] });
     const { res, sent } = await refused(post(`/webhooks/${source}`, "\u001f\u008b", { "content-type": "application/json", "content-encoding": "gzip" }));
     expect(res.status).toBe(415);
-    expect(sent[0]!.counts).toEqual([{ sourceId: source, reason: "unsupported_media_type", count: 1, lastAt: expect.any(Number) }]);
+    expect(sent[0]!.counts).toEqual([{ sourceId: source, reason: "unsupported_media_type", count: 1, lastAt: expect.any(Number), sourceCreatedAt: expect.any(Number) }]);
     await record(p, sent);
     const cookie = await dashboardCookie();
     const page = await (await call(new Request("https://edgehook.test/dashboard/sources", { headers: { cookie } }))).text();
