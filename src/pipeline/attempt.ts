@@ -62,6 +62,7 @@ export async function attemptDelivery(
   return {
     outcome: {
       attempt: a,
+      readVersion: delivery.updatedAt,
       status: statusAfter(decision),
       nextAttemptAt: retryIn === null ? null : now + a.durationMs + retryIn * 1000,
       // Failed for good: one dead letter per delivery, recorded with the attempt (a retry closes it).

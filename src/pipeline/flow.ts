@@ -459,7 +459,8 @@ export class WebhookFlow {
         this.buffer.shift();
         this.recheck = true;
       } else {
-        head.delivery = { ...head.delivery, attemptCount: attempt.number, nextAttemptAt: a.outcome.nextAttemptAt };
+        // (updatedAt as recording the attempt writes it: the next attempt's read version.)
+        head.delivery = { ...head.delivery, attemptCount: attempt.number, nextAttemptAt: a.outcome.nextAttemptAt, updatedAt: end };
       }
     }
     this.unrecorded.push(a);

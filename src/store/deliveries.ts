@@ -258,10 +258,22 @@ export async function expirePastRetention(db: D1Database, ids: string[], horizon
 /** An attempt and the delivery's state after it; a delivery failed for good carries its dead letter. */
 export interface AttemptOutcome {
   attempt: Attempt;
+  /**
+   * The delivery's updated_at as the scheduler read it before the attempt: owed anew in the
+   * attempt's start's millisecond is told apart by it (recordAttempts). Absent: by time alone.
+   */
+  readVersion?: number;
   status: "pending" | "succeeded" | "failed";
   nextAttemptAt: number | null;
   deadLetter: NewDeadLetter | null;
 }
+
+/**
+ * A delivery's updated_at when it is owed anew (retried by hand, released) at `now`: later than
+ * what it was, even within one millisecond, so an attempt out meanwhile sees that it was asked
+ * for again whatever the clock's resolution (recordAttempts' askedAgain).
+ */
+export const OWED_ANEW_AT = (now: string) => `max(${now}, updated_at + 1)`;
 
 /**
  * Records a webhook's attempts, their deliveries' new states, the dead letters of
@@ -284,7 +296,7 @@ export async function recordAttempts<T = unknown>(
   const rows = JSON.stringify(
     unique.map((o) => {
       const a = o.attempt;
-      return [a.deliveryId, a.number, a.startedAt, a.durationMs, a.statusCode, a.error, a.responseSnippet, statusCode(o.status), o.nextAttemptAt];
+      return [a.deliveryId, a.number, a.startedAt, a.durationMs, a.statusCode, a.error, a.responseSnippet, statusCode(o.status), o.nextAttemptAt, o.readVersion ?? null];
     }),
   );
   const joined = `FROM json_each(?1) j JOIN deliveries d ON d.id = ${dlvKey("j.value->>0")}`;
@@ -301,17 +313,20 @@ export async function recordAttempts<T = unknown>(
   // Owed anew (retried by hand, or released) since the attempt began: a request for another
   // try made while this one was out stands. Short of success the delivery stays pending, due
   // when that request made it (or held, its webhook disabled since: a hold keeps updated_at),
-  // and has not failed for good.
-  const askedAgain = (d: string, startedAt = "j.value->>2", next = "j.value->>7") =>
-    `(${next} <> ${statusCode("succeeded")} AND ${owed(`${d}.status`)} AND ${d}.updated_at > (${startedAt}))`;
+  // and has not failed for good. A request in the start's own millisecond is one if the row
+  // changed since the scheduler read it (a request always changes it: OWED_ANEW_AT); the row
+  // written in that millisecond before the read (made, released, its last attempt's end) is not.
+  const askedAgain = (d: string, startedAt = "j.value->>2", next = "j.value->>7", read = "j.value->>9") =>
+    `(${next} <> ${statusCode("succeeded")} AND ${owed(`${d}.status`)}
+      AND (${d}.updated_at > (${startedAt}) OR (${d}.updated_at = (${startedAt}) AND ${d}.updated_at <> (${read}))))`;
   const statusAfter = (d: string) => `CASE WHEN ${askedAgain(d)} THEN ${d}.status ELSE j.value->>7 END`;
   const attempt = withAttemptSql("deliveries", ["j.value->>1", "j.value->>2", "j.value->>3", "j.value->>4", "j.value->>5", "j.value->>6"]);
   // A delivery failed for good only if its state follows the attempt: one expired, or owed
   // anew, while the attempt was out has not failed, and gets no dead letter.
   const failsForGood = (o: AttemptOutcome) => (n: number) => ({
     sql: `EXISTS (SELECT 1 FROM deliveries d WHERE d.id = ${dlvKey(`?${n}`)} AND ${applies("d", `?${n + 1}`, `?${n + 2}`)}
-      AND NOT ${askedAgain("d", `?${n + 3}`, `?${n + 2}`)})`,
-    binds: [o.attempt.deliveryId, o.attempt.number, statusCode(o.status), o.attempt.startedAt],
+      AND NOT ${askedAgain("d", `?${n + 3}`, `?${n + 2}`, `?${n + 4}`)})`,
+    binds: [o.attempt.deliveryId, o.attempt.number, statusCode(o.status), o.attempt.startedAt, o.readVersion ?? null],
   });
   const results = await db.batch<T>([
     ...unique.flatMap((o) => (o.deadLetter ? [recordDeadLetterStatement(db, o.deadLetter, failsForGood(o))] : [])),
@@ -352,7 +367,7 @@ export async function releaseHeld(db: D1Database, webhookUid: string, limit: num
         AND (SELECT w.disabled FROM webhooks w WHERE w.uid = ?1) = 0`,
       binds: [webhookUid, limit],
       newStatus: to("release"),
-      set: "next_attempt_at = ?3, updated_at = ?3",
+      set: `next_attempt_at = ?3, updated_at = ${OWED_ANEW_AT("?3")}`,
       setBinds: [now],
       returning: "event_received_at AS r",
     }),

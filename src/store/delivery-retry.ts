@@ -4,7 +4,7 @@ import type { TRANSITIONS } from "../domain/delivery";
 import { confinementAllowsSql, eventAccessSql, grantedWebhookIdsUpTo, grantListsJson, webhookRowInGrantSql } from "./access";
 import { statusSum } from "./counters";
 import { claimDeadLetterStatement, claimedSql, closeDeadLettersStatement, settleClaimStatement } from "./dead-letters";
-import { transition } from "./deliveries";
+import { OWED_ANEW_AT, transition } from "./deliveries";
 import { LISTED_DELIVERY_WEBHOOKS, type DeliveryFilter } from "./delivery-reads";
 import { dlvKey, ownStatusIndex } from "./delivery-rows";
 import { DELIVERY_WEBHOOKS, byWebhooks } from "./delivery-webhooks";
@@ -267,7 +267,7 @@ export async function retryDeliveries(
       newStatusReads: true,
       // Literals, not binds: the filter's binds are positional. A settled delivery owed again
       // takes its place in its webhook's order by its event's receipt.
-      set: `next_attempt_at = CASE WHEN ${disabled} THEN NULL ELSE ${Math.trunc(now)} END, updated_at = ${Math.trunc(now)},
+      set: `next_attempt_at = CASE WHEN ${disabled} THEN NULL ELSE ${Math.trunc(now)} END, updated_at = ${OWED_ANEW_AT(String(Math.trunc(now)))},
         event_received_at = COALESCE(event_received_at, (SELECT e.received_at FROM events e WHERE e.seq = deliveries.event))`,
       returning: `${apiIdSql("dlv_", "id")} AS id, seq, status, webhook, (SELECT name FROM names WHERE id = deliveries.webhook) AS webhook_uid`,
     }),
@@ -299,7 +299,7 @@ export async function retryDeliveries(
  */
 export async function askHeld(db: D1Database, id: string, now = Date.now()): Promise<boolean> {
   const done = await db
-    .prepare(`UPDATE deliveries SET updated_at = ?2 WHERE id = ${dlvKey("?1")} AND status = ${statusCode("held")}`)
+    .prepare(`UPDATE deliveries SET updated_at = ${OWED_ANEW_AT("?2")} WHERE id = ${dlvKey("?1")} AND status = ${statusCode("held")}`)
     .bind(id, Math.trunc(now))
     .run();
   return done.meta.changes > 0;

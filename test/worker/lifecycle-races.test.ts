@@ -3,7 +3,10 @@
 // queue message delivered again after its batch committed.
 import { env } from "cloudflare:workers";
 import { describe, expect, it, onTestFinished, vi } from "vitest";
+import { failedDeliveryLetter } from "../../src/pipeline/attempt";
 import { WebhookFlow } from "../../src/pipeline/flow";
+import { recordAttempts } from "../../src/store/deliveries";
+import { retryDeliveries } from "../../src/store/delivery-retry";
 import { clockFrom } from "./clock";
 import { d1Double } from "./d1-double";
 import { ingestMessage, podiumBody } from "./helpers";
@@ -84,6 +87,28 @@ describe("an attempt in flight when its delivery is retried by hand", () => {
     expect(await received(key)).toHaveLength(2);
     expect(await states(webhook.uid)).toEqual([[maxAttempts === 1 ? "failed" : "pending", 2]]);
     expect(await openDeadLetters(p, eventId)).toHaveLength(maxAttempts === 1 ? 1 : 0);
+    expect(await kept(env.DB)).toEqual(await recounted(env.DB));
+  });
+
+  // A Worker's clock moves only between I/O, and a retry by hand comes from another isolate: one
+  // in the millisecond the attempt started is told apart from a row written then before the read.
+  it.each([
+    { case: "retried in its start's millisecond", retried: true, startsAfterRead: 5, status: "pending", deadLetters: 0 },
+    { case: "retried in its start's millisecond, the delivery made in it too", retried: true, startsAfterRead: 0, status: "pending", deadLetters: 0 },
+    { case: "made in its start's millisecond, not retried", retried: false, startsAfterRead: 0, status: "failed", deadLetters: 1 },
+  ])("a failing last attempt ($case) settles the delivery only if no one asked again", async ({ retried, startsAfterRead, status, deadLetters }) => {
+    const p = pipeline();
+    const { webhook, event } = await p.webhookOn("fail", { maxAttempts: 1 });
+    const eventId = await p.ingest(event());
+    const [row] = await webhookDeliveryRows(webhook.uid);
+    const startedAt = row!.updated_at + startsAfterRead;
+    if (retried) expect((await retryDeliveries(env.DB, { ids: [row!.id] }, { limit: 1 }, 0, startedAt)).pending).toEqual([row!.id]);
+    const attempt = { deliveryId: row!.id, number: 1, startedAt, durationMs: 5, statusCode: 500, error: "HTTP 500", responseSnippet: null };
+    const deadLetter = failedDeliveryLetter({ deliveryId: row!.id, eventId, webhookUid: webhook.uid }, attempt);
+    await recordAttempts(env.DB, webhook.uid, [{ attempt, readVersion: row!.updated_at, status: "failed", nextAttemptAt: null, deadLetter }]);
+
+    expect(await states(webhook.uid)).toEqual([[status, 1]]);
+    expect(await openDeadLetters(p, eventId)).toHaveLength(deadLetters);
     expect(await kept(env.DB)).toEqual(await recounted(env.DB));
   });
 
