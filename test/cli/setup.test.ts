@@ -237,6 +237,21 @@ describe("edgehook setup", () => {
     expect(p.connection()).toMatchObject({ url: "https://edgehook.example-sub.workers.dev", token: given });
   });
 
+  it("refuses an --admin-token the Worker would not take (short, the published example's, unsendable), before running wrangler", async () => {
+    for (const given of ["short-admin-token", "dev-admin-token-for-local-use-only", " given-admin-token-0123456789abcdefghijklmnop"]) {
+      const p = project({ secrets: ["TOKEN_PEPPER", "ADMIN_TOKEN"] });
+      const failed = await p.edgehook(["setup", "--admin-token", given]).then(
+        () => null,
+        (err: { code: number; stdout: string; stderr: string }) => err,
+      );
+      expect(failed?.code).toBe(2);
+      expect(failed?.stderr).toMatch(/^error --admin-token .*: (give|leave it out)/m);
+      expect(failed?.stderr).not.toContain(given.trim());
+      expect(p.calls()).toEqual([]);
+      expect(existsSync(p.configFile)).toBe(false);
+    }
+  });
+
   it("shows the admin token it set even when the config file cannot be written, which it says in one line", async () => {
     const p = project();
     const blocked = join(p.dir, "not-a-folder");

@@ -82,10 +82,29 @@ function withDatabaseId(text, name, id) {
 }
 
 /**
+ * Refuses an --admin-token the Worker would ignore (docs/security.md#credentials): shorter than 32
+ * characters it authenticates nothing, and the published example's only at localhost. Set, it would
+ * replace a working one and lock the admin out. The value is never repeated (a CI log).
+ * @param {string} token
+ */
+function checkAdminToken(token) {
+  const why =
+    token.trim() !== token || !/^[\x20-\x7e]+$/.test(token)
+      ? "holds a character no HTTP header carries as it is (printable ASCII only, no spaces round it)"
+      : token.length < 32
+        ? `is ${token.length} characters, and the Worker ignores an ADMIN_TOKEN shorter than 32`
+        : token === "dev-admin-token-for-local-use-only"
+          ? "is the published example's, which the Worker takes only at localhost"
+          : null;
+  if (why) throw new CliError(`--admin-token ${why}: give a random one (\`openssl rand -base64 32\`), or leave it out for a generated one.`, { exitCode: 2 });
+}
+
+/**
  * @param {{ dir: string, dryRun: boolean, adminToken?: string, config?: string }} o
  * @returns {Promise<{ adminToken: string | null, worker: string, binding: string }>}
  */
 async function setup(o) {
+  if (o.adminToken !== undefined) checkAdminToken(o.adminToken);
   const tomlPath = join(o.dir, "wrangler.toml");
   let text;
   try {
