@@ -42,12 +42,16 @@ export async function unwrap(call) {
     throw new CliError(`Cannot reach the API: ${printable(cause.trim())}. Is the URL right (and \`npm run dev\` running, locally)?`);
   }
   const { response, error, data } = result;
-  if (!response.ok) throw apiError(response.status, error);
+  // An error status without the API's error (a web page's 404, a proxy's 502) is no refusal of the API's.
+  if (!response.ok) throw isApiError(error) ? apiError(response.status, error) : notTheApi(response.status);
   // Every answer of the API with a body is a JSON object (a 204 has none): an empty body or other
   // JSON comes from something else, and the command reading its fields would crash on it.
   if (response.status !== 204 && !isObject(data)) throw notTheApi();
   return /** @type {T} */ (data);
 }
+
+/** An error answer in the API's `{"error":{"code",…}}` shape. @param {unknown} body */
+export const isApiError = (body) => isObject(body) && isObject(body.error) && typeof body.error.code === "string";
 
 /** A CliError from an error answer in the API's `{"error":{code,message}}` shape. */
 export function apiError(/** @type {number} */ status, /** @type {unknown} */ body) {

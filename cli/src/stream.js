@@ -7,10 +7,9 @@
 // than one run of pages until the client acks the `position` that ends it.
 import pc from "picocolors";
 import WebSocket from "ws";
-import { apiError, notTheApi } from "./client.js";
+import { apiError, isApiError, notTheApi } from "./client.js";
 import { requireToken } from "./config.js";
 import { CliError } from "./errors.js";
-import { isObject } from "./guards.js";
 import { readMessage } from "./listen-message.js";
 import { printable } from "./output.js";
 
@@ -62,9 +61,6 @@ function onlyAckRefused(/** @type {unknown} */ body) {
   const list = typeof issues === "object" && issues !== null && "issues" in issues && Array.isArray(issues.issues) ? issues.issues : [];
   return list.length > 0 && list.every((i) => typeof i === "object" && i !== null && "path" in i && i.path === "ack");
 }
-
-/** The API's error answer: `{"error":{"code","message"}}`. @param {unknown} body */
-const isApiError = (body) => isObject(body) && isObject(body.error) && typeof body.error.code === "string";
 
 /** @param {StreamOptions} o @returns {{ done: Promise<void>, stop: () => Promise<void>, queued: () => number }} */
 export function openStream(o) {

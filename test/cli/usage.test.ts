@@ -147,6 +147,26 @@ describe("usage errors", () => {
     }
   });
 
+  it("an error status without the API's JSON error (a web page's 404, a proxy's 502) is said to be no answer of the API's, not `HTTP 404`", async () => {
+    const server = createServer((req, res) => res.writeHead(req.url?.startsWith("/v1/events") ? 404 : 502, { "content-type": "text/html" }).end("<html>Not here</html>"));
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const h = cliHome();
+      for (const [args, status] of [
+        [["events", "list"], 404],
+        [["webhooks", "list"], 502],
+      ] as const) {
+        const r = await h.edgehook([...args, "--url", `http://127.0.0.1:${port}`, "--token", "t"]);
+        expect(r.code, args[0]).toBe(1);
+        expect(r.stderr, args[0]).toContain(`The URL answered ${status}, but not as the Edgehook API does`);
+        expect(r.stderr.trimEnd().split("\n"), args[0]).toHaveLength(1);
+      }
+    } finally {
+      server.close();
+    }
+  });
+
   it("listen and tail at a URL that answers but is not the API say so, not the bare status", async () => {
     // A web server on the port: its page (a 200, a 404 of its own) is no refusal of the API's.
     const server = createServer((req, res) => res.writeHead(req.headers.authorization === "Bearer t404" ? 404 : 200).end("<html>hello</html>"));
