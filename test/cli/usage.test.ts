@@ -91,6 +91,15 @@ describe("usage errors", () => {
     expect(sent.stdout).not.toContain("\u202e");
   });
 
+  it("send: a --port outside 1..65535 is a usage error naming the flag, not an unreachable 'Invalid URL'", async () => {
+    const h = cliHome();
+    for (const port of ["0", "99999"]) {
+      const r = await h.edgehook(["send", "--secret", "s", "--port", port]);
+      expect(r.code, port).toBe(2);
+      expect(r.stderr, port).toContain(`--port: "${port}" is not a port number`);
+    }
+  });
+
   it("send: a --location or --organization the type's body does not name (a review names only its location, a contact its organization) is refused, not dropped", async () => {
     const a = await fakeApi({ routes: { "POST /webhooks/podium": { eventId: "evt_1" } } });
     const h = cliHome();

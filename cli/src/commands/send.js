@@ -40,7 +40,7 @@ export function ingressUrl(o) {
   if (o.url !== undefined && !(URL.canParse(o.url) && /^https?:$/.test(new URL(o.url).protocol))) {
     throw new CliError(`--url: "${o.url}" is not an http(s) URL (http://host:port).`, { exitCode: 2 });
   }
-  if (o.port !== undefined && !/^\d{1,5}$/.test(o.port)) throw new CliError(`--port: "${o.port}" is not a port number.`, { exitCode: 2 });
+  if (o.port !== undefined && !(/^\d{1,5}$/.test(o.port) && Number(o.port) >= 1 && Number(o.port) <= 65535)) throw new CliError(`--port: "${o.port}" is not a port number.`, { exitCode: 2 });
   if (o.url && new URL(o.url).pathname.startsWith("/webhooks/")) return o.url;
   const base = o.url ?? (o.port ? `http://127.0.0.1:${o.port}` : connection({ config: o.config }).url);
   return `${base.replace(/\/+$/, "")}/webhooks/${o.source}`;
