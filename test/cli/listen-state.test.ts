@@ -130,6 +130,14 @@ describe("edgehook listen's secret", () => {
     expect(a.seen).toEqual([]);
   });
 
+  it("refuses an empty --secret before connecting, rather than signing with one the server makes up", async () => {
+    const a = await fakeApi({ listen: (ws) => ws.close(4401, "no") });
+    const r = await cliHome().edgehook(["listen", "9", "--url", a.url, "--token", "t", "--secret", ""]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("--secret is empty");
+    expect(a.seen).toEqual([]);
+  });
+
   it("keeps a secret once the server has said hello with it, not before", async () => {
     const secret = `whsec_${"A".repeat(43)}=`;
     const closing = await fakeApi({ listen: (ws) => ws.close(4401, "refused") });

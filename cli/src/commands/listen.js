@@ -86,6 +86,8 @@ forwarded, so nothing stored meanwhile (within retention) is missed.`,
         // back as another: the server would sign with another secret than this one.
         throw new CliError("--secret must be printable ASCII, not beginning or ending with spaces.", { exitCode: 2 });
       }
+      // Sent empty, no header would carry it and the server would sign with one of its own.
+      if (opts.secret === "") throw new CliError("--secret is empty: give one of 8 to 256 characters, or leave it out for a generated one.", { exitCode: 2 });
       if (opts.webhook && opts.secret !== undefined) throw new CliError("--webhook signs with that webhook's secret: leave out --secret.", { exitCode: 2 });
       // Before anything is sent or saved: another listener of this state would save over this one's position.
       state.claim();
