@@ -108,11 +108,18 @@ export function canonicalUrl(raw) {
   }
 }
 
-/** An API base URL as given by the user, canonical; a usage error when it is not an http(s) URL. @param {string} raw */
-export function apiUrl(raw) {
+/**
+ * An API base URL as given by the user, canonical; a usage error when it is not an http(s) URL,
+ * which says where it came from (an environment variable is easy to forget) and, for a host and
+ * port alone (`127.0.0.1:8787`), the scheme it lacks.
+ * @param {string} raw @param {string} [from] e.g. "EDGEHOOK_URL"
+ */
+export function apiUrl(raw, from) {
   const url = canonicalUrl(String(raw));
-  if (url === null) throw new CliError(`"${raw}" is not a URL; give the API's base URL, e.g. ${DEFAULT_URL}.`, { exitCode: 2 });
-  if (!/^https?:$/.test(new URL(url).protocol)) throw new CliError(`"${raw}" is not an http(s) URL; give the API's base URL, e.g. ${DEFAULT_URL}.`, { exitCode: 2 });
+  const given = `"${raw}"${from ? ` (${from})` : ""}`;
+  const fix = /^[\w.-]+:\d{1,5}(\/.*)?$/.test(String(raw)) ? `give https://${raw} or http://${raw}` : `give the API's base URL, e.g. ${DEFAULT_URL}`;
+  if (url === null) throw new CliError(`${given} is not a URL: ${fix}.`, { exitCode: 2 });
+  if (!/^https?:$/.test(new URL(url).protocol)) throw new CliError(`${given} is not an http(s) URL: ${fix}.`, { exitCode: 2 });
   return url;
 }
 
@@ -183,7 +190,12 @@ export function saveDeployed(path, deployed, project) {
 export function connection(flags) {
   const path = configFile(flags.config);
   const saved = readSaved(path);
-  const url = apiUrl(flags.url ?? process.env.EDGEHOOK_URL ?? saved.url ?? DEFAULT_URL);
+  const [raw, from] =
+    flags.url !== undefined ? [flags.url, "--url"]
+    : process.env.EDGEHOOK_URL !== undefined ? [process.env.EDGEHOOK_URL, "EDGEHOOK_URL"]
+    : saved.url !== undefined ? [saved.url, `the URL saved in ${path}`]
+    : [DEFAULT_URL, undefined];
+  const url = apiUrl(raw, from);
   const token = flags.token ?? process.env.EDGEHOOK_TOKEN ?? saved.tokens[url] ?? localToken(url)?.value;
   const insecure = flags.insecure === true || process.env.EDGEHOOK_INSECURE === "1";
   // Said when this URL has no token: the saved one is another URL's.

@@ -61,4 +61,13 @@ describe("the connection", () => {
     expect(connection({ config: join(dir, "none.json") }).url).toBe("http://127.0.0.1:8787");
     expect(() => connection({ config: join(dir, "none.json"), url: "not a url" })).toThrow(/not a URL/);
   });
+
+  it("says where a URL that is none came from (a flag, EDGEHOOK_URL, the config file) and the scheme it lacks", () => {
+    const config = join(dir, "config.json");
+    writeFileSync(config, JSON.stringify({ url: "edge.example:443" }));
+    expect(() => connection({ config })).toThrow(`"edge.example:443" (the URL saved in ${config}) is not an http(s) URL: give https://edge.example:443 or http://edge.example:443`);
+    process.env.EDGEHOOK_URL = "127.0.0.1:8734";
+    expect(() => connection({ config })).toThrow('"127.0.0.1:8734" (EDGEHOOK_URL) is not a URL: give https://127.0.0.1:8734 or http://127.0.0.1:8734');
+    expect(() => connection({ config, url: "localhost:8734" })).toThrow('"localhost:8734" (--url) is not an http(s) URL: give https://localhost:8734 or http://localhost:8734');
+  });
 });
