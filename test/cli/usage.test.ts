@@ -91,6 +91,17 @@ describe("usage errors", () => {
     expect(sent.stdout).not.toContain("\u202e");
   });
 
+  it("webhooks update: a --types or --sources that names nothing is refused as such, not as 'nothing to change'", async () => {
+    const a = await fakeApi({ routes: { "PATCH /v1/webhooks/wh_1": {} } });
+    const h = cliHome();
+    for (const [flag, what] of [["--types", "event type"], ["--sources", "source"]] as const) {
+      const r = await h.edgehook(["webhooks", "update", "wh_1", flag, ",", "--url", a.url, "--token", "t"]);
+      expect(r.code, flag).toBe(2);
+      expect(r.stderr, flag).toContain(`${flag} names no ${what}`);
+    }
+    expect(a.seen).toEqual([]);
+  });
+
   it("send: a --port outside 1..65535 is a usage error naming the flag, not an unreachable 'Invalid URL'", async () => {
     const h = cliHome();
     for (const port of ["0", "99999"]) {

@@ -119,6 +119,10 @@ export function registerApi(program) {
     .option("--transform-headers <json|@file>", `${HEADERS_HELP}; replaces them all`, jsonObjectOrFile("--transform-headers"))
     .option("--no-transform-headers", "remove the extra headers")
     .action(async (uid, o) => {
+      // "--types ," names nothing: said so, not read as no option given ("nothing to change").
+      for (const [flag, given, what] of /** @type {const} */ ([["--types", o.types, "event type"], ["--sources", o.sources, "source"]])) {
+        if (given !== undefined && list(given) === undefined) throw new CliError(`${flag} names no ${what}; give at least one (comma-separated).`, { exitCode: 2 });
+      }
       const body = {
         url: o.endpoint,
         eventTypes: list(o.types),
