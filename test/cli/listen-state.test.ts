@@ -212,11 +212,12 @@ describe("edgehook listen's claim on its state", () => {
   afterEach(cleanUp);
 
   it("is taken over from a listener killed but not yet reaped (a zombie still takes signals)", { timeout: 20_000 }, async () => {
-    // A child that exits while its parent, exec'd into sleep, never waits for it: a zombie while the sleep lasts.
-    const parent = spawn("sh", ["-c", "sleep 0 & echo $!; exec sleep 30"], { stdio: ["ignore", "pipe", "ignore"] });
+    // A child that exits once its parent has exec'd into sleep, which never waits for it: a zombie while the sleep lasts.
+    // (It outlives the shell's own moments: a child gone before the exec may be reaped by the shell itself.)
+    const parent = spawn("sh", ["-c", "sleep 1 & echo $!; exec sleep 30"], { stdio: ["ignore", "pipe", "ignore"] });
     onCleanUp(() => void parent.kill("SIGKILL"));
     const zombie = Number(await new Promise<string>((r) => parent.stdout.once("data", (d) => r(String(d)))));
-    await vi.waitFor(() => expect(readFileSync(`/proc/${zombie}/stat`, "utf8")).toMatch(/\) Z /));
+    await vi.waitFor(() => expect(readFileSync(`/proc/${zombie}/stat`, "utf8")).toMatch(/\) Z /), { timeout: 10_000 });
 
     const api = await fakeApi({
       listen: (ws) => ws.send(JSON.stringify({ type: "hello", listenerId: "l", mode: "listen", position: 5, secret: "whsec_x", webhookUid: null })),
