@@ -3889,7 +3889,7 @@ export interface operations {
             query?: {
                 /** @description `listen`: events with their bodies and signature headers; `tail`: events without bodies, and delivery attempts. */
                 mode?: "listen" | "tail";
-                /** @description Comma-separated source ids; default all. */
+                /** @description Comma-separated source ids, each existing (400 `invalid_request` names one that does not, as for a webhook's `sourceIds`); default all. */
                 sourceIds?: string;
                 /** @description Comma-separated event types (`message.received`, `message.*`, `*`); default all. */
                 eventTypes?: string;

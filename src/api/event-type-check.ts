@@ -1,6 +1,7 @@
 import { isAlertType } from "../domain/alerts";
 import { checkEventTypes, type TypeContext } from "../domain/event-types";
 import { AppError } from "../domain/errors";
+import type { Source } from "../domain/types";
 import type { Env } from "../env";
 import { configSources } from "../ingress/sources";
 import { seenPatterns } from "../store/event-types";
@@ -16,10 +17,9 @@ export interface TypeWarning {
 }
 
 /**
- * The providers a webhook listens to: those of its sources, or every one when it names none.
- * A source it names newly (not in `had`) must exist, declared by configuration or stored: a
- * mistyped id would otherwise subscribe to nothing, without a word. One it already named may
- * have been deleted since, which leaves the webhook's other changes free.
+ * The sources `sourceIds` names, each of which must exist, declared by configuration or stored
+ * (`had`: ids named before, which may have been deleted since, are let be): a mistyped id would
+ * otherwise subscribe or listen to nothing, without a word. `where` is what named them (a body, a query).
  * A limited token (`owners`: its organizations and its locations', asked only when it names a
  * stored source newly) names only sources no one owns (the configuration's, the admin's, an
  * unlimited token's: their events are any organization's, its own among them) and those
@@ -29,13 +29,13 @@ export interface TypeWarning {
  * webhook cannot be tied to it. (The ingress answers anyone whether an id names an enabled
  * source; not whose it is, nor of a disabled one.)
  */
-async function providersFor(
+export async function namedSources(
   env: Env,
-  sourceIds: string[] | null,
+  sourceIds: string[],
   had: readonly string[],
   owners: Owners | null,
-): Promise<ReadonlySet<string> | null> {
-  if (sourceIds === null) return null;
+  where: "body" | "query" = "body",
+): Promise<{ declared: Source[]; stored: { id: string; provider: string; organizationUid: string | null }[] }> {
   const declared = configSources(env).filter((s) => sourceIds.includes(s.id));
   const others = sourceIds.filter((id) => !declared.some((s) => s.id === id));
   // The token's organizations are read only when it names a stored source newly, whatever that
@@ -49,8 +49,20 @@ async function providersFor(
   const unknown = others.filter((id) => !had.includes(id) && !stored.some((s) => s.id === id));
   if (unknown.length > 0) {
     const issues = unknown.map((id) => ({ path: `sourceIds.${sourceIds.indexOf(id)}`, message: `no source "${id}"` }));
-    throw new AppError("invalid_request", `Invalid body: sourceIds names no source ${unknown.map((id) => `"${id}"`).join(", ")} (GET /v1/sources lists them).`, { issues });
+    throw new AppError("invalid_request", `Invalid ${where}: sourceIds names no source ${unknown.map((id) => `"${id}"`).join(", ")} (GET /v1/sources lists them).`, { issues });
   }
+  return { declared, stored };
+}
+
+/** The providers a webhook listens to: those of its sources (see namedSources), or every one when it names none. */
+async function providersFor(
+  env: Env,
+  sourceIds: string[] | null,
+  had: readonly string[],
+  owners: Owners | null,
+): Promise<ReadonlySet<string> | null> {
+  if (sourceIds === null) return null;
+  const { declared, stored } = await namedSources(env, sourceIds, had, owners);
   return new Set([...declared.map((s) => s.provider), ...stored.map((s) => s.provider)]);
 }
 

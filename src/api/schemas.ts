@@ -845,7 +845,7 @@ export const ListenQuery = strictQuery({
   mode: z.enum(["listen", "tail"]).default("listen").openapi({
     description: "`listen`: events with their bodies and signature headers; `tail`: events without bodies, and delivery attempts.",
   }),
-  sourceIds: commaList(z.string().regex(SOURCE_ID, "a source id"), "Comma-separated source ids; default all."),
+  sourceIds: commaList(z.string().regex(SOURCE_ID, "a source id"), "Comma-separated source ids, each existing (400 `invalid_request` names one that does not, as for a webhook's `sourceIds`); default all."),
   eventTypes: commaList(
     z.string().max(200).regex(EVENT_TYPE_PATTERN, "an exact type, `object.*` or `*`"),
     "Comma-separated event types (`message.received`, `message.*`, `*`); default all.",

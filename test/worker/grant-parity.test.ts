@@ -102,6 +102,18 @@ describe("a limited token is told of another organization's objects what it is t
     }
   });
 
+  it("listening to another organization's source", async () => {
+    const p = pipeline();
+    const w = await world(p);
+    const listen = (source: string, mode: string) =>
+      apiCall(p.env, "GET", `/v1/listen?mode=${mode}&sourceIds=${source}`, undefined, { authorization: `Bearer ${w.t.token}`, upgrade: "websocket" });
+    for (const mode of ["listen", "tail"]) {
+      const [theirs, nobodys] = [await listen(w.theirs.source, mode), await listen(w.nobody.source, mode)];
+      expect(shape(theirs, [w.theirs.source])).toEqual(shape(nobodys, [w.nobody.source]));
+      expect(theirs.status).toBe(400);
+    }
+  });
+
   it("an unlimited token is told of a notification endpoint what it is told of an id nobody has", async () => {
     const p = pipeline();
     const k = uniqueKey();

@@ -465,6 +465,7 @@ describe("bad listener input the property found", () => {
       expect(error, query).toMatchObject({ code: "invalid_request", details: { issues: [{ path }] } });
       expect(error.message, query).toMatch(/is given twice/);
     }
-    expect((await open("sourceIds=src-a,src-b&eventTypes=message.*,review.created")).status).toBe(101);
+    // Once each (and each existing: the configuration's source, the alerts').
+    expect((await open(`sourceIds=podium,${ALERT_SOURCE}&eventTypes=message.*,review.created`)).status).toBe(101);
   });
 });

@@ -119,6 +119,26 @@ describe("GET /v1/listen", () => {
     expect(((await refused.json()) as { error: { details: { missingScope: string } } }).error.details.missingScope).toBe("read_contacts");
   });
 
+  it("refuses a source filter naming no source, before the upgrade, as a webhook's sourceIds is refused", async () => {
+    const p = pipeline();
+    const k = uniqueKey();
+    const stored = (await p.api("POST", "/v1/sources", { id: `src-${k}`, name: "s", provider: "podium", secrets: ["s-secret-1234"] })).json.id as string;
+    for (const mode of ["listen", "tail"]) {
+      const res = await listenResponse(p, `mode=${mode}&sourceIds=podium,nosuch-${k}`);
+      expect(res.status).toBe(400);
+      const { error } = (await res.json()) as { error: { code: string; message: string; details: { issues: unknown[] } } };
+      expect(error.code).toBe("invalid_request");
+      expect(error.message).toContain(`"nosuch-${k}"`);
+      expect(error.details.issues).toEqual([{ path: "sourceIds.1", message: `no source "nosuch-${k}"` }]);
+    }
+    // A declared source, a stored one and the alerts' source are heard; a limited token's own organization's source too.
+    const l = await connect(p, `sourceIds=podium,${stored},edgehook`);
+    expect(l.hello.type).toBe("hello");
+    const own = (await p.api("POST", "/v1/sources", { id: `src-${k}-a`, name: "a", provider: "podium", secrets: ["a-secret-1234"], organizationUid: `org-${k}` })).json.id as string;
+    const limited = await makeToken(p, ["events:read", "read_messages"], { organizationUids: [`org-${k}`] });
+    expect((await connect(p, `sourceIds=${own}`, { token: limited })).hello.type).toBe("hello");
+  });
+
   it("streams each stored event with its body and headers signed with the listener's secret", async () => {
     const p = pipeline();
     const org = `org-${uniqueKey()}`;

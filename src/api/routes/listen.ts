@@ -1,4 +1,5 @@
-import { assertDataScopes } from "../../domain/access";
+import { accessOf, assertDataScopes, isLimited } from "../../domain/access";
+import { ALERT_SOURCE } from "../../domain/alerts";
 import { AppError, invalidField } from "../../domain/errors";
 import { errorResponse } from "../../http/errors";
 import { hasScope } from "../../domain/scopes";
@@ -11,6 +12,8 @@ import { signingSecretProblem } from "../../schemes/standard-webhooks";
 import { apiRoute, errorAnswer, errors, router, scoped } from "../openapi";
 import { ErrorSchema, ListenQuery } from "../schemas";
 import { visibleWebhook } from "../webhook-access";
+import { namedSources } from "../event-type-check";
+import { organizationsHeld } from "../../store/grants";
 
 const listen = apiRoute({
   method: "get",
@@ -48,6 +51,13 @@ export const listener = router().openapi(listen, async (c) => {
     if (!hasScope(p, scope)) throw new AppError("forbidden", `Listening as a webhook needs the scope "${scope}".`, { missingScope: scope });
     const webhook = await visibleWebhook(c.env.DB, p, q.webhookUid);
     if (q.mode === "listen") assertDataScopes(p, webhook.eventTypes, "listen");
+  }
+  if (q.sourceIds !== undefined) {
+    // A source that does not exist (or another organization's, for a limited token: in the same words)
+    // is refused as a webhook's is: else the socket would open and hear nothing, without a word.
+    // Alerts' source is none stored nor declared: it is let be as one named before would be.
+    const owners = isLimited(accessOf(p)) ? () => organizationsHeld(c.env.DB, p) : null;
+    await namedSources(c.env, q.sourceIds, [ALERT_SOURCE], owners, "query");
   }
   const given = c.req.header(SECRET_HEADER);
   // The rule of a webhook's secret: what the listener signs with, a receiver's Standard Webhooks library must decode.
