@@ -3,7 +3,7 @@
  * A condition (an episode type) is open at most once per subject; a repeat only
  * counts, and its recovery closes it with one alert carrying the count.
  */
-import { isIndexable, oneOf } from "./guards";
+import { isIndexable, isRecord, oneOf } from "./guards";
 import { isoTime } from "./time";
 
 export const ALERT_TYPES = [
@@ -211,3 +211,23 @@ export function alertMessage(type: AlertType, subject: string, data: AlertData, 
 
 /** The built-in transformation of a Slack-format notification endpoint: Slack's incoming webhooks take `{"text": …}`. */
 export const SLACK_TRANSFORM = '{"text": data.message}';
+
+/**
+ * An alert's body as a Slack-format endpoint's transformation reads it: its message with `&`, `<`
+ * and `>` escaped, as Slack's text requires. Slack reads a raw `<…>` as a mention or a link
+ * (`<!channel>`, `<https://…|label>`), and the message quotes what others wrote (a downstream's
+ * failure, a disable's reason). Escaped here, where the one transformation is run, not in the stored
+ * event: other endpoints get the message as written, and the transformation stored in D1 is unchanged.
+ * A body that is no alert's (not JSON, no string `data.message`) is left as it is.
+ */
+export function slackAlertInput(body: string): string {
+  let alert: unknown;
+  try {
+    alert = JSON.parse(body);
+  } catch {
+    return body;
+  }
+  if (!isRecord(alert) || !isRecord(alert.data) || typeof alert.data.message !== "string") return body;
+  const message = alert.data.message.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  return JSON.stringify({ ...alert, data: { ...alert.data, message } });
+}

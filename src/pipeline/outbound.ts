@@ -1,3 +1,4 @@
+import { SLACK_TRANSFORM, slackAlertInput } from "../domain/alerts";
 import type { Webhook } from "../domain/types";
 
 // The transformation code, loaded by the first delivery that has one to run: JSONata's top level
@@ -28,13 +29,15 @@ export function transforms(webhook: Pick<Webhook, "transform" | "transformHeader
  * body (else the stored body byte for byte) and its `transformHeaders`. Delivery
  * and "test this webhook" both call this, so a test shows exactly what is sent.
  */
-export async function outbound(webhook: Pick<Webhook, "transform" | "transformHeaders">, body: string): Promise<Outbound> {
+export async function outbound(webhook: Pick<Webhook, "kind" | "transform" | "transformHeaders">, body: string): Promise<Outbound> {
   const headers = webhook.transformHeaders ?? {};
   if (!transforms(webhook)) return { ok: true, body, headers: {}, transformed: false, steps: 0 };
   // The expressions were compiled (checked, header names lower-cased) when the webhook was saved;
   // one that no longer parses fails here like any other evaluation error.
   const { runTransform } = await loadTransform();
-  const result = await runTransform({ body: webhook.transform, headers }, body);
+  // A Slack-format notification endpoint's text is Slack's markup: the alert's message is escaped for it.
+  const slack = webhook.kind === "notification" && webhook.transform === SLACK_TRANSFORM;
+  const result = await runTransform({ body: webhook.transform, headers }, slack ? slackAlertInput(body) : body);
   if (!result.ok) return { ok: false, reason: result.reason, summary: result.summary, steps: result.steps };
   return { ok: true, body: result.body, headers: result.headers, transformed: webhook.transform !== null, steps: result.steps };
 }

@@ -17,7 +17,7 @@ export interface PostRequest {
   /** The stored body; the webhook's transformation (if any) makes what is sent from it. */
   body: string;
   timeoutMs: number;
-  transform: Pick<Webhook, "transform" | "transformHeaders">;
+  transform: Pick<Webhook, "kind" | "transform" | "transformHeaders">;
   /** Told the evaluation steps the transformation took (0 without one) once it ended, before anything is sent. */
   transformed?: (steps: number) => void;
 }

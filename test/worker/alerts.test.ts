@@ -326,6 +326,31 @@ describe("webhook health, auto-disable and alerts", () => {
     }
   });
 
+  it("escapes &, < and > of a downstream's error for a Slack endpoint (<!channel>, <url|label>), and sends other endpoints the alert as stored", async () => {
+    const p = pipeline({ RETRY_BASE_SECONDS: "0" });
+    const { key, webhook, event } = await p.webhookOn("fail", { failingAfterAttempts: 1, autoDisableAfterMinutes: 1 });
+    await endpoint(p, `${key}-slack`, { format: "slack", alertTypes: ["webhook.disabled"] });
+    await endpoint(p, `${key}-std`, { alertTypes: ["webhook.disabled"] });
+    const id = (await deliveryRows(await p.ingest(event()))).find((d) => d.webhook_uid === webhook.uid)!.id;
+    // What a downstream's failure may carry (a network error's words): an hour of it disables the webhook.
+    const error = "request failed: <!channel> <https://evil.example|click> & more";
+    const since = Date.now() - 60 * MINUTE;
+    await recordAttempts(env.DB, webhook.uid, [
+      { attempt: { deliveryId: id, number: 1, startedAt: since, durationMs: 5, statusCode: null, error, responseSnippet: null }, status: "pending", nextAttemptAt: since + MINUTE, deadLetter: null },
+    ]);
+    expect((await disableFailing(p.env)).map((d) => d.webhook.uid)).toContain(webhook.uid);
+    await settle(p);
+
+    const [slack] = (await received(`${key}-slack`)).map((r) => (JSON.parse(r.body) as { text: string }).text);
+    expect(slack).toContain("request failed: &lt;!channel&gt; &lt;https://evil.example|click&gt; &amp; more");
+    expect(slack).not.toMatch(/[<>]/);
+    // The standard endpoint gets the stored alert byte for byte, its message as written.
+    const [std] = await received(`${key}-std`);
+    const stored = (await p.api("GET", `/v1/events/${std!.headers["edgehook-event-id"]}`)).json;
+    expect(std!.body).toBe(stored.body);
+    expect((JSON.parse(std!.body) as Alert).data.message).toContain(error);
+  });
+
   it("shows a webhook's URL in alerts without its query or fragment: a token there reaches no notification endpoint", async () => {
     const p = pipeline({ RETRY_BASE_SECONDS: "0" });
     const key = uniqueKey();

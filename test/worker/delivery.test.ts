@@ -89,7 +89,7 @@ describe("the delivery lifecycle", () => {
       eventType: "message.received",
       body: "{}",
       timeoutMs: 5000,
-      transform: { transform: null, transformHeaders: null },
+      transform: { kind: "webhook", transform: null, transformHeaders: null },
     });
     expect(attempt.statusCode).toBe(503);
     expect(attempt.durationMs).toBeGreaterThanOrEqual(1500);

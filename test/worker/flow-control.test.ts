@@ -538,7 +538,7 @@ describe("a run's bound on transformation work", () => {
     async (ordering) => {
       const transform = '{"n": $sum([1..2000].($ * 2))}';
       // What one attempt costs (the expression reads nothing of the event), and so a budget three attempts reach.
-      const { steps } = await outbound({ transform, transformHeaders: null }, "{}");
+      const { steps } = await outbound({ kind: "webhook", transform, transformHeaders: null }, "{}");
       expect(steps).toBeGreaterThan(100);
       const bound = { ...RUN, maxTransformSteps: 3 * steps };
       // Slow answers, four at once (unordered): attempts overlap, and none answered yet counts for what has started.

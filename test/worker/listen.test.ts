@@ -609,7 +609,7 @@ describe("the hub's limits", () => {
     const org = `org-${type}`;
     const transform = '{"n": $sum([1..8000].($ * 2))}';
     // What one event costs (the expression reads nothing of it), and so how many one alarm runs: until the steps reach the budget.
-    const { steps } = await outbound({ transform, transformHeaders: null }, "{}");
+    const { steps } = await outbound({ kind: "webhook", transform, transformHeaders: null }, "{}");
     const perAlarm = Math.ceil(TRANSFORM_STEPS_PER_ALARM / steps);
     expect(perAlarm).toBeGreaterThan(1);
     expect(perAlarm).toBeLessThan(PAGE - 3);
