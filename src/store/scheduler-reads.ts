@@ -69,8 +69,9 @@ async function jobsOf(db: D1Database, rows: FlowJobRow[]): Promise<FlowJob[]> {
 /**
  * A webhook's pending deliveries due by `now`, leaving out `exclude` (in flight): the first `limit`
  * of its fresh ones (in event order) and of those whose retry is due (by due time), merged oldest
- * first: a fresh one by its event's receipt (a released one, due since its release, goes before
- * newer events made due earlier), a retry by its due time. None of a disabled webhook.
+ * first: a fresh one, or one owed anew, by its event's receipt (a released one, due since its
+ * release, goes before newer events made due earlier), a retry by backoff by its due time. None of
+ * a disabled webhook.
  */
 export async function duePending(
   db: D1Database,
@@ -78,7 +79,10 @@ export async function duePending(
   opts: { now: number; limit: number; exclude: string[] },
 ): Promise<FlowJob[]> {
   const due = `d.next_attempt_at <= ?2 AND ${notIn("?3")} AND ${ENABLED}`;
-  const oldestFirst = `CASE WHEN attempt_count = 0 THEN received_at ELSE next_attempt_at END, seq`;
+  // Owed anew (released, retried by hand: due no later than that wrote it) goes by its receipt even
+  // if attempted before (a held retry, an auto-disable's backlog): by its due time, the release's, it
+  // went after every newer event pending, and each page released the next held ones until none was.
+  const oldestFirst = `CASE WHEN attempt_count = 0 OR next_attempt_at <= updated_at THEN received_at ELSE next_attempt_at END, seq`;
   const { results } = await db
     .prepare(mergedJobs([`${owedRange(1)} AND ${due} ${IN_EVENT_ORDER}`, `${RETRYING} AND ${due} ORDER BY d.next_attempt_at, d.seq`], oldestFirst, "?4"))
     .bind(webhookUid, opts.now, JSON.stringify(opts.exclude), opts.limit)
