@@ -148,10 +148,14 @@ export interface OwedHead {
   nextAttemptAt: number | null;
 }
 
-/** A webhook's first owed delivery in that order, if any: the head of each range of its owed index. */
+/**
+ * A webhook's first owed delivery in that order, if any: the head of each range of its owed index.
+ * None of a disabled webhook: FIFO starts the head it read ahead when this finds it still first, and
+ * a disable's chunk may have left it pending.
+ */
 export async function firstOwed(db: D1Database, webhookUid: string): Promise<OwedHead | null> {
   const head = (isFresh: 0 | 1) =>
-    `SELECT * FROM (SELECT ${apiIdSql("dlv_", "d.id")} AS id, d.status, d.next_attempt_at, d.event_received_at AS r, d.seq FROM deliveries d WHERE ${owedRange(isFresh)} ${IN_EVENT_ORDER} LIMIT 1)`;
+    `SELECT * FROM (SELECT ${apiIdSql("dlv_", "d.id")} AS id, d.status, d.next_attempt_at, d.event_received_at AS r, d.seq FROM deliveries d WHERE ${owedRange(isFresh)} AND ${ENABLED} ${IN_EVENT_ORDER} LIMIT 1)`;
   const row = await db
     .prepare(`${head(1)} UNION ALL ${head(0)} ORDER BY r, seq LIMIT 1`)
     .bind(webhookUid)

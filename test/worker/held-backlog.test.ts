@@ -156,3 +156,46 @@ describe("the scheduler's look at what is held", () => {
 
 /** An env for commands that touch D1 alone. */
 const d1Env = () => pipeline().env;
+
+describe("a FIFO scheduler whose webhook is disabled while it runs", () => {
+  it("sends no pending delivery the disable's chunk left, though it is still the head it read ahead", async () => {
+    const armed = { disable: null as null | (() => Promise<void>) };
+    // D1 as the scheduler sees it: the disable commits just before its look at whether its next head is still next.
+    const db = new Proxy(env.DB, {
+      get(target, key) {
+        if (key !== "prepare") {
+          const v = Reflect.get(target, key) as unknown;
+          return typeof v === "function" ? v.bind(target) : v;
+        }
+        return (sql: string) => {
+          const statement = target.prepare(sql);
+          const disable = armed.disable;
+          if (!disable || !sql.includes("d.event_received_at AS r, d.seq")) return statement;
+          armed.disable = null;
+          return {
+            bind: (...binds: unknown[]) => {
+              const bound = statement.bind(...binds);
+              return { first: async () => (await disable(), bound.first()), all: async () => (await disable(), bound.all()) };
+            },
+          };
+        };
+      },
+    });
+    const p = pipeline();
+    const { key, org, webhook } = await p.webhookOn("ok", { ordering: "fifo" });
+    const start = Date.now();
+    await p.runIngest(Array.from({ length: 5 }, (_, i) => message(key, org, i, start + i)));
+    // The newer three wait for a retry: a disable's chunk of three holds them (retries first), not the head's next.
+    await env.DB.prepare(`UPDATE deliveries SET attempt_count = 1, next_attempt_at = ?1 WHERE event_received_at >= ?2 AND webhook = (SELECT id FROM names WHERE name = ?3)`)
+      .bind(Date.now() + 3_600_000, start + 2, webhook.uid)
+      .run();
+    armed.disable = async () => {
+      const before = (await getWebhook(env.DB, webhook.uid))!;
+      expect(await updateWebhook(env.DB, { ...before, disabled: true, updatedAt: before.updatedAt + 1 }, before, 3)).toBe("saved");
+      expect(await tally(webhook.uid)).toEqual({ held: 3, pending: 1, succeeded: 1 });
+    };
+    await new WebhookFlow({ ...p.env, DB: db as D1Database }, webhook.uid).run(RUN);
+    expect(armed.disable).toBeNull();
+    expect((await received(key)).map(indexOf)).toEqual([0]);
+  });
+});
