@@ -259,8 +259,8 @@ export async function expirePastRetention(db: D1Database, ids: string[], horizon
 export interface AttemptOutcome {
   attempt: Attempt;
   /**
-   * The delivery's updated_at as the scheduler read it before the attempt: owed anew in the
-   * attempt's start's millisecond is told apart by it (recordAttempts). Absent: by time alone.
+   * The delivery's updated_at as the scheduler read it before the attempt: whether it was owed anew
+   * since is told by it, whatever the clocks (recordAttempts). Absent: by time alone.
    */
   readVersion?: number;
   status: "pending" | "succeeded" | "failed";
@@ -313,12 +313,13 @@ export async function recordAttempts<T = unknown>(
   // Owed anew (retried by hand, or released) since the attempt began: a request for another
   // try made while this one was out stands. Short of success the delivery stays pending, due
   // when that request made it (or held, its webhook disabled since: a hold keeps updated_at),
-  // and has not failed for good. A request in the start's own millisecond is one if the row
-  // changed since the scheduler read it (a request always changes it: OWED_ANEW_AT); the row
-  // written in that millisecond before the read (made, released, its last attempt's end) is not.
+  // and has not failed for good. A request is one only if the row changed since the scheduler read
+  // it (a request always changes it: OWED_ANEW_AT), in the start's millisecond or later: the row
+  // as read is none, even if written in that millisecond or ahead of it (made by a clock ahead of
+  // this one, owed anew twice in a millisecond). Without the version read, by time alone.
   const askedAgain = (d: string, startedAt = "j.value->>2", next = "j.value->>7", read = "j.value->>9") =>
     `(${next} <> ${statusCode("succeeded")} AND ${owed(`${d}.status`)}
-      AND (${d}.updated_at > (${startedAt}) OR (${d}.updated_at = (${startedAt}) AND ${d}.updated_at <> (${read}))))`;
+      AND CASE WHEN (${read}) IS NULL THEN ${d}.updated_at > (${startedAt}) ELSE ${d}.updated_at <> (${read}) AND ${d}.updated_at >= (${startedAt}) END)`;
   const statusAfter = (d: string) => `CASE WHEN ${askedAgain(d)} THEN ${d}.status ELSE j.value->>7 END`;
   const attempt = withAttemptSql("deliveries", ["j.value->>1", "j.value->>2", "j.value->>3", "j.value->>4", "j.value->>5", "j.value->>6"]);
   // A delivery failed for good only if its state follows the attempt: one expired, or owed

@@ -112,6 +112,31 @@ describe("an attempt in flight when its delivery is retried by hand", () => {
     expect(await kept(env.DB)).toEqual(await recounted(env.DB));
   });
 
+  // The row's updated_at may be ahead of the attempt's start with no one asking since the read: written
+  // by another isolate whose clock is ahead (the delivery made by the ingest), or owed anew twice in a
+  // millisecond (OWED_ANEW_AT's + 1). Unchanged since the scheduler read it, it is no request.
+  it.each([
+    { case: "made by a clock 3 ms ahead of the attempt's", retriedBeforeRead: false, ahead: 3 },
+    { case: "owed anew a millisecond ahead of its start (OWED_ANEW_AT's + 1), before the read", retriedBeforeRead: true, ahead: 1 },
+  ])("a failing last attempt of a delivery whose row is ahead of its start ($case) settles it", async ({ retriedBeforeRead, ahead }) => {
+    const p = pipeline();
+    const { webhook, event } = await p.webhookOn("fail", { maxAttempts: 1 });
+    const eventId = await p.ingest(event());
+    let [row] = await webhookDeliveryRows(webhook.uid);
+    if (retriedBeforeRead) {
+      expect((await retryDeliveries(env.DB, { ids: [row!.id] }, { limit: 1 }, 0, row!.updated_at)).pending).toEqual([row!.id]);
+      [row] = await webhookDeliveryRows(webhook.uid);
+    }
+    const startedAt = row!.updated_at - ahead;
+    const attempt = { deliveryId: row!.id, number: 1, startedAt, durationMs: 5, statusCode: 500, error: "HTTP 500", responseSnippet: null };
+    const deadLetter = failedDeliveryLetter({ deliveryId: row!.id, eventId, webhookUid: webhook.uid }, attempt);
+    await recordAttempts(env.DB, webhook.uid, [{ attempt, readVersion: row!.updated_at, status: "failed", nextAttemptAt: null, deadLetter }]);
+
+    expect(await states(webhook.uid)).toEqual([["failed", 1]]);
+    expect(await openDeadLetters(p, eventId)).toHaveLength(1);
+    expect(await kept(env.DB)).toEqual(await recounted(env.DB));
+  });
+
   it("that fails its last attempt after the webhook was disabled too does not settle it: held, the retry asked for is made once enabled", async () => {
     const { p, key, webhook, event } = await webhookSetup("record?ms=600&fail=1", { maxAttempts: 1 }, { RETRY_BASE_SECONDS: "3600" });
     const eventId = await p.ingest(event());
