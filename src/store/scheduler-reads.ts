@@ -96,12 +96,14 @@ export async function duePending(
  * deliveries (from its counts: one row).
  */
 export async function pendingOutlook(db: D1Database, webhookUid: string, exclude: string[]): Promise<{ nextDueAt: number | null; held: boolean }> {
-  const kept = `${notIn("?2")} AND EXISTS (SELECT 1 FROM events e WHERE e.seq = d.event) AND ${ENABLED}`;
+  const kept = `${notIn("?2")} AND EXISTS (SELECT 1 FROM events e WHERE e.seq = d.event)`;
   const first = (range: string, order: string) => `SELECT t FROM (SELECT d.next_attempt_at AS t FROM deliveries d WHERE ${range} AND ${kept} ${order} LIMIT 1)`;
   const row = await db
     .prepare(
       `SELECT
-         (SELECT min(t) FROM (${first(owedRange(1), IN_EVENT_ORDER)} UNION ALL ${first(RETRYING, "ORDER BY d.next_attempt_at")})) AS next_due_at,
+         -- Asked once, before the ranges: as a term of their WHERE it was tested per row, and with no
+         -- row passing the LIMIT never stopped the walk (every pending delivery of a disabled webhook read).
+         CASE WHEN ${ENABLED} THEN (SELECT min(t) FROM (${first(owedRange(1), IN_EVENT_ORDER)} UNION ALL ${first(RETRYING, "ORDER BY d.next_attempt_at")})) END AS next_due_at,
          (SELECT ${statusSum("held")} FROM delivery_counts WHERE webhook = ${nameIdSql("?1")}) > 0 AS held`,
     )
     .bind(webhookUid, JSON.stringify(exclude))

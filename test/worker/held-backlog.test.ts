@@ -152,6 +152,26 @@ describe("the scheduler's look at what is held", () => {
     expect(await heldFrom(meter.db, webhook.uid, 50)).toBeNull();
     expect(meter.usage.rowsRead).toBeLessThanOrEqual(2);
   });
+
+  it("reads none of a disabled webhook's pending deliveries, however many its disable left pending", async () => {
+    const p = pipeline();
+    const { key, org, webhook } = await p.webhookOn("ok");
+    const start = Date.now();
+    for (let b = 0; b < 3; b++) await p.runIngest(Array.from({ length: 100 }, (_, i) => message(key, org, b * 100 + i, start + b * 100 + i)));
+    // Disabled, none of it held yet (its disable's chunk, then its scheduler's): a scheduler that read it enabled looks.
+    await env.DB.prepare("UPDATE webhooks SET disabled = 1, updated_at = updated_at + 1 WHERE uid = ?").bind(webhook.uid).run();
+    const meter = meteredD1(env.DB);
+    const reads: Record<string, number> = {};
+    const read = async (name: string, f: () => Promise<unknown>) => {
+      meter.reset();
+      await f();
+      reads[name] = meter.usage.rowsRead;
+    };
+    await read("duePending", () => duePending(meter.db, webhook.uid, { now: Date.now(), limit: 50, exclude: [] }));
+    await read("pendingOutlook", async () => expect((await pendingOutlook(meter.db, webhook.uid, [])).nextDueAt).toBeNull());
+    await read("owedInOrder", () => owedInOrder(meter.db, webhook.uid, 20));
+    for (const [name, rows] of Object.entries(reads)) expect({ name, rows: rows <= 10 }).toEqual({ name, rows: true });
+  });
 });
 
 /** An env for commands that touch D1 alone. */
