@@ -8,7 +8,7 @@ import { runMaintenance } from "../../src/maintenance/cron";
 import { holdDisabledPending, holdWebhook } from "../../src/pipeline/commands";
 import { WebhookFlow } from "../../src/pipeline/flow";
 import { releaseHeld } from "../../src/store/deliveries";
-import { duePending, heldFrom, owedInOrder, pendingOutlook } from "../../src/store/scheduler-reads";
+import { duePending, firstOwed, heldFrom, owedInOrder, pendingOutlook } from "../../src/store/scheduler-reads";
 import { disableWebhookStatements, getWebhook, updateWebhook } from "../../src/store/webhooks";
 import { indexOf, message } from "./flow/scheduler-support";
 import { pipeline, received, RUN, webhookSetup } from "./pipeline";
@@ -170,6 +170,7 @@ describe("the scheduler's look at what is held", () => {
     await read("duePending", () => duePending(meter.db, webhook.uid, { now: Date.now(), limit: 50, exclude: [] }));
     await read("pendingOutlook", async () => expect((await pendingOutlook(meter.db, webhook.uid, [])).nextDueAt).toBeNull());
     await read("owedInOrder", () => owedInOrder(meter.db, webhook.uid, 20));
+    await read("firstOwed", async () => expect(await firstOwed(meter.db, webhook.uid)).toBeNull());
     for (const [name, rows] of Object.entries(reads)) expect({ name, rows: rows <= 10 }).toEqual({ name, rows: true });
   });
 });
