@@ -37,7 +37,10 @@ export const BEARER_CHALLENGE = 'Bearer realm="edgehook"';
 export function errorResponse(err: AppError, headers: Record<string, string> = {}): Response {
   const retry: Record<string, string> = err.retryAfterSeconds === undefined ? {} : { "retry-after": String(err.retryAfterSeconds) };
   const challenge: Record<string, string> = err.code === "unauthorized" ? { "www-authenticate": BEARER_CHALLENGE } : {};
-  return Response.json(errorBody(err.code, err.message, err.details), { status: STATUS_OF[err.code], headers: { ...retry, ...challenge, ...headers } });
+  // Never sniffed into another type (an error quotes what it was sent), wherever it is answered from:
+  // the app's own middleware cannot add it when the app failed to load (fetch.ts).
+  const nosniff = { "x-content-type-options": "nosniff" };
+  return Response.json(errorBody(err.code, err.message, err.details), { status: STATUS_OF[err.code], headers: { ...retry, ...challenge, ...nosniff, ...headers } });
 }
 
 /** What an error thrown in a handler answers: AppErrors themselves, the middlewares' refusals by their status, anything else a logged 500. */

@@ -259,6 +259,7 @@ describe("fault injection in the Worker's fetch handler", () => {
     expect(res.status).toBe(500);
     expect(res.headers.get("content-type")).toMatch(/^application\/json/);
     expect(await res.json()).toMatchObject({ error: { code: "internal_error" } });
+    expect(res.headers.get("x-content-type-options")).toBe("nosniff");
     // The ack path never loads the app: an unknown source is answered by the ingress itself.
     const ack = await handler(new Request("http://edgehook.test/webhooks/no-such-source", { method: "POST", body: "{}" }), env, ctx);
     await waitOnExecutionContext(ctx);
