@@ -86,12 +86,17 @@ describe("disabling a webhook with more pending than a chunk", () => {
 });
 
 describe("an enabled webhook holding more than a release", () => {
-  it("sends the held ones, oldest first, before the newer events that keep arriving", async () => {
+  it.each([
+    ["fresh ones", null],
+    // Each had been tried once before its webhook was disabled (failing, say): held, not fresh.
+    ["ones waiting for a retry (an auto-disable's backlog)", "attempt_count = 1"],
+  ] as const)("sends the held %s, oldest first, before the newer events that keep arriving", async (_, tried) => {
     const p = pipeline();
     const { key, org, webhook } = await p.webhookOn("ok", { disabled: true, maxConcurrency: 1 });
     const start = Date.now();
     await p.runIngest(Array.from({ length: 7 }, (_, i) => message(key, org, i, start + i)));
     expect(await tally(webhook.uid)).toEqual({ held: 7 });
+    if (tried !== null) await setWebhookDeliveries(webhook.uid, "held", tried);
     // Enabled, and its first release (RELEASE_LIMIT, oldest first) took three: four are still held.
     await env.DB.prepare("UPDATE webhooks SET disabled = 0, updated_at = updated_at + 1 WHERE uid = ?").bind(webhook.uid).run();
     await releaseHeld(env.DB, webhook.uid, 3);
@@ -106,27 +111,8 @@ describe("an enabled webhook holding more than a release", () => {
     await flow.run(RUN);
     expect((await received(key)).map(indexOf)).toEqual(Array.from({ length: 13 }, (_, i) => i));
     expect(await tally(webhook.uid)).toEqual({ succeeded: 13 });
-    expect(await kept(env.DB)).toEqual(await recounted(env.DB));
-  });
-  it("sends held deliveries that were waiting for a retry (an auto-disable's backlog) before the newer events too", async () => {
-    const p = pipeline();
-    const { key, org, webhook } = await p.webhookOn("ok", { disabled: true, maxConcurrency: 1 });
-    const start = Date.now();
-    await p.runIngest(Array.from({ length: 7 }, (_, i) => message(key, org, i, start + i)));
-    // Each had been tried once before its webhook was disabled (failing, say): held, not fresh.
-    await setWebhookDeliveries(webhook.uid, "held", "attempt_count = 1");
-    await env.DB.prepare("UPDATE webhooks SET disabled = 0, updated_at = updated_at + 1 WHERE uid = ?").bind(webhook.uid).run();
-    await releaseHeld(env.DB, webhook.uid, 3);
-    expect(await tally(webhook.uid)).toEqual({ held: 4, pending: 3 });
-
-    const flow = new WebhookFlow(p.env, webhook.uid, {}, 3);
-    for (let i = 7; i < 13; i++) {
-      await p.runIngest([message(key, org, i, Math.max(Date.now(), start + i))]);
-      await flow.run({ ...RUN, maxStarts: 2 });
-    }
-    await flow.run(RUN);
-    expect((await received(key)).map(indexOf)).toEqual(Array.from({ length: 13 }, (_, i) => i));
-    expect(await tally(webhook.uid)).toEqual({ succeeded: 13 });
+    // (An attempt made up by `tried` has no row to recount.)
+    if (tried === null) expect(await kept(env.DB)).toEqual(await recounted(env.DB));
   });
 });
 
