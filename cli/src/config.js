@@ -39,13 +39,29 @@ export function readJson(path) {
 export function writeJson(/** @type {string} */ path, /** @type {unknown} */ value) {
   const tmp = `${path}.${process.pid}.tmp`;
   try {
-    mkdirSync(dirname(path), { recursive: true });
+    makeFolders(dirname(path));
     writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
     renameSync(tmp, path);
   } catch (err) {
     // A folder not writable (or a file where a folder should be): said in one line, not a stack trace.
     if (existsSync(tmp)) rmSync(tmp, { force: true });
     throw cannotWrite(path, err);
+  }
+}
+
+/**
+ * `mkdir -p`, a folder at a time: Node's recursive mkdirSync never returns when mkdir answers
+ * ENOENT under a folder that exists (`--config /proc/x/config.json`); one mkdir at a time throws.
+ */
+export function makeFolders(/** @type {string} */ dir) {
+  if (existsSync(dir)) return;
+  const parent = dirname(dir);
+  if (parent !== dir) makeFolders(parent);
+  try {
+    mkdirSync(dir);
+  } catch (err) {
+    // Made meanwhile by another process (two listeners starting): what was wanted.
+    if (!(err instanceof Error && "code" in err && err.code === "EEXIST")) throw err;
   }
 }
 

@@ -2,9 +2,9 @@
 // listener (API, token and filters) in listen-state/ beside the config file, so listeners
 // with different filters or tokens running at once never overwrite each other's state.
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { cannotWrite, canonicalUrl, readJson, writeJson } from "./config.js";
+import { cannotWrite, canonicalUrl, makeFolders, readJson, writeJson } from "./config.js";
 import { CliError } from "./errors.js";
 import { isObject, isPosition } from "./guards.js";
 
@@ -58,7 +58,7 @@ function holderOf(lock) {
  */
 function claimState(lock) {
   try {
-    mkdirSync(dirname(lock), { recursive: true });
+    makeFolders(dirname(lock));
   } catch (err) {
     throw cannotWrite(dirname(lock), err);
   }

@@ -72,6 +72,10 @@ describe("usage errors", () => {
     expect(saved.code).toBe(1);
     expect(saved.stderr).toMatch(/^error Cannot write .*config\.json \(\w+\): give a config file in a folder you can write/);
     expect(saved.stderr).not.toMatch(STACK);
+    // Under /proc mkdir answers ENOENT for a folder whose parent exists, where Node's recursive mkdir never returned.
+    const underProc = await h.edgehook(["config", "--config", "/proc/edgehook-none/x/config.json", "--url", "http://127.0.0.1:8931", "--token", "a-token"]);
+    expect(underProc.code).toBe(1);
+    expect(underProc.stderr).toMatch(/^error Cannot write \/proc\/edgehook-none\/x\/config\.json \(ENOENT\)/);
     // listen keeps its position (and its claim on it, listen-locks/) beside the config file: it stops before forwarding anything.
     const a = await fakeApi({ listen: (ws) => ws.send(JSON.stringify({ type: "hello", listenerId: "l", mode: "listen", position: 3, secret: "whsec_x", webhookUid: null })) });
     const listened = await h.edgehook(["listen", "9", "--url", a.url, "--token", "a-token"], { EDGEHOOK_CONFIG: config });

@@ -2,13 +2,13 @@
 // names, created with wrangler when missing and reused when present.
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline/promises";
 import { createSpinner } from "nanospinner";
 import pc from "picocolors";
 import { parse } from "smol-toml";
-import { configFile, saveDeployed, saveUnpaired } from "../config.js";
+import { configFile, makeFolders, saveDeployed, saveUnpaired } from "../config.js";
 import { isObject } from "../guards.js";
 import { CliError } from "../errors.js";
 import { jsonOutput, labelledBlocks, queueNames, wranglerRunner } from "../wrangler.js";
@@ -207,7 +207,7 @@ async function setup(o) {
   await step("Migrations", async () => {
     const applied = (await must(["d1", "migrations", "apply", want.database.binding, "--remote"])).stdout;
     for (const name of RERUN_AFTER_DEPLOY.filter((n) => applied.includes(n))) {
-      mkdirSync(join(o.dir, ".wrangler"), { recursive: true });
+      makeFolders(join(o.dir, ".wrangler"));
       writeFileSync(rerunMark(o.dir, name), "run again after the next deploy (docs/operations.md)\n");
     }
     return "applied (those already applied are skipped)";
