@@ -28,10 +28,16 @@ import type { AttemptOutcome } from "../store/deliveries";
 import { markHoursAlertedStatement, rejectionSummaries, releaseClaims, type RejectionClaim, type RejectionSummary } from "../store/rejections";
 import { notificationEndpoints } from "../store/webhooks";
 import { announcement, newEpisodeId } from "./alert-events";
-import { writeAnnounced } from "./commands";
+import { drawn, writeAnnounced } from "./commands";
 
-/** Quiet episodes one maintenance run closes at most; the next run takes the rest. */
+/** Quiet episodes one maintenance run reads at most, of each query. */
 const QUIET_PER_RUN = 100;
+/**
+ * Of those, the episodes it closes at most, drawn at random (the next runs take the rest): each a
+ * transaction of 13 statements with its alert, bounded however many webhooks have one (D1 allows
+ * 1,000 queries an invocation: docs/scale-and-cost.md).
+ */
+export const QUIET_CLOSES_PER_RUN = 10;
 
 /**
  * Writes an episode's opening or closing (`change`) in one transaction with the alert that
@@ -39,8 +45,8 @@ const QUIET_PER_RUN = 100;
  * and the next run that finds the condition raises it again. An alert no endpoint subscribes
  * to is not stored; the change is written alone.
  */
-async function announce(env: Env, e: NewEpisode, closing: boolean, changes: D1PreparedStatement[], now: number): Promise<void> {
-  await writeAnnounced(env, await announcement(await notificationEndpoints(env.DB), e, closing, now), changes);
+async function announce(env: Env, e: NewEpisode, closing: boolean, changes: D1PreparedStatement[], now: number, endpoints?: Webhook[]): Promise<void> {
+  await writeAnnounced(env, await announcement(endpoints ?? (await notificationEndpoints(env.DB)), e, closing, now), changes);
 }
 
 /**
@@ -70,9 +76,9 @@ async function open(
   }
 }
 
-/** Closes an open episode, announced. */
-async function close(env: Env, e: AlertEpisode, now: number): Promise<void> {
-  await announce(env, e, true, [closeEpisodeStatement(env.DB, e, now)], now);
+/** Closes an open episode, announced (to `endpoints`, when read already). */
+async function close(env: Env, e: AlertEpisode, now: number, endpoints?: Webhook[]): Promise<void> {
+  await announce(env, e, true, [closeEpisodeStatement(env.DB, e, now)], now, endpoints);
 }
 
 /** Applies episode changes in order, announcing each opening and closing; one that fails (logged) does not stop the others. */
@@ -177,22 +183,28 @@ export async function alertRejecting(env: Env, claims: RejectionClaim[], now = D
 }
 
 /**
- * Closes episodes quiet for an hour (QUIET_PER_RUN at most of each query: ingest dead letters
- * and rejection spikes together, a webhook's dead letters apart), announcing each;
- * returns how many closed. Ingest dead letters and rejection spikes close on the quiet alone;
+ * Closes episodes quiet for an hour (QUIET_CLOSES_PER_RUN drawn from up to QUIET_PER_RUN of each
+ * query: ingest dead letters and rejection spikes together, a webhook's dead letters apart),
+ * announcing each; returns how many closed. Ingest dead letters and rejection spikes close on the quiet alone;
  * a webhook's dead letters once it has also delivered since the last, so a flaky downstream
  * makes one episode while it keeps dead-lettering, not one per dead letter.
  */
 export async function closeQuietAlerts(env: Env, now = Date.now()): Promise<number> {
   const cutoff = now - QUIET_CLOSE_MS;
-  const quiet = [
-    ...(await quietEpisodes(env.DB, ["ingest.dead_lettered", "source.rejecting"], cutoff, QUIET_PER_RUN)),
-    ...(await deliveringAgainEpisodes(env.DB, cutoff, QUIET_PER_RUN)),
-  ];
+  const quiet = drawn(
+    [
+      ...(await quietEpisodes(env.DB, ["ingest.dead_lettered", "source.rejecting"], cutoff, QUIET_PER_RUN)),
+      ...(await deliveringAgainEpisodes(env.DB, cutoff, QUIET_PER_RUN)),
+    ],
+    QUIET_CLOSES_PER_RUN,
+  );
+  if (quiet.length === 0) return 0;
+  // Read once for all of them, as the auto-disable does.
+  const endpoints = await notificationEndpoints(env.DB);
   let closed = 0;
   for (const e of quiet) {
     await safely("quiet", async () => {
-      await close(env, e, now);
+      await close(env, e, now, endpoints);
       closed++;
     });
   }

@@ -46,6 +46,24 @@ export const REDRIVE_GRACE_MS = 60_000;
 export const RELEASE_LIMIT = 1000;
 /** How many webhooks one maintenance step wakes at most. */
 const WEBHOOKS_PER_RUN = 500;
+/**
+ * Per-webhook transactions one maintenance run makes at most, so that its D1 calls stay bounded
+ * however many webhooks have work (D1 allows 1,000 queries an invocation: docs/scale-and-cost.md):
+ * a release is 2 statements, a disable with its alert 18. Those left wait for the next runs, drawn
+ * at random, so none is passed over for good.
+ */
+export const MAINTENANCE_RELEASES = 40;
+export const MAINTENANCE_DISABLES = 6;
+
+/** `n` of `items` drawn at random (all of them when they are fewer). */
+export function drawn<T>(items: T[], n: number): T[] {
+  const a = [...items];
+  for (let i = 0; i < Math.min(n, a.length - 1); i++) {
+    const j = i + Math.floor(Math.random() * (a.length - i));
+    [a[i], a[j]] = [a[j]!, a[i]!];
+  }
+  return a.slice(0, n);
+}
 
 /**
  * Hands what became pending to the transport: one wake-up per webhook concerned,
@@ -122,7 +140,8 @@ export async function writeAnnounced(env: Env, alert: Announcement | null, chang
  * once the others are done, when one could not be written.
  */
 export async function disableFailing(env: Env, now = Date.now()): Promise<{ webhook: Webhook; reason: string }[]> {
-  const due = await webhooksToAutoDisable(env.DB, now, WEBHOOKS_PER_RUN);
+  // The rest of those due stay due: the next runs draw again.
+  const due = drawn(await webhooksToAutoDisable(env.DB, now, WEBHOOKS_PER_RUN), MAINTENANCE_DISABLES);
   if (due.length === 0) return [];
   const [found, endpoints] = await Promise.all([webhooksByUid(env.DB, due.map((d) => d.uid)), notificationEndpoints(env.DB)]);
   const webhooks = new Map(found.map((w) => [w.uid, w]));
@@ -253,14 +272,15 @@ export async function retry(
 
 /**
  * Releases the oldest held deliveries (RELEASE_LIMIT) of an enabled webhook, or of
- * every enabled webhook that still holds some, and wakes their schedulers, which
- * release the rest as they drain. Returns how many were released.
+ * enabled webhooks that still hold some (MAINTENANCE_RELEASES of up to WEBHOOKS_PER_RUN drawn
+ * at random), and wakes the schedulers of all those, which release the rest as they drain.
+ * Returns how many were released.
  */
 export async function release(env: Env, opts: { webhookUid?: string; resume?: boolean } = {}, now = Date.now()): Promise<number> {
   const uids = opts.webhookUid !== undefined ? [opts.webhookUid] : await webhooksWithHeld(env.DB, WEBHOOKS_PER_RUN);
   let released = 0;
   try {
-    for (const uid of uids) released += (await releaseHeld(env.DB, uid, RELEASE_LIMIT, now)).released;
+    for (const uid of uids.slice(0, MAINTENANCE_RELEASES)) released += (await releaseHeld(env.DB, uid, RELEASE_LIMIT, now)).released;
   } finally {
     // Each release commits alone: those made are woken even when a later one failed, and the
     // webhooks not released yet too, as a scheduler releases what its webhook holds itself (releaseNext).
