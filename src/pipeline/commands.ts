@@ -280,7 +280,7 @@ export async function release(env: Env, opts: { webhookUid?: string; resume?: bo
   const uids = opts.webhookUid !== undefined ? [opts.webhookUid] : await webhooksWithHeld(env.DB, WEBHOOKS_PER_RUN);
   let released = 0;
   try {
-    for (const uid of uids.slice(0, MAINTENANCE_RELEASES)) released += (await releaseHeld(env.DB, uid, RELEASE_LIMIT, now)).released;
+    for (const uid of drawn(uids, MAINTENANCE_RELEASES)) released += (await releaseHeld(env.DB, uid, RELEASE_LIMIT, now)).released;
   } finally {
     // Each release commits alone: those made are woken even when a later one failed, and the
     // webhooks not released yet too, as a scheduler releases what its webhook holds itself (releaseNext).
