@@ -24,6 +24,7 @@ import {
   SILENT_SOCKET_MS,
   SOCKETS_PER_TOKEN,
   TRANSFORM_STEPS_PER_ALARM,
+  sendingSteps,
   signingSteps,
   socketRefusal,
 } from "./limits";
@@ -101,8 +102,13 @@ const isConfig = objectOf<ListenerConfig>({
 
 /** Whether the message went out (a socket that closed meanwhile throws; its close handler cleans up). */
 function send(ws: WebSocket, m: ListenMessage): boolean {
+  return sendText(ws, JSON.stringify(m));
+}
+
+/** `send` of a message serialised once for all the sockets it goes to. */
+function sendText(ws: WebSocket, text: string): boolean {
   try {
-    ws.send(JSON.stringify(m));
+    ws.send(text);
     return true;
   } catch {
     return false;
@@ -134,18 +140,33 @@ class AlarmBudget {
     return out;
   }
 
-  /** Whether a message signed for one listener may start: the one under way when the bound is reached finishes. */
+  /** Whether a new signed message may start: the one under way when the bound is reached goes to all its listeners. */
   maySign(): boolean {
     return this.signedSteps < SIGNING_STEPS_PER_ALARM;
   }
 
+  /** A message signed (once, however many listeners it goes to) and sent to its first listener. */
   signed(chars: number): void {
     this.signedSteps += signingSteps(chars);
   }
+
+  /** The same message sent to one more listener. */
+  sent(chars: number): void {
+    this.signedSteps += sendingSteps(chars);
+  }
 }
 
-/** eventNote's answer for an event left to the next pump: its transformation, or its signing, would start past the budget. */
+/** eventMessage's answer for an event left to the next pump: its transformation, or its signing, would start past the budget. */
 const OVER_BUDGET = Symbol("over budget");
+
+/** An event's message as serialised for the listeners that share it; `signed`: the body's length when signed (what each copy costs), else null. */
+interface Message {
+  text: string;
+  signed: number | null;
+}
+
+/** The group of `tail` listeners: each hears an event as the same note, with nothing signed. */
+const TAILS = Symbol("tails");
 
 /** The tag of a socket's token (or the admin's), to count the sockets each token holds. */
 function ownerTag(config: ListenerConfig): string {
@@ -479,11 +500,14 @@ export class ListenerHub extends DurableObject<Env> {
    * Sends listeners the events each hears of a page, event by event in store order, and moves
    * each one's position on past each event as it is done with it (sent, or not for it), so an
    * alarm that throws part-way (D1, a signing error) keeps what went out and the next sends none
-   * of it again. The listeners as one webhook share its transformation of an event: run once, and
-   * let go once they were sent it (one the signing budget stops has it run again next alarm). Once the alarm's budget is spent, a listener whose event would
-   * need a new run, or a signature, stops there, its position just before it (`stopped`). One whose
-   * send fails is closed with its position left where the page began (`closed`), so it is never past
-   * an event it did not get: the client resumes from what it received.
+   * of it again. The listeners that would be sent the same message of an event share it: those as
+   * one webhook (its transformation run once, signed once with its secret, at one timestamp), those
+   * with one secret of their own, and every `tail` listener. Once the alarm's budget is spent, a
+   * group whose message would need a new run, or a signature, stops there, each of its listeners
+   * just before the event (`stopped`); the message under way when it is spent goes to its whole
+   * group, so no listener of a webhook is sent another run of its transformation for that event by
+   * the next alarm. One whose send fails is closed with its position left where the page began
+   * (`closed`), so it is never past an event it did not get: the client resumes from what it received.
    */
   private async sendPage(
     page: ListenEvent[],
@@ -497,26 +521,30 @@ export class ListenerHub extends DurableObject<Env> {
     const upTo = new Map(heard.map(({ l }) => [l, l.at.position]));
     const going = (l: Listener) => !closed.has(l) && !stopped.has(l);
     const hearing = heard.map(({ l, events }) => ({ l, ids: new Set(events.map((e) => e.id)) }));
+    // What decides a listener's message of an event (a listen one without a secret hears nothing: alone).
+    const groupOf = (l: Listener) => (l.config.mode === "tail" ? TAILS : (webhookOf(l) ?? (l.config.secret === null ? l : `secret ${l.config.secret}`)));
     try {
       for (const e of page) {
-        // Grouped by webhook (a listener without one alone), so one output is held at a time.
-        const groups = new Map<Webhook | Listener, Listener[]>();
+        const groups = new Map<Webhook | Listener | string | typeof TAILS, Listener[]>();
         for (const { l, ids } of hearing) {
           if (!ids.has(e.id) || !going(l)) continue;
-          const key = webhookOf(l) ?? l;
-          groups.set(key, [...(groups.get(key) ?? []), l]);
+          const key = groupOf(l);
+          const members = groups.get(key);
+          if (members) members.push(l);
+          else groups.set(key, [l]);
         }
         for (const group of groups.values()) {
-          // The group's one webhook and event: the first listener that needs the output runs it.
-          let made: Promise<Outbound | null> | undefined;
-          const output = (webhook: Webhook, body: string) => (made ??= budget.outbound(webhook, body));
+          const first = group[0]!;
+          const message = await this.eventMessage(first, e, bodies.get(e.id), webhookOf(first), budget);
           for (const l of group) {
-            const note = await this.eventNote(l, e, bodies.get(e.id), webhookOf(l), output, budget);
-            if (note === OVER_BUDGET) {
+            if (message === OVER_BUDGET) {
               // Positions are whole numbers: the next read, after this one, starts at this event.
               upTo.set(l, e.seq - 1);
               stopped.add(l);
-            } else if (note !== null && !send(l.ws, note)) {
+              continue;
+            }
+            if (message !== null && l !== first && message.signed !== null) budget.sent(message.signed);
+            if (message !== null && !sendText(l.ws, message.text)) {
               closed.add(l);
               await this.forget(l.ws, SEND_FAILED);
             } else {
@@ -539,14 +567,14 @@ export class ListenerHub extends DurableObject<Env> {
     return { closed, stopped };
   }
 
-  private async eventNote(
+  /** What `l`, and every listener in its group (sendPage), is sent of an event; null: nothing. */
+  private async eventMessage(
     l: Listener,
     e: ListenEvent,
     content: EventContent | undefined,
     webhook: Webhook | null,
-    output: (webhook: Webhook, body: string) => Promise<Outbound | null>,
     budget: AlarmBudget,
-  ): Promise<EventNote | null | typeof OVER_BUDGET> {
+  ): Promise<Message | null | typeof OVER_BUDGET> {
     const note: EventNote = {
       type: "event",
       position: e.seq,
@@ -557,7 +585,8 @@ export class ListenerHub extends DurableObject<Env> {
       organizationUid: e.organizationUid,
       receivedAt: iso(e.receivedAt),
     };
-    if (l.config.mode === "tail") return note;
+    const unsigned = (m: EventNote): Message => ({ text: JSON.stringify(m), signed: null });
+    if (l.config.mode === "tail") return unsigned(note);
     if (content === undefined) return null; // purged meanwhile
     if (!admitsContent(webhook, e, content)) return null;
     const body = content.body;
@@ -566,13 +595,13 @@ export class ListenerHub extends DurableObject<Env> {
     // Asked before the transformation: one it ran would be run again by the next alarm.
     if (!budget.maySign()) return OVER_BUDGET;
     // As a webhook: what its delivery would send, transformed and signed as sent.
-    const out = webhook ? await output(webhook, body) : { ok: true as const, body, headers: {} };
+    const out = webhook ? await budget.outbound(webhook, body) : { ok: true as const, body, headers: {} };
     if (out === null) return OVER_BUDGET;
-    if (!out.ok) return { ...note, transformError: out.reason };
+    if (!out.ok) return unsigned({ ...note, transformError: out.reason });
     budget.signed(out.body.length);
     const headers = await deliveryHeaders({ secret, eventId: e.id, eventType: e.eventType, body: out.body, attempt: 1 }, Date.now());
     // A credential header's value is for the webhook's endpoint, not for whoever listens.
-    return { ...note, headers: { ...redactHeaders(out.headers), ...headers }, body: out.body };
+    return { text: JSON.stringify({ ...note, headers: { ...redactHeaders(out.headers), ...headers }, body: out.body }), signed: out.body.length };
   }
 
   /** Finds the position before the last `replay` events the listener hears, looking back a bounded way. */

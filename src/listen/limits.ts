@@ -36,17 +36,26 @@ export const TRANSFORM_STEPS_PER_ALARM = 300_000;
 
 /**
  * Steps (the same unit, ~10–15 µs of CPU) of signing one alarm starts no new listen message past;
- * the events left wait for the next alarm, set at once. Each socket's message is signed for it (two
- * HMACs over the body, with its own secret) and serialised: ~12 ns a character and ~0.15 ms a
- * message, so `signingSteps`. Pages alone bound it only at 1,000 sockets × 100 events × 250 KB, 25 GB:
- * minutes. This is about a second and a half: some 380 messages of 250 KB, or 9,000 small ones.
- * Apart from the transformations' steps, so a webhook's costly ones hold back no other socket.
+ * the events left wait for the next alarm, set at once. A message is signed (two HMACs over the
+ * body) and serialised once for the sockets it goes to, those as one webhook (or with one secret of
+ * their own) sharing it: ~12 ns a character and ~0.15 ms a message, so `signingSteps`, and each
+ * further socket it is sent to a copy (~1 ns a character), so `sendingSteps`. Pages alone bound it
+ * only at 1,000 sockets × 100 events × 250 KB, 25 GB: minutes. This is about a second and a half:
+ * some 380 messages of 250 KB signed for one socket each, or 9,000 small ones. The message under way
+ * when it is reached goes to all its sockets (at most 1,000 copies, ~0.3 s of 250 KB), so those as
+ * one webhook hear one output of its transformation. Apart from the transformations' steps, so a
+ * webhook's costly ones hold back no other socket.
  */
 export const SIGNING_STEPS_PER_ALARM = 100_000;
 
-/** What signing and sending a body of `chars` characters to one socket costs. */
+/** What signing a message of a body of `chars` characters, serialising it and sending it to its first socket costs. */
 export function signingSteps(chars: number): number {
   return 10 + Math.ceil(chars / 1_000);
+}
+
+/** What sending a message already signed to one more socket costs. */
+export function sendingSteps(chars: number): number {
+  return 1 + Math.ceil(chars / 10_000);
 }
 
 /** Why a new socket is refused, if it is: its token, or the hub, already holds as many as it may. */

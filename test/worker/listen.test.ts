@@ -15,6 +15,7 @@ import {
   SOCKETS_PER_TOKEN,
   SOCKETS_RETRY_AFTER_SECONDS,
   TRANSFORM_STEPS_PER_ALARM,
+  sendingSteps,
   signingSteps,
   socketRefusal,
 } from "../../src/listen/limits";
@@ -603,6 +604,43 @@ describe("the hub's limits", () => {
     expect(new Set(outputs.map((o) => [...o][0])).size).toBe(ids.length);
   });
 
+  it("signs an event once for the listeners sent the same message: those as one webhook, or with one secret of their own", async () => {
+    const p = pipeline();
+    const type = `cosigned.${uniqueKey()}`;
+    const org = `org-${type}`;
+    const w = await p.createWebhook({ url: `https://downstream.test/ok/${uniqueKey()}`, eventTypes: [type], organizationUid: org, transformHeaders: { "x-kind": '"podium"' } });
+    const secret = "whsec_c2hhcmVkLWxpc3RlbmVyLXNlY3JldC10ZXN0";
+    const asWebhook: Awaited<ReturnType<typeof connect>>[] = [];
+    for (let i = 0; i < 3; i++) asWebhook.push(await connect(p, `webhookUid=${w.uid}`));
+    const withSecret: Awaited<ReturnType<typeof connect>>[] = [];
+    for (let i = 0; i < 2; i++) withSecret.push(await connect(p, `eventTypes=${type}`, { headers: { "x-edgehook-listen-secret": secret } }));
+    const alone = await connect(p, `eventTypes=${type}`);
+    await pumped(p);
+    await runInDurableObject(hubOf(p.env), (_, state) => state.storage.deleteAlarm());
+    const { ids, end } = await stored(3, type, org);
+    // The HMACs over these events' bodies (each signature is two: Standard Webhooks' and Podium's).
+    const sign = vi.spyOn(crypto.subtle, "sign");
+    await runInDurableObject(hubOf(p.env), (hub: ListenerHub) => hub.alarm());
+    const signings = sign.mock.calls.filter(([, , data]) => new TextDecoder().decode(data as Uint8Array).includes(type)).length;
+    sign.mockRestore();
+    // Three messages an event (the webhook's, the shared secret's, the lone listener's), not six.
+    expect(signings).toBe(2 * 3 * ids.length);
+    for (const [group, key] of [[asWebhook, w.secret], [withSecret, secret]] as const) {
+      for (const l of group) {
+        await l.examined(end);
+        expect(l.events().map((e) => e.id)).toEqual(ids);
+      }
+      for (const [i] of ids.entries()) {
+        const heard = group.map((l) => l.events()[i]!);
+        for (const h of heard) expect(h).toEqual(heard[0]);
+        expect(() => new StandardWebhook(key).verify(heard[0]!.body!, heard[0]!.headers!)).not.toThrow();
+      }
+    }
+    expect(asWebhook[0]!.events()[0]!.headers!["x-kind"]).toBe("podium");
+    await alone.examined(end);
+    expect(alone.events().map((e) => e.id)).toEqual(ids);
+  });
+
   it(`stops an alarm's transformations past ${TRANSFORM_STEPS_PER_ALARM} steps: the events left go out in the next alarm, set at once, in order, each once`, async () => {
     const p = pipeline();
     const type = `costly.${uniqueKey()}`;
@@ -686,6 +724,74 @@ describe("the hub's limits", () => {
     for (const l of listeners) {
       await l.examined(end);
       expect(l.events().map((e) => e.id)).toEqual(ids);
+    }
+  }, 60_000);
+
+  it(`charges a message shared by a webhook's listeners one signing, and sends it to all of them even past ${SIGNING_STEPS_PER_ALARM} steps: none hears another run of its transformation`, async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const [plainType, hookType, org, loc] = [`budget.${key}`, `hooked.${key}`, `org-${key}`, `loc-${key}`];
+    const sized = (t: string, chars: number) => {
+      const b = JSON.parse(body(t, org, loc)) as { data: { body: string } };
+      b.data.body = "x".repeat(chars);
+      return JSON.stringify(b);
+    };
+    // $random(): another output at each run (seven digits, so every output is as long).
+    const transform = '{"r": 1000000 + $floor($random() * 1000000), "pad": data.body}';
+    const w = await p.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: [hookType], organizationUid: org, transform });
+    const token = await makeToken(p, ["events:read", "read_messages", "webhooks:write"]);
+    const asWebhook: Awaited<ReturnType<typeof connect>>[] = [];
+    for (let i = 0; i < 5; i++) asWebhook.push(await connect(p, `webhookUid=${w.uid}`, { token }));
+    // Ten listeners with secrets of their own (one message each) spend the budget up to where the webhook's events come.
+    const plainToken = await makeToken(p, ["events:read", "read_messages"]);
+    const plain: Awaited<ReturnType<typeof connect>>[] = [];
+    for (let i = 0; i < 10; i++) plain.push(await connect(p, `eventTypes=${plainType}`, { token: plainToken }));
+
+    // The webhook's message of an event (its bodies all as long as this one): signed once, sent four more times.
+    const hookBody = sized(hookType, 240_000);
+    const hookOut = await outbound({ kind: "webhook", transform, transformHeaders: null }, hookBody);
+    expect(hookOut.ok).toBe(true);
+    const chars = hookOut.ok ? hookOut.body.length : 0;
+    const shared = signingSteps(chars) + 4 * sendingSteps(chars);
+    // The plain events' steps in all: the budget is reached by the first copy of the webhook's second event, not before.
+    const spend = Math.ceil((SIGNING_STEPS_PER_ALARM - shared - signingSteps(chars) - sendingSteps(chars)) / plain.length);
+    expect(plain.length * spend + shared + signingSteps(chars)).toBeLessThan(SIGNING_STEPS_PER_ALARM);
+    expect(plain.length * spend + shared + signingSteps(chars) + sendingSteps(chars)).toBeGreaterThanOrEqual(SIGNING_STEPS_PER_ALARM);
+    const large = signingSteps(sized(plainType, 240_000).length);
+    const base = sized(plainType, 0).length;
+    let full = Math.floor(spend / large);
+    if (spend - full * large < signingSteps(base)) full--;
+    const rest = spend - full * large; // one plain event of `rest` steps: 10 plus one a started 1,000 characters
+    const restBody = sized(plainType, (rest - 10) * 1_000 - base);
+    expect(signingSteps(restBody.length)).toBe(rest);
+    const plainBodies = [...Array.from({ length: full }, () => sized(plainType, 240_000)), restBody];
+    expect(plainBodies.length + 3).toBeLessThanOrEqual(PAGE); // one page: only the budget stops the alarm
+
+    await pumped(p);
+    await runInDurableObject(hubOf(p.env), (_, state) => state.storage.deleteAlarm());
+    let n = 0;
+    const { ids: plainIds } = await stored(plainBodies.length, plainType, org, unannounced(), () => plainBodies[n++]!);
+    const { ids, end } = await stored(3, hookType, org, unannounced(), () => sized(hookType, 240_000));
+    const first = await runInDurableObject(hubOf(p.env), async (hub: ListenerHub, state) => {
+      await hub.alarm();
+      const positions = new Map(state.getWebSockets().map((ws) => [(ws.deserializeAttachment() as { id: string }).id, (ws.deserializeAttachment() as { position: number }).position]));
+      return { positions: asWebhook.map((l) => positions.get(l.hello.listenerId)!), alarm: await state.storage.getAlarm(), now: Date.now() };
+    });
+    // The first alarm sent each of the webhook's listeners its first two events, then stopped them all just before the third.
+    expect(first.positions).toEqual(asWebhook.map(() => first.positions[0]));
+    expect(first.positions[0]).toBeGreaterThanOrEqual((await eventSeq(ids[1]!))!);
+    expect(first.positions[0]).toBeLessThan((await eventSeq(ids[2]!))!);
+    expect(first.alarm).not.toBeNull();
+    expect(first.alarm!).toBeLessThanOrEqual(first.now);
+    for (const l of asWebhook) {
+      await l.examined(end);
+      expect(l.events().map((e) => e.id)).toEqual(ids);
+    }
+    // One run of the transformation an event, heard by all.
+    for (const [i] of ids.entries()) expect(new Set(asWebhook.map((l) => l.events()[i]!.body)).size).toBe(1);
+    for (const l of plain) {
+      await l.examined(end);
+      expect(l.events().map((e) => e.id)).toEqual(plainIds);
     }
   }, 60_000);
 
