@@ -356,8 +356,9 @@ export async function recordAttempts<T = unknown>(
 
 /**
  * Releases the oldest held deliveries of a webhook, at most `limit`, in the order
- * their events were received, unless it is disabled. Returns how many, and the receipt
- * of the newest event released (those still held are no older), if any.
+ * their events were received, unless it is disabled: due since their events' receipt (at
+ * `now` at the latest). Returns how many, and the receipt of the newest event released
+ * (those still held are no older), if any.
  */
 export async function releaseHeld(db: D1Database, webhookUid: string, limit: number, now = Date.now()): Promise<{ released: number; through: number | null }> {
   const [, released] = await db.batch<{ r: number }>(
@@ -368,7 +369,10 @@ export async function releaseHeld(db: D1Database, webhookUid: string, limit: num
         AND (SELECT w.disabled FROM webhooks w WHERE w.uid = ?1) = 0`,
       binds: [webhookUid, limit],
       newStatus: to("release"),
-      set: `next_attempt_at = ?3, updated_at = ${OWED_ANEW_AT("?3")}`,
+      // Due since its event's receipt (no later than ?3): owed anew, it goes by its receipt (duePending), and a
+      // tried one is read along deliveries_pending_due by its due time. Due at ?3, behind every retry due
+      // earlier, a page of those would crowd it out of the page and the scheduler would release the next ones.
+      set: `next_attempt_at = min(?3, ifnull(event_received_at, ?3)), updated_at = ${OWED_ANEW_AT("?3")}`,
       setBinds: [now],
       returning: "event_received_at AS r",
     }),

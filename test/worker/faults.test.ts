@@ -208,7 +208,7 @@ describe("fault injection after a command's commit", () => {
 
   it("answers an enable committed before its release failed with the webhook enabled, and its scheduler releases what was held", async () => {
     // The release of the held deliveries fails once, after the enable committed.
-    const fault = failingOnceAfter(/UPDATE deliveries SET status = .* next_attempt_at = \?3, updated_at = max\(\?3, updated_at \+ 1\)/s, () => true);
+    const fault = failingOnceAfter(/UPDATE deliveries SET status = .* next_attempt_at = min\(\?3, ifnull\(event_received_at, \?3\)\), updated_at = max\(\?3, updated_at \+ 1\)/s, () => true);
     const p = pipeline({ DB: fault.db });
     const { key, webhook, event } = await p.webhookOn("ok", { disabled: true });
     const eventId = await p.ingest(event());
@@ -236,7 +236,7 @@ describe("fault injection after a command's commit", () => {
     const second = hooks[1]!.webhook.uid;
     let failed = false;
     const { db } = d1Double({
-      failStatement: (s) => !failed && /UPDATE deliveries SET status = .* next_attempt_at = \?3, updated_at = max\(\?3, updated_at \+ 1\)/s.test(s.sql) && s.values.includes(second) && (failed = true),
+      failStatement: (s) => !failed && /UPDATE deliveries SET status = .* next_attempt_at = min\(\?3, ifnull\(event_received_at, \?3\)\), updated_at = max\(\?3, updated_at \+ 1\)/s.test(s.sql) && s.values.includes(second) && (failed = true),
     });
     const p = pipeline({ DB: db });
     const report = await runMaintenance(p.env);

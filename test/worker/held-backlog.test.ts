@@ -114,6 +114,30 @@ describe("an enabled webhook holding more than a release", () => {
     // (An attempt made up by `tried` has no row to recount.)
     if (tried === null) expect(await kept(env.DB)).toEqual(await recounted(env.DB));
   });
+
+  it("sends each release of ones tried before ahead of a page's worth of newer retries due before it, and only then releases the next", async () => {
+    const p = pipeline();
+    const { key, org, webhook } = await p.webhookOn("ok", { disabled: true, maxConcurrency: 1 });
+    const start = Date.now();
+    // 120 held, each tried once before its webhook was disabled (an auto-disable's backlog).
+    await p.runIngest(Array.from({ length: 120 }, (_, i) => message(key, org, i, start + i)));
+    await setWebhookDeliveries(webhook.uid, "held", "attempt_count = 1");
+    await env.DB.prepare("UPDATE webhooks SET disabled = 0, updated_at = updated_at + 1 WHERE uid = ?").bind(webhook.uid).run();
+    // Newer events since, 60 of them failed once and due again at the same moment: before the release.
+    await p.runIngest(Array.from({ length: 60 }, (_, i) => message(key, org, 120 + i, start + 120 + i)));
+    const due = start + 300;
+    await setWebhookDeliveries(webhook.uid, "pending", "attempt_count = 1, next_attempt_at = ?1, updated_at = ?1 - 60000", due);
+    while (Date.now() <= due) await new Promise((r) => setTimeout(r, 10)); // (their due time passed: not a check)
+    // Enabled: its first release (RELEASE_LIMIT here: 50) takes the oldest 50.
+    expect((await releaseHeld(env.DB, webhook.uid, 50)).released).toBe(50);
+
+    const flow = new WebhookFlow(p.env, webhook.uid, {}, 50);
+    await flow.run({ ...RUN, maxStarts: 1 });
+    // The page it sends is the release's (older than every retry): nothing more is released for it.
+    expect(await tally(webhook.uid)).toEqual({ held: 70, pending: 109, succeeded: 1 });
+    await flow.run(RUN);
+    expect((await received(key)).map(indexOf)).toEqual(Array.from({ length: 180 }, (_, i) => i));
+  });
 });
 
 describe("the scheduler's look at what is held", () => {
