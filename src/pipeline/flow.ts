@@ -203,10 +203,12 @@ export class WebhookFlow {
         // steady flow does not read a page (bodies and all) again per wake. Any other wake (a
         // retention's expiry, say), a change of the webhook or a new run reads it again.
         const w = this.webhook;
-        if (reread || !w || !before || w.updatedAt !== before.updatedAt || w.disabled) {
-          this.buffer = [];
-          this.heldFrom = undefined; // a release, an enable or a disable may have changed what is held
-        }
+        const changed = !w || !before || w.updatedAt !== before.updatedAt || w.disabled;
+        if (reread || changed) this.buffer = [];
+        // Deliveries are held only while the webhook is disabled, and it is enabled again by a change: at the
+        // version read before, what is held only shrank (released, expired, settled) and heldFrom still holds,
+        // so a run's first release does not walk again the retries waiting ahead of the held ones (releaseMore).
+        if (changed) this.heldFrom = undefined;
         // FIFO: an older delivery owed again (a retry, a replay), or its head retried, goes first: checked before the next start.
         else if (w.ordering === "fifo") this.recheck = true;
         continue;
@@ -356,7 +358,9 @@ export class WebhookFlow {
    */
   private async releaseMore(now: number): Promise<boolean> {
     this.buffer = [];
-    const { released, through } = await releaseNext(this.env, this.uid, now, this.releaseLimit);
+    // From where none is held before, if known (its last release's `through`): not through the retries ahead of the held ones.
+    const from = typeof this.heldFrom === "number" ? this.heldFrom : null;
+    const { released, through } = await releaseNext(this.env, this.uid, now, this.releaseLimit, from);
     // Those still held are no older than the newest released; fewer than asked for: none is left.
     this.heldFrom = released < this.releaseLimit ? null : through;
     if (released > 0) return true;

@@ -163,6 +163,33 @@ describe("the scheduler's look at what is held", () => {
     expect(meter.usage.rowsRead).toBeLessThanOrEqual(2);
   });
 
+  it("releases what it holds a batch at a time from where the held ones start, not through the retries waiting ahead of them", async () => {
+    const p = pipeline();
+    const { key, org, webhook } = await p.webhookOn("ok", { disabled: true, maxConcurrency: 1 });
+    const start = Date.now();
+    for (let b = 0; b < 3; b++) await p.runIngest(Array.from({ length: 100 }, (_, i) => message(key, org, b * 100 + i, start + b * 100 + i)));
+    await env.DB.prepare("UPDATE webhooks SET disabled = 0, updated_at = updated_at + 1 WHERE uid = ?").bind(webhook.uid).run();
+    // The oldest 250 released, and each failed once: waiting for a retry, ahead of the 50 still held.
+    await releaseHeld(env.DB, webhook.uid, 250);
+    await setWebhookDeliveries(webhook.uid, "pending", "attempt_count = 1, next_attempt_at = ?1", Date.now() + 3_600_000);
+
+    const meter = meteredD1(env.DB);
+    const flow = new WebhookFlow({ ...p.env, DB: meter.db }, webhook.uid, {}, 10);
+    // Its scheduler's first run releases ten, and sends them (it knows nothing of where the held ones start yet).
+    await flow.run({ ...RUN, maxStarts: 10 });
+    expect(await tally(webhook.uid)).toEqual({ held: 40, pending: 250, succeeded: 10 });
+    // Its next runs release ten each (the held ones start at the newest released, or later) and send them.
+    meter.reset();
+    for (let run = 0; run < 4; run++) await flow.run({ ...RUN, maxStarts: 10 });
+    expect((await received(key)).map(indexOf)).toEqual(Array.from({ length: 50 }, (_, i) => 250 + i));
+    expect(await tally(webhook.uid)).toEqual({ pending: 250, succeeded: 50 });
+    // Each release's two statements (its counts, and the update) read about what it releases (~100 rows for
+    // ten: their index entries, rows and counts), not the 250 retries ahead too (each statement walked them).
+    const releases = Object.entries(meter.usage.bySql).filter(([sql]) => RELEASE_SQL.test(sql));
+    expect(releases.map(([, s]) => s.runs)).toEqual([4, 4]);
+    expect(releases.reduce((n, [, s]) => n + s.rowsRead, 0)).toBeLessThanOrEqual(4 * 150);
+  });
+
   it("reads none of a disabled webhook's pending deliveries, however many its disable left pending", async () => {
     const p = pipeline();
     const { key, org, webhook } = await p.webhookOn("ok");
@@ -184,6 +211,9 @@ describe("the scheduler's look at what is held", () => {
     for (const [name, rows] of Object.entries(reads)) expect({ name, rows: rows <= 10 }).toEqual({ name, rows: true });
   });
 });
+
+/** The first lines of a release's statements (its counts', and the update's), as meteredD1 keys them. */
+const RELEASE_SQL = /^(WITH r AS \(SELECT webhook, object, status AS old_status, 1 AS new_status|UPDATE deliveries SET status = 1, next_attempt_at = min\()/;
 
 /** An env for commands that touch D1 alone. */
 const d1Env = () => pipeline().env;
