@@ -352,8 +352,8 @@ export class WebhookFlow {
   }
 
   /**
-   * Releases the next held deliveries, due at `now` (the time the caller reads what is due by: released
-   * later, they would not be found due, and the next would be released too, and so on, all at once);
+   * Releases the next held deliveries, due by `now` (since their events' receipt; `now` is the time the caller
+   * reads what is due by: due later, they would not be found due, and the next would be released too, and so on);
    * none released means the webhook changed (disabled meanwhile): read it again.
    */
   private async releaseMore(now: number): Promise<boolean> {
