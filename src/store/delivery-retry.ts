@@ -252,6 +252,8 @@ export async function retryDeliveries(
   const { webhooks: inStatus, end: countsEnd } = "ids" in f ? { webhooks: [], end: null } : await webhooksToWalk(db, f, page);
   const { sql: chosen, binds, walkEnd, end: walkedTo } = await retryChoice(db, f, page, inStatus, horizon);
   const disabled = `(SELECT w.disabled FROM webhooks w JOIN names n ON n.name = w.uid WHERE n.id = deliveries.webhook) = 1`;
+  // (A delivery stored before its row kept its event's receipt reads it from the event.)
+  const receipt = "COALESCE(event_received_at, (SELECT e.received_at FROM events e WHERE e.seq = deliveries.event))";
   const newStatus = owedAnew(disabled);
   type Row = { id: string; seq: number; status: number; webhook: number; webhook_uid: string; wh: number; at: number };
   const letter = "ids" in f ? f.letter : undefined;
@@ -266,9 +268,11 @@ export async function retryDeliveries(
       newStatus,
       newStatusReads: true,
       // Literals, not binds: the filter's binds are positional. A settled delivery owed again
-      // takes its place in its webhook's order by its event's receipt.
-      set: `next_attempt_at = CASE WHEN ${disabled} THEN NULL ELSE ${Math.trunc(now)} END, updated_at = ${OWED_ANEW_AT(String(Math.trunc(now)))},
-        event_received_at = COALESCE(event_received_at, (SELECT e.received_at FROM events e WHERE e.seq = deliveries.event))`,
+      // takes its place in its webhook's order by its event's receipt, due since then (now at the
+      // latest), as a release's (releaseHeld): a tried one is read by its due time, and due now,
+      // a page of retries due earlier would go out before it.
+      set: `next_attempt_at = CASE WHEN ${disabled} THEN NULL ELSE min(${Math.trunc(now)}, ifnull(${receipt}, ${Math.trunc(now)})) END,
+        updated_at = ${OWED_ANEW_AT(String(Math.trunc(now)))}, event_received_at = ${receipt}`,
       returning: `${apiIdSql("dlv_", "id")} AS id, seq, status, webhook, (SELECT name FROM names WHERE id = deliveries.webhook) AS webhook_uid`,
     }),
   ];

@@ -4,10 +4,12 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { meteredD1 } from "../../bench/d1-meter";
+import { DELIVERY_STATUSES } from "../../src/domain/delivery";
 import { runMaintenance } from "../../src/maintenance/cron";
 import { holdDisabledPending, holdWebhook } from "../../src/pipeline/commands";
 import { WebhookFlow } from "../../src/pipeline/flow";
 import { releaseHeld } from "../../src/store/deliveries";
+import { retryDeliveries } from "../../src/store/delivery-retry";
 import { duePending, firstOwed, heldFrom, owedInOrder, pendingOutlook } from "../../src/store/scheduler-reads";
 import { disableWebhookStatements, getWebhook, updateWebhook } from "../../src/store/webhooks";
 import { indexOf, message } from "./flow/scheduler-support";
@@ -137,6 +139,26 @@ describe("an enabled webhook holding more than a release", () => {
     expect(await tally(webhook.uid)).toEqual({ held: 70, pending: 109, succeeded: 1 });
     await flow.run(RUN);
     expect((await received(key)).map(indexOf)).toEqual(Array.from({ length: 180 }, (_, i) => i));
+  });
+});
+
+describe("a retry by hand of deliveries tried before", () => {
+  it("sends them by their events' receipt, ahead of a page's worth of newer retries due before the retry", async () => {
+    const p = pipeline();
+    const { key, org, webhook } = await p.webhookOn("ok", { maxConcurrency: 1 });
+    const start = Date.now();
+    // 60 failed for good after a try, then 60 newer ones failed once, due again at the same moment.
+    await p.runIngest(Array.from({ length: 60 }, (_, i) => message(key, org, i, start + i)));
+    await setWebhookDeliveries(webhook.uid, "pending", "status = ?1, attempt_count = 1, next_attempt_at = NULL", DELIVERY_STATUSES.indexOf("failed"));
+    await p.runIngest(Array.from({ length: 60 }, (_, i) => message(key, org, 60 + i, start + 60 + i)));
+    const due = start + 300;
+    await setWebhookDeliveries(webhook.uid, "pending", "attempt_count = 1, next_attempt_at = ?1, updated_at = ?1 - 60000", due);
+    while (Date.now() <= due) await new Promise((r) => setTimeout(r, 10)); // (their due time passed: not a check)
+    const failed = (await webhookDeliveryRows(webhook.uid)).filter((d) => d.status === "failed").map((d) => d.id);
+    expect((await retryDeliveries(env.DB, { ids: failed }, { limit: 100 }, start - 86_400_000)).pending).toHaveLength(60);
+
+    await new WebhookFlow(p.env, webhook.uid, {}, 50).run(RUN);
+    expect((await received(key)).map(indexOf)).toEqual(Array.from({ length: 120 }, (_, i) => i));
   });
 });
 
