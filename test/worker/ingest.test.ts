@@ -7,7 +7,7 @@ import worker from "../../src/index";
 import { scheduledDelay } from "../../src/pipeline/retry-schedule";
 import { getEvent } from "../../src/store/events";
 import { d1Double } from "./d1-double";
-import { call, podiumBody, podiumHeaders, post, recordingQueue, testEnv } from "./helpers";
+import { call, createSource, podiumBody, podiumHeaders, post, recordingQueue, testEnv } from "./helpers";
 import { pipeline } from "./pipeline";
 import { eventStored } from "./rows";
 
@@ -68,6 +68,26 @@ describe("ingest consumer", () => {
     expect(second.result.explicitAcks).toHaveLength(1);
     expect(await countRows(msg.eventId)).toBe(1);
     expect((await getEvent(env.DB, msg.eventId))?.receivedAt).toBe(msg.receivedAt);
+  });
+
+  it("stores an event once per source: another source given the same provider event id keeps its own event", async () => {
+    // Two Podium accounts (or a test and a live endpoint) may both send an event with one eventUid.
+    const p = pipeline();
+    const secret = "a-second-podium-account";
+    const other = await createSource({ secrets: [secret] });
+    const eventUid = crypto.randomUUID();
+    const body = podiumBody({ eventUid });
+    const here = await p.ingest(body);
+    const there = await p.ingest(body, { source: other, secret });
+    expect(there).not.toBe(here);
+    // Redelivered to either, it is the same event again.
+    expect(await p.ingest(body, { source: other, secret })).toBe(there);
+    expect(await p.ingest(body)).toBe(here);
+    for (const [id, sourceId] of [[here, "podium"], [there, other]] as const) {
+      const { status, json } = await p.api("GET", `/v1/events/${id}`);
+      expect(status).toBe(200);
+      expect(json).toMatchObject({ id, sourceId, dedupeKey: eventUid, body });
+    }
   });
 
   it("writes a whole batch in one D1 transaction", async () => {
