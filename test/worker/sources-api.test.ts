@@ -177,11 +177,14 @@ describe("/v1/sources", () => {
       { name: "a", provider: "podium", secrets: ["1", "2", "3", "4", "5", "6"] },
       { id: "Bad_Id", name: "a", provider: "podium", secrets: ["12345678"] },
       { name: "a", provider: "podium", secrets: Array(6).fill("12345678") },
+      // Six different secrets, each one a source could hold: at most five.
+      { name: "a", provider: "podium", secrets: [1, 2, 3, 4, 5, 6].map((i) => `secret-number-${i}`) },
     ]) {
       const res = await p.api("POST", "/v1/sources", body);
       expect(res.status).toBe(400);
       expect(res.json.error.code).toBe("invalid_request");
     }
+    expect((await p.api("POST", "/v1/sources", { name: "five", provider: "podium", secrets: [1, 2, 3, 4, 5].map((i) => `secret-number-${i}`) })).status).toBe(201);
     // A source without verification exists only if created so on purpose.
     expect((await p.api("POST", "/v1/sources", { name: "open", provider: "podium", verification: "none" })).status).toBe(201);
   });
