@@ -90,7 +90,10 @@ describe("delivery", () => {
     const { p, key, event } = await webhookSetup("flaky?fails=2", {}, { RETRY_BASE_SECONDS: "0" });
     const eventId = await p.ingest(event());
     await p.deliver();
-    expect((await received(key)).map((r) => r.headers["edgehook-attempt"])).toEqual(["1", "2", "3"]);
+    const heard = await received(key);
+    expect(heard.map((r) => r.headers["edgehook-attempt"])).toEqual(["1", "2", "3"]);
+    // A retry is the same message to the receiver: webhook-id (its idempotency key) stays the event id.
+    expect(heard.map((r) => r.headers["webhook-id"])).toEqual([eventId, eventId, eventId]);
 
     const { json } = await p.api("GET", `/v1/events/${eventId}`);
     expect(json.deliveries).toHaveLength(1);
