@@ -150,6 +150,10 @@ describe("delivery", () => {
     expect(delivery.attemptCount).toBeGreaterThanOrEqual(1);
     expect(delivery.attempts).toHaveLength(delivery.attemptCount);
     for (const attempt of delivery.attempts) expect(attempt).toMatchObject({ statusCode: null, error: "timed out after 300 ms" });
+    // The API's times are ISO 8601, a pending delivery's next attempt and each attempt's start too.
+    const isIso = (t: unknown) => typeof t === "string" && new Date(t).toISOString() === t;
+    expect(delivery.nextAttemptAt).toSatisfy(isIso);
+    for (const attempt of delivery.attempts) expect(attempt.startedAt).toSatisfy(isIso);
     expect(await received(key)).toHaveLength(delivery.attemptCount);
   });
 
