@@ -28,6 +28,11 @@ describe("/v1/sources", () => {
       ingressUrl: `https://edgehook.test/webhooks/${id}`,
       readOnly: false,
     });
+    // Its times in ISO 8601, the same in the answer to a read.
+    const isIso = (t: unknown) => typeof t === "string" && new Date(t).toISOString() === t;
+    expect(created.json.createdAt).toSatisfy(isIso);
+    expect(created.json.updatedAt).toSatisfy(isIso);
+    expect((await p.api("GET", `/v1/sources/${id}`)).json).toMatchObject({ createdAt: created.json.createdAt, updatedAt: created.json.updatedAt });
     expect(JSON.stringify(created.json)).not.toContain("acme-secret-1");
     expect(JSON.stringify((await p.api("GET", `/v1/sources/${id}`)).json)).not.toContain("acme-secret-1");
 
