@@ -73,6 +73,10 @@ async function answer(behaviour: string, url: URL, n: number, request: Arrival, 
       return new Response("ok");
     case "fail":
       return new Response("downstream says no", { status: 500 });
+    case "status": { // answers the status `code`, with no body where HTTP allows none
+      const code = param("code");
+      return new Response([204, 205, 304].includes(code) ? null : `answered ${code}`, { status: code });
+    }
     case "flaky": // fails the first `fails` requests at once, answers the others after `ms`
       if (n <= param("fails")) return new Response("not yet", { status: 503 });
       await sleep(param("ms"));

@@ -85,6 +85,25 @@ describe("delivery", () => {
     expect(() => new StandardWebhook(raw, { format: "raw" }).verify(req!.body, req!.headers)).not.toThrow();
   });
 
+  it("counts any 2xx as a success, and any other answer as a failed attempt", async () => {
+    const p = pipeline();
+    const answers = [200, 201, 202, 204, 299, 304, 400, 404, 410, 500] as const;
+    const events: string[] = [];
+    for (const code of answers) {
+      // One attempt in all: a failed one fails the delivery at once, with no retry to wait for.
+      const { event } = await p.webhookOn(`status?code=${code}`, { maxAttempts: 1 });
+      events.push(await p.ingest(event()));
+    }
+    await p.deliver();
+    const outcomes = await Promise.all(
+      events.map(async (id) => {
+        const [d] = (await p.api("GET", `/v1/events/${id}`)).json.deliveries;
+        return [d.attempts[0].statusCode, d.status, d.attemptCount];
+      }),
+    );
+    expect(outcomes).toEqual(answers.map((code) => [code, code >= 200 && code < 300 ? "succeeded" : "failed", 1]));
+  });
+
   it("records every attempt and retries with backoff until the downstream answers 2xx", async () => {
     // A backoff of 0 s: each retry is due at once, so one run makes all three attempts.
     const { p, key, event } = await webhookSetup("flaky?fails=2", {}, { RETRY_BASE_SECONDS: "0" });
