@@ -50,6 +50,24 @@ describe("delivery", () => {
     expect(d).toMatchObject({ status: "succeeded", attempt_count: 1 });
   });
 
+  it("delivers a body too large for a queue message (claim-checked through R2) byte for byte, like any other", async () => {
+    const { p, key, event } = await webhookSetup("ok");
+    const sample = JSON.parse(event());
+    // Characters of 1 to 4 UTF-8 bytes: 200 KiB and more, over a queue message, under the 256 KiB limit.
+    sample.data.note = "a é € 😀 ".repeat(16_000);
+    const body = JSON.stringify(sample);
+    expect(utf8(body).byteLength).toBeGreaterThan(200 * 1024);
+    const eventId = await p.receive(body);
+    const [message] = p.queues.ingest.sent;
+    expect(message).toMatchObject({ eventId, bodyKey: expect.any(String) });
+    expect(message!.body).toBeUndefined();
+    await p.runIngest(p.queues.ingest.sent.splice(0));
+    await p.deliver();
+    const [req] = await received(key);
+    expect(req!.body).toBe(body);
+    expect((await p.api("GET", `/v1/events/${eventId}`)).json.deliveries[0]).toMatchObject({ status: "succeeded", attemptCount: 1 });
+  });
+
   it("names the delivery, so a replay, which shares its event's webhook-id, can be told from a redelivery", async () => {
     const { p, key, webhook, event } = await webhookSetup("ok");
     const eventId = await p.ingest(event());
