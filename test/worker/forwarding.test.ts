@@ -45,6 +45,11 @@ describe("delivery", () => {
     const asReceived = { headers: new Headers(req!.headers), raw: utf8(req!.body), now: Date.now() };
     await expect(podium.verify(asReceived, [webhook.secret], 300)).resolves.toBeUndefined();
     await expect(podium.verify(asReceived, ["another secret"], 300)).rejects.toMatchObject({ code: "invalid_signature" });
+    // ...computed here as such code does, apart from Edgehook's own schemes: keyed by the whole
+    // secret string's UTF-8 bytes, whsec_ prefix and all (not the key Standard Webhooks decodes from it).
+    const podiumKey = await crypto.subtle.importKey("raw", utf8(webhook.secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    const podiumMac = await crypto.subtle.sign("HMAC", podiumKey, utf8(`${ts}.${req!.body}`));
+    expect(req!.headers["podium-signature"]).toBe([...new Uint8Array(podiumMac)].map((b) => b.toString(16).padStart(2, "0")).join(""));
 
     const d = await deliveryOf(eventId);
     expect(d).toMatchObject({ status: "succeeded", attempt_count: 1 });
