@@ -69,9 +69,8 @@ async function jobsOf(db: D1Database, rows: FlowJobRow[]): Promise<FlowJob[]> {
 /**
  * A webhook's pending deliveries due by `now`, leaving out `exclude` (in flight): the first `limit`
  * of its fresh ones (in event order) and of those whose retry is due (by due time), merged oldest
- * first: a fresh one, or one owed anew, by its event's receipt (a released one, due since its
- * release, goes before newer events made due earlier), a retry by backoff by its due time. None of
- * a disabled webhook.
+ * first: a fresh one, or one owed anew, by its event's receipt (a released one is due since then:
+ * releaseHeld), a retry by backoff by its due time. None of a disabled webhook.
  */
 export async function duePending(
   db: D1Database,
