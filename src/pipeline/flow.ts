@@ -343,7 +343,8 @@ export class WebhookFlow {
 
   /**
    * Whether the webhook holds a delivery older than one of `page`'s: known from its last release, else
-   * read (heldFrom: a bounded read, once a wake), so a steady flow of new events never keeps it waiting.
+   * read (heldFrom: a bounded read, again only once the webhook changed or a release found none), so a
+   * steady flow of new events never keeps it waiting.
    */
   private async olderHeld(page: FlowJob[]): Promise<boolean> {
     this.heldFrom ??= await heldFrom(this.env.DB, this.uid, PAGE);
