@@ -223,18 +223,22 @@ export async function webhooksWithHeld(db: D1Database, limit: number): Promise<s
  * Enabled webhooks with a pending delivery due before `cutoff`, at most `limit`, drawn
  * at random: a wake-up of their scheduler may have been lost (or they are draining a
  * backlog, or paused, and stay overdue run after run).
- * Two probes per webhook: a retry due before the cutoff, and the head of its fresh
- * deliveries in event order (never a walk of them). A fresh delivery is due when it is
+ * Two probes per webhook, each the head of a range (never a walk of it): of its retries by
+ * due time, and of its fresh deliveries in event order. A fresh delivery is due when it is
  * made, released or retried, and its scheduler sends the head first: one that was not told
- * leaves the head unsent until it is overdue too.
+ * leaves the head unsent until it is overdue too. Each is due from when its scheduler was
+ * told at the earliest: a released one, due since its event's receipt (releaseHeld), from its
+ * release (`updated_at`), so a release is not taken for a lost wake-up before its grace is over.
  */
 export async function webhooksOverdue(db: D1Database, cutoff: number, limit: number): Promise<string[]> {
+  const head = (range: string, order: string) =>
+    `(SELECT max(d.next_attempt_at, d.updated_at) FROM deliveries d WHERE d.webhook = n.id AND ${range} ORDER BY ${order} LIMIT 1) < ?1`;
   const { results } = await db
     .prepare(
+      // (The first retry's row is read only when it is due before the cutoff: its index holds its due time.)
       `SELECT w.uid FROM webhooks w JOIN names n ON n.name = w.uid WHERE w.disabled = 0
-       AND (EXISTS (SELECT 1 FROM deliveries d WHERE d.webhook = n.id AND ${retrying("d")} AND d.next_attempt_at < ?1)
-         OR (SELECT d.next_attempt_at FROM deliveries d WHERE d.webhook = n.id AND ${owed("d.status")} AND ${fresh("d")} = 1
-             ORDER BY d.event_received_at, d.seq LIMIT 1) < ?1)
+       AND (${head(`${retrying("d")} AND d.next_attempt_at < ?1`, "d.next_attempt_at")}
+         OR ${head(`${owed("d.status")} AND ${fresh("d")} = 1`, "d.event_received_at, d.seq")})
        ORDER BY random() LIMIT ?2`,
     )
     .bind(cutoff, limit)

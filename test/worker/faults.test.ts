@@ -142,7 +142,7 @@ describe("fault injection in the ingest consumer", () => {
     await halfBroken.deliver();
     expect(await received(key)).toHaveLength(100);
     // Once overdue, the maintenance run wakes the 30 left behind (only pending ones are overdue), and only those of this test.
-    await setEventDeliveries(first.eventId, "next_attempt_at = ?1", Date.now() - REDRIVE_GRACE_MS - 60_000);
+    await setEventDeliveries(first.eventId, "next_attempt_at = ?1, updated_at = ?1", Date.now() - REDRIVE_GRACE_MS - 60_000);
     const p = pipeline();
     await runMaintenance(p.env);
     expect(p.woken.filter((uid) => uid.startsWith(`wh-${key}-`)).sort()).toEqual([...unreachable].sort());

@@ -13,7 +13,7 @@ import { webhooksOverdue, webhooksWithHeld } from "../../src/store/scheduler-rea
 import { getWebhook } from "../../src/store/webhooks";
 import { ingestMessage, podiumBody } from "./helpers";
 import { pipeline, received, RUN, uniqueKey, webhookSetup } from "./pipeline";
-import { attemptCount, deliveryRows, eventStored, setDelivery, setEventDeliveries } from "./rows";
+import { attemptCount, deliveryRows, eventStored, setDelivery, setEventDeliveries, setWebhookDeliveries, webhookDeliveryRows } from "./rows";
 
 
 async function deliveryOf(eventId: string) {
@@ -316,7 +316,7 @@ describe("delivery", () => {
 
     // Once overdue, the maintenance run wakes its scheduler: it goes out once.
     const overdue = Date.now() - REDRIVE_GRACE_MS - 60_000;
-    await setEventDeliveries(first.eventId, "next_attempt_at = ?1", overdue);
+    await setEventDeliveries(first.eventId, "next_attempt_at = ?1, updated_at = ?1", overdue); // made that long ago
     const logs = vi.spyOn(console, "log").mockImplementation(() => {});
     const report = await runMaintenance(p.env);
     const named = logs.mock.calls.filter(([line]) => line === "overdue schedulers woken").flatMap(([, what]) => what.webhooks);
@@ -336,7 +336,7 @@ describe("delivery", () => {
     for (let i = 0; i < 3; i++) {
       const { webhook, event } = await p.webhookOn("ok");
       const eventId = await p.ingest(event());
-      await setEventDeliveries(eventId, "next_attempt_at = ?1", 1_000 + i); // overdue long before any other test's
+      await setEventDeliveries(eventId, "next_attempt_at = ?1, updated_at = ?1", 1_000 + i); // made, so overdue, long before any other test's
       uids.push(webhook.uid);
     }
     const drawn = new Set<string>();
@@ -357,6 +357,30 @@ describe("delivery", () => {
     const drawn = new Set<string>();
     for (let run = 0; run < 400; run++) for (const uid of await webhooksWithHeld(env.DB, 1)) drawn.add(uid);
     for (const uid of uids) expect(drawn).toContain(uid);
+  });
+
+  it.each([
+    ["never tried", null],
+    ["tried before they were held (an auto-disable's backlog)", "attempt_count = 1"],
+  ] as const)("takes a webhook whose held deliveries (%s) a run just released for overdue only a minute after the release", async (_, tried) => {
+    const p = pipeline();
+    const { webhook, event } = await p.webhookOn("ok", { disabled: true });
+    for (let i = 0; i < 2; i++) await p.ingest(event()); // held
+    if (tried !== null) await setWebhookDeliveries(webhook.uid, "held", tried);
+    // Enabled with its release cut short; the maintenance run releases what it holds ten minutes later.
+    await env.DB.prepare("UPDATE webhooks SET disabled = 0, updated_at = updated_at + 1 WHERE uid = ?").bind(webhook.uid).run();
+    const later = Date.now() + 10 * 60_000;
+    const logs = vi.spyOn(console, "log").mockImplementation(() => {});
+    const report = await runMaintenance(p.env, later);
+    const named = logs.mock.calls.filter(([line]) => line === "overdue schedulers woken").flatMap(([, what]) => what.webhooks);
+    logs.mockRestore();
+    expect(report.failed).toEqual([]);
+    expect((await webhookDeliveryRows(webhook.uid)).map((d) => d.status)).toEqual(["pending", "pending"]);
+    // Due since their events' receipt, ten minutes before: the same run's redrive does not name it as one whose wake-up was lost.
+    expect(named).not.toContain(webhook.uid);
+    expect(await webhooksOverdue(env.DB, later - REDRIVE_GRACE_MS, 1000)).not.toContain(webhook.uid);
+    // Its scheduler not told (the release's wake-up lost), the redrive wakes it once the grace after the release is over.
+    expect(await webhooksOverdue(env.DB, later + 1, 1000)).toContain(webhook.uid);
   });
 
   it("sends nothing more once its webhook is deleted, not even what its scheduler had read ahead", async () => {

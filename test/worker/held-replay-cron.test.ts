@@ -142,7 +142,7 @@ describe("maintenance", () => {
     await runMaintenance(p.env);
     expect(p.woken).not.toContain(webhook.uid); // not yet overdue
     // Time passes: the delivery is now overdue.
-    await setDelivery(ours, "next_attempt_at = ?1", Date.now() - REDRIVE_GRACE_MS - 60_000);
+    await setDelivery(ours, "next_attempt_at = ?1, updated_at = ?1", Date.now() - REDRIVE_GRACE_MS - 60_000);
     await runMaintenance(p.env);
     expect(p.woken).toContain(webhook.uid);
     await p.deliver();
