@@ -1,4 +1,4 @@
-// The check every API call of the tests goes through (helpers.ts, conformance.ts): an answer that
+// The check every API and ingress call of the tests goes through (helpers.ts, conformance.ts): an answer that
 // drifts from its operation's documented response is caught, so the test that saw it fails.
 import { describe, expect, it } from "vitest";
 import { nonConformance, operationOf } from "./conformance";
@@ -35,5 +35,10 @@ describe("an API answer held to its documented response", () => {
     expect(operationOf("POST", "/v1/deliveries/retry")?.template).toBe("/v1/deliveries/retry");
     expect(operationOf("PATCH", "/v1/events/evt_1")).toBeUndefined();
     expect(operationOf("GET", "/v1/nothing-here")).toBeUndefined();
+    // The ingress's answers are documented too (app.ts registers them): its ack is held to them.
+    expect(operationOf("POST", "/webhooks/podium")?.template).toBe("/webhooks/{sourceId}");
+    expect(nonConformance("POST", "/webhooks/podium", 202, { eventId: "evt_1" })).toBeNull();
+    expect(nonConformance("POST", "/webhooks/podium", 202, { eventId: 1 })).toMatch(/eventId/);
+    expect(operationOf("GET", "/dashboard/webhooks")).toBeUndefined();
   });
 });

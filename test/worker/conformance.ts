@@ -19,10 +19,10 @@ const internalError = { description: "internal_error", content: { "application/j
 
 let operations: Operation[] | undefined;
 
-/** The API's operations as the app registers them for its document (paths under /v1 in full). */
+/** The operations the app registers for its document, paths in full: the API's (/v1), the ingress's and /healthz. */
 function apiOperations(): Operation[] {
   operations ??= app.openAPIRegistry.definitions.flatMap((d) => {
-    if (d.type !== "route" || !d.route.path.startsWith("/v1/")) return [];
+    if (d.type !== "route") return [];
     const { method, path, responses } = d.route;
     const source = path.replace(/[.*+?^$()|[\]\\]/g, "\\$&").replace(/\{[^}]+\}/g, "[^/]+");
     return [{ method: method.toUpperCase(), template: path, pattern: new RegExp(`^${source}$`), params: (path.match(/\{/g) ?? []).length, responses }];
@@ -30,7 +30,7 @@ function apiOperations(): Operation[] {
   return operations;
 }
 
-/** The operation serving `method` `path` (its query ignored), or undefined for one the API does not serve (the router's 404/405). */
+/** The operation serving `method` `path` (its query ignored), or undefined for one the document does not name (the router's 404/405, the dashboard). */
 export function operationOf(method: string, path: string): Operation | undefined {
   const bare = path.split("?")[0]!;
   return apiOperations()

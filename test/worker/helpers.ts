@@ -122,7 +122,7 @@ let clients = 0;
 /** A client address no other call uses, in a /64 of its own. */
 export const clientAddress = () => `${network}:${(++clients % 0x10000).toString(16)}::1`;
 
-/** The worker's fetch with the test env, optionally with some bindings replaced; an API answer is held to its document (conformsIfApi). */
+/** The worker's fetch with the test env, optionally with some bindings replaced; an answer the document describes is held to it (conformsIfDocumented). */
 export async function call(request: Request, overrides: Partial<Env> = {}): Promise<Response> {
   // Each call comes from its own client address unless a test names one, so deliberate
   // authentication failures across the suite never add up to the per-client rate limit.
@@ -133,14 +133,14 @@ export async function call(request: Request, overrides: Partial<Env> = {}): Prom
   const ctx = createExecutionContext();
   const res = await worker.fetch(request, testEnv(overrides).env, ctx);
   await waitOnExecutionContext(ctx);
-  await conformsIfApi(request, res);
+  await conformsIfDocumented(request, res);
   return res;
 }
 
-/** An answer of the API (/v1) held to its documented response (conformance.ts); its body is read from a copy, left to the test. */
-async function conformsIfApi(request: Request, res: Response): Promise<void> {
+/** An answer of an operation /openapi.json documents (the API, the ingress) held to it (conformance.ts); its body is read from a copy, left to the test. */
+async function conformsIfDocumented(request: Request, res: Response): Promise<void> {
   const url = new URL(request.url);
-  if (!url.pathname.startsWith("/v1/") || !operationOf(request.method, url.pathname)) return;
+  if (!operationOf(request.method, url.pathname)) return;
   const json = res.headers.get("content-type")?.startsWith("application/json") ? await res.clone().json() : undefined;
   assertConforms(request.method, url.pathname, res.status, json);
 }
@@ -156,7 +156,7 @@ export interface ApiAnswer {
  * The one way tests call the API: with `env`, as `headers` say (the admin by default), waiting
  * for what the call left running (waitUntil). A pipeline's `api` and tokens.ts's `as` are this.
  * Each call comes from a client address of its own unless `headers` name one, as call()'s do.
- * Its answer must conform to what /openapi.json documents for it (conformance.ts), as call()'s to /v1.
+ * Its answer must conform to what /openapi.json documents for it (conformance.ts), as call()'s.
  */
 export async function apiCall(e: Env, method: string, path: string, body?: unknown, headers: Record<string, string> = ADMIN): Promise<ApiAnswer> {
   const ctx = createExecutionContext();

@@ -8,6 +8,7 @@ import type { Env } from "../../src/env";
 import worker from "../../src/index";
 import { WebhookFlow } from "../../src/pipeline/flow";
 import type { Recorded } from "../support/fake-downstream";
+import { assertConforms } from "./conformance";
 import { apiCall, podiumBody, podiumHeaders, post, testEnv } from "./helpers";
 
 let msgSeq = 0;
@@ -63,7 +64,9 @@ export function pipeline(overrides: Partial<Env> = {}, opts: { unreachable?: (we
     const headers = await podiumHeaders(body, from.secret);
     const res = await worker.fetch(post(`/webhooks/${from.source}`, body, headers), env, ctx);
     if (res.status !== 202) throw new Error(`ingress answered ${res.status}`);
-    return ((await res.json()) as { eventId: string }).eventId;
+    const json: unknown = await res.json();
+    assertConforms("POST", `/webhooks/${from.source}`, res.status, json);
+    return (json as { eventId: string }).eventId;
   }
 
   async function createWebhook(body: Record<string, unknown>) {
