@@ -162,16 +162,24 @@ describe("a retry by hand of deliveries tried before", () => {
   });
 });
 
+/**
+ * A webhook enabled again with 300 held deliveries, the oldest 250 released and each failed once:
+ * waiting for a retry an hour away, ahead of the 50 still held.
+ */
+async function retriesAheadOfHeld(hook: Record<string, unknown> = {}) {
+  const p = pipeline();
+  const { key, org, webhook } = await p.webhookOn("ok", { disabled: true, ...hook });
+  const start = Date.now();
+  for (let b = 0; b < 3; b++) await p.runIngest(Array.from({ length: 100 }, (_, i) => message(key, org, b * 100 + i, start + b * 100 + i)));
+  await env.DB.prepare("UPDATE webhooks SET disabled = 0, updated_at = updated_at + 1 WHERE uid = ?").bind(webhook.uid).run();
+  await releaseHeld(env.DB, webhook.uid, 250);
+  await setWebhookDeliveries(webhook.uid, "pending", "attempt_count = 1, next_attempt_at = ?1", Date.now() + 3_600_000);
+  return { p, key, webhook, start };
+}
+
 describe("the scheduler's look at what is held", () => {
   it("reads its counts row alone when nothing is held, and a page at most however many retries precede the held ones", async () => {
-    const p = pipeline();
-    const { key, org, webhook } = await p.webhookOn("ok", { disabled: true });
-    const start = Date.now();
-    for (let b = 0; b < 3; b++) await p.runIngest(Array.from({ length: 100 }, (_, i) => message(key, org, b * 100 + i, start + b * 100 + i)));
-    await env.DB.prepare("UPDATE webhooks SET disabled = 0, updated_at = updated_at + 1 WHERE uid = ?").bind(webhook.uid).run();
-    // The oldest 250 released, and each failed once: waiting for a retry, ahead of the 50 still held.
-    await releaseHeld(env.DB, webhook.uid, 250);
-    await setWebhookDeliveries(webhook.uid, "pending", "attempt_count = 1, next_attempt_at = ?1", Date.now() + 3_600_000);
+    const { webhook, start } = await retriesAheadOfHeld();
     const meter = meteredD1(env.DB);
     meter.reset();
     // (All 50 read are retries: the bound is the last one's receipt, and every held one is newer.)
@@ -186,14 +194,7 @@ describe("the scheduler's look at what is held", () => {
   });
 
   it("releases what it holds a batch at a time from where the held ones start, not through the retries waiting ahead of them", async () => {
-    const p = pipeline();
-    const { key, org, webhook } = await p.webhookOn("ok", { disabled: true, maxConcurrency: 1 });
-    const start = Date.now();
-    for (let b = 0; b < 3; b++) await p.runIngest(Array.from({ length: 100 }, (_, i) => message(key, org, b * 100 + i, start + b * 100 + i)));
-    await env.DB.prepare("UPDATE webhooks SET disabled = 0, updated_at = updated_at + 1 WHERE uid = ?").bind(webhook.uid).run();
-    // The oldest 250 released, and each failed once: waiting for a retry, ahead of the 50 still held.
-    await releaseHeld(env.DB, webhook.uid, 250);
-    await setWebhookDeliveries(webhook.uid, "pending", "attempt_count = 1, next_attempt_at = ?1", Date.now() + 3_600_000);
+    const { p, key, webhook, start } = await retriesAheadOfHeld({ maxConcurrency: 1 });
 
     const meter = meteredD1(env.DB);
     const flow = new WebhookFlow({ ...p.env, DB: meter.db }, webhook.uid, {}, 10);

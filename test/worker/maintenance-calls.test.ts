@@ -10,6 +10,7 @@ import { DELIVERY_STATUSES } from "../../src/domain/delivery";
 import { QUIET_CLOSES_PER_RUN } from "../../src/pipeline/alerts";
 import { MAINTENANCE_DISABLES, MAINTENANCE_RELEASES } from "../../src/pipeline/commands";
 import { ingestMessage, podiumBody } from "./helpers";
+import { copyWebhook } from "./rows";
 import { pipeline, uniqueKey } from "./pipeline";
 
 /**
@@ -34,14 +35,7 @@ async function webhooksOwed(p: ReturnType<typeof pipeline>, n: number, hook: Rec
   const key = uniqueKey();
   const org = `org-${key}`;
   const first = await p.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["*"], organizationUid: org, ...hook });
-  const columns = (await env.DB.prepare("SELECT name FROM pragma_table_info('webhooks')").all<{ name: string }>()).results.map((r) => r.name);
-  const copied = columns.map((c) => (c === "uid" ? "w.uid || '-' || n.i" : c === "created_at" ? "w.created_at - n.i" : `w.${c}`));
-  await env.DB.prepare(
-    `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${n - 1})
-     INSERT INTO webhooks (${columns.join(", ")}) SELECT ${copied.join(", ")} FROM webhooks w, n WHERE w.uid = ?`,
-  )
-    .bind(first.uid)
-    .run();
+  await copyWebhook(first.uid, n);
   await p.runIngest([ingestMessage({ organizationUid: org, body: podiumBody({ organizationUid: org }) })]);
   const uids = (await env.DB.prepare("SELECT uid FROM webhooks WHERE organization_uid = ?").bind(org).all<{ uid: string }>()).results.map((r) => r.uid);
   expect(uids).toHaveLength(n);

@@ -7,7 +7,7 @@ import { meteredD1 } from "../../bench/d1-meter";
 import { ADMIN, ingestMessage, meteredApiCall, pagedList, podiumBody } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
 import { DATA_SCOPES, makeToken } from "./tokens";
-import { settlePending } from "./rows";
+import { copyWebhook, settlePending } from "./rows";
 import { DELIVERY_STATUSES } from "../../src/domain/delivery";
 
 /** The most D1 rows any operator read may read, whatever the volume stored. */
@@ -31,15 +31,8 @@ async function manyWebhooks(o: { catchAll?: boolean } = {}) {
   if (o.catchAll) await p.createWebhook({ url: `https://downstream.test/ok/${key}-all`, eventTypes: ["*"] });
   await env.DB.prepare("INSERT INTO names (id, name) SELECT max(1000000, max(id) + 1), ? FROM names").bind(`pad-${key}`).run();
   const first = await p.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["*"], organizationUid: org });
-  const columns = (await env.DB.prepare("SELECT name FROM pragma_table_info('webhooks')").all<{ name: string }>()).results.map((r) => r.name);
   // Made earlier than the first, so that the event is owed to each.
-  const copied = columns.map((c) => (c === "uid" ? "w.uid || '-' || n.i" : c === "created_at" ? "w.created_at - n.i" : `w.${c}`));
-  await env.DB.prepare(
-    `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${WEBHOOKS - 1})
-     INSERT INTO webhooks (${columns.join(", ")}) SELECT ${copied.join(", ")} FROM webhooks w, n WHERE w.uid = ?`,
-  )
-    .bind(first.uid)
-    .run();
+  await copyWebhook(first.uid, WEBHOOKS);
   await p.runIngest([ingestMessage({ organizationUid: org, body: podiumBody({ organizationUid: org }) })]);
   const { results } = await env.DB.prepare(
     `SELECT 'dlv_' || lower(hex(d.id)) AS id FROM deliveries d JOIN names n ON n.id = d.webhook JOIN webhooks w ON w.uid = n.name WHERE w.organization_uid = ? ORDER BY d.seq DESC`,

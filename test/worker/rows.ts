@@ -171,3 +171,19 @@ export async function eventsOfSource(source: string): Promise<{ event_type: stri
       .all<{ event_type: string; organization_uid: string | null }>()
   ).results;
 }
+
+/**
+ * Makes `n - 1` copies of a webhook (uids `<uid>-1`, …), each created a millisecond earlier than
+ * the one before, so an event received after the first is owed to all: many webhooks at the
+ * cost of one statement, not one API call each.
+ */
+export async function copyWebhook(uid: string, n: number): Promise<void> {
+  const columns = (await env.DB.prepare("SELECT name FROM pragma_table_info('webhooks')").all<{ name: string }>()).results.map((r) => r.name);
+  const copied = columns.map((c) => (c === "uid" ? "w.uid || '-' || n.i" : c === "created_at" ? "w.created_at - n.i" : `w.${c}`));
+  await env.DB.prepare(
+    `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${n - 1})
+     INSERT INTO webhooks (${columns.join(", ")}) SELECT ${copied.join(", ")} FROM webhooks w, n WHERE w.uid = ?`,
+  )
+    .bind(uid)
+    .run();
+}
