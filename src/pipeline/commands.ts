@@ -291,17 +291,17 @@ export async function release(env: Env, opts: { webhookUid?: string; resume?: bo
 
 /**
  * A scheduler's own release of its webhook's next held deliveries, as its backlog drains or before
- * it sends newer ones, from where it knows none is held before (`heldFrom`): how many, and the newest
- * event released (releaseHeld).
+ * it sends newer ones, from where it knows none is held before (`from`, at the webhook's version it read):
+ * how many, and the newest event released (releaseHeld).
  */
 export async function releaseNext(
   env: Env,
   webhookUid: string,
   now = Date.now(),
   limit = RELEASE_LIMIT,
-  heldFrom: number | null = null,
+  from: { heldFrom: number; version: number } | null = null,
 ): Promise<{ released: number; through: number | null }> {
-  return releaseHeld(env.DB, webhookUid, limit, now, heldFrom);
+  return releaseHeld(env.DB, webhookUid, limit, now, from);
 }
 
 /** Wakes the schedulers of webhooks with overdue pending deliveries (a wake-up may have been lost). Returns how many. */

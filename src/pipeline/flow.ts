@@ -360,7 +360,8 @@ export class WebhookFlow {
   private async releaseMore(now: number): Promise<boolean> {
     this.buffer = [];
     // From where none is held before, if known (its last release's `through`): not through the retries ahead of the held ones.
-    const from = typeof this.heldFrom === "number" ? this.heldFrom : null;
+    // Known at the version read: a disable and an enable whose wake-ups were lost may have held older ones since (none is released then).
+    const from = typeof this.heldFrom === "number" && this.webhook ? { heldFrom: this.heldFrom, version: this.webhook.updatedAt } : null;
     const { released, through } = await releaseNext(this.env, this.uid, now, this.releaseLimit, from);
     // Those still held are no older than the newest released; fewer than asked for: none is left.
     this.heldFrom = released < this.releaseLimit ? null : through;

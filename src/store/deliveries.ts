@@ -358,24 +358,27 @@ export async function recordAttempts<T = unknown>(
  * Releases the oldest held deliveries of a webhook, at most `limit`, in the order
  * their events were received, unless it is disabled: due since their events' receipt (at
  * `now` at the latest). Returns how many, and the receipt of the newest event released
- * (those still held are no older), if any. `heldFrom`: no held delivery's event was received
+ * (those still held are no older), if any. `known.heldFrom`: no held delivery's event was received
  * before it, if known (a scheduler's last release's `through`): the walk starts there, not at the
  * retries waiting ahead of the held ones in the range (as many as the released ones that failed).
+ * Known only while the webhook is at `known.version`: changed since (disabled and enabled again, which
+ * may have held older ones), none is released and the caller reads again.
  */
 export async function releaseHeld(
   db: D1Database,
   webhookUid: string,
   limit: number,
   now = Date.now(),
-  heldFrom: number | null = null,
+  known: { heldFrom: number; version: number } | null = null,
 ): Promise<{ released: number; through: number | null }> {
-  const start = heldFrom === null ? "" : ` AND d.event_received_at >= ${Math.trunc(heldFrom)}`;
+  const start = known === null ? "" : ` AND d.event_received_at >= ${Math.trunc(known.heldFrom)}`;
+  const atVersion = known === null ? "" : ` AND ${atVersionSql("?1", String(Math.trunc(known.version)))}`;
   const [, released] = await db.batch<{ r: number }>(
     transition(db, {
       where: `seq IN (
           SELECT d.seq FROM deliveries d WHERE d.webhook = ${nameIdSql("?1")} AND ${owed("d.status")} AND ${fresh("d")} = 0${start} AND ${from("release", "d.status")}
           ORDER BY d.event_received_at, d.seq LIMIT ?2)
-        AND (SELECT w.disabled FROM webhooks w WHERE w.uid = ?1) = 0`,
+        AND (SELECT w.disabled FROM webhooks w WHERE w.uid = ?1) = 0${atVersion}`,
       binds: [webhookUid, limit],
       newStatus: to("release"),
       // Due since its event's receipt (no later than ?3): owed anew, it goes by its receipt (duePending), and a

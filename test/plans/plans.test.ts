@@ -358,7 +358,7 @@ describe("a webhook's scheduler", () => {
     ["owed ones in order", (d1) => owedInOrder(d1, "w", 20), [owedRange, owedRange]],
     ["overdue webhooks", (d1) => webhooksOverdue(d1, 1, 10), ["SEARCH d USING INDEX deliveries_pending_due (webhook=? AND next_attempt_at<?)", owedRange]],
     ["held ones released", (d1) => releaseHeld(d1, "w", 1000, 1), [owedRange, owedRange]],
-    ["held ones released from where they start", (d1) => releaseHeld(d1, "w", 1000, 1, 0), Array(2).fill("SEARCH d USING INDEX deliveries_owed_in_order (webhook=? AND <expr>=? AND event_received_at>?)")],
+    ["held ones released from where they start", (d1) => releaseHeld(d1, "w", 1000, 1, { heldFrom: 0, version: 0 }), Array(2).fill("SEARCH d USING INDEX deliveries_owed_in_order (webhook=? AND <expr>=? AND event_received_at>?)")],
     ["the oldest held one", (d1) => heldFrom(d1, "w", 50), [owedRange]],
     ["held ones expired", (d1) => expireHeld(d1, 1, 1), Array(2).fill("SEARCH d USING INDEX deliveries_owed_in_order (webhook=? AND <expr>=? AND event_received_at<?)")],
   ];

@@ -15,6 +15,7 @@ import { disableWebhookStatements, getWebhook, updateWebhook } from "../../src/s
 import { indexOf, message } from "./flow/scheduler-support";
 import { pipeline, received, RUN, webhookSetup } from "./pipeline";
 import { kept, recounted } from "./recount";
+import { racingDb } from "./racing";
 import { setWebhookDeliveries, webhookDeliveryRows } from "./rows";
 
 /** How many of the webhook's deliveries are in each status. */
@@ -281,5 +282,34 @@ describe("a FIFO scheduler whose webhook is disabled while it runs", () => {
     await new WebhookFlow({ ...p.env, DB: db as D1Database }, webhook.uid).run(RUN);
     expect(armed.disable).toBeNull();
     expect((await received(key)).map(indexOf)).toEqual([0]);
+  });
+});
+
+describe("an unordered scheduler draining a held backlog whose webhook is disabled and enabled again, its wake-ups lost", () => {
+  it("releases what the disable held, older than the held ones it knew of, before those", async () => {
+    const p = pipeline();
+    const { key, org, webhook } = await p.webhookOn("ok", { disabled: true, maxConcurrency: 1 });
+    const start = Date.now();
+    await p.runIngest(Array.from({ length: 40 }, (_, i) => message(key, org, i, start + i)));
+    await env.DB.prepare("UPDATE webhooks SET disabled = 0, updated_at = updated_at + 1 WHERE uid = ?").bind(webhook.uid).run();
+    // The oldest ten released and each failed once, waiting for a retry an hour away; the newer 30 still held.
+    await releaseHeld(env.DB, webhook.uid, 10);
+    await setWebhookDeliveries(webhook.uid, "pending", "attempt_count = 1, next_attempt_at = ?1", Date.now() + 3_600_000);
+    // Its scheduler releases ten (10..19) and sends them; just before its next release the webhook is
+    // disabled (the ten retries held with the rest) and enabled again, its enable's release failed and
+    // neither wake-up reached the scheduler.
+    let releases = 0;
+    const race = racingDb((statements) => statements.some((s) => RELEASE_SQL.test(s.sql)) && ++releases === 2);
+    race.before(async () => {
+      const before = (await getWebhook(env.DB, webhook.uid))!;
+      const off = { ...before, disabled: true, updatedAt: before.updatedAt + 1 };
+      expect(await updateWebhook(env.DB, off, before)).toBe("saved");
+      expect(await updateWebhook(env.DB, { ...off, disabled: false, updatedAt: off.updatedAt + 1 }, off)).toBe("saved");
+      expect(await tally(webhook.uid)).toMatchObject({ held: 30 });
+    });
+    await new WebhookFlow({ ...p.env, DB: race.db }, webhook.uid, {}, 10).run(RUN);
+    expect(race.ran()).toBe(true);
+    // Oldest first: the ten the disable held go before the 20 held since the start.
+    expect((await received(key)).map(indexOf)).toEqual([...Array.from({ length: 10 }, (_, i) => 10 + i), ...Array.from({ length: 10 }, (_, i) => i), ...Array.from({ length: 20 }, (_, i) => 20 + i)]);
   });
 });
