@@ -305,7 +305,6 @@ describe("an unordered scheduler draining a held backlog whose webhook is disabl
       const off = { ...before, disabled: true, updatedAt: before.updatedAt + 1 };
       expect(await updateWebhook(env.DB, off, before)).toBe("saved");
       expect(await updateWebhook(env.DB, { ...off, disabled: false, updatedAt: off.updatedAt + 1 }, off)).toBe("saved");
-      expect(await tally(webhook.uid)).toMatchObject({ held: 30 });
     });
     await new WebhookFlow({ ...p.env, DB: race.db }, webhook.uid, {}, 10).run(RUN);
     expect(race.ran()).toBe(true);
