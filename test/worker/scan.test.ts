@@ -1,8 +1,20 @@
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { meteredD1 } from "../../bench/d1-meter";
 import { boundedScan, PACKED_WALK_STEPS, rowsBoundedScan } from "../../src/store/scan";
 import { packedRowsSql, type PackedDriver } from "../../src/store/packed";
+
+// The test files share one database (isolate: false): the tables a test makes are dropped after it,
+// or a later file's schema comparison (migration.test.ts) finds them.
+let tablesBefore = new Set<string>();
+const tables = async () => (await env.DB.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all<{ name: string }>()).results.map((r) => r.name);
+beforeEach(async () => {
+  tablesBefore = new Set(await tables());
+});
+afterEach(async () => {
+  const made = (await tables()).filter((t) => !tablesBefore.has(t));
+  if (made.length > 0) await env.DB.batch(made.map((t) => env.DB.prepare(`DROP TABLE ${t}`)));
+});
 
 /** What the walk of "packed walks' named rows" read when every examined row was answered. */
 const READ_BEFORE = 18_531;
