@@ -1211,7 +1211,7 @@ export interface components {
             disabled?: boolean;
             hmac?: components["schemas"]["HmacConfig"] & unknown;
             /**
-             * @description Shopify only: requests whose X-Shopify-Shop-Domain names another shop are refused (401), and each topic of one order body is an event (a source neither pinned nor owned dedupes on the body alone).
+             * @description Any case, stored lower-case. Shopify only: requests whose X-Shopify-Shop-Domain names another shop are refused (401), and each topic of one order body is an event (a source neither pinned nor owned dedupes on the body alone).
              * @example acme.myshopify.com
              */
             shopDomain?: string;
@@ -1251,7 +1251,7 @@ export interface components {
             disabled?: boolean;
             hmac?: components["schemas"]["HmacConfig"] & unknown;
             /**
-             * @description Shopify only: requests whose X-Shopify-Shop-Domain names another shop are refused (401), and each topic of one order body is an event (a source neither pinned nor owned dedupes on the body alone).
+             * @description Any case, stored lower-case. Shopify only: requests whose X-Shopify-Shop-Domain names another shop are refused (401), and each topic of one order body is an event (a source neither pinned nor owned dedupes on the body alone).
              * @example acme.myshopify.com
              */
             shopDomain?: string | null;

@@ -683,9 +683,12 @@ const shopDomain = z
   .toLowerCase()
   .regex(/^[a-z0-9][a-z0-9-]*\.myshopify\.com$/, "a shop's myshopify.com domain, e.g. acme.myshopify.com")
   .openapi({
+    // Matched in any case (a domain's case means nothing) and stored lower-case: the document's
+    // pattern says so, where the one above, run on the lower-cased value, would forbid `Acme…`.
+    pattern: "^[A-Za-z0-9][A-Za-z0-9-]*\\.[Mm][Yy][Ss][Hh][Oo][Pp][Ii][Ff][Yy]\\.[Cc][Oo][Mm]$",
     example: "acme.myshopify.com",
     description:
-      "Shopify only: requests whose X-Shopify-Shop-Domain names another shop are refused (401), and each topic of one order body is an event (a source neither pinned nor owned dedupes on the body alone).",
+      "Any case, stored lower-case. Shopify only: requests whose X-Shopify-Shop-Domain names another shop are refused (401), and each topic of one order body is an event (a source neither pinned nor owned dedupes on the body alone).",
   });
 
 export const SourceCreate = z

@@ -1,7 +1,8 @@
 // The check every API and ingress call of the tests goes through (helpers.ts, conformance.ts): an answer that
 // drifts from its operation's documented response is caught, so the test that saw it fails.
 import { describe, expect, it } from "vitest";
-import { nonConformance, operationOf } from "./conformance";
+import { nonConformance, operationOf, requestNonConformance, assertRequestConforms, type SentRequest } from "./conformance";
+import { schemaIssues } from "./json-schema";
 import { pipeline } from "./pipeline";
 
 describe("an API answer held to its documented response", () => {
@@ -40,5 +41,79 @@ describe("an API answer held to its documented response", () => {
     expect(nonConformance("POST", "/webhooks/podium", 202, { eventId: "evt_1" })).toBeNull();
     expect(nonConformance("POST", "/webhooks/podium", 202, { eventId: 1 })).toMatch(/eventId/);
     expect(operationOf("GET", "/dashboard/webhooks")).toBeUndefined();
+  });
+});
+
+describe("a request the API accepted held to what its operation documents taking", () => {
+  const webhook = { url: "https://downstream.test/ok/conformance", eventTypes: ["*"] };
+  const sent = (method: string, path: string, body?: unknown): SentRequest => ({ method, path, contentType: "application/json", body: body === undefined ? undefined : JSON.stringify(body) });
+
+  it("passes what the document allows, and names each part of a request it does not", () => {
+    expect(requestNonConformance(sent("POST", "/v1/webhooks", webhook))).toBeNull();
+    expect(requestNonConformance(sent("GET", "/v1/events?limit=10&status=failed"))).toBeNull();
+    // The body: a field it does not declare, a wrong type, none where one is required.
+    expect(requestNonConformance(sent("POST", "/v1/webhooks", { ...webhook, note: "x" }))).toMatch(/note is not a property it declares/);
+    expect(requestNonConformance(sent("POST", "/v1/webhooks", { ...webhook, timeoutMs: "5000" }))).toMatch(/body\.timeoutMs: expected integer/);
+    expect(requestNonConformance(sent("POST", "/v1/webhooks"))).toMatch(/no body, which the operation requires/);
+    expect(requestNonConformance({ ...sent("POST", "/v1/webhooks"), body: "{" })).toMatch(/not JSON/);
+    expect(requestNonConformance({ ...sent("POST", "/v1/webhooks", webhook), contentType: "text/plain" })).toMatch(/text\/plain, which the operation does not document/);
+    // A body the operation takes none of (a GET), and one it may go without (a replay).
+    expect(requestNonConformance(sent("GET", "/v1/stats", {}))).toMatch(/does not document taking/);
+    expect(requestNonConformance(sent("POST", "/v1/events/evt_1/replay"))).toBeNull();
+    // The query: out of range, not in the enum, given twice, not a parameter of the operation.
+    expect(requestNonConformance(sent("GET", "/v1/events?limit=500"))).toMatch(/query limit: above the maximum 100/);
+    expect(requestNonConformance(sent("GET", "/v1/events?status=done"))).toMatch(/query status: "done" is not one of/);
+    expect(requestNonConformance(sent("GET", "/v1/events?limit=1&limit=2"))).toMatch(/query limit: given 2 times/);
+    expect(requestNonConformance(sent("GET", "/v1/events?Status=failed"))).toMatch(/query Status: a parameter the operation does not document/);
+    // The ingress takes any media type, read by the source's provider (its Content-Type unchecked):
+    // a body must be one of them, a JSON object (a byte order mark before it ignored) or text.
+    const ingress = (body: string, contentType = "application/json"): SentRequest => ({ method: "POST", path: "/webhooks/src-1", contentType, body });
+    expect(requestNonConformance(ingress('\uFEFF{"a":1}'))).toBeNull();
+    expect(requestNonConformance(ingress("plain text"))).toBeNull();
+    expect(requestNonConformance(ingress("", "text/plain"))).toBeNull();
+    // A shop domain in any case, which the API takes (and stores lower-case): the document's pattern
+    // was the lower-case one zod checks after lower-casing, so it forbade `Acme.myshopify.com`.
+    expect(requestNonConformance(sent("PATCH", "/v1/sources/src-1", { shopDomain: "Acme.MyShopify.com" }))).toBeNull();
+    expect(requestNonConformance(sent("PATCH", "/v1/sources/src-1", { shopDomain: "acme.example.com" }))).toMatch(/body\.shopDomain: .* does not match/);
+    // A path parameter: the document says a dead letter's id is an integer.
+    expect(requestNonConformance(sent("POST", "/v1/dead-letters/7/replay"))).toBeNull();
+    expect(requestNonConformance(sent("POST", "/v1/dead-letters/seven/replay"))).toMatch(/path id: expected integer/);
+  });
+
+  it("holds only what the API accepted: a request it refused (the tests' bad input) is exempt", () => {
+    const bad = sent("POST", "/v1/webhooks", { ...webhook, note: "x" });
+    expect(() => assertRequestConforms(bad, 400)).not.toThrow();
+    expect(() => assertRequestConforms(bad, 201)).toThrow(/OpenAPI conformance/);
+  });
+});
+
+describe("the document's JSON Schema, walked (json-schema.ts)", () => {
+  const root = { components: { schemas: { Id: { type: "string", minLength: 1, maxLength: 3, pattern: "^[a-z]+$" } } } };
+  const check = (schema: unknown, value: unknown) => schemaIssues(schema, value, root);
+
+  it("holds a value to each keyword the document uses, $refs resolved, lengths in code points", () => {
+    const thing = {
+      type: "object",
+      properties: { id: { $ref: "#/components/schemas/Id" }, at: { type: ["string", "null"], format: "date-time" }, n: { type: "integer", minimum: 1, maximum: 9 }, tags: { type: "array", items: { enum: ["a", "b"] }, uniqueItems: true, maxItems: 2 } },
+      required: ["id"],
+      additionalProperties: false,
+    };
+    expect(check(thing, { id: "ab", at: null, n: 3, tags: ["a", "b"] })).toEqual([]);
+    expect(check(thing, { id: "ab", at: "2026-12-03T20:00:00.123Z" })).toEqual([]);
+    expect(check(thing, {})).toEqual(["(root): required id is missing"]);
+    expect(check(thing, { id: "AB" })).toEqual(['id: "AB" does not match /^[a-z]+$/']);
+    expect(check(thing, { id: "abcd" })).toEqual(["id: longer than 3 characters (4)"]);
+    expect(check({ type: "string", maxLength: 1 }, "😀")).toEqual([]); // one code point, two UTF-16 units
+    expect(check(thing, { id: "a", at: "2026-12-03 20:00:00" })).toEqual(['at: "2026-12-03 20:00:00" is not an RFC 3339 date-time']);
+    expect(check(thing, { id: "a", n: 1.5 })).toEqual(["n: expected integer, got number 1.5"]);
+    expect(check(thing, { id: "a", n: 10 })).toEqual(["n: above the maximum 9"]);
+    expect(check(thing, { id: "a", tags: ["a", "a", "c"] })).toEqual(['tags[2]: "c" is not one of ["a","b"]', "tags: items repeat", "tags: more than 2 items (3)"]);
+    expect(check(thing, { id: "a", extra: 1 })).toEqual(["(root): extra is not a property it declares"]);
+    expect(check({ anyOf: [{ type: "string" }, { type: "integer" }] }, true)).toEqual(["(root): anyOf: 0 of its 2 schemas match"]);
+  });
+
+  it("fails on a keyword it does not know rather than pass it unchecked", () => {
+    expect(check({ type: "object", dependentRequired: { a: ["b"] } }, {})).toEqual(["(root): keyword dependentRequired is not checked (json-schema.ts)"]);
+    expect(check({ type: "string", format: "uri" }, "x")).toEqual(["(root): format uri is not checked"]);
   });
 });

@@ -1,10 +1,15 @@
 // Every answer of the API the tests call, held to what /openapi.json says of it: the status must be
 // one its operation documents, and a JSON body must parse with that status's zod schema (the one
-// the document is generated from; ajv cannot compile in workerd) and hold no field it does not
-// declare. So a field that drifts from its documented type or format fails the test that saw it.
+// the document is generated from; ajv cannot compile in workerd), hold no field it does not
+// declare, and be valid under the JSON Schema the document renders of it (json-schema.ts). So a
+// field that drifts from its documented type or format fails the test that saw it.
+// Every request the API accepted (2xx), held to the operation's parameters and body as the document
+// renders them: zod's own check is the server's validator, which passed it by construction, so only
+// the rendering can differ (a transform or override the document does not show).
 import { z, type RouteConfig } from "@hono/zod-openapi";
 import { app } from "../../src/app";
 import { ErrorSchema } from "../../src/api/schemas";
+import { schemaIssues } from "./json-schema";
 
 interface Operation {
   method: string;
@@ -24,7 +29,7 @@ function apiOperations(): Operation[] {
   operations ??= app.openAPIRegistry.definitions.flatMap((d) => {
     if (d.type !== "route") return [];
     const { method, path, responses } = d.route;
-    const source = path.replace(/[.*+?^$()|[\]\\]/g, "\\$&").replace(/\{[^}]+\}/g, "[^/]+");
+    const source = path.replace(/[.*+?^$()|[\]\\]/g, "\\$&").replace(/\{[^}]+\}/g, "([^/]+)");
     return [{ method: method.toUpperCase(), template: path, pattern: new RegExp(`^${source}$`), params: (path.match(/\{/g) ?? []).length, responses }];
   });
   return operations;
@@ -36,6 +41,25 @@ export function operationOf(method: string, path: string): Operation | undefined
   return apiOperations()
     .filter((o) => o.method === method.toUpperCase() && o.pattern.test(bare))
     .sort((a, b) => a.params - b.params)[0];
+}
+
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
+const at = (node: unknown, ...keys: string[]): unknown => keys.reduce<unknown>((n, k) => (isObject(n) ? n[k] : undefined), node);
+
+let generated: Json | undefined;
+
+/** The document /openapi.json serves (its servers aside), generated once. */
+function document(): Json {
+  generated ??= app.getOpenAPI31Document({ openapi: "3.1.0", info: { title: "Edgehook", version: "1.0.0" } }) as unknown as Json;
+  return generated;
+}
+
+/** An operation as the document renders it. */
+function documentedOperation(op: Operation): Json | undefined {
+  const item = (document().paths as Json)[op.template];
+  const operation = isObject(item) ? item[op.method.toLowerCase()] : undefined;
+  return isObject(operation) ? operation : undefined;
 }
 
 /** Whether two JSON values are the same, keys in any order (an undefined field counts as absent). */
@@ -64,6 +88,11 @@ export function nonConformance(method: string, path: string, status: number, bod
   if (!parsed.success) return `${name} ${status} does not match its documented schema:\n${z.prettifyError(parsed.error)}\nbody: ${JSON.stringify(body).slice(0, 2000)}`;
   // zod drops keys an object does not declare: a field the document does not name differs here.
   if (!sameJson(parsed.data, body)) return `${name} ${status} has fields its documented schema does not declare:\nbody: ${JSON.stringify(body).slice(0, 2000)}\ndeclared: ${JSON.stringify(parsed.data).slice(0, 2000)}`;
+  // And as the document renders that schema (a client's generator reads this, not zod).
+  const responses = documentedOperation(op)?.responses;
+  const rendered = at(responses, String(status), "content", "application/json", "schema") ?? at(responses, "default", "content", "application/json", "schema");
+  const issues = rendered === undefined ? [] : schemaIssues(rendered, body, document());
+  if (issues.length > 0) return `${name} ${status} does not match its schema in the document:\n${issues.join("\n")}\nbody: ${JSON.stringify(body).slice(0, 2000)}`;
   return null;
 }
 
@@ -72,3 +101,104 @@ export function assertConforms(method: string, path: string, status: number, bod
   const problem = nonConformance(method, path, status, body);
   if (problem) throw new Error(`OpenAPI conformance: ${problem}`);
 }
+
+/** A query or path parameter's text as the document types it: a number where it says integer or number. */
+function parameterValue(schema: unknown, text: string): unknown {
+  const types = isObject(schema) ? [schema.type].flat() : [];
+  if ((types.includes("integer") || types.includes("number")) && /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/.test(text)) return Number(text);
+  if (types.includes("boolean") && (text === "true" || text === "false")) return text === "true";
+  return text;
+}
+
+/** The request as it was sent: its path with its query, the Content-Type it named, and its body's text (undefined: none). */
+export interface SentRequest {
+  method: string;
+  path: string;
+  contentType: string | null;
+  body: string | undefined;
+}
+
+/**
+ * Why a request the server accepted does not conform to what /openapi.json documents its
+ * operation takes (its path and query parameters, its body), or null when it does (or no
+ * operation serves it). A client held to the document could not have sent it: the document
+ * forbids what the API takes, and what users rely on.
+ */
+export function requestNonConformance(r: SentRequest): string | null {
+  const op = operationOf(r.method, r.path);
+  if (!op) return null;
+  const root = document();
+  const operation = documentedOperation(op);
+  if (!isObject(operation)) return `${op.method} ${op.template} is not in the generated document`;
+  const url = new URL(r.path, "https://edgehook.test");
+  const problems: string[] = [];
+  const parameters = (Array.isArray(operation.parameters) ? operation.parameters : []).filter(isObject);
+
+  // Path parameters: the concrete segments at the template's parameters.
+  const names = [...op.template.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!);
+  const values = op.pattern.exec(url.pathname)?.slice(1) ?? [];
+  for (const p of parameters.filter((p) => p.in === "path")) {
+    const text = values[names.indexOf(String(p.name))];
+    if (text === undefined) problems.push(`path parameter ${String(p.name)} is not in the template`);
+    else problems.push(...schemaIssues(p.schema, parameterValue(p.schema, decodeURIComponent(text)), root, `path ${String(p.name)}`));
+  }
+  // Query parameters: each one the document names, once (none of them is an array), and on the
+  // API no other (docs/api.md: it refuses one an operation does not take; OpenAPI itself is
+  // silent, and /healthz and the ingress ignore one, as a prober's or provider's URL may carry it).
+  const query = parameters.filter((p) => p.in === "query");
+  // A name-less one (`?=`, `?&`) is no parameter: the router reads none there.
+  for (const name of new Set([...url.searchParams.keys()].filter((k) => k !== ""))) {
+    const p = query.find((q) => q.name === name);
+    const given = url.searchParams.getAll(name);
+    if (!p) {
+      if (op.template.startsWith("/v1/")) problems.push(`query ${name}: a parameter the operation does not document`);
+    } else if (given.length > 1) problems.push(`query ${name}: given ${given.length} times`);
+    else problems.push(...schemaIssues(p.schema, parameterValue(p.schema, given[0]!), root, `query ${name}`));
+  }
+  for (const p of query.filter((p) => p.required === true && !url.searchParams.has(String(p.name)))) problems.push(`query ${String(p.name)}: required, missing`);
+
+  // The body: in the media type the request named (or */*), where the operation takes one.
+  const requestBody = isObject(operation.requestBody) ? operation.requestBody : undefined;
+  if (!requestBody) {
+    if (r.body) problems.push("a body, which the operation does not document taking");
+  } else if (r.body === undefined) {
+    if (requestBody.required === true) problems.push("no body, which the operation requires");
+  } else {
+    const content = isObject(requestBody.content) ? requestBody.content : {};
+    const mediaType = r.contentType?.split(";")[0]?.trim().toLowerCase() ?? "";
+    const issuesAs = (type: string) => bodyIssues(type, content[type], r.body!, root);
+    if (content["*/*"] !== undefined) {
+      // An operation that takes any media type (the ingress) reads the body by what it is sent to
+      // (the source's provider), not by its Content-Type, the document says: it must be one of them.
+      const each = Object.keys(content).map(issuesAs);
+      if (!each.some((issues) => issues.length === 0)) problems.push(...each.flat());
+    } else if (content[mediaType] === undefined) problems.push(`a body as ${mediaType || "no media type"}, which the operation does not document (${Object.keys(content).join(", ")})`);
+    else problems.push(...issuesAs(mediaType));
+  }
+  if (problems.length === 0) return null;
+  return `${op.method} ${op.template} (${r.method} ${r.path}) was accepted with a request its document does not allow:\n${problems.join("\n")}\nbody: ${(r.body ?? "").slice(0, 2000)}`;
+}
+
+/** Why a body's text is not valid as `mediaType` under its documented `media`: JSON parsed first (a leading byte order mark ignored, as RFC 8259 lets a parser). */
+function bodyIssues(mediaType: string, media: unknown, text: string, root: Json): string[] {
+  const schema = at(media, "schema");
+  if (!/[/+]json$/.test(mediaType)) return schemaIssues(schema, text, root, "body");
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text.replace(/^\uFEFF/, ""));
+  } catch {
+    return [`body: not JSON, though taken as ${mediaType}`];
+  }
+  return schemaIssues(schema, parsed, root, "body");
+}
+
+/**
+ * Fails (throws) when the server accepted (2xx) a request its operation's document does not
+ * allow. A refused one (4xx: the tests' bad input, deliberately; 5xx) is exempt.
+ */
+export function assertRequestConforms(r: SentRequest, status: number): void {
+  if (status < 200 || status > 299) return;
+  const problem = requestNonConformance(r);
+  if (problem) throw new Error(`OpenAPI conformance: ${problem}`);
+}
+

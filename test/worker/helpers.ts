@@ -9,7 +9,7 @@ import { podium } from "../../src/schemes/podium";
 import { insertSource, type NewSource } from "../../src/store/sources";
 import worker from "../../src/index";
 import type { meteredD1 } from "../../bench/d1-meter";
-import { assertConforms, operationOf } from "./conformance";
+import { assertConforms, assertRequestConforms, operationOf } from "./conformance";
 import { fakeNamespace } from "./fakes";
 
 /** The admin token of the test configuration (vitest.config.ts). */
@@ -130,19 +130,29 @@ export async function call(request: Request, overrides: Partial<Env> = {}): Prom
     request = new Request(request, { headers: new Headers(request.headers) });
     request.headers.set("cf-connecting-ip", clientAddress());
   }
+  const url = new URL(request.url);
+  const documented = operationOf(request.method, url.pathname) !== undefined;
+  // A copy of the body, read only once the answer is a 2xx (a refused body may be a stream a test
+  // counts the reads of, or one that never ends).
+  const copy = documented && request.body !== null ? request.clone() : undefined;
   const ctx = createExecutionContext();
   const res = await worker.fetch(request, testEnv(overrides).env, ctx);
   await waitOnExecutionContext(ctx);
-  await conformsIfDocumented(request, res);
+  if (documented) await conforms(request, copy, res);
   return res;
 }
 
-/** An answer of an operation /openapi.json documents (the API, the ingress) held to it (conformance.ts); its body is read from a copy, left to the test. */
-async function conformsIfDocumented(request: Request, res: Response): Promise<void> {
+/**
+ * A call of an operation /openapi.json documents (the API, the ingress) held to it (conformance.ts):
+ * its answer, and the request if accepted (`copy` holds its body); the answer's body is read from a copy, left to the test.
+ */
+async function conforms(request: Request, copy: Request | undefined, res: Response): Promise<void> {
   const url = new URL(request.url);
-  if (!operationOf(request.method, url.pathname)) return;
   const json = res.headers.get("content-type")?.startsWith("application/json") ? await res.clone().json() : undefined;
   assertConforms(request.method, url.pathname, res.status, json);
+  if (res.status < 200 || res.status > 299) return;
+  const body = copy ? await copy.text() : undefined;
+  assertRequestConforms({ method: request.method, path: `${url.pathname}${url.search}`, contentType: request.headers.get("content-type"), body }, res.status);
 }
 
 /** What an API call answered: its status, and its JSON body (null for a 204). */
@@ -156,15 +166,17 @@ export interface ApiAnswer {
  * The one way tests call the API: with `env`, as `headers` say (the admin by default), waiting
  * for what the call left running (waitUntil). A pipeline's `api` and tokens.ts's `as` are this.
  * Each call comes from a client address of its own unless `headers` name one, as call()'s do.
- * Its answer must conform to what /openapi.json documents for it (conformance.ts), as call()'s.
+ * Its answer must conform to what /openapi.json documents for it (conformance.ts), as call()'s, and
+ * so must the request, if the API accepted it.
  */
 export async function apiCall(e: Env, method: string, path: string, body?: unknown, headers: Record<string, string> = ADMIN): Promise<ApiAnswer> {
   const ctx = createExecutionContext();
+  const text = body === undefined ? undefined : JSON.stringify(body);
   const res = await worker.fetch(
     new Request(`https://edgehook.test${path}`, {
       method,
       headers: { "cf-connecting-ip": clientAddress(), ...headers, "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: text,
     }),
     e,
     ctx,
@@ -172,6 +184,7 @@ export async function apiCall(e: Env, method: string, path: string, body?: unkno
   await waitOnExecutionContext(ctx);
   const json: unknown = res.status === 204 ? null : await res.json();
   assertConforms(method, path, res.status, json);
+  assertRequestConforms({ method, path, contentType: "application/json", body: text }, res.status);
   return { status: res.status, json };
 }
 

@@ -8,7 +8,7 @@ import type { Env } from "../../src/env";
 import worker from "../../src/index";
 import { WebhookFlow } from "../../src/pipeline/flow";
 import type { Recorded } from "../support/fake-downstream";
-import { assertConforms } from "./conformance";
+import { assertConforms, assertRequestConforms } from "./conformance";
 import { apiCall, podiumBody, podiumHeaders, post, testEnv } from "./helpers";
 
 let msgSeq = 0;
@@ -66,6 +66,7 @@ export function pipeline(overrides: Partial<Env> = {}, opts: { unreachable?: (we
     if (res.status !== 202) throw new Error(`ingress answered ${res.status}`);
     const json: unknown = await res.json();
     assertConforms("POST", `/webhooks/${from.source}`, res.status, json);
+    assertRequestConforms({ method: "POST", path: `/webhooks/${from.source}`, contentType: headers["content-type"], body }, res.status);
     return (json as { eventId: string }).eventId;
   }
 
