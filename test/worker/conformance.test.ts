@@ -1,7 +1,8 @@
 // The check every API and ingress call of the tests goes through (helpers.ts, conformance.ts): an answer that
 // drifts from its operation's documented response is caught, so the test that saw it fails.
 import { describe, expect, it } from "vitest";
-import { nonConformance, operationOf, requestNonConformance, assertRequestConforms, type SentRequest } from "./conformance";
+import { nonConformance, operationOf, requestNonConformance, undocumentedNonConformance, assertRequestConforms, type SentRequest } from "./conformance";
+import { ADMIN, call } from "./helpers";
 import { schemaIssues } from "./json-schema";
 import { pipeline } from "./pipeline";
 
@@ -84,6 +85,38 @@ describe("a request the API accepted held to what its operation documents taking
     const bad = sent("POST", "/v1/webhooks", { ...webhook, note: "x" });
     expect(() => assertRequestConforms(bad, 400)).not.toThrow();
     expect(() => assertRequestConforms(bad, 201)).toThrow(/OpenAPI conformance/);
+  });
+});
+
+describe("an answer for what the document does not name under /v1", () => {
+  it("is the documented error with its code: 404 not_found for a path, 405 method_not_allowed (with Allow) for a method", async () => {
+    for (const [method, path, status, code] of [
+      ["GET", "/v1/nope", 404, "not_found"],
+      ["GET", "/v1", 404, "not_found"],
+      ["DELETE", "/v1/stats", 405, "method_not_allowed"],
+      ["PUT", "/v1/webhooks", 405, "method_not_allowed"],
+    ] as const) {
+      // call() holds it to the check too (helpers.ts): this names what it answers.
+      const res = await call(new Request(`https://edgehook.test${path}`, { method, headers: ADMIN }));
+      expect(res.status, `${method} ${path}`).toBe(status);
+      expect(res.headers.get("content-type")).toMatch(/^application\/json/);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe(code);
+      if (status === 405) expect(res.headers.get("allow")).toMatch(/GET|POST/);
+    }
+    const { status } = await call(new Request("https://edgehook.test/v1/nope"));
+    expect(status).toBe(401); // authentication comes first, and answers the error too
+  });
+
+  it("fails an answer in another shape: not JSON, an undocumented field or code, a 405 naming no methods, a success", () => {
+    const ok = { status: 404, contentType: "application/json", allow: null };
+    expect(undocumentedNonConformance("GET", "/v1/nope", ok, { error: { code: "not_found", message: "No route." } })).toBeNull();
+    expect(undocumentedNonConformance("GET", "/v1/nope", { ...ok, contentType: "text/plain" }, "404 Not Found")).toMatch(/not the JSON error/);
+    expect(undocumentedNonConformance("GET", "/v1/nope", ok, { error: "not_found" })).toMatch(/not the documented error/);
+    expect(undocumentedNonConformance("GET", "/v1/nope", ok, { error: { code: "no_route", message: "x" } })).toMatch(/not the documented error/);
+    expect(undocumentedNonConformance("GET", "/v1/nope", ok, { error: { code: "not_found", message: "x" }, path: "/v1/nope" })).toMatch(/not the documented error/);
+    expect(undocumentedNonConformance("GET", "/v1/nope", ok, { error: { code: "invalid_request", message: "x" } })).toMatch(/code invalid_request, not not_found/);
+    expect(undocumentedNonConformance("PUT", "/v1/webhooks", { ...ok, status: 405 }, { error: { code: "method_not_allowed", message: "x" } })).toMatch(/no Allow header/);
+    expect(undocumentedNonConformance("GET", "/v1/nope", { ...ok, status: 200 }, {})).toMatch(/not a refusal/);
   });
 });
 

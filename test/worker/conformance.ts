@@ -6,9 +6,12 @@
 // Every request the API accepted (2xx), held to the operation's parameters and body as the document
 // renders them: zod's own check is the server's validator, which passed it by construction, so only
 // the rendering can differ (a transform or override the document does not show).
+// And an answer for a path or method the document does not name under /v1 (or for a documented
+// path's other methods) must be its error: 404 not_found, 405 method_not_allowed.
 import { z, type RouteConfig } from "@hono/zod-openapi";
 import { app } from "../../src/app";
 import { ErrorSchema } from "../../src/api/schemas";
+import type { ErrorCode } from "../../src/domain/errors";
 import { schemaIssues } from "./json-schema";
 
 interface Operation {
@@ -202,3 +205,43 @@ export function assertRequestConforms(r: SentRequest, status: number): void {
   if (problem) throw new Error(`OpenAPI conformance: ${problem}`);
 }
 
+/**
+ * Whether the document names nothing for `method` `path` that the check should still hold: under
+ * /v1 (the API's namespace: a client's typo, a method it does not serve), or a path it documents
+ * for other methods (/healthz, the ingress).
+ */
+export function isUndocumented(method: string, path: string): boolean {
+  const bare = path.split("?")[0]!;
+  // HEAD is GET without its body (Hono serves both).
+  if (operationOf(method, bare) || (method.toUpperCase() === "HEAD" && operationOf("GET", bare))) return false;
+  return bare === "/v1" || bare.startsWith("/v1/") || apiOperations().some((o) => o.pattern.test(bare));
+}
+
+/** The code a refusal of what the document does not name answers with, by status. */
+const UNDOCUMENTED_CODES: Record<number, ErrorCode> = { 404: "not_found", 405: "method_not_allowed" };
+
+/**
+ * Why an answer for a path or method the document does not name (isUndocumented) is not the
+ * document's error, or null when it is: a 4xx in the `{error:{code,message}}` shape, its code
+ * machine-readable (404 not_found, 405 method_not_allowed with its Allow header; before routing,
+ * auth's 401/429 and the body limit's 413 keep theirs).
+ */
+export function undocumentedNonConformance(method: string, path: string, res: { status: number; contentType: string | null; allow: string | null }, body: unknown): string | null {
+  const name = `${method} ${path} (no documented operation)`;
+  if (res.status < 400 || res.status > 499) return `${name} answered ${res.status}, not a refusal`;
+  if (!res.contentType?.startsWith("application/json")) return `${name} answered ${res.status} as ${res.contentType ?? "no content type"}, not the JSON error`;
+  if (res.status === 405 && !res.allow) return `${name} 405 names no Allow header`;
+  if (method.toUpperCase() === "HEAD") return null; // no body to hold
+  const issues = schemaIssues({ $ref: "#/components/schemas/Error" }, body, document());
+  const parsed = ErrorSchema.safeParse(body);
+  if (issues.length > 0 || !parsed.success || !sameJson(parsed.data, body)) return `${name} ${res.status} is not the documented error:\n${issues.join("\n")}\nbody: ${JSON.stringify(body).slice(0, 2000)}`;
+  const code = UNDOCUMENTED_CODES[res.status];
+  if (code && parsed.data.error.code !== code) return `${name} ${res.status} answered code ${parsed.data.error.code}, not ${code}`;
+  return null;
+}
+
+/** Fails (throws) when an answer for what the document does not name is not its error. */
+export function assertUndocumentedConforms(method: string, path: string, res: { status: number; contentType: string | null; allow: string | null }, body: unknown): void {
+  const problem = undocumentedNonConformance(method, path, res, body);
+  if (problem) throw new Error(`OpenAPI conformance: ${problem}`);
+}

@@ -9,7 +9,7 @@ import { podium } from "../../src/schemes/podium";
 import { insertSource, type NewSource } from "../../src/store/sources";
 import worker from "../../src/index";
 import type { meteredD1 } from "../../bench/d1-meter";
-import { assertConforms, assertRequestConforms, operationOf } from "./conformance";
+import { assertConforms, assertRequestConforms, assertUndocumentedConforms, isUndocumented, operationOf } from "./conformance";
 import { fakeNamespace } from "./fakes";
 
 /** The admin token of the test configuration (vitest.config.ts). */
@@ -139,7 +139,16 @@ export async function call(request: Request, overrides: Partial<Env> = {}): Prom
   const res = await worker.fetch(request, testEnv(overrides).env, ctx);
   await waitOnExecutionContext(ctx);
   if (documented) await conforms(request, copy, res);
+  else if (isUndocumented(request.method, url.pathname)) await refusesAsDocumented(request.method, url.pathname, res);
   return res;
+}
+
+/** An answer for a path or method the document does not name, held to its error (conformance.ts); its body is read from a copy. */
+async function refusesAsDocumented(method: string, path: string, res: Response): Promise<void> {
+  const contentType = res.headers.get("content-type");
+  const text = await res.clone().text();
+  const body: unknown = contentType?.startsWith("application/json") && text !== "" ? JSON.parse(text) : text;
+  assertUndocumentedConforms(method, path, { status: res.status, contentType, allow: res.headers.get("allow") }, body);
 }
 
 /**
@@ -182,6 +191,7 @@ export async function apiCall(e: Env, method: string, path: string, body?: unkno
     ctx,
   );
   await waitOnExecutionContext(ctx);
+  if (isUndocumented(method, path)) await refusesAsDocumented(method, path.split("?")[0]!, res);
   const json: unknown = res.status === 204 ? null : await res.json();
   assertConforms(method, path, res.status, json);
   assertRequestConforms({ method, path, contentType: "application/json", body: text }, res.status);
