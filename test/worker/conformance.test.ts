@@ -85,6 +85,9 @@ describe("a request the API accepted held to what its operation documents taking
     const bad = sent("POST", "/v1/webhooks", { ...webhook, note: "x" });
     expect(() => assertRequestConforms(bad, 400)).not.toThrow();
     expect(() => assertRequestConforms(bad, 201)).toThrow(/OpenAPI conformance/);
+    // A listener's 101 (switching to a WebSocket) accepted its query too.
+    expect(() => assertRequestConforms(sent("GET", "/v1/listen?replay=500"), 400)).not.toThrow();
+    expect(() => assertRequestConforms(sent("GET", "/v1/listen?replay=500"), 101)).toThrow(/query replay: above the maximum 100/);
   });
 });
 

@@ -195,12 +195,15 @@ function bodyIssues(mediaType: string, media: unknown, text: string, root: Json)
   return schemaIssues(schema, parsed, root, "body");
 }
 
+/** Whether an answer accepted its request: a 2xx, or a listener's switch to a WebSocket (101). */
+export const isAccepted = (status: number) => (status >= 200 && status <= 299) || status === 101;
+
 /**
- * Fails (throws) when the server accepted (2xx) a request its operation's document does not
- * allow. A refused one (4xx: the tests' bad input, deliberately; 5xx) is exempt.
+ * Fails (throws) when the server accepted a request its operation's document does not allow.
+ * A refused one (4xx: the tests' bad input, deliberately; 5xx) is exempt.
  */
 export function assertRequestConforms(r: SentRequest, status: number): void {
-  if (status < 200 || status > 299) return;
+  if (!isAccepted(status)) return;
   const problem = requestNonConformance(r);
   if (problem) throw new Error(`OpenAPI conformance: ${problem}`);
 }

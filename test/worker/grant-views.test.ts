@@ -14,7 +14,7 @@ import worker from "../../src/index";
 import type { EventNote, ListenMessage } from "../../src/listen/protocol";
 import { lastEventSeq } from "../../src/store/listen";
 import { locationOrganizations } from "../../src/store/locations";
-import { call, clientAddress, dashboardForm, podiumHeaders, post } from "./helpers";
+import { call, clientAddress, dashboardForm, fetchChecked, podiumHeaders, post } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
 import { webhookView } from "../../src/api/views";
 import { webhooksByUid } from "../../src/store/webhooks";
@@ -554,10 +554,10 @@ afterEach(() => {
 });
 
 async function listen(p: P, token: string, query: string) {
-  const res = await worker.fetch(
+  const res = await fetchChecked(
     new Request(`https://edgehook.test/v1/listen?${query}`, { headers: { upgrade: "websocket", authorization: `Bearer ${token}`, "cf-connecting-ip": clientAddress() } }),
     p.env,
-    createExecutionContext(),
+    { wait: false },
   );
   expect(res.status).toBe(101);
   const ws = res.webSocket!;

@@ -9,7 +9,7 @@ import { podium } from "../../src/schemes/podium";
 import { insertSource, type NewSource } from "../../src/store/sources";
 import worker from "../../src/index";
 import type { meteredD1 } from "../../bench/d1-meter";
-import { assertConforms, assertRequestConforms, assertUndocumentedConforms, isUndocumented, operationOf } from "./conformance";
+import { assertConforms, assertRequestConforms, assertUndocumentedConforms, isAccepted, isUndocumented, operationOf } from "./conformance";
 import { fakeNamespace } from "./fakes";
 
 /** The admin token of the test configuration (vitest.config.ts). */
@@ -130,14 +130,22 @@ export async function call(request: Request, overrides: Partial<Env> = {}): Prom
     request = new Request(request, { headers: new Headers(request.headers) });
     request.headers.set("cf-connecting-ip", clientAddress());
   }
+  return fetchChecked(request, testEnv(overrides).env);
+}
+
+/**
+ * The worker's fetch with an env a test built, held to the document as call()'s; `wait: false`
+ * leaves what the call started running (a listener's socket lives on after its 101).
+ */
+export async function fetchChecked(request: Request, e: Env, o: { wait: boolean } = { wait: true }): Promise<Response> {
   const url = new URL(request.url);
   const documented = operationOf(request.method, url.pathname) !== undefined;
   // A copy of the body, read only once the answer is a 2xx (a refused body may be a stream a test
   // counts the reads of, or one that never ends).
   const copy = documented && request.body !== null ? request.clone() : undefined;
   const ctx = createExecutionContext();
-  const res = await worker.fetch(request, testEnv(overrides).env, ctx);
-  await waitOnExecutionContext(ctx);
+  const res = await worker.fetch(request, e, ctx);
+  if (o.wait) await waitOnExecutionContext(ctx);
   if (documented) await conforms(request, copy, res);
   else if (isUndocumented(request.method, url.pathname)) await refusesAsDocumented(request.method, url.pathname, res);
   return res;
@@ -159,7 +167,7 @@ async function conforms(request: Request, copy: Request | undefined, res: Respon
   const url = new URL(request.url);
   const json = res.headers.get("content-type")?.startsWith("application/json") ? await res.clone().json() : undefined;
   assertConforms(request.method, url.pathname, res.status, json);
-  if (res.status < 200 || res.status > 299) return;
+  if (!isAccepted(res.status)) return;
   const body = copy ? await copy.text() : undefined;
   assertRequestConforms({ method: request.method, path: `${url.pathname}${url.search}`, contentType: request.headers.get("content-type"), body }, res.status);
 }

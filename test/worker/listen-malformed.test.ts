@@ -6,7 +6,7 @@
 // a socket hears only the events its token may read that pass its filters, in order, once,
 // signed verifiably with its own secret; and a witness listener keeps hearing every event, the
 // hub's object is never replaced and keeps no socket or configuration of a closed one.
-import { createExecutionContext, runInDurableObject } from "cloudflare:test";
+import { runInDurableObject } from "cloudflare:test";
 import fc from "fast-check";
 import { Webhook as StandardWebhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -14,11 +14,10 @@ import { ALERT_SOURCE } from "../../src/domain/alerts";
 import { DATA_SCOPE_OF_OBJECT } from "../../src/domain/event-types";
 import { isRecord } from "../../src/domain/guards";
 import type { Scope } from "../../src/domain/scopes";
-import worker from "../../src/index";
 import { hubOf } from "../../src/listen/announce";
 import { CONFIG_HEADER, SECRET_HEADER, type AttemptNote, type EventNote, type ListenMessage } from "../../src/listen/protocol";
 import { lastEventSeq } from "../../src/store/listen";
-import { ADMIN_TOKEN, clientAddress, ingestMessage } from "./helpers";
+import { ADMIN_TOKEN, clientAddress, fetchChecked, ingestMessage } from "./helpers";
 import { expectWellFormed } from "./malformed";
 import { pipeline, uniqueKey } from "./pipeline";
 import { deliveryRows, webhookDeliveryRows } from "./rows";
@@ -172,11 +171,7 @@ describe("the listener hub under malformed and hostile input", () => {
   }
 
   async function upgrade(query: string, headers: Record<string, string>) {
-    return worker.fetch(
-      new Request(`https://edgehook.test/v1/listen${query ? `?${query}` : ""}`, { headers: { "cf-connecting-ip": clientAddress(), ...headers } }),
-      p.env,
-      createExecutionContext(),
-    );
+    return fetchChecked(new Request(`https://edgehook.test/v1/listen${query ? `?${query}` : ""}`, { headers: { "cf-connecting-ip": clientAddress(), ...headers } }), p.env, { wait: false });
   }
 
   /** Stores events of these kinds (one ingest batch, announced to the hub), in store order. */
@@ -423,12 +418,12 @@ describe("the listener hub under malformed and hostile input", () => {
 describe("bad listener input the property found", () => {
   const p = pipeline();
   const open = async (query: string, headers: Record<string, string> = {}) => {
-    const res = await worker.fetch(
+    const res = await fetchChecked(
       new Request(`https://edgehook.test/v1/listen?${query}`, {
         headers: { upgrade: "websocket", authorization: `Bearer ${ADMIN_TOKEN}`, "cf-connecting-ip": clientAddress(), ...headers },
       }),
       p.env,
-      createExecutionContext(),
+      { wait: false },
     );
     res.webSocket?.accept();
     res.webSocket?.close(1000);

@@ -1,9 +1,8 @@
-import { createExecutionContext, runInDurableObject } from "cloudflare:test";
+import { runInDurableObject } from "cloudflare:test";
 import { Webhook as StandardWebhook } from "standardwebhooks";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { REDACTED } from "../../src/domain/credential-headers";
 import type { Scope } from "../../src/domain/scopes";
-import worker from "../../src/index";
 import { hubOf, listenerConnected } from "../../src/listen/announce";
 import type { ListenerHub } from "../../src/listen/hub";
 import {
@@ -23,7 +22,7 @@ import type { AttemptNote, EventNote, ListenMessage } from "../../src/listen/pro
 import { outbound } from "../../src/pipeline/outbound";
 import { podium } from "../../src/schemes/podium";
 import { fakeNamespace } from "./fakes";
-import { ADMIN_TOKEN, ingestMessage, podiumBody } from "./helpers";
+import { ADMIN_TOKEN, fetchChecked, ingestMessage, podiumBody } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
 import { eventSeq, eventStored } from "./rows";
 
@@ -37,7 +36,7 @@ afterEach(() => {
 type Opts = { token?: string; headers?: Record<string, string>; onMessage?: (m: ListenMessage) => void };
 
 async function listenResponse(p: P, query: string, opts: Opts = {}) {
-  return worker.fetch(
+  return fetchChecked(
     new Request(`https://edgehook.test/v1/listen?${query}`, {
       headers: {
         upgrade: "websocket",
@@ -47,7 +46,7 @@ async function listenResponse(p: P, query: string, opts: Opts = {}) {
       },
     }),
     p.env,
-    createExecutionContext(),
+    { wait: false },
   );
 }
 
