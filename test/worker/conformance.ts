@@ -235,7 +235,7 @@ export function undocumentedNonConformance(method: string, path: string, res: { 
   if (!res.contentType?.startsWith("application/json")) return `${name} answered ${res.status} as ${res.contentType ?? "no content type"}, not the JSON error`;
   if (res.status === 405 && !res.allow) return `${name} 405 names no Allow header`;
   if (method.toUpperCase() === "HEAD") return null; // no body to hold
-  const issues = schemaIssues({ $ref: "#/components/schemas/Error" }, body, document());
+  const issues = schemaIssues(at(document(), "components", "schemas", "Error"), body, document());
   const parsed = ErrorSchema.safeParse(body);
   if (issues.length > 0 || !parsed.success || !sameJson(parsed.data, body)) return `${name} ${res.status} is not the documented error:\n${issues.join("\n")}\nbody: ${JSON.stringify(body).slice(0, 2000)}`;
   const code = UNDOCUMENTED_CODES[res.status];
