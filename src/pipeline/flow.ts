@@ -37,6 +37,13 @@ const RECORD_BATCH = 50;
 const RECORD_WITHIN_MS = 1_000;
 /** When D1 refused to record attempts (or to expire a delivery past the retention), the next try. */
 const RECORD_RETRY_MS = 5_000;
+/**
+ * Attempts held unrecorded at most: past this no attempt starts until some are recorded. While D1
+ * refused every recording (its writes failing, its reads not), an unordered webhook went on sending
+ * its whole backlog, each attempt kept in the object's memory (and its id in every read's exclusion
+ * list), however large the backlog. A healthy flow records 50 at a time.
+ */
+export const MAX_UNRECORDED = 4 * RECORD_BATCH;
 
 export interface RunOptions {
   /** No attempt starts after this time. */
@@ -231,8 +238,9 @@ export class WebhookFlow {
       const blocked = this.blockedUntil(w, now);
       const open = now < opts.deadline && starts < opts.maxStarts && this.transformSteps < opts.maxTransformSteps;
       // FIFO moves past a delivery only once its attempt is recorded, so that no later
-      // one goes out while a restart could still send it again.
-      const waitsForRecord = w.ordering === "fifo" && this.unrecorded.length > 0;
+      // one goes out while a restart could still send it again; unordered, once fewer than
+      // MAX_UNRECORDED wait to be recorded.
+      const waitsForRecord = w.ordering === "fifo" ? this.unrecorded.length > 0 : this.unrecorded.length >= MAX_UNRECORDED;
       let due: number | null = null;
       if (blocked === 0 && !waitsForRecord && open && this.transforming === null && this.inFlight.size < concurrencyOf(w)) {
         const next = await this.next(w, now);

@@ -7,12 +7,13 @@ import { describe, expect, it } from "vitest";
 import { fetchHandlerOver } from "../../src/fetch";
 import { runMaintenance } from "../../src/maintenance/cron";
 import { REDRIVE_GRACE_MS } from "../../src/pipeline/commands";
-import { WebhookFlow } from "../../src/pipeline/flow";
+import { OPEN_CONNECTIONS } from "../../src/domain/flow";
+import { MAX_UNRECORDED, WebhookFlow } from "../../src/pipeline/flow";
 import { insertWebhook } from "../../src/store/webhooks";
 import { d1Double } from "./d1-double";
-import { aWebhook, podiumBody } from "./helpers";
+import { aWebhook, ingestMessage, podiumBody } from "./helpers";
 import { pipeline, received, RUN, uniqueKey } from "./pipeline";
-import { deliveryRows, setEventDeliveries } from "./rows";
+import { deliveryRows, setEventDeliveries, webhookDeliveryCount } from "./rows";
 import { kept, recounted } from "./recount";
 
 /** The test D1 with batch() failing, while `broken()` says so, when one of its statements' SQL matches. */
@@ -57,6 +58,25 @@ describe("fault injection in the delivery scheduler", () => {
       expect(await received(key)).toHaveLength(3);
     });
   }
+
+  it("stops starting attempts while too many wait to be recorded, and sends the rest once D1 records again", async () => {
+    let broken = true;
+    const p = pipeline({ DB: flakyDb(/UPDATE deliveries SET attempts/, () => broken) });
+    const { key, org, webhook } = await p.webhookOn("ok");
+    const backlog = MAX_UNRECORDED + 100;
+    const message = () => ingestMessage({ organizationUid: org, body: podiumBody({ organizationUid: org }) });
+    for (let n = 0; n < backlog; n += 100) await p.runIngest(Array.from({ length: Math.min(100, backlog - n) }, message));
+    await p.deliver();
+    // Each attempt D1 refused to record stays in the scheduler's memory: a bounded number, not the backlog.
+    const sent = (await received(key)).length;
+    expect(sent).toBeGreaterThanOrEqual(MAX_UNRECORDED);
+    expect(sent).toBeLessThan(MAX_UNRECORDED + OPEN_CONNECTIONS);
+    expect(await webhookDeliveryCount(webhook.uid, "succeeded")).toBe(0);
+    broken = false;
+    await p.deliver();
+    expect(await webhookDeliveryCount(webhook.uid, "succeeded")).toBe(backlog);
+    expect(await received(key)).toHaveLength(backlog); // none sent twice
+  });
 
   it("records an attempt once when D1 committed its record and the answer was lost, failed or succeeded", async () => {
     for (const behaviour of ["ok", "fail"]) {
