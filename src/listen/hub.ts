@@ -181,8 +181,13 @@ function ownerTag(config: ListenerConfig): string {
  * each socket what it may hear. Reading from the store rather than trusting announcements keeps the
  * stream gap-free and lets a listener resume from any position within retention.
  */
+/** Stored listener configurations a new socket's sweep reads at most (storage.delete takes 128 keys a call). */
+const SWEEP_KEYS = 64;
+
 export class ListenerHub extends DurableObject<Env> {
   private configs = new Map<string, ListenerConfig>();
+  /** Where the next sweep of stored configurations starts (sweepListeners). */
+  private sweptTo: string | undefined;
   /** The ADMIN_TOKEN's fingerprint: a secret changes with a new deployment, which starts a new instance. */
   private adminKey: Promise<string | null> | null = null;
 
@@ -228,6 +233,7 @@ export class ListenerHub extends DurableObject<Env> {
     server.serializeAttachment(at);
     await this.ctx.storage.put(`listener:${at.id}`, config);
     this.configs.set(at.id, config);
+    await this.sweepListeners();
     send(server, {
       type: "hello",
       listenerId: at.id,
@@ -303,6 +309,22 @@ export class ListenerHub extends DurableObject<Env> {
 
   async webSocketError(ws: WebSocket): Promise<void> {
     await this.forget(ws, 1011);
+  }
+
+  /**
+   * Deletes up to SWEEP_KEYS stored configurations of sockets no longer open, going on from where the
+   * last sweep stopped. A deploy disconnects every socket without a close event reaching the new code,
+   * so their configurations would stay in storage for good, a listener's at each deploy.
+   */
+  private async sweepListeners(): Promise<void> {
+    const stored = await this.ctx.storage.list({ prefix: "listener:", startAfter: this.sweptTo, limit: SWEEP_KEYS });
+    const open = new Set(this.ctx.getWebSockets().flatMap((ws) => {
+      const at: unknown = ws.deserializeAttachment();
+      return isAttachment(at) ? [`listener:${at.id}`] : [];
+    }));
+    const gone = [...stored.keys()].filter((k) => !open.has(k));
+    if (gone.length > 0) await this.ctx.storage.delete(gone);
+    this.sweptTo = stored.size < SWEEP_KEYS ? undefined : [...stored.keys()].at(-1);
   }
 
   /** Closes a socket (before any await, so a caller may count again at once) and drops its configuration. */

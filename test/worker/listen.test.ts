@@ -559,6 +559,18 @@ describe("the hub's limits", () => {
     expect(await acking.closed).toBe(1008);
   });
 
+  it("drops the stored configurations of sockets closed unseen (a deploy's), some at each new socket, keeping the open ones", async () => {
+    const p = pipeline();
+    const orphans = Array.from({ length: 100 }, (_, i) => `listener:orphan-${uniqueKey()}-${i}`);
+    await runInDurableObject(hubOf(p.env), (_, state) => state.storage.put(Object.fromEntries(orphans.map((k) => [k, { left: "by a deploy" }]))));
+    const left = () => runInDurableObject(hubOf(p.env), async (_, state) => (await state.storage.get(orphans)).size);
+    const live: string[] = [];
+    for (let i = 0; i < 6 && (await left()) > 0; i++) live.push(`listener:${(await connect(p)).hello.listenerId}`);
+    expect(await left()).toBe(0);
+    const kept = await runInDurableObject(hubOf(p.env), async (_, state) => [...(await state.storage.get(live)).keys()]);
+    expect(kept.sort()).toEqual([...live].sort());
+  });
+
   it("advances, in one alarm, more listeners at different positions within a page than an alarm reads pages", async () => {
     const p = pipeline();
     const type = `spread.${uniqueKey()}`;
