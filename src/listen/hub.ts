@@ -115,6 +115,9 @@ function sendText(ws: WebSocket, text: string): boolean {
   }
 }
 
+/** Stored listener configurations a new socket's sweep reads at most (storage.delete takes 128 keys a call). */
+const SWEEP_KEYS = 64;
+
 /** A socket the hub could not send an event to is closed with this: the client resumes from what it got. */
 const SEND_FAILED = 1011;
 /** A socket taken for dead (silent past SILENT_SOCKET_MS) is closed with this, to free its token's place. */
@@ -181,9 +184,6 @@ function ownerTag(config: ListenerConfig): string {
  * each socket what it may hear. Reading from the store rather than trusting announcements keeps the
  * stream gap-free and lets a listener resume from any position within retention.
  */
-/** Stored listener configurations a new socket's sweep reads at most (storage.delete takes 128 keys a call). */
-const SWEEP_KEYS = 64;
-
 export class ListenerHub extends DurableObject<Env> {
   private configs = new Map<string, ListenerConfig>();
   /** Where the next sweep of stored configurations starts (sweepListeners). */
