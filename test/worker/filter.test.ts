@@ -4,6 +4,7 @@ import { explainMismatch, FILTER_LIMITS, type Filter, matchesFilter, validateFil
 import openapiDoc from "../../cli/src/openapi.json";
 import filtersDoc from "../../docs/filters-and-transforms.md?raw";
 import messageReceived from "../fixtures/message.received.json?raw";
+import contactSample from "../../cli/src/samples/contact.json?raw";
 
 interface PodiumMessage {
   data: { conversation: { channel: { type: string } } };
@@ -517,6 +518,25 @@ describe("the Podium filter examples users are shown", () => {
     for (const [, inline] of filtersDoc.matchAll(/"filter": (\{.*\}),\n/g)) found.push(JSON.parse(inline!));
     expect(found.length).toBeGreaterThanOrEqual(3);
     for (const doc of found) expect(matches(doc, podiumMessage), JSON.stringify(doc)).toBe(true);
+  });
+
+  it("docs/filters-and-transforms.md: the contact example passes the contact `npm run send` sends, and only when the email is new", () => {
+    // The CLI's contact sample is Podium's documented contact event: its emails are channels of type
+    // EMAIL; an example reading another shape excluded every contact a user sent to try it.
+    const gained: { data: { before: { channels: unknown[] }; after: { channels: unknown[] } } } = JSON.parse(contactSample);
+    const already = clone(gained);
+    already.data.before.channels = already.data.after.channels;
+    const found: unknown[] = [];
+    for (const [, block] of filtersDoc.matchAll(/```json\n([\s\S]*?)```/g)) {
+      if (!block!.includes("contact.updated")) continue;
+      const doc: unknown = JSON.parse(block!);
+      if (validateFilter(doc).ok) found.push(doc);
+    }
+    expect(found.length).toBeGreaterThanOrEqual(1);
+    for (const doc of found) {
+      expect(matches(doc, gained), JSON.stringify(doc)).toBe(true);
+      expect(matches(doc, already), JSON.stringify(doc)).toBe(false);
+    }
   });
 
   it("the OpenAPI document's example filter passes the fixture's text message", () => {
