@@ -7,7 +7,8 @@
 import { FILTER_LIMITS, filterBudget, matchesFilter, regexWeight, validateFilter, workSpent, type Filter, type FilterBudget } from "./filter";
 import { FilterInput, type EventContent } from "./match";
 
-export type SearchQuery = { kind: "text"; lower: string } | { kind: "filter"; filter: Filter };
+/** Text: the forms (lower case) in which the text may be written in a raw body; one found is a match. */
+export type SearchQuery = { kind: "text"; lower: string[] } | { kind: "filter"; filter: Filter };
 
 /** A dotted path into the body; a segment never starts with `$` (that would be an operator). */
 const FIELD = /^([A-Za-z0-9_-][A-Za-z0-9_$-]*(?:\.[A-Za-z0-9_-][A-Za-z0-9_$-]*)*)=(.*)$/s;
@@ -37,7 +38,18 @@ export function parseSearch(q: string): { ok: true; query: SearchQuery } | { ok:
     if (!r.ok) return { ok: false, path: "q", message: r.issues[0]?.message ?? "invalid field search" };
     return { ok: true, query: { kind: "filter", filter: r.filter } };
   }
-  return { ok: true, query: { kind: "text", lower: text.toLowerCase() } };
+  return { ok: true, query: { kind: "text", lower: textForms(text.toLowerCase()) } };
+}
+
+/**
+ * The text, and the text as a JSON string writes it: a message's quote, backslash or line break is
+ * `\"`, `\\`, `\n` in its raw body, and a writer keeping to ASCII writes `é` as `\u00e9`, so
+ * text copied from a message was not found as typed.
+ */
+function textForms(lower: string): string[] {
+  const escaped = JSON.stringify(lower).slice(1, -1);
+  const ascii = escaped.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return [...new Set([lower, escaped, ascii])];
 }
 
 /**
@@ -89,6 +101,9 @@ export class CallWork {
 
 /** Whether the event matches; a filter document's conditions spend `budget` (a fresh one unless given). */
 export function matchesSearch(query: SearchQuery, e: EventContent, budget: FilterBudget = filterBudget()): boolean {
-  if (query.kind === "text") return e.body.toLowerCase().includes(query.lower);
+  if (query.kind === "text") {
+    const body = e.body.toLowerCase();
+    return query.lower.some((t) => body.includes(t));
+  }
   return matchesFilter(query.filter, new FilterInput(e).value, budget);
 }

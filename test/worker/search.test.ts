@@ -68,6 +68,24 @@ describe("event search", () => {
     expect(ids(await search(p, "thanks", w))).toEqual([`evt_${tag}_2`]);
   });
 
+  it("finds text as the message has it, though its raw body escapes quotes, line breaks and (from an ASCII-only writer) other letters", async () => {
+    const { p, tag, w } = fresh();
+    const ascii = JSON.stringify({ data: { body: "Crème brûlée?" }, metadata: { eventType: "message.received" } }).replace(
+      /[^\x00-\x7f]/g,
+      (c) => `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")}`,
+    );
+    await storeEvents(env.DB, [
+      row(tag, 1, w.since + 1000, { body: 'She said "see you at 2"\nand a C:\\path' }),
+      row(tag, 2, w.since + 2000, {}, { body: ascii }),
+    ]);
+    expect(ids(await search(p, 'said "see you', w))).toEqual([`evt_${tag}_1`]);
+    expect(ids(await search(p, "C:\\path", w))).toEqual([`evt_${tag}_1`]);
+    expect(ids(await search(p, "crème BRÛLÉE", w))).toEqual([`evt_${tag}_2`]);
+    // The raw body's own text is still found as it is written.
+    expect(ids(await search(p, '\\"see you', w))).toEqual([`evt_${tag}_1`]);
+    expect(ids(await search(p, "cr\\u00e8me", w))).toEqual([`evt_${tag}_2`]);
+  });
+
   it("pages with a cursor, skipping and repeating nothing", async () => {
     const { p, tag, w } = fresh();
     await storeEvents(env.DB, [1, 2, 3, 4, 5].map((i) => row(tag, i, w.since + i * 1000, { needle: "yes", i })));
