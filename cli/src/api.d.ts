@@ -812,7 +812,7 @@ export interface components {
             disabled?: boolean;
             timeoutMs?: number;
             maxAttempts?: number;
-            /** @description Deliveries started per second at most, evenly spaced (1..1000); null: no limit. Default null. */
+            /** @description Attempts started per second at most, retries included, evenly spaced (1..1000); null: no limit. Default null. */
             rateLimit?: number | null;
             /** @description Requests in flight at once at most (1..100); above 6 it acts as 6, the connections a scheduler opens at once on Cloudflare. Default 6. */
             maxConcurrency?: number;
@@ -906,7 +906,7 @@ export interface components {
             disabled?: boolean;
             timeoutMs?: number;
             maxAttempts?: number;
-            /** @description Deliveries started per second at most, evenly spaced (1..1000); null: no limit. Default null. */
+            /** @description Attempts started per second at most, retries included, evenly spaced (1..1000); null: no limit. Default null. */
             rateLimit?: number | null;
             /** @description Requests in flight at once at most (1..100); above 6 it acts as 6, the connections a scheduler opens at once on Cloudflare. Default 6. */
             maxConcurrency?: number;
@@ -991,7 +991,7 @@ export interface components {
             disabled?: boolean;
             timeoutMs?: number;
             maxAttempts?: number;
-            /** @description Deliveries started per second at most, evenly spaced (1..1000); null: no limit. Default null. */
+            /** @description Attempts started per second at most, retries included, evenly spaced (1..1000); null: no limit. Default null. */
             rateLimit?: number | null;
             /** @description Requests in flight at once at most (1..100); above 6 it acts as 6, the connections a scheduler opens at once on Cloudflare. Default 6. */
             maxConcurrency?: number;

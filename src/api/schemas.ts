@@ -283,7 +283,7 @@ const webhookFields = {
     .min(1)
     .max(RATE_LIMIT_MAX)
     .nullable()
-    .openapi({ description: `Deliveries started per second at most, evenly spaced (1..${RATE_LIMIT_MAX}); null: no limit. Default null.` }),
+    .openapi({ description: `Attempts started per second at most, retries included, evenly spaced (1..${RATE_LIMIT_MAX}); null: no limit. Default null.` }),
   maxConcurrency: z
     .number()
     .int()

@@ -24,7 +24,7 @@ export const DEFAULT_MAX_CONCURRENCY = 6;
 
 /** A webhook's limits, as the scheduler reads them on every wake. */
 export interface FlowLimits {
-  /** Deliveries started per second, or null for no limit. */
+  /** Attempts started per second, retries included, or null for no limit. */
   rateLimit: number | null;
   maxConcurrency: number;
   ordering: Ordering;

@@ -85,7 +85,7 @@ export const jsonObjectOrFile = (flag) => (/** @type {string} */ value) => {
   }
 };
 
-/** A --rate-limit value: a whole number of deliveries a second, or "none". @param {string} value */
+/** A --rate-limit value: a whole number of attempts a second, or "none". @param {string} value */
 export function rateLimit(value) {
   return value === "none" ? value : count(value);
 }

@@ -149,7 +149,7 @@ function WebhookForm(props: { webhook?: WebhookJson; entered?: Entered | undefin
         <input name="maxAttempts" type="number" min="1" max={MAX_ATTEMPTS_LIMIT} value={value("maxAttempts", initial?.maxAttempts ?? String(props.defaults?.maxAttempts ?? ""))} />
       </label>
       <label>
-        Rate limit (deliveries per second; empty: none)
+        Rate limit (attempts per second, retries included; empty: none)
         <input name="rateLimit" type="number" min="1" max={String(RATE_LIMIT_MAX)} value={value("rateLimit", initial?.rateLimit ?? "")} />
       </label>
       <label>
