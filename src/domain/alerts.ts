@@ -44,16 +44,20 @@ export function closingType(t: EpisodeType): AlertType {
 export type AlertData = Record<string, string | number | boolean | null | Record<string, number>>;
 
 /**
- * A webhook's URL as alerts show it: scheme, host and path, without userinfo (no write accepts it,
- * a row written otherwise may hold it) or query and fragment, where a downstream's token often rides
- * (`?code=`, `?token=`). Alerts reach further than the API's readers (a Slack channel, a pager, their
- * logs), and name the webhook by its uid; `GET /v1/webhooks/{uid}` shows its URL whole to who may read it.
+ * A webhook's URL as alerts show it: scheme and host, its path shown as `/…`. Userinfo, path, query
+ * and fragment are where a downstream's token rides (`user:pass@`, a capability URL's path as
+ * Zapier's, Make's or Slack's, `?token=`). Alerts reach further than the API's readers (a Slack
+ * channel, a pager, their logs), and name the webhook by its uid; `GET /v1/webhooks/{uid}` shows its
+ * URL whole to who may read it.
  */
 export function alertUrl(url: string): string {
   // Every write parses a URL; one that does not (a row written by hand) loses the same parts by hand.
-  if (!URL.canParse(url)) return url.split(/[?#]/, 1)[0]!.replace(/^([^/]*\/\/)[^/]*@/, "$1");
+  if (!URL.canParse(url)) {
+    const m = /^([^/]*\/\/)(?:[^/?#]*@)?([^/?#]*)(.*)$/s.exec(url);
+    return m === null ? "…" : `${m[1]}${m[2]}${m[3] === "" ? "" : "/…"}`;
+  }
   const u = new URL(url);
-  return `${u.origin}${u.pathname}`;
+  return `${u.origin}${u.pathname === "/" ? "" : "/…"}`;
 }
 
 /** An episode's data as an alert or `GET /v1/alerts` shows it: applied when shown, so an episode stored by an earlier version (with the URL whole) is shown alike. */
