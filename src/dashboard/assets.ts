@@ -55,8 +55,9 @@ svg.chart { width:100%; height:120px; } svg.chart rect { fill:#6f9de8; } svg.cha
  * A form with `data-confirm` (a delete: a GET to its confirm page, which asks without JavaScript)
  * asks in a dialog instead, and accepted, posts the action. Then the live refresh of the events
  * list: every 5 s, its rows and the link past them again (both, or a page would skip what the new
- * rows pushed down), unless the reader paged away. A session that ended answers a redirect to sign
- * in: the refresh stops and says so, with a sign-in back to here.
+ * rows pushed down), unless the reader paged away, keeping the keyboard's place in them. A session
+ * that ended answers a redirect to sign in: the refresh stops and says so, with a sign-in back to
+ * here.
  */
 export const JS = `
 document.addEventListener("submit", function (e) {
@@ -97,8 +98,18 @@ document.addEventListener("submit", function (e) {
       var freshRows = doc.getElementById("live-rows");
       var freshNext = doc.getElementById("live-next");
       if (!freshRows || !freshNext) return;
+      // Replacing the links under the keyboard's focus drops it to the page's top: it goes back to
+      // the same event's link, or, that event pushed to the next page, to the link to that page.
+      var focused = document.activeElement;
+      var inRows = rows.contains(focused), inNext = !!next && next.contains(focused);
+      var href = inRows && focused.getAttribute("href");
       rows.innerHTML = freshRows.innerHTML;
       if (next) next.innerHTML = freshNext.innerHTML;
+      if (inRows || inNext) {
+        var again = href ? Array.prototype.find.call(rows.querySelectorAll("a"), function (a) { return a.getAttribute("href") === href; }) : null;
+        if (!again && next) again = next.querySelector("a");
+        if (again) again.focus({ preventScroll: true });
+      }
       if (status) status.textContent = "Updated " + new Date().toLocaleTimeString();
     }).catch(function () {});
   }, 5000);

@@ -63,6 +63,13 @@ async function newPage(width = 1280, height = 800, options: { javaScriptEnabled?
  */
 const nextRefresh = (page: Page) => page.clock.fastForward(5_000);
 
+/** Where the keyboard's focus is: a link's href (else its text), or "body" when it fell to the page. */
+const focused = (page: Page) =>
+  page.evaluate(() => {
+    const el = document.activeElement;
+    return !el || el === document.body ? "body" : (el.getAttribute("href") ?? el.textContent);
+  });
+
 /** Resolves once every event is stored (readable through the API). */
 const storedAll = (ids: string[]) =>
   eventually(async () => (await Promise.all(ids.map(async (id) => (await stack.api("GET", `/v1/events/${id}`)).status === 200))).every(Boolean), 20_000, "the events to be stored");
@@ -189,11 +196,16 @@ describe("the dashboard in Chromium", () => {
       return (await idsOn(page)).length === 50;
     }, 20_000, "a first page of 50");
 
+    // The keyboard is on the last row's link, which the new rows will push to the next page.
+    await page.locator("#event-rows a[href^='/dashboard/events/evt_']").last().focus();
     // Five more arrive: the live rows show them, and the link past them moves with them.
     for (let i = 0; i < 5; i++) sent.push(await send(podiumEvent({ type: "message.received", organizationUid: org })));
     await storedAll(sent.slice(-5));
     await nextRefresh(page);
     await eventually(async () => (await idsOn(page)).includes(sent.at(-1)!), 20_000, "the newest event, live");
+    // Its event went to the next page: the focus went to the link there, not to the page's top.
+    expect(await focused(page)).toMatch(/^\/dashboard\/events\?.*cursor=/);
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe("Older events →");
     const first = await idsOn(page);
     await page.getByRole("link", { name: "Older events →" }).click();
     await page.waitForLoadState();
@@ -214,6 +226,28 @@ describe("the dashboard in Chromium", () => {
     expect(await page.locator("#live-status a").getAttribute("href")).toBe(`/dashboard/login?next=${encodeURIComponent(listed.pathname + listed.search)}`);
     expect(await page.locator("#event-rows input, #event-rows button").count()).toBe(0);
     expect((await idsOn(page)).length).toBe(50);
+    await page.context().close();
+  });
+
+  it("keeps the keyboard's place in the live list when new events arrive", async () => {
+    const org = `org-${randomUUID().slice(0, 8)}`;
+    const older = await send(podiumEvent({ type: "message.received", organizationUid: org }));
+    await storedAll([older]);
+    const page = await newPage(1280, 800, { clock: true });
+    await signIn(page, stack.vars.ADMIN_TOKEN!);
+    await page.goto(`${stack.url}/dashboard/events?organizationUid=${org}`);
+    const link = `/dashboard/events/${older}`;
+    await page.locator(`#event-rows a[href='${link}']`).focus();
+
+    // A newer event arrives: the refresh rewrites the rows, and the focus stays on the same event's link.
+    const newer = await send(podiumEvent({ type: "message.received", organizationUid: org }));
+    await storedAll([newer]);
+    await nextRefresh(page);
+    await page.locator(`#event-rows a[href='/dashboard/events/${newer}']`).waitFor({ timeout: 20_000 });
+    expect(await focused(page)).toBe(link);
+    // So Enter still opens it.
+    await page.keyboard.press("Enter");
+    await page.waitForURL(`${stack.url}${link}`);
     await page.context().close();
   });
 
