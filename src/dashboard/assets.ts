@@ -55,9 +55,9 @@ svg.chart { width:100%; height:120px; } svg.chart rect { fill:#6f9de8; } svg.cha
  * A form with `data-confirm` (a delete: a GET to its confirm page, which asks without JavaScript)
  * asks in a dialog instead, and accepted, posts the action. Then the live refresh of the events
  * list: every 5 s, its rows and the link past them again (both, or a page would skip what the new
- * rows pushed down), unless the reader paged away, keeping the keyboard's place in them. A session
- * that ended answers a redirect to sign in: the refresh stops and says so, with a sign-in back to
- * here.
+ * rows pushed down) when they changed, unless the reader paged away, keeping the keyboard's place
+ * in them. A session that ended answers a redirect to sign in: the refresh stops and says so, with
+ * a sign-in back to here.
  */
 export const JS = `
 document.addEventListener("submit", function (e) {
@@ -98,6 +98,9 @@ document.addEventListener("submit", function (e) {
       var freshRows = doc.getElementById("live-rows");
       var freshNext = doc.getElementById("live-next");
       if (!freshRows || !freshNext) return;
+      // Nothing new: the rows stay as they are (so does a selection in them), and the status, a
+      // live region that a screen reader reads out at each change, says nothing every 5 s.
+      if (freshRows.innerHTML === rows.innerHTML && (!next || freshNext.innerHTML === next.innerHTML)) return;
       // Replacing the links under the keyboard's focus drops it to the page's top: it goes back to
       // the same event's link, or, that event pushed to the next page, to the link to that page.
       var focused = document.activeElement;

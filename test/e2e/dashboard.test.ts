@@ -229,7 +229,7 @@ describe("the dashboard in Chromium", () => {
     await page.context().close();
   });
 
-  it("keeps the keyboard's place in the live list when new events arrive", async () => {
+  it("keeps the keyboard's place in the live list when new events arrive, and announces only new events", async () => {
     const org = `org-${randomUUID().slice(0, 8)}`;
     const older = await send(podiumEvent({ type: "message.received", organizationUid: org }));
     await storedAll([older]);
@@ -238,6 +238,17 @@ describe("the dashboard in Chromium", () => {
     await page.goto(`${stack.url}/dashboard/events?organizationUid=${org}`);
     const link = `/dashboard/events/${older}`;
     await page.locator(`#event-rows a[href='${link}']`).focus();
+    // The status line is a live region, which a screen reader reads out at each change.
+    await page.evaluate(() => {
+      const w = window as unknown as { statusChanges: number };
+      w.statusChanges = 0;
+      new MutationObserver(() => w.statusChanges++).observe(document.getElementById("live-status")!, { childList: true, characterData: true, subtree: true });
+    });
+
+    // A refresh that finds nothing new changes nothing: no announcement.
+    const quiet = page.waitForResponse((r) => r.url().includes("partial=1"));
+    await nextRefresh(page);
+    await (await quiet).finished();
 
     // A newer event arrives: the refresh rewrites the rows, and the focus stays on the same event's link.
     const newer = await send(podiumEvent({ type: "message.received", organizationUid: org }));
@@ -245,6 +256,7 @@ describe("the dashboard in Chromium", () => {
     await nextRefresh(page);
     await page.locator(`#event-rows a[href='/dashboard/events/${newer}']`).waitFor({ timeout: 20_000 });
     expect(await focused(page)).toBe(link);
+    expect(await page.evaluate(() => (window as unknown as { statusChanges: number }).statusChanges)).toBe(1);
     // So Enter still opens it.
     await page.keyboard.press("Enter");
     await page.waitForURL(`${stack.url}${link}`);
