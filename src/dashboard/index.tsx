@@ -306,7 +306,7 @@ dashboard.get("/", async (c) => {
   // Failing webhooks first, wherever they are by uid: a page by uid alone would leave out one past the first.
   const stats = await callApi(c, "GET", "/stats?failingFirst=true", StatsSchema);
   if (!stats.ok) return apiRefusal(c, "Overview", LISTS.overview, stats);
-  return page(c, "Overview", "/dashboard", <Overview stats={stats.json} />);
+  return page(c, "Overview", "/dashboard", <Overview stats={stats.json} canReadWebhooks={can(c, "webhooks:read")} />);
 });
 
 dashboard.get("/events", async (c) => {

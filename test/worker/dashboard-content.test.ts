@@ -52,6 +52,31 @@ describe("dashboard: a webhook's page", () => {
   });
 });
 
+describe("dashboard: a list with nothing to show", () => {
+  it("says so, in the webhooks and sources lists and the overview; and to a token without webhooks:read, why the overview lists no webhook", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const signIn = async (token: string) => (await dashboardForm("/dashboard/login", null, { token })).headers.get("set-cookie")!.split(";")[0]!;
+    const page = async (path: string, c: string) => text(await (await get(path, c)).text());
+    // A token of an organization with no webhook and no source yet.
+    const { token } = await makeToken(p, ["events:read", "webhooks:read", "sources:read", ...DATA_SCOPES], { organizationUids: [`org-${key}`] });
+    const mine = await signIn(token);
+    expect(await page("/dashboard/webhooks", mine)).toContain("No webhooks yet.");
+    expect(await page("/dashboard/sources", mine)).toContain("No sources yet.");
+    expect(await page("/dashboard", mine)).toContain("No webhooks yet.");
+    await p.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["message.*"], organizationUid: `org-${key}` });
+    expect(await page("/dashboard/webhooks", mine)).not.toContain("No webhooks yet.");
+    expect(await page("/dashboard", mine)).not.toContain("No webhooks yet.");
+
+    // The API lists no webhook to a token without webhooks:read: the overview says why, not "none".
+    const { token: reader } = await makeToken(p, ["events:read", ...DATA_SCOPES]);
+    const overview = await page("/dashboard", await signIn(reader));
+    expect(overview).toContain("Each webhook's counts need the webhooks:read scope, which this token does not hold.");
+    expect(overview).not.toContain("No webhooks yet.");
+    expect(overview).not.toContain("Deliveries succeeded");
+  });
+});
+
 describe("dashboard: success rates", () => {
   it("labels the overview's per-webhook rate as deliveries succeeded and a webhook's page's as attempts succeeded: a delivery that succeeded when retried is 100% of one, and 50% of two", async () => {
     const p = pipeline();

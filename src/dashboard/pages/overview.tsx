@@ -5,7 +5,8 @@ import { BarChart, Time } from "../layout";
 /** /v1/stats, as the API answers it. */
 export type StatsJson = z.infer<typeof StatsSchema>;
 
-export function Overview(props: { stats: StatsJson }) {
+/** `canReadWebhooks`: whether the token holds webhooks:read, without which the API lists no webhooks here. */
+export function Overview(props: { stats: StatsJson; canReadWebhooks: boolean }) {
   const s = props.stats;
   const perMinute = s.series.map((b) => (b.events === 0 ? null : b.events / 10));
   const rates = s.series.map((b) => (b.attempts === null || b.succeededAttempts === null || b.attempts === 0 ? null : b.succeededAttempts / b.attempts));
@@ -46,48 +47,62 @@ export function Overview(props: { stats: StatsJson }) {
         </section>
       </div>
       <h2>Webhooks, failures first</h2>
-      {/* Two rates a reader sees side by side: each says what it counts (docs/dashboard.md). */}
-      <p class="muted">
-        Per webhook, its deliveries (kept until the retention purges them): failed for good, succeeded, and held.
-        Deliveries succeeded: of those that succeeded or failed for good, the share that succeeded, each once however many attempts it took.
-      </p>
-      {s.webhooksNextCursor !== null && (
-        <p class="muted">
-          Those failing now first (up to 100), wherever they are by uid. The first 100 webhooks by uid follow; each webhook's page has its own counts, and the API's
-          /v1/stats pages through the rest.
-        </p>
+      {props.canReadWebhooks ? (
+        <>
+          {/* Two rates a reader sees side by side: each says what it counts (docs/dashboard.md). */}
+          <p class="muted">
+            Per webhook, its deliveries (kept until the retention purges them): failed for good, succeeded, and held.
+            Deliveries succeeded: of those that succeeded or failed for good, the share that succeeded, each once however many attempts it took.
+          </p>
+          {s.webhooksNextCursor !== null && (
+            <p class="muted">
+              Those failing now first (up to 100), wherever they are by uid. The first 100 webhooks by uid follow; each webhook's page has its own counts, and the API's
+              /v1/stats pages through the rest.
+            </p>
+          )}
+          <div class="scroll">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Webhook</th>
+                  <th scope="col">Failed</th>
+                  <th scope="col">Succeeded</th>
+                  <th scope="col" class="opt">Held</th>
+                  <th scope="col" class="opt">Deliveries succeeded</th>
+                  <th scope="col" class="opt">Last failure</th>
+                </tr>
+              </thead>
+              <tbody>
+                {s.webhooks.length === 0 && (
+                  <tr>
+                    <td colspan={6} class="muted">
+                      No webhooks yet.
+                    </td>
+                  </tr>
+                )}
+                {s.webhooks.map((w) => (
+                  <tr>
+                    <td>
+                      <a href={`/dashboard/webhooks/${w.uid}`}>{w.url}</a>
+                      {w.disabled && <span class="badge held"> disabled</span>}
+                    </td>
+                    <td>{w.failed}</td>
+                    <td>{w.succeeded}</td>
+                    <td class="opt">{w.held}</td>
+                    <td class="opt">{w.successRate === null ? "—" : `${Math.round(w.successRate * 100)}%`}</td>
+                    <td class="opt">
+                      <Time iso={w.lastFailureAt} /> {w.lastError && <span class="muted">{w.lastError}</span>}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </>
+      ) : (
+        // The API lists none to a token without webhooks:read: an empty table would read as "none failing".
+        <p class="muted">Each webhook's counts need the webhooks:read scope, which this token does not hold.</p>
       )}
-      <div class="scroll">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Webhook</th>
-              <th scope="col">Failed</th>
-              <th scope="col">Succeeded</th>
-              <th scope="col" class="opt">Held</th>
-              <th scope="col" class="opt">Deliveries succeeded</th>
-              <th scope="col" class="opt">Last failure</th>
-            </tr>
-          </thead>
-          <tbody>
-            {s.webhooks.map((w) => (
-              <tr>
-                <td>
-                  <a href={`/dashboard/webhooks/${w.uid}`}>{w.url}</a>
-                  {w.disabled && <span class="badge held"> disabled</span>}
-                </td>
-                <td>{w.failed}</td>
-                <td>{w.succeeded}</td>
-                <td class="opt">{w.held}</td>
-                <td class="opt">{w.successRate === null ? "—" : `${Math.round(w.successRate * 100)}%`}</td>
-                <td class="opt">
-                  <Time iso={w.lastFailureAt} /> {w.lastError && <span class="muted">{w.lastError}</span>}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
     </div>
   );
 }

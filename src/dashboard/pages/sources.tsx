@@ -87,6 +87,13 @@ export function SourceList(props: {
             </tr>
           </thead>
           <tbody>
+            {props.sources.length === 0 && (
+              <tr>
+                <td colspan={7} class="muted">
+                  No sources yet.
+                </td>
+              </tr>
+            )}
             {props.sources.map((s) => (
               <tr>
                 <td>

@@ -68,6 +68,13 @@ export function WebhookList(props: {
             </tr>
           </thead>
           <tbody>
+            {props.webhooks.length === 0 && (
+              <tr>
+                <td colspan={5} class="muted">
+                  No webhooks yet.
+                </td>
+              </tr>
+            )}
             {props.webhooks.map((w) => {
               const counts = props.counts.get(w.uid);
               return (
