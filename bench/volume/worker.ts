@@ -236,7 +236,7 @@ async function cyclePhase(phase: string, request: Request, env: Env, ctx: Execut
     await hourUnderWay(env.DB, now).run();
     await insertWebhook(env.DB, {
       uid: crypto.randomUUID(), url: downstream, eventTypes: ["*"], organizationUid: null, locationUid: null, grantOrganizationUid: null, sourceIds: null,
-      secret: "whsec_YmVuY2gtY3ljbGUtc2VjcmV0LW9mLWVub3VnaC1ieXRlcw==", disabled: false, timeoutMs: 5000, maxAttempts: 3, createdAt: now - 1, updatedAt: now - 1,
+      secret: "whsec_YmVuY2gtY3ljbGUtc2VjcmV0LW9mLWVub3VnaC1ieXRlcw==", previousSecret: null, disabled: false, timeoutMs: 5000, maxAttempts: 3, createdAt: now - 1, updatedAt: now - 1,
       rateLimit: null, maxConcurrency: DEFAULT_MAX_CONCURRENCY, ordering: "unordered", filter: null, transform: null, transformHeaders: null,
       kind: "webhook", autoDisableAfterMinutes: DEFAULT_AUTO_DISABLE_MINUTES, failingAfterAttempts: DEFAULT_FAILING_AFTER, disabledReason: null, disabledAt: null,
     });

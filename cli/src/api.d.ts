@@ -751,6 +751,12 @@ export interface components {
              * @example 2026-11-28T17:59:31.123Z
              */
             disabledAt: string | null;
+            /**
+             * Format: date-time
+             * @description Read-only: until when the secret replaced by the last rotation signs beside the current one (a second `webhook-signature` entry); null: none does.
+             * @example 2026-11-28T17:59:31.123Z
+             */
+            previousSecretExpiresAt: string | null;
             heldDeliveries?: number;
             backlog?: components["schemas"]["WebhookBacklog"];
             /** @description Every field in the answer for one webhook (with `backlog`); `state` alone in lists. */
@@ -969,6 +975,8 @@ export interface components {
             transformHeaders?: {
                 [key: string]: string;
             } | null;
+            /** @description Only with a new `secret` (else 400 `invalid_request`): seconds the secret it replaces keeps signing beside it, as a second `webhook-signature` entry (0..604800; default 86400, 24 h). 0 stops the old secret at once (a leaked one). `podium-signature` carries the new secret's signature alone. */
+            previousSecretValidSeconds?: number;
             /** @description Accepted only as the webhook's own (repeated with its other fields as read back); any other value is refused: the location and organization of a webhook cannot change; create a new webhook instead. */
             locationUid?: string | null;
             /** @description Accepted only as the webhook's own (repeated with its other fields as read back); any other value is refused: the location and organization of a webhook cannot change; create a new webhook instead. */
@@ -1054,6 +1062,8 @@ export interface components {
             transformHeaders?: {
                 [key: string]: string;
             } | null;
+            /** @description Only with a new `secret` (else 400 `invalid_request`): seconds the secret it replaces keeps signing beside it, as a second `webhook-signature` entry (0..604800; default 86400, 24 h). 0 stops the old secret at once (a leaked one). `podium-signature` carries the new secret's signature alone. */
+            previousSecretValidSeconds?: number;
             /** @description Accepted only as the webhook's own (repeated with its other fields as read back); any other value is refused: the location and organization of a webhook cannot change; create a new webhook instead. */
             locationUid?: string | null;
             /** @description Accepted only as the webhook's own (repeated with its other fields as read back); any other value is refused: the location and organization of a webhook cannot change; create a new webhook instead. */

@@ -178,7 +178,7 @@ export function seedWebhooks(rand: () => number, createdAt: number, organization
     locationUid: null, grantOrganizationUid: null, sourceIds: null, timeoutMs: 5000, maxAttempts: 3, createdAt, updatedAt: createdAt,
     rateLimit: null, maxConcurrency: DEFAULT_MAX_CONCURRENCY, ordering: "unordered" as const, filter: null, transform: null, transformHeaders: null,
     kind: "webhook" as const, autoDisableAfterMinutes: DEFAULT_AUTO_DISABLE_MINUTES, failingAfterAttempts: DEFAULT_FAILING_AFTER,
-    disabledReason: null, disabledAt: null,
+    disabledReason: null, disabledAt: null, previousSecret: null,
   };
   const hook = (name: string, eventTypes: string[], extra: Partial<Webhook> = {}): Webhook => ({
     ...base,

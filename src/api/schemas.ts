@@ -28,6 +28,7 @@ import { CALL_FILTER_WORK } from "../routing/search";
 import { secretProblem, signingSecretProblem } from "../schemes/standard-webhooks";
 import { STATS_GRANT_WEBHOOKS, STATS_WEBHOOKS } from "../store/stats";
 import { msAtOrAfter } from "../domain/time";
+import { PREVIOUS_SECRET_VALID_SECONDS } from "../domain/webhook";
 
 // Checked as ISO 8601 with Z (z.iso), as the server writes every time: the test helpers hold answers
 // to these schemas (test/worker/conformance.ts), so an epoch number or another format fails there.
@@ -468,6 +469,9 @@ export const WebhookSchema = z
     failingAfterAttempts: z.number().int(),
     disabledReason: z.string().nullable().openapi({ description: "Read-only: why it was disabled automatically; null when enabled or disabled by hand." }),
     disabledAt: time.nullable().openapi({ description: "Read-only: when it was disabled, while it is." }),
+    previousSecretExpiresAt: time.nullable().openapi({
+      description: "Read-only: until when the secret replaced by the last rotation signs beside the current one (a second `webhook-signature` entry); null: none does.",
+    }),
     heldDeliveries: z.number().int().optional(),
     backlog: WebhookBacklog.optional().openapi({ description: "In the answer for one webhook: what it is owed and how fast it goes." }),
     health: WebhookHealth.partial()
@@ -522,8 +526,19 @@ export const WebhookCreate = z
   })
   .openapi("WebhookCreate");
 
+/** Of a write that changes `secret`: how long the replaced secret keeps signing (domain/webhook.ts withRotation). */
+const previousSecretValidSeconds = z
+  .number()
+  .int()
+  .min(0)
+  .max(PREVIOUS_SECRET_VALID_SECONDS.max)
+  .optional()
+  .openapi({
+    description: `Only with a new \`secret\` (else 400 \`invalid_request\`): seconds the secret it replaces keeps signing beside it, as a second \`webhook-signature\` entry (0..${PREVIOUS_SECRET_VALID_SECONDS.max}; default ${PREVIOUS_SECRET_VALID_SECONDS.default}, 24 h). 0 stops the old secret at once (a leaked one). \`podium-signature\` carries the new secret's signature alone.`,
+  });
+
 export const WebhookPut = z
-  .strictObject({ url: webhookFields.url, eventTypes: webhookFields.eventTypes, ...changeable, ...immutableScope })
+  .strictObject({ url: webhookFields.url, eventTypes: webhookFields.eventTypes, ...changeable, previousSecretValidSeconds, ...immutableScope })
   .openapi("WebhookPut");
 
 export const WebhookPatch = WebhookPut.partial().openapi("WebhookPatch");

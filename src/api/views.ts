@@ -48,7 +48,7 @@ export function attemptView(a: Attempt) {
   };
 }
 
-export function webhookView(w: Webhook) {
+export function webhookView(w: Webhook, now = Date.now()) {
   return {
     uid: w.uid,
     url: w.url,
@@ -74,6 +74,8 @@ export function webhookView(w: Webhook) {
     failingAfterAttempts: w.failingAfterAttempts,
     disabledReason: w.disabled ? w.disabledReason : null,
     disabledAt: w.disabled ? isoTime(w.disabledAt) : null,
+    // When the previous secret stops signing; never the secret itself.
+    previousSecretExpiresAt: w.previousSecret && w.previousSecret.expiresAt > now ? iso(w.previousSecret.expiresAt) : null,
   };
 }
 

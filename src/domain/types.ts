@@ -115,6 +115,8 @@ export interface Webhook extends FlowLimits {
   grantOrganizationUid: string | null;
   sourceIds: string[] | null;
   secret: string;
+  /** The secret the last rotation replaced, signing beside `secret` until `expiresAt` (ms); null: none kept. Never leaves the Worker. */
+  previousSecret: { secret: string; expiresAt: number } | null;
   disabled: boolean;
   timeoutMs: number;
   maxAttempts: number;

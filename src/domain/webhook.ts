@@ -68,6 +68,7 @@ export function newWebhook(
     organizationUid: f.organizationUid ?? null,
     grantOrganizationUid: null,
     secret: f.secret ?? newWebhookSecret(),
+    previousSecret: null,
     createdAt: now,
     updatedAt: now,
     // Nothing is stored yet, so a REDACTED value is refused.
@@ -76,6 +77,18 @@ export function newWebhook(
     disabledReason: null,
     disabledAt: fields.disabled ? now : null,
   };
+}
+
+/** How long, by default and at most, a secret replaced by a rotation keeps signing: Svix's 24 hours, and a week. */
+export const PREVIOUS_SECRET_VALID_SECONDS = { default: 86_400, max: 604_800 } as const;
+
+/**
+ * The webhook as changed, when the change gives it a new secret: the one replaced signs beside it
+ * for `validSeconds` (replacing any previous one: only one is kept); 0 keeps none (a leaked secret).
+ */
+export function withRotation(current: Webhook, next: Webhook, validSeconds: number = PREVIOUS_SECRET_VALID_SECONDS.default, now = Date.now()): Webhook {
+  if (next.secret === current.secret) return next;
+  return { ...next, previousSecret: validSeconds === 0 ? null : { secret: current.secret, expiresAt: now + validSeconds * 1000 } };
 }
 
 /** Whether a change leaves the webhook as it was (its version aside): then nothing is written. */

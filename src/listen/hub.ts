@@ -621,7 +621,7 @@ export class ListenerHub extends DurableObject<Env> {
     if (out === null) return OVER_BUDGET;
     if (!out.ok) return unsigned({ ...note, transformError: out.reason });
     budget.signed(out.body.length);
-    const headers = await deliveryHeaders({ secret, eventId: e.id, eventType: e.eventType, body: out.body, attempt: 1 }, Date.now());
+    const headers = await deliveryHeaders({ secret, previousSecret: webhook?.previousSecret, eventId: e.id, eventType: e.eventType, body: out.body, attempt: 1 }, Date.now());
     // A credential header's value is for the webhook's endpoint, not for whoever listens.
     return { text: JSON.stringify({ ...note, headers: { ...redactHeaders(out.headers), ...headers }, body: out.body }), signed: out.body.length };
   }

@@ -47,6 +47,7 @@ export async function attemptDelivery(
           attempt: number,
           url: webhook.url,
           secret: webhook.secret,
+          previousSecret: webhook.previousSecret,
           eventId: event.id,
           eventType: event.eventType,
           body: event.body,

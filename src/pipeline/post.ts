@@ -12,6 +12,8 @@ export interface PostRequest {
   attempt: number;
   url: string;
   secret: string;
+  /** A rotation's previous secret, signing beside `secret` until it expires (judged when signing). */
+  previousSecret?: Webhook["previousSecret"];
   eventId: string;
   eventType: string;
   /** The stored body; the webhook's transformation (if any) makes what is sent from it. */

@@ -23,6 +23,8 @@ interface WebhookRow {
   grant_organization_uid: string | null;
   source_ids: string | null;
   secret: string;
+  previous_secret: string | null;
+  previous_secret_expires_at: number | null;
   disabled: number;
   timeout_ms: number;
   max_attempts: number;
@@ -57,13 +59,20 @@ function contentColumns(w: Webhook): [string | null, string | null, string | nul
   ];
 }
 
-/** The settings of a webhook row a change writes, as written: url, event_types, source_ids, secret, disabled, timeout_ms, max_attempts, rate_limit, max_concurrency, ordering. */
-function settingsColumns(w: Webhook): [string, string, string | null, string, number, number, number, number | null, number, string] {
+/**
+ * The settings of a webhook row a change writes, as written: url, event_types, source_ids, secret, previous_secret,
+ * previous_secret_expires_at, disabled, timeout_ms, max_attempts, rate_limit, max_concurrency, ordering.
+ */
+function settingsColumns(
+  w: Webhook,
+): [string, string, string | null, string, string | null, number | null, number, number, number, number | null, number, string] {
   return [
     w.url,
     JSON.stringify(w.eventTypes),
     w.sourceIds === null ? null : JSON.stringify(w.sourceIds),
     w.secret,
+    w.previousSecret?.secret ?? null,
+    w.previousSecret?.expiresAt ?? null,
     w.disabled ? 1 : 0,
     w.timeoutMs,
     w.maxAttempts,
@@ -90,6 +99,8 @@ function toWebhook(r: WebhookRow): Webhook {
     grantOrganizationUid: r.grant_organization_uid,
     sourceIds: r.source_ids === null ? null : [...new Set(storedJson(r.source_ids, isStringArray, `webhook ${r.uid} source_ids`))],
     secret: r.secret,
+    previousSecret:
+      r.previous_secret === null || r.previous_secret_expires_at === null ? null : { secret: r.previous_secret, expiresAt: r.previous_secret_expires_at },
     disabled: r.disabled === 1,
     timeoutMs: r.timeout_ms,
     maxAttempts: r.max_attempts,
@@ -200,9 +211,10 @@ export async function insertWebhook(db: D1Database, w: Webhook): Promise<void> {
   const insert = db
     .prepare(
       `INSERT INTO webhooks (uid, location_uid, organization_uid, grant_organization_uid, created_at,
-         url, event_types, source_ids, secret, disabled, timeout_ms, max_attempts, rate_limit, max_concurrency, ordering, updated_at,
-         filter, transform, transform_headers, kind, auto_disable_after_minutes, failing_after_attempts, disabled_reason, disabled_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         url, event_types, source_ids, secret, previous_secret, previous_secret_expires_at, disabled, timeout_ms, max_attempts, rate_limit,
+         max_concurrency, ordering, updated_at, filter, transform, transform_headers, kind, auto_disable_after_minutes, failing_after_attempts,
+         disabled_reason, disabled_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
     .bind(
       w.uid,
@@ -255,7 +267,7 @@ export async function updateWebhook(db: D1Database, w: Webhook, before: Webhook,
     ...along,
     db
       .prepare(
-        `UPDATE webhooks SET url = ?, event_types = ?, source_ids = ?, secret = ?, disabled = ?, timeout_ms = ?,
+        `UPDATE webhooks SET url = ?, event_types = ?, source_ids = ?, secret = ?, previous_secret = ?, previous_secret_expires_at = ?, disabled = ?, timeout_ms = ?,
            max_attempts = ?, rate_limit = ?, max_concurrency = ?, ordering = ?, updated_at = ?, filter = ?, transform = ?, transform_headers = ?,
            kind = ?, auto_disable_after_minutes = ?, failing_after_attempts = ?, disabled_reason = ?, disabled_at = ?, grant_organization_uid = ?
          WHERE uid = ? AND updated_at = ?`,

@@ -312,6 +312,7 @@ export function aWebhook(over: Partial<Webhook> = {}): Webhook {
     grantOrganizationUid: null,
     sourceIds: null,
     secret: "whsec_dGVzdA==",
+    previousSecret: null,
     disabled: false,
     timeoutMs: 5000,
     maxAttempts: 15,

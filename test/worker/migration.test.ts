@@ -430,3 +430,27 @@ describe("migration 0047 (deleted webhooks' counts)", () => {
     expect(await totals()).toBe(totalsBefore);
   });
 });
+
+describe("migration 0048 (webhook previous secret)", () => {
+  it("reads a webhook made before it as keeping no previous secret, and lets it rotate", async () => {
+    const db = env.MIGRATION_DB;
+    await applyD1Migrations(db, env.TEST_MIGRATIONS);
+    // webhooks as before it.
+    await db.batch(["previous_secret", "previous_secret_expires_at"].map((c) => db.prepare(`ALTER TABLE webhooks DROP COLUMN ${c}`)));
+    const [uid, secret] = [crypto.randomUUID(), "whsec_" + btoa("a secret made before 0048, 24+ bytes")];
+    await db
+      .prepare(
+        `INSERT INTO webhooks (uid, url, event_types, organization_uid, secret, disabled, timeout_ms, max_attempts, created_at, updated_at)
+         VALUES (?1, 'https://downstream.test/ok/m48', '["*"]', 'org-48', ?2, 0, 5000, 3, 1, 1)`,
+      )
+      .bind(uid, secret)
+      .run();
+    const migration = env.TEST_MIGRATIONS.find((m) => m.name.startsWith("0048_"))!;
+    await db.batch(migration.queries.map((q) => db.prepare(q)));
+    const p = pipeline({ DB: db });
+    expect((await p.api("GET", `/v1/webhooks/${uid}`)).json).toMatchObject({ uid, previousSecretExpiresAt: null });
+    const rotated = await p.api("PATCH", `/v1/webhooks/${uid}`, { secret: "whsec_" + btoa("its new secret, 24 bytes or more") });
+    expect(rotated.json.previousSecretExpiresAt).toEqual(expect.any(String));
+    expect(await db.prepare("SELECT previous_secret FROM webhooks WHERE uid = ?").bind(uid).first<string>("previous_secret")).toBe(secret);
+  });
+});

@@ -6,7 +6,7 @@ import { invalidInput } from "../../domain/errors";
 import type { Principal } from "../../domain/scopes";
 import { settings } from "../../domain/settings";
 import type { Webhook } from "../../domain/types";
-import { newWebhook, withDefaults, withDisabled, type WebhookChanges } from "../../domain/webhook";
+import { newWebhook, withDefaults, withDisabled, withRotation, type WebhookChanges } from "../../domain/webhook";
 import type { Env } from "../../env";
 import { changeWebhook, removeWebhook } from "../../pipeline/commands";
 import { IDLE_STATUS, type FlowStatus } from "../../pipeline/flow";
@@ -171,7 +171,7 @@ function assertScopeStays(current: Webhook, given: GivenScope): void {
 async function change(
   c: { env: Env; req: { url: string }; get: (k: "principal") => Principal },
   uid: string,
-  { locationUid, organizationUid, ...changes }: WebhookChanges & GivenScope,
+  { locationUid, organizationUid, previousSecretValidSeconds, ...changes }: WebhookChanges & GivenScope & { previousSecretValidSeconds?: number },
 ) {
   const p = c.get("principal");
   const { webhook: current, locations } = await visiblePlacedWebhook(c.env.DB, p, uid);
@@ -181,8 +181,11 @@ async function change(
   const headers = givenHeaders ? { transformHeaders: keepRedacted(givenHeaders, current.transformHeaders) } : {};
   const given = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined));
   const url = changes.url === undefined ? {} : { url: storedUrl(changes.url, current.url) };
+  if (previousSecretValidSeconds !== undefined && (changes.secret === undefined || changes.secret === current.secret)) {
+    throw invalidInput("body", [{ path: "previousSecretValidSeconds", message: "applies only to a write that changes secret: give the new secret with it" }]);
+  }
   // Its location, organization and confinement stay as read: where its location belongs too (read with it).
-  const changed = withDisabled(current, { ...current, ...given, ...headers, ...url });
+  const changed = withRotation(current, withDisabled(current, { ...current, ...given, ...headers, ...url }), previousSecretValidSeconds);
   // A token that holds a location webhook through an organization's grant confines it to that
   // organization, as one it made: following its location into another organization, it would
   // carry events the token cannot read to the URL the token gave it.
@@ -252,7 +255,13 @@ export const webhooks = router()
     const b = c.req.valid("json");
     const uid = c.req.valid("param").uid;
     return c.json(
-      await change(c, uid, { ...withDefaults(b, settings(c.env)), secret: b.secret, locationUid: b.locationUid, organizationUid: b.organizationUid }),
+      await change(c, uid, {
+        ...withDefaults(b, settings(c.env)),
+        secret: b.secret,
+        previousSecretValidSeconds: b.previousSecretValidSeconds,
+        locationUid: b.locationUid,
+        organizationUid: b.organizationUid,
+      }),
       200,
     );
   })
