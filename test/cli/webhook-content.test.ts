@@ -40,6 +40,14 @@ describe("webhooks create and update: filter and transformation", () => {
     expect(api.seen[1]!.body).toEqual({ filter: null, transform: null, transformHeaders: null });
   });
 
+  it("update --secret sends --previous-secret-valid-seconds with it (how long the old secret keeps signing)", async () => {
+    const api = await fakeApi({ routes: { "PATCH /v1/webhooks/wh_1": webhook } });
+    const h = cliHome();
+    const r = await h.edgehook(["webhooks", "update", "wh_1", "--secret", "whsec_bmV3", "--previous-secret-valid-seconds", "0", ...conn(api.url)]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(api.seen[0]!.body).toEqual({ secret: "whsec_bmV3", previousSecretValidSeconds: 0 });
+  });
+
   it("a filter that is no JSON object, or a file that cannot be read, exits 2 before anything is sent", async () => {
     const api = await fakeApi({ routes: { "PATCH /v1/webhooks/wh_1": webhook } });
     const h = cliHome();
