@@ -180,6 +180,20 @@ describe("GET /v1/listen", () => {
     expect(() => new StandardWebhook(w.secret).verify(b, l.events()[0]!.headers!)).not.toThrow();
   });
 
+  it("as a webhook whose secret was just rotated: hears it signed with both, as its deliveries are", async () => {
+    const p = pipeline();
+    const org = `org-${uniqueKey()}`;
+    const w = await p.createWebhook({ url: "https://downstream.test/ok/listen-rotated", eventTypes: ["message.*"], organizationUid: org });
+    const next = "whsec_" + btoa("the rotated secret, 24 bytes or more");
+    expect((await p.api("PATCH", `/v1/webhooks/${w.uid}`, { secret: next })).status).toBe(200);
+    const l = await connect(p, `webhookUid=${w.uid}`);
+    const b = body("message.received", org);
+    await l.examined(await positionOf(p, await p.ingest(b)));
+    const heard = l.events()[0]!;
+    expect(heard.headers!["webhook-signature"]!.split(" ")).toHaveLength(2);
+    for (const secret of [next, w.secret]) expect(() => new StandardWebhook(secret).verify(b, heard.headers!)).not.toThrow();
+  });
+
   it("as a webhook with a filter and a transformation: hears what passes the filter, in the shape it would be sent", async () => {
     const p = pipeline();
     const org = `org-${uniqueKey()}`;
