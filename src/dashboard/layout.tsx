@@ -98,6 +98,17 @@ export function Layout(props: {
   );
 }
 
+/** A table's one row when it has nothing to list, across its `cols` columns. */
+export function EmptyRow(props: { cols: number; text: string }) {
+  return (
+    <tr>
+      <td colspan={props.cols} class="muted">
+        {props.text}
+      </td>
+    </tr>
+  );
+}
+
 export function Badge(props: { status: string }) {
   return <span class={`badge ${props.status}`}>{props.status}</span>;
 }

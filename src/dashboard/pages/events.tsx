@@ -1,7 +1,7 @@
 import type { z } from "@hono/zod-openapi";
 import { SEARCH_BOUND, type EventSchema, type EventSummarySchema } from "../../api/schemas";
 import { ALERT_SOURCE } from "../../domain/alerts";
-import { Action, Badge, HeaderTable, NextPage, Time } from "../layout";
+import { Action, Badge, EmptyRow, HeaderTable, NextPage, Time } from "../layout";
 import { prettyBody } from "../pretty-body";
 import { legible } from "../../domain/legible";
 
@@ -20,15 +20,7 @@ const LABELS: Record<(typeof FILTERS)[number], string> = {
 };
 
 function EventRows(props: { events: EventRow[]; empty?: string }) {
-  if (props.events.length === 0) {
-    return (
-      <tr>
-        <td colspan={5} class="muted">
-          {props.empty ?? "No events yet."}
-        </td>
-      </tr>
-    );
-  }
+  if (props.events.length === 0) return <EmptyRow cols={5} text={props.empty ?? "No events yet."} />;
   return (
     <>
       {props.events.map((e) => (

@@ -1,6 +1,6 @@
 import type { z } from "@hono/zod-openapi";
 import type { StatsSchema } from "../../api/schemas";
-import { BarChart, Time } from "../layout";
+import { BarChart, EmptyRow, Time } from "../layout";
 
 /** /v1/stats, as the API answers it. */
 export type StatsJson = z.infer<typeof StatsSchema>;
@@ -73,13 +73,7 @@ export function Overview(props: { stats: StatsJson; canReadWebhooks: boolean }) 
                 </tr>
               </thead>
               <tbody>
-                {s.webhooks.length === 0 && (
-                  <tr>
-                    <td colspan={6} class="muted">
-                      No webhooks yet.
-                    </td>
-                  </tr>
-                )}
+                {s.webhooks.length === 0 && <EmptyRow cols={6} text="No webhooks yet." />}
                 {s.webhooks.map((w) => (
                   <tr>
                     <td>

@@ -1,7 +1,7 @@
 import type { z } from "@hono/zod-openapi";
 import type { RejectionsSchema, SourceSchema } from "../../api/schemas";
 import { PROVIDER_NAMES } from "../../domain/types";
-import { ConfirmAction, NextPage } from "../layout";
+import { ConfirmAction, EmptyRow, NextPage } from "../layout";
 import { ASK } from "../confirm";
 import { legible } from "../../domain/legible";
 
@@ -87,13 +87,7 @@ export function SourceList(props: {
             </tr>
           </thead>
           <tbody>
-            {props.sources.length === 0 && (
-              <tr>
-                <td colspan={7} class="muted">
-                  No sources yet.
-                </td>
-              </tr>
-            )}
+            {props.sources.length === 0 && <EmptyRow cols={7} text="No sources yet." />}
             {props.sources.map((s) => (
               <tr>
                 <td>

@@ -6,7 +6,7 @@ import { DEFAULT_MAX_CONCURRENCY, MAX_CONCURRENCY_MAX, RATE_LIMIT_MAX } from "..
 import { AUTO_DISABLE_MINUTES_MAX, DEFAULT_AUTO_DISABLE_MINUTES, DEFAULT_FAILING_AFTER, FAILING_AFTER_MAX } from "../../domain/health";
 import { sentence } from "../../domain/alerts";
 import { legible } from "../../domain/legible";
-import { Action, ConfirmAction, HeaderTable, NextPage, Time } from "../layout";
+import { Action, ConfirmAction, EmptyRow, HeaderTable, NextPage, Time } from "../layout";
 import { ASK } from "../confirm";
 import { prettyBody } from "../pretty-body";
 import { ownerOf } from "../../routing/match";
@@ -68,13 +68,7 @@ export function WebhookList(props: {
             </tr>
           </thead>
           <tbody>
-            {props.webhooks.length === 0 && (
-              <tr>
-                <td colspan={5} class="muted">
-                  No webhooks yet.
-                </td>
-              </tr>
-            )}
+            {props.webhooks.length === 0 && <EmptyRow cols={5} text="No webhooks yet." />}
             {props.webhooks.map((w) => {
               const counts = props.counts.get(w.uid);
               return (
