@@ -118,12 +118,13 @@ export function optionalBody<T extends z.ZodType>(schema: T) {
 /**
  * The middleware and OpenAPI note of a route that needs a scope, or more than one (each checked
  * in turn, the first missing named in the 403). `x-required-scope` lists them all, as an array on
- * every route, so a program reads one shape whatever the route needs.
+ * every route, so a program reads one shape whatever the route needs; the security requirement
+ * lists them too, as the roles OpenAPI 3.1 lets a bearer requirement name, where generic tools look.
  */
 export function scoped(...scopes: [Scope, ...Scope[]]) {
   return {
     middleware: scopes.map(requireScope),
-    security: [{ bearer: [] }],
+    security: [{ bearer: scopes }],
     "x-required-scope": scopes,
   };
 }

@@ -132,6 +132,8 @@ describe("the OpenAPI document's scopes", () => {
     expect(scoped.length).toBeGreaterThan(30);
     const wellFormed = (listed: unknown) => Array.isArray(listed) && listed.length > 0 && listed.every(isScope);
     expect(scoped.filter((o) => !wellFormed(o.op["x-required-scope"])).map((o) => o.name)).toEqual([]);
+    // The security requirement names the same scopes (OpenAPI 3.1's roles of a bearer scheme).
+    expect(scoped.filter((o) => JSON.stringify(o.op.security) !== JSON.stringify([{ bearer: o.op["x-required-scope"] }])).map((o) => o.name)).toEqual([]);
     const p = pipeline();
     // A token with every scope but `lacking` (admin implies them all).
     const tokens = new Map<Scope, string>();
