@@ -52,6 +52,29 @@ describe("dashboard: a webhook's page", () => {
   });
 });
 
+describe("dashboard: a webhook's secret rotation", () => {
+  it("says until when the previous secret still signs deliveries after a rotation, and nothing once none does", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const w = await p.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["*"], organizationUid: `org-${key}` });
+    const admin = await cookie();
+    const before = text(await (await get(`/dashboard/webhooks/${w.uid}`, admin)).text());
+    expect(before).not.toContain("previous secret");
+
+    const secret = "whsec_" + btoa(`rotated ${key}, a secret of 24+ bytes`);
+    const rotated = await p.api("PATCH", `/v1/webhooks/${w.uid}`, { secret, previousSecretValidSeconds: 3600 });
+    expect(rotated.status).toBe(200);
+    const until = rotated.json.previousSecretExpiresAt as string;
+    const shown = until.replace("T", " ").replace(/\.\d+Z$/, "Z");
+    expect(text(await (await get(`/dashboard/webhooks/${w.uid}`, admin)).text())).toContain(`The previous secret still signs deliveries, beside the current one, until ${shown}`);
+
+    // Ended at once (a leaked secret): the API answers null, and the page says nothing of it.
+    const leaked = await p.api("PATCH", `/v1/webhooks/${w.uid}`, { secret: "whsec_" + btoa(`again ${key}, a secret of 24+ bytes`), previousSecretValidSeconds: 0 });
+    expect(leaked.json.previousSecretExpiresAt).toBeNull();
+    expect(text(await (await get(`/dashboard/webhooks/${w.uid}`, admin)).text())).not.toContain("previous secret");
+  });
+});
+
 describe("dashboard: a list with nothing to show", () => {
   it("says so, in the webhooks and sources lists and the overview; and to a token without webhooks:read, why the overview lists no webhook", async () => {
     const p = pipeline();

@@ -440,6 +440,12 @@ export function WebhookPage(props: {
         {w.heldDeliveries !== undefined && ` · ${w.heldDeliveries} held`} ·{" "}
         {w.sourceIds === null ? "from every source" : `from ${w.sourceIds.length === 1 ? "source" : "sources"} ${w.sourceIds.map(legible).join(", ")}`}
       </p>
+      {/* After a rotation (docs/forwarding.md): a receiver still verifying with the old secret works until then. */}
+      {w.previousSecretExpiresAt && (
+        <p>
+          The previous secret still signs deliveries, beside the current one, until <Time iso={w.previousSecretExpiresAt} />.
+        </p>
+      )}
       {w.disabled && w.disabledReason && (
         <p role="status">
           Disabled automatically <Time iso={w.disabledAt} />: {sentence(w.disabledReason)} Its events are held; enabling it sends them, oldest first.
