@@ -417,3 +417,22 @@ describe("destructive buttons without JavaScript", () => {
     expect(html).not.toContain("&lt;b id=&quot;x&quot;&gt;");
   });
 });
+
+describe("every page of the menu", () => {
+  it("has one heading hierarchy: its title the one h1, no heading repeating it, no level skipped", async () => {
+    const cookie = await signIn();
+    const p = pipeline();
+    const key = uniqueKey();
+    // Something in each list (an endpoint puts the Alerts page's section and form on it).
+    await p.api("POST", "/v1/notification-endpoints", { url: `https://ops.example.com/${key}`, alertTypes: ["webhook.failing"] });
+    const pages = { "/dashboard": "Overview", "/dashboard/events": "Events", "/dashboard/webhooks": "Webhooks", "/dashboard/sources": "Sources", "/dashboard/alerts": "Alerts", "/dashboard/dead-letters": "Dead letters", "/dashboard/tokens": "Tokens" };
+    for (const [path, title] of Object.entries(pages)) {
+      const html = await (await get(path, cookie)).text();
+      const headings = [...html.matchAll(/<h([1-6])[^>]*>([\s\S]*?)<\/h\1>/g)].map((m) => ({ level: Number(m[1]), text: text(m[2]!).trim() }));
+      expect(headings[0], path).toEqual({ level: 1, text: title });
+      expect(headings.filter((h) => h.level === 1), path).toHaveLength(1);
+      expect(headings.filter((h) => h.text === title), path).toHaveLength(1);
+      headings.slice(1).forEach((h, i) => expect(h.level, `${path}: ${h.text}`).toBeLessThanOrEqual(headings[i]!.level + 1));
+    }
+  });
+});

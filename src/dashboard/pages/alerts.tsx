@@ -25,42 +25,40 @@ export function AlertsPage(props: {
   const entered = props.entered;
   return (
     <div class="stack">
-      <section aria-label="Alerts" class="stack">
-        <h2>Alerts</h2>
-        {props.alerts.length === 0 ? (
-          <p class="muted">No alert yet.</p>
-        ) : (
-          <div class="scroll">
-            <table>
-              <thead>
+      {/* The episodes are the page's own list, under its title (as on every list page); the endpoints are its section. */}
+      {props.alerts.length === 0 ? (
+        <p class="muted">No alert yet.</p>
+      ) : (
+        <div class="scroll">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Opened</th>
+                <th scope="col">Alert</th>
+                <th scope="col">Seen</th>
+                <th scope="col">Closed</th>
+              </tr>
+            </thead>
+            <tbody>
+              {props.alerts.map((a) => (
                 <tr>
-                  <th scope="col">Opened</th>
-                  <th scope="col">Alert</th>
-                  <th scope="col">Seen</th>
-                  <th scope="col">Closed</th>
+                  <td>
+                    <Time iso={a.openedAt} />
+                  </td>
+                  <td>
+                    <b>{a.type}</b> {a.message}
+                  </td>
+                  <td>×{a.count}</td>
+                  <td>{a.closedAt ? <Time iso={a.closedAt} /> : <b>open</b>}</td>
                 </tr>
-              </thead>
-              <tbody>
-                {props.alerts.map((a) => (
-                  <tr>
-                    <td>
-                      <Time iso={a.openedAt} />
-                    </td>
-                    <td>
-                      <b>{a.type}</b> {a.message}
-                    </td>
-                    <td>×{a.count}</td>
-                    <td>{a.closedAt ? <Time iso={a.closedAt} /> : <b>open</b>}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
-        <NextPage path="/dashboard/alerts" name="alerts" cursor={props.nextAlerts} label="Older alerts →" />
-      </section>
-      <section aria-label="Notification endpoints" class="stack">
-        <h2>Notification endpoints</h2>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <NextPage path="/dashboard/alerts" name="alerts" cursor={props.nextAlerts} label="Older alerts →" />
+      <section aria-labelledby="endpoints" class="stack">
+        <h2 id="endpoints">Notification endpoints</h2>
         {props.endpoints.length === 0 ? (
           <p class="muted">None: alerts are recorded here and sent nowhere.</p>
         ) : (
