@@ -6,11 +6,12 @@ import { api } from "../api";
 import { envActingAs } from "../api/auth";
 import { ErrorSchema } from "../api/schemas";
 import { STATUS_OF } from "../http/errors";
+import { isRecord } from "../domain/guards";
 import type { DashEnv } from "./session";
 
 export type ApiAnswer<T> =
   | { ok: true; status: number; json: T; error: null }
-  | { ok: false; status: ContentfulStatusCode; json: null; error: string };
+  | { ok: false; status: ContentfulStatusCode; json: null; error: string; reason?: string | undefined };
 
 /** A refusal's status as the API answered it (one of its errors' statuses), for the page that shows it. */
 const refusalStatus = (status: number): ContentfulStatusCode => Object.values(STATUS_OF).find((s) => s === status) ?? 502;
@@ -40,7 +41,12 @@ export async function callApi<S extends z.ZodType>(
     c.executionCtx,
   );
   const json: unknown = res.status === 204 ? null : await res.json().catch(() => null);
-  if (!res.ok) return { ok: false, status: refusalStatus(res.status), json: null, error: ErrorSchema.safeParse(json).data?.error.message ?? `HTTP ${res.status}` };
+  if (!res.ok) {
+    const error = ErrorSchema.safeParse(json).data?.error;
+    // `details.reason`, where the API gives one for a client to branch on (a page may say it in its own words).
+    const reason = isRecord(error?.details) && typeof error.details.reason === "string" ? error.details.reason : undefined;
+    return { ok: false, status: refusalStatus(res.status), json: null, error: error?.message ?? `HTTP ${res.status}`, reason };
+  }
   const parsed = schema.safeParse(json);
   if (!parsed.success) {
     console.error("dashboard: unexpected API answer", { method, path: new URL(path, "https://x").pathname, status: res.status });

@@ -236,6 +236,42 @@ describe("the Dead letters page", () => {
     expect((await p.api("GET", "/v1/dead-letters?limit=100")).json.data.some((d: { id: number }) => d.id === letter.id)).toBe(false);
   });
 
+  it("words a refused replay for a reader of the page: what to do with its buttons, not the API's calls (DELETE, POST)", async () => {
+    const p = pipeline({ RETRY_BASE_SECONDS: "0" });
+    const cookie = await signIn();
+    const key = uniqueKey();
+    // Its delivery gone: nothing to retry; naming no delivery: nothing to replay.
+    await recordDeadLetters(env.DB, [
+      { queue: "edgehook-deliveries-dlq", messageId: `m-gone-${key}`, eventId: `evt_gone${key}`, deliveryId: `dlv_gone_${key}`, reason: "gone", body: "{}", attempts: 1, receivedAt: Date.now() },
+      { queue: "edgehook-deliveries-dlq", messageId: `m-none-${key}`, eventId: `evt_none${key}`, deliveryId: null, reason: "none", body: "{}", attempts: 1, receivedAt: Date.now() },
+    ]);
+    // Replayed already (in another tab): a replay is made once.
+    const { org } = await p.webhookOn("flaky?fails=1", { maxAttempts: 1 });
+    const failed = await p.ingest(podiumBody({ organizationUid: org }));
+    await p.deliver();
+    const letters = (await p.api("GET", "/v1/dead-letters?limit=100")).json.data as { id: number; eventId: string }[];
+    const idOf = (eventId: string) => letters.find((l) => l.eventId === eventId)!.id;
+    expect((await p.api("POST", `/v1/dead-letters/${idOf(failed)}/replay`)).status).toBe(202);
+
+    const refusalOf = async (id: number) => {
+      const pressed = await dashboardForm(`/dashboard/dead-letters/${id}/replay`, cookie, {});
+      return banners(await (await get(pressed.headers.get("location")!, cookie)).text(), "alert");
+    };
+    const cases = [
+      [idOf(`evt_gone${key}`), "nothing to retry. Once handled, delete this dead letter with its Delete button."],
+      [idOf(`evt_none${key}`), "names nothing to replay. Once handled, delete it with its Delete button."],
+      [idOf(failed), "To send it again on purpose, open its event and retry the delivery or replay the event there."],
+    ] as const;
+    for (const [id, says] of cases) {
+      const shown = await refusalOf(id);
+      expect(shown).toHaveLength(1);
+      expect(shown[0]).toContain(says);
+      expect(shown[0]).not.toMatch(/\b(DELETE|POST)\b|\/v1\//);
+    }
+    // The API's own answers keep saying which call to make.
+    expect((await p.api("POST", `/v1/dead-letters/${idOf(`evt_gone${key}`)}/replay`)).json.error.message).toContain("DELETE the dead letter");
+  });
+
   it("deletes without JavaScript back to the page it was pressed on: 'open only' and the cursor kept through the confirm page", async () => {
     const key = uniqueKey();
     const letters = Array.from({ length: 101 }, (_, i) => ({
