@@ -113,7 +113,8 @@ document.addEventListener("submit", function (e) {
         if (!again && next) again = next.querySelector("a");
         if (again) again.focus({ preventScroll: true });
       }
-      if (status) status.textContent = "Updated " + new Date().toLocaleTimeString();
+      // In UTC, as the page's other times (layout.tsx's Time): the browser's own zone would go unsaid.
+      if (status) status.textContent = "Updated " + new Date().toISOString().slice(0, 19).replace("T", " ") + "Z";
     }).catch(function () {});
   }, 5000);
 })();

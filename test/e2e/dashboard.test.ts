@@ -44,7 +44,7 @@ const send = async (body: string) => {
   return ((await res.json()) as { eventId: string }).eventId;
 };
 
-async function newPage(width = 1280, height = 800, options: { javaScriptEnabled?: boolean; clock?: boolean } = {}): Promise<Page> {
+async function newPage(width = 1280, height = 800, options: { javaScriptEnabled?: boolean; clock?: boolean; timezoneId?: string } = {}): Promise<Page> {
   const { clock, ...contextOptions } = options;
   const context = await browser.newContext({ viewport: { width, height }, ...contextOptions });
   // The page's timers and Date, under a clock that runs in real time until moved on (nextRefresh).
@@ -229,11 +229,12 @@ describe("the dashboard in Chromium", () => {
     await page.context().close();
   });
 
-  it("keeps the keyboard's place in the live list when new events arrive, and announces only new events", async () => {
+  it("keeps the keyboard's place in the live list when new events arrive, and announces only new events, when in UTC", async () => {
     const org = `org-${randomUUID().slice(0, 8)}`;
     const older = await send(podiumEvent({ type: "message.received", organizationUid: org }));
     await storedAll([older]);
-    const page = await newPage(1280, 800, { clock: true });
+    // A browser far from UTC: the status's time is still UTC, as the page's others.
+    const page = await newPage(1280, 800, { clock: true, timezoneId: "America/Los_Angeles" });
     await signIn(page, stack.vars.ADMIN_TOKEN!);
     await page.goto(`${stack.url}/dashboard/events?organizationUid=${org}`);
     const link = `/dashboard/events/${older}`;
@@ -257,6 +258,7 @@ describe("the dashboard in Chromium", () => {
     await page.locator(`#event-rows a[href='/dashboard/events/${newer}']`).waitFor({ timeout: 20_000 });
     expect(await focused(page)).toBe(link);
     expect(await page.evaluate(() => (window as unknown as { statusChanges: number }).statusChanges)).toBe(1);
+    expect(await page.locator("#live-status").textContent()).toMatch(/^Updated \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ$/);
     // So Enter still opens it.
     await page.keyboard.press("Enter");
     await page.waitForURL(`${stack.url}${link}`);
