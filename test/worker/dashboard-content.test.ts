@@ -52,6 +52,24 @@ describe("dashboard: a webhook's page", () => {
   });
 });
 
+describe("dashboard: a webhook's empty values", () => {
+  it("read '—' as every other empty value of the dashboard: its last failure before any, and, read only, its filter or transformation when none", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const w = await p.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["message.*"], organizationUid: `org-${key}`, transform: '{"text": data.body}' });
+    /** What a definition list of the page says for `term`. */
+    const said = (html: string, term: string) => text(new RegExp(`<dt class="muted">${term}</dt><dd>([\\s\\S]*?)</dd>`).exec(html)?.[1] ?? "(absent)").trim();
+    const admin = await (await get(`/dashboard/webhooks/${w.uid}`, await cookie())).text();
+    expect(said(admin, "Last success")).toBe("—");
+    expect(said(admin, "Last failure")).toBe("—");
+    const { token } = await makeToken(p, ["webhooks:read", "events:read", "read_messages"]);
+    const reader = (await dashboardForm("/dashboard/login", null, { token })).headers.get("set-cookie")!.split(";")[0]!;
+    const readOnly = await (await get(`/dashboard/webhooks/${w.uid}`, reader)).text();
+    expect(said(readOnly, "Filter")).toBe("—");
+    expect(said(readOnly, "Transformation")).toBe('{"text": data.body}');
+  });
+});
+
 describe("dashboard: a webhook's secret rotation", () => {
   it("says until when the previous secret still signs deliveries after a rotation, and nothing once none does", async () => {
     const p = pipeline();

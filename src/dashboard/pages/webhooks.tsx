@@ -281,13 +281,8 @@ function Health(props: { w: WebhookJson }) {
           <div>
             <dt class="muted">Last failure</dt>
             <dd>
-              {h.lastFailure ? (
-                <>
-                  <Time iso={h.lastFailure.at} /> {h.lastFailure.error}
-                </>
-              ) : (
-                "none"
-              )}
+              {/* None yet reads "—", as Last success beside it and every empty value of the dashboard (Time). */}
+              <Time iso={h.lastFailure?.at ?? null} /> {h.lastFailure?.error}
             </dd>
           </div>
         </>
@@ -353,9 +348,9 @@ function ContentRules(props: { w: WebhookJson }) {
   return (
     <dl class="stack" aria-label="Filter and transformation">
       <dt class="muted">Filter</dt>
-      <dd><pre>{w.filter ? JSON.stringify(w.filter, null, 2) : "none"}</pre></dd>
+      <dd>{w.filter ? <pre>{JSON.stringify(w.filter, null, 2)}</pre> : <span class="muted">—</span>}</dd>
       <dt class="muted">Transformation</dt>
-      <dd><pre>{w.transform ?? "none"}</pre></dd>
+      <dd>{w.transform === null ? <span class="muted">—</span> : <pre>{w.transform}</pre>}</dd>
       {w.transformHeaders && (
         <>
           <dt class="muted">Extra headers</dt>
