@@ -577,6 +577,8 @@ export interface components {
             /** @description The first page of `GET /v1/deliveries?eventId=` for this event, each with its attempts: newest first, at most 100 (those to webhooks within a limited token's grant). Like that list's pages it can be short, even empty, with `deliveriesNextCursor` set. */
             deliveries: (components["schemas"]["Delivery"] & {
                 attempts: components["schemas"]["Attempt"][];
+                /** @description Its webhook was deleted since: the delivery is kept (expired if it was still owed), the webhook's own routes answer 404. */
+                webhookDeleted: boolean;
             })[];
             /** @description More deliveries of this event may follow: `GET /v1/deliveries?eventId={id}&cursor={deliveriesNextCursor}` continues the list, and its pages' `nextCursor` after it. null: these are all of them. */
             deliveriesNextCursor: string | null;

@@ -517,6 +517,42 @@ describe("dashboard: filters, transformations and tests", () => {
     expect(none).not.toContain("filtered out");
   });
 
+  it("names a delivery's webhook deleted since as deleted, without a link to its page (a 404), in a read that does not grow with the replays", async () => {
+    const { p, webhook: gone, event, org } = await webhookSetup("ok");
+    const kept = await p.createWebhook({ url: `https://downstream.test/ok/${uniqueKey()}`, eventTypes: ["*"], organizationUid: org });
+    const id = await p.ingest(event());
+    await p.deliver();
+    expect((await p.api("DELETE", `/v1/webhooks/${gone.uid}`)).status).toBe(204);
+
+    const answer = (await p.api("GET", `/v1/events/${id}`)).json as { deliveries: { id: string; webhookUid: string; webhookDeleted: boolean }[] };
+    expect(answer.deliveries.map((d) => [d.webhookUid, d.webhookDeleted]).sort()).toEqual([[gone.uid, true], [kept.uid, false]].sort());
+    const c = await cookie();
+    const html = await (await get(`/dashboard/events/${id}`, c)).text();
+    expect(html).not.toContain(`href="/dashboard/webhooks/${gone.uid}"`);
+    expect(text(html)).toContain(`to webhook ${gone.uid} (deleted)`);
+    expect((await get(`/dashboard/webhooks/${gone.uid}`, c)).status).toBe(404);
+    // Nor a retry, which has nowhere to send it (the API answers 409); the other delivery keeps its button.
+    const retryOf = (webhookUid: string) => `action="/dashboard/deliveries/${answer.deliveries.find((d) => d.webhookUid === webhookUid)!.id}/retry"`;
+    expect(html).not.toContain(retryOf(gone.uid));
+    expect(html).toContain(retryOf(kept.uid));
+    // The one that exists is still a link.
+    expect(html).toContain(`href="/dashboard/webhooks/${kept.uid}"`);
+    expect(text(html)).not.toContain(`webhook ${kept.uid} (deleted)`);
+
+    // Telling them apart reads each webhook of the page once, however many deliveries go to it.
+    const meter = meteredD1(env.DB);
+    const rowsOfWebhooks = async () => {
+      meter.reset();
+      expect((await call(new Request(url(`/v1/events/${id}`), { headers: ADMIN }), { DB: meter.db })).status).toBe(200);
+      return Object.entries(meter.usage.bySql).filter(([sql]) => /FROM webhooks WHERE uid IN/.test(sql)).reduce((n, [, u]) => n + u.rowsRead, 0);
+    };
+    const before = await rowsOfWebhooks();
+    // (A few rows for each of its two webhooks: the uid asked for, and its row.)
+    expect(before).toBeLessThanOrEqual(6);
+    for (let i = 0; i < 5; i++) expect((await p.api("POST", `/v1/events/${id}/replay`, {})).status).toBe(202);
+    expect(await rowsOfWebhooks()).toBe(before);
+  });
+
   it("searches events from the events page: matches only, and not live", async () => {
     const p = pipeline();
     const c = await cookie();

@@ -1,7 +1,7 @@
 import { accessOf, canSeeEvent, isLimited } from "../../domain/access";
 import { AppError, invalidField, invalidInput } from "../../domain/errors";
 import type { Principal } from "../../domain/scopes";
-import type { StoredEvent } from "../../domain/types";
+import type { StoredEvent, Webhook } from "../../domain/types";
 import type { Env } from "../../env";
 import { CALL_FILTER_WORK, CallWork, matchesSearch, parseSearch, searchChars } from "../../routing/search";
 import { eventDeliveries } from "../../store/delivery-reads";
@@ -45,14 +45,14 @@ const get = apiRoute({
 
 /**
  * The webhooks whose filter excluded the event that still exist and the caller may know of, in
- * the order stored. The event's row keeps the uid of one deleted since, whose page and test would
- * answer 404 (and whose grant can no longer be checked): left out, as a limited token's grant
- * check always did. One read by primary key of the uids the row names, none when it names none.
+ * the order stored (`existing`: those of the event's webhooks that exist). The event's row keeps
+ * the uid of one deleted since, whose page and test would answer 404 (and whose grant can no
+ * longer be checked): left out, as a limited token's grant check always did.
  */
-async function visibleFilteredOut(db: D1Database, p: Principal, uids: string[]): Promise<string[]> {
+async function visibleFilteredOut(db: D1Database, p: Principal, uids: string[], existing: Webhook[]): Promise<string[]> {
   if (uids.length === 0) return uids;
-  const existing = await webhooksByUid(db, uids);
-  const shown = new Set((isLimited(p) ? await grantedWebhooks(db, p, existing) : existing).map((w) => w.uid));
+  const named = existing.filter((w) => uids.includes(w.uid));
+  const shown = new Set((isLimited(p) ? await grantedWebhooks(db, p, named) : named).map((w) => w.uid));
   return uids.filter((uid) => shown.has(uid));
 }
 
@@ -122,13 +122,18 @@ export const events = router()
     if (seen.status === "rejected") throw seen.reason;
     if (page.status === "rejected") throw page.reason;
     const [event, deliveries] = [seen.value, page.value];
-    const filteredOut = await visibleFilteredOut(c.env.DB, p, event.filteredOut);
+    // Which of its webhooks still exist: one read by primary key of the uids its row names and its
+    // page of deliveries goes to (at most EVENT_DELIVERIES_SHOWN), none when there are none.
+    const uids = [...new Set([...event.filteredOut, ...deliveries.deliveries.map((d) => d.webhookUid)])];
+    const existing = await webhooksByUid(c.env.DB, uids);
+    const exists = new Set(existing.map((w) => w.uid));
+    const filteredOut = await visibleFilteredOut(c.env.DB, p, event.filteredOut, existing);
     return c.json(
       {
         ...eventSummaryView(event),
         headers: event.headers,
         body: event.body,
-        deliveries: deliveries.deliveries.map((d) => ({ ...deliveryView(d), attempts: d.attempts.map(attemptView) })),
+        deliveries: deliveries.deliveries.map((d) => ({ ...deliveryView(d), webhookDeleted: !exists.has(d.webhookUid), attempts: d.attempts.map(attemptView) })),
         deliveriesNextCursor: deliveries.nextBefore === null ? null : await encodeCursor(c.env, "deliveries", deliveries.nextBefore),
         filteredOut,
       },

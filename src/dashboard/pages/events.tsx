@@ -152,10 +152,13 @@ type EventDetail = z.infer<typeof EventSchema>;
 /**
  * A webhook named on an event's page: a link to its page for a token that may read webhooks, else
  * its uid alone. An alert's deliveries go to notification endpoints, which the Alerts page lists.
+ * One deleted since is named without a link (its page would answer 404), and said to be deleted.
  */
-function WebhookName(props: { uid: string; link: boolean; alert: boolean }) {
-  if (props.alert) return <a href="/dashboard/alerts">notification endpoint {props.uid}</a>;
-  return props.link ? <a href={`/dashboard/webhooks/${props.uid}`}>webhook {props.uid}</a> : <span class="mono">webhook {props.uid}</span>;
+function WebhookName(props: { uid: string; link: boolean; alert: boolean; deleted?: boolean }) {
+  const what = props.alert ? "notification endpoint" : "webhook";
+  if (props.deleted) return <span class="mono">{what} {props.uid} <span class="muted">(deleted)</span></span>;
+  if (props.alert) return <a href="/dashboard/alerts">{what} {props.uid}</a>;
+  return props.link ? <a href={`/dashboard/webhooks/${props.uid}`}>{what} {props.uid}</a> : <span class="mono">{what} {props.uid}</span>;
 }
 
 export function EventPage(props: { event: EventDetail; canReplay: boolean; canReadWebhooks: boolean }) {
@@ -217,7 +220,7 @@ export function EventPage(props: { event: EventDetail; canReplay: boolean; canRe
       {e.deliveries.map((d) => (
         <section class="card" aria-label={`Delivery ${d.id}`}>
           <p>
-            <Badge status={d.status} /> to <WebhookName uid={d.webhookUid} link={props.canReadWebhooks} alert={e.sourceId === ALERT_SOURCE} />
+            <Badge status={d.status} /> to <WebhookName uid={d.webhookUid} link={props.canReadWebhooks} alert={e.sourceId === ALERT_SOURCE} deleted={d.webhookDeleted} />
             {" · "}
             {d.attemptCount} attempt{d.attemptCount === 1 ? "" : "s"}
             {d.nextAttemptAt && (
@@ -236,7 +239,8 @@ export function EventPage(props: { event: EventDetail; canReplay: boolean; canRe
               </li>
             ))}
           </ol>
-          {props.canReplay && d.status !== "held" && (
+          {/* A deleted webhook's delivery has nowhere to go (the API answers 409): no button that can only fail. */}
+          {props.canReplay && d.status !== "held" && !d.webhookDeleted && (
             <Action action={`/dashboard/deliveries/${d.id}/retry`} label="Retry this delivery" kind="secondary" fields={{ back: e.id }} />
           )}
         </section>
