@@ -17,6 +17,9 @@ const UNKNOWN_EVENT_TYPE = "unknown";
 /** Leads what an ill-formed dedupe key's hash is taken of: 0xFF starts no UTF-8 character. */
 const ILL_FORMED = 0xff;
 
+/** A subscription pattern rather than a type: what a list's or replay's `eventType` refuses. */
+const isWildcard = (type: string) => type === "*" || type.endsWith(".*");
+
 // A lone surrogate (a JSON `\ud800` escape without its pair) has no UTF-8: D1 keeps it as bytes
 // that read back as other text, and hashing reads it as U+FFFD, so keys that differ would name one
 // event. No webhook or query can name such a value either (the API refuses it). (isWellFormed
@@ -38,8 +41,10 @@ export async function boundFacts(facts: EventFacts): Promise<EventFacts> {
         ? dedupeKey
         : await sha256Hex(dedupeKey),
     // With a control character no webhook or query can name the type, and as a delivery's
-    // `edgehook-event-type` header it failed every attempt to every webhook owed it.
-    eventType: within(CONTROL_CHARACTERS.test(eventType) ? null : eventType, MAX_EVENT_TYPE_CHARS) ?? UNKNOWN_EVENT_TYPE,
+    // `edgehook-event-type` header it failed every attempt to every webhook owed it. A wildcard
+    // (`*`, `message.*`) no list or replay can name either (they take exact types), and a webhook's
+    // `message.*` would take it for every message type.
+    eventType: within(CONTROL_CHARACTERS.test(eventType) || isWildcard(eventType) ? null : eventType, MAX_EVENT_TYPE_CHARS) ?? UNKNOWN_EVENT_TYPE,
     locationUid: within(locationUid, MAX_OWNER_UID_CHARS),
     organizationUid: within(organizationUid, MAX_OWNER_UID_CHARS),
   };
