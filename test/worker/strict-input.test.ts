@@ -118,6 +118,16 @@ describe("a reversed time range", () => {
     }
     expect((await get("/v1/events?since=2026-11-01T00:00:00Z&until=2026-12-01T00:00:00Z")).status).toBe(200);
   });
+
+  it("is not a since later than now without an until: a search answers it as the list does, an empty last page", async () => {
+    // A search's until defaults to now; it answered 400 "until must be later than since", naming a parameter not given.
+    const since = new Date(Date.now() + 3_600_000).toISOString();
+    for (const q of ["", "&q=x", "&q=data.a%3D1"]) {
+      const res = await get(`/v1/events?since=${since}${q}`);
+      expect(res.status, q).toBe(200);
+      expect(await res.json(), q).toEqual({ data: [], nextCursor: null });
+    }
+  });
 });
 
 describe("a time a list or replay cannot read", () => {
