@@ -891,7 +891,10 @@ export const ListenQuery = strictQuery({
     description:
       'Listen mode: after each run of events (ended by a `position` message) the hub sends no more until the client sends `{"type":"ack","position":…}` with that position, so a slow client slows its catch-up. The hello says `acks: true`.',
   }),
-});
+})
+  // Each would be ignored without a word: a resume starts at its position, and tail sends no runs to ack.
+  .refine((q) => q.after === undefined || q.replay === 0, { message: "not with after, which resumes from a position", path: ["replay"] })
+  .refine((q) => q.mode !== "tail" || q.ack !== "true", { message: "listen mode only: tail sends nothing to ack", path: ["ack"] });
 
 // Notification endpoints and alerts (docs/alerts.md)
 

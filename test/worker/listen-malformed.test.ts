@@ -452,6 +452,15 @@ describe("bad listener input the property found", () => {
     for (const after of ["0", "12", "9007199254740991"]) expect((await open(`after=${after}`)).status, after).toBe(101);
   });
 
+  it("refuses replay beside after, and ack=true in tail mode, rather than ignoring them", async () => {
+    for (const [query, path] of [["after=0&replay=5", "replay"], ["mode=tail&ack=true", "ack"]]) {
+      const res = await open(query!);
+      expect(res.status, query).toBe(400);
+      expect(await errorOf(res), query).toMatchObject({ code: "invalid_request", details: { issues: [{ path }] } });
+    }
+    for (const query of ["after=0&replay=0", "replay=5", "mode=tail&ack=false", "mode=listen&ack=true"]) expect((await open(query)).status, query).toBe(101);
+  });
+
   it("refuses a source or event type named twice, as the webhook's lists do", async () => {
     for (const [query, path] of [["sourceIds=src-a,src-b,src-a", "sourceIds.2"], ["eventTypes=message.*,review.created,message.*", "eventTypes.2"]]) {
       const res = await open(query!);
