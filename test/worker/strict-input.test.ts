@@ -126,6 +126,10 @@ describe("a reversed time range", () => {
       const res = await get(`/v1/events?since=${since}${q}`);
       expect(res.status, q).toBe(200);
       expect(await res.json(), q).toEqual({ data: [], nextCursor: null });
+      // A cursor that is not one is still refused, as the list refuses it.
+      const forged = await get(`/v1/events?since=${since}${q}&cursor=not-a-cursor`);
+      expect(forged.status, q).toBe(400);
+      expect((await errorOf(forged)).code, q).toBe("invalid_request");
     }
   });
 });

@@ -66,6 +66,8 @@ async function search(
   if (!parsed.ok) throw invalidInput("query", [{ path: parsed.path, message: parsed.message }]);
   const until = q.until === undefined ? Date.now() : msAtOrAfter(q.until);
   const since = q.since === undefined ? until - SEARCH_BOUND.defaultHours * 3600_000 : msAtOrAfter(q.since);
+  // Opened first: a cursor that is not one is refused, whatever the range.
+  const after = q.cursor === undefined ? null : await openPosition(env, "search", q.cursor);
   // The query's own refine refuses a given until at or before since; this is a since later than now
   // without one (until defaults to now): nothing was received in it yet, as the list answers.
   if (since >= until) return { data: [], nextCursor: null };
@@ -74,7 +76,7 @@ async function search(
   const read = await eventsWithBodies(env.DB, {
     since,
     until,
-    after: q.cursor === undefined ? null : await openPosition(env, "search", q.cursor),
+    after,
     order: "newest",
     limit: SEARCH_BOUND.events,
     maxChars: searchChars(parsed.query, SEARCH_BOUND.chars),
