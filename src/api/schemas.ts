@@ -7,6 +7,7 @@ import { DELIVERY_STATUSES, MAX_ATTEMPTS_LIMIT, TIMEOUT_MS_LIMITS } from "../dom
 import { TOLERANCE_S_LIMITS } from "../domain/settings";
 import { DEFAULT_MAX_CONCURRENCY, MAX_CONCURRENCY_MAX, OPEN_CONNECTIONS, ORDERINGS, RATE_LIMIT_MAX } from "../domain/flow";
 import { ALERT_SOURCE, ALERT_TYPES } from "../domain/alerts";
+import { isWildcard } from "../domain/event-types";
 import {
   AUTO_DISABLE_MINUTES_MAX,
   DEFAULT_AUTO_DISABLE_MINUTES,
@@ -211,7 +212,7 @@ const exactType = z
   .string()
   .min(1)
   .max(200)
-  .refine((t) => t !== "*" && !t.endsWith(".*"), "an exact event type: lists and replays take no wildcard (a webhook's eventTypes do)")
+  .refine((t) => !isWildcard(t), "an exact event type: lists and replays take no wildcard (a webhook's eventTypes do)")
   .openapi({ description: "Only events of this exact type.", example: "message.received" });
 
 export const EventListQuery = strictQuery({

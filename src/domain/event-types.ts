@@ -85,6 +85,9 @@ export const EVENT_TYPES: EventTypeInfo[] = [
   ...others.map(([provider, type, description]) => ({ type, provider, scope: dataScopeOf(type), description })),
 ];
 
+/** A subscription pattern (`*`, `message.*`) rather than a type: what a webhook's eventTypes take and a list's or replay's `eventType` refuses. */
+export const isWildcard = (type: string) => type === "*" || type.endsWith(".*");
+
 /** The data scopes a subscription pattern needs: `*` needs all four, as in Podium. */
 export function dataScopesForPattern(pattern: string): DataScope[] {
   if (pattern === "*") return DATA_SCOPES;

@@ -1,4 +1,5 @@
 import { concatBytes, sha256Hex, utf8 } from "./crypto";
+import { isWildcard } from "./event-types";
 import { CONTROL_CHARACTERS } from "./legible";
 import type { EventFacts } from "./types";
 
@@ -17,9 +18,6 @@ const UNKNOWN_EVENT_TYPE = "unknown";
 /** Leads what an ill-formed dedupe key's hash is taken of: 0xFF starts no UTF-8 character. */
 const ILL_FORMED = 0xff;
 
-/** A subscription pattern rather than a type: what a list's or replay's `eventType` refuses. */
-const isWildcard = (type: string) => type === "*" || type.endsWith(".*");
-
 // A lone surrogate (a JSON `\ud800` escape without its pair) has no UTF-8: D1 keeps it as bytes
 // that read back as other text, and hashing reads it as U+FFFD, so keys that differ would name one
 // event. No webhook or query can name such a value either (the API refuses it). (isWellFormed
@@ -27,8 +25,8 @@ const isWildcard = (type: string) => type === "*" || type.endsWith(".*");
 const within = (value: string | null, max: number) => (value !== null && value.length <= max && value.isWellFormed() ? value : null);
 
 /**
- * The facts with each field within its bound and well-formed: a type too long (or ill-formed, or
- * with a control character) is unknown, a location or organization so is none, a dedupe key too
+ * The facts with each field within its bound and well-formed: a type too long (or ill-formed, with
+ * a control character, or a wildcard) is unknown, a location or organization so is none, a dedupe key too
  * long is its hash, and an ill-formed one the hash of its JSON spelling (which escapes each lone surrogate, so keys that
  * differ stay apart) after a byte no UTF-8 text holds, so no well-formed key hashes the same.
  */
