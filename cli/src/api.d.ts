@@ -3909,9 +3909,9 @@ export interface operations {
                 webhookUid?: string;
                 /** @description Resume: send what was stored after this position first. */
                 after?: number;
-                /** @description Send the last N matching events first. */
+                /** @description Send the last N matching events first. Not with `after` (400): a resume starts at its position. */
                 replay?: number;
-                /** @description Listen mode: after each run of events (ended by a `position` message) the hub sends no more until the client sends `{"type":"ack","position":…}` with that position, so a slow client slows its catch-up. The hello says `acks: true`. */
+                /** @description Listen mode: after each run of events (ended by a `position` message) the hub sends no more until the client sends `{"type":"ack","position":…}` with that position, so a slow client slows its catch-up. The hello says `acks: true`. `true` in tail mode, which sends nothing to ack, answers 400. */
                 ack?: "true" | "false";
             };
             header?: never;

@@ -887,10 +887,10 @@ export const ListenQuery = strictQuery({
     .openapi({ type: "integer", minimum: 0, description: "Resume: send what was stored after this position first." }),
   replay: queryInteger(0, 100)
     .default(0)
-    .openapi({ type: "integer", minimum: 0, maximum: 100, default: 0, description: "Send the last N matching events first." }),
+    .openapi({ type: "integer", minimum: 0, maximum: 100, default: 0, description: "Send the last N matching events first. Not with `after` (400): a resume starts at its position." }),
   ack: z.enum(["true", "false"]).optional().openapi({
     description:
-      'Listen mode: after each run of events (ended by a `position` message) the hub sends no more until the client sends `{"type":"ack","position":…}` with that position, so a slow client slows its catch-up. The hello says `acks: true`.',
+      'Listen mode: after each run of events (ended by a `position` message) the hub sends no more until the client sends `{"type":"ack","position":…}` with that position, so a slow client slows its catch-up. The hello says `acks: true`. `true` in tail mode, which sends nothing to ack, answers 400.',
   }),
 })
   // Each would be ignored without a word: a resume starts at its position, and tail sends no runs to ack.
