@@ -553,6 +553,19 @@ describe("dashboard: filters, transformations and tests", () => {
     expect(await rowsOfWebhooks()).toBe(before);
   });
 
+  it("reads no webhook for an event with no delivery and none filtered out", async () => {
+    const key = uniqueKey();
+    const eventId = `evt_alone_${key}`;
+    // Stored without routing: no delivery, whatever webhooks the other tests made.
+    await storeEvents(env.DB, [
+      { eventId, sourceId: "podium", dedupeKey: key, eventType: "message.received", locationUid: null, organizationUid: `org-${key}`, receivedAt: Date.now(), headers: {}, body: "{}" },
+    ]);
+    const meter = meteredD1(env.DB);
+    const res = await call(new Request(url(`/v1/events/${eventId}`), { headers: ADMIN }), { DB: meter.db });
+    expect(await res.json()).toMatchObject({ id: eventId, deliveries: [], filteredOut: [] });
+    expect(Object.keys(meter.usage.bySql).filter((sql) => /FROM webhooks\b/.test(sql))).toEqual([]);
+  });
+
   it("searches events from the events page: matches only, and not live", async () => {
     const p = pipeline();
     const c = await cookie();
