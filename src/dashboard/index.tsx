@@ -826,17 +826,17 @@ function deadLettersPressedOn(c: C): string {
  * A replay's refusals in the page's words: the API's say what to do with its calls (DELETE the
  * letter, POST a retry), which a reader of this page does with its buttons instead.
  */
-const REPLAY_REFUSED: Record<string, string> = {
-  nothing_to_retry: "The delivery is gone (its webhook deleted, or its event purged) or held: nothing to retry. Once handled, delete this dead letter with its Delete button.",
-  unreplayable: "This dead letter names nothing to replay. Once handled, delete it with its Delete button.",
-  already_replayed: "This dead letter was replayed already (or its delivery retried); a replay is made once. To send it again on purpose, open its event and retry the delivery or replay the event there.",
-};
+const REPLAY_REFUSED = new Map<string, string>([
+  ["nothing_to_retry", "The delivery is gone (its webhook deleted, or its event purged) or held: nothing to retry. Once handled, delete this dead letter with its Delete button."],
+  ["unreplayable", "This dead letter names nothing to replay. Once handled, delete it with its Delete button."],
+  ["already_replayed", "This dead letter was replayed already (or its delivery retried); a replay is made once. To send it again on purpose, open its event and retry the delivery or replay the event there."],
+]);
 
 dashboard.post("/dead-letters/:id/replay", async (c) => {
   const id = c.req.param("id");
   const res = await callApi(c, "POST", `/dead-letters/${encodeURIComponent(id)}/replay`, DeadLetterSchema);
   const what = res.json && res.json.deliveryId !== null ? "its delivery will be tried again" : "its event is queued again";
-  const answer = res.ok ? res : { ...res, error: (res.reason !== undefined && REPLAY_REFUSED[res.reason]) || res.error };
+  const answer = res.ok ? res : { ...res, error: (res.reason !== undefined && REPLAY_REFUSED.get(res.reason)) || res.error };
   return back(c, deadLettersPressedOn(c), answer, `Dead letter ${id} replayed: ${what}.`);
 });
 
