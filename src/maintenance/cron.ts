@@ -14,6 +14,7 @@ import { purgeClosedDeadLetters, recordDeadLetters } from "../store/dead-letters
 import { purgeRejectionCounts, purgeRejectionSamples } from "../store/rejections";
 import { purgeExpiredReveals, purgeExpiredSessions } from "../store/sessions";
 import { applyRetentionPurges } from "../store/retention";
+import { clearExpiredPreviousSecrets } from "../store/webhooks";
 
 /** How long a delivery expired at retention stays visible, with its event, before the purge takes them. */
 export const EXPIRED_GRACE_MS = DAY_MS;
@@ -173,6 +174,8 @@ const STEPS: [name: string, step: Step][] = [
       await purgeRejectionSamples(env.DB, horizon);
     },
   ],
+  // A rotation's previous secret signs nothing once its window has ended, so it is not kept past it.
+  ["previous-secrets", async (env, { now }) => void (await clearExpiredPreviousSecrets(env.DB, now))],
   ["count-parked", async (env, _run, r) => void (r.parked = await countParked(env.BODIES))],
 ];
 

@@ -277,6 +277,22 @@ export async function updateWebhook(db: D1Database, w: Webhook, before: Webhook,
 }
 
 /**
+ * Forgets the previous secrets whose window ended by `now` (they sign nothing after it: pipeline/sign.ts),
+ * up to `limit` a run, found along their partial index (migration 0049); returns how many. The version
+ * (updated_at) stays: the API already shows no previous secret once it has expired.
+ */
+export async function clearExpiredPreviousSecrets(db: D1Database, now: number, limit = 1000): Promise<number> {
+  const res = await db
+    .prepare(
+      `UPDATE webhooks SET previous_secret = NULL, previous_secret_expires_at = NULL
+       WHERE rowid IN (SELECT rowid FROM webhooks WHERE previous_secret IS NOT NULL AND previous_secret_expires_at <= ? ORDER BY previous_secret_expires_at LIMIT ?)`,
+    )
+    .bind(now, limit)
+    .run();
+  return res.meta.changes ?? 0;
+}
+
+/**
  * Expires what a location webhook is owed of events not naming the organization it is being
  * confined to (routing owes a confined one only those: domain/access.ts grantOrganizationOf), so
  * that none goes to the URL of the token confining it; only while the row is still at `version`.

@@ -24,7 +24,7 @@ import { boundedScan } from "../../src/store/scan";
 import { listStoredSources } from "../../src/store/sources";
 import { listTokens } from "../../src/store/tokens";
 import { stats } from "../../src/store/stats";
-import { disableApplies, listWebhooks } from "../../src/store/webhooks";
+import { clearExpiredPreviousSecrets, disableApplies, listWebhooks } from "../../src/store/webhooks";
 
 const dir = join(import.meta.dirname, "../../migrations");
 const db = new DatabaseSync(":memory:");
@@ -406,6 +406,18 @@ describe("a webhook.disabled episode opened with its disable", () => {
       ]);
     }
     expect(plan(sqls[0]!).filter((s) => /^(SCAN|SEARCH) alerts\b/.test(s))).toEqual([expect.stringMatching(/USING INDEX alerts_open\b/)]);
+  });
+});
+
+describe("expired previous secrets", () => {
+  it("are cleared along their partial index by the maintenance run, never by walking the webhooks", async () => {
+    const [sql] = await preparedBy((d1) => clearExpiredPreviousSecrets(d1, 1));
+    const steps = plan(sql!);
+    expect(steps.filter((s) => /^(SCAN|SEARCH) webhooks\b/.test(s)), steps.join("\n")).toEqual([
+      expect.stringMatching(/^SEARCH webhooks USING INTEGER PRIMARY KEY \(rowid=\?\)/),
+      expect.stringMatching(/^SEARCH webhooks USING (COVERING )?INDEX webhooks_previous_secret_expiry \(previous_secret_expires_at<\?\)/),
+    ]);
+    expect(walks(sql!)).toEqual([]);
   });
 });
 

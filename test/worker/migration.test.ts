@@ -435,8 +435,11 @@ describe("migration 0048 (webhook previous secret)", () => {
   it("reads a webhook made before it as keeping no previous secret, and lets it rotate", async () => {
     const db = env.MIGRATION_DB;
     await applyD1Migrations(db, env.TEST_MIGRATIONS);
-    // webhooks as before it.
-    await db.batch(["previous_secret", "previous_secret_expires_at"].map((c) => db.prepare(`ALTER TABLE webhooks DROP COLUMN ${c}`)));
+    // webhooks as before it (and 0049's index on its columns).
+    await db.batch([
+      db.prepare("DROP INDEX webhooks_previous_secret_expiry"),
+      ...["previous_secret", "previous_secret_expires_at"].map((c) => db.prepare(`ALTER TABLE webhooks DROP COLUMN ${c}`)),
+    ]);
     const [uid, secret] = [crypto.randomUUID(), "whsec_" + btoa("a secret made before 0048, 24+ bytes")];
     await db
       .prepare(
@@ -445,8 +448,10 @@ describe("migration 0048 (webhook previous secret)", () => {
       )
       .bind(uid, secret)
       .run();
-    const migration = env.TEST_MIGRATIONS.find((m) => m.name.startsWith("0048_"))!;
-    await db.batch(migration.queries.map((q) => db.prepare(q)));
+    for (const name of ["0048_", "0049_"]) {
+      const migration = env.TEST_MIGRATIONS.find((m) => m.name.startsWith(name))!;
+      await db.batch(migration.queries.map((q) => db.prepare(q)));
+    }
     const p = pipeline({ DB: db });
     expect((await p.api("GET", `/v1/webhooks/${uid}`)).json).toMatchObject({ uid, previousSecretExpiresAt: null });
     const rotated = await p.api("PATCH", `/v1/webhooks/${uid}`, { secret: "whsec_" + btoa("its new secret, 24 bytes or more") });

@@ -5,6 +5,7 @@ import { env } from "cloudflare:workers";
 import { Webhook as StandardWebhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
 import { utf8 } from "../../src/domain/crypto";
+import { runMaintenance } from "../../src/maintenance/cron";
 import { deliveryHeaders } from "../../src/pipeline/sign";
 import { podium } from "../../src/schemes/podium";
 import type { Recorded } from "../support/fake-downstream";
@@ -81,6 +82,39 @@ describe("webhook secret rotation", () => {
       expect(await verifies(req, second)).toEqual({ standard: true, podium: true });
       expect(await verifies(req, first)).toEqual({ standard: false, podium: false });
       expect((await p.api("GET", `/v1/webhooks/${webhook.uid}`)).json.previousSecretExpiresAt).toBeNull();
+    } finally {
+      restore();
+    }
+  });
+
+  it("forgets the previous secret at the first maintenance run at or after its window's end; one still within it is kept and signs", async () => {
+    const [ended, within] = [await deliveredOnce(), await deliveredOnce()];
+    const second = secretOf("second");
+    for (const [s, validSeconds] of [[ended, 60], [within, 3600]] as const) {
+      expect((await s.p.api("PATCH", `/v1/webhooks/${s.webhook.uid}`, { secret: second, previousSecretValidSeconds: validSeconds })).status).toBe(200);
+    }
+    const shown = async (uid: string) => (await ended.p.api("GET", `/v1/webhooks/${uid}`)).json;
+    const [endedBefore, withinBefore] = [await shown(ended.webhook.uid), await shown(within.webhook.uid)];
+    const end = (await row(ended.webhook.uid))!.previous_secret_expires_at!;
+    const withinRow = await row(within.webhook.uid);
+
+    // A run just before the end keeps it; one at the end (when it stops signing: sign.ts) clears it.
+    expect((await runMaintenance(ended.p.env, end - 1)).failed).toEqual([]);
+    expect((await row(ended.webhook.uid))?.previous_secret).toBe(ended.first);
+    expect((await runMaintenance(ended.p.env, end)).failed).toEqual([]);
+    expect(await row(ended.webhook.uid)).toEqual({ secret: second, previous_secret: null, previous_secret_expires_at: null });
+    expect(await row(within.webhook.uid)).toEqual(withinRow);
+
+    const restore = clockFrom(end);
+    try {
+      // Neither webhook's version moves, and what the API shows is as before: none for the ended one.
+      const seen = ({ updatedAt, previousSecretExpiresAt }: { updatedAt: string; previousSecretExpiresAt: string | null }) => ({ updatedAt, previousSecretExpiresAt });
+      expect(seen(await shown(ended.webhook.uid))).toEqual({ updatedAt: endedBefore.updatedAt, previousSecretExpiresAt: null });
+      expect(seen(await shown(within.webhook.uid))).toEqual(seen(withinBefore));
+      const req = await within.next();
+      expect(req.headers["webhook-signature"]!.split(" ")).toHaveLength(2);
+      expect(await verifies(req, within.first)).toEqual({ standard: true, podium: false });
+      expect((await ended.next()).headers["webhook-signature"]!.split(" ")).toHaveLength(1);
     } finally {
       restore();
     }
