@@ -113,8 +113,13 @@ export function Badge(props: { status: string }) {
   return <span class={`badge ${props.status}`}>{props.status}</span>;
 }
 
+/** How every empty value of the dashboard reads. */
+export function Blank() {
+  return <span class="muted">—</span>;
+}
+
 export function Time(props: { iso: string | null }) {
-  if (!props.iso) return <span class="muted">—</span>;
+  if (!props.iso) return <Blank />;
   return <time datetime={props.iso}>{props.iso.replace("T", " ").replace(/\.\d+Z$/, "Z")}</time>;
 }
 

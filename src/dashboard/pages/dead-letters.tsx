@@ -3,7 +3,7 @@ import type { DeadLetterSchema } from "../../api/routes/dead-letters";
 import { QUEUES } from "../../pipeline/queues";
 import { legible } from "../../domain/legible";
 import { ASK } from "../confirm";
-import { Action, ConfirmAction, NextPage, Time } from "../layout";
+import { Action, Blank, ConfirmAction, NextPage, Time } from "../layout";
 
 export type DeadLetterJson = z.infer<typeof DeadLetterSchema>;
 
@@ -66,7 +66,7 @@ export function DeadLetterList(props: { letters: DeadLetterJson[]; nextCursor: s
                         </>
                       )}
                     </td>
-                    <td>{d.reason === null ? <span class="muted">—</span> : legible(d.reason)}</td>
+                    <td>{d.reason === null ? <Blank /> : legible(d.reason)}</td>
                     <td class="opt">{d.attempts}</td>
                     <td>{d.replayedAt ? <Time iso={d.replayedAt} /> : <b>open</b>}</td>
                     <td>

@@ -6,7 +6,7 @@ import { DEFAULT_MAX_CONCURRENCY, MAX_CONCURRENCY_MAX, RATE_LIMIT_MAX } from "..
 import { AUTO_DISABLE_MINUTES_MAX, DEFAULT_AUTO_DISABLE_MINUTES, DEFAULT_FAILING_AFTER, FAILING_AFTER_MAX } from "../../domain/health";
 import { sentence } from "../../domain/alerts";
 import { legible } from "../../domain/legible";
-import { Action, ConfirmAction, EmptyRow, HeaderTable, NextPage, Time } from "../layout";
+import { Action, Blank, ConfirmAction, EmptyRow, HeaderTable, NextPage, Time } from "../layout";
 import { ASK } from "../confirm";
 import { prettyBody } from "../pretty-body";
 import { ownerOf } from "../../routing/match";
@@ -348,9 +348,9 @@ function ContentRules(props: { w: WebhookJson }) {
   return (
     <dl class="stack" aria-label="Filter and transformation">
       <dt class="muted">Filter</dt>
-      <dd>{w.filter ? <pre>{JSON.stringify(w.filter, null, 2)}</pre> : <span class="muted">—</span>}</dd>
+      <dd>{w.filter ? <pre>{JSON.stringify(w.filter, null, 2)}</pre> : <Blank />}</dd>
       <dt class="muted">Transformation</dt>
-      <dd>{w.transform === null ? <span class="muted">—</span> : <pre>{w.transform}</pre>}</dd>
+      <dd>{w.transform === null ? <Blank /> : <pre>{w.transform}</pre>}</dd>
       {w.transformHeaders && (
         <>
           <dt class="muted">Extra headers</dt>
