@@ -52,14 +52,24 @@ const FINAL_CLOSES = new Map([
   [4404, "its webhook was deleted"],
 ]);
 
-/** Whether a 400's body refuses the `ack` query parameter alone (an API from before acks). */
-function onlyAckRefused(/** @type {unknown} */ body) {
-  const issues =
-    typeof body === "object" && body !== null && "error" in body && typeof body.error === "object" && body.error !== null && "details" in body.error
-      ? body.error.details
-      : null;
-  const list = typeof issues === "object" && issues !== null && "issues" in issues && Array.isArray(issues.issues) ? issues.issues : [];
-  return list.length > 0 && list.every((i) => typeof i === "object" && i !== null && "path" in i && i.path === "ack");
+/**
+ * Whether a 400's body is an API from before acks refusing the `ack` query parameter as one it does
+ * not take (its strict query's words, "not a parameter of this list, which takes …", the only thing
+ * that tells it apart): a current API also names `ack` alone for a value it refuses (`ack=true` in
+ * tail mode), and that is its error to show, not a reason to listen without acks.
+ */
+function ackUnknown(/** @type {unknown} */ body) {
+  const error = typeof body === "object" && body !== null && "error" in body && typeof body.error === "object" && body.error !== null ? body.error : null;
+  if (error === null || !("code" in error) || error.code !== "invalid_request") return false;
+  const issues = "details" in error && typeof error.details === "object" && error.details !== null && "issues" in error.details ? error.details.issues : null;
+  const list = Array.isArray(issues) ? issues : [];
+  return (
+    list.length > 0 &&
+    list.every(
+      (i) =>
+        typeof i === "object" && i !== null && "path" in i && i.path === "ack" && "message" in i && typeof i.message === "string" && i.message.startsWith("not a parameter of this list"),
+    )
+  );
 }
 
 /** @param {StreamOptions} o @returns {{ done: Promise<void>, stop: () => Promise<void>, queued: () => number }} */
@@ -159,7 +169,7 @@ export function openStream(o) {
         const status = res.statusCode ?? 0;
         // An API from before acks refuses the parameter it does not know (its query is strict):
         // listen to it as before, without (its hello will not say `acks`, so none is sent).
-        if (status === 400 && base.searchParams.has("ack") && onlyAckRefused(body)) {
+        if (status === 400 && base.searchParams.has("ack") && ackUnknown(body)) {
           acksRefused = true;
           o.log(pc.yellow("the API takes no acks (an older release): listening without, a catch-up is sent at the API's pace"));
           if (!stopped) connect();

@@ -7,6 +7,9 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { WebSocketServer, type WebSocket } from "ws";
 import { MAX_QUEUED, openStream } from "../../cli/src/stream.js";
 
+/** How an API from before acks refused `ack`: its strict query's words for a parameter it does not take. */
+const OLDER_REFUSAL = "not a parameter of this list, which takes mode, sourceIds, eventTypes, webhookUid, after, replay";
+
 let server: Server | null = null;
 /** Refused connections kept alive, closed at the end of each test whatever the client did. */
 const kept = new Set<{ destroy: () => void }>();
@@ -234,7 +237,7 @@ describe("edgehook listen's connection", () => {
   it("listens without acks to an API from before them, which refuses the ack parameter", async () => {
     // As an older API answers a query parameter it does not know (its query is strict).
     const refusal = JSON.stringify({
-      error: { code: "invalid_request", message: "Invalid query: ack: not a parameter of this list.", details: { issues: [{ path: "ack", message: "not a parameter of this list" }] } },
+      error: { code: "invalid_request", message: `Invalid query: ack: ${OLDER_REFUSAL}.`, details: { issues: [{ path: "ack", message: OLDER_REFUSAL }] } },
     });
     const wss = new WebSocketServer({ noServer: true });
     const asked: string[] = [];
@@ -271,6 +274,29 @@ describe("edgehook listen's connection", () => {
     // Asked with acks once, then without; it sent no ack to an API that did not say it takes them.
     expect(asked.map((q) => new URLSearchParams(q).get("ack"))).toEqual(["true", null]);
     expect(sent.filter((m) => m.includes("ack"))).toEqual([]);
+  });
+
+  it("ends with the API's own error when a current API refuses the ack it was sent, rather than listening without", async () => {
+    // What the API answers for ack=true in tail mode: the same parameter named alone, for its value.
+    const message = "listen mode only: tail sends nothing to ack";
+    const body = { error: { code: "invalid_request", message: `Invalid query: ack: ${message}.`, details: { issues: [{ path: "ack", message }] } } };
+    const { url } = await api({ refuse: { status: 400, body } });
+    let upgrades = 0;
+    server!.on("upgrade", () => upgrades++);
+    const logged: string[] = [];
+    const stream = openStream({
+      conn: { url, token: "ehk_t", configFile: "" },
+      query: { mode: "tail" },
+      position: null,
+      replay: 0,
+      acks: true,
+      onMessage: async () => {},
+      onPosition: () => {},
+      log: (line) => logged.push(line),
+    });
+    await expect(stream.done).rejects.toThrow(/listen mode only: tail sends nothing to ack/);
+    expect(upgrades).toBe(1); // not asked again without ack
+    expect(logged.join("\n")).not.toMatch(/older release/);
   });
 
   it("ends with the API's error on a refused upgrade, leaving no timer behind", async () => {
