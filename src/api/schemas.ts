@@ -51,16 +51,18 @@ const givenTime = (description: string) =>
 /** Whether since and until are both times to compare (a bad one is said once, by itself). */
 const comparable = (since: string, until: string) => !Number.isNaN(Date.parse(since)) && !Number.isNaN(Date.parse(until));
 /**
- * A whole number of a query, in decimal digits: coerced, `0x10`, `1e2`, ` 5` read as numbers and
- * an empty one as 0, other than what was meant. Digits past a double's range (Infinity) read as
- * the largest double, so what is said of them is the bound.
+ * A whole number of a query (or of a dashboard form), in decimal digits, then checked by `number`
+ * (its bounds): coerced, `0x10`, `1e2`, ` 5` read as numbers and an empty one as 0, other than
+ * what was meant. Digits past a double's range (Infinity) read as the largest double, so what is
+ * said of them is the bound.
  */
-const queryInteger = (min: number, max: number) =>
+export const decimalInteger = <T extends z.ZodType<number, number>>(number: T) =>
   z
     .string()
     .regex(/^\d+$/, "expected a whole number (decimal digits)")
     .transform((digits) => Math.min(Number(digits), Number.MAX_VALUE))
-    .pipe(z.number().int().min(min).max(max));
+    .pipe(number);
+const queryInteger = (min: number, max: number) => decimalInteger(z.number().int().min(min).max(max));
 /** A page size of a query, 1 to `max`. */
 export const pageSize = (max: number) =>
   queryInteger(1, max).default(50).openapi({ type: "integer", minimum: 1, maximum: max, default: 50, description: `Page size, at most ${max}.` });
@@ -318,6 +320,19 @@ const webhookFields = {
     .min(1)
     .max(FAILING_AFTER_MAX)
     .openapi({ description: `Failed attempts in a row that make the webhook \`failing\` (and raise \`webhook.failing\`). Default ${DEFAULT_FAILING_AFTER}.` }),
+};
+
+/**
+ * A webhook's number fields as the dashboard's form gives them, text: decimal digits within the
+ * body's own bounds (a blank one, none, is the form's to read). Number() took `0x10`, `1e3`, `5.0`.
+ */
+export const webhookFormNumbers = {
+  timeoutMs: decimalInteger(webhookFields.timeoutMs),
+  maxAttempts: decimalInteger(webhookFields.maxAttempts),
+  rateLimit: decimalInteger(webhookFields.rateLimit.unwrap()),
+  maxConcurrency: decimalInteger(webhookFields.maxConcurrency),
+  autoDisableAfterMinutes: decimalInteger(webhookFields.autoDisableAfterMinutes.unwrap()),
+  failingAfterAttempts: decimalInteger(webhookFields.failingAfterAttempts),
 };
 
 /** Counted up to this many held and pending deliveries per webhook. */

@@ -28,6 +28,7 @@ import {
   TokenSchema,
   WebhookChanged,
   WebhookCreated,
+  webhookFormNumbers,
   WebhookSchema,
   WebhookTestAnswer,
 } from "../api/schemas";
@@ -437,26 +438,28 @@ function unchangedFields(form: Form): string[] {
   return Object.entries(shown).flatMap(([k, v]) => (typeof v === "string" && v.replace(/\r\n/g, "\n").trim() === now(k) ? [k] : []));
 }
 
-/** The form's fields as the API's webhook body, or what in them is not JSON. */
+/** The form's fields as the API's webhook body, or what in them it would not take (a number not in digits, JSON that is not). */
 function webhookBody(form: Form, creating: boolean): { ok: true; body: Record<string, unknown> } | { ok: false; error: string } {
   const text = (k: string) => textOf(form, k).trim();
-  // Text that is no number goes as it is, for the API to refuse by name: Number() makes it NaN,
-  // which JSON sends as null, and null is "no limit" for rateLimit and autoDisableAfterMinutes.
-  const num = (k: string) => (Number.isFinite(Number(text(k))) ? Number(text(k)) : text(k));
   const body: Record<string, unknown> = {
     url: text("url"),
     eventTypes: text("eventTypes").split(",").map((t) => t.trim()).filter(Boolean),
     disabled: form.disabled === "on",
   };
-  if (text("timeoutMs")) body.timeoutMs = num("timeoutMs");
-  if (text("maxAttempts")) body.maxAttempts = num("maxAttempts");
-  // An empty rate limit is none; the form always carries the field, so clearing it lifts the limit.
-  if ("rateLimit" in form) body.rateLimit = text("rateLimit") ? num("rateLimit") : null;
-  if (text("maxConcurrency")) body.maxConcurrency = num("maxConcurrency");
+  // Numbers as the API's queries take them, decimal digits within the body's bounds (Number() read
+  // `0x10`, `1e3`, `5.0` as numbers and stored them): each read as typed, untrimmed.
+  for (const [k, digits] of Object.entries(webhookFormNumbers)) {
+    // An empty rate limit is none, and an empty "disable after" never: the form always carries
+    // those fields, so clearing one lifts it. Another left empty is left out.
+    if (!text(k)) {
+      if ((k === "rateLimit" || k === "autoDisableAfterMinutes") && k in form) body[k] = null;
+      continue;
+    }
+    const n = digits.safeParse(textOf(form, k));
+    if (!n.success) return { ok: false, error: `${k}: ${n.error.issues[0]?.message ?? "expected a whole number (decimal digits)"}` };
+    body[k] = n.data;
+  }
   if (text("ordering")) body.ordering = text("ordering");
-  if (text("failingAfterAttempts")) body.failingAfterAttempts = num("failingAfterAttempts");
-  // An empty "disable after" is never; the form always carries the field.
-  if ("autoDisableAfterMinutes" in form) body.autoDisableAfterMinutes = text("autoDisableAfterMinutes") ? num("autoDisableAfterMinutes") : null;
   if (creating && text("organizationUid")) body.organizationUid = text("organizationUid");
   if (creating && text("locationUid")) body.locationUid = text("locationUid");
   // An empty box clears the field when editing, and leaves it out when creating.

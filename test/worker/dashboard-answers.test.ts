@@ -1,4 +1,5 @@
 // What the dashboard shows of the API's answers: its warnings about what was saved, and its refusals.
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { call, dashboardCookie, dashboardForm, dashboardShown, pageBanners as banners, pageText as text } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
@@ -119,7 +120,7 @@ describe("a page the API refuses to read", () => {
 });
 
 describe("a webhook form's number that is no number", () => {
-  it("is refused by the API, naming the field, never saved as none (a rate limit of 'five' lifted the limit)", async () => {
+  it("is refused, naming the field, never saved as none (a rate limit of 'five' lifted the limit)", async () => {
     const c = await dashboardCookie();
     const key = uniqueKey();
     const p = pipeline();
@@ -136,5 +137,54 @@ describe("a webhook form's number that is no number", () => {
         timeoutMs: hook.timeoutMs,
       });
     }
+  });
+});
+
+describe("a webhook form's number not written as the API takes one (decimal digits)", () => {
+  // Each read by Number() as a number in the field's range, and stored: 0x14 as 20, 2e1 as 20.
+  const typed = (n: number) => [`0x${n.toString(16)}`, `${n / 10}e1`, ` ${n}`, `${n} `, `${n}.0`, `+${n}`];
+  const fields = [
+    ["timeoutMs", 2000],
+    ["maxAttempts", 20],
+    ["rateLimit", 20],
+    ["maxConcurrency", 20],
+    ["failingAfterAttempts", 20],
+    ["autoDisableAfterMinutes", 20],
+  ] as const;
+
+  it("is refused with a form error naming the field, before the API, and nothing stored changes; digits save", async () => {
+    const c = await dashboardCookie();
+    const key = uniqueKey();
+    const p = pipeline();
+    const hook = (await p.api("POST", "/v1/webhooks", { url: `https://downstream.test/ok/${key}`, eventTypes: ["message.*"], organizationUid: `org-${key}`, rateLimit: 5, autoDisableAfterMinutes: 60 })).json;
+    const row = () => env.DB.prepare("SELECT * FROM webhooks WHERE uid = ?").bind(hook.uid).first();
+    const before = await row();
+    const form = { url: `https://downstream.test/ok/${key}`, eventTypes: "message.*", rateLimit: "5", autoDisableAfterMinutes: "60" };
+    for (const [field, n] of fields) {
+      for (const value of typed(n)) {
+        const res = await dashboardForm(`/dashboard/webhooks/${hook.uid}`, c, { ...form, [field]: value });
+        const what = `${field}=${JSON.stringify(value)}`;
+        expect(res.status, what).toBe(400);
+        expect(banners(await res.text(), "alert"), what).toEqual([`${field}: expected a whole number (decimal digits)`]);
+        expect(await row(), what).toEqual(before);
+      }
+      // Out of the body's bounds: said in the API's words, before it too.
+      const over = await dashboardForm(`/dashboard/webhooks/${hook.uid}`, c, { ...form, [field]: "99999999" });
+      expect(over.status, field).toBe(400);
+      expect(banners(await over.text(), "alert")[0], field).toMatch(new RegExp(`^${field}: Too big`));
+      expect(await row(), field).toEqual(before);
+    }
+    // A new webhook's form is held to the same: none is made.
+    const created = await dashboardForm("/dashboard/webhooks", c, { url: `https://downstream.test/ok/${key}-new`, eventTypes: "message.*", organizationUid: `org-${key}-new`, maxAttempts: "1e1" });
+    expect(created.status).toBe(400);
+    expect(banners(await created.text(), "alert")).toEqual(["maxAttempts: expected a whole number (decimal digits)"]);
+    expect(await env.DB.prepare("SELECT COUNT(*) AS n FROM webhooks WHERE organization_uid = ?").bind(`org-${key}-new`).first("n")).toBe(0);
+
+    // Plain digits are taken, each as its number.
+    const saved = await dashboardForm(`/dashboard/webhooks/${hook.uid}`, c, { ...form, ...Object.fromEntries(fields.map(([f, n]) => [f, String(n)])) });
+    expect(saved.status).toBe(303);
+    expect(banners(await (await follow(saved, c)).text(), "status")).toEqual(["Saved."]);
+    const stored = (await p.api("GET", `/v1/webhooks/${hook.uid}`)).json;
+    expect(Object.fromEntries(fields.map(([f]) => [f, stored[f]]))).toEqual(Object.fromEntries(fields));
   });
 });

@@ -69,11 +69,11 @@ function webhookRefused(read: Read, f: Fixture): boolean {
     types.length === 0 ||
     types.some((t) => t.length > 200 || !EVENT_TYPE.test(t)) ||
     (ordering !== "" && !(ORDERINGS as readonly string[]).includes(ordering)) ||
-    // Left empty, a number is the default (or none); else a whole number in its range.
+    // Left empty (or blank), a number is the default (or none); else decimal digits, as typed, in its range.
     WEBHOOK_NUMBERS.some(([name, min, max]) => {
-      const text = read(name).trim();
+      const text = read(name);
       const n = Number(text);
-      return text !== "" && !(Number.isInteger(n) && n >= min && n <= max);
+      return text.trim() !== "" && !(/^\d+$/.test(text) && n >= min && n <= max);
     })
   );
 }
@@ -185,6 +185,9 @@ const WRONG_VALUES = [
   "Infinity",
   "1e999",
   "0x10",
+  "1e1",
+  "5.0",
+  " 5",
   "9007199254740993",
   "true",
   "null",
