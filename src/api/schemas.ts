@@ -28,7 +28,7 @@ import { validateFilter } from "../routing/filter";
 import { CALL_FILTER_WORK } from "../routing/search";
 import { secretProblem, signingSecretProblem } from "../schemes/standard-webhooks";
 import { STATS_GRANT_WEBHOOKS, STATS_WEBHOOKS } from "../store/stats";
-import { msAtOrAfter } from "../domain/time";
+import { iso, msAtOrAfter } from "../domain/time";
 import { PREVIOUS_SECRET_VALID_SECONDS } from "../domain/webhook";
 
 // Checked as ISO 8601 with Z (z.iso), as the server writes every time: the test helpers hold answers
@@ -50,6 +50,31 @@ const givenTime = (description: string) =>
     .openapi({ description });
 /** Whether since and until are both times to compare (a bad one is said once, by itself). */
 const comparable = (since: string, until: string) => !Number.isNaN(Date.parse(since)) && !Number.isNaN(Date.parse(until));
+/** A given time's digits of a second's fraction past the millisecond, which Date.parse drops ("" for none). */
+const subMs = (time: string) => /\.\d{3}(\d+)/.exec(time)?.[1] ?? "";
+/** Whether `a` is later than `b` to the last digit given (neither is rounded to the millisecond). */
+function laterExactly(a: string, b: string): boolean {
+  const [msA, msB] = [Date.parse(a), Date.parse(b)];
+  if (msA !== msB) return msA > msB;
+  const [fa, fb] = [subMs(a), subMs(b)];
+  const width = Math.max(fa.length, fb.length);
+  return fa.padEnd(width, "0") > fb.padEnd(width, "0");
+}
+/**
+ * Refuses a range whose until is not later than its since, as kept: to the millisecond, so
+ * `…00.0001Z`..`…00.0002Z`, two times as written, is an empty range, which the message says
+ * (it said only that until must be later, of an until that is).
+ */
+function refineRange(since: string | undefined, until: string | undefined, ctx: z.RefinementCtx) {
+  if (since === undefined || until === undefined || !comparable(since, until)) return;
+  const [from, to] = [msAtOrAfter(since), msAtOrAfter(until)];
+  if (to > from) return;
+  const message =
+    to === from && laterExactly(until, since)
+      ? `until must be later than since: times are kept to the millisecond, and both round up to ${iso(from)}`
+      : "until must be later than since";
+  ctx.addIssue({ code: "custom", message, path: ["until"] });
+}
 /**
  * A whole number of a query (or of a dashboard form), in decimal digits, then checked by `number`
  * (its bounds): coerced, `0x10`, `1e2`, ` 5` read as numbers and an empty one as 0, other than
@@ -238,10 +263,7 @@ export const EventListQuery = strictQuery({
   cursor,
 })
   // As a search and a range replay refuse it: reversed, the list answered an empty page.
-  .refine((q) => q.since === undefined || q.until === undefined || !comparable(q.since, q.until) || msAtOrAfter(q.until) > msAtOrAfter(q.since), {
-    message: "until must be later than since",
-    path: ["until"],
-  });
+  .superRefine((q, ctx) => refineRange(q.since, q.until, ctx));
 
 export const ReplayBody = z.strictObject({ webhookUid: uid.optional() }).openapi("ReplayRequest");
 export const ReplayAnswer = z.object({ deliveries: z.number().int() }).openapi("ReplayAnswer");
@@ -257,7 +279,7 @@ export const RangeReplayBody = z
       description: "The `nextCursor` of the previous call, with the same since, until, webhookUid, eventType and dryRun (another answers 400).",
     }),
   })
-  .refine((b) => !comparable(b.since, b.until) || msAtOrAfter(b.until) > msAtOrAfter(b.since), { message: "until must be later than since", path: ["until"] })
+  .superRefine((b, ctx) => refineRange(b.since, b.until, ctx))
   .openapi("RangeReplayRequest");
 export const RangeReplayAnswer = z
   .object({

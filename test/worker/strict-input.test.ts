@@ -119,6 +119,31 @@ describe("a reversed time range", () => {
     expect((await get("/v1/events?since=2026-11-01T00:00:00Z&until=2026-12-01T00:00:00Z")).status).toBe(200);
   });
 
+  it("of two times within one millisecond says that times are kept to the millisecond, on the list, a search and a range replay", async () => {
+    // …00.0001Z..…00.0002Z is a range as written, but both bounds round up to …00.001Z: it said only
+    // "until must be later than since", of an until that is.
+    const [since, until] = ["2026-12-01T00:00:00.0001Z", "2026-12-01T00:00:00.0002Z"];
+    const said = "until must be later than since: times are kept to the millisecond, and both round up to 2026-12-01T00:00:00.001Z";
+    const answers = [
+      ...["", "&q=x"].map((q) => get(`/v1/events?since=${since}&until=${until}${q}`)),
+      raw("POST", "/v1/events/replay", JSON.stringify({ since, until, dryRun: true })),
+    ];
+    for (const res of await Promise.all(answers)) {
+      expect(res.status).toBe(400);
+      expect(await errorOf(res)).toMatchObject({ code: "invalid_request", details: { issues: [{ path: "until", message: said }] } });
+    }
+    // The same time written twice, or an until earlier at a finer digit, is not a range at any precision: said as before.
+    for (const [a, b] of [
+      ["2026-12-01T00:00:00.0001Z", "2026-12-01T00:00:00.000100Z"],
+      ["2026-12-01T00:00:00.0002Z", "2026-12-01T00:00:00.0001Z"],
+      ["2026-12-01T00:00:00Z", "2026-12-01T01:00:00+01:00"],
+    ]) {
+      const res = await get(`/v1/events?since=${a}&until=${encodeURIComponent(b!)}`);
+      expect(res.status, `${a}..${b}`).toBe(400);
+      expect((await errorOf(res)).details?.issues, `${a}..${b}`).toEqual([{ path: "until", message: "until must be later than since" }]);
+    }
+  });
+
   it("is not a since later than now without an until: a search answers it as the list does, an empty last page", async () => {
     // A search's until defaults to now; it answered 400 "until must be later than since", naming a parameter not given.
     const since = new Date(Date.now() + 3_600_000).toISOString();
