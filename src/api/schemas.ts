@@ -411,15 +411,6 @@ const TRANSFORM_EXAMPLES = {
   github: '{"repo": repository.full_name, "branch": $substringAfter(ref, "refs/heads/"), "messages": [commits.message]}',
 };
 
-/** A filter issue's path (`$.body["x-y"][0]`) as path segments under the field. */
-function filterPath(path: string): (string | number)[] {
-  const segments: (string | number)[] = [];
-  for (const m of path.slice(1).matchAll(/\.([^.[\]]+)|\[("(?:[^"\\]|\\.)*")\]|\[(\d+)\]/g)) {
-    segments.push(m[1] ?? (m[2] !== undefined ? String(JSON.parse(m[2])) : Number(m[3])));
-  }
-  return segments;
-}
-
 /**
  * A JSON object of `value`s under any keys. A zod record leaves a "__proto__" key out of what it
  * parses without an issue (assigning one would replace the result's prototype), so that a filter
@@ -434,7 +425,8 @@ const jsonRecord = <V extends z.ZodType>(value: V) =>
 const filterDoc = jsonRecord(z.unknown())
   .superRefine((doc, ctx) => {
     const r = validateFilter(doc);
-    if (!r.ok) for (const i of r.issues) ctx.addIssue({ code: "custom", message: i.message, path: filterPath(i.path) });
+    // The place in the filter goes as the filter's own path, which the answer writes as a search's (api/validate.ts).
+    if (!r.ok) for (const i of r.issues) ctx.addIssue({ code: "custom", message: i.message, params: { filterIssue: i } });
   })
   .transform((doc, ctx) => {
     if (isJson(doc) && isRecord(doc)) return doc;

@@ -2,6 +2,7 @@ import type { z } from "zod";
 import { seal, unseal } from "../domain/crypto";
 import { AppError, invalidField, invalidInput } from "../domain/errors";
 import { isIndexable } from "../domain/guards";
+import { filterIssuePath, type FilterIssue } from "../routing/filter";
 
 /**
  * Whether an issue is `.int()`'s own range, the safe integers ("expected int to be
@@ -25,8 +26,15 @@ export function invalidRequest(error: z.ZodError, what: string): AppError {
     error.issues
       .filter((i) => !isSafeRangeBeside(i, error.issues))
       .flatMap((i) => (what === "query" && i.code === "unrecognized_keys" ? i.keys.map((key) => ({ ...i, path: [...i.path, key] })) : [i]))
-      .map((i) => ({ path: i.path.join("."), message: i.message })),
+      .map((i) => ({ path: issuePath(i), message: i.message })),
   );
+}
+
+/** An issue's path: its fields joined by dots, and within a filter its place as a search's `q` says it (`filter.body["x-y"].$gt`). */
+function issuePath(issue: z.core.$ZodIssue): string {
+  const field = issue.path.join(".");
+  const filterIssue: FilterIssue | undefined = issue.code === "custom" ? issue.params?.filterIssue : undefined;
+  return filterIssue ? filterIssuePath(field, filterIssue) : field;
 }
 
 /**

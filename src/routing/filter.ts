@@ -40,6 +40,15 @@ export interface FilterIssue {
   message: string;
 }
 
+/**
+ * A filter issue's path as the API reports it, under the field that holds the filter: a webhook's
+ * `filter`, a search's `q`. One notation for both: a key that is a name as `.key`, any other (a
+ * dotted path, `x-y`, text with spaces) quoted as `["…"]`, so a key is told from a path through it.
+ */
+export function filterIssuePath(field: string, issue: FilterIssue): string {
+  return `${field}${issue.path.slice(1)}`;
+}
+
 export const FILTER_LIMITS = {
   /** The filter document as JSON, in UTF-8 bytes. */
   bytes: 8192,

@@ -4,7 +4,7 @@
  * filters), or else text found in the raw body (case-insensitive). Matching is pure; the
  * bound on how many events one search examines is the caller's.
  */
-import { FILTER_LIMITS, filterBudget, matchesFilter, regexWeight, validateFilter, workSpent, type Filter, type FilterBudget } from "./filter";
+import { FILTER_LIMITS, filterBudget, filterIssuePath, matchesFilter, regexWeight, validateFilter, workSpent, type Filter, type FilterBudget } from "./filter";
 import { FilterInput, type EventContent } from "./match";
 
 /** Text: the forms (lower case) in which the text may be written in a raw body; one found is a match. */
@@ -24,7 +24,7 @@ export function parseSearch(q: string): { ok: true; query: SearchQuery } | { ok:
       return { ok: false, path: "q", message: "a search starting with { is a filter document, and this one is not valid JSON" };
     }
     const r = validateFilter(doc);
-    if (!r.ok) return { ok: false, path: `q${r.issues[0]?.path.slice(1) ?? ""}`, message: r.issues[0]?.message ?? "invalid filter" };
+    if (!r.ok) return { ok: false, path: r.issues[0] ? filterIssuePath("q", r.issues[0]) : "q", message: r.issues[0]?.message ?? "invalid filter" };
     return { ok: true, query: { kind: "filter", filter: r.filter } };
   }
   const field = FIELD.exec(text);

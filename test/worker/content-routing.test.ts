@@ -91,6 +91,29 @@ describe("webhook filter and transform fields in the API", () => {
     expect((await p.api("GET", `/v1/webhooks/${ok.uid}`)).json.filter).toBeNull();
   });
 
+  it("names a bad condition's place in a webhook's filter as a search's q does, a key that is no name quoted", async () => {
+    // The webhook's answer split the place into its keys and joined them by dots (filter.body.data.object.x-y.$gt),
+    // the search's kept the filter's own (q.body["data.object"]["x-y"].$gt): two notations for one filter.
+    const { p, key, org } = await setup();
+    const base = { url: `https://downstream.test/ok/${key}`, eventTypes: ["*"], organizationUid: org };
+    const cases: [Record<string, unknown>, string][] = [
+      [{ body: { "data.object": { "x-y": { $gt: true } } } }, '.body["data.object"]["x-y"].$gt'],
+      [{ $and: [{ body: { "a b": { c: { $ne: 1 } } } }] }, '.$and[0].body["a b"].c.$ne'],
+      [{ body: { a: { b: { $in: "x" } } } }, ".body.a.b.$in"],
+    ];
+    const since = new Date(Date.now() - 3600_000).toISOString();
+    for (const [filter, place] of cases) {
+      const webhook = await p.api("POST", "/v1/webhooks", { ...base, filter });
+      expect(webhook.status, place).toBe(400);
+      expect(webhook.json.error.details.issues.map((i: { path: string }) => i.path), place).toEqual([`filter${place}`]);
+      expect(webhook.json.error.message, place).toContain(`filter${place}: `);
+      const search = await p.api("GET", `/v1/events?${new URLSearchParams({ q: JSON.stringify(filter), since })}`);
+      expect(search.status, place).toBe(400);
+      expect(search.json.error.details.issues.map((i: { path: string }) => i.path), place).toEqual([`q${place}`]);
+      expect(search.json.error.details.issues[0].message).toBe(webhook.json.error.details.issues[0].message);
+    }
+  });
+
   it("documents the fields in OpenAPI with Podium, Stripe and GitHub examples", async () => {
     const { p } = await setup();
     const res = await p.api("GET", "/openapi.json");
