@@ -91,7 +91,7 @@ app.openAPIRegistry.registerPath({
     400: ingressError("malformed_payload: not a JSON object (for hmac sources: not UTF-8)"),
     401: ingressError("missing_signature, invalid_signature or timestamp_out_of_tolerance"),
     404: ingressError("unknown_source"),
-    405: { ...ingressError("method_not_allowed: anything but POST"), headers: { Allow: { description: "The methods served: POST.", schema: { type: "string" as const } } } },
+    405: { ...ingressError("method_not_allowed: anything but POST"), headers: { Allow: { description: "The methods served: POST.", required: true, schema: { type: "string" as const } } } },
     413: ingressError("payload_too_large (over 256 KiB)"),
     415: ingressError("unsupported_media_type: a compressed body (Content-Encoding gzip, br, deflate…): send it uncompressed"),
     429: ingressRetry("rate_limited: too many rejected signatures from this client for this source; retry after Retry-After seconds"),

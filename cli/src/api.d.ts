@@ -1571,7 +1571,7 @@ export interface operations {
             401: {
                 headers: {
                     /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
-                    "WWW-Authenticate"?: string;
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1600,7 +1600,7 @@ export interface operations {
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1642,7 +1642,7 @@ export interface operations {
             401: {
                 headers: {
                     /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
-                    "WWW-Authenticate"?: string;
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1680,7 +1680,7 @@ export interface operations {
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1726,7 +1726,7 @@ export interface operations {
             401: {
                 headers: {
                     /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
-                    "WWW-Authenticate"?: string;
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1782,7 +1782,7 @@ export interface operations {
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1835,7 +1835,7 @@ export interface operations {
             401: {
                 headers: {
                     /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
-                    "WWW-Authenticate"?: string;
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1882,7 +1882,7 @@ export interface operations {
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1927,7 +1927,7 @@ export interface operations {
             401: {
                 headers: {
                     /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
-                    "WWW-Authenticate"?: string;
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1956,7 +1956,7 @@ export interface operations {
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2000,7 +2000,7 @@ export interface operations {
             401: {
                 headers: {
                     /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
-                    "WWW-Authenticate"?: string;
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2038,7 +2038,7 @@ export interface operations {
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2080,7 +2080,7 @@ export interface operations {
             401: {
                 headers: {
                     /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
-                    "WWW-Authenticate"?: string;
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2118,7 +2118,7 @@ export interface operations {
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2164,7 +2164,7 @@ export interface operations {
             401: {
                 headers: {
                     /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
-                    "WWW-Authenticate"?: string;
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2220,7 +2220,7 @@ export interface operations {
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2260,7 +2260,7 @@ export interface operations {
             401: {
                 headers: {
                     /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
-                    "WWW-Authenticate"?: string;
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2298,7 +2298,7 @@ export interface operations {
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2344,7 +2344,7 @@ export interface operations {
             401: {
                 headers: {
                     /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
-                    "WWW-Authenticate"?: string;
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2400,7 +2400,7 @@ export interface operations {
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2446,7 +2446,7 @@ export interface operations {
             401: {
                 headers: {
                     /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
-                    "WWW-Authenticate"?: string;
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2493,7 +2493,7 @@ export interface operations {
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2541,7 +2541,7 @@ export interface operations {
             401: {
                 headers: {
                     /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
-                    "WWW-Authenticate"?: string;
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2570,7 +2570,7 @@ export interface operations {
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2614,7 +2614,7 @@ export interface operations {
             401: {
                 headers: {
                     /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
-                    "WWW-Authenticate"?: string;
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2661,7 +2661,7 @@ export interface operations {
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2703,7 +2703,7 @@ export interface operations {
             401: {
                 headers: {
                     /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
-                    "WWW-Authenticate"?: string;
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2750,7 +2750,7 @@ export interface operations {
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2795,7 +2795,7 @@ export interface operations {
             401: {
                 headers: {
                     /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
-                    "WWW-Authenticate"?: string;
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2824,7 +2824,7 @@ export interface operations {
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2868,7 +2868,7 @@ export interface operations {
             401: {
                 headers: {
                     /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
-                    "WWW-Authenticate"?: string;
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2915,7 +2915,7 @@ export interface operations {
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2957,7 +2957,7 @@ export interface operations {
             401: {
                 headers: {
                     /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
-                    "WWW-Authenticate"?: string;
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2995,7 +2995,7 @@ export interface operations {
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3035,7 +3035,7 @@ export interface operations {
             401: {
                 headers: {
                     /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
-                    "WWW-Authenticate"?: string;
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3082,7 +3082,7 @@ export interface operations {
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3128,7 +3128,7 @@ export interface operations {
             401: {
                 headers: {
                     /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
-                    "WWW-Authenticate"?: string;
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3184,7 +3184,7 @@ export interface operations {
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3229,7 +3229,7 @@ export interface operations {
             401: {
                 headers: {
                     /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
-                    "WWW-Authenticate"?: string;
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3267,7 +3267,7 @@ export interface operations {
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3312,7 +3312,7 @@ export interface operations {
             401: {
                 headers: {
                     /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
-                    "WWW-Authenticate"?: string;
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3341,7 +3341,7 @@ export interface operations {
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3385,7 +3385,7 @@ export interface operations {
             401: {
                 headers: {
                     /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
-                    "WWW-Authenticate"?: string;
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3423,7 +3423,7 @@ export interface operations {
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3463,7 +3463,7 @@ export interface operations {
             401: {
                 headers: {
                     /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
-                    "WWW-Authenticate"?: string;
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3501,7 +3501,7 @@ export interface operations {
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3546,7 +3546,7 @@ export interface operations {
             401: {
                 headers: {
                     /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
-                    "WWW-Authenticate"?: string;
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3566,7 +3566,7 @@ export interface operations {
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3613,7 +3613,7 @@ export interface operations {
             401: {
                 headers: {
                     /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
-                    "WWW-Authenticate"?: string;
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3642,7 +3642,7 @@ export interface operations {
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3691,7 +3691,7 @@ export interface operations {
             401: {
                 headers: {
                     /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
-                    "WWW-Authenticate"?: string;
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3720,7 +3720,7 @@ export interface operations {
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3762,7 +3762,7 @@ export interface operations {
             401: {
                 headers: {
                     /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
-                    "WWW-Authenticate"?: string;
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3809,7 +3809,7 @@ export interface operations {
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3849,7 +3849,7 @@ export interface operations {
             401: {
                 headers: {
                     /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
-                    "WWW-Authenticate"?: string;
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3887,7 +3887,7 @@ export interface operations {
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3940,7 +3940,7 @@ export interface operations {
             401: {
                 headers: {
                     /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
-                    "WWW-Authenticate"?: string;
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3987,7 +3987,7 @@ export interface operations {
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4032,7 +4032,7 @@ export interface operations {
             401: {
                 headers: {
                     /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
-                    "WWW-Authenticate"?: string;
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4061,7 +4061,7 @@ export interface operations {
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4105,7 +4105,7 @@ export interface operations {
             401: {
                 headers: {
                     /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
-                    "WWW-Authenticate"?: string;
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4143,7 +4143,7 @@ export interface operations {
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4185,7 +4185,7 @@ export interface operations {
             401: {
                 headers: {
                     /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
-                    "WWW-Authenticate"?: string;
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4223,7 +4223,7 @@ export interface operations {
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4263,7 +4263,7 @@ export interface operations {
             401: {
                 headers: {
                     /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
-                    "WWW-Authenticate"?: string;
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4301,7 +4301,7 @@ export interface operations {
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4347,7 +4347,7 @@ export interface operations {
             401: {
                 headers: {
                     /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
-                    "WWW-Authenticate"?: string;
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4403,7 +4403,7 @@ export interface operations {
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4448,7 +4448,7 @@ export interface operations {
             401: {
                 headers: {
                     /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
-                    "WWW-Authenticate"?: string;
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4477,7 +4477,7 @@ export interface operations {
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4555,7 +4555,7 @@ export interface operations {
             405: {
                 headers: {
                     /** @description The methods served: POST. */
-                    Allow?: string;
+                    Allow: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4584,7 +4584,7 @@ export interface operations {
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4595,7 +4595,7 @@ export interface operations {
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {

@@ -40,10 +40,11 @@ const ERROR_DESCRIPTIONS = {
 
 type ErrorStatus = keyof typeof ERROR_DESCRIPTIONS;
 
-export const RETRY_AFTER = { "Retry-After": { description: "Seconds to wait before trying again.", schema: { type: "integer" as const } } };
+// Sent with every answer of the status that declares it (http/errors.ts): required.
+export const RETRY_AFTER = { "Retry-After": { description: "Seconds to wait before trying again.", required: true, schema: { type: "integer" as const, minimum: 0 } } };
 
 const CHALLENGE = {
-  "WWW-Authenticate": { description: `The scheme to authenticate with: \`${BEARER_CHALLENGE}\`.`, schema: { type: "string" as const, example: BEARER_CHALLENGE } },
+  "WWW-Authenticate": { description: `The scheme to authenticate with: \`${BEARER_CHALLENGE}\`.`, required: true, schema: { type: "string" as const, example: BEARER_CHALLENGE } },
 };
 
 /** An error answer in the `{"error":{code,message}}` shape: its status's own description, or `description`. */

@@ -30,6 +30,31 @@ describe("an API answer held to its documented response", () => {
     expect(nonConformance("GET", path, 500, { error: { code: "conflict", message: "x" } })).toMatch(/internal_error/);
   });
 
+  it("holds an answer's headers to those its status declares: present when required, of their schema, and Retry-After only where declared", async () => {
+    // The check read statuses and bodies only: a 429 without Retry-After, or with "soon", passed.
+    const error = (code: string) => ({ error: { code, message: "x" } });
+    const headers = (h: Record<string, string>) => new Headers(h);
+    const limited = error("rate_limited");
+    expect(nonConformance("GET", "/v1/webhooks", 429, limited, headers({ "retry-after": "30" }))).toBeNull();
+    expect(nonConformance("GET", "/v1/webhooks", 429, limited, headers({}))).toMatch(/header Retry-After: required, absent/);
+    expect(nonConformance("GET", "/v1/webhooks", 429, limited, headers({ "retry-after": "soon" }))).toMatch(/header Retry-After \("soon"\)/);
+    expect(nonConformance("GET", "/v1/webhooks", 429, limited, headers({ "retry-after": "1.5" }))).toMatch(/header Retry-After/);
+    expect(nonConformance("GET", "/v1/webhooks", 429, limited, headers({ "retry-after": "-1" }))).toMatch(/header Retry-After/);
+    // On a status that does not declare it: a 400 that says when to retry, a 404 with a challenge.
+    expect(nonConformance("GET", "/v1/webhooks", 400, error("invalid_request"), headers({ "retry-after": "30" }))).toMatch(/Retry-After: sent \("30"\), which this status does not declare/);
+    expect(nonConformance("GET", "/v1/webhooks/x", 404, error("not_found"), headers({ "www-authenticate": "Bearer" }))).toMatch(/WWW-Authenticate: sent/);
+    expect(nonConformance("GET", "/v1/webhooks", 401, error("unauthorized"), headers({}))).toMatch(/WWW-Authenticate: required, absent/);
+    // The ingress's: a 503 says when, a 405 what it serves.
+    expect(nonConformance("POST", "/webhooks/podium", 503, error("queue_unavailable"), headers({ "retry-after": "5" }))).toBeNull();
+    expect(nonConformance("POST", "/webhooks/podium", 503, error("queue_unavailable"), headers({}))).toMatch(/Retry-After: required, absent/);
+    expect(nonConformance("POST", "/webhooks/podium", 202, { eventId: "evt_1" }, headers({ "retry-after": "5" }))).toMatch(/Retry-After: sent/);
+
+    // And the server's own answers pass it (call() holds each to it): a 401 with its challenge.
+    const anonymous = await call(new Request("https://edgehook.test/v1/webhooks"));
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get("www-authenticate")).toBeTruthy();
+  });
+
   it("finds the operation of a concrete path: a literal segment over a parameter, the query ignored, none for what the API does not serve", () => {
     expect(operationOf("POST", "/v1/events/replay")?.template).toBe("/v1/events/replay");
     expect(operationOf("POST", "/v1/events/evt_1/replay?dry=true")?.template).toBe("/v1/events/{id}/replay");

@@ -74,8 +74,49 @@ function sameJson(a: unknown, b: unknown): boolean {
   return ka.length === kb.length && ka.every((k) => sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
 }
 
-/** Why an answer does not conform to its operation's documented response, or null when it does (or no operation serves it). */
-export function nonConformance(method: string, path: string, status: number, body: unknown): string | null {
+/**
+ * Headers that say something of their status (when to try again, how to authenticate): one sent
+ * with a status whose response does not declare it is an answer the document does not describe.
+ */
+const STATUS_HEADERS = ["Retry-After", "WWW-Authenticate"];
+
+/** A header's text as its documented schema types it: a number where it says integer (digits only, as HTTP writes one). */
+function headerValue(schema: unknown, text: string): unknown {
+  const types = isObject(schema) ? [schema.type].flat() : [];
+  if (types.includes("integer") && /^-?\d+$/.test(text)) return Number(text);
+  return text;
+}
+
+/**
+ * Why an answer's headers differ from those its response declares (as the document renders them):
+ * a required one absent, one sent that its schema does not allow, or a STATUS_HEADERS one sent on a
+ * status that does not declare it.
+ */
+function headerIssues(op: Operation, status: number, headers: Headers): string[] {
+  const responses = documentedOperation(op)?.responses;
+  // The status's own response, else the default (a 500's internal_error declares none).
+  const response = isObject(responses) ? (responses[String(status)] ?? responses.default) : undefined;
+  const declared = at(response, "headers");
+  const documented = isObject(declared) ? declared : {};
+  const issues: string[] = [];
+  for (const [name, header] of Object.entries(documented)) {
+    const value = headers.get(name);
+    if (value === null) {
+      if (at(header, "required") === true) issues.push(`header ${name}: required, absent`);
+    } else issues.push(...schemaIssues(at(header, "schema"), headerValue(at(header, "schema"), value), document(), `header ${name} (${JSON.stringify(value)})`));
+  }
+  const names = Object.keys(documented).map((n) => n.toLowerCase());
+  for (const name of STATUS_HEADERS) {
+    if (headers.has(name) && !names.includes(name.toLowerCase())) issues.push(`header ${name}: sent (${JSON.stringify(headers.get(name))}), which this status does not declare`);
+  }
+  return issues;
+}
+
+/**
+ * Why an answer does not conform to its operation's documented response, or null when it does (or
+ * no operation serves it); with `headers`, its headers too.
+ */
+export function nonConformance(method: string, path: string, status: number, body: unknown, headers?: Headers): string | null {
   const op = operationOf(method, path);
   if (!op) return null;
   const name = `${op.method} ${op.template} (${method} ${path})`;
@@ -83,6 +124,8 @@ export function nonConformance(method: string, path: string, status: number, bod
   // its body is still the documented error.
   const response = op.responses[status] ?? op.responses.default ?? (status === 500 ? internalError : undefined);
   if (!response) return `${name} answered ${status}, which it does not document (it documents ${Object.keys(op.responses).join(", ")})`;
+  const headerProblems = headers ? headerIssues(op, status, headers) : [];
+  if (headerProblems.length > 0) return `${name} ${status}: its headers differ from those documented:\n${headerProblems.join("\n")}`;
   const media = "content" in response ? response.content?.["application/json"] : undefined;
   const schema = media && "schema" in media ? media.schema : undefined;
   if (schema === undefined) return null; // nothing documented to hold the body to (a 204, a 101 upgrade)
@@ -99,9 +142,9 @@ export function nonConformance(method: string, path: string, status: number, bod
   return null;
 }
 
-/** Fails (throws) when an answer does not conform to its operation's documented response. */
-export function assertConforms(method: string, path: string, status: number, body: unknown): void {
-  const problem = nonConformance(method, path, status, body);
+/** Fails (throws) when an answer does not conform to its operation's documented response (its headers too, given them). */
+export function assertConforms(method: string, path: string, status: number, body: unknown, headers?: Headers): void {
+  const problem = nonConformance(method, path, status, body, headers);
   if (problem) throw new Error(`OpenAPI conformance: ${problem}`);
 }
 

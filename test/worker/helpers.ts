@@ -166,7 +166,7 @@ async function refusesAsDocumented(method: string, path: string, res: Response):
 async function conforms(request: Request, copy: Request | undefined, res: Response): Promise<void> {
   const url = new URL(request.url);
   const json = res.headers.get("content-type")?.startsWith("application/json") ? await res.clone().json() : undefined;
-  assertConforms(request.method, url.pathname, res.status, json);
+  assertConforms(request.method, url.pathname, res.status, json, res.headers);
   if (!isAccepted(res.status)) return;
   const body = copy ? await copy.text() : undefined;
   assertRequestConforms({ method: request.method, path: `${url.pathname}${url.search}`, contentType: request.headers.get("content-type"), body }, res.status);

@@ -65,7 +65,7 @@ export function pipeline(overrides: Partial<Env> = {}, opts: { unreachable?: (we
     const res = await worker.fetch(post(`/webhooks/${from.source}`, body, headers), env, ctx);
     if (res.status !== 202) throw new Error(`ingress answered ${res.status}`);
     const json: unknown = await res.json();
-    assertConforms("POST", `/webhooks/${from.source}`, res.status, json);
+    assertConforms("POST", `/webhooks/${from.source}`, res.status, json, res.headers);
     assertRequestConforms({ method: "POST", path: `/webhooks/${from.source}`, contentType: headers["content-type"], body }, res.status);
     return (json as { eventId: string }).eventId;
   }
