@@ -203,9 +203,9 @@ export async function getWebhookPlaced(db: D1Database, uid: string, placed: bool
 }
 
 /**
- * Creates a webhook. A notification endpoint's name id is also kept in alert_webhooks
- * for good: its delivery and attempt counters are the admin's alone, before and after
- * it is deleted (the counters stay until the retention).
+ * Creates a webhook. A notification endpoint's name id is also kept in alert_webhooks: its
+ * delivery and attempt counters are the admin's alone, before and after it is deleted, until
+ * they go at the retention, and the row with them (deleteWebhook, migration 0050).
  */
 export async function insertWebhook(db: D1Database, w: Webhook): Promise<void> {
   const insert = db
@@ -321,6 +321,13 @@ export async function deleteWebhook(db: D1Database, uid: string, now = Date.now(
     ...expireWebhookStatements(db, uid, now, chunk),
     // Its counts' row, when they count nothing (else it goes with its last delivery, at the retention).
     dropDeletedDeliveryCountsStatement(db, "SELECT id FROM names WHERE name = ?1", [uid]),
+    // A notification endpoint's alert_webhooks row when it has no counts row (else it goes with that: migration 0050).
+    db
+      .prepare(
+        `DELETE FROM alert_webhooks WHERE webhook = (SELECT id FROM names WHERE name = ?1)
+           AND NOT EXISTS (SELECT 1 FROM delivery_counts c WHERE c.webhook = alert_webhooks.webhook)`,
+      )
+      .bind(uid),
   ]);
   return (del?.meta.changes ?? 0) > 0;
 }

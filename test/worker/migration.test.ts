@@ -459,3 +459,29 @@ describe("migration 0048 (webhook previous secret)", () => {
     expect(await db.prepare("SELECT previous_secret FROM webhooks WHERE uid = ?").bind(uid).first<string>("previous_secret")).toBe(secret);
   });
 });
+
+describe("migration 0050 (deleted notification endpoints' alert_webhooks rows)", () => {
+  it("deletes the rows of endpoints deleted whose counts are gone, keeps the others, and later ones go with their counts", async () => {
+    const db = env.MIGRATION_DB;
+    await applyD1Migrations(db, env.TEST_MIGRATIONS);
+    await db.prepare("DROP TRIGGER alert_webhooks_forgotten").run();
+    const p = pipeline({ DB: db });
+    const live = (await p.api("POST", "/v1/notification-endpoints", { url: "https://downstream.test/ok/m50", alertTypes: ["webhook.disabled"] })).json.uid as string;
+    const [goneEmpty, goneCounting] = [`wh_gone_${crypto.randomUUID()}`, `wh_gone_${crypto.randomUUID()}`];
+    // As a release before it left them: a deleted endpoint's row kept, with its counts gone or not.
+    await db.prepare("INSERT INTO names (name) SELECT value FROM json_each(?1) WHERE true ON CONFLICT DO NOTHING").bind(JSON.stringify([goneEmpty, goneCounting])).run();
+    await db.prepare("INSERT INTO alert_webhooks (webhook) SELECT id FROM names WHERE name IN (?1, ?2)").bind(goneEmpty, goneCounting).run();
+    await db.prepare("INSERT INTO delivery_counts (webhook, s20) SELECT id, 1 FROM names WHERE name = ?1").bind(goneCounting).run();
+    const kept = async () =>
+      (await db.prepare("SELECT n.name FROM alert_webhooks a JOIN names n ON n.id = a.webhook WHERE n.name IN (?1, ?2, ?3) ORDER BY n.name").bind(live, goneEmpty, goneCounting).all<{ name: string }>()).results.map((r) => r.name);
+    const migration = env.TEST_MIGRATIONS.find((m) => m.name.startsWith("0050_"))!;
+    await db.batch(migration.queries.map((q) => db.prepare(q)));
+    expect(await kept()).toEqual([goneCounting, live].sort());
+    // The counting one's row goes with its counts row (as the retention drops it with its last delivery).
+    await db.batch([
+      db.prepare("UPDATE delivery_counts SET s20 = 0 WHERE webhook = (SELECT id FROM names WHERE name = ?1)").bind(goneCounting),
+      db.prepare("DELETE FROM delivery_counts WHERE webhook = (SELECT id FROM names WHERE name = ?1)").bind(goneCounting),
+    ]);
+    expect(await kept()).toEqual([live]);
+  });
+});
