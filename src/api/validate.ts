@@ -1,7 +1,7 @@
 import type { z } from "zod";
 import { seal, unseal } from "../domain/crypto";
 import { AppError, invalidField, invalidInput } from "../domain/errors";
-import { isIndexable } from "../domain/guards";
+import { isIndexable, isString, objectOf } from "../domain/guards";
 import { filterIssuePath, type FilterIssue } from "../routing/filter";
 
 /**
@@ -33,9 +33,12 @@ export function invalidRequest(error: z.ZodError, what: string): AppError {
 /** An issue's path: its fields joined by dots, and within a filter its place as a search's `q` says it (`filter.body["x-y"].$gt`). */
 function issuePath(issue: z.core.$ZodIssue): string {
   const field = issue.path.join(".");
-  const filterIssue: FilterIssue | undefined = issue.code === "custom" ? issue.params?.filterIssue : undefined;
-  return filterIssue ? filterIssuePath(field, filterIssue) : field;
+  const filterIssue: unknown = issue.code === "custom" ? issue.params?.filterIssue : undefined;
+  return isFilterIssue(filterIssue) ? filterIssuePath(field, filterIssue) : field;
 }
+
+/** What api/schemas.ts's filter check puts in a custom issue's params (zod types them as any). */
+const isFilterIssue = objectOf<FilterIssue>({ path: isString, message: isString });
 
 /**
  * 400 `invalid_request` naming a query parameter given more than once that failed validation
