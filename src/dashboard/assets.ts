@@ -23,6 +23,8 @@ th[scope="row"] { text-transform:none; letter-spacing:0; }
 td, th, dd, h1, h2, p, .mono { overflow-wrap:anywhere; }
 /* Column headings and buttons are words: broken anywhere, a squeezed table showed "Revok e" and "ATTEMPT S". */
 th[scope="col"], button { overflow-wrap:normal; }
+/* A name broken only where it offers a break (DottedName's dots); a longer part still wraps at the column's edge. */
+td.word { overflow-wrap:break-word; }
 .scroll { overflow-x:auto; }
 code, pre, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size:.85rem; }
 pre { background:#f6f8fa; border:1px solid var(--line); border-radius:6px; padding:10px; overflow:auto; max-height:480px; }

@@ -118,6 +118,15 @@ export function Blank() {
   return <span class="muted">—</span>;
 }
 
+/**
+ * A dotted name (an event type) that a squeezed column breaks after a dot, not inside a part:
+ * `td.word` keeps its parts whole and each dot offers a break.
+ */
+export function DottedName(props: { name: string }) {
+  const parts = props.name.split(".");
+  return <>{parts.map((part, i) => (i === parts.length - 1 ? part : <>{part}.<wbr /></>))}</>;
+}
+
 export function Time(props: { iso: string | null }) {
   if (!props.iso) return <Blank />;
   return <time datetime={props.iso}>{props.iso.replace("T", " ").replace(/\.\d+Z$/, "Z")}</time>;

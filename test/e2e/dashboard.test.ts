@@ -451,6 +451,49 @@ describe("the dashboard in Chromium", () => {
     await page.context().close();
   });
 
+  it("breaks an event type in the events list between its dotted parts, never inside one, beside long uids", async () => {
+    const location = `${randomUUID()}-${randomUUID()}`;
+    const eventId = await send(podiumEvent({ type: "conversation.assigned", organizationUid: randomUUID(), locationUid: location }));
+    await eventually(async () => (await stack.api("GET", `/v1/events/${eventId}`)).status === 200, 20_000, "the event stored");
+    const page = await newPage(1280, 800);
+    await signIn(page, stack.vars.ADMIN_TOKEN!);
+    for (const width of [1280, 700, 420]) {
+      await page.setViewportSize({ width, height: 800 });
+      await page.goto(`${stack.url}/dashboard/events?locationUid=${location}`);
+      const link = page.getByRole("link", { name: "conversation.assigned" });
+      const brokenParts = await link.evaluate((a) => {
+        const text = a.textContent ?? "";
+        const lineTop = (from: number, to: number) => {
+          const range = document.createRange();
+          const walker = document.createTreeWalker(a, NodeFilter.SHOW_TEXT);
+          let offset = 0;
+          const tops = new Set<number>();
+          for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            const len = node.textContent!.length;
+            const start = Math.max(from - offset, 0);
+            const end = Math.min(to - offset, len);
+            if (start < end) {
+              range.setStart(node, start);
+              range.setEnd(node, end);
+              for (const r of range.getClientRects()) if (r.width > 0) tops.add(Math.round(r.top));
+            }
+            offset += len;
+          }
+          return tops.size;
+        };
+        const parts: string[] = [];
+        let at = 0;
+        for (const part of text.split(".")) {
+          if (lineTop(at, at + part.length) > 1) parts.push(part);
+          at += part.length + 1;
+        }
+        return parts;
+      });
+      expect(brokenParts, `at ${width} px`).toEqual([]);
+    }
+    await page.context().close();
+  });
+
   it("renders /docs with scripts from its own origin only: the pinned reference bundle, byte for byte", async () => {
     const bundle = await fetch(`${stack.url}/docs/api-reference.js`);
     expect(bundle.status).toBe(200);

@@ -1,7 +1,7 @@
 import type { z } from "@hono/zod-openapi";
 import { SEARCH_BOUND, type EventSchema, type EventSummarySchema } from "../../api/schemas";
 import { ALERT_SOURCE } from "../../domain/alerts";
-import { Action, Badge, EmptyRow, HeaderTable, NextPage, Time } from "../layout";
+import { Action, Badge, DottedName, EmptyRow, HeaderTable, NextPage, Time } from "../layout";
 import { prettyBody } from "../pretty-body";
 import { legible } from "../../domain/legible";
 
@@ -28,8 +28,10 @@ function EventRows(props: { events: EventRow[]; empty?: string }) {
           <td>
             <Time iso={e.receivedAt} />
           </td>
-          <td>
-            <a href={`/dashboard/events/${e.id}`}>{legible(e.eventType)}</a>
+          <td class="word">
+            <a href={`/dashboard/events/${e.id}`}>
+              <DottedName name={legible(e.eventType)} />
+            </a>
           </td>
           <td class="opt">{e.sourceId}</td>
           <td class="opt mono">{legible([e.organizationUid, e.locationUid].filter((u) => u !== null).join(" / ") || "—")}</td>
