@@ -2,7 +2,7 @@
 // OpenAPI document (api.d.ts), so a command cannot call a route or send a field
 // the API does not have.
 import createClient from "openapi-fetch";
-import { requireToken } from "./config.js";
+import { requireToken, tokenRefusal } from "./config.js";
 import { CliError } from "./errors.js";
 import { isObject } from "./guards.js";
 import { printable } from "./output.js";
@@ -15,7 +15,25 @@ import { printable } from "./output.js";
 
 /** @param {import("./config.js").Connection} c @returns {Client} */
 export function apiClient(c) {
-  return createClient({ baseUrl: c.url, headers: { authorization: `Bearer ${requireToken(c)}` } });
+  /** A 401 of the API's is said with where the token came from (unwrap passes the CliError on). @param {Request} request */
+  const refusing = async (request) => {
+    const response = await fetch(request);
+    if (response.status !== 401) return response;
+    const body = await response.clone().json().catch(() => null);
+    if (isApiError(body)) throw tokenRefused(c, response.status, body);
+    return response;
+  };
+  return createClient({ baseUrl: c.url, headers: { authorization: `Bearer ${requireToken(c)}` }, fetch: refusing });
+}
+
+/**
+ * The API's refusal of the token sent (401), said as where that token came from and what to do: the
+ * API's own message speaks of an Authorization header, which a CLI user never wrote.
+ * @param {import("./config.js").Connection} c @param {number} status @param {unknown} body
+ */
+export function tokenRefused(c, status, body) {
+  const { code } = apiError(status, body);
+  return new CliError(printable(`${status}${code ? ` ${code}` : ""}: ${tokenRefusal(c)}.`), { code });
 }
 
 /** An answer from something that is not the API (a web page, another program on the port); `status` when it says which. */
@@ -35,6 +53,7 @@ export async function unwrap(call) {
   try {
     result = await call;
   } catch (err) {
+    if (err instanceof CliError) throw err;
     // openapi-fetch parses the answer as JSON: a SyntaxError is an answer, from something that is not the API.
     if (err instanceof SyntaxError) throw notTheApi();
     const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err);

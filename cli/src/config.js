@@ -14,7 +14,8 @@ export const DEFAULT_URL = "http://127.0.0.1:8787";
 
 /**
  * @typedef {{ url?: string, token?: string, config?: string, insecure?: boolean }} ConnectionFlags
- * @typedef {{ url: string, token: string | undefined, configFile: string, insecure?: boolean, tokenSavedFor?: string }} Connection
+ * @typedef {"flag" | "env" | "saved" | "dev.vars" | "dev.vars.example"} TokenFrom where the token sent came from
+ * @typedef {{ url: string, token: string | undefined, configFile: string, insecure?: boolean, tokenFrom?: TokenFrom, tokenSavedFor?: string }} Connection
  * @typedef {{ token: string, dir?: string, worker?: string }} Unpaired
  *   a token saved before its URL was known: setup's admin token until deploy learns the Worker's URL
  * @typedef {{ url?: string, tokens: Record<string, string>, unpaired: Unpaired[] }} Saved
@@ -212,12 +213,42 @@ export function connection(flags) {
     : saved.url !== undefined ? [saved.url, `the URL saved in ${path}`]
     : [DEFAULT_URL, undefined];
   const url = apiUrl(raw, from);
-  const token = flags.token ?? process.env.EDGEHOOK_TOKEN ?? saved.tokens[url] ?? localToken(url)?.value;
+  const local = localToken(url);
+  /** @type {[string | undefined, TokenFrom | undefined]} */
+  const [token, tokenFrom] =
+    flags.token !== undefined ? [flags.token, "flag"]
+    : process.env.EDGEHOOK_TOKEN !== undefined ? [process.env.EDGEHOOK_TOKEN, "env"]
+    : saved.tokens[url] !== undefined ? [saved.tokens[url], "saved"]
+    : local !== undefined ? [local.value, local.file === ".dev.vars" ? "dev.vars" : "dev.vars.example"]
+    : [undefined, undefined];
   const insecure = flags.insecure === true || process.env.EDGEHOOK_INSECURE === "1";
   // Said when this URL has no token: the saved one is another URL's.
   const savedUrl = saved.url === undefined ? null : canonicalUrl(saved.url);
   const tokenSavedFor = savedUrl !== null && savedUrl !== url && saved.tokens[savedUrl] ? savedUrl : undefined;
-  return { url, token, configFile: path, insecure, ...(tokenSavedFor && { tokenSavedFor }) };
+  return { url, token, configFile: path, insecure, ...(tokenFrom && { tokenFrom }), ...(tokenSavedFor && { tokenSavedFor }) };
+}
+
+/**
+ * What to do when the API refused the token sent (a 401): the API's words are about a header the
+ * CLI user never wrote, so this names where the token came from and how to give the right one.
+ * @param {Connection} c
+ */
+export function tokenRefusal(c) {
+  const right = "the API's ADMIN_TOKEN or a scoped token it made (not revoked)";
+  switch (c.tokenFrom) {
+    case "flag":
+      return `the token given with --token is not one this API takes: pass ${right}`;
+    case "env":
+      return `the token in EDGEHOOK_TOKEN is not one this API takes: set it to ${right}, or unset it`;
+    case "saved":
+      return `the token saved for ${c.url} in ${c.configFile} is not one this API takes: save ${right} with \`edgehook config --url ${c.url} --token …\`, or pass it with --token`;
+    case "dev.vars":
+    case "dev.vars.example":
+      // Most often the stack was started from another folder, or before .dev.vars changed.
+      return `the ADMIN_TOKEN of ./.${c.tokenFrom} is not the one the stack at ${c.url} runs with: run this in the folder \`npm run dev\` runs in (restart it after editing .dev.vars), or pass ${right} with --token`;
+    default:
+      return `pass ${right} with --token`;
+  }
 }
 
 /**

@@ -7,7 +7,7 @@
 // than one run of pages until the client acks the `position` that ends it.
 import pc from "picocolors";
 import WebSocket from "ws";
-import { apiError, isApiError, notTheApi } from "./client.js";
+import { apiError, isApiError, notTheApi, tokenRefused } from "./client.js";
 import { requireToken } from "./config.js";
 import { CliError } from "./errors.js";
 import { readMessage } from "./listen-message.js";
@@ -183,7 +183,7 @@ export function openStream(o) {
         stopped = true;
         // Not the API's `{"error":{…}}` (a web server's page, a 200 from another program on the
         // port): "HTTP 200" would say nothing of why, as the API commands say.
-        finish(isApiError(body) ? apiError(status, body) : notTheApi(status));
+        finish(!isApiError(body) ? notTheApi(status) : status === 401 ? tokenRefused(o.conn, status, body) : apiError(status, body));
       });
     });
     socket.on("open", () => {

@@ -4,7 +4,7 @@ import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { connection, isLoopback, requireToken } from "../../cli/src/config.js";
-import { cleanUp, cliHome, fakeApi, type FakeApi } from "./fake-api";
+import { cleanUp, cliHome, fakeApi, Status, type FakeApi } from "./fake-api";
 
 afterEach(cleanUp);
 const page = { data: [], nextCursor: null };
@@ -194,5 +194,28 @@ describe("cleartext", () => {
 
   it("only http and https URLs are API URLs", () => {
     expect(() => connection({ config: "/nonexistent/config.json", url: "ftp://hooks.example.com" })).toThrow(/not an http\(s\) URL/);
+  });
+});
+
+describe("a token the API refuses (401)", () => {
+  it("is said with where it came from and how to give the right one, not as the API's words about a header the user never wrote", async () => {
+    const unauthorized = new Status(401, { error: { code: "unauthorized", message: "Send a valid API token as `Authorization: Bearer <token>`." } });
+    const a = await fakeApi({ routes: { "GET /v1/events": unauthorized }, refuseListen: { status: 401, body: unauthorized.body } });
+    const h = cliHome();
+    const said = async (args: string[], env: Record<string, string> = {}) => {
+      const run = await h.edgehook(args, env);
+      expect(run.code, args.join(" ")).toBe(1);
+      expect(run.stderr, args.join(" ")).toMatch(/^error 401 unauthorized: /);
+      expect(run.stderr, args.join(" ")).not.toContain("Authorization: Bearer");
+      return run.stderr;
+    };
+    expect(await said(["events", "list", "--url", a.url, "--token", "wrong"])).toContain("the token given with --token is not one this API takes: pass the API's ADMIN_TOKEN");
+    expect(await said(["tail", "--url", a.url, "--token", "wrong"])).toContain("the token given with --token is not one this API takes");
+    expect(await said(["events", "list", "--url", a.url], { EDGEHOOK_TOKEN: "wrong" })).toContain("the token in EDGEHOOK_TOKEN is not one this API takes");
+    // The local stack's token from this folder: most often the stack runs from another folder, or since before .dev.vars changed.
+    writeFileSync(join(h.dir, ".dev.vars"), "ADMIN_TOKEN=another-stacks-token-0123456789abcdef\n");
+    expect(await said(["events", "list", "--url", a.url])).toContain(`the ADMIN_TOKEN of ./.dev.vars is not the one the stack at ${a.url} runs with: run this in the folder \`npm run dev\` runs in`);
+    await h.edgehook(["config", "--url", a.url, "--token", "saved-wrong"]);
+    expect(await said(["events", "list"])).toContain(`the token saved for ${a.url} in ${h.config} is not one this API takes: save the API's ADMIN_TOKEN or a scoped token it made (not revoked) with \`edgehook config --url ${a.url} --token …\``);
   });
 });
