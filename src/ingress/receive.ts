@@ -120,8 +120,11 @@ async function accept(request: Request, sourceId: string, env: Env, judged: Judg
   });
   judged.source = source;
   if (!source || source.disabled) {
-    // Not even a source id: most often the URL given to the provider ends with a slash.
-    const hint = SOURCE_ID.test(sourceId) ? "" : " A source id is 1 to 64 of a-z, 0-9 and -, with nothing after it (no trailing slash).";
+    // Not even a source id: most often the URL given to the provider ends with a slash. Else
+    // most often a typo: where the ids are (the API needs a token; the ingress names none).
+    const hint = SOURCE_ID.test(sourceId)
+      ? " GET /v1/sources (`npx edgehook sources list`) lists the sources and which are enabled."
+      : " A source id is 1 to 64 of a-z, 0-9 and -, with nothing after it (no trailing slash).";
     throw new AppError("unknown_source", `No enabled source is called "${sourceId.slice(0, 64)}".${hint}`);
   }
   const signed = source.verification === "signature";

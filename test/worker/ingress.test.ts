@@ -244,6 +244,10 @@ describe("sources", () => {
       expect(json.error?.code).toBe("unknown_source");
       expect(queue.sent).toHaveLength(0);
     }
+    // A well-formed id (a typo, most often) is told where the sources are listed.
+    const body = podiumBody();
+    const typo = await sendPodium(body, await podiumHeaders(body, "x"), "/webhooks/podum");
+    expect(typo.json.error?.message).toBe('No enabled source is called "podum". GET /v1/sources (`npx edgehook sources list`) lists the sources and which are enabled.');
   });
 
   it("accepts unsigned requests only on a source created with verification none", async () => {
