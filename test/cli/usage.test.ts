@@ -7,7 +7,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { cleanUp, cliHome, fakeApi } from "./fake-api";
+import { cleanUp, cliHome, fakeApi, Status } from "./fake-api";
 
 afterEach(cleanUp);
 
@@ -104,6 +104,19 @@ describe("usage errors", () => {
       expect(r.stderr, flag).toContain(`${flag} names no ${what}`);
     }
     expect(a.seen).toEqual([]);
+  });
+
+  it("send: a refused signature says what to do: another provider's source, or a source with a secret of its own", async () => {
+    const refusal = (code: string) => new Status(401, { error: { code, message: "…" } });
+    const a = await fakeApi({ routes: { "POST /webhooks/standard-webhooks": refusal("missing_signature"), "POST /webhooks/mine": refusal("invalid_signature") } });
+    const h = cliHome();
+    const other = await h.edgehook(["send", "--url", a.url, "--secret", "s", "--source", "standard-webhooks"]);
+    expect(other.code).toBe(1);
+    expect(other.stderr).toContain('`edgehook send` signs as Podium does (podium-timestamp, podium-signature); the source "standard-webhooks" checks another provider\'s signature');
+    const secret = await h.edgehook(["send", "--url", `${a.url}/webhooks/mine`, "--secret", "s", "--json"]);
+    expect(secret.code).toBe(1);
+    expect(JSON.parse(secret.stdout).status).toBe(401); // --json's stdout stays JSON lines
+    expect(secret.stderr).toContain('Signed with the secret given with --secret, not a secret of the source "mine": pass one of its secrets with --secret.');
   });
 
   it("send: a --port outside 1..65535 is a usage error naming the flag, not an unreachable 'Invalid URL'", async () => {

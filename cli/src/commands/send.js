@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { InvalidArgumentError } from "commander";
 import { connection, devVar } from "../config.js";
 import { CliError } from "../errors.js";
+import { isObject } from "../guards.js";
 import { printable, printJsonLine } from "../output.js";
 import { FIXTURE_LOCATION, FIXTURE_ORGANIZATION, PODIUM_OBJECTS, podiumSample } from "../samples/podium.js";
 import { count } from "./common.js";
@@ -90,9 +91,27 @@ export function registerSend(program) {
         if (o.json) printJsonLine({ url, type: o.type, status: res.status, answer: safeJson(text) });
         else process.stdout.write(`POST ${url} (${o.type}) → ${res.status} ${printable(text)}\n`);
         if (!res.ok) failed++;
+        // The source the URL names (a --url may name one of its own).
+        const source = new URL(url).pathname.replace(/^\/webhooks\//, "");
+        const hint = refusalHint(safeJson(text), source, o.secret === undefined ? "the first PODIUM_WEBHOOK_SECRET of ./.dev.vars" : "the secret given with --secret");
+        if (hint) process.stderr.write(`${hint}\n`);
       }
       if (failed) process.exitCode = 1;
     });
+}
+
+/**
+ * What to do about the ingress refusing the signature `send` made (a newcomer's usual first
+ * miss: a source of another provider, or one with a secret of its own), or undefined.
+ * @param {unknown} answer @param {string} source @param {string} secretFrom where the secret came from
+ */
+export function refusalHint(answer, source, secretFrom) {
+  const code = isObject(answer) && isObject(answer.error) ? answer.error.code : undefined;
+  if (code === "missing_signature") {
+    return `\`edgehook send\` signs as Podium does (podium-timestamp, podium-signature); the source "${printable(source)}" checks another provider's signature: send to a Podium source (\`edgehook sources list\` shows each one's provider).`;
+  }
+  if (code === "invalid_signature") return `Signed with ${secretFrom}, not a secret of the source "${printable(source)}": pass one of its secrets with --secret.`;
+  return undefined;
 }
 
 function safeJson(/** @type {string} */ text) {
