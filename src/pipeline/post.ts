@@ -123,7 +123,9 @@ export async function postDelivery(r: PostRequest, now = Date.now()): Promise<Po
       result: ok ? { ok } : { ok, retryAfterSeconds: parseRetryAfter(res.headers.get("retry-after"), now + durationMs) },
     };
   } catch (err) {
-    const error = signal.aborted ? `timed out after ${r.timeoutMs} ms` : `request failed: ${String(err).slice(0, 200)}`;
+    // The runtime's words for no answer are its own ("Network connection lost." for a refused
+    // connection, "internal error; reference = …" for an unknown host): say what they mean.
+    const error = signal.aborted ? `timed out after ${r.timeoutMs} ms` : `request failed, no HTTP answer (is the URL right, and its server up?): ${String(err).slice(0, 200)}`;
     return { attempt: { ...base, durationMs: elapsed(), statusCode: null, error, responseSnippet: null }, result: { ok: false, retryAfterSeconds: null } };
   }
 }

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   decide,
   DELIVERY_STATUSES,
@@ -75,6 +75,30 @@ describe("the delivery lifecycle", () => {
     expect(parseRetryAfter(new Date(now + 90_000).toUTCString(), now)).toBe(90);
     expect(parseRetryAfter("soon", now)).toBeNull();
     expect(parseRetryAfter(null, now)).toBeNull();
+  });
+
+  it("says of a request that got no answer (nothing listening, an unknown host) what to check, beside the runtime's words", async () => {
+    // workerd's own error for a refused connection, which says nothing of where to look.
+    const fetchSpy = vi.spyOn(globalThis, "fetch").mockRejectedValue(new Error("Network connection lost."));
+    let posted;
+    try {
+      posted = await postDelivery({
+        deliveryId: "dlv_x",
+        attempt: 1,
+        url: "https://downstream.test/ok/unreachable",
+        secret: "whsec_dGVzdA==",
+        eventId: "evt_x",
+        eventType: "message.received",
+        body: "{}",
+        timeoutMs: 5000,
+        transform: { kind: "webhook", transform: null, transformHeaders: null },
+      });
+    } finally {
+      fetchSpy.mockRestore();
+    }
+    const { attempt, result } = posted;
+    expect(attempt).toMatchObject({ statusCode: null, error: "request failed, no HTTP answer (is the URL right, and its server up?): Error: Network connection lost." });
+    expect(result).toEqual({ ok: false, retryAfterSeconds: null });
   });
 
   it("counts an HTTP-date Retry-After from the answer, as the pause and the retry are", async () => {
