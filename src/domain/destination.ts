@@ -17,8 +17,8 @@ export function destinationProblem(url: string, allowPrivate: boolean): string |
   }
   if (u.username || u.password) return "must not carry credentials";
   if (u.port === "0") return "must not use port 0";
-  if (allowPrivate) return u.protocol === "https:" || u.protocol === "http:" ? null : "must be http: or https:";
-  if (u.protocol !== "https:") return "must be https:";
+  if (allowPrivate) return u.protocol === "https:" || u.protocol === "http:" ? null : `must be http: or https:${noScheme(url, "http")}`;
+  if (u.protocol !== "https:") return `must be https:${noScheme(url, "https")}`;
   if (u.hostname.startsWith("[")) {
     return privateIPv6(u.hostname.slice(1, -1)) ? "must not be a loopback, private or otherwise non-public address" : null;
   }
@@ -32,6 +32,11 @@ export function destinationProblem(url: string, allowPrivate: boolean): string |
   // A single label resolves through local search domains (`intranet`, `metadata`).
   if (!host.includes(".")) return "must be a fully qualified host name (with a dot)";
   return null;
+}
+
+/** `localhost:9000/hooks` typed without its scheme parses as the scheme `localhost:`: say what it lacks. */
+function noScheme(url: string, scheme: string): string {
+  return /^[\w.-]+:\d{1,5}(\/|$)/.test(url) ? ` (the scheme is missing: ${scheme}://${url})` : "";
 }
 
 /**

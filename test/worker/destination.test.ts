@@ -77,6 +77,12 @@ describe("destination URLs (SSRF)", () => {
     expect(destinationProblem("ftp://127.0.0.1/", true)).toEqual(expect.any(String));
   });
 
+  it("says so when a host and port were given without the scheme, which the URL parser takes for one", () => {
+    expect(destinationProblem("localhost:9000/hooks", true)).toBe("must be http: or https: (the scheme is missing: http://localhost:9000/hooks)");
+    expect(destinationProblem("hooks.example.com:8443/in", false)).toBe("must be https: (the scheme is missing: https://hooks.example.com:8443/in)");
+    expect(destinationProblem("ftp://127.0.0.1/", true)).toBe("must be http: or https:");
+  });
+
   it("refuses credentials and port 0 even when ALLOW_PRIVATE_DESTINATIONS is true (docs/security.md)", () => {
     expect(destinationProblem("http://user:pw@127.0.0.1:9999/hook", true)).toBe("must not carry credentials");
     expect(destinationProblem("https://token@hooks.example.com/", true)).toBe("must not carry credentials");
