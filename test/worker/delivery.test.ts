@@ -11,6 +11,18 @@ import { parseRetryAfter, postDelivery } from "../../src/pipeline/post";
 
 const policy = { schedule: exponentialSchedule(5, 3600, 49), maxAttempts: 15, retryAfterCapSeconds: 3600 };
 const failure = { ok: false as const, retryAfterSeconds: null };
+/** A first attempt of a small body to `url`, untransformed. */
+const postTo = (url: string) => ({
+  deliveryId: "dlv_x",
+  attempt: 1,
+  url,
+  secret: "whsec_dGVzdA==",
+  eventId: "evt_x",
+  eventType: "message.received",
+  body: "{}",
+  timeoutMs: 5000,
+  transform: { kind: "webhook" as const, transform: null, transformHeaders: null },
+});
 
 describe("the delivery lifecycle", () => {
   it("names every status change, each between known statuses", () => {
@@ -82,17 +94,7 @@ describe("the delivery lifecycle", () => {
     const fetchSpy = vi.spyOn(globalThis, "fetch").mockRejectedValue(new Error("Network connection lost."));
     let posted;
     try {
-      posted = await postDelivery({
-        deliveryId: "dlv_x",
-        attempt: 1,
-        url: "https://downstream.test/ok/unreachable",
-        secret: "whsec_dGVzdA==",
-        eventId: "evt_x",
-        eventType: "message.received",
-        body: "{}",
-        timeoutMs: 5000,
-        transform: { kind: "webhook", transform: null, transformHeaders: null },
-      });
+      posted = await postDelivery(postTo("https://downstream.test/ok/unreachable"));
     } finally {
       fetchSpy.mockRestore();
     }
@@ -104,17 +106,7 @@ describe("the delivery lifecycle", () => {
   it("counts an HTTP-date Retry-After from the answer, as the pause and the retry are", async () => {
     // Asked to wait until 10 s after its answer, which took 1.5 s: about 10 s from the answer (the date has
     // whole seconds), not 11.5 from the request, which kept the webhook paused 1.5 s past the date.
-    const { attempt, result } = await postDelivery({
-      deliveryId: "dlv_x",
-      attempt: 1,
-      url: "https://downstream.test/retry-at/http-date?ms=1500&s=10",
-      secret: "whsec_dGVzdA==",
-      eventId: "evt_x",
-      eventType: "message.received",
-      body: "{}",
-      timeoutMs: 5000,
-      transform: { kind: "webhook", transform: null, transformHeaders: null },
-    });
+    const { attempt, result } = await postDelivery(postTo("https://downstream.test/retry-at/http-date?ms=1500&s=10"));
     expect(attempt.statusCode).toBe(503);
     expect(attempt.durationMs).toBeGreaterThanOrEqual(1500);
     const seconds = "retryAfterSeconds" in result ? result.retryAfterSeconds : null;
