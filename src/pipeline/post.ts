@@ -125,7 +125,7 @@ export async function postDelivery(r: PostRequest, now = Date.now()): Promise<Po
   } catch (err) {
     // The runtime's words for no answer are its own ("Network connection lost." for a refused
     // connection, "internal error; reference = …" for an unknown host): say what they mean.
-    const error = signal.aborted ? `timed out after ${r.timeoutMs} ms` : `request failed, no HTTP answer (is the URL right, and its server up?): ${String(err).slice(0, 200)}`;
+    const error = signal.aborted ? `timed out after ${r.timeoutMs} ms` : `request failed (is the URL right, and its server up?): ${String(err).slice(0, 200)}`;
     return { attempt: { ...base, durationMs: elapsed(), statusCode: null, error, responseSnippet: null }, result: { ok: false, retryAfterSeconds: null } };
   }
 }

@@ -99,7 +99,7 @@ describe("the delivery lifecycle", () => {
       fetchSpy.mockRestore();
     }
     const { attempt, result } = posted;
-    expect(attempt).toMatchObject({ statusCode: null, error: "request failed, no HTTP answer (is the URL right, and its server up?): Error: Network connection lost." });
+    expect(attempt).toMatchObject({ statusCode: null, error: "request failed (is the URL right, and its server up?): Error: Network connection lost." });
     expect(result).toEqual({ ok: false, retryAfterSeconds: null });
   });
 
