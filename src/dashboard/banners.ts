@@ -41,7 +41,7 @@ export async function bannersIn(secret: string, query: (name: string) => string[
 
 /** What the sign-in page may say, by the code its URL carries. */
 export const SIGN_IN_MESSAGES = {
-  error: new Map([["invalid-token", "That token is not valid."]]),
+  error: new Map([["invalid-token", "That token is not valid. The admin token is the Worker's ADMIN_TOKEN (locally in .dev.vars); a scoped token is shown once when it is made and stops working when revoked."]]),
   notice: new Map([
     ["signed-out", "Signed out."],
     ["unsaved", "Your session ended before that was saved: nothing was saved. Sign in, and you are taken back to do it again."],

@@ -192,7 +192,9 @@ describe("banners show only what the dashboard said", () => {
 
     // The sign-in page's messages: a refused token, and signing out.
     const refused = await dashboardForm("/dashboard/login", null, { token: "nope" });
-    expect(banners(await (await get(refused.headers.get("location")!)).text())).toEqual(["That token is not valid."]);
+    expect(banners(await (await get(refused.headers.get("location")!)).text())).toEqual([
+      "That token is not valid. The admin token is the Worker's ADMIN_TOKEN (locally in .dev.vars); a scoped token is shown once when it is made and stops working when revoked.",
+    ]);
     const out = await dashboardForm("/dashboard/logout", mine, {});
     expect(banners(await (await get(out.headers.get("location")!)).text())).toEqual(["Signed out."]);
   });
