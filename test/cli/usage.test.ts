@@ -277,6 +277,18 @@ describe("usage errors", () => {
     expect(sent.stderr.trimEnd().split("\n")).toHaveLength(1);
   });
 
+  it("send: an unreachable URL is said so with a hint for where it points: npm run dev for this machine only", async () => {
+    const h = cliHome();
+    // Port 9 (discard) has no listener here; 0.0.0.0 reaches this machine but is no loopback name, as a deployment's host is not.
+    const local = await h.edgehook(["send", "--url", "http://127.0.0.1:9", "--secret", "s"]);
+    expect(local.code).toBe(1);
+    expect(local.stderr).toMatch(/^error POST http:\/\/127\.0\.0\.1:9\/webhooks\/podium failed: .+\. Is `npm run dev` running/);
+    const remote = await h.edgehook(["send", "--url", "http://0.0.0.0:9/webhooks/podium", "--secret", "s"]);
+    expect(remote.code).toBe(1);
+    expect(remote.stderr).toMatch(/^error POST http:\/\/0\.0\.0\.0:9\/webhooks\/podium failed: .+\. Is the URL right/);
+    expect(remote.stderr).not.toContain("npm run dev");
+  });
+
   it("a reader that stops early (| head) ends it quietly, not with a stack trace", async () => {
     const rows = Array.from({ length: 2000 }, (_, i) => ({ id: `evt_${i}`, eventType: "message.received", sourceId: "podium", locationUid: null, organizationUid: null, receivedAt: new Date(0).toISOString() }));
     const a = await fakeApi({ routes: { "GET /v1/events": { data: rows, nextCursor: null } } });

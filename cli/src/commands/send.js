@@ -2,7 +2,7 @@
 import { createHmac, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { InvalidArgumentError } from "commander";
-import { connection, devVar } from "../config.js";
+import { connection, devVar, isLoopback } from "../config.js";
 import { CliError } from "../errors.js";
 import { isObject } from "../guards.js";
 import { printable, printJsonLine } from "../output.js";
@@ -85,7 +85,9 @@ export function registerSend(program) {
           headers: { "content-type": "application/json", "podium-timestamp": timestamp, "podium-signature": signature },
           body,
         }).catch((err) => {
-          throw new CliError(`POST ${url} failed: ${printable(String(err.cause?.message ?? err.message).trim())}. Is \`npm run dev\` running (on another port: --port N, or EDGEHOOK_URL)?`);
+          // `npm run dev` is the likely cause only at this machine: a deployment's URL is more likely mistyped.
+          const hint = isLoopback(url) ? "Is `npm run dev` running (on another port: --port N, or EDGEHOOK_URL)?" : "Is the URL right (the Worker's base URL, or its …/webhooks/<source>)?";
+          throw new CliError(`POST ${url} failed: ${printable(String(err.cause?.message ?? err.message).trim())}. ${hint}`);
         });
         const text = await res.text();
         if (o.json) printJsonLine({ url, type: o.type, status: res.status, answer: safeJson(text) });
