@@ -179,7 +179,9 @@ function writeSaved(path, saved) {
  */
 export function saveConnection(path, url, token) {
   const saved = readSaved(path);
-  writeSaved(path, { ...saved, url, tokens: { ...saved.tokens, ...(token !== undefined && { [url]: token }) } });
+  // A token waiting unpaired (setup's, an earlier version's) is paired now: `config` no longer lists it as sent nowhere.
+  const unpaired = saved.unpaired.filter((u) => u.token !== token);
+  writeSaved(path, { url, tokens: { ...saved.tokens, ...(token !== undefined && { [url]: token }) }, unpaired });
 }
 
 /** Keeps setup's admin token, sent nowhere, until deploy knows the Worker's URL. @param {string} path @param {Required<Unpaired>} entry */

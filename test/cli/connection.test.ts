@@ -113,6 +113,11 @@ describe("a saved token", () => {
     const shown = await h.edgehook(["config"]);
     expect(shown.stdout).toMatch(/a token saved without its URL .*: edgehook config --url <its URL> --token/);
     expect(shown.stdout).not.toContain("orphan-token");
+    // Paired as it says, it is that URL's, and no longer listed as waiting for one.
+    const paired = await h.edgehook(["config", "--url", "https://api.example", "--token", "orphan-token"]);
+    expect(paired.code).toBe(0);
+    expect(paired.stdout).not.toContain("a token saved without its URL");
+    expect(connection({ config: h.config }).token).toBe("orphan-token");
   });
 });
 
