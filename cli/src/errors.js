@@ -10,3 +10,6 @@ export class CliError extends Error {
     this.exitCode = opts.exitCode ?? 1;
   }
 }
+
+/** The line a usage error that lacks what the command needs ends with, commander's own or the CLI's. */
+export const USAGE_HINT = "(add --help for usage)";

@@ -8,7 +8,7 @@ import { registerConfig } from "./commands/config.js";
 import { registerListen } from "./commands/listen.js";
 import { registerSend } from "./commands/send.js";
 import { registerSetup } from "./commands/setup.js";
-import { CliError } from "./errors.js";
+import { CliError, USAGE_HINT } from "./errors.js";
 
 const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
 
@@ -16,7 +16,7 @@ function program() {
   const p = new Command("edgehook")
     .description("Edgehook from the terminal: listen on localhost, tail, send, set up and deploy, and the API.")
     .version(version)
-    .showHelpAfterError("(add --help for usage)")
+    .showHelpAfterError(USAGE_HINT)
     .exitOverride();
   registerListen(p);
   registerSend(p);

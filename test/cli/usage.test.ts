@@ -26,6 +26,17 @@ describe("usage errors", () => {
     expect((await h.edgehook(["--version"])).code).toBe(0);
   });
 
+  it("a replay or retry given neither an id nor a range is a missing argument: exit 2, with the usage hint commander adds", async () => {
+    const a = await fakeApi({ routes: {} });
+    const h = cliHome();
+    for (const args of [["events", "replay"], ["events", "replay", "--since", "2026-01-01T00:00:00Z"], ["deliveries", "retry"]]) {
+      const r = await h.edgehook([...args, "--url", a.url, "--token", "t"]);
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(r.stderr.trimEnd().split("\n"), args.join(" ")).toEqual([expect.stringMatching(/^error Give an? (event|delivery) id, or --/), "(add --help for usage)"]);
+    }
+    expect(a.seen).toEqual([]);
+  });
+
   it("tail's --help says --json prints its attempts too, not only events", async () => {
     const r = await cliHome().edgehook(["tail", "--help"]);
     expect(r.code).toBe(0);

@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { Option } from "commander";
 import { apiClient, unwrap } from "../client.js";
-import { CliError } from "../errors.js";
+import { CliError, USAGE_HINT } from "../errors.js";
 import { printable, printJson, printTable } from "../output.js";
 import { autoDisableOf, connectionOf, count, everyRow, inlineOrFile, jsonObject, jsonObjectOrFile, list, minutesOrNever, paged, printPage, rateLimit, rateLimitOf, show, sub } from "./common.js";
 
@@ -249,7 +249,7 @@ export function registerApi(program) {
         const r = await unwrap(client.POST("/v1/events/{id}/replay", { params: { path: { id } }, body: { webhookUid: o.webhook } }));
         return show(o.json, r, () => process.stdout.write(`${printable(r.deliveries)} new deliver${r.deliveries === 1 ? "y" : "ies"}\n`));
       }
-      if (!o.since || !o.until) throw new CliError("Give an event id, or --since and --until for a range replay.", { exitCode: 2 });
+      if (!o.since || !o.until) throw new CliError(`Give an event id, or --since and --until for a range replay.\n${USAGE_HINT}`, { exitCode: 2 });
       // The API replays a page of the range per call: follow its cursor to the end, as the bulk retry does.
       const r = { dryRun: Boolean(o.dryRun), events: 0, deliveries: 0 };
       /** @type {string | undefined} */
@@ -309,7 +309,7 @@ export function registerApi(program) {
           process.stdout.write(d.status === "held" ? `held ${id}: its webhook is disabled; it goes out when the webhook is enabled\n` : `retrying ${id}\n`),
         );
       }
-      if (!o.status) throw new CliError("Give a delivery id, or --status for a bulk retry.", { exitCode: 2 });
+      if (!o.status) throw new CliError(`Give a delivery id, or --status for a bulk retry.\n${USAGE_HINT}`, { exitCode: 2 });
       // The API retries a page per call (webhook by webhook, each oldest first): follow its cursor to the end.
       const r = { count: 0, held: 0 };
       /** @type {string | undefined} */
