@@ -26,13 +26,33 @@ export function configFile(flag = process.env.EDGEHOOK_CONFIG) {
   return flag ?? join(process.env.XDG_CONFIG_HOME || join(homedir(), ".config"), "edgehook", "config.json");
 }
 
+/**
+ * Where JSON.parse stopped, as a line and column (a filter kept in a file is many lines), from its
+ * message's position; never the text around it, which may be a credential header's expression or a saved token.
+ * @param {string} message @param {string} text
+ */
+export function whereJsonFails(message, text) {
+  if (/end of JSON input/.test(message)) return " (it ends too soon)";
+  const at = /at position (\d+)/.exec(message);
+  if (!at) return "";
+  const lines = text.slice(0, Number(at[1])).split("\n");
+  return ` at line ${lines.length} column ${(lines.at(-1) ?? "").length + 1}`;
+}
+
 /** A file's JSON as it is (its reader checks what it needs), or null when there is no such file. @param {string} path @returns {unknown} */
 export function readJson(path) {
   if (!existsSync(path)) return null;
+  let text;
   try {
-    return JSON.parse(readFileSync(path, "utf8"));
+    text = readFileSync(path, "utf8");
   } catch (err) {
-    throw new CliError(`${path} is not valid JSON (${err instanceof Error ? err.message : err}); fix or delete it.`);
+    throw new CliError(`Cannot read ${path} (${err instanceof Error && "code" in err ? String(err.code) : String(err)}); fix or delete it.`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    // JSON.parse's message quotes the text around the error: a token saved there, and a line break.
+    throw new CliError(`${path} is not valid JSON${err instanceof Error ? whereJsonFails(err.message, text) : ""}; fix or delete it.`);
   }
 }
 

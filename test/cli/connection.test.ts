@@ -121,6 +121,25 @@ describe("a saved token", () => {
   });
 });
 
+describe("a config file that is not JSON", () => {
+  it("is said in one line, by where it fails, never quoting it: it holds tokens", async () => {
+    const h = cliHome();
+    const token = "ehk_SAVEDTOKENVALUE1234567890abcdef";
+    for (const [text, where] of [
+      [`{"url": "https://a.example", "tokens": {"https://a.example": '${token}'}}`, ""],
+      [`{"url": "https://a.example", "tokens": {"https://a.example": "${token}"}, "x": True}\n`, ""],
+      [`{\n  "tokens": {"https://a.example": "${token}"}\n}x\n`, " at line 3 column 2"],
+    ]) {
+      writeFileSync(h.config, text!);
+      for (const args of [["config"], ["events", "list", "--url", "https://a.example"]]) {
+        const r = await h.edgehook(args);
+        expect(r.code, text).toBe(1);
+        expect(r.stderr, text).toBe(`error ${h.config} is not valid JSON${where}; fix or delete it.\n`);
+      }
+    }
+  });
+});
+
 describe("cleartext", () => {
   // 0.0.0.0 reaches this machine's own server but is not a loopback name: it stands for any host.
   const remote = (a: FakeApi) => `http://0.0.0.0:${a.port}`;

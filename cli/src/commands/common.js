@@ -1,7 +1,7 @@
 // Options every command that talks to the API shares.
 import { readFileSync } from "node:fs";
 import { InvalidArgumentError, Option } from "commander";
-import { connection } from "../config.js";
+import { connection, whereJsonFails } from "../config.js";
 import { CliError } from "../errors.js";
 import { printable, printJson, printTable } from "../output.js";
 
@@ -41,19 +41,6 @@ export function jsonObject(value) {
   }
   if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw new InvalidArgumentError("not a JSON object.");
   return parsed;
-}
-
-/**
- * Where JSON.parse stopped, as a line and column (a filter kept in a file is many lines), from its
- * message's position; never the text around it, which may be a credential header's expression.
- * @param {string} message @param {string} text
- */
-function whereJsonFails(message, text) {
-  if (/end of JSON input/.test(message)) return " (it ends too soon)";
-  const at = /at position (\d+)/.exec(message);
-  if (!at) return "";
-  const lines = text.slice(0, Number(at[1])).split("\n");
-  return ` at line ${lines.length} column ${(lines.at(-1) ?? "").length + 1}`;
 }
 
 /**
