@@ -34,9 +34,35 @@ export function configFile(flag = process.env.EDGEHOOK_CONFIG) {
 export function whereJsonFails(message, text) {
   if (/end of JSON input/.test(message)) return " (it ends too soon)";
   const at = /at position (\d+)/.exec(message);
-  if (!at) return "";
-  const lines = text.slice(0, Number(at[1])).split("\n");
+  // An unexpected token (`'single'` quotes, `True`) is said with the text around it but no position: found by its prefixes.
+  const position = at ? Number(at[1]) : firstBadCharacter(text);
+  const lines = text.slice(0, position).split("\n");
   return ` at line ${lines.length} column ${(lines.at(-1) ?? "").length + 1}`;
+}
+
+/**
+ * The index of the character JSON.parse fails on, from the shortest prefix that fails on
+ * something other than running out (a prefix before it parses, or ends too soon). @param {string} text
+ */
+function firstBadCharacter(text) {
+  const failsWithin = (/** @type {number} */ k) => {
+    try {
+      JSON.parse(text.slice(0, k));
+      return false;
+    } catch (err) {
+      const message = err instanceof Error ? err.message : "";
+      // Running out: the end of input, or an unterminated string or number at the prefix's end.
+      const at = /at position (\d+)/.exec(message);
+      return !/end of JSON input/.test(message) && (!at || Number(at[1]) < k - 1);
+    }
+  };
+  let [fine, fails] = [0, text.length];
+  while (fails - fine > 1) {
+    const mid = Math.floor((fine + fails) / 2);
+    if (failsWithin(mid)) fails = mid;
+    else fine = mid;
+  }
+  return fails - 1;
 }
 
 /** A file's JSON as it is (its reader checks what it needs), or null when there is no such file. @param {string} path @returns {unknown} */

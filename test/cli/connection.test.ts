@@ -126,8 +126,8 @@ describe("a config file that is not JSON", () => {
     const h = cliHome();
     const token = "ehk_SAVEDTOKENVALUE1234567890abcdef";
     for (const [text, where] of [
-      [`{"url": "https://a.example", "tokens": {"https://a.example": '${token}'}}`, ""],
-      [`{"url": "https://a.example", "tokens": {"https://a.example": "${token}"}, "x": True}\n`, ""],
+      [`{"url": "https://a.example", "tokens": {"https://a.example": '${token}'}}`, " at line 1 column 62"],
+      [`{"url": "https://a.example", "tokens": {"https://a.example": "${token}"}, "x": True}\n`, " at line 1 column 107"],
       [`{\n  "tokens": {"https://a.example": "${token}"}\n}x\n`, " at line 3 column 2"],
     ]) {
       writeFileSync(h.config, text!);

@@ -53,6 +53,9 @@ describe("webhooks create and update: filter and transformation", () => {
     const h = cliHome();
     for (const [args, why] of [
       [["--filter", "{nope"], "not JSON at line 1 column 2."],
+      // An unexpected token JSON.parse says with no position (single quotes, a Python True) is placed all the same.
+      [["--filter", `{"body.data.direction": 'inbound'}`], "not JSON at line 1 column 25."],
+      [["--filter", '{\n  "body.ok": True\n}'], "not JSON at line 2 column 14."],
       [["--filter", '{"body":'], "not JSON (it ends too soon)."],
       [["--filter", "[1]"], "not a JSON object."],
       [["--filter", "@missing.json"], "cannot read missing.json: ENOENT."],
