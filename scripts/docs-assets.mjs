@@ -8,8 +8,8 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-export const DOCS_BUNDLE_SOURCE = join(root, "node_modules/@scalar/api-reference/dist/browser/standalone.js");
-export const DOCS_BUNDLE_TARGET = join(root, "public/docs/api-reference.js");
+const DOCS_BUNDLE_SOURCE = join(root, "node_modules/@scalar/api-reference/dist/browser/standalone.js");
+const DOCS_BUNDLE_TARGET = join(root, "public/docs/api-reference.js");
 
 /** Copies the bundle unless the copy is already the installed one, byte for byte. */
 export function copyDocsBundle() {

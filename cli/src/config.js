@@ -128,7 +128,7 @@ export function devVar(/** @type {string} */ name) {
 }
 
 /** devVar's value with the file it was read from. @param {string} name @returns {{ file: string, value: string } | undefined} */
-export function devVarFrom(name) {
+function devVarFrom(name) {
   for (const file of [".dev.vars", ".dev.vars.example"]) {
     if (!existsSync(file)) continue;
     const text = readFileSync(file, "utf8");

@@ -28,7 +28,7 @@ import { allWebhooks, insertWebhook } from "../../src/store/webhooks";
 /** The source the seed's events came in by, as configuration declares it. */
 const PODIUM_SOURCE = declaredSource({ id: "podium", name: "podium", provider: "podium" }, [], 300);
 
-export const PODIUM_TYPES = EVENT_TYPES.filter((t) => t.provider === "podium").map((t) => t.type);
+const PODIUM_TYPES = EVENT_TYPES.filter((t) => t.provider === "podium").map((t) => t.type);
 const FIXTURES: Record<string, Record<string, unknown>> = {
   message: messageFixture,
   contact: contactFixture,
@@ -53,7 +53,7 @@ export interface SeedOptions {
   progress?: (written: number) => void;
 }
 
-export interface SeedReport {
+interface SeedReport {
   events: number;
   bodyBytes: number;
   deliveries: Record<"held" | "pending" | "succeeded" | "failed", number>;

@@ -8,9 +8,9 @@ import { seenPatterns } from "../store/event-types";
 import { providersOf } from "../store/sources";
 
 /** A limited token's organizations (those its locations are known to belong to included), read when needed. */
-export type Owners = () => Promise<readonly string[]>;
+type Owners = () => Promise<readonly string[]>;
 
-export interface TypeWarning {
+interface TypeWarning {
   code: "unseen_event_type";
   eventType: string;
   message: string;

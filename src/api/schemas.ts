@@ -81,7 +81,7 @@ function refineRange(since: string | undefined, until: string | undefined, ctx: 
  * what was meant. Digits past a double's range (Infinity) read as the largest double, so what is
  * said of them is the bound.
  */
-export const decimalInteger = <T extends z.ZodType<number, number>>(number: T) =>
+const decimalInteger = <T extends z.ZodType<number, number>>(number: T) =>
   z
     .string()
     .regex(/^\d+$/, "expected a whole number (decimal digits)")

@@ -36,7 +36,7 @@ const RESOURCE_TAGS = {
   tokens: "Tokens",
 } as const satisfies Record<string, Tag>;
 
-export type Resource = keyof typeof RESOURCE_TAGS;
+type Resource = keyof typeof RESOURCE_TAGS;
 
 /** A path under a router mounted at /v1: `/{resource}` or deeper. */
 export type ResourcePath = `/${Resource}` | `/${Resource}/${string}`;

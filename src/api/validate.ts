@@ -131,7 +131,7 @@ export async function decodeCursor(env: CursorEnv, list: string, cursor: string)
  * or another replay's (another webhook, type or range, or a dry run, which pages ten times further),
  * given to a replay would have skipped, without a word, every event of its range before it.
  */
-export type TimeWalk = "search" | `range replay ${string}`;
+type TimeWalk = "search" | `range replay ${string}`;
 
 export function sealPosition(env: CursorEnv, walk: TimeWalk, p: { receivedAt: number; seq: number }): Promise<string> {
   return toCursor(env, `${walk} position`, `t${p.receivedAt}s${p.seq}`);

@@ -9,7 +9,7 @@ import { STATUS_OF } from "../http/errors";
 import { isRecord } from "../domain/guards";
 import type { DashEnv } from "./session";
 
-export type ApiAnswer<T> =
+type ApiAnswer<T> =
   | { ok: true; status: number; json: T; error: null }
   | { ok: false; status: ContentfulStatusCode; json: null; error: string; reason?: string | undefined };
 

@@ -99,7 +99,7 @@ export function canSeeEvent(p: Principal, e: Owner & { eventType: string; source
 }
 
 /** What a token does to a webhook that needs the data scopes of its event types. */
-export type WebhookAct = "subscribe" | "change" | "delete" | "listen";
+type WebhookAct = "subscribe" | "change" | "delete" | "listen";
 
 /**
  * Subscribing a webhook to event types, changing one (even only enabling or disabling it: it

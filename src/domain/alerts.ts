@@ -14,7 +14,7 @@ export const ALERT_TYPES = [
   "ingest.dead_lettered",
   "source.rejecting",
 ] as const;
-export type AlertType = (typeof ALERT_TYPES)[number];
+type AlertType = (typeof ALERT_TYPES)[number];
 
 /** The conditions that open episodes; `webhook.recovered` is how a `webhook.failing` one closes. */
 export type EpisodeType = Exclude<AlertType, "webhook.recovered">;
@@ -89,7 +89,7 @@ export type EpisodeAction =
     };
 
 /** What one recorded attempt says, for alerting. */
-export interface AttemptFact {
+interface AttemptFact {
   ok: boolean;
   deadLettered: boolean;
   error: string | null;

@@ -67,14 +67,14 @@ export function statusAfter(d: Decision): "pending" | "succeeded" | "failed" {
 }
 
 /** What follows an attempt. */
-export type Decision =
+type Decision =
   | { kind: "succeeded" }
   | { kind: "retry"; inSeconds: number }
   /** Failed for good: the delivery is dead-lettered and can be retried by hand. */
   | { kind: "failed" };
 
 /** How a webhook's deliveries are retried. */
-export interface RetryPolicy {
+interface RetryPolicy {
   schedule: RetrySchedule;
   maxAttempts: number;
   /** The longest a downstream's Retry-After may make a delivery wait. */

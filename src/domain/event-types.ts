@@ -2,7 +2,7 @@ import { oneOf, own } from "./guards";
 import type { Scope } from "./scopes";
 
 /** A Podium data scope: what a token needs to subscribe to, or read, an object's events. */
-export type DataScope = Extract<Scope, "read_messages" | "read_contacts" | "read_payments" | "read_reviews">;
+type DataScope = Extract<Scope, "read_messages" | "read_contacts" | "read_payments" | "read_reviews">;
 
 export const DATA_SCOPE_OF_OBJECT: Record<string, DataScope> = {
   message: "read_messages",
@@ -14,7 +14,7 @@ export const DATA_SCOPE_OF_OBJECT: Record<string, DataScope> = {
 const DATA_SCOPES = Object.values(DATA_SCOPE_OF_OBJECT);
 const isDataScope = oneOf(DATA_SCOPES);
 
-export interface EventTypeInfo {
+interface EventTypeInfo {
   type: string;
   provider: string;
   scope: DataScope | null;
@@ -133,7 +133,7 @@ export interface TypeContext {
   seen: ReadonlySet<string>;
 }
 
-export interface TypeCheck {
+interface TypeCheck {
   /** A Podium object's type that does not exist: refused. */
   invalid: { index: number; pattern: string; closest: string }[];
   /** Another provider's type that no source of the webhook has received or declares: accepted, pointed out. */

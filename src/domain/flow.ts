@@ -9,7 +9,7 @@ import { oneOf } from "./guards";
 
 export const ORDERINGS = ["unordered", "fifo"] as const;
 /** `fifo`: one at a time, strictly in the order the events were received; `unordered`: in parallel. */
-export type Ordering = (typeof ORDERINGS)[number];
+type Ordering = (typeof ORDERINGS)[number];
 
 export const isOrdering = oneOf(ORDERINGS);
 
@@ -76,7 +76,7 @@ export class Pacer {
 }
 
 /** What an attempt came to, as far as pausing the webhook is concerned. */
-export interface AttemptSignal {
+interface AttemptSignal {
   /** null: no answer at all (timeout, refused connection, reset). */
   statusCode: number | null;
   /** The downstream's Retry-After, in seconds. */

@@ -6,7 +6,7 @@
 import { HOUR_MS } from "./time";
 
 export const HEALTH_STATES = ["healthy", "degraded", "failing", "disabled"] as const;
-export type HealthState = (typeof HEALTH_STATES)[number];
+type HealthState = (typeof HEALTH_STATES)[number];
 
 /** Below this success rate over the last hour a webhook is `degraded`. */
 const DEGRADED_BELOW = 0.9;
@@ -37,7 +37,7 @@ export interface HourCount {
 
 const hourOf = (ms: number) => Math.floor(ms / HOUR_MS) * HOUR_MS;
 
-export interface SuccessRates {
+interface SuccessRates {
   /** Over the last 60 minutes, estimated from this clock hour and the share of the last one still inside them. */
   lastHour: number | null;
   /** Over the last 24 clock hours, this one included. */

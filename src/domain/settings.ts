@@ -2,7 +2,7 @@ import { DEFAULT_MAX_ATTEMPTS, exponentialSchedule, MAX_ATTEMPTS_LIMIT, TIMEOUT_
 import { DAY_MS } from "./time";
 
 /** The variables settings are read from (wrangler.toml [vars]; the Worker's Env has them all). */
-export type SettingVars = Partial<
+type SettingVars = Partial<
   Record<
     | "RETENTION_DAYS"
     | "SIGNATURE_TOLERANCE_S"

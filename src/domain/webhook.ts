@@ -24,7 +24,7 @@ type Defaulted =
   | "failingAfterAttempts";
 
 /** What a create or a replace gives of the changeable fields (the secret aside). */
-export type WebhookFields = Pick<Webhook, "url" | "eventTypes"> & Partial<Pick<Webhook, Defaulted>>;
+type WebhookFields = Pick<Webhook, "url" | "eventTypes"> & Partial<Pick<Webhook, Defaulted>>;
 
 /** What a change (PATCH, PUT) may give: any changeable field, never the location, organization or kind. */
 export type WebhookChanges = Partial<Pick<Webhook, "url" | "eventTypes" | "secret" | Defaulted>>;

@@ -11,7 +11,7 @@ const DEFAULT_FLUSH_MS = 5_000;
 /** Samples one message carries at most (the consumer keeps the latest few hundred per source)... */
 export const MAX_SAMPLES = 20;
 /** ...and of one source, its latest: a flood on one source leaves room for another's (a wrong id among them). */
-export const SAMPLES_PER_SOURCE = 4;
+const SAMPLES_PER_SOURCE = 4;
 const MAX_HEADER_NAMES = 40;
 /**
  * Each header name is cut to this many characters: the platform bounds only a request's headers
@@ -24,7 +24,7 @@ export const MAX_HEADER_NAME_CHARS = 64;
  * One refusal as the ingress sees it: a sample before its header names are taken
  * (a path naming no source counts under one key for all such, so a flood of ids adds no rows).
  */
-export type Refusal = Omit<RejectionSample, "headerNames"> & { headers: Headers };
+type Refusal = Omit<RejectionSample, "headerNames"> & { headers: Headers };
 
 interface Tally {
   counts: Map<string, RejectionsMessage["counts"][number]>;

@@ -60,7 +60,7 @@ interface Listener {
 }
 
 /** An attempt as a delivery scheduler announces it. */
-export type AttemptFact = Pick<AttemptNote, "deliveryId" | "number" | "status" | "statusCode" | "durationMs" | "error"> & {
+type AttemptFact = Pick<AttemptNote, "deliveryId" | "number" | "status" | "statusCode" | "durationMs" | "error"> & {
   startedAt: number;
 };
 

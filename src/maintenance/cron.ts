@@ -37,7 +37,7 @@ const UNPARK_LIMIT = 50;
  */
 export const DELTA_FOLD_AGE_MS = 10 * MINUTE_MS;
 
-export interface MaintenanceReport {
+interface MaintenanceReport {
   released: number;
   /** Pending deliveries of disabled webhooks held (past the chunk their disable held). */
   held: number;

@@ -451,7 +451,7 @@ export async function changeWebhook(env: Env, current: Webhook, next: Webhook): 
  * delivery retried), and a replay sends nothing again, as a dead-letter queue's redrive moves
  * a message once.
  */
-export type ReplayRefusal = "not_found" | "nothing_to_retry" | "past_retention" | "unreplayable" | { replayed: DeadLetter };
+type ReplayRefusal = "not_found" | "nothing_to_retry" | "past_retention" | "unreplayable" | { replayed: DeadLetter };
 
 /**
  * Replays an open dead letter, once: its event goes back on the ingest queue (the send is the

@@ -45,7 +45,7 @@ const RECORD_RETRY_MS = 5_000;
  */
 export const MAX_UNRECORDED = 4 * RECORD_BATCH;
 
-export interface RunOptions {
+interface RunOptions {
   /** No attempt starts after this time. */
   deadline: number;
   /** Nor more than this many in one run. */

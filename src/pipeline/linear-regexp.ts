@@ -8,7 +8,7 @@ export type RegExpMatchLike = (string | undefined)[] & { index: number; input: s
  * pattern's program size (RE2 instructions): matching is linear in both, and `[^,]{1000}` keeps
  * a thousand threads alive at each character where `,` keeps one.
  */
-export interface RegexMeter {
+interface RegexMeter {
   /** Before a match that can do at most `work`: throws when that much is not left. */
   before(work: number): void;
   /** After it, the work it did (the characters it went through). */

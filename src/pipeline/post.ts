@@ -7,7 +7,7 @@ import { deliveryHeaders } from "./sign";
 
 const SNIPPET_BYTES = 512;
 
-export interface PostRequest {
+interface PostRequest {
   deliveryId: string;
   attempt: number;
   url: string;

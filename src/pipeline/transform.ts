@@ -17,7 +17,7 @@ import { parseBody } from "../domain/documents";
 import { isIndexable } from "../domain/guards";
 import { LinearRegExp, meteredRegExp, type RegExpMatchLike } from "./linear-regexp";
 
-export interface TransformIssue {
+interface TransformIssue {
   /** `transform`, or `transformHeaders["x-name"]`. */
   path: string;
   message: string;
@@ -34,7 +34,7 @@ export interface CompiledTransform {
 }
 
 /** `steps`: the evaluation steps the run took, all its expressions' (a failed one's up to where it stopped). */
-export type TransformResult =
+type TransformResult =
   | { ok: true; body: string; headers: Record<string, string>; steps: number }
   /**
    * `reason`: the whole error, which may quote the event's values (for whoever may read the event);

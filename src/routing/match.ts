@@ -11,7 +11,7 @@ export function typeMatches(pattern: string, eventType: string): boolean {
   return pattern === eventType;
 }
 
-export type RoutedEvent = Pick<EventFacts, "eventType" | "locationUid" | "organizationUid"> & { sourceId: string };
+type RoutedEvent = Pick<EventFacts, "eventType" | "locationUid" | "organizationUid"> & { sourceId: string };
 
 /** What a content filter reads of an event: its raw body and stored headers. */
 export interface EventContent {
@@ -149,7 +149,7 @@ export function routingOrder(webhooks: readonly Webhook[]): Webhook[] {
 }
 
 /** Where an event goes: the webhooks owed it, and those whose filter excluded it. */
-export interface Routing {
+interface Routing {
   owed: Webhook[];
   filteredOut: Webhook[];
 }

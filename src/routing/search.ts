@@ -8,7 +8,7 @@ import { FILTER_LIMITS, filterBudget, filterIssuePath, matchesFilter, regexWeigh
 import { FilterInput, type EventContent } from "./match";
 
 /** Text: the forms (lower case) in which the text may be written in a raw body; one found is a match. */
-export type SearchQuery = { kind: "text"; lower: string[] } | { kind: "filter"; filter: Filter };
+type SearchQuery = { kind: "text"; lower: string[] } | { kind: "filter"; filter: Filter };
 
 /** A dotted path into the body; a segment never starts with `$` (that would be an operator). */
 const FIELD = /^([A-Za-z0-9_-][A-Za-z0-9_$-]*(?:\.[A-Za-z0-9_-][A-Za-z0-9_$-]*)*)=(.*)$/s;
@@ -57,7 +57,7 @@ function textForms(lower: string): string[] {
  * regex weight (regexWeight). About a second on the costliest patterns; a filter's own budget
  * bounds one event, this the thousand a call examines.
  */
-export const SEARCH_REGEX_WORK = 32 * 1024 * 1024;
+const SEARCH_REGEX_WORK = 32 * 1024 * 1024;
 
 /** The characters of bodies one call examines: `maxChars`, fewer for a filter whose `$regex` conditions cost more per character. */
 export function searchChars(query: SearchQuery, maxChars: number): number {

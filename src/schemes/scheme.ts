@@ -5,7 +5,7 @@ import { AppError } from "../domain/errors";
  * What an HMAC signature scheme signs and how it writes the signature: one
  * description that both `sign` and `verify` follow, so the two agree by construction.
  */
-export interface SchemeSpec {
+interface SchemeSpec {
   /** The header carrying the signature (lower case). */
   header: string;
   /** Written before each encoded MAC (`v1,`, `sha256=`). */
@@ -80,7 +80,7 @@ export function header(req: { headers: Headers }, name: string): string | null {
 }
 
 /** 400 `malformed_payload`: a header that names one thing came more than once. */
-export const repeatedHeader = (name: string) =>
+const repeatedHeader = (name: string) =>
   new AppError("malformed_payload", `${name} was sent more than once (or holds a comma); it names one value, so send it once.`, {
     issues: [{ path: `headers.${name}`, message: "sent more than once: one value expected" }],
   });

@@ -110,7 +110,7 @@ export const confinementAllowsSql = (w: string, e: string) =>
   `(${w}.grant_organization_uid IS NULL OR COALESCE(${e}.organization = ${nameIdSql(`${w}.grant_organization_uid`)}, 0))`;
 
 /** SQL for the names.id of the webhooks within `access`'s grant (grantedWebhookUidsSql's, each looked up by name). */
-export function grantedWebhookIdsSql(access: Access): Sql {
+function grantedWebhookIdsSql(access: Access): Sql {
   const g = grantedWebhookUidsSql(access);
   return { sql: `SELECT gn.id FROM (${g.sql}) AS gw CROSS JOIN names gn ON gn.name = gw.uid`, binds: g.binds };
 }

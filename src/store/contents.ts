@@ -91,7 +91,7 @@ export async function contentsRead(where: Record<string, unknown>[], groups: Rec
 }
 
 /** Where a walk's event is: its `groupOfSql` key (null when it has none) and its part. */
-export interface ContentPlace {
+interface ContentPlace {
   grp: number | null;
   part: number;
 }

@@ -7,7 +7,7 @@ import { claimDeadLetterStatement, claimedSql, closeDeadLettersStatement, settle
 import { OWED_ANEW_AT, transition } from "./deliveries";
 import { LISTED_DELIVERY_WEBHOOKS, type DeliveryFilter } from "./delivery-reads";
 import { dlvKey, ownStatusIndex } from "./delivery-rows";
-import { DELIVERY_WEBHOOKS, byWebhooks } from "./delivery-webhooks";
+import { byWebhooks } from "./delivery-webhooks";
 import { apiIdSql, nameIdSql } from "./names";
 import { packedRowsSql, seqsOf, type PackedRow } from "./packed";
 import { from, owedAnew, statusCode } from "./transitions";

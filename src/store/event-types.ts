@@ -1,4 +1,4 @@
-export interface SeenType {
+interface SeenType {
   sourceId: string;
   eventType: string;
 }

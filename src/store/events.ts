@@ -5,7 +5,7 @@ import { stringsIn } from "./stored-json";
 import { accessNames, eventAccessIds, grantedWebhookIdsUpTo, GRANT_PROBE_ROWS, grantListsJson, grantListsRows, LISTED_WEBHOOKS, webhookInGrantSql } from "./access";
 import { locationOrganizations } from "./locations";
 import { groupsOf } from "./content";
-import { contentOfEventStatements, contentsOf, contentsRead, contentsReader, groupOfSql, groupStatement } from "./contents";
+import { contentOfEventStatements, contentsRead, contentsReader, groupOfSql, groupStatement } from "./contents";
 import { distinctBy } from "./distinct";
 import { ALERT_SOURCE } from "../domain/alerts";
 import { eventCountDeltaStatements, objectGroupOf } from "./counters";
@@ -162,7 +162,7 @@ async function eventsAt(db: D1Database, seqs: number[]): Promise<EventMeta[]> {
   return results.map(toMeta);
 }
 
-export interface EventPage {
+interface EventPage {
   events: EventMeta[];
   /** The seq to continue below, or null at the end. */
   nextBefore: number | null;
@@ -366,7 +366,7 @@ const rangePast = (o: { since: number; until: number }, after: TimePosition, new
 const IN_RANGE = `WHERE e.received_at >= ? AND e.received_at < ? AND (e.received_at, e.seq) > (?, ?) ORDER BY e.received_at, e.seq LIMIT ?`;
 
 /** A bounded read of events with their bodies (`eventsWithBodies`). */
-export interface BodiesRead {
+interface BodiesRead {
   /** The events examined that pass the filter, access and `match`, in the order read, each with its body and headers. */
   events: (StoredEvent & TimePosition)[];
   /** Where reading stopped (the last event examined, visible or not), or null when nothing was left. */

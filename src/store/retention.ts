@@ -29,7 +29,7 @@ export interface RetentionCursor {
 
 export const RETENTION_START: RetentionCursor = { receivedAt: -1, seq: 0 };
 
-export interface RetentionStep {
+interface RetentionStep {
   /** Held or pending deliveries of the chunk's events settled as `expired` now. */
   expired: number;
   /** The webhooks those belonged to: their schedulers may hold them, read ahead. */

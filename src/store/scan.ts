@@ -40,7 +40,7 @@ export interface ScanPage {
 export const UNDECIDED = 2;
 const isHit = (hit: unknown) => Boolean(hit) && hit !== UNDECIDED;
 /** What a scan walks and checks: `filter` may name ?2, bound to `list` (a JSON list of ids too long to write into the SQL). */
-export interface ScanOptions {
+interface ScanOptions {
   table: string;
   columns: string;
   drivers: Drivers;

@@ -1,7 +1,7 @@
 import { isString, objectOf } from "../domain/guards";
 import { toToken, type TokenRecord, type TokenRow } from "./tokens";
 
-export interface NewSession {
+interface NewSession {
   /** Hex SHA-256 of the cookie's secret. */
   id: string;
   /** A scoped token's id, or the admin marker. */

@@ -26,7 +26,7 @@ const SERIES_BUCKETS = 36; // six hours
 /** `last24h` counts the ten-minute buckets of the last day, the current one included. */
 const DAY_BUCKETS = 144;
 
-export interface Stats {
+interface Stats {
   events: { total: number; last24h: number };
   /** Six hours in ten-minute buckets, oldest first (attempts null where `deliveries` is). */
   series: { start: number; events: number; attempts: number | null; succeededAttempts: number | null }[];
@@ -91,12 +91,12 @@ export const STATS_WEBHOOKS = 100;
  */
 export const STATS_GRANT_WEBHOOKS = 500;
 /** Webhooks a page of a larger grant's per-webhook counts walks at most, in uid order, testing each against the grant (~2 rows each). */
-export const STATS_WALKED_WEBHOOKS = 2_000;
+const STATS_WALKED_WEBHOOKS = 2_000;
 /**
  * Webhooks failing now (failingFirst) a larger grant's page looks through at most, the latest streaks first (anyone's,
  * each tested against the grant: ~3 rows each), before its page by uid.
  */
-export const STATS_WALKED_FAILING = 500;
+const STATS_WALKED_FAILING = 500;
 
 /** The windows a call counts over: the series' buckets, the last day's, and the hours the attempts of the series are in. */
 interface Window {

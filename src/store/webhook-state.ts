@@ -4,7 +4,7 @@ import { NO_ATTEMPTS } from "../domain/health";
 import { healthRead, healthStatements, type HealthRead } from "./health";
 import { cappedBacklog, countsRead, countsStatement, type OwedCounts } from "./scheduler-reads";
 
-export interface WebhookState {
+interface WebhookState {
   /** Its held and pending deliveries, uncapped (heldDeliveries, and the drain estimate, are of all of them). */
   owed: OwedCounts;
   /** The same up to the cap in all (cappedBacklog), as the backlog shows them. */

@@ -129,7 +129,7 @@ export async function allWebhooks(db: D1Database): Promise<Webhook[]> {
 }
 
 /** A webhook's place in lists: newest first, by when it was created, then by uid. */
-export interface WebhookPosition {
+interface WebhookPosition {
   createdAt: number;
   uid: string;
 }

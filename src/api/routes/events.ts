@@ -5,7 +5,7 @@ import type { StoredEvent, Webhook } from "../../domain/types";
 import type { Env } from "../../env";
 import { CALL_FILTER_WORK, CallWork, matchesSearch, parseSearch, searchChars } from "../../routing/search";
 import { eventDeliveries } from "../../store/delivery-reads";
-import { eventsWithBodies, getEvent, listEvents, type EventFilter, type TimePosition } from "../../store/events";
+import { eventsWithBodies, getEvent, listEvents, type EventFilter } from "../../store/events";
 import { webhooksByUid } from "../../store/webhooks";
 import { grantedWebhooks } from "../../store/grants";
 import { apiRoute, errors, json, router, scoped } from "../openapi";

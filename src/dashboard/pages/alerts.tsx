@@ -4,8 +4,8 @@ import { ALERT_TYPES } from "../../domain/alerts";
 import { ConfirmAction, NextPage, Time } from "../layout";
 import { ASK } from "../confirm";
 
-export type AlertJson = z.infer<typeof AlertSchema>;
-export type NotificationEndpointJson = z.infer<typeof NotificationEndpointSchema>;
+type AlertJson = z.infer<typeof AlertSchema>;
+type NotificationEndpointJson = z.infer<typeof NotificationEndpointSchema>;
 
 /** What a refused new-endpoint form had in it, to show it again. */
 export interface EndpointEntered {

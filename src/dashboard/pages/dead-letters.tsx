@@ -5,7 +5,7 @@ import { legible } from "../../domain/legible";
 import { ASK } from "../confirm";
 import { Action, Blank, ConfirmAction, NextPage, Time } from "../layout";
 
-export type DeadLetterJson = z.infer<typeof DeadLetterSchema>;
+type DeadLetterJson = z.infer<typeof DeadLetterSchema>;
 
 /**
  * What reached a dead-letter queue, newest first, a page at a time, with a button to replay each

@@ -3,7 +3,7 @@ import type { StatsSchema } from "../../api/schemas";
 import { BarChart, EmptyRow, Time } from "../layout";
 
 /** /v1/stats, as the API answers it. */
-export type StatsJson = z.infer<typeof StatsSchema>;
+type StatsJson = z.infer<typeof StatsSchema>;
 
 /** `canReadWebhooks`: whether the token holds webhooks:read, without which the API lists no webhooks here. */
 export function Overview(props: { stats: StatsJson; canReadWebhooks: boolean }) {

@@ -5,8 +5,8 @@ import { ConfirmAction, EmptyRow, NextPage } from "../layout";
 import { ASK } from "../confirm";
 import { legible } from "../../domain/legible";
 
-export type SourceJson = z.infer<typeof SourceSchema>;
-export type RejectionsJson = z.infer<typeof RejectionsSchema>;
+type SourceJson = z.infer<typeof SourceSchema>;
+type RejectionsJson = z.infer<typeof RejectionsSchema>;
 
 /** What to look at first, by why requests were refused. */
 const HINTS: Record<string, string> = {

@@ -5,7 +5,7 @@ import { legible } from "../../domain/legible";
 import { ASK } from "../confirm";
 import { ConfirmAction, NextPage, Time } from "../layout";
 
-export type TokenJson = z.infer<typeof TokenSchema>;
+type TokenJson = z.infer<typeof TokenSchema>;
 
 /** What a refused new-token form had in it, to show it again (a token is only made once it is accepted). */
 export interface TokenEntered {

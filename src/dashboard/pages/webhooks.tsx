@@ -11,8 +11,8 @@ import { ASK } from "../confirm";
 import { prettyBody } from "../pretty-body";
 import { ownerOf } from "../../routing/match";
 
-export type WebhookJson = z.infer<typeof WebhookSchema>;
-export type WebhookTestJson = z.infer<typeof WebhookTestAnswer>;
+type WebhookJson = z.infer<typeof WebhookSchema>;
+type WebhookTestJson = z.infer<typeof WebhookTestAnswer>;
 
 export interface WebhookCounts {
   held: number;
@@ -99,7 +99,7 @@ export function WebhookList(props: {
 }
 
 /** The settings a new webhook takes by default (settings.ts), which the new-webhook form shows. */
-export interface NewWebhookDefaults {
+interface NewWebhookDefaults {
   timeoutMs: number;
   maxAttempts: number;
 }
