@@ -8,7 +8,7 @@ import messageFixture from "../../cli/src/samples/message.json";
 import reviewFixture from "../../cli/src/samples/review.json";
 import { podiumSample } from "../../cli/src/samples/podium.js";
 import { newDelivery, type NewDelivery } from "../../src/domain/delivery";
-import { EVENT_TYPES } from "../../src/domain/event-types";
+import { PODIUM_TYPES } from "../../src/domain/event-types";
 import { DEFAULT_MAX_CONCURRENCY } from "../../src/domain/flow";
 import { DEFAULT_AUTO_DISABLE_MINUTES, DEFAULT_FAILING_AFTER } from "../../src/domain/health";
 import { isRecord } from "../../src/domain/guards";
@@ -28,7 +28,6 @@ import { allWebhooks, insertWebhook } from "../../src/store/webhooks";
 /** The source the seed's events came in by, as configuration declares it. */
 const PODIUM_SOURCE = declaredSource({ id: "podium", name: "podium", provider: "podium" }, [], 300);
 
-const PODIUM_TYPES = EVENT_TYPES.filter((t) => t.provider === "podium").map((t) => t.type);
 const FIXTURES: Record<string, Record<string, unknown>> = {
   message: messageFixture,
   contact: contactFixture,

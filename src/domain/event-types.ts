@@ -97,7 +97,8 @@ export function dataScopesForPattern(pattern: string): DataScope[] {
 
 /** The Podium objects: their types are the catalog's, nothing else. */
 const PODIUM_OBJECTS = Object.keys(DATA_SCOPE_OF_OBJECT);
-const PODIUM_TYPES = EVENT_TYPES.filter((t) => t.provider === "podium").map((t) => t.type);
+/** The catalog's Podium event types. */
+export const PODIUM_TYPES = EVENT_TYPES.filter((t) => t.provider === "podium").map((t) => t.type);
 /** What a Podium object's unknown pattern is compared with: its exact types, then `object.*`. */
 const PODIUM_CHOICES = [...PODIUM_TYPES, ...PODIUM_OBJECTS.map((o) => `${o}.*`)];
 

@@ -15,7 +15,7 @@ export interface RejectionClaim {
   total: number;
   /** Of them, what this batch gives an episode: the whole hour when it reaches the threshold, then each batch's own; 0 under it. */
   claimed: number;
-  /** Whether the hour has already counted in an episode (markHoursAlerted): it opens no other. */
+  /** Whether the hour has already counted in an episode (markHoursAlertedStatement): it opens no other. */
   alerted: boolean;
 }
 
