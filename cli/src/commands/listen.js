@@ -194,7 +194,7 @@ async function forward(target, m, stopping) {
   if (m.transformError) return { status: null, ms: 0, error: `not forwarded: ${m.transformError}` };
   // An event as tail gets it, without body and headers: an empty, unsigned POST would stand for it.
   if (m.body === undefined || m.headers === undefined) return { status: null, ms: 0, error: "not forwarded: the API sent it without its body and headers" };
-  const headers = Object.fromEntries(Object.entries(m.headers ?? {}).filter(([k]) => !HOP_BY_HOP.has(k.toLowerCase())));
+  const headers = Object.fromEntries(Object.entries(m.headers).filter(([k]) => !HOP_BY_HOP.has(k.toLowerCase())));
   const started = performance.now();
   // One signal for the timeout and the stop (AbortSignal.any is newer than the Node 20 the CLI supports).
   const abort = new AbortController();
