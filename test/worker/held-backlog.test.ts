@@ -195,7 +195,7 @@ describe("the scheduler's look at what is held", () => {
   });
 
   it("releases what it holds a batch at a time from where the held ones start, not through the retries waiting ahead of them", async () => {
-    const { p, key, webhook, start } = await retriesAheadOfHeld({ maxConcurrency: 1 });
+    const { p, key, webhook } = await retriesAheadOfHeld({ maxConcurrency: 1 });
 
     const meter = meteredD1(env.DB);
     const flow = new WebhookFlow({ ...p.env, DB: meter.db }, webhook.uid, {}, 10);

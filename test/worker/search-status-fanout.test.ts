@@ -10,7 +10,7 @@ import { eventIdFor } from "../../src/domain/ids";
 import { evtKey } from "../../src/store/delivery-rows";
 import { apiIdSql } from "../../src/store/names";
 import { statusCode } from "../../src/store/transitions";
-import { ADMIN, apiCall, ingestMessage, meteredApiCall, pagedList, podiumBody } from "./helpers";
+import { ADMIN, apiCall, ingestMessage, pagedList, podiumBody } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
 import { makeToken } from "./tokens";
 

@@ -115,7 +115,7 @@ describe("event search", () => {
   });
 
   it("reads no more rows on a later page than on the first: the cursor's time bounds the range walked, newest first and oldest first", async () => {
-    const { p, tag, w } = fresh();
+    const { tag, w } = fresh();
     const n = 3 * SEARCH_BOUND.events + 1;
     await storeEvents(env.DB, Array.from({ length: n }, (_, i) => row(tag, i, w.since + 1000 + i, { needle: "other" })));
     const meter = meteredD1(env.DB);
