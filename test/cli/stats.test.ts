@@ -31,9 +31,22 @@ describe("stats", () => {
     expect(r.stdout).toMatch(/SUCCEEDED +FAILED +PENDING +HELD +DELIVERIES SUCCEEDED/);
     expect(r.stderr).toContain("more webhooks: --cursor c2");
 
-    const json = await h.edgehook(["stats", "--failing-first", "--webhooks", "wh_1,wh_2", ...conn, "--json"]);
+    const json = await h.edgehook(["stats", "--failing-first", ...conn, "--json"]);
     expect(JSON.parse(json.stdout)).toEqual(stats);
-    expect(Object.fromEntries(new URLSearchParams(api.seen.at(-1)!.query))).toEqual({ webhookUids: "wh_1,wh_2", failingFirst: "true" });
+    expect(Object.fromEntries(new URLSearchParams(api.seen.at(-1)!.query))).toEqual({ failingFirst: "true" });
+    await h.edgehook(["stats", "--webhooks", "wh_1,wh_2", ...conn]);
+    expect(Object.fromEntries(new URLSearchParams(api.seen.at(-1)!.query))).toEqual({ webhookUids: "wh_1,wh_2" });
+  });
+
+  it("--webhooks, --failing-first and --cursor, which the API takes one at a time, are a usage error (exit 2) before anything is sent", async () => {
+    const api = await fakeApi({ routes: { "GET /v1/stats": stats } });
+    const h = cliHome();
+    for (const [a, b] of [[["--failing-first"], ["--webhooks", "wh_1"]], [["--failing-first"], ["--cursor", "c2"]], [["--webhooks", "wh_1"], ["--cursor", "c2"]]]) {
+      const r = await h.edgehook(["stats", ...a!, ...b!, "--url", api.url, "--token", "t"]);
+      expect(r.code, [...a!, ...b!].join(" ")).toBe(2);
+      expect(r.stderr).toMatch(/option '--[a-z-]+( <[a-z]+>)?' cannot be used with option '--[a-z-]+( <[a-z]+>)?'/);
+    }
+    expect(api.seen).toEqual([]);
   });
 
   it("a token that sees no totals: says so rather than printing zeros", async () => {

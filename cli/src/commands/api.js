@@ -419,8 +419,9 @@ export function registerApi(program) {
   });
 
   sub(program, "stats", "totals (events, deliveries by status, dead letters) and per webhook counts, 100 webhooks an answer")
-    .option("--webhooks <uids>", "only these webhooks (comma-separated, at most 100)")
-    .option("--failing-first", "webhooks failing now first, wherever they are by uid")
+    // Each picks the webhooks its own way, and the API takes one at a time: refused here, exit 2.
+    .addOption(new Option("--webhooks <uids>", "only these webhooks (comma-separated, at most 100)").conflicts(["failingFirst", "cursor"]))
+    .addOption(new Option("--failing-first", "webhooks failing now first, wherever they are by uid (a first page: not with --cursor)").conflicts("cursor"))
     .option("--cursor <cursor>", "the next webhooks: the cursor the previous answer said")
     .action(async (o) => {
       const query = { cursor: o.cursor, webhookUids: list(o.webhooks)?.join(","), ...(o.failingFirst && { failingFirst: /** @type {const} */ ("true") }) };
