@@ -32,8 +32,20 @@ export function targetUrl(target) {
     throw new InvalidArgumentError(`"${target}" is neither a port nor a URL.`);
   }
   if (parsed.protocol !== "http:" && parsed.protocol !== "https:") throw new InvalidArgumentError(`"${target}" is not an http(s) URL.`);
+  // Node's fetch refuses these outright ("bad port"): every forward would fail, none saying why.
+  if (FETCH_BAD_PORTS.has(Number(parsed.port))) {
+    throw new InvalidArgumentError(`port ${parsed.port} is one fetch refuses to connect to (the Fetch standard's "bad ports"): run the local server on another port.`);
+  }
   return parsed.toString();
 }
+
+/** The Fetch standard's bad ports (https://fetch.spec.whatwg.org/#port-blocking). */
+const FETCH_BAD_PORTS = new Set([
+  1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102, 103, 104, 109, 110, 111, 113, 115,
+  117, 119, 123, 135, 137, 139, 143, 161, 179, 389, 427, 465, 512, 513, 514, 515, 526, 530, 531, 532, 540, 548, 554, 556, 563, 587,
+  601, 636, 989, 990, 993, 995, 1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061, 6000, 6566, 6665, 6666, 6667, 6668, 6669,
+  6679, 6697, 10080,
+]);
 
 /** @param {import("commander").Command} cmd @param {string} webhookHelp @param {string} jsonHelp */
 const filters = (cmd, webhookHelp, jsonHelp) =>
