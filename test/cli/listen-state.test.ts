@@ -124,7 +124,7 @@ describe("edgehook listen's secret", () => {
 
   it("refuses a --secret with surrounding spaces before connecting: the header would carry another secret", async () => {
     const a = await fakeApi({ listen: (ws) => ws.close(4401, "no") });
-    const r = await cliHome().edgehook(["listen", "9", "--url", a.url, "--token", "t", "--secret", " whsec_padded "]);
+    const r = await cliHome().edgehook(["listen", "3000", "--url", a.url, "--token", "t", "--secret", " whsec_padded "]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("--secret must be printable ASCII, not beginning or ending with spaces");
     expect(a.seen).toEqual([]);
@@ -132,7 +132,7 @@ describe("edgehook listen's secret", () => {
 
   it("refuses an empty --secret before connecting, rather than signing with one the server makes up", async () => {
     const a = await fakeApi({ listen: (ws) => ws.close(4401, "no") });
-    const r = await cliHome().edgehook(["listen", "9", "--url", a.url, "--token", "t", "--secret", ""]);
+    const r = await cliHome().edgehook(["listen", "3000", "--url", a.url, "--token", "t", "--secret", ""]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("--secret is empty");
     expect(a.seen).toEqual([]);
@@ -143,7 +143,7 @@ describe("edgehook listen's secret", () => {
     const closing = await fakeApi({ listen: (ws) => ws.close(4401, "refused") });
     const h = cliHome();
     const stateOf = (url: string) => listenState({ url, token: "t", configFile: h.config }, query).read();
-    const refused = await h.edgehook(["listen", "9", "--url", closing.url, "--token", "t", "--secret", secret]);
+    const refused = await h.edgehook(["listen", "3000", "--url", closing.url, "--token", "t", "--secret", secret]);
     expect(refused.code).toBe(1);
     expect(closing.seen.map((s) => s.method)).toEqual(["UPGRADE"]);
     expect(stateOf(closing.url).secret).toBeUndefined();
@@ -154,7 +154,7 @@ describe("edgehook listen's secret", () => {
         ws.close(4401, "done");
       },
     });
-    const taken = await h.edgehook(["listen", "9", "--url", taking.url, "--token", "t", "--secret", secret]);
+    const taken = await h.edgehook(["listen", "3000", "--url", taking.url, "--token", "t", "--secret", secret]);
     expect(taken.stderr).toContain("Signing secret");
     expect(stateOf(taking.url).secret).toBe(secret);
   });
@@ -165,7 +165,7 @@ describe("edgehook listen's secret", () => {
       refuseListen: { status: 400, body: { error: { code: "invalid_request", message: "x-edgehook-listen-secret: a whsec_ secret must be base64 of at least 24 bytes." } } },
     });
     listenState({ url: refusing.url, token: "t", configFile: h.config }, query).save({ secret: "whsec_dGVzdDEyMw" });
-    const r = await h.edgehook(["listen", "9", "--url", refusing.url, "--token", "t"]);
+    const r = await h.edgehook(["listen", "3000", "--url", refusing.url, "--token", "t"]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("x-edgehook-listen-secret: a whsec_ secret must be base64");
     expect(r.stderr).toContain("That secret was kept from an earlier run: pass --secret whsec_… to replace it.");
@@ -181,7 +181,7 @@ describe("edgehook listen run twice with one state", () => {
       listen: (ws) => ws.send(JSON.stringify({ type: "hello", listenerId: "l", mode: "listen", position: 5, secret: "whsec_x", webhookUid: null })),
     });
     const h = cliHome();
-    const args = ["listen", "9", "--url", api.url, "--token", "t", "--types", "message.*"];
+    const args = ["listen", "3000", "--url", api.url, "--token", "t", "--types", "message.*"];
     const listening = (r: { stderr: () => string }) => vi.waitFor(() => expect(r.stderr()).toMatch(/Listening|Another/), { timeout: 10_000 });
     const first = h.start(args);
     await listening(first);
@@ -227,7 +227,7 @@ describe("edgehook listen's claim on its state", () => {
     mkdirSync(join(h.dir, "listen-locks"));
     writeFileSync(join(h.dir, "listen-locks", `${createHash("sha256").update(key).digest("hex").slice(0, 16)}.pid`), String(zombie));
 
-    const l = h.start(["listen", "9", "--url", api.url, "--token", "t", "--types", "message.*"]);
+    const l = h.start(["listen", "3000", "--url", api.url, "--token", "t", "--types", "message.*"]);
     await vi.waitFor(() => expect(l.stderr()).toMatch(/Listening|Another/), { timeout: 10_000 });
     expect(l.stderr()).toContain("Listening");
   });
