@@ -37,6 +37,14 @@ describe("usage errors", () => {
     expect(a.seen).toEqual([]);
   });
 
+  it("listen --replay past the API's 100 is a usage error (exit 2) before connecting, not the API's 400", async () => {
+    const a = await fakeApi({ routes: {} });
+    const r = await cliHome().edgehook(["listen", "3000", "--replay", "101", "--url", a.url, "--token", "t"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("option '--replay <n>' argument '101' is invalid. at most 100");
+    expect(a.seen).toEqual([]);
+  });
+
   it("tail's --help says --json prints its attempts too, not only events", async () => {
     const r = await cliHome().edgehook(["tail", "--help"]);
     expect(r.code).toBe(0);
@@ -49,8 +57,8 @@ describe("usage errors", () => {
     for (const args of [
       ["events", "list", "--url", a.url, "--token", "Ωmega-token"],
       ["tail", "--url", a.url, "--token", "bad\ntoken"],
-      ["listen", "9", "--url", a.url, "--token", "good-token", "--secret", "sécretvalue123"],
-      ["listen", "9", "--url", a.url, "--token", "good-token", "--secret", "abc\u0001defghij"],
+      ["listen", "3000", "--url", a.url, "--token", "good-token", "--secret", "sécretvalue123"],
+      ["listen", "3000", "--url", a.url, "--token", "good-token", "--secret", "abc\u0001defghij"],
     ]) {
       const r = await h.edgehook(args);
       expect(r.code, args.join(" ")).toBe(2);
@@ -89,7 +97,7 @@ describe("usage errors", () => {
     expect(underProc.stderr).toMatch(/^error Cannot write \/proc\/edgehook-none\/x\/config\.json \(ENOENT\)/);
     // listen keeps its position (and its claim on it, listen-locks/) beside the config file: it stops before forwarding anything.
     const a = await fakeApi({ listen: (ws) => ws.send(JSON.stringify({ type: "hello", listenerId: "l", mode: "listen", position: 3, secret: "whsec_x", webhookUid: null })) });
-    const listened = await h.edgehook(["listen", "9", "--url", a.url, "--token", "a-token"], { EDGEHOOK_CONFIG: config });
+    const listened = await h.edgehook(["listen", "3000", "--url", a.url, "--token", "a-token"], { EDGEHOOK_CONFIG: config });
     expect(listened.code).toBe(1);
     expect(listened.stderr).toMatch(/^error Cannot write .*listen-(state|locks)/m);
     expect(listened.stderr).not.toMatch(STACK);
@@ -162,7 +170,7 @@ describe("usage errors", () => {
       ["webhooks", "update", "wh_1"],
       ["sources", "update", "src-1"],
       ["deliveries", "retry", "dlv_1", "--status", "failed"],
-      ["listen", "9", "--webhook", "wh_1", "--secret", "whsec_abc"],
+      ["listen", "3000", "--webhook", "wh_1", "--secret", "whsec_abc"],
     ]) {
       const r = await h.edgehook([...args, "--url", a.url, "--token", "t"]);
       expect(r.code, args.join(" ")).toBe(2);
@@ -223,7 +231,7 @@ describe("usage errors", () => {
       const { port } = server.address() as AddressInfo;
       const h = cliHome();
       for (const [args, status] of [
-        [["listen", "9", "--token", "t"], 200],
+        [["listen", "3000", "--token", "t"], 200],
         [["tail", "--token", "t404"], 404],
       ] as const) {
         const r = await h.edgehook([...args, "--url", `http://127.0.0.1:${port}`]);

@@ -39,6 +39,13 @@ export function targetUrl(target) {
   return parsed.toString();
 }
 
+/** `--replay N`: the API replays at most 100, so more is a usage error here, not its 400. @param {string} value */
+function replayCount(value) {
+  const n = count(value);
+  if (n > 100) throw new InvalidArgumentError(`at most 100 (the API replays no more): give --replay 100 or fewer.`);
+  return n;
+}
+
 /** The Fetch standard's bad ports (https://fetch.spec.whatwg.org/#port-blocking). */
 const FETCH_BAD_PORTS = new Set([
   1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102, 103, 104, 109, 110, 111, 113, 115,
@@ -75,7 +82,7 @@ export function registerListen(program) {
       "one JSON line per event instead of text",
     ),
   )
-    .option("--replay <n>", "first send the last N matching events (at most 100)", count)
+    .option("--replay <n>", "first send the last N matching events (at most 100)", replayCount)
     .option("--secret <secret>", "sign forwards with this secret (default: one generated once, kept with the config)")
     .option("--from-now", "forget the saved position: only events stored from now on")
     .addHelpText(
