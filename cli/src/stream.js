@@ -45,11 +45,11 @@ const CLOSE_WAIT_MS = 1_000;
 /** Connection errors that mean nothing listens at the address. */
 const UNREACHABLE = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH"]);
 
-/** Close codes after which reconnecting cannot help, with what each means (the API gives no reason with them). */
+/** Close codes after which reconnecting cannot help, with what each means and its code (the API gives no reason with them). */
 const FINAL_CLOSES = new Map([
-  [1008, "it sent a message the API does not take"],
-  [4401, "its token was revoked or changed"],
-  [4404, "its webhook was deleted"],
+  [1008, "it sent a message the API does not take (1008)"],
+  [4401, "its token was revoked or changed (4401): start it again with a token that works (--token, EDGEHOOK_TOKEN or edgehook config --token)"],
+  [4404, "its webhook was deleted (4404)"],
 ]);
 
 /**
@@ -237,7 +237,7 @@ export function openStream(o) {
       if (stopped) return;
       if (FINAL_CLOSES.has(code)) {
         stopped = true;
-        return chain.then(() => finish(new CliError(`The API closed the listener: ${printable(reason.toString() || `${FINAL_CLOSES.get(code)} (${code})`)}.`)));
+        return chain.then(() => finish(new CliError(`The API closed the listener: ${printable(reason.toString() || FINAL_CLOSES.get(code))}.`)));
       }
       retry(`disconnected (${code})`);
     });
