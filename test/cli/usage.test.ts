@@ -45,6 +45,13 @@ describe("usage errors", () => {
     expect(a.seen).toEqual([]);
   });
 
+  it("send with no secret outside the project says which folder's .dev.vars it reads: exit 2, before sending", async () => {
+    const h = cliHome();
+    const r = await h.edgehook(["send", "--port", "9"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("No secret: pass --secret, or run it in the Edgehook project folder, whose .dev.vars (or .dev.vars.example) holds PODIUM_WEBHOOK_SECRET.");
+  });
+
   it("tail's --help says --json prints its attempts too, not only events", async () => {
     const r = await cliHome().edgehook(["tail", "--help"]);
     expect(r.code).toBe(0);

@@ -74,7 +74,7 @@ export function registerSend(program) {
       }
       const url = ingressUrl(o);
       const secret = o.secret ?? devVar("PODIUM_WEBHOOK_SECRET")?.split(/\s+/)[0];
-      if (!secret) throw new CliError("No secret: pass --secret or set PODIUM_WEBHOOK_SECRET in .dev.vars.", { exitCode: 2 });
+      if (!secret) throw new CliError("No secret: pass --secret, or run it in the Edgehook project folder, whose .dev.vars (or .dev.vars.example) holds PODIUM_WEBHOOK_SECRET.", { exitCode: 2 });
       let failed = 0;
       for (let i = 0; i < o.count; i++) {
         const body = JSON.stringify(sampleEvent(o.type, o.location, o.organization, o.eventUid));
