@@ -87,7 +87,11 @@ const decimalInteger = <T extends z.ZodType<number, number>>(number: T) =>
     .regex(/^\d+$/, "expected a whole number (decimal digits)")
     .transform((digits) => Math.min(Number(digits), Number.MAX_VALUE))
     .pipe(number);
-const queryInteger = (min: number, max: number) => decimalInteger(z.number().int().min(min).max(max));
+/** Out of bounds, the message gives both bounds (zod's names one, as ">=1"). */
+const queryInteger = (min: number, max: number) => {
+  const bounds = `a whole number from ${min} to ${max}`;
+  return decimalInteger(z.number().int().min(min, bounds).max(max, bounds));
+};
 /** A page size of a query, 1 to `max`. */
 export const pageSize = (max: number) =>
   queryInteger(1, max).default(50).openapi({ type: "integer", minimum: 1, maximum: max, default: 50, description: `Page size, at most ${max}.` });

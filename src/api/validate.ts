@@ -103,8 +103,12 @@ async function fromCursor(env: CursorEnv, list: string, cursor: string, pattern:
   throw unknownCursor();
 }
 
+/** Says what to send instead: a cursor from another list or request, or from before a pepper change, never works again. */
 const unknownCursor = () =>
-  invalidField("The cursor is not one this API returned for this list.", { path: "cursor", message: "unknown cursor" });
+  invalidField(
+    "The cursor is not one this API returned for this list: give the nextCursor of the same request's previous page (the same filters), or leave cursor out to start again from the first page.",
+    { path: "cursor", message: "unknown cursor" },
+  );
 
 /**
  * A page of rows read with one more than `limit`: the first `limit`, and the cursor

@@ -180,6 +180,12 @@ describe("every list of /v1", () => {
         expect(res.status, `${list}?${q}`).toBe(400);
         expect(res.json.error.code, `${list}?${q}`).toBe("invalid_request");
       }
+      // Out of bounds, the answer gives both bounds, not zod's one-sided ">=1".
+      for (const q of ["limit=0", "limit=101"]) {
+        expect((await p.api("GET", `${list}?${q}`)).json.error.message, `${list}?${q}`).toBe("Invalid query: limit: a whole number from 1 to 100.");
+      }
+      // An unknown cursor says what to send instead.
+      expect((await p.api("GET", `${list}?cursor=bm9wZQ`)).json.error.message, list).toMatch(/leave cursor out to start again from the first page\.$/);
       const ok = await p.api("GET", `${list}?limit=100`);
       expect(ok.status, list).toBe(200);
       expect(ok.json).toEqual({ data: expect.any(Array), nextCursor: ok.json.nextCursor === null ? null : expect.any(String) });
@@ -202,7 +208,7 @@ describe("every list of /v1", () => {
     for (const list of LISTS.filter((l) => l !== "/v1/events")) {
       const res = await p.api("GET", `${list}?cursor=${cursor}`);
       expect(res.status, list).toBe(400);
-      expect(res.json.error.message, list).toBe("The cursor is not one this API returned for this list.");
+      expect(res.json.error.message, list).toBe("The cursor is not one this API returned for this list: give the nextCursor of the same request's previous page (the same filters), or leave cursor out to start again from the first page.");
     }
     // A position written by hand, as cursors were (base64url of "s<seq>"), is refused.
     const made = btoa(`s${newest}`).replace(/=+$/, "");

@@ -466,8 +466,8 @@ describe("bad input the property found", () => {
     expect(limit.status).toBe(400);
     expect(limit.json.error).toEqual({
       code: "invalid_request",
-      message: "Invalid query: limit: Too big: expected number to be <=100.",
-      details: { issues: [{ path: "limit", message: "Too big: expected number to be <=100" }] },
+      message: "Invalid query: limit: a whole number from 1 to 100.",
+      details: { issues: [{ path: "limit", message: "a whole number from 1 to 100" }] },
     });
     const base = { url: "https://downstream.test/ok/r", eventTypes: ["*"], organizationUid: "org-r" };
     const big = await p.api("POST", "/v1/webhooks", { ...base, maxAttempts: 1e20 });
