@@ -106,7 +106,7 @@ async function fromCursor(env: CursorEnv, list: string, cursor: string, pattern:
 /** Says what to send instead: a cursor from another list or request, or from before a pepper change, never works again. */
 const unknownCursor = () =>
   invalidField(
-    "The cursor is not one this API returned for this list: give the nextCursor of the same request's previous page (the same filters), or leave cursor out to start again from the first page.",
+    "The cursor is not one this API returned for this list: pass the cursor the same request's previous page answered (the same filters), or leave cursor out to start again from the first page.",
     { path: "cursor", message: "unknown cursor" },
   );
 

@@ -72,7 +72,7 @@ describe("a page the API refuses to read", () => {
       const res = await get(path!, c);
       expect(res.status, path).toBe(400);
       const html = await res.text();
-      expect(banners(html, "alert"), path).toEqual(["The cursor is not one this API returned for this list: give the nextCursor of the same request's previous page (the same filters), or leave cursor out to start again from the first page."]);
+      expect(banners(html, "alert"), path).toEqual(["The cursor is not one this API returned for this list: pass the cursor the same request's previous page answered (the same filters), or leave cursor out to start again from the first page."]);
       expect(html, path).toContain(`<a href="${list}">Back to ${label}</a>`);
       expect(html, path).toContain(`<a href="${list}" aria-current="page">`);
     }

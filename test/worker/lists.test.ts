@@ -208,7 +208,7 @@ describe("every list of /v1", () => {
     for (const list of LISTS.filter((l) => l !== "/v1/events")) {
       const res = await p.api("GET", `${list}?cursor=${cursor}`);
       expect(res.status, list).toBe(400);
-      expect(res.json.error.message, list).toBe("The cursor is not one this API returned for this list: give the nextCursor of the same request's previous page (the same filters), or leave cursor out to start again from the first page.");
+      expect(res.json.error.message, list).toBe("The cursor is not one this API returned for this list: pass the cursor the same request's previous page answered (the same filters), or leave cursor out to start again from the first page.");
     }
     // A position written by hand, as cursors were (base64url of "s<seq>"), is refused.
     const made = btoa(`s${newest}`).replace(/=+$/, "");
