@@ -42,10 +42,13 @@ const givenTime = (description: string) =>
   z.iso
     .datetime({
       offset: true,
+      // A required one left out says so: "expected an ISO 8601 time" read as a malformed one.
       error: (iss) =>
-        typeof iss.input === "string" && /\d [0-9]{2}(:?[0-9]{2})?$/.test(iss.input)
-          ? "the offset's + arrived as a space, as a URL query reads a bare +: write it %2B (or use Z)"
-          : "expected an ISO 8601 time with Z or an offset, such as 2026-11-28T00:00:00Z",
+        iss.input === undefined
+          ? "required: an ISO 8601 time with Z or an offset, such as 2026-11-28T00:00:00Z"
+          : typeof iss.input === "string" && /\d [0-9]{2}(:?[0-9]{2})?$/.test(iss.input)
+            ? "the offset's + arrived as a space, as a URL query reads a bare +: write it %2B (or use Z)"
+            : "expected an ISO 8601 time with Z or an offset, such as 2026-11-28T00:00:00Z",
     })
     .openapi({ description });
 /** Whether since and until are both times to compare (a bad one is said once, by itself). */

@@ -104,6 +104,17 @@ describe("a Content-Encoding that compresses", () => {
   });
 });
 
+describe("a range replay's time left out", () => {
+  it("says it is required, not that a time is malformed", async () => {
+    const res = await raw("POST", "/v1/events/replay", JSON.stringify({ since: "2026-12-01T00:00:00Z", dryRun: true }));
+    expect(res.status).toBe(400);
+    expect(await errorOf(res)).toMatchObject({
+      code: "invalid_request",
+      details: { issues: [{ path: "until", message: "required: an ISO 8601 time with Z or an offset, such as 2026-11-28T00:00:00Z" }] },
+    });
+  });
+});
+
 describe("a reversed time range", () => {
   it("answers 400 on the events list, with or without q, as a range replay does", async () => {
     for (const q of ["", "&q=x", "&eventType=message.received"]) {
