@@ -634,7 +634,13 @@ export const DeliveryListQuery = strictQuery({
 
 export const BulkRetryBody = z
   .strictObject({
-    status: z.enum(["pending", "failed", "expired", "succeeded"]),
+    // `held` is a status of the list, so a client tries it here: say where held ones go instead.
+    status: z.enum(["pending", "failed", "expired", "succeeded"], {
+      error: (iss) =>
+        iss.input === "held"
+          ? 'held deliveries are not retried: they go out when their webhook is enabled (PATCH /v1/webhooks/{uid} {"disabled": false})'
+          : undefined,
+    }),
     webhookUid: uid.optional(),
     since: givenTime("Deliveries created from this time (included).").optional(),
     cursor: cursor.openapi({ description: "The `nextCursor` of the previous call, with the same status, webhookUid and since (another answers 400)." }),

@@ -115,6 +115,19 @@ describe("a range replay's time left out", () => {
   });
 });
 
+describe("a bulk retry of held deliveries", () => {
+  it("says that enabling the webhook sends them, not only the statuses it takes", async () => {
+    const res = await raw("POST", "/v1/deliveries/retry", JSON.stringify({ status: "held" }));
+    expect(res.status).toBe(400);
+    expect((await errorOf(res)).details?.issues).toEqual([
+      { path: "status", message: 'held deliveries are not retried: they go out when their webhook is enabled (PATCH /v1/webhooks/{uid} {"disabled": false})' },
+    ]);
+    // Another status is still answered with the ones it takes.
+    const other = await raw("POST", "/v1/deliveries/retry", JSON.stringify({ status: "bogus" }));
+    expect((await errorOf(other)).details?.issues[0]?.message).toContain('"failed"');
+  });
+});
+
 describe("a reversed time range", () => {
   it("answers 400 on the events list, with or without q, as a range replay does", async () => {
     for (const q of ["", "&q=x", "&eventType=message.received"]) {
