@@ -26,8 +26,16 @@ export function invalidRequest(error: z.ZodError, what: string): AppError {
     error.issues
       .filter((i) => !isSafeRangeBeside(i, error.issues))
       .flatMap((i) => (what === "query" && i.code === "unrecognized_keys" ? i.keys.map((key) => ({ ...i, path: [...i.path, key] })) : [i]))
-      .map((i) => ({ path: issuePath(i), message: i.message })),
+      .map((i) => ({ path: issuePath(i), message: issueMessage(i) })),
   );
+}
+
+/**
+ * A required field left out says so: zod's "Invalid input: expected string, received undefined"
+ * read as a value of the wrong type (zod keeps no input on the issue, so its own words tell).
+ */
+function issueMessage(issue: z.core.$ZodIssue): string {
+  return issue.code === "invalid_type" && issue.message.endsWith(", received undefined") ? `required (expected ${issue.expected})` : issue.message;
 }
 
 /** An issue's path: its fields joined by dots, and within a filter its place as a search's `q` says it (`filter.body["x-y"].$gt`). */

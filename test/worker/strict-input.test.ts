@@ -115,6 +115,21 @@ describe("a range replay's time left out", () => {
   });
 });
 
+describe("a required field left out", () => {
+  it("is said to be required, not a value of the wrong type", async () => {
+    const res = await raw("POST", "/v1/tokens", JSON.stringify({ scopes: ["events:read"] }));
+    expect(res.status).toBe(400);
+    expect(await errorOf(res)).toEqual({
+      code: "invalid_request",
+      message: "Invalid body: name: required (expected string).",
+      details: { issues: [{ path: "name", message: "required (expected string)" }] },
+    });
+    // A value of the wrong type is still said as one.
+    const wrong = await raw("POST", "/v1/tokens", JSON.stringify({ name: 5, scopes: ["events:read"] }));
+    expect((await errorOf(wrong)).details?.issues[0]?.message).toBe("Invalid input: expected string, received number");
+  });
+});
+
 describe("a bulk retry of held deliveries", () => {
   it("says that enabling the webhook sends them, not only the statuses it takes", async () => {
     const res = await raw("POST", "/v1/deliveries/retry", JSON.stringify({ status: "held" }));
