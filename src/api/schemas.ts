@@ -639,7 +639,9 @@ export const BulkRetryBody = z
       error: (iss) =>
         iss.input === "held"
           ? 'held deliveries are not retried: they go out when their webhook is enabled (PATCH /v1/webhooks/{uid} {"disabled": false})'
-          : undefined,
+          : iss.input === undefined
+            ? 'required: the status of the deliveries to retry, "failed", "expired", "succeeded" or "pending"'
+            : undefined,
     }),
     webhookUid: uid.optional(),
     since: givenTime("Deliveries created from this time (included).").optional(),

@@ -137,6 +137,11 @@ describe("a bulk retry of held deliveries", () => {
     expect((await errorOf(res)).details?.issues).toEqual([
       { path: "status", message: 'held deliveries are not retried: they go out when their webhook is enabled (PATCH /v1/webhooks/{uid} {"disabled": false})' },
     ]);
+    // None at all is said to be required, with the ones it takes.
+    const none = await raw("POST", "/v1/deliveries/retry", JSON.stringify({ webhookUid: "w" }));
+    expect((await errorOf(none)).details?.issues).toEqual([
+      { path: "status", message: 'required: the status of the deliveries to retry, "failed", "expired", "succeeded" or "pending"' },
+    ]);
     // Another status is still answered with the ones it takes.
     const other = await raw("POST", "/v1/deliveries/retry", JSON.stringify({ status: "bogus" }));
     expect((await errorOf(other)).details?.issues[0]?.message).toContain('"failed"');
