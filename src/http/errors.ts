@@ -47,7 +47,8 @@ export function errorResponse(err: AppError, headers: Record<string, string> = {
 export function appErrorOf(err: Error): AppError {
   if (err instanceof AppError) return err;
   if (err instanceof HTTPException && err.status === 400) {
-    return invalidField("The body is not valid JSON.", { path: "", message: err.message });
+    // Said with what to send: an empty body with a JSON Content-Type lands here too.
+    return invalidField("The body is not valid JSON: send one JSON object ({} when you give none of its fields).", { path: "", message: err.message });
   }
   if (err instanceof HTTPException && err.status === 415) {
     // The validator of a JSON body: a body sent as a form (curl -d) or as text.

@@ -115,6 +115,16 @@ describe("a range replay's time left out", () => {
   });
 });
 
+describe("a body that is not JSON", () => {
+  it("says what to send, an empty one with a JSON Content-Type too", async () => {
+    for (const body of ["", "{"]) {
+      const res = await raw("POST", "/v1/events/replay", body);
+      expect(res.status, body).toBe(400);
+      expect((await errorOf(res)).message, body).toBe("The body is not valid JSON: send one JSON object ({} when you give none of its fields).");
+    }
+  });
+});
+
 describe("a required field left out", () => {
   it("is said to be required, not a value of the wrong type", async () => {
     const res = await raw("POST", "/v1/tokens", JSON.stringify({ scopes: ["events:read"] }));
