@@ -126,7 +126,8 @@ app.notFound((c) => {
       { allow: allowed.join(", ") },
     );
   }
-  return errorResponse(new AppError("not_found", `No route for ${c.req.method} ${c.req.path}.`));
+  // Says where the routes are: a guessed one (GET /v1/deliveries/{id}) otherwise ends here.
+  return errorResponse(new AppError("not_found", `No route for ${c.req.method} ${c.req.path}: GET /openapi.json lists the API's routes.`));
 });
 
 app.onError(handleError);

@@ -115,6 +115,14 @@ describe("a range replay's time left out", () => {
   });
 });
 
+describe("a route that does not exist", () => {
+  it("answers 404 saying where the routes are listed", async () => {
+    const res = await get("/v1/deliveries/dlv_0");
+    expect(res.status).toBe(404);
+    expect(await errorOf(res)).toEqual({ code: "not_found", message: "No route for GET /v1/deliveries/dlv_0: GET /openapi.json lists the API's routes." });
+  });
+});
+
 describe("a body that is not JSON", () => {
   it("says what to send, an empty one with a JSON Content-Type too", async () => {
     for (const body of ["", "{"]) {
