@@ -252,8 +252,8 @@ const exactType = z
 export const EventListQuery = strictQuery({
   q: z
     .string()
-    .min(1)
-    .max(2000)
+    .min(1, "empty: give what to search for, or leave q out")
+    .max(2000, "at most 2,000 characters, a filter document's too: search for a shorter value, text or document")
     .optional()
     .openapi({
       description: `Search: \`path=value\` finds events whose body has that value at a dotted path (\`data.conversation.uid=5d9f…\`; any element of an array; \`amount=500\` matches the number or the string), a filter document (\`{"body": …}\`, the language of webhook filters) matches as a filter does, anything else is text found in the raw body (case-insensitive), as typed or as a JSON string writes it (\`say "hi"\` finds \`say \\"hi\\"\`). Within \`since\`..\`until\` (default: the ${SEARCH_BOUND.defaultHours} hours before now), newest first by received time. One call examines at most ${SEARCH_BOUND.events} events, or fewer once their bodies reach ${SEARCH_BOUND.chars / 1024 / 1024} Mi characters or a filter's conditions have done ${CALL_FILTER_WORK / 1024 / 1024} Mi units of work on them (each event is matched in full); the other filters and the token's access apply to those. A page may hold fewer than \`limit\` events, even none, and still have a \`nextCursor\`: call again with it to search further back.`,

@@ -115,6 +115,19 @@ describe("a range replay's time left out", () => {
   });
 });
 
+describe("a search's q out of its bounds", () => {
+  it("says what to send, empty or over 2,000 characters", async () => {
+    const empty = await get("/v1/events?q=");
+    expect(empty.status).toBe(400);
+    expect((await errorOf(empty)).details?.issues).toEqual([{ path: "q", message: "empty: give what to search for, or leave q out" }]);
+    const long = await get(`/v1/events?q=${"a".repeat(2001)}`);
+    expect(long.status).toBe(400);
+    expect((await errorOf(long)).details?.issues).toEqual([
+      { path: "q", message: "at most 2,000 characters, a filter document's too: search for a shorter value, text or document" },
+    ]);
+  });
+});
+
 describe("a route that does not exist", () => {
   it("answers 404 saying where the routes are listed", async () => {
     const res = await get("/v1/deliveries/dlv_0");
