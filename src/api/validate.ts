@@ -25,10 +25,13 @@ export function invalidRequest(error: z.ZodError, what: string): AppError {
     what,
     error.issues
       .filter((i) => !isSafeRangeBeside(i, error.issues))
-      .flatMap((i) => (what === "query" && i.code === "unrecognized_keys" ? i.keys.map((key) => ({ ...i, path: [...i.path, key] })) : [i]))
-      .map((i) => ({ path: issuePath(i), message: issueMessage(i) })),
+      .flatMap((i): z.core.$ZodIssue[] => (i.code === "unrecognized_keys" ? i.keys.map((key) => ({ ...i, path: [...i.path, key] })) : [i]))
+      .map((i) => ({ path: issuePath(i), message: what !== "query" && i.code === "unrecognized_keys" ? UNKNOWN_FIELD : issueMessage(i) })),
   );
 }
+
+/** A body's field it does not take, by its name as a query's parameter is (zod's "Unrecognized key" had the path ""). */
+const UNKNOWN_FIELD = "not a field this operation takes (a typo?): GET /openapi.json lists each operation's fields";
 
 /**
  * A required field left out says so: zod's "Invalid input: expected string, received undefined"

@@ -115,6 +115,18 @@ describe("a range replay's time left out", () => {
   });
 });
 
+describe("a body's field the operation does not take", () => {
+  it("is named in the path, with where the fields are listed", async () => {
+    const res = await raw("POST", "/v1/events/replay", JSON.stringify({ since: "2026-12-01T00:00:00Z", until: "2026-12-02T00:00:00Z", webhookUID: "w" }));
+    expect(res.status).toBe(400);
+    expect(await errorOf(res)).toEqual({
+      code: "invalid_request",
+      message: "Invalid body: webhookUID: not a field this operation takes (a typo?): GET /openapi.json lists each operation's fields.",
+      details: { issues: [{ path: "webhookUID", message: "not a field this operation takes (a typo?): GET /openapi.json lists each operation's fields" }] },
+    });
+  });
+});
+
 describe("a search's q out of its bounds", () => {
   it("says what to send, empty or over 2,000 characters", async () => {
     const empty = await get("/v1/events?q=");
