@@ -980,7 +980,14 @@ export const NotificationEndpointCreate = z
   })
   .openapi("NotificationEndpointCreate");
 
-export const NotificationEndpointPatch = NotificationEndpointCreate.partial().openapi("NotificationEndpointPatch");
+const NOTIFICATION_SECRET_FIXED =
+  "a notification endpoint's secret cannot be changed: to rotate it, create a new endpoint with the same settings, give its secret to the receiver, then delete the old one";
+// A `secret` sent to PATCH is refused with how to rotate it, not as an unknown key.
+export const NotificationEndpointPatch = z
+  .strictObject(NotificationEndpointCreate.partial().shape, {
+    error: (issue) => (issue.code === "unrecognized_keys" && issue.keys.includes("secret") ? NOTIFICATION_SECRET_FIXED : undefined),
+  })
+  .openapi("NotificationEndpointPatch");
 
 export const AlertSchema = z
   .object({

@@ -860,6 +860,10 @@ describe("notification endpoints and alerts in the API", () => {
     const patched = await p.api("PATCH", `/v1/notification-endpoints/${created.uid}`, { format: "standard-webhooks", alertTypes: ["webhook.disabled"] });
     expect(patched.json).toMatchObject({ format: "standard-webhooks", alertTypes: ["webhook.disabled"] });
     expect(JSON.stringify(patched.json)).not.toContain(created.secret);
+    // The secret cannot be changed: the refusal says how to rotate it.
+    const rotate = await p.api("PATCH", `/v1/notification-endpoints/${created.uid}`, { secret: "whsec_another" });
+    expect(rotate).toMatchObject({ status: 400, json: { error: { code: "invalid_request" } } });
+    expect(rotate.json.error.message).toContain("create a new endpoint with the same settings");
 
     expect((await p.api("GET", `/v1/webhooks/${created.uid}`)).status).toBe(404);
     expect((await p.api("GET", "/v1/webhooks?limit=100")).json.data.some((w: { uid: string }) => w.uid === created.uid)).toBe(false);
