@@ -198,4 +198,15 @@ describe("webhooks create and update: when it counts as failing and is disabled 
     }
     expect(api.seen).toEqual([]);
   });
+
+  it("0 minutes or a rate of 0 exits 2 naming never / none, the words for no automatic disable / no limit", async () => {
+    const api = await fakeApi({ routes: { "PATCH /v1/webhooks/wh_1": webhook } });
+    const h = cliHome();
+    for (const [flag, word] of [["--auto-disable-after-minutes", "never"], ["--rate-limit", "none"]] as const) {
+      const r = await h.edgehook(["webhooks", "update", "wh_1", flag, "0", ...conn(api.url)]);
+      expect(r.code, flag).toBe(2);
+      expect(r.stderr, flag).toContain(`or ${word} `);
+    }
+    expect(api.seen).toEqual([]);
+  });
 });

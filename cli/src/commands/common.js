@@ -74,12 +74,19 @@ export const jsonObjectOrFile = (flag) => (/** @type {string} */ value) => {
 
 /** A --rate-limit value: a whole number of attempts a second, or "none". @param {string} value */
 export function rateLimit(value) {
-  return value === "none" ? value : count(value);
+  if (value === "none") return value;
+  const n = count(value);
+  // 0 reads as "no limit" to some; the API refuses it (1..1000) without naming the word that means that.
+  if (n === 0) throw new InvalidArgumentError(`0 is no rate: give 1..1000 attempts a second, or none for no limit.`);
+  return n;
 }
 
 /** An --auto-disable-after-minutes value: a whole number of minutes, or "never". @param {string} value */
 export function minutesOrNever(value) {
-  return value === "never" ? value : count(value);
+  if (value === "never") return value;
+  const n = count(value);
+  if (n === 0) throw new InvalidArgumentError(`0 minutes is too soon: give 1..43200, or never to not disable it automatically.`);
+  return n;
 }
 
 /** The API's autoDisableAfterMinutes for that value: null for "never". @param {number | "never" | undefined} value */
