@@ -1,4 +1,4 @@
-import { isAlertType } from "../domain/alerts";
+import { ALERT_SOURCE, isAlertType } from "../domain/alerts";
 import { checkEventTypes, type TypeContext } from "../domain/event-types";
 import { AppError } from "../domain/errors";
 import type { Source } from "../domain/types";
@@ -49,7 +49,9 @@ export async function namedSources(
   const unknown = others.filter((id) => !had.includes(id) && !stored.some((s) => s.id === id));
   if (unknown.length > 0) {
     const issues = unknown.map((id) => ({ path: `sourceIds.${sourceIds.indexOf(id)}`, message: `no source "${id}"` }));
-    throw new AppError("invalid_request", `Invalid ${where}: sourceIds names no source ${unknown.map((id) => `"${id}"`).join(", ")} (GET /v1/sources lists them).`, { issues });
+    // The reserved id is no source a webhook can take: say where its alerts go instead.
+    const alerts = where === "body" && unknown.includes(ALERT_SOURCE) ? ` "${ALERT_SOURCE}" holds Edgehook's alerts, which webhooks never receive: a notification endpoint does (POST /v1/notification-endpoints).` : "";
+    throw new AppError("invalid_request", `Invalid ${where}: sourceIds names no source ${unknown.map((id) => `"${id}"`).join(", ")} (GET /v1/sources lists them).${alerts}`, { issues });
   }
   return { declared, stored };
 }

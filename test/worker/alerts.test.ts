@@ -864,6 +864,10 @@ describe("notification endpoints and alerts in the API", () => {
     const rotate = await p.api("PATCH", `/v1/notification-endpoints/${created.uid}`, { secret: "whsec_another" });
     expect(rotate).toMatchObject({ status: 400, json: { error: { code: "invalid_request" } } });
     expect(rotate.json.error.message).toContain("create a new endpoint with the same settings");
+    // A webhook cannot subscribe to the alerts' source: the refusal says what receives alerts.
+    const toAlerts = await p.api("POST", "/v1/webhooks", { url: "https://x.example.com/", eventTypes: ["*"], sourceIds: ["edgehook"] });
+    expect(toAlerts).toMatchObject({ status: 400, json: { error: { code: "invalid_request" } } });
+    expect(toAlerts.json.error.message).toContain("a notification endpoint does (POST /v1/notification-endpoints)");
 
     expect((await p.api("GET", `/v1/webhooks/${created.uid}`)).status).toBe(404);
     expect((await p.api("GET", "/v1/webhooks?limit=100")).json.data.some((w: { uid: string }) => w.uid === created.uid)).toBe(false);
