@@ -26,12 +26,17 @@ export function invalidRequest(error: z.ZodError, what: string): AppError {
     error.issues
       .filter((i) => !isSafeRangeBeside(i, error.issues))
       .flatMap((i): z.core.$ZodIssue[] => (i.code === "unrecognized_keys" ? i.keys.map((key) => ({ ...i, path: [...i.path, key] })) : [i]))
-      .map((i) => ({ path: issuePath(i), message: what !== "query" && i.code === "unrecognized_keys" ? UNKNOWN_FIELD : issueMessage(i) })),
+      .map((i) => ({ path: issuePath(i), message: what !== "query" && isZodsUnknownKey(i) ? UNKNOWN_FIELD : issueMessage(i) })),
   );
 }
 
 /** A body's field it does not take, by its name as a query's parameter is (zod's "Unrecognized key" had the path ""). */
 const UNKNOWN_FIELD = "not a field this operation takes (a typo?): GET /openapi.json lists each operation's fields";
+
+/** zod's own words for a field the schema does not take; a schema's own message (how to rotate a secret) is kept. */
+function isZodsUnknownKey(issue: z.core.$ZodIssue): boolean {
+  return issue.code === "unrecognized_keys" && issue.message.startsWith("Unrecognized key");
+}
 
 /**
  * A required field left out says so: zod's "Invalid input: expected string, received undefined"
