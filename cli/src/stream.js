@@ -8,7 +8,7 @@
 import pc from "picocolors";
 import WebSocket from "ws";
 import { apiError, isApiError, notTheApi, tokenRefused } from "./client.js";
-import { requireToken } from "./config.js";
+import { requireToken, tokenRefusal } from "./config.js";
 import { CliError } from "./errors.js";
 import { readMessage } from "./listen-message.js";
 import { printable } from "./output.js";
@@ -48,7 +48,7 @@ const UNREACHABLE = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNR
 /** Close codes after which reconnecting cannot help, with what each means and its code (the API gives no reason with them). */
 const FINAL_CLOSES = new Map([
   [1008, "it sent a message the API does not take (1008)"],
-  [4401, "its token was revoked or changed (4401): start it again with a token that works (--token, EDGEHOOK_TOKEN or edgehook config --token)"],
+  [4401, "its token was revoked or changed (4401)"],
   [4404, "its webhook was deleted (4404)"],
 ]);
 
@@ -237,7 +237,9 @@ export function openStream(o) {
       if (stopped) return;
       if (FINAL_CLOSES.has(code)) {
         stopped = true;
-        return chain.then(() => finish(new CliError(`The API closed the listener: ${printable(reason.toString() || FINAL_CLOSES.get(code))}.`)));
+        // A token refused is said as a 401 is: where it came from and how to give one that works.
+        const why = reason.toString() || (code === 4401 ? `${FINAL_CLOSES.get(code)}: ${tokenRefusal(o.conn)}` : FINAL_CLOSES.get(code));
+        return chain.then(() => finish(new CliError(`The API closed the listener: ${printable(why)}.`)));
       }
       retry(`disconnected (${code})`);
     });

@@ -254,7 +254,7 @@ describe("usage errors", () => {
   it("a listener the API closes for good says why, as the API closes it: by code alone", async () => {
     const h = cliHome();
     for (const [code, why] of [
-      [4401, "its token was revoked or changed (4401): start it again with a token that works (--token, EDGEHOOK_TOKEN or edgehook config --token)"],
+      [4401, "its token was revoked or changed (4401): the token given with --token is not one this API takes: pass the API's ADMIN_TOKEN or a scoped token it made (not revoked)"],
       [4404, "its webhook was deleted (4404)"],
       [1008, "it sent a message the API does not take (1008)"],
     ] as const) {
