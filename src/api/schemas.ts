@@ -982,10 +982,11 @@ export const NotificationEndpointCreate = z
 
 const NOTIFICATION_SECRET_FIXED =
   "a notification endpoint's secret cannot be changed: to rotate it, create a new endpoint with the same settings, give its secret to the receiver, then delete the old one";
-// A `secret` sent to PATCH is refused with how to rotate it, not as an unknown key.
+// A `secret` sent to PATCH is refused with how to rotate it, not as an unknown key (alone: validate.ts gives
+// each unknown key the issue's message, which beside another key would be said of that one too).
 export const NotificationEndpointPatch = z
   .strictObject(NotificationEndpointCreate.partial().shape, {
-    error: (issue) => (issue.code === "unrecognized_keys" && issue.keys.includes("secret") ? NOTIFICATION_SECRET_FIXED : undefined),
+    error: (issue) => (issue.code === "unrecognized_keys" && issue.keys.length === 1 && issue.keys[0] === "secret" ? NOTIFICATION_SECRET_FIXED : undefined),
   })
   .openapi("NotificationEndpointPatch");
 

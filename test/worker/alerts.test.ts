@@ -864,6 +864,11 @@ describe("notification endpoints and alerts in the API", () => {
     const rotate = await p.api("PATCH", `/v1/notification-endpoints/${created.uid}`, { secret: "whsec_another" });
     expect(rotate).toMatchObject({ status: 400, json: { error: { code: "invalid_request" } } });
     expect(rotate.json.error.message).toContain("create a new endpoint with the same settings");
+    // Beside another unknown key, that one is not said to be the secret.
+    const both = await p.api("PATCH", `/v1/notification-endpoints/${created.uid}`, { secret: "whsec_another", colour: "red" });
+    expect(both.status).toBe(400);
+    const colour = both.json.error.details.issues.find((i: { path: string }) => i.path === "colour");
+    expect(colour.message).not.toContain("secret");
     // A webhook cannot subscribe to the alerts' source: the refusal says what receives alerts.
     const toAlerts = await p.api("POST", "/v1/webhooks", { url: "https://x.example.com/", eventTypes: ["*"], sourceIds: ["edgehook"] });
     expect(toAlerts).toMatchObject({ status: 400, json: { error: { code: "invalid_request" } } });
