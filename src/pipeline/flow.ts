@@ -167,6 +167,11 @@ export class WebhookFlow {
     return this.stale;
   }
 
+  /** Its webhook was read and is deleted, and nothing it started is left in flight or unrecorded: it has no more to do. */
+  get gone(): boolean {
+    return !this.stale && this.webhook === null && this.inFlight.size === 0 && this.unrecorded.length === 0;
+  }
+
   status(now = Date.now()): FlowStatus {
     return { inFlight: this.inFlight.size, pausedUntil: this.pausedUntil > now ? this.pausedUntil : null, ...this.meter.rates(now) };
   }

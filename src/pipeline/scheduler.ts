@@ -33,8 +33,8 @@ const SILENCE_KEY = "unanswered";
  * Durable Object is a single instance with a single thread, wherever and however
  * often it is called, so the limits its flow keeps are the webhook's limits, not
  * one isolate's. It keeps in storage only its webhook's uid, a pause and the
- * deliveries its downstream left unanswered since it last answered (at most two); the
- * deliveries are in D1. Work happens in the alarm: a wake stores an alarm for
+ * deliveries its downstream left unanswered since it last answered (at most two), and
+ * nothing once its webhook is deleted; the deliveries are in D1. Work happens in the alarm: a wake stores an alarm for
  * now (durable once `wake` returned), a run sends what is due and sets the alarm
  * for the next due time, and the alarm is retried if the object is lost mid-run.
  */
@@ -107,6 +107,12 @@ export class WebhookScheduler extends DurableObject<Env> {
           return;
         }
         if (flow.woken) continue;
+        if (flow.gone) {
+          // A deleted webhook's scheduler keeps nothing (uids are never reused); a later wake starts afresh.
+          for (const key of [UID_KEY, PAUSE_KEY, SILENCE_KEY]) this.ctx.storage.kv.delete(key);
+          this.flow = null;
+          return;
+        }
         if (next !== null) await this.ctx.storage.setAlarm(next);
         // A wake that came while the alarm was being stored found this run still going.
         if (!flow.woken) return;

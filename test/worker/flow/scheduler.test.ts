@@ -291,6 +291,21 @@ describe("a scheduler evicted between two silences", () => {
   });
 });
 
+describe("a deleted webhook's scheduler", () => {
+  it("keeps nothing in its storage once its run finds the webhook gone", async () => {
+    const p = realSchedulers();
+    const { key, org, webhook: hook } = await p.webhookOn("ok");
+    const stub = env.SCHEDULERS.getByName(hook.uid);
+    await p.runIngest([message(key, org, 0, Date.now())]);
+    await succeeded(hook.uid, 1);
+    const keys = () => runInDurableObject(stub, (_, state) => [...state.storage.kv.list()].map(([k]) => k));
+    expect(await keys()).toContain("webhookUid");
+    expect((await p.api("DELETE", `/v1/webhooks/${hook.uid}`)).status).toBe(204);
+    await vi.waitFor(async () => expect(await keys()).toEqual([]), { timeout: 10_000, interval: 50 });
+    expect(await runInDurableObject(stub, (_, state) => state.storage.getAlarm())).toBeNull();
+  });
+});
+
 describe("a failed run", () => {
   it("tries again with its alarm, a few seconds later, instead of at once", async () => {
     const p = realSchedulers();
