@@ -157,3 +157,36 @@ describe("what a limited token knowingly learns of another organization's source
     expect((await made(w.nobody.source)).status).toBe(201);
   });
 });
+
+describe("a token lacking a data scope is told of an event of that type what it is told of an id nobody has", () => {
+  it("every route that takes an event or delivery id, for an unlimited and a limited token", async () => {
+    const p = pipeline();
+    const org = `org-${uniqueKey()}`;
+    const webhook = await p.createWebhook({ url: `https://downstream.test/fail/${org}`, eventTypes: ["contact.*", "message.*"], organizationUid: org, maxAttempts: 1 });
+    const event = await p.ingest(podiumBody({ organizationUid: org, type: "message.received" }));
+    await p.deliver();
+    const delivery = (await p.api("GET", `/v1/deliveries?eventId=${event}`)).json.data[0].id as string;
+    const hidden = { event, delivery };
+    const nobody = { event: event.replace(/.{6}$/, "000000"), delivery: delivery.replace(/.{6}$/, "000000") };
+    const calls: [string, (i: typeof hidden) => [string, string, unknown?]][] = [
+      ["get event", (i) => ["GET", `/v1/events/${i.event}`]],
+      ["deliveries of event", (i) => ["GET", `/v1/deliveries?eventId=${i.event}`]],
+      ["retry", (i) => ["POST", `/v1/deliveries/${i.delivery}/retry`]],
+      ["replay", (i) => ["POST", `/v1/events/${i.event}/replay`, {}]],
+      ["replay to webhook", (i) => ["POST", `/v1/events/${i.event}/replay`, { webhookUid: webhook.uid }]],
+      ["test webhook on event", (i) => ["POST", `/v1/webhooks/${webhook.uid}/test`, { eventId: i.event }]],
+    ];
+    const scopes: Scope[] = ["events:read", "events:replay", "webhooks:read", "webhooks:write", "read_contacts"];
+    for (const limits of [{}, { organizationUids: [org] }]) {
+      const t = await makeToken(p, scopes, limits);
+      for (const [name, call] of calls) {
+        const ask = (ids: typeof hidden) => {
+          const [method, path, body] = call(ids);
+          return as(p, t.token, method, path, body);
+        };
+        const [theirs, nobodys] = [shape(await ask(hidden), Object.values(hidden)), shape(await ask(nobody), Object.values(nobody))];
+        expect({ name, limits, ...theirs }).toEqual({ name, limits, ...nobodys });
+      }
+    }
+  });
+});
