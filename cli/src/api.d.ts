@@ -2679,7 +2679,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
         responses: {
             /** @description The delivery: pending again, or held while its webhook is disabled */
             202: {
@@ -2739,6 +2743,15 @@ export interface operations {
             };
             /** @description payload_too_large: the request body is over 64 KiB (checked on every request, before routing: also one whose operation takes no body) */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json`, or compressed (a `Content-Encoding` such as gzip) */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3738,7 +3751,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
         responses: {
             /** @description Replayed */
             202: {
@@ -3798,6 +3815,15 @@ export interface operations {
             };
             /** @description payload_too_large: the request body is over 64 KiB (checked on every request, before routing: also one whose operation takes no body) */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json`, or compressed (a `Content-Encoding` such as gzip) */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

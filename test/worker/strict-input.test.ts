@@ -8,6 +8,7 @@ import type { IngestMessage } from "../../src/domain/types";
 import worker from "../../src/index";
 import { ADMIN, call, ingestMessage, podiumBody, podiumHeaders } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
+import { deliveryRows } from "./rows";
 
 type ErrorBody = { error: { code: string; message: string; details?: { issues: { path: string; message: string }[] } } };
 
@@ -420,6 +421,43 @@ describe("no body where an operation requires one", () => {
     // A replay's body is optional: none replays to every matching webhook.
     const replay = await call(new Request("https://edgehook.test/v1/events/evt_00000000000000000000000000000000/replay", { method: "POST", headers: ADMIN }));
     expect(replay.status).toBe(404);
+  });
+});
+
+describe("a body on an operation that takes none", () => {
+  it("is refused naming each field (a retry's {\"url\":…} was answered 202 as if taken); none, or {}, is taken", async () => {
+    const p = pipeline({ RETRY_BASE_SECONDS: "0" });
+    const { event, webhook } = await p.webhookOn("fail", { maxAttempts: 1 });
+    const eventId = await p.ingest(event());
+    // This file's other webhooks take every event too.
+    const delivery = async () => (await deliveryRows(eventId)).find((d) => d.webhook_uid === webhook.uid)!;
+    const deliveryId = (await delivery()).id;
+    await p.deliver();
+    const letters = (await p.api("GET", "/v1/dead-letters?limit=100")).json.data as { id: number; eventId: string | null; deliveryId: string | null }[];
+    const letter = letters.find((l) => l.eventId === eventId && l.deliveryId === deliveryId)!;
+    const message = "this operation takes no fields: send no body, or {}";
+    for (const path of [`/v1/deliveries/${deliveryId}/retry`, `/v1/dead-letters/${letter.id}/replay`]) {
+      for (const [body, fields] of [[{ url: "https://elsewhere.test/" }, ["url"]], [{ force: true, dryRun: true }, ["force", "dryRun"]]] as const) {
+        const res = await raw("POST", path, JSON.stringify(body));
+        expect(res.status, `${path} ${JSON.stringify(body)}`).toBe(400);
+        expect((await errorOf(res)).details?.issues, path).toEqual(fields.map((f) => ({ path: f, message })));
+      }
+      // Not an object, nor a body as a form (curl -d), is taken either.
+      expect((await raw("POST", path, "[]")).status, path).toBe(400);
+      expect((await raw("POST", path, "force=true", { "content-type": "application/x-www-form-urlencoded" })).status, path).toBe(415);
+    }
+    // Nothing was retried or replayed.
+    expect(await delivery()).toMatchObject({ status: "failed", attempt_count: 1 });
+    expect((await p.api("GET", `/v1/dead-letters?limit=100`)).json.data.find((l: { id: number }) => l.id === letter.id)).toMatchObject({ replayedAt: null });
+
+    // {} is taken, as is no body, with a JSON Content-Type (the dashboard's) or without one.
+    expect((await raw("POST", `/v1/deliveries/${deliveryId}/retry`, "{}")).status).toBe(202);
+    for (const headers of [{ ...ADMIN, "content-type": "application/json" }, ADMIN]) {
+      expect((await call(new Request(`https://edgehook.test/v1/deliveries/${deliveryId}/retry`, { method: "POST", headers }))).status).toBe(202);
+    }
+    await p.deliver();
+    const replayed = await raw("POST", `/v1/dead-letters/${letter.id}/replay`, "{}");
+    expect(replayed.status).toBe(202);
   });
 });
 

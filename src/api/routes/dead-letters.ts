@@ -3,7 +3,7 @@ import { AppError, pastRetention } from "../../domain/errors";
 import { iso, isoTime } from "../../domain/time";
 import { replayDeadLetter } from "../../pipeline/commands";
 import { deleteDeadLetter, listDeadLetters, type DeadLetter, type DeadLetterSummary } from "../../store/dead-letters";
-import { apiRoute, errors, json, router, scoped } from "../openapi";
+import { apiRoute, errors, json, NO_BODY, router, scoped } from "../openapi";
 import { ListQuery, page, strictQuery, time } from "../schemas";
 import { decodeCursor, encodeCursor } from "../validate";
 
@@ -90,7 +90,7 @@ const replay = apiRoute({
   description:
     "Replays an open dead letter once and closes it (`replayedAt`). 409 `conflict` with `details.reason`: `already_replayed` (closed already, by a replay or a retry of its delivery: nothing is sent again; a new failure of the delivery opens it again), `nothing_to_retry` (its delivery is gone or held), `past_retention` (its event is past the retention: kept a while to be read, never sent), `unreplayable` (it names nothing to replay).",
   ...scoped("admin"),
-  request: { params: LetterId },
+  request: { params: LetterId, ...NO_BODY },
   responses: { 202: json(DeadLetterSchema, "Replayed"), ...errors(404, 409) },
 });
 

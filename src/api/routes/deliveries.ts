@@ -7,7 +7,7 @@ import { askHeld } from "../../store/delivery-retry";
 import { getEvent } from "../../store/events";
 import { getWebhook } from "../../store/webhooks";
 import { grantedWebhooks } from "../../store/grants";
-import { apiRoute, body, errors, json, router, scoped } from "../openapi";
+import { apiRoute, body, errors, json, NO_BODY, router, scoped } from "../openapi";
 import { BulkRetryBody, DeliveryListQuery, DeliverySchema, IdParam, page, RetryAnswer } from "../schemas";
 import { decodeCursor, decodeRetryCursor, encodeCursor, encodeRetryCursor } from "../validate";
 import { deliveryView } from "../views";
@@ -29,7 +29,7 @@ const retryOne = apiRoute({
   operationId: "retryDelivery",
   summary: "Try a delivery again now (held instead while its webhook is disabled)",
   ...scoped("events:replay"),
-  request: { params: IdParam },
+  request: { params: IdParam, ...NO_BODY },
   description: "409 `conflict` with `details.reason` `past_retention` when its event is past the retention (RETENTION_DAYS from its receipt): kept a while to be read, never sent.",
   responses: { 202: json(DeliverySchema, "The delivery: pending again, or held while its webhook is disabled"), ...errors(404, 409) },
 });
