@@ -24,6 +24,14 @@ export function eventSummaryView(e: Omit<StoredEvent, "body" | "headers">) {
   };
 }
 
+/**
+ * When a pending delivery is tried: its due time, or the time it was owed anew (retried by hand,
+ * released, attempted meanwhile) when that is later. Owed anew, it is stored due since its event's
+ * receipt, which orders it among its webhook's others (store/delivery-retry.ts): a time past,
+ * which would read as an attempt long missed.
+ */
+const dueAt = (d: Delivery) => (d.nextAttemptAt === null ? null : Math.max(d.nextAttemptAt, d.updatedAt));
+
 export function deliveryView(d: Delivery) {
   return {
     id: d.id,
@@ -31,7 +39,7 @@ export function deliveryView(d: Delivery) {
     webhookUid: d.webhookUid,
     status: d.status,
     attemptCount: d.attemptCount,
-    nextAttemptAt: d.status === "pending" ? isoTime(d.nextAttemptAt) : null,
+    nextAttemptAt: d.status === "pending" ? isoTime(dueAt(d)) : null,
     createdAt: iso(d.createdAt),
     updatedAt: iso(d.updatedAt),
   };

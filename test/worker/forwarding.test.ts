@@ -11,6 +11,8 @@ import type { IngestMessage } from "../../src/domain/types";
 import { podium } from "../../src/schemes/podium";
 import { webhooksOverdue, webhooksWithHeld } from "../../src/store/scheduler-reads";
 import { getWebhook } from "../../src/store/webhooks";
+import { HOUR_MS } from "../../src/domain/time";
+import { clockFrom } from "./clock";
 import { ingestMessage, podiumBody } from "./helpers";
 import { pipeline, received, RUN, uniqueKey, webhookSetup } from "./pipeline";
 import { attemptCount, deliveryRows, eventStored, setDelivery, setEventDeliveries, setWebhookDeliveries, webhookDeliveryRows } from "./rows";
@@ -197,6 +199,41 @@ describe("delivery", () => {
     expect(delivery.nextAttemptAt).toSatisfy(isIso);
     for (const attempt of delivery.attempts) expect(attempt.startedAt).toSatisfy(isIso);
     expect(await received(key)).toHaveLength(delivery.attemptCount);
+  });
+
+  it("shows a delivery retried by hand due when it was retried, not at its event's receipt it is ordered by", async () => {
+    const { p, webhook, event } = await webhookSetup("fail", { maxAttempts: 1 }, { RETRY_BASE_SECONDS: "0" });
+    const eventId = await p.ingest(event());
+    await p.deliver();
+    const failed = await deliveryOf(eventId);
+    expect(failed.status).toBe("failed");
+    const receipt = Date.parse((await p.api("GET", `/v1/events/${eventId}`)).json.receivedAt);
+    // Retried an hour after its event was received.
+    const realClock = clockFrom(Date.now() + HOUR_MS);
+    try {
+      const before = Date.now();
+      const retried = await p.api("POST", `/v1/deliveries/${failed.id}/retry`);
+      expect(retried.status).toBe(202);
+      // Stored due since its receipt, so it keeps its place in the webhook's order...
+      expect((await deliveryOf(eventId)).next_attempt_at).toBe(receipt);
+      // ...and read as due now, in each answer that shows it.
+      const shown = [
+        retried.json,
+        (await p.api("GET", `/v1/deliveries?eventId=${eventId}`)).json.data[0],
+        (await p.api("GET", `/v1/events/${eventId}`)).json.deliveries[0],
+      ];
+      for (const d of shown) {
+        expect(d).toMatchObject({ id: failed.id, webhookUid: webhook.uid, status: "pending" });
+        expect(Date.parse(d.nextAttemptAt)).toBeGreaterThanOrEqual(before);
+        expect(d.nextAttemptAt).toBe(d.updatedAt);
+      }
+      // A retry waiting out its backoff still reads its own due time.
+      const later = Date.now() + 60_000;
+      await setDelivery(failed.id, "next_attempt_at = ?1", later);
+      expect((await p.api("GET", `/v1/deliveries?eventId=${eventId}`)).json.data[0].nextAttemptAt).toBe(new Date(later).toISOString());
+    } finally {
+      realClock();
+    }
   });
 
   it("fails a delivery after maxAttempts and records its one dead letter with the last attempt", async () => {
