@@ -143,14 +143,17 @@ export function backlogView(
   now = Date.now(),
   inAll: { held: number; pending: number } = owed,
 ) {
-  const paused = status.pausedUntil === null ? 0 : Math.max(0, Math.ceil((status.pausedUntil - now) / 1000));
+  // Over by this answer's clock, a pause is not shown (nor counted in the estimate): its scheduler
+  // read the status on its own clock (another machine's, perhaps), and before this.
+  const pausedUntil = status.pausedUntil !== null && status.pausedUntil > now ? status.pausedUntil : null;
+  const paused = pausedUntil === null ? 0 : Math.ceil((pausedUntil - now) / 1000);
   const pace = paceOf(status, w.rateLimit);
   const seconds = drainEstimate(inAll.held + inAll.pending, pace.settledPerSecond, w, paused);
   return {
     ...owed,
     inFlight: status.inFlight,
     deliveriesPerSecond: pace.attemptsPerSecond,
-    pausedUntil: isoTime(status.pausedUntil),
+    pausedUntil: isoTime(pausedUntil),
     estimatedSeconds: seconds,
     estimatedDoneAt: seconds === null ? null : iso(now + seconds * 1000),
   };

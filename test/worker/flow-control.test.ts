@@ -14,6 +14,7 @@ import { call, dashboardCookie, ingestMessage, podiumBody } from "./helpers";
 import { pipeline, received, RUN, uniqueKey, webhookSetup } from "./pipeline";
 import { WebhookFlow } from "../../src/pipeline/flow";
 import { outbound } from "../../src/pipeline/outbound";
+import { disableFailing } from "../../src/pipeline/commands";
 import { setWebhookDeliveries, webhookDeliveryCount, webhookDeliveryRows } from "./rows";
 
 const limits = { rateLimit: null, maxConcurrency: 8, ordering: "unordered" as const };
@@ -243,6 +244,33 @@ describe("the backlog view", () => {
     const status = { inFlight: 1, pausedUntil: null, attemptsPerSecond: 1.33, settledPerSecond: 1.33 };
     const view = backlogView(hook, { held: 0, pending: 10, capped: false }, status, 1_000_000);
     expect(view).toMatchObject({ deliveriesPerSecond: 1, estimatedSeconds: 10 });
+  });
+
+  it("never shows a pause already over, though its status was read while it lasted (auto-disabled while paused)", async () => {
+    const random = vi.spyOn(Math, "random").mockReturnValue(0.5);
+    onTestFinished(() => random.mockRestore());
+    // Down: two deliveries unanswered in a row pause the webhook for half an hour's backoff; failing, it is auto-disabled.
+    const { p, org, webhook } = await webhookSetup(
+      "slow?ms=3000",
+      { timeoutMs: 300, maxConcurrency: 1, failingAfterAttempts: 1, autoDisableAfterMinutes: 1 },
+      { RETRY_BASE_SECONDS: "3600" },
+    );
+    const flow = new WebhookFlow(p.env, webhook.uid);
+    for (let i = 0; i < 2; i++) await p.ingest(podiumBody({ organizationUid: org }));
+    await flow.run(RUN);
+    expect((await disableFailing(p.env, Date.now() + 2 * 60_000)).map((d) => d.webhook.uid)).toEqual([webhook.uid]);
+    flow.wake();
+    await flow.run(RUN);
+    const hook = await getWebhook(env.DB, webhook.uid);
+    if (!hook?.disabled) throw new Error("the webhook was not auto-disabled");
+    // Its scheduler's status, read while the pause lasts (as the API reads it, on the scheduler's clock).
+    const status = flow.status();
+    const until = status.pausedUntil;
+    if (until === null) throw new Error("the webhook was not paused");
+    const owed = { held: 2, pending: 0, capped: false };
+    expect(backlogView(hook, owed, status, until - 1000).pausedUntil).toBe(new Date(until).toISOString());
+    // Shown at or after its end (the answer's clock past it: another machine's, or later), it is over.
+    for (const now of [until, until + 1, until + 60_000]) expect(backlogView(hook, owed, status, now).pausedUntil, String(now - until)).toBeNull();
   });
 
   it("shows the backlog, the pace and the limits on the dashboard, whose form sets them", async () => {
