@@ -118,18 +118,17 @@ export function cannotWrite(/** @type {string} */ path, /** @type {unknown} */ e
   return new CliError(`Cannot write ${path} (${why}): give a config file in a folder you can write with --config or EDGEHOOK_CONFIG.`);
 }
 
-/**
- * A variable of the local development settings (.dev.vars, else .dev.vars.example) in the current
- * directory, read as wrangler reads the file (dotenv: 'single' or "double" quotes, a # comment after
- * the value) with Node's own dotenv parser; a Node 20 before 20.12 has none: then a plain NAME=value.
- */
-export function devVar(/** @type {string} */ name) {
-  return devVarFrom(name)?.value;
-}
+/** The local development settings, in the current directory: .dev.vars, else the example `npm run dev` copies it from. */
+export const DEV_VARS_FILES = [".dev.vars", ".dev.vars.example"];
 
-/** devVar's value with the file it was read from. @param {string} name @returns {{ file: string, value: string } | undefined} */
-function devVarFrom(name) {
-  for (const file of [".dev.vars", ".dev.vars.example"]) {
+/**
+ * A variable of the local development settings (DEV_VARS_FILES) with the file it was read from,
+ * read as wrangler reads the file (dotenv: 'single' or "double" quotes, a # comment after the
+ * value) with Node's own dotenv parser; a Node 20 before 20.12 has none: then a plain NAME=value.
+ * @param {string} name @returns {{ file: string, value: string } | undefined}
+ */
+export function devVarFrom(name) {
+  for (const file of DEV_VARS_FILES) {
     if (!existsSync(file)) continue;
     const text = readFileSync(file, "utf8");
     if (typeof util.parseEnv === "function") {

@@ -1,6 +1,6 @@
 // What the CLI answers to input it cannot use: a usage error exits 2 with one line, never a
 // stack trace, and nothing is sent.
-import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { spawn } from "node:child_process";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -45,11 +45,21 @@ describe("usage errors", () => {
     expect(a.seen).toEqual([]);
   });
 
-  it("send with no secret outside the project says which folder's .dev.vars it reads: exit 2, before sending", async () => {
+  it("send with no secret outside the project says which folder's .dev.vars it reads, by its absolute path: exit 2, before sending", async () => {
     const h = cliHome();
+    const dir = realpathSync(h.dir);
     const r = await h.edgehook(["send", "--port", "9"]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain("No secret: pass --secret, or run it in the Edgehook project folder, whose .dev.vars (or .dev.vars.example) holds PODIUM_WEBHOOK_SECRET.");
+    expect(r.stderr).toContain(
+      `No secret: pass --secret, or run it in the Edgehook project folder. It looked for PODIUM_WEBHOOK_SECRET in ${join(dir, ".dev.vars")} (else ${join(dir, ".dev.vars.example")}), of the folder it ran in, and found none.`,
+    );
+    // A .dev.vars without it is no better, and said the same way.
+    writeFileSync(join(h.dir, ".dev.vars"), "ADMIN_TOKEN=x\n");
+    expect((await h.edgehook(["send", "--port", "9"])).stderr).toContain(`It looked for PODIUM_WEBHOOK_SECRET in ${join(dir, ".dev.vars")} (else`);
+    // An empty --secret is said to be one: the folder's settings were not read.
+    const empty = await h.edgehook(["send", "--port", "9", "--secret", ""]);
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toContain("--secret: empty; give the source's signing secret.");
   });
 
   it("tail's --help says --json prints its attempts too, not only events", async () => {
@@ -143,6 +153,10 @@ describe("usage errors", () => {
     expect(secret.code).toBe(1);
     expect(JSON.parse(secret.stdout).status).toBe(401); // --json's stdout stays JSON lines
     expect(secret.stderr).toContain('Signed with the secret given with --secret, not a secret of the source "mine": pass one of its secrets with --secret.');
+    // Read from the folder's settings: the file it came from, by its absolute path.
+    writeFileSync(join(h.dir, ".dev.vars.example"), "PODIUM_WEBHOOK_SECRET=example-secret\n");
+    const local = await h.edgehook(["send", "--url", `${a.url}/webhooks/mine`]);
+    expect(local.stderr).toContain(`Signed with the first PODIUM_WEBHOOK_SECRET of ${join(realpathSync(h.dir), ".dev.vars.example")}, not a secret of the source "mine"`);
   });
 
   it("send: a --port outside 1..65535 is a usage error naming the flag, not an unreachable 'Invalid URL'", async () => {

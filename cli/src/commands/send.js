@@ -1,8 +1,9 @@
 // `edgehook send` (and its alias `npm run send`): a correctly signed sample Podium event.
 import { createHmac, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { InvalidArgumentError } from "commander";
-import { connection, devVar, isLoopback } from "../config.js";
+import { connection, DEV_VARS_FILES, devVarFrom, isLoopback } from "../config.js";
 import { CliError } from "../errors.js";
 import { isObject } from "../guards.js";
 import { printable, printJsonLine } from "../output.js";
@@ -73,8 +74,9 @@ export function registerSend(program) {
         }
       }
       const url = ingressUrl(o);
-      const secret = o.secret ?? devVar("PODIUM_WEBHOOK_SECRET")?.split(/\s+/)[0];
-      if (!secret) throw new CliError("No secret: pass --secret, or run it in the Edgehook project folder, whose .dev.vars (or .dev.vars.example) holds PODIUM_WEBHOOK_SECRET.", { exitCode: 2 });
+      const local = o.secret === undefined ? devVarFrom("PODIUM_WEBHOOK_SECRET") : undefined;
+      const secret = o.secret ?? local?.value.split(/\s+/)[0];
+      if (!secret) throw noSecret(o.secret);
       let failed = 0;
       for (let i = 0; i < o.count; i++) {
         const body = JSON.stringify(sampleEvent(o.type, o.location, o.organization, o.eventUid));
@@ -95,11 +97,25 @@ export function registerSend(program) {
         if (!res.ok) failed++;
         // The source the URL names (a --url may name one of its own).
         const source = new URL(url).pathname.replace(/^\/webhooks\//, "");
-        const hint = refusalHint(safeJson(text), source, o.secret === undefined ? "the first PODIUM_WEBHOOK_SECRET of ./.dev.vars" : "the secret given with --secret");
+        const hint = refusalHint(safeJson(text), source, local ? `the first PODIUM_WEBHOOK_SECRET of ${resolve(local.file)}` : "the secret given with --secret");
         if (hint) process.stderr.write(`${hint}\n`);
       }
       if (failed) process.exitCode = 1;
     });
+}
+
+/**
+ * No secret to sign with: `--secret` given empty, or none in the settings of the folder it runs in,
+ * named by their absolute paths (run elsewhere, `.dev.vars` alone did not say which folder's).
+ * @param {string | undefined} given
+ */
+function noSecret(given) {
+  if (given !== undefined) return new CliError("--secret: empty; give the source's signing secret.", { exitCode: 2 });
+  const [file, example] = DEV_VARS_FILES.map((f) => resolve(f));
+  return new CliError(
+    `No secret: pass --secret, or run it in the Edgehook project folder. It looked for PODIUM_WEBHOOK_SECRET in ${file} (else ${example}), of the folder it ran in, and found none.`,
+    { exitCode: 2 },
+  );
 }
 
 /**
