@@ -50,6 +50,10 @@ ol.timeline li { padding:4px 0 4px 12px; }
 svg.chart { width:100%; height:120px; } svg.chart rect { fill:#6f9de8; } svg.chart rect.low { fill:#e57373; }
 .stack > * + * { margin-top:10px; }
 .narrow { max-width:440px; } label.check { flex-direction:row; gap:6px; align-items:center; }
+/* Below 900 px a column too many (.wide) is shown in another cell instead (.unwide), and an input in a table's
+   cell shrinks with its column: at its default width it held a phone's table past the screen. */
+@media (max-width: 900px) { th.wide, td.wide { display:none; } td input { width:100%; } }
+@media (min-width: 901px) { .unwide { display:none; } }
 @media (max-width: 640px) { main { padding:12px; } th.opt, td.opt { display:none; } header.top form { margin-left:0; } }
 `;
 

@@ -451,6 +451,50 @@ describe("the dashboard in Chromium", () => {
     await page.context().close();
   });
 
+  it("fits the sources and dead letters tables to a tablet and a phone: their words whole, their buttons on the screen", async () => {
+    const key = randomUUID().slice(0, 8);
+    await api("POST", "/v1/sources", { id: `fits-${key}`, name: `Fits ${key}`, provider: "podium", secrets: [`secret-${key}-long-enough`], organizationUid: `org-${key}` });
+    await api("POST", "/v1/webhooks", { url: `${down.url}/fail/${key}`, eventTypes: ["message.*"], organizationUid: `org-${key}`, maxAttempts: 1 });
+    const eventId = await send(podiumEvent({ type: "message.received", organizationUid: `org-${key}` }));
+    await eventually(async () => (await api("GET", "/v1/dead-letters?open=true&withMessage=false")).data.some((d: { eventId: string }) => d.eventId === eventId), 20_000, "the dead letter");
+    const page = await newPage();
+    await signIn(page, stack.vars.ADMIN_TOKEN!);
+    for (const width of [700, 420]) {
+      await page.setViewportSize({ width, height: 800 });
+      // Words of the dashboard's own (a state, what a letter is) in the row of this test's source or letter.
+      for (const [path, row, words] of [
+        ["/dashboard/sources", `fits-${key}`, ["enabled"]],
+        ["/dashboard/dead-letters", eventId, ["delivery", "failed"]],
+      ] as const) {
+        await page.goto(`${stack.url}${path}`);
+        const table = page.locator("table").first();
+        expect(await table.evaluate((t) => t.getBoundingClientRect().width <= t.parentElement!.clientWidth), `${path} at ${width} px`).toBe(true);
+        const tr = page.locator("tr", { hasText: row });
+        // Every button of the row on the screen, not past its right edge behind a sideways scroll.
+        const rights = await tr.getByRole("button").evaluateAll((buttons) => buttons.map((b) => b.getBoundingClientRect().right));
+        expect(rights.length, `${path} at ${width} px`).toBeGreaterThan(0);
+        for (const right of rights) expect(right, `${path} at ${width} px`).toBeLessThanOrEqual(width);
+        const broken = await tr.evaluate((el, words) => {
+          const out: string[] = [];
+          const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+          for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            for (const word of words) {
+              const at = (node.textContent ?? "").indexOf(word);
+              if (at < 0) continue;
+              const range = document.createRange();
+              range.setStart(node, at);
+              range.setEnd(node, at + word.length);
+              if (new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size > 1) out.push(word);
+            }
+          }
+          return out;
+        }, words);
+        expect(broken, `${path} at ${width} px`).toEqual([]);
+      }
+    }
+    await page.context().close();
+  });
+
   it("breaks an event type in the events list between its dotted parts, never inside one, beside long uids", async () => {
     const location = `${randomUUID()}-${randomUUID()}`;
     const eventId = await send(podiumEvent({ type: "conversation.assigned", organizationUid: randomUUID(), locationUid: location }));

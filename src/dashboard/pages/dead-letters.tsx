@@ -33,8 +33,9 @@ export function DeadLetterList(props: { letters: DeadLetterJson[]; nextCursor: s
           <table>
             <thead>
               <tr>
-                <th scope="col">Dead letter</th>
-                <th scope="col">Received</th>
+                {/* On a phone the id and time go (the event's page has its times): all seven crushed each word ("deliv ery") and cut off the actions. */}
+                <th scope="col" class="opt">Dead letter</th>
+                <th scope="col" class="opt">Received</th>
                 <th scope="col">What</th>
                 <th scope="col">Reason</th>
                 <th scope="col" class="opt">Attempts</th>
@@ -47,11 +48,11 @@ export function DeadLetterList(props: { letters: DeadLetterJson[]; nextCursor: s
                 const ingest = d.queue === QUEUES.ingestDead;
                 return (
                   <tr>
-                    <td class="mono">{d.id}</td>
-                    <td>
+                    <td class="opt mono">{d.id}</td>
+                    <td class="opt">
                       <Time iso={d.receivedAt} />
                     </td>
-                    <td>
+                    <td class="word">
                       {ingest ? "event not stored" : "delivery failed for good"}
                       {d.eventId && (
                         <>

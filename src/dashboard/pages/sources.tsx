@@ -77,10 +77,12 @@ export function SourceList(props: {
         <table>
           <thead>
             <tr>
+              {/* Seven columns did not fit 700 px, nor four 420 px: each word was crushed ("enabl ed"), the actions cut off.
+                  Below 900 px the ingress URL goes under the source's name; on a phone the provider and owner go. */}
               <th scope="col">Source</th>
-              <th scope="col">Provider</th>
+              <th scope="col" class="opt">Provider</th>
               <th scope="col" class="opt">Owner</th>
-              <th scope="col" class="opt">Ingress URL</th>
+              <th scope="col" class="wide">Ingress URL</th>
               <th scope="col">State</th>
               <th scope="col">Refused requests</th>
               <th scope="col">Actions</th>
@@ -92,18 +94,30 @@ export function SourceList(props: {
               <tr>
                 <td>
                   {legible(s.name)} <span class="muted mono">{s.id}</span>
+                  <span class="unwide">
+                    <br />
+                    <span class="muted">Ingress URL </span>
+                    <span class="mono">{s.ingressUrl}</span>
+                  </span>
                 </td>
-                <td>{s.provider}</td>
-                <td class="opt">{s.organizationUid ? `organization ${s.organizationUid}` : "admin"}</td>
-                <td class="opt mono">{s.ingressUrl}</td>
-                <td>
-                  {s.disabled ? "disabled" : "enabled"}
-                  {s.readOnly && <span class="muted"> · from configuration</span>}
+                <td class="opt word">{s.provider}</td>
+                <td class="opt word">
+                  {s.organizationUid ? (
+                    <>
+                      organization <span class="mono">{s.organizationUid}</span>
+                    </>
+                  ) : (
+                    "admin"
+                  )}
                 </td>
+                <td class="wide mono">{s.ingressUrl}</td>
+                <td class="word">{s.disabled ? "disabled" : "enabled"}</td>
                 <td>
                   <Refused rejections={s.rejections ?? []} now={props.now} />
                 </td>
                 <td>
+                  {/* Why it has no actions. */}
+                  {s.readOnly && <span class="muted">from configuration</span>}
                   {props.canWrite && !s.readOnly && (
                     <div class="actions">
                       <form method="post" action={`/dashboard/sources/${s.id}/rotate`} class="inline" aria-label={`Rotate secrets of ${s.id}`}>
