@@ -127,6 +127,11 @@ export function DottedName(props: { name: string }) {
   return <>{parts.map((part, i) => (i === parts.length - 1 ? part : <>{part}.<wbr /></>))}</>;
 }
 
+/** Dotted names, comma separated: a squeezed column broke "message.receiv ed" in a webhook's types, where a dot offered no break. */
+export function DottedNames(props: { names: string[] }) {
+  return <>{props.names.map((name, i) => <>{i > 0 && ", "}<DottedName name={name} /></>)}</>;
+}
+
 export function Time(props: { iso: string | null }) {
   if (!props.iso) return <Blank />;
   return <time datetime={props.iso}>{props.iso.replace("T", " ").replace(/\.\d+Z$/, "Z")}</time>;

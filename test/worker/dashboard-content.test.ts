@@ -639,6 +639,26 @@ describe("text a sender or a token chose", () => {
   });
 });
 
+describe("dotted names in the lists", () => {
+  it("offer a break at each dot of a webhook's event types and a notification endpoint's alert types, not inside a part", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const hook = await p.api("POST", "/v1/webhooks", { url: `https://downstream.test/ok/${key}`, eventTypes: ["message.received", "contact.*"], organizationUid: `org-${key}` });
+    expect(hook.status).toBe(201);
+    const endpoint = await p.api("POST", "/v1/notification-endpoints", { url: `https://downstream.test/ok/${key}-alerts`, alertTypes: ["webhook.failing", "delivery.dead_lettered"] });
+    expect(endpoint.status).toBe(201);
+    try {
+      const c = await cookie();
+      // Joined as plain text, a squeezed column broke "message.receiv ed" at 1280 px.
+      expect(await (await get("/dashboard/webhooks", c)).text()).toContain("message.<wbr/>received, contact.<wbr/>*");
+      expect(await (await get("/dashboard/alerts", c)).text()).toContain("webhook.<wbr/>failing, delivery.<wbr/>dead_lettered");
+    } finally {
+      await p.api("DELETE", `/v1/notification-endpoints/${endpoint.json.uid}`);
+      await p.api("DELETE", `/v1/webhooks/${hook.json.uid}`);
+    }
+  });
+});
+
 describe("the events list's filters", () => {
   it("refused by the API (a time that is none), come back in the form as typed with why, to mend", async () => {
     const res = await get(`/dashboard/events?since=garbage&eventType=message.received`, await cookie());

@@ -1,7 +1,7 @@
 import type { z } from "@hono/zod-openapi";
 import type { AlertSchema, NotificationEndpointSchema } from "../../api/schemas";
 import { ALERT_TYPES } from "../../domain/alerts";
-import { ConfirmAction, NextPage, Time } from "../layout";
+import { ConfirmAction, DottedName, DottedNames, NextPage, Time } from "../layout";
 import { ASK } from "../confirm";
 
 type AlertJson = z.infer<typeof AlertSchema>;
@@ -46,7 +46,10 @@ export function AlertsPage(props: {
                     <Time iso={a.openedAt} />
                   </td>
                   <td>
-                    <b>{a.type}</b> {a.message}
+                    <b>
+                      <DottedName name={a.type} />
+                    </b>{" "}
+                    {a.message}
                   </td>
                   <td>×{a.count}</td>
                   <td>{a.closedAt ? <Time iso={a.closedAt} /> : <b>open</b>}</td>
@@ -76,7 +79,9 @@ export function AlertsPage(props: {
                 {props.endpoints.map((e) => (
                   <tr>
                     <td class="mono">{e.url}</td>
-                    <td class="mono">{e.alertTypes.join(", ")}</td>
+                    <td class="mono">
+                      <DottedNames names={e.alertTypes} />
+                    </td>
                     <td>
                       {e.format}
                       {e.disabled && " · disabled"}

@@ -6,7 +6,7 @@ import { DEFAULT_MAX_CONCURRENCY, MAX_CONCURRENCY_MAX, RATE_LIMIT_MAX } from "..
 import { AUTO_DISABLE_MINUTES_MAX, DEFAULT_AUTO_DISABLE_MINUTES, DEFAULT_FAILING_AFTER, FAILING_AFTER_MAX } from "../../domain/health";
 import { sentence } from "../../domain/alerts";
 import { legible } from "../../domain/legible";
-import { Action, Blank, ConfirmAction, EmptyRow, HeaderTable, NextPage, Time } from "../layout";
+import { Action, Blank, ConfirmAction, DottedNames, EmptyRow, HeaderTable, NextPage, Time } from "../layout";
 import { ASK } from "../confirm";
 import { prettyBody } from "../pretty-body";
 import { ownerOf } from "../../routing/match";
@@ -76,7 +76,9 @@ export function WebhookList(props: {
                   <td>
                     <a href={`/dashboard/webhooks/${w.uid}`}>{w.url}</a>
                   </td>
-                  <td class="opt mono">{w.eventTypes.join(", ")}</td>
+                  <td class="opt mono">
+                    <DottedNames names={w.eventTypes} />
+                  </td>
                   <td class="opt">{ownerOf(w)}</td>
                   <td>
                     <b>{w.health?.state ?? (w.disabled ? "disabled" : "enabled")}</b>
