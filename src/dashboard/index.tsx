@@ -327,7 +327,7 @@ dashboard.get("/events", async (c) => {
   const list = await callApi(c, "GET", `/events?${api}`, EventList_);
   if (!list.ok && list.status !== 400) return apiRefusal(c, "Events", LISTS.events, list);
   // A filter the API refused (a bad time, a type too long): the form again, as typed, to mend it.
-  if (!list.ok) return page(c, "Events", "/dashboard/events", <EventList events={[]} query={query} nextCursor={null} live={false} />, list.status, list.error);
+  if (!list.ok) return page(c, "Events", "/dashboard/events", <EventList events={[]} query={query} nextCursor={null} live={false} refused />, list.status, list.error);
   if (c.req.query("partial") === "1") return c.html(<LiveUpdate events={list.json.data} query={query} nextCursor={list.json.nextCursor} />);
   return page(
     c,

@@ -667,6 +667,12 @@ describe("the events list's filters", () => {
     expect(pageBanners(html, "alert").join(" ")).toMatch(/since/);
     expect(html).toMatch(/<input[^>]*name="eventType"[^>]*value="message.received"/);
     expect(html).toMatch(/<input[^>]*name="since"[^>]*value="garbage"/);
+    // Nothing was looked through: not an "older page", nor "no match", nor search results.
+    expect(text(html)).toContain("The filter was refused (why is above): mend it and filter again.");
+    expect(text(html)).toContain("Nothing listed.");
+    expect(text(html)).not.toMatch(/older page|No match/);
+    const search = await (await get(`/dashboard/events?q=Thursday&since=garbage`, await cookie())).text();
+    expect(text(search)).not.toContain("Search results");
   });
 });
 

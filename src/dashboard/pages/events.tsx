@@ -46,11 +46,19 @@ interface EventListProps {
   events: EventRow[];
   query: Record<string, string>;
   nextCursor: string | null;
+  /** The API refused the filter (its error is the page's banner): nothing was looked through, so nothing "matched" nor is "older". */
+  refused?: boolean;
 }
 
 /** The list's rows, or what to say when there are none. */
 function ListRows(props: EventListProps) {
-  const empty = props.nextCursor ? "No match in this part of the range." : FILTERS.some((f) => props.query[f]) ? "No match." : undefined;
+  const empty = props.refused
+    ? "Nothing listed."
+    : props.nextCursor
+      ? "No match in this part of the range."
+      : FILTERS.some((f) => props.query[f])
+        ? "No match."
+        : undefined;
   return <EventRows events={props.events} empty={empty} />;
 }
 
@@ -119,12 +127,14 @@ export function EventList(props: EventListProps & { live: boolean }) {
         <a href="/dashboard/events">Clear</a>
       </form>
       <p class="muted" aria-live="polite" id="live-status">
-        {q.q
-          ? `Search results, newest first: each page looks through up to ${SEARCH_BOUND.events.toLocaleString("en")} events of the range (the last ${SEARCH_BOUND.defaultHours} hours unless Since/Until say otherwise).`
-          : props.live
-            ? // The script that refreshes the list says it is live (assets.ts): without it, nothing appears by itself.
-              "Newest first: reload the page for new events."
-            : "Showing an older page: not live."}
+        {props.refused
+          ? "The filter was refused (why is above): mend it and filter again."
+          : q.q
+            ? `Search results, newest first: each page looks through up to ${SEARCH_BOUND.events.toLocaleString("en")} events of the range (the last ${SEARCH_BOUND.defaultHours} hours unless Since/Until say otherwise).`
+            : props.live
+              ? // The script that refreshes the list says it is live (assets.ts): without it, nothing appears by itself.
+                "Newest first: reload the page for new events."
+              : "Showing an older page: not live."}
       </p>
       <div class="scroll">
         <table>
