@@ -28,6 +28,8 @@ td.word { overflow-wrap:break-word; }
 .scroll { overflow-x:auto; }
 code, pre, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size:.85rem; }
 pre { background:#f6f8fa; border:1px solid var(--line); border-radius:6px; padding:10px; overflow:auto; max-height:480px; }
+/* A downstream's answer is read, not laid out: one long line (a JSON error, an HTML page) was cut at the screen's edge. */
+pre.snippet { white-space:pre-wrap; overflow-wrap:anywhere; }
 .badge { display:inline-block; padding:1px 8px; border-radius:10px; font-size:.8rem; background:var(--chip); }
 .badge.succeeded { background:#e6f4ea; color:var(--ok); } .badge.failed { background:#fce8e6; color:var(--bad); }
 .badge.pending { background:#fef7e0; color:var(--warn); } .badge.held, .badge.expired { background:#eceff1; }

@@ -451,12 +451,18 @@ describe("the dashboard in Chromium", () => {
     await page.context().close();
   });
 
-  it("fits the sources and dead letters tables to a tablet and a phone: their words whole, their buttons on the screen", async () => {
+  it("fits the sources and dead letters tables and a downstream's answer to a tablet and a phone: words whole, buttons on the screen", async () => {
     const key = randomUUID().slice(0, 8);
     await api("POST", "/v1/sources", { id: `fits-${key}`, name: `Fits ${key}`, provider: "podium", secrets: [`secret-${key}-long-enough`], organizationUid: `org-${key}` });
     await api("POST", "/v1/webhooks", { url: `${down.url}/fail/${key}`, eventTypes: ["message.*"], organizationUid: `org-${key}`, maxAttempts: 1 });
+    // Answers one long line of JSON (the request's headers), as a gateway's error page does.
+    await api("POST", "/v1/webhooks", { url: `${down.url}/echo/${key}-echo`, eventTypes: ["message.*"], organizationUid: `org-${key}`, maxAttempts: 1 });
     const eventId = await send(podiumEvent({ type: "message.received", organizationUid: `org-${key}` }));
-    await eventually(async () => (await api("GET", "/v1/dead-letters?open=true&withMessage=false")).data.some((d: { eventId: string }) => d.eventId === eventId), 20_000, "the dead letter");
+    await eventually(
+      async () => (await api("GET", "/v1/dead-letters?open=true&withMessage=false")).data.filter((d: { eventId: string }) => d.eventId === eventId).length === 2,
+      20_000,
+      "the dead letters",
+    );
     const page = await newPage();
     await signIn(page, stack.vars.ADMIN_TOKEN!);
     for (const width of [700, 420]) {
@@ -469,7 +475,7 @@ describe("the dashboard in Chromium", () => {
         await page.goto(`${stack.url}${path}`);
         const table = page.locator("table").first();
         expect(await table.evaluate((t) => t.getBoundingClientRect().width <= t.parentElement!.clientWidth), `${path} at ${width} px`).toBe(true);
-        const tr = page.locator("tr", { hasText: row });
+        const tr = page.locator("tr", { hasText: row }).first();
         // Every button of the row on the screen, not past its right edge behind a sideways scroll.
         const rights = await tr.getByRole("button").evaluateAll((buttons) => buttons.map((b) => b.getBoundingClientRect().right));
         expect(rights.length, `${path} at ${width} px`).toBeGreaterThan(0);
@@ -491,6 +497,10 @@ describe("the dashboard in Chromium", () => {
         }, words);
         expect(broken, `${path} at ${width} px`).toEqual([]);
       }
+      // Each attempt's answer wraps within the page rather than running past its edge behind a sideways scroll.
+      await page.goto(`${stack.url}/dashboard/events/${eventId}`);
+      const answers = await page.locator("ol.timeline pre").evaluateAll((pres) => pres.map((p) => p.scrollWidth <= p.clientWidth));
+      expect(answers, `the event's page at ${width} px`).toEqual([true, true]);
     }
     await page.context().close();
   });

@@ -247,7 +247,7 @@ export function EventPage(props: { event: EventDetail; canReplay: boolean; canRe
               <li>
                 <b>#{a.number}</b> <Time iso={a.startedAt} /> · {a.statusCode ?? "no answer"} · {a.durationMs} ms
                 {a.error && <span class="muted"> · {a.error}</span>}
-                {a.responseSnippet && <pre>{a.responseSnippet}</pre>}
+                {a.responseSnippet && <pre class="snippet">{a.responseSnippet}</pre>}
               </li>
             ))}
           </ol>
