@@ -307,7 +307,7 @@ dashboard.get("/", async (c) => {
   // Failing webhooks first, wherever they are by uid: a page by uid alone would leave out one past the first.
   const stats = await callApi(c, "GET", "/stats?failingFirst=true", StatsSchema);
   if (!stats.ok) return apiRefusal(c, "Overview", LISTS.overview, stats);
-  return page(c, "Overview", "/dashboard", <Overview stats={stats.json} canReadWebhooks={can(c, "webhooks:read")} />);
+  return page(c, "Overview", "/dashboard", <Overview stats={stats.json} canReadWebhooks={can(c, "webhooks:read")} principal={c.get("principal")} />);
 });
 
 dashboard.get("/events", async (c) => {
@@ -327,13 +327,13 @@ dashboard.get("/events", async (c) => {
   const list = await callApi(c, "GET", `/events?${api}`, EventList_);
   if (!list.ok && list.status !== 400) return apiRefusal(c, "Events", LISTS.events, list);
   // A filter the API refused (a bad time, a type too long): the form again, as typed, to mend it.
-  if (!list.ok) return page(c, "Events", "/dashboard/events", <EventList events={[]} query={query} nextCursor={null} live={false} refused />, list.status, list.error);
+  if (!list.ok) return page(c, "Events", "/dashboard/events", <EventList events={[]} query={query} nextCursor={null} live={false} refused principal={c.get("principal")} />, list.status, list.error);
   if (c.req.query("partial") === "1") return c.html(<LiveUpdate events={list.json.data} query={query} nextCursor={list.json.nextCursor} />);
   return page(
     c,
     "Events",
     "/dashboard/events",
-    <EventList events={list.json.data} query={query} nextCursor={list.json.nextCursor} live={!cursor && !query.q} />,
+    <EventList events={list.json.data} query={query} nextCursor={list.json.nextCursor} live={!cursor && !query.q} principal={c.get("principal")} />,
   );
 });
 

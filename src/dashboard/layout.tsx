@@ -2,6 +2,7 @@ import { raw } from "hono/html";
 import type { Child } from "hono/jsx";
 import { hasScope, type Principal } from "../domain/scopes";
 import { legible } from "../domain/legible";
+import { DATA_SCOPE_OF_OBJECT } from "../domain/event-types";
 
 const NAV: { href: string; label: string; scope: Parameters<typeof hasScope>[1] }[] = [
   { href: "/dashboard", label: "Overview", scope: "events:read" },
@@ -111,6 +112,21 @@ export function EmptyRow(props: { cols: number; text: string }) {
 
 export function Badge(props: { status: string }) {
   return <span class={`badge ${props.status}`}>{props.status}</span>;
+}
+
+/**
+ * The events a token does not see for want of their data scope. Its lists and counts leave them
+ * out: a token with events:read alone read "No events yet." and 0 events beside thousands.
+ */
+export function HiddenEvents(props: { principal: Principal }) {
+  const lacking = Object.entries(DATA_SCOPE_OF_OBJECT).filter(([, scope]) => !hasScope(props.principal, scope));
+  if (lacking.length === 0) return null;
+  return (
+    <p class="muted" id="hidden-events">
+      This token sees no {lacking.map(([object]) => `${object}.*`).join(", ")} events: they need {lacking.map(([, scope]) => scope).join(", ")}, which it
+      does not hold.
+    </p>
+  );
 }
 
 /** How every empty value of the dashboard reads. */

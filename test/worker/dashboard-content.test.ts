@@ -639,6 +639,19 @@ describe("text a sender or a token chose", () => {
   });
 });
 
+describe("events a token does not see for want of a data scope", () => {
+  it("are said on the overview and the events list, so 0 events and 'No events yet.' do not read as none", async () => {
+    const p = pipeline();
+    const { token } = await makeToken(p, ["events:read", "read_messages"]);
+    const reader = (await dashboardForm("/dashboard/login", null, { token })).headers.get("set-cookie")!.split(";")[0]!;
+    const note = "This token sees no contact.*, invoice.*, review.* events: they need read_contacts, read_payments, read_reviews, which it does not hold.";
+    expect(text(await (await get("/dashboard", reader)).text())).toContain(note);
+    expect(text(await (await get("/dashboard/events", reader)).text())).toContain(note);
+    // The admin holds every scope: nothing to say.
+    expect(await (await get("/dashboard/events", await cookie())).text()).not.toContain('id="hidden-events"');
+  });
+});
+
 describe("dotted names in the lists", () => {
   it("offer a break at each dot of a webhook's event types and a notification endpoint's alert types, not inside a part", async () => {
     const p = pipeline();

@@ -1,7 +1,8 @@
 import type { z } from "@hono/zod-openapi";
 import { SEARCH_BOUND, type EventSchema, type EventSummarySchema } from "../../api/schemas";
 import { ALERT_SOURCE } from "../../domain/alerts";
-import { Action, Badge, DottedName, EmptyRow, HeaderTable, NextPage, Time } from "../layout";
+import type { Principal } from "../../domain/scopes";
+import { Action, Badge, DottedName, EmptyRow, HeaderTable, HiddenEvents, NextPage, Time } from "../layout";
 import { prettyBody } from "../pretty-body";
 import { legible } from "../../domain/legible";
 
@@ -85,7 +86,7 @@ export function LiveUpdate(props: EventListProps) {
   );
 }
 
-export function EventList(props: EventListProps & { live: boolean }) {
+export function EventList(props: EventListProps & { live: boolean; principal: Principal }) {
   const q = props.query;
   return (
     <div class="stack">
@@ -136,6 +137,7 @@ export function EventList(props: EventListProps & { live: boolean }) {
                 "Newest first: reload the page for new events."
               : "Showing an older page: not live."}
       </p>
+      <HiddenEvents principal={props.principal} />
       <div class="scroll">
         <table>
           <thead>

@@ -1,18 +1,20 @@
 import type { z } from "@hono/zod-openapi";
 import type { StatsSchema } from "../../api/schemas";
-import { BarChart, EmptyRow, Time } from "../layout";
+import type { Principal } from "../../domain/scopes";
+import { BarChart, EmptyRow, HiddenEvents, Time } from "../layout";
 
 /** /v1/stats, as the API answers it. */
 type StatsJson = z.infer<typeof StatsSchema>;
 
 /** `canReadWebhooks`: whether the token holds webhooks:read, without which the API lists no webhooks here. */
-export function Overview(props: { stats: StatsJson; canReadWebhooks: boolean }) {
+export function Overview(props: { stats: StatsJson; canReadWebhooks: boolean; principal: Principal }) {
   const s = props.stats;
   const perMinute = s.series.map((b) => (b.events === 0 ? null : b.events / 10));
   const rates = s.series.map((b) => (b.attempts === null || b.succeededAttempts === null || b.attempts === 0 ? null : b.succeededAttempts / b.attempts));
   const from = s.series[0]?.start ?? null;
   return (
     <div class="stack">
+      <HiddenEvents principal={props.principal} />
       <div class="kpis">
         <div class="kpi">
           <b>{s.events.last24h}</b> events in 24 h
