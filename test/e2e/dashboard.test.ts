@@ -451,12 +451,14 @@ describe("the dashboard in Chromium", () => {
     await page.context().close();
   });
 
-  it("fits the sources and dead letters tables and a downstream's answer to a tablet and a phone: words whole, buttons on the screen", async () => {
+  it("fits the sources and dead letters tables, a webhook's state and a downstream's answer to the screen: words whole, buttons on it", async () => {
     const key = randomUUID().slice(0, 8);
     await api("POST", "/v1/sources", { id: `fits-${key}`, name: `Fits ${key}`, provider: "podium", secrets: [`secret-${key}-long-enough`], organizationUid: `org-${key}` });
     await api("POST", "/v1/webhooks", { url: `${down.url}/fail/${key}`, eventTypes: ["message.*"], organizationUid: `org-${key}`, maxAttempts: 1 });
     // Answers one long line of JSON (the request's headers), as a gateway's error page does.
     await api("POST", "/v1/webhooks", { url: `${down.url}/echo/${key}-echo`, eventTypes: ["message.*"], organizationUid: `org-${key}`, maxAttempts: 1 });
+    // A long URL beside the webhooks list's states.
+    await api("POST", "/v1/webhooks", { url: `${down.url}/ok/${key}/${"a".repeat(1500)}`, eventTypes: ["message.*"], organizationUid: `org-${key}` });
     const eventId = await send(podiumEvent({ type: "message.received", organizationUid: `org-${key}` }));
     await eventually(
       async () => (await api("GET", "/v1/dead-letters?open=true&withMessage=false")).data.filter((d: { eventId: string }) => d.eventId === eventId).length === 2,
@@ -465,7 +467,7 @@ describe("the dashboard in Chromium", () => {
     );
     const page = await newPage();
     await signIn(page, stack.vars.ADMIN_TOKEN!);
-    for (const width of [700, 420]) {
+    for (const width of [1280, 700, 420]) {
       await page.setViewportSize({ width, height: 800 });
       // Words of the dashboard's own (a state, what a letter is) in the row of this test's source or letter.
       for (const [path, row, words] of [
@@ -497,10 +499,21 @@ describe("the dashboard in Chromium", () => {
         }, words);
         expect(broken, `${path} at ${width} px`).toEqual([]);
       }
+      // Each webhook's state ("healthy", "failing") whole beside the long URL, which was given all the room.
+      await page.goto(`${stack.url}/dashboard/webhooks`);
+      const states = await page.locator("tbody tr td:nth-child(4) b").evaluateAll((bs) =>
+        bs.flatMap((b) => {
+          const range = document.createRange();
+          range.selectNodeContents(b);
+          return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size > 1 ? [b.textContent] : [];
+        }),
+      );
+      expect(states, `the webhooks list at ${width} px`).toEqual([]);
       // Each attempt's answer wraps within the page rather than running past its edge behind a sideways scroll.
       await page.goto(`${stack.url}/dashboard/events/${eventId}`);
       const answers = await page.locator("ol.timeline pre").evaluateAll((pres) => pres.map((p) => p.scrollWidth <= p.clientWidth));
-      expect(answers, `the event's page at ${width} px`).toEqual([true, true]);
+      expect(answers.length, `the event's page at ${width} px`).toBeGreaterThanOrEqual(2);
+      expect(answers.every(Boolean), `the event's page at ${width} px`).toBe(true);
     }
     await page.context().close();
   });

@@ -80,7 +80,8 @@ export function WebhookList(props: {
                     <DottedNames names={w.eventTypes} />
                   </td>
                   <td class="opt">{ownerOf(w)}</td>
-                  <td>
+                  {/* Words of the dashboard's own, kept whole: beside a long URL the column was crushed to "health y". */}
+                  <td class="word">
                     <b>{w.health?.state ?? (w.disabled ? "disabled" : "enabled")}</b>
                     {counts && counts.held > 0 && <span class="muted"> · {counts.held} held</span>}
                     <span class="muted"> · {limitsOf(w)}</span>
