@@ -451,7 +451,7 @@ describe("the dashboard in Chromium", () => {
     await page.context().close();
   });
 
-  it("fits the sources and dead letters tables, a webhook's state and a downstream's answer to the screen: words whole, buttons on it", async () => {
+  it("fits the sources, dead letters and tokens tables, a webhook's state and a downstream's answer to the screen: words whole, buttons on it", async () => {
     const key = randomUUID().slice(0, 8);
     await api("POST", "/v1/sources", { id: `fits-${key}`, name: `Fits ${key}`, provider: "podium", secrets: [`secret-${key}-long-enough`], organizationUid: `org-${key}` });
     await api("POST", "/v1/webhooks", { url: `${down.url}/fail/${key}`, eventTypes: ["message.*"], organizationUid: `org-${key}`, maxAttempts: 1 });
@@ -459,6 +459,7 @@ describe("the dashboard in Chromium", () => {
     await api("POST", "/v1/webhooks", { url: `${down.url}/echo/${key}-echo`, eventTypes: ["message.*"], organizationUid: `org-${key}`, maxAttempts: 1 });
     // A long URL beside the webhooks list's states.
     await api("POST", "/v1/webhooks", { url: `${down.url}/ok/${key}/${"a".repeat(1500)}`, eventTypes: ["message.*"], organizationUid: `org-${key}` });
+    await api("POST", "/v1/tokens", { name: `fits ${key}`, scopes: ["events:read", "webhooks:read", "read_messages"], organizationUids: [`org-${key}`] });
     const eventId = await send(podiumEvent({ type: "message.received", organizationUid: `org-${key}` }));
     await eventually(
       async () => (await api("GET", "/v1/dead-letters?open=true&withMessage=false")).data.filter((d: { eventId: string }) => d.eventId === eventId).length === 2,
@@ -473,6 +474,7 @@ describe("the dashboard in Chromium", () => {
       for (const [path, row, words] of [
         ["/dashboard/sources", `fits-${key}`, ["enabled"]],
         ["/dashboard/dead-letters", eventId, ["delivery", "failed"]],
+        ["/dashboard/tokens", `fits ${key}`, ["webhooks:read", "read_messages", "organizations"]],
       ] as const) {
         await page.goto(`${stack.url}${path}`);
         const table = page.locator("table").first();

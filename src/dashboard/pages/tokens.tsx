@@ -19,12 +19,21 @@ export interface TokenEntered {
 function Grant(props: { t: TokenJson }) {
   const { organizationUids: orgs, locationUids: locs } = props.t;
   if (orgs === null && locs === null) return <span class="muted">every organization</span>;
+  // The words whole (the cell is td.word), the uids, which may be long, broken anywhere.
   return (
-    <span class="mono">
-      {orgs && <>organizations {orgs.join(", ")}</>}
+    <>
+      {orgs && (
+        <>
+          organizations <span class="mono">{orgs.join(", ")}</span>
+        </>
+      )}
       {orgs && locs && <br />}
-      {locs && <>locations {locs.join(", ")}</>}
-    </span>
+      {locs && (
+        <>
+          locations <span class="mono">{locs.join(", ")}</span>
+        </>
+      )}
+    </>
   );
 }
 
@@ -44,7 +53,7 @@ export function TokenList(props: { tokens: TokenJson[]; nextCursor: string | nul
                 <th scope="col">Scopes</th>
                 <th scope="col" class="opt">Grant</th>
                 <th scope="col" class="opt">Created</th>
-                <th scope="col">Last used</th>
+                <th scope="col" class="opt">Last used</th>
                 <th scope="col">State</th>
               </tr>
             </thead>
@@ -55,14 +64,15 @@ export function TokenList(props: { tokens: TokenJson[]; nextCursor: string | nul
                     {legible(t.name)} <span class="muted mono">{t.id}</span>
                     {t.id === props.ownTokenId && <span class="muted"> · this session's</span>}
                   </td>
-                  <td class="mono">{t.scopes.join(", ")}</td>
-                  <td class="opt">
+                  {/* Scopes are the API's words: squeezed, this column read "webhooks:re ad", the grant's "organiz ations"; on a phone the times go. */}
+                  <td class="mono word">{t.scopes.join(", ")}</td>
+                  <td class="opt word">
                     <Grant t={t} />
                   </td>
                   <td class="opt">
                     <Time iso={t.createdAt} />
                   </td>
-                  <td>
+                  <td class="opt">
                     <Time iso={t.lastUsedAt} />
                   </td>
                   <td>
