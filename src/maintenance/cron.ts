@@ -10,7 +10,7 @@ import { deadLetterOf } from "../pipeline/dead-letters";
 import { countParked, listParked, setAside, unpark } from "../store/parked";
 import { QUEUES } from "../pipeline/queues";
 import { foldEventCountDeltas, foldEventCounts } from "../store/counters";
-import { purgeClosedDeadLetters, recordDeadLetters } from "../store/dead-letters";
+import { markMessagesReplayed, purgeClosedDeadLetters, recordDeadLetters } from "../store/dead-letters";
 import { purgeRejectionCounts, purgeRejectionSamples } from "../store/rejections";
 import { purgeExpiredReveals, purgeExpiredSessions } from "../store/sessions";
 import { applyRetentionPurges } from "../store/retention";
@@ -66,6 +66,7 @@ interface MaintenanceReport {
 async function drainParked(env: Env, now: number): Promise<number> {
   const parked = await listParked(env.BODIES, UNPARK_LIMIT);
   const done: string[] = [];
+  const requeued: string[] = [];
   // The two kinds go separately: the queue failing keeps no delivery letter from D1, nor D1 the other way.
   let failure: unknown = null;
   try {
@@ -82,6 +83,7 @@ async function drainParked(env: Env, now: number): Promise<number> {
       }
       console.warn("parked dead letter re-ingested", { eventId: letter.body.eventId });
       done.push(key);
+      requeued.push(letter.messageId);
     }
     const others = parked.filter((p) => p.letter.queue !== QUEUES.ingestDead);
     if (others.length > 0) {
@@ -96,6 +98,11 @@ async function drainParked(env: Env, now: number): Promise<number> {
       }
     }
   } finally {
+    // A letter parked because D1's answer was lost may be recorded there too: replayed now, it is
+    // closed there, not left open to be replayed again (D1 still down: it stays open, as before).
+    await markMessagesReplayed(env.DB, requeued, now).catch((err) =>
+      console.error("closing the records of re-ingested parked letters failed", { count: requeued.length, error: String(err) }),
+    );
     // What went through is let go of even when a later letter failed.
     await unpark(env.BODIES, done);
   }

@@ -178,6 +178,19 @@ export async function deleteDeadLetter(db: D1Database, seq: number): Promise<boo
   return (res.meta.changes ?? 0) > 0;
 }
 
+/**
+ * Closes the open dead letters of these queue messages (their ids) as replayed at `now`: parked
+ * copies the maintenance run put back on their queue, which D1 may have recorded after all (a
+ * commit whose answer was lost).
+ */
+export async function markMessagesReplayed(db: D1Database, messageIds: string[], now = Date.now()): Promise<void> {
+  if (messageIds.length === 0) return;
+  await db
+    .prepare("UPDATE dead_letters SET replayed_at = ?1 WHERE replayed_at IS NULL AND message_id IN (SELECT value FROM json_each(?2))")
+    .bind(now, JSON.stringify(messageIds))
+    .run();
+}
+
 /** Closes an open dead letter as replayed; one closed already keeps its time (the first replay's). */
 export async function markReplayed(db: D1Database, seq: number, now = Date.now()): Promise<void> {
   await db.prepare("UPDATE dead_letters SET replayed_at = ? WHERE seq = ? AND replayed_at IS NULL").bind(now, seq).run();

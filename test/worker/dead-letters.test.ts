@@ -160,6 +160,26 @@ describe("dead letters are never silent", () => {
     expect(await p.env.BODIES.head("dead-letters/edgehook-ingest-dlq/dead-x-0")).not.toBeNull();
   });
 
+  it("closes an ingest letter D1 recorded with its answer lost once its parked copy went back on the queue: the event is not owed twice", async () => {
+    // D1 commits the letters, the consumer never hears so, and parks them in R2 as well.
+    const lossy = pipeline({ DB: d1Double({ loseAnswer: (s) => s.some((x) => x.sql.includes("INSERT INTO dead_letters")) }).db });
+    const msg = ingestMessage({ body: podiumBody() });
+    const id = `dead-${msg.eventId}`;
+    expect((await lossy.runQueue<IngestMessage>("edgehook-ingest-dlq", [msg], 11, id)).acked).toHaveLength(1);
+    expect(await env.BODIES.head(`dead-letters/edgehook-ingest-dlq/${id}-0`)).not.toBeNull();
+
+    // The cron puts the parked copy back on the ingest queue, which stores the event.
+    const p = pipeline();
+    await runMaintenance(p.env);
+    expect(p.queues.ingest.sent).toContainEqual(msg);
+    expect((await p.runIngest(p.queues.ingest.sent.filter((m) => m.eventId === msg.eventId))).acked).toHaveLength(1);
+
+    // Replayed by the cron: D1's record of it is closed, not left open for someone to replay again.
+    const letter = (await p.api("GET", "/v1/dead-letters?limit=100")).json.data.find((d: { eventId: string }) => d.eventId === msg.eventId);
+    expect(letter).toMatchObject({ queue: "edgehook-ingest-dlq", message: msg });
+    expect(letter.replayedAt).not.toBeNull();
+  });
+
   it("keeps /v1/dead-letters to admins", async () => {
     const p = pipeline();
     const t = (await p.api("POST", "/v1/tokens", { name: "r", scopes: ["events:read", "events:replay"] })).json.token;
