@@ -10,7 +10,7 @@ import { ErrorSchema } from "./api/schemas";
 import { AppError } from "./domain/errors";
 import type { AppEnv } from "./env";
 import { receive } from "./ingress/receive";
-import { allowedMethods } from "./http/methods";
+import { allowedMethods, servedMethods } from "./http/methods";
 
 /**
  * The Hono app: /v1, /dashboard, /openapi.json, /docs, /healthz, the ingress's fallbacks, 404/405.
@@ -119,15 +119,18 @@ app.doc31("/openapi.json", (c) => ({
 app.get("/docs", docsPage);
 
 app.notFound((c) => {
-  const allowed = allowedMethods(app.routes, c.req.path, c.req.method);
+  const { method, path } = c.req;
+  // An API call without its /v1 (GET /webhooks/{uid}, as Podium's /v4/webhooks has it) meets the
+  // ingress's POST-only /webhooks/…: a bare "use POST" would send it to the ingress instead.
+  const v1 = servedMethods(app.routes, `/v1${path}`).includes(method) ? ` The API is under /v1: ${method} /v1${path}.` : "";
+  const allowed = allowedMethods(app.routes, path, method);
   if (allowed.length > 0) {
-    return errorResponse(
-      new AppError("method_not_allowed", `${c.req.method} is not served here; use ${allowed.join(", ")}.`),
-      { allow: allowed.join(", ") },
-    );
+    return errorResponse(new AppError("method_not_allowed", `${method} is not served here; use ${allowed.join(", ")}.${v1}`), {
+      allow: allowed.join(", "),
+    });
   }
   // Says where the routes are: a guessed one (GET /v1/deliveries/{id}) otherwise ends here.
-  return errorResponse(new AppError("not_found", `No route for ${c.req.method} ${c.req.path}: GET /openapi.json lists the API's routes.`));
+  return errorResponse(new AppError("not_found", `No route for ${method} ${path}: GET /openapi.json lists the API's routes.${v1}`));
 });
 
 app.onError(handleError);

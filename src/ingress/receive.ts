@@ -111,6 +111,24 @@ interface Judged {
   source: Source | null;
 }
 
+/** 404 unknown_source, saying what to do about it. */
+function unknownSource(sourceId: string): AppError {
+  // No id at all: a base URL given to the provider, or an API call without its /v1 (POST
+  // /webhooks with a webhook's body, as Podium's POST /v4/webhooks).
+  if (sourceId === "") {
+    return new AppError(
+      "unknown_source",
+      "The URL names no source: providers POST to /webhooks/{sourceId} (1 to 64 of a-z, 0-9 and -, no trailing slash). A forwarding webhook is made with POST /v1/webhooks.",
+    );
+  }
+  // Not even a source id: most often the URL given to the provider ends with a slash. Else
+  // most often a typo: where the ids are (the API needs a token; the ingress names none).
+  const hint = SOURCE_ID.test(sourceId)
+    ? " GET /v1/sources (`npx edgehook sources list`) lists the sources and which are enabled."
+    : " A source id is 1 to 64 of a-z, 0-9 and -, with nothing after it (no trailing slash).";
+  return new AppError("unknown_source", `No enabled source is called "${sourceId.slice(0, 64)}".${hint}`);
+}
+
 async function accept(request: Request, sourceId: string, env: Env, judged: Judged): Promise<Response> {
   const now = Date.now();
   const source = await findSource(env, sourceId, now).catch((err) => {
@@ -119,14 +137,7 @@ async function accept(request: Request, sourceId: string, env: Env, judged: Judg
     throw new AppError("queue_unavailable", "The source could not be read just now, so the event was not queued; retry later.", undefined, QUEUE_RETRY_AFTER_S);
   });
   judged.source = source;
-  if (!source || source.disabled) {
-    // Not even a source id: most often the URL given to the provider ends with a slash. Else
-    // most often a typo: where the ids are (the API needs a token; the ingress names none).
-    const hint = SOURCE_ID.test(sourceId)
-      ? " GET /v1/sources (`npx edgehook sources list`) lists the sources and which are enabled."
-      : " A source id is 1 to 64 of a-z, 0-9 and -, with nothing after it (no trailing slash).";
-    throw new AppError("unknown_source", `No enabled source is called "${sourceId.slice(0, 64)}".${hint}`);
-  }
+  if (!source || source.disabled) throw unknownSource(sourceId);
   const signed = source.verification === "signature";
   const encoded = encodedBody(request.headers.get("content-encoding"));
   if (encoded) throw encoded;

@@ -320,6 +320,19 @@ describe("the ack path's own dispatch", () => {
       expect(r.queued, path).toHaveLength(0);
     }
   });
+
+  it("says of a URL naming no source at all where providers post, and where the API's webhooks are", async () => {
+    // POST /webhooks with a webhook's body: an API call without its /v1, as Podium's /v4/webhooks.
+    for (const path of ["/webhooks", "/webhooks/"]) {
+      const body = JSON.stringify({ url: "https://downstream.test/x", eventTypes: ["message.*"] });
+      const r = await send(path, body, { "content-type": "application/json" });
+      expect(r.status, path).toBe(404);
+      expect(r.json.error.code, path).toBe("unknown_source");
+      expect(r.json.error.message, path).toBe(
+        "The URL names no source: providers POST to /webhooks/{sourceId} (1 to 64 of a-z, 0-9 and -, no trailing slash). A forwarding webhook is made with POST /v1/webhooks.",
+      );
+    }
+  });
 });
 
 describe("weak whsec_ keys are refused", () => {

@@ -372,6 +372,27 @@ describe("answers", () => {
     expect(((await nowhere.json()) as { error: { code: string } }).error.code).toBe("not_found");
   });
 
+  it("points an API call made without its /v1 to it, rather than to the ingress's POST", async () => {
+    const errorOf = async (res: Response) => ((await res.json()) as { error: { code: string; message: string } }).error;
+    const uid = "783c85ab-3f17-4fb0-b2fe-260f1ec01bf6";
+    // GET /webhooks/{uid} is the ingress's path: its 405 alone said "use POST".
+    expect(await errorOf(await call(new Request(`https://edgehook.test/webhooks/${uid}`)))).toEqual({
+      code: "method_not_allowed",
+      message: `GET is not served here; use POST. The API is under /v1: GET /v1/webhooks/${uid}.`,
+    });
+    expect(await errorOf(await call(new Request(`https://edgehook.test/webhooks/${uid}`, { method: "DELETE" })))).toEqual({
+      code: "method_not_allowed",
+      message: `DELETE is not served here; use POST. The API is under /v1: DELETE /v1/webhooks/${uid}.`,
+    });
+    expect(await errorOf(await call(new Request("https://edgehook.test/events")))).toEqual({
+      code: "not_found",
+      message: "No route for GET /events: GET /openapi.json lists the API's routes. The API is under /v1: GET /v1/events.",
+    });
+    // Only a method /v1 serves there is pointed to.
+    expect((await errorOf(await call(new Request("https://edgehook.test/webhooks/podium/extra")))).message).toBe("GET is not served here; use POST.");
+    expect((await errorOf(await call(new Request("https://edgehook.test/nowhere")))).message).toBe("No route for GET /nowhere: GET /openapi.json lists the API's routes.");
+  });
+
   it("answers healthz", async () => {
     const res = await call(new Request("https://edgehook.test/healthz"));
     expect(res.status).toBe(200);
