@@ -305,14 +305,26 @@ export const RangeReplayAnswer = z
 // Webhooks
 
 const EVENT_TYPE_PATTERN = /^(\*|[A-Za-z0-9_-]+(\.[A-Za-z0-9_/-]+)*(\.\*)?)$/;
-const webhookFields = {
-  url: z.string().max(MAX_URL_CHARS).openapi({ example: "https://api.example.com/podium-events" }),
-  eventTypes: distinct(
+/** A field's own words when it is left out (its other issues keep zod's, or the schema's). */
+const whenMissing = (message: string) => ({ error: (issue: { input?: unknown }) => (issue.input === undefined ? message : undefined) });
+const webhookUrl = (missing?: string) =>
+  z.string(missing === undefined ? undefined : whenMissing(missing)).max(MAX_URL_CHARS).openapi({ example: "https://api.example.com/podium-events" });
+const webhookEventTypes = (missing?: string) =>
+  distinct(
     z
-      .array(z.string().max(200).regex(EVENT_TYPE_PATTERN, "an exact type, `object.*` or `*`"))
+      .array(z.string().max(200).regex(EVENT_TYPE_PATTERN, "an exact type, `object.*` or `*`"), missing === undefined ? undefined : whenMissing(missing))
       .min(1, "subscribe to at least one event type")
       .max(100),
-  ).openapi({ example: ["message.received", "contact.*"] }),
+  ).openapi({ example: ["message.received", "contact.*"] });
+/**
+ * A PUT's url or eventTypes left out says what a PUT is: Podium's PUT changes only the fields it
+ * gives, which here is PATCH (docs/podium.md#where-it-departs); a bare "required" sent a Podium
+ * integrator to fill in fields rather than to the method they meant.
+ */
+const REPLACED = "required: a PUT replaces the whole webhook (what it leaves out goes back to its default); PATCH changes only the fields it gives";
+const webhookFields = {
+  url: webhookUrl(),
+  eventTypes: webhookEventTypes(),
   sourceIds: distinct(z.array(z.string().regex(SOURCE_ID, "a source id")).min(1).max(100))
     .nullable()
     .openapi({ description: "The sources it takes events from, each existing (stored, or declared by configuration like `podium`) when named; null: all." }),
@@ -587,7 +599,7 @@ const previousSecretValidSeconds = z
   });
 
 export const WebhookPut = z
-  .strictObject({ url: webhookFields.url, eventTypes: webhookFields.eventTypes, ...changeable, previousSecretValidSeconds, ...immutableScope })
+  .strictObject({ url: webhookUrl(REPLACED), eventTypes: webhookEventTypes(REPLACED), ...changeable, previousSecretValidSeconds, ...immutableScope })
   .openapi("WebhookPut");
 
 export const WebhookPatch = WebhookPut.partial().openapi("WebhookPatch");

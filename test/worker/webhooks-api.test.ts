@@ -211,6 +211,23 @@ describe("/v1/webhooks", () => {
     });
     const badPut = await p.api("PUT", `/v1/webhooks/${created.uid}`, { url: created.url, eventTypes: ["*"], organizationUid: "x" });
     expect(badPut.status).toBe(400);
+    // Podium's PUT changes only what it gives: one sent so here is told it replaces, and of PATCH.
+    const podiumPut = await p.api("PUT", `/v1/webhooks/${created.uid}`, { disabled: true });
+    expect(podiumPut.status).toBe(400);
+    const replaces = "required: a PUT replaces the whole webhook (what it leaves out goes back to its default); PATCH changes only the fields it gives";
+    expect(podiumPut.json.error.details.issues).toEqual([
+      { path: "url", message: replaces },
+      { path: "eventTypes", message: replaces },
+    ]);
+    // Created without them, or given them wrong, a webhook is told as before.
+    const bare = await p.api("POST", "/v1/webhooks", {});
+    expect(bare.json.error.details.issues).toEqual([
+      { path: "url", message: "required (expected string)" },
+      { path: "eventTypes", message: "required (expected array)" },
+    ]);
+    expect((await p.api("PUT", `/v1/webhooks/${created.uid}`, { url: 1, eventTypes: ["*"] })).json.error.details.issues).toEqual([
+      { path: "url", message: "Invalid input: expected string, received number" },
+    ]);
     // Its own location and organization repeated (a whole webhook sent back) are no change.
     const same = { url: created.url, eventTypes: ["review.created"], locationUid: "loc-1", organizationUid: created.organizationUid };
     const putBack = await p.api("PUT", `/v1/webhooks/${created.uid}`, same);
