@@ -116,7 +116,23 @@ export function assertDataScopes(p: Principal, eventTypes: string[], act: Webhoo
     delete: `Deleting a webhook subscribed to "${missing.pattern}"`,
     listen: `Listening as a webhook subscribed to "${missing.pattern}"`,
   }[act];
-  throw new AppError("forbidden", `${what} needs the scope "${missing.scope}".`, { missingScope: missing.scope });
+  // Every scope it lacks is named at once (details keeps the first): `*` lacking three was
+  // otherwise refused three times, a scope at a time.
+  const others = missingDataScopes(p, eventTypes).filter((scope) => scope !== missing.scope);
+  const also = others.length === 0 ? "" : ` It lacks ${others.map((scope) => `"${scope}"`).join(" and ")} too, which these types also need.`;
+  throw new AppError("forbidden", `${what} needs the scope "${missing.scope}".${also}`, { missingScope: missing.scope });
+}
+
+/** Every data scope the types need that the token lacks, each once, in the order they are met. */
+function missingDataScopes(p: Principal, eventTypes: string[]): string[] {
+  return [...new Set(Array.from(lackedScopes(p, eventTypes), (m) => m.scope))];
+}
+
+/** Each data scope a type needs that the token lacks, with the type that needs it. */
+function* lackedScopes(p: Principal, eventTypes: string[]): Generator<{ pattern: string; scope: string }> {
+  for (const pattern of eventTypes) {
+    for (const scope of dataScopesForPattern(pattern)) if (!hasScope(p, scope)) yield { pattern, scope };
+  }
 }
 
 /**
@@ -125,10 +141,7 @@ export function assertDataScopes(p: Principal, eventTypes: string[], act: Webhoo
  * its types: a token lacking one of their scopes sees the webhook, not its activity.
  */
 export function missingDataScope(p: Principal, eventTypes: string[]): { pattern: string; scope: string } | null {
-  for (const pattern of eventTypes) {
-    for (const scope of dataScopesForPattern(pattern)) if (!hasScope(p, scope)) return { pattern, scope };
-  }
-  return null;
+  return lackedScopes(p, eventTypes).next().value ?? null;
 }
 
 /**

@@ -192,6 +192,9 @@ describe("data scopes and location/organization limits", () => {
     expect(contact.json.error.message).toBe('Subscribing to "contact.updated" needs the scope "read_contacts".');
     const star = await as(p, messages.token, "POST", "/v1/webhooks", { url, eventTypes: ["*"] });
     expect(star.status).toBe(403);
+    // Every scope it lacks at once, not one a refusal.
+    expect(star.json.error.details.missingScope).toBe("read_contacts");
+    expect(star.json.error.message).toBe('Subscribing to "*" needs the scope "read_contacts". It lacks "read_payments" and "read_reviews" too, which these types also need.');
     const all = await makeToken(p, ["webhooks:write", "read_messages", "read_contacts", "read_payments", "read_reviews"]);
     expect((await as(p, all.token, "POST", "/v1/webhooks", { url, eventTypes: ["*"] })).status).toBe(201);
     // Changing the types is held to the same rule.
