@@ -71,8 +71,13 @@ const EPOCH = { s: /^\d{1,12}$/, ms: /^\d{1,16}$/ };
 const missingSignature = (missing: string[]) =>
   new AppError("missing_signature", `The request has no ${missing.join(" or ")} header${missing.length > 1 ? "s" : ""}; it must be signed.`);
 export const invalidSignature = (why: string) => new AppError("invalid_signature", why);
-const staleTimestamp = (toleranceSeconds: number) =>
-  new AppError("timestamp_out_of_tolerance", `The signature timestamp is more than ${toleranceSeconds} s away from the current time.`);
+// Said only of a signature that matched: how far off, and which way, tells a request sent again
+// later (a replay, a queue that held it) from a sender's clock that is wrong.
+const staleTimestamp = (toleranceSeconds: number, ageSeconds: number) =>
+  new AppError(
+    "timestamp_out_of_tolerance",
+    `The signature is right, but its timestamp is ${Math.round(Math.abs(ageSeconds))} s ${ageSeconds > 0 ? "old" : "ahead of the current time"}, more than the ${toleranceSeconds} s allowed: sign each request as it is sent, with a clock that is right.`,
+  );
 
 /** A header's trimmed value, or null. */
 export function header(req: { headers: Headers }, name: string): string | null {
@@ -103,13 +108,14 @@ export function singleHeader(req: { headers: Headers }, name: string): string | 
 const asciiLower = (s: string) => s.replace(/[A-Z]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 32));
 
 /**
- * Tolerance 0 turns the check off. A timestamp in whole seconds is compared with the clock's
+ * Throws 401 timestamp_out_of_tolerance for a timestamp further than the tolerance from the
+ * clock; tolerance 0 turns the check off. A timestamp in whole seconds is compared with the clock's
  * whole second, as the providers' own libraries do (stripe, standardwebhooks): one exactly the
  * tolerance old is within it, not refused for the fraction of a second the clock has moved on.
  */
-function withinTolerance(timestamp: string, inMs: boolean, nowMs: number, toleranceSeconds: number): boolean {
+function assertWithinTolerance(timestamp: string, inMs: boolean, nowMs: number, toleranceSeconds: number): void {
   const ageSeconds = inMs ? (nowMs - Number(timestamp)) / 1000 : Math.floor(nowMs / 1000) - Number(timestamp);
-  return toleranceSeconds === 0 || Math.abs(ageSeconds) <= toleranceSeconds;
+  if (toleranceSeconds !== 0 && Math.abs(ageSeconds) > toleranceSeconds) throw staleTimestamp(toleranceSeconds, ageSeconds);
 }
 
 /** What is signed before the body, as a function of the id and the timestamp: `content` parsed once. */
@@ -201,7 +207,7 @@ async function verify(spec: SchemeSpec, render: Render, req: SignedRequest, secr
     throw invalidSignature(`${spec.header} does not match the body under any of the source's secrets.`);
   }
   if (ts && timestamp) {
-    if (!withinTolerance(timestamp, ts.unit === "ms" && timestamp.length >= 13, req.now, toleranceSeconds)) throw staleTimestamp(toleranceSeconds);
+    assertWithinTolerance(timestamp, ts.unit === "ms" && timestamp.length >= 13, req.now, toleranceSeconds);
   }
 }
 

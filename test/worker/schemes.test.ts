@@ -112,6 +112,24 @@ describe.each(TIMESTAMPED)("%s: the timestamp is signed", (_name, scheme, secret
   });
 });
 
+describe.each(TIMESTAMPED)("%s: a timestamp out of tolerance", (_name, scheme, secret) => {
+  const body = JSON.stringify({ type: "thing.happened" });
+
+  it("is said with how far off it is and which way, so a replay and a wrong clock can be told apart", async () => {
+    const second = Math.floor(Date.now() / 1000);
+    const signed = await scheme.sign(secret, body, { timestamp: String(second) });
+    const refusal = (offset: number) => scheme.verify(request(signed, body, (second + offset) * 1000), [secret], 300);
+    await expect(refusal(412)).rejects.toMatchObject({
+      code: "timestamp_out_of_tolerance",
+      message: "The signature is right, but its timestamp is 412 s old, more than the 300 s allowed: sign each request as it is sent, with a clock that is right.",
+    });
+    await expect(refusal(-3600)).rejects.toMatchObject({
+      code: "timestamp_out_of_tolerance",
+      message: "The signature is right, but its timestamp is 3600 s ahead of the current time, more than the 300 s allowed: sign each request as it is sent, with a clock that is right.",
+    });
+  });
+});
+
 describe.each(TIMESTAMPED)("%s: the tolerance's edge", (_name, scheme, secret) => {
   const body = JSON.stringify({ type: "thing.happened" });
 
