@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
-import { chromium, type Browser, type Page } from "playwright-core";
+import { chromium, type Browser, type Locator, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDownstream, type Downstream } from "./downstream";
 import { podiumEvent, sendPodium } from "./podium";
@@ -73,6 +73,24 @@ const focused = (page: Page) =>
 /** Resolves once every event is stored (readable through the API). */
 const storedAll = (ids: string[]) =>
   eventually(async () => (await Promise.all(ids.map(async (id) => (await stack.api("GET", `/v1/events/${id}`)).status === 200))).every(Boolean), 20_000, "the events to be stored");
+
+/** Which of `words`, found in the text under `el`, the page broke across lines (not those it did not find). */
+const brokenWords = (el: Locator, words: readonly string[]) =>
+  el.evaluate((root, words) => {
+    const out: string[] = [];
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      for (const word of words) {
+        const at = (node.textContent ?? "").indexOf(word);
+        if (at < 0) continue;
+        const range = document.createRange();
+        range.setStart(node, at);
+        range.setEnd(node, at + word.length);
+        if (new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size > 1) out.push(word);
+      }
+    }
+    return out;
+  }, words);
 
 async function signIn(page: Page, token: string) {
   await page.goto(`${stack.url}/dashboard`);
@@ -484,22 +502,7 @@ describe("the dashboard in Chromium", () => {
         const rights = await tr.getByRole("button").evaluateAll((buttons) => buttons.map((b) => b.getBoundingClientRect().right));
         expect(rights.length, `${path} at ${width} px`).toBeGreaterThan(0);
         for (const right of rights) expect(right, `${path} at ${width} px`).toBeLessThanOrEqual(width);
-        const broken = await tr.evaluate((el, words) => {
-          const out: string[] = [];
-          const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
-          for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-            for (const word of words) {
-              const at = (node.textContent ?? "").indexOf(word);
-              if (at < 0) continue;
-              const range = document.createRange();
-              range.setStart(node, at);
-              range.setEnd(node, at + word.length);
-              if (new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size > 1) out.push(word);
-            }
-          }
-          return out;
-        }, words);
-        expect(broken, `${path} at ${width} px`).toEqual([]);
+        expect(await brokenWords(tr, words), `${path} at ${width} px`).toEqual([]);
       }
       // Each webhook's state ("healthy", "failing") whole beside the long URL, which was given all the room.
       await page.goto(`${stack.url}/dashboard/webhooks`);
@@ -511,6 +514,8 @@ describe("the dashboard in Chromium", () => {
         }),
       );
       expect(states, `the webhooks list at ${width} px`).toEqual([]);
+      // So is the long URL's owner: the URL breaks, not "organization".
+      expect(await brokenWords(page.locator("tr", { hasText: `${key}/aaaa` }).first(), ["organization"]), `the webhooks list at ${width} px`).toEqual([]);
       // Each attempt's answer wraps within the page rather than running past its edge behind a sideways scroll.
       await page.goto(`${stack.url}/dashboard/events/${eventId}`);
       const answers = await page.locator("ol.timeline pre").evaluateAll((pres) => pres.map((p) => p.scrollWidth <= p.clientWidth));

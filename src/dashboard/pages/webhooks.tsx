@@ -19,6 +19,19 @@ export interface WebhookCounts {
   failed: number;
 }
 
+/** ownerOf's words, each uid (which may be long) in a span that breaks anywhere. */
+function Owner(props: { w: WebhookJson }) {
+  const { organizationUid: org, locationUid: loc, grantOrganizationUid: grant } = props.w;
+  if (org !== null) return <>organization <span class="mono">{org}</span></>;
+  if (loc === null) return <>{ownerOf(props.w)}</>;
+  return (
+    <>
+      location <span class="mono">{loc}</span>
+      {grant !== null && <> within organization <span class="mono">{grant}</span></>}
+    </>
+  );
+}
+
 /** `retryCursor`: where the webhook's "retry failed" goes on from (the cursor its last press answered). */
 function WebhookRowActions(props: { w: WebhookJson; counts?: WebhookCounts; canWrite: boolean; canReplay: boolean; retryCursor?: string | undefined }) {
   const { w } = props;
@@ -79,7 +92,10 @@ export function WebhookList(props: {
                   <td class="opt mono">
                     <DottedNames names={w.eventTypes} />
                   </td>
-                  <td class="opt">{ownerOf(w)}</td>
+                  {/* Beside a long URL, which auto layout gave the room, the words read "organi zation": whole (td.word), the uids broken anywhere. */}
+                  <td class="opt word">
+                    <Owner w={w} />
+                  </td>
                   {/* Words of the dashboard's own, kept whole: beside a long URL the column was crushed to "health y". */}
                   <td class="word">
                     <b>{w.health?.state ?? (w.disabled ? "disabled" : "enabled")}</b>
