@@ -25,6 +25,9 @@ td, th, dd, h1, h2, p, .mono { overflow-wrap:anywhere; }
 th[scope="col"], button { overflow-wrap:normal; }
 /* A name broken only where it offers a break (DottedName's dots); a longer part still wraps at the column's edge. */
 td.word { overflow-wrap:break-word; }
+/* Prose beside a long value (a URL), of which auto layout crushed it to a letter's width: room for its words, while its
+   own long values (a URL in an error) still break anywhere. */
+td.prose { min-width:12em; }
 .scroll { overflow-x:auto; }
 code, pre, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size:.85rem; }
 pre { background:#f6f8fa; border:1px solid var(--line); border-radius:6px; padding:10px; overflow:auto; max-height:480px; }

@@ -516,6 +516,12 @@ describe("the dashboard in Chromium", () => {
       expect(states, `the webhooks list at ${width} px`).toEqual([]);
       // So is the long URL's owner: the URL breaks, not "organization".
       expect(await brokenWords(page.locator("tr", { hasText: `${key}/aaaa` }).first(), ["organization"]), `the webhooks list at ${width} px`).toEqual([]);
+      // The overview's last failure beside the long URL: its time and words whole.
+      await page.goto(`${stack.url}/dashboard`);
+      const failing = page.locator("tr", { hasText: `/fail/${key}` }).first();
+      const failure = (await failing.locator("td").last().textContent()) ?? "";
+      expect(failure, `the overview at ${width} px`).toMatch(/\d\dZ/);
+      expect(await brokenWords(failing, failure.split(/\s+/).filter(Boolean)), `the overview at ${width} px`).toEqual([]);
       // Each attempt's answer wraps within the page rather than running past its edge behind a sideways scroll.
       await page.goto(`${stack.url}/dashboard/events/${eventId}`);
       const answers = await page.locator("ol.timeline pre").evaluateAll((pres) => pres.map((p) => p.scrollWidth <= p.clientWidth));

@@ -86,7 +86,8 @@ export function Overview(props: { stats: StatsJson; canReadWebhooks: boolean; pr
                     <td>{w.succeeded}</td>
                     <td class="opt">{w.held}</td>
                     <td class="opt">{w.successRate === null ? "—" : `${Math.round(w.successRate * 100)}%`}</td>
-                    <td class="opt">
+                    {/* Beside a long URL, which auto layout gave the room, this read "14:13:31 Z" and "connectio n" at 700 px. */}
+                    <td class="opt prose">
                       <Time iso={w.lastFailureAt} /> {w.lastError && <span class="muted">{w.lastError}</span>}
                     </td>
                   </tr>
