@@ -24,7 +24,7 @@ td, th, dd, h1, h2, p, .mono { overflow-wrap:anywhere; }
 /* Column headings and buttons are words: broken anywhere, a squeezed table showed "Revok e" and "ATTEMPT S". */
 th[scope="col"], button { overflow-wrap:normal; }
 /* A name broken only where it offers a break (DottedName's dots); a longer part still wraps at the column's edge. */
-td.word { overflow-wrap:break-word; }
+td.word { overflow-wrap:break-word; } .anywhere { overflow-wrap:anywhere; }
 /* Prose beside a long value (a URL), of which auto layout crushed it to a letter's width: room for its words, while its
    own long values (a URL in an error) still break anywhere. */
 td.prose { min-width:12em; }
@@ -59,7 +59,8 @@ svg.chart { width:100%; height:120px; } svg.chart rect { fill:#6f9de8; } svg.cha
    cell shrinks with its column: at its default width it held a phone's table past the screen. */
 @media (max-width: 900px) { th.wide, td.wide { display:none; } td input { width:100%; } }
 @media (min-width: 901px) { .unwide { display:none; } }
-@media (max-width: 640px) { main { padding:12px; } th.opt, td.opt { display:none; } header.top form { margin-left:0; } }
+/* On a phone a cell's side padding is halved: the sources table's words, whole, were 20 px past the screen. */
+@media (max-width: 640px) { main { padding:12px; } th.opt, td.opt { display:none; } th, td { padding:6px 4px; } header.top form { margin-left:0; } }
 `;
 
 /**

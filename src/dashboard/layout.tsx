@@ -129,6 +129,15 @@ export function HiddenEvents(props: { principal: Principal }) {
   );
 }
 
+/**
+ * Text a person chose (a name) in a cell that keeps its words whole (td.word): a word too long to
+ * fit any column (a name of 200 W's) breaks anywhere instead of holding the table past the screen.
+ */
+export function Words(props: { text: string }) {
+  return <>{props.text.split(/(\s+)/).map((word) => (word.length > LONG_WORD ? <span class="anywhere">{word}</span> : word))}</>;
+}
+const LONG_WORD = 20;
+
 /** How every empty value of the dashboard reads. */
 export function Blank() {
   return <span class="muted">—</span>;

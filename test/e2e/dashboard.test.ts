@@ -478,6 +478,9 @@ describe("the dashboard in Chromium", () => {
     // A long URL beside the webhooks list's states.
     await api("POST", "/v1/webhooks", { url: `${down.url}/ok/${key}/${"a".repeat(1500)}`, eventTypes: ["message.*"], organizationUid: `org-${key}` });
     await api("POST", "/v1/tokens", { name: `fits ${key}`, scopes: ["events:read", "webhooks:read", "read_messages"], organizationUids: [`org-${key}`] });
+    // A request to the source refused, whose reason ("invalid_signature") its row shows.
+    expect((await sendPodium(`${stack.url}/webhooks/fits-${key}`, podiumEvent({ type: "message.received", organizationUid: `org-${key}` }), "not-its-secret")).status).toBe(401);
+    await eventually(async () => ((await api("GET", `/v1/sources/fits-${key}`)).rejections ?? []).length > 0, 20_000, "the refusal counted");
     const eventId = await send(podiumEvent({ type: "message.received", organizationUid: `org-${key}` }));
     await eventually(
       async () => (await api("GET", "/v1/dead-letters?open=true&withMessage=false")).data.filter((d: { eventId: string }) => d.eventId === eventId).length === 2,
@@ -490,7 +493,7 @@ describe("the dashboard in Chromium", () => {
       await page.setViewportSize({ width, height: 800 });
       // Words of the dashboard's own (a state, what a letter is) in the row of this test's source or letter.
       for (const [path, row, words] of [
-        ["/dashboard/sources", `fits-${key}`, ["enabled"]],
+        ["/dashboard/sources", `fits-${key}`, ["enabled", "invalid_", "signature"]],
         ["/dashboard/dead-letters", eventId, ["delivery", "failed"]],
         ["/dashboard/tokens", `fits ${key}`, ["webhooks:read", "read_messages", "organizations"]],
       ] as const) {
@@ -516,6 +519,9 @@ describe("the dashboard in Chromium", () => {
       expect(states, `the webhooks list at ${width} px`).toEqual([]);
       // So is the long URL's owner: the URL breaks, not "organization".
       expect(await brokenWords(page.locator("tr", { hasText: `${key}/aaaa` }).first(), ["organization"]), `the webhooks list at ${width} px`).toEqual([]);
+      // A source of the configuration: its name and why it has no actions, words whole.
+      await page.goto(`${stack.url}/dashboard/sources`);
+      expect(await brokenWords(page.locator("tr", { hasText: "Podium (configuration)" }), ["(configuration)", "configuration"]), `/dashboard/sources at ${width} px`).toEqual([]);
       // The overview's last failure beside the long URL: its time and words whole.
       await page.goto(`${stack.url}/dashboard`);
       const failing = page.locator("tr", { hasText: `/fail/${key}` }).first();

@@ -1,7 +1,7 @@
 import type { z } from "@hono/zod-openapi";
 import type { RejectionsSchema, SourceSchema } from "../../api/schemas";
 import { PROVIDER_NAMES } from "../../domain/types";
-import { ConfirmAction, EmptyRow, NextPage } from "../layout";
+import { ConfirmAction, EmptyRow, NextPage, Words } from "../layout";
 import { ASK } from "../confirm";
 import { legible } from "../../domain/legible";
 
@@ -27,15 +27,28 @@ function ago(iso: string, now: number): string {
   return `${Math.round(s / 3600)} h ago`;
 }
 
+/** A reason's code, broken after an underscore if need be, never inside a part: whole, "timestamp_out_of_tolerance" did not fit a phone. */
+function Reason(props: { reason: string }) {
+  const parts = props.reason.split("_");
+  return <>{parts.map((part, i) => (i === parts.length - 1 ? part : <>{part}_<wbr /></>))}</>;
+}
+
 /** "last refused: 2 min ago, invalid_signature ×412 — check the secret", or nothing refused in a day. */
 function Refused(props: { rejections: RejectionsJson["summary"]; now: number }) {
   const [latest, ...rest] = props.rejections;
   if (!latest) return <span class="muted">none in 24 h</span>;
   return (
     <span>
-      last refused: {ago(latest.lastAt, props.now)}, <b>{latest.reason}</b> ×{latest.lastDay}
+      last refused: {ago(latest.lastAt, props.now)}, <b>
+        <Reason reason={latest.reason} />
+      </b> ×{latest.lastDay}
       {HINTS[latest.reason] && <> — {HINTS[latest.reason]}</>}
-      {rest.length > 0 && <span class="muted"> (also {rest.map((r) => `${r.reason} ×${r.lastDay}`).join(", ")})</span>}
+      {rest.length > 0 && <span class="muted"> (also {rest.map((r, i) => (
+            <>
+              {i > 0 && ", "}
+              <Reason reason={r.reason} /> ×{r.lastDay}
+            </>
+          ))})</span>}
     </span>
   );
 }
@@ -92,8 +105,9 @@ export function SourceList(props: {
             {props.sources.length === 0 && <EmptyRow cols={7} text="No sources yet." />}
             {props.sources.map((s) => (
               <tr>
-                <td>
-                  {legible(s.name)} <span class="muted mono">{s.id}</span>
+                {/* Words whole (td.word): on a phone, broken anywhere, this column read "(configura tion)", the next "invalid_sig nature". */}
+                <td class="word">
+                  <Words text={legible(s.name)} /> <span class="muted mono">{s.id}</span>
                   <span class="unwide">
                     <br />
                     <span class="muted">Ingress URL </span>
@@ -112,10 +126,10 @@ export function SourceList(props: {
                 </td>
                 <td class="wide mono">{s.ingressUrl}</td>
                 <td class="word">{s.disabled ? "disabled" : "enabled"}</td>
-                <td>
+                <td class="word">
                   <Refused rejections={s.rejections ?? []} now={props.now} />
                 </td>
-                <td>
+                <td class="word">
                   {/* Why it has no actions. */}
                   {s.readOnly && <span class="muted">from configuration</span>}
                   {props.canWrite && !s.readOnly && (
