@@ -702,3 +702,27 @@ describe("a webhook's buttons", () => {
     expect(at(await press("disable", `${own}?test=evt_x`))).toBe(own);
   });
 });
+
+describe("the webhooks list's Actions column", () => {
+  it("is left out for a token that may change none of the webhooks listed (it stood empty), and shown to one that may", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const hook = await p.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["message.*"], organizationUid: `org-${key}` });
+    const headings = (html: string) => [...html.matchAll(/<th scope="col"[^>]*>([\s\S]*?)<\/th>/g)].map((m) => text(m[1]!).trim());
+    /** How many cells each row of the list has. */
+    const cells = (html: string) => [.../<tbody>([\s\S]*?)<\/tbody>/.exec(html)![1]!.matchAll(/<tr>([\s\S]*?)<\/tr>/g)].map((m) => m[1]!.match(/<td/g)?.length ?? 0);
+    try {
+      const { token } = await makeToken(p, ["webhooks:read", "read_messages"]);
+      const reader = (await dashboardForm("/dashboard/login", null, { token })).headers.get("set-cookie")!.split(";")[0]!;
+      const read = await (await get("/dashboard/webhooks", reader)).text();
+      expect(headings(read)).toEqual(["URL", "Event types", "For", "State"]);
+      expect(new Set(cells(read))).toEqual(new Set([4]));
+      const admin = await (await get("/dashboard/webhooks", await cookie())).text();
+      expect(headings(admin)).toEqual(["URL", "Event types", "For", "State", "Actions"]);
+      expect(new Set(cells(admin))).toEqual(new Set([5]));
+    } finally {
+      await p.api("DELETE", `/v1/webhooks/${hook.uid}`);
+    }
+  });
+});
+

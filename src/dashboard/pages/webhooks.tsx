@@ -67,6 +67,9 @@ export function WebhookList(props: {
   /** What a new webhook gets when the form leaves a field at what it shows: this deployment's DELIVERY_TIMEOUT_MS and MAX_ATTEMPTS. */
   defaults: NewWebhookDefaults;
 }) {
+  // No Actions column when no row has one (a token without webhooks:write): it stood empty.
+  const hasActions = (w: WebhookJson) => props.mayChange(w) || (props.canReplay && (props.counts.get(w.uid)?.failed ?? 0) > 0);
+  const actions = props.webhooks.some(hasActions);
   return (
     <div class="stack">
       <div class="scroll">
@@ -77,11 +80,11 @@ export function WebhookList(props: {
               <th scope="col" class="opt">Event types</th>
               <th scope="col" class="opt">For</th>
               <th scope="col">State</th>
-              <th scope="col">Actions</th>
+              {actions && <th scope="col">Actions</th>}
             </tr>
           </thead>
           <tbody>
-            {props.webhooks.length === 0 && <EmptyRow cols={5} text="No webhooks yet." />}
+            {props.webhooks.length === 0 && <EmptyRow cols={actions ? 5 : 4} text="No webhooks yet." />}
             {props.webhooks.map((w) => {
               const counts = props.counts.get(w.uid);
               return (
@@ -102,9 +105,11 @@ export function WebhookList(props: {
                     {counts && counts.held > 0 && <span class="muted"> · {counts.held} held</span>}
                     <span class="muted"> · {limitsOf(w)}</span>
                   </td>
-                  <td>
-                    <WebhookRowActions w={w} counts={counts} canWrite={props.mayChange(w)} canReplay={props.canReplay} />
-                  </td>
+                  {actions && (
+                    <td>
+                      <WebhookRowActions w={w} counts={counts} canWrite={props.mayChange(w)} canReplay={props.canReplay} />
+                    </td>
+                  )}
                 </tr>
               );
             })}
