@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { ALERT_SOURCE } from "../../src/domain/alerts";
 import { newDelivery } from "../../src/domain/delivery";
 import { storeEvents } from "../../src/store/events";
+import { openEpisodeStatement } from "../../src/store/alerts";
 import { meteredD1 } from "../../bench/d1-meter";
 import { DATA_SCOPES, makeToken } from "./tokens";
 import { ADMIN, apiCall, call, createSource, dashboardForm, dashboardCookie, dashboardShown, pageBanners, pageText as text, podiumBody } from "./helpers";
@@ -726,3 +727,25 @@ describe("the webhooks list's Actions column", () => {
   });
 });
 
+describe("the alerts list", () => {
+  it("links the webhook an alert names to its page, but not one deleted since (its page would answer 404)", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const live = await p.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["message.*"], organizationUid: `org-${key}` });
+    const gone = await p.createWebhook({ url: `https://downstream.test/ok/${key}-gone`, eventTypes: ["message.*"], organizationUid: `org-${key}` });
+    await p.api("DELETE", `/v1/webhooks/${gone.uid}`);
+    const now = Date.now();
+    const failing = (w: { uid: string }, url: string) =>
+      openEpisodeStatement(env.DB, { id: `alrt_${uniqueKey()}`, type: "webhook.failing", subject: w.uid, openedAt: now, lastAt: now, count: 3, data: { url, consecutiveFailures: 3, lastError: "HTTP 500" } });
+    await env.DB.batch([failing(live, `https://downstream.test/ok/${key}`), failing(gone, `https://downstream.test/ok/${key}-gone`)]);
+    try {
+      const html = await (await get("/dashboard/alerts", await cookie())).text();
+      expect(html).toContain(`Webhook <a href="/dashboard/webhooks/${live.uid}">${live.uid}</a> (https://downstream.test/…) is failing`);
+      expect(html).toContain(`Webhook ${gone.uid} (https://downstream.test/…) is failing`);
+      expect(html).not.toContain(`/dashboard/webhooks/${gone.uid}`);
+    } finally {
+      await env.DB.prepare("DELETE FROM alerts WHERE subject IN (?, ?)").bind(live.uid, gone.uid).run();
+      await p.api("DELETE", `/v1/webhooks/${live.uid}`);
+    }
+  });
+});

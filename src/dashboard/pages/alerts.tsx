@@ -14,6 +14,23 @@ export interface EndpointEntered {
   format: string;
 }
 
+/** The alert types whose subject is a webhook's uid. */
+export const WEBHOOK_ALERTS: ReadonlySet<string> = new Set(["webhook.failing", "webhook.recovered", "webhook.disabled", "delivery.dead_lettered"]);
+
+/** An alert's message, its webhook's uid in it a link to the webhook's page when `link`. */
+function Message(props: { alert: AlertJson; link: boolean }) {
+  const { message, subject } = props.alert;
+  const at = message.indexOf(subject);
+  if (!props.link || at < 0) return <>{message}</>;
+  return (
+    <>
+      {message.slice(0, at)}
+      <a href={`/dashboard/webhooks/${subject}`}>{subject}</a>
+      {message.slice(at + subject.length)}
+    </>
+  );
+}
+
 /** Alert episodes (newest first), and the notification endpoints they go to, with a form for a new one. */
 export function AlertsPage(props: {
   alerts: AlertJson[];
@@ -21,6 +38,8 @@ export function AlertsPage(props: {
   nextAlerts: string | null;
   nextEndpoints: string | null;
   entered?: EndpointEntered;
+  /** The webhooks named as subjects that the viewer may open (existing, and in its grant). */
+  webhooks: ReadonlySet<string>;
 }) {
   const entered = props.entered;
   return (
@@ -49,7 +68,7 @@ export function AlertsPage(props: {
                     <b>
                       <DottedName name={a.type} />
                     </b>{" "}
-                    {a.message}
+                    <Message alert={a} link={props.webhooks.has(a.subject)} />
                   </td>
                   <td>×{a.count}</td>
                   <td>{a.closedAt ? <Time iso={a.closedAt} /> : <b>open</b>}</td>
