@@ -48,6 +48,8 @@ button.secondary { background:#fff; color:var(--accent); } button.danger { backg
 .secret { padding:10px; border:2px dashed var(--warn); border-radius:6px; background:#fffaf0; word-break:break-all; }
 .grid { display:grid; grid-template-columns: repeat(auto-fit, minmax(280px, 1fr)); gap:16px; }
 .card { border:1px solid var(--line); border-radius:8px; padding:12px; }
+/* A card's first heading at its top, as its other sides: an h2's own margin put 34 px above it. */
+.card > :first-child { margin-top:0; }
 .kpis { display:flex; flex-wrap:wrap; gap:16px; } .kpi b { display:block; font-size:1.4rem; }
 ol.timeline { list-style:none; padding:0; margin:6px 0; border-left:3px solid var(--line); }
 ol.timeline li { padding:4px 0 4px 12px; }

@@ -537,6 +537,20 @@ describe("the dashboard in Chromium", () => {
     await page.context().close();
   });
 
+  it("puts each overview card's heading at the card's top, no farther from it than the card's text from its sides", async () => {
+    const page = await newPage();
+    await signIn(page, stack.vars.ADMIN_TOKEN!);
+    const gaps = await page.locator("section.card").evaluateAll((cards) =>
+      cards.map((card) => {
+        const style = getComputedStyle(card);
+        const top = card.getBoundingClientRect().top + parseFloat(style.borderTopWidth) + parseFloat(style.paddingTop);
+        return Math.round(card.querySelector("h2")!.getBoundingClientRect().top - top);
+      }),
+    );
+    expect(gaps).toEqual([0, 0]);
+    await page.context().close();
+  });
+
   it("breaks an event type in the events list between its dotted parts, never inside one, beside long uids", async () => {
     const location = `${randomUUID()}-${randomUUID()}`;
     const eventId = await send(podiumEvent({ type: "conversation.assigned", organizationUid: randomUUID(), locationUid: location }));
