@@ -92,7 +92,8 @@ export function WebhookList(props: {
                   <td>
                     <a href={`/dashboard/webhooks/${w.uid}`}>{w.url}</a>
                   </td>
-                  <td class="opt mono">
+                  {/* Its parts whole (td.word): .mono breaks anywhere, which read "messag e." beside a long URL even at 1280 px. */}
+                  <td class="opt mono word">
                     <DottedNames names={w.eventTypes} />
                   </td>
                   {/* Beside a long URL, which auto layout gave the room, the words read "organi zation": whole (td.word), the uids broken anywhere. */}
