@@ -145,11 +145,11 @@ export function Blank() {
 
 /**
  * A dotted name (an event type) that a squeezed column breaks after a dot, not inside a part:
- * `td.word` keeps its parts whole and each dot offers a break.
+ * `td.word` keeps its parts whole and each dot offers a break; a part too long for any column breaks anywhere (Words).
  */
 export function DottedName(props: { name: string }) {
   const parts = props.name.split(".");
-  return <>{parts.map((part, i) => (i === parts.length - 1 ? part : <>{part}.<wbr /></>))}</>;
+  return <>{parts.map((part, i) => <><Words text={part} />{i < parts.length - 1 && <>.<wbr /></>}</>)}</>;
 }
 
 /** Dotted names, comma separated: a squeezed column broke "message.receiv ed" in a webhook's types, where a dot offered no break. */

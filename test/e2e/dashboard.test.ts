@@ -439,8 +439,11 @@ describe("the dashboard in Chromium", () => {
 
   it("wraps long unbroken values (a URL, a name, a type) inside the page rather than widening its tables past it", async () => {
     const key = randomUUID().slice(0, 8);
-    await api("POST", "/v1/webhooks", { url: `${down.url}/ok/${key}/${"a".repeat(1500)}`, eventTypes: [`message.${"x".repeat(150)}`], organizationUid: `org-${key}` });
-    await api("POST", "/v1/sources", { name: "W".repeat(200), provider: "standard-webhooks", secrets: [`whsec_${Buffer.from(randomUUID() + randomUUID()).toString("base64")}`] });
+    // Another provider's type (a Podium object's unknown type is refused): taken, with a warning.
+    const made = await stack.api("POST", "/v1/webhooks", { url: `${down.url}/ok/${key}/${"a".repeat(1500)}`, eventTypes: [`custom.${"x".repeat(150)}`], organizationUid: `org-${key}` });
+    expect(made.status).toBe(201);
+    const source = await stack.api("POST", "/v1/sources", { name: "W".repeat(200), provider: "standard-webhooks", secrets: [`whsec_${Buffer.from(randomUUID() + randomUUID()).toString("base64")}`] });
+    expect(source.status).toBe(201);
     const page = await newPage();
     await signIn(page, stack.vars.ADMIN_TOKEN!);
     for (const path of ["/dashboard/webhooks", "/dashboard/sources", "/dashboard/tokens", "/dashboard/dead-letters", "/dashboard"]) {

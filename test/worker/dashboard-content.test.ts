@@ -633,7 +633,7 @@ describe("text a sender or a token chose", () => {
       sources: await (await get("/dashboard/sources", c)).text(),
     };
     for (const [name, html] of Object.entries(pages)) expect(html, name).not.toMatch(/[\u202a-\u202e\u2066-\u2069]/);
-    expect(pages.list).toContain(`message.<wbr/>\\u202edeviecer${key}`);
+    expect(pages.list).toContain(`message.<wbr/><span class="anywhere">\\u202edeviecer${key}</span>`);
     expect(pages.list).toContain(`org-${key} / loc-${key}`);
     expect(pages.event).toContain(`<h1>message.\\u202edeviecer${key}</h1>`);
     expect(pages.sources).toContain(`Acme \\u202eevil\\u202c ${key}`);
