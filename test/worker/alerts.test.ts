@@ -1049,8 +1049,8 @@ describe("health and alerts on the dashboard", () => {
     expect(list).toContain(`<b>disabled</b>`);
 
     const alerts = await get(cookie, "/dashboard/alerts");
-    expect(alerts).toContain(`Webhook ${hook.uid} (https://downstream.test/…) is failing`);
-    expect(alerts).toContain(`Webhook ${hook.uid} (https://downstream.test/…) was disabled`);
+    expect(alerts).toContain(`Webhook <a href="/dashboard/webhooks/${hook.uid}">${hook.uid}</a> (https://downstream.test/…) is failing`);
+    expect(alerts).toContain(`Webhook <a href="/dashboard/webhooks/${hook.uid}">${hook.uid}</a> (https://downstream.test/…) was disabled`);
     expect(alerts).toContain(`https://downstream.test/ok/${key}-alerts`);
 
     const created = await dashboardForm("/dashboard/alerts/endpoints", cookie, [
