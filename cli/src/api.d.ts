@@ -206,6 +206,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/deliveries/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One delivery with its attempts (a limited token's: of its events, to a webhook within its grant)
+         * @description The delivery as `GET /v1/deliveries` lists it, with its attempts and `webhookDeleted`, as `GET /v1/events/{id}` shows its event's: the id a request forwarded to a webhook carries in its `edgehook-delivery-id` header.
+         */
+        get: operations["getDelivery"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/deliveries/{id}/retry": {
         parameters: {
             query?: never;
@@ -575,15 +595,16 @@ export interface components {
             /** @description The raw body, exactly as received. */
             body: string;
             /** @description The first page of `GET /v1/deliveries?eventId=` for this event, each with its attempts: newest first, at most 100 (those to webhooks within a limited token's grant). Like that list's pages it can be short, even empty, with `deliveriesNextCursor` set. */
-            deliveries: (components["schemas"]["Delivery"] & {
-                attempts: components["schemas"]["Attempt"][];
-                /** @description Its webhook was deleted since: the delivery is kept (expired if it was still owed), the webhook's own routes answer 404. */
-                webhookDeleted: boolean;
-            })[];
+            deliveries: components["schemas"]["DeliveryDetail"][];
             /** @description More deliveries of this event may follow: `GET /v1/deliveries?eventId={id}&cursor={deliveriesNextCursor}` continues the list, and its pages' `nextCursor` after it. null: these are all of them. */
             deliveriesNextCursor: string | null;
             /** @description Webhooks owed this event by type, owner and source whose filter excluded it when it was stored: no delivery was made. Webhooks deleted since are left out, and a limited token sees those within its grant. `POST /v1/webhooks/{uid}/test` says why. */
             filteredOut: string[];
+        };
+        DeliveryDetail: components["schemas"]["Delivery"] & {
+            attempts: components["schemas"]["Attempt"][];
+            /** @description Its webhook was deleted since: the delivery is kept (expired if it was still owed), the webhook's own routes answer 404. */
+            webhookDeleted: boolean;
         };
         Attempt: {
             number: number;
@@ -2650,6 +2671,86 @@ export interface operations {
             };
             /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json`, or compressed (a `Content-Encoding` such as gzip) */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description rate_limited: too many failed authentications from this address (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The delivery */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryDetail"];
+                };
+            };
+            /** @description invalid_request: the input failed validation (details.issues lists why) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unauthorized: no valid bearer token */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with: `Bearer realm="edgehook"`. */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description payload_too_large: the request body is over 64 KiB (checked on every request, before routing: also one whose operation takes no body) */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -218,20 +218,21 @@ export const DeliverySchema = z
   })
   .openapi("Delivery");
 
+/** A delivery with its attempts: `GET /v1/deliveries/{id}`, and each of `GET /v1/events/{id}`'s. */
+export const DeliveryDetailSchema = DeliverySchema.extend({
+  attempts: z.array(AttemptSchema),
+  webhookDeleted: z.boolean().openapi({
+    description: "Its webhook was deleted since: the delivery is kept (expired if it was still owed), the webhook's own routes answer 404.",
+  }),
+}).openapi("DeliveryDetail");
+
 /** Deliveries an event's detail holds at most: the first page of `GET /v1/deliveries?eventId=` at its largest `limit`. */
 export const EVENT_DELIVERIES_SHOWN = 100;
 
 export const EventSchema = EventSummarySchema.extend({
   headers: z.record(z.string(), z.string()),
   body: z.string().openapi({ description: "The raw body, exactly as received." }),
-  deliveries: z.array(
-    DeliverySchema.extend({
-      attempts: z.array(AttemptSchema),
-      webhookDeleted: z.boolean().openapi({
-        description: "Its webhook was deleted since: the delivery is kept (expired if it was still owed), the webhook's own routes answer 404.",
-      }),
-    }),
-  ).openapi({
+  deliveries: z.array(DeliveryDetailSchema).openapi({
     description: `The first page of \`GET /v1/deliveries?eventId=\` for this event, each with its attempts: newest first, at most ${EVENT_DELIVERIES_SHOWN} (those to webhooks within a limited token's grant). Like that list's pages it can be short, even empty, with \`deliveriesNextCursor\` set.`,
   }),
   deliveriesNextCursor: z.string().nullable().openapi({

@@ -1,4 +1,4 @@
-// The deliveries the API reads: one by id, a filtered list, a page of an event's with their attempts.
+// The deliveries the API reads: one by id (alone, or with its attempts), a filtered list, a page of an event's with their attempts.
 import { isLimited, type Access } from "../domain/access";
 import type { DeliveryStatus } from "../domain/delivery";
 import type { Attempt, Delivery } from "../domain/types";
@@ -96,23 +96,27 @@ export async function eventDeliveries(
 ): Promise<{ deliveries: (Delivery & { attempts: Attempt[] })[]; nextBefore: number | null }> {
   const page = await deliveryPage(db, { eventId, access }, opts);
   if (page.seqs.length === 0) return { deliveries: [], nextBefore: page.nextBefore };
+  return { deliveries: await withAttempts(db, "d.seq IN (SELECT value FROM json_each(?1))", JSON.stringify(page.seqs)), nextBefore: page.nextBefore };
+}
+
+/** One delivery with its attempts, or null: its row and its attempts by its key, in one round trip. */
+export async function getDeliveryWithAttempts(db: D1Database, id: string): Promise<(Delivery & { attempts: Attempt[] }) | null> {
+  return (await withAttempts(db, `d.id = ${dlvKey("?1")}`, id))[0] ?? null;
+}
+
+/** The deliveries `where` (on deliveries `d`, its one parameter ?1 bound to `value`) selects, newest first, each with its attempts. */
+async function withAttempts(db: D1Database, where: string, value: string): Promise<(Delivery & { attempts: Attempt[] })[]> {
   const [deliveries, attempts] = await db.batch<Record<string, unknown>>([
-    deliveriesAt(db, page.seqs),
+    db.prepare(`${DELIVERY_SELECT} WHERE ${where} ORDER BY d.seq DESC`).bind(value),
     db
-      .prepare(
-        `SELECT * FROM (${attemptsOfSql(`SELECT d.seq, d.attempts, ${apiIdSql("dlv_", "d.id")} AS delivery_id FROM deliveries d WHERE d.seq IN (SELECT value FROM json_each(?1))`, ["seq", "delivery_id"])})
-         ORDER BY seq, number`,
-      )
-      .bind(JSON.stringify(page.seqs)),
+      .prepare(`SELECT * FROM (${attemptsOfSql(`SELECT d.seq, d.attempts, ${apiIdSql("dlv_", "d.id")} AS delivery_id FROM deliveries d WHERE ${where}`, ["seq", "delivery_id"])}) ORDER BY seq, number`)
+      .bind(value),
   ]);
   const byDelivery = new Map<string, Attempt[]>();
   for (const a of (attempts?.results ?? []).filter(isAttemptRow).map(toAttempt)) {
     byDelivery.set(a.deliveryId, [...(byDelivery.get(a.deliveryId) ?? []), a]);
   }
-  return {
-    deliveries: (deliveries?.results ?? []).filter(isDeliveryRow).map((r) => ({ ...toDelivery(r), attempts: byDelivery.get(r.id) ?? [] })),
-    nextBefore: page.nextBefore,
-  };
+  return (deliveries?.results ?? []).filter(isDeliveryRow).map((r) => ({ ...toDelivery(r), attempts: byDelivery.get(r.id) ?? [] }));
 }
 
 /** The deliveries at `seqs`, newest first. */

@@ -13,7 +13,7 @@ import { closeEpisodeStatement, countIn, deliveringAgainEpisodes, openDisabledEp
 import { attemptsOfSql } from "../../src/store/attempts";
 import { eventCountDeltaStatements, foldEventCountDeltas } from "../../src/store/counters";
 import { deletedWithOwed, disabledWithPending, expireHeld, expireWebhookStatements, holdWebhookStatements, insertDeliveriesStatements, recordAttempts, releaseHeld } from "../../src/store/deliveries";
-import { EVENT_RANGE_DELIVERIES, eventDeliveries, listDeliveries } from "../../src/store/delivery-reads";
+import { EVENT_RANGE_DELIVERIES, eventDeliveries, getDeliveryWithAttempts, listDeliveries } from "../../src/store/delivery-reads";
 import { deliverySeqsOf } from "../../src/store/event-deliveries";
 import { RETRY_COUNT_ROWS, retryDeliveries } from "../../src/store/delivery-retry";
 import { duePending, firstOwed, heldFrom, owedInOrder, pendingOutlook, webhooksOverdue } from "../../src/store/scheduler-reads";
@@ -84,6 +84,16 @@ describe("query plans", () => {
     const ofEvent = attemptsOfSql(`SELECT seq, attempts FROM deliveries WHERE seq IN (${deliverySeqsOf("5", "1")})`, ["seq"]);
     expect(plan(ofEvent)).toContain("SEARCH a USING PRIMARY KEY (delivery=?)");
     expect(walks(ofEvent)).toEqual([]);
+  });
+
+  it("reads one delivery and its attempts (GET /v1/deliveries/{id}) by its id, from both places they are kept", async () => {
+    const sqls = await preparedBy((d1) => getDeliveryWithAttempts(d1, `dlv_${"0".repeat(32)}`));
+    expect(sqls).toHaveLength(2);
+    for (const sql of sqls) {
+      expect(plan(sql), sql).toContain("SEARCH d USING INDEX sqlite_autoindex_deliveries_1 (id=?)");
+      expect(walks(sql), sql).toEqual([]);
+    }
+    expect(plan(sqls[1]!)).toContain("SEARCH a USING PRIMARY KEY (delivery=?)");
   });
 
   it("finds a new delivery's event by its id, and walks nothing storing deliveries", async () => {

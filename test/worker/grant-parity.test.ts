@@ -62,6 +62,7 @@ describe("a limited token is told of another organization's objects what it is t
       ["deliveries of event", (i) => ["GET", `/v1/deliveries?eventId=${i.event}`]],
       ["failed deliveries of webhook", (i) => ["GET", `/v1/deliveries?status=failed&webhookUid=${i.webhook}`]],
       ["bulk retry", (i) => ["POST", "/v1/deliveries/retry", { status: "failed", webhookUid: i.webhook }]],
+      ["get delivery", (i) => ["GET", `/v1/deliveries/${i.delivery}`]],
       ["retry", (i) => ["POST", `/v1/deliveries/${i.delivery}/retry`]],
       ["get event", (i) => ["GET", `/v1/events/${i.event}`]],
       ["replay event", (i) => ["POST", `/v1/events/${i.event}/replay`, {}]],
@@ -171,6 +172,7 @@ describe("a token lacking a data scope is told of an event of that type what it 
     const calls: [string, (i: typeof hidden) => [string, string, unknown?]][] = [
       ["get event", (i) => ["GET", `/v1/events/${i.event}`]],
       ["deliveries of event", (i) => ["GET", `/v1/deliveries?eventId=${i.event}`]],
+      ["get delivery", (i) => ["GET", `/v1/deliveries/${i.delivery}`]],
       ["retry", (i) => ["POST", `/v1/deliveries/${i.delivery}/retry`]],
       ["replay", (i) => ["POST", `/v1/events/${i.event}/replay`, {}]],
       ["replay to webhook", (i) => ["POST", `/v1/events/${i.event}/replay`, { webhookUid: webhook.uid }]],

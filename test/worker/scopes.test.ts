@@ -109,6 +109,7 @@ describe("scope matrix: every route × a token with its scope, and one with ever
     ["POST", "/v1/events/{event}/replay", "events:replay", {}],
     ["POST", "/v1/events/replay", "events:replay", { since: "2026-11-01T00:00:00Z", until: "2026-11-01T01:00:00Z", dryRun: true }],
     ["GET", "/v1/deliveries", "events:read"],
+    ["GET", "/v1/deliveries/{delivery}", "events:read"],
     ["POST", "/v1/deliveries/{delivery}/retry", "events:replay"],
     ["POST", "/v1/deliveries/retry", "events:replay", { status: "failed" }],
     ["GET", "/v1/webhooks", "webhooks:read"],

@@ -2,16 +2,33 @@ import { accessOf, canSeeEvent, confinementAllows, isLimited, missingDataScope }
 import { AppError, pastRetention } from "../../domain/errors";
 import { hasScope } from "../../domain/scopes";
 import { retentionHorizon, retry } from "../../pipeline/commands";
-import { getDelivery, listDeliveries } from "../../store/delivery-reads";
+import { getDelivery, getDeliveryWithAttempts, listDeliveries } from "../../store/delivery-reads";
 import { askHeld } from "../../store/delivery-retry";
 import { getEvent } from "../../store/events";
 import { getWebhook } from "../../store/webhooks";
 import { grantedWebhooks } from "../../store/grants";
 import { apiRoute, body, errors, json, NO_BODY, router, scoped } from "../openapi";
-import { BulkRetryBody, DeliveryListQuery, DeliverySchema, IdParam, page, RetryAnswer } from "../schemas";
+import { BulkRetryBody, DeliveryDetailSchema, DeliveryListQuery, DeliverySchema, IdParam, page, RetryAnswer } from "../schemas";
 import { decodeCursor, decodeRetryCursor, encodeCursor, encodeRetryCursor } from "../validate";
-import { deliveryView } from "../views";
+import { attemptView, deliveryView } from "../views";
 import { msAtOrAfter } from "../../domain/time";
+import type { Principal } from "../../domain/scopes";
+import type { Delivery } from "../../domain/types";
+
+/**
+ * A delivery the caller may see (`read` by its id), with its event and its webhook (null: deleted
+ * since), or 404 as for an id nobody has (never 403: existence is not disclosed).
+ */
+async function visibleDelivery<D extends Delivery>(db: D1Database, p: Principal, id: string, read: (db: D1Database, id: string) => Promise<D | null>) {
+  const d = await read(db, id);
+  const [event, webhook] = d ? await Promise.all([getEvent(db, d.eventId), getWebhook(db, d.webhookUid)]) : [null, null];
+  const granted = webhook ? await grantedWebhooks(db, p, [webhook]) : [];
+  // A deleted webhook is within no limited token's grant.
+  if (!d || !event || !canSeeEvent(p, event) || (webhook ? granted.length === 0 : isLimited(p))) {
+    throw new AppError("not_found", `No delivery "${id.slice(0, 80)}".`);
+  }
+  return { d, event, webhook };
+}
 
 const list = apiRoute({
   method: "get",
@@ -21,6 +38,17 @@ const list = apiRoute({
   ...scoped("events:read"),
   request: { query: DeliveryListQuery },
   responses: { 200: json(page(DeliverySchema, "DeliveryPage"), "A page of deliveries") },
+});
+
+const get = apiRoute({
+  method: "get",
+  path: "/deliveries/{id}",
+  operationId: "getDelivery",
+  summary: "One delivery with its attempts (a limited token's: of its events, to a webhook within its grant)",
+  description: "The delivery as `GET /v1/deliveries` lists it, with its attempts and `webhookDeleted`, as `GET /v1/events/{id}` shows its event's: the id a request forwarded to a webhook carries in its `edgehook-delivery-id` header.",
+  ...scoped("events:read"),
+  request: { params: IdParam },
+  responses: { 200: json(DeliveryDetailSchema, "The delivery"), ...errors(404) },
 });
 
 const retryOne = apiRoute({
@@ -89,16 +117,14 @@ export const deliveries = router()
     const nextCursor = retried.full && retried.last !== null ? await encodeRetryCursor(c.env, of, retried.last) : null;
     return c.json({ count: retried.pending.length + retried.held.length, held: retried.held.length, nextCursor }, 202);
   })
+  .openapi(get, async (c) => {
+    const { d, webhook } = await visibleDelivery(c.env.DB, c.get("principal"), c.req.valid("param").id, getDeliveryWithAttempts);
+    return c.json({ ...deliveryView(d), webhookDeleted: webhook === null, attempts: d.attempts.map(attemptView) }, 200);
+  })
   .openapi(retryOne, async (c) => {
     const { id } = c.req.valid("param");
     const p = c.get("principal");
-    const d = await getDelivery(c.env.DB, id);
-    const [event, webhook] = d ? await Promise.all([getEvent(c.env.DB, d.eventId), getWebhook(c.env.DB, d.webhookUid)]) : [null, null];
-    const granted = webhook ? await grantedWebhooks(c.env.DB, p, [webhook]) : [];
-    // A deleted webhook is within no limited token's grant.
-    if (!d || !event || !canSeeEvent(p, event) || (webhook ? granted.length === 0 : isLimited(p))) {
-      throw new AppError("not_found", `No delivery "${id.slice(0, 80)}".`);
-    }
+    const { d, event, webhook } = await visibleDelivery(c.env.DB, p, id, getDelivery);
     if (!webhook) throw new AppError("conflict", "The webhook of this delivery was deleted; there is nowhere to send it.");
     if (!confinementAllows(webhook, event)) {
       throw new AppError(
