@@ -40,6 +40,17 @@ const WEBHOOK_COLUMNS = [
   ["STATE", (w) => (w.disabled ? "disabled" : "enabled")],
 ];
 
+/**
+ * An attempt's columns, blank for none (a delivery not yet attempted), of the rows `of` finds it in.
+ * @template T @param {(row: T) => S["Attempt"] | null} of @returns {[string, (row: T) => unknown][]}
+ */
+const attemptColumns = (of) => [
+  ["ATTEMPT", (r) => of(r)?.number],
+  ["HTTP", (r) => of(r)?.statusCode],
+  ["MS", (r) => of(r)?.durationMs],
+  ["ERROR", (r) => of(r)?.error],
+];
+
 /** @param {import("commander").Command} program */
 export function registerApi(program) {
   const webhooks = program.command("webhooks").description("forwarding subscriptions");
@@ -224,10 +235,7 @@ export function registerApi(program) {
             ["DELIVERY", ({ d }) => d.id],
             ["WEBHOOK", ({ d }) => d.webhookUid],
             ["STATUS", ({ d }) => d.status],
-            ["ATTEMPT", ({ a }) => a?.number],
-            ["HTTP", ({ a }) => a?.statusCode],
-            ["MS", ({ a }) => a?.durationMs],
-            ["ERROR", ({ a }) => a?.error],
+            ...attemptColumns(({ a }) => a),
           ],
         );
         // The API answers the first page of the event's deliveries (replays add more without bound): where the rest are.
@@ -295,6 +303,14 @@ export function registerApi(program) {
         ]),
       );
     });
+  sub(deliveries, "get <id>", "one delivery (the edgehook-delivery-id header of a request sent) with its attempts").action(async (id, o) => {
+    const d = await unwrap(apiClient(connectionOf(o)).GET("/v1/deliveries/{id}", { params: { path: { id } } }));
+    show(o.json, d, () => {
+      const { attempts, ...summary } = d;
+      printJson(summary);
+      printTable(attempts, [...attemptColumns((a) => a), ["STARTED", (a) => a.startedAt]]);
+    });
+  });
   sub(deliveries, "retry [id]", "retry one delivery now, or every delivery matching --status")
     .option("--status <status>", "bulk: pending, failed, expired or succeeded")
     .option("--webhook <uid>", "bulk: of this webhook")
