@@ -2,7 +2,7 @@
 // with the organization (and location) that owns it.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { FIXTURE_LOCATION, FIXTURE_ORGANIZATION, PODIUM_OBJECTS, podiumSample } from "../../cli/src/samples/podium.js";
+import { FIXTURE_LOCATION, FIXTURE_ORGANIZATION, PODIUM_OBJECTS, PODIUM_TYPES as CLI_PODIUM_TYPES, podiumSample } from "../../cli/src/samples/podium.js";
 import { EVENT_TYPES } from "../../src/domain/event-types";
 import type { IngestMessage } from "../../src/domain/types";
 import { getEvent } from "../../src/store/events";
@@ -49,6 +49,8 @@ describe("Podium objects and their owners", () => {
   it("has a fixture for each of the catalog's objects, which the samples keep the shape of", () => {
     expect(new Set(PODIUM_TYPES.map((t) => t.split(".")[0]))).toEqual(new Set(PODIUM_OBJECTS));
     expect(PODIUM_TYPES).toHaveLength(22);
+    // The CLI's copy (`edgehook send` warns of a type not in it), in the catalog's order.
+    expect(CLI_PODIUM_TYPES).toEqual(PODIUM_TYPES);
     for (const type of PODIUM_TYPES) {
       const object = type.split(".")[0]!;
       const body = JSON.parse(sample(type, "loc-x", "org-x"));

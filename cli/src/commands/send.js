@@ -7,7 +7,7 @@ import { connection, DEV_VARS_FILES, devVarFrom, isLoopback } from "../config.js
 import { CliError } from "../errors.js";
 import { isObject } from "../guards.js";
 import { printable, printJsonLine } from "../output.js";
-import { FIXTURE_LOCATION, FIXTURE_ORGANIZATION, PODIUM_OBJECTS, podiumSample } from "../samples/podium.js";
+import { FIXTURE_LOCATION, FIXTURE_ORGANIZATION, PODIUM_OBJECTS, PODIUM_TYPES, podiumSample } from "../samples/podium.js";
 import { count } from "./common.js";
 
 /** --count: a whole number, at least one (none would send nothing and say nothing). @param {string} value */
@@ -31,6 +31,33 @@ function fixtureOf(type) {
   const object = type.split(".")[0] ?? "";
   const name = PODIUM_OBJECTS.includes(object) ? object : "message";
   return readFileSync(new URL(`../samples/${name}.json`, import.meta.url), "utf8");
+}
+
+/** How many single-character edits turn `a` into `b` (Levenshtein), a row at a time. @param {string} a @param {string} b */
+function edits(a, b) {
+  const bs = [...b];
+  let row = bs.map((_, j) => j + 1);
+  for (const [i, ca] of [...a].entries()) {
+    let diagonal = i;
+    row = row.reduce((next, above, j) => {
+      next.push(Math.min(above + 1, (next[j - 1] ?? i + 1) + 1, diagonal + (ca === bs[j] ? 0 : 1)));
+      diagonal = above;
+      return next;
+    }, /** @type {number[]} */ ([]));
+  }
+  return row[bs.length - 1] ?? [...a].length;
+}
+
+/**
+ * What to say of a type Podium does not send (a typo, most likely: `message.recieved`), naming the
+ * nearest one it does, or undefined: the event is sent all the same (the ingress takes any type).
+ * @param {string} type
+ */
+export function unknownTypeWarning(type) {
+  if (PODIUM_TYPES.includes(type)) return undefined;
+  // (The first of equals: the catalog's order.)
+  const closest = PODIUM_TYPES.map((t) => ({ t, d: edits(type, t) })).reduce((best, c) => (c.d < best.d ? c : best)).t;
+  return `warning: "${printable(type)}" is not a Podium event type; the closest is "${closest}". Sending it as given.`;
 }
 
 /**
@@ -74,6 +101,8 @@ export function registerSend(program) {
         }
       }
       const url = ingressUrl(o);
+      const warning = unknownTypeWarning(o.type);
+      if (warning) process.stderr.write(`${warning}\n`);
       const local = o.secret === undefined ? devVarFrom("PODIUM_WEBHOOK_SECRET") : undefined;
       const secret = o.secret ?? local?.value.split(/\s+/)[0];
       if (!secret) throw noSecret(o.secret);

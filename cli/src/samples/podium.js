@@ -6,8 +6,37 @@
 export const FIXTURE_LOCATION = "0d4f5a6b-7c8d-4e9f-a0b1-c2d3e4f5a6b7";
 export const FIXTURE_ORGANIZATION = "8e9f0a1b-2c3d-4e5f-a6b7-c8d9e0f1a2b3";
 
+/**
+ * Podium's event types, as the API's catalog lists them (src/domain/event-types.ts; the CLI
+ * cannot import the Worker's TypeScript): test/worker/podium-objects.test.ts holds the two equal.
+ */
+export const PODIUM_TYPES = [
+  "contact.created",
+  "contact.deleted",
+  "contact.merged",
+  "contact.unchanged",
+  "contact.updated",
+  "invoice.created",
+  "invoice.disabled",
+  "invoice.marked_as_paid",
+  "invoice.payment_created",
+  "invoice.payment_failed",
+  "invoice.payment_succeeded",
+  "invoice.refund_created",
+  "invoice.refund_failed",
+  "message.failed",
+  "message.received",
+  "message.sent",
+  "review.created",
+  "review.invite_link_created",
+  "review.invite_link_updated",
+  "review.response_created",
+  "review.response_updated",
+  "review.updated",
+];
+
 /** The Podium objects that have a fixture (the first part of their event types). */
-export const PODIUM_OBJECTS = ["message", "contact", "invoice", "review"];
+export const PODIUM_OBJECTS = [...new Set(PODIUM_TYPES.map((t) => t.split(".")[0] ?? ""))];
 
 /**
  * @param {unknown} value
