@@ -129,7 +129,7 @@ app.notFound((c) => {
       allow: allowed.join(", "),
     });
   }
-  // Says where the routes are: a guessed one (GET /v1/deliveries/{id}) otherwise ends here.
+  // Says where the routes are: a guessed one (GET /v1/attempts/{id}) otherwise ends here.
   return errorResponse(new AppError("not_found", `No route for ${method} ${path}: GET /openapi.json lists the API's routes.${v1}`));
 });
 

@@ -309,7 +309,7 @@ describe("event filters, stats and errors", () => {
     // A path served by GET and POST allows all three; one served by POST alone, POST alone.
     const tokens = await call(new Request("https://edgehook.test/v1/tokens", { method: "PUT", headers: ADMIN }));
     expect(tokens.headers.get("allow")?.split(", ").sort()).toEqual(["GET", "HEAD", "POST"]);
-    const retry = await call(new Request("https://edgehook.test/v1/deliveries/retry", { method: "GET", headers: ADMIN }));
+    const retry = await call(new Request("https://edgehook.test/v1/deliveries/dlv_0/retry", { method: "GET", headers: ADMIN }));
     expect(retry.status).toBe(405);
     expect(retry.headers.get("allow")).toBe("POST");
     const missing = await p.api("GET", "/v1/nothing-here");

@@ -143,9 +143,9 @@ describe("a search's q out of its bounds", () => {
 
 describe("a route that does not exist", () => {
   it("answers 404 saying where the routes are listed", async () => {
-    const res = await get("/v1/deliveries/dlv_0");
+    const res = await get("/v1/attempts/att_0");
     expect(res.status).toBe(404);
-    expect(await errorOf(res)).toEqual({ code: "not_found", message: "No route for GET /v1/deliveries/dlv_0: GET /openapi.json lists the API's routes." });
+    expect(await errorOf(res)).toEqual({ code: "not_found", message: "No route for GET /v1/attempts/att_0: GET /openapi.json lists the API's routes." });
   });
 });
 
