@@ -72,11 +72,12 @@ const missingSignature = (missing: string[]) =>
   new AppError("missing_signature", `The request has no ${missing.join(" or ")} header${missing.length > 1 ? "s" : ""}; it must be signed.`);
 export const invalidSignature = (why: string) => new AppError("invalid_signature", why);
 // Said only of a signature that matched: how far off, and which way, tells a request sent again
-// later (a replay, a queue that held it) from a sender's clock that is wrong.
+// later (a replay, a queue that held it) from a sender's clock that is wrong. Rounded up: a
+// millisecond timestamp 300.4 s off is out of a 300 s tolerance, so never said to be 300 s off.
 const staleTimestamp = (toleranceSeconds: number, ageSeconds: number) =>
   new AppError(
     "timestamp_out_of_tolerance",
-    `The signature is right, but its timestamp is ${Math.round(Math.abs(ageSeconds))} s ${ageSeconds > 0 ? "old" : "ahead of the current time"}, more than the ${toleranceSeconds} s allowed: sign each request as it is sent, with a clock that is right.`,
+    `The signature is right, but its timestamp is ${Math.ceil(Math.abs(ageSeconds))} s ${ageSeconds > 0 ? "old" : "ahead of the current time"}, more than the ${toleranceSeconds} s allowed: sign each request as it is sent, with a clock that is right.`,
   );
 
 /** A header's trimmed value, or null. */

@@ -167,6 +167,15 @@ describe.each(UNTIMESTAMPED)("%s: no timestamp", (_name, scheme, secret) => {
 });
 
 describe("podium", () => {
+  it("says a millisecond timestamp out of tolerance by less than a second is out by a second, never the tolerance itself", async () => {
+    const secret = "podium-scheme-secret";
+    const now = Date.now();
+    const signed = await podium.sign(secret, "{}", { now });
+    // 300.4 s off: refused, and said as more than the 300 s allowed (rounded, it read "300 s old, more than the 300 s allowed").
+    await expect(podium.verify(request(signed, "{}", now + 300_400), [secret], 300)).rejects.toThrow("its timestamp is 301 s old, more than the 300 s allowed");
+    await expect(podium.verify(request(signed, "{}", now - 300_400), [secret], 300)).rejects.toThrow("its timestamp is 301 s ahead of the current time, more than the 300 s allowed");
+  });
+
   it("signs in milliseconds, and accepts seconds, upper-case hex and a sha256= prefix", async () => {
     const secret = "podium-scheme-secret";
     const now = Date.now();
