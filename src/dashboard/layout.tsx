@@ -136,7 +136,8 @@ export function HiddenEvents(props: { principal: Principal }) {
 export function Words(props: { text: string }) {
   return <>{props.text.split(/(\s+)/).map((word) => (word.length > LONG_WORD ? <span class="anywhere">{word}</span> : word))}</>;
 }
-const LONG_WORD = 20;
+/** Longer than any real name's part (GitHub's repository_vulnerability_alert is 30): those stay whole. */
+const LONG_WORD = 32;
 
 /** How every empty value of the dashboard reads. */
 export function Blank() {

@@ -109,8 +109,8 @@ export class WebhookScheduler extends DurableObject<Env> {
         if (flow.woken) continue;
         if (flow.gone) {
           // A deleted webhook's scheduler keeps nothing (uids are never reused); a later wake starts afresh.
-          for (const key of [UID_KEY, PAUSE_KEY, SILENCE_KEY]) this.ctx.storage.kv.delete(key);
           this.flow = null;
+          await this.ctx.storage.deleteAll();
           return;
         }
         if (next !== null) await this.ctx.storage.setAlarm(next);

@@ -160,7 +160,7 @@ describe("dead letters are never silent", () => {
     expect(await p.env.BODIES.head("dead-letters/edgehook-ingest-dlq/dead-x-0")).not.toBeNull();
   });
 
-  it("closes an ingest letter D1 recorded with its answer lost once its parked copy went back on the queue: the event is not owed twice", async () => {
+  it("closes an ingest letter D1 recorded with its answer lost once its parked copy went back on the queue: not offered for a replay again", async () => {
     // D1 commits the letters, the consumer never hears so, and parks them in R2 as well.
     const lossy = pipeline({ DB: d1Double({ loseAnswer: (s) => s.some((x) => x.sql.includes("INSERT INTO dead_letters")) }).db });
     const msg = ingestMessage({ body: podiumBody() });
@@ -178,6 +178,9 @@ describe("dead letters are never silent", () => {
     const letter = (await p.api("GET", "/v1/dead-letters?limit=100")).json.data.find((d: { eventId: string }) => d.eventId === msg.eventId);
     expect(letter).toMatchObject({ queue: "edgehook-ingest-dlq", message: msg });
     expect(letter.replayedAt).not.toBeNull();
+    const again = await p.api("POST", `/v1/dead-letters/${letter.id}/replay`);
+    expect(again.status).toBe(409);
+    expect(again.json.error.details).toMatchObject({ reason: "already_replayed" });
   });
 
   it("keeps /v1/dead-letters to admins", async () => {

@@ -87,7 +87,7 @@ export function registerSend(program) {
     .option("--source <id>", "source id", "podium")
     .option("--url <url>", "the ingress URL, or the API's base URL (env EDGEHOOK_URL)")
     .option("--port <port>", "a local stack's port, when no --url (default 8787)")
-    .option("--secret <secret>", "signing secret (default: the first PODIUM_WEBHOOK_SECRET of .dev.vars)")
+    .option("--secret <secret>", "signing secret (default: the first PODIUM_WEBHOOK_SECRET of .dev.vars, else of .dev.vars.example)")
     .option("--count <n>", "how many events (at least 1)", atLeastOne, 1)
     .option("--config <file>", "config file (env EDGEHOOK_CONFIG)")
     .option("--json", "one JSON line per answer")
