@@ -152,6 +152,12 @@ export async function getEvent(db: D1Database, id: string): Promise<(StoredEvent
   return content ? { ...toMeta(row), headers: content.headers, body: content.body, filteredOut: stringsIn(row.filtered_out) } : null;
 }
 
+/** An event without its body and headers (an access check's): no contents read nor unpacked. */
+export async function getEventMeta(db: D1Database, id: string): Promise<EventMeta | null> {
+  const row = await db.prepare(`${EVENT_SELECT} WHERE e.id = ${idKeySql("evt_", "?1")}`).bind(id).first<EventDbRow>();
+  return row ? toMeta(row) : null;
+}
+
 /** Events by their positions, newest first, without bodies. */
 async function eventsAt(db: D1Database, seqs: number[]): Promise<EventMeta[]> {
   if (seqs.length === 0) return [];

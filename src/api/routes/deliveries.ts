@@ -4,7 +4,7 @@ import { hasScope } from "../../domain/scopes";
 import { retentionHorizon, retry } from "../../pipeline/commands";
 import { getDelivery, getDeliveryWithAttempts, listDeliveries } from "../../store/delivery-reads";
 import { askHeld } from "../../store/delivery-retry";
-import { getEvent } from "../../store/events";
+import { getEventMeta } from "../../store/events";
 import { getWebhook } from "../../store/webhooks";
 import { grantedWebhooks } from "../../store/grants";
 import { apiRoute, body, errors, json, NO_BODY, router, scoped } from "../openapi";
@@ -21,7 +21,7 @@ import type { Delivery } from "../../domain/types";
  */
 async function visibleDelivery<D extends Delivery>(db: D1Database, p: Principal, id: string, read: (db: D1Database, id: string) => Promise<D | null>) {
   const d = await read(db, id);
-  const [event, webhook] = d ? await Promise.all([getEvent(db, d.eventId), getWebhook(db, d.webhookUid)]) : [null, null];
+  const [event, webhook] = d ? await Promise.all([getEventMeta(db, d.eventId), getWebhook(db, d.webhookUid)]) : [null, null];
   const granted = webhook ? await grantedWebhooks(db, p, [webhook]) : [];
   // A deleted webhook is within no limited token's grant.
   if (!d || !event || !canSeeEvent(p, event) || (webhook ? granted.length === 0 : isLimited(p))) {
