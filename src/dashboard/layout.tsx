@@ -147,10 +147,12 @@ export function Blank() {
 /**
  * A dotted name (an event type) that a squeezed column breaks after a dot, not inside a part:
  * `td.word` keeps its parts whole and each dot offers a break; a part too long for any column breaks anywhere (Words).
+ * `at: "_"`: a code's underscores offer the breaks instead (a refusal's reason).
  */
-export function DottedName(props: { name: string }) {
-  const parts = props.name.split(".");
-  return <>{parts.map((part, i) => <><Words text={part} />{i < parts.length - 1 && <>.<wbr /></>}</>)}</>;
+export function DottedName(props: { name: string; at?: "." | "_" }) {
+  const at = props.at ?? ".";
+  const parts = props.name.split(at);
+  return <>{parts.map((part, i) => <><Words text={part} />{i < parts.length - 1 && <>{at}<wbr /></>}</>)}</>;
 }
 
 /** Dotted names, comma separated: a squeezed column broke "message.receiv ed" in a webhook's types, where a dot offered no break. */

@@ -1,7 +1,7 @@
 import type { z } from "@hono/zod-openapi";
 import type { RejectionsSchema, SourceSchema } from "../../api/schemas";
 import { PROVIDER_NAMES } from "../../domain/types";
-import { ConfirmAction, EmptyRow, NextPage, Words } from "../layout";
+import { ConfirmAction, DottedName, EmptyRow, NextPage, Words } from "../layout";
 import { ASK } from "../confirm";
 import { legible } from "../../domain/legible";
 
@@ -29,8 +29,7 @@ function ago(iso: string, now: number): string {
 
 /** A reason's code, broken after an underscore if need be, never inside a part: whole, "timestamp_out_of_tolerance" did not fit a phone. */
 function Reason(props: { reason: string }) {
-  const parts = props.reason.split("_");
-  return <>{parts.map((part, i) => (i === parts.length - 1 ? part : <>{part}_<wbr /></>))}</>;
+  return <DottedName name={props.reason} at="_" />;
 }
 
 /** "last refused: 2 min ago, invalid_signature ×412 — check the secret", or nothing refused in a day. */
