@@ -186,7 +186,8 @@ export async function deleteDeadLetter(db: D1Database, seq: number): Promise<boo
 export async function markMessagesReplayed(db: D1Database, messageIds: string[], now = Date.now()): Promise<void> {
   if (messageIds.length === 0) return;
   await db
-    .prepare("UPDATE dead_letters SET replayed_at = ?1 WHERE replayed_at IS NULL AND message_id IN (SELECT value FROM json_each(?2))")
+    // By the message ids' unique index (`+`: not along dead_letters_open, which holds every open letter).
+    .prepare("UPDATE dead_letters SET replayed_at = ?1 WHERE +replayed_at IS NULL AND message_id IN (SELECT value FROM json_each(?2))")
     .bind(now, JSON.stringify(messageIds))
     .run();
 }

@@ -18,6 +18,7 @@ import { deliverySeqsOf } from "../../src/store/event-deliveries";
 import { RETRY_COUNT_ROWS, retryDeliveries } from "../../src/store/delivery-retry";
 import { duePending, firstOwed, heldFrom, owedInOrder, pendingOutlook, webhooksOverdue } from "../../src/store/scheduler-reads";
 import { INSERT_PLACES, placesDriver } from "../../src/store/event-places";
+import { markMessagesReplayed } from "../../src/store/dead-letters";
 import { listEvents } from "../../src/store/events";
 import { retentionStep } from "../../src/store/retention";
 import { boundedScan } from "../../src/store/scan";
@@ -94,6 +95,11 @@ describe("query plans", () => {
       expect(walks(sql), sql).toEqual([]);
     }
     expect(plan(sqls[1]!)).toContain("SEARCH a USING PRIMARY KEY (delivery=?)");
+  });
+
+  it("closes re-queued parked letters by their message ids, not along every open letter", async () => {
+    const [sql] = await preparedBy((d1) => markMessagesReplayed(d1, ["m-1"], 1));
+    expect(plan(sql!)).toContain("SEARCH dead_letters USING INDEX sqlite_autoindex_dead_letters_1 (message_id=?)");
   });
 
   it("finds a new delivery's event by its id, and walks nothing storing deliveries", async () => {
