@@ -129,7 +129,7 @@ function missingDataScopes(p: Principal, eventTypes: string[]): string[] {
 }
 
 /** Each data scope a type needs that the token lacks, with the type that needs it. */
-function* lackedScopes(p: Principal, eventTypes: string[]): Generator<{ pattern: string; scope: string }> {
+function* lackedScopes(p: Principal, eventTypes: string[]): Generator<{ pattern: string; scope: string }, void> {
   for (const pattern of eventTypes) {
     for (const scope of dataScopesForPattern(pattern)) if (!hasScope(p, scope)) yield { pattern, scope };
   }
