@@ -21,6 +21,10 @@ export type EpisodeType = Exclude<AlertType, "webhook.recovered">;
 
 export const isAlertType = oneOf(ALERT_TYPES);
 
+/** The alert types whose subject is a webhook's uid (the others': a source's id, or the ingest). */
+const WEBHOOK_SUBJECT_TYPES: ReadonlySet<string> = new Set<AlertType>(["webhook.failing", "webhook.disabled", "webhook.recovered", "delivery.dead_lettered"]);
+export const hasWebhookSubject = (type: string): boolean => WEBHOOK_SUBJECT_TYPES.has(type);
+
 export function isEpisodeType(v: unknown): v is EpisodeType {
   return isAlertType(v) && v !== "webhook.recovered";
 }

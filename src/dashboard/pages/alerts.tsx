@@ -14,9 +14,6 @@ export interface EndpointEntered {
   format: string;
 }
 
-/** The alert types whose subject is a webhook's uid. */
-export const WEBHOOK_ALERTS: ReadonlySet<string> = new Set(["webhook.failing", "webhook.recovered", "webhook.disabled", "delivery.dead_lettered"]);
-
 /** An alert's message, its webhook's uid in it a link to the webhook's page when `link`. */
 function Message(props: { alert: AlertJson; link: boolean }) {
   const { message, subject } = props.alert;
