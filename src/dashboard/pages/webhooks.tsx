@@ -32,8 +32,11 @@ function Owner(props: { w: WebhookJson }) {
   );
 }
 
+/** Whether a webhook's failed deliveries can be retried from its row. */
+const retriesFailed = (counts: WebhookCounts | undefined, canReplay: boolean) => canReplay && (counts?.failed ?? 0) > 0;
+
 /** `retryCursor`: where the webhook's "retry failed" goes on from (the cursor its last press answered). */
-function WebhookRowActions(props: { w: WebhookJson; counts?: WebhookCounts; canWrite: boolean; canReplay: boolean; retryCursor?: string | undefined }) {
+function WebhookRowActions(props: { w: WebhookJson; counts?: WebhookCounts | undefined; canWrite: boolean; canReplay: boolean; retryCursor?: string | undefined }) {
   const { w } = props;
   return (
     <div class="actions">
@@ -43,7 +46,7 @@ function WebhookRowActions(props: { w: WebhookJson; counts?: WebhookCounts; canW
         ) : (
           <Action action={`/dashboard/webhooks/${w.uid}/disable`} label="Disable" kind="secondary" />
         ))}
-      {props.canReplay && (props.counts?.failed ?? 0) > 0 && (
+      {retriesFailed(props.counts, props.canReplay) && (
         <Action
           action={`/dashboard/webhooks/${w.uid}/retry-failed`}
           label={`Retry ${props.counts?.failed} failed`}
@@ -68,8 +71,7 @@ export function WebhookList(props: {
   defaults: NewWebhookDefaults;
 }) {
   // No Actions column when no row has one (a token without webhooks:write): it stood empty.
-  const hasActions = (w: WebhookJson) => props.mayChange(w) || (props.canReplay && (props.counts.get(w.uid)?.failed ?? 0) > 0);
-  const actions = props.webhooks.some(hasActions);
+  const actions = props.webhooks.some((w) => props.mayChange(w) || retriesFailed(props.counts.get(w.uid), props.canReplay));
   return (
     <div class="stack">
       <div class="scroll">
