@@ -4,8 +4,8 @@ import type { Scope } from "../domain/scopes";
 import { BEARER_CHALLENGE } from "../http/errors";
 import { requireScope } from "./auth";
 import type { ApiEnv } from "./context";
-import { noFields, plainBody } from "./plain-body";
-import { ErrorSchema, NoQuery } from "./schemas";
+import { plainBody } from "./plain-body";
+import { ErrorSchema, NoFields, NoQuery } from "./schemas";
 import { tagOf, type ResourcePath } from "./tags";
 import { illFormedText, invalidRequest, repeatedParam } from "./validate";
 
@@ -89,7 +89,7 @@ function impliedErrors(config: RouteConfig): ErrorStatus[] {
 export function apiRoute<P extends ResourcePath, R extends Omit<RouteConfig, "path" | "operationId" | "tags"> & { path: P; operationId: string }>(config: R) {
   const own = config.middleware === undefined ? [] : [config.middleware].flat();
   const { body } = config.request ?? {};
-  const bodyChecks = body === NO_BODY.body ? [plainBody(false), noFields] : body ? [plainBody(body.required === true)] : [];
+  const bodyChecks = body ? [plainBody(body.required === true)] : [];
   const checks = [...bodyChecks, ...(config.request?.query ? [] : [noQuery])];
   const middleware = [...own, ...checks];
   return createRoute({ ...config, tags: [tagOf(config.path)], middleware, responses: { ...errors(...impliedErrors(config)), ...config.responses } });
@@ -120,16 +120,10 @@ export function optionalBody<T extends z.ZodType>(schema: T) {
 
 /**
  * The body of an operation that takes none (a retry, a dead letter's replay): none, or `{}`, as
- * documented; apiRoute checks it (noFields), so a field is refused by name rather than ignored. Its
- * schema is JSON Schema, not zod: zod's validator would read no body sent with a JSON Content-Type
- * (as the dashboard sends it) as bad JSON.
+ * documented; a field is refused by name rather than ignored (a retry's `{"url":…}` was answered
+ * 202, as if taken).
  */
-export const NO_BODY = {
-  body: {
-    content: { "application/json": { schema: { type: "object" as const, properties: {}, additionalProperties: false, description: "No fields: send no body, or `{}`." } } },
-    required: false,
-  },
-};
+export const NO_BODY = optionalBody(NoFields.openapi({ description: "No fields: send no body, or `{}`." }));
 
 /**
  * The middleware and OpenAPI note of a route that needs a scope, or more than one (each checked

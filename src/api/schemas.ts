@@ -112,7 +112,7 @@ export const strictQuery = <S extends z.ZodRawShape>(shape: S) => {
 /** The query of an operation that takes none (apiRoute gives it to every such route). */
 export const NoQuery = strictQuery({});
 /**
- * The body of an operation that takes none (plain-body.ts, noFields): a field is refused by name,
+ * The body of an operation that takes none (openapi.ts, NO_BODY): a field is refused by name,
  * as a route that takes a body refuses one it does not take, rather than ignored.
  */
 export const NoFields = z.strictObject({}, { error: (issue) => (issue.code === "unrecognized_keys" ? "this operation takes no fields: send no body, or {}" : undefined) });

@@ -421,6 +421,11 @@ describe("no body where an operation requires one", () => {
     // A replay's body is optional: none replays to every matching webhook.
     const replay = await call(new Request("https://edgehook.test/v1/events/evt_00000000000000000000000000000000/replay", { method: "POST", headers: ADMIN }));
     expect(replay.status).toBe(404);
+    // Nor is an empty one sent as JSON (the dashboard's, curl -H): it was answered "not valid JSON".
+    const typed = await call(
+      new Request("https://edgehook.test/v1/events/evt_00000000000000000000000000000000/replay", { method: "POST", headers: { ...ADMIN, "content-type": "application/json" } }),
+    );
+    expect(typed.status).toBe(404);
   });
 });
 
