@@ -210,3 +210,33 @@ describe("webhooks create and update: when it counts as failing and is disabled 
     expect(api.seen).toEqual([]);
   });
 });
+
+describe("webhooks create and update: what the API says of what it saved", () => {
+  const unseen = { code: "unseen_event_type", eventType: "bogus.type", message: 'No source of this webhook has received "bogus.type" yet, and none declares it. It is saved as given and matches once such events arrive.' };
+
+  it("prints the API's warnings on stderr (a type no source has sent may never fire), and a catch-all as such", async () => {
+    const api = await fakeApi({
+      routes: {
+        "POST /v1/webhooks": new Status(201, { ...webhook, eventTypes: ["bogus.type"], secret: "whsec_x", warnings: [unseen] }),
+        "PATCH /v1/webhooks/wh_1": { ...webhook, eventTypes: ["bogus.type"], warnings: [unseen] },
+      },
+    });
+    const h = cliHome();
+    const created = await h.edgehook(["webhooks", "create", "--endpoint", "https://d.example/h", "--types", "bogus.type", ...conn(api.url)]);
+    expect(created.code, created.stderr).toBe(0);
+    expect(created.stderr).toContain(`warning: ${unseen.message}`);
+    expect(created.stdout).toMatch(/wh_1 .* catch-all /);
+    const updated = await h.edgehook(["webhooks", "update", "wh_1", "--types", "bogus.type", ...conn(api.url)]);
+    expect(updated.code, updated.stderr).toBe(0);
+    expect(updated.stderr).toContain(`warning: ${unseen.message}`);
+  });
+
+  it("with --json, the answer as it came, warnings inside, and nothing on stderr", async () => {
+    const api = await fakeApi({ routes: { "PATCH /v1/webhooks/wh_1": { ...webhook, warnings: [unseen] } } });
+    const h = cliHome();
+    const r = await h.edgehook(["webhooks", "update", "wh_1", "--types", "bogus.type", "--json", ...conn(api.url)]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ warnings: [unseen] });
+    expect(r.stderr).toBe("");
+  });
+});

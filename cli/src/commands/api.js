@@ -36,7 +36,7 @@ const WEBHOOK_COLUMNS = [
   ["UID", (w) => w.uid],
   ["URL", (w) => w.url],
   ["TYPES", (w) => w.eventTypes.join(",")],
-  ["SCOPE", (w) => (w.organizationUid ? `org ${w.organizationUid}` : w.locationUid ? `loc ${w.locationUid}` : "all")],
+  ["SCOPE", (w) => (w.organizationUid ? `org ${w.organizationUid}` : w.locationUid ? `loc ${w.locationUid}` : "catch-all")],
   ["STATE", (w) => (w.disabled ? "disabled" : "enabled")],
 ];
 
@@ -50,6 +50,15 @@ const attemptColumns = (of) => [
   ["MS", (r) => of(r)?.durationMs],
   ["ERROR", (r) => of(r)?.error],
 ];
+
+/**
+ * The API's warnings on a webhook it saved (an event type none of its sources has received), on
+ * stderr: the table alone would hide that the webhook may never fire.
+ * @param {S["WebhookChanged"]} w
+ */
+function warnOf(w) {
+  for (const warning of w.warnings ?? []) process.stderr.write(`warning: ${printable(warning.message)}\n`);
+}
 
 /** @param {import("commander").Command} program */
 export function registerApi(program) {
@@ -107,6 +116,7 @@ export function registerApi(program) {
       show(o.json, w, () => {
         printTable([w], WEBHOOK_COLUMNS);
         process.stdout.write(`secret: ${printable(w.secret)}  (shown this once)\n`);
+        warnOf(w);
       });
     });
   sub(webhooks, "update <uid>", "change a webhook (never its organization or location)")
@@ -156,7 +166,10 @@ export function registerApi(program) {
       };
       if (Object.values(body).every((v) => v === undefined)) throw new CliError("Nothing to change: give at least one option (--help lists them).", { exitCode: 2 });
       const w = await unwrap(apiClient(connectionOf(o)).PATCH("/v1/webhooks/{uid}", { params: { path: { uid } }, body }));
-      show(o.json, w, () => printTable([w], WEBHOOK_COLUMNS));
+      show(o.json, w, () => {
+        printTable([w], WEBHOOK_COLUMNS);
+        warnOf(w);
+      });
     });
   sub(webhooks, "test <uid>", "run the webhook's routing checks, filter and transformation on a stored event; nothing is sent")
     .requiredOption("--event <id>", "the stored event to test it on")
