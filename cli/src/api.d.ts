@@ -4030,7 +4030,7 @@ export interface operations {
                 mode?: "listen" | "tail";
                 /** @description Comma-separated source ids, each existing (400 `invalid_request` names one that does not, as for a webhook's `sourceIds`); default all. */
                 sourceIds?: string;
-                /** @description Comma-separated event types (`message.received`, `message.*`, `*`); default all. */
+                /** @description Comma-separated event types (`message.received`, `message.*`, `*`); default all. A Podium object's type that does not exist (`message.recieved`) is refused as a webhook's is (400 `invalid_request`, `details.issues[].closest` names the nearest valid one); other providers' types are free-form. */
                 eventTypes?: string;
                 /** @description Hear what this webhook is owed, signed with its secret (listen needs webhooks:write, tail webhooks:read). */
                 webhookUid?: string;

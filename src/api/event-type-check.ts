@@ -62,9 +62,10 @@ async function providersFor(
   sourceIds: string[] | null,
   had: readonly string[],
   owners: Owners | null,
+  where: "body" | "query",
 ): Promise<ReadonlySet<string> | null> {
   if (sourceIds === null) return null;
-  const { declared, stored } = await namedSources(env, sourceIds, had, owners);
+  const { declared, stored } = await namedSources(env, sourceIds, had, owners, where);
   return new Set([...declared.map((s) => s.provider), ...stored.map((s) => s.provider)]);
 }
 
@@ -74,7 +75,7 @@ async function providersFor(
  * webhook's sources has received or declares comes back as a warning. The table of
  * received types is read only when the catalog alone does not settle it, and not for a
  * limited token (`owners` not null: the organizations it holds): it holds every tenant's
- * types, which the answer would tell.
+ * types, which the answer would tell. `where` is what named them: a webhook's body, a listener's query.
  */
 export async function checkSubscriptionTypes(
   env: Env,
@@ -82,9 +83,10 @@ export async function checkSubscriptionTypes(
   sourceIds: string[] | null,
   had: readonly string[] = [],
   owners: Owners | null = null,
+  where: "body" | "query" = "body",
 ): Promise<TypeWarning[]> {
   const limited = owners !== null;
-  const ctx: TypeContext = { providers: await providersFor(env, sourceIds, had, owners), seen: new Set() };
+  const ctx: TypeContext = { providers: await providersFor(env, sourceIds, had, owners, where), seen: new Set() };
   let check = checkEventTypes(eventTypes, ctx);
   const doubtful = [...check.invalid.map((i) => i.pattern), ...check.unseen.map((u) => u.pattern)];
   if (doubtful.length > 0 && !limited) check = checkEventTypes(eventTypes, { ...ctx, seen: await seenPatterns(env.DB, doubtful, sourceIds) });
@@ -96,7 +98,7 @@ export async function checkSubscriptionTypes(
       closest: i.closest,
     }));
     throw new AppError("invalid_request",
-      `Invalid body: ${issues[0]!.path}: ${issues[0]!.message} (GET /v1/event-types lists them.)`,
+      `Invalid ${where}: ${issues[0]!.path}: ${issues[0]!.message} (GET /v1/event-types lists them.)`,
       { issues },
     );
   }

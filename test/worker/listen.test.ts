@@ -139,6 +139,24 @@ describe("GET /v1/listen", () => {
     expect((await connect(p, `sourceIds=${own}`, { token: limited })).hello.type).toBe("hello");
   });
 
+  it("refuses a Podium event type that does not exist, naming the closest, as a webhook's eventTypes is refused", async () => {
+    const p = pipeline();
+    for (const mode of ["listen", "tail"]) {
+      const res = await listenResponse(p, `mode=${mode}&eventTypes=message.*,message.recieved`);
+      expect(res.status).toBe(400);
+      const { error } = (await res.json()) as { error: { code: string; message: string; details: { issues: unknown[] } } };
+      expect(error.code).toBe("invalid_request");
+      expect(error.message).toBe('Invalid query: eventTypes.1: "message.recieved" is not a Podium event type; did you mean "message.received"? (GET /v1/event-types lists them.)');
+      expect(error.details.issues).toEqual([{ path: "eventTypes.1", message: '"message.recieved" is not a Podium event type; did you mean "message.received"?', closest: "message.received" }]);
+    }
+    // A limited token is checked against the catalog alone, and refused the same way.
+    const limited = await makeToken(p, ["events:read", "read_reviews"], { organizationUids: [`org-${uniqueKey()}`] });
+    expect((await listenResponse(p, "eventTypes=review.create", { token: limited })).status).toBe(400);
+    // Catalog types, wildcards and another provider's free-form types are heard (the last unseen: there is no answer to warn in).
+    expect((await connect(p, "eventTypes=message.received,contact.*,customer.created")).hello.type).toBe("hello");
+    expect((await connect(p, "eventTypes=review.created", { token: limited })).hello.type).toBe("hello");
+  });
+
   it("streams each stored event with its body and headers signed with the listener's secret", async () => {
     const p = pipeline();
     const org = `org-${uniqueKey()}`;

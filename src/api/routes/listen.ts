@@ -12,7 +12,7 @@ import { signingSecretProblem } from "../../schemes/standard-webhooks";
 import { apiRoute, errorAnswer, errors, router, scoped } from "../openapi";
 import { ErrorSchema, ListenQuery } from "../schemas";
 import { visibleWebhook } from "../webhook-access";
-import { namedSources } from "../event-type-check";
+import { checkSubscriptionTypes, namedSources } from "../event-type-check";
 import { organizationsHeld } from "../../store/grants";
 
 const listen = apiRoute({
@@ -52,13 +52,13 @@ export const listener = router().openapi(listen, async (c) => {
     const webhook = await visibleWebhook(c.env.DB, p, q.webhookUid);
     if (q.mode === "listen") assertDataScopes(p, webhook.eventTypes, "listen");
   }
-  if (q.sourceIds !== undefined) {
-    // A source that does not exist (or another organization's, for a limited token: in the same words)
-    // is refused as a webhook's is: else the socket would open and hear nothing, without a word.
-    // Alerts' source is none stored nor declared: it is let be as one named before would be.
-    const owners = isLimited(accessOf(p)) ? () => organizationsHeld(c.env.DB, p) : null;
-    await namedSources(c.env, q.sourceIds, [ALERT_SOURCE], owners, "query");
-  }
+  // A source that does not exist (or another organization's, for a limited token: in the same words),
+  // or a Podium type that does not exist (`message.recieved`), is refused as a webhook's is: else the
+  // socket would open and hear nothing, without a word. Alerts' source is none stored nor declared:
+  // it is let be as one named before would be. An unseen type of another provider is let be (a socket has no answer to warn in).
+  const owners = isLimited(accessOf(p)) ? () => organizationsHeld(c.env.DB, p) : null;
+  if (q.eventTypes !== undefined) await checkSubscriptionTypes(c.env, q.eventTypes, q.sourceIds ?? null, [ALERT_SOURCE], owners, "query");
+  else if (q.sourceIds !== undefined) await namedSources(c.env, q.sourceIds, [ALERT_SOURCE], owners, "query");
   const given = c.req.header(SECRET_HEADER);
   // The rule of a webhook's secret: what the listener signs with, a receiver's Standard Webhooks library must decode.
   const problem = given === undefined ? null : given.length < 8 || given.length > 256 ? "8 to 256 characters" : signingSecretProblem(given);
