@@ -38,6 +38,8 @@ describe("npm run send", () => {
     ["contact.merged", "contact", null, ["data", "after", "organization", "uid"]],
     ["invoice.refund_created", "invoice", ["data", "location", "uid"], ["data", "location", "organizationUid"]],
     ["review.response_created", "review", ["data", "locations", "0", "uid"], null],
+    // Podium sends the invite link types in the review invite object's format, not a review's.
+    ["review.invite_link_created", "review-invite", ["data", "location", "uid"], ["data", "location", "organizationUid"]],
   ] as const)("sends %s in the shape of the %s fixture, signed like Podium", async (type, object, locationPath, organizationPath) => {
     const secret = "send-test-secret";
     // Each flag only where the object names it: send refuses one its body would drop.

@@ -2,7 +2,7 @@
 // with the organization (and location) that owns it.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { FIXTURE_LOCATION, FIXTURE_ORGANIZATION, PODIUM_OBJECTS, PODIUM_TYPES as CLI_PODIUM_TYPES, podiumSample } from "../../cli/src/samples/podium.js";
+import { FIXTURE_LOCATION, FIXTURE_ORGANIZATION, PODIUM_OBJECTS, PODIUM_TYPES as CLI_PODIUM_TYPES, fixtureName, podiumSample } from "../../cli/src/samples/podium.js";
 import { EVENT_TYPES } from "../../src/domain/event-types";
 import type { IngestMessage } from "../../src/domain/types";
 import { getEvent } from "../../src/store/events";
@@ -10,6 +10,7 @@ import contact from "../../cli/src/samples/contact.json?raw";
 import invoice from "../../cli/src/samples/invoice.json?raw";
 import message from "../../cli/src/samples/message.json?raw";
 import review from "../../cli/src/samples/review.json?raw";
+import reviewInvite from "../../cli/src/samples/review-invite.json?raw";
 import { call, podiumHeaders, post, recordingQueue } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
 
@@ -18,10 +19,11 @@ const fixtures: Record<string, Record<string, unknown>> = {
   contact: JSON.parse(contact),
   invoice: JSON.parse(invoice),
   review: JSON.parse(review),
+  "review-invite": JSON.parse(reviewInvite),
 };
 const PODIUM_TYPES = EVENT_TYPES.filter((t) => t.provider === "podium").map((t) => t.type);
-/** Where each object documents a location: contacts belong to an organization only. */
-const HAS_LOCATION: Record<string, boolean> = { message: true, invoice: true, review: true, contact: false };
+/** Where each fixture's object documents a location: contacts belong to an organization only. */
+const HAS_LOCATION: Record<string, boolean> = { message: true, invoice: true, review: true, "review-invite": true, contact: false };
 
 /** Sends signed bodies through the ingress and returns the queued messages, in order. */
 async function throughIngress(bodies: string[]): Promise<IngestMessage[]> {
@@ -34,8 +36,7 @@ async function throughIngress(bodies: string[]): Promise<IngestMessage[]> {
 }
 
 function sample(type: string, locationUid: string, organizationUid: string) {
-  const object = type.split(".")[0]!;
-  return JSON.stringify(podiumSample(fixtures[object]!, { type, eventUid: crypto.randomUUID(), locationUid, organizationUid }));
+  return JSON.stringify(podiumSample(fixtures[fixtureName(type)]!, { type, eventUid: crypto.randomUUID(), locationUid, organizationUid }));
 }
 
 /** Every path to a leaf of a JSON value (array items as []), to compare shapes. */
@@ -52,9 +53,8 @@ describe("Podium objects and their owners", () => {
     // The CLI's copy (`edgehook send` warns of a type not in it), in the catalog's order.
     expect(CLI_PODIUM_TYPES).toEqual(PODIUM_TYPES);
     for (const type of PODIUM_TYPES) {
-      const object = type.split(".")[0]!;
       const body = JSON.parse(sample(type, "loc-x", "org-x"));
-      expect(paths(body)).toEqual(paths(fixtures[object]));
+      expect(paths(body)).toEqual(paths(fixtures[fixtureName(type)]));
       expect(body.metadata.eventType).toBe(type);
       expect(JSON.stringify(body)).not.toContain(FIXTURE_LOCATION);
       expect(JSON.stringify(body)).not.toContain(FIXTURE_ORGANIZATION);
@@ -70,14 +70,24 @@ describe("Podium objects and their owners", () => {
     expect(acked).toHaveLength(22);
     for (const [i, type] of PODIUM_TYPES.entries()) {
       const stored = await getEvent(env.DB, msgs[i]!.eventId);
-      const object = type.split(".")[0]!;
       expect({ type, eventType: stored?.eventType, organizationUid: stored?.organizationUid, locationUid: stored?.locationUid }).toEqual({
         type,
         eventType: type,
         organizationUid: org,
-        locationUid: HAS_LOCATION[object] ? loc : null,
+        locationUid: HAS_LOCATION[fixtureName(type)] ? loc : null,
       });
     }
+  });
+
+  it("samples the invite link types in the review invite object's shape, which names its organization: no other event need teach it", async () => {
+    // Podium: "the invite link created and updated event types will be in the review invite object format".
+    const invites = PODIUM_TYPES.filter((t) => t.startsWith("review.invite_link_"));
+    expect(invites).toEqual(["review.invite_link_created", "review.invite_link_updated"]);
+    const p = pipeline();
+    const k = uniqueKey();
+    const msgs = await throughIngress(invites.map((type) => sample(type, `loc-${k}`, `org-${k}`)));
+    await p.runIngest(msgs);
+    for (const msg of msgs) expect(await getEvent(env.DB, msg.eventId)).toMatchObject({ organizationUid: `org-${k}`, locationUid: `loc-${k}` });
   });
 
   it("reads a contact's organization from after, or before when it was deleted", async () => {

@@ -7,7 +7,7 @@ import { connection, DEV_VARS_FILES, devVarFrom, isLoopback } from "../config.js
 import { CliError } from "../errors.js";
 import { isObject } from "../guards.js";
 import { printable, printJsonLine } from "../output.js";
-import { FIXTURE_LOCATION, FIXTURE_ORGANIZATION, PODIUM_OBJECTS, PODIUM_TYPES, podiumSample } from "../samples/podium.js";
+import { FIXTURE_LOCATION, FIXTURE_ORGANIZATION, PODIUM_TYPES, fixtureName, podiumSample } from "../samples/podium.js";
 import { count } from "./common.js";
 
 /** --count: a whole number, at least one (none would send nothing and say nothing). @param {string} value */
@@ -26,11 +26,9 @@ function sampleEvent(type, locationUid, organizationUid, eventUid = randomUUID()
   return podiumSample(JSON.parse(fixtureOf(type)), { type, eventUid, locationUid, organizationUid });
 }
 
-/** The text of the fixture of the type's object (a message's for a type of no Podium object). @param {string} type */
+/** The text of the type's fixture (samples/podium.js fixtureName). @param {string} type */
 function fixtureOf(type) {
-  const object = type.split(".")[0] ?? "";
-  const name = PODIUM_OBJECTS.includes(object) ? object : "message";
-  return readFileSync(new URL(`../samples/${name}.json`, import.meta.url), "utf8");
+  return readFileSync(new URL(`../samples/${fixtureName(type)}.json`, import.meta.url), "utf8");
 }
 
 /** How many single-character edits turn `a` into `b` (Levenshtein), a row at a time. @param {string} a @param {string} b */

@@ -39,6 +39,18 @@ export const PODIUM_TYPES = [
 export const PODIUM_OBJECTS = [...new Set(PODIUM_TYPES.map((t) => t.split(".")[0] ?? ""))];
 
 /**
+ * The fixture (<name>.json beside this file) of a type: its object's, but the review invite's for
+ * the invite link types, which Podium sends "in the review invite object format" (naming its
+ * location and organization, where a review names only its locations); a message's for a type of no Podium object.
+ * @param {string} type
+ */
+export function fixtureName(type) {
+  if (type.startsWith("review.invite_link_")) return "review-invite";
+  const object = type.split(".")[0] ?? "";
+  return PODIUM_OBJECTS.includes(object) ? object : "message";
+}
+
+/**
  * @param {unknown} value
  * @param {(s: string) => string} replace
  * @returns {unknown}
