@@ -395,6 +395,10 @@ class Validator {
     const nameAt = at && (at.length === 0 ? segments[0] : at[0]) === "headers" ? 1 - at.length : -1;
     if (nameAt >= 0 && nameAt < segments.length) segments[nameAt] = segments[nameAt]?.toLowerCase() ?? "";
     const full = at ? [...at, ...segments] : null;
+    // Said once, where the path first goes below a header's name: a string has no fields.
+    if (this.given && full?.[0] === "headers" && full.length > 2 && at && at.length <= 2) {
+      this.issue(here, `a header's value is a string, with no field ${JSON.stringify(excerpt(full[2] ?? ""))} under it: compare the header with a string`);
+    }
     const inner = this.pattern(value, here, depth + 1, full);
     return segments.reduceRight<Filter>((of, k) => ({ kind: "field", key: k, of }), inner);
   }
@@ -407,6 +411,9 @@ class Validator {
     if (Array.isArray(value)) {
       if (value.length === 0) {
         return this.fail(path, 'an empty array is ambiguous: use {"$eq": []} for an empty array');
+      }
+      if (this.given && at?.length === 2 && at[0] === "headers") {
+        return this.fail(path, "a header's value is a string, not an array: compare it with a string, or with several in $in");
       }
       return { kind: "elements", of: value.map((e, i) => this.pattern(e, `${path}[${i}]`, depth + 1, null)) };
     }

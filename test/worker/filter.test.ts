@@ -127,9 +127,21 @@ describe("provider examples", () => {
       '$["headers.x-flag"].$or[1].$neq',
     ]);
     expect(issuesOf({ headers: { "x-n": { $nin: ["1", 2] } } })[0]?.path).toBe('$.headers["x-n"].$nin[1]');
+    // An object or array pattern there could never match a string either (as the docs say): refused, once, where it starts.
+    expect(issuesOf({ headers: { "x-github-event": { push: true } } })).toEqual([
+      { path: '$.headers["x-github-event"].push', message: `a header's value is a string, with no field "push" under it: compare the header with a string` },
+    ]);
+    expect(issuesOf({ "headers.x-github-event.ref.name": "main" }).map((i) => i.path)).toEqual(['$["headers.x-github-event.ref.name"]']);
+    expect(issuesOf({ headers: { "x-a": { $not: { b: { c: 1 } } } } }).map((i) => i.path)).toEqual(['$.headers["x-a"].$not.b']);
+    expect(issuesOf({ headers: { "x-github-event": ["push", "release"] } })).toEqual([
+      { path: '$.headers["x-github-event"]', message: "a header's value is a string, not an array: compare it with a string, or with several in $in" },
+    ]);
+    expect(matches({ headers: { "x-github-event": { $in: ["push", "release"] } } }, {}, { "x-github-event": "push" })).toBe(true);
     // One stored before the check keeps its meaning: read, it compiles as it did.
     const stored = validateFilter({ headers: { "podium-timestamp": { $neq: 5 } } }, { given: false });
     expect(stored.ok && matchesFilter(stored.filter, { body: {}, headers })).toBe(true);
+    const storedObject = validateFilter({ headers: { "podium-timestamp": { a: { $exist: false } } } }, { given: false });
+    expect(storedObject.ok && matchesFilter(storedObject.filter, { body: {}, headers })).toBe(true);
     // The body is JSON: numbers there stay numbers.
     expect(matches({ body: { n: { $gt: 1 } } }, { n: 2 })).toBe(true);
     expect(filtersDoc).toContain("A header's value\nis a string, so compare it with strings");
