@@ -41,9 +41,14 @@ function isZodsUnknownKey(issue: z.core.$ZodIssue): boolean {
 /**
  * A required field left out says so: zod's "Invalid input: expected string, received undefined"
  * read as a value of the wrong type (zod keeps no input on the issue, so its own words tell).
+ * zod calls a map of any keys (a filter, transformHeaders) a "record": JSON and the OpenAPI
+ * document call it an object.
  */
 function issueMessage(issue: z.core.$ZodIssue): string {
-  return issue.code === "invalid_type" && issue.message.endsWith(", received undefined") ? `required (expected ${issue.expected})` : issue.message;
+  if (issue.code !== "invalid_type") return issue.message;
+  const expected = issue.expected === "record" ? "object" : issue.expected;
+  if (issue.message.endsWith(", received undefined")) return `required (expected ${expected})`;
+  return issue.expected === "record" ? issue.message.replace("expected record", "expected object") : issue.message;
 }
 
 /** An issue's path: its fields joined by dots, and within a filter its place as a search's `q` says it (`filter.body["x-y"].$gt`). */

@@ -228,6 +228,12 @@ describe("/v1/webhooks", () => {
     expect((await p.api("PUT", `/v1/webhooks/${created.uid}`, { url: 1, eventTypes: ["*"] })).json.error.details.issues).toEqual([
       { path: "url", message: "Invalid input: expected string, received number" },
     ]);
+    // A filter or headers map that is no JSON object is told so in JSON's word, not zod's ("record").
+    const notObjects = await p.api("PATCH", `/v1/webhooks/${created.uid}`, { filter: "phone", transformHeaders: ["x-a"] });
+    expect(notObjects.json.error.details.issues).toEqual([
+      { path: "filter", message: "Invalid input: expected object, received string" },
+      { path: "transformHeaders", message: "Invalid input: expected object, received array" },
+    ]);
     // Its own location and organization repeated (a whole webhook sent back) are no change.
     const same = { url: created.url, eventTypes: ["review.created"], locationUid: "loc-1", organizationUid: created.organizationUid };
     const putBack = await p.api("PUT", `/v1/webhooks/${created.uid}`, same);
