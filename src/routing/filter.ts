@@ -147,13 +147,21 @@ export function explainMismatch(filter: Filter, input: { body: unknown; headers:
   try {
     const headers = Object.fromEntries(Object.entries(input.headers).map(([name, value]) => [name.toLowerCase(), value]));
     // One budget for the whole explanation: `why` tests each condition once on its way down, as matching does.
-    return why(filter, { body: input.body, headers }, "", filterBudget()) ?? "the event does not match the filter";
+    const budget = filterBudget();
+    const reason = why(filter, { body: input.body, headers }, "", budget);
+    // Once the work budget ran out every condition failed: the first failing one is then no reason.
+    if (budget.work === 0) return WORK_SPENT;
+    return reason ?? "the event does not match the filter";
   } catch {
     return "the event is not plain data";
   }
 }
 
 const OP_SYMBOL = { gt: ">", gte: ">=", lt: "<", lte: "<=" } as const;
+
+/** Why a filter whose own conditions ran out of the event's work budget excludes it. */
+export const WORK_SPENT =
+  "its conditions exceed the event's filter work budget (walking this event's arrays and objects costs more than a filter may spend), so it excludes the event";
 
 /**
  * Why `f` does not match `v`, or null. `$and` and a field of an object are not tested before going
@@ -170,11 +178,19 @@ function why(f: Filter, v: unknown, at: string, b: FilterBudget): string | null 
     }
     return null;
   }
+  // Each alternative's own reason, tested once as matching tests it (it stops at the first that matches).
+  if (f.kind === "any") {
+    const reasons: string[] = [];
+    for (const [i, g] of f.of.entries()) {
+      const reason = why(g, v, at, b);
+      if (reason === null) return null;
+      reasons.push(`$or[${i}]: ${reason}`);
+    }
+    return `none of the $or alternatives matches ${at || "the event"} (${reasons.join("; ")})`;
+  }
   if (test(f, v, b)) return null;
   const here = at || "the event";
   switch (f.kind) {
-    case "any":
-      return `none of the $or alternatives matches ${here}`;
     case "not":
       return `${here} matches what $not excludes`;
     case "field":

@@ -104,6 +104,19 @@ describe("provider examples", () => {
     );
   });
 
+  it("the reason a $or fails gives each alternative's, with the event's value there", () => {
+    const filter = compile({ $or: [{ "body.type": "review.created" }, { body: { "data.rating": { $lte: 2 } } }] });
+    expect(explainMismatch(filter, { body: { type: "message.received", data: { rating: 5 } }, headers: {} })).toBe(
+      'none of the $or alternatives matches the event ($or[0]: body.type is "message.received", not "review.created"; $or[1]: body.data.rating is 5, not <= 2)',
+    );
+    // Inside a field, the place is the field's.
+    const inside = compile({ body: { "data.channel": { $or: [{ $eq: "sms" }, { $startsWith: "email" }] } } });
+    expect(explainMismatch(inside, { body: { data: { channel: "voice" } }, headers: {} })).toBe(
+      'none of the $or alternatives matches body.data.channel ($or[0]: body.data.channel is "voice", not "sms"; $or[1]: body.data.channel is "voice", which does not start with "email")',
+    );
+    expect(explainMismatch(inside, { body: { data: { channel: "email-2" } }, headers: {} })).toBeNull();
+  });
+
   it("the reason a $regex fails on a string over its length bound says so, not that the pattern does not match", () => {
     const filter = compile({ body: { "data.body": { $regex: "a" } } });
     const long = "a".repeat(FILTER_LIMITS.regexInput + 1);
