@@ -323,6 +323,16 @@ const webhookEventTypes = (missing?: string) =>
  * integrator to fill in fields rather than to the method they meant.
  */
 const REPLACED = "required: a PUT replaces the whole webhook (what it leaves out goes back to its default); PATCH changes only the fields it gives";
+/**
+ * A rate limit, with what to give for none (the API's null, the form's empty box): 0, which some
+ * services read as "no limit", is refused here saying so, rather than as "too small".
+ */
+const rateLimitNumber = (none: string) =>
+  z
+    .number()
+    .int()
+    .min(1, { error: (iss) => (iss.input === 0 ? `0 is no rate: give 1..${RATE_LIMIT_MAX} attempts a second, or ${none} for no limit` : undefined) })
+    .max(RATE_LIMIT_MAX);
 const webhookFields = {
   url: webhookUrl(),
   eventTypes: webhookEventTypes(),
@@ -335,11 +345,7 @@ const webhookFields = {
   disabled: z.boolean(),
   timeoutMs: z.number().int().min(TIMEOUT_MS_LIMITS.min).max(TIMEOUT_MS_LIMITS.max),
   maxAttempts: z.number().int().min(1).max(MAX_ATTEMPTS_LIMIT),
-  rateLimit: z
-    .number()
-    .int()
-    .min(1)
-    .max(RATE_LIMIT_MAX)
+  rateLimit: rateLimitNumber("null")
     .nullable()
     .openapi({ description: `Attempts started per second at most, retries included, evenly spaced (1..${RATE_LIMIT_MAX}); null: no limit. Default null.` }),
   maxConcurrency: z
@@ -376,7 +382,7 @@ const webhookFields = {
 export const webhookFormNumbers = {
   timeoutMs: decimalInteger(webhookFields.timeoutMs),
   maxAttempts: decimalInteger(webhookFields.maxAttempts),
-  rateLimit: decimalInteger(webhookFields.rateLimit.unwrap()),
+  rateLimit: decimalInteger(rateLimitNumber("leave it empty")),
   maxConcurrency: decimalInteger(webhookFields.maxConcurrency),
   autoDisableAfterMinutes: decimalInteger(webhookFields.autoDisableAfterMinutes.unwrap()),
   failingAfterAttempts: decimalInteger(webhookFields.failingAfterAttempts),

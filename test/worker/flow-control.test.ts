@@ -176,6 +176,31 @@ describe("the webhook's flow limits in the API", () => {
     expect(put.json).toMatchObject({ rateLimit: null, maxConcurrency: 6, ordering: "unordered" });
   });
 
+  it("refuses a rate limit of 0 saying how to ask for none (null in the API, an empty box in the form)", async () => {
+    const p = pipeline();
+    const { key, webhook: hook } = await p.webhookOn("ok", { rateLimit: 5 });
+    const message = (res: { json: any }) => res.json.error.details.issues.find((i: { path: string }) => i.path === "rateLimit")?.message;
+    const created = await p.api("POST", "/v1/webhooks", { url: `https://downstream.test/ok/${key}`, eventTypes: ["*"], organizationUid: `org-${key}`, rateLimit: 0 });
+    expect(created.status).toBe(400);
+    expect(message(created)).toBe("0 is no rate: give 1..1000 attempts a second, or null for no limit");
+    const patched = await p.api("PATCH", `/v1/webhooks/${hook.uid}`, { rateLimit: 0 });
+    expect(message(patched)).toBe("0 is no rate: give 1..1000 attempts a second, or null for no limit");
+    // Other numbers out of range keep the bound's own words.
+    expect(message(await p.api("PATCH", `/v1/webhooks/${hook.uid}`, { rateLimit: -1 }))).not.toContain("0 is no rate");
+
+    const cookie = await dashboardCookie();
+    const form = await call(
+      new Request(`https://edgehook.test/dashboard/webhooks/${hook.uid}`, {
+        method: "POST",
+        headers: { cookie, origin: "https://edgehook.test", "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ url: `https://downstream.test/ok/${key}`, eventTypes: "*", rateLimit: "0" }),
+      }),
+    );
+    expect(form.status).toBe(400);
+    expect(await form.text()).toContain("rateLimit: 0 is no rate: give 1..1000 attempts a second, or leave it empty for no limit");
+    expect((await p.api("GET", `/v1/webhooks/${hook.uid}`)).json.rateLimit).toBe(5);
+  });
+
   it("wakes the webhook's scheduler on every change, so new limits apply without a restart", async () => {
     const p = pipeline();
     const hook = await p.createWebhook({ url: "https://downstream.test/ok/wake", eventTypes: ["*"], organizationUid: `org-${uniqueKey()}` });
