@@ -695,8 +695,6 @@ export interface components {
             held: number;
             /** @description Deliveries due or waiting for a retry. */
             pending: number;
-            /** @description Held and pending are reported up to 10000 in all: true means more than that many are owed. */
-            capped: boolean;
             /** @description Requests in flight right now. */
             inFlight: number;
             /** @description Attempts made per second over the last 30 seconds, or since the first of them when that is later (at least 1 second); never more than rateLimit. */
@@ -707,7 +705,7 @@ export interface components {
              * @example 2026-11-28T17:59:31.123Z
              */
             pausedUntil: string | null;
-            /** @description Seconds until held and pending are done (all of them, past the cap `capped` tells of): once a pause (pausedUntil) ends, at the pace deliveries have been settling (else at rateLimit); null: unknown, or disabled. */
+            /** @description Seconds until held and pending are done: once a pause (pausedUntil) ends, at the pace deliveries have been settling (else at rateLimit); null: unknown, or disabled. */
             estimatedSeconds: number | null;
             /**
              * Format: date-time
@@ -818,7 +816,6 @@ export interface components {
                 backlog?: {
                     held: number;
                     pending: number;
-                    capped: boolean;
                 };
             };
         };

@@ -388,9 +388,6 @@ export const webhookFormNumbers = {
   failingAfterAttempts: decimalInteger(webhookFields.failingAfterAttempts),
 };
 
-/** Counted up to this many held and pending deliveries per webhook. */
-export const BACKLOG_COUNT_CAP = 10_000;
-
 const rate = z.number().min(0).max(1).nullable();
 
 const WebhookHealth = z
@@ -407,7 +404,7 @@ const WebhookHealth = z
     lastSuccessAt: time.nullable(),
     lastFailure: z.object({ at: time, error: z.string().nullable() }).nullable(),
     backlog: z
-      .object({ held: z.number().int(), pending: z.number().int(), capped: z.boolean() })
+      .object({ held: z.number().int(), pending: z.number().int() })
       .openapi({ description: "Deliveries held and pending now, as counted in `backlog`." }),
   })
   .openapi("WebhookHealth");
@@ -416,14 +413,13 @@ const WebhookBacklog = z
   .object({
     held: z.number().int().openapi({ description: "Deliveries held (the webhook is, or was until just now, disabled)." }),
     pending: z.number().int().openapi({ description: "Deliveries due or waiting for a retry." }),
-    capped: z.boolean().openapi({ description: `Held and pending are reported up to ${BACKLOG_COUNT_CAP} in all: true means more than that many are owed.` }),
     inFlight: z.number().int().openapi({ description: "Requests in flight right now." }),
     deliveriesPerSecond: z
       .number()
       .openapi({ description: "Attempts made per second over the last 30 seconds, or since the first of them when that is later (at least 1 second); never more than rateLimit." }),
     pausedUntil: time.nullable().openapi({ description: "Nothing starts before this time: the downstream answered 429/503 with Retry-After, or did not answer." }),
     estimatedSeconds: z.number().int().nullable().openapi({
-      description: "Seconds until held and pending are done (all of them, past the cap `capped` tells of): once a pause (pausedUntil) ends, at the pace deliveries have been settling (else at rateLimit); null: unknown, or disabled.",
+      description: "Seconds until held and pending are done: once a pause (pausedUntil) ends, at the pace deliveries have been settling (else at rateLimit); null: unknown, or disabled.",
     }),
     estimatedDoneAt: time.nullable(),
   })

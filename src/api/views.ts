@@ -131,24 +131,14 @@ export function alertView(e: AlertEpisode) {
   };
 }
 
-/**
- * A webhook's backlog: what it holds and has pending (counted up to a cap), and how fast it is going.
- * `inAll`: the counts past the cap, which the estimate is of (a capped count would promise the end of a
- * 50,000 backlog when its first 10,000 are done).
- */
-export function backlogView(
-  w: Webhook,
-  owed: { held: number; pending: number; capped: boolean },
-  status: FlowStatus,
-  now = Date.now(),
-  inAll: { held: number; pending: number } = owed,
-) {
+/** A webhook's backlog: what it holds and has pending (exact, from its counts), and how fast it is going. */
+export function backlogView(w: Webhook, owed: { held: number; pending: number }, status: FlowStatus, now = Date.now()) {
   // Over by this answer's clock, a pause is not shown (nor counted in the estimate): its scheduler
   // read the status on its own clock (another machine's, perhaps), and before this.
   const pausedUntil = status.pausedUntil !== null && status.pausedUntil > now ? status.pausedUntil : null;
   const paused = pausedUntil === null ? 0 : Math.ceil((pausedUntil - now) / 1000);
   const pace = paceOf(status, w.rateLimit);
-  const seconds = drainEstimate(inAll.held + inAll.pending, pace.settledPerSecond, w, paused);
+  const seconds = drainEstimate(owed.held + owed.pending, pace.settledPerSecond, w, paused);
   return {
     ...owed,
     inFlight: status.inFlight,

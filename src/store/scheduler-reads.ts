@@ -196,13 +196,6 @@ export async function countHeld(db: D1Database, webhookUid: string): Promise<num
   return countsRead(results).held;
 }
 
-/** A webhook's backlog as the API reports it: held and pending, up to `cap` in all (held first). */
-export function cappedBacklog({ held, pending }: OwedCounts, cap: number): OwedCounts & { capped: boolean } {
-  if (held + pending <= cap) return { held, pending, capped: false };
-  const shownHeld = Math.min(held, cap);
-  return { held: shownHeld, pending: cap - shownHeld, capped: true };
-}
-
 /**
  * Enabled webhooks that still hold deliveries (a release was cut short), at most
  * `limit`, drawn at random: from their counts. (So is webhooksOverdue's choice: with

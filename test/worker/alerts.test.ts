@@ -121,7 +121,7 @@ describe("webhook health, auto-disable and alerts", () => {
     await settle(p);
     w = await health(p, hook.uid);
     expect(w.heldDeliveries).toBe(1);
-    expect(w.health.backlog).toEqual({ held: 1, pending: 0, capped: false });
+    expect(w.health.backlog).toEqual({ held: 1, pending: 0 });
 
     // Re-enabled (the downstream fixed): the reason is cleared, the held event goes out, it recovers.
     const enabled = await p.api("PATCH", `/v1/webhooks/${hook.uid}`, { disabled: false, url: `https://downstream.test/ok/${key}` });

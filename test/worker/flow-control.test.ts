@@ -7,7 +7,6 @@ import { meteredD1 } from "../../bench/d1-meter";
 import { backlogView } from "../../src/api/views";
 import { concurrencyOf, drainEstimate, Pacer, paceOf, pauseAfter, RateMeter, Silence } from "../../src/domain/flow";
 import { getWebhook } from "../../src/store/webhooks";
-import { cappedBacklog, countsRead, countsStatement } from "../../src/store/scheduler-reads";
 import { deliveryColumn } from "../../src/store/counters";
 import { nameIdSql } from "../../src/store/names";
 import { call, dashboardCookie, ingestMessage, podiumBody } from "./helpers";
@@ -217,48 +216,46 @@ describe("the webhook's flow limits in the API", () => {
     expect(Object.keys(webhook)).toEqual(expect.arrayContaining(["rateLimit", "maxConcurrency", "ordering", "backlog"]));
     expect(doc.components.schemas.WebhookCreate.properties.ordering.enum).toEqual(["unordered", "fifo"]);
     expect(doc.components.schemas.WebhookBacklog.required).toEqual(
-      expect.arrayContaining(["held", "pending", "capped", "deliveriesPerSecond", "estimatedSeconds", "estimatedDoneAt"]),
+      expect.arrayContaining(["held", "pending", "deliveriesPerSecond", "estimatedSeconds", "estimatedDoneAt"]),
     );
   });
 });
 
 describe("the backlog view", () => {
-  it("counts held and pending deliveries, bounded, and estimates the drain", async () => {
+  it("counts held and pending deliveries and estimates the drain", async () => {
     const p = pipeline();
     const { org, webhook: hook } = await p.webhookOn("ok", { disabled: true, rateLimit: 2 });
     for (let i = 0; i < 5; i++) await p.ingest(podiumBody({ organizationUid: org }));
     const held = (await p.api("GET", `/v1/webhooks/${hook.uid}`)).json;
     expect(held.heldDeliveries).toBe(5);
-    expect(held.backlog).toMatchObject({ held: 5, pending: 0, capped: false, inFlight: 0, estimatedSeconds: null, estimatedDoneAt: null });
+    expect(held.backlog).toMatchObject({ held: 5, pending: 0, inFlight: 0, estimatedSeconds: null, estimatedDoneAt: null });
 
     await p.api("PATCH", `/v1/webhooks/${hook.uid}`, { disabled: false });
     const pending = (await p.api("GET", `/v1/webhooks/${hook.uid}`)).json.backlog;
     // Nothing has gone out yet: the estimate is at the rate limit, 5 at 2 a second.
-    expect(pending).toMatchObject({ held: 0, pending: 5, capped: false, estimatedSeconds: 3 });
+    expect(pending).toMatchObject({ held: 0, pending: 5, estimatedSeconds: 3 });
     expect(Date.parse(pending.estimatedDoneAt)).toBeGreaterThan(Date.now());
 
-    // The count is reported up to its cap (from the webhook's counters: one row, however many are owed).
-    const counts = countsRead((await countsStatement(env.DB, hook.uid).all()).results);
-    expect(cappedBacklog(counts, 3)).toEqual({ held: 0, pending: 3, capped: true });
-    expect(cappedBacklog(counts, 5)).toEqual({ held: 0, pending: 5, capped: false });
     // (This isolate's flow does not wait out the pacing: with no limit it sends all at once.)
     await p.api("PATCH", `/v1/webhooks/${hook.uid}`, { rateLimit: null });
     await p.deliver();
     expect((await p.api("GET", `/v1/webhooks/${hook.uid}`)).json.backlog).toMatchObject({ held: 0, pending: 0, estimatedSeconds: 0 });
   });
 
-  it("estimates the drain of all it owes, past the count's cap too", async () => {
+  it("reports all it owes exactly, however many (its counts row), and estimates the drain of them all", async () => {
     const p = pipeline();
     const { org, webhook: hook } = await p.webhookOn("ok", { disabled: true, rateLimit: 100 });
     await p.ingest(podiumBody({ organizationUid: org }));
     await p.api("PATCH", `/v1/webhooks/${hook.uid}`, { disabled: false });
-    // 30,000 pending, as its counter row says (a 10-day backlog released): more than the 10,000 reported.
+    // 30,000 pending, as its counter row says (a 10-day backlog released): they were shown as 10,000, "capped".
     const pending = deliveryColumn("pending", 0);
     await env.DB.prepare(`UPDATE delivery_counts SET ${pending} = ${pending} + 29999 WHERE webhook = ${nameIdSql("?")}`).bind(hook.uid).run();
-    const backlog = (await p.api("GET", `/v1/webhooks/${hook.uid}`)).json.backlog;
-    expect(backlog).toMatchObject({ held: 0, pending: 10_000, capped: true });
-    // Nothing settled yet: at the rate limit, 30,000 at 100 a second, not the 10,000 shown.
-    expect(backlog.estimatedSeconds).toBe(300);
+    const answer = (await p.api("GET", `/v1/webhooks/${hook.uid}`)).json;
+    expect(answer.backlog).toMatchObject({ held: 0, pending: 30_000 });
+    expect(answer.backlog).not.toHaveProperty("capped");
+    expect(answer.health.backlog).toEqual({ held: 0, pending: 30_000 });
+    // Nothing settled yet: at the rate limit, 30,000 at 100 a second.
+    expect(answer.backlog.estimatedSeconds).toBe(300);
   });
 
   it("shows a webhook's pace at most at its rate limit, and estimates the drain from that", async () => {
@@ -267,7 +264,7 @@ describe("the backlog view", () => {
     const hook = await getWebhook(env.DB, webhook.uid);
     if (!hook) throw new Error("the webhook was not stored");
     const status = { inFlight: 1, pausedUntil: null, attemptsPerSecond: 1.33, settledPerSecond: 1.33 };
-    const view = backlogView(hook, { held: 0, pending: 10, capped: false }, status, 1_000_000);
+    const view = backlogView(hook, { held: 0, pending: 10 }, status, 1_000_000);
     expect(view).toMatchObject({ deliveriesPerSecond: 1, estimatedSeconds: 10 });
   });
 
@@ -292,7 +289,7 @@ describe("the backlog view", () => {
     const status = flow.status();
     const until = status.pausedUntil;
     if (until === null) throw new Error("the webhook was not paused");
-    const owed = { held: 2, pending: 0, capped: false };
+    const owed = { held: 2, pending: 0 };
     expect(backlogView(hook, owed, status, until - 1000).pausedUntil).toBe(new Date(until).toISOString());
     // Shown at or after its end (the answer's clock past it: another machine's, or later), it is over.
     for (const now of [until, until + 1, until + 60_000]) expect(backlogView(hook, owed, status, now).pausedUntil, String(now - until)).toBeNull();

@@ -19,7 +19,6 @@ import { locationsFor, organizationsHeld } from "../../store/grants";
 import { apiRoute, body, errors, json, router, scoped } from "../openapi";
 import { decodeCreated, encodeCreated, pageOf } from "../validate";
 import {
-  BACKLOG_COUNT_CAP,
   ListQuery,
   page,
   SCOPE_IMMUTABLE,
@@ -237,13 +236,13 @@ export const webhooks = router()
       return c.json({ ...seenBy(p, w), health: { state: healthView(w, health.get(w.uid) ?? UNKNOWN_HEALTH, now).state } }, 200);
     }
     // Its counts and health in one D1 call, beside its scheduler's status.
-    const [state, status] = await Promise.all([webhookStateOf(c.env.DB, w.uid, BACKLOG_COUNT_CAP, now), statusOf(c.env, w.uid)]);
+    const [state, status] = await Promise.all([webhookStateOf(c.env.DB, w.uid, now), statusOf(c.env, w.uid)]);
     return c.json(
       {
         ...webhookView(w),
         heldDeliveries: state.owed.held,
-        backlog: backlogView(w, state.backlog, status, now, state.owed),
-        health: { ...healthView(w, state.health, now), backlog: state.backlog },
+        backlog: backlogView(w, state.owed, status, now),
+        health: { ...healthView(w, state.health, now), backlog: state.owed },
       },
       200,
     );

@@ -328,7 +328,6 @@ function Backlog(props: { w: WebhookJson }) {
       <div>
         <dt class="muted">Backlog</dt>
         <dd>
-          {b.capped ? "at least " : ""}
           {total.toLocaleString("en")} ({b.held.toLocaleString("en")} held, {b.pending.toLocaleString("en")} pending)
         </dd>
       </div>
