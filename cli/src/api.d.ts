@@ -778,6 +778,7 @@ export interface components {
              * @example 2026-11-28T17:59:31.123Z
              */
             previousSecretExpiresAt: string | null;
+            /** @description Deliveries held now (as `backlog.held`): in `GET /v1/webhooks/{uid}` only. */
             heldDeliveries?: number;
             backlog?: components["schemas"]["WebhookBacklog"];
             /** @description Every field in the answer for one webhook (with `backlog`); `state` alone in lists. */
