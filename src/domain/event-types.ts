@@ -115,12 +115,12 @@ function editDistance(a: string, b: string): number {
   return prev[b.length]!;
 }
 
-/** The candidate nearest to `s` (the first of equals), or null when none is within `maxDistance`. */
+/** The candidate nearest to `s` whatever the case (the first of equals), or null when none is within `maxDistance`. */
 function closestTo(s: string, candidates: readonly string[], maxDistance = Infinity): string | null {
   let best: string | null = null;
   let bestDistance = Infinity;
   for (const c of candidates) {
-    const d = editDistance(s, c);
+    const d = editDistance(s.toLowerCase(), c.toLowerCase());
     if (d < bestDistance) [best, bestDistance] = [c, d];
   }
   return bestDistance <= maxDistance ? best : null;
@@ -160,7 +160,8 @@ export function checkEventTypes(patterns: string[], ctx: TypeContext): TypeCheck
   const mayReceivePodium = ctx.providers === null || ctx.providers.has("podium");
   for (const [index, pattern] of patterns.entries()) {
     if (pattern === "*" || ctx.seen.has(pattern) || declared(pattern, ctx.providers)) continue;
-    const object = pattern.split(".")[0]!;
+    // Types are matched as written, and Podium's are lower case: `Message.Received` is a typo too.
+    const object = pattern.split(".")[0]!.toLowerCase();
     // Under a Podium object, `object.*` (known above) is the only wildcard: `message.received.*` matches nothing.
     if (mayReceivePodium && PODIUM_OBJECTS.includes(object)) {
       // A narrower wildcard is nearest an exact type it spells (`message.received.*`), else its object's wildcard.

@@ -614,6 +614,9 @@ describe("event types of a webhook", () => {
     // A wildcard under a Podium object other than object.* matches none of its types.
     ["message.received.*", "message.received"],
     ["invoice.payment.*", "invoice.*"],
+    // Types match as written: another case was accepted with a warning naming no type, and matched nothing.
+    ["Message.Received", "message.received"],
+    ["MESSAGE.*", "message.*"],
   ])("refuses the Podium type %s that does not exist, naming %s", async (typo, closest) => {
     const p = pipeline();
     const res = await p.api("POST", "/v1/webhooks", { ...base(), eventTypes: ["message.*", typo] });
@@ -641,6 +644,10 @@ describe("event types of a webhook", () => {
     const res = await p.api("POST", "/v1/webhooks", { ...base(), eventTypes: ["messages.*"] });
     expect(res.status).toBe(201);
     expect(res.json.warnings).toEqual([{ code: "unseen_event_type", eventType: "messages.*", message: expect.stringContaining('did you mean "message.*"?') }]);
+    // Another provider's type in another case is pointed to the catalog's spelling.
+    const cased = await p.api("POST", "/v1/webhooks", { ...base(), eventTypes: ["Orders.Create"] });
+    expect(cased.status).toBe(201);
+    expect(cased.json.warnings).toEqual([{ code: "unseen_event_type", eventType: "Orders.Create", message: expect.stringContaining('did you mean "orders.create"?') }]);
   });
 
   it("warns that an alert type subscribed by a webhook goes to notification endpoints only", async () => {
