@@ -802,18 +802,28 @@ export const SourceCreate = z
   })
   .openapi("SourceCreate");
 
+/**
+ * What a source keeps for life: a PATCH naming them is refused saying so, not as a typo (only when
+ * they are its only unknown keys: validate.ts gives each unknown key the issue's message).
+ */
+const SOURCE_FIXED: readonly string[] = ["provider", "organizationUid"];
+const SOURCE_FIXED_MESSAGE = "a source's provider and owner (organizationUid) cannot change; create a new source instead";
+
 export const SourcePatch = z
-  .strictObject({
-    name: legible(z.string().min(1).max(200)).optional(),
-    secrets: secrets.optional(),
-    verification: z.enum(["signature", "none"]).optional(),
-    toleranceSeconds: z.number().int().min(TOLERANCE_S_LIMITS.min).max(TOLERANCE_S_LIMITS.max).nullable().optional(),
-    disabled: z.boolean().optional(),
-    hmac: HmacConfigSchema.optional().openapi({
-      description: "Replaces the whole configuration: a field left out takes its default (not the source's current value), so send every field you set.",
-    }),
-    shopDomain: shopDomain.nullable().optional(),
-  })
+  .strictObject(
+    {
+      name: legible(z.string().min(1).max(200)).optional(),
+      secrets: secrets.optional(),
+      verification: z.enum(["signature", "none"]).optional(),
+      toleranceSeconds: z.number().int().min(TOLERANCE_S_LIMITS.min).max(TOLERANCE_S_LIMITS.max).nullable().optional(),
+      disabled: z.boolean().optional(),
+      hmac: HmacConfigSchema.optional().openapi({
+        description: "Replaces the whole configuration: a field left out takes its default (not the source's current value), so send every field you set.",
+      }),
+      shopDomain: shopDomain.nullable().optional(),
+    },
+    { error: (issue) => (issue.code === "unrecognized_keys" && issue.keys.every((k) => SOURCE_FIXED.includes(k)) ? SOURCE_FIXED_MESSAGE : undefined) },
+  )
   .openapi("SourcePatch");
 
 // Tokens

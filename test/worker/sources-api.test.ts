@@ -194,6 +194,21 @@ describe("/v1/sources", () => {
     expect((await p.api("POST", "/v1/sources", { name: "open", provider: "podium", verification: "none" })).status).toBe(201);
   });
 
+  it("a PATCH of a source's provider or owner is refused as a change it cannot make, not as a typo", async () => {
+    const p = pipeline();
+    const id = `fixed-${uniqueKey()}`;
+    expect((await p.api("POST", "/v1/sources", { id, name: "a", provider: "podium", secrets: ["12345678"] })).status).toBe(201);
+    for (const body of [{ provider: "stripe" }, { organizationUid: "org-b" }, { name: "b", provider: "stripe", organizationUid: null }]) {
+      const res = await p.api("PATCH", `/v1/sources/${id}`, body);
+      expect(res).toMatchObject({ status: 400, json: { error: { code: "invalid_request" } } });
+      expect(res.json.error.message).toContain("cannot change; create a new source instead");
+    }
+    // Beside a misspelt field, each is an unknown field, the misspelt one not said to be fixed.
+    const typo = await p.api("PATCH", `/v1/sources/${id}`, { provider: "stripe", nmae: "b" });
+    expect(typo.json.error.details.issues.find((i: { path: string }) => i.path === "nmae").message).toContain("a typo?");
+    expect((await p.api("GET", `/v1/sources/${id}`)).json).toMatchObject({ name: "a", provider: "podium", organizationUid: null });
+  });
+
   it("a limited token's source under an id the configuration declares later is not its own any more: not listed, read, nor its rejection log", async () => {
     const p = pipeline();
     const { token } = await makeToken(p, ["sources:read", "sources:write"], { organizationUids: [`org-${uniqueKey()}`] });
