@@ -88,7 +88,7 @@ const replay = apiRoute({
   operationId: "replayDeadLetter",
   summary: "Replay a dead letter: queue the event again, or retry the delivery",
   description:
-    "Replays an open dead letter once and closes it (`replayedAt`). 409 `conflict` with `details.reason`: `already_replayed` (closed already, by a replay or a retry of its delivery: nothing is sent again; a new failure of the delivery opens it again), `nothing_to_retry` (its delivery is gone or held), `past_retention` (its event is past the retention: kept a while to be read, never sent), `unreplayable` (it names nothing to replay).",
+    "Replays an open dead letter once and closes it (`replayedAt`). 409 `conflict` with `details.reason`: `already_replayed` (closed already, by a replay or a retry of its delivery: nothing is sent again; a new failure of the delivery opens it again), `nothing_to_retry` (its webhook deleted, its delivery gone or held: the letter stays open until deleted), `past_retention` (its event is past the retention: kept a while to be read, never sent), `unreplayable` (it names nothing to replay).",
   ...scoped("admin"),
   request: { params: LetterId, ...NO_BODY },
   responses: { 202: json(DeadLetterSchema, "Replayed"), ...errors(404, 409) },
