@@ -58,7 +58,8 @@ const retryOne = apiRoute({
   summary: "Try a delivery again now (held instead while its webhook is disabled)",
   ...scoped("events:replay"),
   request: { params: IdParam, ...NO_BODY },
-  description: "409 `conflict` with `details.reason` `past_retention` when its event is past the retention (RETENTION_DAYS from its receipt): kept a while to be read, never sent.",
+  description:
+    "409 `conflict` when its webhook was deleted (nowhere to send it), and with `details.reason` `past_retention` when its event is past the retention (RETENTION_DAYS from its receipt): kept a while to be read, never sent.",
   responses: { 202: json(DeliverySchema, "The delivery: pending again, or held while its webhook is disabled"), ...errors(404, 409) },
 });
 
