@@ -237,7 +237,7 @@ export interface paths {
         put?: never;
         /**
          * Try a delivery again now (held instead while its webhook is disabled)
-         * @description 409 `conflict` when its webhook was deleted (nowhere to send it), and with `details.reason` `past_retention` when its event is past the retention (RETENTION_DAYS from its receipt): kept a while to be read, never sent.
+         * @description 409 `conflict` with `details.reason`: `webhook_deleted` (nowhere to send it), `outside_grant` (its webhook was confined to an organization since, and the event is not that organization's), `past_retention` (its event is past the retention, RETENTION_DAYS from its receipt: kept a while to be read, never sent), `changed` (it changed meanwhile: try again).
          */
         post: operations["retryDelivery"];
         delete?: never;

@@ -49,6 +49,10 @@ describe("GET /v1/deliveries/{id}", () => {
 
     expect((await p.api("DELETE", `/v1/webhooks/${webhook.uid}`)).status).toBe(204);
     expect((await p.api("GET", `/v1/deliveries/${delivery.id}`)).json).toMatchObject({ id: delivery.id, webhookDeleted: true, attempts: [expect.objectContaining({ number: 1 })] });
+    // A retry has nowhere to send it, and says so as a reason a client can branch on.
+    const retry = await p.api("POST", `/v1/deliveries/${delivery.id}/retry`);
+    expect(retry.status).toBe(409);
+    expect(retry.json.error).toMatchObject({ code: "conflict", details: { reason: "webhook_deleted" } });
     // A deleted webhook is within no limited token's grant.
     expect((await as(p, t.token, "GET", `/v1/deliveries/${delivery.id}`)).status).toBe(404);
   });

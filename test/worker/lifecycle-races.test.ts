@@ -489,7 +489,9 @@ describe("a webhook confined to an organization", () => {
     // Confined since (a token of that organization's grant changed it), as updateWebhook writes it.
     await env.DB.prepare("UPDATE webhooks SET grant_organization_uid = ?, updated_at = updated_at + 1 WHERE uid = ?").bind(org, w.uid).run();
     const [delivery] = await webhookDeliveryRows(w.uid);
-    expect((await p.api("POST", `/v1/deliveries/${delivery!.id}/retry`)).status).toBe(409);
+    const refused = await p.api("POST", `/v1/deliveries/${delivery!.id}/retry`);
+    expect(refused.status).toBe(409);
+    expect(refused.json.error.details).toEqual({ reason: "outside_grant" });
     expect((await p.api("POST", "/v1/deliveries/retry", { status: "failed", webhookUid: w.uid })).json).toMatchObject({ count: 0 });
     await p.deliver();
     expect(await received(key)).toHaveLength(1);

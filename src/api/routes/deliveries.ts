@@ -59,7 +59,7 @@ const retryOne = apiRoute({
   ...scoped("events:replay"),
   request: { params: IdParam, ...NO_BODY },
   description:
-    "409 `conflict` when its webhook was deleted (nowhere to send it), and with `details.reason` `past_retention` when its event is past the retention (RETENTION_DAYS from its receipt): kept a while to be read, never sent.",
+    "409 `conflict` with `details.reason`: `webhook_deleted` (nowhere to send it), `outside_grant` (its webhook was confined to an organization since, and the event is not that organization's), `past_retention` (its event is past the retention, RETENTION_DAYS from its receipt: kept a while to be read, never sent), `changed` (it changed meanwhile: try again).",
   responses: { 202: json(DeliverySchema, "The delivery: pending again, or held while its webhook is disabled"), ...errors(404, 409) },
 });
 
@@ -126,11 +126,13 @@ export const deliveries = router()
     const { id } = c.req.valid("param");
     const p = c.get("principal");
     const { d, event, webhook } = await visibleDelivery(c.env.DB, p, id, getDelivery);
-    if (!webhook) throw new AppError("conflict", "The webhook of this delivery was deleted; there is nowhere to send it.");
+    // Each refusal says why as `details.reason` too, for a client to branch on (as a dead letter's replay does).
+    if (!webhook) throw new AppError("conflict", "The webhook of this delivery was deleted; there is nowhere to send it.", { reason: "webhook_deleted" });
     if (!confinementAllows(webhook, event)) {
       throw new AppError(
         "conflict",
         `The webhook was confined to organization ${webhook.grantOrganizationUid} since this delivery was made, and its event is not that organization's; it is not sent there again.`,
+        { reason: "outside_grant" },
       );
     }
     // Kept for its grace after the retention, its event is shown, never sent: as its replay, 409.
@@ -140,6 +142,6 @@ export const deliveries = router()
     const now = Date.now();
     if (d.status === "held" && (await askHeld(c.env.DB, id, now))) return c.json(deliveryView({ ...d, updatedAt: now }), 202);
     const retried = await retry(c.env, { ids: [id] }, { limit: 1 }, (w) => missingDataScope(p, w.eventTypes) === null);
-    if (retried.pending.length + retried.held.length === 0) throw new AppError("conflict", "The delivery changed meanwhile; try again.");
+    if (retried.pending.length + retried.held.length === 0) throw new AppError("conflict", "The delivery changed meanwhile; try again.", { reason: "changed" });
     return c.json(deliveryView((await getDelivery(c.env.DB, id)) ?? d), 202);
   });
