@@ -5,8 +5,9 @@
 import contactFixture from "../../cli/src/samples/contact.json";
 import invoiceFixture from "../../cli/src/samples/invoice.json";
 import messageFixture from "../../cli/src/samples/message.json";
+import reviewInviteFixture from "../../cli/src/samples/review-invite.json";
 import reviewFixture from "../../cli/src/samples/review.json";
-import { podiumSample } from "../../cli/src/samples/podium.js";
+import { fixtureName, podiumSample } from "../../cli/src/samples/podium.js";
 import { newDelivery, type NewDelivery } from "../../src/domain/delivery";
 import { PODIUM_TYPES } from "../../src/domain/event-types";
 import { DEFAULT_MAX_CONCURRENCY } from "../../src/domain/flow";
@@ -33,6 +34,8 @@ const FIXTURES: Record<string, Record<string, unknown>> = {
   contact: contactFixture,
   invoice: invoiceFixture,
   review: reviewFixture,
+  // The invite link types come in the review invite object's format, not a review's.
+  "review-invite": reviewInviteFixture,
 };
 
 export interface SeedOptions {
@@ -133,7 +136,7 @@ function objectAt(o: Record<string, unknown>, key: string): Record<string, unkno
  * response), each with its own uids.
  */
 export function seedBody(rand: () => number, type: string, locationUid: string, organizationUid: string, at: number): string {
-  const object = type.split(".")[0]!;
+  const object = fixtureName(type);
   const fixture = FIXTURES[object] ?? FIXTURES.message!;
   const eventUid = uuid(rand);
   const body = podiumSample(fixture, { type, eventUid, locationUid, organizationUid });
@@ -151,6 +154,9 @@ export function seedBody(rand: () => number, type: string, locationUid: string, 
     data.review = { ...objectAt(data, "review"), body: text(rand, some(250, 950)), rating: some(1, 5) };
     data.createdAt = data.updatedAt = iso;
     if (rand() < 0.5) data.responses = [{ uid: uuid(rand), body: text(rand, some(60, 300)), createdAt: iso, userUid: uuid(rand) }];
+  } else if (object === "review-invite") {
+    const link = `https://app.podium.com/reviews/invites/${String(data.uid)}`;
+    Object.assign(data, { url: link, customerName: text(rand, some(8, 24)), channel: { type: "phone", identifier: phone() }, createdAt: iso, updatedAt: iso });
   } else if (object === "invoice") {
     data.lineItems = Array.from({ length: some(3, 10) }, () => ({ amount: some(500, 20000), description: text(rand, some(12, 48)) }));
     data.payments = Array.from({ length: some(1, 2) }, () => ({

@@ -10,7 +10,7 @@ export const DATA_SCOPES: Scope[] = ["read_messages", "read_contacts", "read_pay
 
 export async function makeToken(p: P, scopes: Scope[], limits: { organizationUids?: string[]; locationUids?: string[] } = {}) {
   const res = await p.api("POST", "/v1/tokens", { name: `t-${uniqueKey()}`, scopes, ...limits });
-  expect(res.status).toBe(201);
+  expect(res.status, JSON.stringify(res.json)).toBe(201);
   return res.json as { id: string; token: string };
 }
 
