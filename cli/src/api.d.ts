@@ -996,7 +996,7 @@ export interface components {
             transformHeaders?: {
                 [key: string]: string;
             } | null;
-            /** @description Only with a new `secret` (else 400 `invalid_request`): seconds the secret it replaces keeps signing beside it, as a second `webhook-signature` entry (0..604800; default 86400, 24 h). 0 stops the old secret at once (a leaked one). `podium-signature` carries the new secret's signature alone. */
+            /** @description With a new `secret`: seconds the secret it replaces keeps signing beside it, as a second `webhook-signature` entry (0..604800; default 86400, 24 h). 0 stops the old secret at once (a leaked one); without a new secret, 0 ends the previous secret now and any other value is a 400 `invalid_request`. `podium-signature` carries the new secret's signature alone. */
             previousSecretValidSeconds?: number;
             /** @description Accepted only as the webhook's own (repeated with its other fields as read back); any other value is refused: the location and organization of a webhook cannot change; create a new webhook instead. */
             locationUid?: string | null;
@@ -1083,7 +1083,7 @@ export interface components {
             transformHeaders?: {
                 [key: string]: string;
             } | null;
-            /** @description Only with a new `secret` (else 400 `invalid_request`): seconds the secret it replaces keeps signing beside it, as a second `webhook-signature` entry (0..604800; default 86400, 24 h). 0 stops the old secret at once (a leaked one). `podium-signature` carries the new secret's signature alone. */
+            /** @description With a new `secret`: seconds the secret it replaces keeps signing beside it, as a second `webhook-signature` entry (0..604800; default 86400, 24 h). 0 stops the old secret at once (a leaked one); without a new secret, 0 ends the previous secret now and any other value is a 400 `invalid_request`. `podium-signature` carries the new secret's signature alone. */
             previousSecretValidSeconds?: number;
             /** @description Accepted only as the webhook's own (repeated with its other fields as read back); any other value is refused: the location and organization of a webhook cannot change; create a new webhook instead. */
             locationUid?: string | null;

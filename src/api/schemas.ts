@@ -590,7 +590,7 @@ export const WebhookCreate = z
   })
   .openapi("WebhookCreate");
 
-/** Of a write that changes `secret`: how long the replaced secret keeps signing (domain/webhook.ts withRotation). */
+/** Of a write that changes `secret`: how long the replaced secret keeps signing; without one, 0 ends the previous secret (domain/webhook.ts withRotation). */
 const previousSecretValidSeconds = z
   .number()
   .int()
@@ -598,7 +598,7 @@ const previousSecretValidSeconds = z
   .max(PREVIOUS_SECRET_VALID_SECONDS.max)
   .optional()
   .openapi({
-    description: `Only with a new \`secret\` (else 400 \`invalid_request\`): seconds the secret it replaces keeps signing beside it, as a second \`webhook-signature\` entry (0..${PREVIOUS_SECRET_VALID_SECONDS.max}; default ${PREVIOUS_SECRET_VALID_SECONDS.default}, 24 h). 0 stops the old secret at once (a leaked one). \`podium-signature\` carries the new secret's signature alone.`,
+    description: `With a new \`secret\`: seconds the secret it replaces keeps signing beside it, as a second \`webhook-signature\` entry (0..${PREVIOUS_SECRET_VALID_SECONDS.max}; default ${PREVIOUS_SECRET_VALID_SECONDS.default}, 24 h). 0 stops the old secret at once (a leaked one); without a new secret, 0 ends the previous secret now and any other value is a 400 \`invalid_request\`. \`podium-signature\` carries the new secret's signature alone.`,
   });
 
 export const WebhookPut = z

@@ -84,10 +84,11 @@ export const PREVIOUS_SECRET_VALID_SECONDS = { default: 86_400, max: 604_800 } a
 
 /**
  * The webhook as changed, when the change gives it a new secret: the one replaced signs beside it
- * for `validSeconds` (replacing any previous one: only one is kept); 0 keeps none (a leaked secret).
+ * for `validSeconds` (replacing any previous one: only one is kept); 0 keeps none (a leaked secret),
+ * and without a new secret ends the previous one.
  */
 export function withRotation(current: Webhook, next: Webhook, validSeconds: number = PREVIOUS_SECRET_VALID_SECONDS.default, now = Date.now()): Webhook {
-  if (next.secret === current.secret) return next;
+  if (next.secret === current.secret) return validSeconds === 0 ? { ...next, previousSecret: null } : next;
   return { ...next, previousSecret: validSeconds === 0 ? null : { secret: current.secret, expiresAt: now + validSeconds * 1000 } };
 }
 

@@ -152,6 +152,23 @@ describe("webhook secret rotation", () => {
     expect((await verifies(req, first)).standard).toBe(false);
   });
 
+  it("ends the previous secret at once with previousSecretValidSeconds 0 and no new secret (a leaked one): it signs nothing more", async () => {
+    const { p, webhook, first, next } = await deliveredOnce();
+    const second = secretOf("second");
+    await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { secret: second });
+    expect((await verifies(await next(), first)).standard).toBe(true);
+    const ended = await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { previousSecretValidSeconds: 0 });
+    expect(ended.status).toBe(200);
+    expect(ended.json.previousSecretExpiresAt).toBeNull();
+    expect(await row(webhook.uid)).toEqual({ secret: second, previous_secret: null, previous_secret_expires_at: null });
+    const req = await next();
+    expect(req.headers["webhook-signature"]!.split(" ")).toHaveLength(1);
+    expect(await verifies(req, second)).toEqual({ standard: true, podium: true });
+    expect(await verifies(req, first)).toEqual({ standard: false, podium: false });
+    // With none signing it changes nothing.
+    expect((await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { previousSecretValidSeconds: 0 })).json.previousSecretExpiresAt).toBeNull();
+  });
+
   it("refuses previousSecretValidSeconds without a new secret, or out of range, and changes nothing", async () => {
     const { p, webhook, first } = await deliveredOnce();
     const path = `/v1/webhooks/${webhook.uid}`;
@@ -164,8 +181,9 @@ describe("webhook secret rotation", () => {
       await p.api("POST", "/v1/webhooks", { url: webhook.url, eventTypes: ["*"], previousSecretValidSeconds: 60 }),
     ];
     expect(refused.map((r) => [r.status, r.json.error.code])).toEqual(Array(6).fill([400, "invalid_request"]));
-    expect(refused[0]!.json.error.message).toContain("previousSecretValidSeconds: applies only to a write that changes secret");
-    expect(refused[1]!.json.error.message).toContain("previousSecretValidSeconds: applies only to a write that changes secret");
+    const said = "previousSecretValidSeconds: without a new secret only 0 is taken (it ends the previous secret now): give the new secret with any other";
+    expect(refused[0]!.json.error.message).toContain(said);
+    expect(refused[1]!.json.error.message).toContain(said);
     expect(await row(webhook.uid)).toEqual({ secret: first, previous_secret: null, previous_secret_expires_at: null });
     expect((await p.api("GET", path)).json).toMatchObject({ disabled: false, previousSecretExpiresAt: null });
   });

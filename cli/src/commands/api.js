@@ -124,7 +124,7 @@ export function registerApi(program) {
     .option("--types <types>", "new event types (comma-separated)")
     .option("--sources <ids>", "only these sources (comma-separated; 'all' for every source)")
     .option("--secret <secret>", "new signing secret")
-    .option("--previous-secret-valid-seconds <s>", "with --secret: seconds the old secret keeps signing beside it (0..604800, default 86400; 0: stops at once)", count)
+    .option("--previous-secret-valid-seconds <s>", "with --secret: seconds the old secret keeps signing beside it (0..604800, default 86400; 0: stops at once); 0 without --secret ends the previous secret now", count)
     .addOption(new Option("--enable", "enable it: held deliveries go out, oldest first").conflicts("disable"))
     .option("--disable", "disable it: new deliveries are held")
     .option("--timeout-ms <ms>", "downstream timeout", count)

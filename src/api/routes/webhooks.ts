@@ -180,8 +180,10 @@ async function change(
   const headers = givenHeaders ? { transformHeaders: keepRedacted(givenHeaders, current.transformHeaders) } : {};
   const given = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined));
   const url = changes.url === undefined ? {} : { url: storedUrl(changes.url, current.url) };
-  if (previousSecretValidSeconds !== undefined && (changes.secret === undefined || changes.secret === current.secret)) {
-    throw invalidInput("body", [{ path: "previousSecretValidSeconds", message: "applies only to a write that changes secret: give the new secret with it" }]);
+  if (previousSecretValidSeconds !== undefined && previousSecretValidSeconds !== 0 && (changes.secret === undefined || changes.secret === current.secret)) {
+    throw invalidInput("body", [
+      { path: "previousSecretValidSeconds", message: "without a new secret only 0 is taken (it ends the previous secret now): give the new secret with any other" },
+    ]);
   }
   // Its location, organization and confinement stay as read: where its location belongs too (read with it).
   const changed = withRotation(current, withDisabled(current, { ...current, ...given, ...headers, ...url }), previousSecretValidSeconds);
