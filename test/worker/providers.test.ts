@@ -71,6 +71,24 @@ describe("github (signed with @octokit/webhooks-methods)", () => {
     expect((await send(source, body, { "x-hub-signature-256": "deadbeef" })).json.error.code).toBe("invalid_signature");
     expect((await send(source, body, {})).json.error.code).toBe("missing_signature");
   });
+
+  it("refuses a delivery sent with GitHub's default form content type, saying which setting to change", async () => {
+    const source = await createSource({ provider: "github", secrets: [secret] });
+    const body = `payload=${encodeURIComponent(JSON.stringify({ zen: "Design for failure.", hook_id: 2 }))}`;
+    const r = await send(source, body, {
+      "content-type": "application/x-www-form-urlencoded",
+      "x-hub-signature-256": await githubSign(secret, body),
+      "x-github-event": "ping",
+    });
+    expect(r.status).toBe(400);
+    expect(r.json.error.code).toBe("malformed_payload");
+    expect(r.json.error.message).toMatch(/form-encoded.*Content type to application\/json/);
+    expect(r.queued).toHaveLength(0);
+    // A body that is neither JSON nor a form keeps the plain answer.
+    const broken = "{oops";
+    const b = await send(source, broken, { "x-hub-signature-256": await githubSign(secret, broken), "x-github-event": "ping" });
+    expect(b.json.error.message).toBe("A GitHub webhook body is JSON; this one does not parse.");
+  });
 });
 
 describe("shopify (signed by the Shopify scheme: base64 HMAC-SHA256 of the body)", () => {
@@ -140,6 +158,16 @@ describe("slack (signed by the Slack scheme: v0= hex HMAC-SHA256 of v0:ts:body)"
     expect((await send(source, body, await headers(body, nowS() - 600))).json.error.code).toBe("timestamp_out_of_tolerance");
     expect((await send(source, body, await headers(body, nowS(), "wrong"))).json.error.code).toBe("invalid_signature");
     expect((await send(source, body, {})).json.error.code).toBe("missing_signature");
+  });
+
+  it("refuses a signed slash command (a form) saying that only the Events API is received, queueing nothing", async () => {
+    const source = await createSource({ provider: "slack", secrets: [secret] });
+    const body = "token=x&team_id=T1&command=%2Fweather&text=94070&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2F1";
+    const r = await send(source, body, { "content-type": "application/x-www-form-urlencoded", ...(await headers(body)) });
+    expect(r.status).toBe(400);
+    expect(r.json.error.code).toBe("malformed_payload");
+    expect(r.json.error.message).toMatch(/form-encoded.*slash commands.*Events API/);
+    expect(r.queued).toHaveLength(0);
   });
 });
 

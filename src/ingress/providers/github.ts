@@ -10,6 +10,9 @@ const STORED_HEADERS = [
   "x-github-hook-installation-target-type",
 ] as const;
 
+// GitHub's default content type sends the JSON as a form's `payload` field.
+const FORM_HINT = "set the GitHub webhook's Content type to application/json (its default, application/x-www-form-urlencoded, is not read)";
+
 /**
  * GitHub: the type is `X-GitHub-Event` plus `.action` when the body has one; `ping`
  * is stored like any other event. The signature covers the body only, so the dedupe
@@ -22,7 +25,7 @@ export const github: Provider = {
   scheme: () => scheme,
 
   async facts(req, body) {
-    const event = jsonObject(body, "GitHub");
+    const event = jsonObject(body, "GitHub", FORM_HINT);
     const name = header(req, "x-github-event") ?? "unknown";
     const action = stringAt(event, "action");
     return {

@@ -37,12 +37,21 @@ export async function dedupeKeyOr(key: string | null | undefined, raw: Uint8Arra
 
 export const malformed = (why: string) => new AppError("malformed_payload", why);
 
-/** Parses a body that must be a JSON object. */
-export function jsonObject(body: string, provider: string): Record<string, unknown> {
+// `name=value…`: no JSON text starts so. Only the start is read, so the check costs nothing on a big body.
+const FORM_ENCODED = /^[\w.~%+-]+=/;
+
+/**
+ * Parses a body that must be a JSON object. A form-encoded one is named as such, with `formHint`
+ * (what the provider's user should change), as it is a sender's setting, not a broken body.
+ */
+export function jsonObject(body: string, provider: string, formHint?: string): Record<string, unknown> {
   let value: unknown;
   try {
     value = JSON.parse(jsonText(body));
   } catch {
+    if (FORM_ENCODED.test(body)) {
+      throw malformed(`A ${provider} webhook body is JSON; this one is form-encoded (name=value&…)${formHint ? `: ${formHint}` : ""}.`);
+    }
     throw malformed(`A ${provider} webhook body is JSON; this one does not parse.`);
   }
   if (!isRecord(value)) {

@@ -3,6 +3,8 @@ import { dedupeKeyOr, jsonObject, malformed, stringAt, type Provider } from "./p
 
 const STORED_HEADERS = ["x-slack-request-timestamp", "x-slack-retry-num", "x-slack-retry-reason"] as const;
 
+const FORM_HINT = "Slack sends slash commands and interactivity as forms, and a slack source receives the Events API's JSON only";
+
 /** Slack (Events API): a signed `url_verification` is answered with its challenge and not queued. */
 export const slack: Provider = {
   name: "slack",
@@ -10,7 +12,7 @@ export const slack: Provider = {
   scheme: () => scheme,
 
   handshake(_req, body) {
-    const event = jsonObject(body, "Slack");
+    const event = jsonObject(body, "Slack", FORM_HINT);
     if (stringAt(event, "type") !== "url_verification") return null;
     // Slack always sends a string: answering "" to anything else would pass for a handshake done.
     const challenge = stringAt(event, "challenge");
@@ -19,7 +21,7 @@ export const slack: Provider = {
   },
 
   async facts(req, body) {
-    const event = jsonObject(body, "Slack");
+    const event = jsonObject(body, "Slack", FORM_HINT);
     return {
       dedupeKey: await dedupeKeyOr(stringAt(event, "event_id"), req.raw),
       eventType: stringAt(event, "event", "type") ?? stringAt(event, "type") ?? "unknown",
