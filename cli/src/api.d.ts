@@ -4649,7 +4649,7 @@ export interface operations {
                     "application/json": components["schemas"]["Accepted"];
                 };
             };
-            /** @description malformed_payload: not a JSON object (for hmac sources: not UTF-8) */
+            /** @description malformed_payload: not UTF-8, or not a JSON object (hmac sources take any UTF-8 text); a header read for one value (X-GitHub-Event, X-Shopify-Topic, X-Shopify-Shop-Domain, a signed timestamp) sent more than once; a Slack url_verification without a string challenge */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4687,7 +4687,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description payload_too_large (over 256 KiB) */
+            /** @description payload_too_large: a body over 256 KiB, or the event without its body (headers, type, keys) too large for one queue message */
             413: {
                 headers: {
                     [name: string]: unknown;

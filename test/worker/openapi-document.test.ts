@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { ERROR_CODES } from "../../src/domain/errors";
 import { isRecord } from "../../src/domain/guards";
 import { isScope, SCOPES, type Scope } from "../../src/domain/scopes";
-import { ADMIN, call, clientAddress } from "./helpers";
+import { ADMIN, call, clientAddress, createSource, post } from "./helpers";
 import { pipeline } from "./pipeline";
 import { as, DATA_SCOPES, makeToken } from "./tokens";
 
@@ -56,6 +56,18 @@ const acceptsNull = (schema: unknown): boolean =>
     [schema.anyOf, schema.oneOf].some((xs) => Array.isArray(xs) && xs.some(acceptsNull)));
 
 describe("the OpenAPI document's errors", () => {
+  it("says every reason the ingress answers 400 for, a header read for one value sent twice among them, as it answers", async () => {
+    const described = String(at(await document(), "paths", "/webhooks/{sourceId}", "post", "responses", "400", "description"));
+    expect(described).toMatch(/not UTF-8/);
+    expect(described).toMatch(/sent more than once/);
+    expect(described).toMatch(/url_verification/);
+    // Two copies of a header arrive joined by a comma.
+    const source = await createSource({ provider: "slack", secrets: ["slack-signing-secret"] });
+    const res = await call(post(`/webhooks/${source}`, "{}", { "x-slack-request-timestamp": "1, 2", "x-slack-signature": "v0=00" }));
+    expect(res.status).toBe(400);
+    expect(at(await res.json(), "error", "code")).toBe("malformed_payload");
+  });
+
   it("declares 400 on every operation that validates a path parameter or a body, and on every API operation (each refuses a query parameter it does not take)", async () => {
     const ops = operations(await document());
     const validating = ops.filter((o) => params(o).length > 0 || hasBody(o) || isApi(o));
