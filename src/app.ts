@@ -10,6 +10,7 @@ import { ErrorSchema } from "./api/schemas";
 import { AppError } from "./domain/errors";
 import type { AppEnv } from "./env";
 import { receive } from "./ingress/receive";
+import { SOURCE_ID } from "./ingress/sources";
 import { allowedMethods, servedMethods } from "./http/methods";
 
 /**
@@ -120,11 +121,26 @@ app.doc31("/openapi.json", (c) => ({
 
 app.get("/docs", docsPage);
 
-app.notFound((c) => {
-  const { method, path } = c.req;
+// Webhook uids are UUIDs; any other id at /webhooks/{id} is a source's ingress URL.
+const WEBHOOK_UID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Where the API serves what a request without its /v1 meant, said as a sentence; "" when nowhere. */
+function apiHint(method: string, path: string): string {
+  // A source's ingress URL opened with GET (a browser, a check): its API path is /v1/sources/{id},
+  // and /v1/webhooks/{id} would answer "no webhook".
+  const source = /^\/webhooks\/([^/]+)$/.exec(path)?.[1];
+  if (source !== undefined && SOURCE_ID.test(source) && !WEBHOOK_UID.test(source)) {
+    const at = `/v1/sources/${source}`;
+    return servedMethods(app.routes, at).includes(method) ? ` This URL receives a source's webhooks; the API serves ${method} ${at}.` : "";
+  }
   // An API call without its /v1 (GET /webhooks/{uid}, as Podium's /v4/webhooks has it) meets the
   // ingress's POST-only /webhooks/…: a bare "use POST" would send it to the ingress instead.
-  const v1 = servedMethods(app.routes, `/v1${path}`).includes(method) ? ` The API is under /v1: ${method} /v1${path}.` : "";
+  return servedMethods(app.routes, `/v1${path}`).includes(method) ? ` The API is under /v1: ${method} /v1${path}.` : "";
+}
+
+app.notFound((c) => {
+  const { method, path } = c.req;
+  const v1 = apiHint(method, path);
   const allowed = allowedMethods(app.routes, path, method);
   if (allowed.length > 0) {
     return errorResponse(new AppError("method_not_allowed", `${method} is not served here; use ${allowed.join(", ")}.${v1}`), {

@@ -388,6 +388,11 @@ describe("answers", () => {
       code: "not_found",
       message: "No route for GET /events: GET /openapi.json lists the API's routes. The API is under /v1: GET /v1/events.",
     });
+    // A source's ingress URL (opened in a browser) is pointed to its source, not to a webhook of its id.
+    expect((await errorOf(await call(new Request("https://edgehook.test/webhooks/podium")))).message).toBe(
+      "GET is not served here; use POST. This URL receives a source's webhooks; the API serves GET /v1/sources/podium.",
+    );
+    expect((await errorOf(await call(new Request("https://edgehook.test/webhooks/podium", { method: "PUT" })))).message).toBe("PUT is not served here; use POST.");
     // Only a method /v1 serves there is pointed to.
     expect((await errorOf(await call(new Request("https://edgehook.test/webhooks/podium/extra")))).message).toBe("GET is not served here; use POST.");
     expect((await errorOf(await call(new Request("https://edgehook.test/nowhere")))).message).toBe("No route for GET /nowhere: GET /openapi.json lists the API's routes.");
