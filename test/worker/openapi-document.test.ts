@@ -251,6 +251,27 @@ describe("the OpenAPI document's schemas", () => {
     expect(await ids("until")).not.toContain(eventId);
   });
 
+  it("names in heldDeliveries' description every answer that carries it, and no other", async () => {
+    const described = String(at(await document(), "components", "schemas", "Webhook", "properties", "heldDeliveries", "description"));
+    const p = pipeline();
+    const { webhook } = await p.webhookOn("ok", { disabled: true });
+    const one = `/v1/webhooks/${webhook.uid}`;
+    const replacement = { url: webhook.url, eventTypes: webhook.eventTypes, organizationUid: webhook.organizationUid, disabled: true };
+    const answers: [string, unknown][] = [
+      ["POST /v1/webhooks", webhook],
+      [`GET /v1/webhooks/{uid}`, (await p.api("GET", one)).json],
+      [`PATCH /v1/webhooks/{uid}`, (await p.api("PATCH", one, { timeoutMs: 3000 })).json],
+      [`PUT /v1/webhooks/{uid}`, (await p.api("PUT", one, replacement)).json],
+      ["GET /v1/webhooks", (await p.api("GET", "/v1/webhooks?limit=1")).json.data[0]],
+    ];
+    for (const [name, answer] of answers) {
+      expect(isRecord(answer) && "uid" in answer, name).toBe(true);
+      expect(described.includes(`\`${name}\``), `${name} ${isRecord(answer) && "heldDeliveries" in answer ? "carries" : "does not carry"} it: ${described}`).toBe(
+        isRecord(answer) && "heldDeliveries" in answer,
+      );
+    }
+  });
+
   it("says of every operation how it is authenticated: a token, or nothing (security: []) for the liveness check and the ingress", async () => {
     const ops = operations(await document());
     expect(ops.filter((o) => !Array.isArray(o.op.security)).map((o) => o.name)).toEqual([]);
