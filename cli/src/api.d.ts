@@ -778,7 +778,7 @@ export interface components {
              * @example 2026-11-28T17:59:31.123Z
              */
             previousSecretExpiresAt: string | null;
-            /** @description Deliveries held now (as `backlog.held`): in `GET /v1/webhooks/{uid}`, and after the change in `PATCH /v1/webhooks/{uid}` and `PUT /v1/webhooks/{uid}`. */
+            /** @description Deliveries held now (as `backlog.held`): in `GET /v1/webhooks/{uid}`, and after the change in `PATCH /v1/webhooks/{uid}` and `PUT /v1/webhooks/{uid}`; not for a token lacking the data scope of one of its types (nor `backlog`). */
             heldDeliveries?: number;
             backlog?: components["schemas"]["WebhookBacklog"];
             /** @description Every field in the answer for one webhook (with `backlog`); `state` alone in lists. */
