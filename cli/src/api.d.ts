@@ -3770,7 +3770,7 @@ export interface operations {
                 limit?: number;
                 /** @description The `nextCursor` of the previous page. */
                 cursor?: string;
-                /** @description Only those not replayed yet. */
+                /** @description `true`: only those not replayed yet (open). `false`, the default: every letter, closed ones included. */
                 open?: "true" | "false";
                 /** @description `false`: each letter without its `message` (a queued message can be over 100 KiB, and a page holds up to 100), for a list that does not show it. Default `true`. */
                 withMessage?: "true" | "false";

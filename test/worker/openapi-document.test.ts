@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { ERROR_CODES } from "../../src/domain/errors";
 import { isRecord } from "../../src/domain/guards";
 import { isScope, SCOPES, type Scope } from "../../src/domain/scopes";
-import { ADMIN, call, clientAddress, createSource, post } from "./helpers";
+import { ADMIN, call, clientAddress, createSource, podiumBody, post } from "./helpers";
 import { pipeline } from "./pipeline";
 import { as, DATA_SCOPES, makeToken } from "./tokens";
 
@@ -270,6 +270,21 @@ describe("the OpenAPI document's schemas", () => {
         isRecord(answer) && "heldDeliveries" in answer,
       );
     }
+  });
+
+  it("says what the dead letters' open=false lists, as the list answers: every letter, closed ones included", async () => {
+    const list = operations(await document()).find((o) => o.name === "GET /v1/dead-letters");
+    const described = String(at(list ? params(list).find((q) => q.name === "open") : undefined, "description"));
+    const p = pipeline({ RETRY_BASE_SECONDS: "0" });
+    const { org } = await p.webhookOn("flaky?fails=1", { maxAttempts: 1 });
+    const eventId = await p.ingest(podiumBody({ organizationUid: org }));
+    await p.deliver();
+    const letterOf = async (query: string) =>
+      (await p.api("GET", `/v1/dead-letters?limit=100&${query}`)).json.data.find((d: { eventId: string }) => d.eventId === eventId);
+    expect((await p.api("POST", `/v1/dead-letters/${(await letterOf("open=true")).id}/replay`)).status).toBe(202);
+    expect(await letterOf("open=true")).toBeUndefined();
+    expect(await letterOf("open=false")).toMatchObject({ replayedAt: expect.any(String) });
+    expect(described).toMatch(/`false`[^.]*closed ones included/);
   });
 
   it("says of every operation how it is authenticated: a token, or nothing (security: []) for the liveness check and the ingress", async () => {

@@ -45,7 +45,7 @@ const list = apiRoute({
   request: {
     query: strictQuery({
       ...ListQuery.shape,
-      open: z.enum(["true", "false"]).optional().openapi({ description: "Only those not replayed yet." }),
+      open: z.enum(["true", "false"]).optional().openapi({ description: "`true`: only those not replayed yet (open). `false`, the default: every letter, closed ones included." }),
       withMessage: z.enum(["true", "false"]).optional().openapi({
         description: "`false`: each letter without its `message` (a queued message can be over 100 KiB, and a page holds up to 100), for a list that does not show it. Default `true`.",
       }),
