@@ -1548,8 +1548,11 @@ export interface operations {
                 q?: string;
                 /** @description Only events of this exact type. */
                 eventType?: string;
+                /** @description Only events received by this source (its id). */
                 sourceId?: string;
+                /** @description Only events of this location. */
                 locationUid?: string;
+                /** @description Only events of this organization. */
                 organizationUid?: string;
                 /** @description Events with a delivery in this status. */
                 status?: "held" | "pending" | "succeeded" | "failed" | "expired";
@@ -2524,8 +2527,11 @@ export interface operations {
     listDeliveries: {
         parameters: {
             query?: {
+                /** @description Only deliveries in this status. */
                 status?: "held" | "pending" | "succeeded" | "failed" | "expired";
+                /** @description Only deliveries to this webhook. */
                 webhookUid?: string;
+                /** @description Only deliveries of this event (`evt_…`). */
                 eventId?: string;
                 /** @description Page size, at most 100. */
                 limit?: number;

@@ -266,9 +266,9 @@ export const EventListQuery = strictQuery({
       examples: ["data.conversation.uid=5d9f1c2e-8a7b-4c3d-9e0f-1a2b3c4d5e6f", "appointment", '{"body": {"data.object.amount_due": {"$gt": 50000}}}'],
     }),
   eventType: exactType.optional(),
-  sourceId: z.string().min(1).max(64).optional(),
-  locationUid: uid.optional(),
-  organizationUid: uid.optional(),
+  sourceId: z.string().min(1).max(64).optional().openapi({ description: "Only events received by this source (its id)." }),
+  locationUid: uid.optional().openapi({ description: "Only events of this location." }),
+  organizationUid: uid.optional().openapi({ description: "Only events of this organization." }),
   status: z.enum(DELIVERY_STATUSES).optional().openapi({ description: "Events with a delivery in this status." }),
   since: givenTime("Events received from this time (included).").optional(),
   until: givenTime("Events received up to this time (excluded).").optional(),
@@ -645,9 +645,9 @@ export const WebhookTestAnswer = z
 // Deliveries
 
 export const DeliveryListQuery = strictQuery({
-  status: z.enum(DELIVERY_STATUSES).optional(),
-  webhookUid: uid.optional(),
-  eventId: uid.optional(),
+  status: z.enum(DELIVERY_STATUSES).optional().openapi({ description: "Only deliveries in this status." }),
+  webhookUid: uid.optional().openapi({ description: "Only deliveries to this webhook." }),
+  eventId: uid.optional().openapi({ description: "Only deliveries of this event (`evt_…`)." }),
   limit,
   cursor,
 });

@@ -272,6 +272,15 @@ describe("the OpenAPI document's schemas", () => {
     }
   });
 
+  it("describes every query parameter, so a filter says what it keeps", async () => {
+    const bare = operations(await document()).flatMap((o) =>
+      params(o)
+        .filter((q) => q.in === "query" && !(typeof q.description === "string" || typeof at(q, "schema", "description") === "string"))
+        .map((q) => `${o.name} ?${String(q.name)}`),
+    );
+    expect(bare).toEqual([]);
+  });
+
   it("says what the dead letters' open=false lists, as the list answers: every letter, closed ones included", async () => {
     const list = operations(await document()).find((o) => o.name === "GET /v1/dead-letters");
     const described = String(at(list ? params(list).find((q) => q.name === "open") : undefined, "description"));
