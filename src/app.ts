@@ -11,7 +11,7 @@ import { AppError } from "./domain/errors";
 import type { AppEnv } from "./env";
 import { receive } from "./ingress/receive";
 import { SOURCE_ID } from "./ingress/sources";
-import { allowedMethods, servedMethods } from "./http/methods";
+import { allowedMethods, methodNotAllowed, servedMethods } from "./http/methods";
 
 /**
  * The Hono app: /v1, /dashboard, /openapi.json, /docs, /healthz, the ingress's fallbacks, 404/405.
@@ -142,11 +142,7 @@ app.notFound((c) => {
   const { method, path } = c.req;
   const v1 = apiHint(method, path);
   const allowed = allowedMethods(app.routes, path, method);
-  if (allowed.length > 0) {
-    return errorResponse(new AppError("method_not_allowed", `${method} is not served here; use ${allowed.join(", ")}.${v1}`), {
-      allow: allowed.join(", "),
-    });
-  }
+  if (allowed.length > 0) return methodNotAllowed(method, allowed, v1);
   // Says where the routes are: a guessed one (GET /v1/attempts/{id}) otherwise ends here.
   return errorResponse(new AppError("not_found", `No route for ${method} ${path}: GET /openapi.json lists the API's routes.${v1}`));
 });

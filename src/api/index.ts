@@ -2,6 +2,7 @@ import { bodyLimit } from "hono/body-limit";
 import { AppError } from "../domain/errors";
 import { authenticate } from "./auth";
 import { errorResponse, handleError } from "../http/errors";
+import { concreteMethods, methodNotAllowed } from "../http/methods";
 import { MAX_API_BODY_BYTES, router } from "./openapi";
 import { notifications } from "./routes/alerts";
 import { catalog } from "./routes/catalog";
@@ -34,6 +35,12 @@ export const api = router()
     }),
   )
   .use("*", authenticate)
+  // A method a concrete path does not take is its 405, though a templated route would match it.
+  .use("*", async (c, next) => {
+    const allowed = concreteMethods(api.routes, c.req.path.startsWith("/v1/") ? c.req.path.slice(3) : c.req.path);
+    if (allowed.length === 0 || allowed.includes(c.req.method)) return next();
+    return methodNotAllowed(c.req.method, allowed);
+  })
   .route("/", events)
   .route("/", replay)
   .route("/", webhooks)

@@ -1,3 +1,6 @@
+import { AppError } from "../domain/errors";
+import { errorResponse } from "./errors";
+
 /**
  * The methods `routes` serve at `path` (a middleware's or a catch-all's ALL aside): what a 405's
  * Allow names. A parameter keeps its own pattern (`:action{enable|disable}`); an optional one
@@ -15,9 +18,20 @@ export function allowedMethods(routes: readonly { method: string; path: string }
  * GET is served: Hono answers a HEAD as the GET without its body, so an Allow names it (RFC 9110).
  */
 export function servedMethods(routes: readonly { method: string; path: string }[], path: string): string[] {
-  const methods = routeMethods(routes, path);
-  return methods.includes("GET") && !methods.includes("HEAD") ? [...methods, "HEAD"] : methods;
+  const concrete = concreteMethods(routes, path);
+  return concrete.length > 0 ? concrete : withHead(routeMethods(routes, path));
 }
+
+/**
+ * The methods of the routes whose path is `path` itself, with no parameter (HEAD where GET is), else
+ * none. OpenAPI matches such a path before a templated one, so `/v1/deliveries/retry` takes POST
+ * alone: a GET of it is a 405, not `GET /v1/deliveries/{id}` looking up a delivery "retry".
+ */
+export function concreteMethods(routes: readonly { method: string; path: string }[], path: string): string[] {
+  return withHead([...new Set(routes.filter((r) => r.method !== "ALL" && r.path === path && !/[:*]/.test(r.path)).map((r) => r.method))]);
+}
+
+const withHead = (methods: string[]) => (methods.includes("GET") && !methods.includes("HEAD") ? [...methods, "HEAD"] : methods);
 
 function routeMethods(routes: readonly { method: string; path: string }[], path: string): string[] {
   const methods: string[] = [];
@@ -31,3 +45,7 @@ function routeMethods(routes: readonly { method: string; path: string }[], path:
   }
   return methods;
 }
+
+/** The 405 of `method` where `allowed` are served, with its Allow; `hint` goes after its message. */
+export const methodNotAllowed = (method: string, allowed: string[], hint = ""): Response =>
+  errorResponse(new AppError("method_not_allowed", `${method} is not served here; use ${allowed.join(", ")}.${hint}`), { allow: allowed.join(", ") });

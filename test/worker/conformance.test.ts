@@ -58,7 +58,8 @@ describe("an API answer held to its documented response", () => {
   it("finds the operation of a concrete path: a literal segment over a parameter, the query ignored, none for what the API does not serve", () => {
     expect(operationOf("POST", "/v1/events/replay")?.template).toBe("/v1/events/replay");
     expect(operationOf("POST", "/v1/events/evt_1/replay?dry=true")?.template).toBe("/v1/events/{id}/replay");
-    expect(operationOf("GET", "/v1/events/replay")?.template).toBe("/v1/events/{id}");
+    // The concrete path takes POST alone: OpenAPI matches it before /v1/events/{id}, whatever the method.
+    expect(operationOf("GET", "/v1/events/replay")).toBeUndefined();
     expect(operationOf("POST", "/v1/deliveries/retry")?.template).toBe("/v1/deliveries/retry");
     expect(operationOf("PATCH", "/v1/events/evt_1")).toBeUndefined();
     expect(operationOf("GET", "/v1/nothing-here")).toBeUndefined();
@@ -133,6 +134,22 @@ describe("an answer for what the document does not name under /v1", () => {
     }
     const { status } = await call(new Request("https://edgehook.test/v1/nope"));
     expect(status).toBe(401); // authentication comes first, and answers the error too
+  });
+
+  it("takes a path without parameters before a templated one, as OpenAPI matches them: a method it does not take is its 405, naming its methods alone", async () => {
+    for (const [method, path, allow] of [
+      ["GET", "/v1/deliveries/retry", "POST"],
+      ["DELETE", "/v1/deliveries/retry", "POST"],
+      ["GET", "/v1/events/replay", "POST"],
+      ["PATCH", "/v1/events/replay", "POST"],
+    ] as const) {
+      const res = await call(new Request(`https://edgehook.test${path}`, { method, headers: ADMIN }));
+      expect([res.status, res.headers.get("allow"), ((await res.json()) as { error: { code: string } }).error.code], `${method} ${path}`).toEqual([405, allow, "method_not_allowed"]);
+    }
+    // Unauthenticated, it is the 401 as any other path's.
+    expect((await call(new Request("https://edgehook.test/v1/deliveries/retry"))).status).toBe(401);
+    // The templated routes still serve their own paths.
+    expect((await call(new Request("https://edgehook.test/v1/deliveries/dlv_00000000000000000000000000000000", { headers: ADMIN }))).status).toBe(404);
   });
 
   it("fails an answer in another shape: not JSON, an undocumented field or code, a 405 naming no methods, a success", () => {

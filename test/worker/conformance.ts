@@ -41,9 +41,11 @@ function apiOperations(): Operation[] {
 /** The operation serving `method` `path` (its query ignored), or undefined for one the document does not name (the router's 404/405, the dashboard). */
 export function operationOf(method: string, path: string): Operation | undefined {
   const bare = path.split("?")[0]!;
-  return apiOperations()
-    .filter((o) => o.method === method.toUpperCase() && o.pattern.test(bare))
-    .sort((a, b) => a.params - b.params)[0];
+  const matching = apiOperations().filter((o) => o.pattern.test(bare));
+  // As OpenAPI matches paths: the fewest parameters first, whatever the method (a GET of
+  // /v1/deliveries/retry is that path's, which takes POST alone, not GET /v1/deliveries/{id}'s).
+  const fewest = Math.min(...matching.map((o) => o.params));
+  return matching.find((o) => o.params === fewest && o.method === method.toUpperCase());
 }
 
 type Json = Record<string, unknown>;
