@@ -689,7 +689,7 @@ export interface components {
                 message: string;
             }[];
         };
-        /** @description In the answer for one webhook: what it is owed and how fast it goes. */
+        /** @description In `GET /v1/webhooks/{uid}` only (not for a token lacking the data scope of one of its types): what it is owed and how fast it goes. */
         WebhookBacklog: {
             /** @description Deliveries held (the webhook is, or was until just now, disabled). */
             held: number;

@@ -537,7 +537,7 @@ export const WebhookSchema = z
       description: "Read-only: until when the secret replaced by the last rotation signs beside the current one (a second `webhook-signature` entry); null: none does.",
     }),
     heldDeliveries: z.number().int().optional().openapi({ description: "Deliveries held now (as `backlog.held`): in `GET /v1/webhooks/{uid}`, and after the change in `PATCH /v1/webhooks/{uid}` and `PUT /v1/webhooks/{uid}`; not for a token lacking the data scope of one of its types (nor `backlog`)." }),
-    backlog: WebhookBacklog.optional().openapi({ description: "In the answer for one webhook: what it is owed and how fast it goes." }),
+    backlog: WebhookBacklog.optional().openapi({ description: "In `GET /v1/webhooks/{uid}` only (not for a token lacking the data scope of one of its types): what it is owed and how fast it goes." }),
     health: WebhookHealth.partial()
       .optional()
       .openapi({ description: "Every field in the answer for one webhook (with `backlog`); `state` alone in lists." }),

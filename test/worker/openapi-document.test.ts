@@ -251,8 +251,8 @@ describe("the OpenAPI document's schemas", () => {
     expect(await ids("until")).not.toContain(eventId);
   });
 
-  it("names in heldDeliveries' description every answer that carries it, and no other", async () => {
-    const described = String(at(await document(), "components", "schemas", "Webhook", "properties", "heldDeliveries", "description"));
+  it("names in heldDeliveries' and backlog's descriptions every answer that carries them, and no other", async () => {
+    const doc = await document();
     const p = pipeline();
     const { webhook } = await p.webhookOn("ok", { disabled: true });
     const one = `/v1/webhooks/${webhook.uid}`;
@@ -264,11 +264,16 @@ describe("the OpenAPI document's schemas", () => {
       [`PUT /v1/webhooks/{uid}`, (await p.api("PUT", one, replacement)).json],
       ["GET /v1/webhooks", (await p.api("GET", "/v1/webhooks?limit=1")).json.data[0]],
     ];
-    for (const [name, answer] of answers) {
-      expect(isRecord(answer) && "uid" in answer, name).toBe(true);
-      expect(described.includes(`\`${name}\``), `${name} ${isRecord(answer) && "heldDeliveries" in answer ? "carries" : "does not carry"} it: ${described}`).toBe(
-        isRecord(answer) && "heldDeliveries" in answer,
-      );
+    for (const field of ["heldDeliveries", "backlog"]) {
+      const property = at(doc, "components", "schemas", "Webhook", "properties", field);
+      // A named schema's description is on the component its property refers to.
+      const ref = at(property, "$ref");
+      const described = String(at(typeof ref === "string" ? at(doc, ...ref.split("/").slice(1)) : property, "description"));
+      for (const [name, answer] of answers) {
+        expect(isRecord(answer) && "uid" in answer, name).toBe(true);
+        const carries = isRecord(answer) && field in answer;
+        expect(described.includes(`\`${name}\``), `${name} ${carries ? "carries" : "does not carry"} ${field}: ${described}`).toBe(carries);
+      }
     }
   });
 
