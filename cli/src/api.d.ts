@@ -129,7 +129,7 @@ export interface paths {
         };
         /**
          * One webhook (never its secret), with its count of held deliveries and its backlog
-         * @description `backlog` counts held and pending deliveries (up to a cap), and says how fast the webhook's scheduler is sending and when it expects to be done.
+         * @description `backlog` counts held and pending deliveries (exactly, from its counts), and says how fast the webhook's scheduler is sending and when it expects to be done.
          */
         get: operations["getWebhook"];
         /**

@@ -113,7 +113,7 @@ export function body<T extends z.ZodType>(schema: T) {
   return { body: { content: { "application/json": { schema } }, required: true } };
 }
 
-/** A body the route also takes none of (no Content-Type): the handler reads `{}`. */
+/** A body the route also takes none of (no Content-Type, or an empty body: plain-body.ts): the handler reads `{}`. */
 export function optionalBody<T extends z.ZodType>(schema: T) {
   return { body: { content: { "application/json": { schema } }, required: false } };
 }

@@ -218,6 +218,9 @@ describe("the webhook's flow limits in the API", () => {
     expect(doc.components.schemas.WebhookBacklog.required).toEqual(
       expect.arrayContaining(["held", "pending", "deliveriesPerSecond", "estimatedSeconds", "estimatedDoneAt"]),
     );
+    // The counts are exact (the cap is gone): no description still promises "up to a cap".
+    expect(doc.paths["/v1/webhooks/{uid}"].get.description).not.toMatch(/\bcap\b/);
+    expect(JSON.stringify(doc.components.schemas.WebhookBacklog)).not.toMatch(/\bcap(ped)?\b/);
   });
 });
 

@@ -96,7 +96,7 @@ const get = apiRoute({
   operationId: "getWebhook",
   summary: "One webhook (never its secret), with its count of held deliveries and its backlog",
   description:
-    "`backlog` counts held and pending deliveries (up to a cap), and says how fast the webhook's scheduler is sending and when it expects to be done.",
+    "`backlog` counts held and pending deliveries (exactly, from its counts), and says how fast the webhook's scheduler is sending and when it expects to be done.",
   ...scoped("webhooks:read"),
   request: { params: UidParam },
   responses: { 200: json(WebhookSchema, "The webhook"), ...errors(404) },
