@@ -188,6 +188,8 @@ function why(f: Filter, v: unknown, at: string, b: FilterBudget): string | null 
     }
     return `none of the $or alternatives matches ${at || "the event"} (${reasons.join("; ")})`;
   }
+  // What the `$regex` budget held before this test: a pattern it could not pay for was never tested.
+  const left = b.left;
   if (test(f, v, b)) return null;
   const here = at || "the event";
   switch (f.kind) {
@@ -211,6 +213,9 @@ function why(f: Filter, v: unknown, at: string, b: FilterBudget): string | null 
       // Said apart: "\"aaaa…\", which does not match /a/" reads as a wrong answer.
       if (typeof v === "string" && v.length > FILTER_LIMITS.regexInput) {
         return `${here} is a string of ${v.length} characters, and $regex never matches one over ${FILTER_LIMITS.regexInput}`;
+      }
+      if (typeof v === "string" && v.length * f.size > left) {
+        return `${here} is a string of ${v.length} characters, which /${f.source}/ would cost more to test than is left of the event's $regex work budget, so it does not match`;
       }
       return `${here} is ${shown(v)}, which does not match /${f.source}/`;
     case "exist":

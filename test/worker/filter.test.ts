@@ -127,6 +127,19 @@ describe("provider examples", () => {
     expect(explainMismatch(filter, { body: { data: { body: "bbb" } }, headers: {} })).toBe('body.data.body is "bbb", which does not match /a/');
   });
 
+  it("the reason a $regex fails for want of the event's $regex budget says so, not that the pattern does not match", () => {
+    // 16,000 characters at a program size of about 1,000 cost more than the whole budget: the string matches, but is never tested.
+    const filter = compile({ body: { s: { $regex: "[a-z]{1000}" } } });
+    const long = "a".repeat(FILTER_LIMITS.regexInput - 384);
+    expect(matchesFilter(filter, { body: { s: long }, headers: {} })).toBe(false);
+    expect(explainMismatch(filter, { body: { s: long }, headers: {} })).toBe(
+      `body.s is a string of ${long.length} characters, which /[a-z]{1000}/ would cost more to test than is left of the event's $regex work budget, so it does not match`,
+    );
+    // Tested and failed, the budget left is no reason, even when too little is left to test it again.
+    const exact = compile({ body: { s: { $regex: "^[a-z]{1000}$" } } });
+    expect(explainMismatch(exact, { body: { s: "a".repeat(3000) }, headers: {} })).toMatch(/, which does not match \/\^\[a-z\]\{1000\}\$\/$/);
+  });
+
   it("a header's value is a string: a filter comparing one with anything else is refused, since it could never match", () => {
     const headers = { "podium-timestamp": "1764698400000" };
     expect(matches({ headers: { "podium-timestamp": { $gt: "1700000000000" } } }, {}, headers)).toBe(true);
