@@ -160,8 +160,8 @@ export function checkEventTypes(patterns: string[], ctx: TypeContext): TypeCheck
   const mayReceivePodium = ctx.providers === null || ctx.providers.has("podium");
   for (const [index, pattern] of patterns.entries()) {
     if (pattern === "*" || ctx.seen.has(pattern) || declared(pattern, ctx.providers)) continue;
-    // Types are matched as written, and Podium's are lower case: `Message.Received` is a typo too.
-    const object = pattern.split(".")[0]!.toLowerCase();
+    // Another case (`Message.Received`) may be another provider's type: pointed out, with the catalog's spelling.
+    const object = pattern.split(".")[0]!;
     // Under a Podium object, `object.*` (known above) is the only wildcard: `message.received.*` matches nothing.
     if (mayReceivePodium && PODIUM_OBJECTS.includes(object)) {
       // A narrower wildcard is nearest an exact type it spells (`message.received.*`), else its object's wildcard.
