@@ -153,10 +153,13 @@ describe("usage errors", () => {
     expect(secret.code).toBe(1);
     expect(JSON.parse(secret.stdout).status).toBe(401); // --json's stdout stays JSON lines
     expect(secret.stderr).toContain('Signed with the secret given with --secret, not a secret of the source "mine": pass one of its secrets with --secret.');
+    expect(secret.stderr).not.toContain("restart"); // a secret given is not the folder's settings
     // Read from the folder's settings: the file it came from, by its absolute path.
     writeFileSync(join(h.dir, ".dev.vars.example"), "PODIUM_WEBHOOK_SECRET=example-secret\n");
     const local = await h.edgehook(["send", "--url", `${a.url}/webhooks/mine`]);
     expect(local.stderr).toContain(`Signed with the first PODIUM_WEBHOOK_SECRET of ${join(realpathSync(h.dir), ".dev.vars.example")}, not a secret of the source "mine"`);
+    // A secret rotated in .dev.vars while `npm run dev` runs is refused until it restarts: said so, at this machine.
+    expect(local.stderr).toContain("If you changed that file since `npm run dev` started, restart it: wrangler reads .dev.vars only when it starts.");
   });
 
   it("send: a --port outside 1..65535 is a usage error naming the flag, not an unreachable 'Invalid URL'", async () => {

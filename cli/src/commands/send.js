@@ -124,7 +124,7 @@ export function registerSend(program) {
         if (!res.ok) failed++;
         // The source the URL names (a --url may name one of its own).
         const source = new URL(url).pathname.replace(/^\/webhooks\//, "");
-        const hint = refusalHint(safeJson(text), source, local ? `the first PODIUM_WEBHOOK_SECRET of ${resolve(local.file)}` : "the secret given with --secret");
+        const hint = refusalHint(safeJson(text), source, local ? `the first PODIUM_WEBHOOK_SECRET of ${resolve(local.file)}` : "the secret given with --secret", Boolean(local) && isLoopback(url));
         if (hint) process.stderr.write(`${hint}\n`);
       }
       if (failed) process.exitCode = 1;
@@ -149,13 +149,19 @@ function noSecret(given) {
  * What to do about the ingress refusing the signature `send` made (a newcomer's usual first
  * miss: a source of another provider, or one with a secret of its own), or undefined.
  * @param {unknown} answer @param {string} source @param {string} secretFrom where the secret came from
+ * @param {boolean} [localSettings] the secret was read from the folder's settings and sent to this machine
  */
-export function refusalHint(answer, source, secretFrom) {
+export function refusalHint(answer, source, secretFrom, localSettings = false) {
   const code = isObject(answer) && isObject(answer.error) ? answer.error.code : undefined;
   if (code === "missing_signature") {
     return `\`edgehook send\` signs as Podium does (podium-timestamp, podium-signature); the source "${printable(source)}" checks another provider's signature: send to a Podium source (\`edgehook sources list\` shows each one's provider).`;
   }
-  if (code === "invalid_signature") return `Signed with ${secretFrom}, not a secret of the source "${printable(source)}": pass one of its secrets with --secret.`;
+  if (code === "invalid_signature") {
+    // The local stack reads .dev.vars once, when it starts: a secret changed there since (a
+    // rotation tried locally) signs what the running server does not know yet.
+    const restart = localSettings ? " If you changed that file since `npm run dev` started, restart it: wrangler reads .dev.vars only when it starts." : "";
+    return `Signed with ${secretFrom}, not a secret of the source "${printable(source)}": pass one of its secrets with --secret.${restart}`;
+  }
   return undefined;
 }
 
