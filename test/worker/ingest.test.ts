@@ -70,6 +70,24 @@ describe("ingest consumer", () => {
     expect((await getEvent(env.DB, msg.eventId))?.receivedAt).toBe(msg.receivedAt);
   });
 
+  it("answers a second request with the same eventUid but another body with the same id, and keeps the copy stored first", async () => {
+    // docs/providers.md: a dedupe key already stored changes nothing, whatever the body says.
+    const eventUid = crypto.randomUUID();
+    const first = await ingressMessage(podiumBody({ eventUid, type: "message.sent", locationUid: "loc-first", organizationUid: "org-first" }));
+    await consume([first]);
+    const other = podiumBody({ eventUid, type: "message.failed", locationUid: "loc-other", organizationUid: "org-other" });
+    const second = await ingressMessage(other);
+    expect(second.eventId).toBe(first.eventId);
+    expect((await consume([second])).result.retryMessages).toEqual([]);
+    expect(await getEvent(env.DB, first.eventId)).toMatchObject({
+      eventType: "message.sent",
+      locationUid: "loc-first",
+      organizationUid: "org-first",
+      body: first.body,
+      receivedAt: first.receivedAt,
+    });
+  });
+
   it("stores an event once per source: another source given the same provider event id keeps its own event", async () => {
     // Two Podium accounts (or a test and a live endpoint) may both send an event with one eventUid.
     const p = pipeline();
