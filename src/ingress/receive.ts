@@ -106,6 +106,20 @@ function atHost<S extends { secrets: string[] }>(source: S, url: string): S {
   return { ...source, secrets };
 }
 
+/**
+ * A refused signature at a host where the source's published example secret verifies nothing says
+ * so: the sender (a tunnel to `npm run dev`) signed with the secret it was given, and "does not
+ * match" alone sends it looking for a typo. The example is published: saying so tells nobody more.
+ */
+function exampleSecretRefusal(err: unknown, url: string): unknown {
+  if (!(err instanceof AppError) || err.code !== "invalid_signature") return err;
+  const host = new URL(url).hostname;
+  return new AppError(
+    "invalid_signature",
+    `${err.message} The source's secrets include the published example's (.dev.vars.example), which verifies only requests to localhost or 127.0.0.1, not to ${host}: give the source a secret of your own.`,
+  );
+}
+
 /** The source a request was judged against, once found: what a refusal is tallied under. */
 interface Judged {
   source: Source | null;
@@ -151,9 +165,11 @@ async function accept(request: Request, sourceId: string, env: Env, judged: Judg
   const provider = providers[source.provider];
   const req = { headers: request.headers, raw, now };
   if (signed) {
+    const verifying = atHost(source, request.url);
     try {
-      await verifyRequest(provider, req, atHost(source, request.url));
-    } catch (err) {
+      await verifyRequest(provider, req, verifying);
+    } catch (caught) {
+      const err = verifying === source ? caught : exampleSecretRefusal(caught, request.url);
       // Providers send everyone's webhooks from a few shared addresses, so a block never
       // refuses a correct signature (someone else's bad ones would lose this source's
       // events): it only turns the answer to a rejected one into a 429. Every rejection

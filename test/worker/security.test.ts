@@ -199,6 +199,21 @@ describe("API hardening", () => {
     const body = podiumBody();
     const own = await call(new Request("https://edgehook.example.workers.dev/webhooks/podium", { method: "POST", body, headers: await podiumHeaders(body, "podium-own-secret") }), rotated);
     expect(own.status).toBe(202);
+    // The sender is told why (a tunnel to `npm run dev` signing with the example's secret), not only "does not match".
+    const tunnelled = podiumBody();
+    const refused = await call(
+      new Request("https://dev-box.tunnel.example/webhooks/podium", { method: "POST", body: tunnelled, headers: await podiumHeaders(tunnelled, podiumSecret) }),
+      example,
+    );
+    expect(refused.status).toBe(401);
+    const { error } = (await refused.json()) as { error: { code: string; message: string } };
+    expect(error.code).toBe("invalid_signature");
+    expect(error.message).toContain("published example's (.dev.vars.example), which verifies only requests to localhost or 127.0.0.1, not to dev-box.tunnel.example");
+    // A source with no example secret is refused as before, saying nothing of one.
+    const other = await call(new Request("https://edgehook.example.workers.dev/webhooks/podium", { method: "POST", body, headers: await podiumHeaders(body, "wrong-secret") }), {
+      PODIUM_WEBHOOK_SECRET: "podium-own-secret",
+    });
+    expect(((await other.json()) as { error: { message: string } }).error.message).not.toContain("example");
   });
 
   it("refuses API bodies over 64 KiB with 413 payload_too_large", async () => {
