@@ -21,6 +21,8 @@ th, td { text-align:left; padding:6px 8px; border-bottom:1px solid var(--line); 
 th { font-size:.8rem; text-transform:uppercase; letter-spacing:.03em; color:var(--muted); }
 th[scope="row"] { text-transform:none; letter-spacing:0; }
 td, th, dd, h1, h2, p, .mono { overflow-wrap:anywhere; }
+/* A list item's long value (a $or explanation's pattern, an attempt's error) ran past a phone's edge; not the nav's words. */
+main li { overflow-wrap:anywhere; }
 /* Column headings and buttons are words: broken anywhere, a squeezed table showed "Revok e" and "ATTEMPT S". */
 th[scope="col"], button { overflow-wrap:normal; }
 /* A name broken only where it offers a break (DottedName's dots); a longer part still wraps at the column's edge. */

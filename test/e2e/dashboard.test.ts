@@ -540,6 +540,23 @@ describe("the dashboard in Chromium", () => {
     await page.context().close();
   });
 
+  it("wraps a failing $or filter's explanation on \"Test this webhook\" within a phone's width (each alternative's long pattern)", async () => {
+    const key = randomUUID().slice(0, 8);
+    const pattern = `^${"x".repeat(90)}$`;
+    const filter = { $or: [{ "body.data.body": `y${"z".repeat(90)}` }, { "body.data.sender.name": { $regex: pattern } }] };
+    const made = await api("POST", "/v1/webhooks", { url: `${down.url}/ok/${key}`, eventTypes: ["message.*"], organizationUid: `org-${key}`, filter });
+    const eventId = await send(podiumEvent({ type: "message.received", organizationUid: `org-${key}` }));
+    await eventually(async () => (await stack.api("GET", `/v1/events/${eventId}`)).status === 200, 20_000, "the event stored");
+    const page = await newPage(420, 800);
+    await signIn(page, stack.vars.ADMIN_TOKEN!);
+    await page.goto(`${stack.url}/dashboard/webhooks/${made.uid}`);
+    await page.getByLabel("Event id").fill(eventId);
+    await page.getByRole("button", { name: "Test", exact: true }).click();
+    expect(await page.getByRole("list", { name: "Checks" }).locator("li", { hasText: "$or[1]" }).textContent()).toContain(pattern);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth <= document.documentElement.clientWidth)).toBe(true);
+    await page.context().close();
+  });
+
   it("puts each overview card's heading at the card's top, no farther from it than the card's text from its sides", async () => {
     const page = await newPage();
     await signIn(page, stack.vars.ADMIN_TOKEN!);
