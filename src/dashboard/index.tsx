@@ -622,7 +622,13 @@ dashboard.get("/webhooks/:uid/delete", (c) => {
   return confirmPage(c, { title: "Delete webhook", nav: "/dashboard/webhooks", question: ASK.deleteWebhook(uid), label: "Delete webhook", back: own, scope: "webhooks:write" });
 });
 
-dashboard.post("/webhooks/:uid/:action{enable|disable|retry-failed|delete}", async (c) => {
+dashboard.get("/webhooks/:uid/end-previous-secret", (c) => {
+  const uid = c.req.param("uid");
+  const own = `/dashboard/webhooks/${encodeURIComponent(uid)}`;
+  return confirmPage(c, { title: "End the previous secret", nav: "/dashboard/webhooks", question: ASK.endPreviousSecret(uid), label: "End the previous secret", back: own, scope: "webhooks:write" });
+});
+
+dashboard.post("/webhooks/:uid/:action{enable|disable|retry-failed|delete|end-previous-secret}", async (c) => {
   const uid = c.req.param("uid");
   const action = c.req.param("action");
   const path = `/webhooks/${encodeURIComponent(uid)}`;
@@ -646,6 +652,11 @@ dashboard.post("/webhooks/:uid/:action{enable|disable|retry-failed|delete}", asy
     const here = `/dashboard/webhooks/${encodeURIComponent(uid)}`;
     const to = next ? `${here}?${new URLSearchParams(await retryParams(c, uid, next))}` : here;
     return back(c, to, res, `${n} failed deliver${n === 1 ? "y" : "ies"} will be tried again, oldest first.${more}`);
+  }
+  if (action === "end-previous-secret") {
+    // A leaked previous secret, ended before its time (the API's previousSecretValidSeconds 0 without a new secret).
+    const res = await callApi(c, "PATCH", path, Ignored, { previousSecretValidSeconds: 0 });
+    return back(c, own, res, "The previous secret no longer signs: deliveries carry the current secret's signature alone.");
   }
   const res = await callApi(c, "PATCH", path, Ignored, { disabled: action === "disable" });
   return back(c, pressedOn, res, action === "disable" ? "Disabled: new deliveries are held." : "Enabled: held deliveries are going out, oldest first.");

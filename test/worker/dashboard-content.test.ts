@@ -94,6 +94,44 @@ describe("dashboard: a webhook's secret rotation", () => {
   });
 });
 
+describe("dashboard: ending a webhook's previous secret early", () => {
+  it("offers it beside the previous secret's end to a token that may change the webhook, asks first, and ends it", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const w = await p.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["*"], organizationUid: `org-${key}` });
+    const secret = "whsec_" + btoa(`rotated ${key}, a secret of 24+ bytes`);
+    expect((await p.api("PATCH", `/v1/webhooks/${w.uid}`, { secret, previousSecretValidSeconds: 3600 })).status).toBe(200);
+    const page = `/dashboard/webhooks/${w.uid}`;
+    const action = `${page}/end-previous-secret`;
+    const admin = await cookie();
+    // A button that asks first (with JavaScript a dialog, without it the confirm page): a receiver still on the old secret breaks.
+    expect(await (await get(page, admin)).text()).toMatch(new RegExp(`<form method="get" action="${action}" class="inline" data-confirm="End the previous secret of webhook ${w.uid} now\\?`));
+    // A reader is neither offered it nor asked.
+    const { token } = await makeToken(p, ["webhooks:read", "read_messages"]);
+    const reader = (await dashboardForm("/dashboard/login", null, { token })).headers.get("set-cookie")!.split(";")[0]!;
+    const read = await (await get(page, reader)).text();
+    expect(text(read)).toContain("The previous secret still signs deliveries");
+    expect(read).not.toContain(action);
+    expect((await get(action, reader)).status).toBe(403);
+
+    const confirm = await get(action, admin);
+    expect(confirm.status).toBe(200);
+    const asked = await confirm.text();
+    expect(text(asked)).toContain("Deliveries are signed with the current secret alone from then on");
+    expect(asked).toContain(`<form method="post" action="${action}"`);
+    // Asking changed nothing.
+    expect((await p.api("GET", `/v1/webhooks/${w.uid}`)).json.previousSecretExpiresAt).not.toBeNull();
+
+    const done = await form(action, admin, {});
+    expect(done.status).toBe(303);
+    const after = await (await get(done.headers.get("location")!, admin)).text();
+    expect(pageBanners(after, "status")).toEqual(["The previous secret no longer signs: deliveries carry the current secret's signature alone."]);
+    expect(text(after)).not.toContain("The previous secret still signs");
+    expect(after).not.toContain(action);
+    expect((await p.api("GET", `/v1/webhooks/${w.uid}`)).json.previousSecretExpiresAt).toBeNull();
+  });
+});
+
 describe("dashboard: a list with nothing to show", () => {
   it("says so, in the webhooks and sources lists and the overview; and to a token without webhooks:read, why the overview lists no webhook", async () => {
     const p = pipeline();

@@ -462,10 +462,16 @@ export function WebhookPage(props: {
         {w.sourceIds === null ? "from every source" : `from ${w.sourceIds.length === 1 ? "source" : "sources"} ${w.sourceIds.map(legible).join(", ")}`}
       </p>
       {/* After a rotation (docs/forwarding.md): a receiver still verifying with the old secret works until then. */}
+      {/* Ended early for a leaked one (a form is no paragraph's content: beside it, not inside). */}
       {w.previousSecretExpiresAt && (
-        <p>
-          The previous secret still signs deliveries, beside the current one, until <Time iso={w.previousSecretExpiresAt} />.
-        </p>
+        <div class="actions">
+          <p>
+            The previous secret still signs deliveries, beside the current one, until <Time iso={w.previousSecretExpiresAt} />.
+          </p>
+          {props.canWrite && (
+            <ConfirmAction action={`/dashboard/webhooks/${w.uid}/end-previous-secret`} label="End the previous secret now" confirm={ASK.endPreviousSecret(w.uid)} />
+          )}
+        </div>
       )}
       {w.disabled && w.disabledReason && (
         <p role="status">
