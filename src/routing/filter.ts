@@ -223,11 +223,12 @@ function why(f: Filter, v: unknown, at: string, b: FilterBudget): string | null 
   }
 }
 
-/** A value as a reason shows it: JSON, cut short. */
+/** A value as a reason shows it: JSON, cut short (a string inside its quotes, so they still close). */
 function shown(v: unknown): string {
   if (v === undefined) return "missing";
   const text = JSON.stringify(v) ?? String(v);
-  return text.length > 80 ? `${text.slice(0, 77)}…` : text;
+  if (text.length <= 80) return text;
+  return typeof v === "string" ? `${JSON.stringify(v.slice(0, 76)).slice(0, -1)}…"` : `${text.slice(0, 77)}…`;
 }
 
 function test(f: Filter, v: unknown, b: FilterBudget): boolean {

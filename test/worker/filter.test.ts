@@ -117,6 +117,12 @@ describe("provider examples", () => {
     expect(explainMismatch(inside, { body: { data: { channel: "email-2" } }, headers: {} })).toBeNull();
   });
 
+  it("a reason cuts a long string value short inside its quotes", () => {
+    const filter = compile({ body: { s: "wanted" } });
+    const reason = explainMismatch(filter, { body: { s: "a".repeat(200) }, headers: {} });
+    expect(reason).toBe(`body.s is "${"a".repeat(76)}…", not "wanted"`);
+  });
+
   it("the reason a $regex fails on a string over its length bound says so, not that the pattern does not match", () => {
     const filter = compile({ body: { "data.body": { $regex: "a" } } });
     const long = "a".repeat(FILTER_LIMITS.regexInput + 1);
