@@ -21,6 +21,9 @@ export const EXAMPLE_SOURCE_SECRETS: readonly string[] = ["dev-podium-secret", "
  * them (the usual source: nothing parsed, nothing allocated).
  */
 export function secretsAtHost(secrets: string[], hostname: () => string): string[] {
-  if (!secrets.some((s) => EXAMPLE_SOURCE_SECRETS.includes(s)) || loopbackHost(hostname())) return secrets;
-  return secrets.filter((s) => !EXAMPLE_SOURCE_SECRETS.includes(s));
+  if (!secrets.some(isExampleSecret) || loopbackHost(hostname())) return secrets;
+  return secrets.filter((s) => !isExampleSecret(s));
 }
+
+/** Whether `secret` is one of the published examples (EXAMPLE_SOURCE_SECRETS). */
+export const isExampleSecret = (secret: string): boolean => EXAMPLE_SOURCE_SECRETS.includes(secret);

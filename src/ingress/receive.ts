@@ -5,13 +5,14 @@ import { FailureBlock } from "../http/failure-block";
 import { AppError } from "../domain/errors";
 import { boundFacts } from "../domain/facts";
 import { eventIdFor } from "../domain/ids";
-import { secretsAtHost } from "../domain/secrets";
+import { isExampleSecret, secretsAtHost } from "../domain/secrets";
 import { teaches, type IngestMessage, type Source } from "../domain/types";
 import type { Env } from "../env";
 import { readLimited } from "./body";
 import { enqueue } from "./enqueue";
 import { providers } from "./providers";
-import { malformed, verifyRequest } from "./providers/provider";
+import { malformed, verifyRequest, type Provider } from "./providers/provider";
+import type { SignedRequest } from "../schemes/scheme";
 import { noteRefusal } from "./rejection-log";
 import { findSource, SOURCE_ID, SourceUnavailable } from "./sources";
 
@@ -107,16 +108,22 @@ function atHost<S extends { secrets: string[] }>(source: S, url: string): S {
 }
 
 /**
- * A refused signature at a host where the source's published example secret verifies nothing says
- * so: the sender (a tunnel to `npm run dev`) signed with the secret it was given, and "does not
- * match" alone sends it looking for a typo. The example is published: saying so tells nobody more.
+ * A signature refused at a host where the source's published example secret verifies nothing, and
+ * that secret made it, says so: the sender (a tunnel to `npm run dev`) signed with the secret it was
+ * given, and "does not match" alone sends it looking for a typo. Any other refusal (another secret,
+ * a malformed header) stays as it is: the host is not why. The example is published: saying so
+ * tells nobody more.
  */
-function exampleSecretRefusal(err: unknown, url: string): unknown {
+async function exampleSecretRefusal(err: unknown, provider: Provider, req: SignedRequest, source: Source, url: string): Promise<unknown> {
   if (!(err instanceof AppError) || err.code !== "invalid_signature") return err;
-  const host = new URL(url).hostname;
+  try {
+    await provider.scheme(source).verify(req, source.secrets.filter(isExampleSecret), source.toleranceSeconds);
+  } catch {
+    return err;
+  }
   return new AppError(
     "invalid_signature",
-    `${err.message} The source's secrets include the published example's (.dev.vars.example), which verifies only requests to localhost or 127.0.0.1, not to ${host}: give the source a secret of your own.`,
+    `${err.message} The source's secrets include the published example's (.dev.vars.example), which verifies only requests to localhost or 127.0.0.1, not to ${new URL(url).hostname}: give the source a secret of your own.`,
   );
 }
 
@@ -169,7 +176,7 @@ async function accept(request: Request, sourceId: string, env: Env, judged: Judg
     try {
       await verifyRequest(provider, req, verifying);
     } catch (caught) {
-      const err = verifying === source ? caught : exampleSecretRefusal(caught, request.url);
+      const err = verifying === source ? caught : await exampleSecretRefusal(caught, provider, req, source, request.url);
       // Providers send everyone's webhooks from a few shared addresses, so a block never
       // refuses a correct signature (someone else's bad ones would lose this source's
       // events): it only turns the answer to a rejected one into a 429. Every rejection

@@ -209,6 +209,14 @@ describe("API hardening", () => {
     const { error } = (await refused.json()) as { error: { code: string; message: string } };
     expect(error.code).toBe("invalid_signature");
     expect(error.message).toContain("published example's (.dev.vars.example), which verifies only requests to localhost or 127.0.0.1, not to dev-box.tunnel.example");
+    // Only a request the example secret signed is told so: one signed with another secret (or not
+    // signed as the scheme says) was not refused for the host, and says nothing of the example.
+    for (const headers of [await podiumHeaders(tunnelled, "not-the-example"), { ...(await podiumHeaders(tunnelled, podiumSecret)), "podium-signature": "v1=zz" }]) {
+      const wrong = await call(new Request("https://dev-box.tunnel.example/webhooks/podium", { method: "POST", body: tunnelled, headers }), example);
+      const refusal = ((await wrong.json()) as { error: { code: string; message: string } }).error;
+      expect(refusal.code).toBe("invalid_signature");
+      expect(refusal.message).not.toContain("example");
+    }
     // A source with no example secret is refused as before, saying nothing of one.
     const other = await call(new Request("https://edgehook.example.workers.dev/webhooks/podium", { method: "POST", body, headers: await podiumHeaders(body, "wrong-secret") }), {
       PODIUM_WEBHOOK_SECRET: "podium-own-secret",
