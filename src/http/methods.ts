@@ -16,6 +16,7 @@ export function allowedMethods(routes: readonly { method: string; path: string }
 /**
  * The methods routes serve at `path`, a middleware's or a catch-all's ALL aside, and HEAD where
  * GET is served: Hono answers a HEAD as the GET without its body, so an Allow names it (RFC 9110).
+ * A route at `path` itself, if any, alone (concreteMethods).
  */
 export function servedMethods(routes: readonly { method: string; path: string }[], path: string): string[] {
   const concrete = concreteMethods(routes, path);
