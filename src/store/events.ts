@@ -446,12 +446,15 @@ export async function eventsWithBodies(
   let taken = 0;
   for (const [i, r] of results.entries()) {
     if (i > 0 && (chars >= opts.maxChars || opts.exhausted?.())) break;
-    const content = r.grp === null ? undefined : await read(r.grp, r.part, () => results.slice(i + 1));
     taken++;
+    // One the caller may not see is passed over unread: its body neither costs the read nor counts
+    // against the call's characters (a limited token's pages were cut short by other tenants' sizes).
+    if (r.visible !== 1) continue;
+    const content = r.grp === null ? undefined : await read(r.grp, r.part, () => results.slice(i + 1).filter((u) => u.visible === 1));
     if (!content) continue;
     chars += content.body.length;
     const event = { ...toMeta(r), headers: content.headers, body: content.body };
-    if (r.visible === 1 && (!opts.match || opts.match(event))) kept.push({ at: i, event });
+    if (!opts.match || opts.match(event)) kept.push({ at: i, event });
   }
   let events = kept;
   if (where?.verdict && kept.length > 0) {

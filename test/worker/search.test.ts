@@ -158,6 +158,22 @@ describe("event search", () => {
     expect([...ids(first), ...ids(second)]).toEqual([6, 5, 4, 3, 2, 1].map((i) => `evt_${tag}_${i}`));
   });
 
+  it("counts only the bodies the caller may see against a call's characters: other tenants' sizes do not cut a limited token's page", async () => {
+    const { p, tag, w } = fresh();
+    const big = "x".repeat(1_000_000);
+    // Another organization's six big events, newer than this token's two small ones.
+    const others = [1, 2, 3, 4, 5, 6].map((i) => row(tag, 10 + i, w.since + 10_000 + i * 1000, { pad: big, needle: "yes" }, { organizationUid: `other-${tag}`, locationUid: `other-loc-${tag}` }));
+    await storeEvents(env.DB, [row(tag, 1, w.since + 1000, { needle: "yes" }), row(tag, 2, w.since + 2000, { needle: "yes" }), ...others]);
+    const t = await makeToken(p, ["events:read", ...DATA_SCOPES], { organizationUids: [`org-${tag}`] });
+    const params = new URLSearchParams({ q: "data.needle=yes", since: w.iso(w.since), until: w.iso(w.until) });
+    const res = await as(p, t.token, "GET", `/v1/events?${params}`);
+    expect(res.status).toBe(200);
+    // Both in one call: the 6,000,000 characters it may not see were past the call's 4 Mi, which ended it before them.
+    expect([ids(res), res.json.nextCursor]).toEqual([[`evt_${tag}_2`, `evt_${tag}_1`], null]);
+    // The admin, who sees them all, pages as before.
+    expect((await search(p, "data.needle=yes", w)).json.nextCursor).not.toBeNull();
+  });
+
   it("examines fewer characters per call for a filter whose $regex costs more per character, and finds as much", async () => {
     const { p, tag, w } = fresh();
     // 4,000 characters an event, none a run of 1,000 letters: within the filter's own budget for one
