@@ -136,35 +136,35 @@ function objectAt(o: Record<string, unknown>, key: string): Record<string, unkno
  * response), each with its own uids.
  */
 export function seedBody(rand: () => number, type: string, locationUid: string, organizationUid: string, at: number): string {
-  const object = fixtureName(type);
-  const fixture = FIXTURES[object] ?? FIXTURES.message!;
+  const shape = fixtureName(type);
+  const fixture = FIXTURES[shape] ?? FIXTURES.message!;
   const eventUid = uuid(rand);
   const body = podiumSample(fixture, { type, eventUid, locationUid, organizationUid });
   const fresh = freshUids(body, rand, new Set([locationUid, organizationUid]));
-  if (!isRecord(fresh)) throw new Error(`the ${object} fixture is not an object`);
+  if (!isRecord(fresh)) throw new Error(`the ${shape} fixture is not an object`);
   const metadata = { ...objectAt(fresh, "metadata"), eventUid };
   const data = objectAt(fresh, "data");
   const iso = new Date(at).toISOString();
   const some = (min: number, max: number) => min + Math.floor(rand() * (max - min + 1));
   const phone = () => `+1801555${String(some(0, 9999)).padStart(4, "0")}`;
-  if (object === "message") {
+  if (shape === "message") {
     Object.assign(data, { body: text(rand, some(300, 1200)), createdAt: iso });
     objectAt(data, "conversation").channel = { type: "phone", identifier: phone() };
-  } else if (object === "review") {
+  } else if (shape === "review") {
     data.review = { ...objectAt(data, "review"), body: text(rand, some(250, 950)), rating: some(1, 5) };
     data.createdAt = data.updatedAt = iso;
     if (rand() < 0.5) data.responses = [{ uid: uuid(rand), body: text(rand, some(60, 300)), createdAt: iso, userUid: uuid(rand) }];
-  } else if (object === "review-invite") {
+  } else if (shape === "review-invite") {
     const link = `https://app.podium.com/reviews/invites/${String(data.uid)}`;
     Object.assign(data, { url: link, customerName: text(rand, some(8, 24)), channel: { type: "phone", identifier: phone() }, createdAt: iso, updatedAt: iso });
-  } else if (object === "invoice") {
+  } else if (shape === "invoice") {
     data.lineItems = Array.from({ length: some(3, 10) }, () => ({ amount: some(500, 20000), description: text(rand, some(12, 48)) }));
     data.payments = Array.from({ length: some(1, 2) }, () => ({
       uid: uuid(rand), status: "succeeded", cardBrand: "visa", cardLast4: String(some(1000, 9999)), fee: some(30, 400), createdAt: iso, refunds: [],
     }));
     data.amount = some(1000, 90000);
     data.createdAt = iso;
-  } else if (object === "contact") {
+  } else if (shape === "contact") {
     const after = objectAt(data, "after");
     const channels = after.channels;
     if (!Array.isArray(channels)) throw new Error("the contact fixture's data.after.channels is not an array");
