@@ -28,8 +28,12 @@ import { validateFilter } from "../routing/filter";
 import { CALL_FILTER_WORK } from "../routing/search";
 import { secretProblem, signingSecretProblem } from "../schemes/standard-webhooks";
 import { STATS_GRANT_WEBHOOKS, STATS_WEBHOOKS } from "../store/stats";
+import { boundWords } from "./bound-words";
 import { iso, msAtOrAfter } from "../domain/time";
 import { PREVIOUS_SECRET_VALID_SECONDS } from "../domain/webhook";
+
+// A value out of a schema's bounds says the bound and what was given, in every schema without its own message.
+z.config({ customError: boundWords });
 
 // Checked as ISO 8601 with Z (z.iso), as the server writes every time: the test helpers hold answers
 // to these schemas (test/worker/conformance.ts), so an epoch number or another format fails there.
@@ -90,11 +94,8 @@ const decimalInteger = <T extends z.ZodType<number, number>>(number: T) =>
     .regex(/^\d+$/, "expected a whole number (decimal digits)")
     .transform((digits) => Math.min(Number(digits), Number.MAX_VALUE))
     .pipe(number);
-/** Out of bounds, the message gives both bounds (zod's names one, as ">=1"). */
-const queryInteger = (min: number, max: number) => {
-  const bounds = `a whole number from ${min} to ${max}`;
-  return decimalInteger(z.number().int().min(min, bounds).max(max, bounds));
-};
+/** Out of bounds, it says the bound it passed and what was given, as a body's number does (bound-words.ts). */
+const queryInteger = (min: number, max: number) => decimalInteger(z.number().int().min(min).max(max));
 /** A page size of a query, 1 to `max`. */
 export const pageSize = (max: number) =>
   queryInteger(1, max).default(50).openapi({ type: "integer", minimum: 1, maximum: max, default: 50, description: `Page size, at most ${max}.` });

@@ -5,8 +5,8 @@ import { isIndexable, isString, objectOf } from "../domain/guards";
 import { filterIssuePath, type FilterIssue } from "../routing/filter";
 
 /**
- * Whether an issue is `.int()`'s own range, the safe integers ("expected int to be
- * <=9007199254740991"), where the field's own bound (`.max(100)`) says the same of the value too.
+ * Whether an issue is `.int()`'s own range, the safe integers ("must be at most
+ * 9007199254740991"), where the field's own bound (`.max(100)`) says the same of the value too.
  */
 function isSafeRangeBeside(issue: z.core.$ZodIssue, all: z.core.$ZodIssue[]): boolean {
   if ((issue.code !== "too_big" && issue.code !== "too_small") || issue.origin !== "int") return false;

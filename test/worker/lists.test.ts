@@ -180,9 +180,9 @@ describe("every list of /v1", () => {
         expect(res.status, `${list}?${q}`).toBe(400);
         expect(res.json.error.code, `${list}?${q}`).toBe("invalid_request");
       }
-      // Out of bounds, the answer gives both bounds, not zod's one-sided ">=1".
-      for (const q of ["limit=0", "limit=101"]) {
-        expect((await p.api("GET", `${list}?${q}`)).json.error.message, `${list}?${q}`).toBe("Invalid query: limit: a whole number from 1 to 100.");
+      // Out of bounds, the answer gives the bound and what was given, not zod's ">=1".
+      for (const [q, says] of [["limit=0", "must be at least 1 (got 0)"], ["limit=101", "must be at most 100 (got 101)"]]) {
+        expect((await p.api("GET", `${list}?${q}`)).json.error.message, `${list}?${q}`).toBe(`Invalid query: limit: ${says}.`);
       }
       // An unknown cursor says what to send instead.
       expect((await p.api("GET", `${list}?cursor=bm9wZQ`)).json.error.message, list).toMatch(/leave cursor out to start again from the first page\.$/);
