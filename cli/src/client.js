@@ -77,9 +77,15 @@ export function apiError(/** @type {number} */ status, /** @type {unknown} */ bo
   const e = typeof body === "object" && body !== null && "error" in body ? body.error : null;
   const code = typeof e === "object" && e !== null && "code" in e ? String(e.code) : undefined;
   const message = typeof e === "object" && e !== null && "message" in e ? String(e.message) : `HTTP ${status}`;
-  // details.reason tells apart the API's errors of one code (a dead letter's 409s): a script reads it on the line.
+  // details.reason tells apart the API's errors of one code (a dead letter's 409s), and details.cause
+  // a reason's own why (nothing_to_retry's): a script reads them on the line, as "(reason: cause)".
   const details = typeof e === "object" && e !== null && "details" in e ? e.details : null;
-  const reason = typeof details === "object" && details !== null && "reason" in details && typeof details.reason === "string" ? details.reason : undefined;
+  const detail = (/** @type {string} */ name) => {
+    const value = isObject(details) ? details[name] : undefined;
+    return typeof value === "string" ? value : undefined;
+  };
+  const [reason, cause] = [detail("reason"), detail("cause")];
+  const why = reason ? ` (${reason}${cause ? `: ${cause}` : ""})` : "";
   // The message is printed on the terminal: the server's words, made printable.
-  return new CliError(printable(`${status}${code ? ` ${code}` : ""}${reason ? ` (${reason})` : ""}: ${message}`), { code });
+  return new CliError(printable(`${status}${code ? ` ${code}` : ""}${why}: ${message}`), { code });
 }

@@ -1,5 +1,5 @@
 // `edgehook dead-letters`: the admin's list, replay (made once: a closed letter answers 409 with
-// details.reason, which the error line carries for a script) and delete.
+// details.reason, which the error line carries for a script, with details.cause if any) and delete.
 import { afterEach, describe, expect, it } from "vitest";
 import { cleanUp, cliHome, fakeApi, Status } from "./fake-api";
 
@@ -68,5 +68,19 @@ describe("dead-letters", () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toBe("");
     expect(r.stderr).toContain("409 conflict (already_replayed): This dead letter was replayed");
+  });
+
+  it("a replay with nothing to retry fails with the API's details.cause beside its reason on the error line", async () => {
+    const message = "Its delivery's webhook wh_1 was deleted: there is nowhere to send it, nothing to retry. Once handled, DELETE the dead letter.";
+    const api = await fakeApi({
+      routes: {
+        "POST /v1/dead-letters/1/replay": new Status(409, { error: { code: "conflict", message, details: { reason: "nothing_to_retry", cause: "webhook_deleted" } } }),
+      },
+    });
+    const h = cliHome();
+    const r = await h.edgehook(["dead-letters", "replay", "1", "--url", api.url, "--token", "t"]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toContain(`409 conflict (nothing_to_retry: webhook_deleted): ${message}`);
   });
 });
