@@ -11,7 +11,7 @@ import type { DashEnv } from "./session";
 
 type ApiAnswer<T> =
   | { ok: true; status: number; json: T; error: null }
-  | { ok: false; status: ContentfulStatusCode; json: null; error: string; reason?: string | undefined };
+  | { ok: false; status: ContentfulStatusCode; json: null; error: string; reason?: string | undefined; cause?: string | undefined };
 
 /** A refusal's status as the API answered it (one of its errors' statuses), for the page that shows it. */
 const refusalStatus = (status: number): ContentfulStatusCode => Object.values(STATUS_OF).find((s) => s === status) ?? 502;
@@ -43,9 +43,9 @@ export async function callApi<S extends z.ZodType>(
   const json: unknown = res.status === 204 ? null : await res.json().catch(() => null);
   if (!res.ok) {
     const error = ErrorSchema.safeParse(json).data?.error;
-    // `details.reason`, where the API gives one for a client to branch on (a page may say it in its own words).
-    const reason = isRecord(error?.details) && typeof error.details.reason === "string" ? error.details.reason : undefined;
-    return { ok: false, status: refusalStatus(res.status), json: null, error: error?.message ?? `HTTP ${res.status}`, reason };
+    // `details.reason` (and `details.cause`, a reason's own why), where the API gives one for a client to branch on (a page may say it in its own words).
+    const detail = (name: "reason" | "cause") => (isRecord(error?.details) && typeof error.details[name] === "string" ? error.details[name] : undefined);
+    return { ok: false, status: refusalStatus(res.status), json: null, error: error?.message ?? `HTTP ${res.status}`, reason: detail("reason"), cause: detail("cause") };
   }
   const parsed = schema.safeParse(json);
   if (!parsed.success) {

@@ -846,7 +846,18 @@ function deadLettersPressedOn(c: C): string {
  * letter, POST a retry), which a reader of this page does with its buttons instead.
  */
 const REPLAY_REFUSED = new Map<string, string>([
-  ["nothing_to_retry", "The delivery is gone (its webhook deleted, or its event purged) or held: nothing to retry. Once handled, delete this dead letter with its Delete button."],
+  // `nothing_to_retry`, by its cause (`details.cause`).
+  ["nothing_to_retry:delivery_gone", "The delivery is gone (purged with its event at the retention): nothing to retry. Once handled, delete this dead letter with its Delete button."],
+  ["nothing_to_retry:webhook_deleted", "The delivery's webhook was deleted: there is nowhere to send it, nothing to retry. Once handled, delete this dead letter with its Delete button."],
+  [
+    "nothing_to_retry:outside_grant",
+    "The delivery's webhook was confined to an organization since, and this event is not that organization's: it is not sent there again, nothing to retry. Once handled, delete this dead letter with its Delete button.",
+  ],
+  [
+    "nothing_to_retry:held",
+    "The delivery is held while its webhook is disabled: nothing to retry, it goes out once the webhook is enabled (its Enable button, on the webhook's page). Once handled, delete this dead letter with its Delete button.",
+  ],
+  ["nothing_to_retry:changed", "The delivery changed meanwhile; try again."],
   ["unreplayable", "This dead letter names nothing to replay. Once handled, delete it with its Delete button."],
   ["already_replayed", "This dead letter was replayed already (or its delivery retried); a replay is made once. To send it again on purpose, open its event and retry the delivery or replay the event there."],
 ]);
@@ -855,7 +866,8 @@ dashboard.post("/dead-letters/:id/replay", async (c) => {
   const id = c.req.param("id");
   const res = await callApi(c, "POST", `/dead-letters/${encodeURIComponent(id)}/replay`, DeadLetterSchema);
   const what = res.json && res.json.deliveryId !== null ? "its delivery will be tried again" : "its event is queued again";
-  const answer = res.ok ? res : { ...res, error: (res.reason !== undefined && REPLAY_REFUSED.get(res.reason)) || res.error };
+  const refusal = res.ok || res.reason === undefined ? undefined : REPLAY_REFUSED.get(res.cause === undefined ? res.reason : `${res.reason}:${res.cause}`);
+  const answer = res.ok ? res : { ...res, error: refusal ?? res.error };
   return back(c, deadLettersPressedOn(c), answer, `Dead letter ${id} replayed: ${what}.`);
 });
 

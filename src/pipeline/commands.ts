@@ -32,12 +32,13 @@ import {
 import { RETENTION_START, retentionMark, retentionStep, type RetentionCursor } from "../store/retention";
 import { retryDeliveries, type RetryFilter, type RetryPage, type RetryPosition } from "../store/delivery-retry";
 import { webhooksOverdue, webhooksWithHeld } from "../store/scheduler-reads";
-import { getEvent, storeEvents, type EventRow } from "../store/events";
+import { storeEvents, type EventRow } from "../store/events";
 import { attemptAlertContextStatement, openDisabledEpisodeStatements, openEpisodeOf, type AttemptAlertContext, type NewEpisode } from "../store/alerts";
 import { webhooksToAutoDisable } from "../store/health";
 import { deleteWebhook, disableApplies, disableWebhookStatements, notificationEndpoints, updateWebhook, webhooksByUid } from "../store/webhooks";
 import { announcement, disabledEpisode, type Announcement } from "./alert-events";
 import { QUEUES } from "./queues";
+import { whyNothingToRetry, type NothingToRetry } from "./replay-refusal";
 import { wakeScheduler } from "./schedulers";
 
 /** A pending delivery this far past due may have lost its scheduler's wake-up; the maintenance run wakes it. */
@@ -451,7 +452,7 @@ export async function changeWebhook(env: Env, current: Webhook, next: Webhook): 
  * delivery retried), and a replay sends nothing again, as a dead-letter queue's redrive moves
  * a message once.
  */
-type ReplayRefusal = "not_found" | "nothing_to_retry" | "past_retention" | "unreplayable" | { replayed: DeadLetter };
+type ReplayRefusal = "not_found" | "past_retention" | "unreplayable" | { nothingToRetry: NothingToRetry } | { replayed: DeadLetter };
 
 /**
  * Replays an open dead letter, once: its event goes back on the ingest queue (the send is the
@@ -471,11 +472,11 @@ export async function replayDeadLetter(env: Env, seq: number): Promise<DeadLette
   } else if (letter.deliveryId) {
     const retried = await retry(env, { ids: [letter.deliveryId], letter: seq }, { limit: 1 }, () => true);
     if (retried.pending.length + retried.held.length === 0) {
-      // Closed meanwhile (another replay, a retry), or nothing to retry.
+      // Closed meanwhile (another replay, a retry), or nothing to retry: why, read now (never on a replay made).
       const now = await getDeadLetter(env.DB, seq);
       if (now?.replayedAt != null) return { replayed: now };
-      const event = letter.eventId === null ? null : await getEvent(env.DB, letter.eventId);
-      return event && event.receivedAt < retentionHorizon(env) ? "past_retention" : "nothing_to_retry";
+      const why = await whyNothingToRetry(env.DB, { deliveryId: letter.deliveryId, eventId: letter.eventId }, retentionHorizon(env));
+      return why === "past_retention" ? why : { nothingToRetry: why };
     }
   } else {
     return "unreplayable";

@@ -4,10 +4,14 @@ import { env } from "cloudflare:workers";
 import { DAY_MS } from "../../src/domain/time";
 import migration0020 from "../../migrations/0020_orphan_dead_letters.sql?raw";
 import { runMaintenance } from "../../src/maintenance/cron";
+import { meteredD1 } from "../../bench/d1-meter";
+import { deadLetterOf } from "../../src/pipeline/dead-letters";
+import { recordDeadLetters } from "../../src/store/dead-letters";
+import { statusCode } from "../../src/store/transitions";
 import { d1Double } from "./d1-double";
-import { ingestMessage, podiumBody, recordingQueue } from "./helpers";
+import { call, dashboardCookie, dashboardForm, ingestMessage, meteredApiCall, pageBanners, podiumBody, recordingQueue } from "./helpers";
 import { pipeline, received, uniqueKey } from "./pipeline";
-import { setEvent } from "./rows";
+import { deliveryRow, setDelivery, setEvent } from "./rows";
 
 describe("dead letters are never silent", () => {
   it("records a delivery that failed for good, shows it in the API and stats, and replays it", async () => {
@@ -248,3 +252,131 @@ describe("dead letters are never silent", () => {
     expect(await open()).toBe(before - 1);
   });
 });
+
+describe("a replay with nothing to retry says why (details.cause), and what to do", () => {
+  /** A letter of a delivery that failed for good (its one attempt), open. */
+  async function failedLetter(p: ReturnType<typeof pipeline>) {
+    const { org, webhook } = await p.webhookOn("fail", { maxAttempts: 1 });
+    const eventId = await p.ingest(podiumBody({ organizationUid: org }));
+    await p.deliver();
+    const letter = (await p.api("GET", "/v1/dead-letters?open=true&limit=100")).json.data.find((d: { eventId: string }) => d.eventId === eventId);
+    expect(letter).toMatchObject({ replayedAt: null, deliveryId: expect.any(String) });
+    return { org, webhook, letter: letter as { id: number; deliveryId: string } };
+  }
+
+  /**
+   * A delivery letter as the maintenance run records one parked in R2 by an earlier version (whose
+   * deliveries went through a queue: drainParked), whatever its delivery has come to since.
+   */
+  async function parkedLetter(p: ReturnType<typeof pipeline>, deliveryId: string, eventId: string) {
+    const body = { deliveryId, eventId, webhookUid: "wh_x", attempts: 15, lastError: "HTTP 500" };
+    await recordDeadLetters(env.DB, [deadLetterOf({ queue: "edgehook-deliveries-dlq", messageId: `dlq-${uniqueKey()}`, attempts: 1, body }, Date.now())]);
+    return (await p.api("GET", "/v1/dead-letters?open=true&limit=100")).json.data.find((d: { deliveryId: string }) => d.deliveryId === deliveryId) as { id: number };
+  }
+
+  /** A well-formed id of nothing stored. */
+  const unknownId = (prefix: "dlv_" | "evt_") => `${prefix}${crypto.randomUUID().replaceAll("-", "")}`;
+
+  /** The API's refusal of a replay (409 nothing_to_retry, the letter left open), and what the dashboard's Replay button says of it. */
+  async function refused(p: ReturnType<typeof pipeline>, id: number, overrides: Partial<Env> = {}) {
+    const answer = await p.api("POST", `/v1/dead-letters/${id}/replay`);
+    expect(answer.status).toBe(409);
+    expect(answer.json.error).toMatchObject({ code: "conflict", details: { reason: "nothing_to_retry" } });
+    const cookie = await dashboardCookie();
+    const pressed = await dashboardForm(`/dashboard/dead-letters/${id}/replay`, cookie, {}, overrides);
+    const page = await call(new Request(new URL(pressed.headers.get("location")!, "https://edgehook.test"), { headers: { cookie } }));
+    const open = (await p.api("GET", "/v1/dead-letters?open=true&limit=100")).json.data.some((d: { id: number }) => d.id === id);
+    expect(open).toBe(true);
+    return { error: answer.json.error, shown: pageBanners(await page.text(), "alert") };
+  }
+
+  it("webhook_deleted: its webhook was deleted, nowhere to send it; read by key after the refusal", async () => {
+    const p = pipeline({ RETRY_BASE_SECONDS: "0" });
+    const { webhook, letter } = await failedLetter(p);
+    expect((await p.api("DELETE", `/v1/webhooks/${webhook.uid}`)).status).toBe(204);
+    const { error, shown } = await refused(p, letter.id);
+    expect(error.details).toEqual({ reason: "nothing_to_retry", cause: "webhook_deleted" });
+    expect(error.message).toBe(`Its delivery's webhook ${webhook.uid} was deleted: there is nowhere to send it, nothing to retry. Once handled, DELETE the dead letter.`);
+    expect(shown).toEqual(["The delivery's webhook was deleted: there is nowhere to send it, nothing to retry. Once handled, delete this dead letter with its Delete button."]);
+    // The cause is read by key (its delivery, event and webhook): a few rows, whatever else is stored.
+    const meter = meteredD1(env.DB);
+    const again = await meteredApiCall(meter, "POST", `/v1/dead-letters/${letter.id}/replay`);
+    expect(again.json.error.details).toEqual({ reason: "nothing_to_retry", cause: "webhook_deleted" });
+    expect(again.rows, JSON.stringify(meter.usage.bySql)).toBeLessThanOrEqual(REFUSAL_ROWS);
+  });
+
+  it("outside_grant: its webhook was confined to another organization since", async () => {
+    const p = pipeline({ RETRY_BASE_SECONDS: "0" });
+    const { org, webhook, letter } = await failedLetter(p);
+    // Confined since (a token of that organization's grant changed it), as updateWebhook writes it.
+    await env.DB.prepare("UPDATE webhooks SET grant_organization_uid = ?, updated_at = updated_at + 1 WHERE uid = ?").bind(`other-${org}`, webhook.uid).run();
+    const { error, shown } = await refused(p, letter.id);
+    expect(error.details).toEqual({ reason: "nothing_to_retry", cause: "outside_grant" });
+    expect(error.message).toBe(
+      `Its delivery's webhook ${webhook.uid} was confined to organization other-${org} since, and its event is not that organization's: it is not sent there again, nothing to retry. Once handled, DELETE the dead letter.`,
+    );
+    expect(shown).toEqual([
+      "The delivery's webhook was confined to an organization since, and this event is not that organization's: it is not sent there again, nothing to retry. Once handled, delete this dead letter with its Delete button.",
+    ]);
+    expect(await deliveryRow(letter.deliveryId)).toMatchObject({ status: "failed", attempt_count: 1 });
+  });
+
+  it("held: its delivery is held while its webhook is disabled (a letter an earlier version parked), and goes out once the webhook is enabled", async () => {
+    const p = pipeline();
+    const { key, org, webhook } = await p.webhookOn("ok", { disabled: true });
+    const eventId = await p.ingest(podiumBody({ organizationUid: org }));
+    const [delivery] = (await p.api("GET", `/v1/events/${eventId}`)).json.deliveries;
+    expect(delivery).toMatchObject({ status: "held" });
+    const letter = await parkedLetter(p, delivery.id, eventId);
+    const { error, shown } = await refused(p, letter.id);
+    expect(error.details).toEqual({ reason: "nothing_to_retry", cause: "held" });
+    expect(error.message).toBe(
+      `Its delivery is held while its webhook ${webhook.uid} is disabled: nothing to retry, it goes out once the webhook is enabled (PATCH /v1/webhooks/${webhook.uid} with {"disabled": false}). Once handled, DELETE the dead letter.`,
+    );
+    expect(shown).toEqual([
+      "The delivery is held while its webhook is disabled: nothing to retry, it goes out once the webhook is enabled (its Enable button, on the webhook's page). Once handled, delete this dead letter with its Delete button.",
+    ]);
+    // As it says: enabled, the webhook is sent it.
+    expect((await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { disabled: false })).status).toBe(200);
+    await p.deliver();
+    expect(await received(key)).toHaveLength(1);
+  });
+
+  it("delivery_gone: no delivery of its id is stored (a letter an earlier version parked, recorded after the retention purged it)", async () => {
+    const p = pipeline();
+    const letter = await parkedLetter(p, unknownId("dlv_"), unknownId("evt_"));
+    const { error, shown } = await refused(p, letter.id);
+    expect(error.details).toEqual({ reason: "nothing_to_retry", cause: "delivery_gone" });
+    expect(error.message).toBe("Its delivery is gone (purged with its event at the retention): nothing to retry. Once handled, DELETE the dead letter.");
+    expect(shown).toEqual(["The delivery is gone (purged with its event at the retention): nothing to retry. Once handled, delete this dead letter with its Delete button."]);
+  });
+
+  it("changed: its delivery changed between the retry and the reads of why (held, then not): try again", async () => {
+    const p0 = pipeline({ RETRY_BASE_SECONDS: "0" });
+    const { letter } = await failedLetter(p0);
+    // Held as the retry runs (it takes none held), failed again by the time the letter is read again.
+    let held = false;
+    const { db } = d1Double({
+      beforeBatch: async (statements) => {
+        if (!statements.some((s) => s.sql.includes("UPDATE dead_letters SET replayed_at = -"))) return;
+        held = true;
+        await setDelivery(letter.deliveryId, `status = ${statusCode("held")}`);
+      },
+      afterRun: async (statement) => {
+        if (!held || !statement.sql.startsWith("SELECT * FROM dead_letters WHERE seq")) return;
+        held = false;
+        await setDelivery(letter.deliveryId, `status = ${statusCode("failed")}`);
+      },
+    });
+    const p = pipeline({ RETRY_BASE_SECONDS: "0", DB: db });
+    const { error, shown } = await refused(p, letter.id, { DB: db });
+    expect(error.details).toEqual({ reason: "nothing_to_retry", cause: "changed" });
+    expect(error.message).toBe("Its delivery changed meanwhile; try again.");
+    expect(shown).toEqual(["The delivery changed meanwhile; try again."]);
+    // As it says: tried again, it is retried.
+    expect((await p0.api("POST", `/v1/dead-letters/${letter.id}/replay`)).status).toBe(202);
+  });
+});
+
+/** Rows a refused replay reads: the letter (twice), the retry's claim and checks, then its delivery, event and webhook by key (27 measured, 8 of them the cause's). */
+const REFUSAL_ROWS = 30;

@@ -2,6 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { AppError, pastRetention } from "../../domain/errors";
 import { iso, isoTime } from "../../domain/time";
 import { replayDeadLetter } from "../../pipeline/commands";
+import type { NothingToRetry } from "../../pipeline/replay-refusal";
 import { deleteDeadLetter, listDeadLetters, type DeadLetter, type DeadLetterSummary } from "../../store/dead-letters";
 import { apiRoute, errors, json, NO_BODY, router, scoped } from "../openapi";
 import { ListQuery, page, strictQuery, time } from "../schemas";
@@ -82,13 +83,33 @@ function alreadyReplayed(d: DeadLetter): AppError {
   });
 }
 
+/** What a delivery letter's refusal says of each cause: what happened, and what to do. */
+function nothingToRetryMessage(why: NothingToRetry): string {
+  const handled = "Once handled, DELETE the dead letter.";
+  switch (why.cause) {
+    case "delivery_gone":
+      return `Its delivery is gone (purged with its event at the retention): nothing to retry. ${handled}`;
+    case "webhook_deleted":
+      return `Its delivery's webhook ${why.webhookUid} was deleted: there is nowhere to send it, nothing to retry. ${handled}`;
+    case "outside_grant":
+      return `Its delivery's webhook ${why.webhookUid} was confined to organization ${why.organizationUid} since, and its event is not that organization's: it is not sent there again, nothing to retry. ${handled}`;
+    case "held":
+      return `Its delivery is held while its webhook ${why.webhookUid} is disabled: nothing to retry, it goes out once the webhook is enabled (PATCH /v1/webhooks/${why.webhookUid} with {"disabled": false}). ${handled}`;
+    case "changed":
+      return "Its delivery changed meanwhile; try again.";
+  }
+}
+
+/** 409 `nothing_to_retry` (kept for the clients that branch on it) with its cause, `details.cause`. */
+const nothingToRetry = (why: NothingToRetry) => new AppError("conflict", nothingToRetryMessage(why), { reason: "nothing_to_retry", cause: why.cause });
+
 const replay = apiRoute({
   method: "post",
   path: "/dead-letters/{id}/replay",
   operationId: "replayDeadLetter",
   summary: "Replay a dead letter: queue the event again, or retry the delivery",
   description:
-    "Replays an open dead letter once and closes it (`replayedAt`). 409 `conflict` with `details.reason`: `already_replayed` (closed already, by a replay or a retry of its delivery: nothing is sent again; a new failure of the delivery opens it again), `nothing_to_retry` (its webhook deleted, its delivery gone or held: the letter stays open until deleted), `past_retention` (its event is past the retention: kept a while to be read, never sent), `unreplayable` (it names nothing to replay).",
+    "Replays an open dead letter once and closes it (`replayedAt`). 409 `conflict` with `details.reason`: `already_replayed` (closed already, by a replay or a retry of its delivery: nothing is sent again; a new failure of the delivery opens it again), `past_retention` (its event is past the retention: kept a while to be read, never sent), `unreplayable` (it names nothing to replay), `nothing_to_retry` (its delivery cannot be retried: the letter stays open until deleted). With `nothing_to_retry`, `details.cause` says why: `delivery_gone` (purged with its event), `webhook_deleted` (nowhere to send it), `outside_grant` (its webhook was confined to an organization since, and the event is not that organization's), `held` (held while its webhook is disabled: it goes out once the webhook is enabled), `changed` (it changed meanwhile: try again).",
   ...scoped("admin"),
   request: { params: LetterId, ...NO_BODY },
   responses: { 202: json(DeadLetterSchema, "Replayed"), ...errors(404, 409) },
@@ -123,13 +144,9 @@ export const deadLetters = router()
     const replayed = await replayDeadLetter(c.env, letterOf(id));
     if (replayed === "not_found") throw notFound(id);
     // Said with what to do, and as `details.reason` for a client to branch on: a letter that cannot be replayed stays open until deleted.
-    if (replayed === "nothing_to_retry") {
-      throw new AppError("conflict", "The delivery is gone (its webhook deleted, or its event purged) or held; nothing to retry. Once handled, DELETE the dead letter.", {
-        reason: "nothing_to_retry",
-      });
-    }
     if (replayed === "past_retention") throw pastRetention();
     if (replayed === "unreplayable") throw new AppError("conflict", "This dead letter names nothing to replay. Once handled, DELETE the dead letter.", { reason: "unreplayable" });
+    if ("nothingToRetry" in replayed) throw nothingToRetry(replayed.nothingToRetry);
     if ("replayed" in replayed) throw alreadyReplayed(replayed.replayed);
     return c.json(view(replayed), 202);
   })
