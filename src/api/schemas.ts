@@ -1,6 +1,8 @@
 // One zod schema per shape: they validate requests, type the handlers and
 // generate /openapi.json.
-import { z } from "@hono/zod-openapi";
+// Importing @hono/zod-openapi gives every zod schema .openapi() (used below as each is made).
+import "@hono/zod-openapi";
+import { z } from "./zod";
 import { ERROR_CODES } from "../domain/errors";
 import { SCOPES } from "../domain/scopes";
 import { DELIVERY_STATUSES, MAX_ATTEMPTS_LIMIT, TIMEOUT_MS_LIMITS } from "../domain/delivery";

@@ -8,7 +8,7 @@ import { keepReveal, takeReveal, type Reveal } from "../store/sessions";
 import { randomSecret } from "../domain/tokens";
 import { secureHeaders } from "hono/secure-headers";
 import { trimTrailingSlash } from "hono/trailing-slash";
-import { z } from "@hono/zod-openapi";
+import { z } from "../api/zod";
 import { blockedRefusal, failedAuthentication, principalFor } from "../api/auth";
 import { clientAddress } from "../http/client";
 import { allowedMethods, servedMethods } from "../http/methods";

@@ -1,4 +1,4 @@
-import { z } from "@hono/zod-openapi";
+import { z } from "../zod";
 import { AppError, pastRetention } from "../../domain/errors";
 import { iso, isoTime } from "../../domain/time";
 import { replayDeadLetter } from "../../pipeline/commands";
