@@ -1,5 +1,6 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { Response as MiniflareResponse, type Request as MiniflareRequest } from "miniflare";
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 import { copyDocsBundle } from "./scripts/docs-assets.mjs";
 import { fakeDownstream } from "./test/support/fake-downstream.ts";
@@ -38,6 +39,12 @@ function workerd(vars: Record<string, string> = {}) {
   });
 }
 
+/**
+ * "zod" as the deployed bundle has it (wrangler.toml's alias): the members the Worker uses
+ * (src/api/zod.ts), for @hono/zod-openapi too, so the tests run the z the Worker runs.
+ */
+const zodAsDeployed = { alias: [{ find: /^zod$/, replacement: fileURLToPath(new URL("./src/api/zod.ts", import.meta.url)) }] };
+
 export default defineConfig({
   test: {
     // Two files at a time: a workerd file keeps about one core busy, so one at a time left the
@@ -53,6 +60,7 @@ export default defineConfig({
       {
         // Runtime code, inside workerd with local D1, R2 and Queues.
         plugins: [workerd()],
+        resolve: zodAsDeployed,
         test: {
           name: "workers",
           // One runtime runs many files, each from a freshly migrated database (./test/worker/setup.ts):
@@ -69,6 +77,7 @@ export default defineConfig({
         // The delivery schedulers (Durable Objects) running on their own, with retries due at
         // once (a backoff of 0 s), so a downstream failing at random is retried within the test.
         plugins: [workerd({ RETRY_BASE_SECONDS: "0" })],
+        resolve: zodAsDeployed,
         test: {
           name: "workers-flow",
           include: ["test/worker/flow/**/*.test.ts"],
