@@ -3,6 +3,7 @@
  * retry schedule, and the one decision taken after each attempt. Everything
  * that changes a delivery's status goes through these definitions.
  */
+import { confinementAllows } from "./access";
 import { sha256Hex, toHex } from "./crypto";
 import { isEventId } from "./ids";
 
@@ -53,6 +54,27 @@ export const MAX_ATTEMPTS_LIMIT = 50;
 export const TIMEOUT_MS_LIMITS = { min: 100, max: 30_000 } as const;
 
 export const DEFAULT_MAX_ATTEMPTS = 15;
+
+/**
+ * What keeps a stored delivery from being sent again, whoever asks (a retry by hand, a dead
+ * letter's replay): its webhook deleted, confined since to an organization its event is not, or its
+ * event past the retention (`horizon`: kept a while to be read, never sent). Null: none of these.
+ * An event no longer stored is no reason (a delivery whose event is gone is owed still).
+ */
+export type RetryBlock = { cause: "webhook_deleted" } | { cause: "outside_grant"; organizationUid: string } | { cause: "past_retention" };
+
+export function retryBlock(
+  webhook: { grantOrganizationUid: string | null } | null,
+  event: { receivedAt: number; organizationUid: string | null } | null,
+  horizon: number,
+): RetryBlock | null {
+  if (!webhook) return { cause: "webhook_deleted" };
+  if (event && webhook.grantOrganizationUid !== null && !confinementAllows(webhook, event)) {
+    return { cause: "outside_grant", organizationUid: webhook.grantOrganizationUid };
+  }
+  if (event && event.receivedAt < horizon) return { cause: "past_retention" };
+  return null;
+}
 
 /** What one attempt came to, as the decision needs it. */
 export type AttemptResult =

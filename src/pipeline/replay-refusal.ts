@@ -1,14 +1,15 @@
 // Why a dead letter's delivery was not retried by its replay: found after the refusal, so a
 // replay that goes through reads nothing more.
-import { confinementAllows } from "../domain/access";
+import { retryBlock } from "../domain/delivery";
 import type { DeadLetter } from "../store/dead-letters";
 import { getDelivery } from "../store/delivery-reads";
 import { getEventMeta } from "../store/events";
 import { getWebhook } from "../store/webhooks";
 
 /**
- * What kept a replay from retrying its letter's delivery (`details.cause` of `nothing_to_retry`),
- * each a condition of the retry (store/delivery-retry.ts) that failed:
+ * What kept a replay from retrying its letter's delivery (`details.cause` of `nothing_to_retry`):
+ * its delivery gone, what keeps any delivery from being sent again (retryBlock, domain/delivery.ts),
+ * or its status:
  * - `delivery_gone`: no delivery of its id is stored (a letter parked by an earlier version, recorded
  *   after the retention purged its delivery with its event; the retention drops the letters it purges);
  * - `webhook_deleted`: its webhook was deleted, nowhere to send it;
@@ -25,20 +26,16 @@ export type NothingToRetry =
 
 /**
  * Why the retry of a delivery letter's delivery took nothing: `past_retention` (its event is past
- * `horizon`: said first, as before causes were told apart), else the cause. Three reads by key
- * (the delivery, its event, its webhook), however much is stored.
+ * `horizon`, a reason of its own), else the cause, as a retry by hand would be refused. At most
+ * three reads by key (the delivery, its event, its webhook), however much is stored.
  */
 export async function whyNothingToRetry(db: D1Database, letter: Pick<DeadLetter, "eventId"> & { deliveryId: string }, horizon: number): Promise<"past_retention" | NothingToRetry> {
   const delivery = await getDelivery(db, letter.deliveryId);
-  const eventId = letter.eventId ?? delivery?.eventId ?? null;
-  const [event, webhook] = await Promise.all([eventId === null ? null : getEventMeta(db, eventId), delivery ? getWebhook(db, delivery.webhookUid) : null]);
-  if (event && event.receivedAt < horizon) return "past_retention";
   if (!delivery) return { cause: "delivery_gone" };
-  if (!webhook) return { cause: "webhook_deleted", webhookUid: delivery.webhookUid };
-  // (A delivery whose event is gone is owed still as far as confinement goes: STILL_OWED.)
-  if (event && webhook.grantOrganizationUid !== null && !confinementAllows(webhook, event)) {
-    return { cause: "outside_grant", webhookUid: webhook.uid, organizationUid: webhook.grantOrganizationUid };
-  }
-  if (delivery.status === "held") return { cause: "held", webhookUid: webhook.uid };
+  const [event, webhook] = await Promise.all([getEventMeta(db, letter.eventId ?? delivery.eventId), getWebhook(db, delivery.webhookUid)]);
+  const blocked = retryBlock(webhook, event, horizon);
+  if (blocked?.cause === "past_retention") return "past_retention";
+  if (blocked) return { ...blocked, webhookUid: delivery.webhookUid };
+  if (delivery.status === "held") return { cause: "held", webhookUid: delivery.webhookUid };
   return { cause: "changed" };
 }

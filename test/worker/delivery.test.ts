@@ -3,6 +3,7 @@ import {
   decide,
   DELIVERY_STATUSES,
   exponentialSchedule,
+  retryBlock,
   statusAfter,
   TRANSITIONS,
 } from "../../src/domain/delivery";
@@ -113,5 +114,22 @@ describe("the delivery lifecycle", () => {
     // 9 when the date, cut to its second, fell less than 9 s after the answer as this end saw it.
     expect(seconds).toBeGreaterThanOrEqual(9);
     expect(seconds).toBeLessThanOrEqual(10);
+  });
+
+  it("says what keeps a stored delivery from being sent again, one decision for a retry by hand and a dead letter's replay", () => {
+    const horizon = 1_000;
+    const open = { grantOrganizationUid: null };
+    const confined = { grantOrganizationUid: "org-a" };
+    const [inTime, late] = [{ receivedAt: 2_000, organizationUid: "org-b" }, { receivedAt: 500, organizationUid: "org-b" }];
+    expect(retryBlock(open, inTime, horizon)).toBeNull();
+    expect(retryBlock(confined, { ...inTime, organizationUid: "org-a" }, horizon)).toBeNull();
+    expect(retryBlock(null, inTime, horizon)).toEqual({ cause: "webhook_deleted" });
+    expect(retryBlock(confined, inTime, horizon)).toEqual({ cause: "outside_grant", organizationUid: "org-a" });
+    expect(retryBlock(open, late, horizon)).toEqual({ cause: "past_retention" });
+    // Nowhere to send it, or not there again, says more than the retention: those come first.
+    expect(retryBlock(null, late, horizon)).toEqual({ cause: "webhook_deleted" });
+    expect(retryBlock(confined, late, horizon)).toEqual({ cause: "outside_grant", organizationUid: "org-a" });
+    // An event no longer stored is no reason: its delivery is owed still.
+    expect(retryBlock(confined, null, horizon)).toBeNull();
   });
 });

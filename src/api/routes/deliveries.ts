@@ -1,4 +1,5 @@
-import { accessOf, canSeeEvent, confinementAllows, isLimited, missingDataScope } from "../../domain/access";
+import { accessOf, canSeeEvent, isLimited, missingDataScope } from "../../domain/access";
+import { retryBlock, type RetryBlock } from "../../domain/delivery";
 import { AppError, pastRetention } from "../../domain/errors";
 import { hasScope } from "../../domain/scopes";
 import { retentionHorizon, retry } from "../../pipeline/commands";
@@ -50,6 +51,23 @@ const get = apiRoute({
   request: { params: IdParam },
   responses: { 200: json(DeliveryDetailSchema, "The delivery"), ...errors(404) },
 });
+
+/** A retry by hand refused, in its words, with `details.reason` the cause. */
+function retryRefused(blocked: RetryBlock): AppError {
+  switch (blocked.cause) {
+    case "webhook_deleted":
+      return new AppError("conflict", "The webhook of this delivery was deleted; there is nowhere to send it.", { reason: "webhook_deleted" });
+    case "outside_grant":
+      return new AppError(
+        "conflict",
+        `The webhook was confined to organization ${blocked.organizationUid} since this delivery was made, and its event is not that organization's; it is not sent there again.`,
+        { reason: "outside_grant" },
+      );
+    case "past_retention":
+      // Kept for its grace after the retention, its event is shown, never sent: as its replay, 409.
+      return pastRetention();
+  }
+}
 
 const retryOne = apiRoute({
   method: "post",
@@ -127,16 +145,8 @@ export const deliveries = router()
     const p = c.get("principal");
     const { d, event, webhook } = await visibleDelivery(c.env.DB, p, id, getDelivery);
     // Each refusal says why as `details.reason` too, for a client to branch on (as a dead letter's replay does).
-    if (!webhook) throw new AppError("conflict", "The webhook of this delivery was deleted; there is nowhere to send it.", { reason: "webhook_deleted" });
-    if (!confinementAllows(webhook, event)) {
-      throw new AppError(
-        "conflict",
-        `The webhook was confined to organization ${webhook.grantOrganizationUid} since this delivery was made, and its event is not that organization's; it is not sent there again.`,
-        { reason: "outside_grant" },
-      );
-    }
-    // Kept for its grace after the retention, its event is shown, never sent: as its replay, 409.
-    if (event.receivedAt < retentionHorizon(c.env)) throw pastRetention();
+    const blocked = retryBlock(webhook, event, retentionHorizon(c.env));
+    if (blocked) throw retryRefused(blocked);
     // Already held: it goes out when its webhook is enabled, and an attempt out since before the hold
     // no longer settles it. Settled meanwhile (by that attempt), it is retried as such below.
     const now = Date.now();
