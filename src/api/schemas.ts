@@ -30,12 +30,12 @@ import { validateFilter } from "../routing/filter";
 import { CALL_FILTER_WORK } from "../routing/search";
 import { secretProblem, signingSecretProblem } from "../schemes/standard-webhooks";
 import { STATS_GRANT_WEBHOOKS, STATS_WEBHOOKS } from "../store/stats";
-import { boundWords } from "./bound-words";
+import { issueWords } from "./issue-words";
 import { iso, msAtOrAfter } from "../domain/time";
 import { PREVIOUS_SECRET_VALID_SECONDS } from "../domain/webhook";
 
 // A value out of a schema's bounds says the bound and what was given, in every schema without its own message.
-z.config({ customError: boundWords });
+z.config({ customError: issueWords });
 
 // Checked as ISO 8601 with Z (z.iso), as the server writes every time: the test helpers hold answers
 // to these schemas (test/worker/conformance.ts), so an epoch number or another format fails there.
@@ -96,7 +96,7 @@ const decimalInteger = <T extends z.ZodType<number, number>>(number: T) =>
     .regex(/^\d+$/, "expected a whole number (decimal digits)")
     .transform((digits) => Math.min(Number(digits), Number.MAX_VALUE))
     .pipe(number);
-/** Out of bounds, it says the bound it passed and what was given, as a body's number does (bound-words.ts). */
+/** Out of bounds, it says the bound it passed and what was given, as a body's number does (issue-words.ts). */
 const queryInteger = (min: number, max: number) => decimalInteger(z.number().int().min(min).max(max));
 /** A page size of a query, 1 to `max`. */
 export const pageSize = (max: number) =>

@@ -26,7 +26,7 @@ export function invalidRequest(error: z.ZodError, what: string): AppError {
     error.issues
       .filter((i) => !isSafeRangeBeside(i, error.issues))
       .flatMap((i): z.core.$ZodIssue[] => (i.code === "unrecognized_keys" ? i.keys.map((key) => ({ ...i, path: [...i.path, key] })) : [i]))
-      .map((i) => ({ path: issuePath(i), message: what !== "query" && isZodsUnknownKey(i) ? UNKNOWN_FIELD : issueMessage(i) })),
+      .map((i) => ({ path: issuePath(i), message: what !== "query" && isZodsUnknownKey(i) ? UNKNOWN_FIELD : i.message })),
   );
 }
 
@@ -36,19 +36,6 @@ const UNKNOWN_FIELD = "not a field this operation takes (a typo?): GET /openapi.
 /** zod's own words for a field the schema does not take; a schema's own message (how to rotate a secret) is kept. */
 function isZodsUnknownKey(issue: z.core.$ZodIssue): boolean {
   return issue.code === "unrecognized_keys" && issue.message.startsWith("Unrecognized key");
-}
-
-/**
- * A required field left out says so: zod's "Invalid input: expected string, received undefined"
- * read as a value of the wrong type (zod keeps no input on the issue, so its own words tell).
- * zod calls a map of any keys (a filter, transformHeaders) a "record": JSON and the OpenAPI
- * document call it an object.
- */
-function issueMessage(issue: z.core.$ZodIssue): string {
-  if (issue.code !== "invalid_type") return issue.message;
-  const expected = issue.expected === "record" ? "object" : issue.expected;
-  if (issue.message.endsWith(", received undefined")) return `required (expected ${expected})`;
-  return issue.expected === "record" ? issue.message.replace("expected record", "expected object") : issue.message;
 }
 
 /** An issue's path: its fields joined by dots, and within a filter its place as a search's `q` says it (`filter.body["x-y"].$gt`). */

@@ -1,17 +1,35 @@
 import type { z } from "zod";
+import english from "zod/v4/locales/en.js";
 
 /**
- * Our words for a value out of a schema's bounds, and for a number that is not whole: the field's
- * bound and what was given ("must be at most 50 (got 500)"), where zod's English says
- * "Too big: expected number to be <=50". Set as zod's global error map (schemas.ts), below any
- * message a schema gives itself (a rate limit of 0 says what to give for none) and above zod's
- * English, which stays for every other issue. Only words change: the answer's code
- * (`invalid_request`) and `details.issues` (path, message) keep their shape.
+ * Our words for zod's issues, set as its global error map (schemas.ts), below any message a schema
+ * gives itself (a rate limit of 0 says what to give for none) and above zod's English, which stays
+ * for every other issue. Only words change: the answer's code (`invalid_request`) and
+ * `details.issues` (path, message) keep their shape.
+ * - A value out of a schema's bounds, or a number that is not whole: the field's bound and what
+ *   was given ("must be at most 50 (got 500)"), where zod says "Too big: expected number to be <=50".
+ * - A required field left out: "required (expected string)", not a value of the wrong type
+ *   ("expected string, received undefined").
+ * - A map of any keys (a filter, transformHeaders) is an object, as JSON and the OpenAPI document
+ *   call it, where zod says "record".
  */
-export function boundWords(issue: z.core.$ZodRawIssue): string | undefined {
-  if (issue.code === "invalid_type" && issue.expected === "int" && typeof issue.input === "number") {
-    return `must be a whole number${given(issue.input)}`;
-  }
+export function issueWords(issue: z.core.$ZodRawIssue): string | undefined {
+  if (issue.code === "invalid_type") return typeWords(issue);
+  return boundWords(issue);
+}
+
+const zodsEnglish = english().localeError;
+
+function typeWords(issue: z.core.$ZodRawIssue & { code: "invalid_type" }): string | undefined {
+  if (issue.expected === "int" && typeof issue.input === "number") return `must be a whole number${given(issue.input)}`;
+  const expected = issue.expected === "record" ? "object" : issue.expected;
+  if (issue.input === undefined) return `required (expected ${expected})`;
+  if (issue.expected !== "record") return undefined;
+  const said = zodsEnglish(issue);
+  return (typeof said === "string" ? said : said?.message)?.replace("expected record", "expected object");
+}
+
+function boundWords(issue: z.core.$ZodRawIssue): string | undefined {
   if (issue.code !== "too_big" && issue.code !== "too_small") return undefined;
   const big = issue.code === "too_big";
   const bound = Number(big ? issue.maximum : issue.minimum);
