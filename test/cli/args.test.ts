@@ -16,6 +16,8 @@ describe("listen's target", () => {
     expect(() => targetUrl("nowhere")).toThrow(/neither a port nor a URL/);
     // Ports Node's fetch will not connect to: said at once, not as "bad port" on every forward.
     for (const bad of ["6000", "6666/hooks", "http://localhost:10080/"]) expect(() => targetUrl(bad), bad).toThrow(/fetch refuses to connect to .*run the local server on another port/);
+    // Port 0 connects nowhere: every forward would fail and the saved position move past it.
+    for (const zero of ["0", "0/hooks", "http://localhost:0/", "https://127.0.0.1:00/x"]) expect(() => targetUrl(zero), zero).toThrow(/port 0 is no port a server listens on/);
     // host:port without a scheme (a URL of scheme "localhost:" to the parser): says what to give.
     expect(() => targetUrl("localhost:3000")).toThrow('"localhost:3000" has no scheme: give http://localhost:3000 (or the port alone).');
     expect(() => targetUrl("127.0.0.1:3000/hooks")).toThrow("give http://127.0.0.1:3000/hooks");

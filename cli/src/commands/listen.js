@@ -32,6 +32,8 @@ export function targetUrl(target) {
     throw new InvalidArgumentError(`"${target}" is neither a port nor a URL.`);
   }
   if (parsed.protocol !== "http:" && parsed.protocol !== "https:") throw new InvalidArgumentError(`"${target}" is not an http(s) URL.`);
+  // Port 0 is no server's: every forward would fail, and a failed forward is not sent again.
+  if (parsed.port === "0") throw new InvalidArgumentError(`port 0 is no port a server listens on: give the port of your local server.`);
   // Node's fetch refuses these outright ("bad port"): every forward would fail, none saying why.
   if (FETCH_BAD_PORTS.has(Number(parsed.port))) {
     throw new InvalidArgumentError(`port ${parsed.port} is one fetch refuses to connect to (the Fetch standard's "bad ports"): run the local server on another port.`);
