@@ -43,6 +43,9 @@ export function wranglerRunner(o) {
         reject(new CliError(`cannot run wrangler (${err.message}); run \`npm install\` in the project, or put wrangler on PATH`)),
       );
       child.on("close", (code) => resolve({ code: code ?? 1, stdout: stripVTControlCharacters(stdout), stderr: stripVTControlCharacters(stderr) }));
+      // A wrangler that exits before reading its input (not logged in, say) closes the pipe: its
+      // exit status and output say what went wrong, not an EPIPE thrown from here.
+      child.stdin?.on("error", () => {});
       child.stdin?.end(opts.input ?? "");
     });
   };

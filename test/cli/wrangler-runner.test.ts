@@ -1,0 +1,26 @@
+// Running wrangler: a wrangler that stops before reading its input is reported by its exit status.
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, expect, it } from "vitest";
+import { wranglerRunner } from "../../cli/src/wrangler.js";
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+it("answers the exit status of a wrangler that exits without reading its input, rather than crashing on the closed pipe", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "edgehook-wrangler-"));
+  dirs.push(dir);
+  // The project's own wrangler comes first on PATH: this one fails at once, as one that is not
+  // logged in may, and never reads stdin.
+  mkdirSync(join(dir, "node_modules", ".bin"), { recursive: true });
+  const fake = join(dir, "node_modules", ".bin", "wrangler");
+  writeFileSync(fake, "#!/bin/sh\necho 'not logged in' >&2\nexit 3\n");
+  chmodSync(fake, 0o755);
+  const wrangler = wranglerRunner({ dir, dryRun: false, log: () => {} });
+  // More than a pipe holds, so the write is still going on when the reader is gone (EPIPE).
+  const result = await wrangler(["secret", "put", "ADMIN_TOKEN"], { input: "x".repeat(4 << 20) });
+  expect(result).toMatchObject({ code: 3, stderr: "not logged in\n" });
+});
