@@ -123,6 +123,18 @@ export function assertDataScopes(p: Principal, eventTypes: string[], act: Webhoo
   throw new AppError("forbidden", `${what} needs the scope "${missing.scope}".${also}`, { missingScope: missing.scope });
 }
 
+/**
+ * A listener's filter names only what it may hear: a pattern whose every event needs a data scope
+ * the token lacks (`contact.*` without `read_contacts`) would open a socket that hears nothing of
+ * it, without a word. `*` (or a provider's own type) hears whatever the token may read, as no filter does.
+ */
+export function assertMayHear(p: Principal, eventTypes: string[]): void {
+  // `*` also matches types no scope guards (other providers'): never deaf.
+  const deaf = missingDataScope(p, eventTypes.filter((pattern) => pattern !== "*"));
+  if (deaf === null) return;
+  throw new AppError("forbidden", `Hearing "${deaf.pattern}" needs the scope "${deaf.scope}": this token may read none of its events.`, { missingScope: deaf.scope });
+}
+
 /** Every data scope the types need that the token lacks, each once, in the order they are met. */
 function missingDataScopes(p: Principal, eventTypes: string[]): string[] {
   return [...new Set(Array.from(lackedScopes(p, eventTypes), (m) => m.scope))];

@@ -119,6 +119,20 @@ describe("GET /v1/listen", () => {
     expect(((await refused.json()) as { error: { details: { missingScope: string } } }).error.details.missingScope).toBe("read_contacts");
   });
 
+  it("refuses a type filter the token may read none of (it would hear nothing), not `*` or what no scope guards", async () => {
+    const p = pipeline();
+    const messagesOnly = await makeToken(p, ["events:read", "read_messages"]);
+    const refused = await listenResponse(p, "eventTypes=message.received,contact.*", { token: messagesOnly });
+    expect(refused.status).toBe(403);
+    const error = ((await refused.json()) as { error: { code: string; message: string; details: { missingScope: string } } }).error;
+    expect(error.code).toBe("forbidden");
+    expect(error.details.missingScope).toBe("read_contacts");
+    expect(error.message).toContain('"contact.*"');
+    expect((await listenResponse(p, "mode=tail&eventTypes=contact.updated", { token: messagesOnly })).status).toBe(403);
+    // `*` hears what the token may read, as no filter does; another provider's type needs no data scope.
+    for (const types of ["*", "message.*", "charge.succeeded"]) expect((await connect(p, `eventTypes=${types}`, { token: messagesOnly })).hello.type).toBe("hello");
+  });
+
   it("refuses a source filter naming no source, before the upgrade, as a webhook's sourceIds is refused", async () => {
     const p = pipeline();
     const k = uniqueKey();

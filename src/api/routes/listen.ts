@@ -1,4 +1,4 @@
-import { accessOf, assertDataScopes, isLimited } from "../../domain/access";
+import { accessOf, assertDataScopes, assertMayHear, isLimited } from "../../domain/access";
 import { ALERT_SOURCE } from "../../domain/alerts";
 import { AppError, invalidField } from "../../domain/errors";
 import { errorResponse } from "../../http/errors";
@@ -23,7 +23,8 @@ const listen = apiRoute({
   description:
     "Send `Upgrade: websocket`. Each message is one JSON object: `hello`, then `event` (with `position`, and in listen mode `headers` and `body`), " +
     "`attempt` (tail mode), `position` and `notice`. Events are signed with the webhook's secret (`webhookUid`) or the listener's own " +
-    "(header `x-edgehook-listen-secret`, else generated and sent in `hello`). A token hears only the events it may read.",
+    "(header `x-edgehook-listen-secret`, else generated and sent in `hello`). A token hears only the events it may read; " +
+    "an `eventTypes` pattern it may read none of (`contact.*` without `read_contacts`) is a 403.",
   ...scoped("events:read"),
   request: { query: ListenQuery },
   responses: {
@@ -56,6 +57,7 @@ export const listener = router().openapi(listen, async (c) => {
   // or a Podium type that does not exist (`message.recieved`), is refused as a webhook's is: else the
   // socket would open and hear nothing, without a word. Alerts' source is none stored nor declared:
   // it is let be as one named before would be. An unseen type of another provider is let be (a socket has no answer to warn in).
+  if (q.eventTypes !== undefined) assertMayHear(p, q.eventTypes);
   const owners = isLimited(accessOf(p)) ? () => organizationsHeld(c.env.DB, p) : null;
   if (q.eventTypes !== undefined) await checkSubscriptionTypes(c.env, q.eventTypes, q.sourceIds ?? null, [ALERT_SOURCE], owners, "query");
   else if (q.sourceIds !== undefined) await namedSources(c.env, q.sourceIds, [ALERT_SOURCE], owners, "query");
