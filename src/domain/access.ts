@@ -160,8 +160,10 @@ export function missingDataScope(p: Principal, eventTypes: string[]): { pattern:
  * Subscribing needs the data scope of every event type (as in Podium), and a
  * limited token may only subscribe for an organization or location in its grant.
  */
-export function assertMaySubscribe(p: Principal, w: WebhookOwner & { eventTypes: string[] }, locations: LocationOrganizations, changing = false): void {
-  assertDataScopes(p, w.eventTypes, changing ? "change" : "subscribe");
+export function assertMaySubscribe(p: Principal, w: WebhookOwner & { eventTypes: string[] }, locations: LocationOrganizations): void {
+  // On a change the types it had were checked first ("change"): a type refused here is one it
+  // would newly subscribe to, which the refusal says.
+  assertDataScopes(p, w.eventTypes, "subscribe");
   if (!webhookInGrant(p, w, locations)) {
     throw new AppError("forbidden",
       w.organizationUid === null && w.locationUid === null

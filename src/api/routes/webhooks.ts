@@ -60,7 +60,7 @@ function seenBy(p: Principal, w: Webhook) {
  */
 async function mayHave(env: Env, p: Principal, w: Webhook, locations: LocationOrganizations, before?: Webhook) {
   if (before) assertDataScopes(p, before.eventTypes, "change");
-  assertMaySubscribe(p, w, locations, before !== undefined);
+  assertMaySubscribe(p, w, locations);
   const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
   if (before && same(before.eventTypes, w.eventTypes) && same(before.sourceIds, w.sourceIds)) return {};
   const owners = isLimited(accessOf(p)) ? () => organizationsHeld(env.DB, p) : null;
