@@ -8,7 +8,7 @@ import { eventIdFor } from "../domain/ids";
 import { isExampleSecret, secretsAtHost } from "../domain/secrets";
 import { teaches, type IngestMessage, type Source } from "../domain/types";
 import type { Env } from "../env";
-import { readLimited } from "./body";
+import { BodyBrokeOff, readLimited } from "../http/body";
 import { enqueue } from "./enqueue";
 import { providers } from "./providers";
 import { malformed, verifyRequest, type Provider } from "./providers/provider";
@@ -166,7 +166,9 @@ async function accept(request: Request, sourceId: string, env: Env, judged: Judg
   // (An error is built only when thrown: the ack path allocates no stack traces for nothing.)
   const tooLarge = () => new AppError("payload_too_large", `The body is over the ${MAX_BODY_BYTES}-byte limit.`);
   if (Number(request.headers.get("content-length") ?? 0) > MAX_BODY_BYTES) throw tooLarge();
-  const raw = await readLimited(request.body, MAX_BODY_BYTES);
+  const raw = await readLimited(request.body, MAX_BODY_BYTES).catch((err: unknown) => {
+    throw err instanceof BodyBrokeOff ? malformed(`${err.message} Nothing was queued.`) : err;
+  });
   if (!raw) throw tooLarge();
 
   const provider = providers[source.provider];
