@@ -1,8 +1,6 @@
-import { bodyLimit } from "hono/body-limit";
-import type { MiddlewareHandler } from "hono";
 import { AppError } from "../domain/errors";
 import { authenticate } from "./auth";
-import { BodyBrokeOff } from "../http/body";
+import { limitBody } from "../http/body";
 import { errorResponse, handleError } from "../http/errors";
 import { concreteMethods, methodNotAllowed } from "../http/methods";
 import { MAX_API_BODY_BYTES, router } from "./openapi";
@@ -17,28 +15,6 @@ import { sources } from "./routes/sources";
 import { tokens } from "./routes/tokens";
 import { webhooks } from "./routes/webhooks";
 
-const limitBody = bodyLimit({
-  maxSize: MAX_API_BODY_BYTES,
-  onError: () => errorResponse(new AppError("payload_too_large", `API request bodies are limited to ${MAX_API_BODY_BYTES} bytes.`)),
-});
-
-/**
- * The body limit, which reads a body sent without a Content-Length before routing: one that
- * breaks off meanwhile (the client went away mid-upload) is the client's 400, not a 500.
- */
-const limitApiBody: MiddlewareHandler = async (c, next) => {
-  let reading = true;
-  try {
-    return await limitBody(c, () => {
-      reading = false;
-      return next();
-    });
-  } catch (err) {
-    if (reading) throw new AppError("invalid_request", new BodyBrokeOff().message);
-    throw err;
-  }
-};
-
 /** The management API, mounted at /v1: every route authenticated, each checking its scope. */
 export const api = router()
   // Answers carry what a token may see, and a secret once at creation: no browser or proxy keeps
@@ -51,7 +27,16 @@ export const api = router()
     c.res = new Response(c.res.body, c.res);
     c.res.headers.set("cache-control", "no-store");
   })
-  .use("*", limitApiBody)
+  .use(
+    "*",
+    limitBody(
+      {
+        maxSize: MAX_API_BODY_BYTES,
+        onError: () => errorResponse(new AppError("payload_too_large", `API request bodies are limited to ${MAX_API_BODY_BYTES} bytes.`)),
+      },
+      (_, err) => errorResponse(new AppError("invalid_request", err.message)),
+    ),
+  )
   .use("*", authenticate)
   // A method a concrete path does not take is its 405, though a templated route would match it.
   .use("*", async (c, next) => {

@@ -1,7 +1,6 @@
 import { Hono, type Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Child } from "hono/jsx";
-import { bodyLimit } from "hono/body-limit";
 import { AppError } from "../domain/errors";
 import { sha256Hex } from "../domain/crypto";
 import { keepReveal, takeReveal, type Reveal } from "../store/sessions";
@@ -10,6 +9,7 @@ import { secureHeaders } from "hono/secure-headers";
 import { trimTrailingSlash } from "hono/trailing-slash";
 import { z } from "../api/zod";
 import { blockedRefusal, failedAuthentication, principalFor } from "../api/auth";
+import { limitBody } from "../http/body";
 import { clientAddress } from "../http/client";
 import { allowedMethods, servedMethods } from "../http/methods";
 import {
@@ -179,11 +179,14 @@ const FORM_LIMIT_KIB = 64;
 // Refused before the session is looked up: the page is the signed-out one, whoever sent it.
 dashboard.use(
   "*",
-  bodyLimit({
-    maxSize: FORM_LIMIT_KIB * 1024,
-    onError: (c) =>
-      refusalPage(c, { status: 413, title: "Request too large", message: `Request too large: the dashboard takes forms of up to ${FORM_LIMIT_KIB} KiB.` }),
-  }),
+  limitBody(
+    {
+      maxSize: FORM_LIMIT_KIB * 1024,
+      onError: (c) =>
+        refusalPage(c, { status: 413, title: "Request too large", message: `Request too large: the dashboard takes forms of up to ${FORM_LIMIT_KIB} KiB.` }),
+    },
+    (c, err) => refusalPage(c, { status: 400, title: "Form not read", message: err.message }),
+  ),
 );
 // Signing out reads no form: whatever its body, it signs out.
 dashboard.post("/logout", async (c) => {

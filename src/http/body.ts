@@ -1,3 +1,5 @@
+import type { Context, MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { concatBytes } from "../domain/crypto";
 
 /**
@@ -38,4 +40,24 @@ export async function readLimited(body: ReadableStream<Uint8Array> | null, limit
     chunks.push(value);
   }
   return chunks.length === 1 ? chunks[0]! : concatBytes(chunks);
+}
+
+/**
+ * hono's bodyLimit, which reads a body sent without a Content-Length before the routes: one that
+ * breaks off meanwhile is answered by `brokeOff` (the client's 400), not thrown as a 500.
+ */
+export function limitBody(options: Parameters<typeof bodyLimit>[0], brokeOff: (c: Context, err: BodyBrokeOff) => Response | Promise<Response>): MiddlewareHandler {
+  const limit = bodyLimit(options);
+  return async (c, next) => {
+    let reading = true;
+    try {
+      return await limit(c, () => {
+        reading = false;
+        return next();
+      });
+    } catch (err) {
+      if (reading) return brokeOff(c, new BodyBrokeOff());
+      throw err;
+    }
+  };
 }
