@@ -1,5 +1,4 @@
 import type { Context, MiddlewareHandler } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { concatBytes } from "../domain/crypto";
 
 /**
@@ -43,21 +42,28 @@ export async function readLimited(body: ReadableStream<Uint8Array> | null, limit
 }
 
 /**
- * hono's bodyLimit, which reads a body sent without a Content-Length before the routes: one that
- * breaks off meanwhile is answered by `brokeOff` (the client's 400), not thrown as a 500.
+ * A body limit for the API and the dashboard: a body over `maxSize` is answered by `onError`
+ * (its Content-Length says so, or it passes the limit while read), one that breaks off before its
+ * end by `brokeOff` (the client's 400, not a 500). The body is read here, before the routes (it
+ * is small), so no route meets a broken stream.
  */
-export function limitBody(options: Parameters<typeof bodyLimit>[0], brokeOff: (c: Context, err: BodyBrokeOff) => Response | Promise<Response>): MiddlewareHandler {
-  const limit = bodyLimit(options);
+export function limitBody(
+  options: { maxSize: number; onError: (c: Context) => Response | Promise<Response> },
+  brokeOff: (c: Context, err: BodyBrokeOff) => Response | Promise<Response>,
+): MiddlewareHandler {
   return async (c, next) => {
-    let reading = true;
+    const body = c.req.raw.body;
+    if (!body) return next();
+    if (Number(c.req.header("content-length") ?? 0) > options.maxSize) return options.onError(c);
+    let raw: Uint8Array | null;
     try {
-      return await limit(c, () => {
-        reading = false;
-        return next();
-      });
+      raw = await readLimited(body, options.maxSize);
     } catch (err) {
-      if (reading) return brokeOff(c, new BodyBrokeOff());
+      if (err instanceof BodyBrokeOff) return brokeOff(c, err);
       throw err;
     }
+    if (!raw) return options.onError(c);
+    c.req.raw = new Request(c.req.raw, { body: raw });
+    return next();
   };
 }
