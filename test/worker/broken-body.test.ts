@@ -15,6 +15,9 @@ function brokenBody(first: string): ReadableStream<Uint8Array> {
   });
 }
 
+/** Sent without a Content-Length (read by the body limit) and with one. */
+const LENGTHS: Record<string, string>[] = [{}, { "content-length": "40" }];
+
 describe("a body that breaks off mid-upload", () => {
   it("is a 400 at the ingress, nothing queued", async () => {
     const body = '{"metadata":{"eventType":"message.received","eventUid":"broken-1"},"data":{}}';
@@ -29,7 +32,7 @@ describe("a body that breaks off mid-upload", () => {
   });
 
   // Without a Content-Length the body limit reads the body before routing; with one, a route did.
-  for (const length of [{}, { "content-length": "40" }] as Record<string, string>[]) {
+  for (const length of LENGTHS) {
     for (const [method, path] of [["POST", "/v1/webhooks"], ["POST", "/v1/deliveries/dlv_none/retry"], ["PATCH", "/v1/sources/none"]] as const) {
       it(`is a 400 at the API: ${method} ${path} ${JSON.stringify(length)}`, async () => {
         const res = await call(
@@ -45,7 +48,7 @@ describe("a body that breaks off mid-upload", () => {
     }
   }
 
-  for (const length of [{}, { "content-length": "40" }] as Record<string, string>[]) {
+  for (const length of LENGTHS) {
     it(`is a 400 at the dashboard ${JSON.stringify(length)}`, async () => {
       const res = await call(
         new Request("https://edgehook.test/dashboard/login", {
