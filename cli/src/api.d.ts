@@ -705,7 +705,7 @@ export interface components {
              * @example 2026-11-28T17:59:31.123Z
              */
             pausedUntil: string | null;
-            /** @description Seconds until held and pending are done: once a pause (pausedUntil) ends, at the pace deliveries have been settling (else at rateLimit); null: unknown, or disabled. */
+            /** @description Seconds until held and pending are done: from when something can start next (a pause's end, or an idle scheduler's next run: a retry's due time, a FIFO head's), at the pace deliveries have been settling (else at rateLimit); null: unknown, or disabled. */
             estimatedSeconds: number | null;
             /**
              * Format: date-time

@@ -422,7 +422,7 @@ const WebhookBacklog = z
       .openapi({ description: "Attempts made per second over the last 30 seconds, or since the first of them when that is later (at least 1 second); never more than rateLimit." }),
     pausedUntil: time.nullable().openapi({ description: "Nothing starts before this time: the downstream answered 429/503 with Retry-After, or did not answer." }),
     estimatedSeconds: z.number().int().nullable().openapi({
-      description: "Seconds until held and pending are done: once a pause (pausedUntil) ends, at the pace deliveries have been settling (else at rateLimit); null: unknown, or disabled.",
+      description: "Seconds until held and pending are done: from when something can start next (a pause's end, or an idle scheduler's next run: a retry's due time, a FIFO head's), at the pace deliveries have been settling (else at rateLimit); null: unknown, or disabled.",
     }),
     estimatedDoneAt: time.nullable(),
   })

@@ -136,9 +136,11 @@ export function backlogView(w: Webhook, owed: { held: number; pending: number },
   // Over by this answer's clock, a pause is not shown (nor counted in the estimate): its scheduler
   // read the status on its own clock (another machine's, perhaps), and before this.
   const pausedUntil = status.pausedUntil !== null && status.pausedUntil > now ? status.pausedUntil : null;
-  const paused = pausedUntil === null ? 0 : Math.ceil((pausedUntil - now) / 1000);
+  // Nothing starts before the pause ends, nor before an idle scheduler's next run (a retry due
+  // later, a FIFO head's): the drain is counted from the later of the two.
+  const startsAt = Math.max(pausedUntil ?? now, status.nextRunAt ?? now);
   const pace = paceOf(status, w.rateLimit);
-  const seconds = drainEstimate(owed.held + owed.pending, pace.settledPerSecond, w, paused);
+  const seconds = drainEstimate(owed.held + owed.pending, pace.settledPerSecond, w, Math.ceil(Math.max(0, startsAt - now) / 1000));
   return {
     ...owed,
     inFlight: status.inFlight,

@@ -202,13 +202,13 @@ export function paceOf(r: { attemptsPerSecond: number; settledPerSecond: number 
 }
 
 /**
- * Seconds until `owed` deliveries are done: after the pause the webhook is in (`pausedSeconds`),
+ * Seconds until `owed` deliveries are done: after what it waits for (`waitSeconds`: a pause, a due time),
  * at the pace they are being settled, else (nothing settled lately) at the rate limit, else
  * unknown. A disabled webhook sends nothing, so it has no estimate.
  */
-export function drainEstimate(owed: number, settledPerSecond: number, limits: FlowLimits & { disabled: boolean }, pausedSeconds = 0): number | null {
+export function drainEstimate(owed: number, settledPerSecond: number, limits: FlowLimits & { disabled: boolean }, waitSeconds = 0): number | null {
   if (owed === 0) return 0;
   if (limits.disabled) return null;
   const pace = settledPerSecond > 0 ? settledPerSecond : limits.rateLimit;
-  return pace ? pausedSeconds + Math.ceil(owed / pace) : null;
+  return pace ? waitSeconds + Math.ceil(owed / pace) : null;
 }

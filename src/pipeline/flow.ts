@@ -64,9 +64,14 @@ export interface FlowStatus {
   attemptsPerSecond: number;
   /** Deliveries settled (succeeded, or failed for good) per second. */
   settledPerSecond: number;
+  /**
+   * Epoch ms of its next run when none is under way and nothing is in flight, or null: nothing
+   * starts before it (a retry's due time, a FIFO head's, which holds everything behind it, a pause's end).
+   */
+  nextRunAt: number | null;
 }
 
-export const IDLE_STATUS: FlowStatus = { inFlight: 0, pausedUntil: null, attemptsPerSecond: 0, settledPerSecond: 0 };
+export const IDLE_STATUS: FlowStatus = { inFlight: 0, pausedUntil: null, attemptsPerSecond: 0, settledPerSecond: 0, nextRunAt: null };
 
 type Next = { kind: "start"; job: FlowJob } | { kind: "wait"; at: number } | { kind: "none" };
 
@@ -173,7 +178,7 @@ export class WebhookFlow {
   }
 
   status(now = Date.now()): FlowStatus {
-    return { inFlight: this.inFlight.size, pausedUntil: this.pausedUntil > now ? this.pausedUntil : null, ...this.meter.rates(now) };
+    return { inFlight: this.inFlight.size, pausedUntil: this.pausedUntil > now ? this.pausedUntil : null, ...this.meter.rates(now), nextRunAt: null };
   }
 
   /**

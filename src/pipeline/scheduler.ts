@@ -85,9 +85,12 @@ export class WebhookScheduler extends DurableObject<Env> {
     if (at === null || at > now) await this.ctx.storage.setAlarm(now);
   }
 
-  /** In flight, paused, and how fast it is going, for the webhook's backlog view. */
+  /** In flight, paused, how fast it is going and, idle, when it runs next (its alarm: durable), for the webhook's backlog view. */
   async status(): Promise<FlowStatus> {
-    return this.flow?.status() ?? IDLE_STATUS;
+    const status = this.flow?.status() ?? IDLE_STATUS;
+    if (this.running || status.inFlight > 0) return status;
+    const at = await this.ctx.storage.getAlarm();
+    return { ...status, nextRunAt: at !== null && at > Date.now() ? at : null };
   }
 
   async alarm(): Promise<void> {

@@ -1,6 +1,7 @@
 // Flow control per webhook: the rules (domain/flow.ts), the webhook's fields in the
 // API and the dashboard, its backlog view, and the scheduler's flow run in this isolate
 // (pipeline.ts's deliver()). The real schedulers, racing, are in flow/scheduler.test.ts.
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, onTestFinished, vi } from "vitest";
 import { meteredD1 } from "../../bench/d1-meter";
@@ -266,9 +267,33 @@ describe("the backlog view", () => {
     const { webhook } = await p.webhookOn("ok", { rateLimit: 1 });
     const hook = await getWebhook(env.DB, webhook.uid);
     if (!hook) throw new Error("the webhook was not stored");
-    const status = { inFlight: 1, pausedUntil: null, attemptsPerSecond: 1.33, settledPerSecond: 1.33 };
+    const status = { inFlight: 1, pausedUntil: null, attemptsPerSecond: 1.33, settledPerSecond: 1.33, nextRunAt: null };
     const view = backlogView(hook, { held: 0, pending: 10 }, status, 1_000_000);
     expect(view).toMatchObject({ deliveriesPerSecond: 1, estimatedSeconds: 10 });
+  });
+
+  it("counts the drain from an idle scheduler's next run (a FIFO head's retry holds everything behind it), as from a pause's end", async () => {
+    const p = pipeline();
+    const { webhook } = await p.webhookOn("ok", { rateLimit: 5, ordering: "fifo" });
+    const hook = await getWebhook(env.DB, webhook.uid);
+    if (!hook) throw new Error("the webhook was not stored");
+    const now = 1_000_000;
+    const idle = { inFlight: 0, pausedUntil: null, attemptsPerSecond: 3, settledPerSecond: 3 };
+    // 51 owed at 3 a second is 17 s, but nothing starts for an hour.
+    const waiting = backlogView(hook, { held: 0, pending: 51 }, { ...idle, nextRunAt: now + 3_600_000 }, now);
+    expect(waiting).toMatchObject({ pausedUntil: null, estimatedSeconds: 3_600 + 17, estimatedDoneAt: new Date(now + 3_617_000).toISOString() });
+    // The later of a pause and the next run; a next run already due adds nothing.
+    expect(backlogView(hook, { held: 0, pending: 51 }, { ...idle, pausedUntil: now + 60_000, nextRunAt: now + 120_000 }, now).estimatedSeconds).toBe(137);
+    expect(backlogView(hook, { held: 0, pending: 51 }, { ...idle, pausedUntil: now + 60_000, nextRunAt: now - 1 }, now).estimatedSeconds).toBe(77);
+
+    // The scheduler says when its alarm will run it, once idle: the alarm is durable, so an evicted one still knows.
+    const scheduler = env.SCHEDULERS.getByName(webhook.uid);
+    const at = Date.now() + 3_600_000;
+    await runInDurableObject(scheduler, (_instance, state) => state.storage.setAlarm(at));
+    onTestFinished(() => runInDurableObject(scheduler, (_instance, state) => state.storage.deleteAlarm()));
+    expect((await scheduler.status()).nextRunAt).toBe(at);
+    await evictDurableObject(scheduler);
+    expect(await scheduler.status()).toMatchObject({ inFlight: 0, nextRunAt: at });
   });
 
   it("never shows a pause already over, though its status was read while it lasted (auto-disabled while paused)", async () => {
