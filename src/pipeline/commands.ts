@@ -22,6 +22,7 @@ import {
   EXPIRE_CHUNK,
   expireHeld as storeExpireHeld,
   expireOwedOfDeleted,
+  expirePastRetention,
   HOLD_CHUNK,
   holdPending,
   insertDeliveries,
@@ -30,7 +31,7 @@ import {
   type AttemptOutcome,
 } from "../store/deliveries";
 import { RETENTION_START, retentionMark, retentionStep, type RetentionCursor } from "../store/retention";
-import { retryDeliveries, type RetryFilter, type RetryPage, type RetryPosition } from "../store/delivery-retry";
+import { askHeld, retryDeliveries, type RetryFilter, type RetryPage, type RetryPosition } from "../store/delivery-retry";
 import { webhooksOverdue, webhooksWithHeld } from "../store/scheduler-reads";
 import { storeEvents, type EventRow } from "../store/events";
 import { attemptAlertContextStatement, openDisabledEpisodeStatements, openEpisodeOf, type AttemptAlertContext, type NewEpisode } from "../store/alerts";
@@ -272,6 +273,16 @@ export async function retry(
 }
 
 /**
+ * A retry by hand of a delivery still held (its webhook disabled): it stays held, and goes out
+ * when the webhook is enabled, but counts as asked for at `now`, so an attempt out since before
+ * the hold does not settle it (store askHeld). Wakes no scheduler: a held delivery is released
+ * first. Answers whether it was still held.
+ */
+export async function retryHeld(env: Env, deliveryId: string, now = Date.now()): Promise<boolean> {
+  return askHeld(env.DB, deliveryId, now);
+}
+
+/**
  * Releases the oldest held deliveries (RELEASE_LIMIT) of an enabled webhook, or of
  * enabled webhooks that still hold some (MAINTENANCE_RELEASES of up to WEBHOOKS_PER_RUN drawn
  * at random), and wakes the schedulers of all those, which release the rest as they drain.
@@ -303,6 +314,15 @@ export async function releaseNext(
   from: { heldFrom: number; version: number } | null = null,
 ): Promise<{ released: number; through: number | null }> {
   return releaseHeld(env.DB, webhookUid, limit, now, from);
+}
+
+/**
+ * A scheduler's expiry of deliveries it found owed again (a retry, a release) though their event
+ * is past the retention (`horizon`), before the maintenance run expired them: never sent. Wakes no
+ * scheduler: its caller is the one. Answers how many.
+ */
+export async function expireUnsent(env: Env, deliveryIds: string[], horizon: number, now: number): Promise<number> {
+  return expirePastRetention(env.DB, deliveryIds, horizon, now);
 }
 
 /** Wakes the schedulers of webhooks with overdue pending deliveries (a wake-up may have been lost). Returns how many. */

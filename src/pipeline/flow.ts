@@ -21,8 +21,7 @@ import type { AttemptAlertContext } from "../store/alerts";
 import { alertAfterAttempts } from "./alerts";
 import { attemptDelivery, type Attempted } from "./attempt";
 import { transforms } from "./outbound";
-import { holdWebhook, recordAttempts, RELEASE_LIMIT, releaseNext } from "./commands";
-import { expirePastRetention } from "../store/deliveries";
+import { expireUnsent, holdWebhook, recordAttempts, RELEASE_LIMIT, releaseNext } from "./commands";
 
 /** Due deliveries read at a time (unordered), and owed ones looked ahead at (FIFO). */
 const PAGE = 50;
@@ -429,7 +428,7 @@ export class WebhookFlow {
    */
   private expire(w: Webhook, job: FlowJob, horizon: number, now: number): void {
     const id = job.delivery.id;
-    const done = expirePastRetention(this.env.DB, [id], horizon, now)
+    const done = expireUnsent(this.env, [id], horizon, now)
       .then((n) => {
         this.expiryRetries.delete(id);
         if (n > 0) console.warn("a delivery past the retention expired unsent", { webhookUid: this.uid, deliveryId: id });

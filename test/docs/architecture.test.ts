@@ -44,9 +44,10 @@ const DELIVERY_WRITES: Record<string, string[]> = {
     "recordAttempts",
     "releaseHeld",
     "expireHeld",
+    "expirePastRetention",
   ],
   "src/store/retention": ["retentionStep"],
-  "src/store/delivery-retry": ["retryDeliveries"],
+  "src/store/delivery-retry": ["retryDeliveries", "askHeld"],
   "src/store/events": ["storeEvents"],
   "src/store/webhooks": ["updateWebhook", "deleteWebhook", "disableWebhookStatements"],
 };

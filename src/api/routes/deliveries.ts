@@ -2,9 +2,8 @@ import { accessOf, canSeeEvent, isLimited, missingDataScope } from "../../domain
 import { retryBlock, type RetryBlock } from "../../domain/delivery";
 import { AppError, pastRetention } from "../../domain/errors";
 import { hasScope } from "../../domain/scopes";
-import { retentionHorizon, retry } from "../../pipeline/commands";
+import { retentionHorizon, retry, retryHeld } from "../../pipeline/commands";
 import { getDelivery, getDeliveryWithAttempts, listDeliveries } from "../../store/delivery-reads";
-import { askHeld } from "../../store/delivery-retry";
 import { getEventMeta } from "../../store/events";
 import { getWebhook } from "../../store/webhooks";
 import { grantedWebhooks } from "../../store/grants";
@@ -150,7 +149,7 @@ export const deliveries = router()
     // Already held: it goes out when its webhook is enabled, and an attempt out since before the hold
     // no longer settles it. Settled meanwhile (by that attempt), it is retried as such below.
     const now = Date.now();
-    if (d.status === "held" && (await askHeld(c.env.DB, id, now))) return c.json(deliveryView({ ...d, updatedAt: now }), 202);
+    if (d.status === "held" && (await retryHeld(c.env, id, now))) return c.json(deliveryView({ ...d, updatedAt: now }), 202);
     const retried = await retry(c.env, { ids: [id] }, { limit: 1 }, (w) => missingDataScope(p, w.eventTypes) === null);
     if (retried.pending.length + retried.held.length === 0) throw new AppError("conflict", "The delivery changed meanwhile; try again.", { reason: "changed" });
     return c.json(deliveryView((await getDelivery(c.env.DB, id)) ?? d), 202);
