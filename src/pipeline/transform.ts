@@ -547,9 +547,12 @@ async function boundBuiltins(evaluator: Evaluator, charge: (steps: number) => vo
       if (args[1] === undefined) return toMillis(this, args);
       chargePicture(args[1]);
       const native = globalThis.RegExp;
-      globalThis.RegExp = function (source: string, flags?: string) {
+      // Not a RegExpConstructor (JSONata only calls `new RegExp(source, flags)` and then `exec`), so
+      // set as the property it is, not typed as one; one not set would leave the backtracking engine.
+      const linear = function (source: string, flags?: string) {
         return new Engine(new native(source, flags));
-      } as unknown as RegExpConstructor;
+      };
+      if (!Reflect.set(globalThis, "RegExp", linear)) throw new Error("the RegExp constructor could not be replaced for $toMillis");
       try {
         return toMillis(this, args);
       } finally {
