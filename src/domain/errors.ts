@@ -44,7 +44,6 @@ export interface Issue {
   message: string;
 }
 
-/** 400 `invalid_request` saying `message`, its `details.issues` naming the one field at fault. */
 /** 409 for what would send an event past the retention (RETENTION_DAYS from its receipt): kept a while to be read, never sent. */
 export function pastRetention(): AppError {
   return new AppError("conflict", "This event is past the retention (RETENTION_DAYS): it is kept for a while to be read, and nothing is sent for it.", {
@@ -52,6 +51,7 @@ export function pastRetention(): AppError {
   });
 }
 
+/** 400 `invalid_request` saying `message`, its `details.issues` naming the one field at fault. */
 export function invalidField(message: string, issue: Issue): AppError {
   return new AppError("invalid_request", message, { issues: [issue] });
 }

@@ -1,5 +1,4 @@
-import { concatBytes, utf8 } from "../../domain/crypto";
-import { sha256Hex } from "../../domain/crypto";
+import { concatBytes, sha256Hex, utf8 } from "../../domain/crypto";
 import { shopify as scheme } from "../../schemes/shopify";
 import { header, invalidSignature, jsonObject, type Provider } from "./provider";
 
