@@ -1,6 +1,7 @@
 import type { z } from "@hono/zod-openapi";
 import { SEARCH_BOUND, type EventSchema, type EventSummarySchema } from "../../api/schemas";
 import { ALERT_SOURCE } from "../../domain/alerts";
+import { DELIVERY_STATUSES } from "../../domain/delivery";
 import type { Principal } from "../../domain/scopes";
 import { Action, Badge, DottedName, EmptyRow, HeaderTable, HiddenEvents, NextPage, Time } from "../layout";
 import { prettyBody } from "../pretty-body";
@@ -105,7 +106,7 @@ export function EventList(props: EventListProps & { live: boolean; principal: Pr
             <label>
               {LABELS[f]}
               <select name="status">
-                {["", "held", "pending", "succeeded", "failed", "expired"].map((s) => (
+                {["", ...DELIVERY_STATUSES].map((s) => (
                   <option value={s} selected={q.status === s}>
                     {s || "any"}
                   </option>
