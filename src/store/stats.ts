@@ -1,7 +1,7 @@
 // /v1/stats from the counters (store/counters.ts): a read touches a few rows per
 // organization or location of the grant, never the events or deliveries counted, and a page of webhooks.
 import { isLimited, type Access } from "../domain/access";
-import { DELIVERY_STATUSES } from "../domain/delivery";
+import { DELIVERY_STATUSES, type DeliveryStatus } from "../domain/delivery";
 import { isStringArray } from "../domain/guards";
 import { HOUR_MS } from "../domain/time";
 import { grantedWebhookUidsSql, grantListsJson, hiddenGroups, webhookRowInGrantSql } from "./access";
@@ -31,7 +31,7 @@ interface Stats {
   /** Six hours in ten-minute buckets, oldest first (attempts null where `deliveries` is). */
   series: { start: number; events: number; attempts: number | null; succeededAttempts: number | null }[];
   /** Null for a token whose grant holds more than STATS_GRANT_WEBHOOKS webhooks: summed a webhook at a time, past the bound of a read. */
-  deliveries: Record<"held" | "pending" | "succeeded" | "failed" | "expired", number> | null;
+  deliveries: Record<DeliveryStatus, number> | null;
   /** Dead letters not replayed yet (whatever the access: they are an operator's alarm). */
   deadLetters: number;
   webhooks: {
@@ -447,11 +447,11 @@ function attemptSeries(visible: number[], window: Window, rows: { row: Counts; s
   return series;
 }
 
-const byStatus = (visible: number[], row: Counts, s: (typeof DELIVERY_STATUSES)[number]) => visible.reduce((sum, o) => sum + n(row, deliveryColumn(s, o)), 0);
+const byStatus = (visible: number[], row: Counts, s: DeliveryStatus) => visible.reduce((sum, o) => sum + n(row, deliveryColumn(s, o)), 0);
 
 /** Deliveries by status, summed over signed rows. */
 function deliveryTotals(visible: number[], rows: { row: Counts; sign: 1 | -1 }[]): NonNullable<Stats["deliveries"]> {
-  const counts = { held: 0, pending: 0, succeeded: 0, failed: 0, expired: 0 };
+  const counts: Record<DeliveryStatus, number> = { held: 0, pending: 0, succeeded: 0, failed: 0, expired: 0 };
   for (const { row, sign } of rows) for (const s of DELIVERY_STATUSES) counts[s] += sign * byStatus(visible, row, s);
   return counts;
 }
