@@ -1,7 +1,7 @@
 // The retry table in the docs is printed from the schedule a deployment runs with, the one
 // wrangler.toml's [vars] make: `npm run docs:retries` rewrites it (UPDATE_DOCS=1); otherwise
 // this test fails when the two differ, a change of those settings included.
-import { readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { RetrySchedule } from "../../src/domain/delivery";
 import { settings } from "../../src/domain/settings";
@@ -42,6 +42,12 @@ function retryTable(schedule: RetrySchedule, maxAttempts: number, vars: Record<s
   ].join("\n");
 }
 
+/** The schedule and the number of attempts wrangler.toml's settings make. */
+function deployed() {
+  const vars = wranglerVars();
+  return { vars, ...settings(Object.fromEntries(RETRY_VARS.flatMap((name) => (vars[name] === undefined ? [] : [[name, vars[name]]])))) };
+}
+
 describe("the retry table in the docs", () => {
   it("is the one printed from the schedule wrangler.toml's settings make", () => {
     const text = readFileSync(FILE, "utf8");
@@ -49,10 +55,27 @@ describe("the retry table in the docs", () => {
     const end = text.indexOf(END);
     expect(start, `${FILE} has no ${START} marker`).toBeGreaterThanOrEqual(0);
     expect(end).toBeGreaterThan(start);
-    const vars = wranglerVars();
-    const deployed = settings(Object.fromEntries(RETRY_VARS.flatMap((name) => (vars[name] === undefined ? [] : [[name, vars[name]]]))));
-    const printed = `${START}\n${retryTable(deployed.retrySchedule, deployed.maxAttempts, vars)}\n${END}`;
+    const { vars, retrySchedule, maxAttempts } = deployed();
+    const printed = `${START}\n${retryTable(retrySchedule, maxAttempts, vars)}\n${END}`;
     if (process.env.UPDATE_DOCS) writeFileSync(FILE, text.slice(0, start) + printed + text.slice(end + END.length));
     else expect(text.slice(start, end + END.length)).toBe(printed);
+  });
+
+  it("is what the other pages say of it: the attempts, and the hours on average and at most", () => {
+    const { retrySchedule, maxAttempts } = deployed();
+    const most = retrySchedule.slice(0, maxAttempts - 1).reduce((sum, seconds) => sum + seconds, 0);
+    const pages = [...readdirSync("docs").filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`), "README.md"];
+    // Each line that says how long the retries last (`… h on average`), by its page.
+    const spans = pages.flatMap((where) => readFileSync(where, "utf8").split("\n").filter((line) => / h on average/.test(line)).map((line) => ({ where, line })));
+    /** What those lines say with `pattern`: `<page>: <the groups matched>`, each match. */
+    const said = (pattern: RegExp) => spans.flatMap(({ where, line }) => [...line.matchAll(pattern)].map((m) => `${where}: ${m.slice(1).join("")}`));
+    const hours = (seconds: number) => duration(seconds).replace(" h", "");
+    // (forwarding.md's under the table, podium.md's comparison and reliability.md's table at least.)
+    expect(spans.length).toBeGreaterThanOrEqual(3);
+    expect(said(/([\d.]+) h on average/g)).toEqual(spans.map(({ where }) => `${where}: ${hours(Math.round(most / 2))}`));
+    expect(said(/(\d+) attempts|default (\d+)\b/g)).toEqual(spans.map(({ where }) => `${where}: ${maxAttempts}`));
+    const atMost = said(/([\d.]+) h at most/g);
+    expect(atMost.length).toBeGreaterThanOrEqual(2);
+    expect(atMost).toEqual(atMost.map((s) => `${s.slice(0, s.indexOf(": "))}: ${hours(most)}`));
   });
 });
