@@ -1,10 +1,14 @@
 // The retry table in the docs is printed from the schedule a deployment runs with, the one
 // wrangler.toml's [vars] make: `npm run docs:retries` rewrites it (UPDATE_DOCS=1); otherwise
 // this test fails when the two differ, a change of those settings included.
+// The span restated on other pages, and the ingest queue's retry table (reliability.md), are
+// checked against the same data: a change of either fails here until the page says it.
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { RetrySchedule } from "../../src/domain/delivery";
 import { settings } from "../../src/domain/settings";
+import { scheduledDelay } from "../../src/pipeline/retry-schedule";
+import { consumerSettingIn } from "../support/wrangler-toml";
 import { wranglerVars } from "./wrangler-vars";
 
 const FILE = "docs/forwarding.md";
@@ -77,5 +81,36 @@ describe("the retry table in the docs", () => {
     const atMost = said(/([\d.]+) h at most/g);
     expect(atMost.length).toBeGreaterThanOrEqual(2);
     expect(atMost).toEqual(atMost.map((s) => `${s.slice(0, s.indexOf(": "))}: ${hours(most)}`));
+  });
+});
+
+const UNIT_SECONDS: Record<string, number> = { s: 1, min: 60, h: 3600 };
+
+/** Whether a cell (`1.7 min`, `1 h each`) says `seconds`, rounded as it is written. */
+function says(cell: string, seconds: number): boolean {
+  const m = /^([\d.]+) (s|min|h)\b/.exec(cell);
+  return m !== null && (seconds / UNIT_SECONDS[m[2]!]!).toFixed(m[1]!.split(".")[1]?.length ?? 0) === m[1];
+}
+
+describe("the ingest retry table in docs/reliability.md", () => {
+  it("says the waits of src/pipeline/retry-schedule.ts, and what they add up to over wrangler.toml's max_retries", () => {
+    const lines = readFileSync("docs/reliability.md", "utf8").split("\n");
+    const at = lines.findIndex((l) => l.startsWith("| after delivery |"));
+    expect(at, "docs/reliability.md has no '| after delivery |' table").toBeGreaterThanOrEqual(0);
+    const cells = (line: string) => line.split("|").slice(2, -1).map((c) => c.trim());
+    const [head, wait, elapsed] = [lines[at]!, lines[at + 2]!, lines[at + 3]!].map(cells);
+    const retries = consumerSettingIn(readFileSync("wrangler.toml", "utf8"), "edgehook-ingest", "max_retries")!;
+    // A column per delivery up to the schedule's last entry, then one for the rest, which repeat it.
+    const steps = head!.length - 1;
+    expect(head).toEqual([...Array.from({ length: steps }, (_, i) => String(i + 1)), `${steps + 1}–${retries}`]);
+    const delays = Array.from({ length: retries }, (_, i) => scheduledDelay(i + 1));
+    expect(new Set(delays.slice(steps - 1)).size, "the waits after the table's last single column are all one").toBe(1);
+    const upTo = (n: number) => delays.slice(0, n).reduce((sum, s) => sum + s, 0);
+    const columns = head!.map((_, i) => (i < steps ? { wait: delays[i]!, elapsed: upTo(i + 1) } : { wait: delays[steps]!, elapsed: upTo(retries) }));
+    const wrong = columns.flatMap((c, i) => [
+      ...(says(wait![i] ?? "", c.wait) ? [] : [`${head![i]}: wait ${wait![i]}, not ${c.wait} s`]),
+      ...(says(elapsed![i] ?? "", c.elapsed) ? [] : [`${head![i]}: elapsed ${elapsed![i]}, not ${c.elapsed} s`]),
+    ]);
+    expect(wrong).toEqual([]);
   });
 });

@@ -1,12 +1,8 @@
 // What the tests read of wrangler.toml, as the platform will.
 import wranglerToml from "../../wrangler.toml?raw";
+import { consumerSettingIn } from "../support/wrangler-toml";
 
 /** A setting of one `[[queues.consumers]]` block of wrangler.toml. */
 export function consumerSetting(queue: string, key: string): number | undefined {
-  const block = wranglerToml
-    .split("[[queues.consumers]]")
-    .slice(1)
-    .find((b) => new RegExp(`^queue\\s*=\\s*"${queue}"`, "m").test(b.split(/^\[/m)[0]!));
-  const m = block?.split(/^\[/m)[0]!.match(new RegExp(`^${key}\\s*=\\s*(\\d+)`, "m"));
-  return m ? Number(m[1]) : undefined;
+  return consumerSettingIn(wranglerToml, queue, key);
 }
