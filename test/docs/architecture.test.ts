@@ -87,6 +87,28 @@ describe("docs/architecture.md: the layers", () => {
     expect(found).toEqual([]);
   });
 
+  it("keeps domain/ free of our other layers and of HTTP, and schemes/ and routing/ on domain/ alone", () => {
+    /** Every module a module imports from, types too: a path of ours from the root, else the package's name. */
+    const importsOf = (module: string) =>
+      [...readFileSync(join(ROOT, module), "utf8").matchAll(/^(?:import|export)\s[^;]*?\sfrom\s+"([^"]+)"/gm)].map(([, from]) =>
+        from!.startsWith(".") ? relative(ROOT, resolve(ROOT, dirname(module), from!)) : from!,
+      );
+    const ofLayer = (layer: string) => modules().filter((m) => m.startsWith(`src/${layer}/`));
+    const wrong = (layer: string, allowed: (from: string) => boolean) => ofLayer(layer).flatMap((m) => importsOf(m).filter((f) => !allowed(f)).map((f) => `${m}: ${f}`));
+    expect(ofLayer("domain").flatMap(importsOf)).toContain("zod");
+    expect([
+      ...wrong("domain", (f) => f.startsWith("src/domain/") || f === "zod"),
+      ...wrong("schemes", (f) => f.startsWith("src/domain/") || f.startsWith("src/schemes/")),
+      ...wrong("routing", (f) => f.startsWith("src/domain/") || f.startsWith("src/routing/") || f === "re2js"),
+    ]).toEqual([]);
+  });
+
+  it("prepares SQL only in src/store/", () => {
+    const preparing = modules().filter((m) => /\.prepare\(/.test(readFileSync(join(ROOT, m), "utf8")));
+    expect(preparing.length).toBeGreaterThan(10);
+    expect(preparing.filter((m) => !m.startsWith("src/store/"))).toEqual([]);
+  });
+
   it("sends on the ingest queue only in src/ingress/enqueue.ts, its producer", () => {
     const senders = modules().filter((m) => /\bINGEST\s*\.\s*send/.test(readFileSync(join(ROOT, m), "utf8")));
     expect(senders).toEqual(["src/ingress/enqueue.ts"]);
