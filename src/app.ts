@@ -91,7 +91,7 @@ app.openAPIRegistry.registerPath({
       content: { "application/json": { schema: z.object({ eventId: z.string() }).openapi("Accepted") } },
     },
     400: ingressError(
-      "malformed_payload: not UTF-8, or not a JSON object (hmac sources take any UTF-8 text); a header read for one value (X-GitHub-Event, X-Shopify-Topic, X-Shopify-Shop-Domain, a signed timestamp) sent more than once; a Slack url_verification without a string challenge",
+      "malformed_payload: not UTF-8, or not a JSON object (hmac sources take any UTF-8 text); a header read for one value (X-GitHub-Event, X-Shopify-Topic, X-Shopify-Shop-Domain, a signed timestamp) sent more than once; a Slack url_verification without a string challenge; a body that broke off before its end (the connection lost mid-upload)",
     ),
     401: ingressError("missing_signature, invalid_signature or timestamp_out_of_tolerance"),
     404: ingressError("unknown_source"),

@@ -4655,7 +4655,7 @@ export interface operations {
                     "application/json": components["schemas"]["Accepted"];
                 };
             };
-            /** @description malformed_payload: not UTF-8, or not a JSON object (hmac sources take any UTF-8 text); a header read for one value (X-GitHub-Event, X-Shopify-Topic, X-Shopify-Shop-Domain, a signed timestamp) sent more than once; a Slack url_verification without a string challenge */
+            /** @description malformed_payload: not UTF-8, or not a JSON object (hmac sources take any UTF-8 text); a header read for one value (X-GitHub-Event, X-Shopify-Topic, X-Shopify-Shop-Domain, a signed timestamp) sent more than once; a Slack url_verification without a string challenge; a body that broke off before its end (the connection lost mid-upload) */
             400: {
                 headers: {
                     [name: string]: unknown;

@@ -188,7 +188,7 @@ dashboard.use(
     (c, err) => refusalPage(c, { status: 400, title: "Form not read", message: err.message }),
   ),
 );
-// Signing out reads no form: whatever its body, it signs out.
+// Signing out reads no form: whatever its body (one that broke off is the limit's 400 above), it signs out.
 dashboard.post("/logout", async (c) => {
   await endSession(c);
   return c.redirect("/dashboard/login?notice=signed-out", 303);

@@ -99,7 +99,7 @@ export function canSeeEvent(p: Principal, e: Owner & { eventType: string; source
 }
 
 /** What a token does to a webhook that needs the data scopes of its event types. */
-type WebhookAct = "subscribe" | "change" | "delete" | "listen";
+type WebhookAct = "subscribe" | "change" | "delete" | "listen" | "hear";
 
 /**
  * Subscribing a webhook to event types, changing one (even only enabling or disabling it: it
@@ -115,6 +115,7 @@ export function assertDataScopes(p: Principal, eventTypes: string[], act: Webhoo
     change: `Changing a webhook subscribed to "${missing.pattern}", even only enabling or disabling it,`,
     delete: `Deleting a webhook subscribed to "${missing.pattern}"`,
     listen: `Listening as a webhook subscribed to "${missing.pattern}"`,
+    hear: `Hearing "${missing.pattern}"`,
   }[act];
   // Every scope it lacks is named at once (details keeps the first): `*` lacking three was
   // otherwise refused three times, a scope at a time.
@@ -130,9 +131,7 @@ export function assertDataScopes(p: Principal, eventTypes: string[], act: Webhoo
  */
 export function assertMayHear(p: Principal, eventTypes: string[]): void {
   // `*` also matches types no scope guards (other providers'): never deaf.
-  const deaf = missingDataScope(p, eventTypes.filter((pattern) => pattern !== "*"));
-  if (deaf === null) return;
-  throw new AppError("forbidden", `Hearing "${deaf.pattern}" needs the scope "${deaf.scope}": this token may read none of its events.`, { missingScope: deaf.scope });
+  assertDataScopes(p, eventTypes.filter((pattern) => pattern !== "*"), "hear");
 }
 
 /** Every data scope the types need that the token lacks, each once, in the order they are met. */

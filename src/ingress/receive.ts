@@ -166,9 +166,12 @@ async function accept(request: Request, sourceId: string, env: Env, judged: Judg
   // (An error is built only when thrown: the ack path allocates no stack traces for nothing.)
   const tooLarge = () => new AppError("payload_too_large", `The body is over the ${MAX_BODY_BYTES}-byte limit.`);
   if (Number(request.headers.get("content-length") ?? 0) > MAX_BODY_BYTES) throw tooLarge();
-  const raw = await readLimited(request.body, MAX_BODY_BYTES).catch((err: unknown) => {
+  let raw: Uint8Array | null;
+  try {
+    raw = await readLimited(request.body, MAX_BODY_BYTES);
+  } catch (err) {
     throw err instanceof BodyBrokeOff ? malformed(`${err.message} Nothing was queued.`) : err;
-  });
+  }
   if (!raw) throw tooLarge();
 
   const provider = providers[source.provider];

@@ -1,5 +1,6 @@
 // A request whose body breaks off mid-upload (the client disconnected, or its chunked encoding
 // was cut): the ingress, the API and the dashboard answer a 400 and queue nothing; it is not a server error.
+import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { ADMIN_TOKEN, call, podiumHeaders, recordingQueue } from "./helpers";
 
@@ -31,7 +32,7 @@ describe("a body that breaks off mid-upload", () => {
     expect(queue.sent).toEqual([]);
   });
 
-  // Without a Content-Length the body limit reads the body before routing; with one, a route did.
+  // With a Content-Length or without, the body limit reads the body before routing (hono's let a route meet one with).
   for (const length of LENGTHS) {
     for (const [method, path] of [["POST", "/v1/webhooks"], ["POST", "/v1/deliveries/dlv_none/retry"], ["PATCH", "/v1/sources/none"]] as const) {
       it(`is a 400 at the API: ${method} ${path} ${JSON.stringify(length)}`, async () => {
@@ -61,4 +62,20 @@ describe("a body that breaks off mid-upload", () => {
       expect(await res.text()).toContain("The body broke off before its end");
     });
   }
+
+  // Over the wire (SELF), a GET or HEAD saying `content-length: 0`, as some clients always do, or
+  // `transfer-encoding: chunked` has a body stream, which the body limit must not carry into a rebuilt request.
+  it("lets a GET or HEAD with a Content-Length or Transfer-Encoding through to its route", async () => {
+    const auth = { authorization: `Bearer ${ADMIN_TOKEN}`, "cf-connecting-ip": "198.51.100.7" };
+    for (const [method, path, headers] of [
+      ["GET", "/v1/webhooks", { ...auth, "content-length": "0" }],
+      ["HEAD", "/v1/webhooks", { ...auth, "content-length": "0" }],
+      ["GET", "/v1/webhooks", { ...auth, "transfer-encoding": "chunked" }],
+      ["GET", "/dashboard/login", { "content-length": "0" }],
+    ] as const) {
+      const res = await SELF.fetch(`https://edgehook.test${path}`, { method, headers });
+      await res.arrayBuffer();
+      expect(res.status, `${method} ${path} ${JSON.stringify(headers)}`).toBe(200);
+    }
+  });
 });
