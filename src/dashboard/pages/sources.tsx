@@ -13,7 +13,7 @@ const HINTS: Record<string, string> = {
   invalid_signature: "check the secret",
   missing_signature: "the sender does not sign: check its webhook settings",
   timestamp_out_of_tolerance: "check the sender's clock, or the tolerance",
-  malformed_payload: "the body is not what this provider sends",
+  malformed_payload: "the body is not what this provider sends, or broke off mid-upload",
   payload_too_large: "bodies over 256 KiB are refused",
   unsupported_media_type: "the sender compresses its bodies (Content-Encoding): turn that off",
   rate_limited: "one address kept sending bad signatures",
