@@ -113,4 +113,16 @@ describe("the ingest retry table in docs/reliability.md", () => {
     ]);
     expect(wrong).toEqual([]);
   });
+
+  it("is the span the other pages restate in hours ('retried for about 23 hours')", () => {
+    const retries = consumerSettingIn(readFileSync("wrangler.toml", "utf8"), "edgehook-ingest", "max_retries")!;
+    const hours = Math.round(Array.from({ length: retries }, (_, i) => scheduledDelay(i + 1)).reduce((sum, s) => sum + s, 0) / 3600);
+    const pages = ["docs/reliability.md", "docs/guarantees.md", "docs/architecture.md", "docs/operations.md"];
+    // An ingest message's span, in words: "retried for about N hours", "about **N hours**", "retry for N hours".
+    const said = pages.flatMap((where) =>
+      [...readFileSync(where, "utf8").matchAll(/(?:retried for about|retry for|retries, about \*\*)\s*(\d+) hours/g)].map((m) => `${where}: ${m[1]}`),
+    );
+    expect(new Set(said.map((s) => s.slice(0, s.indexOf(":")))), "each page says the span").toEqual(new Set(pages));
+    expect(said).toEqual(said.map((s) => `${s.slice(0, s.indexOf(":"))}: ${hours}`));
+  });
 });
