@@ -91,18 +91,27 @@ export async function checkSubscriptionTypes(
   const doubtful = [...check.invalid.map((i) => i.pattern), ...check.unseen.map((u) => u.pattern)];
   if (doubtful.length > 0 && !limited) check = checkEventTypes(eventTypes, { ...ctx, seen: await seenPatterns(env.DB, doubtful, sourceIds) });
 
-  if (check.invalid.length > 0) {
-    const issues = check.invalid.map((i) => ({
-      path: `eventTypes.${i.index}`,
-      message: `"${i.pattern}" is not a Podium event type; did you mean "${i.closest}"?`,
-      closest: i.closest,
-    }));
-    throw new AppError("invalid_request",
-      `Invalid ${where}: ${issues[0]!.path}: ${issues[0]!.message} (GET /v1/event-types lists them.)`,
-      { issues },
-    );
-  }
+  if (check.invalid.length > 0) throw typos(where, check.invalid.map((i) => ({ ...i, path: `eventTypes.${i.index}` })));
   return check.unseen.map((u) => ({ code: "unseen_event_type", eventType: u.pattern, message: unseenMessage(u, limited) }));
+}
+
+/**
+ * A list's or a replay's `eventType`, checked as a subscription's is for Podium's objects alone: one
+ * of their types that neither the catalog nor what sources received knows is a typo, a 400 naming the
+ * closest, where the answer would otherwise be silently empty. Another provider's type is let be. The
+ * received types are read (by key) only for such a typo, and not for a limited token (see above).
+ */
+export async function checkFilterType(env: Env, eventType: string, limited: boolean, where: "body" | "query"): Promise<void> {
+  const ctx: TypeContext = { providers: null, seen: new Set() };
+  let check = checkEventTypes([eventType], ctx);
+  if (check.invalid.length > 0 && !limited) check = checkEventTypes([eventType], { ...ctx, seen: await seenPatterns(env.DB, [eventType], null) });
+  if (check.invalid.length > 0) throw typos(where, check.invalid.map((i) => ({ ...i, path: "eventType" })));
+}
+
+/** The 400 of Podium types that do not exist, each with the closest that does. */
+function typos(where: "body" | "query", invalid: { path: string; pattern: string; closest: string }[]): AppError {
+  const issues = invalid.map((i) => ({ path: i.path, message: `"${i.pattern}" is not a Podium event type; did you mean "${i.closest}"?`, closest: i.closest }));
+  return new AppError("invalid_request", `Invalid ${where}: ${issues[0]!.path}: ${issues[0]!.message} (GET /v1/event-types lists them.)`, { issues });
 }
 
 function unseenMessage(u: { pattern: string; closest: string | null }, limited: boolean): string {

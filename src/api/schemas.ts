@@ -256,7 +256,7 @@ const exactType = z
   .min(1)
   .max(200)
   .refine((t) => !isWildcard(t), "an exact event type: lists and replays take no wildcard (a webhook's eventTypes do)")
-  .openapi({ description: "Only events of this exact type.", example: "message.received" });
+  .openapi({ description: "Only events of this exact type. A Podium object's type that does not exist (`message.recieved`) is a 400 naming the closest.", example: "message.received" });
 
 export const EventListQuery = strictQuery({
   q: z

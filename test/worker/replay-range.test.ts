@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { REPLAY_PAGE_EVENTS } from "../../src/api/routes/replay";
 import { filterBudget, matchesFilter, validateFilter, workSpent } from "../../src/routing/filter";
 import { CALL_FILTER_WORK } from "../../src/routing/search";
@@ -200,6 +200,34 @@ describe("POST /v1/events/replay (a time range)", () => {
       expect(res.status).toBe(400);
       expect(res.json.error.code).toBe("invalid_request");
     }
+  });
+
+  it("refuses a misspelt Podium type, in a replay and a list, naming the closest, where it answered 0 events without a word", async () => {
+    const p = pipeline(LONG_RETENTION);
+    const t = timeline();
+    await storeEvents(env.DB, [t.row(0)]);
+    const typo = { path: "eventType", message: '"message.recieved" is not a Podium event type; did you mean "message.received"?', closest: "message.received" };
+    for (const dryRun of [true, false]) {
+      const res = await replay(p, { since: t.at(0), until: t.at(1), eventType: "message.recieved", dryRun });
+      expect(res.status).toBe(400);
+      expect(res.json.error).toMatchObject({ code: "invalid_request", details: { issues: [typo] } });
+      expect(res.json.error.message).toBe(`Invalid body: eventType: ${typo.message} (GET /v1/event-types lists them.)`);
+    }
+    const token = await makeToken(p, ["events:read", "read_messages"], { organizationUids: [t.org] });
+    for (const who of [null, token.token]) {
+      const listed = who === null ? await p.api("GET", "/v1/events?eventType=message.recieved") : await as(p, who, "GET", "/v1/events?eventType=message.recieved");
+      expect(listed.status).toBe(400);
+      expect(listed.json.error.details.issues).toEqual([typo]);
+    }
+    // A Podium type some source has received though the catalog lacks it (a newer one), and another provider's type, are filters like any.
+    const newer = `message.newer_${t.k}`;
+    await storeEvents(env.DB, [t.row(1, { eventType: newer })]);
+    await env.DB.prepare("INSERT INTO source_event_types (event_type, source_id, first_seen_at) VALUES (?, ?, 0)").bind(newer, t.source).run();
+    onTestFinished(async () => void (await env.DB.prepare("DELETE FROM source_event_types WHERE event_type = ?").bind(newer).run()));
+    expect((await replay(p, { since: t.at(0), until: t.at(2), eventType: newer, dryRun: true })).status).toBe(200);
+    expect((await p.api("GET", `/v1/events?eventType=${newer}&organizationUid=${t.org}`)).json.data.map((e: { id: string }) => e.id)).toEqual([t.row(1).eventId]);
+    expect((await replay(p, { since: t.at(0), until: t.at(2), eventType: "charge.succeeded", dryRun: true })).status).toBe(200);
+    expect((await p.api("GET", "/v1/events?eventType=charge.succeeded&limit=1")).status).toBe(200);
   });
 
   it("refuses a search's cursor: taken as its own, it skipped without a word the range before it", async () => {

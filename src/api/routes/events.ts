@@ -13,6 +13,7 @@ import { EVENT_DELIVERIES_SHOWN, EventListQuery, EventSchema, EventSummarySchema
 import { decodeCursor, encodeCursor, openPosition, sealPosition } from "../validate";
 import { attemptView, deliveryView, eventSummaryView } from "../views";
 import { msAtOrAfter } from "../../domain/time";
+import { checkFilterType } from "../event-type-check";
 
 /** An event the caller may see, or 404 (never 403: existence is not disclosed). */
 export async function visibleEvent(db: D1Database, p: Principal, id: string): Promise<StoredEvent & { filteredOut: string[] }> {
@@ -97,6 +98,7 @@ async function search(
 export const events = router()
   .openapi(list, async (c) => {
     const q = c.req.valid("query");
+    if (q.eventType !== undefined) await checkFilterType(c.env, q.eventType, isLimited(c.get("principal")), "query");
     const filter = { eventType: q.eventType, sourceId: q.sourceId, locationUid: q.locationUid, organizationUid: q.organizationUid, status: q.status };
     if (q.q !== undefined) return c.json(await search(c.env, c.get("principal"), { ...q, q: q.q, filter }), 200);
     const result = await listEvents(c.env.DB, {

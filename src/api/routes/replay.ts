@@ -1,4 +1,4 @@
-import { canSeeEvent } from "../../domain/access";
+import { canSeeEvent, isLimited } from "../../domain/access";
 import { AppError, pastRetention } from "../../domain/errors";
 import type { Principal } from "../../domain/scopes";
 import type { Webhook } from "../../domain/types";
@@ -16,6 +16,7 @@ import { openPosition, sealPosition } from "../validate";
 import { visibleEvent } from "./events";
 import { planFor, visibleWebhook } from "../webhook-access";
 import { msAtOrAfter } from "../../domain/time";
+import { checkFilterType } from "../event-type-check";
 
 /** Events one range replay call reads (oldest first); a dry run counts over more. */
 export const REPLAY_PAGE_EVENTS = 500;
@@ -95,6 +96,7 @@ export const replay = router()
   .openapi(replayRange, async (c) => {
     const p = c.get("principal");
     const b = c.req.valid("json");
+    if (b.eventType !== undefined) await checkFilterType(c.env, b.eventType, isLimited(p), "body");
     const dryRun = b.dryRun ?? false;
     const plan = await targetsFor(c.env, p, b.webhookUid);
     const bounds = { since: msAtOrAfter(b.since), until: msAtOrAfter(b.until) };
