@@ -747,6 +747,7 @@ describe("a limited token's filters on places outside its grant", () => {
     const [orgA, orgB, locA, locB] = [`org-${k}-a`, `org-${k}-b`, `loc-${k}-a`, `loc-${k}-b`];
     await p.runIngest(Array.from({ length: 30 }, () => ingestMessage({ organizationUid: orgA, locationUid: locA, body: podiumBody({ organizationUid: orgA, locationUid: locA }) })));
     await p.ingest(podiumBody({ organizationUid: orgB, locationUid: locB, type: `invoice.${k}` }));
+    await p.ingest(podiumBody({ organizationUid: orgB, locationUid: locB, type: `thing.${k}` }));
     const t = await makeToken(p, ["events:read", "read_messages"], { organizationUids: [orgA] });
     const meter = meteredD1(env.DB);
     const read = (query: string) => meteredApiCall(meter, "GET", `/v1/events?limit=1&${query}`, undefined, { authorization: `Bearer ${t.token}` });
@@ -754,7 +755,7 @@ describe("a limited token's filters on places outside its grant", () => {
     expect((await as(p, t.token, "GET", "/v1/events?limit=1")).status).toBe(200);
     for (const [theirs, nobodys] of [
       [`locationUid=${locB}`, `locationUid=loc-${k}-none`],
-      [`eventType=invoice.${k}`, `eventType=invoice.${k}-none`],
+      [`eventType=thing.${k}`, `eventType=thing.${k}-none`],
     ]) {
       const [a, b] = [await read(theirs!), await read(nobodys!)];
       expect(a.json, theirs).toEqual({ data: [], nextCursor: null });
@@ -764,6 +765,12 @@ describe("a limited token's filters on places outside its grant", () => {
       expect(a.rows, theirs).toBeGreaterThanOrEqual(30);
       expect(b.rows, nobodys).toBeGreaterThanOrEqual(a.rows - 2);
     }
+    // A Podium object's type outside the catalog is a typo to a limited token whether another
+    // tenant's source received it or not (what sources received is not read for it): the same 400.
+    const [theirs, nobodys] = [await read(`eventType=invoice.${k}`), await read(`eventType=invoice.${k}-none`)];
+    expect(theirs.json.error.code).toBe("invalid_request");
+    expect(nobodys.json).toEqual(JSON.parse(JSON.stringify(theirs.json).replaceAll(`invoice.${k}`, `invoice.${k}-none`)));
+    expect(nobodys.rows).toBe(theirs.rows);
   });
 });
 
