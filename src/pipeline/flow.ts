@@ -64,7 +64,7 @@ export interface FlowStatus {
   /** Deliveries settled (succeeded, or failed for good) per second. */
   settledPerSecond: number;
   /**
-   * Epoch ms of its next run when none is under way and nothing is in flight, or null: nothing
+   * Epoch ms of its next run (the scheduler's alarm) when none is under way and nothing is in flight, or null: nothing
    * starts before it (a retry's due time, a FIFO head's, which holds everything behind it, a pause's end).
    */
   nextRunAt: number | null;
@@ -176,8 +176,9 @@ export class WebhookFlow {
     return !this.stale && this.webhook === null && this.inFlight.size === 0 && this.unrecorded.length === 0;
   }
 
-  status(now = Date.now()): FlowStatus {
-    return { inFlight: this.inFlight.size, pausedUntil: this.pausedUntil > now ? this.pausedUntil : null, ...this.meter.rates(now), nextRunAt: null };
+  /** What the flow itself knows; its next run is its scheduler's (WebhookScheduler.status). */
+  status(now = Date.now()): Omit<FlowStatus, "nextRunAt"> {
+    return { inFlight: this.inFlight.size, pausedUntil: this.pausedUntil > now ? this.pausedUntil : null, ...this.meter.rates(now) };
   }
 
   /**

@@ -87,7 +87,7 @@ export class WebhookScheduler extends DurableObject<Env> {
 
   /** In flight, paused, how fast it is going and, idle, when it runs next (its alarm: durable), for the webhook's backlog view. */
   async status(): Promise<FlowStatus> {
-    const status = this.flow?.status() ?? IDLE_STATUS;
+    const status = { ...(this.flow?.status() ?? IDLE_STATUS), nextRunAt: null };
     if (this.running || status.inFlight > 0) return status;
     const at = await this.ctx.storage.getAlarm();
     return { ...status, nextRunAt: at !== null && at > Date.now() ? at : null };
