@@ -1,5 +1,5 @@
 import { ALERT_SOURCE } from "./alerts";
-import { DATA_SCOPE_OF_OBJECT, dataScopesForPattern } from "./event-types";
+import { DATA_SCOPE_OF_OBJECT, dataScopesForPattern, objectOf } from "./event-types";
 import { AppError } from "./errors";
 import { hasScope, type Principal } from "./scopes";
 
@@ -94,7 +94,8 @@ export function canSeeEvent(p: Principal, e: Owner & { eventType: string; source
   if (!access) return true;
   // Alerts are for admins only (store/access.ts says the same in SQL).
   if (e.sourceId === ALERT_SOURCE) return false;
-  if (access.hiddenObjects.includes(e.eventType.split(".")[0]!)) return false;
+  // Whatever the type's case, as its stored object group (store/counters.ts objectGroupOf) says to the SQL reads.
+  if (access.hiddenObjects.includes(objectOf(e.eventType))) return false;
   return eventInGrant(p, e);
 }
 

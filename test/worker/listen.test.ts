@@ -133,6 +133,16 @@ describe("GET /v1/listen", () => {
     for (const types of ["*", "message.*", "charge.succeeded"]) expect((await connect(p, `eventTypes=${types}`, { token: messagesOnly })).hello.type).toBe("hello");
   });
 
+  it("needs a type's data scope whatever the type's case: a filter of Message.received is refused as one of message.received", async () => {
+    const p = pipeline();
+    const contactsOnly = await makeToken(p, ["events:read", "read_contacts"]);
+    for (const query of ["eventTypes=Message.received", "mode=tail&eventTypes=MESSAGE.RECEIVED", "eventTypes=contact.*,Message.*"]) {
+      const refused = await listenResponse(p, query, { token: contactsOnly });
+      expect(refused.status, query).toBe(403);
+      expect(((await refused.json()) as { error: { details: { missingScope: string } } }).error.details.missingScope, query).toBe("read_messages");
+    }
+  });
+
   it("refuses a source filter naming no source, before the upgrade, as a webhook's sourceIds is refused", async () => {
     const p = pipeline();
     const k = uniqueKey();
@@ -311,6 +321,7 @@ describe("GET /v1/listen", () => {
     const own = await p.ingest(body("message.received", org, mine));
     await p.ingest(body("message.received", org)); // another location of the same organization
     const contact = await p.ingest(body("contact.updated", org, mine)); // needs read_contacts
+    await p.ingest(body("Message.Received", org)); // needs read_messages, whatever its case
     const last = await p.ingest(body("message.received", `${org}-2`));
     const end = await positionOf(p, last);
     await limited.examined(end);

@@ -300,6 +300,50 @@ describe("data scopes and location/organization limits", () => {
     expect(deliveries.every((d: { eventId: string }) => d.eventId !== unseen)).toBe(true);
   });
 
+  it("needs a type's data scope to subscribe whatever the type's case: Message.received is a message", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const org = `org-${key}`;
+    const url = `https://downstream.test/ok/${key}`;
+    const contactsOnly = await makeToken(p, ["webhooks:write", "read_contacts"]);
+    // Subscribing, and changing a webhook's types: refused as for message.received.
+    for (const type of ["message.received", "Message.received", "MESSAGE.RECEIVED", "Message.*"]) {
+      const res = await as(p, contactsOnly.token, "POST", "/v1/webhooks", { url, eventTypes: [type], organizationUid: org });
+      expect([res.status, res.json.error?.details?.missingScope], type).toEqual([403, "read_messages"]);
+    }
+    const contacts = (await as(p, contactsOnly.token, "POST", "/v1/webhooks", { url, eventTypes: ["contact.updated"], organizationUid: org })).json;
+    const widened = await as(p, contactsOnly.token, "PATCH", `/v1/webhooks/${contacts.uid}`, { eventTypes: ["Message.received"] });
+    expect([widened.status, widened.json.error?.details?.missingScope]).toEqual([403, "read_messages"]);
+  });
+
+  it("hides an event of type Message.Received from a token lacking read_messages, as a message.received", async () => {
+    const p = pipeline();
+    const org = `org-${uniqueKey()}`;
+    const contactsOnly = await makeToken(p, ["events:read", "read_contacts"]);
+    const webhook = await p.createWebhook({ url: `https://downstream.test/ok/${org}`, eventTypes: ["*"], organizationUid: org });
+    // A source may send any type: this spelling is a message all the same.
+    const hidden = await p.ingest(podiumBody({ type: "Message.Received", organizationUid: org }));
+    const contact = await p.ingest(podiumBody({ type: "contact.updated", organizationUid: org }));
+    const ids = (res: { json: { data: { id: string }[] } }) => res.json.data.map((e) => e.id);
+    expect(ids(await as(p, contactsOnly.token, "GET", `/v1/events?organizationUid=${org}`))).toEqual([contact]);
+    expect(ids(await as(p, contactsOnly.token, "GET", `/v1/events?organizationUid=${org}&sourceId=podium&eventType=Message.Received`))).toEqual([]);
+    expect(ids(await as(p, contactsOnly.token, "GET", `/v1/events?organizationUid=${org}&q=hello`))).toEqual([contact]);
+    expect((await as(p, contactsOnly.token, "GET", `/v1/events/${hidden}`)).status).toBe(404);
+    // Nor its deliveries (the admin's webhook is owed it).
+    const owed = (await p.api("GET", `/v1/deliveries?eventId=${hidden}`)).json.data.find((d: { webhookUid: string }) => d.webhookUid === webhook.uid);
+    expect(owed).toBeDefined();
+    expect((await as(p, contactsOnly.token, "GET", `/v1/deliveries?eventId=${hidden}`)).json.data).toEqual([]);
+    expect((await as(p, contactsOnly.token, "GET", `/v1/deliveries/${owed.id}`)).status).toBe(404);
+    // Nor counted in its stats (the counters' object group is the message's).
+    const orgContacts = await makeToken(p, ["events:read", "read_contacts"], { organizationUids: [org] });
+    expect((await as(p, orgContacts.token, "GET", "/v1/stats")).json.events.total).toBe(1);
+    // A token holding read_messages, and the admin, see it; matching stays exact (the filter's spelling).
+    const messages = await makeToken(p, ["events:read", "read_messages"]);
+    expect(ids(await as(p, messages.token, "GET", `/v1/events?organizationUid=${org}&eventType=Message.Received`))).toEqual([hidden]);
+    expect(ids(await p.api("GET", `/v1/events?organizationUid=${org}&eventType=message.received`))).toEqual([]);
+    expect((await p.api("GET", `/v1/events/${hidden}`)).status).toBe(200);
+  });
+
   it("hides events whose data scope the token lacks", async () => {
     const p = pipeline();
     const key = uniqueKey();
