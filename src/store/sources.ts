@@ -183,11 +183,16 @@ export async function updateSource(db: D1Database, s: StoredSource, read: number
 export async function deleteSource(db: D1Database, id: string): Promise<boolean> {
   // Its rejection log goes with it (a few hundred rows at most: counts by hour within the
   // retention, and the latest samples): a source made again under its id may be another tenant's.
+  // So do the types it received: a deleted source's would still count as received for a webhook of
+  // every source, and one made again under its id would inherit them (no unseen-type warning, a
+  // typo let be). No index leads to them by source: the table is read whole, once a deletion (a
+  // row per source and type received).
   const [res] = await db.batch([
     db.prepare("DELETE FROM sources WHERE id = ?").bind(id),
     db.prepare("DELETE FROM rejection_counts WHERE source_id = ?").bind(id),
     db.prepare("DELETE FROM rejection_hours WHERE source_id = ?").bind(id),
     db.prepare("DELETE FROM rejections WHERE source_id = ?").bind(id),
+    db.prepare("DELETE FROM source_event_types WHERE source_id = ?").bind(id),
   ]);
   return (res?.meta.changes ?? 0) > 0;
 }

@@ -23,7 +23,7 @@ const CONFIGURED: Record<string, string> = {
   tokens: "one per token made; a revoked one is kept, shown as revoked",
   names: "one per name seen (source, event type, location, organization, webhook uid)",
   locations: "one per location, with its organization",
-  source_event_types: "one per source and event type it has received",
+  source_event_types: "one per source and event type it has received; a deleted source's go with it",
   retention_marks: "one row (id = 0)",
   event_count_marks: "one row (id = 0)",
   dead_letter_counts: "one row (id = 0)",

@@ -699,6 +699,30 @@ describe("event types of a webhook", () => {
     expect(bogus.json.warnings.map((w: { eventType: string }) => w.eventType)).toEqual(["bogus.type"]);
   });
 
+  it("forgets the types a deleted source received: unseen again for a webhook of every source, and for a source made again under its id", async () => {
+    const p = pipeline();
+    const k = uniqueKey();
+    const type = `shipment_${k}.created`;
+    const secrets = ["whsec_stripe_test_secret"];
+    const stripe = await createSource({ provider: "stripe", secrets });
+    const msg: IngestMessage = { v: 1, eventId: `evt_${k}`, sourceId: stripe, receivedAt: Date.now(), headers: {}, body: "{}", dedupeKey: k, eventType: type, locationUid: null, organizationUid: null };
+    expect((await p.runIngest([msg])).acked).toHaveLength(1);
+    const unseen = async (body: Record<string, unknown>) => {
+      const res = await p.api("POST", "/v1/webhooks", { url: `https://downstream.test/ok/${k}`, eventTypes: [type], ...body });
+      expect(res.status).toBe(201);
+      return (res.json.warnings ?? []).map((w: { eventType: string }) => w.eventType);
+    };
+    expect(await unseen({})).toEqual([]);
+    expect(await unseen({ sourceIds: [stripe] })).toEqual([]);
+
+    expect((await p.api("DELETE", `/v1/sources/${stripe}`)).status).toBe(204);
+    expect(await unseen({})).toEqual([type]);
+    // Another source under its id (maybe another tenant's) has received nothing yet.
+    await createSource({ id: stripe, provider: "stripe", secrets });
+    expect(await unseen({ sourceIds: [stripe] })).toEqual([type]);
+    expect((await p.api("DELETE", `/v1/sources/${stripe}`)).status).toBe(204);
+  });
+
   it("documents the catch-all flag and the warnings in OpenAPI", async () => {
     const doc = (await (await call(new Request("https://edgehook.test/openapi.json"))).json()) as any;
     expect(doc.components.schemas.Webhook.properties.catchAll.type).toBe("boolean");
