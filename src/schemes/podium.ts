@@ -11,6 +11,7 @@ export const podium = defineScheme({
   prefix: "sha256=",
   optionalPrefix: true,
   encoding: "hex",
+  hexAnyCase: true,
   timestamp: { header: "podium-timestamp", unit: "ms" },
   content: "{timestamp}.",
 });

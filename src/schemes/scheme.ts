@@ -15,6 +15,11 @@ interface SchemeSpec {
   /** The prefix is matched in any (ASCII) case, but must be there (a generic hmac source's, configured by hand). */
   prefixAnyCase?: boolean;
   encoding: "hex" | "base64";
+  /**
+   * Hex digits in either case (Podium's contract says so; a generic source's sender is anyone). Otherwise
+   * lower case only: the providers' own verifiers compare the lower-case hex they compute as a string.
+   */
+  hexAnyCase?: boolean;
   hash?: HmacHash;
   /** The header may carry several signatures, separated by this. */
   separator?: string;
@@ -130,6 +135,12 @@ function template(content: string): Render {
   };
 }
 
+/**
+ * Hex a provider's verifier never takes (upper case, where it compares lower case): decoded to no bytes,
+ * so it matches no MAC (macMatchesAny compares lengths first) and is answered as any wrong MAC is.
+ */
+const NO_MATCH = new Uint8Array(0);
+
 /** One candidate signature's MAC bytes, or null when it is not one this scheme writes. */
 function decode(spec: SchemeSpec, entry: string): Uint8Array | null {
   let encoded = entry;
@@ -141,7 +152,8 @@ function decode(spec: SchemeSpec, entry: string): Uint8Array | null {
   }
   const size = DIGEST_BYTES[spec.hash ?? "SHA-256"];
   const bytes = spec.encoding === "hex" ? hexToBytes(encoded, size) : base64ToBytes(encoded);
-  return bytes && bytes.byteLength === size ? bytes : null;
+  if (!bytes || bytes.byteLength !== size) return null;
+  return spec.encoding === "hex" && !spec.hexAnyCase && /[A-F]/.test(encoded) ? NO_MATCH : bytes;
 }
 
 /**

@@ -465,8 +465,9 @@ const headerCase: fc.Arbitrary<HeaderCase> = fc.oneof(
       } else if (how === "cut") bad = mac.replace(/=+$/, "").slice(0, -2);
       else if (how === "double") bad = mac + mac;
       else {
-        // Another spelling of the same MAC, decoded alike: hex in either case, base64 URL-safe or unpadded.
-        expectation = ACCEPTED;
+        // Another spelling of the same MAC, decoded alike: base64 URL-safe or unpadded, hex in either case
+        // where the scheme takes it (Podium's, a generic source's); elsewhere upper-case hex is a wrong MAC.
+        expectation = how === "upper" && hex && !target.scheme.spec.hexAnyCase ? REFUSED("invalid_signature") : ACCEPTED;
         bad = how === "upper" ? (hex ? mac.toUpperCase() : mac) : how === "urlsafe" ? mac.replace(/\+/g, "-").replace(/\//g, "_") : mac.replace(/=+$/, "");
       }
       h.set(names.signature, replaceLast(value, mac, bad));

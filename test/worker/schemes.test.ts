@@ -38,6 +38,20 @@ async function outcome(verification: Promise<void>): Promise<string> {
   }
 }
 
+/** The 401 a verification fails with, code and message, or "accepted": an answer to compare with another. */
+async function answer(verification: Promise<void>): Promise<string> {
+  try {
+    await verification;
+    return "accepted";
+  } catch (err) {
+    if (err instanceof AppError && STATUS_OF[err.code] === 401) return `${err.code}: ${err.message}`;
+    throw err;
+  }
+}
+
+/** The signature header's hex digits in upper case, its prefixes and `t=` as they were. */
+const upperHex = (value: string) => value.replace(/[0-9a-f]{40,}/g, (hex) => hex.toUpperCase());
+
 const hmacConfig = (c: Partial<HmacConfig>): HmacConfig => ({
   header: "x-sig",
   algorithm: "SHA-256",
@@ -91,6 +105,21 @@ describe.each(SCHEMES)("%s: sign, then verify", (name, scheme, secret) => {
     const raw = new Uint8Array([0x7b, 0x22, 0x61, 0x22, 0x3a, 0xff, 0xfe, 0x7d]);
     const headers = await scheme.sign(secret, raw);
     expect(await outcome(scheme.verify(request(headers, raw), [secret], 300))).toBe("accepted");
+  });
+});
+
+describe.each(SCHEMES.filter(([, scheme]) => scheme.spec.encoding === "hex"))("%s: hex in upper case", (name, scheme, secret) => {
+  it("is refused as any wrong signature is where the provider's own verifier compares lower case (Podium's and a generic source's take either)", async () => {
+    const body = JSON.stringify({ type: "thing.happened", id: name });
+    const at = Date.now();
+    const headers = await scheme.sign(secret, body, { now: at });
+    const header = scheme.spec.header;
+    const upper = { ...headers, [header]: upperHex(headers[header]!) };
+    expect(upper[header]).not.toBe(headers[header]);
+    const wrong = await scheme.sign("another-secret-of-someone", body, { now: at });
+    const refused = await answer(scheme.verify(request(wrong, body, at), [secret], 300));
+    expect(await answer(scheme.verify(request(upper, body, at), [secret], 300))).toBe(scheme === podium || name.startsWith("hmac") ? "accepted" : refused);
+    expect(await answer(scheme.verify(request(headers, body, at), [secret], 300))).toBe("accepted");
   });
 });
 
@@ -295,6 +324,13 @@ describe("stripe, against the stripe package", () => {
     expect(await outcome(stripe.verify(request({ "stripe-signature": header }, body), [secret], 300))).toBe("accepted");
     expect(await outcome(stripe.verify(request({ "stripe-signature": other }, body), [secret], 300))).toBe("invalid_signature");
   });
+
+  it("refuses a v1 signature in upper-case hex, as the package does", async () => {
+    const timestamp = Math.floor(Date.now() / 1000);
+    const upper = upperHex(await Stripe.webhooks.generateTestHeaderStringAsync({ payload: body, secret, timestamp, cryptoProvider }));
+    await expect(Stripe.webhooks.constructEventAsync(body, upper, secret, 300, cryptoProvider)).rejects.toThrow();
+    expect(await outcome(stripe.verify(request({ "stripe-signature": upper }, body), [secret], 300))).toBe("invalid_signature");
+  });
 });
 
 describe("github, against @octokit/webhooks-methods", () => {
@@ -307,6 +343,15 @@ describe("github, against @octokit/webhooks-methods", () => {
     const theirs = await octokitSign(secret, body);
     expect(await outcome(github.verify(request({ "x-hub-signature-256": theirs }, body), [secret], 300))).toBe("accepted");
     expect(await outcome(github.verify(request({ "x-hub-signature-256": theirs.slice(7) }, body), [secret], 300))).toBe("invalid_signature");
+  });
+
+  // As octokit's Node build does (it compares `sha256=<hex>` with the one it computes, byte for byte)
+  // and GitHub's own examples; the web build these tests import decodes hex in either case.
+  it("refuses a signature in upper-case hex, as octokit's Node build does", async () => {
+    const secret = "github-scheme-secret";
+    const body = JSON.stringify({ action: "opened" });
+    const upper = upperHex(await octokitSign(secret, body));
+    expect(await outcome(github.verify(request({ "x-hub-signature-256": upper }, body), [secret], 300))).toBe("invalid_signature");
   });
 });
 
