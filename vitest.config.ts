@@ -41,9 +41,9 @@ function workerd(vars: Record<string, string> = {}) {
 
 /**
  * "zod" as the deployed bundle has it (wrangler.toml's alias): the members the Worker uses
- * (src/api/zod.ts), for @hono/zod-openapi too, so the tests run the z the Worker runs.
+ * (src/domain/zod.ts), for @hono/zod-openapi too, so the tests run the z the Worker runs.
  */
-const zodAsDeployed = { alias: [{ find: /^zod$/, replacement: fileURLToPath(new URL("./src/api/zod.ts", import.meta.url)) }] };
+const zodAsDeployed = { alias: [{ find: /^zod$/, replacement: fileURLToPath(new URL("./src/domain/zod.ts", import.meta.url)) }] };
 
 export default defineConfig({
   test: {

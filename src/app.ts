@@ -1,5 +1,5 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
-import { z } from "./api/zod";
+import { z } from "./domain/zod";
 import type { MiddlewareHandler } from "hono";
 import { api } from "./api";
 import { docsPage } from "./api/docs-page";

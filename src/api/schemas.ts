@@ -2,7 +2,7 @@
 // generate /openapi.json.
 // Importing @hono/zod-openapi gives every zod schema .openapi() (used below as each is made).
 import "@hono/zod-openapi";
-import { z } from "./zod";
+import { z } from "../domain/zod";
 import { ERROR_CODES } from "../domain/errors";
 import { SCOPES } from "../domain/scopes";
 import { DELIVERY_STATUSES, MAX_ATTEMPTS_LIMIT, TIMEOUT_MS_LIMITS } from "../domain/delivery";

@@ -7,7 +7,7 @@ import { keepReveal, takeReveal, type Reveal } from "../store/sessions";
 import { randomSecret } from "../domain/tokens";
 import { secureHeaders } from "hono/secure-headers";
 import { trimTrailingSlash } from "hono/trailing-slash";
-import { z } from "../api/zod";
+import { z } from "../domain/zod";
 import { blockedRefusal, failedAuthentication, principalFor } from "../api/auth";
 import { limitBody } from "../http/body";
 import { clientAddress } from "../http/client";

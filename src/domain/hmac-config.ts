@@ -1,8 +1,8 @@
 // How a generic `hmac` source is signed, defined once: the stored column is read back
 // through this schema's guard, and the API's HmacConfigSchema (src/api/schemas.ts)
 // extends it with what a request must also satisfy (defaults, header and path syntax)
-// and its OpenAPI description.
-import { z } from "zod";
+// and its OpenAPI description. Its z is the Worker's (./zod.ts), so a member the bundle lacks is a type error.
+import { z } from "./zod";
 import { parses } from "./guards";
 
 export const HmacConfigShape = z.object({

@@ -34,9 +34,9 @@ it("carries zod's English messages and none of its other locales (the alias of \
   expect(bundle.includes("無効な入力"), "Japanese").toBe(false);
 });
 
-it("carries only the zod the app uses: @hono/zod-openapi's zod is src/api/zod.ts (wrangler.toml's alias), not zod's whole z", () => {
+it("carries only the zod the app uses: @hono/zod-openapi's zod is src/domain/zod.ts (wrangler.toml's alias), not zod's whole z", () => {
   expect(inputs["node_modules/@hono/zod-openapi/dist/index.mjs"]?.imports).toContainEqual(
-    expect.objectContaining({ original: "zod", path: "src/api/zod.ts" }),
+    expect.objectContaining({ original: "zod", path: "src/domain/zod.ts" }),
   );
   // z.compile's and z.fromJSONSchema's errors, as zod writes them (booleans: a failure would print the bundle).
   expect(bundle.includes("z.compile does not support"), "z.compile").toBe(false);
@@ -94,5 +94,5 @@ it("starts without zod: the stored hmac config's guard (a zod schema) is importe
   expect(atStartup(/^(node_modules\/zod\/|src\/domain\/hmac-config\.ts$)/)).toEqual([]);
   // Bundled, reached by the import() of the store module that reads sources.
   expect(inputs["src/store/sources.ts"]?.imports).toContainEqual(expect.objectContaining({ path: "src/domain/hmac-config.ts", kind: "dynamic-import" }));
-  expect(inputs["src/domain/hmac-config.ts"]?.imports).toContainEqual(expect.objectContaining({ original: "zod", path: "src/api/zod.ts" }));
+  expect(inputs["src/domain/hmac-config.ts"]?.imports).toContainEqual(expect.objectContaining({ original: "./zod", path: "src/domain/zod.ts" }));
 });

@@ -1,4 +1,4 @@
-import { z } from "../zod";
+import { z } from "../../domain/zod";
 import { AppError, pastRetention } from "../../domain/errors";
 import { iso, isoTime } from "../../domain/time";
 import { replayDeadLetter } from "../../pipeline/commands";
