@@ -17,12 +17,25 @@ import { podiumBody } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
 import { kept, recounted } from "./recount";
 import { eventsDeliveryRows, eventStored } from "./rows";
-import { rng, type Rng } from "./seeded";
+import { fork, rng, type Rng } from "./seeded";
 
 // Retries due at once (no wait within a test's run); a retention that days passing can reach.
 const SETTINGS = { RETRY_BASE_SECONDS: "0", RETRY_CAP_SECONDS: "0", RETENTION_DAYS: "2" };
-const SEEDS = [1001, 1002, 1003, 1004, 1005, 1006];
+// Twelve: as many deletes, replays and days past the retention among them as six drew from one generator.
+const SEEDS = Array.from({ length: 12 }, (_, i) => 1001 + i);
 const STEPS = 60;
+
+/**
+ * A history's generators, all from its one seed: the faults' own, and each step's own. How many
+ * faults were drawn, or how many draws a step made (an empty queue's skipped branch), shifts no
+ * later step, so histories of one seed compare across fault settings.
+ */
+function streams(seed: number): { faults: Rng; step: () => Rng } {
+  const root = rng(seed);
+  const faults = fork(root);
+  const stepSeeds = fork(root);
+  return { faults, step: () => fork(stepSeeds) };
+}
 
 /** The test bucket, get() and delete() failing when `fails()` says so. */
 function flakyBucket(fails: () => boolean): R2Bucket {
@@ -42,6 +55,23 @@ function bodyOf(r: Rng, org: string): string {
 }
 
 describe("a history with faults everywhere", () => {
+  it("draws each step apart from the faults and from the steps before it", () => {
+    // Each step's first draw, with `extra` more draws of the step's and of the faults' after it.
+    const firsts = (extra: number) => {
+      const draws = streams(SEEDS[0]!);
+      return Array.from({ length: STEPS }, () => {
+        const r = draws.step();
+        const x = r.next();
+        for (let i = 0; i < extra; i++) {
+          r.next();
+          draws.faults.next();
+        }
+        return x;
+      });
+    };
+    expect(firsts(3)).toEqual(firsts(0));
+  });
+
   for (const seed of SEEDS) {
     it(`(seed ${seed}) stores every event once, delivers or expires every owed delivery, and keeps the counters true`, async () => {
       // Hundreds of failure lines, each expected here.
@@ -49,10 +79,10 @@ describe("a history with faults everywhere", () => {
         const spy = vi.spyOn(console, level).mockImplementation(() => {});
         onTestFinished(() => spy.mockRestore());
       }
-      const r = rng(seed);
+      const draws = streams(seed);
       const faults = { on: true, p: seed % 2 === 0 ? 0.25 : 0.12 };
-      const fails = () => faults.on && r.chance(faults.p);
-      const { db } = d1Double({ loseAnswer: fails, failBatch: fails, failStatement: () => faults.on && r.chance(faults.p / 4) });
+      const fails = () => faults.on && draws.faults.chance(faults.p);
+      const { db } = d1Double({ loseAnswer: fails, failBatch: fails, failStatement: () => faults.on && draws.faults.chance(faults.p / 4) });
       const setup = pipeline(SETTINGS);
       const key = uniqueKey();
       const org = `org-${key}`;
@@ -71,6 +101,7 @@ describe("a history with faults everywhere", () => {
       let pastRetention = false;
 
       for (let step = 0; step < STEPS; step++) {
+        const r = draws.step();
         const x = r.next();
         if (x < 0.3) {
           // A provider's second copy now and then.

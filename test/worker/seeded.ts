@@ -19,3 +19,11 @@ export function rng(seed: number) {
 }
 
 export type Rng = ReturnType<typeof rng>;
+
+/**
+ * A generator of its own, seeded by one draw of `r`: what it draws later takes nothing from `r`,
+ * so streams forked from one seed (a history's steps, its faults) do not shift one another.
+ */
+export function fork(r: Rng): Rng {
+  return rng(r.int(2 ** 32));
+}
