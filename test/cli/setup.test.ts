@@ -7,6 +7,8 @@ import { promisify } from "node:util";
 import { parse } from "smol-toml";
 import { afterEach, describe, expect, it } from "vitest";
 import { connection } from "../../cli/src/config.js";
+import { isString } from "../../src/domain/guards";
+import { at } from "../support/json-at";
 
 const root = resolve(import.meta.dirname, "../..");
 const dirs: string[] = [];
@@ -70,13 +72,19 @@ function project(account: Partial<Account> = {}) {
 }
 
 const original = readFileSync(join(root, "wrangler.toml"), "utf8");
-const declared = parse(original) as any;
+const declared: unknown = parse(original);
+/** The tables of wrangler.toml's array at `path` (`[[queues.consumers]]`; none where it has none). */
+const tables = (...path: string[]): unknown[] => {
+  const v = at(declared, ...path);
+  return Array.isArray(v) ? v : [];
+};
 /** Every queue wrangler.toml names: producers, consumers and dead-letter queues. */
 const QUEUES = [
-  ...new Set<string>([
-    ...declared.queues.producers.map((p: any) => p.queue),
-    ...declared.queues.consumers.flatMap((c: any) => [c.queue, ...(c.dead_letter_queue ? [c.dead_letter_queue] : [])]),
-  ]),
+  ...new Set<string>(
+    [...tables("queues", "producers").map((p) => [at(p, "queue")]), ...tables("queues", "consumers").map((c) => [at(c, "queue"), at(c, "dead_letter_queue")])]
+      .flat()
+      .filter(isString),
+  ),
 ];
 
 /** The rule that expires claim-check bodies left behind (docs/operations.md), under ingest/ only. */
@@ -115,7 +123,7 @@ describe("edgehook setup", () => {
     expect(account.migrated).toBe(true);
     // The new database's id is in wrangler.toml, and nothing else there changed.
     const id = account.d1[0]!.uuid;
-    expect((parse(p.toml()) as any).d1_databases[0].database_id).toBe(id);
+    expect(at(parse(p.toml()), "d1_databases", "0", "database_id")).toBe(id);
     expect(p.toml()).toBe(original.replace(/database_id = "[^"]*"/, `database_id = "${id}"`));
 
     // Secret values travel on stdin only; the generated admin token is printed (deploy pairs it with the URL).
@@ -163,7 +171,7 @@ describe("edgehook setup", () => {
     await p.edgehook(["setup"]);
     const created = p.calls().map((c) => c.args.join(" ")).filter((a) => /create|put/.test(a));
     expect(created).toEqual(QUEUES.filter((q) => q !== "edgehook-ingest").map((q) => `queues create ${q}`));
-    expect((parse(p.toml()) as any).d1_databases[0].database_id).toBe(uuid);
+    expect(at(parse(p.toml()), "d1_databases", "0", "database_id")).toBe(uuid);
   });
 
   it("keeps a bucket's lifecycle rule named ingest-orphans as the operator set it, and adds nothing beside it", async () => {

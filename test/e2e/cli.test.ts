@@ -8,6 +8,7 @@ import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { Webhook as StandardWebhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isRecord } from "../../src/domain/guards";
 import { SOCKETS_PER_TOKEN } from "../../src/listen/limits";
 import { startDownstream, type Downstream } from "./downstream";
 import { podiumEvent, sendPodium } from "./podium";
@@ -54,7 +55,7 @@ async function edgehook(args: string[], opts: { token?: string; config?: string 
 }
 const json = async (args: string[], opts?: { token?: string }) => JSON.parse(await edgehook([...args, "--json"], opts));
 
-/** Starts a long-running command (listen, tail) and collects its JSON lines (its text lines with `human`). */
+/** Starts a long-running command (listen, tail) and collects its JSON lines (its text lines with `human`, in `texts`). */
 async function start(args: string[], opts: { token?: string; config?: string; human?: boolean } = {}) {
   const child = spawn(process.execPath, [bin, ...args, ...(opts.human ? [] : ["--json"]), "--token", opts.token ?? stack.vars.ADMIN_TOKEN!], {
     cwd: root,
@@ -62,18 +63,26 @@ async function start(args: string[], opts: { token?: string; config?: string; hu
     stdio: ["ignore", "pipe", "pipe"],
   });
   children.push(child);
-  const lines: any[] = [];
+  const lines: Record<string, unknown>[] = []; // its JSON lines (--json), each an object
+  const texts: string[] = []; // its text lines (human)
   let out = "";
   let err = "";
   child.stdout!.on("data", (d) => {
     out += d;
     const parts = out.split("\n");
     out = parts.pop()!;
-    for (const p of parts) if (p.trim()) lines.push(opts.human ? p : JSON.parse(p));
+    for (const p of parts) {
+      if (!p.trim()) continue;
+      if (opts.human) texts.push(p);
+      else {
+        const line: unknown = JSON.parse(p);
+        lines.push(isRecord(line) ? line : { notAnObject: line });
+      }
+    }
   });
   child.stderr!.on("data", (d) => (err += d));
   await eventually(async () => /Listening|Tailing/.test(err), 20_000, `${args[0]} to connect:\n${err}`);
-  return { child, lines, stderr: () => err };
+  return { child, lines, texts, stderr: () => err };
 }
 
 const secret = () => stack.vars.PODIUM_WEBHOOK_SECRET!.split(" ")[0]!;
@@ -181,7 +190,7 @@ describe("edgehook tail", () => {
     const human = await start(["tail"], { human: true });
     const machine = await start(["tail"]);
     const id = await send({ type });
-    const line = await eventually(async () => human.lines.find((l: string) => l.includes(id)), 30_000, "the event's line");
+    const line = await eventually(async () => human.texts.find((l) => l.includes(id)), 30_000, "the event's line");
     expect(line).toContain(`message.${k}\\u202eevil\\u2028x\\u2066`);
     expect(line).not.toMatch(/[\x00-\x1f\x7f-\x9f\u2028\u202e\u2066]/);
     const note = await eventually(async () => machine.lines.find((l) => l.id === id), 30_000, "the event's JSON line");

@@ -6,6 +6,7 @@ import type { AddressInfo } from "node:net";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { timestampedHmac } from "./podium";
+import { at } from "../support/json-at";
 
 const run = promisify(execFile);
 const bodies: { body: string; headers: Record<string, string | string[] | undefined> }[] = [];
@@ -51,9 +52,8 @@ describe("npm run send", () => {
     const sent = JSON.parse(body);
     expect(paths(sent)).toEqual(paths(fixture));
     expect(sent.metadata.eventType).toBe(type);
-    const at = (path: readonly string[]) => path.reduce<any>((v, key) => v?.[key], sent);
-    if (locationPath) expect(at(locationPath)).toBe("loc-send");
-    if (organizationPath) expect(at(organizationPath)).toBe("org-send");
+    if (locationPath) expect(at(sent, ...locationPath)).toBe("loc-send");
+    if (organizationPath) expect(at(sent, ...organizationPath)).toBe("org-send");
     const expected = timestampedHmac(secret, String(headers["podium-timestamp"]), body);
     expect(headers["podium-signature"]).toBe(expected);
   });

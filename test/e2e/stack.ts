@@ -16,7 +16,7 @@ export interface Stack {
   vars: Record<string, string>;
   /** The process group of `wrangler dev` and its runtime (the bench reads their CPU from /proc). */
   processGroup: number;
-  /** Calls the management API with the admin token. */
+  /** Calls the management API with the admin token (its `json` is `any` as test/worker/helpers.ts ApiAnswer's is, for the same reason). */
   api(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }>;
   stop(): Promise<void>;
   logs(): string;

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { startDownstream, type Downstream } from "../e2e/downstream";
 import { podiumEvent, sendPodium } from "../e2e/podium";
 import { eventually, startStack, type Stack } from "../e2e/stack";
+import type { components } from "../../cli/src/api";
 
 const EVENTS = Number(process.env.SOAK_EVENTS ?? 500);
 const CONCURRENCY = Number(process.env.SOAK_CONCURRENCY ?? 50);
@@ -52,7 +53,7 @@ it(`carries ${EVENTS} events through the pipeline: each stored once, every deliv
   );
   const ingressSeconds = (Date.now() - started) / 1000;
 
-  let last: any = null;
+  let last: components["schemas"]["Stats"] | null = null;
   let lastPrint = 0;
   const stats = await eventually(
     async () => {

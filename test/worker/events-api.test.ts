@@ -4,7 +4,7 @@ import { getEvent, listEvents, storeEvents, type EventRow } from "../../src/stor
 import { retentionStep } from "../../src/store/retention";
 import { newDelivery } from "../../src/domain/delivery";
 import { insertDeliveries } from "../../src/store/deliveries";
-import { ADMIN, ADMIN_TOKEN, call, ingestMessage, meteredApiCall, podiumBody } from "./helpers";
+import { ADMIN, ADMIN_TOKEN, call, ingestMessage, meteredApiCall, podiumBody, type ApiAnswer } from "./helpers";
 import { pipeline } from "./pipeline";
 import { meteredD1 } from "../../bench/d1-meter";
 import { eventIdFor } from "../../src/domain/ids";
@@ -26,9 +26,9 @@ function row(i: number, tag: string): EventRow {
   };
 }
 
-async function get(path: string, headers: Record<string, string> = ADMIN) {
+async function get(path: string, headers: Record<string, string> = ADMIN): Promise<ApiAnswer> {
   const res = await call(new Request(`https://edgehook.test${path}`, { headers }));
-  return { status: res.status, json: (await res.json()) as any };
+  return { status: res.status, json: await res.json() };
 }
 
 describe("GET /v1/events", () => {

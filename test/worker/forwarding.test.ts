@@ -16,6 +16,7 @@ import { clockFrom } from "./clock";
 import { ingestMessage, podiumBody } from "./helpers";
 import { pipeline, received, RUN, uniqueKey, webhookSetup } from "./pipeline";
 import { attemptCount, deliveryRows, eventStored, setDelivery, setEventDeliveries, setWebhookDeliveries, webhookDeliveryRows } from "./rows";
+import type { components } from "../../cli/src/api";
 
 
 async function deliveryOf(eventId: string) {
@@ -143,7 +144,7 @@ describe("delivery", () => {
     expect(json.deliveries).toHaveLength(1);
     const d = json.deliveries[0];
     expect(d).toMatchObject({ status: "succeeded", attemptCount: 3 });
-    expect(d.attempts.map((a: any) => [a.number, a.statusCode])).toEqual([[1, 503], [2, 503], [3, 200]]);
+    expect(d.attempts.map((a: components["schemas"]["Attempt"]) => [a.number, a.statusCode])).toEqual([[1, 503], [2, 503], [3, 200]]);
     expect(d.attempts[0].error).toBe("HTTP 503");
     expect(d.attempts[0].responseSnippet).toBe("not yet");
     expect(typeof d.attempts[0].durationMs).toBe("number");

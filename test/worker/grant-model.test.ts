@@ -334,8 +334,8 @@ async function randomToken(w: World, r: Rng): Promise<Tok> {
 // ---- reads ----
 
 /** Every item of a list, its cursors walked to the end. */
-async function walk(w: World, t: Tok, path: string, limit: number): Promise<any[]> {
-  const items: any[] = [];
+async function walk(w: World, t: Tok, path: string, limit: number): Promise<Listed[]> {
+  const items: Listed[] = [];
   let cursor: string | null = null;
   for (let i = 0; i < 200; i++) {
     const sep = path.includes("?") ? "&" : "?";
@@ -348,7 +348,9 @@ async function walk(w: World, t: Tok, path: string, limit: number): Promise<any[
   throw new Error(`${path}: the cursor never ended`);
 }
 
-const ids = (xs: { id?: string; uid?: string }[]) => xs.map((x) => x.id ?? x.uid);
+/** A listed item, as these checks read it: named by its id (a webhook by its uid). */
+type Listed = { id?: string; uid?: string };
+const ids = (xs: Listed[]) => xs.map((x) => x.id ?? x.uid);
 const sorted = (xs: (string | undefined)[]) => [...xs].sort();
 
 async function checkReads(w: World, t: Tok, s: Snapshot, r: Rng) {
@@ -551,7 +553,7 @@ async function randomWrite(w: World, t: Tok, before: Snapshot, r: Rng): Promise<
   const m = model(t, before);
   const allDeliveries = [...before.deliveries.values()];
   const op = r.pick([0, 1, 2, 3, 4, 4, 4, 5, 6, 7]);
-  const expectStatus = (res: { status: number; json: any }, scope: Scope, allowed: number, refused: number, what: string) => {
+  const expectStatus = (res: { status: number; json: unknown }, scope: Scope, allowed: number, refused: number, what: string) => {
     expect(res.status, `${what}: ${JSON.stringify(res.json)}`).toBe(!has(t, scope) ? 403 : allowed === 0 ? refused : allowed);
   };
   const label = (what: string) => `token ${JSON.stringify({ grant: t.grant, scopes: [...t.scopes] })}: ${what}`;

@@ -6,19 +6,21 @@ import { meteredD1 } from "../../bench/d1-meter";
 import { ERROR_CODES } from "../../src/domain/errors";
 import { EVENT_TYPES } from "../../src/domain/event-types";
 import { insertToken } from "../../src/store/tokens";
-import { ADMIN, call, createSource, dashboardCookie } from "./helpers";
+import type { components } from "../../cli/src/api";
+import { ADMIN, call, createSource, dashboardCookie, type ApiAnswer } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
 import { as, makeToken } from "./tokens";
 
 type P = ReturnType<typeof pipeline>;
-type Get = (path: string) => Promise<{ status: number; json: any }>;
+type Schemas = components["schemas"];
+type Get = (path: string) => Promise<ApiAnswer>;
 
-/** Every item of a list, walking its pages of `limit`; each page but the last is full. */
-async function walk(get: Get, path: string, limit: number): Promise<any[]> {
-  const items: any[] = [];
+/** Every item of a list (its items as the API documents them), walking its pages of `limit`; each page but the last is full. */
+async function walk<T>(get: Get, path: string, limit: number): Promise<T[]> {
+  const items: T[] = [];
   let cursor: string | null = null;
   for (let pages = 0; pages < 1000; pages++) {
-    const { status, json }: { status: number; json: any } = await get(`${path}${path.includes("?") ? "&" : "?"}limit=${limit}${cursor ? `&cursor=${cursor}` : ""}`);
+    const { status, json } = await get(`${path}${path.includes("?") ? "&" : "?"}limit=${limit}${cursor ? `&cursor=${cursor}` : ""}`);
     expect(status, JSON.stringify(json)).toBe(200);
     expect(json.data.length).toBeLessThanOrEqual(limit);
     items.push(...json.data);
@@ -50,10 +52,10 @@ describe("GET /v1/sources", () => {
     const p = pipeline();
     const k = uniqueKey();
     const made = await Promise.all(["a", "m", "q", "z", "zz"].map((s) => createSource({ id: `${s}-${k}`, secrets: ["a-long-secret"] })));
-    const all = ids(await walk(admin(p), "/v1/sources", 2));
+    const all = ids(await walk<Schemas["Source"]>(admin(p), "/v1/sources", 2));
     expect(new Set(all).size).toBe(all.length);
     expect(all).toEqual([...all].sort());
-    expect(all).toEqual(ids(await walk(admin(p), "/v1/sources", 100)));
+    expect(all).toEqual(ids(await walk<Schemas["Source"]>(admin(p), "/v1/sources", 100)));
     expect(all.filter((id) => made.includes(id))).toEqual(made);
     for (const declared of ["podium", "standard-webhooks"]) expect(all).toContain(declared);
   });
@@ -70,7 +72,7 @@ describe("GET /v1/sources", () => {
     const t = await makeToken(p, ["sources:read"], { organizationUids: [orgA, orgB] });
     // One organization twice, as a token stored before the API refused that may hold it.
     await env.DB.prepare("UPDATE tokens SET organization_uids = ? WHERE id = ?").bind(JSON.stringify([orgA, orgB, orgA]), t.id).run();
-    const seen = ids(await walk((path) => as(p, t.token, "GET", path), "/v1/sources", 2));
+    const seen = ids(await walk<Schemas["Source"]>((path) => as(p, t.token, "GET", path), "/v1/sources", 2));
     expect(seen).toEqual([...mine].sort());
   });
 
@@ -119,11 +121,11 @@ describe("GET /v1/tokens", () => {
     const p = pipeline();
     const base = Date.now() - 60_000;
     const made = await storeTokens(["a", "b", "c", "d", "e"], (i) => base + Math.floor(i / 2));
-    const all = await walk(admin(p), "/v1/tokens", 2);
+    const all = await walk<Schemas["Token"]>(admin(p), "/v1/tokens", 2);
     const order = all.map((t) => [Date.parse(t.createdAt), t.id] as const);
     expect(new Set(ids(all)).size).toBe(all.length);
     expect(order).toEqual([...order].sort(([a, x], [b, y]) => b - a || (y < x ? -1 : 1)));
-    expect(ids(all)).toEqual(ids(await walk(admin(p), "/v1/tokens", 100)));
+    expect(ids(all)).toEqual(ids(await walk<Schemas["Token"]>(admin(p), "/v1/tokens", 100)));
     // Made in pairs at the same millisecond, each pair newer than the one before: ids rise with their index.
     expect(ids(all).filter((id) => made.includes(id))).toEqual([...made].reverse());
   });
@@ -141,7 +143,7 @@ describe("GET /v1/event-types", () => {
   it("pages the catalog in its order: every type once", async () => {
     const p = pipeline();
     const t = await makeToken(p, ["events:read"]);
-    const all = await walk((path) => as(p, t.token, "GET", path), "/v1/event-types", 2);
+    const all = await walk<Schemas["EventType"]>((path) => as(p, t.token, "GET", path), "/v1/event-types", 2);
     expect(all).toEqual(EVENT_TYPES);
     // The default page of 50 holds the whole catalog, as the unpaged answer did.
     expect((await p.api("GET", "/v1/event-types")).json).toEqual({ data: EVENT_TYPES, nextCursor: null });

@@ -9,6 +9,7 @@ import { pipeline, uniqueKey } from "./pipeline";
 import { DATA_SCOPES, makeToken } from "./tokens";
 import { copyWebhook, settlePending } from "./rows";
 import { DELIVERY_STATUSES } from "../../src/domain/delivery";
+import type { components } from "../../cli/src/api";
 
 /** The most D1 rows any operator read may read, whatever the volume stored. */
 const MAX_ROWS = 10_000;
@@ -107,7 +108,7 @@ describe(`reads over ${WEBHOOKS.toLocaleString("en")} webhooks`, () => {
     // Every page of the per-webhook counts, each call within the bound: the first answer and the webhooks of all.
     const pages = async (headers: Record<string, string>) => {
       const webhooks: { uid: string; pending: number }[] = [];
-      let first: any;
+      let first: components["schemas"]["Stats"] | undefined;
       let cursor: string | null = null;
       for (let calls = 1; ; calls++) {
         expect(calls).toBeLessThanOrEqual(1_000);
@@ -115,7 +116,8 @@ describe(`reads over ${WEBHOOKS.toLocaleString("en")} webhooks`, () => {
         expect(r.status).toBe(200);
         // (Before: every webhook's counters and row read, ~4 rows each: 64,030 for the token at 8,000, the admin's 51,609 at 12,900.)
         expect(r.rows, `call ${calls}`).toBeLessThanOrEqual(MAX_ROWS);
-        first ??= r.json;
+        const page: components["schemas"]["Stats"] = r.json;
+        first ??= page;
         webhooks.push(...r.json.webhooks);
         cursor = r.json.webhooksNextCursor;
         if (cursor === null) return { first, webhooks };

@@ -8,6 +8,7 @@ import { racing } from "./racing";
 import { ADMIN, apiCall, call, podiumBody, podiumHeaders, post, testEnv } from "./helpers";
 import { makeToken } from "./tokens";
 import { pipeline, uniqueKey } from "./pipeline";
+import { at, keysAt } from "../support/json-at";
 
 /** The batch that writes a source row's change. */
 const changesSource = (statements: SeenStatement[]) => statements.some((st) => st.sql.trimStart().startsWith("UPDATE sources SET"));
@@ -250,8 +251,8 @@ describe("/v1/sources", () => {
     // A PATCH's hmac replaces the configuration, as its description says: what it leaves out takes the default.
     const replaced = await p.api("PATCH", `/v1/sources/${made.json.id}`, { hmac: { header: "x-sig", prefix: "sha256=" } });
     expect(replaced.json.hmac).toMatchObject({ header: "x-sig", prefix: "sha256=", timestampHeader: null, encoding: "hex" });
-    const doc = (await (await call(new Request("https://edgehook.test/openapi.json"))).json()) as any;
-    expect(JSON.stringify(doc.components.schemas.SourcePatch.properties.hmac)).toMatch(/replaces the whole configuration/i);
+    const doc: unknown = await (await call(new Request("https://edgehook.test/openapi.json"))).json();
+    expect(JSON.stringify(at(doc, "components", "schemas", "SourcePatch", "properties", "hmac"))).toMatch(/replaces the whole configuration/i);
     for (const { hmac } of unusable) {
       const res = await p.api("PATCH", `/v1/sources/${made.json.id}`, { hmac });
       expect([res.status, res.json.error?.code], JSON.stringify(hmac)).toEqual([400, "invalid_request"]);
@@ -347,13 +348,13 @@ describe("event filters, stats and errors", () => {
   it("serves an OpenAPI 3.1 document and the reference page", async () => {
     const raw = await call(new Request("https://edgehook.test/openapi.json"));
     expect(raw.status).toBe(200);
-    const doc = (await raw.json()) as any;
-    expect(doc.openapi).toBe("3.1.0");
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(["/v1/events", "/v1/webhooks/{uid}", "/webhooks/{sourceId}"]));
+    const doc: unknown = await raw.json();
+    expect(at(doc, "openapi")).toBe("3.1.0");
+    expect(keysAt(doc, "paths")).toEqual(expect.arrayContaining(["/v1/events", "/v1/webhooks/{uid}", "/webhooks/{sourceId}"]));
     // The ingress as it answers: an hmac source takes UTF-8 text only (other bytes are 400), and other methods are 405.
-    const ingress = doc.paths["/webhooks/{sourceId}"].post;
-    expect(ingress.requestBody.content["*/*"].schema.description).toMatch(/UTF-8/);
-    expect(Object.keys(ingress.responses)).toContain("405");
+    const ingress = at(doc, "paths", "/webhooks/{sourceId}", "post");
+    expect(at(ingress, "requestBody", "content", "*/*", "schema", "description")).toMatch(/UTF-8/);
+    expect(keysAt(ingress, "responses")).toContain("405");
     const docs = await call(new Request("https://edgehook.test/docs"));
     expect(docs.status).toBe(200);
     expect(await docs.text()).toContain("/openapi.json");

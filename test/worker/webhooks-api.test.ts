@@ -11,6 +11,7 @@ import { d1Double, type SeenStatement } from "./d1-double";
 import { racing } from "./racing";
 import { deliveryRows } from "./rows";
 import { DATA_SCOPES, makeToken, as } from "./tokens";
+import { at } from "../support/json-at";
 
 const base = () => ({ url: `https://downstream.test/ok/${uniqueKey()}`, eventTypes: ["message.*"], organizationUid: `org-${uniqueKey()}` });
 
@@ -724,11 +725,12 @@ describe("event types of a webhook", () => {
   });
 
   it("documents the catch-all flag and the warnings in OpenAPI", async () => {
-    const doc = (await (await call(new Request("https://edgehook.test/openapi.json"))).json()) as any;
-    expect(doc.components.schemas.Webhook.properties.catchAll.type).toBe("boolean");
+    const doc: unknown = await (await call(new Request("https://edgehook.test/openapi.json"))).json();
+    expect(at(doc, "components", "schemas", "Webhook", "properties", "catchAll", "type")).toBe("boolean");
     for (const name of ["WebhookCreated", "WebhookChanged"]) {
-      const own = doc.components.schemas[name].allOf.find((s: { properties?: object }) => s.properties);
-      expect(own.properties.warnings.type).toBe("array");
+      const allOf = at(doc, "components", "schemas", name, "allOf");
+      const own = Array.isArray(allOf) ? allOf.find((s) => at(s, "properties")) : undefined;
+      expect(at(own, "properties", "warnings", "type")).toBe("array");
     }
   });
 });
