@@ -1,5 +1,5 @@
 import { ALERT_SOURCE } from "./alerts";
-import { DATA_SCOPE_OF_OBJECT, dataScopesForPattern, objectOf } from "./event-types";
+import { DATA_SCOPE_OF_OBJECT, dataScopesForPattern, eventObjectOf } from "./event-types";
 import { AppError } from "./errors";
 import { hasScope, type Principal } from "./scopes";
 
@@ -95,7 +95,7 @@ export function canSeeEvent(p: Principal, e: Owner & { eventType: string; source
   // Alerts are for admins only (store/access.ts says the same in SQL).
   if (e.sourceId === ALERT_SOURCE) return false;
   // Whatever the type's case, as its stored object group (store/counters.ts objectGroupOf) says to the SQL reads.
-  if (access.hiddenObjects.includes(objectOf(e.eventType))) return false;
+  if (access.hiddenObjects.includes(eventObjectOf(e.eventType))) return false;
   return eventInGrant(p, e);
 }
 

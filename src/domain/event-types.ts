@@ -73,16 +73,17 @@ const others: [string, string, string][] = [
 ];
 
 /**
- * The object an event type (or pattern) is of, in lower case: what decides the data scope it needs
- * (and its counters' group). Whatever its case: a source may send `Message.Received`, which is as
- * much a message as `message.received` (matching a subscription stays exact).
+ * The object an event type (or pattern) is of, in lower case and without surrounding white space:
+ * what decides the data scope it needs (and its counters' group). A source may send
+ * `Message.Received` or ` message.received`, as much a message as `message.received` (matching a
+ * subscription stays exact).
  */
-export const objectOf = (eventType: string): string => eventType.split(".")[0]!.toLowerCase();
+export const eventObjectOf = (eventType: string): string => eventType.split(".")[0]!.trim().toLowerCase();
 
 /** The data scope an event type needs, whatever its provider (Slack's `message` is a message) or case, or null for types of no Podium data object. */
 function dataScopeOf(eventType: string): DataScope | null {
   // Own keys only: "constructor" or "__proto__" is no Podium object.
-  const scope = own(DATA_SCOPE_OF_OBJECT, objectOf(eventType));
+  const scope = own(DATA_SCOPE_OF_OBJECT, eventObjectOf(eventType));
   return isDataScope(scope) ? scope : null;
 }
 

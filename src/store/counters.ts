@@ -8,7 +8,7 @@
 // migration 0031), which a later fold adds to event_counts for many batches at once, and the
 // retention writes what a chunk purged as one row (event_count_purges, migration 0039), which
 // it takes off event_counts an hour at a time.
-import { DATA_SCOPE_OF_OBJECT, objectOf } from "../domain/event-types";
+import { DATA_SCOPE_OF_OBJECT, eventObjectOf } from "../domain/event-types";
 import type { DeliveryStatus } from "../domain/delivery";
 import { DELIVERY_STATUSES } from "../domain/delivery";
 import { HOUR_MS } from "../domain/time";
@@ -34,7 +34,7 @@ export const TOTAL_HOUR = -1;
  * lacking a data scope leave out in SQL): whatever the type's case, as canSeeEvent decides.
  */
 export function objectGroupOf(eventType: string): number {
-  const i = COUNTED_OBJECTS.indexOf(objectOf(eventType));
+  const i = COUNTED_OBJECTS.indexOf(eventObjectOf(eventType));
   return i === -1 ? COUNTED_OBJECTS.length : i;
 }
 

@@ -90,6 +90,20 @@ describe("Podium objects and their owners", () => {
     for (const msg of msgs) expect(await getEvent(env.DB, msg.eventId)).toMatchObject({ organizationUid: `org-${k}`, locationUid: `loc-${k}` });
   });
 
+  it("reads an object's owner whatever its type's case: a Contact.Updated is a contact, a REVIEW.CREATED a review", async () => {
+    const p = pipeline();
+    const k = uniqueKey();
+    const respelt = (type: string, as: string) => {
+      const body = JSON.parse(sample(type, `loc-${k}`, `org-${k}`));
+      body.metadata.eventType = as;
+      return JSON.stringify(body);
+    };
+    const msgs = await throughIngress([respelt("contact.updated", "Contact.Updated"), respelt("review.created", "REVIEW.CREATED")]);
+    await p.runIngest(msgs);
+    expect(await getEvent(env.DB, msgs[0]!.eventId)).toMatchObject({ eventType: "Contact.Updated", organizationUid: `org-${k}`, locationUid: null });
+    expect(await getEvent(env.DB, msgs[1]!.eventId)).toMatchObject({ eventType: "REVIEW.CREATED", locationUid: `loc-${k}` });
+  });
+
   it("reads a contact's organization from after, or before when it was deleted", async () => {
     const p = pipeline();
     const k = uniqueKey();

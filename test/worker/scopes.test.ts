@@ -323,12 +323,15 @@ describe("data scopes and location/organization limits", () => {
     const webhook = await p.createWebhook({ url: `https://downstream.test/ok/${org}`, eventTypes: ["*"], organizationUid: org });
     // A source may send any type: this spelling is a message all the same.
     const hidden = await p.ingest(podiumBody({ type: "Message.Received", organizationUid: org }));
+    // Nor does white space around the object make it another (the type is stored as sent).
+    const spaced = await p.ingest(podiumBody({ type: " message.received", organizationUid: org }));
     const contact = await p.ingest(podiumBody({ type: "contact.updated", organizationUid: org }));
     const ids = (res: { json: { data: { id: string }[] } }) => res.json.data.map((e) => e.id);
     expect(ids(await as(p, contactsOnly.token, "GET", `/v1/events?organizationUid=${org}`))).toEqual([contact]);
     expect(ids(await as(p, contactsOnly.token, "GET", `/v1/events?organizationUid=${org}&sourceId=podium&eventType=Message.Received`))).toEqual([]);
     expect(ids(await as(p, contactsOnly.token, "GET", `/v1/events?organizationUid=${org}&q=hello`))).toEqual([contact]);
     expect((await as(p, contactsOnly.token, "GET", `/v1/events/${hidden}`)).status).toBe(404);
+    expect((await as(p, contactsOnly.token, "GET", `/v1/events/${spaced}`)).status).toBe(404);
     // Nor its deliveries (the admin's webhook is owed it).
     const owed = (await p.api("GET", `/v1/deliveries?eventId=${hidden}`)).json.data.find((d: { webhookUid: string }) => d.webhookUid === webhook.uid);
     expect(owed).toBeDefined();

@@ -1,4 +1,5 @@
 import { podium as scheme } from "../../schemes/podium";
+import { eventObjectOf } from "../../domain/event-types";
 import {
   dedupeKeyOr,
   jsonObject,
@@ -50,7 +51,7 @@ export const podium: Provider = {
   async facts(req, body) {
     const event = jsonObject(body, "Podium");
     const eventType = stringAt(event, "metadata", "eventType") ?? stringAt(event, "metadata", "event_type") ?? "unknown";
-    const owner = OWNER_PATHS.get(eventType.split(".")[0]!) ?? LOCATION_OF_DATA;
+    const owner = OWNER_PATHS.get(eventObjectOf(eventType)) ?? LOCATION_OF_DATA;
     const first = (paths: Path[]) => paths.reduce<string | null>((found, path) => found ?? stringAt(event, ...path), null);
     return {
       dedupeKey: await dedupeKeyOr(stringAt(event, "metadata", "eventUid"), req.raw),
