@@ -415,7 +415,7 @@ export interface paths {
         put?: never;
         /**
          * Replay a dead letter: queue the event again, or retry the delivery
-         * @description Replays an open dead letter once and closes it (`replayedAt`). 409 `conflict` with `details.reason`: `already_replayed` (closed already, by a replay or a retry of its delivery: nothing is sent again; a new failure of the delivery opens it again), `past_retention` (its event is past the retention: kept a while to be read, never sent), `unreplayable` (it names nothing to replay), `nothing_to_retry` (its delivery cannot be retried: the letter stays open until deleted). With `nothing_to_retry`, `details.cause` says why: `delivery_gone` (purged with its event), `webhook_deleted` (nowhere to send it), `outside_grant` (its webhook was confined to an organization since, and the event is not that organization's), `held` (held while its webhook is disabled: it goes out once the webhook is enabled), `changed` (it changed meanwhile: try again).
+         * @description Replays an open dead letter once and closes it (`replayedAt`). 409 `conflict` with `details.reason`: `already_replayed` (closed already, by a replay or a retry of its delivery: nothing is sent again; a new failure of the delivery opens it again), `past_retention` (its event is past the retention: kept a while to be read, never sent), `unreplayable` (it names nothing to replay), `nothing_to_retry` (its delivery cannot be retried: the letter stays open until deleted). With `nothing_to_retry`, `details.cause` says why: `delivery_gone` (purged with its event), `webhook_deleted` (nowhere to send it), `outside_grant` (its webhook was confined to an organization since, and the event is not that organization's), `held` (held while its webhook is disabled: it goes out once the webhook is enabled), `changed` (it changed meanwhile: try again). Of two replays of one letter at once, one is made and the other answers `already_replayed`. 503 `queue_unavailable` (with `Retry-After`): the ingest queue did not take an ingest letter's message; nothing was queued and the letter is open, to be replayed again.
          */
         post: operations["replayDeadLetter"];
         delete?: never;
@@ -3938,6 +3938,17 @@ export interface operations {
             };
             /** @description rate_limited: too many failed authentications from this address (Retry-After says when to try again) */
             429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description queue_unavailable: the queue did not take the message, so nothing was queued (Retry-After says when to try again) */
+            503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
                     "Retry-After": number;

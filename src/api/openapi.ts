@@ -36,6 +36,7 @@ const ERROR_DESCRIPTIONS = {
   413: `payload_too_large: the request body is over ${MAX_API_BODY_BYTES / 1024} KiB (checked on every request, before routing: also one whose operation takes no body)`,
   415: "unsupported_media_type: a body sent as anything but `Content-Type: application/json`, or compressed (a `Content-Encoding` such as gzip)",
   429: "rate_limited: too many failed authentications from this address (Retry-After says when to try again)",
+  503: "queue_unavailable: the queue did not take the message, so nothing was queued (Retry-After says when to try again)",
 } as const;
 
 type ErrorStatus = keyof typeof ERROR_DESCRIPTIONS;
@@ -51,7 +52,7 @@ const CHALLENGE = {
 export function errorAnswer(status: ErrorStatus, description: string = ERROR_DESCRIPTIONS[status]) {
   return {
     description,
-    ...(status === 429 ? { headers: RETRY_AFTER } : status === 401 ? { headers: CHALLENGE } : {}),
+    ...(status === 429 || status === 503 ? { headers: RETRY_AFTER } : status === 401 ? { headers: CHALLENGE } : {}),
     content: { "application/json": { schema: ErrorSchema } },
   };
 }

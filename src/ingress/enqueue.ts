@@ -7,6 +7,9 @@ import { newBodyKey, putBody } from "../store/bodies";
 // The ingest queue's producer: the ack path's enqueue, and requeue for a message the queue
 // gave up on (a dead letter replayed, or one parked in R2 put back).
 
+/** The Retry-After of an answer whose message the queue did not take. */
+export const QUEUE_RETRY_AFTER_S = 5;
+
 /** Queue messages hold 128 KB; leave room for the queue's own framing. */
 export const MAX_INLINE_MESSAGE_BYTES = 120_000;
 

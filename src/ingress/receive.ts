@@ -9,7 +9,7 @@ import { isExampleSecret, secretsAtHost } from "../domain/secrets";
 import { teaches, type IngestMessage, type Source } from "../domain/types";
 import type { Env } from "../env";
 import { BodyBrokeOff, readLimited } from "../http/body";
-import { enqueue } from "./enqueue";
+import { enqueue, QUEUE_RETRY_AFTER_S } from "./enqueue";
 import { providers } from "./providers";
 import { malformed, verifyRequest, type Provider } from "./providers/provider";
 import type { SignedRequest } from "../schemes/scheme";
@@ -18,7 +18,6 @@ import { findSource, SOURCE_ID, SourceUnavailable } from "./sources";
 
 /** The largest body accepted. */
 export const MAX_BODY_BYTES = 256 * 1024;
-const QUEUE_RETRY_AFTER_S = 5;
 /** Where refusals of a path naming no enabled source are logged: a source id that is not one, or no id at all. */
 const UNKNOWN_SOURCE = "(unknown)";
 const INVALID_SOURCE = "(invalid)";

@@ -10,7 +10,7 @@ import { deadLetterOf } from "../pipeline/dead-letters";
 import { countParked, listParked, setAside, unpark } from "../store/parked";
 import { QUEUES } from "../pipeline/queues";
 import { foldEventCountDeltas, foldEventCounts } from "../store/counters";
-import { markMessagesReplayed, purgeClosedDeadLetters, recordDeadLetters } from "../store/dead-letters";
+import { markMessagesReplayed, purgeClosedDeadLetters, recordDeadLetters, reopenStaleClaims } from "../store/dead-letters";
 import { purgeRejectionCounts, purgeRejectionSamples } from "../store/rejections";
 import { purgeExpiredReveals, purgeExpiredSessions } from "../store/sessions";
 import { applyRetentionPurges } from "../store/retention";
@@ -30,6 +30,11 @@ export const RETENTION_GRID_MS = 10 * MINUTE_MS;
 const RETENTION_CHUNK = 5_000;
 const RETENTION_CHUNKS = 4;
 const UNPARK_LIMIT = 50;
+/**
+ * An ingest letter's replay claims it, queues its message, then settles or lets go of the claim
+ * within one request; a claim this old was cut short, and is reopened (reopenStaleClaims).
+ */
+export const STALE_CLAIM_MS = 10 * MINUTE_MS;
 /**
  * Ingest's pending counts (store/counters.ts) are folded once the oldest is this old: a fold
  * writes a counter row per scope and hour its batches touched, so the fewer folds the more
@@ -166,7 +171,13 @@ const STEPS: [name: string, step: Step][] = [
   ],
   ["quiet-alerts", async (env, { now }, r) => void (r.alertsClosed = await closeQuietAlerts(env, now))],
   ["closed-alerts", async (env, { horizon }) => void (await purgeClosedAlerts(env.DB, horizon))],
-  ["dead-letters", async (env, { horizon }) => void (await purgeClosedDeadLetters(env.DB, horizon))],
+  [
+    "dead-letters",
+    async (env, { now, horizon }) => {
+      await reopenStaleClaims(env.DB, now - STALE_CLAIM_MS);
+      await purgeClosedDeadLetters(env.DB, horizon);
+    },
+  ],
   [
     "sessions",
     async (env, { now }) => {

@@ -9,13 +9,13 @@
 import { newDelivery, type NewDelivery } from "../domain/delivery";
 import { retentionHorizon as pastBefore, settings } from "../domain/settings";
 import { iso } from "../domain/time";
-import { isIngestMessage, type Webhook } from "../domain/types";
+import { isIngestMessage, type IngestMessage, type Webhook } from "../domain/types";
 import type { VersionedWrite } from "../domain/version";
 import { unchanged } from "../domain/webhook";
 import type { Env } from "../env";
 import { requeue } from "../ingress/enqueue";
 import { owedWebhooks, type ReplayEvent } from "../routing/match";
-import { getDeadLetter, markReplayed, type DeadLetter } from "../store/dead-letters";
+import { claimIngestLetter, getDeadLetter, releaseIngestClaim, settleIngestClaim, type DeadLetter } from "../store/dead-letters";
 import {
   deletedWithOwed,
   disabledWithPending,
@@ -470,15 +470,15 @@ export async function changeWebhook(env: Env, current: Webhook, next: Webhook): 
 /**
  * Why a dead letter cannot be replayed; `replayed`: it is closed already (replayed, or its
  * delivery retried), and a replay sends nothing again, as a dead-letter queue's redrive moves
- * a message once.
+ * a message once. `queue_unavailable`: the ingest queue did not take an ingest letter's message
+ * (this replay's, or that of the replay which held the letter meanwhile); the letter is open.
  */
-type ReplayRefusal = "not_found" | "past_retention" | "unreplayable" | { nothingToRetry: NothingToRetry } | { replayed: DeadLetter };
+type ReplayRefusal = "not_found" | "past_retention" | "unreplayable" | "queue_unavailable" | { nothingToRetry: NothingToRetry } | { replayed: DeadLetter };
 
 /**
- * Replays an open dead letter, once: its event goes back on the ingest queue (the send is the
- * commit here: it must succeed), or its delivery is tried again in the transaction that closes
- * the letter, only while it is open (of two replays at once, one retries). Marks it replayed.
- * An ingest letter replayed twice at once is sent twice, and stored once (by its event id).
+ * Replays an open dead letter, once: its event goes back on the ingest queue, or its delivery
+ * is tried again in the transaction that closes the letter, only while it is open (of two
+ * replays at once, one retries). Marks it replayed.
  */
 export async function replayDeadLetter(env: Env, seq: number): Promise<DeadLetter | ReplayRefusal> {
   const letter = await getDeadLetter(env.DB, seq);
@@ -486,9 +486,8 @@ export async function replayDeadLetter(env: Env, seq: number): Promise<DeadLette
   if (letter.replayedAt !== null) return { replayed: letter };
   if (letter.queue === QUEUES.ingestDead) {
     if (!isIngestMessage(letter.message)) return "unreplayable";
-    // Marked replayed only once the queue took it: a send that fails leaves the letter open.
-    await requeue(env, letter.message);
-    await markReplayed(env.DB, seq);
+    const queued = await requeueIngestLetter(env, seq, letter.message);
+    if (queued !== "queued") return queued;
   } else if (letter.deliveryId) {
     const retried = await retry(env, { ids: [letter.deliveryId], letter: seq }, { limit: 1 }, () => true);
     if (retried.pending.length + retried.held.length === 0) {
@@ -502,4 +501,32 @@ export async function replayDeadLetter(env: Env, seq: number): Promise<DeadLette
     return "unreplayable";
   }
   return (await getDeadLetter(env.DB, seq)) ?? letter;
+}
+
+/**
+ * An ingest letter's message back on the ingest queue, once: the replay that claims the letter
+ * in D1 (claimIngestLetter) queues it, the other of two at once queues nothing. A send that
+ * fails lets the claim go, so the letter stays open with its message unqueued, never closed;
+ * if D1 fails that too, the maintenance run reopens the claim (reopenStaleClaims).
+ */
+async function requeueIngestLetter(env: Env, seq: number, message: IngestMessage): Promise<"queued" | ReplayRefusal> {
+  const at = Date.now();
+  if (!(await claimIngestLetter(env.DB, seq, at))) {
+    // Another replay holds it or closed it (or it was deleted): why, read now.
+    const now = await getDeadLetter(env.DB, seq);
+    if (!now) return "not_found";
+    return now.replayedAt !== null ? { replayed: now } : "queue_unavailable";
+  }
+  try {
+    await requeue(env, message);
+  } catch (err) {
+    console.error("the ingest queue refused a dead letter's replay; the letter stays open", { seq, error: String(err) });
+    await releaseIngestClaim(env.DB, seq, at).catch((e) =>
+      console.error("letting go of a failed replay's claim failed; the maintenance run reopens the letter", { seq, error: String(e) }),
+    );
+    return "queue_unavailable";
+  }
+  // Queued: a settle that fails leaves the claim to the maintenance run, which reopens it (a replay then queues it again, its event stored once).
+  await settleIngestClaim(env.DB, seq, at).catch((e) => console.error("settling a replayed dead letter failed; the maintenance run reopens it", { seq, error: String(e) }));
+  return "queued";
 }

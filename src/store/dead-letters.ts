@@ -47,7 +47,8 @@ const toSummary = (r: Omit<Row, "body">): DeadLetterSummary => ({
   reason: r.reason,
   attempts: r.attempts,
   receivedAt: r.received_at,
-  replayedAt: r.replayed_at,
+  // A replay's claim (claimIngestLetter) holds the negative of its time until it settles.
+  replayedAt: r.replayed_at === null ? null : Math.abs(r.replayed_at),
 });
 
 const toDeadLetter = (r: Row): DeadLetter => ({ ...toSummary(r), message: jsonOrNull(r.body) });
@@ -192,7 +193,36 @@ export async function markMessagesReplayed(db: D1Database, messageIds: string[],
     .run();
 }
 
-/** Closes an open dead letter as replayed; one closed already keeps its time (the first replay's). */
-export async function markReplayed(db: D1Database, seq: number, now = Date.now()): Promise<void> {
-  await db.prepare("UPDATE dead_letters SET replayed_at = ? WHERE seq = ? AND replayed_at IS NULL").bind(now, seq).run();
+/**
+ * An ingest letter's replay claims it before its message is queued: the open letter takes the
+ * negative of the time (closed to every other replay and to the open count, read as that time).
+ * One UPDATE is atomic in D1, so of two replays at once only one changes the row: true for it.
+ * The claim then settles (the queue took the message: settleIngestClaim) or is let go
+ * (it did not: releaseIngestClaim); one neither, its replay cut short, is reopened by
+ * reopenStaleClaims.
+ */
+export async function claimIngestLetter(db: D1Database, seq: number, now: number): Promise<boolean> {
+  const res = await db.prepare("UPDATE dead_letters SET replayed_at = ?1 WHERE seq = ?2 AND replayed_at IS NULL").bind(-Math.trunc(now), seq).run();
+  return (res.meta.changes ?? 0) > 0;
+}
+
+/** The claim made at `now` settles: the letter is replayed at `now`. */
+export async function settleIngestClaim(db: D1Database, seq: number, now: number): Promise<void> {
+  await settleClaimStatement(db, seq, now).run();
+}
+
+/** The claim made at `now` is let go: the letter is open again (its message was not queued). */
+export async function releaseIngestClaim(db: D1Database, seq: number, now: number): Promise<void> {
+  await db.prepare("UPDATE dead_letters SET replayed_at = NULL WHERE seq = ?1 AND replayed_at = ?2").bind(seq, -Math.trunc(now)).run();
+}
+
+/**
+ * Reopens the letters claimed before `before` and never settled nor let go (a replay cut short
+ * between its claim and its end, or D1 failing both): whether the queue took the message is not
+ * known, so the letter is open to be replayed again (its event is stored once however often it
+ * is queued) rather than closed with its message perhaps never queued. A range of dead_letters_open.
+ */
+export async function reopenStaleClaims(db: D1Database, before: number): Promise<number> {
+  const res = await db.prepare("UPDATE dead_letters SET replayed_at = NULL WHERE replayed_at < 0 AND replayed_at > ?1").bind(-Math.trunc(before)).run();
+  return res.meta.changes ?? 0;
 }

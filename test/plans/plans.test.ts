@@ -18,7 +18,7 @@ import { deliverySeqsOf } from "../../src/store/event-deliveries";
 import { RETRY_COUNT_ROWS, retryDeliveries } from "../../src/store/delivery-retry";
 import { duePending, firstOwed, heldFrom, owedInOrder, pendingOutlook, webhooksOverdue } from "../../src/store/scheduler-reads";
 import { INSERT_PLACES, placesDriver } from "../../src/store/event-places";
-import { markMessagesReplayed } from "../../src/store/dead-letters";
+import { claimIngestLetter, markMessagesReplayed, releaseIngestClaim, reopenStaleClaims } from "../../src/store/dead-letters";
 import { listEvents } from "../../src/store/events";
 import { retentionStep } from "../../src/store/retention";
 import { boundedScan } from "../../src/store/scan";
@@ -100,6 +100,15 @@ describe("query plans", () => {
   it("closes re-queued parked letters by their message ids, not along every open letter", async () => {
     const [sql] = await preparedBy((d1) => markMessagesReplayed(d1, ["m-1"], 1));
     expect(plan(sql!)).toContain("SEARCH dead_letters USING INDEX sqlite_autoindex_dead_letters_1 (message_id=?)");
+  });
+
+  it("claims and lets go of an ingest letter by its seq, and reopens stale claims along their range of dead_letters_open", async () => {
+    for (const write of [(d1: D1Database) => claimIngestLetter(d1, 1, 1), (d1: D1Database) => releaseIngestClaim(d1, 1, 1)]) {
+      const [sql] = await preparedBy(write);
+      expect(plan(sql!)).toEqual(["SEARCH dead_letters USING INTEGER PRIMARY KEY (rowid=?)"]);
+    }
+    const [stale] = await preparedBy((d1) => reopenStaleClaims(d1, 1));
+    expect(plan(stale!)).toEqual(["SEARCH dead_letters USING COVERING INDEX dead_letters_open (replayed_at>? AND replayed_at<?)"]);
   });
 
   it("finds a new delivery's event by its id, and walks nothing storing deliveries", async () => {

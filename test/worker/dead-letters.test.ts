@@ -3,7 +3,7 @@ import type { IngestMessage } from "../../src/domain/types";
 import { env } from "cloudflare:workers";
 import { DAY_MS } from "../../src/domain/time";
 import migration0020 from "../../migrations/0020_orphan_dead_letters.sql?raw";
-import { runMaintenance } from "../../src/maintenance/cron";
+import { runMaintenance, STALE_CLAIM_MS } from "../../src/maintenance/cron";
 import { meteredD1 } from "../../bench/d1-meter";
 import { deadLetterOf } from "../../src/pipeline/dead-letters";
 import { recordDeadLetters } from "../../src/store/dead-letters";
@@ -105,15 +105,63 @@ describe("dead letters are never silent", () => {
     expect((await p.api("GET", `/v1/events/${msg.eventId}`)).json.body).toBe(body);
   });
 
-  it("keeps an ingest dead letter open when the ingest queue refuses its replay, and replays it once the queue takes it", async () => {
+  it("takes one of two replays of an ingest dead letter made at once: its message goes on the queue once", async () => {
+    const p0 = pipeline();
+    const msg = ingestMessage({ body: podiumBody() });
+    await p0.runQueue<IngestMessage>("edgehook-ingest-dlq", [msg], 11, `dead-${msg.eventId}`);
+    const letter = await ingestLetterOf(p0, msg.eventId);
+    // Both replays read the letter open before either goes on.
+    let reads = 0;
+    let bothRead = () => {};
+    const met = new Promise<void>((resolve) => (bothRead = resolve));
+    const { db } = d1Double({
+      afterRun: async (statement) => {
+        if (!statement.sql.startsWith("SELECT * FROM dead_letters WHERE seq") || reads >= 2) return;
+        if (++reads === 2) bothRead();
+        await met;
+      },
+    });
+    const p = pipeline({ DB: db });
+    const answers = await Promise.all([1, 2].map(() => p.api("POST", `/v1/dead-letters/${letter.id}/replay`)));
+    expect(answers.map((a) => a.status).sort()).toEqual([202, 409]);
+    const made = answers.find((a) => a.status === 202)!;
+    expect(answers.find((a) => a.status === 409)!.json.error.details).toMatchObject({ reason: "already_replayed", replayedAt: made.json.replayedAt, eventId: msg.eventId });
+    expect(p.queues.ingest.sent).toEqual([msg]);
+    expect(await ingestLetterOf(p0, msg.eventId)).toMatchObject({ replayedAt: made.json.replayedAt });
+  });
+
+  it("keeps an ingest dead letter open when the ingest queue refuses its replay (503 queue_unavailable), and replays it once the queue takes it", async () => {
     const p = pipeline();
     const msg = ingestMessage();
     await p.runQueue<IngestMessage>("edgehook-ingest-dlq", [msg], 11, `dead-${msg.eventId}`);
-    const letterOf = async () => (await p.api("GET", "/v1/dead-letters")).json.data.find((d: { eventId: string }) => d.eventId === msg.eventId);
-    const letter = await letterOf();
+    const letter = await ingestLetterOf(p, msg.eventId);
+    const openBefore = (await p.api("GET", "/v1/stats")).json.deadLetters;
     const down = pipeline({ INGEST: recordingQueue(true) });
-    expect((await down.api("POST", `/v1/dead-letters/${letter.id}/replay`)).status).toBeGreaterThanOrEqual(500);
-    expect(await letterOf()).toMatchObject({ replayedAt: null });
+    const refused = await down.api("POST", `/v1/dead-letters/${letter.id}/replay`);
+    expect(refused.status).toBe(503);
+    expect(refused.json.error.code).toBe("queue_unavailable");
+    expect(refused.json.error.message).toContain("the letter is open");
+    // Its claim let go: open, still counted, and replayable.
+    expect(await ingestLetterOf(p, msg.eventId)).toMatchObject({ replayedAt: null });
+    expect((await p.api("GET", "/v1/stats")).json.deadLetters).toBe(openBefore);
+    expect((await p.api("POST", `/v1/dead-letters/${letter.id}/replay`)).status).toBe(202);
+    expect(p.queues.ingest.sent).toEqual([msg]);
+  });
+
+  it("reopens an ingest letter whose replay claimed it and could not let go (queue and D1 failing): the maintenance run, once the claim is stale", async () => {
+    const p = pipeline();
+    const msg = ingestMessage();
+    await p.runQueue<IngestMessage>("edgehook-ingest-dlq", [msg], 11, `dead-${msg.eventId}`);
+    const letter = await ingestLetterOf(p, msg.eventId);
+    const { db } = d1Double({ failStatement: (s) => s.sql.startsWith("UPDATE dead_letters SET replayed_at = NULL WHERE seq") });
+    const down = pipeline({ INGEST: recordingQueue(true), DB: db });
+    expect((await down.api("POST", `/v1/dead-letters/${letter.id}/replay`)).status).toBe(503);
+    // Held by the claim meanwhile: no other replay is made.
+    expect((await p.api("POST", `/v1/dead-letters/${letter.id}/replay`)).json.error.details).toMatchObject({ reason: "already_replayed" });
+    await runMaintenance(p.env);
+    expect(await ingestLetterOf(p, msg.eventId)).not.toMatchObject({ replayedAt: null });
+    await runMaintenance(p.env, Date.now() + STALE_CLAIM_MS + 1000);
+    expect(await ingestLetterOf(p, msg.eventId)).toMatchObject({ replayedAt: null });
     expect((await p.api("POST", `/v1/dead-letters/${letter.id}/replay`)).status).toBe(202);
     expect(p.queues.ingest.sent).toEqual([msg]);
   });
@@ -377,6 +425,11 @@ describe("a replay with nothing to retry says why (details.cause), and what to d
     expect((await p0.api("POST", `/v1/dead-letters/${letter.id}/replay`)).status).toBe(202);
   });
 });
+
+/** The ingest dead letter of an event, as the API lists it. */
+async function ingestLetterOf(p: ReturnType<typeof pipeline>, eventId: string) {
+  return (await p.api("GET", "/v1/dead-letters?limit=100")).json.data.find((d: { eventId: string }) => d.eventId === eventId);
+}
 
 /** Rows a refused replay reads: the letter (twice), the retry's claim and checks, then its delivery, event and webhook by key (27 measured, 8 of them the cause's). */
 const REFUSAL_ROWS = 30;
