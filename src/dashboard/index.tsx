@@ -862,6 +862,7 @@ const REPLAY_REFUSED = new Map<string, string>([
   ],
   ["nothing_to_retry:changed", "The delivery changed meanwhile; try again."],
   ["unreplayable", "This dead letter names nothing to replay. Once handled, delete it with its Delete button."],
+  ["replay_in_progress", "Another replay of this dead letter is under way. Look at it again in a moment: replayed, or open again if the ingest queue refused it."],
   ["already_replayed", "This dead letter was replayed already (or its delivery retried); a replay is made once. To send it again on purpose, open its event and retry the delivery or replay the event there."],
 ]);
 

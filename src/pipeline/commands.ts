@@ -470,10 +470,22 @@ export async function changeWebhook(env: Env, current: Webhook, next: Webhook): 
 /**
  * Why a dead letter cannot be replayed; `replayed`: it is closed already (replayed, or its
  * delivery retried), and a replay sends nothing again, as a dead-letter queue's redrive moves
- * a message once. `queue_unavailable`: the ingest queue did not take an ingest letter's message
- * (this replay's, or that of the replay which held the letter meanwhile); the letter is open.
+ * a message once. `replay_in_progress`: another replay holds an ingest letter, its message not yet
+ * queued (it may yet fail and let the letter go). `queue_unavailable`: the ingest queue did not take
+ * an ingest letter's message (this replay's, or that of the replay which held the letter meanwhile);
+ * the letter is open.
  */
-type ReplayRefusal = "not_found" | "past_retention" | "unreplayable" | "queue_unavailable" | { nothingToRetry: NothingToRetry } | { replayed: DeadLetter };
+type ReplayRefusal =
+  | "not_found"
+  | "past_retention"
+  | "unreplayable"
+  | "replay_in_progress"
+  | "queue_unavailable"
+  | { nothingToRetry: NothingToRetry }
+  | { replayed: DeadLetter };
+
+/** Closed, or held by another replay under way. */
+const taken = (letter: DeadLetter): ReplayRefusal => (letter.replaying ? "replay_in_progress" : { replayed: letter });
 
 /**
  * Replays an open dead letter, once: its event goes back on the ingest queue, or its delivery
@@ -483,11 +495,13 @@ type ReplayRefusal = "not_found" | "past_retention" | "unreplayable" | "queue_un
 export async function replayDeadLetter(env: Env, seq: number): Promise<DeadLetter | ReplayRefusal> {
   const letter = await getDeadLetter(env.DB, seq);
   if (!letter) return "not_found";
-  if (letter.replayedAt !== null) return { replayed: letter };
+  if (letter.replayedAt !== null) return taken(letter);
   if (letter.queue === QUEUES.ingestDead) {
     if (!isIngestMessage(letter.message)) return "unreplayable";
     const queued = await requeueIngestLetter(env, seq, letter.message);
-    if (queued !== "queued") return queued;
+    if (typeof queued === "string" || !("queuedAt" in queued)) return queued;
+    // Deleted meanwhile (its message queued all the same): answered as replayed when it was.
+    return (await getDeadLetter(env.DB, seq)) ?? { ...letter, replayedAt: queued.queuedAt };
   } else if (letter.deliveryId) {
     const retried = await retry(env, { ids: [letter.deliveryId], letter: seq }, { limit: 1 }, () => true);
     if (retried.pending.length + retried.held.length === 0) {
@@ -509,13 +523,13 @@ export async function replayDeadLetter(env: Env, seq: number): Promise<DeadLette
  * fails lets the claim go, so the letter stays open with its message unqueued, never closed;
  * if D1 fails that too, the maintenance run reopens the claim (reopenStaleClaims).
  */
-async function requeueIngestLetter(env: Env, seq: number, message: IngestMessage): Promise<"queued" | ReplayRefusal> {
+async function requeueIngestLetter(env: Env, seq: number, message: IngestMessage): Promise<{ queuedAt: number } | ReplayRefusal> {
   const at = Date.now();
   if (!(await claimIngestLetter(env.DB, seq, at))) {
     // Another replay holds it or closed it (or it was deleted): why, read now.
     const now = await getDeadLetter(env.DB, seq);
     if (!now) return "not_found";
-    return now.replayedAt !== null ? { replayed: now } : "queue_unavailable";
+    return now.replayedAt !== null ? taken(now) : "queue_unavailable";
   }
   try {
     await requeue(env, message);
@@ -528,5 +542,5 @@ async function requeueIngestLetter(env: Env, seq: number, message: IngestMessage
   }
   // Queued: a settle that fails leaves the claim to the maintenance run, which reopens it (a replay then queues it again, its event stored once).
   await settleIngestClaim(env.DB, seq, at).catch((e) => console.error("settling a replayed dead letter failed; the maintenance run reopens it", { seq, error: String(e) }));
-  return "queued";
+  return { queuedAt: at };
 }

@@ -17,6 +17,8 @@ export interface DeadLetter extends Omit<NewDeadLetter, "body"> {
   seq: number;
   message: unknown;
   replayedAt: number | null;
+  /** A replay's claim holds it (claimIngestLetter): `replayedAt` is the claim's time, and the replay may yet fail and let it go. */
+  replaying: boolean;
 }
 
 /** A dead letter read without its message (a list that does not show it). */
@@ -49,6 +51,7 @@ const toSummary = (r: Omit<Row, "body">): DeadLetterSummary => ({
   receivedAt: r.received_at,
   // A replay's claim (claimIngestLetter) holds the negative of its time until it settles.
   replayedAt: r.replayed_at === null ? null : Math.abs(r.replayed_at),
+  replaying: r.replayed_at !== null && r.replayed_at < 0,
 });
 
 const toDeadLetter = (r: Row): DeadLetter => ({ ...toSummary(r), message: jsonOrNull(r.body) });

@@ -125,7 +125,10 @@ describe("dead letters are never silent", () => {
     const answers = await Promise.all([1, 2].map(() => p.api("POST", `/v1/dead-letters/${letter.id}/replay`)));
     expect(answers.map((a) => a.status).sort()).toEqual([202, 409]);
     const made = answers.find((a) => a.status === 202)!;
-    expect(answers.find((a) => a.status === 409)!.json.error.details).toMatchObject({ reason: "already_replayed", replayedAt: made.json.replayedAt, eventId: msg.eventId });
+    // The other: replayed, or (read before the first settled) a replay under way.
+    const other = answers.find((a) => a.status === 409)!.json.error.details;
+    if (other.reason === "already_replayed") expect(other).toMatchObject({ replayedAt: made.json.replayedAt, eventId: msg.eventId });
+    else expect(other).toEqual({ reason: "replay_in_progress" });
     expect(p.queues.ingest.sent).toEqual([msg]);
     expect(await ingestLetterOf(p0, msg.eventId)).toMatchObject({ replayedAt: made.json.replayedAt });
   });
@@ -148,6 +151,51 @@ describe("dead letters are never silent", () => {
     expect(p.queues.ingest.sent).toEqual([msg]);
   });
 
+  it("answers a replay made while another holds an ingest letter 409 replay_in_progress, not already_replayed: the first may fail and leave it open", async () => {
+    const p0 = pipeline();
+    const msg = ingestMessage();
+    await p0.runQueue<IngestMessage>("edgehook-ingest-dlq", [msg], 11, `dead-${msg.eventId}`);
+    const letter = await ingestLetterOf(p0, msg.eventId);
+    // The second replay is made between the first's claim and its send, which the queue refuses.
+    let second: Promise<{ status: number; json: { error: { details: unknown } } }> | undefined;
+    const { db } = d1Double({
+      afterRun: async (statement) => {
+        if (second || !statement.sql.startsWith("UPDATE dead_letters SET replayed_at = ?1 WHERE seq")) return;
+        second = p0.api("POST", `/v1/dead-letters/${letter.id}/replay`);
+        await second;
+      },
+    });
+    const first = await pipeline({ DB: db, INGEST: recordingQueue(true) }).api("POST", `/v1/dead-letters/${letter.id}/replay`);
+    expect(first.status).toBe(503);
+    const during = await second!;
+    expect([during.status, during.json.error.details]).toEqual([409, { reason: "replay_in_progress" }]);
+    // Nothing was queued, and the letter is open: replayable now.
+    expect(p0.queues.ingest.sent).toEqual([]);
+    expect(await ingestLetterOf(p0, msg.eventId)).toMatchObject({ replayedAt: null });
+    expect((await p0.api("POST", `/v1/dead-letters/${letter.id}/replay`)).status).toBe(202);
+    expect(p0.queues.ingest.sent).toEqual([msg]);
+  });
+
+  it("answers a replay whose letter was deleted while it queued the message as replayed then, not as open", async () => {
+    const p0 = pipeline();
+    const msg = ingestMessage();
+    await p0.runQueue<IngestMessage>("edgehook-ingest-dlq", [msg], 11, `dead-${msg.eventId}`);
+    const letter = await ingestLetterOf(p0, msg.eventId);
+    let deleted = false;
+    const { db } = d1Double({
+      afterRun: async (statement) => {
+        if (deleted || !statement.sql.startsWith("UPDATE dead_letters SET replayed_at = ?1 WHERE seq")) return;
+        deleted = true;
+        expect((await p0.api("DELETE", `/v1/dead-letters/${letter.id}`)).status).toBe(204);
+      },
+    });
+    const p = pipeline({ DB: db });
+    const replayed = await p.api("POST", `/v1/dead-letters/${letter.id}/replay`);
+    expect(replayed.status).toBe(202);
+    expect(replayed.json.replayedAt).not.toBeNull();
+    expect(p.queues.ingest.sent).toEqual([msg]);
+  });
+
   it("reopens an ingest letter whose replay claimed it and could not let go (queue and D1 failing): the maintenance run, once the claim is stale", async () => {
     const p = pipeline();
     const msg = ingestMessage();
@@ -156,8 +204,8 @@ describe("dead letters are never silent", () => {
     const { db } = d1Double({ failStatement: (s) => s.sql.startsWith("UPDATE dead_letters SET replayed_at = NULL WHERE seq") });
     const down = pipeline({ INGEST: recordingQueue(true), DB: db });
     expect((await down.api("POST", `/v1/dead-letters/${letter.id}/replay`)).status).toBe(503);
-    // Held by the claim meanwhile: no other replay is made.
-    expect((await p.api("POST", `/v1/dead-letters/${letter.id}/replay`)).json.error.details).toMatchObject({ reason: "already_replayed" });
+    // Held by the claim meanwhile: no other replay is made, and none is said to be made.
+    expect((await p.api("POST", `/v1/dead-letters/${letter.id}/replay`)).json.error.details).toEqual({ reason: "replay_in_progress" });
     await runMaintenance(p.env);
     expect(await ingestLetterOf(p, msg.eventId)).not.toMatchObject({ replayedAt: null });
     await runMaintenance(p.env, Date.now() + STALE_CLAIM_MS + 1000);

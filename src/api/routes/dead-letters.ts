@@ -104,6 +104,12 @@ function nothingToRetryMessage(why: NothingToRetry): string {
 /** 409 `nothing_to_retry` (kept for the clients that branch on it) with its cause, `details.cause`. */
 const nothingToRetry = (why: NothingToRetry) => new AppError("conflict", nothingToRetryMessage(why), { reason: "nothing_to_retry", cause: why.cause });
 
+/** 409: another replay holds the ingest letter and has not queued its message yet; it may yet fail, and let the letter go. */
+const replayInProgress = () =>
+  new AppError("conflict", "Another replay of this dead letter is under way: its message is not queued yet. Look at the letter again in a moment: replayed, or open again if the ingest queue refused it.", {
+    reason: "replay_in_progress",
+  });
+
 /** 503: the ingest queue did not take an ingest letter's message; the letter is open, to be replayed again. */
 const queueUnavailable = () =>
   new AppError("queue_unavailable", "The ingest queue did not take this dead letter's message: nothing was queued, and the letter is open. Replay it again later.", undefined, QUEUE_RETRY_AFTER_S);
@@ -114,7 +120,7 @@ const replay = apiRoute({
   operationId: "replayDeadLetter",
   summary: "Replay a dead letter: queue the event again, or retry the delivery",
   description:
-    "Replays an open dead letter once and closes it (`replayedAt`). 409 `conflict` with `details.reason`: `already_replayed` (closed already, by a replay or a retry of its delivery: nothing is sent again; a new failure of the delivery opens it again), `past_retention` (its event is past the retention: kept a while to be read, never sent), `unreplayable` (it names nothing to replay), `nothing_to_retry` (its delivery cannot be retried: the letter stays open until deleted). With `nothing_to_retry`, `details.cause` says why: `delivery_gone` (purged with its event), `webhook_deleted` (nowhere to send it), `outside_grant` (its webhook was confined to an organization since, and the event is not that organization's), `held` (held while its webhook is disabled: it goes out once the webhook is enabled), `changed` (it changed meanwhile: try again). Of two replays of one letter at once, one is made and the other answers `already_replayed`. 503 `queue_unavailable` (with `Retry-After`): the ingest queue did not take an ingest letter's message; nothing was queued and the letter is open, to be replayed again.",
+    "Replays an open dead letter once and closes it (`replayedAt`). 409 `conflict` with `details.reason`: `already_replayed` (closed already, by a replay or a retry of its delivery: nothing is sent again; a new failure of the delivery opens it again), `past_retention` (its event is past the retention: kept a while to be read, never sent), `unreplayable` (it names nothing to replay), `nothing_to_retry` (its delivery cannot be retried: the letter stays open until deleted). With `nothing_to_retry`, `details.cause` says why: `delivery_gone` (purged with its event), `webhook_deleted` (nowhere to send it), `outside_grant` (its webhook was confined to an organization since, and the event is not that organization's), `held` (held while its webhook is disabled: it goes out once the webhook is enabled), `changed` (it changed meanwhile: try again). Of two replays of one letter at once, one is made and the other answers `already_replayed`, or `replay_in_progress` while the first has not yet queued an ingest letter's message (it may still fail, and leave the letter open). 503 `queue_unavailable` (with `Retry-After`): the ingest queue did not take an ingest letter's message; nothing was queued and the letter is open, to be replayed again.",
   ...scoped("admin"),
   request: { params: LetterId, ...NO_BODY },
   responses: { 202: json(DeadLetterSchema, "Replayed"), ...errors(404, 409, 503) },
@@ -151,6 +157,7 @@ export const deadLetters = router()
     // Said with what to do, and as `details.reason` for a client to branch on: a letter that cannot be replayed stays open until deleted.
     if (replayed === "past_retention") throw pastRetention();
     if (replayed === "queue_unavailable") throw queueUnavailable();
+    if (replayed === "replay_in_progress") throw replayInProgress();
     if (replayed === "unreplayable") throw new AppError("conflict", "This dead letter names nothing to replay. Once handled, DELETE the dead letter.", { reason: "unreplayable" });
     if ("nothingToRetry" in replayed) throw nothingToRetry(replayed.nothingToRetry);
     if ("replayed" in replayed) throw alreadyReplayed(replayed.replayed);
