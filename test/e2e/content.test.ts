@@ -11,7 +11,7 @@ let stack: Stack;
 let down: Downstream;
 useLocalStack({}, (s, d) => ((stack = s), (down = d)));
 
-const api = (method: string, path: string, body?: unknown) => stack.api(method, path, body);
+const api = <M extends string, P extends string>(method: M, path: P, body?: unknown) => stack.api(method, path, body);
 
 function podiumMessage(org: string, channel: string, text: string) {
   return JSON.stringify({

@@ -36,7 +36,7 @@ afterAll(async () => {
   await down?.close();
 });
 
-const api = async (method: string, path: string, body?: unknown) => (await stack.api(method, path, body)).json;
+const api = async <M extends string, P extends string>(method: M, path: P, body?: unknown) => (await stack.api(method, path, body)).json;
 
 const send = async (body: string) => {
   const res = await sendPodium(`${stack.url}/webhooks/podium`, body, stack.vars.PODIUM_WEBHOOK_SECRET!.split(" ")[0]!);

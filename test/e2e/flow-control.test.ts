@@ -14,7 +14,7 @@ let down: Downstream;
 // Short backoff, so the FIFO webhook's failures are retried within the test.
 useLocalStack({ RETRY_BASE_SECONDS: "1", RETRY_CAP_SECONDS: "2" }, (s, d) => ((stack = s), (down = d)));
 
-const api = (method: string, path: string, body?: unknown) => stack.api(method, path, body);
+const api = <M extends string, P extends string>(method: M, path: P, body?: unknown) => stack.api(method, path, body);
 
 describe("flow control through the local stack", () => {
   it("keeps each webhook's rate limit, concurrency limit and FIFO order with a recording downstream", async () => {

@@ -15,7 +15,7 @@ let down: Downstream;
 // Short backoff so retries happen within the test.
 useLocalStack({ RETRY_BASE_SECONDS: "1", RETRY_CAP_SECONDS: "2" }, (s, d) => ((stack = s), (down = d)));
 
-const api = (method: string, path: string, body?: unknown) => stack.api(method, path, body);
+const api = <M extends string, P extends string>(method: M, path: P, body?: unknown) => stack.api(method, path, body);
 
 /** A webhook scoped to a fresh organization, pointed at a behaviour of the local downstream. */
 async function subscribe(behaviour: string, extra: Record<string, unknown> = {}) {

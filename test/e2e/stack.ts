@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll } from "vitest";
 import { startDownstream, type Downstream } from "./downstream";
+import type { AnswerJson } from "../support/api-answer";
 
 const root = resolve(import.meta.dirname, "../..");
 const wranglerJs = join(root, "node_modules/wrangler/bin/wrangler.js");
@@ -16,8 +17,11 @@ export interface Stack {
   vars: Record<string, string>;
   /** The process group of `wrangler dev` and its runtime (the bench reads their CPU from /proc). */
   processGroup: number;
-  /** Calls the management API with the admin token (its `json` is `any` as test/worker/helpers.ts ApiAnswer's is, for the same reason). */
-  api(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }>;
+  /**
+   * Calls the management API with the admin token; its `json` is typed by what the document
+   * describes for the method and path (test/support/api-answer.ts), as test/worker/helpers.ts apiCall's.
+   */
+  api<M extends string, P extends string>(method: M, path: P, body?: unknown): Promise<{ status: number; json: AnswerJson<M, P> }>;
   stop(): Promise<void>;
   logs(): string;
 }

@@ -23,7 +23,7 @@ afterAll(async () => {
   await down?.close();
 });
 
-const api = async (method: string, path: string, body?: unknown) => (await stack.api(method, path, body)).json;
+const api = async <M extends string, P extends string>(method: M, path: P, body?: unknown) => (await stack.api(method, path, body)).json;
 
 it(`carries ${EVENTS} events through the pipeline: each stored once, every delivery succeeded, no 5xx`, async () => {
   const key = randomUUID().slice(0, 8);

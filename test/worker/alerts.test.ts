@@ -293,10 +293,10 @@ describe("webhook health, auto-disable and alerts", () => {
     expect(again.status).toBe(202);
     expect(again.json.deliveries).toBe(0);
     // One alert replayed by its id goes again to the endpoint subscribed to it, and to no webhook.
-    const alerts = (await p.api("GET", "/v1/events?sourceId=edgehook&limit=100")).json.data as { id: string; data: { webhookUid?: string } }[];
+    const alerts = (await p.api("GET", "/v1/events?sourceId=edgehook&limit=100")).json.data;
     const alert = (await Promise.all(alerts.map(async (a) => (await p.api("GET", `/v1/events/${a.id}`)).json))).find((e) => JSON.stringify(e.body ?? e).includes(hook.uid));
     expect(alert).toBeDefined();
-    const one = await p.api("POST", `/v1/events/${alert.id}/replay`, {});
+    const one = await p.api("POST", `/v1/events/${alert!.id}/replay`, {});
     expect(one.status).toBe(202);
     // Every endpoint subscribed to the type (this file's other tests made some too), no webhook.
     const subscribed = ((await p.api("GET", "/v1/notification-endpoints?limit=100")).json.data as { alertTypes: string[] }[]).filter((e) =>
@@ -379,7 +379,7 @@ describe("webhook health, auto-disable and alerts", () => {
     expect(slack).toHaveLength(3);
     // Nor where the admin reads them: the episodes, the alert events.
     const episodes = (await p.api("GET", "/v1/alerts?limit=100")).json.data.filter((a: { subject: string }) => a.subject === hook.uid);
-    expect(episodes.map((a: { data: { url: string } }) => a.data.url)).toEqual([bare, bare]);
+    expect(episodes.map((a) => a.data.url)).toEqual([bare, bare]);
     const arrived = (await received(`${key}-alerts`)).filter((r) => r.body.includes(hook.uid));
     const events = await Promise.all(arrived.map(async (r) => (await p.api("GET", `/v1/events/${r.headers["webhook-id"]}`)).json));
     expect(events.map((e) => e.sourceId)).toEqual(["edgehook", "edgehook", "edgehook"]);

@@ -104,7 +104,7 @@ describe("what Edgehook stores", () => {
     expect((await p.runQueue("edgehook-rejections", rejections.sent)).acked).toHaveLength(rejections.sent.length);
     const lettered = [ingestMessage({ body: podiumBody({ organizationUid: ok.org }), organizationUid: ok.org }), ingestMessage()];
     expect((await p.runQueue<IngestMessage>("edgehook-ingest-dlq", lettered)).acked).toHaveLength(2);
-    const letters = (await p.api("GET", "/v1/dead-letters?open=true")).json.data as { id: string; eventId: string | null }[];
+    const letters = (await p.api("GET", "/v1/dead-letters?open=true")).json.data;
     const replay = letters.find((l) => l.eventId === lettered[0]!.eventId)!;
     expect((await p.api("POST", `/v1/dead-letters/${replay.id}/replay`)).status).toBe(202);
     await park(env.BODIES, { queue: "edgehook-ingest-dlq", messageId: `parked-${key}`, attempts: 30, parkedAt: start, body: ingestMessage() });

@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { isCredentialHeader, REDACTED, scrubCredentials } from "../../src/domain/credential-headers";
 import { getWebhook } from "../../src/store/webhooks";
-import { dashboardCookie, dashboardForm, call } from "./helpers";
+import { dashboardCookie, dashboardForm, call, type Answered } from "./helpers";
 import { pipeline, received } from "./pipeline";
 import { as, DATA_SCOPES, makeToken } from "./tokens";
 
@@ -41,7 +41,7 @@ async function stored(p: P, uid: string) {
 async function listed(p: P, uid: string) {
   let cursor: string | null = null;
   for (let pages = 0; pages < 50; pages++) {
-    const res = await p.api("GET", `/v1/webhooks?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+    const res: Answered<"GET", "/v1/webhooks"> = await p.api("GET", `/v1/webhooks?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
     expect(res.status).toBe(200);
     expectNoCredential(res.json, "list");
     const found = res.json.data.find((w: { uid: string }) => w.uid === uid);

@@ -296,7 +296,7 @@ describe("dead letters are never silent", () => {
     const { org } = await p.webhookOn("fail", { maxAttempts: 1 });
     const eventId = await p.ingest(podiumBody({ organizationUid: org }));
     await p.deliver();
-    const letters = async () => (await p.api("GET", "/v1/dead-letters?limit=100")).json.data as { id: string; eventId: string; replayedAt: string | null }[];
+    const letters = async () => (await p.api("GET", "/v1/dead-letters?limit=100")).json.data;
     const [failed] = (await letters()).filter((d) => d.eventId === eventId);
     expect(failed).toMatchObject({ replayedAt: null });
     // A recent failure, whose open letter stays.

@@ -14,7 +14,7 @@ import { insertDeliveries } from "../../src/store/deliveries";
 import { DELIVERY_WEBHOOKS } from "../../src/store/delivery-webhooks";
 import { RETRY_PACKED_ROWS } from "../../src/store/delivery-retry";
 import { PACKED_SPAN } from "../../src/store/packed";
-import { ADMIN, ingestMessage, meteredApiCall, pagedList, podiumBody } from "./helpers";
+import { ADMIN, ingestMessage, meteredApiCall, pagedList, podiumBody, type Answered } from "./helpers";
 import { DAY, histories, ingestAction, purgeAction, purgeAll } from "./histories";
 import { pipeline, uniqueKey } from "./pipeline";
 import { packedRecounted, packedStored } from "./recount";
@@ -252,7 +252,7 @@ describe("deliveries' packed rows by webhook", () => {
       let retried = 0;
       let cursor: string | null = null;
       for (let calls = 1; calls <= maxCalls; calls++) {
-        const r = await meteredApiCall(meter, "POST", "/v1/deliveries/retry", { ...body, ...(cursor ? { cursor } : {}) });
+        const r: Answered<"POST", "/v1/deliveries/retry"> & { rows: number } = await meteredApiCall(meter, "POST", "/v1/deliveries/retry", { ...body, ...(cursor ? { cursor } : {}) });
         expect(r.status).toBe(202);
         expect(r.rows).toBeLessThanOrEqual(22 * 1000 + RETRY_PACKED_ROWS + 100);
         retried += r.json.count;

@@ -13,7 +13,7 @@ import { DELIVERY_WEBHOOKS } from "../../src/store/delivery-webhooks";
 import { PACKED_SPAN } from "../../src/store/packed";
 import { RETENTION_START, retentionStep, type RetentionCursor } from "../../src/store/retention";
 import { PACKED_ROWS } from "../../src/store/scan";
-import { ADMIN, ingestMessage, meteredApiCall, pagedList, podiumBody } from "./helpers";
+import { ADMIN, ingestMessage, meteredApiCall, pagedList, podiumBody, type Answered } from "./helpers";
 import { DAY, histories, ingestAction, purgeAction, purgeAll } from "./histories";
 import { pipeline, uniqueKey } from "./pipeline";
 import { packedRecounted, packedStored, placesRecounted, placesStored } from "./recount";
@@ -203,7 +203,7 @@ describe("places rows", () => {
     const found: string[] = [];
     let cursor: string | null = null;
     for (let calls = 0; calls < 20; calls++) {
-      const r = await meteredApiCall(meter, "GET", `/v1/events?status=held&limit=50${cursor ? `&cursor=${cursor}` : ""}`, undefined, { authorization: `Bearer ${token}` });
+      const r: Answered<"GET", "/v1/events"> & { rows: number } = await meteredApiCall(meter, "GET", `/v1/events?status=held&limit=50${cursor ? `&cursor=${cursor}` : ""}`, undefined, { authorization: `Bearer ${token}` });
       expect(r.status).toBe(200);
       expect(r.rows).toBeLessThanOrEqual(MAX_ROWS);
       found.push(...r.json.data.map((e: { id: string }) => e.id));

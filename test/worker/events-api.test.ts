@@ -4,7 +4,7 @@ import { getEvent, listEvents, storeEvents, type EventRow } from "../../src/stor
 import { retentionStep } from "../../src/store/retention";
 import { newDelivery } from "../../src/domain/delivery";
 import { insertDeliveries } from "../../src/store/deliveries";
-import { ADMIN, ADMIN_TOKEN, call, ingestMessage, meteredApiCall, podiumBody, type ApiAnswer } from "./helpers";
+import { ADMIN, ADMIN_TOKEN, call, ingestMessage, meteredApiCall, podiumBody, type ApiAnswer, type Answered } from "./helpers";
 import { pipeline } from "./pipeline";
 import { meteredD1 } from "../../bench/d1-meter";
 import { eventIdFor } from "../../src/domain/ids";
@@ -26,7 +26,7 @@ function row(i: number, tag: string): EventRow {
   };
 }
 
-async function get(path: string, headers: Record<string, string> = ADMIN): Promise<ApiAnswer> {
+async function get<P extends string>(path: P, headers: Record<string, string> = ADMIN): Promise<Answered<"GET", P>> {
   const res = await call(new Request(`https://edgehook.test${path}`, { headers }));
   return { status: res.status, json: await res.json() };
 }
@@ -48,7 +48,7 @@ describe("GET /v1/events", () => {
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const { status, json } = await get(`/v1/events?limit=2${cursor ? `&cursor=${cursor}` : ""}`);
+      const { status, json }: Answered<"GET", "/v1/events"> = await get(`/v1/events?limit=2${cursor ? `&cursor=${cursor}` : ""}`);
       expect(status).toBe(200);
       expect(json.data.length).toBeLessThanOrEqual(2);
       seen.push(...json.data.map((e: { id: string }) => e.id));
@@ -192,7 +192,7 @@ describe("an event's deliveries", () => {
       let cursor: string | null = detail.json.deliveriesNextCursor;
       for (let calls = 0; cursor !== null; calls++) {
         expect(calls).toBeLessThan(100);
-        const next = await meteredApiCall(meter, "GET", `/v1/deliveries?eventId=${id}&limit=${EVENT_DELIVERIES_SHOWN}&cursor=${encodeURIComponent(cursor)}`);
+        const next: Answered<"GET", "/v1/deliveries"> & { rows: number } = await meteredApiCall(meter, "GET", `/v1/deliveries?eventId=${id}&limit=${EVENT_DELIVERIES_SHOWN}&cursor=${encodeURIComponent(cursor)}`);
         expect(next.status).toBe(200);
         expect(next.rows).toBeLessThanOrEqual(DETAIL_ROWS);
         ids.push(...next.json.data.map((d: { id: string }) => d.id));

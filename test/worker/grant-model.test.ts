@@ -18,6 +18,7 @@ import { sourceView, webhookView } from "../../src/api/views";
 import { pipeline, received, uniqueKey } from "./pipeline";
 import { rng, type Rng } from "./seeded";
 import { as, DATA_SCOPES, makeToken } from "./tokens";
+import type { ApiAnswer } from "./helpers";
 
 type P = ReturnType<typeof pipeline>;
 
@@ -339,7 +340,8 @@ async function walk(w: World, t: Tok, path: string, limit: number): Promise<List
   let cursor: string | null = null;
   for (let i = 0; i < 200; i++) {
     const sep = path.includes("?") ? "&" : "?";
-    const res = await as(w.p, t.token, "GET", `${path}${sep}limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+    // `path` is any list's: its items are Listed.
+    const res: ApiAnswer = await as(w.p, t.token, "GET", `${path}${sep}limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
     expect(res.status, path).toBe(200);
     items.push(...res.json.data);
     cursor = res.json.nextCursor;

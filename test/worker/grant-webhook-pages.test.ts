@@ -7,6 +7,7 @@ import { expect, it } from "vitest";
 import { placeLocations } from "../../src/store/locations";
 import { pipeline, uniqueKey } from "./pipeline";
 import { as, DATA_SCOPES, makeToken } from "./tokens";
+import type { Answered } from "./helpers";
 
 it("a token limited to an organization pages through every webhook within its grant, whatever the page size, however many others share their owner", async () => {
   const p = pipeline();
@@ -39,7 +40,7 @@ it("a token limited to an organization pages through every webhook within its gr
     const listed: string[] = [];
     let cursor: string | null = null;
     for (let i = 0; i < 20; i++) {
-      const res = await as(p, oTok.token, "GET", `/v1/webhooks?limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+      const res: Answered<"GET", "/v1/webhooks"> = await as(p, oTok.token, "GET", `/v1/webhooks?limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
       expect(res.status).toBe(200);
       listed.push(...res.json.data.map((w: { uid: string }) => w.uid));
       cursor = res.json.nextCursor;

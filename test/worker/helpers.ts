@@ -11,6 +11,7 @@ import worker from "../../src/index";
 import type { meteredD1 } from "../../bench/d1-meter";
 import { assertConforms, assertRequestConforms, assertUndocumentedConforms, isAccepted, isUndocumented, operationOf } from "./conformance";
 import { fakeNamespace } from "./fakes";
+import type { AnswerJson } from "../support/api-answer";
 
 /** The admin token of the test configuration (vitest.config.ts). */
 export const ADMIN_TOKEN = env.ADMIN_TOKEN ?? "";
@@ -172,13 +173,17 @@ async function conforms(request: Request, copy: Request | undefined, res: Respon
   assertRequestConforms({ method: request.method, path: `${url.pathname}${url.search}`, contentType: request.headers.get("content-type"), body }, res.status);
 }
 
-/** What an API call answered: its status, and its JSON body (null for a 204). */
-export interface ApiAnswer {
+/**
+ * What an API call answered: its status, and its JSON body (null for a 204), typed by what the
+ * document describes for `method` and `path` (test/support/api-answer.ts); `any` where the call
+ * names neither as a literal.
+ */
+export interface ApiAnswer<Json = AnswerJson<string, string>> {
   status: number;
-  // Each test reads the fields it expects: `any` is kept here alone (the local answer types use this
-  // one). `unknown` breaks ~1,000 reads; a real type needs apiCall typed by cli/src/api.d.ts's paths.
-  json: any;
+  json: Json;
 }
+/** What a call of `method` on `path` answers (a list's path without its query names its pages). */
+export type Answered<M extends string, P extends string> = ApiAnswer<AnswerJson<M, P>>;
 
 /**
  * The one way tests call the API: with `env`, as `headers` say (the admin by default), waiting
@@ -187,21 +192,35 @@ export interface ApiAnswer {
  * Its answer must conform to what /openapi.json documents for it (conformance.ts), as call()'s, and
  * so must the request, if the API accepted it.
  */
-export async function apiCall(e: Env, method: string, path: string, body?: unknown, headers: Record<string, string> = ADMIN): Promise<ApiAnswer> {
+export async function apiCall<M extends string, P extends string>(
+  e: Env,
+  method: M,
+  path: P,
+  body?: unknown,
+  headers: Record<string, string> = ADMIN,
+): Promise<Answered<M, P>> {
   const request = new Request(`https://edgehook.test${path}`, {
     method,
     headers: { "cf-connecting-ip": clientAddress(), ...headers, "content-type": "application/json" },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const res = await fetchChecked(request, e);
-  return { status: res.status, json: res.status === 204 ? null : await res.json() };
+  // fetchChecked held the body to the document, which is what its type says (null for a 204's).
+  const text = await res.text();
+  return { status: res.status, json: JSON.parse(text === "" ? "null" : text) };
 }
 
 /**
  * An API call with the test env's D1 seen through `meter` (bench/d1-meter.ts): also the rows it read.
  * Its schedulers record what it wakes (testEnv): the real ones would run on into the next file.
  */
-export async function meteredApiCall(meter: ReturnType<typeof meteredD1>, method: string, path: string, body?: unknown, headers: Record<string, string> = ADMIN) {
+export async function meteredApiCall<M extends string, P extends string>(
+  meter: ReturnType<typeof meteredD1>,
+  method: M,
+  path: P,
+  body?: unknown,
+  headers: Record<string, string> = ADMIN,
+) {
   meter.reset();
   const answer = await apiCall({ ...testEnv().env, DB: meter.db }, method, path, body, headers);
   return { ...answer, rows: meter.usage.rowsRead };
@@ -220,7 +239,8 @@ export async function pagedList<T>(
   const rows: number[] = [];
   let cursor: string | null = null;
   for (let calls = 1; calls <= o.maxCalls; calls++) {
-    const r = await meteredApiCall(meter, "GET", `${path}${cursor ? `&cursor=${cursor}` : ""}`, undefined, o.headers ?? ADMIN);
+    // `path` is any list's: its items are the caller's T.
+    const r: ApiAnswer & { rows: number } = await meteredApiCall(meter, "GET", `${path}${cursor ? `&cursor=${cursor}` : ""}`, undefined, o.headers ?? ADMIN);
     expect(r.status, path).toBe(200);
     rows.push(r.rows);
     expect(r.rows, path).toBeLessThanOrEqual(o.maxRows);

@@ -14,7 +14,7 @@ import { hmacScheme } from "../../src/schemes/hmac";
 import { shopify } from "../../src/schemes/shopify";
 import { stripe } from "../../src/schemes/stripe";
 import { d1Double } from "./d1-double";
-import { call, clientAddress, createSource, ingestMessage, podiumBody, podiumHeaders, recordingQueue, testEnv, type ApiAnswer, type RecordingQueue } from "./helpers";
+import { call, clientAddress, createSource, ingestMessage, podiumBody, podiumHeaders, recordingQueue, testEnv, type Answered, type RecordingQueue } from "./helpers";
 import { pipeline, received, uniqueKey, webhookSetup } from "./pipeline";
 import { eventsOfSource } from "./rows";
 
@@ -22,7 +22,7 @@ const enc = new TextEncoder();
 const nowS = () => Math.floor(Date.now() / 1000);
 const goodWhsec = () => `whsec_${bytesToBase64(crypto.getRandomValues(new Uint8Array(32)))}`;
 
-async function send(path: string, body: string | ReadableStream, headers: Record<string, string>, overrides = {}): Promise<ApiAnswer & { headers: Headers; queued: RecordingQueue["sent"] }> {
+async function send(path: string, body: string | ReadableStream, headers: Record<string, string>, overrides = {}): Promise<Answered<"POST", "/webhooks/{sourceId}"> & { headers: Headers; queued: RecordingQueue["sent"] }> {
   const queue = recordingQueue();
   const res = await call(new Request(`https://edgehook.test${path}`, { method: "POST", body, headers }), {
     INGEST: queue,

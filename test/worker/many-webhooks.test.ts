@@ -4,7 +4,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { meteredD1 } from "../../bench/d1-meter";
-import { ADMIN, ingestMessage, meteredApiCall, pagedList, podiumBody } from "./helpers";
+import { ADMIN, ingestMessage, meteredApiCall, pagedList, podiumBody, type Answered } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
 import { DATA_SCOPES, makeToken } from "./tokens";
 import { copyWebhook, settlePending } from "./rows";
@@ -112,7 +112,7 @@ describe(`reads over ${WEBHOOKS.toLocaleString("en")} webhooks`, () => {
       let cursor: string | null = null;
       for (let calls = 1; ; calls++) {
         expect(calls).toBeLessThanOrEqual(1_000);
-        const r = await meteredApiCall(meter, "GET", `/v1/stats${cursor ? `?cursor=${encodeURIComponent(cursor)}` : ""}`, undefined, headers);
+        const r: Answered<"GET", "/v1/stats"> & { rows: number } = await meteredApiCall(meter, "GET", `/v1/stats${cursor ? `?cursor=${encodeURIComponent(cursor)}` : ""}`, undefined, headers);
         expect(r.status).toBe(200);
         // (Before: every webhook's counters and row read, ~4 rows each: 64,030 for the token at 8,000, the admin's 51,609 at 12,900.)
         expect(r.rows, `call ${calls}`).toBeLessThanOrEqual(MAX_ROWS);
@@ -185,7 +185,7 @@ describe(`reads over ${WEBHOOKS.toLocaleString("en")} webhooks`, () => {
       let cursor: string | null = null;
       for (let calls = 1; ; calls++) {
         expect(calls).toBeLessThanOrEqual(200);
-        const r = await meteredApiCall(meter, "POST", "/v1/deliveries/retry", { status: "failed", ...(cursor ? { cursor } : {}) }, headers);
+        const r: Answered<"POST", "/v1/deliveries/retry"> & { rows: number } = await meteredApiCall(meter, "POST", "/v1/deliveries/retry", { status: "failed", ...(cursor ? { cursor } : {}) }, headers);
         expect(r.status).toBe(202);
         // (Before: every counts row from the cursor's for the admin, 12,910 rows at 12,900 webhooks; the token's grant, 32,020 at 8,000.)
         expect(r.rows, `call ${calls}`).toBeLessThanOrEqual(MAX_ROWS);

@@ -11,14 +11,14 @@ import { duePending, owedInOrder } from "../../src/store/scheduler-reads";
 import { storeEvents, type EventRow } from "../../src/store/events";
 import { RETENTION_START, retentionStep } from "../../src/store/retention";
 import toTable from "../../scripts/attempts-to-table.sql?raw";
-import { ADMIN, call, type ApiAnswer } from "./helpers";
+import { ADMIN, call, type Answered } from "./helpers";
 import { pipeline, received } from "./pipeline";
 import { kept, recounted } from "./recount";
 import { eventSeqSql } from "./rows";
 
 const VOLUME = "0014_volume.sql";
 
-async function api(path: string): Promise<ApiAnswer> {
+async function api<P extends string>(path: P): Promise<Answered<"GET", P>> {
   const res = await call(new Request(`https://edgehook.test${path}`, { headers: ADMIN }), { DB: env.MIGRATION_DB });
   return { status: res.status, json: await res.json() };
 }

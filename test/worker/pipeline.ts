@@ -56,7 +56,7 @@ export function pipeline(overrides: Partial<Env> = {}, opts: { unreachable?: (we
   }
 
   /** Calls the API as the admin, with this pipeline's env. */
-  const api = (method: string, path: string, body?: unknown) => apiCall(env, method, path, body);
+  const api = <M extends string, P extends string>(method: M, path: P, body?: unknown) => apiCall(env, method, path, body);
 
   /** Sends a signed Podium event through the ingress (of `from`, else `podium`) only: its message waits in `queues.ingest.sent`. Returns its event id. */
   async function receive(body = podiumBody(), from: { source: string; secret: string } = { source: "podium", secret: "podium-current" }): Promise<string> {

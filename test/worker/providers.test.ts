@@ -7,11 +7,11 @@ import type { HmacConfig } from "../../src/domain/hmac-config";
 import { hmacScheme } from "../../src/schemes/hmac";
 import { shopify } from "../../src/schemes/shopify";
 import { slack } from "../../src/schemes/slack";
-import { call, createSource, post, recordingQueue, type ApiAnswer, type RecordingQueue } from "./helpers";
+import { call, createSource, post, recordingQueue, type Answered, type RecordingQueue } from "./helpers";
 
 const nowS = () => Math.floor(Date.now() / 1000);
 
-async function send(source: string, body: string, headers: Record<string, string>): Promise<ApiAnswer & { queued: RecordingQueue["sent"] }> {
+async function send(source: string, body: string, headers: Record<string, string>): Promise<Answered<"POST", "/webhooks/{sourceId}"> & { queued: RecordingQueue["sent"] }> {
   const queue = recordingQueue();
   const res = await call(post(`/webhooks/${source}`, body, { "content-type": "application/json", ...headers }), { INGEST: queue });
   return { status: res.status, json: await res.json(), queued: queue.sent };

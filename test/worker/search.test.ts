@@ -6,7 +6,7 @@ import { FILTER_LIMITS, filterBudget, workSpent } from "../../src/routing/filter
 import { CALL_FILTER_WORK, matchesSearch, parseSearch } from "../../src/routing/search";
 import { meteredD1 } from "../../bench/d1-meter";
 import { eventsInRange, eventsWithBodies, storeEvents, type EventRow } from "../../src/store/events";
-import { meteredApiCall } from "./helpers";
+import { meteredApiCall, type Answered } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
 import { as, DATA_SCOPES, makeToken } from "./tokens";
 import filtersDoc from "../../docs/filters-and-transforms.md?raw";
@@ -123,7 +123,7 @@ describe("event search", () => {
     const rows: number[] = [];
     let cursor: string | null = null;
     do {
-      const r = await meteredApiCall(meter, "GET", `/v1/events?${params}${cursor ? `&cursor=${cursor}` : ""}`);
+      const r: Answered<"GET", "/v1/events"> & { rows: number } = await meteredApiCall(meter, "GET", `/v1/events?${params}${cursor ? `&cursor=${cursor}` : ""}`);
       expect(r.json.data).toEqual([]);
       rows.push(r.rows);
       cursor = r.json.nextCursor;

@@ -196,7 +196,7 @@ describe("webhook secret rotation", () => {
       await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { timeoutMs: 4000 }),
       await p.api("GET", `/v1/webhooks/${webhook.uid}`),
       await p.api("GET", "/v1/webhooks?limit=100"),
-    ];
+    ] as const;
     for (const a of answers) {
       expect(a.status).toBe(200);
       const text = JSON.stringify(a.json);

@@ -15,4 +15,4 @@ export async function makeToken(p: P, scopes: Scope[], limits: { organizationUid
 }
 
 /** Calls the API as a given token, with the pipeline's env. */
-export const as = (p: P, token: string, method: string, path: string, body?: unknown) => apiCall(p.env, method, path, body, { authorization: `Bearer ${token}` });
+export const as = <M extends string, P2 extends string>(p: P, token: string, method: M, path: P2, body?: unknown) => apiCall(p.env, method, path, body, { authorization: `Bearer ${token}` });
