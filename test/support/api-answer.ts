@@ -55,7 +55,7 @@ export type AnswerItems<T> = AnswerList<T> & { readonly [I in Index]: T };
  * null or absent reads as what it is otherwise: the test's assertion says which it expects.
  */
 export type Answer<U> = unknown extends U
-  ? any // eslint-disable-line @typescript-eslint/no-explicit-any -- the document leaves it free-form
+  ? any // the document leaves it free-form
   : Exclude<U, object | null | undefined> | Merged<Extract<U, object>>;
 type Merged<O> = [O] extends [never]
   ? never
@@ -68,9 +68,9 @@ type Merged<O> = [O] extends [never]
  * the document's paths name (a `string` built elsewhere), or the method a `string`.
  */
 export type AnswerJson<M extends string, P extends string> = string extends M
-  ? any // eslint-disable-line @typescript-eslint/no-explicit-any -- not known where the call is written
+  ? any // not known where the call is written
   : string extends P
-    ? any // eslint-disable-line @typescript-eslint/no-explicit-any -- not known where the call is written
+    ? any // not known where the call is written
     : [RouteOf<P>] extends [never]
-      ? any // eslint-disable-line @typescript-eslint/no-explicit-any -- a path the document does not name (its refusal is held to it)
+      ? any // a path the document does not name (its refusal is held to it)
       : Answer<Bodies<Responses<RouteOf<P>, M>>>;

@@ -101,7 +101,7 @@ const toSend = (source: Source, type: string, fragment: string, place: { org: st
   source,
 });
 
-async function admin(p: P, method: string, path: string, body?: unknown) {
+async function admin<M extends string, Path extends string>(p: P, method: M, path: Path, body?: unknown) {
   const res = await p.api(method, path, body);
   if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(res.json)}`);
   return res.json;

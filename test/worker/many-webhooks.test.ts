@@ -80,7 +80,7 @@ describe(`reads over ${WEBHOOKS.toLocaleString("en")} webhooks`, () => {
     await p.runIngest([ingestMessage({ organizationUid: own, body: podiumBody({ organizationUid: own }) })]);
     const token = await makeToken(p, ["events:read", "webhooks:read", ...DATA_SCOPES], { organizationUids: [own] });
     const headers = { authorization: `Bearer ${token.token}` };
-    const read = async (path: string) => {
+    const read = async <P extends string>(path: P) => {
       const r = await meteredApiCall(meter, "GET", path, undefined, headers);
       expect(r.status, path).toBe(200);
       // Its webhooks found by their owner (migration 0040), not each of the 8,000 others read and checked (~16,000 rows).

@@ -7,7 +7,7 @@ import { meteredD1 } from "../../bench/d1-meter";
 import { kept, recounted } from "./recount";
 
 const meter = meteredD1(env.DB);
-const read = (path: string) => meteredApiCall(meter, "GET", path, undefined, ADMIN);
+const read = <P extends string>(path: P) => meteredApiCall(meter, "GET", path, undefined, ADMIN);
 
 it("writes a chunk run again as it was, the first one (which makes the webhooks) too: npm run seed runs a failed chunk again", async () => {
   const chunk = { events: 400, count: 200, batch: 100, seed: 9, now: Date.now() };

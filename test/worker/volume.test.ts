@@ -4,7 +4,7 @@ import { meteredD1 } from "../../bench/d1-meter";
 import toTable from "../../scripts/attempts-to-table.sql?raw";
 import { deferredBatches, random, seedBody, seedVolume } from "../../scripts/seed/volume";
 import { DELIVERY_WEBHOOKS } from "../../src/store/delivery-webhooks";
-import { ADMIN, ingestMessage, meteredApiCall, podiumBody } from "./helpers";
+import { ADMIN, ingestMessage, meteredApiCall, podiumBody, type Answered } from "./helpers";
 import { pipeline } from "./pipeline";
 import { kept, packedRecounted, packedStored, placesRecounted, placesStored, recounted } from "./recount";
 import { makeToken } from "./tokens";
@@ -15,7 +15,7 @@ const MAX_ROWS = 10_000;
 const meter = meteredD1(env.DB);
 
 /** Reads the API with the metered D1 and answers what it read. */
-const read = (path: string, headers: Record<string, string> = ADMIN) => meteredApiCall(meter, "GET", path, undefined, headers);
+const read = <P extends string>(path: P, headers: Record<string, string> = ADMIN) => meteredApiCall(meter, "GET", path, undefined, headers);
 
 describe("the volume seed", () => {
   // Seeding writes thousands of rows: a loaded machine takes longer than the default 5 s (nothing here is timed).
@@ -189,7 +189,8 @@ describe("reads where the stored events lie far apart", () => {
       const ids: string[] = [];
       let cursor: string | null = null;
       for (let calls = 1; calls <= 100; calls++) {
-        const r = await read(`${path}${cursor ? `&cursor=${cursor}` : ""}`, headers);
+        // `path` is the events list's, with its filters.
+        const r: Answered<"GET", "/v1/events"> & { rows: number } = await read(`${path}${cursor ? `&cursor=${cursor}` : ""}`, headers);
         expect(r.status, path).toBe(200);
         expect(r.rows, path).toBeLessThanOrEqual(MAX_ROWS);
         ids.push(...r.json.data.map((e: { id: string }) => e.id));

@@ -749,7 +749,7 @@ async function placedWebhooks() {
   const placed = await p.createWebhook({ url, eventTypes: ["message.*"], locationUid: here });
   const hidden = await p.createWebhook({ url, eventTypes: ["message.*"], locationUid: there });
   const meter = meteredD1(env.DB, { record: true });
-  const routeCalls = async (method: string, path: string, body: unknown, headers: Record<string, string>) => {
+  const routeCalls = async <M extends string, P extends string>(method: M, path: P, body: unknown, headers: Record<string, string>) => {
     meter.calls.length = 0;
     const r = await meteredApiCall(meter, method, path, body, headers);
     return { ...r, calls: meter.calls.filter((c) => !c.statements.some((s) => /\bFROM tokens\b|\bUPDATE tokens\b/.test(s.sql))).length };
