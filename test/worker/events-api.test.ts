@@ -239,14 +239,14 @@ describe("an event's deliveries", () => {
       }
     };
     const everyPage = async (token: string | null) => {
-      const get = (path: string) => (token === null ? p.api("GET", path) : as(p, token, "GET", path));
+      const get = <P extends string>(path: P) => (token === null ? p.api("GET", path) : as(p, token, "GET", path));
       const detail = await get(`/v1/events/${id}`);
       expect(detail.status).toBe(200);
       const ids: string[] = detail.json.deliveries.map((d: { id: string }) => d.id);
       const hooks = new Set<string>(detail.json.deliveries.map((d: { webhookUid: string }) => d.webhookUid));
       for (let cursor: string | null = detail.json.deliveriesNextCursor, calls = 0; cursor !== null; calls++) {
         expect(calls).toBeLessThan(100);
-        const next = await get(`/v1/deliveries?eventId=${id}&limit=100&cursor=${encodeURIComponent(cursor)}`);
+        const next: Answered<"GET", "/v1/deliveries"> = await get(`/v1/deliveries?eventId=${id}&limit=100&cursor=${encodeURIComponent(cursor)}`);
         expect(next.status).toBe(200);
         ids.push(...next.json.data.map((d: { id: string }) => d.id));
         for (const d of next.json.data) hooks.add(d.webhookUid);
