@@ -153,18 +153,10 @@ describe("dead letters are never silent", () => {
 
   it("answers a replay made while another holds an ingest letter 409 replay_in_progress, not already_replayed: the first may fail and leave it open", async () => {
     const p0 = pipeline();
-    const msg = ingestMessage();
-    await p0.runQueue<IngestMessage>("edgehook-ingest-dlq", [msg], 11, `dead-${msg.eventId}`);
-    const letter = await ingestLetterOf(p0, msg.eventId);
+    const { msg, letter } = await openIngestLetter(p0);
     // The second replay is made between the first's claim and its send, which the queue refuses.
     let second: Promise<{ status: number; json: { error: { details: unknown } } }> | undefined;
-    const { db } = d1Double({
-      afterRun: async (statement) => {
-        if (second || !statement.sql.startsWith("UPDATE dead_letters SET replayed_at = ?1 WHERE seq")) return;
-        second = p0.api("POST", `/v1/dead-letters/${letter.id}/replay`);
-        await second;
-      },
-    });
+    const db = afterClaim(async () => void (await (second = p0.api("POST", `/v1/dead-letters/${letter.id}/replay`))));
     const first = await pipeline({ DB: db, INGEST: recordingQueue(true) }).api("POST", `/v1/dead-letters/${letter.id}/replay`);
     expect(first.status).toBe(503);
     const during = await second!;
@@ -178,17 +170,8 @@ describe("dead letters are never silent", () => {
 
   it("answers a replay whose letter was deleted while it queued the message as replayed then, not as open", async () => {
     const p0 = pipeline();
-    const msg = ingestMessage();
-    await p0.runQueue<IngestMessage>("edgehook-ingest-dlq", [msg], 11, `dead-${msg.eventId}`);
-    const letter = await ingestLetterOf(p0, msg.eventId);
-    let deleted = false;
-    const { db } = d1Double({
-      afterRun: async (statement) => {
-        if (deleted || !statement.sql.startsWith("UPDATE dead_letters SET replayed_at = ?1 WHERE seq")) return;
-        deleted = true;
-        expect((await p0.api("DELETE", `/v1/dead-letters/${letter.id}`)).status).toBe(204);
-      },
-    });
+    const { msg, letter } = await openIngestLetter(p0);
+    const db = afterClaim(async () => expect((await p0.api("DELETE", `/v1/dead-letters/${letter.id}`)).status).toBe(204));
     const p = pipeline({ DB: db });
     const replayed = await p.api("POST", `/v1/dead-letters/${letter.id}/replay`);
     expect(replayed.status).toBe(202);
@@ -475,6 +458,25 @@ describe("a replay with nothing to retry says why (details.cause), and what to d
 });
 
 /** The ingest dead letter of an event, as the API lists it. */
+/** An open ingest dead letter (its message dead-lettered after 11 attempts). */
+async function openIngestLetter(p: ReturnType<typeof pipeline>) {
+  const msg = ingestMessage();
+  await p.runQueue<IngestMessage>("edgehook-ingest-dlq", [msg], 11, `dead-${msg.eventId}`);
+  return { msg, letter: await ingestLetterOf(p, msg.eventId) };
+}
+
+/** A D1 that runs `then` once, right after a replay's claim of an ingest letter (claimIngestLetter). */
+function afterClaim(then: () => Promise<void>): D1Database {
+  let done = false;
+  return d1Double({
+    afterRun: async (statement) => {
+      if (done || !statement.sql.startsWith("UPDATE dead_letters SET replayed_at = ?1 WHERE seq = ?2 AND replayed_at IS NULL")) return;
+      done = true;
+      await then();
+    },
+  }).db;
+}
+
 async function ingestLetterOf(p: ReturnType<typeof pipeline>, eventId: string) {
   return (await p.api("GET", "/v1/dead-letters?limit=100")).json.data.find((d: { eventId: string }) => d.eventId === eventId);
 }
