@@ -174,7 +174,8 @@ const STEPS: [name: string, step: Step][] = [
   [
     "dead-letters",
     async (env, { now, horizon }) => {
-      await reopenStaleClaims(env.DB, now - STALE_CLAIM_MS);
+      const reopened = await reopenStaleClaims(env.DB, now - STALE_CLAIM_MS);
+      if (reopened > 0) console.warn("dead letters whose replay was cut short are open again", { letters: reopened });
       await purgeClosedDeadLetters(env.DB, horizon);
     },
   ],

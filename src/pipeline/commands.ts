@@ -470,10 +470,9 @@ export async function changeWebhook(env: Env, current: Webhook, next: Webhook): 
 /**
  * Why a dead letter cannot be replayed; `replayed`: it is closed already (replayed, or its
  * delivery retried), and a replay sends nothing again, as a dead-letter queue's redrive moves
- * a message once. `replay_in_progress`: another replay holds an ingest letter, its message not yet
+ * a message once. `replay_in_progress`: another replay held an ingest letter, its message not yet
  * queued (it may yet fail and let the letter go). `queue_unavailable`: the ingest queue did not take
- * an ingest letter's message (this replay's, or that of the replay which held the letter meanwhile);
- * the letter is open.
+ * this replay's message; the letter is open.
  */
 type ReplayRefusal =
   | "not_found"
@@ -498,10 +497,10 @@ export async function replayDeadLetter(env: Env, seq: number): Promise<DeadLette
   if (letter.replayedAt !== null) return taken(letter);
   if (letter.queue === QUEUES.ingestDead) {
     if (!isIngestMessage(letter.message)) return "unreplayable";
-    const queued = await requeueIngestLetter(env, seq, letter.message);
-    if (typeof queued === "string" || !("queuedAt" in queued)) return queued;
+    const queuedAt = await requeueIngestLetter(env, seq, letter.message);
+    if (typeof queuedAt !== "number") return queuedAt;
     // Deleted meanwhile (its message queued all the same): answered as replayed when it was.
-    return (await getDeadLetter(env.DB, seq)) ?? { ...letter, replayedAt: queued.queuedAt };
+    return (await getDeadLetter(env.DB, seq)) ?? { ...letter, replayedAt: queuedAt };
   } else if (letter.deliveryId) {
     const retried = await retry(env, { ids: [letter.deliveryId], letter: seq }, { limit: 1 }, () => true);
     if (retried.pending.length + retried.held.length === 0) {
@@ -518,18 +517,19 @@ export async function replayDeadLetter(env: Env, seq: number): Promise<DeadLette
 }
 
 /**
- * An ingest letter's message back on the ingest queue, once: the replay that claims the letter
- * in D1 (claimIngestLetter) queues it, the other of two at once queues nothing. A send that
+ * An ingest letter's message back on the ingest queue, once, and when: the replay that claims the
+ * letter in D1 (claimIngestLetter) queues it, the other of two at once queues nothing. A send that
  * fails lets the claim go, so the letter stays open with its message unqueued, never closed;
  * if D1 fails that too, the maintenance run reopens the claim (reopenStaleClaims).
  */
-async function requeueIngestLetter(env: Env, seq: number, message: IngestMessage): Promise<{ queuedAt: number } | ReplayRefusal> {
+async function requeueIngestLetter(env: Env, seq: number, message: IngestMessage): Promise<number | ReplayRefusal> {
   const at = Date.now();
   if (!(await claimIngestLetter(env.DB, seq, at))) {
-    // Another replay holds it or closed it (or it was deleted): why, read now.
+    // Another replay holds it or closed it (or it was deleted): why, read now. Open again, that
+    // replay let it go meanwhile: it was under way when this one tried (replayable now).
     const now = await getDeadLetter(env.DB, seq);
     if (!now) return "not_found";
-    return now.replayedAt !== null ? taken(now) : "queue_unavailable";
+    return now.replayedAt !== null ? taken(now) : "replay_in_progress";
   }
   try {
     await requeue(env, message);
@@ -542,5 +542,5 @@ async function requeueIngestLetter(env: Env, seq: number, message: IngestMessage
   }
   // Queued: a settle that fails leaves the claim to the maintenance run, which reopens it (a replay then queues it again, its event stored once).
   await settleIngestClaim(env.DB, seq, at).catch((e) => console.error("settling a replayed dead letter failed; the maintenance run reopens it", { seq, error: String(e) }));
-  return { queuedAt: at };
+  return at;
 }

@@ -135,9 +135,7 @@ describe("dead letters are never silent", () => {
 
   it("keeps an ingest dead letter open when the ingest queue refuses its replay (503 queue_unavailable), and replays it once the queue takes it", async () => {
     const p = pipeline();
-    const msg = ingestMessage();
-    await p.runQueue<IngestMessage>("edgehook-ingest-dlq", [msg], 11, `dead-${msg.eventId}`);
-    const letter = await ingestLetterOf(p, msg.eventId);
+    const { msg, letter } = await openIngestLetter(p);
     const openBefore = (await p.api("GET", "/v1/stats")).json.deadLetters;
     const down = pipeline({ INGEST: recordingQueue(true) });
     const refused = await down.api("POST", `/v1/dead-letters/${letter.id}/replay`);
@@ -168,6 +166,43 @@ describe("dead letters are never silent", () => {
     expect(p0.queues.ingest.sent).toEqual([msg]);
   });
 
+  it("answers a replay whose claim lost to one that then let the letter go 409 replay_in_progress (replayable now), not a 503 for a send it never made", async () => {
+    const p0 = pipeline();
+    const { msg, letter } = await openIngestLetter(p0);
+    const step = () => {
+      let done = () => {};
+      const reached = new Promise<void>((resolve) => (done = resolve));
+      return { done, reached };
+    };
+    const [bRead, aClaimed, bLost, aDone] = [step(), step(), step(), step()];
+    // B reads the letter open; A claims it; B's claim finds it held; A's send fails and lets it go; B reads it again.
+    const dbB = d1Double({
+      afterRun: async (statement) => {
+        if (statement.sql.startsWith("SELECT * FROM dead_letters WHERE seq")) {
+          bRead.done();
+          await aClaimed.reached;
+        } else if (statement.sql.startsWith("UPDATE dead_letters SET replayed_at = ?1 WHERE seq = ?2 AND replayed_at IS NULL")) {
+          bLost.done();
+          await aDone.reached;
+        }
+      },
+    }).db;
+    const dbA = afterClaim(async () => {
+      aClaimed.done();
+      await bLost.reached;
+    });
+    const b = pipeline({ DB: dbB }).api("POST", `/v1/dead-letters/${letter.id}/replay`);
+    await bRead.reached;
+    const a = await pipeline({ DB: dbA, INGEST: recordingQueue(true) }).api("POST", `/v1/dead-letters/${letter.id}/replay`);
+    aDone.done();
+    const lost = await b;
+    expect(a.status).toBe(503);
+    expect([lost.status, lost.json.error.details]).toEqual([409, { reason: "replay_in_progress" }]);
+    expect(await ingestLetterOf(p0, msg.eventId)).toMatchObject({ replayedAt: null });
+    expect((await p0.api("POST", `/v1/dead-letters/${letter.id}/replay`)).status).toBe(202);
+    expect(p0.queues.ingest.sent).toEqual([msg]);
+  });
+
   it("answers a replay whose letter was deleted while it queued the message as replayed then, not as open", async () => {
     const p0 = pipeline();
     const { msg, letter } = await openIngestLetter(p0);
@@ -181,9 +216,7 @@ describe("dead letters are never silent", () => {
 
   it("reopens an ingest letter whose replay claimed it and could not let go (queue and D1 failing): the maintenance run, once the claim is stale", async () => {
     const p = pipeline();
-    const msg = ingestMessage();
-    await p.runQueue<IngestMessage>("edgehook-ingest-dlq", [msg], 11, `dead-${msg.eventId}`);
-    const letter = await ingestLetterOf(p, msg.eventId);
+    const { msg, letter } = await openIngestLetter(p);
     const { db } = d1Double({ failStatement: (s) => s.sql.startsWith("UPDATE dead_letters SET replayed_at = NULL WHERE seq") });
     const down = pipeline({ INGEST: recordingQueue(true), DB: db });
     expect((await down.api("POST", `/v1/dead-letters/${letter.id}/replay`)).status).toBe(503);
@@ -457,7 +490,6 @@ describe("a replay with nothing to retry says why (details.cause), and what to d
   });
 });
 
-/** The ingest dead letter of an event, as the API lists it. */
 /** An open ingest dead letter (its message dead-lettered after 11 attempts). */
 async function openIngestLetter(p: ReturnType<typeof pipeline>) {
   const msg = ingestMessage();
@@ -477,6 +509,7 @@ function afterClaim(then: () => Promise<void>): D1Database {
   }).db;
 }
 
+/** The ingest dead letter of an event, as the API lists it. */
 async function ingestLetterOf(p: ReturnType<typeof pipeline>, eventId: string) {
   return (await p.api("GET", "/v1/dead-letters?limit=100")).json.data.find((d: { eventId: string }) => d.eventId === eventId);
 }
