@@ -159,11 +159,7 @@ describe("dead letters are never silent", () => {
     expect(first.status).toBe(503);
     const during = await second!;
     expect([during.status, during.json.error.details]).toEqual([409, { reason: "replay_in_progress" }]);
-    // Nothing was queued, and the letter is open: replayable now.
-    expect(p0.queues.ingest.sent).toEqual([]);
-    expect(await ingestLetterOf(p0, msg.eventId)).toMatchObject({ replayedAt: null });
-    expect((await p0.api("POST", `/v1/dead-letters/${letter.id}/replay`)).status).toBe(202);
-    expect(p0.queues.ingest.sent).toEqual([msg]);
+    await expectOpenAndReplayable(p0, letter.id, msg);
   });
 
   it("answers a replay whose claim lost to one that then let the letter go 409 replay_in_progress (replayable now), not a 503 for a send it never made", async () => {
@@ -198,9 +194,7 @@ describe("dead letters are never silent", () => {
     const lost = await b;
     expect(a.status).toBe(503);
     expect([lost.status, lost.json.error.details]).toEqual([409, { reason: "replay_in_progress" }]);
-    expect(await ingestLetterOf(p0, msg.eventId)).toMatchObject({ replayedAt: null });
-    expect((await p0.api("POST", `/v1/dead-letters/${letter.id}/replay`)).status).toBe(202);
-    expect(p0.queues.ingest.sent).toEqual([msg]);
+    await expectOpenAndReplayable(p0, letter.id, msg);
   });
 
   it("answers a replay whose letter was deleted while it queued the message as replayed then, not as open", async () => {
@@ -507,6 +501,14 @@ function afterClaim(then: () => Promise<void>): D1Database {
       await then();
     },
   }).db;
+}
+
+/** Nothing of the letter was queued (on `p`'s queue), and it is open: a replay now queues its message. */
+async function expectOpenAndReplayable(p: ReturnType<typeof pipeline>, id: number, msg: IngestMessage) {
+  expect(p.queues.ingest.sent).toEqual([]);
+  expect(await ingestLetterOf(p, msg.eventId)).toMatchObject({ replayedAt: null });
+  expect((await p.api("POST", `/v1/dead-letters/${id}/replay`)).status).toBe(202);
+  expect(p.queues.ingest.sent).toEqual([msg]);
 }
 
 /** The ingest dead letter of an event, as the API lists it. */
