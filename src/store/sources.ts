@@ -185,8 +185,7 @@ export async function deleteSource(db: D1Database, id: string): Promise<boolean>
   // retention, and the latest samples): a source made again under its id may be another tenant's.
   // So do the types it received: a deleted source's would still count as received for a webhook of
   // every source, and one made again under its id would inherit them (no unseen-type warning, a
-  // typo let be). No index leads to them by source: the table is read whole, once a deletion (a
-  // row per source and type received).
+  // typo let be). Found by source (migration 0051).
   const [res] = await db.batch([
     db.prepare("DELETE FROM sources WHERE id = ?").bind(id),
     db.prepare("DELETE FROM rejection_counts WHERE source_id = ?").bind(id),

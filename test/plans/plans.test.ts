@@ -22,7 +22,7 @@ import { claimIngestLetter, markMessagesReplayed, releaseIngestClaim, reopenStal
 import { listEvents } from "../../src/store/events";
 import { retentionStep } from "../../src/store/retention";
 import { boundedScan } from "../../src/store/scan";
-import { listStoredSources } from "../../src/store/sources";
+import { deleteSource, listStoredSources } from "../../src/store/sources";
 import { listTokens } from "../../src/store/tokens";
 import { stats } from "../../src/store/stats";
 import { clearExpiredPreviousSecrets, disableApplies, listWebhooks } from "../../src/store/webhooks";
@@ -109,6 +109,11 @@ describe("query plans", () => {
     }
     const [stale] = await preparedBy((d1) => reopenStaleClaims(d1, 1));
     expect(plan(stale!)).toEqual(["SEARCH dead_letters USING COVERING INDEX dead_letters_open (replayed_at>? AND replayed_at<?)"]);
+  });
+
+  it("deletes a source's received event types by their source, not by reading every source's", async () => {
+    const types = (await preparedBy((d1) => deleteSource(d1, "s"))).find((s) => s.includes("source_event_types"))!;
+    expect(plan(types)).toEqual(["SEARCH source_event_types USING INDEX source_event_types_source (source_id=?)"]);
   });
 
   it("finds a new delivery's event by its id, and walks nothing storing deliveries", async () => {
