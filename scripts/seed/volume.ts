@@ -311,7 +311,7 @@ export async function seedVolume(db: D1Database, opts: SeedOptions): Promise<See
     // As the ingest consumer: owners settled, what the batch teaches, routing, its statements.
     const known = await locationPlaces(db, rows.flatMap((r) => (r.locationUid && !r.organizationUid ? [r.locationUid] : [])));
     const settled = settleOwners(rows, known);
-    const also = [learnLocations(db, settled.learned), recordEventTypes(db, settled.rows, from)].filter((s) => s !== null);
+    const also = [learnLocations(db, settled.learned), recordEventTypes(db, settled.rows, ["podium"], from)].filter((s) => s !== null);
     const deliveries: NewDelivery[] = [];
     for (const e of settled.rows) {
       for (const w of owedWebhooks(webhooks, e).owed) deliveries.push(await newDelivery("routed", { id: e.eventId, receivedAt: e.receivedAt }, w, e.receivedAt));

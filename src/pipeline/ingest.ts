@@ -3,6 +3,7 @@ import type { Env } from "../env";
 import { bodyOf, dropBodies } from "../store/bodies";
 import { announceEvents } from "../listen/announce";
 import { recordEventTypes } from "../store/event-types";
+import { configSources } from "../ingress/sources";
 import { eventExists, storedEventIds, type EventRow } from "../store/events";
 import { learnLocations, locationPlaces } from "../store/locations";
 import { allWebhooks } from "../store/webhooks";
@@ -95,7 +96,7 @@ async function storeBatch(env: Env, ready: Ready[]): Promise<void> {
   ]);
   const { rows, learned } = settleOwners(given, known, stored);
   // What the batch teaches is written in its own transaction, so it is learned exactly when stored.
-  const also = [learnLocations(env.DB, learned), recordEventTypes(env.DB, rows)].filter((s) => s !== null);
+  const also = [learnLocations(env.DB, learned), recordEventTypes(env.DB, rows, configSources(env).map((s) => s.id))].filter((s) => s !== null);
   await storeAndRoute(env, rows, webhooks, also);
   for (const r of ready) r.msg.ack();
   await announceEvents(env); // never throws, and skipped while nobody listens

@@ -3,16 +3,23 @@ interface SeenType {
   eventType: string;
 }
 
-/** Records, for the ingest transaction, which types each source has received (once each). */
-export function recordEventTypes(db: D1Database, seen: SeenType[], now = Date.now()): D1PreparedStatement | null {
+/**
+ * Records, for the ingest transaction, which types each source has received (once each): only
+ * for a source that exists, stored or `declared` by configuration. An event acknowledged before
+ * its source was deleted is still stored, but teaches nothing: its type would count as received
+ * again, and a source made again under its id would inherit it (deleteSource forgets them).
+ */
+export function recordEventTypes(db: D1Database, seen: SeenType[], declared: string[], now = Date.now()): D1PreparedStatement | null {
   const pairs = [...new Set(seen.map((s) => JSON.stringify([s.eventType, s.sourceId])))];
   if (pairs.length === 0) return null;
   return db
     .prepare(
       `INSERT INTO source_event_types (event_type, source_id, first_seen_at)
-       SELECT value->>0, value->>1, ? FROM json_each(?) WHERE true ON CONFLICT DO NOTHING`,
+       SELECT value->>0, value->>1, ? FROM json_each(?)
+       WHERE value->>1 IN (SELECT value FROM json_each(?)) OR EXISTS (SELECT 1 FROM sources WHERE id = value->>1)
+       ON CONFLICT DO NOTHING`,
     )
-    .bind(now, `[${pairs.join(",")}]`);
+    .bind(now, `[${pairs.join(",")}]`, JSON.stringify(declared));
 }
 
 /**

@@ -700,7 +700,7 @@ describe("event types of a webhook", () => {
     expect(bogus.json.warnings.map((w: { eventType: string }) => w.eventType)).toEqual(["bogus.type"]);
   });
 
-  it("forgets the types a deleted source received: unseen again for a webhook of every source, and for a source made again under its id", async () => {
+  it("forgets the types a deleted source received, and learns none from its events still queued: unseen again for a webhook of every source, and for a source made again under its id", async () => {
     const p = pipeline();
     const k = uniqueKey();
     const type = `shipment_${k}.created`;
@@ -718,9 +718,14 @@ describe("event types of a webhook", () => {
 
     expect((await p.api("DELETE", `/v1/sources/${stripe}`)).status).toBe(204);
     expect(await unseen({})).toEqual([type]);
+    // An event it sent before its deletion, still queued, is stored but teaches no type.
+    const late = `shipment_${k}.late`;
+    expect((await p.runIngest([{ ...msg, eventId: `evt_${k}_late`, dedupeKey: `${k}-late`, eventType: late }])).acked).toHaveLength(1);
+    expect((await p.api("GET", `/v1/events/evt_${k}_late`)).status).toBe(200);
+    expect(await unseen({ eventTypes: [type, late] })).toEqual([type, late]);
     // Another source under its id (maybe another tenant's) has received nothing yet.
     await createSource({ id: stripe, provider: "stripe", secrets });
-    expect(await unseen({ sourceIds: [stripe] })).toEqual([type]);
+    expect(await unseen({ sourceIds: [stripe], eventTypes: [type, late] })).toEqual([type, late]);
     expect((await p.api("DELETE", `/v1/sources/${stripe}`)).status).toBe(204);
   });
 
