@@ -72,13 +72,28 @@ const others: [string, string, string][] = [
   ["slack", "member_joined_channel", "A user joined a channel."],
 ];
 
+/** A type a reader sees as written (printable ASCII, no space): only its case to fold. Most are. */
+const PLAIN = /^[!-~]*$/;
 /**
- * The object an event type (or pattern) is of, in lower case and without surrounding white space:
- * what decides the data scope it needs (and its counters' group). A source may send
- * `Message.Received` or ` message.received`, as much a message as `message.received` (matching a
- * subscription stays exact).
+ * What a reader cannot see: format characters (zero-width space, word joiner, BOM, bidi marks),
+ * others Unicode says a renderer may ignore (variation selectors, Hangul fillers), controls and
+ * white space.
  */
-export const eventObjectOf = (eventType: string): string => eventType.split(".")[0]!.trim().toLowerCase();
+const UNSEEN = /[\p{Cf}\p{Cc}\p{Default_Ignorable_Code_Point}\p{White_Space}]/gu;
+
+/**
+ * The object an event type (or pattern) is of, as a reader tells it: what decides the data scope
+ * it needs (and its counters' group). A source may send `Message.Received`, ` message.received`,
+ * `message\u200b.received` or fullwidth `ｍｅｓｓａｇｅ.received`, each as much a message as
+ * `message.received`: compatibility forms are folded (NFKC, which also makes `．` a dot), then what
+ * a reader cannot see is dropped wherever it is, then the case (matching a subscription stays exact).
+ */
+export function eventObjectOf(eventType: string): string {
+  // The ingest path runs this per event: a plain type needs no normalizing.
+  const seen = PLAIN.test(eventType) ? eventType : eventType.normalize("NFKC").replace(UNSEEN, "");
+  const dot = seen.indexOf(".");
+  return (dot === -1 ? seen : seen.slice(0, dot)).toLowerCase();
+}
 
 /** The data scope an event type needs, whatever its provider (Slack's `message` is a message) or case, or null for types of no Podium data object. */
 function dataScopeOf(eventType: string): DataScope | null {

@@ -322,6 +322,8 @@ describe("GET /v1/listen", () => {
     await p.ingest(body("message.received", org)); // another location of the same organization
     const contact = await p.ingest(body("contact.updated", org, mine)); // needs read_contacts
     await p.ingest(body("Message.Received", org)); // needs read_messages, whatever its case
+    await p.ingest(body("message\u200b.received", org)); // or an invisible character in it
+    await p.ingest(body("ｍｅｓｓａｇｅ.received", org)); // or its fullwidth form
     const last = await p.ingest(body("message.received", `${org}-2`));
     const end = await positionOf(p, last);
     await limited.examined(end);

@@ -347,6 +347,30 @@ describe("data scopes and location/organization limits", () => {
     expect((await p.api("GET", `/v1/events/${hidden}`)).status).toBe(200);
   });
 
+  it("hides an event of type contact\\u200b.created (or fullwidth ｃｏｎｔａｃｔ) from a token holding only read_messages, as a contact.created", async () => {
+    const p = pipeline();
+    const org = `org-${uniqueKey()}`;
+    const messagesOnly = await makeToken(p, ["events:read", "webhooks:write", "read_messages"], { organizationUids: [org] });
+    // What a reader cannot see or tell apart does not make it another object (the type is stored as sent).
+    const hidden = [];
+    for (const type of ["contact\u200b.created", "contact\u2060.created", "\ufeffcontact.created", "ｃｏｎｔａｃｔ.created"]) {
+      hidden.push(await p.ingest(podiumBody({ type, organizationUid: org })));
+    }
+    const message = await p.ingest(podiumBody({ type: "message\u200b.received", organizationUid: org }));
+    const ids = (res: { json: { data: { id: string }[] } }) => res.json.data.map((e) => e.id);
+    expect(ids(await as(p, messagesOnly.token, "GET", `/v1/events?organizationUid=${org}`))).toEqual([message]);
+    for (const id of hidden) expect((await as(p, messagesOnly.token, "GET", `/v1/events/${id}`)).status).toBe(404);
+    expect((await as(p, messagesOnly.token, "GET", "/v1/stats")).json.events.total).toBe(1);
+    expect(ids(await p.api("GET", `/v1/events?organizationUid=${org}`)).sort()).toEqual([...hidden, message].sort());
+    // Nor may it subscribe to such a type, as to contact.created (a webhook's types are ASCII: refused
+    // before their scope is asked; the scope check's own answer is event-objects.test.ts's).
+    const url = `https://downstream.test/ok/${org}`;
+    const subscribe = (type: string) => as(p, messagesOnly.token, "POST", "/v1/webhooks", { url, eventTypes: [type], organizationUid: org });
+    const plain = await subscribe("contact.created");
+    expect([plain.status, plain.json.error?.details?.missingScope]).toEqual([403, "read_contacts"]);
+    for (const type of ["contact\u200b.created", "ｃｏｎｔａｃｔ.*"]) expect((await subscribe(type)).status, type).toBe(400);
+  });
+
   it("hides events whose data scope the token lacks", async () => {
     const p = pipeline();
     const key = uniqueKey();
