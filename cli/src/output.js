@@ -1,19 +1,30 @@
 import pc from "picocolors";
 
 /**
- * What a terminal may act on rather than show: C0 controls, DEL, C1 controls (U+0080–U+009F:
- * some terminals read U+009B as CSI), and the line separators and bidirectional overrides that
- * make text display as something it is not.
+ * What a terminal may act on rather than show, or shows as nothing: C0 controls, DEL, C1 controls
+ * (U+0080–U+009F: some terminals read U+009B as CSI), the line and paragraph separators, every
+ * format character (bidi marks and overrides, the zero-width space U+200B, joiners, the word
+ * joiner U+2060, the BOM U+FEFF, the soft hyphen, tags) and the other characters Unicode says a
+ * renderer may ignore (variation selectors, Hangul fillers): each makes text display as something
+ * it is not (`message\u200b.received` as `message.received`).
  */
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+const CONTROL = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}]/gu;
 /** The same but C0, which JSON.stringify escapes inside strings (a raw newline there is layout). */
-const CONTROL_IN_JSON = /[\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+const CONTROL_IN_JSON = /[\u007f-\u009f\p{Cf}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}]/gu;
 
-/** `\x1b`, `\u202e`: a control character made visible. @param {string} c */
+/** `\x1b`, `\u202e`, `\u{e0001}`: a control or invisible character made visible. @param {string} c */
 const escaped = (c) => {
-  const code = c.charCodeAt(0);
-  return code < 0x100 ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`;
+  const code = c.codePointAt(0) ?? 0;
+  if (code < 0x100) return `\\x${code.toString(16).padStart(2, "0")}`;
+  return code < 0x10000 ? `\\u${code.toString(16).padStart(4, "0")}` : `\\u{${code.toString(16)}}`;
 };
+
+/** A character as JSON's `\u` escapes (a pair of them beyond U+FFFF): the same JSON string. @param {string} c */
+const jsonEscaped = (c) =>
+  c
+    .split("")
+    .map((unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, "0")}`)
+    .join("");
 
 /**
  * A server-supplied value as text that is safe to print on a terminal: every control character
@@ -26,12 +37,13 @@ export function printable(value, opts = {}) {
 }
 
 /**
- * JSON text with no raw control character: JSON.stringify escapes C0 controls, not DEL, C1 or
- * the separators; those can only stand inside strings, so `\u` escapes keep the same JSON.
+ * JSON text with no raw control or invisible character: JSON.stringify escapes C0 controls, not
+ * DEL, C1, the separators or format characters; those can only stand inside strings (a BOM is no
+ * JSON white space), so `\u` escapes keep the same JSON.
  * @param {unknown} value @param {number} [indent]
  */
 function jsonText(value, indent) {
-  return String(JSON.stringify(value, null, indent)).replace(CONTROL_IN_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return String(JSON.stringify(value, null, indent)).replace(CONTROL_IN_JSON, jsonEscaped);
 }
 
 /** One JSON document on stdout. */

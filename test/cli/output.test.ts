@@ -24,9 +24,13 @@ const HOSTILE = {
   reason: "revoked\x1b[2J",
   secret: "whsec_abc\x1b[8m",
   body: '{"a":"\u009b2J"}\n\x1b]52;c;ZXZpbA==\x07',
+  /** Shown as `contact.created` were its format and ignorable characters left raw. */
+  invisible: "contact\u200b.created\u2060\ufeff\u00ad\u{e0001}\ufe0f\u3164",
 };
-/** Any control character but the newline ending each line: C0, DEL, C1, and the bidi and line separators. */
-const CONTROL = /[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+/** HOSTILE.invisible as the human output shows it. */
+const INVISIBLE_SHOWN = "contact\\u200b.created\\u2060\\ufeff\\xad\\u{e0001}\\ufe0f\\u3164";
+/** Any control or invisible character but the newline ending each line: C0, DEL, C1, the line separators, format characters (bidi marks, U+200B, U+FEFF…) and other ignorables. */
+const CONTROL = /(?!\n)[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}]/u;
 
 const event = {
   type: "event",
@@ -42,7 +46,7 @@ const attempt = {
   type: "attempt",
   deliveryId: "dlv_1",
   eventId: HOSTILE.id,
-  eventType: HOSTILE.eventType,
+  eventType: HOSTILE.invisible,
   webhookUid: "wh\u202e1",
   number: 1,
   status: "pending",
@@ -71,6 +75,7 @@ describe("human output", () => {
     expect(lines[0]).toContain("podium\\x9b2J");
     expect(lines[1]).toContain("timeout\\x0d\\x0a12:00:00  event    fake.line  evt_fake\\x1b[2K");
     expect(lines[1]).toContain("wh\\u202e1");
+    expect(lines[1]).toContain(INVISIBLE_SHOWN);
     expect(r.stderr).toContain("listening \\x1b[31mfrom now");
     expect(r.stderr).toContain("revoked\\x1b[2J");
   });
@@ -91,7 +96,7 @@ describe("human output", () => {
     const stored = { ...event, body: HOSTILE.body, headers: {}, deliveries: [{ id: "dlv_1", webhookUid: "wh_1", status: "pending", attempts: [{ ...attempt }] }] };
     const a = await fakeApi({
       routes: {
-        "GET /v1/events": { data: [{ ...event, receivedAt: "2026-01-01T00:00:00.000Z" }], nextCursor: `c\x1b[2K` },
+        "GET /v1/events": { data: [{ ...event, receivedAt: "2026-01-01T00:00:00.000Z" }, { ...event, eventType: HOSTILE.invisible }], nextCursor: `c\x1b[2K` },
         "GET /v1/webhooks": { data: [{ uid: "wh_1", url: HOSTILE.url, eventTypes: [HOSTILE.eventType], disabled: false }], nextCursor: null },
         "GET /v1/events/evt_1": stored,
       },
@@ -104,8 +109,9 @@ describe("human output", () => {
       expect(r.code).toBe(0);
       expect(r.stdout + r.stderr).not.toMatch(CONTROL);
     }
-    expect(events.stdout.trimEnd().split("\n")).toHaveLength(2); // header and one row
+    expect(events.stdout.trimEnd().split("\n")).toHaveLength(3); // header and two rows
     expect(events.stdout).toContain("message.received\\x1b]52;c;ZXZpbA==\\x07");
+    expect(events.stdout).toContain(INVISIBLE_SHOWN);
     expect(events.stderr).toContain("more: --cursor c\\x1b[2K");
     expect(webhooks.stdout).toContain("https://x.example/\\x1b]8;;https://evil.example\\x07click");
     expect(shown.stdout).toContain('{"a":"\\x9b2J"}\n\\x1b]52;c;ZXZpbA==\\x07');
@@ -139,7 +145,7 @@ describe("machine output", () => {
   });
 
   it("events list --json is the API's answer exactly", async () => {
-    const answer = { data: [{ id: "evt_1", eventType: HOSTILE.eventType, sourceId: HOSTILE.sourceId, note: "a\u2028b\u202ec" }], nextCursor: null };
+    const answer = { data: [{ id: "evt_1", eventType: HOSTILE.eventType, sourceId: HOSTILE.sourceId, note: "a\u2028b\u202ec", invisible: HOSTILE.invisible }], nextCursor: null };
     const a = await fakeApi({ routes: { "GET /v1/events": answer } });
     const r = await cliHome().edgehook(["events", "list", "--json", "--url", a.url, "--token", "t"]);
     expect(r.stdout).not.toMatch(CONTROL);
