@@ -71,8 +71,11 @@ export async function receive(request: Request, sourceId: string, env: Env, ctx:
     if (!(err instanceof AppError)) throw err;
     // A refusal of the request (not our own 503) is tallied for the rejection log, after the answer.
     if (STATUS_OF[err.code] < 500) {
+      // A disabled source answers as a missing one (unknown_source), so its refusals are filed with
+      // theirs, under (unknown): no source of that id holds them, so they carry no source's creation.
+      const unknown = err.code === "unknown_source";
       noteRefusal(env, (p) => ctx.waitUntil(p), {
-        sourceId: err.code === "unknown_source" ? (SOURCE_ID.test(sourceId) ? UNKNOWN_SOURCE : INVALID_SOURCE) : sourceId,
+        sourceId: unknown ? (SOURCE_ID.test(sourceId) ? UNKNOWN_SOURCE : INVALID_SOURCE) : sourceId,
         requested: sourceId,
         reason: err.code,
         at: Date.now(),
@@ -81,7 +84,7 @@ export async function receive(request: Request, sourceId: string, env: Env, ctx:
         headers: request.headers,
         // The source it was refused by: one this isolate still knows (SOURCE_CACHE_TTL_MS) after
         // it was deleted and made again under its id elsewhere is not the new one.
-        ...(judged.source?.madeAt == null ? {} : { sourceCreatedAt: judged.source.madeAt }),
+        ...(unknown || judged.source?.madeAt == null ? {} : { sourceCreatedAt: judged.source.madeAt }),
       });
     }
     return errorResponse(err);

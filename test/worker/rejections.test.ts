@@ -215,6 +215,32 @@ describe("the rejection log", () => {
     expect((await as(p, token, "GET", "/v1/sources/(unknown)/rejections")).status).toBe(404);
   });
 
+  it("counts requests to a disabled source under (unknown), as to one that does not exist, and none in the source's own log", async () => {
+    const p = pipeline();
+    const source = `dis-${uniqueKey()}`;
+    const made = await p.api("POST", "/v1/sources", { id: source, name: "disabled", provider: "podium", secrets: [`s-${uniqueKey()}`] });
+    expect(made.status, JSON.stringify(made.json)).toBe(201);
+    expect((await p.api("PATCH", `/v1/sources/${source}`, { disabled: true })).status).toBe(200);
+    const unknownThisHour = async () => {
+      const summary = (await p.api("GET", "/v1/sources/(unknown)/rejections")).json.summary as { reason: string; thisHour: number }[];
+      return summary.find((s) => s.reason === "unknown_source")?.thisHour ?? 0;
+    };
+    const before = await unknownThisHour();
+    const sent: RejectionsMessage[] = [];
+    for (let i = 0; i < 3; i++) {
+      const refusal = await refused(post(`/webhooks/${source}`, "{}", { "content-type": "application/json", "user-agent": "Their-CRM/1.0" }));
+      expect([refusal.res.status, (await refusal.res.json<{ error: { code: string } }>()).error.code]).toEqual([404, "unknown_source"]);
+      sent.push(...refusal.sent);
+    }
+    await record(p, sent);
+    expect(await unknownThisHour()).toBe(before + 3);
+    const admin = (await p.api("GET", "/v1/sources/(unknown)/rejections")).json;
+    expect(admin.recent.filter((r: { requested: string }) => r.requested === source)).toHaveLength(3);
+    const own = (await p.api("GET", `/v1/sources/${source}/rejections`)).json;
+    expect([own.summary, own.recent]).toEqual([[], []]);
+    expect((await p.api("DELETE", `/v1/sources/${source}`)).status).toBe(204);
+  });
+
   it("counts a URL with a trailing slash (or any path that names no source id) under (invalid), saying what it asked for", async () => {
     const p = pipeline();
     const source = await createSource({ secrets: [`s-${uniqueKey()}`] });
