@@ -923,11 +923,22 @@ export const UidParam = z.object({ uid: uid.openapi({ param: { name: "uid", in: 
 
 // Listeners (`edgehook listen` and `tail`)
 
+/**
+ * A comma-separated query list. An empty entry (`,a`, `a,,b`, `a,`) is refused, not dropped: a
+ * parameter is never ignored, in part or whole. (An empty parameter is "must not be empty".)
+ */
 const commaList = (item: z.ZodString, description: string, most = 50, chars = 2000) =>
   z
     .string()
     .max(chars)
-    .transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean))
+    .transform((s, ctx) => {
+      if (s.trim() === "") return [];
+      const items = s.split(",").map((x) => x.trim());
+      items.forEach((x, i) => {
+        if (x === "") ctx.addIssue({ code: "custom", message: `entry ${i + 1} of ${items.length} is empty (two commas together, or one at either end)`, path: [i] });
+      });
+      return items;
+    })
     .pipe(distinct(z.array(item).min(1).max(most)))
     .optional()
     .openapi({ type: "string", description });

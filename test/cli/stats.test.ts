@@ -1,6 +1,6 @@
 // `edgehook stats`: the API's totals and per-webhook counts, the next webhooks by cursor.
 import { afterEach, describe, expect, it } from "vitest";
-import { cleanUp, cliHome, fakeApi } from "./fake-api";
+import { cleanUp, cliHome, fakeApi, Status } from "./fake-api";
 
 afterEach(cleanUp);
 
@@ -47,6 +47,21 @@ describe("stats", () => {
       expect(r.stderr).toMatch(/option '--[a-z-]+( <[a-z]+>)?' cannot be used with option '--[a-z-]+( <[a-z]+>)?'/);
     }
     expect(api.seen).toEqual([]);
+  });
+
+  it("--webhooks is sent as given, each uid trimmed, so the API's refusal of an empty entry is shown rather than the others' counts", async () => {
+    const said = "entry 1 of 2 is empty (two commas together, or one at either end)";
+    const message = `Invalid query: webhookUids.0: ${said}.`;
+    const refusal = new Status(400, { error: { code: "invalid_request", message, details: { issues: [{ path: "webhookUids.0", message: said }] } } });
+    const api = await fakeApi({ routes: { "GET /v1/stats": (q: URLSearchParams) => (q.get("webhookUids")?.split(",").includes("") ? refusal : stats) } });
+    const h = cliHome();
+    const conn = ["--url", api.url, "--token", "t"];
+    const r = await h.edgehook(["stats", "--webhooks", ",wh_1", ...conn]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(message);
+    expect(Object.fromEntries(new URLSearchParams(api.seen.at(-1)!.query))).toEqual({ webhookUids: ",wh_1" });
+    expect((await h.edgehook(["stats", "--webhooks", "wh_1, wh_2", ...conn])).code).toBe(0);
+    expect(Object.fromEntries(new URLSearchParams(api.seen.at(-1)!.query))).toEqual({ webhookUids: "wh_1,wh_2" });
   });
 
   it("a token that sees no totals: says so rather than printing zeros", async () => {

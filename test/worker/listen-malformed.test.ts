@@ -461,6 +461,16 @@ describe("bad listener input the property found", () => {
     for (const query of ["after=0&replay=0", "replay=5", "mode=tail&ack=false", "mode=listen&ack=true"]) expect((await open(query)).status, query).toBe(101);
   });
 
+  it("refuses an empty entry in sourceIds or eventTypes rather than dropping it", async () => {
+    for (const [query, path] of [["sourceIds=,podium", "sourceIds.0"], ["eventTypes=message.*,,review.created", "eventTypes.1"], ["eventTypes=message.*,", "eventTypes.1"]]) {
+      const res = await open(query!);
+      expect(res.status, query).toBe(400);
+      const error = await errorOf(res);
+      expect(error, query).toMatchObject({ code: "invalid_request", details: { issues: [{ path }] } });
+      expect(error.message, query).toMatch(/is empty/);
+    }
+  });
+
   it("refuses a source or event type named twice, as the webhook's lists do", async () => {
     for (const [query, path] of [["sourceIds=src-a,src-b,src-a", "sourceIds.2"], ["eventTypes=message.*,review.created,message.*", "eventTypes.2"]]) {
       const res = await open(query!);

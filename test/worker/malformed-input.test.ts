@@ -461,6 +461,23 @@ describe("bad input the property found", () => {
     expect(unknown.json.error.details.issues).toEqual([{ path: "x", message: expect.stringContaining("not a parameter of this list") }]);
   });
 
+  it("refuses an empty entry in stats' webhookUids, as an empty webhookUids, rather than answering for the others", async () => {
+    const webhook = await p.createWebhook({ url: `https://downstream.test/ok/${uniqueKey()}`, eventTypes: ["*"] });
+    for (const [list, path] of [[`,${webhook.uid}`, "webhookUids.0"], [`${webhook.uid},,${webhook.uid}x`, "webhookUids.1"], [`${webhook.uid},`, "webhookUids.1"]] as const) {
+      const res = await p.api("GET", `/v1/stats?webhookUids=${list}`);
+      expect(res.status, list).toBe(400);
+      expect(res.json.error, list).toMatchObject({ code: "invalid_request", details: { issues: [{ path, message: expect.stringMatching(/^entry \d of \d is empty/) }] } });
+    }
+    // (The CLI's `stats --webhooks ,<uid>` shows these words: test/cli/stats.test.ts.)
+    const first = await p.api("GET", `/v1/stats?webhookUids=,${webhook.uid}`);
+    expect(first.json.error.message).toBe("Invalid query: webhookUids.0: entry 1 of 2 is empty (two commas together, or one at either end).");
+    expect((await p.api("GET", "/v1/stats?webhookUids=")).json.error.details.issues).toEqual([{ path: "webhookUids", message: "must not be empty" }]);
+    // Spaces around an entry are still read as none.
+    const spaced = await p.api("GET", `/v1/stats?webhookUids=${encodeURIComponent(` ${webhook.uid} `)}`);
+    expect(spaced.json.webhooks.map((w: { uid: string }) => w.uid)).toEqual([webhook.uid]);
+    expect((await p.api("DELETE", `/v1/webhooks/${webhook.uid}`)).status).toBe(204);
+  });
+
   it("states a field's own bound for a huge integer, not the safe-integer range (\"expected int to be <=9007199254740991\")", async () => {
     const limit = await p.api("GET", "/v1/events?limit=9007199254740993");
     expect(limit.status).toBe(400);

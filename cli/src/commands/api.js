@@ -5,7 +5,7 @@ import { Option } from "commander";
 import { apiClient, unwrap } from "../client.js";
 import { CliError, USAGE_HINT } from "../errors.js";
 import { printable, printJson, printTable } from "../output.js";
-import { autoDisableOf, connectionOf, count, everyRow, inlineOrFile, jsonObject, jsonObjectOrFile, list, minutesOrNever, paged, printPage, rateLimit, rateLimitOf, show, sub } from "./common.js";
+import { autoDisableOf, connectionOf, count, everyRow, inlineOrFile, jsonObject, jsonObjectOrFile, list, minutesOrNever, paged, printPage, queryList, rateLimit, rateLimitOf, show, sub } from "./common.js";
 
 /** @typedef {import("../client.js").Schemas} S @typedef {S["TokenCreate"]["scopes"][number]} Scope */
 
@@ -453,7 +453,7 @@ export function registerApi(program) {
     .addOption(new Option("--failing-first", "webhooks failing now first, wherever they are by uid (a first page: not with --cursor)").conflicts("cursor"))
     .option("--cursor <cursor>", "the next webhooks: the cursor the previous answer said")
     .action(async (o) => {
-      const query = { cursor: o.cursor, webhookUids: list(o.webhooks)?.join(","), ...(o.failingFirst && { failingFirst: /** @type {const} */ ("true") }) };
+      const query = { cursor: o.cursor, webhookUids: queryList(o.webhooks), ...(o.failingFirst && { failingFirst: /** @type {const} */ ("true") }) };
       const st = await unwrap(apiClient(connectionOf(o)).GET("/v1/stats", { params: { query } }));
       show(o.json, st, () => {
         const d = st.deliveries;

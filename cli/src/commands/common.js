@@ -24,6 +24,15 @@ export function list(value) {
   return items.length ? items : undefined;
 }
 
+/**
+ * A comma-separated flag value sent as a query's list (stats' webhookUids, listen's sourceIds and
+ * eventTypes): each entry trimmed, none dropped, so the API refuses an empty one (`,wh_1`) as it
+ * would from anyone, rather than answering for the others. @param {string | undefined} value
+ */
+export function queryList(value) {
+  return value?.split(",").map((s) => s.trim()).join(",");
+}
+
 /** A positive integer flag value. @param {string} value */
 export function count(value) {
   const n = Number(value);

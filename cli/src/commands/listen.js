@@ -7,7 +7,7 @@ import { requireToken } from "../config.js";
 import { CliError } from "../errors.js";
 import { listenState } from "../listen-state.js";
 import { clock, colourStatus, printable, printJsonLine } from "../output.js";
-import { connectionOf, count, list, withConnection } from "./common.js";
+import { connectionOf, count, queryList, withConnection } from "./common.js";
 
 /**
  * The stream (and ws, with Node's http, https and tls under it) is loaded by listen and tail
@@ -99,7 +99,7 @@ forwarded, so nothing stored meanwhile (within retention) is missed.`,
     .action(async (target, opts) => {
       const conn = connectionOf(opts);
       requireToken(conn); // before any state is kept for a listener that cannot connect
-      const query = { mode: "listen", sourceIds: list(opts.source)?.join(","), eventTypes: list(opts.types)?.join(","), webhookUid: opts.webhook };
+      const query = { mode: "listen", sourceIds: queryList(opts.source), eventTypes: queryList(opts.types), webhookUid: opts.webhook };
       const state = listenState(conn, query);
       const saved = state.read();
       if (opts.secret !== undefined && (opts.secret.trim() !== opts.secret || !/^[\x20-\x7e]*$/.test(opts.secret))) {
@@ -174,7 +174,7 @@ forwarded, so nothing stored meanwhile (within retention) is missed.`,
   ).action(async (opts) => {
     const conn = connectionOf(opts);
     requireToken(conn); // a token that cannot be sent is said once, not retried
-    const query = { mode: "tail", sourceIds: list(opts.source)?.join(","), eventTypes: list(opts.types)?.join(","), webhookUid: opts.webhook };
+    const query = { mode: "tail", sourceIds: queryList(opts.source), eventTypes: queryList(opts.types), webhookUid: opts.webhook };
     const { openStream } = await loadStream();
     const stream = openStream({
       conn,
