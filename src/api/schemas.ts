@@ -24,6 +24,7 @@ import { HmacConfigShape } from "../domain/hmac-config";
 import { sourceProblems } from "../domain/source-rules";
 import { isJson, PROVIDER_NAMES } from "../domain/types";
 import { SOURCE_ID } from "../ingress/sources";
+import { notAParameter } from "../http/unknown-param";
 import { CREDENTIAL_NAMES, CREDENTIAL_PARTS, REDACTED } from "../domain/credential-headers";
 import { compileTransform, TRANSFORM_LIMITS } from "../pipeline/transform";
 import { validateFilter } from "../routing/filter";
@@ -109,7 +110,7 @@ const cursor = z.string().min(1).max(200).optional().openapi({ description: "The
  */
 export const strictQuery = <S extends z.ZodRawShape>(shape: S) => {
   const takes = Object.keys(shape);
-  const refusal = takes.length === 0 ? "this operation takes no query parameters" : `not a parameter of this list, which takes ${takes.join(", ")}`;
+  const refusal = takes.length === 0 ? "this operation takes no query parameters" : notAParameter(takes);
   return z.strictObject(shape, { error: (issue) => (issue.code === "unrecognized_keys" ? refusal : undefined) });
 };
 /** The query of an operation that takes none (apiRoute gives it to every such route). */

@@ -42,7 +42,7 @@ import { bannerParams, bannersIn, SIGN_IN_MESSAGES, type Banners } from "./banne
 import { sealForSession, signedForSession, signForSession, unsealForSession } from "./session-signature";
 import { textOf, textsOf, type Form } from "./form";
 import { ConfirmPage, homeOf, Layout } from "./layout";
-import { apiRefusal, errorPage, notFoundPage, refusalPage, refusedBy, type Refusal } from "./refusal";
+import { apiRefusal, errorPage, notFoundPage, refusalPage, refusedBy, unknownParamRefusal, type Refusal } from "./refusal";
 import { EventList, EventPage, FILTERS, LiveUpdate } from "./pages/events";
 import { hasWebhookSubject } from "../domain/alerts";
 import { AlertsPage, type EndpointEntered } from "./pages/alerts";
@@ -315,6 +315,8 @@ dashboard.get("/", async (c) => {
 });
 
 dashboard.get("/events", async (c) => {
+  const unknown = unknownParamRefusal(c, "Events", LISTS.events, [...FILTERS, "id", "cursor"], ["partial"]);
+  if (unknown) return unknown;
   const id = c.req.query("id")?.trim();
   if (id) return c.redirect(`/dashboard/events/${encodeURIComponent(id)}`, 303);
   const query: Record<string, string> = {};
@@ -820,10 +822,14 @@ dashboard.post("/tokens/:id/revoke", async (c) => {
 });
 
 dashboard.get("/dead-letters", async (c) => {
-  const open = c.req.query("open") === "true";
+  const unknown = unknownParamRefusal(c, "Dead letters", LISTS.deadLetters, ["open", "cursor"]);
+  if (unknown) return unknown;
+  const given = c.req.query("open");
+  const open = given === "true";
   const cursor = c.req.query("cursor");
   // The page shows no message (each up to the queue's message size): the API leaves them out, unread.
-  const query = new URLSearchParams({ limit: "100", withMessage: "false", ...(open ? { open: "true" } : {}), ...(cursor ? { cursor } : {}) });
+  // `open` goes as given: the API refuses one that is neither true nor false (`open=yes`), which read as false.
+  const query = new URLSearchParams({ limit: "100", withMessage: "false", ...(given === undefined ? {} : { open: given }), ...(cursor ? { cursor } : {}) });
   const list = await callApi(c, "GET", `/dead-letters?${query}`, DeadLetterList_);
   if (!list.ok) return apiRefusal(c, "Dead letters", LISTS.deadLetters, list);
   return page(c, "Dead letters", "/dashboard/dead-letters", <DeadLetterList letters={list.json.data} nextCursor={list.json.nextCursor} open={open} cursor={cursor} />);

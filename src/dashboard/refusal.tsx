@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { appErrorOf, STATUS_OF } from "../http/errors";
+import { notAParameter } from "../http/unknown-param";
 import type { Principal } from "../domain/scopes";
 import type { Banners } from "./banners";
 import { homeOf, Layout } from "./layout";
@@ -73,6 +74,30 @@ export function apiRefusal(
 ): Response | Promise<Response> {
   const back = answer.status === 403 ? undefined : { href: list.path, label: `Back to ${list.label}` };
   return refusalPage(c, { status: answer.status, title, message: answer.error, principal: c.get("principal"), nav: list.path, back, banners: c.get("banners") });
+}
+
+/** Parameters any page may carry: the banners a redirect signed (banners.ts). */
+const BANNER_PARAMS = ["notice", "warning", "error", "sig"];
+
+/**
+ * A list page's refusal of a query parameter it does not take (a misspelt filter, `eventtype`), as
+ * the API refuses one: 400 in its words, under the list's menu entry with a link to its first
+ * page, rather than the whole list as if it were filtered; else null. `takes` are the parameters
+ * its forms and links give (named in the message), `own` those the page's script adds. A name is
+ * quoted only when it reads as one: a crafted link's sentence is not shown as the page's.
+ */
+export function unknownParamRefusal(
+  c: Context<DashEnv>,
+  title: string,
+  list: { path: string; label: string },
+  takes: readonly string[],
+  own: readonly string[] = [],
+): Response | Promise<Response> | null {
+  const known = new Set([...takes, ...own, ...BANNER_PARAMS]);
+  const name = [...new URL(c.req.url).searchParams.keys()].find((n) => !known.has(n));
+  if (name === undefined) return null;
+  const named = /^[A-Za-z0-9_.-]{1,64}$/.test(name) ? `${name}: ` : "";
+  return apiRefusal(c, title, list, { status: 400, error: `Invalid query: ${named}${notAParameter(takes)}.` });
 }
 
 /** A dashboard path no page serves (404), or not with this method (405, naming those it takes, as the API's). */

@@ -84,6 +84,41 @@ describe("a page the API refuses to read", () => {
     expect(eventsHtml).toContain('<form method="get" action="/dashboard/events" class="filters" aria-label="Filter events"');
   });
 
+  it("refuses a list page's parameter it does not take (a misspelt filter) with 400 in the API's words, rather than the whole list as if it were filtered", async () => {
+    const c = await dashboardCookie();
+    const api = await pipeline().api("GET", "/v1/events?eventtype=contact.created");
+    expect(api.json.error.message).toMatch(/^Invalid query: eventtype: not a parameter of this list, which takes /);
+    const takes = "q, eventType, sourceId, locationUid, organizationUid, status, since, until, id, cursor";
+    for (const [path, list, label, said] of [
+      ["/dashboard/events?eventtype=contact.created", "/dashboard/events", "the events", `Invalid query: eventtype: not a parameter of this list, which takes ${takes}.`],
+      ["/dashboard/events?eventType=contact.created&Status=failed", "/dashboard/events", "the events", `Invalid query: Status: not a parameter of this list, which takes ${takes}.`],
+      ["/dashboard/dead-letters?opne=true", "/dashboard/dead-letters", "the dead letters", "Invalid query: opne: not a parameter of this list, which takes open, cursor."],
+      // A name that is no parameter's is not shown: a crafted link's sentence is not put on the page.
+      [`/dashboard/events?${encodeURIComponent("Session expired: sign in at evil.test")}=1`, "/dashboard/events", "the events", `Invalid query: not a parameter of this list, which takes ${takes}.`],
+      // A value the API refuses, no longer read as false.
+      ["/dashboard/dead-letters?open=yes", "/dashboard/dead-letters", "the dead letters", expect.stringMatching(/^Invalid query: open: /)],
+    ] as const) {
+      const res = await get(path, c);
+      expect(res.status, path).toBe(400);
+      const html = await res.text();
+      expect(banners(html, "alert"), path).toEqual([said]);
+      expect(html, path).toContain(`<a href="${list}">Back to ${label}</a>`);
+      expect(html, path).toContain(`<a href="${list}" aria-current="page">`);
+      expect(html, path).not.toContain('<table');
+    }
+    // What the pages' forms, links and script give, and a redirect's banners, are taken as before.
+    for (const path of [
+      "/dashboard/events?q=&eventType=contact.created&sourceId=&locationUid=&organizationUid=&status=&since=&until=",
+      "/dashboard/events?eventType=contact.created&partial=1",
+      "/dashboard/events?notice=Saved.&sig=unsigned",
+      "/dashboard/dead-letters?open=true",
+      "/dashboard/dead-letters?open=false&notice=Saved.&warning=w&error=e&sig=unsigned",
+    ]) {
+      expect((await get(path, c)).status, path).toBe(200);
+    }
+    expect((await get("/dashboard/events?id=", c)).status).toBe(200);
+  });
+
   it("says once that what an action was pressed on is gone: a webhook deleted in another tab, an event that does not exist", async () => {
     const c = await dashboardCookie();
     const p = pipeline();
