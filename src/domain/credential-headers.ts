@@ -45,14 +45,25 @@ const ESCAPES: readonly ((form: string) => string)[] = [
 ];
 
 /**
- * The forms a credential value may be echoed in: as sent, without its scheme (`Bearer`, `Basic`),
- * and escaped as JSON, a URL or HTML writes it, longest first.
+ * A word shorter than this is not looked for alone: a scheme (`Bearer`) or a common word would
+ * match by chance, and a secret is longer.
+ */
+const MIN_WORD = 8;
+
+/**
+ * The forms a credential value may be echoed in: as sent, without its scheme (`Bearer`, `Basic`:
+ * all that follows it, spaces included), each of its words of MIN_WORD characters or more alone (a
+ * receiver may echo one part, an account id or a key), and each escaped as JSON, a URL or HTML
+ * writes it, longest first.
  */
 function echoesOf(value: string): string[] {
   // Sent trimmed (fetch trims a header's value), its scheme apart by spaces or tabs.
   const sent = value.trim();
-  const bare = sent.split(/[ \t]+/).pop() ?? "";
-  const forms = [sent, ...(bare.length >= 8 ? [bare] : [])];
+  const [first = "", ...others] = sent.split(/[ \t]+/);
+  const rest = sent.slice(first.length).replace(/^[ \t]+/, "");
+  // The first word alone too, unless it is a scheme's name (letters alone: `Negotiate`): a value with no scheme may start with a secret.
+  const parts = others.length > 0 ? [rest, ...(/^[A-Za-z]+$/.test(first) ? [] : [first]), ...others] : [];
+  const forms = [sent, ...parts.filter((p) => p.length >= MIN_WORD)];
   const all = [...forms, ...forms.flatMap((f) => ESCAPES.map((escape) => escape(f)))];
   return [...new Set(all)].filter((f) => f.length >= MIN_SCRUBBED).sort((a, b) => b.length - a.length);
 }

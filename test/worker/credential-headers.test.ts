@@ -86,6 +86,15 @@ describe("credential headers are write-only", () => {
     const plus = { authorization: "Bearer abc+def/ghi+jkl=" };
     expect(scrubCredentials(`<p>abc&#43;def/ghi&#43;jkl=</p>`, plus)).toBe(`<p>${REDACTED}</p>`);
     expect(scrubCredentials(`next=abc%2bdef%2fghi%2bjkl%3d`, plus)).toBe(`next=${REDACTED}`);
+    // A value of several words after its scheme: echoed without the scheme, whole (once), escaped, or in part.
+    const words = { authorization: "Bearer acct-9F3K2 sk-7Qw9Zp2LmX" };
+    expect(scrubCredentials("invalid credentials: acct-9F3K2 sk-7Qw9Zp2LmX", words)).toBe(`invalid credentials: ${REDACTED}`);
+    expect(scrubCredentials(`{"error":"bad acct-9F3K2\tsk-7Qw9Zp2LmX"}`, { authorization: "Bearer acct-9F3K2\tsk-7Qw9Zp2LmX" })).toBe(`{"error":"bad ${REDACTED}"}`);
+    expect(scrubCredentials("GET /cb?t=acct-9F3K2%20sk-7Qw9Zp2LmX", words)).toBe(`GET /cb?t=${REDACTED}`);
+    expect(scrubCredentials("unknown account acct-9F3K2, key sk-7Qw9Zp2LmX", words)).toBe(`unknown account ${REDACTED}, key ${REDACTED}`);
+    // With no scheme, the first word is a part too; a scheme's name, and a word under 8 characters, is not looked for alone.
+    expect(scrubCredentials("unknown account acct-9F3K2", { "x-api-key": "acct-9F3K2 sk-7Qw9Zp2LmX" })).toBe(`unknown account ${REDACTED}`);
+    expect(scrubCredentials("WWW-Authenticate: Negotiate; v1 only", { authorization: "Negotiate v1 YIIGhgYGKwYBBQUC" })).toBe("WWW-Authenticate: Negotiate; v1 only");
     // A value (or the part of one cut off) too short to be looked for: it would match by chance. A header not a credential's; nothing answered.
     expect(scrubCredentials("abc trace-1234 Bea", sent)).toBe("abc trace-1234 Bea");
     expect(scrubCredentials(null, sent)).toBeNull();
