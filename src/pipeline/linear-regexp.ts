@@ -1,5 +1,56 @@
 import { RE2JS } from "re2js";
 
+/** A regular expression as written: its pattern and flags (a RegExp is one). */
+export interface RegexSource {
+  readonly source: string;
+  readonly flags: string;
+}
+
+/**
+ * A `/…/` literal that JavaScript's RegExp refuses but RE2 may run (`(?i)`, `(?s)`, `(?P<name>…)`):
+ * kept as written, for RE2 alone (LinearRegExp), which refuses it in turn if it cannot.
+ */
+export class WrittenRegExp implements RegexSource {
+  constructor(
+    readonly source: string,
+    readonly flags: string,
+  ) {}
+}
+
+/** Whether a value of a parsed expression is a regular expression literal. */
+export const isRegexSource = (v: unknown): v is RegexSource => v instanceof RegExp || v instanceof WrittenRegExp;
+
+/**
+ * `parse()` (JSONata's parser) with each `/…/` literal it builds with `new RegExp` kept as written
+ * when JavaScript's syntax refuses it: the literals are RE2 syntax (docs/filters-and-transforms.md),
+ * whose inline flags a JavaScript RegExp refuses, and checking them is LinearRegExp's. The parser
+ * is synchronous, so nothing else sees the constructor; its other RegExps (a signature's) are
+ * valid JavaScript, and built as ever.
+ */
+export function parsingRe2<T>(parse: () => T): T {
+  const native = globalThis.RegExp;
+  // Not a RegExpConstructor (the parser only calls `new RegExp(source, flags)`), so set as the property it is.
+  const lenient = function (source: string, flags?: string): RegexSource {
+    try {
+      return new native(source, flags);
+    } catch (e) {
+      if (e instanceof SyntaxError) return new WrittenRegExp(source, flags ?? "");
+      throw e;
+    }
+  };
+  if (!Reflect.set(globalThis, "RegExp", lenient)) throw new Error("the RegExp constructor could not be replaced to parse an expression");
+  try {
+    return parse();
+  } finally {
+    globalThis.RegExp = native;
+  }
+}
+
+/** RE2's flags for JavaScript's that JSONata (`i`, `m`) and a RegExp (`s`) give; `g` is how LinearRegExp matches anyway. */
+function re2Flags(flags: string): number {
+  return (flags.includes("i") ? RE2JS.CASE_INSENSITIVE : 0) | (flags.includes("m") ? RE2JS.MULTILINE : 0) | (flags.includes("s") ? RE2JS.DOTALL : 0);
+}
+
 /** What a match looks like to JSONata: the match and its groups, and where it starts. */
 export type RegExpMatchLike = (string | undefined)[] & { index: number; input: string };
 
@@ -18,20 +69,22 @@ interface RegexMeter {
 }
 
 /**
- * A JavaScript regular expression (as JSONata parses `/…/i` literals) run on RE2, whose matching
- * is linear in the input: a transform's regex cannot backtrack catastrophically and block the
- * Worker. JSONata uses only `lastIndex` and `exec`, which this keeps with RegExp's `g` semantics.
- * The constructor throws for what RE2 cannot run in linear time (lookaround, backreferences).
+ * A regular expression (as JSONata parses `/…/i` literals: a RegExp, or a WrittenRegExp) run on
+ * RE2, whose matching is linear in the input: a transform's regex cannot backtrack catastrophically
+ * and block the Worker. Its pattern goes through RE2JS.translateRegExp, which takes JavaScript's
+ * escapes (`\u00e9`) to RE2's and leaves RE2's own syntax as it is. JSONata uses only `lastIndex`
+ * and `exec`, which this keeps with RegExp's `g` semantics. The constructor throws for what RE2
+ * cannot run in linear time (lookaround, backreferences) and for what is not RE2 syntax.
  */
 export class LinearRegExp {
   lastIndex = 0;
   readonly #re: RE2JS;
   readonly #meter: RegexMeter | undefined;
 
-  constructor(source: RegExp, meter?: RegexMeter, compiled?: Map<RegExp, RE2JS>) {
+  constructor(source: RegexSource, meter?: RegexMeter, compiled?: Map<RegexSource, RE2JS>) {
     let re = compiled?.get(source);
     if (!re) {
-      re = RE2JS.compile(RE2JS.translateRegExp(source));
+      re = RE2JS.compile(RE2JS.translateRegExp(source.source), re2Flags(source.flags));
       meter?.compiled(re.programSize());
       compiled?.set(source, re);
     }
@@ -65,10 +118,10 @@ export class LinearRegExp {
  * LinearRegExp as one evaluation's regex engine (what JSONata constructs for each regex literal it
  * evaluates, again at each evaluation): its work told to `meter`, and each pattern compiled once.
  */
-export function meteredRegExp(meter: RegexMeter): new (source: RegExp) => LinearRegExp {
-  const compiled = new Map<RegExp, RE2JS>();
+export function meteredRegExp(meter: RegexMeter): new (source: RegexSource) => LinearRegExp {
+  const compiled = new Map<RegexSource, RE2JS>();
   return class extends LinearRegExp {
-    constructor(source: RegExp) {
+    constructor(source: RegexSource) {
       super(source, meter, compiled);
     }
   };

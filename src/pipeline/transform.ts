@@ -15,7 +15,7 @@ import { isCredentialHeader } from "../domain/credential-headers";
 import { utf8Length } from "../domain/crypto";
 import { parseBody } from "../domain/documents";
 import { isIndexable } from "../domain/guards";
-import { LinearRegExp, meteredRegExp, type RegExpMatchLike } from "./linear-regexp";
+import { isRegexSource, LinearRegExp, meteredRegExp, parsingRe2, type RegExpMatchLike, type RegexSource } from "./linear-regexp";
 
 interface TransformIssue {
   /** `transform`, or `transformHeaders["x-name"]`. */
@@ -255,6 +255,7 @@ interface Jsonata {
   parse(
     source: string,
     options?: {
+      // Given each literal's value: a RegExp, or a WrittenRegExp (parsingRe2), which JSONata's typings do not know.
       RegexEngine?: new (source: RegExp) => { lastIndex: number; exec(input: string): RegExpMatchLike | null };
       stack?: number;
       sequence?: number;
@@ -266,9 +267,9 @@ const JSONATA: Jsonata = { parse: jsonata };
 const TOO_DEEP = `the expression is nested too deeply: over ${TRANSFORM_LIMITS.nesting} levels`;
 
 /** The expression parsed, or BoundExceeded when it nests too deeply for the parser's stack. */
-function parse(source: string, RegexEngine: new (source: RegExp) => LinearRegExp = LinearRegExp): Evaluator {
+function parse(source: string, RegexEngine: new (source: RegexSource) => LinearRegExp = LinearRegExp): Evaluator {
   try {
-    return JSONATA.parse(source, { RegexEngine, stack: TRANSFORM_LIMITS.depth, sequence: TRANSFORM_LIMITS.sequence });
+    return parsingRe2(() => JSONATA.parse(source, { RegexEngine, stack: TRANSFORM_LIMITS.depth, sequence: TRANSFORM_LIMITS.sequence }));
   } catch (e) {
     // The parser recurses once per level.
     if (e instanceof RangeError) throw new BoundExceeded(TOO_DEEP);
@@ -296,7 +297,7 @@ function checkExpression(path: string, source: string): { issues: TransformIssue
   // Checked on the saved expression only: one stored before the limit runs as it did, its
   // evaluator's call depth bounding it.
   if (tree.depth > TRANSFORM_LIMITS.nesting) return refused({ path, message: TOO_DEEP });
-  // JSONata compiles /…/ literals with RegExp; check now that RE2 can run them.
+  // JSONata builds /…/ literals with RegExp (parsingRe2 keeps those it refuses as written); check now that RE2 can run them.
   const issues: TransformIssue[] = [];
   for (const node of tree.regexes) {
     try {
@@ -305,7 +306,8 @@ function checkExpression(path: string, source: string): { issues: TransformIssue
       const why = e instanceof Error ? e.message.replace(/^error parsing regexp: /, "") : String(e);
       issues.push({
         path,
-        message: `the regular expression /${node.value.source}/ is not supported (${why}): RE2 syntax, without lookaround or backreferences`,
+        // As written: JSONata adds a `g` flag of its own.
+        message: `the regular expression /${node.value.source}/${node.value.flags.replace("g", "")} is not supported (${why}): RE2 syntax, without lookaround or backreferences`,
         position: node.position,
       });
     }
@@ -318,8 +320,8 @@ function checkExpression(path: string, source: string): { issues: TransformIssue
  * operands of its `=` and `!=` (whose values are charged as compared), and the node each grouping
  * key belongs to, walked with a stack of its own (a recursive walk overflowed on deep ASTs).
  */
-function walk(root: unknown): { depth: number; regexes: { value: RegExp; position?: number }[]; compared: Set<unknown>; groupOf: Map<unknown, object> } {
-  const regexes: { value: RegExp; position?: number }[] = [];
+function walk(root: unknown): { depth: number; regexes: { value: RegexSource; position?: number }[]; compared: Set<unknown>; groupOf: Map<unknown, object> } {
+  const regexes: { value: RegexSource; position?: number }[] = [];
   const compared = new Set<unknown>();
   const groupOf = new Map<unknown, object>();
   const seen = new Set<object>();
@@ -327,11 +329,11 @@ function walk(root: unknown): { depth: number; regexes: { value: RegExp; positio
   const pending: [unknown, number][] = [[root, 0]];
   while (pending.length > 0) {
     const [node, above] = pending.pop()!;
-    if (!isIndexable(node) || node instanceof RegExp || seen.has(node)) continue;
+    if (!isIndexable(node) || isRegexSource(node) || seen.has(node)) continue;
     seen.add(node);
     const level = "type" in node ? above + 1 : above;
     depth = Math.max(depth, level);
-    if ("type" in node && node.type === "regex" && "value" in node && node.value instanceof RegExp) {
+    if ("type" in node && node.type === "regex" && "value" in node && isRegexSource(node.value)) {
       regexes.push({ value: node.value, position: "position" in node && typeof node.position === "number" ? node.position : undefined });
     }
     // A grouping's keys, of `items{key: value}` or of an object constructor (which groups its input too).
@@ -448,7 +450,7 @@ const builtin = (name: string): Promise<Builtin> => {
  * (however wide) before the string bound sees it, and `$distinct` compares every item with
  * every other (100,000 items took 13 s).
  */
-async function boundBuiltins(evaluator: Evaluator, charge: (steps: number) => void, Engine: new (source: RegExp) => LinearRegExp): Promise<void> {
+async function boundBuiltins(evaluator: Evaluator, charge: (steps: number) => void, Engine: new (source: RegexSource) => LinearRegExp): Promise<void> {
   const [pad, distinct, sort, string, merge, keys, spread, toMillis, fromMillis, now, formatNumber, formatInteger, parseInteger, replace, evaluate] = await Promise.all([
     builtin("pad"),
     builtin("distinct"),
@@ -591,11 +593,12 @@ async function boundBuiltins(evaluator: Evaluator, charge: (steps: number) => vo
     "<s-(sf)(sf)n?:s>",
   );
   // `$eval` parses its expression at each call, which the steps of what it then evaluates do not count.
+  // It parses before its first await, so within parsingRe2: its literals are RE2 syntax as the expression's own are.
   evaluator.registerFunction(
     "eval",
     function (this: unknown, ...args: unknown[]) {
       if (typeof args[0] === "string") charge(Math.ceil(args[0].length / TRANSFORM_LIMITS.evalCharsPerStep));
-      return evaluate(this, args);
+      return parsingRe2(() => evaluate(this, args));
     },
     "<sx?:x>",
   );

@@ -134,6 +134,19 @@ describe("transformations", () => {
     expect((await transformed(`{"m": $contains(s, /^(a+)+$/)}`, hostile)).body).toEqual({ m: false });
   });
 
+  it("takes RE2's syntax in regex literals, inline flags and (?P<name>…) included, as a filter's $regex does", async () => {
+    const out = await transformed(
+      `{"i": $match("aB", /(?i)b/).match, "s": $contains("a\\nb", /(?s)a.b/), "n": $match("xa", /(?P<n>a)/).index, "u": $uppercase("a") ~> function($s)<s:s>{$s & "!"}}`,
+      "{}",
+    );
+    expect(out.body).toEqual({ i: "B", s: true, n: 1, u: "A!" });
+    // Without the flag, as before: case and line breaks count.
+    expect((await transformed(`{"i": $contains("aB", /b/), "s": $contains("a\\nb", /a.b/)}`, "{}")).body).toEqual({ i: false, s: false });
+    expect(compileTransform(`$match(data.body, /(?i)b/)`).ok).toBe(true);
+    // And in what $eval parses.
+    expect((await transformed(`{"e": $eval("$match('aB', /(?i)b/).match")}`, "{}")).body).toEqual({ e: "B" });
+  });
+
   it("counts a regular expression's work in the steps: linear is not cheap, and one match is one step", async () => {
     // 250,000 characters with no run of 1,000 without a "1": RE2 keeps a thousand threads alive at
     // each character. One such match took 3.7 s of CPU, ten of them 37 s, well within 50,000 steps.
@@ -660,6 +673,9 @@ describe("compiling", () => {
     expect(r.issues[0]?.message).toMatch(/^the regular expression \/\(a\)\\1\/ is not supported .*without lookaround or backreferences$/);
     expect(r.issues[0]?.position).toBeTypeOf("number");
     expect(compileTransform(`$match(data.body, /x(?=y)/)`).ok).toBe(false);
+    // One neither JavaScript nor RE2 takes is refused by RE2, as written: JSONata's own `g` flag unnamed.
+    const both = compileTransform(`$match(data.body, /a{2,1}/i)`);
+    expect(both.ok ? [] : both.issues.map((i) => i.message)).toEqual([expect.stringMatching(/^the regular expression \/a\{2,1\}\/i is not supported \(invalid repeat count/)]);
   });
 
   it("bounds the expression and the number of headers", () => {
