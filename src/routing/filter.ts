@@ -16,7 +16,8 @@ import type { Json } from "../domain/types";
 export type Filter =
   | { kind: "all"; of: Filter[] }
   | { kind: "any"; of: Filter[] }
-  | { kind: "not"; of: Filter }
+  /** `op`: the operator written, when it was `$neq` or `$nin` (a `$not` of `$eq` or `$in`), for the reason a test gives. */
+  | { kind: "not"; of: Filter; op?: "$neq" | "$nin" }
   /** The value under `key`; in an array, that of some object element. */
   | { kind: "field"; key: string; of: Filter }
   /**
@@ -194,7 +195,7 @@ function why(f: Filter, v: unknown, at: string, b: FilterBudget): string | null 
   const here = at || "the event";
   switch (f.kind) {
     case "not":
-      return `${here} matches what $not excludes`;
+      return f.op ? `${here} is ${shown(v)}, which ${f.op} excludes` : `${here} matches what $not excludes`;
     case "field":
       return `no element of ${here} has a matching ${f.key}`;
     case "fields":
@@ -471,7 +472,7 @@ class Validator {
       case "$neq": {
         const value = this.json(operand, path, depth);
         this.headerValue(value, path, at);
-        return name === "$eq" ? { kind: "eq", value } : { kind: "not", of: { kind: "eq", value } };
+        return name === "$eq" ? { kind: "eq", value } : { kind: "not", of: { kind: "eq", value }, op: name };
       }
       case "$in":
       case "$nin": {
@@ -481,7 +482,7 @@ class Validator {
         }
         const values = operand.map((x, i) => this.json(x, `${path}[${i}]`, depth + 1));
         values.forEach((x, i) => this.headerValue(x, `${path}[${i}]`, at));
-        return name === "$in" ? { kind: "in", values } : { kind: "not", of: { kind: "in", values } };
+        return name === "$in" ? { kind: "in", values } : { kind: "not", of: { kind: "in", values }, op: name };
       }
       case "$gt":
       case "$gte":

@@ -117,6 +117,14 @@ describe("provider examples", () => {
     expect(explainMismatch(inside, { body: { data: { channel: "email-2" } }, headers: {} })).toBeNull();
   });
 
+  it("the reason a $neq or $nin fails names the operator written, with the event's value there", () => {
+    const tags = { body: { data: { tags: ["vip", "new"], status: "failed" } }, headers: {} };
+    expect(explainMismatch(compile({ body: { "data.tags": { $nin: ["vip", "draft"] } } }), tags)).toBe('body.data.tags is ["vip","new"], which $nin excludes');
+    expect(explainMismatch(compile({ body: { "data.status": { $neq: "failed" } } }), tags)).toBe('body.data.status is "failed", which $neq excludes');
+    // $not written is $not.
+    expect(explainMismatch(compile({ body: { "data.status": { $not: { $eq: "failed" } } } }), tags)).toBe("body.data.status matches what $not excludes");
+  });
+
   it("a reason cuts a long string value short inside its quotes", () => {
     const filter = compile({ body: { s: "wanted" } });
     const reason = explainMismatch(filter, { body: { s: "a".repeat(200) }, headers: {} });
