@@ -117,6 +117,15 @@ describe("provider examples", () => {
     expect(explainMismatch(inside, { body: { data: { channel: "email-2" } }, headers: {} })).toBeNull();
   });
 
+  it("compares numbers as JSON reads them, 64-bit floats: an integer beyond 2^53 equals its neighbours, as the docs say; strings compare exactly", () => {
+    // Parsed from text, as the API reads a filter and the event's body.
+    const big = JSON.parse('{"body": {"data.n": {"$eq": 9007199254740993}}}');
+    expect(matches(big, JSON.parse('{"data": {"n": 9007199254740992}}'))).toBe(true);
+    expect(matches({ body: { "data.n": "9007199254740993" } }, { data: { n: "9007199254740992" } })).toBe(false);
+    expect(matches({ body: { "data.n": "9007199254740993" } }, { data: { n: "9007199254740993" } })).toBe(true);
+    expect(filtersDoc).toContain("so it may compare equal to its neighbours (`9007199254740993` matches\n  `9007199254740992`). Match such ids as strings");
+  });
+
   it("the reason a $neq or $nin fails names the operator written, with the event's value there", () => {
     const tags = { body: { data: { tags: ["vip", "new"], status: "failed" } }, headers: {} };
     expect(explainMismatch(compile({ body: { "data.tags": { $nin: ["vip", "draft"] } } }), tags)).toBe('body.data.tags is ["vip","new"], which $nin excludes');

@@ -312,6 +312,19 @@ describe("event search", () => {
     expect(mixed.json.error.code).toBe("invalid_request");
   });
 
+  it("compares a field's number as filters do (beyond 2^53, with its neighbours), and finds the digits as written by text, as the docs say", () => {
+    const body = '{"data": {"big": 9007199254740992}}';
+    const found = (q: string) => {
+      const parsed = parseSearch(q);
+      if (!parsed.ok) throw new Error(parsed.message);
+      return matchesSearch(parsed.query, { body, headers: {} });
+    };
+    expect(found("data.big=9007199254740993")).toBe(true);
+    expect(found("9007199254740993")).toBe(false);
+    expect(found("9007199254740992")).toBe(true);
+    expect(filtersDoc).toContain("`data.id=9007199254740993` finds `9007199254740992` too, where the text search `9007199254740993` finds only those digits");
+  });
+
   it("takes a q of at most 2,000 characters, as the docs say", async () => {
     const p = pipeline();
     const w = window();
