@@ -24,8 +24,9 @@ export const isRegexSource = (v: unknown): v is RegexSource => v instanceof RegE
  * `parse()` (JSONata's parser) with each `/…/` literal it builds with `new RegExp` kept as written
  * when JavaScript's syntax refuses it: the literals are RE2 syntax (docs/filters-and-transforms.md),
  * whose inline flags a JavaScript RegExp refuses, and checking them is LinearRegExp's. The parser
- * is synchronous, so nothing else sees the constructor; its other RegExps (a signature's) are
- * valid JavaScript, and built as ever.
+ * is synchronous, so nothing else sees the constructor. A literal is built with flags (JSONata
+ * adds `g`); its other RegExps, a function signature's, without: one of those JavaScript refuses
+ * is a broken signature, refused as ever.
  */
 export function parsingRe2<T>(parse: () => T): T {
   const native = globalThis.RegExp;
@@ -34,7 +35,7 @@ export function parsingRe2<T>(parse: () => T): T {
     try {
       return new native(source, flags);
     } catch (e) {
-      if (e instanceof SyntaxError) return new WrittenRegExp(source, flags ?? "");
+      if (e instanceof SyntaxError && flags !== undefined) return new WrittenRegExp(source, flags);
       throw e;
     }
   };

@@ -1,5 +1,6 @@
 // The object of an event type, which decides the data scope a token needs to see or subscribe to
-// it: what a reader cannot see or tell apart does not make it another object.
+// it: what a reader cannot see, or a compatibility form, does not make it another object (letters
+// of another script that look alike do).
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { canSeeEvent, missingDataScope } from "../../src/domain/access";

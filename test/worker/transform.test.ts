@@ -145,6 +145,10 @@ describe("transformations", () => {
     expect(compileTransform(`$match(data.body, /(?i)b/)`).ok).toBe(true);
     // And in what $eval parses.
     expect((await transformed(`{"e": $eval("$match('aB', /(?i)b/).match")}`, "{}")).body).toEqual({ e: "B" });
+    // A function signature JavaScript cannot read is still refused when saved (it is no literal).
+    const broken = compileTransform(`(function($x)<s++:s>{$x})("a")`);
+    expect(broken.ok).toBe(false);
+    expect(broken.ok ? [] : broken.issues.map((i) => i.message)).toEqual([expect.stringContaining("Invalid regular expression")]);
   });
 
   it("counts a regular expression's work in the steps: linear is not cheap, and one match is one step", async () => {

@@ -727,6 +727,11 @@ describe("event types of a webhook", () => {
     await createSource({ id: stripe, provider: "stripe", secrets });
     expect(await unseen({ sourceIds: [stripe], eventTypes: [type, late] })).toEqual([type, late]);
     expect((await p.api("DELETE", `/v1/sources/${stripe}`)).status).toBe(204);
+
+    // A source declared by configuration has no row, and learns its types all the same.
+    const declared = `shipment_${k}.declared`;
+    expect((await p.runIngest([{ ...msg, eventId: `evt_${k}_declared`, dedupeKey: `${k}-declared`, sourceId: "podium", eventType: declared }])).acked).toHaveLength(1);
+    expect(await unseen({ sourceIds: ["podium"], eventTypes: [declared, late] })).toEqual([late]);
   });
 
   it("documents the catch-all flag and the warnings in OpenAPI", async () => {
