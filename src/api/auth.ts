@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import { utf8 } from "../domain/crypto";
 import { AppError } from "../domain/errors";
-import { hasScope, SCOPES, type Principal, type Scope } from "../domain/scopes";
+import { hasScope, lacksScope, SCOPES, type Principal, type Scope } from "../domain/scopes";
 import { loopbackHost } from "../domain/destination";
 import { adminKey, EXAMPLE_ADMIN_TOKEN, hashApiToken, isAdminKey, MIN_ADMIN_TOKEN_LENGTH, usableAdminToken } from "../domain/tokens";
 import type { Env } from "../env";
@@ -149,7 +149,7 @@ export const authenticate: MiddlewareHandler<ApiEnv> = async (c, next) => {
 export function requireScope(scope: Scope): MiddlewareHandler<ApiEnv> {
   return async (c, next) => {
     if (!hasScope(c.get("principal"), scope)) {
-      throw new AppError("forbidden", `This token lacks the scope "${scope}".`, { missingScope: scope });
+      throw new AppError("forbidden", lacksScope(scope), { missingScope: scope });
     }
     await next();
   };

@@ -35,7 +35,7 @@ import {
 import { isRecord } from "../domain/guards";
 import { settings } from "../domain/settings";
 import { isEventId } from "../domain/ids";
-import { hasScope, type Scope } from "../domain/scopes";
+import { hasScope, lacksScope, type Scope } from "../domain/scopes";
 import { missingDataScope } from "../domain/access";
 import { CSS, JS } from "./assets";
 import { bannerParams, bannersIn, SIGN_IN_MESSAGES, type Banners } from "./banners";
@@ -127,6 +127,9 @@ function page(c: C, title: string, path: string, body: Child, status: Contentful
 }
 
 const can = (c: C, scope: Parameters<typeof hasScope>[1]) => hasScope(c.get("principal"), scope);
+/** The API's 403 to a session without `scope`, as the page calling it answers it; else null. */
+const scopeRefusal = (c: C, scope: Scope, title: string, list: { path: string; label: string }) =>
+  can(c, scope) ? null : apiRefusal(c, title, list, { status: 403, error: lacksScope(scope) });
 /** Whether the session may change a webhook: webhooks:write and the data scopes of all its types, as the API asks. */
 const mayChange = (c: C, w: { eventTypes: string[] }) => can(c, "webhooks:write") && missingDataScope(c.get("principal"), w.eventTypes) === null;
 
@@ -315,10 +318,11 @@ dashboard.get("/", async (c) => {
 });
 
 dashboard.get("/events", async (c) => {
-  const unknown = unknownParamRefusal(c, "Events", LISTS.events, [...FILTERS, "id", "cursor"], ["partial"]);
-  if (unknown) return unknown;
   const id = c.req.query("id")?.trim();
   if (id) return c.redirect(`/dashboard/events/${encodeURIComponent(id)}`, 303);
+  // The scope first, as the API checks it before the query: a session without it is told so, not the list's parameters.
+  const refused = scopeRefusal(c, "events:read", "Events", LISTS.events) ?? unknownParamRefusal(c, "Events", LISTS.events, [...FILTERS, "id", "cursor"], ["partial"]);
+  if (refused) return refused;
   const query: Record<string, string> = {};
   const api = new URLSearchParams({ limit: "50" });
   for (const f of FILTERS) {
@@ -615,9 +619,8 @@ dashboard.post("/webhooks/:uid/test", async (c) => {
  */
 function confirmPage(c: C, props: { title: string; nav: string; question: string; label: string; back: string; scope?: Scope }) {
   // Asked only of a session that may do it: the API's refusal, as its list page would answer it.
-  if (props.scope && !can(c, props.scope)) {
-    return apiRefusal(c, props.title, { path: props.nav, label: props.title }, { status: 403, error: `This token lacks the scope "${props.scope}".` });
-  }
+  const refused = props.scope ? scopeRefusal(c, props.scope, props.title, { path: props.nav, label: props.title }) : null;
+  if (refused) return refused;
   return page(c, props.title, props.nav, <ConfirmPage question={props.question} action={c.req.path} label={props.label} back={props.back} />);
 }
 
@@ -822,8 +825,9 @@ dashboard.post("/tokens/:id/revoke", async (c) => {
 });
 
 dashboard.get("/dead-letters", async (c) => {
-  const unknown = unknownParamRefusal(c, "Dead letters", LISTS.deadLetters, ["open", "cursor"]);
-  if (unknown) return unknown;
+  // The scope first, as the API checks it before the query (the events' page says why).
+  const refused = scopeRefusal(c, "admin", "Dead letters", LISTS.deadLetters) ?? unknownParamRefusal(c, "Dead letters", LISTS.deadLetters, ["open", "cursor"]);
+  if (refused) return refused;
   const given = c.req.query("open");
   const open = given === "true";
   const cursor = c.req.query("cursor");

@@ -28,6 +28,9 @@ export interface Principal {
   locationUids: string[] | null;
 }
 
+/** What the API says to a token without `scope` (403), and the dashboard of a page that needs it. */
+export const lacksScope = (scope: Scope) => `This token lacks the scope "${scope}".`;
+
 export function hasScope(p: Principal, scope: Scope): boolean {
   return p.scopes.has("admin") || p.scopes.has(scope);
 }

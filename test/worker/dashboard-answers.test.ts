@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { call, dashboardCookie, dashboardForm, dashboardShown, pageBanners as banners, pageText as text } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
+import { as, makeToken } from "./tokens";
 
 const ORIGIN = "https://edgehook.test";
 const get = (path: string, cookie: string) => call(new Request(`${ORIGIN}${path}`, { headers: { cookie } }));
@@ -117,6 +118,31 @@ describe("a page the API refuses to read", () => {
       expect((await get(path, c)).status, path).toBe(200);
     }
     expect((await get("/dashboard/events?id=", c)).status).toBe(200);
+  });
+
+  it("tells a session without the list's scope that it lacks it (403, as the API does) before refusing a parameter the list does not take", async () => {
+    const p = pipeline();
+    const signIn = async (token: string) => (await dashboardForm("/dashboard/login", null, { token })).headers.get("set-cookie")!.split(";")[0]!;
+    // Events but no admin: the dead letters need admin. Webhooks but no events:read: the events need it.
+    const { token: readerToken } = await makeToken(p, ["events:read", "webhooks:read", "read_messages"]);
+    const { token: noEventsToken } = await makeToken(p, ["webhooks:read", "read_messages"]);
+    const reader = await signIn(readerToken);
+    const noEvents = await signIn(noEventsToken);
+    for (const [list, api, token, cookie, scope] of [
+      ["/dashboard/dead-letters", "/v1/dead-letters", readerToken, reader, "admin"],
+      ["/dashboard/events", "/v1/events", noEventsToken, noEvents, "events:read"],
+    ] as const) {
+      const said = [`This token lacks the scope "${scope}".`];
+      expect((await as(p, token, "GET", `${api}?x=1`)).status, api).toBe(403);
+      for (const path of [list, `${list}?x=1`, `${list}?opne=true&eventtype=a`, `${list}?cursor=c&x=1`]) {
+        const res = await get(path, cookie);
+        expect(res.status, path).toBe(403);
+        expect(banners(await res.text(), "alert"), path).toEqual(said);
+      }
+    }
+    // A session with the scope is still told of the parameter; the events' id still opens the event.
+    expect((await get("/dashboard/events?x=1", reader)).status).toBe(400);
+    expect((await get("/dashboard/events?id=evt_1&x=1", noEvents)).headers.get("location")).toBe("/dashboard/events/evt_1");
   });
 
   it("says once that what an action was pressed on is gone: a webhook deleted in another tab, an event that does not exist", async () => {
