@@ -46,26 +46,67 @@ const ESCAPES: readonly ((form: string) => string)[] = [
 
 /**
  * A word shorter than this is not looked for alone: a scheme (`Bearer`) or a common word would
- * match by chance, and a secret is longer.
+ * match by chance, and a secret is longer. A word's copy cut off by the text's end counts from
+ * this many characters too: a part's first few (`acct`) are as common.
  */
 const MIN_WORD = 8;
 
+/** What parts a value's words: spaces and tabs, and the `,` and `;` between parameters (SigV4's, a cookie's). */
+const WORD_BREAK = /[ \t,;]+/;
+
+/** A `name=value` word: its value (not a base64 pad's `=`: `YWJj==` is no parameter). */
+const PARAM = /^[A-Za-z][\w.-]*=([^=][^]*)$/;
+
 /**
- * The forms a credential value may be echoed in: as sent, without its scheme (`Bearer`, `Basic`:
- * all that follows it, spaces included), each of its words of MIN_WORD characters or more alone (a
- * receiver may echo one part, an account id or a key), and each escaped as JSON, a URL or HTML
- * writes it, longest first.
+ * A protocol's name, not a secret: parts joined by `-`, each letters maybe ending in digits
+ * (`x-amz-date`, `hmac-sha256`, `AWS4-HMAC-SHA256`). A part that starts with a digit or mixes
+ * them in (`acct-9F3K2`, a UUID) is no name.
  */
-function echoesOf(value: string): string[] {
+const NAME = /^[A-Za-z]+\d*(?:-[A-Za-z]+\d*)+$/;
+
+/** A form to look for, and how many of its first characters ending the text count as a cut-off copy. */
+interface Echo {
+  form: string;
+  cutFrom: number;
+}
+
+/**
+ * What a word may be echoed as alone: its value (after `name=`, without quotes or parentheses
+ * round it), and that value's part before its first `/` (SigV4's access key id before its scope;
+ * `/` parts no more, as base64 carries it and a scope's parts are public: `us-east-1`), each of
+ * MIN_WORD characters or more and not a name.
+ */
+function valuesOf(word: string): string[] {
+  const value = (PARAM.exec(word)?.[1] ?? word).replace(/^["'(]+|["')]+$/g, "");
+  return [value, value.split("/")[0] ?? ""].filter((v) => v.length >= MIN_WORD && !NAME.test(v));
+}
+
+/**
+ * The forms a credential value may be echoed in: as sent; without its scheme (`Bearer`, `Basic`,
+ * `AWS4-HMAC-SHA256`: all that follows it, spaces included); each of its words' values alone (a
+ * receiver may echo one part: an account id, a key, a cookie's value); and each escaped as JSON, a
+ * URL or HTML writes it, longest first. A copy cut off at the text's end counts from MIN_SCRUBBED
+ * characters of the value as sent and of a single token after its scheme (as `Bearer sk_…`), from
+ * MIN_WORD of a part of a value of several words.
+ */
+function echoesOf(value: string): Echo[] {
   // Sent trimmed (fetch trims a header's value), its scheme apart by spaces or tabs.
   const sent = value.trim();
   const [first = "", ...others] = sent.split(/[ \t]+/);
-  const rest = sent.slice(first.length).replace(/^[ \t]+/, "");
-  // The first word alone too, unless it is a scheme's name (letters alone: `Negotiate`): a value with no scheme may start with a secret.
-  const parts = others.length > 0 ? [rest, ...(/^[A-Za-z]+$/.test(first) ? [] : [first]), ...others] : [];
-  const forms = [sent, ...parts.filter((p) => p.length >= MIN_WORD)];
-  const all = [...forms, ...forms.flatMap((f) => ESCAPES.map((escape) => escape(f)))];
-  return [...new Set(all)].filter((f) => f.length >= MIN_SCRUBBED).sort((a, b) => b.length - a.length);
+  // A scheme is a name (letters alone, `Negotiate`, or hyphenated, `AWS4-HMAC-SHA256`): a value with no scheme may start with a secret.
+  const scheme = others.length > 0 && (/^[A-Za-z]+$/.test(first) || NAME.test(first));
+  const rest = scheme ? sent.slice(first.length).replace(/^[ \t]+/, "") : sent;
+  const words = rest.split(WORD_BREAK).filter((w) => w !== "");
+  const cutFrom = new Map<string, number>();
+  const add = (form: string, from: number) => cutFrom.set(form, Math.min(from, cutFrom.get(form) ?? from));
+  add(sent, MIN_SCRUBBED);
+  if (scheme) add(rest, words.length === 1 ? MIN_SCRUBBED : MIN_WORD);
+  for (const v of words.flatMap(valuesOf)) add(v, MIN_WORD);
+  for (const [form, from] of [...cutFrom]) for (const escape of ESCAPES) add(escape(form), from);
+  return [...cutFrom]
+    .filter(([form]) => form.length >= MIN_SCRUBBED)
+    .sort(([a], [b]) => b.length - a.length)
+    .map(([form, from]) => ({ form, cutFrom: from }));
 }
 
 /**
@@ -78,18 +119,19 @@ export function scrubCredentials(text: string | null, sent: Readonly<Record<stri
   let out = text;
   for (const [name, value] of Object.entries(sent)) {
     if (!isCredentialHeader(name)) continue;
-    for (const form of echoesOf(value)) out = out.replaceAll(form, REDACTED);
-    for (const form of echoesOf(value)) {
-      const cut = tailCut(out, form);
+    const echoes = echoesOf(value);
+    for (const { form } of echoes) out = out.replaceAll(form, REDACTED);
+    for (const echo of echoes) {
+      const cut = tailCut(out, echo);
       if (cut > 0) out = out.slice(0, out.length - cut) + REDACTED;
     }
   }
   return out;
 }
 
-/** How many characters at the end of `text` begin `form` (a cut-off copy), 0 when fewer than MIN_SCRUBBED. */
-function tailCut(text: string, form: string): number {
-  for (let cut = Math.min(form.length - 1, text.length); cut >= MIN_SCRUBBED; cut--) if (text.endsWith(form.slice(0, cut))) return cut;
+/** How many characters at the end of `text` begin `form` (a cut-off copy), 0 when fewer than its `cutFrom`. */
+function tailCut(text: string, { form, cutFrom }: Echo): number {
+  for (let cut = Math.min(form.length - 1, text.length); cut >= cutFrom; cut--) if (text.endsWith(form.slice(0, cut))) return cut;
   return 0;
 }
 

@@ -95,6 +95,29 @@ describe("credential headers are write-only", () => {
     // With no scheme, the first word is a part too; a scheme's name, and a word under 8 characters, is not looked for alone.
     expect(scrubCredentials("unknown account acct-9F3K2", { "x-api-key": "acct-9F3K2 sk-7Qw9Zp2LmX" })).toBe(`unknown account ${REDACTED}`);
     expect(scrubCredentials("WWW-Authenticate: Negotiate; v1 only", { authorization: "Negotiate v1 YIIGhgYGKwYBBQUC" })).toBe("WWW-Authenticate: Negotiate; v1 only");
+    // Words parted by `,` and `;` too, each looked for as its value: after `name=`, without quotes; a value's part before its first `/` alone.
+    const cookie = { cookie: "sid=abcdef123456; theme=dark" };
+    expect(scrubCredentials("invalid session: sid=abcdef123456 expired", cookie)).toBe(`invalid session: sid=${REDACTED} expired`);
+    expect(scrubCredentials("theme=dark kept", cookie)).toBe("theme=dark kept");
+    expect(scrubCredentials(`session "abcdef123456" unknown`, { cookie: `sid="abcdef123456"` })).toBe(`session "${REDACTED}" unknown`);
+    const sigV4 = {
+      authorization: "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-date, Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7",
+    };
+    expect(scrubCredentials("<AWSAccessKeyId>AKIDEXAMPLE</AWSAccessKeyId><SignatureProvided>5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7</SignatureProvided>", sigV4)).toBe(
+      `<AWSAccessKeyId>${REDACTED}</AWSAccessKeyId><SignatureProvided>${REDACTED}</SignatureProvided>`,
+    );
+    expect(scrubCredentials("bad scope AKIDEXAMPLE/20260101/us-east-1/s3/aws4_request", sigV4)).toBe(`bad scope ${REDACTED}`);
+    // Names are not secrets: a parameter's name, the scheme, a hyphenated name (a header's, an algorithm's), a SigV4 scope's other parts.
+    expect(scrubCredentials("expected AWS4-HMAC-SHA256 with SignedHeaders=host;x-amz-date,", sigV4)).toBe("expected AWS4-HMAC-SHA256 with SignedHeaders=host;x-amz-date,");
+    expect(scrubCredentials("region us-east-1 is wrong; expected aws4_request on 20260101", sigV4)).toBe("region us-east-1 is wrong; expected aws4_request on 20260101");
+    const signature = { signature: `keyId="k-7Qw9Zp2LmX",algorithm="hmac-sha256",headers="(request-target) host date",signature="c2lnbmF0dXJlIGhlcmU="` };
+    expect(scrubCredentials("unsupported algorithm hmac-sha256 for key k-7Qw9Zp2LmX: (request-target) host", signature)).toBe(
+      `unsupported algorithm hmac-sha256 for key ${REDACTED}: (request-target) host`,
+    );
+    // A word cut off by the snippet's end counts from 8 characters (its first few, `acct`, are common text); the whole value as sent, and a single token after its scheme, from 4.
+    expect(scrubCredentials(`{"account":"acct`, words)).toBe(`{"account":"acct`);
+    expect(scrubCredentials(`{"account":"acct-9F3`, words)).toBe(`{"account":"${REDACTED}`);
+    expect(scrubCredentials(`{"token":"sk_l`, sent)).toBe(`{"token":"${REDACTED}`);
     // A value (or the part of one cut off) too short to be looked for: it would match by chance. A header not a credential's; nothing answered.
     expect(scrubCredentials("abc trace-1234 Bea", sent)).toBe("abc trace-1234 Bea");
     expect(scrubCredentials(null, sent)).toBeNull();
