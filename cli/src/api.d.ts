@@ -28,7 +28,7 @@ export interface paths {
         };
         /**
          * List events, newest first; or search them by a field's value or text in the body (q)
-         * @description Without `q`: newest first by arrival, filtered by the indexed fields; each call examines a bounded number of events, so a filtered page, or one under a limited token, can be short or empty and still carry a `nextCursor`. With `q`: a bounded search newest first by received time, within `since`..`until` (default the last 24 hours); each call examines at most 1000 events (fewer once their bodies reach 4 Mi characters, or a filter's conditions have done 8 Mi units of work on them) and answers a `nextCursor` to continue further back.
+         * @description Without `q`: newest first by arrival, filtered by the indexed fields; with `since` or `until`, newest first by received time, along that range (its cursor continues the same `since` and `until` alone). Each call examines a bounded number of events, so a filtered page, or one under a limited token, can be short or empty and still carry a `nextCursor`. With `q`: a bounded search newest first by received time, within `since`..`until` (default the last 24 hours); each call examines at most 1000 events (fewer once their bodies reach 4 Mi characters, or a filter's conditions have done 8 Mi units of work on them) and answers a `nextCursor` to continue further back.
          */
         get: operations["listEvents"];
         put?: never;
@@ -1562,7 +1562,7 @@ export interface operations {
                 until?: string;
                 /** @description Page size, at most 100. */
                 limit?: number;
-                /** @description The `nextCursor` of the previous page. */
+                /** @description The `nextCursor` of the previous page; with `since` or `until` (no `q`), with the same `since` and `until` (another answers 400). */
                 cursor?: string;
             };
             header?: never;

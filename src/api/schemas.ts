@@ -277,7 +277,7 @@ export const EventListQuery = strictQuery({
   since: givenTime("Events received from this time (included).").optional(),
   until: givenTime("Events received up to this time (excluded).").optional(),
   limit,
-  cursor,
+  cursor: cursor.openapi({ description: "The `nextCursor` of the previous page; with `since` or `until` (no `q`), with the same `since` and `until` (another answers 400)." }),
 })
   // As a search and a range replay refuse it: reversed, the list answered an empty page.
   .superRefine((q, ctx) => refineRange(q.since, q.until, ctx));

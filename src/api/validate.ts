@@ -138,12 +138,14 @@ export async function decodeCursor(env: CursorEnv, list: string, cursor: string)
 }
 
 /**
- * A position in time order, (received time, insertion sequence), of a search (newest first) or of
- * one range replay (oldest first: `range replay <its request>`). Each its own: a search's cursor,
- * or another replay's (another webhook, type or range, or a dry run, which pages ten times further),
- * given to a replay would have skipped, without a word, every event of its range before it.
+ * A position in time order, (received time, insertion sequence), of a search (newest first), of a list
+ * filtered by time (newest first: `time list <its since and until>`) or of one range replay (oldest
+ * first: `range replay <its request>`). Each its own: a search's cursor, or another replay's (another
+ * webhook, type or range, or a dry run, which pages ten times further), given to a replay would have
+ * skipped, without a word, every event of its range before it; another range's, a list's events of
+ * this one between the two.
  */
-type TimeWalk = "search" | `range replay ${string}`;
+type TimeWalk = "search" | `time list ${string}` | `range replay ${string}`;
 
 export function sealPosition(env: CursorEnv, walk: TimeWalk, p: { receivedAt: number; seq: number }): Promise<string> {
   return toCursor(env, `${walk} position`, `t${p.receivedAt}s${p.seq}`);

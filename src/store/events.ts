@@ -181,8 +181,6 @@ export interface EventFilter {
   organizationUid?: string;
   /** Events with at least one delivery in this status. */
   status?: DeliveryStatus;
-  since?: number;
-  until?: number;
 }
 
 /** The fewest deliveries a status check's later step reads of each event (a list's, decideStatus'): room to decide one of the few most have (the seed's: two at most). */
@@ -201,7 +199,8 @@ const EVENT_STATUS_READ_ROWS = 9_000;
 /**
  * Newest first, up to `limit`, strictly below `before` (the insertion sequence).
  * A location or organization filter, or a token limited to some, walks the insert groups'
- * places rows (event-places.ts), newest first; any other filter is checked along the walk.
+ * places rows (event-places.ts), newest first; any other filter is checked along the walk (a time range is
+ * listEventsInTime's walk).
  * One call examines at most EVENT_SCAN_ROWS events (along the places rows, scan.ts
  * PACKED_ROWS of those and half as many events): a page can hold fewer than `limit`
  * events, or none, and still carry `nextBefore`, where the next call continues.
@@ -294,8 +293,6 @@ async function eventConditions(
   if (source !== undefined) conditions.push(`source = ${source.id}`);
   if (location !== undefined) conditions.push(`location = ${location.id}`);
   if (organization !== undefined) conditions.push(`organization = ${organization.id}`);
-  if (f.since !== undefined) conditions.push(`received_at >= ${Math.trunc(f.since)}`);
-  if (f.until !== undefined) conditions.push(`received_at < ${Math.trunc(f.until)}`);
   const grant = eventAccessIds(access, ids);
   if (grant.none) return null;
   if (grant.sql) conditions.push(grant.sql);
@@ -369,7 +366,12 @@ export interface TimePosition {
 const rangePast = (o: { since: number; until: number }, after: TimePosition, newest: boolean): [number, number] =>
   newest ? [o.since, Math.min(o.until, after.receivedAt + 1)] : [Math.max(o.since, after.receivedAt), o.until];
 
-const IN_RANGE = `WHERE e.received_at >= ? AND e.received_at < ? AND (e.received_at, e.seq) > (?, ?) ORDER BY e.received_at, e.seq LIMIT ?`;
+/** A walk of events e along the received_at index: in [?1, ?2), strictly past (?3, ?4), at most ?5 rows, newest or oldest first. */
+function rangeWalk(newest: boolean): string {
+  const dir = newest ? "DESC" : "ASC";
+  return `WHERE e.received_at >= ?1 AND e.received_at < ?2 AND (e.received_at, e.seq) ${newest ? "<" : ">"} (?3, ?4)
+    ORDER BY e.received_at ${dir}, e.seq ${dir} LIMIT ?5`;
+}
 
 /** A bounded read of events with their bodies (`eventsWithBodies`). */
 interface BodiesRead {
@@ -413,7 +415,7 @@ export async function eventsWithBodies(
     order: "newest" | "oldest";
     limit: number;
     maxChars: number;
-    filter?: Omit<EventFilter, "since" | "until">;
+    filter?: EventFilter;
     access?: Access | null;
     match?: (e: StoredEvent) => boolean;
     /** Whether the caller has done all it may in one call (a search's filter work): no further event is examined. */
@@ -424,17 +426,13 @@ export async function eventsWithBodies(
   // (A status's list of webhooks, at ?2, is named only by the checks of decideStatus.)
   const where = await eventConditions(db, opts.filter ?? {}, opts.access ?? null, "e", 2);
   const newest = opts.order === "newest";
-  const dir = newest ? "DESC" : "ASC";
   const after = opts.after ?? (newest ? { receivedAt: opts.until, seq: -1 } : { receivedAt: opts.since, seq: -1 });
   const [from, to] = rangePast(opts, after, newest);
-  const past = newest ? "(e.received_at, e.seq) < (?3, ?4)" : "(e.received_at, e.seq) > (?3, ?4)";
   // Without a status every condition here; with one, the others (its check, of the events they pass, comes after).
   const visible = where ? (where.verdict ? where.others : where.conditions).join(" AND ") || "1" : "0";
   const { results, meta } = await db
     .prepare(
-      `SELECT ${EVENT_COLUMNS}, e.part, ${groupOfSql("e.seq")} AS grp, (${visible}) AS visible ${EVENT_FROM}
-       WHERE e.received_at >= ?1 AND e.received_at < ?2 AND ${past}
-       ORDER BY e.received_at ${dir}, e.seq ${dir} LIMIT ?5`,
+      `SELECT ${EVENT_COLUMNS}, e.part, ${groupOfSql("e.seq")} AS grp, (${visible}) AS visible ${EVENT_FROM} ${rangeWalk(newest)}`,
     )
     .bind(from, to, after.receivedAt, after.seq, opts.limit)
     .all<EventDbRow & { part: number; grp: number | null; visible: number }>();
@@ -566,6 +564,64 @@ async function decideStatus(
   return { found, decided };
 }
 
+/** A time-filtered list's page (`listEventsInTime`): events newest received first, and where to continue. */
+interface TimePage {
+  events: EventMeta[];
+  /** The position to continue strictly past, or null at the end. */
+  next: TimePosition | null;
+}
+
+/**
+ * A list filtered by receipt time: the `received_at` range [since, until) (either bound open when
+ * not given), newest received first in (received_at, seq) order, strictly past `after`. As a seq
+ * list (listEvents) walks its drivers, this walks the range of the `received_at` index: at most
+ * EVENT_SCAN_ROWS rows (limit + 1 when every row matches), each checked against the other filters and
+ * the token's grant, so a past range's events are found by its first call, never after walks of the
+ * newer events above it. With a status, EVENT_STATUS_SCAN_ROWS rows, the status decided of those the
+ * rest admit within EVENT_STATUS_READ_ROWS (decideStatus, as a search's). A page can hold fewer than
+ * `limit` events, or none, and still carry `next`.
+ */
+export async function listEventsInTime(
+  db: D1Database,
+  opts: { since?: number; until?: number; after: TimePosition | null; limit: number; filter?: EventFilter; access?: Access | null },
+): Promise<TimePage> {
+  const where = await eventConditions(db, opts.filter ?? {}, opts.access ?? null, "e", 2);
+  if (!where) return { events: [], next: null };
+  const range = { since: Math.trunc(opts.since ?? Number.MIN_SAFE_INTEGER), until: Math.trunc(opts.until ?? Number.MAX_SAFE_INTEGER) };
+  const after = opts.after ?? { receivedAt: range.until, seq: -1 };
+  const [from, to] = rangePast(range, after, true);
+  // Without a status every condition here; with one, the others (its check, of the events they pass, comes after).
+  const visible = (where.verdict ? where.others : where.conditions).join(" AND ") || "1";
+  const walk = where.verdict ? EVENT_STATUS_SCAN_ROWS : visible === "1" ? opts.limit + 1 : EVENT_SCAN_ROWS;
+  const { results: rows, meta } = await db
+    .prepare(`SELECT e.seq, e.received_at, (${visible}) AS hit FROM events e ${rangeWalk(true)}`)
+    .bind(from, to, after.receivedAt, after.seq, walk)
+    .all<{ seq: number; received_at: number; hit: number }>();
+  const kept = rows.flatMap((r, at) => (r.hit === 1 ? [{ at, seq: r.seq }] : []));
+  let found = kept;
+  // The rows examined: all walked, or (a status) up to the first event its check left undecided.
+  let taken = rows.length;
+  if (where.verdict && kept.length > 0) {
+    const status = await decideStatus(db, {
+      verdict: where.verdict,
+      exact: where.conditions.join(" AND "),
+      list: where.list,
+      events: kept.map((k) => ({ seq: k.seq, first: k.at === 0 })),
+      maxRows: EVENT_STATUS_READ_ROWS - meta.rows_read - where.grantRows,
+      enough: opts.limit,
+    });
+    found = kept.slice(0, status.decided).filter((k) => status.found.has(k.seq));
+    if (status.decided < kept.length) taken = kept[status.decided]!.at;
+  }
+  const page = found.slice(0, opts.limit);
+  // A full page continues past its last event; else past the last row examined, while the walk stopped at a bound.
+  const lastAt = found.length > opts.limit ? page[page.length - 1]!.at : rows.length === walk || taken < rows.length ? taken - 1 : -1;
+  const last = rows[lastAt];
+  const order = new Map(page.map((k, i) => [k.seq, i]));
+  const events = (await eventsAt(db, page.map((k) => k.seq))).sort((a, b) => order.get(a.seq)! - order.get(b.seq)!);
+  return { events, next: last ? { receivedAt: last.received_at, seq: last.seq } : null };
+}
+
 /** The same range without bodies (replays). */
 export async function eventsInRange(
   db: D1Database,
@@ -574,7 +630,7 @@ export async function eventsInRange(
   const after = opts.after ?? { receivedAt: opts.since, seq: -1 };
   const [from, to] = rangePast(opts, after, false);
   const { results } = await db
-    .prepare(`${EVENT_SELECT} ${IN_RANGE}`)
+    .prepare(`${EVENT_SELECT} ${rangeWalk(false)}`)
     .bind(from, to, after.receivedAt, after.seq, opts.limit)
     .all<EventDbRow>();
   return results.map(toMeta);

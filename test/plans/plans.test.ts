@@ -19,7 +19,7 @@ import { RETRY_COUNT_ROWS, retryDeliveries } from "../../src/store/delivery-retr
 import { duePending, firstOwed, heldFrom, owedInOrder, pendingOutlook, webhooksOverdue } from "../../src/store/scheduler-reads";
 import { INSERT_PLACES, placesDriver } from "../../src/store/event-places";
 import { claimIngestLetter, markMessagesReplayed, releaseIngestClaim, reopenStaleClaims } from "../../src/store/dead-letters";
-import { listEvents } from "../../src/store/events";
+import { listEvents, listEventsInTime } from "../../src/store/events";
 import { retentionStep } from "../../src/store/retention";
 import { boundedScan } from "../../src/store/scan";
 import { deleteSource, listStoredSources } from "../../src/store/sources";
@@ -185,6 +185,25 @@ describe("query plans", () => {
     for (const sql of sqls) {
       expect(plan(sql).filter((s) => s.includes("TEMP B-TREE")), sql).toEqual([]);
       expect(walks(sql), sql).toEqual([]);
+    }
+  });
+
+  it("lists events by time along the received_at index from the range's newest end, for every filter: nothing walked, nothing sorted", async () => {
+    const limited = { hiddenObjects: ["conversation"], organizationUids: ["o"], locationUids: null };
+    const lists: [string, (d1: D1Database) => Promise<unknown>][] = [
+      ["a range", (d1) => listEventsInTime(d1, { since: 1, until: 9, after: null, limit: 50 })],
+      ["since alone, from a cursor, by type and location", (d1) => listEventsInTime(d1, { since: 1, after: { receivedAt: 5, seq: 7 }, limit: 50, filter: { eventType: "o", locationUid: "o" } })],
+      ["until alone, by status, a limited token", (d1) => listEventsInTime(d1, { until: 9, after: null, limit: 50, filter: { status: "failed" }, access: limited })],
+    ];
+    for (const [what, run] of lists) {
+      const sqls = await preparedBy(run, { seq: 5, received_at: 3, hit: 1, id: 7, name: "o", verdict: 1 });
+      const walk = sqls.find((s) => s.includes("ORDER BY e.received_at DESC"))!;
+      // (Covering without a filter: the index alone.)
+      expect(plan(walk).filter((s) => /^SEARCH e USING (COVERING )?INDEX events_received_at \(received_at>\? AND received_at<\?\)$/.test(s)), what).toHaveLength(1);
+      for (const sql of sqls) {
+        expect(plan(sql).filter((s) => s.includes("TEMP B-TREE")), `${what}\n${sql}`).toEqual([]);
+        expect(walks(sql), `${what}\n${sql}`).toEqual([]);
+      }
     }
   });
 

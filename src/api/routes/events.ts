@@ -5,7 +5,7 @@ import type { StoredEvent, Webhook } from "../../domain/types";
 import type { Env } from "../../env";
 import { CALL_FILTER_WORK, CallWork, matchesSearch, parseSearch, searchChars } from "../../routing/search";
 import { eventDeliveries } from "../../store/delivery-reads";
-import { eventsWithBodies, getEvent, listEvents, type EventFilter } from "../../store/events";
+import { eventsWithBodies, getEvent, listEvents, listEventsInTime, type EventFilter } from "../../store/events";
 import { webhooksByUid } from "../../store/webhooks";
 import { grantedWebhooks } from "../../store/grants";
 import { apiRoute, errors, json, router, scoped } from "../openapi";
@@ -27,7 +27,7 @@ const list = apiRoute({
   path: "/events",
   operationId: "listEvents",
   summary: "List events, newest first; or search them by a field's value or text in the body (q)",
-  description: `Without \`q\`: newest first by arrival, filtered by the indexed fields; each call examines a bounded number of events, so a filtered page, or one under a limited token, can be short or empty and still carry a \`nextCursor\`. With \`q\`: a bounded search newest first by received time, within \`since\`..\`until\` (default the last ${SEARCH_BOUND.defaultHours} hours); each call examines at most ${SEARCH_BOUND.events} events (fewer once their bodies reach ${SEARCH_BOUND.chars / 1024 / 1024} Mi characters, or a filter's conditions have done ${CALL_FILTER_WORK / 1024 / 1024} Mi units of work on them) and answers a \`nextCursor\` to continue further back.`,
+  description: `Without \`q\`: newest first by arrival, filtered by the indexed fields; with \`since\` or \`until\`, newest first by received time, along that range (its cursor continues the same \`since\` and \`until\` alone). Each call examines a bounded number of events, so a filtered page, or one under a limited token, can be short or empty and still carry a \`nextCursor\`. With \`q\`: a bounded search newest first by received time, within \`since\`..\`until\` (default the last ${SEARCH_BOUND.defaultHours} hours); each call examines at most ${SEARCH_BOUND.events} events (fewer once their bodies reach ${SEARCH_BOUND.chars / 1024 / 1024} Mi characters, or a filter's conditions have done ${CALL_FILTER_WORK / 1024 / 1024} Mi units of work on them) and answers a \`nextCursor\` to continue further back.`,
   ...scoped("events:read"),
   request: { query: EventListQuery },
   responses: { 200: json(page(EventSummarySchema, "EventPage"), "A page of events") },
@@ -61,7 +61,7 @@ async function visibleFilteredOut(db: D1Database, p: Principal, uids: string[], 
 async function search(
   env: Env,
   p: Principal,
-  q: { q: string; since?: string; until?: string; cursor?: string; limit: number; filter: Omit<EventFilter, "since" | "until"> },
+  q: { q: string; since?: string; until?: string; cursor?: string; limit: number; filter: EventFilter },
 ) {
   const parsed = parseSearch(q.q);
   if (!parsed.ok) throw invalidInput("query", [{ path: parsed.path, message: parsed.message }]);
@@ -95,20 +95,31 @@ async function search(
   return { data: found.map(eventSummaryView), nextCursor: next ? await sealPosition(env, "search", next) : null };
 }
 
+/**
+ * One call of a list filtered by time (since, until or both, no q): newest received first along the range.
+ * Its cursor continues the same range alone (the same bounds, however spelt): another's would pass over
+ * this one's events between the two, or walk outside it.
+ */
+async function timeList(env: Env, p: Principal, q: { since?: string; until?: string; cursor?: string; limit: number; filter: EventFilter }) {
+  const since = q.since === undefined ? undefined : msAtOrAfter(q.since);
+  const until = q.until === undefined ? undefined : msAtOrAfter(q.until);
+  const walk = `time list ${JSON.stringify([since ?? null, until ?? null])}` as const;
+  const after = q.cursor === undefined ? null : await openPosition(env, walk, q.cursor);
+  const page = await listEventsInTime(env.DB, { since, until, after, limit: q.limit, filter: q.filter, access: accessOf(p) });
+  return { data: page.events.map(eventSummaryView), nextCursor: page.next ? await sealPosition(env, walk, page.next) : null };
+}
+
 export const events = router()
   .openapi(list, async (c) => {
     const q = c.req.valid("query");
     if (q.eventType !== undefined) await checkFilterType(c.env, q.eventType, isLimited(c.get("principal")), "query");
     const filter = { eventType: q.eventType, sourceId: q.sourceId, locationUid: q.locationUid, organizationUid: q.organizationUid, status: q.status };
     if (q.q !== undefined) return c.json(await search(c.env, c.get("principal"), { ...q, q: q.q, filter }), 200);
+    if (q.since !== undefined || q.until !== undefined) return c.json(await timeList(c.env, c.get("principal"), { ...q, filter }), 200);
     const result = await listEvents(c.env.DB, {
       limit: q.limit,
       before: q.cursor === undefined ? undefined : await decodeCursor(c.env, "events", q.cursor),
-      filter: {
-        ...filter,
-        since: q.since === undefined ? undefined : msAtOrAfter(q.since),
-        until: q.until === undefined ? undefined : msAtOrAfter(q.until),
-      },
+      filter,
       access: accessOf(c.get("principal")),
     });
     return c.json(
