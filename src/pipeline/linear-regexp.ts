@@ -29,21 +29,32 @@ export const isRegexSource = (v: unknown): v is RegexSource => v instanceof RegE
  * is a broken signature, refused as ever.
  */
 export function parsingRe2<T>(parse: () => T): T {
-  const native = globalThis.RegExp;
-  // Not a RegExpConstructor (the parser only calls `new RegExp(source, flags)`), so set as the property it is.
-  const lenient = function (source: string, flags?: string): RegexSource {
+  return withRegExp(function (source: string, flags?: string): RegexSource {
     try {
-      return new native(source, flags);
+      return new NativeRegExp(source, flags);
     } catch (e) {
       if (e instanceof SyntaxError && flags !== undefined) return new WrittenRegExp(source, flags);
       throw e;
     }
-  };
-  if (!Reflect.set(globalThis, "RegExp", lenient)) throw new Error("the RegExp constructor could not be replaced to parse an expression");
+  }, parse);
+}
+
+/** The runtime's own RegExp constructor, as this module found it (withRegExp replaces it for a while). */
+export const NativeRegExp = globalThis.RegExp;
+
+/**
+ * `run()` with the global RegExp constructor replaced by `make` (a `function`: JSONata calls
+ * `new RegExp(source, flags)`), restored however it ends. For JSONata's synchronous steps that build
+ * RegExps of their own: its parser (parsingRe2), `$toMillis`' picture (transform.ts). `run` must be
+ * synchronous, or other code would meet the replacement.
+ */
+export function withRegExp<T>(make: (source: string, flags?: string) => unknown, run: () => T): T {
+  // Not a RegExpConstructor, so set as the property it is; one not set would leave the native one.
+  if (!Reflect.set(globalThis, "RegExp", make)) throw new Error("the RegExp constructor could not be replaced");
   try {
-    return parse();
+    return run();
   } finally {
-    globalThis.RegExp = native;
+    globalThis.RegExp = NativeRegExp;
   }
 }
 

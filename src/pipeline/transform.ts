@@ -15,7 +15,7 @@ import { isCredentialHeader } from "../domain/credential-headers";
 import { utf8Length } from "../domain/crypto";
 import { parseBody } from "../domain/documents";
 import { isIndexable } from "../domain/guards";
-import { isRegexSource, LinearRegExp, meteredRegExp, parsingRe2, type RegExpMatchLike, type RegexSource } from "./linear-regexp";
+import { isRegexSource, LinearRegExp, meteredRegExp, NativeRegExp, parsingRe2, withRegExp, type RegExpMatchLike, type RegexSource } from "./linear-regexp";
 
 interface TransformIssue {
   /** `transform`, or `transformHeaders["x-name"]`. */
@@ -548,18 +548,12 @@ async function boundBuiltins(evaluator: Evaluator, charge: (steps: number) => vo
     function (this: unknown, ...args: unknown[]) {
       if (args[1] === undefined) return toMillis(this, args);
       chargePicture(args[1]);
-      const native = globalThis.RegExp;
-      // Not a RegExpConstructor (JSONata only calls `new RegExp(source, flags)` and then `exec`), so
-      // set as the property it is, not typed as one; one not set would leave the backtracking engine.
-      const linear = function (source: string, flags?: string) {
-        return new Engine(new native(source, flags));
-      };
-      if (!Reflect.set(globalThis, "RegExp", linear)) throw new Error("the RegExp constructor could not be replaced for $toMillis");
-      try {
-        return toMillis(this, args);
-      } finally {
-        globalThis.RegExp = native;
-      }
+      return withRegExp(
+        function (source: string, flags?: string) {
+          return new Engine(new NativeRegExp(source, flags));
+        },
+        () => toMillis(this, args),
+      );
     },
     "<s-s?:n>",
   );
