@@ -36,7 +36,7 @@ export function Layout(props: {
   children: Child;
 }) {
   const p = props.principal;
-  const errors = [...new Set(props.errors?.filter((e) => e !== undefined && e !== ""))];
+  const errors = [...new Set(props.errors?.filter((e): e is string => e !== undefined && e !== ""))];
   return (
     <>
     {raw("<!DOCTYPE html>")}
@@ -77,17 +77,17 @@ export function Layout(props: {
           <h1>{legible(props.title)}</h1>
           {props.notice && (
             <p class="notice" role="status">
-              {props.notice}
+              {legible(props.notice)}
             </p>
           )}
           {props.warnings?.map((w) => (
             <p class="notice warning" role="status">
-              {w}
+              {legible(w)}
             </p>
           ))}
           {errors.map((e) => (
             <p class="notice error" role="alert">
-              {e}
+              {legible(e)}
             </p>
           ))}
           {props.children}
@@ -174,9 +174,9 @@ export function HeaderTable(props: { headers: Record<string, string>; label?: st
           {Object.entries(props.headers).map(([k, v]) => (
             <tr>
               <th scope="row" class="mono">
-                {k}
+                {legible(k)}
               </th>
-              <td class="mono">{v}</td>
+              <td class="mono">{legible(v)}</td>
             </tr>
           ))}
         </tbody>

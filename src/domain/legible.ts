@@ -13,11 +13,29 @@ export function hiddenCharacterProblem(text: string): string | null {
   return HIDDEN_CHARACTERS.test(text) ? "must not contain control or bidirectional formatting characters" : null;
 }
 
-const EVERY_HIDDEN = new RegExp(HIDDEN_CHARACTERS.source, "g");
+/**
+ * What the dashboard writes as its escape, the set the CLI escapes (cli/src/output.js; a test keeps
+ * them equal): the controls (C0, DEL, C1), the line and paragraph separators, every format
+ * character (bidi marks and overrides, the zero-width space, joiners, the BOM, the soft hyphen,
+ * tags) and the others Unicode says a renderer may ignore (variation selectors, Hangul fillers).
+ * Wider than HIDDEN_CHARACTERS, which refuses input: a name may hold a joiner (an emoji), shown escaped.
+ */
+const SHOWN_ESCAPED = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}]/gu;
 
-/** `text` with each hidden character written as its escape (`\u202e`), so it reads as what it is. */
-export function legible(text: string): string {
-  return text.replace(EVERY_HIDDEN, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+/** `\u202e`, `\u{e0001}`: a code point as an escape that reads as what it is. */
+function escaped(c: string): string {
+  const code = c.codePointAt(0) ?? 0;
+  return code < 0x10000 ? `\\u${code.toString(16).padStart(4, "0")}` : `\\u{${code.toString(16)}}`;
+}
+
+/**
+ * `text` as the dashboard shows it: each character of SHOWN_ESCAPED written as its escape, so
+ * `message\u200b.received` does not read as `message.received`. With `lines`, a text block (a
+ * body, a response) keeps its newlines and tabs, as the CLI's `printable` does. For display only:
+ * a form field posted back holds the text as stored.
+ */
+export function legible(text: string, opts: { lines?: boolean } = {}): string {
+  return text.replace(SHOWN_ESCAPED, (c) => (opts.lines && (c === "\n" || c === "\t") ? c : escaped(c)));
 }
 
 /**

@@ -6,6 +6,8 @@ import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { WebSocket } from "ws";
 import { run } from "../../cli/src/main.js";
+import { printable } from "../../cli/src/output.js";
+import { legible } from "../../src/domain/legible";
 import { cleanUp, cliHome, fakeApi, onCleanUp } from "./fake-api";
 
 afterEach(async () => {
@@ -169,5 +171,17 @@ describe("machine output", () => {
       else delete (process.stdout as { isTTY?: boolean }).isTTY;
     }
     expect(written.join("")).toBe('{"a":"\\x9b2J"}\n\\x1b]52;c;ZXZpbA==\\x07\n');
+  });
+});
+
+describe("the dashboard and the CLI", () => {
+  it("escape the same characters: every code point one escapes, the other does (docs/security.md)", () => {
+    const differ: string[] = [];
+    for (let code = 0; code <= 0x10ffff; code++) {
+      if (code >= 0xd800 && code <= 0xdfff) continue; // a lone surrogate is no character of a string
+      const c = String.fromCodePoint(code);
+      if ((printable(c) !== c) !== (legible(c) !== c)) differ.push(`U+${code.toString(16).toUpperCase().padStart(4, "0")}`);
+    }
+    expect(differ).toEqual([]);
   });
 });

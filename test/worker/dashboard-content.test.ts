@@ -4,11 +4,13 @@ import { describe, expect, it } from "vitest";
 import { ALERT_SOURCE } from "../../src/domain/alerts";
 import { newDelivery } from "../../src/domain/delivery";
 import { storeEvents } from "../../src/store/events";
+import { recordAttempts } from "../../src/store/deliveries";
 import { openEpisodeStatement } from "../../src/store/alerts";
 import { meteredD1 } from "../../bench/d1-meter";
 import { DATA_SCOPES, makeToken } from "./tokens";
 import { ADMIN, apiCall, call, createSource, dashboardForm, dashboardCookie, dashboardShown, pageBanners, pageText as text, podiumBody } from "./helpers";
 import { pipeline, uniqueKey, webhookSetup } from "./pipeline";
+import { deliveryRows } from "./rows";
 
 const url = (path: string) => `https://edgehook.test${path}`;
 
@@ -675,6 +677,123 @@ describe("text a sender or a token chose", () => {
     expect(pages.list).toContain(`org-${key} / loc-${key}`);
     expect(pages.event).toContain(`<h1>message.\\u202edeviecer${key}</h1>`);
     expect(pages.sources).toContain(`Acme \\u202eevil\\u202c ${key}`);
+  });
+
+  /** What a sender, a downstream or a token may write: a bidi override, a screen clear (ESC), a bell, a zero-width space. */
+  const HOSTILE = "\u202eevil\u001b[2J\u0007\u200b!";
+  const SHOWN = "\\u202eevil\\u001b[2J\\u0007\\u200b!";
+  const raw = /[\u202e\u001b\u0007\u200b]/;
+
+  it("shows an event's header values, a downstream's answer and error, and a webhook's last failure, disable reason and alert, each escaped", async () => {
+    const { p, webhook, org, event } = await webhookSetup("fail");
+    const eventId = await p.ingest(event());
+    // An event stored with such headers (a sender chose them).
+    const headerEvent = `evt_hdr_${uniqueKey()}`;
+    await storeEvents(env.DB, [
+      { eventId: headerEvent, sourceId: "podium", dedupeKey: headerEvent, eventType: "message.received", locationUid: null, organizationUid: org, receivedAt: Date.now(), headers: { "user-agent": `CRM ${HOSTILE}`, "webhook-id": `id ${HOSTILE}` }, body: `{"text": "${HOSTILE}"}` },
+    ]);
+    const delivery = (await deliveryRows(eventId)).find((d) => d.webhook_uid === webhook.uid)!;
+    const startedAt = Date.now();
+    await recordAttempts(env.DB, webhook.uid, [
+      { attempt: { deliveryId: delivery.id, number: 1, startedAt, durationMs: 5, statusCode: 500, error: `HTTP 500 ${HOSTILE}`, responseSnippet: `line one ${HOSTILE}\nline two` }, status: "pending", nextAttemptAt: startedAt + 60_000, deadLetter: null },
+    ]);
+    await env.DB.prepare("UPDATE webhooks SET disabled = 1, disabled_reason = ?, disabled_at = ? WHERE uid = ?").bind(`failing: ${HOSTILE}`, startedAt, webhook.uid).run();
+    const alertId = `alrt_${uniqueKey()}`;
+    await openEpisodeStatement(env.DB, { id: alertId, type: "webhook.failing", subject: webhook.uid, openedAt: startedAt, lastAt: startedAt, count: 1, data: { url: webhook.url, consecutiveFailures: 1, lastError: `HTTP 500 ${HOSTILE}` } }).run();
+    try {
+      const c = await cookie();
+      const pages = {
+        headers: await (await get(`/dashboard/events/${headerEvent}`, c)).text(),
+        event: await (await get(`/dashboard/events/${eventId}`, c)).text(),
+        webhook: await (await get(`/dashboard/webhooks/${webhook.uid}`, c)).text(),
+        alerts: await (await get("/dashboard/alerts", c)).text(),
+        overview: await (await get("/dashboard", c)).text(),
+      };
+      for (const [name, html] of Object.entries(pages)) expect(html, name).not.toMatch(raw);
+      expect(pages.headers).toContain(`<td class="mono">CRM ${SHOWN}</td>`);
+      expect(pages.headers).toContain(`<td class="mono">id ${SHOWN}</td>`);
+      expect(pages.headers).toContain(`&quot;text&quot;: &quot;${SHOWN}&quot;`); // its body
+      expect(pages.event).toContain(`HTTP 500 ${SHOWN}`);
+      // A text block keeps its lines.
+      expect(pages.event).toContain(`<pre class="snippet">line one ${SHOWN}\nline two</pre>`);
+      expect(pages.webhook).toContain(`failing: ${SHOWN} Its events are held`); // disabledReason
+      expect(pages.webhook).toContain(`</time> HTTP 500 ${SHOWN}`); // its last failure
+      expect(pages.alerts).toContain(`the last with: HTTP 500 ${SHOWN}`);
+      expect(pages.overview).toContain(`<span class="muted">HTTP 500 ${SHOWN}</span>`); // its last error
+    } finally {
+      await env.DB.prepare("DELETE FROM alerts WHERE id = ?").bind(alertId).run();
+      await p.api("DELETE", `/v1/webhooks/${webhook.uid}`);
+    }
+  });
+
+  it("shows 'Test this webhook''s transformation error escaped, and keeps the edit form's text as stored, to post back unchanged", async () => {
+    // JSONata's own escapes: the transformation holds no raw control, the error it raises does; the filter holds a raw zero-width space.
+    const transform = '$error("bad \\u202eevil\\u001b[2J\\u0007\\u200b!")';
+    const filter = { body: { "metadata.eventType": "message.received", "data.body": "a\u200bb" } };
+    const { p, webhook, event } = await webhookSetup("ok", { transform });
+    const eventId = await p.ingest(event());
+    try {
+      const c = await cookie();
+      const tested = await (await form(`/dashboard/webhooks/${webhook.uid}/test`, c, { eventId })).text();
+      expect(tested).not.toMatch(raw);
+      expect(tested).toContain(`The transformation fails on this event: `);
+      expect(tested).toContain(`bad ${SHOWN}`);
+      // The edit form's fields are posted back: they hold what is stored, not its escapes.
+      expect((await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { filter })).status).toBe(200);
+      const page = await (await get(`/dashboard/webhooks/${webhook.uid}`, c)).text();
+      expect(page).toContain(`&quot;data.body&quot;: &quot;a\u200bb&quot;`);
+      expect(page).not.toContain("a\\u200bb");
+      // A refused form: the error banner quotes what was typed (JSON.parse's message), escaped; the field keeps it as typed, to mend.
+      const refused = await (await form(`/dashboard/webhooks/${webhook.uid}`, c, { url: webhook.url, eventTypes: "*", filter: HOSTILE, shown: "{}" })).text();
+      const [banner] = pageBanners(refused, "alert");
+      expect(banner).toContain("filter is not valid JSON");
+      expect(banner).toContain("\\u202eevil\\u001b[2J\\u0007\\u200b");
+      expect(banner).not.toMatch(raw);
+      expect(refused).toMatch(new RegExp(`<textarea name="filter"[^>]*>${HOSTILE.replace("[", "\\[")}</textarea>`));
+    } finally {
+      await p.api("DELETE", `/v1/webhooks/${webhook.uid}`);
+    }
+  });
+
+  it("shows an owner's uid with a zero-width space inside (which the API takes), escaped: in a webhook, a token's grant, a source", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const org = `org\u200b${key}`;
+    const webhook = await p.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["message.*"], organizationUid: org });
+    const token = await makeToken(p, ["events:read"], { organizationUids: [org] });
+    const source = await createSource({ secrets: [`secret-${key}-long-enough`], organizationUid: org });
+    try {
+      const c = await cookie();
+      const pages = {
+        webhooks: await (await get("/dashboard/webhooks", c)).text(),
+        webhook: await (await get(`/dashboard/webhooks/${webhook.uid}`, c)).text(),
+        tokens: await (await get("/dashboard/tokens", c)).text(),
+        sources: await (await get("/dashboard/sources", c)).text(),
+      };
+      for (const [name, html] of Object.entries(pages)) {
+        expect(html, name).toContain(`org\\u200b${key}`);
+        expect(html, name).not.toContain(org);
+      }
+    } finally {
+      await p.api("DELETE", `/v1/webhooks/${webhook.uid}`);
+      await p.api("DELETE", `/v1/tokens/${token.id}`);
+      await p.api("DELETE", `/v1/sources/${source}`);
+    }
+  });
+
+  it("shows a zero-width or other format character in an event type as its escape: message\\u200b.received is not message.received", async () => {
+    const key = uniqueKey();
+    const eventId = `evt_zw_${key}`;
+    const type = `message\u200b.received\u{e0001}${key}`;
+    await storeEvents(env.DB, [
+      { eventId, sourceId: "podium", dedupeKey: key, eventType: type, locationUid: null, organizationUid: `org-${key}`, receivedAt: Date.now(), headers: {}, body: "{}" },
+    ]);
+    const c = await cookie();
+    const list = await (await get(`/dashboard/events?organizationUid=org-${key}`, c)).text();
+    const page = await (await get(`/dashboard/events/${eventId}`, c)).text();
+    expect(list).toContain(`message\\u200b.<wbr/>received\\u{e0001}${key}`);
+    expect(page).toContain(`<h1>message\\u200b.received\\u{e0001}${key}</h1>`);
+    for (const html of [list, page]) expect(html).not.toMatch(/\u200b|\u{e0001}/u);
   });
 });
 

@@ -255,6 +255,24 @@ describe("the rejection log", () => {
     expect(page).toMatch(new RegExp(`Requests to paths that are no source id [^<]*: <span>last refused: \\d+ s ago, <b>unknown_<wbr/>source</b>[^]*?\\(latest asked for <code>${source}/</code>\\)`));
   });
 
+  it("shows a path asked for, which anyone may send unsigned, with its controls and bidi characters escaped on the sources page", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const sourcesPage = async () => (await call(new Request("https://edgehook.test/dashboard/sources", { headers: { cookie: await dashboardCookie() } }))).text();
+    // Shown raw, U+202E reverses the rest: "your-source.google.com"; ESC [2J and BEL act on a terminal the page is copied to.
+    for (const [path, shown] of [
+      [`%E2%80%AEmoc.elgoog.ecruos-ruoy-${key}/x`, `\\u202emoc.elgoog.ecruos-ruoy-${key}/x`],
+      [`%1B%5B2J${key}%07X/y`, `\\u001b[2J${key}\\u0007X/y`],
+    ]) {
+      const { res, sent } = await refused(post(`/webhooks/${path}`, "{}", { "content-type": "application/json" }));
+      expect(res.status).toBe(404);
+      await record(p, sent);
+      const page = await sourcesPage();
+      expect(page).toContain(`(latest asked for <code>${shown}</code>)`);
+      expect(page).not.toMatch(/[\u202e\u001b\u0007]/);
+    }
+  });
+
   it("samples the latest refusals of each source, so a flood on one leaves room for a wrong id asked for meanwhile", async () => {
     const p = pipeline();
     const source = await createSource({ secrets: [`s-${uniqueKey()}`] });

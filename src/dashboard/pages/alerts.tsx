@@ -3,6 +3,7 @@ import type { AlertSchema, NotificationEndpointSchema } from "../../api/schemas"
 import { ALERT_TYPES } from "../../domain/alerts";
 import { ConfirmAction, DottedName, DottedNames, NextPage, Time } from "../layout";
 import { ASK } from "../confirm";
+import { legible } from "../../domain/legible";
 
 type AlertJson = z.infer<typeof AlertSchema>;
 type NotificationEndpointJson = z.infer<typeof NotificationEndpointSchema>;
@@ -18,12 +19,12 @@ export interface EndpointEntered {
 function Message(props: { alert: AlertJson; link: boolean }) {
   const { message, subject } = props.alert;
   const at = message.indexOf(subject);
-  if (!props.link || at < 0) return <>{message}</>;
+  if (!props.link || at < 0) return <>{legible(message)}</>;
   return (
     <>
-      {message.slice(0, at)}
-      <a href={`/dashboard/webhooks/${subject}`}>{subject}</a>
-      {message.slice(at + subject.length)}
+      {legible(message.slice(0, at))}
+      <a href={`/dashboard/webhooks/${subject}`}>{legible(subject)}</a>
+      {legible(message.slice(at + subject.length))}
     </>
   );
 }
@@ -94,7 +95,7 @@ export function AlertsPage(props: {
               <tbody>
                 {props.endpoints.map((e) => (
                   <tr>
-                    <td class="mono">{e.url}</td>
+                    <td class="mono">{legible(e.url)}</td>
                     <td class="mono">
                       <DottedNames names={e.alertTypes} />
                     </td>

@@ -249,8 +249,8 @@ export function EventPage(props: { event: EventDetail; canReplay: boolean; canRe
             {d.attempts.map((a) => (
               <li>
                 <b>#{a.number}</b> <Time iso={a.startedAt} /> · {a.statusCode ?? "no answer"} · {a.durationMs} ms
-                {a.error && <span class="muted"> · {a.error}</span>}
-                {a.responseSnippet && <pre class="snippet">{a.responseSnippet}</pre>}
+                {a.error && <span class="muted"> · {legible(a.error)}</span>}
+                {a.responseSnippet && <pre class="snippet">{legible(a.responseSnippet, { lines: true })}</pre>}
               </li>
             ))}
           </ol>
@@ -262,7 +262,7 @@ export function EventPage(props: { event: EventDetail; canReplay: boolean; canRe
       ))}
       <h2>Body</h2>
       <pre tabindex={0} aria-label="Event body">
-        {prettyBody(e.body)}
+        {legible(prettyBody(e.body), { lines: true })}
       </pre>
       <h2>Headers</h2>
       <HeaderTable headers={e.headers} />

@@ -1,6 +1,7 @@
 import type { z } from "@hono/zod-openapi";
 import type { StatsSchema } from "../../api/schemas";
 import type { Principal } from "../../domain/scopes";
+import { legible } from "../../domain/legible";
 import { BarChart, EmptyRow, HiddenEvents, Time } from "../layout";
 
 /** /v1/stats, as the API answers it. */
@@ -79,7 +80,7 @@ export function Overview(props: { stats: StatsJson; canReadWebhooks: boolean; pr
                 {s.webhooks.map((w) => (
                   <tr>
                     <td>
-                      <a href={`/dashboard/webhooks/${w.uid}`}>{w.url}</a>
+                      <a href={`/dashboard/webhooks/${w.uid}`}>{legible(w.url)}</a>
                       {w.disabled && <span class="badge held"> disabled</span>}
                     </td>
                     <td>{w.failed}</td>
@@ -88,7 +89,7 @@ export function Overview(props: { stats: StatsJson; canReadWebhooks: boolean; pr
                     <td class="opt">{w.successRate === null ? "—" : `${Math.round(w.successRate * 100)}%`}</td>
                     {/* Beside a long URL, which auto layout gave the room, this read "14:13:31 Z" and "connectio n" at 700 px. */}
                     <td class="opt prose">
-                      <Time iso={w.lastFailureAt} /> {w.lastError && <span class="muted">{w.lastError}</span>}
+                      <Time iso={w.lastFailureAt} /> {w.lastError && <span class="muted">{legible(w.lastError)}</span>}
                     </td>
                   </tr>
                 ))}

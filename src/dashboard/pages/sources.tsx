@@ -60,7 +60,7 @@ function Stray(props: { label: string; log: RejectionsJson | null | undefined; n
   return (
     <p>
       {props.label}: <Refused rejections={log.summary} now={props.now} />
-      {log.recent[0] && <> (latest asked for <code>{log.recent[0].requested}</code>)</>}
+      {log.recent[0] && <> (latest asked for <code>{legible(log.recent[0].requested)}</code>)</>}
     </p>
   );
 }
@@ -117,7 +117,7 @@ export function SourceList(props: {
                 <td class="opt word">
                   {s.organizationUid ? (
                     <>
-                      organization <span class="mono">{s.organizationUid}</span>
+                      organization <span class="mono">{legible(s.organizationUid)}</span>
                     </>
                   ) : (
                     "admin"

@@ -24,13 +24,13 @@ function Grant(props: { t: TokenJson }) {
     <>
       {orgs && (
         <>
-          organizations <span class="mono">{orgs.join(", ")}</span>
+          organizations <span class="mono">{legible(orgs.join(", "))}</span>
         </>
       )}
       {orgs && locs && <br />}
       {locs && (
         <>
-          locations <span class="mono">{locs.join(", ")}</span>
+          locations <span class="mono">{legible(locs.join(", "))}</span>
         </>
       )}
     </>

@@ -22,12 +22,12 @@ export interface WebhookCounts {
 /** ownerOf's words, each uid (which may be long) in a span that breaks anywhere. */
 function Owner(props: { w: WebhookJson }) {
   const { organizationUid: org, locationUid: loc, grantOrganizationUid: grant } = props.w;
-  if (org !== null) return <>organization <span class="mono">{org}</span></>;
+  if (org !== null) return <>organization <span class="mono">{legible(org)}</span></>;
   if (loc === null) return <>{ownerOf(props.w)}</>;
   return (
     <>
-      location <span class="mono">{loc}</span>
-      {grant !== null && <> within organization <span class="mono">{grant}</span></>}
+      location <span class="mono">{legible(loc)}</span>
+      {grant !== null && <> within organization <span class="mono">{legible(grant)}</span></>}
     </>
   );
 }
@@ -92,7 +92,7 @@ export function WebhookList(props: {
               return (
                 <tr>
                   <td>
-                    <a href={`/dashboard/webhooks/${w.uid}`}>{w.url}</a>
+                    <a href={`/dashboard/webhooks/${w.uid}`}>{legible(w.url)}</a>
                   </td>
                   {/* Its parts whole (td.word): .mono breaks anywhere, which read "messag e." beside a long URL even at 1280 px. */}
                   <td class="opt mono word">
@@ -309,7 +309,7 @@ function Health(props: { w: WebhookJson }) {
             <dt class="muted">Last failure</dt>
             <dd>
               {/* None yet reads "—", as Last success beside it and every empty value of the dashboard (Time). */}
-              <Time iso={h.lastFailure?.at ?? null} /> {h.lastFailure?.error}
+              <Time iso={h.lastFailure?.at ?? null} /> {legible(h.lastFailure?.error ?? "")}
             </dd>
           </div>
         </>
@@ -374,13 +374,13 @@ function ContentRules(props: { w: WebhookJson }) {
   return (
     <dl class="stack" aria-label="Filter and transformation">
       <dt class="muted">Filter</dt>
-      <dd>{w.filter ? <pre>{JSON.stringify(w.filter, null, 2)}</pre> : <Blank />}</dd>
+      <dd>{w.filter ? <pre>{legible(JSON.stringify(w.filter, null, 2), { lines: true })}</pre> : <Blank />}</dd>
       <dt class="muted">Transformation</dt>
-      <dd>{w.transform === null ? <Blank /> : <pre>{w.transform}</pre>}</dd>
+      <dd>{w.transform === null ? <Blank /> : <pre>{legible(w.transform, { lines: true })}</pre>}</dd>
       {w.transformHeaders && (
         <>
           <dt class="muted">Extra headers</dt>
-          <dd><pre>{JSON.stringify(w.transformHeaders, null, 2)}</pre></dd>
+          <dd><pre>{legible(JSON.stringify(w.transformHeaders, null, 2), { lines: true })}</pre></dd>
         </>
       )}
     </dl>
@@ -419,23 +419,23 @@ export function WebhookTestResult(props: { result: WebhookTestJson }) {
       <ul aria-label="Checks">
         {r.checks.map((c) => (
           <li>
-            {c.passed ? "✓" : "✗"} <b>{c.check}</b>: {c.message}
+            {c.passed ? "✓" : "✗"} <b>{c.check}</b>: {legible(c.message)}
           </li>
         ))}
       </ul>
       {r.transformError && (
         <p class="notice error" role="alert">
-          The transformation fails on this event: {r.transformError}. A delivery would fail at once, without retries.
+          The transformation fails on this event: {legible(r.transformError)}. A delivery would fail at once, without retries.
         </p>
       )}
       {r.request && (
         <>
           <h2>Request</h2>
-          <p class="mono">POST {r.request.url}</p>
+          <p class="mono">POST {legible(r.request.url)}</p>
           <HeaderTable headers={r.request.headers} label="Request headers" />
           <p class="muted">Plus the signature headers, computed at each attempt over exactly this body.</p>
           <pre tabindex={0} aria-label="Request body">
-            {prettyBody(r.request.body)}
+            {legible(prettyBody(r.request.body), { lines: true })}
           </pre>
         </>
       )}
@@ -457,9 +457,9 @@ export function WebhookPage(props: {
   return (
     <div class="stack">
       <p>
-        <span class="mono">{w.url}</span> · {ownerOf(w)} · {w.disabled ? "disabled" : "enabled"}
+        <span class="mono">{legible(w.url)}</span> · {legible(ownerOf(w))} · {w.disabled ? "disabled" : "enabled"}
         {w.heldDeliveries !== undefined && ` · ${w.heldDeliveries} held`} ·{" "}
-        {w.sourceIds === null ? "from every source" : `from ${w.sourceIds.length === 1 ? "source" : "sources"} ${w.sourceIds.map(legible).join(", ")}`}
+        {w.sourceIds === null ? "from every source" : `from ${w.sourceIds.length === 1 ? "source" : "sources"} ${legible(w.sourceIds.join(", "))}`}
       </p>
       {/* After a rotation (docs/forwarding.md): a receiver still verifying with the old secret works until then. */}
       {/* Ended early for a leaked one (a form is no paragraph's content: beside it, not inside). */}
@@ -475,7 +475,7 @@ export function WebhookPage(props: {
       )}
       {w.disabled && w.disabledReason && (
         <p role="status">
-          Disabled automatically <Time iso={w.disabledAt} />: {sentence(w.disabledReason)} Its events are held; enabling it sends them, oldest first.
+          Disabled automatically <Time iso={w.disabledAt} />: {legible(sentence(w.disabledReason))} Its events are held; enabling it sends them, oldest first.
         </p>
       )}
       <Health w={w} />
