@@ -73,7 +73,7 @@ export function pipeline(overrides: Partial<Env> = {}, opts: { unreachable?: (we
   async function createWebhook(body: Record<string, unknown>) {
     const res = await api("POST", "/v1/webhooks", body);
     if (res.status !== 201) throw new Error(`create webhook: ${res.status} ${JSON.stringify(res.json)}`);
-    return res.json as { uid: string; secret: string; createdAt: string; [k: string]: unknown };
+    return res.json as { uid: string; url: string; secret: string; createdAt: string; [k: string]: unknown };
   }
 
   return {
