@@ -53,9 +53,9 @@ export function limitBody(
 ): MiddlewareHandler {
   return async (c, next) => {
     const body = c.req.raw.body;
-    // A GET or HEAD has a body stream when it says `content-length: 0` (some clients always do),
-    // which no route reads and a rebuilt request may not carry.
-    if (!body || c.req.method === "GET" || c.req.method === "HEAD") return next();
+    if (!body) return next();
+    // A GET or HEAD is held to the limit too (the 413 is "whatever the route"): a client may send
+    // one a body, which the runtime passes on.
     if (Number(c.req.header("content-length") ?? 0) > options.maxSize) return options.onError(c);
     let raw: Uint8Array | null;
     try {
@@ -65,6 +65,9 @@ export function limitBody(
       throw err;
     }
     if (!raw) return options.onError(c);
+    // No route reads a GET's or HEAD's body, and a request of either may carry none: it is read
+    // (counted) and dropped, where any other is rebuilt around the bytes read.
+    if (c.req.method === "GET" || c.req.method === "HEAD") return next();
     c.req.raw = new Request(c.req.raw, { body: raw });
     return next();
   };

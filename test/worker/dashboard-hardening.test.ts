@@ -1,7 +1,7 @@
 // The dashboard against a shared machine's history, a sibling subdomain's cookies, crafted links and crafted banners.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { ADMIN_TOKEN, call, clientAddress, dashboardCookie, dashboardForm, dashboardShown, pageBanners as banners, pageText as text, podiumBody } from "./helpers";
+import { ADMIN_TOKEN, bodiedRequest, call, clientAddress, dashboardCookie, dashboardForm, dashboardShown, pageBanners as banners, pageText as text, podiumBody } from "./helpers";
 import { d1Double } from "./d1-double";
 import { pipeline, uniqueKey } from "./pipeline";
 
@@ -247,6 +247,17 @@ describe("the dashboard's own refusals are pages", () => {
       // What the sign-in page shows a signed-out visitor: no navigation, no sign-out.
       expect(html, what).not.toContain("<nav");
       expect(html, what).not.toContain("/dashboard/logout");
+    }
+  });
+
+  it("answers a page's GET carrying a body over the limit 413 too; one with a small or empty body is the page", async () => {
+    const cookie = await dashboardCookie();
+    const page = (body: string, headers: Record<string, string> = {}) => call(bodiedRequest("GET", `${ORIGIN}/dashboard/events`, { cookie, ...headers }, body));
+    const { banner } = await refusal(await page("a".repeat(70 * 1024)), 413, "a GET's body");
+    expect(banner).toEqual(["Request too large: the dashboard takes forms of up to 64 KiB."]);
+    for (const res of [await page("x=1"), await page("", { "content-length": "0" })]) {
+      expect(res.status).toBe(200);
+      expect(await res.text()).toContain("<nav");
     }
   });
 

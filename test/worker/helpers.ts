@@ -123,6 +123,17 @@ let clients = 0;
 /** A client address no other call uses, in a /64 of its own. */
 export const clientAddress = () => `${network}:${(++clients % 0x10000).toString(16)}::1`;
 
+/**
+ * A GET or HEAD carrying a body, as `curl -X GET --data-binary @file` sends one and the runtime
+ * passes on: a Request built here may not hold one, so it is a POST's that says `method`. It names
+ * its client address, so call() does not rebuild it (which would make it a POST again).
+ */
+export function bodiedRequest(method: "GET" | "HEAD", url: string, headers: Record<string, string>, body: string | ReadableStream<Uint8Array>): Request {
+  const request = new Request(url, { method: "POST", headers: { "cf-connecting-ip": clientAddress(), ...headers }, body });
+  Object.defineProperty(request, "method", { value: method });
+  return request;
+}
+
 /** The worker's fetch with the test env, optionally with some bindings replaced; an answer the document describes is held to it (conformsIfDocumented). */
 export async function call(request: Request, overrides: Partial<Env> = {}): Promise<Response> {
   // Each call comes from its own client address unless a test names one, so deliberate

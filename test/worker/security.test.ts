@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { ADMIN, ADMIN_TOKEN, call, clientAddress, podiumBody, podiumHeaders, post, recordingQueue } from "./helpers";
+import { ADMIN, ADMIN_TOKEN, bodiedRequest, call, clientAddress, podiumBody, podiumHeaders, post, recordingQueue } from "./helpers";
 import { COOKIE } from "../../src/dashboard/session";
 import { EXAMPLE_ADMIN_TOKEN } from "../../src/domain/tokens";
 import { EXAMPLE_SOURCE_SECRETS } from "../../src/domain/secrets";
@@ -234,6 +234,22 @@ describe("API hardening", () => {
     );
     expect(res.status).toBe(413);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("payload_too_large");
+  });
+
+  it("refuses a GET's or HEAD's body over 64 KiB with 413 too, by its Content-Length or as it streams in", async () => {
+    const big = "x".repeat(70_000);
+    const stream = () => new Blob([big]).stream();
+    const answers = [
+      await call(bodiedRequest("GET", "https://edgehook.test/v1/tokens?limit=1", { ...ADMIN, "content-length": String(big.length) }, big)),
+      await call(bodiedRequest("GET", "https://edgehook.test/v1/tokens?limit=1", ADMIN, stream())),
+      await call(bodiedRequest("HEAD", "https://edgehook.test/v1/events", ADMIN, stream())),
+      await call(bodiedRequest("GET", "https://edgehook.test/v1/events/evt_00000000000000000000000000000000", ADMIN, stream())),
+    ];
+    expect(answers.map((r) => r.status)).toEqual([413, 413, 413, 413]);
+    expect(((await answers[0]!.json()) as { error: { code: string } }).error.code).toBe("payload_too_large");
+    // An empty one, with `content-length: 0` as some clients always send, is answered as before.
+    const empty = await call(bodiedRequest("GET", "https://edgehook.test/v1/tokens?limit=1", { ...ADMIN, "content-length": "0" }, ""));
+    expect(empty.status).toBe(200);
   });
 
   it("answers nothing a browser or proxy may keep: a secret shown once, a list, an error", async () => {
