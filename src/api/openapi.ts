@@ -1,11 +1,14 @@
 import { createRoute, OpenAPIHono, type RouteConfig, type z } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
+import { invalidInput } from "../domain/errors";
+import { isRecord } from "../domain/guards";
 import type { Scope } from "../domain/scopes";
 import { BEARER_CHALLENGE } from "../http/errors";
+import { hasNamelessParam, nameless } from "../http/unknown-param";
 import { requireScope } from "./auth";
 import type { ApiEnv } from "./context";
 import { plainBody } from "./plain-body";
-import { ErrorSchema, NoFields, NoQuery } from "./schemas";
+import { ErrorSchema, NoFields, NoQuery, queryRefusal } from "./schemas";
 import { tagOf, type ResourcePath } from "./tags";
 import { illFormedText, invalidRequest, repeatedParam } from "./validate";
 
@@ -91,7 +94,8 @@ export function apiRoute<P extends ResourcePath, R extends Omit<RouteConfig, "pa
   const own = config.middleware === undefined ? [] : [config.middleware].flat();
   const { body } = config.request ?? {};
   const bodyChecks = body ? [plainBody(body.required === true)] : [];
-  const checks = [...bodyChecks, ...(config.request?.query ? [] : [noQuery])];
+  const { query } = config.request ?? {};
+  const checks = [namedQuery(parametersOf(query)), ...bodyChecks, ...(query ? [] : [noQuery])];
   const middleware = [...own, ...checks];
   return createRoute({ ...config, tags: [tagOf(config.path)], middleware, responses: { ...errors(...impliedErrors(config)), ...config.responses } });
 }
@@ -105,6 +109,20 @@ const noQuery: MiddlewareHandler = async (c, next) => {
   if (!given.success) throw invalidRequest(given.error, "query");
   await next();
 };
+
+/** The parameters a route's query schema names (a strictQuery's shape); none without one. */
+const parametersOf = (query: unknown): string[] => (isRecord(query) && isRecord(query.shape) ? Object.keys(query.shape) : []);
+
+/**
+ * A parameter with no name (`?=x`) is refused as one the operation does not take (the router
+ * reads none there, so neither its query schema nor noQuery meets it), rather than ignored.
+ */
+const namedQuery =
+  (takes: string[]): MiddlewareHandler =>
+  async (c, next) => {
+    if (hasNamelessParam(c.req.url)) throw invalidInput("query", [{ path: "", message: nameless(queryRefusal(takes)) }]);
+    await next();
+  };
 
 export function json<T extends z.ZodType>(schema: T, description: string) {
   return { description, content: { "application/json": { schema } } };

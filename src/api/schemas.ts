@@ -108,9 +108,10 @@ const cursor = z.string().min(1).max(200).optional().openapi({ description: "The
  * A query that names only the parameters its route takes: one it does not take (a misspelt
  * filter) is refused by name rather than ignored, which answered the whole list as if filtered.
  */
+/** What an operation taking `takes` says of a query parameter it does not take. */
+export const queryRefusal = (takes: readonly string[]) => (takes.length === 0 ? "this operation takes no query parameters" : notAParameter(takes));
 export const strictQuery = <S extends z.ZodRawShape>(shape: S) => {
-  const takes = Object.keys(shape);
-  const refusal = takes.length === 0 ? "this operation takes no query parameters" : notAParameter(takes);
+  const refusal = queryRefusal(Object.keys(shape));
   return z.strictObject(shape, { error: (issue) => (issue.code === "unrecognized_keys" ? refusal : undefined) });
 };
 /** The query of an operation that takes none (apiRoute gives it to every such route). */

@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { appErrorOf, STATUS_OF } from "../http/errors";
-import { notAParameter } from "../http/unknown-param";
+import { nameless, notAParameter } from "../http/unknown-param";
 import type { Principal } from "../domain/scopes";
 import type { Banners } from "./banners";
 import { homeOf, Layout } from "./layout";
@@ -97,7 +97,9 @@ export function unknownParamRefusal(
   const name = [...new URL(c.req.url).searchParams.keys()].find((n) => !known.has(n));
   if (name === undefined) return null;
   const named = /^[A-Za-z0-9_.-]{1,64}$/.test(name) ? `${name}: ` : "";
-  return apiRefusal(c, title, list, { status: 400, error: `Invalid query: ${named}${notAParameter(takes)}.` });
+  // One with no name (`?=x`), as the API says of it (api/openapi.ts, namedQuery).
+  const refusal = name === "" ? nameless(notAParameter(takes)) : notAParameter(takes);
+  return apiRefusal(c, title, list, { status: 400, error: `Invalid query: ${named}${refusal}.` });
 }
 
 /** A dashboard path no page serves (404), or not with this method (405, naming those it takes, as the API's). */

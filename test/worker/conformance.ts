@@ -196,8 +196,8 @@ export function requestNonConformance(r: SentRequest): string | null {
   // API no other (docs/api.md: it refuses one an operation does not take; OpenAPI itself is
   // silent, and /healthz and the ingress ignore one, as a prober's or provider's URL may carry it).
   const query = parameters.filter((p) => p.in === "query");
-  // A name-less one (`?=`, `?&`) is no parameter: the router reads none there.
-  for (const name of new Set([...url.searchParams.keys()].filter((k) => k !== ""))) {
+  // A name-less one (`?=x`) is one too, which no operation documents (an empty part, `?&`, is none).
+  for (const name of new Set(url.searchParams.keys())) {
     const p = query.find((q) => q.name === name);
     const given = url.searchParams.getAll(name);
     if (!p) {

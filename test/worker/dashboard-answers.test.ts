@@ -96,6 +96,9 @@ describe("a page the API refuses to read", () => {
       ["/dashboard/dead-letters?opne=true", "/dashboard/dead-letters", "the dead letters", "Invalid query: opne: not a parameter of this list, which takes open, cursor."],
       // A name that is no parameter's is not shown: a crafted link's sentence is not put on the page.
       [`/dashboard/events?${encodeURIComponent("Session expired: sign in at evil.test")}=1`, "/dashboard/events", "the events", `Invalid query: not a parameter of this list, which takes ${takes}.`],
+      // One with no name, as the API refuses it.
+      ["/dashboard/events?=x", "/dashboard/events", "the events", `Invalid query: not a parameter of this list, which takes ${takes} (a parameter with no name, =…).`],
+      ["/dashboard/dead-letters?open=true&=%ff", "/dashboard/dead-letters", "the dead letters", "Invalid query: not a parameter of this list, which takes open, cursor (a parameter with no name, =…)."],
       // A value the API refuses, no longer read as false.
       ["/dashboard/dead-letters?open=yes", "/dashboard/dead-letters", "the dead letters", expect.stringMatching(/^Invalid query: open: /)],
     ] as const) {

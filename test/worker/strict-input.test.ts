@@ -388,6 +388,28 @@ describe("a query parameter on an operation that takes none", () => {
   });
 });
 
+describe("a query parameter with no name (`?=x`)", () => {
+  it("is refused as one the operation does not take, a write's included, rather than ignored (the router reads none there)", async () => {
+    const before = await count("tokens");
+    const create = await raw("POST", "/v1/tokens?=x", JSON.stringify({ name: `nameless-${uniqueKey()}`, scopes: ["read_messages"] }));
+    expect(create.status).toBe(400);
+    expect(await errorOf(create)).toEqual({
+      code: "invalid_request",
+      message: "Invalid query: this operation takes no query parameters (a parameter with no name, =…).",
+      details: { issues: [{ path: "", message: "this operation takes no query parameters (a parameter with no name, =…)" }] },
+    });
+    expect(await count("tokens")).toBe(before);
+    for (const query of ["=x", "=%ff", "limit=1&=", "=&limit=1"]) {
+      const res = await get(`/v1/tokens?${query}`);
+      expect(res.status, query).toBe(400);
+      expect((await errorOf(res)).details?.issues, query).toEqual([{ path: "", message: "not a parameter of this list, which takes limit, cursor (a parameter with no name, =…)" }]);
+    }
+    expect((await get("/v1/stats?=1")).status).toBe(400);
+    // An empty part names nothing: `?&` and a trailing `&` are no parameter.
+    for (const query of ["", "&", "limit=1&", "&&limit=1"]) expect((await get(`/v1/tokens?${query}`)).status, query).toBe(200);
+  });
+});
+
 describe("no body where an operation requires one", () => {
   it("is refused, not read as {} (a PATCH without a body answered a change to nothing)", async () => {
     const made = await raw("POST", "/v1/webhooks", JSON.stringify({ url: "https://downstream.test/ok/nobody", eventTypes: ["*"] }));
