@@ -138,6 +138,10 @@ export function compileTransform(
     if (padded) {
       issues.push({ path, message: `${lower}'s value ${padded} white space, which HTTP drops from around a header's value (it would be sent without it): remove it` });
     }
+    const unsendable = checked.issues.length === 0 && checked.ast !== null ? unsendableCharacter(checked.ast) : null;
+    if (unsendable) {
+      issues.push({ path, message: `${lower}'s value always holds ${unsendable}, which no header value may carry (printable ASCII, a tab allowed): every delivery would fail` });
+    }
     compiledHeaders[lower] = source;
   }
   return issues.length > 0 ? { ok: false, issues } : { ok: true, transform: { body: expr, headers: compiledHeaders } };
@@ -173,6 +177,25 @@ function paddedEnds(ast: unknown): string | null {
   const starts = /^[\t ]/.test(end(ast, "lhs") ?? "");
   const ends = /[\t ]$/.test(end(ast, "rhs") ?? "");
   return starts && ends ? "starts and ends with" : starts ? "starts with" : ends ? "ends with" : null;
+}
+
+/**
+ * The first character no header value may carry (outside HEADER_VALUE: `é`, a NUL, a line break)
+ * in a string literal every value of a header's expression holds (the expression, or a part of its
+ * `&` concatenation), named by its code point (a credential's literal is not quoted), else null.
+ * Such a value fails every delivery, so it is refused when written, as a padded one is.
+ */
+function unsendableCharacter(ast: unknown): string | null {
+  const stack = [ast];
+  for (let node = stack.pop(); node !== undefined; node = stack.pop()) {
+    if (!isIndexable(node)) continue;
+    if (node.type === "binary" && node.value === "&") stack.push(node.rhs, node.lhs);
+    else if (node.type === "string" && typeof node.value === "string" && !HEADER_VALUE.test(node.value)) {
+      const bad = [...node.value].find((ch) => !HEADER_VALUE.test(ch)) ?? "";
+      return `U+${(bad.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0")}`;
+    }
+  }
+  return null;
 }
 
 export async function runTransform(

@@ -385,6 +385,35 @@ describe("white space around a header's value, which HTTP drops", () => {
   });
 });
 
+describe("a header's literal no header value may carry", () => {
+  it("is refused when written (400 naming the header and the character), on create and on change, rather than saved to fail every delivery", async () => {
+    const { p, key, org } = await setup();
+    const base = { url: `https://downstream.test/ok/${key}`, eventTypes: ["*"], organizationUid: org };
+    const cases: [Record<string, string>, string, string][] = [
+      [{ "x-tenant": '"café"' }, "x-tenant", "U+00E9"],
+      [{ "X-Nul": '"a\\u0000b"' }, "X-Nul", "U+0000"],
+      [{ "x-line": "'a\nb'" }, "x-line", "U+000A"],
+      // A part of a concatenation is in every value; a credential's literal is named by its character, never quoted.
+      [{ authorization: "'Bearer sk_live_ü' & data.uid" }, "authorization", "U+00FC"],
+    ];
+    for (const [transformHeaders, name, character] of cases) {
+      const res = await p.api("POST", "/v1/webhooks", { ...base, transformHeaders });
+      expect(res.status, JSON.stringify(transformHeaders)).toBe(400);
+      expect(res.json.error.code).toBe("invalid_request");
+      const message = `${name.toLowerCase()}'s value always holds ${character}, which no header value may carry (printable ASCII, a tab allowed): every delivery would fail`;
+      expect(res.json.error.details.issues, name).toEqual([{ path: `transformHeaders.${name}`, message }]);
+      expect(JSON.stringify(res.json)).not.toContain("sk_live");
+    }
+    const made = await p.createWebhook({ ...base, transformHeaders: { "x-tenant": "'acme'" } });
+    const patched = await p.api("PATCH", `/v1/webhooks/${made.uid}`, { transformHeaders: { "x-tenant": '"café"' } });
+    expect(patched.status).toBe(400);
+    expect((await p.api("GET", `/v1/webhooks/${made.uid}`)).json.transformHeaders).toEqual({ "x-tenant": "'acme'" });
+    // Where the event's data decides, or a tab inside, it is no reason to refuse.
+    const fine = await p.api("POST", "/v1/webhooks", { ...base, transformHeaders: { "x-a": "'a\tb'", "x-b": "data.body", "x-c": "data.x ? 'é' : 'e'" } });
+    expect(fine.status).toBe(201);
+  });
+});
+
 describe("test this webhook", () => {
   it("answers what would be sent for a matching event, and sends and records nothing", async () => {
     const { p, key, org } = await setup();
