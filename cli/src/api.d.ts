@@ -1791,7 +1791,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json`, or compressed (a `Content-Encoding` such as gzip) */
+            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` (with any parameters, RFC 9110's grammar: `application/json ; charset=utf-8`), or compressed (a `Content-Encoding` such as gzip) */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -1891,7 +1891,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json`, or compressed (a `Content-Encoding` such as gzip) */
+            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` (with any parameters, RFC 9110's grammar: `application/json ; charset=utf-8`), or compressed (a `Content-Encoding` such as gzip) */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2047,7 +2047,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json`, or compressed (a `Content-Encoding` such as gzip) */
+            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` (with any parameters, RFC 9110's grammar: `application/json ; charset=utf-8`), or compressed (a `Content-Encoding` such as gzip) */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2229,7 +2229,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json`, or compressed (a `Content-Encoding` such as gzip) */
+            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` (with any parameters, RFC 9110's grammar: `application/json ; charset=utf-8`), or compressed (a `Content-Encoding` such as gzip) */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2409,7 +2409,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json`, or compressed (a `Content-Encoding` such as gzip) */
+            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` (with any parameters, RFC 9110's grammar: `application/json ; charset=utf-8`), or compressed (a `Content-Encoding` such as gzip) */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2502,7 +2502,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json`, or compressed (a `Content-Encoding` such as gzip) */
+            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` (with any parameters, RFC 9110's grammar: `application/json ; charset=utf-8`), or compressed (a `Content-Encoding` such as gzip) */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2673,7 +2673,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json`, or compressed (a `Content-Encoding` such as gzip) */
+            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` (with any parameters, RFC 9110's grammar: `application/json ; charset=utf-8`), or compressed (a `Content-Encoding` such as gzip) */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2855,7 +2855,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json`, or compressed (a `Content-Encoding` such as gzip) */
+            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` (with any parameters, RFC 9110's grammar: `application/json ; charset=utf-8`), or compressed (a `Content-Encoding` such as gzip) */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -3020,7 +3020,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json`, or compressed (a `Content-Encoding` such as gzip) */
+            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` (with any parameters, RFC 9110's grammar: `application/json ; charset=utf-8`), or compressed (a `Content-Encoding` such as gzip) */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -3289,7 +3289,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json`, or compressed (a `Content-Encoding` such as gzip) */
+            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` (with any parameters, RFC 9110's grammar: `application/json ; charset=utf-8`), or compressed (a `Content-Encoding` such as gzip) */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -3528,7 +3528,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json`, or compressed (a `Content-Encoding` such as gzip) */
+            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` (with any parameters, RFC 9110's grammar: `application/json ; charset=utf-8`), or compressed (a `Content-Encoding` such as gzip) */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -3927,7 +3927,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json`, or compressed (a `Content-Encoding` such as gzip) */
+            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` (with any parameters, RFC 9110's grammar: `application/json ; charset=utf-8`), or compressed (a `Content-Encoding` such as gzip) */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -4272,7 +4272,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json`, or compressed (a `Content-Encoding` such as gzip) */
+            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` (with any parameters, RFC 9110's grammar: `application/json ; charset=utf-8`), or compressed (a `Content-Encoding` such as gzip) */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -4532,7 +4532,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json`, or compressed (a `Content-Encoding` such as gzip) */
+            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` (with any parameters, RFC 9110's grammar: `application/json ; charset=utf-8`), or compressed (a `Content-Encoding` such as gzip) */
             415: {
                 headers: {
                     [name: string]: unknown;

@@ -37,7 +37,7 @@ const ERROR_DESCRIPTIONS = {
   404: "not_found",
   409: "conflict",
   413: `payload_too_large: the request body is over ${MAX_API_BODY_BYTES / 1024} KiB (checked on every request, before routing: also one whose operation takes no body)`,
-  415: "unsupported_media_type: a body sent as anything but `Content-Type: application/json`, or compressed (a `Content-Encoding` such as gzip)",
+  415: "unsupported_media_type: a body sent as anything but `Content-Type: application/json` (with any parameters, RFC 9110's grammar: `application/json ; charset=utf-8`), or compressed (a `Content-Encoding` such as gzip)",
   429: "rate_limited: too many failed authentications from this address (Retry-After says when to try again)",
   503: "queue_unavailable: the queue did not take the message, so nothing was queued (Retry-After says when to try again)",
 } as const;

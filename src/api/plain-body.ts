@@ -1,12 +1,8 @@
 import type { MiddlewareHandler } from "hono";
 import { invalidField } from "../domain/errors";
 import { encodedBody } from "../http/content-encoding";
-
-/** The media types whose bodies the routes' validator parses as JSON (Hono's validator's own test). */
-const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
-
-/** A request's media type, its parameters (`; charset=utf-8`) aside; "" when it names none. */
-const mediaTypeOf = (contentType: string | undefined) => contentType?.split(";")[0]?.trim() ?? "";
+import { unsupportedMediaType } from "../http/errors";
+import { isJsonMediaType, JSON_CONTENT_TYPE } from "../http/media-type";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
@@ -32,13 +28,20 @@ export const plainBody =
       c.req.raw = withoutBody(c.req.raw);
       return next();
     }
-    if (c.req.raw.body !== null && JSON_MEDIA_TYPE.test(mediaTypeOf(contentType))) {
-      const bytes = await c.req.arrayBuffer();
-      try {
-        utf8.decode(bytes);
-      } catch {
-        throw invalidField("The body is not valid UTF-8.", { path: "", message: "not valid UTF-8" });
+    if (contentType) {
+      // JSON is what media-type.ts says it is (RFC 9110's grammar); anything else is the 415 here.
+      if (!isJsonMediaType(contentType)) throw unsupportedMediaType();
+      const bytes = c.req.raw.body === null ? null : await c.req.arrayBuffer();
+      if (bytes) {
+        try {
+          utf8.decode(bytes);
+        } catch {
+          throw invalidField("The body is not valid UTF-8.", { path: "", message: "not valid UTF-8" });
+        }
       }
+      // The validators after this test the header their own, stricter ways (`application/json;`
+      // and `application/json ; charset=utf-8` were their 415): they are given JSON's one spelling.
+      if (contentType !== JSON_CONTENT_TYPE) c.req.raw = withContentType(c.req.raw, bytes);
     }
     // A body without a Content-Type is the validator's 415; none at all is refused here.
     if (required && !contentType && (await empty())) {
@@ -46,6 +49,13 @@ export const plainBody =
     }
     await next();
   };
+
+/** The request with `bytes` (its body, as read) and a Content-Type of JSON's one spelling. */
+function withContentType(request: Request, bytes: ArrayBuffer | null): Request {
+  const headers = new Headers(request.headers);
+  headers.set("content-type", JSON_CONTENT_TYPE);
+  return new Request(request.url, { method: request.method, headers, body: bytes });
+}
 
 /** The request as sent with no body: its headers but the Content-Type. */
 function withoutBody(request: Request): Request {

@@ -43,6 +43,12 @@ export function errorResponse(err: AppError, headers: Record<string, string> = {
   return Response.json(errorBody(err.code, err.message, err.details), { status: STATUS_OF[err.code], headers: { ...retry, ...challenge, ...nosniff, ...headers } });
 }
 
+/** A body sent as anything but JSON (api/plain-body.ts, http/media-type.ts), as the validator's 415 says it. */
+export const unsupportedMediaType = () =>
+  new AppError("unsupported_media_type", "Send the body as JSON, with the header Content-Type: application/json.", {
+    issues: [{ path: "content-type", message: "must be application/json" }],
+  });
+
 /** What an error thrown in a handler answers: AppErrors themselves, the middlewares' refusals by their status, anything else a logged 500. */
 export function appErrorOf(err: Error): AppError {
   if (err instanceof AppError) return err;
@@ -50,12 +56,8 @@ export function appErrorOf(err: Error): AppError {
     // Said with what to send: an empty body with a JSON Content-Type lands here too.
     return invalidField("The body is not valid JSON: send one JSON object ({} when you give none of its fields).", { path: "", message: err.message });
   }
-  if (err instanceof HTTPException && err.status === 415) {
-    // The validator of a JSON body: a body sent as a form (curl -d) or as text.
-    return new AppError("unsupported_media_type", "Send the body as JSON, with the header Content-Type: application/json.", {
-      issues: [{ path: "content-type", message: "must be application/json" }],
-    });
-  }
+  // The validator of a JSON body: a body sent as a form (curl -d) or as text.
+  if (err instanceof HTTPException && err.status === 415) return unsupportedMediaType();
   console.error("unhandled error", { error: String(err) });
   return new AppError("internal_error", "Something went wrong on our side; it has been logged.");
 }

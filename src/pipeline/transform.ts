@@ -16,6 +16,7 @@ import { utf8Length } from "../domain/crypto";
 import { parseBody } from "../domain/documents";
 import { isIndexable } from "../domain/guards";
 import { isRegexSource, LinearRegExp, meteredRegExp, NativeRegExp, parsingRe2, withRegExp, type RegExpMatchLike, type RegexSource } from "./linear-regexp";
+import { trimHeaderSpace } from "../http/header-space";
 
 interface TransformIssue {
   /** `transform`, or `transformHeaders["x-name"]`. */
@@ -145,22 +146,6 @@ export function compileTransform(
     compiledHeaders[lower] = source;
   }
   return issues.length > 0 ? { ok: false, issues } : { ok: true, transform: { body: expr, headers: compiledHeaders } };
-}
-
-/**
- * `value` without the spaces and tabs HTTP drops from around a header's value (RFC 9110 §5.5), the
- * only white space HEADER_VALUE admits. A scan from each end, not a regular expression: `[\t ]+$`
- * backtracks over every run of spaces that does not end the value, quadratic in its length, and a
- * value is trimmed before its length is checked (seconds of CPU for 100,000 spaces, which an
- * event's field or `$pad` gives).
- */
-function trimHeaderSpace(value: string): string {
-  const space = (i: number) => value[i] === " " || value[i] === "\t";
-  let start = 0;
-  let end = value.length;
-  while (start < end && space(start)) start++;
-  while (end > start && space(end - 1)) end--;
-  return value.slice(start, end);
 }
 
 /**

@@ -58,6 +58,28 @@ describe("a body that is not UTF-8", () => {
   });
 });
 
+describe("a JSON body's Content-Type, as RFC 9110 writes a media type", () => {
+  it("is taken with white space around its `;` or an empty parameter (they answered 415); one that is not application/json (a +json type too, as documented), or not a media type, is 415", async () => {
+    for (const type of ["application/json;", "application/json ; charset=utf-8", "application/json;charset=UTF-8", "Application/JSON\t;\tcharset=\"utf-8\" ;", "application/json; a=b; ;c=d"]) {
+      const res = await raw("POST", "/v1/tokens", JSON.stringify({ name: `typed-${uniqueKey()}`, scopes: ["read_messages"] }), { "content-type": type });
+      expect(res.status, type).toBe(201);
+    }
+    // An operation's optional body, by the same decision: read, so on to its 404.
+    expect((await raw("POST", "/v1/deliveries/dlv_none/retry", "{}", { "content-type": "application/json ;" })).status).toBe(404);
+    const tokens = await count("tokens");
+    for (const type of ["text/plain", "application/jsonx", "application/json charset=utf-8", "application/json;charset", "application/json;=utf-8", "application/json; charset=utf 8", "application/merge-patch+json", "application/vnd.api+json", "json", "application/json;charset=\"utf-8"]) {
+      const res = await raw("POST", "/v1/tokens", JSON.stringify({ name: `untyped-${uniqueKey()}`, scopes: ["read_messages"] }), { "content-type": type });
+      expect(res.status, type).toBe(415);
+      expect(await errorOf(res), type).toEqual({
+        code: "unsupported_media_type",
+        message: "Send the body as JSON, with the header Content-Type: application/json.",
+        details: { issues: [{ path: "content-type", message: "must be application/json" }] },
+      });
+    }
+    expect(await count("tokens")).toBe(tokens);
+  });
+});
+
 describe("a Content-Encoding that compresses", () => {
   it("is refused by the API with 415 saying so, not as a body that is not JSON", async () => {
     const tokens = await count("tokens");
