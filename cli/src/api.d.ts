@@ -1580,7 +1580,7 @@ export interface operations {
                     "application/json": components["schemas"]["EventPage"];
                 };
             };
-            /** @description invalid_request: the input failed validation (details.issues lists why) */
+            /** @description invalid_request: the input failed validation (details.issues lists why: the first 100 issues, the message saying how many more) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1651,7 +1651,7 @@ export interface operations {
                     "application/json": components["schemas"]["Event"];
                 };
             };
-            /** @description invalid_request: the input failed validation (details.issues lists why) */
+            /** @description invalid_request: the input failed validation (details.issues lists why: the first 100 issues, the message saying how many more) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1735,7 +1735,7 @@ export interface operations {
                     "application/json": components["schemas"]["ReplayAnswer"];
                 };
             };
-            /** @description invalid_request: the input failed validation (details.issues lists why) */
+            /** @description invalid_request: the input failed validation (details.issues lists why: the first 100 issues, the message saying how many more) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1844,7 +1844,7 @@ export interface operations {
                     "application/json": components["schemas"]["RangeReplayAnswer"];
                 };
             };
-            /** @description invalid_request: the input failed validation (details.issues lists why) */
+            /** @description invalid_request: the input failed validation (details.issues lists why: the first 100 issues, the message saying how many more) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1936,7 +1936,7 @@ export interface operations {
                     "application/json": components["schemas"]["WebhookPage"];
                 };
             };
-            /** @description invalid_request: the input failed validation (details.issues lists why) */
+            /** @description invalid_request: the input failed validation (details.issues lists why: the first 100 issues, the message saying how many more) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2009,7 +2009,7 @@ export interface operations {
                     "application/json": components["schemas"]["WebhookCreated"];
                 };
             };
-            /** @description invalid_request: the input failed validation (details.issues lists why) */
+            /** @description invalid_request: the input failed validation (details.issues lists why: the first 100 issues, the message saying how many more) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2089,7 +2089,7 @@ export interface operations {
                     "application/json": components["schemas"]["Webhook"];
                 };
             };
-            /** @description invalid_request: the input failed validation (details.issues lists why) */
+            /** @description invalid_request: the input failed validation (details.issues lists why: the first 100 issues, the message saying how many more) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2173,7 +2173,7 @@ export interface operations {
                     "application/json": components["schemas"]["WebhookChanged"];
                 };
             };
-            /** @description invalid_request: the input failed validation (details.issues lists why) */
+            /** @description invalid_request: the input failed validation (details.issues lists why: the first 100 issues, the message saying how many more) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2269,7 +2269,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description invalid_request: the input failed validation (details.issues lists why) */
+            /** @description invalid_request: the input failed validation (details.issues lists why: the first 100 issues, the message saying how many more) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2353,7 +2353,7 @@ export interface operations {
                     "application/json": components["schemas"]["WebhookChanged"];
                 };
             };
-            /** @description invalid_request: the input failed validation (details.issues lists why) */
+            /** @description invalid_request: the input failed validation (details.issues lists why: the first 100 issues, the message saying how many more) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2455,7 +2455,7 @@ export interface operations {
                     "application/json": components["schemas"]["WebhookTestAnswer"];
                 };
             };
-            /** @description invalid_request: the input failed validation (details.issues lists why) */
+            /** @description invalid_request: the input failed validation (details.issues lists why: the first 100 issues, the message saying how many more) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2553,7 +2553,7 @@ export interface operations {
                     "application/json": components["schemas"]["DeliveryPage"];
                 };
             };
-            /** @description invalid_request: the input failed validation (details.issues lists why) */
+            /** @description invalid_request: the input failed validation (details.issues lists why: the first 100 issues, the message saying how many more) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2626,7 +2626,7 @@ export interface operations {
                     "application/json": components["schemas"]["RetryAnswer"];
                 };
             };
-            /** @description invalid_request: the input failed validation (details.issues lists why) */
+            /** @description invalid_request: the input failed validation (details.issues lists why: the first 100 issues, the message saying how many more) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2715,7 +2715,7 @@ export interface operations {
                     "application/json": components["schemas"]["DeliveryDetail"];
                 };
             };
-            /** @description invalid_request: the input failed validation (details.issues lists why) */
+            /** @description invalid_request: the input failed validation (details.issues lists why: the first 100 issues, the message saying how many more) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2799,7 +2799,7 @@ export interface operations {
                     "application/json": components["schemas"]["Delivery"];
                 };
             };
-            /** @description invalid_request: the input failed validation (details.issues lists why) */
+            /** @description invalid_request: the input failed validation (details.issues lists why: the first 100 issues, the message saying how many more) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2900,7 +2900,7 @@ export interface operations {
                     "application/json": components["schemas"]["SourceList"];
                 };
             };
-            /** @description invalid_request: the input failed validation (details.issues lists why) */
+            /** @description invalid_request: the input failed validation (details.issues lists why: the first 100 issues, the message saying how many more) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2973,7 +2973,7 @@ export interface operations {
                     "application/json": components["schemas"]["Source"];
                 };
             };
-            /** @description invalid_request: the input failed validation (details.issues lists why) */
+            /** @description invalid_request: the input failed validation (details.issues lists why: the first 100 issues, the message saying how many more) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3062,7 +3062,7 @@ export interface operations {
                     "application/json": components["schemas"]["Source"];
                 };
             };
-            /** @description invalid_request: the input failed validation (details.issues lists why) */
+            /** @description invalid_request: the input failed validation (details.issues lists why: the first 100 issues, the message saying how many more) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3140,7 +3140,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description invalid_request: the input failed validation (details.issues lists why) */
+            /** @description invalid_request: the input failed validation (details.issues lists why: the first 100 issues, the message saying how many more) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3233,7 +3233,7 @@ export interface operations {
                     "application/json": components["schemas"]["Source"];
                 };
             };
-            /** @description invalid_request: the input failed validation (details.issues lists why) */
+            /** @description invalid_request: the input failed validation (details.issues lists why: the first 100 issues, the message saying how many more) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3334,7 +3334,7 @@ export interface operations {
                     "application/json": components["schemas"]["Rejections"];
                 };
             };
-            /** @description invalid_request: the input failed validation (details.issues lists why) */
+            /** @description invalid_request: the input failed validation (details.issues lists why: the first 100 issues, the message saying how many more) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3417,7 +3417,7 @@ export interface operations {
                     "application/json": components["schemas"]["TokenList"];
                 };
             };
-            /** @description invalid_request: the input failed validation (details.issues lists why) */
+            /** @description invalid_request: the input failed validation (details.issues lists why: the first 100 issues, the message saying how many more) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3490,7 +3490,7 @@ export interface operations {
                     "application/json": components["schemas"]["TokenCreated"];
                 };
             };
-            /** @description invalid_request: the input failed validation (details.issues lists why) */
+            /** @description invalid_request: the input failed validation (details.issues lists why: the first 100 issues, the message saying how many more) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3568,7 +3568,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description invalid_request: the input failed validation (details.issues lists why) */
+            /** @description invalid_request: the input failed validation (details.issues lists why: the first 100 issues, the message saying how many more) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3651,7 +3651,7 @@ export interface operations {
                     "application/json": components["schemas"]["EventTypeList"];
                 };
             };
-            /** @description invalid_request: the input failed validation (details.issues lists why) */
+            /** @description invalid_request: the input failed validation (details.issues lists why: the first 100 issues, the message saying how many more) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3718,7 +3718,7 @@ export interface operations {
                     "application/json": components["schemas"]["Stats"];
                 };
             };
-            /** @description invalid_request: the input failed validation (details.issues lists why) */
+            /** @description invalid_request: the input failed validation (details.issues lists why: the first 100 issues, the message saying how many more) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3796,7 +3796,7 @@ export interface operations {
                     "application/json": components["schemas"]["DeadLetterPage"];
                 };
             };
-            /** @description invalid_request: the input failed validation (details.issues lists why) */
+            /** @description invalid_request: the input failed validation (details.issues lists why: the first 100 issues, the message saying how many more) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3871,7 +3871,7 @@ export interface operations {
                     "application/json": components["schemas"]["DeadLetter"];
                 };
             };
-            /** @description invalid_request: the input failed validation (details.issues lists why) */
+            /** @description invalid_request: the input failed validation (details.issues lists why: the first 100 issues, the message saying how many more) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3978,7 +3978,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description invalid_request: the input failed validation (details.issues lists why) */
+            /** @description invalid_request: the input failed validation (details.issues lists why: the first 100 issues, the message saying how many more) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4069,7 +4069,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description invalid_request: the input failed validation (details.issues lists why) */
+            /** @description invalid_request: the input failed validation (details.issues lists why: the first 100 issues, the message saying how many more) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4161,7 +4161,7 @@ export interface operations {
                     "application/json": components["schemas"]["NotificationEndpointPage"];
                 };
             };
-            /** @description invalid_request: the input failed validation (details.issues lists why) */
+            /** @description invalid_request: the input failed validation (details.issues lists why: the first 100 issues, the message saying how many more) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4234,7 +4234,7 @@ export interface operations {
                     "application/json": components["schemas"]["NotificationEndpointCreated"];
                 };
             };
-            /** @description invalid_request: the input failed validation (details.issues lists why) */
+            /** @description invalid_request: the input failed validation (details.issues lists why: the first 100 issues, the message saying how many more) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4314,7 +4314,7 @@ export interface operations {
                     "application/json": components["schemas"]["NotificationEndpoint"];
                 };
             };
-            /** @description invalid_request: the input failed validation (details.issues lists why) */
+            /** @description invalid_request: the input failed validation (details.issues lists why: the first 100 issues, the message saying how many more) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4392,7 +4392,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description invalid_request: the input failed validation (details.issues lists why) */
+            /** @description invalid_request: the input failed validation (details.issues lists why: the first 100 issues, the message saying how many more) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4476,7 +4476,7 @@ export interface operations {
                     "application/json": components["schemas"]["NotificationEndpoint"];
                 };
             };
-            /** @description invalid_request: the input failed validation (details.issues lists why) */
+            /** @description invalid_request: the input failed validation (details.issues lists why: the first 100 issues, the message saying how many more) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4577,7 +4577,7 @@ export interface operations {
                     "application/json": components["schemas"]["AlertPage"];
                 };
             };
-            /** @description invalid_request: the input failed validation (details.issues lists why) */
+            /** @description invalid_request: the input failed validation (details.issues lists why: the first 100 issues, the message saying how many more) */
             400: {
                 headers: {
                     [name: string]: unknown;

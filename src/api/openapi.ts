@@ -1,6 +1,6 @@
 import { createRoute, OpenAPIHono, type RouteConfig, type z } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
-import { invalidInput } from "../domain/errors";
+import { invalidInput, MAX_LISTED_ISSUES } from "../domain/errors";
 import { isRecord } from "../domain/guards";
 import type { Scope } from "../domain/scopes";
 import { BEARER_CHALLENGE } from "../http/errors";
@@ -31,7 +31,7 @@ export function router() {
 }
 
 const ERROR_DESCRIPTIONS = {
-  400: "invalid_request: the input failed validation (details.issues lists why)",
+  400: `invalid_request: the input failed validation (details.issues lists why: the first ${MAX_LISTED_ISSUES} issues, the message saying how many more)`,
   401: "unauthorized: no valid bearer token",
   403: "forbidden: the token lacks a scope (details.missingScope) or the location/organization",
   404: "not_found",

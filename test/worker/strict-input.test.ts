@@ -150,6 +150,28 @@ describe("a body's field the operation does not take", () => {
   });
 });
 
+describe("a body of thousands of issues", () => {
+  it("lists the first 100, its message saying how many more (a 59 KB body of unknown fields answered 725 KB)", async () => {
+    const fields = Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`f${i}`, 1]));
+    const body = JSON.stringify({ name: "many", scopes: ["read_messages"], ...fields });
+    const res = await raw("POST", "/v1/tokens", body);
+    expect(res.status).toBe(400);
+    const text = await res.text();
+    expect(text.length).toBeLessThan(20_000);
+    const error = (JSON.parse(text) as ErrorBody).error;
+    const unknown = "not a field this operation takes (a typo?): GET /openapi.json lists each operation's fields";
+    expect(error.code).toBe("invalid_request");
+    expect(error.message).toBe(`Invalid body: f0: ${unknown} (and 4900 more issues: details.issues lists the first 100).`);
+    expect(error.details?.issues).toEqual(Array.from({ length: 100 }, (_, i) => ({ path: `f${i}`, message: unknown })));
+    // One past the cap is said in the singular; at the cap, nothing is left out.
+    const one = await raw("POST", "/v1/tokens", JSON.stringify({ name: "many", scopes: ["read_messages"], ...Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`g${i}`, 1])) }));
+    expect((await errorOf(one)).message).toMatch(/\(and 1 more issue: details\.issues lists the first 100\)\.$/);
+    const hundred = await errorOf(await raw("POST", "/v1/tokens", JSON.stringify({ name: "many", scopes: ["read_messages"], ...Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`h${i}`, 1])) })));
+    expect(hundred.details?.issues).toHaveLength(100);
+    expect(hundred.message).toBe(`Invalid body: h0: ${unknown}.`);
+  });
+});
+
 describe("a search's q out of its bounds", () => {
   it("says what to send, empty or over 2,000 characters", async () => {
     const empty = await get("/v1/events?q=");
