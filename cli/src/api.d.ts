@@ -134,17 +134,20 @@ export interface paths {
         get: operations["getWebhook"];
         /**
          * Replace the changeable fields (never the location or organization)
-         * @description Saved only if the webhook did not change between this request's read and its write (another client's change; for a webhook, also the maintenance run disabling it for failing): otherwise nothing is saved and the answer is 409 `conflict` (read it again and retry), or 404 if it was deleted meanwhile.
+         * @description Saved only if the webhook did not change between this request's read and its write (another client's change; for a webhook, also the maintenance run disabling it for failing): otherwise nothing is saved and the answer is 409 `conflict` (read it again and retry), or 404 if it was deleted meanwhile. With `If-Match` (the `ETag` read), only if it is still at that version: 412 `precondition_failed` otherwise, and nothing is saved.
          */
         put: operations["replaceWebhook"];
         post?: never;
-        /** Delete a webhook; what it was still owed expires */
+        /**
+         * Delete a webhook; what it was still owed expires
+         * @description With `If-Match`, only while the webhook is still at the version it names (412 otherwise, and nothing is deleted).
+         */
         delete: operations["deleteWebhook"];
         options?: never;
         head?: never;
         /**
          * Change some fields (never the location or organization); enabling releases held deliveries
-         * @description Saved only if the webhook did not change between this request's read and its write (another client's change; for a webhook, also the maintenance run disabling it for failing): otherwise nothing is saved and the answer is 409 `conflict` (read it again and retry), or 404 if it was deleted meanwhile.
+         * @description Saved only if the webhook did not change between this request's read and its write (another client's change; for a webhook, also the maintenance run disabling it for failing): otherwise nothing is saved and the answer is 409 `conflict` (read it again and retry), or 404 if it was deleted meanwhile. With `If-Match` (the `ETag` read), only if it is still at that version: 412 `precondition_failed` otherwise, and nothing is saved.
          */
         patch: operations["updateWebhook"];
         trace?: never;
@@ -274,17 +277,23 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One source */
+        /**
+         * One source
+         * @description With an `ETag`, unless declared by configuration (read-only: it has no version).
+         */
         get: operations["getSource"];
         put?: never;
         post?: never;
-        /** Delete a source; its events stay */
+        /**
+         * Delete a source; its events stay
+         * @description With `If-Match`, only while the source is still at the version it names (412 otherwise, and nothing is deleted).
+         */
         delete: operations["deleteSource"];
         options?: never;
         head?: never;
         /**
          * Change a source; secrets [new, old] rotates
-         * @description Saved only if the source did not change between this request's read and its write (another client's change): otherwise nothing is saved and the answer is 409 `conflict` (read it again and retry), or 404 if it was deleted meanwhile.
+         * @description Saved only if the source did not change between this request's read and its write (another client's change): otherwise nothing is saved and the answer is 409 `conflict` (read it again and retry), or 404 if it was deleted meanwhile. With `If-Match` (the `ETag` read), only if it is still at that version: 412 `precondition_failed` otherwise, and nothing is saved.
          */
         patch: operations["updateSource"];
         trace?: never;
@@ -501,14 +510,14 @@ export interface paths {
         post?: never;
         /**
          * Delete a notification endpoint; alerts it was still owed expire
-         * @description Admin tokens only (the `admin` scope): alerts are about the whole installation.
+         * @description Admin tokens only (the `admin` scope): alerts are about the whole installation. With `If-Match`, only while the endpoint is still at the version it names (412 otherwise, and nothing is deleted).
          */
         delete: operations["deleteNotificationEndpoint"];
         options?: never;
         head?: never;
         /**
          * Change a notification endpoint's URL, alert types, format or disabled
-         * @description Admin tokens only (the `admin` scope): alerts are about the whole installation. Saved only if the endpoint did not change between this request's read and its write (another client's change; for a webhook, also the maintenance run disabling it for failing): otherwise nothing is saved and the answer is 409 `conflict` (read it again and retry), or 404 if it was deleted meanwhile.
+         * @description Admin tokens only (the `admin` scope): alerts are about the whole installation. Saved only if the endpoint did not change between this request's read and its write (another client's change; for a webhook, also the maintenance run disabling it for failing): otherwise nothing is saved and the answer is 409 `conflict` (read it again and retry), or 404 if it was deleted meanwhile. With `If-Match` (the `ETag` read), only if it is still at that version: 412 `precondition_failed` otherwise, and nothing is saved.
          */
         patch: operations["updateNotificationEndpoint"];
         trace?: never;
@@ -583,7 +592,7 @@ export interface components {
                  * @example invalid_request
                  * @enum {string}
                  */
-                code: "malformed_payload" | "missing_signature" | "invalid_signature" | "timestamp_out_of_tolerance" | "unknown_source" | "payload_too_large" | "queue_unavailable" | "invalid_request" | "unauthorized" | "forbidden" | "not_found" | "conflict" | "method_not_allowed" | "unsupported_media_type" | "rate_limited" | "upgrade_required" | "internal_error";
+                code: "malformed_payload" | "missing_signature" | "invalid_signature" | "timestamp_out_of_tolerance" | "unknown_source" | "payload_too_large" | "queue_unavailable" | "invalid_request" | "unauthorized" | "forbidden" | "not_found" | "conflict" | "precondition_failed" | "method_not_allowed" | "unsupported_media_type" | "rate_limited" | "upgrade_required" | "internal_error";
                 message: string;
                 details?: unknown;
             };
@@ -2003,6 +2012,8 @@ export interface operations {
             /** @description The webhook, with its secret */
             201: {
                 headers: {
+                    /** @description The resource's version, a strong validator (opaque, quoted): send it back as `If-Match` so a change applies only to what was read (412 otherwise). */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2083,6 +2094,8 @@ export interface operations {
             /** @description The webhook */
             200: {
                 headers: {
+                    /** @description The resource's version, a strong validator (opaque, quoted): send it back as `If-Match` so a change applies only to what was read (412 otherwise). */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2152,7 +2165,10 @@ export interface operations {
     replaceWebhook: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag read (`*`: any version): the change applies only while the resource is still at that version, else 412 `precondition_failed` and nothing is changed. Without it, the change applies to the resource as this request reads it. */
+                "if-match"?: string;
+            };
             path: {
                 uid: string;
             };
@@ -2167,6 +2183,8 @@ export interface operations {
             /** @description The webhook */
             200: {
                 headers: {
+                    /** @description The resource's version, a strong validator (opaque, quoted): send it back as `If-Match` so a change applies only to what was read (412 otherwise). */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2220,6 +2238,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description precondition_failed: `If-Match` names no longer the resource's version (it was changed since it was read); nothing was changed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description payload_too_large: the request body is over 64 KiB (checked on every request, before routing: also one whose operation takes no body) */
             413: {
                 headers: {
@@ -2254,7 +2281,10 @@ export interface operations {
     deleteWebhook: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag read (`*`: any version): the change applies only while the resource is still at that version, else 412 `precondition_failed` and nothing is changed. Without it, the change applies to the resource as this request reads it. */
+                "if-match"?: string;
+            };
             path: {
                 uid: string;
             };
@@ -2307,6 +2337,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description precondition_failed: `If-Match` names no longer the resource's version (it was changed since it was read); nothing was changed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description payload_too_large: the request body is over 64 KiB (checked on every request, before routing: also one whose operation takes no body) */
             413: {
                 headers: {
@@ -2332,7 +2371,10 @@ export interface operations {
     updateWebhook: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag read (`*`: any version): the change applies only while the resource is still at that version, else 412 `precondition_failed` and nothing is changed. Without it, the change applies to the resource as this request reads it. */
+                "if-match"?: string;
+            };
             path: {
                 uid: string;
             };
@@ -2347,6 +2389,8 @@ export interface operations {
             /** @description The webhook */
             200: {
                 headers: {
+                    /** @description The resource's version, a strong validator (opaque, quoted): send it back as `If-Match` so a change applies only to what was read (412 otherwise). */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2393,6 +2437,15 @@ export interface operations {
             };
             /** @description conflict */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description precondition_failed: `If-Match` names no longer the resource's version (it was changed since it was read); nothing was changed */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2967,6 +3020,8 @@ export interface operations {
             /** @description The source; its secrets are never returned */
             201: {
                 headers: {
+                    /** @description The resource's version, a strong validator (opaque, quoted): send it back as `If-Match` so a change applies only to what was read (412 otherwise). */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3056,6 +3111,8 @@ export interface operations {
             /** @description The source */
             200: {
                 headers: {
+                    /** @description The resource's version, a strong validator (opaque, quoted): send it back as `If-Match` so a change applies only to what was read (412 otherwise). */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3125,7 +3182,10 @@ export interface operations {
     deleteSource: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag read (`*`: any version): the change applies only while the resource is still at that version, else 412 `precondition_failed` and nothing is changed. Without it, the change applies to the resource as this request reads it. */
+                "if-match"?: string;
+            };
             path: {
                 id: string;
             };
@@ -3187,6 +3247,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description precondition_failed: `If-Match` names no longer the resource's version (it was changed since it was read); nothing was changed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description payload_too_large: the request body is over 64 KiB (checked on every request, before routing: also one whose operation takes no body) */
             413: {
                 headers: {
@@ -3212,7 +3281,10 @@ export interface operations {
     updateSource: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag read (`*`: any version): the change applies only while the resource is still at that version, else 412 `precondition_failed` and nothing is changed. Without it, the change applies to the resource as this request reads it. */
+                "if-match"?: string;
+            };
             path: {
                 id: string;
             };
@@ -3227,6 +3299,8 @@ export interface operations {
             /** @description The source */
             200: {
                 headers: {
+                    /** @description The resource's version, a strong validator (opaque, quoted): send it back as `If-Match` so a change applies only to what was read (412 otherwise). */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3273,6 +3347,15 @@ export interface operations {
             };
             /** @description conflict */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description precondition_failed: `If-Match` names no longer the resource's version (it was changed since it was read); nothing was changed */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4228,6 +4311,8 @@ export interface operations {
             /** @description The endpoint, with its secret */
             201: {
                 headers: {
+                    /** @description The resource's version, a strong validator (opaque, quoted): send it back as `If-Match` so a change applies only to what was read (412 otherwise). */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4308,6 +4393,8 @@ export interface operations {
             /** @description The endpoint */
             200: {
                 headers: {
+                    /** @description The resource's version, a strong validator (opaque, quoted): send it back as `If-Match` so a change applies only to what was read (412 otherwise). */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4377,7 +4464,10 @@ export interface operations {
     deleteNotificationEndpoint: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag read (`*`: any version): the change applies only while the resource is still at that version, else 412 `precondition_failed` and nothing is changed. Without it, the change applies to the resource as this request reads it. */
+                "if-match"?: string;
+            };
             path: {
                 uid: string;
             };
@@ -4430,6 +4520,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description precondition_failed: `If-Match` names no longer the resource's version (it was changed since it was read); nothing was changed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description payload_too_large: the request body is over 64 KiB (checked on every request, before routing: also one whose operation takes no body) */
             413: {
                 headers: {
@@ -4455,7 +4554,10 @@ export interface operations {
     updateNotificationEndpoint: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag read (`*`: any version): the change applies only while the resource is still at that version, else 412 `precondition_failed` and nothing is changed. Without it, the change applies to the resource as this request reads it. */
+                "if-match"?: string;
+            };
             path: {
                 uid: string;
             };
@@ -4470,6 +4572,8 @@ export interface operations {
             /** @description The endpoint */
             200: {
                 headers: {
+                    /** @description The resource's version, a strong validator (opaque, quoted): send it back as `If-Match` so a change applies only to what was read (412 otherwise). */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4516,6 +4620,15 @@ export interface operations {
             };
             /** @description conflict */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description precondition_failed: `If-Match` names no longer the resource's version (it was changed since it was read); nothing was changed */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -36,6 +36,7 @@ const ERROR_DESCRIPTIONS = {
   403: "forbidden: the token lacks a scope (details.missingScope) or the location/organization",
   404: "not_found",
   409: "conflict",
+  412: "precondition_failed: `If-Match` names no longer the resource's version (it was changed since it was read); nothing was changed",
   413: `payload_too_large: the request body is over ${MAX_API_BODY_BYTES / 1024} KiB (checked on every request, before routing: also one whose operation takes no body)`,
   415: "unsupported_media_type: a body sent as anything but `Content-Type: application/json` (with any parameters, RFC 9110's grammar: `application/json ; charset=utf-8`), or compressed (a `Content-Encoding` such as gzip)",
   429: "rate_limited: too many failed authentications from this address (Retry-After says when to try again)",
@@ -126,6 +127,21 @@ const namedQuery =
 
 export function json<T extends z.ZodType>(schema: T, description: string) {
   return { description, content: { "application/json": { schema } } };
+}
+
+/** The ETag of a versioned resource's answer (if-match.ts); `required`: false where a resource may have no version. */
+const etag = (required: boolean) => ({
+  ETag: {
+    description:
+      "The resource's version, a strong validator (opaque, quoted): send it back as `If-Match` so a change applies only to what was read (412 otherwise).",
+    required,
+    schema: { type: "string" as const, example: '"mj2x4k1c"' },
+  },
+});
+
+/** json(), for a versioned resource: with its ETag. */
+export function versionedJson<T extends z.ZodType>(schema: T, description: string, required = true) {
+  return { ...json(schema, description), headers: etag(required) };
 }
 
 export function body<T extends z.ZodType>(schema: T) {

@@ -923,6 +923,19 @@ export const StatsSchema = z
 export const IdParam = z.object({ id: uid.openapi({ param: { name: "id", in: "path" } }) });
 export const UidParam = z.object({ uid: uid.openapi({ param: { name: "uid", in: "path" } }) });
 
+/** The If-Match header of a change to a versioned resource (api/if-match.ts reads it; header names are case-insensitive). */
+export const IfMatchHeader = z.object({
+  "if-match": z
+    .string()
+    .optional()
+    .openapi({
+      param: { name: "if-match", in: "header" },
+      description:
+        "The ETag read (`*`: any version): the change applies only while the resource is still at that version, else 412 `precondition_failed` and nothing is changed. Without it, the change applies to the resource as this request reads it.",
+      example: '"mj2x4k1c"',
+    }),
+});
+
 // Listeners (`edgehook listen` and `tail`)
 
 /**

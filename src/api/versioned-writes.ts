@@ -2,14 +2,19 @@
 // source: domain/version.ts) that lost the race to another write.
 import { AppError } from "../domain/errors";
 import type { VersionedWrite } from "../domain/version";
+import { preconditionFailed, type IfMatch } from "./if-match";
 
 /** What a change racing another write answers, as its route's description says it. */
 export const changedMeanwhile = (what: string, by = "another client's change; for a webhook, also the maintenance run disabling it for failing") =>
-  `Saved only if the ${what} did not change between this request's read and its write (${by}): otherwise nothing is saved and the answer is 409 \`conflict\` (read it again and retry), or 404 if it was deleted meanwhile.`;
+  `Saved only if the ${what} did not change between this request's read and its write (${by}): otherwise nothing is saved and the answer is 409 \`conflict\` (read it again and retry), or 404 if it was deleted meanwhile. With \`If-Match\` (the \`ETag\` read), only if it is still at that version: 412 \`precondition_failed\` otherwise, and nothing is saved.`;
 
-/** A change that lost the race to another write (nothing of it saved): 404 when the row is gone, else 409. */
-export function assertSaved(written: VersionedWrite | "unchanged", what: string, id: string): void {
+/**
+ * A change that lost the race to another write (nothing of it saved): 404 when the row is gone, else
+ * 409, or 412 when sent with If-Match (the version it named, the one read, is no longer the row's).
+ */
+export function assertSaved(written: VersionedWrite | "unchanged", what: string, id: string, ifMatch: IfMatch = null): void {
   if (written === "gone") throw new AppError("not_found", `No ${what} "${id.slice(0, 80)}".`);
+  if (written === "changed" && ifMatch !== null) throw preconditionFailed(what);
   if (written === "changed") {
     throw new AppError("conflict", `The ${what} changed while this change was being made, which was not saved: read it again and retry.`);
   }

@@ -14,6 +14,7 @@ export const ERROR_CODES = [
   "forbidden",
   "not_found",
   "conflict",
+  "precondition_failed",
   "method_not_allowed",
   "unsupported_media_type",
   "rate_limited",

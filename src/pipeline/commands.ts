@@ -347,12 +347,14 @@ export async function replay(env: Env, owed: { event: ReplayEvent; targets: Webh
 }
 
 /**
- * Deletes a webhook (what it was still owed expires) and wakes its scheduler, which
- * reads it again, drops what it had read ahead and sends nothing more.
+ * Deletes a webhook (what it was still owed expires; with `version`, only while it is still at
+ * that version) and wakes its scheduler, which reads it again, drops what it had read ahead and
+ * sends nothing more.
  */
-export async function removeWebhook(env: Env, webhookUid: string): Promise<void> {
-  await deleteWebhook(env.DB, webhookUid);
-  await dispatch(env, [webhookUid]);
+export async function removeWebhook(env: Env, webhookUid: string, version?: number): Promise<VersionedWrite> {
+  const removed = await deleteWebhook(env.DB, webhookUid, Date.now(), undefined, version);
+  if (removed !== "changed") await dispatch(env, [webhookUid]);
+  return removed;
 }
 
 /**

@@ -4,7 +4,7 @@ import { isJson } from "../domain/types";
 import { apiIdSql, idKeySql } from "./names";
 import { storedJson } from "./stored-json";
 import { statusCode } from "./transitions";
-import { atVersionSql, disableAppliesSql } from "./webhook-version";
+import { atVersionSql, disableAppliesSql, goneSql } from "./webhook-version";
 
 /** One alert episode: a condition on a subject, from when it opened to when it closed. */
 export interface AlertEpisode {
@@ -160,7 +160,8 @@ export function closeEpisodesOfStatement(db: D1Database, subject: string, now: n
   return db
     // A row whose data is not JSON (a corruption its readers report) must not keep the webhook from being deleted.
     .prepare(
-      "UPDATE alerts SET closed_at = ?, data = CASE WHEN json_valid(data) THEN json_set(data, '$.webhookDeleted', json('true')) ELSE data END WHERE subject = ? AND closed_at IS NULL",
+      `UPDATE alerts SET closed_at = ?1, data = CASE WHEN json_valid(data) THEN json_set(data, '$.webhookDeleted', json('true')) ELSE data END
+       WHERE subject = ?2 AND closed_at IS NULL AND ${goneSql("?2")}`,
     )
     .bind(now, subject);
 }

@@ -14,7 +14,7 @@ import { distinctBy } from "./distinct";
 import { attemptsHealthStatement } from "./health";
 import { apiIdSql, learnNamesStatement, nameIdSql } from "./names";
 import { fresh, from, into, owed, owedAnew, retrying, statusCode, statusOfCode, to } from "./transitions";
-import { atVersionSql, failingSinceSql } from "./webhook-version";
+import { atVersionSql, failingSinceSql, goneSql } from "./webhook-version";
 
 /**
  * Creates deliveries with their counts; their events must be stored (or stored earlier
@@ -208,7 +208,8 @@ export const EXPIRE_CHUNK = 50_000;
  */
 export function expireWebhookStatements(db: D1Database, webhookUid: string, now: number, limit = EXPIRE_CHUNK): D1PreparedStatement[] {
   return transition(db, {
-    where: `seq IN (${OWED_OF_WEBHOOK} AND ${from("expire")} ORDER BY ${fresh()}, event_received_at, seq LIMIT ${Math.trunc(limit)})`,
+    // Only once the webhook is gone: a delete at a version may delete nothing.
+    where: `seq IN (${OWED_OF_WEBHOOK} AND ${from("expire")} ORDER BY ${fresh()}, event_received_at, seq LIMIT ${Math.trunc(limit)}) AND ${goneSql("?1")}`,
     binds: [webhookUid],
     newStatus: to("expire"),
     set: "next_attempt_at = NULL, updated_at = ?2",

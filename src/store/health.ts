@@ -5,7 +5,7 @@
 import { NO_ATTEMPTS, type HealthRecord, type HourCount } from "../domain/health";
 import { HOUR_MS } from "../domain/time";
 import { ATTEMPT_COLUMNS, ATTEMPT_OK_COLUMNS } from "./counters";
-import { atVersionSql } from "./webhook-version";
+import { atVersionSql, goneSql } from "./webhook-version";
 
 /** Hours read: the last day's success rate, and the share of the previous hour. */
 const HOURS_READ = 25;
@@ -159,7 +159,7 @@ export function streakDisabledStatement(db: D1Database, webhookUid: string, vers
     .bind(webhookUid, version, ...(failingSince === undefined ? [] : [failingSince]));
 }
 
-/** A deleted webhook's health goes with it. */
+/** A deleted webhook's health goes with it (only once it is gone: a delete at a version may delete nothing). */
 export function forgetHealthStatement(db: D1Database, webhookUid: string): D1PreparedStatement {
-  return db.prepare("DELETE FROM webhook_health WHERE webhook_uid = ?").bind(webhookUid);
+  return db.prepare(`DELETE FROM webhook_health WHERE webhook_uid = ?1 AND ${goneSql("?1")}`).bind(webhookUid);
 }

@@ -3,7 +3,7 @@ import { isProviderName, type ProviderName, type Source } from "../domain/types"
 import type { VersionedWrite } from "../domain/version";
 import { isStringArray } from "../domain/guards";
 import { storedJson } from "./stored-json";
-import { writeAtVersion } from "./versioned-write";
+import { versionedOutcome, writeAtVersion } from "./versioned-write";
 
 interface SourceRow {
   id: string;
@@ -180,18 +180,20 @@ export async function updateSource(db: D1Database, s: StoredSource, read: number
   );
 }
 
-export async function deleteSource(db: D1Database, id: string): Promise<boolean> {
+/** Deletes a source (with `version`, only while it is still at that version: "changed" otherwise, and nothing is written). */
+export async function deleteSource(db: D1Database, id: string, version?: number): Promise<VersionedWrite> {
   // Its rejection log goes with it (a few hundred rows at most: counts by hour within the
   // retention, and the latest samples): a source made again under its id may be another tenant's.
   // So do the types it received: a deleted source's would still count as received for a webhook of
   // every source, and one made again under its id would inherit them (no unseen-type warning, a
-  // typo let be). Found by source (migration 0051).
-  const [res] = await db.batch([
-    db.prepare("DELETE FROM sources WHERE id = ?").bind(id),
-    db.prepare("DELETE FROM rejection_counts WHERE source_id = ?").bind(id),
-    db.prepare("DELETE FROM rejection_hours WHERE source_id = ?").bind(id),
-    db.prepare("DELETE FROM rejections WHERE source_id = ?").bind(id),
-    db.prepare("DELETE FROM source_event_types WHERE source_id = ?").bind(id),
+  // typo let be). Found by source (migration 0051). Only once it is gone: a delete at a version may delete nothing.
+  const gone = "NOT EXISTS (SELECT 1 FROM sources WHERE id = ?1)";
+  const results = await db.batch([
+    db.prepare("DELETE FROM sources WHERE id = ?1 AND (?2 IS NULL OR updated_at = ?2)").bind(id, version ?? null),
+    ...["rejection_counts", "rejection_hours", "rejections", "source_event_types"].map((table) =>
+      db.prepare(`DELETE FROM ${table} WHERE source_id = ?1 AND ${gone}`).bind(id),
+    ),
+    db.prepare("SELECT 1 AS found FROM sources WHERE id = ?").bind(id),
   ]);
-  return (res?.meta.changes ?? 0) > 0;
+  return versionedOutcome(results[0], results.at(-1));
 }

@@ -7,6 +7,11 @@ import type { VersionedWrite } from "../domain/version";
 export async function writeAtVersion(db: D1Database, statements: D1PreparedStatement[], exists: D1PreparedStatement): Promise<VersionedWrite> {
   const results = await db.batch([...statements, exists]);
   const [update, found] = results.slice(-2);
-  if ((update?.meta.changes ?? 0) > 0) return "saved";
+  return versionedOutcome(update, found);
+}
+
+/** What a versioned write (`change`, its update or delete) did, as `found` (the row's read after it, in its transaction) tells. */
+export function versionedOutcome(change: D1Result | undefined, found: D1Result | undefined): VersionedWrite {
+  if ((change?.meta.changes ?? 0) > 0) return "saved";
   return (found?.results.length ?? 0) > 0 ? "changed" : "gone";
 }

@@ -7,6 +7,9 @@
 export const atVersionSql = (uidParam: string, versionParam: string) =>
   `EXISTS (SELECT 1 FROM webhooks WHERE uid = ${uidParam} AND updated_at = ${versionParam})`;
 
+/** SQL: the webhook (uid at `uidParam`) is gone: what goes with a delete applies only once it is (a delete at a version may write nothing). */
+export const goneSql = (uidParam: string) => `NOT EXISTS (SELECT 1 FROM webhooks WHERE uid = ${uidParam})`;
+
 /** SQL: the webhook (uid at `uidParam`) is still failing since the time at `sinceParam` (a success ends a streak). */
 export const failingSinceSql = (uidParam: string, sinceParam: string) =>
   `EXISTS (SELECT 1 FROM webhook_health WHERE webhook_uid = ${uidParam} AND failing_since = ${sinceParam})`;

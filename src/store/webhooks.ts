@@ -5,14 +5,14 @@ import { isJson, isWebhookKind, type Webhook, type WebhookKind } from "../domain
 import type { VersionedWrite } from "../domain/version";
 import { grantLists, grantParts } from "./access";
 import { EXPIRE_CHUNK, expireWebhookStatements, HOLD_CHUNK, holdWebhookStatements, transition } from "./deliveries";
-import { atVersionSql, disableAppliesSql, failingSinceSql } from "./webhook-version";
+import { atVersionSql, disableAppliesSql, failingSinceSql, goneSql } from "./webhook-version";
 import { closeDisabledEpisodeStatement, closeEpisodesOfStatement } from "./alerts";
 import { dropDeletedDeliveryCountsStatement } from "./counters";
 import { forgetHealthStatement, resetStreakStatement, streakDisabledStatement } from "./health";
 import { learnNamesStatement, nameIdSql } from "./names";
 import { storedJson } from "./stored-json";
 import { from, owed, to } from "./transitions";
-import { writeAtVersion } from "./versioned-write";
+import { versionedOutcome, writeAtVersion } from "./versioned-write";
 
 interface WebhookRow {
   uid: string;
@@ -245,9 +245,12 @@ export async function insertWebhook(db: D1Database, w: Webhook): Promise<void> {
  * is written. `w.updatedAt` must be later than `before.updatedAt`. Disabling holds
  * the webhook's pending deliveries in the same transaction, `holdChunk` of them at most (its
  * scheduler and the maintenance run hold the rest; none is sent meanwhile), so nothing goes
- * out after the answer; enabling resets its streak of failed attempts.
+ * out after the answer; enabling resets its streak of failed attempts. A previous secret past its
+ * window by `now` is not written: read before clearExpiredPreviousSecrets (which keeps the version),
+ * it would be written back.
  */
-export async function updateWebhook(db: D1Database, w: Webhook, before: Webhook, holdChunk = HOLD_CHUNK): Promise<VersionedWrite> {
+export async function updateWebhook(db: D1Database, changed: Webhook, before: Webhook, holdChunk = HOLD_CHUNK, now = Date.now()): Promise<VersionedWrite> {
+  const w = changed.previousSecret !== null && changed.previousSecret.expiresAt <= now ? { ...changed, previousSecret: null } : changed;
   // What goes with the change carries the same version check, and runs before it (while
   // the check still reads the version the change replaces), so it applies exactly when the change does.
   const confined = before.grantOrganizationUid === null && w.grantOrganizationUid !== null
@@ -312,10 +315,12 @@ function expireOutsideStatements(db: D1Database, webhookUid: string, organizatio
 /**
  * Deletes a webhook; what it was still owed expires (its history stays): up to `chunk` of it in
  * the same transaction, the rest by the maintenance run (expireDeletedOwed), a chunk at a time.
+ * With `version`, only while the row is still at that version ("changed" otherwise, and nothing
+ * is written): what goes with the delete runs after it, only once the row is gone.
  */
-export async function deleteWebhook(db: D1Database, uid: string, now = Date.now(), chunk = EXPIRE_CHUNK): Promise<boolean> {
-  const [del] = await db.batch([
-    db.prepare("DELETE FROM webhooks WHERE uid = ?").bind(uid),
+export async function deleteWebhook(db: D1Database, uid: string, now = Date.now(), chunk = EXPIRE_CHUNK, version?: number): Promise<VersionedWrite> {
+  const results = await db.batch([
+    db.prepare("DELETE FROM webhooks WHERE uid = ?1 AND (?2 IS NULL OR updated_at = ?2)").bind(uid, version ?? null),
     forgetHealthStatement(db, uid),
     closeEpisodesOfStatement(db, uid, now),
     ...expireWebhookStatements(db, uid, now, chunk),
@@ -325,11 +330,12 @@ export async function deleteWebhook(db: D1Database, uid: string, now = Date.now(
     db
       .prepare(
         `DELETE FROM alert_webhooks WHERE webhook = (SELECT id FROM names WHERE name = ?1)
-           AND NOT EXISTS (SELECT 1 FROM delivery_counts c WHERE c.webhook = alert_webhooks.webhook)`,
+           AND NOT EXISTS (SELECT 1 FROM delivery_counts c WHERE c.webhook = alert_webhooks.webhook) AND ${goneSql("?1")}`,
       )
       .bind(uid),
+    db.prepare("SELECT 1 AS found FROM webhooks WHERE uid = ?").bind(uid),
   ]);
-  return (del?.meta.changes ?? 0) > 0;
+  return versionedOutcome(results[0], results.at(-1));
 }
 
 /** The operator's notification endpoints: alerts are routed to them alone. */

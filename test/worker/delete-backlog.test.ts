@@ -24,7 +24,7 @@ describe("a webhook deleted while owed a backlog", () => {
     const oldestFirst = (n: number) => owed.map((_, i) => i < n);
 
     const now = Date.now();
-    expect(await deleteWebhook(env.DB, webhook.uid, now, 10)).toBe(true);
+    expect(await deleteWebhook(env.DB, webhook.uid, now, 10)).toBe("saved");
     expect(await expiredOf()).toEqual(oldestFirst(10));
     expect(await kept(env.DB)).toEqual(await recounted(env.DB));
     expect(await deletedWithOwed(env.DB, 10)).toEqual([{ uid: webhook.uid, owed: 15 }]);

@@ -177,7 +177,7 @@ describe("the rejection log", () => {
     const wrong = async () => refused(post(`/webhooks/${source}`, body, { ...(await podiumHeaders(body, "a-wrong-secret")), "user-agent": "Their-CRM/1.0" }));
     await wrong(); // this isolate now knows the source, for SOURCE_CACHE_TTL_MS
     // Deleted and made again (a second ago) through another isolate's API, which does not tell this one.
-    expect(await deleteSource(env.DB, source)).toBe(true);
+    expect(await deleteSource(env.DB, source)).toBe("saved");
     const again = { id: source, name: "again", provider: "podium" as const, verification: "signature" as const, secrets: [`again-${uniqueKey()}`] };
     await insertSource(env.DB, { ...again, toleranceSeconds: null, disabled: false, hmac: null, shopDomain: null, organizationUid: null, teachesLocations: true }, Date.now() - 1000);
     // Refused by the old source as this isolate still knows it, after the new one was made.

@@ -7,10 +7,11 @@ import { newWebhook, withDisabled } from "../../domain/webhook";
 import { changeWebhook, removeWebhook } from "../../pipeline/commands";
 import { listAlerts } from "../../store/alerts";
 import { getWebhook, insertWebhook, listWebhooks } from "../../store/webhooks";
-import { apiRoute, body, errors, json, router, scoped } from "../openapi";
+import { apiRoute, body, errors, json, router, scoped, versionedJson } from "../openapi";
 import {
   AlertListQuery,
   AlertSchema,
+  IfMatchHeader,
   ListQuery,
   NotificationEndpointCreate,
   NotificationEndpointCreated,
@@ -22,6 +23,7 @@ import {
 import { alertView, notificationEndpointView } from "../views";
 import { decodeCreated, decodeCursor, encodeCreated, encodeCursor, pageOf } from "../validate";
 import { assertSaved, changedMeanwhile } from "../versioned-writes";
+import { assertMatches, etagOf, ifMatchOf } from "../if-match";
 import { checkUrl } from "../webhook-access";
 
 const ADMIN_ONLY = "Admin tokens only (the `admin` scope): alerts are about the whole installation.";
@@ -34,7 +36,7 @@ const create = apiRoute({
   description: `${ADMIN_ONLY} Alerts go out like events: signed (Standard Webhooks headers), retried, and to public addresses only.`,
   ...scoped("admin"),
   request: body(NotificationEndpointCreate),
-  responses: { 201: json(NotificationEndpointCreated, "The endpoint, with its secret") },
+  responses: { 201: versionedJson(NotificationEndpointCreated, "The endpoint, with its secret") },
 });
 
 const list = apiRoute({
@@ -56,7 +58,7 @@ const get = apiRoute({
   description: ADMIN_ONLY,
   ...scoped("admin"),
   request: { params: UidParam },
-  responses: { 200: json(NotificationEndpointSchema, "The endpoint"), ...errors(404) },
+  responses: { 200: versionedJson(NotificationEndpointSchema, "The endpoint"), ...errors(404) },
 });
 
 const patch = apiRoute({
@@ -66,8 +68,8 @@ const patch = apiRoute({
   summary: "Change a notification endpoint's URL, alert types, format or disabled",
   description: `${ADMIN_ONLY} ${changedMeanwhile("endpoint")}`,
   ...scoped("admin"),
-  request: { params: UidParam, ...body(NotificationEndpointPatch) },
-  responses: { 200: json(NotificationEndpointSchema, "The endpoint"), ...errors(404, 409) },
+  request: { params: UidParam, headers: IfMatchHeader, ...body(NotificationEndpointPatch) },
+  responses: { 200: versionedJson(NotificationEndpointSchema, "The endpoint"), ...errors(404, 409, 412) },
 });
 
 const remove = apiRoute({
@@ -75,10 +77,10 @@ const remove = apiRoute({
   path: "/notification-endpoints/{uid}",
   operationId: "deleteNotificationEndpoint",
   summary: "Delete a notification endpoint; alerts it was still owed expire",
-  description: ADMIN_ONLY,
+  description: `${ADMIN_ONLY} With \`If-Match\`, only while the endpoint is still at the version it names (412 otherwise, and nothing is deleted).`,
   ...scoped("admin"),
-  request: { params: UidParam },
-  responses: { 204: { description: "Deleted" }, ...errors(404) },
+  request: { params: UidParam, headers: IfMatchHeader },
+  responses: { 204: { description: "Deleted" }, ...errors(404, 412) },
 });
 
 const alerts = apiRoute({
@@ -121,6 +123,7 @@ export const notifications = router()
       Date.now(),
     );
     await insertWebhook(c.env.DB, w);
+    c.header("ETag", etagOf(w.updatedAt));
     return c.json({ ...notificationEndpointView(w), secret: w.secret }, 201);
   })
   .openapi(list, async (c) => {
@@ -130,10 +133,17 @@ export const notifications = router()
     const { data, nextCursor } = await pageOf(rows, q.limit, (last) => encodeCreated(c.env, "notification endpoints", last));
     return c.json({ data: data.map(notificationEndpointView), nextCursor }, 200);
   })
-  .openapi(get, async (c) => c.json(notificationEndpointView(await endpoint(c.env.DB, c.req.valid("param").uid)), 200))
+  .openapi(get, async (c) => {
+    const w = await endpoint(c.env.DB, c.req.valid("param").uid);
+    c.header("ETag", etagOf(w.updatedAt));
+    return c.json(notificationEndpointView(w), 200);
+  })
   .openapi(patch, async (c) => {
     const b = c.req.valid("json");
     const current = await endpoint(c.env.DB, c.req.valid("param").uid);
+    const ifMatch = ifMatchOf(c.req.valid("header")["if-match"]);
+    // The version read is the one the write checks: no change lands between this and the write.
+    assertMatches(ifMatch, current.updatedAt, "notification endpoint");
     const url = b.url === undefined ? current.url : storedUrl(b.url, current.url);
     if (b.url !== undefined && url !== current.url) checkUrl(b.url, settings(c.env).allowPrivateDestinations, new URL(c.req.url).origin);
     const next = withDisabled(current, {
@@ -144,12 +154,18 @@ export const notifications = router()
       disabled: b.disabled ?? current.disabled,
     });
     const written = await changeWebhook(c.env, current, next);
-    assertSaved(written, "notification endpoint", next.uid);
-    return c.json(notificationEndpointView(written === "unchanged" ? current : next), 200);
+    assertSaved(written, "notification endpoint", next.uid, ifMatch);
+    const saved = written === "unchanged" ? current : next;
+    c.header("ETag", etagOf(saved.updatedAt));
+    return c.json(notificationEndpointView(saved), 200);
   })
   .openapi(remove, async (c) => {
     const w = await endpoint(c.env.DB, c.req.valid("param").uid);
-    await removeWebhook(c.env, w.uid);
+    const ifMatch = ifMatchOf(c.req.valid("header")["if-match"]);
+    assertMatches(ifMatch, w.updatedAt, "notification endpoint");
+    // With If-Match, deleted only while still at the version read (and matched); without, whatever its version.
+    const removed = await removeWebhook(c.env, w.uid, ifMatch === null ? undefined : w.updatedAt);
+    if (ifMatch !== null) assertSaved(removed, "notification endpoint", w.uid, ifMatch);
     return c.body(null, 204);
   })
   .openapi(alerts, async (c) => {

@@ -10,11 +10,12 @@ import { NO_SOURCE_LOGS } from "../../ingress/receive";
 import { configSources, forgetSource } from "../../ingress/sources";
 import { latestRejections, rejectionSummaries, SAMPLES_KEPT } from "../../store/rejections";
 import { deleteSource, getStoredSource, insertSource, listStoredSources, updateSource, type StoredSource } from "../../store/sources";
-import { apiRoute, body, errors, json, router, scoped } from "../openapi";
-import { IdParam, ListQuery, page, pageSize, RejectionsSchema, SourceCreate, SourcePatch, SourceSchema, strictQuery } from "../schemas";
+import { apiRoute, body, errors, json, router, scoped, versionedJson } from "../openapi";
+import { IdParam, IfMatchHeader, ListQuery, page, pageSize, RejectionsSchema, SourceCreate, SourcePatch, SourceSchema, strictQuery } from "../schemas";
 import { decodeKey, encodeKey, pageOf } from "../validate";
 import { rejectionSummaryView, rejectionView, sourceView } from "../views";
 import { assertSaved, changedMeanwhile } from "../versioned-writes";
+import { assertMatches, etagOf, ifMatchOf } from "../if-match";
 
 const create = apiRoute({
   method: "post",
@@ -23,7 +24,7 @@ const create = apiRoute({
   summary: "Create a source (an inbound endpoint with its secrets)",
   ...scoped("sources:write"),
   request: body(SourceCreate),
-  responses: { 201: json(SourceSchema, "The source; its secrets are never returned"), ...errors(409) },
+  responses: { 201: versionedJson(SourceSchema, "The source; its secrets are never returned"), ...errors(409) },
 });
 
 const list = apiRoute({
@@ -42,9 +43,10 @@ const get = apiRoute({
   path: "/sources/{id}",
   operationId: "getSource",
   summary: "One source",
+  description: "With an `ETag`, unless declared by configuration (read-only: it has no version).",
   ...scoped("sources:read"),
   request: { params: IdParam },
-  responses: { 200: json(SourceSchema, "The source"), ...errors(404) },
+  responses: { 200: versionedJson(SourceSchema, "The source", false), ...errors(404) },
 });
 
 const patch = apiRoute({
@@ -54,8 +56,8 @@ const patch = apiRoute({
   summary: "Change a source; secrets [new, old] rotates",
   description: changedMeanwhile("source", "another client's change"),
   ...scoped("sources:write"),
-  request: { params: IdParam, ...body(SourcePatch) },
-  responses: { 200: json(SourceSchema, "The source"), ...errors(404, 409) },
+  request: { params: IdParam, headers: IfMatchHeader, ...body(SourcePatch) },
+  responses: { 200: versionedJson(SourceSchema, "The source"), ...errors(404, 409, 412) },
 });
 
 const remove = apiRoute({
@@ -63,9 +65,10 @@ const remove = apiRoute({
   path: "/sources/{id}",
   operationId: "deleteSource",
   summary: "Delete a source; its events stay",
+  description: "With `If-Match`, only while the source is still at the version it names (412 otherwise, and nothing is deleted).",
   ...scoped("sources:write"),
-  request: { params: IdParam },
-  responses: { 204: { description: "Deleted" }, ...errors(404, 409) },
+  request: { params: IdParam, headers: IfMatchHeader },
+  responses: { 204: { description: "Deleted" }, ...errors(404, 409, 412) },
 });
 
 const rejections = apiRoute({
@@ -191,6 +194,7 @@ export const sources = router()
     });
     if (!inserted) throw new AppError("conflict", `A source "${id}" exists already.`);
     forgetSource(id);
+    c.header("ETag", etagOf(inserted.updatedAt));
     return c.json(sourceView(inserted, new URL(c.req.url).origin, settings(c.env).signatureToleranceSeconds), 201);
   })
   .openapi(list, async (c) => {
@@ -214,6 +218,7 @@ export const sources = router()
   })
   .openapi(get, async (c) => {
     const s = await visibleSource(c.env, c.get("principal"), c.req.valid("param").id);
+    if ("updatedAt" in s) c.header("ETag", etagOf(s.updatedAt));
     const refused = (await rejectionSummaries(c.env.DB, [s.id])).get(s.id) ?? [];
     return c.json({ ...sourceView(s, new URL(c.req.url).origin, settings(c.env).signatureToleranceSeconds), rejections: refused.map(rejectionSummaryView) }, 200);
   })
@@ -236,6 +241,9 @@ export const sources = router()
     const { id } = c.req.valid("param");
     const p = c.get("principal");
     const current = await changeableSource(c.env, p, id);
+    const ifMatch = ifMatchOf(c.req.valid("header")["if-match"]);
+    // The version read is the one the write checks: no change lands between this and the write.
+    assertMatches(ifMatch, current.updatedAt, "source");
     const asked = c.req.valid("json");
     assertMaySkipVerification(p, asked.verification);
     const b = allowedChanges(p, current, asked, settings(c.env).signatureToleranceSeconds);
@@ -248,16 +256,24 @@ export const sources = router()
     if (problems.length > 0) throw invalidInput("body", problems);
     const view = (s: StoredSource) => sourceView(s, new URL(c.req.url).origin, settings(c.env).signatureToleranceSeconds);
     // A change to what it already is writes nothing (docs/api.md): moving the version would make another client's change 409.
-    if (unchangedApartFromVersion(current, next)) return c.json(view(current), 200);
-    assertSaved(await updateSource(c.env.DB, next, current.updatedAt), "source", id);
+    if (unchangedApartFromVersion(current, next)) {
+      c.header("ETag", etagOf(current.updatedAt));
+      return c.json(view(current), 200);
+    }
+    assertSaved(await updateSource(c.env.DB, next, current.updatedAt), "source", id, ifMatch);
     forgetSource(id);
+    c.header("ETag", etagOf(next.updatedAt));
     return c.json(view(next), 200);
   })
   .openapi(remove, async (c) => {
     const { id } = c.req.valid("param");
     const p = c.get("principal");
-    assertMayDelete(p, await changeableSource(c.env, p, id));
-    if (!(await deleteSource(c.env.DB, id))) throw notFound(id);
+    const ifMatch = ifMatchOf(c.req.valid("header")["if-match"]);
+    const current = await changeableSource(c.env, p, id);
+    assertMayDelete(p, current);
+    assertMatches(ifMatch, current.updatedAt, "source");
+    // With If-Match, deleted only while still at the version read (and matched).
+    assertSaved(await deleteSource(c.env.DB, id, ifMatch === null ? undefined : current.updatedAt), "source", id, ifMatch);
     forgetSource(id);
     return c.body(null, 204);
   });

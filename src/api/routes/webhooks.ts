@@ -16,9 +16,10 @@ import { webhookStateOf } from "../../store/webhook-state";
 import { insertWebhook, listWebhooks } from "../../store/webhooks";
 import { checkSubscriptionTypes } from "../event-type-check";
 import { locationsFor, organizationsHeld } from "../../store/grants";
-import { apiRoute, body, errors, json, router, scoped } from "../openapi";
+import { apiRoute, body, errors, json, router, scoped, versionedJson } from "../openapi";
 import { decodeCreated, encodeCreated, pageOf } from "../validate";
 import {
+  IfMatchHeader,
   ListQuery,
   page,
   SCOPE_IMMUTABLE,
@@ -38,6 +39,7 @@ import { healthOf } from "../../store/health";
 import { visibleEvent } from "./events";
 import { testWebhook } from "../webhook-test";
 import { assertSaved, changedMeanwhile } from "../versioned-writes";
+import { assertMatches, etagOf, ifMatchOf, type IfMatch } from "../if-match";
 import { checkUrl, planFor, visiblePlacedWebhook, visibleWebhook } from "../webhook-access";
 
 /** A webhook never attempted yet. */
@@ -77,7 +79,7 @@ const create = apiRoute({
     "Exactly one of `organizationUid` or `locationUid` (neither: a catch-all, for unlimited tokens only). Needs the data scope of every event type (`*` needs all four) and, for a limited token, an organization it holds, or a location it holds or known to belong to one of its organizations; its `sourceIds` may name its organizations' sources (those its locations are known to belong to included) and those no organization owns (another organization's is answered 400 as an unknown id). A Podium object's type must exist (400 names the closest); another provider's type none of the webhook's sources has seen comes back in `warnings`.",
   ...scoped("webhooks:write"),
   request: body(WebhookCreate),
-  responses: { 201: json(WebhookCreated, "The webhook, with its secret") },
+  responses: { 201: versionedJson(WebhookCreated, "The webhook, with its secret") },
 });
 
 const list = apiRoute({
@@ -99,7 +101,7 @@ const get = apiRoute({
     "`backlog` counts held and pending deliveries (exactly, from its counts), and says how fast the webhook's scheduler is sending and when it expects to be done.",
   ...scoped("webhooks:read"),
   request: { params: UidParam },
-  responses: { 200: json(WebhookSchema, "The webhook"), ...errors(404) },
+  responses: { 200: versionedJson(WebhookSchema, "The webhook"), ...errors(404) },
 });
 
 const patch = apiRoute({
@@ -109,8 +111,8 @@ const patch = apiRoute({
   summary: "Change some fields (never the location or organization); enabling releases held deliveries",
   description: changedMeanwhile("webhook"),
   ...scoped("webhooks:write"),
-  request: { params: UidParam, ...body(WebhookPatch) },
-  responses: { 200: json(WebhookChanged, "The webhook"), ...errors(404, 409) },
+  request: { params: UidParam, headers: IfMatchHeader, ...body(WebhookPatch) },
+  responses: { 200: versionedJson(WebhookChanged, "The webhook"), ...errors(404, 409, 412) },
 });
 
 const put = apiRoute({
@@ -120,8 +122,8 @@ const put = apiRoute({
   summary: "Replace the changeable fields (never the location or organization)",
   description: changedMeanwhile("webhook"),
   ...scoped("webhooks:write"),
-  request: { params: UidParam, ...body(WebhookPut) },
-  responses: { 200: json(WebhookChanged, "The webhook"), ...errors(404, 409) },
+  request: { params: UidParam, headers: IfMatchHeader, ...body(WebhookPut) },
+  responses: { 200: versionedJson(WebhookChanged, "The webhook"), ...errors(404, 409, 412) },
 });
 
 const test = apiRoute({
@@ -141,9 +143,10 @@ const remove = apiRoute({
   path: "/webhooks/{uid}",
   operationId: "deleteWebhook",
   summary: "Delete a webhook; what it was still owed expires",
+  description: "With `If-Match`, only while the webhook is still at the version it names (412 otherwise, and nothing is deleted).",
   ...scoped("webhooks:write"),
-  request: { params: UidParam },
-  responses: { 204: { description: "Deleted" }, ...errors(404) },
+  request: { params: UidParam, headers: IfMatchHeader },
+  responses: { 204: { description: "Deleted" }, ...errors(404, 412) },
 });
 
 /** What the scheduler says of its webhook; the backlog view does without it when it cannot be reached. */
@@ -167,13 +170,17 @@ function assertScopeStays(current: Webhook, given: GivenScope): void {
   if (issues.length > 0) throw invalidInput("body", issues);
 }
 
+/** Saves a change of the webhook (with If-Match, only to the version it names); answers the webhook's view and version. */
 async function change(
   c: { env: Env; req: { url: string }; get: (k: "principal") => Principal },
   uid: string,
+  ifMatch: IfMatch,
   { locationUid, organizationUid, previousSecretValidSeconds, ...changes }: WebhookChanges & GivenScope & { previousSecretValidSeconds?: number },
 ) {
   const p = c.get("principal");
   const { webhook: current, locations } = await visiblePlacedWebhook(c.env.DB, p, uid);
+  // The version read is the one the write checks: no change lands between this and the write.
+  assertMatches(ifMatch, current.updatedAt, "webhook");
   assertScopeStays(current, { locationUid, organizationUid });
   const givenHeaders = changes.transformHeaders;
   // A credential header read back as REDACTED keeps its stored expression.
@@ -196,8 +203,9 @@ async function change(
   // As typed: the stored form percent-encodes what the typed check looks for.
   if (changes.url !== undefined && next.url !== current.url) checkUrl(changes.url, settings(c.env).allowPrivateDestinations, new URL(c.req.url).origin);
   const written = await changeWebhook(c.env, current, next);
-  assertSaved(written, "webhook", next.uid);
-  return { ...webhookView(written === "unchanged" ? current : next), heldDeliveries: await countHeld(c.env.DB, uid), ...warnings };
+  assertSaved(written, "webhook", next.uid, ifMatch);
+  const saved = written === "unchanged" ? current : next;
+  return { view: { ...webhookView(saved), heldDeliveries: await countHeld(c.env.DB, uid), ...warnings }, version: saved.updatedAt };
 }
 
 export const webhooks = router()
@@ -211,6 +219,7 @@ export const webhooks = router()
     const warnings = await mayHave(c.env, p, webhook, locations);
     checkUrl(b.url, s.allowPrivateDestinations, new URL(c.req.url).origin);
     await insertWebhook(c.env.DB, webhook);
+    c.header("ETag", etagOf(webhook.updatedAt));
     return c.json({ ...webhookView(webhook), secret: webhook.secret, ...warnings }, 201);
   })
   .openapi(list, async (c) => {
@@ -232,6 +241,7 @@ export const webhooks = router()
     const p = c.get("principal");
     const w = await visibleWebhook(c.env.DB, p, c.req.valid("param").uid);
     const now = Date.now();
+    c.header("ETag", etagOf(w.updatedAt));
     if (missingDataScope(p, w.eventTypes)) {
       // Its counts and health are of events of every type it has: the state alone, as lists show it.
       const health = await healthOf(c.env.DB, [w.uid], now);
@@ -250,21 +260,22 @@ export const webhooks = router()
     );
   })
   .openapi(patch, async (c) => {
-    return c.json(await change(c, c.req.valid("param").uid, c.req.valid("json")), 200);
+    const { view, version } = await change(c, c.req.valid("param").uid, ifMatchOf(c.req.valid("header")["if-match"]), c.req.valid("json"));
+    c.header("ETag", etagOf(version));
+    return c.json(view, 200);
   })
   .openapi(put, async (c) => {
     const b = c.req.valid("json");
     const uid = c.req.valid("param").uid;
-    return c.json(
-      await change(c, uid, {
-        ...withDefaults(b, settings(c.env)),
-        secret: b.secret,
-        previousSecretValidSeconds: b.previousSecretValidSeconds,
-        locationUid: b.locationUid,
-        organizationUid: b.organizationUid,
-      }),
-      200,
-    );
+    const { view, version } = await change(c, uid, ifMatchOf(c.req.valid("header")["if-match"]), {
+      ...withDefaults(b, settings(c.env)),
+      secret: b.secret,
+      previousSecretValidSeconds: b.previousSecretValidSeconds,
+      locationUid: b.locationUid,
+      organizationUid: b.organizationUid,
+    });
+    c.header("ETag", etagOf(version));
+    return c.json(view, 200);
   })
   .openapi(test, async (c) => {
     const p = c.get("principal");
@@ -275,7 +286,12 @@ export const webhooks = router()
   .openapi(remove, async (c) => {
     const uid = c.req.valid("param").uid;
     const p = c.get("principal");
-    assertDataScopes(p, (await visibleWebhook(c.env.DB, p, uid)).eventTypes, "delete");
-    await removeWebhook(c.env, uid);
+    const ifMatch = ifMatchOf(c.req.valid("header")["if-match"]);
+    const current = await visibleWebhook(c.env.DB, p, uid);
+    assertDataScopes(p, current.eventTypes, "delete");
+    assertMatches(ifMatch, current.updatedAt, "webhook");
+    // With If-Match, deleted only while still at the version read (and matched); without, whatever its version.
+    const removed = await removeWebhook(c.env, uid, ifMatch === null ? undefined : current.updatedAt);
+    if (ifMatch !== null) assertSaved(removed, "webhook", uid, ifMatch);
     return c.body(null, 204);
   });
