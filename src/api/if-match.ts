@@ -1,7 +1,8 @@
 // HTTP optimistic concurrency (RFC 9110 §13.1.1) over a versioned row (domain/version.ts): its
 // ETag is a strong validator of its stored version, and a change sent with If-Match applies only
 // while the row is still at a version it names. The version compared is the one the write itself
-// checks in its transaction (the version read), so no other write lands between the two.
+// checks in its transaction (the version read): a change landing between the read and the write
+// makes the write find the row at another version, which answers 412 too.
 import { AppError, invalidField } from "../domain/errors";
 
 /** What If-Match asks: nothing (absent), any current version (`*`), or one of these entity tags (as sent, `W/` kept). */
@@ -35,10 +36,6 @@ const malformed = () =>
     message: 'must be "*" or a list of quoted entity tags',
   });
 
-/** Whether `ifMatch` holds for a row at `version` (strong comparison: a weak tag never matches). */
-export const matches = (ifMatch: IfMatch, version: number): boolean =>
-  ifMatch === null || ifMatch === "*" || ifMatch.includes(etagOf(version));
-
 /** 412 `precondition_failed`: the row is no longer at a version If-Match names; nothing was changed. */
 export const preconditionFailed = (what: string) =>
   new AppError(
@@ -46,7 +43,14 @@ export const preconditionFailed = (what: string) =>
     `The ${what} is no longer at the version If-Match names (another change was saved since it was read); nothing was changed: read it again (GET), check it is still the change you want, and send it with the ETag read.`,
   );
 
-/** Throws 412 unless `ifMatch` holds for the row at `version` (as read, the version its write checks). */
-export function assertMatches(ifMatch: IfMatch, version: number, what: string): void {
-  if (!matches(ifMatch, version)) throw preconditionFailed(what);
+/**
+ * The version a write of a row read at `version` is held to: with If-Match naming tags, that version
+ * (412 unless one of them is its ETag; a weak tag never is); with `*` or none, none. `*` holds while
+ * the row exists, which its read has just found, so a change racing it answers as one sent without
+ * If-Match does (409, or a delete that deletes).
+ */
+export function pinnedVersion(ifMatch: IfMatch, version: number, what: string): number | undefined {
+  if (!Array.isArray(ifMatch)) return undefined;
+  if (!ifMatch.includes(etagOf(version))) throw preconditionFailed(what);
+  return version;
 }

@@ -2,7 +2,7 @@
 // source: domain/version.ts) that lost the race to another write.
 import { AppError } from "../domain/errors";
 import type { VersionedWrite } from "../domain/version";
-import { preconditionFailed, type IfMatch } from "./if-match";
+import { preconditionFailed } from "./if-match";
 
 /** What a change racing another write answers, as its route's description says it. */
 export const changedMeanwhile = (what: string, by = "another client's change; for a webhook, also the maintenance run disabling it for failing") =>
@@ -10,11 +10,11 @@ export const changedMeanwhile = (what: string, by = "another client's change; fo
 
 /**
  * A change that lost the race to another write (nothing of it saved): 404 when the row is gone, else
- * 409, or 412 when sent with If-Match (the version it named, the one read, is no longer the row's).
+ * 409, or 412 when `pinned` to a version by If-Match (if-match.ts pinnedVersion: the one read is no longer the row's).
  */
-export function assertSaved(written: VersionedWrite | "unchanged", what: string, id: string, ifMatch: IfMatch = null): void {
+export function assertSaved(written: VersionedWrite | "unchanged", what: string, id: string, pinned = false): void {
   if (written === "gone") throw new AppError("not_found", `No ${what} "${id.slice(0, 80)}".`);
-  if (written === "changed" && ifMatch !== null) throw preconditionFailed(what);
+  if (written === "changed" && pinned) throw preconditionFailed(what);
   if (written === "changed") {
     throw new AppError("conflict", `The ${what} changed while this change was being made, which was not saved: read it again and retry.`);
   }

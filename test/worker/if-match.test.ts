@@ -138,6 +138,24 @@ describe("webhooks with If-Match", () => {
     expect((await api("GET", path)).json).toMatchObject({ disabled: true, timeoutMs: 5000 });
   });
 
+  it("If-Match: * holds while the webhook exists: a change racing it answers 409 as without If-Match, and a delete racing one deletes", async () => {
+    const { db, before, ran } = racingDb((statements) => statements.some((st) => st.sql.includes("UPDATE webhooks SET url")));
+    const { json } = await api("POST", "/v1/webhooks", hook());
+    const path = `/v1/webhooks/${json.uid}`;
+    before(() => api("PATCH", path, { disabled: true }));
+    const res = await api("PATCH", path, { timeoutMs: 2000 }, { "if-match": "*" }, db);
+    expect(ran()).toBe(true);
+    expect(res.status).toBe(409);
+    expect(res.json.error.code).toBe("conflict");
+    expect((await api("GET", path)).json).toMatchObject({ disabled: true, timeoutMs: 5000 });
+
+    const deleting = racingDb((statements) => statements.some((st) => st.sql.startsWith("DELETE FROM webhooks")));
+    deleting.before(() => api("PATCH", path, { timeoutMs: 3000 }));
+    expect((await api("DELETE", path, undefined, { "if-match": "*" }, deleting.db)).status).toBe(204);
+    expect(deleting.ran()).toBe(true);
+    expect((await api("GET", path)).status).toBe(404);
+  });
+
   it("a write never writes back a previous secret past its window (read before the cleanup cleared it)", async () => {
     const { json } = await api("POST", "/v1/webhooks", hook());
     const rotated = await api("PATCH", `/v1/webhooks/${json.uid}`, { secret: "whsec_" + btoa("a new secret value, 24+ bytes"), previousSecretValidSeconds: 3600 });

@@ -23,7 +23,7 @@ import {
 import { alertView, notificationEndpointView } from "../views";
 import { decodeCreated, decodeCursor, encodeCreated, encodeCursor, pageOf } from "../validate";
 import { assertSaved, changedMeanwhile } from "../versioned-writes";
-import { assertMatches, etagOf, ifMatchOf } from "../if-match";
+import { etagOf, ifMatchOf, pinnedVersion } from "../if-match";
 import { checkUrl } from "../webhook-access";
 
 const ADMIN_ONLY = "Admin tokens only (the `admin` scope): alerts are about the whole installation.";
@@ -140,10 +140,10 @@ export const notifications = router()
   })
   .openapi(patch, async (c) => {
     const b = c.req.valid("json");
-    const current = await endpoint(c.env.DB, c.req.valid("param").uid);
     const ifMatch = ifMatchOf(c.req.valid("header")["if-match"]);
-    // The version read is the one the write checks: no change lands between this and the write.
-    assertMatches(ifMatch, current.updatedAt, "notification endpoint");
+    const current = await endpoint(c.env.DB, c.req.valid("param").uid);
+    // The version read is the one the write checks (changeWebhook): a change landing between them is its 409, or 412.
+    const pinned = pinnedVersion(ifMatch, current.updatedAt, "notification endpoint");
     const url = b.url === undefined ? current.url : storedUrl(b.url, current.url);
     if (b.url !== undefined && url !== current.url) checkUrl(b.url, settings(c.env).allowPrivateDestinations, new URL(c.req.url).origin);
     const next = withDisabled(current, {
@@ -154,18 +154,18 @@ export const notifications = router()
       disabled: b.disabled ?? current.disabled,
     });
     const written = await changeWebhook(c.env, current, next);
-    assertSaved(written, "notification endpoint", next.uid, ifMatch);
+    assertSaved(written, "notification endpoint", next.uid, pinned !== undefined);
     const saved = written === "unchanged" ? current : next;
     c.header("ETag", etagOf(saved.updatedAt));
     return c.json(notificationEndpointView(saved), 200);
   })
   .openapi(remove, async (c) => {
-    const w = await endpoint(c.env.DB, c.req.valid("param").uid);
     const ifMatch = ifMatchOf(c.req.valid("header")["if-match"]);
-    assertMatches(ifMatch, w.updatedAt, "notification endpoint");
-    // With If-Match, deleted only while still at the version read (and matched); without, whatever its version.
-    const removed = await removeWebhook(c.env, w.uid, ifMatch === null ? undefined : w.updatedAt);
-    if (ifMatch !== null) assertSaved(removed, "notification endpoint", w.uid, ifMatch);
+    const w = await endpoint(c.env.DB, c.req.valid("param").uid);
+    // With If-Match naming its ETag, deleted only while still at the version read; else whatever its version.
+    const pinned = pinnedVersion(ifMatch, w.updatedAt, "notification endpoint");
+    const removed = await removeWebhook(c.env, w.uid, pinned);
+    if (pinned !== undefined) assertSaved(removed, "notification endpoint", w.uid, true);
     return c.body(null, 204);
   })
   .openapi(alerts, async (c) => {

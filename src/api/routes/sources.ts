@@ -15,7 +15,7 @@ import { IdParam, IfMatchHeader, ListQuery, page, pageSize, RejectionsSchema, So
 import { decodeKey, encodeKey, pageOf } from "../validate";
 import { rejectionSummaryView, rejectionView, sourceView } from "../views";
 import { assertSaved, changedMeanwhile } from "../versioned-writes";
-import { assertMatches, etagOf, ifMatchOf } from "../if-match";
+import { etagOf, ifMatchOf, pinnedVersion } from "../if-match";
 
 const create = apiRoute({
   method: "post",
@@ -240,10 +240,10 @@ export const sources = router()
   .openapi(patch, async (c) => {
     const { id } = c.req.valid("param");
     const p = c.get("principal");
-    const current = await changeableSource(c.env, p, id);
     const ifMatch = ifMatchOf(c.req.valid("header")["if-match"]);
-    // The version read is the one the write checks: no change lands between this and the write.
-    assertMatches(ifMatch, current.updatedAt, "source");
+    const current = await changeableSource(c.env, p, id);
+    // The version read is the one the write checks (updateSource): a change landing between them is its 409, or 412.
+    const pinned = pinnedVersion(ifMatch, current.updatedAt, "source");
     const asked = c.req.valid("json");
     assertMaySkipVerification(p, asked.verification);
     const b = allowedChanges(p, current, asked, settings(c.env).signatureToleranceSeconds);
@@ -260,7 +260,7 @@ export const sources = router()
       c.header("ETag", etagOf(current.updatedAt));
       return c.json(view(current), 200);
     }
-    assertSaved(await updateSource(c.env.DB, next, current.updatedAt), "source", id, ifMatch);
+    assertSaved(await updateSource(c.env.DB, next, current.updatedAt), "source", id, pinned !== undefined);
     forgetSource(id);
     c.header("ETag", etagOf(next.updatedAt));
     return c.json(view(next), 200);
@@ -271,9 +271,9 @@ export const sources = router()
     const ifMatch = ifMatchOf(c.req.valid("header")["if-match"]);
     const current = await changeableSource(c.env, p, id);
     assertMayDelete(p, current);
-    assertMatches(ifMatch, current.updatedAt, "source");
-    // With If-Match, deleted only while still at the version read (and matched).
-    assertSaved(await deleteSource(c.env.DB, id, ifMatch === null ? undefined : current.updatedAt), "source", id, ifMatch);
+    // With If-Match naming its ETag, deleted only while still at the version read; else whatever its version.
+    const pinned = pinnedVersion(ifMatch, current.updatedAt, "source");
+    assertSaved(await deleteSource(c.env.DB, id, pinned), "source", id, pinned !== undefined);
     forgetSource(id);
     return c.body(null, 204);
   });

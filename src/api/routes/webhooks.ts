@@ -39,7 +39,7 @@ import { healthOf } from "../../store/health";
 import { visibleEvent } from "./events";
 import { testWebhook } from "../webhook-test";
 import { assertSaved, changedMeanwhile } from "../versioned-writes";
-import { assertMatches, etagOf, ifMatchOf, type IfMatch } from "../if-match";
+import { etagOf, ifMatchOf, pinnedVersion, type IfMatch } from "../if-match";
 import { checkUrl, planFor, visiblePlacedWebhook, visibleWebhook } from "../webhook-access";
 
 /** A webhook never attempted yet. */
@@ -179,8 +179,8 @@ async function change(
 ) {
   const p = c.get("principal");
   const { webhook: current, locations } = await visiblePlacedWebhook(c.env.DB, p, uid);
-  // The version read is the one the write checks: no change lands between this and the write.
-  assertMatches(ifMatch, current.updatedAt, "webhook");
+  // The version read is the one the write checks (changeWebhook): a change landing between them is its 409, or 412.
+  const pinned = pinnedVersion(ifMatch, current.updatedAt, "webhook");
   assertScopeStays(current, { locationUid, organizationUid });
   const givenHeaders = changes.transformHeaders;
   // A credential header read back as REDACTED keeps its stored expression.
@@ -203,7 +203,7 @@ async function change(
   // As typed: the stored form percent-encodes what the typed check looks for.
   if (changes.url !== undefined && next.url !== current.url) checkUrl(changes.url, settings(c.env).allowPrivateDestinations, new URL(c.req.url).origin);
   const written = await changeWebhook(c.env, current, next);
-  assertSaved(written, "webhook", next.uid, ifMatch);
+  assertSaved(written, "webhook", next.uid, pinned !== undefined);
   const saved = written === "unchanged" ? current : next;
   return { view: { ...webhookView(saved), heldDeliveries: await countHeld(c.env.DB, uid), ...warnings }, version: saved.updatedAt };
 }
@@ -289,9 +289,9 @@ export const webhooks = router()
     const ifMatch = ifMatchOf(c.req.valid("header")["if-match"]);
     const current = await visibleWebhook(c.env.DB, p, uid);
     assertDataScopes(p, current.eventTypes, "delete");
-    assertMatches(ifMatch, current.updatedAt, "webhook");
-    // With If-Match, deleted only while still at the version read (and matched); without, whatever its version.
-    const removed = await removeWebhook(c.env, uid, ifMatch === null ? undefined : current.updatedAt);
-    if (ifMatch !== null) assertSaved(removed, "webhook", uid, ifMatch);
+    // With If-Match naming its ETag, deleted only while still at the version read; else whatever its version.
+    const pinned = pinnedVersion(ifMatch, current.updatedAt, "webhook");
+    const removed = await removeWebhook(c.env, uid, pinned);
+    if (pinned !== undefined) assertSaved(removed, "webhook", uid, true);
     return c.body(null, 204);
   });
