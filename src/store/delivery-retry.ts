@@ -18,9 +18,12 @@ import { from, owedAnew, statusCode } from "./transitions";
  */
 const WEBHOOK_EXISTS = "EXISTS (SELECT 1 FROM names n CROSS JOIN webhooks w ON w.uid = n.name WHERE n.id = deliveries.webhook)";
 
-/** On a `deliveries` row: its event was received at or after ?horizon (its receipt kept while owed, else its event's). */
-const withinRetention = (horizon: number) =>
-  `COALESCE(deliveries.event_received_at, (SELECT e.received_at FROM events e WHERE e.seq = deliveries.event)) >= ${Math.trunc(horizon)}`;
+/**
+ * On a `deliveries` row: its event was received at or after the horizon, bound as the next `?` (its
+ * receipt kept while owed, else its event's). Bound, never written into the SQL: a number's text
+ * is not always a number to SQLite (Infinity reads as a column name).
+ */
+const WITHIN_RETENTION = "COALESCE(deliveries.event_received_at, (SELECT e.received_at FROM events e WHERE e.seq = deliveries.event)) >= ?";
 
 /**
  * On a `deliveries` row: its webhook may still be owed its event. One confined to an
@@ -141,8 +144,8 @@ async function retryChoice(
   if ("ids" in f) {
     return {
       sql: `seq IN (SELECT seq FROM deliveries WHERE ${from("retry")} AND ${WEBHOOK_EXISTS}
-        AND id IN (SELECT ${dlvKey("value")} FROM json_each(?)) AND ${STILL_OWED} AND ${withinRetention(horizon)} LIMIT ?)`,
-      binds: [JSON.stringify(f.ids), page.limit],
+        AND id IN (SELECT ${dlvKey("value")} FROM json_each(?)) AND ${STILL_OWED} AND ${WITHIN_RETENTION} LIMIT ?)`,
+      binds: [JSON.stringify(f.ids), Math.trunc(horizon), page.limit],
       walkEnd: null,
       end: null,
     };
@@ -150,9 +153,12 @@ async function retryChoice(
   const walk = await walkOf(db, f.status, page, inStatus);
   // A status without an index of its own is read from the row.
   // Nothing past the retention is owed again (the scheduler would expire it unsent, and its event's grace start over).
-  const checks: string[] = [...(walk.kind === "index" ? [] : [`status = ${statusCode(f.status)}`]), withinRetention(horizon)];
-  const checkBinds: unknown[] = [];
-  if (f.since !== undefined) checks.push(`created_at >= ${Math.trunc(f.since)}`);
+  const checks: string[] = [...(walk.kind === "index" ? [] : [`status = ${statusCode(f.status)}`]), WITHIN_RETENTION];
+  const checkBinds: unknown[] = [Math.trunc(horizon)];
+  if (f.since !== undefined) {
+    checks.push("created_at >= ?");
+    checkBinds.push(Math.trunc(f.since));
+  }
   // The webhooks were read before the batch: checked again in it, once a webhook (not a row), as the
   // retry of `ids` is. One deleted since is owed nothing (its deliveries stay as they are); one
   // confined since, or read confined, has each row checked (STILL_OWED).
