@@ -47,6 +47,17 @@ export function exponentialSchedule(baseSeconds: number, capSeconds: number, ste
   return Array.from({ length: steps }, (_, i) => Math.min(capSeconds, baseSeconds * 2 ** i));
 }
 
+/**
+ * The longest any retry waits, in seconds: RETRY_CAP_SECONDS' bound (settings.ts, 8 hours). Every
+ * wait is held to it where the retry's time is made (retryWait), whatever made the wait (a
+ * schedule, a downstream's Retry-After), so that time is always one a Date and a Durable Object's
+ * alarm can hold (the runtime refuses an alarm after 2189; a Date ends at 275760).
+ */
+export const RETRY_WAIT_LIMIT_S = 28_800;
+
+/** A decided wait as taken: within [0, RETRY_WAIT_LIMIT_S] (not a number: none). */
+export const retryWait = (inSeconds: number): number => (inSeconds > 0 ? Math.min(inSeconds, RETRY_WAIT_LIMIT_S) : 0);
+
 /** The most attempts any webhook may ask for; every schedule is this long less one. */
 export const MAX_ATTEMPTS_LIMIT = 50;
 

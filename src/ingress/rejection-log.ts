@@ -3,11 +3,10 @@
 // is added to this isolate's tally, and the tally goes to the rejections queue
 // as one message per flush window, sent after the answer (waitUntil). A flood of
 // bad requests thus costs one message per isolate per window, whatever its size.
+import { settings } from "../domain/settings";
 import type { RejectionsMessage, RejectionSample } from "../domain/types";
 import type { Env } from "../env";
 
-/** How long refusals are tallied before the tally is sent (REJECTIONS_FLUSH_MS, default 5 s). */
-const DEFAULT_FLUSH_MS = 5_000;
 /** Samples one message carries at most (the consumer keeps the latest few hundred per source)... */
 export const MAX_SAMPLES = 20;
 /** ...and of one source, its latest: a flood on one source leaves room for another's (a wrong id among them). */
@@ -35,11 +34,6 @@ interface Tally {
 const empty = (): Tally => ({ counts: new Map(), samples: new Map() });
 let tally = empty();
 let flushing = false;
-
-function flushMs(env: Env): number {
-  const n = Number(env.REJECTIONS_FLUSH_MS);
-  return Number.isFinite(n) && n >= 0 ? n : DEFAULT_FLUSH_MS;
-}
 
 function add(r: Refusal): void {
   // Apart by the source's creation too: a window's refusals by a deleted source and by one made
@@ -93,5 +87,6 @@ export function noteRefusal(env: Env, waitUntil: (p: Promise<unknown>) => void, 
   add(r);
   if (flushing) return;
   flushing = true;
-  waitUntil(flushAfter(env, flushMs(env)));
+  // How long refusals are tallied before the tally is sent: REJECTIONS_FLUSH_MS (settings.ts).
+  waitUntil(flushAfter(env, settings(env).rejectionsFlushMs));
 }

@@ -1,4 +1,4 @@
-import { decide, statusAfter } from "../domain/delivery";
+import { decide, retryWait, statusAfter } from "../domain/delivery";
 import { destinationProblem } from "../domain/destination";
 import type { Settings } from "../domain/settings";
 import type { Webhook } from "../domain/types";
@@ -59,7 +59,8 @@ export async function attemptDelivery(
       );
 
   const decision = decide(result, number, { schedule: s.retrySchedule, maxAttempts: webhook.maxAttempts, retryAfterCapSeconds: s.retryCapSeconds });
-  const retryIn = decision.kind === "retry" ? decision.inSeconds : null;
+  // The one place a retry's time is made: held to what the runtime can schedule, whatever the inputs.
+  const retryIn = decision.kind === "retry" ? retryWait(decision.inSeconds) : null;
   return {
     outcome: {
       attempt: a,

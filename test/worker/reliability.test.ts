@@ -229,8 +229,8 @@ describe("the retention purge never takes a delivery still owed", () => {
   });
 
   it("wakes the schedulers whose deliveries it expired, so none sends what it had read ahead", async () => {
-    // The head's retry is drawn from up to a day: due again within the test once in ~200,000 runs.
-    const p = pipeline({ RETENTION_DAYS: "2", RETRY_BASE_SECONDS: "100000", RETRY_CAP_SECONDS: "100000" });
+    // The head's retry is drawn from up to 8 hours (the settings' bound): due again within the test once in ~60,000 runs.
+    const p = pipeline({ RETENTION_DAYS: "2", RETRY_BASE_SECONDS: "28800", RETRY_CAP_SECONDS: "28800" });
     const { key, webhook, event } = await p.webhookOn("fail", { ordering: "fifo" });
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) ids.push(await p.ingest(event()));
