@@ -4,6 +4,7 @@ import { REPLAY_PAGE_EVENTS } from "../../src/api/routes/replay";
 import { filterBudget, matchesFilter, validateFilter, workSpent } from "../../src/routing/filter";
 import { CALL_FILTER_WORK } from "../../src/routing/search";
 import { storeEvents, type EventRow } from "../../src/store/events";
+import { DAY_MS } from "../../src/domain/time";
 import { createSource } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
 import { as, makeToken } from "./tokens";
@@ -11,13 +12,13 @@ import { webhookDeliveryRows } from "./rows";
 
 type P = ReturnType<typeof pipeline>;
 
-/** The timelines lie years back (minutes no other test shares): a retention that keeps them owed (nothing past it is sent). */
-const LONG_RETENTION = { RETENTION_DAYS: "36500" };
+/** The timelines lie 150 to 350 days back (minutes no other test shares): the longest retention (365 days) keeps them owed (nothing past it is sent). */
+const LONG_RETENTION = { RETENTION_DAYS: "365" };
 
 /** Events of this test's own source, at minutes of their own (no other test shares them). */
 function timeline() {
   const k = uniqueKey();
-  const base = Date.UTC(2024, 0, 1) + Math.floor(Math.random() * 1_000_000) * 60_000;
+  const base = Date.now() - 350 * DAY_MS + Math.floor(Math.random() * 200 * 24 * 60) * 60_000;
   const source = `src-${k}`;
   const row = (i: number, over: Partial<EventRow> = {}): EventRow => ({
     eventId: `evt_${k}_${i}`,
