@@ -43,13 +43,12 @@ export const TOLERANCE_S_LIMITS = { min: 0, max: 86_400 } as const;
 export const RETENTION_DAYS_LIMITS = { min: 1, max: 365 } as const;
 
 /**
- * RETRY_BASE_SECONDS and RETRY_CAP_SECONDS: each at most 8 hours, about as long as Podium retries
- * a delivery in all (the default schedule, 5 s doubling to 1 h, gives up after 2.7 h on average).
- * The cap is the longest one wait may be, a Retry-After included; RETRY_WAIT_LIMIT_S (delivery.ts)
- * holds any wait to it where a retry's time is made, whatever made the wait.
+ * RETRY_BASE_SECONDS and RETRY_CAP_SECONDS: each at most 8 hours (RETRY_WAIT_LIMIT_S, delivery.ts),
+ * so a retry's time and the scheduler's alarm are always ones the runtime can hold (a huge value
+ * made times no Date or alarm could, and every read of them failed). The cap is also the longest
+ * a Retry-After is honoured. The default schedule doubles from 5 s to 1 h.
  */
-export const RETRY_BASE_S_LIMITS = { min: 0, max: RETRY_WAIT_LIMIT_S } as const;
-export const RETRY_CAP_S_LIMITS = { min: 0, max: RETRY_WAIT_LIMIT_S } as const;
+export const RETRY_S_LIMITS = { min: 0, max: RETRY_WAIT_LIMIT_S } as const;
 
 /**
  * REJECTIONS_FLUSH_MS: the tally is sent in waitUntil after the refusal's answer, which the
@@ -72,7 +71,7 @@ function num(value: string | undefined, fallback: number): number {
 const bounded = (value: string | undefined, fallback: number, limits: { min: number; max: number }): number =>
   Math.min(limits.max, Math.max(limits.min, num(value, fallback)));
 
-/** The boolean settings (name and value) already said to be neither true nor false in this isolate: each is logged once. */
+/** The boolean settings already said to be neither true nor false in this isolate: each is logged once. */
 const unreadFlags = new Set<string>();
 
 /**
@@ -84,8 +83,8 @@ function flag(name: keyof SettingVars, value: string | undefined, fallback: bool
   const word = value?.trim().toLowerCase();
   if (word === "true") return true;
   if (word === "false") return false;
-  if (word !== undefined && !unreadFlags.has(`${name}=${word}`)) {
-    unreadFlags.add(`${name}=${word}`);
+  if (word !== undefined && !unreadFlags.has(name)) {
+    unreadFlags.add(name);
     console.warn(`setting ${name} is neither true nor false; using its default, ${fallback}`);
   }
   return fallback;
@@ -98,13 +97,13 @@ export function retentionHorizon(s: Pick<Settings, "retentionDays">, now: number
 
 export function settings(vars: SettingVars): Settings {
   // The default schedule, 5 s doubling to 1 h, is the one the retry table in docs/forwarding.md is printed from.
-  const retryCapSeconds = bounded(vars.RETRY_CAP_SECONDS, 3600, RETRY_CAP_S_LIMITS);
+  const retryCapSeconds = bounded(vars.RETRY_CAP_SECONDS, 3600, RETRY_S_LIMITS);
   return {
     retentionDays: bounded(vars.RETENTION_DAYS, 10, RETENTION_DAYS_LIMITS),
     signatureToleranceSeconds: within(num(vars.SIGNATURE_TOLERANCE_S, 300), TOLERANCE_S_LIMITS.min, TOLERANCE_S_LIMITS.max),
     deliveryTimeoutMs: within(num(vars.DELIVERY_TIMEOUT_MS, 5000), TIMEOUT_MS_LIMITS.min, TIMEOUT_MS_LIMITS.max),
     maxAttempts: within(num(vars.MAX_ATTEMPTS, DEFAULT_MAX_ATTEMPTS), 1, MAX_ATTEMPTS_LIMIT),
-    retrySchedule: exponentialSchedule(bounded(vars.RETRY_BASE_SECONDS, 5, RETRY_BASE_S_LIMITS), retryCapSeconds, MAX_ATTEMPTS_LIMIT - 1),
+    retrySchedule: exponentialSchedule(bounded(vars.RETRY_BASE_SECONDS, 5, RETRY_S_LIMITS), retryCapSeconds, MAX_ATTEMPTS_LIMIT - 1),
     retryCapSeconds,
     allowPrivateDestinations: flag("ALLOW_PRIVATE_DESTINATIONS", vars.ALLOW_PRIVATE_DESTINATIONS, false),
     rejectionsFlushMs: bounded(vars.REJECTIONS_FLUSH_MS, 5_000, REJECTIONS_FLUSH_MS_LIMITS),

@@ -59,7 +59,7 @@ export async function attemptDelivery(
       );
 
   const decision = decide(result, number, { schedule: s.retrySchedule, maxAttempts: webhook.maxAttempts, retryAfterCapSeconds: s.retryCapSeconds });
-  // The one place a retry's time is made: held to what the runtime can schedule, whatever the inputs.
+  // Where a delivery's retry time is made: held to what the runtime can schedule, whatever the inputs (a webhook's pause after failures is held by RETRY_CAP_SECONDS' bound).
   const retryIn = decision.kind === "retry" ? retryWait(decision.inSeconds) : null;
   return {
     outcome: {
