@@ -352,7 +352,7 @@ export async function replay(env: Env, owed: { event: ReplayEvent; targets: Webh
  * sends nothing more.
  */
 export async function removeWebhook(env: Env, webhookUid: string, version?: number): Promise<VersionedWrite> {
-  const removed = await deleteWebhook(env.DB, webhookUid, Date.now(), undefined, version);
+  const removed = await deleteWebhook(env.DB, webhookUid, { version });
   if (removed !== "changed") await dispatch(env, [webhookUid]);
   return removed;
 }

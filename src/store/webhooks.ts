@@ -318,7 +318,11 @@ function expireOutsideStatements(db: D1Database, webhookUid: string, organizatio
  * With `version`, only while the row is still at that version ("changed" otherwise, and nothing
  * is written): what goes with the delete runs after it, only once the row is gone.
  */
-export async function deleteWebhook(db: D1Database, uid: string, now = Date.now(), chunk = EXPIRE_CHUNK, version?: number): Promise<VersionedWrite> {
+export async function deleteWebhook(
+  db: D1Database,
+  uid: string,
+  { now = Date.now(), chunk = EXPIRE_CHUNK, version }: { now?: number; chunk?: number; version?: number } = {},
+): Promise<VersionedWrite> {
   const results = await db.batch([
     db.prepare("DELETE FROM webhooks WHERE uid = ?1 AND (?2 IS NULL OR updated_at = ?2)").bind(uid, version ?? null),
     forgetHealthStatement(db, uid),

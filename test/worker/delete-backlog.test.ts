@@ -24,7 +24,7 @@ describe("a webhook deleted while owed a backlog", () => {
     const oldestFirst = (n: number) => owed.map((_, i) => i < n);
 
     const now = Date.now();
-    expect(await deleteWebhook(env.DB, webhook.uid, now, 10)).toBe("saved");
+    expect(await deleteWebhook(env.DB, webhook.uid, { now, chunk: 10 })).toBe("saved");
     expect(await expiredOf()).toEqual(oldestFirst(10));
     expect(await kept(env.DB)).toEqual(await recounted(env.DB));
     expect(await deletedWithOwed(env.DB, 10)).toEqual([{ uid: webhook.uid, owed: 15 }]);
@@ -51,8 +51,8 @@ describe("a webhook deleted while owed a backlog", () => {
       await a.p.ingest(b.event());
     }
     const now = Date.now();
-    await deleteWebhook(env.DB, a.webhook.uid, now, 2);
-    await deleteWebhook(env.DB, b.webhook.uid, now, 2);
+    await deleteWebhook(env.DB, a.webhook.uid, { now, chunk: 2 });
+    await deleteWebhook(env.DB, b.webhook.uid, { now, chunk: 2 });
     const heldOf = async (uid: string) => (await webhookDeliveryRows(uid)).filter((d) => d.status === "held").length;
     expect([await heldOf(a.webhook.uid), await heldOf(b.webhook.uid)]).toEqual([4, 4]);
 

@@ -120,10 +120,10 @@ describe("webhooks with If-Match", () => {
     const { webhook, event } = await p.webhookOn("ok");
     const id = await p.ingest(event());
     const row = (await getWebhook(env.DB, webhook.uid))!;
-    expect(await deleteWebhook(env.DB, webhook.uid, Date.now(), undefined, row.updatedAt - 1)).toBe("changed");
+    expect(await deleteWebhook(env.DB, webhook.uid, { version: row.updatedAt - 1 })).toBe("changed");
     expect(await getWebhook(env.DB, webhook.uid)).not.toBeNull();
     expect((await deliveryRows(id)).map((d) => d.status)).toEqual(["pending"]);
-    expect(await deleteWebhook(env.DB, webhook.uid, Date.now(), undefined, row.updatedAt)).toBe("saved");
+    expect(await deleteWebhook(env.DB, webhook.uid, { version: row.updatedAt })).toBe("saved");
     expect((await deliveryRows(id)).map((d) => d.status)).toEqual(["expired"]);
   });
 
