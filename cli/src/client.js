@@ -2,6 +2,7 @@
 // OpenAPI document (api.d.ts), so a command cannot call a route or send a field
 // the API does not have.
 import createClient from "openapi-fetch";
+import { answerMisfit } from "./answer-shape.js";
 import { requireToken, tokenRefusal } from "./config.js";
 import { CliError } from "./errors.js";
 import { isObject } from "./guards.js";
@@ -23,8 +24,14 @@ export function apiClient(c) {
     if (isApiError(body)) throw tokenRefused(c, response.status, body);
     return response;
   };
-  return createClient({ baseUrl: c.url, headers: { authorization: `Bearer ${requireToken(c)}` }, fetch: refusing });
+  const client = createClient({ baseUrl: c.url, headers: { authorization: `Bearer ${requireToken(c)}` }, fetch: refusing });
+  // The operation each answer is of, for unwrap to hold it to that operation's schema.
+  client.use({ onResponse: ({ request, response, schemaPath }) => void asked.set(response, { method: request.method, path: schemaPath }) });
+  return client;
 }
+
+/** @type {WeakMap<Response, { method: string, path: string }>} */
+const asked = new WeakMap();
 
 /**
  * The API's refusal of the token sent (401), said as where that token came from and what to do: the
@@ -37,9 +44,9 @@ export function tokenRefused(c, status, body) {
 }
 
 /** An answer from something that is not the API (a web page, another program on the port); `status` when it says which. */
-export function notTheApi(/** @type {number | undefined} */ status = undefined) {
+export function notTheApi(/** @type {number | undefined} */ status = undefined, why = "not its JSON") {
   const answered = status === undefined ? "answered" : `answered ${status}`;
-  return new CliError(`The URL ${answered}, but not as the Edgehook API does (not its JSON): is it the Worker's base URL?`);
+  return new CliError(printable(`The URL ${answered}, but not as the Edgehook API does (${why}): is it the Worker's base URL?`));
 }
 
 /**
@@ -66,6 +73,10 @@ export async function unwrap(call) {
   // Every answer of the API with a body is a JSON object (a 204 has none): an empty body or other
   // JSON comes from something else, and the command reading its fields would crash on it.
   if (response.status !== 204 && !isObject(data)) throw notTheApi();
+  // JSON of another program (`{"status":"ok"}`) is told by the members the API's answer has.
+  const operation = asked.get(response);
+  const why = operation && answerMisfit(operation.method, operation.path, response.status, data);
+  if (why) throw notTheApi(response.status, why);
   return /** @type {T} */ (data);
 }
 

@@ -9,6 +9,7 @@ import { registerListen } from "./commands/listen.js";
 import { registerSend } from "./commands/send.js";
 import { registerSetup } from "./commands/setup.js";
 import { CliError, USAGE_HINT } from "./errors.js";
+import { printable } from "./output.js";
 
 const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
 
@@ -46,6 +47,9 @@ export async function run(/** @type {string[]} */ args) {
       process.stderr.write(`${pc.red("error")} ${err.message}\n`);
       return err.exitCode;
     }
-    throw err;
+    // Anything else is a case the CLI did not foresee: still one line, exit 1, never a stack trace.
+    const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    process.stderr.write(`${pc.red("error")} ${printable(message)} (unexpected: a bug of the CLI, please report it with the command that ran)\n`);
+    return 1;
   }
 }

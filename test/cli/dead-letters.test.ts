@@ -27,7 +27,7 @@ describe("dead-letters", () => {
           // As the API answers: each letter's queued message unless withMessage=false.
           return { data: q.get("withMessage") === "false" ? letters : letters.map(withMessage), nextCursor: "c2" };
         },
-        "POST /v1/dead-letters/2/replay": letter(2, "2026-11-30T12:00:00.000Z"),
+        "POST /v1/dead-letters/2/replay": new Status(202, letter(2, "2026-11-30T12:00:00.000Z")),
         "DELETE /v1/dead-letters/2": new Status(204),
       },
     });

@@ -87,6 +87,50 @@ export async function fakeApi(o: { routes?: Record<string, Answer>; listen?: (ws
   return { url: `http://127.0.0.1:${port}`, port, seen };
 }
 
+/** A webhook as the API answers it (every member its schema requires: the CLI checks them). */
+export const apiWebhook = {
+  uid: "wh_1",
+  url: "https://d.example/h",
+  eventTypes: ["message.*"],
+  locationUid: null,
+  organizationUid: null,
+  grantOrganizationUid: null,
+  catchAll: true,
+  sourceIds: null,
+  disabled: false,
+  timeoutMs: 10_000,
+  maxAttempts: 8,
+  rateLimit: null,
+  maxConcurrency: 10,
+  ordering: "unordered",
+  createdAt: "2026-01-01T00:00:00.000Z",
+  updatedAt: "2026-01-01T00:00:00.000Z",
+  filter: null,
+  transform: null,
+  transformHeaders: null,
+  autoDisableAfterMinutes: 1440,
+  failingAfterAttempts: 10,
+  disabledReason: null,
+  disabledAt: null,
+  previousSecretExpiresAt: null,
+};
+
+/** An event as `GET /v1/events/{id}` answers it, with no deliveries. */
+export const apiEvent = {
+  id: "evt_1",
+  sourceId: "podium",
+  eventType: "message.received",
+  locationUid: null,
+  organizationUid: null,
+  dedupeKey: "d1",
+  receivedAt: "2026-01-01T00:00:00.000Z",
+  headers: {},
+  body: "{}",
+  deliveries: [],
+  deliveriesNextCursor: null,
+  filteredOut: [],
+};
+
 /** An event as the API's listener sends it, at `position`. */
 export const eventNote = (position: number, body: unknown = `{"n":${position}}`) => ({
   type: "event",

@@ -2,7 +2,7 @@
 // CLI follows nextCursor to the end. `events show` shows the page of deliveries it was given and
 // says how to list the rest.
 import { afterEach, describe, expect, it } from "vitest";
-import { cleanUp, cliHome, fakeApi } from "./fake-api";
+import { apiEvent, cleanUp, cliHome, fakeApi } from "./fake-api";
 
 afterEach(cleanUp);
 
@@ -40,7 +40,7 @@ describe("lists the CLI shows whole", () => {
 
 describe("events show", () => {
   const delivery = (id: string) => ({ id, webhookUid: "wh_1", status: "succeeded", attempts: [] });
-  const event = { id: "evt_1", eventType: "message.received", sourceId: "podium", headers: {}, body: "{}", filteredOut: [] };
+  const event = apiEvent;
 
   it("says where the rest of an event's deliveries are when the API answers only their first page", async () => {
     const api = await fakeApi({

@@ -8,7 +8,7 @@ import type { WebSocket } from "ws";
 import { run } from "../../cli/src/main.js";
 import { printable } from "../../cli/src/output.js";
 import { legible } from "../../src/domain/legible";
-import { cleanUp, cliHome, fakeApi, onCleanUp } from "./fake-api";
+import { apiEvent, apiWebhook, cleanUp, cliHome, fakeApi, onCleanUp } from "./fake-api";
 
 afterEach(async () => {
   vi.restoreAllMocks();
@@ -95,11 +95,11 @@ describe("human output", () => {
   });
 
   it("tables (events list, webhooks list), a shown event and the API's error messages escape them", async () => {
-    const stored = { ...event, body: HOSTILE.body, headers: {}, deliveries: [{ id: "dlv_1", webhookUid: "wh_1", status: "pending", attempts: [{ ...attempt }] }] };
+    const stored = { ...apiEvent, ...event, body: HOSTILE.body, deliveries: [{ id: "dlv_1", webhookUid: "wh_1", status: "pending", attempts: [{ ...attempt }] }] };
     const a = await fakeApi({
       routes: {
         "GET /v1/events": { data: [{ ...event, receivedAt: "2026-01-01T00:00:00.000Z" }, { ...event, eventType: HOSTILE.invisible }], nextCursor: `c\x1b[2K` },
-        "GET /v1/webhooks": { data: [{ uid: "wh_1", url: HOSTILE.url, eventTypes: [HOSTILE.eventType], disabled: false }], nextCursor: null },
+        "GET /v1/webhooks": { data: [{ ...apiWebhook, url: HOSTILE.url, eventTypes: [HOSTILE.eventType] }], nextCursor: null },
         "GET /v1/events/evt_1": stored,
       },
     });
@@ -155,7 +155,7 @@ describe("machine output", () => {
   });
 
   it("events show --body is the stored body byte for byte into a pipe, escaped on a terminal", async () => {
-    const a = await fakeApi({ routes: { "GET /v1/events/evt_1": { ...event, body: HOSTILE.body, deliveries: [] } } });
+    const a = await fakeApi({ routes: { "GET /v1/events/evt_1": { ...apiEvent, ...event, body: HOSTILE.body } } });
     const piped = await cliHome().edgehook(["events", "show", "evt_1", "--body", "--url", a.url, "--token", "t"]);
     expect(piped.stdout).toBe(HOSTILE.body); // nothing added, not even a line break
 

@@ -1,11 +1,13 @@
 // `deliveries retry` says what the API did: a delivery of a disabled webhook is held (it goes out
 // when the webhook is enabled), not retried now, and the CLI must not claim otherwise.
 import { afterEach, describe, expect, it } from "vitest";
-import { cleanUp, cliHome, fakeApi } from "./fake-api";
+import { cleanUp, cliHome, fakeApi, Status } from "./fake-api";
 
 afterEach(cleanUp);
 
-const delivery = (status: string) => ({ id: "dlv_1", eventId: "evt_1", webhookUid: "wh_1", status, attemptCount: 1, nextAttemptAt: null });
+/** The API's 202 to a retry: the delivery as it is now. */
+const delivery = (status: string) =>
+  new Status(202, { id: "dlv_1", eventId: "evt_1", webhookUid: "wh_1", status, attemptCount: 1, nextAttemptAt: null, createdAt: "2026-01-01T00:00:00.000Z", updatedAt: "2026-01-01T00:00:00.000Z" });
 
 describe("deliveries retry", () => {
   it("says a single retry was held when the API held it, and retrying when it did not", async () => {
@@ -28,7 +30,7 @@ describe("deliveries retry", () => {
   });
 
   it("says how many of a bulk retry were held", async () => {
-    const api = await fakeApi({ routes: { "POST /v1/deliveries/retry": { count: 3, held: 2, nextCursor: null } } });
+    const api = await fakeApi({ routes: { "POST /v1/deliveries/retry": new Status(202, { count: 3, held: 2, nextCursor: null }) } });
     const h = cliHome();
     const r = await h.edgehook(["deliveries", "retry", "--status", "failed", "--url", api.url, "--token", "t"]);
     expect(r.code, r.stderr).toBe(0);

@@ -7,7 +7,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { cleanUp, cliHome, fakeApi, Status } from "./fake-api";
+import { apiEvent, cleanUp, cliHome, fakeApi, Status } from "./fake-api";
 
 afterEach(cleanUp);
 
@@ -306,6 +306,52 @@ describe("usage errors", () => {
     } finally {
       server.close();
     }
+  });
+
+  it("a URL that answers JSON other than the API's (`{\"status\":\"ok\"}`) is said not to be the API, by what its answer lacks, in one line; nothing printed as the API's", async () => {
+    // What a health check or another program on the port answers, to every method and path.
+    const server = createServer((req, res) => {
+      const wrongType = req.url?.startsWith("/typed/");
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(wrongType ? { data: "rows", nextCursor: null } : { status: "ok" }));
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const h = cliHome();
+      for (const [args, lacks] of [
+        [["events", "list"], 'its JSON has no "data"'],
+        [["stats"], 'its JSON has no "events"'],
+        [["events", "show", "x"], 'its JSON has no "id"'],
+        [["events", "show", "x", "--json"], 'its JSON has no "id"'],
+        [["webhooks", "get", "x"], 'its JSON has no "uid"'],
+        [["webhooks", "update", "x", "--disable"], 'its JSON has no "uid"'],
+        [["sources", "list"], 'its JSON has no "data"'],
+        // A status the API does not answer there (a 200 to a create, a retry or a delete) is none of its answers either.
+        [["deliveries", "retry", "--status", "failed"], "the API answers 202 there"],
+        [["tokens", "create", "--name", "n", "--scopes", "events:read"], "the API answers 201 there"],
+        [["webhooks", "delete", "x"], "the API answers 204 there"],
+      ] as const) {
+        const r = await h.edgehook([...args, "--url", `http://127.0.0.1:${port}`, "--token", "t"]);
+        const said = `${args.join(" ")}: ${r.stderr}`;
+        expect(r.code, said).toBe(1);
+        expect(r.stderr, said).toBe(`error The URL answered 200, but not as the Edgehook API does (${lacks}): is it the Worker's base URL?\n`);
+        expect(r.stdout, said).toBe("");
+      }
+      // A member of the API's answer, of another type than the API's.
+      const r = await h.edgehook(["events", "list", "--url", `http://127.0.0.1:${port}/typed`, "--token", "t"]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('(its "data" is not of type array)');
+    } finally {
+      server.close();
+    }
+  });
+
+  it("an error the CLI did not foresee (an answer wrong below its top level) is one line and exit 1, never a stack trace", async () => {
+    const a = await fakeApi({ routes: { "GET /v1/events/evt_1": { ...apiEvent, deliveries: [{ id: "dlv_1", attempts: null }] } } });
+    const r = await cliHome().edgehook(["events", "show", "evt_1", "--url", a.url, "--token", "t"]);
+    expect(r.stderr).not.toMatch(STACK);
+    expect(r.stderr).toMatch(/^error TypeError: .+ \(unexpected: a bug of the CLI, please report it with the command that ran\)\n$/);
+    expect(r.code).toBe(1);
   });
 
   it("an https URL on a port that speaks http is said unreachable in one line (the TLS error's line break dropped)", async () => {

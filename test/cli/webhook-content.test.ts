@@ -4,13 +4,13 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { cleanUp, cliHome, fakeApi, Status } from "./fake-api";
+import { apiWebhook, cleanUp, cliHome, fakeApi, Status } from "./fake-api";
 
 afterEach(cleanUp);
 
 const CONTROL = /[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 const conn = (url: string) => ["--url", url, "--token", "t"];
-const webhook = { uid: "wh_1", url: "https://d.example/h", eventTypes: ["message.*"], organizationUid: null, locationUid: null, disabled: false };
+const webhook = apiWebhook;
 const FILTER = { body: { "data.conversation.channel.type": "phone" } };
 const TRANSFORM = '{"text": "New SMS: " & data.body}';
 
