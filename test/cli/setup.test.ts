@@ -224,6 +224,18 @@ describe("edgehook setup", () => {
     expect(p.calls()).toEqual([]);
   });
 
+  it("says where wrangler.toml is not TOML (file, line, column) in one line, exit 1, and runs no wrangler command", async () => {
+    const p = project();
+    writeFileSync(join(p.dir, "wrangler.toml"), 'name = "x"\n[[d1_databases]\n');
+    const failed = await p.edgehook(["setup", "--dry-run"]).then(
+      () => null,
+      (err: { code: number; stdout: string; stderr: string }) => err,
+    );
+    expect(failed?.code).toBe(1);
+    expect(failed?.stderr).toBe(`error ${join(p.dir, "wrangler.toml")} is not valid TOML at line 2 column 16 (expected end of table array declaration); fix it.\n`);
+    expect(p.calls()).toEqual([]);
+  });
+
   it("keeps the admin token it makes away from the URL already saved, which is another deployment's", async () => {
     const p = project();
     writeFileSync(p.configFile, JSON.stringify({ url: "https://staging.example", token: "staging-token" }));

@@ -7,10 +7,11 @@ import { join, resolve } from "node:path";
 import { createInterface } from "node:readline/promises";
 import { createSpinner } from "nanospinner";
 import pc from "picocolors";
-import { parse } from "smol-toml";
+import { parse, TomlError } from "smol-toml";
 import { configFile, makeFolders, saveDeployed, saveUnpaired } from "../config.js";
 import { isObject } from "../guards.js";
 import { CliError } from "../errors.js";
+import { printable } from "../output.js";
 import { jsonOutput, labelledBlocks, queueNames, wranglerRunner } from "../wrangler.js";
 
 /** Secrets the Worker reads; the first two are generated when not given. */
@@ -41,10 +42,10 @@ const tablesOf = (v) => (Array.isArray(v) ? v.filter(isObject) : []);
 /**
  * What wrangler.toml asks for: the D1 database, R2 buckets (the claim-check one is bound as
  * BODIES) and every queue (producers, consumers and their dead-letter queues).
- * @param {string} text
+ * @param {string} text @param {string} path the file it was read from, for an error
  */
-function resourcesOf(text) {
-  const t = parse(text);
+function resourcesOf(text, path) {
+  const t = tomlOf(text, path);
   const [db] = Array.isArray(t.d1_databases) ? t.d1_databases : [];
   if (!isObject(db) || !db.database_name) throw new CliError("wrangler.toml declares no [[d1_databases]] with a database_name.");
   const buckets = tablesOf(t.r2_buckets);
@@ -66,8 +67,20 @@ function resourcesOf(text) {
   };
 }
 
-/** wrangler.toml with the database's id written in, comments and layout kept. @param {string} text @param {string} name @param {string} id */
-function withDatabaseId(text, name, id) {
+/** The TOML document of a file; one that is not TOML is said by where it fails, as a config file that is not JSON is. @param {string} text @param {string} path */
+function tomlOf(text, path) {
+  try {
+    return parse(text);
+  } catch (err) {
+    if (!(err instanceof TomlError)) throw err;
+    // Its message goes on with the lines round the error: the first line says what, without its prefix.
+    const what = err.message.split("\n")[0]?.replace(/^Invalid TOML document: /, "");
+    throw new CliError(printable(`${path} is not valid TOML at line ${err.line} column ${err.column}${what ? ` (${what})` : ""}; fix it.`));
+  }
+}
+
+/** wrangler.toml with the database's id written in, comments and layout kept. @param {string} text @param {string} name @param {string} id @param {string} path */
+function withDatabaseId(text, name, id, path) {
   const blocks = text.split(/(?=^\[)/m);
   const out = blocks
     .map((b) => {
@@ -77,7 +90,7 @@ function withDatabaseId(text, name, id) {
         : b.replace(/^(database_name\s*=.*)$/m, `$1\ndatabase_id = "${id}"`);
     })
     .join("");
-  if (resourcesOf(out).database.id !== id) throw new CliError("Could not write the database id into wrangler.toml; set database_id by hand.");
+  if (resourcesOf(out, path).database.id !== id) throw new CliError("Could not write the database id into wrangler.toml; set database_id by hand.");
   return out;
 }
 
@@ -112,7 +125,7 @@ async function setup(o) {
   } catch {
     throw new CliError(`No wrangler.toml in ${o.dir}: run this in the Edgehook clone (or pass --dir).`);
   }
-  const want = resourcesOf(text);
+  const want = resourcesOf(text, tomlPath);
   const log = (/** @type {string} */ line) => process.stderr.write(`${line}\n`);
   const wrangler = wranglerRunner({ dir: o.dir, dryRun: o.dryRun, log });
   if (o.dryRun) log(pc.dim("Dry run: the wrangler commands setup runs, none of them run now."));
@@ -156,7 +169,7 @@ async function setup(o) {
     if (o.dryRun) return void log(pc.dim(`  (its database_id is written into wrangler.toml)`));
     if (!id) throw new CliError(`wrangler d1 create ${want.database.name} ran, but the database is not listed.`);
     if (id !== want.database.id) {
-      writeFileSync(tomlPath, withDatabaseId(readFileSync(tomlPath, "utf8"), want.database.name, id));
+      writeFileSync(tomlPath, withDatabaseId(readFileSync(tomlPath, "utf8"), want.database.name, id, tomlPath));
       how += ", id written into wrangler.toml";
     }
     return `${how} (${id})`;
