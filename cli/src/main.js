@@ -13,8 +13,26 @@ import { printable } from "./output.js";
 
 const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
 
+/** Commander's command, with an unknown option said without its value; its subcommands the same. */
+class EdgehookCommand extends Command {
+  /** @param {string} [name] */
+  createCommand(name) {
+    return new EdgehookCommand(name);
+  }
+
+  /**
+   * Commander repeats an unknown option as given, `--tokn=ehk_…` with a token in it, and looks for
+   * one like all of it (no suggestion). By its name alone it says `--tokn`, suggesting `--token`.
+   * @param {string} flag
+   */
+  unknownOption(flag) {
+    const commanders = Reflect.get(Command.prototype, "unknownOption");
+    if (typeof commanders === "function") Reflect.apply(commanders, this, [flag.split("=")[0]]);
+  }
+}
+
 function program() {
-  const p = new Command("edgehook")
+  const p = new EdgehookCommand("edgehook")
     .description("Edgehook from the terminal: listen on localhost, tail, send, set up and deploy, and the API.")
     .version(version)
     .showHelpAfterError(USAGE_HINT)

@@ -26,6 +26,22 @@ describe("usage errors", () => {
     expect((await h.edgehook(["--version"])).code).toBe(0);
   });
 
+  it("an unknown --option=value is named without its value (a mistyped --token's is a secret), with the closest option suggested", async () => {
+    const h = cliHome();
+    for (const [args, suggested] of [
+      [["events", "list", "--tokn=ehk_SECRETVALUE123"], "--token"],
+      [["webhooks", "update", "wh_1", "--secrte=whsec_SECRETVALUE123"], "--secret"],
+      [["--tokn=ehk_SECRETVALUE123", "events", "list"], null],
+    ] as const) {
+      const r = await h.edgehook([...args]);
+      const said = args.join(" ");
+      expect(r.code, said).toBe(2);
+      expect(r.stderr, said).not.toContain("SECRETVALUE");
+      expect(r.stderr.split("\n")[0], said).toBe(`error: unknown option '${args.find((a) => a.includes("="))?.split("=")[0]}'`);
+      if (suggested) expect(r.stderr, said).toContain(`(Did you mean ${suggested}?)`);
+    }
+  });
+
   it("a replay or retry given neither an id nor a range is a missing argument: exit 2, with the usage hint commander adds", async () => {
     const a = await fakeApi({ routes: {} });
     const h = cliHome();
