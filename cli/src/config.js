@@ -298,6 +298,23 @@ export function tokenRefusal(c) {
   }
 }
 
+/** Where the connection's token came from, as words after "the API token". @param {Connection} c */
+function whereFrom(c) {
+  switch (c.tokenFrom) {
+    case "flag":
+      return "given with --token";
+    case "env":
+      return "in EDGEHOOK_TOKEN";
+    case "saved":
+      return `saved for ${c.url} in ${c.configFile}`;
+    case "dev.vars":
+    case "dev.vars.example":
+      return `of ./.${c.tokenFrom} (its ADMIN_TOKEN)`;
+    default:
+      return "given";
+  }
+}
+
 /**
  * The token to send to `c.url`: never in cleartext to another host (unless --insecure), and
  * a usage error when there is none. @param {Connection} c @returns {string}
@@ -309,7 +326,10 @@ export function requireToken(c) {
       { exitCode: 2 },
     );
   }
-  if (!c.token) {
+  // One given empty (`--token ""`, an EDGEHOOK_TOKEN set to nothing) is used as given, and said so:
+  // "no token, pass --token" would send the user to what they did.
+  if (c.token === "") throw new CliError(`The API token ${whereFrom(c)} is empty.`, { exitCode: 2 });
+  if (c.token === undefined) {
     const elsewhere = c.tokenSavedFor ? ` (the token saved in ${c.configFile} belongs to ${c.tokenSavedFor} and is sent only there)` : "";
     // A loopback URL is the local stack, whose token localToken() finds in the folder's .dev.vars.
     const local = isLoopback(c.url) ? ", or run it in the project's folder, whose .dev.vars gives the local stack's ADMIN_TOKEN" : "";

@@ -121,6 +121,25 @@ describe("a saved token", () => {
   });
 });
 
+describe("an empty token", () => {
+  it("given with --token or EDGEHOOK_TOKEN is used as given, and said to be empty (exit 2), not to be missing; nothing is sent", async () => {
+    const a = await api();
+    const h = cliHome();
+    // A token saved for this URL is not taken instead: the one given is always used as given.
+    await h.edgehook(["config", "--url", a.url, "--token", "saved-token"]);
+    for (const [args, env, said] of [
+      [["events", "list", "--url", a.url, "--token", ""], {}, "given with --token"],
+      [["events", "list", "--url", a.url], { EDGEHOOK_TOKEN: "" }, "in EDGEHOOK_TOKEN"],
+      [["tail", "--url", a.url, "--token", ""], {}, "given with --token"],
+    ] as const) {
+      const r = await h.edgehook([...args], env);
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(r.stderr, args.join(" ")).toBe(`error The API token ${said} is empty.\n`);
+    }
+    expect(a.seen).toEqual([]);
+  });
+});
+
 describe("a config file that is not JSON", () => {
   it("is said in one line, by where it fails, never quoting it: it holds tokens", async () => {
     const h = cliHome();
