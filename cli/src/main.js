@@ -31,6 +31,25 @@ class EdgehookCommand extends Command {
   }
 }
 
+/**
+ * An option given with its negation (`--filter … --no-filter`) is refused as commander refuses the
+ * `.conflicts()` pairs (`--enable --disable`), exit 2: both set one value, so commander would take
+ * the last one given, and cannot tell them apart after parsing. @param {Command} c
+ */
+function refuseBothWays(c) {
+  for (const negation of c.options.filter((o) => o.negate)) {
+    const positive = c.options.find((o) => !o.negate && o.attributeName() === negation.attributeName());
+    if (!positive) continue;
+    const given = new Set();
+    for (const option of [positive, negation]) {
+      c.on(`option:${option.name()}`, () => {
+        given.add(option);
+        if (given.size === 2) c.error(`error: option '${positive.flags}' cannot be used with option '${negation.flags}'`, { code: "commander.conflictingOption" });
+      });
+    }
+  }
+}
+
 function program() {
   const p = new EdgehookCommand("edgehook")
     .description("Edgehook from the terminal: listen on localhost, tail, send, set up and deploy, and the API.")
@@ -46,6 +65,7 @@ function program() {
   // Every subcommand exits through the error handler below rather than process.exit.
   const override = (/** @type {Command} */ c) => {
     c.exitOverride();
+    refuseBothWays(c);
     c.commands.forEach(override);
   };
   override(p);

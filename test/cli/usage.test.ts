@@ -53,6 +53,14 @@ describe("usage errors", () => {
     expect(a.seen).toEqual([]);
   });
 
+  it("listen --replay with --from-now (two places to start) is a usage error (exit 2) before connecting, not one of them ignored", async () => {
+    const a = await fakeApi({ routes: {} });
+    const r = await cliHome().edgehook(["listen", "3000", "--replay", "5", "--from-now", "--url", a.url, "--token", "t"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("error: option '--replay <n>' cannot be used with option '--from-now'");
+    expect(a.seen).toEqual([]);
+  });
+
   it("listen --replay past the API's 100 is a usage error (exit 2) before connecting, not the API's 400", async () => {
     const a = await fakeApi({ routes: {} });
     const r = await cliHome().edgehook(["listen", "3000", "--replay", "101", "--url", a.url, "--token", "t"]);

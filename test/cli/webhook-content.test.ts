@@ -40,6 +40,22 @@ describe("webhooks create and update: filter and transformation", () => {
     expect(api.seen[1]!.body).toEqual({ filter: null, transform: null, transformHeaders: null });
   });
 
+  it("update refuses an option with its removal (--filter … --no-filter), either way round, as --enable --disable: exit 2, nothing sent", async () => {
+    const api = await fakeApi({ routes: { "PATCH /v1/webhooks/wh_1": webhook } });
+    const h = cliHome();
+    for (const [args, said] of [
+      [["--filter", JSON.stringify(FILTER), "--no-filter"], "option '--filter <json|@file>' cannot be used with option '--no-filter'"],
+      [["--no-transform", "--transform", TRANSFORM], "option '--transform <expr|@file>' cannot be used with option '--no-transform'"],
+      [["--transform-headers", "{}", "--endpoint", "https://d.example/h", "--no-transform-headers"], "option '--transform-headers <json|@file>' cannot be used with option '--no-transform-headers'"],
+      [["--enable", "--disable"], "option '--enable' cannot be used with option '--disable'"],
+    ] as const) {
+      const r = await h.edgehook(["webhooks", "update", "wh_1", ...args, ...conn(api.url)]);
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(r.stderr.trimEnd().split("\n"), args.join(" ")).toEqual([`error: ${said}`, "(add --help for usage)"]);
+    }
+    expect(api.seen).toEqual([]);
+  });
+
   it("update --secret sends --previous-secret-valid-seconds with it (how long the old secret keeps signing)", async () => {
     const api = await fakeApi({ routes: { "PATCH /v1/webhooks/wh_1": webhook } });
     const h = cliHome();

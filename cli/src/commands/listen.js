@@ -1,7 +1,7 @@
 // `edgehook listen <port|url>` and `edgehook tail`: live events (and attempts) from
 // GET /v1/listen, forwarded to a local server or shown in the terminal.
 import { randomBytes } from "node:crypto";
-import { InvalidArgumentError } from "commander";
+import { InvalidArgumentError, Option } from "commander";
 import pc from "picocolors";
 import { requireToken } from "../config.js";
 import { CliError } from "../errors.js";
@@ -84,7 +84,8 @@ export function registerListen(program) {
       "one JSON line per event instead of text",
     ),
   )
-    .option("--replay <n>", "first send the last N matching events (at most 100)", replayCount)
+    // Each says where the listener starts: given both, one would be ignored.
+    .addOption(new Option("--replay <n>", "first send the last N matching events (at most 100)").argParser(replayCount).conflicts("fromNow"))
     .option("--secret <secret>", "sign forwards with this secret (default: one generated once, kept with the config)")
     .option("--from-now", "forget the saved position: only events stored from now on")
     .addHelpText(
