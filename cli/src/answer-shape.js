@@ -1,5 +1,6 @@
-// Whether a 2xx answer has the shape the API's OpenAPI document gives its operation: the required
-// top-level members, each of its JSON type. Light on purpose (nothing deeper is checked): enough to
+// Whether a 2xx answer has the shape the API's OpenAPI document gives its operation: some of its
+// required top-level members (all of them missing is another program's JSON; some, maybe a deployment
+// older than this CLI), each present one of its JSON type. Light on purpose (nothing deeper is checked): enough to
 // tell another program's JSON (`{"status":"ok"}`) from the API's before a command reads its fields.
 import { readFileSync } from "node:fs";
 import { isObject } from "./guards.js";
@@ -83,8 +84,10 @@ function misfit(value, schema) {
   if (!fitsType(value, schema)) return `its JSON is not ${ofType(schema.type)}`;
   if (!isObject(value) || !Array.isArray(schema.required)) return undefined;
   const properties = isObject(schema.properties) ? schema.properties : {};
-  for (const name of schema.required) {
-    if (!(name in value)) return `its JSON has no ${JSON.stringify(name)}`;
+  const present = schema.required.filter((name) => typeof name === "string" && name in value);
+  // None of them: another program's JSON. Some: perhaps an older deployment's (a member added since), read as far as it goes.
+  if (present.length === 0 && schema.required.length > 0) return `its JSON has no ${JSON.stringify(schema.required[0])}`;
+  for (const name of present) {
     const member = properties[name];
     if (member !== undefined && !fitsType(value[name], member)) return `its ${JSON.stringify(name)} is not ${ofType(resolved(member).type)}`;
   }

@@ -7,7 +7,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { apiEvent, cleanUp, cliHome, fakeApi, Status } from "./fake-api";
+import { apiEvent, apiWebhook, cleanUp, cliHome, fakeApi, Status } from "./fake-api";
 
 afterEach(cleanUp);
 
@@ -368,6 +368,15 @@ describe("usage errors", () => {
     } finally {
       server.close();
     }
+  });
+
+  it("an answer lacking some of the API's members (a deployment older than this CLI) is read as far as it goes", async () => {
+    const { previousSecretExpiresAt: _, ...older } = apiWebhook;
+    const a = await fakeApi({ routes: { "GET /v1/webhooks/wh_1": older } });
+    const r = await cliHome().edgehook(["webhooks", "get", "wh_1", "--url", a.url, "--token", "t", "--json"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ uid: apiWebhook.uid, url: apiWebhook.url });
   });
 
   it("an error the CLI did not foresee (an answer wrong below its top level) is one line and exit 1, never a stack trace", async () => {
