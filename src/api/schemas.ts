@@ -104,12 +104,12 @@ export const pageSize = (max: number) =>
   queryInteger(1, max).default(50).openapi({ type: "integer", minimum: 1, maximum: max, default: 50, description: `Page size, at most ${max}.` });
 const limit = pageSize(100);
 const cursor = z.string().min(1).max(200).optional().openapi({ description: "The `nextCursor` of the previous page." });
+/** What an operation taking `takes` says of a query parameter it does not take. */
+export const queryRefusal = (takes: readonly string[]) => (takes.length === 0 ? "this operation takes no query parameters" : notAParameter(takes));
 /**
  * A query that names only the parameters its route takes: one it does not take (a misspelt
  * filter) is refused by name rather than ignored, which answered the whole list as if filtered.
  */
-/** What an operation taking `takes` says of a query parameter it does not take. */
-export const queryRefusal = (takes: readonly string[]) => (takes.length === 0 ? "this operation takes no query parameters" : notAParameter(takes));
 export const strictQuery = <S extends z.ZodRawShape>(shape: S) => {
   const refusal = queryRefusal(Object.keys(shape));
   return z.strictObject(shape, { error: (issue) => (issue.code === "unrecognized_keys" ? refusal : undefined) });
