@@ -127,7 +127,7 @@ export async function retention(
   bounds: { chunk: number; chunks: number } = { chunk: RETENTION_CHUNK, chunks: RETENTION_CHUNKS },
   total: { expired: number; purged: number } = { expired: 0, purged: 0 },
 ): Promise<{ expired: number; purged: number }> {
-  const cutoff = Math.floor((now - retentionDays * DAY_MS) / RETENTION_GRID_MS) * RETENTION_GRID_MS;
+  const cutoff = Math.floor(retentionHorizon({ retentionDays }, now) / RETENTION_GRID_MS) * RETENTION_GRID_MS;
   return expireAtRetention(env, { cutoff, graceCutoff: now - EXPIRED_GRACE_MS, now }, bounds, total);
 }
 

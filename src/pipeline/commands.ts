@@ -7,7 +7,7 @@
  * (REDRIVE_GRACE_MS), so the caller always gets the committed answer.
  */
 import { newDelivery, type NewDelivery } from "../domain/delivery";
-import { retentionHorizon as pastBefore, settings } from "../domain/settings";
+import { retentionHorizon, settings } from "../domain/settings";
 import { iso } from "../domain/time";
 import { isIngestMessage, type IngestMessage, type Webhook } from "../domain/types";
 import type { VersionedWrite } from "../domain/version";
@@ -101,7 +101,7 @@ export async function storeAndRoute(
       routing.owed.map((w) => newDelivery("routed", { id: e.eventId, receivedAt: e.receivedAt }, w, now)),
     ),
   );
-  const horizon = retentionHorizon(env, now);
+  const horizon = retentionHorizon(settings(env), now);
   const late = rows.filter((e) => e.receivedAt < horizon).length;
   // Stored after their retention (a dead letter replayed late, an outage waited out): what they are owed is stored expired.
   if (late > 0) console.warn("events stored past the retention: their deliveries expired unsent", { events: late });
@@ -109,9 +109,6 @@ export async function storeAndRoute(
   // Only new deliveries: their schedulers keep what they read ahead.
   await dispatch(env, deliveries.filter((d) => fresh.has(d.id)).map((d) => d.webhookUid), false, true);
 }
-
-/** The receipt time before which an event is past the retention now, by the deployment's settings (domain/settings.ts). */
-export const retentionHorizon = (env: Env, now = Date.now()): number => pastBefore(settings(env), now);
 
 /**
  * Records a batch of a webhook's attempts, their outcomes, the dead letters of
@@ -260,7 +257,7 @@ export async function retry(
   page: RetryPage,
   mayResume: (webhook: Webhook) => boolean = () => false,
 ): Promise<{ pending: string[]; held: string[]; last: RetryPosition | null; full: boolean }> {
-  const { webhooks, ...retried } = await retryDeliveries(env.DB, filter, page, retentionHorizon(env));
+  const { webhooks, ...retried } = await retryDeliveries(env.DB, filter, page, retentionHorizon(settings(env), Date.now()));
   // Committed: a failed read of the webhooks costs only the end of a pause, never the answer nor the wake-ups.
   const found = await webhooksByUid(env.DB, webhooks).catch((err) => {
     console.error("reading the retried deliveries' webhooks failed; their schedulers are woken without ending a pause", { webhooks: webhooks.length, error: String(err) });
@@ -341,7 +338,7 @@ export async function redrive(env: Env, now = Date.now()): Promise<number> {
  */
 export async function replay(env: Env, owed: { event: ReplayEvent; targets: Webhook[] }[], now = Date.now()): Promise<NewDelivery[]> {
   const deliveries = await Promise.all(owed.flatMap(({ event, targets }) => targets.map((w) => newDelivery("replay", event, w, now))));
-  const made = await insertDeliveries(env.DB, deliveries, retentionHorizon(env, now));
+  const made = await insertDeliveries(env.DB, deliveries, retentionHorizon(settings(env), now));
   await dispatch(env, made.filter((d) => d.status === "pending").map((d) => d.webhookUid));
   return made;
 }
@@ -509,7 +506,7 @@ export async function replayDeadLetter(env: Env, seq: number): Promise<DeadLette
       // Closed meanwhile (another replay, a retry), or nothing to retry: why, read now (never on a replay made).
       const now = await getDeadLetter(env.DB, seq);
       if (now?.replayedAt != null) return { replayed: now };
-      const why = await whyNothingToRetry(env.DB, { deliveryId: letter.deliveryId, eventId: letter.eventId }, retentionHorizon(env));
+      const why = await whyNothingToRetry(env.DB, { deliveryId: letter.deliveryId, eventId: letter.eventId }, retentionHorizon(settings(env), Date.now()));
       return why === "past_retention" ? why : { nothingToRetry: why };
     }
   } else {

@@ -7,8 +7,8 @@ import { describe, expect, it } from "vitest";
 import { meteredD1 } from "../../bench/d1-meter";
 import { newDelivery } from "../../src/domain/delivery";
 import { eventIdFor } from "../../src/domain/ids";
+import { retentionHorizon, settings } from "../../src/domain/settings";
 import type { IngestMessage } from "../../src/domain/types";
-import { retentionHorizon } from "../../src/pipeline/commands";
 import { deliveryCountsStatement } from "../../src/store/counters";
 import { insertDeliveries } from "../../src/store/deliveries";
 import { DELIVERY_WEBHOOKS } from "../../src/store/delivery-webhooks";
@@ -275,7 +275,7 @@ describe("deliveries' packed rows by webhook", () => {
     // Of every webhook, webhook by webhook: some of each expired again, every one retried once.
     await setStatus(`status = 2 AND ${idDigit} % 4 = 2`, "4");
     // (Of events within the retention: another test's, past it, are passed over by a retry.)
-    const horizon = retentionHorizon(p.env);
+    const horizon = retentionHorizon(settings(p.env), Date.now());
     const expired = async () =>
       (await env.DB.prepare("SELECT d.seq FROM deliveries d JOIN events e ON e.seq = d.event WHERE d.status = 4 AND e.received_at >= ? ORDER BY d.seq").bind(horizon).all<{ seq: number }>()).results.map((r) => r.seq);
     const all = await expired();

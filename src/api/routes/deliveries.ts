@@ -2,7 +2,8 @@ import { accessOf, canSeeEvent, isLimited, missingDataScope } from "../../domain
 import { retryBlock, type RetryBlock } from "../../domain/delivery";
 import { AppError, pastRetention } from "../../domain/errors";
 import { hasScope } from "../../domain/scopes";
-import { retentionHorizon, retry, retryHeld } from "../../pipeline/commands";
+import { retry, retryHeld } from "../../pipeline/commands";
+import { retentionHorizon, settings } from "../../domain/settings";
 import { getDelivery, getDeliveryWithAttempts, listDeliveries } from "../../store/delivery-reads";
 import { getEventMeta } from "../../store/events";
 import { getWebhook } from "../../store/webhooks";
@@ -144,7 +145,7 @@ export const deliveries = router()
     const p = c.get("principal");
     const { d, event, webhook } = await visibleDelivery(c.env.DB, p, id, getDelivery);
     // Each refusal says why as `details.reason` too, for a client to branch on (as a dead letter's replay does).
-    const blocked = retryBlock(webhook, event, retentionHorizon(c.env));
+    const blocked = retryBlock(webhook, event, retentionHorizon(settings(c.env), Date.now()));
     if (blocked) throw retryRefused(blocked);
     // Already held: it goes out when its webhook is enabled, and an attempt out since before the hold
     // no longer settles it. Settled meanwhile (by that attempt), it is retried as such below.

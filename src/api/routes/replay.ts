@@ -4,7 +4,8 @@ import type { Principal } from "../../domain/scopes";
 import type { Webhook } from "../../domain/types";
 import type { Env } from "../../env";
 import { ALERT_SOURCE } from "../../domain/alerts";
-import { replay as replayEvents, retentionHorizon } from "../../pipeline/commands";
+import { replay as replayEvents } from "../../pipeline/commands";
+import { retentionHorizon, settings } from "../../domain/settings";
 import { BUDGET_SPENT, filterMismatch, FilterInput, filterRegexWeight, matches, replayPlan, replayTargets, type ReplayEvent, type ReplayPlan } from "../../routing/match";
 import { CALL_FILTER_WORK, CallWork, charsForRegexWeight } from "../../routing/search";
 import { eventsInRange, eventsWithBodies, type TimePosition } from "../../store/events";
@@ -69,7 +70,7 @@ export const replay = router()
     const event = await visibleEvent(c.env.DB, p, c.req.valid("param").id);
     const { webhookUid } = c.req.valid("json");
     // Kept for its grace after the retention, it is shown, never sent (its deliveries would be made expired).
-    if (event.receivedAt < retentionHorizon(c.env)) {
+    if (event.receivedAt < retentionHorizon(settings(c.env), Date.now())) {
       throw pastRetention();
     }
     const plan = await targetsFor(c.env, p, webhookUid, event.sourceId === ALERT_SOURCE ? "notification" : "webhook");
@@ -123,7 +124,7 @@ export const replay = router()
     // The events of this page that are owed something, as far as the page's delivery bound and filter work allow.
     // One past the retention is passed over, as its own replay is refused: nothing is sent for it, and
     // an expired delivery made now would keep it a grace day more at every replay.
-    const horizon = retentionHorizon(c.env);
+    const horizon = retentionHorizon(settings(c.env), Date.now());
     const chosen: { event: ReplayEvent; targets: Webhook[] }[] = [];
     let deliveries = 0;
     let last: TimePosition | null = null;
