@@ -58,16 +58,38 @@ export function kindMismatch(w: Pick<Webhook, "kind">, e: Pick<RoutedEvent, "sou
   return alert ? `an alert (source ${ALERT_SOURCE}), which goes to notification endpoints only` : "not an alert, which is all a notification endpoint is sent";
 }
 
+/** Why the event's type is not one the webhook listens to, or null when it is. */
+export function typeMismatch(w: Pick<Webhook, "eventTypes">, e: Pick<RoutedEvent, "eventType">): string | null {
+  return typeListened(w, e) ? null : `${e.eventType} is not among ${w.eventTypes.join(", ")}`;
+}
+
+/** `typeMismatch` without the words: what routing asks of every webhook for every event. */
+function typeListened(w: Pick<Webhook, "eventTypes">, e: Pick<RoutedEvent, "eventType">): boolean {
+  return w.eventTypes.some((p) => typeMatches(p, e.eventType));
+}
+
+/** Why the event's source is not one the webhook listens to, or null when it is (`sourceIds` null: every source). */
+export function sourceMismatch(w: Pick<Webhook, "sourceIds">, e: Pick<RoutedEvent, "sourceId">): string | null {
+  // (Not listened to: sourceIds is a list, never null.)
+  return sourceListened(w, e) ? null : `source ${e.sourceId} is not among ${(w.sourceIds ?? []).join(", ")}`;
+}
+
+/** `sourceMismatch` without the words. */
+function sourceListened(w: Pick<Webhook, "sourceIds">, e: Pick<RoutedEvent, "sourceId">): boolean {
+  return w.sourceIds === null || w.sourceIds.includes(e.sourceId);
+}
+
 /**
  * Whether a webhook is owed an event, ignoring time and content: an alert goes to
- * notification endpoints and an event to webhooks (`kindMismatch`), the types match, the owner
- * matches (`ownerMismatch`), and the source is one it listens to.
+ * notification endpoints and an event to webhooks (`kindMismatch`), the types match
+ * (`typeMismatch`), the owner matches (`ownerMismatch`), and the source is one it listens to
+ * (`sourceMismatch`). Asked of every webhook for every event: the checks without their words.
  */
 export function matches(w: Webhook, e: RoutedEvent): boolean {
   if (kindMismatch(w, e) !== null) return false;
-  if (!w.eventTypes.some((p) => typeMatches(p, e.eventType))) return false;
+  if (!typeListened(w, e)) return false;
   if (!ownerMatches(w, e)) return false;
-  return w.sourceIds === null || w.sourceIds.includes(e.sourceId);
+  return sourceListened(w, e);
 }
 
 /** A filter's input: the body parsed as JSON (else the raw string), parsed at most once per event. */
