@@ -49,15 +49,23 @@ export function eventAccessIds(
   const hidden = hiddenGroups(access);
   if (hidden.length > 0) clauses.push(`object NOT IN (${hidden.join(", ")})`);
   if (!isLimited(access)) return { sql: clauses.join(" AND "), places: nowhere, none: false };
-  const known = (names: string[] | null) => (names ?? []).flatMap((n) => (ids.has(n) ? [ids.get(n)!] : []));
-  const orgs = known(access.organizationUids);
-  const locs = known(access.locationUids);
+  const { orgs, locs } = grantNameIds(access, ids);
   clauses.push(`(organization IN (${orgs.join(", ")}) OR location IN (${locs.join(", ")}))`);
   return {
     sql: clauses.join(" AND "),
     places: { organizations: orgs, locations: locs },
     none: orgs.length + locs.length === 0,
   };
+}
+
+/** The names ids (`ids`, looked up in store/names.ts) of a grant's organizations and locations: those never stored have none. */
+export function grantNameIds(access: Access, ids: ReadonlyMap<string, number>): { orgs: number[]; locs: number[] } {
+  const known = (names: string[] | null) =>
+    (names ?? []).flatMap((n) => {
+      const id = ids.get(n);
+      return id === undefined ? [] : [id];
+    });
+  return { orgs: known(access.organizationUids), locs: known(access.locationUids) };
 }
 
 /** A limited token's organizations and locations as JSON, each once (so that each webhook is found once): grant_of's orgs and locs (grantParts). */

@@ -4,7 +4,7 @@ import { isLimited, type Access } from "../domain/access";
 import { DELIVERY_STATUSES, type DeliveryStatus } from "../domain/delivery";
 import { isStringArray } from "../domain/guards";
 import { HOUR_MS } from "../domain/time";
-import { grantedWebhookUidsSql, grantListsJson, hiddenGroups, webhookRowInGrantSql } from "./access";
+import { grantedWebhookUidsSql, grantListsJson, grantNameIds, hiddenGroups, webhookRowInGrantSql } from "./access";
 import {
   ATTEMPT_COLUMNS,
   ATTEMPT_OK_COLUMNS,
@@ -126,9 +126,7 @@ async function eventCountSets(db: D1Database, access: Access | null): Promise<Sc
   // Alerts are counted apart in everyone's rows (ALERTS_OWNER): only the admin sees them.
   if (!isLimited(access)) return [access === null ? { scopes: [0] } : { scopes: [0], owner: 0 }];
   const ids = await nameIds(db, [...(access.organizationUids ?? []), ...(access.locationUids ?? [])]);
-  const known = (names: string[] | null) => (names ?? []).flatMap((n) => (ids.has(n) ? [ids.get(n)!] : []));
-  const orgs = known(access.organizationUids);
-  const locs = known(access.locationUids);
+  const { orgs, locs } = grantNameIds(access, ids);
   return [...(orgs.length ? [{ scopes: orgs }] : []), ...(locs.length ? [{ scopes: locs.map((l) => -l), ownersNot: orgs }] : [])];
 }
 
