@@ -1,6 +1,6 @@
 // What the API answers of a change to a versioned row (a webhook, a notification endpoint, a
 // source: domain/version.ts) that lost the race to another write.
-import { AppError } from "../domain/errors";
+import { AppError, notFound } from "../domain/errors";
 import type { VersionedWrite } from "../domain/version";
 import { preconditionFailed } from "./if-match";
 
@@ -13,7 +13,7 @@ export const changedMeanwhile = (what: string, by = "another client's change; fo
  * 409, or 412 when `pinned` to a version by If-Match (if-match.ts pinnedVersion: the one read is no longer the row's).
  */
 export function assertSaved(written: VersionedWrite | "unchanged", what: string, id: string, pinned = false): void {
-  if (written === "gone") throw new AppError("not_found", `No ${what} "${id.slice(0, 80)}".`);
+  if (written === "gone") throw notFound(what, id);
   if (written === "changed" && pinned) throw preconditionFailed(what);
   if (written === "changed") {
     throw new AppError("conflict", `The ${what} changed while this change was being made, which was not saved: read it again and retry.`);

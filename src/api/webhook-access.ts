@@ -2,7 +2,7 @@
 // may see the webhook, and that deliveries may go to the URL.
 import { isLimited, webhookInGrant, type LocationOrganizations } from "../domain/access";
 import { destinationProblem, loopProblem, typedUrlProblem } from "../domain/destination";
-import { AppError, invalidField } from "../domain/errors";
+import { invalidField, notFound } from "../domain/errors";
 import type { Principal } from "../domain/scopes";
 import type { Webhook } from "../domain/types";
 import { replayPlan, type ReplayPlan } from "../routing/match";
@@ -29,7 +29,7 @@ export async function visiblePlacedWebhook(db: D1Database, p: Principal, uid: st
   // belongs), its location's organization in one read: hidden or unknown, the same one round trip.
   const read = await getWebhookPlaced(db, uid, isLimited(p) && (p.organizationUids ?? []).length > 0);
   // A notification endpoint is not a webhook here (/v1/notification-endpoints).
-  if (!read || read.webhook.kind !== "webhook" || !webhookInGrant(p, read.webhook, read.locations)) throw new AppError("not_found", `No webhook "${uid.slice(0, 80)}" (deleted, or not one this token may see).`);
+  if (!read || read.webhook.kind !== "webhook" || !webhookInGrant(p, read.webhook, read.locations)) throw notFound("webhook", uid, "deleted, or not one this token may see");
   return read;
 }
 

@@ -52,6 +52,11 @@ export function pastRetention(): AppError {
   });
 }
 
+/** 404 for the `what` named `id` (shown cut to 80 characters), with why it may be missing if there is more to say. */
+export function notFound(what: string, id: string, why?: string): AppError {
+  return new AppError("not_found", `No ${what} "${id.slice(0, 80)}"${why === undefined ? "" : ` (${why})`}.`);
+}
+
 /** 400 `invalid_request` saying `message`, its `details.issues` naming the one field at fault. */
 export function invalidField(message: string, issue: Issue): AppError {
   return new AppError("invalid_request", message, { issues: [issue] });

@@ -1,6 +1,6 @@
 import { SLACK_TRANSFORM, ALERT_SOURCE } from "../../domain/alerts";
 import { storedUrl } from "../../domain/destination";
-import { AppError } from "../../domain/errors";
+import { notFound } from "../../domain/errors";
 import { settings } from "../../domain/settings";
 import type { Webhook } from "../../domain/types";
 import { newWebhook, withDisabled } from "../../domain/webhook";
@@ -96,7 +96,7 @@ const alerts = apiRoute({
 
 async function endpoint(db: D1Database, uid: string): Promise<Webhook> {
   const w = await getWebhook(db, uid);
-  if (!w || w.kind !== "notification") throw new AppError("not_found", `No notification endpoint "${uid.slice(0, 80)}".`);
+  if (!w || w.kind !== "notification") throw notFound("notification endpoint", uid);
   return w;
 }
 

@@ -1,5 +1,5 @@
 import { z } from "../../domain/zod";
-import { AppError, pastRetention } from "../../domain/errors";
+import { AppError, notFound, pastRetention } from "../../domain/errors";
 import { iso, isoTime } from "../../domain/time";
 import { QUEUE_RETRY_AFTER_S } from "../../ingress/enqueue";
 import { replayDeadLetter } from "../../pipeline/commands";
@@ -64,10 +64,9 @@ const LetterId = z.object({ id: z.string().max(128).openapi({ type: "integer", m
  */
 function letterOf(id: string): number {
   if (/^[1-9]\d{0,14}$/.test(id)) return Number(id);
-  throw notFound(id);
+  throw notFound("dead letter", id);
 }
 
-const notFound = (id: string) => new AppError("not_found", `No dead letter "${id.slice(0, 80)}".`);
 
 /** A second replay sends nothing: the letter was closed (replayed, or its delivery retried). Says how to send it again on purpose. */
 function alreadyReplayed(d: DeadLetter): AppError {
@@ -153,7 +152,7 @@ export const deadLetters = router()
   .openapi(replay, async (c) => {
     const { id } = c.req.valid("param");
     const replayed = await replayDeadLetter(c.env, letterOf(id));
-    if (replayed === "not_found") throw notFound(id);
+    if (replayed === "not_found") throw notFound("dead letter", id);
     // Said with what to do, and as `details.reason` for a client to branch on: a letter that cannot be replayed stays open until deleted.
     if (replayed === "past_retention") throw pastRetention();
     if (replayed === "queue_unavailable") throw queueUnavailable();
@@ -165,6 +164,6 @@ export const deadLetters = router()
   })
   .openapi(remove, async (c) => {
     const { id } = c.req.valid("param");
-    if (!(await deleteDeadLetter(c.env.DB, letterOf(id)))) throw notFound(id);
+    if (!(await deleteDeadLetter(c.env.DB, letterOf(id)))) throw notFound("dead letter", id);
     return c.body(null, 204);
   });

@@ -1,6 +1,6 @@
 import { accessOf, canSeeEvent, isLimited, missingDataScope } from "../../domain/access";
 import { retryBlock, type RetryBlock } from "../../domain/delivery";
-import { AppError, pastRetention } from "../../domain/errors";
+import { AppError, notFound, pastRetention } from "../../domain/errors";
 import { hasScope } from "../../domain/scopes";
 import { retry, retryHeld } from "../../pipeline/commands";
 import { retentionHorizon, settings } from "../../domain/settings";
@@ -26,7 +26,7 @@ async function visibleDelivery<D extends Delivery>(db: D1Database, p: Principal,
   const granted = webhook ? await grantedWebhooks(db, p, [webhook]) : [];
   // A deleted webhook is within no limited token's grant.
   if (!d || !event || !canSeeEvent(p, event) || (webhook ? granted.length === 0 : isLimited(p))) {
-    throw new AppError("not_found", `No delivery "${id.slice(0, 80)}".`);
+    throw notFound("delivery", id);
   }
   return { d, event, webhook };
 }
@@ -122,7 +122,7 @@ export const deliveries = router()
       // A notification endpoint carries alerts, which only the admin sees: to any other token it is no webhook.
       const seen = named && (named.kind === "webhook" || hasScope(c.get("principal"), "admin"));
       if (!seen || (await grantedWebhooks(c.env.DB, c.get("principal"), [named])).length === 0) {
-        throw new AppError("not_found", `No webhook "${b.webhookUid.slice(0, 80)}" (deleted, or not one this token may see).`);
+        throw notFound("webhook", b.webhookUid, "deleted, or not one this token may see");
       }
     }
     const filter = { status: b.status, webhookUid: b.webhookUid, since: b.since === undefined ? undefined : msAtOrAfter(b.since) };

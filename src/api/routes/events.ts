@@ -1,5 +1,5 @@
 import { accessOf, canSeeEvent, isLimited } from "../../domain/access";
-import { AppError, invalidInput } from "../../domain/errors";
+import { invalidInput, notFound } from "../../domain/errors";
 import type { Principal } from "../../domain/scopes";
 import type { StoredEvent, Webhook } from "../../domain/types";
 import type { Env } from "../../env";
@@ -18,7 +18,7 @@ import { checkFilterType } from "../event-type-check";
 /** An event the caller may see, or 404 (never 403: existence is not disclosed). */
 export async function visibleEvent(db: D1Database, p: Principal, id: string): Promise<StoredEvent & { filteredOut: string[] }> {
   const event = await getEvent(db, id);
-  if (!event || !canSeeEvent(p, event)) throw new AppError("not_found", `No event "${id.slice(0, 80)}".`);
+  if (!event || !canSeeEvent(p, event)) throw notFound("event", id);
   return event;
 }
 

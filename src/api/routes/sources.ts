@@ -1,5 +1,5 @@
 import { isLimited } from "../../domain/access";
-import { AppError, invalidField, invalidInput } from "../../domain/errors";
+import { AppError, invalidField, invalidInput, notFound } from "../../domain/errors";
 import { hasScope, type Principal } from "../../domain/scopes";
 import { settings } from "../../domain/settings";
 import { sourceProblems } from "../../domain/source-rules";
@@ -85,7 +85,6 @@ const rejections = apiRoute({
 
 const readOnly = (id: string) =>
   new AppError("conflict", `The source "${id}" is declared by configuration (a Worker secret); change it there.`);
-const notFound = (id: string) => new AppError("not_found", `No source "${id.slice(0, 80)}".`);
 
 /** Turning verification off is the admin's alone: anyone could then send that source's events. */
 function assertMaySkipVerification(p: Principal, verification: string | undefined): void {
@@ -154,11 +153,11 @@ async function visibleSource(env: Env, p: Principal, id: string): Promise<Source
     // A row stored under a declared id (made before the configuration declared it) is only a
     // shadow: the ingress, and the rejection log under that id, are the configuration's source.
     const s = declared ? null : await getStoredSource(env.DB, id);
-    if (!s || s.organizationUid === null || !(p.organizationUids ?? []).includes(s.organizationUid)) throw notFound(id);
+    if (!s || s.organizationUid === null || !(p.organizationUids ?? []).includes(s.organizationUid)) throw notFound("source", id);
     return s;
   }
   const s = declared ?? (await getStoredSource(env.DB, id));
-  if (!s) throw notFound(id);
+  if (!s) throw notFound("source", id);
   return s;
 }
 

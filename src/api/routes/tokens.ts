@@ -1,4 +1,4 @@
-import { AppError } from "../../domain/errors";
+import { notFound } from "../../domain/errors";
 import { hashApiToken, newApiToken } from "../../domain/tokens";
 import { insertToken, listTokens, revokeToken, type TokenRecord } from "../../store/tokens";
 import { apiRoute, body, errors, json, router, scoped } from "../openapi";
@@ -63,6 +63,6 @@ export const tokens = router()
   })
   .openapi(revoke, async (c) => {
     const { id } = c.req.valid("param");
-    if (!(await revokeToken(c.env.DB, id))) throw new AppError("not_found", `No live token "${id.slice(0, 80)}".`);
+    if (!(await revokeToken(c.env.DB, id))) throw notFound("live token", id);
     return c.body(null, 204);
   });
