@@ -28,7 +28,8 @@ import type { AttemptOutcome } from "../store/deliveries";
 import { markHoursAlertedStatement, rejectionSummaries, releaseClaims, type RejectionClaim, type RejectionSummary } from "../store/rejections";
 import { notificationEndpoints } from "../store/webhooks";
 import { announcement, newEpisodeId } from "./alert-events";
-import { drawn, writeAnnounced } from "./commands";
+import { drawn } from "../domain/random-sample";
+import { writeAnnounced } from "./commands";
 
 /** Quiet episodes one maintenance run reads at most, of each query. */
 const QUIET_PER_RUN = 100;

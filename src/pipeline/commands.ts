@@ -7,6 +7,7 @@
  * (REDRIVE_GRACE_MS), so the caller always gets the committed answer.
  */
 import { newDelivery, type NewDelivery } from "../domain/delivery";
+import { drawn } from "../domain/random-sample";
 import { retentionHorizon, settings } from "../domain/settings";
 import { iso } from "../domain/time";
 import { isIngestMessage, type IngestMessage, type Webhook } from "../domain/types";
@@ -56,16 +57,6 @@ const WEBHOOKS_PER_RUN = 500;
  */
 export const MAINTENANCE_RELEASES = 40;
 export const MAINTENANCE_DISABLES = 6;
-
-/** `n` of `items` drawn at random (all of them when they are fewer). */
-export function drawn<T>(items: T[], n: number): T[] {
-  const a = [...items];
-  for (let i = 0; i < Math.min(n, a.length - 1); i++) {
-    const j = i + Math.floor(Math.random() * (a.length - i));
-    [a[i], a[j]] = [a[j]!, a[i]!];
-  }
-  return a.slice(0, n);
-}
 
 /**
  * Hands what became pending to the transport: one wake-up per webhook concerned,
