@@ -3,7 +3,7 @@
  * rates from hourly attempt counts. Nothing here reads the clock beyond the `now`
  * it is given.
  */
-import { HOUR_MS } from "./time";
+import { HOUR_MS, hourStart } from "./time";
 
 export const HEALTH_STATES = ["healthy", "degraded", "failing", "disabled"] as const;
 type HealthState = (typeof HEALTH_STATES)[number];
@@ -35,8 +35,6 @@ export interface HourCount {
   succeeded: number;
 }
 
-const hourOf = (ms: number) => Math.floor(ms / HOUR_MS) * HOUR_MS;
-
 interface SuccessRates {
   /** Over the last 60 minutes, estimated from this clock hour and the share of the last one still inside them. */
   lastHour: number | null;
@@ -50,7 +48,7 @@ function rate(attempts: number, succeeded: number): number | null {
 
 /** Success rates from hourly counts (null: no attempt in the window). */
 export function successRates(hours: readonly HourCount[], now: number): SuccessRates {
-  const current = hourOf(now);
+  const current = hourStart(now);
   const previousWeight = 1 - (now - current) / HOUR_MS;
   let hourAttempts = 0;
   let hourSucceeded = 0;

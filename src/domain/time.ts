@@ -3,6 +3,9 @@ export const MINUTE_MS = 60_000;
 export const HOUR_MS = 60 * MINUTE_MS;
 export const DAY_MS = 24 * HOUR_MS;
 
+/** The start of the hour (UTC) `ms` falls in: what keys the hourly counters. */
+export const hourStart = (ms: number): number => Math.floor(ms / HOUR_MS) * HOUR_MS;
+
 /** A time in ms as the API, alerts and logs write it: ISO 8601 in UTC. */
 export const iso = (ms: number): string => new Date(ms).toISOString();
 

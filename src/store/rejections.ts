@@ -1,6 +1,6 @@
 import { ERROR_CODES, isErrorCode, type ErrorCode } from "../domain/errors";
 import { isStringArray } from "../domain/guards";
-import { HOUR_MS } from "../domain/time";
+import { HOUR_MS, hourStart } from "../domain/time";
 import type { RejectionsMessage, RejectionSample } from "../domain/types";
 import { storedJson } from "./stored-json";
 
@@ -52,7 +52,7 @@ export async function recordRejections(db: D1Database, messages: RejectionsMessa
          SELECT value->>0, value->>1, value->>2, value->>3, value->>4 FROM json_each(?) WHERE ${held(5)}
          ON CONFLICT (source_id, reason, hour) DO UPDATE SET count = count + excluded.count, last_at = max(last_at, excluded.last_at)`,
       )
-      .bind(JSON.stringify(counts.map((c) => [c.sourceId, c.reason, Math.floor(c.lastAt / HOUR_MS) * HOUR_MS, c.count, c.lastAt, made(c)]))),
+      .bind(JSON.stringify(counts.map((c) => [c.sourceId, c.reason, hourStart(c.lastAt), c.count, c.lastAt, made(c)]))),
     // The right-hand sides of an upsert's SET read the row as it was: `total` there is the old total.
     db
       .prepare(
@@ -69,7 +69,7 @@ export async function recordRejections(db: D1Database, messages: RejectionsMessa
       )
       // A tally whose last refusal came before its source was made is a deleted one's (a source made
       // again under its id): as the summaries leave it out, it counts towards no episode of the new one.
-      .bind(JSON.stringify(counts.map((c) => [c.sourceId, Math.floor(c.lastAt / HOUR_MS) * HOUR_MS, c.count, c.lastAt, made(c)])), threshold),
+      .bind(JSON.stringify(counts.map((c) => [c.sourceId, hourStart(c.lastAt), c.count, c.lastAt, made(c)])), threshold),
     db
       .prepare(
         `INSERT INTO rejections (source_id, requested, at, reason, client, user_agent, header_names)
@@ -146,7 +146,7 @@ interface CountRow {
 export async function rejectionSummaries(db: D1Database, sourceIds: string[], now = Date.now()): Promise<Map<string, RejectionSummary[]>> {
   const out = new Map<string, RejectionSummary[]>();
   if (sourceIds.length === 0) return out;
-  const thisHour = Math.floor(now / HOUR_MS) * HOUR_MS;
+  const thisHour = hourStart(now);
   const { results } = await db
     .prepare(
       `SELECT source_id, reason, hour, count, last_at FROM rejection_counts
