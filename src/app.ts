@@ -9,9 +9,9 @@ import { errorResponse, handleError } from "./http/errors";
 import { dashboard } from "./dashboard";
 import { ErrorSchema } from "./api/schemas";
 import { AppError } from "./domain/errors";
+import { SOURCE_ID } from "./domain/ids";
 import type { AppEnv } from "./env";
 import { receive } from "./ingress/receive";
-import { SOURCE_ID } from "./ingress/sources";
 import { allowedMethods, methodNotAllowed, servedMethods } from "./http/methods";
 
 /**

@@ -23,7 +23,7 @@ import { hiddenCharacterProblem, paddedProblem } from "../domain/legible";
 import { HmacConfigShape } from "../domain/hmac-config";
 import { sourceProblems } from "../domain/source-rules";
 import { isJson, PROVIDER_NAMES } from "../domain/types";
-import { SOURCE_ID } from "../ingress/sources";
+import { SOURCE_ID } from "../domain/ids";
 import { notAParameter } from "../http/unknown-param";
 import { CREDENTIAL_NAMES, CREDENTIAL_PARTS, REDACTED } from "../domain/credential-headers";
 import { compileTransform, TRANSFORM_LIMITS } from "../pipeline/transform";

@@ -1,5 +1,8 @@
 import { sha256Hex } from "./crypto";
 
+/** A source id (the contract's slug). */
+export const SOURCE_ID = /^[a-z0-9-]{1,64}$/;
+
 /**
  * The event id is a hash of the source and the dedupe key, so a provider's
  * redelivery, or the queue's, lands on the same id and the same row.

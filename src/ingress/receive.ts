@@ -4,7 +4,7 @@ import { errorResponse, STATUS_OF } from "../http/errors";
 import { FailureBlock } from "../http/failure-block";
 import { AppError } from "../domain/errors";
 import { boundFacts } from "../domain/facts";
-import { eventIdFor } from "../domain/ids";
+import { eventIdFor, SOURCE_ID } from "../domain/ids";
 import { isExampleSecret, secretsAtHost } from "../domain/secrets";
 import { teaches, type IngestMessage, type Source } from "../domain/types";
 import type { Env } from "../env";
@@ -14,7 +14,7 @@ import { providers } from "./providers";
 import { malformed, verifyRequest, type Provider } from "./providers/provider";
 import type { SignedRequest } from "../schemes/scheme";
 import { noteRefusal } from "./rejection-log";
-import { findSource, SOURCE_ID, SourceUnavailable } from "./sources";
+import { findSource, SourceUnavailable } from "./sources";
 
 /** The largest body accepted. */
 export const MAX_BODY_BYTES = 256 * 1024;

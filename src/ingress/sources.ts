@@ -1,3 +1,4 @@
+import { SOURCE_ID } from "../domain/ids";
 import { settings } from "../domain/settings";
 import type { ProviderName, Source } from "../domain/types";
 import type { Env } from "../env";
@@ -12,9 +13,6 @@ const SOURCE_CACHE_TTL_MS = 15_000;
  * and what keeps them verified through a D1 outage).
  */
 export const SOURCE_CACHE_BOUNDS = { found: 10_000, unknown: 1_000 } as const;
-
-/** A source id (the contract's slug). */
-export const SOURCE_ID = /^[a-z0-9-]{1,64}$/;
 
 interface Cached<T> {
   source: T;
