@@ -40,7 +40,7 @@ export const TOLERANCE_S_LIMITS = { min: 0, max: 86_400 } as const;
  * everything), never above a year: its horizon is a time (now less the retention) D1 compares,
  * which a huge value made -Infinity, and a webhook receiver keeps days, not years (D1's size).
  */
-export const RETENTION_DAYS_LIMITS = { min: 1, max: 365 } as const;
+const RETENTION_DAYS_LIMITS = { min: 1, max: 365 } as const;
 
 /**
  * RETRY_BASE_SECONDS and RETRY_CAP_SECONDS: each at most 8 hours (RETRY_WAIT_LIMIT_S, delivery.ts),
@@ -48,13 +48,13 @@ export const RETENTION_DAYS_LIMITS = { min: 1, max: 365 } as const;
  * made times no Date or alarm could, and every read of them failed). The cap is also the longest
  * a Retry-After is honoured. The default schedule doubles from 5 s to 1 h.
  */
-export const RETRY_S_LIMITS = { min: 0, max: RETRY_WAIT_LIMIT_S } as const;
+const RETRY_S_LIMITS = { min: 0, max: RETRY_WAIT_LIMIT_S } as const;
 
 /**
  * REJECTIONS_FLUSH_MS: the tally is sent in waitUntil after the refusal's answer, which the
  * runtime lets run for about 30 s in production: a longer window would lose every tally.
  */
-export const REJECTIONS_FLUSH_MS_LIMITS = { min: 0, max: 20_000 } as const;
+const REJECTIONS_FLUSH_MS_LIMITS = { min: 0, max: 20_000 } as const;
 
 /** A whole number within [min, max]: a deployment's default a webhook takes must be one it may hold (the API refuses others, so a webhook read and written back as it was would be refused). */
 function within(n: number, min: number, max: number): number {

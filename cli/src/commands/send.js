@@ -51,7 +51,7 @@ function edits(a, b) {
  * nearest one it does, or undefined: the event is sent all the same (the ingress takes any type).
  * @param {string} type
  */
-export function unknownTypeWarning(type) {
+function unknownTypeWarning(type) {
   if (PODIUM_TYPES.includes(type)) return undefined;
   // (The first of equals: the catalog's order.)
   const closest = PODIUM_TYPES.map((t) => ({ t, d: edits(type, t) })).reduce((best, c) => (c.d < best.d ? c : best)).t;
@@ -151,7 +151,7 @@ function noSecret(given) {
  * @param {unknown} answer @param {string} source @param {string} secretFrom where the secret came from
  * @param {boolean} [localSettings] the secret was read from the folder's settings and sent to this machine
  */
-export function refusalHint(answer, source, secretFrom, localSettings = false) {
+function refusalHint(answer, source, secretFrom, localSettings = false) {
   const code = isObject(answer) && isObject(answer.error) ? answer.error.code : undefined;
   if (code === "missing_signature") {
     return `\`edgehook send\` signs as Podium does (podium-timestamp, podium-signature); the source "${printable(source)}" checks another provider's signature: send to a Podium source (\`edgehook sources list\` shows each one's provider).`;
