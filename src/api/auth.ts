@@ -100,7 +100,7 @@ const rateLimited = (seconds: number) =>
   new AppError("rate_limited", `Too many failed authentications from this address; try again in ${seconds} s.`, undefined, seconds);
 
 /** 429 when this address is over the failed-authentication limit; checked before any credential is looked at. */
-export function blockedRefusal(client: string): AppError | null {
+function blockedRefusal(client: string): AppError | null {
   const seconds = failures.blockedFor(failureKey(client), Date.now());
   return seconds > 0 ? rateLimited(seconds) : null;
 }
@@ -109,9 +109,19 @@ export function blockedRefusal(client: string): AppError | null {
  * Counts a failed authentication against the client's address: 401, or past
  * the limit 429, after which the address is refused until the period ends.
  */
-export async function failedAuthentication(env: Env, client: string): Promise<AppError> {
+async function failedAuthentication(env: Env, client: string): Promise<AppError> {
   const seconds = await failures.countFailure(env.AUTH_FAILURES, failureKey(client), Date.now());
   return seconds > 0 ? rateLimited(seconds) : unauthorized();
+}
+
+/**
+ * An attempt to authenticate, by the request's client address: `blocked`, the 429 to answer before
+ * any credential is looked at while the address is over the limit (else null), and `failed`, which
+ * counts a failure (`failedAuthentication`) and gives the refusal to answer.
+ */
+export function authAttempt(env: Env, header: (name: string) => string | undefined): { blocked: AppError | null; failed: () => Promise<AppError> } {
+  const client = clientAddress(header);
+  return { blocked: blockedRefusal(client), failed: () => failedAuthentication(env, client) };
 }
 
 // In-process calls. The dashboard calls the API in-process on behalf of its
@@ -135,12 +145,11 @@ export const authenticate: MiddlewareHandler<ApiEnv> = async (c, next) => {
     c.set("principal", inProcess);
     return next();
   }
-  const client = clientAddress((name) => c.req.header(name));
-  const blocked = blockedRefusal(client);
-  if (blocked) throw blocked;
+  const attempt = authAttempt(c.env, (name) => c.req.header(name));
+  if (attempt.blocked) throw attempt.blocked;
   const match = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header("authorization") ?? "");
   const principal = match?.[1] ? await principalFor(c.env, match[1], c.req.url, (p) => c.executionCtx.waitUntil(p)) : null;
-  if (!principal) throw await failedAuthentication(c.env, client);
+  if (!principal) throw await attempt.failed();
   c.set("principal", principal);
   await next();
 };

@@ -8,9 +8,8 @@ import { randomSecret } from "../domain/tokens";
 import { secureHeaders } from "hono/secure-headers";
 import { trimTrailingSlash } from "hono/trailing-slash";
 import { z } from "../domain/zod";
-import { blockedRefusal, failedAuthentication, principalFor } from "../api/auth";
+import { authAttempt, principalFor } from "../api/auth";
 import { limitBody } from "../http/body";
-import { clientAddress } from "../http/client";
 import { allowedMethods, servedMethods } from "../http/methods";
 import {
   AlertSchema,
@@ -214,16 +213,15 @@ dashboard.get("/login", (c) =>
 );
 
 dashboard.post("/login", async (c) => {
-  const client = clientAddress((name) => c.req.header(name));
-  const blocked = blockedRefusal(client);
-  if (blocked) return tooManyFailures(c, blocked);
+  const attempt = authAttempt(c.env, (name) => c.req.header(name));
+  if (attempt.blocked) return tooManyFailures(c, attempt.blocked);
   // A form the runtime cannot parse signs no one in.
   const form = await c.req.parseBody().catch(() => ({}));
   const token = textOf(form, "token").trim();
   const back = pageToReturnTo(dashboardPath(textOf(form, "next"), c.req.url));
   const principal = token ? await principalFor(c.env, token, c.req.url, (p) => c.executionCtx.waitUntil(p)) : null;
   if (!principal) {
-    const refusal = await failedAuthentication(c.env, client);
+    const refusal = await attempt.failed();
     if (refusal.code === "rate_limited") return tooManyFailures(c, refusal);
     // Tried again, the sign-in still says why it was asked for, and where it goes back to.
     const unsaved = textOf(form, "notice") === "unsaved" ? [["notice", "unsaved"]] : [];

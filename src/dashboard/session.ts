@@ -1,7 +1,6 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
-import { blockedRefusal, failedAuthentication, sessionPrincipal, sessionPrincipalKey } from "../api/auth";
-import { clientAddress } from "../http/client";
+import { authAttempt, sessionPrincipal, sessionPrincipalKey } from "../api/auth";
 import type { AppError } from "../domain/errors";
 import { sha256Hex } from "../domain/crypto";
 import type { Principal } from "../domain/scopes";
@@ -79,12 +78,11 @@ export function tooManyFailures(c: Context<DashEnv>, refusal: AppError): Respons
 export const requireSession: MiddlewareHandler<DashEnv> = async (c, next) => {
   const secret = getCookie(c, COOKIE);
   if (!secret) return c.redirect(signInFirst(c), 303);
-  const client = clientAddress((name) => c.req.header(name));
-  const blocked = blockedRefusal(client);
-  if (blocked) return tooManyFailures(c, blocked);
+  const attempt = authAttempt(c.env, (name) => c.req.header(name));
+  if (attempt.blocked) return tooManyFailures(c, attempt.blocked);
   const principal = await principalOfSession(c, secret);
   if (!principal) {
-    const refusal = await failedAuthentication(c.env, client);
+    const refusal = await attempt.failed();
     deleteCookie(c, COOKIE, COOKIE_OPTIONS);
     if (refusal.code === "rate_limited") return tooManyFailures(c, refusal);
     return c.redirect(signInFirst(c), 303);
