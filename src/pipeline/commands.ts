@@ -307,9 +307,9 @@ export async function releaseNext(
 /**
  * A scheduler's expiry of deliveries it found owed again (a retry, a release) though their event
  * is past the retention (`horizon`), before the maintenance run expired them: never sent. Wakes no
- * scheduler: its caller is the one. Answers how many.
+ * scheduler: its caller is the one. Answers the ids of those expired.
  */
-export async function expireUnsent(env: Env, deliveryIds: string[], horizon: number, now: number): Promise<number> {
+export async function expireUnsent(env: Env, deliveryIds: string[], horizon: number, now: number): Promise<string[]> {
   return expirePastRetention(env.DB, deliveryIds, horizon, now);
 }
 

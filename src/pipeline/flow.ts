@@ -15,7 +15,7 @@ import { retentionHorizon, settings, type Settings } from "../domain/settings";
 import type { Webhook } from "../domain/types";
 import type { Env } from "../env";
 import { announceAttempts } from "../listen/announce";
-import { duePending, firstOwed, heldFrom, owedInOrder, pendingOutlook, type FlowJob, type OwedHead } from "../store/scheduler-reads";
+import { duePastRetention, duePending, firstOwed, heldFrom, owedInOrder, pendingOutlook, type FlowJob, type OwedHead } from "../store/scheduler-reads";
 import { getWebhook } from "../store/webhooks";
 import type { AttemptAlertContext } from "../store/alerts";
 import { alertAfterAttempts } from "./alerts";
@@ -201,6 +201,7 @@ export class WebhookFlow {
     // change committed) reaches the sends within a run, not only at the next change.
     this.stale = true;
     this.reread = true;
+    let swept = false;
     for (;;) {
       if (this.stale) {
         this.stale = false;
@@ -246,6 +247,14 @@ export class WebhookFlow {
       const seen = this.changes;
       const now = Date.now();
       const blocked = this.blockedUntil(w, now);
+      if (this.pausedUntil > now && !swept) {
+        // A pause holds back what goes to the downstream, not an expiry, which sends nothing: what is due past
+        // the retention is expired now (once a run), not once all that is owed before it went out, which a
+        // downstream pausing it again at each end never lets happen (the maintenance run's grid expired it).
+        swept = true;
+        await this.expirePastDue(s, now);
+        continue;
+      }
       const open = now < opts.deadline && starts < opts.maxStarts && this.transformSteps < opts.maxTransformSteps;
       // FIFO moves past a delivery only once its attempt is recorded, so that no later
       // one goes out while a restart could still send it again; unordered, once fewer than
@@ -328,8 +337,8 @@ export class WebhookFlow {
     for (;;) {
       const job = this.buffer.shift();
       if (job) return { kind: "start", job };
-      const backingOff = [...this.expiryRetries.keys()].filter((id) => this.expiryRetryAt(id, now) !== null);
-      const exclude = [...this.inFlight.keys(), ...this.unrecorded.map((a) => a.outcome.attempt.deliveryId), ...backingOff];
+      const backingOff = this.backingOff(now);
+      const exclude = this.notToPick(backingOff);
       this.buffer = await duePending(this.env.DB, this.uid, { now, limit: PAGE, exclude });
       if (this.stale) return { kind: "none" };
       if (this.buffer.length > 0) {
@@ -348,6 +357,23 @@ export class WebhookFlow {
       const at = earliest(outlook.nextDueAt, ...backingOff.map((id) => this.expiryRetries.get(id) ?? null));
       return at === null ? { kind: "none" } : { kind: "wait", at };
     }
+  }
+
+  /** The deliveries whose expiry D1 refused, not tried again yet. */
+  private backingOff(now: number): string[] {
+    return [...this.expiryRetries.keys()].filter((id) => this.expiryRetryAt(id, now) !== null);
+  }
+
+  /** What a read of what to start leaves out: in flight, attempted and not recorded, or an expiry backing off. */
+  private notToPick(backingOff: string[]): string[] {
+    return [...this.inFlight.keys(), ...this.unrecorded.map((a) => a.outcome.attempt.deliveryId), ...backingOff];
+  }
+
+  /** Expires the deliveries due whose event is past the retention (a page of them), whatever holds the sends back. */
+  private async expirePastDue(s: Settings, now: number): Promise<void> {
+    const horizon = retentionHorizon(s, now);
+    const ids = await duePastRetention(this.env.DB, this.uid, { now, horizon, limit: PAGE, exclude: this.notToPick(this.backingOff(now)) });
+    if (ids.length > 0 && !this.stale) this.expire(ids, horizon, now);
   }
 
   /** When the expiry D1 refused of `deliveryId` is tried again, if later than `now` (forgotten once due). */
@@ -392,7 +418,7 @@ export class WebhookFlow {
   private start(s: Settings, w: Webhook, job: FlowJob): void {
     const now = Date.now();
     const horizon = retentionHorizon(s, now);
-    if (job.event.receivedAt < horizon) return this.expire(w, job, horizon, now);
+    if (job.event.receivedAt < horizon) return this.expire([job.delivery.id], horizon, now);
     this.pacer.take(now);
     const id = job.delivery.id;
     const resumes = this.resumes;
@@ -423,30 +449,31 @@ export class WebhookFlow {
   }
 
   /**
-   * A delivery whose event is past the retention is expired instead of sent, whatever owed it
-   * again (a retry, a release) before the maintenance run expired it. Taken as a start, so a run's
-   * bounds hold however many there are.
+   * Deliveries whose event is past the retention are expired instead of sent, whatever owed them
+   * again (a retry, a release) before the maintenance run expired them. Taken as a start (one
+   * delivery found at a start, or a page of them found due during a pause), so a run's bounds hold
+   * however many there are.
    */
-  private expire(w: Webhook, job: FlowJob, horizon: number, now: number): void {
-    const id = job.delivery.id;
-    const done = expireUnsent(this.env, [id], horizon, now)
-      .then((n) => {
-        this.expiryRetries.delete(id);
-        if (n > 0) console.warn("a delivery past the retention expired unsent", { webhookUid: this.uid, deliveryId: id });
-        // FIFO: the head is settled, the next comes from D1 again.
-        if (w.ordering === "fifo" && this.buffer[0]?.delivery.id === id) this.buffer.shift();
+  private expire(ids: string[], horizon: number, now: number): void {
+    const done = expireUnsent(this.env, ids, horizon, now)
+      .then((expired) => {
+        for (const id of ids) this.expiryRetries.delete(id);
+        for (const id of expired) console.warn("a delivery past the retention expired unsent", { webhookUid: this.uid, deliveryId: id });
+        // Not started from the page read ahead (FIFO: the head, if it was one: the next comes from D1 again).
+        const settled = new Set(ids);
+        this.buffer = this.buffer.filter((job) => !settled.has(job.delivery.id));
         this.recheck = true;
       })
       .catch((err) => {
         // Tried again later, as a recording D1 refused is: at once, it would fail again, a start each, up to the run's bound.
-        this.expiryRetries.set(id, Date.now() + RECORD_RETRY_MS);
-        console.error("expiring a delivery past the retention failed; it stays pending, unsent, and is tried again later", { deliveryId: id, error: String(err) });
+        for (const id of ids) this.expiryRetries.set(id, Date.now() + RECORD_RETRY_MS);
+        console.error("expiring a delivery past the retention failed; it stays pending, unsent, and is tried again later", { deliveryIds: ids, error: String(err) });
       })
       .finally(() => {
-        this.inFlight.delete(id);
+        for (const id of ids) this.inFlight.delete(id);
         this.nudge();
       });
-    this.inFlight.set(id, done);
+    for (const id of ids) this.inFlight.set(id, done);
   }
 
   /** `mayPause`: no one asked for the deliveries since the attempt started. */

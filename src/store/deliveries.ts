@@ -242,18 +242,19 @@ export async function deletedWithOwed(db: D1Database, limit: number): Promise<{ 
 /**
  * Expires the deliveries of `ids` still owed whose event was received before `horizon`: past the
  * retention, they are never sent (a scheduler finds one owed again by a retry or a release before
- * the maintenance run expired it). Answers how many.
+ * the maintenance run expired it). Answers the ids of those it expired, for the scheduler's log.
  */
-export async function expirePastRetention(db: D1Database, ids: string[], horizon: number, now: number): Promise<number> {
+export async function expirePastRetention(db: D1Database, ids: string[], horizon: number, now: number): Promise<string[]> {
   const statements = transition(db, {
     where: `id IN (SELECT ${dlvKey("value")} FROM json_each(?1)) AND ${from("expire")} AND (SELECT e.received_at FROM events e WHERE e.seq = deliveries.event) < ?2`,
     binds: [JSON.stringify(ids), Math.trunc(horizon)],
     newStatus: to("expire"),
     set: "next_attempt_at = NULL, updated_at = ?3",
     setBinds: [Math.trunc(now)],
+    returning: `${apiIdSql("dlv_", "id")} AS id`,
   });
-  const done = await db.batch(statements);
-  return done.at(-1)?.meta.changes ?? 0;
+  const done = await db.batch<{ id: string }>(statements);
+  return (done.at(-1)?.results ?? []).map((r) => r.id);
 }
 
 /** An attempt and the delivery's state after it; a delivery failed for good carries its dead letter. */

@@ -90,6 +90,27 @@ export async function duePending(
 }
 
 /**
+ * A webhook's pending deliveries due by `now` whose event was received before `horizon` (past the
+ * retention: expired instead of sent), leaving out `exclude`, the first `limit` in event order: the
+ * start of each range of its owed index, where the oldest events lie, so about what is past the
+ * horizon is read (with the held ones and retries not yet due among it, which the maintenance run expires).
+ */
+export async function duePastRetention(
+  db: D1Database,
+  webhookUid: string,
+  opts: { now: number; horizon: number; limit: number; exclude: string[] },
+): Promise<string[]> {
+  const past = (isFresh: 0 | 1) =>
+    `SELECT * FROM (SELECT ${apiIdSql("dlv_", "d.id")} AS id, d.event_received_at AS r, d.seq FROM deliveries d
+     WHERE ${owedRange(isFresh)} AND d.event_received_at < ?2 AND d.next_attempt_at <= ?3 AND ${notIn("?4")} ${IN_EVENT_ORDER} LIMIT ?5)`;
+  const { results } = await db
+    .prepare(`SELECT id FROM (${past(1)} UNION ALL ${past(0)}) ORDER BY r, seq LIMIT ?5`)
+    .bind(webhookUid, Math.trunc(opts.horizon), opts.now, JSON.stringify(opts.exclude), opts.limit)
+    .all<{ id: string }>();
+  return results.map((r) => r.id);
+}
+
+/**
  * When a webhook's next pending delivery (leaving out `exclude`) is due, if any: its first
  * fresh one's time, or its soonest retry's (none while it is disabled); and whether it holds
  * deliveries (from its counts: one row).

@@ -16,7 +16,7 @@ import { deletedWithOwed, disabledWithPending, expireHeld, expireWebhookStatemen
 import { EVENT_RANGE_DELIVERIES, eventDeliveries, getDeliveryWithAttempts, listDeliveries } from "../../src/store/delivery-reads";
 import { deliverySeqsOf } from "../../src/store/event-deliveries";
 import { RETRY_COUNT_ROWS, retryDeliveries } from "../../src/store/delivery-retry";
-import { duePending, firstOwed, heldFrom, owedInOrder, pendingOutlook, webhooksOverdue } from "../../src/store/scheduler-reads";
+import { duePastRetention, duePending, firstOwed, heldFrom, owedInOrder, pendingOutlook, webhooksOverdue } from "../../src/store/scheduler-reads";
 import { INSERT_PLACES, placesDriver } from "../../src/store/event-places";
 import { claimIngestLetter, markMessagesReplayed, releaseIngestClaim, reopenStaleClaims } from "../../src/store/dead-letters";
 import { listEvents, listEventsInTime } from "../../src/store/events";
@@ -410,6 +410,11 @@ describe("a webhook's scheduler", () => {
   const reads: [string, (d1: D1Database) => unknown, string[]][] = [
     ["due deliveries", (d1) => duePending(d1, "w", { now: 1, limit: 50, exclude: [] }), [owedRange, "SEARCH d USING INDEX deliveries_pending_due (webhook=? AND next_attempt_at<?)"]],
     ["owed ones in order", (d1) => owedInOrder(d1, "w", 20), [owedRange, owedRange]],
+    [
+      "due ones past the retention",
+      (d1) => duePastRetention(d1, "w", { now: 1, horizon: 1, limit: 50, exclude: [] }),
+      Array(2).fill("SEARCH d USING INDEX deliveries_owed_in_order (webhook=? AND <expr>=? AND event_received_at<?)"),
+    ],
     ["overdue webhooks", (d1) => webhooksOverdue(d1, 1, 10), ["SEARCH d USING INDEX deliveries_pending_due (webhook=? AND next_attempt_at<?)", owedRange]],
     ["held ones released", (d1) => releaseHeld(d1, "w", 1000, 1), [owedRange, owedRange]],
     ["held ones released from where they start", (d1) => releaseHeld(d1, "w", 1000, 1, { heldFrom: 0, version: 0 }), Array(2).fill("SEARCH d USING INDEX deliveries_owed_in_order (webhook=? AND <expr>=? AND event_received_at>?)")],

@@ -1,14 +1,16 @@
 // Events stored after their retention (an ingest dead letter replayed late, a D1 outage waited
 // out), and deliveries owed again once their event is past it: nothing past the retention is sent.
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { meteredD1 } from "../../bench/d1-meter";
-import { DAY_MS } from "../../src/domain/time";
+import { DAY_MS, MINUTE_MS } from "../../src/domain/time";
 import { EXPIRED_GRACE_MS, RETENTION_GRID_MS, retention, runMaintenance } from "../../src/maintenance/cron";
 import { WebhookFlow } from "../../src/pipeline/flow";
+import { clockFrom } from "./clock";
 import { d1Double, type SeenStatement } from "./d1-double";
 import { ingestMessage, podiumBody } from "./helpers";
-import { pipeline, received } from "./pipeline";
+import { pipeline, received, RUN } from "./pipeline";
+import { kept, recounted } from "./recount";
 import { deliveryRows, setEvent, setEventDeliveries } from "./rows";
 
 const RETENTION = { RETENTION_DAYS: "1" };
@@ -188,5 +190,46 @@ describe("events past the retention", () => {
     meter.reset();
     expect(await retention({ ...p.env, DB: meter.db }, after, 1)).toEqual({ expired: 0, purged: 0 });
     expect(meter.usage.rowsRead).toBeLessThan(20);
+  });
+
+  // Last: its deliveries in time are left owed (paused), which the purge test above would read again.
+  it("expires a delivery whose event crossed the retention during a Retry-After pause, though the downstream pauses again before reaching it", async () => {
+    // Every request told to wait four minutes (503, Retry-After: 240); one at a time.
+    const { p, key, org, webhook } = await oldWebhook("record?busy=1000&busyStatus=503&s=240", { maxConcurrency: 1 });
+    // Two minutes from the retention's horizon; two events in time after it.
+    const old = await lateEvent(p, org, DAY_MS - 2 * MINUTE_MS);
+    await lateEvent(p, org, 0);
+    await lateEvent(p, org, 0);
+    // Its scheduler, kept across runs as its Durable Object keeps it (and its pause).
+    const flow = new WebhookFlow(p.env, webhook.uid);
+    await flow.run(RUN);
+    // Retried by hand during the pause, which the admin's retry ends: tried at once, paused again, due again as the pause ends,
+    // after the others (by its due time).
+    const [delivery] = (await p.api("GET", `/v1/events/${old}`)).json.deliveries;
+    expect((await p.api("POST", `/v1/deliveries/${delivery.id}/retry`)).status).toBe(202);
+    flow.resume();
+    flow.wake();
+    await flow.run(RUN);
+    expect(await received(key)).toHaveLength(2);
+    expect(await statuses(old)).toEqual(["pending"]);
+
+    // The pause over, its event is past the retention (the maintenance run's grid not there yet). The next one
+    // goes out and is paused again: the old one, never reached, is expired all the same, and said so.
+    const restore = clockFrom(Date.now() + 4 * MINUTE_MS + 10_000);
+    const warn = vi.spyOn(console, "warn");
+    try {
+      await flow.run(RUN);
+      expect(await received(key)).toHaveLength(3);
+      expect(await statuses(old)).toEqual(["expired"]);
+      expect(warn).toHaveBeenCalledWith("a delivery past the retention expired unsent", { webhookUid: webhook.uid, deliveryId: delivery.id });
+    } finally {
+      warn.mockRestore();
+      restore();
+    }
+    // Through the one state change, its counts in its transaction. (The events' hour counts are out of step with
+    // the receipts this file's tests move by hand.)
+    const [have, want] = [await kept(env.DB), await recounted(env.DB)];
+    expect(have.deliveries).toEqual(want.deliveries);
+    expect(have.deliveryTotals).toEqual(want.deliveryTotals);
   });
 });
