@@ -1345,6 +1345,7 @@ export interface components {
         Stats: {
             events: {
                 total: number;
+                /** @description Events received in the current ten-minute bucket of the clock and the 143 before it: the last 23 h 50 min to 24 h, so up to the day's oldest ten minutes are not counted. */
                 last24h: number;
             };
             /** @description The last six hours in ten-minute buckets, oldest first. Attempts are null where `deliveries` is. */

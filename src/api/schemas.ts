@@ -877,7 +877,13 @@ export const EventTypeSchema = z
 
 export const StatsSchema = z
   .object({
-    events: z.object({ total: z.number().int(), last24h: z.number().int() }),
+    events: z.object({
+      total: z.number().int(),
+      last24h: z.number().int().openapi({
+        description:
+          "Events received in the current ten-minute bucket of the clock and the 143 before it: the last 23 h 50 min to 24 h, so up to the day's oldest ten minutes are not counted.",
+      }),
+    }),
     series: z
       .array(z.object({ start: time, events: z.number().int(), attempts: z.number().int().nullable(), succeededAttempts: z.number().int().nullable() }))
       .openapi({ description: "The last six hours in ten-minute buckets, oldest first. Attempts are null where `deliveries` is." }),
