@@ -30,7 +30,9 @@ td.word { overflow-wrap:break-word; } .anywhere { overflow-wrap:anywhere; }
 /* Prose beside a long value (a URL), of which auto layout crushed it to a letter's width: room for its words, while its
    own long values (a URL in an error) still break anywhere. */
 td.prose { min-width:12em; }
-.scroll { overflow-x:auto; }
+/* A table wider than the screen scrolls sideways in its own box (a region the keyboard reaches, Scroll), the page never does. */
+.scroll { overflow-x:auto; max-width:100%; }
+.scroll:focus-visible { outline:3px solid #f9ab00; outline-offset:2px; }
 code, pre, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size:.85rem; }
 pre { background:#f6f8fa; border:1px solid var(--line); border-radius:6px; padding:10px; overflow:auto; max-height:480px; }
 /* A downstream's answer is read, not laid out: one long line (a JSON error, an HTML page) was cut at the screen's edge. */
@@ -63,8 +65,9 @@ svg.chart { width:100%; height:120px; } svg.chart rect { fill:#6f9de8; } svg.cha
    cell shrinks with its column: at its default width it held a phone's table past the screen. */
 @media (max-width: 900px) { th.wide, td.wide { display:none; } td input { width:100%; } }
 @media (min-width: 901px) { .unwide { display:none; } }
-/* On a phone a cell's side padding is halved: the sources table's words, whole, were 20 px past the screen. */
-@media (max-width: 640px) { main { padding:12px; } th.opt, td.opt { display:none; } th, td { padding:6px 4px; } header.top form { margin-left:0; } }
+/* On a phone a cell's side padding is halved: the sources table's words, whole, were 20 px past the screen. No column is
+   hidden (WCAG 1.4.10: a token's grant was nowhere else): a table too wide scrolls in its .scroll box. */
+@media (max-width: 640px) { main { padding:12px; } th, td { padding:6px 4px; } header.top form { margin-left:0; } }
 `;
 
 /**

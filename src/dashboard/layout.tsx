@@ -165,10 +165,22 @@ export function Time(props: { iso: string | null }) {
   return <time datetime={props.iso}>{props.iso.replace("T", " ").replace(/\.\d+Z$/, "Z")}</time>;
 }
 
+/**
+ * A table's box, which scrolls sideways when the table is wider than the screen (a phone, 200% zoom): no
+ * column is hidden. A region the keyboard reaches (tabindex), named, so the scroll can be made without a mouse.
+ */
+export function Scroll(props: { label: string; children: Child }) {
+  return (
+    <div class="scroll" role="region" tabindex={0} aria-label={props.label}>
+      {props.children}
+    </div>
+  );
+}
+
 /** Header names and values, one row each. */
 export function HeaderTable(props: { headers: Record<string, string>; label?: string }) {
   return (
-    <div class="scroll">
+    <Scroll label={props.label ?? "Headers"}>
       <table aria-label={props.label}>
         <tbody>
           {Object.entries(props.headers).map(([k, v]) => (
@@ -181,7 +193,7 @@ export function HeaderTable(props: { headers: Record<string, string>; label?: st
           ))}
         </tbody>
       </table>
-    </div>
+    </Scroll>
   );
 }
 

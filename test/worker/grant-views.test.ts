@@ -354,7 +354,7 @@ async function checkDashboard(p: P, r: Rng, w: World, t: Token, v: View, say: st
       expect(count(status), `${say}: ${status} deliveries`).toBeGreaterThanOrEqual(want);
       expect(count(status), `${say}: ${status} deliveries`).toBeLessThanOrEqual(want + extra);
     }
-    const rows = [...overview.html.matchAll(/<tr><td><a href="\/dashboard\/webhooks\/([^"]+)">[\s\S]*?<\/td><td>(\d+)<\/td><td>(\d+)<\/td><td class="opt">(\d+)<\/td>/g)];
+    const rows = [...overview.html.matchAll(/<tr><td><a href="\/dashboard\/webhooks\/([^"]+)">[\s\S]*?<\/td><td>(\d+)<\/td><td>(\d+)<\/td><td>(\d+)<\/td>/g)];
     const shown = new Map(rows.map((m) => [m[1]!, { failed: Number(m[2]), succeeded: Number(m[3]), held: Number(m[4]) }]));
     expect(sorted(shown.keys()), `${say}: the overview's webhooks`).toEqual(can("webhooks:read") ? sorted(v.hooks) : []);
     for (const [uid, counts] of shown) {

@@ -1,7 +1,7 @@
 import type { z } from "@hono/zod-openapi";
 import type { AlertSchema, NotificationEndpointSchema } from "../../api/schemas";
 import { ALERT_TYPES } from "../../domain/alerts";
-import { ConfirmAction, DottedName, DottedNames, NextPage, Time } from "../layout";
+import { ConfirmAction, DottedName, DottedNames, NextPage, Time, Scroll } from "../layout";
 import { ASK } from "../confirm";
 import { legible } from "../../domain/legible";
 
@@ -46,7 +46,7 @@ export function AlertsPage(props: {
       {props.alerts.length === 0 ? (
         <p class="muted">No alert yet.</p>
       ) : (
-        <div class="scroll">
+        <Scroll label="Alerts">
           <table>
             <thead>
               <tr>
@@ -74,7 +74,7 @@ export function AlertsPage(props: {
               ))}
             </tbody>
           </table>
-        </div>
+        </Scroll>
       )}
       <NextPage path="/dashboard/alerts" name="alerts" cursor={props.nextAlerts} label="Older alerts →" />
       <section aria-labelledby="endpoints" class="stack">
@@ -82,7 +82,7 @@ export function AlertsPage(props: {
         {props.endpoints.length === 0 ? (
           <p class="muted">None: alerts are recorded here and sent nowhere.</p>
         ) : (
-          <div class="scroll">
+          <Scroll label="Notification endpoints">
             <table>
               <thead>
                 <tr>
@@ -110,7 +110,7 @@ export function AlertsPage(props: {
                 ))}
               </tbody>
             </table>
-          </div>
+          </Scroll>
         )}
         <NextPage path="/dashboard/alerts" name="endpoints" cursor={props.nextEndpoints} label="More endpoints →" />
         <form method="post" action="/dashboard/alerts/endpoints" class="card stack" aria-label="New notification endpoint">

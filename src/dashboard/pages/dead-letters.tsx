@@ -3,7 +3,7 @@ import type { DeadLetterSchema } from "../../api/routes/dead-letters";
 import { QUEUES } from "../../pipeline/queues";
 import { legible } from "../../domain/legible";
 import { ASK } from "../confirm";
-import { Action, Blank, ConfirmAction, NextPage, Time } from "../layout";
+import { Action, Blank, ConfirmAction, NextPage, Time, Scroll } from "../layout";
 
 type DeadLetterJson = z.infer<typeof DeadLetterSchema>;
 
@@ -29,16 +29,16 @@ export function DeadLetterList(props: { letters: DeadLetterJson[]; nextCursor: s
       {props.letters.length === 0 ? (
         <p class="muted">{props.open ? "No open dead letter." : "No dead letter."}</p>
       ) : (
-        <div class="scroll">
+        <Scroll label="Dead letters">
           <table>
             <thead>
               <tr>
-                {/* On a phone the id and time go (the event's page has its times): all seven crushed each word ("deliv ery") and cut off the actions. */}
-                <th scope="col" class="opt">Dead letter</th>
-                <th scope="col" class="opt">Received</th>
+                {/* Every column on a phone too (a narrower table scrolls in its box): hidden, the id and time were nowhere on the page. */}
+                <th scope="col">Dead letter</th>
+                <th scope="col">Received</th>
                 <th scope="col">What</th>
                 <th scope="col">Reason</th>
-                <th scope="col" class="opt">Attempts</th>
+                <th scope="col">Attempts</th>
                 <th scope="col">Replayed</th>
                 <th scope="col">Actions</th>
               </tr>
@@ -48,8 +48,8 @@ export function DeadLetterList(props: { letters: DeadLetterJson[]; nextCursor: s
                 const ingest = d.queue === QUEUES.ingestDead;
                 return (
                   <tr>
-                    <td class="opt mono">{d.id}</td>
-                    <td class="opt">
+                    <td class="mono">{d.id}</td>
+                    <td>
                       <Time iso={d.receivedAt} />
                     </td>
                     <td class="word">
@@ -68,7 +68,7 @@ export function DeadLetterList(props: { letters: DeadLetterJson[]; nextCursor: s
                       )}
                     </td>
                     <td>{d.reason === null ? <Blank /> : legible(d.reason)}</td>
-                    <td class="opt">{d.attempts}</td>
+                    <td>{d.attempts}</td>
                     <td>{d.replayedAt ? <Time iso={d.replayedAt} /> : <b>open</b>}</td>
                     <td>
                       <div class="actions">
@@ -82,7 +82,7 @@ export function DeadLetterList(props: { letters: DeadLetterJson[]; nextCursor: s
               })}
             </tbody>
           </table>
-        </div>
+        </Scroll>
       )}
       <NextPage path="/dashboard/dead-letters" name="cursor" cursor={props.nextCursor} label="Older dead letters →" query={props.open ? { open: "true" } : {}} />
     </div>

@@ -3,7 +3,7 @@ import { SEARCH_BOUND, type EventSchema, type EventSummarySchema } from "../../a
 import { ALERT_SOURCE } from "../../domain/alerts";
 import { DELIVERY_STATUSES } from "../../domain/delivery";
 import type { Principal } from "../../domain/scopes";
-import { Action, Badge, DottedName, EmptyRow, HeaderTable, HiddenEvents, NextPage, Time } from "../layout";
+import { Action, Badge, DottedName, EmptyRow, HeaderTable, HiddenEvents, NextPage, Time, Scroll } from "../layout";
 import { prettyBody } from "../pretty-body";
 import { legible } from "../../domain/legible";
 
@@ -35,8 +35,8 @@ function EventRows(props: { events: EventRow[]; empty?: string }) {
               <DottedName name={legible(e.eventType)} />
             </a>
           </td>
-          <td class="opt">{e.sourceId}</td>
-          <td class="opt mono">{legible([e.organizationUid, e.locationUid].filter((u) => u !== null).join(" / ") || "—")}</td>
+          <td>{e.sourceId}</td>
+          <td class="mono">{legible([e.organizationUid, e.locationUid].filter((u) => u !== null).join(" / ") || "—")}</td>
           <td class="mono">{e.id}</td>
         </tr>
       ))}
@@ -139,14 +139,14 @@ export function EventList(props: EventListProps & { live: boolean; principal: Pr
               : "Showing an older page: not live."}
       </p>
       <HiddenEvents principal={props.principal} />
-      <div class="scroll">
+      <Scroll label="Events">
         <table>
           <thead>
             <tr>
               <th scope="col">Received</th>
               <th scope="col">Type</th>
-              <th scope="col" class="opt">Source</th>
-              <th scope="col" class="opt">Organization / location</th>
+              <th scope="col">Source</th>
+              <th scope="col">Organization / location</th>
               <th scope="col">Id</th>
             </tr>
           </thead>
@@ -154,7 +154,7 @@ export function EventList(props: EventListProps & { live: boolean; principal: Pr
             <ListRows {...props} />
           </tbody>
         </table>
-      </div>
+      </Scroll>
       <p id="event-next">
         <ListNext {...props} />
       </p>

@@ -2,7 +2,7 @@ import type { z } from "@hono/zod-openapi";
 import type { StatsSchema } from "../../api/schemas";
 import type { Principal } from "../../domain/scopes";
 import { legible } from "../../domain/legible";
-import { BarChart, EmptyRow, HiddenEvents, Time } from "../layout";
+import { BarChart, EmptyRow, HiddenEvents, Time, Scroll } from "../layout";
 
 /** /v1/stats, as the API answers it. */
 type StatsJson = z.infer<typeof StatsSchema>;
@@ -63,16 +63,16 @@ export function Overview(props: { stats: StatsJson; canReadWebhooks: boolean; pr
               /v1/stats pages through the rest.
             </p>
           )}
-          <div class="scroll">
+          <Scroll label="Webhooks, failures first">
             <table>
               <thead>
                 <tr>
                   <th scope="col">Webhook</th>
                   <th scope="col">Failed</th>
                   <th scope="col">Succeeded</th>
-                  <th scope="col" class="opt">Held</th>
-                  <th scope="col" class="opt">Deliveries succeeded</th>
-                  <th scope="col" class="opt">Last failure</th>
+                  <th scope="col">Held</th>
+                  <th scope="col">Deliveries succeeded</th>
+                  <th scope="col">Last failure</th>
                 </tr>
               </thead>
               <tbody>
@@ -85,17 +85,17 @@ export function Overview(props: { stats: StatsJson; canReadWebhooks: boolean; pr
                     </td>
                     <td>{w.failed}</td>
                     <td>{w.succeeded}</td>
-                    <td class="opt">{w.held}</td>
-                    <td class="opt">{w.successRate === null ? "—" : `${Math.round(w.successRate * 100)}%`}</td>
+                    <td>{w.held}</td>
+                    <td>{w.successRate === null ? "—" : `${Math.round(w.successRate * 100)}%`}</td>
                     {/* Beside a long URL, which auto layout gave the room, this read "14:13:31 Z" and "connectio n" at 700 px. */}
-                    <td class="opt prose">
+                    <td class="prose">
                       <Time iso={w.lastFailureAt} /> {w.lastError && <span class="muted">{legible(w.lastError)}</span>}
                     </td>
                   </tr>
                 ))}
               </tbody>
             </table>
-          </div>
+          </Scroll>
         </>
       ) : (
         // The API lists none to a token without webhooks:read: an empty table would read as "none failing".

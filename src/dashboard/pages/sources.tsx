@@ -1,7 +1,7 @@
 import type { z } from "@hono/zod-openapi";
 import type { RejectionsSchema, SourceSchema } from "../../api/schemas";
 import { PROVIDER_NAMES } from "../../domain/types";
-import { ConfirmAction, DottedName, EmptyRow, NextPage, Words } from "../layout";
+import { ConfirmAction, DottedName, EmptyRow, NextPage, Words, Scroll } from "../layout";
 import { ASK } from "../confirm";
 import { legible } from "../../domain/legible";
 
@@ -85,15 +85,15 @@ export function SourceList(props: {
 }) {
   return (
     <div class="stack">
-      <div class="scroll">
+      <Scroll label="Sources">
         <table>
           <thead>
             <tr>
               {/* Seven columns did not fit 700 px, nor four 420 px: each word was crushed ("enabl ed"), the actions cut off.
-                  Below 900 px the ingress URL goes under the source's name; on a phone the provider and owner go. */}
+                  Below 900 px the ingress URL goes under the source's name; narrower, the table scrolls in its box. */}
               <th scope="col">Source</th>
-              <th scope="col" class="opt">Provider</th>
-              <th scope="col" class="opt">Owner</th>
+              <th scope="col">Provider</th>
+              <th scope="col">Owner</th>
               <th scope="col" class="wide">Ingress URL</th>
               <th scope="col">State</th>
               <th scope="col">Refused requests</th>
@@ -113,8 +113,8 @@ export function SourceList(props: {
                     <span class="mono">{s.ingressUrl}</span>
                   </span>
                 </td>
-                <td class="opt word">{s.provider}</td>
-                <td class="opt word">
+                <td class="word">{s.provider}</td>
+                <td class="word">
                   {s.organizationUid ? (
                     <>
                       organization <span class="mono">{legible(s.organizationUid)}</span>
@@ -150,7 +150,7 @@ export function SourceList(props: {
             ))}
           </tbody>
         </table>
-      </div>
+      </Scroll>
       <NextPage path="/dashboard/sources" name="cursor" cursor={props.nextCursor} label="More sources →" />
       <Stray label="Requests to source ids that name no enabled source" log={props.unknown} now={props.now} />
       <Stray label="Requests to paths that are no source id (a trailing slash, capitals, a deeper path)" log={props.invalid} now={props.now} />

@@ -3,7 +3,7 @@ import type { TokenSchema } from "../../api/schemas";
 import { SCOPES } from "../../domain/scopes";
 import { legible } from "../../domain/legible";
 import { ASK } from "../confirm";
-import { ConfirmAction, NextPage, Time } from "../layout";
+import { ConfirmAction, NextPage, Time, Scroll } from "../layout";
 
 type TokenJson = z.infer<typeof TokenSchema>;
 
@@ -45,15 +45,15 @@ export function TokenList(props: { tokens: TokenJson[]; nextCursor: string | nul
       {props.tokens.length === 0 ? (
         <p class="muted">No scoped token yet: only ADMIN_TOKEN signs in.</p>
       ) : (
-        <div class="scroll">
+        <Scroll label="Tokens">
           <table>
             <thead>
               <tr>
                 <th scope="col">Token</th>
                 <th scope="col">Scopes</th>
-                <th scope="col" class="opt">Grant</th>
-                <th scope="col" class="opt">Created</th>
-                <th scope="col" class="opt">Last used</th>
+                <th scope="col">Grant</th>
+                <th scope="col">Created</th>
+                <th scope="col">Last used</th>
                 <th scope="col">State</th>
               </tr>
             </thead>
@@ -64,15 +64,15 @@ export function TokenList(props: { tokens: TokenJson[]; nextCursor: string | nul
                     {legible(t.name)} <span class="muted mono">{t.id}</span>
                     {t.id === props.ownTokenId && <span class="muted"> · this session's</span>}
                   </td>
-                  {/* Scopes are the API's words: squeezed, this column read "webhooks:re ad", the grant's "organiz ations"; on a phone the times go. */}
+                  {/* Scopes are the API's words: squeezed, this column read "webhooks:re ad", the grant's "organiz ations". */}
                   <td class="mono word">{t.scopes.join(", ")}</td>
-                  <td class="opt word">
+                  <td class="word">
                     <Grant t={t} />
                   </td>
-                  <td class="opt">
+                  <td>
                     <Time iso={t.createdAt} />
                   </td>
-                  <td class="opt">
+                  <td>
                     <Time iso={t.lastUsedAt} />
                   </td>
                   <td>
@@ -88,7 +88,7 @@ export function TokenList(props: { tokens: TokenJson[]; nextCursor: string | nul
               ))}
             </tbody>
           </table>
-        </div>
+        </Scroll>
       )}
       <NextPage path="/dashboard/tokens" name="cursor" cursor={props.nextCursor} label="Older tokens →" />
       <form method="post" action="/dashboard/tokens" class="card stack" aria-label="New token">

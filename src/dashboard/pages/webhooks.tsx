@@ -6,7 +6,7 @@ import { DEFAULT_MAX_CONCURRENCY, MAX_CONCURRENCY_MAX, RATE_LIMIT_MAX } from "..
 import { AUTO_DISABLE_MINUTES_MAX, DEFAULT_AUTO_DISABLE_MINUTES, DEFAULT_FAILING_AFTER, FAILING_AFTER_MAX } from "../../domain/health";
 import { sentence } from "../../domain/alerts";
 import { legible } from "../../domain/legible";
-import { Action, Blank, ConfirmAction, DottedNames, EmptyRow, HeaderTable, NextPage, Time } from "../layout";
+import { Action, Blank, ConfirmAction, DottedNames, EmptyRow, HeaderTable, NextPage, Time, Scroll } from "../layout";
 import { ASK } from "../confirm";
 import { prettyBody } from "../pretty-body";
 import { ownerOf } from "../../routing/match";
@@ -74,13 +74,13 @@ export function WebhookList(props: {
   const actions = props.webhooks.some((w) => props.mayChange(w) || retriesFailed(props.counts.get(w.uid), props.canReplay));
   return (
     <div class="stack">
-      <div class="scroll">
+      <Scroll label="Webhooks">
         <table>
           <thead>
             <tr>
               <th scope="col">URL</th>
-              <th scope="col" class="opt">Event types</th>
-              <th scope="col" class="opt">For</th>
+              <th scope="col">Event types</th>
+              <th scope="col">For</th>
               <th scope="col">State</th>
               {actions && <th scope="col">Actions</th>}
             </tr>
@@ -95,11 +95,11 @@ export function WebhookList(props: {
                     <a href={`/dashboard/webhooks/${w.uid}`}>{legible(w.url)}</a>
                   </td>
                   {/* Its parts whole (td.word): .mono breaks anywhere, which read "messag e." beside a long URL even at 1280 px. */}
-                  <td class="opt mono word">
+                  <td class="mono word">
                     <DottedNames names={w.eventTypes} />
                   </td>
                   {/* Beside a long URL, which auto layout gave the room, the words read "organi zation": whole (td.word), the uids broken anywhere. */}
-                  <td class="opt word">
+                  <td class="word">
                     <Owner w={w} />
                   </td>
                   {/* Words of the dashboard's own, kept whole: beside a long URL the column was crushed to "health y". */}
@@ -118,7 +118,7 @@ export function WebhookList(props: {
             })}
           </tbody>
         </table>
-      </div>
+      </Scroll>
       <NextPage path="/dashboard/webhooks" name="cursor" cursor={props.nextCursor} label="More webhooks →" />
       {props.canWrite && <WebhookForm entered={props.entered} defaults={props.defaults} />}
     </div>
