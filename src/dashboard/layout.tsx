@@ -197,14 +197,27 @@ export function HeaderTable(props: { headers: Record<string, string>; label?: st
   );
 }
 
-/** A one-button form: every action is a POST, checked for same origin (CSRF) and by the API's scopes. */
-export function Action(props: { action: string; label: string; kind?: "secondary" | "danger"; fields?: Record<string, string> }) {
+/**
+ * Text a person or a sender chose (a URL, a name), legible, cut to `max` characters: enough to tell
+ * one from another in a button's name or a page's title, which a 1,500-character URL would swamp.
+ */
+export function shortened(text: string, max = 80): string {
+  const shown = legible(text);
+  return shown.length <= max ? shown : `${shown.slice(0, max - 1)}…`;
+}
+
+/**
+ * A one-button form: every action is a POST, checked for same origin (CSRF) and by the API's scopes.
+ * `name`: the button's accessible name when its label is the same on every row ("Replay"): the label
+ * first, then what it acts on ("Replay dead letter 12"), so each reads apart in a list of buttons.
+ */
+export function Action(props: { action: string; label: string; name?: string; kind?: "secondary" | "danger"; fields?: Record<string, string> }) {
   return (
     <form method="post" action={props.action} class="inline">
       {Object.entries(props.fields ?? {}).map(([name, value]) => (
         <input type="hidden" name={name} value={value} />
       ))}
-      <button type="submit" class={props.kind}>
+      <button type="submit" class={props.kind} aria-label={props.name}>
         {props.label}
       </button>
     </form>
@@ -215,15 +228,15 @@ export function Action(props: { action: string; label: string; kind?: "secondary
  * A button for what cannot be undone. As served it opens the action's confirm page (a GET to the
  * action's own address, ConfirmPage), so it asks without JavaScript too; app.js asks in a dialog
  * instead and, accepted, posts to that address itself: asking twice would teach a click-through.
- * `fields`: the confirm page's query (where it was pressed, for its way back).
+ * `fields`: the confirm page's query (where it was pressed, for its way back); `name`, as Action's.
  */
-export function ConfirmAction(props: { action: string; label: string; confirm: string; fields?: Record<string, string> }) {
+export function ConfirmAction(props: { action: string; label: string; name?: string; confirm: string; fields?: Record<string, string> }) {
   return (
     <form method="get" action={props.action} class="inline" data-confirm={props.confirm}>
       {Object.entries(props.fields ?? {}).map(([name, value]) => (
         <input type="hidden" name={name} value={value} />
       ))}
-      <button type="submit" class="danger">
+      <button type="submit" class="danger" aria-label={props.name}>
         {props.label}
       </button>
     </form>

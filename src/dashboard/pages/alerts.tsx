@@ -1,7 +1,7 @@
 import type { z } from "@hono/zod-openapi";
 import type { AlertSchema, NotificationEndpointSchema } from "../../api/schemas";
 import { ALERT_TYPES } from "../../domain/alerts";
-import { ConfirmAction, DottedName, DottedNames, NextPage, Time, Scroll } from "../layout";
+import { ConfirmAction, DottedName, DottedNames, NextPage, Time, Scroll, shortened } from "../layout";
 import { ASK } from "../confirm";
 import { legible } from "../../domain/legible";
 
@@ -104,7 +104,7 @@ export function AlertsPage(props: {
                       {e.disabled && " · disabled"}
                     </td>
                     <td>
-                      <ConfirmAction action={`/dashboard/alerts/endpoints/${e.uid}/delete`} label="Delete" confirm={ASK.deleteEndpoint(e.uid)} />
+                      <ConfirmAction action={`/dashboard/alerts/endpoints/${e.uid}/delete`} label="Delete" name={`Delete notification endpoint ${shortened(e.url)}`} confirm={ASK.deleteEndpoint(e.uid)} />
                     </td>
                   </tr>
                 ))}

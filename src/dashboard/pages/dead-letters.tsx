@@ -73,8 +73,8 @@ export function DeadLetterList(props: { letters: DeadLetterJson[]; nextCursor: s
                     <td>
                       <div class="actions">
                         {/* A closed letter is not replayed again (the API answers 409 already_replayed): its event's page retries the delivery on purpose. */}
-                        {!d.replayedAt && <Action action={`/dashboard/dead-letters/${d.id}/replay`} label="Replay" kind="secondary" />}
-                        <ConfirmAction action={`/dashboard/dead-letters/${d.id}/delete`} label="Delete" confirm={ASK.deleteDeadLetter(String(d.id))} fields={place} />
+                        {!d.replayedAt && <Action action={`/dashboard/dead-letters/${d.id}/replay`} label="Replay" name={`Replay dead letter ${d.id}`} kind="secondary" />}
+                        <ConfirmAction action={`/dashboard/dead-letters/${d.id}/delete`} label="Delete" name={`Delete dead letter ${d.id}`} confirm={ASK.deleteDeadLetter(String(d.id))} fields={place} />
                       </div>
                     </td>
                   </tr>

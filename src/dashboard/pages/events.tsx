@@ -229,7 +229,7 @@ export function EventPage(props: { event: EventDetail; canReplay: boolean; canRe
             <span class="badge">filtered out</span> by <WebhookName uid={uid} link={props.canReadWebhooks} alert={e.sourceId === ALERT_SOURCE} />: its filter excluded this event
             when it was stored, so nothing was sent to it.
           </p>
-          {props.canReadWebhooks && <Action action={`/dashboard/webhooks/${uid}/test`} label="Why? Test this webhook" kind="secondary" fields={{ eventId: e.id }} />}
+          {props.canReadWebhooks && <Action action={`/dashboard/webhooks/${uid}/test`} label="Why? Test this webhook" name={`Why? Test webhook ${uid}`} kind="secondary" fields={{ eventId: e.id }} />}
         </section>
       ))}
       {e.deliveries.map((d) => (
@@ -256,7 +256,7 @@ export function EventPage(props: { event: EventDetail; canReplay: boolean; canRe
           </ol>
           {/* A deleted webhook's delivery has nowhere to go (the API answers 409): no button that can only fail. */}
           {props.canReplay && d.status !== "held" && !d.webhookDeleted && (
-            <Action action={`/dashboard/deliveries/${d.id}/retry`} label="Retry this delivery" kind="secondary" fields={{ back: e.id }} />
+            <Action action={`/dashboard/deliveries/${d.id}/retry`} label="Retry this delivery" name={`Retry this delivery ${d.id} to ${e.sourceId === ALERT_SOURCE ? "notification endpoint" : "webhook"} ${d.webhookUid}`} kind="secondary" fields={{ back: e.id }} />
           )}
         </section>
       ))}

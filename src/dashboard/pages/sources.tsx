@@ -138,11 +138,11 @@ export function SourceList(props: {
                           New secret
                           <input name="secret" type="password" minlength={8} required autocomplete="off" />
                         </label>
-                        <button type="submit" class="secondary">
+                        <button type="submit" class="secondary" aria-label={`Replace secret of source ${s.id}`}>
                           Replace secret
                         </button>
                       </form>
-                      <ConfirmAction action={`/dashboard/sources/${s.id}/delete`} label="Delete" confirm={ASK.deleteSource(s.id)} />
+                      <ConfirmAction action={`/dashboard/sources/${s.id}/delete`} label="Delete" name={`Delete source ${s.id}`} confirm={ASK.deleteSource(s.id)} />
                     </div>
                   )}
                 </td>

@@ -3,7 +3,7 @@ import type { TokenSchema } from "../../api/schemas";
 import { SCOPES } from "../../domain/scopes";
 import { legible } from "../../domain/legible";
 import { ASK } from "../confirm";
-import { ConfirmAction, NextPage, Time, Scroll } from "../layout";
+import { ConfirmAction, NextPage, Time, Scroll, shortened } from "../layout";
 
 type TokenJson = z.infer<typeof TokenSchema>;
 
@@ -81,7 +81,7 @@ export function TokenList(props: { tokens: TokenJson[]; nextCursor: string | nul
                         revoked <Time iso={t.revokedAt} />
                       </>
                     ) : (
-                      <ConfirmAction action={`/dashboard/tokens/${t.id}/revoke`} label="Revoke" confirm={ASK.revokeToken(t.id)} />
+                      <ConfirmAction action={`/dashboard/tokens/${t.id}/revoke`} label="Revoke" name={`Revoke token ${shortened(t.name)} ${t.id}`} confirm={ASK.revokeToken(t.id)} />
                     )}
                   </td>
                 </tr>

@@ -6,7 +6,7 @@ import { DEFAULT_MAX_CONCURRENCY, MAX_CONCURRENCY_MAX, RATE_LIMIT_MAX } from "..
 import { AUTO_DISABLE_MINUTES_MAX, DEFAULT_AUTO_DISABLE_MINUTES, DEFAULT_FAILING_AFTER, FAILING_AFTER_MAX } from "../../domain/health";
 import { sentence } from "../../domain/alerts";
 import { legible } from "../../domain/legible";
-import { Action, Blank, ConfirmAction, DottedNames, EmptyRow, HeaderTable, NextPage, Time, Scroll } from "../layout";
+import { Action, Blank, ConfirmAction, DottedNames, EmptyRow, HeaderTable, NextPage, Time, Scroll, shortened } from "../layout";
 import { ASK } from "../confirm";
 import { prettyBody } from "../pretty-body";
 import { ownerOf } from "../../routing/match";
@@ -38,18 +38,23 @@ const retriesFailed = (counts: WebhookCounts | undefined, canReplay: boolean) =>
 /** `retryCursor`: where the webhook's "retry failed" goes on from (the cursor its last press answered). */
 function WebhookRowActions(props: { w: WebhookJson; counts?: WebhookCounts | undefined; canWrite: boolean; canReplay: boolean; retryCursor?: string | undefined }) {
   const { w } = props;
+  // Each button named for its webhook: a list of them read "Disable" a hundred times.
+  const named = (label: string) => `${label} webhook ${shortened(w.url)}`;
   return (
     <div class="actions">
       {props.canWrite &&
         (w.disabled ? (
-          <Action action={`/dashboard/webhooks/${w.uid}/enable`} label={`Enable (send ${props.counts?.held ?? w.heldDeliveries ?? 0} held)`} />
+          <Action action={`/dashboard/webhooks/${w.uid}/enable`} label={`Enable (send ${props.counts?.held ?? w.heldDeliveries ?? 0} held)`}
+            name={named(`Enable (send ${props.counts?.held ?? w.heldDeliveries ?? 0} held):`)}
+          />
         ) : (
-          <Action action={`/dashboard/webhooks/${w.uid}/disable`} label="Disable" kind="secondary" />
+          <Action action={`/dashboard/webhooks/${w.uid}/disable`} label="Disable" name={named("Disable")} kind="secondary" />
         ))}
       {retriesFailed(props.counts, props.canReplay) && (
         <Action
           action={`/dashboard/webhooks/${w.uid}/retry-failed`}
           label={`Retry ${props.counts?.failed} failed`}
+          name={named(`Retry ${props.counts?.failed} failed: deliveries of`)}
           kind="secondary"
           fields={props.retryCursor ? { cursor: props.retryCursor } : undefined}
         />

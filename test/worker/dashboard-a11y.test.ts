@@ -1,0 +1,76 @@
+// The dashboard's pages as a screen reader reads them, as served: each row's button named for its row,
+// titles that tell pages apart, required fields marked, and a refused form's error tied to its field.
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { recordDeadLetters } from "../../src/store/dead-letters";
+import { ADMIN_TOKEN, call, createSource, dashboardForm, podiumBody } from "./helpers";
+import { pipeline, uniqueKey } from "./pipeline";
+
+const ORIGIN = "https://edgehook.test";
+const get = async (path: string, cookie: string) => (await call(new Request(`${ORIGIN}${path}`, { headers: { cookie } }))).text();
+const signIn = async () => (await dashboardForm("/dashboard/login", null, { token: ADMIN_TOKEN })).headers.get("set-cookie")!.split(";")[0]!;
+const unescaped = (s: string) => s.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+
+/** Each button's accessible name: its aria-label, else its text. */
+const buttonNames = (html: string) =>
+  [...html.matchAll(/<button([^>]*)>([\s\S]*?)<\/button>/g)].map((m) => {
+    const label = /aria-label="([^"]*)"/.exec(m[1]!)?.[1];
+    return unescaped(label ?? m[2]!.replace(/<[^>]+>/g, "")).replace(/\s+/g, " ").trim();
+  });
+/** The names given more than once. */
+const repeated = (names: string[]) => names.filter((n, i) => names.indexOf(n) !== i);
+
+describe("row buttons name their row", () => {
+  it("dead letters' Replay and Delete, webhooks' Disable, an event's Retry this delivery and sources' Delete each say which", async () => {
+    const p = pipeline({ RETRY_BASE_SECONDS: "0" });
+    const a = await p.webhookOn("flaky?fails=1", { maxAttempts: 1 });
+    const b = await p.webhookOn("flaky?fails=1", { maxAttempts: 1 });
+    const eventId = await p.ingest(podiumBody({ organizationUid: a.org }));
+    await p.ingest(podiumBody({ organizationUid: b.org }));
+    await p.deliver();
+    const key = uniqueKey();
+    await recordDeadLetters(env.DB, [
+      { queue: "edgehook-deliveries-dlq", messageId: `m1-${key}`, eventId: `evt_a${key}`, deliveryId: null, reason: "a", body: "{}", attempts: 1, receivedAt: Date.now() },
+      { queue: "edgehook-deliveries-dlq", messageId: `m2-${key}`, eventId: `evt_b${key}`, deliveryId: null, reason: "b", body: "{}", attempts: 1, receivedAt: Date.now() },
+    ]);
+    const letters = (await p.api("GET", "/v1/dead-letters?open=true&limit=100&withMessage=false")).json.data.filter((d: { messageId?: string; eventId: string }) =>
+      [`evt_a${key}`, `evt_b${key}`].includes(d.eventId),
+    );
+    expect(letters).toHaveLength(2);
+    const sourceIds = [await createSource({ id: `a11y-a-${key}`, secrets: ["secret-long-enough"] }), await createSource({ id: `a11y-b-${key}`, secrets: ["secret-long-enough"] })];
+    const cookie = await signIn();
+
+    const deadLetters = buttonNames(await get("/dashboard/dead-letters?open=true", cookie));
+    for (const d of letters) {
+      expect(deadLetters).toContain(`Replay dead letter ${d.id}`);
+      expect(deadLetters).toContain(`Delete dead letter ${d.id}`);
+    }
+    expect(repeated(deadLetters)).toEqual([]);
+
+    const webhooks = buttonNames(await get("/dashboard/webhooks", cookie));
+    expect(webhooks).toContain(`Disable webhook ${a.webhook.url}`);
+    expect(webhooks).toContain(`Disable webhook ${b.webhook.url}`);
+    expect(repeated(webhooks)).toEqual([]);
+    expect(buttonNames(await get(`/dashboard/webhooks/${a.webhook.uid}`, cookie))).toContain(`Disable webhook ${a.webhook.url}`);
+
+    const delivery = (await p.api("GET", `/v1/events/${eventId}`)).json.deliveries[0];
+    expect(buttonNames(await get(`/dashboard/events/${eventId}`, cookie))).toContain(`Retry this delivery ${delivery.id} to webhook ${a.webhook.uid}`);
+
+    const sources = buttonNames(await get("/dashboard/sources", cookie));
+    for (const id of sourceIds) {
+      expect(sources).toContain(`Delete source ${id}`);
+      expect(sources).toContain(`Replace secret of source ${id}`);
+    }
+    expect(repeated(sources)).toEqual([]);
+  });
+
+  it("a webhook URL in a button's name is shown as the page shows it (legible) and cut short", async () => {
+    const p = pipeline();
+    const long = `https://downstream.test/ok/${uniqueKey()}/${"a".repeat(300)}`;
+    const made = await p.api("POST", "/v1/webhooks", { url: long, eventTypes: ["*"], organizationUid: `org-${uniqueKey()}` });
+    expect(made.status).toBe(201);
+    const names = buttonNames(await get(`/dashboard/webhooks/${made.json.uid}`, await signIn()));
+    const disable = names.find((n) => n.startsWith("Disable webhook "));
+    expect(disable).toBe(`Disable webhook ${long.slice(0, 79)}…`);
+  });
+});
