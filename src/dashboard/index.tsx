@@ -40,7 +40,7 @@ import { CSS, JS } from "./assets";
 import { bannerParams, bannersIn, SIGN_IN_MESSAGES, type Banners } from "./banners";
 import { sealForSession, signedForSession, signForSession, unsealForSession } from "./session-signature";
 import { textOf, textsOf, type Form } from "./form";
-import { ConfirmPage, homeOf, Layout } from "./layout";
+import { ConfirmPage, homeOf, Layout, shortened } from "./layout";
 import { apiRefusal, errorPage, notFoundPage, refusalPage, refusedBy, unknownParamRefusal, type Refusal } from "./refusal";
 import { EventList, EventPage, FILTERS, LiveUpdate } from "./pages/events";
 import { hasWebhookSubject } from "../domain/alerts";
@@ -114,11 +114,15 @@ function warningBanners(warnings: ApiWarning[] | undefined): Pick<Banners, "warn
   return { warnings: more > 0 ? [...shown, `And ${more} more warning${more === 1 ? "" : "s"} like these.`] : shown };
 }
 
-/** A page; a form's again after a refusal, with the refusal's status (the API's, or 400 for what the dashboard itself refused) and error. */
-function page(c: C, title: string, path: string, body: Child, status: ContentfulStatusCode = 200, error?: string) {
+/**
+ * A page; a form's again after a refusal, with the refusal's status (the API's, or 400 for what the dashboard itself refused) and error.
+ * `title`: its title and heading, or each of its own (Layout).
+ */
+function page(c: C, title: string | { title: string; heading: string }, path: string, body: Child, status: ContentfulStatusCode = 200, error?: string) {
   const banners = c.get("banners");
+  const named = typeof title === "string" ? { title } : title;
   return c.html(
-    <Layout title={title} path={path} principal={c.get("principal")} notice={banners.notice} warnings={banners.warnings} errors={[error ?? banners.error]}>
+    <Layout {...named} path={path} principal={c.get("principal")} notice={banners.notice} warnings={banners.warnings} errors={[error ?? banners.error]}>
       {body}
     </Layout>,
     status,
@@ -348,9 +352,10 @@ dashboard.get("/events", async (c) => {
 dashboard.get("/events/:id", async (c) => {
   const event = await callApi(c, "GET", `/events/${encodeURIComponent(c.req.param("id"))}`, EventSchema);
   if (!event.ok) return apiRefusal(c, "Event", LISTS.events, event);
+  // Titled by its id too: every message.received page was titled alike.
   return page(
     c,
-    event.json.eventType,
+    { title: `${event.json.eventType} ${event.json.id}`, heading: event.json.eventType },
     "/dashboard/events",
     <EventPage event={event.json} canReplay={can(c, "events:replay")} canReadWebhooks={can(c, "webhooks:read")} />,
   );
@@ -558,9 +563,10 @@ async function webhookPage(c: C, uid: string, refused?: Refused) {
   // The webhook and its counts at once: the counts of one the caller may not see are not shown.
   const [w, counts] = await Promise.all([callApi(c, "GET", `/webhooks/${encodeURIComponent(uid)}`, WebhookSchema), webhookCounts(c, [uid])]);
   if (!w.ok) return apiRefusal(c, "Webhook", LISTS.webhooks, w);
+  // Titled by its URL: every webhook's page was "Webhook".
   return page(
     c,
-    "Webhook",
+    { title: `Webhook ${shortened(w.json.url)}`, heading: "Webhook" },
     "/dashboard/webhooks",
     <WebhookPage
       webhook={w.json}

@@ -24,10 +24,13 @@ export const homeOf = (p: Principal) => NAV.find((n) => hasScope(p, n.scope))?.h
 /**
  * A dashboard page. Its banners: a notice, the API's warnings about what it saved (a notice too,
  * told apart by its colour), and errors, each shown once (an action that found a webhook gone
- * leads to its page, which finds it gone too, with the same message).
+ * leads to its page, which finds it gone too, with the same message). `title` names the page
+ * apart from every other (a webhook's by its URL); `heading`, its h1, may be shorter. A page
+ * showing an error is titled "Error: …", the first thing a screen reader says of it.
  */
 export function Layout(props: {
   title: string;
+  heading?: string;
   path: string;
   principal?: Principal;
   notice?: string | undefined;
@@ -44,7 +47,7 @@ export function Layout(props: {
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <title>{`${legible(props.title)} · Edgehook`}</title>
+        <title>{`${errors.length > 0 ? "Error: " : ""}${legible(props.title)} · Edgehook`}</title>
         <link rel="icon" href="data:," />
         <link rel="stylesheet" href="/dashboard/assets/app.css" />
       </head>
@@ -74,7 +77,7 @@ export function Layout(props: {
           )}
         </header>
         <main id="main">
-          <h1>{legible(props.title)}</h1>
+          <h1>{legible(props.heading ?? props.title)}</h1>
           {props.notice && (
             <p class="notice" role="status">
               {legible(props.notice)}

@@ -74,3 +74,33 @@ describe("row buttons name their row", () => {
     expect(disable).toBe(`Disable webhook ${long.slice(0, 79)}…`);
   });
 });
+
+/** A page's title as the browser shows it. */
+const titleOf = (html: string) => unescaped(/<title>([\s\S]*?)<\/title>/.exec(html)?.[1] ?? "");
+
+describe("page titles tell pages apart", () => {
+  it("names a webhook's page by its URL, an event's by its id too, and a refused page an error", async () => {
+    const p = pipeline();
+    const a = await p.webhookOn("ok");
+    const b = await p.webhookOn("ok");
+    const first = await p.ingest(podiumBody({ organizationUid: a.org }));
+    const second = await p.ingest(podiumBody({ organizationUid: a.org }));
+    const cookie = await signIn();
+    expect(titleOf(await get(`/dashboard/webhooks/${a.webhook.uid}`, cookie))).toBe(`Webhook ${a.webhook.url} · Edgehook`);
+    expect(titleOf(await get(`/dashboard/webhooks/${b.webhook.uid}`, cookie))).toBe(`Webhook ${b.webhook.url} · Edgehook`);
+    expect(titleOf(await get(`/dashboard/events/${first}`, cookie))).toBe(`message.received ${first} · Edgehook`);
+    expect(titleOf(await get(`/dashboard/events/${second}`, cookie))).toBe(`message.received ${second} · Edgehook`);
+    // Their headings stay short: the URL and the id are on the page below.
+    expect(await get(`/dashboard/webhooks/${a.webhook.uid}`, cookie)).toContain("<h1>Webhook</h1>");
+    // Refused (400, 403, 404): the same page's title, said to be an error.
+    expect(titleOf(await get(`/dashboard/webhooks/${crypto.randomUUID()}`, cookie))).toBe("Error: Webhook · Edgehook");
+    expect(titleOf(await get("/dashboard/events/evt_00000000000000000000000000000000", cookie))).toBe("Error: Event · Edgehook");
+    expect(titleOf(await get("/dashboard/events?nope=1", cookie))).toBe("Error: Events · Edgehook");
+    expect(titleOf(await get("/dashboard/no-such-page", cookie))).toBe("Error: Not found · Edgehook");
+    const viewer = (await p.api("POST", "/v1/tokens", { name: `a11y ${uniqueKey()}`, scopes: ["events:read"] })).json.token;
+    const viewerCookie = (await dashboardForm("/dashboard/login", null, { token: viewer })).headers.get("set-cookie")!.split(";")[0]!;
+    expect(titleOf(await get("/dashboard/tokens", viewerCookie))).toBe("Error: Tokens · Edgehook");
+    // A page without an error is not one.
+    expect(titleOf(await get("/dashboard/webhooks", cookie))).toBe("Webhooks · Edgehook");
+  });
+});
