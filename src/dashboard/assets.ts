@@ -57,7 +57,7 @@ button.secondary { background:#fff; color:var(--accent); } button.danger { backg
 .kpis { display:flex; flex-wrap:wrap; gap:16px; } .kpi b { display:block; font-size:1.4rem; }
 ol.timeline { list-style:none; padding:0; margin:6px 0; border-left:3px solid var(--line); }
 ol.timeline li { padding:4px 0 4px 12px; }
-.muted { color:var(--muted); }
+.muted { color:var(--muted); } .required { color:var(--bad); }
 svg.chart { width:100%; height:120px; } svg.chart rect { fill:#6f9de8; } svg.chart rect.low { fill:#e57373; }
 .stack > * + * { margin-top:10px; }
 .narrow { max-width:440px; } label.check { flex-direction:row; gap:6px; align-items:center; }

@@ -142,6 +142,14 @@ export function Words(props: { text: string }) {
 /** Longer than any real name's part (GitHub's repository_vulnerability_alert is 30): those stay whole. */
 const LONG_WORD = 32;
 
+/**
+ * A required field's mark, in its label's text: seen, and read with the label, before the form is
+ * sent (the browser's own check said so only after). A group (a fieldset) says what it needs instead.
+ */
+export function Required() {
+  return <span class="required"> (required)</span>;
+}
+
 /** How every empty value of the dashboard reads. */
 export function Blank() {
   return <span class="muted">—</span>;

@@ -104,3 +104,42 @@ describe("page titles tell pages apart", () => {
     expect(titleOf(await get("/dashboard/webhooks", cookie))).toBe("Webhooks · Edgehook");
   });
 });
+
+/** Each label holding a required field: the field's name, and whether the label's text marks it. */
+const requiredMarks = (html: string) =>
+  [...html.matchAll(/<label[^>]*>([\s\S]*?)<\/label>/g)].flatMap((m) => {
+    const field = /<(?:input|textarea|select)[^>]*name="([^"]+)"[^>]*>/.exec(m[1]!);
+    if (!field || !/\srequired(?:[\s=>/]|$)/.test(field[0])) return [];
+    return [{ name: field[1]!, marked: m[1]!.slice(0, field.index).replace(/<[^>]+>/g, "").includes("(required)") }];
+  });
+/** A fieldset's legend, as text. */
+const legendOf = (html: string, form: string) =>
+  /<legend>([\s\S]*?)<\/legend>/.exec(html.slice(html.indexOf(`aria-label="${form}"`)))?.[1]?.replace(/<[^>]+>/g, "").replace(/\s+/g, " ").trim();
+
+describe("required fields are marked", () => {
+  it("marks every required field of the webhook, token, source and notification endpoint forms in its label, and says a scope is needed", async () => {
+    const p = pipeline();
+    const { webhook } = await p.webhookOn("ok");
+    await createSource({ id: `a11y-req-${uniqueKey()}`, secrets: ["secret-long-enough"] });
+    const cookie = await signIn();
+    const pages = {
+      webhooks: await get("/dashboard/webhooks", cookie),
+      webhook: await get(`/dashboard/webhooks/${webhook.uid}`, cookie),
+      tokens: await get("/dashboard/tokens", cookie),
+      sources: await get("/dashboard/sources", cookie),
+      alerts: await get("/dashboard/alerts", cookie),
+    };
+    const marks = Object.fromEntries(Object.entries(pages).map(([k, html]) => [k, requiredMarks(html)]));
+    expect(marks.webhooks).toEqual([
+      { name: "url", marked: true },
+      { name: "eventTypes", marked: true },
+    ]);
+    expect(marks.webhook).toEqual(expect.arrayContaining([{ name: "url", marked: true }, { name: "eventTypes", marked: true }, { name: "eventId", marked: true }]));
+    expect(marks.tokens).toEqual([{ name: "name", marked: true }]);
+    expect(marks.sources).toEqual(expect.arrayContaining([{ name: "name", marked: true }, { name: "secret", marked: true }]));
+    expect(marks.alerts).toEqual([{ name: "url", marked: true }]);
+    for (const [page, found] of Object.entries(marks)) expect(found.filter((f) => !f.marked), page).toEqual([]);
+    expect(legendOf(pages.tokens, "New token")).toBe("Scopes (required: choose at least one)");
+    expect(legendOf(pages.alerts, "New notification endpoint")).toBe("Alerts (required: choose at least one)");
+  });
+});

@@ -1,7 +1,7 @@
 import type { z } from "@hono/zod-openapi";
 import type { AlertSchema, NotificationEndpointSchema } from "../../api/schemas";
 import { ALERT_TYPES } from "../../domain/alerts";
-import { ConfirmAction, DottedName, DottedNames, NextPage, Time, Scroll, shortened } from "../layout";
+import { ConfirmAction, DottedName, DottedNames, NextPage, Time, Scroll, shortened, Required } from "../layout";
 import { ASK } from "../confirm";
 import { legible } from "../../domain/legible";
 
@@ -116,11 +116,13 @@ export function AlertsPage(props: {
         <form method="post" action="/dashboard/alerts/endpoints" class="card stack" aria-label="New notification endpoint">
           <h3>New notification endpoint</h3>
           <label>
-            URL
+            <span>URL<Required /></span>
             <input name="url" type="url" required placeholder="https://hooks.slack.com/services/…" value={entered?.url ?? ""} />
           </label>
           <fieldset>
-            <legend>Alerts</legend>
+            <legend>
+              Alerts <span class="required">(required: choose at least one)</span>
+            </legend>
             {ALERT_TYPES.map((t) => (
               <label class="check">
                 <input name="alertTypes" type="checkbox" value={t} checked={entered ? entered.alertTypes.includes(t) : true} /> {t}

@@ -1,7 +1,7 @@
 import type { z } from "@hono/zod-openapi";
 import type { RejectionsSchema, SourceSchema } from "../../api/schemas";
 import { PROVIDER_NAMES } from "../../domain/types";
-import { ConfirmAction, DottedName, EmptyRow, NextPage, Words, Scroll } from "../layout";
+import { ConfirmAction, DottedName, EmptyRow, NextPage, Words, Scroll, Required } from "../layout";
 import { ASK } from "../confirm";
 import { legible } from "../../domain/legible";
 
@@ -135,7 +135,7 @@ export function SourceList(props: {
                     <div class="actions">
                       <form method="post" action={`/dashboard/sources/${s.id}/rotate`} class="inline" aria-label={`Rotate secrets of ${s.id}`}>
                         <label>
-                          New secret
+                          <span>New secret<Required /></span>
                           <input name="secret" type="password" minlength={8} required autocomplete="off" />
                         </label>
                         <button type="submit" class="secondary" aria-label={`Replace secret of source ${s.id}`}>
@@ -162,7 +162,7 @@ export function SourceList(props: {
             <input name="id" pattern="[a-z0-9\-]{1,64}" value={props.entered?.id ?? ""} />
           </label>
           <label>
-            Name
+            <span>Name<Required /></span>
             <input name="name" required value={props.entered?.name ?? ""} />
           </label>
           <label>
@@ -176,7 +176,7 @@ export function SourceList(props: {
             </select>
           </label>
           <label>
-            Secret (the provider's signing secret; never shown again)
+            <span>Secret (the provider's signing secret; never shown again)<Required /></span>
             <input name="secret" type="password" minlength={8} required autocomplete="off" />
           </label>
           <div>

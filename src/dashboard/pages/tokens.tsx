@@ -3,7 +3,7 @@ import type { TokenSchema } from "../../api/schemas";
 import { SCOPES } from "../../domain/scopes";
 import { legible } from "../../domain/legible";
 import { ASK } from "../confirm";
-import { ConfirmAction, NextPage, Time, Scroll, shortened } from "../layout";
+import { ConfirmAction, NextPage, Time, Scroll, shortened, Required } from "../layout";
 
 type TokenJson = z.infer<typeof TokenSchema>;
 
@@ -94,11 +94,13 @@ export function TokenList(props: { tokens: TokenJson[]; nextCursor: string | nul
       <form method="post" action="/dashboard/tokens" class="card stack" aria-label="New token">
         <h2>New token</h2>
         <label>
-          Name
+          <span>Name<Required /></span>
           <input name="name" required maxlength={200} value={entered?.name ?? ""} />
         </label>
         <fieldset>
-          <legend>Scopes</legend>
+          <legend>
+            Scopes <span class="required">(required: choose at least one)</span>
+          </legend>
           {SCOPES.map((s) => (
             <label class="check">
               <input name="scopes" type="checkbox" value={s} checked={entered?.scopes.includes(s) ?? false} /> {s}

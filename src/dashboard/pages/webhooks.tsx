@@ -6,7 +6,7 @@ import { DEFAULT_MAX_CONCURRENCY, MAX_CONCURRENCY_MAX, RATE_LIMIT_MAX } from "..
 import { AUTO_DISABLE_MINUTES_MAX, DEFAULT_AUTO_DISABLE_MINUTES, DEFAULT_FAILING_AFTER, FAILING_AFTER_MAX } from "../../domain/health";
 import { sentence } from "../../domain/alerts";
 import { legible } from "../../domain/legible";
-import { Action, Blank, ConfirmAction, DottedNames, EmptyRow, HeaderTable, NextPage, Time, Scroll, shortened } from "../layout";
+import { Action, Blank, ConfirmAction, DottedNames, EmptyRow, HeaderTable, NextPage, Time, Scroll, shortened, Required } from "../layout";
 import { ASK } from "../confirm";
 import { prettyBody } from "../pretty-body";
 import { ownerOf } from "../../routing/match";
@@ -153,11 +153,11 @@ function WebhookForm(props: { webhook?: WebhookJson; entered?: Entered | undefin
     <form method="post" action={w ? `/dashboard/webhooks/${w.uid}` : "/dashboard/webhooks"} class="card stack" aria-label={w ? "Edit webhook" : "New webhook"}>
       <h2>{w ? "Edit" : "New webhook"}</h2>
       <label>
-        URL
+        <span>URL<Required /></span>
         <input name="url" type="url" required value={value("url", initial?.url ?? "")} placeholder="https://api.example.com/hooks" />
       </label>
       <label>
-        Event types (comma separated: exact, object.* or *)
+        <span>Event types (comma separated: exact, object.* or *)<Required /></span>
         <input name="eventTypes" required value={value("eventTypes", initial?.eventTypes ?? "")} placeholder="message.received, contact.*" />
       </label>
       {!w && (
@@ -399,7 +399,7 @@ export function WebhookTestForm(props: { uid: string; eventId?: string }) {
       <h2>Test this webhook</h2>
       <p class="muted">Runs its checks, filter and transformation on a stored event and shows what would be sent. Nothing is delivered.</p>
       <label>
-        Event id
+        <span>Event id<Required /></span>
         <input name="eventId" required value={props.eventId ?? ""} placeholder="evt_…" size={40} />
       </label>
       <div>
