@@ -115,17 +115,25 @@ function warningBanners(warnings: ApiWarning[] | undefined): Pick<Banners, "warn
 }
 
 /**
- * A page; a form's again after a refusal, with the refusal's status (the API's, or 400 for what the dashboard itself refused) and error.
- * `title`: its title and heading, or each of its own (Layout).
+ * A page; a form's again after a refusal, with the refusal's status (the API's, or 400 for what the dashboard itself refused) and error,
+ * which takes the focus unless the form marked the field it names (its `field`). `title`: its title and heading, or each of its own (Layout).
  */
-function page(c: C, title: string | { title: string; heading: string }, path: string, body: Child, status: ContentfulStatusCode = 200, error?: string) {
+function page(c: C, title: string | { title: string; heading: string }, path: string, body: Child, refused?: Omit<Refusal<unknown>, "entered">) {
   const banners = c.get("banners");
   const named = typeof title === "string" ? { title } : title;
   return c.html(
-    <Layout {...named} path={path} principal={c.get("principal")} notice={banners.notice} warnings={banners.warnings} errors={[error ?? banners.error]}>
+    <Layout
+      {...named}
+      path={path}
+      principal={c.get("principal")}
+      notice={banners.notice}
+      warnings={banners.warnings}
+      errors={[refused?.error ?? banners.error]}
+      focusError={refused !== undefined && refused.field === undefined}
+    >
       {body}
     </Layout>,
-    status,
+    refused?.status ?? 200,
   );
 }
 
@@ -339,7 +347,7 @@ dashboard.get("/events", async (c) => {
   const list = await callApi(c, "GET", `/events?${api}`, EventList_);
   if (!list.ok && list.status !== 400) return apiRefusal(c, "Events", LISTS.events, list);
   // A filter the API refused (a bad time, a type too long): the form again, as typed, to mend it.
-  if (!list.ok) return page(c, "Events", "/dashboard/events", <EventList events={[]} query={query} nextCursor={null} live={false} refused principal={c.get("principal")} />, list.status, list.error);
+  if (!list.ok) return page(c, "Events", "/dashboard/events", <EventList events={[]} query={query} nextCursor={null} live={false} refused principal={c.get("principal")} />, { status: list.status, error: list.error });
   if (c.req.query("partial") === "1") return c.html(<LiveUpdate events={list.json.data} query={query} nextCursor={list.json.nextCursor} />);
   return page(
     c,
@@ -425,10 +433,10 @@ async function webhookListPage(c: C, refused?: Refused) {
       mayChange={(w) => mayChange(c, w)}
       canReplay={can(c, "events:replay")}
       entered={refused?.entered}
+      invalidField={refused?.field}
       defaults={{ timeoutMs: deploymentSettings.deliveryTimeoutMs, maxAttempts: deploymentSettings.maxAttempts }}
     />,
-    refused?.status,
-    refused?.error,
+    refused,
   );
 }
 
@@ -452,7 +460,7 @@ function unchangedFields(form: Form): string[] {
 }
 
 /** The form's fields as the API's webhook body, or what in them it would not take (a number not in digits, JSON that is not). */
-function webhookBody(form: Form, creating: boolean): { ok: true; body: Record<string, unknown> } | { ok: false; error: string } {
+function webhookBody(form: Form, creating: boolean): { ok: true; body: Record<string, unknown> } | { ok: false; error: string; field: string } {
   const text = (k: string) => textOf(form, k).trim();
   const body: Record<string, unknown> = {
     url: text("url"),
@@ -469,7 +477,7 @@ function webhookBody(form: Form, creating: boolean): { ok: true; body: Record<st
       continue;
     }
     const n = digits.safeParse(textOf(form, k));
-    if (!n.success) return { ok: false, error: `${k}: ${n.error.issues[0]?.message ?? "expected a whole number (decimal digits)"}` };
+    if (!n.success) return { ok: false, error: `${k}: ${n.error.issues[0]?.message ?? "expected a whole number (decimal digits)"}`, field: k };
     body[k] = n.data;
   }
   if (text("ordering")) body.ordering = text("ordering");
@@ -489,7 +497,7 @@ function webhookBody(form: Form, creating: boolean): { ok: true; body: Record<st
     try {
       body[field] = JSON.parse(value);
     } catch (e) {
-      return { ok: false, error: `${field} is not valid JSON: ${e instanceof Error ? e.message : String(e)}` };
+      return { ok: false, error: `${field} is not valid JSON: ${e instanceof Error ? e.message : String(e)}`, field };
     }
   }
   if (!creating) for (const field of unchangedFields(form)) delete body[field];
@@ -499,7 +507,7 @@ function webhookBody(form: Form, creating: boolean): { ok: true; body: Record<st
 dashboard.post("/webhooks", async (c) => {
   const sent = await c.req.parseBody();
   const form = webhookBody(sent, true);
-  if (!form.ok) return webhookListPage(c, { entered: enteredIn(sent), error: form.error, status: 400 });
+  if (!form.ok) return webhookListPage(c, { entered: enteredIn(sent), error: form.error, status: 400, field: form.field });
   const res = await callApi(c, "POST", "/webhooks", WebhookCreated, form.body);
   if (!res.ok) return webhookListPage(c, refusedBy(enteredIn(sent), res));
   const reveal = { title: "Webhook created", nav: "/dashboard/webhooks", what: "webhook", href: `/dashboard/webhooks/${res.json.uid}`, secret: res.json.secret };
@@ -576,10 +584,10 @@ async function webhookPage(c: C, uid: string, refused?: Refused) {
       canTest={can(c, "events:read")}
       testEventId={c.req.query("test")}
       entered={refused?.entered}
+      invalidField={refused?.field}
       retryCursor={await retryFrom(c, uid)}
     />,
-    refused?.status,
-    refused?.error,
+    refused,
   );
 }
 
@@ -589,7 +597,7 @@ dashboard.post("/webhooks/:uid", async (c) => {
   const uid = c.req.param("uid");
   const sent = await c.req.parseBody();
   const form = webhookBody(sent, false);
-  if (!form.ok) return webhookPage(c, uid, { entered: enteredIn(sent), error: form.error, status: 400 });
+  if (!form.ok) return webhookPage(c, uid, { entered: enteredIn(sent), error: form.error, status: 400, field: form.field });
   if (Object.keys(form.body).length === 0) return back(c, `/dashboard/webhooks/${encodeURIComponent(uid)}`, { ok: true, error: null }, "Nothing was changed.");
   const res = await callApi(c, "PATCH", `/webhooks/${encodeURIComponent(uid)}`, WebhookChanged, form.body);
   if (!res.ok) return webhookPage(c, uid, refusedBy(enteredIn(sent), res));
@@ -695,10 +703,10 @@ async function alertsPage(c: C, refused?: Refusal<EndpointEntered>) {
       nextAlerts={alerts.json.nextCursor}
       nextEndpoints={endpoints.json.nextCursor}
       entered={refused?.entered}
+      invalidField={refused?.field}
       webhooks={webhooks}
     />,
-    refused?.status,
-    refused?.error,
+    refused,
   );
 }
 
@@ -742,9 +750,9 @@ async function sourcesPage(c: C, refused?: Refusal<SourceEntered>) {
       unknown={unknown?.ok ? unknown.json : null}
       invalid={invalid?.ok ? invalid.json : null}
       entered={refused?.entered}
+      invalidField={refused?.field}
     />,
-    refused?.status,
-    refused?.error,
+    refused,
   );
 }
 
@@ -759,7 +767,7 @@ dashboard.post("/sources", async (c) => {
     provider: entered.provider,
     secrets: [textOf(form, "secret")],
   });
-  if (!res.ok) return sourcesPage(c, refusedBy(entered, res));
+  if (!res.ok) return sourcesPage(c, refusedBy(entered, res, { secrets: "secret" }));
   return back(c, "/dashboard/sources", res, `Source created: point the provider at ${res.json.ingressUrl}`);
 });
 
@@ -788,9 +796,8 @@ async function tokensPage(c: C, refused?: Refusal<TokenEntered>) {
     c,
     "Tokens",
     "/dashboard/tokens",
-    <TokenList tokens={list.json.data} nextCursor={list.json.nextCursor} ownTokenId={c.get("principal").tokenId} entered={refused?.entered} />,
-    refused?.status,
-    refused?.error,
+    <TokenList tokens={list.json.data} nextCursor={list.json.nextCursor} ownTokenId={c.get("principal").tokenId} entered={refused?.entered} invalidField={refused?.field} />,
+    refused,
   );
 }
 

@@ -36,6 +36,8 @@ export function Layout(props: {
   notice?: string | undefined;
   warnings?: string[] | undefined;
   errors?: (string | undefined)[];
+  /** A refused form's page: its error takes the focus (else its field marked invalid did, Invalid). */
+  focusError?: boolean;
   children: Child;
 }) {
   const p = props.principal;
@@ -88,8 +90,9 @@ export function Layout(props: {
               {legible(w)}
             </p>
           ))}
-          {errors.map((e) => (
-            <p class="notice error" role="alert">
+          {/* The first is the one a refused form's field names (aria-describedby) or, none marked, where the focus starts. */}
+          {errors.map((e, i) => (
+            <p class="notice error" role="alert" id={i === 0 ? ERROR_ID : undefined} tabindex={i === 0 && props.focusError ? -1 : undefined} autofocus={i === 0 && props.focusError}>
               {legible(e)}
             </p>
           ))}
@@ -100,6 +103,18 @@ export function Layout(props: {
     </html>
     </>
   );
+}
+
+/** The id of a page's first error, which a refused form's field is described by. */
+export const ERROR_ID = "page-error";
+
+/**
+ * The attributes of a form's field named `name` when a refusal named it (`invalid`): marked invalid,
+ * described by the page's error, and focused, so a screen reader says what to mend, there.
+ * `focus`: false for a group's other boxes (the first takes it).
+ */
+export function Invalid(name: string, invalid: string | undefined, focus = true) {
+  return name === invalid ? { "aria-invalid": "true", "aria-describedby": ERROR_ID, ...(focus ? { autofocus: true } : {}) } : {};
 }
 
 /** A table's one row when it has nothing to list, across its `cols` columns. */

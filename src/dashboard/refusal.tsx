@@ -119,7 +119,21 @@ export function notFoundPage(c: Context<DashEnv>, allowed: string[]): Response |
  * the status the API refused it with (403 a scope or grant, 409 a conflict, …), as a page it
  * refused to read answers; 400 when the dashboard refused it before asking the API.
  */
-export type Refusal<E> = { entered: E; error: string; status: ContentfulStatusCode };
+export type Refusal<E> = { entered: E; error: string; status: ContentfulStatusCode; field?: string | undefined };
 
-/** A form the API refused, as a Refusal: its status and message. */
-export const refusedBy = <E,>(entered: E, answer: { status: ContentfulStatusCode; error: string }): Refusal<E> => ({ entered, error: answer.error, status: answer.status });
+/**
+ * A form the API refused, as a Refusal: its status and message, and `field`, the first field of the
+ * form (a name in `entered`) that the API's issues name, which the form marks invalid and focuses.
+ * `named`: the form's name of an API field it names otherwise (a source's `secrets` is its field
+ * `secret`, which is never kept in `entered`).
+ */
+export const refusedBy = <E extends object>(
+  entered: E,
+  answer: { status: ContentfulStatusCode; error: string; fields?: string[] | undefined },
+  named: Record<string, string> = {},
+): Refusal<E> => ({
+  entered,
+  error: answer.error,
+  status: answer.status,
+  field: answer.fields?.map((f) => named[f] ?? f).find((f) => Object.hasOwn(entered, f) || Object.values(named).includes(f)),
+});

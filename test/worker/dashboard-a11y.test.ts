@@ -143,3 +143,55 @@ describe("required fields are marked", () => {
     expect(legendOf(pages.alerts, "New notification endpoint")).toBe("Alerts (required: choose at least one)");
   });
 });
+
+/** The opening tags of the form fields named `name`. */
+const fieldTags = (html: string, name: string) => [...html.matchAll(new RegExp(`<(?:input|textarea|select)[^>]*name="${name}"[^>]*>`, "g"))].map((m) => m[0]);
+/** The tags that take the focus when the page loads. */
+const autofocused = (html: string) => [...html.matchAll(/<[a-z]+\b[^>]*\sautofocus[^>]*>/g)].map((m) => m[0]);
+const ERROR = /<p class="notice error" role="alert" id="page-error"( tabindex="-1" autofocus="")?>/;
+
+describe("a refused form's error is tied to its field", () => {
+  it("marks the webhook form's event types invalid, described by the error, and focuses them; the title says Error", async () => {
+    const cookie = await signIn();
+    const res = await dashboardForm("/dashboard/webhooks", cookie, { url: "https://downstream.test/ok/a11y", eventTypes: "message.recieved", organizationUid: `org-${uniqueKey()}` });
+    expect(res.status).toBe(400);
+    const html = await res.text();
+    expect(titleOf(html)).toBe("Error: Webhooks · Edgehook");
+    // The alert is the description, not the focus: the field has it.
+    expect(ERROR.exec(html)?.[1]).toBeUndefined();
+    const [types] = fieldTags(html, "eventTypes");
+    expect(types).toMatch(/aria-invalid="true"/);
+    expect(types).toMatch(/aria-describedby="page-error"/);
+    expect(autofocused(html)).toEqual([types]);
+    expect(fieldTags(html, "url")[0]).not.toMatch(/aria-invalid/);
+    // What the dashboard refuses itself (a filter that is not JSON) marks its field too.
+    const notJson = await (await dashboardForm("/dashboard/webhooks", cookie, { url: "https://downstream.test/ok/a11y", eventTypes: "*", filter: "{nope" })).text();
+    expect(autofocused(notJson)).toEqual(fieldTags(notJson, "filter"));
+    expect(fieldTags(notJson, "filter")[0]).toMatch(/aria-invalid="true" aria-describedby="page-error"/);
+  });
+
+  it("marks the token form's scopes when none is chosen, focusing the first", async () => {
+    const cookie = await signIn();
+    const res = await dashboardForm("/dashboard/tokens", cookie, { name: `a11y ${uniqueKey()}` });
+    expect(res.status).toBe(400);
+    const html = await res.text();
+    expect(titleOf(html)).toBe("Error: Tokens · Edgehook");
+    const scopes = fieldTags(html, "scopes");
+    expect(scopes.length).toBeGreaterThan(1);
+    for (const box of scopes) expect(box).toMatch(/aria-invalid="true" aria-describedby="page-error"/);
+    expect(autofocused(html)).toEqual([scopes[0]]);
+    expect(fieldTags(html, "name")[0]).not.toMatch(/aria-invalid/);
+  });
+
+  it("focuses the error itself when it names no field of the form (a source id taken)", async () => {
+    const id = await createSource({ id: `a11y-taken-${uniqueKey()}`, secrets: ["secret-long-enough"] });
+    const cookie = await signIn();
+    const res = await dashboardForm("/dashboard/sources", cookie, { id, name: "again", provider: "podium", secret: "secret-long-enough" });
+    expect(res.status).toBe(409);
+    const html = await res.text();
+    expect(titleOf(html)).toBe("Error: Sources · Edgehook");
+    expect(ERROR.exec(html)?.[1]).toBe(' tabindex="-1" autofocus=""');
+    expect(autofocused(html)).toHaveLength(1);
+    expect(html).not.toMatch(/aria-invalid/);
+  });
+});

@@ -285,7 +285,7 @@ export const pageText = (html: string) => html.replace(/<[^>]+>/g, " ").replace(
 
 /** The banners a dashboard page shows under its title: notices and errors, or only those of `role` (status: notice, alert: error). */
 export const pageBanners = (html: string, role: "status" | "alert" | null = null) =>
-  [...html.matchAll(new RegExp(`<p class="notice[^"]*" role="${role ?? "(?:status|alert)"}">([\\s\\S]*?)</p>`, "g"))].map((m) => pageText(m[1]!).trim());
+  [...html.matchAll(new RegExp(`<p class="notice[^"]*" role="${role ?? "(?:status|alert)"}"[^>]*>([\\s\\S]*?)</p>`, "g"))].map((m) => pageText(m[1]!).trim());
 
 /** A dashboard session cookie (`name=value`), signed in as the admin. */
 export async function dashboardCookie(): Promise<string> {

@@ -1,7 +1,7 @@
 import type { z } from "@hono/zod-openapi";
 import type { AlertSchema, NotificationEndpointSchema } from "../../api/schemas";
 import { ALERT_TYPES } from "../../domain/alerts";
-import { ConfirmAction, DottedName, DottedNames, NextPage, Time, Scroll, shortened, Required } from "../layout";
+import { ConfirmAction, DottedName, DottedNames, NextPage, Time, Scroll, shortened, Required, Invalid } from "../layout";
 import { ASK } from "../confirm";
 import { legible } from "../../domain/legible";
 
@@ -36,6 +36,8 @@ export function AlertsPage(props: {
   nextAlerts: string | null;
   nextEndpoints: string | null;
   entered?: EndpointEntered;
+  /** The new-endpoint form's field a refusal named (Invalid). */
+  invalidField?: string | undefined;
   /** The webhooks named as subjects that the viewer may open (existing, and in its grant). */
   webhooks: ReadonlySet<string>;
 }) {
@@ -117,21 +119,21 @@ export function AlertsPage(props: {
           <h3>New notification endpoint</h3>
           <label>
             <span>URL<Required /></span>
-            <input name="url" type="url" required placeholder="https://hooks.slack.com/services/…" value={entered?.url ?? ""} />
+            <input name="url" type="url" required placeholder="https://hooks.slack.com/services/…" value={entered?.url ?? ""} {...Invalid("url", props.invalidField)} />
           </label>
           <fieldset>
             <legend>
               Alerts <span class="required">(required: choose at least one)</span>
             </legend>
-            {ALERT_TYPES.map((t) => (
+            {ALERT_TYPES.map((t, i) => (
               <label class="check">
-                <input name="alertTypes" type="checkbox" value={t} checked={entered ? entered.alertTypes.includes(t) : true} /> {t}
+                <input name="alertTypes" type="checkbox" value={t} checked={entered ? entered.alertTypes.includes(t) : true} {...Invalid("alertTypes", props.invalidField, i === 0)} /> {t}
               </label>
             ))}
           </fieldset>
           <label>
             Format
-            <select name="format">
+            <select name="format" {...Invalid("format", props.invalidField)}>
               <option value="standard-webhooks">Standard Webhooks: signed {"{type, timestamp, data}"} JSON</option>
               <option value="slack" selected={entered?.format === "slack"}>
                 Slack: {'{"text": …}'}

@@ -1,7 +1,7 @@
 import type { z } from "@hono/zod-openapi";
 import type { RejectionsSchema, SourceSchema } from "../../api/schemas";
 import { PROVIDER_NAMES } from "../../domain/types";
-import { ConfirmAction, DottedName, EmptyRow, NextPage, Words, Scroll, Required } from "../layout";
+import { ConfirmAction, DottedName, EmptyRow, NextPage, Words, Scroll, Required, Invalid } from "../layout";
 import { ASK } from "../confirm";
 import { legible } from "../../domain/legible";
 
@@ -82,6 +82,8 @@ export function SourceList(props: {
   unknown?: RejectionsJson | null;
   invalid?: RejectionsJson | null;
   entered?: SourceEntered;
+  /** The new-source form's field a refusal named (Invalid). */
+  invalidField?: string | undefined;
 }) {
   return (
     <div class="stack">
@@ -159,15 +161,15 @@ export function SourceList(props: {
           <h2>New source</h2>
           <label>
             Id (optional slug)
-            <input name="id" pattern="[a-z0-9\-]{1,64}" value={props.entered?.id ?? ""} />
+            <input name="id" pattern="[a-z0-9\-]{1,64}" value={props.entered?.id ?? ""} {...Invalid("id", props.invalidField)} />
           </label>
           <label>
             <span>Name<Required /></span>
-            <input name="name" required value={props.entered?.name ?? ""} />
+            <input name="name" required value={props.entered?.name ?? ""} {...Invalid("name", props.invalidField)} />
           </label>
           <label>
             Provider
-            <select name="provider">
+            <select name="provider" {...Invalid("provider", props.invalidField)}>
               {PROVIDERS.map((p) => (
                 <option value={p} selected={props.entered?.provider === p}>
                   {p}
@@ -177,7 +179,7 @@ export function SourceList(props: {
           </label>
           <label>
             <span>Secret (the provider's signing secret; never shown again)<Required /></span>
-            <input name="secret" type="password" minlength={8} required autocomplete="off" />
+            <input name="secret" type="password" minlength={8} required autocomplete="off" {...Invalid("secret", props.invalidField)} />
           </label>
           <div>
             <button type="submit">Create source</button>

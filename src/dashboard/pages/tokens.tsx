@@ -3,7 +3,7 @@ import type { TokenSchema } from "../../api/schemas";
 import { SCOPES } from "../../domain/scopes";
 import { legible } from "../../domain/legible";
 import { ASK } from "../confirm";
-import { ConfirmAction, NextPage, Time, Scroll, shortened, Required } from "../layout";
+import { ConfirmAction, NextPage, Time, Scroll, shortened, Required, Invalid } from "../layout";
 
 type TokenJson = z.infer<typeof TokenSchema>;
 
@@ -38,7 +38,8 @@ function Grant(props: { t: TokenJson }) {
 }
 
 /** The API tokens, newest first (never their secrets: the API keeps only a hash), and a form for a new one. */
-export function TokenList(props: { tokens: TokenJson[]; nextCursor: string | null; ownTokenId: string | null; entered?: TokenEntered }) {
+/** `invalidField`: the new-token form's field a refusal named (Invalid). */
+export function TokenList(props: { tokens: TokenJson[]; nextCursor: string | null; ownTokenId: string | null; entered?: TokenEntered; invalidField?: string | undefined }) {
   const entered = props.entered;
   return (
     <div class="stack">
@@ -95,25 +96,25 @@ export function TokenList(props: { tokens: TokenJson[]; nextCursor: string | nul
         <h2>New token</h2>
         <label>
           <span>Name<Required /></span>
-          <input name="name" required maxlength={200} value={entered?.name ?? ""} />
+          <input name="name" required maxlength={200} value={entered?.name ?? ""} {...Invalid("name", props.invalidField)} />
         </label>
         <fieldset>
           <legend>
             Scopes <span class="required">(required: choose at least one)</span>
           </legend>
-          {SCOPES.map((s) => (
+          {SCOPES.map((s, i) => (
             <label class="check">
-              <input name="scopes" type="checkbox" value={s} checked={entered?.scopes.includes(s) ?? false} /> {s}
+              <input name="scopes" type="checkbox" value={s} checked={entered?.scopes.includes(s) ?? false} {...Invalid("scopes", props.invalidField, i === 0)} /> {s}
             </label>
           ))}
         </fieldset>
         <label>
           Organizations (uids, comma-separated; empty: every one)
-          <input name="organizationUids" value={entered?.organizationUids ?? ""} />
+          <input name="organizationUids" value={entered?.organizationUids ?? ""} {...Invalid("organizationUids", props.invalidField)} />
         </label>
         <label>
           Locations (uids, comma-separated; empty: every one)
-          <input name="locationUids" value={entered?.locationUids ?? ""} />
+          <input name="locationUids" value={entered?.locationUids ?? ""} {...Invalid("locationUids", props.invalidField)} />
         </label>
         <p class="muted">The token is shown once, on the next page; only a hash of it is kept.</p>
         <div>

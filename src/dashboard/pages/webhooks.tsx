@@ -6,7 +6,7 @@ import { DEFAULT_MAX_CONCURRENCY, MAX_CONCURRENCY_MAX, RATE_LIMIT_MAX } from "..
 import { AUTO_DISABLE_MINUTES_MAX, DEFAULT_AUTO_DISABLE_MINUTES, DEFAULT_FAILING_AFTER, FAILING_AFTER_MAX } from "../../domain/health";
 import { sentence } from "../../domain/alerts";
 import { legible } from "../../domain/legible";
-import { Action, Blank, ConfirmAction, DottedNames, EmptyRow, HeaderTable, NextPage, Time, Scroll, shortened, Required } from "../layout";
+import { Action, Blank, ConfirmAction, DottedNames, EmptyRow, HeaderTable, NextPage, Time, Scroll, shortened, Required, Invalid } from "../layout";
 import { ASK } from "../confirm";
 import { prettyBody } from "../pretty-body";
 import { ownerOf } from "../../routing/match";
@@ -72,6 +72,8 @@ export function WebhookList(props: {
   mayChange: (w: WebhookJson) => boolean;
   canReplay: boolean;
   entered?: Entered | undefined;
+  /** The form's field a refusal named (Invalid). */
+  invalidField?: string | undefined;
   /** What a new webhook gets when the form leaves a field at what it shows: this deployment's DELIVERY_TIMEOUT_MS and MAX_ATTEMPTS. */
   defaults: NewWebhookDefaults;
 }) {
@@ -125,7 +127,7 @@ export function WebhookList(props: {
         </table>
       </Scroll>
       <NextPage path="/dashboard/webhooks" name="cursor" cursor={props.nextCursor} label="More webhooks →" />
-      {props.canWrite && <WebhookForm entered={props.entered} defaults={props.defaults} />}
+      {props.canWrite && <WebhookForm entered={props.entered} invalidField={props.invalidField} defaults={props.defaults} />}
     </div>
   );
 }
@@ -143,7 +145,7 @@ export type Entered = Readonly<Record<string, string>>;
  * Create (no webhook) or edit (a webhook) form, showing what was `entered` when it
  * was sent back refused. Location and organization are fixed once created.
  */
-function WebhookForm(props: { webhook?: WebhookJson; entered?: Entered | undefined; defaults?: NewWebhookDefaults }) {
+function WebhookForm(props: { webhook?: WebhookJson; entered?: Entered | undefined; invalidField?: string | undefined; defaults?: NewWebhookDefaults }) {
   const w = props.webhook;
   const typed = props.entered;
   const value = (name: string, shown: string) => typed?.[name] ?? shown;
@@ -154,44 +156,44 @@ function WebhookForm(props: { webhook?: WebhookJson; entered?: Entered | undefin
       <h2>{w ? "Edit" : "New webhook"}</h2>
       <label>
         <span>URL<Required /></span>
-        <input name="url" type="url" required value={value("url", initial?.url ?? "")} placeholder="https://api.example.com/hooks" />
+        <input name="url" {...Invalid("url", props.invalidField)} type="url" required value={value("url", initial?.url ?? "")} placeholder="https://api.example.com/hooks" />
       </label>
       <label>
         <span>Event types (comma separated: exact, object.* or *)<Required /></span>
-        <input name="eventTypes" required value={value("eventTypes", initial?.eventTypes ?? "")} placeholder="message.received, contact.*" />
+        <input name="eventTypes" {...Invalid("eventTypes", props.invalidField)} required value={value("eventTypes", initial?.eventTypes ?? "")} placeholder="message.received, contact.*" />
       </label>
       {!w && (
         <>
           <p class="muted">One organization or one location, as in Podium; leave both empty for a catch-all (unlimited tokens only).</p>
           <label>
             Organization uid
-            <input name="organizationUid" value={value("organizationUid", "")} />
+            <input name="organizationUid" {...Invalid("organizationUid", props.invalidField)} value={value("organizationUid", "")} />
           </label>
           <label>
             Location uid
-            <input name="locationUid" value={value("locationUid", "")} />
+            <input name="locationUid" {...Invalid("locationUid", props.invalidField)} value={value("locationUid", "")} />
           </label>
         </>
       )}
       <label>
         Timeout (ms)
-        <input name="timeoutMs" type="number" min={TIMEOUT_MS_LIMITS.min} max={TIMEOUT_MS_LIMITS.max} value={value("timeoutMs", initial?.timeoutMs ?? String(props.defaults?.timeoutMs ?? ""))} />
+        <input name="timeoutMs" {...Invalid("timeoutMs", props.invalidField)} type="number" min={TIMEOUT_MS_LIMITS.min} max={TIMEOUT_MS_LIMITS.max} value={value("timeoutMs", initial?.timeoutMs ?? String(props.defaults?.timeoutMs ?? ""))} />
       </label>
       <label>
         Attempts
-        <input name="maxAttempts" type="number" min="1" max={MAX_ATTEMPTS_LIMIT} value={value("maxAttempts", initial?.maxAttempts ?? String(props.defaults?.maxAttempts ?? ""))} />
+        <input name="maxAttempts" {...Invalid("maxAttempts", props.invalidField)} type="number" min="1" max={MAX_ATTEMPTS_LIMIT} value={value("maxAttempts", initial?.maxAttempts ?? String(props.defaults?.maxAttempts ?? ""))} />
       </label>
       <label>
         Rate limit (attempts per second, retries included; empty: none)
-        <input name="rateLimit" type="number" min="1" max={String(RATE_LIMIT_MAX)} value={value("rateLimit", initial?.rateLimit ?? "")} />
+        <input name="rateLimit" {...Invalid("rateLimit", props.invalidField)} type="number" min="1" max={String(RATE_LIMIT_MAX)} value={value("rateLimit", initial?.rateLimit ?? "")} />
       </label>
       <label>
         Requests at once
-        <input name="maxConcurrency" type="number" min="1" max={String(MAX_CONCURRENCY_MAX)} value={value("maxConcurrency", initial?.maxConcurrency ?? String(DEFAULT_MAX_CONCURRENCY))} />
+        <input name="maxConcurrency" {...Invalid("maxConcurrency", props.invalidField)} type="number" min="1" max={String(MAX_CONCURRENCY_MAX)} value={value("maxConcurrency", initial?.maxConcurrency ?? String(DEFAULT_MAX_CONCURRENCY))} />
       </label>
       <label>
         Order
-        <select name="ordering">
+        <select name="ordering" {...Invalid("ordering", props.invalidField)}>
           <option value="unordered" selected={ordering !== "fifo"}>
             Unordered: in parallel
           </option>
@@ -201,12 +203,12 @@ function WebhookForm(props: { webhook?: WebhookJson; entered?: Entered | undefin
         </select>
       </label>
       <label class="check">
-        <input name="disabled" type="checkbox" checked={typed ? typed.disabled === "on" : initial?.disabled === "on"} /> Disabled (deliveries are held)
+        <input name="disabled" {...Invalid("disabled", props.invalidField)} type="checkbox" checked={typed ? typed.disabled === "on" : initial?.disabled === "on"} /> Disabled (deliveries are held)
       </label>
 
       <label>
         Failing after (failed attempts in a row)
-        <input name="failingAfterAttempts" type="number" min="1" max={String(FAILING_AFTER_MAX)} value={value("failingAfterAttempts", initial?.failingAfterAttempts ?? String(DEFAULT_FAILING_AFTER))} />
+        <input name="failingAfterAttempts" {...Invalid("failingAfterAttempts", props.invalidField)} type="number" min="1" max={String(FAILING_AFTER_MAX)} value={value("failingAfterAttempts", initial?.failingAfterAttempts ?? String(DEFAULT_FAILING_AFTER))} />
       </label>
       <label>
         Disable after (minutes of nothing but failures; empty: never)
@@ -220,19 +222,19 @@ function WebhookForm(props: { webhook?: WebhookJson; entered?: Entered | undefin
       </label>
       <label>
         Filter (JSON matched against the event's body and headers; empty: every event)
-        <textarea name="filter" rows={4} class="mono" placeholder='{"body": {"data.conversation.channel.type": "phone"}}'>
+        <textarea name="filter" {...Invalid("filter", props.invalidField)} rows={4} class="mono" placeholder='{"body": {"data.conversation.channel.type": "phone"}}'>
           {value("filter", initial?.filter ?? "")}
         </textarea>
       </label>
       <label>
         Transformation (JSONata on the body; its result is the body sent; empty: the body as received)
-        <textarea name="transform" rows={3} class="mono" placeholder='{"text": data.body}'>
+        <textarea name="transform" {...Invalid("transform", props.invalidField)} rows={3} class="mono" placeholder='{"text": data.body}'>
           {value("transform", initial?.transform ?? "")}
         </textarea>
       </label>
       <label>
         Extra headers (JSON: header name → JSONata; a credential header shows {REDACTED}, which saving keeps as stored)
-        <textarea name="transformHeaders" rows={2} class="mono" placeholder='{"x-conversation": "data.conversation.uid"}'>
+        <textarea name="transformHeaders" {...Invalid("transformHeaders", props.invalidField)} rows={2} class="mono" placeholder='{"x-conversation": "data.conversation.uid"}'>
           {value("transformHeaders", initial?.transformHeaders ?? "")}
         </textarea>
       </label>
@@ -456,6 +458,7 @@ export function WebhookPage(props: {
   canTest: boolean;
   testEventId?: string | undefined;
   entered?: Entered | undefined;
+  invalidField?: string | undefined;
   retryCursor?: string | undefined;
 }) {
   const w = props.webhook;
@@ -494,7 +497,7 @@ export function WebhookPage(props: {
       />
       {props.canTest && <WebhookTestForm uid={w.uid} eventId={props.testEventId} />}
       {!props.canWrite && <ContentRules w={w} />}
-      {props.canWrite && <WebhookForm webhook={w} entered={props.entered} />}
+      {props.canWrite && <WebhookForm webhook={w} entered={props.entered} invalidField={props.invalidField} />}
       {props.canWrite && <ConfirmAction action={`/dashboard/webhooks/${w.uid}/delete`} label="Delete webhook" confirm={ASK.deleteWebhook(w.uid)} />}
     </div>
   );
