@@ -1,6 +1,7 @@
-// The dashboard on a phone (390×844) and at 200% zoom of a small window (640×450), in real Chromium:
-// no column of a table is hidden (WCAG 1.4.10); a table too wide scrolls in its own box, which the
-// keyboard reaches, and the page itself never scrolls sideways.
+// The dashboard's accessibility in real Chromium. On a phone (390×844) and at 200% zoom of a small
+// window (640×450) no column of a table is hidden (WCAG 1.4.10): a table too wide scrolls in its own
+// box, which the keyboard reaches, and the page itself never scrolls sideways. A refused form puts
+// the focus on what to mend.
 import { existsSync } from "node:fs";
 import { randomUUID } from "node:crypto";
 import { chromium, type Browser, type Page } from "playwright-core";
@@ -67,5 +68,31 @@ describe("the dashboard's tables on a narrow screen", () => {
       }
       await page.context().close();
     }
+  });
+});
+
+describe("a refused form in the browser", () => {
+  it("focuses the field the error names (no scope chosen: the first scope), or else the error itself", async () => {
+    const page = await signedIn(1280, 800);
+    await page.goto(`${stack.url}/dashboard/tokens`);
+    const form = page.getByRole("form", { name: "New token" });
+    await form.getByLabel("Name").fill(`a11y ${randomUUID().slice(0, 8)}`);
+    await form.getByRole("button", { name: "Create token" }).click();
+    await page.waitForLoadState();
+    expect(await page.title()).toBe("Error: Tokens · Edgehook");
+    const focused = () => page.evaluate(() => ({ name: document.activeElement?.getAttribute("name"), role: document.activeElement?.getAttribute("role"), described: document.activeElement?.getAttribute("aria-describedby") }));
+    expect(await focused()).toEqual({ name: "scopes", role: null, described: "page-error" });
+    // A source id taken names no field: the error has the focus.
+    const id = `a11y-${randomUUID().slice(0, 8)}`;
+    await stack.api("POST", "/v1/sources", { id, name: "first", provider: "podium", secrets: ["secret-long-enough"] });
+    await page.goto(`${stack.url}/dashboard/sources`);
+    const source = page.getByRole("form", { name: "New source" });
+    await source.locator("input[name=id]").fill(id);
+    await source.locator("input[name=name]").fill("again");
+    await source.locator("input[name=secret]").fill("secret-long-enough");
+    await source.getByRole("button", { name: "Create source" }).click();
+    await page.waitForLoadState();
+    expect(await focused()).toEqual({ name: null, role: "alert", described: null });
+    await page.context().close();
   });
 });
