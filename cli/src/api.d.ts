@@ -843,7 +843,7 @@ export interface components {
             organizationUid?: string | null;
             /** @description The sources it takes events from, each existing (stored, or declared by configuration like `podium`) when named; null: all. */
             sourceIds?: string[] | null;
-            /** @description Write-only. Generated as `whsec_…` when omitted; a given `whsec_` secret is standard base64 (not URL-safe) of at least 24 bytes. */
+            /** @description Write-only. Generated as `whsec_…` when omitted; a given `whsec_` secret is standard base64 (not URL-safe) of at least 24 bytes, as receivers' Standard Webhooks libraries decode it. */
             secret?: string;
             disabled?: boolean;
             timeoutMs?: number;
@@ -937,7 +937,7 @@ export interface components {
             eventTypes?: string[];
             /** @description The sources it takes events from, each existing (stored, or declared by configuration like `podium`) when named; null: all. */
             sourceIds?: string[] | null;
-            /** @description Write-only. Generated as `whsec_…` when omitted; a given `whsec_` secret is standard base64 (not URL-safe) of at least 24 bytes. */
+            /** @description Write-only. Generated as `whsec_…` when omitted; a given `whsec_` secret is standard base64 (not URL-safe) of at least 24 bytes, as receivers' Standard Webhooks libraries decode it. */
             secret?: string;
             disabled?: boolean;
             timeoutMs?: number;
@@ -1024,7 +1024,7 @@ export interface components {
             eventTypes: string[];
             /** @description The sources it takes events from, each existing (stored, or declared by configuration like `podium`) when named; null: all. */
             sourceIds?: string[] | null;
-            /** @description Write-only. Generated as `whsec_…` when omitted; a given `whsec_` secret is standard base64 (not URL-safe) of at least 24 bytes. */
+            /** @description Write-only. Generated as `whsec_…` when omitted; a given `whsec_` secret is standard base64 (not URL-safe) of at least 24 bytes, as receivers' Standard Webhooks libraries decode it. */
             secret?: string;
             disabled?: boolean;
             timeoutMs?: number;
@@ -1243,7 +1243,7 @@ export interface components {
             name: string;
             /** @enum {string} */
             provider: "podium" | "standard-webhooks" | "stripe" | "github" | "shopify" | "slack" | "hmac";
-            /** @description Write-only. The first is current; the others are still accepted (rotation). A `whsec_` secret is base64 of at least 24 bytes. */
+            /** @description Write-only. The first is current; the others are still accepted (rotation). A `standard-webhooks` source's `whsec_` secret is base64 of at least 24 bytes; other providers take any secret as it is (Stripe keys by the whole `whsec_…` string). */
             secrets?: string[];
             /** @enum {string} */
             verification?: "signature" | "none";
@@ -1283,7 +1283,7 @@ export interface components {
         };
         SourcePatch: {
             name?: string;
-            /** @description Write-only. The first is current; the others are still accepted (rotation). A `whsec_` secret is base64 of at least 24 bytes. */
+            /** @description Write-only. The first is current; the others are still accepted (rotation). A `standard-webhooks` source's `whsec_` secret is base64 of at least 24 bytes; other providers take any secret as it is (Stripe keys by the whole `whsec_…` string). */
             secrets?: string[];
             /** @enum {string} */
             verification?: "signature" | "none";

@@ -29,7 +29,8 @@ import { CREDENTIAL_NAMES, CREDENTIAL_PARTS, REDACTED } from "../domain/credenti
 import { compileTransform, TRANSFORM_LIMITS } from "../pipeline/transform";
 import { validateFilter } from "../routing/filter";
 import { CALL_FILTER_WORK } from "../routing/search";
-import { secretProblem, signingSecretProblem } from "../schemes/standard-webhooks";
+import { signingSecretProblem } from "../schemes/standard-webhooks";
+import { sourceSecretIssues } from "../ingress/providers";
 import { STATS_GRANT_WEBHOOKS, STATS_WEBHOOKS } from "../store/stats";
 import { issueWords } from "./issue-words";
 import { iso, msAtOrAfter } from "../domain/time";
@@ -156,20 +157,18 @@ const distinct = <T extends z.ZodType<string>>(list: z.ZodArray<T>, said = (item
       });
     })
     .openapi({ uniqueItems: true });
-/** A secret checked by `problem`: a `whsec_` one must carry a key long enough not to be guessed. */
-const secretOf = (problem: (s: string) => string | null) =>
-  z
-    .string()
-    .min(8)
-    .max(256)
-    .superRefine((s, ctx) => {
-      const found = problem(s);
-      if (found) ctx.addIssue({ code: "custom", message: found });
-    });
-/** A secret a source verifies with. */
-const sourceSecret = secretOf(secretProblem);
-/** A secret Edgehook signs with, which receivers' Standard Webhooks libraries must decode. */
-const webhookSecret = secretOf(signingSecretProblem);
+/** A secret of 8 to 256 characters. */
+const anySecret = z.string().min(8).max(256);
+/**
+ * A secret a source verifies with: what more it must be is its provider's to say (sourceSecretIssues,
+ * on the source made or changed), as only Standard Webhooks reads a key out of a `whsec_` one.
+ */
+const sourceSecret = anySecret;
+/** A secret Edgehook signs with, which receivers' Standard Webhooks libraries must decode: a `whsec_` one carries a key long enough not to be guessed. */
+const webhookSecret = anySecret.superRefine((s, ctx) => {
+  const found = signingSecretProblem(s);
+  if (found) ctx.addIssue({ code: "custom", message: found });
+});
 
 export const ErrorSchema = z
   .object({
@@ -345,7 +344,7 @@ const webhookFields = {
     .nullable()
     .openapi({ description: "The sources it takes events from, each existing (stored, or declared by configuration like `podium`) when named; null: all." }),
   secret: webhookSecret.openapi({
-    description: "Write-only. Generated as `whsec_…` when omitted; a given `whsec_` secret is standard base64 (not URL-safe) of at least 24 bytes.",
+    description: "Write-only. Generated as `whsec_…` when omitted; a given `whsec_` secret is standard base64 (not URL-safe) of at least 24 bytes, as receivers' Standard Webhooks libraries decode it.",
   }),
   disabled: z.boolean(),
   timeoutMs: z.number().int().min(TIMEOUT_MS_LIMITS.min).max(TIMEOUT_MS_LIMITS.max),
@@ -767,7 +766,7 @@ export const SourceSchema = z
 
 const secrets = distinct(z.array(sourceSecret).min(1).max(5), () => "the same secret").openapi({
   description:
-    "Write-only. The first is current; the others are still accepted (rotation). A `whsec_` secret is base64 of at least 24 bytes.",
+    "Write-only. The first is current; the others are still accepted (rotation). A `standard-webhooks` source's `whsec_` secret is base64 of at least 24 bytes; other providers take any secret as it is (Stripe keys by the whole `whsec_…` string).",
 });
 const shopDomain = z
   .string()
@@ -803,7 +802,9 @@ export const SourceCreate = z
     }),
   })
   .superRefine((s, ctx) => {
-    for (const { path, message } of sourceProblems(s)) ctx.addIssue({ code: "custom", message, path: [path] });
+    for (const { path, message } of [...sourceSecretIssues(s.provider, s.secrets ?? []), ...sourceProblems(s)]) {
+      ctx.addIssue({ code: "custom", message, path: path.split(".") });
+    }
   })
   .openapi("SourceCreate");
 

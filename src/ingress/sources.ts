@@ -2,8 +2,8 @@ import { SOURCE_ID } from "../domain/ids";
 import { settings } from "../domain/settings";
 import type { ProviderName, Source } from "../domain/types";
 import type { Env } from "../env";
-import { secretProblem } from "../schemes/standard-webhooks";
 import { getSource } from "../store/sources";
+import { sourceSecretProblem } from "./providers";
 
 /** How long a warm isolate trusts what it read about a source (found or not). */
 const SOURCE_CACHE_TTL_MS = 15_000;
@@ -50,8 +50,9 @@ function parseConfigSources(env: Env): Source[] {
   for (const c of CONFIG_SOURCES) {
     const value = env[c.secret];
     const given = typeof value === "string" ? value.split(/\s+/).filter(Boolean) : [];
-    // A weak whsec_ key is left out (never read as UTF-8 instead), and said so without showing it.
-    const problems = given.map(secretProblem);
+    // A secret its provider refuses (a weak whsec_ key of Standard Webhooks, never read as UTF-8
+    // instead) is left out, and said so without showing it; the API's rule, the provider's.
+    const problems = given.map((secret) => sourceSecretProblem(c.provider, secret));
     const secrets = given.filter((_, i) => problems[i] === null);
     if (secrets.length < given.length) {
       console.error("configuration secret ignored", {

@@ -8,7 +8,8 @@ const MIN_WHSEC_KEY_BYTES = 24;
 /**
  * Why `secret` cannot be a signing secret, or null when it can. A `whsec_` secret is
  * the base64 of its key after the prefix, at least 24 bytes; any other secret is its
- * UTF-8 bytes. Every secret the API or the configuration sets goes through this.
+ * UTF-8 bytes. Every standard-webhooks source's secret the API or the configuration sets goes
+ * through this (its provider's `secretProblem`), and every webhook's (`signingSecretProblem`).
  */
 export function secretProblem(secret: string): string | null {
   if (!secret.startsWith(WHSEC)) return null;

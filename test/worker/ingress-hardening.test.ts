@@ -3,6 +3,7 @@
 // and credential headers that must not be stored.
 import { sign as githubSign } from "@octokit/webhooks-methods";
 import { env } from "cloudflare:workers";
+import Stripe from "stripe";
 import { Webhook } from "standardwebhooks";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { bytesToBase64 } from "../../src/domain/crypto";
@@ -11,6 +12,7 @@ import { sha256Hex } from "../../src/domain/crypto";
 import type { HmacConfig } from "../../src/domain/hmac-config";
 import { configSources } from "../../src/ingress/sources";
 import { hmacScheme } from "../../src/schemes/hmac";
+import { podium } from "../../src/schemes/podium";
 import { shopify } from "../../src/schemes/shopify";
 import { stripe } from "../../src/schemes/stripe";
 import { d1Double } from "./d1-double";
@@ -376,6 +378,55 @@ describe("weak whsec_ keys are refused", () => {
 
     const { env: onlyShort } = testEnv({ STANDARD_WEBHOOKS_SECRET: "whsec_Kg==" });
     expect(configSources(onlyShort).find((s) => s.id === "standard-webhooks")).toBeUndefined();
+  });
+});
+
+describe("a source's secrets are checked by its provider's rule: only Standard Webhooks decodes a whsec_ key", () => {
+  // A secret as a tutorial or a made-up one is: whsec_ and 33 letters, no base64 (33 is not a length
+  // base64 has), which stripe-node keys by as a whole string.
+  const letters = (from: string) => Array.from({ length: 33 }, (_, i) => String.fromCharCode(from.charCodeAt(0) + (i % 26))).join("");
+  const NOT_BASE64 = "a whsec_ secret must be base64 of at least 24 bytes after the prefix; this one is not base64";
+  const stripeHeader = (payload: string, secret: string) =>
+    Stripe.webhooks.generateTestHeaderStringAsync({ payload, secret, timestamp: nowS(), cryptoProvider: Stripe.createSubtleCryptoProvider() });
+
+  it("makes a stripe source with a whsec_ secret that is no base64 key, changes it to another, and verifies stripe's signature with each", async () => {
+    const p = pipeline();
+    const first = `whsec_${letters("a")}`;
+    const created = await p.api("POST", "/v1/sources", { name: "stripe", provider: "stripe", secrets: [first] });
+    expect(created.status, JSON.stringify(created.json)).toBe(201);
+    const id = created.json.id;
+    const body = () => JSON.stringify({ id: `evt_${uniqueKey()}`, object: "event", type: "charge.succeeded", data: { object: {} } });
+    const signed = async (secret: string) => {
+      const b = body();
+      return send(`/webhooks/${id}`, b, { "content-type": "application/json", "stripe-signature": await stripeHeader(b, secret) });
+    };
+    expect((await signed(first)).status).toBe(202);
+
+    const second = `whsec_${letters("A")}`;
+    const changed = await p.api("PATCH", `/v1/sources/${id}`, { secrets: [second] });
+    expect(changed.status, JSON.stringify(changed.json)).toBe(200);
+    expect((await signed(second)).status).toBe(202);
+    expect((await signed(first)).status).toBe(401);
+  });
+
+  it("still refuses such a secret for a standard-webhooks source, made or changed, with the same message", async () => {
+    const p = pipeline();
+    const secret = `whsec_${letters("a")}`;
+    const made = await p.api("POST", "/v1/sources", { name: "sw", provider: "standard-webhooks", secrets: [secret] });
+    expect(made.status).toBe(400);
+    expect(made.json.error).toMatchObject({ code: "invalid_request", message: `Invalid body: secrets.0: ${NOT_BASE64}.` });
+    const id = (await p.api("POST", "/v1/sources", { name: "sw", provider: "standard-webhooks", secrets: [goodWhsec()] })).json.id;
+    const changed = await p.api("PATCH", `/v1/sources/${id}`, { secrets: [goodWhsec(), secret] });
+    expect(changed.status).toBe(400);
+    expect(changed.json.error).toMatchObject({ code: "invalid_request", message: `Invalid body: secrets.1: ${NOT_BASE64}.` });
+  });
+
+  it("uses such a secret declared for podium by configuration, and verifies with it", async () => {
+    const secret = `whsec_${letters("a")}`;
+    const { env: configured } = testEnv({ PODIUM_WEBHOOK_SECRET: secret });
+    expect(configSources(configured).find((s) => s.id === "podium")?.secrets).toEqual([secret]);
+    const body = podiumBody();
+    expect((await send("/webhooks/podium", body, await podium.sign(secret, body), configured)).status).toBe(202);
   });
 });
 

@@ -7,6 +7,7 @@ import type { Source } from "../../domain/types";
 import { nextVersion, unchangedApartFromVersion } from "../../domain/version";
 import type { Env } from "../../env";
 import { NO_SOURCE_LOGS } from "../../ingress/receive";
+import { sourceSecretIssues } from "../../ingress/providers";
 import { configSources, forgetSource } from "../../ingress/sources";
 import { latestRejections, rejectionSummaries, SAMPLES_KEPT } from "../../store/rejections";
 import { deleteSource, getStoredSource, insertSource, listStoredSources, updateSource, type StoredSource } from "../../store/sources";
@@ -251,7 +252,8 @@ export const sources = router()
       ...Object.fromEntries(Object.entries(b).filter(([, v]) => v !== undefined)),
       updatedAt: nextVersion(current.updatedAt),
     };
-    const problems = sourceProblems(next);
+    // The secrets given are checked by the source's provider; those it keeps were when they were set.
+    const problems = [...sourceSecretIssues(current.provider, b.secrets ?? []), ...sourceProblems(next)];
     if (problems.length > 0) throw invalidInput("body", problems);
     const view = (s: StoredSource) => sourceView(s, new URL(c.req.url).origin, settings(c.env).signatureToleranceSeconds);
     // A change to what it already is writes nothing (docs/api.md): moving the version would make another client's change 409.

@@ -1,3 +1,4 @@
+import type { Issue } from "../../domain/errors";
 import type { ProviderName } from "../../domain/types";
 import { github } from "./github";
 import { hmac } from "./hmac";
@@ -18,3 +19,19 @@ export const providers: Record<ProviderName, Provider> = {
   slack,
   hmac,
 };
+
+/**
+ * Why a `provider` source cannot verify with `secret`, or null: its provider's rule, the one check
+ * of a source's secrets, given through the API or declared by configuration.
+ */
+export function sourceSecretProblem(provider: ProviderName, secret: string): string | null {
+  return providers[provider].secretProblem?.(secret) ?? null;
+}
+
+/** Each of a `provider` source's `secrets` it cannot verify with, by its place (`secrets.1`). */
+export function sourceSecretIssues(provider: ProviderName, secrets: readonly string[]): Issue[] {
+  return secrets.flatMap((secret, i) => {
+    const message = sourceSecretProblem(provider, secret);
+    return message === null ? [] : [{ path: `secrets.${i}`, message }];
+  });
+}

@@ -22,6 +22,12 @@ export interface Provider {
   handshake?(req: InboundRequest, body: string): Response | null;
   /** The provider's non-secret headers worth keeping with the event (lower case). */
   storedHeaders(source: Source): readonly string[];
+  /**
+   * Why its sources cannot verify with `secret`, or null when they can. Only a scheme that reads a
+   * key out of the secret (Standard Webhooks' base64 after `whsec_`) has a rule; the others key by
+   * the secret's UTF-8 bytes, so any secret the API takes (8 to 256 characters) is one.
+   */
+  secretProblem?(secret: string): string | null;
 }
 
 /** Throws an AppError (401) unless the request is signed by one of the source's secrets (and passes the provider's pin). */

@@ -1,4 +1,4 @@
-import { standardWebhooks as scheme } from "../../schemes/standard-webhooks";
+import { secretProblem, standardWebhooks as scheme } from "../../schemes/standard-webhooks";
 import { header as asSent } from "../../schemes/scheme";
 import { dedupeKeyOr, jsonObject, stringAt, type Provider } from "./provider";
 
@@ -9,6 +9,9 @@ export const standardWebhooks: Provider = {
   name: "standard-webhooks",
 
   scheme: () => scheme,
+
+  // Its key is the base64 after `whsec_`: a weak or undecodable one is refused, never read as UTF-8.
+  secretProblem,
 
   async facts(req, body) {
     const event = jsonObject(body, "Standard Webhooks");
