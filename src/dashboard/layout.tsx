@@ -228,8 +228,9 @@ export function HeaderTable(props: { headers: Record<string, string>; label?: st
  * one from another in a button's name or a page's title, which a 1,500-character URL would swamp.
  */
 export function shortened(text: string, max = 80): string {
-  const shown = legible(text);
-  return shown.length <= max ? shown : `${shown.slice(0, max - 1)}…`;
+  // Cut by code points, before escaping: never half a surrogate pair (an emoji) or half an escape.
+  const points = Array.from(text);
+  return points.length <= max ? legible(text) : `${legible(points.slice(0, max - 1).join(""))}…`;
 }
 
 /**

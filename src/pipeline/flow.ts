@@ -37,6 +37,12 @@ const RECORD_WITHIN_MS = 1_000;
 /** When D1 refused to record attempts (or to expire a delivery past the retention), the next try. */
 const RECORD_RETRY_MS = 5_000;
 /**
+ * During a pause, what is due past the retention is looked for at most this often: every wake (an
+ * ingest's) starts a run, and a read a run would be one per ingest batch (the maintenance run's grid
+ * is ten minutes).
+ */
+const PAUSE_SWEEP_MS = 60_000;
+/**
  * Attempts held unrecorded at most: past this no attempt starts until some are recorded. While D1
  * refused every recording (its writes failing, its reads not), an unordered webhook went on sending
  * its whole backlog, each attempt kept in the object's memory (and its id in every read's exclusion
@@ -106,6 +112,8 @@ export class WebhookFlow {
   private readonly expiryRetries = new Map<string, number>();
   private readonly pacer: Pacer;
   private pausedUntil: number;
+  /** When a pause next looks for deliveries due past the retention (PAUSE_SWEEP_MS). */
+  private sweepAfter = 0;
   /** The part of the pause the downstream asked for (Retry-After); the rest of pausedUntil is for a downstream that looked down, which an answer ends. */
   private askedUntil: number;
   /** Deliveries unanswered since the downstream last answered (unordered: FIFO keeps none): one slow delivery alone pauses nothing. */
@@ -201,7 +209,6 @@ export class WebhookFlow {
     // change committed) reaches the sends within a run, not only at the next change.
     this.stale = true;
     this.reread = true;
-    let swept = false;
     for (;;) {
       if (this.stale) {
         this.stale = false;
@@ -247,11 +254,11 @@ export class WebhookFlow {
       const seen = this.changes;
       const now = Date.now();
       const blocked = this.blockedUntil(w, now);
-      if (this.pausedUntil > now && !swept) {
+      if (this.pausedUntil > now && now >= this.sweepAfter) {
         // A pause holds back what goes to the downstream, not an expiry, which sends nothing: what is due past
-        // the retention is expired now (once a run), not once all that is owed before it went out, which a
+        // the retention is expired now (once a minute), not once all that is owed before it went out, which a
         // downstream pausing it again at each end never lets happen (the maintenance run's grid expired it).
-        swept = true;
+        this.sweepAfter = now + PAUSE_SWEEP_MS;
         await this.expirePastDue(s, now);
         continue;
       }
@@ -373,7 +380,8 @@ export class WebhookFlow {
   private async expirePastDue(s: Settings, now: number): Promise<void> {
     const horizon = retentionHorizon(s, now);
     const ids = await duePastRetention(this.env.DB, this.uid, { now, horizon, limit: PAGE, exclude: this.notToPick(this.backingOff(now)) });
-    if (ids.length > 0 && !this.stale) this.expire(ids, horizon, now);
+    // Expired even if a wake came meanwhile: the expiry checks each one's status and event again.
+    if (ids.length > 0) this.expire(ids, horizon, now);
   }
 
   /** When the expiry D1 refused of `deliveryId` is tried again, if later than `now` (forgotten once due). */

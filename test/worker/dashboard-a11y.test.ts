@@ -17,6 +17,13 @@ const buttonNames = (html: string) =>
     const label = /aria-label="([^"]*)"/.exec(m[1]!)?.[1];
     return unescaped(label ?? m[2]!.replace(/<[^>]+>/g, "")).replace(/\s+/g, " ").trim();
   });
+/** Each button's aria-label that does not start with the label it shows (WCAG 2.5.3: a voice user says what they see). */
+const labelNotInName = (html: string) =>
+  [...html.matchAll(/<button([^>]*)>([\s\S]*?)<\/button>/g)].flatMap((m) => {
+    const label = /aria-label="([^"]*)"/.exec(m[1]!)?.[1];
+    const shown = unescaped(m[2]!.replace(/<[^>]+>/g, "")).replace(/\s+/g, " ").trim();
+    return label === undefined || unescaped(label).startsWith(shown) ? [] : [unescaped(label)];
+  });
 /** The names given more than once. */
 const repeated = (names: string[]) => names.filter((n, i) => names.indexOf(n) !== i);
 
@@ -54,7 +61,17 @@ describe("row buttons name their row", () => {
     expect(buttonNames(await get(`/dashboard/webhooks/${a.webhook.uid}`, cookie))).toContain(`Disable webhook ${a.webhook.url}`);
 
     const delivery = (await p.api("GET", `/v1/events/${eventId}`)).json.deliveries[0];
-    expect(buttonNames(await get(`/dashboard/events/${eventId}`, cookie))).toContain(`Retry this delivery ${delivery.id} to webhook ${a.webhook.uid}`);
+    const eventPage = await get(`/dashboard/events/${eventId}`, cookie);
+    expect(buttonNames(eventPage)).toContain(`Retry this delivery ${delivery.id} to webhook ${a.webhook.uid}`);
+    // A webhook whose filter left an event out offers its test, named for it.
+    const filtering = await p.webhookOn("ok", { filter: { body: { "no.such.field": "x" } } });
+    const filteredOut = await p.ingest(podiumBody({ organizationUid: filtering.org }));
+    const filteredPage = await get(`/dashboard/events/${filteredOut}`, cookie);
+    expect(buttonNames(filteredPage)).toContain(`Why? Test this webhook ${filtering.webhook.uid}`);
+    expect(labelNotInName(filteredPage)).toEqual([]);
+    for (const page of [eventPage, await get("/dashboard/dead-letters?open=true", cookie), await get("/dashboard/webhooks", cookie), await get("/dashboard/sources", cookie), await get("/dashboard/tokens", cookie)]) {
+      expect(labelNotInName(page)).toEqual([]);
+    }
 
     const sources = buttonNames(await get("/dashboard/sources", cookie));
     for (const id of sourceIds) {
@@ -72,6 +89,14 @@ describe("row buttons name their row", () => {
     const names = buttonNames(await get(`/dashboard/webhooks/${made.json.uid}`, await signIn()));
     const disable = names.find((n) => n.startsWith("Disable webhook "));
     expect(disable).toBe(`Disable webhook ${long.slice(0, 79)}…`);
+  });
+
+  it("a name cut short keeps whole characters: never half an emoji's surrogate pair", async () => {
+    const name = `${"a".repeat(78)}😀😀 ${uniqueKey()}`;
+    expect((await pipeline().api("POST", "/v1/tokens", { name, scopes: ["events:read"] })).status).toBe(201);
+    const revoke = buttonNames(await get("/dashboard/tokens", await signIn())).find((n) => n.startsWith(`Revoke token ${"a".repeat(78)}`));
+    expect(revoke).toMatch(new RegExp(`^Revoke token ${"a".repeat(78)}😀… tok_`));
+    expect(revoke).not.toContain("\uFFFD");
   });
 });
 
@@ -168,6 +193,10 @@ describe("a refused form's error is tied to its field", () => {
     const notJson = await (await dashboardForm("/dashboard/webhooks", cookie, { url: "https://downstream.test/ok/a11y", eventTypes: "*", filter: "{nope" })).text();
     expect(autofocused(notJson)).toEqual(fieldTags(notJson, "filter"));
     expect(fieldTags(notJson, "filter")[0]).toMatch(/aria-invalid="true" aria-describedby="page-error"/);
+    // A number the browser lets through (1e3) that the dashboard refuses: every field a refusal can name is marked.
+    const exponent = await (await dashboardForm("/dashboard/webhooks", cookie, { url: "https://downstream.test/ok/a11y", eventTypes: "*", autoDisableAfterMinutes: "1e3" })).text();
+    expect(fieldTags(exponent, "autoDisableAfterMinutes")[0]).toMatch(/aria-invalid="true" aria-describedby="page-error"/);
+    expect(autofocused(exponent)).toEqual(fieldTags(exponent, "autoDisableAfterMinutes"));
   });
 
   it("marks the token form's scopes when none is chosen, focusing the first", async () => {

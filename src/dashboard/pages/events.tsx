@@ -229,7 +229,7 @@ export function EventPage(props: { event: EventDetail; canReplay: boolean; canRe
             <span class="badge">filtered out</span> by <WebhookName uid={uid} link={props.canReadWebhooks} alert={e.sourceId === ALERT_SOURCE} />: its filter excluded this event
             when it was stored, so nothing was sent to it.
           </p>
-          {props.canReadWebhooks && <Action action={`/dashboard/webhooks/${uid}/test`} label="Why? Test this webhook" name={`Why? Test webhook ${uid}`} kind="secondary" fields={{ eventId: e.id }} />}
+          {props.canReadWebhooks && <Action action={`/dashboard/webhooks/${uid}/test`} label="Why? Test this webhook" name={`Why? Test this webhook ${uid}`} kind="secondary" fields={{ eventId: e.id }} />}
         </section>
       ))}
       {e.deliveries.map((d) => (

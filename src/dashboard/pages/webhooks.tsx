@@ -214,6 +214,7 @@ function WebhookForm(props: { webhook?: WebhookJson; entered?: Entered | undefin
         Disable after (minutes of nothing but failures; empty: never)
         <input
           name="autoDisableAfterMinutes"
+          {...Invalid("autoDisableAfterMinutes", props.invalidField)}
           type="number"
           min="1"
           max={String(AUTO_DISABLE_MINUTES_MAX)}
