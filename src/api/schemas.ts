@@ -159,11 +159,6 @@ const distinct = <T extends z.ZodType<string>>(list: z.ZodArray<T>, said = (item
     .openapi({ uniqueItems: true });
 /** A secret of 8 to 256 characters. */
 const anySecret = z.string().min(8).max(256);
-/**
- * A secret a source verifies with: what more it must be is its provider's to say (sourceSecretIssues,
- * on the source made or changed), as only Standard Webhooks reads a key out of a `whsec_` one.
- */
-const sourceSecret = anySecret;
 /** A secret Edgehook signs with, which receivers' Standard Webhooks libraries must decode: a `whsec_` one carries a key long enough not to be guessed. */
 const webhookSecret = anySecret.superRefine((s, ctx) => {
   const found = signingSecretProblem(s);
@@ -764,7 +759,9 @@ export const SourceSchema = z
   })
   .openapi("Source");
 
-const secrets = distinct(z.array(sourceSecret).min(1).max(5), () => "the same secret").openapi({
+// What more a source's secret must be is its provider's to say (sourceSecretIssues, on the source made or
+// changed): only Standard Webhooks reads a key out of a `whsec_` one.
+const secrets = distinct(z.array(anySecret).min(1).max(5), () => "the same secret").openapi({
   description:
     "Write-only. The first is current; the others are still accepted (rotation). A `standard-webhooks` source's `whsec_` secret is base64 of at least 24 bytes; other providers take any secret as it is (Stripe keys by the whole `whsec_…` string).",
 });
