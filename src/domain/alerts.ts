@@ -3,6 +3,7 @@
  * A condition (an episode type) is open at most once per subject; a repeat only
  * counts, and its recovery closes it with one alert carrying the count.
  */
+import type { FlowLimits } from "./flow";
 import { isIndexable, isRecord, oneOf } from "./guards";
 import { isoTime } from "./time";
 
@@ -216,6 +217,13 @@ export function alertMessage(type: AlertType, subject: string, data: AlertData, 
       return `${type} on ${subject}.`;
   }
 }
+
+/**
+ * A notification endpoint's ordering, fixed: FIFO, so that an alert whose attempts fail holds back
+ * those raised after it (a webhook.failing its webhook.recovered) until it succeeds or fails for
+ * good, and a receiver keeping state ends with the last one raised (migration 0052).
+ */
+export const NOTIFICATION_ORDERING: FlowLimits["ordering"] = "fifo";
 
 /** The built-in transformation of a Slack-format notification endpoint: Slack's incoming webhooks take `{"text": …}`. */
 export const SLACK_TRANSFORM = '{"text": data.message}';

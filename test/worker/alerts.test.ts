@@ -14,6 +14,7 @@ import { purgeClosedAlerts } from "../../src/store/alerts";
 import { recordAttempts } from "../../src/store/deliveries";
 import { markHoursAlertedStatement } from "../../src/store/rejections";
 import { healthOf, webhooksToAutoDisable } from "../../src/store/health";
+import { getWebhook } from "../../src/store/webhooks";
 import { meteredD1 } from "../../bench/d1-meter";
 import { d1Double, type SeenStatement } from "./d1-double";
 import { clockFrom, midHour } from "./clock";
@@ -208,6 +209,45 @@ describe("webhook health, auto-disable and alerts", () => {
     ]);
     expect(after[1]!.data.message).toMatch(/recovered after 2 failed attempts/);
     expect((await episodesOf(p, hook.uid)).filter(([type]) => type === "webhook.failing")).toEqual([["webhook.failing", "closed", 2]]);
+  });
+
+  it("delivers a notification endpoint's alerts in order: webhook.failing, whose first attempt failed, before webhook.recovered", async () => {
+    const p = pipeline({ RETRY_BASE_SECONDS: "0" });
+    // The webhook's first attempt fails (failing opens), its retry succeeds (recovered); the endpoint's first request fails.
+    const { key, org, webhook: hook } = await p.webhookOn("flaky?fails=1", { maxAttempts: 3, failingAfterAttempts: 1 });
+    const alertKey = `${key}-alerts`;
+    const notify = await endpoint(p, alertKey, { url: `https://downstream.test/flaky/${alertKey}?fails=1`, alertTypes: ["webhook.failing", "webhook.recovered"] });
+    await p.ingest(podiumBody({ organizationUid: org }));
+    await settle(p);
+    expect((await received(key)).map((r) => r.status)).toEqual([503, 200]);
+    const arrivals = (await received(alertKey)).map((r) => [(JSON.parse(r.body) as Alert).type, r.status]);
+    // The failing alert is retried before the recovered one goes: a receiver keeping state ends up with "recovered".
+    expect(arrivals).toEqual([
+      ["webhook.failing", 503],
+      ["webhook.failing", 200],
+      ["webhook.recovered", 200],
+    ]);
+    expect((await getWebhook(p.env.DB, notify.uid))?.ordering).toBe("fifo");
+    // Neither of its PATCHes makes it unordered: the endpoint's knows no `ordering`, the webhook's does not find it.
+    expect((await p.api("PATCH", `/v1/notification-endpoints/${notify.uid}`, { ordering: "unordered" })).json).toMatchObject({ error: { code: "invalid_request", details: { issues: [{ path: "ordering" }] } } });
+    expect((await p.api("PATCH", `/v1/webhooks/${notify.uid}`, { ordering: "unordered" })).status).toBe(404);
+    expect((await getWebhook(p.env.DB, notify.uid))?.ordering).toBe("fifo");
+  });
+
+  it("moves past an alert that failed for good: the alerts behind it then go out", async () => {
+    // Endpoints take the installation's maxAttempts: 2 here.
+    const p = pipeline({ RETRY_BASE_SECONDS: "0", MAX_ATTEMPTS: "2" });
+    const { key, org, webhook: hook } = await p.webhookOn("flaky?fails=1", { maxAttempts: 3, failingAfterAttempts: 1 });
+    const alertKey = `${key}-alerts`;
+    await endpoint(p, alertKey, { url: `https://downstream.test/flaky/${alertKey}?fails=2`, alertTypes: ["webhook.failing", "webhook.recovered"] });
+    await p.ingest(podiumBody({ organizationUid: org }));
+    await settle(p);
+    expect((await received(key)).map((r) => r.status)).toEqual([503, 200]);
+    expect((await received(alertKey)).map((r) => [(JSON.parse(r.body) as Alert).type, r.status])).toEqual([
+      ["webhook.failing", 503],
+      ["webhook.failing", 503],
+      ["webhook.recovered", 200],
+    ]);
   });
 
   it("a flaky downstream's dead letters make one episode: a success between them closes nothing; it resolves an hour after the last, once the webhook delivers again", async () => {

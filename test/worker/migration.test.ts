@@ -485,3 +485,22 @@ describe("migration 0050 (deleted notification endpoints' alert_webhooks rows)",
     expect(await kept()).toEqual([live]);
   });
 });
+
+describe("migration 0052 (notification endpoints FIFO)", () => {
+  it("makes the notification endpoints made before it FIFO, their version kept, and leaves webhooks' ordering alone", async () => {
+    const db = env.MIGRATION_DB;
+    await applyD1Migrations(db, env.TEST_MIGRATIONS);
+    const p = pipeline({ DB: db });
+    const endpoint = (await p.api("POST", "/v1/notification-endpoints", { url: "https://downstream.test/ok/m52", alertTypes: ["webhook.failing"] })).json.uid as string;
+    const webhook = (await p.webhookOn("ok")).webhook.uid;
+    // As a release before it made endpoints: unordered.
+    await db.prepare("UPDATE webhooks SET ordering = 'unordered' WHERE uid = ?1").bind(endpoint).run();
+    const version = (await p.api("GET", `/v1/notification-endpoints/${endpoint}`)).json.updatedAt;
+    const migration = env.TEST_MIGRATIONS.find((m) => m.name.startsWith("0052_"))!;
+    await db.batch(migration.queries.map((q) => db.prepare(q)));
+    const ordering = (uid: string) => db.prepare("SELECT ordering FROM webhooks WHERE uid = ?1").bind(uid).first<string>("ordering");
+    expect(await ordering(endpoint)).toBe("fifo");
+    expect(await ordering(webhook)).toBe("unordered");
+    expect((await p.api("GET", `/v1/notification-endpoints/${endpoint}`)).json.updatedAt).toBe(version);
+  });
+});

@@ -1,4 +1,4 @@
-import { SLACK_TRANSFORM, ALERT_SOURCE } from "../../domain/alerts";
+import { SLACK_TRANSFORM, ALERT_SOURCE, NOTIFICATION_ORDERING } from "../../domain/alerts";
 import { storedUrl } from "../../domain/destination";
 import { notFound } from "../../domain/errors";
 import { settings } from "../../domain/settings";
@@ -115,6 +115,8 @@ export const notifications = router()
         sourceIds: [ALERT_SOURCE],
         disabled: b.disabled,
         transform: transformOf(b.format ?? "standard-webhooks"),
+        // Not in the endpoint's schema: its PATCH (strict) cannot make it unordered.
+        ordering: NOTIFICATION_ORDERING,
         kind: "notification",
         autoDisableAfterMinutes: null,
         failingAfterAttempts: s.maxAttempts,
