@@ -75,7 +75,7 @@ describe("webhook defaults", () => {
     expect(w.secret).toBe(created.json.secret);
   });
 
-  it("a notification endpoint is a webhook row of its own kind: alerts only, never disabled automatically", async () => {
+  it("a notification endpoint is a webhook row of its own kind: alerts only, in order, never disabled automatically", async () => {
     const p = pipeline();
     const url = `https://alerts.test/${uniqueKey()}`;
     const created = await p.api("POST", "/v1/notification-endpoints", { url, alertTypes: ["webhook.failing"] });
@@ -87,6 +87,8 @@ describe("webhook defaults", () => {
       eventTypes: ["webhook.failing"],
       sourceIds: [ALERT_SOURCE],
       kind: "notification",
+      // Its alerts in the order they were raised (alerts.md).
+      ordering: "fifo",
       autoDisableAfterMinutes: null,
       failingAfterAttempts: 15,
     });
