@@ -679,7 +679,7 @@ export interface components {
             /** @description Only to this webhook (else every matching webhook). */
             webhookUid?: string;
             /**
-             * @description Only events of this exact type. A Podium object's type that does not exist (`message.recieved`) is a 400 naming the closest.
+             * @description Only events of this exact type. A Podium object's type that does not exist and no source has received (`message.recieved`) is a 400 naming the closest.
              * @example message.received
              */
             eventType?: string;
@@ -1556,7 +1556,7 @@ export interface operations {
             query?: {
                 /** @description Search: `path=value` finds events whose body has that value at a dotted path (`data.conversation.uid=5d9f…`; any element of an array; `amount=500` matches the number or the string), a filter document (`{"body": …}`, the language of webhook filters) matches as a filter does, anything else is text found in the raw body (case-insensitive), as typed or as a JSON string writes it (`say "hi"` finds `say \"hi\"`). Within `since`..`until` (default: the 24 hours before now), newest first by received time. One call examines at most 1000 events, or fewer once their bodies reach 4 Mi characters or a filter's conditions have done 8 Mi units of work on them (each event is matched in full); the other filters and the token's access apply to those. A page may hold fewer than `limit` events, even none, and still have a `nextCursor`: call again with it to search further back. */
                 q?: string;
-                /** @description Only events of this exact type. A Podium object's type that does not exist (`message.recieved`) is a 400 naming the closest. */
+                /** @description Only events of this exact type. A Podium object's type that does not exist and no source has received (`message.recieved`) is a 400 naming the closest. */
                 eventType?: string;
                 /** @description Only events received by this source (its id). */
                 sourceId?: string;
@@ -4129,7 +4129,7 @@ export interface operations {
                 mode?: "listen" | "tail";
                 /** @description Comma-separated source ids, each existing (400 `invalid_request` names one that does not, as for a webhook's `sourceIds`); default all. */
                 sourceIds?: string;
-                /** @description Comma-separated event types (`message.received`, `message.*`, `*`); default all. A Podium object's type that does not exist (`message.recieved`) is refused as a webhook's is (400 `invalid_request`, `details.issues[].closest` names the nearest valid one); other providers' types are free-form. */
+                /** @description Comma-separated event types (`message.received`, `message.*`, `*`); default all. A Podium object's type that does not exist and no source has received (`message.recieved`) is refused as a webhook's is (400 `invalid_request`, `details.issues[].closest` names the nearest valid one); other providers' types are free-form. */
                 eventTypes?: string;
                 /** @description Hear what this webhook is owed, signed with its secret (listen needs webhooks:write, tail webhooks:read). */
                 webhookUid?: string;

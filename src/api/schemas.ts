@@ -252,7 +252,7 @@ const exactType = z
   .min(1)
   .max(200)
   .refine((t) => !isWildcard(t), "an exact event type: lists and replays take no wildcard (a webhook's eventTypes do)")
-  .openapi({ description: "Only events of this exact type. A Podium object's type that does not exist (`message.recieved`) is a 400 naming the closest.", example: "message.received" });
+  .openapi({ description: "Only events of this exact type. A Podium object's type that does not exist and no source has received (`message.recieved`) is a 400 naming the closest.", example: "message.received" });
 
 export const EventListQuery = strictQuery({
   q: z
@@ -983,7 +983,7 @@ export const ListenQuery = strictQuery({
   sourceIds: commaList(z.string().regex(SOURCE_ID, "a source id"), "Comma-separated source ids, each existing (400 `invalid_request` names one that does not, as for a webhook's `sourceIds`); default all."),
   eventTypes: commaList(
     z.string().max(200).regex(EVENT_TYPE_PATTERN, "an exact type, `object.*` or `*`"),
-    "Comma-separated event types (`message.received`, `message.*`, `*`); default all. A Podium object's type that does not exist (`message.recieved`) is refused as a webhook's is (400 `invalid_request`, `details.issues[].closest` names the nearest valid one); other providers' types are free-form.",
+    "Comma-separated event types (`message.received`, `message.*`, `*`); default all. A Podium object's type that does not exist and no source has received (`message.recieved`) is refused as a webhook's is (400 `invalid_request`, `details.issues[].closest` names the nearest valid one); other providers' types are free-form.",
   ),
   webhookUid: uid.optional().openapi({
     description: "Hear what this webhook is owed, signed with its secret (listen needs webhooks:write, tail webhooks:read).",

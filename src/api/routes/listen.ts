@@ -54,7 +54,7 @@ export const listener = router().openapi(listen, async (c) => {
     if (q.mode === "listen") assertDataScopes(p, webhook.eventTypes, "listen");
   }
   // A source that does not exist (or another organization's, for a limited token: in the same words),
-  // or a Podium type that does not exist (`message.recieved`), is refused as a webhook's is: else the
+  // or a Podium type that does not exist and no source has received (`message.recieved`), is refused as a webhook's is: else the
   // socket would open and hear nothing, without a word. Alerts' source is none stored nor declared:
   // it is let be as one named before would be. An unseen type of another provider is let be (a socket has no answer to warn in).
   if (q.eventTypes !== undefined) assertMayHear(p, q.eventTypes);
