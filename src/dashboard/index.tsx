@@ -35,7 +35,7 @@ import { isRecord } from "../domain/guards";
 import { settings } from "../domain/settings";
 import { isEventId } from "../domain/ids";
 import { hasScope, lacksScope, type Scope } from "../domain/scopes";
-import { missingDataScope } from "../domain/access";
+import { isLimited, missingDataScope } from "../domain/access";
 import { CSS, JS } from "./assets";
 import { bannerParams, bannersIn, SIGN_IN_MESSAGES, type Banners } from "./banners";
 import { sealForSession, signedForSession, signForSession, unsealForSession } from "./session-signature";
@@ -138,6 +138,8 @@ function page(c: C, title: string | { title: string; heading: string }, path: st
 }
 
 const can = (c: C, scope: Parameters<typeof hasScope>[1]) => hasScope(c.get("principal"), scope);
+/** Whether the session's token is limited to some organizations or locations: the API lists it only theirs. */
+const limited = (c: C) => isLimited(c.get("principal"));
 /** The API's 403 to a session without `scope`, as the page calling it answers it; else null. */
 const scopeRefusal = (c: C, scope: Scope, title: string, list: { path: string; label: string }) =>
   can(c, scope) ? null : apiRefusal(c, title, list, { status: 403, error: lacksScope(scope) });
@@ -324,7 +326,7 @@ dashboard.get("/", async (c) => {
   // Failing webhooks first, wherever they are by uid: a page by uid alone would leave out one past the first.
   const stats = await callApi(c, "GET", "/stats?failingFirst=true", StatsSchema);
   if (!stats.ok) return apiRefusal(c, "Overview", LISTS.overview, stats);
-  return page(c, "Overview", "/dashboard", <Overview stats={stats.json} canReadWebhooks={can(c, "webhooks:read")} principal={c.get("principal")} />);
+  return page(c, "Overview", "/dashboard", <Overview stats={stats.json} canReadWebhooks={can(c, "webhooks:read")} principal={c.get("principal")} now={Date.now()} />);
 });
 
 dashboard.get("/events", async (c) => {
@@ -347,13 +349,13 @@ dashboard.get("/events", async (c) => {
   const list = await callApi(c, "GET", `/events?${api}`, EventList_);
   if (!list.ok && list.status !== 400) return apiRefusal(c, "Events", LISTS.events, list);
   // A filter the API refused (a bad time, a type too long): the form again, as typed, to mend it.
-  if (!list.ok) return page(c, "Events", "/dashboard/events", <EventList events={[]} query={query} nextCursor={null} live={false} refused principal={c.get("principal")} />, { status: list.status, error: list.error });
-  if (c.req.query("partial") === "1") return c.html(<LiveUpdate events={list.json.data} query={query} nextCursor={list.json.nextCursor} />);
+  if (!list.ok) return page(c, "Events", "/dashboard/events", <EventList events={[]} query={query} nextCursor={null} live={false} refused limited={limited(c)} principal={c.get("principal")} />, { status: list.status, error: list.error });
+  if (c.req.query("partial") === "1") return c.html(<LiveUpdate events={list.json.data} query={query} nextCursor={list.json.nextCursor} limited={limited(c)} />);
   return page(
     c,
     "Events",
     "/dashboard/events",
-    <EventList events={list.json.data} query={query} nextCursor={list.json.nextCursor} live={!cursor && !query.q} principal={c.get("principal")} />,
+    <EventList events={list.json.data} query={query} nextCursor={list.json.nextCursor} live={!cursor && !query.q} limited={limited(c)} principal={c.get("principal")} />,
   );
 });
 
@@ -365,7 +367,7 @@ dashboard.get("/events/:id", async (c) => {
     c,
     { title: `${event.json.eventType} ${event.json.id}`, heading: event.json.eventType },
     "/dashboard/events",
-    <EventPage event={event.json} canReplay={can(c, "events:replay")} canReadWebhooks={can(c, "webhooks:read")} />,
+    <EventPage event={event.json} canReplay={can(c, "events:replay")} canReadWebhooks={can(c, "webhooks:read")} limited={limited(c)} />,
   );
 });
 
@@ -435,6 +437,7 @@ async function webhookListPage(c: C, refused?: Refused) {
       entered={refused?.entered}
       invalidField={refused?.field}
       defaults={{ timeoutMs: deploymentSettings.deliveryTimeoutMs, maxAttempts: deploymentSettings.maxAttempts }}
+      limited={limited(c)}
     />,
     refused,
   );
@@ -751,6 +754,7 @@ async function sourcesPage(c: C, refused?: Refusal<SourceEntered>) {
       invalid={invalid?.ok ? invalid.json : null}
       entered={refused?.entered}
       invalidField={refused?.field}
+      limited={limited(c)}
     />,
     refused,
   );

@@ -128,6 +128,15 @@ export function EmptyRow(props: { cols: number; text: string }) {
   );
 }
 
+/**
+ * What a list with nothing in it says. To a token limited to some organizations or locations, only
+ * that it sees none: others' may exist ("yet" would deny them), and the words are the same whether
+ * or not they do, so they tell nothing of what lies outside its grant.
+ */
+export function nothingSeen(limited: boolean, what: string, unlimited = `No ${what} yet.`): string {
+  return limited ? `No ${what} this token may see.` : unlimited;
+}
+
 export function Badge(props: { status: string }) {
   return <span class={`badge ${props.status}`}>{props.status}</span>;
 }
@@ -297,7 +306,8 @@ export function NextPage(props: { path: string; name: string; cursor: string | n
 }
 
 /** A small bar chart in SVG: null draws no bar (no data); `low` marks bars to draw in the warning colour. */
-export function BarChart(props: { label: string; values: (number | null)[]; max?: number; low?: (v: number) => boolean; unit: string }) {
+/** `notes`: said after a bar's value, by index (a step still in progress: how far it has gone). */
+export function BarChart(props: { label: string; values: (number | null)[]; max?: number; low?: (v: number) => boolean; unit: string; notes?: (string | null)[] }) {
   const max = props.max ?? Math.max(1, ...props.values.map((v) => v ?? 0));
   const w = 100 / Math.max(1, props.values.length);
   return (
@@ -308,7 +318,7 @@ export function BarChart(props: { label: string; values: (number | null)[]; max?
         const h = Math.max(0.5, (v / max) * 38);
         return (
           <rect x={i * w + 0.15} y={40 - h} width={w - 0.3} height={h} class={props.low?.(v) ? "low" : undefined}>
-            <title>{`${Math.round(v * 100) / 100} ${props.unit}`}</title>
+            <title>{`${Math.round(v * 100) / 100} ${props.unit}${props.notes?.[i] ? ` (${props.notes[i]})` : ""}`}</title>
           </rect>
         );
       })}

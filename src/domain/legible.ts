@@ -29,13 +29,31 @@ function escaped(c: string): string {
 }
 
 /**
+ * One emoji's code points (UTS #51): a tag sequence (a subdivision's flag: the black flag, tags, the
+ * cancel tag), or a pictograph with its presentation selector (VS15 text, VS16 emoji) or skin tone.
+ * Its joiners, selectors and tags make the one picture: escaped, ❤️ read `❤\ufe0f`.
+ */
+const EMOJI = String.raw`(?:\u{1f3f4}[\u{e0020}-\u{e007e}]+\u{e007f}|\p{Extended_Pictographic}(?:\p{Emoji_Modifier}|[\ufe0e\ufe0f])?)`;
+/**
+ * What a text block shows as written: an emoji sequence (emoji joined by U+200D, 👨‍👩‍👧; a keycap,
+ * 1️⃣), and CR LF, a line's end as Windows writes it. A joiner, selector or tag elsewhere (between
+ * letters: `message\u200d.received`), and a lone CR (which hides the start of its line where it is
+ * obeyed, a terminal's), are escaped still. (A single code point is never kept: the CLI's set stays
+ * the same, test/cli/output.test.ts.)
+ */
+const SHOWN_IN_BLOCKS = new RegExp(String.raw`(${EMOJI}(?:\u200d${EMOJI})*|[0-9#*]\ufe0f\u20e3|\r\n)|${SHOWN_ESCAPED.source}`, "gu");
+
+/**
  * `text` as the dashboard shows it: each character of SHOWN_ESCAPED written as its escape, so
  * `message\u200b.received` does not read as `message.received`. With `lines`, a text block (a
- * body, a response) keeps its newlines and tabs, as the CLI's `printable` does. For display only:
- * a form field posted back holds the text as stored.
+ * body, a response) keeps its newlines and tabs, as the CLI's `printable` does, its CR LFs and its
+ * emoji (SHOWN_IN_BLOCKS): prose someone reads, where a name or a type, told apart by its look,
+ * keeps each invisible character escaped. For display only: a form field posted back holds the
+ * text as stored.
  */
 export function legible(text: string, opts: { lines?: boolean } = {}): string {
-  return text.replace(SHOWN_ESCAPED, (c) => (opts.lines && (c === "\n" || c === "\t") ? c : escaped(c)));
+  if (!opts.lines) return text.replace(SHOWN_ESCAPED, escaped);
+  return text.replace(SHOWN_IN_BLOCKS, (c, kept: string | undefined) => kept ?? (c === "\n" || c === "\t" ? c : escaped(c)));
 }
 
 /**

@@ -140,15 +140,15 @@ describe("dashboard: a list with nothing to show", () => {
     const key = uniqueKey();
     const signIn = async (token: string) => (await dashboardForm("/dashboard/login", null, { token })).headers.get("set-cookie")!.split(";")[0]!;
     const page = async (path: string, c: string) => text(await (await get(path, c)).text());
-    // A token of an organization with no webhook and no source yet.
+    // A token of an organization with no webhook and no source yet (limited: none it may see, dashboard-display.test.ts).
     const { token } = await makeToken(p, ["events:read", "webhooks:read", "sources:read", ...DATA_SCOPES], { organizationUids: [`org-${key}`] });
     const mine = await signIn(token);
-    expect(await page("/dashboard/webhooks", mine)).toContain("No webhooks yet.");
-    expect(await page("/dashboard/sources", mine)).toContain("No sources yet.");
-    expect(await page("/dashboard", mine)).toContain("No webhooks yet.");
+    expect(await page("/dashboard/webhooks", mine)).toContain("No webhooks this token may see.");
+    expect(await page("/dashboard/sources", mine)).toContain("No sources this token may see.");
+    expect(await page("/dashboard", mine)).toContain("No webhooks this token may see.");
     await p.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["message.*"], organizationUid: `org-${key}` });
-    expect(await page("/dashboard/webhooks", mine)).not.toContain("No webhooks yet.");
-    expect(await page("/dashboard", mine)).not.toContain("No webhooks yet.");
+    expect(await page("/dashboard/webhooks", mine)).not.toContain("No webhooks this token may see.");
+    expect(await page("/dashboard", mine)).not.toContain("No webhooks this token may see.");
 
     // The API lists no webhook to a token without webhooks:read: the overview says why, not "none".
     const { token: reader } = await makeToken(p, ["events:read", ...DATA_SCOPES]);

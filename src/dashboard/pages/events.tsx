@@ -3,7 +3,7 @@ import { SEARCH_BOUND, type EventSchema, type EventSummarySchema } from "../../a
 import { ALERT_SOURCE } from "../../domain/alerts";
 import { DELIVERY_STATUSES } from "../../domain/delivery";
 import type { Principal } from "../../domain/scopes";
-import { Action, Badge, DottedName, EmptyRow, HeaderTable, HiddenEvents, NextPage, Time, Scroll } from "../layout";
+import { Action, Badge, DottedName, EmptyRow, HeaderTable, HiddenEvents, NextPage, Time, Scroll, nothingSeen } from "../layout";
 import { prettyBody } from "../pretty-body";
 import { legible } from "../../domain/legible";
 
@@ -50,6 +50,8 @@ interface EventListProps {
   nextCursor: string | null;
   /** The API refused the filter (its error is the page's banner): nothing was looked through, so nothing "matched" nor is "older". */
   refused?: boolean;
+  /** A token limited to some organizations or locations (nothingSeen). */
+  limited: boolean;
 }
 
 /** The list's rows, or what to say when there are none. */
@@ -60,7 +62,7 @@ function ListRows(props: EventListProps) {
       ? "No match in this part of the range."
       : FILTERS.some((f) => props.query[f])
         ? "No match."
-        : undefined;
+        : nothingSeen(props.limited, "events");
   return <EventRows events={props.events} empty={empty} />;
 }
 
@@ -176,7 +178,8 @@ function WebhookName(props: { uid: string; link: boolean; alert: boolean; delete
   return props.link ? <a href={`/dashboard/webhooks/${props.uid}`}>{what} {props.uid}</a> : <span class="mono">{what} {props.uid}</span>;
 }
 
-export function EventPage(props: { event: EventDetail; canReplay: boolean; canReadWebhooks: boolean }) {
+/** `limited`: a token limited to some organizations or locations, which sees only the deliveries to webhooks in its grant. */
+export function EventPage(props: { event: EventDetail; canReplay: boolean; canReadWebhooks: boolean; limited: boolean }) {
   const e = props.event;
   return (
     <div class="stack">
@@ -215,7 +218,7 @@ export function EventPage(props: { event: EventDetail; canReplay: boolean; canRe
         />
       )}
       <h2 id="deliveries">Deliveries</h2>
-      {e.deliveries.length === 0 && e.filteredOut.length === 0 && e.deliveriesNextCursor === null && <p class="muted">No webhook was owed this event.</p>}
+      {e.deliveries.length === 0 && e.filteredOut.length === 0 && e.deliveriesNextCursor === null && <p class="muted">{nothingSeen(props.limited, "deliveries", "No webhook was owed this event.")}</p>}
       {/* The API answers a page of them (replays add more without bound); the dashboard has no deliveries page to link to. */}
       {e.deliveriesNextCursor !== null && (
         <p class="muted" id="more-deliveries">

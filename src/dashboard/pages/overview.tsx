@@ -2,15 +2,42 @@ import type { z } from "@hono/zod-openapi";
 import type { StatsSchema } from "../../api/schemas";
 import type { Principal } from "../../domain/scopes";
 import { legible } from "../../domain/legible";
-import { BarChart, EmptyRow, HiddenEvents, Time, Scroll } from "../layout";
+import { BarChart, EmptyRow, HiddenEvents, Time, Scroll, nothingSeen } from "../layout";
+import { isLimited } from "../../domain/access";
+import { SERIES_BUCKET_MS } from "../../store/stats";
 
 /** /v1/stats, as the API answers it. */
 type StatsJson = z.infer<typeof StatsSchema>;
 
-/** `canReadWebhooks`: whether the token holds webhooks:read, without which the API lists no webhooks here. */
-export function Overview(props: { stats: StatsJson; canReadWebhooks: boolean; principal: Principal }) {
+const MINUTE_MS = 60_000;
+/**
+ * The fewest minutes a step still in progress is divided by. By the seconds elapsed, 3 events in
+ * its first 5 s would read 36 events/min; by one minute, its first minute reads the events so far.
+ */
+const LEAST_ELAPSED_MS = MINUTE_MS;
+
+/**
+ * Events per minute of each step of the series and, for the one still in progress at `now`, the
+ * minutes elapsed in it: its events are divided by those (at least LEAST_ELAPSED_MS), not by the
+ * step's ten (30 events in a step 3.5 minutes old read 8.6 events/min, not 3). null: no events.
+ */
+export function eventsPerMinute(series: StatsJson["series"], now: number): { rate: number | null; partialMinutes: number | null }[] {
+  return series.map((b) => {
+    const elapsed = now - Date.parse(b.start);
+    const partial = elapsed < SERIES_BUCKET_MS;
+    const minutes = (partial ? Math.max(LEAST_ELAPSED_MS, elapsed) : SERIES_BUCKET_MS) / MINUTE_MS;
+    return { rate: b.events === 0 ? null : b.events / minutes, partialMinutes: partial ? Math.max(0, elapsed) / MINUTE_MS : null };
+  });
+}
+
+/**
+ * `canReadWebhooks`: whether the token holds webhooks:read, without which the API lists no webhooks here.
+ * `now`: when the stats were read, which says how far the newest step has gone.
+ */
+export function Overview(props: { stats: StatsJson; canReadWebhooks: boolean; principal: Principal; now: number }) {
   const s = props.stats;
-  const perMinute = s.series.map((b) => (b.events === 0 ? null : b.events / 10));
+  const perMinute = eventsPerMinute(s.series, props.now);
+  const stepMinutes = SERIES_BUCKET_MS / MINUTE_MS;
   const rates = s.series.map((b) => (b.attempts === null || b.succeededAttempts === null || b.attempts === 0 ? null : b.succeededAttempts / b.attempts));
   const from = s.series[0]?.start ?? null;
   return (
@@ -30,9 +57,14 @@ export function Overview(props: { stats: StatsJson; canReadWebhooks: boolean; pr
       <div class="grid">
         <section class="card" aria-labelledby="epm">
           <h2 id="epm">Events per minute</h2>
-          <BarChart label="Events per minute, last six hours in ten-minute steps" values={perMinute} unit="events/min" />
+          <BarChart
+            label="Events per minute, last six hours in ten-minute steps"
+            values={perMinute.map((b) => b.rate)}
+            unit="events/min"
+            notes={perMinute.map((b) => (b.partialMinutes === null ? null : `so far: ${Math.floor(b.partialMinutes * 10) / 10} of ${stepMinutes} minutes`))}
+          />
           <p class="muted">
-            Six hours from <Time iso={from} />.
+            Six hours from <Time iso={from} />. The last step, still going, is counted over the minutes it has run (at least one).
           </p>
         </section>
         <section class="card" aria-labelledby="rate">
@@ -76,7 +108,7 @@ export function Overview(props: { stats: StatsJson; canReadWebhooks: boolean; pr
                 </tr>
               </thead>
               <tbody>
-                {s.webhooks.length === 0 && <EmptyRow cols={6} text="No webhooks yet." />}
+                {s.webhooks.length === 0 && <EmptyRow cols={6} text={nothingSeen(isLimited(props.principal), "webhooks")} />}
                 {s.webhooks.map((w) => (
                   <tr>
                     <td>

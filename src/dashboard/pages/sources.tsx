@@ -1,7 +1,7 @@
 import type { z } from "@hono/zod-openapi";
 import type { RejectionsSchema, SourceSchema } from "../../api/schemas";
 import { PROVIDER_NAMES } from "../../domain/types";
-import { ConfirmAction, DottedName, EmptyRow, NextPage, Words, Scroll, Required, Invalid } from "../layout";
+import { ConfirmAction, DottedName, EmptyRow, NextPage, Words, Scroll, Required, Invalid, nothingSeen } from "../layout";
 import { ASK } from "../confirm";
 import { legible } from "../../domain/legible";
 
@@ -84,6 +84,8 @@ export function SourceList(props: {
   entered?: SourceEntered;
   /** The new-source form's field a refusal named (Invalid). */
   invalidField?: string | undefined;
+  /** A token limited to some organizations (nothingSeen). */
+  limited: boolean;
 }) {
   return (
     <div class="stack">
@@ -103,7 +105,7 @@ export function SourceList(props: {
             </tr>
           </thead>
           <tbody>
-            {props.sources.length === 0 && <EmptyRow cols={7} text="No sources yet." />}
+            {props.sources.length === 0 && <EmptyRow cols={7} text={nothingSeen(props.limited, "sources")} />}
             {props.sources.map((s) => (
               <tr>
                 {/* Words whole (td.word): on a phone, broken anywhere, this column read "(configura tion)", the next "invalid_sig nature". */}

@@ -6,7 +6,7 @@ import { DEFAULT_MAX_CONCURRENCY, MAX_CONCURRENCY_MAX, RATE_LIMIT_MAX } from "..
 import { AUTO_DISABLE_MINUTES_MAX, DEFAULT_AUTO_DISABLE_MINUTES, DEFAULT_FAILING_AFTER, FAILING_AFTER_MAX } from "../../domain/health";
 import { sentence } from "../../domain/alerts";
 import { legible } from "../../domain/legible";
-import { Action, Blank, ConfirmAction, DottedNames, EmptyRow, HeaderTable, NextPage, Time, Scroll, shortened, Required, Invalid } from "../layout";
+import { Action, Blank, ConfirmAction, DottedNames, EmptyRow, HeaderTable, NextPage, Time, Scroll, shortened, Required, Invalid, nothingSeen } from "../layout";
 import { ASK } from "../confirm";
 import { prettyBody } from "../pretty-body";
 import { ownerOf } from "../../routing/match";
@@ -76,6 +76,8 @@ export function WebhookList(props: {
   invalidField?: string | undefined;
   /** What a new webhook gets when the form leaves a field at what it shows: this deployment's DELIVERY_TIMEOUT_MS and MAX_ATTEMPTS. */
   defaults: NewWebhookDefaults;
+  /** A token limited to some organizations or locations (nothingSeen). */
+  limited: boolean;
 }) {
   // No Actions column when no row has one (a token without webhooks:write): it stood empty.
   const actions = props.webhooks.some((w) => props.mayChange(w) || retriesFailed(props.counts.get(w.uid), props.canReplay));
@@ -93,7 +95,7 @@ export function WebhookList(props: {
             </tr>
           </thead>
           <tbody>
-            {props.webhooks.length === 0 && <EmptyRow cols={actions ? 5 : 4} text="No webhooks yet." />}
+            {props.webhooks.length === 0 && <EmptyRow cols={actions ? 5 : 4} text={nothingSeen(props.limited, "webhooks")} />}
             {props.webhooks.map((w) => {
               const counts = props.counts.get(w.uid);
               return (

@@ -1,0 +1,131 @@
+// What the dashboard says where it shows nothing, how it counts the step in progress, and how it
+// writes emoji and line ends in a text block.
+import { describe, expect, it } from "vitest";
+import type { z } from "@hono/zod-openapi";
+import type { EventSchema, StatsSchema } from "../../src/api/schemas";
+import { legible } from "../../src/domain/legible";
+import type { Principal } from "../../src/domain/scopes";
+import { EventPage } from "../../src/dashboard/pages/events";
+import { Overview, eventsPerMinute } from "../../src/dashboard/pages/overview";
+import { ADMIN_TOKEN, call, dashboardForm, pageText as text, podiumBody } from "./helpers";
+import { pipeline, uniqueKey } from "./pipeline";
+import { makeToken } from "./tokens";
+
+const get = async (path: string, cookie: string) => (await call(new Request(`https://edgehook.test${path}`, { headers: { cookie } }))).text();
+const signIn = async (token: string) => (await dashboardForm("/dashboard/login", null, { token })).headers.get("set-cookie")!.split(";")[0]!;
+
+describe("dashboard: a limited token's empty lists", () => {
+  it("say what the token may see, the same whether or not others' exist; the admin's keep their words", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const [org, loc] = [`org-${key}`, `locA1-${key}`];
+    // The event is owed to an organization's webhook, outside a grant of its location.
+    await p.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["*"], organizationUid: org });
+    const owed = await p.ingest(podiumBody({ organizationUid: org, locationUid: loc }));
+    // And one owed to none at all.
+    const unowed = await p.ingest(podiumBody({ organizationUid: `${org}-none`, locationUid: `${loc}-none` }));
+    const scopes = ["events:read", "webhooks:read", "sources:read", "events:replay", "read_messages", "read_contacts"] as const;
+    const { token } = await makeToken(p, [...scopes], { locationUids: [loc, `${loc}-none`] });
+    const limited = await signIn(token);
+    const admin = await signIn(ADMIN_TOKEN);
+
+    const hidden = text(await get(`/dashboard/events/${owed}`, limited));
+    const none = text(await get(`/dashboard/events/${unowed}`, limited));
+    expect(hidden).toContain("No deliveries this token may see.");
+    expect(hidden).not.toContain("No webhook was owed this event.");
+    // The same words where no webhook was owed it: they tell nothing of what is hidden.
+    expect(none).toContain("No deliveries this token may see.");
+    expect(text(await get(`/dashboard/events/${unowed}`, admin))).toContain("No webhook was owed this event.");
+    // (The admin sees the delivery the token may not.)
+    expect(text(await get(`/dashboard/events/${owed}`, admin))).toMatch(/ to webhook [0-9a-f-]{36} · /);
+
+    const webhooks = text(await get("/dashboard/webhooks", limited));
+    expect(webhooks).toContain("No webhooks this token may see.");
+    expect(webhooks).not.toContain("No webhooks yet.");
+    const sources = text(await get("/dashboard/sources", limited));
+    expect(sources).toContain("No sources this token may see.");
+    expect(sources).not.toContain("No sources yet.");
+    const overview = text(await get("/dashboard", limited));
+    expect(overview).toContain("No webhooks this token may see.");
+    // A grant of a location no event has: its event list.
+    const { token: empty } = await makeToken(p, [...scopes], { locationUids: [`${loc}-empty`] });
+    expect(text(await get("/dashboard/events", await signIn(empty)))).toContain("No events this token may see.");
+  });
+});
+
+type StatsJson = z.infer<typeof StatsSchema>;
+
+describe("dashboard: events per minute", () => {
+  const STEP = 10 * 60_000;
+  const at = Date.parse("2026-01-01T12:00:00.000Z");
+  const series = (events: number[]): StatsJson["series"] =>
+    events.map((n, i) => ({ start: new Date(at + (i - events.length + 1) * STEP).toISOString(), events: n, attempts: null, succeededAttempts: null }));
+
+  it("divides the step in progress by the minutes it has run, each other by its ten", () => {
+    // 30 events in a step 3.5 minutes old: 30 / 3.5, not 30 / 10.
+    const [done, current] = eventsPerMinute(series([50, 30]), at + 3.5 * 60_000);
+    expect(done).toEqual({ rate: 5, partialMinutes: null });
+    expect(current!.rate).toBeCloseTo(30 / 3.5);
+    expect(current!.partialMinutes).toBe(3.5);
+    // Its first seconds: by one minute at least (3 events in 5 s are not 36 a minute).
+    expect(eventsPerMinute(series([3]), at + 5_000)[0]!.rate).toBe(3);
+    // Once it has run its ten minutes (the stats read just before it ended), by ten.
+    expect(eventsPerMinute(series([30]), at + STEP)[0]).toEqual({ rate: 3, partialMinutes: null });
+    expect(eventsPerMinute(series([0]), at + 60_000)[0]!.rate).toBeNull();
+  });
+
+  it("says on the newest bar how far its step has gone", async () => {
+    const stats: StatsJson = {
+      events: { total: 80, last24h: 80 },
+      series: series([50, 30]),
+      deliveries: null,
+      deadLetters: null,
+      parkedDeadLetters: null,
+      webhooks: [],
+      webhooksNextCursor: null,
+    };
+    const principal: Principal = { tokenId: null, scopes: new Set(["admin"]), organizationUids: null, locationUids: null };
+    const html = String(await Overview({ stats, canReadWebhooks: false, principal, now: at + 3.5 * 60_000 }).toString());
+    expect(html).toContain("<title>8.57 events/min (so far: 3.5 of 10 minutes)</title>");
+    expect(html).toContain("<title>5 events/min</title>");
+  });
+});
+
+type EventDetail = z.infer<typeof EventSchema>;
+
+describe("dashboard: a text block's emoji and line ends", () => {
+  it("shows emoji sequences and CR LF as written, and escapes what could spoof", () => {
+    const block = (s: string) => legible(s, { lines: true });
+    for (const emoji of ["❤️", "👨‍👩‍👧", "👩🏽‍💻", "🏳️‍🌈", "1️⃣", "#️⃣", "🏴󠁧󠁢󠁳󠁣󠁴󠁿", "🇫🇷", "☺︎"]) expect(block(`I ${emoji} you`)).toBe(`I ${emoji} you`);
+    expect(block("one\r\ntwo\r\n")).toBe("one\r\ntwo\r\n");
+    // A lone CR, a joiner or selector outside an emoji, a tag without its flag, bidi controls: escaped still.
+    expect(block("lone\rcr")).toBe("lone\\u000dcr");
+    expect(block("message\u200d.received")).toBe("message\\u200d.received");
+    expect(block("a\ufe0f 1\ufe0f ❤\u200d \u200d❤")).toBe("a\\ufe0f 1\\ufe0f ❤\\u200d \\u200d❤");
+    expect(block("x\u{e0067}\u{e007f}")).toBe("x\\u{e0067}\\u{e007f}");
+    expect(block("❤\u202e\u200d❤ \u2066a\u2069")).toBe("❤\\u202e\\u200d❤ \\u2066a\\u2069");
+    // A name, told apart by its look, keeps each escaped.
+    expect(legible("❤️")).toBe("❤\\ufe0f");
+  });
+
+  it("on the event page: an SMS's emoji and a CR LF body as sent", async () => {
+    const body = "Thanks ❤️ from 👨‍👩‍👧\r\nsee you\r\n";
+    const event: EventDetail = {
+      id: "evt-1",
+      sourceId: "podium",
+      eventType: "message.received",
+      locationUid: "loc-1",
+      organizationUid: "org-1",
+      dedupeKey: "k",
+      receivedAt: "2026-01-01T12:00:00.000Z",
+      headers: {},
+      body,
+      deliveries: [],
+      deliveriesNextCursor: null,
+      filteredOut: [],
+    };
+    const html = String(await EventPage({ event, canReplay: false, canReadWebhooks: false, limited: false }).toString());
+    expect(html).toContain(body);
+    expect(html).not.toMatch(/\\u(fe0f|200d|000d)/);
+  });
+});
