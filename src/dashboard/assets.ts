@@ -72,22 +72,48 @@ svg.chart { width:100%; height:120px; } svg.chart rect { fill:#6f9de8; } svg.cha
 
 /**
  * A form with `data-confirm` (a delete: a GET to its confirm page, which asks without JavaScript)
- * asks in a dialog instead, and accepted, posts the action. Then the live refresh of the events
+ * asks in a dialog instead, and accepted, posts the action; a form that posts is sent once. Then the live refresh of the events
  * list: every 5 s, its rows and the link past them again (both, or a page would skip what the new
  * rows pushed down) when they changed, unless the reader paged away, keeping the keyboard's place
  * in them. A session that ended answers a redirect to sign in: the refresh stops and says so, with
  * a sign-in back to here.
  */
 export const JS = `
+// A form that posts is sent once: a second press while the first is under way (a slow network)
+// made a second webhook, token or replay. Its buttons are disabled once it is sent, after the
+// browser has read the form (a disabled submitter is not sent), and again usable when the page
+// comes back from the back-forward cache.
+function sent(form) {
+  form.dataset.sent = "1";
+  setTimeout(function () {
+    Array.prototype.forEach.call(form.querySelectorAll("button"), function (b) { b.disabled = true; });
+  }, 0);
+}
 document.addEventListener("submit", function (e) {
   var form = e.target;
-  var ask = form instanceof HTMLFormElement ? form.dataset.confirm : undefined;
-  if (!ask) return;
+  if (!(form instanceof HTMLFormElement)) return;
+  if (form.dataset.sent) {
+    e.preventDefault();
+    return;
+  }
+  var ask = form.dataset.confirm;
+  if (!ask) {
+    if (form.method === "post") sent(form);
+    return;
+  }
   e.preventDefault();
   if (!window.confirm(ask)) return;
   // Accepted: the dialog was the question its confirm page asks, so post the action itself.
   form.method = "post";
+  sent(form);
   form.submit();
+});
+window.addEventListener("pageshow", function (e) {
+  if (!e.persisted) return;
+  Array.prototype.forEach.call(document.querySelectorAll("form[data-sent]"), function (form) {
+    delete form.dataset.sent;
+    Array.prototype.forEach.call(form.querySelectorAll("button"), function (b) { b.disabled = false; });
+  });
 });
 (function () {
   var rows = document.getElementById("event-rows");
