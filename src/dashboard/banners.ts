@@ -1,3 +1,4 @@
+import { READ_SCOPES } from "./layout";
 import { signedForSession, signForSession } from "./session-signature";
 
 /**
@@ -41,7 +42,13 @@ export async function bannersIn(secret: string, query: (name: string) => string[
 
 /** What the sign-in page may say, by the code its URL carries. */
 export const SIGN_IN_MESSAGES = {
-  error: new Map([["invalid-token", "That token is not valid. The admin token is the Worker's ADMIN_TOKEN (locally in .dev.vars); a scoped token is shown once when it is made and stops working when revoked."]]),
+  error: new Map([
+    ["invalid-token", "That token is not valid. The admin token is the Worker's ADMIN_TOKEN (locally in .dev.vars); a scoped token is shown once when it is made and stops working when revoked."],
+    [
+      "nothing-to-read",
+      `That token is valid, but may read none of the dashboard's pages: it holds none of ${READ_SCOPES} (a token for the API alone, such as one with write scopes only). Sign in with a token that holds one of them.`,
+    ],
+  ]),
   notice: new Map([
     ["signed-out", "Signed out."],
     ["unsaved", "Your session ended before that was saved: nothing was saved. Sign in, and you are taken back to do it again."],

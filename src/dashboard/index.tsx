@@ -1,7 +1,7 @@
 import { Hono, type Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Child } from "hono/jsx";
-import { AppError } from "../domain/errors";
+import { AppError, notFound } from "../domain/errors";
 import { sha256Hex } from "../domain/crypto";
 import { keepReveal, takeReveal, type Reveal } from "../store/sessions";
 import { randomSecret } from "../domain/tokens";
@@ -241,8 +241,12 @@ dashboard.post("/login", async (c) => {
     const unsaved = textOf(form, "notice") === "unsaved" ? [["notice", "unsaved"]] : [];
     return c.redirect(`/dashboard/login?${new URLSearchParams([["error", "invalid-token"], ...unsaved, ...(back ? [["next", back]] : [])])}`, 303);
   }
+  // A valid token that may read no page (write scopes alone) would land on a 403 whose links lead
+  // back to it: it is told so here, with no session made (nor a failure counted: the token is good).
+  const home = homeOf(principal);
+  if (home === null) return c.redirect("/dashboard/login?error=nothing-to-read", 303);
   await startSession(c, principal);
-  return c.redirect(back ?? homeOf(principal), 303);
+  return c.redirect(back ?? home, 303);
 });
 
 /**
@@ -628,36 +632,53 @@ dashboard.post("/webhooks/:uid/test", async (c) => {
 });
 
 /**
+ * What a confirm page asks about: the API's GET of it, the list it belongs to, and, when it is
+ * still found but already past the action (a revoked token), the API's 404 that the action would answer.
+ */
+type ConfirmedObject = { api: string; list: { path: string; label: string }; gone?: (found: unknown) => string | null };
+
+/**
  * The confirm page of a destructive button (ConfirmAction), at the action's own address: GET
  * asks, POST does. What it names comes from the URL and is shown as text; the post it makes is
  * checked as every other (same origin, the API's scopes).
  */
-function confirmPage(c: C, props: { title: string; nav: string; question: string; label: string; back: string; scope?: Scope }) {
+async function confirmPage(
+  c: C,
+  props: { title: string; nav: string; question: string; label: string; back: string; scope?: Scope; of: ConfirmedObject },
+) {
   // Asked only of a session that may do it: the API's refusal, as its list page would answer it.
   const refused = props.scope ? scopeRefusal(c, props.scope, props.title, { path: props.nav, label: props.title }) : null;
   if (refused) return refused;
+  // Asked only of what is there: one gone (deleted, revoked) is the API's 404 ("No webhook …"), as its own page answers.
+  const there = await callApi(c, "GET", props.of.api, Ignored);
+  if (!there.ok) return apiRefusal(c, props.title, props.of.list, there);
+  const gone = props.of.gone?.(there.json);
+  if (gone) return apiRefusal(c, props.title, props.of.list, { status: 404, error: gone });
   return page(c, props.title, props.nav, <ConfirmPage question={props.question} action={c.req.path} label={props.label} back={props.back} />);
 }
 
 dashboard.get("/webhooks/:uid/delete", (c) => {
   const uid = c.req.param("uid");
   const own = `/dashboard/webhooks/${encodeURIComponent(uid)}`;
-  return confirmPage(c, { title: "Delete webhook", nav: "/dashboard/webhooks", question: ASK.deleteWebhook(uid), label: "Delete webhook", back: own, scope: "webhooks:write" });
+  const of = { api: `/webhooks/${encodeURIComponent(uid)}`, list: LISTS.webhooks };
+  return confirmPage(c, { title: "Delete webhook", nav: "/dashboard/webhooks", question: ASK.deleteWebhook(uid), label: "Delete webhook", back: own, scope: "webhooks:write", of });
 });
 
 dashboard.get("/webhooks/:uid/end-previous-secret", (c) => {
   const uid = c.req.param("uid");
   const own = `/dashboard/webhooks/${encodeURIComponent(uid)}`;
-  return confirmPage(c, { title: "End the previous secret", nav: "/dashboard/webhooks", question: ASK.endPreviousSecret(uid), label: "End the previous secret", back: own, scope: "webhooks:write" });
+  const of = { api: `/webhooks/${encodeURIComponent(uid)}`, list: LISTS.webhooks };
+  return confirmPage(c, { title: "End the previous secret", nav: "/dashboard/webhooks", question: ASK.endPreviousSecret(uid), label: "End the previous secret", back: own, scope: "webhooks:write", of });
 });
 
 dashboard.post("/webhooks/:uid/:action{enable|disable|retry-failed|delete|end-previous-secret}", async (c) => {
   const uid = c.req.param("uid");
   const action = c.req.param("action");
   const path = `/webhooks/${encodeURIComponent(uid)}`;
-  // Back where the button was pressed: the webhook's own page, or the list (where a deleted one goes too).
+  // Back where the button was pressed: the webhook's own page, or the list's page it was on (a
+  // later page's row was not on the first); a deleted one goes to the list's first page.
   const own = `/dashboard${path}`;
-  const pressedOn = dashboardPath(c.req.header("referer") ?? "", c.req.url)?.split("?")[0] === own ? own : "/dashboard/webhooks";
+  const pressedOn = dashboardPath(c.req.header("referer") ?? "", c.req.url)?.split("?")[0] === own ? own : listPressedOn(c, LISTS.webhooks.path, ["cursor"]);
   if (action === "delete") {
     const res = await callApi(c, "DELETE", path, Ignored);
     return back(c, res.ok ? "/dashboard/webhooks" : pressedOn, res, "Webhook deleted.");
@@ -671,9 +692,9 @@ dashboard.post("/webhooks/:uid/:action{enable|disable|retry-failed|delete|end-pr
     // A full page: more may match, or it took exactly the last ones.
     const more = next ? " More failed deliveries may remain: press again for the next ones." : "";
     const n = res.json?.count ?? 0;
-    // On to the webhook's own page, whose button carries the place (whatever list page the press was on).
-    const here = `/dashboard/webhooks/${encodeURIComponent(uid)}`;
-    const to = next ? `${here}?${new URLSearchParams(await retryParams(c, uid, next))}` : here;
+    // More remaining: on to the webhook's own page, whose button carries the place (whatever list
+    // page the press was on). Else back where it was pressed.
+    const to = next ? `${own}?${new URLSearchParams(await retryParams(c, uid, next))}` : pressedOn;
     return back(c, to, res, `${n} failed deliver${n === 1 ? "y" : "ies"} will be tried again, oldest first.${more}`);
   }
   if (action === "end-previous-secret") {
@@ -723,9 +744,11 @@ dashboard.post("/alerts/endpoints", async (c) => {
   return showOnce(c, { title: "Notification endpoint created", nav: "/dashboard/alerts", what: "notification endpoint", href: "/dashboard/alerts", secret: res.json.secret });
 });
 
-dashboard.get("/alerts/endpoints/:uid/delete", (c) =>
-  confirmPage(c, { title: "Delete notification endpoint", nav: "/dashboard/alerts", question: ASK.deleteEndpoint(c.req.param("uid")), label: "Delete", back: "/dashboard/alerts", scope: "admin" }),
-);
+dashboard.get("/alerts/endpoints/:uid/delete", (c) => {
+  const uid = c.req.param("uid");
+  const of = { api: `/notification-endpoints/${encodeURIComponent(uid)}`, list: LISTS.alerts };
+  return confirmPage(c, { title: "Delete notification endpoint", nav: "/dashboard/alerts", question: ASK.deleteEndpoint(uid), label: "Delete", back: "/dashboard/alerts", scope: "admin", of });
+});
 
 dashboard.post("/alerts/endpoints/:uid/delete", async (c) => {
   const res = await callApi(c, "DELETE", `/notification-endpoints/${encodeURIComponent(c.req.param("uid"))}`, Ignored);
@@ -783,9 +806,11 @@ dashboard.post("/sources/:id/rotate", async (c) => {
   return back(c, "/dashboard/sources", res, "Secret replaced.");
 });
 
-dashboard.get("/sources/:id/delete", (c) =>
-  confirmPage(c, { title: "Delete source", nav: "/dashboard/sources", question: ASK.deleteSource(c.req.param("id")), label: "Delete", back: "/dashboard/sources", scope: "sources:write" }),
-);
+dashboard.get("/sources/:id/delete", (c) => {
+  const id = c.req.param("id");
+  const of = { api: `/sources/${encodeURIComponent(id)}`, list: LISTS.sources };
+  return confirmPage(c, { title: "Delete source", nav: "/dashboard/sources", question: ASK.deleteSource(id), label: "Delete", back: "/dashboard/sources", scope: "sources:write", of });
+});
 
 dashboard.post("/sources/:id/delete", async (c) => {
   const res = await callApi(c, "DELETE", `/sources/${encodeURIComponent(c.req.param("id"))}`, Ignored);
@@ -830,9 +855,13 @@ dashboard.post("/tokens", async (c) => {
   return showOnce(c, { title: "Token created", nav: "/dashboard/tokens", what: "API token", href: "/dashboard/tokens", secret: res.json.token });
 });
 
-dashboard.get("/tokens/:id/revoke", (c) =>
-  confirmPage(c, { title: "Revoke token", nav: "/dashboard/tokens", question: ASK.revokeToken(c.req.param("id")), label: "Revoke", back: "/dashboard/tokens", scope: "admin" }),
-);
+dashboard.get("/tokens/:id/revoke", (c) => {
+  const id = c.req.param("id");
+  // Revoked already: the 404 its Revoke would answer (the API's DELETE), not a question about it.
+  const gone = (t: unknown) => (isRecord(t) && t.revokedAt !== null ? notFound("live token", id).message : null);
+  const of = { api: `/tokens/${encodeURIComponent(id)}`, list: LISTS.tokens, gone };
+  return confirmPage(c, { title: "Revoke token", nav: "/dashboard/tokens", question: ASK.revokeToken(id), label: "Revoke", back: "/dashboard/tokens", scope: "admin", of });
+});
 
 dashboard.post("/tokens/:id/revoke", async (c) => {
   const res = await callApi(c, "DELETE", `/tokens/${encodeURIComponent(c.req.param("id"))}`, Ignored);
@@ -855,19 +884,26 @@ dashboard.get("/dead-letters", async (c) => {
 });
 
 /** The dead letters' page that `query` places one on: its filter and cursor, none of the banners it was showing. */
-function deadLettersAt(query: URLSearchParams): string {
-  const kept = [...query].filter(([name]) => name === "open" || name === "cursor");
-  return kept.length > 0 ? `/dashboard/dead-letters?${new URLSearchParams(kept)}` : "/dashboard/dead-letters";
+const deadLettersAt = (query: URLSearchParams) => listPageAt(LISTS.deadLetters.path, query, ["open", "cursor"]);
+
+/** The page of the list at `path` that `query` places one on: its parameters `kept` (filters, cursor), none of the banners it was showing. */
+function listPageAt(path: string, query: URLSearchParams, kept: string[]): string {
+  const place = [...query].filter(([name]) => kept.includes(name));
+  return place.length > 0 ? `${path}?${new URLSearchParams(place)}` : path;
 }
 
 /**
- * Back to the dead letters' page a button was pressed on (from the Referer, which the policy
- * sends to this origin): the list itself, or a delete's confirm page, whose query carries it.
+ * Back to the page of the list at `path` that a button was pressed on (from the Referer, which
+ * the policy sends to this origin): the list itself, or a page matching `also` (a delete's confirm
+ * page, whose query carries it), with its parameters `kept`; else, or pressed elsewhere, its first page.
+ * The Referer is read as dashboardPath reads it: it never leads off /dashboard.
  */
-function deadLettersPressedOn(c: C): string {
+function listPressedOn(c: C, path: string, kept: string[], also?: RegExp): string {
   const from = new URL(dashboardPath(c.req.header("referer") ?? "", c.req.url) ?? "/dashboard", HERE);
-  return /^\/dashboard\/dead-letters(\/[^/]+\/delete)?$/.test(from.pathname) ? deadLettersAt(from.searchParams) : "/dashboard/dead-letters";
+  return from.pathname === path || also?.test(from.pathname) ? listPageAt(path, from.searchParams, kept) : path;
 }
+
+const deadLettersPressedOn = (c: C) => listPressedOn(c, LISTS.deadLetters.path, ["open", "cursor"], /^\/dashboard\/dead-letters\/[^/]+\/delete$/);
 
 /**
  * A replay's refusals in the page's words: the API's say what to do with its calls (DELETE the
@@ -902,7 +938,9 @@ dashboard.post("/dead-letters/:id/replay", async (c) => {
 
 dashboard.get("/dead-letters/:id/delete", (c) => {
   const back = deadLettersAt(new URL(c.req.url).searchParams);
-  return confirmPage(c, { title: "Delete dead letter", nav: "/dashboard/dead-letters", question: ASK.deleteDeadLetter(c.req.param("id")), label: "Delete", back, scope: "admin" });
+  const id = c.req.param("id");
+  const of = { api: `/dead-letters/${encodeURIComponent(id)}`, list: LISTS.deadLetters };
+  return confirmPage(c, { title: "Delete dead letter", nav: "/dashboard/dead-letters", question: ASK.deleteDeadLetter(id), label: "Delete", back, scope: "admin", of });
 });
 
 dashboard.post("/dead-letters/:id/delete", async (c) => {

@@ -16,10 +16,13 @@ const NAV: { href: string; label: string; scope: Parameters<typeof hasScope>[1] 
 
 /**
  * Where a principal's dashboard starts: the first page of the menu it may read (a token for
- * sources alone was sent to the webhooks, a 403 whose link led back to it). A token that may
- * read none lands on the overview, whose refusal names the scope it lacks.
+ * sources alone was sent to the webhooks, a 403 whose link led back to it). Null for a token
+ * that may read none (write scopes alone, a data scope alone): the sign-in refuses it.
  */
-export const homeOf = (p: Principal) => NAV.find((n) => hasScope(p, n.scope))?.href ?? "/dashboard";
+export const homeOf = (p: Principal) => NAV.find((n) => hasScope(p, n.scope))?.href ?? null;
+
+/** The scopes of which a token needs one to read a page of the dashboard, as a sentence's list. */
+export const READ_SCOPES = [...new Set(NAV.map((n) => n.scope))].join(", ");
 
 /**
  * A dashboard page. Its banners: a notice, the API's warnings about what it saved (a notice too,

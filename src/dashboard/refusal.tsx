@@ -4,7 +4,7 @@ import { appErrorOf, STATUS_OF } from "../http/errors";
 import { nameless, notAParameter } from "../http/unknown-param";
 import type { Principal } from "../domain/scopes";
 import type { Banners } from "./banners";
-import { homeOf, Layout } from "./layout";
+import { homeOf, Layout, READ_SCOPES } from "./layout";
 import type { DashEnv } from "./session";
 
 /**
@@ -29,7 +29,9 @@ export function refusalPage(
     banners?: Banners;
   },
 ): Response | Promise<Response> {
-  const back = refused.back ?? { href: refused.principal ? homeOf(refused.principal) : "/dashboard", label: "Back to the dashboard" };
+  const home = refused.principal ? homeOf(refused.principal) : "/dashboard";
+  // A session whose token may read no page (made before the sign-in refused such tokens) has nowhere to go back to but out.
+  const back = refused.back ?? (home === null ? null : { href: home, label: "Back to the dashboard" });
   return c.html(
     <Layout
       title={refused.title}
@@ -40,7 +42,7 @@ export function refusalPage(
       errors={[refused.banners?.error, refused.message]}
     >
       <p>
-        <a href={back.href}>{back.label}</a>
+        {back ? <a href={back.href}>{back.label}</a> : `This token may read none of the dashboard's pages (it holds none of ${READ_SCOPES}): sign out, and sign in with one that does.`}
       </p>
     </Layout>,
     refused.status,

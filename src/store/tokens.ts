@@ -77,6 +77,12 @@ export async function tokenByHash(db: D1Database, tokenHash: string): Promise<To
   return row ? toToken(row) : null;
 }
 
+/** The token with this id, revoked or not. */
+export async function tokenById(db: D1Database, id: string): Promise<TokenRecord | null> {
+  const row = await db.prepare("SELECT * FROM tokens WHERE id = ?").bind(id).first<TokenRow>();
+  return row ? toToken(row) : null;
+}
+
 /** How stale a token's last_used_at may be: its use is recorded at most once so often. */
 const TOUCH_EVERY_MS = 60_000;
 

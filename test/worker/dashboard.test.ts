@@ -298,8 +298,8 @@ describe("dashboard input", () => {
 });
 
 /**
- * Presses a webhook's "retry failed" button on a page, with what its form carries: answers
- * that cursor (if any) and the query of the page the press leads to.
+ * Presses a webhook's "retry failed" button on a page, with what its form carries (and the page as
+ * its Referer, as a browser sends it): answers that cursor (if any) and the query of the page the press leads to.
  */
 async function pressRetryFailed(shown: string, webhookUid: string, cookie: string) {
   const html = await (await page(shown, cookie)).text();
@@ -308,7 +308,7 @@ async function pressRetryFailed(shown: string, webhookUid: string, cookie: strin
   const cursor = /name="cursor" value="([^"]+)"/.exec(form!)?.[1];
   const res = await page(`/dashboard/webhooks/${webhookUid}/retry-failed`, cookie, {
     method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
+    headers: { "content-type": "application/x-www-form-urlencoded", referer: url(shown) },
     body: new URLSearchParams(cursor ? { cursor } : {}),
   });
   expect(res.status).toBe(303);
@@ -336,7 +336,7 @@ describe("retrying a webhook's failed deliveries", () => {
     await failPending(webhook.uid);
     expect(await press()).toBe("1 failed delivery will be tried again, oldest first.");
     expect(await statuses()).toEqual([...Array(BULK_RETRY_LIMIT).fill("failed"), "pending"]);
-    // Done: the press after that (on the webhook's page, where each press leads) starts from the oldest again.
+    // Done: the press after that (on the webhook's page, where a press that may leave more leads, and where this one was pressed) starts from the oldest again.
     expect(shown).toMatch(new RegExp(`^/dashboard/webhooks/${webhook.uid}\\?notice=`));
     expect(await press()).toMatch(new RegExp(`^${BULK_RETRY_LIMIT} failed deliveries`));
   });

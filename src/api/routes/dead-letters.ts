@@ -4,7 +4,7 @@ import { iso, isoTime } from "../../domain/time";
 import { QUEUE_RETRY_AFTER_S } from "../../ingress/enqueue";
 import { replayDeadLetter } from "../../pipeline/commands";
 import type { NothingToRetry } from "../../pipeline/replay-refusal";
-import { deleteDeadLetter, listDeadLetters, type DeadLetter, type DeadLetterSummary } from "../../store/dead-letters";
+import { deleteDeadLetter, getDeadLetter, listDeadLetters, type DeadLetter, type DeadLetterSummary } from "../../store/dead-letters";
 import { apiRoute, errors, json, NO_BODY, router, scoped } from "../openapi";
 import { ListQuery, page, strictQuery, time } from "../schemas";
 import { decodeCursor, encodeCursor } from "../validate";
@@ -125,6 +125,16 @@ const replay = apiRoute({
   responses: { 202: json(DeadLetterSchema, "Replayed"), ...errors(404, 409, 503) },
 });
 
+const get = apiRoute({
+  method: "get",
+  path: "/dead-letters/{id}",
+  operationId: "getDeadLetter",
+  summary: "One dead letter, with its message",
+  ...scoped("admin"),
+  request: { params: LetterId },
+  responses: { 200: json(DeadLetterSchema, "The dead letter"), ...errors(404) },
+});
+
 const remove = apiRoute({
   method: "delete",
   path: "/dead-letters/{id}",
@@ -161,6 +171,12 @@ export const deadLetters = router()
     if ("nothingToRetry" in replayed) throw nothingToRetry(replayed.nothingToRetry);
     if ("replayed" in replayed) throw alreadyReplayed(replayed.replayed);
     return c.json(view(replayed), 202);
+  })
+  .openapi(get, async (c) => {
+    const { id } = c.req.valid("param");
+    const letter = await getDeadLetter(c.env.DB, letterOf(id));
+    if (!letter) throw notFound("dead letter", id);
+    return c.json(view(letter), 200);
   })
   .openapi(remove, async (c) => {
     const { id } = c.req.valid("param");

@@ -1,6 +1,6 @@
 import { notFound } from "../../domain/errors";
 import { hashApiToken, newApiToken } from "../../domain/tokens";
-import { insertToken, listTokens, revokeToken, type TokenRecord } from "../../store/tokens";
+import { insertToken, listTokens, revokeToken, tokenById, type TokenRecord } from "../../store/tokens";
 import { apiRoute, body, errors, json, router, scoped } from "../openapi";
 import { IdParam, ListQuery, page, TokenCreate, TokenCreated, TokenSchema } from "../schemas";
 import { decodeCreated, encodeCreated, pageOf } from "../validate";
@@ -25,6 +25,16 @@ const list = apiRoute({
   ...scoped("admin"),
   request: { query: ListQuery },
   responses: { 200: json(page(TokenSchema, "TokenList"), "A page of tokens") },
+});
+
+const get = apiRoute({
+  method: "get",
+  path: "/tokens/{id}",
+  operationId: "getToken",
+  summary: "One token (never the token itself), a revoked one too (`revokedAt`)",
+  ...scoped("admin"),
+  request: { params: IdParam },
+  responses: { 200: json(TokenSchema, "The token record"), ...errors(404) },
 });
 
 const revoke = apiRoute({
@@ -60,6 +70,12 @@ export const tokens = router()
     const rows = await listTokens(c.env.DB, { limit: q.limit + 1, after: after && { createdAt: after.createdAt, id: after.uid } });
     const { data, nextCursor } = await pageOf(rows, q.limit, (last) => encodeCreated(c.env, "tokens", { createdAt: last.createdAt, uid: last.id }));
     return c.json({ data: data.map(tokenView), nextCursor }, 200);
+  })
+  .openapi(get, async (c) => {
+    const { id } = c.req.valid("param");
+    const token = await tokenById(c.env.DB, id);
+    if (!token) throw notFound("token", id);
+    return c.json(tokenView(token), 200);
   })
   .openapi(revoke, async (c) => {
     const { id } = c.req.valid("param");

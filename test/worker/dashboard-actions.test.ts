@@ -1,0 +1,120 @@
+// The dashboard's buttons after the press: back on the list's page they were on, confirm pages only for what is there, and a token that may read no page.
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { recordDeadLetters } from "../../src/store/dead-letters";
+import type { Scope } from "../../src/domain/scopes";
+import { call, createSource, dashboardCookie, dashboardForm, pageBanners as banners, pageText as text } from "./helpers";
+import { pipeline, uniqueKey } from "./pipeline";
+import { makeToken } from "./tokens";
+
+const ORIGIN = "https://edgehook.test";
+const get = (path: string, cookie: string) => call(new Request(`${ORIGIN}${path}`, { headers: { cookie } }));
+/** A button's post, pressed on the page at `referer` (which the browser sends as the Referer). */
+const press = (path: string, cookie: string, referer: string) =>
+  call(new Request(`${ORIGIN}${path}`, { method: "POST", headers: { cookie, origin: ORIGIN, referer: `${ORIGIN}${referer}`, "content-type": "application/x-www-form-urlencoded" }, body: "" }));
+
+describe("a webhook's buttons on a later page of the list", () => {
+  it("bring one back to that page (its cursor kept, its old banners not), where the row is", async () => {
+    const p = pipeline();
+    const cookie = await dashboardCookie();
+    const key = uniqueKey();
+    const [first, second] = [await p.createWebhook({ url: `https://downstream.test/ok/${key}-a`, eventTypes: ["message.*"] }), await p.createWebhook({ url: `https://downstream.test/ok/${key}-b`, eventTypes: ["message.*"] })];
+    const listed = async (limit: number, from: string | null) =>
+      (await p.api("GET", `/v1/webhooks?${new URLSearchParams({ limit: String(limit), ...(from ? { cursor: from } : {}) })}`)).json as { data: { uid: string }[]; nextCursor: string | null };
+    // The one of them that is not the list's very first row (at most one is): a cursor leads to a page starting at it.
+    let [after, cursor, from]: [{ uid: string } | undefined, string | null, string | null] = [undefined, null, null];
+    while (after === undefined) {
+      const { data, nextCursor } = await listed(100, from);
+      const at = data.findIndex((w) => (w.uid === first.uid || w.uid === second.uid) && (from !== null || data.indexOf(w) > 0));
+      if (at >= 0) {
+        after = data[at]!;
+        // The cursor of a page of `at` rows from here ends right before it.
+        cursor = at > 0 ? (await listed(at, from)).nextCursor : from;
+      } else {
+        expect(nextCursor).not.toBeNull();
+        from = nextCursor;
+      }
+    }
+    expect(cursor).not.toBeNull();
+    const listPage = `/dashboard/webhooks?cursor=${encodeURIComponent(cursor!)}`;
+    expect(await (await get(listPage, cookie)).text()).toContain(`/dashboard/webhooks/${after.uid}/disable`);
+    for (const [action, notice] of [
+      ["disable", "Disabled: new deliveries are held."],
+      ["enable", "Enabled: held deliveries are going out, oldest first."],
+      ["retry-failed", "0 failed deliveries will be tried again, oldest first."],
+    ] as const) {
+      const res = await press(`/dashboard/webhooks/${after.uid}/${action}`, cookie, `${listPage}&notice=stale&sig=x`);
+      expect(res.status).toBe(303);
+      const to = new URL(res.headers.get("location")!, ORIGIN);
+      expect(to.pathname, action).toBe("/dashboard/webhooks");
+      expect(to.searchParams.get("cursor"), action).toBe(cursor);
+      const shown = await (await get(`${to.pathname}${to.search}`, cookie)).text();
+      expect(banners(shown, "status"), action).toEqual([notice]);
+      expect(shown, action).toContain(`/dashboard/webhooks/${after.uid}/${action === "disable" ? "enable" : "disable"}`);
+    }
+    // Pressed anywhere else (a Referer off the dashboard): the list's first page, never off /dashboard.
+    const elsewhere = await call(
+      new Request(`${ORIGIN}/dashboard/webhooks/${after.uid}/disable`, {
+        method: "POST",
+        headers: { cookie, origin: ORIGIN, referer: "https://evil.example/dashboard/webhooks?cursor=x", "content-type": "application/x-www-form-urlencoded" },
+        body: "",
+      }),
+    );
+    expect(new URL(elsewhere.headers.get("location")!, ORIGIN).pathname).toBe("/dashboard/webhooks");
+    expect(new URL(elsewhere.headers.get("location")!, ORIGIN).searchParams.get("cursor")).toBeNull();
+  });
+});
+
+describe("a confirm page of what is gone", () => {
+  it("answers the API's 404, as the object's own page, not its question", async () => {
+    const p = pipeline();
+    const cookie = await dashboardCookie();
+    const key = uniqueKey();
+    const hook = await p.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["message.*"] });
+    const sourceId = await createSource({ id: `gone-${key}`, secrets: ["secret-long-enough"] });
+    const endpoint = (await p.api("POST", "/v1/notification-endpoints", { url: `https://downstream.test/ok/${key}-alerts`, alertTypes: ["webhook.failing"] })).json as { uid: string };
+    const token = await makeToken(p, ["events:read"]);
+    const eventId = `evt_${key.replace(/-/g, "")}`;
+    await recordDeadLetters(env.DB, [{ queue: "edgehook-deliveries-dlq", messageId: `m-${eventId}`, eventId, deliveryId: `dlv_${eventId}`, reason: "gone", body: "{}", attempts: 1, receivedAt: Date.now() }]);
+    const letter = (await p.api("GET", "/v1/dead-letters?limit=100")).json.data.find((d: { eventId: string }) => d.eventId === eventId) as { id: number };
+    const pages = [
+      { confirm: `/dashboard/webhooks/${hook.uid}/delete`, gone: `/v1/webhooks/${hook.uid}`, says: `No webhook "${hook.uid}"` },
+      { confirm: `/dashboard/webhooks/${hook.uid}/end-previous-secret`, gone: null, says: `No webhook "${hook.uid}"` },
+      { confirm: `/dashboard/sources/${sourceId}/delete`, gone: `/v1/sources/${sourceId}`, says: `No source "${sourceId}"` },
+      { confirm: `/dashboard/alerts/endpoints/${endpoint.uid}/delete`, gone: `/v1/notification-endpoints/${endpoint.uid}`, says: `No notification endpoint "${endpoint.uid}"` },
+      { confirm: `/dashboard/tokens/${token.id}/revoke`, gone: `/v1/tokens/${token.id}`, says: `No live token "${token.id}"` },
+      { confirm: `/dashboard/dead-letters/${letter.id}/delete`, gone: `/v1/dead-letters/${letter.id}`, says: `No dead letter "${letter.id}"` },
+    ];
+    // There: each asks.
+    for (const { confirm } of pages) expect((await get(confirm, cookie)).status, confirm).toBe(200);
+    for (const { gone } of pages) if (gone) expect((await p.api("DELETE", gone)).status, gone).toBe(204);
+    for (const { confirm, says } of pages) {
+      const res = await get(confirm, cookie);
+      expect(res.status, confirm).toBe(404);
+      const html = await res.text();
+      expect(banners(html, "alert")[0], confirm).toContain(says);
+      expect(text(html), confirm).not.toMatch(/cannot be undone|\?\s*It /);
+      expect(html, confirm).not.toContain(`<form method="post" action="${confirm}"`);
+    }
+  });
+});
+
+describe("signing in with a token that may read no page", () => {
+  it("is refused with what it lacks, and makes no session (its 403 led back to itself)", async () => {
+    const p = pipeline();
+    for (const scopes of [["webhooks:write"], ["events:replay"], ["read_messages"], ["sources:write", "webhooks:write"]] satisfies Scope[][]) {
+      const { token } = await makeToken(p, scopes);
+      const res = await dashboardForm("/dashboard/login", null, { token });
+      expect(res.status, scopes.join()).toBe(303);
+      expect(res.headers.get("set-cookie"), scopes.join()).toBeNull();
+      expect(res.headers.get("location"), scopes.join()).toBe("/dashboard/login?error=nothing-to-read");
+      const page = text(await (await call(new Request(`${ORIGIN}${res.headers.get("location")}`))).text());
+      expect(page).toContain("That token is valid, but may read none of the dashboard's pages: it holds none of events:read, webhooks:read, sources:read, admin");
+    }
+    // One that may read a page signs in, as before.
+    const { token } = await makeToken(p, ["sources:read"]);
+    const ok = await dashboardForm("/dashboard/login", null, { token });
+    expect(ok.headers.get("location")).toBe("/dashboard/sources");
+    expect(ok.headers.get("set-cookie")).toMatch(/^__Host-edgehook_session=/);
+  });
+});
