@@ -19,6 +19,10 @@ export function apiClient(c) {
   /** A 401 of the API's is said with where the token came from (unwrap passes the CliError on). @param {Request} request */
   const refusing = async (request) => {
     const response = await fetch(request);
+    // Every answer of the API with a body is JSON: another's (a web page's 200), said with its status
+    // here, where it is known (openapi-fetch's parse would throw without it).
+    const json = /\bjson\b/i.test(response.headers.get("content-type") ?? "");
+    if (response.ok && response.status !== 204 && !json) throw notTheApi(response.status);
     if (response.status !== 401) return response;
     const body = await response.clone().json().catch(() => null);
     if (isApiError(body)) throw tokenRefused(c, response.status, body);
@@ -72,7 +76,7 @@ export async function unwrap(call) {
   if (!response.ok) throw isApiError(error) ? apiError(response.status, error) : notTheApi(response.status);
   // Every answer of the API with a body is a JSON object (a 204 has none): an empty body or other
   // JSON comes from something else, and the command reading its fields would crash on it.
-  if (response.status !== 204 && !isObject(data)) throw notTheApi();
+  if (response.status !== 204 && !isObject(data)) throw notTheApi(response.status);
   // JSON of another program (`{"status":"ok"}`) is told by the members the API's answer has.
   const operation = asked.get(response);
   const why = operation && answerMisfit(operation.method, operation.path, response.status, data);

@@ -245,7 +245,7 @@ describe("usage errors", () => {
       const { port } = server.address() as AddressInfo;
       const r = await cliHome().edgehook(["events", "list", "--url", `http://127.0.0.1:${port}`, "--token", "t"]);
       expect(r.code).toBe(1);
-      expect(r.stderr).toContain("not as the Edgehook API does");
+      expect(r.stderr).toContain("The URL answered 200, but not as the Edgehook API does");
     } finally {
       server.close();
     }
@@ -323,7 +323,7 @@ describe("usage errors", () => {
         ["/accepted", ["events", "replay", "evt_1"]],
       ] as const) {
         const r = await h.edgehook([...args, "--url", `http://127.0.0.1:${port}${path}`, "--token", "t"]);
-        expect(r.stderr, path).toContain("not as the Edgehook API does");
+        expect(r.stderr, path).toContain(`The URL answered ${path === "/accepted" ? 202 : 200}, but not as the Edgehook API does`);
         expect(r.stderr, path).not.toMatch(STACK);
         expect(r.code, path).toBe(1);
       }
