@@ -353,7 +353,11 @@ dashboard.get("/events", async (c) => {
   const list = await callApi(c, "GET", `/events?${api}`, EventList_);
   if (!list.ok && list.status !== 400) return apiRefusal(c, "Events", LISTS.events, list);
   // A filter the API refused (a bad time, a type too long): the form again, as typed, to mend it.
-  if (!list.ok) return page(c, "Events", "/dashboard/events", <EventList events={[]} query={query} nextCursor={null} live={false} refused limited={limited(c)} principal={c.get("principal")} />, { status: list.status, error: list.error });
+  if (!list.ok) {
+    const refusal = refusedBy(query, list);
+    const form = <EventList events={[]} query={query} nextCursor={null} live={false} refused invalidField={refusal.field} limited={limited(c)} principal={c.get("principal")} />;
+    return page(c, "Events", "/dashboard/events", form, refusal);
+  }
   if (c.req.query("partial") === "1") return c.html(<LiveUpdate events={list.json.data} query={query} nextCursor={list.json.nextCursor} limited={limited(c)} />);
   return page(
     c,

@@ -212,6 +212,23 @@ describe("a refused form's error is tied to its field", () => {
     expect(fieldTags(html, "name")[0]).not.toMatch(/aria-invalid/);
   });
 
+  it("marks the events filter's field the API refused, and focuses it, not the error", async () => {
+    const cookie = await signIn();
+    for (const [query, field] of [
+      ["since=yesterday", "since"],
+      ["eventType=message.recieved&sourceId=podium", "eventType"],
+    ] as const) {
+      const res = await call(new Request(`${ORIGIN}/dashboard/events?${query}`, { headers: { cookie } }));
+      expect(res.status, query).toBe(400);
+      const html = await res.text();
+      expect(ERROR.exec(html)?.[1], query).toBeUndefined();
+      const [tag] = fieldTags(html, field);
+      expect(tag, query).toMatch(/aria-invalid="true" aria-describedby="page-error"/);
+      expect(autofocused(html), query).toEqual([tag]);
+      expect(html.match(/aria-invalid/g), query).toHaveLength(1);
+    }
+  });
+
   it("focuses the error itself when it names no field of the form (a source id taken)", async () => {
     const id = await createSource({ id: `a11y-taken-${uniqueKey()}`, secrets: ["secret-long-enough"] });
     const cookie = await signIn();

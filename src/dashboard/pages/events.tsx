@@ -3,7 +3,7 @@ import { SEARCH_BOUND, type EventSchema, type EventSummarySchema } from "../../a
 import { ALERT_SOURCE } from "../../domain/alerts";
 import { DELIVERY_STATUSES } from "../../domain/delivery";
 import type { Principal } from "../../domain/scopes";
-import { Action, Badge, DottedName, EmptyRow, HeaderTable, HiddenEvents, NextPage, Time, Scroll, nothingSeen } from "../layout";
+import { Action, Badge, DottedName, EmptyRow, HeaderTable, HiddenEvents, NextPage, Time, Scroll, nothingSeen, Invalid } from "../layout";
 import { prettyBody } from "../pretty-body";
 import { legible } from "../../domain/legible";
 
@@ -50,6 +50,8 @@ interface EventListProps {
   nextCursor: string | null;
   /** The API refused the filter (its error is the page's banner): nothing was looked through, so nothing "matched" nor is "older". */
   refused?: boolean;
+  /** The filter's field the refusal named (Invalid). */
+  invalidField?: string | undefined;
   /** A token limited to some organizations or locations (nothingSeen). */
   limited: boolean;
 }
@@ -107,7 +109,7 @@ export function EventList(props: EventListProps & { live: boolean; principal: Pr
           f === "status" ? (
             <label>
               {LABELS[f]}
-              <select name="status">
+              <select name="status" {...Invalid("status", props.invalidField)}>
                 {["", ...DELIVERY_STATUSES].map((s) => (
                   <option value={s} selected={q.status === s}>
                     {s || "any"}
@@ -120,6 +122,7 @@ export function EventList(props: EventListProps & { live: boolean; principal: Pr
               {LABELS[f]}
               <input
                 name={f}
+                {...Invalid(f, props.invalidField)}
                 value={q[f] ?? ""}
                 type={f === "since" || f === "until" ? "datetime-local" : f === "q" ? "search" : "text"}
                 size={f.endsWith("Uid") ? 14 : f === "q" ? 32 : 16}
