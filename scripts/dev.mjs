@@ -9,6 +9,9 @@ import { devBase, devPersistTo, startLocalCron } from "./local-cron.mjs";
 import { migrateOrExit } from "./local-migrations.mjs";
 
 process.env.WRANGLER_SEND_METRICS ??= "false";
+// wrangler dev records every request's trace in a store under the persist directory that nothing
+// prunes (about 1 GB an hour at a few events a second, beside 4 MB of D1): off unless asked for.
+process.env.X_LOCAL_OBSERVABILITY ??= "false";
 
 if (!existsSync(".dev.vars")) {
   copyFileSync(".dev.vars.example", ".dev.vars");

@@ -1,7 +1,7 @@
 // `npm run dev` fires the Worker's cron itself (wrangler dev does not): scripts/local-cron.mjs
 // against a recording server, then the real script against the real local runtime.
 import { spawn } from "node:child_process";
-import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -160,5 +160,7 @@ describe("npm run dev", () => {
     });
     expect(ran).toMatch(/ran at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z; it runs every 1 s/);
     expect(output).not.toMatch(/ended "|could not be started/);
+    // The run went through the Worker, and left no trace in a store that nothing prunes.
+    expect(existsSync(join(state, "v3", "observability"))).toBe(false);
   }, 120_000);
 });
