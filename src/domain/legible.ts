@@ -31,9 +31,11 @@ function escaped(c: string): string {
 /**
  * One emoji's code points (UTS #51): a tag sequence (a subdivision's flag: the black flag, tags, the
  * cancel tag), or a pictograph with its presentation selector (VS15 text, VS16 emoji) or skin tone.
- * Its joiners, selectors and tags make the one picture: escaped, ❤️ read `❤\ufe0f`.
+ * Its joiners, selectors and tags make the one picture: escaped, ❤️ read `❤\ufe0f`. The tags only
+ * in a subdivision code's shape (ISO 3166-2: two lowercase letters, then one to three lowercase
+ * letters or digits, `gbsct`): any run of tags would keep invisible ASCII, a hidden sentence.
  */
-const EMOJI = String.raw`(?:\u{1f3f4}[\u{e0020}-\u{e007e}]+\u{e007f}|\p{Extended_Pictographic}(?:\p{Emoji_Modifier}|[\ufe0e\ufe0f])?)`;
+const EMOJI = String.raw`(?:\u{1f3f4}[\u{e0061}-\u{e007a}]{2}[\u{e0030}-\u{e0039}\u{e0061}-\u{e007a}]{1,3}\u{e007f}|\p{Extended_Pictographic}(?:\p{Emoji_Modifier}|[\ufe0e\ufe0f])?)`;
 /**
  * What a text block shows as written: an emoji sequence (emoji joined by U+200D, 👨‍👩‍👧; a keycap,
  * 1️⃣), and CR LF, a line's end as Windows writes it. A joiner, selector or tag elsewhere (between
