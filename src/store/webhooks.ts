@@ -1,4 +1,5 @@
 import { isLimited, type Access, type LocationOrganizations } from "../domain/access";
+import { NOTIFICATION_ORDERING } from "../domain/alerts";
 import { isOrdering } from "../domain/flow";
 import { isString, isStringArray, recordOf } from "../domain/guards";
 import { isJson, isWebhookKind, type Webhook, type WebhookKind } from "../domain/types";
@@ -106,8 +107,10 @@ function toWebhook(r: WebhookRow): Webhook {
     maxAttempts: r.max_attempts,
     rateLimit: r.rate_limit,
     maxConcurrency: r.max_concurrency,
-    // The column's CHECK allows only the two orderings.
-    ordering: isOrdering(r.ordering) ? r.ordering : "unordered",
+    // A notification endpoint's is fixed whatever the column says: an older Worker beside this one
+    // (a deploy, a rollback) may write 'unordered' after migration 0052. The column's CHECK allows
+    // only the two orderings.
+    ordering: r.kind === "notification" ? NOTIFICATION_ORDERING : isOrdering(r.ordering) ? r.ordering : "unordered",
     createdAt: r.created_at,
     updatedAt: r.updated_at,
     filter: r.filter === null ? null : storedJson(r.filter, isJson, `webhook ${r.uid} filter`),

@@ -234,6 +234,24 @@ describe("webhook health, auto-disable and alerts", () => {
     expect((await getWebhook(p.env.DB, notify.uid))?.ordering).toBe("fifo");
   });
 
+  it("delivers a notification endpoint's alerts in order even where its row says 'unordered' (an older Worker's write)", async () => {
+    const p = pipeline({ RETRY_BASE_SECONDS: "0" });
+    const { key, org } = await p.webhookOn("flaky?fails=1", { maxAttempts: 3, failingAfterAttempts: 1 });
+    const alertKey = `${key}-alerts`;
+    const notify = await endpoint(p, alertKey, { url: `https://downstream.test/flaky/${alertKey}?fails=1`, alertTypes: ["webhook.failing", "webhook.recovered"] });
+    // As a Worker from before migration 0052, running beside this one during a deploy, writes it.
+    await p.env.DB.prepare("UPDATE webhooks SET ordering = 'unordered' WHERE uid = ?").bind(notify.uid).run();
+    expect((await getWebhook(p.env.DB, notify.uid))?.ordering).toBe("fifo");
+    await p.ingest(podiumBody({ organizationUid: org }));
+    await settle(p);
+    expect((await received(key)).map((r) => r.status)).toEqual([503, 200]);
+    expect((await received(alertKey)).map((r) => [(JSON.parse(r.body) as Alert).type, r.status])).toEqual([
+      ["webhook.failing", 503],
+      ["webhook.failing", 200],
+      ["webhook.recovered", 200],
+    ]);
+  });
+
   it("moves past an alert that failed for good: the alerts behind it then go out", async () => {
     // Endpoints take the installation's maxAttempts: 2 here.
     const p = pipeline({ RETRY_BASE_SECONDS: "0", MAX_ATTEMPTS: "2" });
