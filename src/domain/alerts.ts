@@ -221,7 +221,8 @@ export function alertMessage(type: AlertType, subject: string, data: AlertData, 
 /**
  * A notification endpoint's ordering, fixed: FIFO, so that an alert whose attempts fail holds back
  * those raised after it (a webhook.failing its webhook.recovered) until it succeeds or fails for
- * good, and a receiver keeping state ends with the last one raised (migration 0052).
+ * good, and a receiver keeping state ends with the last one raised (migration 0052; not after an
+ * old alert is retried or replayed by hand: docs/alerts.md).
  */
 export const NOTIFICATION_ORDERING: FlowLimits["ordering"] = "fifo";
 
