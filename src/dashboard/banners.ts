@@ -1,4 +1,4 @@
-import { READ_SCOPES } from "./layout";
+import { READ_SCOPES } from "./navigation";
 import { signedForSession, signForSession } from "./session-signature";
 
 /**

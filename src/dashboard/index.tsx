@@ -40,7 +40,8 @@ import { CSS, JS } from "./assets";
 import { bannerParams, bannersIn, SIGN_IN_MESSAGES, type Banners } from "./banners";
 import { sealForSession, signedForSession, signForSession, unsealForSession } from "./session-signature";
 import { textOf, textsOf, type Form } from "./form";
-import { ConfirmPage, homeOf, Layout, shortened } from "./layout";
+import { ConfirmPage, Layout, shortened } from "./layout";
+import { homeOf } from "./navigation";
 import { apiRefusal, errorPage, notFoundPage, refusalPage, refusedBy, unknownParamRefusal, type Refusal } from "./refusal";
 import { EventList, EventPage, FILTERS, LiveUpdate } from "./pages/events";
 import { hasWebhookSubject } from "../domain/alerts";
@@ -330,7 +331,7 @@ dashboard.get("/", async (c) => {
   // Failing webhooks first, wherever they are by uid: a page by uid alone would leave out one past the first.
   const stats = await callApi(c, "GET", "/stats?failingFirst=true", StatsSchema);
   if (!stats.ok) return apiRefusal(c, "Overview", LISTS.overview, stats);
-  return page(c, "Overview", "/dashboard", <Overview stats={stats.json} canReadWebhooks={can(c, "webhooks:read")} principal={c.get("principal")} now={Date.now()} />);
+  return page(c, "Overview", "/dashboard", <Overview stats={stats.json} canReadWebhooks={can(c, "webhooks:read")} principal={c.get("principal")} limited={limited(c)} now={Date.now()} />);
 });
 
 dashboard.get("/events", async (c) => {

@@ -4,7 +4,8 @@ import { appErrorOf, STATUS_OF } from "../http/errors";
 import { nameless, notAParameter } from "../http/unknown-param";
 import type { Principal } from "../domain/scopes";
 import type { Banners } from "./banners";
-import { homeOf, Layout, READ_SCOPES } from "./layout";
+import { Layout } from "./layout";
+import { homeOf, READ_SCOPES } from "./navigation";
 import type { DashEnv } from "./session";
 
 /**

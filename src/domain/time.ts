@@ -2,6 +2,11 @@
 export const MINUTE_MS = 60_000;
 export const HOUR_MS = 60 * MINUTE_MS;
 export const DAY_MS = 24 * HOUR_MS;
+/**
+ * A step of the stats' series (/v1/stats, the overview's bars): ten minutes, the tenth of an hour
+ * the counters keep (store/counters.ts). Here, as what the API's series means, for the dashboard too.
+ */
+export const SERIES_BUCKET_MS = 10 * MINUTE_MS;
 
 /** The start of the hour (UTC) `ms` falls in: what keys the hourly counters. */
 export const hourStart = (ms: number): number => Math.floor(ms / HOUR_MS) * HOUR_MS;

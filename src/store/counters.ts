@@ -11,7 +11,7 @@
 import { DATA_SCOPE_OF_OBJECT, eventObjectOf } from "../domain/event-types";
 import type { DeliveryStatus } from "../domain/delivery";
 import { DELIVERY_STATUSES } from "../domain/delivery";
-import { HOUR_MS } from "../domain/time";
+import { HOUR_MS, SERIES_BUCKET_MS } from "../domain/time";
 import { chunksOf } from "./chunks";
 import { arrayOf, isNumber } from "../domain/guards";
 import { storedJson } from "./stored-json";
@@ -20,8 +20,9 @@ import { statusCode } from "./transitions";
 /** Objects counted apart (a token may lack their data scope); everything else is the last group. */
 export const COUNTED_OBJECTS = Object.keys(DATA_SCOPE_OF_OBJECT);
 export const OBJECT_GROUPS = COUNTED_OBJECTS.length + 1;
-export const TENTHS = 6; // ten-minute steps of an hour
-export const TENTH_MS = HOUR_MS / TENTHS;
+/** Ten-minute steps of an hour (6): the stats' series reads one a step. */
+export const TENTH_MS = SERIES_BUCKET_MS;
+export const TENTHS = HOUR_MS / TENTH_MS;
 /**
  * The `hour` of an event_counts row holding a scope's total over the hours in
  * (after, through] of `event_count_marks`; the scope's events stored are that

@@ -3,7 +3,7 @@
 import { isLimited, type Access } from "../domain/access";
 import { DELIVERY_STATUSES, type DeliveryStatus } from "../domain/delivery";
 import { isStringArray } from "../domain/guards";
-import { HOUR_MS } from "../domain/time";
+import { HOUR_MS, SERIES_BUCKET_MS } from "../domain/time";
 import { grantedWebhookUidsSql, grantListsJson, grantNameIds, hiddenGroups, webhookRowInGrantSql } from "./access";
 import {
   ATTEMPT_COLUMNS,
@@ -21,7 +21,6 @@ import {
 import { nameIds } from "./names";
 import { storedJson } from "./stored-json";
 
-export const SERIES_BUCKET_MS = TENTH_MS;
 const SERIES_BUCKETS = 36; // six hours
 /** `last24h` counts the ten-minute buckets of the last day, the current one included. */
 const DAY_BUCKETS = 144;

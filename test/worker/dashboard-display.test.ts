@@ -85,7 +85,7 @@ describe("dashboard: events per minute", () => {
       webhooksNextCursor: null,
     };
     const principal: Principal = { tokenId: null, scopes: new Set(["admin"]), organizationUids: null, locationUids: null };
-    const html = String(await Overview({ stats, canReadWebhooks: false, principal, now: at + 3.5 * 60_000 }).toString());
+    const html = String(await Overview({ stats, canReadWebhooks: false, principal, limited: false, now: at + 3.5 * 60_000 }).toString());
     expect(html).toContain("<title>8.57 events/min (so far: 3.5 of 10 minutes)</title>");
     expect(html).toContain("<title>5 events/min</title>");
   });

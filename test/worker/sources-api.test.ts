@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { nextVersion } from "../../src/domain/version";
 import { getStoredSource, updateSource } from "../../src/store/sources";
-import { SERIES_BUCKET_MS } from "../../src/store/stats";
+import { SERIES_BUCKET_MS } from "../../src/domain/time";
 import { d1Double, type SeenStatement } from "./d1-double";
 import { racing } from "./racing";
 import { ADMIN, apiCall, call, podiumBody, podiumHeaders, post, testEnv } from "./helpers";

@@ -3,13 +3,11 @@ import type { StatsSchema } from "../../api/schemas";
 import type { Principal } from "../../domain/scopes";
 import { legible } from "../../domain/legible";
 import { BarChart, EmptyRow, HiddenEvents, Time, Scroll, nothingSeen } from "../layout";
-import { isLimited } from "../../domain/access";
-import { SERIES_BUCKET_MS } from "../../store/stats";
+import { MINUTE_MS, SERIES_BUCKET_MS } from "../../domain/time";
 
 /** /v1/stats, as the API answers it. */
 type StatsJson = z.infer<typeof StatsSchema>;
 
-const MINUTE_MS = 60_000;
 /**
  * The fewest minutes a step still in progress is divided by. By the seconds elapsed, 3 events in
  * its first 5 s would read 36 events/min; by one minute, its first minute reads the events so far.
@@ -33,8 +31,9 @@ export function eventsPerMinute(series: StatsJson["series"], now: number): { rat
 /**
  * `canReadWebhooks`: whether the token holds webhooks:read, without which the API lists no webhooks here.
  * `now`: when the stats were read, which says how far the newest step has gone.
+ * `limited`: a token limited to some organizations or locations (nothingSeen).
  */
-export function Overview(props: { stats: StatsJson; canReadWebhooks: boolean; principal: Principal; now: number }) {
+export function Overview(props: { stats: StatsJson; canReadWebhooks: boolean; principal: Principal; limited: boolean; now: number }) {
   const s = props.stats;
   const perMinute = eventsPerMinute(s.series, props.now);
   const stepMinutes = SERIES_BUCKET_MS / MINUTE_MS;
@@ -108,7 +107,7 @@ export function Overview(props: { stats: StatsJson; canReadWebhooks: boolean; pr
                 </tr>
               </thead>
               <tbody>
-                {s.webhooks.length === 0 && <EmptyRow cols={6} text={nothingSeen(isLimited(props.principal), "webhooks")} />}
+                {s.webhooks.length === 0 && <EmptyRow cols={6} text={nothingSeen(props.limited, "webhooks")} />}
                 {s.webhooks.map((w) => (
                   <tr>
                     <td>
