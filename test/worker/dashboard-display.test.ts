@@ -88,6 +88,9 @@ describe("dashboard: events per minute", () => {
     const html = String(await Overview({ stats, canReadWebhooks: false, principal, limited: false, now: at + 3.5 * 60_000 }).toString());
     expect(html).toContain("<title>8.57 events/min (so far: 3.5 of 10 minutes)</title>");
     expect(html).toContain("<title>5 events/min</title>");
+    // In its first minute, divided by one minute, it says so, not "0 of 10 minutes".
+    const early = String(await Overview({ stats, canReadWebhooks: false, principal, limited: false, now: at + 6_000 }).toString());
+    expect(early).toContain("<title>30 events/min (so far: under 1 of 10 minutes, counted as 1)</title>");
   });
 });
 

@@ -29,6 +29,15 @@ export function eventsPerMinute(series: StatsJson["series"], now: number): { rat
 }
 
 /**
+ * How far the step in progress has gone, as its bar's tooltip says it. In its first minute, divided
+ * by one (LEAST_ELAPSED_MS), it says so: "0 of 10 minutes" beside a rate per minute would not add up.
+ */
+function soFar(minutes: number, stepMinutes: number): string {
+  const least = LEAST_ELAPSED_MS / MINUTE_MS;
+  return minutes < least ? `so far: under ${least} of ${stepMinutes} minutes, counted as ${least}` : `so far: ${Math.floor(minutes * 10) / 10} of ${stepMinutes} minutes`;
+}
+
+/**
  * `canReadWebhooks`: whether the token holds webhooks:read, without which the API lists no webhooks here.
  * `now`: when the stats were read, which says how far the newest step has gone.
  * `limited`: a token limited to some organizations or locations (nothingSeen).
@@ -60,7 +69,7 @@ export function Overview(props: { stats: StatsJson; canReadWebhooks: boolean; pr
             label="Events per minute, last six hours in ten-minute steps"
             values={perMinute.map((b) => b.rate)}
             unit="events/min"
-            notes={perMinute.map((b) => (b.partialMinutes === null ? null : `so far: ${Math.floor(b.partialMinutes * 10) / 10} of ${stepMinutes} minutes`))}
+            notes={perMinute.map((b) => (b.partialMinutes === null ? null : soFar(b.partialMinutes, stepMinutes)))}
           />
           <p class="muted">
             Six hours from <Time iso={from} />. The last step, still going, is counted over the minutes it has run (at least one).
