@@ -60,6 +60,20 @@ async function slowAdminPage(url: string): Promise<Page> {
   return page;
 }
 
+/** Every item of one of the API's lists, page by page: what a test just made may be past the first page. */
+async function listAll<T>(path: "/v1/webhooks" | "/v1/tokens"): Promise<T[]> {
+  const items: T[] = [];
+  let cursor: string | null = null;
+  do {
+    // A path typed as any string: its answer is the caller's T (both lists answer {data, nextCursor}).
+    const url: string = `${path}?limit=100${cursor === null ? "" : `&cursor=${encodeURIComponent(cursor)}`}`;
+    const page: { data: T[]; nextCursor: string | null } = (await stack.api("GET", url)).json;
+    items.push(...page.data);
+    cursor = page.nextCursor;
+  } while (cursor !== null);
+  return items;
+}
+
 /**
  * Presses `button` twice 600 ms apart, as an impatient reader does, and waits for the page the
  * form leads to. In the page: Playwright's click waits for the navigation the first press starts.
@@ -87,7 +101,7 @@ describe("a form pressed twice on a slow network", () => {
     await form.getByLabel(/^URL/).fill(`${down.url}/ok/${key}`);
     await form.getByLabel(/^Event types/).fill("message.*");
     await pressTwice(page, form.getByRole("button", { name: "Create webhook" }), /\/dashboard\/created\//);
-    const hooks = (await stack.api("GET", "/v1/webhooks?limit=100")).json.data.filter((w: { url: string }) => w.url.includes(key));
+    const hooks = (await listAll<{ url: string }>("/v1/webhooks")).filter((w) => w.url.includes(key));
     expect.soft(hooks).toHaveLength(1);
 
     await page.goto(`${slow.url}/dashboard/tokens`);
@@ -95,7 +109,7 @@ describe("a form pressed twice on a slow network", () => {
     await tokenForm.getByLabel("Name").fill(`twice ${key}`);
     await tokenForm.getByLabel("events:read").check();
     await pressTwice(page, tokenForm.getByRole("button", { name: "Create token" }), /\/dashboard\/created\//);
-    const tokens = (await stack.api("GET", "/v1/tokens?limit=100")).json.data.filter((t: { name: string }) => t.name === `twice ${key}`);
+    const tokens = (await listAll<{ name: string }>("/v1/tokens")).filter((t) => t.name === `twice ${key}`);
     expect.soft(tokens).toHaveLength(1);
 
     // An event for the one webhook: one delivery, and a replay pressed twice makes one more.
