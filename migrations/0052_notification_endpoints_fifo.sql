@@ -3,7 +3,5 @@
 -- retried after its webhook.recovered had arrived), so a receiver keeping state was left with the
 -- wrong one. Endpoints are made FIFO (src/api/routes/alerts.ts) and their API cannot change it; this
 -- makes those made before so. Their version (updated_at) stays: nothing their API shows changed, and
--- each run of a scheduler reads its webhook's ordering again. The column is not what decides: a
--- notification endpoint's row is read as FIFO whatever it says (src/store/webhooks.ts), since an
--- older Worker beside the new one (a deploy, a rollback) may still write 'unordered' after this.
+-- each run of a scheduler reads its webhook's ordering again.
 UPDATE webhooks SET ordering = 'fifo' WHERE kind = 'notification' AND ordering <> 'fifo';
