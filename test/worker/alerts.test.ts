@@ -47,6 +47,11 @@ async function alertsAt(key: string, subject: string): Promise<Alert[]> {
   return (await received(key)).map((r) => JSON.parse(r.body) as Alert).filter((a) => a.data.subject === subject);
 }
 
+/** Each request a notification endpoint received, in order: its alert's type and the status answered. */
+async function arrivalsAt(key: string): Promise<[string, number][]> {
+  return (await received(key)).map((r) => [(JSON.parse(r.body) as Alert).type, r.status]);
+}
+
 async function endpoint(p: P, key: string, extra: Record<string, unknown> = {}) {
   const res = await p.api("POST", "/v1/notification-endpoints", {
     url: `https://downstream.test/ok/${key}`,
@@ -214,13 +219,13 @@ describe("webhook health, auto-disable and alerts", () => {
   it("delivers a notification endpoint's alerts in order: webhook.failing, whose first attempt failed, before webhook.recovered", async () => {
     const p = pipeline({ RETRY_BASE_SECONDS: "0" });
     // The webhook's first attempt fails (failing opens), its retry succeeds (recovered); the endpoint's first request fails.
-    const { key, org, webhook: hook } = await p.webhookOn("flaky?fails=1", { maxAttempts: 3, failingAfterAttempts: 1 });
+    const { key, org } = await p.webhookOn("flaky?fails=1", { maxAttempts: 3, failingAfterAttempts: 1 });
     const alertKey = `${key}-alerts`;
     const notify = await endpoint(p, alertKey, { url: `https://downstream.test/flaky/${alertKey}?fails=1`, alertTypes: ["webhook.failing", "webhook.recovered"] });
     await p.ingest(podiumBody({ organizationUid: org }));
     await settle(p);
     expect((await received(key)).map((r) => r.status)).toEqual([503, 200]);
-    const arrivals = (await received(alertKey)).map((r) => [(JSON.parse(r.body) as Alert).type, r.status]);
+    const arrivals = await arrivalsAt(alertKey);
     // The failing alert is retried before the recovered one goes: a receiver keeping state ends up with "recovered".
     expect(arrivals).toEqual([
       ["webhook.failing", 503],
@@ -245,7 +250,7 @@ describe("webhook health, auto-disable and alerts", () => {
     await p.ingest(podiumBody({ organizationUid: org }));
     await settle(p);
     expect((await received(key)).map((r) => r.status)).toEqual([503, 200]);
-    expect((await received(alertKey)).map((r) => [(JSON.parse(r.body) as Alert).type, r.status])).toEqual([
+    expect(await arrivalsAt(alertKey)).toEqual([
       ["webhook.failing", 503],
       ["webhook.failing", 200],
       ["webhook.recovered", 200],
@@ -255,13 +260,13 @@ describe("webhook health, auto-disable and alerts", () => {
   it("moves past an alert that failed for good: the alerts behind it then go out", async () => {
     // Endpoints take the installation's maxAttempts: 2 here.
     const p = pipeline({ RETRY_BASE_SECONDS: "0", MAX_ATTEMPTS: "2" });
-    const { key, org, webhook: hook } = await p.webhookOn("flaky?fails=1", { maxAttempts: 3, failingAfterAttempts: 1 });
+    const { key, org } = await p.webhookOn("flaky?fails=1", { maxAttempts: 3, failingAfterAttempts: 1 });
     const alertKey = `${key}-alerts`;
     await endpoint(p, alertKey, { url: `https://downstream.test/flaky/${alertKey}?fails=2`, alertTypes: ["webhook.failing", "webhook.recovered"] });
     await p.ingest(podiumBody({ organizationUid: org }));
     await settle(p);
     expect((await received(key)).map((r) => r.status)).toEqual([503, 200]);
-    expect((await received(alertKey)).map((r) => [(JSON.parse(r.body) as Alert).type, r.status])).toEqual([
+    expect(await arrivalsAt(alertKey)).toEqual([
       ["webhook.failing", 503],
       ["webhook.failing", 503],
       ["webhook.recovered", 200],
