@@ -5,7 +5,7 @@ import { nameless, notAParameter } from "../http/unknown-param";
 import type { Principal } from "../domain/scopes";
 import type { Banners } from "./banners";
 import { Layout } from "./layout";
-import { homeOf, READ_SCOPES } from "./navigation";
+import { homeOf } from "./navigation";
 import type { DashEnv } from "./session";
 
 /**
@@ -30,9 +30,8 @@ export function refusalPage(
     banners?: Banners;
   },
 ): Response | Promise<Response> {
-  const home = refused.principal ? homeOf(refused.principal) : "/dashboard";
-  // A session whose token may read no page (made before the sign-in refused such tokens) has nowhere to go back to but out.
-  const back = refused.back ?? (home === null ? null : { href: home, label: "Back to the dashboard" });
+  // A session's principal may read some page (session.ts: one that may read none has no session).
+  const back = refused.back ?? { href: (refused.principal && homeOf(refused.principal)) ?? "/dashboard", label: "Back to the dashboard" };
   return c.html(
     <Layout
       title={refused.title}
@@ -43,7 +42,7 @@ export function refusalPage(
       errors={[refused.banners?.error, refused.message]}
     >
       <p>
-        {back ? <a href={back.href}>{back.label}</a> : `This token may read none of the dashboard's pages (it holds none of ${READ_SCOPES}): sign out, and sign in with one that does.`}
+        <a href={back.href}>{back.label}</a>
       </p>
     </Layout>,
     refused.status,

@@ -7,6 +7,7 @@ import type { Principal } from "../domain/scopes";
 import { randomSecret } from "../domain/tokens";
 import type { Env } from "../env";
 import type { Banners } from "./banners";
+import { homeOf } from "./navigation";
 import { refusalPage } from "./refusal";
 import { deleteSession, insertSession, liveSession } from "../store/sessions";
 import { touchToken } from "../store/tokens";
@@ -49,12 +50,17 @@ export async function endSession(c: Context<DashEnv>): Promise<void> {
   deleteCookie(c, COOKIE, COOKIE_OPTIONS);
 }
 
-/** The principal of a live session, or null (unknown, expired, its token revoked, or ADMIN_TOKEN changed). */
+/**
+ * The principal of a live session, or null (unknown, expired, its token revoked, ADMIN_TOKEN changed,
+ * or a token that may read no page: one signed in before the sign-in refused such tokens, whose
+ * pages were 403s leading back to themselves; signed out, the sign-in says why).
+ */
 async function principalOfSession(c: Context<DashEnv>, secret: string): Promise<Principal | null> {
   if (!SECRET_SHAPE.test(secret)) return null;
   const session = await liveSession(c.env.DB, await sha256Hex(secret), Date.now());
   if (!session) return null;
   const principal = await sessionPrincipal(c.env, session.principal, session.token);
+  if (principal && homeOf(principal) === null) return null;
   const touched = principal?.tokenId && session.token ? touchToken(c.env.DB, session.token) : null;
   if (touched) c.executionCtx.waitUntil(touched.catch(() => {}));
   return principal;

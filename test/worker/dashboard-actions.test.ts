@@ -2,6 +2,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { recordDeadLetters } from "../../src/store/dead-letters";
+import { insertSession } from "../../src/store/sessions";
+import { sha256Hex } from "../../src/domain/crypto";
 import type { Scope } from "../../src/domain/scopes";
 import { call, createSource, dashboardCookie, dashboardForm, pageBanners as banners, pageText as text } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
@@ -111,6 +113,14 @@ describe("signing in with a token that may read no page", () => {
       const page = text(await (await call(new Request(`${ORIGIN}${res.headers.get("location")}`))).text());
       expect(page).toContain("That token is valid, but may read none of the dashboard's pages: it holds none of events:read, webhooks:read, sources:read, admin");
     }
+    // A session such a token holds from before the sign-in refused it is none: signed out, to the sign-in, which says why.
+    const { id } = await makeToken(p, ["webhooks:write"]);
+    const secret = "w".repeat(43);
+    await insertSession(env.DB, { id: await sha256Hex(secret), principal: id, createdAt: Date.now(), expiresAt: Date.now() + 3_600_000 });
+    const old = await get("/dashboard/webhooks", `__Host-edgehook_session=${secret}`);
+    expect(old.status).toBe(303);
+    expect(old.headers.get("location")).toMatch(/^\/dashboard\/login/);
+    expect(old.headers.get("set-cookie")).toMatch(/^__Host-edgehook_session=;/);
     // One that may read a page signs in, as before.
     const { token } = await makeToken(p, ["sources:read"]);
     const ok = await dashboardForm("/dashboard/login", null, { token });
