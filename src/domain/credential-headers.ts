@@ -12,7 +12,7 @@ export const REDACTED = "<redacted>";
 export const CREDENTIAL_NAMES: readonly string[] = ["authorization", "proxy-authorization", "cookie", "set-cookie"];
 
 /** A name containing any of these (in any case) is taken for a credential's. */
-export const CREDENTIAL_PARTS: readonly string[] = ["token", "secret", "key", "auth", "pass", "sig", "jwt", "bearer", "private", "credential", "session"];
+export const CREDENTIAL_PARTS: readonly string[] = ["token", "secret", "key", "auth", "pass", "sig", "jwt", "bearer", "private", "credential", "session", "hmac", "pwd", "otp", "pin", "code"];
 
 export function isCredentialHeader(name: string): boolean {
   const lower = name.toLowerCase();
