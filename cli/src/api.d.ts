@@ -769,7 +769,7 @@ export interface components {
              * @example {"text": "New " & data.conversation.channel.type & " message: " & data.body}
              */
             transform: string | null;
-            /** @description The extra headers: name → JSONata expression; null: none. Write-only values: a header whose name looks like a credential (`authorization`, `proxy-authorization`, `cookie`, `set-cookie`, or a name containing any of `token`, `secret`, `key`, `auth`, `pass`, `sig`, `jwt`, `bearer`, `private`, `credential`, `session`) is shown with the value `"<redacted>"` in every answer; deliveries send the real value. */
+            /** @description The extra headers: name → JSONata expression; null: none. Write-only values: a header whose name looks like a credential (`authorization`, `proxy-authorization`, `cookie`, `set-cookie`, or a name containing any of `token`, `secret`, `key`, `auth`, `pass`, `sig`, `jwt`, `bearer`, `private`, `credential`, `session`, `hmac`, `pwd`, `otp`, `pin`, `code`) is shown with the value `"<redacted>"` in every answer; deliveries send the real value. */
             transformHeaders: {
                 [key: string]: string;
             } | null;
@@ -901,7 +901,7 @@ export interface components {
              */
             transform?: string | null;
             /**
-             * @description Extra headers: name → JSONata expression on the same input; a string, number or boolean result is the value, nothing found leaves the header out. At most 10; never `content-type`, `user-agent`, `webhook-*`, `podium-*` or `edgehook-*`, nor a hop-by-hop header (`connection`, `te`, `upgrade`, …) or `cf-connecting-ip`/`cf-worker`, which a Worker's request cannot send as given. A value is sent trimmed of spaces and tabs (HTTP drops them); an expression whose every value would start or end with them (a padded literal), or hold a character outside printable ASCII and the tab (a literal's é, NUL or line break), is refused. null: none. Write-only values: a header whose name looks like a credential (`authorization`, `proxy-authorization`, `cookie`, `set-cookie`, or a name containing any of `token`, `secret`, `key`, `auth`, `pass`, `sig`, `jwt`, `bearer`, `private`, `credential`, `session`) is shown with the value `"<redacted>"` in every answer; deliveries send the real value. On PATCH and PUT, `"<redacted>"` keeps the stored expression of that header (what a read shows may be written back as is); for a header not stored, and on create, it is refused (400 `invalid_request`). A header left out of the object is removed.
+             * @description Extra headers: name → JSONata expression on the same input; a string, number or boolean result is the value, nothing found leaves the header out. At most 10; never `content-type`, `user-agent`, `webhook-*`, `podium-*` or `edgehook-*`, nor a hop-by-hop header (`connection`, `te`, `upgrade`, …) or `cf-connecting-ip`/`cf-worker`, which a Worker's request cannot send as given. A value is sent trimmed of spaces and tabs (HTTP drops them); an expression whose every value would start or end with them (a padded literal), or hold a character outside printable ASCII and the tab (a literal's é, NUL or line break), is refused. null: none. Write-only values: a header whose name looks like a credential (`authorization`, `proxy-authorization`, `cookie`, `set-cookie`, or a name containing any of `token`, `secret`, `key`, `auth`, `pass`, `sig`, `jwt`, `bearer`, `private`, `credential`, `session`, `hmac`, `pwd`, `otp`, `pin`, `code`) is shown with the value `"<redacted>"` in every answer; deliveries send the real value. On PATCH and PUT, `"<redacted>"` keeps the stored expression of that header (what a read shows may be written back as is); for a header not stored, and on create, it is refused (400 `invalid_request`). A header left out of the object is removed.
              * @example {
              *       "x-podium-event": "metadata.eventType",
              *       "x-conversation": "data.conversation.uid"
@@ -995,7 +995,7 @@ export interface components {
              */
             transform?: string | null;
             /**
-             * @description Extra headers: name → JSONata expression on the same input; a string, number or boolean result is the value, nothing found leaves the header out. At most 10; never `content-type`, `user-agent`, `webhook-*`, `podium-*` or `edgehook-*`, nor a hop-by-hop header (`connection`, `te`, `upgrade`, …) or `cf-connecting-ip`/`cf-worker`, which a Worker's request cannot send as given. A value is sent trimmed of spaces and tabs (HTTP drops them); an expression whose every value would start or end with them (a padded literal), or hold a character outside printable ASCII and the tab (a literal's é, NUL or line break), is refused. null: none. Write-only values: a header whose name looks like a credential (`authorization`, `proxy-authorization`, `cookie`, `set-cookie`, or a name containing any of `token`, `secret`, `key`, `auth`, `pass`, `sig`, `jwt`, `bearer`, `private`, `credential`, `session`) is shown with the value `"<redacted>"` in every answer; deliveries send the real value. On PATCH and PUT, `"<redacted>"` keeps the stored expression of that header (what a read shows may be written back as is); for a header not stored, and on create, it is refused (400 `invalid_request`). A header left out of the object is removed.
+             * @description Extra headers: name → JSONata expression on the same input; a string, number or boolean result is the value, nothing found leaves the header out. At most 10; never `content-type`, `user-agent`, `webhook-*`, `podium-*` or `edgehook-*`, nor a hop-by-hop header (`connection`, `te`, `upgrade`, …) or `cf-connecting-ip`/`cf-worker`, which a Worker's request cannot send as given. A value is sent trimmed of spaces and tabs (HTTP drops them); an expression whose every value would start or end with them (a padded literal), or hold a character outside printable ASCII and the tab (a literal's é, NUL or line break), is refused. null: none. Write-only values: a header whose name looks like a credential (`authorization`, `proxy-authorization`, `cookie`, `set-cookie`, or a name containing any of `token`, `secret`, `key`, `auth`, `pass`, `sig`, `jwt`, `bearer`, `private`, `credential`, `session`, `hmac`, `pwd`, `otp`, `pin`, `code`) is shown with the value `"<redacted>"` in every answer; deliveries send the real value. On PATCH and PUT, `"<redacted>"` keeps the stored expression of that header (what a read shows may be written back as is); for a header not stored, and on create, it is refused (400 `invalid_request`). A header left out of the object is removed.
              * @example {
              *       "x-podium-event": "metadata.eventType",
              *       "x-conversation": "data.conversation.uid"
@@ -1082,7 +1082,7 @@ export interface components {
              */
             transform?: string | null;
             /**
-             * @description Extra headers: name → JSONata expression on the same input; a string, number or boolean result is the value, nothing found leaves the header out. At most 10; never `content-type`, `user-agent`, `webhook-*`, `podium-*` or `edgehook-*`, nor a hop-by-hop header (`connection`, `te`, `upgrade`, …) or `cf-connecting-ip`/`cf-worker`, which a Worker's request cannot send as given. A value is sent trimmed of spaces and tabs (HTTP drops them); an expression whose every value would start or end with them (a padded literal), or hold a character outside printable ASCII and the tab (a literal's é, NUL or line break), is refused. null: none. Write-only values: a header whose name looks like a credential (`authorization`, `proxy-authorization`, `cookie`, `set-cookie`, or a name containing any of `token`, `secret`, `key`, `auth`, `pass`, `sig`, `jwt`, `bearer`, `private`, `credential`, `session`) is shown with the value `"<redacted>"` in every answer; deliveries send the real value. On PATCH and PUT, `"<redacted>"` keeps the stored expression of that header (what a read shows may be written back as is); for a header not stored, and on create, it is refused (400 `invalid_request`). A header left out of the object is removed.
+             * @description Extra headers: name → JSONata expression on the same input; a string, number or boolean result is the value, nothing found leaves the header out. At most 10; never `content-type`, `user-agent`, `webhook-*`, `podium-*` or `edgehook-*`, nor a hop-by-hop header (`connection`, `te`, `upgrade`, …) or `cf-connecting-ip`/`cf-worker`, which a Worker's request cannot send as given. A value is sent trimmed of spaces and tabs (HTTP drops them); an expression whose every value would start or end with them (a padded literal), or hold a character outside printable ASCII and the tab (a literal's é, NUL or line break), is refused. null: none. Write-only values: a header whose name looks like a credential (`authorization`, `proxy-authorization`, `cookie`, `set-cookie`, or a name containing any of `token`, `secret`, `key`, `auth`, `pass`, `sig`, `jwt`, `bearer`, `private`, `credential`, `session`, `hmac`, `pwd`, `otp`, `pin`, `code`) is shown with the value `"<redacted>"` in every answer; deliveries send the real value. On PATCH and PUT, `"<redacted>"` keeps the stored expression of that header (what a read shows may be written back as is); for a header not stored, and on create, it is refused (400 `invalid_request`). A header left out of the object is removed.
              * @example {
              *       "x-podium-event": "metadata.eventType",
              *       "x-conversation": "data.conversation.uid"
@@ -1574,7 +1574,7 @@ export interface operations {
                 until?: string;
                 /** @description Page size, at most 100. */
                 limit?: number;
-                /** @description The `nextCursor` of the previous page; with `since` or `until` (no `q`), with the same `since` and `until` (another answers 400). */
+                /** @description The `nextCursor` of the previous page, with the same filters, `q`, `since` and `until` (the same instants, however spelt): others answer 400. `limit` may change. */
                 cursor?: string;
             };
             header?: never;
@@ -1930,7 +1930,7 @@ export interface operations {
             query?: {
                 /** @description Page size, at most 100. */
                 limit?: number;
-                /** @description The `nextCursor` of the previous page. */
+                /** @description The `nextCursor` of the previous page, with the same filters (another answers 400; `limit` may change). */
                 cursor?: string;
             };
             header?: never;
@@ -2591,7 +2591,7 @@ export interface operations {
                 eventId?: string;
                 /** @description Page size, at most 100. */
                 limit?: number;
-                /** @description The `nextCursor` of the previous page. */
+                /** @description The `nextCursor` of the previous page, with the same filters (another answers 400; `limit` may change). */
                 cursor?: string;
             };
             header?: never;
@@ -2938,7 +2938,7 @@ export interface operations {
             query?: {
                 /** @description Page size, at most 100. */
                 limit?: number;
-                /** @description The `nextCursor` of the previous page. */
+                /** @description The `nextCursor` of the previous page, with the same filters (another answers 400; `limit` may change). */
                 cursor?: string;
             };
             header?: never;
@@ -3485,7 +3485,7 @@ export interface operations {
             query?: {
                 /** @description Page size, at most 100. */
                 limit?: number;
-                /** @description The `nextCursor` of the previous page. */
+                /** @description The `nextCursor` of the previous page, with the same filters (another answers 400; `limit` may change). */
                 cursor?: string;
             };
             header?: never;
@@ -3799,7 +3799,7 @@ export interface operations {
             query?: {
                 /** @description Page size, at most 100. */
                 limit?: number;
-                /** @description The `nextCursor` of the previous page. */
+                /** @description The `nextCursor` of the previous page, with the same filters (another answers 400; `limit` may change). */
                 cursor?: string;
             };
             header?: never;
@@ -3940,7 +3940,7 @@ export interface operations {
             query?: {
                 /** @description Page size, at most 100. */
                 limit?: number;
-                /** @description The `nextCursor` of the previous page. */
+                /** @description The `nextCursor` of the previous page, with the same filters (another answers 400; `limit` may change). */
                 cursor?: string;
                 /** @description `true`: only those not replayed yet (open). `false`, the default: every letter, closed ones included. */
                 open?: "true" | "false";
@@ -4389,7 +4389,7 @@ export interface operations {
             query?: {
                 /** @description Page size, at most 100. */
                 limit?: number;
-                /** @description The `nextCursor` of the previous page. */
+                /** @description The `nextCursor` of the previous page, with the same filters (another answers 400; `limit` may change). */
                 cursor?: string;
             };
             header?: never;

@@ -104,7 +104,7 @@ const queryInteger = (min: number, max: number) => decimalInteger(z.number().int
 export const pageSize = (max: number) =>
   queryInteger(1, max).default(50).openapi({ type: "integer", minimum: 1, maximum: max, default: 50, description: `Page size, at most ${max}.` });
 const limit = pageSize(100);
-const cursor = z.string().min(1).max(200).optional().openapi({ description: "The `nextCursor` of the previous page." });
+const cursor = z.string().min(1).max(200).optional().openapi({ description: "The `nextCursor` of the previous page, with the same filters (another answers 400; `limit` may change)." });
 /** What an operation taking `takes` says of a query parameter it does not take. */
 export const queryRefusal = (takes: readonly string[]) => (takes.length === 0 ? "this operation takes no query parameters" : notAParameter(takes));
 /**
@@ -272,7 +272,9 @@ export const EventListQuery = strictQuery({
   since: givenTime("Events received from this time (included).").optional(),
   until: givenTime("Events received up to this time (excluded).").optional(),
   limit,
-  cursor: cursor.openapi({ description: "The `nextCursor` of the previous page; with `since` or `until` (no `q`), with the same `since` and `until` (another answers 400)." }),
+  cursor: cursor.openapi({
+    description: "The `nextCursor` of the previous page, with the same filters, `q`, `since` and `until` (the same instants, however spelt): others answer 400. `limit` may change.",
+  }),
 })
   // As a search and a range replay refuse it: reversed, the list answered an empty page.
   .superRefine((q, ctx) => refineRange(q.since, q.until, ctx));

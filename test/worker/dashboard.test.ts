@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { BULK_RETRY_LIMIT, retryFilterOf } from "../../src/api/routes/deliveries";
+import { BULK_RETRY_LIMIT, retryScope } from "../../src/api/routes/deliveries";
 import { EVENT_DELIVERIES_SHOWN } from "../../src/api/schemas";
 import { encodeRetryCursor } from "../../src/api/validate";
 import { runMaintenance } from "../../src/maintenance/cron";
@@ -366,7 +366,7 @@ describe("retrying a webhook's failed deliveries", () => {
     };
 
     // Past every delivery: a press from there would retry none of them.
-    const far = await encodeRetryCursor(env, retryFilterOf({ status: "failed", webhookUid: webhook.uid }), { webhook: 2 ** 40, seq: 0 });
+    const far = await encodeRetryCursor(env, retryScope({ status: "failed", webhookUid: webhook.uid }), { webhook: 2 ** 40, seq: 0 });
     const sig = genuine.get("retrySig") ?? "";
     const flipped = `${sig.slice(0, -1)}${sig.endsWith("0") ? "1" : "0"}`;
     const otherSession = (await session()).cookie;

@@ -21,7 +21,7 @@ import {
   UidParam,
 } from "../schemas";
 import { alertView, notificationEndpointView } from "../views";
-import { decodeCreated, decodeCursor, encodeCreated, encodeCursor, pageOf } from "../validate";
+import { decodeCreated, decodeCursor, encodeCreated, encodeCursor, pageOf, wholeList } from "../validate";
 import { assertSaved, changedMeanwhile } from "../versioned-writes";
 import { etagOf, ifMatchOf, pinnedVersion } from "../if-match";
 import { checkUrl } from "../webhook-access";
@@ -130,9 +130,9 @@ export const notifications = router()
   })
   .openapi(list, async (c) => {
     const q = c.req.valid("query");
-    const after = q.cursor === undefined ? undefined : await decodeCreated(c.env, "notification endpoints", q.cursor);
+    const after = q.cursor === undefined ? undefined : await decodeCreated(c.env, wholeList("notification endpoints"), q.cursor);
     const rows = await listWebhooks(c.env.DB, { limit: q.limit + 1, after, kind: "notification" });
-    const { data, nextCursor } = await pageOf(rows, q.limit, (last) => encodeCreated(c.env, "notification endpoints", last));
+    const { data, nextCursor } = await pageOf(rows, q.limit, (last) => encodeCreated(c.env, wholeList("notification endpoints"), last));
     return c.json({ data: data.map(notificationEndpointView), nextCursor }, 200);
   })
   .openapi(get, async (c) => {
@@ -172,7 +172,7 @@ export const notifications = router()
   })
   .openapi(alerts, async (c) => {
     const q = c.req.valid("query");
-    const before = q.cursor === undefined ? undefined : await decodeCursor(c.env, "alerts", q.cursor);
+    const before = q.cursor === undefined ? undefined : await decodeCursor(c.env, wholeList("alerts"), q.cursor);
     const { alerts: rows, nextBefore } = await listAlerts(c.env.DB, { limit: q.limit, before });
-    return c.json({ data: rows.map(alertView), nextCursor: nextBefore === null ? null : await encodeCursor(c.env, "alerts", nextBefore) }, 200);
+    return c.json({ data: rows.map(alertView), nextCursor: nextBefore === null ? null : await encodeCursor(c.env, wholeList("alerts"), nextBefore) }, 200);
   });

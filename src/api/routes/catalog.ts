@@ -7,7 +7,7 @@ import { countParked } from "../../store/parked";
 import { STATS_GRANT_WEBHOOKS, STATS_WEBHOOKS, stats } from "../../store/stats";
 import { apiRoute, json, router, scoped } from "../openapi";
 import { EventTypeSchema, ListQuery, page, StatsQuery, StatsSchema } from "../schemas";
-import { decodeCursor, decodeKey, encodeCursor, encodeKey } from "../validate";
+import { decodeCursor, decodeKey, encodeCursor, encodeKey, wholeList } from "../validate";
 
 const eventTypes = apiRoute({
   method: "get",
@@ -31,13 +31,16 @@ const statsRoute = apiRoute({
   responses: { 200: json(StatsSchema, "The counts, within what the token may see (per webhook only with webhooks:read)") },
 });
 
+/** Stats' pages by uid: `webhookUids` and `failingFirst` are not with a cursor, which goes on by uid alone. */
+const STATS_PAGES = wholeList("stats webhooks");
+
 export const catalog = router()
   .openapi(eventTypes, async (c) => {
     const q = c.req.valid("query");
     // The catalog is a fixed list: a position in it is where the next page starts.
-    const from = q.cursor === undefined ? 0 : await decodeCursor(c.env, "event types", q.cursor);
+    const from = q.cursor === undefined ? 0 : await decodeCursor(c.env, wholeList("event types"), q.cursor);
     const to = from + q.limit;
-    return c.json({ data: EVENT_TYPES.slice(from, to), nextCursor: to < EVENT_TYPES.length ? await encodeCursor(c.env, "event types", to) : null }, 200);
+    return c.json({ data: EVENT_TYPES.slice(from, to), nextCursor: to < EVENT_TYPES.length ? await encodeCursor(c.env, wholeList("event types"), to) : null }, 200);
   })
   .openapi(statsRoute, async (c) => {
     const p = c.get("principal");
@@ -57,7 +60,7 @@ export const catalog = router()
       const other = q.cursor !== undefined ? "cursor" : "webhookUids";
       throw invalidField(`Invalid query: failingFirst: not with ${other}.`, { path: "failingFirst", message: `not with ${other}` });
     }
-    const after = q.cursor === undefined ? undefined : await decodeKey(c.env, "stats webhooks", q.cursor);
+    const after = q.cursor === undefined ? undefined : await decodeKey(c.env, STATS_PAGES, q.cursor);
     const [{ nextWebhook, webhooks, ...s }, parkedDeadLetters] = await Promise.all([
       stats(c.env.DB, accessOf(p), { after, webhooks: perWebhook ? (q.webhookUids ?? true) : false, failingFirst }),
       admin ? countParked(c.env.BODIES) : null,
@@ -77,7 +80,7 @@ export const catalog = router()
             lastError: whole ? w.lastError : null,
           };
         }),
-        webhooksNextCursor: nextWebhook === null ? null : await encodeKey(c.env, "stats webhooks", nextWebhook),
+        webhooksNextCursor: nextWebhook === null ? null : await encodeKey(c.env, STATS_PAGES, nextWebhook),
       },
       200,
     );

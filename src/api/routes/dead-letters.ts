@@ -7,7 +7,7 @@ import type { NothingToRetry } from "../../pipeline/replay-refusal";
 import { deleteDeadLetter, getDeadLetter, listDeadLetters, type DeadLetter, type DeadLetterSummary } from "../../store/dead-letters";
 import { apiRoute, errors, json, NO_BODY, router, scoped } from "../openapi";
 import { ListQuery, page, strictQuery, time } from "../schemas";
-import { decodeCursor, encodeCursor } from "../validate";
+import { decodeCursor, encodeCursor, type CursorScope } from "../validate";
 
 export const DeadLetterSchema = z
   .object({
@@ -148,14 +148,17 @@ const remove = apiRoute({
 export const deadLetters = router()
   .openapi(list, async (c) => {
     const q = c.req.valid("query");
+    const open = q.open === "true";
+    // `withMessage` is what a page shows, not which letters: the CLI's table and its --json differ in it.
+    const scope: CursorScope = { list: "dead letters", filters: { open } };
     const result = await listDeadLetters(c.env.DB, {
       limit: q.limit,
-      before: q.cursor === undefined ? undefined : await decodeCursor(c.env, "dead letters", q.cursor),
-      open: q.open === "true",
+      before: q.cursor === undefined ? undefined : await decodeCursor(c.env, scope, q.cursor),
+      open,
       withMessage: q.withMessage !== "false",
     });
     return c.json(
-      { data: result.letters.map(view), nextCursor: result.nextBefore === null ? null : await encodeCursor(c.env, "dead letters", result.nextBefore) },
+      { data: result.letters.map(view), nextCursor: result.nextBefore === null ? null : await encodeCursor(c.env, scope, result.nextBefore) },
       200,
     );
   })

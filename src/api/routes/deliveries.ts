@@ -10,7 +10,7 @@ import { getWebhook } from "../../store/webhooks";
 import { grantedWebhooks } from "../../store/grants";
 import { apiRoute, body, errors, json, NO_BODY, router, scoped } from "../openapi";
 import { BulkRetryBody, DeliveryDetailSchema, DeliveryListQuery, DeliverySchema, IdParam, page, RetryAnswer } from "../schemas";
-import { decodeCursor, decodeRetryCursor, encodeCursor, encodeRetryCursor } from "../validate";
+import { decodeCursor, decodeRetryCursor, encodeCursor, encodeRetryCursor, type CursorScope } from "../validate";
 import { attemptView, deliveryView } from "../views";
 import { msAtOrAfter } from "../../domain/time";
 import type { Principal } from "../../domain/scopes";
@@ -96,20 +96,30 @@ const retryMany = apiRoute({
 });
 
 /** What a bulk retry's cursor continues alone: its filter (`since` as an instant, however spelt). */
-export const retryFilterOf = (f: { status: string; webhookUid?: string; since?: number }) => JSON.stringify([f.status, f.webhookUid ?? null, f.since ?? null]);
+export const retryScope = (f: { status: string; webhookUid?: string; since?: number }): CursorScope => ({
+  list: "bulk retry",
+  filters: { status: f.status, webhookUid: f.webhookUid, since: f.since },
+});
+
+/** What the list's cursor continues alone: its filters (GET /v1/events/{id} gives the first cursor of its `eventId`'s). */
+export const deliveryListScope = (f: { status?: string; webhookUid?: string; eventId?: string }): CursorScope => ({
+  list: "deliveries",
+  filters: { status: f.status, webhookUid: f.webhookUid, eventId: f.eventId },
+});
 
 export const deliveries = router()
   .openapi(list, async (c) => {
     const q = c.req.valid("query");
+    const scope = deliveryListScope(q);
     const result = await listDeliveries(
       c.env.DB,
       { status: q.status, webhookUid: q.webhookUid, eventId: q.eventId, access: accessOf(c.get("principal")) },
-      { limit: q.limit, before: q.cursor === undefined ? undefined : await decodeCursor(c.env, "deliveries", q.cursor) },
+      { limit: q.limit, before: q.cursor === undefined ? undefined : await decodeCursor(c.env, scope, q.cursor) },
     );
     return c.json(
       {
         data: result.deliveries.map(deliveryView),
-        nextCursor: result.nextBefore === null ? null : await encodeCursor(c.env, "deliveries", result.nextBefore),
+        nextCursor: result.nextBefore === null ? null : await encodeCursor(c.env, scope, result.nextBefore),
       },
       200,
     );
@@ -126,14 +136,14 @@ export const deliveries = router()
       }
     }
     const filter = { status: b.status, webhookUid: b.webhookUid, since: b.since === undefined ? undefined : msAtOrAfter(b.since) };
-    const of = retryFilterOf(filter);
+    const scope = retryScope(filter);
     const retried = await retry(
       c.env,
       { ...filter, access: accessOf(c.get("principal")) },
-      { limit: BULK_RETRY_LIMIT, after: b.cursor === undefined ? undefined : await decodeRetryCursor(c.env, of, b.cursor) },
+      { limit: BULK_RETRY_LIMIT, after: b.cursor === undefined ? undefined : await decodeRetryCursor(c.env, scope, b.cursor) },
       (webhook) => missingDataScope(c.get("principal"), webhook.eventTypes) === null,
     );
-    const nextCursor = retried.full && retried.last !== null ? await encodeRetryCursor(c.env, of, retried.last) : null;
+    const nextCursor = retried.full && retried.last !== null ? await encodeRetryCursor(c.env, scope, retried.last) : null;
     return c.json({ count: retried.pending.length + retried.held.length, held: retried.held.length, nextCursor }, 202);
   })
   .openapi(get, async (c) => {

@@ -10,7 +10,8 @@ import { webhooksByUid } from "../../store/webhooks";
 import { grantedWebhooks } from "../../store/grants";
 import { apiRoute, errors, json, router, scoped } from "../openapi";
 import { EVENT_DELIVERIES_SHOWN, EventListQuery, EventSchema, EventSummarySchema, IdParam, page, SEARCH_BOUND } from "../schemas";
-import { decodeCursor, encodeCursor, openPosition, sealPosition } from "../validate";
+import { decodeCursor, encodeCursor, openPosition, sealPosition, type CursorScope, type TimeScope } from "../validate";
+import { deliveryListScope } from "./deliveries";
 import { attemptView, deliveryView, eventSummaryView } from "../views";
 import { msAtOrAfter } from "../../domain/time";
 import { checkFilterType } from "../event-type-check";
@@ -61,14 +62,16 @@ async function visibleFilteredOut(db: D1Database, p: Principal, uids: string[], 
 async function search(
   env: Env,
   p: Principal,
-  q: { q: string; since?: string; until?: string; cursor?: string; limit: number; filter: EventFilter },
+  q: { q: string; since?: number; until?: number; cursor?: string; limit: number; filter: EventFilter },
+  filters: CursorScope["filters"],
 ) {
   const parsed = parseSearch(q.q);
   if (!parsed.ok) throw invalidInput("query", [{ path: parsed.path, message: parsed.message }]);
-  const until = q.until === undefined ? Date.now() : msAtOrAfter(q.until);
-  const since = q.since === undefined ? until - SEARCH_BOUND.defaultHours * 3600_000 : msAtOrAfter(q.since);
-  // Opened first: a cursor that is not one is refused, whatever the range.
-  const after = q.cursor === undefined ? null : await openPosition(env, "search", q.cursor);
+  const until = q.until ?? Date.now();
+  const since = q.since ?? until - SEARCH_BOUND.defaultHours * 3600_000;
+  // Opened first: a cursor that is not one (or of another search) is refused, whatever the range.
+  const scope: TimeScope = { list: "search", filters };
+  const after = q.cursor === undefined ? null : await openPosition(env, scope, q.cursor);
   // The query's own refine refuses a given until at or before since; this is a since later than now
   // without one (until defaults to now): nothing was received in it yet, as the list answers.
   if (since >= until) return { data: [], nextCursor: null };
@@ -92,21 +95,19 @@ async function search(
   const full = found.length === q.limit ? found[found.length - 1] : undefined;
   // A full page continues after its last match; otherwise after the last event examined, while any may be left.
   const next = full && (full !== read.events[read.events.length - 1] || read.more) ? full : read.more ? read.last : null;
-  return { data: found.map(eventSummaryView), nextCursor: next ? await sealPosition(env, "search", next) : null };
+  return { data: found.map(eventSummaryView), nextCursor: next ? await sealPosition(env, scope, next) : null };
 }
 
 /**
  * One call of a list filtered by time (since, until or both, no q): newest received first along the range.
- * Its cursor continues the same range alone (the same bounds, however spelt): another's would pass over
- * this one's events between the two, or walk outside it.
+ * Its cursor continues the same range alone (the same bounds, however spelt, among its filters): another's
+ * would pass over this one's events between the two, or walk outside it.
  */
-async function timeList(env: Env, p: Principal, q: { since?: string; until?: string; cursor?: string; limit: number; filter: EventFilter }) {
-  const since = q.since === undefined ? undefined : msAtOrAfter(q.since);
-  const until = q.until === undefined ? undefined : msAtOrAfter(q.until);
-  const walk = `time list ${JSON.stringify([since ?? null, until ?? null])}` as const;
-  const after = q.cursor === undefined ? null : await openPosition(env, walk, q.cursor);
-  const page = await listEventsInTime(env.DB, { since, until, after, limit: q.limit, filter: q.filter, access: accessOf(p) });
-  return { data: page.events.map(eventSummaryView), nextCursor: page.next ? await sealPosition(env, walk, page.next) : null };
+async function timeList(env: Env, p: Principal, q: { since?: number; until?: number; cursor?: string; limit: number; filter: EventFilter }, filters: CursorScope["filters"]) {
+  const scope: TimeScope = { list: "time list", filters };
+  const after = q.cursor === undefined ? null : await openPosition(env, scope, q.cursor);
+  const page = await listEventsInTime(env.DB, { since: q.since, until: q.until, after, limit: q.limit, filter: q.filter, access: accessOf(p) });
+  return { data: page.events.map(eventSummaryView), nextCursor: page.next ? await sealPosition(env, scope, page.next) : null };
 }
 
 export const events = router()
@@ -114,18 +115,22 @@ export const events = router()
     const q = c.req.valid("query");
     if (q.eventType !== undefined) await checkFilterType(c.env, q.eventType, isLimited(c.get("principal")), "query");
     const filter = { eventType: q.eventType, sourceId: q.sourceId, locationUid: q.locationUid, organizationUid: q.organizationUid, status: q.status };
-    if (q.q !== undefined) return c.json(await search(c.env, c.get("principal"), { ...q, q: q.q, filter }), 200);
-    if (q.since !== undefined || q.until !== undefined) return c.json(await timeList(c.env, c.get("principal"), { ...q, filter }), 200);
+    // The range as instants, however spelt: with the other filters and q, what a cursor is bound to.
+    const range = { since: q.since === undefined ? undefined : msAtOrAfter(q.since), until: q.until === undefined ? undefined : msAtOrAfter(q.until) };
+    const filters = { ...filter, q: q.q, ...range };
+    if (q.q !== undefined) return c.json(await search(c.env, c.get("principal"), { ...q, ...range, q: q.q, filter }, filters), 200);
+    if (q.since !== undefined || q.until !== undefined) return c.json(await timeList(c.env, c.get("principal"), { ...q, ...range, filter }, filters), 200);
+    const scope: CursorScope = { list: "events", filters };
     const result = await listEvents(c.env.DB, {
       limit: q.limit,
-      before: q.cursor === undefined ? undefined : await decodeCursor(c.env, "events", q.cursor),
+      before: q.cursor === undefined ? undefined : await decodeCursor(c.env, scope, q.cursor),
       filter,
       access: accessOf(c.get("principal")),
     });
     return c.json(
       {
         data: result.events.map(eventSummaryView),
-        nextCursor: result.nextBefore === null ? null : await encodeCursor(c.env, "events", result.nextBefore),
+        nextCursor: result.nextBefore === null ? null : await encodeCursor(c.env, scope, result.nextBefore),
       },
       200,
     );
@@ -151,7 +156,7 @@ export const events = router()
         headers: event.headers,
         body: event.body,
         deliveries: deliveries.deliveries.map((d) => ({ ...deliveryView(d), webhookDeleted: !exists.has(d.webhookUid), attempts: d.attempts.map(attemptView) })),
-        deliveriesNextCursor: deliveries.nextBefore === null ? null : await encodeCursor(c.env, "deliveries", deliveries.nextBefore),
+        deliveriesNextCursor: deliveries.nextBefore === null ? null : await encodeCursor(c.env, deliveryListScope({ eventId: id }), deliveries.nextBefore),
         filteredOut,
       },
       200,

@@ -13,7 +13,7 @@ import { allWebhooks } from "../../store/webhooks";
 import { grantedWebhooks } from "../../store/grants";
 import { apiRoute, body, errors, json, optionalBody, router, scoped } from "../openapi";
 import { IdParam, RangeReplayAnswer, RangeReplayBody, ReplayAnswer, ReplayBody, SEARCH_BOUND } from "../schemas";
-import { openPosition, sealPosition } from "../validate";
+import { openPosition, sealPosition, type TimeScope } from "../validate";
 import { visibleEvent } from "./events";
 import { planFor, visibleWebhook } from "../webhook-access";
 import { msAtOrAfter } from "../../domain/time";
@@ -102,8 +102,8 @@ export const replay = router()
     const plan = await targetsFor(c.env, p, b.webhookUid);
     const bounds = { since: msAtOrAfter(b.since), until: msAtOrAfter(b.until) };
     // A cursor continues the request that gave it alone (the same bounds, however spelt).
-    const walk = `range replay ${JSON.stringify([bounds.since, bounds.until, b.webhookUid ?? null, b.eventType ?? null, dryRun])}` as const;
-    const range = { ...bounds, after: b.cursor === undefined ? null : await openPosition(c.env, walk, b.cursor) };
+    const scope: TimeScope = { list: "range replay", filters: { ...bounds, webhookUid: b.webhookUid, eventType: b.eventType, dryRun } };
+    const range = { ...bounds, after: b.cursor === undefined ? null : await openPosition(c.env, scope, b.cursor) };
     // A content filter reads bodies: then a page is the bounded read of events with their bodies.
     const withBodies = plan.tested.some((w) => plan.targets.has(w.uid) && w.filter !== null);
     let page: (ReplayEvent & TimePosition & { eventType: string })[];
@@ -149,6 +149,6 @@ export const replay = router()
       last = { receivedAt: e.receivedAt, seq: e.seq };
     }
     if (!dryRun) await replayEvents(c.env, chosen);
-    const answer = { dryRun, events: chosen.length, deliveries, nextCursor: full && last ? await sealPosition(c.env, walk, last) : null };
+    const answer = { dryRun, events: chosen.length, deliveries, nextCursor: full && last ? await sealPosition(c.env, scope, last) : null };
     return dryRun ? c.json(answer, 200) : c.json(answer, 202);
   });

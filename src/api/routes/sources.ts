@@ -13,7 +13,7 @@ import { latestRejections, rejectionSummaries, SAMPLES_KEPT } from "../../store/
 import { deleteSource, getStoredSource, insertSource, listStoredSources, updateSource, type StoredSource } from "../../store/sources";
 import { apiRoute, body, errors, json, router, scoped, versionedJson } from "../openapi";
 import { IdParam, IfMatchHeader, ListQuery, page, pageSize, RejectionsSchema, SourceCreate, SourcePatch, SourceSchema, strictQuery } from "../schemas";
-import { decodeKey, encodeKey, pageOf } from "../validate";
+import { decodeKey, encodeKey, pageOf, wholeList } from "../validate";
 import { rejectionSummaryView, rejectionView, sourceView } from "../views";
 import { assertSaved, changedMeanwhile } from "../versioned-writes";
 import { etagOf, ifMatchOf, pinnedVersion } from "../if-match";
@@ -200,7 +200,7 @@ export const sources = router()
   .openapi(list, async (c) => {
     const p = c.get("principal");
     const q = c.req.valid("query");
-    const after = q.cursor === undefined ? "" : await decodeKey(c.env, "sources", q.cursor);
+    const after = q.cursor === undefined ? "" : await decodeKey(c.env, wholeList("sources"), q.cursor);
     const origin = new URL(c.req.url).origin;
     const tolerance = settings(c.env).signatureToleranceSeconds;
     // Declared sources are a few of the configuration, merged by id with a page of the stored
@@ -211,7 +211,7 @@ export const sources = router()
     const stored = await listStoredSources(c.env.DB, { limit: q.limit + 1, after, owners, except: declared.map((d) => d.id) });
     const listed = isLimited(p) ? [] : declared.filter((d) => d.id > after);
     const rows = [...listed, ...stored].sort((a, b) => (a.id < b.id ? -1 : 1));
-    const { data: shown, nextCursor } = await pageOf(rows, q.limit, (last) => encodeKey(c.env, "sources", last.id));
+    const { data: shown, nextCursor } = await pageOf(rows, q.limit, (last) => encodeKey(c.env, wholeList("sources"), last.id));
     const refused = await rejectionSummaries(c.env.DB, shown.map((s) => s.id));
     const data = shown.map((s) => ({ ...sourceView(s, origin, tolerance), rejections: (refused.get(s.id) ?? []).map(rejectionSummaryView) }));
     return c.json({ data, nextCursor }, 200);

@@ -3,7 +3,7 @@ import { hashApiToken, newApiToken } from "../../domain/tokens";
 import { insertToken, listTokens, revokeToken, tokenById, type TokenRecord } from "../../store/tokens";
 import { apiRoute, body, errors, json, router, scoped } from "../openapi";
 import { IdParam, ListQuery, page, TokenCreate, TokenCreated, TokenSchema } from "../schemas";
-import { decodeCreated, encodeCreated, pageOf } from "../validate";
+import { decodeCreated, encodeCreated, pageOf, wholeList } from "../validate";
 import { tokenView } from "../views";
 
 const create = apiRoute({
@@ -66,9 +66,9 @@ export const tokens = router()
   })
   .openapi(list, async (c) => {
     const q = c.req.valid("query");
-    const after = q.cursor === undefined ? undefined : await decodeCreated(c.env, "tokens", q.cursor);
+    const after = q.cursor === undefined ? undefined : await decodeCreated(c.env, wholeList("tokens"), q.cursor);
     const rows = await listTokens(c.env.DB, { limit: q.limit + 1, after: after && { createdAt: after.createdAt, id: after.uid } });
-    const { data, nextCursor } = await pageOf(rows, q.limit, (last) => encodeCreated(c.env, "tokens", { createdAt: last.createdAt, uid: last.id }));
+    const { data, nextCursor } = await pageOf(rows, q.limit, (last) => encodeCreated(c.env, wholeList("tokens"), { createdAt: last.createdAt, uid: last.id }));
     return c.json({ data: data.map(tokenView), nextCursor }, 200);
   })
   .openapi(get, async (c) => {

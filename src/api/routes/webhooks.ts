@@ -17,7 +17,7 @@ import { insertWebhook, listWebhooks } from "../../store/webhooks";
 import { checkSubscriptionTypes } from "../event-type-check";
 import { locationsFor, organizationsHeld } from "../../store/grants";
 import { apiRoute, body, errors, json, router, scoped, versionedJson } from "../openapi";
-import { decodeCreated, encodeCreated, pageOf } from "../validate";
+import { decodeCreated, encodeCreated, pageOf, wholeList } from "../validate";
 import {
   IfMatchHeader,
   ListQuery,
@@ -224,9 +224,9 @@ export const webhooks = router()
   })
   .openapi(list, async (c) => {
     const q = c.req.valid("query");
-    const after = q.cursor === undefined ? undefined : await decodeCreated(c.env, "webhooks", q.cursor);
+    const after = q.cursor === undefined ? undefined : await decodeCreated(c.env, wholeList("webhooks"), q.cursor);
     const rows = await listWebhooks(c.env.DB, { limit: q.limit + 1, after, access: accessOf(c.get("principal")) });
-    const { data, nextCursor } = await pageOf(rows, q.limit, (last) => encodeCreated(c.env, "webhooks", last));
+    const { data, nextCursor } = await pageOf(rows, q.limit, (last) => encodeCreated(c.env, wholeList("webhooks"), last));
     const now = Date.now();
     const health = await healthOf(c.env.DB, data.map((w) => w.uid), now);
     return c.json(
