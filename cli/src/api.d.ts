@@ -2293,7 +2293,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
         responses: {
             /** @description Deleted */
             204: {
@@ -2351,6 +2355,15 @@ export interface operations {
             };
             /** @description payload_too_large: the request body is over 64 KiB (checked on every request, before routing: also one whose operation takes no body) */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` (with any parameters, RFC 9110's grammar: `application/json ; charset=utf-8`), or compressed (a `Content-Encoding` such as gzip) */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3194,7 +3207,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
         responses: {
             /** @description Deleted */
             204: {
@@ -3261,6 +3278,15 @@ export interface operations {
             };
             /** @description payload_too_large: the request body is over 64 KiB (checked on every request, before routing: also one whose operation takes no body) */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` (with any parameters, RFC 9110's grammar: `application/json ; charset=utf-8`), or compressed (a `Content-Encoding` such as gzip) */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3725,7 +3751,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
         responses: {
             /** @description Revoked */
             204: {
@@ -3774,6 +3804,15 @@ export interface operations {
             };
             /** @description payload_too_large: the request body is over 64 KiB (checked on every request, before routing: also one whose operation takes no body) */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` (with any parameters, RFC 9110's grammar: `application/json ; charset=utf-8`), or compressed (a `Content-Encoding` such as gzip) */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4215,7 +4254,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
         responses: {
             /** @description Deleted */
             204: {
@@ -4264,6 +4307,15 @@ export interface operations {
             };
             /** @description payload_too_large: the request body is over 64 KiB (checked on every request, before routing: also one whose operation takes no body) */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` (with any parameters, RFC 9110's grammar: `application/json ; charset=utf-8`), or compressed (a `Content-Encoding` such as gzip) */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4636,7 +4688,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
         responses: {
             /** @description Deleted */
             204: {
@@ -4694,6 +4750,15 @@ export interface operations {
             };
             /** @description payload_too_large: the request body is over 64 KiB (checked on every request, before routing: also one whose operation takes no body) */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` (with any parameters, RFC 9110's grammar: `application/json ; charset=utf-8`), or compressed (a `Content-Encoding` such as gzip) */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -93,12 +93,25 @@ function impliedErrors(config: RouteConfig): ErrorStatus[] {
  */
 export function apiRoute<P extends ResourcePath, R extends Omit<RouteConfig, "path" | "operationId" | "tags"> & { path: P; operationId: string }>(config: R) {
   const own = config.middleware === undefined ? [] : [config.middleware].flat();
-  const { body } = config.request ?? {};
+  const request = withBodyOfDelete(config);
+  const { body, query } = request ?? {};
   const bodyChecks = body ? [plainBody(body.required === true)] : [];
-  const { query } = config.request ?? {};
   const checks = [namedQuery(parametersOf(query)), ...bodyChecks, ...(query ? [] : [noQuery])];
   const middleware = [...own, ...checks];
-  return createRoute({ ...config, tags: [tagOf(config.path)], middleware, responses: { ...errors(...impliedErrors(config)), ...config.responses } });
+  const responses = { ...errors(...impliedErrors({ ...config, request })), ...config.responses };
+  const route = createRoute({ ...config, tags: [tagOf(config.path)], middleware, responses });
+  // Its body checked and documented, though its handler's types stay as declared: it reads none.
+  Object.assign(route, { request });
+  return route;
+}
+
+/**
+ * A DELETE takes no body as a retry takes none (NO_BODY): none, or `{}`. Without one declared, the
+ * router never read it, so `{bad json`, a form or `{"confirm":false}` still deleted (204).
+ */
+function withBodyOfDelete(config: RouteConfig): RouteConfig["request"] {
+  if (config.method !== "delete" || config.request?.body) return config.request;
+  return { ...config.request, ...NO_BODY };
 }
 
 /**

@@ -532,6 +532,35 @@ describe("a body on an operation that takes none", () => {
   });
 });
 
+describe("a body on a DELETE", () => {
+  it("is refused as a retry's is (bad JSON 400, not JSON 415, a field 400 by name), and nothing is deleted; none, or {}, deletes", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const webhook = (await p.api("POST", "/v1/webhooks", { url: `https://downstream.test/ok/delete-body-${key}`, eventTypes: ["*"] })).json.uid as string;
+    expect((await p.api("POST", "/v1/sources", { id: `delete-body-${key}`, name: "n", provider: "stripe", secrets: ["a-fuzz-secret"] })).status).toBe(201);
+    const token = (await p.api("POST", "/v1/tokens", { name: "delete body", scopes: ["events:read"] })).json.id as string;
+    const endpoint = (await p.api("POST", "/v1/notification-endpoints", { url: `https://ops.test/delete-body-${key}`, alertTypes: ["webhook.failing"] })).json.uid as string;
+    const paths = [`/v1/webhooks/${webhook}`, `/v1/sources/delete-body-${key}`, `/v1/tokens/${token}`, `/v1/notification-endpoints/${endpoint}`];
+    const message = "this operation takes no fields: send no body, or {}";
+    for (const path of [...paths, "/v1/dead-letters/999999999"]) {
+      expect((await raw("DELETE", path, "{bad json")).status, path).toBe(400);
+      expect((await raw("DELETE", path, "x", { "content-type": "text/plain" })).status, path).toBe(415);
+      const field = await raw("DELETE", path, '{"confirm":false}');
+      expect(field.status, path).toBe(400);
+      expect((await errorOf(field)).details?.issues, path).toEqual([{ path: "confirm", message }]);
+    }
+    // Each is still there.
+    for (const path of paths) expect((await get(path)).status, path).toBe(200);
+    // {} deletes, as does no body, with a JSON Content-Type (the dashboard's) or without one.
+    const [first, second, third] = paths as [string, string, string, string];
+    expect((await raw("DELETE", first, "{}")).status).toBe(204);
+    expect((await call(new Request(`https://edgehook.test${second}`, { method: "DELETE", headers: { ...ADMIN, "content-type": "application/json" } }))).status).toBe(204);
+    expect((await call(new Request(`https://edgehook.test${third}`, { method: "DELETE", headers: ADMIN }))).status).toBe(204);
+    expect((await get(first)).status).toBe(404);
+    expect((await get(second)).status).toBe(404);
+  });
+});
+
 describe("control and bidirectional formatting characters", () => {
   const HIDDEN = ["ops\u0000", "a\u001b[31mred", "two\r\nlines", "tab\there", "del\u007f", "\u202eevil", "x\u2066y\u2069", "\u202a", "\u202d"];
 
