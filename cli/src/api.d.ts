@@ -1245,7 +1245,7 @@ export interface components {
             name: string;
             /** @enum {string} */
             provider: "podium" | "standard-webhooks" | "stripe" | "github" | "shopify" | "slack" | "hmac";
-            /** @description Write-only. The first is current; the others are still accepted (rotation). A `standard-webhooks` source's `whsec_` secret is base64 of at least 24 bytes; other providers take any secret as it is (Stripe keys by the whole `whsec_…` string). */
+            /** @description Write-only. The first is current; the others are still accepted (rotation). A `standard-webhooks` source's `whsec_` secret is standard base64 (not URL-safe) of at least 24 bytes, as a webhook's (one the source holds already may be given again, beside a new one); other providers take any secret as it is (Stripe keys by the whole `whsec_…` string). */
             secrets?: string[];
             /** @enum {string} */
             verification?: "signature" | "none";
@@ -1285,7 +1285,7 @@ export interface components {
         };
         SourcePatch: {
             name?: string;
-            /** @description Write-only. The first is current; the others are still accepted (rotation). A `standard-webhooks` source's `whsec_` secret is base64 of at least 24 bytes; other providers take any secret as it is (Stripe keys by the whole `whsec_…` string). */
+            /** @description Write-only. The first is current; the others are still accepted (rotation). A `standard-webhooks` source's `whsec_` secret is standard base64 (not URL-safe) of at least 24 bytes, as a webhook's (one the source holds already may be given again, beside a new one); other providers take any secret as it is (Stripe keys by the whole `whsec_…` string). */
             secrets?: string[];
             /** @enum {string} */
             verification?: "signature" | "none";

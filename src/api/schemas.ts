@@ -765,7 +765,7 @@ export const SourceSchema = z
 // changed): only Standard Webhooks reads a key out of a `whsec_` one.
 const secrets = distinct(z.array(anySecret).min(1).max(5), () => "the same secret").openapi({
   description:
-    "Write-only. The first is current; the others are still accepted (rotation). A `standard-webhooks` source's `whsec_` secret is base64 of at least 24 bytes; other providers take any secret as it is (Stripe keys by the whole `whsec_…` string).",
+    "Write-only. The first is current; the others are still accepted (rotation). A `standard-webhooks` source's `whsec_` secret is standard base64 (not URL-safe) of at least 24 bytes, as a webhook's (one the source holds already may be given again, beside a new one); other providers take any secret as it is (Stripe keys by the whole `whsec_…` string).",
 });
 const shopDomain = z
   .string()

@@ -22,8 +22,10 @@ export function secretProblem(secret: string): string | null {
 /**
  * Why `secret` cannot sign what Edgehook sends, or null when it can: `secretProblem`'s rule,
  * and a `whsec_` key in standard base64 only. The Standard Webhooks libraries receivers verify
- * with decode standard base64 and refuse a key with `-` or `_` (URL-safe), which verifying
- * incoming requests still accepts.
+ * with decode standard base64 and refuse a key with `-` or `_` (URL-safe); the senders' libraries
+ * sign with it so too, so a standard-webhooks source given a secret through the API is held to it
+ * as well (its provider's `givenSecretProblem`). Verifying incoming requests still accepts one
+ * (a source's stored before, or configuration's).
  */
 export function signingSecretProblem(secret: string): string | null {
   const problem = secretProblem(secret);

@@ -12,6 +12,7 @@ import { racing } from "./racing";
 import { deliveryRows } from "./rows";
 import { DATA_SCOPES, makeToken, as } from "./tokens";
 import { at } from "../support/json-at";
+import { standardWebhooks } from "../../src/schemes/standard-webhooks";
 
 const base = () => ({ url: `https://downstream.test/ok/${uniqueKey()}`, eventTypes: ["message.*"], organizationUid: `org-${uniqueKey()}` });
 
@@ -47,7 +48,7 @@ describe("/v1/webhooks", () => {
     expect(row?.secret).toBe(json.secret);
   });
 
-  it("refuses a URL-safe whsec_ secret to sign with (receivers' libraries cannot decode it); a source verifies with one", async () => {
+  it("refuses a URL-safe whsec_ secret to sign with (receivers' libraries cannot decode it), and to a standard-webhooks source in the same words; a source holding one verifies with it", async () => {
     const p = pipeline();
     // 27 bytes whose base64 has both + and /, written URL-safe.
     const standard = "whsec_" + btoa(String.fromCharCode(0xfb, 0xff, 0xbf, ...Array(24).fill(0x41)));
@@ -56,11 +57,33 @@ describe("/v1/webhooks", () => {
     const refused = await p.api("POST", "/v1/webhooks", { ...base(), secret: urlSafe });
     expect(refused.status).toBe(400);
     expect(JSON.stringify(refused.json.error)).toContain("standard base64");
+    const [{ message }] = refused.json.error.details.issues as [{ message: string }];
     const made = await p.api("POST", "/v1/webhooks", { ...base(), secret: standard });
     expect(made.status).toBe(201);
     expect((await p.api("PATCH", `/v1/webhooks/${made.json.uid}`, { secret: urlSafe })).status).toBe(400);
-    const source = await p.api("POST", "/v1/sources", { name: "url-safe", provider: "standard-webhooks", secrets: [urlSafe] });
-    expect(source.status).toBe(201);
+    // A source's sender signs with the key as its library decodes it: the same rule, in the same words (the audit's all-underscore key too).
+    const id = `url-safe-${uniqueKey()}`;
+    for (const secret of [urlSafe, "whsec_________________________________"]) {
+      const source = await p.api("POST", "/v1/sources", { id, name: "url-safe", provider: "standard-webhooks", secrets: [standard, secret] });
+      expect(source.status, secret).toBe(400);
+      expect(source.json.error.details.issues, secret).toEqual([{ path: "secrets.1", message }]);
+    }
+    expect((await p.api("POST", "/v1/sources", { id, name: "url-safe", provider: "standard-webhooks", secrets: [standard] })).status).toBe(201);
+    const rotated = await p.api("PATCH", `/v1/sources/${id}`, { secrets: [urlSafe, standard] });
+    expect(rotated.json.error.details.issues).toEqual([{ path: "secrets.0", message }]);
+    // Other providers key by the whole string: theirs is any secret.
+    expect((await p.api("POST", "/v1/sources", { name: "stripe", provider: "stripe", secrets: [urlSafe] })).status).toBe(201);
+
+    // A source stored with one before keeps verifying with it, and a rotation may keep it beside a new one.
+    const held = await createSource({ provider: "standard-webhooks", secrets: [urlSafe] });
+    const send = async () => {
+      const body = JSON.stringify({ type: "invoice.paid", data: {} });
+      const headers = await standardWebhooks.sign(urlSafe, body, { id: `msg_${uniqueKey()}` });
+      return call(new Request(`https://edgehook.test/webhooks/${held}`, { method: "POST", headers: { ...headers, "content-type": "application/json" }, body }));
+    };
+    expect((await send()).status).toBe(202);
+    expect((await p.api("PATCH", `/v1/sources/${held}`, { secrets: [standard, urlSafe] })).status).toBe(200);
+    expect((await send()).status).toBe(202);
   });
 
   it("answers 415 unsupported_media_type to a body not sent as JSON (curl -d sends a form), 400 to JSON that does not parse; nothing changes", async () => {

@@ -252,8 +252,9 @@ export const sources = router()
       ...Object.fromEntries(Object.entries(b).filter(([, v]) => v !== undefined)),
       updatedAt: nextVersion(current.updatedAt),
     };
-    // The secrets given are checked by the source's provider; those it keeps were when they were set.
-    const problems = [...sourceSecretIssues(current.provider, b.secrets ?? []), ...sourceProblems(next)];
+    // The secrets given are checked by the source's provider; those it keeps were when they were set
+    // (one it holds, given again beside a new one, as when it was set: a rotation keeps the old).
+    const problems = [...sourceSecretIssues(current.provider, b.secrets ?? [], current.secrets), ...sourceProblems(next)];
     if (problems.length > 0) throw invalidInput("body", problems);
     const view = (s: StoredSource) => sourceView(s, new URL(c.req.url).origin, settings(c.env).signatureToleranceSeconds);
     // A change to what it already is writes nothing (docs/api.md): moving the version would make another client's change 409.

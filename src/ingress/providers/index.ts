@@ -28,10 +28,15 @@ export function sourceSecretProblem(provider: ProviderName, secret: string): str
   return providers[provider].secretProblem?.(secret) ?? null;
 }
 
-/** Each of a `provider` source's `secrets` it cannot verify with, by its place (`secrets.1`). */
-export function sourceSecretIssues(provider: ProviderName, secrets: readonly string[]): Issue[] {
+/**
+ * Each of the `secrets` given to a `provider` source through the API it may not take, by its place
+ * (`secrets.1`): its provider's rule for a secret given (givenSecretProblem), but for one the source
+ * `held` already, kept by a rotation (`[new, old]`), which needs only to verify as it did.
+ */
+export function sourceSecretIssues(provider: ProviderName, secrets: readonly string[], held: readonly string[] = []): Issue[] {
+  const { givenSecretProblem } = providers[provider];
   return secrets.flatMap((secret, i) => {
-    const message = sourceSecretProblem(provider, secret);
+    const message = (held.includes(secret) ? null : givenSecretProblem?.(secret)) ?? sourceSecretProblem(provider, secret);
     return message === null ? [] : [{ path: `secrets.${i}`, message }];
   });
 }

@@ -28,6 +28,12 @@ export interface Provider {
    * the secret's UTF-8 bytes, so any secret the API takes (8 to 256 characters) is one.
    */
   secretProblem?(secret: string): string | null;
+  /**
+   * Why a secret may not be given to its sources through the API, when that is more than
+   * secretProblem: Standard Webhooks' senders decode a `whsec_` key as standard base64 only, as a
+   * webhook's receivers do. Secrets already held (and configuration's) need only secretProblem's.
+   */
+  givenSecretProblem?(secret: string): string | null;
 }
 
 /** Throws an AppError (401) unless the request is signed by one of the source's secrets (and passes the provider's pin). */

@@ -1,4 +1,4 @@
-import { secretProblem, standardWebhooks as scheme } from "../../schemes/standard-webhooks";
+import { secretProblem, signingSecretProblem, standardWebhooks as scheme } from "../../schemes/standard-webhooks";
 import { header as asSent } from "../../schemes/scheme";
 import { dedupeKeyOr, jsonObject, stringAt, type Provider } from "./provider";
 
@@ -12,6 +12,8 @@ export const standardWebhooks: Provider = {
 
   // Its key is the base64 after `whsec_`: a weak or undecodable one is refused, never read as UTF-8.
   secretProblem,
+  // One given through the API is base64 as a webhook's is, in the same words: its sender decodes it so.
+  givenSecretProblem: signingSecretProblem,
 
   async facts(req, body) {
     const event = jsonObject(body, "Standard Webhooks");
