@@ -19,7 +19,7 @@ import {
 } from "../domain/health";
 import { MAX_URL_CHARS } from "../domain/destination";
 import { isRecord } from "../domain/guards";
-import { hiddenCharacterProblem, paddedProblem } from "../domain/legible";
+import { blankNameProblem, hiddenCharacterProblem, paddedProblem } from "../domain/legible";
 import { HmacConfigShape } from "../domain/hmac-config";
 import { sourceProblems } from "../domain/source-rules";
 import { isJson, PROVIDER_NAMES } from "../domain/types";
@@ -133,6 +133,15 @@ const legible = <T extends z.ZodString>(text: T) =>
     const problem = hiddenCharacterProblem(v);
     if (problem) ctx.addIssue({ code: "custom", message: problem });
   });
+/**
+ * A source's or token's name, which lists show to tell it apart: also not blank (only white space
+ * or invisible characters, `"   "`, `"\u200b"`, which read as no name) nor broken across lines (a
+ * line or paragraph separator). (One hidden character is reported once.)
+ */
+const givenName = legible(z.string().min(1).max(200)).superRefine((v, ctx) => {
+  const problem = hiddenCharacterProblem(v) ? null : blankNameProblem(v);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
 /** A location or organization uid given to own something (or repeated as the webhook's own). */
 const ownerUid = legible(uid);
 /**
@@ -788,7 +797,7 @@ export const SourceCreate = z
       .regex(SOURCE_ID, "a slug: [a-z0-9-]{1,64}")
       .refine((id) => id !== ALERT_SOURCE, `"${ALERT_SOURCE}" is reserved: Edgehook's alerts are stored under it`)
       .optional(),
-    name: legible(z.string().min(1).max(200)),
+    name: givenName,
     provider: z.enum(PROVIDER_NAMES),
     secrets: secrets.optional(),
     verification: z.enum(["signature", "none"]).optional(),
@@ -817,7 +826,7 @@ const SOURCE_FIXED_MESSAGE = "a source's provider and owner (organizationUid) ca
 export const SourcePatch = z
   .strictObject(
     {
-      name: legible(z.string().min(1).max(200)).optional(),
+      name: givenName.optional(),
       secrets: secrets.optional(),
       verification: z.enum(["signature", "none"]).optional(),
       toleranceSeconds: z.number().int().min(TOLERANCE_S_LIMITS.min).max(TOLERANCE_S_LIMITS.max).nullable().optional(),
@@ -853,7 +862,7 @@ const NO_SCOPE = "give at least one scope, such as events:read";
 
 export const TokenCreate = z
   .strictObject({
-    name: legible(z.string().min(1).max(200)),
+    name: givenName,
     scopes: distinct(z.array(z.enum(SCOPES), { error: (issue) => (issue.input === undefined ? NO_SCOPE : undefined) }).min(1, NO_SCOPE)),
     organizationUids: distinct(z.array(newOwnerUid).min(1).max(100)).optional(),
     locationUids: distinct(z.array(newOwnerUid).min(1).max(100)).optional(),

@@ -75,6 +75,25 @@ export function paddedProblem(text: string): string | null {
   const characters = [...text];
   const invisible = [characters[0], characters.at(-1)].find((c) => c !== undefined && INVISIBLE.test(c));
   // Named by its code point: shown, it would be nothing.
-  const code = invisible?.codePointAt(0);
-  return code === undefined ? null : `must not begin or end with an invisible character (U+${code.toString(16).toUpperCase().padStart(4, "0")})`;
+  return invisible === undefined ? null : `must not begin or end with an invisible character (${codePoint(invisible)})`;
+}
+
+/** `U+200B`: a character named by its code point. */
+const codePoint = (c: string) => `U+${(c.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0")}`;
+
+/** What shows as nothing: white space, INVISIBLE's, and the braille blank U+2800 (a symbol without dots). */
+const BLANK = new RegExp(`^(?:\\s|\\u2800|${INVISIBLE.source})*$`, "u");
+
+/** Where a line or paragraph ends, as some readers obey (U+2028, U+2029): a name is one line. */
+const SEPARATOR = /[\p{Zl}\p{Zp}]/u;
+
+/**
+ * Why a name (a source's, a token's) may not be taken as given: one that is only white space or
+ * invisible characters, which a list shows as nothing, or holds a line or paragraph separator;
+ * else null. (The empty name is the length check's; a control or bidi one, hiddenCharacterProblem's.)
+ */
+export function blankNameProblem(text: string): string | null {
+  const separator = SEPARATOR.exec(text)?.[0];
+  if (separator !== undefined) return `must not contain a line or paragraph separator (${codePoint(separator)})`;
+  return text !== "" && BLANK.test(text) ? "must not be blank: it holds only white space or invisible characters" : null;
 }

@@ -657,6 +657,48 @@ describe("an invisible character at either end of an organization or location ui
   });
 });
 
+describe("a blank name", () => {
+  it("is refused for a source and a token (only white space or invisible characters, or a line or paragraph separator anywhere), as the empty one is; nothing is stored", async () => {
+    const id = `blank-${uniqueKey()}`;
+    expect((await raw("POST", "/v1/sources", JSON.stringify({ id, name: "plain", provider: "stripe", secrets: ["a-fuzz-secret"] }))).status).toBe(201);
+    const before = { tokens: await count("tokens"), sources: await count("sources") };
+    const blank = "must not be blank: it holds only white space or invisible characters";
+    const names: [string, string][] = [
+      ["   ", blank],
+      ["\u00a0\u3000", blank], // no-break and ideographic spaces
+      ["\u200b", blank], // zero-width space
+      ["\u2800", blank], // braille blank
+      ["\u3164", blank], // Hangul filler
+      ["\ufeff\u2060", blank], // BOM, word joiner
+      [" \u{e0020}", blank], // a tag space (a surrogate pair)
+      ["a\u2028b", "must not contain a line or paragraph separator (U+2028)"],
+      ["\u2029", "must not contain a line or paragraph separator (U+2029)"],
+    ];
+    for (const [text, message] of names) {
+      const cases: [string, string, unknown][] = [
+        ["POST", "/v1/tokens", { name: text, scopes: ["events:read"] }],
+        ["POST", "/v1/sources", { name: text, provider: "stripe", secrets: ["a-fuzz-secret"] }],
+        ["PATCH", `/v1/sources/${id}`, { name: text }],
+      ];
+      for (const [method, path, body] of cases) {
+        const res = await raw(method, path, JSON.stringify(body));
+        const what = `${method} ${path} ${JSON.stringify(body)}`;
+        expect(res.status, what).toBe(400);
+        const error = await errorOf(res);
+        expect(error.code, what).toBe("invalid_request");
+        expect(error.details?.issues, what).toEqual([{ path: "name", message }]);
+      }
+    }
+    expect({ tokens: await count("tokens"), sources: await count("sources") }).toEqual(before);
+    expect((await (await get(`/v1/sources/${id}`)).json<{ name: string }>()).name).toBe("plain");
+    // The empty name is said as before; a name with visible text around white space or a joiner (an emoji's) stays accepted.
+    expect((await errorOf(await raw("POST", "/v1/tokens", JSON.stringify({ name: "", scopes: ["events:read"] })))).details?.issues).toEqual([{ path: "name", message: "must not be empty" }]);
+    for (const text of [" ops team ", "\u{1f469}\u200d\u{1f4bb}", "\u2800x"]) {
+      expect((await raw("POST", "/v1/tokens", JSON.stringify({ name: text, scopes: ["events:read"] }))).status, text).toBe(201);
+    }
+  });
+});
+
 describe("a generic HMAC source's prefix", () => {
   it("may not contain \", \", which parts the copies of a header sent twice, so no signature could match it", async () => {
     const p = pipeline();
