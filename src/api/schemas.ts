@@ -25,7 +25,7 @@ import { sourceProblems } from "../domain/source-rules";
 import { isJson, PROVIDER_NAMES } from "../domain/types";
 import { SOURCE_ID } from "../domain/ids";
 import { notAParameter } from "../http/unknown-param";
-import { CREDENTIAL_NAMES, CREDENTIAL_PARTS, REDACTED } from "../domain/credential-headers";
+import { CREDENTIAL_NAMES, CREDENTIAL_PARTS, CREDENTIAL_WORDS, REDACTED } from "../domain/credential-headers";
 import { compileTransform, TRANSFORM_LIMITS } from "../pipeline/transform";
 import { validateFilter } from "../routing/filter";
 import { CALL_FILTER_WORK } from "../routing/search";
@@ -489,7 +489,7 @@ const transformExpression = z
   });
 
 const asCode = (xs: readonly string[]) => xs.map((x) => `\`${x}\``).join(", ");
-const CREDENTIAL_HEADERS_NOTE = `Write-only values: a header whose name looks like a credential (${asCode(CREDENTIAL_NAMES)}, or a name containing any of ${asCode(CREDENTIAL_PARTS)}) is shown with the value \`"${REDACTED}"\` in every answer; deliveries send the real value.`;
+const CREDENTIAL_HEADERS_NOTE = `Write-only values: a header whose name looks like a credential (${asCode(CREDENTIAL_NAMES)}, a name containing any of ${asCode(CREDENTIAL_PARTS)}, or with any of the words ${asCode(CREDENTIAL_WORDS)} or \`access\` then \`code\`, parted by \`-\`, \`_\` or \`.\`) is shown with the value \`"${REDACTED}"\` in every answer; deliveries send the real value.`;
 
 const transformHeaderMap = jsonRecord(z.string())
   .superRefine((headers, ctx) => {

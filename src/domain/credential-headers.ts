@@ -12,11 +12,19 @@ export const REDACTED = "<redacted>";
 export const CREDENTIAL_NAMES: readonly string[] = ["authorization", "proxy-authorization", "cookie", "set-cookie"];
 
 /** A name containing any of these (in any case) is taken for a credential's. */
-export const CREDENTIAL_PARTS: readonly string[] = ["token", "secret", "key", "auth", "pass", "sig", "jwt", "bearer", "private", "credential", "session", "hmac", "pwd", "otp", "pin", "code"];
+export const CREDENTIAL_PARTS: readonly string[] = ["token", "secret", "key", "auth", "pass", "sig", "jwt", "bearer", "private", "credential", "session", "hmac", "pwd"];
+
+/** These only as a whole word of the name (between `-`, `_` or `.`): inside words they are common (`shipping`, `footprint`). */
+export const CREDENTIAL_WORDS: readonly string[] = ["otp", "pin"];
+
+/** Two words that together are a credential's name (`x-access-code`), though `code` alone is not (`x-country-code`). */
+const CREDENTIAL_PHRASES: readonly (readonly [string, string])[] = [["access", "code"]];
 
 export function isCredentialHeader(name: string): boolean {
   const lower = name.toLowerCase();
-  return CREDENTIAL_NAMES.includes(lower) || CREDENTIAL_PARTS.some((part) => lower.includes(part));
+  if (CREDENTIAL_NAMES.includes(lower) || CREDENTIAL_PARTS.some((part) => lower.includes(part))) return true;
+  const words = lower.split(/[-_.]+/);
+  return words.some((word, i) => CREDENTIAL_WORDS.includes(word) || CREDENTIAL_PHRASES.some(([a, b]) => word === a && words[i + 1] === b));
 }
 
 /** The headers as a read may show them: each credential header's value replaced by `REDACTED`. */
