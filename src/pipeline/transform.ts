@@ -101,6 +101,11 @@ export const TRANSFORM_LIMITS = {
   replacementsPerStep: 8,
   /** Characters of an expression `$eval` parses per step (parsing 900,000 took 87 ms a call, charged as its 900 steps of string). */
   evalCharsPerStep: 10,
+  /**
+   * `$eval`s open at once, one within what another evaluates. An error coming out through each
+   * took ~5 ms a level (500 levels, the call depth, 2.8 s); nothing real nests them.
+   */
+  evalNesting: 10,
 } as const;
 
 /** Names the delivery layer sets, or that describe the body or connection. */
@@ -596,11 +601,24 @@ async function boundBuiltins(evaluator: Evaluator, charge: (steps: number) => vo
   );
   // `$eval` parses its expression at each call, which the steps of what it then evaluates do not count.
   // It parses before its first await, so within parsingRe2: its literals are RE2 syntax as the expression's own are.
+  // JSONata evaluates one thing at a time, so the calls not yet returned are the ones nested.
+  let evalsOpen = 0;
+  // An error of what it evaluated comes out as it was, not in JSONata's D3121 quoting it: nested
+  // (`$f := function(){$eval("$f()")}`), each level quoted the last escaped, doubling its length,
+  // and 40 levels (200 steps) ran out of memory, taking the runtime with them.
   evaluator.registerFunction(
     "eval",
     function (this: unknown, ...args: unknown[]) {
       if (typeof args[0] === "string") charge(Math.ceil(args[0].length / TRANSFORM_LIMITS.evalCharsPerStep));
-      return parsingRe2(() => evaluate(this, args));
+      if (evalsOpen >= TRANSFORM_LIMITS.evalNesting) throw new BoundExceeded(`stopped: $eval within ${TRANSFORM_LIMITS.evalNesting} others`);
+      evalsOpen += 1;
+      return Promise.resolve(parsingRe2(() => evaluate(this, args)))
+        .catch((e: unknown) => {
+          throw evaluatedError(e);
+        })
+        .finally(() => {
+          evalsOpen -= 1;
+        });
     },
     "<sx?:x>",
   );
@@ -631,6 +649,13 @@ async function boundBuiltins(evaluator: Evaluator, charge: (steps: number) => vo
     },
     "<x-b?:s>",
   );
+}
+
+/** The error inside JSONata's "error evaluating the expression passed to function eval" (D3121), however deep. */
+function evaluatedError(e: unknown): unknown {
+  let error = e;
+  while (isIndexable(error) && error.code === "D3121" && "error" in error) error = error.error;
+  return error;
 }
 
 /**

@@ -466,6 +466,17 @@ describe("bounds", () => {
     expect((await transformed(`{"a": $eval("1 + 2"), "b": $eval("a.b", {"a": {"b": 5}})}`, "{}")).body).toEqual({ a: 3, b: 5 });
   });
 
+  it("bounds $evals within $evals, and gives an error inside one as it was, not quoted at each level", async () => {
+    // Each level of JSONata's own error quoted the last escaped, doubling it: 40 levels ran the runtime out of memory.
+    const endless = `($f := function(){$eval("$f()")}; $f())`;
+    expect((await failure(endless, "{}", { maxSteps: 100 })).reason).toBe(`transform: stopped: $eval within ${TRANSFORM_LIMITS.evalNesting} others`);
+    expect((await failure(endless, "{}")).reason).toBe(`transform: stopped: $eval within ${TRANSFORM_LIMITS.evalNesting} others`);
+    const nested = (n: number) => `($f := function($n){$n > 0 ? $eval("$f(" & ($n - 1) & ")", {}) : "done"}; $f(${n}))`;
+    expect((await transformed(nested(TRANSFORM_LIMITS.evalNesting), "{}")).body).toBe("done");
+    expect((await failure(nested(TRANSFORM_LIMITS.evalNesting + 1), "{}")).reason).toMatch(/stopped: \$eval within/);
+    expect((await failure(`$eval("$eval('1 + true')")`, "{}")).reason).toMatch(/^transform: T2002: The right side/);
+  });
+
   it("sorts by value in n log n, charged to the steps by its comparisons, with JSONata's order and errors", async () => {
     const n = 5000;
     const comparisons = Math.ceil((n * Math.log2(n)) / TRANSFORM_LIMITS.sortComparisonsPerStep);
