@@ -532,6 +532,14 @@ describe("dashboard: filters, transformations and tests", () => {
     const back = new URL(unknown.headers.get("location")!, "https://x");
     expect(back.searchParams.get("test")).toBe("evt_nope");
     expect(back.searchParams.get("error")).toContain("No event");
+ 
+    // Its filter cleared and the event replayed to it: the page no longer says nothing was sent.
+    expect(text(eventPage)).toContain("when it was stored, so nothing was sent to it.");
+    expect((await p.api("PATCH", `/v1/webhooks/${w.uid}`, { filter: null })).status).toBe(200);
+    expect((await p.api("POST", `/v1/events/${id}/replay`, { webhookUid: w.uid })).json).toEqual({ deliveries: 1 });
+    const replayed = text(await (await get(`/dashboard/events/${id}`, c)).text());
+    expect(replayed).toContain(`filtered out by webhook ${w.uid} : its filter excluded this event when it was stored; a replay has sent it since (below).`);
+    expect(replayed).not.toContain("so nothing was sent to it");
   });
 
   it("leaves a webhook deleted since out of an event's filtered-out list: no link to, nor test of, a page that would answer 404", async () => {
