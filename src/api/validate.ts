@@ -180,19 +180,21 @@ export async function decodeCursor(env: CursorEnv, scope: CursorScope, cursor: s
 /**
  * A position in time order, (received time, insertion sequence), of a search (newest first), of a list
  * filtered by time (newest first) or of a range replay (oldest first), each bound to its request's
- * filters: a search's cursor, or another replay's (another webhook, type or range, or a dry run, which
- * pages ten times further), given to a replay would have skipped, without a word, every event of its
- * range before it; another range's, a list's events of this one between the two.
+ * filters. A search and a time list are the events list's, as its plain pages are: a cursor of one
+ * given with `q`, `since` or `until` added or dropped is one of other filters (its digest tells), not
+ * one of another list. A search's cursor, or another replay's (another webhook, type or range, or a
+ * dry run, which pages ten times further), given to a replay would have skipped, without a word, every
+ * event of its range before it; another range's, a list's events of this one between the two.
  */
-type TimeWalk = "search" | "time list" | "range replay";
+type TimeWalk = "events" | "range replay";
 export type TimeScope = CursorScope & { readonly list: TimeWalk };
 
 export function sealPosition(env: CursorEnv, scope: TimeScope, p: { receivedAt: number; seq: number }): Promise<string> {
-  return toCursor(env, { ...scope, list: `${scope.list} position` }, `t${p.receivedAt}s${p.seq}`);
+  return toCursor(env, scope, `t${p.receivedAt}s${p.seq}`);
 }
 
 export async function openPosition(env: CursorEnv, scope: TimeScope, cursor: string): Promise<{ receivedAt: number; seq: number }> {
-  const [receivedAt, seq] = await fromCursor(env, { ...scope, list: `${scope.list} position` }, cursor, /^t(\d{1,15})s(\d{1,15})$/);
+  const [receivedAt, seq] = await fromCursor(env, scope, cursor, /^t(\d{1,15})s(\d{1,15})$/);
   return { receivedAt: Number(receivedAt), seq: Number(seq) };
 }
 

@@ -102,6 +102,21 @@ describe("GET /v1/events: a cursor goes on with the filters that gave it alone",
   });
 });
 
+describe("GET /v1/events: its plain list, time list and search are one list", () => {
+  it("says of a cursor given with q, since or until added or dropped that it belongs to other filters, not that it is unknown", async () => {
+    const p = pipeline();
+    const { org } = await eventsOf(p, 3, 0);
+    const [since, until] = [new Date(Date.now() - 3600_000).toISOString(), new Date(Date.now() + 3600_000).toISOString()];
+    const base = `/v1/events?organizationUid=${org}`;
+    // Each way between the plain list, a time list (since, until, both) and a search (alone, with since or until).
+    const lists = [base, `${base}&since=${since}`, `${base}&until=${until}`, `${base}&since=${since}&until=${until}`, `${base}&q=hello`, `${base}&q=hello&since=${since}`, `${base}&q=hello&until=${until}`];
+    const cursors = await Promise.all(lists.map((list) => cursorOf(p, list)));
+    for (const [i, from] of lists.entries()) {
+      for (const to of lists.filter((l) => l !== from)) expectOtherFilters(await p.api("GET", withCursor(`${to}&limit=1`, cursors[i]!)), `${from} -> ${to}`);
+    }
+  });
+});
+
 describe("GET /v1/deliveries: a cursor goes on with the filters that gave it alone", () => {
   it("refuses a cursor of one status, webhook or event on another; the same filters page through every delivery", async () => {
     const p = pipeline();

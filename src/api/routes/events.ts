@@ -70,7 +70,7 @@ async function search(
   const until = q.until ?? Date.now();
   const since = q.since ?? until - SEARCH_BOUND.defaultHours * 3600_000;
   // Opened first: a cursor that is not one (or of another search) is refused, whatever the range.
-  const scope: TimeScope = { list: "search", filters };
+  const scope: TimeScope = { list: "events", filters };
   const after = q.cursor === undefined ? null : await openPosition(env, scope, q.cursor);
   // The query's own refine refuses a given until at or before since; this is a since later than now
   // without one (until defaults to now): nothing was received in it yet, as the list answers.
@@ -104,7 +104,7 @@ async function search(
  * would pass over this one's events between the two, or walk outside it.
  */
 async function timeList(env: Env, p: Principal, q: { since?: number; until?: number; cursor?: string; limit: number; filter: EventFilter }, filters: CursorScope["filters"]) {
-  const scope: TimeScope = { list: "time list", filters };
+  const scope: TimeScope = { list: "events", filters };
   const after = q.cursor === undefined ? null : await openPosition(env, scope, q.cursor);
   const page = await listEventsInTime(env.DB, { since: q.since, until: q.until, after, limit: q.limit, filter: q.filter, access: accessOf(p) });
   return { data: page.events.map(eventSummaryView), nextCursor: page.next ? await sealPosition(env, scope, page.next) : null };
