@@ -4,8 +4,7 @@
 // with eventType=review.created answered `{"data":[],"nextCursor":null}` though there were some).
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { retryScope } from "../../src/api/routes/deliveries";
-import { encodeRetryCursor, sealPosition } from "../../src/api/validate";
+import { encodeRetryCursor, retryScope, sealPosition } from "../../src/api/cursors";
 import { deadLetterOf } from "../../src/pipeline/dead-letters";
 import { recordDeadLetters } from "../../src/store/dead-letters";
 import { call, dashboardCookie, podiumBody, type ApiAnswer } from "./helpers";

@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { BULK_RETRY_LIMIT, retryScope } from "../../src/api/routes/deliveries";
+import { BULK_RETRY_LIMIT } from "../../src/api/routes/deliveries";
 import { EVENT_DELIVERIES_SHOWN } from "../../src/api/schemas";
-import { encodeRetryCursor } from "../../src/api/validate";
+import { encodeRetryCursor, retryScope } from "../../src/api/cursors";
 import { runMaintenance } from "../../src/maintenance/cron";
 import { EventPage } from "../../src/dashboard/pages/events";
 import { ADMIN, ADMIN_TOKEN, call, createSource, pageText, podiumBody, testEnv } from "./helpers";

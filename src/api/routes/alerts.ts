@@ -21,7 +21,7 @@ import {
   UidParam,
 } from "../schemas";
 import { alertView, notificationEndpointView } from "../views";
-import { decodeCreated, decodeCursor, encodeCreated, encodeCursor, pageOf, wholeList } from "../validate";
+import { decodeCreated, decodeCursor, encodeCreated, encodeCursor, pageOf, wholeList } from "../cursors";
 import { assertSaved, changedMeanwhile } from "../versioned-writes";
 import { etagOf, ifMatchOf, pinnedVersion } from "../if-match";
 import { checkUrl } from "../webhook-access";

@@ -7,7 +7,7 @@ import { countParked } from "../../store/parked";
 import { STATS_GRANT_WEBHOOKS, STATS_WEBHOOKS, stats } from "../../store/stats";
 import { apiRoute, json, router, scoped } from "../openapi";
 import { EventTypeSchema, ListQuery, page, StatsQuery, StatsSchema } from "../schemas";
-import { decodeCursor, decodeKey, encodeCursor, encodeKey, wholeList } from "../validate";
+import { decodeCursor, decodeKey, encodeCursor, encodeKey, wholeList } from "../cursors";
 
 const eventTypes = apiRoute({
   method: "get",

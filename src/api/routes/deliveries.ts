@@ -10,7 +10,7 @@ import { getWebhook } from "../../store/webhooks";
 import { grantedWebhooks } from "../../store/grants";
 import { apiRoute, body, errors, json, NO_BODY, router, scoped } from "../openapi";
 import { BulkRetryBody, DeliveryDetailSchema, DeliveryListQuery, DeliverySchema, IdParam, page, RetryAnswer } from "../schemas";
-import { decodeCursor, decodeRetryCursor, encodeCursor, encodeRetryCursor, type CursorScope } from "../validate";
+import { decodeCursor, decodeRetryCursor, deliveryListScope, encodeCursor, encodeRetryCursor, retryScope } from "../cursors";
 import { attemptView, deliveryView } from "../views";
 import { msAtOrAfter } from "../../domain/time";
 import type { Principal } from "../../domain/scopes";
@@ -93,18 +93,6 @@ const retryMany = apiRoute({
   ...scoped("events:replay"),
   request: body(BulkRetryBody),
   responses: { 202: json(RetryAnswer, "How many deliveries were tried again, and how many of them are held"), ...errors(404) },
-});
-
-/** What a bulk retry's cursor continues alone: its filter (`since` as an instant, however spelt). */
-export const retryScope = (f: { status: string; webhookUid?: string; since?: number }): CursorScope => ({
-  list: "bulk retry",
-  filters: { status: f.status, webhookUid: f.webhookUid, since: f.since },
-});
-
-/** What the list's cursor continues alone: its filters (GET /v1/events/{id} gives the first cursor of its `eventId`'s). */
-export const deliveryListScope = (f: { status?: string; webhookUid?: string; eventId?: string }): CursorScope => ({
-  list: "deliveries",
-  filters: { status: f.status, webhookUid: f.webhookUid, eventId: f.eventId },
 });
 
 export const deliveries = router()

@@ -13,7 +13,7 @@ import { allWebhooks } from "../../store/webhooks";
 import { grantedWebhooks } from "../../store/grants";
 import { apiRoute, body, errors, json, optionalBody, router, scoped } from "../openapi";
 import { IdParam, RangeReplayAnswer, RangeReplayBody, ReplayAnswer, ReplayBody, SEARCH_BOUND } from "../schemas";
-import { openPosition, sealPosition, type TimeScope } from "../validate";
+import { openPosition, sealPosition, type TimeScope } from "../cursors";
 import { visibleEvent } from "./events";
 import { planFor, visibleWebhook } from "../webhook-access";
 import { msAtOrAfter } from "../../domain/time";

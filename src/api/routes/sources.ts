@@ -13,7 +13,7 @@ import { latestRejections, rejectionSummaries, SAMPLES_KEPT } from "../../store/
 import { deleteSource, getStoredSource, insertSource, listStoredSources, updateSource, type StoredSource } from "../../store/sources";
 import { apiRoute, body, errors, json, router, scoped, versionedJson } from "../openapi";
 import { IdParam, IfMatchHeader, ListQuery, page, pageSize, RejectionsSchema, SourceCreate, SourcePatch, SourceSchema, strictQuery } from "../schemas";
-import { decodeKey, encodeKey, pageOf, wholeList } from "../validate";
+import { decodeKey, encodeKey, pageOf, wholeList } from "../cursors";
 import { rejectionSummaryView, rejectionView, sourceView } from "../views";
 import { assertSaved, changedMeanwhile } from "../versioned-writes";
 import { etagOf, ifMatchOf, pinnedVersion } from "../if-match";

@@ -3,7 +3,7 @@ import { hashApiToken, newApiToken } from "../../domain/tokens";
 import { insertToken, listTokens, revokeToken, tokenById, type TokenRecord } from "../../store/tokens";
 import { apiRoute, body, errors, json, router, scoped } from "../openapi";
 import { IdParam, ListQuery, page, TokenCreate, TokenCreated, TokenSchema } from "../schemas";
-import { decodeCreated, encodeCreated, pageOf, wholeList } from "../validate";
+import { decodeCreated, encodeCreated, pageOf, wholeList } from "../cursors";
 import { tokenView } from "../views";
 
 const create = apiRoute({

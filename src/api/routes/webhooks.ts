@@ -17,7 +17,7 @@ import { insertWebhook, listWebhooks } from "../../store/webhooks";
 import { checkSubscriptionTypes } from "../event-type-check";
 import { locationsFor, organizationsHeld } from "../../store/grants";
 import { apiRoute, body, errors, json, router, scoped, versionedJson } from "../openapi";
-import { decodeCreated, encodeCreated, pageOf, wholeList } from "../validate";
+import { decodeCreated, encodeCreated, pageOf, wholeList } from "../cursors";
 import {
   IfMatchHeader,
   ListQuery,
