@@ -1,5 +1,7 @@
 import { seal, sha256Hex, unseal } from "../domain/crypto";
 import { invalidField } from "../domain/errors";
+import type { DeliveryStatus } from "../domain/delivery";
+import type { EventFilter } from "../store/events";
 
 /**
  * Opaque list cursors: the position to continue from, sealed (domain/crypto.ts, under
@@ -10,19 +12,37 @@ import { invalidField } from "../domain/errors";
 type CursorEnv = { TOKEN_PEPPER?: string };
 
 /**
- * What a cursor is bound to: its list, and the filters of the request whose page gave it, each as
- * the list reads it (`since` as an instant, however spelt; `open` as yes or no, given or not). With
- * other filters a position would go on over what they select, passing over, without a word, all
- * they would have listed before it: such a cursor answers 400. `limit` is no filter (a page size
- * may change between pages), nor is what a page shows of each row (dead letters' `withMessage`).
+ * Each list's filters, as it reads them (`since` and `until` as instants, however spelt; `open` as yes
+ * or no, given or not): what its cursors are bound to. With other filters a position would go on over
+ * what they select, passing over, without a word, all they would have listed before it: such a cursor
+ * answers 400. `limit` is no filter (a page size may change between pages), nor is what a page shows
+ * of each row (dead letters' `withMessage`). A list by name here: a misspelt one is no new scope.
  */
-export interface CursorScope {
-  readonly list: string;
-  readonly filters: Readonly<Record<string, string | number | boolean | undefined>>;
+interface ListFilters {
+  /** The plain list, a time list (`since`, `until`) and a search (`q`) alike: the filters tell them apart. */
+  events: EventFilter & { q?: string; since?: number; until?: number };
+  deliveries: { status?: DeliveryStatus; webhookUid?: string; eventId?: string };
+  "dead letters": { open: boolean };
+  "bulk retry": { status: DeliveryStatus; webhookUid?: string; since?: number };
+  "range replay": { since: number; until: number; webhookUid?: string; eventType?: string; dryRun: boolean };
+  webhooks: NoFilters;
+  sources: NoFilters;
+  tokens: NoFilters;
+  "notification endpoints": NoFilters;
+  alerts: NoFilters;
+  "event types": NoFilters;
+  "stats webhooks": NoFilters;
 }
+/** The filters of a list that takes none: a filter given it by mistake does not type. */
+type NoFilters = Readonly<Record<string, never>>;
+export type ListName = keyof ListFilters;
+type WholeList = { [L in ListName]: ListFilters[L] extends NoFilters ? L : never }[ListName];
+
+/** What a cursor is bound to: its list, and the filters of the request whose page gave it. */
+export type CursorScope<L extends ListName = ListName> = { [K in L]: { readonly list: K; readonly filters: Readonly<ListFilters[K]> } }[L];
 
 /** The scope of a list that takes no filter. */
-export const wholeList = (list: string): CursorScope => ({ list, filters: {} });
+export const wholeList = (list: WholeList): CursorScope<WholeList> => ({ list, filters: {} });
 
 /** Without a pepper (a local stack), a fixed key: the cursors are still opaque, if not secret. */
 const cursorSecret = (env: CursorEnv) => env.TOKEN_PEPPER || "edgehook";
@@ -98,8 +118,7 @@ export async function decodeCursor(env: CursorEnv, scope: CursorScope, cursor: s
  * dry run, which pages ten times further), given to a replay would have skipped, without a word, every
  * event of its range before it; another range's, a list's events of this one between the two.
  */
-type TimeWalk = "events" | "range replay";
-export type TimeScope = CursorScope & { readonly list: TimeWalk };
+export type TimeScope = CursorScope<"events" | "range replay">;
 
 export function sealPosition(env: CursorEnv, scope: TimeScope, p: { receivedAt: number; seq: number }): Promise<string> {
   return toCursor(env, scope, `t${p.receivedAt}s${p.seq}`);
@@ -144,13 +163,13 @@ export async function decodeRetryCursor(env: CursorEnv, scope: CursorScope, curs
 }
 
 /** What a bulk retry's cursor continues alone: its filter (`since` as an instant, however spelt). */
-export const retryScope = (f: { status: string; webhookUid?: string; since?: number }): CursorScope => ({
+export const retryScope = (f: ListFilters["bulk retry"]): CursorScope<"bulk retry"> => ({
   list: "bulk retry",
   filters: { status: f.status, webhookUid: f.webhookUid, since: f.since },
 });
 
 /** What the deliveries list's cursor continues alone: its filters (GET /v1/events/{id} gives the first cursor of its `eventId`'s). */
-export const deliveryListScope = (f: { status?: string; webhookUid?: string; eventId?: string }): CursorScope => ({
+export const deliveryListScope = (f: ListFilters["deliveries"]): CursorScope<"deliveries"> => ({
   list: "deliveries",
   filters: { status: f.status, webhookUid: f.webhookUid, eventId: f.eventId },
 });

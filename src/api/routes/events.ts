@@ -62,7 +62,7 @@ async function search(
   env: Env,
   p: Principal,
   q: { q: string; since?: number; until?: number; cursor?: string; limit: number; filter: EventFilter },
-  filters: CursorScope["filters"],
+  filters: CursorScope<"events">["filters"],
 ) {
   const parsed = parseSearch(q.q);
   if (!parsed.ok) throw invalidInput("query", [{ path: parsed.path, message: parsed.message }]);
@@ -102,7 +102,7 @@ async function search(
  * Its cursor continues the same range alone (the same bounds, however spelt, among its filters): another's
  * would pass over this one's events between the two, or walk outside it.
  */
-async function timeList(env: Env, p: Principal, q: { since?: number; until?: number; cursor?: string; limit: number; filter: EventFilter }, filters: CursorScope["filters"]) {
+async function timeList(env: Env, p: Principal, q: { since?: number; until?: number; cursor?: string; limit: number; filter: EventFilter }, filters: CursorScope<"events">["filters"]) {
   const scope: TimeScope = { list: "events", filters };
   const after = q.cursor === undefined ? null : await openPosition(env, scope, q.cursor);
   const page = await listEventsInTime(env.DB, { since: q.since, until: q.until, after, limit: q.limit, filter: q.filter, access: accessOf(p) });
