@@ -162,6 +162,25 @@ export async function decodeRetryCursor(env: CursorEnv, scope: CursorScope, curs
   return { webhook: Number(webhook), seq: Number(seq) };
 }
 
+/** What the events list's cursor continues alone: its filters, `q`, `since` and `until` (instants, however spelt). */
+export const eventListScope = (f: ListFilters["events"]): CursorScope<"events"> => ({
+  list: "events",
+  filters: {
+    eventType: f.eventType,
+    sourceId: f.sourceId,
+    locationUid: f.locationUid,
+    organizationUid: f.organizationUid,
+    status: f.status,
+    q: f.q,
+    since: f.since,
+    until: f.until,
+  },
+});
+
+/** A search's scope: the events list's, with `q`. */
+export type SearchScope = CursorScope<"events"> & { readonly filters: { readonly q: string } };
+export const isSearch = (scope: CursorScope<"events">): scope is SearchScope => scope.filters.q !== undefined;
+
 /** What a bulk retry's cursor continues alone: its filter (`since` as an instant, however spelt). */
 export const retryScope = (f: ListFilters["bulk retry"]): CursorScope<"bulk retry"> => ({
   list: "bulk retry",

@@ -10,7 +10,7 @@ import { webhooksByUid } from "../../store/webhooks";
 import { grantedWebhooks } from "../../store/grants";
 import { apiRoute, errors, json, router, scoped } from "../openapi";
 import { EVENT_DELIVERIES_SHOWN, EventListQuery, EventSchema, EventSummarySchema, IdParam, page, SEARCH_BOUND } from "../schemas";
-import { decodeCursor, deliveryListScope, encodeCursor, openPosition, sealPosition, type CursorScope, type TimeScope } from "../cursors";
+import { decodeCursor, deliveryListScope, encodeCursor, eventListScope, isSearch, openPosition, sealPosition, type CursorScope, type SearchScope } from "../cursors";
 import { attemptView, deliveryView, eventSummaryView } from "../views";
 import { msAtOrAfter } from "../../domain/time";
 import { checkFilterType } from "../event-type-check";
@@ -57,19 +57,25 @@ async function visibleFilteredOut(db: D1Database, p: Principal, uids: string[], 
   return uids.filter((uid) => shown.has(uid));
 }
 
+/** A page asked for: where to go on from, and how many. */
+type Page = { cursor?: string; limit: number };
+
+/** The indexed fields an events list's scope filters by (besides `q` and the range). */
+const filterOf = ({ filters: f }: CursorScope<"events">): EventFilter => ({
+  eventType: f.eventType,
+  sourceId: f.sourceId,
+  locationUid: f.locationUid,
+  organizationUid: f.organizationUid,
+  status: f.status,
+});
+
 /** One bounded search call: matches newest first, and where to continue. */
-async function search(
-  env: Env,
-  p: Principal,
-  q: { q: string; since?: number; until?: number; cursor?: string; limit: number; filter: EventFilter },
-  filters: CursorScope<"events">["filters"],
-) {
-  const parsed = parseSearch(q.q);
+async function search(env: Env, p: Principal, scope: SearchScope, q: Page) {
+  const parsed = parseSearch(scope.filters.q);
   if (!parsed.ok) throw invalidInput("query", [{ path: parsed.path, message: parsed.message }]);
-  const until = q.until ?? Date.now();
-  const since = q.since ?? until - SEARCH_BOUND.defaultHours * 3600_000;
+  const until = scope.filters.until ?? Date.now();
+  const since = scope.filters.since ?? until - SEARCH_BOUND.defaultHours * 3600_000;
   // Opened first: a cursor that is not one (or of another search) is refused, whatever the range.
-  const scope: TimeScope = { list: "events", filters };
   const after = q.cursor === undefined ? null : await openPosition(env, scope, q.cursor);
   // The query's own refine refuses a given until at or before since; this is a since later than now
   // without one (until defaults to now): nothing was received in it yet, as the list answers.
@@ -83,7 +89,7 @@ async function search(
     order: "newest",
     limit: SEARCH_BOUND.events,
     maxChars: searchChars(parsed.query, SEARCH_BOUND.chars),
-    filter: q.filter,
+    filter: filterOf(scope),
     access: accessOf(p),
     // (Only events the query matches are checked against a status's deliveries.)
     match: (e) => work.measure((budget) => matchesSearch(parsed.query, e, budget)),
@@ -102,10 +108,10 @@ async function search(
  * Its cursor continues the same range alone (the same bounds, however spelt, among its filters): another's
  * would pass over this one's events between the two, or walk outside it.
  */
-async function timeList(env: Env, p: Principal, q: { since?: number; until?: number; cursor?: string; limit: number; filter: EventFilter }, filters: CursorScope<"events">["filters"]) {
-  const scope: TimeScope = { list: "events", filters };
+async function timeList(env: Env, p: Principal, scope: CursorScope<"events">, q: Page) {
   const after = q.cursor === undefined ? null : await openPosition(env, scope, q.cursor);
-  const page = await listEventsInTime(env.DB, { since: q.since, until: q.until, after, limit: q.limit, filter: q.filter, access: accessOf(p) });
+  const { since, until } = scope.filters;
+  const page = await listEventsInTime(env.DB, { since, until, after, limit: q.limit, filter: filterOf(scope), access: accessOf(p) });
   return { data: page.events.map(eventSummaryView), nextCursor: page.next ? await sealPosition(env, scope, page.next) : null };
 }
 
@@ -113,17 +119,15 @@ export const events = router()
   .openapi(list, async (c) => {
     const q = c.req.valid("query");
     if (q.eventType !== undefined) await checkFilterType(c.env, q.eventType, isLimited(c.get("principal")), "query");
-    const filter = { eventType: q.eventType, sourceId: q.sourceId, locationUid: q.locationUid, organizationUid: q.organizationUid, status: q.status };
     // The range as instants, however spelt: with the other filters and q, what a cursor is bound to.
     const range = { since: q.since === undefined ? undefined : msAtOrAfter(q.since), until: q.until === undefined ? undefined : msAtOrAfter(q.until) };
-    const filters = { ...filter, q: q.q, ...range };
-    if (q.q !== undefined) return c.json(await search(c.env, c.get("principal"), { ...q, ...range, q: q.q, filter }, filters), 200);
-    if (q.since !== undefined || q.until !== undefined) return c.json(await timeList(c.env, c.get("principal"), { ...q, ...range, filter }, filters), 200);
-    const scope: CursorScope = { list: "events", filters };
+    const scope = eventListScope({ ...q, ...range });
+    if (isSearch(scope)) return c.json(await search(c.env, c.get("principal"), scope, q), 200);
+    if (scope.filters.since !== undefined || scope.filters.until !== undefined) return c.json(await timeList(c.env, c.get("principal"), scope, q), 200);
     const result = await listEvents(c.env.DB, {
       limit: q.limit,
       before: q.cursor === undefined ? undefined : await decodeCursor(c.env, scope, q.cursor),
-      filter,
+      filter: filterOf(scope),
       access: accessOf(c.get("principal")),
     });
     return c.json(
