@@ -4,11 +4,15 @@
 // with eventType=review.created answered `{"data":[],"nextCursor":null}` though there were some).
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { encodeRetryCursor, retryScope, sealPosition } from "../../src/api/cursors";
+import { BULK_RETRY_LIMIT } from "../../src/api/routes/deliveries";
+import { DRY_RUN_PAGE_EVENTS } from "../../src/api/routes/replay";
+import { DAY_MS } from "../../src/domain/time";
 import { deadLetterOf } from "../../src/pipeline/dead-letters";
 import { recordDeadLetters } from "../../src/store/dead-letters";
+import { storeEvents, type EventRow } from "../../src/store/events";
 import { call, dashboardCookie, podiumBody, type ApiAnswer } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
+import { failedDeliveries } from "./rows";
 
 type P = ReturnType<typeof pipeline>;
 
@@ -160,34 +164,51 @@ describe("GET /v1/dead-letters: a cursor goes on with the filter that gave it al
   });
 });
 
-describe("the lists without filters", () => {
-  it("take no filter a cursor could be given with, and page through whatever the page sizes", async () => {
-    const p = pipeline();
-    for (let i = 0; i < 3; i++) await p.createWebhook({ url: `https://downstream.test/ok/${uniqueKey()}`, eventTypes: ["message.received"] });
-    const uids = async (limits: number[]) => (await walkItems<{ uid: string }>(p, "/v1/webhooks", limits)).map((w) => w.uid);
-    const webhooks = await uids([2, 100]);
-    expect(webhooks.length).toBeGreaterThanOrEqual(3);
-    expect(new Set(webhooks).size).toBe(webhooks.length);
-    expect(webhooks).toEqual(await uids([100]));
-    for (const list of ["/v1/webhooks", "/v1/sources", "/v1/tokens", "/v1/notification-endpoints", "/v1/alerts", "/v1/event-types"]) {
-      const res = await p.api("GET", `${list}?eventType=message.sent`);
-      expect(res.status, list).toBe(400);
-    }
-  });
-});
-
 describe("bulk retries and range replays", () => {
-  it("say of a cursor of another filter that it belongs to other filters", async () => {
+  it("say of a bulk retry's cursor given with another filter that it belongs to other filters; with its own it goes on", async () => {
     const p = pipeline();
-    const { webhook } = await p.webhookOn("ok");
-    const retryCursor = await encodeRetryCursor(env, retryScope({ status: "failed", webhookUid: webhook.uid }), { webhook: 1, seq: 0 });
-    expectOtherFilters(await p.api("POST", "/v1/deliveries/retry", { status: "expired", webhookUid: webhook.uid, cursor: retryCursor }), "retry: another status");
-    const [since, until] = [new Date(Date.now() - 3600_000).toISOString(), new Date().toISOString()];
-    const bounds = { since: Date.parse(since), until: Date.parse(until) };
-    const replayCursor = await sealPosition(env, { list: "range replay", filters: { ...bounds, webhookUid: webhook.uid, dryRun: true } }, { receivedAt: bounds.since, seq: 0 });
-    const replay = (body: Record<string, unknown>) => p.api("POST", "/v1/events/replay", { since, until, webhookUid: webhook.uid, cursor: replayCursor, ...body });
-    expect((await replay({ dryRun: true })).status).toBe(200);
-    expectOtherFilters(await replay({}), "replay: not dry");
+    const { webhook, event } = await p.webhookOn("ok");
+    // A page of failed deliveries and one more (the one ingested, made failed with them): the first call answers a cursor.
+    await failedDeliveries(await p.ingest(event()), webhook.uid, BULK_RETRY_LIMIT);
+    const first = await p.api("POST", "/v1/deliveries/retry", { status: "failed", webhookUid: webhook.uid });
+    expect(first.status, JSON.stringify(first.json)).toBe(202);
+    expect(first.json.nextCursor).toEqual(expect.any(String));
+    const retry = (body: Record<string, unknown>) => p.api("POST", "/v1/deliveries/retry", { status: "failed", webhookUid: webhook.uid, cursor: first.json.nextCursor, ...body });
+    expectOtherFilters(await retry({ status: "expired" }), "another status");
+    expectOtherFilters(await retry({ webhookUid: undefined }), "without webhookUid");
+    expectOtherFilters(await retry({ since: new Date(Date.now() - 3600_000).toISOString() }), "with since");
+    expect((await retry({})).json).toMatchObject({ count: 1, nextCursor: null });
+  });
+
+  it("say of a range replay's cursor given with other filters, or not dry, that it belongs to other filters; with its own it goes on", async () => {
+    const p = pipeline({ RETENTION_DAYS: "365" });
+    const { org, webhook } = await p.webhookOn("ok");
+    // More events than a dry run's page, at milliseconds far back no other test's events share (within the retention).
+    const k = uniqueKey();
+    const base = Date.now() - 350 * DAY_MS + Math.floor(Math.random() * 200 * 24 * 60) * 60_000;
+    const n = DRY_RUN_PAGE_EVENTS + 1;
+    const row = (i: number): EventRow => ({
+      eventId: `evt_${k}_${i}`,
+      sourceId: `src-${k}`,
+      dedupeKey: `${k}-${i}`,
+      eventType: "message.received",
+      locationUid: `loc-${k}`,
+      organizationUid: org,
+      receivedAt: base + i,
+      headers: {},
+      body: "{}",
+    });
+    await storeEvents(env.DB, Array.from({ length: n }, (_, i) => row(i)));
+    const range = { since: new Date(base).toISOString(), until: new Date(base + n).toISOString(), webhookUid: webhook.uid, dryRun: true };
+    const first = await p.api("POST", "/v1/events/replay", range);
+    expect(first.status, JSON.stringify(first.json)).toBe(200);
+    expect(first.json.nextCursor).toEqual(expect.any(String));
+    const replay = (body: Record<string, unknown>) => p.api("POST", "/v1/events/replay", { ...range, cursor: first.json.nextCursor, ...body });
+    expectOtherFilters(await replay({ dryRun: false }), "not dry");
+    expectOtherFilters(await replay({ eventType: "message.received" }), "with eventType");
+    expectOtherFilters(await replay({ webhookUid: undefined }), "without webhookUid");
+    expectOtherFilters(await replay({ until: new Date(base + n + 1).toISOString() }), "another until");
+    expect((await replay({})).json).toMatchObject({ dryRun: true, events: 1, nextCursor: null });
   });
 });
 

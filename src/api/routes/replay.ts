@@ -21,7 +21,7 @@ import { checkFilterType } from "../event-type-check";
 
 /** Events one range replay call reads (oldest first); a dry run counts over more. */
 export const REPLAY_PAGE_EVENTS = 500;
-const DRY_RUN_PAGE_EVENTS = 5_000;
+export const DRY_RUN_PAGE_EVENTS = 5_000;
 /** A page also stops before it would create more deliveries than this. */
 const REPLAY_PAGE_DELIVERIES = 2_000;
 
