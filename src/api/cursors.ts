@@ -86,7 +86,7 @@ const unknownCursor = () =>
 /** A cursor of this list that another request's filters gave: the filters to send it with are that request's. */
 const otherFilters = () =>
   invalidField(
-    "The cursor belongs to other filters: this list gave it for a request with other filters than these. Pass it with the same filters as the request whose page answered it (only limit may change), or leave cursor out to start again from the first page.",
+    "The cursor belongs to other filters: this list gave it for a request with other filters than these. Pass it with the same filters as the request whose page answered it (a list's limit may change), or leave cursor out to start again from the first page.",
     { path: "cursor", message: "a cursor of other filters" },
   );
 
