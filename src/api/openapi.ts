@@ -85,33 +85,30 @@ function impliedErrors(config: RouteConfig): ErrorStatus[] {
 }
 
 /**
+ * A DELETE takes no body as a retry takes none (NO_BODY): none, or `{}`. Without one declared, the
+ * router never read it, so `{bad json`, a form or `{"confirm":false}` still deleted (204). Each
+ * DELETE spreads NO_BODY into its `request`; apiRoute's parameter demands it, so one without it
+ * does not compile (test/worker/delete-body.typecheck.ts), and the route's type says what it takes.
+ */
+type DeleteTakesNoBody<R extends RouteConfig> = R["method"] extends "delete" ? { request: { body: typeof NO_BODY.body } } : unknown;
+
+/**
  * createRoute, declaring too the errors the route answers for what it takes (its own `responses`
  * come first) and the tag of the resource its path names (tags.ts); after its own middleware, a
  * route that takes a body checks its bytes (plain-body.ts) and one that takes no query refuses any
  * (noQuery). Its `operationId` is its own, named for what it does (`listEvents`, `retryDelivery`):
- * the name client generators give its method.
+ * the name client generators give its method. A DELETE takes NO_BODY (DeleteTakesNoBody).
  */
-export function apiRoute<P extends ResourcePath, R extends Omit<RouteConfig, "path" | "operationId" | "tags"> & { path: P; operationId: string }>(config: R) {
+export function apiRoute<P extends ResourcePath, R extends Omit<RouteConfig, "path" | "operationId" | "tags"> & { path: P; operationId: string }>(
+  config: R & DeleteTakesNoBody<R>,
+) {
   const own = config.middleware === undefined ? [] : [config.middleware].flat();
-  const request = withBodyOfDelete(config);
-  const { body, query } = request ?? {};
+  const { body, query } = config.request ?? {};
   const bodyChecks = body ? [plainBody(body.required === true)] : [];
   const checks = [namedQuery(parametersOf(query)), ...bodyChecks, ...(query ? [] : [noQuery])];
   const middleware = [...own, ...checks];
-  const responses = { ...errors(...impliedErrors({ ...config, request })), ...config.responses };
-  const route = createRoute({ ...config, tags: [tagOf(config.path)], middleware, responses });
-  // Its body checked and documented, though its handler's types stay as declared: it reads none.
-  Object.assign(route, { request });
-  return route;
-}
-
-/**
- * A DELETE takes no body as a retry takes none (NO_BODY): none, or `{}`. Without one declared, the
- * router never read it, so `{bad json`, a form or `{"confirm":false}` still deleted (204).
- */
-function withBodyOfDelete(config: RouteConfig): RouteConfig["request"] {
-  if (config.method !== "delete" || config.request?.body) return config.request;
-  return { ...config.request, ...NO_BODY };
+  const responses = { ...errors(...impliedErrors(config)), ...config.responses };
+  return createRoute({ ...config, tags: [tagOf(config.path)], middleware, responses });
 }
 
 /**

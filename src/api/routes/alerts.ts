@@ -7,7 +7,7 @@ import { newWebhook, withDisabled } from "../../domain/webhook";
 import { changeWebhook, removeWebhook } from "../../pipeline/commands";
 import { listAlerts } from "../../store/alerts";
 import { getWebhook, insertWebhook, listWebhooks } from "../../store/webhooks";
-import { apiRoute, body, errors, json, router, scoped, versionedJson } from "../openapi";
+import { apiRoute, body, errors, json, NO_BODY, router, scoped, versionedJson } from "../openapi";
 import {
   AlertListQuery,
   AlertSchema,
@@ -79,7 +79,7 @@ const remove = apiRoute({
   summary: "Delete a notification endpoint; alerts it was still owed expire",
   description: `${ADMIN_ONLY} With \`If-Match\`, only while the endpoint is still at the version it names (412 otherwise, and nothing is deleted).`,
   ...scoped("admin"),
-  request: { params: UidParam, headers: IfMatchHeader },
+  request: { params: UidParam, headers: IfMatchHeader, ...NO_BODY },
   responses: { 204: { description: "Deleted" }, ...errors(404, 412) },
 });
 

@@ -141,7 +141,7 @@ const remove = apiRoute({
   operationId: "deleteDeadLetter",
   summary: "Delete a dead letter handled otherwise (one that cannot be replayed, say); it is no longer counted",
   ...scoped("admin"),
-  request: { params: LetterId },
+  request: { params: LetterId, ...NO_BODY },
   responses: { 204: { description: "Deleted" }, ...errors(404) },
 });
 

@@ -11,7 +11,7 @@ import { sourceSecretIssues } from "../../ingress/providers";
 import { configSources, forgetSource } from "../../ingress/sources";
 import { latestRejections, rejectionSummaries, SAMPLES_KEPT } from "../../store/rejections";
 import { deleteSource, getStoredSource, insertSource, listStoredSources, updateSource, type StoredSource } from "../../store/sources";
-import { apiRoute, body, errors, json, router, scoped, versionedJson } from "../openapi";
+import { apiRoute, body, errors, json, NO_BODY, router, scoped, versionedJson } from "../openapi";
 import { IdParam, IfMatchHeader, ListQuery, page, pageSize, RejectionsSchema, SourceCreate, SourcePatch, SourceSchema, strictQuery } from "../schemas";
 import { decodeKey, encodeKey, pageOf, wholeList } from "../cursors";
 import { rejectionSummaryView, rejectionView, sourceView } from "../views";
@@ -68,7 +68,7 @@ const remove = apiRoute({
   summary: "Delete a source; its events stay",
   description: "With `If-Match`, only while the source is still at the version it names (412 otherwise, and nothing is deleted).",
   ...scoped("sources:write"),
-  request: { params: IdParam, headers: IfMatchHeader },
+  request: { params: IdParam, headers: IfMatchHeader, ...NO_BODY },
   responses: { 204: { description: "Deleted" }, ...errors(404, 409, 412) },
 });
 

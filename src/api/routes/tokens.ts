@@ -1,7 +1,7 @@
 import { notFound } from "../../domain/errors";
 import { hashApiToken, newApiToken } from "../../domain/tokens";
 import { insertToken, listTokens, revokeToken, tokenById, type TokenRecord } from "../../store/tokens";
-import { apiRoute, body, errors, json, router, scoped } from "../openapi";
+import { apiRoute, body, errors, json, NO_BODY, router, scoped } from "../openapi";
 import { IdParam, ListQuery, page, TokenCreate, TokenCreated, TokenSchema } from "../schemas";
 import { decodeCreated, encodeCreated, pageOf, wholeList } from "../cursors";
 import { tokenView } from "../views";
@@ -43,7 +43,7 @@ const revoke = apiRoute({
   operationId: "revokeToken",
   summary: "Revoke a token: it stops working at once",
   ...scoped("admin"),
-  request: { params: IdParam },
+  request: { params: IdParam, ...NO_BODY },
   responses: { 204: { description: "Revoked" }, ...errors(404) },
 });
 

@@ -16,7 +16,7 @@ import { webhookStateOf } from "../../store/webhook-state";
 import { insertWebhook, listWebhooks } from "../../store/webhooks";
 import { checkSubscriptionTypes } from "../event-type-check";
 import { locationsFor, organizationsHeld } from "../../store/grants";
-import { apiRoute, body, errors, json, router, scoped, versionedJson } from "../openapi";
+import { apiRoute, body, errors, json, NO_BODY, router, scoped, versionedJson } from "../openapi";
 import { decodeCreated, encodeCreated, pageOf, wholeList } from "../cursors";
 import {
   IfMatchHeader,
@@ -145,7 +145,7 @@ const remove = apiRoute({
   summary: "Delete a webhook; what it was still owed expires",
   description: "With `If-Match`, only while the webhook is still at the version it names (412 otherwise, and nothing is deleted).",
   ...scoped("webhooks:write"),
-  request: { params: UidParam, headers: IfMatchHeader },
+  request: { params: UidParam, headers: IfMatchHeader, ...NO_BODY },
   responses: { 204: { description: "Deleted" }, ...errors(404, 412) },
 });
 
