@@ -126,33 +126,28 @@ const uid = z.string().min(1).max(128);
 /**
  * Text shown where a person reads it (a name, an owner's uid in a list): without the control and
  * bidirectional formatting characters a URL may not hold either (domain/legible.ts), which would
- * make it read as other text.
+ * make it read as other text; then `more`'s rule, if any, in one refinement (a hidden character
+ * is reported once).
  */
-const legible = <T extends z.ZodString>(text: T) =>
+const legible = <T extends z.ZodString>(text: T, more: (v: string) => string | null = () => null) =>
   text.superRefine((v, ctx) => {
-    const problem = hiddenCharacterProblem(v);
+    const problem = hiddenCharacterProblem(v) ?? more(v);
     if (problem) ctx.addIssue({ code: "custom", message: problem });
   });
 /**
  * A source's or token's name, which lists show to tell it apart: also not blank (only white space
  * or invisible characters, `"   "`, `"\u200b"`, which read as no name) nor broken across lines (a
- * line or paragraph separator). (One hidden character is reported once.)
+ * line or paragraph separator).
  */
-const givenName = legible(z.string().min(1).max(200)).superRefine((v, ctx) => {
-  const problem = hiddenCharacterProblem(v) ? null : blankNameProblem(v);
-  if (problem) ctx.addIssue({ code: "custom", message: problem });
-});
+const givenName = legible(z.string().min(1).max(200), blankNameProblem);
 /** A location or organization uid given to own something (or repeated as the webhook's own). */
 const ownerUid = legible(uid);
 /**
  * One given to own something new: also without white space or an invisible character (a zero-width
  * space, a BOM) at either end, which no event's uid carries: pasted with one, it made a webhook owed
- * nothing and a token that sees nothing, without a word. (One hidden character is reported once.)
+ * nothing and a token that sees nothing, without a word.
  */
-const newOwnerUid = ownerUid.superRefine((v, ctx) => {
-  const problem = hiddenCharacterProblem(v) ? null : paddedProblem(v);
-  if (problem) ctx.addIssue({ code: "custom", message: problem });
-});
+const newOwnerUid = legible(uid, paddedProblem);
 /**
  * A list that names each item once: one given twice is refused by its place (as `alertTypes`
  * always was), rather than stored twice or quietly folded into one. `said` is what names it
