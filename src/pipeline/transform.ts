@@ -407,7 +407,7 @@ async function evaluate(
     // with its arguments and its result (upper-casing a megabyte, printing an array of 100,000),
     // and each of those was the result of an expression. So a long string or array costs steps
     // by its size, wherever it flows, and no built-in repeated over big values escapes the bound.
-    evaluator.assign(EXIT, (expr: unknown, _input: unknown, _env: unknown, result: unknown) => {
+    const chargeResult = (result: unknown) => {
       if (typeof result === "string") {
         if (result.length > TRANSFORM_LIMITS.stringChars) throw new BoundExceeded(`stopped: a string grew over ${TRANSFORM_LIMITS.stringChars} characters`);
         charge(Math.floor(result.length / TRANSFORM_LIMITS.charsPerStep));
@@ -415,6 +415,9 @@ async function evaluate(
         charge(Math.floor(result.length / TRANSFORM_LIMITS.itemsPerStep));
         chargeStrings(result, charge);
       }
+    };
+    evaluator.assign(EXIT, (expr: unknown, _input: unknown, _env: unknown, result: unknown) => {
+      chargeResult(result);
       // An operand of `=` or `!=` costs what comparing it may go through: a reference to an object
       // is one step, and comparing it with an equal copy walks (and sorts) all of it.
       if (compared.has(expr)) chargeValues(result, 1 / TRANSFORM_LIMITS.comparedValuesPerStep, charge);
@@ -428,7 +431,7 @@ async function evaluate(
         chargeCopies(items / TRANSFORM_LIMITS.itemsPerStep);
       }
     });
-    await boundBuiltins(evaluator, charge, engine);
+    await boundBuiltins(evaluator, charge, chargeResult, engine);
     return { ok: true, value: await evaluator.evaluate(input), steps };
   } catch (e) {
     if (e instanceof BoundExceeded) return { ok: false, ...quoting(e.message), steps };
@@ -463,7 +466,12 @@ const builtin = (name: string): Promise<Builtin> => {
  * (however wide) before the string bound sees it, and `$distinct` compares every item with
  * every other (100,000 items took 13 s).
  */
-async function boundBuiltins(evaluator: Evaluator, charge: (steps: number) => void, Engine: new (source: RegexSource) => LinearRegExp): Promise<void> {
+async function boundBuiltins(
+  evaluator: Evaluator,
+  charge: (steps: number) => void,
+  chargeResult: (result: unknown) => void,
+  Engine: new (source: RegexSource) => LinearRegExp,
+): Promise<void> {
   const [pad, distinct, sort, string, merge, keys, spread, toMillis, fromMillis, now, formatNumber, formatInteger, parseInteger, replace, evaluate] = await Promise.all([
     builtin("pad"),
     builtin("distinct"),
@@ -484,6 +492,31 @@ async function boundBuiltins(evaluator: Evaluator, charge: (steps: number) => vo
   const chargePicture = (picture: unknown) => {
     if (typeof picture === "string") charge(Math.ceil(picture.length / TRANSFORM_LIMITS.pictureCharsPerStep));
   };
+  // A function given to a built-in that calls it (`$map`'s, `$sort`'s comparator) reaches it as
+  // JSONata's closure, and a built-in function so called (`$append`, `$string`) evaluates no
+  // expression, so no hook charged it: `$sort([1..100000], $append)` ran the runtime out of memory
+  // at 909 steps. Each call is charged as an expression is: a step, and its result by its size.
+  const metered = (f: unknown): unknown => {
+    if (typeof f !== "function") return f;
+    const call = async function (this: unknown, ...params: unknown[]) {
+      charge(1);
+      const result: unknown = await Reflect.apply(f, this, params);
+      chargeResult(result);
+      return result;
+    };
+    // JSONata passes a callback as many arguments as its arity says (hofFuncArgs).
+    return Object.assign(call, { arity: arityOf(f) });
+  };
+  for (const [name, signature] of HIGHER_ORDER) {
+    const implementation = await builtin(name);
+    evaluator.registerFunction(
+      name,
+      function (this: unknown, ...args: unknown[]) {
+        return implementation(this, args.map(metered));
+      },
+      signature,
+    );
+  }
   // Plain functions, not arrows: JSONata calls a built-in with its own `this` (its focus).
   evaluator.registerFunction(
     "pad",
@@ -532,7 +565,7 @@ async function boundBuiltins(evaluator: Evaluator, charge: (steps: number) => vo
           return [...items].sort((a, b) => (a > b ? 1 : a < b ? -1 : 0));
         }
       }
-      return sort(this, args);
+      return sort(this, [items, metered(comparator)]);
     },
     "<af?:a>",
   );
@@ -649,6 +682,22 @@ async function boundBuiltins(evaluator: Evaluator, charge: (steps: number) => vo
     },
     "<x-b?:s>",
   );
+}
+
+/** The built-ins that call a function they are given, with JSONata's signatures for them (its `staticFrame`); `$sort` is bound apart. */
+const HIGHER_ORDER: readonly (readonly [string, string])[] = [
+  ["map", "<af>"],
+  ["filter", "<af>"],
+  ["single", "<af?>"],
+  ["reduce", "<afj?:j>"],
+  ["sift", "<o-f?:o>"],
+  ["each", "<o-f:a>"],
+];
+
+/** The arity JSONata gave a function it hands on (its closure's `arity`), else the function's own length. */
+function arityOf(f: { readonly length: number }): number {
+  const arity: unknown = Reflect.get(f, "arity");
+  return typeof arity === "number" ? arity : f.length;
 }
 
 /** The error inside JSONata's "error evaluating the expression passed to function eval" (D3121), however deep. */

@@ -477,6 +477,17 @@ describe("bounds", () => {
     expect((await failure(`$eval("$eval('1 + true')")`, "{}")).reason).toMatch(/^transform: T2002: The right side/);
   });
 
+  it("charges a built-in function a built-in calls ($sort's comparator, $reduce's, $map's) a step a call and its result by size, with JSONata's answers", async () => {
+    // $reduce's accumulated array is charged at each call by its length: its quadratic copying (2.7 s uncharged) stops early.
+    expect((await failure(`$count($reduce([1..20000], $append))`, "{}")).reason).toMatch(/^transform: stopped after/);
+    // Called so, $append evaluated no expression: the sort ran the runtime out of memory at 909 steps.
+    expect((await failure(`$count($sort([1..100000], $append))`, "{}")).reason).toMatch(/^transform: stopped after 50000 evaluation steps/);
+    expect((await failure(`$count($map([1..100000], $string))`, "{}", { maxSteps: 50_000 })).reason).toMatch(/^transform: stopped after/);
+    for (const expr of [`$map([1, 2, 3], $string)`, `$reduce([[1], [2], [3]], $append)`, `$sort([3, 1, 2], function($a, $b){ $a > $b })`, `$filter([0, 1, "", "a"], $boolean)`, `$sift({"a": 0, "b": 1}, $boolean)`, `$each({"a": 1}, $string)`, `$single([1, 2], function($v){ $v = 2 })`, `$map([1, 2], function($v, $i){ $v + $i })`]) {
+      expect((await transformed(`{"r": ${expr}}`, "{}")).body, expr).toEqual({ r: JSON.parse(JSON.stringify(await jsonata(expr).evaluate({}))) });
+    }
+  });
+
   it("sorts by value in n log n, charged to the steps by its comparisons, with JSONata's order and errors", async () => {
     const n = 5000;
     const comparisons = Math.ceil((n * Math.log2(n)) / TRANSFORM_LIMITS.sortComparisonsPerStep);
