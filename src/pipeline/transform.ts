@@ -330,12 +330,20 @@ function checkExpression(path: string, source: string): { issues: TransformIssue
 
 /**
  * An AST's depth in nodes (what the evaluator recurses on), its regular expressions in order, the
- * operands of its `=` and `!=` (whose values are charged as compared), and the node each grouping
+ * operands of its `=` and `!=` (whose values are charged as compared), what it takes the truth of
+ * (charged as `chargeTruth` says), and the node each grouping
  * key belongs to, walked with a stack of its own (a recursive walk overflowed on deep ASTs).
  */
-function walk(root: unknown): { depth: number; regexes: { value: RegexSource; position?: number }[]; compared: Set<unknown>; groupOf: Map<unknown, object> } {
+function walk(root: unknown): {
+  depth: number;
+  regexes: { value: RegexSource; position?: number }[];
+  compared: Set<unknown>;
+  booleanized: Set<unknown>;
+  groupOf: Map<unknown, object>;
+} {
   const regexes: { value: RegexSource; position?: number }[] = [];
   const compared = new Set<unknown>();
+  const booleanized = new Set<unknown>();
   const groupOf = new Map<unknown, object>();
   const seen = new Set<object>();
   let depth = 0;
@@ -356,10 +364,17 @@ function walk(root: unknown): { depth: number; regexes: { value: RegexSource; po
       compared.add(node.lhs);
       compared.add(node.rhs);
     }
+    // What JSONata takes the truth of: a condition, the operands of `and` and `or`, a predicate.
+    if (node.type === "condition") booleanized.add(node.condition);
+    if (node.type === "binary" && (node.value === "and" || node.value === "or")) {
+      booleanized.add(node.lhs);
+      booleanized.add(node.rhs);
+    }
+    if (node.type === "filter") booleanized.add(node.expr);
     // Children in reverse, so that they come off the stack in order (issues are reported as written).
     for (const child of Object.values(node).reverse()) pending.push([child, level]);
   }
-  return { depth, regexes, compared, groupOf };
+  return { depth, regexes, compared, booleanized, groupOf };
 }
 
 class BoundExceeded extends Error {}
@@ -392,7 +407,7 @@ async function evaluate(
     });
     // A fresh evaluator per run: the step counter above is this run's alone.
     const evaluator = parse(source, engine);
-    const { compared, groupOf } = walk(evaluator.ast());
+    const { compared, booleanized, groupOf } = walk(evaluator.ast());
     // A grouping (`items{key: value}`) copies a key's whole group to add each item to it (JSONata's
     // append): 40,000 items under one key took 5.7 s, a step each. Each evaluation of a node that
     // groups counts its items by key, and an item costs the items its group already has.
@@ -421,6 +436,7 @@ async function evaluate(
       // An operand of `=` or `!=` costs what comparing it may go through: a reference to an object
       // is one step, and comparing it with an equal copy walks (and sorts) all of it.
       if (compared.has(expr)) chargeValues(result, 1 / TRANSFORM_LIMITS.comparedValuesPerStep, charge);
+      if (booleanized.has(expr)) chargeTruth(result, charge);
       groupings.get(expr)?.pop();
       const group = groupings.get(groupOf.get(expr))?.at(-1);
       // (A path gives its key as a sequence of one, unwrapped after this hook.)
@@ -496,25 +512,38 @@ async function boundBuiltins(
   // JSONata's closure, and a built-in function so called (`$append`, `$string`) evaluates no
   // expression, so no hook charged it: `$sort([1..100000], $append)` ran the runtime out of memory
   // at 909 steps. Each call is charged as an expression is: a step, and its result by its size.
-  const metered = (f: unknown): unknown => {
+  const metered = (f: unknown, truth = false): unknown => {
     if (typeof f !== "function") return f;
     const call = async function (this: unknown, ...params: unknown[]) {
       charge(1);
       const result: unknown = await Reflect.apply(f, this, params);
       chargeResult(result);
+      if (truth) chargeTruth(result, charge);
       return result;
     };
     // JSONata passes a callback as many arguments as its arity says (hofFuncArgs).
     return Object.assign(call, { arity: arityOf(f) });
   };
-  for (const [name, signature] of HIGHER_ORDER) {
+  for (const [name, signature, truth] of HIGHER_ORDER) {
     const implementation = await builtin(name);
     evaluator.registerFunction(
       name,
       function (this: unknown, ...args: unknown[]) {
-        return implementation(this, args.map(metered));
+        return implementation(this, args.map((arg) => metered(arg, truth)));
       },
       signature,
+    );
+  }
+  // `$boolean` and `$not` take the truth of their argument, however they are reached (`$b := $boolean`).
+  for (const name of ["boolean", "not"]) {
+    const implementation = await builtin(name);
+    evaluator.registerFunction(
+      name,
+      function (this: unknown, ...args: unknown[]) {
+        chargeTruth(args[0], charge);
+        return implementation(this, args);
+      },
+      "<x-:b>",
     );
   }
   // Plain functions, not arrows: JSONata calls a built-in with its own `this` (its focus).
@@ -684,15 +713,37 @@ async function boundBuiltins(
   );
 }
 
-/** The built-ins that call a function they are given, with JSONata's signatures for them (its `staticFrame`); `$sort` is bound apart. */
-const HIGHER_ORDER: readonly (readonly [string, string])[] = [
-  ["map", "<af>"],
-  ["filter", "<af>"],
-  ["single", "<af?>"],
-  ["reduce", "<afj?:j>"],
-  ["sift", "<o-f?:o>"],
-  ["each", "<o-f:a>"],
+/**
+ * The built-ins that call a function they are given, with JSONata's signatures for them (its
+ * `staticFrame`), and whether they take the truth of what it answers; `$sort` is bound apart.
+ */
+const HIGHER_ORDER: readonly (readonly [string, string, boolean])[] = [
+  ["map", "<af>", false],
+  ["filter", "<af>", true],
+  ["single", "<af?>", true],
+  ["reduce", "<afj?:j>", false],
+  ["sift", "<o-f?:o>", true],
+  ["each", "<o-f:a>", false],
 ];
+
+/**
+ * Charges taking the truth of a value as JSONata does it: an object's keys are listed (a check of
+ * one of 16,000 keys took ~2 ms, and a thousand checks of the event's body were charged as 4,000
+ * steps), an array's items are each taken, so many keys cost a step as `$keys` does.
+ */
+function chargeTruth(value: unknown, charge: (steps: number) => void): void {
+  const owe = fractionally(charge);
+  const pending = [value];
+  while (pending.length > 0) {
+    const v = pending.pop();
+    if (Array.isArray(v)) {
+      owe(v.length / TRANSFORM_LIMITS.itemsPerStep);
+      for (const item of v) pending.push(item);
+    } else if (isIndexable(v) && !isFunction(v)) {
+      owe(Object.keys(v).length / TRANSFORM_LIMITS.keysPerStep);
+    }
+  }
+}
 
 /** The arity JSONata gave a function it hands on (its closure's `arity`), else the function's own length. */
 function arityOf(f: { readonly length: number }): number {

@@ -488,6 +488,22 @@ describe("bounds", () => {
     }
   });
 
+  it("charges taking the truth of an object by its keys: conditions, and, or, predicates, $boolean, $not and the functions $filter and $sift call", async () => {
+    // An event body of 16,000 keys (~200 KB): a check of it listed them all (~2 ms), at a step or two.
+    const wide = JSON.stringify(Object.fromEntries(Array.from({ length: 16_000 }, (_, i) => [`k${i}`, i])));
+    const checks = 16_000 / TRANSFORM_LIMITS.keysPerStep;
+    for (const expr of [`$count([1..1000].($$ ? 1 : 0))`, `$count([1..1000].($$ and true))`, `$count([1..1000].(false or $$))`, `$count([1..1000][$$])`, `$count([1..1000].$boolean($$))`, `$count([1..1000].$not($$))`, `($b := $boolean; $count([1..1000].$b($$)))`, `$count($filter([1..1000], function(){ $$ }))`, `$count([1..1000].$sift({"a": 1}, function(){ $$ }))`]) {
+      const r = await failure(expr, wide, { maxSteps: checks * 10 });
+      expect(r.reason, expr).toMatch(/^transform: stopped after/);
+    }
+    // JSONata's answers, and a small object's truth costs little.
+    const small = `{"a": {"b": 1}, "e": {}}`;
+    for (const expr of [`a ? 1 : 2`, `e ? 1 : 2`, `$boolean(a)`, `$not(e)`, `a and e`, `e or a`, `$filter([a, e], function($v){ $v })`, `[a, e][$]`]) {
+      const r = await runTransform(compile(`{"r": ${expr}}`), small, { maxSteps: 100 });
+      expect(r.ok && JSON.parse(r.body), expr).toEqual({ r: JSON.parse(JSON.stringify(await jsonata(expr).evaluate(JSON.parse(small)))) });
+    }
+  });
+
   it("sorts by value in n log n, charged to the steps by its comparisons, with JSONata's order and errors", async () => {
     const n = 5000;
     const comparisons = Math.ceil((n * Math.log2(n)) / TRANSFORM_LIMITS.sortComparisonsPerStep);
