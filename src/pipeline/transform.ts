@@ -99,13 +99,8 @@ export const TRANSFORM_LIMITS = {
    * charged as its 750 steps of strings).
    */
   replacementsPerStep: 8,
-  /** Characters of an expression `$eval` parses per step (parsing 900,000 took 87 ms a call, charged as its 900 steps of string). */
-  evalCharsPerStep: 10,
-  /**
-   * `$eval`s open at once, one within what another evaluates. An error coming out through each
-   * took ~5 ms a level (500 levels, the call depth, 2.8 s); nothing real nests them.
-   */
-  evalNesting: 10,
+  /** Of the value `$formatInteger` writes in Roman numerals, per step: JSONata recurses once per 1,000 of it (9,000,000 took 2 ms a call). */
+  romanValuePerStep: 1000,
 } as const;
 
 /** Names the delivery layer sets, or that describe the body or connection. */
@@ -278,6 +273,12 @@ interface Jsonata {
 const JSONATA: Jsonata = { parse: jsonata };
 
 const TOO_DEEP = `the expression is nested too deeply: over ${TRANSFORM_LIMITS.nesting} levels`;
+/**
+ * `$eval` evaluates a string made while running: its regular expressions, nesting and the
+ * operands charged by their size (walk) are not known when it is saved, and three ways through
+ * its bounds ran the runtime out of memory or for seconds.
+ */
+const NO_EVAL = "$eval is not available in a transformation: it evaluates a string made while running, which cannot be checked when the expression is saved";
 
 /** The expression parsed, or BoundExceeded when it nests too deeply for the parser's stack. */
 function parse(source: string, RegexEngine: new (source: RegexSource) => LinearRegExp = LinearRegExp): Evaluator {
@@ -310,6 +311,8 @@ function checkExpression(path: string, source: string): { issues: TransformIssue
   // Checked on the saved expression only: one stored before the limit runs as it did, its
   // evaluator's call depth bounding it.
   if (tree.depth > TRANSFORM_LIMITS.nesting) return refused({ path, message: TOO_DEEP });
+  const at = tree.evals[0];
+  if (at !== undefined) return refused({ path, message: `${NO_EVAL} (at position ${at})`, position: at });
   // JSONata builds /…/ literals with RegExp (parsingRe2 keeps those it refuses as written); check now that RE2 can run them.
   const issues: TransformIssue[] = [];
   for (const node of tree.regexes) {
@@ -340,10 +343,12 @@ function walk(root: unknown): {
   compared: Set<unknown>;
   booleanized: Set<unknown>;
   groupOf: Map<unknown, object>;
+  evals: number[];
 } {
   const regexes: { value: RegexSource; position?: number }[] = [];
   const compared = new Set<unknown>();
   const booleanized = new Set<unknown>();
+  const evals: number[] = [];
   const groupOf = new Map<unknown, object>();
   const seen = new Set<object>();
   let depth = 0;
@@ -371,10 +376,11 @@ function walk(root: unknown): {
       booleanized.add(node.rhs);
     }
     if (node.type === "filter") booleanized.add(node.expr);
+    if (node.type === "variable" && node.value === "eval") evals.push("position" in node && typeof node.position === "number" ? node.position : 0);
     // Children in reverse, so that they come off the stack in order (issues are reported as written).
     for (const child of Object.values(node).reverse()) pending.push([child, level]);
   }
-  return { depth, regexes, compared, booleanized, groupOf };
+  return { depth, regexes, compared, booleanized, groupOf, evals };
 }
 
 class BoundExceeded extends Error {}
@@ -488,7 +494,7 @@ async function boundBuiltins(
   chargeResult: (result: unknown) => void,
   Engine: new (source: RegexSource) => LinearRegExp,
 ): Promise<void> {
-  const [pad, distinct, sort, string, merge, keys, spread, toMillis, fromMillis, now, formatNumber, formatInteger, parseInteger, replace, evaluate] = await Promise.all([
+  const [pad, distinct, sort, string, merge, keys, spread, toMillis, fromMillis, now, formatNumber, formatInteger, parseInteger, replace] = await Promise.all([
     builtin("pad"),
     builtin("distinct"),
     builtin("sort"),
@@ -503,7 +509,6 @@ async function boundBuiltins(
     builtin("formatInteger"),
     builtin("parseInteger"),
     builtin("replace"),
-    builtin("eval"),
   ]);
   const chargePicture = (picture: unknown) => {
     if (typeof picture === "string") charge(Math.ceil(picture.length / TRANSFORM_LIMITS.pictureCharsPerStep));
@@ -524,12 +529,14 @@ async function boundBuiltins(
     // JSONata passes a callback as many arguments as its arity says (hofFuncArgs).
     return Object.assign(call, { arity: arityOf(f) });
   };
+  // Wrappers with JSONata's parameters, not `...args`: a partial application (`$filter(?, $f)`) is
+  // built from the parameters the function's text names.
   for (const [name, signature, truth] of HIGHER_ORDER) {
     const implementation = await builtin(name);
     evaluator.registerFunction(
       name,
-      function (this: unknown, ...args: unknown[]) {
-        return implementation(this, args.map((arg) => metered(arg, truth)));
+      function (this: unknown, items: unknown, func: unknown, init: unknown) {
+        return implementation(this, name === "reduce" ? [items, metered(func, truth), init] : [items, metered(func, truth)]);
       },
       signature,
     );
@@ -539,9 +546,9 @@ async function boundBuiltins(
     const implementation = await builtin(name);
     evaluator.registerFunction(
       name,
-      function (this: unknown, ...args: unknown[]) {
-        chargeTruth(args[0], charge);
-        return implementation(this, args);
+      function (this: unknown, arg: unknown) {
+        chargeTruth(arg, charge);
+        return implementation(this, [arg]);
       },
       "<x-:b>",
     );
@@ -637,7 +644,6 @@ async function boundBuiltins(
     ["fromMillis", fromMillis, "<n-s?s?:s>", 1],
     ["now", now, "<s?s?:s>", 0],
     ["formatNumber", formatNumber, "<n-so?:s>", 1],
-    ["formatInteger", formatInteger, "<n-s:s>", 1],
     ["parseInteger", parseInteger, "<s-s:n>", 1],
   ] as const) {
     evaluator.registerFunction(
@@ -649,6 +655,18 @@ async function boundBuiltins(
       signature,
     );
   }
+  // Roman numerals (a picture `I` or `i`) cost by their value too: JSONata recurses once per 1,000 of it.
+  evaluator.registerFunction(
+    "formatInteger",
+    function (this: unknown, value: unknown, picture: unknown) {
+      chargePicture(picture);
+      if (typeof value === "number" && typeof picture === "string" && /^[iI]/.test(picture)) {
+        charge(Math.ceil(Math.abs(value) / TRANSFORM_LIMITS.romanValuePerStep));
+      }
+      return formatInteger(this, [value, picture]);
+    },
+    "<n-s:s>",
+  );
   // A string pattern's matches are no steps (a regular expression's each cost at least one).
   evaluator.registerFunction(
     "replace",
@@ -661,26 +679,11 @@ async function boundBuiltins(
     },
     "<s-(sf)(sf)n?:s>",
   );
-  // `$eval` parses its expression at each call, which the steps of what it then evaluates do not count.
-  // It parses before its first await, so within parsingRe2: its literals are RE2 syntax as the expression's own are.
-  // JSONata evaluates one thing at a time, so the calls not yet returned are the ones nested.
-  let evalsOpen = 0;
-  // An error of what it evaluated comes out as it was, not in JSONata's D3121 quoting it: nested
-  // (`$f := function(){$eval("$f()")}`), each level quoted the last escaped, doubling its length,
-  // and 40 levels (200 steps) ran out of memory, taking the runtime with them.
+  // A transformation stored before `$eval` was refused (checkExpression) fails as it is called.
   evaluator.registerFunction(
     "eval",
-    function (this: unknown, ...args: unknown[]) {
-      if (typeof args[0] === "string") charge(Math.ceil(args[0].length / TRANSFORM_LIMITS.evalCharsPerStep));
-      if (evalsOpen >= TRANSFORM_LIMITS.evalNesting) throw new BoundExceeded(`stopped: $eval within ${TRANSFORM_LIMITS.evalNesting} others`);
-      evalsOpen += 1;
-      return Promise.resolve(parsingRe2(() => evaluate(this, args)))
-        .catch((e: unknown) => {
-          throw evaluatedError(e);
-        })
-        .finally(() => {
-          evalsOpen -= 1;
-        });
+    function () {
+      throw new BoundExceeded(NO_EVAL);
     },
     "<sx?:x>",
   );
@@ -749,13 +752,6 @@ function chargeTruth(value: unknown, charge: (steps: number) => void): void {
 function arityOf(f: { readonly length: number }): number {
   const arity: unknown = Reflect.get(f, "arity");
   return typeof arity === "number" ? arity : f.length;
-}
-
-/** The error inside JSONata's "error evaluating the expression passed to function eval" (D3121), however deep. */
-function evaluatedError(e: unknown): unknown {
-  let error = e;
-  while (isIndexable(error) && error.code === "D3121" && "error" in error) error = error.error;
-  return error;
 }
 
 /**

@@ -538,7 +538,7 @@ describe("dashboard: filters, transformations and tests", () => {
     expect((await p.api("PATCH", `/v1/webhooks/${w.uid}`, { filter: null })).status).toBe(200);
     expect((await p.api("POST", `/v1/events/${id}/replay`, { webhookUid: w.uid })).json).toEqual({ deliveries: 1 });
     const replayed = text(await (await get(`/dashboard/events/${id}`, c)).text());
-    expect(replayed).toContain(`filtered out by webhook ${w.uid} : its filter excluded this event when it was stored; a replay has sent it since (below).`);
+    expect(replayed).toContain(`filtered out by webhook ${w.uid} : its filter excluded this event when it was stored; a replay has made a delivery to it since (below).`);
     expect(replayed).not.toContain("so nothing was sent to it");
   });
 

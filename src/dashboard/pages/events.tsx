@@ -233,7 +233,8 @@ export function EventPage(props: { event: EventDetail; canReplay: boolean; canRe
         <section class="card" aria-label={`Filtered out by webhook ${uid}`}>
           <p>
             <span class="badge">filtered out</span> by <WebhookName uid={uid} link={props.canReadWebhooks} alert={e.sourceId === ALERT_SOURCE} />: its filter excluded this event
-            when it was stored{e.deliveries.some((d) => d.webhookUid === uid) ? "; a replay has sent it since (below)." : ", so nothing was sent to it."}
+            when it was stored
+            {e.deliveries.some((d) => d.webhookUid === uid) ? "; a replay has made a delivery to it since (below)." : e.deliveriesNextCursor === null ? ", so nothing was sent to it." : "."}
           </p>
           {props.canReadWebhooks && <Action action={`/dashboard/webhooks/${uid}/test`} label="Why? Test this webhook" name={`Why? Test this webhook ${uid}`} kind="secondary" fields={{ eventId: e.id }} />}
         </section>
