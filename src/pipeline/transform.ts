@@ -494,7 +494,7 @@ async function boundBuiltins(
   chargeResult: (result: unknown) => void,
   Engine: new (source: RegexSource) => LinearRegExp,
 ): Promise<void> {
-  const [pad, distinct, sort, string, merge, keys, spread, toMillis, fromMillis, now, formatNumber, formatInteger, parseInteger, replace] = await Promise.all([
+  const [pad, distinct, sort, string, merge, keys, spread, boolean, not, toMillis, fromMillis, now, formatNumber, formatInteger, parseInteger, replace] = await Promise.all([
     builtin("pad"),
     builtin("distinct"),
     builtin("sort"),
@@ -502,6 +502,8 @@ async function boundBuiltins(
     builtin("merge"),
     builtin("keys"),
     builtin("spread"),
+    builtin("boolean"),
+    builtin("not"),
     builtin("toMillis"),
     builtin("fromMillis"),
     builtin("now"),
@@ -539,18 +541,6 @@ async function boundBuiltins(
         return implementation(this, name === "reduce" ? [items, metered(func, truth), init] : [items, metered(func, truth)]);
       },
       signature,
-    );
-  }
-  // `$boolean` and `$not` take the truth of their argument, however they are reached (`$b := $boolean`).
-  for (const name of ["boolean", "not"]) {
-    const implementation = await builtin(name);
-    evaluator.registerFunction(
-      name,
-      function (this: unknown, arg: unknown) {
-        chargeTruth(arg, charge);
-        return implementation(this, [arg]);
-      },
-      "<x-:b>",
     );
   }
   // Plain functions, not arrows: JSONata calls a built-in with its own `this` (its focus).
@@ -607,16 +597,20 @@ async function boundBuiltins(
   );
   // These go through every key of the objects they are given, and an object costs nothing by its
   // size as it flows (a string or an array does): a thousand merges of a 20,000-key body took 10 s.
-  for (const [name, builtin, signature] of [
-    ["merge", merge, "<a<o>:o>"],
-    ["keys", keys, "<x-:a<s>>"],
-    ["spread", spread, "<x-:a<o>>"],
+  // `$boolean` and `$not` list an object's keys to take its truth, however they are reached (`$b := $boolean`).
+  for (const [name, builtin, signature, charged] of [
+    ["merge", merge, "<a<o>:o>", chargeKeys],
+    ["keys", keys, "<x-:a<s>>", chargeKeys],
+    ["spread", spread, "<x-:a<o>>", chargeKeys],
+    ["boolean", boolean, "<x-:b>", chargeTruth],
+    ["not", not, "<x-:b>", chargeTruth],
   ] as const) {
     evaluator.registerFunction(
       name,
-      function (this: unknown, ...args: unknown[]) {
-        chargeKeys(args[0], charge);
-        return builtin(this, args);
+      // JSONata's one parameter, not `...args`: a partial application is built from the parameters the function's text names.
+      function (this: unknown, value: unknown) {
+        charged(value, charge);
+        return builtin(this, [value]);
       },
       signature,
     );
@@ -735,17 +729,7 @@ const HIGHER_ORDER: readonly (readonly [string, string, boolean])[] = [
  * steps), an array's items are each taken, so many keys cost a step as `$keys` does.
  */
 function chargeTruth(value: unknown, charge: (steps: number) => void): void {
-  const owe = fractionally(charge);
-  const pending = [value];
-  while (pending.length > 0) {
-    const v = pending.pop();
-    if (Array.isArray(v)) {
-      owe(v.length / TRANSFORM_LIMITS.itemsPerStep);
-      for (const item of v) pending.push(item);
-    } else if (isIndexable(v) && !isFunction(v)) {
-      owe(Object.keys(v).length / TRANSFORM_LIMITS.keysPerStep);
-    }
-  }
+  chargeKeys(value, charge, 1 / TRANSFORM_LIMITS.itemsPerStep);
 }
 
 /** The arity JSONata gave a function it hands on (its closure's `arity`), else the function's own length. */
@@ -792,15 +776,20 @@ function chargeStrings(items: unknown[], charge: (steps: number) => void): void 
   }
 }
 
-/** Charges the keys of the objects in `value` (it, or the items of an array, of arrays in it too), as `$merge`, `$keys` and `$spread` go through them. */
-function chargeKeys(value: unknown, charge: (steps: number) => void): void {
+/**
+ * Charges the keys of the objects in `value` (it, or the items of an array, of arrays in it too), as
+ * `$merge`, `$keys` and `$spread` go through them, and `perItem` for each item of an array.
+ */
+function chargeKeys(value: unknown, charge: (steps: number) => void, perItem = 0): void {
   const owe = fractionally(charge);
   const pending = [value];
   while (pending.length > 0) {
     const v = pending.pop();
-    // An array's items one by one: spread into push(), a long one passes the arguments a call takes.
-    if (Array.isArray(v)) for (const item of v) pending.push(item);
-    else if (isIndexable(v) && !isFunction(v)) owe(Object.keys(v).length / TRANSFORM_LIMITS.keysPerStep);
+    if (Array.isArray(v)) {
+      owe(v.length * perItem);
+      // An array's items one by one: spread into push(), a long one passes the arguments a call takes.
+      for (const item of v) pending.push(item);
+    } else if (isIndexable(v) && !isFunction(v)) owe(Object.keys(v).length / TRANSFORM_LIMITS.keysPerStep);
   }
 }
 
