@@ -279,6 +279,11 @@ const TOO_DEEP = `the expression is nested too deeply: over ${TRANSFORM_LIMITS.n
  * its bounds ran the runtime out of memory or for seconds.
  */
 const NO_EVAL = "$eval is not available in a transformation: it evaluates a string made while running, which cannot be checked when the expression is saved";
+/**
+ * A partial application (`$substring($big, ?, 1)`) holds its arguments, charged once when made, and
+ * the built-in goes through them again at each call (a 200,000-character string: 22 s within the bound).
+ */
+const NO_PARTIAL = "partial application (a ? argument) is not available in a transformation: its held arguments would be worked through at each call uncharged; write a function instead";
 
 /** The expression parsed, or BoundExceeded when it nests too deeply for the parser's stack. */
 function parse(source: string, RegexEngine: new (source: RegexSource) => LinearRegExp = LinearRegExp): Evaluator {
@@ -311,8 +316,8 @@ function checkExpression(path: string, source: string): { issues: TransformIssue
   // Checked on the saved expression only: one stored before the limit runs as it did, its
   // evaluator's call depth bounding it.
   if (tree.depth > TRANSFORM_LIMITS.nesting) return refused({ path, message: TOO_DEEP });
-  const at = tree.evals[0];
-  if (at !== undefined) return refused({ path, message: `${NO_EVAL} (at position ${at})`, position: at });
+  const refusal = tree.refusals[0];
+  if (refusal) return refused({ path, message: `${refusal.message} (at position ${refusal.position})`, position: refusal.position });
   // JSONata builds /…/ literals with RegExp (parsingRe2 keeps those it refuses as written); check now that RE2 can run them.
   const issues: TransformIssue[] = [];
   for (const node of tree.regexes) {
@@ -343,12 +348,12 @@ function walk(root: unknown): {
   compared: Set<unknown>;
   booleanized: Set<unknown>;
   groupOf: Map<unknown, object>;
-  evals: number[];
+  refusals: { message: string; position: number }[];
 } {
   const regexes: { value: RegexSource; position?: number }[] = [];
   const compared = new Set<unknown>();
   const booleanized = new Set<unknown>();
-  const evals: number[] = [];
+  const refusals: { message: string; position: number }[] = [];
   const groupOf = new Map<unknown, object>();
   const seen = new Set<object>();
   let depth = 0;
@@ -376,11 +381,13 @@ function walk(root: unknown): {
       booleanized.add(node.rhs);
     }
     if (node.type === "filter") booleanized.add(node.expr);
-    if (node.type === "variable" && node.value === "eval") evals.push("position" in node && typeof node.position === "number" ? node.position : 0);
+    const position = "position" in node && typeof node.position === "number" ? node.position : 0;
+    if (node.type === "variable" && node.value === "eval") refusals.push({ message: NO_EVAL, position });
+    if (node.type === "partial") refusals.push({ message: NO_PARTIAL, position });
     // Children in reverse, so that they come off the stack in order (issues are reported as written).
     for (const child of Object.values(node).reverse()) pending.push([child, level]);
   }
-  return { depth, regexes, compared, booleanized, groupOf, evals };
+  return { depth, regexes, compared, booleanized, groupOf, refusals };
 }
 
 class BoundExceeded extends Error {}
@@ -413,7 +420,10 @@ async function evaluate(
     });
     // A fresh evaluator per run: the step counter above is this run's alone.
     const evaluator = parse(source, engine);
-    const { compared, booleanized, groupOf } = walk(evaluator.ast());
+    const { compared, booleanized, groupOf, refusals } = walk(evaluator.ast());
+    // One stored before these were refused (checkExpression) fails as it would be refused.
+    const refusal = refusals[0];
+    if (refusal) throw new BoundExceeded(refusal.message);
     // A grouping (`items{key: value}`) copies a key's whole group to add each item to it (JSONata's
     // append): 40,000 items under one key took 5.7 s, a step each. Each evaluation of a node that
     // groups counts its items by key, and an item costs the items its group already has.
@@ -531,14 +541,12 @@ async function boundBuiltins(
     // JSONata passes a callback as many arguments as its arity says (hofFuncArgs).
     return Object.assign(call, { arity: arityOf(f) });
   };
-  // Wrappers with JSONata's parameters, not `...args`: a partial application (`$filter(?, $f)`) is
-  // built from the parameters the function's text names.
   for (const [name, signature, truth] of HIGHER_ORDER) {
     const implementation = await builtin(name);
     evaluator.registerFunction(
       name,
-      function (this: unknown, items: unknown, func: unknown, init: unknown) {
-        return implementation(this, name === "reduce" ? [items, metered(func, truth), init] : [items, metered(func, truth)]);
+      function (this: unknown, ...args: unknown[]) {
+        return implementation(this, args.map((arg) => metered(arg, truth)));
       },
       signature,
     );
@@ -607,10 +615,9 @@ async function boundBuiltins(
   ] as const) {
     evaluator.registerFunction(
       name,
-      // JSONata's one parameter, not `...args`: a partial application is built from the parameters the function's text names.
-      function (this: unknown, value: unknown) {
-        charged(value, charge);
-        return builtin(this, [value]);
+      function (this: unknown, ...args: unknown[]) {
+        charged(args[0], charge);
+        return builtin(this, args);
       },
       signature,
     );
@@ -672,14 +679,6 @@ async function boundBuiltins(
       return replace(this, args);
     },
     "<s-(sf)(sf)n?:s>",
-  );
-  // A transformation stored before `$eval` was refused (checkExpression) fails as it is called.
-  evaluator.registerFunction(
-    "eval",
-    function () {
-      throw new BoundExceeded(NO_EVAL);
-    },
-    "<sx?:x>",
   );
   // The transform operator (`$ ~> |path|update|`) copies its whole input with `$clone`, which
   // JSONata does through the JSON text of it: an object costs nothing by its size otherwise, and a
