@@ -84,10 +84,11 @@ it("starts without the API, the dashboard or the docs: the app is imported on fi
 const atStartup = (pattern: RegExp) => [...startupModules()].filter((file) => pattern.test(file));
 
 it("starts without jsonata: a delivery imports the transformation on first use (the API checks expressions in the app)", () => {
-  expect(atStartup(/^(node_modules\/jsonata\/|src\/pipeline\/transform\.ts$)/)).toEqual([]);
+  expect(atStartup(/^(node_modules\/jsonata\/|src\/pipeline\/(transform|jsonata-check|jsonata-meter)\.ts$)/)).toEqual([]);
   // Bundled, reached by the import() of the module that runs transformations off the app.
   expect(inputs["src/pipeline/outbound.ts"]?.imports).toContainEqual(expect.objectContaining({ path: "src/pipeline/transform.ts", kind: "dynamic-import" }));
-  expect(inputs["src/pipeline/transform.ts"]?.imports).toContainEqual(expect.objectContaining({ path: "node_modules/jsonata/jsonata.js" }));
+  expect(inputs["src/pipeline/transform.ts"]?.imports).toContainEqual(expect.objectContaining({ path: "src/pipeline/jsonata-check.ts" }));
+  expect(inputs["src/pipeline/jsonata-check.ts"]?.imports).toContainEqual(expect.objectContaining({ path: "node_modules/jsonata/jsonata.js" }));
 });
 
 it("starts without zod: the stored hmac config's guard (a zod schema) is imported by the first source row that has one", () => {

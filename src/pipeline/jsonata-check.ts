@@ -1,0 +1,173 @@
+/**
+ * A JSONata expression as written: parsed with RE2 for its regular expressions and within the
+ * nesting bound, and walked for what saving it refuses (`$eval`, partial application, a regular
+ * expression RE2 cannot run) and what evaluating it charges by size (jsonata-meter.ts).
+ */
+import jsonata from "jsonata";
+import { isIndexable } from "../domain/guards";
+import { isRegexSource, LinearRegExp, parsingRe2, type RegExpMatchLike, type RegexSource } from "./linear-regexp";
+import { TRANSFORM_LIMITS } from "./transform-limits";
+
+export interface TransformIssue {
+  /** `transform`, or `transformHeaders["x-name"]`. */
+  path: string;
+  message: string;
+  /** Character offset in the expression, for syntax errors. */
+  position?: number;
+}
+
+/**
+ * JSONata's typings ask for a whole `RegExpConstructor` as `RegexEngine` and a string as an
+ * `assign` name; at run time it only calls `new RegexEngine(re)`, `lastIndex` and `exec`, and binds
+ * any property key (its evaluation hooks are symbols). This view says what is really used.
+ */
+export interface Evaluator {
+  evaluate(input: unknown): Promise<unknown>;
+  assign(name: string | symbol, value: unknown): void;
+  registerFunction(name: string, implementation: (...args: unknown[]) => unknown, signature: string): void;
+  ast(): unknown;
+}
+interface Jsonata {
+  parse(
+    source: string,
+    options?: {
+      // Given each literal's value: a RegExp, or a WrittenRegExp (parsingRe2), which JSONata's typings do not know.
+      RegexEngine?: new (source: RegExp) => { lastIndex: number; exec(input: string): RegExpMatchLike | null };
+      stack?: number;
+      sequence?: number;
+    },
+  ): Evaluator;
+}
+export const JSONATA: Jsonata = { parse: jsonata };
+
+const TOO_DEEP = `the expression is nested too deeply: over ${TRANSFORM_LIMITS.nesting} levels`;
+/**
+ * `$eval` evaluates a string made while running: its regular expressions, nesting and the
+ * operands charged by their size (walk) are not known when it is saved, and three ways through
+ * its bounds ran the runtime out of memory or for seconds.
+ */
+const NO_EVAL = "$eval is not available in a transformation: it evaluates a string made while running, which cannot be checked when the expression is saved";
+/**
+ * A partial application (`$substring($big, ?, 1)`) holds its arguments, charged once when made, and
+ * the built-in goes through them again at each call (a 200,000-character string: 22 s within the bound).
+ */
+const NO_PARTIAL = "partial application (a ? argument) is not available in a transformation: its held arguments would be worked through at each call uncharged; write a function instead";
+
+/** The expression parsed, or BoundExceeded when it nests too deeply for the parser's stack. */
+export function parse(source: string, RegexEngine: new (source: RegexSource) => LinearRegExp = LinearRegExp): Evaluator {
+  try {
+    return parsingRe2(() => JSONATA.parse(source, { RegexEngine, stack: TRANSFORM_LIMITS.depth, sequence: TRANSFORM_LIMITS.sequence }));
+  } catch (e) {
+    // The parser recurses once per level.
+    if (e instanceof RangeError) throw new BoundExceeded(TOO_DEEP);
+    throw e;
+  }
+}
+
+/** What is wrong with an expression as written, and its parsed tree (null when it does not parse within the bounds), for the checks that read it. */
+export function checkExpression(path: string, source: string): { issues: TransformIssue[]; ast: unknown } {
+  const refused = (issue: TransformIssue) => ({ issues: [issue], ast: null });
+  if (source.trim() === "") return refused({ path, message: "the expression is empty" });
+  if (source.length > TRANSFORM_LIMITS.expressionChars) {
+    return refused({ path, message: `the expression is ${source.length} characters; the limit is ${TRANSFORM_LIMITS.expressionChars}` });
+  }
+  let evaluator: Evaluator;
+  try {
+    evaluator = parse(source);
+  } catch (e) {
+    if (e instanceof BoundExceeded) return refused({ path, message: e.message });
+    const err = jsonataError(e);
+    return refused({ path, message: `${err.message} (at position ${err.position ?? 0})`, position: err.position ?? 0 });
+  }
+  const ast = evaluator.ast();
+  const tree = walk(ast);
+  // Checked on the saved expression only: one stored before the limit runs as it did, its
+  // evaluator's call depth bounding it.
+  if (tree.depth > TRANSFORM_LIMITS.nesting) return refused({ path, message: TOO_DEEP });
+  const refusal = tree.refusals[0];
+  if (refusal) return refused({ path, message: `${refusal.message} (at position ${refusal.position})`, position: refusal.position });
+  // JSONata builds /…/ literals with RegExp (parsingRe2 keeps those it refuses as written); check now that RE2 can run them.
+  const issues: TransformIssue[] = [];
+  for (const node of tree.regexes) {
+    try {
+      new LinearRegExp(node.value);
+    } catch (e) {
+      const why = e instanceof Error ? e.message.replace(/^error parsing regexp: /, "") : String(e);
+      issues.push({
+        path,
+        // As written: JSONata adds a `g` flag of its own.
+        message: `the regular expression /${node.value.source}/${node.value.flags.replace("g", "")} is not supported (${why}): RE2 syntax, without lookaround or backreferences`,
+        position: node.position,
+      });
+    }
+  }
+  return { issues, ast };
+}
+
+/**
+ * An AST's depth in nodes (what the evaluator recurses on), its regular expressions in order, the
+ * operands of its `=` and `!=` (whose values are charged as compared), what it takes the truth of
+ * (charged as `chargeTruth` says), and the node each grouping
+ * key belongs to, walked with a stack of its own (a recursive walk overflowed on deep ASTs).
+ */
+export function walk(root: unknown): {
+  depth: number;
+  regexes: { value: RegexSource; position?: number }[];
+  compared: Set<unknown>;
+  booleanized: Set<unknown>;
+  groupOf: Map<unknown, object>;
+  refusals: { message: string; position: number }[];
+} {
+  const regexes: { value: RegexSource; position?: number }[] = [];
+  const compared = new Set<unknown>();
+  const booleanized = new Set<unknown>();
+  const refusals: { message: string; position: number }[] = [];
+  const groupOf = new Map<unknown, object>();
+  const seen = new Set<object>();
+  let depth = 0;
+  const pending: [unknown, number][] = [[root, 0]];
+  while (pending.length > 0) {
+    const [node, above] = pending.pop()!;
+    if (!isIndexable(node) || isRegexSource(node) || seen.has(node)) continue;
+    seen.add(node);
+    const level = "type" in node ? above + 1 : above;
+    depth = Math.max(depth, level);
+    if ("type" in node && node.type === "regex" && "value" in node && isRegexSource(node.value)) {
+      regexes.push({ value: node.value, position: "position" in node && typeof node.position === "number" ? node.position : undefined });
+    }
+    // A grouping's keys, of `items{key: value}` or of an object constructor (which groups its input too).
+    const pairs = isIndexable(node.group) ? node.group.lhs : node.type === "unary" && node.value === "{" ? node.lhs : null;
+    if (Array.isArray(pairs)) for (const pair of pairs) if (Array.isArray(pair)) groupOf.set(pair[0], node);
+    if (node.type === "binary" && (node.value === "=" || node.value === "!=")) {
+      compared.add(node.lhs);
+      compared.add(node.rhs);
+    }
+    // What JSONata takes the truth of: a condition, the operands of `and` and `or`, a predicate.
+    if (node.type === "condition") booleanized.add(node.condition);
+    if (node.type === "binary" && (node.value === "and" || node.value === "or")) {
+      booleanized.add(node.lhs);
+      booleanized.add(node.rhs);
+    }
+    if (node.type === "filter") booleanized.add(node.expr);
+    const position = "position" in node && typeof node.position === "number" ? node.position : 0;
+    if (node.type === "variable" && node.value === "eval") refusals.push({ message: NO_EVAL, position });
+    if (node.type === "partial") refusals.push({ message: NO_PARTIAL, position });
+    // Children in reverse, so that they come off the stack in order (issues are reported as written).
+    for (const child of Object.values(node).reverse()) pending.push([child, level]);
+  }
+  return { depth, regexes, compared, booleanized, groupOf, refusals };
+}
+
+/** A bound an expression passed, as it was checked or evaluated. */
+export class BoundExceeded extends Error {}
+
+/** JSONata throws plain objects `{code, position, message}`; anything else is reported by its message. */
+export function jsonataError(e: unknown): { message: string; code?: string; position?: number } {
+  if (!isIndexable(e)) return { message: String(e) };
+  const message = "message" in e && typeof e.message === "string" ? e.message : String(e);
+  const code = "code" in e && typeof e.code === "string" ? e.code : undefined;
+  const position = "position" in e && typeof e.position === "number" ? e.position : undefined;
+  // JSONata's D2015 names the length it refused where it means the bound ("maximum sequence length of 100001").
+  if (code === "D2015") return { message: `${code}: a sequence grew over ${TRANSFORM_LIMITS.sequence} items`, code, position };
+  return { message: code === undefined ? message : `${code}: ${message}`, code, position };
+}

@@ -1,0 +1,460 @@
+/**
+ * A JSONata expression evaluated within a count of steps: every node evaluated is a step, every
+ * value by its size, and the built-ins whose work one step does not bound are wrapped to charge
+ * theirs (transform.ts says why steps, not time).
+ */
+import { isIndexable } from "../domain/guards";
+import { BoundExceeded, jsonataError, parse, walk, JSONATA, type Evaluator } from "./jsonata-check";
+import { LinearRegExp, meteredRegExp, NativeRegExp, withRegExp, type RegexSource } from "./linear-regexp";
+import { TRANSFORM_LIMITS } from "./transform-limits";
+
+/** Why an expression failed: in full, and without the values of the event it quotes. */
+export interface Failure {
+  reason: string;
+  summary: string;
+}
+
+/** A failure whose message quotes no value. */
+export const quoting = (message: string): Failure => ({ reason: message, summary: message });
+
+const ENTRY = Symbol.for("jsonata.__evaluate_entry");
+const EXIT = Symbol.for("jsonata.__evaluate_exit");
+
+export async function evaluate(
+  source: string,
+  input: unknown,
+  maxSteps: number,
+): Promise<({ ok: true; value: unknown } | ({ ok: false } & Failure)) & { steps: number }> {
+  let steps = 0;
+  try {
+    const charge = (n: number) => {
+      steps += n;
+      if (steps > maxSteps) throw new BoundExceeded(`stopped after ${maxSteps} evaluation steps (an endless or too costly expression)`);
+    };
+    // A regular expression's work is charged as it goes, and one match that could do more than the
+    // steps left is not started: a single match is one evaluation step, however long it runs.
+    const regexSteps = (work: number) => Math.ceil(work / TRANSFORM_LIMITS.regexWorkPerStep);
+    const engine = meteredRegExp({
+      before: (work) => {
+        if (steps + regexSteps(work) > maxSteps) {
+          throw new BoundExceeded(`stopped: a regular expression's match could take more than the evaluation steps left (of ${maxSteps})`);
+        }
+      },
+      after: (work) => charge(regexSteps(work)),
+      compiled: (size) => charge(Math.ceil(size / TRANSFORM_LIMITS.regexInstructionsPerStep)),
+    });
+    // A fresh evaluator per run: the step counter above is this run's alone.
+    const evaluator = parse(source, engine);
+    const { compared, booleanized, groupOf, refusals } = walk(evaluator.ast());
+    // One stored before these were refused (checkExpression) fails as it would be refused.
+    const refusal = refusals[0];
+    if (refusal) throw new BoundExceeded(refusal.message);
+    // A grouping (`items{key: value}`) copies a key's whole group to add each item to it (JSONata's
+    // append): 40,000 items under one key took 5.7 s, a step each. Each evaluation of a node that
+    // groups counts its items by key, and an item costs the items its group already has.
+    const groupings = new Map<unknown, Map<string, number>[]>();
+    for (const node of groupOf.values()) groupings.set(node, []);
+    const chargeCopies = fractionally(charge);
+    evaluator.assign(ENTRY, (expr: unknown) => {
+      charge(1);
+      groupings.get(expr)?.push(new Map());
+    });
+    // Every value an expression gives is also what the next one works on: a built-in's work grows
+    // with its arguments and its result (upper-casing a megabyte, printing an array of 100,000),
+    // and each of those was the result of an expression. So a long string or array costs steps
+    // by its size, wherever it flows, and no built-in repeated over big values escapes the bound.
+    const chargeResult = (result: unknown) => {
+      if (typeof result === "string") {
+        if (result.length > TRANSFORM_LIMITS.stringChars) throw new BoundExceeded(`stopped: a string grew over ${TRANSFORM_LIMITS.stringChars} characters`);
+        charge(Math.floor(result.length / TRANSFORM_LIMITS.charsPerStep));
+      } else if (Array.isArray(result)) {
+        charge(Math.floor(result.length / TRANSFORM_LIMITS.itemsPerStep));
+        chargeStrings(result, charge);
+      }
+    };
+    evaluator.assign(EXIT, (expr: unknown, _input: unknown, _env: unknown, result: unknown) => {
+      chargeResult(result);
+      // An operand of `=` or `!=` costs what comparing it may go through: a reference to an object
+      // is one step, and comparing it with an equal copy walks (and sorts) all of it.
+      if (compared.has(expr)) chargeValues(result, 1 / TRANSFORM_LIMITS.comparedValuesPerStep, charge);
+      if (booleanized.has(expr)) chargeTruth(result, charge);
+      groupings.get(expr)?.pop();
+      const group = groupings.get(groupOf.get(expr))?.at(-1);
+      // (A path gives its key as a sequence of one, unwrapped after this hook.)
+      const key = Array.isArray(result) && result.length === 1 ? result[0] : result;
+      if (group && typeof key === "string") {
+        const items = group.get(key) ?? 0;
+        group.set(key, items + 1);
+        chargeCopies(items / TRANSFORM_LIMITS.itemsPerStep);
+      }
+    });
+    await boundBuiltins(evaluator, charge, chargeResult, engine);
+    return { ok: true, value: await evaluator.evaluate(input), steps };
+  } catch (e) {
+    if (e instanceof BoundExceeded) return { ok: false, ...quoting(e.message), steps };
+    const err = jsonataError(e);
+    const at = err.position === undefined ? "" : ` (at position ${err.position})`;
+    // JSONata's messages quote the values they met (a review's text); its codes do not.
+    return { ok: false, reason: `${err.message}${at}`, summary: `JSONata error ${err.code ?? "without a code"}${at}`, steps };
+  }
+}
+
+/** A JSONata function value (what `$name` evaluates to): its JavaScript implementation, called with JSONata's `this`. */
+function implementationOf(v: unknown): (self: unknown, args: unknown[]) => unknown {
+  if (isIndexable(v) && typeof v.implementation === "function") {
+    const f: unknown = v.implementation;
+    if (typeof f === "function") return (self, args) => Reflect.apply(f, self, args);
+  }
+  throw new Error("not a JSONata function");
+}
+
+type Builtin = (self: unknown, args: unknown[]) => unknown;
+/** JSONata's own implementation of each built-in wrapped here, by name, read once per isolate. */
+const builtinsByName = new Map<string, Promise<Builtin>>();
+const builtin = (name: string): Promise<Builtin> => {
+  let found = builtinsByName.get(name);
+  if (!found) builtinsByName.set(name, (found = JSONATA.parse(`$${name}`).evaluate({}).then(implementationOf)));
+  return found;
+};
+
+/**
+ * The built-ins whose work one step does not bound, each in front of its own bound and
+ * charged to the run's steps for the work it does: `$pad` would build its whole string
+ * (however wide) before the string bound sees it, and `$distinct` compares every item with
+ * every other (100,000 items took 13 s).
+ */
+async function boundBuiltins(
+  evaluator: Evaluator,
+  charge: (steps: number) => void,
+  chargeResult: (result: unknown) => void,
+  Engine: new (source: RegexSource) => LinearRegExp,
+): Promise<void> {
+  const [pad, distinct, sort, string, merge, keys, spread, boolean, not, toMillis, fromMillis, now, formatNumber, formatInteger, parseInteger, replace] = await Promise.all([
+    builtin("pad"),
+    builtin("distinct"),
+    builtin("sort"),
+    builtin("string"),
+    builtin("merge"),
+    builtin("keys"),
+    builtin("spread"),
+    builtin("boolean"),
+    builtin("not"),
+    builtin("toMillis"),
+    builtin("fromMillis"),
+    builtin("now"),
+    builtin("formatNumber"),
+    builtin("formatInteger"),
+    builtin("parseInteger"),
+    builtin("replace"),
+  ]);
+  const chargePicture = (picture: unknown) => {
+    if (typeof picture === "string") charge(Math.ceil(picture.length / TRANSFORM_LIMITS.pictureCharsPerStep));
+  };
+  // A function given to a built-in that calls it (`$map`'s, `$sort`'s comparator) reaches it as
+  // JSONata's closure, and a built-in function so called (`$append`, `$string`) evaluates no
+  // expression, so no hook charged it: `$sort([1..100000], $append)` ran the runtime out of memory
+  // at 909 steps. Each call is charged as an expression is: a step, and its result by its size.
+  const metered = (f: unknown, truth = false): unknown => {
+    if (typeof f !== "function") return f;
+    const call = async function (this: unknown, ...params: unknown[]) {
+      charge(1);
+      const result: unknown = await Reflect.apply(f, this, params);
+      chargeResult(result);
+      if (truth) chargeTruth(result, charge);
+      return result;
+    };
+    // JSONata passes a callback as many arguments as its arity says (hofFuncArgs).
+    return Object.assign(call, { arity: arityOf(f) });
+  };
+  for (const [name, signature, truth] of HIGHER_ORDER) {
+    const implementation = await builtin(name);
+    evaluator.registerFunction(
+      name,
+      function (this: unknown, ...args: unknown[]) {
+        return implementation(this, args.map((arg) => metered(arg, truth)));
+      },
+      signature,
+    );
+  }
+  // Plain functions, not arrows: JSONata calls a built-in with its own `this` (its focus).
+  evaluator.registerFunction(
+    "pad",
+    function (this: unknown, ...args: unknown[]) {
+      const [str, width, char] = args;
+      // (The signature has made `width` a number and `char` a string.) JSONata joins copies of `char` before it trims them.
+      const built = str !== undefined && typeof width === "number" ? Math.abs(width) * Math.max(1, typeof char === "string" ? char.length : 1) : 0;
+      if (built > TRANSFORM_LIMITS.stringChars) {
+        throw new BoundExceeded(`stopped: $pad to ${width} characters is over ${TRANSFORM_LIMITS.stringChars}`);
+      }
+      charge(Math.ceil(built / 1000));
+      return pad(this, args);
+    },
+    "<s-ns?:s>",
+  );
+  evaluator.registerFunction(
+    "distinct",
+    function (this: unknown, ...args: unknown[]) {
+      const [items] = args;
+      if (Array.isArray(items)) {
+        if (items.length > TRANSFORM_LIMITS.distinctItems) {
+          throw new BoundExceeded(`stopped: $distinct of ${items.length} items is over ${TRANSFORM_LIMITS.distinctItems}`);
+        }
+        charge(Math.ceil((items.length * items.length) / 1000));
+        // Each item may be compared with every one kept, and comparing objects or arrays goes
+        // through all their values (5,000 objects of 8 keys took 11 s, charged as 5,000 numbers).
+        for (const item of items) chargeValues(item, items.length / TRANSFORM_LIMITS.comparedValuesPerStep, charge);
+      }
+      return distinct(this, args);
+    },
+    "<x:x>",
+  );
+  evaluator.registerFunction(
+    "sort",
+    function (this: unknown, ...args: unknown[]) {
+      const [items, comparator] = args;
+      // JSONata's merge sort copies the rest of a run at each comparison: quadratic in time and
+      // memory (10,000 numbers took 0.2 s and 100 MB; 100,000 exhausted the isolate's memory), and
+      // its default comparison is no evaluation step. A sort by value is done here in n log n and
+      // charged by its comparisons; with a comparator function each call is charged already.
+      if (comparator === undefined && Array.isArray(items) && items.length > 1) {
+        const numbers = items.every((x) => typeof x === "number");
+        if (numbers || items.every((x) => typeof x === "string")) {
+          charge(Math.ceil((items.length * Math.log2(items.length)) / TRANSFORM_LIMITS.sortComparisonsPerStep));
+          // Stable and ascending, as JSONata's (it moves an item only past a greater one).
+          return [...items].sort((a, b) => (a > b ? 1 : a < b ? -1 : 0));
+        }
+      }
+      return sort(this, [items, metered(comparator)]);
+    },
+    "<af?:a>",
+  );
+  // These go through every key of the objects they are given, and an object costs nothing by its
+  // size as it flows (a string or an array does): a thousand merges of a 20,000-key body took 10 s.
+  // `$boolean` and `$not` list an object's keys to take its truth, however they are reached (`$b := $boolean`).
+  for (const [name, builtin, signature, charged] of [
+    ["merge", merge, "<a<o>:o>", chargeKeys],
+    ["keys", keys, "<x-:a<s>>", chargeKeys],
+    ["spread", spread, "<x-:a<o>>", chargeKeys],
+    ["boolean", boolean, "<x-:b>", chargeTruth],
+    ["not", not, "<x-:b>", chargeTruth],
+  ] as const) {
+    evaluator.registerFunction(
+      name,
+      function (this: unknown, ...args: unknown[]) {
+        charged(args[0], charge);
+        return builtin(this, args);
+      },
+      signature,
+    );
+  }
+  // `$toMillis` with a picture matches the timestamp with a RegExp it builds from the picture, which
+  // backtracks: `[Y]1[M]1[D]` over 4,000 digits took 28 s in one call, five such parts over 200 took
+  // 34 s. JSONata builds and runs it within this synchronous call, so for the call the RegExp
+  // constructor gives this run's RE2 engine (linear, and charged as a regular expression literal is).
+  evaluator.registerFunction(
+    "toMillis",
+    function (this: unknown, ...args: unknown[]) {
+      if (args[1] === undefined) return toMillis(this, args);
+      chargePicture(args[1]);
+      return withRegExp(
+        function (source: string, flags?: string) {
+          return new Engine(new NativeRegExp(source, flags));
+        },
+        () => toMillis(this, args),
+      );
+    },
+    "<s-s?:n>",
+  );
+  // The others that read a picture: each call costs its picture's length.
+  for (const [name, builtin, signature, at] of [
+    ["fromMillis", fromMillis, "<n-s?s?:s>", 1],
+    ["now", now, "<s?s?:s>", 0],
+    ["formatNumber", formatNumber, "<n-so?:s>", 1],
+    ["parseInteger", parseInteger, "<s-s:n>", 1],
+  ] as const) {
+    evaluator.registerFunction(
+      name,
+      function (this: unknown, ...args: unknown[]) {
+        chargePicture(args[at]);
+        return builtin(this, args);
+      },
+      signature,
+    );
+  }
+  // Roman numerals (a picture `I` or `i`) cost by their value too: JSONata recurses once per 1,000 of it.
+  evaluator.registerFunction(
+    "formatInteger",
+    function (this: unknown, value: unknown, picture: unknown) {
+      chargePicture(picture);
+      if (typeof value === "number" && typeof picture === "string" && /^[iI]/.test(picture)) {
+        charge(Math.ceil(Math.abs(value) / TRANSFORM_LIMITS.romanValuePerStep));
+      }
+      return formatInteger(this, [value, picture]);
+    },
+    "<n-s:s>",
+  );
+  // A string pattern's matches are no steps (a regular expression's each cost at least one).
+  evaluator.registerFunction(
+    "replace",
+    function (this: unknown, ...args: unknown[]) {
+      const [str, pattern] = args;
+      if (typeof str === "string" && typeof pattern === "string" && pattern !== "") {
+        charge(Math.floor(str.length / pattern.length / TRANSFORM_LIMITS.replacementsPerStep));
+      }
+      return replace(this, args);
+    },
+    "<s-(sf)(sf)n?:s>",
+  );
+  // The transform operator (`$ ~> |path|update|`) copies its whole input with `$clone`, which
+  // JSONata does through the JSON text of it: an object costs nothing by its size otherwise, and a
+  // body copied once per item of its own array took seconds and ran out of memory. As JSONata's
+  // own (the text its $string writes, parsed back), charged by the text's length.
+  evaluator.registerFunction(
+    "clone",
+    function (this: unknown, ...args: unknown[]) {
+      const [value] = args;
+      if (value === undefined) return undefined;
+      checkTextWithin(value, TRANSFORM_LIMITS.stringChars, "a copy");
+      const text = string(this, [value]);
+      if (typeof text !== "string") return undefined;
+      charge(Math.ceil(text.length / TRANSFORM_LIMITS.cloneCharsPerStep));
+      return JSON.parse(text);
+    },
+    "<(oa)-:o>",
+  );
+  // `$string` of a value writes its whole JSON text before the string bound sees it.
+  evaluator.registerFunction(
+    "string",
+    function (this: unknown, ...args: unknown[]) {
+      const [value] = args;
+      if (value !== undefined && typeof value !== "string") checkTextWithin(value, TRANSFORM_LIMITS.stringChars, "a text");
+      return string(this, args);
+    },
+    "<x-b?:s>",
+  );
+}
+
+/**
+ * The built-ins that call a function they are given, with JSONata's signatures for them (its
+ * `staticFrame`), and whether they take the truth of what it answers; `$sort` is bound apart.
+ */
+const HIGHER_ORDER: readonly (readonly [string, string, boolean])[] = [
+  ["map", "<af>", false],
+  ["filter", "<af>", true],
+  ["single", "<af?>", true],
+  ["reduce", "<afj?:j>", false],
+  ["sift", "<o-f?:o>", true],
+  ["each", "<o-f:a>", false],
+];
+
+/**
+ * Charges taking the truth of a value as JSONata does it: an object's keys are listed (a check of
+ * one of 16,000 keys took ~2 ms, and a thousand checks of the event's body were charged as 4,000
+ * steps), an array's items are each taken, so many keys cost a step as `$keys` does.
+ */
+function chargeTruth(value: unknown, charge: (steps: number) => void): void {
+  chargeKeys(value, charge, 1 / TRANSFORM_LIMITS.itemsPerStep);
+}
+
+/** The arity JSONata gave a function it hands on (its closure's `arity`), else the function's own length. */
+function arityOf(f: { readonly length: number }): number {
+  const arity: unknown = Reflect.get(f, "arity");
+  return typeof arity === "number" ? arity : f.length;
+}
+
+/**
+ * Charges `perValue` steps for each value in `value` at every depth (an object's keys, an array's
+ * items) as it counts them, so the count stops where the steps run out. A function's insides are
+ * not a value.
+ */
+function chargeValues(value: unknown, perValue: number, charge: (steps: number) => void): void {
+  const owe = fractionally(charge);
+  const pending = [value];
+  while (pending.length > 0) {
+    const v = pending.pop();
+    if (!isIndexable(v) || isFunction(v)) continue;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) {
+      owe(perValue);
+      pending.push(child);
+    }
+  }
+}
+
+/**
+ * Charges the characters of the strings in an array (and in arrays in it), as a string result's
+ * are: a built-in a higher-order function applies (`$map($a, $uppercase)`) gives its strings
+ * without passing the hook above, and an array of 64 references to one string of 1,000,000
+ * characters (six `$append`s of itself) mapped so made 64 new strings, 128 MB, in ~4,000 steps.
+ */
+function chargeStrings(items: unknown[], charge: (steps: number) => void): void {
+  const owe = fractionally(charge);
+  const pending = [items];
+  while (pending.length > 0) {
+    for (const v of pending.pop()!) {
+      if (typeof v === "string") owe(v.length / TRANSFORM_LIMITS.charsPerStep);
+      else if (Array.isArray(v)) {
+        owe(v.length / TRANSFORM_LIMITS.itemsPerStep);
+        pending.push(v);
+      }
+    }
+  }
+}
+
+/**
+ * Charges the keys of the objects in `value` (it, or the items of an array, of arrays in it too), as
+ * `$merge`, `$keys` and `$spread` go through them, and `perItem` for each item of an array.
+ */
+function chargeKeys(value: unknown, charge: (steps: number) => void, perItem = 0): void {
+  const owe = fractionally(charge);
+  const pending = [value];
+  while (pending.length > 0) {
+    const v = pending.pop();
+    if (Array.isArray(v)) {
+      owe(v.length * perItem);
+      // An array's items one by one: spread into push(), a long one passes the arguments a call takes.
+      for (const item of v) pending.push(item);
+    } else if (isIndexable(v) && !isFunction(v)) owe(Object.keys(v).length / TRANSFORM_LIMITS.keysPerStep);
+  }
+}
+
+/** `charge` taking fractions of a step: whole steps are charged as the fractions add up to them. */
+function fractionally(charge: (steps: number) => void): (part: number) => void {
+  let owed = 0;
+  return (part) => {
+    owed += part;
+    if (owed < 1) return;
+    const whole = Math.floor(owed);
+    owed -= whole;
+    charge(whole);
+  };
+}
+
+/**
+ * Stops, as it is written, the JSON text of a value that would pass `limit` characters: a value
+ * that shares one object many times is cheap to build, and its text doubles with each level
+ * (depth 30 ran for minutes; JSONata's $string and its copy write it whole). Functions count as
+ * what $string writes for them, "".
+ */
+function checkTextWithin(value: unknown, limit: number, what: string): void {
+  JSON.stringify(value, boundedWriting(limit, `stopped: ${what} would be over ${limit} characters`, () => ""));
+}
+
+/**
+ * A JSON.stringify replacer that stops the writing (BoundExceeded, `over`) once about `limit`
+ * characters are written, keys and strings by their length, anything else as one; a function is
+ * written as `asFunction` says.
+ */
+export function boundedWriting(limit: number, over: string, asFunction: () => unknown) {
+  let budget = limit;
+  return (key: string, v: unknown): unknown => {
+    budget -= key.length + (typeof v === "string" ? v.length : 1);
+    if (budget < 0) throw new BoundExceeded(over);
+    return isFunction(v) ? asFunction() : v;
+  };
+}
+
+/** JSONata lambdas and built-in functions are objects marked as such, not JS functions. */
+function isFunction(v: unknown): boolean {
+  if (typeof v === "function") return true;
+  return isIndexable(v) && ("_jsonata_lambda" in v || "_jsonata_function" in v);
+}

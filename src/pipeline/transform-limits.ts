@@ -1,0 +1,58 @@
+/** The bounds of a transformation's expressions and of their evaluation (docs/filters-and-transforms.md). */
+export const TRANSFORM_LIMITS = {
+  expressionChars: 8192,
+  headers: 10,
+  headerValueChars: 4096,
+  /** Evaluation steps per expression: tens of milliseconds of CPU. */
+  steps: 50_000,
+  /** A value an expression gives costs a step more per this many characters of a string… */
+  charsPerStep: 1000,
+  /** …or items of an array. */
+  itemsPerStep: 100,
+  /** JSONata call depth. */
+  depth: 500,
+  /** Levels an expression's parse tree may nest, so that nesting alone stays under the call depth. */
+  nesting: 400,
+  /** Items in one sequence (array). */
+  sequence: 100_000,
+  /** The forwarded body, in UTF-8 bytes. */
+  outputBytes: 256 * 1024,
+  /** Any string built while evaluating, in UTF-16 units. */
+  stringChars: 1024 * 1024,
+  /** Items `$distinct` compares (each with every other: a few tens of milliseconds at most). */
+  distinctItems: 5000,
+  /** Comparisons of a `$sort` by value that cost one step (about the time of one). */
+  sortComparisonsPerStep: 50,
+  /** Characters of JSON text a copy (`~> |…|…|`, `$clone`) writes and reads back per step. */
+  cloneCharsPerStep: 50,
+  /**
+   * Work of a regular expression per step: characters scanned times its program size (RE2
+   * instructions). Linear is not cheap: `/[^,]{1000}/` over 250,000 characters took 3.7 s in one
+   * step. About 15 µs a step at worst, so 50,000 steps of matching stay under a second.
+   */
+  regexWorkPerStep: 1000,
+  /** Instructions of a regular expression compiled per step (compiling one of 700,000 took 0.3 s). */
+  regexInstructionsPerStep: 20,
+  /**
+   * Values compared per step: an object's keys and an array's items, at every depth, of what `=`
+   * and `!=` compare (JSONata lists and sorts an object's keys to compare it: one comparison of a
+   * 20,000-key object took 16 ms), and of what `$distinct` compares with each item it keeps.
+   */
+  comparedValuesPerStep: 2,
+  /** Keys of the objects `$merge`, `$keys` and `$spread` go through, per step (merging a 20,000-key object took 10 ms). */
+  keysPerStep: 2,
+  /**
+   * Characters of a picture (`$fromMillis`, `$toMillis`, `$now`, `$formatNumber`, `$formatInteger`,
+   * `$parseInteger`) per step: each call reads its picture through, about a microsecond a character
+   * (a hundred calls with one of 200,000 took 12 s, charged as the string it is).
+   */
+  pictureCharsPerStep: 2,
+  /**
+   * Matches of a string pattern `$replace` may make per step, charged before it runs by the most it
+   * could make: JSONata builds each match and its replacement (250,000 matches took 44 ms a call,
+   * charged as its 750 steps of strings).
+   */
+  replacementsPerStep: 8,
+  /** Of the value `$formatInteger` writes in Roman numerals, per step: JSONata recurses once per 1,000 of it (9,000,000 took 2 ms a call). */
+  romanValuePerStep: 1000,
+} as const;
