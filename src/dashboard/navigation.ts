@@ -22,3 +22,14 @@ export const homeOf = (p: Principal) => NAV.find((n) => hasScope(p, n.scope))?.h
 
 /** The scopes of which a token needs one to read a page of the dashboard, as a sentence's list. */
 export const READ_SCOPES = [...new Set(NAV.map((n) => n.scope))].join(", ");
+
+/** Where a refused page links back to: the first page of the list it belongs to. */
+export const LISTS = {
+  overview: { path: "/dashboard", label: "the overview" },
+  events: { path: "/dashboard/events", label: "the events" },
+  webhooks: { path: "/dashboard/webhooks", label: "the webhooks" },
+  sources: { path: "/dashboard/sources", label: "the sources" },
+  alerts: { path: "/dashboard/alerts", label: "the alerts" },
+  tokens: { path: "/dashboard/tokens", label: "the tokens" },
+  deadLetters: { path: "/dashboard/dead-letters", label: "the dead letters" },
+};

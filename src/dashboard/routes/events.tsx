@@ -1,0 +1,75 @@
+// The events, an event's page, its replay, and its deliveries' retry.
+import { Hono } from "hono";
+import { EventSchema, EventSummarySchema, page as pageOf, ReplayAnswer } from "../../api/schemas";
+import { isEventId } from "../../domain/ids";
+import { callApi } from "../api-client";
+import { textOf } from "../form";
+import { LISTS } from "../navigation";
+import { EventList, EventPage, FILTERS, LiveUpdate } from "../pages/events";
+import { apiRefusal, refusedBy, unknownParamRefusal } from "../refusal";
+import { back, can, Ignored, limited, page, scopeRefusal } from "../respond";
+import type { DashEnv } from "../session";
+
+const EventList_ = pageOf(EventSummarySchema, "EventPage");
+
+export const eventRoutes = new Hono<DashEnv>();
+
+eventRoutes.get("/events", async (c) => {
+  const id = c.req.query("id")?.trim();
+  if (id) return c.redirect(`/dashboard/events/${encodeURIComponent(id)}`, 303);
+  // The scope first, as the API checks it before the query: a session without it is told so, not the list's parameters.
+  const refused = scopeRefusal(c, "events:read", "Events", LISTS.events) ?? unknownParamRefusal(c, "Events", LISTS.events, [...FILTERS, "id", "cursor"], ["partial"]);
+  if (refused) return refused;
+  const query: Record<string, string> = {};
+  const api = new URLSearchParams({ limit: "50" });
+  for (const f of FILTERS) {
+    const v = c.req.query(f)?.trim();
+    if (!v) continue;
+    query[f] = v;
+    // datetime-local has no zone: the page says UTC.
+    api.set(f, f === "since" || f === "until" ? `${v.length === 16 ? `${v}:00` : v}Z` : v);
+  }
+  const cursor = c.req.query("cursor");
+  if (cursor) api.set("cursor", cursor);
+  const list = await callApi(c, "GET", `/events?${api}`, EventList_);
+  if (!list.ok && list.status !== 400) return apiRefusal(c, "Events", LISTS.events, list);
+  // A filter the API refused (a bad time, a type too long): the form again, as typed, to mend it.
+  if (!list.ok) {
+    const refusal = refusedBy(query, list);
+    const form = <EventList events={[]} query={query} nextCursor={null} live={false} refused invalidField={refusal.field} limited={limited(c)} principal={c.get("principal")} />;
+    return page(c, "Events", "/dashboard/events", form, refusal);
+  }
+  if (c.req.query("partial") === "1") return c.html(<LiveUpdate events={list.json.data} query={query} nextCursor={list.json.nextCursor} limited={limited(c)} />);
+  return page(
+    c,
+    "Events",
+    "/dashboard/events",
+    <EventList events={list.json.data} query={query} nextCursor={list.json.nextCursor} live={!cursor && !query.q} limited={limited(c)} principal={c.get("principal")} />,
+  );
+});
+
+eventRoutes.get("/events/:id", async (c) => {
+  const event = await callApi(c, "GET", `/events/${encodeURIComponent(c.req.param("id"))}`, EventSchema);
+  if (!event.ok) return apiRefusal(c, "Event", LISTS.events, event);
+  // Titled by its id too: every message.received page was titled alike.
+  return page(
+    c,
+    { title: `${event.json.eventType} ${event.json.id}`, heading: event.json.eventType },
+    "/dashboard/events",
+    <EventPage event={event.json} canReplay={can(c, "events:replay")} canReadWebhooks={can(c, "webhooks:read")} limited={limited(c)} />,
+  );
+});
+
+eventRoutes.post("/events/:id/replay", async (c) => {
+  const id = c.req.param("id");
+  const res = await callApi(c, "POST", `/events/${encodeURIComponent(id)}/replay`, ReplayAnswer, {});
+  const made = res.json?.deliveries ?? 0;
+  return back(c, `/dashboard/events/${encodeURIComponent(id)}`, res, `Replayed: ${made} new ${made === 1 ? "delivery" : "deliveries"}.`);
+});
+
+eventRoutes.post("/deliveries/:id/retry", async (c) => {
+  // Where to go afterwards: the event's page when `back` is an event id, else the list.
+  const eventId = textOf(await c.req.parseBody(), "back");
+  const res = await callApi(c, "POST", `/deliveries/${encodeURIComponent(c.req.param("id"))}/retry`, Ignored);
+  return back(c, isEventId(eventId) ? `/dashboard/events/${eventId}` : "/dashboard/events", res, "The delivery will be tried again now (a held one when its webhook is enabled).");
+});

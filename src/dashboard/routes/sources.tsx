@@ -1,0 +1,78 @@
+import { Hono } from "hono";
+import { page as pageOf, RejectionsSchema, SourceSchema } from "../../api/schemas";
+import { callApi } from "../api-client";
+import { ASK } from "../confirm";
+import { confirmPage } from "../confirm-page";
+import { textOf } from "../form";
+import { pageOfList } from "../list-pages";
+import { LISTS } from "../navigation";
+import { SourceList, type SourceEntered } from "../pages/sources";
+import { apiRefusal, refusedBy, type Refusal } from "../refusal";
+import { back, can, Ignored, limited, page, type C } from "../respond";
+import type { DashEnv } from "../session";
+
+const SourceList_ = pageOf(SourceSchema, "SourceList");
+
+export const sourceRoutes = new Hono<DashEnv>();
+
+/** The sources page; after a refused new source, with its error and what was typed (but the secret) kept in the form. */
+async function sourcesPage(c: C, refused?: Refusal<SourceEntered>) {
+  const list = await callApi(c, "GET", pageOfList(c, "/sources"), SourceList_);
+  if (!list.ok) return apiRefusal(c, "Sources", LISTS.sources, list);
+  // The admin also sees requests to ids that name no source, and to paths that are no source id
+  // (a trailing slash, capitals): both are a wrong URL given to a provider.
+  const [unknown, invalid] = can(c, "admin")
+    ? await Promise.all(["(unknown)", "(invalid)"].map((id) => callApi(c, "GET", `/sources/${id}/rejections?limit=1`, RejectionsSchema)))
+    : [null, null];
+  return page(
+    c,
+    "Sources",
+    "/dashboard/sources",
+    <SourceList
+      sources={list.json.data}
+      nextCursor={list.json.nextCursor}
+      canWrite={can(c, "sources:write")}
+      now={Date.now()}
+      unknown={unknown?.ok ? unknown.json : null}
+      invalid={invalid?.ok ? invalid.json : null}
+      entered={refused?.entered}
+      invalidField={refused?.field}
+      limited={limited(c)}
+    />,
+    refused,
+  );
+}
+
+sourceRoutes.get("/sources", (c) => sourcesPage(c));
+
+sourceRoutes.post("/sources", async (c) => {
+  const form = await c.req.parseBody();
+  const entered = { id: textOf(form, "id").trim(), name: textOf(form, "name").trim(), provider: textOf(form, "provider") };
+  const res = await callApi(c, "POST", "/sources", SourceSchema, {
+    ...(entered.id ? { id: entered.id } : {}),
+    name: entered.name,
+    provider: entered.provider,
+    secrets: [textOf(form, "secret")],
+  });
+  if (!res.ok) return sourcesPage(c, refusedBy(entered, res, { secrets: "secret" }));
+  return back(c, "/dashboard/sources", res, `Source created: point the provider at ${res.json.ingressUrl}`);
+});
+
+sourceRoutes.post("/sources/:id/rotate", async (c) => {
+  const id = c.req.param("id");
+  // Secrets are write-only, so the page cannot keep the old one beside the new: it replaces it.
+  // An overlapping rotation (`secrets: [new, old]`) is a PATCH through the API.
+  const res = await callApi(c, "PATCH", `/sources/${encodeURIComponent(id)}`, Ignored, { secrets: [textOf(await c.req.parseBody(), "secret")] });
+  return back(c, "/dashboard/sources", res, "Secret replaced.");
+});
+
+sourceRoutes.get("/sources/:id/delete", (c) => {
+  const id = c.req.param("id");
+  const of = { api: `/sources/${encodeURIComponent(id)}`, list: LISTS.sources };
+  return confirmPage(c, { title: "Delete source", nav: "/dashboard/sources", question: ASK.deleteSource(id), label: "Delete", back: "/dashboard/sources", scope: "sources:write", of });
+});
+
+sourceRoutes.post("/sources/:id/delete", async (c) => {
+  const res = await callApi(c, "DELETE", `/sources/${encodeURIComponent(c.req.param("id"))}`, Ignored);
+  return back(c, "/dashboard/sources", res, "Source deleted.");
+});

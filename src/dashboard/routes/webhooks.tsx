@@ -1,0 +1,172 @@
+import { Hono } from "hono";
+import { page as pageOf, RetryAnswer, WebhookChanged, WebhookCreated, WebhookSchema, WebhookTestAnswer } from "../../api/schemas";
+import { missingDataScope } from "../../domain/access";
+import { settings } from "../../domain/settings";
+import { callApi } from "../api-client";
+import { ASK } from "../confirm";
+import { confirmPage } from "../confirm-page";
+import { textOf } from "../form";
+import { shortened } from "../layout";
+import { listPressedOn, pageOfList } from "../list-pages";
+import { LISTS } from "../navigation";
+import { WebhookList, WebhookPage, WebhookTestForm, WebhookTestResult, type Entered } from "../pages/webhooks";
+import { apiRefusal, refusedBy, type Refusal } from "../refusal";
+import { back, can, Ignored, limited, page, warningBanners, type C } from "../respond";
+import { retryFrom, retryParams } from "../retry-cursor";
+import { showOnce } from "../reveal";
+import { dashboardPath, type DashEnv } from "../session";
+import { webhookCounts } from "../webhook-counts";
+import { enteredIn, webhookBody } from "../webhook-form";
+
+const WebhookList_ = pageOf(WebhookSchema, "WebhookPage");
+
+/** Whether the session may change a webhook: webhooks:write and the data scopes of all its types, as the API asks. */
+const mayChange = (c: C, w: { eventTypes: string[] }) => can(c, "webhooks:write") && missingDataScope(c.get("principal"), w.eventTypes) === null;
+
+/** What a webhook form held when it was refused. */
+type Refused = Refusal<Entered>;
+
+export const webhookRoutes = new Hono<DashEnv>();
+
+async function webhookListPage(c: C, refused?: Refused) {
+  // The form sends what it shows: shown a constant, it overrode the deployment's DELIVERY_TIMEOUT_MS and MAX_ATTEMPTS.
+  const deploymentSettings = settings(c.env);
+  const list = await callApi(c, "GET", pageOfList(c, "/webhooks"), WebhookList_);
+  if (!list.ok) return apiRefusal(c, "Webhooks", LISTS.webhooks, list);
+  return page(
+    c,
+    "Webhooks",
+    "/dashboard/webhooks",
+    <WebhookList
+      webhooks={list.json.data}
+      nextCursor={list.json.nextCursor}
+      counts={await webhookCounts(c, list.json.data.map((w) => w.uid))}
+      canWrite={can(c, "webhooks:write")}
+      mayChange={(w) => mayChange(c, w)}
+      canReplay={can(c, "events:replay")}
+      entered={refused?.entered}
+      invalidField={refused?.field}
+      defaults={{ timeoutMs: deploymentSettings.deliveryTimeoutMs, maxAttempts: deploymentSettings.maxAttempts }}
+      limited={limited(c)}
+    />,
+    refused,
+  );
+}
+
+webhookRoutes.get("/webhooks", (c) => webhookListPage(c));
+
+webhookRoutes.post("/webhooks", async (c) => {
+  const sent = await c.req.parseBody();
+  const form = webhookBody(sent, true);
+  if (!form.ok) return webhookListPage(c, { entered: enteredIn(sent), error: form.error, status: 400, field: form.field });
+  const res = await callApi(c, "POST", "/webhooks", WebhookCreated, form.body);
+  if (!res.ok) return webhookListPage(c, refusedBy(enteredIn(sent), res));
+  const reveal = { title: "Webhook created", nav: "/dashboard/webhooks", what: "webhook", href: `/dashboard/webhooks/${res.json.uid}`, secret: res.json.secret };
+  return showOnce(c, reveal, warningBanners(res.json.warnings));
+});
+
+async function webhookPage(c: C, uid: string, refused?: Refused) {
+  // The webhook and its counts at once: the counts of one the caller may not see are not shown.
+  const [w, counts] = await Promise.all([callApi(c, "GET", `/webhooks/${encodeURIComponent(uid)}`, WebhookSchema), webhookCounts(c, [uid])]);
+  if (!w.ok) return apiRefusal(c, "Webhook", LISTS.webhooks, w);
+  // Titled by its URL: every webhook's page was "Webhook".
+  return page(
+    c,
+    { title: `Webhook ${shortened(w.json.url)}`, heading: "Webhook" },
+    "/dashboard/webhooks",
+    <WebhookPage
+      webhook={w.json}
+      counts={counts.get(w.json.uid)}
+      canWrite={mayChange(c, w.json)}
+      canReplay={can(c, "events:replay")}
+      canTest={can(c, "events:read")}
+      testEventId={c.req.query("test")}
+      entered={refused?.entered}
+      invalidField={refused?.field}
+      retryCursor={await retryFrom(c, uid)}
+    />,
+    refused,
+  );
+}
+
+webhookRoutes.get("/webhooks/:uid", (c) => webhookPage(c, c.req.param("uid")));
+
+webhookRoutes.post("/webhooks/:uid", async (c) => {
+  const uid = c.req.param("uid");
+  const sent = await c.req.parseBody();
+  const form = webhookBody(sent, false);
+  if (!form.ok) return webhookPage(c, uid, { entered: enteredIn(sent), error: form.error, status: 400, field: form.field });
+  if (Object.keys(form.body).length === 0) return back(c, `/dashboard/webhooks/${encodeURIComponent(uid)}`, { ok: true, error: null }, "Nothing was changed.");
+  const res = await callApi(c, "PATCH", `/webhooks/${encodeURIComponent(uid)}`, WebhookChanged, form.body);
+  if (!res.ok) return webhookPage(c, uid, refusedBy(enteredIn(sent), res));
+  return back(c, `/dashboard/webhooks/${encodeURIComponent(uid)}`, res, "Saved.", res.json.warnings);
+});
+
+webhookRoutes.post("/webhooks/:uid/test", async (c) => {
+  const uid = c.req.param("uid");
+  const eventId = textOf(await c.req.parseBody(), "eventId").trim();
+  const res = await callApi(c, "POST", `/webhooks/${encodeURIComponent(uid)}/test`, WebhookTestAnswer, { eventId });
+  const here = `/dashboard/webhooks/${encodeURIComponent(uid)}`;
+  if (!res.ok) return back(c, `${here}?test=${encodeURIComponent(eventId)}`, res, "");
+  return page(
+    c,
+    "Test this webhook",
+    "/dashboard/webhooks",
+    <div class="stack">
+      <p>
+        Webhook <a href={here}>{uid}</a>: nothing was sent.
+      </p>
+      <WebhookTestResult result={res.json} />
+      <WebhookTestForm uid={uid} eventId={eventId} />
+    </div>,
+  );
+});
+
+webhookRoutes.get("/webhooks/:uid/delete", (c) => {
+  const uid = c.req.param("uid");
+  const own = `/dashboard/webhooks/${encodeURIComponent(uid)}`;
+  const of = { api: `/webhooks/${encodeURIComponent(uid)}`, list: LISTS.webhooks };
+  return confirmPage(c, { title: "Delete webhook", nav: "/dashboard/webhooks", question: ASK.deleteWebhook(uid), label: "Delete webhook", back: own, scope: "webhooks:write", of });
+});
+
+webhookRoutes.get("/webhooks/:uid/end-previous-secret", (c) => {
+  const uid = c.req.param("uid");
+  const own = `/dashboard/webhooks/${encodeURIComponent(uid)}`;
+  const of = { api: `/webhooks/${encodeURIComponent(uid)}`, list: LISTS.webhooks };
+  return confirmPage(c, { title: "End the previous secret", nav: "/dashboard/webhooks", question: ASK.endPreviousSecret(uid), label: "End the previous secret", back: own, scope: "webhooks:write", of });
+});
+
+webhookRoutes.post("/webhooks/:uid/:action{enable|disable|retry-failed|delete|end-previous-secret}", async (c) => {
+  const uid = c.req.param("uid");
+  const action = c.req.param("action");
+  const path = `/webhooks/${encodeURIComponent(uid)}`;
+  // Back where the button was pressed: the webhook's own page, or the list's page it was on (a
+  // later page's row was not on the first); a deleted one goes to the list's first page.
+  const own = `/dashboard${path}`;
+  const pressedOn = dashboardPath(c.req.header("referer") ?? "", c.req.url)?.split("?")[0] === own ? own : listPressedOn(c, LISTS.webhooks.path, ["cursor"]);
+  if (action === "delete") {
+    const res = await callApi(c, "DELETE", path, Ignored);
+    return back(c, res.ok ? "/dashboard/webhooks" : pressedOn, res, "Webhook deleted.");
+  }
+  if (action === "retry-failed") {
+    // A press retries a bounded page, oldest first, and the button then carries where it
+    // ended: those retried may fail again meanwhile, and the next press must not take them again.
+    const cursor = textOf(await c.req.parseBody(), "cursor");
+    const res = await callApi(c, "POST", "/deliveries/retry", RetryAnswer, { status: "failed", webhookUid: uid, ...(cursor ? { cursor } : {}) });
+    const next = res.json?.nextCursor ?? null;
+    // A full page: more may match, or it took exactly the last ones.
+    const more = next ? " More failed deliveries may remain: press again for the next ones." : "";
+    const n = res.json?.count ?? 0;
+    // More remaining: on to the webhook's own page, whose button carries the place (whatever list
+    // page the press was on). Else back where it was pressed.
+    const to = next ? `${own}?${new URLSearchParams(await retryParams(c, uid, next))}` : pressedOn;
+    return back(c, to, res, `${n} failed deliver${n === 1 ? "y" : "ies"} will be tried again, oldest first.${more}`);
+  }
+  if (action === "end-previous-secret") {
+    // A leaked previous secret, ended before its time (the API's previousSecretValidSeconds 0 without a new secret).
+    const res = await callApi(c, "PATCH", path, Ignored, { previousSecretValidSeconds: 0 });
+    return back(c, own, res, "The previous secret no longer signs: deliveries carry the current secret's signature alone.");
+  }
+  const res = await callApi(c, "PATCH", path, Ignored, { disabled: action === "disable" });
+  return back(c, pressedOn, res, action === "disable" ? "Disabled: new deliveries are held." : "Enabled: held deliveries are going out, oldest first.");
+});

@@ -1,0 +1,72 @@
+// A webhook's form as the API's body, and as it was typed (shown again when refused).
+import { webhookFormNumbers } from "../api/schemas";
+import { isRecord } from "../domain/guards";
+import { textOf, textsOf, type Form } from "./form";
+import type { Entered } from "./pages/webhooks";
+
+/** A form's text fields as they were sent. */
+export function enteredIn(form: Form): Entered {
+  return Object.fromEntries(Object.keys(form).flatMap((k) => (textsOf(form, k).length > 0 ? [[k, textOf(form, k)]] : [])));
+}
+
+/**
+ * The edit form's fields that still hold what it first showed (its `shown`, WebhookForm): left
+ * out of the PATCH, so that what changed elsewhere meanwhile (another field, or the webhook
+ * disabled automatically) is not written back. A browser sends a textarea's line breaks as CRLF.
+ */
+function unchangedFields(form: Form): string[] {
+  let shown: unknown;
+  try {
+    shown = JSON.parse(textOf(form, "shown"));
+  } catch {
+    return [];
+  }
+  if (!isRecord(shown)) return [];
+  const now = (k: string) => (k === "disabled" ? (form.disabled === "on" ? "on" : "off") : textOf(form, k).replace(/\r\n/g, "\n").trim());
+  return Object.entries(shown).flatMap(([k, v]) => (typeof v === "string" && v.replace(/\r\n/g, "\n").trim() === now(k) ? [k] : []));
+}
+
+/** The form's fields as the API's webhook body, or what in them it would not take (a number not in digits, JSON that is not). */
+export function webhookBody(form: Form, creating: boolean): { ok: true; body: Record<string, unknown> } | { ok: false; error: string; field: string } {
+  const text = (k: string) => textOf(form, k).trim();
+  const body: Record<string, unknown> = {
+    url: text("url"),
+    eventTypes: text("eventTypes").split(",").map((t) => t.trim()).filter(Boolean),
+    disabled: form.disabled === "on",
+  };
+  // Numbers as the API's queries take them, decimal digits within the body's bounds (Number() read
+  // `0x10`, `1e3`, `5.0` as numbers and stored them): each read as typed, untrimmed.
+  for (const [k, digits] of Object.entries(webhookFormNumbers)) {
+    // An empty rate limit is none, and an empty "disable after" never: the form always carries
+    // those fields, so clearing one lifts it. Another left empty is left out.
+    if (!text(k)) {
+      if ((k === "rateLimit" || k === "autoDisableAfterMinutes") && k in form) body[k] = null;
+      continue;
+    }
+    const n = digits.safeParse(textOf(form, k));
+    if (!n.success) return { ok: false, error: `${k}: ${n.error.issues[0]?.message ?? "expected a whole number (decimal digits)"}`, field: k };
+    body[k] = n.data;
+  }
+  if (text("ordering")) body.ordering = text("ordering");
+  if (creating && text("organizationUid")) body.organizationUid = text("organizationUid");
+  if (creating && text("locationUid")) body.locationUid = text("locationUid");
+  // An empty box clears the field when editing, and leaves it out when creating.
+  for (const [field, json] of [["filter", true], ["transform", false], ["transformHeaders", true]] as const) {
+    const value = text(field);
+    if (!value) {
+      if (!creating) body[field] = null;
+      continue;
+    }
+    if (!json) {
+      body[field] = value;
+      continue;
+    }
+    try {
+      body[field] = JSON.parse(value);
+    } catch (e) {
+      return { ok: false, error: `${field} is not valid JSON: ${e instanceof Error ? e.message : String(e)}`, field };
+    }
+  }
+  if (!creating) for (const field of unchangedFields(form)) delete body[field];
+  return { ok: true, body };
+}
