@@ -461,7 +461,7 @@ export interface paths {
         };
         /**
          * A WebSocket that streams matching events as they are stored (and, in tail mode, delivery attempts)
-         * @description Send `Upgrade: websocket`. Each message is one JSON object: `hello`, then `event` (with `position`, and in listen mode `headers` and `body`), `attempt` (tail mode), `position` and `notice`. Events are signed with the webhook's secret (`webhookUid`) or the listener's own (header `x-edgehook-listen-secret`, else generated and sent in `hello`). A token hears only the events it may read; an `eventTypes` pattern it may read none of (`contact.*` without `read_contacts`) is a 403.
+         * @description Send `Upgrade: websocket`. Each message is one JSON object: `hello`, then `event` (with `position`, and in listen mode `headers` and `body`), `attempt` (tail mode), `position` and `notice`. Events are signed with the webhook's secret (`webhookUid`) or the listener's own (header `x-edgehook-listen-secret`, else generated and sent in `hello`). A token hears only the events it may read; an `eventTypes` pattern it may read none of (`contact.*` without `read_contacts`) is a 403, as is a `sourceIds` naming `edgehook` (alerts) without the `admin` scope.
          */
         get: operations["streamEvents"];
         put?: never;

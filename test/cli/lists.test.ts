@@ -72,8 +72,22 @@ describe("events list --search", () => {
     const h = cliHome();
     const r = await h.edgehook(["events", "list", "--search", "data.conversation.uid=c-1", "--since", "2026-11-01T00:00:00Z", "--url", api.url, "--token", "t"]);
     expect(r.code, r.stderr).toBe(0);
-    // A search page may be empty and still have more further back: the cursor is said.
-    expect(r.stderr).toContain("more: --cursor c2");
+    // A search page may be empty and still have more further back: the next page's command is
+    // said whole, its filters with the cursor (the API refuses a cursor with others), not the token.
+    const more = `edgehook events list --search data.conversation.uid=c-1 --since 2026-11-01T00:00:00Z --url ${api.url} --cursor c2`;
+    expect(r.stderr).toContain(`more: ${more}\n`);
     expect(Object.fromEntries(new URLSearchParams(api.seen[0]!.query))).toEqual({ q: "data.conversation.uid=c-1", since: "2026-11-01T00:00:00Z" });
+    // As printed, it runs (the token given again) and asks for the next page with the same filters.
+    expect((await h.edgehook([...more.split(" ").slice(1), "--token", "t"])).code).toBe(0);
+    expect(Object.fromEntries(new URLSearchParams(api.seen[1]!.query))).toEqual({ q: "data.conversation.uid=c-1", since: "2026-11-01T00:00:00Z", cursor: "c2" });
+  });
+
+  it("quotes what a shell would split in the next page's command, and leaves out a --token= and the old cursor", async () => {
+    const api = await fakeApi({ routes: { "GET /v1/events": { data: [], nextCursor: "c3" } } });
+    const h = cliHome();
+    const r = await h.edgehook(["events", "list", "--search", "data.text='hi there'", "--cursor=c2", `--url=${api.url}`, "--token=secret-t"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`more: edgehook events list --search 'data.text='\\''hi there'\\''' --url=${api.url} --cursor c3\n`);
+    expect(r.stderr).not.toContain("secret-t");
   });
 });

@@ -114,7 +114,7 @@ describe("human output", () => {
     expect(events.stdout.trimEnd().split("\n")).toHaveLength(3); // header and two rows
     expect(events.stdout).toContain("message.received\\x1b]52;c;ZXZpbA==\\x07");
     expect(events.stdout).toContain(INVISIBLE_SHOWN);
-    expect(events.stderr).toContain("more: --cursor c\\x1b[2K");
+    expect(events.stderr).toContain("--cursor 'c\\x1b[2K'\n");
     expect(webhooks.stdout).toContain("https://x.example/\\x1b]8;;https://evil.example\\x07click");
     expect(shown.stdout).toContain('{"a":"\\x9b2J"}\n\\x1b]52;c;ZXZpbA==\\x07');
     expect(shown.stdout).toContain("timeout\\x0d\\x0a12:00:00");

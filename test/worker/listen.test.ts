@@ -161,6 +161,19 @@ describe("GET /v1/listen", () => {
     const own = (await p.api("POST", "/v1/sources", { id: `src-${k}-a`, name: "a", provider: "podium", secrets: ["a-secret-1234"], organizationUid: `org-${k}` })).json.id as string;
     const limited = await makeToken(p, ["events:read", "read_messages"], { organizationUids: [`org-${k}`] });
     expect((await connect(p, `sourceIds=${own}`, { token: limited })).hello.type).toBe("hello");
+    // Alerts are the admin's: another token naming their source, however wide its grant, would hear nothing of it.
+    const wide = await makeToken(p, ["events:read", "webhooks:read", "webhooks:write", "read_messages", "read_contacts", "read_payments", "read_reviews"]);
+    for (const mode of ["listen", "tail"]) {
+      for (const token of [wide, limited]) {
+        const res = await listenResponse(p, `mode=${mode}&sourceIds=podium,edgehook`, { token });
+        expect(res.status).toBe(403);
+        expect(res.webSocket).toBeNull();
+        const { error } = (await res.json()) as { error: { code: string; message: string; details: { missingScope: string } } };
+        expect(error.code).toBe("forbidden");
+        expect(error.message).toContain('"edgehook"');
+        expect(error.details.missingScope).toBe("admin");
+      }
+    }
   });
 
   it("refuses a Podium event type that does not exist, naming the closest, as a webhook's eventTypes is refused", async () => {

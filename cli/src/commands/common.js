@@ -113,11 +113,30 @@ export const sub = (parent, spec, what) => withConnection(parent.command(spec).d
 /** @param {import("commander").Command} cmd */
 export const paged = (cmd) => cmd.option("--limit <n>", "page size (at most 100)", count).option("--cursor <cursor>", "the nextCursor of the previous page");
 
-/** Prints a page's rows, then how to get the next one. @template T @param {{ data: T[], nextCursor: string | null }} page @param {[string, (row: T) => unknown][]} columns */
+/**
+ * Prints a page's rows, then the command that gets the next one: this one again with its filters
+ * (the API refuses a cursor with others) and the cursor, without the token it was given.
+ * @template T @param {{ data: T[], nextCursor: string | null }} page @param {[string, (row: T) => unknown][]} columns
+ */
 export function printPage(page, columns) {
   printTable(page.data, columns);
-  if (page.nextCursor) process.stderr.write(`more: --cursor ${printable(page.nextCursor)}\n`);
+  if (page.nextCursor) process.stderr.write(`more: ${printable(nextPageCommand(page.nextCursor))}\n`);
 }
+
+/** The command line that ran, its --token and --cursor left out, with `--cursor <cursor>`, as a shell reads it. @param {string} cursor */
+function nextPageCommand(cursor) {
+  const words = ["edgehook"];
+  const given = process.argv.slice(2);
+  for (let i = 0; i < given.length; i++) {
+    const word = given[i] ?? "";
+    if (word === "--token" || word === "--cursor") i++;
+    else if (!word.startsWith("--token=") && !word.startsWith("--cursor=")) words.push(word);
+  }
+  return [...words, "--cursor", cursor].map(shellWord).join(" ");
+}
+
+/** A word as a POSIX shell reads it back: as it is when plain, else in single quotes. @param {string} word */
+const shellWord = (word) => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`);
 
 /**
  * Every row of a list, following `nextCursor` to its end (the API answers a page a call), as one answer.

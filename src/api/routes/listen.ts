@@ -24,7 +24,7 @@ const listen = apiRoute({
     "Send `Upgrade: websocket`. Each message is one JSON object: `hello`, then `event` (with `position`, and in listen mode `headers` and `body`), " +
     "`attempt` (tail mode), `position` and `notice`. Events are signed with the webhook's secret (`webhookUid`) or the listener's own " +
     "(header `x-edgehook-listen-secret`, else generated and sent in `hello`). A token hears only the events it may read; " +
-    "an `eventTypes` pattern it may read none of (`contact.*` without `read_contacts`) is a 403.",
+    "an `eventTypes` pattern it may read none of (`contact.*` without `read_contacts`) is a 403, as is a `sourceIds` naming `edgehook` (alerts) without the `admin` scope.",
   ...scoped("events:read"),
   request: { query: ListenQuery },
   responses: {
@@ -58,6 +58,10 @@ export const listener = router().openapi(listen, async (c) => {
   // socket would open and hear nothing, without a word. Alerts' source is none stored nor declared:
   // it is let be as one named before would be. An unseen type of another provider is let be (a socket has no answer to warn in).
   if (q.eventTypes !== undefined) assertMayHear(p, q.eventTypes);
+  // Alerts are the admin's (canSeeEvent): another token naming their source would hear nothing from it.
+  if (q.sourceIds?.includes(ALERT_SOURCE) && !hasScope(p, "admin")) {
+    throw new AppError("forbidden", `sourceIds names "${ALERT_SOURCE}", the source of Edgehook's alerts, which only an admin token hears.`, { missingScope: "admin" });
+  }
   const owners = isLimited(accessOf(p)) ? () => organizationsHeld(c.env.DB, p) : null;
   if (q.eventTypes !== undefined) await checkSubscriptionTypes(c.env, q.eventTypes, q.sourceIds ?? null, [ALERT_SOURCE], owners, "query");
   else if (q.sourceIds !== undefined) await namedSources(c.env, q.sourceIds, [ALERT_SOURCE], owners, "query");
