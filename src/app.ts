@@ -7,7 +7,7 @@ import { RETRY_AFTER } from "./api/openapi";
 import { TAGS, type Tag } from "./api/tags";
 import { errorResponse, handleError } from "./http/errors";
 import { dashboard } from "./dashboard";
-import { ErrorSchema } from "./api/schemas";
+import { ErrorSchema } from "./api/schemas/fields";
 import { AppError } from "./domain/errors";
 import { SOURCE_ID } from "./domain/ids";
 import type { AppEnv } from "./env";

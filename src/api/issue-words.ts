@@ -2,9 +2,9 @@ import type { z } from "zod";
 import english from "zod/v4/locales/en.js";
 
 /**
- * Our words for zod's issues, set as its global error map (schemas.ts), below any message a schema
- * gives itself (a rate limit of 0 says what to give for none) and above zod's English, which stays
- * for every other issue. Only words change: the answer's code (`invalid_request`) and
+ * Our words for zod's issues, set as its global error map (schemas/fields.ts), below any message a
+ * schema gives itself (a rate limit of 0 says what to give for none) and above zod's English,
+ * which stays for every other issue. Only words change: the answer's code (`invalid_request`) and
  * `details.issues` (path, message) keep their shape.
  * - A value out of a schema's bounds, or a number that is not whole: the field's bound and what
  *   was given ("must be at most 50 (got 500)"), where zod says "Too big: expected number to be <=50".

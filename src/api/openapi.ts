@@ -8,7 +8,7 @@ import { hasNamelessParam, nameless } from "../http/unknown-param";
 import { requireScope } from "./auth";
 import type { ApiEnv } from "./context";
 import { plainBody } from "./plain-body";
-import { ErrorSchema, NoFields, NoQuery, queryRefusal } from "./schemas";
+import { ErrorSchema, NoFields, NoQuery, queryRefusal } from "./schemas/fields";
 import { tagOf, type ResourcePath } from "./tags";
 import { illFormedText, invalidRequest, repeatedParam } from "./validate";
 

@@ -44,7 +44,7 @@ function issuePath(issue: z.core.$ZodIssue): string {
   return isFilterIssue(filterIssue) ? filterIssuePath(field, filterIssue) : field;
 }
 
-/** What api/schemas.ts's filter check puts in a custom issue's params (zod types them as any). */
+/** What api/schemas/filters-and-transforms.ts's filter check puts in a custom issue's params (zod types them as any). */
 const isFilterIssue = objectOf<FilterIssue>({ path: isString, message: isString });
 
 /**

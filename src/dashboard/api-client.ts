@@ -4,7 +4,7 @@ import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { api } from "../api";
 import { envActingAs } from "../api/auth";
-import { ErrorSchema } from "../api/schemas";
+import { ErrorSchema } from "../api/schemas/fields";
 import { STATUS_OF } from "../http/errors";
 import { isRecord } from "../domain/guards";
 import type { DashEnv } from "./session";

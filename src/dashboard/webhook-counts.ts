@@ -1,4 +1,4 @@
-import { StatsSchema } from "../api/schemas";
+import { StatsSchema } from "../api/schemas/stats";
 import { callApi } from "./api-client";
 import type { WebhookCounts } from "./pages/webhooks";
 import { can, type C } from "./respond";

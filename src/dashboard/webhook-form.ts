@@ -1,5 +1,5 @@
 // A webhook's form as the API's body, and as it was typed (shown again when refused).
-import { webhookFormNumbers } from "../api/schemas";
+import { webhookFormNumbers } from "../api/schemas/webhooks";
 import { isRecord } from "../domain/guards";
 import { textOf, textsOf, type Form } from "./form";
 import type { Entered } from "./pages/webhooks";

@@ -1,5 +1,5 @@
 // How a generic `hmac` source is signed, defined once: the stored column is read back
-// through this schema's guard, and the API's HmacConfigSchema (src/api/schemas.ts)
+// through this schema's guard, and the API's HmacConfigSchema (src/api/schemas/sources.ts)
 // extends it with what a request must also satisfy (defaults, header and path syntax)
 // and its OpenAPI description. Its z is the Worker's (./zod.ts), so a member the bundle lacks is a type error.
 import { z } from "./zod";

@@ -12,7 +12,7 @@ import type { RouteConfig } from "@hono/zod-openapi";
 // zod itself, not the members the Worker keeps (vitest.config.ts aliases "zod" as the bundle does): prettifyError is a test's.
 import { z } from "zod/v4";
 import { app } from "../../src/app";
-import { ErrorSchema } from "../../src/api/schemas";
+import { ErrorSchema } from "../../src/api/schemas/fields";
 import type { ErrorCode } from "../../src/domain/errors";
 import { schemaIssues } from "./json-schema";
 

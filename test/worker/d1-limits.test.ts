@@ -162,7 +162,7 @@ describe("D1's documented limits", () => {
   it("hold for the lists of a token limited to as many organizations and locations as a token may have", async () => {
     const p = pipeline();
     const key = uniqueKey();
-    // The most a token may be given (api/schemas.ts TokenCreate), each stored: 100 of each.
+    // The most a token may be given (api/schemas/tokens.ts TokenCreate), each stored: 100 of each.
     const orgs = Array.from({ length: 100 }, (_, i) => `org-${key}-${i}`);
     const locs = Array.from({ length: 100 }, (_, i) => `loc-${key}-${i}`);
     await p.runIngest(

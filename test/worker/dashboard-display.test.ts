@@ -2,7 +2,8 @@
 // writes emoji and line ends in a text block.
 import { describe, expect, it } from "vitest";
 import type { z } from "@hono/zod-openapi";
-import type { EventSchema, StatsSchema } from "../../src/api/schemas";
+import type { EventSchema } from "../../src/api/schemas/events";
+import type { StatsSchema } from "../../src/api/schemas/stats";
 import { legible } from "../../src/domain/legible";
 import type { Principal } from "../../src/domain/scopes";
 import { EventPage } from "../../src/dashboard/pages/events";

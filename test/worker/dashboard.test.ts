@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { BULK_RETRY_LIMIT } from "../../src/api/routes/deliveries";
-import { EVENT_DELIVERIES_SHOWN } from "../../src/api/schemas";
+import { EVENT_DELIVERIES_SHOWN } from "../../src/api/schemas/events";
 import { encodeRetryCursor, retryScope } from "../../src/api/cursors";
 import { runMaintenance } from "../../src/maintenance/cron";
 import { EventPage } from "../../src/dashboard/pages/events";

@@ -9,7 +9,7 @@ import { pipeline } from "./pipeline";
 import { meteredD1 } from "../../bench/d1-meter";
 import { eventIdFor } from "../../src/domain/ids";
 import { EVENT_RANGE_DELIVERIES, eventDeliveries, listDeliveries } from "../../src/store/delivery-reads";
-import { EVENT_DELIVERIES_SHOWN } from "../../src/api/schemas";
+import { EVENT_DELIVERIES_SHOWN } from "../../src/api/schemas/events";
 import { as, makeToken } from "./tokens";
 
 function row(i: number, tag: string): EventRow {

@@ -1,7 +1,7 @@
 // GET /v1/events?q=…: by a field's value or text in the body, bounded, newest first, paginated, access-limited.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { SEARCH_BOUND } from "../../src/api/schemas";
+import { SEARCH_BOUND } from "../../src/api/schemas/events";
 import { FILTER_LIMITS, filterBudget, workSpent } from "../../src/routing/filter";
 import { CALL_FILTER_WORK, matchesSearch, parseSearch } from "../../src/routing/search";
 import { meteredD1 } from "../../bench/d1-meter";

@@ -11,15 +11,12 @@ import { apiRoute, body, errors, json, NO_BODY, router, scoped, versionedJson } 
 import {
   AlertListQuery,
   AlertSchema,
-  IfMatchHeader,
-  ListQuery,
   NotificationEndpointCreate,
   NotificationEndpointCreated,
   NotificationEndpointPatch,
   NotificationEndpointSchema,
-  page,
-  UidParam,
-} from "../schemas";
+} from "../schemas/alerts";
+import { IfMatchHeader, ListQuery, page, UidParam } from "../schemas/fields";
 import { alertView, notificationEndpointView } from "../views";
 import { decodeCreated, decodeCursor, encodeCreated, encodeCursor, pageOf, wholeList } from "../cursors";
 import { assertSaved, changedMeanwhile } from "../versioned-writes";

@@ -6,7 +6,9 @@ import { iso, isoTime } from "../../domain/time";
 import { countParked } from "../../store/parked";
 import { STATS_GRANT_WEBHOOKS, STATS_WEBHOOKS, stats } from "../../store/stats";
 import { apiRoute, json, router, scoped } from "../openapi";
-import { EventTypeSchema, ListQuery, page, StatsQuery, StatsSchema } from "../schemas";
+import { EventTypeSchema } from "../schemas/catalog";
+import { ListQuery, page } from "../schemas/fields";
+import { StatsQuery, StatsSchema } from "../schemas/stats";
 import { decodeCursor, decodeKey, encodeCursor, encodeKey, wholeList } from "../cursors";
 
 const eventTypes = apiRoute({

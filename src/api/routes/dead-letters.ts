@@ -6,7 +6,7 @@ import { replayDeadLetter } from "../../pipeline/commands";
 import type { NothingToRetry } from "../../pipeline/replay-refusal";
 import { deleteDeadLetter, getDeadLetter, listDeadLetters, type DeadLetter, type DeadLetterSummary } from "../../store/dead-letters";
 import { apiRoute, errors, json, NO_BODY, router, scoped } from "../openapi";
-import { ListQuery, page, strictQuery, time } from "../schemas";
+import { ListQuery, page, strictQuery, time } from "../schemas/fields";
 import { decodeCursor, encodeCursor, type CursorScope } from "../cursors";
 
 export const DeadLetterSchema = z

@@ -9,7 +9,8 @@ import { eventsWithBodies, getEvent, listEvents, listEventsInTime, type EventFil
 import { webhooksByUid } from "../../store/webhooks";
 import { grantedWebhooks } from "../../store/grants";
 import { apiRoute, errors, json, router, scoped } from "../openapi";
-import { EVENT_DELIVERIES_SHOWN, EventListQuery, EventSchema, EventSummarySchema, IdParam, page, SEARCH_BOUND } from "../schemas";
+import { EVENT_DELIVERIES_SHOWN, EventListQuery, EventSchema, EventSummarySchema, SEARCH_BOUND } from "../schemas/events";
+import { IdParam, page } from "../schemas/fields";
 import { decodeCursor, deliveryListScope, encodeCursor, eventListScope, isSearch, openPosition, sealPosition, type CursorScope, type SearchScope } from "../cursors";
 import { attemptView, deliveryView, eventSummaryView } from "../views";
 import { msAtOrAfter } from "../../domain/time";

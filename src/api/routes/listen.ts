@@ -10,7 +10,8 @@ import { CONFIG_HEADER, SECRET_HEADER, type ListenerConfig } from "../../listen/
 import { SOCKETS_IN_ALL, SOCKETS_PER_TOKEN } from "../../listen/limits";
 import { signingSecretProblem } from "../../schemes/standard-webhooks";
 import { apiRoute, errorAnswer, errors, router, scoped } from "../openapi";
-import { ErrorSchema, ListenQuery } from "../schemas";
+import { ErrorSchema } from "../schemas/fields";
+import { ListenQuery } from "../schemas/listen";
 import { visibleWebhook } from "../webhook-access";
 import { checkSubscriptionTypes, namedSources } from "../event-type-check";
 import { organizationsHeld } from "../../store/grants";

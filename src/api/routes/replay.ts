@@ -12,7 +12,9 @@ import { eventsInRange, eventsWithBodies, type TimePosition } from "../../store/
 import { allWebhooks } from "../../store/webhooks";
 import { grantedWebhooks } from "../../store/grants";
 import { apiRoute, body, errors, json, optionalBody, router, scoped } from "../openapi";
-import { IdParam, RangeReplayAnswer, RangeReplayBody, ReplayAnswer, ReplayBody, SEARCH_BOUND } from "../schemas";
+import { IdParam } from "../schemas/fields";
+import { RangeReplayAnswer, RangeReplayBody, ReplayAnswer, ReplayBody } from "../schemas/replay";
+import { SEARCH_BOUND } from "../schemas/events";
 import { openPosition, sealPosition, type TimeScope } from "../cursors";
 import { visibleEvent } from "./events";
 import { planFor, visibleWebhook } from "../webhook-access";

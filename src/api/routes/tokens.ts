@@ -2,7 +2,8 @@ import { notFound } from "../../domain/errors";
 import { hashApiToken, newApiToken } from "../../domain/tokens";
 import { insertToken, listTokens, revokeToken, tokenById, type TokenRecord } from "../../store/tokens";
 import { apiRoute, body, errors, json, NO_BODY, router, scoped } from "../openapi";
-import { IdParam, ListQuery, page, TokenCreate, TokenCreated, TokenSchema } from "../schemas";
+import { IdParam, ListQuery, page } from "../schemas/fields";
+import { TokenCreate, TokenCreated, TokenSchema } from "../schemas/tokens";
 import { decodeCreated, encodeCreated, pageOf, wholeList } from "../cursors";
 import { tokenView } from "../views";
 

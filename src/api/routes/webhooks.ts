@@ -18,12 +18,9 @@ import { checkSubscriptionTypes } from "../event-type-check";
 import { locationsFor, organizationsHeld } from "../../store/grants";
 import { apiRoute, body, errors, json, NO_BODY, router, scoped, versionedJson } from "../openapi";
 import { decodeCreated, encodeCreated, pageOf, wholeList } from "../cursors";
+import { IfMatchHeader, ListQuery, page, UidParam } from "../schemas/fields";
 import {
-  IfMatchHeader,
-  ListQuery,
-  page,
   SCOPE_IMMUTABLE,
-  UidParam,
   WebhookChanged,
   WebhookCreate,
   WebhookCreated,
@@ -32,7 +29,7 @@ import {
   WebhookSchema,
   WebhookTestAnswer,
   WebhookTestBody,
-} from "../schemas";
+} from "../schemas/webhooks";
 import { backlogView, healthView, webhookView } from "../views";
 import { NO_ATTEMPTS } from "../../domain/health";
 import { healthOf } from "../../store/health";

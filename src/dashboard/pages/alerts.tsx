@@ -1,5 +1,5 @@
 import type { z } from "@hono/zod-openapi";
-import type { AlertSchema, NotificationEndpointSchema } from "../../api/schemas";
+import type { AlertSchema, NotificationEndpointSchema } from "../../api/schemas/alerts";
 import { ALERT_TYPES } from "../../domain/alerts";
 import { ConfirmAction, DottedName, DottedNames, NextPage, Time, Scroll, shortened, Required, Invalid } from "../layout";
 import { ASK } from "../confirm";

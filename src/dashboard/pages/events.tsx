@@ -1,5 +1,5 @@
 import type { z } from "@hono/zod-openapi";
-import { SEARCH_BOUND, type EventSchema, type EventSummarySchema } from "../../api/schemas";
+import { SEARCH_BOUND, type EventSchema, type EventSummarySchema } from "../../api/schemas/events";
 import { ALERT_SOURCE } from "../../domain/alerts";
 import { DELIVERY_STATUSES } from "../../domain/delivery";
 import type { Principal } from "../../domain/scopes";

@@ -1,5 +1,5 @@
 import type { z } from "@hono/zod-openapi";
-import type { StatsSchema } from "../../api/schemas";
+import type { StatsSchema } from "../../api/schemas/stats";
 import type { Principal } from "../../domain/scopes";
 import { legible } from "../../domain/legible";
 import { BarChart, EmptyRow, HiddenEvents, Time, Scroll, nothingSeen } from "../layout";

@@ -1,5 +1,5 @@
 import type { z } from "@hono/zod-openapi";
-import type { RejectionsSchema, SourceSchema } from "../../api/schemas";
+import type { RejectionsSchema, SourceSchema } from "../../api/schemas/sources";
 import { PROVIDER_NAMES } from "../../domain/types";
 import { ConfirmAction, DottedName, EmptyRow, NextPage, Words, Scroll, Required, Invalid, nothingSeen } from "../layout";
 import { ASK } from "../confirm";

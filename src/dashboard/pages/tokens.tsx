@@ -1,5 +1,5 @@
 import type { z } from "@hono/zod-openapi";
-import type { TokenSchema } from "../../api/schemas";
+import type { TokenSchema } from "../../api/schemas/tokens";
 import { SCOPES } from "../../domain/scopes";
 import { legible } from "../../domain/legible";
 import { ASK } from "../confirm";

@@ -1,5 +1,5 @@
 import type { z } from "@hono/zod-openapi";
-import type { WebhookSchema, WebhookTestAnswer } from "../../api/schemas";
+import type { WebhookSchema, WebhookTestAnswer } from "../../api/schemas/webhooks";
 import { REDACTED } from "../../domain/credential-headers";
 import { MAX_ATTEMPTS_LIMIT, TIMEOUT_MS_LIMITS } from "../../domain/delivery";
 import { DEFAULT_MAX_CONCURRENCY, MAX_CONCURRENCY_MAX, RATE_LIMIT_MAX } from "../../domain/flow";

@@ -1,6 +1,7 @@
 // The alerts and the notification endpoints.
 import { Hono } from "hono";
-import { AlertSchema, NotificationEndpointCreated, NotificationEndpointSchema, page as pageOf } from "../../api/schemas";
+import { AlertSchema, NotificationEndpointCreated, NotificationEndpointSchema } from "../../api/schemas/alerts";
+import { page as pageOf } from "../../api/schemas/fields";
 import { hasWebhookSubject } from "../../domain/alerts";
 import { callApi } from "../api-client";
 import { ASK } from "../confirm";

@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { page as pageOf } from "../../api/schemas";
+import { page as pageOf } from "../../api/schemas/fields";
 import { DeadLetterSchema } from "../../api/routes/dead-letters";
 import { callApi } from "../api-client";
 import { ASK } from "../confirm";

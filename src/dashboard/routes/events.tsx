@@ -1,6 +1,8 @@
 // The events, an event's page, its replay, and its deliveries' retry.
 import { Hono } from "hono";
-import { EventSchema, EventSummarySchema, page as pageOf, ReplayAnswer } from "../../api/schemas";
+import { EventSchema, EventSummarySchema } from "../../api/schemas/events";
+import { page as pageOf } from "../../api/schemas/fields";
+import { ReplayAnswer } from "../../api/schemas/replay";
 import { isEventId } from "../../domain/ids";
 import { callApi } from "../api-client";
 import { textOf } from "../form";

@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { StatsSchema } from "../../api/schemas";
+import { StatsSchema } from "../../api/schemas/stats";
 import { callApi } from "../api-client";
 import { LISTS } from "../navigation";
 import { Overview } from "../pages/overview";

@@ -1,5 +1,6 @@
 import { Hono } from "hono";
-import { page as pageOf, RejectionsSchema, SourceSchema } from "../../api/schemas";
+import { page as pageOf } from "../../api/schemas/fields";
+import { RejectionsSchema, SourceSchema } from "../../api/schemas/sources";
 import { callApi } from "../api-client";
 import { ASK } from "../confirm";
 import { confirmPage } from "../confirm-page";

@@ -1,5 +1,6 @@
 import { Hono } from "hono";
-import { page as pageOf, TokenCreated, TokenSchema } from "../../api/schemas";
+import { page as pageOf } from "../../api/schemas/fields";
+import { TokenCreated, TokenSchema } from "../../api/schemas/tokens";
 import { notFound } from "../../domain/errors";
 import { isRecord } from "../../domain/guards";
 import { callApi } from "../api-client";

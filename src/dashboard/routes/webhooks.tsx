@@ -1,5 +1,7 @@
 import { Hono } from "hono";
-import { page as pageOf, RetryAnswer, WebhookChanged, WebhookCreated, WebhookSchema, WebhookTestAnswer } from "../../api/schemas";
+import { RetryAnswer } from "../../api/schemas/deliveries";
+import { page as pageOf } from "../../api/schemas/fields";
+import { WebhookChanged, WebhookCreated, WebhookSchema, WebhookTestAnswer } from "../../api/schemas/webhooks";
 import { missingDataScope } from "../../domain/access";
 import { settings } from "../../domain/settings";
 import { callApi } from "../api-client";

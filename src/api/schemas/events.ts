@@ -1,0 +1,74 @@
+// Events: stored, listed and searched.
+import "@hono/zod-openapi"; // gives every zod schema .openapi()
+import { z } from "../../domain/zod";
+import { DELIVERY_STATUSES } from "../../domain/delivery";
+import { isWildcard } from "../../domain/event-types";
+import { CALL_FILTER_WORK } from "../../routing/search";
+import { time, givenTime, refineRange, limit, cursor, strictQuery, uid } from "./fields";
+import { DeliveryDetailSchema } from "./deliveries";
+
+export const EventSummarySchema = z
+  .object({
+    id: z.string().openapi({ example: "evt_528e218bd5c051bf5503ef78c46b97e3" }),
+    sourceId: z.string(),
+    eventType: z.string().openapi({ example: "message.received" }),
+    locationUid: z.string().nullable(),
+    organizationUid: z.string().nullable(),
+    dedupeKey: z.string(),
+    receivedAt: time,
+  })
+  .openapi("EventSummary");
+
+/** Deliveries an event's detail holds at most: the first page of `GET /v1/deliveries?eventId=` at its largest `limit`. */
+export const EVENT_DELIVERIES_SHOWN = 100;
+
+export const EventSchema = EventSummarySchema.extend({
+  headers: z.record(z.string(), z.string()),
+  body: z.string().openapi({ description: "The raw body, exactly as received." }),
+  deliveries: z.array(DeliveryDetailSchema).openapi({
+    description: `The first page of \`GET /v1/deliveries?eventId=\` for this event, each with its attempts: newest first, at most ${EVENT_DELIVERIES_SHOWN} (those to webhooks within a limited token's grant). Like that list's pages it can be short, even empty, with \`deliveriesNextCursor\` set.`,
+  }),
+  deliveriesNextCursor: z.string().nullable().openapi({
+    description: "More deliveries of this event may follow: `GET /v1/deliveries?eventId={id}&cursor={deliveriesNextCursor}` continues the list, and its pages' `nextCursor` after it. null: these are all of them.",
+  }),
+  filteredOut: z.array(z.string()).openapi({
+    description:
+      "Webhooks owed this event by type, owner and source whose filter excluded it when it was stored: no delivery was made. Webhooks deleted since are left out, and a limited token sees those within its grant. `POST /v1/webhooks/{uid}/test` says why.",
+  }),
+}).openapi("Event");
+
+/** How much one search call reads: events examined, and characters of their bodies. */
+export const SEARCH_BOUND = { events: 1000, chars: 4 * 1024 * 1024, defaultHours: 24 } as const;
+
+/** A list or replay filters on one type: a wildcard, which a webhook's eventTypes take, would silently match nothing. */
+export const exactType = z
+  .string()
+  .min(1)
+  .max(200)
+  .refine((t) => !isWildcard(t), "an exact event type: lists and replays take no wildcard (a webhook's eventTypes do)")
+  .openapi({ description: "Only events of this exact type. A Podium object's type that does not exist and no source has received (`message.recieved`) is a 400 naming the closest.", example: "message.received" });
+
+export const EventListQuery = strictQuery({
+  q: z
+    .string()
+    .min(1, "empty: give what to search for, or leave q out")
+    .max(2000, "at most 2,000 characters, a filter document's too: search for a shorter value, text or document")
+    .optional()
+    .openapi({
+      description: `Search: \`path=value\` finds events whose body has that value at a dotted path (\`data.conversation.uid=5d9f…\`; any element of an array; \`amount=500\` matches the number or the string), a filter document (\`{"body": …}\`, the language of webhook filters) matches as a filter does, anything else is text found in the raw body (case-insensitive), as typed or as a JSON string writes it (\`say "hi"\` finds \`say \\"hi\\"\`). Within \`since\`..\`until\` (default: the ${SEARCH_BOUND.defaultHours} hours before now), newest first by received time. One call examines at most ${SEARCH_BOUND.events} events, or fewer once their bodies reach ${SEARCH_BOUND.chars / 1024 / 1024} Mi characters or a filter's conditions have done ${CALL_FILTER_WORK / 1024 / 1024} Mi units of work on them (each event is matched in full); the other filters and the token's access apply to those. A page may hold fewer than \`limit\` events, even none, and still have a \`nextCursor\`: call again with it to search further back.`,
+      examples: ["data.conversation.uid=5d9f1c2e-8a7b-4c3d-9e0f-1a2b3c4d5e6f", "appointment", '{"body": {"data.object.amount_due": {"$gt": 50000}}}'],
+    }),
+  eventType: exactType.optional(),
+  sourceId: z.string().min(1).max(64).optional().openapi({ description: "Only events received by this source (its id)." }),
+  locationUid: uid.optional().openapi({ description: "Only events of this location." }),
+  organizationUid: uid.optional().openapi({ description: "Only events of this organization." }),
+  status: z.enum(DELIVERY_STATUSES).optional().openapi({ description: "Events with a delivery in this status." }),
+  since: givenTime("Events received from this time (included).").optional(),
+  until: givenTime("Events received up to this time (excluded).").optional(),
+  limit,
+  cursor: cursor.openapi({
+    description: "The `nextCursor` of the previous page, with the same filters, `q`, `since` and `until` (the same instants, however spelt): others answer 400. `limit` may change.",
+  }),
+})
+  // As a search and a range replay refuse it: reversed, the list answered an empty page.
+  .superRefine((q, ctx) => refineRange(q.since, q.until, ctx));

@@ -1,0 +1,34 @@
+// Listeners (`edgehook listen` and `tail`).
+import "@hono/zod-openapi"; // gives every zod schema .openapi()
+import { z } from "../../domain/zod";
+import { SOURCE_ID } from "../../domain/ids";
+import { queryInteger, strictQuery, uid, commaList } from "./fields";
+import { EVENT_TYPE_PATTERN } from "./webhooks";
+
+export const ListenQuery = strictQuery({
+  mode: z.enum(["listen", "tail"]).default("listen").openapi({
+    description: "`listen`: events with their bodies and signature headers; `tail`: events without bodies, and delivery attempts.",
+  }),
+  sourceIds: commaList(z.string().regex(SOURCE_ID, "a source id"), "Comma-separated source ids, each existing (400 `invalid_request` names one that does not, as for a webhook's `sourceIds`); default all."),
+  eventTypes: commaList(
+    z.string().max(200).regex(EVENT_TYPE_PATTERN, "an exact type, `object.*` or `*`"),
+    "Comma-separated event types (`message.received`, `message.*`, `*`); default all. A Podium object's type that does not exist and no source has received (`message.recieved`) is refused as a webhook's is (400 `invalid_request`, `details.issues[].closest` names the nearest valid one); other providers' types are free-form.",
+  ),
+  webhookUid: uid.optional().openapi({
+    description: "Hear what this webhook is owed, signed with its secret (listen needs webhooks:write, tail webhooks:read).",
+  }),
+  // Digits, as a hello or an event gave it: coerced, a blank one would read as 0 and resend the whole store.
+  after: queryInteger(0, Number.MAX_SAFE_INTEGER)
+    .optional()
+    .openapi({ type: "integer", minimum: 0, description: "Resume: send what was stored after this position first." }),
+  replay: queryInteger(0, 100)
+    .default(0)
+    .openapi({ type: "integer", minimum: 0, maximum: 100, default: 0, description: "Send the last N matching events first. Not with `after` (400): a resume starts at its position." }),
+  ack: z.enum(["true", "false"]).optional().openapi({
+    description:
+      'Listen mode: after each run of events (ended by a `position` message) the hub sends no more until the client sends `{"type":"ack","position":…}` with that position, so a slow client slows its catch-up. The hello says `acks: true`. `true` in tail mode, which sends nothing to ack, answers 400.',
+  }),
+})
+  // Each would be ignored without a word: a resume starts at its position, and tail sends no runs to ack.
+  .refine((q) => q.after === undefined || q.replay === 0, { message: "not with after, which resumes from a position", path: ["replay"] })
+  .refine((q) => q.mode !== "tail" || q.ack !== "true", { message: "listen mode only: tail sends nothing to ack", path: ["ack"] });
