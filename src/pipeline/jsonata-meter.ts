@@ -5,6 +5,7 @@
  */
 import { isIndexable } from "../domain/guards";
 import { BoundExceeded, jsonataError, parse, walk, JSONATA, type Evaluator } from "./jsonata-check";
+import { dateTimePictureSteps, integerPictureSteps, numberPictureSteps } from "./picture-work";
 import { LinearRegExp, meteredRegExp, NativeRegExp, withRegExp, type RegexSource } from "./linear-regexp";
 import { TRANSFORM_LIMITS } from "./transform-limits";
 
@@ -20,23 +21,28 @@ export const quoting = (message: string): Failure => ({ reason: message, summary
 const ENTRY = Symbol.for("jsonata.__evaluate_entry");
 const EXIT = Symbol.for("jsonata.__evaluate_exit");
 
+/**
+ * `spent`: the steps of `maxSteps` other expressions of the same run took already (a delivery
+ * attempt's body and header expressions share one budget); `steps` in the answer: this one's.
+ */
 export async function evaluate(
   source: string,
   input: unknown,
   maxSteps: number,
+  spent = 0,
 ): Promise<({ ok: true; value: unknown } | ({ ok: false } & Failure)) & { steps: number }> {
   let steps = 0;
   try {
     const charge = (n: number) => {
       steps += n;
-      if (steps > maxSteps) throw new BoundExceeded(`stopped after ${maxSteps} evaluation steps (an endless or too costly expression)`);
+      if (spent + steps > maxSteps) throw new BoundExceeded(`stopped after ${maxSteps} evaluation steps (an endless or too costly expression)`);
     };
     // A regular expression's work is charged as it goes, and one match that could do more than the
     // steps left is not started: a single match is one evaluation step, however long it runs.
     const regexSteps = (work: number) => Math.ceil(work / TRANSFORM_LIMITS.regexWorkPerStep);
     const engine = meteredRegExp({
       before: (work) => {
-        if (steps + regexSteps(work) > maxSteps) {
+        if (spent + steps + regexSteps(work) > maxSteps) {
           throw new BoundExceeded(`stopped: a regular expression's match could take more than the evaluation steps left (of ${maxSteps})`);
         }
       },
@@ -256,6 +262,7 @@ async function boundBuiltins(
     function (this: unknown, ...args: unknown[]) {
       if (args[1] === undefined) return toMillis(this, args);
       chargePicture(args[1]);
+      charge(dateTimePictureSteps(args[1], false));
       return withRegExp(
         function (source: string, flags?: string) {
           return new Engine(new NativeRegExp(source, flags));
@@ -265,31 +272,48 @@ async function boundBuiltins(
     },
     "<s-s?:n>",
   );
-  // The others that read a picture: each call costs its picture's length.
-  for (const [name, builtin, signature, at] of [
-    ["fromMillis", fromMillis, "<n-s?s?:s>", 1],
-    ["now", now, "<s?s?:s>", 0],
-    ["formatNumber", formatNumber, "<n-so?:s>", 1],
-    ["parseInteger", parseInteger, "<s-s:n>", 1],
-  ] as const) {
+  // The others that read a picture: each call costs its picture's length, and what the picture
+  // asks to be written (widths, digits, separators: picture-work.ts) before it is.
+  for (const [name, builtin, signature, at, work] of [
+    ["fromMillis", fromMillis, "<n-s?s?:s>", 1, (args) => dateTimePictureSteps(args[1], true)],
+    ["now", now, "<s?s?:s>", 0, (args) => dateTimePictureSteps(args[0], true)],
+    ["parseInteger", parseInteger, "<s-s:n>", 1, (args) => integerPictureSteps(args[1], false)],
+  ] as const satisfies readonly (readonly [string, Builtin, string, number, (args: unknown[]) => number])[]) {
     evaluator.registerFunction(
       name,
       function (this: unknown, ...args: unknown[]) {
         chargePicture(args[at]);
+        charge(work(args));
         return builtin(this, args);
       },
       signature,
     );
   }
+  // What these write is charged at a higher rate than a string is (words and grouping build it
+  // piece by piece: `$formatInteger(1e300, "W")` took 86 µs a call, charged as a step).
+  const chargeFormatted = (text: unknown) => {
+    if (typeof text === "string") charge(Math.floor(text.length / TRANSFORM_LIMITS.formattedCharsPerStep));
+    return text;
+  };
+  evaluator.registerFunction(
+    "formatNumber",
+    function (this: unknown, ...args: unknown[]) {
+      chargePicture(args[1]);
+      charge(numberPictureSteps(args[1], args[2]));
+      return chargeFormatted(formatNumber(this, args));
+    },
+    "<n-so?:s>",
+  );
   // Roman numerals (a picture `I` or `i`) cost by their value too: JSONata recurses once per 1,000 of it.
   evaluator.registerFunction(
     "formatInteger",
     function (this: unknown, value: unknown, picture: unknown) {
       chargePicture(picture);
+      charge(integerPictureSteps(picture, true));
       if (typeof value === "number" && typeof picture === "string" && /^[iI]/.test(picture)) {
         charge(Math.ceil(Math.abs(value) / TRANSFORM_LIMITS.romanValuePerStep));
       }
-      return formatInteger(this, [value, picture]);
+      return chargeFormatted(formatInteger(this, [value, picture]));
     },
     "<n-s:s>",
   );

@@ -3,7 +3,10 @@ export const TRANSFORM_LIMITS = {
   expressionChars: 8192,
   headers: 10,
   headerValueChars: 4096,
-  /** Evaluation steps per expression: tens of milliseconds of CPU. */
+  /**
+   * Evaluation steps per run (a delivery attempt, a webhook test): the body's and the headers'
+   * expressions together, each given what those before it left. Tens of milliseconds of CPU.
+   */
   steps: 50_000,
   /** A value an expression gives costs a step more per this many characters of a string… */
   charsPerStep: 1000,
@@ -53,6 +56,31 @@ export const TRANSFORM_LIMITS = {
    * charged as its 750 steps of strings).
    */
   replacementsPerStep: 8,
+  /**
+   * Digits a picture asks to be written (its own, a width modifier's: `[D,1000000]`), per step,
+   * charged before the call: JSONata pads them as an array joined, ~100 ns a digit (`[D,100000]`
+   * took 9.7 ms a call, charged as its 100-step result).
+   */
+  paddedDigitsPerStep: 50,
+  /** How many times dearer a digit of another family than 0–9 is (`[D١,100000]`: 24 ms a call, JSONata maps each). */
+  foreignDigitCost: 5,
+  /**
+   * Characters copied per step by inserting grouping separators, each of which copies the whole
+   * string (`[D#,##0,3000]`: 1,000 separators into 3,000 digits took 13 ms a call).
+   */
+  groupingCopiesPerStep: 1000,
+  /**
+   * A picture's grouping separators times its characters, per step: JSONata's analysis goes through
+   * the picture once per separator (`$formatNumber` with 5,000 of them took 0.8 s a call).
+   */
+  separatorScansPerStep: 300,
+  /** Of a width modifier `$toMillis` is given (the count its regular expression repeats a digit), per step. */
+  matchedWidthPerStep: 1,
+  /**
+   * Characters of the text `$formatNumber` and `$formatInteger` write, per step, charged after the
+   * call: words and grouping build it piece by piece (`$formatInteger(1e300, "W")` took 86 µs a call).
+   */
+  formattedCharsPerStep: 20,
   /** Of the value `$formatInteger` writes in Roman numerals, per step: JSONata recurses once per 1,000 of it (9,000,000 took 2 ms a call). */
   romanValuePerStep: 1000,
 } as const;

@@ -5,8 +5,9 @@
  *
  * Bounds. Deployed Workers do not advance `Date.now()` while code runs, so JSONata's own
  * `timeout` would never fire there: evaluation is bounded by a count of evaluation steps instead,
- * which also makes the outcome deterministic (the same event fails the same way on every attempt,
- * so a failure is permanent). Recursion depth, sequence length, intermediate string length and the
+ * one count for a run's body and header expressions together (TRANSFORM_LIMITS.steps), which
+ * also makes the outcome deterministic (the same event fails the same way on every attempt, so a
+ * failure is permanent). Recursion depth, sequence length, intermediate string length and the
  * serialized output are bounded too, and regular expressions run on RE2 (linear time). A saved
  * expression's parse tree nests at most TRANSFORM_LIMITS.nesting levels.
  */
@@ -133,7 +134,7 @@ export async function runTransform(
   const failed = (where: string, f: Failure): TransformResult => ({ ...failure(where, f), steps });
   let sent = body;
   if (compiled.body !== null) {
-    const result = await evaluate(compiled.body, input, maxSteps);
+    const result = await evaluate(compiled.body, input, maxSteps, steps);
     steps += result.steps;
     if (!result.ok) return failed("transform", result);
     const out = serialize(result.value, maxOutputBytes);
@@ -143,7 +144,9 @@ export async function runTransform(
 
   const headers: Record<string, string> = {};
   for (const [name, source] of Object.entries(compiled.headers)) {
-    const h = await evaluate(source, input, maxSteps);
+    // One budget for the run: each header gets what the body and the headers before it left
+    // (each its own was 11 × 50,000 steps an attempt, seconds of CPU).
+    const h = await evaluate(source, input, maxSteps, steps);
     steps += h.steps;
     if (!h.ok) return failed(`transformHeaders["${name}"]`, isCredentialHeader(name) ? unquoted(h) : h);
     if (h.value === undefined) continue; // nothing matched: the header is not sent

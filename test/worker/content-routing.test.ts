@@ -473,6 +473,20 @@ describe("test this webhook", () => {
     });
   });
 
+  it("runs the transformation within one step budget for the body and all its headers, as a delivery attempt does", async () => {
+    const { p, key, org } = await setup();
+    // Each header alone takes about 30,000 steps of the 50,000 a run may.
+    const heavy = "$string($sum([1..7500].($ * 2)))";
+    const webhook = await subscribe(p, key, org, { transformHeaders: { "x-a": heavy, "x-b": heavy }, disabled: true });
+    const id = await p.ingest(message(org));
+    const res = await p.api("POST", `/v1/webhooks/${webhook.uid}/test`, { eventId: id });
+    expect(res.status).toBe(200);
+    expect(res.json.transformError).toBe('transformHeaders["x-b"]: stopped after 50000 evaluation steps (an endless or too costly expression)');
+    expect((await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { transformHeaders: { "x-a": heavy } })).status).toBe(200);
+    const one = await p.api("POST", `/v1/webhooks/${webhook.uid}/test`, { eventId: id });
+    expect(one.json).toMatchObject({ transformError: null, request: { headers: { "x-a": "56257500" } } });
+  });
+
   it("says which check fails and why, with the event's value, and reports a transformation error", async () => {
     const { p, key, org } = await setup();
     const webhook = await p.createWebhook({

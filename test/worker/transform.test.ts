@@ -230,11 +230,31 @@ describe("bounds", () => {
     expect(body.steps).toBeGreaterThan(1000);
     expect(header.steps).toBeGreaterThan(1000);
     expect(both).toMatchObject({ ok: true, steps: body.steps + header.steps });
-    // A header that fails after the body ran: the body's steps and the header's until it stopped.
+    // A header that fails after the body ran: the body's steps and the header's until the run's bound stopped it.
     const failed = await runTransform({ body: sum, headers: { "x-sum": "$sum([1..90000].($ * 2))" } }, "{}");
     expect(failed.ok).toBe(false);
-    expect(failed.steps).toBeGreaterThan(body.steps + TRANSFORM_LIMITS.steps);
+    expect(failed.steps).toBeGreaterThan(TRANSFORM_LIMITS.steps);
+    expect(failed.steps).toBeLessThan(TRANSFORM_LIMITS.steps + 10);
     expect((await runTransform({ body: null, headers: {} }, "{}")).steps).toBe(0);
+  });
+
+  it("bounds a run's steps once, the body's and every header's expression together: each gets what those before it left", async () => {
+    // Each its own 50,000 steps, an attempt's 11 expressions ran 550,000 (seconds of CPU an attempt).
+    const heavy = "$string($sum([1..7500].($ * 2)))";
+    const alone = await runTransform({ body: null, headers: { "x-a": heavy } }, "{}");
+    expect(alone).toMatchObject({ ok: true, headers: { "x-a": "56257500" } });
+    expect(alone.steps).toBeGreaterThan(TRANSFORM_LIMITS.steps / 2);
+    const stopped = `stopped after ${TRANSFORM_LIMITS.steps} evaluation steps (an endless or too costly expression)`;
+    const names = ["x-a", "x-b", "x-c", "x-d", "x-e", "x-f", "x-g", "x-h", "x-i", "x-j"];
+    const tenHeaders = await runTransform({ body: null, headers: Object.fromEntries(names.map((n) => [n, heavy])) }, "{}");
+    expect(tenHeaders).toMatchObject({ ok: false, reason: `transformHeaders["x-b"]: ${stopped}` });
+    expect(tenHeaders.steps).toBeLessThan(TRANSFORM_LIMITS.steps + 10);
+    // The body's steps count against its headers', and a header's against the next one's.
+    const bodyFirst = await runTransform({ body: `{"n": $sum([1..7500].($ * 2))}`, headers: { "x-a": heavy } }, "{}");
+    expect(bodyFirst).toMatchObject({ ok: false, reason: `transformHeaders["x-a"]: ${stopped}` });
+    // A small run is unchanged, and the steps answered are the run's total.
+    const small = await runTransform({ body: `{"n": 1}`, headers: { "x-a": "'a'", "x-b": "'b'" } }, "{}");
+    expect(small).toMatchObject({ ok: true, body: '{"n":1}', headers: { "x-a": "a", "x-b": "b" } });
   });
 
   it("stops an endless recursion: a tail call at the step bound, a deep one at the depth bound", async () => {
@@ -428,6 +448,46 @@ describe("bounds", () => {
     const expr = `{"d": $fromMillis(1700000000000, "[Y0001]-[M01]-[D01]T[H01]:[m01]"), "n": $formatNumber(1234.5, "#,##0.00"), "i": $formatInteger(42, "w"), "p": $parseInteger("forty-two", "w"), "y": $length($now("[Y0001]"))}`;
     expect((await transformed(expr, "{}")).body).toEqual(await jsonata(expr).evaluate({}));
     expect((await transformed(`{"n": $count([1..1000].$fromMillis($ * 86400000, "[Y0001]-[M01]-[D01]T[H01]:[m01]:[s01]"))}`, "{}")).body).toEqual({ n: 1000 });
+  });
+
+  it("charges a date picture's widths before JSONata pads to them: [D,1000000] builds a million digits, and over the string bound is refused", async () => {
+    const steps = async (expr: string) => (await runTransform(compile(expr), "{}")).steps;
+    // A million digits took ~50 ms a call, charged as its 1,000-step result: 44 calls took 2 s within the bound.
+    expect(await steps(`$length($fromMillis(0, "[D,1000000]"))`)).toBeGreaterThan(1_000_000 / TRANSFORM_LIMITS.paddedDigitsPerStep);
+    expect((await failure(`$sum([1..44].$length($fromMillis(0, "[D,1000000]")))`, "{}")).reason).toBe(
+      `transform: stopped after ${TRANSFORM_LIMITS.steps} evaluation steps (an endless or too costly expression)`,
+    );
+    const over = `stopped: a picture asks for ${2_000_000 + 25} digits, over ${TRANSFORM_LIMITS.stringChars} characters`;
+    expect((await failure(`$fromMillis(0, "[D,2000000]")`, "{}")).reason).toBe(`transform: ${over}`);
+    expect((await failure(`$now("[Y,*-2000000]")`, "{}")).reason).toBe(`transform: ${over}`);
+    expect((await failure(`$now("[Y,2000000-4]")`, "{}")).reason).toBe(`transform: ${over}`);
+    // Digits of another family JSONata maps one by one; grouping separators it inserts one at a
+    // time, each copying the whole string (3,000 digits grouped by 3 took 13 ms a call).
+    expect(await steps(`$fromMillis(0, "[D١,100000]")`)).toBeGreaterThan((100_000 * TRANSFORM_LIMITS.foreignDigitCost) / TRANSFORM_LIMITS.paddedDigitsPerStep);
+    expect(await steps(`$fromMillis(0, "[D#,##0,3000]")`)).toBeGreaterThan((3000 * 3000) / TRANSFORM_LIMITS.groupingCopiesPerStep);
+    // Read by $toMillis, a width is a count its regular expression repeats, compiled at each call.
+    expect(await steps(`$toMillis("1", "[D,1000][M]")`)).toBeGreaterThan(1000 / TRANSFORM_LIMITS.matchedWidthPerStep);
+    // JSONata's analysis goes through a picture once per grouping separator: 5,000 took 0.8 s a call.
+    const separated = `$join([1..5000].("0"), ",")`;
+    for (const call of [`$formatNumber(5, ${separated})`, `$formatInteger(5, ${separated})`, `$parseInteger("5", ${separated})`]) {
+      expect(await steps(call), call).toBeGreaterThan((5000 * 10_000) / TRANSFORM_LIMITS.separatorScansPerStep);
+    }
+    // Ordinary pictures stay a few steps, with JSONata's answers.
+    const expr = `{"d": $fromMillis(1700000000000, "[Y0001]-[M01]-[D01] [D,2] [Y,2] [Y#,##0,4] [MNn,3-3]"), "n": $formatNumber(1234567.5, "#,##0.00"), "i": $formatInteger(1234567, "#,##0"), "t": $toMillis("2023-11-14", "[Y0001]-[M01]-[D01]")}`;
+    expect((await transformed(expr, "{}")).body).toEqual(await jsonata(expr).evaluate({}));
+    expect(await steps(expr)).toBeLessThan(300);
+  });
+
+  it("charges what $formatNumber and $formatInteger write at a step per 20 characters: the words of 1e300 in a loop are stopped", async () => {
+    // Its 670 characters of words took 86 µs a call, charged as one step of string.
+    const words = await runTransform(compile(`$formatInteger(1e300, "w")`), "{}");
+    expect(words.ok && JSON.parse(words.body).length).toBeGreaterThan(600);
+    expect(words.steps).toBeGreaterThan(600 / TRANSFORM_LIMITS.formattedCharsPerStep);
+    expect((await failure(`$count([1..2000].$formatInteger(1e300, "w"))`, "{}")).reason).toMatch(/^transform: stopped after/);
+    expect((await failure(`$count([1..5000].$formatNumber(1e300, "#,##0.00"))`, "{}")).reason).toMatch(/^transform: stopped after/);
+    for (const expr of [`$formatInteger(1e300, "W")`, `$formatInteger(1e15, "Ww")`, `$formatNumber(1e300, "#,##0.00")`, `$formatNumber(-1234.5, "#,##0.0##;(#)")`]) {
+      expect((await transformed(`{"r": ${expr}}`, "{}")).body, expr).toEqual({ r: await jsonata(expr).evaluate({}) });
+    }
   });
 
   it("charges a grouping by the items each key's group already has: JSONata copies the group to add an item", async () => {

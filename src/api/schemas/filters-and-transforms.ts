@@ -56,7 +56,7 @@ export const transformExpression = z
   })
   .openapi({
     description:
-      `A JSONata expression evaluated on the event's parsed body; its result, as JSON, is the body sent and signed (the event is stored unchanged). Bounded (${TRANSFORM_LIMITS.expressionChars} characters nested at most ${TRANSFORM_LIMITS.nesting} levels deep, 50,000 steps, 256 KiB of output); an error fails the attempt for good, without retries. null: the stored body byte for byte.`,
+      `A JSONata expression evaluated on the event's parsed body; its result, as JSON, is the body sent and signed (the event is stored unchanged). Bounded (${TRANSFORM_LIMITS.expressionChars} characters nested at most ${TRANSFORM_LIMITS.nesting} levels deep, 50,000 evaluation steps for it and \`transformHeaders\` together, 256 KiB of output); an error fails the attempt for good, without retries. null: the stored body byte for byte.`,
     examples: [TRANSFORM_EXAMPLES.podium, TRANSFORM_EXAMPLES.stripe, TRANSFORM_EXAMPLES.github],
   });
 
@@ -80,6 +80,6 @@ export const transformHeaderMap = jsonRecord(z.string())
   )
   .openapi({
     description:
-      `Extra headers: name → JSONata expression on the same input; a string, number or boolean result is the value, nothing found leaves the header out. At most 10; never \`content-type\`, \`user-agent\`, \`webhook-*\`, \`podium-*\` or \`edgehook-*\`, nor a hop-by-hop header (\`connection\`, \`te\`, \`upgrade\`, …) or \`cf-connecting-ip\`/\`cf-worker\`, which a Worker's request cannot send as given. A value is sent trimmed of spaces and tabs (HTTP drops them); an expression whose every value would start or end with them (a padded literal), or hold a character outside printable ASCII and the tab (a literal's é, NUL or line break), is refused. null: none. ${CREDENTIAL_HEADERS_NOTE} On PATCH and PUT, \`"${REDACTED}"\` keeps the stored expression of that header (what a read shows may be written back as is); for a header not stored, and on create, it is refused (400 \`invalid_request\`). A header left out of the object is removed.`,
+      `Extra headers: name → JSONata expression on the same input, within the same 50,000 evaluation steps as \`transform\` (one bound for all of an attempt's expressions); a string, number or boolean result is the value, nothing found leaves the header out. At most 10; never \`content-type\`, \`user-agent\`, \`webhook-*\`, \`podium-*\` or \`edgehook-*\`, nor a hop-by-hop header (\`connection\`, \`te\`, \`upgrade\`, …) or \`cf-connecting-ip\`/\`cf-worker\`, which a Worker's request cannot send as given. A value is sent trimmed of spaces and tabs (HTTP drops them); an expression whose every value would start or end with them (a padded literal), or hold a character outside printable ASCII and the tab (a literal's é, NUL or line break), is refused. null: none. ${CREDENTIAL_HEADERS_NOTE} On PATCH and PUT, \`"${REDACTED}"\` keeps the stored expression of that header (what a read shows may be written back as is); for a header not stored, and on create, it is refused (400 \`invalid_request\`). A header left out of the object is removed.`,
     examples: [{ "x-podium-event": "metadata.eventType", "x-conversation": "data.conversation.uid" }, { "x-repository": "repository.full_name" }],
   });

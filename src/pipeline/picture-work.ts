@@ -1,0 +1,119 @@
+/**
+ * The work a picture asks of JSONata's formatting built-ins before they return, in evaluation steps
+ * (jsonata-meter.ts charges it before each call): reading the picture is charged by its length
+ * apart, but a width (`[D,1000000]`) or many digits are padded, grouping separators are inserted
+ * one at a time each copying the whole string, and JSONata's analysis goes through the picture
+ * once per separator. None of it is seen until the result is, so it is reckoned from the picture.
+ */
+import { BoundExceeded } from "./jsonata-check";
+import { TRANSFORM_LIMITS } from "./transform-limits";
+
+/** A number's own digits beyond what a picture asks for (`'' + 1e20` is 21, a date's year 6). */
+const VALUE_DIGITS = 25;
+/** Integer presentations that write no digits. */
+const NAMED = new Set(["A", "a", "I", "i", "W", "w", "Ww"]);
+const DIGIT = /^\p{Nd}$/u;
+
+interface Layout {
+  /** Characters of the picture part. */
+  length: number;
+  /** A date marker's width modifier (`[D,6]`), else 0. */
+  width: number;
+  /** Digits written at most: those asked for (picture or width) and the value's own. */
+  digits: number;
+  /** Grouping separators in the picture, and the characters of one. */
+  separators: number;
+  separatorChars: number;
+  /** Digits of another family than 0–9, which JSONata maps one by one. */
+  foreign: boolean;
+}
+
+/** Steps of writing `layout` (`writes`: false for a picture only read, `$toMillis`'s and `$parseInteger`'s). */
+function stepsOf(layout: Layout, writes: boolean): number {
+  const { length, width, digits, separators, separatorChars, foreign } = layout;
+  let steps = (separators * length) / TRANSFORM_LIMITS.separatorScansPerStep;
+  // Read (`$toMillis`), a width is how many digits the regular expression JSONata compiles at each
+  // call repeats: RE2 compiles a counted repeat slowly (`[D,1000][M]` took 3 ms a call).
+  if (!writes) steps += width / TRANSFORM_LIMITS.matchedWidthPerStep;
+  else {
+    if (digits > TRANSFORM_LIMITS.stringChars) {
+      throw new BoundExceeded(`stopped: a picture asks for ${digits} digits, over ${TRANSFORM_LIMITS.stringChars} characters`);
+    }
+    steps += (digits * (foreign ? TRANSFORM_LIMITS.foreignDigitCost : 1)) / TRANSFORM_LIMITS.paddedDigitsPerStep;
+    if (separators > 0) {
+      // Each inserted separator copies the string (regular grouping may put one after every digit).
+      const inserted = Math.max(digits, separators);
+      steps += (inserted * (digits + inserted * separatorChars)) / TRANSFORM_LIMITS.groupingCopiesPerStep;
+    }
+  }
+  return Math.ceil(steps);
+}
+
+/** An integer picture (`$formatInteger`'s, a date marker's presentation) padded to at least `width` digits. */
+function integerLayout(picture: string, width: number): Layout {
+  const semicolon = picture.lastIndexOf(";");
+  const primary = semicolon === -1 ? picture : picture.slice(0, semicolon);
+  let digits = 0;
+  let separators = 0;
+  let foreign = false;
+  if (!NAMED.has(primary)) {
+    for (const ch of primary) {
+      if (DIGIT.test(ch)) {
+        digits++;
+        if (ch < "0" || ch > "9") foreign = true;
+      } else if (ch !== "#") separators++;
+    }
+  }
+  return { length: primary.length, width, digits: Math.max(digits, width) + VALUE_DIGITS, separators, separatorChars: 2, foreign };
+}
+
+/** Steps of `$formatInteger`'s or `$parseInteger`'s picture. */
+export function integerPictureSteps(picture: unknown, writes: boolean): number {
+  return typeof picture === "string" ? stepsOf(integerLayout(picture, 0), writes) : 0;
+}
+
+/**
+ * Steps of a date-time picture (`$fromMillis`, `$now`, `$toMillis`): each marker's presentation as
+ * an integer picture, padded to its width modifier (`[D,6]`, `[Y,2-4]`), found as JSONata does.
+ */
+export function dateTimePictureSteps(picture: unknown, writes: boolean): number {
+  if (typeof picture !== "string") return 0;
+  let steps = 0;
+  for (let pos = picture.indexOf("["); pos !== -1; pos = picture.indexOf("[", pos + 1)) {
+    if (picture[pos + 1] === "[") {
+      pos++; // a literal `[`
+      continue;
+    }
+    const end = picture.indexOf("]", pos);
+    if (end === -1) break; // JSONata refuses it (D3135)
+    const marker = picture.slice(pos + 1, end).replace(/\s+/g, "");
+    const comma = marker.lastIndexOf(",");
+    const widths = comma === -1 ? [] : marker.slice(comma + 1).split("-").map((w) => parseInt(w, 10));
+    const width = Math.max(0, ...widths.filter(Number.isFinite));
+    steps += stepsOf(integerLayout(marker.slice(1, comma === -1 ? undefined : comma), width), writes);
+    pos = end;
+  }
+  return steps;
+}
+
+/** Steps of `$formatNumber`'s picture, with the options that change its separator and digits. */
+export function numberPictureSteps(picture: unknown, options: unknown): number {
+  if (typeof picture !== "string") return 0;
+  const option = (name: string, fallback: string): string => {
+    const v: unknown = options !== null && typeof options === "object" ? Reflect.get(options, name) : undefined;
+    return typeof v === "string" ? v : fallback;
+  };
+  const separator = option("grouping-separator", ",");
+  return stepsOf(
+    {
+      length: picture.length,
+      width: 0,
+      // Any character may be a digit written (the integer part's, the fraction's).
+      digits: picture.length + VALUE_DIGITS,
+      separators: separator === "" ? 0 : picture.split(separator).length - 1,
+      separatorChars: Math.max(1, separator.length),
+      foreign: option("zero-digit", "0") !== "0",
+    },
+    true,
+  );
+}
