@@ -78,7 +78,9 @@ export function integerPictureSteps(picture: unknown, writes: boolean): number {
  */
 export function dateTimePictureSteps(picture: unknown, writes: boolean): number {
   if (typeof picture !== "string") return 0;
-  let steps = 0;
+  // Read, JSONata builds and compiles a regular expression at each call, a group per marker: RE2's
+  // compiling is slow however small (`[D]` took ~200 µs a call, `[Y0001]-[M01]-[D01]` ~400 µs).
+  let steps = writes ? 0 : TRANSFORM_LIMITS.matcherStepsPerMarker;
   for (let pos = picture.indexOf("["); pos !== -1; pos = picture.indexOf("[", pos + 1)) {
     if (picture[pos + 1] === "[") {
       pos++; // a literal `[`
@@ -91,6 +93,7 @@ export function dateTimePictureSteps(picture: unknown, writes: boolean): number 
     const widths = comma === -1 ? [] : marker.slice(comma + 1).split("-").map((w) => parseInt(w, 10));
     const width = Math.max(0, ...widths.filter(Number.isFinite));
     steps += stepsOf(integerLayout(marker.slice(1, comma === -1 ? undefined : comma), width), writes);
+    if (!writes) steps += TRANSFORM_LIMITS.matcherStepsPerMarker;
     pos = end;
   }
   return steps;

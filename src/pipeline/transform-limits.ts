@@ -74,6 +74,8 @@ export const TRANSFORM_LIMITS = {
    * the picture once per separator (`$formatNumber` with 5,000 of them took 0.8 s a call).
    */
   separatorScansPerStep: 300,
+  /** Steps of each marker of a picture `$toMillis` is given, and once more a call: JSONata compiles a regular expression of them at each call. */
+  matcherStepsPerMarker: 20,
   /** Of a width modifier `$toMillis` is given (the count its regular expression repeats a digit), per step. */
   matchedWidthPerStep: 1,
   /**

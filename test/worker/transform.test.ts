@@ -408,7 +408,7 @@ describe("bounds", () => {
     // work counts in the steps (the characters times the pattern's size: 304 times about 3,000
     // here), beyond the picture's own length, so a match that could take more than the steps left is not started.
     const dashes = `$toMillis("2024" & $pad("", 300, "-"), "[Y0001]" & $pad("", 3000, "-"))`;
-    const picture = Math.ceil(3007 / TRANSFORM_LIMITS.pictureCharsPerStep);
+    const picture = Math.ceil(3007 / TRANSFORM_LIMITS.pictureCharsPerStep) + 2 * TRANSFORM_LIMITS.matcherStepsPerMarker;
     expect((await failure(dashes, "{}", { maxSteps: picture + 400 })).reason).toMatch(/^transform: stopped: a regular expression's match could take more than the evaluation steps left/);
     expect((await failure(`$toMillis($pad("", 40, "1") & "x", "[Y]1[M]1[D]1[H]1[m]")`, "{}")).reason).toBe("transform: the expression produced nothing for this event");
     // The same answers as JSONata's own, for pictures of digits, names and words, and without a picture.
@@ -467,6 +467,8 @@ describe("bounds", () => {
     expect(await steps(`$fromMillis(0, "[D#,##0,3000]")`)).toBeGreaterThan((3000 * 3000) / TRANSFORM_LIMITS.groupingCopiesPerStep);
     // Read by $toMillis, a width is a count its regular expression repeats, compiled at each call.
     expect(await steps(`$toMillis("1", "[D,1000][M]")`)).toBeGreaterThan(1000 / TRANSFORM_LIMITS.matchedWidthPerStep);
+    // And each marker, since RE2 compiles that regular expression slowly however small (~200 µs a call).
+    expect(await steps(`$toMillis("2023-11-14", "[Y0001]-[M01]-[D01]")`)).toBeGreaterThan(4 * TRANSFORM_LIMITS.matcherStepsPerMarker);
     // JSONata's analysis goes through a picture once per grouping separator: 5,000 took 0.8 s a call.
     const separated = `$join([1..5000].("0"), ",")`;
     for (const call of [`$formatNumber(5, ${separated})`, `$formatInteger(5, ${separated})`, `$parseInteger("5", ${separated})`]) {
