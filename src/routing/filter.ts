@@ -11,6 +11,7 @@ import { RE2JS } from "re2js";
 import { utf8Length } from "../domain/crypto";
 import { isPlainObject, isRecord, own } from "../domain/guards";
 import type { Json } from "../domain/types";
+import { regexSizeBound } from "./regex-size";
 
 /** A validated filter. Only `validateFilter` makes one (a `regex` node holds a compiled pattern). */
 export type Filter =
@@ -59,6 +60,15 @@ export const FILTER_LIMITS = {
   conditions: 128,
   regexes: 8,
   regexLength: 256,
+  /**
+   * A pattern's compiled program, in RE2 instructions, read from its text before it is compiled
+   * (regexSizeBound): compiling takes time in proportion, and counted repetitions let 256
+   * characters spell 26,000 instructions (`(?:a{1000}|b{1000}|…)`, about 55 ms a compile in
+   * workerd, 8 to a filter). At this bound 8 patterns compile in about 20 ms at worst (long runs of
+   * one literal), 3–5 ms otherwise; a pattern without counted repetitions (a 256-character
+   * alternation of words is about 250) stays well under it. A stored filter is not held to it.
+   */
+  regexProgram: 1024,
   /** `$regex` never matches a longer string, so one event costs at most this per pattern and string. */
   regexInput: 16384,
   /**
@@ -516,9 +526,14 @@ class Validator {
       return this.fail(path, `the pattern is ${operand.length} characters; the limit is ${FILTER_LIMITS.regexLength}`);
     }
     if (++this.regexes > FILTER_LIMITS.regexes) return this.fail(path, `more than ${FILTER_LIMITS.regexes} $regex in one filter`);
+    // Refused from its text, before compiling it costs what it would.
+    const bound = this.given ? regexSizeBound(operand) : 0;
+    if (bound > FILTER_LIMITS.regexProgram) return this.fail(path, programTooLarge(`up to ${bound}`));
     try {
       const pattern = RE2JS.compile(operand);
-      return { kind: "regex", source: operand, pattern, size: pattern.programSize() };
+      const size = pattern.programSize();
+      if (this.given && size > FILTER_LIMITS.regexProgram) return this.fail(path, programTooLarge(String(size)));
+      return { kind: "regex", source: operand, pattern, size };
     } catch (e) {
       // RE2 quotes the part of the pattern it stopped at, which may be the rest of it.
       const why = (e instanceof Error ? e.message.replace(/^error parsing regexp: /, "") : String(e)).replace(/`([\s\S]*)`$/, (_, part: string) => `\`${excerpt(part)}\``);
@@ -558,6 +573,10 @@ class Validator {
     this.issues.push({ path, message });
   }
 }
+
+/** Why a pattern is refused for its compiled size (`size`: the instructions, or a bound of them). */
+const programTooLarge = (size: string): string =>
+  `the pattern compiles to ${size} RE2 instructions, a repetition counting what it repeats that many times (x{100} is 100 x's); the limit is ${FILTER_LIMITS.regexProgram}`;
 
 const OPERATORS: Record<string, true> = Object.fromEntries(
   ["$eq", "$neq", "$in", "$nin", "$gt", "$gte", "$lt", "$lte", "$exist", "$startsWith", "$endsWith", "$contains", "$regex"].map(

@@ -2,7 +2,8 @@ import { ALERT_SOURCE } from "../domain/alerts";
 import { confinementAllows } from "../domain/access";
 import { parseBody } from "../domain/documents";
 import type { EventFacts, Webhook } from "../domain/types";
-import { explainMismatch, filterBudget, matchesFilter, regexWeight, validateFilter, type Filter, type FilterBudget } from "./filter";
+import { explainMismatch, filterBudget, matchesFilter, regexWeight, validateFilter, type FilterBudget } from "./filter";
+import { FilterCache, type CompiledFilter } from "./filter-cache";
 
 /** An entry of `eventTypes` matches an exact type, every type of an object (`message.*`), or all (`*`). */
 export function typeMatches(pattern: string, eventType: string): boolean {
@@ -103,17 +104,21 @@ export class FilterInput {
   }
 }
 
-// Webhooks are read once per batch (or request) and shared by its events, so each
-// stored filter document is validated into a Filter once, not once per event.
-const compiled = new WeakMap<object, Filter | string>();
+// Webhooks are read once per batch (or request) and shared by its events: a batch finds each
+// stored filter document's Filter by the object, without writing it as text again for each event.
+const compiled = new WeakMap<object, CompiledFilter>();
+// Each batch reads them afresh: across batches, by the document's text, so an isolate compiles a filter once.
+const byText = new FilterCache();
 
 /** The webhook's filter compiled, or why the stored document no longer validates. */
-function filterOf(doc: NonNullable<Webhook["filter"]>): Filter | string {
+function filterOf(doc: NonNullable<Webhook["filter"]>): CompiledFilter {
   if (typeof doc !== "object") return "the stored filter is not a JSON object";
   let f = compiled.get(doc);
   if (f === undefined) {
-    const r = validateFilter(doc, { given: false });
-    f = r.ok ? r.filter : `the stored filter is invalid: ${r.issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`;
+    f = byText.get(JSON.stringify(doc), () => {
+      const r = validateFilter(doc, { given: false });
+      return r.ok ? r.filter : `the stored filter is invalid: ${r.issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`;
+    });
     compiled.set(doc, f);
   }
   return f;

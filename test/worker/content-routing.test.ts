@@ -1,7 +1,9 @@
 // Filters and transformations on webhooks, through the API, routing and delivery.
 import { Webhook as StandardWebhook } from "standardwebhooks";
-import { describe, expect, it } from "vitest";
+import { RE2JS } from "re2js";
+import { describe, expect, it, vi } from "vitest";
 import { env } from "cloudflare:workers";
+import { meteredD1 } from "../../bench/d1-meter";
 import { ALERT_SOURCE } from "../../src/domain/alerts";
 import { REDACTED } from "../../src/domain/credential-headers";
 import { utf8 } from "../../src/domain/crypto";
@@ -149,6 +151,40 @@ describe("filters at storage", () => {
 
     // The exclusion is a field of the event's own row: no delivery row (or any other) stands for it.
     expect(await deliveryRows(emailId)).toHaveLength(1);
+  });
+
+  it("refuses a $regex over the program bound (400, its place and size), and routes by one stored before it, compiled once across batches", async () => {
+    const { p, key, org } = await setup();
+    // 2,003 instructions: refused now, as 26 such alternatives (26,027) are, 55 ms a compile.
+    const costly = `(?:x{1000}|y{1000})|^${key}$`;
+    const hook = { url: `https://downstream.test/ok/${key}`, eventTypes: ["message.*"], organizationUid: org };
+    const refused = await p.api("POST", "/v1/webhooks", { ...hook, filter: { body: { marker: { $regex: costly } } } });
+    expect(refused.status).toBe(400);
+    expect(refused.json.error.details.issues).toEqual([
+      {
+        path: "filter.body.marker.$regex",
+        message: expect.stringMatching(new RegExp(`^the pattern compiles to up to 20\\d\\d RE2 instructions.*; the limit is ${FILTER_LIMITS.regexProgram}$`)),
+      },
+    ]);
+
+    // Saved by an older version, before the bound: it routes as it did.
+    const older = await subscribe(p, `${key}-older`, org, { filter: { body: { marker: "placeholder" } } });
+    await env.DB.prepare("UPDATE webhooks SET filter = ? WHERE uid = ?").bind(JSON.stringify({ body: { marker: { $regex: costly } } }), older.uid).run();
+    const meter = meteredD1(env.DB);
+    const metered = pipeline({ RETRY_BASE_SECONDS: "0", DB: meter.db });
+    const compiling = vi.spyOn(RE2JS, "compile");
+    try {
+      const matched = await metered.ingest(JSON.stringify({ ...JSON.parse(message(org)), marker: key }));
+      const other = await metered.ingest(JSON.stringify({ ...JSON.parse(message(org)), marker: "other" }));
+      expect((await p.api("GET", `/v1/events/${matched}`)).json.deliveries.map((d: { webhookUid: string }) => d.webhookUid)).toEqual([older.uid]);
+      expect((await p.api("GET", `/v1/events/${other}`)).json.filteredOut).toEqual([older.uid]);
+      // Each batch reads the webhooks afresh; the isolate compiled the stored pattern once, not once a batch.
+      expect(compiling.mock.calls.filter(([source]) => source === costly)).toHaveLength(1);
+    } finally {
+      compiling.mockRestore();
+    }
+    // And read no more rows for it: the webhooks once a batch, as before.
+    expect(meter.usage.bySql["SELECT * FROM webhooks ORDER BY created_at, uid"]?.runs).toBe(2);
   });
 
   it("shows a limited token only the exclusions of webhooks within its grant", async () => {

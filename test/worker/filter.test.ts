@@ -1,6 +1,8 @@
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
-import { explainMismatch, FILTER_LIMITS, type Filter, matchesFilter, validateFilter } from "../../src/routing/filter";
+import { RE2JS } from "re2js";
+import { describe, expect, it, vi } from "vitest";
+import { explainMismatch, FILTER_LIMITS, type Filter, matchesFilter, regexWeight, validateFilter } from "../../src/routing/filter";
+import { regexSizeBound } from "../../src/routing/regex-size";
 import openapiDoc from "../../cli/src/openapi.json";
 import filtersDoc from "../../docs/filters-and-transforms.md?raw";
 import messageReceived from "../fixtures/message.received.json?raw";
@@ -366,6 +368,67 @@ describe("validation", () => {
     cyclic.self = cyclic;
     expect(issuesOf({ body: cyclic })).toEqual([{ path: "$", message: "the filter is not a JSON document" }]);
     expect(issuesOf(undefined)[0]?.path).toBe("$");
+  });
+
+  it("refuses a pattern whose compiled program is over the bound, from its text and without compiling it; realistic patterns are well under it", () => {
+    const L = "abcdefghijklmnopqrstuvwxyz";
+    // 211 characters, 26,027 instructions: about 55 ms a compile in workerd, and a filter held 8.
+    const costly = `(?:${[...L].map((c) => `${c}{1000}`).join("|")})`;
+    const compiling = vi.spyOn(RE2JS, "compile");
+    try {
+      expect(issuesOf({ body: { s: { $regex: costly } } })).toEqual([
+        {
+          path: "$.body.s.$regex",
+          message: `the pattern compiles to up to 26027 RE2 instructions, a repetition counting what it repeats that many times (x{100} is 100 x's); the limit is ${FILTER_LIMITS.regexProgram}`,
+        },
+      ]);
+      expect(compiling).not.toHaveBeenCalled();
+    } finally {
+      compiling.mockRestore();
+    }
+    expect(issuesOf({ body: { s: { $regex: "(?:abc{50}){20}" } } })[0]?.message).toMatch(/^the pattern compiles to up to 1042 RE2 instructions.*the limit is 1024$/);
+    const words = ["invoice", "payment", "customer", "order", "refund", "charge", "subscription", "dispute"];
+    let alternation = "";
+    for (let i = 0; alternation.length + 12 < FILTER_LIMITS.regexLength - 4; i++) alternation += `${alternation ? "|" : ""}${words[i % 8]}${i}`;
+    const realistic = ["^order\\.(created|updated)$", "[0-9]{3}-[0-9]{4}", "^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\\.[A-Za-z]{2,}$", `^(?:${alternation})$`, `(?i)^(?:${alternation.slice(0, 240)})$`];
+    for (const source of realistic) {
+      const f = compile({ body: { s: { $regex: source } } });
+      expect(regexWeight(f), source).toBeLessThan(FILTER_LIMITS.regexProgram / 3);
+      expect(regexSizeBound(source), source).toBeLessThan(FILTER_LIMITS.regexProgram / 3);
+    }
+    // At the bound, and the costly patterns the budgets are measured with.
+    expect(regexWeight(compile({ body: { s: { $regex: `a{1000}b{${FILTER_LIMITS.regexProgram - 1002}}` } } }))).toBe(FILTER_LIMITS.regexProgram);
+    expect(validateFilter({ body: { s: { $regex: "\\pL{1000}" } } }).ok).toBe(true);
+    // A stored filter keeps what it meant before the bound.
+    expect(validateFilter({ body: { s: { $regex: costly } } }, { given: false }).ok).toBe(true);
+    const twice = { body: { s: { $regex: "(?:a{1000}|b{1000})" } } };
+    expect(issuesOf(twice)[0]?.message).toMatch(/^the pattern compiles to up to 2003 RE2 instructions/);
+    const stored = validateFilter(twice, { given: false });
+    expect(stored.ok && matchesFilter(stored.filter, { body: { s: "b".repeat(1000) }, headers: {} })).toBe(true);
+  });
+
+  it("bounds a pattern's program from its text never below what RE2 compiles it to", () => {
+    const atom = fc.constantFrom("a", "\\d", "\\pL", "\\p{Greek}", "\\x{263a}", "\\x41", "[a-z]", "[^]a]", "[[:alpha:]x]", ".", "^", "$", "\\b", "\\Qa{3}\\E", "(?i)", "(?i:k)", "é", "\\{", "[{]", "\\123");
+    const repeat = fc.constantFrom("", "", "*", "+", "?", "*?", "{3}", "{2,5}", "{0,}", "{4,}", "{0,3}", "{100}", "??");
+    const pattern: fc.Arbitrary<string> = fc.letrec((tie) => ({
+      item: fc.oneof(
+        { arbitrary: atom, weight: 4 },
+        { arbitrary: fc.tuple(fc.constantFrom("(", "(?:", "(?P<n>"), tie("seq"), fc.option(tie("seq"))).map(([open, a, b]) => `${open}${a}${b === null ? "" : `|${b}`})`), weight: 1 },
+      ),
+      seq: fc.array(fc.tuple(tie("item"), repeat).map(([a, r]) => `${a}${r}`), { minLength: 1, maxLength: 4 }).map((xs) => xs.join("")),
+    })).seq as fc.Arbitrary<string>;
+    fc.assert(
+      fc.property(pattern, (source) => {
+        let size: number;
+        try {
+          size = RE2JS.compile(source).programSize();
+        } catch {
+          return; // not RE2 syntax (a name used twice): refused as such
+        }
+        expect(regexSizeBound(source)).toBeGreaterThanOrEqual(size);
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it("refuses regular expressions that need backtracking, and over-long ones", () => {

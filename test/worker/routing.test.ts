@@ -2,7 +2,8 @@ import { describe, expect, it, vi } from "vitest";
 import type { Json, Webhook } from "../../src/domain/types";
 import { newDelivery } from "../../src/domain/delivery";
 import { RE2JS } from "re2js";
-import { FILTER_LIMITS, WORK_SPENT } from "../../src/routing/filter";
+import { FILTER_LIMITS, validateFilter, WORK_SPENT } from "../../src/routing/filter";
+import { FilterCache } from "../../src/routing/filter-cache";
 import { BUDGET_SPENT, FilterInput, filterRegexWeight, matches, owedWebhooks, plannedFilterMismatch, replayPlan, replayTargets, routingOrder, typeMatches } from "../../src/routing/match";
 import { aWebhook as webhook } from "./helpers";
 
@@ -409,5 +410,52 @@ describe("one budget per event for every condition, not only $regex, shared by e
     const hook = webhook({ uid: "two", createdAt: 1000, filter: { body: { arr: { $in: [2, 3, 4, 5, 6, 1] }, ok: true } } });
     expect(owedWebhooks([hook], e).filteredOut.map((w) => w.uid)).toEqual(["two"]);
     expect(plannedFilterMismatch(replayPlan([hook], [hook]), hook, e, new FilterInput(e))).toBe("body.ok is false, not true");
+  });
+});
+
+describe("compiled filters across batches", () => {
+  const compiled = (source: string) => {
+    const r = validateFilter({ body: { s: { $regex: source } } }, { given: false });
+    if (!r.ok) throw new Error("the filter is valid");
+    return r.filter;
+  };
+
+  it("compiles a stored filter once for every batch that reads it (a fresh row object each time), and routes as before", () => {
+    // Over the program bound (FILTER_LIMITS.regexProgram): stored by an older version.
+    const filter = { body: { s: { $regex: "(?:p{1000}|q{1000})|^cached-once$" } } };
+    const e = { ...event, eventId: "evt_cache", receivedAt: 10_000, body: JSON.stringify({ s: "cached-once" }), headers: {} };
+    const compiling = vi.spyOn(RE2JS, "compile");
+    try {
+      for (let batch = 0; batch < 3; batch++) {
+        // As allWebhooks gives it: the row parsed again, the filter a new object of the same text.
+        const hook = webhook({ uid: "cached", createdAt: 1000, filter: JSON.parse(JSON.stringify(filter)) });
+        expect(owedWebhooks([hook], e).owed.map((w) => w.uid)).toEqual(["cached"]);
+      }
+      expect(compiling).toHaveBeenCalledTimes(1);
+    } finally {
+      compiling.mockRestore();
+    }
+  });
+
+  it("keeps within its bounds, the least recently used out first, the one just compiled whatever it weighs", () => {
+    const cache = new FilterCache({ entries: 2, instructions: 300 });
+    let compiles = 0;
+    const get = (source: string) => cache.get(source, () => (compiles++, compiled(source)));
+    get("a{100}");
+    get("b{100}");
+    get("a{100}"); // used: b is now the oldest
+    expect([compiles, cache.size]).toEqual([2, { entries: 2, instructions: 204 }]);
+    get("c{10}"); // past 2 entries: b out
+    get("a{100}");
+    expect([compiles, cache.size]).toEqual([3, { entries: 2, instructions: 114 }]);
+    get("d{250}"); // past 300 instructions: c (the oldest) out, then a
+    expect([compiles, cache.size]).toEqual([4, { entries: 1, instructions: 252 }]);
+    // Why a stored filter no longer validates is held as well, weighing nothing.
+    expect(cache.get("not json", () => "the stored filter is invalid")).toBe("the stored filter is invalid");
+    expect(cache.size).toEqual({ entries: 2, instructions: 252 });
+    get("e{400}"); // heavier than the bound alone: kept, alone
+    expect(cache.size).toEqual({ entries: 1, instructions: 402 });
+    get("e{400}");
+    expect(compiles).toBe(5);
   });
 });

@@ -6,7 +6,7 @@ import { isRecord } from "../../domain/guards";
 import { isJson } from "../../domain/types";
 import { CREDENTIAL_NAMES, CREDENTIAL_PARTS, CREDENTIAL_WORDS, REDACTED } from "../../domain/credential-headers";
 import { compileTransform, TRANSFORM_LIMITS } from "../../pipeline/transform";
-import { validateFilter } from "../../routing/filter";
+import { FILTER_LIMITS, validateFilter } from "../../routing/filter";
 
 export const FILTER_EXAMPLES = {
   // A Podium text message's channel is "phone" (docs/filters-and-transforms.md).
@@ -44,7 +44,7 @@ export const filterDoc = jsonRecord(z.unknown())
   })
   .openapi({
     description:
-      "A JSON document matched against `{body, headers}` of each event when it is stored: equality by example on nested or dotted paths, `$eq $neq $in $nin $gt $gte $lt $lte $exist $startsWith $endsWith $contains $regex` (RE2), `$and $or $not`; an array matches when any element does (an object pattern's fields, the same element). At most 8 KiB, depth 16, 128 conditions. An event it excludes gets no delivery, and its `filteredOut` says so. null: none.",
+      `A JSON document matched against \`{body, headers}\` of each event when it is stored: equality by example on nested or dotted paths, \`$eq $neq $in $nin $gt $gte $lt $lte $exist $startsWith $endsWith $contains $regex\` (RE2), \`$and $or $not\`; an array matches when any element does (an object pattern's fields, the same element). At most 8 KiB, depth 16, 128 conditions, ${FILTER_LIMITS.regexes} \`$regex\` patterns of at most ${FILTER_LIMITS.regexLength} characters each compiling to at most ${FILTER_LIMITS.regexProgram} RE2 instructions (\`x{100}\` counts x 100 times). An event it excludes gets no delivery, and its \`filteredOut\` says so. null: none.`,
     examples: [FILTER_EXAMPLES.podium, FILTER_EXAMPLES.stripe, FILTER_EXAMPLES.github],
   });
 
