@@ -5,7 +5,8 @@
  */
 import jsonata from "jsonata";
 import { isIndexable } from "../domain/guards";
-import { isRegexSource, LinearRegExp, parsingRe2, type RegExpMatchLike, type RegexSource } from "./linear-regexp";
+import { REPETITIONS_COUNT } from "../domain/regex-size";
+import { isRegexSource, LinearRegExp, parsingRe2, programBound, type RegExpMatchLike, type RegexSource } from "./linear-regexp";
 import { TRANSFORM_LIMITS } from "./transform-limits";
 
 export interface TransformIssue {
@@ -64,8 +65,26 @@ export function parse(source: string, RegexEngine: new (source: RegexSource) => 
   }
 }
 
-/** What is wrong with an expression as written, and its parsed tree (null when it does not parse within the bounds), for the checks that read it. */
-export function checkExpression(path: string, source: string): { issues: TransformIssue[]; ast: unknown } {
+/**
+ * Why a regular expression literal is refused for the program it could compile to (read from its
+ * text: it is not compiled), else null. Refused when saved, and a stored one fails when run.
+ */
+export function programRefusal(regex: { value: RegexSource; position?: number }): string | null {
+  const bound = programBound(regex.value);
+  if (bound <= TRANSFORM_LIMITS.regexProgram) return null;
+  return `the regular expression at position ${regex.position ?? 0} compiles to up to ${bound} RE2 instructions, ${REPETITIONS_COUNT}; the limit is ${TRANSFORM_LIMITS.regexProgram}`;
+}
+
+/**
+ * What is wrong with an expression as written, and its parsed tree (null when it does not parse
+ * within the bounds), for the checks that read it. `compiling`: the instructions (bounds) of the
+ * literals checked so far, shared by a transformation's expressions (each literal is compiled to check it).
+ */
+export function checkExpression(
+  path: string,
+  source: string,
+  compiling: { used: number } = { used: 0 },
+): { issues: TransformIssue[]; ast: unknown } {
   const refused = (issue: TransformIssue) => ({ issues: [issue], ast: null });
   if (source.trim() === "") return refused({ path, message: "the expression is empty" });
   if (source.length > TRANSFORM_LIMITS.expressionChars) {
@@ -89,6 +108,21 @@ export function checkExpression(path: string, source: string): { issues: Transfo
   // JSONata builds /…/ literals with RegExp (parsingRe2 keeps those it refuses as written); check now that RE2 can run them.
   const issues: TransformIssue[] = [];
   for (const node of tree.regexes) {
+    // Refused from its text, before compiling it costs what it would.
+    const tooLarge = programRefusal(node);
+    if (tooLarge) {
+      issues.push({ path, message: tooLarge, position: node.position });
+      continue;
+    }
+    compiling.used += programBound(node.value);
+    if (compiling.used > TRANSFORM_LIMITS.regexPrograms) {
+      issues.push({
+        path,
+        message: `with the regular expression at position ${node.position ?? 0}, the transformation's regular expressions compile to up to ${compiling.used} RE2 instructions together; the limit for all of them is ${TRANSFORM_LIMITS.regexPrograms}`,
+        position: node.position,
+      });
+      break;
+    }
     try {
       new LinearRegExp(node.value);
     } catch (e) {

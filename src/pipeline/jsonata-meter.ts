@@ -4,7 +4,7 @@
  * theirs (transform.ts says why steps, not time).
  */
 import { isIndexable } from "../domain/guards";
-import { BoundExceeded, jsonataError, parse, walk, JSONATA, type Evaluator } from "./jsonata-check";
+import { BoundExceeded, jsonataError, parse, programRefusal, walk, JSONATA, type Evaluator } from "./jsonata-check";
 import { dateTimePictureSteps, integerPictureSteps, numberPictureSteps } from "./picture-work";
 import { LinearRegExp, meteredRegExp, NativeRegExp, withRegExp, type RegexSource } from "./linear-regexp";
 import { TRANSFORM_LIMITS } from "./transform-limits";
@@ -47,14 +47,16 @@ export async function evaluate(
         }
       },
       after: (work) => charge(regexSteps(work)),
-      compiled: (size) => charge(Math.ceil(size / TRANSFORM_LIMITS.regexInstructionsPerStep)),
+      // Before compiling, by what its text can compile to: one literal can spell seconds of compiling.
+      compiling: (bound) => charge(Math.ceil(bound / TRANSFORM_LIMITS.regexInstructionsPerStep)),
     });
     // A fresh evaluator per run: the step counter above is this run's alone.
     const evaluator = parse(source, engine);
-    const { compared, booleanized, groupOf, refusals } = walk(evaluator.ast());
-    // One stored before these were refused (checkExpression) fails as it would be refused.
-    const refusal = refusals[0];
-    if (refusal) throw new BoundExceeded(refusal.message);
+    const { compared, booleanized, groupOf, refusals, regexes } = walk(evaluator.ast());
+    // One stored before these were refused (checkExpression) fails as it would be refused, a
+    // literal over the program bound without compiling it.
+    const refusal = refusals[0]?.message ?? regexes.map(programRefusal).find((r) => r !== null);
+    if (refusal) throw new BoundExceeded(refusal);
     // A grouping (`items{key: value}`) copies a key's whole group to add each item to it (JSONata's
     // append): 40,000 items under one key took 5.7 s, a step each. Each evaluation of a node that
     // groups counts its items by key, and an item costs the items its group already has.

@@ -1,4 +1,5 @@
 import { RE2JS } from "re2js";
+import { regexSizeBound } from "../domain/regex-size";
 
 /** A regular expression as written: its pattern and flags (a RegExp is one). */
 export interface RegexSource {
@@ -76,9 +77,18 @@ interface RegexMeter {
   before(work: number): void;
   /** After it, the work it did (the characters it went through). */
   after(work: number): void;
-  /** A pattern compiled, of `size` instructions (compiling costs in proportion). */
-  compiled(size: number): void;
+  /**
+   * Before a pattern is compiled, the most instructions its program can hold (compiling costs in
+   * proportion, and one literal can spell a million): throws when that is more than is left.
+   */
+  compiling(bound: number): void;
 }
+
+/** A pattern as RE2 reads it: JavaScript's escapes (`\u00e9`) taken to RE2's, RE2's own syntax as it is. */
+const re2Source = (source: RegexSource): string => RE2JS.translateRegExp(source.source);
+
+/** The most RE2 instructions a regular expression compiles to, read from its text without compiling it (regexSizeBound). */
+export const programBound = (source: RegexSource): number => regexSizeBound(re2Source(source));
 
 /**
  * A regular expression (as JSONata parses `/…/i` literals: a RegExp, or a WrittenRegExp) run on
@@ -96,8 +106,10 @@ export class LinearRegExp {
   constructor(source: RegexSource, meter?: RegexMeter, compiled?: Map<RegexSource, RE2JS>) {
     let re = compiled?.get(source);
     if (!re) {
-      re = RE2JS.compile(RE2JS.translateRegExp(source.source), re2Flags(source.flags));
-      meter?.compiled(re.programSize());
+      const pattern = re2Source(source);
+      // Charged before, not after: compiling is the cost.
+      meter?.compiling(regexSizeBound(pattern));
+      re = RE2JS.compile(pattern, re2Flags(source.flags));
       compiled?.set(source, re);
     }
     this.#re = re;

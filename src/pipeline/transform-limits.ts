@@ -34,8 +34,24 @@ export const TRANSFORM_LIMITS = {
    * step. About 15 µs a step at worst, so 50,000 steps of matching stay under a second.
    */
   regexWorkPerStep: 1000,
-  /** Instructions of a regular expression compiled per step (compiling one of 700,000 took 0.3 s). */
-  regexInstructionsPerStep: 20,
+  /**
+   * Instructions of a regular expression compiled per step, charged before compiling by the most
+   * its text can compile to (regexSizeBound). Compiling took 0.4–5.5 µs an instruction in workerd
+   * (a run of one literal `^a{1000}$`, `^\pL{1000}$`, an alternation of counted repeats the
+   * dearest), and small patterns up to ~11 µs (`^(\d{4})-(\d{2})-(\d{2})`: 19 in 75–210 µs).
+   */
+  regexInstructionsPerStep: 1,
+  /**
+   * The most RE2 instructions one regular expression literal may compile to, read from its text: a
+   * literal of 8,000 characters (`a{1000}b{1000}…`) spells millions, seconds of compiling. At it a
+   * compile takes ~5–20 ms; a realistic pattern is under a few hundred (an e-mail's is 13).
+   */
+  regexProgram: 4096,
+  /**
+   * The most all of a transformation's literals together may compile to (body and headers), as
+   * each is compiled to check it when it is saved: ~80 ms at worst.
+   */
+  regexPrograms: 16_384,
   /**
    * Values compared per step: an object's keys and an array's items, at every depth, of what `=`
    * and `!=` compare (JSONata lists and sorts an object's keys to compare it: one comparison of a

@@ -57,7 +57,9 @@ export function compileTransform(
   expr: string | null,
   headers: Record<string, string> = {},
 ): { ok: true; transform: CompiledTransform } | { ok: false; issues: TransformIssue[] } {
-  const issues: TransformIssue[] = expr === null ? [] : [...checkExpression("transform", expr).issues];
+  // What all its regular expression literals may compile to, as checking them compiles each.
+  const compiling = { used: 0 };
+  const issues: TransformIssue[] = expr === null ? [] : [...checkExpression("transform", expr, compiling).issues];
   const names = Object.keys(headers);
   if (names.length > TRANSFORM_LIMITS.headers) {
     issues.push({ path: "transformHeaders", message: `at most ${TRANSFORM_LIMITS.headers} headers` });
@@ -71,7 +73,7 @@ export function compileTransform(
     else if (UNSENDABLE_HEADER.test(lower)) issues.push({ path, message: `${lower} is a header a Worker's request cannot send as given (hop-by-hop, or set by Cloudflare)` });
     else if (Object.hasOwn(compiledHeaders, lower)) issues.push({ path, message: `${lower} is given twice` });
     const source = headers[name] ?? "";
-    const checked = checkExpression(path, source);
+    const checked = checkExpression(path, source, compiling);
     issues.push(...checked.issues);
     const padded = checked.issues.length === 0 && checked.ast !== null ? paddedEnds(checked.ast) : null;
     if (padded) {

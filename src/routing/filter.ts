@@ -11,7 +11,7 @@ import { RE2JS } from "re2js";
 import { utf8Length } from "../domain/crypto";
 import { isPlainObject, isRecord, own } from "../domain/guards";
 import type { Json } from "../domain/types";
-import { regexSizeBound } from "./regex-size";
+import { regexSizeBound, REPETITIONS_COUNT } from "../domain/regex-size";
 
 /** A validated filter. Only `validateFilter` makes one (a `regex` node holds a compiled pattern). */
 export type Filter =
@@ -576,7 +576,7 @@ class Validator {
 
 /** Why a pattern is refused for its compiled size (`size`: the instructions, or a bound of them). */
 const programTooLarge = (size: string): string =>
-  `the pattern compiles to ${size} RE2 instructions, a repetition counting what it repeats that many times (x{100} is 100 x's); the limit is ${FILTER_LIMITS.regexProgram}`;
+  `the pattern compiles to ${size} RE2 instructions, ${REPETITIONS_COUNT}; the limit is ${FILTER_LIMITS.regexProgram}`;
 
 const OPERATORS: Record<string, true> = Object.fromEntries(
   ["$eq", "$neq", "$in", "$nin", "$gt", "$gte", "$lt", "$lte", "$exist", "$startsWith", "$endsWith", "$contains", "$regex"].map(

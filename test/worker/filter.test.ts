@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { RE2JS } from "re2js";
 import { describe, expect, it, vi } from "vitest";
 import { explainMismatch, FILTER_LIMITS, type Filter, matchesFilter, regexWeight, validateFilter } from "../../src/routing/filter";
-import { regexSizeBound } from "../../src/routing/regex-size";
+import { regexSizeBound } from "../../src/domain/regex-size";
 import openapiDoc from "../../cli/src/openapi.json";
 import filtersDoc from "../../docs/filters-and-transforms.md?raw";
 import messageReceived from "../fixtures/message.received.json?raw";

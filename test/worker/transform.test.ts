@@ -1,8 +1,9 @@
 import fc from "fast-check";
 import jsonata from "jsonata";
-import { describe, expect, it } from "vitest";
+import { RE2JS } from "re2js";
+import { describe, expect, it, vi } from "vitest";
 import { type CompiledTransform, TRANSFORM_LIMITS, compileTransform, runTransform } from "../../src/pipeline/transform";
-import { meteredRegExp } from "../../src/pipeline/linear-regexp";
+import { meteredRegExp, programBound } from "../../src/pipeline/linear-regexp";
 import jsonataSource from "jsonata/jsonata.js?raw";
 // re2js exports no subpaths: its ES build (the file the bundler picks) is read by path.
 import re2jsSource from "../../node_modules/re2js/build/index.js?raw";
@@ -164,18 +165,17 @@ describe("transformations", () => {
     expect(short.body).toEqual({ m: true });
     const global = await transformed(`{"n": $length($replace(a, /1/, "")), "m": $count($match(a, /a1/))}`, body);
     expect(global.body).toEqual({ n: 249_750, m: 250 });
-    // Compiling is charged by size, once per evaluation: JSONata builds the engine again each time
-    // it evaluates the literal (in a $map, each item), and a pattern of 100,000 instructions took 60 ms.
-    const big = "[^1]{1000}".repeat(100);
-    const compiled: number[] = [];
-    const Engine = meteredRegExp({ before: () => {}, after: () => {}, compiled: (size) => compiled.push(size) });
+    // Compiling is charged by the program's bound, once per evaluation: JSONata builds the engine
+    // again each time it evaluates the literal (in a $map, each item), and RE2 compiles it once.
+    const big = "[^1]{1000}".repeat(4);
+    const compiling: number[] = [];
+    const Engine = meteredRegExp({ before: () => {}, after: () => {}, compiling: (bound) => compiling.push(bound) });
     const literal = new RegExp(big);
     expect(new Engine(literal).exec("b1")).toBeNull();
     expect(new Engine(literal).exec("1b")).toBeNull();
-    expect(compiled).toEqual([expect.any(Number)]);
-    expect(compiled[0]).toBeGreaterThan(100_000);
-    const mapped = await failure(`$count($map([1..10], function($i){$contains("b", /${big}/)}))`, "{}", { maxSteps: 5000 });
-    expect(mapped.reason).toMatch(/^transform: stopped after 5000 evaluation steps/);
+    expect(compiling).toEqual([4002]);
+    const mapped = await failure(`$count($map([1..10], function($i){$contains("b", /${big}/)}))`, "{}", { maxSteps: 4000 });
+    expect(mapped.reason).toMatch(/^transform: stopped after 4000 evaluation steps/);
     expect((await transformed(`{"n": $count($map([1..10], function($i){$contains("b", /${big}/)}))}`, "{}")).body).toEqual({ n: 10 });
   });
 
@@ -408,7 +408,8 @@ describe("bounds", () => {
     // work counts in the steps (the characters times the pattern's size: 304 times about 3,000
     // here), beyond the picture's own length, so a match that could take more than the steps left is not started.
     const dashes = `$toMillis("2024" & $pad("", 300, "-"), "[Y0001]" & $pad("", 3000, "-"))`;
-    const picture = Math.ceil(3007 / TRANSFORM_LIMITS.pictureCharsPerStep) + 2 * TRANSFORM_LIMITS.matcherStepsPerMarker;
+    // The picture, and compiling its matcher (`^([0-9]+)(-)(-)…$`: up to 3,010 instructions, charged before).
+    const picture = Math.ceil(3007 / TRANSFORM_LIMITS.pictureCharsPerStep) + 2 * TRANSFORM_LIMITS.matcherStepsPerMarker + Math.ceil(3010 / TRANSFORM_LIMITS.regexInstructionsPerStep);
     expect((await failure(dashes, "{}", { maxSteps: picture + 400 })).reason).toMatch(/^transform: stopped: a regular expression's match could take more than the evaluation steps left/);
     expect((await failure(`$toMillis($pad("", 40, "1") & "x", "[Y]1[M]1[D]1[H]1[m]")`, "{}")).reason).toBe("transform: the expression produced nothing for this event");
     // The same answers as JSONata's own, for pictures of digits, names and words, and without a picture.
@@ -790,6 +791,84 @@ describe("compiling", () => {
     // One neither JavaScript nor RE2 takes is refused by RE2, as written: JSONata's own `g` flag unnamed.
     const both = compileTransform(`$match(data.body, /a{2,1}/i)`);
     expect(both.ok ? [] : both.issues.map((i) => i.message)).toEqual([expect.stringMatching(/^the regular expression \/a\{2,1\}\/i is not supported \(invalid repeat count/)]);
+  });
+
+  describe("a regular expression's program, bounded from its text before it is compiled", () => {
+    // 35 characters, 5,002 instructions (about 10 ms a compile); 7,000 characters spell a million (seconds).
+    const over = "a{1000}b{1000}c{1000}d{1000}e{1000}";
+    const huge = "a{1000}".repeat(1000);
+    /** What `run` answers, and the patterns RE2 compiled while it ran. */
+    const compiling = async <T>(run: () => T | Promise<T>): Promise<{ result: T; compiled: string[] }> => {
+      const spy = vi.spyOn(RE2JS, "compile");
+      try {
+        const result = await run();
+        return { result, compiled: spy.mock.calls.map(([pattern]) => pattern) };
+      } finally {
+        spy.mockRestore();
+      }
+    };
+    const tooLarge = (bound: number) =>
+      `compiles to up to ${bound} RE2 instructions, a repetition counting what it repeats that many times (x{100} is 100 x's); the limit is ${TRANSFORM_LIMITS.regexProgram}`;
+
+    it("refuses a literal over the bound when saved, naming its size and the limit, without compiling it", async () => {
+      for (const [pattern, bound] of [
+        [over, 5002],
+        [huge, 1_000_002],
+      ] as const) {
+        const { result, compiled } = await compiling(() => compileTransform(`$match(data.body, /${pattern}/)`, { "x-m": `$contains(s, /${pattern}/i)` }));
+        expect(result.ok ? [] : result.issues).toEqual([
+          { path: "transform", message: `the regular expression at position ${20 + pattern.length} ${tooLarge(bound)}`, position: 20 + pattern.length },
+          { path: 'transformHeaders["x-m"]', message: `the regular expression at position ${16 + pattern.length} ${tooLarge(bound)}`, position: 16 + pattern.length },
+        ]);
+        expect(compiled).toEqual([]);
+      }
+      // Realistic patterns are far under it, and one at the bound is taken.
+      for (const pattern of ["^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\\.[A-Za-z]{2,}$", "^(\\d{4})-(\\d{2})-(\\d{2})T", "(?i)^(?:invoice|payment|refund|charge|dispute)\\.(created|updated|deleted)$"]) {
+        expect(compileTransform(`$match(s, /${pattern}/)`).ok, pattern).toBe(true);
+        expect(programBound(new RegExp(pattern.replace("(?i)", ""))), pattern).toBeLessThan(TRANSFORM_LIMITS.regexProgram / 40);
+      }
+      expect(compileTransform(`$match(s, /a{1000}b{1000}c{1000}d{1000}e{${TRANSFORM_LIMITS.regexProgram - 4002}}/)`).ok).toBe(true);
+      // Literals each under the bound are compiled to check them up to what they may all compile to.
+      const four = (letter: string) => `/${letter}{1000}${letter}{1000}${letter}{1000}${letter}{1000}/`;
+      const many = await compiling(() => compileTransform(`[${["a", "b", "c", "d"].map((l) => `$contains(s, ${four(l)})`).join(", ")}]`, { "x-e": `$contains(s, ${four("e")})` }));
+      expect(many.result.ok ? [] : many.result.issues).toEqual([
+        {
+          path: 'transformHeaders["x-e"]',
+          message: `with the regular expression at position 43, the transformation's regular expressions compile to up to 20010 RE2 instructions together; the limit for all of them is ${TRANSFORM_LIMITS.regexPrograms}`,
+          position: 43,
+        },
+      ]);
+      expect(many.compiled).toHaveLength(4);
+    });
+
+    it("fails a delivery of a stored literal over the bound for good, without compiling it", async () => {
+      for (const pattern of [over, huge]) {
+        const stored: CompiledTransform = { body: `{"m": $match(data.body, /${pattern}/)}`, headers: {} };
+        const { result, compiled } = await compiling(() => runTransform(stored, messageReceived));
+        expect(result).toMatchObject({ ok: false, permanent: true, reason: expect.stringMatching(/^transform: the regular expression at position \d+ compiles to up to \d+ RE2 instructions/) });
+        expect(result.steps).toBe(0);
+        expect(compiled).toEqual([]);
+      }
+    });
+
+    it("charges a literal by its bound before compiling it: one the steps left cannot pay for is not compiled", async () => {
+      const big = "[0-9]{1000}[a-z]{1000}[A-Z]{1000}[^,]{1000}"; // 4,002 instructions
+      const expr = `$contains("x", /${big}/)`;
+      const saved = compile(expr);
+      const ran = await compiling(() => runTransform(saved, "{}"));
+      expect(ran.result).toMatchObject({ ok: true, body: "false" });
+      expect(ran.result.steps).toBeGreaterThanOrEqual(4002 / TRANSFORM_LIMITS.regexInstructionsPerStep);
+      expect(ran.compiled).toHaveLength(1);
+      // A stored one with fewer steps left than its bound stops before RE2 compiles it.
+      const short = await compiling(() => runTransform({ body: expr, headers: {} }, "{}", { maxSteps: 4000 }));
+      expect(short.result).toMatchObject({ ok: false, permanent: true, reason: "transform: stopped after 4000 evaluation steps (an endless or too costly expression)" });
+      expect(short.result.steps).toBeGreaterThanOrEqual(4002 / TRANSFORM_LIMITS.regexInstructionsPerStep);
+      expect(short.compiled).toEqual([]);
+      // So is a pattern JSONata builds while running ($toMillis' matcher of its picture).
+      const built = await compiling(() => runTransform({ body: `$toMillis("1", "[D,1000][M]")`, headers: {} }, "{}", { maxSteps: 1100 }));
+      expect(built.result).toMatchObject({ ok: false, reason: "transform: stopped after 1100 evaluation steps (an endless or too costly expression)" });
+      expect(built.compiled).toEqual([]);
+    });
   });
 
   it("bounds the expression and the number of headers", () => {

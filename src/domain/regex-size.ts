@@ -1,9 +1,10 @@
 /**
  * An upper bound of the program RE2 (re2js) compiles a pattern to, read from the pattern's text
- * without compiling it. Compiling takes time in proportion to the program (about 2–7 µs an
- * instruction), and a pattern of 256 characters can spell 36,000 instructions with counted
- * repetitions (`a{1000}b{1000}…`): `validateFilter` refuses such a pattern from its text, and
- * compiles only those this bound admits.
+ * without compiling it. Compiling takes time in proportion to the program (about 1–5 µs an
+ * instruction in workerd), and a pattern of 256 characters can spell 36,000 instructions with counted
+ * repetitions (`a{1000}b{1000}…`): `validateFilter` (a `$regex`) and a transformation (its literals
+ * when saved and when run, any pattern JSONata builds while running: jsonata-check.ts,
+ * linear-regexp.ts) refuse or charge such a pattern from its text, and compile only what this bound admits.
  *
  * It follows RE2's own size estimate (its parser's `calcSize`): a literal character, a class, an
  * escape, `.`, `^`, `$` are one instruction each; a capturing group adds two, `*` two, `+` and
@@ -11,6 +12,9 @@
  * and one more. Where it reads the text loosely (an alternation RE2 makes a
  * class of, a lazy repetition) it counts more, never less.
  */
+
+/** How a refusal for the bound says what counts (a filter's `$regex`, a transformation's literal). */
+export const REPETITIONS_COUNT = "a repetition counting what it repeats that many times (x{100} is 100 x's)";
 
 /** The instructions every program holds besides the pattern's (its start and match). */
 const PROGRAM_OVERHEAD = 2;
