@@ -19,6 +19,21 @@ const escaped = (c) => {
   return code < 0x10000 ? `\\u${code.toString(16).padStart(4, "0")}` : `\\u{${code.toString(16)}}`;
 };
 
+/**
+ * A word as a POSIX shell reads it back: as it is when plain, else in single quotes, or in bash's
+ * `$'…'` when it holds a character `printable` would escape (there `\x1b` is read back as ESC).
+ * @param {string} word
+ */
+export function shellWord(word) {
+  if (/^[\w@%+=:,./-]+$/.test(word)) return word;
+  if (!new RegExp(CONTROL.source, "u").test(word)) return `'${word.replaceAll("'", `'\\''`)}'`;
+  const inside = word.replace(/[\\']/g, (c) => `\\${c}`).replace(CONTROL, (c) => {
+    const code = c.codePointAt(0) ?? 0;
+    return code < 0x10000 ? escaped(c) : `\\U${code.toString(16).padStart(8, "0")}`;
+  });
+  return `$'${inside}'`;
+}
+
 /** A character as JSON's `\u` escapes (a pair of them beyond U+FFFF): the same JSON string. @param {string} c */
 const jsonEscaped = (c) =>
   c

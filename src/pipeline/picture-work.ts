@@ -5,6 +5,7 @@
  * one at a time each copying the whole string, and JSONata's analysis goes through the picture
  * once per separator. None of it is seen until the result is, so it is reckoned from the picture.
  */
+import { isRecord } from "../domain/guards";
 import { BoundExceeded } from "./jsonata-check";
 import { TRANSFORM_LIMITS } from "./transform-limits";
 
@@ -90,7 +91,7 @@ export function dateTimePictureSteps(picture: unknown, writes: boolean): number 
     if (end === -1) break; // JSONata refuses it (D3135)
     const marker = picture.slice(pos + 1, end).replace(/\s+/g, "");
     const comma = marker.lastIndexOf(",");
-    const widths = comma === -1 ? [] : marker.slice(comma + 1).split("-").map((w) => parseInt(w, 10));
+    const widths = comma === -1 ? [] : jsonataWidths(marker.slice(comma + 1));
     const width = Math.max(0, ...widths.filter(Number.isFinite));
     steps += stepsOf(integerLayout(marker.slice(1, comma === -1 ? undefined : comma), width), writes);
     if (!writes) steps += TRANSFORM_LIMITS.matcherStepsPerMarker;
@@ -99,11 +100,22 @@ export function dateTimePictureSteps(picture: unknown, writes: boolean): number 
   return steps;
 }
 
+/**
+ * A width modifier's minimum and maximum, read as JSONata reads them: split at the first `-`, each
+ * by `parseInt` without a radix, which takes `0x2000000` as hexadecimal (read in decimal, that width
+ * was charged a step and JSONata wrote 33,554,432 characters).
+ */
+function jsonataWidths(modifier: string): number[] {
+  const dash = modifier.indexOf("-");
+  const parts = dash === -1 ? [modifier] : [modifier.slice(0, dash), modifier.slice(dash + 1)];
+  return parts.map((w) => parseInt(w));
+}
+
 /** Steps of `$formatNumber`'s picture, with the options that change its separator and digits. */
 export function numberPictureSteps(picture: unknown, options: unknown): number {
   if (typeof picture !== "string") return 0;
   const option = (name: string, fallback: string): string => {
-    const v: unknown = options !== null && typeof options === "object" ? Reflect.get(options, name) : undefined;
+    const v: unknown = isRecord(options) ? options[name] : undefined;
     return typeof v === "string" ? v : fallback;
   };
   const separator = option("grouping-separator", ",");

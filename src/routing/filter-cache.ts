@@ -43,7 +43,7 @@ export class FilterCache {
   }
 
   /** The filters held and their `$regex` instructions. */
-  get size(): { entries: number; instructions: number } {
+  get usage(): { entries: number; instructions: number } {
     return { entries: this.entries.size, instructions: this.instructions };
   }
 }

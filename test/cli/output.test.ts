@@ -6,7 +6,8 @@ import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { WebSocket } from "ws";
 import { run } from "../../cli/src/main.js";
-import { printable } from "../../cli/src/output.js";
+import { printable, shellWord } from "../../cli/src/output.js";
+import { execFileSync } from "node:child_process";
 import { legible } from "../../src/domain/legible";
 import { apiEvent, apiWebhook, cleanUp, cliHome, fakeApi, onCleanUp } from "./fake-api";
 
@@ -114,7 +115,7 @@ describe("human output", () => {
     expect(events.stdout.trimEnd().split("\n")).toHaveLength(3); // header and two rows
     expect(events.stdout).toContain("message.received\\x1b]52;c;ZXZpbA==\\x07");
     expect(events.stdout).toContain(INVISIBLE_SHOWN);
-    expect(events.stderr).toContain("--cursor 'c\\x1b[2K'\n");
+    expect(events.stderr).toContain("--cursor $'c\\x1b[2K'\n");
     expect(webhooks.stdout).toContain("https://x.example/\\x1b]8;;https://evil.example\\x07click");
     expect(shown.stdout).toContain('{"a":"\\x9b2J"}\n\\x1b]52;c;ZXZpbA==\\x07');
     expect(shown.stdout).toContain("timeout\\x0d\\x0a12:00:00");
@@ -171,6 +172,25 @@ describe("machine output", () => {
       else delete (process.stdout as { isTTY?: boolean }).isTTY;
     }
     expect(written.join("")).toBe('{"a":"\\x9b2J"}\n\\x1b]52;c;ZXZpbA==\\x07\n');
+  });
+});
+
+describe("the next page's command", () => {
+  it("is read back by a shell word for word, whatever the words hold, with nothing a terminal would act on", () => {
+    const words = ["plain-1.0", "two words", "it's", "a\\b", "$HOME", "`x`", "c\x1b[2K", "line\nbreak", "zero\u200bwidth", "tag\u{e0001}", "é", ""];
+    const line = words.map(shellWord).join(" ");
+    expect(line).not.toMatch(/[\p{Cc}\p{Cf}]/u);
+    const heard = execFileSync("bash", ["-c", `printf '%s\\0' ${line}`], { encoding: "utf8" }).split("\0").slice(0, -1);
+    expect(heard).toEqual(words);
+  });
+
+  it("is the command run() was given (not this process's arguments), its token left out", async () => {
+    const api = await fakeApi({ routes: { "GET /v1/events": { data: [], nextCursor: "c9" } } });
+    const written: string[] = [];
+    vi.spyOn(process.stderr, "write").mockImplementation((chunk) => (written.push(String(chunk)), true));
+    expect(await run(["events", "list", "--type", "message.sent", "--url", api.url, "--token", "secret-t"])).toBe(0);
+    expect(written.join("")).toContain(`more: edgehook events list --type message.sent --url ${api.url} --cursor c9\n`);
+    expect(written.join("")).not.toContain("secret-t");
   });
 });
 

@@ -444,17 +444,17 @@ describe("compiled filters across batches", () => {
     get("a{100}");
     get("b{100}");
     get("a{100}"); // used: b is now the oldest
-    expect([compiles, cache.size]).toEqual([2, { entries: 2, instructions: 204 }]);
+    expect([compiles, cache.usage]).toEqual([2, { entries: 2, instructions: 204 }]);
     get("c{10}"); // past 2 entries: b out
     get("a{100}");
-    expect([compiles, cache.size]).toEqual([3, { entries: 2, instructions: 114 }]);
+    expect([compiles, cache.usage]).toEqual([3, { entries: 2, instructions: 114 }]);
     get("d{250}"); // past 300 instructions: c (the oldest) out, then a
-    expect([compiles, cache.size]).toEqual([4, { entries: 1, instructions: 252 }]);
+    expect([compiles, cache.usage]).toEqual([4, { entries: 1, instructions: 252 }]);
     // Why a stored filter no longer validates is held as well, weighing nothing.
     expect(cache.get("not json", () => "the stored filter is invalid")).toBe("the stored filter is invalid");
-    expect(cache.size).toEqual({ entries: 2, instructions: 252 });
+    expect(cache.usage).toEqual({ entries: 2, instructions: 252 });
     get("e{400}"); // heavier than the bound alone: kept, alone
-    expect(cache.size).toEqual({ entries: 1, instructions: 402 });
+    expect(cache.usage).toEqual({ entries: 1, instructions: 402 });
     get("e{400}");
     expect(compiles).toBe(5);
   });

@@ -462,6 +462,11 @@ describe("bounds", () => {
     expect((await failure(`$fromMillis(0, "[D,2000000]")`, "{}")).reason).toBe(`transform: ${over}`);
     expect((await failure(`$now("[Y,*-2000000]")`, "{}")).reason).toBe(`transform: ${over}`);
     expect((await failure(`$now("[Y,2000000-4]")`, "{}")).reason).toBe(`transform: ${over}`);
+    // A width as JSONata reads it (parseInt without a radix): 0x2000000 is 33,554,432 digits.
+    const hex = `stopped: a picture asks for ${0x2000000 + 25} digits, over ${TRANSFORM_LIMITS.stringChars} characters`;
+    for (const picture of ["[D,0x2000000]", "[Y,1-0x2000000]", "[f,0x2000000]"]) {
+      expect((await failure(`$fromMillis(0, "${picture}")`, "{}")).reason, picture).toBe(`transform: ${hex}`);
+    }
     // Digits of another family JSONata maps one by one; grouping separators it inserts one at a
     // time, each copying the whole string (3,000 digits grouped by 3 took 13 ms a call).
     expect(await steps(`$fromMillis(0, "[D١,100000]")`)).toBeGreaterThan((100_000 * TRANSFORM_LIMITS.foreignDigitCost) / TRANSFORM_LIMITS.paddedDigitsPerStep);

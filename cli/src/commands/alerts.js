@@ -82,10 +82,10 @@ export function registerAlerts(program) {
   });
 
   const alerts = program.command("alerts").description("alert episodes (admin only)");
-  paged(sub(alerts, "list", "list alert episodes, newest first (one per condition and subject while it lasts)")).action(async (o) => {
+  paged(sub(alerts, "list", "list alert episodes, newest first (one per condition and subject while it lasts)")).action(async (o, cmd) => {
     const page = await unwrap(apiClient(connectionOf(o)).GET("/v1/alerts", { params: { query: { limit: o.limit, cursor: o.cursor } } }));
     show(o.json, page, () =>
-      printPage(page, [
+      printPage(page, cmd, [
         ["ID", (a) => a.id],
         ["TYPE", (a) => a.type],
         ["SUBJECT", (a) => a.subject],

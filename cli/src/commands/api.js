@@ -63,9 +63,9 @@ function warnOf(w) {
 /** @param {import("commander").Command} program */
 export function registerApi(program) {
   const webhooks = program.command("webhooks").description("forwarding subscriptions");
-  paged(sub(webhooks, "list", "list webhooks")).action(async (o) => {
+  paged(sub(webhooks, "list", "list webhooks")).action(async (o, cmd) => {
     const page = await unwrap(apiClient(connectionOf(o)).GET("/v1/webhooks", { params: { query: { limit: o.limit, cursor: o.cursor } } }));
-    show(o.json, page, () => printPage(page, WEBHOOK_COLUMNS));
+    show(o.json, page, () => printPage(page, cmd, WEBHOOK_COLUMNS));
   });
   sub(webhooks, "get <uid>", "one webhook").action(async (uid, o) => {
     const w = await unwrap(apiClient(connectionOf(o)).GET("/v1/webhooks/{uid}", { params: { path: { uid } } }));
@@ -207,7 +207,7 @@ export function registerApi(program) {
     .option("--since <time>", "received at or after (ISO 8601)")
     .option("--until <time>", "received before (ISO 8601)")
     .option("--search <q>", "search bodies: path=value, a filter document or text (within --since..--until, default the last 24 h)")
-    .action(async (o) => {
+    .action(async (o, cmd) => {
       const query = {
         q: o.search,
         eventType: o.type,
@@ -222,7 +222,7 @@ export function registerApi(program) {
       };
       const page = await unwrap(apiClient(connectionOf(o)).GET("/v1/events", { params: { query } }));
       show(o.json, page, () =>
-        printPage(page, [
+        printPage(page, cmd, [
           ["ID", (e) => e.id],
           ["TYPE", (e) => e.eventType],
           ["SOURCE", (e) => e.sourceId],
@@ -302,11 +302,11 @@ export function registerApi(program) {
     .option("--status <status>", "held, pending, succeeded, failed or expired")
     .option("--webhook <uid>", "of this webhook")
     .option("--event <id>", "of this event")
-    .action(async (o) => {
+    .action(async (o, cmd) => {
       const query = { status: o.status, webhookUid: o.webhook, eventId: o.event, limit: o.limit, cursor: o.cursor };
       const page = await unwrap(apiClient(connectionOf(o)).GET("/v1/deliveries", { params: { query } }));
       show(o.json, page, () =>
-        printPage(page, [
+        printPage(page, cmd, [
           ["ID", (d) => d.id],
           ["EVENT", (d) => d.eventId],
           ["WEBHOOK", (d) => d.webhookUid],
@@ -481,7 +481,7 @@ export function registerApi(program) {
   const deadLetters = program.command("dead-letters").description("messages that could not be stored or delivered (admin only)");
   paged(sub(deadLetters, "list", "list dead letters, newest first"))
     .option("--open", "only those not replayed yet")
-    .action(async (o) => {
+    .action(async (o, cmd) => {
       // The table shows no message (each up to a queue message's size, 100 a page): the API leaves
       // them out unread. --json is the API's whole answer, messages included, for scripts.
       const query = {
@@ -492,7 +492,7 @@ export function registerApi(program) {
       };
       const page = await unwrap(apiClient(connectionOf(o)).GET("/v1/dead-letters", { params: { query } }));
       show(o.json, page, () =>
-        printPage(page, [
+        printPage(page, cmd, [
           ["ID", (d) => d.id],
           ["QUEUE", (d) => d.queue],
           ["EVENT", (d) => d.eventId],

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { InvalidArgumentError, Option } from "commander";
 import { connection, whereJsonFails } from "../config.js";
 import { CliError } from "../errors.js";
-import { printable, printJson, printTable } from "../output.js";
+import { printable, printJson, printTable, shellWord } from "../output.js";
 
 /** Adds --url, --token, --config and --insecure to a command. @param {import("commander").Command} cmd */
 export function withConnection(cmd) {
@@ -114,19 +114,28 @@ export const sub = (parent, spec, what) => withConnection(parent.command(spec).d
 export const paged = (cmd) => cmd.option("--limit <n>", "page size (at most 100)", count).option("--cursor <cursor>", "the nextCursor of the previous page");
 
 /**
- * Prints a page's rows, then the command that gets the next one: this one again with its filters
- * (the API refuses a cursor with others) and the cursor, without the token it was given.
- * @template T @param {{ data: T[], nextCursor: string | null }} page @param {[string, (row: T) => unknown][]} columns
+ * Prints a page's rows, then the command that gets the next one: the one that ran (`cmd`, an action's
+ * command) again with its filters (the API refuses a cursor with others) and the cursor.
+ * @template T @param {{ data: T[], nextCursor: string | null }} page @param {import("commander").Command} cmd
+ * @param {[string, (row: T) => unknown][]} columns
  */
-export function printPage(page, columns) {
+export function printPage(page, cmd, columns) {
   printTable(page.data, columns);
-  if (page.nextCursor) process.stderr.write(`more: ${printable(nextPageCommand(page.nextCursor))}\n`);
+  if (page.nextCursor) process.stderr.write(`more: ${printable(nextPageCommand(cmd, page.nextCursor))}\n`);
 }
 
-/** The command line that ran, its --token and --cursor left out, with `--cursor <cursor>`, as a shell reads it. @param {string} cursor */
-function nextPageCommand(cursor) {
+/**
+ * The arguments the CLI was run with (its root command's), with `--cursor <cursor>` for the one
+ * given, and without the token (a secret, printed on a terminal).
+ * @param {import("commander").Command} cmd @param {string} cursor
+ */
+function nextPageCommand(cmd, cursor) {
+  let root = cmd;
+  while (root.parent) root = root.parent;
+  // Commander keeps what it parsed in `rawArgs`, which its typings do not declare.
+  const raw = Reflect.get(root, "rawArgs");
+  const given = Array.isArray(raw) ? raw.map(String) : [];
   const words = ["edgehook"];
-  const given = process.argv.slice(2);
   for (let i = 0; i < given.length; i++) {
     const word = given[i] ?? "";
     if (word === "--token" || word === "--cursor") i++;
@@ -134,9 +143,6 @@ function nextPageCommand(cursor) {
   }
   return [...words, "--cursor", cursor].map(shellWord).join(" ");
 }
-
-/** A word as a POSIX shell reads it back: as it is when plain, else in single quotes. @param {string} word */
-const shellWord = (word) => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`);
 
 /**
  * Every row of a list, following `nextCursor` to its end (the API answers a page a call), as one answer.
