@@ -6,7 +6,8 @@
  * when saved and when run, any pattern JSONata builds while running: jsonata-check.ts,
  * linear-regexp.ts) refuse or charge such a pattern from its text, and compile only what this bound admits.
  *
- * It follows RE2's own size estimate (its parser's `calcSize`): a literal character, a class, an
+ * It counts as re2js compiles (test/worker/filter.test.ts checks, on random patterns, that it never
+ * counts less than `programSize()`): a literal character, a class, an
  * escape, `.`, `^`, `$` are one instruction each; a capturing group adds two, `*` two, `+` and
  * `?` one, an alternation one per `|`; `x{n,m}` is m copies of x and m−n more, `x{n,}` n copies
  * and one more. Where it reads the text loosely (an alternation RE2 makes a

@@ -7,7 +7,7 @@ import jsonata from "jsonata";
 import { isIndexable } from "../domain/guards";
 import { REPETITIONS_COUNT } from "../domain/regex-size";
 import { isRegexSource, LinearRegExp, parsingRe2, programBound, type RegExpMatchLike, type RegexSource } from "./linear-regexp";
-import { TRANSFORM_LIMITS } from "./transform-limits";
+import { BoundExceeded, TRANSFORM_LIMITS } from "./transform-limits";
 
 export interface TransformIssue {
   /** `transform`, or `transformHeaders["x-name"]`. */
@@ -191,9 +191,6 @@ export function walk(root: unknown): {
   }
   return { depth, regexes, compared, booleanized, groupOf, refusals };
 }
-
-/** A bound an expression passed, as it was checked or evaluated. */
-export class BoundExceeded extends Error {}
 
 /** JSONata throws plain objects `{code, position, message}`; anything else is reported by its message. */
 export function jsonataError(e: unknown): { message: string; code?: string; position?: number } {

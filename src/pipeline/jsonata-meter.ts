@@ -4,10 +4,10 @@
  * theirs (transform.ts says why steps, not time).
  */
 import { isIndexable } from "../domain/guards";
-import { BoundExceeded, jsonataError, parse, programRefusal, walk, JSONATA, type Evaluator } from "./jsonata-check";
+import { jsonataError, parse, programRefusal, walk, JSONATA, type Evaluator } from "./jsonata-check";
 import { dateTimePictureSteps, integerPictureSteps, numberPictureSteps } from "./picture-work";
 import { LinearRegExp, meteredRegExp, NativeRegExp, withRegExp, type RegexSource } from "./linear-regexp";
-import { TRANSFORM_LIMITS } from "./transform-limits";
+import { BoundExceeded, TRANSFORM_LIMITS } from "./transform-limits";
 
 /** Why an expression failed: in full, and without the values of the event it quotes. */
 export interface Failure {
@@ -35,7 +35,10 @@ export async function evaluate(
   try {
     const charge = (n: number) => {
       steps += n;
-      if (spent + steps > maxSteps) throw new BoundExceeded(`stopped after ${maxSteps} evaluation steps (an endless or too costly expression)`);
+      if (spent + steps <= maxSteps) return;
+      // Said of the run when expressions before this one took part of its steps: this one alone may be cheap.
+      const before = spent > 0 ? `, ${spent} of them by the expressions before this one` : "";
+      throw new BoundExceeded(`stopped after ${maxSteps} evaluation steps${before} (an endless or too costly expression)`);
     };
     // A regular expression's work is charged as it goes, and one match that could do more than the
     // steps left is not started: a single match is one evaluation step, however long it runs.

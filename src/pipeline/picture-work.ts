@@ -6,8 +6,7 @@
  * once per separator. None of it is seen until the result is, so it is reckoned from the picture.
  */
 import { isRecord } from "../domain/guards";
-import { BoundExceeded } from "./jsonata-check";
-import { TRANSFORM_LIMITS } from "./transform-limits";
+import { BoundExceeded, TRANSFORM_LIMITS } from "./transform-limits";
 
 /** A number's own digits beyond what a picture asks for (`'' + 1e20` is 21, a date's year 6). */
 const VALUE_DIGITS = 25;

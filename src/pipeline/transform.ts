@@ -16,9 +16,9 @@ import { utf8Length } from "../domain/crypto";
 import { parseBody } from "../domain/documents";
 import { isIndexable } from "../domain/guards";
 import { trimHeaderSpace } from "../http/header-space";
-import { BoundExceeded, checkExpression, type TransformIssue } from "./jsonata-check";
+import { checkExpression, type TransformIssue } from "./jsonata-check";
 import { boundedWriting, evaluate, quoting, type Failure } from "./jsonata-meter";
-import { TRANSFORM_LIMITS } from "./transform-limits";
+import { BoundExceeded, TRANSFORM_LIMITS } from "./transform-limits";
 
 export { TRANSFORM_LIMITS };
 

@@ -517,7 +517,7 @@ describe("test this webhook", () => {
     const id = await p.ingest(message(org));
     const res = await p.api("POST", `/v1/webhooks/${webhook.uid}/test`, { eventId: id });
     expect(res.status).toBe(200);
-    expect(res.json.transformError).toBe('transformHeaders["x-b"]: stopped after 50000 evaluation steps (an endless or too costly expression)');
+    expect(res.json.transformError).toMatch(/^transformHeaders\["x-b"\]: stopped after 50000 evaluation steps, [1-9]\d+ of them by the expressions before this one \(an endless or too costly expression\)$/);
     expect((await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { transformHeaders: { "x-a": heavy } })).status).toBe(200);
     const one = await p.api("POST", `/v1/webhooks/${webhook.uid}/test`, { eventId: id });
     expect(one.json).toMatchObject({ transformError: null, request: { headers: { "x-a": "56257500" } } });
