@@ -12,10 +12,15 @@
  * `?` one, an alternation one per `|`; `x{n,m}` is m copies of x and m−n more, `x{n,}` n copies
  * and one more. Where it reads the text loosely (an alternation RE2 makes a
  * class of, a lazy repetition) it counts more, never less.
+ *
+ * Building a class can take far longer than its one instruction: re2js appends the ranges of each
+ * Unicode table in it and sorts them all (`[\pL\pL…]` with 84 tables: 3 instructions, 46 ms in
+ * workerd). So a class (or a lone `\pL`) also counts what building it takes (classBuilding), once,
+ * however often a repetition copies it; `flags` are a transformation literal's (`i` folds case).
  */
 
 /** How a refusal for the bound says what counts (a filter's `$regex`, a transformation's literal). */
-export const REPETITIONS_COUNT = "a repetition counting what it repeats that many times (x{100} is 100 x's)";
+export const REPETITIONS_COUNT = "a repetition counting what it repeats that many times (x{100} is 100 x's), a class the Unicode tables it is built of (\\pL 14 more)";
 
 /** The instructions every program holds besides the pattern's (its start and match). */
 const PROGRAM_OVERHEAD = 2;
@@ -36,8 +41,12 @@ const FLAGS = /^\(\?[A-Za-z-]*\)/;
 /** How a group opens: `(?:`, `(?i:`, `(?P<name>`, `(?<name>` (a name counts none, as it compiles to none). */
 const GROUP_OPENING = /^\(\?(?:[A-Za-z-]*:|P?<\w*>)/;
 
-export function regexSizeBound(pattern: string): number {
+export function regexSizeBound(pattern: string, flags = ""): number {
   const chars = [...pattern];
+  // Case folding anywhere (a flag, `(?i)`, `(?i:…)`) is taken as folding everywhere: counting more, never less.
+  const fold = flags.includes("i") || /\(\?[A-Za-z-]*i/.test(pattern);
+  /** Instructions' worth of building the pattern's classes, counted once however often a repetition copies one. */
+  let building = 0;
   const stack: Group[] = [];
   let g: Group = { alternatives: [], size: 0, last: 0, capture: false };
   const item = (size: number) => {
@@ -53,9 +62,12 @@ export function regexSizeBound(pattern: string): number {
   for (let i = 0; i < chars.length; i++) {
     const c = chars[i];
     if (c === "\\") {
+      if (chars[i + 1] === "p" || chars[i + 1] === "P") building += classBuilding(tableRanges(chars, i + 2, fold).ranges);
       i = escapeEnd(chars, i, item);
     } else if (c === "[") {
-      i = classEnd(chars, i);
+      const cls = classRanges(chars, i, fold);
+      building += classBuilding(cls.ranges);
+      i = cls.end;
       item(1);
     } else if (c === "(" && FLAGS.test(chars.slice(i, i + 12).join(""))) {
       // `(?i)` sets flags: no item, so a repetition after it repeats the item before it.
@@ -97,7 +109,7 @@ export function regexSizeBound(pattern: string): number {
     g = stack.pop() ?? g;
     item(size);
   }
-  return alternation(g) + PROGRAM_OVERHEAD;
+  return alternation(g) + PROGRAM_OVERHEAD + building;
 }
 
 /** A group's alternatives, each at least one instruction (an empty one matches the empty string), and one per `|`. */
@@ -124,17 +136,120 @@ function escapeEnd(chars: string[], i: number, item: (size: number) => void): nu
   return i + 1;
 }
 
-/** The index of the `]` closing the class opened at `i` (a `]` first in it is a character of it, as is `[:alpha:]`'s). */
-function classEnd(chars: string[], i: number): number {
-  let j = i + 1;
-  if (chars[j] === "^") j++;
-  if (chars[j] === "]") j++;
-  for (; j < chars.length; j++) {
-    if (chars[j] === "\\") j++;
-    else if (chars[j] === "[" && chars[j + 1] === ":") {
-      const end = chars.indexOf("]", j + 2);
-      if (end > 0 && chars[end - 1] === ":") j = end;
-    } else if (chars[j] === "]") return j;
+/**
+ * The ranges of the Unicode tables re2js (2.10) appends, with more than 26: a table's, and its case
+ * folds' (or -1 for none), a range per character where a table steps over some. Any other table
+ * counts as TABLE_RANGES_OTHER.
+ */
+const TABLE_RANGES: Readonly<Record<string, readonly [number, number]>> = {
+  C: [832, -1], Cn: [826, -1], L: [774, 1], LC: [158, 1], Lc: [158, 1], Ll: [698, 638], Lm: [86, -1], Lo: [611, -1], Lu: [683, 643],
+  M: [391, 3], Mc: [240, -1], Mn: [438, 3], N: [148, -1], Nd: [72, -1], No: [75, -1], P: [226, -1], Pe: [76, -1], Po: [236, -1],
+  Ps: [79, -1], S: [274, -1], Sk: [37, -1], Sm: [79, -1], So: [214, -1], Alphabetic: [841, -1], Emoji: [179, 1],
+  Emoji_Modifier_Base: [50, -1], Emoji_Presentation: [94, -1], Extended_Pictographic: [185, 1], Lowercase: [715, 640],
+  Math: [167, 12], Terminal_Punctuation: [141, -1], Uppercase: [690, 647], Arabic: [59, -1], Common: [198, 2], Ethiopic: [38, -1],
+  Greek: [41, 2], Inherited: [32, 3], Latin: [36, -1], Unknown: [824, -1], Assigned: [826, 826],
+};
+const TABLE_RANGES_OTHER = 32;
+/** Characters re2js folds one at a time (appendFoldedRange) per range's worth of time. */
+const FOLDED_CHARS_PER_RANGE = 4;
+/** A Perl class (`\d`) or a POSIX one (`[:alpha:]`): a few ranges, folded a character at a time (up to ~100 of them). */
+const groupRanges = (fold: boolean) => (fold ? 4 + 100 / FOLDED_CHARS_PER_RANGE : 4);
+/** Where re2js folds characters one at a time (Unicode.MIN_FOLD, MAX_FOLD). */
+const MIN_FOLD = 0x41;
+const MAX_FOLD = 0x1e943;
+
+/**
+ * Instructions' worth of building a class of `ranges` (as classRanges counts them): re2js appends
+ * each, then sorts them all, so that time grows faster than the count (in node, classes of \pL
+ * repeated: 6,000 ranges took 0.07 µs a range, 12,000 0.2, 25,000 0.35, 65,000 0.4, 390,000 0.7).
+ * Weighed so that compiling stays under ~4 µs an instruction in node (~8 in workerd) for a class of
+ * many tables (13 \pL: 547 for ~2 ms, 32: 2,736 for 7.5 ms), a lone \pL 14 more (~0.1 ms warm).
+ */
+function classBuilding(r: number): number {
+  return Math.floor(r / 64) + Math.floor((r * r) / 2 ** 18);
+}
+
+/** The ranges re2js appends for the table named at `j` (`L`, `{Greek}`, `{^L}`), under case folding or not; and where the name ends. */
+function tableRanges(chars: string[], j: number, fold: boolean): { ranges: number; end: number } {
+  let name = chars[j] ?? "";
+  let end = j;
+  if (name === "{") {
+    end = chars.indexOf("}", j + 1);
+    if (end < 0) end = chars.length;
+    name = chars.slice(j + 1, end).join("");
   }
-  return j;
+  if (name.startsWith("^")) name = name.slice(1);
+  const [table, folds] = TABLE_RANGES[name] ?? [TABLE_RANGES_OTHER, TABLE_RANGES_OTHER];
+  // Folded, the table and its folds are appended, cleaned, and appended again.
+  return { ranges: fold && folds >= 0 ? 2 * (table + folds) + 1 : table + 1, end };
+}
+
+const ESCAPED: Readonly<Record<string, number>> = { a: 7, f: 12, n: 10, r: 13, t: 9, v: 11 };
+
+/** The character at `j` of a class (escaped or not), and the index of its last character; null for a class escape (`\d`, `\pL`). */
+function classChar(chars: string[], j: number): { code: number; end: number } | null {
+  const c = chars[j] ?? "";
+  if (c !== "\\") return { code: c.codePointAt(0) ?? 0, end: j };
+  const next = chars[j + 1] ?? "";
+  if (next === "x" && chars[j + 2] === "{") {
+    const end = chars.indexOf("}", j + 3);
+    return { code: end < 0 ? 0 : parseInt(chars.slice(j + 3, end).join(""), 16) || 0, end: end < 0 ? chars.length : end };
+  }
+  if (next === "x") return { code: parseInt(chars.slice(j + 2, j + 4).join(""), 16) || 0, end: j + 3 };
+  if (/[0-7]/.test(next)) {
+    let end = j + 1;
+    while (end < j + 3 && /[0-7]/.test(chars[end + 1] ?? "")) end++;
+    return { code: parseInt(chars.slice(j + 1, end + 1).join(""), 8), end };
+  }
+  if (/[dDsSwWpP]/.test(next)) return null;
+  return { code: ESCAPED[next] ?? next.codePointAt(0) ?? 0, end: j + 1 };
+}
+
+/**
+ * The class opened at `i`: the index of the `]` closing it (a `]` first in it is a character of
+ * it, as is `[:alpha:]`'s), and the ranges re2js appends to build it: one per character or range,
+ * a table's (`\pL`: 774), and under case folding one per FOLDED_CHARS_PER_RANGE characters of a
+ * range it folds character by character.
+ */
+function classRanges(chars: string[], i: number, fold: boolean): { end: number; ranges: number } {
+  let j = i + 1;
+  let ranges = 1;
+  if (chars[j] === "^") j++;
+  let first = true;
+  for (; j < chars.length && (chars[j] !== "]" || first); j++) {
+    first = false;
+    if (chars[j] === "[" && chars[j + 1] === ":") {
+      const end = chars.indexOf("]", j + 2);
+      if (end > 0 && chars[end - 1] === ":") {
+        j = end;
+        ranges += groupRanges(fold);
+        continue;
+      }
+    }
+    const lo = classChar(chars, j);
+    if (lo === null) {
+      const letter = chars[j + 1];
+      if (letter === "p" || letter === "P") {
+        const table = tableRanges(chars, j + 2, fold);
+        ranges += table.ranges;
+        j = table.end;
+      } else {
+        ranges += groupRanges(fold);
+        j++;
+      }
+      continue;
+    }
+    j = lo.end;
+    let hi = lo.code;
+    if (chars[j + 1] === "-" && chars[j + 2] !== "]" && j + 2 < chars.length) {
+      const h = classChar(chars, j + 2);
+      if (h !== null) {
+        hi = h.code;
+        j = h.end;
+      }
+    }
+    const folded = fold && !(lo.code <= MIN_FOLD && hi >= MAX_FOLD) ? Math.max(0, Math.min(hi, MAX_FOLD) - Math.max(lo.code, MIN_FOLD) + 1) : 0;
+    ranges += 1 + Math.ceil(folded / FOLDED_CHARS_PER_RANGE);
+  }
+  return { end: j, ranges };
 }

@@ -72,7 +72,7 @@ export function parse(source: string, RegexEngine: new (source: RegexSource) => 
 export function programRefusal(regex: { value: RegexSource; position?: number }): string | null {
   const bound = programBound(regex.value);
   if (bound <= TRANSFORM_LIMITS.regexProgram) return null;
-  return `the regular expression at position ${regex.position ?? 0} compiles to up to ${bound} RE2 instructions, ${REPETITIONS_COUNT}; the limit is ${TRANSFORM_LIMITS.regexProgram}`;
+  return `the regular expression ending at position ${regex.position ?? 0} compiles to up to ${bound} RE2 instructions, ${REPETITIONS_COUNT}; the limit is ${TRANSFORM_LIMITS.regexProgram}`;
 }
 
 /**
@@ -118,7 +118,7 @@ export function checkExpression(
     if (compiling.used > TRANSFORM_LIMITS.regexPrograms) {
       issues.push({
         path,
-        message: `with the regular expression at position ${node.position ?? 0}, the transformation's regular expressions compile to up to ${compiling.used} RE2 instructions together; the limit for all of them is ${TRANSFORM_LIMITS.regexPrograms}`,
+        message: `with the regular expression ending at position ${node.position ?? 0}, the transformation's regular expressions compile to up to ${compiling.used} RE2 instructions together; the limit for all of them is ${TRANSFORM_LIMITS.regexPrograms}`,
         position: node.position,
       });
       break;

@@ -31,12 +31,14 @@ export const TRANSFORM_LIMITS = {
   /**
    * Work of a regular expression per step: characters scanned times its program size (RE2
    * instructions). Linear is not cheap: `/[^,]{1000}/` over 250,000 characters took 3.7 s in one
-   * step. About 15 µs a step at worst, so 50,000 steps of matching stay under a second.
+   * step. About 15 µs a step at worst, so 50,000 steps of matching stay under a second. A pattern
+   * with capture groups does more per character (captureFactor, linear-regexp.ts).
    */
   regexWorkPerStep: 1000,
   /**
    * Instructions of a regular expression compiled per step, charged before compiling by the most
-   * its text can compile to (regexSizeBound). Compiling took 0.4–5.5 µs an instruction in workerd
+   * its text can compile to (regexSizeBound, which counts a class by what building it takes: its
+   * Unicode tables' ranges). Compiling took 0.4–5.5 µs an instruction in workerd
    * (a run of one literal `^a{1000}$`, `^\pL{1000}$`, an alternation of counted repeats the
    * dearest), and small patterns up to ~11 µs (`^(\d{4})-(\d{2})-(\d{2})`: 19 in 75–210 µs).
    */

@@ -274,6 +274,8 @@ function test(f: Filter, v: unknown, b: FilterBudget): boolean {
     case "text":
       return anyScalar(v, b, (s) => typeof s === "string" && work(b, chars(textCost(f.op, s, f.value))) && textTest(f.op, s, f.value));
     case "regex":
+      // test() asks for no groups, so RE2 runs its DFA: capture groups cost nothing more here (a
+      // transformation's matches pay for them: captureFactor).
       return anyScalar(v, b, (s) => typeof s === "string" && s.length <= FILTER_LIMITS.regexInput && spend(b, s.length * f.size) && f.pattern.test(s));
     case "exist":
       return (v !== undefined) === f.value;

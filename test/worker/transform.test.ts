@@ -179,6 +179,22 @@ describe("transformations", () => {
     expect((await transformed(`{"n": $count($map([1..10], function($i){$contains("b", /${big}/)}))}`, "{}")).body).toEqual({ n: 10 });
   });
 
+  it("charges a match by its capture groups too: RE2 then runs its NFA, which copies each thread's captures at each step", async () => {
+    // `(a)(a)…` ×1,300 (3,902 instructions) over 3,000 characters took 8.8 s in workerd, charged
+    // ~12,000 steps as characters × instructions; without captures RE2 matches the same on its DFA.
+    const body = JSON.stringify({ a: "a".repeat(3000) });
+    const captured = await runTransform(compile(`{"n": $count($match(a, /${"(a)".repeat(100)}/))}`), body);
+    expect(captured).toMatchObject({ ok: true, body: '{"n":30}' });
+    // 3,000 characters × 302 instructions × (4 + 100/16, rounded up).
+    expect(captured.steps).toBeGreaterThanOrEqual((3000 * 302 * 11) / TRANSFORM_LIMITS.regexWorkPerStep);
+    const stopped = await failure(`$match(a, /${"(a)".repeat(1300)}/)`, body);
+    expect(stopped.reason).toMatch(/^transform: stopped: a regular expression's match could take more than the evaluation steps left/);
+    // Without a capture, as before.
+    const plain = await runTransform(compile(`{"n": $count($match(a, /${"(?:a)".repeat(100)}/))}`), body);
+    expect(plain).toMatchObject({ ok: true, body: '{"n":30}' });
+    expect(plain.steps).toBeLessThan(1000);
+  });
+
   it("runs without eval or new Function (which workerd forbids)", async () => {
     // Neither library's source generates code…
     // (A call to eval, not a method definition named eval.)
@@ -815,7 +831,7 @@ describe("compiling", () => {
       }
     };
     const tooLarge = (bound: number) =>
-      `compiles to up to ${bound} RE2 instructions, a repetition counting what it repeats that many times (x{100} is 100 x's); the limit is ${TRANSFORM_LIMITS.regexProgram}`;
+      `compiles to up to ${bound} RE2 instructions, a repetition counting what it repeats that many times (x{100} is 100 x's), a class the Unicode tables it is built of (\\pL 14 more); the limit is ${TRANSFORM_LIMITS.regexProgram}`;
 
     it("refuses a literal over the bound when saved, naming its size and the limit, without compiling it", async () => {
       for (const [pattern, bound] of [
@@ -824,8 +840,8 @@ describe("compiling", () => {
       ] as const) {
         const { result, compiled } = await compiling(() => compileTransform(`$match(data.body, /${pattern}/)`, { "x-m": `$contains(s, /${pattern}/i)` }));
         expect(result.ok ? [] : result.issues).toEqual([
-          { path: "transform", message: `the regular expression at position ${20 + pattern.length} ${tooLarge(bound)}`, position: 20 + pattern.length },
-          { path: 'transformHeaders["x-m"]', message: `the regular expression at position ${16 + pattern.length} ${tooLarge(bound)}`, position: 16 + pattern.length },
+          { path: "transform", message: `the regular expression ending at position ${20 + pattern.length} ${tooLarge(bound)}`, position: 20 + pattern.length },
+          { path: 'transformHeaders["x-m"]', message: `the regular expression ending at position ${16 + pattern.length} ${tooLarge(bound)}`, position: 16 + pattern.length },
         ]);
         expect(compiled).toEqual([]);
       }
@@ -841,7 +857,7 @@ describe("compiling", () => {
       expect(many.result.ok ? [] : many.result.issues).toEqual([
         {
           path: 'transformHeaders["x-e"]',
-          message: `with the regular expression at position 43, the transformation's regular expressions compile to up to 20010 RE2 instructions together; the limit for all of them is ${TRANSFORM_LIMITS.regexPrograms}`,
+          message: `with the regular expression ending at position 43, the transformation's regular expressions compile to up to 20010 RE2 instructions together; the limit for all of them is ${TRANSFORM_LIMITS.regexPrograms}`,
           position: 43,
         },
       ]);
@@ -852,10 +868,31 @@ describe("compiling", () => {
       for (const pattern of [over, huge]) {
         const stored: CompiledTransform = { body: `{"m": $match(data.body, /${pattern}/)}`, headers: {} };
         const { result, compiled } = await compiling(() => runTransform(stored, messageReceived));
-        expect(result).toMatchObject({ ok: false, permanent: true, reason: expect.stringMatching(/^transform: the regular expression at position \d+ compiles to up to \d+ RE2 instructions/) });
+        expect(result).toMatchObject({ ok: false, permanent: true, reason: expect.stringMatching(/^transform: the regular expression ending at position \d+ compiles to up to \d+ RE2 instructions/) });
         expect(result.steps).toBe(0);
         expect(compiled).toEqual([]);
       }
+    });
+
+    it("refuses a literal whose classes take long to build, though each compiles to one instruction", async () => {
+      // re2js appends each table's ranges to the class and sorts them: 2,700 \pL in one class took
+      // 1.6 s to compile, 84 of them 46 ms, and a transformation could hold 11 such literals.
+      const tables = (n: number) => `[${"\\pL".repeat(n)}]`;
+      const eleven = `[${Array.from({ length: 11 }, () => `$contains(s, /${tables(84)}/)`).join(", ")}]`;
+      const { result, compiled } = await compiling(() => compileTransform(eleven, { "x-m": `$contains(s, /${tables(2700)}/)` }));
+      const messages = result.ok ? [] : result.issues.map((i) => i.message);
+      expect(messages).toHaveLength(12);
+      expect(messages.slice(0, 11)).toEqual(Array.from({ length: 11 }, () => expect.stringMatching(/^the regular expression ending at position \d+ compiles to up to 17187 RE2 instructions/)));
+      expect(messages[11]).toMatch(/^the regular expression ending at position \d+ compiles to up to 16735580 RE2 instructions/);
+      expect(compiled).toEqual([]);
+      // The `i` flag after the literal folds its tables too, which takes more.
+      expect(compileTransform(`$contains(s, /${tables(30)}/)`).ok).toBe(true);
+      const folded = compileTransform(`$contains(s, /${tables(30)}/i)`);
+      expect(folded.ok ? [] : folded.issues.map((i) => i.message)).toEqual([expect.stringMatching(/compiles to up to 8989 RE2 instructions/)]);
+      // A stored one fails its delivery for good, uncompiled.
+      const stored = await compiling(() => runTransform({ body: `$contains(s, /${tables(84)}/)`, headers: {} }, "{}"));
+      expect(stored.result).toMatchObject({ ok: false, permanent: true, reason: expect.stringMatching(/compiles to up to 17187 RE2 instructions/) });
+      expect(stored.compiled).toEqual([]);
     });
 
     it("charges a literal by its bound before compiling it: one the steps left cannot pay for is not compiled", async () => {
