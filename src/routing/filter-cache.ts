@@ -1,51 +1,91 @@
-import { regexWeight, type Filter } from "./filter";
+import { regexWeight, FILTER_LIMITS, type Filter } from "./filter";
 
 /** A stored filter compiled, or why it no longer validates. */
 export type CompiledFilter = Filter | string;
 
 /**
- * How many compiled filters an isolate keeps, and how many `$regex` instructions among them (about
- * 80 bytes each once compiled: 256 Ki is some 20 MB, 32 filters of 8 patterns at
- * FILTER_LIMITS.regexProgram, and as many filters as `entries` of ordinary patterns).
+ * How many compiled filters an isolate keeps, their `$regex` instructions (about 80 bytes each once
+ * compiled) and their stored JSON text in characters (what a filter without `$regex` weighs). Twice
+ * what the webhooks may hold together (FILTER_LIMITS.accountRegexProgram: some 20 MB compiled), so
+ * every filter routing reads stays compiled, with room for the old text of a changed one until it goes
+ * stale (`staleMs`).
  */
-export const FILTER_CACHE = { entries: 256, instructions: 256 * 1024 } as const;
+export const FILTER_CACHE = {
+  entries: 16 * 1024,
+  instructions: 2 * FILTER_LIMITS.accountRegexProgram,
+  chars: 32 * 1024 * 1024,
+  staleMs: 10 * 60_000,
+} as const;
+
+type Limits = { entries: number; instructions: number; chars: number; staleMs: number };
+
+interface Held {
+  filter: CompiledFilter;
+  instructions: number;
+  usedAt: number;
+}
 
 /**
- * Compiled filters by their stored JSON text, the least recently used evicted first past either
- * bound (the one just compiled is kept, whatever it weighs). Routing reads the webhooks afresh for
- * each batch, so a cache keyed by the row's object served no second batch: each compiled every
- * filter again, and a filter stored before the program bound took up to 1.6 s.
+ * Compiled filters by their stored JSON text. Routing reads the webhooks afresh for each batch, so a
+ * cache keyed by the row's object served no second batch. One that is held stays while it is used: a
+ * new one past a bound takes the room of those unused for `staleMs` (least recently used first), or
+ * else is compiled without being kept. Evicting the least recently used instead thrashed when the
+ * filters of a batch outweighed the bounds (routing visits them in one order each batch): every
+ * lookup missed, and every batch compiled every filter (17–20 s with 259 filters of 8 patterns).
  */
 export class FilterCache {
-  private readonly entries = new Map<string, CompiledFilter>();
+  private readonly entries = new Map<string, Held>();
   private instructions = 0;
+  private chars = 0;
+  /** Filters compiled without being kept (past a bound, nothing stale): what an operator would look for. */
+  private unkept = 0;
 
-  constructor(private readonly limits: { entries: number; instructions: number } = FILTER_CACHE) {}
+  constructor(
+    private readonly limits: Limits = FILTER_CACHE,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** The filter of `text`, compiled by `compile` unless held. */
   get(text: string, compile: () => CompiledFilter): CompiledFilter {
+    const now = this.now();
     const held = this.entries.get(text);
     if (held !== undefined) {
       // Most recently used last: a Map iterates in insertion order.
       this.entries.delete(text);
+      held.usedAt = now;
       this.entries.set(text, held);
-      return held;
+      return held.filter;
     }
-    const f = compile();
-    this.entries.set(text, f);
-    this.instructions += weight(f);
-    for (const [k, old] of this.entries) {
-      if (k === text || (this.entries.size <= this.limits.entries && this.instructions <= this.limits.instructions)) break;
-      this.entries.delete(k);
-      this.instructions -= weight(old);
-    }
-    return f;
+    const filter = compile();
+    const instructions = typeof filter === "string" ? 0 : regexWeight(filter);
+    if (this.makeRoom(instructions, text.length, now)) {
+      this.entries.set(text, { filter, instructions, usedAt: now });
+      this.instructions += instructions;
+      this.chars += text.length;
+    } else this.unkept++;
+    return filter;
   }
 
-  /** The filters held and their `$regex` instructions. */
-  get usage(): { entries: number; instructions: number } {
-    return { entries: this.entries.size, instructions: this.instructions };
+  /** Whether one more of this weight fits, once the stale ones it needs gone are (oldest first). */
+  private makeRoom(instructions: number, chars: number, now: number): boolean {
+    const fits = () =>
+      this.entries.size + 1 <= this.limits.entries &&
+      this.instructions + instructions <= this.limits.instructions &&
+      this.chars + chars <= this.limits.chars;
+    if (fits()) return true;
+    if (instructions > this.limits.instructions || chars > this.limits.chars) return false;
+    for (const [k, old] of this.entries) {
+      if (now - old.usedAt < this.limits.staleMs) return false;
+      this.entries.delete(k);
+      this.instructions -= old.instructions;
+      this.chars -= k.length;
+      if (fits()) return true;
+    }
+    return fits();
+  }
+
+  /** The filters held, their `$regex` instructions, and how many were compiled without being kept. */
+  get usage(): { entries: number; instructions: number; unkept: number } {
+    return { entries: this.entries.size, instructions: this.instructions, unkept: this.unkept };
   }
 }
-
-const weight = (f: CompiledFilter): number => (typeof f === "string" ? 0 : regexWeight(f));

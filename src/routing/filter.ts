@@ -69,6 +69,15 @@ export const FILTER_LIMITS = {
    * alternation of words is about 250) stays well under it. A stored filter is not held to it.
    */
   regexProgram: 1024,
+  /**
+   * The programs of every webhook's filter together, in RE2 instructions (checked when a filter is
+   * saved: store/filter-programs.ts). A fresh isolate compiles them all in its first batch, so this
+   * bounds that batch's compiling (32 filters at the costliest 8 × 1,024: about 0.65 s in workerd at
+   * the 20 ms a filter above, far less for patterns of words) and what the compiled filters hold
+   * (about 80 bytes an instruction: some 20 MB). Without it 259 such filters outgrew the isolate's
+   * cache, and every batch compiled them all again (17–20 s).
+   */
+  accountRegexProgram: 256 * 1024,
   /** `$regex` never matches a longer string, so one event costs at most this per pattern and string. */
   regexInput: 16384,
   /**

@@ -437,25 +437,46 @@ describe("compiled filters across batches", () => {
     }
   });
 
-  it("keeps within its bounds, the least recently used out first, the one just compiled whatever it weighs", () => {
-    const cache = new FilterCache({ entries: 2, instructions: 300 });
+  it("compiles each of many distinct filters once across batches, more than the old cache's 256 entries (visited in one order each batch)", () => {
+    const hooks = () =>
+      Array.from({ length: 300 }, (_, i) =>
+        webhook({ uid: `many${String(i).padStart(3, "0")}`, createdAt: 1000 + i, filter: { body: { s: { $regex: `^many-${i}$` } } } }),
+      );
+    const e = { ...event, eventId: "evt_many", receivedAt: 10_000, body: JSON.stringify({ s: "many-7" }), headers: {} };
+    const compiling = vi.spyOn(RE2JS, "compile");
+    try {
+      for (let batch = 0; batch < 3; batch++) expect(owedWebhooks(hooks(), e).owed.map((w) => w.uid)).toEqual(["many007"]);
+      // The old LRU of 256 missed every lookup of this cycle: 900 compiles.
+      expect(compiling).toHaveBeenCalledTimes(300);
+    } finally {
+      compiling.mockRestore();
+    }
+  });
+
+  it("keeps what it holds while it is used: past a bound a new filter is compiled without being kept, and takes only a stale one's room", () => {
+    let now = 0;
+    const cache = new FilterCache({ entries: 2, instructions: 300, chars: 1000, staleMs: 60_000 }, () => now);
     let compiles = 0;
     const get = (source: string) => cache.get(source, () => (compiles++, compiled(source)));
     get("a{100}");
     get("b{100}");
-    get("a{100}"); // used: b is now the oldest
-    expect([compiles, cache.usage]).toEqual([2, { entries: 2, instructions: 204 }]);
-    get("c{10}"); // past 2 entries: b out
-    get("a{100}");
-    expect([compiles, cache.usage]).toEqual([3, { entries: 2, instructions: 114 }]);
-    get("d{250}"); // past 300 instructions: c (the oldest) out, then a
-    expect([compiles, cache.usage]).toEqual([4, { entries: 1, instructions: 252 }]);
-    // Why a stored filter no longer validates is held as well, weighing nothing.
-    expect(cache.get("not json", () => "the stored filter is invalid")).toBe("the stored filter is invalid");
-    expect(cache.usage).toEqual({ entries: 2, instructions: 252 });
-    get("e{400}"); // heavier than the bound alone: kept, alone
-    expect(cache.usage).toEqual({ entries: 1, instructions: 402 });
+    expect([compiles, cache.usage]).toEqual([2, { entries: 2, instructions: 204, unkept: 0 }]);
+    // A cycle of three over two entries: a and b stay, c is compiled each time (no thrash).
+    for (let round = 0; round < 3; round++) ["a{100}", "b{100}", "c{10}"].forEach(get);
+    expect([compiles, cache.usage]).toEqual([5, { entries: 2, instructions: 204, unkept: 3 }]);
+    // a goes unused for a minute: stale, its room is c's.
+    now = 30_000;
+    get("b{100}");
+    now = 60_000;
+    get("c{10}");
+    expect([compiles, cache.usage]).toEqual([6, { entries: 2, instructions: 114, unkept: 3 }]);
+    // Heavier than the bound alone: compiled, never kept, nothing evicted for it.
     get("e{400}");
-    expect(compiles).toBe(5);
+    get("e{400}");
+    expect([compiles, cache.usage]).toEqual([8, { entries: 2, instructions: 114, unkept: 5 }]);
+    // Why a stored filter no longer validates is held as well, weighing nothing (once b and c are stale).
+    now = 200_000;
+    expect(cache.get("not json", () => "the stored filter is invalid")).toBe("the stored filter is invalid");
+    expect(cache.usage).toEqual({ entries: 2, instructions: 12, unkept: 5 });
   });
 });
