@@ -14,6 +14,7 @@ import { learnNamesStatement, nameIdSql } from "./names";
 import { storedJson } from "./stored-json";
 import { from, owed, to } from "./transitions";
 import { versionedOutcome, writeAtVersion } from "./versioned-write";
+import { filterRegexWeight } from "../routing/match";
 
 interface WebhookRow {
   uid: string;
@@ -51,12 +52,16 @@ function headersOf(uid: string, text: string | null): Record<string, string> | n
   return text === null ? null : storedJson(text, isStringRecord, `webhook ${uid} transform_headers`);
 }
 
-/** The content columns of a webhook row, as written. */
-function contentColumns(w: Webhook): [string | null, string | null, string | null] {
+/**
+ * The content columns of a webhook row, as written: with the filter, its `$regex` programs'
+ * instructions (filter_program), which triggers add up for the account-wide bound (migration 0053).
+ */
+function contentColumns(w: Webhook): [string | null, string | null, string | null, number] {
   return [
     w.filter === null ? null : JSON.stringify(w.filter),
     w.transform,
     w.transformHeaders === null ? null : JSON.stringify(w.transformHeaders),
+    filterRegexWeight(w),
   ];
 }
 
@@ -123,6 +128,15 @@ function toWebhook(r: WebhookRow): Webhook {
     disabledReason: r.disabled_reason,
     disabledAt: r.disabled_at,
   };
+}
+
+/**
+ * The `$regex` instructions of every webhook's filter together (FILTER_LIMITS.accountRegexProgram):
+ * one row, kept by triggers (migration 0053). Filters stored before it count 0 until saved again.
+ */
+export async function filterProgramTotal(db: D1Database): Promise<number> {
+  const row = await db.prepare("SELECT instructions FROM filter_program_total WHERE id = 0").first<{ instructions: number }>();
+  return row?.instructions ?? 0;
 }
 
 /** Every webhook: routing reads them once per queue batch. */
@@ -215,9 +229,9 @@ export async function insertWebhook(db: D1Database, w: Webhook): Promise<void> {
     .prepare(
       `INSERT INTO webhooks (uid, location_uid, organization_uid, grant_organization_uid, created_at,
          url, event_types, source_ids, secret, previous_secret, previous_secret_expires_at, disabled, timeout_ms, max_attempts, rate_limit,
-         max_concurrency, ordering, updated_at, filter, transform, transform_headers, kind, auto_disable_after_minutes, failing_after_attempts,
+         max_concurrency, ordering, updated_at, filter, transform, transform_headers, filter_program, kind, auto_disable_after_minutes, failing_after_attempts,
          disabled_reason, disabled_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
     .bind(
       w.uid,
@@ -274,7 +288,7 @@ export async function updateWebhook(db: D1Database, changed: Webhook, before: We
     db
       .prepare(
         `UPDATE webhooks SET url = ?, event_types = ?, source_ids = ?, secret = ?, previous_secret = ?, previous_secret_expires_at = ?, disabled = ?, timeout_ms = ?,
-           max_attempts = ?, rate_limit = ?, max_concurrency = ?, ordering = ?, updated_at = ?, filter = ?, transform = ?, transform_headers = ?,
+           max_attempts = ?, rate_limit = ?, max_concurrency = ?, ordering = ?, updated_at = ?, filter = ?, transform = ?, transform_headers = ?, filter_program = ?,
            kind = ?, auto_disable_after_minutes = ?, failing_after_attempts = ?, disabled_reason = ?, disabled_at = ?, grant_organization_uid = ?
          WHERE uid = ? AND updated_at = ?`,
       )

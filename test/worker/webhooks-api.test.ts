@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { disableWebhookStatements } from "../../src/store/webhooks";
+import { disableWebhookStatements, filterProgramTotal } from "../../src/store/webhooks";
+import { FILTER_LIMITS, regexWeight, validateFilter } from "../../src/routing/filter";
 import { disableFailing } from "../../src/pipeline/commands";
 import type { IngestMessage } from "../../src/domain/types";
 import { meteredD1 } from "../../bench/d1-meter";
@@ -841,5 +842,55 @@ describe("PATCH /v1/webhooks/{uid}", () => {
     expect(changed.rows).toBeLessThanOrEqual(12); // 15 when the location was read again
     // One of another organization's locations stays hidden: the same one read, and a 404.
     expect(await patch(hidden.uid, { timeoutMs: 3000 })).toMatchObject({ status: 404, calls: 1, json: { error: { code: "not_found" } } });
+  });
+});
+
+describe("the $regex programs of every webhook's filter together", () => {
+  // 8 patterns of about 1,000 instructions each (within FILTER_LIMITS.regexProgram), distinct by `tag`.
+  const heavy = (tag: string) => ({ body: Object.fromEntries(Array.from({ length: 8 }, (_, j) => [`k${j}`, { $regex: `^${tag}${j}x{990}$` }])) });
+  const weight = (doc: object) => {
+    const r = validateFilter(doc);
+    if (!r.ok) throw new Error(`the filter is valid: ${JSON.stringify(r.issues)}`);
+    return regexWeight(r.filter);
+  };
+
+  it("refuses (400) the filter that would take them past FILTER_LIMITS.accountRegexProgram, reading one row for it; a lighter change passes", async () => {
+    const p = pipeline();
+    const made: string[] = [];
+    try {
+      const total = async () => filterProgramTotal(env.DB);
+      const w = weight(heavy("over-"));
+      const light = await p.api("POST", "/v1/webhooks", { ...base(), filter: { body: { s: { $regex: "^light$" } } } });
+      expect(light.status).toBe(201);
+      made.push(light.json.uid);
+      // Fill until one more heavy filter would not fit (other tests' filters count too).
+      while ((await total()) + w <= FILTER_LIMITS.accountRegexProgram) {
+        const r = await p.api("POST", "/v1/webhooks", { ...base(), filter: heavy(`f${made.length}-`) });
+        expect(r.status).toBe(201);
+        made.push(r.json.uid);
+      }
+      const before = await total();
+      const meter = meteredD1(env.DB);
+      const refused = await meteredApiCall(meter, "POST", "/v1/webhooks", { ...base(), filter: heavy("over-") });
+      expect(refused.status).toBe(400);
+      expect(refused.json.error.code).toBe("invalid_request");
+      const sum = (before + w).toLocaleString("en-US");
+      expect(refused.json.error.message).toContain(`filter: its $regex patterns compile to ${w.toLocaleString("en-US")} RE2 instructions`);
+      expect(refused.json.error.message).toContain(`that is ${sum}; the bound for all webhooks together is 262,144`);
+      const read = Object.entries(meter.usage.bySql).filter(([sql]) => sql.includes("filter_program_total"));
+      expect(read.map(([, u]) => u.rowsRead)).toEqual([1]);
+      // A change to the light webhook that would pass the bound is refused too; one that adds nothing passes.
+      const changed = await p.api("PATCH", `/v1/webhooks/${light.json.uid}`, { filter: heavy("over-") });
+      expect(changed.status).toBe(400);
+      expect((await p.api("PATCH", `/v1/webhooks/${light.json.uid}`, { timeoutMs: 3000 })).status).toBe(200);
+      expect((await p.api("PATCH", `/v1/webhooks/${light.json.uid}`, { filter: null })).status).toBe(200);
+      expect(await total()).toBe(before - weight({ body: { s: { $regex: "^light$" } } }));
+      // Deleting gives its part back.
+      const gone = made.pop();
+      expect((await p.api("DELETE", `/v1/webhooks/${gone}`)).status).toBe(204);
+      expect((await p.api("POST", "/v1/webhooks", { ...base(), filter: heavy("fits-") })).status).toBe(201);
+    } finally {
+      for (const uid of made) await p.api("DELETE", `/v1/webhooks/${uid}`);
+    }
   });
 });

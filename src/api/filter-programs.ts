@@ -1,0 +1,31 @@
+import { invalidInput } from "../domain/errors";
+import type { Webhook } from "../domain/types";
+import { FILTER_LIMITS } from "../routing/filter";
+import { filterRegexWeight } from "../routing/match";
+import { filterProgramTotal } from "../store/webhooks";
+
+const n = (x: number) => x.toLocaleString("en-US");
+
+/**
+ * Refuses (400) a filter that would take the `$regex` programs of every webhook's filter together past
+ * FILTER_LIMITS.accountRegexProgram: a fresh isolate compiles them all in its first batch, and each
+ * isolate keeps them compiled (routing/filter-cache.ts). Reads one row (migration 0053). A change that
+ * adds nothing (the same filter, a lighter one, none) is never refused, so a filter stored before the
+ * bound can be edited around. Two saves at once may both pass it: the cache has twice the room.
+ */
+export async function assertFilterProgramFits(db: D1Database, next: Webhook, before?: Webhook): Promise<void> {
+  const own = filterRegexWeight(next);
+  const adds = own - (before ? filterRegexWeight(before) : 0);
+  if (adds <= 0) return;
+  const total = await filterProgramTotal(db);
+  if (total + adds <= FILTER_LIMITS.accountRegexProgram) return;
+  throw invalidInput("body", [
+    {
+      path: "filter",
+      message:
+        `its $regex patterns compile to ${n(own)} RE2 instructions, and with the other webhooks' filters (${n(total - (own - adds))}) ` +
+        `that is ${n(total + adds)}; the bound for all webhooks together is ${n(FILTER_LIMITS.accountRegexProgram)}: ` +
+        "use fewer or simpler patterns ($startsWith, $in, …), or remove filters that are no longer needed",
+    },
+  ]);
+}
