@@ -1,5 +1,6 @@
--- The $regex programs of every webhook's filter together, in RE2 instructions, so that saving a filter
--- checks FILTER_LIMITS.accountRegexProgram by reading a row, however many webhooks there are. Each
+-- The $regex programs of every webhook's filter together, in RE2 instructions (each pattern at least
+-- FILTER_LIMITS.regexCharge), so that saving a filter checks FILTER_LIMITS.accountRegexProgram by
+-- reading a row, however many webhooks there are. Each
 -- webhook's own part is written with its filter (store/webhooks.ts); the total is kept by triggers in
 -- the statement that writes it, as delivery_totals (0041) is, so no writer can miss it. Filters stored
 -- before count 0 until their filter is saved again: the program size is RE2's, known only to the Worker

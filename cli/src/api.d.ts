@@ -864,7 +864,7 @@ export interface components {
             /** @description Failed attempts in a row that make the webhook `failing` (and raise `webhook.failing`). Default 10. */
             failingAfterAttempts?: number;
             /**
-             * @description A JSON document matched against `{body, headers}` of each event when it is stored: equality by example on nested or dotted paths, `$eq $neq $in $nin $gt $gte $lt $lte $exist $startsWith $endsWith $contains $regex` (RE2), `$and $or $not`; an array matches when any element does (an object pattern's fields, the same element). At most 8 KiB, depth 16, 128 conditions, 8 `$regex` patterns of at most 256 characters each compiling to at most 1024 RE2 instructions (`x{100}` counts x 100 times). An event it excludes gets no delivery, and its `filteredOut` says so. null: none.
+             * @description A JSON document matched against `{body, headers}` of each event when it is stored: equality by example on nested or dotted paths, `$eq $neq $in $nin $gt $gte $lt $lte $exist $startsWith $endsWith $contains $regex` (RE2), `$and $or $not`; an array matches when any element does (an object pattern's fields, the same element). At most 8 KiB, depth 16, 128 conditions, 8 `$regex` patterns of at most 256 characters each compiling to at most 1024 RE2 instructions (`x{100}` counts x 100 times), and all webhooks' filters together at most 262144 (each pattern counted at least 128: a filter past it is refused). An event it excludes gets no delivery, and its `filteredOut` says so. null: none.
              * @example {
              *       "body": {
              *         "metadata.eventType": "message.received",
@@ -958,7 +958,7 @@ export interface components {
             /** @description Failed attempts in a row that make the webhook `failing` (and raise `webhook.failing`). Default 10. */
             failingAfterAttempts?: number;
             /**
-             * @description A JSON document matched against `{body, headers}` of each event when it is stored: equality by example on nested or dotted paths, `$eq $neq $in $nin $gt $gte $lt $lte $exist $startsWith $endsWith $contains $regex` (RE2), `$and $or $not`; an array matches when any element does (an object pattern's fields, the same element). At most 8 KiB, depth 16, 128 conditions, 8 `$regex` patterns of at most 256 characters each compiling to at most 1024 RE2 instructions (`x{100}` counts x 100 times). An event it excludes gets no delivery, and its `filteredOut` says so. null: none.
+             * @description A JSON document matched against `{body, headers}` of each event when it is stored: equality by example on nested or dotted paths, `$eq $neq $in $nin $gt $gte $lt $lte $exist $startsWith $endsWith $contains $regex` (RE2), `$and $or $not`; an array matches when any element does (an object pattern's fields, the same element). At most 8 KiB, depth 16, 128 conditions, 8 `$regex` patterns of at most 256 characters each compiling to at most 1024 RE2 instructions (`x{100}` counts x 100 times), and all webhooks' filters together at most 262144 (each pattern counted at least 128: a filter past it is refused). An event it excludes gets no delivery, and its `filteredOut` says so. null: none.
              * @example {
              *       "body": {
              *         "metadata.eventType": "message.received",
@@ -1045,7 +1045,7 @@ export interface components {
             /** @description Failed attempts in a row that make the webhook `failing` (and raise `webhook.failing`). Default 10. */
             failingAfterAttempts?: number;
             /**
-             * @description A JSON document matched against `{body, headers}` of each event when it is stored: equality by example on nested or dotted paths, `$eq $neq $in $nin $gt $gte $lt $lte $exist $startsWith $endsWith $contains $regex` (RE2), `$and $or $not`; an array matches when any element does (an object pattern's fields, the same element). At most 8 KiB, depth 16, 128 conditions, 8 `$regex` patterns of at most 256 characters each compiling to at most 1024 RE2 instructions (`x{100}` counts x 100 times). An event it excludes gets no delivery, and its `filteredOut` says so. null: none.
+             * @description A JSON document matched against `{body, headers}` of each event when it is stored: equality by example on nested or dotted paths, `$eq $neq $in $nin $gt $gte $lt $lte $exist $startsWith $endsWith $contains $regex` (RE2), `$and $or $not`; an array matches when any element does (an object pattern's fields, the same element). At most 8 KiB, depth 16, 128 conditions, 8 `$regex` patterns of at most 256 characters each compiling to at most 1024 RE2 instructions (`x{100}` counts x 100 times), and all webhooks' filters together at most 262144 (each pattern counted at least 128: a filter past it is refused). An event it excludes gets no delivery, and its `filteredOut` says so. null: none.
              * @example {
              *       "body": {
              *         "metadata.eventType": "message.received",

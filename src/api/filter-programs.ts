@@ -1,7 +1,7 @@
 import { invalidInput } from "../domain/errors";
 import type { Webhook } from "../domain/types";
 import { FILTER_LIMITS } from "../routing/filter";
-import { filterRegexWeight } from "../routing/match";
+import { filterProgramCharge } from "../routing/match";
 import { filterProgramTotal } from "../store/webhooks";
 
 const n = (x: number) => x.toLocaleString("en-US");
@@ -14,8 +14,8 @@ const n = (x: number) => x.toLocaleString("en-US");
  * bound can be edited around. Two saves at once may both pass it: the cache has twice the room.
  */
 export async function assertFilterProgramFits(db: D1Database, next: Webhook, before?: Webhook): Promise<void> {
-  const own = filterRegexWeight(next);
-  const adds = own - (before ? filterRegexWeight(before) : 0);
+  const own = filterProgramCharge(next);
+  const adds = own - (before ? filterProgramCharge(before) : 0);
   if (adds <= 0) return;
   const total = await filterProgramTotal(db);
   if (total + adds <= FILTER_LIMITS.accountRegexProgram) return;
@@ -23,7 +23,7 @@ export async function assertFilterProgramFits(db: D1Database, next: Webhook, bef
     {
       path: "filter",
       message:
-        `its $regex patterns compile to ${n(own)} RE2 instructions, and with the other webhooks' filters (${n(total - (own - adds))}) ` +
+        `its $regex patterns count ${n(own)} RE2 instructions (each at least ${FILTER_LIMITS.regexCharge}), and with the other webhooks' filters (${n(total - (own - adds))}) ` +
         `that is ${n(total + adds)}; the bound for all webhooks together is ${n(FILTER_LIMITS.accountRegexProgram)}: ` +
         "use fewer or simpler patterns ($startsWith, $in, …), or remove filters that are no longer needed",
     },

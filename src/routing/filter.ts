@@ -70,14 +70,21 @@ export const FILTER_LIMITS = {
    */
   regexProgram: 1024,
   /**
-   * The programs of every webhook's filter together, in RE2 instructions (checked when a filter is
-   * saved: store/filter-programs.ts). A fresh isolate compiles them all in its first batch, so this
-   * bounds that batch's compiling (32 filters at the costliest 8 × 1,024: about 0.65 s in workerd at
-   * the 20 ms a filter above, far less for patterns of words) and what the compiled filters hold
-   * (about 80 bytes an instruction: some 20 MB). Without it 259 such filters outgrew the isolate's
-   * cache, and every batch compiled them all again (17–20 s).
+   * The programs of every webhook's filter together, in RE2 instructions, a pattern counted at least
+   * `regexCharge` (programCharge; checked when a filter is saved: api/filter-programs.ts). A fresh
+   * isolate compiles them all in its first batch, so this bounds that batch's compiling: measured in
+   * workerd (2026-12-05), 320 patterns of ~1,000 instructions (40 filters of 8) compiled in 444 ms
+   * (long literal runs, the costliest) or 302 ms (classes), so 256 Ki about 0.36 s at worst; compiled,
+   * about 80 bytes an instruction (some 20 MB). Without it 259 filters of 8 such patterns outgrew the
+   * isolate's cache, and every batch compiled them all again (17–20 s).
    */
   accountRegexProgram: 256 * 1024,
+  /**
+   * What a pattern counts toward `accountRegexProgram` at least: compiling a small one costs about
+   * what 128 instructions of a large one do (320 patterns of 25 instructions: 56 ms), so 2,048
+   * small patterns are about as costly as the bound.
+   */
+  regexCharge: 128,
   /** `$regex` never matches a longer string, so one event costs at most this per pattern and string. */
   regexInput: 16384,
   /**
@@ -291,23 +298,29 @@ function test(f: Filter, v: unknown, b: FilterBudget): boolean {
   }
 }
 
-/** What testing one character costs a filter at most: the program sizes of its `$regex` conditions. */
-export function regexWeight(f: Filter): number {
+/** The sum over a filter's `$regex` conditions of `size` of each. */
+function sumRegexes(f: Filter, size: (program: number) => number): number {
   switch (f.kind) {
     case "all":
     case "any":
     case "elements":
     case "fields":
-      return f.of.reduce((n: number, g: Filter) => n + regexWeight(g), 0);
+      return f.of.reduce((n: number, g: Filter) => n + sumRegexes(g, size), 0);
     case "not":
     case "field":
-      return regexWeight(f.of);
+      return sumRegexes(f.of, size);
     case "regex":
-      return f.size;
+      return size(f.size);
     default:
       return 0;
   }
 }
+
+/** What testing one character costs a filter at most: the program sizes of its `$regex` conditions. */
+export const regexWeight = (f: Filter): number => sumRegexes(f, (n) => n);
+
+/** What a filter counts toward FILTER_LIMITS.accountRegexProgram: its patterns' sizes, each at least `regexCharge`. */
+export const programCharge = (f: Filter): number => sumRegexes(f, (n) => Math.max(n, FILTER_LIMITS.regexCharge));
 
 /** Takes `cost` from the `$regex` budget if that much is left (a shorter string may still fit). */
 function spend(b: FilterBudget, cost: number): boolean {

@@ -2,7 +2,7 @@ import { ALERT_SOURCE } from "../domain/alerts";
 import { confinementAllows } from "../domain/access";
 import { parseBody } from "../domain/documents";
 import type { EventFacts, Webhook } from "../domain/types";
-import { explainMismatch, filterBudget, matchesFilter, regexWeight, validateFilter, type FilterBudget } from "./filter";
+import { explainMismatch, filterBudget, matchesFilter, programCharge, regexWeight, validateFilter, type FilterBudget } from "./filter";
 import { FilterCache, type CompiledFilter } from "./filter-cache";
 
 /** An entry of `eventTypes` matches an exact type, every type of an object (`message.*`), or all (`*`). */
@@ -140,6 +140,13 @@ export function filterRegexWeight(w: Webhook): number {
   if (w.filter === null) return 0;
   const f = filterOf(w.filter);
   return typeof f === "string" ? 0 : regexWeight(f);
+}
+
+/** What the webhook's filter counts toward FILTER_LIMITS.accountRegexProgram (programCharge); 0 for one that no longer validates. */
+export function filterProgramCharge(w: Webhook): number {
+  if (w.filter === null) return 0;
+  const f = filterOf(w.filter);
+  return typeof f === "string" ? 0 : programCharge(f);
 }
 
 /** Whether the webhook's filter (if any) admits the event, its conditions spending the event's budget. */

@@ -14,7 +14,7 @@ import { learnNamesStatement, nameIdSql } from "./names";
 import { storedJson } from "./stored-json";
 import { from, owed, to } from "./transitions";
 import { versionedOutcome, writeAtVersion } from "./versioned-write";
-import { filterRegexWeight } from "../routing/match";
+import { filterProgramCharge } from "../routing/match";
 
 interface WebhookRow {
   uid: string;
@@ -61,7 +61,7 @@ function contentColumns(w: Webhook): [string | null, string | null, string | nul
     w.filter === null ? null : JSON.stringify(w.filter),
     w.transform,
     w.transformHeaders === null ? null : JSON.stringify(w.transformHeaders),
-    filterRegexWeight(w),
+    filterProgramCharge(w),
   ];
 }
 

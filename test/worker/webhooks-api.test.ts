@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { disableWebhookStatements, filterProgramTotal } from "../../src/store/webhooks";
-import { FILTER_LIMITS, regexWeight, validateFilter } from "../../src/routing/filter";
+import { FILTER_LIMITS, programCharge, validateFilter } from "../../src/routing/filter";
 import { disableFailing } from "../../src/pipeline/commands";
 import type { IngestMessage } from "../../src/domain/types";
 import { meteredD1 } from "../../bench/d1-meter";
@@ -851,7 +851,7 @@ describe("the $regex programs of every webhook's filter together", () => {
   const weight = (doc: object) => {
     const r = validateFilter(doc);
     if (!r.ok) throw new Error(`the filter is valid: ${JSON.stringify(r.issues)}`);
-    return regexWeight(r.filter);
+    return programCharge(r.filter);
   };
 
   it("refuses (400) the filter that would take them past FILTER_LIMITS.accountRegexProgram, reading one row for it; a lighter change passes", async () => {
@@ -875,7 +875,7 @@ describe("the $regex programs of every webhook's filter together", () => {
       expect(refused.status).toBe(400);
       expect(refused.json.error.code).toBe("invalid_request");
       const sum = (before + w).toLocaleString("en-US");
-      expect(refused.json.error.message).toContain(`filter: its $regex patterns compile to ${w.toLocaleString("en-US")} RE2 instructions`);
+      expect(refused.json.error.message).toContain(`filter: its $regex patterns count ${w.toLocaleString("en-US")} RE2 instructions (each at least 128)`);
       expect(refused.json.error.message).toContain(`that is ${sum}; the bound for all webhooks together is 262,144`);
       const read = Object.entries(meter.usage.bySql).filter(([sql]) => sql.includes("filter_program_total"));
       expect(read.map(([, u]) => u.rowsRead)).toEqual([1]);

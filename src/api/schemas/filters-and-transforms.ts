@@ -44,7 +44,7 @@ export const filterDoc = jsonRecord(z.unknown())
   })
   .openapi({
     description:
-      `A JSON document matched against \`{body, headers}\` of each event when it is stored: equality by example on nested or dotted paths, \`$eq $neq $in $nin $gt $gte $lt $lte $exist $startsWith $endsWith $contains $regex\` (RE2), \`$and $or $not\`; an array matches when any element does (an object pattern's fields, the same element). At most 8 KiB, depth 16, 128 conditions, ${FILTER_LIMITS.regexes} \`$regex\` patterns of at most ${FILTER_LIMITS.regexLength} characters each compiling to at most ${FILTER_LIMITS.regexProgram} RE2 instructions (\`x{100}\` counts x 100 times). An event it excludes gets no delivery, and its \`filteredOut\` says so. null: none.`,
+      `A JSON document matched against \`{body, headers}\` of each event when it is stored: equality by example on nested or dotted paths, \`$eq $neq $in $nin $gt $gte $lt $lte $exist $startsWith $endsWith $contains $regex\` (RE2), \`$and $or $not\`; an array matches when any element does (an object pattern's fields, the same element). At most 8 KiB, depth 16, 128 conditions, ${FILTER_LIMITS.regexes} \`$regex\` patterns of at most ${FILTER_LIMITS.regexLength} characters each compiling to at most ${FILTER_LIMITS.regexProgram} RE2 instructions (\`x{100}\` counts x 100 times), and all webhooks' filters together at most ${FILTER_LIMITS.accountRegexProgram} (each pattern counted at least ${FILTER_LIMITS.regexCharge}: a filter past it is refused). An event it excludes gets no delivery, and its \`filteredOut\` says so. null: none.`,
     examples: [FILTER_EXAMPLES.podium, FILTER_EXAMPLES.stripe, FILTER_EXAMPLES.github],
   });
 
