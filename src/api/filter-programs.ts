@@ -9,22 +9,24 @@ const n = (x: number) => x.toLocaleString("en-US");
 /**
  * Refuses (400) a filter that would take the `$regex` programs of every webhook's filter together past
  * FILTER_LIMITS.accountRegexProgram: a fresh isolate compiles them all in its first batch, and each
- * isolate keeps them compiled (routing/filter-cache.ts). Reads one row (migration 0053). A change that
- * adds nothing (the same filter, a lighter one, none) is never refused, so a filter stored before the
- * bound can be edited around. Two saves at once may both pass it: the cache has twice the room.
+ * isolate keeps them compiled (routing/filter-cache.ts). Reads the total's row (migration 0053) and, for
+ * a change, the webhook's own part. A change that adds nothing (the same filter, a lighter one, none)
+ * is never refused, so a filter stored before the bound can be edited around. Two saves at once may
+ * both pass it: the cache has twice the room.
  */
 export async function assertFilterProgramFits(db: D1Database, next: Webhook, before?: Webhook): Promise<void> {
-  const own = filterProgramCharge(next);
-  const adds = own - (before ? filterProgramCharge(before) : 0);
-  if (adds <= 0) return;
-  const total = await filterProgramTotal(db);
-  if (total + adds <= FILTER_LIMITS.accountRegexProgram) return;
+  const charge = filterProgramCharge(next);
+  if (charge <= (before ? filterProgramCharge(before) : 0)) return;
+  // What the row holds toward the total: 0 for a filter stored before the bound, however heavy.
+  const { total, own } = await filterProgramTotal(db, before?.uid);
+  const others = total - own;
+  if (others + charge <= FILTER_LIMITS.accountRegexProgram) return;
   throw invalidInput("body", [
     {
       path: "filter",
       message:
-        `its $regex patterns count ${n(own)} RE2 instructions (each at least ${FILTER_LIMITS.regexCharge}), and with the other webhooks' filters (${n(total - (own - adds))}) ` +
-        `that is ${n(total + adds)}; the bound for all webhooks together is ${n(FILTER_LIMITS.accountRegexProgram)}: ` +
+        `its $regex patterns count ${n(charge)} RE2 instructions (each at least ${FILTER_LIMITS.regexCharge}), and with the other webhooks' filters (${n(others)}) ` +
+        `that is ${n(others + charge)}; the bound for all webhooks together is ${n(FILTER_LIMITS.accountRegexProgram)}: ` +
         "use fewer or simpler patterns ($startsWith, $in, …), or remove filters that are no longer needed",
     },
   ]);

@@ -131,12 +131,16 @@ function toWebhook(r: WebhookRow): Webhook {
 }
 
 /**
- * The `$regex` instructions of every webhook's filter together (FILTER_LIMITS.accountRegexProgram):
- * one row, kept by triggers (migration 0053). Filters stored before it count 0 until saved again.
+ * The `$regex` instructions of every webhook's filter together (FILTER_LIMITS.accountRegexProgram), and
+ * the part of them that is the webhook `uid`'s, if given: one row, kept by triggers (migration 0053),
+ * and the webhook's by its key. Filters stored before count 0 until saved again.
  */
-export async function filterProgramTotal(db: D1Database): Promise<number> {
-  const row = await db.prepare("SELECT instructions FROM filter_program_total WHERE id = 0").first<{ instructions: number }>();
-  return row?.instructions ?? 0;
+export async function filterProgramTotal(db: D1Database, uid?: string): Promise<{ total: number; own: number }> {
+  const row = await db
+    .prepare("SELECT instructions AS total, coalesce((SELECT filter_program FROM webhooks WHERE uid = ?), 0) AS own FROM filter_program_total WHERE id = 0")
+    .bind(uid ?? null)
+    .first<{ total: number; own: number }>();
+  return row ?? { total: 0, own: 0 };
 }
 
 /** Every webhook: routing reads them once per queue batch. */

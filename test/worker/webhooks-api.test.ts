@@ -854,11 +854,11 @@ describe("the $regex programs of every webhook's filter together", () => {
     return programCharge(r.filter);
   };
 
-  it("refuses (400) the filter that would take them past FILTER_LIMITS.accountRegexProgram, reading one row for it; a lighter change passes", async () => {
+  it("refuses (400) the filter that would take them past FILTER_LIMITS.accountRegexProgram, reading one row for it (two for a change); a change that adds nothing passes", async () => {
     const p = pipeline();
     const made: string[] = [];
     try {
-      const total = async () => filterProgramTotal(env.DB);
+      const total = async () => (await filterProgramTotal(env.DB)).total;
       const w = weight(heavy("over-"));
       const light = await p.api("POST", "/v1/webhooks", { ...base(), filter: { body: { s: { $regex: "^light$" } } } });
       expect(light.status).toBe(201);
@@ -877,14 +877,25 @@ describe("the $regex programs of every webhook's filter together", () => {
       const sum = (before + w).toLocaleString("en-US");
       expect(refused.json.error.message).toContain(`filter: its $regex patterns count ${w.toLocaleString("en-US")} RE2 instructions (each at least 128)`);
       expect(refused.json.error.message).toContain(`that is ${sum}; the bound for all webhooks together is 262,144`);
-      const read = Object.entries(meter.usage.bySql).filter(([sql]) => sql.includes("filter_program_total"));
+      const read = Object.entries(meter.usage.bySql).filter(([sql]) => sql.startsWith("SELECT instructions AS total"));
       expect(read.map(([, u]) => u.rowsRead)).toEqual([1]);
       // A change to the light webhook that would pass the bound is refused too; one that adds nothing passes.
-      const changed = await p.api("PATCH", `/v1/webhooks/${light.json.uid}`, { filter: heavy("over-") });
+      const changed = await meteredApiCall(meter, "PATCH", `/v1/webhooks/${light.json.uid}`, { filter: heavy("over-") });
       expect(changed.status).toBe(400);
+      const lightCharge = weight({ body: { s: { $regex: "^light$" } } });
+      expect(changed.json.error.message).toContain(`other webhooks' filters (${(before - lightCharge).toLocaleString("en-US")})`);
+      // The total's row and the webhook's own part.
+      expect(Object.entries(meter.usage.bySql).filter(([sql]) => sql.startsWith("SELECT instructions AS total")).map(([, u]) => u.rowsRead)).toEqual([2]);
       expect((await p.api("PATCH", `/v1/webhooks/${light.json.uid}`, { timeoutMs: 3000 })).status).toBe(200);
       expect((await p.api("PATCH", `/v1/webhooks/${light.json.uid}`, { filter: null })).status).toBe(200);
-      expect(await total()).toBe(before - weight({ body: { s: { $regex: "^light$" } } }));
+      expect(await total()).toBe(before - lightCharge);
+      // A filter stored before the bound counts nothing (filter_program 0): a change that adds nothing to it passes, and then counts.
+      const old = made[1]!;
+      await env.DB.prepare("UPDATE webhooks SET filter_program = 0 WHERE uid = ?").bind(old).run();
+      const uncounted = await total();
+      const edited = await p.api("PATCH", `/v1/webhooks/${old}`, { filter: heavy("g1-") });
+      expect(edited.status).toBe(200);
+      expect(await total()).toBe(uncounted + weight(heavy("g1-")));
       // Deleting gives its part back.
       const gone = made.pop();
       expect((await p.api("DELETE", `/v1/webhooks/${gone}`)).status).toBe(204);
