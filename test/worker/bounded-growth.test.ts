@@ -28,6 +28,7 @@ const CONFIGURED: Record<string, string> = {
   event_count_marks: "one row (id = 0)",
   dead_letter_counts: "one row (id = 0)",
   delivery_totals: "one row (id = 0)",
+  filter_program_total: "one row (id = 0)",
 };
 
 /** Rows of a table that may stay however old, by design: which (SQL), and why. */
