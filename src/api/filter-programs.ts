@@ -10,17 +10,20 @@ const n = (x: number) => x.toLocaleString("en-US");
  * Refuses (400) a filter that would take the `$regex` programs of every webhook's filter together past
  * FILTER_LIMITS.accountRegexProgram: a fresh isolate compiles them all in its first batch, and each
  * isolate keeps them compiled (routing/filter-cache.ts). Reads the total's row (migration 0053) and, for
- * a change, the webhook's own part. A change that adds nothing (the same filter, a lighter one, none)
- * is never refused, so a filter stored before the bound can be edited around. Two saves at once may
+ * a change, the webhook's own part. A change that adds nothing to what its row counts (the filter left
+ * as it is, a lighter one, none) is never refused, so a webhook whose filter was stored before the
+ * bound (counting 0 until its filter changes) can be edited around it. Two saves at once may
  * both pass it: the cache has twice the room.
  */
 export async function assertFilterProgramFits(db: D1Database, next: Webhook, before?: Webhook): Promise<void> {
+  // A filter left as it is keeps what its row counts (store/webhooks.ts updatedContent).
+  if (before && JSON.stringify(next.filter) === JSON.stringify(before.filter)) return;
   const charge = filterProgramCharge(next);
-  if (charge <= (before ? filterProgramCharge(before) : 0)) return;
+  if (charge === 0) return;
   // What the row holds toward the total: 0 for a filter stored before the bound, however heavy.
   const { total, own } = await filterProgramTotal(db, before?.uid);
   const others = total - own;
-  if (others + charge <= FILTER_LIMITS.accountRegexProgram) return;
+  if (charge <= own || others + charge <= FILTER_LIMITS.accountRegexProgram) return;
   throw invalidInput("body", [
     {
       path: "filter",

@@ -131,6 +131,16 @@ function toWebhook(r: WebhookRow): Webhook {
 }
 
 /**
+ * contentColumns for an UPDATE: filter_program is written only with a filter that changes (the SET's
+ * `filter` is the row's before), so a filter saved before the bound keeps counting nothing until it
+ * changes, whatever else is changed (migration 0053).
+ */
+function updatedContent(w: Webhook): [string | null, string | null, string | null, string | null, number] {
+  const [filter, transform, headers, program] = contentColumns(w);
+  return [filter, transform, headers, filter, program];
+}
+
+/**
  * The `$regex` instructions of every webhook's filter together (FILTER_LIMITS.accountRegexProgram), and
  * the part of them that is the webhook `uid`'s, if given: one row, kept by triggers (migration 0053),
  * and the webhook's by its key. Filters stored before count 0 until saved again.
@@ -292,11 +302,12 @@ export async function updateWebhook(db: D1Database, changed: Webhook, before: We
     db
       .prepare(
         `UPDATE webhooks SET url = ?, event_types = ?, source_ids = ?, secret = ?, previous_secret = ?, previous_secret_expires_at = ?, disabled = ?, timeout_ms = ?,
-           max_attempts = ?, rate_limit = ?, max_concurrency = ?, ordering = ?, updated_at = ?, filter = ?, transform = ?, transform_headers = ?, filter_program = ?,
+           max_attempts = ?, rate_limit = ?, max_concurrency = ?, ordering = ?, updated_at = ?, filter = ?, transform = ?, transform_headers = ?,
+           filter_program = CASE WHEN filter IS ? THEN filter_program ELSE ? END,
            kind = ?, auto_disable_after_minutes = ?, failing_after_attempts = ?, disabled_reason = ?, disabled_at = ?, grant_organization_uid = ?
          WHERE uid = ? AND updated_at = ?`,
       )
-      .bind(...settingsColumns(w), w.updatedAt, ...contentColumns(w), ...healthColumns(w), w.grantOrganizationUid, w.uid, before.updatedAt),
+      .bind(...settingsColumns(w), w.updatedAt, ...updatedContent(w), ...healthColumns(w), w.grantOrganizationUid, w.uid, before.updatedAt),
   ], db.prepare("SELECT 1 AS found FROM webhooks WHERE uid = ?").bind(w.uid));
 }
 

@@ -889,10 +889,14 @@ describe("the $regex programs of every webhook's filter together", () => {
       expect((await p.api("PATCH", `/v1/webhooks/${light.json.uid}`, { timeoutMs: 3000 })).status).toBe(200);
       expect((await p.api("PATCH", `/v1/webhooks/${light.json.uid}`, { filter: null })).status).toBe(200);
       expect(await total()).toBe(before - lightCharge);
-      // A filter stored before the bound counts nothing (filter_program 0): a change that adds nothing to it passes, and then counts.
+      // A filter stored before the bound counts nothing (filter_program 0) until its filter changes; then it counts.
       const old = made[1]!;
       await env.DB.prepare("UPDATE webhooks SET filter_program = 0 WHERE uid = ?").bind(old).run();
       const uncounted = await total();
+      // Other fields changed, or its filter sent again as it is, it still counts nothing.
+      expect((await p.api("PATCH", `/v1/webhooks/${old}`, { timeoutMs: 3000 })).status).toBe(200);
+      expect((await p.api("PATCH", `/v1/webhooks/${old}`, { filter: heavy("f1-"), maxAttempts: 5 })).status).toBe(200);
+      expect(await total()).toBe(uncounted);
       const edited = await p.api("PATCH", `/v1/webhooks/${old}`, { filter: heavy("g1-") });
       expect(edited.status).toBe(200);
       expect(await total()).toBe(uncounted + weight(heavy("g1-")));
