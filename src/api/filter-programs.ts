@@ -15,7 +15,7 @@ const n = (x: number) => x.toLocaleString("en-US");
  * bound (counting 0 until its filter changes) can be edited around it. Two saves at once may
  * both pass it: the cache has twice the room.
  */
-export async function assertFilterProgramFits(db: D1Database, next: Webhook, before?: Webhook): Promise<void> {
+export async function assertFilterProgramFits(db: D1Database, next: Webhook, before: Webhook | undefined, limited: boolean): Promise<void> {
   // A filter left as it is keeps what its row counts (store/webhooks.ts updatedContent).
   if (before && JSON.stringify(next.filter) === JSON.stringify(before.filter)) return;
   const charge = filterProgramCharge(next);
@@ -24,12 +24,16 @@ export async function assertFilterProgramFits(db: D1Database, next: Webhook, bef
   const { total, own } = await filterProgramTotal(db, before?.uid);
   const others = total - own;
   if (charge <= own || others + charge <= FILTER_LIMITS.accountRegexProgram) return;
+  // The other webhooks are every tenant's: a limited token is not told how much they hold.
+  const together = limited
+    ? "and the other webhooks' filters (every organization's) leave no room for them"
+    : `and with the other webhooks' filters (${n(others)}) that is ${n(others + charge)}`;
   throw invalidInput("body", [
     {
       path: "filter",
       message:
-        `its $regex patterns count ${n(charge)} RE2 instructions (each at least ${FILTER_LIMITS.regexCharge}), and with the other webhooks' filters (${n(others)}) ` +
-        `that is ${n(others + charge)}; the bound for all webhooks together is ${n(FILTER_LIMITS.accountRegexProgram)}: ` +
+        `its $regex patterns count ${n(charge)} RE2 instructions (each at least ${FILTER_LIMITS.regexCharge}), ${together}; ` +
+        `the bound for all webhooks together is ${n(FILTER_LIMITS.accountRegexProgram)}: ` +
         "use fewer or simpler patterns ($startsWith, $in, …), or remove filters that are no longer needed",
     },
   ]);

@@ -877,6 +877,14 @@ describe("the $regex programs of every webhook's filter together", () => {
       const sum = (before + w).toLocaleString("en-US");
       expect(refused.json.error.message).toContain(`filter: its $regex patterns count ${w.toLocaleString("en-US")} RE2 instructions (each at least 128)`);
       expect(refused.json.error.message).toContain(`that is ${sum}; the bound for all webhooks together is 262,144`);
+      // A token limited to an organization is refused in words that do not tell every tenant's total.
+      const org = `org-${uniqueKey()}`;
+      const limited = await makeToken(p, ["webhooks:write", ...DATA_SCOPES], { organizationUids: [org] });
+      const asLimited = await as(p, limited.token, "POST", "/v1/webhooks", { ...base(), organizationUid: org, filter: heavy("over-") });
+      expect(asLimited.status).toBe(400);
+      expect(asLimited.json.error.message).toContain("the other webhooks' filters (every organization's) leave no room for them");
+      expect(asLimited.json.error.message).not.toContain(before.toLocaleString("en-US"));
+      expect(asLimited.json.error.message).not.toContain(sum);
       const read = Object.entries(meter.usage.bySql).filter(([sql]) => sql.startsWith("SELECT instructions AS total"));
       expect(read.map(([, u]) => u.rowsRead)).toEqual([1]);
       // A change to the light webhook that would pass the bound is refused too; one that adds nothing passes.

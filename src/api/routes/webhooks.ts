@@ -200,7 +200,7 @@ async function change(
   const warnings = await mayHave(c.env, p, next, locations, current);
   // As typed: the stored form percent-encodes what the typed check looks for.
   if (changes.url !== undefined && next.url !== current.url) checkUrl(changes.url, settings(c.env).allowPrivateDestinations, new URL(c.req.url).origin);
-  await assertFilterProgramFits(c.env.DB, next, current);
+  await assertFilterProgramFits(c.env.DB, next, current, isLimited(accessOf(p)));
   const written = await changeWebhook(c.env, current, next);
   assertSaved(written, "webhook", next.uid, pinned !== undefined);
   const saved = written === "unchanged" ? current : next;
@@ -217,7 +217,7 @@ export const webhooks = router()
     const webhook = { ...draft, grantOrganizationUid: grantOrganizationOf(p, draft, locations) };
     const warnings = await mayHave(c.env, p, webhook, locations);
     checkUrl(b.url, s.allowPrivateDestinations, new URL(c.req.url).origin);
-    await assertFilterProgramFits(c.env.DB, webhook);
+    await assertFilterProgramFits(c.env.DB, webhook, undefined, isLimited(accessOf(p)));
     await insertWebhook(c.env.DB, webhook);
     c.header("ETag", etagOf(webhook.updatedAt));
     return c.json({ ...webhookView(webhook), secret: webhook.secret, ...warnings }, 201);
