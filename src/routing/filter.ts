@@ -255,7 +255,13 @@ function shown(v: unknown): string {
   if (v === undefined) return "missing";
   const text = JSON.stringify(v) ?? String(v);
   if (text.length <= 80) return text;
-  return typeof v === "string" ? `${JSON.stringify(v.slice(0, 76)).slice(0, -1)}…"` : `${text.slice(0, 77)}…`;
+  return typeof v === "string" ? `${JSON.stringify(whole(v, 76)).slice(0, -1)}…"` : `${whole(text, 77)}…`;
+}
+
+/** `text`'s first `n` UTF-16 units, one fewer where the cut would split a pair: half an emoji is a lone surrogate, no text. */
+function whole(text: string, n: number): string {
+  const last = text.charCodeAt(n - 1);
+  return text.slice(0, last >= 0xd800 && last <= 0xdbff ? n - 1 : n);
 }
 
 function test(f: Filter, v: unknown, b: FilterBudget): boolean {

@@ -142,6 +142,19 @@ describe("provider examples", () => {
     expect(reason).toBe(`body.s is "${"a".repeat(76)}…", not "wanted"`);
   });
 
+  it("a reason cuts a value at a whole character: never half an emoji (a lone surrogate)", () => {
+    const filter = compile({ body: { t: { $or: [{ $regex: "\\p{Cs}" }] } } });
+    // The array's JSON text is cut after 77 units: `["` and then the 76th unit, half of the 38th emoji.
+    const reason = explainMismatch(filter, { body: { t: ["😀".repeat(40), "x"] }, headers: {} }) ?? "";
+    // (Checked first: a lone surrogate in a failure's message breaks the test runner's report of it.)
+    expect(reason.isWellFormed()).toBe(true);
+    expect(reason).toBe(`none of the $or alternatives matches body.t ($or[0]: body.t is ["${"😀".repeat(37)}…, which does not match /\\p{Cs}/)`);
+    // A string inside its quotes, likewise: 76 units end with half of the 38th emoji.
+    const inQuotes = explainMismatch(compile({ body: { s: "wanted" } }), { body: { s: "x" + "😀".repeat(50) }, headers: {} }) ?? "";
+    expect(inQuotes).not.toContain("\\ud83d");
+    expect(inQuotes).toBe(`body.s is "x${"😀".repeat(37)}…", not "wanted"`);
+  });
+
   it("the reason a $regex fails on a string over its length bound says so, not that the pattern does not match", () => {
     const filter = compile({ body: { "data.body": { $regex: "a" } } });
     const long = "a".repeat(FILTER_LIMITS.regexInput + 1);
