@@ -32,3 +32,6 @@ export function sourceProblems(s: Verifying): Issue[] {
   if (s.shopDomain != null && s.provider !== "shopify") problems.push({ path: "shopDomain", message: "only a shopify source has a shop domain" });
   return problems;
 }
+
+/** Why a token limited to locations alone makes no source: the API's refusal, and the dashboard's words where its form would be. */
+export const LOCATIONS_MAKE_NO_SOURCE = "A token limited to locations cannot create sources: a source belongs to an organization.";

@@ -640,6 +640,77 @@ describe("dashboard: filters, transformations and tests", () => {
   });
 });
 
+describe("the new-source form's owner", () => {
+  /** A session of a new token with the sources' scopes, limited as given. */
+  const signedIn = async (p: ReturnType<typeof pipeline>, limits: { organizationUids?: string[]; locationUids?: string[] }) => {
+    const { token } = await makeToken(p, ["sources:read", "sources:write"], limits);
+    return (await dashboardForm("/dashboard/login", null, { token })).headers.get("set-cookie")!.split(";")[0]!;
+  };
+  const ownerField = (html: string) => /<(select|input)[^>]*name="organizationUid"[^>]*>/.exec(html)?.[0];
+  const owner = async (p: ReturnType<typeof pipeline>, id: string) => {
+    const res = await p.api("GET", `/v1/sources/${id}`);
+    return res.status === 200 ? (res.json as { organizationUid: string | null }).organizationUid : `(${res.status})`;
+  };
+  const newSource = (id: string) => ({ id, name: `Owned ${id}`, provider: "podium", secret: "a-secret-long-enough" });
+
+  it("asks a token limited to several organizations to choose one, makes the source theirs, and refuses one outside its grant in the API's words", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const [a, b] = [`org-${key}-a`, `org-${key}-b`];
+    const c = await signedIn(p, { organizationUids: [a, b] });
+    const html = await (await get("/dashboard/sources", c)).text();
+    expect(ownerField(html)).toMatch(/^<select[^>]* required/);
+    const options = [.../<select[^>]*name="organizationUid"[^>]*>([\s\S]*?)<\/select>/.exec(html)![1]!.matchAll(/<option value="([^"]*)"/g)].map((m) => m[1]);
+    expect(options).toEqual(["", a, b]);
+
+    // The one chosen owns it.
+    const made = await form("/dashboard/sources", c, { ...newSource(`own-${key}-b`), organizationUid: b });
+    expect(made.status).toBe(303);
+    expect(await owner(p, `own-${key}-b`)).toBe(b);
+
+    // None chosen: the API's 400, the field marked; one outside the grant: its 403, the choice not kept as an option.
+    const none = await form("/dashboard/sources", c, newSource(`own-${key}-none`));
+    expect(none.status).toBe(400);
+    const noneHtml = await none.text();
+    expect(pageBanners(noneHtml, "alert")).toEqual([expect.stringContaining("Give the source an organizationUid: one of this token's organizations.")]);
+    expect(ownerField(noneHtml)).toContain('aria-invalid="true"');
+    const outside = await form("/dashboard/sources", c, { ...newSource(`own-${key}-c`), organizationUid: `org-${key}-c` });
+    expect(outside.status).toBe(403);
+    expect(pageBanners(await outside.text(), "alert")).toEqual([`This token cannot create sources for the organization "org-${key}-c".`]);
+    expect([await owner(p, `own-${key}-none`), await owner(p, `own-${key}-c`)]).toEqual(["(404)", "(404)"]);
+  });
+
+  it("lets the admin make a source of an organization, or of none", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const c = await cookie();
+    expect(ownerField(await (await get("/dashboard/sources", c)).text())).toMatch(/^<input(?![^>]*required)/);
+    expect((await form("/dashboard/sources", c, { ...newSource(`own-${key}-x`), organizationUid: `org-${key}-x` })).status).toBe(303);
+    expect((await form("/dashboard/sources", c, { ...newSource(`own-${key}-none`), organizationUid: "" })).status).toBe(303);
+    expect([await owner(p, `own-${key}-x`), await owner(p, `own-${key}-none`)]).toEqual([`org-${key}-x`, null]);
+  });
+
+  it("gives a token of one organization that one, and a token limited to locations no form, refusing its post in the API's words", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const one = await signedIn(p, { organizationUids: [`org-${key}`] });
+    const options = [...(await (await get("/dashboard/sources", one)).text()).matchAll(/<option value="(org-[^"]*)"( selected)?/g)].map((m) => m[1]);
+    expect(options).toEqual([`org-${key}`]);
+    // Left out, as before the field: its only organization, as the API implies it.
+    expect((await form("/dashboard/sources", one, newSource(`own-${key}-one`))).status).toBe(303);
+    expect(await owner(p, `own-${key}-one`)).toBe(`org-${key}`);
+
+    const located = await signedIn(p, { locationUids: [`loc-${key}`] });
+    const page = await (await get("/dashboard/sources", located)).text();
+    expect(page).not.toContain('action="/dashboard/sources"');
+    expect(text(page)).toContain("A token limited to locations cannot create sources: a source belongs to an organization.");
+    const refused = await form("/dashboard/sources", located, { ...newSource(`own-${key}-loc`), organizationUid: `org-${key}` });
+    expect(refused.status).toBe(403);
+    expect(pageBanners(await refused.text(), "alert")).toEqual(["A token limited to locations cannot create sources: a source belongs to an organization."]);
+    expect(await owner(p, `own-${key}-loc`)).toBe("(404)");
+  });
+});
+
 describe("an alert event's page", () => {
   it("names where its deliveries went as notification endpoints, linked to the Alerts page, not as webhooks (whose page has none of them)", async () => {
     const p = pipeline();

@@ -2,7 +2,7 @@ import { isLimited } from "../../domain/access";
 import { AppError, invalidField, invalidInput, notFound } from "../../domain/errors";
 import { hasScope, type Principal } from "../../domain/scopes";
 import { settings } from "../../domain/settings";
-import { sourceProblems } from "../../domain/source-rules";
+import { LOCATIONS_MAKE_NO_SOURCE, sourceProblems } from "../../domain/source-rules";
 import type { Source } from "../../domain/types";
 import { nextVersion, unchangedApartFromVersion } from "../../domain/version";
 import type { Env } from "../../env";
@@ -132,7 +132,7 @@ function ownerOf(p: Principal, asked: string | undefined): string | null {
   if (!isLimited(p)) return asked ?? null;
   const orgs = p.organizationUids;
   if (orgs === null) {
-    throw new AppError("forbidden", "A token limited to locations cannot create sources: a source belongs to an organization.");
+    throw new AppError("forbidden", LOCATIONS_MAKE_NO_SOURCE);
   }
   if (asked !== undefined) {
     if (!orgs.includes(asked)) throw new AppError("forbidden", `This token cannot create sources for the organization "${asked.slice(0, 80)}".`);

@@ -4,6 +4,7 @@ import { PROVIDER_NAMES } from "../../domain/types";
 import { ConfirmAction, DottedName, EmptyRow, NextPage, Words, Scroll, Required, Invalid, nothingSeen } from "../layout";
 import { ASK } from "../confirm";
 import { legible } from "../../domain/legible";
+import { LOCATIONS_MAKE_NO_SOURCE } from "../../domain/source-rules";
 
 type SourceJson = z.infer<typeof SourceSchema>;
 type RejectionsJson = z.infer<typeof RejectionsSchema>;
@@ -72,6 +73,42 @@ export interface SourceEntered {
   id: string;
   name: string;
   provider: string;
+  organizationUid: string;
+}
+
+/**
+ * Whom the session may make a source for, as the API takes a new source's `organizationUid`
+ * (api/routes/sources.ts): any organization or none (an unlimited token, the admin), else one
+ * of a limited token's organizations (none: a token limited to locations makes no source).
+ */
+export type SourceOwners = { anyone: true } | { anyone: false; organizationUids: string[] };
+
+/** The new-source form's owner field: free text (empty: no owner), or a choice among the token's organizations, required. */
+function OwnerField(props: { owners: SourceOwners; entered: string | undefined; invalidField: string | undefined }) {
+  const invalid = Invalid("organizationUid", props.invalidField);
+  if (props.owners.anyone) {
+    return (
+      <label>
+        Owner organization (optional; empty: no organization owns it)
+        <input name="organizationUid" value={props.entered ?? ""} {...invalid} />
+      </label>
+    );
+  }
+  const orgs = props.owners.organizationUids;
+  return (
+    <label>
+      <span>Owner organization (its events are that organization's)<Required /></span>
+      <select name="organizationUid" required {...invalid}>
+        {/* Several: no default, as the API takes none (a source made for the wrong organization cannot be moved). */}
+        {orgs.length > 1 && <option value="">Choose one of this token's organizations</option>}
+        {orgs.map((o) => (
+          <option value={o} selected={props.entered === o}>
+            {legible(o)}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
 }
 
 export function SourceList(props: {
@@ -86,7 +123,10 @@ export function SourceList(props: {
   invalidField?: string | undefined;
   /** A token limited to some organizations (nothingSeen). */
   limited: boolean;
+  /** Whom it may make a source for: the new-source form's owner field. */
+  owners: SourceOwners;
 }) {
+  const makesNone = !props.owners.anyone && props.owners.organizationUids.length === 0;
   return (
     <div class="stack">
       <Scroll label="Sources">
@@ -158,7 +198,13 @@ export function SourceList(props: {
       <NextPage path="/dashboard/sources" name="cursor" cursor={props.nextCursor} label="More sources →" />
       <Stray label="Requests to source ids that name no enabled source" log={props.unknown} now={props.now} />
       <Stray label="Requests to paths that are no source id (a trailing slash, capitals, a deeper path)" log={props.invalid} now={props.now} />
-      {props.canWrite && (
+      {props.canWrite && makesNone && (
+        <section class="card stack" aria-label="New source">
+          <h2>New source</h2>
+          <p class="muted">{LOCATIONS_MAKE_NO_SOURCE}</p>
+        </section>
+      )}
+      {props.canWrite && !makesNone && (
         <form method="post" action="/dashboard/sources" class="card stack" aria-label="New source">
           <h2>New source</h2>
           <label>
@@ -179,6 +225,7 @@ export function SourceList(props: {
               ))}
             </select>
           </label>
+          <OwnerField owners={props.owners} entered={props.entered?.organizationUid} invalidField={props.invalidField} />
           <label>
             <span>Secret (the provider's signing secret; never shown again)<Required /></span>
             <input name="secret" type="password" minlength={8} required autocomplete="off" {...Invalid("secret", props.invalidField)} />

@@ -7,14 +7,19 @@ import { confirmPage } from "../confirm-page";
 import { textOf } from "../form";
 import { pageOfList } from "../list-pages";
 import { LISTS } from "../navigation";
-import { SourceList, type SourceEntered } from "../pages/sources";
+import { SourceList, type SourceEntered, type SourceOwners } from "../pages/sources";
 import { apiRefusal, refusedBy, type Refusal } from "../refusal";
 import { back, can, Ignored, limited, page, type C } from "../respond";
 import type { DashEnv } from "../session";
+import { isLimited } from "../../domain/access";
+import type { Principal } from "../../domain/scopes";
 
 const SourceList_ = pageOf(SourceSchema, "SourceList");
 
 export const sourceRoutes = new Hono<DashEnv>();
+
+/** Whom `p` may make a source for (the API decides: this only shapes the form's owner field). */
+const ownersOf = (p: Principal): SourceOwners => (isLimited(p) ? { anyone: false, organizationUids: p.organizationUids ?? [] } : { anyone: true });
 
 /** The sources page; after a refused new source, with its error and what was typed (but the secret) kept in the form. */
 async function sourcesPage(c: C, refused?: Refusal<SourceEntered>) {
@@ -39,6 +44,7 @@ async function sourcesPage(c: C, refused?: Refusal<SourceEntered>) {
       entered={refused?.entered}
       invalidField={refused?.field}
       limited={limited(c)}
+      owners={ownersOf(c.get("principal"))}
     />,
     refused,
   );
@@ -48,9 +54,16 @@ sourceRoutes.get("/sources", (c) => sourcesPage(c));
 
 sourceRoutes.post("/sources", async (c) => {
   const form = await c.req.parseBody();
-  const entered = { id: textOf(form, "id").trim(), name: textOf(form, "name").trim(), provider: textOf(form, "provider") };
+  const entered = {
+    id: textOf(form, "id").trim(),
+    name: textOf(form, "name").trim(),
+    provider: textOf(form, "provider"),
+    organizationUid: textOf(form, "organizationUid").trim(),
+  };
   const res = await callApi(c, "POST", "/sources", SourceSchema, {
     ...(entered.id ? { id: entered.id } : {}),
+    // None given: the admin's (no owner), a token's only organization, or the API's 400 to one of several.
+    ...(entered.organizationUid ? { organizationUid: entered.organizationUid } : {}),
     name: entered.name,
     provider: entered.provider,
     secrets: [textOf(form, "secret")],
