@@ -26,8 +26,46 @@ export const TRANSFORM_LIMITS = {
   distinctItems: 5000,
   /** Comparisons of a `$sort` by value that cost one step (about the time of one). */
   sortComparisonsPerStep: 50,
-  /** Characters of JSON text a copy (`~> |…|…|`, `$clone`) writes and reads back per step. */
+  /**
+   * Characters of JSON text a copy (`~> |…|…|`, `$clone`) reads back per step, besides its writing
+   * (writtenValuesPerStep, writtenCharsPerStep).
+   */
   cloneCharsPerStep: 50,
+  /**
+   * Values (an object's keys, an array's items, at every depth) `$string` and a copy write as JSON,
+   * per step: each goes through JSONata's replacer and the bound's, ~400 ns a value in workerd
+   * (`$string` of an array of 120,000 zeros took ~50 ms a call, charged as its 240 KB text: 240 steps).
+   */
+  writtenValuesPerStep: 3,
+  /** Characters of the JSON text `$string` and a copy write, per step (escaping a long string: ~6 ns a character). */
+  writtenCharsPerStep: 250,
+  /**
+   * Characters of a string argument per step, charged at each call of a built-in that works through
+   * its whole string: `$length`, `$substring` and `$pad` first split it into an array of its code
+   * points (~13 ns a character: 190 `$length`s of a 250,000-character string took 0.8 s, charged as
+   * the references they were), `$trim` replaces each run of white space, the others copy or convert
+   * it. `$contains`, `$substringBefore`, `$substringAfter` and `$split` with a string only search it
+   * (~0.1 ns a character): the string's own charge as a value covers them.
+   */
+  stringArgCharsPerStep: {
+    length: 100,
+    substring: 100,
+    pad: 100,
+    trim: 40,
+    uppercase: 150,
+    lowercase: 150,
+    base64encode: 100,
+    base64decode: 100,
+    encodeUrl: 100,
+    encodeUrlComponent: 100,
+    decodeUrl: 100,
+    decodeUrlComponent: 100,
+  },
+  /**
+   * Values a descendant (`**`) or wildcard (`*`) step goes through per step: JSONata walks the whole
+   * value within one evaluation step (40 `$count($$.**)` of 60,000 numbers took 150–335 ms).
+   */
+  walkedValuesPerStep: 5,
   /**
    * Work of a regular expression per step: characters scanned times its program size (RE2
    * instructions). Linear is not cheap: `/[^,]{1000}/` over 250,000 characters took 3.7 s in one

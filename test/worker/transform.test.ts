@@ -641,12 +641,78 @@ describe("bounds", () => {
     expect((await transformed(`{"c": $clone({"a": [1, {"b": null}]}), "none": $clone(nothing)}`, "{}")).body).toEqual({ c: { a: [1, { b: null }] } });
   });
 
+  it("charges $string and a copy by the values and characters they write: each value goes through a replacer", async () => {
+    const stopped = `transform: stopped after ${TRANSFORM_LIMITS.steps} evaluation steps (an endless or too costly expression)`;
+    // 150 texts of 120,000 zeros took 9.5 s of CPU an attempt, charged as their 240 KB strings (36,910 steps).
+    const zeros = JSON.stringify(Array(120_000).fill(0));
+    expect((await failure(`$map([1..150], function($i){$length($string($))})`, zeros)).reason).toBe(stopped);
+    expect((await failure(`$count($map([1..150], function($i){$string($$)}))`, zeros)).reason).toBe(stopped);
+    // One text of 12,000 values costs a step per 3 of them, and as much is charged to copy them.
+    const small = JSON.stringify(Array(12_000).fill(0));
+    const writing = 12_000 / TRANSFORM_LIMITS.writtenValuesPerStep;
+    for (const expr of [`$string($)`, `$clone($)`]) {
+      const r = await runTransform(compile(`$length(${expr === "$string($)" ? expr : `$string(${expr})`}) > 0`), small);
+      expect(r.ok).toBe(true);
+      expect(r.steps).toBeGreaterThan(writing);
+    }
+    // A text of a string is the string, not written.
+    expect((await runTransform(compile(`$string(data.s)`), JSON.stringify({ data: { s: "x".repeat(100_000) } }))).steps).toBeLessThan(500);
+  });
+
+  it("charges the built-ins that work through a whole string by its length at each call: $length, $substring and $pad split it into code points", async () => {
+    const stopped = `transform: stopped after ${TRANSFORM_LIMITS.steps} evaluation steps (an endless or too costly expression)`;
+    const long = JSON.stringify({ data: { s: "x".repeat(250_000) } });
+    // 190 $lengths of one reference: 793 ms, charged 49,025 steps as the reference's 250 each.
+    expect((await failure(`($s := data.s; $count($map([1..190], function($i){$length($s)})))`, long)).reason).toBe(stopped);
+    const chars = 100_000;
+    const body = (s: string) => JSON.stringify({ data: { s } });
+    for (const [name, call] of [
+      ["length", `$length($s)`],
+      ["substring", `$substring($s, 1, 2)`],
+      ["pad", `$pad($s, 3)`],
+      ["trim", `$trim($s)`],
+      ["uppercase", `$uppercase($s)`],
+      ["lowercase", `$lowercase($s)`],
+      ["base64encode", `$base64encode($s)`],
+      ["encodeUrlComponent", `$encodeUrlComponent($s)`],
+      ["encodeUrl", `$encodeUrl($s)`],
+      ["decodeUrl", `$decodeUrl($s)`],
+      ["decodeUrlComponent", `$decodeUrlComponent($s)`],
+    ] as const) {
+      const expr = compile(`($s := data.s; $count([1..10].(${call})) = 10)`);
+      const short = await runTransform(expr, body("x"));
+      const longer = await runTransform(expr, body("x".repeat(chars)));
+      expect(longer).toMatchObject({ ok: true, body: "true" });
+      // Ten calls each charged for the characters of their string, besides what its value and their result cost.
+      expect(longer.steps - short.steps, name).toBeGreaterThanOrEqual((10 * chars) / TRANSFORM_LIMITS.stringArgCharsPerStep[name]);
+    }
+    // $pad with a padding of more than one character splits the padding so too.
+    const padded = await runTransform(compile(`$length($pad("", 100000, "ab")) = 100000`), "{}");
+    expect(padded.steps).toBeGreaterThan((2 * 200_000) / TRANSFORM_LIMITS.stringArgCharsPerStep.pad);
+  });
+
+  it("charges a descendant or wildcard step by the values it walks, within its one step", async () => {
+    const floats = JSON.stringify({ a: Array.from({ length: 60_000 }, (_, i) => i + 0.5) });
+    for (const expr of [`$count($$.**)`, `$count($.*)`]) {
+      const r = await runTransform(compile(expr), floats);
+      expect(r.ok, expr).toBe(true);
+      expect(r.steps, expr).toBeGreaterThan(60_000 / TRANSFORM_LIMITS.walkedValuesPerStep);
+    }
+    // 40 walks of 60,000 numbers took up to 335 ms.
+    expect((await failure(`$count([1..40].($count($$.**)))`, floats)).reason).toMatch(/^transform: stopped after/);
+  });
+
   it("stops a copy or a text of a value that shares one object into a huge document, before writing it", async () => {
     const shared = (use: string) => `($d := function($x, $n) { $n = 0 ? $x : $d({"l": $x, "r": $x}, $n - 1) }; ${use})`;
-    // Depth 24 is 2^24 leaves: written whole, ~400 MB of text before any bound saw it.
-    expect((await failure(shared(`$string($d("leaf", 24))`), "{}")).reason).toBe(`transform: stopped: a text would be over ${TRANSFORM_LIMITS.stringChars} characters`);
-    expect((await failure(shared(`$clone($d("leaf", 24))`), "{}")).reason).toBe(`transform: stopped: a copy would be over ${TRANSFORM_LIMITS.stringChars} characters`);
-    expect((await failure(shared(`$d("leaf", 24) ~> |l|{"x": 1}|`), "{}")).reason).toBe(`transform: stopped: a copy would be over ${TRANSFORM_LIMITS.stringChars} characters`);
+    // Depth 24 is 2^24 leaves: written whole, ~400 MB of text before any bound saw it. The writing
+    // is charged as it goes, so the step bound stops it first; with steps to spare, the text's bound.
+    const plenty = { maxSteps: 100 * TRANSFORM_LIMITS.steps };
+    expect((await failure(shared(`$string($d("leaf", 24))`), "{}", plenty)).reason).toBe(`transform: stopped: a text would be over ${TRANSFORM_LIMITS.stringChars} characters`);
+    expect((await failure(shared(`$clone($d("leaf", 24))`), "{}", plenty)).reason).toBe(`transform: stopped: a copy would be over ${TRANSFORM_LIMITS.stringChars} characters`);
+    expect((await failure(shared(`$d("leaf", 24) ~> |l|{"x": 1}|`), "{}", plenty)).reason).toBe(`transform: stopped: a copy would be over ${TRANSFORM_LIMITS.stringChars} characters`);
+    for (const use of [`$string($d("leaf", 24))`, `$clone($d("leaf", 24))`]) {
+      expect((await failure(shared(use), "{}")).reason).toMatch(/^transform: stopped after 50000 evaluation steps/);
+    }
     // What $string writes is JSONata's: functions as "", numbers to 15 digits, prettified on request.
     expect((await transformed(`{"s": $string({"f": function($x) { $x }, "n": 0.1 + 0.2, "a": [1]}), "p": $string([1], true), "t": $string("text")}`, "{}")).body).toEqual({
       s: '{"f":"","n":0.3,"a":[1]}',
