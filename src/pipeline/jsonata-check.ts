@@ -54,10 +54,24 @@ const NO_EVAL = "$eval is not available in a transformation: it evaluates a stri
  */
 const NO_PARTIAL = "partial application (a ? argument) is not available in a transformation: its held arguments would be worked through at each call uncharged; write a function instead";
 
-/** The expression parsed, or BoundExceeded when it nests too deeply for the parser's stack. */
-export function parse(source: string, RegexEngine: new (source: RegexSource) => LinearRegExp = LinearRegExp): Evaluator {
+/**
+ * The expression parsed, or BoundExceeded when it nests too deeply for the parser's stack. `depth`:
+ * its call depth, read by JSONata at each check, so a caller may move it as it evaluates (jsonata-meter.ts).
+ */
+export function parse(
+  source: string,
+  RegexEngine: new (source: RegexSource) => LinearRegExp = LinearRegExp,
+  depth: { stack: number } = { stack: TRANSFORM_LIMITS.depth },
+): Evaluator {
+  const options = {
+    RegexEngine,
+    sequence: TRANSFORM_LIMITS.sequence,
+    get stack() {
+      return depth.stack;
+    },
+  };
   try {
-    return parsingRe2(() => JSONATA.parse(source, { RegexEngine, stack: TRANSFORM_LIMITS.depth, sequence: TRANSFORM_LIMITS.sequence }));
+    return parsingRe2(() => JSONATA.parse(source, options));
   } catch (e) {
     // The parser recurses once per level.
     if (e instanceof RangeError) throw new BoundExceeded(TOO_DEEP);
@@ -141,8 +155,9 @@ export function checkExpression(
 /**
  * An AST's depth in nodes (what the evaluator recurses on), its regular expressions in order, the
  * operands of its `=` and `!=` (whose values are charged as compared), what it takes the truth of
- * (charged as `chargeTruth` says), and the node each grouping
- * key belongs to, walked with a stack of its own (a recursive walk overflowed on deep ASTs).
+ * (charged as `chargeTruth` says), the node each grouping key belongs to, and what JSONata evaluates
+ * side by side (`sideBySide`: an array constructor's items, an object constructor's or a grouping's
+ * values), walked with a stack of its own (a recursive walk overflowed on deep ASTs).
  */
 export function walk(root: unknown): {
   depth: number;
@@ -150,6 +165,7 @@ export function walk(root: unknown): {
   compared: Set<unknown>;
   booleanized: Set<unknown>;
   groupOf: Map<unknown, object>;
+  sideBySide: Set<unknown>;
   refusals: { message: string; position: number }[];
 } {
   const regexes: { value: RegexSource; position?: number }[] = [];
@@ -157,6 +173,7 @@ export function walk(root: unknown): {
   const booleanized = new Set<unknown>();
   const refusals: { message: string; position: number }[] = [];
   const groupOf = new Map<unknown, object>();
+  const sideBySide = new Set<unknown>();
   const seen = new Set<object>();
   let depth = 0;
   const pending: [unknown, number][] = [[root, 0]];
@@ -171,7 +188,14 @@ export function walk(root: unknown): {
     }
     // A grouping's keys, of `items{key: value}` or of an object constructor (which groups its input too).
     const pairs = isIndexable(node.group) ? node.group.lhs : node.type === "unary" && node.value === "{" ? node.lhs : null;
-    if (Array.isArray(pairs)) for (const pair of pairs) if (Array.isArray(pair)) groupOf.set(pair[0], node);
+    if (Array.isArray(pairs)) {
+      for (const pair of pairs) {
+        if (!Array.isArray(pair)) continue;
+        groupOf.set(pair[0], node);
+        sideBySide.add(pair[1]);
+      }
+    }
+    if (node.type === "unary" && node.value === "[" && Array.isArray(node.expressions)) for (const item of node.expressions) sideBySide.add(item);
     if (node.type === "binary" && (node.value === "=" || node.value === "!=")) {
       compared.add(node.lhs);
       compared.add(node.rhs);
@@ -189,7 +213,7 @@ export function walk(root: unknown): {
     // Children in reverse, so that they come off the stack in order (issues are reported as written).
     for (const child of Object.values(node).reverse()) pending.push([child, level]);
   }
-  return { depth, regexes, compared, booleanized, groupOf, refusals };
+  return { depth, regexes, compared, booleanized, groupOf, sideBySide, refusals };
 }
 
 /** JSONata throws plain objects `{code, position, message}`; anything else is reported by its message. */

@@ -54,8 +54,9 @@ export async function evaluate(
       compiling: (bound) => charge(Math.ceil(bound / TRANSFORM_LIMITS.regexInstructionsPerStep)),
     });
     // A fresh evaluator per run: the step counter above is this run's alone.
-    const evaluator = parse(source, engine);
-    const { compared, booleanized, groupOf, refusals, regexes } = walk(evaluator.ast());
+    const callDepth = { stack: TRANSFORM_LIMITS.depth };
+    const evaluator = parse(source, engine, callDepth);
+    const { compared, booleanized, groupOf, sideBySide, refusals, regexes, depth } = walk(evaluator.ast());
     // One stored before these were refused (checkExpression) fails as it would be refused, a
     // literal over the program bound without compiling it.
     const refusal = refusals[0]?.message ?? regexes.map(programRefusal).find((r) => r !== null);
@@ -66,8 +67,15 @@ export async function evaluate(
     const groupings = new Map<unknown, Map<string, number>[]>();
     for (const node of groupOf.values()) groupings.set(node, []);
     const chargeCopies = fractionally(charge);
+    // JSONata evaluates an array constructor's items, and an object constructor's or a grouping's
+    // values, all at once (Promise.all), and its call depth is one counter for the whole evaluation:
+    // each in flight added its depth as a level of recursion would, and a list of 520 ids (`x in
+    // ["id0", …]`), or a grouping of 700 keys, failed every evaluation (D1011, "non-terminating
+    // recursive function"). Each such item in flight widens the bound by as deep as the expression
+    // nests (what it can hold, a function it calls included); recursion gets the depth it had.
     evaluator.assign(ENTRY, (expr: unknown) => {
       charge(1);
+      if (sideBySide.has(expr)) callDepth.stack += depth;
       groupings.get(expr)?.push(new Map());
     });
     // Every value an expression gives is also what the next one works on: a built-in's work grows
@@ -84,6 +92,9 @@ export async function evaluate(
       }
     };
     evaluator.assign(EXIT, (expr: unknown, _input: unknown, _env: unknown, result: unknown) => {
+      // Given back as JSONata takes the item's own level off, once this hook's await resumes (the
+      // next job queued): widened until then, as lockstep items were found to overflow without.
+      if (sideBySide.has(expr)) queueMicrotask(() => (callDepth.stack -= depth));
       chargeResult(result);
       // A descendant (`**`) or wildcard (`*`) step walks its whole input within this one step: its
       // result is what it went through (40 `$count($$.**)` of 60,000 numbers took up to 335 ms).

@@ -285,6 +285,24 @@ describe("bounds", () => {
     expect(deep.reason).toMatch(/^transform: D1011: Stack overflow/);
   });
 
+  it("runs an array or object constructor of many items: JSONata evaluates them side by side, each raising its one call depth", async () => {
+    // 520 ids (4,072 characters) failed every evaluation with D1011 ("non-terminating recursive function").
+    const ids = Array.from({ length: 1000 }, (_, i) => `"id${i}"`).join(",");
+    expect(await transformed(`{"vip": data.uid in [${ids}]}`, '{"data": {"uid": "id999"}}')).toEqual({ body: { vip: true }, headers: {} });
+    const keys = Array.from({ length: 600 }, (_, i) => `"k${i}":n`).join(",");
+    expect((await transformed(`{${keys}}`, '{"n": 1}')).body).toMatchObject({ k0: 1, k599: 1 });
+    // Nested, the inner ones' items are in flight with the outer ones'.
+    const inner = Array.from({ length: 300 }, (_, i) => String(i)).join(",");
+    expect((await transformed(`$count([[${inner}], [${inner}], {"a": [${inner}]}.a].$)`, "{}")).body).toBe(900);
+    expect(await runTransform({ body: `{"vip": data.uid in [${ids}]}`, headers: {} }, '{"data": {"uid": "x"}}')).toMatchObject({ ok: true, body: '{"vip":false}' });
+    // A grouping's values are evaluated side by side too, one per key found while running.
+    const items = JSON.stringify({ items: Array.from({ length: 2000 }, (_, i) => ({ id: `i${i}`, n: { v: i } })) });
+    expect((await transformed(`$count($keys(items{id: n.v}))`, items)).body).toBe(2000);
+    // Recursion is bounded as it was, beside a long list.
+    const deep = await failure(`($f := function($n) { 1 + $f($n + 1) }; [${ids}, $f(0)])`, "{}");
+    expect(deep.reason).toMatch(/^transform: D1011: Stack overflow/);
+  });
+
   it("stops an expression that does too much work, at the step bound", async () => {
     const r = await failure(`$sum([1..90000].($ * 2))`, "{}");
     const stopped = `transform: stopped after ${TRANSFORM_LIMITS.steps} evaluation steps (an endless or too costly expression)`;
