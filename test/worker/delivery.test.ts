@@ -104,6 +104,30 @@ describe("the delivery lifecycle", () => {
     expect(result).toEqual({ ok: false, retryAfterSeconds: null });
   });
 
+  it("counts an answer that came after timeoutMs as timed out, though the runtime's timer fired late (a busy machine): success is a 2xx in time", async () => {
+    // A fetch that answers 200 after 300 ms whatever its signal says: the timeout's timer fired late.
+    const fetchSpy = vi.spyOn(globalThis, "fetch").mockImplementation(() => scheduler.wait(300).then(() => new Response("late", { status: 200 })));
+    let posted;
+    try {
+      posted = await postDelivery({ ...postTo("https://downstream.test/ok/late"), timeoutMs: 100 });
+    } finally {
+      fetchSpy.mockRestore();
+    }
+    const { attempt, result } = posted;
+    expect(attempt.statusCode).toBeNull();
+    expect(attempt.error).toMatch(/^timed out after 100 ms \(its answer, HTTP 200, came after \d+ ms\)$/);
+    expect(Number(/came after (\d+) ms/.exec(attempt.error ?? "")?.[1])).toBeGreaterThanOrEqual(300);
+    expect(attempt.responseSnippet).toBeNull();
+    expect(result).toEqual({ ok: false, retryAfterSeconds: null });
+    // In time, the same answer is a success.
+    const inTime = vi.spyOn(globalThis, "fetch").mockImplementation(() => Promise.resolve(new Response("ok", { status: 200 })));
+    try {
+      expect((await postDelivery({ ...postTo("https://downstream.test/ok/late"), timeoutMs: 100 })).result).toEqual({ ok: true });
+    } finally {
+      inTime.mockRestore();
+    }
+  });
+
   it("counts an HTTP-date Retry-After from the answer, as the pause and the retry are", async () => {
     // Asked to wait until 10 s after its answer, which took 1.5 s: about 10 s from the answer (the date has
     // whole seconds), not 11.5 from the request, which kept the webhook paused 1.5 s past the date.
