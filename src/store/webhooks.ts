@@ -153,6 +153,11 @@ export async function filterProgramTotal(db: D1Database, uid?: string): Promise<
   return row ?? { total: 0, own: 0 };
 }
 
+/** Whether `e` is a webhook write refused because it would take the filters' total past its bound (migration 0054). */
+export function isFilterProgramBoundAbort(e: unknown): boolean {
+  return e instanceof Error && e.message.includes("filter_program_bound");
+}
+
 /** Every webhook: routing reads them once per queue batch. */
 export async function allWebhooks(db: D1Database): Promise<Webhook[]> {
   const { results } = await db.prepare("SELECT * FROM webhooks ORDER BY created_at, uid").all<WebhookRow>();

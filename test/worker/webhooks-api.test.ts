@@ -916,4 +916,68 @@ describe("the $regex programs of every webhook's filter together", () => {
       for (const uid of made) await p.api("DELETE", `/v1/webhooks/${uid}`);
     }
   });
+
+  it("holds the bound when another save takes the room between the check and the write: the write is refused (400) and nothing of it is stored (migration 0054)", async () => {
+    const p = pipeline();
+    const made: string[] = [];
+    // The other save lands right after this one's check read the total.
+    let meanwhile: (() => Promise<unknown>) | null = null;
+    const { db } = d1Double({
+      afterRun: async (st) => {
+        const run = meanwhile;
+        if (!run || !st.sql.startsWith("SELECT instructions AS total")) return;
+        meanwhile = null;
+        await run();
+      },
+    });
+    const racer = pipeline({ DB: db });
+    try {
+      const total = async () => (await filterProgramTotal(env.DB)).total;
+      const w = weight(heavy("race-"));
+      const light = await p.api("POST", "/v1/webhooks", { ...base(), filter: { body: { s: { $regex: "^light$" } } } });
+      made.push(light.json.uid);
+      // Room for one more heavy filter, not two.
+      while ((await total()) + 2 * w <= FILTER_LIMITS.accountRegexProgram) {
+        const r = await p.api("POST", "/v1/webhooks", { ...base(), filter: heavy(`r${made.length}-`) });
+        expect(r.status).toBe(201);
+        made.push(r.json.uid);
+      }
+      expect((await total()) + w).toBeLessThanOrEqual(FILTER_LIMITS.accountRegexProgram);
+      const takeRoom = async () => {
+        const r = await p.api("POST", "/v1/webhooks", { ...base(), filter: heavy("taken-") });
+        expect(r.status).toBe(201);
+        made.push(r.json.uid);
+      };
+      const count = async () => (await env.DB.prepare("SELECT count(*) AS n FROM webhooks").first<number>("n"))!;
+
+      // A create.
+      meanwhile = takeRoom;
+      const before = await count();
+      const created = await racer.api("POST", "/v1/webhooks", { ...base(), filter: heavy("late-") });
+      expect(meanwhile).toBeNull();
+      expect(created.status).toBe(400);
+      expect(created.json.error.code).toBe("invalid_request");
+      expect(created.json.error.message).toContain("the bound for all webhooks together is 262,144");
+      expect(await count()).toBe(before + 1);
+      expect(await total()).toBeLessThanOrEqual(FILTER_LIMITS.accountRegexProgram);
+
+      // A change: refused whole, the webhook as it was.
+      // Room for one again: the other save's webhook deleted.
+      expect((await p.api("DELETE", `/v1/webhooks/${made.pop()}`)).status).toBe(204);
+      meanwhile = takeRoom;
+      const changed = await racer.api("PATCH", `/v1/webhooks/${light.json.uid}`, { filter: heavy("late-"), timeoutMs: 3000 });
+      expect(meanwhile).toBeNull();
+      expect(changed.status).toBe(400);
+      const after = await p.api("GET", `/v1/webhooks/${light.json.uid}`);
+      expect(after.json).toMatchObject({ filter: { body: { s: { $regex: "^light$" } } }, timeoutMs: light.json.timeoutMs });
+      expect(await total()).toBeLessThanOrEqual(FILTER_LIMITS.accountRegexProgram);
+    } finally {
+      for (const uid of made) await p.api("DELETE", `/v1/webhooks/${uid}`);
+    }
+  });
+
+  it("is the number migration 0054 holds the writes to", async () => {
+    const trigger = await env.DB.prepare("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'filter_program_bound'").first<string>("sql");
+    expect(trigger).toContain(`NEW.instructions > ${FILTER_LIMITS.accountRegexProgram}`);
+  });
 });
