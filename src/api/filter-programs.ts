@@ -2,40 +2,60 @@ import { invalidInput } from "../domain/errors";
 import type { Webhook } from "../domain/types";
 import { FILTER_LIMITS } from "../routing/filter";
 import { filterProgramCharge } from "../routing/match";
-import { filterProgramTotal, isFilterProgramBoundAbort } from "../store/webhooks";
+import { filterOwnerOf, filterProgramTotal, isFilterProgramBoundAbort, type FilterOwner } from "../store/webhooks";
 
 const n = (x: number) => x.toLocaleString("en-US");
 
+const REMEDY = "use fewer or simpler patterns ($startsWith, $in, …), or remove filters that are no longer needed";
+
+const sameOwner = (a: FilterOwner | null, b: FilterOwner | null) => a?.kind === b?.kind && a?.uid === b?.uid;
+
 /**
- * Refuses (400) a filter that would take the `$regex` programs of every webhook's filter together past
+ * Refuses (400) a filter that would take the `$regex` programs of its owner's webhooks' filters
+ * together past FILTER_LIMITS.ownerRegexProgram, or every webhook's past
  * FILTER_LIMITS.accountRegexProgram: a fresh isolate compiles them all in its first batch, and each
- * isolate keeps them compiled (routing/filter-cache.ts). Reads the total's row (migration 0053) and, for
- * a change, the webhook's own part. A change that adds nothing to what its row counts (the filter left
+ * isolate keeps them compiled (routing/filter-cache.ts); the owner's share keeps one tenant from
+ * taking the whole bound. Reads the total's row, the owner's (migrations 0053, 0054) and, for a
+ * change, the webhook's own part. A change that adds nothing to what its row counts (the filter left
  * as it is, a lighter one, none) is never refused, so a webhook whose filter was stored before the
- * bound (counting 0 until its filter changes) can be edited around it. Two saves at once may both
- * pass it: the write holds the bound in its own transaction (saveWithinFilterBound).
+ * bound (counting 0 until its filter changes) can be edited around it; a location webhook confined to
+ * an organization brings what its row counts into that organization's share. Two saves at once may
+ * both pass it: the write holds the bounds in its own transaction (saveWithinFilterBound).
  */
 async function assertFilterProgramFits(db: D1Database, next: Webhook, before: Webhook | undefined, limited: boolean): Promise<void> {
+  const owner = filterOwnerOf(next);
+  const moved = before !== undefined && !sameOwner(filterOwnerOf(before), owner);
   // A filter left as it is keeps what its row counts (store/webhooks.ts updatedContent).
-  if (before && JSON.stringify(next.filter) === JSON.stringify(before.filter)) return;
-  const charge = filterProgramCharge(next);
+  const kept = before !== undefined && JSON.stringify(next.filter) === JSON.stringify(before.filter);
+  // Kept, it adds only what its row counts to the owner it moves to: nothing without a filter.
+  if (kept && !(moved && owner !== null && next.filter !== null)) return;
+  const charge = kept ? undefined : filterProgramCharge(next);
   if (charge === 0) return;
-  // What the row holds toward the total: 0 for a filter stored before the bound, however heavy.
-  const { total, own } = await filterProgramTotal(db, before?.uid);
+  // What the row holds: 0 for a filter stored before the bound, however heavy.
+  const { total, own, share } = await filterProgramTotal(db, before?.uid, owner);
+  const stored = charge ?? own;
+  const counts = `its $regex patterns count ${n(stored)} RE2 instructions (each at least ${FILTER_LIMITS.regexCharge})`;
+  // The owner's share: its own webhooks, so its usage is told to any token that may save one of them.
+  const ownersOthers = moved ? share : share - own;
+  if (owner !== null && stored > (moved ? 0 : own) && ownersOthers + stored > FILTER_LIMITS.ownerRegexProgram) {
+    const whose = `${owner.kind} ${owner.uid}`;
+    throw invalidInput("body", [
+      {
+        path: "filter",
+        message:
+          `${counts}, and with the other filters of ${whose}'s webhooks (${n(ownersOthers)}) that is ${n(ownersOthers + stored)}; ` +
+          `each organization's webhooks together (a location's, for location webhooks of none) may count ${n(FILTER_LIMITS.ownerRegexProgram)}: ${REMEDY}`,
+      },
+    ]);
+  }
   const others = total - own;
-  if (charge <= own || others + charge <= FILTER_LIMITS.accountRegexProgram) return;
+  if (stored <= own || others + stored <= FILTER_LIMITS.accountRegexProgram) return;
   // The other webhooks are every tenant's: a limited token is not told how much they hold.
   const together = limited
     ? "and the other webhooks' filters (every organization's) leave no room for them"
-    : `and with the other webhooks' filters (${n(others)}) that is ${n(others + charge)}`;
+    : `and with the other webhooks' filters (${n(others)}) that is ${n(others + stored)}`;
   throw invalidInput("body", [
-    {
-      path: "filter",
-      message:
-        `its $regex patterns count ${n(charge)} RE2 instructions (each at least ${FILTER_LIMITS.regexCharge}), ${together}; ` +
-        `the bound for all webhooks together is ${n(FILTER_LIMITS.accountRegexProgram)}: ` +
-        "use fewer or simpler patterns ($startsWith, $in, …), or remove filters that are no longer needed",
-    },
+    { path: "filter", message: `${counts}, ${together}; the bound for all webhooks together is ${n(FILTER_LIMITS.accountRegexProgram)}: ${REMEDY}` },
   ]);
 }
 

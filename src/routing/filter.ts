@@ -80,6 +80,13 @@ export const FILTER_LIMITS = {
    */
   accountRegexProgram: 256 * 1024,
   /**
+   * The part of `accountRegexProgram` one owner's webhooks may hold together (an eighth): their
+   * organization (or the one a location webhook is confined to), else their location; a catch-all
+   * counts toward the account only. So one tenant's token cannot take the whole bound and leave
+   * other organizations unable to save a filter (checked on save and held by migration 0054).
+   */
+  ownerRegexProgram: 32 * 1024,
+  /**
    * What a pattern counts toward `accountRegexProgram` at least: compiling a small one costs about
    * what 128 instructions of a large one do (320 patterns of 25 instructions: 56 ms), so 2,048
    * small patterns are about as costly as the bound.

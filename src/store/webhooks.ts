@@ -140,22 +140,55 @@ function updatedContent(w: Webhook): [string | null, string | null, string | nul
   return [filter, transform, headers, filter, program];
 }
 
-/**
- * The `$regex` instructions of every webhook's filter together (FILTER_LIMITS.accountRegexProgram), and
- * the part of them that is the webhook `uid`'s, if given: one row, kept by triggers (migration 0053),
- * and the webhook's by its key. Filters stored before count 0 until saved again.
- */
-export async function filterProgramTotal(db: D1Database, uid?: string): Promise<{ total: number; own: number }> {
-  const row = await db
-    .prepare("SELECT instructions AS total, coalesce((SELECT filter_program FROM webhooks WHERE uid = ?), 0) AS own FROM filter_program_total WHERE id = 0")
-    .bind(uid ?? null)
-    .first<{ total: number; own: number }>();
-  return row ?? { total: 0, own: 0 };
+/** Whose share of FILTER_LIMITS.ownerRegexProgram a webhook's filter counts toward (migration 0054). */
+export interface FilterOwner {
+  kind: "organization" | "location";
+  uid: string;
 }
 
-/** Whether `e` is a webhook write refused because it would take the filters' total past its bound (migration 0054). */
+/**
+ * The webhook's owner as migration 0054's `filter_owner` says it: its organization, else the one it is
+ * confined to, else its location; null for a catch-all (it counts toward the account only).
+ */
+export function filterOwnerOf(w: Pick<Webhook, "organizationUid" | "grantOrganizationUid" | "locationUid">): FilterOwner | null {
+  const org = w.organizationUid ?? w.grantOrganizationUid;
+  if (org !== null) return { kind: "organization", uid: org };
+  return w.locationUid === null ? null : { kind: "location", uid: w.locationUid };
+}
+
+const ownerKey = (o: FilterOwner | null): string | null => (o === null ? null : `${o.kind}:${o.uid}`);
+
+/** What a webhook's filter may be saved against: the filters' counts it weighs, each one row. */
+export interface FilterProgramCounts {
+  /** Every webhook's filters together (FILTER_LIMITS.accountRegexProgram). */
+  total: number;
+  /** What the webhook `uid`'s row counts (0 for a new one, or a filter stored before the bound). */
+  own: number;
+  /** The owner's webhooks' filters together (FILTER_LIMITS.ownerRegexProgram); 0 for none. */
+  share: number;
+}
+
+/**
+ * The `$regex` instructions of every webhook's filter together, the part of them that is the webhook
+ * `uid`'s, if given, and the part that is `owner`'s webhooks': the total's one row and the owner's,
+ * kept by triggers (migrations 0053, 0054), and the webhook's by its key. Filters stored before count 0
+ * until saved again.
+ */
+export async function filterProgramTotal(db: D1Database, uid?: string, owner: FilterOwner | null = null): Promise<FilterProgramCounts> {
+  const row = await db
+    .prepare(
+      `SELECT instructions AS total, coalesce((SELECT filter_program FROM webhooks WHERE uid = ?1), 0) AS own,
+         coalesce((SELECT instructions FROM filter_program_shares WHERE owner = ?2), 0) AS share
+       FROM filter_program_total WHERE id = 0`,
+    )
+    .bind(uid ?? null, ownerKey(owner))
+    .first<FilterProgramCounts>();
+  return row ?? { total: 0, own: 0, share: 0 };
+}
+
+/** Whether `e` is a webhook write refused because it would take the filters' total, or its owner's part, past its bound (migration 0054). */
 export function isFilterProgramBoundAbort(e: unknown): boolean {
-  return e instanceof Error && e.message.includes("filter_program_bound");
+  return e instanceof Error && /filter_program_(share_)?bound/.test(e.message);
 }
 
 /** Every webhook: routing reads them once per queue batch. */

@@ -29,6 +29,7 @@ const CONFIGURED: Record<string, string> = {
   dead_letter_counts: "one row (id = 0)",
   delivery_totals: "one row (id = 0)",
   filter_program_total: "one row (id = 0)",
+  filter_program_shares: "one per organization or location whose webhooks' filters count something (a row falling to 0 is deleted)",
 };
 
 /** Rows of a table that may stay however old, by design: which (SQL), and why. */

@@ -854,7 +854,21 @@ describe("the $regex programs of every webhook's filter together", () => {
     return programCharge(r.filter);
   };
 
-  it("refuses (400) the filter that would take them past FILTER_LIMITS.accountRegexProgram, reading one row for it (two for a change); a change that adds nothing passes", async () => {
+  /** A pipeline whose filter check runs `meanwhile.next` (once) right after reading the counts: another save landing between the check and the write. */
+  const racingCheck = () => {
+    const meanwhile: { next: (() => Promise<unknown>) | null } = { next: null };
+    const { db } = d1Double({
+      afterRun: async (st) => {
+        const run = meanwhile.next;
+        if (!run || !st.sql.startsWith("SELECT instructions AS total")) return;
+        meanwhile.next = null;
+        await run();
+      },
+    });
+    return { racer: pipeline({ DB: db }), meanwhile };
+  };
+
+  it("refuses (400) the filter that would take them past FILTER_LIMITS.accountRegexProgram, reading one row for it (and its owner's; the webhook's too for a change); a change that adds nothing passes", async () => {
     const p = pipeline();
     const made: string[] = [];
     try {
@@ -863,7 +877,8 @@ describe("the $regex programs of every webhook's filter together", () => {
       const light = await p.api("POST", "/v1/webhooks", { ...base(), filter: { body: { s: { $regex: "^light$" } } } });
       expect(light.status).toBe(201);
       made.push(light.json.uid);
-      // Fill until one more heavy filter would not fit (other tests' filters count too).
+      // Fill until one more heavy filter would not fit (other tests' filters count too): each of its own
+      // organization (base()), so the bound holds across owners each within its share.
       while ((await total()) + w <= FILTER_LIMITS.accountRegexProgram) {
         const r = await p.api("POST", "/v1/webhooks", { ...base(), filter: heavy(`f${made.length}-`) });
         expect(r.status).toBe(201);
@@ -892,8 +907,8 @@ describe("the $regex programs of every webhook's filter together", () => {
       expect(changed.status).toBe(400);
       const lightCharge = weight({ body: { s: { $regex: "^light$" } } });
       expect(changed.json.error.message).toContain(`other webhooks' filters (${(before - lightCharge).toLocaleString("en-US")})`);
-      // The total's row and the webhook's own part.
-      expect(Object.entries(meter.usage.bySql).filter(([sql]) => sql.startsWith("SELECT instructions AS total")).map(([, u]) => u.rowsRead)).toEqual([2]);
+      // The total's row, the webhook's own part and its organization's.
+      expect(Object.entries(meter.usage.bySql).filter(([sql]) => sql.startsWith("SELECT instructions AS total")).map(([, u]) => u.rowsRead)).toEqual([3]);
       expect((await p.api("PATCH", `/v1/webhooks/${light.json.uid}`, { timeoutMs: 3000 })).status).toBe(200);
       expect((await p.api("PATCH", `/v1/webhooks/${light.json.uid}`, { filter: null })).status).toBe(200);
       expect(await total()).toBe(before - lightCharge);
@@ -920,17 +935,7 @@ describe("the $regex programs of every webhook's filter together", () => {
   it("holds the bound when another save takes the room between the check and the write: the write is refused (400) and nothing of it is stored (migration 0054)", async () => {
     const p = pipeline();
     const made: string[] = [];
-    // The other save lands right after this one's check read the total.
-    let meanwhile: (() => Promise<unknown>) | null = null;
-    const { db } = d1Double({
-      afterRun: async (st) => {
-        const run = meanwhile;
-        if (!run || !st.sql.startsWith("SELECT instructions AS total")) return;
-        meanwhile = null;
-        await run();
-      },
-    });
-    const racer = pipeline({ DB: db });
+    const { racer, meanwhile } = racingCheck();
     try {
       const total = async () => (await filterProgramTotal(env.DB)).total;
       const w = weight(heavy("race-"));
@@ -951,10 +956,10 @@ describe("the $regex programs of every webhook's filter together", () => {
       const count = async () => (await env.DB.prepare("SELECT count(*) AS n FROM webhooks").first<number>("n"))!;
 
       // A create.
-      meanwhile = takeRoom;
+      meanwhile.next = takeRoom;
       const before = await count();
       const created = await racer.api("POST", "/v1/webhooks", { ...base(), filter: heavy("late-") });
-      expect(meanwhile).toBeNull();
+      expect(meanwhile.next).toBeNull();
       expect(created.status).toBe(400);
       expect(created.json.error.code).toBe("invalid_request");
       expect(created.json.error.message).toContain("the bound for all webhooks together is 262,144");
@@ -964,9 +969,9 @@ describe("the $regex programs of every webhook's filter together", () => {
       // A change: refused whole, the webhook as it was.
       // Room for one again: the other save's webhook deleted.
       expect((await p.api("DELETE", `/v1/webhooks/${made.pop()}`)).status).toBe(204);
-      meanwhile = takeRoom;
+      meanwhile.next = takeRoom;
       const changed = await racer.api("PATCH", `/v1/webhooks/${light.json.uid}`, { filter: heavy("late-"), timeoutMs: 3000 });
-      expect(meanwhile).toBeNull();
+      expect(meanwhile.next).toBeNull();
       expect(changed.status).toBe(400);
       const after = await p.api("GET", `/v1/webhooks/${light.json.uid}`);
       expect(after.json).toMatchObject({ filter: { body: { s: { $regex: "^light$" } } }, timeoutMs: light.json.timeoutMs });
@@ -976,8 +981,144 @@ describe("the $regex programs of every webhook's filter together", () => {
     }
   });
 
-  it("is the number migration 0054 holds the writes to", async () => {
-    const trigger = await env.DB.prepare("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'filter_program_bound'").first<string>("sql");
-    expect(trigger).toContain(`NEW.instructions > ${FILTER_LIMITS.accountRegexProgram}`);
+  it("is the number migration 0054 holds the writes to, and each owner's share of it", async () => {
+    const trigger = async (name: string) => env.DB.prepare("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?").bind(name).first<string>("sql");
+    expect(await trigger("filter_program_bound")).toContain(`NEW.instructions > ${FILTER_LIMITS.accountRegexProgram}`);
+    expect(await trigger("filter_program_share_bound")).toContain(`NEW.instructions > ${FILTER_LIMITS.ownerRegexProgram}`);
+    expect(FILTER_LIMITS.ownerRegexProgram).toBe(FILTER_LIMITS.accountRegexProgram / 8);
+  });
+
+  /** What an owner's webhooks' filters count together, as kept (migration 0054). */
+  const shareOf = async (owner: string) =>
+    (await env.DB.prepare("SELECT instructions FROM filter_program_shares WHERE owner = ?").bind(owner).first<number>("instructions")) ?? 0;
+  /** The kept shares and a recount of the webhooks' rows: equal. */
+  const expectSharesRecounted = async () => {
+    const kept = await env.DB.prepare("SELECT owner, instructions FROM filter_program_shares ORDER BY owner").all();
+    const recount = await env.DB.prepare(
+      "SELECT filter_owner AS owner, sum(filter_program) AS instructions FROM webhooks WHERE filter_owner IS NOT NULL GROUP BY filter_owner HAVING sum(filter_program) <> 0 ORDER BY owner",
+    ).all();
+    expect(kept.results).toEqual(recount.results);
+  };
+
+  it("holds each organization's (or location's) webhooks to FILTER_LIMITS.ownerRegexProgram together, whatever the token, telling its own usage (400); another organization still saves; a location webhook confined to an organization moves its count", async () => {
+    const p = pipeline();
+    const made: string[] = [];
+    const k = uniqueKey();
+    const [orgA, orgB, loc] = [`org-${k}-a`, `org-${k}-b`, `loc-${k}`];
+    await placeLocations(env.DB, [{ locationUid: loc, organizationUid: orgA }], 1).run();
+    const tokenA = await makeToken(p, ["webhooks:write", "webhooks:read", ...DATA_SCOPES], { organizationUids: [orgA] });
+    const tokenB = await makeToken(p, ["webhooks:write", ...DATA_SCOPES], { organizationUids: [orgB] });
+    const ownerA = `organization:${orgA}`;
+    const n = (x: number) => x.toLocaleString("en-US");
+    // Tags of one length: every heavy filter here weighs the same.
+    const w = weight(heavy("a0-"));
+    try {
+      // A catch-all counts toward the account only: the total is more than any one owner's.
+      const catchAll = await p.api("POST", "/v1/webhooks", { url: `https://downstream.test/ok/${k}`, eventTypes: ["message.*"], filter: { body: { s: { $regex: "^catch-all$" } } } });
+      expect(catchAll.status).toBe(201);
+      expect(catchAll.json.catchAll).toBe(true);
+      const catchAllUid: string = catchAll.json.uid;
+      while ((await shareOf(ownerA)) + w <= FILTER_LIMITS.ownerRegexProgram) {
+        const r = await as(p, tokenA.token, "POST", "/v1/webhooks", { ...base(), organizationUid: orgA, filter: heavy(`a${made.length}-`) });
+        expect(r.status).toBe(201);
+        made.push(r.json.uid);
+      }
+      made.push(catchAllUid);
+      const used = await shareOf(ownerA);
+      expect(used).toBe((made.length - 1) * w);
+      const meter = meteredD1(env.DB);
+      const refused = await meteredApiCall(meter, "POST", "/v1/webhooks", { ...base(), organizationUid: orgA, filter: heavy("a9-") }, { authorization: `Bearer ${tokenA.token}` });
+      expect(refused.status).toBe(400);
+      expect(refused.json.error.code).toBe("invalid_request");
+      expect(refused.json.error.message).toContain(
+        `filter: its $regex patterns count ${n(w)} RE2 instructions (each at least 128), and with the other filters of organization ${orgA}'s webhooks (${n(used)}) that is ${n(used + w)}; ` +
+          "each organization's webhooks together (a location's, for location webhooks of none) may count 32,768",
+      );
+      // Nothing of the account's total (every tenant's) in it.
+      const total = (await filterProgramTotal(env.DB)).total;
+      expect(total).toBeGreaterThan(used);
+      expect(refused.json.error.message).not.toContain(n(total));
+      // The total's row and the organization's.
+      expect(Object.entries(meter.usage.bySql).filter(([sql]) => sql.startsWith("SELECT instructions AS total")).map(([, u]) => u.rowsRead)).toEqual([2]);
+      // The admin is held to it too; another organization is not held by it.
+      expect((await p.api("POST", "/v1/webhooks", { ...base(), organizationUid: orgA, filter: heavy("a9-") })).status).toBe(400);
+      const other = await as(p, tokenB.token, "POST", "/v1/webhooks", { ...base(), organizationUid: orgB, filter: heavy("b0-") });
+      expect(other.status).toBe(201);
+      made.push(other.json.uid);
+      expect(await shareOf(`organization:${orgB}`)).toBe(w);
+
+      // A location webhook the admin made counts toward its location; the organization's token, changing
+      // it, confines it to the organization, which takes its count: refused while the share is full.
+      const placed = await p.api("POST", "/v1/webhooks", { url: `https://downstream.test/ok/${k}`, eventTypes: ["message.*"], locationUid: loc, filter: heavy("l0-") });
+      expect(placed.status).toBe(201);
+      made.push(placed.json.uid);
+      expect(await shareOf(`location:${loc}`)).toBe(w);
+      const confine = () => as(p, tokenA.token, "PATCH", `/v1/webhooks/${placed.json.uid}`, { timeoutMs: 3000 });
+      const full = await confine();
+      expect(full.status).toBe(400);
+      expect(full.json.error.message).toContain(`other filters of organization ${orgA}'s webhooks (${n(used)})`);
+      expect(await shareOf(`location:${loc}`)).toBe(w);
+      // Deleting gives its part back; then the change passes and the count moves.
+      expect((await p.api("DELETE", `/v1/webhooks/${made.shift()}`)).status).toBe(204);
+      expect(await shareOf(ownerA)).toBe(used - w);
+      const moved = await confine();
+      expect(moved.status).toBe(200);
+      expect(moved.json.grantOrganizationUid).toBe(orgA);
+      expect(await shareOf(`location:${loc}`)).toBe(0);
+      expect(await shareOf(ownerA)).toBe(used);
+      await expectSharesRecounted();
+
+      // An owner already past its share (filters saved before it) stays editable: a change that lowers
+      // it, or leaves it, passes; one that adds is refused.
+      await env.DB.batch([
+        env.DB.prepare("DELETE FROM filter_program_shares WHERE owner = ?").bind(ownerA),
+        env.DB.prepare("INSERT INTO filter_program_shares (owner, instructions) VALUES (?, ?)").bind(ownerA, used + 10_000),
+      ]);
+      expect(used + 10_000).toBeGreaterThan(FILTER_LIMITS.ownerRegexProgram);
+      const light = { body: { s: { $regex: "^light$" } } };
+      expect((await as(p, tokenA.token, "PATCH", `/v1/webhooks/${made[0]}`, { filter: light })).status).toBe(200);
+      expect((await as(p, tokenA.token, "PATCH", `/v1/webhooks/${made[0]}`, { timeoutMs: 4000 })).status).toBe(200);
+      expect(await shareOf(ownerA)).toBe(used + 10_000 - w + weight(light));
+      expect((await as(p, tokenA.token, "PATCH", `/v1/webhooks/${made[0]}`, { filter: heavy("a0-") })).status).toBe(400);
+      await env.DB.prepare("UPDATE filter_program_shares SET instructions = instructions - 10000 WHERE owner = ?").bind(ownerA).run();
+    } finally {
+      for (const uid of made) await p.api("DELETE", `/v1/webhooks/${uid}`);
+    }
+    expect(await shareOf(ownerA)).toBe(0);
+    await expectSharesRecounted();
+  });
+
+  it("holds each owner's share when another save of theirs takes the room between the check and the write: refused (400) by the write, nothing of it stored (migration 0054)", async () => {
+    const p = pipeline();
+    const made: string[] = [];
+    const org = `org-${uniqueKey()}`;
+    const owner = `organization:${org}`;
+    const { racer, meanwhile } = racingCheck();
+    const w = weight(heavy("s0-"));
+    try {
+      // Room in the organization's share for one more heavy filter, not two.
+      while ((await shareOf(owner)) + 2 * w <= FILTER_LIMITS.ownerRegexProgram) {
+        const r = await p.api("POST", "/v1/webhooks", { ...base(), organizationUid: org, filter: heavy(`s${made.length}-`) });
+        expect(r.status).toBe(201);
+        made.push(r.json.uid);
+      }
+      expect((await shareOf(owner)) + w).toBeLessThanOrEqual(FILTER_LIMITS.ownerRegexProgram);
+      meanwhile.next = async () => {
+        const r = await p.api("POST", "/v1/webhooks", { ...base(), organizationUid: org, filter: heavy("t0-") });
+        expect(r.status).toBe(201);
+        made.push(r.json.uid);
+      };
+      const count = async () => (await env.DB.prepare("SELECT count(*) AS n FROM webhooks WHERE organization_uid = ?").bind(org).first<number>("n"))!;
+      const before = await count();
+      const created = await racer.api("POST", "/v1/webhooks", { ...base(), organizationUid: org, filter: heavy("u0-") });
+      expect(meanwhile.next).toBeNull();
+      expect(created.status).toBe(400);
+      expect(created.json.error.message).toContain("may count 32,768");
+      expect(await count()).toBe(before + 1);
+      expect(await shareOf(owner)).toBeLessThanOrEqual(FILTER_LIMITS.ownerRegexProgram);
+      await expectSharesRecounted();
+    } finally {
+      for (const uid of made) await p.api("DELETE", `/v1/webhooks/${uid}`);
+    }
   });
 });
