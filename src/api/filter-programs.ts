@@ -1,3 +1,4 @@
+import { isLimited, type Access } from "../domain/access";
 import { invalidInput } from "../domain/errors";
 import type { Webhook } from "../domain/types";
 import { FILTER_LIMITS } from "../routing/filter";
@@ -11,6 +12,16 @@ const REMEDY = "use fewer or simpler patterns ($startsWith, $in, …), or remove
 const sameOwner = (a: FilterOwner | null, b: FilterOwner | null) => a?.kind === b?.kind && a?.uid === b?.uid;
 
 /**
+ * Whether the token holds the owner whole, and so may be told what its webhooks' filters count: a
+ * token of some of an organization's locations may save a webhook the organization owns, not see the others.
+ */
+function holdsOwner(access: Access | null, owner: FilterOwner): boolean {
+  if (!isLimited(access)) return true;
+  const held = owner.kind === "organization" ? access.organizationUids : access.locationUids;
+  return held?.includes(owner.uid) ?? false;
+}
+
+/**
  * Refuses (400) a filter that would take the `$regex` programs of its owner's webhooks' filters
  * together past FILTER_LIMITS.ownerRegexProgram, or every webhook's past
  * FILTER_LIMITS.accountRegexProgram: a fresh isolate compiles them all in its first batch, and each
@@ -22,7 +33,7 @@ const sameOwner = (a: FilterOwner | null, b: FilterOwner | null) => a?.kind === 
  * an organization brings what its row counts into that organization's share. Two saves at once may
  * both pass it: the write holds the bounds in its own transaction (saveWithinFilterBound).
  */
-async function assertFilterProgramFits(db: D1Database, next: Webhook, before: Webhook | undefined, limited: boolean): Promise<void> {
+async function assertFilterProgramFits(db: D1Database, next: Webhook, before: Webhook | undefined, access: Access | null): Promise<void> {
   const owner = filterOwnerOf(next);
   const moved = before !== undefined && !sameOwner(filterOwnerOf(before), owner);
   // A filter left as it is keeps what its row counts (store/webhooks.ts updatedContent).
@@ -35,15 +46,18 @@ async function assertFilterProgramFits(db: D1Database, next: Webhook, before: We
   const { total, own, share } = await filterProgramTotal(db, before?.uid, owner);
   const stored = charge ?? own;
   const counts = `its $regex patterns count ${n(stored)} RE2 instructions (each at least ${FILTER_LIMITS.regexCharge})`;
-  // The owner's share: its own webhooks, so its usage is told to any token that may save one of them.
+  // The owner's share: its usage is told to a token that holds the owner whole.
   const ownersOthers = moved ? share : share - own;
   if (owner !== null && stored > (moved ? 0 : own) && ownersOthers + stored > FILTER_LIMITS.ownerRegexProgram) {
-    const whose = `${owner.kind} ${owner.uid}`;
+    const whose = `${owner.kind} ${owner.uid}'s webhooks`;
+    const together = holdsOwner(access, owner)
+      ? `and with the other filters of ${whose} (${n(ownersOthers)}) that is ${n(ownersOthers + stored)}`
+      : `and the other filters of ${whose} leave no room for them`;
     throw invalidInput("body", [
       {
         path: "filter",
         message:
-          `${counts}, and with the other filters of ${whose}'s webhooks (${n(ownersOthers)}) that is ${n(ownersOthers + stored)}; ` +
+          `${counts}, ${together}; ` +
           `each organization's webhooks together (a location's, for location webhooks of none) may count ${n(FILTER_LIMITS.ownerRegexProgram)}: ${REMEDY}`,
       },
     ]);
@@ -51,7 +65,7 @@ async function assertFilterProgramFits(db: D1Database, next: Webhook, before: We
   const others = total - own;
   if (stored <= own || others + stored <= FILTER_LIMITS.accountRegexProgram) return;
   // The other webhooks are every tenant's: a limited token is not told how much they hold.
-  const together = limited
+  const together = isLimited(access)
     ? "and the other webhooks' filters (every organization's) leave no room for them"
     : `and with the other webhooks' filters (${n(others)}) that is ${n(others + stored)}`;
   throw invalidInput("body", [
@@ -64,13 +78,13 @@ async function assertFilterProgramFits(db: D1Database, next: Webhook, before: We
  * room between the two: the write's transaction then refuses it (migration 0054) and nothing of it is
  * written, and the check, made again, tells the user by how much.
  */
-export async function saveWithinFilterBound<T>(db: D1Database, next: Webhook, before: Webhook | undefined, limited: boolean, write: () => Promise<T>): Promise<T> {
-  await assertFilterProgramFits(db, next, before, limited);
+export async function saveWithinFilterBound<T>(db: D1Database, next: Webhook, before: Webhook | undefined, access: Access | null, write: () => Promise<T>): Promise<T> {
+  await assertFilterProgramFits(db, next, before, access);
   try {
     return await write();
   } catch (e) {
     if (!isFilterProgramBoundAbort(e)) throw e;
-    await assertFilterProgramFits(db, next, before, limited);
+    await assertFilterProgramFits(db, next, before, access);
     // Room taken and given back again meanwhile: rare, and worth a second try.
     throw invalidInput("body", [
       { path: "filter", message: "another webhook's filter was saved at the same moment and took the room for its $regex patterns: send it again" },

@@ -1068,6 +1068,24 @@ describe("the $regex programs of every webhook's filter together", () => {
       expect(await shareOf(ownerA)).toBe(used);
       await expectSharesRecounted();
 
+      // A token of the location alone may change that webhook, not see the organization's others: refused,
+      // it is not told what they count. (The share filled by hand: the trigger refuses raising it past.)
+      const tokenLoc = await makeToken(p, ["webhooks:write", ...DATA_SCOPES], { locationUids: [loc] });
+      const lightFilter = { body: { s: { $regex: "^light$" } } };
+      expect((await p.api("PATCH", `/v1/webhooks/${placed.json.uid}`, { filter: lightFilter })).status).toBe(200);
+      const lowered = await shareOf(ownerA);
+      await env.DB.batch([
+        env.DB.prepare("DELETE FROM filter_program_shares WHERE owner = ?").bind(ownerA),
+        env.DB.prepare("INSERT INTO filter_program_shares (owner, instructions) VALUES (?, ?)").bind(ownerA, lowered + 10_000),
+      ]);
+      const fromLoc = await as(p, tokenLoc.token, "PATCH", `/v1/webhooks/${placed.json.uid}`, { filter: heavy("l1-") });
+      expect(fromLoc.status).toBe(400);
+      expect(fromLoc.json.error.message).toContain(`and the other filters of organization ${orgA}'s webhooks leave no room for them; each organization's`);
+      expect(fromLoc.json.error.message).not.toContain(n(lowered + 10_000 - weight(lightFilter)));
+      await env.DB.prepare("UPDATE filter_program_shares SET instructions = instructions - 10000 WHERE owner = ?").bind(ownerA).run();
+      expect((await p.api("PATCH", `/v1/webhooks/${placed.json.uid}`, { filter: heavy("l0-") })).status).toBe(200);
+      expect(await shareOf(ownerA)).toBe(used);
+
       // An owner already past its share (filters saved before it) stays editable: a change that lowers
       // it, or leaves it, passes; one that adds is refused.
       await env.DB.batch([

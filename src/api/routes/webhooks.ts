@@ -200,7 +200,7 @@ async function change(
   const warnings = await mayHave(c.env, p, next, locations, current);
   // As typed: the stored form percent-encodes what the typed check looks for.
   if (changes.url !== undefined && next.url !== current.url) checkUrl(changes.url, settings(c.env).allowPrivateDestinations, new URL(c.req.url).origin);
-  const written = await saveWithinFilterBound(c.env.DB, next, current, isLimited(accessOf(p)), () => changeWebhook(c.env, current, next));
+  const written = await saveWithinFilterBound(c.env.DB, next, current, accessOf(p), () => changeWebhook(c.env, current, next));
   assertSaved(written, "webhook", next.uid, pinned !== undefined);
   const saved = written === "unchanged" ? current : next;
   return { view: { ...webhookView(saved), heldDeliveries: await countHeld(c.env.DB, uid), ...warnings }, version: saved.updatedAt };
@@ -216,7 +216,7 @@ export const webhooks = router()
     const webhook = { ...draft, grantOrganizationUid: grantOrganizationOf(p, draft, locations) };
     const warnings = await mayHave(c.env, p, webhook, locations);
     checkUrl(b.url, s.allowPrivateDestinations, new URL(c.req.url).origin);
-    await saveWithinFilterBound(c.env.DB, webhook, undefined, isLimited(accessOf(p)), () => insertWebhook(c.env.DB, webhook));
+    await saveWithinFilterBound(c.env.DB, webhook, undefined, accessOf(p), () => insertWebhook(c.env.DB, webhook));
     c.header("ETag", etagOf(webhook.updatedAt));
     return c.json({ ...webhookView(webhook), secret: webhook.secret, ...warnings }, 201);
   })
