@@ -433,6 +433,20 @@ describe("bounds", () => {
     });
   });
 
+  it("spreads an array in one pass, charged by its items: JSONata's copies all before each item (60,000 numbers took 16 s)", async () => {
+    const items = JSON.stringify({ a: Array.from({ length: 20_000 }, (_, i) => i) });
+    // As a copy of it is charged ($append: the array it gives), and its items once more as they are gone through.
+    const copied = await runTransform(compile(`$count($append(a, []))`), items);
+    const spread = await runTransform(compile(`$count($spread(a))`), items);
+    expect(spread).toMatchObject({ ok: true, body: "20000" });
+    expect(spread.steps - copied.steps).toBeGreaterThan(20_000 / TRANSFORM_LIMITS.itemsPerStep / 2);
+    // JSONata's answers: an empty sequence (nothing) when nothing was appended, a plain array once anything was.
+    for (const expr of [`$spread([])`, `$spread([[]])`, `$spread([[], []])`, `$spread([{"a": 1}, [{"b": 2, "c": 3}, 4], [], "x"])`, `$spread([[[1]], 2])`]) {
+      const r = await runTransform(compile(`{"v": ${expr}}`), "{}");
+      expect(r.ok && JSON.parse(r.body), expr).toEqual(await jsonata(`{"v": ${expr}}`).evaluate({}));
+    }
+  });
+
   it("$keys of an array of 500,000 items answers as JSONata's does (its charge walks the items, not a call's arguments)", async () => {
     const long = JSON.stringify({ a: [{ k: 1 }, ...Array.from({ length: 500_000 }, () => 0)] });
     expect((await transformed(`{"k": $keys(a)}`, long)).body).toEqual({ k: "k" });
