@@ -440,7 +440,8 @@ async function boundBuiltins(
     "string",
     function (this: unknown, ...args: unknown[]) {
       const [value] = args;
-      if (value !== undefined && typeof value !== "string") checkTextWithin(value, TRANSFORM_LIMITS.stringChars, "a text", charge);
+      // (JSONata pretty-prints with an indent of 2.)
+      if (value !== undefined && typeof value !== "string") checkTextWithin(value, TRANSFORM_LIMITS.stringChars, "a text", charge, args[1] === true ? 2 : 0);
       return string(this, args);
     },
     "<x-b?:s>",
@@ -568,24 +569,31 @@ function fractionally(charge: (steps: number) => void): (part: number) => void {
  * what $string writes for them, "". Charges the writing as it goes, by the values and characters
  * written (this pass and JSONata's own, each a replacer call a value), so the step bound stops it too.
  */
-function checkTextWithin(value: unknown, limit: number, what: string, charge: (steps: number) => void): void {
+function checkTextWithin(value: unknown, limit: number, what: string, charge: (steps: number) => void, indent = 0): void {
   const owe = fractionally(charge);
   const bounded = boundedWriting(limit, `stopped: ${what} would be over ${limit} characters`, () => "");
-  JSON.stringify(value, (key: string, v: unknown) => {
-    owe(1 / TRANSFORM_LIMITS.writtenValuesPerStep + (key.length + (typeof v === "string" ? v.length : 1)) / TRANSFORM_LIMITS.writtenCharsPerStep);
-    return bounded(key, v);
+  // Pretty-printed, each value is written on its own line, indented by its depth: a value nested
+  // 2,000 deep writes 4,000 spaces before each of its items (80,000 such items took ~5 s).
+  const depths = new Map<unknown, number>();
+  JSON.stringify(value, function (this: unknown, key: string, v: unknown) {
+    const depth = (depths.get(this) ?? -1) + 1;
+    if (indent > 0 && isIndexable(v)) depths.set(v, depth);
+    const lined = indent > 0 ? indent * depth + 2 : 0;
+    owe(1 / TRANSFORM_LIMITS.writtenValuesPerStep + (lined + key.length + (typeof v === "string" ? v.length : 1)) / TRANSFORM_LIMITS.writtenCharsPerStep);
+    return bounded(key, v, lined);
   });
 }
 
 /**
  * A JSON.stringify replacer that stops the writing (BoundExceeded, `over`) once about `limit`
- * characters are written, keys and strings by their length, anything else as one; a function is
+ * characters are written, keys and strings by their length, anything else as one, and the
+ * `indentation` a caller says a value is written with (pretty-printed); a function is
  * written as `asFunction` says.
  */
 export function boundedWriting(limit: number, over: string, asFunction: () => unknown) {
   let budget = limit;
-  return (key: string, v: unknown): unknown => {
-    budget -= key.length + (typeof v === "string" ? v.length : 1);
+  return (key: string, v: unknown, indentation = 0): unknown => {
+    budget -= indentation + key.length + (typeof v === "string" ? v.length : 1);
     if (budget < 0) throw new BoundExceeded(over);
     return isFunction(v) ? asFunction() : v;
   };

@@ -586,6 +586,19 @@ describe("bounds", () => {
     expect((await transformed(expr, "{}")).body).toEqual(await jsonata(expr).evaluate({}));
   });
 
+  it("charges pretty-printed $string by its indentation too, and stops it before it writes over the string bound", async () => {
+    const nested = (depth: number, items: number) => `$reduce([1..${depth}], function($acc, $i) { {"a": $acc} }, [1..${items}])`;
+    // 80,000 items 2,000 deep took ~5 s and 515 MB, charged as 39,684 steps: stopped before it is written.
+    expect((await failure(`$length($string(${nested(2000, 2000)}, true))`, "{}")).reason).toMatch(/^transform: stopped: a text would be over/);
+    // Under the bound: 1,000 items 200 deep write 400 spaces each, a step per 250 characters.
+    const plain = await runTransform(compile(`$length($string(${nested(200, 1000)}))`), "{}");
+    const pretty = await runTransform(compile(`$length($string(${nested(200, 1000)}, true))`), "{}");
+    expect(pretty.ok && plain.ok).toBe(true);
+    expect(pretty.steps - plain.steps).toBeGreaterThan((1000 * 400) / TRANSFORM_LIMITS.writtenCharsPerStep);
+    const expr = `$string({"a": [1, {"b": [2, 3]}, "x"], "c": {}}, true)`;
+    expect((await transformed(expr, "{}")).body).toEqual(await jsonata(expr).evaluate({}));
+  });
+
   it("refuses $eval when saved, however it is reached, and a stored one fails its delivery for good", async () => {
     // Nested, its errors ran the runtime out of memory; the operands charged by size were not known in what it parses.
     for (const expr of [`$eval("1 + 2")`, `{"a": $eval("$f()")}`, `($e := $eval; $e("1"))`, `$map(["1"], $eval)`]) {
