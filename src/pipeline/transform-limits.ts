@@ -63,7 +63,8 @@ export const TRANSFORM_LIMITS = {
   },
   /**
    * Values a descendant (`**`) or wildcard (`*`) step goes through per step: JSONata walks the whole
-   * value within one evaluation step (40 `$count($$.**)` of 60,000 numbers took 150–335 ms).
+   * value within one evaluation step (40 `$count($$.**)` of 60,000 numbers took 150–335 ms). Also
+   * the items, at every depth, of the arrays `$keys` and `$lookup` call themselves on.
    */
   walkedValuesPerStep: 5,
   /**
@@ -98,6 +99,8 @@ export const TRANSFORM_LIMITS = {
    * 20,000-key object took 16 ms), and of what `$distinct` compares with each item it keeps.
    */
   comparedValuesPerStep: 2,
+  /** Items `$zip` puts in its tuples (one per array given, per index of the shortest), per step: ~300 ns each. */
+  zippedItemsPerStep: 4,
   /** Keys of the objects `$merge`, `$keys` and `$spread` go through, per step (merging a 20,000-key object took 10 ms). */
   keysPerStep: 2,
   /**

@@ -447,9 +447,22 @@ describe("bounds", () => {
     }
   });
 
+  it("charges $keys and $lookup by the items of the arrays they go through at every depth, and $zip by the items it pairs", async () => {
+    const body = JSON.stringify({ z: Array.from({ length: 10_000 }, (_, i) => [i]), a: Array.from({ length: 10_000 }, (_, i) => i) });
+    const steps = async (expr: string) => (await runTransform(compile(`$count(${expr})`), body)).steps;
+    // 20,000 items (outer and inner) at a step per 5; the array alone is charged as one string-free array.
+    expect((await steps(`$keys(z)`)) - (await steps(`z`))).toBeGreaterThan(20_000 / TRANSFORM_LIMITS.walkedValuesPerStep - 100);
+    expect((await steps(`$lookup(z, "a")`)) - (await steps(`z`))).toBeGreaterThan(20_000 / TRANSFORM_LIMITS.walkedValuesPerStep - 100);
+    expect((await steps(`$zip(a, a)`)) - (await steps(`[a, a]`))).toBeGreaterThan(20_000 / TRANSFORM_LIMITS.zippedItemsPerStep - 400);
+    const expr = `{"k": $keys([{"a": 1}, [{"b": 2}, 3]]), "l": $lookup([{"a": 1}, [{"a": [2, 3]}], 4], "a"), "z": $zip([1, 2, 3], ["a", "b"])}`;
+    expect((await transformed(expr, "{}")).body).toEqual(JSON.parse(JSON.stringify(await jsonata(expr).evaluate({}))));
+  });
+
   it("$keys of an array of 500,000 items answers as JSONata's does (its charge walks the items, not a call's arguments)", async () => {
     const long = JSON.stringify({ a: [{ k: 1 }, ...Array.from({ length: 500_000 }, () => 0)] });
-    expect((await transformed(`{"k": $keys(a)}`, long)).body).toEqual({ k: "k" });
+    // (Its items cost a step per 5: more than one run's steps.)
+    const r = await runTransform(compile(`{"k": $keys(a)}`), long, { maxSteps: 200_000 });
+    expect(r.ok && JSON.parse(r.body)).toEqual({ k: "k" });
   });
 
   it("$toMillis matches a picture on RE2, charged as a regular expression, with JSONata's answers", async () => {
