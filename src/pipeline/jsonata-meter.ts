@@ -265,11 +265,10 @@ async function boundBuiltins(
   // reference to the string was charged once (1 step per 1,000 characters) however often it was used.
   for (const [name, signature] of STRING_WORK) {
     const implementation = await builtin(name);
-    const perStep = TRANSFORM_LIMITS.stringArgCharsPerStep[name];
     evaluator.registerFunction(
       name,
       function (this: unknown, ...args: unknown[]) {
-        if (typeof args[0] === "string") charge(Math.floor(args[0].length / perStep));
+        charge(stringArgSteps(args[0], name));
         return implementation(this, args);
       },
       signature,
@@ -358,7 +357,8 @@ async function boundBuiltins(
   for (const [name, builtin, signature, at, work] of [
     ["fromMillis", fromMillis, "<n-s?s?:s>", 1, (args) => dateTimePictureSteps(args[1], true)],
     ["now", now, "<s?s?:s>", 0, (args) => dateTimePictureSteps(args[0], true)],
-    ["parseInteger", parseInteger, "<s-s:n>", 1, (args) => integerPictureSteps(args[1], false)],
+    // (It also reads its whole string: with a letters picture, `a`, a character at a time.)
+    ["parseInteger", parseInteger, "<s-s:n>", 1, (args) => integerPictureSteps(args[1], false) + stringArgSteps(args[0], "parseInteger")],
   ] as const satisfies readonly (readonly [string, Builtin, string, number, (args: unknown[]) => number])[]) {
     evaluator.registerFunction(
       name,
@@ -482,6 +482,11 @@ const STRING_WORK = [
   ["decodeUrl", "<s-:s>"],
   ["decodeUrlComponent", "<s-:s>"],
 ] as const satisfies readonly (readonly [keyof typeof TRANSFORM_LIMITS.stringArgCharsPerStep, string])[];
+
+/** Steps of a built-in's work through its string argument, at its rate (TRANSFORM_LIMITS.stringArgCharsPerStep). */
+function stringArgSteps(arg: unknown, name: keyof typeof TRANSFORM_LIMITS.stringArgCharsPerStep): number {
+  return typeof arg === "string" ? Math.floor(arg.length / TRANSFORM_LIMITS.stringArgCharsPerStep[name]) : 0;
+}
 
 /**
  * The built-ins that call a function they are given, with JSONata's signatures for them (its

@@ -514,6 +514,14 @@ describe("bounds", () => {
     expect((await transformed(`{"n": $count([1..1000].$fromMillis($ * 86400000, "[Y0001]-[M01]-[D01]T[H01]:[m01]:[s01]"))}`, "{}")).body).toEqual({ n: 1000 });
   });
 
+  it("charges $parseInteger by its string too: a letters picture reads it a character at a time", async () => {
+    const body = JSON.stringify({ s: "a".repeat(200_000) });
+    const steps = async (expr: string) => (await runTransform(compile(expr), body)).steps;
+    expect((await steps(`$parseInteger(s, "a") > 0`)) - (await steps(`s > ""`))).toBeGreaterThan(200_000 / TRANSFORM_LIMITS.stringArgCharsPerStep.parseInteger - 10);
+    const expr = `{"a": $parseInteger("ab", "a"), "w": $parseInteger("forty-two", "w"), "n": $parseInteger("1,234", "#,##0")}`;
+    expect((await transformed(expr, "{}")).body).toEqual(await jsonata(expr).evaluate({}));
+  });
+
   it("charges a date picture's widths before JSONata pads to them: [D,1000000] builds a million digits, and over the string bound is refused", async () => {
     const steps = async (expr: string) => (await runTransform(compile(expr), "{}")).steps;
     // A million digits took ~50 ms a call, charged as its 1,000-step result: 44 calls took 2 s within the bound.
