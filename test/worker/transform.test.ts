@@ -458,6 +458,18 @@ describe("bounds", () => {
     expect((await transformed(expr, "{}")).body).toEqual(JSON.parse(JSON.stringify(await jsonata(expr).evaluate({}))));
   });
 
+  it("charges the strings = compares inside objects, and $distinct's strings of one length, by their characters", async () => {
+    const long = (c: string) => c.repeat(500_000);
+    const objects = JSON.stringify({ o1: { a: long("x"), b: long("y") }, o2: { a: long("x"), b: long("y") } });
+    const compared = await runTransform(compile(`o1 = o2`), objects);
+    expect(compared).toMatchObject({ ok: true, body: "true" });
+    expect(compared.steps).toBeGreaterThan((2 * 1_000_000) / TRANSFORM_LIMITS.comparedCharsPerStep - 10);
+    // 2,000 strings of 1,000 characters that differ at their ends: each pair compared through.
+    const strings = JSON.stringify({ a: Array.from({ length: 2000 }, (_, i) => "x".repeat(992) + String(i).padStart(8, "0")) });
+    expect((await failure(`$count($distinct(a))`, strings)).reason).toMatch(/^transform: stopped after/);
+    expect((await transformed(`$distinct(["ab", "cd", "ab", "e"])`, "{}")).body).toEqual(["ab", "cd", "e"]);
+  });
+
   it("$keys of an array of 500,000 items answers as JSONata's does (its charge walks the items, not a call's arguments)", async () => {
     const long = JSON.stringify({ a: [{ k: 1 }, ...Array.from({ length: 500_000 }, () => 0)] });
     // (Its items cost a step per 5: more than one run's steps.)
