@@ -289,8 +289,8 @@ async function boundBuiltins(
     ["merge", merge, "<a<o>:o>", chargeKeys],
     // `$keys` and `$lookup` of an array call themselves on each item, at every depth (an array of
     // 100,000 one-item arrays: 32 ms a `$keys`, charged nothing for the inner ones).
-    ["keys", keys, "<x-:a<s>>", (v, c) => chargeKeys(v, c, 1 / TRANSFORM_LIMITS.walkedValuesPerStep)],
-    ["lookup", lookup, "<x-s:x>", (v, c) => chargeKeys(v, c, 1 / TRANSFORM_LIMITS.walkedValuesPerStep, 0)],
+    ["keys", keys, "<x-:a<s>>", (v, c) => chargeKeys(v, c, 1 / TRANSFORM_LIMITS.listedItemsPerStep)],
+    ["lookup", lookup, "<x-s:x>", (v, c) => chargeKeys(v, c, 1 / TRANSFORM_LIMITS.listedItemsPerStep, 0)],
     ["boolean", boolean, "<x-:b>", chargeTruth],
     ["not", not, "<x-:b>", chargeTruth],
   ] as const satisfies readonly (readonly [string, Builtin, string, (v: unknown, c: (steps: number) => void) => void])[]) {
@@ -309,12 +309,13 @@ async function boundBuiltins(
   // by the items it goes through as well as the keys.
   const spreadLinear = (self: unknown, arg: unknown): unknown => {
     if (!Array.isArray(arg)) return spread(self, [arg]);
-    charge(Math.floor(arg.length / TRANSFORM_LIMITS.itemsPerStep));
+    charge(Math.floor(arg.length / TRANSFORM_LIMITS.listedItemsPerStep));
     const out: unknown[] = [];
     // (Once anything is appended, even an empty array, JSONata's answer is a plain array, not its empty sequence.)
     let appended = false;
     for (const item of arg) {
-      const part = spreadLinear(self, item);
+      // (JSONata's spread of a value that is no object is the value.)
+      const part = typeof item === "object" && item !== null ? spreadLinear(self, item) : item;
       appended ||= part !== undefined;
       if (Array.isArray(part)) for (const x of part) out.push(x);
       else if (part !== undefined) out.push(part);
@@ -608,7 +609,11 @@ function checkTextWithin(value: unknown, limit: number, what: string, charge: (s
     const depth = (depths.get(this) ?? -1) + 1;
     if (indent > 0 && isIndexable(v)) depths.set(v, depth);
     const lined = indent > 0 ? indent * depth + 2 : 0;
-    owe(1 / TRANSFORM_LIMITS.writtenValuesPerStep + (lined + key.length + (typeof v === "string" ? v.length : 1)) / TRANSFORM_LIMITS.writtenCharsPerStep);
+    owe(
+      1 / TRANSFORM_LIMITS.writtenValuesPerStep +
+        (key.length + (typeof v === "string" ? v.length : 1)) / TRANSFORM_LIMITS.writtenCharsPerStep +
+        lined / TRANSFORM_LIMITS.indentCharsPerStep,
+    );
     return bounded(key, v, lined);
   });
 }

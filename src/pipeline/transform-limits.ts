@@ -37,6 +37,8 @@ export const TRANSFORM_LIMITS = {
    * (`$string` of an array of 120,000 zeros took ~50 ms a call, charged as its 240 KB text: 240 steps).
    */
   writtenValuesPerStep: 3,
+  /** Characters of indentation pretty-printed `$string` writes, per step (~3 ns each in workerd: a line of 400 spaces per value). */
+  indentCharsPerStep: 100,
   /** Characters of the JSON text `$string` and a copy write, per step (escaping a long string: ~6 ns a character). */
   writtenCharsPerStep: 250,
   /**
@@ -65,8 +67,7 @@ export const TRANSFORM_LIMITS = {
   },
   /**
    * Values a descendant (`**`) or wildcard (`*`) step goes through per step: JSONata walks the whole
-   * value within one evaluation step (40 `$count($$.**)` of 60,000 numbers took 150–335 ms). Also
-   * the items, at every depth, of the arrays `$keys` and `$lookup` call themselves on.
+   * value within one evaluation step (40 `$count($$.**)` of 60,000 numbers took 150–335 ms).
    */
   walkedValuesPerStep: 5,
   /**
@@ -103,9 +104,14 @@ export const TRANSFORM_LIMITS = {
   comparedValuesPerStep: 2,
   /**
    * Characters of the strings `=` and `!=` compare inside objects and arrays, and `$distinct` compares
-   * with each other, per step: equal lengths are compared character by character, ~0.04–0.07 ns each.
+   * with each other, per step: equal lengths are compared character by character, ~0.07–0.15 ns each.
    */
-  comparedCharsPerStep: 20_000,
+  comparedCharsPerStep: 8000,
+  /**
+   * Items, at every depth, of the arrays `$keys`, `$lookup` and `$spread` go through, per step: JSONata
+   * calls itself on each (an array of 100,000 one-item arrays: 32 ms a `$keys`, ~250 ns an item).
+   */
+  listedItemsPerStep: 4,
   /** Items `$zip` puts in its tuples (one per array given, per index of the shortest), per step: ~300 ns each. */
   zippedItemsPerStep: 4,
   /** Keys of the objects `$merge`, `$keys` and `$spread` go through, per step (merging a 20,000-key object took 10 ms). */

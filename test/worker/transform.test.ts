@@ -439,7 +439,7 @@ describe("bounds", () => {
     const copied = await runTransform(compile(`$count($append(a, []))`), items);
     const spread = await runTransform(compile(`$count($spread(a))`), items);
     expect(spread).toMatchObject({ ok: true, body: "20000" });
-    expect(spread.steps - copied.steps).toBeGreaterThan(20_000 / TRANSFORM_LIMITS.itemsPerStep / 2);
+    expect(spread.steps - copied.steps).toBeGreaterThan(20_000 / TRANSFORM_LIMITS.listedItemsPerStep / 2);
     // JSONata's answers: an empty sequence (nothing) when nothing was appended, a plain array once anything was.
     for (const expr of [`$spread([])`, `$spread([[]])`, `$spread([[], []])`, `$spread([{"a": 1}, [{"b": 2, "c": 3}, 4], [], "x"])`, `$spread([[[1]], 2])`]) {
       const r = await runTransform(compile(`{"v": ${expr}}`), "{}");
@@ -450,9 +450,9 @@ describe("bounds", () => {
   it("charges $keys and $lookup by the items of the arrays they go through at every depth, and $zip by the items it pairs", async () => {
     const body = JSON.stringify({ z: Array.from({ length: 10_000 }, (_, i) => [i]), a: Array.from({ length: 10_000 }, (_, i) => i) });
     const steps = async (expr: string) => (await runTransform(compile(`$count(${expr})`), body)).steps;
-    // 20,000 items (outer and inner) at a step per 5; the array alone is charged as one string-free array.
-    expect((await steps(`$keys(z)`)) - (await steps(`z`))).toBeGreaterThan(20_000 / TRANSFORM_LIMITS.walkedValuesPerStep - 100);
-    expect((await steps(`$lookup(z, "a")`)) - (await steps(`z`))).toBeGreaterThan(20_000 / TRANSFORM_LIMITS.walkedValuesPerStep - 100);
+    // 20,000 items (outer and inner) at a step per 4; the array alone is charged as one string-free array.
+    expect((await steps(`$keys(z)`)) - (await steps(`z`))).toBeGreaterThan(20_000 / TRANSFORM_LIMITS.listedItemsPerStep - 100);
+    expect((await steps(`$lookup(z, "a")`)) - (await steps(`z`))).toBeGreaterThan(20_000 / TRANSFORM_LIMITS.listedItemsPerStep - 100);
     expect((await steps(`$zip(a, a)`)) - (await steps(`[a, a]`))).toBeGreaterThan(20_000 / TRANSFORM_LIMITS.zippedItemsPerStep - 400);
     const expr = `{"k": $keys([{"a": 1}, [{"b": 2}, 3]]), "l": $lookup([{"a": 1}, [{"a": [2, 3]}], 4], "a"), "z": $zip([1, 2, 3], ["a", "b"])}`;
     expect((await transformed(expr, "{}")).body).toEqual(JSON.parse(JSON.stringify(await jsonata(expr).evaluate({}))));
@@ -472,7 +472,7 @@ describe("bounds", () => {
 
   it("$keys of an array of 500,000 items answers as JSONata's does (its charge walks the items, not a call's arguments)", async () => {
     const long = JSON.stringify({ a: [{ k: 1 }, ...Array.from({ length: 500_000 }, () => 0)] });
-    // (Its items cost a step per 5: more than one run's steps.)
+    // (Its items cost a step per 4: more than one run's steps.)
     const r = await runTransform(compile(`{"k": $keys(a)}`), long, { maxSteps: 200_000 });
     expect(r.ok && JSON.parse(r.body)).toEqual({ k: "k" });
   });
@@ -623,11 +623,11 @@ describe("bounds", () => {
     const nested = (depth: number, items: number) => `$reduce([1..${depth}], function($acc, $i) { {"a": $acc} }, [1..${items}])`;
     // 80,000 items 2,000 deep took ~5 s and 515 MB, charged as 39,684 steps: stopped before it is written.
     expect((await failure(`$length($string(${nested(2000, 2000)}, true))`, "{}")).reason).toMatch(/^transform: stopped: a text would be over/);
-    // Under the bound: 1,000 items 200 deep write 400 spaces each, a step per 250 characters.
+    // Under the bound: 1,000 items 200 deep write 400 spaces each, a step per 100 characters of them.
     const plain = await runTransform(compile(`$length($string(${nested(200, 1000)}))`), "{}");
     const pretty = await runTransform(compile(`$length($string(${nested(200, 1000)}, true))`), "{}");
     expect(pretty.ok && plain.ok).toBe(true);
-    expect(pretty.steps - plain.steps).toBeGreaterThan((1000 * 400) / TRANSFORM_LIMITS.writtenCharsPerStep);
+    expect(pretty.steps - plain.steps).toBeGreaterThan((1000 * 400) / TRANSFORM_LIMITS.indentCharsPerStep);
     const expr = `$string({"a": [1, {"b": [2, 3]}, "x"], "c": {}}, true)`;
     expect((await transformed(expr, "{}")).body).toEqual(await jsonata(expr).evaluate({}));
   });
