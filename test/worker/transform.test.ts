@@ -468,6 +468,10 @@ describe("bounds", () => {
     const strings = JSON.stringify({ a: Array.from({ length: 2000 }, (_, i) => "x".repeat(992) + String(i).padStart(8, "0")) });
     expect((await failure(`$count($distinct(a))`, strings)).reason).toMatch(/^transform: stopped after/);
     expect((await transformed(`$distinct(["ab", "cd", "ab", "e"])`, "{}")).body).toEqual(["ab", "cd", "e"]);
+    // Ids that differ early (UUIDs) are charged for the prefix they share, not their length: 5,000 fit a run.
+    const uuids = Array.from({ length: TRANSFORM_LIMITS.distinctItems - 1 }, () => crypto.randomUUID());
+    const ids = await runTransform(compile(`$count($distinct(a))`), JSON.stringify({ a: [...uuids, uuids[0]] }));
+    expect(ids).toMatchObject({ ok: true, body: String(uuids.length) });
   });
 
   it("$keys of an array of 500,000 items answers as JSONata's does (its charge walks the items, not a call's arguments)", async () => {
