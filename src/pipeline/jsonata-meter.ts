@@ -451,13 +451,14 @@ async function boundBuiltins(
       if (typeof str === "string" && typeof pattern !== "string" && typeof replacement === "string") {
         const refs = replacement.split("$").length - 1;
         const owe = fractionally(charge);
+        // What the answer can be: the string, each match replaced by what is written for it.
         let most = str.length;
         const self = this;
         const substitute = (m: unknown) => {
           const match = isIndexable(m) && typeof m.match === "string" ? m.match : "";
           const groups = isIndexable(m) && Array.isArray(m.groups) ? m.groups : [];
           const written = replacement.length + refs * match.length;
-          most += written;
+          most += written - match.length;
           if (most > TRANSFORM_LIMITS.stringChars) {
             throw new BoundExceeded(`stopped: $replace could write over ${TRANSFORM_LIMITS.stringChars} characters`);
           }

@@ -618,6 +618,8 @@ describe("bounds", () => {
     // Under the string bound, each reference is charged: 100 matches of 2,048 `$0`s (204,800 characters written).
     const refs = `($r := "$0$0$0$0$0$0$0$0"; ${"$r := $r & $r; ".repeat(8)}$length($replace($pad("", 100, "a"), /a/, $r)))`;
     expect((await failure(refs, "{}", { maxSteps: (100 * 2048) / TRANSFORM_LIMITS.replacementRefsPerStep })).reason).toMatch(/^transform: stopped after/);
+    // The bound is on the answer (each match replaced, not added to the string): 600,000 characters in one match answer as JSONata's.
+    expect((await transformed(`$length($replace($pad("", 600000, "x"), /x+/, "[$0]"))`, "{}")).body).toBe(600002);
     // Answers are JSONata's: `$0`, groups, `$$`, a group past the last, a limit.
     const expr = `{"a": $replace("a1b22c333", /([a-z])(\d+)/, "<$2$1$0$$$3$10>"), "b": $replace("abc", /b/, "[$0$1]"), "c": $replace("a-b-c", /-/, "$0$0", 1), "d": $replace("xyz", /q/, "$0")}`;
     expect((await transformed(expr, "{}")).body).toEqual(await jsonata(expr).evaluate({}));
