@@ -440,6 +440,12 @@ describe("bounds", () => {
     const spread = await runTransform(compile(`$count($spread(a))`), items);
     expect(spread).toMatchObject({ ok: true, body: "20000" });
     expect(spread.steps - copied.steps).toBeGreaterThan(20_000 / TRANSFORM_LIMITS.listedItemsPerStep / 2);
+    // Arrays of a few items add up too: a ternary tree of 29,524 arrays (29,523 items in them), each under a step alone.
+    const tree = (depth: number): unknown[] => (depth === 0 ? [] : [tree(depth - 1), tree(depth - 1), tree(depth - 1)]);
+    const small = JSON.stringify({ t: tree(9) });
+    const count = await runTransform(compile(`$count(t)`), small);
+    const spreadTree = await runTransform(compile(`$count($spread(t))`), small);
+    expect(spreadTree.steps - count.steps).toBeGreaterThan(29_523 / TRANSFORM_LIMITS.listedItemsPerStep / 2);
     // JSONata's answers: an empty sequence (nothing) when nothing was appended, a plain array once anything was.
     for (const expr of [`$spread([])`, `$spread([[]])`, `$spread([[], []])`, `$spread([{"a": 1}, [{"b": 2, "c": 3}, 4], [], "x"])`, `$spread([[[1]], 2])`]) {
       const r = await runTransform(compile(`{"v": ${expr}}`), "{}");
