@@ -460,7 +460,13 @@ describe("bounds", () => {
     expect((await steps(`$keys(z)`)) - (await steps(`z`))).toBeGreaterThan(20_000 / TRANSFORM_LIMITS.listedItemsPerStep - 100);
     expect((await steps(`$lookup(z, "a")`)) - (await steps(`z`))).toBeGreaterThan(20_000 / TRANSFORM_LIMITS.listedItemsPerStep - 100);
     expect((await steps(`$zip(a, a)`)) - (await steps(`[a, a]`))).toBeGreaterThan(20_000 / TRANSFORM_LIMITS.zippedItemsPerStep - 400);
-    const expr = `{"k": $keys([{"a": 1}, [{"b": 2}, 3]]), "l": $lookup([{"a": 1}, [{"a": [2, 3]}], 4], "a"), "z": $zip([1, 2, 3], ["a", "b"])}`;
+    // Each level of arrays copies its items' answers: 20,000 values looked up 100 arrays deep, 20,000 keys listed 100 deep.
+    const deep = (inner: string) => `$reduce([1..100], function($a, $i) { [[$a]] }, ${inner})`;
+    const zeros = JSON.stringify({ a: Array.from({ length: 20_000 }, () => 0) });
+    expect((await failure(`$count($lookup(${deep("[$]")}, "a"))`, zeros)).reason).toMatch(/^transform: stopped after/);
+    const wide = JSON.stringify(Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`k${i}`, 0])));
+    expect((await failure(`$count($keys(${deep("[$]")}))`, wide)).reason).toMatch(/^transform: stopped after/);
+    const expr = `{"k": $keys([{"a": 1}, [{"b": 2}, 3]]), "l": $lookup([{"a": 1}, [{"a": [2, 3]}], 4], "a"), "z": $zip([1, 2, 3], ["a", "b"]), "kk": $keys([[[{"a": 1}, {"b": 2}]], {"a": 3}, [[[]]]]), "ll": $lookup([[[{"a": [1, [2]]}], {"b": 1}], {"a": 3}, [[{"a": null}]]], "a"), "n": $lookup([[]], "a")}`;
     expect((await transformed(expr, "{}")).body).toEqual(JSON.parse(JSON.stringify(await jsonata(expr).evaluate({}))));
   });
 
