@@ -574,8 +574,10 @@ function arityOf(f: { readonly length: number }): number {
 
 /**
  * Charges `perValue` steps for each value in `value` at every depth (an object's keys, an array's
- * items), and `perChar` for each character of a string among them, as it counts them, so the count stops where the steps run out. A function's insides are
- * not a value.
+ * items), and `perChar` for each character of a string among them, an object's keys too (JSONata's
+ * deep equality sorts and compares two objects' key lists: 250 keys of 1,000 characters sharing a
+ * prefix, compared 190 times, took 190 ms), as it counts them, so the count stops where the steps
+ * run out. A function's insides are not a value.
  */
 function chargeValues(value: unknown, perValue: number, charge: (steps: number) => void, perChar = 0): void {
   const owe = fractionally(charge);
@@ -583,8 +585,9 @@ function chargeValues(value: unknown, perValue: number, charge: (steps: number) 
   while (pending.length > 0) {
     const v = pending.pop();
     if (!isIndexable(v) || isFunction(v)) continue;
-    for (const child of Array.isArray(v) ? v : Object.values(v)) {
-      owe(perValue + (typeof child === "string" ? child.length * perChar : 0));
+    const entries: [string, unknown][] = Array.isArray(v) ? v.map((child: unknown) => ["", child]) : Object.entries(v);
+    for (const [key, child] of entries) {
+      owe(perValue + (key.length + (typeof child === "string" ? child.length : 0)) * perChar);
       pending.push(child);
     }
   }
