@@ -85,6 +85,13 @@ export class FilterCache {
   }
 
   /** The filters held, their `$regex` instructions, and how many were compiled without being kept. */
+  /** Lets go of every filter held: each is compiled again when next used. */
+  clear(): void {
+    this.entries.clear();
+    this.instructions = 0;
+    this.chars = 0;
+  }
+
   get usage(): { entries: number; instructions: number; unkept: number } {
     return { entries: this.entries.size, instructions: this.instructions, unkept: this.unkept };
   }
