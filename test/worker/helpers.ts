@@ -124,6 +124,20 @@ let clients = 0;
 export const clientAddress = () => `${network}:${(++clients % 0x10000).toString(16)}::1`;
 
 /**
+ * Sends failed authentications `fail(1)`, `fail(2)`, … until one is answered 429, and checks that
+ * each before it was answered `refused`, at least 20 of them. Up to 41: the local limiter (20 a
+ * minute, wrangler.toml's [[ratelimits]]) counts in windows aligned to the clock's minute, so a burst
+ * crossing into the next window is counted afresh there and reaches 429 later, by its 41st at most.
+ */
+export async function failUntilLimited(refused: number, fail: (i: number) => Promise<{ status: number }>): Promise<void> {
+  const statuses: number[] = [];
+  for (let i = 1; i <= 41 && statuses.at(-1) !== 429; i++) statuses.push((await fail(i)).status);
+  expect(statuses.at(-1)).toBe(429);
+  expect(statuses.length).toBeGreaterThanOrEqual(21);
+  expect(statuses.slice(0, -1).filter((s) => s !== refused)).toEqual([]);
+}
+
+/**
  * A GET or HEAD carrying a body, as `curl -X GET --data-binary @file` sends one and the runtime
  * passes on: a Request built here may not hold one, so it is a POST's that says `method`. It names
  * its client address, so call() does not rebuild it (which would make it a POST again).

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { ERROR_CODES } from "../../src/domain/errors";
 import { isRecord } from "../../src/domain/guards";
 import { isScope, SCOPES, type Scope } from "../../src/domain/scopes";
-import { ADMIN, bodiedRequest, call, clientAddress, createSource, podiumBody, post } from "./helpers";
+import { ADMIN, bodiedRequest, call, clientAddress, createSource, failUntilLimited, podiumBody, post } from "./helpers";
 import { pipeline } from "./pipeline";
 import { as, DATA_SCOPES, makeToken } from "./tokens";
 
@@ -124,11 +124,7 @@ describe("the OpenAPI document's errors", () => {
     }
     const client = clientAddress();
     // 20 failed authentications a minute are refused 401; the next, and then every request, 429.
-    const failures: number[] = [];
-    for (let i = 0; i < 21; i++) {
-      failures.push((await call(new Request("https://edgehook.test/v1/stats", { headers: { authorization: `Bearer wrong-${i}`, "cf-connecting-ip": client } }))).status);
-    }
-    expect(failures.at(-1)).toBe(429);
+    await failUntilLimited(401, (i) => call(new Request("https://edgehook.test/v1/stats", { headers: { authorization: `Bearer wrong-${i}`, "cf-connecting-ip": client } })));
     for (const o of api) {
       const res = await request(o, "does-not-exist", { headers: { ...ADMIN, "cf-connecting-ip": client } });
       expect(res.status, o.name).toBe(429);
