@@ -15,10 +15,16 @@ type P = ReturnType<typeof pipeline>;
 /** The timelines lie 150 to 350 days back (minutes no other test shares): the longest retention (365 days) keeps them owed (nothing past it is sent). */
 const LONG_RETENTION = { RETENTION_DAYS: "365" };
 
+// The database is wiped between files only: one random start for this file, then each timeline()
+// an hour of its own (a timeline spans under 10 minutes, from 1 s before its base), so no two of its
+// tests' timelines overlap.
+const TIMELINES_FROM = Date.now() - 350 * DAY_MS + Math.floor(Math.random() * 190 * 24 * 60) * 60_000;
+let timelines = 0;
+
 /** Events of this test's own source, at minutes of their own (no other test shares them). */
 function timeline() {
   const k = uniqueKey();
-  const base = Date.now() - 350 * DAY_MS + Math.floor(Math.random() * 200 * 24 * 60) * 60_000;
+  const base = TIMELINES_FROM + 60_000 + timelines++ * 3600_000;
   const source = `src-${k}`;
   const row = (i: number, over: Partial<EventRow> = {}): EventRow => ({
     eventId: `evt_${k}_${i}`,

@@ -11,9 +11,14 @@ import { pipeline, uniqueKey } from "./pipeline";
 import { as, DATA_SCOPES, makeToken } from "./tokens";
 import filtersDoc from "../../docs/filters-and-transforms.md?raw";
 
+// The database is wiped between files only: one random start for this file, then each window()
+// an hour of its own, 2 h after the last, so no two of its tests' windows overlap.
+const WINDOWS_FROM = Date.UTC(2021, 0, 1) + Math.floor(Math.random() * 1e6) * 60_000;
+let windows = 0;
+
 /** A window of time of its own, far in the past, so each test searches only its events. */
 function window() {
-  const since = Date.UTC(2021, 0, 1) + Math.floor(Math.random() * 1e6) * 60_000;
+  const since = WINDOWS_FROM + windows++ * 2 * 3600_000;
   return { since, until: since + 3600_000, iso: (ms: number) => new Date(ms).toISOString() };
 }
 
