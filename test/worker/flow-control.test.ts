@@ -10,7 +10,7 @@ import { concurrencyOf, drainEstimate, Pacer, paceOf, pauseAfter, RateMeter, Sil
 import { getWebhook } from "../../src/store/webhooks";
 import { deliveryColumn } from "../../src/store/counters";
 import { nameIdSql } from "../../src/store/names";
-import { call, dashboardCookie, ingestMessage, podiumBody } from "./helpers";
+import { call, dashboardCookie, ingestMessage, podiumBody, retriesWaitNearTheirCeiling } from "./helpers";
 import { pipeline, received, RUN, uniqueKey, webhookSetup } from "./pipeline";
 import { WebhookFlow } from "../../src/pipeline/flow";
 import { outbound } from "../../src/pipeline/outbound";
@@ -548,7 +548,8 @@ describe("the scheduler's flow", () => {
   });
 
   it("FIFO: a failing head holds back what comes after it, until it fails for good; then the next goes", async () => {
-    // Retries up to an hour away: none comes due within the test unless it says so.
+    // Retries nearly an hour away: none comes due within the test unless it says so.
+    retriesWaitNearTheirCeiling();
     const { p, key, org, webhook } = await webhookSetup("fail", { ordering: "fifo", maxAttempts: 2 }, { RETRY_BASE_SECONDS: "3600" });
     for (let i = 0; i < 3; i++) await p.ingest(podiumBody({ organizationUid: org }));
     await p.deliver();
@@ -567,6 +568,8 @@ describe("the scheduler's flow", () => {
   });
 
   it("FIFO: disabling the webhook stops its failing head; enabled again, the head goes first, then the rest in order", async () => {
+    // Retries nearly an hour away: the head is not tried again before it is disabled.
+    retriesWaitNearTheirCeiling();
     const { p, key, org, webhook } = await webhookSetup("fail", { ordering: "fifo" }, { RETRY_BASE_SECONDS: "3600" });
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) ids.push(await p.ingest(podiumBody({ organizationUid: org })));

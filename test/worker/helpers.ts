@@ -1,6 +1,6 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { expect } from "vitest";
+import { expect, onTestFinished, vi } from "vitest";
 import type { IngestMessage, RejectionsMessage, Webhook } from "../../src/domain/types";
 import type { Env } from "../../src/env";
 import { IDLE_STATUS, type FlowStatus } from "../../src/pipeline/flow";
@@ -40,6 +40,16 @@ export function podiumBody(overrides: { type?: string; eventUid?: string; locati
 export async function podiumHeaders(body: string | Uint8Array, secret = "podium-current", timestamp = String(Date.now())) {
   const signed = await podium.sign(secret, body, { timestamp });
   return { "content-type": "application/json", "podium-timestamp": timestamp, "podium-signature": signed["podium-signature"] ?? "" };
+}
+
+/**
+ * For the rest of the test, a failed attempt's retry waits 99% of its backoff's ceiling: the full
+ * jitter (Math.random, src/domain/delivery.ts decide) would make it due at once on a draw near 0,
+ * and a test that expects no retry within it would see one.
+ */
+export function retriesWaitNearTheirCeiling(): void {
+  const random = vi.spyOn(Math, "random").mockReturnValue(0.99);
+  onTestFinished(() => random.mockRestore());
 }
 
 /** What the platform's queues hold in one message (128 KB); a larger one is refused by send(). */

@@ -9,7 +9,7 @@ import { recordAttempts } from "../../src/store/deliveries";
 import { retryDeliveries } from "../../src/store/delivery-retry";
 import { clockFrom } from "./clock";
 import { d1Double } from "./d1-double";
-import { ingestMessage, podiumBody } from "./helpers";
+import { ingestMessage, podiumBody, retriesWaitNearTheirCeiling } from "./helpers";
 import { racing } from "./racing";
 import { kept, recounted } from "./recount";
 import { pipeline, received, RUN, uniqueKey, webhookSetup } from "./pipeline";
@@ -51,7 +51,8 @@ describe("an attempt in flight when its webhook is disabled", () => {
   }
 
   it("that fails with retries left stays held, its attempt recorded; enabled, it goes again", async () => {
-    // Retries up to an hour away: none comes due within the test.
+    // Retries nearly an hour away: none comes due within the test.
+    retriesWaitNearTheirCeiling();
     const { p, key, webhook, event } = await webhookSetup("record?ms=300&fail=1", { maxAttempts: 3 }, { RETRY_BASE_SECONDS: "3600" });
     const eventId = await p.ingest(event());
     const sending = p.deliver();
@@ -75,6 +76,7 @@ describe("an attempt in flight when its delivery is retried by hand", () => {
     { attempt: "its last", maxAttempts: 1 },
     { attempt: "one with retries left", maxAttempts: 3 },
   ])("that fails ($attempt) does not settle it: the retry asked for is made at once", async ({ maxAttempts }) => {
+    retriesWaitNearTheirCeiling();
     const { p, key, webhook, event } = await webhookSetup("record?ms=300&fail=1", { maxAttempts }, { RETRY_BASE_SECONDS: "3600" });
     const eventId = await p.ingest(event());
     const sending = p.deliver();
@@ -363,9 +365,8 @@ describe("FIFO, what its scheduler read ahead", () => {
   });
 
   it("gives way to an older delivery owed again whose wake-up was lost while the head waited for its retry: it goes first", async () => {
-    // A failed attempt waits its backoff's whole ceiling: a jittered one may be due at once.
-    vi.spyOn(Math, "random").mockReturnValue(0.99);
-    onTestFinished(() => vi.mocked(Math.random).mockRestore());
+    // A failed attempt waits its backoff's ceiling: a jittered one may be due at once.
+    retriesWaitNearTheirCeiling();
     const { p, key, org, webhook } = await webhookSetup("ok", { ordering: "fifo" });
     const answering = (behaviour: string) => p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { url: `https://downstream.test/${behaviour}/${key}` });
     const old = await p.ingest(podiumBody({ organizationUid: org }));
