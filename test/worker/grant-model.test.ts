@@ -687,12 +687,19 @@ async function randomWrite(w: World, t: Tok, before: Snapshot, r: Rng): Promise<
     const src = before.sources.get(id);
     const owned = m.sources.some((x) => x.id === id);
     const kind = r.int(3);
-    const rotated = `rotated-${w.k}-${r.int(1000)}`;
+    // Never the value it has: a change to what it already is writes nothing (docs/api.md), and this step
+    // expects the source changed. Drawn again only then, so a seed's other draws stay as they were.
+    const unlike = (current: string | undefined, draw: () => string) => {
+      let v = draw();
+      while (v === current) v = draw();
+      return v;
+    };
+    const rotated = unlike(w.senders.find((x) => x.source === id)?.secret, () => `rotated-${w.k}-${r.int(1000)}`);
     const what = label(`${["rename", "rotate", "delete"][kind]} source ${id} ${JSON.stringify(src)}`);
     const res =
       kind === 2
         ? await as(p, t.token, "DELETE", `/v1/sources/${id}`)
-        : await as(p, t.token, "PATCH", `/v1/sources/${id}`, kind === 0 ? { name: `renamed-${r.int(1000)}` } : { secrets: [rotated] });
+        : await as(p, t.token, "PATCH", `/v1/sources/${id}`, kind === 0 ? { name: unlike(src?.name, () => `renamed-${r.int(1000)}`) } : { secrets: [rotated] });
     // Changing how a source that teaches is verified, or deleting it, is the admin's alone.
     const allowed = !owned ? 0 : kind > 0 && src!.teachesLocations ? 403 : kind === 2 ? 204 : 200;
     expectStatus(res, "sources:write", allowed, 404, what);
