@@ -1,6 +1,7 @@
 import { raw } from "hono/html";
 import type { Child } from "hono/jsx";
 import { hasScope, type Principal } from "../domain/scopes";
+import { cutShort } from "../domain/cut-short";
 import { legible } from "../domain/legible";
 import { DATA_SCOPE_OF_OBJECT } from "../domain/event-types";
 import { NAV } from "./navigation";
@@ -222,8 +223,7 @@ export function HeaderTable(props: { headers: Record<string, string>; label?: st
  */
 export function shortened(text: string, max = 80): string {
   // Cut by code points, before escaping: never half a surrogate pair (an emoji) or half an escape.
-  const points = Array.from(text);
-  return points.length <= max ? legible(text) : `${legible(points.slice(0, max - 1).join(""))}…`;
+  return legible(cutShort(text, max, "points"));
 }
 
 /**

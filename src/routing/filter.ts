@@ -9,6 +9,7 @@
  */
 import { RE2JS } from "re2js";
 import { utf8Length } from "../domain/crypto";
+import { cutShort, prefix } from "../domain/cut-short";
 import { isPlainObject, isRecord, own } from "../domain/guards";
 import type { Json } from "../domain/types";
 import { regexSizeBound, REPETITIONS_COUNT } from "../domain/regex-size";
@@ -257,18 +258,15 @@ function why(f: Filter, v: unknown, at: string, b: FilterBudget): string | null 
   }
 }
 
-/** A value as a reason shows it: JSON, cut short (a string inside its quotes, so they still close). */
+/**
+ * A value as a reason shows it: JSON, cut short by UTF-16 units (a string inside its quotes, so they
+ * still close, and marked cut whenever its JSON is over 80, its escapes included).
+ */
 function shown(v: unknown): string {
   if (v === undefined) return "missing";
   const text = JSON.stringify(v) ?? String(v);
   if (text.length <= 80) return text;
-  return typeof v === "string" ? `${JSON.stringify(whole(v, 76)).slice(0, -1)}…"` : `${whole(text, 77)}…`;
-}
-
-/** `text`'s first `n` UTF-16 units, one fewer where the cut would split a pair: half an emoji is a lone surrogate, no text. */
-function whole(text: string, n: number): string {
-  const last = text.charCodeAt(n - 1);
-  return text.slice(0, last >= 0xd800 && last <= 0xdbff ? n - 1 : n);
+  return typeof v === "string" ? JSON.stringify(`${prefix(v, 76, "units")}…`) : cutShort(text, 78, "units");
 }
 
 function test(f: Filter, v: unknown, b: FilterBudget): boolean {
@@ -668,9 +666,7 @@ const EXCERPT_CHARS = 16;
  * as a sentence of its choosing, reading as Edgehook's.
  */
 function excerpt(text: string): string {
-  if (NAME.test(text)) return text;
-  const chars = [...text];
-  return chars.length <= EXCERPT_CHARS ? text : `${chars.slice(0, EXCERPT_CHARS - 1).join("")}…`;
+  return NAME.test(text) ? text : cutShort(text, EXCERPT_CHARS, "points");
 }
 
 function jsonBytes(doc: unknown): number | null {
