@@ -46,7 +46,7 @@ export const NativeRegExp = globalThis.RegExp;
 /**
  * `run()` with the global RegExp constructor replaced by `make` (a `function`: JSONata calls
  * `new RegExp(source, flags)`), restored however it ends. For JSONata's synchronous steps that build
- * RegExps of their own: its parser (parsingRe2), `$toMillis`' picture (jsonata-meter.ts). `run` must be
+ * RegExps of their own: its parser (parsingRe2), `$toMillis`' picture (jsonata-builtins.ts). `run` must be
  * synchronous, or other code would meet the replacement.
  */
 export function withRegExp<T>(make: (source: string, flags?: string) => unknown, run: () => T): T {

@@ -1,6 +1,6 @@
 /**
  * The work a picture asks of JSONata's formatting built-ins before they return, in evaluation steps
- * (jsonata-meter.ts charges it before each call): reading the picture is charged by its length
+ * (jsonata-builtins.ts charges it before each call): reading the picture is charged by its length
  * apart, but a width (`[D,1000000]`) or many digits are padded, grouping separators are inserted
  * one at a time each copying the whole string, and JSONata's analysis goes through the picture
  * once per separator. None of it is seen until the result is, so it is reckoned from the picture.

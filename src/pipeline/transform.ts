@@ -17,7 +17,8 @@ import { parseBody } from "../domain/documents";
 import { isIndexable } from "../domain/guards";
 import { trimHeaderSpace } from "../http/header-space";
 import { checkExpression, type TransformIssue } from "./jsonata-check";
-import { boundedWriting, evaluate, quoting, type Failure } from "./jsonata-meter";
+import { boundedWriting } from "./jsonata-builtins";
+import { evaluate, quoting, type Failure } from "./jsonata-meter";
 import { BoundExceeded, TRANSFORM_LIMITS } from "./transform-limits";
 
 export { TRANSFORM_LIMITS };
