@@ -1,5 +1,6 @@
 // Text cut to a length where it is quoted or named (a filter's reason, a button's name), the one
-// place that knows not to split a character: half an emoji is a lone surrogate, which is no text.
+// place that knows not to split a character: half an emoji is a lone surrogate, which is no text, and
+// a family cut after its first person (a ZWJ sequence) or a letter without its accent shows another.
 
 /**
  * How a length is counted: `units`, UTF-16 code units (`String.length`, what a bound on a message's
@@ -7,12 +8,20 @@
  */
 export type Counted = "units" | "points";
 
-/** `text`'s first `n` units or code points, one fewer unit where the cut would split a surrogate pair. */
+const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
+
+/** `end`, or earlier: the start of the character (grapheme cluster) a cut of `text` at `end` would split. */
+function whole(text: string, end: number): number {
+  if (end >= text.length) return text.length;
+  if (end <= 0) return 0;
+  // Whether `end` is a boundary depends on the text before it and the code point at it, none after:
+  // segmenting only that much keeps a long text from being copied whole.
+  return graphemes.segment(text.slice(0, end + 2)).containing(end)?.index ?? end;
+}
+
+/** `text`'s first `n` units or code points, fewer where the cut would split a character. */
 export function prefix(text: string, n: number, by: Counted): string {
-  if (by === "units") {
-    const last = text.charCodeAt(n - 1);
-    return text.slice(0, last >= 0xd800 && last <= 0xdbff ? n - 1 : n);
-  }
+  if (by === "units") return text.slice(0, whole(text, n));
   // Counted as `[...text]` does (a lone surrogate is one), without copying a long text into an array.
   let end = 0;
   let count = 0;
@@ -20,7 +29,7 @@ export function prefix(text: string, n: number, by: Counted): string {
     if (count++ === n) break;
     end += c.length;
   }
-  return text.slice(0, end);
+  return text.slice(0, whole(text, end));
 }
 
 /** `text` whole when it is at most `max` long (counted `by`), else its first `max - 1` and an ellipsis. */
@@ -28,4 +37,21 @@ export function cutShort(text: string, max: number, by: Counted): string {
   // (A text of at most `max` units has at most `max` code points.)
   if (text.length <= max || prefix(text, max, by).length === text.length) return text;
   return `${prefix(text, max - 1, by)}…`;
+}
+
+/**
+ * A JSON text's first `n` units, fewer where the cut would split a character or an escape: half of
+ * `\n` or `\u0001` reads as other text (`\` then `n`), and a cut string's text is its JSON, escapes
+ * and all, so that is what a length bound counts.
+ */
+export function jsonPrefix(json: string, n: number): string {
+  const end = whole(json, n);
+  // JSON.stringify escapes as `\uXXXX` or two characters (`\n`, `\"`, `\\`); elsewhere a `\` is none.
+  let i = 0;
+  while (i < end) {
+    const next = i + (json[i] !== "\\" ? 1 : json[i + 1] === "u" ? 6 : 2);
+    if (next > end) break;
+    i = next;
+  }
+  return json.slice(0, i);
 }

@@ -9,7 +9,7 @@
  */
 import { RE2JS } from "re2js";
 import { utf8Length } from "../domain/crypto";
-import { cutShort, prefix } from "../domain/cut-short";
+import { cutShort, jsonPrefix } from "../domain/cut-short";
 import { isPlainObject, isRecord, own } from "../domain/guards";
 import type { Json } from "../domain/types";
 import { regexSizeBound, REPETITIONS_COUNT } from "../domain/regex-size";
@@ -259,14 +259,14 @@ function why(f: Filter, v: unknown, at: string, b: FilterBudget): string | null 
 }
 
 /**
- * A value as a reason shows it: JSON, cut short by UTF-16 units (a string inside its quotes, so they
- * still close, and marked cut whenever its JSON is over 80, its escapes included).
+ * A value as a reason shows it: JSON, whole when it is at most 80 UTF-16 units, else its first 77 and
+ * an ellipsis (a string's inside its quotes, so they still close), cut at a whole character and escape.
  */
 function shown(v: unknown): string {
   if (v === undefined) return "missing";
   const text = JSON.stringify(v) ?? String(v);
   if (text.length <= 80) return text;
-  return typeof v === "string" ? JSON.stringify(`${prefix(v, 76, "units")}…`) : cutShort(text, 78, "units");
+  return `${jsonPrefix(text, 77)}…${typeof v === "string" ? '"' : ""}`;
 }
 
 function test(f: Filter, v: unknown, b: FilterBudget): boolean {

@@ -155,6 +155,31 @@ describe("provider examples", () => {
     expect(inQuotes).toBe(`body.s is "x${"😀".repeat(37)}…", not "wanted"`);
   });
 
+  describe("a reason shows a value whole when its JSON is at most 80 units, else cut to 77 and an ellipsis", () => {
+    const wanted = compile({ body: { s: "wanted" } });
+    const reason = (s: unknown) => explainMismatch(wanted, { body: { s }, headers: {} });
+
+    it("counts a string's JSON, escapes and all: no ellipsis on a string shown whole", () => {
+      // 80 units of JSON, whole; 82 (75 characters), cut where its 77th unit ends an escape.
+      expect(reason(`${"a".repeat(70)}${"\n".repeat(4)}`)).toBe(`body.s is "${"a".repeat(70)}${"\\n".repeat(4)}", not "wanted"`);
+      expect(reason(`${"a".repeat(70)}${"\n".repeat(5)}`)).toBe(`body.s is "${"a".repeat(70)}${"\\n".repeat(3)}…", not "wanted"`);
+      expect(reason('"'.repeat(76))).toBe(`body.s is "${'\\"'.repeat(38)}…", not "wanted"`);
+      // The filter's own value likewise.
+      const tabs = compile({ body: { s: `${"a".repeat(70)}${"\t".repeat(5)}` } });
+      expect(explainMismatch(tabs, { body: { s: "b" }, headers: {} })).toBe(`body.s is "b", not "${"a".repeat(70)}${"\\t".repeat(3)}…"`);
+    });
+
+    it("cuts an array's JSON at a whole escape, never half a \\n or \\u0001", () => {
+      // `["` and 37 escapes are 76 units; the 77th would be half of the 38th.
+      expect(reason(["\n".repeat(60)])).toBe(`body.s is ["${"\\n".repeat(37)}…, not "wanted"`);
+      expect(reason(["\u0001".repeat(20)])).toBe(`body.s is ["${"\\u0001".repeat(12)}…, not "wanted"`);
+    });
+
+    it("keeps a character of several code points (a family, a ZWJ sequence of 8 units) whole or not at all", () => {
+      expect(reason(`${"a".repeat(74)}👨‍👩‍👧`)).toBe(`body.s is "${"a".repeat(74)}…", not "wanted"`);
+    });
+  });
+
   it("the reason a $regex fails on a string over its length bound says so, not that the pattern does not match", () => {
     const filter = compile({ body: { "data.body": { $regex: "a" } } });
     const long = "a".repeat(FILTER_LIMITS.regexInput + 1);
