@@ -41,6 +41,8 @@ interface Jsonata {
 }
 export const JSONATA: Jsonata = { parse: jsonata };
 
+/** A path's length, as refused. */
+const TOO_LONG = (steps: number) => `a path of ${steps} steps is over the limit of ${TRANSFORM_LIMITS.pathSteps}: JSONata's parser goes through a path's steps again at each one`;
 const TOO_DEEP = `the expression is nested too deeply: over ${TRANSFORM_LIMITS.nesting} levels`;
 /**
  * `$eval` evaluates a string made while running: its regular expressions, nesting and the
@@ -207,14 +209,19 @@ export function walk(root: unknown): {
       booleanized.add(node.rhs);
     }
     if (node.type === "filter") booleanized.add(node.expr);
-    const position = "position" in node && typeof node.position === "number" ? node.position : 0;
+    const position = positionOf(node);
     if (node.type === "variable" && node.value === "eval") refusals.push({ message: NO_EVAL, position });
     if (node.type === "partial") refusals.push({ message: NO_PARTIAL, position });
+    if (node.type === "path" && Array.isArray(node.steps) && node.steps.length > TRANSFORM_LIMITS.pathSteps) {
+      refusals.push({ message: TOO_LONG(node.steps.length), position: positionOf(node.steps[TRANSFORM_LIMITS.pathSteps]) });
+    }
     // Children in reverse, so that they come off the stack in order (issues are reported as written).
     for (const child of Object.values(node).reverse()) pending.push([child, level]);
   }
   return { depth, regexes, compared, booleanized, groupOf, sideBySide, refusals };
 }
+
+const positionOf = (node: unknown): number => (isIndexable(node) && typeof node.position === "number" ? node.position : 0);
 
 /** JSONata throws plain objects `{code, position, message}`; anything else is reported by its message. */
 export function jsonataError(e: unknown): { message: string; code?: string; position?: number } {

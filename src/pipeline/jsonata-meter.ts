@@ -18,6 +18,14 @@ export interface Failure {
 /** A failure whose message quotes no value. */
 export const quoting = (message: string): Failure => ({ reason: message, summary: message });
 
+/**
+ * Stored expressions this isolate found refused as written (their refusal), by their text: parsing
+ * one can cost hundreds of milliseconds (a path of 4,000 steps, ~380 ms in workerd), paid once an
+ * isolate rather than at each attempt. A few: each is at most 8 KiB.
+ */
+const refusedSources = new Map<string, string>();
+const REFUSED_HELD = 64;
+
 const ENTRY = Symbol.for("jsonata.__evaluate_entry");
 const EXIT = Symbol.for("jsonata.__evaluate_exit");
 
@@ -55,12 +63,18 @@ export async function evaluate(
     });
     // A fresh evaluator per run: the step counter above is this run's alone.
     const callDepth = { stack: TRANSFORM_LIMITS.depth };
+    const known = refusedSources.get(source);
+    if (known !== undefined) throw new BoundExceeded(known);
     const evaluator = parse(source, engine, callDepth);
     const { compared, booleanized, groupOf, sideBySide, refusals, regexes, depth } = walk(evaluator.ast());
     // One stored before these were refused (checkExpression) fails as it would be refused, a
     // literal over the program bound without compiling it.
     const refusal = refusals[0]?.message ?? regexes.map(programRefusal).find((r) => r !== null);
-    if (refusal) throw new BoundExceeded(refusal);
+    if (refusal) {
+      if (refusedSources.size >= REFUSED_HELD) refusedSources.delete(refusedSources.keys().next().value ?? "");
+      refusedSources.set(source, refusal);
+      throw new BoundExceeded(refusal);
+    }
     // A grouping (`items{key: value}`) copies a key's whole group to add each item to it (JSONata's
     // append): 40,000 items under one key took 5.7 s, a step each. Each evaluation of a node that
     // groups counts its items by key, and an item costs the items its group already has.

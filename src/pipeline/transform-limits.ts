@@ -16,6 +16,12 @@ export const TRANSFORM_LIMITS = {
   depth: 500,
   /** Levels an expression's parse tree may nest, so that nesting alone stays under the call depth. */
   nesting: 400,
+  /**
+   * Steps of one path (`a.b.c` is 3; each `%` is one). JSONata's parser goes through all the steps
+   * so far at each `.` (a path of 4,000 steps took ~380 ms to parse, at each attempt); a real
+   * transformation's paths are a few steps long.
+   */
+  pathSteps: 64,
   /** Items in one sequence (array). */
   sequence: 100_000,
   /** The forwarded body, in UTF-8 bytes. */

@@ -3,6 +3,7 @@ import jsonata from "jsonata";
 import { RE2JS } from "re2js";
 import { describe, expect, it, vi } from "vitest";
 import { type CompiledTransform, TRANSFORM_LIMITS, compileTransform, runTransform } from "../../src/pipeline/transform";
+import { JSONATA } from "../../src/pipeline/jsonata-check";
 import { meteredRegExp, programBound } from "../../src/pipeline/linear-regexp";
 import jsonataSource from "jsonata/jsonata.js?raw";
 // re2js exports no subpaths: its ES build (the file the bundler picks) is read by path.
@@ -1145,6 +1146,33 @@ describe("nesting", () => {
       const r = await runTransform({ body, headers: {} }, "{}");
       expect(r).toMatchObject({ ok: false, permanent: true });
       expect(r.ok ? "" : r.reason).toMatch(/^transform: /);
+    }
+  });
+});
+
+describe("paths", () => {
+  const STEPS = TRANSFORM_LIMITS.pathSteps;
+  const refusal = (r: ReturnType<typeof compileTransform>) => (r.ok ? "" : (r.issues[0]?.message ?? ""));
+
+  it(`refuses a path of over ${STEPS} steps when saved, and a stored one fails parsed once an isolate`, async () => {
+    // JSONata's parser goes through a path's steps at each `.`: 4,000 steps took ~380 ms to parse, at each attempt.
+    // `$` and n steps after it.
+    const path = (n: number, step = ".a") => `$count($${step.repeat(n)})`;
+    expect(compileTransform(path(STEPS - 1)).ok).toBe(true);
+    for (const expr of [path(STEPS), path(4000), `$count($$${".a.%".repeat(STEPS / 2 + 1)})`]) {
+      expect(refusal(compileTransform(expr)), expr.slice(0, 30)).toMatch(new RegExp(`^a path of \\d+ steps is over the limit of ${STEPS}: .* \\(at position \\d+\\)$`));
+      expect(compileTransform(null, { "x-long": expr }).ok).toBe(false);
+    }
+    // Stored before: refused as it runs, and its text remembered, so later attempts do not parse it again.
+    const stored = { body: path(4000, ".paths"), headers: {} };
+    const parse = vi.spyOn(JSONATA, "parse");
+    try {
+      for (let attempt = 0; attempt < 3; attempt++) {
+        expect(await runTransform(stored, "{}")).toMatchObject({ ok: false, permanent: true, reason: expect.stringMatching(/^transform: a path of 4001 steps is over the limit/) });
+      }
+      expect(parse.mock.calls.filter(([source]) => source === stored.body).length).toBeLessThanOrEqual(1);
+    } finally {
+      parse.mockRestore();
     }
   });
 });
