@@ -41,8 +41,9 @@ interface Jsonata {
 }
 export const JSONATA: Jsonata = { parse: jsonata };
 
-/** A path's length, as refused. */
+/** Each check of a path's length and its bound names, as refused. */
 const TOO_LONG = (steps: number) => `a path of ${steps} steps is over the limit of ${TRANSFORM_LIMITS.pathSteps}: JSONata's parser goes through a path's steps again at each one`;
+const TOO_MANY_BINDINGS = `the expression binds over ${TRANSFORM_LIMITS.bindings} names in its paths with %, # and @: each step of a path copies all of them for each item`;
 const TOO_DEEP = `the expression is nested too deeply: over ${TRANSFORM_LIMITS.nesting} levels`;
 /**
  * `$eval` evaluates a string made while running: its regular expressions, nesting and the
@@ -159,7 +160,8 @@ export function checkExpression(
  * operands of its `=` and `!=` (whose values are charged as compared), what it takes the truth of
  * (charged as `chargeTruth` says), the node each grouping key belongs to, and what JSONata evaluates
  * side by side (`sideBySide`: an array constructor's items, an object constructor's or a grouping's
- * values), walked with a stack of its own (a recursive walk overflowed on deep ASTs).
+ * values), the steps of paths that carry bound names (`tupleSteps`) and how many names its paths
+ * bind (`bindings`), walked with a stack of its own (a recursive walk overflowed on deep ASTs).
  */
 export function walk(root: unknown): {
   depth: number;
@@ -168,6 +170,8 @@ export function walk(root: unknown): {
   booleanized: Set<unknown>;
   groupOf: Map<unknown, object>;
   sideBySide: Set<unknown>;
+  tupleSteps: Set<unknown>;
+  bindings: number;
   refusals: { message: string; position: number }[];
 } {
   const regexes: { value: RegexSource; position?: number }[] = [];
@@ -176,8 +180,10 @@ export function walk(root: unknown): {
   const refusals: { message: string; position: number }[] = [];
   const groupOf = new Map<unknown, object>();
   const sideBySide = new Set<unknown>();
+  const tupleSteps = new Set<unknown>();
   const seen = new Set<object>();
   let depth = 0;
+  let bindings = 0;
   const pending: [unknown, number][] = [[root, 0]];
   while (pending.length > 0) {
     const [node, above] = pending.pop()!;
@@ -215,10 +221,18 @@ export function walk(root: unknown): {
     if (node.type === "path" && Array.isArray(node.steps) && node.steps.length > TRANSFORM_LIMITS.pathSteps) {
       refusals.push({ message: TOO_LONG(node.steps.length), position: positionOf(node.steps[TRANSFORM_LIMITS.pathSteps]) });
     }
+    // From its first step that binds a name on, a path is a tuple stream: each step goes through each item's tuple.
+    if (node.type === "path" && Array.isArray(node.steps)) {
+      const first = node.steps.findIndex((step) => isIndexable(step) && step.tuple === true);
+      if (first >= 0) for (const step of node.steps.slice(first)) tupleSteps.add(step);
+    }
+    // A name a path step binds: the step a `%` goes up to (its `ancestor`), `@$v` (`focus`), `#$i` (`index`, or an index stage after a predicate).
+    const binds = isIndexable(node.ancestor) || typeof node.focus === "string" || typeof node.index === "string" || node.type === "index";
+    if (binds && ++bindings === TRANSFORM_LIMITS.bindings + 1) refusals.push({ message: TOO_MANY_BINDINGS, position });
     // Children in reverse, so that they come off the stack in order (issues are reported as written).
     for (const child of Object.values(node).reverse()) pending.push([child, level]);
   }
-  return { depth, regexes, compared, booleanized, groupOf, sideBySide, refusals };
+  return { depth, regexes, compared, booleanized, groupOf, sideBySide, tupleSteps, bindings, refusals };
 }
 
 const positionOf = (node: unknown): number => (isIndexable(node) && typeof node.position === "number" ? node.position : 0);
