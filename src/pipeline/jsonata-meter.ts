@@ -115,6 +115,10 @@ export async function evaluate(
       if (Array.isArray(result) && isIndexable(expr) && (expr.type === "descendant" || expr.type === "wildcard")) {
         charge(Math.floor(result.length / TRANSFORM_LIMITS.walkedValuesPerStep));
       }
+      // A range (`[1..99999]`) builds its items one at a time, dearer than they cost as a value.
+      if (Array.isArray(result) && isIndexable(expr) && expr.type === "binary" && expr.value === "..") {
+        chargeCopies(result.length / TRANSFORM_LIMITS.itemWorkPerStep);
+      }
       // An operand of `=` or `!=` costs what comparing it may go through: a reference to an object
       // is one step, and comparing it with an equal copy walks (and sorts) all of it.
       // A string in it is compared character by character with an equal one (two objects holding strings of 1,000,000 characters each: ~130 µs a comparison).
