@@ -27,28 +27,28 @@ function holdsOwner(access: Access | null, owner: FilterOwner): boolean {
  * FILTER_LIMITS.accountRegexProgram: a fresh isolate compiles them all in its first batch, and each
  * isolate keeps them compiled (routing/filter-cache.ts); the owner's share keeps one tenant from
  * taking the whole bound. Reads the total's row, the owner's (migrations 0053, 0054) and, for a
- * change, the webhook's own part. A change that adds nothing to what its row counts (the filter left
- * as it is, a lighter one, none) is never refused, so a webhook whose filter was stored before the
- * bound (counting 0 until its filter changes) can be edited around it; a location webhook confined to
- * an organization brings what its row counts into that organization's share. Two saves at once may
- * both pass it: the write holds the bounds in its own transaction (saveWithinFilterBound).
+ * change, the webhook's own part. Only a filter that counts more than its row did (a new one, a
+ * heavier one) is refused: one left as it is, a lighter one or none passes, so a webhook whose filter
+ * was stored before the bound (counting 0 until its filter changes) can be edited around it, and a
+ * location webhook confined to an organization already at its share can still be disabled (its
+ * count moves, the total stays: migration 0055). A move that also grows is held to the new owner's
+ * share with the whole new count. Two saves at once may both pass it: the write holds the bounds in
+ * its own transaction (saveWithinFilterBound).
  */
 async function assertFilterProgramFits(db: D1Database, next: Webhook, before: Webhook | undefined, access: Access | null): Promise<void> {
+  // A filter left as it is keeps what its row counts (store/webhooks.ts updatedContent): it adds nothing.
+  if (before !== undefined && JSON.stringify(next.filter) === JSON.stringify(before.filter)) return;
+  const stored = filterProgramCharge(next);
+  if (stored === 0) return;
   const owner = filterOwnerOf(next);
   const moved = before !== undefined && !sameOwner(filterOwnerOf(before), owner);
-  // A filter left as it is keeps what its row counts (store/webhooks.ts updatedContent).
-  const kept = before !== undefined && JSON.stringify(next.filter) === JSON.stringify(before.filter);
-  // Kept, it adds only what its row counts to the owner it moves to: nothing without a filter.
-  if (kept && !(moved && owner !== null && next.filter !== null)) return;
-  const charge = kept ? undefined : filterProgramCharge(next);
-  if (charge === 0) return;
   // What the row holds: 0 for a filter stored before the bound, however heavy.
   const { total, own, share } = await filterProgramTotal(db, before?.uid, owner);
-  const stored = charge ?? own;
+  if (stored <= own) return;
   const counts = `its $regex patterns count ${n(stored)} RE2 instructions (each at least ${FILTER_LIMITS.regexCharge})`;
   // The owner's share: its usage is told to a token that holds the owner whole.
   const ownersOthers = moved ? share : share - own;
-  if (owner !== null && stored > (moved ? 0 : own) && ownersOthers + stored > FILTER_LIMITS.ownerRegexProgram) {
+  if (owner !== null && ownersOthers + stored > FILTER_LIMITS.ownerRegexProgram) {
     const whose = `${owner.kind} ${owner.uid}'s webhooks`;
     const together = holdsOwner(access, owner)
       ? `and with the other filters of ${whose} (${n(ownersOthers)}) that is ${n(ownersOthers + stored)}`
@@ -63,7 +63,7 @@ async function assertFilterProgramFits(db: D1Database, next: Webhook, before: We
     ]);
   }
   const others = total - own;
-  if (stored <= own || others + stored <= FILTER_LIMITS.accountRegexProgram) return;
+  if (others + stored <= FILTER_LIMITS.accountRegexProgram) return;
   // The other webhooks are every tenant's: a limited token is not told how much they hold.
   const together = isLimited(access)
     ? "and the other webhooks' filters (every organization's) leave no room for them"
@@ -75,7 +75,7 @@ async function assertFilterProgramFits(db: D1Database, next: Webhook, before: We
 
 /**
  * Checks the filter (assertFilterProgramFits), then `write`s the webhook. Another save may take the
- * room between the two: the write's transaction then refuses it (migration 0054) and nothing of it is
+ * room between the two: the write's transaction then refuses it (migrations 0054, 0055) and nothing of it is
  * written, and the check, made again, tells the user by how much.
  */
 export async function saveWithinFilterBound<T>(db: D1Database, next: Webhook, before: Webhook | undefined, access: Access | null, write: () => Promise<T>): Promise<T> {

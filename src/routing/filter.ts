@@ -84,7 +84,8 @@ export const FILTER_LIMITS = {
    * The part of `accountRegexProgram` one owner's webhooks may hold together (an eighth): their
    * organization (or the one a location webhook is confined to), else their location; a catch-all
    * counts toward the account only. So one tenant's token cannot take the whole bound and leave
-   * other organizations unable to save a filter (checked on save and held by migration 0054).
+   * other organizations unable to save a filter (checked on save and held by migrations 0054, 0055:
+   * only a filter that counts more than its webhook did is held to it).
    */
   ownerRegexProgram: 32 * 1024,
   /**

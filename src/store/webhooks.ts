@@ -186,7 +186,7 @@ export async function filterProgramTotal(db: D1Database, uid?: string, owner: Fi
   return row ?? { total: 0, own: 0, share: 0 };
 }
 
-/** Whether `e` is a webhook write refused because it would take the filters' total, or its owner's part, past its bound (migration 0054). */
+/** Whether `e` is a webhook write refused because it would take the filters' total, or its owner's part, past its bound (migrations 0054, 0055). */
 export function isFilterProgramBoundAbort(e: unknown): boolean {
   return e instanceof Error && /filter_program_(share_)?bound/.test(e.message);
 }

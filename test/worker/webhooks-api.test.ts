@@ -981,10 +981,12 @@ describe("the $regex programs of every webhook's filter together", () => {
     }
   });
 
-  it("is the number migration 0054 holds the writes to, and each owner's share of it", async () => {
+  it("is the number migrations 0054 and 0055 hold the writes to, and each owner's share of it", async () => {
     const trigger = async (name: string) => env.DB.prepare("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?").bind(name).first<string>("sql");
     expect(await trigger("filter_program_bound")).toContain(`NEW.instructions > ${FILTER_LIMITS.accountRegexProgram}`);
-    expect(await trigger("filter_program_share_bound")).toContain(`NEW.instructions > ${FILTER_LIMITS.ownerRegexProgram}`);
+    // Checked by each trigger that adds to a share, as it adds (migration 0055).
+    for (const name of ["filter_program_share_added", "filter_program_share_changed", "filter_program_share_moved"]) expect(await trigger(name)).toContain(`> ${FILTER_LIMITS.ownerRegexProgram}\n`);
+    expect(await trigger("filter_program_share_bound")).toBeNull();
     expect(FILTER_LIMITS.ownerRegexProgram).toBe(FILTER_LIMITS.accountRegexProgram / 8);
   });
 
@@ -1048,28 +1050,24 @@ describe("the $regex programs of every webhook's filter together", () => {
       expect(await shareOf(`organization:${orgB}`)).toBe(w);
 
       // A location webhook the admin made counts toward its location; the organization's token, changing
-      // it, confines it to the organization, which takes its count: refused while the share is full.
+      // it, confines it to the organization, which takes its count even with its share full: the filter
+      // is kept (migration 0055).
       const placed = await p.api("POST", "/v1/webhooks", { url: `https://downstream.test/ok/${k}`, eventTypes: ["message.*"], locationUid: loc, filter: heavy("l0-") });
       expect(placed.status).toBe(201);
       made.push(placed.json.uid);
       expect(await shareOf(`location:${loc}`)).toBe(w);
-      const confine = () => as(p, tokenA.token, "PATCH", `/v1/webhooks/${placed.json.uid}`, { timeoutMs: 3000 });
-      const full = await confine();
-      expect(full.status).toBe(400);
-      expect(full.json.error.message).toContain(`other filters of organization ${orgA}'s webhooks (${n(used)})`);
-      expect(await shareOf(`location:${loc}`)).toBe(w);
-      // Deleting gives its part back; then the change passes and the count moves.
-      expect((await p.api("DELETE", `/v1/webhooks/${made.shift()}`)).status).toBe(204);
-      expect(await shareOf(ownerA)).toBe(used - w);
-      const moved = await confine();
+      const moved = await as(p, tokenA.token, "PATCH", `/v1/webhooks/${placed.json.uid}`, { timeoutMs: 3000 });
       expect(moved.status).toBe(200);
       expect(moved.json.grantOrganizationUid).toBe(orgA);
       expect(await shareOf(`location:${loc}`)).toBe(0);
-      expect(await shareOf(ownerA)).toBe(used);
+      expect(await shareOf(ownerA)).toBe(used + w);
       await expectSharesRecounted();
+      // Deleting gives its part back.
+      expect((await p.api("DELETE", `/v1/webhooks/${made.shift()}`)).status).toBe(204);
+      expect(await shareOf(ownerA)).toBe(used);
 
       // A token of the location alone may change that webhook, not see the organization's others: refused,
-      // it is not told what they count. (The share filled by hand: the trigger refuses raising it past.)
+      // it is not told what they count. (The share filled by hand.)
       const tokenLoc = await makeToken(p, ["webhooks:write", ...DATA_SCOPES], { locationUids: [loc] });
       const lightFilter = { body: { s: { $regex: "^light$" } } };
       expect((await p.api("PATCH", `/v1/webhooks/${placed.json.uid}`, { filter: lightFilter })).status).toBe(200);
@@ -1103,6 +1101,105 @@ describe("the $regex programs of every webhook's filter together", () => {
       for (const uid of made) await p.api("DELETE", `/v1/webhooks/${uid}`);
     }
     expect(await shareOf(ownerA)).toBe(0);
+    await expectSharesRecounted();
+  });
+
+  it("lets an organization's token disable or edit a location webhook (confining it to the organization) though its share is full: only a filter that counts more is held to the new owner's share (migration 0055)", async () => {
+    const p = pipeline();
+    const made: string[] = [];
+    const k = uniqueKey();
+    const [orgA, locA1] = [`org-${k}-a`, `loc-${k}-a1`];
+    await placeLocations(env.DB, [{ locationUid: locA1, organizationUid: orgA }], 1).run();
+    const tokenA = await makeToken(p, ["webhooks:write", "webhooks:read", ...DATA_SCOPES], { organizationUids: [orgA] });
+    const tokenLoc = await makeToken(p, ["webhooks:write", "webhooks:read", ...DATA_SCOPES], { locationUids: [locA1] });
+    const [ownerA, ownerLoc] = [`organization:${orgA}`, `location:${locA1}`];
+    const n = (x: number) => x.toLocaleString("en-US");
+    const w = weight(heavy("o0-"));
+    const lightFilter = { body: { s: { $regex: "^light$" } } };
+    const light = weight(lightFilter);
+    try {
+      // The organization's share as full as heavy filters make it.
+      while ((await shareOf(ownerA)) + w <= FILTER_LIMITS.ownerRegexProgram) {
+        const r = await as(p, tokenA.token, "POST", "/v1/webhooks", { ...base(), organizationUid: orgA, filter: heavy(`o${made.length}-`) });
+        expect(r.status).toBe(201);
+        made.push(r.json.uid);
+      }
+      const used = await shareOf(ownerA);
+      // The location's token makes location webhooks, each counted in the location's share.
+      const located = async (filter: object) => {
+        const r = await as(p, tokenLoc.token, "POST", "/v1/webhooks", { url: `https://downstream.test/ok/${k}`, eventTypes: ["message.*"], locationUid: locA1, filter });
+        expect(r.status).toBe(201);
+        expect(r.json.grantOrganizationUid).toBeNull();
+        made.push(r.json.uid);
+        return r.json.uid as string;
+      };
+      const [toDisable, toRetry, toPress, toGrow] = [await located(heavy("l0-")), await located(heavy("l1-")), await located(heavy("l2-")), await located(lightFilter)];
+      expect(await shareOf(ownerLoc)).toBe(3 * w + light);
+
+      // The organization's token changes them, no filter sent: each is confined to the organization and its
+      // count moves there, past the share, and passes.
+      const disabled = await as(p, tokenA.token, "PATCH", `/v1/webhooks/${toDisable}`, { disabled: true });
+      expect(disabled.status, JSON.stringify(disabled.json)).toBe(200);
+      expect(disabled.json).toMatchObject({ disabled: true, grantOrganizationUid: orgA });
+      const retried = await as(p, tokenA.token, "PATCH", `/v1/webhooks/${toRetry}`, { maxAttempts: 5 });
+      expect(retried.status, JSON.stringify(retried.json)).toBe(200);
+      expect(retried.json).toMatchObject({ maxAttempts: 5, grantOrganizationUid: orgA });
+      // The dashboard's Disable button, pressed by the organization's token.
+      const login = await dashboardForm("/dashboard/login", null, { token: tokenA.token });
+      const cookie = login.headers.get("set-cookie")!.split(";")[0]!;
+      const pressed = await dashboardForm(`/dashboard/webhooks/${toPress}/disable`, cookie, {});
+      expect(pressed.status).toBe(303);
+      expect(new URL(pressed.headers.get("location")!, "https://edgehook.test").searchParams.get("notice")).toBe("Disabled: new deliveries are held.");
+      expect((await as(p, tokenA.token, "GET", `/v1/webhooks/${toPress}`)).json).toMatchObject({ disabled: true, grantOrganizationUid: orgA });
+      expect(await shareOf(ownerLoc)).toBe(light);
+      expect(await shareOf(ownerA)).toBe(used + 3 * w);
+      expect(used + 3 * w).toBeGreaterThan(FILTER_LIMITS.ownerRegexProgram);
+      await expectSharesRecounted();
+
+      // While past it, the organization's next heavier filter is refused, a new one too; a lighter one passes.
+      // (Another filter of the same count is no heavier: it passes.)
+      expect((await as(p, tokenA.token, "PATCH", `/v1/webhooks/${toDisable}`, { filter: heavy("m0-") })).status).toBe(200);
+      expect(await shareOf(ownerA)).toBe(used + 3 * w);
+      const heavierStill = { body: { ...heavy("m0-").body, k0: { $regex: "^m0-0x{1000}$" } } };
+      expect(weight(heavierStill)).toBeGreaterThan(w);
+      const grown = await as(p, tokenA.token, "PATCH", `/v1/webhooks/${toDisable}`, { filter: heavierStill });
+      expect(grown.status).toBe(400);
+      expect(grown.json.error.message).toContain(
+        `filter: its $regex patterns count ${n(weight(heavierStill))} RE2 instructions (each at least 128), and with the other filters of organization ${orgA}'s webhooks (${n(used + 2 * w)}) that is ${n(used + 2 * w + weight(heavierStill))}; `,
+      );
+      expect((await as(p, tokenA.token, "POST", "/v1/webhooks", { ...base(), organizationUid: orgA, filter: lightFilter })).status).toBe(400);
+      expect((await as(p, tokenA.token, "PATCH", `/v1/webhooks/${toDisable}`, { filter: lightFilter })).status).toBe(200);
+      expect(await shareOf(ownerA)).toBe(used + 2 * w + light);
+      await expectSharesRecounted();
+
+      // A move that also grows is held to the new owner's share with its whole new count: refused, the webhook as it was.
+      const moveAndGrow = await as(p, tokenA.token, "PATCH", `/v1/webhooks/${toGrow}`, { filter: heavy("g0-") });
+      expect(moveAndGrow.status).toBe(400);
+      expect(moveAndGrow.json.error.message).toContain(
+        `filter: its $regex patterns count ${n(w)} RE2 instructions (each at least 128), and with the other filters of organization ${orgA}'s webhooks (${n(used + 2 * w + light)}) that is ${n(used + 3 * w + light)}; `,
+      );
+      expect((await p.api("GET", `/v1/webhooks/${toGrow}`)).json).toMatchObject({ grantOrganizationUid: null, filter: lightFilter });
+      expect(await shareOf(ownerLoc)).toBe(light);
+
+      // The write holds the same rule on its own (two saves at once may both pass the check): a move that
+      // keeps the count passes, one that grows it aborts.
+      const write = (program: number) =>
+        env.DB.prepare("UPDATE webhooks SET grant_organization_uid = ?, filter_program = ? WHERE uid = ?").bind(orgA, program, toGrow).run();
+      await expect(write(light + 1)).rejects.toThrow(/filter_program_share_bound/);
+      expect(await shareOf(ownerLoc)).toBe(light);
+      await write(light);
+      expect(await shareOf(ownerLoc)).toBe(0);
+      expect(await shareOf(ownerA)).toBe(used + 2 * w + 2 * light);
+      // Its owner's columns left out of the write: the trigger still finds the owner.
+      await expect(env.DB.prepare("UPDATE webhooks SET filter_program = filter_program + 1 WHERE uid = ?").bind(toGrow).run()).rejects.toThrow(/filter_program_share_bound/);
+      await env.DB.prepare("UPDATE webhooks SET filter_program = filter_program - 1 WHERE uid = ?").bind(toGrow).run();
+      expect(await shareOf(ownerA)).toBe(used + 2 * w + 2 * light - 1);
+      await expectSharesRecounted();
+    } finally {
+      for (const uid of made) await p.api("DELETE", `/v1/webhooks/${uid}`);
+    }
+    expect(await shareOf(ownerA)).toBe(0);
+    expect(await shareOf(ownerLoc)).toBe(0);
     await expectSharesRecounted();
   });
 
