@@ -43,7 +43,7 @@ export const JSONATA: Jsonata = { parse: jsonata };
 
 /** Each check of a path's length and its bound names, as refused. */
 const TOO_LONG = (steps: number) => `a path of ${steps} steps is over the limit of ${TRANSFORM_LIMITS.pathSteps}: JSONata's parser goes through a path's steps again at each one`;
-const TOO_MANY_BINDINGS = `the expression binds over ${TRANSFORM_LIMITS.bindings} names in its paths with %, # and @: each step of a path copies all of them for each item`;
+const TOO_MANY_BINDINGS = `a path binds over ${TRANSFORM_LIMITS.bindings} names with %, # and @: each of its steps copies all of them for each item`;
 const TOO_DEEP = `the expression is nested too deeply: over ${TRANSFORM_LIMITS.nesting} levels`;
 /**
  * `$eval` evaluates a string made while running: its regular expressions, nesting and the
@@ -160,8 +160,8 @@ export function checkExpression(
  * operands of its `=` and `!=` (whose values are charged as compared), what it takes the truth of
  * (charged as `chargeTruth` says), the node each grouping key belongs to, and what JSONata evaluates
  * side by side (`sideBySide`: an array constructor's items, an object constructor's or a grouping's
- * values), the steps of paths that carry bound names (`tupleSteps`) and how many names its paths
- * bind (`bindings`), walked with a stack of its own (a recursive walk overflowed on deep ASTs).
+ * values), the steps of paths that carry bound names (`tupleSteps`, each with the names its path's
+ * tuples carry), walked with a stack of its own (a recursive walk overflowed on deep ASTs).
  */
 export function walk(root: unknown): {
   depth: number;
@@ -170,8 +170,7 @@ export function walk(root: unknown): {
   booleanized: Set<unknown>;
   groupOf: Map<unknown, object>;
   sideBySide: Set<unknown>;
-  tupleSteps: Set<unknown>;
-  bindings: number;
+  tupleSteps: Map<unknown, number>;
   refusals: { message: string; position: number }[];
 } {
   const regexes: { value: RegexSource; position?: number }[] = [];
@@ -180,10 +179,10 @@ export function walk(root: unknown): {
   const refusals: { message: string; position: number }[] = [];
   const groupOf = new Map<unknown, object>();
   const sideBySide = new Set<unknown>();
-  const tupleSteps = new Set<unknown>();
+  const tupleSteps = new Map<unknown, number>();
+  const paths: Record<string, unknown>[] = [];
   const seen = new Set<object>();
   let depth = 0;
-  let bindings = 0;
   const pending: [unknown, number][] = [[root, 0]];
   while (pending.length > 0) {
     const [node, above] = pending.pop()!;
@@ -221,18 +220,44 @@ export function walk(root: unknown): {
     if (node.type === "path" && Array.isArray(node.steps) && node.steps.length > TRANSFORM_LIMITS.pathSteps) {
       refusals.push({ message: TOO_LONG(node.steps.length), position: positionOf(node.steps[TRANSFORM_LIMITS.pathSteps]) });
     }
-    // From its first step that binds a name on, a path is a tuple stream: each step goes through each item's tuple.
-    if (node.type === "path" && Array.isArray(node.steps)) {
-      const first = node.steps.findIndex((step) => isIndexable(step) && step.tuple === true);
-      if (first >= 0) for (const step of node.steps.slice(first)) tupleSteps.add(step);
-    }
-    // A name a path step binds: the step a `%` goes up to (its `ancestor`), `@$v` (`focus`), `#$i` (`index`, or an index stage after a predicate).
-    const binds = isIndexable(node.ancestor) || typeof node.focus === "string" || typeof node.index === "string" || node.type === "index";
-    if (binds && ++bindings === TRANSFORM_LIMITS.bindings + 1) refusals.push({ message: TOO_MANY_BINDINGS, position });
+    if (node.type === "path" && Array.isArray(node.steps)) paths.push(node);
     // Children in reverse, so that they come off the stack in order (issues are reported as written).
     for (const child of Object.values(node).reverse()) pending.push([child, level]);
   }
-  return { depth, regexes, compared, booleanized, groupOf, sideBySide, tupleSteps, bindings, refusals };
+  // Inner paths first (they were met after the paths holding them): a step that is a path or block
+  // carrying a tuple stream merges its names into its path's tuples.
+  const carried = new Map<unknown, number>();
+  for (const path of paths.reverse()) {
+    const steps: unknown[] = Array.isArray(path.steps) ? path.steps : [];
+    const names = steps.reduce<number>((sum, step) => sum + namesBoundBy(step, carried), 0);
+    carried.set(path, names);
+    if (names > TRANSFORM_LIMITS.bindings) refusals.push({ message: TOO_MANY_BINDINGS, position: positionOf(path) });
+    // From its first step that binds a name on, a path is a tuple stream: each step goes through each item's tuple.
+    // Each step's tuples carry the names it and the steps before it bound.
+    const first = steps.findIndex((step) => isIndexable(step) && step.tuple === true);
+    let held = steps.slice(0, Math.max(first, 0)).reduce<number>((sum, step) => sum + namesBoundBy(step, carried), 0);
+    if (first >= 0) for (const step of steps.slice(first)) tupleSteps.set(step, (held += namesBoundBy(step, carried)));
+  }
+  refusals.sort((a, b) => a.position - b.position);
+  return { depth, regexes, compared, booleanized, groupOf, sideBySide, tupleSteps, refusals };
+}
+
+/**
+ * The names a path step adds to its path's tuples: the step a `%` goes up to (its `ancestor`),
+ * `@$v` (`focus`), `#$i` (`index`, or an index stage after a predicate), and those of a path or
+ * block step (its last expression) giving a tuple stream, counted already in `carried`.
+ */
+function namesBoundBy(step: unknown, carried: Map<unknown, number>): number {
+  let names = 0;
+  let node = step;
+  while (isIndexable(node)) {
+    names += (isIndexable(node.ancestor) ? 1 : 0) + (typeof node.focus === "string" ? 1 : 0) + (typeof node.index === "string" ? 1 : 0);
+    if (Array.isArray(node.stages)) names += node.stages.filter((stage) => isIndexable(stage) && stage.type === "index").length;
+    if (node.tuple !== true) break;
+    if (node.type === "path") return names + (carried.get(node) ?? 0);
+    node = node.type === "block" && Array.isArray(node.expressions) ? node.expressions.at(-1) : undefined;
+  }
+  return names;
 }
 
 const positionOf = (node: unknown): number => (isIndexable(node) && typeof node.position === "number" ? node.position : 0);

@@ -66,7 +66,7 @@ export async function evaluate(
     const known = refusedSources.get(source);
     if (known !== undefined) throw new BoundExceeded(known);
     const evaluator = parse(source, engine, callDepth);
-    const { compared, booleanized, groupOf, sideBySide, tupleSteps, bindings, refusals, regexes, depth } = walk(evaluator.ast());
+    const { compared, booleanized, groupOf, sideBySide, tupleSteps, refusals, regexes, depth } = walk(evaluator.ast());
     // One stored before these were refused (checkExpression) fails as it would be refused, a
     // literal over the program bound without compiling it.
     const refusal = refusals[0]?.message ?? regexes.map(programRefusal).find((r) => r !== null);
@@ -125,10 +125,11 @@ export async function evaluate(
       if (compared.has(expr)) chargeValues(result, 1 / TRANSFORM_LIMITS.comparedValuesPerStep, charge, 1 / TRANSFORM_LIMITS.comparedCharsPerStep);
       if (booleanized.has(expr)) chargeTruth(result, charge);
       // A step of a path that binds names bound the item's tuple in a frame and copies it into each
-      // item the step gives: all the names the expression binds, at most, and `@`.
-      if (tupleSteps.has(expr)) {
+      // item the step gives: the names it and its path's steps before it bound.
+      const names = tupleSteps.get(expr);
+      if (names !== undefined) {
         const given = Array.isArray(result) ? result.length : result === undefined ? 0 : 1;
-        chargeCopies(((bindings + 1) * (1 + given)) / TRANSFORM_LIMITS.boundNamesPerStep);
+        chargeCopies((names * (1 + given)) / TRANSFORM_LIMITS.boundNamesPerStep);
       }
       groupings.get(expr)?.pop();
       const group = groupings.get(groupOf.get(expr))?.at(-1);

@@ -30,17 +30,19 @@ export const TRANSFORM_LIMITS = {
    */
   pathSteps: 64,
   /**
-   * Names an expression binds in its paths with `%` (each parent step is one), `#$i` and `@$v`. A
-   * path carrying any copies all of them into each item's tuple at each of its steps (JSONata's
-   * tuple stream): 2,000 `%` took ~1 ms a step, 700 `#` names ~0.3 ms.
+   * Names one path binds with `%` (each step a `%` reaches is one), `#$i` and `@$v`, a block or path
+   * step giving a tuple stream adding its own. A path carrying any copies them into each item's tuple
+   * at each of its steps (JSONata's tuple stream): 2,000 `%` took ~1 ms a step, 700 `#` names ~0.3 ms.
+   * Paths side by side each carry their own.
    */
   bindings: 16,
   /**
    * Names copied per step in a path that carries bound names: each of its steps binds an item's
-   * tuple (its names and `@`) in a new frame, and copies it into each item it gives (~0.4 µs a
-   * name in Node: 16 names over 70 items a step ran ~6.7 µs a step uncharged).
+   * tuple (the names it and the steps before it bound) in a new frame, and copies it into each item
+   * it gives (16 names over 3,000 items ~1.3 µs a step in Node; the parent example over 1,000 orders,
+   * two names, ~1.8 µs).
    */
-  boundNamesPerStep: 1,
+  boundNamesPerStep: 2,
   /** Items in one sequence (array). */
   sequence: 100_000,
   /** The forwarded body, in UTF-8 bytes. */
