@@ -157,7 +157,8 @@ export function checkExpression(
 
 /**
  * An AST's depth in nodes (what the evaluator recurses on), its regular expressions in order, the
- * operands of its `=` and `!=` (whose values are charged as compared), what it takes the truth of
+ * operands of its `=` and `!=` (whose values are charged as compared), of `&` (`joined`: written as
+ * text when not strings), what it takes the truth of
  * (charged as `chargeTruth` says), the node each grouping key belongs to, and what JSONata evaluates
  * side by side (`sideBySide`: an array constructor's items, an object constructor's or a grouping's
  * values), the steps of paths that carry bound names (`tupleSteps`, each with the names its path's
@@ -168,6 +169,7 @@ export function walk(root: unknown): {
   regexes: { value: RegexSource; position?: number }[];
   compared: Set<unknown>;
   booleanized: Set<unknown>;
+  joined: Set<unknown>;
   groupOf: Map<unknown, object>;
   sideBySide: Set<unknown>;
   tupleSteps: Map<unknown, number>;
@@ -176,6 +178,7 @@ export function walk(root: unknown): {
   const regexes: { value: RegexSource; position?: number }[] = [];
   const compared = new Set<unknown>();
   const booleanized = new Set<unknown>();
+  const joined = new Set<unknown>();
   const refusals: { message: string; position: number }[] = [];
   const groupOf = new Map<unknown, object>();
   const sideBySide = new Set<unknown>();
@@ -206,6 +209,10 @@ export function walk(root: unknown): {
     if (node.type === "binary" && (node.value === "=" || node.value === "!=")) {
       compared.add(node.lhs);
       compared.add(node.rhs);
+    }
+    if (node.type === "binary" && node.value === "&") {
+      joined.add(node.lhs);
+      joined.add(node.rhs);
     }
     // What JSONata takes the truth of: a condition, the operands of `and` and `or`, a predicate.
     if (node.type === "condition") booleanized.add(node.condition);
@@ -239,7 +246,7 @@ export function walk(root: unknown): {
     if (first >= 0) for (const step of steps.slice(first)) tupleSteps.set(step, (held += namesBoundBy(step, carried)));
   }
   refusals.sort((a, b) => a.position - b.position);
-  return { depth, regexes, compared, booleanized, groupOf, sideBySide, tupleSteps, refusals };
+  return { depth, regexes, compared, booleanized, joined, groupOf, sideBySide, tupleSteps, refusals };
 }
 
 /**

@@ -6,7 +6,7 @@
  */
 import { isIndexable } from "../domain/guards";
 import { jsonataError, parse, programRefusal, walk } from "./jsonata-check";
-import { boundBuiltins, chargeStrings, chargeTruth, chargeValues, fractionally } from "./jsonata-builtins";
+import { boundBuiltins, chargeJoined, chargeStrings, chargeTruth, chargeValues, fractionally } from "./jsonata-builtins";
 import { meteredRegExp } from "./linear-regexp";
 import { BoundExceeded, TRANSFORM_LIMITS } from "./transform-limits";
 /** Why an expression failed: in full, and without the values of the event it quotes. */
@@ -66,7 +66,7 @@ export async function evaluate(
     const known = refusedSources.get(source);
     if (known !== undefined) throw new BoundExceeded(known);
     const evaluator = parse(source, engine, callDepth);
-    const { compared, booleanized, groupOf, sideBySide, tupleSteps, refusals, regexes, depth } = walk(evaluator.ast());
+    const { compared, booleanized, joined, groupOf, sideBySide, tupleSteps, refusals, regexes, depth } = walk(evaluator.ast());
     // One stored before these were refused (checkExpression) fails as it would be refused, a
     // literal over the program bound without compiling it.
     const refusal = refusals[0]?.message ?? regexes.map(programRefusal).find((r) => r !== null);
@@ -124,6 +124,7 @@ export async function evaluate(
       // A string in it is compared character by character with an equal one (two objects holding strings of 1,000,000 characters each: ~130 µs a comparison).
       if (compared.has(expr)) chargeValues(result, 1 / TRANSFORM_LIMITS.comparedValuesPerStep, charge, 1 / TRANSFORM_LIMITS.comparedCharsPerStep);
       if (booleanized.has(expr)) chargeTruth(result, charge);
+      if (joined.has(expr)) chargeJoined(result, charge);
       // A step of a path that binds names bound the item's tuple in a frame and copies it into each
       // item the step gives: the names it and its path's steps before it bound.
       const names = tupleSteps.get(expr);
