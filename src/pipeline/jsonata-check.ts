@@ -159,7 +159,7 @@ export function checkExpression(
  * An AST's depth in nodes (what the evaluator recurses on), its regular expressions in order, the
  * operands of its `=` and `!=` (whose values are charged as compared), of `&` (`joined`: written as
  * text when not strings), what it takes the truth of
- * (charged as `chargeTruth` says), the node each grouping key belongs to, and what JSONata evaluates
+ * (charged as `chargeTruth` says), the object constructors and groupings (`constructed`), the node each grouping key belongs to, and what JSONata evaluates
  * side by side (`sideBySide`: an array constructor's items, an object constructor's or a grouping's
  * values), the steps of paths that carry bound names (`tupleSteps`, each with the names its path's
  * tuples carry), walked with a stack of its own (a recursive walk overflowed on deep ASTs).
@@ -170,6 +170,7 @@ export function walk(root: unknown): {
   compared: Set<unknown>;
   booleanized: Set<unknown>;
   joined: Set<unknown>;
+  constructed: Set<unknown>;
   groupOf: Map<unknown, object>;
   sideBySide: Set<unknown>;
   tupleSteps: Map<unknown, number>;
@@ -179,6 +180,7 @@ export function walk(root: unknown): {
   const compared = new Set<unknown>();
   const booleanized = new Set<unknown>();
   const joined = new Set<unknown>();
+  const constructed = new Set<unknown>();
   const refusals: { message: string; position: number }[] = [];
   const groupOf = new Map<unknown, object>();
   const sideBySide = new Set<unknown>();
@@ -199,6 +201,7 @@ export function walk(root: unknown): {
     // A grouping's keys, of `items{key: value}` or of an object constructor (which groups its input too).
     const pairs = isIndexable(node.group) ? node.group.lhs : node.type === "unary" && node.value === "{" ? node.lhs : null;
     if (Array.isArray(pairs)) {
+      constructed.add(node);
       for (const pair of pairs) {
         if (!Array.isArray(pair)) continue;
         groupOf.set(pair[0], node);
@@ -246,7 +249,7 @@ export function walk(root: unknown): {
     if (first >= 0) for (const step of steps.slice(first)) tupleSteps.set(step, (held += namesBoundBy(step, carried)));
   }
   refusals.sort((a, b) => a.position - b.position);
-  return { depth, regexes, compared, booleanized, joined, groupOf, sideBySide, tupleSteps, refusals };
+  return { depth, regexes, compared, booleanized, joined, constructed, groupOf, sideBySide, tupleSteps, refusals };
 }
 
 /**

@@ -66,7 +66,7 @@ export async function evaluate(
     const known = refusedSources.get(source);
     if (known !== undefined) throw new BoundExceeded(known);
     const evaluator = parse(source, engine, callDepth);
-    const { compared, booleanized, joined, groupOf, sideBySide, tupleSteps, refusals, regexes, depth } = walk(evaluator.ast());
+    const { compared, booleanized, joined, constructed, groupOf, sideBySide, tupleSteps, refusals, regexes, depth } = walk(evaluator.ast());
     // One stored before these were refused (checkExpression) fails as it would be refused, a
     // literal over the program bound without compiling it.
     const refusal = refusals[0]?.message ?? regexes.map(programRefusal).find((r) => r !== null);
@@ -89,6 +89,8 @@ export async function evaluate(
     // nests (what it can hold, a function it calls included); recursion gets the depth it had.
     evaluator.assign(ENTRY, (expr: unknown) => {
       charge(1);
+      // An object constructor or grouping builds its object (and groups its input) at each evaluation.
+      if (constructed.has(expr)) charge(TRANSFORM_LIMITS.constructedSteps);
       if (sideBySide.has(expr)) callDepth.stack += depth;
       groupings.get(expr)?.push(new Map());
     });
