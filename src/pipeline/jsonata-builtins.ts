@@ -469,10 +469,18 @@ function padded(str: string, width: number, fill: string): string {
   };
   const padLength = Math.abs(Math.trunc(width)) - points(str);
   if (!(padLength > 0)) return str;
-  const fillPoints = points(fill);
-  const repeated = fill.repeat(Math.ceil(padLength / fillPoints));
-  // With surrogate pairs in it, its code points are not its units.
-  const padding = fillPoints === fill.length ? repeated.slice(0, padLength) : [...repeated].slice(0, padLength).join("");
+  // JSONata joins `padLength` copies (a one-unit fill is kept so) and keeps that many code points
+  // of them; copies join surrogates into pairs (`\uDE00\uD83D` twice holds three), so as many
+  // copies are joined as hold a code point more than that, at least half a point a unit.
+  const copies = fill.length === 1 ? padLength : Math.min(padLength, Math.ceil((2 * (padLength + 1)) / fill.length) + 1);
+  const repeated = fill.repeat(copies);
+  let end = fill.length === 1 ? repeated.length : 0;
+  let kept = 0;
+  for (const point of fill.length === 1 ? "" : repeated) {
+    if (kept++ === padLength) break;
+    end += point.length;
+  }
+  const padding = repeated.slice(0, end);
   return Math.trunc(width) > 0 ? str + padding : padding + str;
 }
 

@@ -1292,14 +1292,18 @@ describe("work an item at a time", () => {
 
   it("pads as JSONata does, without joining an array of holes", async () => {
     const strings = fc.constantFrom("", "ab", "😀x", "héllo", "\ud800");
-    const fills = fc.constantFrom(undefined, "", "-", "ab", "😀", "a😀", "\udc00");
+    const fills = fc.constantFrom(undefined, "", "-", "ab", "😀", "a😀", "\udc00", "\ude00\ud83d", "\ud83d", "😀\ud83d", "\ude00ab");
     const widths = fc.constantFrom(0, 1, 3, 7, -7, 2.7, -2.7, 10, -10);
     await fc.assert(
       fc.asyncProperty(strings, widths, fills, async (s, w, f) => {
         const expr = `$pad(${JSON.stringify(s)}, ${w}${f === undefined ? "" : `, ${JSON.stringify(f)}`})`;
         expect((await transformed(`{"r": ${expr}}`, "{}")).body).toEqual({ r: await jsonata(expr).evaluate({}) });
       }),
-      { numRuns: 200 },
+      { numRuns: 300 },
     );
+    // Copies joined make pairs across them: a lone low surrogate, then four faces.
+    const across = `$pad('', 5, '\\uDE00\\uD83D')`;
+    expect((await transformed(`{"r": ${across}}`, "{}")).body).toEqual({ r: "\ude00😀😀😀😀" });
+    expect(await jsonata(across).evaluate({})).toBe("\ude00😀😀😀😀");
   });
 });
