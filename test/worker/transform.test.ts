@@ -1297,13 +1297,14 @@ describe("work an item at a time", () => {
     await fc.assert(
       fc.asyncProperty(strings, widths, fills, async (s, w, f) => {
         const expr = `$pad(${JSON.stringify(s)}, ${w}${f === undefined ? "" : `, ${JSON.stringify(f)}`})`;
-        expect((await transformed(`{"r": ${expr}}`, "{}")).body).toEqual({ r: await jsonata(expr).evaluate({}) });
+        // Compared as JSON text: a lone surrogate in a failure's message breaks the test runner's reporting.
+        expect(JSON.stringify((await transformed(`{"r": ${expr}}`, "{}")).body)).toBe(JSON.stringify({ r: await jsonata(expr).evaluate({}) }));
       }),
       { numRuns: 300 },
     );
     // Copies joined make pairs across them: a lone low surrogate, then four faces.
     const across = `$pad('', 5, '\\uDE00\\uD83D')`;
-    expect((await transformed(`{"r": ${across}}`, "{}")).body).toEqual({ r: "\ude00😀😀😀😀" });
-    expect(await jsonata(across).evaluate({})).toBe("\ude00😀😀😀😀");
+    expect(JSON.stringify((await transformed(`{"r": ${across}}`, "{}")).body)).toBe(JSON.stringify({ r: "\ude00😀😀😀😀" }));
+    expect(JSON.stringify(await jsonata(across).evaluate({}))).toBe(JSON.stringify("\ude00😀😀😀😀"));
   });
 });
