@@ -223,7 +223,7 @@ export function HeaderTable(props: { headers: Record<string, string>; label?: st
  */
 export function shortened(text: string, max = 80): string {
   // Cut by code points, before escaping: never half a surrogate pair (an emoji) or half an escape.
-  return legible(cutShort(text, max, "points"));
+  return legible(cutShort(text, max));
 }
 
 /**

@@ -2,12 +2,6 @@
 // place that knows not to split a character: half an emoji is a lone surrogate, which is no text, and
 // a family cut after its first person (a ZWJ sequence) or a letter without its accent shows another.
 
-/**
- * How a length is counted: `units`, UTF-16 code units (`String.length`, what a bound on a message's
- * size counts); `points`, code points (characters as a person counts them, `[...text]`).
- */
-export type Counted = "units" | "points";
-
 const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
 
 /** `end`, or earlier: the start of the character (grapheme cluster) a cut of `text` at `end` would split. */
@@ -19,10 +13,9 @@ function whole(text: string, end: number): number {
   return graphemes.segment(text.slice(0, end + 2)).containing(end)?.index ?? end;
 }
 
-/** `text`'s first `n` units or code points, fewer where the cut would split a character. */
-export function prefix(text: string, n: number, by: Counted): string {
-  if (by === "units") return text.slice(0, whole(text, n));
-  // Counted as `[...text]` does (a lone surrogate is one), without copying a long text into an array.
+/** `text`'s first `n` code points (counted as `[...text]` does: a lone surrogate is one), fewer where the cut would split a character. */
+function prefix(text: string, n: number): string {
+  // Without copying a long text into an array.
   let end = 0;
   let count = 0;
   for (const c of text) {
@@ -32,11 +25,11 @@ export function prefix(text: string, n: number, by: Counted): string {
   return text.slice(0, whole(text, end));
 }
 
-/** `text` whole when it is at most `max` long (counted `by`), else its first `max - 1` and an ellipsis. */
-export function cutShort(text: string, max: number, by: Counted): string {
+/** `text` whole when it is at most `max` code points long, else its first `max - 1` and an ellipsis. */
+export function cutShort(text: string, max: number): string {
   // (A text of at most `max` units has at most `max` code points.)
-  if (text.length <= max || prefix(text, max, by).length === text.length) return text;
-  return `${prefix(text, max - 1, by)}…`;
+  if (text.length <= max || prefix(text, max).length === text.length) return text;
+  return `${prefix(text, max - 1)}…`;
 }
 
 /**

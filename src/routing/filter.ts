@@ -667,7 +667,7 @@ const EXCERPT_CHARS = 16;
  * as a sentence of its choosing, reading as Edgehook's.
  */
 function excerpt(text: string): string {
-  return NAME.test(text) ? text : cutShort(text, EXCERPT_CHARS, "points");
+  return NAME.test(text) ? text : cutShort(text, EXCERPT_CHARS);
 }
 
 function jsonBytes(doc: unknown): number | null {

@@ -2,30 +2,21 @@
 // dashboard's shortened names. Never half a character (a surrogate pair, a ZWJ sequence, a letter and
 // its accent) or half a JSON escape, and no ellipsis on a text that fits.
 import { describe, expect, it } from "vitest";
-import { cutShort, jsonPrefix, prefix } from "../../src/domain/cut-short";
+import { cutShort, jsonPrefix } from "../../src/domain/cut-short";
 
 describe("cutShort", () => {
-  it("keeps a text that fits whole, without an ellipsis, by either count", () => {
-    expect(cutShort("abc", 3, "units")).toBe("abc");
-    expect(cutShort("", 1, "points")).toBe("");
-    // Four units, two code points: over 3 units, within 3 code points.
-    expect(cutShort("😀😀", 3, "points")).toBe("😀😀");
-    expect(cutShort("😀😀", 3, "units")).toBe("😀…");
+  it("keeps a text that fits whole, without an ellipsis, counting code points", () => {
+    expect(cutShort("abc", 3)).toBe("abc");
+    expect(cutShort("", 1)).toBe("");
+    // Four units, two code points: within 3 code points.
+    expect(cutShort("😀😀", 3)).toBe("😀😀");
   });
 
-  it("cuts to max - 1 and an ellipsis, one unit fewer where the cut would split a pair", () => {
-    expect(cutShort("abcdef", 4, "units")).toBe("abc…");
-    // The 3rd unit, the last of the 3 kept, is the high half of the emoji: cut before it, no lone surrogate.
-    const cut = cutShort("ab😀😀cd", 4, "units");
-    expect(cut).toBe("ab…");
-    expect(cut.isWellFormed()).toBe(true);
-    expect(cutShort(`a${"😀".repeat(5)}`, 4, "points")).toBe("a😀😀…");
-  });
-
-  it("prefix counts as [...text] does: a lone surrogate is one code point", () => {
-    expect(prefix("\ud83dx😀y", 3, "points")).toBe("\ud83dx😀");
-    expect(prefix("x😀", 2, "units")).toBe("x");
-    expect(prefix("x😀", 3, "units")).toBe("x😀");
+  it("cuts to max - 1 code points and an ellipsis, counting a lone surrogate as one", () => {
+    expect(cutShort("abcdef", 4)).toBe("abc…");
+    expect(cutShort(`a${"😀".repeat(5)}`, 4)).toBe("a😀😀…");
+    const cut = cutShort("\ud83dx😀yz", 4);
+    expect(cut).toBe("\ud83dx😀…");
   });
 });
 
@@ -33,17 +24,16 @@ describe("a cut at a whole character (grapheme cluster)", () => {
   const family = "👨‍👩‍👧"; // man, ZWJ, woman, ZWJ, girl: 5 code points, 8 units, one character
 
   it("never keeps part of a ZWJ sequence or a letter without its combining accent", () => {
-    expect(prefix(`a${family}b`, 4, "units")).toBe("a");
-    expect(prefix(`a${family}b`, 9, "units")).toBe(`a${family}`);
-    expect(cutShort(`ab${family}`, 4, "points")).toBe("ab…");
+    expect(cutShort(`ab${family}`, 4)).toBe("ab…");
+    expect(cutShort(`a${family}bc`, 7)).toBe(`a${family}…`);
     // "é" written as e and U+0301: 4 code points keep "cafe", which is another word.
-    expect(cutShort("cafe\u0301s", 5, "points")).toBe("caf…");
-    expect(cutShort("cafe\u0301", 5, "points")).toBe("cafe\u0301");
+    expect(cutShort("cafe\u0301s", 5)).toBe("caf…");
+    expect(cutShort("cafe\u0301", 5)).toBe("cafe\u0301");
   });
 
   it("cuts a long text, segmenting only as far as the cut", () => {
-    expect(prefix(`${"a".repeat(1_000_000)}${family}`, 3, "points")).toBe("aaa");
-    expect(prefix(`${"a".repeat(1_000_000)}${family}`, 1_000_003, "units")).toBe("a".repeat(1_000_000));
+    expect(cutShort(`${"a".repeat(1_000_000)}${family}`, 4)).toBe("aaa…");
+    expect(cutShort(`${"a".repeat(1_000_000)}${family}`, 1_000_004)).toBe(`${"a".repeat(1_000_000)}…`);
   });
 });
 
