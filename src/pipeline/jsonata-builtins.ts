@@ -255,13 +255,8 @@ export async function boundBuiltins(
     "lookup",
     function (this: unknown, ...args: unknown[]) {
       const [input, key] = args;
-      // (The signature has made `key` a string.) JSONata's answer for an object: its own value at the key, an array's items each.
-      const found = (v: unknown) => {
-        if (!isIndexable(v) || isFunction(v) || typeof key !== "string" || !Object.hasOwn(v, key)) return 0;
-        const value: unknown = Reflect.get(v, key);
-        return Array.isArray(value) ? value.length : value === undefined ? 0 : 1;
-      };
-      if (Array.isArray(input)) chargeNestedAnswers(input, charge, found, 1 / TRANSFORM_LIMITS.listedItemsPerStep);
+      // (The signature has made `key` a string.)
+      if (Array.isArray(input) && typeof key === "string") chargeLookup(input, key, charge);
       return lookup(this, args);
     },
     "<x-s:x>",
@@ -616,6 +611,20 @@ function chargeNestedAnswers(value: unknown[], charge: (steps: number) => void, 
     return total;
   };
   answer(value);
+}
+
+/**
+ * What JSONata's lookup of `key` in an array goes through (`$lookup`, and a path's name step given an
+ * array): each item's answer, copied into the array's at every level of nesting (20,000 values 1,000
+ * arrays deep: 1.7 s for a one-step `a.x`). An object's answer is its own value at the key, an array's items each.
+ */
+export function chargeLookup(input: unknown[], key: string, charge: (steps: number) => void): void {
+  const found = (v: unknown) => {
+    if (!isIndexable(v) || isFunction(v) || !Object.hasOwn(v, key)) return 0;
+    const value: unknown = Reflect.get(v, key);
+    return Array.isArray(value) ? value.length : value === undefined ? 0 : 1;
+  };
+  chargeNestedAnswers(input, charge, found, 1 / TRANSFORM_LIMITS.listedItemsPerStep);
 }
 
 /** How many keys JSONata lists for a value: an object's own, none for anything else (a function's included). */

@@ -471,6 +471,31 @@ describe("bounds", () => {
     expect((await transformed(expr, "{}")).body).toEqual(JSON.parse(JSON.stringify(await jsonata(expr).evaluate({}))));
   });
 
+  it("charges a name step given arrays of arrays by what it copies at every level, and an array constructor by the items it appends", async () => {
+    // `a.x` with `a` 1,000 arrays deep around 20,000 values: one step that took 1.7 s (JSONata copies the answer at each level).
+    const nested = (depth: number, inner: unknown): unknown => (depth === 0 ? inner : [nested(depth - 1, inner)]);
+    const zeros = Array.from({ length: 20_000 }, () => 0);
+    expect((await failure(`{"n": $count(a.x)}`, JSON.stringify({ a: nested(1000, { x: zeros }) }))).reason).toMatch(/^transform: stopped after/);
+    const shallow = await runTransform(compile(`$count(a.x)`), JSON.stringify({ a: nested(3, { x: zeros }) }));
+    expect(shallow).toMatchObject({ ok: true, body: "20000" });
+    // (The step `a` gives its array's items: `x` is looked up in 2 levels of arrays.)
+    expect(shallow.steps).toBeGreaterThan((2 * 20_000) / TRANSFORM_LIMITS.listedItemsPerStep);
+    // A path over objects (no arrays of arrays) is charged as before: a step per item it evaluates `x` on, and its answer's size.
+    const flat = await runTransform(compile(`$count(items.x)`), JSON.stringify({ items: Array.from({ length: 20_000 }, (_, i) => ({ x: i })) }));
+    expect(flat).toMatchObject({ ok: true, body: "20000" });
+    expect(flat.steps).toBeLessThan(20_000 + 20_000 / TRANSFORM_LIMITS.listedItemsPerStep);
+    // 2,700 arrays of 37 appended one by one, each copying all before it: 16 s within the bound before.
+    const many = Array.from({ length: 2700 }, () => "$x").join(",");
+    expect((await failure(`{"n": ($x := [1..37]; $count([${many}]))}`, "{}")).reason).toMatch(/^transform: stopped after/);
+    const appended = await runTransform(compile(`($x := [1..50]; $count([${Array.from({ length: 100 }, () => "$x").join(",")}]))`), "{}");
+    expect(appended).toMatchObject({ ok: true, body: "5000" });
+    expect(appended.steps).toBeGreaterThan((100 * 5000) / TRANSFORM_LIMITS.appendedItemsPerStep);
+    // Array constructors as items are pushed whole, not appended: nothing to charge.
+    const pushed = await runTransform(compile(`($x := [1..50]; $count([${Array.from({ length: 100 }, () => "[$x]").join(",")}]))`), "{}");
+    expect(pushed).toMatchObject({ ok: true, body: "100" });
+    expect(pushed.steps).toBeLessThan((100 * 100) / TRANSFORM_LIMITS.appendedItemsPerStep + 1_000);
+  });
+
   it("charges the strings = compares inside objects, and $distinct's strings of one length, by their characters", async () => {
     const long = (c: string) => c.repeat(500_000);
     const objects = JSON.stringify({ o1: { a: long("x"), b: long("y") }, o2: { a: long("x"), b: long("y") } });
