@@ -161,7 +161,8 @@ export function checkExpression(
  * text when not strings), what it takes the truth of
  * (charged as `chargeTruth` says), the object constructors and groupings (`constructed`), the node each grouping key belongs to, and what JSONata evaluates
  * side by side (`sideBySide`: an array constructor's items, an object constructor's or a grouping's
- * values), the steps of paths that carry bound names (`tupleSteps`, each with the names its path's
+ * values), the items an array constructor appends (`appended`, each with how many its constructor
+ * appends), the steps of paths that carry bound names (`tupleSteps`, each with the names its path's
  * tuples carry), walked with a stack of its own (a recursive walk overflowed on deep ASTs).
  */
 export function walk(root: unknown): {
@@ -173,6 +174,7 @@ export function walk(root: unknown): {
   constructed: Set<unknown>;
   groupOf: Map<unknown, object>;
   sideBySide: Set<unknown>;
+  appended: Map<unknown, number>;
   tupleSteps: Map<unknown, number>;
   refusals: { message: string; position: number }[];
 } {
@@ -184,6 +186,7 @@ export function walk(root: unknown): {
   const refusals: { message: string; position: number }[] = [];
   const groupOf = new Map<unknown, object>();
   const sideBySide = new Set<unknown>();
+  const appended = new Map<unknown, number>();
   const tupleSteps = new Map<unknown, number>();
   const paths: Record<string, unknown>[] = [];
   const seen = new Set<object>();
@@ -208,7 +211,12 @@ export function walk(root: unknown): {
         sideBySide.add(pair[1]);
       }
     }
-    if (node.type === "unary" && node.value === "[" && Array.isArray(node.expressions)) for (const item of node.expressions) sideBySide.add(item);
+    if (node.type === "unary" && node.value === "[" && Array.isArray(node.expressions)) {
+      for (const item of node.expressions) sideBySide.add(item);
+      // JSONata pushes an item that is itself `[…]` and appends any other to a copy of all before it.
+      const added = node.expressions.filter((item: unknown) => !(isIndexable(item) && item.value === "["));
+      for (const item of added) appended.set(item, added.length);
+    }
     if (node.type === "binary" && (node.value === "=" || node.value === "!=")) {
       compared.add(node.lhs);
       compared.add(node.rhs);
@@ -249,7 +257,7 @@ export function walk(root: unknown): {
     if (first >= 0) for (const step of steps.slice(first)) tupleSteps.set(step, (held += namesBoundBy(step, carried)));
   }
   refusals.sort((a, b) => a.position - b.position);
-  return { depth, regexes, compared, booleanized, joined, constructed, groupOf, sideBySide, tupleSteps, refusals };
+  return { depth, regexes, compared, booleanized, joined, constructed, groupOf, sideBySide, appended, tupleSteps, refusals };
 }
 
 /**

@@ -66,7 +66,7 @@ export async function evaluate(
     const known = refusedSources.get(source);
     if (known !== undefined) throw new BoundExceeded(known);
     const evaluator = parse(source, engine, callDepth);
-    const { compared, booleanized, joined, constructed, groupOf, sideBySide, tupleSteps, refusals, regexes, depth } = walk(evaluator.ast());
+    const { compared, booleanized, joined, constructed, groupOf, sideBySide, appended, tupleSteps, refusals, regexes, depth } = walk(evaluator.ast());
     // One stored before these were refused (checkExpression) fails as it would be refused, a
     // literal over the program bound without compiling it.
     const refusal = refusals[0]?.message ?? regexes.map(programRefusal).find((r) => r !== null);
@@ -87,8 +87,11 @@ export async function evaluate(
     // ["id0", …]`), or a grouping of 700 keys, failed every evaluation (D1011, "non-terminating
     // recursive function"). Each such item in flight widens the bound by as deep as the expression
     // nests (what it can hold, a function it calls included); recursion gets the depth it had.
-    evaluator.assign(ENTRY, (expr: unknown) => {
+    evaluator.assign(ENTRY, (expr: unknown, input: unknown) => {
       charge(1);
+      // A name step given an array (a path through arrays of arrays) looks the name up at every
+      // level: charged before, as it may copy for seconds within the one step.
+      if (isIndexable(expr) && expr.type === "name" && typeof expr.value === "string" && Array.isArray(input)) chargeLookup(input, expr.value, charge);
       // An object constructor or grouping builds its object (and groups its input) at each evaluation.
       if (constructed.has(expr)) charge(TRANSFORM_LIMITS.constructedSteps);
       if (sideBySide.has(expr)) callDepth.stack += depth;
@@ -107,7 +110,7 @@ export async function evaluate(
         chargeStrings(result, charge);
       }
     };
-    evaluator.assign(EXIT, (expr: unknown, input: unknown, _env: unknown, result: unknown) => {
+    evaluator.assign(EXIT, (expr: unknown, _input: unknown, _env: unknown, result: unknown) => {
       // Given back as JSONata takes the item's own level off, once this hook's await resumes (the
       // next job queued): widened until then, as lockstep items were found to overflow without.
       if (sideBySide.has(expr)) queueMicrotask(() => (callDepth.stack -= depth));
@@ -117,14 +120,14 @@ export async function evaluate(
       if (Array.isArray(result) && isIndexable(expr) && (expr.type === "descendant" || expr.type === "wildcard")) {
         charge(Math.floor(result.length / TRANSFORM_LIMITS.walkedValuesPerStep));
       }
-      // A name step given an array (a path through arrays of arrays) looks the name up at every level.
-      if (isIndexable(expr) && expr.type === "name" && typeof expr.value === "string" && Array.isArray(input)) chargeLookup(input, expr.value, charge);
       // An array constructor appends each item that is no array constructor to a copy of all before
-      // it (JSONata's append): 2,700 arrays of 37 items, 16 s for 3,700 steps. At most the items so
-      // appended times the answer's length.
-      if (Array.isArray(result) && isIndexable(expr) && expr.type === "unary" && expr.value === "[" && Array.isArray(expr.expressions)) {
-        const appended = expr.expressions.filter((item: unknown) => !(isIndexable(item) && item.type === "unary" && item.value === "[")).length;
-        if (appended > 1) chargeCopies((appended * result.length) / TRANSFORM_LIMITS.appendedItemsPerStep);
+      // it (JSONata's append): 2,700 arrays of 37 items, 16 s for 3,700 steps. Each item's values are
+      // copied at most once per item appended: charged as each item is given, before any is appended
+      // (JSONata evaluates them all first).
+      const appends = appended.get(expr);
+      if (appends !== undefined && appends > 1) {
+        const size = Array.isArray(result) ? result.length : result === undefined ? 0 : 1;
+        chargeCopies((size * appends) / TRANSFORM_LIMITS.appendedItemsPerStep);
       }
       // A range (`[1..99999]`) builds its items one at a time, dearer than they cost as a value.
       if (Array.isArray(result) && isIndexable(expr) && expr.type === "binary" && expr.value === "..") {

@@ -4,6 +4,7 @@ import { RE2JS } from "re2js";
 import { describe, expect, it, vi } from "vitest";
 import { type CompiledTransform, TRANSFORM_LIMITS, compileTransform, runTransform } from "../../src/pipeline/transform";
 import { JSONATA } from "../../src/pipeline/jsonata-check";
+import { evaluate } from "../../src/pipeline/jsonata-meter";
 import { meteredRegExp, programBound } from "../../src/pipeline/linear-regexp";
 import jsonataSource from "jsonata/jsonata.js?raw";
 // re2js exports no subpaths: its ES build (the file the bundler picks) is read by path.
@@ -494,6 +495,16 @@ describe("bounds", () => {
     const pushed = await runTransform(compile(`($x := [1..50]; $count([${Array.from({ length: 100 }, () => "[$x]").join(",")}]))`), "{}");
     expect(pushed).toMatchObject({ ok: true, body: "100" });
     expect(pushed.steps).toBeLessThan((100 * 100) / TRANSFORM_LIMITS.appendedItemsPerStep + 1_000);
+  });
+
+  it("charges a name step through arrays of arrays before JSONata looks the name up, not after", async () => {
+    const nested = (depth: number, inner: unknown): unknown => (depth === 0 ? inner : [nested(depth - 1, inner)]);
+    const zeros = Array.from({ length: 20_000 }, () => 0);
+    // The innermost `x` counts its reads: the charge reads it once; JSONata's lookup, run first, would read it again.
+    let reads = 0;
+    const leaf = Object.defineProperty({}, "x", { enumerable: true, get: () => (reads++, zeros) });
+    expect(await evaluate(`$count(a.x)`, { a: nested(1000, leaf) }, TRANSFORM_LIMITS.steps)).toMatchObject({ ok: false });
+    expect(reads).toBe(1);
   });
 
   it("charges the strings = compares inside objects, and $distinct's strings of one length, by their characters", async () => {
