@@ -6,6 +6,7 @@
 import { confinementAllows } from "./access";
 import { sha256Hex, toHex } from "./crypto";
 import { isEventId } from "./ids";
+import { retryJitter } from "./retry-jitter";
 
 export const DELIVERY_STATUSES = ["held", "pending", "succeeded", "failed", "expired"] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
@@ -118,8 +119,9 @@ interface RetryPolicy {
  * The decision after attempt `attempt` (counting from 1): success, another try
  * after the schedule's delay (never sooner than a Retry-After, up to its cap), or
  * failure once `maxAttempts` are spent, or at once when the failure is permanent.
+ * The jitter is drawn from `random`, by default retryJitter (its own source, not Math.random).
  */
-export function decide(result: AttemptResult, attempt: number, policy: RetryPolicy, random: () => number = Math.random): Decision {
+export function decide(result: AttemptResult, attempt: number, policy: RetryPolicy, random: () => number = () => retryJitter.draw()): Decision {
   if (result.ok) return { kind: "succeeded" };
   if ("permanent" in result) return { kind: "failed" };
   const ceiling = policy.schedule[attempt - 1];

@@ -7,8 +7,10 @@ import {
   statusAfter,
   TRANSITIONS,
 } from "../../src/domain/delivery";
+import { drawn } from "../../src/domain/random-sample";
 import { settings } from "../../src/domain/settings";
 import { parseRetryAfter, postDelivery } from "../../src/pipeline/post";
+import { retriesWaitNearTheirCeiling } from "./helpers";
 
 const policy = { schedule: exponentialSchedule(5, 3600, 49), maxAttempts: 15, retryAfterCapSeconds: 3600 };
 const failure = { ok: false as const, retryAfterSeconds: null };
@@ -61,6 +63,18 @@ describe("the delivery lifecycle", () => {
     expect(decide(failure, 1, { ...policy, maxAttempts: 1 })).toEqual({ kind: "failed" });
     // A schedule of 0 s (RETRY_BASE_SECONDS=0) retries at once, to the last attempt.
     expect(decide(failure, 14, { ...policy, schedule: exponentialSchedule(0, 3600, 49) }, () => 1)).toEqual({ kind: "retry", inSeconds: 0 });
+  });
+
+  it("retriesWaitNearTheirCeiling fixes the retry draw only: Math.random and the FIFO sample stay random", () => {
+    retriesWaitNearTheirCeiling();
+    for (let n = 1; n < 15; n++) {
+      expect(decide(failure, n, policy)).toEqual({ kind: "retry", inSeconds: Math.round(0.99 * policy.schedule[n - 1]!) });
+    }
+    expect(vi.isMockFunction(Math.random)).toBe(false);
+    // A fixed Math.random would shuffle alike every time; 20 draws of 30 items all alike by chance is beyond odds.
+    const items = Array.from({ length: 30 }, (_, i) => i);
+    const orders = new Set(Array.from({ length: 20 }, () => drawn(items, 30).join(",")));
+    expect(orders.size).toBeGreaterThan(1);
   });
 
   it("waits at least the downstream's Retry-After, up to its cap", () => {

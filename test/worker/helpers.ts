@@ -1,6 +1,7 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { expect, onTestFinished, vi } from "vitest";
+import { retryJitter } from "../../src/domain/retry-jitter";
 import type { IngestMessage, RejectionsMessage, Webhook } from "../../src/domain/types";
 import type { Env } from "../../src/env";
 import { IDLE_STATUS, type FlowStatus } from "../../src/pipeline/flow";
@@ -44,11 +45,12 @@ export async function podiumHeaders(body: string | Uint8Array, secret = "podium-
 
 /**
  * For the rest of the test, a failed attempt's retry waits 99% of its backoff's ceiling: the full
- * jitter (Math.random, src/domain/delivery.ts decide) would make it due at once on a draw near 0,
- * and a test that expects no retry within it would see one.
+ * jitter (retryJitter, src/domain/delivery.ts decide) would make it due at once on a draw near 0,
+ * and a test that expects no retry within it would see one. Only the retry draw is fixed: Math.random
+ * (the FIFO sample's shuffle, ids) stays random.
  */
 export function retriesWaitNearTheirCeiling(): void {
-  const random = vi.spyOn(Math, "random").mockReturnValue(0.99);
+  const random = vi.spyOn(retryJitter, "draw").mockReturnValue(0.99);
   onTestFinished(() => random.mockRestore());
 }
 
