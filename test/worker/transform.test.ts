@@ -1159,8 +1159,22 @@ describe("compiling", () => {
     ]);
     const many = Object.fromEntries(Array.from({ length: TRANSFORM_LIMITS.headers + 1 }, (_, i) => [`x-h${i}`, "1"]));
     const tooMany = compileTransform("$", many);
-    expect(tooMany.ok ? [] : tooMany.issues).toEqual([{ path: "transformHeaders", message: `at most ${TRANSFORM_LIMITS.headers} headers` }]);
+    expect(tooMany.ok ? [] : tooMany.issues).toEqual([
+      { path: "transformHeaders", message: `at most ${TRANSFORM_LIMITS.headers} headers (11 given; those after the first ${TRANSFORM_LIMITS.headers} are not checked)` },
+    ]);
     expect(compileTransform("  ").ok).toBe(false);
+  });
+
+  it("checks no header past the limit: a refused save of hundreds is not parsed header by header", () => {
+    // Each header checked would add its own issue (a syntax error; the last one's name is Edgehook's too).
+    const given = Array.from({ length: 400 }, (_, i): [string, string] => [i === 399 ? "webhook-id" : `x-h${i}`, "("]);
+    const r = compileTransform(null, Object.fromEntries(given));
+    const issues = r.ok ? [] : r.issues;
+    expect(issues.slice(1).map((i) => i.path)).toEqual(given.slice(0, TRANSFORM_LIMITS.headers).map(([name]) => `transformHeaders[${JSON.stringify(name)}]`));
+    expect(issues[0]).toEqual({ path: "transformHeaders", message: `at most ${TRANSFORM_LIMITS.headers} headers (400 given; those after the first ${TRANSFORM_LIMITS.headers} are not checked)` });
+    // Within the limit every header is checked, each issue as before.
+    const ten = compileTransform(null, Object.fromEntries(given.slice(0, TRANSFORM_LIMITS.headers)));
+    expect(ten.ok ? [] : ten.issues).toEqual(issues.slice(1));
   });
 });
 
