@@ -2598,7 +2598,7 @@ export interface operations {
             query?: {
                 /** @description Only deliveries in this status. */
                 status?: "held" | "pending" | "succeeded" | "failed" | "expired";
-                /** @description Only deliveries to this webhook. */
+                /** @description Only deliveries to this webhook. One the token may not see, deleted or none answers 404 `not_found`, as the webhook's own routes do (not an empty page a typo would hide behind); a deleted webhook's kept deliveries are listed without it. */
                 webhookUid?: string;
                 /** @description Only deliveries of this event (`evt_…`). */
                 eventId?: string;
@@ -2644,6 +2644,15 @@ export interface operations {
             };
             /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not_found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

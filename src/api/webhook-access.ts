@@ -3,7 +3,7 @@
 import { isLimited, webhookInGrant, type LocationOrganizations } from "../domain/access";
 import { destinationProblem, loopProblem, typedUrlProblem } from "../domain/destination";
 import { invalidField, notFound } from "../domain/errors";
-import type { Principal } from "../domain/scopes";
+import { hasScope, type Principal } from "../domain/scopes";
 import type { Webhook } from "../domain/types";
 import { replayPlan, type ReplayPlan } from "../routing/match";
 import { allWebhooks, getWebhookPlaced } from "../store/webhooks";
@@ -25,11 +25,25 @@ export async function visibleWebhook(db: D1Database, p: Principal, uid: string):
  * so a change that keeps its location need not read it again.
  */
 export async function visiblePlacedWebhook(db: D1Database, p: Principal, uid: string): Promise<{ webhook: Webhook; locations: LocationOrganizations }> {
+  return seenPlaced(db, p, uid, false);
+}
+
+/**
+ * Refuses a webhook a filter of deliveries names (their list, a bulk retry) that the caller may not
+ * see, or that none is: 404 as for a webhook's own routes, not an empty answer a typo would hide
+ * behind. The admin may name a notification endpoint, whose deliveries carry its alerts.
+ */
+export async function checkNamedWebhook(db: D1Database, p: Principal, uid: string): Promise<void> {
+  await seenPlaced(db, p, uid, hasScope(p, "admin"));
+}
+
+async function seenPlaced(db: D1Database, p: Principal, uid: string, endpoints: boolean): Promise<{ webhook: Webhook; locations: LocationOrganizations }> {
   // The row and, for a token limited to organizations (only their grant goes through where a location
   // belongs), its location's organization in one read: hidden or unknown, the same one round trip.
   const read = await getWebhookPlaced(db, uid, isLimited(p) && (p.organizationUids ?? []).length > 0);
-  // A notification endpoint is not a webhook here (/v1/notification-endpoints).
-  if (!read || read.webhook.kind !== "webhook" || !webhookInGrant(p, read.webhook, read.locations)) throw notFound("webhook", uid, "deleted, or not one this token may see");
+  // A notification endpoint is not a webhook here (/v1/notification-endpoints), unless `endpoints`.
+  const kindSeen = read !== null && (read.webhook.kind === "webhook" || endpoints);
+  if (!read || !kindSeen || !webhookInGrant(p, read.webhook, read.locations)) throw notFound("webhook", uid, "deleted, or not one this token may see");
   return read;
 }
 

@@ -2,7 +2,7 @@
 // CLI follows nextCursor to the end. `events show` shows the page of deliveries it was given and
 // says how to list the rest.
 import { afterEach, describe, expect, it } from "vitest";
-import { apiEvent, cleanUp, cliHome, fakeApi } from "./fake-api";
+import { apiEvent, cleanUp, cliHome, fakeApi, Status } from "./fake-api";
 
 afterEach(cleanUp);
 
@@ -89,5 +89,17 @@ describe("events list --search", () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain(`more: edgehook events list --search 'data.text='\\''hi there'\\''' --url=${api.url} --cursor c3\n`);
     expect(r.stderr).not.toContain("secret-t");
+  });
+});
+
+describe("deliveries list --webhook", () => {
+  it("shows the API's 404 for a webhook the token may not see, or none, and exits 1 (no empty table)", async () => {
+    const refused = { error: { code: "not_found", message: 'No webhook "wh_typo" (deleted, or not one this token may see).' } };
+    const api = await fakeApi({ routes: { "GET /v1/deliveries": new Status(404, refused) } });
+    const r = await cliHome().edgehook(["deliveries", "list", "--webhook", "wh_typo", "--url", api.url, "--token", "t"]);
+    expect(new URLSearchParams(api.seen[0]!.query).get("webhookUid")).toBe("wh_typo");
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toBe('error 404 not_found: No webhook "wh_typo" (deleted, or not one this token may see).\n');
   });
 });

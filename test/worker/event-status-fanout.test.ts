@@ -12,12 +12,14 @@ import { deliveryVerdictOf, deliveryVerdictRows, deliveryVerdictStrays } from ".
 import { dlvKey, evtKey } from "../../src/store/delivery-rows";
 import { apiIdSql } from "../../src/store/names";
 import { statusCode } from "../../src/store/transitions";
-import { ADMIN, ingestMessage, pagedList, podiumBody } from "./helpers";
+import { ADMIN, ingestMessage, meteredApiCall, pagedList, podiumBody } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
 import { makeToken } from "./tokens";
 
 /** The most D1 rows any operator read may read. */
 const MAX_ROWS = 10_000;
+/** What refusing a deliveries list by a webhook the token may not see reads: the token, the webhook by its key (and its location's organization). */
+const OUTSIDE_ROWS = 3;
 
 it("examine fewer events a call as each has more deliveries: five webhooks owed every event, each call under the bound, paged to the one match", async () => {
   const p = pipeline();
@@ -270,18 +272,20 @@ it(`events by status for a token whose grant holds ${GRANTED} webhooks: each cal
     ["", null, null, null],
     [`eventId=${ofEvent}`, null, ofEvent, null],
     [`eventId=${ofEvent}&webhookUid=${webhooks.get("A")}`, null, ofEvent, webhooks.get("A")!],
-    [`eventId=${ofEvent}&webhookUid=${webhooks.get("all")}`, null, ofEvent, webhooks.get("all")!],
   ] as const;
+  // The catch-all, owed the event but outside the grant, is refused by name (not an empty page).
+  const catchAll = await meteredApiCall(meter, "GET", `/v1/deliveries?eventId=${ofEvent}&webhookUid=${webhooks.get("all")}&limit=100`, undefined, headers);
+  expect(catchAll).toMatchObject({ status: 404, json: { error: { code: "not_found" } } });
   for (const [query, status, event, webhook] of cases) {
     const expected = (await deliveries(status, event, webhook)).results.map((r) => r.id);
-    expect(expected.length, query).toBe(webhook === webhooks.get("all") ? 0 : webhook ? 1 : expected.length || 1);
+    expect(expected.length, query).toBe(webhook ? 1 : expected.length || 1);
     const { data, rows } = await pagedList<{ id: string }>(meter, `/v1/deliveries?${query}&limit=100`, { maxRows: MAX_ROWS, maxCalls: 100, headers });
     expect(data.map((d) => d.id), query).toEqual(expected);
     console.log(`rows read paging deliveries?${query} (a token of ${GRANTED} webhooks): ${rows.length} calls, at most ${Math.max(...rows)}`);
   }
 }, 300_000);
 
-it("a deliveries list filtered to a webhook outside a token's grant answers an empty last page at once, whether the token holds a few webhooks or more than are listed", async () => {
+it("a deliveries list filtered to a webhook outside a token's grant, or none, answers 404 as the webhook's own routes do, in a few rows, whether the token holds a few webhooks or more than are listed", async () => {
   const p = pipeline();
   const key = uniqueKey();
   const [org, other] = [`org-${key}`, `other-${key}`];
@@ -297,21 +301,25 @@ it("a deliveries list filtered to a webhook outside a token's grant answers an e
   for (let b = 0; b < 15; b++) await p.runIngest(await Promise.all(Array.from({ length: 100 }, (_, i) => message(b * 100 + i, i % 50 === 0 ? org : other))));
   const small = { authorization: `Bearer ${(await makeToken(p, ["events:read", "read_messages"], { organizationUids: [org] })).token}` };
   const meter = meteredD1(env.DB);
-  // Each filter's pages (its queries with the uid left out), and the deliveries to the token's own webhook.
+  // Each filter's answer (the uid left out) and the rows it read, and the deliveries to the token's own webhook.
   const answers = async (headers: Record<string, string>) => {
-    const outsideLists: { query: string; ids: string[]; calls: number }[] = [];
+    const outsideLists: { query: string; status: number; json: unknown; rows: number }[] = [];
     for (const uid of [outside.uid, catchAll.uid, `wh_never_${key}`]) {
       for (const query of [`webhookUid=${uid}`, `webhookUid=${uid}&status=held`]) {
-        const { data, calls } = await pagedList<{ id: string }>(meter, `/v1/deliveries?${query}&limit=100`, { maxRows: MAX_ROWS, maxCalls: 100, headers });
-        outsideLists.push({ query: query.replace(uid, "…"), ids: data.map((d) => d.id), calls });
+        const r = await meteredApiCall(meter, "GET", `/v1/deliveries?${query}&limit=100`, undefined, headers);
+        outsideLists.push({ query: query.replace(uid, "…"), status: r.status, json: JSON.parse(JSON.stringify(r.json).replaceAll(uid, "…")), rows: r.rows });
       }
     }
     const own = await pagedList<{ id: string }>(meter, `/v1/deliveries?webhookUid=${mine.uid}&status=held&limit=100`, { maxRows: MAX_ROWS, maxCalls: 100, headers });
     return { outsideLists, own: own.data.length };
   };
   const before = await answers(small);
-  // Each an empty page, the last: as for a webhook never stored.
-  expect(before.outsideLists.every((l) => l.ids.length === 0 && l.calls === 1)).toBe(true);
+  // Each 404, word for word as for a webhook never stored (and as GET /v1/webhooks/{uid}), the webhook read by its key.
+  for (const l of before.outsideLists) {
+    expect(l, l.query).toMatchObject({ status: 404, json: { error: { code: "not_found", message: 'No webhook "…" (deleted, or not one this token may see).' } } });
+    expect(l.rows, l.query).toBeLessThanOrEqual(OUTSIDE_ROWS);
+  }
+  console.log(`rows read refusing a webhook outside the grant: at most ${Math.max(...before.outsideLists.map((l) => l.rows))}`);
   expect(before.own).toBe(30);
   // The organization's webhooks past those listed: copies of one, with their names.
   const pad = await p.createWebhook({ url: `https://example.com/${key}/pad`, eventTypes: ["review.created"], organizationUid: org });
@@ -323,4 +331,12 @@ it("a deliveries list filtered to a webhook outside a token's grant answers an e
   await env.DB.prepare("INSERT OR IGNORE INTO names (name) SELECT uid FROM webhooks WHERE uid LIKE ? || '-%'").bind(pad.uid).run();
   const large = { authorization: `Bearer ${(await makeToken(p, ["events:read", "read_messages"], { organizationUids: [org] })).token}` };
   expect(await answers(large)).toEqual(before);
+  // To the admin too, a webhook never stored or deleted (its deliveries kept) is refused by name; the other lists show those deliveries.
+  const refused = { status: 404, json: { error: { code: "not_found" } } };
+  expect(await meteredApiCall(meter, "GET", `/v1/deliveries?webhookUid=wh_never_${key}`)).toMatchObject(refused);
+  expect((await pagedList<{ id: string }>(meter, `/v1/deliveries?webhookUid=${outside.uid}&limit=100`, { maxRows: MAX_ROWS, maxCalls: 100 })).data.length).toBeGreaterThan(0);
+  expect((await p.api("DELETE", `/v1/webhooks/${outside.uid}`)).status).toBe(204);
+  const gone = await meteredApiCall(meter, "GET", `/v1/deliveries?webhookUid=${outside.uid}`);
+  expect(gone).toMatchObject({ ...refused, json: { error: { message: `No webhook "${outside.uid}" (deleted, or not one this token may see).` } } });
+  expect(gone.rows).toBeLessThanOrEqual(OUTSIDE_ROWS);
 }, 300_000);

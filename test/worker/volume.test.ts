@@ -105,7 +105,7 @@ describe("operator reads", () => {
     const locToken = (await makeToken(p, ["events:read", "read_messages"], { locationUids: [loc] })).token;
     const since = new Date(first.from + 86_400_000).toISOString();
     const until = new Date(first.to - 86_400_000).toISOString();
-    const reads: [string, string, Record<string, string>?][] = [
+    const reads: [string, string, Record<string, string>?, number?][] = [
       ["stats", "/v1/stats"],
       ["stats, organization token", "/v1/stats", { authorization: `Bearer ${orgToken}` }],
       ["stats, location token", "/v1/stats", { authorization: `Bearer ${locToken}` }],
@@ -124,7 +124,8 @@ describe("operator reads", () => {
       ["deliveries by webhook and status", `/v1/deliveries?webhookUid=${enabled}&status=pending&limit=50`],
       ["deliveries by event", `/v1/deliveries?eventId=${sample.id}`],
       ["deliveries, organization token", "/v1/deliveries?status=succeeded&limit=50", { authorization: `Bearer ${orgToken}` }],
-      ["deliveries by webhook and status, organization token", `/v1/deliveries?webhookUid=${enabled}&status=failed&limit=50`, { authorization: `Bearer ${orgToken}` }],
+      // A webhook of no organization, outside the token's grant: refused by name (404), as its own routes are.
+      ["deliveries by webhook and status, organization token", `/v1/deliveries?webhookUid=${enabled}&status=failed&limit=50`, { authorization: `Bearer ${orgToken}` }, 404],
       ["events by status, organization token", "/v1/events?status=failed&limit=50", { authorization: `Bearer ${orgToken}` }],
       ["an event", `/v1/events/${sample.id}`],
       ["a webhook", `/v1/webhooks/${enabled}`],
@@ -134,9 +135,9 @@ describe("operator reads", () => {
     ];
     const measure = async () => {
       const rows: Record<string, number> = {};
-      for (const [name, path, headers] of reads) {
+      for (const [name, path, headers, status] of reads) {
         const r = await read(path, headers);
-        expect(r.status, name).toBe(200);
+        expect(r.status, name).toBe(status ?? 200);
         rows[name] = r.rows;
       }
       return rows;

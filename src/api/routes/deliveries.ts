@@ -1,7 +1,6 @@
 import { accessOf, canSeeEvent, isLimited, missingDataScope } from "../../domain/access";
 import { retryBlock, type RetryBlock } from "../../domain/delivery";
 import { AppError, notFound, pastRetention } from "../../domain/errors";
-import { hasScope } from "../../domain/scopes";
 import { retry, retryHeld } from "../../pipeline/commands";
 import { retentionHorizon, settings } from "../../domain/settings";
 import { getDelivery, getDeliveryWithAttempts, listDeliveries } from "../../store/delivery-reads";
@@ -13,6 +12,7 @@ import { BulkRetryBody, DeliveryDetailSchema, DeliveryListQuery, DeliverySchema,
 import { IdParam, page } from "../schemas/fields";
 import { decodeCursor, decodeRetryCursor, deliveryListScope, encodeCursor, encodeRetryCursor, retryScope } from "../cursors";
 import { attemptView, deliveryView } from "../views";
+import { checkNamedWebhook } from "../webhook-access";
 import { msAtOrAfter } from "../../domain/time";
 import type { Principal } from "../../domain/scopes";
 import type { Delivery } from "../../domain/types";
@@ -39,7 +39,7 @@ const list = apiRoute({
   summary: "List deliveries, newest first (a limited token: of its events, to webhooks within its grant)",
   ...scoped("events:read"),
   request: { query: DeliveryListQuery },
-  responses: { 200: json(page(DeliverySchema, "DeliveryPage"), "A page of deliveries") },
+  responses: { 200: json(page(DeliverySchema, "DeliveryPage"), "A page of deliveries"), ...errors(404) },
 });
 
 const get = apiRoute({
@@ -99,6 +99,7 @@ const retryMany = apiRoute({
 export const deliveries = router()
   .openapi(list, async (c) => {
     const q = c.req.valid("query");
+    if (q.webhookUid !== undefined) await checkNamedWebhook(c.env.DB, c.get("principal"), q.webhookUid);
     const scope = deliveryListScope(q);
     const result = await listDeliveries(
       c.env.DB,
@@ -115,15 +116,7 @@ export const deliveries = router()
   })
   .openapi(retryMany, async (c) => {
     const b = c.req.valid("json");
-    // A webhook named that the caller may not see (or none is) answers as a replay to it does, not an empty retry a typo would hide behind.
-    if (b.webhookUid !== undefined) {
-      const named = await getWebhook(c.env.DB, b.webhookUid);
-      // A notification endpoint carries alerts, which only the admin sees: to any other token it is no webhook.
-      const seen = named && (named.kind === "webhook" || hasScope(c.get("principal"), "admin"));
-      if (!seen || (await grantedWebhooks(c.env.DB, c.get("principal"), [named])).length === 0) {
-        throw notFound("webhook", b.webhookUid, "deleted, or not one this token may see");
-      }
-    }
+    if (b.webhookUid !== undefined) await checkNamedWebhook(c.env.DB, c.get("principal"), b.webhookUid);
     const filter = { status: b.status, webhookUid: b.webhookUid, since: b.since === undefined ? undefined : msAtOrAfter(b.since) };
     const scope = retryScope(filter);
     const retried = await retry(

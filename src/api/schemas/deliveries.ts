@@ -38,7 +38,10 @@ export const DeliveryDetailSchema = DeliverySchema.extend({
 
 export const DeliveryListQuery = strictQuery({
   status: z.enum(DELIVERY_STATUSES).optional().openapi({ description: "Only deliveries in this status." }),
-  webhookUid: uid.optional().openapi({ description: "Only deliveries to this webhook." }),
+  webhookUid: uid.optional().openapi({
+    description:
+      "Only deliveries to this webhook. One the token may not see, deleted or none answers 404 `not_found`, as the webhook's own routes do (not an empty page a typo would hide behind); a deleted webhook's kept deliveries are listed without it.",
+  }),
   eventId: uid.optional().openapi({ description: "Only deliveries of this event (`evt_…`)." }),
   limit,
   cursor,
