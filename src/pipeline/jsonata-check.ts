@@ -159,7 +159,8 @@ export function checkExpression(
  * An AST's depth in nodes (what the evaluator recurses on), its regular expressions in order, the
  * operands of its `=` and `!=` (whose values are charged as compared), of `&` (`joined`: written as
  * text when not strings), what it takes the truth of
- * (charged as `chargeTruth` says), the object constructors and groupings (`constructed`), the node each grouping key belongs to, and what JSONata evaluates
+ * (charged as `chargeTruth` says), the object and array constructors and groupings (`constructed`, each with the steps
+ * it costs besides its own at each evaluation), the node each grouping key belongs to, and what JSONata evaluates
  * side by side (`sideBySide`: an array constructor's items, an object constructor's or a grouping's
  * values), the items an array constructor appends (`appended`, each with how many its constructor
  * appends), the steps of paths that carry bound names (`tupleSteps`, each with the names its path's
@@ -171,7 +172,7 @@ export function walk(root: unknown): {
   compared: Set<unknown>;
   booleanized: Set<unknown>;
   joined: Set<unknown>;
-  constructed: Set<unknown>;
+  constructed: Map<unknown, number>;
   groupOf: Map<unknown, object>;
   sideBySide: Set<unknown>;
   appended: Map<unknown, number>;
@@ -182,7 +183,7 @@ export function walk(root: unknown): {
   const compared = new Set<unknown>();
   const booleanized = new Set<unknown>();
   const joined = new Set<unknown>();
-  const constructed = new Set<unknown>();
+  const constructed = new Map<unknown, number>();
   const refusals: { message: string; position: number }[] = [];
   const groupOf = new Map<unknown, object>();
   const sideBySide = new Set<unknown>();
@@ -204,7 +205,7 @@ export function walk(root: unknown): {
     // A grouping's keys, of `items{key: value}` or of an object constructor (which groups its input too).
     const pairs = isIndexable(node.group) ? node.group.lhs : node.type === "unary" && node.value === "{" ? node.lhs : null;
     if (Array.isArray(pairs)) {
-      constructed.add(node);
+      constructed.set(node, TRANSFORM_LIMITS.constructedSteps);
       for (const pair of pairs) {
         if (!Array.isArray(pair)) continue;
         groupOf.set(pair[0], node);
@@ -212,6 +213,7 @@ export function walk(root: unknown): {
       }
     }
     if (node.type === "unary" && node.value === "[" && Array.isArray(node.expressions)) {
+      constructed.set(node, TRANSFORM_LIMITS.arrayConstructedSteps);
       for (const item of node.expressions) sideBySide.add(item);
       // JSONata pushes an item that is itself `[…]` and appends any other to a copy of all before it.
       const added = node.expressions.filter((item: unknown) => !(isIndexable(item) && item.value === "["));

@@ -92,8 +92,10 @@ export async function evaluate(
       // A name step given an array (a path through arrays of arrays) looks the name up at every
       // level: charged before, as it may copy for seconds within the one step.
       if (isIndexable(expr) && expr.type === "name" && typeof expr.value === "string" && Array.isArray(input)) chargeLookup(input, expr.value, charge);
-      // An object constructor or grouping builds its object (and groups its input) at each evaluation.
-      if (constructed.has(expr)) charge(TRANSFORM_LIMITS.constructedSteps);
+      // An object constructor or grouping builds its object (and groups its input) at each evaluation,
+      // an array constructor evaluates its items side by side and appends them.
+      const built = constructed.get(expr);
+      if (built !== undefined) charge(built);
       if (sideBySide.has(expr)) callDepth.stack += depth;
       groupings.get(expr)?.push(new Map());
     });

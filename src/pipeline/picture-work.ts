@@ -13,6 +13,8 @@ const VALUE_DIGITS = 25;
 /** Integer presentations that write no digits. */
 const NAMED = new Set(["A", "a", "I", "i", "W", "w", "Ww"]);
 const DIGIT = /^\p{Nd}$/u;
+/** Integer presentations in words. */
+const WORDS = new Set(["W", "w", "Ww"]);
 
 interface Layout {
   /** Characters of the picture part. */
@@ -72,11 +74,39 @@ export function integerPictureSteps(picture: unknown, writes: boolean): number {
   return typeof picture === "string" ? stepsOf(integerLayout(picture, 0), writes) : 0;
 }
 
+/** Integer presentations JSONata writes in Roman numerals. */
+const ROMAN = new Set(["i", "I"]);
+/** Date components whose value is the year (`X`: the ISO week-numbering year, within one of it). */
+const YEARS = new Set(["Y", "X"]);
+
+/**
+ * How far from zero the year is that `$fromMillis(millis, …, timezone)` writes, and one more (`X`
+ * may be the next), reckoned as JSONata does (the zone read by `parseInt` as `±hhmm`); 0 for a date
+ * it cannot write.
+ */
+export function writtenYear(millis: unknown, timezone: unknown): number {
+  if (typeof millis !== "number") return 0;
+  const offset = typeof timezone === "string" ? parseInt(timezone) : 0;
+  const [hours, minutes] = Number.isNaN(offset) ? [NaN, NaN] : [Math.floor(offset / 100), offset % 100];
+  const year = new Date(millis + (60 * hours + minutes) * 60_000).getUTCFullYear();
+  return Number.isNaN(year) ? 0 : Math.abs(year) + 1;
+}
+
+/**
+ * The marker's presentation (`[Yio,2]` is `i`), as JSONata reads it: after the component, before a
+ * width modifier, without a last `a`, `t`, `c` or `o` if longer than one character.
+ */
+function presentationOf(marker: string, comma: number): string {
+  const modifiers = marker.slice(1, comma === -1 ? undefined : comma);
+  return modifiers.length > 1 && "atco".includes(modifiers.at(-1) ?? "") ? modifiers.slice(0, -1) : modifiers;
+}
+
 /**
  * Steps of a date-time picture (`$fromMillis`, `$now`, `$toMillis`): each marker's presentation as
  * an integer picture, padded to its width modifier (`[D,6]`, `[Y,2-4]`), found as JSONata does.
+ * `year` (writtenYear): a year written in Roman numerals costs by its value, as `$formatInteger`'s.
  */
-export function dateTimePictureSteps(picture: unknown, writes: boolean): number {
+export function dateTimePictureSteps(picture: unknown, writes: boolean, year = 0): number {
   if (typeof picture !== "string") return 0;
   // Read, JSONata builds and compiles a regular expression at each call, a group per marker: RE2's
   // compiling is slow however small (`[D]` took ~200 µs a call, `[Y0001]-[M01]-[D01]` ~400 µs).
@@ -93,6 +123,9 @@ export function dateTimePictureSteps(picture: unknown, writes: boolean): number 
     const widths = comma === -1 ? [] : jsonataWidths(marker.slice(comma + 1));
     const width = Math.max(0, ...widths.filter(Number.isFinite));
     steps += stepsOf(integerLayout(marker.slice(1, comma === -1 ? undefined : comma), width), writes);
+    if (writes && YEARS.has(marker[0] ?? "") && ROMAN.has(presentationOf(marker, comma))) {
+      steps += Math.ceil(year / TRANSFORM_LIMITS.romanValuePerStep);
+    }
     if (!writes) steps += TRANSFORM_LIMITS.matcherStepsPerMarker;
     pos = end;
   }
@@ -130,4 +163,16 @@ export function numberPictureSteps(picture: unknown, options: unknown): number {
     },
     true,
   );
+}
+
+/**
+ * Steps of `$parseInteger`'s reading of `value` with a words picture (`w`, `W`, `Ww`, with `;o` or
+ * not): its matcher built from the number words, and the string split and looked up piece by piece.
+ */
+export function parsedWordsSteps(value: unknown, picture: unknown): number {
+  if (typeof value !== "string" || typeof picture !== "string") return 0;
+  const semicolon = picture.lastIndexOf(";");
+  const primary = semicolon === -1 ? picture : picture.slice(0, semicolon);
+  if (!WORDS.has(primary)) return 0;
+  return TRANSFORM_LIMITS.wordsMatcherSteps + Math.ceil(value.length / TRANSFORM_LIMITS.parsedWordCharsPerStep);
 }

@@ -49,6 +49,13 @@ export const TRANSFORM_LIMITS = {
    */
   constructedSteps: 2,
   /**
+   * Steps besides its own an array constructor (`[a, b]`) costs at each evaluation: it evaluates its
+   * items side by side (a promise each), appends them and marks its answer. `[[1], [1], …]` of 2,000
+   * evaluated 12 times, charged two steps an inner `[1]`, ran 1.9–2.6 µs a step in Node where a plain
+   * step ran 0.5–0.7 (4.6–8.2 µs in an audit); with these three, under 1.2.
+   */
+  arrayConstructedSteps: 3,
+  /**
    * Items an array constructor copies per step, counted as its appended items times its answer's
    * length (each append copies all before it: ~9 ns an item in workerd).
    */
@@ -199,8 +206,24 @@ export const TRANSFORM_LIMITS = {
    * call: words and grouping build it piece by piece (`$formatInteger(1e300, "W")` took 86 µs a call).
    */
   formattedCharsPerStep: 20,
-  /** Of the value `$formatInteger` writes in Roman numerals, per step: JSONata recurses once per 1,000 of it (9,000,000 took 2 ms a call). */
+  /**
+   * Of the value `$formatInteger` writes in Roman numerals, and of the year a date's `[Yi]`, `[YI]`,
+   * `[Xi]` marker writes so, per step: JSONata recurses once per 1,000 of it (9,000,000 took 2 ms a
+   * call; the year 275760 took ~60 µs a `$fromMillis` in Node, 5–14 µs a step charged as its picture).
+   */
   romanValuePerStep: 1000,
+  /**
+   * Characters of the string `$parseInteger` reads with a words picture (`w`, `W`, `Ww`), per step,
+   * besides stringArgCharsPerStep: JSONata splits it at every space, `-` and `, ` and looks each
+   * piece up (~70–80 ns a character of separators in Node: 99 `-` ran 2.7 µs a step at 5 steps a call).
+   */
+  parsedWordCharsPerStep: 20,
+  /**
+   * Steps of each `$parseInteger` call with a words picture: JSONata builds its matcher's text from
+   * its ~90 number words at each call (~4–5 µs a call in Node: `$parseInteger("forty-two", "w")`
+   * ran 1.6 µs a step at 5 steps a call).
+   */
+  wordsMatcherSteps: 2,
 } as const;
 
 /** A bound an expression passed, as it was checked or evaluated. */
