@@ -702,7 +702,7 @@ export function boundedWriting(limit: number, over: string, asFunction: () => un
 }
 
 /** JSONata lambdas and built-in functions are objects marked as such, not JS functions. */
-function isFunction(v: unknown): boolean {
+export function isFunction(v: unknown): boolean {
   if (typeof v === "function") return true;
   return isIndexable(v) && ("_jsonata_lambda" in v || "_jsonata_function" in v);
 }

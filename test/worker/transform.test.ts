@@ -908,6 +908,36 @@ describe("bounds", () => {
     expect((await failure(`$count([1..40].($count($$.**)))`, floats)).reason).toMatch(/^transform: stopped after/);
   });
 
+  it("charges a descendant step before it walks, by every value it goes through, empty arrays included", async () => {
+    const steps = async (expr: string, body: unknown) => (await runTransform(compile(expr), JSON.stringify(body))).steps;
+    // An empty array is walked, never given back: 1,000 of them were charged nothing.
+    const empties = (n: number) => ({ o: Array.from({ length: n }, () => []) });
+    expect((await steps(`$count($$.**)`, empties(1000))) - (await steps(`$count($$.**)`, empties(0)))).toBe(1000 / TRANSFORM_LIMITS.walkedValuesPerStep);
+    // The audit's body: 86,000 empty arrays walked 2,000 times ran 4 s, charged ~12,000 steps.
+    const r = await runTransform(compile(`{"n": [1..200].$count($$.**)}`), JSON.stringify(empties(86_000)));
+    expect(r).toMatchObject({ ok: false, reason: expect.stringMatching(/^transform: stopped after/) });
+  });
+
+  it("charges a wildcard step before it walks, by the keys it lists and what it copies at each array", async () => {
+    const steps = async (expr: string, body: unknown) => (await runTransform(compile(expr), JSON.stringify(body))).steps;
+    const keyed = (n: number, value: () => unknown) => ({ o: Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, value()])) });
+    const perKey = 1 / TRANSFORM_LIMITS.walkedValuesPerStep + 1 / TRANSFORM_LIMITS.keysPerStep;
+    // A key holding an empty array gives nothing: 28,000 of them walked 4,000 times took 49.9 s.
+    expect((await steps(`$count(o.*)`, keyed(1000, () => []))) - (await steps(`$count(o.*)`, keyed(0, () => [])))).toBe(1000 * perKey);
+    const r = await runTransform(compile(`{"n": [1..40].$count($$.o.*)}`), JSON.stringify(keyed(28_000, () => [])));
+    expect(r).toMatchObject({ ok: false, reason: expect.stringMatching(/^transform: stopped after/) });
+    // At each key holding an array, JSONata appends its items to a copy of all gathered before.
+    const copied = (1000 * 1001) / 2;
+    expect((await steps(`$count(o.*)`, keyed(1000, () => [0]))) - (await steps(`$count(o.*)`, keyed(1000, () => 0)))).toBe(
+      Math.floor(1000 / TRANSFORM_LIMITS.walkedValuesPerStep + copied / TRANSFORM_LIMITS.wildcardCopiesPerStep),
+    );
+    // A copy over largeCopyItems is dearer: 235 keys of `[0]` after one of 17,000 items took 320 ms.
+    const big = { o: { big: Array.from({ length: 17_000 }, () => 0), ...keyed(100, () => [0]).o } };
+    expect(await runTransform(compile(`$count(o.*)`), JSON.stringify(big))).toMatchObject({ ok: false, reason: expect.stringMatching(/^transform: stopped after/) });
+    // A whole array given as the input is walked as the array, not as the sequence JSONata wraps it in.
+    expect((await steps(`$count(*)`, Array.from({ length: 1000 }, () => []))) - (await steps(`$count(*)`, []))).toBe(1000 * perKey);
+  });
+
   it("stops a copy or a text of a value that shares one object into a huge document, before writing it", async () => {
     const shared = (use: string) => `($d := function($x, $n) { $n = 0 ? $x : $d({"l": $x, "r": $x}, $n - 1) }; ${use})`;
     // Depth 24 is 2^24 leaves: written whole, ~400 MB of text before any bound saw it. The writing
