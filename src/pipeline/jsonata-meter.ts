@@ -154,6 +154,9 @@ export async function evaluate(
       const key = Array.isArray(result) && result.length === 1 ? result[0] : result;
       if (group && typeof key === "string") {
         const items = group.get(key) ?? 0;
+        // A new key is a group whose value JSONata evaluates side by side with all the others
+        // (Promise.all), each dearer the more are in flight: charged by the groups found before it.
+        if (items === 0) chargeCopies(group.size / TRANSFORM_LIMITS.groupsBeforePerStep);
         group.set(key, items + 1);
         chargeCopies(items / TRANSFORM_LIMITS.itemsPerStep);
       }

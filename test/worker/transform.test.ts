@@ -1401,6 +1401,19 @@ describe("work an item at a time", () => {
     expect((await transformed(`{"t": [[1], [2, [3]], [], [[]]], "l": $count(${list})}`, "{}")).body).toEqual({ t: [[1], [2, [3]], [], [[]]], l: 1000 });
   });
 
+  it("charges a grouping's new key by the groups found before it, all evaluated side by side", async () => {
+    // `objs{id: [v]}` of 10,000 unique ids took 0.26–0.4 s in Node, charged a step each.
+    const objs = (n: number) => JSON.stringify({ objs: Array.from({ length: n }, (_, i) => ({ id: `o${i}`, v: i })) });
+    const at = async (n: number) => steps(`$count($keys(objs{id: [v]}))`, objs(n));
+    // What grows with the groups' count cancels out of the second difference: what is left is the
+    // groups found before each new one, (3,000² − 2·2,000² + 1,000²) / 2 of them.
+    expect((await at(3000)) - 2 * (await at(2000)) + (await at(1000))).toBe(1_000_000 / TRANSFORM_LIMITS.groupsBeforePerStep);
+    expect((await runTransform(compile(`objs{id: [v]}`), objs(10_000))).ok).toBe(false);
+    // The parent example's grouping stays cheap: 1,000 orders of 50 customers.
+    const orders = JSON.stringify({ orders: Array.from({ length: 1000 }, (_, i) => ({ customer: `c${i % 50}`, total: i })) });
+    expect(await steps(`orders{customer: $sum(total)}`, orders)).toBeLessThan(4000);
+  });
+
   it("charges $split by the pieces it makes, counted before it makes them by a string", async () => {
     const body = JSON.stringify({ s: "ab,".repeat(100_000) });
     expect((await steps(`$count($split(s, ""))`, body)) - (await steps(`$count(s)`, body))).toBeGreaterThan(300_000 / TRANSFORM_LIMITS.itemWorkPerStep);
