@@ -701,8 +701,11 @@ export function boundedWriting(limit: number, over: string, asFunction: () => un
   };
 }
 
-/** JSONata lambdas and built-in functions are objects marked as such, not JS functions. */
+/**
+ * JSONata lambdas and built-in functions are objects marked as such, not JS functions: marked `true`,
+ * as JSONata tests them, so a body's `{"_jsonata_lambda": 0}` is data, walked and charged as data.
+ */
 export function isFunction(v: unknown): boolean {
   if (typeof v === "function") return true;
-  return isIndexable(v) && ("_jsonata_lambda" in v || "_jsonata_function" in v);
+  return isIndexable(v) && (v._jsonata_lambda === true || v._jsonata_function === true);
 }

@@ -213,7 +213,8 @@ export function walk(root: unknown): {
       }
     }
     if (node.type === "unary" && node.value === "[" && Array.isArray(node.expressions)) {
-      constructed.set(node, TRANSFORM_LIMITS.arrayConstructedSteps);
+      // (`[a, b]{k: v}` both builds the array and groups it.)
+      constructed.set(node, (constructed.get(node) ?? 0) + TRANSFORM_LIMITS.arrayConstructedSteps);
       for (const item of node.expressions) sideBySide.add(item);
       // JSONata pushes an item that is itself `[…]` and appends any other to a copy of all before it.
       const added = node.expressions.filter((item: unknown) => !(isIndexable(item) && item.value === "["));

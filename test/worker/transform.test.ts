@@ -916,6 +916,11 @@ describe("bounds", () => {
     // The audit's body: 86,000 empty arrays walked 2,000 times ran 4 s, charged ~12,000 steps.
     const r = await runTransform(compile(`{"n": [1..200].$count($$.**)}`), JSON.stringify(empties(86_000)));
     expect(r).toMatchObject({ ok: false, reason: expect.stringMatching(/^transform: stopped after/) });
+    // A body's object holding JSONata's function mark (not `true`) is data to JSONata, walked as any.
+    for (const mark of ["_jsonata_lambda", "_jsonata_function"]) {
+      const marked = (n: number) => ({ o: { [mark]: 0, a: empties(n).o } });
+      expect((await steps(`$count($$.**)`, marked(1000))) - (await steps(`$count($$.**)`, marked(0)))).toBe(1000 / TRANSFORM_LIMITS.walkedValuesPerStep);
+    }
   });
 
   it("charges a wildcard step before it walks, by the keys it lists and what it copies at each array", async () => {
@@ -936,6 +941,12 @@ describe("bounds", () => {
     expect(await runTransform(compile(`$count(o.*)`), JSON.stringify(big))).toMatchObject({ ok: false, reason: expect.stringMatching(/^transform: stopped after/) });
     // A whole array given as the input is walked as the array, not as the sequence JSONata wraps it in.
     expect((await steps(`$count(*)`, Array.from({ length: 1000 }, () => []))) - (await steps(`$count(*)`, []))).toBe(1000 * perKey);
+    // An object holding JSONata's function mark (not `true`) is walked by JSONata as any other.
+    for (const mark of ["_jsonata_lambda", "_jsonata_function"]) {
+      // (Last, so no array's items are appended to it.)
+      const marked = (n: number) => ({ o: { ...keyed(n, () => []).o, [mark]: 0 } });
+      expect((await steps(`$count(o.*)`, marked(1000))) - (await steps(`$count(o.*)`, marked(0)))).toBe(1000 * perKey);
+    }
   });
 
   it("stops a copy or a text of a value that shares one object into a huge document, before writing it", async () => {
@@ -1393,6 +1404,8 @@ describe("work an item at a time", () => {
     expect((await failure(`$count([1..12].${tiny})`, "{}")).reason).toMatch(/^transform: stopped after/);
     expect((await steps(`$count([1..1000].[$])`)) - (await steps(`$count([1..1000].($))`))).toBeGreaterThanOrEqual(1000 * TRANSFORM_LIMITS.arrayConstructedSteps);
     expect(TRANSFORM_LIMITS.arrayConstructedSteps).toBeGreaterThanOrEqual(3);
+    // Grouped where it is built, an array constructor costs both: as grouped in a block, but the block's own step.
+    expect((await steps(`([1, 2]){"k": 1}`)) - (await steps(`[1, 2]{"k": 1}`))).toBe(1);
     // A list of 1,000 small objects is one array constructor: as before, 3 steps more.
     const list = `[${Array.from({ length: 1000 }, () => `{"a":1}`).join(",")}]`;
     expect(await steps(`$count(${list})`)).toBeLessThan(10_100);
