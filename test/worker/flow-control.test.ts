@@ -7,6 +7,7 @@ import { describe, expect, it, onTestFinished, vi } from "vitest";
 import { meteredD1 } from "../../bench/d1-meter";
 import { backlogView } from "../../src/api/views";
 import { concurrencyOf, drainEstimate, Pacer, paceOf, pauseAfter, RateMeter, Silence } from "../../src/domain/flow";
+import { retryJitter } from "../../src/domain/retry-jitter";
 import { getWebhook } from "../../src/store/webhooks";
 import { deliveryColumn } from "../../src/store/counters";
 import { nameIdSql } from "../../src/store/names";
@@ -301,7 +302,7 @@ describe("the backlog view", () => {
   });
 
   it("never shows a pause already over, though its status was read while it lasted (auto-disabled while paused)", async () => {
-    const random = vi.spyOn(Math, "random").mockReturnValue(0.5);
+    const random = vi.spyOn(retryJitter, "draw").mockReturnValue(0.5);
     onTestFinished(() => random.mockRestore());
     // Down: two deliveries unanswered in a row pause the webhook for half an hour's backoff; failing, it is auto-disabled.
     const { p, org, webhook } = await webhookSetup(
@@ -402,7 +403,7 @@ describe("the scheduler's flow", () => {
 
   it("unordered, quiet: one event the receiver never answers in time holds back none that come later; a second unanswered one pauses the webhook", async () => {
     // The jitter draws the middle of each backoff (an hour's ceiling): a pause, were there one, would outlast the test.
-    const random = vi.spyOn(Math, "random").mockReturnValue(0.5);
+    const random = vi.spyOn(retryJitter, "draw").mockReturnValue(0.5);
     onTestFinished(() => random.mockRestore());
     // The first request is never answered in time; the next three are answered at once; then it stops answering.
     const { p, key, org, webhook } = await webhookSetup("slow-except?ms=3000&from=2&to=4", { timeoutMs: 300 }, { RETRY_BASE_SECONDS: "3600" });
@@ -425,7 +426,7 @@ describe("the scheduler's flow", () => {
   });
 
   it("unordered: an answer ends a pause set because the downstream looked down", async () => {
-    const random = vi.spyOn(Math, "random").mockReturnValue(0.5);
+    const random = vi.spyOn(retryJitter, "draw").mockReturnValue(0.5);
     onTestFinished(() => random.mockRestore());
     // Three started a second apart: the first two are never answered in time (the second's silence pauses the webhook),
     // the third, out meanwhile, is answered after that, within its own timeout.
@@ -445,7 +446,7 @@ describe("the scheduler's flow", () => {
   });
 
   it("unordered: after the webhook is sent elsewhere (resume), one delivery the new downstream never answers in time pauses nothing", async () => {
-    const random = vi.spyOn(Math, "random").mockReturnValue(0.5);
+    const random = vi.spyOn(retryJitter, "draw").mockReturnValue(0.5);
     onTestFinished(() => random.mockRestore());
     const { p, key, org, webhook } = await webhookSetup("slow?ms=3000", { timeoutMs: 300, maxConcurrency: 1 }, { RETRY_BASE_SECONDS: "3600" });
     const flow = new WebhookFlow(p.env, webhook.uid);
@@ -466,7 +467,7 @@ describe("the scheduler's flow", () => {
   });
 
   it("unordered: an attempt to the URL a change replaced, unanswered after the change, does not count against the new downstream", async () => {
-    const random = vi.spyOn(Math, "random").mockReturnValue(0.5);
+    const random = vi.spyOn(retryJitter, "draw").mockReturnValue(0.5);
     onTestFinished(() => random.mockRestore());
     const { p, key, org, webhook } = await webhookSetup("slow?ms=6000", { timeoutMs: 2000, maxConcurrency: 1 }, { RETRY_BASE_SECONDS: "3600" });
     for (let i = 0; i < 3; i++) await p.ingest(podiumBody({ organizationUid: org }));
@@ -499,7 +500,7 @@ describe("the scheduler's flow", () => {
   it.each([2, 1])("unordered: one delivery that gets no answer while the downstream answers the others pauses nothing: it waits for its own retry (maxConcurrency %i)", async (maxConcurrency) => {
     // The first request to the downstream never answers in time; every other is answered at once. The jitter draws the
     // middle of each backoff (an hour's ceiling): a pause, were there one, would outlast the test.
-    const random = vi.spyOn(Math, "random").mockReturnValue(0.5);
+    const random = vi.spyOn(retryJitter, "draw").mockReturnValue(0.5);
     onTestFinished(() => random.mockRestore());
     // (One at a time, the second request is the slow one: the downstream answered the first just before it, within a
     // timeout, which is how a scheduler tells it is up when nothing else is out meanwhile.)
