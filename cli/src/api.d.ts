@@ -2598,7 +2598,7 @@ export interface operations {
             query?: {
                 /** @description Only deliveries in this status. */
                 status?: "held" | "pending" | "succeeded" | "failed" | "expired";
-                /** @description Only deliveries to this webhook. One the token may not see, deleted or none answers 404 `not_found`, as the webhook's own routes do (not an empty page a typo would hide behind); a deleted webhook's kept deliveries are listed without it. */
+                /** @description Only deliveries to this webhook. One the token may not see, deleted or none answers 404 `not_found`, as the webhook's own routes do (not an empty page a typo would hide behind); the admin may still name a deleted webhook while its deliveries are kept (until the retention purges them). */
                 webhookUid?: string;
                 /** @description Only deliveries of this event (`evt_…`). */
                 eventId?: string;

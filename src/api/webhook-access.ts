@@ -6,6 +6,7 @@ import { invalidField, notFound } from "../domain/errors";
 import { hasScope, type Principal } from "../domain/scopes";
 import type { Webhook } from "../domain/types";
 import { replayPlan, type ReplayPlan } from "../routing/match";
+import { keepsDeliveriesTo } from "../store/delivery-reads";
 import { allWebhooks, getWebhookPlaced } from "../store/webhooks";
 
 /** Refuses a destination URL deliveries may not go to (scheme, private addresses, this Edgehook's own ingress at `self`). */
@@ -25,26 +26,32 @@ export async function visibleWebhook(db: D1Database, p: Principal, uid: string):
  * so a change that keeps its location need not read it again.
  */
 export async function visiblePlacedWebhook(db: D1Database, p: Principal, uid: string): Promise<{ webhook: Webhook; locations: LocationOrganizations }> {
-  return seenPlaced(db, p, uid, false);
+  const seen = await seenPlaced(db, p, uid, false);
+  if (!seen) throw notFound("webhook", uid, "deleted, or not one this token may see");
+  return seen;
 }
 
 /**
  * Refuses a webhook a filter of deliveries names (their list, a bulk retry) that the caller may not
  * see, or that none is: 404 as for a webhook's own routes, not an empty answer a typo would hide
- * behind. The admin may name a notification endpoint, whose deliveries carry its alerts.
+ * behind. The admin may name a notification endpoint, whose deliveries carry its alerts, and with
+ * `kept`, a deleted webhook whose deliveries are kept (to list them until the retention purges them).
  */
-export async function checkNamedWebhook(db: D1Database, p: Principal, uid: string): Promise<void> {
-  await seenPlaced(db, p, uid, hasScope(p, "admin"));
+export async function checkNamedWebhook(db: D1Database, p: Principal, uid: string, kept = false): Promise<void> {
+  const admin = hasScope(p, "admin");
+  if ((await seenPlaced(db, p, uid, admin)) !== null) return;
+  if (kept && admin && (await keepsDeliveriesTo(db, uid))) return;
+  throw notFound("webhook", uid, "deleted, or not one this token may see");
 }
 
-async function seenPlaced(db: D1Database, p: Principal, uid: string, endpoints: boolean): Promise<{ webhook: Webhook; locations: LocationOrganizations }> {
+/** The webhook, if the caller may see it: `endpoints`, a notification endpoint too. */
+async function seenPlaced(db: D1Database, p: Principal, uid: string, endpoints: boolean): Promise<{ webhook: Webhook; locations: LocationOrganizations } | null> {
   // The row and, for a token limited to organizations (only their grant goes through where a location
   // belongs), its location's organization in one read: hidden or unknown, the same one round trip.
   const read = await getWebhookPlaced(db, uid, isLimited(p) && (p.organizationUids ?? []).length > 0);
   // A notification endpoint is not a webhook here (/v1/notification-endpoints), unless `endpoints`.
   const kindSeen = read !== null && (read.webhook.kind === "webhook" || endpoints);
-  if (!read || !kindSeen || !webhookInGrant(p, read.webhook, read.locations)) throw notFound("webhook", uid, "deleted, or not one this token may see");
-  return read;
+  return read && kindSeen && webhookInGrant(p, read.webhook, read.locations) ? read : null;
 }
 
 /**

@@ -7,12 +7,20 @@ import { attemptsOfSql } from "./attempts";
 import { statusSum } from "./counters";
 import { deliverySelect, dlvKey, evtKey, ownStatusIndex, toDelivery, type DeliveryRow } from "./delivery-rows";
 import { deliveriesOfEventUpTo, deliverySeqsOfEvent } from "./event-deliveries";
-import { apiIdSql, nameIds } from "./names";
+import { apiIdSql, nameIds, nameIdSql } from "./names";
 import { byWebhooks } from "./delivery-webhooks";
 import { boundedScan, type Drivers, type ScanPage } from "./scan";
 import { statusCode } from "./transitions";
 
 const DELIVERY_SELECT = deliverySelect();
+
+/**
+ * Whether deliveries to the webhook `uid` are kept (its row of counts, left until the retention
+ * purges the last of them): of a deleted webhook too. One row read by its key.
+ */
+export async function keepsDeliveriesTo(db: D1Database, uid: string): Promise<boolean> {
+  return (await db.prepare(`SELECT 1 AS kept FROM delivery_counts WHERE webhook = ${nameIdSql("?")}`).bind(uid).first()) !== null;
+}
 
 export async function getDelivery(db: D1Database, id: string): Promise<Delivery | null> {
   const row = await db.prepare(`${DELIVERY_SELECT} WHERE d.id = ${dlvKey("?1")}`).bind(id).first<DeliveryRow>();

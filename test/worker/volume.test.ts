@@ -103,6 +103,10 @@ describe("operator reads", () => {
     const loc = sample.locationUid as string;
     const orgToken = (await makeToken(p, ["events:read", "read_messages", "read_contacts", "read_payments", "read_reviews"], { organizationUids: [org] })).token;
     const locToken = (await makeToken(p, ["events:read", "read_messages"], { locationUids: [loc] })).token;
+    // The seed's webhook of one organization (disabled: its deliveries held), and a token of that organization.
+    const confined = webhooks.find((w) => w.disabled)!.uid;
+    const confinedOrg = (await read(`/v1/webhooks/${confined}`)).json.organizationUid as string;
+    const confinedToken = (await makeToken(p, ["events:read", "read_messages", "read_contacts", "read_payments", "read_reviews"], { organizationUids: [confinedOrg] })).token;
     const since = new Date(first.from + 86_400_000).toISOString();
     const until = new Date(first.to - 86_400_000).toISOString();
     const reads: [string, string, Record<string, string>?, number?][] = [
@@ -126,6 +130,7 @@ describe("operator reads", () => {
       ["deliveries, organization token", "/v1/deliveries?status=succeeded&limit=50", { authorization: `Bearer ${orgToken}` }],
       // A webhook of no organization, outside the token's grant: refused by name (404), as its own routes are.
       ["deliveries by webhook and status, organization token", `/v1/deliveries?webhookUid=${enabled}&status=failed&limit=50`, { authorization: `Bearer ${orgToken}` }, 404],
+      ["deliveries by its organization's webhook and status, organization token", `/v1/deliveries?webhookUid=${confined}&status=held&limit=50`, { authorization: `Bearer ${confinedToken}` }],
       ["events by status, organization token", "/v1/events?status=failed&limit=50", { authorization: `Bearer ${orgToken}` }],
       ["an event", `/v1/events/${sample.id}`],
       ["a webhook", `/v1/webhooks/${enabled}`],

@@ -99,7 +99,7 @@ const retryMany = apiRoute({
 export const deliveries = router()
   .openapi(list, async (c) => {
     const q = c.req.valid("query");
-    if (q.webhookUid !== undefined) await checkNamedWebhook(c.env.DB, c.get("principal"), q.webhookUid);
+    if (q.webhookUid !== undefined) await checkNamedWebhook(c.env.DB, c.get("principal"), q.webhookUid, true);
     const scope = deliveryListScope(q);
     const result = await listDeliveries(
       c.env.DB,

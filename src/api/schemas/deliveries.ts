@@ -40,7 +40,7 @@ export const DeliveryListQuery = strictQuery({
   status: z.enum(DELIVERY_STATUSES).optional().openapi({ description: "Only deliveries in this status." }),
   webhookUid: uid.optional().openapi({
     description:
-      "Only deliveries to this webhook. One the token may not see, deleted or none answers 404 `not_found`, as the webhook's own routes do (not an empty page a typo would hide behind); a deleted webhook's kept deliveries are listed without it.",
+      "Only deliveries to this webhook. One the token may not see, deleted or none answers 404 `not_found`, as the webhook's own routes do (not an empty page a typo would hide behind); the admin may still name a deleted webhook while its deliveries are kept (until the retention purges them).",
   }),
   eventId: uid.optional().openapi({ description: "Only deliveries of this event (`evt_…`)." }),
   limit,
