@@ -6,7 +6,7 @@
  * on its own, most of the code, and the evaluator reads shorter without them.
  */
 import { isIndexable } from "../domain/guards";
-import { JSONATA, type Evaluator } from "./jsonata-check";
+import { JSONATA, type Evaluator, type QuotedOperand } from "./jsonata-check";
 import { dateTimePictureSteps, integerPictureSteps, numberPictureSteps, parsedWordsSteps, writtenYear } from "./picture-work";
 import { NativeRegExp, withRegExp, type LinearRegExp, type RegexSource } from "./linear-regexp";
 import { BoundExceeded, TRANSFORM_LIMITS } from "./transform-limits";
@@ -661,15 +661,30 @@ export function chargeJoined(value: unknown, charge: (steps: number) => void): v
 }
 
 /**
+ * Charges an operand whose value JSONata's error would quote (QuotedOperand), given its value as
+ * JSONata takes it: a value it would refuse (an object or array to negate or as a key, an update
+ * that is no object, deletions that are not strings) is written as its JSON text in the message, in
+ * full and uncharged (one sharing an object 19 levels deep: 512 MB, 10 s), so that writing is
+ * charged and bounded here, before JSONata throws, as `$string`'s is. `charge` takes fractions of
+ * a step (fractionally).
+ */
+export function chargeQuoted(kind: QuotedOperand, value: unknown, charge: (steps: number) => void): void {
+  if (kind === "update" && isIndexable(value) && !Array.isArray(value)) return;
+  if (kind === "deleted" && Array.isArray(value) && value.every((name) => typeof name === "string")) return;
+  // Its functions too, as JSON.stringify writes them: a lambda holds its input (`$big.(function($x) {$x})`).
+  if (isIndexable(value)) checkTextWithin(value, TRANSFORM_LIMITS.stringChars, "the value a JSONata error would quote", charge, 0, (f) => f);
+}
+
+/**
  * Stops, as it is written, the JSON text of a value that would pass `limit` characters: a value
  * that shares one object many times is cheap to build, and its text doubles with each level
  * (depth 30 ran for minutes; JSONata's $string and its copy write it whole). Functions count as
- * what $string writes for them, "". Charges the writing as it goes, by the values and characters
+ * what $string writes for them, "", unless `asFunction` says otherwise. Charges the writing as it goes, by the values and characters
  * written (this pass and JSONata's own, each a replacer call a value), so the step bound stops it too.
  */
-function checkTextWithin(value: unknown, limit: number, what: string, charge: (steps: number) => void, indent = 0): void {
+function checkTextWithin(value: unknown, limit: number, what: string, charge: (steps: number) => void, indent = 0, asFunction: (f: unknown) => unknown = () => ""): void {
   const owe = fractionally(charge);
-  const bounded = boundedWriting(limit, `stopped: ${what} would be over ${limit} characters`, () => "");
+  const bounded = boundedWriting(limit, `stopped: ${what} would be over ${limit} characters`, asFunction);
   // Pretty-printed, each value is written on its own line, indented by its depth: a value nested
   // 2,000 deep writes 4,000 spaces before each of its items (80,000 such items took ~5 s).
   const depths = new Map<unknown, number>();
@@ -692,12 +707,12 @@ function checkTextWithin(value: unknown, limit: number, what: string, charge: (s
  * `indentation` a caller says a value is written with (pretty-printed); a function is
  * written as `asFunction` says.
  */
-export function boundedWriting(limit: number, over: string, asFunction: () => unknown) {
+export function boundedWriting(limit: number, over: string, asFunction: (f: unknown) => unknown) {
   let budget = limit;
   return (key: string, v: unknown, indentation = 0): unknown => {
     budget -= indentation + key.length + (typeof v === "string" ? v.length : 1);
     if (budget < 0) throw new BoundExceeded(over);
-    return isFunction(v) ? asFunction() : v;
+    return isFunction(v) ? asFunction(v) : v;
   };
 }
 

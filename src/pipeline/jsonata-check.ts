@@ -41,6 +41,13 @@ interface Jsonata {
 }
 export const JSONATA: Jsonata = { parse: jsonata };
 
+/**
+ * An operand JSONata's error quotes as JSON when the operator refuses its value (D1002, T1003,
+ * T2011, T2012): the operand of `-`, an object constructor's or grouping's key, a transform's
+ * update and delete clauses (each also applied to every match).
+ */
+export type QuotedOperand = "negated" | "key" | "update" | "deleted";
+
 /** Each check of a path's length and its bound names, as refused. */
 const TOO_LONG = (steps: number) => `a path of ${steps} steps is over the limit of ${TRANSFORM_LIMITS.pathSteps}: JSONata's parser goes through a path's steps again at each one`;
 const TOO_MANY_BINDINGS = `a path binds over ${TRANSFORM_LIMITS.bindings} names with %, # and @: each of its steps copies all of them for each item`;
@@ -164,7 +171,9 @@ export function checkExpression(
  * side by side (`sideBySide`: an array constructor's items, an object constructor's or a grouping's
  * values), the items an array constructor appends (`appended`, each with how many its constructor
  * appends), the steps of paths that carry bound names (`tupleSteps`, each with the names its path's
- * tuples carry), walked with a stack of its own (a recursive walk overflowed on deep ASTs).
+ * tuples carry), the operands whose value JSONata's error quotes in full when it refuses it
+ * (`quoted`: a negated value, an object's key, a transform's update and delete clauses), walked
+ * with a stack of its own (a recursive walk overflowed on deep ASTs).
  */
 export function walk(root: unknown): {
   depth: number;
@@ -177,6 +186,7 @@ export function walk(root: unknown): {
   sideBySide: Set<unknown>;
   appended: Map<unknown, number>;
   tupleSteps: Map<unknown, number>;
+  quoted: Map<unknown, QuotedOperand>;
   refusals: { message: string; position: number }[];
 } {
   const regexes: { value: RegexSource; position?: number }[] = [];
@@ -189,6 +199,7 @@ export function walk(root: unknown): {
   const sideBySide = new Set<unknown>();
   const appended = new Map<unknown, number>();
   const tupleSteps = new Map<unknown, number>();
+  const quoted = new Map<unknown, QuotedOperand>();
   const paths: Record<string, unknown>[] = [];
   const seen = new Set<object>();
   let depth = 0;
@@ -209,6 +220,7 @@ export function walk(root: unknown): {
       for (const pair of pairs) {
         if (!Array.isArray(pair)) continue;
         groupOf.set(pair[0], node);
+        quoted.set(pair[0], "key");
         sideBySide.add(pair[1]);
       }
     }
@@ -227,6 +239,12 @@ export function walk(root: unknown): {
     if (node.type === "binary" && node.value === "&") {
       joined.add(node.lhs);
       joined.add(node.rhs);
+    }
+    // Operands whose value JSONata's error quotes as JSON when the operator refuses it.
+    if (node.type === "unary" && node.value === "-") quoted.set(node.expression, "negated");
+    if (node.type === "transform") {
+      quoted.set(node.update, "update");
+      if (node.delete !== undefined) quoted.set(node.delete, "deleted");
     }
     // What JSONata takes the truth of: a condition, the operands of `and` and `or`, a predicate.
     if (node.type === "condition") booleanized.add(node.condition);
@@ -260,7 +278,7 @@ export function walk(root: unknown): {
     if (first >= 0) for (const step of steps.slice(first)) tupleSteps.set(step, (held += namesBoundBy(step, carried)));
   }
   refusals.sort((a, b) => a.position - b.position);
-  return { depth, regexes, compared, booleanized, joined, constructed, groupOf, sideBySide, appended, tupleSteps, refusals };
+  return { depth, regexes, compared, booleanized, joined, constructed, groupOf, sideBySide, appended, tupleSteps, quoted, refusals };
 }
 
 /**

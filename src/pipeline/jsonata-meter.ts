@@ -6,7 +6,7 @@
  */
 import { isIndexable } from "../domain/guards";
 import { jsonataError, parse, programRefusal, walk } from "./jsonata-check";
-import { boundBuiltins, chargeJoined, chargeLookup, chargeStrings, chargeTruth, chargeValues, fractionally } from "./jsonata-builtins";
+import { boundBuiltins, chargeJoined, chargeQuoted, chargeLookup, chargeStrings, chargeTruth, chargeValues, fractionally } from "./jsonata-builtins";
 import { meteredRegExp } from "./linear-regexp";
 import { chargeDescendants, chargeWildcard } from "./jsonata-walks";
 import { BoundExceeded, TRANSFORM_LIMITS } from "./transform-limits";
@@ -26,6 +26,17 @@ export const quoting = (message: string): Failure => ({ reason: message, summary
  */
 const refusedSources = new Map<string, string>();
 const REFUSED_HELD = 64;
+
+/**
+ * A node's result as JSONata gives it on, after the exit hook: a sequence of none is nothing, and of
+ * one its item, unless the node keeps it an array (`a[]`).
+ */
+function unwrapped(expr: unknown, result: unknown): unknown {
+  if (!Array.isArray(result) || Reflect.get(result, "sequence") !== true || Reflect.get(result, "tupleStream") === true) return result;
+  if (result.length === 0) return undefined;
+  const kept = Reflect.get(result, "keepSingleton") === true || (isIndexable(expr) && expr.keepArray === true);
+  return result.length === 1 && !kept ? result[0] : result;
+}
 
 const ENTRY = Symbol.for("jsonata.__evaluate_entry");
 const EXIT = Symbol.for("jsonata.__evaluate_exit");
@@ -67,7 +78,7 @@ export async function evaluate(
     const known = refusedSources.get(source);
     if (known !== undefined) throw new BoundExceeded(known);
     const evaluator = parse(source, engine, callDepth);
-    const { compared, booleanized, joined, constructed, groupOf, sideBySide, appended, tupleSteps, refusals, regexes, depth } = walk(evaluator.ast());
+    const { compared, booleanized, joined, constructed, groupOf, sideBySide, appended, tupleSteps, quoted, refusals, regexes, depth } = walk(evaluator.ast());
     // One stored before these were refused (checkExpression) fails as it would be refused, a
     // literal over the program bound without compiling it.
     const refusal = refusals[0]?.message ?? regexes.map(programRefusal).find((r) => r !== null);
@@ -141,6 +152,8 @@ export async function evaluate(
       if (compared.has(expr)) chargeValues(result, 1 / TRANSFORM_LIMITS.comparedValuesPerStep, charge, 1 / TRANSFORM_LIMITS.comparedCharsPerStep);
       if (booleanized.has(expr)) chargeTruth(result, charge);
       if (joined.has(expr)) chargeJoined(result, charge);
+      const operand = quoted.get(expr);
+      if (operand !== undefined) chargeQuoted(operand, unwrapped(expr, result), chargeCopies);
       // A step of a path that binds names bound the item's tuple in a frame and copies it into each
       // item the step gives: the names it and its path's steps before it bound.
       const names = tupleSteps.get(expr);
@@ -167,7 +180,9 @@ export async function evaluate(
     if (e instanceof BoundExceeded) return { ok: false, ...quoting(e.message), steps };
     const err = jsonataError(e);
     const at = err.position === undefined ? "" : ` (at position ${err.position})`;
-    // JSONata's messages quote the values they met (a review's text); its codes do not.
-    return { ok: false, reason: `${err.message}${at}`, summary: `JSONata error ${err.code ?? "without a code"}${at}`, steps };
+    // JSONata's messages quote the values they met (a review's text); its codes do not. Cut, as a
+    // quoted value can be a megabyte and the webhook test answers the message.
+    const message = err.message.length > TRANSFORM_LIMITS.messageChars ? `${err.message.slice(0, TRANSFORM_LIMITS.messageChars)}… (cut)` : err.message;
+    return { ok: false, reason: `${message}${at}`, summary: `JSONata error ${err.code ?? "without a code"}${at}`, steps };
   }
 }

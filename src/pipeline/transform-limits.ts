@@ -71,6 +71,11 @@ export const TRANSFORM_LIMITS = {
   sequence: 100_000,
   /** The forwarded body, in UTF-8 bytes. */
   outputBytes: 256 * 1024,
+  /**
+   * Characters of a JSONata error's message kept (stored only by its code; the webhook test answers
+   * it): one quotes the value it refused as JSON, up to a text of stringChars.
+   */
+  messageChars: 4096,
   /** Any string built while evaluating, in UTF-16 units. */
   stringChars: 1024 * 1024,
   /** Items `$distinct` compares (each with every other: a few tens of milliseconds at most). */

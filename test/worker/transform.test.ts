@@ -1464,3 +1464,26 @@ describe("work an item at a time", () => {
     expect(JSON.stringify(await jsonata(across).evaluate({}))).toBe(JSON.stringify("\ude00😀😀😀😀"));
   });
 });
+
+describe("what a JSONata error quotes", () => {
+  const run = (expr: string, body = "{}", maxSteps: number = TRANSFORM_LIMITS.steps) => runTransform(compile(expr), body, { maxSteps });
+  // A value sharing one object 12 levels deep: 8 MB as text, from a few steps.
+  const shared = (use: string) => `($a := {"a": $pad("", 1000, "x"), "b": $pad("", 1000, "y")}; ${'$a := {"a": $a, "b": $a}; '.repeat(12)}${use})`;
+
+  it("stops the writing of a value a JSONata error would quote (D1002, T1003, T2011, T2012) before JSONata writes it whole", async () => {
+    // JSONata's message quoted it as JSON in full, uncharged: 19 levels, 512 MB and 10 s.
+    for (const use of [`-$a`, `{$a: 1}`, `[$a]{$: 1}`, `{} ~> |$|[$a]|`, `{} ~> |$|{}, $a|`, `{} ~> |$|{}, [$a]|`, `-[$a]`, `-($a.(function($x) { $x }))`]) {
+      const r = await run(shared(use));
+      expect(r.ok ? "" : r.reason, use).toBe(`transform: stopped: the value a JSONata error would quote would be over ${TRANSFORM_LIMITS.stringChars} characters`);
+      // Charged as written, as `$string` is: a megabyte of its text takes thousands of steps.
+      expect(r.steps, use).toBeGreaterThan(TRANSFORM_LIMITS.stringChars / TRANSFORM_LIMITS.writtenCharsPerStep);
+    }
+    // A small value is quoted as JSONata quotes it, and a long one cut (the webhook test answers the message).
+    expect((await failure(`-{"a": 1}`, "{}")).reason).toBe(`transform: D1002: Cannot negate a non-numeric value: {"a":1} (at position 1)`);
+    expect((await failure(`{} ~> |$|[1]|`, "{}")).reason).toMatch(/^transform: T2011: .*: \[1\] \(at position \d+\)$/);
+    const long = await failure(`-{"a": $pad("", 100000, "x")}`, "{}");
+    expect(long.reason).toMatch(/^transform: D1002: Cannot negate a non-numeric value: \{"a":"x+… \(cut\) \(at position 1\)$/);
+    expect(long.reason.length).toBeLessThan(TRANSFORM_LIMITS.messageChars + 100);
+    expect(long.summary).toBe("transform: JSONata error D1002 (at position 1)");
+  });
+});
