@@ -665,12 +665,14 @@ export function chargeJoined(value: unknown, charge: (steps: number) => void): v
  * JSONata takes it: a value it would refuse (an object or array to negate or as a key, an update
  * that is no object, deletions that are not strings) is written as its JSON text in the message, in
  * full and uncharged (one sharing an object 19 levels deep: 512 MB, 10 s), so that writing is
- * charged and bounded here, before JSONata throws, as `$string`'s is. `charge` takes fractions of
- * a step (fractionally).
+ * charged and bounded here, before JSONata throws, as `$string`'s is. A transform copies an update's
+ * keys into each match and deletes each name from it: charged by their count, as `$merge` is.
+ * `charge` takes fractions of a step (fractionally).
  */
 export function chargeQuoted(kind: QuotedOperand, value: unknown, charge: (steps: number) => void): void {
-  if (kind === "update" && isIndexable(value) && !Array.isArray(value)) return;
-  if (kind === "deleted" && Array.isArray(value) && value.every((name) => typeof name === "string")) return;
+  if (kind === "update" && isIndexable(value) && !Array.isArray(value)) return charge(keyCount(value) / TRANSFORM_LIMITS.keysPerStep);
+  if (kind === "deleted" && typeof value === "string") return charge(1 / TRANSFORM_LIMITS.keysPerStep);
+  if (kind === "deleted" && Array.isArray(value) && value.every((name) => typeof name === "string")) return charge(value.length / TRANSFORM_LIMITS.keysPerStep);
   // Its functions too, as JSON.stringify writes them: a lambda holds its input (`$big.(function($x) {$x})`).
   if (isIndexable(value)) checkTextWithin(value, TRANSFORM_LIMITS.stringChars, "the value a JSONata error would quote", charge, 0, (f) => f);
 }

@@ -1465,8 +1465,9 @@ describe("work an item at a time", () => {
   });
 });
 
-describe("what a JSONata error quotes", () => {
+describe("what a JSONata error quotes, and what a transform copies key by key", () => {
   const run = (expr: string, body = "{}", maxSteps: number = TRANSFORM_LIMITS.steps) => runTransform(compile(expr), body, { maxSteps });
+  const steps = async (expr: string, body = "{}") => (await run(expr, body, 10 * TRANSFORM_LIMITS.steps)).steps;
   // A value sharing one object 12 levels deep: 8 MB as text, from a few steps.
   const shared = (use: string) => `($a := {"a": $pad("", 1000, "x"), "b": $pad("", 1000, "y")}; ${'$a := {"a": $a, "b": $a}; '.repeat(12)}${use})`;
 
@@ -1485,5 +1486,21 @@ describe("what a JSONata error quotes", () => {
     expect(long.reason).toMatch(/^transform: D1002: Cannot negate a non-numeric value: \{"a":"x+… \(cut\) \(at position 1\)$/);
     expect(long.reason.length).toBeLessThan(TRANSFORM_LIMITS.messageChars + 100);
     expect(long.summary).toBe("transform: JSONata error D1002 (at position 1)");
+  });
+
+  const big = JSON.stringify({ big: Object.fromEntries(Array.from({ length: 2000 }, (_, i) => [`k${i}`, 0])) });
+
+  it("charges a transform's update by its keys and its deletions by their names, at each match", async () => {
+    // `{} ~> |$|$$.big|` copied 24,000 keys into each match: 1,000 of them, 7.7 s in 6,513 steps.
+    const perMatch = 2000 / TRANSFORM_LIMITS.keysPerStep;
+    expect((await steps(`($b := $$.big; $count([1..10].({} ~> |$|$b|)))`, big)) - (await steps(`($b := $$.big; $count([1..10].({} ~> |$|$e|)))`, big))).toBe(10 * perMatch);
+    const names = `($n := $keys($$.big); `;
+    expect((await steps(`${names}$count([1..10].({} ~> |$|{}, $n|)))`, big)) - (await steps(`${names}$count([1..10].({} ~> |$|{}, "k0"|)))`, big))).toBe(
+      // Besides the names as a value (20 steps for 2,000 items, 8 for their 8,890 characters), less "k0"'s half a step.
+      10 * (perMatch + 28) - 5,
+    );
+    expect((await failure(`$count([1..100].({} ~> |$|$$.big|))`, big)).reason).toMatch(/^transform: stopped after/);
+    const matches = JSON.stringify({ ...JSON.parse(big), small: Array.from({ length: 100 }, () => ({})) });
+    expect((await failure(`$count($$.small ~> |$|$$.big|)`, matches)).reason).toMatch(/^transform: stopped after/);
   });
 });
