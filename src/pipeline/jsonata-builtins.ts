@@ -357,6 +357,8 @@ export async function boundBuiltins(
     function (this: unknown, ...args: unknown[]) {
       chargePicture(args[1]);
       charge(numberPictureSteps(args[1], args[2]));
+      // JSONata copies the options object key by key at each call (24,000 keys, 1,000 calls: 4.9 s in 9,081 steps).
+      chargeKeys(args[2], chargeItems);
       return chargeFormatted(formatNumber(this, args));
     },
     "<n-so?:s>",

@@ -1465,7 +1465,7 @@ describe("work an item at a time", () => {
   });
 });
 
-describe("what a JSONata error quotes, and what a transform copies key by key", () => {
+describe("what a JSONata error quotes, and what a transform or $formatNumber copies key by key", () => {
   const run = (expr: string, body = "{}", maxSteps: number = TRANSFORM_LIMITS.steps) => runTransform(compile(expr), body, { maxSteps });
   const steps = async (expr: string, body = "{}") => (await run(expr, body, 10 * TRANSFORM_LIMITS.steps)).steps;
   // A value sharing one object 12 levels deep: 8 MB as text, from a few steps.
@@ -1502,5 +1502,13 @@ describe("what a JSONata error quotes, and what a transform copies key by key", 
     expect((await failure(`$count([1..100].({} ~> |$|$$.big|))`, big)).reason).toMatch(/^transform: stopped after/);
     const matches = JSON.stringify({ ...JSON.parse(big), small: Array.from({ length: 100 }, () => ({})) });
     expect((await failure(`$count($$.small ~> |$|$$.big|)`, matches)).reason).toMatch(/^transform: stopped after/);
+  });
+
+  it("charges $formatNumber's options by their keys at each call: JSONata copies them key by key", async () => {
+    // 1,000 calls with an options object of 24,000 keys took 4.9 s in 9,081 steps.
+    const withOptions = (o: string) => steps(`($o := ${o}; $count([1..10].$formatNumber(1, "0", $o)))`, big);
+    expect((await withOptions("$$.big")) - (await withOptions("$$.none"))).toBe(10 * (2000 / TRANSFORM_LIMITS.keysPerStep));
+    expect((await failure(`$count([1..100].$formatNumber(1, "0", $$.big))`, big)).reason).toMatch(/^transform: stopped after/);
+    expect((await transformed(`{"n": $formatNumber(1234.5, "#,##0.00", {"decimal-separator": "."})}`, "{}")).body).toEqual({ n: "1,234.50" });
   });
 });
