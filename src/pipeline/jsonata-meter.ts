@@ -4,6 +4,7 @@
  * does not bound are wrapped to charge theirs in jsonata-builtins.ts, installed here on each run's
  * evaluator: this module is the run, its counter and its hooks.
  */
+import { cutShort } from "../domain/cut-short";
 import { isIndexable } from "../domain/guards";
 import { jsonataError, parse, programRefusal, walk } from "./jsonata-check";
 import { boundBuiltins, chargeJoined, chargeQuoted, chargeLookup, chargeStrings, chargeTruth, chargeValues, fractionally } from "./jsonata-builtins";
@@ -182,7 +183,7 @@ export async function evaluate(
     const at = err.position === undefined ? "" : ` (at position ${err.position})`;
     // JSONata's messages quote the values they met (a review's text); its codes do not. Cut, as a
     // quoted value can be a megabyte and the webhook test answers the message.
-    const message = err.message.length > TRANSFORM_LIMITS.messageChars ? `${err.message.slice(0, TRANSFORM_LIMITS.messageChars)}… (cut)` : err.message;
+    const message = cutShort(err.message, TRANSFORM_LIMITS.messageChars);
     return { ok: false, reason: `${message}${at}`, summary: `JSONata error ${err.code ?? "without a code"}${at}`, steps };
   }
 }
