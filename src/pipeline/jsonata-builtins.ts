@@ -672,7 +672,8 @@ export function chargeJoined(value: unknown, charge: (steps: number) => void): v
  * `charge` takes fractions of a step (fractionally).
  */
 export function chargeQuoted(kind: QuotedOperand, value: unknown, charge: (steps: number) => void): void {
-  if (kind === "update" && isIndexable(value) && !Array.isArray(value)) return charge(keyCount(value) / TRANSFORM_LIMITS.keysPerStep);
+  // (Any object's keys, a function's marked ones too: JSONata copies them all.)
+  if (kind === "update" && isIndexable(value) && !Array.isArray(value)) return charge(Object.keys(value).length / TRANSFORM_LIMITS.keysPerStep);
   if (kind === "deleted" && typeof value === "string") return charge(1 / TRANSFORM_LIMITS.keysPerStep);
   if (kind === "deleted" && Array.isArray(value) && value.every((name) => typeof name === "string")) return charge(value.length / TRANSFORM_LIMITS.keysPerStep);
   // Its functions too, as JSON.stringify writes them: a lambda holds its input (`$big.(function($x) {$x})`).

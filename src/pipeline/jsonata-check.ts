@@ -213,10 +213,12 @@ export function walk(root: unknown): {
     if ("type" in node && node.type === "regex" && "value" in node && isRegexSource(node.value)) {
       regexes.push({ value: node.value, position: "position" in node && typeof node.position === "number" ? node.position : undefined });
     }
-    // A grouping's keys, of `items{key: value}` or of an object constructor (which groups its input too).
-    const pairs = isIndexable(node.group) ? node.group.lhs : node.type === "unary" && node.value === "{" ? node.lhs : null;
-    if (Array.isArray(pairs)) {
-      constructed.set(node, TRANSFORM_LIMITS.constructedSteps);
+    // A grouping's keys, of `items{key: value}` or of an object constructor (which groups its input
+    // too): both for `{…}{…}`, which JSONata builds and then groups.
+    const groupings = [isIndexable(node.group) ? node.group.lhs : null, node.type === "unary" && node.value === "{" ? node.lhs : null];
+    for (const pairs of groupings) {
+      if (!Array.isArray(pairs)) continue;
+      constructed.set(node, (constructed.get(node) ?? 0) + TRANSFORM_LIMITS.constructedSteps);
       for (const pair of pairs) {
         if (!Array.isArray(pair)) continue;
         groupOf.set(pair[0], node);

@@ -1473,7 +1473,7 @@ describe("what a JSONata error quotes, and what a transform or $formatNumber cop
 
   it("stops the writing of a value a JSONata error would quote (D1002, T1003, T2011, T2012) before JSONata writes it whole", async () => {
     // JSONata's message quoted it as JSON in full, uncharged: 19 levels, 512 MB and 10 s.
-    for (const use of [`-$a`, `{$a: 1}`, `[$a]{$: 1}`, `{} ~> |$|[$a]|`, `{} ~> |$|{}, $a|`, `{} ~> |$|{}, [$a]|`, `-[$a]`, `-($a.(function($x) { $x }))`]) {
+    for (const use of [`-$a`, `{$a: 1}`, `[$a]{$: 1}`, `{} ~> |$|[$a]|`, `{} ~> |$|{}, $a|`, `{} ~> |$|{}, [$a]|`, `{$a: 1}{"k": 1}`, `{"k": 1}{$a: 1}`, `-[$a]`, `-($a.(function($x) { $x }))`]) {
       const r = await run(shared(use));
       expect(r.ok ? "" : r.reason, use).toBe(`transform: stopped: the value a JSONata error would quote would be over ${TRANSFORM_LIMITS.stringChars} characters`);
       // Charged as written, as `$string` is: a megabyte of its text takes thousands of steps.
@@ -1500,6 +1500,9 @@ describe("what a JSONata error quotes, and what a transform or $formatNumber cop
       10 * (perMatch + 28) - 5,
     );
     expect((await failure(`$count([1..100].({} ~> |$|$$.big|))`, big)).reason).toMatch(/^transform: stopped after/);
+    // An object marked as JSONata marks a function is copied key by key all the same.
+    const marked = JSON.stringify({ big: { _jsonata_lambda: true, ...JSON.parse(big).big } });
+    expect((await steps(`($b := $$.big; $count([1..10].({} ~> |$|$b|)))`, marked)) - (await steps(`($b := $$.big; $count([1..10].({} ~> |$|$e|)))`, marked))).toBe(10 * (perMatch + 1 / TRANSFORM_LIMITS.keysPerStep));
     const matches = JSON.stringify({ ...JSON.parse(big), small: Array.from({ length: 100 }, () => ({})) });
     expect((await failure(`$count($$.small ~> |$|$$.big|)`, matches)).reason).toMatch(/^transform: stopped after/);
   });
