@@ -266,17 +266,33 @@ export async function boundBuiltins(
   // quadratic (60,000 numbers took 16 s). Done here in one pass, with JSONata's answers (its own
   // spread of each item that is no array, its empty sequence when nothing is spread), and charged
   // by the items it goes through as well as the keys: in fractions of a step, so arrays of a few
-  // items each add up too (a ternary tree of 88,573 arrays cost nothing, each under a step).
+  // items each add up too (a ternary tree of 88,573 arrays cost nothing, each under a step). Each
+  // value is put once into the one answer, walked with a stack of its own: an answer copied into the
+  // one above at each level cost depth × items (2,000 arrays deep around 60,000 items: 16 s a call).
   const spreadLinear = (self: unknown, arg: unknown, owe: (part: number) => void): unknown => {
     if (!Array.isArray(arg)) return spread(self, [arg]);
-    owe(arg.length / TRANSFORM_LIMITS.listedItemsPerStep);
     const out: unknown[] = [];
     // (Once anything is appended, even an empty array, JSONata's answer is a plain array, not its empty sequence.)
-    let appended = false;
-    for (const item of arg) {
+    const appended = arg.some((item) => item !== undefined);
+    const walking: Iterator<unknown>[] = [];
+    const enter = (array: unknown[]) => {
+      owe(array.length / TRANSFORM_LIMITS.listedItemsPerStep);
+      walking.push(array[Symbol.iterator]());
+    };
+    enter(arg);
+    for (let at = walking.at(-1); at !== undefined; at = walking.at(-1)) {
+      const next = at.next();
+      if (next.done) {
+        walking.pop();
+        continue;
+      }
+      const item: unknown = next.value;
+      if (Array.isArray(item)) {
+        enter(item);
+        continue;
+      }
       // (JSONata's spread of a value that is no object is the value.)
-      const part = typeof item === "object" && item !== null ? spreadLinear(self, item, owe) : item;
-      appended ||= part !== undefined;
+      const part = typeof item === "object" && item !== null ? spread(self, [item]) : item;
       if (Array.isArray(part)) for (const x of part) out.push(x);
       else if (part !== undefined) out.push(part);
       if (out.length > TRANSFORM_LIMITS.sequence) throw new BoundExceeded(`D2015: a sequence grew over ${TRANSFORM_LIMITS.sequence} items`);

@@ -448,8 +448,12 @@ describe("bounds", () => {
     const count = await runTransform(compile(`$count(t)`), small);
     const spreadTree = await runTransform(compile(`$count($spread(t))`), small);
     expect(spreadTree.steps - count.steps).toBeGreaterThan(29_523 / TRANSFORM_LIMITS.listedItemsPerStep / 2);
+    // Each value put once into the one answer, not copied up through each level: 5,000 arrays deep
+    // (an answer copied at each level was depth × items, and its recursion ran out of stack).
+    const deep = `{"a": ${"[".repeat(5000)}1, {"k": 2}, 3${"]".repeat(5000)}}`;
+    expect(await runTransform(compile(`$spread(a)`), deep)).toMatchObject({ ok: true, body: JSON.stringify([1, { k: 2 }, 3]) });
     // JSONata's answers: an empty sequence (nothing) when nothing was appended, a plain array once anything was.
-    for (const expr of [`$spread([])`, `$spread([[]])`, `$spread([[], []])`, `$spread([{"a": 1}, [{"b": 2, "c": 3}, 4], [], "x"])`, `$spread([[[1]], 2])`]) {
+    for (const expr of [`$spread([])`, `$spread([[]])`, `$spread([[], []])`, `$spread([{"a": 1}, [{"b": 2, "c": 3}, 4], [], "x"])`, `$spread([[[1]], 2])`, `$spread([[[], [[]]], [[1, [{"a": 1, "b": [2]}]], "x"]])`]) {
       const r = await runTransform(compile(`{"v": ${expr}}`), "{}");
       expect(r.ok && JSON.parse(r.body), expr).toEqual(await jsonata(`{"v": ${expr}}`).evaluate({}));
     }
