@@ -233,8 +233,8 @@ export async function boundBuiltins(
   // size as it flows (a string or an array does): a thousand merges of a 20,000-key body took 10 s.
   // `$boolean` and `$not` list an object's keys to take its truth, however they are reached (`$b := $boolean`).
   for (const [name, builtin, signature, charged] of [
-    // (And each object, empty or not: 85,000 `{}` merged 100 times took ~0.4 s.)
-    ["merge", merge, "<a<o>:o>", (v, c) => chargeKeys(v, c, 1 / TRANSFORM_LIMITS.itemWorkPerStep)],
+    // (And each object, empty or not: TRANSFORM_LIMITS.mergedObjectsPerStep.)
+    ["merge", merge, "<a<o>:o>", (v, c) => chargeKeys(v, c, 1 / TRANSFORM_LIMITS.mergedObjectsPerStep)],
     // `$keys` and `$lookup` of an array call themselves on each item, at every depth (an array of
     // 100,000 one-item arrays: 32 ms a `$keys`, charged nothing for the inner ones), and copy each
     // item's answer into the array's at every level: 100,000 values looked up 300 arrays deep took
