@@ -709,16 +709,18 @@ function checkTextWithin(value: unknown, limit: number, what: string, charge: (s
   const owe = fractionally(charge);
   const bounded = boundedWriting(limit, `stopped: ${what} would be over ${limit} characters`, asFunction);
   // Pretty-printed, each value is written on its own line, indented by its depth: a value nested
-  // 2,000 deep writes 4,000 spaces before each of its items (80,000 such items took ~5 s).
+  // 2,000 deep writes 4,000 spaces before each of its items (80,000 such items took ~5 s). And at
+  // each object or array, JSON.stringify checks those it is inside for a cycle, one by one.
   const depths = new Map<unknown, number>();
   JSON.stringify(value, function (this: unknown, key: string, v: unknown) {
     const depth = (depths.get(this) ?? -1) + 1;
-    if (indent > 0 && isIndexable(v)) depths.set(v, depth);
+    if (isIndexable(v)) depths.set(v, depth);
     const lined = indent > 0 ? indent * depth + 2 : 0;
     owe(
       1 / TRANSFORM_LIMITS.writtenValuesPerStep +
         (key.length + (typeof v === "string" ? v.length : 1)) / TRANSFORM_LIMITS.writtenCharsPerStep +
-        lined / TRANSFORM_LIMITS.indentCharsPerStep,
+        lined / TRANSFORM_LIMITS.indentCharsPerStep +
+        (isIndexable(v) ? depth / TRANSFORM_LIMITS.nestingCheckedPerStep : 0),
     );
     return bounded(key, v, lined);
   });

@@ -179,6 +179,8 @@ export async function evaluate(
     return { ok: true, value: await evaluator.evaluate(input), steps };
   } catch (e) {
     if (e instanceof BoundExceeded) return { ok: false, ...quoting(e.message), steps };
+    // (Writing a value thousands of levels deep, `$string` of an object chain, runs out of stack.)
+    if (e instanceof RangeError && /call stack/i.test(e.message)) return { ok: false, ...quoting("stopped: a value is nested too deeply to go through"), steps };
     const err = jsonataError(e);
     const at = err.position === undefined ? "" : ` (at position ${err.position})`;
     // JSONata's messages quote the values they met (a review's text); its codes do not. Cut, as a

@@ -99,6 +99,12 @@ export const TRANSFORM_LIMITS = {
    * (`$string` of an array of 120,000 zeros took ~50 ms a call, charged as its 240 KB text: 240 steps).
    */
   writtenValuesPerStep: 3,
+  /**
+   * Levels JSON.stringify goes back through per step: at each object or array it writes, it checks
+   * all those it is inside for a cycle (`$string` of an object chain 5,000 deep: ~14 ms a call, 7–9
+   * µs a step charged by its values; ~1 ns a level).
+   */
+  nestingCheckedPerStep: 1000,
   /** Characters of indentation pretty-printed `$string` writes, per step (~3 ns each in workerd: a line of 400 spaces per value). */
   indentCharsPerStep: 100,
   /** Characters of the JSON text `$string` and a copy write, per step (escaping a long string: ~6 ns a character). */

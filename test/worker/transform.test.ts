@@ -1535,6 +1535,19 @@ describe("what a JSONata error quotes, and what a transform or $formatNumber cop
     expect(await steps(`($f := function($x) { $x }; $f = $f)`, big)).toBeLessThan(20);
   });
 
+  it("charges the writing of a deep value by the levels JSON.stringify checks for a cycle at each", async () => {
+    // `$string` of an object chain 5,000 deep: ~14 ms a call, charged 1,742 steps by its values.
+    const chain = (depth: number) => `{"a": ${'{"a": '.repeat(depth)}0${"}".repeat(depth)}}`;
+    const checked = (3000 * 3001) / 2 / TRANSFORM_LIMITS.nestingCheckedPerStep;
+    for (const use of [`$string($$.a)`, `$count($$.a ~> |$|{}|)`]) {
+      expect((await steps(use, chain(3000))) - (await steps(use, chain(0))), use).toBeGreaterThanOrEqual(checked);
+    }
+    expect(await steps(`$string($$.a)`, chain(4))).toBeLessThan(20);
+    // Deeper than the runtime's stack can write, said so (it was "JSONata error without a code").
+    const deepest = await run(`$string($$.a)`, chain(20_000), 100 * TRANSFORM_LIMITS.steps);
+    expect(deepest).toMatchObject({ ok: false, reason: "transform: stopped: a value is nested too deeply to go through" });
+  });
+
   it("charges $merge by its objects, empty ones too, and the truth of an array by its items", async () => {
     // 85,000 `{}` merged 100 times took ~0.4 s, and 85,000 `[]` taken as true 100 times ~0.45 s, ~50,000 steps each.
     const many = (item: unknown) => JSON.stringify({ a: Array.from({ length: 10_000 }, () => item) });
