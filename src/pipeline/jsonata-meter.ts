@@ -164,8 +164,8 @@ export async function evaluate(
       }
       groupings.get(expr)?.pop();
       const group = groupings.get(groupOf.get(expr))?.at(-1);
-      // (A path gives its key as a sequence of one, unwrapped after this hook.)
-      const key = Array.isArray(result) && result.length === 1 ? result[0] : result;
+      // (A path gives its key as a sequence of one, unwrapped after this hook: the key JSONata groups by.)
+      const key = group === undefined ? undefined : unwrapped(expr, result);
       if (group && typeof key === "string") {
         const items = group.get(key) ?? 0;
         // A new key is a group whose value JSONata evaluates side by side with all the others
