@@ -1548,6 +1548,24 @@ describe("what a JSONata error quotes, and what a transform or $formatNumber cop
     expect(deepest).toMatchObject({ ok: false, reason: "transform: stopped: a value is nested too deeply to go through" });
   });
 
+  it("charges an array given as a value by the arrays nested in it too, which its charge goes through at each node that gives it", async () => {
+    // 3,000 items each 30 arrays deep (`[[…[1]…]]`): 90,000 arrays of one item, walked at each node
+    // that gives them. Charged a step per 100 items, `[1..60].$count($$.a[])` ran 5-8 µs a step.
+    const nested = (depth: number) => {
+      let item: unknown = 1;
+      for (let i = 0; i < depth; i++) item = [item];
+      return JSON.stringify({ a: Array.from({ length: 3000 }, () => item) });
+    };
+    const walk = 90_000 / TRANSFORM_LIMITS.itemsPerStep + 90_000 / TRANSFORM_LIMITS.nestedArraysPerStep;
+    // The name step and the path give the array (and `$reverse` its copy): each charges its walk.
+    expect((await steps(`$count($$.a[])`, nested(30))) - (await steps(`$count($$.a[])`, nested(0)))).toBe(2 * walk);
+    expect((await steps(`$count($reverse($$.a))`, nested(30))) - (await steps(`$count($reverse($$.a))`, nested(0)))).toBe(3 * walk);
+    expect(TRANSFORM_LIMITS.nestedArraysPerStep).toBeLessThanOrEqual(10);
+    // Ten times over is past the budget (it ran 18,600 steps).
+    const stopped = `transform: stopped after ${TRANSFORM_LIMITS.steps} evaluation steps (an endless or too costly expression)`;
+    expect(await run(`[1..10].$count($$.a[])`, nested(30))).toMatchObject({ ok: false, reason: stopped });
+  });
+
   it("charges $merge by its objects, empty ones too, and the truth of an array by its items", async () => {
     // 85,000 `{}` merged 100 times took ~0.4 s, and 85,000 `[]` taken as true 100 times ~0.45 s, ~50,000 steps each.
     const many = (item: unknown) => JSON.stringify({ a: Array.from({ length: 10_000 }, () => item) });
