@@ -163,43 +163,58 @@ export function checkExpression(
 }
 
 /**
- * An AST's depth in nodes (what the evaluator recurses on), its regular expressions in order, the
- * operands of its `=` and `!=` (whose values are charged as compared), of `&` (`joined`: written as
- * text when not strings), what it takes the truth of
- * (charged as `chargeTruth` says), the object and array constructors and groupings (`constructed`, each with the steps
- * it costs besides its own at each evaluation), the node each grouping key belongs to, and what JSONata evaluates
- * side by side (`sideBySide`: an array constructor's items, an object constructor's or a grouping's
- * values), the items an array constructor appends (`appended`, each with how many its constructor
- * appends), the steps of paths that carry bound names (`tupleSteps`, each with the names its path's
- * tuples carry), the operands whose value JSONata's error quotes in full when it refuses it
- * (`quoted`: a negated value, an object's key, a transform's update and delete clauses), walked
- * with a stack of its own (a recursive walk overflowed on deep ASTs).
+ * What evaluating one node costs besides its step (jsonata-meter.ts charges it), by the places
+ * walk found it in: one record per node, so that the evaluator's hooks look a node up once.
+ */
+export interface NodeCharges {
+  /** An operand of `=` or `!=`: its value charged as compared. */
+  compared?: true;
+  /** What JSONata takes the truth of (a condition, an operand of `and`/`or`, a predicate): chargeTruth. */
+  booleanized?: true;
+  /** An operand of `&`: written as text when not a string. */
+  joined?: true;
+  /** An object or array constructor or a grouping (`[a]{k: v}` is both): its steps at each evaluation besides its own. */
+  constructed?: number;
+  /** A grouping with keys: it counts its items by key at each evaluation. */
+  grouping?: true;
+  /** A grouping's key: the grouping it belongs to. */
+  group?: object;
+  /** Evaluated side by side with its siblings: an array constructor's item, an object constructor's or grouping's value. */
+  sideBySide?: true;
+  /** An item an array constructor appends (no array constructor itself): how many items that constructor appends. */
+  appended?: number;
+  /** A step of a path that carries bound names: how many its tuples carry. */
+  tupleNames?: number;
+  /** An operand whose value JSONata's error quotes in full when it refuses it. */
+  quoted?: QuotedOperand;
+}
+
+/**
+ * An AST's depth in nodes (what the evaluator recurses on), its regular expressions in order, what
+ * each node is charged (`charges`) and what saving it refuses, walked with a stack of its own (a
+ * recursive walk overflowed on deep ASTs).
  */
 export function walk(root: unknown): {
   depth: number;
   regexes: { value: RegexSource; position?: number }[];
-  compared: Set<unknown>;
-  booleanized: Set<unknown>;
-  joined: Set<unknown>;
-  constructed: Map<unknown, number>;
-  groupOf: Map<unknown, object>;
-  sideBySide: Set<unknown>;
-  appended: Map<unknown, number>;
-  tupleSteps: Map<unknown, number>;
-  quoted: Map<unknown, QuotedOperand>;
+  charges: Map<unknown, NodeCharges>;
   refusals: { message: string; position: number }[];
 } {
   const regexes: { value: RegexSource; position?: number }[] = [];
-  const compared = new Set<unknown>();
-  const booleanized = new Set<unknown>();
-  const joined = new Set<unknown>();
-  const constructed = new Map<unknown, number>();
   const refusals: { message: string; position: number }[] = [];
-  const groupOf = new Map<unknown, object>();
-  const sideBySide = new Set<unknown>();
-  const appended = new Map<unknown, number>();
-  const tupleSteps = new Map<unknown, number>();
-  const quoted = new Map<unknown, QuotedOperand>();
+  const charges = new Map<unknown, NodeCharges>();
+  const charged = (node: unknown): NodeCharges => {
+    const known = charges.get(node);
+    if (known !== undefined) return known;
+    const fresh: NodeCharges = {};
+    charges.set(node, fresh);
+    return fresh;
+  };
+  // Accumulated: a node may build an object, group, and build an array at once.
+  const construct = (node: unknown, steps: number) => {
+    const built = charged(node);
+    built.constructed = (built.constructed ?? 0) + steps;
+  };
   const paths: Record<string, unknown>[] = [];
   const seen = new Set<object>();
   let depth = 0;
@@ -218,43 +233,45 @@ export function walk(root: unknown): {
     const groupings = [isIndexable(node.group) ? node.group.lhs : null, node.type === "unary" && node.value === "{" ? node.lhs : null];
     for (const pairs of groupings) {
       if (!Array.isArray(pairs)) continue;
-      constructed.set(node, (constructed.get(node) ?? 0) + TRANSFORM_LIMITS.constructedSteps);
+      construct(node, TRANSFORM_LIMITS.constructedSteps);
       for (const pair of pairs) {
         if (!Array.isArray(pair)) continue;
-        groupOf.set(pair[0], node);
-        quoted.set(pair[0], "key");
-        sideBySide.add(pair[1]);
+        charged(node).grouping = true;
+        const key = charged(pair[0]);
+        key.group = node;
+        key.quoted = "key";
+        charged(pair[1]).sideBySide = true;
       }
     }
     if (node.type === "unary" && node.value === "[" && Array.isArray(node.expressions)) {
       // (`[a, b]{k: v}` both builds the array and groups it.)
-      constructed.set(node, (constructed.get(node) ?? 0) + TRANSFORM_LIMITS.arrayConstructedSteps);
-      for (const item of node.expressions) sideBySide.add(item);
+      construct(node, TRANSFORM_LIMITS.arrayConstructedSteps);
+      for (const item of node.expressions) charged(item).sideBySide = true;
       // JSONata pushes an item that is itself `[…]` and appends any other to a copy of all before it.
       const added = node.expressions.filter((item: unknown) => !(isIndexable(item) && item.value === "["));
-      for (const item of added) appended.set(item, added.length);
+      for (const item of added) charged(item).appended = added.length;
     }
     if (node.type === "binary" && (node.value === "=" || node.value === "!=")) {
-      compared.add(node.lhs);
-      compared.add(node.rhs);
+      charged(node.lhs).compared = true;
+      charged(node.rhs).compared = true;
     }
     if (node.type === "binary" && node.value === "&") {
-      joined.add(node.lhs);
-      joined.add(node.rhs);
+      charged(node.lhs).joined = true;
+      charged(node.rhs).joined = true;
     }
     // Operands whose value JSONata's error quotes as JSON when the operator refuses it.
-    if (node.type === "unary" && node.value === "-") quoted.set(node.expression, "negated");
+    if (node.type === "unary" && node.value === "-") charged(node.expression).quoted = "negated";
     if (node.type === "transform") {
-      quoted.set(node.update, "update");
-      if (node.delete !== undefined) quoted.set(node.delete, "deleted");
+      charged(node.update).quoted = "update";
+      if (node.delete !== undefined) charged(node.delete).quoted = "deleted";
     }
     // What JSONata takes the truth of: a condition, the operands of `and` and `or`, a predicate.
-    if (node.type === "condition") booleanized.add(node.condition);
+    if (node.type === "condition") charged(node.condition).booleanized = true;
     if (node.type === "binary" && (node.value === "and" || node.value === "or")) {
-      booleanized.add(node.lhs);
-      booleanized.add(node.rhs);
+      charged(node.lhs).booleanized = true;
+      charged(node.rhs).booleanized = true;
     }
-    if (node.type === "filter") booleanized.add(node.expr);
+    if (node.type === "filter") charged(node.expr).booleanized = true;
     const position = positionOf(node);
     if (node.type === "variable" && node.value === "eval") refusals.push({ message: NO_EVAL, position });
     if (node.type === "partial") refusals.push({ message: NO_PARTIAL, position });
@@ -277,10 +294,10 @@ export function walk(root: unknown): {
     // Each step's tuples carry the names it and the steps before it bound.
     const first = steps.findIndex((step) => isIndexable(step) && step.tuple === true);
     let held = steps.slice(0, Math.max(first, 0)).reduce<number>((sum, step) => sum + namesBoundBy(step, carried), 0);
-    if (first >= 0) for (const step of steps.slice(first)) tupleSteps.set(step, (held += namesBoundBy(step, carried)));
+    if (first >= 0) for (const step of steps.slice(first)) charged(step).tupleNames = held += namesBoundBy(step, carried);
   }
   refusals.sort((a, b) => a.position - b.position);
-  return { depth, regexes, compared, booleanized, joined, constructed, groupOf, sideBySide, appended, tupleSteps, quoted, refusals };
+  return { depth, regexes, charges, refusals };
 }
 
 /**

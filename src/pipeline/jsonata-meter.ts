@@ -79,7 +79,7 @@ export async function evaluate(
     const known = refusedSources.get(source);
     if (known !== undefined) throw new BoundExceeded(known);
     const evaluator = parse(source, engine, callDepth);
-    const { compared, booleanized, joined, constructed, groupOf, sideBySide, appended, tupleSteps, quoted, refusals, regexes, depth } = walk(evaluator.ast());
+    const { charges, refusals, regexes, depth } = walk(evaluator.ast());
     // One stored before these were refused (checkExpression) fails as it would be refused, a
     // literal over the program bound without compiling it.
     const refusal = refusals[0]?.message ?? regexes.map(programRefusal).find((r) => r !== null);
@@ -92,7 +92,7 @@ export async function evaluate(
     // append): 40,000 items under one key took 5.7 s, a step each. Each evaluation of a node that
     // groups counts its items by key, and an item costs the items its group already has.
     const groupings = new Map<unknown, Map<string, number>[]>();
-    for (const node of groupOf.values()) groupings.set(node, []);
+    for (const [node, charged] of charges) if (charged.grouping) groupings.set(node, []);
     const chargeCopies = fractionally(charge);
     // JSONata evaluates an array constructor's items, and an object constructor's or a grouping's
     // values, all at once (Promise.all), and its call depth is one counter for the whole evaluation:
@@ -111,10 +111,10 @@ export async function evaluate(
       if (isIndexable(expr) && expr.type === "wildcard") chargeWildcard(input, charge);
       // An object constructor or grouping builds its object (and groups its input) at each evaluation,
       // an array constructor evaluates its items side by side and appends them.
-      const built = constructed.get(expr);
-      if (built !== undefined) charge(built);
-      if (sideBySide.has(expr)) callDepth.stack += depth;
-      groupings.get(expr)?.push(new Map());
+      const charged = charges.get(expr);
+      if (charged?.constructed !== undefined) charge(charged.constructed);
+      if (charged?.sideBySide) callDepth.stack += depth;
+      if (charged?.grouping) groupings.get(expr)?.push(new Map());
     });
     // Every value an expression gives is also what the next one works on: a built-in's work grows
     // with its arguments and its result (upper-casing a megabyte, printing an array of 100,000),
@@ -132,13 +132,14 @@ export async function evaluate(
     evaluator.assign(EXIT, (expr: unknown, _input: unknown, _env: unknown, result: unknown) => {
       // Given back as JSONata takes the item's own level off, once this hook's await resumes (the
       // next job queued): widened until then, as lockstep items were found to overflow without.
-      if (sideBySide.has(expr)) queueMicrotask(() => (callDepth.stack -= depth));
+      const charged = charges.get(expr);
+      if (charged?.sideBySide) queueMicrotask(() => (callDepth.stack -= depth));
       chargeResult(result);
       // An array constructor appends each item that is no array constructor to a copy of all before
       // it (JSONata's append): 2,700 arrays of 37 items, 16 s for 3,700 steps. Each item's values are
       // copied at most once per item appended: charged as each item is given, before any is appended
       // (JSONata evaluates them all first).
-      const appends = appended.get(expr);
+      const appends = charged?.appended;
       if (appends !== undefined && appends > 1) {
         const size = Array.isArray(result) ? result.length : result === undefined ? 0 : 1;
         chargeCopies((size * appends) / TRANSFORM_LIMITS.appendedItemsPerStep);
@@ -150,20 +151,19 @@ export async function evaluate(
       // An operand of `=` or `!=` costs what comparing it may go through: a reference to an object
       // is one step, and comparing it with an equal copy walks (and sorts) all of it.
       // A string in it is compared character by character with an equal one (two objects holding strings of 1,000,000 characters each: ~130 µs a comparison).
-      if (compared.has(expr)) chargeValues(result, 1 / TRANSFORM_LIMITS.comparedValuesPerStep, charge, 1 / TRANSFORM_LIMITS.comparedCharsPerStep);
-      if (booleanized.has(expr)) chargeTruth(result, charge);
-      if (joined.has(expr)) chargeJoined(result, charge);
-      const operand = quoted.get(expr);
-      if (operand !== undefined) chargeQuoted(operand, unwrapped(expr, result), chargeCopies);
+      if (charged?.compared) chargeValues(result, 1 / TRANSFORM_LIMITS.comparedValuesPerStep, charge, 1 / TRANSFORM_LIMITS.comparedCharsPerStep);
+      if (charged?.booleanized) chargeTruth(result, charge);
+      if (charged?.joined) chargeJoined(result, charge);
+      if (charged?.quoted !== undefined) chargeQuoted(charged.quoted, unwrapped(expr, result), chargeCopies);
       // A step of a path that binds names bound the item's tuple in a frame and copies it into each
       // item the step gives: the names it and its path's steps before it bound.
-      const names = tupleSteps.get(expr);
+      const names = charged?.tupleNames;
       if (names !== undefined) {
         const given = Array.isArray(result) ? result.length : result === undefined ? 0 : 1;
         chargeCopies((names * (1 + given)) / TRANSFORM_LIMITS.boundNamesPerStep);
       }
-      groupings.get(expr)?.pop();
-      const group = groupings.get(groupOf.get(expr))?.at(-1);
+      if (charged?.grouping) groupings.get(expr)?.pop();
+      const group = charged?.group === undefined ? undefined : groupings.get(charged.group)?.at(-1);
       // (A path gives its key as a sequence of one, unwrapped after this hook: the key JSONata groups by.)
       const key = group === undefined ? undefined : unwrapped(expr, result);
       if (group && typeof key === "string") {
