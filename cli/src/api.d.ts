@@ -1560,7 +1560,7 @@ export interface operations {
                 q?: string;
                 /** @description Only events of this exact type. A Podium object's type that does not exist and no source has received (`message.recieved`) is a 400 naming the closest. */
                 eventType?: string;
-                /** @description Only events received by this source (its id). */
+                /** @description Only events received by this source (its id). One that names no source the token may name (declared, or stored: another organization's is none to a limited token) answers 404 `not_found`, not an empty page a typo would hide behind; to a token that sees every event, a deleted source's kept events are still listed (until the retention purges them). */
                 sourceId?: string;
                 /** @description Only events of this location. */
                 locationUid?: string;
@@ -1614,6 +1614,15 @@ export interface operations {
             };
             /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not_found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3912,7 +3921,7 @@ export interface operations {
             query?: {
                 /** @description The `webhooksNextCursor` of the previous answer: the next webhooks. */
                 cursor?: string;
-                /** @description Comma-separated webhook uids (at most 100): `webhooks` holds the counts of those of them the token may see, in place of a page (no cursor). */
+                /** @description Comma-separated webhook uids (at most 100): `webhooks` holds their counts, in place of a page (no cursor). One the token may not see (outside its grant), deleted, a notification endpoint or none answers 404 `not_found` as `GET /v1/webhooks/{uid}` does (naming the first; `details.webhookUids` lists them all), not an answer without it a typo would hide behind. Without webhooks:read the list is not read. */
                 webhookUids?: string;
                 /** @description `true`: `webhooks` starts with the webhooks failing now (their last attempt failed), up to 100 wherever they are by uid (the latest streaks when more fail: a disabled webhook keeps its streak until enabled), the longest failing first; the first page by uid follows, without them (the dashboard's overview asks so). Not with `cursor` or `webhookUids`. */
                 failingFirst?: "true" | "false";
@@ -3954,6 +3963,15 @@ export interface operations {
             };
             /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not_found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

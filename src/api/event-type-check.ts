@@ -1,10 +1,14 @@
 import { ALERT_SOURCE, isAlertType } from "../domain/alerts";
 import { checkEventTypes, type TypeContext } from "../domain/event-types";
-import { AppError } from "../domain/errors";
+import { accessOf, isLimited } from "../domain/access";
+import { AppError, notFound } from "../domain/errors";
+import type { Principal } from "../domain/scopes";
 import type { Source } from "../domain/types";
 import type { Env } from "../env";
 import { configSources } from "../ingress/sources";
 import { seenPatterns } from "../store/event-types";
+import { organizationsHeld } from "../store/grants";
+import { nameIds } from "../store/names";
 import { providersOf } from "../store/sources";
 
 /** A limited token's organizations (those its locations are known to belong to included), read when needed. */
@@ -36,6 +40,18 @@ export async function namedSources(
   owners: Owners | null,
   where: "body" | "query" = "body",
 ): Promise<{ declared: Source[]; stored: { id: string; provider: string; organizationUid: string | null }[] }> {
+  const { declared, stored, unknown } = await knownSources(env, sourceIds, had, owners);
+  if (unknown.length > 0) {
+    const issues = unknown.map((id) => ({ path: `sourceIds.${sourceIds.indexOf(id)}`, message: `no source "${id}"` }));
+    // The reserved id is no source a webhook can take: say where its alerts go instead.
+    const alerts = where === "body" && unknown.includes(ALERT_SOURCE) ? ` "${ALERT_SOURCE}" holds Edgehook's alerts, which webhooks never receive: a notification endpoint does (POST /v1/notification-endpoints).` : "";
+    throw new AppError("invalid_request", `Invalid ${where}: sourceIds names no source ${unknown.map((id) => `"${id}"`).join(", ")} (GET /v1/sources lists them).${alerts}`, { issues });
+  }
+  return { declared, stored };
+}
+
+/** namedSources' finding, without its refusal: the sources named that exist, and the ids (not `had`) that name none. */
+async function knownSources(env: Env, sourceIds: string[], had: readonly string[], owners: Owners | null) {
   const declared = configSources(env).filter((s) => sourceIds.includes(s.id));
   const others = sourceIds.filter((id) => !declared.some((s) => s.id === id));
   // The token's organizations are read only when it names a stored source newly, whatever that
@@ -47,13 +63,24 @@ export async function namedSources(
     had.includes(s.id) || owners === null || s.organizationUid === null || held.includes(s.organizationUid);
   const stored = found.filter(nameable);
   const unknown = others.filter((id) => !had.includes(id) && !stored.some((s) => s.id === id));
-  if (unknown.length > 0) {
-    const issues = unknown.map((id) => ({ path: `sourceIds.${sourceIds.indexOf(id)}`, message: `no source "${id}"` }));
-    // The reserved id is no source a webhook can take: say where its alerts go instead.
-    const alerts = where === "body" && unknown.includes(ALERT_SOURCE) ? ` "${ALERT_SOURCE}" holds Edgehook's alerts, which webhooks never receive: a notification endpoint does (POST /v1/notification-endpoints).` : "";
-    throw new AppError("invalid_request", `Invalid ${where}: sourceIds names no source ${unknown.map((id) => `"${id}"`).join(", ")} (GET /v1/sources lists them).${alerts}`, { issues });
-  }
-  return { declared, stored };
+  return { declared, stored, unknown };
+}
+
+/**
+ * Refuses an events list's `sourceId` that names no source (declared or stored, and one a limited token may
+ * name: namedSources), 404 `not_found`, where the page would be empty without a word. A source is deleted with
+ * its events kept ("its events stay"): to a token that sees every event, an id ever stored as a name (every
+ * event's source is; one row by key) is let be, its kept events listed until the retention purges them (the
+ * name may be another thing's: an empty page, as before). A limited token's is not: the names are every
+ * tenant's, and would tell it which sources another's events came from. The alerts' source is always one.
+ */
+export async function checkListedSource(env: Env, p: Principal, sourceId: string): Promise<void> {
+  const limited = isLimited(accessOf(p));
+  const owners = limited ? () => organizationsHeld(env.DB, p) : null;
+  const { unknown } = await knownSources(env, [sourceId], [ALERT_SOURCE], owners);
+  if (unknown.length === 0) return;
+  if (!limited && (await nameIds(env.DB, [sourceId])).has(sourceId)) return;
+  throw notFound("source", sourceId, "GET /v1/sources lists those this token may see");
 }
 
 /** The providers a webhook listens to: those of its sources (see namedSources), or every one when it names none. */

@@ -2,7 +2,7 @@
 // may see the webhook, and that deliveries may go to the URL.
 import { isLimited, webhookInGrant, type LocationOrganizations } from "../domain/access";
 import { destinationProblem, loopProblem, typedUrlProblem } from "../domain/destination";
-import { invalidField, notFound } from "../domain/errors";
+import { invalidField, webhookNotFound } from "../domain/errors";
 import { hasScope, type Principal } from "../domain/scopes";
 import type { Webhook } from "../domain/types";
 import { replayPlan, type ReplayPlan } from "../routing/match";
@@ -27,7 +27,7 @@ export async function visibleWebhook(db: D1Database, p: Principal, uid: string):
  */
 export async function visiblePlacedWebhook(db: D1Database, p: Principal, uid: string): Promise<{ webhook: Webhook; locations: LocationOrganizations }> {
   const seen = await seenPlaced(db, p, uid, false);
-  if (!seen) throw notFound("webhook", uid, "deleted, or not one this token may see");
+  if (!seen) throw webhookNotFound(uid);
   return seen;
 }
 
@@ -41,7 +41,7 @@ export async function checkNamedWebhook(db: D1Database, p: Principal, uid: strin
   const admin = hasScope(p, "admin");
   if ((await seenPlaced(db, p, uid, admin)) !== null) return;
   if (kept && admin && (await keepsDeliveriesTo(db, uid))) return;
-  throw notFound("webhook", uid, "deleted, or not one this token may see");
+  throw webhookNotFound(uid);
 }
 
 /** The webhook, if the caller may see it: `endpoints`, a notification endpoint too. */

@@ -11,7 +11,7 @@ import type { DashEnv } from "./session";
 
 type ApiAnswer<T> =
   | { ok: true; status: number; json: T; error: null }
-  | { ok: false; status: ContentfulStatusCode; json: null; error: string; reason?: string | undefined; cause?: string | undefined; fields?: string[] };
+  | { ok: false; status: ContentfulStatusCode; json: null; error: string; reason?: string | undefined; cause?: string | undefined; fields?: string[]; details?: unknown };
 
 /** The fields a refusal's `details.issues` name, in order: each issue's path up to its first dot (`eventTypes.0` → eventTypes). */
 function issueFields(details: unknown): string[] {
@@ -52,7 +52,7 @@ export async function callApi<S extends z.ZodType>(
     // `details.reason` (and `details.cause`, a reason's own why), where the API gives one for a client to branch on (a page may say it in its own words).
     const detail = (name: "reason" | "cause") => (isRecord(error?.details) && typeof error.details[name] === "string" ? error.details[name] : undefined);
     const fields = issueFields(error?.details);
-    return { ok: false, status: refusalStatus(res.status), json: null, error: error?.message ?? `HTTP ${res.status}`, reason: detail("reason"), cause: detail("cause"), fields };
+    return { ok: false, status: refusalStatus(res.status), json: null, error: error?.message ?? `HTTP ${res.status}`, reason: detail("reason"), cause: detail("cause"), fields, details: error?.details };
   }
   const parsed = schema.safeParse(json);
   if (!parsed.success) {

@@ -53,9 +53,15 @@ export function pastRetention(): AppError {
 }
 
 /** 404 for the `what` named `id` (shown cut to 80 characters), with why it may be missing if there is more to say. */
-export function notFound(what: string, id: string, why?: string): AppError {
-  return new AppError("not_found", `No ${what} "${id.slice(0, 80)}"${why === undefined ? "" : ` (${why})`}.`);
+export function notFound(what: string, id: string, why?: string, details?: unknown): AppError {
+  return new AppError("not_found", `No ${what} "${id.slice(0, 80)}"${why === undefined ? "" : ` (${why})`}.`, details);
 }
+
+/**
+ * 404 for a webhook the caller may not see (outside its grant, deleted, or none), in the same words
+ * whichever: a limited token learns nothing of another tenant's webhooks.
+ */
+export const webhookNotFound = (uid: string, details?: unknown): AppError => notFound("webhook", uid, "deleted, or not one this token may see", details);
 
 /** 400 `invalid_request` saying `message`, its `details.issues` naming the one field at fault. */
 export function invalidField(message: string, issue: Issue): AppError {

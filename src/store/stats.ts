@@ -2,6 +2,7 @@
 // organization or location of the grant, never the events or deliveries counted, and a page of webhooks.
 import { isLimited, type Access } from "../domain/access";
 import { DELIVERY_STATUSES, type DeliveryStatus } from "../domain/delivery";
+import { webhookNotFound } from "../domain/errors";
 import { isStringArray } from "../domain/guards";
 import { HOUR_MS, SERIES_BUCKET_MS } from "../domain/time";
 import { grantedWebhookUidsSql, grantListsJson, grantNameIds, hiddenGroups, webhookRowInGrantSql } from "./access";
@@ -342,8 +343,8 @@ const n = (row: Counts, column: string) => Number(row[column] ?? 0);
  * included); one round trip for the counts after the webhooks of the page are known. Totals from the counters'
  * totals rows (migration 0041) for the admin and an unlimited token, from each webhook's counters for a limited token's
  * (up to STATS_GRANT_WEBHOOKS); per webhook, a page of at most STATS_WEBHOOKS after `after` (by uid), with `failingFirst`
- * preceded by up to STATS_WEBHOOKS failing now wherever they are by uid, those named (`webhooks` a list of uids), or none
- * (`webhooks: false`).
+ * preceded by up to STATS_WEBHOOKS failing now wherever they are by uid, those named (`webhooks` a list of uids: one the
+ * access may not see throws 404, as for none), or none (`webhooks: false`).
  */
 export async function stats(db: D1Database, access: Access | null, opts: PageOptions = {}, now = Date.now()): Promise<Stats> {
   const visible = Array.from({ length: OBJECT_GROUPS }, (_, i) => i).filter((o) => !hiddenGroups(access).includes(o));
@@ -351,6 +352,11 @@ export async function stats(db: D1Database, access: Access | null, opts: PageOpt
   const sets = await eventCountSets(db, access);
   const grant = await listedGrant(db, access);
   const page = await webhookPage(db, access, grant, opts);
+  // A named webhook the access may not see (outside its grant, deleted, a notification endpoint, none) is refused
+  // as its own routes refuse it, before the counts are read: not left out of the answer, where a typo would hide.
+  // details.webhookUids lists every one so refused (each could be asked alone), so a client may ask again without them.
+  const unseen = Array.isArray(opts.webhooks) ? [...new Set(opts.webhooks.slice(0, STATS_WEBHOOKS))].filter((uid) => !page.uids.includes(uid)) : [];
+  if (unseen.length > 0) throw webhookNotFound(unseen[0]!, { webhookUids: unseen });
   const totals = totalsStatements(db, access, grant, window.hourList);
   const results = await db.batch<Counts>([
     pageStatement(db, page.uids),

@@ -103,3 +103,15 @@ describe("deliveries list --webhook", () => {
     expect(r.stderr).toBe('error 404 not_found: No webhook "wh_typo" (deleted, or not one this token may see).\n');
   });
 });
+
+describe("events list --source", () => {
+  it("shows the API's 404 for a source that is none, and exits 1 (no empty table)", async () => {
+    const refused = { error: { code: "not_found", message: 'No source "podum" (GET /v1/sources lists those this token may see).' } };
+    const api = await fakeApi({ routes: { "GET /v1/events": new Status(404, refused) } });
+    const r = await cliHome().edgehook(["events", "list", "--source", "podum", "--url", api.url, "--token", "t"]);
+    expect(new URLSearchParams(api.seen[0]!.query).get("sourceId")).toBe("podum");
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toBe('error 404 not_found: No source "podum" (GET /v1/sources lists those this token may see).\n');
+  });
+});

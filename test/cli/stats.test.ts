@@ -64,6 +64,16 @@ describe("stats", () => {
     expect(Object.fromEntries(new URLSearchParams(api.seen.at(-1)!.query))).toEqual({ webhookUids: "wh_1,wh_2" });
   });
 
+  it("--webhooks naming one the token may not see shows the API's 404 and exits 1, not the others' counts", async () => {
+    const refused = { error: { code: "not_found", message: 'No webhook "wh_typo" (deleted, or not one this token may see).', details: { webhookUids: ["wh_typo"] } } };
+    const api = await fakeApi({ routes: { "GET /v1/stats": new Status(404, refused) } });
+    const r = await cliHome().edgehook(["stats", "--webhooks", "wh_1,wh_typo", "--url", api.url, "--token", "t"]);
+    expect(new URLSearchParams(api.seen[0]!.query).get("webhookUids")).toBe("wh_1,wh_typo");
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toContain('error 404 not_found: No webhook "wh_typo" (deleted, or not one this token may see).');
+  });
+
   it("a token that sees no totals: says so rather than printing zeros", async () => {
     const api = await fakeApi({ routes: { "GET /v1/stats": { ...stats, deliveries: null, deadLetters: null, parkedDeadLetters: null, webhooksNextCursor: null } } });
     const r = await cliHome().edgehook(["stats", "--url", api.url, "--token", "t"]);

@@ -142,8 +142,12 @@ describe("a limited token is told of another organization's objects what it is t
       };
       expect(shape(await ask(endpoint), [endpoint])).toEqual(shape(await ask(nobody), [nobody]));
     }
-    const stats = (await as(p, t.token, "GET", `/v1/stats?webhookUids=${endpoint},${own.uid}`)).json;
+    const stats = (await as(p, t.token, "GET", `/v1/stats?webhookUids=${own.uid}`)).json;
     expect(stats.webhooks.map((x: { uid: string }) => x.uid)).toEqual([own.uid]);
+    // Named in stats, an endpoint is refused as none is (404, in the same words).
+    const askStats = (uid: string) => as(p, t.token, "GET", `/v1/stats?webhookUids=${uid},${own.uid}`);
+    expect(shape(await askStats(endpoint), [endpoint])).toEqual(shape(await askStats(nobody), [nobody]));
+    expect((await askStats(endpoint)).status).toBe(404);
   });
 });
 

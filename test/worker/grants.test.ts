@@ -700,15 +700,26 @@ describe("the per-webhook counts of /v1/stats", () => {
     const other = limited[0]!.webhooksNextCursor!;
     expect((await p.api("GET", `/v1/events?cursor=${encodeURIComponent(other)}`)).status).toBe(400);
 
-    // Named webhooks (the dashboard's page): those of them the token may see, wherever they fall by uid.
+    // Named webhooks (the dashboard's page): theirs, wherever they fall by uid.
     const outside = await p.createWebhook({ url: `https://downstream.test/ok/${k}-outside`, eventTypes: ["*"], organizationUid: `${org}-other` });
     const last = made.map((w) => w.uid).sort().at(-1)!;
-    const named = `/v1/stats?webhookUids=${[last, outside.uid, "no-such-webhook"].join(",")}`;
-    const mine = await as(p, t.token, "GET", named);
+    const mine = await as(p, t.token, "GET", `/v1/stats?webhookUids=${last}`);
     expect(mine.json.webhooks.map((w: { uid: string; pending: number }) => [w.uid, w.pending])).toEqual([[last, 1]]);
     expect(mine.json.webhooksNextCursor).toBeNull();
-    const theirs = await p.api("GET", named);
+    const theirs = await p.api("GET", `/v1/stats?webhookUids=${[last, outside.uid].join(",")}`);
     expect(theirs.json.webhooks.map((w: { uid: string }) => w.uid).sort()).toEqual([last, outside.uid].sort());
+    // One outside the grant, or none, is refused by name (404) as GET /v1/webhooks/{uid} refuses it, in the
+    // same words for either (the token learns nothing of the other organization's), not left out of the answer.
+    const refused = await as(p, t.token, "GET", `/v1/stats?webhookUids=${[last, outside.uid, "no-such-webhook"].join(",")}`);
+    expect(refused.status).toBe(404);
+    expect(refused.json.error).toEqual({ ...(await as(p, t.token, "GET", `/v1/webhooks/${outside.uid}`)).json.error, details: { webhookUids: [outside.uid, "no-such-webhook"] } });
+    const none = await as(p, t.token, "GET", "/v1/stats?webhookUids=no-such-webhook");
+    expect([none.status, none.json.error.message]).toEqual([404, 'No webhook "no-such-webhook" (deleted, or not one this token may see).']);
+    expect(refused.json.error.message).toBe(none.json.error.message.replace("no-such-webhook", outside.uid));
+    // To the admin, one never made or deleted (its stats are no webhook's: its counts stay in the totals).
+    expect((await p.api("GET", `/v1/stats?webhookUids=${last},no-such-webhook`)).json.error).toMatchObject({ code: "not_found", details: { webhookUids: ["no-such-webhook"] } });
+    expect((await p.api("DELETE", `/v1/webhooks/${outside.uid}`)).status).toBe(204);
+    expect((await p.api("GET", `/v1/stats?webhookUids=${outside.uid}`)).json.error).toMatchObject({ code: "not_found", message: `No webhook "${outside.uid}" (deleted, or not one this token may see).` });
     const both = await p.api("GET", `/v1/stats?webhookUids=${last}&cursor=${encodeURIComponent(admin[0]!.webhooksNextCursor!)}`);
     expect([both.status, both.json.error.code]).toEqual([400, "invalid_request"]);
   });

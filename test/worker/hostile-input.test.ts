@@ -186,12 +186,14 @@ describe("the API under arbitrary input", () => {
     void env;
   });
 
-  it("answers arbitrary list queries with 200 or 400 (404 for deliveries of a webhook that is not there)", async () => {
+  it("answers arbitrary list queries with 200 or 400 (404 for a filter naming a webhook or source that is not there)", async () => {
+    // The filters that name a thing, and the lists they name it in: one that is not there is refused as its own routes refuse it.
+    const naming: Record<string, string> = { "/v1/deliveries": "webhookUid", "/v1/events": "sourceId", "/v1/stats": "webhookUids" };
     await fc.assert(
       fc.asyncProperty(
-        fc.constantFrom("/v1/events", "/v1/deliveries", "/v1/webhooks", "/v1/dead-letters"),
+        fc.constantFrom("/v1/events", "/v1/deliveries", "/v1/webhooks", "/v1/dead-letters", "/v1/stats"),
         fc.dictionary(
-          fc.constantFrom("limit", "cursor", "status", "since", "until", "eventType", "webhookUid", "eventId", "open"),
+          fc.constantFrom("limit", "cursor", "status", "since", "until", "eventType", "webhookUid", "eventId", "open", "sourceId", "webhookUids"),
           fc.string({ maxLength: 40 }),
           { maxKeys: 4 },
         ),
@@ -199,8 +201,8 @@ describe("the API under arbitrary input", () => {
           const res = await call(
             new Request(`https://edgehook.test${path}?${new URLSearchParams(query)}`, { headers: ADMIN }),
           );
-          // A deliveries filter naming no webhook is refused as the webhook's own routes refuse it.
-          const named = path === "/v1/deliveries" && "webhookUid" in query;
+          const filter = naming[path];
+          const named = filter !== undefined && filter in query;
           expect(named ? [200, 400, 404] : [200, 400]).toContain(res.status);
           if (res.status === 404) expect(((await res.json()) as { error: { code: string } }).error.code).toBe("not_found");
         },

@@ -302,11 +302,16 @@ describe("event search", () => {
     expect(ids(await p.api("GET", `/v1/events?q=data.conversation.uid=${conversation}&organizationUid=org-${key}`))).toEqual([id]);
   });
 
-  it("answers the admin at once, empty and without a cursor, for a source, location or organization never stored, as the lists do", async () => {
+  it("answers the admin at once, empty and without a cursor, for a location or organization never stored, as the lists do (a source: 404)", async () => {
     const { p, tag, w } = fresh();
     await storeEvents(env.DB, Array.from({ length: 30 }, (_, i) => row(tag, i, w.since + i * 1000, { n: i })));
     const meter = meteredD1(env.DB);
-    for (const filter of [`sourceId=nope-${tag}`, `locationUid=loc-none-${tag}`, `organizationUid=org-none-${tag}`]) {
+    // A source never stored is refused by name (404), the names read by key: no walk either.
+    const params = new URLSearchParams({ q: "n", since: new Date(w.since).toISOString(), until: new Date(w.until).toISOString() });
+    const source = await meteredApiCall(meter, "GET", `/v1/events?${params}&sourceId=nope-${tag}`);
+    expect([source.status, source.json.error?.code]).toEqual([404, "not_found"]);
+    expect(source.rows).toBeLessThanOrEqual(5);
+    for (const filter of [`locationUid=loc-none-${tag}`, `organizationUid=org-none-${tag}`]) {
       const params = new URLSearchParams({ q: "n", since: new Date(w.since).toISOString(), until: new Date(w.until).toISOString() });
       const r = await meteredApiCall(meter, "GET", `/v1/events?${params}&${filter}`);
       expect(r.status, filter).toBe(200);

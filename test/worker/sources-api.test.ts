@@ -6,7 +6,7 @@ import { SERIES_BUCKET_MS } from "../../src/domain/time";
 import { d1Double, type SeenStatement } from "./d1-double";
 import { racing } from "./racing";
 import { ADMIN, apiCall, call, podiumBody, podiumHeaders, post, testEnv } from "./helpers";
-import { makeToken } from "./tokens";
+import { as, makeToken } from "./tokens";
 import { pipeline, uniqueKey } from "./pipeline";
 import { at, keysAt } from "../support/json-at";
 
@@ -275,12 +275,50 @@ describe("event filters, stats and errors", () => {
     expect(await ids("eventType=contact.updated")).toEqual([b]);
     expect(await ids(`locationUid=loc-${key}-a`)).toEqual([a]);
     expect(await ids("sourceId=podium")).toEqual([b, a]);
-    expect(await ids("sourceId=other")).toEqual([]);
+    // A source that is none (neither declared nor stored, nor any event's) is refused by name, not listed empty.
+    expect((await p.api("GET", `/v1/events?organizationUid=${org}&sourceId=other-${key}`)).json.error).toEqual({
+      code: "not_found",
+      message: `No source "other-${key}" (GET /v1/sources lists those this token may see).`,
+    });
     expect(await ids("status=failed")).toEqual([b]);
     expect(await ids(`since=${new Date(Date.now() + 60_000).toISOString()}`)).toEqual([]);
     expect(await ids(`until=${new Date(Date.now() + 60_000).toISOString()}`)).toEqual([b, a]);
     expect((await p.api("GET", "/v1/events?since=yesterday")).status).toBe(400);
     expect((await p.api("GET", "/v1/events?status=lost")).status).toBe(400);
+  });
+
+  it("refuses an events list's sourceId that names no source (404), but lists a deleted source's kept events to a token that sees every event", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const [org, other] = [`org-${key}`, `org-${key}-other`];
+    const make = async (id: string, owner: string | null) => {
+      const secret = `${id}-secret`;
+      expect((await p.api("POST", "/v1/sources", { id, name: id, provider: "podium", secrets: [secret], ...(owner ? { organizationUid: owner } : {}) })).status).toBe(201);
+      return { source: id, secret };
+    };
+    const [mine, theirs, gone] = await Promise.all([make(`${key}-mine`, org), make(`${key}-theirs`, other), make(`${key}-gone`, null)]);
+    const a = await p.ingest(podiumBody({ type: "message.received", organizationUid: org, locationUid: `loc-${key}` }), mine);
+    const b = await p.ingest(podiumBody({ type: "message.received", organizationUid: org, locationUid: `loc-${key}` }), gone);
+    const limited = await makeToken(p, ["events:read", "read_messages"], { organizationUids: [org] });
+    const unlimited = await makeToken(p, ["events:read", "read_messages", "read_contacts", "read_payments", "read_reviews"]);
+    const list = (source: string, token?: string) =>
+      token === undefined ? p.api("GET", `/v1/events?sourceId=${source}`) : as(p, token, "GET", `/v1/events?sourceId=${source}`);
+    const ids = (res: { json: { data: { id: string }[] } }) => res.json.data.map((e) => e.id);
+    const none = { code: "not_found", message: `No source "${key}-none" (GET /v1/sources lists those this token may see).` };
+    // Stored, declared by configuration, the alerts': listed as before.
+    expect(ids(await list(mine.source))).toEqual([a]);
+    expect(ids(await list(mine.source, limited.token))).toEqual([a]);
+    expect((await list("podium", limited.token)).status).toBe(200);
+    expect((await list("edgehook", limited.token)).status).toBe(200);
+    // None: 404 naming it, to everyone, and a deleted source to a limited token (the names are every tenant's).
+    for (const token of [undefined, limited.token, unlimited.token]) expect((await list(`${key}-none`, token)).json.error).toEqual(none);
+    // Another organization's source is none to a limited token, in the same words (GET /v1/sources/{id} answers it 404 too).
+    expect((await list(theirs.source, limited.token)).json.error).toEqual({ ...none, message: none.message.replace(`${key}-none`, theirs.source) });
+    // Deleted, its events stay: the admin and an unlimited token still list them by it.
+    expect((await p.api("DELETE", `/v1/sources/${gone.source}`)).status).toBe(204);
+    expect(ids(await list(gone.source))).toEqual([b]);
+    expect(ids(await list(gone.source, unlimited.token))).toEqual([b]);
+    expect((await list(gone.source, limited.token)).json.error).toEqual({ ...none, message: none.message.replace(`${key}-none`, gone.source) });
   });
 
   it("counts events and deliveries by status, and per webhook with its success rate and last failure", async () => {

@@ -103,6 +103,8 @@ describe("operator reads", () => {
     const loc = sample.locationUid as string;
     const orgToken = (await makeToken(p, ["events:read", "read_messages", "read_contacts", "read_payments", "read_reviews"], { organizationUids: [org] })).token;
     const locToken = (await makeToken(p, ["events:read", "read_messages"], { locationUids: [loc] })).token;
+    // (Stats read a list of webhooks only with webhooks:read.)
+    const orgWebhooksToken = (await makeToken(p, ["events:read", "webhooks:read", "read_messages"], { organizationUids: [org] })).token;
     // The seed's webhook of one organization (disabled: its deliveries held), and a token of that organization.
     const confined = webhooks.find((w) => w.disabled)!.uid;
     const confinedOrg = (await read(`/v1/webhooks/${confined}`)).json.organizationUid as string;
@@ -113,9 +115,15 @@ describe("operator reads", () => {
       ["stats", "/v1/stats"],
       ["stats, organization token", "/v1/stats", { authorization: `Bearer ${orgToken}` }],
       ["stats, location token", "/v1/stats", { authorization: `Bearer ${locToken}` }],
+      // A webhook outside the grant, or none, named: refused by name (404) before the counts are read.
+      ["stats of a webhook outside the grant, organization token", `/v1/stats?webhookUids=${enabled},wh_none`, { authorization: `Bearer ${orgWebhooksToken}` }, 404],
+      ["stats of no webhook", "/v1/stats?webhookUids=wh_none", undefined, 404],
       ["events", "/v1/events?limit=50"],
       ["events by type", "/v1/events?eventType=review.created&limit=50"],
       ["events by source", "/v1/events?sourceId=podium&limit=50"],
+      // A source neither declared, stored, nor ever the source of an event: refused by name (404), as its own routes are.
+      ["events by no source", "/v1/events?sourceId=no-such-source&limit=50", undefined, 404],
+      ["events by no source, organization token", "/v1/events?sourceId=no-such-source&limit=50", { authorization: `Bearer ${orgToken}` }, 404],
       ["events by location", `/v1/events?locationUid=${loc}&limit=50`],
       ["events by organization", `/v1/events?organizationUid=${org}&limit=50`],
       ["events by status", "/v1/events?status=failed&limit=50"],
@@ -159,12 +167,15 @@ describe("operator reads", () => {
     const webhookCount = (await env.DB.prepare("SELECT COUNT(*) AS n FROM delivery_counts").first<{ n: number }>())!.n;
     // Reads answered from counters or a single page do not grow with twice the events (a scan would double);
     // the filtered walks grow up to their fixed budget, which MAX_ROWS bounds.
-    const paged = ["stats", "stats, organization token", "stats, location token", "events", "events, location token", "deliveries by event", "an event", "a webhook", "search", "search by status, organization token"];
+    const refusals = ["stats of a webhook outside the grant, organization token", "stats of no webhook", "events by no source", "events by no source, organization token"];
+    const paged = [...refusals, "stats", "stats, organization token", "stats, location token", "events", "events, location token", "deliveries by event", "an event", "a webhook", "search", "search by status, organization token"];
     for (const name of paged) expect(after[name], name).toBeLessThanOrEqual(before[name]! * 1.25 + 20);
     for (const [name] of reads) {
       expect(after[name], name).toBeLessThanOrEqual(MAX_ROWS);
       if (name.startsWith("stats")) expect(after[name], name).toBeLessThanOrEqual(60 + 10 * webhookCount);
     }
+    // A refusal by name reads its names by key (and a stats one the grant's list), never what is stored under them.
+    for (const name of refusals.filter((n) => n.startsWith("events"))) expect(after[name], name).toBeLessThanOrEqual(10);
     expect(before["events by type"]).toBeLessThanOrEqual(MAX_ROWS);
     // Without a filter a list walks one page (and reads the names to spell it out), not a scan's budget.
     expect(after.events).toBeLessThanOrEqual(8 * 50);

@@ -14,7 +14,7 @@ import { IdParam, page } from "../schemas/fields";
 import { decodeCursor, deliveryListScope, encodeCursor, eventListScope, isSearch, openPosition, sealPosition, type CursorScope, type SearchScope } from "../cursors";
 import { attemptView, deliveryView, eventSummaryView } from "../views";
 import { msAtOrAfter } from "../../domain/time";
-import { checkFilterType } from "../event-type-check";
+import { checkFilterType, checkListedSource } from "../event-type-check";
 
 /** An event the caller may see, or 404 (never 403: existence is not disclosed). */
 export async function visibleEvent(db: D1Database, p: Principal, id: string): Promise<StoredEvent & { filteredOut: string[] }> {
@@ -31,7 +31,7 @@ const list = apiRoute({
   description: `Without \`q\`: newest first by arrival, filtered by the indexed fields; with \`since\` or \`until\`, newest first by received time, along that range (its cursor continues the same \`since\` and \`until\` alone). Each call examines a bounded number of events, so a filtered page, or one under a limited token, can be short or empty and still carry a \`nextCursor\`. With \`q\`: a bounded search newest first by received time, within \`since\`..\`until\` (default the last ${SEARCH_BOUND.defaultHours} hours); each call examines at most ${SEARCH_BOUND.events} events (fewer once their bodies reach ${SEARCH_BOUND.chars / 1024 / 1024} Mi characters, or a filter's conditions have done ${CALL_FILTER_WORK / 1024 / 1024} Mi units of work on them) and answers a \`nextCursor\` to continue further back.`,
   ...scoped("events:read"),
   request: { query: EventListQuery },
-  responses: { 200: json(page(EventSummarySchema, "EventPage"), "A page of events") },
+  responses: { 200: json(page(EventSummarySchema, "EventPage"), "A page of events"), ...errors(404) },
 });
 
 const get = apiRoute({
@@ -120,6 +120,7 @@ export const events = router()
   .openapi(list, async (c) => {
     const q = c.req.valid("query");
     if (q.eventType !== undefined) await checkFilterType(c.env, q.eventType, isLimited(c.get("principal")), "query");
+    if (q.sourceId !== undefined) await checkListedSource(c.env, c.get("principal"), q.sourceId);
     // The range as instants, however spelt: with the other filters and q, what a cursor is bound to.
     const range = { since: q.since === undefined ? undefined : msAtOrAfter(q.since), until: q.until === undefined ? undefined : msAtOrAfter(q.until) };
     const scope = eventListScope({ ...q, ...range });

@@ -59,7 +59,10 @@ export const EventListQuery = strictQuery({
       examples: ["data.conversation.uid=5d9f1c2e-8a7b-4c3d-9e0f-1a2b3c4d5e6f", "appointment", '{"body": {"data.object.amount_due": {"$gt": 50000}}}'],
     }),
   eventType: exactType.optional(),
-  sourceId: z.string().min(1).max(64).optional().openapi({ description: "Only events received by this source (its id)." }),
+  sourceId: z.string().min(1).max(64).optional().openapi({
+    description:
+      "Only events received by this source (its id). One that names no source the token may name (declared, or stored: another organization's is none to a limited token) answers 404 `not_found`, not an empty page a typo would hide behind; to a token that sees every event, a deleted source's kept events are still listed (until the retention purges them).",
+  }),
   locationUid: uid.optional().openapi({ description: "Only events of this location." }),
   organizationUid: uid.optional().openapi({ description: "Only events of this organization." }),
   status: z.enum(DELIVERY_STATUSES).optional().openapi({ description: "Events with a delivery in this status." }),
