@@ -80,7 +80,8 @@ export async function checkListedSource(env: Env, p: Principal, sourceId: string
   const { unknown } = await knownSources(env, [sourceId], [ALERT_SOURCE], owners);
   if (unknown.length === 0) return;
   if (!limited && (await nameIds(env.DB, [sourceId])).has(sourceId)) return;
-  throw notFound("source", sourceId, "GET /v1/sources lists those this token may see");
+  // The issue names the filter, so that a form (the dashboard's) marks the field to mend.
+  throw notFound("source", sourceId, "GET /v1/sources lists those this token may see", { issues: [{ path: "sourceId", message: `no source "${sourceId.slice(0, 80)}"` }] });
 }
 
 /** The providers a webhook listens to: those of its sources (see namedSources), or every one when it names none. */

@@ -214,12 +214,14 @@ describe("a refused form's error is tied to its field", () => {
 
   it("marks the events filter's field the API refused, and focuses it, not the error", async () => {
     const cookie = await signIn();
-    for (const [query, field] of [
-      ["since=yesterday", "since"],
-      ["eventType=message.recieved&sourceId=podium", "eventType"],
+    for (const [query, field, status] of [
+      ["since=yesterday", "since", 400],
+      ["eventType=message.recieved&sourceId=podium", "eventType", 400],
+      // A source that is none is the API's 404, not an error page that loses the form.
+      [`sourceId=no-such-source-${uniqueKey()}`, "sourceId", 404],
     ] as const) {
       const res = await call(new Request(`${ORIGIN}/dashboard/events?${query}`, { headers: { cookie } }));
-      expect(res.status, query).toBe(400);
+      expect(res.status, query).toBe(status);
       const html = await res.text();
       expect(ERROR.exec(html)?.[1], query).toBeUndefined();
       const [tag] = fieldTags(html, field);

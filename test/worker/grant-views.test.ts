@@ -256,7 +256,11 @@ async function viewOf(w: World, t: Token) {
     visible.has(e.id) || !has(scopeOf(e.eventType)) ? [] : e.deliveries.filter((d) => hooks.has(d.webhookUid) && followed(d.webhookUid)),
   );
   const actable = new Set(w.events.flatMap((e) => (inGrant(e) ? e.deliveries.filter((d) => hooks.has(d.webhookUid)).map((d) => d.id) : [])));
-  return { inGrant, events, visible, hooks, deliveries, sources, carried, actable };
+  // The sources it may name in a filter: every one unlimited; limited, those of no organization or of one it holds (its locations' too).
+  const held = [...orgs, ...locs.flatMap((l) => map.get(l) ?? [])];
+  const limitedGrant = t.organizationUids !== null || t.locationUids !== null;
+  const nameable = new Set(w.sources.filter((s) => !limitedGrant || s.organizationUid === null || held.includes(s.organizationUid)).map((s) => s.id));
+  return { inGrant, events, visible, hooks, deliveries, sources, nameable, carried, actable };
 }
 type View = Awaited<ReturnType<typeof viewOf>>;
 
@@ -397,7 +401,14 @@ async function checkDashboard(p: P, r: Rng, w: World, t: Token, v: View, say: st
   const loc = r.pick(w.locs);
   await list({ locationUid: loc }, (e) => e.locationUid === loc);
   const source = r.pick(w.sources);
-  await list({ sourceId: source.id }, (e) => e.sourceId === source.id);
+  if (v.nameable.has(source.id) || !can("events:read")) await list({ sourceId: source.id }, (e) => e.sourceId === source.id);
+  else {
+    // Another organization's source is none to it: 404 and the form again to mend it, no event.
+    const path = `/dashboard/events?${new URLSearchParams({ sourceId: source.id })}`;
+    const page = await dash(p, cookie, path);
+    seen(path, [source.id])(page.html);
+    expect([page.status, eventIdsIn(page.html)], `${say}: ${path}`).toEqual([404, []]);
+  }
   const status = r.pick(["failed", "succeeded", "held", "pending"]);
   // An event is listed by a delivery status only through a delivery the token may see.
   const withStatus = new Set(v.deliveries.filter((d) => d.status === status).map((d) => d.eventId));

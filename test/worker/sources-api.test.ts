@@ -279,6 +279,7 @@ describe("event filters, stats and errors", () => {
     expect((await p.api("GET", `/v1/events?organizationUid=${org}&sourceId=other-${key}`)).json.error).toEqual({
       code: "not_found",
       message: `No source "other-${key}" (GET /v1/sources lists those this token may see).`,
+      details: { issues: [{ path: "sourceId", message: `no source "other-${key}"` }] },
     });
     expect(await ids("status=failed")).toEqual([b]);
     expect(await ids(`since=${new Date(Date.now() + 60_000).toISOString()}`)).toEqual([]);
@@ -304,21 +305,25 @@ describe("event filters, stats and errors", () => {
     const list = (source: string, token?: string) =>
       token === undefined ? p.api("GET", `/v1/events?sourceId=${source}`) : as(p, token, "GET", `/v1/events?sourceId=${source}`);
     const ids = (res: { json: { data: { id: string }[] } }) => res.json.data.map((e) => e.id);
-    const none = { code: "not_found", message: `No source "${key}-none" (GET /v1/sources lists those this token may see).` };
+    const noSource = (id: string) => ({
+      code: "not_found",
+      message: `No source "${id}" (GET /v1/sources lists those this token may see).`,
+      details: { issues: [{ path: "sourceId", message: `no source "${id}"` }] },
+    });
     // Stored, declared by configuration, the alerts': listed as before.
     expect(ids(await list(mine.source))).toEqual([a]);
     expect(ids(await list(mine.source, limited.token))).toEqual([a]);
     expect((await list("podium", limited.token)).status).toBe(200);
     expect((await list("edgehook", limited.token)).status).toBe(200);
     // None: 404 naming it, to everyone, and a deleted source to a limited token (the names are every tenant's).
-    for (const token of [undefined, limited.token, unlimited.token]) expect((await list(`${key}-none`, token)).json.error).toEqual(none);
+    for (const token of [undefined, limited.token, unlimited.token]) expect((await list(`${key}-none`, token)).json.error).toEqual(noSource(`${key}-none`));
     // Another organization's source is none to a limited token, in the same words (GET /v1/sources/{id} answers it 404 too).
-    expect((await list(theirs.source, limited.token)).json.error).toEqual({ ...none, message: none.message.replace(`${key}-none`, theirs.source) });
+    expect((await list(theirs.source, limited.token)).json.error).toEqual(noSource(theirs.source));
     // Deleted, its events stay: the admin and an unlimited token still list them by it.
     expect((await p.api("DELETE", `/v1/sources/${gone.source}`)).status).toBe(204);
     expect(ids(await list(gone.source))).toEqual([b]);
     expect(ids(await list(gone.source, unlimited.token))).toEqual([b]);
-    expect((await list(gone.source, limited.token)).json.error).toEqual({ ...none, message: none.message.replace(`${key}-none`, gone.source) });
+    expect((await list(gone.source, limited.token)).json.error).toEqual(noSource(gone.source));
   });
 
   it("counts events and deliveries by status, and per webhook with its success rate and last failure", async () => {

@@ -34,8 +34,9 @@ eventRoutes.get("/events", async (c) => {
   const cursor = c.req.query("cursor");
   if (cursor) api.set("cursor", cursor);
   const list = await callApi(c, "GET", `/events?${api}`, EventList_);
-  if (!list.ok && list.status !== 400) return apiRefusal(c, "Events", LISTS.events, list);
-  // A filter the API refused (a bad time, a type too long): the form again, as typed, to mend it.
+  // A filter the API refused (a bad time, a type too long, a source that is none): the form again, as typed, to mend it.
+  const filterRefused = !list.ok && (list.status === 400 || (list.status === 404 && list.fields?.includes("sourceId") === true));
+  if (!list.ok && !filterRefused) return apiRefusal(c, "Events", LISTS.events, list);
   if (!list.ok) {
     const refusal = refusedBy(query, list);
     const form = <EventList events={[]} query={query} nextCursor={null} live={false} refused invalidField={refusal.field} limited={limited(c)} principal={c.get("principal")} />;
