@@ -41,6 +41,20 @@ function unwrapped(expr: unknown, result: unknown): unknown {
 
 const ENTRY = Symbol.for("jsonata.__evaluate_entry");
 const EXIT = Symbol.for("jsonata.__evaluate_exit");
+const PUSH = Symbol.for("jsonata.__createFrame_push");
+
+/** A JSONata frame (a block's, a lambda call's, a path tuple's): its bindings, by any property key. */
+interface Frame {
+  bind(name: string | symbol, value: unknown): void;
+}
+const isFrame = (value: unknown): value is Frame => isIndexable(value) && typeof value.bind === "function";
+
+/**
+ * Node types whose evaluation looks a name up in its frame (a variable, a function's procedure
+ * among them; a parent step `%`'s label), which walks the frames out from it to where the name is
+ * bound: built-ins and names bound at the top, at the root.
+ */
+const LOOKS_UP = new Set(["variable", "parent"]);
 
 /**
  * `spent`: the steps of `maxSteps` other expressions of the same run took already (a delivery
@@ -94,14 +108,31 @@ export async function evaluate(
     const groupings = new Map<unknown, Map<string, number>[]>();
     for (const [node, charged] of charges) if (charged.grouping) groupings.set(node, []);
     const chargeCopies = fractionally(charge);
+    // JSONata looks its hooks up by name at each node it evaluates and each frame it makes, through
+    // every frame enclosing the current one to where they are assigned: each block and lambda call
+    // nests one more (lexically), and 385 blocks made every step ~13 µs. Bound on each new frame
+    // instead, every hook is found in the first; the frame's depth is kept for name lookups' charge.
+    const depths = new WeakMap<object, number>();
+    const push = (enclosing: unknown, frame: unknown) => {
+      if (!isFrame(frame)) return;
+      frame.bind(ENTRY, entry);
+      frame.bind(EXIT, exit);
+      frame.bind(PUSH, push);
+      depths.set(frame, (isIndexable(enclosing) ? (depths.get(enclosing) ?? 0) : 0) + 1);
+    };
     // JSONata evaluates an array constructor's items, and an object constructor's or a grouping's
     // values, all at once (Promise.all), and its call depth is one counter for the whole evaluation:
     // each in flight added its depth as a level of recursion would, and a list of 520 ids (`x in
     // ["id0", …]`), or a grouping of 700 keys, failed every evaluation (D1011, "non-terminating
     // recursive function"). Each such item in flight widens the bound by as deep as the expression
     // nests (what it can hold, a function it calls included); recursion gets the depth it had.
-    evaluator.assign(ENTRY, (expr: unknown, input: unknown) => {
+    const entry = (expr: unknown, input: unknown, environment: unknown) => {
       charge(1);
+      // A name looked up walks out through the frames to where it is bound (a built-in, a name bound
+      // at the top: all of them): a step more per framesPerLookupStep frames this one is deep.
+      if (isIndexable(expr) && typeof expr.type === "string" && LOOKS_UP.has(expr.type) && expr.value !== "" && isIndexable(environment)) {
+        charge(Math.floor((depths.get(environment) ?? 0) / TRANSFORM_LIMITS.framesPerLookupStep));
+      }
       // A name step given an array (a path through arrays of arrays) looks the name up at every
       // level: charged before, as it may copy for seconds within the one step.
       if (isIndexable(expr) && expr.type === "name" && typeof expr.value === "string" && Array.isArray(input)) chargeLookup(input, expr.value, charge);
@@ -115,7 +146,7 @@ export async function evaluate(
       if (charged?.constructed !== undefined) charge(charged.constructed);
       if (charged?.sideBySide) callDepth.stack += depth;
       if (charged?.grouping) groupings.get(expr)?.push(new Map());
-    });
+    };
     // Every value an expression gives is also what the next one works on: a built-in's work grows
     // with its arguments and its result (upper-casing a megabyte, printing an array of 100,000),
     // and each of those was the result of an expression. So a long string or array costs steps
@@ -129,7 +160,7 @@ export async function evaluate(
         chargeStrings(result, charge);
       }
     };
-    evaluator.assign(EXIT, (expr: unknown, _input: unknown, _env: unknown, result: unknown) => {
+    const exit = (expr: unknown, _input: unknown, _env: unknown, result: unknown) => {
       // Given back as JSONata takes the item's own level off, once this hook's await resumes (the
       // next job queued): widened until then, as lockstep items were found to overflow without.
       const charged = charges.get(expr);
@@ -174,7 +205,10 @@ export async function evaluate(
         group.set(key, items + 1);
         chargeCopies(items / TRANSFORM_LIMITS.itemsPerStep);
       }
-    });
+    };
+    evaluator.assign(ENTRY, entry);
+    evaluator.assign(EXIT, exit);
+    evaluator.assign(PUSH, push);
     await boundBuiltins(evaluator, charge, chargeResult, engine);
     return { ok: true, value: await evaluator.evaluate(input), steps };
   } catch (e) {
