@@ -173,7 +173,7 @@ export interface NodeCharges {
   booleanized?: true;
   /** An operand of `&`: written as text when not a string. */
   joined?: true;
-  /** An object or array constructor or a grouping (`[a]{k: v}` is both): its steps at each evaluation besides its own. */
+  /** An object or array constructor, a grouping (`[a]{k: v}` is both) or a transform (a function made anew): its steps at each evaluation besides its own. */
   constructed?: number;
   /** A grouping with keys: it counts its items by key at each evaluation. */
   grouping?: true;
@@ -262,6 +262,7 @@ export function walk(root: unknown): {
     // Operands whose value JSONata's error quotes as JSON when the operator refuses it.
     if (node.type === "unary" && node.value === "-") charged(node.expression).quoted = "negated";
     if (node.type === "transform") {
+      construct(node, TRANSFORM_LIMITS.transformerSteps);
       charged(node.update).quoted = "update";
       if (node.delete !== undefined) charged(node.delete).quoted = "deleted";
     }

@@ -1317,7 +1317,7 @@ describe("nesting", () => {
     expect(await counted(`{"id": id, "total": $sum(items.(price * qty)), "names": items.name}`)).toBe(28);
     expect(await counted(`($f := function($v) { $v * 2 }; $map(items, function($i) { {"n": $i.name, "p": $f($i.price)} }))`)).toBe(42);
     expect(await counted(`($fact := function($n) { $n <= 1 ? 1 : $n * $fact($n - 1) }; (($y := $fact(10)); (($z := $y); {"f": $z, "n": $count(items), "s": $string($$.id)})))`)).toBe(133);
-    expect(await counted(`items ~> $filter(function($i) { $i.price > 2 }) ~> $map(function($i) { $i ~> |$|{"total": price * qty}| })`)).toBe(36);
+    expect(await counted(`items ~> $filter(function($i) { $i.price > 2 }) ~> $map(function($i) { $i ~> |$|{"total": price * qty}| })`)).toBe(36 + TRANSFORM_LIMITS.transformerSteps);
   });
 
   it("fails a delivery of a deeper transform stored before the limit for good, as a failed attempt", async () => {
@@ -1540,6 +1540,19 @@ describe("what a JSONata error quotes, and what a transform or $formatNumber cop
     expect((await steps(`($b := $$.big; $count([1..10].({} ~> |$|$b|)))`, marked)) - (await steps(`($b := $$.big; $count([1..10].({} ~> |$|$e|)))`, marked))).toBe(10 * (perMatch + 1 / TRANSFORM_LIMITS.keysPerStep));
     const matches = JSON.stringify({ ...JSON.parse(big), small: Array.from({ length: 100 }, () => ({})) });
     expect((await failure(`$count($$.small ~> |$|$$.big|)`, matches)).reason).toMatch(/^transform: stopped after/);
+  });
+
+  it("charges a transform at each evaluation by the function JSONata makes anew there, applied or not", async () => {
+    // A step each, 45,000 transforms made and never applied ran 4-6 times a plain step's time, and were sent.
+    const made = (n: number) => `$count([1..${n}].|a|{}|)`;
+    const more = (await steps(made(2000))) - (await steps(made(1000)));
+    expect(more).toBeGreaterThanOrEqual(1000 * (1 + TRANSFORM_LIMITS.transformerSteps));
+    expect(more).toBeLessThan(1000 * (2 + TRANSFORM_LIMITS.transformerSteps));
+    const stopped = await run(made(45_000));
+    expect(stopped.ok ? "sent" : stopped.reason).toMatch(/^transform: stopped after 50000 evaluation steps/);
+    // Applied, the same besides what it copies: each `~>` makes one.
+    const applied = (n: number) => `$count([1..${n}].({"a": {"b": 1}} ~> |a.b|{}|))`;
+    expect((await steps(applied(2000))) - (await steps(applied(1000)))).toBeGreaterThanOrEqual(1000 * TRANSFORM_LIMITS.transformerSteps);
   });
 
   it("charges $formatNumber's options by their keys at each call: JSONata copies them key by key", async () => {
