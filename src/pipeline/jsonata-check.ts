@@ -175,6 +175,8 @@ export interface NodeCharges {
   joined?: true;
   /** An object or array constructor, a grouping (`[a]{k: v}` is both) or a transform (a function made anew): its steps at each evaluation besides its own. */
   constructed?: number;
+  /** A transform's pattern: JSONata looks a name (`clone`) up from its frame just before evaluating it. */
+  looksUp?: true;
   /** A grouping with keys: it counts its items by key at each evaluation. */
   grouping?: true;
   /** A grouping's key: the grouping it belongs to. */
@@ -263,6 +265,8 @@ export function walk(root: unknown): {
     if (node.type === "unary" && node.value === "-") charged(node.expression).quoted = "negated";
     if (node.type === "transform") {
       construct(node, TRANSFORM_LIMITS.transformerSteps);
+      // Applied, the transform looks `clone` up from its frame, then evaluates its pattern there.
+      charged(node.pattern).looksUp = true;
       charged(node.update).quoted = "update";
       if (node.delete !== undefined) charged(node.delete).quoted = "deleted";
     }

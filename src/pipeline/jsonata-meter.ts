@@ -130,8 +130,11 @@ export async function evaluate(
       charge(1);
       // A name looked up walks out through the frames to where it is bound (a built-in, a name bound
       // at the top: all of them): a step more per framesPerLookupStep frames this one is deep.
-      if (isIndexable(expr) && typeof expr.type === "string" && LOOKS_UP.has(expr.type) && expr.value !== "" && isIndexable(environment)) {
-        charge(Math.floor((depths.get(environment) ?? 0) / TRANSFORM_LIMITS.framesPerLookupStep));
+      // (A transform's pattern is evaluated just after its `clone` is looked up: one lookup more.)
+      const charged = charges.get(expr);
+      const lookups = (isIndexable(expr) && typeof expr.type === "string" && LOOKS_UP.has(expr.type) && expr.value !== "" ? 1 : 0) + (charged?.looksUp ? 1 : 0);
+      if (lookups > 0 && isIndexable(environment)) {
+        charge(lookups * Math.floor((depths.get(environment) ?? 0) / TRANSFORM_LIMITS.framesPerLookupStep));
       }
       // A name step given an array (a path through arrays of arrays) looks the name up at every
       // level: charged before, as it may copy for seconds within the one step.
@@ -142,7 +145,6 @@ export async function evaluate(
       if (isIndexable(expr) && expr.type === "wildcard") chargeWildcard(input, charge);
       // An object constructor or grouping builds its object (and groups its input) at each evaluation,
       // an array constructor evaluates its items side by side and appends them.
-      const charged = charges.get(expr);
       if (charged?.constructed !== undefined) charge(charged.constructed);
       if (charged?.sideBySide) callDepth.stack += depth;
       if (charged?.grouping) groupings.get(expr)?.push(new Map());

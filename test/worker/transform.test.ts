@@ -1306,6 +1306,10 @@ describe("nesting", () => {
     expect(await stepsOf(blocks(0, "$x"))).toBe(4);
     expect((await stepsOf(blocks(385, "$x"))) - (await stepsOf(blocks(385, "1")))).toBe(Math.floor(depth / TRANSFORM_LIMITS.framesPerLookupStep));
     expect((await stepsOf(blocks(385, "$x.$x.$x"))) - (await stepsOf(blocks(385, "1")))).toBe(3 + 3 * Math.floor(depth / TRANSFORM_LIMITS.framesPerLookupStep));
+    // A transform applied looks `clone` up from where it was written (no name of the expression's).
+    const applied = `{"a": 1} ~> |a|{"b": 2}|`;
+    const deeper = async (n: number) => (await stepsOf(blocks(n, applied))) - (await stepsOf(blocks(n, "1")));
+    expect((await deeper(385)) - (await deeper(0))).toBe(Math.floor(depth / TRANSFORM_LIMITS.framesPerLookupStep));
     // Recursion nests lexically, where the function was defined: its calls stay as deep as its body.
     const recursion = (n: number) => `($f := function($n) { $n = 0 ? 0 : $f($n - 1) }; $f(${n}))`;
     expect((await stepsOf(recursion(200))) - (await stepsOf(recursion(100)))).toBe(100 * ((await stepsOf(recursion(2))) - (await stepsOf(recursion(1)))));
