@@ -76,7 +76,8 @@ svg.chart { width:100%; height:120px; } svg.chart rect { fill:#6f9de8; } svg.cha
  * list: every 5 s, its rows and the link past them again (both, or a page would skip what the new
  * rows pushed down) when they changed, unless the reader paged away, keeping the keyboard's place
  * in them. A session that ended answers a redirect to sign in: the refresh stops and says so, with
- * a sign-in back to here.
+ * a sign-in back to here. A list refused for good (a 4xx: its source deleted, the token's scope
+ * gone) stops too, its rows kept, and says so, with a reload that shows why.
  */
 export const JS = `
 // A form that posts is sent once: a second press while the first is under way (a slow network)
@@ -121,20 +122,29 @@ window.addEventListener("pageshow", function (e) {
   var next = document.getElementById("event-next");
   var status = document.getElementById("live-status");
   if (status) status.textContent = "Live: new events appear every 5 seconds.";
+  // The refresh stops for good, its rows kept, and the status (a live region) says why, with a link onward.
+  function stop(why, href, words) {
+    clearInterval(timer);
+    if (status) {
+      status.textContent = "Not live any more: " + why + " ";
+      var link = document.createElement("a");
+      link.href = href;
+      link.textContent = words;
+      status.appendChild(link);
+    }
+    return null;
+  }
   var timer = setInterval(function () {
     var url = new URL(location.href);
     url.searchParams.set("partial", "1");
+    var here = location.pathname + location.search;
     fetch(url, { credentials: "same-origin", redirect: "manual" }).then(function (r) {
-      if (r.type === "opaqueredirect" || r.redirected) {
-        clearInterval(timer);
-        if (status) {
-          status.textContent = "Not live any more: your session has ended. ";
-          var again = document.createElement("a");
-          again.href = "/dashboard/login?next=" + encodeURIComponent(location.pathname + location.search);
-          again.textContent = "Sign in again";
-          status.appendChild(again);
-        }
-        return null;
+      if (r.type === "opaqueredirect" || r.redirected) return stop("your session has ended.", "/dashboard/login?next=" + encodeURIComponent(here), "Sign in again");
+      // Refused for good (its source deleted, the token's scope or organization gone): asking again
+      // every 5 s would be refused alike, and the list would go on looking live. A 429 (too many
+      // tries) or a 5xx or network error passes: the next refresh tries again.
+      if (r.status >= 400 && r.status < 500 && r.status !== 408 && r.status !== 429) {
+        return stop("this list can no longer be shown as filtered.", here, "Reload the page to see why");
       }
       return r.ok ? r.text() : null;
     }).then(function (html) {

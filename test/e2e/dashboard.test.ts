@@ -247,6 +247,57 @@ describe("the dashboard in Chromium", () => {
     await page.context().close();
   });
 
+  it("stops the live list, saying so with a reload, its rows kept, when its filter is refused for good (a limited token's source deleted)", async () => {
+    const key = randomUUID().slice(0, 8);
+    const org = `org-${key}`;
+    const sourceId = `live-${key}`;
+    const secret = `secret-${key}-long-enough`;
+    await api("POST", "/v1/sources", { id: sourceId, name: `Live ${key}`, provider: "podium", secrets: [secret], organizationUid: org });
+    const token = (await api("POST", "/v1/tokens", { name: `live ${key}`, scopes: ["events:read", "read_messages"], organizationUids: [org] })).token;
+    const sent = await sendPodium(`${stack.url}/webhooks/${sourceId}`, podiumEvent({ type: "message.received", organizationUid: org }), secret);
+    expect(sent.status).toBe(202);
+    const eventId = ((await sent.json()) as { eventId: string }).eventId;
+    await storedAll([eventId]);
+
+    const page = await newPage(1280, 800, { clock: true });
+    await signIn(page, token);
+    const listed = `/dashboard/events?sourceId=${sourceId}`;
+    await page.goto(`${stack.url}${listed}`);
+    expect(await page.locator("#live-status").textContent()).toBe("Live: new events appear every 5 seconds.");
+    expect(await page.locator("#event-rows").textContent()).toContain(eventId);
+    const refreshes: string[] = [];
+    page.on("request", (r) => void (r.url().includes("partial=1") && refreshes.push(r.url())));
+
+    // The admin deletes the source: the limited token may not list by it any more (404), each refresh alike.
+    expect((await stack.api("DELETE", `/v1/sources/${sourceId}`)).status).toBe(204);
+    await nextRefresh(page);
+    await page.locator("#live-status", { hasText: "Not live any more" }).waitFor({ timeout: 20_000 });
+    expect(await page.locator("#live-status").textContent()).toBe("Not live any more: this list can no longer be shown as filtered. Reload the page to see why");
+    expect(await page.locator("#live-status a").getAttribute("href")).toBe(listed);
+    expect(await page.locator("#event-rows").textContent()).toContain(eventId);
+    // The reload would show why: the page's refusal.
+    const reloaded = await page.request.get(`${stack.url}${listed}`);
+    expect(reloaded.status()).toBe(404);
+    expect(await reloaded.text()).toContain(`No source &quot;${sourceId}&quot;`);
+
+    // Stopped: two refreshes' time on, no request; a request the page makes after them (a probe), once
+    // seen, says any refresh made before it would have been seen too.
+    const seen = refreshes.length;
+    expect(seen).toBeGreaterThan(0);
+    await nextRefresh(page);
+    await nextRefresh(page);
+    const probe = page.waitForRequest((r) => r.url().includes("probe=1"));
+    await page.evaluate(() => fetch("/dashboard/assets/app.css?probe=1").then((r) => r.status));
+    await probe;
+    expect(refreshes.length).toBe(seen);
+    expect(await page.locator("#live-status").textContent()).toMatch(/^Not live any more/);
+    // The refused refresh's 404 is the browser's console error, expected here.
+    const expected = consoleErrors.filter((e) => e.startsWith(`${stack.url}${listed}: Failed to load resource`) && e.includes("404"));
+    expect(expected.length).toBeLessThanOrEqual(seen);
+    for (const e of expected) consoleErrors.splice(consoleErrors.indexOf(e), 1);
+    await page.context().close();
+  });
+
   it("keeps the keyboard's place in the live list when new events arrive, and announces only new events, when in UTC", async () => {
     const org = `org-${randomUUID().slice(0, 8)}`;
     const older = await send(podiumEvent({ type: "message.received", organizationUid: org }));
