@@ -141,8 +141,8 @@ window.addEventListener("pageshow", function (e) {
     fetch(url, { credentials: "same-origin", redirect: "manual" }).then(function (r) {
       if (r.type === "opaqueredirect" || r.redirected) return stop("your session has ended.", "/dashboard/login?next=" + encodeURIComponent(here), "Sign in again");
       // Refused for good (its source deleted, the token's scope or organization gone): asking again
-      // every 5 s would be refused alike, and the list would go on looking live. A 429 (too many
-      // tries) or a 5xx or network error passes: the next refresh tries again.
+      // every 5 s would be refused alike, and the list would go on looking live. A 408 or 429 (too
+      // many tries), a 5xx or a network error passes: the next refresh tries again.
       if (r.status >= 400 && r.status < 500 && r.status !== 408 && r.status !== 429) {
         return stop("this list can no longer be shown as filtered.", here, "Reload the page to see why");
       }
