@@ -13,6 +13,13 @@ import { isObject } from "./guards.js";
 export const DEFAULT_URL = "http://127.0.0.1:8787";
 
 /**
+ * What a printed next-page command gives `--token` when the token came from that flag: the token is
+ * a secret, not for a terminal, and leaving the flag out would send another (EDGEHOOK_TOKEN's, the
+ * saved one, .dev.vars' admin token) and page on with its view.
+ */
+export const TOKEN_PLACEHOLDER = "<token>";
+
+/**
  * @typedef {{ url?: string, token?: string, config?: string, insecure?: boolean }} ConnectionFlags
  * @typedef {"flag" | "env" | "saved" | "dev.vars" | "dev.vars.example"} TokenFrom where the token sent came from
  * @typedef {{ url: string, token: string | undefined, configFile: string, insecure?: boolean, tokenFrom?: TokenFrom, tokenSavedFor?: string }} Connection
@@ -329,6 +336,10 @@ export function requireToken(c) {
   // One given empty (`--token ""`, an EDGEHOOK_TOKEN set to nothing) is used as given, and said so:
   // "no token, pass --token" would send the user to what they did.
   if (c.token === "") throw new CliError(`The API token ${whereFrom(c)} is empty.`, { exitCode: 2 });
+  // A next-page command run as printed: refused here rather than sent, a 401 that says less.
+  if (c.token === TOKEN_PLACEHOLDER) {
+    throw new CliError(`The API token ${whereFrom(c)} is the placeholder ${TOKEN_PLACEHOLDER}: put the token there, the one the previous page was listed with.`, { exitCode: 2 });
+  }
   if (c.token === undefined) {
     const elsewhere = c.tokenSavedFor ? ` (the token saved in ${c.configFile} belongs to ${c.tokenSavedFor} and is sent only there)` : "";
     // A loopback URL is the local stack, whose token localToken() finds in the folder's .dev.vars.

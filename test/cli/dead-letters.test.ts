@@ -38,7 +38,7 @@ describe("dead-letters", () => {
     expect(all.code, all.stderr).toBe(0);
     expect(all.stdout).toContain("dlv_1");
     expect(all.stdout).toContain("dlv_2");
-    expect(all.stderr).toContain(`more: edgehook dead-letters list --url ${api.url} --cursor c2\n`);
+    expect(all.stderr).toContain(`more: edgehook dead-letters list --url ${api.url} --token '<token>' --cursor c2\n`);
     // The table shows no message: it asks the API to leave them out.
     expect(Object.fromEntries(new URLSearchParams(api.seen.at(-1)!.query))).toEqual({ withMessage: "false" });
     const open = await h.edgehook(["dead-letters", "list", "--open", "--limit", "5", ...conn, "--json"]);

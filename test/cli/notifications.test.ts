@@ -105,7 +105,7 @@ describe("alerts list", () => {
     expect(lines[1]).toContain("wh_1 is failing: 503\\u202e");
     expect(lines[2]).toMatch(/^alr_1 .*closed 2026-11-30T09:00:00\.000Z/);
     expect(r.stdout).not.toMatch(CONTROL);
-    expect(r.stderr).toContain(`more: edgehook alerts list --limit 2 --url ${api.url} --cursor c2\n`);
+    expect(r.stderr).toContain(`more: edgehook alerts list --limit 2 --url ${api.url} --token '<token>' --cursor c2\n`);
     expect(Object.fromEntries(new URLSearchParams(api.seen[0]!.query))).toEqual({ limit: "2", cursor: "c1" });
     expect(JSON.parse((await h.edgehook(["alerts", "list", "--json", ...conn(api.url)])).stdout)).toEqual(answer);
   });

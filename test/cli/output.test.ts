@@ -184,12 +184,12 @@ describe("the next page's command", () => {
     expect(heard).toEqual(words);
   });
 
-  it("is the command run() was given (not this process's arguments), its token left out", async () => {
+  it("is the command run() was given (not this process's arguments), its token a placeholder", async () => {
     const api = await fakeApi({ routes: { "GET /v1/events": { data: [], nextCursor: "c9" } } });
     const written: string[] = [];
     vi.spyOn(process.stderr, "write").mockImplementation((chunk) => (written.push(String(chunk)), true));
     expect(await run(["events", "list", "--type", "message.sent", "--url", api.url, "--token", "secret-t"])).toBe(0);
-    expect(written.join("")).toContain(`more: edgehook events list --type message.sent --url ${api.url} --cursor c9\n`);
+    expect(written.join("")).toContain(`more: edgehook events list --type message.sent --url ${api.url} --token '<token>' --cursor c9\n`);
     expect(written.join("")).not.toContain("secret-t");
   });
 });

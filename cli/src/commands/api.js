@@ -5,7 +5,7 @@ import { Option } from "commander";
 import { apiClient, unwrap } from "../client.js";
 import { CliError, USAGE_HINT } from "../errors.js";
 import { printable, printJson, printTable } from "../output.js";
-import { autoDisableOf, connectionOf, count, everyRow, inlineOrFile, jsonObject, jsonObjectOrFile, list, minutesOrNever, paged, printPage, queryList, rateLimit, rateLimitOf, show, sub } from "./common.js";
+import { autoDisableOf, commandLine, connectionOf, count, everyRow, inlineOrFile, jsonObject, jsonObjectOrFile, list, minutesOrNever, paged, printPage, queryList, rateLimit, rateLimitOf, sameConnection, show, sub } from "./common.js";
 
 /** @typedef {import("../client.js").Schemas} S @typedef {S["TokenCreate"]["scopes"][number]} Scope */
 
@@ -253,7 +253,8 @@ export function registerApi(program) {
         );
         // The API answers the first page of the event's deliveries (replays add more without bound): where the rest are.
         if (deliveriesNextCursor) {
-          process.stderr.write(`more deliveries: edgehook deliveries list --event ${printable(e.id)} --cursor ${printable(deliveriesNextCursor)}\n`);
+          const next = ["edgehook", "deliveries", "list", "--event", e.id, ...sameConnection(o), "--cursor", deliveriesNextCursor];
+          process.stderr.write(`more deliveries: ${commandLine(next)}\n`);
         }
       });
     });

@@ -1,7 +1,7 @@
 // Options every command that talks to the API shares.
 import { readFileSync } from "node:fs";
 import { InvalidArgumentError, Option } from "commander";
-import { connection, whereJsonFails } from "../config.js";
+import { connection, TOKEN_PLACEHOLDER, whereJsonFails } from "../config.js";
 import { CliError } from "../errors.js";
 import { printable, printJson, printTable, shellWord } from "../output.js";
 
@@ -115,18 +115,35 @@ export const paged = (cmd) => cmd.option("--limit <n>", "page size (at most 100)
 
 /**
  * Prints a page's rows, then the command that gets the next one: the one that ran (`cmd`, an action's
- * command) again with its filters (the API refuses a cursor with others) and the cursor.
+ * command) again with its filters (the API refuses a cursor with others), its connection and the cursor.
  * @template T @param {{ data: T[], nextCursor: string | null }} page @param {import("commander").Command} cmd
  * @param {[string, (row: T) => unknown][]} columns
  */
 export function printPage(page, cmd, columns) {
   printTable(page.data, columns);
-  if (page.nextCursor) process.stderr.write(`more: ${printable(nextPageCommand(cmd, page.nextCursor))}\n`);
+  if (page.nextCursor) process.stderr.write(`more: ${nextPageCommand(cmd, page.nextCursor)}\n`);
 }
 
 /**
+ * A command as a shell reads it, each word quoted as needed, for a terminal. @param {string[]} words
+ */
+export const commandLine = (words) => printable(words.map(shellWord).join(" "));
+
+/**
+ * The flags that give a printed command the connection these options name: --url, --config and
+ * --insecure as given, and --token, when given, as TOKEN_PLACEHOLDER (see there).
+ * @param {import("../config.js").ConnectionFlags} opts
+ */
+export const sameConnection = (opts) => [
+  ...(opts.url !== undefined ? ["--url", opts.url] : []),
+  ...(opts.config !== undefined ? ["--config", opts.config] : []),
+  ...(opts.insecure ? ["--insecure"] : []),
+  ...(opts.token !== undefined ? ["--token", TOKEN_PLACEHOLDER] : []),
+];
+
+/**
  * The arguments the CLI was run with (its root command's), with `--cursor <cursor>` for the one
- * given, and without the token (a secret, printed on a terminal).
+ * given, and a --token's value as TOKEN_PLACEHOLDER (see there).
  * @param {import("commander").Command} cmd @param {string} cursor
  */
 function nextPageCommand(cmd, cursor) {
@@ -138,10 +155,14 @@ function nextPageCommand(cmd, cursor) {
   const words = ["edgehook"];
   for (let i = 0; i < given.length; i++) {
     const word = given[i] ?? "";
-    if (word === "--token" || word === "--cursor") i++;
-    else if (!word.startsWith("--token=") && !word.startsWith("--cursor=")) words.push(word);
+    if (word === "--cursor") i++;
+    else if (word === "--token") {
+      words.push(word, TOKEN_PLACEHOLDER);
+      i++;
+    } else if (word.startsWith("--token=")) words.push("--token", TOKEN_PLACEHOLDER);
+    else if (!word.startsWith("--cursor=")) words.push(word);
   }
-  return [...words, "--cursor", cursor].map(shellWord).join(" ");
+  return commandLine([...words, "--cursor", cursor]);
 }
 
 /**
