@@ -189,6 +189,33 @@ export interface NodeCharges {
   tupleNames?: number;
   /** An operand whose value JSONata's error quotes in full when it refuses it. */
   quoted?: QuotedOperand;
+  /** A lambda whose signature types an array's items (`a<n>`): JSONata checks each item of such an argument at each call (typesArrayItems). */
+  typedArrays?: true;
+}
+
+/**
+ * Whether JSONata's check of a call's arguments against a lambda's signature goes through every item
+ * of one: an array's items typed (`a<n>`, `a<s>`), read as its parseSignature reads the text (up to
+ * the answer's type, a subtype given to the type before it and skipped whole). The other checks
+ * (`x`, `j`, `o`, a plain `a`, a function's subtype) look at the argument alone, and a context taken
+ * for a missing argument (`-`) is not checked item by item.
+ */
+export function typesArrayItems(definition: string): boolean {
+  let last = "";
+  for (let at = 1; at < definition.length; at++) {
+    const symbol = definition.charAt(at);
+    if (symbol === ":") return false;
+    if (symbol === "<") {
+      if (last === "a") return true;
+      for (let depth = 1; depth > 0 && ++at < definition.length; ) depth += definition.charAt(at) === "<" ? 1 : definition.charAt(at) === ">" ? -1 : 0;
+    } else if (symbol === "(") {
+      // A choice of types (`(sn)`), which holds no subtype.
+      last = symbol;
+      at = definition.indexOf(")", at);
+      if (at < 0) return false;
+    } else if ("snbloafjx".includes(symbol)) last = symbol;
+  }
+  return false;
 }
 
 /**
@@ -277,6 +304,9 @@ export function walk(root: unknown): {
       charged(node.rhs).booleanized = true;
     }
     if (node.type === "filter") charged(node.expr).booleanized = true;
+    if (node.type === "lambda" && isIndexable(node.signature) && typeof node.signature.definition === "string" && typesArrayItems(node.signature.definition)) {
+      charged(node).typedArrays = true;
+    }
     const position = positionOf(node);
     if (node.type === "variable" && node.value === "eval") refusals.push({ message: NO_EVAL, position });
     if (node.type === "partial") refusals.push({ message: NO_PARTIAL, position });

@@ -3,7 +3,7 @@ import jsonata from "jsonata";
 import { RE2JS } from "re2js";
 import { describe, expect, it, vi } from "vitest";
 import { type CompiledTransform, TRANSFORM_LIMITS, compileTransform, runTransform } from "../../src/pipeline/transform";
-import { JSONATA } from "../../src/pipeline/jsonata-check";
+import { JSONATA, typesArrayItems } from "../../src/pipeline/jsonata-check";
 import { evaluate } from "../../src/pipeline/jsonata-meter";
 import { meteredRegExp, programBound } from "../../src/pipeline/linear-regexp";
 import jsonataSource from "jsonata/jsonata.js?raw";
@@ -694,6 +694,35 @@ describe("bounds", () => {
     // With JSONata's answers, an object constructor's keys included.
     const expr = `{"g": a[[0..3]]{type: id}, "odd": [1..6]{$string($ % 2): $}, "o": {"x": 1}}`;
     expect((await transformed(expr, items(2))).body).toEqual(JSON.parse(JSON.stringify(await jsonata(expr).evaluate(JSON.parse(items(2))))));
+  });
+
+  it("charges a lambda's signature that types an array's items by the items JSONata checks at each call, before its body runs", async () => {
+    const stepsOf = async (expr: string, body = "{}") => (await runTransform(compile(expr), body, { maxSteps: 10_000_000 })).steps;
+    const signed = async (sig: string, expr: (sig: string) => string, body?: string) => (await stepsOf(expr(sig), body)) - (await stepsOf(expr(""), body));
+    // $filter passes its whole array at each call: 1,000 calls each checking 1,000 items, a step per 25.
+    const filter = (sig: string) => `$count($filter([1..1000], function($v, $i, $a)${sig}{true}))`;
+    expect(await signed("<nna<n>:b>", filter)).toBe((1000 * 1000) / TRANSFORM_LIMITS.itemWorkPerStep);
+    // Checks that look at an argument alone cost nothing more: x, j, a plain a.
+    for (const sig of ["<nnx:b>", "<nnj:b>", "<nna:b>", "<n-nx:b>"]) expect(await signed(sig, filter), sig).toBe(0);
+    // Called by name, as $sort's comparator (two arrays compared once); a context taken for a missing argument is not checked.
+    const direct = (sig: string) => `($f := function($a)${sig}{1}; $x := [1..1000]; $sum([1..10].$f($x)))`;
+    expect(await signed("<a<n>:n>", direct)).toBe((10 * 1000) / TRANSFORM_LIMITS.itemWorkPerStep);
+    const sort = (sig: string) => `$count($sort([[1..1000], [1..1000]], function($a, $b)${sig}{false}))`;
+    expect(await signed("<a<n>a<n>:b>", sort)).toBe(2000 / TRANSFORM_LIMITS.itemWorkPerStep);
+    const context = (sig: string) => `($f := function($a)${sig}{1}; $f())`;
+    expect(await signed("<a<n>-:n>", context, JSON.stringify(Array.from({ length: 1000 }, (_, i) => i)))).toBe(0);
+    // 99,999 items (71 s in workerd, ~3 steps a call), an event's 90,000 zeros (a delivery's 19 s): stopped at the bound.
+    const stopped = `transform: stopped after ${TRANSFORM_LIMITS.steps} evaluation steps (an endless or too costly expression)`;
+    expect((await failure(`$count($filter([1..99999], function($v, $i, $a)<nna<n>:b>{true}))`, "{}")).reason).toBe(stopped);
+    const zeros = JSON.stringify({ a: Array.from({ length: 90_000 }, () => 0) });
+    expect((await failure(`$count($filter(a, function($v, $i, $a)<nna<n>:b>{true}))`, zeros)).reason).toBe(stopped);
+    // A realistic one over a small array costs nothing more, and answers as JSONata's.
+    const small = (sig: string) => `$map([1, 2, 3], function($v, $i, $a)${sig}{$v * 2 + $count($a)})`;
+    expect(await signed("<nna<n>:n>", small)).toBe(0);
+    expect((await transformed(`{"r": ${small("<nna<n>:n>")}}`, "{}")).body).toEqual({ r: JSON.parse(JSON.stringify(await jsonata(small("<nna<n>:n>")).evaluate({}))) });
+    // The signature as JSONata reads it: types up to the answer's, a subtype the type's before it.
+    for (const sig of ["<nna<n>:b>", "<a?<s>(sn)-:n>", "<(sn)a<o>+>"]) expect(typesArrayItems(sig), sig).toBe(true);
+    for (const sig of ["<x-:a<s>>", "<f<a<n>:n>:n>", "<ajo:a>"]) expect(typesArrayItems(sig), sig).toBe(false);
   });
 
   it("charges $replace with a string pattern by the matches it could make: each is built, as a regular expression's is", async () => {
