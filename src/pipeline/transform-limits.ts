@@ -22,7 +22,7 @@ export const TRANSFORM_LIMITS = {
   /**
    * Items per step, besides the array's own charge as a value (itemsPerStep), of the arrays built or
    * gone through an item at a time: a range (`[1..99999]`), what `$split` gives, what `$sum`,
-   * `$max`, `$min` and `$average` add up (each item is checked against the
+   * `$max`, `$min` and `$average` add up and `$join` joins (each item is checked against the
    * signature first), and each array given to a lambda whose signature types its items (`a<n>`),
    * checked at each call. ~30–50 ns an item in Node (35–45 ns a signature's item in workerd), so
    * 20 items a step in all stay under a microsecond.

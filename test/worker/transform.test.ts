@@ -725,6 +725,19 @@ describe("bounds", () => {
     for (const sig of ["<x-:a<s>>", "<f<a<n>:n>:n>", "<ajo:a>"]) expect(typesArrayItems(sig), sig).toBe(false);
   });
 
+  it("stops $join before it writes over the string bound, and charges what it writes by its length", async () => {
+    // 7,200 items joined by a separator of 72,000 characters: 518 million characters, 1.8–5 s and 750 MB in 310 steps.
+    const huge = JSON.stringify({ a: Array.from({ length: 7200 }, () => "a"), s: "x".repeat(72_000) });
+    expect((await failure(`$join(a, s)`, huge)).reason).toBe(`transform: stopped: $join would write over ${TRANSFORM_LIMITS.stringChars} characters`);
+    // Under it: 100 items and 99 separators of 10,000 characters, a step per 1,000 written, and the answer's own charge as a
+    // string; `s` besides `""` costs its path's and name's steps and their 10,000 characters given.
+    const body = JSON.stringify({ a: Array.from({ length: 100 }, () => "a"), s: "x".repeat(10_000) });
+    const [sep, none] = await Promise.all([runTransform(compile(`$join(a, s) = ""`), body), runTransform(compile(`$join(a, "") = ""`), body)]);
+    expect(sep.steps - none.steps).toBe(2 * Math.floor((100 + 99 * 10_000) / TRANSFORM_LIMITS.charsPerStep) + 1 + 2 * (10_000 / TRANSFORM_LIMITS.charsPerStep));
+    const expr = `{"a": $join(["a", "b", "c"], ", "), "b": $join("x"), "c": $join([]), "d": $join(missing, "-")}`;
+    expect((await transformed(expr, "{}")).body).toEqual(await jsonata(expr).evaluate({}));
+  });
+
   it("charges $replace with a string pattern by the matches it could make: each is built, as a regular expression's is", async () => {
     // 250,000 one-character matches took 44 ms a call, charged as 750 steps of strings: sixty calls took 2.7 s.
     const many = `$replace($pad("", 8000, "a"), "a", "bc")`;
