@@ -123,7 +123,10 @@ window.addEventListener("pageshow", function (e) {
   var status = document.getElementById("live-status");
   if (status) status.textContent = "Live: new events appear every 5 seconds.";
   // The refresh stops for good, its rows kept, and the status (a live region) says why, with a link onward.
+  // (A refresh still under way when it stops, started before, is dropped: it would say "Updated" over why.)
+  var stopped = false;
   function stop(why, href, words) {
+    stopped = true;
     clearInterval(timer);
     if (status) {
       status.textContent = "Not live any more: " + why + " ";
@@ -139,6 +142,7 @@ window.addEventListener("pageshow", function (e) {
     url.searchParams.set("partial", "1");
     var here = location.pathname + location.search;
     fetch(url, { credentials: "same-origin", redirect: "manual" }).then(function (r) {
+      if (stopped) return null;
       if (r.type === "opaqueredirect" || r.redirected) return stop("your session has ended.", "/dashboard/login?next=" + encodeURIComponent(here), "Sign in again");
       // Refused for good (its source deleted, the token's scope or organization gone): asking again
       // every 5 s would be refused alike, and the list would go on looking live. A 408 or 429 (too
@@ -148,7 +152,7 @@ window.addEventListener("pageshow", function (e) {
       }
       return r.ok ? r.text() : null;
     }).then(function (html) {
-      if (html === null) return;
+      if (stopped || html === null) return;
       var doc = new DOMParser().parseFromString(html, "text/html");
       var freshRows = doc.getElementById("live-rows");
       var freshNext = doc.getElementById("live-next");
