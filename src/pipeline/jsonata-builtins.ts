@@ -11,16 +11,20 @@ import { dateTimePictureSteps, integerPictureSteps, numberPictureSteps, parsedWo
 import { NativeRegExp, withRegExp, type LinearRegExp, type RegexSource } from "./linear-regexp";
 import { BoundExceeded, TRANSFORM_LIMITS } from "./transform-limits";
 
-/** A JSONata function value (what `$name` evaluates to): its JavaScript implementation, called with JSONata's `this`. */
-function implementationOf(v: unknown): (self: unknown, args: unknown[]) => unknown {
+/**
+ * A JSONata function value (what `$name` evaluates to): its JavaScript implementation, called with
+ * JSONata's `this`, and its arity (the implementation's length: as many arguments as a built-in that
+ * calls a function, `$each`'s values and keys, gives it).
+ */
+function implementationOf(v: unknown): Builtin {
   if (isIndexable(v) && typeof v.implementation === "function") {
     const f: unknown = v.implementation;
-    if (typeof f === "function") return (self, args) => Reflect.apply(f, self, args);
+    if (typeof f === "function") return Object.assign((self: unknown, args: unknown[]) => Reflect.apply(f, self, args), { arity: f.length });
   }
   throw new Error("not a JSONata function");
 }
 
-type Builtin = (self: unknown, args: unknown[]) => unknown;
+type Builtin = ((self: unknown, args: unknown[]) => unknown) & { arity: number };
 /** JSONata's own implementation of each built-in wrapped here, by name, read once per isolate. */
 const builtinsByName = new Map<string, Promise<Builtin>>();
 const builtin = (name: string): Promise<Builtin> => {
@@ -53,7 +57,7 @@ function longestSharedPrefix(strings: string[]): number {
  * every other (100,000 items took 13 s).
  */
 export async function boundBuiltins(
-  evaluator: Evaluator,
+  target: Evaluator,
   charge: (steps: number) => void,
   chargeResult: (result: unknown) => void,
   Engine: new (source: RegexSource) => LinearRegExp,
@@ -79,6 +83,15 @@ export async function boundBuiltins(
     builtin("zip"),
     builtin("join"),
   ]);
+  // Each wrapper (a function of `...args`, length 0) gets its built-in's arity: given to `$each` or
+  // `$map` as a function, it is passed as many arguments as JSONata's own would be, no fewer.
+  const arities: Promise<void>[] = [];
+  const evaluator = {
+    registerFunction(name: string, implementation: (...args: unknown[]) => unknown, signature: string): void {
+      arities.push(builtin(name).then((original) => void Object.defineProperty(implementation, "length", { value: original.arity })));
+      target.registerFunction(name, implementation, signature);
+    },
+  };
   const chargeItems = fractionally(charge);
   const chargePicture = (picture: unknown) => {
     if (typeof picture === "string") charge(Math.ceil(picture.length / TRANSFORM_LIMITS.pictureCharsPerStep));
@@ -234,7 +247,7 @@ export async function boundBuiltins(
     "<a<s>s?:s>",
   );
   // `$split` builds a string per piece: `$split(s, '')` of 900,000 characters, ~45 ms a call in
-  // Node. By a string, its pieces are counted before (searching is cheap); by a regular
+  // Node. By a string, its search is charged and its pieces counted before; by a regular
   // expression, whose matching is charged as it goes, after.
   const split = await builtin("split");
   evaluator.registerFunction(
@@ -242,7 +255,10 @@ export async function boundBuiltins(
     async function (this: unknown, ...args: unknown[]) {
       const [str, separator] = args;
       const before = typeof str === "string" && typeof separator === "string";
-      if (before) chargeItems(piecesOf(str, separator) / TRANSFORM_LIMITS.itemWorkPerStep);
+      if (before) {
+        charge(stringArgSteps(str, "split"));
+        chargeItems(piecesOf(str, separator) / TRANSFORM_LIMITS.itemWorkPerStep);
+      }
       const pieces: unknown = await split(this, args);
       if (!before && Array.isArray(pieces)) chargeItems(pieces.length / TRANSFORM_LIMITS.itemWorkPerStep);
       return pieces;
@@ -478,6 +494,7 @@ export async function boundBuiltins(
     },
     "<x-b?:s>",
   );
+  await Promise.all(arities);
 }
 
 /**
@@ -497,6 +514,10 @@ const STRING_WORK = [
   ["encodeUrlComponent", "<s-:s>"],
   ["decodeUrl", "<s-:s>"],
   ["decodeUrlComponent", "<s-:s>"],
+  ["contains", "<s-(sf):b>"],
+  ["substringBefore", "<s-s:s>"],
+  ["substringAfter", "<s-s:s>"],
+  ["number", "<(nsb)-:n>"],
 ] as const satisfies readonly (readonly [keyof typeof TRANSFORM_LIMITS.stringArgCharsPerStep, string])[];
 
 /**

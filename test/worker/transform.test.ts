@@ -930,6 +930,10 @@ describe("bounds", () => {
       ["encodeUrl", `$encodeUrl($s)`],
       ["decodeUrl", `$decodeUrl($s)`],
       ["decodeUrlComponent", `$decodeUrlComponent($s)`],
+      ["contains", `$contains($s, "y")`],
+      ["substringBefore", `$substringBefore($s, "y")`],
+      ["substringAfter", `$substringAfter($s, "y")`],
+      ["split", `$split($s, "y")`],
     ] as const) {
       const expr = compile(`($s := data.s; $count([1..10].(${call})) = 10)`);
       const short = await runTransform(expr, body("x"));
@@ -941,6 +945,18 @@ describe("bounds", () => {
     // $pad with a padding of more than one character splits the padding so too.
     const padded = await runTransform(compile(`$length($pad("", 100000, "ab")) = 100000`), "{}");
     expect(padded.steps).toBeGreaterThan((2 * 200_000) / TRANSFORM_LIMITS.stringArgCharsPerStep.pad);
+  });
+
+  it("charges a built-in given as $each's or $sift's function by the values it is given, as many as JSONata's own takes", async () => {
+    // Each value reached it uncharged: 2,000 `$contains` of a megabyte ran 21 s in workerd, and were sent.
+    const big = `($s := $pad("", 1000000, "a"); $o := {"aaaaab": $s}; $count([1..2000].$each($o, $contains)))`;
+    expect((await runTransform(compile(big), "{}")).ok).toBe(false);
+    const digits = JSON.stringify({ data: { a: `${"0".repeat(29_999)}1` } });
+    const numbers = (n: number) => runTransform(compile(`$count([1..${n}].$each($$.data, $number))`), digits, { maxSteps: 10 * TRANSFORM_LIMITS.steps });
+    expect(((await numbers(20)).steps - (await numbers(10)).steps) / 10).toBeGreaterThanOrEqual(30_000 / TRANSFORM_LIMITS.stringArgCharsPerStep.number);
+    // Given each value and its key, as JSONata's own `$contains` is (a wrapper's `...args` took only the value).
+    expect((await transformed(`$each({"abc": "xabcx", "q": "zz"}, $contains)`, "{}")).body).toEqual([true, false]);
+    expect((await transformed(`$sift({"abc": "xabcx", "q": "zz"}, $contains)`, "{}")).body).toEqual({ abc: "xabcx" });
   });
 
   it("charges a descendant or wildcard step by the values it walks, within its one step", async () => {
