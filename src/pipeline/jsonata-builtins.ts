@@ -92,6 +92,9 @@ export async function boundBuiltins(
       target.registerFunction(name, implementation, signature);
     },
   };
+  // JSONata's `$now` writes the time its own evaluation began, and `now` above is `$now` evaluated
+  // once an isolate: the time of this run's (what `$millis()` answers) is written with `$fromMillis`.
+  const nowOfRun: Builtin = Object.assign((self: unknown, args: unknown[]) => fromMillis(self, [startOf(self), ...args]), { arity: now.arity });
   const chargeItems = fractionally(charge);
   const chargePicture = (picture: unknown) => {
     if (typeof picture === "string") charge(Math.ceil(picture.length / TRANSFORM_LIMITS.pictureCharsPerStep));
@@ -378,7 +381,7 @@ export async function boundBuiltins(
   for (const [name, builtin, signature, at, work] of [
     // (A year in Roman numerals, `[Yi]`, costs by its value: the year 275760 took ~60 µs a call.)
     ["fromMillis", fromMillis, "<n-s?s?:s>", 1, (args) => dateTimePictureSteps(args[1], true, writtenYear(args[0], args[2]))],
-    ["now", now, "<s?s?:s>", 0, (args) => dateTimePictureSteps(args[0], true, writtenYear(Date.now(), args[1]))],
+    ["now", nowOfRun, "<s?s?:s>", 0, (args) => dateTimePictureSteps(args[0], true, writtenYear(Date.now(), args[1]))],
     // (It also reads its whole string: with a letters picture, `a`, a character at a time; with a
     // words picture, `w`, piece by piece, after building its matcher from the number words.)
     [
@@ -562,6 +565,13 @@ const ITEM_WORK = [
   ["min", "<a<n>:n>"],
   ["average", "<a<n>:n>"],
 ] as const;
+
+/** When the evaluation a built-in is called in began: its frame's `timestamp` (JSONata's focus holds the frame). */
+function startOf(self: unknown): number {
+  const environment = isIndexable(self) ? self.environment : undefined;
+  const timestamp = isIndexable(environment) ? environment.timestamp : undefined;
+  return timestamp instanceof Date ? timestamp.getTime() : Date.now();
+}
 
 /** Steps of a built-in's work through its string argument, at its rate (TRANSFORM_LIMITS.stringArgCharsPerStep). */
 function stringArgSteps(arg: unknown, name: keyof typeof TRANSFORM_LIMITS.stringArgCharsPerStep): number {

@@ -340,9 +340,14 @@ describe("bounds", () => {
   });
 
   it("$now() and $random() vary between evaluations of one event, and a failure is permanent all the same, as the docs say", async () => {
-    const a = await transformed(`{"r": $random(), "t": $millis()}`, "{}");
-    const b = await transformed(`{"r": $random(), "t": $millis()}`, "{}");
+    const a = await transformed(`{"r": $random(), "t": $millis(), "now": $now()}`, "{}");
+    // The clock past the first run's millisecond (a positive signal, not a sleep).
+    while (Date.now() <= a.body.t + 1) await Promise.resolve();
+    const b = await transformed(`{"r": $random(), "t": $millis(), "now": $now()}`, "{}");
     expect(a.body).not.toEqual(b.body);
+    // `$now()` is the time its own evaluation began, as `$millis()` (it once wrote the isolate's first run's, every run).
+    expect(b.body.now).not.toBe(a.body.now);
+    expect(b.body.now).toBe(new Date(b.body.t).toISOString());
     expect(await failure(`$random() < 2 ? $error("unlucky") : 1`, "{}")).toMatchObject({ permanent: true });
     expect(filtersDoc).toContain("unless the expression calls `$now()`, `$millis()` or\n`$random()`");
   });
