@@ -838,6 +838,13 @@ describe("bounds", () => {
     }
   });
 
+  it("charges a sort by a function for the copying JSONata's merge sort does, besides each call", async () => {
+    // A step a comparison, 7,000 items sorted by `$append` copied ~12 million items and were sent.
+    expect((await failure(`$count($sort([1..7000], $append))`, "{}")).reason).toMatch(/^transform: stopped after/);
+    const sorted = async (n: number) => (await runTransform(compile(`$count($sort([1..${n}], function($a, $b) { $a < $b }))`), "{}", { maxSteps: 10 * TRANSFORM_LIMITS.steps })).steps;
+    expect((await sorted(2000)) - (await sorted(1000))).toBeGreaterThanOrEqual(((2000 * 2000 - 1000 * 1000) / 4) / TRANSFORM_LIMITS.sortCopiesPerStep);
+  });
+
   it("sorts by value in n log n, charged to the steps by its comparisons, with JSONata's order and errors", async () => {
     const n = 5000;
     const comparisons = Math.ceil((n * Math.log2(n)) / TRANSFORM_LIMITS.sortComparisonsPerStep);
