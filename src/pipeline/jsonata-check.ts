@@ -177,6 +177,10 @@ export interface NodeCharges {
   constructed?: number;
   /** A transform's pattern: JSONata looks a name (`clone`) up from its frame just before evaluating it. */
   looksUp?: true;
+  /** A path step an order-by follows: what it gives is what the sort copies (sortCopies). */
+  feedsSort?: object;
+  /** A path's order-by steps: their counts of items given start again when it ends. */
+  sorts?: object[];
   /** A grouping with keys: it counts its items by key at each evaluation. */
   grouping?: true;
   /** A grouping's key: the grouping it belongs to. */
@@ -313,7 +317,18 @@ export function walk(root: unknown): {
     if (node.type === "path" && Array.isArray(node.steps) && node.steps.length > TRANSFORM_LIMITS.pathSteps) {
       refusals.push({ message: TOO_LONG(node.steps.length), position: positionOf(node.steps[TRANSFORM_LIMITS.pathSteps]) });
     }
-    if (node.type === "path" && Array.isArray(node.steps)) paths.push(node);
+    if (node.type === "path" && Array.isArray(node.steps)) {
+      paths.push(node);
+      // An order-by (`^(…)`) sorts what the step before it gave with JSONata's merge sort, out of
+      // the evaluator's sight: its copying is charged as that step gives its items, until the path ends.
+      const steps: unknown[] = node.steps;
+      steps.forEach((step, i) => {
+        if (i === 0 || !isIndexable(step) || step.type !== "sort") return;
+        charged(steps[i - 1]).feedsSort = step;
+        const path = charged(node);
+        path.sorts = [...(path.sorts ?? []), step];
+      });
+    }
     // Children in reverse, so that they come off the stack in order (issues are reported as written).
     for (const child of Object.values(node).reverse()) pending.push([child, level]);
   }

@@ -843,6 +843,14 @@ describe("bounds", () => {
     expect((await failure(`$count($sort([1..7000], $append))`, "{}")).reason).toMatch(/^transform: stopped after/);
     const sorted = async (n: number) => (await runTransform(compile(`$count($sort([1..${n}], function($a, $b) { $a < $b }))`), "{}", { maxSteps: 10 * TRANSFORM_LIMITS.steps })).steps;
     expect((await sorted(2000)) - (await sorted(1000))).toBeGreaterThanOrEqual(((2000 * 2000 - 1000 * 1000) / 4) / TRANSFORM_LIMITS.sortCopiesPerStep);
+    // An order-by sorts so too, what the step before it gave (a tuple stream's two frames a comparison besides).
+    expect((await failure(`$count([1..3500]#$i^(>$i))`, "{}")).reason).toMatch(/^transform: stopped after/);
+    const ordered = async (n: number) => (await runTransform(compile(`$count([1..${n}]^(>$))`), "{}", { maxSteps: 10 * TRANSFORM_LIMITS.steps })).steps;
+    expect((await ordered(2000)) - (await ordered(1000))).toBeGreaterThanOrEqual(((2000 * 2000 - 1000 * 1000) / 4) / TRANSFORM_LIMITS.sortCopiesPerStep);
+    // Counted per evaluation of its path: 5,000 sorts of one item each copy nothing.
+    expect((await runTransform(compile(`$count([1..5000].([$]^($)))`), "{}")).ok).toBe(true);
+    const prices = JSON.stringify({ items: [{ price: 3 }, { price: 1 }, { price: 2 }] });
+    expect((await transformed(`items.price^($)`, prices)).body).toEqual([1, 2, 3]);
   });
 
   it("sorts by value in n log n, charged to the steps by its comparisons, with JSONata's order and errors", async () => {
