@@ -175,8 +175,11 @@ export interface NodeCharges {
   joined?: true;
   /** An object or array constructor, a grouping (`[a]{k: v}` is both) or a transform (a function made anew): its steps at each evaluation besides its own. */
   constructed?: number;
-  /** A transform's pattern: JSONata looks a name (`clone`) up from its frame just before evaluating it. */
-  looksUp?: true;
+  /**
+   * Names its evaluation looks up through the frames out from its own: a variable (a function called by
+   * name too) or a parent step `%`, one; a transform's pattern, evaluated just after `clone` is looked up, one more.
+   */
+  lookups?: number;
   /** A path step an order-by follows: what it gives is what the sort copies (sortCopies). */
   feedsSort?: object;
   /** A path's order-by steps: their counts of items given start again when it ends. */
@@ -244,6 +247,10 @@ export function walk(root: unknown): {
     return fresh;
   };
   // Accumulated: a node may build an object, group, and build an array at once.
+  const lookUp = (node: unknown) => {
+    const looking = charged(node);
+    looking.lookups = (looking.lookups ?? 0) + 1;
+  };
   const construct = (node: unknown, steps: number) => {
     const built = charged(node);
     built.constructed = (built.constructed ?? 0) + steps;
@@ -294,10 +301,11 @@ export function walk(root: unknown): {
     }
     // Operands whose value JSONata's error quotes as JSON when the operator refuses it.
     if (node.type === "unary" && node.value === "-") charged(node.expression).quoted = "negated";
+    if ((node.type === "variable" || node.type === "parent") && node.value !== "") lookUp(node);
     if (node.type === "transform") {
       construct(node, TRANSFORM_LIMITS.transformerSteps);
       // Applied, the transform looks `clone` up from its frame, then evaluates its pattern there.
-      charged(node.pattern).looksUp = true;
+      lookUp(node.pattern);
       charged(node.update).quoted = "update";
       if (node.delete !== undefined) charged(node.delete).quoted = "deleted";
     }

@@ -50,13 +50,6 @@ interface Frame {
 const isFrame = (value: unknown): value is Frame => isIndexable(value) && typeof value.bind === "function";
 
 /**
- * Node types whose evaluation looks a name up in its frame (a variable, a function's procedure
- * among them; a parent step `%`'s label), which walks the frames out from it to where the name is
- * bound: built-ins and names bound at the top, at the root.
- */
-const LOOKS_UP = new Set(["variable", "parent"]);
-
-/**
  * A lambda whose signature types an array's items (`function($v, $i, $a)<nna<n>:b>`): JSONata checks
  * every item of such an argument at each call, before its body runs, and `$filter` and `$map` pass
  * the whole array at each call (`$filter([1..99999], …)` so: 71 s in workerd, a few steps a call).
@@ -154,8 +147,8 @@ export async function evaluate(
       // at the top: all of them): a step more per framesPerLookupStep frames this one is deep.
       // (A transform's pattern is evaluated just after its `clone` is looked up: one lookup more.)
       const charged = charges.get(expr);
-      const lookups = (isIndexable(expr) && typeof expr.type === "string" && LOOKS_UP.has(expr.type) && expr.value !== "" ? 1 : 0) + (charged?.looksUp ? 1 : 0);
-      if (lookups > 0 && isIndexable(environment)) {
+      const lookups = charged?.lookups;
+      if (lookups !== undefined && isIndexable(environment)) {
         charge(lookups * Math.floor((depths.get(environment) ?? 0) / TRANSFORM_LIMITS.framesPerLookupStep));
       }
       // A name step given an array (a path through arrays of arrays) looks the name up at every
