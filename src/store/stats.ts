@@ -2,7 +2,6 @@
 // organization or location of the grant, never the events or deliveries counted, and a page of webhooks.
 import { isLimited, type Access } from "../domain/access";
 import { DELIVERY_STATUSES, type DeliveryStatus } from "../domain/delivery";
-import { webhookNotFound } from "../domain/errors";
 import { isStringArray } from "../domain/guards";
 import { HOUR_MS, SERIES_BUCKET_MS } from "../domain/time";
 import { grantedWebhookUidsSql, grantListsJson, grantNameIds, hiddenGroups, webhookRowInGrantSql } from "./access";
@@ -50,6 +49,9 @@ interface Stats {
   /** The uid the next page of `webhooks` follows, or null: they were all given. */
   nextWebhook: string | null;
 }
+
+/** The counts, or the named webhooks the access may not see (none counted). */
+type StatsOutcome = { kind: "counted"; stats: Stats } | { kind: "unseen"; webhookUids: string[] };
 
 type Counts = Record<string, unknown>;
 
@@ -343,20 +345,19 @@ const n = (row: Counts, column: string) => Number(row[column] ?? 0);
  * included); one round trip for the counts after the webhooks of the page are known. Totals from the counters'
  * totals rows (migration 0041) for the admin and an unlimited token, from each webhook's counters for a limited token's
  * (up to STATS_GRANT_WEBHOOKS); per webhook, a page of at most STATS_WEBHOOKS after `after` (by uid), with `failingFirst`
- * preceded by up to STATS_WEBHOOKS failing now wherever they are by uid, those named (`webhooks` a list of uids: one the
- * access may not see throws 404, as for none), or none (`webhooks: false`).
+ * preceded by up to STATS_WEBHOOKS failing now wherever they are by uid, those named (`webhooks` a list of uids: any the
+ * access may not see answer `unseen`, for the route to refuse as it refuses none), or none (`webhooks: false`).
  */
-export async function stats(db: D1Database, access: Access | null, opts: PageOptions = {}, now = Date.now()): Promise<Stats> {
+export async function stats(db: D1Database, access: Access | null, opts: PageOptions = {}, now = Date.now()): Promise<StatsOutcome> {
   const visible = Array.from({ length: OBJECT_GROUPS }, (_, i) => i).filter((o) => !hiddenGroups(access).includes(o));
   const window = windowAt(now);
   const sets = await eventCountSets(db, access);
   const grant = await listedGrant(db, access);
   const page = await webhookPage(db, access, grant, opts);
-  // A named webhook the access may not see (outside its grant, deleted, a notification endpoint, none) is refused
-  // as its own routes refuse it, before the counts are read: not left out of the answer, where a typo would hide.
-  // details.webhookUids lists every one so refused (each could be asked alone), so a client may ask again without them.
+  // A named webhook the access may not see (outside its grant, deleted, a notification endpoint, none) is answered
+  // before the counts are read, every one of them: not left out of the counts, where a typo would hide.
   const unseen = Array.isArray(opts.webhooks) ? [...new Set(opts.webhooks.slice(0, STATS_WEBHOOKS))].filter((uid) => !page.uids.includes(uid)) : [];
-  if (unseen.length > 0) throw webhookNotFound(unseen[0]!, { webhookUids: unseen });
+  if (unseen.length > 0) return { kind: "unseen", webhookUids: unseen };
   const totals = totalsStatements(db, access, grant, window.hourList);
   const results = await db.batch<Counts>([
     pageStatement(db, page.uids),
@@ -383,7 +384,7 @@ export async function stats(db: D1Database, access: Access | null, opts: PageOpt
   // (No statements: a grant past STATS_GRANT_WEBHOOKS, whose deliveries and attempts are not summed.)
   const counted = totals.deliveries.length > 0;
   const attempts = attemptSeries(visible, window, attemptRows);
-  return {
+  const counts: Stats = {
     events: { total: events.total, last24h: events.last24h },
     series: events.series.map((b, i) => ({ ...b, ...(counted ? attempts[i]! : { attempts: null, succeededAttempts: null }) })),
     deliveries: counted ? deliveryTotals(visible, deliveryRows) : null,
@@ -391,6 +392,7 @@ export async function stats(db: D1Database, access: Access | null, opts: PageOpt
     webhooks: webhookCounts(visible, perWebhook?.results ?? [], page.failing),
     nextWebhook: page.nextWebhook,
   };
+  return { kind: "counted", stats: counts };
 }
 
 /** Counts of the sets pending in event_count_deltas (added) and event_count_purges (taken off), summed an hour a row. */

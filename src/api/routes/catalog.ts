@@ -1,5 +1,5 @@
 import { accessOf, missingDataScope } from "../../domain/access";
-import { invalidField } from "../../domain/errors";
+import { invalidField, webhookNotFound } from "../../domain/errors";
 import { EVENT_TYPES } from "../../domain/event-types";
 import { hasScope } from "../../domain/scopes";
 import { iso, isoTime } from "../../domain/time";
@@ -63,10 +63,13 @@ export const catalog = router()
       throw invalidField(`Invalid query: failingFirst: not with ${other}.`, { path: "failingFirst", message: `not with ${other}` });
     }
     const after = q.cursor === undefined ? undefined : await decodeKey(c.env, STATS_PAGES, q.cursor);
-    const [{ nextWebhook, webhooks, ...s }, parkedDeadLetters] = await Promise.all([
+    const [outcome, parkedDeadLetters] = await Promise.all([
       stats(c.env.DB, accessOf(p), { after, webhooks: perWebhook ? (q.webhookUids ?? true) : false, failingFirst }),
       admin ? countParked(c.env.BODIES) : null,
     ]);
+    // Refused as their own routes refuse them; details.webhookUids lists every one, so a client may ask again without them.
+    if (outcome.kind === "unseen") throw webhookNotFound(outcome.webhookUids[0]!, { webhookUids: outcome.webhookUids });
+    const { nextWebhook, webhooks, ...s } = outcome.stats;
     return c.json(
       {
         ...s,
