@@ -383,7 +383,7 @@ export async function boundBuiltins(
   for (const [name, builtin, signature, at, work] of [
     // (A year in Roman numerals, `[Yi]`, costs by its value: the year 275760 took ~60 µs a call.)
     ["fromMillis", fromMillis, "<n-s?s?:s>", 1, (args) => dateTimePictureSteps(args[1], true, writtenYear(args[0], args[2]))],
-    ["now", nowOfRun, "<s?s?:s>", 0, (args) => dateTimePictureSteps(args[0], true, writtenYear(Date.now(), args[1]))],
+    ["now", nowOfRun, "<s?s?:s>", 0, (args, self) => dateTimePictureSteps(args[0], true, writtenYear(startOf(self), args[1]))],
     // (It also reads its whole string: with a letters picture, `a`, a character at a time; with a
     // words picture, `w`, piece by piece, after building its matcher from the number words.)
     [
@@ -393,12 +393,12 @@ export async function boundBuiltins(
       1,
       (args) => integerPictureSteps(args[1], false) + stringArgSteps(args[0], "parseInteger") + parsedWordsSteps(args[0], args[1]),
     ],
-  ] as const satisfies readonly (readonly [string, Builtin, string, number, (args: unknown[]) => number])[]) {
+  ] as const satisfies readonly (readonly [string, Builtin, string, number, (args: unknown[], self: unknown) => number])[]) {
     evaluator.registerFunction(
       name,
       function (this: unknown, ...args: unknown[]) {
         chargePicture(args[at]);
-        charge(work(args));
+        charge(work(args, this));
         return builtin(this, args);
       },
       signature,
