@@ -1175,7 +1175,7 @@ export interface components {
             shopDomain: string | null;
             /** @description The owning organization: its events alone come through (pinned to it). null: no organization owns it. */
             organizationUid: string | null;
-            /** @description Whether its events teach which organization a location belongs to (what organization-limited tokens may subscribe to by location): sources of the configuration or made by the admin, while they verify signatures (`verification: "none"` teaches nothing: anyone may post to it). Only the admin may change how such a source is verified (secrets, verification, hmac, shopDomain, toleranceSeconds), disable or enable it, or delete it. */
+            /** @description Whether its events teach which organization a location belongs to (what organization-limited tokens may subscribe to by location): sources of the configuration or made by the admin with no owner (`organizationUid` null: a pinned source teaches nothing, its events' locations kept only where known to be its owner's), while they verify signatures (`verification: "none"` teaches nothing: anyone may post to it). Only the admin may change how such a source is verified (secrets, verification, hmac, shopDomain, toleranceSeconds), disable or enable it, or delete it. */
             teachesLocations: boolean;
             /**
              * Format: date-time

@@ -145,14 +145,20 @@ describe("the location → organization map", () => {
     expect((await as(p, t.token, "POST", "/v1/webhooks", { ...hook, locationUid: otherLoc })).status).toBe(403);
   });
 
-  it("learns only from sources no tenant owns: a tenant's source cannot claim someone else's location", async () => {
+  it("learns only from sources no tenant owns: a tenant's source, the admin's pinned one included, cannot claim someone else's location, and says it teaches nothing", async () => {
     const p = pipeline();
     const k = uniqueKey();
     const [mine, theirs, theirLoc] = [`org-${k}-mine`, `org-${k}-theirs`, `loc-${k}-theirs`];
     const secret = `tenant-${k}`;
-    const source = (await p.api("POST", "/v1/sources", { name: "tenant", provider: "podium", secrets: [secret], organizationUid: mine })).json.id;
+    const made = await p.api("POST", "/v1/sources", { name: "tenant", provider: "podium", secrets: [secret], organizationUid: mine });
+    expect(made.json.teachesLocations).toBe(false);
+    const source = made.json.id;
     await p.ingest(podiumBody({ organizationUid: mine, locationUid: theirLoc }), { source, secret });
     expect(await locationOrganizations(env.DB, [theirLoc])).toEqual(new Map());
+    // Teaching nothing, its secret is its owner's to rotate: not the admin's alone.
+    const owner = await makeToken(p, ["sources:write"], { organizationUids: [mine] });
+    expect((await as(p, owner.token, "PATCH", `/v1/sources/${source}`, { secrets: [`rotated-${k}-long-enough`] })).status).toBe(200);
+    expect((await p.api("GET", `/v1/sources/${source}`)).json.teachesLocations).toBe(false);
 
     await p.ingest(podiumBody({ organizationUid: theirs, locationUid: theirLoc }));
     expect(await locationOrganizations(env.DB, [theirLoc])).toEqual(new Map([[theirLoc, theirs]]));

@@ -360,7 +360,7 @@ export async function createSource(s: Partial<NewSource> & { secrets: string[] }
     disabled: s.disabled ?? false,
     hmac: s.hmac ?? null,
     organizationUid: s.organizationUid ?? null,
-    teachesLocations: s.teachesLocations ?? true,
+    teachesLocations: s.teachesLocations ?? (s.organizationUid ?? null) === null,
     shopDomain: s.shopDomain ?? null,
   });
   return id;

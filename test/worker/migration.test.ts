@@ -504,3 +504,23 @@ describe("migration 0052 (notification endpoints FIFO)", () => {
     expect((await p.api("GET", `/v1/notification-endpoints/${endpoint}`)).json.updatedAt).toBe(version);
   });
 });
+
+describe("migration 0056 (pinned sources teach nothing)", () => {
+  it("records the admin's sources pinned before it as teaching nothing, as they behaved, and leaves ownerless ones teaching", async () => {
+    const db = env.MIGRATION_DB;
+    await applyD1Migrations(db, env.TEST_MIGRATIONS);
+    const p = pipeline({ DB: db });
+    const key = crypto.randomUUID().slice(0, 8);
+    const pinned = (await p.api("POST", "/v1/sources", { name: "pinned", provider: "podium", secrets: [`pinned-${key}`], organizationUid: `org-${key}` })).json.id;
+    const ownerless = (await p.api("POST", "/v1/sources", { name: "ownerless", provider: "podium", secrets: [`ownerless-${key}`] })).json.id;
+    // As a release before it stored the admin's pinned source: teaching.
+    await db.prepare("UPDATE sources SET teaches_locations = 1 WHERE id = ?1").bind(pinned).run();
+    const before = (await p.api("GET", `/v1/sources/${pinned}`)).json;
+    expect(before.teachesLocations).toBe(true);
+    const version = before.updatedAt;
+    const migration = env.TEST_MIGRATIONS.find((m) => m.name.startsWith("0056_"))!;
+    await db.batch(migration.queries.map((q) => db.prepare(q)));
+    expect((await p.api("GET", `/v1/sources/${pinned}`)).json).toMatchObject({ teachesLocations: false, updatedAt: version });
+    expect((await p.api("GET", `/v1/sources/${ownerless}`)).json.teachesLocations).toBe(true);
+  });
+});

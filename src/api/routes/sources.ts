@@ -190,8 +190,10 @@ export const sources = router()
       shopDomain: b.shopDomain ?? null,
       organizationUid,
       // Only the admin's sources teach where locations belong: a token's could otherwise move
-      // another's location into an organization some limited token holds.
-      teachesLocations: hasScope(p, "admin"),
+      // another's location into an organization some limited token holds. Not one pinned to an
+      // owner, the admin's included: its secret is the owner's to hold, and its events' claims are
+      // not learned (pipeline/owners.ts), so saying it teaches would be untrue (migration 0056).
+      teachesLocations: hasScope(p, "admin") && organizationUid === null,
     });
     if (!inserted) throw new AppError("conflict", `A source "${id}" exists already.`);
     forgetSource(id);

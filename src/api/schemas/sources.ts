@@ -81,7 +81,7 @@ export const SourceSchema = z
     }),
     teachesLocations: z.boolean().openapi({
       description:
-        "Whether its events teach which organization a location belongs to (what organization-limited tokens may subscribe to by location): sources of the configuration or made by the admin, while they verify signatures (`verification: \"none\"` teaches nothing: anyone may post to it). Only the admin may change how such a source is verified (secrets, verification, hmac, shopDomain, toleranceSeconds), disable or enable it, or delete it.",
+        "Whether its events teach which organization a location belongs to (what organization-limited tokens may subscribe to by location): sources of the configuration or made by the admin with no owner (`organizationUid` null: a pinned source teaches nothing, its events' locations kept only where known to be its owner's), while they verify signatures (`verification: \"none\"` teaches nothing: anyone may post to it). Only the admin may change how such a source is verified (secrets, verification, hmac, shopDomain, toleranceSeconds), disable or enable it, or delete it.",
     }),
     createdAt: time.nullable().openapi({ description: "null for a source declared by configuration (readOnly): it has no row of its own." }),
     updatedAt: time.nullable().openapi({ description: "null for a source declared by configuration (readOnly)." }),
